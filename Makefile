@@ -1,0 +1,126 @@
+# ungebro — one non-recursive Makefile.
+#
+# Settings are at the top and can be overridden (make VARIANT=asan, CC=clang).
+# Every variant builds into its own directory so sanitizer and plain objects
+# never mix; generated protobuf-c code lives only under build/.
+
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+VARIANT   ?= release
+BUILD     ?= build/$(VARIANT)
+GEN       := $(BUILD)/gen
+PYTHON    ?= /usr/bin/python3
+PYTEST    ?= $(PYTHON) -m pytest
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wswitch-enum \
+             -Wno-switch-enum
+CSTD      := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+OPT_release := -O2 -g
+OPT_asan    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined
+OPT_debug   := -O0 -g
+OPT       ?= $(OPT_$(VARIANT))
+CFLAGS    += $(CSTD) $(WARN) $(OPT) -I. -I$(GEN) -MMD -MP
+LDFLAGS   += $(filter -fsanitize=%,$(OPT))
+LDLIBS    += -lzmq -lprotobuf-c -llmdb -lsodium -lm
+
+# Debian packages the build, the tests and the demo need. bootstrap installs
+# whichever are missing, so a fresh machine needs nothing done by hand.
+DEB_PACKAGES := gcc make libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
+                liblmdb-dev libsodium-dev lmdb-utils python3-zmq python3-nacl \
+                python3-protobuf python3-pytest protobuf-compiler
+
+# Program entry points; every other .c file in these folders goes into
+# libungebro.a so each program links only what it uses.
+PROGRAMS := hubd hubctl inbox adapter-school
+MAIN_hubd           := hub/hubd_main.c
+MAIN_hubctl         := hub/hubctl_main.c
+MAIN_inbox          := hub/inbox_main.c
+MAIN_adapter-school := adapters/school_main.c
+MAINS := $(foreach p,$(PROGRAMS),$(MAIN_$(p)))
+
+PROTO_SRC := proto/ungebro.proto
+PROTO_C   := $(GEN)/proto/ungebro.pb-c.c
+PROTO_H   := $(GEN)/proto/ungebro.pb-c.h
+
+LIB_SRC := $(filter-out $(MAINS),$(wildcard common/*.c proto/*.c store/*.c hub/*.c adapters/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/ungebro.pb-c.o
+LIB     := $(BUILD)/libungebro.a
+BINS    := $(PROGRAMS:%=$(BUILD)/bin/%)
+
+UNIT_SRC  := $(wildcard tests/unit/*_test.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test unit e2e asan valgrind bench demo fuzz clean bootstrap format
+.DEFAULT_GOAL := all
+# Keep program objects; make would delete them as intermediates.
+.SECONDARY:
+
+all: $(BINS) $(UNIT_BINS)
+
+$(PROTO_C) $(PROTO_H): $(PROTO_SRC)
+	@mkdir -p $(GEN)/proto
+	protoc-c --c_out=$(GEN) $<
+
+$(BUILD)/obj/gen/ungebro.pb-c.o: $(PROTO_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) -I$(GEN) -MMD -MP -c $< -o $@
+
+# Every object may include the generated header, so it must exist first.
+$(BUILD)/obj/%.o: %.c | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $(LIB) $$(BUILD)/obj/$$(basename $$(MAIN_$$*)).o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/$(basename $(MAIN_$*)).o $(LIB) $(LDLIBS)
+
+bootstrap:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "bootstrap: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# make test: build, then one pytest run that executes every C unit binary as
+# a case and every end-to-end test, ending with pytest's "N passed" line.
+test: bootstrap
+	@$(MAKE) --no-print-directory all
+	UG_BUILD=$(BUILD) $(PYTEST) -q tests
+
+asan: bootstrap
+	@$(MAKE) --no-print-directory VARIANT=asan test
+
+valgrind: bootstrap
+	@$(MAKE) --no-print-directory all
+	UG_BUILD=$(BUILD) UG_VALGRIND=1 $(PYTEST) -q tests
+
+bench: bootstrap
+	@$(MAKE) --no-print-directory all
+	UG_BUILD=$(BUILD) $(PYTHON) tests/bench/bench.py
+
+demo: bootstrap
+	@$(MAKE) --no-print-directory all
+	UG_BUILD=$(BUILD) $(PYTHON) deploy/demo.py
+
+format:
+	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c tests/unit/*.h)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

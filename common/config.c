@@ -1,0 +1,238 @@
+/* Settings from file and command line; see config.h. */
+#include "common/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ug_config {
+	const ug_setting *settings;
+	size_t count;
+	char **values; /* heap copies; NULL = default */
+	char **rest;
+};
+
+static long
+find(const ug_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->count; i++)
+		if (strcmp(cfg->settings[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+static ug_err
+set(ug_config *cfg, const char *name, const char *value, ug_diag *diag)
+{
+	long i = find(cfg, name);
+	if (i < 0) {
+		ug_diag_set(diag, name, "unknown setting '%s' (see --help)",
+		            name);
+		return UG_EINVAL;
+	}
+	char *copy = strdup(value);
+	if (!copy)
+		return UG_ENOMEM;
+	free(cfg->values[i]);
+	cfg->values[i] = copy;
+	return UG_OK;
+}
+
+static char *
+trim(char *text)
+{
+	while (isspace((unsigned char)*text))
+		text++;
+	char *end = text + strlen(text);
+	while (end > text && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return text;
+}
+
+static ug_err
+load_file(ug_config *cfg, const char *path, ug_diag *diag)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		ug_diag_set(diag, "config", "cannot open %s: %s", path,
+		            strerror(errno));
+		return UG_EIO;
+	}
+	char line[1024];
+	long lineno = 0;
+	ug_err err = UG_OK;
+	while (err == UG_OK && fgets(line, sizeof line, f)) {
+		lineno++;
+		char *p = trim(line);
+		if (*p == '#' || *p == '\0')
+			continue;
+		char *eq = strchr(p, '=');
+		if (!eq) {
+			err = UG_EMALFORMED;
+			ug_diag_set(diag, "config", "%s:%ld: expected name = "
+			            "value", path, lineno);
+			break;
+		}
+		*eq = '\0';
+		err = set(cfg, trim(p), trim(eq + 1), diag);
+		if (err != UG_OK && diag) {
+			char reason[sizeof diag->reason];
+			snprintf(reason, sizeof reason, "%s:%ld: %s", path,
+			         lineno, diag->reason);
+			memcpy(diag->reason, reason, sizeof reason);
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+void
+ug_config_usage(const ug_setting *settings, const char *usage)
+{
+	printf("%s\n\nOptions (each may also be a line \"name = value\" in "
+	       "the --config file):\n  --config FILE\n      read settings "
+	       "from FILE\n  --help\n      show this text\n",
+	       usage);
+	for (const ug_setting *s = settings; s->name; s++)
+		printf("  --%s VALUE\n      %s%s%s%s\n", s->name, s->help,
+		       s->fallback ? " (default: " : " (required)",
+		       s->fallback ? (s->fallback[0] ? s->fallback : "empty")
+		                   : "",
+		       s->fallback ? ")" : "");
+}
+
+ug_err
+ug_config_load(ug_config **out, const ug_setting *settings,
+               const char *usage, int argc, char **argv, char ***rest,
+               int *nrest, bool *help, ug_diag *diag)
+{
+	*help = false;
+	ug_config *cfg = calloc(1, sizeof *cfg);
+	if (!cfg)
+		return UG_ENOMEM;
+	cfg->settings = settings;
+	while (settings[cfg->count].name)
+		cfg->count++;
+	cfg->values = calloc(cfg->count + 1, sizeof *cfg->values);
+	cfg->rest = calloc((size_t)argc + 1, sizeof *cfg->rest);
+	ug_err err = cfg->values && cfg->rest ? UG_OK : UG_ENOMEM;
+	int n = 0;
+	/* The file first, so command-line options override it. */
+	for (int i = 1; err == UG_OK && i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			ug_config_usage(settings, usage);
+			*help = true;
+			break;
+		}
+		if (strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc) {
+				ug_diag_set(diag, "config", "--config needs a "
+				            "file name");
+				err = UG_EINVAL;
+				break;
+			}
+			err = load_file(cfg, argv[++i], diag);
+		}
+	}
+	for (int i = 1; err == UG_OK && !*help && i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0) {
+			i++;
+			continue;
+		}
+		if (strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0') {
+			cfg->rest[n++] = argv[i];
+			continue;
+		}
+		const char *name = argv[i] + 2;
+		const char *eq = strchr(name, '=');
+		char namebuf[128];
+		if (eq) {
+			snprintf(namebuf, sizeof namebuf, "%.*s",
+			         (int)(eq - name), name);
+			err = set(cfg, namebuf, eq + 1, diag);
+			continue;
+		}
+		long idx = find(cfg, name);
+		if (idx < 0) {
+			ug_diag_set(diag, name, "unknown option --%s (see "
+			            "--help)", name);
+			err = UG_EINVAL;
+			break;
+		}
+		/* A setting whose default is "0"/"false" is a flag. */
+		const char *fallback = settings[idx].fallback;
+		bool flag = fallback && (strcmp(fallback, "false") == 0);
+		if (flag) {
+			err = set(cfg, name, "true", diag);
+		} else if (i + 1 >= argc) {
+			ug_diag_set(diag, name, "--%s needs a value", name);
+			err = UG_EINVAL;
+		} else {
+			err = set(cfg, name, argv[++i], diag);
+		}
+	}
+	for (size_t i = 0; err == UG_OK && !*help && i < cfg->count; i++)
+		if (!cfg->values[i] && !settings[i].fallback) {
+			ug_diag_set(diag, settings[i].name, "--%s is required "
+			            "(see --help)", settings[i].name);
+			err = UG_EINVAL;
+		}
+	if (err != UG_OK) {
+		ug_config_destroy(&cfg);
+		return err;
+	}
+	*rest = cfg->rest;
+	*nrest = n;
+	*out = cfg;
+	return UG_OK;
+}
+
+void
+ug_config_destroy(ug_config **cfgp)
+{
+	if (!cfgp || !*cfgp)
+		return;
+	ug_config *cfg = *cfgp;
+	for (size_t i = 0; cfg->values && i < cfg->count; i++)
+		free(cfg->values[i]);
+	free(cfg->values);
+	free(cfg->rest);
+	free(cfg);
+	*cfgp = NULL;
+}
+
+const char *
+ug_config_get(const ug_config *cfg, const char *name)
+{
+	long i = find(cfg, name);
+	if (i < 0)
+		return NULL;
+	return cfg->values[i] ? cfg->values[i] : cfg->settings[i].fallback;
+}
+
+ug_err
+ug_config_int(const ug_config *cfg, const char *name, long min, long max,
+              long *value, ug_diag *diag)
+{
+	const char *text = ug_config_get(cfg, name);
+	char *end;
+	errno = 0;
+	long v = text ? strtol(text, &end, 10) : 0;
+	if (!text || errno || end == text || *end || v < min || v > max) {
+		ug_diag_set(diag, name, "%s must be a whole number from %ld to "
+		            "%ld", name, min, max);
+		return UG_EMALFORMED;
+	}
+	*value = v;
+	return UG_OK;
+}
+
+bool
+ug_config_bool(const ug_config *cfg, const char *name)
+{
+	const char *v = ug_config_get(cfg, name);
+	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
+	             strcmp(v, "yes") == 0 || strcmp(v, "on") == 0);
+}

@@ -1,0 +1,251 @@
+/* Key file reading and writing; see keys.h for the format. */
+#include "common/keys.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "common/crypto.h"
+#include "common/util.h"
+
+int
+ug_id_valid(const char *text)
+{
+	size_t len = strlen(text);
+	if (len == 0 || len >= UG_ID_MAX || !isalnum((unsigned char)text[0]))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (!(islower(c) || isdigit(c) || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static ug_err
+write_file(const char *path, mode_t mode, const char *text, ug_diag *diag)
+{
+	/* O_EXCL and the mode at open: the secret is never readable by others,
+	 * not even for the moment between create and chmod. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+	if (fd < 0) {
+		ug_diag_set(diag, path, "cannot create: %s", strerror(errno));
+		return errno == EEXIST ? UG_EEXISTS : UG_EIO;
+	}
+	size_t len = strlen(text);
+	ssize_t n = write(fd, text, len);
+	int ok = n == (ssize_t)len && fsync(fd) == 0;
+	close(fd);
+	if (!ok) {
+		ug_diag_set(diag, path, "cannot write: %s", strerror(errno));
+		unlink(path);
+		return UG_EIO;
+	}
+	return UG_OK;
+}
+
+ug_err
+ug_keys_generate(const char *dir, const char *id, ug_diag *diag)
+{
+	if (!ug_id_valid(id)) {
+		ug_diag_set(diag, "id", "'%s' is not a valid id ([a-z0-9._-])", id);
+		return UG_EINVAL;
+	}
+	char public_z85[41], *secret_z85 = sodium_malloc(41);
+	uint8_t *sym = sodium_malloc(2 * UG_KEY_LEN);
+	char *text = sodium_malloc(1024);
+	char path[512];
+	ug_err err = UG_ENOMEM;
+	if (!secret_z85 || !sym || !text)
+		goto fail;
+	err = UG_EIO;
+	if (zmq_curve_keypair(public_z85, secret_z85) != 0) {
+		ug_diag_set(diag, "curve", "zmq_curve_keypair: %s",
+		            zmq_strerror(errno));
+		goto fail;
+	}
+	randombytes_buf(sym, 2 * UG_KEY_LEN);
+	char storage_hex[2 * UG_KEY_LEN + 1], hash_hex[2 * UG_KEY_LEN + 1];
+	ug_hex(sym, UG_KEY_LEN, storage_hex);
+	ug_hex(sym + UG_KEY_LEN, UG_KEY_LEN, hash_hex);
+
+	snprintf(path, sizeof path, "%s/%s.key_secret", dir, id);
+	snprintf(text, 1024,
+	         "# ungebro secret key file: keep it 0600, never copy it.\n"
+	         "id = %s\npublic = %s\nsecret = %s\nstorage_key = %s\n"
+	         "hash_key = %s\n",
+	         id, public_z85, secret_z85, storage_hex, hash_hex);
+	sodium_memzero(storage_hex, sizeof storage_hex);
+	sodium_memzero(hash_hex, sizeof hash_hex);
+	err = write_file(path, 0600, text, diag);
+	if (err != UG_OK)
+		goto fail;
+	snprintf(path, sizeof path, "%s/%s.key", dir, id);
+	snprintf(text, 1024,
+	         "# ungebro public key file: register it with hubctl.\n"
+	         "id = %s\npublic = %s\n",
+	         id, public_z85);
+	err = write_file(path, 0644, text, diag);
+fail:
+	sodium_free(secret_z85);
+	sodium_free(sym);
+	sodium_free(text);
+	return err;
+}
+
+/* Read "name = value" lines; calls on_pair for each. */
+typedef ug_err (*pair_fn)(void *ctx, const char *name, const char *value,
+                          ug_diag *diag);
+
+static ug_err
+read_pairs(const char *path, pair_fn on_pair, void *ctx, ug_diag *diag)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		ug_diag_set(diag, path, "cannot open: %s", strerror(errno));
+		return errno == ENOENT ? UG_ENOTFOUND : UG_EIO;
+	}
+	char *line = sodium_malloc(512);
+	ug_err err = line ? UG_OK : UG_ENOMEM;
+	long lineno = 0;
+	while (err == UG_OK && fgets(line, 512, f)) {
+		lineno++;
+		char *p = line;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '#' || *p == '\0')
+			continue;
+		char *eq = strchr(p, '=');
+		if (!eq) {
+			if (diag)
+				diag->line = lineno;
+			ug_diag_set(diag, path, "line %ld: expected name = value",
+			            lineno);
+			err = UG_EMALFORMED;
+			break;
+		}
+		char *name_end = eq;
+		while (name_end > p && isspace((unsigned char)name_end[-1]))
+			name_end--;
+		*name_end = '\0';
+		char *value = eq + 1;
+		while (isspace((unsigned char)*value))
+			value++;
+		char *end = value + strlen(value);
+		while (end > value && isspace((unsigned char)end[-1]))
+			end--;
+		*end = '\0';
+		err = on_pair(ctx, p, value, diag);
+	}
+	sodium_memzero(line, 512);
+	sodium_free(line);
+	fclose(f);
+	return err;
+}
+
+static ug_err
+secret_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
+{
+	ug_keys *keys = ctx;
+	int ok = 1;
+	if (strcmp(name, "id") == 0)
+		ok = ug_strlcpy(keys->id, value, sizeof keys->id);
+	else if (strcmp(name, "public") == 0)
+		ok = strlen(value) == UG_Z85_KEY_LEN &&
+		     ug_strlcpy(keys->public_z85, value, sizeof keys->public_z85);
+	else if (strcmp(name, "secret") == 0)
+		ok = strlen(value) == UG_Z85_KEY_LEN &&
+		     ug_strlcpy(keys->secret_z85, value, UG_Z85_KEY_LEN + 1);
+	else if (strcmp(name, "storage_key") == 0)
+		ok = ug_unhex(value, keys->storage_key, UG_KEY_LEN) == UG_OK;
+	else if (strcmp(name, "hash_key") == 0)
+		ok = ug_unhex(value, keys->hash_key, UG_KEY_LEN) == UG_OK;
+	if (!ok) {
+		ug_diag_set(diag, name, "bad value for '%s'", name);
+		return UG_EMALFORMED;
+	}
+	return UG_OK;
+}
+
+ug_err
+ug_keys_load_secret(ug_keys **out, const char *path, ug_diag *diag)
+{
+	ug_keys *keys = calloc(1, sizeof *keys);
+	if (!keys)
+		return UG_ENOMEM;
+	keys->secret_z85 = sodium_malloc(UG_Z85_KEY_LEN + 1);
+	keys->storage_key = sodium_malloc(UG_KEY_LEN);
+	keys->hash_key = sodium_malloc(UG_KEY_LEN);
+	ug_err err = UG_ENOMEM;
+	if (!keys->secret_z85 || !keys->storage_key || !keys->hash_key)
+		goto fail;
+	keys->secret_z85[0] = '\0';
+	err = read_pairs(path, secret_pair, keys, diag);
+	if (err != UG_OK)
+		goto fail;
+	if (!keys->id[0] || !keys->public_z85[0] || !keys->secret_z85[0]) {
+		ug_diag_set(diag, path, "not a secret key file (needs id, "
+		                        "public, secret, storage_key, hash_key)");
+		err = UG_EMALFORMED;
+		goto fail;
+	}
+	*out = keys;
+	return UG_OK;
+fail:
+	ug_keys_destroy(&keys);
+	return err;
+}
+
+struct public_ctx {
+	char *id;
+	char *public_z85;
+};
+
+static ug_err
+public_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
+{
+	struct public_ctx *pub = ctx;
+	int ok = 1;
+	if (strcmp(name, "id") == 0)
+		ok = ug_strlcpy(pub->id, value, UG_ID_MAX);
+	else if (strcmp(name, "public") == 0)
+		ok = strlen(value) == UG_Z85_KEY_LEN &&
+		     ug_strlcpy(pub->public_z85, value, UG_Z85_KEY_LEN + 1);
+	if (!ok) {
+		ug_diag_set(diag, name, "bad value for '%s'", name);
+		return UG_EMALFORMED;
+	}
+	return UG_OK;
+}
+
+ug_err
+ug_keys_load_public(const char *path, char id[UG_ID_MAX],
+                    char public_z85[UG_Z85_KEY_LEN + 1], ug_diag *diag)
+{
+	id[0] = public_z85[0] = '\0';
+	struct public_ctx ctx = {id, public_z85};
+	ug_err err = read_pairs(path, public_pair, &ctx, diag);
+	if (err == UG_OK && (!id[0] || !public_z85[0])) {
+		ug_diag_set(diag, path, "not a public key file (needs id, public)");
+		err = UG_EMALFORMED;
+	}
+	return err;
+}
+
+void
+ug_keys_destroy(ug_keys **keys)
+{
+	if (!keys || !*keys)
+		return;
+	sodium_free((*keys)->secret_z85);
+	sodium_free((*keys)->storage_key);
+	sodium_free((*keys)->hash_key);
+	free(*keys);
+	*keys = NULL;
+}

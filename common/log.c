@@ -1,0 +1,73 @@
+/* stderr logger; see log.h for the rules on what may be logged. */
+#include "common/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int ug_log_level = UG_LOG_INFO;
+static const char *log_program = "ungebro";
+static int log_journal;
+
+static const char *const level_names[] = {
+	[UG_LOG_ERR] = "err", [UG_LOG_WARN] = "warn",
+	[UG_LOG_NOTICE] = "notice", [UG_LOG_INFO] = "info",
+	[UG_LOG_DEBUG] = "debug",
+};
+
+int
+ug_log_parse_level(const char *name)
+{
+	for (int i = UG_LOG_ERR; i <= UG_LOG_DEBUG; i++)
+		if (strcmp(name, level_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+ug_log_init(const char *program, int level)
+{
+	log_program = program;
+	ug_log_level = level;
+	const char *env = getenv("UG_LOG_LEVEL");
+	if (env && ug_log_parse_level(env) > 0)
+		ug_log_level = ug_log_parse_level(env);
+	log_journal = getenv("JOURNAL_STREAM") != NULL;
+}
+
+void
+ug_log_write(int level, const char *msgid, const char *fmt, ...)
+{
+	char line[1024];
+	int used;
+	if (log_journal) {
+		used = snprintf(line, sizeof line, "<%d>%s %s ", level,
+		                msgid, level_names[level]);
+	} else {
+		struct timespec now;
+		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &now);
+		gmtime_r(&now.tv_sec, &tm);
+		used = snprintf(line, sizeof line,
+		                "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s %s ",
+		                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		                tm.tm_hour, tm.tm_min, tm.tm_sec,
+		                now.tv_nsec / 1000000, log_program,
+		                level_names[level], msgid);
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	if (used > 0 && (size_t)used < sizeof line)
+		vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
+	va_end(ap);
+	/* One write per record so lines from several processes never interleave. */
+	size_t len = strlen(line);
+	if (len < sizeof line - 1)
+		line[len++] = '\n';
+	else
+		line[sizeof line - 2] = '\n', len = sizeof line - 1;
+	fwrite(line, 1, len, stderr);
+	fflush(stderr);
+}

@@ -1,0 +1,206 @@
+/* Clock, calendar and CPR helpers shared by the hub and the adapters. */
+#include "common/util.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <stdio.h>
+#include <time.h>
+
+int64_t
+ug_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+ug_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Howard Hinnant's days_from_civil: exact for the proleptic Gregorian
+ * calendar, no tables and no time zone involved. */
+int32_t
+ug_days_from_civil(int year, int month, int day)
+{
+	year -= month <= 2;
+	int era = (year >= 0 ? year : year - 399) / 400;
+	unsigned yoe = (unsigned)(year - era * 400);
+	unsigned doy = (153u * (unsigned)(month + (month > 2 ? -3 : 9)) + 2) / 5
+	               + (unsigned)day - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int32_t)doe - 719468;
+}
+
+static void
+civil_from_days(int32_t z, int *year, int *month, int *day)
+{
+	z += 719468;
+	int era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int y = (int)yoe + era * 400;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*month = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*year = y + (*month <= 2);
+}
+
+static bool
+is_leap(int year)
+{
+	return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+static int
+days_in_month(int year, int month)
+{
+	static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	return month == 2 && is_leap(year) ? 29 : dim[month - 1];
+}
+
+static bool
+digits(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!isdigit((unsigned char)text[i]))
+			return false;
+	return true;
+}
+
+static int
+number(const char *text, size_t len)
+{
+	int value = 0;
+	for (size_t i = 0; i < len; i++)
+		value = value * 10 + (text[i] - '0');
+	return value;
+}
+
+ug_err
+ug_date_parse_n(const char *text, size_t len, int32_t *days)
+{
+	if (len != 10 || text[4] != '-' || text[7] != '-' ||
+	    !digits(text, 4) || !digits(text + 5, 2) || !digits(text + 8, 2))
+		return UG_EMALFORMED;
+	int year = number(text, 4), month = number(text + 5, 2),
+	    day = number(text + 8, 2);
+	if (year < 1900 || year > 2199 || month < 1 || month > 12 || day < 1 ||
+	    day > days_in_month(year, month))
+		return UG_EMALFORMED;
+	*days = ug_days_from_civil(year, month, day);
+	return UG_OK;
+}
+
+ug_err
+ug_date_parse(const char *text, int32_t *days)
+{
+	return ug_date_parse_n(text, strlen(text), days);
+}
+
+void
+ug_date_format(int32_t days, char out[11])
+{
+	int year, month, day;
+	civil_from_days(days, &year, &month, &day);
+	/* The modulo keeps gcc's format-truncation analysis satisfied; dates
+	 * outside years 0-9999 never reach here. */
+	snprintf(out, 11, "%04d-%02d-%02d", (unsigned)year % 10000u,
+	         (unsigned)month % 100u, (unsigned)day % 100u);
+}
+
+int
+ug_weekday(int32_t days)
+{
+	/* 1970-01-01 was a Thursday (3 with Monday = 0). */
+	int wd = (int)((days + 3) % 7);
+	return wd < 0 ? wd + 7 : wd;
+}
+
+int32_t
+ug_today(void)
+{
+	return (int32_t)(ug_now_ms() / 86400000);
+}
+
+ug_err
+ug_cpr_normalize(const char *text, size_t len, char out[11])
+{
+	char buf[10];
+	if (len == 11 && text[6] == '-') {
+		memcpy(buf, text, 6);
+		memcpy(buf + 6, text + 7, 4);
+	} else if (len == 10) {
+		memcpy(buf, text, 10);
+	} else {
+		return UG_EMALFORMED;
+	}
+	if (!digits(buf, 10))
+		return UG_EMALFORMED;
+	int day = number(buf, 2), month = number(buf + 2, 2),
+	    yy = number(buf + 4, 2);
+	/* The century is coded in the serial's first digit; any yy divisible by
+	 * four can be a leap year in one of the possible centuries. */
+	int year = yy % 4 == 0 ? 2000 : 2001;
+	if (month < 1 || month > 12 || day < 1 ||
+	    day > days_in_month(year, month))
+		return UG_EMALFORMED;
+	memcpy(out, buf, 10);
+	out[10] = '\0';
+	return UG_OK;
+}
+
+void
+ug_hex(const uint8_t *bytes, size_t len, char *out)
+{
+	static const char hexdig[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hexdig[bytes[i] >> 4];
+		out[2 * i + 1] = hexdig[bytes[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+ug_err
+ug_unhex(const char *text, uint8_t *bytes, size_t len)
+{
+	if (strlen(text) != 2 * len)
+		return UG_EMALFORMED;
+	for (size_t i = 0; i < len; i++) {
+		int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return UG_EMALFORMED;
+		bytes[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return UG_OK;
+}
+
+bool
+ug_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t len = strlen(src);
+	if (len >= size) {
+		memcpy(dst, src, size - 1);
+		dst[size - 1] = '\0';
+		return false;
+	}
+	memcpy(dst, src, len + 1);
+	return true;
+}

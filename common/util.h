@@ -1,0 +1,48 @@
+/*
+ * Small shared helpers: wall clock, calendar dates, CPR numbers, hex.
+ * Dates are counted as days since 1970-01-01 (int32), which keeps the rule
+ * arithmetic exact and free of time zones.
+ */
+#ifndef UG_UTIL_H
+#define UG_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+/* Milliseconds since the epoch (UTC). */
+int64_t ug_now_ms(void);
+/* Monotonic milliseconds, for timeouts and latency. */
+int64_t ug_mono_ms(void);
+
+/* Parse "YYYY-MM-DD" exactly (no trailing bytes) into days since epoch. */
+ug_err ug_date_parse(const char *text, int32_t *days);
+/* Parse the first `len` bytes of text as a date (not NUL-terminated). */
+ug_err ug_date_parse_n(const char *text, size_t len, int32_t *days);
+/* Write "YYYY-MM-DD" into out (11 bytes). */
+void ug_date_format(int32_t days, char out[11]);
+/* Days since epoch to civil date, and back. */
+int32_t ug_days_from_civil(int year, int month, int day);
+/* 0 = Monday ... 6 = Sunday. */
+int ug_weekday(int32_t days);
+/* Today in UTC, as days since epoch. */
+int32_t ug_today(void);
+
+/*
+ * Normalise a CPR number, "DDMMYY-SSSS" or "DDMMYYSSSS", to 10 digits in
+ * out (11 bytes). Checks that DDMMYY is a real date; deliberately not the
+ * modulus-11 check, which CPRs issued since 2007 need not pass.
+ */
+ug_err ug_cpr_normalize(const char *text, size_t len, char out[11]);
+
+/* Lowercase hex of len bytes into out (2*len+1 bytes). */
+void ug_hex(const uint8_t *bytes, size_t len, char *out);
+/* Parse exactly 2*len hex digits. */
+ug_err ug_unhex(const char *text, uint8_t *bytes, size_t len);
+
+/* Copy at most size-1 bytes and always terminate; returns false if cut. */
+bool ug_strlcpy(char *dst, const char *src, size_t size);
+
+#endif

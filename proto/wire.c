@@ -1,0 +1,314 @@
+/* Framing and validation for the v1 schema; see wire.h. */
+#include "proto/wire.h"
+
+#include <string.h>
+
+#include "common/util.h"
+
+static const ProtobufCMessageDescriptor *
+descriptor_for(int kind)
+{
+	switch (kind) {
+	case UNGEBRO__V1__FRAME_KIND__FRAME_EVENT:
+		return &ungebro__v1__envelope__descriptor;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_ACK:
+		return &ungebro__v1__ack__descriptor;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_HELLO:
+		return &ungebro__v1__hello__descriptor;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_ALERT:
+		return &ungebro__v1__alert__descriptor;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK:
+		return &ungebro__v1__alert_ack__descriptor;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME:
+		return &ungebro__v1__welcome__descriptor;
+	default:
+		return NULL;
+	}
+}
+
+ug_err
+wire_decode(const uint8_t *frame, size_t len, int *kind, void **msg,
+            int *code, ug_diag *diag)
+{
+	*msg = NULL;
+	*code = UNGEBRO__V1__ERROR_CODE__E_MALFORMED;
+	if (len > WIRE_MAX_FRAME) {
+		*code = UNGEBRO__V1__ERROR_CODE__E_TOO_LARGE;
+		ug_diag_set(diag, "frame", "frame of %zu bytes exceeds the limit "
+		            "of %d", len, WIRE_MAX_FRAME);
+		return UG_EMALFORMED;
+	}
+	if (len < WIRE_HEADER_LEN) {
+		ug_diag_set(diag, "frame", "frame of %zu bytes is shorter than "
+		            "the 2-byte header", len);
+		return UG_EMALFORMED;
+	}
+	if (frame[0] != WIRE_VERSION) {
+		*code = UNGEBRO__V1__ERROR_CODE__E_VERSION;
+		ug_diag_set(diag, "version", "wire version %u is not supported "
+		            "(expected %d)", frame[0], WIRE_VERSION);
+		return UG_EMALFORMED;
+	}
+	const ProtobufCMessageDescriptor *desc = descriptor_for(frame[1]);
+	if (!desc) {
+		ug_diag_set(diag, "kind", "unknown frame kind %u", frame[1]);
+		return UG_EMALFORMED;
+	}
+	ProtobufCMessage *m = protobuf_c_message_unpack(
+		desc, NULL, len - WIRE_HEADER_LEN, frame + WIRE_HEADER_LEN);
+	if (!m) {
+		ug_diag_set(diag, "frame", "%s does not decode as protobuf",
+		            desc->short_name);
+		return UG_EMALFORMED;
+	}
+	*kind = frame[1];
+	*msg = m;
+	*code = UNGEBRO__V1__ERROR_CODE__OK;
+	return UG_OK;
+}
+
+void
+wire_free(int kind, void *msg)
+{
+	(void)kind;
+	if (msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+size_t
+wire_encoded_size(int kind, const void *msg)
+{
+	(void)kind;
+	return WIRE_HEADER_LEN + protobuf_c_message_get_packed_size(msg);
+}
+
+size_t
+wire_encode(int kind, const void *msg, uint8_t *buf, size_t cap)
+{
+	size_t need = wire_encoded_size(kind, msg);
+	if (cap < need)
+		return 0;
+	buf[0] = WIRE_VERSION;
+	buf[1] = (uint8_t)kind;
+	return WIRE_HEADER_LEN +
+	       protobuf_c_message_pack(msg, buf + WIRE_HEADER_LEN);
+}
+
+const char *
+wire_event_type_name(int type)
+{
+	switch (type) {
+	case UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT: return "AbsenceReport";
+	case UNGEBRO__V1__EVENT_TYPE__DROPOUT: return "Dropout";
+	case UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK: return "DropoutRisk";
+	case UNGEBRO__V1__EVENT_TYPE__ENROLMENT: return "Enrolment";
+	case UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL:
+		return "AddictionReferral";
+	case UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT:
+		return "ReadinessAssessment";
+	case UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT:
+		return "ContactAssignment";
+	default: return "?";
+	}
+}
+
+/* The payload case each event type must carry. */
+static int
+payload_case_for(int type)
+{
+	switch (type) {
+	case UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT:
+		return UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT;
+	case UNGEBRO__V1__EVENT_TYPE__DROPOUT:
+		return UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT;
+	case UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK:
+		return UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK;
+	case UNGEBRO__V1__EVENT_TYPE__ENROLMENT:
+		return UNGEBRO__V1__ENVELOPE__PAYLOAD_ENROLMENT;
+	case UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL:
+		return UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL;
+	case UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT:
+		return UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT;
+	case UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT:
+		return UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT;
+	default:
+		return -1;
+	}
+}
+
+#define BAD(field, ...)                                                       \
+	do {                                                                  \
+		ug_diag_set(diag, field, __VA_ARGS__);                        \
+		return UNGEBRO__V1__ERROR_CODE__E_MALFORMED;                   \
+	} while (0)
+
+static int
+check_text(const char *text, const char *field, int required, ug_diag *diag)
+{
+	size_t len = text ? strlen(text) : 0;
+	if (required && len == 0)
+		BAD(field, "%s is required", field);
+	if (len > WIRE_TEXT_MAX)
+		BAD(field, "%s is %zu bytes, over the limit of %d", field, len,
+		    WIRE_TEXT_MAX);
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
+
+static int
+check_date(const char *text, const char *field, int required,
+           int32_t *days, ug_diag *diag)
+{
+	int32_t ignored;
+	if (!text || !text[0]) {
+		if (required)
+			BAD(field, "%s is required (YYYY-MM-DD)", field);
+		return UNGEBRO__V1__ERROR_CODE__OK;
+	}
+	if (ug_date_parse(text, days ? days : &ignored) != UG_OK)
+		BAD(field, "%s is not a valid date (YYYY-MM-DD)", field);
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
+
+#define CHECK(expr)                                                           \
+	do {                                                                  \
+		int rc_ = (expr);                                             \
+		if (rc_ != UNGEBRO__V1__ERROR_CODE__OK)                        \
+			return rc_;                                           \
+	} while (0)
+
+static int
+validate_absence(const Ungebro__V1__AbsenceReport *a, ug_diag *diag)
+{
+	int32_t start, end;
+	CHECK(check_text(a->school, "school", 1, diag));
+	CHECK(check_date(a->period_start, "period_start", 1, &start, diag));
+	CHECK(check_date(a->period_end, "period_end", 1, &end, diag));
+	if (end < start)
+		BAD("period_end", "period_end is before period_start");
+	if (end - start > 366)
+		BAD("period_end", "period is longer than a year");
+	if (a->lessons_expected == 0)
+		BAD("lessons_expected", "lessons_expected must be above 0");
+	if (a->lessons_absent > a->lessons_expected)
+		BAD("lessons_absent", "lessons_absent %u is more than "
+		    "lessons_expected %u", a->lessons_absent,
+		    a->lessons_expected);
+	if (a->kind == UNGEBRO__V1__ABSENCE_KIND__ABSENCE_KIND_UNSPECIFIED ||
+	    a->kind > UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS)
+		BAD("kind", "absence kind is missing or unknown");
+	if (a->grade > 10)
+		BAD("grade", "grade %u is not 0-10", a->grade);
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
+
+static int
+validate_assignment(const Ungebro__V1__ContactAssignment *c, ug_diag *diag)
+{
+	CHECK(check_text(c->caseworker, "caseworker", 1, diag));
+	CHECK(check_text(c->role, "role", 0, diag));
+	int32_t from = 0, to = 0;
+	CHECK(check_date(c->from, "from", 1, &from, diag));
+	CHECK(check_date(c->to, "to", 0, &to, diag));
+	if (c->to && c->to[0] && to < from)
+		BAD("to", "to is before from");
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
+
+/* Event types whose full rules arrive in later issues are checked for their
+ * dates and text sizes here, so v1 accepts exactly what it will keep. */
+static int
+validate_other(const wire_envelope *env, ug_diag *diag)
+{
+	switch (env->payload_case) {
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT:
+		CHECK(check_text(env->dropout->institution, "institution", 1,
+		                 diag));
+		return check_date(env->dropout->date, "date", 1, NULL, diag);
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK:
+		CHECK(check_text(env->dropout_risk->institution, "institution",
+		                 1, diag));
+		return check_date(env->dropout_risk->date, "date", 1, NULL,
+		                  diag);
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ENROLMENT:
+		CHECK(check_text(env->enrolment->institution, "institution", 1,
+		                 diag));
+		CHECK(check_date(env->enrolment->start, "start", 1, NULL, diag));
+		return check_date(env->enrolment->end, "end", 0, NULL, diag);
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL:
+		CHECK(check_text(env->addiction_referral->service, "service", 1,
+		                 diag));
+		return check_date(env->addiction_referral->date, "date", 1,
+		                  NULL, diag);
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT:
+		CHECK(check_text(env->readiness_assessment->school, "school", 1,
+		                 diag));
+		return check_date(env->readiness_assessment->date, "date", 1,
+		                  NULL, diag);
+	default:
+		return UNGEBRO__V1__ERROR_CODE__OK;
+	}
+}
+
+int
+wire_validate_envelope(const wire_envelope *env, int64_t now_ms,
+                       ug_diag *diag)
+{
+	if (env->schema_version != WIRE_SCHEMA_VERSION) {
+		ug_diag_set(diag, "schema_version", "schema version %u is not "
+		            "supported (expected %d)", env->schema_version,
+		            WIRE_SCHEMA_VERSION);
+		return UNGEBRO__V1__ERROR_CODE__E_VERSION;
+	}
+	if (env->event_id.len != WIRE_EVENT_ID_LEN)
+		BAD("event_id", "event_id must be %d bytes, got %zu",
+		    WIRE_EVENT_ID_LEN, env->event_id.len);
+	CHECK(check_text(env->agency, "agency", 1, diag));
+	int want = payload_case_for(env->type);
+	if (want < 0)
+		BAD("type", "unknown event type %d", env->type);
+	if ((int)env->payload_case != want)
+		BAD("payload", "payload does not match type %s",
+		    wire_event_type_name(env->type));
+	if (env->occurred_at <= 0)
+		BAD("occurred_at", "occurred_at is required");
+	if (env->valid_until != 0 && env->valid_until < now_ms) {
+		ug_diag_set(diag, "valid_until", "event expired before it "
+		            "reached the hub");
+		return UNGEBRO__V1__ERROR_CODE__E_STALE;
+	}
+	if (env->supersedes.len != 0 &&
+	    env->supersedes.len != WIRE_EVENT_ID_LEN)
+		BAD("supersedes", "supersedes must be empty or %d bytes",
+		    WIRE_EVENT_ID_LEN);
+	switch (env->sensitivity) {
+	case UNGEBRO__V1__SENSITIVITY__PERSONAL:
+	case UNGEBRO__V1__SENSITIVITY__SPECIAL_CATEGORY: {
+		char cpr[11];
+		if (!env->cpr || ug_cpr_normalize(env->cpr, strlen(env->cpr),
+		                                  cpr) != UG_OK ||
+		    strlen(env->cpr) != 10)
+			BAD("cpr", "cpr must be 10 digits with a valid date");
+		break;
+	}
+	case UNGEBRO__V1__SENSITIVITY__ANONYMOUS:
+		if (env->cpr && env->cpr[0])
+			BAD("cpr", "an anonymous event must not carry a cpr");
+		if (env->type != UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL)
+			BAD("sensitivity", "only addiction referrals may be "
+			    "anonymous");
+		break;
+	default:
+		BAD("sensitivity", "sensitivity is missing or unknown");
+	}
+	if (env->type == UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL &&
+	    env->sensitivity == UNGEBRO__V1__SENSITIVITY__PERSONAL)
+		BAD("sensitivity", "addiction referrals are special category");
+	switch (env->payload_case) {
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT:
+		return validate_absence(env->absence_report, diag);
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT:
+		return validate_assignment(env->contact_assignment, diag);
+	default:
+		return validate_other(env, diag);
+	}
+}

@@ -1,0 +1,60 @@
+/*
+ * The one place that frames, packs and unpacks protobuf-c messages.
+ * A frame is [version 0x01][kind][protobuf bytes] (see ungebro.proto).
+ * Decoding never trusts its input: every failure is UG_EMALFORMED with the
+ * reason in the diag, and the caller lives on. Other code may read the
+ * generated structs' fields but does not call __pack/__unpack itself.
+ */
+#ifndef UG_WIRE_H
+#define UG_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "proto/ungebro.pb-c.h"
+
+#define WIRE_VERSION 1
+#define WIRE_SCHEMA_VERSION 1
+#define WIRE_HEADER_LEN 2
+#define WIRE_MAX_FRAME (64 * 1024) /* frames above this are refused */
+#define WIRE_EVENT_ID_LEN 16
+#define WIRE_ALERT_ID_LEN 9
+#define WIRE_TEXT_MAX 256          /* any string field in an envelope */
+
+typedef Ungebro__V1__Envelope wire_envelope;
+typedef Ungebro__V1__Ack wire_ack;
+typedef Ungebro__V1__Hello wire_hello;
+typedef Ungebro__V1__Welcome wire_welcome;
+typedef Ungebro__V1__Alert wire_alert;
+typedef Ungebro__V1__AlertAck wire_alert_ack;
+
+/*
+ * Decode a frame. On UG_OK *kind is a FrameKind and *msg the unpacked
+ * message, owned by the caller: free with wire_free(kind, msg). A frame of
+ * an unknown version or kind is UG_EMALFORMED with code set to
+ * E_VERSION/E_MALFORMED; an oversized one E_TOO_LARGE.
+ */
+ug_err wire_decode(const uint8_t *frame, size_t len, int *kind, void **msg,
+                   int *code, ug_diag *diag) __attribute__((warn_unused_result));
+
+void wire_free(int kind, void *msg);
+
+/* Bytes needed to encode msg as a frame of this kind. */
+size_t wire_encoded_size(int kind, const void *msg);
+/* Encode into buf (cap bytes, at least wire_encoded_size); returns length. */
+size_t wire_encode(int kind, const void *msg, uint8_t *buf, size_t cap);
+
+/*
+ * Check an envelope's content: schema version, id length, type matches the
+ * payload, sensitivity, CPR form, dates, counts, text lengths. Returns an
+ * ErrorCode (OK or a reason code) and fills the diag with a reason free of
+ * personal data.
+ */
+int wire_validate_envelope(const wire_envelope *env, int64_t now_ms,
+                           ug_diag *diag);
+
+/* Name of an event type ("AbsenceReport"), "?" if unknown. */
+const char *wire_event_type_name(int type);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * An adapter's outbox: frames waiting for the hub's ack, in the adapter's
+ * own LMDB environment, sealed with the adapter's storage key so a CPR
+ * never sits on disk in the clear. A frame is written (synchronously)
+ * before it is sent and removed when the hub acks it, so an adapter killed
+ * at any moment resends exactly what was not acked. The `sent` set keeps
+ * the ids the hub has acked, so importing the same file again sends nothing.
+ */
+#ifndef UG_OUTBOX_H
+#define UG_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+#define OUTBOX_ID_LEN 16
+
+typedef struct outbox outbox;
+
+typedef struct {
+	const uint8_t *id;    /* OUTBOX_ID_LEN bytes (the event id) */
+	const uint8_t *frame; /* the encoded frame, sealed here */
+	size_t len;
+	int added;            /* result: 1 queued, 0 already queued or sent */
+} outbox_item;
+
+/* Open (creating) the outbox in dir; storage_key is borrowed. */
+ug_err outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
+                   size_t map_mb, ug_diag *diag);
+void outbox_close(outbox **ob);
+
+/* Queue frames in one synchronous transaction. Ids already pending or
+ * already acked are skipped (added = 0). */
+ug_err outbox_put(outbox *ob, outbox_item *items, size_t n)
+	__attribute__((warn_unused_result));
+
+typedef ug_err (*outbox_fn)(void *ctx, const uint8_t *id,
+                            const uint8_t *frame, size_t len);
+/* Visit up to max pending frames in id order, after `after` (NULL: first).
+ * Do not call other outbox functions from fn. */
+ug_err outbox_scan(outbox *ob, const uint8_t *after, size_t max,
+                   outbox_fn fn, void *ctx);
+
+/* Move acked ids from pending to sent, in one synchronous transaction. */
+ug_err outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n)
+	__attribute__((warn_unused_result));
+
+/* Frames still waiting for an ack, and ids acked so far. */
+ug_err outbox_counts(outbox *ob, size_t *pending, size_t *sent);
+
+#endif

@@ -1,0 +1,197 @@
+/*
+ * The hub's persistence: a durable log plus derived state, on LMDB.
+ *
+ * Two environments under one directory:
+ *   log/      synced on every commit. Holds only what cannot be recomputed:
+ *             the append-only event log (sequence -> sealed event), the
+ *             idempotency index (event id -> sequence), contact assignments,
+ *             registered principals, and alerts with their delivery state.
+ *   derived/  committed without fsync. Holds what the log can rebuild: the
+ *             per-person index and the rules' per-person state, plus the
+ *             last log sequence applied to it. After a crash the hub replays
+ *             the log from there; alerts are keyed by the event that raised
+ *             them, so a replay never loses or duplicates one.
+ * Every value holding personal data is sealed (XChaCha20-Poly1305) with the
+ * storage key; person keys are keyed hashes, never CPR numbers.
+ *
+ * Threading: a store handle is used by one thread. No function here keeps a
+ * transaction open after it returns, except a derived txn between
+ * store_derived_begin and its commit/abort.
+ * Only store/ includes lmdb.h.
+ */
+#ifndef UG_STORE_H
+#define UG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/crypto.h"
+#include "common/err.h"
+
+#define STORE_EVENT_ID_LEN 16
+#define STORE_ALERT_ID_LEN 9
+#define STORE_ID_MAX 64
+
+typedef struct store store;
+
+typedef struct {
+	size_t log_map_mb;          /* map size of log/ (default 16384) */
+	size_t derived_map_mb;      /* map size of derived/ (default 8192) */
+	const uint8_t *storage_key; /* borrowed; must outlive the store */
+} store_opts;
+
+/* Open (creating if needed) the store in dir. Clears stale readers. */
+ug_err store_open(store **out, const char *dir, const store_opts *opts,
+                  ug_diag *diag);
+/* Close; accepts NULL. Derived state is flushed to disk first. */
+void store_close(store **s);
+/* Timer work: clear stale reader slots, flush derived state to disk. */
+void store_maintain(store *s);
+
+/* ---- the durable log ---- */
+
+enum { STORE_NEW = 1, STORE_DUPLICATE = 2, STORE_CONFLICT = 3 };
+
+/* One event to append. Inputs are borrowed for the call. */
+typedef struct {
+	const uint8_t *event_id;   /* STORE_EVENT_ID_LEN bytes */
+	const char *agency;        /* authenticated sender */
+	uint32_t type;             /* EventType */
+	const uint8_t *person_key; /* UG_PERSON_KEY_LEN, NULL if anonymous */
+	int64_t received_at;       /* ms */
+	const uint8_t *body;       /* the envelope as received; sealed here */
+	size_t body_len;
+	/* For a ContactAssignment: the assignment to record, else NULL. */
+	const char *assign_caseworker;
+	int32_t assign_from, assign_to; /* days; assign_to 0 = open */
+	/* Results, set by store_append. */
+	int status;                /* STORE_NEW / _DUPLICATE / _CONFLICT */
+	uint64_t seq;              /* log sequence (the stored one for dups) */
+} store_event;
+
+/*
+ * Append events in one synchronous transaction: when this returns UG_OK,
+ * every STORE_NEW event is on disk. A resent id is STORE_DUPLICATE (also
+ * within the batch); an id stored by another agency is STORE_CONFLICT.
+ * On failure nothing is stored: UG_EFULL when the map is full, UG_EIO for
+ * other LMDB errors (logged).
+ */
+ug_err store_append(store *s, store_event *events, size_t n)
+	__attribute__((warn_unused_result));
+
+/* An event read back from the log; pointers live until the callback returns. */
+typedef struct {
+	uint64_t seq;
+	uint32_t type;
+	const char *agency;
+	int64_t received_at;
+	const uint8_t *person_key; /* NULL if anonymous */
+	const uint8_t *body;
+	size_t body_len;
+} store_record;
+
+typedef ug_err (*store_record_fn)(void *ctx, const store_record *rec);
+
+/*
+ * Call fn for up to max records with seq >= from, in order. *next is set
+ * to the sequence after the last record visited. A callback error stops
+ * the scan and is returned. Do not call other store functions from fn.
+ */
+ug_err store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
+                      void *ctx, uint64_t *next);
+
+/* Highest sequence in the log, 0 when empty. */
+ug_err store_log_last(store *s, uint64_t *last);
+
+/* The caseworker currently assigned to a person on `today` (days), or
+ * UG_ENOTFOUND. */
+ug_err store_assignment_get(store *s, const uint8_t *person_key, int32_t today,
+                            char caseworker[STORE_ID_MAX]);
+
+/* ---- principals: who may connect ---- */
+
+enum { STORE_AGENCY = 1, STORE_CASEWORKER = 2 };
+#define STORE_FLAG_DESK 1u /* caseworker flag: member of the duty desk */
+
+/* Register (or re-register) a public key as an agency or a caseworker.
+ * For an agency, flags is a bit mask of permitted event types (1 << type);
+ * for a caseworker, STORE_FLAG_DESK or 0. Replaces the id's earlier key. */
+ug_err store_principal_put(store *s, int kind, const char *id,
+                           const char *public_z85, uint32_t flags);
+/* Look a Z85 public key up: UG_ENOTFOUND if unregistered. */
+ug_err store_principal_find(store *s, const char *public_z85, int *kind,
+                            char id[STORE_ID_MAX], uint32_t *flags);
+/* Look an id up: its flags. */
+ug_err store_principal_flags(store *s, int kind, const char *id,
+                             uint32_t *flags);
+
+/* ---- alerts ---- */
+
+typedef struct {
+	uint8_t id[STORE_ALERT_ID_LEN]; /* raising seq (big-endian) + rule */
+	const char *recipient;
+	const uint8_t *body;            /* the Alert message; sealed here */
+	size_t body_len;
+	bool created;                   /* result: false if it existed */
+} store_alert;
+
+/* Store new alerts in one synchronous transaction; an existing id is left
+ * as it is (replays are idempotent). */
+ug_err store_alerts_put(store *s, store_alert *alerts, size_t n)
+	__attribute__((warn_unused_result));
+
+/* Mark alerts acknowledged in one synchronous transaction. For each id not
+ * open for `recipient` the matching found[i] is false. */
+ug_err store_alerts_ack(store *s, const char *recipient,
+                        const uint8_t (*ids)[STORE_ALERT_ID_LEN], size_t n,
+                        bool *found) __attribute__((warn_unused_result));
+
+typedef ug_err (*store_alert_fn)(void *ctx, const uint8_t *id,
+                                 const uint8_t *body, size_t len);
+/* Open alerts for a recipient in id order, starting after `after` (NULL:
+ * from the first), at most max. */
+ug_err store_alerts_open(store *s, const char *recipient,
+                         const uint8_t *after, size_t max, store_alert_fn fn,
+                         void *ctx);
+/* Count open alerts for a recipient. */
+ug_err store_alerts_count(store *s, const char *recipient, size_t *open);
+
+/* ---- derived state ---- */
+
+typedef struct store_dtxn store_dtxn;
+
+/* Begin the (single) write transaction on derived/. */
+ug_err store_derived_begin(store *s, store_dtxn **out);
+/* The last log sequence whose effects the derived state holds. */
+uint64_t store_derived_last_applied(store *s);
+/* Add seq to the person's index, ordered by occurred_at. */
+ug_err store_derived_index(store_dtxn *t, const uint8_t *person_key,
+                           int64_t occurred_at, uint64_t seq);
+/* Read a rule's sealed state for a person into buf: UG_ENOTFOUND if none. */
+ug_err store_derived_state_get(store_dtxn *t, const uint8_t *person_key,
+                               uint8_t rule, uint8_t *buf, size_t cap,
+                               size_t *len);
+ug_err store_derived_state_put(store_dtxn *t, const uint8_t *person_key,
+                               uint8_t rule, const uint8_t *buf, size_t len);
+/* Commit (without fsync) and record last_applied; consumes *t. */
+ug_err store_derived_commit(store_dtxn **t, uint64_t last_applied)
+	__attribute__((warn_unused_result));
+void store_derived_abort(store_dtxn **t);
+/* Throw the derived state away (it will be rebuilt from the log). */
+ug_err store_derived_reset(store *s);
+
+/* ---- statistics ---- */
+
+typedef struct {
+	uint64_t log_events, last_seq, last_applied;
+	uint64_t event_ids, assignments, principals;
+	uint64_t alerts, alerts_open;
+	uint64_t person_index_entries;
+	uint64_t log_bytes, derived_bytes;  /* pages in use x page size */
+	uint64_t log_map_bytes, derived_map_bytes;
+} store_stats;
+
+ug_err store_get_stats(store *s, store_stats *out);
+
+#endif
