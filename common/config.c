@@ -1,6 +1,8 @@
 /* Settings from file and command line; see config.h. */
 #include "common/config.h"
 
+#include "common/util.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -78,10 +80,10 @@ load_file(ug_config *cfg, const char *path, ug_diag *diag)
 		*eq = '\0';
 		err = set(cfg, trim(p), trim(eq + 1), diag);
 		if (err != UG_OK && diag) {
-			char reason[sizeof diag->reason];
+			char reason[sizeof diag->reason + 300];
 			snprintf(reason, sizeof reason, "%s:%ld: %s", path,
 			         lineno, diag->reason);
-			memcpy(diag->reason, reason, sizeof reason);
+			ug_strlcpy(diag->reason, reason, sizeof diag->reason);
 		}
 	}
 	fclose(f);
