@@ -2,6 +2,8 @@
 #include "common/util.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <stdio.h>
 #include <time.h>
@@ -203,4 +205,23 @@ ug_strlcpy(char *dst, const char *src, size_t size)
 	}
 	memcpy(dst, src, len + 1);
 	return true;
+}
+
+int
+ug_mkdir_p(const char *path)
+{
+	char buf[1024];
+	if (!ug_strlcpy(buf, path, sizeof buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }

@@ -42,6 +42,28 @@ void ug_hex(const uint8_t *bytes, size_t len, char *out);
 /* Parse exactly 2*len hex digits. */
 ug_err ug_unhex(const char *text, uint8_t *bytes, size_t len);
 
+/* Big-endian 64-bit integers, the byte order of every stored key. */
+static inline void
+ug_put_be64(uint8_t *out, uint64_t value)
+{
+	for (int i = 7; i >= 0; i--) {
+		out[i] = (uint8_t)value;
+		value >>= 8;
+	}
+}
+
+static inline uint64_t
+ug_get_be64(const uint8_t *in)
+{
+	uint64_t value = 0;
+	for (int i = 0; i < 8; i++)
+		value = value << 8 | in[i];
+	return value;
+}
+
+/* mkdir -p with mode 0700 for the directories it creates; 0 or -1/errno. */
+int ug_mkdir_p(const char *path);
+
 /* Copy at most size-1 bytes and always terminate; returns false if cut. */
 bool ug_strlcpy(char *dst, const char *src, size_t size);
 

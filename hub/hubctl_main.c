@@ -1,1 +1,495 @@
-int main(void) { return 0; }
+/*
+ * hubctl: the operator's tool. Generates key files, registers agencies and
+ * caseworkers, assigns contact persons and prints store statistics. It
+ * works on the hub's LMDB store directly, which is safe while hubd runs:
+ * LMDB serialises writers across processes, and hubd picks up appended
+ * assignments on its next catch-up (every half second).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/config.h"
+#include "common/crypto.h"
+#include "common/keys.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "hub/hub.h"
+#include "proto/wire.h"
+#include "store/store.h"
+
+#define HUBCTL_AGENCY "hubctl"
+
+static const char usage[] =
+	"usage: hubctl COMMAND [--config hubd.conf] [OPTIONS]\n"
+	"\n"
+	"commands:\n"
+	"  keygen ID                 write keys_dir/ID.key and ID.key_secret\n"
+	"                            (0600); the hub's own keys are ID 'hub'\n"
+	"  register-agency ID        admit an agency's key on the ingest\n"
+	"                            endpoint [--key FILE.key] [--types LIST]\n"
+	"  register-caseworker ID    admit a caseworker's key on the delivery\n"
+	"                            endpoint [--key FILE.key] [--desk]\n"
+	"  assign                    make a caseworker a person's contact:\n"
+	"                            --cpr CPR --caseworker ID [--from DATE]\n"
+	"                            [--to DATE] [--role ROLE], or --file CSV\n"
+	"                            with columns cpr;caseworker;from;to;role\n"
+	"  stats                     print store statistics [--json]";
+
+static const ug_setting extra_settings[] = {
+	{"key", "", "public key file to register (default keys_dir/ID.key)"},
+	{"types", "absence", "event types an agency may send, comma-separated"},
+	{"desk", "false", "the caseworker is a member of the duty desk"},
+	{"cpr", "", "assign: the person's CPR number"},
+	{"caseworker", "", "assign: the caseworker id"},
+	{"from", "", "assign: first day (default today)"},
+	{"to", "", "assign: last day (default open-ended)"},
+	{"role", "contact", "assign: contact, guidance or mentor"},
+	{"file", "", "assign: CSV file of assignments"},
+	{"json", "false", "stats: print JSON"},
+};
+
+typedef struct {
+	const ug_config *cfg;
+	store *store;
+	ug_keys *keys;
+} ctl;
+
+static int
+fail(const char *what, const ug_diag *diag)
+{
+	fprintf(stderr, "hubctl: %s%s%s\n", what, diag && diag->reason[0]
+	                                                  ? ": "
+	                                                  : "",
+	        diag ? diag->reason : "");
+	return 1;
+}
+
+static int
+cmd_keygen(const ug_config *cfg, const char *id)
+{
+	ug_diag diag = {0};
+	const char *dir = ug_config_get(cfg, "keys_dir");
+	if (ug_mkdir_p(dir) != 0) {
+		fprintf(stderr, "hubctl: cannot create %s: %s\n", dir,
+		        strerror(errno));
+		return 1;
+	}
+	if (ug_keys_generate(dir, id, &diag) != UG_OK)
+		return fail("keygen", &diag);
+	printf("wrote %s/%s.key and %s/%s.key_secret (0600)\n", dir, id, dir,
+	       id);
+	return 0;
+}
+
+static ug_err
+open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/hub.key_secret",
+	         ug_config_get(cfg, "keys_dir"));
+	c->cfg = cfg;
+	ug_err err = ug_keys_load_secret(&c->keys, path, diag);
+	if (err != UG_OK)
+		return err;
+	long log_mb, derived_mb;
+	err = ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &log_mb, diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "derived_map_mb", 1, 1L << 24,
+		                    &derived_mb, diag);
+	if (err != UG_OK)
+		return err;
+	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
+	                   c->keys->storage_key};
+	return store_open(&c->store, ug_config_get(cfg, "data_dir"), &opts,
+	                  diag);
+}
+
+static void
+close_ctl(ctl *c)
+{
+	store_close(&c->store);
+	ug_keys_destroy(&c->keys);
+}
+
+static int
+cmd_register(ctl *c, int kind, const char *id)
+{
+	ug_diag diag = {0};
+	if (!ug_id_valid(id)) {
+		fprintf(stderr, "hubctl: '%s' is not a valid id\n", id);
+		return 1;
+	}
+	char path[512], key_id[UG_ID_MAX], public_z85[UG_Z85_KEY_LEN + 1];
+	const char *key = ug_config_get(c->cfg, "key");
+	if (key[0])
+		ug_strlcpy(path, key, sizeof path);
+	else
+		snprintf(path, sizeof path, "%s/%s.key",
+		         ug_config_get(c->cfg, "keys_dir"), id);
+	if (ug_keys_load_public(path, key_id, public_z85, &diag) != UG_OK)
+		return fail("cannot read the public key", &diag);
+	uint32_t flags = 0;
+	if (kind == STORE_AGENCY &&
+	    hub_parse_types(ug_config_get(c->cfg, "types"), &flags, &diag) !=
+	            UG_OK)
+		return fail("--types", &diag);
+	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "desk"))
+		flags |= STORE_FLAG_DESK;
+	ug_err err = store_principal_put(c->store, kind, id, public_z85, flags);
+	if (err != UG_OK) {
+		fprintf(stderr, "hubctl: register: %s\n", ug_strerror(err));
+		return 1;
+	}
+	printf("registered %s %s (key %.8s...)\n",
+	       kind == STORE_AGENCY ? "agency" : "caseworker", id, public_z85);
+	return 0;
+}
+
+/* One assignment as the store wants it, with the envelope it logs. */
+typedef struct {
+	wire_envelope env;
+	Ungebro__V1__ContactAssignment payload;
+	char cpr[11], caseworker[STORE_ID_MAX], from[11], to[11], role[32];
+	uint8_t event_id[WIRE_EVENT_ID_LEN];
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+	uint8_t body[1024];
+	store_event ev;
+} assignment;
+
+static ug_err
+build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
+                 const char *from, const char *to, const char *role,
+                 ug_diag *diag)
+{
+	memset(a, 0, sizeof *a);
+	int32_t from_day = ug_today(), to_day = 0;
+	uint32_t flags;
+	if (ug_cpr_normalize(cpr, strlen(cpr), a->cpr) != UG_OK) {
+		ug_diag_set(diag, "cpr", "not a CPR number (DDMMYY-SSSS)");
+		return UG_EMALFORMED;
+	}
+	if (store_principal_flags(c->store, STORE_CASEWORKER, cw, &flags) !=
+	    UG_OK) {
+		ug_diag_set(diag, "caseworker", "caseworker '%s' is not "
+		            "registered (hubctl register-caseworker)", cw);
+		return UG_EMALFORMED;
+	}
+	if ((from[0] && ug_date_parse(from, &from_day) != UG_OK) ||
+	    (to[0] && ug_date_parse(to, &to_day) != UG_OK)) {
+		ug_diag_set(diag, "from", "dates must be YYYY-MM-DD");
+		return UG_EMALFORMED;
+	}
+	if (to[0] && to_day < from_day) {
+		ug_diag_set(diag, "to", "to is before from");
+		return UG_EMALFORMED;
+	}
+	ug_strlcpy(a->caseworker, cw, sizeof a->caseworker);
+	ug_date_format(from_day, a->from);
+	if (to[0])
+		ug_date_format(to_day, a->to);
+	ug_strlcpy(a->role, role[0] ? role : "contact", sizeof a->role);
+
+	char natural[256];
+	int len = snprintf(natural, sizeof natural, "assign\x1f%s\x1f%s\x1f%s"
+	                   "\x1f%s\x1f%s", a->cpr, a->caseworker, a->from,
+	                   a->to, a->role);
+	int64_t occurred = (int64_t)from_day * 86400000;
+	ug_put_be64(a->event_id, (uint64_t)occurred);
+	uint8_t hash[16];
+	ug_keyed_hash(c->keys->hash_key, natural, (size_t)len, hash, 16);
+	memcpy(a->event_id + 8, hash, 8);
+	ug_person_key(c->keys->hash_key, a->cpr, a->person_key);
+
+	ungebro__v1__contact_assignment__init(&a->payload);
+	a->payload.caseworker = a->caseworker;
+	a->payload.role = a->role;
+	a->payload.from = a->from;
+	a->payload.to = a->to;
+	ungebro__v1__envelope__init(&a->env);
+	a->env.event_id.data = a->event_id;
+	a->env.event_id.len = WIRE_EVENT_ID_LEN;
+	a->env.agency = HUBCTL_AGENCY;
+	a->env.schema_version = WIRE_SCHEMA_VERSION;
+	a->env.type = UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT;
+	a->env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
+	a->env.occurred_at = occurred;
+	a->env.sent_at = ug_now_ms();
+	a->env.cpr = a->cpr;
+	a->env.payload_case = UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT;
+	a->env.contact_assignment = &a->payload;
+	if (wire_packed_size(&a->env) > sizeof a->body) {
+		ug_diag_set(diag, "role", "assignment too large");
+		return UG_EMALFORMED;
+	}
+	a->ev = (store_event){
+		.event_id = a->event_id,
+		.agency = HUBCTL_AGENCY,
+		.type = UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT,
+		.person_key = a->person_key,
+		.received_at = ug_now_ms(),
+		.body = a->body,
+		.body_len = wire_pack(&a->env, a->body),
+		.assign_caseworker = a->caseworker,
+		.assign_from = from_day,
+		.assign_to = to_day,
+	};
+	return UG_OK;
+}
+
+/* Append a run of assignments in one transaction; counts new ones. */
+static ug_err
+flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
+                  size_t *dups)
+{
+	store_event *events = calloc(n ? n : 1, sizeof *events);
+	if (!events)
+		return UG_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		events[i] = batch[i].ev;
+	ug_err err = n ? store_append(c->store, events, n) : UG_OK;
+	for (size_t i = 0; err == UG_OK && i < n; i++) {
+		if (events[i].status == STORE_NEW)
+			(*added)++;
+		else
+			(*dups)++;
+	}
+	free(events);
+	return err;
+}
+
+/* Split a line in place on sep; returns the number of fields. */
+static int
+split(char *line, char sep, char **fields, int max)
+{
+	int n = 0;
+	line[strcspn(line, "\r\n")] = '\0';
+	char *p = line;
+	while (n < max) {
+		fields[n++] = p;
+		char *next = strchr(p, sep);
+		if (!next)
+			break;
+		*next = '\0';
+		p = next + 1;
+	}
+	for (int i = 0; i < n; i++) {
+		while (*fields[i] == ' ' || *fields[i] == '"')
+			fields[i]++;
+		char *end = fields[i] + strlen(fields[i]);
+		while (end > fields[i] && (end[-1] == ' ' || end[-1] == '"'))
+			*--end = '\0';
+	}
+	return n;
+}
+
+static int
+column(char **names, int n, const char *want)
+{
+	for (int i = 0; i < n; i++)
+		if (strcasecmp(names[i], want) == 0)
+			return i;
+	return -1;
+}
+
+static int
+assign_file(ctl *c, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "hubctl: cannot open %s: %s\n", path,
+		        strerror(errno));
+		return 1;
+	}
+	enum { BATCH = 512 };
+	assignment *batch = calloc(BATCH, sizeof *batch);
+	char line[1024], header[1024], *names[16], *fields[16];
+	size_t n = 0, added = 0, dups = 0, bad = 0;
+	long lineno = 1;
+	int rc = 1;
+	if (!batch || !fgets(header, sizeof header, f)) {
+		fprintf(stderr, "hubctl: %s is empty\n", path);
+		goto out;
+	}
+	/* Skip a UTF-8 byte order mark, as spreadsheets write one. */
+	char *h = strncmp(header, "\xEF\xBB\xBF", 3) == 0 ? header + 3 : header;
+	char sep = strchr(h, ';') ? ';' : ',';
+	int ncols = split(h, sep, names, 16);
+	int col_cpr = column(names, ncols, "cpr"),
+	    col_cw = column(names, ncols, "caseworker"),
+	    col_from = column(names, ncols, "from"),
+	    col_to = column(names, ncols, "to"),
+	    col_role = column(names, ncols, "role");
+	if (col_cpr < 0 || col_cw < 0) {
+		fprintf(stderr, "hubctl: %s:1: needs columns cpr and "
+		        "caseworker\n", path);
+		goto out;
+	}
+	ug_err err = UG_OK;
+	while (err == UG_OK && fgets(line, sizeof line, f)) {
+		lineno++;
+		int nf = split(line, sep, fields, 16);
+		if (nf == 1 && fields[0][0] == '\0')
+			continue;
+		ug_diag diag = {0};
+		const char *empty = "";
+#define FIELD(col) ((col) >= 0 && (col) < nf ? fields[col] : empty)
+		if (build_assignment(c, &batch[n], FIELD(col_cpr), FIELD(col_cw),
+		                     FIELD(col_from), FIELD(col_to),
+		                     FIELD(col_role), &diag) != UG_OK) {
+			fprintf(stderr, "%s:%ld: column %s: %s\n", path, lineno,
+			        diag.field, diag.reason);
+			bad++;
+			continue;
+		}
+#undef FIELD
+		if (++n == BATCH) {
+			err = flush_assignments(c, batch, n, &added, &dups);
+			n = 0;
+		}
+	}
+	if (err == UG_OK)
+		err = flush_assignments(c, batch, n, &added, &dups);
+	if (err != UG_OK) {
+		fprintf(stderr, "hubctl: storing assignments: %s\n",
+		        ug_strerror(err));
+		goto out;
+	}
+	printf("assignments: %zu new, %zu already known, %zu rejected\n",
+	       added, dups, bad);
+	rc = bad ? 1 : 0;
+out:
+	free(batch);
+	fclose(f);
+	return rc;
+}
+
+static int
+cmd_assign(ctl *c)
+{
+	const char *file = ug_config_get(c->cfg, "file");
+	if (file[0])
+		return assign_file(c, file);
+	const char *cpr = ug_config_get(c->cfg, "cpr");
+	const char *cw = ug_config_get(c->cfg, "caseworker");
+	if (!cpr[0] || !cw[0]) {
+		fprintf(stderr, "hubctl: assign needs --cpr and --caseworker, "
+		        "or --file\n");
+		return 2;
+	}
+	assignment *a = calloc(1, sizeof *a);
+	ug_diag diag = {0};
+	size_t added = 0, dups = 0;
+	int rc = 1;
+	if (!a)
+		return 1;
+	if (build_assignment(c, a, cpr, cw, ug_config_get(c->cfg, "from"),
+	                     ug_config_get(c->cfg, "to"),
+	                     ug_config_get(c->cfg, "role"), &diag) != UG_OK)
+		fail(diag.field, &diag);
+	else if (flush_assignments(c, a, 1, &added, &dups) != UG_OK)
+		fprintf(stderr, "hubctl: the assignment was not stored\n");
+	else {
+		printf("assigned to %s from %s%s\n", a->caseworker, a->from,
+		       dups ? " (already known)" : "");
+		rc = 0;
+	}
+	free(a);
+	return rc;
+}
+
+static int
+cmd_stats(ctl *c)
+{
+	store_stats st;
+	if (store_get_stats(c->store, &st) != UG_OK) {
+		fprintf(stderr, "hubctl: cannot read statistics\n");
+		return 1;
+	}
+#define STAT_FIELDS(X)                                                        \
+	X(log_events) X(last_seq) X(last_applied) X(event_ids)                \
+	X(assignments) X(principals) X(alerts) X(alerts_open)                 \
+	X(person_index_entries) X(log_bytes) X(derived_bytes)                 \
+	X(log_map_bytes) X(derived_map_bytes)
+	if (ug_config_bool(c->cfg, "json")) {
+		const char *sep = "{";
+#define JSON_FIELD(name)                                                      \
+	printf("%s\"" #name "\": %llu", sep, (unsigned long long)st.name);    \
+	sep = ", ";
+		STAT_FIELDS(JSON_FIELD)
+		printf("}\n");
+	} else {
+#define TEXT_FIELD(name)                                                      \
+	printf("%-22s %llu\n", #name, (unsigned long long)st.name);
+		STAT_FIELDS(TEXT_FIELD)
+	}
+	return 0;
+}
+
+static const ug_setting *
+all_settings(void)
+{
+	static ug_setting table[64];
+	size_t n = 0;
+	for (const ug_setting *s = hub_settings; s->name; s++)
+		table[n++] = *s;
+	for (size_t i = 0; i < sizeof extra_settings / sizeof *extra_settings;
+	     i++)
+		table[n++] = extra_settings[i];
+	table[n] = (ug_setting){NULL, NULL, NULL};
+	return table;
+}
+
+int
+main(int argc, char **argv)
+{
+	ug_log_init("hubctl", UG_LOG_WARN);
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help;
+	ug_diag diag = {0};
+	if (ug_crypto_init() != UG_OK)
+		return 1;
+	if (ug_config_load(&cfg, all_settings(), usage, argc, argv, &rest,
+	                   &nrest, &help, &diag) != UG_OK) {
+		fprintf(stderr, "hubctl: %s\n", diag.reason);
+		return 2;
+	}
+	if (help) {
+		ug_config_destroy(&cfg);
+		return 0;
+	}
+	const char *cmd = nrest > 0 ? rest[0] : "";
+	const char *id = nrest > 1 ? rest[1] : NULL;
+	int rc = 2;
+	bool needs_id = strcmp(cmd, "keygen") == 0 ||
+	                strcmp(cmd, "register-agency") == 0 ||
+	                strcmp(cmd, "register-caseworker") == 0;
+	bool known = needs_id || strcmp(cmd, "assign") == 0 ||
+	             strcmp(cmd, "stats") == 0;
+	if (!known || (needs_id && !id)) {
+		fprintf(stderr, "hubctl: %s (see --help)\n",
+		        !known ? "unknown or missing command" : "missing ID");
+	} else if (strcmp(cmd, "keygen") == 0) {
+		rc = cmd_keygen(cfg, id);
+	} else {
+		ctl c = {0};
+		if (open_ctl(&c, cfg, &diag) != UG_OK) {
+			rc = fail("cannot open the hub's keys and store", &diag);
+		} else if (strcmp(cmd, "register-agency") == 0) {
+			rc = cmd_register(&c, STORE_AGENCY, id);
+		} else if (strcmp(cmd, "register-caseworker") == 0) {
+			rc = cmd_register(&c, STORE_CASEWORKER, id);
+		} else if (strcmp(cmd, "assign") == 0) {
+			rc = cmd_assign(&c);
+		} else {
+			rc = cmd_stats(&c);
+		}
+		close_ctl(&c);
+	}
+	ug_config_destroy(&cfg);
+	return rc;
+}

@@ -94,6 +94,27 @@ wire_encode(int kind, const void *msg, uint8_t *buf, size_t cap)
 	       protobuf_c_message_pack(msg, buf + WIRE_HEADER_LEN);
 }
 
+void *
+wire_unpack(int kind, const uint8_t *data, size_t len)
+{
+	const ProtobufCMessageDescriptor *desc = descriptor_for(kind);
+	if (!desc || len > WIRE_MAX_FRAME)
+		return NULL;
+	return protobuf_c_message_unpack(desc, NULL, len, data);
+}
+
+size_t
+wire_packed_size(const void *msg)
+{
+	return protobuf_c_message_get_packed_size(msg);
+}
+
+size_t
+wire_pack(const void *msg, uint8_t *buf)
+{
+	return protobuf_c_message_pack(msg, buf);
+}
+
 const char *
 wire_event_type_name(int type)
 {

@@ -45,6 +45,13 @@ size_t wire_encoded_size(int kind, const void *msg);
 /* Encode into buf (cap bytes, at least wire_encoded_size); returns length. */
 size_t wire_encode(int kind, const void *msg, uint8_t *buf, size_t cap);
 
+/* Unpack a message without the frame header (as the store keeps it);
+ * NULL if it does not decode. Free with wire_free. */
+void *wire_unpack(int kind, const uint8_t *data, size_t len);
+/* Pack without the frame header into buf (wire_packed_size bytes). */
+size_t wire_packed_size(const void *msg);
+size_t wire_pack(const void *msg, uint8_t *buf);
+
 /*
  * Check an envelope's content: schema version, id length, type matches the
  * payload, sensitivity, CPR form, dates, counts, text lengths. Returns an

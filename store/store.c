@@ -9,7 +9,8 @@
  *   assign     person_key[16] -> sealed(from BE32 | to BE32 | seq | cw)
  *   principal  public_z85[40] -> kind | flags BE32 | id
  *   principal_id  kind | id -> public_z85
- *   alerts     alert_id[9] -> state | recipient_len | recipient | sealed(body)
+ *   alerts     alert_id[9] -> state | deliveries BE32 | recipient_len |
+ *              recipient | sealed(body)
  *   queue      recipient | 0x00 | alert_id[9] -> ""   (open alerts only)
  * derived/ (no fsync)
  *   meta       "last_applied" -> BE64
@@ -33,6 +34,7 @@
 #define LOG_RECORD_VERSION 1
 #define ALERT_OPEN 0
 #define ALERT_ACKED 1
+#define ALERT_HEADER 6 /* state, deliveries BE32, recipient length */
 /* Largest value we seal; envelopes are limited far below this by wire.h. */
 #define SEAL_MAX (128 * 1024)
 
@@ -173,7 +175,7 @@ store_open(store **out, const char *dir, const store_opts *opts,
 	ug_err err = UG_ENOMEM;
 	if (!s->scratch)
 		goto fail;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	if (ug_mkdir_p(dir) != 0) {
 		ug_diag_set(diag, dir, "cannot create: %s", strerror(errno));
 		err = UG_EIO;
 		goto fail;
@@ -642,7 +644,8 @@ put_alert(store *s, MDB_txn *txn, store_alert *a)
 	if (rlen == 0 || rlen >= STORE_ID_MAX || a->body_len > SEAL_MAX - 64)
 		return UG_EINVAL;
 	MDB_val key = {STORE_ALERT_ID_LEN, a->id};
-	MDB_val val = {2 + rlen + a->body_len + UG_SEAL_OVERHEAD, NULL};
+	MDB_val val = {ALERT_HEADER + rlen + a->body_len + UG_SEAL_OVERHEAD,
+	               NULL};
 	int rc = mdb_put(txn, s->alerts, &key, &val,
 	                 MDB_NOOVERWRITE | MDB_RESERVE);
 	if (rc == MDB_KEYEXIST) {
@@ -653,10 +656,11 @@ put_alert(store *s, MDB_txn *txn, store_alert *a)
 		return store__map_err(rc, "put alert");
 	uint8_t *out = val.mv_data;
 	out[0] = ALERT_OPEN;
-	out[1] = (uint8_t)rlen;
-	memcpy(out + 2, a->recipient, rlen);
+	memset(out + 1, 0, 4);
+	out[5] = (uint8_t)rlen;
+	memcpy(out + ALERT_HEADER, a->recipient, rlen);
 	ug_seal(s->storage_key, a->id, STORE_ALERT_ID_LEN, a->body,
-	        a->body_len, out + 2 + rlen);
+	        a->body_len, out + ALERT_HEADER + rlen);
 	uint8_t qk[STORE_ID_MAX + 1 + STORE_ALERT_ID_LEN];
 	MDB_val qkey = {queue_key(qk, a->recipient, a->id), qk}, empty = {0, ""};
 	rc = mdb_put(txn, s->queue, &qkey, &empty, 0);
@@ -765,7 +769,9 @@ store_alerts_open(store *s, const char *recipient, const uint8_t *after,
 		if (rc != 0)
 			break;
 		const uint8_t *in = val.mv_data;
-		size_t off = 2 + (size_t)in[1];
+		size_t off = val.mv_size > ALERT_HEADER
+		                     ? ALERT_HEADER + (size_t)in[5]
+		                     : val.mv_size;
 		if (val.mv_size < off + UG_SEAL_OVERHEAD ||
 		    ug_seal_open(s->storage_key, id, STORE_ALERT_ID_LEN,
 		                 in + off, val.mv_size - off, plain) != UG_OK) {
@@ -774,7 +780,11 @@ store_alerts_open(store *s, const char *recipient, const uint8_t *after,
 			err = UG_EMALFORMED;
 			break;
 		}
-		err = fn(ctx, id, plain, val.mv_size - off - UG_SEAL_OVERHEAD);
+		uint32_t deliveries = (uint32_t)in[1] << 24 |
+		                      (uint32_t)in[2] << 16 |
+		                      (uint32_t)in[3] << 8 | in[4];
+		err = fn(ctx, id, plain, val.mv_size - off - UG_SEAL_OVERHEAD,
+		         deliveries);
 		rc = mdb_cursor_get(cur, &qkey, &qval, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
@@ -784,10 +794,54 @@ store_alerts_open(store *s, const char *recipient, const uint8_t *after,
 	return err;
 }
 
-static ug_err
-count_alert(void *ctx, const uint8_t *id, const uint8_t *body, size_t len)
+ug_err
+store_alerts_delivered(store *s, const uint8_t (*ids)[STORE_ALERT_ID_LEN],
+                       size_t n, uint32_t *deliveries)
 {
-	(void)id, (void)body, (void)len;
+	MDB_txn *txn;
+	int rc = begin_write(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin delivered");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		MDB_val key = {STORE_ALERT_ID_LEN, (void *)ids[i]}, val;
+		deliveries[i] = 0;
+		rc = mdb_get(txn, s->alerts, &key, &val);
+		if (rc == MDB_NOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc != 0 || val.mv_size < ALERT_HEADER)
+			break;
+		uint8_t *copy = malloc(val.mv_size);
+		if (!copy) {
+			rc = ENOMEM;
+			break;
+		}
+		memcpy(copy, val.mv_data, val.mv_size);
+		uint32_t count = ((uint32_t)copy[1] << 24 |
+		                  (uint32_t)copy[2] << 16 |
+		                  (uint32_t)copy[3] << 8 | copy[4]) + 1;
+		copy[1] = (uint8_t)(count >> 24);
+		copy[2] = (uint8_t)(count >> 16);
+		copy[3] = (uint8_t)(count >> 8);
+		copy[4] = (uint8_t)count;
+		MDB_val nv = {val.mv_size, copy};
+		rc = mdb_put(txn, s->alerts, &key, &nv, 0);
+		free(copy);
+		deliveries[i] = count;
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return store__map_err(rc, "count deliveries");
+	}
+	return store__map_err(mdb_txn_commit(txn), "commit deliveries");
+}
+
+static ug_err
+count_alert(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+            uint32_t deliveries)
+{
+	(void)id, (void)body, (void)len, (void)deliveries;
 	(*(size_t *)ctx)++;
 	return UG_OK;
 }

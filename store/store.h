@@ -148,12 +148,19 @@ ug_err store_alerts_ack(store *s, const char *recipient,
                         bool *found) __attribute__((warn_unused_result));
 
 typedef ug_err (*store_alert_fn)(void *ctx, const uint8_t *id,
-                                 const uint8_t *body, size_t len);
+                                 const uint8_t *body, size_t len,
+                                 uint32_t deliveries);
 /* Open alerts for a recipient in id order, starting after `after` (NULL:
  * from the first), at most max. */
 ug_err store_alerts_open(store *s, const char *recipient,
                          const uint8_t *after, size_t max, store_alert_fn fn,
                          void *ctx);
+/* Count one more delivery of each alert, in one synchronous transaction;
+ * deliveries[i] receives the new count (0 if the alert is unknown). */
+ug_err store_alerts_delivered(store *s,
+                              const uint8_t (*ids)[STORE_ALERT_ID_LEN],
+                              size_t n, uint32_t *deliveries)
+	__attribute__((warn_unused_result));
 /* Count open alerts for a recipient. */
 ug_err store_alerts_count(store *s, const char *recipient, size_t *open);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/util.h"
 
 /* Map an LMDB return code to ug_err, logging foreign failures once here with
  * LMDB's own text. MDB_MAP_FULL becomes UG_EFULL, a retryable condition. */
@@ -20,22 +21,7 @@ ug_err store__map_err(int rc, const char *what);
 ug_err store__env_open(MDB_env **out, const char *path, size_t map_mb,
                        unsigned max_dbs, unsigned flags, ug_diag *diag);
 
-static inline void
-store__put_be64(uint8_t *out, uint64_t value)
-{
-	for (int i = 7; i >= 0; i--) {
-		out[i] = (uint8_t)value;
-		value >>= 8;
-	}
-}
-
-static inline uint64_t
-store__get_be64(const uint8_t *in)
-{
-	uint64_t value = 0;
-	for (int i = 0; i < 8; i++)
-		value = value << 8 | in[i];
-	return value;
-}
+#define store__put_be64 ug_put_be64
+#define store__get_be64 ug_get_be64
 
 #endif

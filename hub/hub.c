@@ -1,0 +1,332 @@
+/*
+ * hubd's life cycle and loop. Order matters at start: the ZAP handler is
+ * bound before any CURVE socket, because libzmq admits every CURVE client
+ * when no handler is listening. At stop the batch in flight is finished and
+ * committed before the sockets close.
+ */
+#include "hub/hub_int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+const ug_setting hub_settings[] = {
+	{"data_dir", "./var/hub/data", "directory of the hub's LMDB store"},
+	{"keys_dir", "./var/keys", "directory holding hub.key_secret"},
+	{"ingest", "tcp://127.0.0.1:7601", "endpoint adapters send events to"},
+	{"delivery", "tcp://127.0.0.1:7602",
+	 "endpoint caseworker clients receive alerts from"},
+	{"log_level", "info", "err, warn, notice, info or debug"},
+	{"log_map_mb", "16384", "maximum size of the durable log, MiB"},
+	{"derived_map_mb", "8192", "maximum size of the derived state, MiB"},
+	{"desk_id", "duty-desk", "recipient of alerts for unassigned persons"},
+	{"absence_threshold_pct", "10",
+	 "absence rule: alert above this share of expected lessons"},
+	{"absence_window_days", "20", "absence rule: school days in window"},
+	{"batch_max", "256", "most events written in one transaction"},
+	{NULL, NULL, NULL},
+};
+
+static volatile sig_atomic_t stop_requested;
+
+void
+hub_stop(void)
+{
+	stop_requested = 1;
+}
+
+static const struct {
+	const char *name;
+	int type;
+} type_names[] = {
+	{"absence", UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT},
+	{"dropout", UNGEBRO__V1__EVENT_TYPE__DROPOUT},
+	{"dropout_risk", UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK},
+	{"enrolment", UNGEBRO__V1__EVENT_TYPE__ENROLMENT},
+	{"addiction", UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL},
+	{"readiness", UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT},
+	{"assignment", UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT},
+};
+
+ug_err
+hub_parse_types(const char *list, uint32_t *mask, ug_diag *diag)
+{
+	*mask = 0;
+	const char *p = list;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		bool known = false;
+		for (size_t i = 0; i < sizeof type_names / sizeof *type_names;
+		     i++)
+			if (strlen(type_names[i].name) == len &&
+			    strncmp(p, type_names[i].name, len) == 0) {
+				*mask |= 1u << type_names[i].type;
+				known = true;
+			}
+		if (!known) {
+			ug_diag_set(diag, "types", "unknown event type '%.*s' "
+			            "(absence, dropout, dropout_risk, enrolment, "
+			            "addiction, readiness, assignment)",
+			            (int)len, p);
+			return UG_EINVAL;
+		}
+		p += len + (p[len] == ',');
+	}
+	return UG_OK;
+}
+
+static ug_err
+zmq_fail(ug_diag *diag, const char *what, const char *endpoint)
+{
+	ug_diag_set(diag, what, "%s %s: %s", what, endpoint ? endpoint : "",
+	            zmq_strerror(errno));
+	return UG_EIO;
+}
+
+static ug_err
+open_server_socket(hub *h, void **out, const char *endpoint,
+                   const char *domain, ug_diag *diag)
+{
+	void *sock = zmq_socket(h->zmq, ZMQ_ROUTER);
+	if (!sock)
+		return zmq_fail(diag, "socket", endpoint);
+	int one = 1, zero = 0, hwm = 100000, heartbeat = 5000,
+	    heartbeat_ttl = 15000;
+	/* ROUTER_MANDATORY: a reply to a vanished peer is an error we see and
+	 * log, never a silent drop. */
+	if (zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
+	    zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) ||
+	    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, h->keys->secret_z85,
+	                   UG_Z85_KEY_LEN) ||
+	    zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) ||
+	    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) ||
+	    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+	    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &(int64_t){WIRE_MAX_FRAME * 2},
+	                   sizeof(int64_t)) ||
+	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &heartbeat,
+	                   sizeof heartbeat) ||
+	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &heartbeat_ttl,
+	                   sizeof heartbeat_ttl) ||
+	    zmq_bind(sock, endpoint) != 0) {
+		ug_err err = zmq_fail(diag, "bind", endpoint);
+		zmq_close(sock);
+		return err;
+	}
+	*out = sock;
+	return UG_OK;
+}
+
+static ug_err
+load_settings(hub *h, const ug_config *cfg, ug_diag *diag)
+{
+	long threshold, window;
+	ug_err err = ug_config_int(cfg, "absence_threshold_pct", 0, 100,
+	                           &threshold, diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "absence_window_days", 1, 200, &window,
+		                    diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "batch_max", 1, 10000, &h->batch_max,
+		                    diag);
+	if (err != UG_OK)
+		return err;
+	h->absence.threshold_pct = (int)threshold;
+	h->absence.window_days = (int)window;
+	if (!ug_id_valid(ug_config_get(cfg, "desk_id"))) {
+		ug_diag_set(diag, "desk_id", "desk_id must be an id ([a-z0-9._-])");
+		return UG_EINVAL;
+	}
+	ug_strlcpy(h->desk, ug_config_get(cfg, "desk_id"), sizeof h->desk);
+	return UG_OK;
+}
+
+static ug_err
+open_store(hub *h, const ug_config *cfg, ug_diag *diag)
+{
+	long log_mb, derived_mb;
+	ug_err err = ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &log_mb,
+	                           diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "derived_map_mb", 1, 1L << 24,
+		                    &derived_mb, diag);
+	if (err != UG_OK)
+		return err;
+	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
+	                   h->keys->storage_key};
+	return store_open(&h->store, ug_config_get(cfg, "data_dir"), &opts,
+	                  diag);
+}
+
+ug_err
+hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
+{
+	hub *h = calloc(1, sizeof *h);
+	if (!h)
+		return UG_ENOMEM;
+	char path[512];
+	snprintf(path, sizeof path, "%s/hub.key_secret",
+	         ug_config_get(cfg, "keys_dir"));
+	ug_err err = load_settings(h, cfg, diag);
+	if (err == UG_OK)
+		err = ug_keys_load_secret(&h->keys, path, diag);
+	if (err == UG_OK)
+		err = open_store(h, cfg, diag);
+	if (err != UG_OK)
+		goto fail;
+	err = UG_EIO;
+	h->zmq = zmq_ctx_new();
+	if (!h->zmq)
+		goto fail;
+	h->zap = zmq_socket(h->zmq, ZMQ_REP);
+	if (!h->zap || zmq_bind(h->zap, "inproc://zeromq.zap.01") != 0) {
+		err = zmq_fail(diag, "bind", "inproc://zeromq.zap.01");
+		goto fail;
+	}
+	err = open_server_socket(h, &h->ingest, ug_config_get(cfg, "ingest"),
+	                         "ingest", diag);
+	if (err == UG_OK)
+		err = open_server_socket(h, &h->delivery,
+		                         ug_config_get(cfg, "delivery"),
+		                         "delivery", diag);
+	if (err != UG_OK)
+		goto fail;
+	*out = h;
+	return UG_OK;
+fail:
+	hub_close(&h);
+	return err;
+}
+
+void
+hub_close(hub **hp)
+{
+	if (!hp || !*hp)
+		return;
+	hub *h = *hp;
+	if (h->ingest)
+		zmq_close(h->ingest);
+	if (h->delivery)
+		zmq_close(h->delivery);
+	if (h->zap)
+		zmq_close(h->zap);
+	if (h->zmq)
+		zmq_ctx_term(h->zmq);
+	store_close(&h->store);
+	ug_keys_destroy(&h->keys);
+	free(h);
+	*hp = NULL;
+}
+
+static void
+log_stats(hub *h, const char *msgid)
+{
+	log_notice(msgid, "accepted %llu, duplicates %llu, rejected %llu, "
+	           "alerts raised %llu, delivered %llu, acked %llu, keys "
+	           "admitted %llu, refused %llu",
+	           (unsigned long long)h->accepted,
+	           (unsigned long long)h->duplicates,
+	           (unsigned long long)h->rejected,
+	           (unsigned long long)h->alerts_raised,
+	           (unsigned long long)h->alerts_delivered,
+	           (unsigned long long)h->alerts_acked,
+	           (unsigned long long)h->zap_admitted,
+	           (unsigned long long)h->zap_refused);
+}
+
+/* Bring derived state level with the log before serving: after a crash this
+ * replays what was acked but not yet applied. */
+static int
+catch_up(hub *h)
+{
+	uint64_t last;
+	if (store_log_last(h->store, &last) != UG_OK)
+		return -1;
+	uint64_t from = store_derived_last_applied(h->store);
+	if (from > last) {
+		/* Derived state ahead of the log: the log was restored from
+		 * an older backup. Rebuild rather than trust it. */
+		log_warn("HUB-REBUILD", "derived state is ahead of the log "
+		         "(%llu > %llu); rebuilding it",
+		         (unsigned long long)from, (unsigned long long)last);
+		if (store_derived_reset(h->store) != UG_OK)
+			return -1;
+		from = 0;
+	}
+	if (last > from)
+		log_notice("HUB-REPLAY", "applying log entries %llu..%llu to "
+		           "derived state", (unsigned long long)from + 1,
+		           (unsigned long long)last);
+	long n;
+	while ((n = hub__apply(h, 4096)) > 0)
+		;
+	return n < 0 ? -1 : 0;
+}
+
+static void
+timers(hub *h, int64_t now)
+{
+	if (now >= h->next_maintain) {
+		store_maintain(h->store);
+		h->next_maintain = now + 5000;
+	}
+	/* hubctl appends assignments to the log from its own process; pick
+	 * them up even when no adapter is sending. */
+	if (now >= h->next_catchup) {
+		while (hub__apply(h, 4096) > 0)
+			;
+		h->next_catchup = now + 500;
+	}
+	if (now >= h->next_stats) {
+		if (h->next_stats)
+			log_info("HUB-STATS", "alive");
+		h->next_stats = now + 60000;
+	}
+}
+
+int
+hub_run(hub *h)
+{
+	if (catch_up(h) != 0) {
+		log_err("HUB-REPLAY", "cannot apply the log to derived state");
+		return 1;
+	}
+	log_notice("HUB-READY", "store open, sockets bound; serving");
+	zmq_pollitem_t items[] = {
+		{h->zap, 0, ZMQ_POLLIN, 0},
+		{h->ingest, 0, ZMQ_POLLIN, 0},
+		{h->delivery, 0, ZMQ_POLLIN, 0},
+	};
+	while (!stop_requested) {
+		int rc = zmq_poll(items, 3, 200);
+		if (rc < 0 && errno != EINTR) {
+			log_err("HUB-POLL", "zmq_poll: %s", zmq_strerror(errno));
+			return 1;
+		}
+		if (rc > 0) {
+			if (items[0].revents & ZMQ_POLLIN)
+				hub__zap_handle(h);
+			if (items[1].revents & ZMQ_POLLIN) {
+				hub__ingest(h);
+				if (hub__apply(h, 4096) < 0)
+					log_err("HUB-APPLY", "applying events "
+					        "failed; will retry");
+			}
+			if (items[2].revents & ZMQ_POLLIN)
+				hub__delivery_recv(h);
+		}
+		timers(h, ug_mono_ms());
+	}
+	/* The batch in flight was committed and acked inside hub__ingest; what
+	 * remains is to level the derived state so a restart replays little. */
+	while (hub__apply(h, 4096) > 0)
+		;
+	log_stats(h, "HUB-STOP");
+	return 0;
+}

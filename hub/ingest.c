@@ -1,0 +1,239 @@
+/*
+ * Ingest: drain the ready frames (up to batch_max), validate each, append
+ * the valid ones in one synchronous transaction, and only after the commit
+ * send every ack. A frame that fails validation is answered at once with a
+ * reason; it never reaches the store and the connection lives on.
+ * An ack that cannot be sent (peer gone, queue full) is logged and dropped:
+ * the event is durable, and the adapter's resend will be acked DUPLICATE.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "hub/hub_int.h"
+
+typedef struct {
+	zmq_msg_t routing, frame;
+	wire_envelope *env;  /* decoded, NULL if rejected before decoding */
+	int store_index;     /* index in the store batch, -1 if not stored */
+	int code;            /* ErrorCode when rejected before the store */
+	char reason[256];
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+} pending;
+
+static void
+send_ack(hub *h, pending *p, const wire_ack *ack)
+{
+	uint8_t buf[WIRE_HEADER_LEN + 512];
+	size_t len = wire_encode(UNGEBRO__V1__FRAME_KIND__FRAME_ACK, ack, buf,
+	                         sizeof buf);
+	if (len == 0) {
+		log_err("HUB-ACK", "ack does not fit its buffer");
+		return;
+	}
+	if (zmq_send(h->ingest, zmq_msg_data(&p->routing),
+	             zmq_msg_size(&p->routing), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(h->ingest, buf, len, ZMQ_DONTWAIT) < 0)
+		log_warn("HUB-ACK", "ack not sent (%s); the sender will resend "
+		         "and get DUPLICATE", zmq_strerror(errno));
+}
+
+static void
+reject(pending *p, int code, const char *reason)
+{
+	p->code = code;
+	ug_strlcpy(p->reason, reason, sizeof p->reason);
+}
+
+static bool
+type_permitted(hub *h, const char *agency, int type)
+{
+	uint32_t types;
+	return hub__agency_types(h, agency, &types) && (types >> type & 1u);
+}
+
+/* Decode and check one frame; on success fill its store_event. */
+static void
+check_frame(hub *h, pending *p, store_event *ev, int64_t now)
+{
+	const char *agency = zmq_msg_gets(&p->frame, "User-Id");
+	int kind, code;
+	void *msg;
+	ug_diag diag = {0};
+	if (wire_decode(zmq_msg_data(&p->frame), zmq_msg_size(&p->frame),
+	                &kind, &msg, &code, &diag) != UG_OK) {
+		reject(p, code, diag.reason);
+		return;
+	}
+	if (kind != UNGEBRO__V1__FRAME_KIND__FRAME_EVENT) {
+		wire_free(kind, msg);
+		reject(p, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+		       "only event frames are accepted on the ingest endpoint");
+		return;
+	}
+	p->env = msg;
+	code = wire_validate_envelope(p->env, now, &diag);
+	if (code != UNGEBRO__V1__ERROR_CODE__OK) {
+		reject(p, code, diag.reason);
+		return;
+	}
+	if (!agency || strcmp(agency, p->env->agency) != 0) {
+		reject(p, UNGEBRO__V1__ERROR_CODE__E_DENIED,
+		       "envelope agency does not match the connection's key");
+		return;
+	}
+	if (!type_permitted(h, agency, p->env->type)) {
+		reject(p, UNGEBRO__V1__ERROR_CODE__E_DENIED,
+		       "agency is not registered for this event type");
+		return;
+	}
+	bool personal = p->env->cpr && p->env->cpr[0];
+	if (personal)
+		ug_person_key(h->keys->hash_key, p->env->cpr, p->person_key);
+	*ev = (store_event){
+		.event_id = p->env->event_id.data,
+		.agency = agency,
+		.type = (uint32_t)p->env->type,
+		.person_key = personal ? p->person_key : NULL,
+		.received_at = now,
+		.body = (uint8_t *)zmq_msg_data(&p->frame) + WIRE_HEADER_LEN,
+		.body_len = zmq_msg_size(&p->frame) - WIRE_HEADER_LEN,
+	};
+	if (p->env->type == UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT) {
+		const Ungebro__V1__ContactAssignment *c =
+			p->env->contact_assignment;
+		ev->assign_caseworker = c->caseworker;
+		ug_date_parse(c->from, &ev->assign_from);
+		if (c->to && c->to[0])
+			ug_date_parse(c->to, &ev->assign_to);
+	}
+}
+
+/* Receive [routing id][frame]; false when nothing more is ready. */
+static bool
+recv_one(hub *h, pending *p)
+{
+	zmq_msg_init(&p->routing);
+	zmq_msg_init(&p->frame);
+	p->env = NULL;
+	p->store_index = -1;
+	p->code = UNGEBRO__V1__ERROR_CODE__OK;
+	p->reason[0] = '\0';
+	if (zmq_msg_recv(&p->routing, h->ingest, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&p->routing);
+		zmq_msg_close(&p->frame);
+		return false;
+	}
+	if (!zmq_msg_more(&p->routing) ||
+	    zmq_msg_recv(&p->frame, h->ingest, 0) < 0) {
+		reject(p, UNGEBRO__V1__ERROR_CODE__E_MALFORMED, "empty message");
+		return true;
+	}
+	if (zmq_msg_more(&p->frame)) {
+		/* One frame per message: drain the extra parts and refuse. */
+		zmq_msg_t extra;
+		int more = 1;
+		while (more) {
+			zmq_msg_init(&extra);
+			if (zmq_msg_recv(&extra, h->ingest, 0) < 0)
+				more = 0;
+			else
+				more = zmq_msg_more(&extra);
+			zmq_msg_close(&extra);
+		}
+		reject(p, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+		       "a message must be exactly one frame");
+	}
+	return true;
+}
+
+static void
+answer(hub *h, pending *p, const store_event *events, ug_err store_err)
+{
+	wire_ack ack = UNGEBRO__V1__ACK__INIT;
+	char hexid[2 * WIRE_EVENT_ID_LEN + 1] = "-";
+	if (p->env && p->env->event_id.len == WIRE_EVENT_ID_LEN) {
+		ack.event_id = p->env->event_id;
+		ug_hex(ack.event_id.data, ack.event_id.len, hexid);
+	}
+	const char *who = zmq_msg_gets(&p->frame, "User-Id");
+	if (p->store_index >= 0 && store_err != UG_OK) {
+		bool full = store_err == UG_EFULL;
+		reject(p, full ? UNGEBRO__V1__ERROR_CODE__E_FULL
+		               : UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		       full ? "the hub's store is full; retry later"
+		            : "the hub cannot store events right now; retry "
+		              "later");
+		ack.retryable = true;
+	} else if (p->store_index >= 0) {
+		const store_event *ev = &events[p->store_index];
+		ack.sequence = ev->seq;
+		if (ev->status == STORE_NEW) {
+			ack.status = UNGEBRO__V1__ACK_STATUS__ACCEPTED;
+			h->accepted++;
+		} else if (ev->status == STORE_DUPLICATE) {
+			ack.status = UNGEBRO__V1__ACK_STATUS__DUPLICATE;
+			h->duplicates++;
+		} else {
+			reject(p, UNGEBRO__V1__ERROR_CODE__E_CONFLICT,
+			       "event id already used by another agency");
+		}
+	}
+	if (p->code != UNGEBRO__V1__ERROR_CODE__OK) {
+		ack.status = UNGEBRO__V1__ACK_STATUS__REJECTED;
+		ack.code = p->code;
+		ack.reason = p->reason;
+		h->rejected++;
+		log_warn("HUB-REJECT", "event %s from %s: %s%s", hexid,
+		         who ? who : "?", p->reason,
+		         ack.retryable ? " (retryable)" : "");
+	} else {
+		log_debug("HUB-ACK", "event %s from %s: %s seq %llu", hexid,
+		          who ? who : "?",
+		          ack.status == UNGEBRO__V1__ACK_STATUS__ACCEPTED
+		                  ? "accepted"
+		                  : "duplicate",
+		          (unsigned long long)ack.sequence);
+	}
+	send_ack(h, p, &ack);
+}
+
+void
+hub__ingest(hub *h)
+{
+	size_t cap = (size_t)h->batch_max;
+	pending *batch = calloc(cap, sizeof *batch);
+	store_event *events = calloc(cap, sizeof *events);
+	if (!batch || !events) {
+		log_err("HUB-INGEST", "out of memory for a batch");
+		free(batch);
+		free(events);
+		return;
+	}
+	int64_t now = ug_now_ms();
+	size_t n = 0, nevents = 0;
+	while (n < cap && recv_one(h, &batch[n])) {
+		pending *p = &batch[n++];
+		if (p->code != UNGEBRO__V1__ERROR_CODE__OK)
+			continue;
+		check_frame(h, p, &events[nevents], now);
+		if (p->code == UNGEBRO__V1__ERROR_CODE__OK)
+			p->store_index = (int)nevents++;
+	}
+	ug_err err = nevents ? store_append(h->store, events, nevents) : UG_OK;
+	if (err != UG_OK)
+		log_err("HUB-STORE", "batch of %zu events not stored: %s; "
+		        "rejected as retryable", nevents, ug_strerror(err));
+	/* Acks go out only now: every ACCEPTED above is on disk. */
+	for (size_t i = 0; i < n; i++) {
+		answer(h, &batch[i], events, err);
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, batch[i].env);
+		zmq_msg_close(&batch[i].routing);
+		zmq_msg_close(&batch[i].frame);
+	}
+	free(batch);
+	free(events);
+}
