@@ -84,7 +84,7 @@ raise_absence(apply_ctx *c, const store_record *rec, const wire_envelope *env,
 	ug_date_format(v->window_start, start);
 	ug_date_format(v->window_end, end);
 	ug_date_format(add_working_days(ug_today(), 5), due);
-	unsigned tenths = (unsigned)((uint64_t)v->absent * 1000 / v->expected);
+	unsigned tenths = (unsigned)(((uint64_t)v->absent * 2000 / v->expected + 1) / 2);
 	snprintf(title, sizeof title,
 	         "Absence %u.%u %% over the last %d school days (threshold "
 	         "%d %%)",

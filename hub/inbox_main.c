@@ -1,1 +1,399 @@
-int main(void) { return 0; }
+/*
+ * inbox: a caseworker's client. Connects to the hub's delivery endpoint
+ * with the caseworker's CURVE keys, says Hello after every (re)connect,
+ * prints each alert as it arrives (for a person, or one JSON object per
+ * line with --json) and acknowledges it. libzmq hides a ZAP refusal from
+ * the client, so a socket monitor watches the handshake and a refused key
+ * ends the program with a clear message instead of silent retries.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "common/config.h"
+#include "common/crypto.h"
+#include "common/keys.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "proto/wire.h"
+
+#define EXIT_REFUSED 3
+
+static const char usage[] =
+	"usage: inbox --caseworker ID [--config FILE] [OPTIONS]\n"
+	"\n"
+	"Shows a caseworker's early-warning alerts as they arrive and\n"
+	"acknowledges each one. Alerts not acknowledged come again on the\n"
+	"next connect.";
+
+static const ug_setting settings[] = {
+	{"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
+	{"keys_dir", "./var/keys", "directory with the keys and hub.key"},
+	{"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
+	{"json", "false", "print one JSON object per alert"},
+	{"no_ack", "false", "do not acknowledge (alerts come again)"},
+	{"max", "0", "exit after this many alerts (0 = no limit)"},
+	{"idle_exit", "0", "exit after this many seconds without an alert "
+	                   "(0 = run until interrupted)"},
+	{"note", "", "note sent with each acknowledgement"},
+	{NULL, NULL, NULL},
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+typedef struct {
+	void *zmq, *sock, *monitor;
+	const ug_config *cfg;
+	bool json, ack;
+	long max, idle_exit;
+	long received;
+} inbox;
+
+static void
+json_string(const char *text)
+{
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)(text ? text : "");
+	     *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p == '\n')
+			printf("\\n");
+		else if (*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+static const char *
+priority_name(int priority)
+{
+	switch (priority) {
+	case UNGEBRO__V1__PRIORITY__LOW: return "LOW";
+	case UNGEBRO__V1__PRIORITY__NORMAL: return "NORMAL";
+	case UNGEBRO__V1__PRIORITY__HIGH: return "HIGH";
+	case UNGEBRO__V1__PRIORITY__URGENT: return "URGENT";
+	default: return "UNSPECIFIED";
+	}
+}
+
+static void
+print_json(const wire_alert *a)
+{
+	char hex[2 * 64 + 1];
+	ug_hex(a->alert_id.data, a->alert_id.len > 64 ? 64 : a->alert_id.len,
+	       hex);
+	printf("{\"alert_id\": \"%s\", \"rule\": ", hex);
+	json_string(a->rule);
+	printf(", \"priority\": \"%s\", \"cpr\": ", priority_name(a->priority));
+	json_string(a->cpr);
+	printf(", \"recipient\": ");
+	json_string(a->recipient);
+	printf(", \"raised_at\": %lld, \"title\": ", (long long)a->raised_at);
+	json_string(a->title);
+	printf(", \"explanation\": ");
+	json_string(a->explanation);
+	printf(", \"due\": ");
+	json_string(a->due);
+	printf(", \"delivery\": %u, \"evidence\": [", a->delivery);
+	for (size_t i = 0; i < a->n_evidence; i++) {
+		const Ungebro__V1__Evidence *e = a->evidence[i];
+		ug_hex(e->event_id.data,
+		       e->event_id.len > 64 ? 64 : e->event_id.len, hex);
+		printf("%s{\"event_id\": \"%s\", \"agency\": ", i ? ", " : "",
+		       hex);
+		json_string(e->agency);
+		printf(", \"type\": \"%s\", \"period_start\": ",
+		       wire_event_type_name(e->type));
+		json_string(e->period_start);
+		printf(", \"period_end\": ");
+		json_string(e->period_end);
+		printf(", \"lessons_absent\": %u, \"lessons_expected\": %u}",
+		       e->lessons_absent, e->lessons_expected);
+	}
+	printf("]}\n");
+}
+
+/* Print text wrapped at about 72 columns with an indent. */
+static void
+print_wrapped(const char *text, const char *indent)
+{
+	const char *p = text ? text : "";
+	while (*p) {
+		size_t len = strlen(p);
+		size_t cut = len;
+		if (len > 72) {
+			cut = 72;
+			while (cut > 0 && p[cut] != ' ')
+				cut--;
+			if (cut == 0)
+				cut = 72;
+		}
+		printf("%s%.*s\n", indent, (int)cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+static void
+print_human(const wire_alert *a)
+{
+	char hex[2 * 64 + 1];
+	ug_hex(a->alert_id.data, a->alert_id.len > 64 ? 64 : a->alert_id.len,
+	       hex);
+	char cpr[12] = "";
+	if (a->cpr && strlen(a->cpr) == 10)
+		snprintf(cpr, sizeof cpr, "%.6s-%.4s", a->cpr, a->cpr + 6);
+	printf("=== %s alert %s  (%s)%s\n", priority_name(a->priority), hex,
+	       a->rule, a->delivery > 1 ? "  [delivered again]" : "");
+	printf("    person   %s\n    for      %s, act by %s\n", cpr,
+	       a->recipient, a->due);
+	printf("    %s\n", a->title);
+	print_wrapped(a->explanation, "      ");
+	if (a->n_evidence)
+		printf("    evidence:\n");
+	for (size_t i = 0; i < a->n_evidence; i++) {
+		const Ungebro__V1__Evidence *e = a->evidence[i];
+		printf("      %s..%s  %3u of %3u lessons absent  (%s)\n",
+		       e->period_start, e->period_end, e->lessons_absent,
+		       e->lessons_expected, e->agency);
+	}
+	printf("\n");
+}
+
+static bool
+send_msg(inbox *ib, int kind, const void *msg)
+{
+	uint8_t buf[4096];
+	size_t len = wire_encode(kind, msg, buf, sizeof buf);
+	return len > 0 && zmq_send(ib->sock, buf, len, 0) >= 0;
+}
+
+static void
+send_hello(inbox *ib)
+{
+	wire_hello hello = UNGEBRO__V1__HELLO__INIT;
+	hello.client = "ungebro-inbox/1";
+	hello.window = 32;
+	if (!send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_HELLO, &hello))
+		fprintf(stderr, "inbox: cannot send hello: %s\n",
+		        zmq_strerror(errno));
+}
+
+/* Returns -1 when the key was refused, 1 after a (re)connect, else 0. */
+static int
+read_monitor(inbox *ib)
+{
+	zmq_msg_t event, endpoint;
+	zmq_msg_init(&event);
+	zmq_msg_init(&endpoint);
+	int rc = 0;
+	if (zmq_msg_recv(&event, ib->monitor, 0) >= 0 &&
+	    zmq_msg_size(&event) >= 6) {
+		uint16_t id;
+		memcpy(&id, zmq_msg_data(&event), 2);
+		if (zmq_msg_more(&event))
+			zmq_msg_recv(&endpoint, ib->monitor, 0);
+		if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+			rc = 1;
+		else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+		         id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+		         id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+			rc = -1;
+	}
+	zmq_msg_close(&event);
+	zmq_msg_close(&endpoint);
+	return rc;
+}
+
+static void
+handle_frame(inbox *ib, const uint8_t *data, size_t len)
+{
+	int kind, code;
+	void *msg;
+	ug_diag diag = {0};
+	if (wire_decode(data, len, &kind, &msg, &code, &diag) != UG_OK) {
+		fprintf(stderr, "inbox: frame from the hub refused: %s\n",
+		        diag.reason);
+		return;
+	}
+	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME) {
+		const wire_welcome *w = msg;
+		if (!ib->json)
+			printf("connected as %s: %u open alerts\n\n",
+			       w->caseworker, w->open_alerts);
+	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT) {
+		const wire_alert *a = msg;
+		if (ib->json)
+			print_json(a);
+		else
+			print_human(a);
+		fflush(stdout);
+		ib->received++;
+		if (ib->ack) {
+			wire_alert_ack ack = UNGEBRO__V1__ALERT_ACK__INIT;
+			ack.alert_id = a->alert_id;
+			ack.note = (char *)ug_config_get(ib->cfg, "note");
+			if (!send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK,
+			              &ack))
+				fprintf(stderr, "inbox: ack not sent; the alert "
+				        "will come again\n");
+		}
+	}
+	wire_free(kind, msg);
+}
+
+static int
+run(inbox *ib)
+{
+	int64_t last_activity = ug_mono_ms();
+	zmq_pollitem_t items[] = {{ib->sock, 0, ZMQ_POLLIN, 0},
+	                          {ib->monitor, 0, ZMQ_POLLIN, 0}};
+	while (!interrupted) {
+		if (ib->max && ib->received >= ib->max)
+			return 0;
+		if (ib->idle_exit &&
+		    ug_mono_ms() - last_activity > ib->idle_exit * 1000)
+			return 0;
+		if (zmq_poll(items, 2, 100) < 0 && errno != EINTR)
+			return 1;
+		if (items[1].revents & ZMQ_POLLIN) {
+			int m = read_monitor(ib);
+			if (m < 0) {
+				fprintf(stderr, "inbox: the hub refused this "
+				        "caseworker's key: register it with "
+				        "hubctl register-caseworker\n");
+				return EXIT_REFUSED;
+			}
+			if (m > 0)
+				send_hello(ib);
+		}
+		while (items[0].revents & ZMQ_POLLIN) {
+			zmq_msg_t frame;
+			zmq_msg_init(&frame);
+			if (zmq_msg_recv(&frame, ib->sock, ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&frame);
+				break;
+			}
+			handle_frame(ib, zmq_msg_data(&frame),
+			             zmq_msg_size(&frame));
+			zmq_msg_close(&frame);
+			last_activity = ug_mono_ms();
+			if (ib->max && ib->received >= ib->max)
+				break;
+		}
+	}
+	return 0;
+}
+
+static int
+connect_hub(inbox *ib, const ug_keys *keys, const char *hub_public)
+{
+	int zero = 0, linger = 1000;
+	ib->zmq = zmq_ctx_new();
+	ib->sock = zmq_socket(ib->zmq, ZMQ_DEALER);
+	if (!ib->sock ||
+	    zmq_setsockopt(ib->sock, ZMQ_CURVE_SERVERKEY, hub_public, 40) ||
+	    zmq_setsockopt(ib->sock, ZMQ_CURVE_PUBLICKEY, keys->public_z85,
+	                   40) ||
+	    zmq_setsockopt(ib->sock, ZMQ_CURVE_SECRETKEY, keys->secret_z85,
+	                   40) ||
+	    zmq_setsockopt(ib->sock, ZMQ_LINGER, &linger, sizeof linger) ||
+	    zmq_setsockopt(ib->sock, ZMQ_IMMEDIATE, &zero, sizeof zero) ||
+	    zmq_socket_monitor(ib->sock, "inproc://inbox-monitor",
+	                       ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+	                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+	                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+	                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
+		return -1;
+	ib->monitor = zmq_socket(ib->zmq, ZMQ_PAIR);
+	if (!ib->monitor ||
+	    zmq_connect(ib->monitor, "inproc://inbox-monitor") != 0 ||
+	    zmq_connect(ib->sock, ug_config_get(ib->cfg, "delivery")) != 0)
+		return -1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	ug_log_init("inbox", UG_LOG_WARN);
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help;
+	ug_diag diag = {0};
+	if (ug_crypto_init() != UG_OK)
+		return 1;
+	if (ug_config_load(&cfg, settings, usage, argc, argv, &rest, &nrest,
+	                   &help, &diag) != UG_OK) {
+		fprintf(stderr, "inbox: %s\n", diag.reason);
+		return 2;
+	}
+	if (help) {
+		ug_config_destroy(&cfg);
+		return 0;
+	}
+	inbox ib = {.cfg = cfg, .json = ug_config_bool(cfg, "json"),
+	            .ack = !ug_config_bool(cfg, "no_ack")};
+	ug_keys *keys = NULL;
+	char path[512], hub_id[UG_ID_MAX], hub_public[UG_Z85_KEY_LEN + 1];
+	int rc = 1;
+	if (ug_config_int(cfg, "max", 0, 1L << 30, &ib.max, &diag) != UG_OK ||
+	    ug_config_int(cfg, "idle_exit", 0, 86400, &ib.idle_exit, &diag) !=
+	            UG_OK) {
+		fprintf(stderr, "inbox: %s\n", diag.reason);
+		rc = 2;
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/%s.key_secret",
+	         ug_config_get(cfg, "keys_dir"),
+	         ug_config_get(cfg, "caseworker"));
+	if (ug_keys_load_secret(&keys, path, &diag) != UG_OK) {
+		fprintf(stderr, "inbox: %s\n", diag.reason);
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/hub.key", ug_config_get(cfg, "keys_dir"));
+	if (ug_keys_load_public(path, hub_id, hub_public, &diag) != UG_OK) {
+		fprintf(stderr, "inbox: %s\n", diag.reason);
+		goto out;
+	}
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (connect_hub(&ib, keys, hub_public) != 0) {
+		fprintf(stderr, "inbox: cannot connect to %s: %s\n",
+		        ug_config_get(cfg, "delivery"), zmq_strerror(errno));
+		goto out;
+	}
+	rc = run(&ib);
+	if (!ib.json)
+		printf("%ld alerts received%s\n", ib.received,
+		       ib.ack ? " and acknowledged" : " (not acknowledged)");
+out:
+	if (ib.monitor)
+		zmq_close(ib.monitor);
+	if (ib.sock) {
+		zmq_socket_monitor(ib.sock, NULL, 0);
+		zmq_close(ib.sock);
+	}
+	if (ib.zmq)
+		zmq_ctx_term(ib.zmq);
+	ug_keys_destroy(&keys);
+	ug_config_destroy(&cfg);
+	return rc;
+}
