@@ -117,6 +117,17 @@ demo: bootstrap
 	@$(MAKE) --no-print-directory all
 	UG_BUILD=$(BUILD) $(PYTHON) deploy/demo.py
 
+# Fuzz the frame decoder and envelope validation for FUZZ_SECONDS with
+# libFuzzer (clang); the corpus it grows stays in build/fuzz/corpus.
+FUZZ_SECONDS ?= 60
+fuzz: bootstrap
+	@$(MAKE) --no-print-directory VARIANT=fuzz CC=clang \
+	  OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libungebro.a
+	clang -std=c11 -I. -Ibuild/fuzz/gen -fsanitize=fuzzer,address,undefined \
+	  tests/fuzz/wire_fuzz.c build/fuzz/libungebro.a $(LDLIBS) -o build/fuzz/wire_fuzz
+	mkdir -p build/fuzz/corpus
+	build/fuzz/wire_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus
+
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c tests/unit/*.h)
 
