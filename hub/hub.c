@@ -220,6 +220,8 @@ hub_close(hub **hp)
 		zmq_ctx_term(h->zmq);
 	store_close(&h->store);
 	ug_keys_destroy(&h->keys);
+	free(h->batch);
+	free(h->batch_events);
 	free(h);
 	*hp = NULL;
 }

@@ -38,6 +38,8 @@ typedef struct {
 	uint32_t types;
 } hub_agency;
 
+struct hub_ingest_batch;
+
 struct hub {
 	void *zmq;
 	void *ingest, *delivery, *zap;
@@ -46,6 +48,8 @@ struct hub {
 	char desk[STORE_ID_MAX];
 	absence_config absence;
 	long batch_max;
+	struct hub_ingest_batch *batch; /* batch_max frames, reused */
+	store_event *batch_events;
 	/* Counters reported in the log at stop and in HUB-STATS lines. */
 	uint64_t accepted, duplicates, rejected, zap_refused, zap_admitted;
 	uint64_t alerts_raised, alerts_delivered, alerts_acked;

@@ -15,14 +15,15 @@
 #include "common/util.h"
 #include "hub/hub_int.h"
 
-typedef struct {
+struct hub_ingest_batch {
 	zmq_msg_t routing, frame;
 	wire_envelope *env;  /* decoded, NULL if rejected before decoding */
 	int store_index;     /* index in the store batch, -1 if not stored */
 	int code;            /* ErrorCode when rejected before the store */
 	char reason[256];
 	uint8_t person_key[UG_PERSON_KEY_LEN];
-} pending;
+};
+typedef struct hub_ingest_batch pending;
 
 static void
 send_ack(hub *h, pending *p, const wire_ack *ack)
@@ -205,14 +206,21 @@ void
 hub__ingest(hub *h)
 {
 	size_t cap = (size_t)h->batch_max;
-	pending *batch = calloc(cap, sizeof *batch);
-	store_event *events = calloc(cap, sizeof *events);
-	if (!batch || !events) {
-		log_err("HUB-INGEST", "out of memory for a batch");
-		free(batch);
-		free(events);
-		return;
+	/* Allocated once: the loop runs this thousands of times a second. */
+	if (!h->batch) {
+		h->batch = calloc(cap, sizeof *h->batch);
+		h->batch_events = calloc(cap, sizeof *h->batch_events);
+		if (!h->batch || !h->batch_events) {
+			log_err("HUB-INGEST", "out of memory for a batch");
+			free(h->batch);
+			free(h->batch_events);
+			h->batch = NULL;
+			h->batch_events = NULL;
+			return;
+		}
 	}
+	pending *batch = h->batch;
+	store_event *events = h->batch_events;
 	int64_t now = ug_now_ms();
 	size_t n = 0, nevents = 0;
 	while (n < cap && recv_one(h, &batch[n])) {
@@ -234,6 +242,4 @@ hub__ingest(hub *h)
 		zmq_msg_close(&batch[i].routing);
 		zmq_msg_close(&batch[i].frame);
 	}
-	free(batch);
-	free(events);
 }
