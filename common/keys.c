@@ -186,10 +186,16 @@ ug_keys_load_secret(ug_keys **out, const char *path, ug_diag *diag)
 	if (!keys->secret_z85 || !keys->storage_key || !keys->hash_key)
 		goto fail;
 	keys->secret_z85[0] = '\0';
+	sodium_memzero(keys->storage_key, UG_KEY_LEN);
+	sodium_memzero(keys->hash_key, UG_KEY_LEN);
 	err = read_pairs(path, secret_pair, keys, diag);
 	if (err != UG_OK)
 		goto fail;
-	if (!keys->id[0] || !keys->public_z85[0] || !keys->secret_z85[0]) {
+	/* A missing symmetric key would leave zeros: sealing and hashing with
+	 * a known key is no protection at all, so refuse the file. */
+	if (!keys->id[0] || !keys->public_z85[0] || !keys->secret_z85[0] ||
+	    sodium_is_zero(keys->storage_key, UG_KEY_LEN) ||
+	    sodium_is_zero(keys->hash_key, UG_KEY_LEN)) {
 		ug_diag_set(diag, path, "not a secret key file (needs id, "
 		                        "public, secret, storage_key, hash_key)");
 		err = UG_EMALFORMED;

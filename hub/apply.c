@@ -47,8 +47,9 @@ push_alert(apply_ctx *c, const uint8_t id[STORE_ALERT_ID_LEN],
 	new_alert *a = &c->alerts[c->nalerts++];
 	memset(a, 0, sizeof *a);
 	memcpy(a->alert.id, id, STORE_ALERT_ID_LEN);
+	/* alert.recipient is pointed at a->recipient only when the batch is
+	 * stored: the array may still move when it grows. */
 	ug_strlcpy(a->recipient, recipient, sizeof a->recipient);
-	a->alert.recipient = a->recipient;
 	a->alert.body = body;
 	a->alert.body_len = len;
 	return UG_OK;
@@ -227,8 +228,10 @@ hub__apply(hub *h, size_t max)
 	if (err == UG_OK && c.nalerts) {
 		store_alert *batch = malloc(c.nalerts * sizeof *batch);
 		err = batch ? UG_OK : UG_ENOMEM;
-		for (size_t i = 0; err == UG_OK && i < c.nalerts; i++)
+		for (size_t i = 0; err == UG_OK && i < c.nalerts; i++) {
 			batch[i] = c.alerts[i].alert;
+			batch[i].recipient = c.alerts[i].recipient;
+		}
 		if (err == UG_OK)
 			err = store_alerts_put(h->store, batch, c.nalerts);
 		for (size_t i = 0; err == UG_OK && i < c.nalerts; i++)

@@ -111,6 +111,31 @@ store__env_open(MDB_env **out, const char *path, size_t map_mb,
 	return UG_OK;
 }
 
+/* Another process (hubctl, a second hubd tool) may have grown the map;
+ * adopt its size and begin again. */
+static int
+begin_txn(MDB_env *env, unsigned flags, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(env, NULL, flags, txn);
+	if (rc == MDB_MAP_RESIZED) {
+		mdb_env_set_mapsize(env, 0);
+		rc = mdb_txn_begin(env, NULL, flags, txn);
+	}
+	return rc;
+}
+
+static int
+begin_write(MDB_env *env, MDB_txn **txn)
+{
+	return begin_txn(env, 0, txn);
+}
+
+static int
+begin_read(MDB_env *env, MDB_txn **txn)
+{
+	return begin_txn(env, MDB_RDONLY, txn);
+}
+
 static ug_err
 open_dbs(MDB_env *env, const char *const *names, MDB_dbi *const *dbis,
          size_t n)
@@ -129,7 +154,7 @@ static ug_err
 read_last_applied(store *s)
 {
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->derived_env, NULL, MDB_RDONLY, &txn);
+	int rc = begin_read(s->derived_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "read last_applied");
 	MDB_val key = {12, "last_applied"}, val;
@@ -252,32 +277,105 @@ seal_into(store *s, const void *ad, size_t adlen, const uint8_t *plain,
 	return UG_OK;
 }
 
+/*
+ * A person's assignments are kept as a short history sorted by start date,
+ * so a handover planned ahead does not take effect before its day, and an
+ * older assignment arriving late (a backfilled export) never replaces the
+ * current one. The assignment in force on a day is the one with the latest
+ * start on or before it, unless it has ended.
+ */
+#define ASSIGN_MAX 8
+#define ASSIGN_ENTRY (4 + 4 + 1 + STORE_ID_MAX - 1)
+
+typedef struct {
+	uint8_t count;
+	struct {
+		int32_t from, to;
+		char caseworker[STORE_ID_MAX];
+	} entry[ASSIGN_MAX + 1];
+} assign_list;
+
+static void
+put_be32(uint8_t *out, int32_t value)
+{
+	uint32_t v = (uint32_t)value;
+	out[0] = (uint8_t)(v >> 24), out[1] = (uint8_t)(v >> 16);
+	out[2] = (uint8_t)(v >> 8), out[3] = (uint8_t)v;
+}
+
+static int32_t
+get_be32(const uint8_t *in)
+{
+	return (int32_t)((uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
+	                 (uint32_t)in[2] << 8 | in[3]);
+}
+
+static ug_err
+assign_read(store *s, MDB_txn *txn, const uint8_t *person_key,
+            assign_list *list)
+{
+	memset(list, 0, sizeof *list);
+	MDB_val key = {UG_PERSON_KEY_LEN, (void *)person_key}, val;
+	uint8_t plain[1 + ASSIGN_MAX * ASSIGN_ENTRY];
+	int rc = mdb_get(txn, s->assign, &key, &val);
+	if (rc == MDB_NOTFOUND)
+		return UG_OK;
+	if (rc != 0)
+		return store__map_err(rc, "read assignment");
+	if (val.mv_size < UG_SEAL_OVERHEAD + 1 ||
+	    val.mv_size - UG_SEAL_OVERHEAD > sizeof plain ||
+	    ug_seal_open(s->storage_key, person_key, UG_PERSON_KEY_LEN,
+	                 val.mv_data, val.mv_size, plain) != UG_OK ||
+	    plain[0] > ASSIGN_MAX ||
+	    val.mv_size - UG_SEAL_OVERHEAD != 1 + (size_t)plain[0] * ASSIGN_ENTRY)
+		return UG_EMALFORMED;
+	list->count = plain[0];
+	for (int i = 0; i < list->count; i++) {
+		const uint8_t *p = plain + 1 + i * ASSIGN_ENTRY;
+		size_t len = p[8] < STORE_ID_MAX ? p[8] : STORE_ID_MAX - 1;
+		list->entry[i].from = get_be32(p);
+		list->entry[i].to = get_be32(p + 4);
+		memcpy(list->entry[i].caseworker, p + 9, len);
+		list->entry[i].caseworker[len] = '\0';
+	}
+	return UG_OK;
+}
+
 static ug_err
 put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 {
-	/* The latest assignment by start date wins; an older one arriving late
-	 * (a backfilled export) must not replace the current contact person. */
-	MDB_val key = {UG_PERSON_KEY_LEN, (void *)ev->person_key}, val;
-	uint8_t plain[16 + STORE_ID_MAX];
-	int rc = mdb_get(txn, s->assign, &key, &val);
-	if (rc == 0 && val.mv_size > UG_SEAL_OVERHEAD &&
-	    val.mv_size - UG_SEAL_OVERHEAD <= sizeof plain &&
-	    ug_seal_open(s->storage_key, ev->person_key, UG_PERSON_KEY_LEN,
-	                 val.mv_data, val.mv_size, plain) == UG_OK) {
-		int32_t current_from = (int32_t)store__get_be64(plain) ;
-		if (current_from > ev->assign_from)
-			return UG_OK;
-	} else if (rc != 0 && rc != MDB_NOTFOUND) {
-		return store__map_err(rc, "read assignment");
-	}
 	size_t cwlen = strlen(ev->assign_caseworker);
 	if (cwlen >= STORE_ID_MAX)
 		return UG_EINVAL;
-	store__put_be64(plain, (uint64_t)(int64_t)ev->assign_from);
-	store__put_be64(plain + 8, (uint64_t)(int64_t)ev->assign_to);
-	memcpy(plain + 16, ev->assign_caseworker, cwlen);
-	ug_err err = seal_into(s, ev->person_key, UG_PERSON_KEY_LEN, plain,
-	                       16 + cwlen, &val);
+	assign_list list;
+	ug_err err = assign_read(s, txn, ev->person_key, &list);
+	if (err != UG_OK)
+		return err;
+	/* Same start date: the later record is a correction and wins. */
+	int at = 0;
+	while (at < list.count && list.entry[at].from < ev->assign_from)
+		at++;
+	if (at == list.count || list.entry[at].from != ev->assign_from) {
+		memmove(&list.entry[at + 1], &list.entry[at],
+		        (size_t)(list.count - at) * sizeof list.entry[0]);
+		list.count++;
+	}
+	list.entry[at].from = ev->assign_from;
+	list.entry[at].to = ev->assign_to;
+	memcpy(list.entry[at].caseworker, ev->assign_caseworker, cwlen + 1);
+	int drop = list.count > ASSIGN_MAX; /* the oldest start goes */
+	uint8_t plain[1 + ASSIGN_MAX * ASSIGN_ENTRY] = {0};
+	plain[0] = (uint8_t)(list.count - drop);
+	for (int i = drop; i < list.count; i++) {
+		uint8_t *p = plain + 1 + (i - drop) * ASSIGN_ENTRY;
+		put_be32(p, list.entry[i].from);
+		put_be32(p + 4, list.entry[i].to);
+		p[8] = (uint8_t)strlen(list.entry[i].caseworker);
+		memcpy(p + 9, list.entry[i].caseworker, p[8]);
+	}
+	MDB_val key = {UG_PERSON_KEY_LEN, (void *)ev->person_key}, val;
+	err = seal_into(s, ev->person_key, UG_PERSON_KEY_LEN, plain,
+	                1 + (size_t)plain[0] * ASSIGN_ENTRY, &val);
 	if (err != UG_OK)
 		return err;
 	return store__map_err(mdb_put(txn, s->assign, &key, &val, 0),
@@ -365,17 +463,6 @@ last_seq_in(store *s, MDB_txn *txn, uint64_t *last)
 	                                     : store__map_err(rc, "log last");
 }
 
-/* Another process (hubctl) may have grown the map; adopt its size. */
-static int
-begin_write(MDB_env *env, MDB_txn **txn)
-{
-	int rc = mdb_txn_begin(env, NULL, 0, txn);
-	if (rc == MDB_MAP_RESIZED) {
-		mdb_env_set_mapsize(env, 0);
-		rc = mdb_txn_begin(env, NULL, 0, txn);
-	}
-	return rc;
-}
 
 ug_err
 store_append(store *s, store_event *events, size_t n)
@@ -402,7 +489,7 @@ ug_err
 store_log_last(store *s, uint64_t *last)
 {
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->log_env, NULL, MDB_RDONLY, &txn);
+	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
 	ug_err err = last_seq_in(s, txn, last);
@@ -445,7 +532,7 @@ store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 {
 	*next = from;
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->log_env, NULL, MDB_RDONLY, &txn);
+	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin scan");
 	MDB_cursor *cur;
@@ -488,32 +575,23 @@ store_assignment_get(store *s, const uint8_t *person_key, int32_t today,
                      char caseworker[STORE_ID_MAX])
 {
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->log_env, NULL, MDB_RDONLY, &txn);
+	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	MDB_val key = {UG_PERSON_KEY_LEN, (void *)person_key}, val;
-	rc = mdb_get(txn, s->assign, &key, &val);
-	ug_err err = store__map_err(rc, "get assignment");
-	uint8_t plain[16 + STORE_ID_MAX];
-	if (err == UG_OK &&
-	    (val.mv_size <= UG_SEAL_OVERHEAD + 16 ||
-	     val.mv_size - UG_SEAL_OVERHEAD >= sizeof plain ||
-	     ug_seal_open(s->storage_key, person_key, UG_PERSON_KEY_LEN,
-	                  val.mv_data, val.mv_size, plain) != UG_OK))
-		err = UG_EMALFORMED;
-	if (err == UG_OK) {
-		int32_t from = (int32_t)store__get_be64(plain);
-		int32_t to = (int32_t)store__get_be64(plain + 8);
-		size_t cwlen = val.mv_size - UG_SEAL_OVERHEAD - 16;
-		if (today < from || (to != 0 && today > to)) {
-			err = UG_ENOTFOUND;
-		} else {
-			memcpy(caseworker, plain + 16, cwlen);
-			caseworker[cwlen] = '\0';
-		}
-	}
+	assign_list list;
+	ug_err err = assign_read(s, txn, person_key, &list);
 	mdb_txn_abort(txn);
-	return err;
+	if (err != UG_OK)
+		return err;
+	for (int i = list.count - 1; i >= 0; i--) {
+		if (list.entry[i].from > today)
+			continue;
+		if (list.entry[i].to != 0 && today > list.entry[i].to)
+			return UG_ENOTFOUND;
+		memcpy(caseworker, list.entry[i].caseworker, STORE_ID_MAX);
+		return UG_OK;
+	}
+	return UG_ENOTFOUND;
 }
 
 /* ---- principals ---- */
@@ -586,7 +664,7 @@ store_principal_find(store *s, const char *public_z85, int *kind,
 	if (strlen(public_z85) != 40)
 		return UG_ENOTFOUND;
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->log_env, NULL, MDB_RDONLY, &txn);
+	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
 	MDB_val key = {40, (void *)public_z85}, val;
@@ -605,7 +683,7 @@ store_principal_flags(store *s, int kind, const char *id, uint32_t *flags)
 	if (idlen == 0 || idlen >= STORE_ID_MAX)
 		return UG_ENOTFOUND;
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->log_env, NULL, MDB_RDONLY, &txn);
+	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
 	uint8_t idkey[1 + STORE_ID_MAX];
@@ -741,7 +819,7 @@ store_alerts_open(store *s, const char *recipient, const uint8_t *after,
 	if (rlen >= STORE_ID_MAX)
 		return UG_EINVAL;
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->log_env, NULL, MDB_RDONLY, &txn);
+	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
 	MDB_cursor *cur;
@@ -1003,7 +1081,7 @@ store_get_stats(store *s, store_stats *out)
 {
 	memset(out, 0, sizeof *out);
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->log_env, NULL, MDB_RDONLY, &txn);
+	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin stats");
 	out->log_events = entries(txn, s->log);
@@ -1014,7 +1092,7 @@ store_get_stats(store *s, store_stats *out)
 	out->alerts_open = entries(txn, s->queue);
 	ug_err err = last_seq_in(s, txn, &out->last_seq);
 	mdb_txn_abort(txn);
-	rc = mdb_txn_begin(s->derived_env, NULL, MDB_RDONLY, &txn);
+	rc = begin_read(s->derived_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin stats");
 	out->person_index_entries = entries(txn, s->person);

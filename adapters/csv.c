@@ -1,0 +1,693 @@
+/*
+ * Streaming CSV reader; see csv.h for the dialect and the guarantees.
+ *
+ * One byte-level state machine does both jobs at once: it finds where a
+ * record ends (a line break outside quotes) and unescapes the fields, so
+ * the two can never disagree about a quoted line break. The header is the
+ * exception: its separator is unknown until it has been read, so it is
+ * read once treating both ';' and ',' as separators (which finds its end
+ * and counts each), then fed again from its raw text with the winner.
+ */
+#include "adapters/csv.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+#define CHUNK_SIZE (16 * 1024)
+/* Unescaped values are never longer than the raw text; add one NUL per
+ * field and one spare. */
+#define VALUES_CAP (CSV_RECORD_MAX + CSV_COLUMNS_MAX + 2)
+
+enum state {
+	S_START,       /* at the start of a field, blanks skipped */
+	S_UNQUOTED,    /* inside an unquoted field */
+	S_QUOTED,      /* inside quotes */
+	S_AFTER_QUOTE, /* a quote inside quotes: closing, or half of "" */
+	S_CLOSED,      /* after the closing quote; only blanks may follow */
+};
+
+/* One parsed record: raw text plus unescaped, NUL-terminated fields. */
+struct record {
+	char raw[CSV_RECORD_MAX + 1];
+	size_t raw_len;
+	bool raw_truncated;
+	char values[VALUES_CAP];
+	size_t values_len;
+	size_t off[CSV_COLUMNS_MAX];
+	size_t count;
+};
+
+struct csv_reader {
+	FILE *f;
+	char name[256];
+	char sep; /* 0 while reading the header: both ';' and ',' count */
+	size_t semicolons, commas;
+	bool crlf;
+	long next_line; /* physical line of the next byte read */
+	char chunk[CHUNK_SIZE];
+	size_t chunk_len, chunk_pos;
+
+	/* The record being read. */
+	struct record rec;
+	long line;
+	enum state state;
+	bool quoted;	    /* the current field began with a quote */
+	size_t field_start; /* its first byte in rec.values */
+	bool bad;	    /* first error of the record, if any */
+	long bad_field;	    /* field index, -1 for the whole row */
+	char bad_reason[200];
+
+	struct record header;
+	long header_line;
+};
+
+static bool
+is_blank(unsigned char c)
+{
+	/* '\r' counts as a blank outside quotes, which is all CRLF needs: it
+	 * is trimmed off the last field before the '\n' ends the record. */
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static bool
+is_sep(csv_reader *r, unsigned char c)
+{
+	if (r->sep)
+		return c == (unsigned char)r->sep;
+	if (c == ';')
+		r->semicolons++;
+	else if (c == ',')
+		r->commas++;
+	return c == ';' || c == ',';
+}
+
+static void mark_bad(csv_reader *r, long field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+mark_bad(csv_reader *r, long field, const char *fmt, ...)
+{
+	/* The first error is the one a clerk should fix first; later ones
+	 * are often its consequences. */
+	if (r->bad)
+		return;
+	r->bad = true;
+	r->bad_field = field;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->bad_reason, sizeof r->bad_reason, fmt, ap);
+	va_end(ap);
+}
+
+static void
+record_reset(csv_reader *r)
+{
+	r->rec.raw_len = 0;
+	r->rec.raw_truncated = false;
+	r->rec.values_len = 0;
+	r->rec.count = 0;
+	r->state = S_START;
+	r->quoted = false;
+	r->field_start = 0;
+	r->bad = false;
+	r->bad_field = -1;
+	r->bad_reason[0] = '\0';
+}
+
+static void
+raw_put(csv_reader *r, unsigned char c)
+{
+	if (r->rec.raw_len < CSV_RECORD_MAX)
+		r->rec.raw[r->rec.raw_len++] = (char)c;
+	else
+		r->rec.raw_truncated = true;
+}
+
+static void
+value_put(csv_reader *r, unsigned char c)
+{
+	/* Past CSV_RECORD_MAX the raw text is truncated and the row is
+	 * rejected anyway; just stop storing. */
+	if (r->rec.values_len < CSV_RECORD_MAX)
+		r->rec.values[r->rec.values_len++] = (char)c;
+}
+
+/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
+static bool
+utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xC2 && c <= 0xDF) {
+			n = 1, cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2, cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3, cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (n >= len - i)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+static void
+check_value(csv_reader *r, size_t start, size_t len)
+{
+	long field = (long)r->rec.count;
+	if (len > CSV_FIELD_MAX)
+		mark_bad(r, field,
+			 "the value is %zu bytes, over the limit of %d", len,
+			 CSV_FIELD_MAX);
+	else if (!utf8_valid((unsigned char *)r->rec.values + start, len))
+		mark_bad(r, field,
+			 "the value is not UTF-8 text (save the file "
+			 "as \"CSV UTF-8\")");
+}
+
+static void
+end_field(csv_reader *r)
+{
+	struct record *rec = &r->rec;
+	size_t start = r->field_start, len = rec->values_len - start;
+	if (!r->quoted)
+		while (len > 0 &&
+		       is_blank((unsigned char)rec->values[start + len - 1]))
+			len--;
+	rec->values_len = start + len;
+	if (rec->count >= CSV_COLUMNS_MAX) {
+		mark_bad(r, -1, "the row has more than %d fields",
+			 CSV_COLUMNS_MAX);
+	} else {
+		check_value(r, start, len);
+		rec->values[rec->values_len++] = '\0';
+		rec->off[rec->count++] = start;
+	}
+	r->state = S_START;
+	r->quoted = false;
+	r->field_start = rec->values_len;
+}
+
+static void
+text_after_quote(csv_reader *r)
+{
+	mark_bad(r, (long)r->rec.count,
+		 "text follows the closing quote "
+		 "(inside quotes, write a quote as \"\")");
+	r->state = S_CLOSED;
+}
+
+/* Feed one byte of a record; returns true when it ended the record. */
+static bool
+feed(csv_reader *r, unsigned char c)
+{
+	if (c == '\n' && r->state != S_QUOTED) {
+		end_field(r);
+		return true;
+	}
+	raw_put(r, c);
+	if (c == '\0')
+		mark_bad(r, -1,
+			 "the row contains a NUL byte (is the file "
+			 "really CSV text?)");
+	switch (r->state) {
+	case S_START:
+		if (is_sep(r, c))
+			end_field(r);
+		else if (c == '"')
+			r->state = S_QUOTED, r->quoted = true;
+		else if (!is_blank(c))
+			value_put(r, c), r->state = S_UNQUOTED;
+		break;
+	case S_UNQUOTED:
+		/* A quote inside an unquoted field is taken literally. */
+		if (is_sep(r, c))
+			end_field(r);
+		else
+			value_put(r, c);
+		break;
+	case S_QUOTED:
+		if (c == '"')
+			r->state = S_AFTER_QUOTE;
+		else
+			value_put(r, c);
+		break;
+	case S_AFTER_QUOTE:
+		if (c == '"')
+			value_put(r, c), r->state = S_QUOTED;
+		else if (is_sep(r, c))
+			end_field(r);
+		else if (is_blank(c))
+			r->state = S_CLOSED;
+		else
+			text_after_quote(r);
+		break;
+	case S_CLOSED:
+		if (is_sep(r, c))
+			end_field(r);
+		else if (!is_blank(c) && !r->bad)
+			text_after_quote(r);
+		break;
+	}
+	return false;
+}
+
+/* Finish a record ended by a line break (at_eof false) or by the end of
+ * the file. */
+static void
+finish_record(csv_reader *r, bool at_eof)
+{
+	if (at_eof) {
+		if (r->state == S_QUOTED)
+			mark_bad(r, -1,
+				 "a quoted value is not closed before "
+				 "the end of the file");
+		end_field(r);
+	}
+	struct record *rec = &r->rec;
+	if (rec->raw_len > 0 && rec->raw[rec->raw_len - 1] == '\r' &&
+	    !rec->raw_truncated) {
+		rec->raw_len--;
+		r->crlf = true;
+	}
+	rec->raw[rec->raw_len] = '\0';
+	if (rec->raw_truncated)
+		mark_bad(r, -1, "the row is longer than %d bytes",
+			 CSV_RECORD_MAX);
+}
+
+static int
+next_byte(csv_reader *r)
+{
+	if (r->chunk_pos == r->chunk_len) {
+		r->chunk_len = fread(r->chunk, 1, sizeof r->chunk, r->f);
+		r->chunk_pos = 0;
+		if (r->chunk_len == 0)
+			return EOF;
+	}
+	return (unsigned char)r->chunk[r->chunk_pos++];
+}
+
+/* Read one record from the file: UG_OK (possibly bad), UG_ENOTFOUND at
+ * the end, UG_EIO on a read error. */
+static ug_err
+read_record(csv_reader *r)
+{
+	record_reset(r);
+	r->line = r->next_line;
+	bool any = false;
+	for (;;) {
+		int c = next_byte(r);
+		if (c == EOF) {
+			if (ferror(r->f))
+				return UG_EIO;
+			if (!any)
+				return UG_ENOTFOUND;
+			finish_record(r, true);
+			return UG_OK;
+		}
+		any = true;
+		if (c == '\n')
+			r->next_line++;
+		if (feed(r, (unsigned char)c)) {
+			finish_record(r, false);
+			return UG_OK;
+		}
+	}
+}
+
+static bool
+record_blank(const struct record *rec)
+{
+	for (size_t i = 0; i < rec->count; i++)
+		if (rec->values[rec->off[i]] != '\0')
+			return false;
+	return true;
+}
+
+static void
+fill_diag(const csv_reader *r, ug_diag *diag)
+{
+	if (!diag)
+		return;
+	ug_strlcpy(diag->file, r->name, sizeof diag->file);
+	diag->line = r->line;
+	char field[64] = "";
+	if (r->bad_field >= 0 && (size_t)r->bad_field < r->header.count &&
+	    r->header.values[r->header.off[r->bad_field]] != '\0')
+		ug_strlcpy(field,
+			   r->header.values + r->header.off[r->bad_field],
+			   sizeof field);
+	else if (r->bad_field >= 0)
+		snprintf(field, sizeof field, "%ld", r->bad_field + 1);
+	ug_diag_set(diag, field, "%s", r->bad_reason);
+}
+
+static ug_err
+read_error(const csv_reader *r, ug_diag *diag)
+{
+	if (diag) {
+		ug_strlcpy(diag->file, r->name, sizeof diag->file);
+		diag->line = r->next_line;
+	}
+	ug_diag_set(diag, "", "cannot read the file: %s", strerror(errno));
+	return UG_EIO;
+}
+
+static ug_err
+check_encoding(csv_reader *r, ug_diag *diag)
+{
+	r->chunk_len = fread(r->chunk, 1, sizeof r->chunk, r->f);
+	if (r->chunk_len == 0 && ferror(r->f))
+		return read_error(r, diag);
+	const unsigned char *b = (const unsigned char *)r->chunk;
+	if (r->chunk_len >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF)
+		r->chunk_pos = 3;
+	if (r->chunk_len >= 2 && ((b[0] == 0xFF && b[1] == 0xFE) ||
+				  (b[0] == 0xFE && b[1] == 0xFF))) {
+		if (diag)
+			ug_strlcpy(diag->file, r->name, sizeof diag->file),
+			    diag->line = 1;
+		ug_diag_set(diag, "header",
+			    "the file is UTF-16 text; save it "
+			    "as \"CSV UTF-8\"");
+		return UG_EMALFORMED;
+	}
+	return UG_OK;
+}
+
+static ug_err
+read_header(csv_reader *r, ug_diag *diag)
+{
+	ug_err err;
+	do {
+		r->sep = 0;
+		r->semicolons = r->commas = 0;
+		err = read_record(r);
+	} while (err == UG_OK && !r->bad && record_blank(&r->rec));
+	if (err == UG_EIO)
+		return read_error(r, diag);
+	if (err == UG_ENOTFOUND) {
+		r->line = r->next_line;
+		r->bad_field = -1;
+		snprintf(r->bad_reason, sizeof r->bad_reason,
+			 "the file is "
+			 "empty; a header row naming the columns is required");
+		fill_diag(r, diag);
+		return UG_EMALFORMED;
+	}
+	r->sep = r->commas > r->semicolons ? ',' : ';';
+	/* Feed the header again with the separator now known. */
+	memcpy(r->header.raw, r->rec.raw, r->rec.raw_len + 1);
+	size_t len = r->rec.raw_len;
+	bool was_bad = r->bad, crlf = r->crlf;
+	record_reset(r);
+	for (size_t i = 0; i < len; i++)
+		feed(r, (unsigned char)r->header.raw[i]);
+	finish_record(r, true);
+	r->crlf = crlf;
+	if (was_bad || r->bad) {
+		r->bad_field = -1;
+		fill_diag(r, diag);
+		ug_diag_set(diag, "header", "header row: %s", r->bad_reason);
+		return UG_EMALFORMED;
+	}
+	r->header = r->rec;
+	r->header_line = r->line;
+	return UG_OK;
+}
+
+ug_err
+csv_reader_new(csv_reader **out, FILE *f, const char *name, ug_diag *diag)
+{
+	csv_reader *r = calloc(1, sizeof *r);
+	if (!r)
+		return UG_ENOMEM;
+	r->f = f;
+	ug_strlcpy(r->name, name, sizeof r->name);
+	r->next_line = 1;
+	ug_err err = check_encoding(r, diag);
+	if (err == UG_OK)
+		err = read_header(r, diag);
+	if (err != UG_OK) {
+		free(r);
+		return err;
+	}
+	*out = r;
+	return UG_OK;
+}
+
+void
+csv_reader_destroy(csv_reader **r)
+{
+	if (!r || !*r)
+		return;
+	/* The buffers held rows with CPRs; leave nothing behind. */
+	sodium_memzero(*r, sizeof **r);
+	free(*r);
+	*r = NULL;
+}
+
+char
+csv_separator(const csv_reader *r)
+{
+	return r->sep;
+}
+
+bool
+csv_crlf(const csv_reader *r)
+{
+	return r->crlf;
+}
+
+size_t
+csv_header_count(const csv_reader *r)
+{
+	return r->header.count;
+}
+
+const char *
+csv_header_name(const csv_reader *r, size_t i)
+{
+	return i < r->header.count ? r->header.values + r->header.off[i] : "";
+}
+
+const char *
+csv_header_raw(const csv_reader *r, size_t *len)
+{
+	if (len)
+		*len = r->header.raw_len;
+	return r->header.raw;
+}
+
+/* More fields than the header is how a separator inside an unquoted value
+ * shows; taking the row would shift every later column. Empty extras are
+ * only trailing separators and do no harm. */
+static void
+check_extra_fields(csv_reader *r)
+{
+	const struct record *rec = &r->rec;
+	for (size_t i = r->header.count; i < rec->count; i++)
+		if (rec->values[rec->off[i]] != '\0') {
+			mark_bad(r, -1,
+				 "the row has %zu fields but the header "
+				 "has %zu (is a separator inside an unquoted "
+				 "value?)",
+				 rec->count, r->header.count);
+			return;
+		}
+}
+
+ug_err
+csv_next(csv_reader *r, ug_diag *diag)
+{
+	for (;;) {
+		ug_err err = read_record(r);
+		if (err == UG_EIO)
+			return read_error(r, diag);
+		if (err != UG_OK)
+			return err;
+		if (!r->bad && record_blank(&r->rec))
+			continue;
+		check_extra_fields(r);
+		if (r->bad) {
+			fill_diag(r, diag);
+			return UG_EMALFORMED;
+		}
+		return UG_OK;
+	}
+}
+
+size_t
+csv_count(const csv_reader *r)
+{
+	return r->rec.count;
+}
+
+const char *
+csv_field(const csv_reader *r, size_t i)
+{
+	return i < r->rec.count ? r->rec.values + r->rec.off[i] : "";
+}
+
+long
+csv_line(const csv_reader *r)
+{
+	return r->line;
+}
+
+const char *
+csv_raw(const csv_reader *r, size_t *len, bool *truncated)
+{
+	if (len)
+		*len = r->rec.raw_len;
+	if (truncated)
+		*truncated = r->rec.raw_truncated;
+	return r->rec.raw;
+}
+
+/* Fold a name for matching: ASCII and Latin-1 (U+00C0-U+00DE, as UTF-8
+ * C3 80-9E except the multiplication sign) to lower case, ' ' and '-' to
+ * '_'. Returns false if it does not fit (no column name is that long). */
+static bool
+fold_name(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		unsigned char c = *p;
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		else if (c == ' ' || c == '-')
+			c = '_';
+		else if (c == 0xC3 && p[1] >= 0x80 && p[1] <= 0x9E &&
+			 p[1] != 0x97) {
+			if (n + 2 >= cap)
+				return false;
+			out[n++] = (char)c;
+			out[n++] = (char)(*++p + 0x20);
+			continue;
+		}
+		if (n + 1 >= cap)
+			return false;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return true;
+}
+
+bool
+csv_column_matches(const csv_column *col, const char *name)
+{
+	char want[128], have[128];
+	if (!fold_name(name, have, sizeof have) || !have[0])
+		return false;
+	if (fold_name(col->name, want, sizeof want) && !strcmp(want, have))
+		return true;
+	for (size_t i = 0; i < CSV_ALIASES_MAX && col->aliases[i]; i++)
+		if (fold_name(col->aliases[i], want, sizeof want) &&
+		    !strcmp(want, have))
+			return true;
+	return false;
+}
+
+static void
+append_name(char *list, size_t size, const char *name)
+{
+	if (!list || size == 0)
+		return;
+	size_t used = strlen(list);
+	snprintf(list + used, size - used, "%s%s", used ? ", " : "", name);
+}
+
+static void
+describe_missing(const csv_column *columns, const int *index, char *text,
+		 size_t size)
+{
+	text[0] = '\0';
+	for (size_t i = 0; columns[i].name; i++) {
+		if (index[i] >= 0 || !columns[i].required)
+			continue;
+		size_t used = strlen(text);
+		snprintf(text + used, size - used, "%s%s", used ? "; " : "",
+			 columns[i].name);
+		for (size_t a = 0;
+		     a < CSV_ALIASES_MAX && columns[i].aliases[a]; a++) {
+			used = strlen(text);
+			snprintf(text + used, size - used, "%s%s",
+				 a ? ", " : " (or ", columns[i].aliases[a]);
+			if (a + 1 == CSV_ALIASES_MAX ||
+			    !columns[i].aliases[a + 1])
+				strncat(text, ")", size - strlen(text) - 1);
+		}
+	}
+}
+
+ug_err
+csv_map_columns(const csv_reader *r, const csv_column *columns, int *index,
+		char *unknown, size_t unknown_size, ug_diag *diag)
+{
+	size_t ncols = 0;
+	while (columns[ncols].name)
+		index[ncols++] = -1;
+	if (unknown && unknown_size)
+		unknown[0] = '\0';
+	if (diag) {
+		ug_strlcpy(diag->file, r->name, sizeof diag->file);
+		diag->line = r->header_line;
+	}
+	for (size_t h = 0; h < r->header.count; h++) {
+		const char *name = csv_header_name(r, h);
+		if (!name[0])
+			continue;
+		size_t c = 0;
+		while (c < ncols && !csv_column_matches(&columns[c], name))
+			c++;
+		if (c == ncols) {
+			append_name(unknown, unknown_size, name);
+			continue;
+		}
+		if (index[c] >= 0) {
+			ug_diag_set(diag, "header",
+				    "columns %d and %zu both "
+				    "mean %s; keep one",
+				    index[c] + 1, h + 1, columns[c].name);
+			return UG_EMALFORMED;
+		}
+		index[c] = (int)h;
+	}
+	char missing[200];
+	describe_missing(columns, index, missing, sizeof missing);
+	if (missing[0]) {
+		/* The header names are not quoted back: a file without a
+		 * header would show its first data row, CPR and all. */
+		ug_diag_set(diag, "header",
+			    "missing required column(s): %s "
+			    "(is the first line the header row?)",
+			    missing);
+		return UG_EMALFORMED;
+	}
+	return UG_OK;
+}

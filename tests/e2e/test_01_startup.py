@@ -1,0 +1,84 @@
+"""01 startup: hubd comes up (HUB-READY), reports an empty store, stops on
+SIGTERM with exit 0 (HUB-STOP) and starts again on the same store; every
+program answers --help; keygen never overwrites; config errors are named.
+Every test ends with the privacy sweep (the hub fixture's teardown)."""
+
+import subprocess
+
+import pytest
+
+import hubtest
+from hubtest import Hub, binary
+
+
+def test_ready_and_empty(hub):
+    assert "HUB-READY" in hub.current_log()
+    st = hub.stats()
+    assert st["log_events"] == 0
+    assert st["event_ids"] == 0
+    assert st["last_seq"] == 0
+    assert st["last_applied"] == 0
+    assert st["alerts"] == 0
+    assert st["alerts_open"] == 0
+    assert st["assignments"] == 0
+    # school-a, cw-anna, desk-dora
+    assert st["principals"] == 3
+
+
+def test_sigterm_then_restart(hub):
+    hub.stop()                      # asserts exit 0 and HUB-STOP
+    assert hub.log_text().count("HUB-READY") == 1
+    hub.start()
+    assert hub.log_text().count("HUB-READY") == 2
+    assert hub.stats()["principals"] == 3
+    hub.stop()
+    assert hub.log_text().count("HUB-STOP") == 2
+
+
+def test_sigint_stops_cleanly(hub):
+    hub.proc.send_signal(2)
+    assert hub._reap(20) == 0
+    assert "HUB-STOP" in hub.current_log()
+
+
+@pytest.mark.parametrize("program", ["hubd", "hubctl", "inbox",
+                                     "adapter-school"])
+def test_help(program):
+    p = subprocess.run([binary(program), "--help"], capture_output=True,
+                       text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    assert "usage" in p.stdout.lower()
+    assert "--config" in p.stdout
+
+
+def test_keygen_refuses_overwrite(hub):
+    before = (hub.keys_dir / "hub.key_secret").read_bytes()
+    p = hub.keygen("hub", check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert (hub.keys_dir / "hub.key_secret").read_bytes() == before
+    mode = (hub.keys_dir / "hub.key_secret").stat().st_mode & 0o777
+    assert mode == 0o600
+
+
+def test_unknown_setting_is_named(tmp_path):
+    h = Hub(tmp_path, settings={"absense_threshold_pct": "15"},
+            register=False)
+    p = subprocess.run([binary("hubd"), "--config", str(h.conf)],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode != 0
+    assert "absense_threshold_pct" in p.stderr
+    assert f"{h.conf}:6" in p.stderr   # the line that has it
+    h.sweep()
+
+
+def test_port_in_use_fails_fast(make_hub, tmp_path):
+    first = make_hub()
+    second = Hub(tmp_path / "second")
+    second.conf.write_text(second.conf.read_text().replace(
+        second.ingest, first.ingest))
+    p = subprocess.run([binary("hubd"), "--config", str(second.conf)],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode != 0
+    assert "HUB-READY" not in p.stderr
+    assert first.running
+    second.sweep()

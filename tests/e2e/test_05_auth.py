@@ -1,0 +1,109 @@
+"""05 auth: only registered CURVE keys get in, each on its own endpoint.
+
+ZAP admits agency keys on ingest and caseworker keys on delivery; anything
+else never reaches the store: an unregistered adapter exits 3 with a clear
+message, a plaintext client gets no answer, a refused inbox exits 3, and
+re-registering an id with a new key revokes the old one.
+Every test ends with the privacy sweep (the hub fixture's teardown)."""
+
+import re
+
+from hubtest import (ACCEPTED, EXIT_FATAL, AbsenceRow, CprGen, IngestClient,
+                     envelope, frame)
+
+
+def unchanged(hub, before):
+    after = hub.stats()
+    for key in ("log_events", "event_ids", "last_seq", "alerts"):
+        assert after[key] == before[key], (key, before, after)
+
+
+def test_unregistered_adapter_key_refused(hub):
+    hub.keygen("school-x")              # a key, but never registered
+    before = hub.stats()
+    cprs = CprGen(501).take(5)
+    path, _ = hub.csv("w19.csv", [AbsenceRow(c) for c in cprs])
+    r = hub.adapter("import", path, agency="school-x", timeout=60)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert "register-agency" in r.stderr, r.stderr
+    assert "refused" in r.stderr, r.stderr
+    unchanged(hub, before)
+    hub.wait_log(r"HUB-ZAP refused CURVE client .* on ingest: key not "
+                 r"registered")
+    # The events wait in the outbox: registering the key lets them through.
+    hub.register_agency("school-x")
+    again = hub.adapter("flush", agency="school-x")
+    assert again.rc == 0, str(again)
+    assert (again.summary["accepted"], again.summary["pending"]) == (5, 0)
+    assert hub.stats()["log_events"] == before["log_events"] + 5
+
+
+def test_python_client_with_unregistered_key_gets_nothing(hub):
+    hub.keygen("school-x")
+    [cpr] = CprGen(502).take(1)
+    hub.cprs.add(cpr)
+    before = hub.stats()
+    with IngestClient(hub, "school-x") as c:
+        c.send(frame(envelope("school-x", cpr, salt=1)))
+        assert c.recv_ack(1.5) is None
+    hub.wait_log(r"HUB-ZAP refused CURVE client")
+    unchanged(hub, before)
+
+
+def test_plaintext_client_gets_nowhere(hub):
+    [cpr] = CprGen(503).take(1)
+    hub.cprs.add(cpr)
+    before = hub.stats()
+    with IngestClient(hub, curve=False) as c:
+        c.send(frame(envelope("school-a", cpr, salt=2)))
+        assert c.recv_ack(1.5) is None
+    unchanged(hub, before)
+    assert "HUB-REJECT" not in hub.log_text()
+    assert not re.search(r"HUB-ZAP admitted", hub.log_text())
+
+
+def test_caseworker_key_refused_on_ingest(hub):
+    before = hub.stats()
+    [cpr] = CprGen(504).take(1)
+    path, _ = hub.csv("w19.csv", [AbsenceRow(cpr)])
+    r = hub.adapter("import", path, agency="cw-anna", timeout=60)
+    assert r.rc == EXIT_FATAL, str(r)
+    unchanged(hub, before)
+    hub.wait_log(r"HUB-ZAP refused CURVE client .* on ingest: key "
+                 r"registered as a caseworker")
+
+
+def test_agency_key_refused_on_delivery(hub):
+    rc, alerts, err = hub.inbox("school-a", idle_exit=20)
+    assert rc == 3, err
+    assert alerts == []
+    assert "register-caseworker" in err
+    hub.wait_log(r"HUB-ZAP refused CURVE client .* on delivery: key "
+                 r"registered as an agency")
+
+
+def test_unregistered_caseworker_refused(hub):
+    hub.keygen("cw-ghost")
+    rc, alerts, err = hub.inbox("cw-ghost", idle_exit=20)
+    assert rc == 3, err
+    assert alerts == []
+    hub.wait_log(r"HUB-ZAP refused CURVE client .* on delivery: key not "
+                 r"registered")
+
+
+def test_reregistered_key_revokes_old(hub):
+    cprs = CprGen(505).take(2)
+    hub.cprs.update(cprs)
+    hub.keygen("school-a-2024")
+    hub.register_agency("school-a",
+                        key=hub.keys_dir / "school-a-2024.key")
+    before = hub.stats()
+    with IngestClient(hub, "school-a") as old:       # the revoked key
+        old.send(frame(envelope("school-a", cprs[0], salt=3)))
+        assert old.recv_ack(1.5) is None
+    unchanged(hub, before)
+    with IngestClient(hub, "school-a-2024") as new:  # same agency, new key
+        ack = new.ack_for(frame(envelope("school-a", cprs[1], salt=4)))
+        assert ack.status == ACCEPTED, ack
+    assert hub.stats()["log_events"] == before["log_events"] + 1
+    hub.wait_log(r"HUB-ZAP refused CURVE client .* key not registered")

@@ -1,0 +1,292 @@
+/*
+ * common/config: "name = value" files overridden by --name value options,
+ * flags, required settings, integer ranges, and errors that name the line
+ * so a typo never silently means a default.
+ */
+#include "common/config.h"
+
+#include "tests/unit/check.h"
+
+static const ug_setting settings[] = {
+	{"agency", NULL, "agency id"},
+	{"hub", "tcp://127.0.0.1:7601", "hub ingest endpoint"},
+	{"timeout", "30", "seconds to wait"},
+	{"rejects", "", "rejects file"},
+	{"json", "false", "print JSON"},
+	{NULL, NULL, NULL},
+};
+
+static const char *
+write_conf(const char *dir, const char *name, const char *text)
+{
+	static char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Load with argv given as a NULL-terminated list after the program name. */
+static ug_err
+load(ug_config **cfg, char **argv, char ***rest, int *nrest, bool *help,
+     ug_diag *diag)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	memset(diag, 0, sizeof *diag);
+	return ug_config_load(cfg, settings, "usage: test [options]", argc,
+	                      argv, rest, nrest, help, diag);
+}
+
+static void
+test_file_and_override(void)
+{
+	const char *dir = ut_tmpdir();
+	const char *path = write_conf(dir, "a.conf",
+	                              "# a comment\n"
+	                              "\n"
+	                              "agency = school-hedemark\n"
+	                              "  timeout   =   45  \n"
+	                              "hub = tcp://127.0.0.1:9?x=y\n"
+	                              "rejects = first\n"
+	                              "rejects = second\n");
+	char *argv[] = {"prog", "--timeout", "12", "--config", (char *)path,
+	                "import", "a.csv", "--rejects=/tmp/r.csv", "b.csv",
+	                NULL};
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest = -1;
+	bool help = true;
+	ug_diag diag;
+	CHECK_OK(load(&cfg, argv, &rest, &nrest, &help, &diag));
+	CHECK(!help);
+	CHECK_EQ_STR(ug_config_get(cfg, "agency"), "school-hedemark");
+	/* The command line wins even when it comes before --config. */
+	CHECK_EQ_STR(ug_config_get(cfg, "timeout"), "12");
+	/* The first '=' splits; the value keeps the rest. */
+	CHECK_EQ_STR(ug_config_get(cfg, "hub"), "tcp://127.0.0.1:9?x=y");
+	CHECK_EQ_STR(ug_config_get(cfg, "rejects"), "/tmp/r.csv");
+	CHECK_EQ_STR(ug_config_get(cfg, "json"), "false");
+	CHECK(ug_config_get(cfg, "nonexistent") == NULL);
+	CHECK_EQ_INT(nrest, 3);
+	CHECK_EQ_STR(rest[0], "import");
+	CHECK_EQ_STR(rest[1], "a.csv");
+	CHECK_EQ_STR(rest[2], "b.csv");
+	long timeout = 0;
+	CHECK_OK(ug_config_int(cfg, "timeout", 1, 3600, &timeout, &diag));
+	CHECK_EQ_INT(timeout, 12);
+	ug_config_destroy(&cfg);
+	CHECK(cfg == NULL);
+	ug_config_destroy(&cfg); /* NULL is fine */
+
+	/* Later lines of the file override earlier ones. */
+	char *argv2[] = {"prog", "--config", (char *)path, NULL};
+	CHECK_OK(load(&cfg, argv2, &rest, &nrest, &help, &diag));
+	CHECK_EQ_STR(ug_config_get(cfg, "rejects"), "second");
+	CHECK_EQ_STR(ug_config_get(cfg, "timeout"), "45");
+	CHECK_EQ_INT(nrest, 0);
+	ug_config_destroy(&cfg);
+}
+
+static void
+test_defaults_and_flags(void)
+{
+	char *argv[] = {"prog", "--agency", "a1", "--json", "flush", NULL};
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help;
+	ug_diag diag;
+	CHECK_OK(load(&cfg, argv, &rest, &nrest, &help, &diag));
+	CHECK_EQ_STR(ug_config_get(cfg, "hub"), "tcp://127.0.0.1:7601");
+	CHECK_EQ_STR(ug_config_get(cfg, "rejects"), "");
+	/* A flag takes no value: "flush" stays an argument. */
+	CHECK(ug_config_bool(cfg, "json"));
+	CHECK_EQ_INT(nrest, 1);
+	CHECK_EQ_STR(rest[0], "flush");
+	ug_config_destroy(&cfg);
+
+	char *argv2[] = {"prog", "--agency", "a1", "--json=no", NULL};
+	CHECK_OK(load(&cfg, argv2, &rest, &nrest, &help, &diag));
+	CHECK(!ug_config_bool(cfg, "json"));
+	ug_config_destroy(&cfg);
+
+	static const char *const truths[] = {"1", "true", "yes", "on"};
+	static const char *const lies[] = {"0", "false", "no", "off", "",
+	                                   "TRUE2"};
+	for (size_t i = 0; i < 4 + 6; i++) {
+		const char *v = i < 4 ? truths[i] : lies[i - 4];
+		char opt[64];
+		snprintf(opt, sizeof opt, "--json=%s", v);
+		char *argv3[] = {"prog", "--agency", "a1", opt, NULL};
+		CHECK_OK(load(&cfg, argv3, &rest, &nrest, &help, &diag));
+		if (ug_config_bool(cfg, "json") != (i < 4))
+			FAIL("json = \"%s\": expected %s", v,
+			     i < 4 ? "true" : "false");
+		ug_config_destroy(&cfg);
+	}
+}
+
+static void
+test_unknown_setting_names_line(void)
+{
+	const char *dir = ut_tmpdir();
+	const char *path = write_conf(dir, "typo.conf",
+	                              "agency = a1\n"
+	                              "# comment\n"
+	                              "timeuot = 5\n");
+	char *argv[] = {"prog", "--config", (char *)path, NULL};
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help;
+	ug_diag diag;
+	CHECK_ERR(load(&cfg, argv, &rest, &nrest, &help, &diag), UG_EINVAL);
+	CHECK(cfg == NULL);
+	char want[PATH_MAX + 8];
+	snprintf(want, sizeof want, "%s:3:", path);
+	if (!strstr(diag.reason, want) || !strstr(diag.reason, "timeuot"))
+		FAIL("reason should name %s and 'timeuot': \"%s\"", want,
+		     diag.reason);
+
+	/* A line without '=' names its line too. */
+	path = write_conf(dir, "noeq.conf", "agency = a1\n\n\njson\n");
+	char *argv2[] = {"prog", "--config", (char *)path, NULL};
+	CHECK_ERR(load(&cfg, argv2, &rest, &nrest, &help, &diag),
+	          UG_EMALFORMED);
+	snprintf(want, sizeof want, "%s:4:", path);
+	if (!strstr(diag.reason, want))
+		FAIL("reason should name %s: \"%s\"", want, diag.reason);
+
+	/* An unknown option on the command line. */
+	char *argv3[] = {"prog", "--agency", "a1", "--bogus", "1", NULL};
+	CHECK_ERR(load(&cfg, argv3, &rest, &nrest, &help, &diag), UG_EINVAL);
+	CHECK(strstr(diag.reason, "--bogus") != NULL);
+	char *argv4[] = {"prog", "--agency", "a1", "--bogus=1", NULL};
+	CHECK_ERR(load(&cfg, argv4, &rest, &nrest, &help, &diag), UG_EINVAL);
+	CHECK(strstr(diag.reason, "bogus") != NULL);
+}
+
+static void
+test_required_missing(void)
+{
+	const char *dir = ut_tmpdir();
+	const char *path = write_conf(dir, "c.conf", "timeout = 5\n");
+	char *argv[] = {"prog", "--config", (char *)path, "flush", NULL};
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help;
+	ug_diag diag;
+	CHECK_ERR(load(&cfg, argv, &rest, &nrest, &help, &diag), UG_EINVAL);
+	CHECK(cfg == NULL);
+	CHECK_EQ_STR(diag.field, "agency");
+	CHECK(strstr(diag.reason, "--agency") != NULL);
+	CHECK(strstr(diag.reason, "required") != NULL);
+	/* Given in the file, it is satisfied. */
+	path = write_conf(dir, "d.conf", "agency=x\n");
+	char *argv2[] = {"prog", "--config", (char *)path, NULL};
+	CHECK_OK(load(&cfg, argv2, &rest, &nrest, &help, &diag));
+	CHECK_EQ_STR(ug_config_get(cfg, "agency"), "x");
+	ug_config_destroy(&cfg);
+}
+
+static void
+test_bad_command_lines(void)
+{
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help;
+	ug_diag diag;
+	char *argv[] = {"prog", "--agency", "a1", "--timeout", NULL};
+	CHECK_ERR(load(&cfg, argv, &rest, &nrest, &help, &diag), UG_EINVAL);
+	CHECK(strstr(diag.reason, "--timeout") != NULL);
+	char *argv2[] = {"prog", "--agency", "a1", "--config", NULL};
+	CHECK_ERR(load(&cfg, argv2, &rest, &nrest, &help, &diag), UG_EINVAL);
+	char *argv3[] = {"prog", "--config", "/nonexistent/ug.conf", NULL};
+	CHECK_ERR(load(&cfg, argv3, &rest, &nrest, &help, &diag), UG_EIO);
+	CHECK(strstr(diag.reason, "/nonexistent/ug.conf") != NULL);
+	CHECK(cfg == NULL);
+}
+
+static void
+test_help(void)
+{
+	/* --help wins over missing required settings; usage goes to stdout. */
+	char *argv[] = {"prog", "--timeout", "3", "--help", NULL};
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help = false;
+	ug_diag diag;
+	/* Keep the usage text out of the test output. */
+	fflush(stdout);
+	int saved = dup(STDOUT_FILENO);
+	int devnull = open("/dev/null", O_WRONLY);
+	CHECK(saved >= 0 && devnull >= 0);
+	dup2(devnull, STDOUT_FILENO);
+	ug_err err = load(&cfg, argv, &rest, &nrest, &help, &diag);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(devnull);
+	CHECK_OK(err);
+	CHECK(help);
+	ug_config_destroy(&cfg);
+}
+
+static void
+test_int_range(void)
+{
+	static const struct {
+		const char *value;
+		bool ok;
+		long want;
+	} cases[] = {
+		{"30", true, 30},   {"1", true, 1},         {"3600", true, 3600},
+		{"0", false, 0},    {"3601", false, 0},     {"-5", false, 0},
+		{"abc", false, 0},  {"10x", false, 0},      {"", false, 0},
+		{" 7", true, 7},    {"99999999999999999999999", false, 0},
+		{"1.5", false, 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char opt[64];
+		snprintf(opt, sizeof opt, "--timeout=%s", cases[i].value);
+		char *argv[] = {"prog", "--agency", "a", opt, NULL};
+		ug_config *cfg = NULL;
+		char **rest;
+		int nrest;
+		bool help;
+		ug_diag diag;
+		CHECK_OK(load(&cfg, argv, &rest, &nrest, &help, &diag));
+		long v = -999;
+		ug_err err = ug_config_int(cfg, "timeout", 1, 3600, &v, &diag);
+		ug_config_destroy(&cfg);
+		if (cases[i].ok && (err != UG_OK || v != cases[i].want))
+			FAIL("timeout=\"%s\": expected %ld, got %s / %ld",
+			     cases[i].value, cases[i].want, ug_strerror(err), v);
+		if (!cases[i].ok) {
+			if (err != UG_EMALFORMED || v != -999)
+				FAIL("timeout=\"%s\": expected malformed and "
+				     "untouched value, got %s / %ld",
+				     cases[i].value, ug_strerror(err), v);
+			CHECK_EQ_STR(diag.field, "timeout");
+			CHECK(strstr(diag.reason, "1 to 3600") != NULL);
+		}
+	}
+}
+
+TEST_LIST = {
+	{"file and override", test_file_and_override},
+	{"defaults and flags", test_defaults_and_flags},
+	{"unknown setting names line", test_unknown_setting_names_line},
+	{"required missing", test_required_missing},
+	{"bad command lines", test_bad_command_lines},
+	{"help", test_help},
+	{"int range", test_int_range},
+	{NULL, NULL},
+};

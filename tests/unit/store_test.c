@@ -1,0 +1,1058 @@
+/*
+ * store/: the hub's LMDB store, real LMDB in a temp dir. Covers the log's
+ * idempotency (duplicates within and across batches, conflicts between
+ * agencies), scans, sealing at rest (the raw files never hold a CPR or a
+ * body in the clear), assignments, principals, alerts, derived state,
+ * MDB_MAP_FULL and statistics.
+ */
+#include "store/store.h"
+
+#include "common/crypto.h"
+#include "common/util.h"
+
+#include "tests/unit/check.h"
+
+/* Synthetic CPRs: valid dates, made-up serials. */
+#define CPR_A "2405129876"
+#define CPR_B "0811104321"
+#define CPR_C "1702085555"
+#define BODY_MARK "PLAINBODY-7f3a9c"
+#define T0 ((int64_t)1717000000000)
+
+static const uint8_t storage_key[UG_KEY_LEN] = {
+	0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+	0xcc, 0xdd, 0xee, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+	0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x20};
+static const uint8_t hash_key[UG_KEY_LEN] = {
+	0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab,
+	0xac, 0xad, 0xae, 0xaf, 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6,
+	0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf, 0xc0};
+
+static store *
+open_store(const char *dir, const uint8_t *key, size_t log_mb)
+{
+	CHECK_OK(ug_crypto_init());
+	store_opts opts = {.log_map_mb = log_mb, .derived_map_mb = 64,
+	                   .storage_key = key};
+	store *s = NULL;
+	ug_diag diag = {0};
+	ug_err err = store_open(&s, dir, &opts, &diag);
+	if (err != UG_OK)
+		FAIL("store_open(%s): %s (%s: %s)", dir, ug_strerror(err),
+		     diag.field, diag.reason);
+	CHECK(s != NULL);
+	return s;
+}
+
+/* One test event and the memory its store_event borrows. */
+typedef struct {
+	uint8_t id[STORE_EVENT_ID_LEN];
+	uint8_t person[UG_PERSON_KEY_LEN];
+	char body[512];
+	store_event ev;
+} tevent;
+
+static void
+make_event(tevent *t, unsigned n, const char *agency, const char *cpr)
+{
+	memset(t, 0, sizeof *t);
+	for (int i = 0; i < 8; i++)
+		t->id[i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+	memset(t->id + 8, 0xee, 8);
+	snprintf(t->body, sizeof t->body,
+	         "envelope #%u about %s " BODY_MARK " end", n, cpr ? cpr : "-");
+	t->ev.event_id = t->id;
+	t->ev.agency = agency;
+	t->ev.type = 1;
+	if (cpr) {
+		ug_person_key(hash_key, cpr, t->person);
+		t->ev.person_key = t->person;
+	}
+	t->ev.received_at = T0 + n;
+	t->ev.body = (const uint8_t *)t->body;
+	t->ev.body_len = strlen(t->body);
+	t->ev.status = -1;
+}
+
+/* Append a batch of tevents (copying their store_events in and out). */
+static ug_err
+append(store *s, tevent *t, size_t n)
+{
+	store_event ev[16];
+	CHECK(n <= 16);
+	for (size_t i = 0; i < n; i++)
+		ev[i] = t[i].ev;
+	ug_err err = store_append(s, ev, n);
+	for (size_t i = 0; i < n; i++)
+		t[i].ev = ev[i];
+	return err;
+}
+
+static void
+check_stats(store *s, uint64_t log_events, uint64_t event_ids,
+            uint64_t last_seq, int line)
+{
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	if (st.log_events != log_events || st.event_ids != event_ids ||
+	    st.last_seq != last_seq)
+		FAIL("(line %d) stats: expected log_events %llu event_ids %llu "
+		     "last_seq %llu, got %llu %llu %llu",
+		     line, (unsigned long long)log_events,
+		     (unsigned long long)event_ids,
+		     (unsigned long long)last_seq,
+		     (unsigned long long)st.log_events,
+		     (unsigned long long)st.event_ids,
+		     (unsigned long long)st.last_seq);
+}
+
+static void
+test_append_duplicates_conflicts(void)
+{
+	store *s = open_store(ut_tmpdir(), storage_key, 64);
+	uint64_t last = 99;
+	CHECK_OK(store_log_last(s, &last));
+	CHECK_EQ_INT(last, 0);
+
+	tevent t[4];
+	make_event(&t[0], 1, "school-a", CPR_A);
+	make_event(&t[1], 2, "school-a", CPR_B);
+	make_event(&t[2], 3, "school-a", NULL); /* anonymous */
+	CHECK_OK(append(s, t, 3));
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ_INT(t[i].ev.status, STORE_NEW);
+		CHECK_EQ_INT(t[i].ev.seq, i + 1);
+	}
+
+	/* The same id twice in one batch: stored once. */
+	make_event(&t[0], 4, "school-a", CPR_C);
+	make_event(&t[1], 4, "school-a", CPR_C);
+	CHECK_OK(append(s, t, 2));
+	CHECK_EQ_INT(t[0].ev.status, STORE_NEW);
+	CHECK_EQ_INT(t[0].ev.seq, 4);
+	CHECK_EQ_INT(t[1].ev.status, STORE_DUPLICATE);
+	CHECK_EQ_INT(t[1].ev.seq, 4);
+
+	/* Across batches: a resend is a duplicate with the stored seq, and
+	 * an id another agency stored is a conflict. */
+	make_event(&t[0], 1, "school-a", CPR_A);
+	make_event(&t[1], 2, "school-b", CPR_B);
+	make_event(&t[2], 5, "school-b", CPR_B);
+	make_event(&t[3], 2, "school-a", CPR_B);
+	CHECK_OK(append(s, t, 4));
+	CHECK_EQ_INT(t[0].ev.status, STORE_DUPLICATE);
+	CHECK_EQ_INT(t[0].ev.seq, 1);
+	CHECK_EQ_INT(t[1].ev.status, STORE_CONFLICT);
+	CHECK_EQ_INT(t[1].ev.seq, 2);
+	CHECK_EQ_INT(t[2].ev.status, STORE_NEW);
+	CHECK_EQ_INT(t[2].ev.seq, 5);
+	CHECK_EQ_INT(t[3].ev.status, STORE_DUPLICATE);
+	CHECK_EQ_INT(t[3].ev.seq, 2);
+	/* An agency whose name is a prefix of the owner's is another one. */
+	make_event(&t[0], 5, "school", CPR_B);
+	CHECK_OK(append(s, t, 1));
+	CHECK_EQ_INT(t[0].ev.status, STORE_CONFLICT);
+
+	CHECK_OK(store_log_last(s, &last));
+	CHECK_EQ_INT(last, 5);
+	check_stats(s, 5, 5, 5, __LINE__);
+	/* Empty batch: nothing happens. */
+	CHECK_OK(store_append(s, NULL, 0));
+	check_stats(s, 5, 5, 5, __LINE__);
+	store_close(&s);
+	CHECK(s == NULL);
+	store_close(&s); /* NULL is fine */
+}
+
+static void
+test_append_failure_stores_nothing(void)
+{
+	store *s = open_store(ut_tmpdir(), storage_key, 64);
+	tevent t[2];
+	make_event(&t[0], 1, "school-a", CPR_A);
+	make_event(&t[1], 2,
+	           "an-agency-id-that-is-far-too-long-to-be-registered-"
+	           "anywhere-at-all",
+	           CPR_B);
+	CHECK_ERR(append(s, t, 2), UG_EINVAL);
+	check_stats(s, 0, 0, 0, __LINE__);
+	/* So the good event is new when it comes again. */
+	make_event(&t[0], 1, "school-a", CPR_A);
+	CHECK_OK(append(s, t, 1));
+	CHECK_EQ_INT(t[0].ev.status, STORE_NEW);
+	CHECK_EQ_INT(t[0].ev.seq, 1);
+	check_stats(s, 1, 1, 1, __LINE__);
+	store_close(&s);
+}
+
+typedef struct {
+	int calls;
+	int stop_at;                  /* return UG_EAGAIN on this call */
+	uint64_t seq[32];
+	uint32_t type[32];
+	char agency[32][STORE_ID_MAX];
+	int64_t received_at[32];
+	bool has_person[32];
+	uint8_t person[32][UG_PERSON_KEY_LEN];
+	char body[32][512];
+	size_t body_len[32];
+} scan_log;
+
+static ug_err
+collect(void *ctx, const store_record *rec)
+{
+	scan_log *log = ctx;
+	int i = log->calls++;
+	if (log->stop_at && log->calls == log->stop_at)
+		return UG_EAGAIN;
+	if (i >= 32)
+		return UG_EINVAL;
+	log->seq[i] = rec->seq;
+	log->type[i] = rec->type;
+	snprintf(log->agency[i], STORE_ID_MAX, "%s", rec->agency);
+	log->received_at[i] = rec->received_at;
+	log->has_person[i] = rec->person_key != NULL;
+	if (rec->person_key)
+		memcpy(log->person[i], rec->person_key, UG_PERSON_KEY_LEN);
+	log->body_len[i] = rec->body_len;
+	memcpy(log->body[i], rec->body,
+	       rec->body_len < 512 ? rec->body_len : 511);
+	return UG_OK;
+}
+
+static void
+test_log_scan(void)
+{
+	store *s = open_store(ut_tmpdir(), storage_key, 64);
+	tevent t[5];
+	make_event(&t[0], 10, "school-a", CPR_A);
+	make_event(&t[1], 11, "school-b", CPR_B);
+	make_event(&t[2], 12, "school-a", NULL);
+	CHECK_OK(append(s, t, 3));
+	make_event(&t[3], 13, "jobcenter", CPR_C);
+	t[3].ev.type = 7;
+	make_event(&t[4], 14, "school-a", CPR_A);
+	CHECK_OK(append(s, t + 3, 2));
+
+	scan_log *log = calloc(1, sizeof *log);
+	uint64_t next = 0;
+	CHECK_OK(store_log_scan(s, 1, 100, collect, log, &next));
+	CHECK_EQ_INT(log->calls, 5);
+	CHECK_EQ_INT(next, 6);
+	for (int i = 0; i < 5; i++) {
+		CHECK_EQ_INT(log->seq[i], i + 1);
+		CHECK_EQ_INT(log->type[i], t[i].ev.type);
+		CHECK_EQ_STR(log->agency[i], t[i].ev.agency);
+		CHECK_EQ_INT(log->received_at[i], T0 + 10 + i);
+		CHECK_EQ_INT(log->has_person[i], t[i].ev.person_key != NULL);
+		if (t[i].ev.person_key)
+			CHECK_EQ_MEM(log->person[i], t[i].person,
+			             UG_PERSON_KEY_LEN);
+		CHECK_EQ_INT(log->body_len[i], strlen(t[i].body));
+		CHECK_EQ_MEM(log->body[i], t[i].body, strlen(t[i].body));
+	}
+	/* A window in the middle; from 0 starts at the first record. */
+	memset(log, 0, sizeof *log);
+	CHECK_OK(store_log_scan(s, 3, 2, collect, log, &next));
+	CHECK_EQ_INT(log->calls, 2);
+	CHECK_EQ_INT(log->seq[0], 3);
+	CHECK_EQ_INT(log->seq[1], 4);
+	CHECK_EQ_INT(next, 5);
+	memset(log, 0, sizeof *log);
+	CHECK_OK(store_log_scan(s, 0, 1, collect, log, &next));
+	CHECK_EQ_INT(log->calls, 1);
+	CHECK_EQ_INT(log->seq[0], 1);
+	CHECK_EQ_INT(next, 2);
+	/* Past the end: nothing, next stays. */
+	memset(log, 0, sizeof *log);
+	CHECK_OK(store_log_scan(s, 6, 100, collect, log, &next));
+	CHECK_EQ_INT(log->calls, 0);
+	CHECK_EQ_INT(next, 6);
+	/* A callback error stops the scan and is returned; next points after
+	 * the last record the callback accepted. */
+	memset(log, 0, sizeof *log);
+	log->stop_at = 3;
+	CHECK_ERR(store_log_scan(s, 1, 100, collect, log, &next), UG_EAGAIN);
+	CHECK_EQ_INT(log->calls, 3);
+	CHECK_EQ_INT(next, 3);
+	free(log);
+	store_close(&s);
+}
+
+static void
+test_sealed_at_rest(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	tevent t[3];
+	make_event(&t[0], 1, "school-sealcheck", CPR_A);
+	make_event(&t[1], 2, "school-sealcheck", CPR_B);
+	make_event(&t[2], 3, "school-sealcheck", CPR_C);
+	t[2].ev.type = 7;
+	t[2].ev.assign_caseworker = "cw-hidden-name";
+	t[2].ev.assign_from = ug_days_from_civil(2024, 1, 1);
+	CHECK_OK(append(s, t, 3));
+	static const char alert_body[] = "alert about " CPR_A " ALERTBODY-55e1";
+	store_alert a = {.id = {0, 0, 0, 0, 0, 0, 0, 1, 1},
+	                 .recipient = "cw-open-id",
+	                 .body = (const uint8_t *)alert_body,
+	                 .body_len = sizeof alert_body - 1};
+	CHECK_OK(store_alerts_put(s, &a, 1));
+	store_dtxn *dt;
+	CHECK_OK(store_derived_begin(s, &dt));
+	CHECK_OK(store_derived_index(dt, t[0].person, T0, 1));
+	CHECK_OK(store_derived_state_put(dt, t[0].person, 1,
+	                                 (const uint8_t *)"RULESTATE-9d02", 14));
+	CHECK_OK(store_derived_commit(&dt, 3));
+	store_close(&s);
+
+	/* The plain header is on disk (so the walk reads the right files)... */
+	int files = 0;
+	CHECK_EQ_INT(ut_dir_contains(dir, "school-sealcheck", 16, &files), 1);
+	CHECK(files >= 2); /* log/data.mdb and derived/data.mdb at least */
+	CHECK_EQ_INT(ut_dir_contains(dir, "cw-open-id", 10, NULL), 1);
+	/* ...but no CPR in either form, body, caseworker or rule state. */
+	static const char *const secrets[] = {
+		CPR_A, CPR_B, CPR_C, "240512-9876", BODY_MARK,
+		"ALERTBODY-55e1", "cw-hidden-name", "RULESTATE-9d02",
+	};
+	for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+		int hits = ut_dir_contains(dir, secrets[i], strlen(secrets[i]),
+		                           NULL);
+		if (hits != 0)
+			FAIL("\"%s\" found in %d raw store file(s), first %s",
+			     secrets[i], hits, ut_last_hit);
+	}
+}
+
+static ug_err
+count_only(void *ctx, const store_record *rec)
+{
+	(void)rec;
+	(*(int *)ctx)++;
+	return UG_OK;
+}
+
+static ug_err
+count_alerts(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+             uint32_t deliveries)
+{
+	(void)id, (void)body, (void)len, (void)deliveries;
+	(*(int *)ctx)++;
+	return UG_OK;
+}
+
+static void
+test_wrong_storage_key(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	tevent t[2];
+	make_event(&t[0], 1, "school-a", CPR_A);
+	make_event(&t[1], 2, "school-a", CPR_B);
+	t[1].ev.assign_caseworker = "cw-a";
+	t[1].ev.assign_from = ug_days_from_civil(2024, 1, 1);
+	CHECK_OK(append(s, t, 2));
+	store_alert a = {.id = {0, 0, 0, 0, 0, 0, 0, 1, 1},
+	                 .recipient = "cw-a",
+	                 .body = (const uint8_t *)"alert",
+	                 .body_len = 5};
+	CHECK_OK(store_alerts_put(s, &a, 1));
+	store_close(&s);
+
+	uint8_t wrong[UG_KEY_LEN];
+	memcpy(wrong, storage_key, sizeof wrong);
+	wrong[31] ^= 0x80;
+	s = open_store(dir, wrong, 64);
+	int calls = 0;
+	uint64_t next = 77;
+	CHECK_ERR(store_log_scan(s, 1, 100, count_only, &calls, &next),
+	          UG_EMALFORMED);
+	CHECK_EQ_INT(calls, 0); /* never a garbage record */
+	CHECK_EQ_INT(next, 1);
+	CHECK_ERR(store_alerts_open(s, "cw-a", NULL, 10, count_alerts, &calls),
+	          UG_EMALFORMED);
+	CHECK_EQ_INT(calls, 0);
+	char cw[STORE_ID_MAX];
+	CHECK_ERR(store_assignment_get(s, t[1].person,
+	                               ug_days_from_civil(2024, 6, 1), cw),
+	          UG_EMALFORMED);
+	/* Plain metadata still reads, so an operator can see what is there. */
+	check_stats(s, 2, 2, 2, __LINE__);
+	store_close(&s);
+
+	/* The right key still opens everything. */
+	s = open_store(dir, storage_key, 64);
+	CHECK_OK(store_log_scan(s, 1, 100, count_only, &calls, &next));
+	CHECK_EQ_INT(calls, 2);
+	CHECK_EQ_INT(next, 3);
+	store_close(&s);
+}
+
+/* Record an assignment event for cpr: from/to as dates ("" = open). */
+static void
+assign(store *s, unsigned n, const char *cpr, const char *cw,
+       const char *from, const char *to)
+{
+	tevent t;
+	make_event(&t, n, "youth-unit", cpr);
+	t.ev.type = 7;
+	t.ev.assign_caseworker = cw;
+	CHECK_OK(ug_date_parse(from, &t.ev.assign_from));
+	t.ev.assign_to = 0;
+	if (to[0])
+		CHECK_OK(ug_date_parse(to, &t.ev.assign_to));
+	CHECK_OK(append(s, &t, 1));
+	CHECK_EQ_INT(t.ev.status, STORE_NEW);
+}
+
+/* Expect the caseworker on date (NULL = UG_ENOTFOUND). */
+static void
+expect_assigned(store *s, const char *cpr, const char *date, const char *cw,
+                int line)
+{
+	uint8_t person[UG_PERSON_KEY_LEN];
+	ug_person_key(hash_key, cpr, person);
+	int32_t day;
+	CHECK_OK(ug_date_parse(date, &day));
+	char got[STORE_ID_MAX] = "";
+	ug_err err = store_assignment_get(s, person, day, got);
+	if (cw && (err != UG_OK || strcmp(got, cw) != 0))
+		FAIL("(line %d) on %s: expected %s, got %s / \"%s\"", line,
+		     date, cw, ug_strerror(err), got);
+	if (!cw && err != UG_ENOTFOUND)
+		FAIL("(line %d) on %s: expected not found, got %s / \"%s\"",
+		     line, date, ug_strerror(err), err == UG_OK ? got : "");
+}
+
+static void
+test_assignments(void)
+{
+	store *s = open_store(ut_tmpdir(), storage_key, 64);
+	expect_assigned(s, CPR_A, "2024-03-01", NULL, __LINE__);
+	assign(s, 1, CPR_A, "cw-anna", "2024-01-01", "");
+	expect_assigned(s, CPR_A, "2024-03-01", "cw-anna", __LINE__);
+	expect_assigned(s, CPR_A, "2030-01-01", "cw-anna", __LINE__);
+	expect_assigned(s, CPR_A, "2023-12-31", NULL, __LINE__);
+	expect_assigned(s, CPR_B, "2024-03-01", NULL, __LINE__);
+
+	/* A later start date wins... */
+	assign(s, 2, CPR_A, "cw-bo", "2024-02-01", "2024-06-30");
+	expect_assigned(s, CPR_A, "2024-03-01", "cw-bo", __LINE__);
+	expect_assigned(s, CPR_A, "2024-06-30", "cw-bo", __LINE__);
+	/* ...and its end date bounds it. */
+	expect_assigned(s, CPR_A, "2024-07-01", NULL, __LINE__);
+	/* An older assignment arriving late does not replace it. */
+	assign(s, 3, CPR_A, "cw-carl", "2023-06-01", "");
+	expect_assigned(s, CPR_A, "2024-03-01", "cw-bo", __LINE__);
+	/* The same start date: the later record wins. */
+	assign(s, 4, CPR_A, "cw-dora", "2024-02-01", "");
+	expect_assigned(s, CPR_A, "2024-03-01", "cw-dora", __LINE__);
+	expect_assigned(s, CPR_A, "2025-03-01", "cw-dora", __LINE__);
+	/* Per person. */
+	assign(s, 5, CPR_B, "cw-erik", "2024-05-01", "2024-05-31");
+	expect_assigned(s, CPR_B, "2024-05-15", "cw-erik", __LINE__);
+	expect_assigned(s, CPR_A, "2024-05-15", "cw-dora", __LINE__);
+	/* Events without an assignment leave it alone. */
+	tevent t;
+	make_event(&t, 6, "school-a", CPR_B);
+	CHECK_OK(append(s, &t, 1));
+	expect_assigned(s, CPR_B, "2024-05-15", "cw-erik", __LINE__);
+
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.assignments, 2); /* one per person */
+	CHECK_EQ_INT(st.log_events, 6);
+	store_close(&s);
+}
+
+static void
+test_assignment_planned_ahead(void)
+{
+	/* store.h: "The caseworker currently assigned to a person on today".
+	 * A handover planned ahead (cw-fia from next autumn) must not take
+	 * the person away from the current contact (cw-anna) before it
+	 * starts, or their alerts go to the desk until then. */
+	store *s = open_store(ut_tmpdir(), storage_key, 64);
+	assign(s, 1, CPR_C, "cw-anna", "2024-01-01", "");
+	assign(s, 2, CPR_C, "cw-fia", "2024-09-01", "");
+	expect_assigned(s, CPR_C, "2024-09-02", "cw-fia", __LINE__);
+	expect_assigned(s, CPR_C, "2024-06-01", "cw-anna", __LINE__);
+	store_close(&s);
+}
+
+static void
+test_principals(void)
+{
+	store *s = open_store(ut_tmpdir(), storage_key, 64);
+	const char *k1 = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+	const char *k2 = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+	const char *k3 = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
+	int kind = 0;
+	char id[STORE_ID_MAX];
+	uint32_t flags = 99;
+	CHECK_ERR(store_principal_find(s, k1, &kind, id, &flags), UG_ENOTFOUND);
+	uint32_t types = 1u << 1 | 1u << 7;
+	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-a", k1, types));
+	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-anna", k3,
+	                             STORE_FLAG_DESK));
+	CHECK_OK(store_principal_find(s, k1, &kind, id, &flags));
+	CHECK_EQ_INT(kind, STORE_AGENCY);
+	CHECK_EQ_STR(id, "school-a");
+	CHECK_EQ_INT(flags, types);
+	CHECK_OK(store_principal_flags(s, STORE_AGENCY, "school-a", &flags));
+	CHECK_EQ_INT(flags, types);
+	CHECK_OK(store_principal_find(s, k3, &kind, id, &flags));
+	CHECK_EQ_INT(kind, STORE_CASEWORKER);
+	CHECK_EQ_STR(id, "cw-anna");
+	CHECK_EQ_INT(flags, STORE_FLAG_DESK);
+	/* Ids are per kind: no caseworker school-a. */
+	CHECK_ERR(store_principal_flags(s, STORE_CASEWORKER, "school-a",
+	                                &flags),
+	          UG_ENOTFOUND);
+	CHECK_ERR(store_principal_flags(s, STORE_AGENCY, "nobody", &flags),
+	          UG_ENOTFOUND);
+
+	/* Re-registering with a new key revokes the old one. */
+	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-a", k2, 1u << 1));
+	CHECK_ERR(store_principal_find(s, k1, &kind, id, &flags), UG_ENOTFOUND);
+	CHECK_OK(store_principal_find(s, k2, &kind, id, &flags));
+	CHECK_EQ_STR(id, "school-a");
+	CHECK_EQ_INT(flags, 1u << 1);
+	CHECK_OK(store_principal_flags(s, STORE_AGENCY, "school-a", &flags));
+	CHECK_EQ_INT(flags, 1u << 1);
+	/* Re-registering with the same key just updates the flags. */
+	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-anna", k3, 0));
+	CHECK_OK(store_principal_find(s, k3, &kind, id, &flags));
+	CHECK_EQ_INT(flags, 0);
+
+	/* Bad arguments. */
+	CHECK_ERR(store_principal_put(s, STORE_AGENCY, "x", "short", 0),
+	          UG_EINVAL);
+	CHECK_ERR(store_principal_put(s, STORE_AGENCY, "", k1, 0), UG_EINVAL);
+	CHECK_ERR(store_principal_put(s, 3, "x", k1, 0), UG_EINVAL);
+	CHECK_ERR(store_principal_find(s, "short", &kind, id, &flags),
+	          UG_ENOTFOUND);
+
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.principals, 2);
+	store_close(&s);
+}
+
+typedef struct {
+	int n;
+	uint8_t ids[8][STORE_ALERT_ID_LEN];
+	char bodies[8][64];
+	uint32_t deliveries[8];
+} alert_list;
+
+static ug_err
+list_alert(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+           uint32_t deliveries)
+{
+	alert_list *l = ctx;
+	if (l->n >= 8 || len >= 64)
+		return UG_EINVAL;
+	l->deliveries[l->n] = deliveries;
+	memcpy(l->ids[l->n], id, STORE_ALERT_ID_LEN);
+	memcpy(l->bodies[l->n], body, len);
+	l->bodies[l->n][len] = '\0';
+	l->n++;
+	return UG_OK;
+}
+
+static void
+make_alert(store_alert *a, uint64_t seq, const char *recipient,
+           const char *body)
+{
+	memset(a, 0, sizeof *a);
+	for (int i = 0; i < 8; i++)
+		a->id[i] = (uint8_t)(seq >> (56 - 8 * i));
+	a->id[8] = 1;
+	a->recipient = recipient;
+	a->body = (const uint8_t *)body;
+	a->body_len = strlen(body);
+}
+
+static void
+expect_open(store *s, const char *recipient, const uint8_t *after,
+            size_t max, int n, const char *const *bodies, int line)
+{
+	alert_list l = {0};
+	CHECK_OK(store_alerts_open(s, recipient, after, max, list_alert, &l));
+	if (l.n != n)
+		FAIL("(line %d) %s: expected %d open alerts, got %d", line,
+		     recipient, n, l.n);
+	for (int i = 0; i < n; i++)
+		if (strcmp(l.bodies[i], bodies[i]) != 0)
+			FAIL("(line %d) %s #%d: expected \"%s\", got \"%s\"",
+			     line, recipient, i, bodies[i], l.bodies[i]);
+	size_t count = 99;
+	if (!after && max == SIZE_MAX) {
+		CHECK_OK(store_alerts_count(s, recipient, &count));
+		CHECK_EQ_INT(count, n);
+	}
+}
+
+static void
+test_alerts(void)
+{
+	store *s = open_store(ut_tmpdir(), storage_key, 64);
+	store_alert a[5];
+	/* Put out of order: the open list is in id order. */
+	make_alert(&a[0], 20, "cw-a", "second for a");
+	make_alert(&a[1], 10, "cw-a", "first for a");
+	make_alert(&a[2], 15, "cw-b", "only for b");
+	make_alert(&a[3], 12, "cw-ab", "for ab");
+	make_alert(&a[4], 300, "cw-a", "third for a");
+	CHECK_OK(store_alerts_put(s, a, 5));
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ_INT(a[i].created, true);
+	/* Idempotent: a replay creates nothing. */
+	make_alert(&a[0], 10, "cw-a", "first for a (replayed)");
+	CHECK_OK(store_alerts_put(s, a, 1));
+	CHECK_EQ_INT(a[0].created, false);
+
+	const char *const all_a[] = {"first for a", "second for a",
+	                             "third for a"};
+	expect_open(s, "cw-a", NULL, SIZE_MAX, 3, all_a, __LINE__);
+	const char *const b[] = {"only for b"};
+	expect_open(s, "cw-b", NULL, SIZE_MAX, 1, b, __LINE__);
+	const char *const ab[] = {"for ab"};
+	expect_open(s, "cw-ab", NULL, SIZE_MAX, 1, ab, __LINE__);
+	expect_open(s, "cw-c", NULL, SIZE_MAX, 0, NULL, __LINE__);
+	expect_open(s, "cw", NULL, SIZE_MAX, 0, NULL, __LINE__);
+	/* Paging: at most max, and after an id. */
+	expect_open(s, "cw-a", NULL, 2, 2, all_a, __LINE__);
+	store_alert first;
+	make_alert(&first, 10, "cw-a", "");
+	expect_open(s, "cw-a", first.id, SIZE_MAX, 2, all_a + 1, __LINE__);
+	store_alert last;
+	make_alert(&last, 300, "cw-a", "");
+	expect_open(s, "cw-a", last.id, SIZE_MAX, 0, NULL, __LINE__);
+
+	/* Ack: only the recipient's own open alerts are found. */
+	uint8_t ids[2][STORE_ALERT_ID_LEN];
+	memcpy(ids[0], first.id, STORE_ALERT_ID_LEN);
+	make_alert(&last, 15, "", "");
+	memcpy(ids[1], last.id, STORE_ALERT_ID_LEN);
+	bool found[2] = {true, true};
+	CHECK_OK(store_alerts_ack(s, "cw-b",
+	                          (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 1,
+	                          found));
+	CHECK_EQ_INT(found[0], false);
+	expect_open(s, "cw-a", NULL, SIZE_MAX, 3, all_a, __LINE__);
+	CHECK_OK(store_alerts_ack(s, "cw-a",
+	                          (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 2,
+	                          found));
+	CHECK_EQ_INT(found[0], true);
+	CHECK_EQ_INT(found[1], false); /* id 15 is cw-b's */
+	expect_open(s, "cw-a", NULL, SIZE_MAX, 2, all_a + 1, __LINE__);
+	expect_open(s, "cw-b", NULL, SIZE_MAX, 1, b, __LINE__);
+	/* Acking again finds nothing. */
+	CHECK_OK(store_alerts_ack(s, "cw-a",
+	                          (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 1,
+	                          found));
+	CHECK_EQ_INT(found[0], false);
+	/* A replayed put after the ack does not reopen it. */
+	make_alert(&a[0], 10, "cw-a", "first for a (replay after ack)");
+	CHECK_OK(store_alerts_put(s, a, 1));
+	CHECK_EQ_INT(a[0].created, false);
+	expect_open(s, "cw-a", NULL, SIZE_MAX, 2, all_a + 1, __LINE__);
+
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.alerts, 5);
+	CHECK_EQ_INT(st.alerts_open, 4);
+	store_close(&s);
+}
+
+static void
+test_alert_deliveries(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	store_alert a[2];
+	make_alert(&a[0], 7, "cw-a", "one");
+	make_alert(&a[1], 8, "cw-a", "two");
+	CHECK_OK(store_alerts_put(s, a, 2));
+	alert_list l = {0};
+	CHECK_OK(store_alerts_open(s, "cw-a", NULL, SIZE_MAX, list_alert, &l));
+	CHECK_EQ_INT(l.n, 2);
+	CHECK_EQ_INT(l.deliveries[0], 0); /* never delivered yet */
+	CHECK_EQ_INT(l.deliveries[1], 0);
+
+	uint8_t ids[3][STORE_ALERT_ID_LEN];
+	memcpy(ids[0], a[0].id, STORE_ALERT_ID_LEN);
+	memcpy(ids[1], a[1].id, STORE_ALERT_ID_LEN);
+	store_alert unknown;
+	make_alert(&unknown, 9, "cw-a", "");
+	memcpy(ids[2], unknown.id, STORE_ALERT_ID_LEN);
+	uint32_t counts[3] = {99, 99, 99};
+	CHECK_OK(store_alerts_delivered(
+		s, (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 3, counts));
+	CHECK_EQ_INT(counts[0], 1);
+	CHECK_EQ_INT(counts[1], 1);
+	CHECK_EQ_INT(counts[2], 0);
+	CHECK_OK(store_alerts_delivered(
+		s, (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 1, counts));
+	CHECK_EQ_INT(counts[0], 2);
+	store_close(&s);
+
+	/* Durable, and the sealed body still opens after the header update. */
+	s = open_store(dir, storage_key, 64);
+	memset(&l, 0, sizeof l);
+	CHECK_OK(store_alerts_open(s, "cw-a", NULL, SIZE_MAX, list_alert, &l));
+	CHECK_EQ_INT(l.n, 2);
+	CHECK_EQ_STR(l.bodies[0], "one");
+	CHECK_EQ_INT(l.deliveries[0], 2);
+	CHECK_EQ_STR(l.bodies[1], "two");
+	CHECK_EQ_INT(l.deliveries[1], 1);
+	/* A replayed put keeps the count. */
+	make_alert(&a[0], 7, "cw-a", "one again");
+	CHECK_OK(store_alerts_put(s, a, 1));
+	CHECK_EQ_INT(a[0].created, false);
+	CHECK_OK(store_alerts_delivered(
+		s, (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 1, counts));
+	CHECK_EQ_INT(counts[0], 3);
+	store_close(&s);
+}
+
+static void
+test_derived_state(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	CHECK_EQ_INT(store_derived_last_applied(s), 0);
+	uint8_t pa[UG_PERSON_KEY_LEN], pb[UG_PERSON_KEY_LEN];
+	ug_person_key(hash_key, CPR_A, pa);
+	ug_person_key(hash_key, CPR_B, pb);
+
+	store_dtxn *t = NULL;
+	CHECK_OK(store_derived_begin(s, &t));
+	CHECK_OK(store_derived_index(t, pa, T0, 1));
+	CHECK_OK(store_derived_index(t, pa, T0 - 5, 2));
+	CHECK_OK(store_derived_index(t, pb, T0, 3));
+	const uint8_t state_a[] = "episode open since 2024-05-01";
+	CHECK_OK(store_derived_state_put(t, pa, 1, state_a, sizeof state_a));
+	CHECK_OK(store_derived_state_put(t, pa, 2, (const uint8_t *)"r2", 2));
+	uint8_t buf[128];
+	size_t len = 0;
+	/* Visible inside its own txn. */
+	CHECK_OK(store_derived_state_get(t, pa, 1, buf, sizeof buf, &len));
+	CHECK_EQ_INT(len, sizeof state_a);
+	CHECK_OK(store_derived_commit(&t, 3));
+	CHECK(t == NULL);
+	CHECK_EQ_INT(store_derived_last_applied(s), 3);
+
+	/* An aborted txn leaves nothing behind. */
+	CHECK_OK(store_derived_begin(s, &t));
+	CHECK_OK(store_derived_state_put(t, pb, 1, (const uint8_t *)"x", 1));
+	store_derived_abort(&t);
+	CHECK(t == NULL);
+	store_derived_abort(&t); /* NULL is fine */
+	CHECK_EQ_INT(store_derived_last_applied(s), 3);
+	store_close(&s);
+
+	/* Persists across close and reopen. */
+	s = open_store(dir, storage_key, 64);
+	CHECK_EQ_INT(store_derived_last_applied(s), 3);
+	CHECK_OK(store_derived_begin(s, &t));
+	len = 0;
+	CHECK_OK(store_derived_state_get(t, pa, 1, buf, sizeof buf, &len));
+	CHECK_EQ_INT(len, sizeof state_a);
+	CHECK_EQ_MEM(buf, state_a, sizeof state_a);
+	CHECK_OK(store_derived_state_get(t, pa, 2, buf, sizeof buf, &len));
+	CHECK_EQ_INT(len, 2);
+	CHECK_EQ_MEM(buf, "r2", 2);
+	CHECK_ERR(store_derived_state_get(t, pb, 1, buf, sizeof buf, &len),
+	          UG_ENOTFOUND);
+	CHECK_ERR(store_derived_state_get(t, pa, 3, buf, sizeof buf, &len),
+	          UG_ENOTFOUND);
+	/* A buffer too small is refused, not overrun. */
+	CHECK_ERR(store_derived_state_get(t, pa, 1, buf, 4, &len),
+	          UG_EMALFORMED);
+	store_derived_abort(&t);
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.person_index_entries, 3);
+	CHECK_EQ_INT(st.last_applied, 3);
+
+	/* Reset throws it all away. */
+	CHECK_OK(store_derived_reset(s));
+	CHECK_EQ_INT(store_derived_last_applied(s), 0);
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.person_index_entries, 0);
+	CHECK_EQ_INT(st.last_applied, 0);
+	CHECK_OK(store_derived_begin(s, &t));
+	CHECK_ERR(store_derived_state_get(t, pa, 1, buf, sizeof buf, &len),
+	          UG_ENOTFOUND);
+	store_derived_abort(&t);
+	store_close(&s);
+	s = open_store(dir, storage_key, 64);
+	CHECK_EQ_INT(store_derived_last_applied(s), 0);
+	store_close(&s);
+}
+
+static void
+test_map_full(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 1);
+	/* Batches of four 3000-byte events until the 1 MiB map is full. */
+	static char big[3000];
+	memset(big, 'b', sizeof big);
+	tevent t[4];
+	unsigned n = 0, batches = 0;
+	ug_err err = UG_OK;
+	while (batches < 1000) {
+		for (int i = 0; i < 4; i++) {
+			make_event(&t[i], ++n, "school-a", CPR_A);
+			t[i].ev.body = (const uint8_t *)big;
+			t[i].ev.body_len = sizeof big;
+		}
+		err = append(s, t, 4);
+		if (err != UG_OK)
+			break;
+		batches++;
+	}
+	CHECK_ERR(err, UG_EFULL);
+	CHECK(batches >= 10);
+	/* The failed batch stored nothing; everything before it is there. */
+	uint64_t last = 0;
+	CHECK_OK(store_log_last(s, &last));
+	CHECK_EQ_INT(last, 4 * batches);
+	check_stats(s, 4 * batches, 4 * batches, 4 * batches, __LINE__);
+	int calls = 0;
+	uint64_t next = 0;
+	CHECK_OK(store_log_scan(s, 1, SIZE_MAX, count_only, &calls, &next));
+	CHECK_EQ_INT(calls, 4 * batches);
+	CHECK_EQ_INT(next, 4 * batches + 1);
+	/* Still full, still usable: the same batch fails the same way. */
+	CHECK_ERR(append(s, t, 4), UG_EFULL);
+	store_close(&s);
+	/* Reopened with a bigger map, the store takes the batch. */
+	s = open_store(dir, storage_key, 8);
+	CHECK_OK(append(s, t, 4));
+	CHECK_EQ_INT(t[3].ev.status, STORE_NEW);
+	CHECK_EQ_INT(t[3].ev.seq, 4 * batches + 4);
+	store_close(&s);
+}
+
+static void
+test_stats(void)
+{
+	store *s = open_store(ut_tmpdir(), storage_key, 64);
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.log_events, 0);
+	CHECK_EQ_INT(st.last_seq, 0);
+	CHECK_EQ_INT(st.alerts, 0);
+	CHECK_EQ_INT(st.principals, 0);
+	CHECK(st.log_map_bytes == 64ull << 20);
+	CHECK(st.derived_map_bytes == 64ull << 20);
+	uint64_t empty_bytes = st.log_bytes;
+	CHECK(empty_bytes > 0);
+
+	tevent t[6];
+	for (unsigned i = 0; i < 6; i++)
+		make_event(&t[i], i + 1, "school-a", i % 2 ? CPR_A : CPR_B);
+	t[5] = t[4]; /* a duplicate in the batch */
+	t[4].ev.assign_caseworker = "cw-x";
+	t[4].ev.assign_from = ug_days_from_civil(2024, 1, 1);
+	t[5].ev.assign_caseworker = NULL;
+	CHECK_OK(append(s, t, 6));
+	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-x",
+	                             "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
+	                             0));
+	store_alert a[2];
+	make_alert(&a[0], 1, "cw-x", "a");
+	make_alert(&a[1], 2, "cw-x", "b");
+	CHECK_OK(store_alerts_put(s, a, 2));
+	bool found;
+	CHECK_OK(store_alerts_ack(s, "cw-x",
+	                          (const uint8_t(*)[STORE_ALERT_ID_LEN])a[0].id,
+	                          1, &found));
+	CHECK(found);
+	store_dtxn *dt;
+	CHECK_OK(store_derived_begin(s, &dt));
+	CHECK_OK(store_derived_index(dt, t[0].person, T0, 1));
+	CHECK_OK(store_derived_commit(&dt, 2));
+	store_maintain(s);
+
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.log_events, 5);
+	CHECK_EQ_INT(st.event_ids, 5);
+	CHECK_EQ_INT(st.last_seq, 5);
+	CHECK_EQ_INT(st.last_applied, 2);
+	CHECK_EQ_INT(st.assignments, 1);
+	CHECK_EQ_INT(st.principals, 1);
+	CHECK_EQ_INT(st.alerts, 2);
+	CHECK_EQ_INT(st.alerts_open, 1);
+	CHECK_EQ_INT(st.person_index_entries, 1);
+	CHECK(st.log_bytes > empty_bytes);
+	CHECK(st.derived_bytes > 0);
+	store_close(&s);
+}
+
+static void
+test_open_errors(void)
+{
+	CHECK_OK(ug_crypto_init());
+	const char *dir = ut_tmpdir();
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/plainfile", dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	fclose(f);
+	char under[PATH_MAX + 16];
+	snprintf(under, sizeof under, "%s/store", path);
+	store_opts opts = {.storage_key = storage_key};
+	store *s = NULL;
+	ug_diag diag = {0};
+	CHECK_ERR(store_open(&s, under, &opts, &diag), UG_EIO);
+	CHECK(s == NULL);
+	CHECK(diag.reason[0] != '\0');
+	CHECK_ERR(store_open(&s, dir, NULL, &diag), UG_EINVAL);
+	store_opts nokey = {0};
+	CHECK_ERR(store_open(&s, dir, &nokey, &diag), UG_EINVAL);
+	CHECK(s == NULL);
+}
+
+/* Run fn in a child process (which must not share our LMDB handles: LMDB
+ * forbids one env open twice in a process) and expect it to exit 0. */
+static void
+in_child(void (*fn)(const char *dir, int arg), const char *dir, int arg)
+{
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		fn(dir, arg);
+		_exit(0);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);
+}
+
+static void
+hubctl_like(const char *dir, int n)
+{
+	/* Another process appends and registers, as hubctl does. */
+	store_opts opts = {.log_map_mb = 64, .derived_map_mb = 64,
+	                   .storage_key = storage_key};
+	store *s = NULL;
+	ug_diag diag = {0};
+	if (store_open(&s, dir, &opts, &diag) != UG_OK)
+		_exit(10);
+	tevent t;
+	make_event(&t, (unsigned)n, "youth-unit", CPR_B);
+	store_event ev = t.ev;
+	if (store_append(s, &ev, 1) != UG_OK || ev.status != STORE_NEW)
+		_exit(11);
+	if (store_principal_put(s, STORE_CASEWORKER, "cw-late",
+	                        "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
+	                        0) != UG_OK)
+		_exit(12);
+	store_close(&s);
+}
+
+static void
+test_two_processes(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	tevent t;
+	make_event(&t, 1, "school-a", CPR_A);
+	CHECK_OK(append(s, &t, 1));
+	in_child(hubctl_like, dir, 2);
+	/* Our next append follows the other process's, not a cached seq. */
+	make_event(&t, 3, "school-a", CPR_A);
+	CHECK_OK(append(s, &t, 1));
+	CHECK_EQ_INT(t.ev.seq, 3);
+	int kind;
+	char id[STORE_ID_MAX];
+	uint32_t flags;
+	CHECK_OK(store_principal_find(s, "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
+	                              &kind, id, &flags));
+	CHECK_EQ_STR(id, "cw-late");
+	check_stats(s, 3, 3, 3, __LINE__);
+	store_close(&s);
+}
+
+static void
+grow_map(const char *dir, int n)
+{
+	/* Another process opens with a bigger map and fills past our map. */
+	store_opts opts = {.log_map_mb = 16, .derived_map_mb = 64,
+	                   .storage_key = storage_key};
+	store *s = NULL;
+	ug_diag diag = {0};
+	if (store_open(&s, dir, &opts, &diag) != UG_OK)
+		_exit(10);
+	static char big[8000];
+	memset(big, 'g', sizeof big);
+	for (int b = 0; b < 60; b++) {
+		tevent t[4];
+		store_event ev[4];
+		for (int i = 0; i < 4; i++) {
+			make_event(&t[i], (unsigned)(n + b * 4 + i), "school-a",
+			           CPR_A);
+			ev[i] = t[i].ev;
+			ev[i].body = (const uint8_t *)big;
+			ev[i].body_len = sizeof big;
+		}
+		if (store_append(s, ev, 4) != UG_OK)
+			_exit(11);
+	}
+	store_close(&s);
+}
+
+static void
+test_map_grown_by_other_process(void)
+{
+	/* hubd opened with 1 MiB; hubctl (or a restarted peer) with 16 MiB
+	 * wrote past 1 MiB. Reads and writes in hubd must adopt the new
+	 * size (MDB_MAP_RESIZED), not fail. */
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 1);
+	tevent t;
+	make_event(&t, 1, "school-a", CPR_A);
+	CHECK_OK(append(s, &t, 1));
+	in_child(grow_map, dir, 2);
+	uint64_t last = 0;
+	CHECK_OK(store_log_last(s, &last));
+	CHECK_EQ_INT(last, 241);
+	int calls = 0;
+	uint64_t next;
+	CHECK_OK(store_log_scan(s, 1, SIZE_MAX, count_only, &calls, &next));
+	CHECK_EQ_INT(calls, 241);
+	make_event(&t, 1000, "school-a", CPR_A);
+	CHECK_OK(append(s, &t, 1));
+	CHECK_EQ_INT(t.ev.seq, 242);
+	store_close(&s);
+}
+
+TEST_LIST = {
+	{"append duplicates conflicts", test_append_duplicates_conflicts},
+	{"append failure stores nothing", test_append_failure_stores_nothing},
+	{"log scan", test_log_scan},
+	{"sealed at rest", test_sealed_at_rest},
+	{"wrong storage key", test_wrong_storage_key},
+	{"assignments", test_assignments},
+	{"assignment planned ahead", test_assignment_planned_ahead},
+	{"principals", test_principals},
+	{"alerts", test_alerts},
+	{"alert deliveries", test_alert_deliveries},
+	{"derived state", test_derived_state},
+	{"map full", test_map_full},
+	{"stats", test_stats},
+	{"open errors", test_open_errors},
+	{"two processes", test_two_processes},
+	{"map grown by other process", test_map_grown_by_other_process},
+	{NULL, NULL},
+};

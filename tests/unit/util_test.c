@@ -1,0 +1,223 @@
+/*
+ * common/util: calendar dates (days since 1970-01-01), CPR normalising and
+ * hex. Expected day numbers were computed independently (Python's
+ * datetime), so a shared mistake cannot make both sides agree.
+ */
+#include "common/util.h"
+
+#include "tests/unit/check.h"
+
+static void
+test_date_known_values(void)
+{
+	static const struct {
+		const char *text;
+		int32_t days;
+		int weekday; /* 0 = Monday */
+	} known[] = {
+		{"1970-01-01", 0, 3},      {"1969-12-31", -1, 2},
+		{"2000-01-01", 10957, 5},  {"2000-03-01", 11017, 2},
+		{"2024-01-01", 19723, 0},  {"2024-02-29", 19782, 3},
+		{"1900-01-01", -25567, 0}, {"2199-12-31", 84005, 1},
+	};
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+		int32_t days = 12345678;
+		CHECK_OK(ug_date_parse(known[i].text, &days));
+		CHECK_EQ_INT(days, known[i].days);
+		CHECK_EQ_INT(ug_days_from_civil(atoi(known[i].text),
+		                                atoi(known[i].text + 5),
+		                                atoi(known[i].text + 8)),
+		             known[i].days);
+		CHECK_EQ_INT(ug_weekday(days), known[i].weekday);
+		char out[11];
+		ug_date_format(days, out);
+		CHECK_EQ_STR(out, known[i].text);
+	}
+}
+
+static void
+test_date_round_trip(void)
+{
+	/* Every day of the accepted range parses back to itself. */
+	int32_t first, last;
+	CHECK_OK(ug_date_parse("1900-01-01", &first));
+	CHECK_OK(ug_date_parse("2199-12-31", &last));
+	long count = 0;
+	for (int32_t d = first; d <= last; d++) {
+		char text[11];
+		int32_t back = INT32_MIN;
+		ug_date_format(d, text);
+		CHECK_OK(ug_date_parse(text, &back));
+		CHECK_EQ_INT(back, d);
+		/* Consecutive days step the weekday by exactly one. */
+		CHECK_EQ_INT(ug_weekday(d + 1), (ug_weekday(d) + 1) % 7);
+		count++;
+	}
+	CHECK_EQ_INT(count, 109573); /* 300 years, 73 leap days */
+}
+
+static void
+test_date_leap_years(void)
+{
+	int32_t days;
+	CHECK_OK(ug_date_parse("2000-02-29", &days)); /* divisible by 400 */
+	CHECK_OK(ug_date_parse("2024-02-29", &days));
+	CHECK_OK(ug_date_parse("1904-02-29", &days));
+	CHECK_ERR(ug_date_parse("1900-02-29", &days), UG_EMALFORMED);
+	CHECK_ERR(ug_date_parse("2100-02-29", &days), UG_EMALFORMED);
+	CHECK_ERR(ug_date_parse("2023-02-29", &days), UG_EMALFORMED);
+	CHECK_ERR(ug_date_parse("2024-02-30", &days), UG_EMALFORMED);
+	int32_t feb28, mar1;
+	CHECK_OK(ug_date_parse("2024-02-28", &feb28));
+	CHECK_OK(ug_date_parse("2024-03-01", &mar1));
+	CHECK_EQ_INT(mar1 - feb28, 2);
+	CHECK_OK(ug_date_parse("2023-02-28", &feb28));
+	CHECK_OK(ug_date_parse("2023-03-01", &mar1));
+	CHECK_EQ_INT(mar1 - feb28, 1);
+}
+
+static void
+test_date_invalid(void)
+{
+	static const char *const bad[] = {
+		"",           "2024-1-01",   "2024-01-1",   "24-01-01",
+		"2024-13-01", "2024-00-10",  "2024-04-31",  "2024-06-00",
+		"2024/01/01", "2024-01-01x", " 2024-01-01", "abcd-ef-gh",
+		"1899-12-31", "2200-01-01",  "2024-0a-01",  "2024-01-32",
+		"+024-01-01", "2024--1-01",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int32_t days = 777;
+		ug_err err = ug_date_parse(bad[i], &days);
+		if (err != UG_EMALFORMED)
+			FAIL("ug_date_parse(\"%s\"): expected malformed, got %s",
+			     bad[i], ug_strerror(err));
+		CHECK_EQ_INT(days, 777); /* untouched on failure */
+	}
+	/* _n reads exactly len bytes: a date followed by more text is fine
+	 * when len says where it ends, and a short len is not a date. */
+	int32_t days;
+	CHECK_OK(ug_date_parse_n("2024-05-17;rest", 10, &days));
+	CHECK_EQ_INT(days, ug_days_from_civil(2024, 5, 17));
+	CHECK_ERR(ug_date_parse_n("2024-05-17", 9, &days), UG_EMALFORMED);
+}
+
+static void
+test_cpr_normalize(void)
+{
+	char out[11];
+	CHECK_OK(ug_cpr_normalize("010203-1234", 11, out));
+	CHECK_EQ_STR(out, "0102031234");
+	memset(out, 'x', sizeof out);
+	CHECK_OK(ug_cpr_normalize("0102031234", 10, out));
+	CHECK_EQ_STR(out, "0102031234");
+	/* Only len bytes are read. */
+	CHECK_OK(ug_cpr_normalize("3112991234;school", 10, out));
+	CHECK_EQ_STR(out, "3112991234");
+	/* No modulus-11 check: serials issued since 2007 need not pass it. */
+	CHECK_OK(ug_cpr_normalize("0101001111", 10, out));
+	CHECK_EQ_STR(out, "0101001111");
+}
+
+static void
+test_cpr_invalid_dates(void)
+{
+	char out[11];
+	/* 29 February exists only in years divisible by four (00, 04...):
+	 * 290200 can be 2000 (or 1900 under another century digit), 290201
+	 * is never a date. */
+	CHECK_OK(ug_cpr_normalize("290200-1234", 11, out));
+	CHECK_EQ_STR(out, "2902001234");
+	CHECK_OK(ug_cpr_normalize("2902041234", 10, out));
+	CHECK_ERR(ug_cpr_normalize("290201-1234", 11, out), UG_EMALFORMED);
+	CHECK_ERR(ug_cpr_normalize("2902991234", 10, out), UG_EMALFORMED);
+	CHECK_ERR(ug_cpr_normalize("310299-1234", 11, out), UG_EMALFORMED);
+	CHECK_ERR(ug_cpr_normalize("300200-1234", 11, out), UG_EMALFORMED);
+	CHECK_ERR(ug_cpr_normalize("310400-1234", 11, out), UG_EMALFORMED);
+	CHECK_ERR(ug_cpr_normalize("3204001234", 10, out), UG_EMALFORMED);
+	CHECK_ERR(ug_cpr_normalize("0001001234", 10, out), UG_EMALFORMED);
+	CHECK_ERR(ug_cpr_normalize("0100001234", 10, out), UG_EMALFORMED);
+	CHECK_ERR(ug_cpr_normalize("0113001234", 10, out), UG_EMALFORMED);
+}
+
+static void
+test_cpr_invalid_forms(void)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+	} bad[] = {
+		{"010203123", 9},     {"01020312345", 11}, {"010203 1234", 11},
+		{"0102031234 ", 11},  {"01020a1234", 10},  {"010203-123a", 11},
+		{"010203-12345", 12}, {"", 0},             {"-010203123", 10},
+		{"0102-031234", 11},  {"+102031234", 10},  {"0102031-234", 11},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char out[11] = "untouched!";
+		ug_err err = ug_cpr_normalize(bad[i].text, bad[i].len, out);
+		if (err != UG_EMALFORMED)
+			FAIL("ug_cpr_normalize(\"%s\", %zu): expected malformed, "
+			     "got %s", bad[i].text, bad[i].len, ug_strerror(err));
+		CHECK_EQ_STR(out, "untouched!");
+	}
+}
+
+static void
+test_hex(void)
+{
+	const uint8_t bytes[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
+	char text[2 * sizeof bytes + 1];
+	ug_hex(bytes, sizeof bytes, text);
+	CHECK_EQ_STR(text, "00017f80abff");
+	uint8_t back[sizeof bytes] = {0};
+	CHECK_OK(ug_unhex(text, back, sizeof back));
+	CHECK_EQ_MEM(back, bytes, sizeof bytes);
+	CHECK_OK(ug_unhex("00017F80ABFF", back, sizeof back));
+	CHECK_EQ_MEM(back, bytes, sizeof bytes);
+	CHECK_ERR(ug_unhex("00017f80abf", back, sizeof back), UG_EMALFORMED);
+	CHECK_ERR(ug_unhex("00017f80abfff0", back, sizeof back),
+	          UG_EMALFORMED);
+	CHECK_ERR(ug_unhex("00017f80abfg", back, sizeof back), UG_EMALFORMED);
+	CHECK_ERR(ug_unhex(" 0017f80abff", back, sizeof back), UG_EMALFORMED);
+	ug_hex(bytes, 0, text);
+	CHECK_EQ_STR(text, "");
+}
+
+static void
+test_strlcpy(void)
+{
+	char buf[6];
+	CHECK(ug_strlcpy(buf, "hello", sizeof buf));
+	CHECK_EQ_STR(buf, "hello");
+	CHECK(!ug_strlcpy(buf, "hello!", sizeof buf));
+	CHECK_EQ_STR(buf, "hello");
+	CHECK(ug_strlcpy(buf, "", sizeof buf));
+	CHECK_EQ_STR(buf, "");
+}
+
+static void
+test_clock(void)
+{
+	/* Sanity, not speed: the wall clock is after 2024-01-01 and today
+	 * agrees with it; the monotonic clock never goes back. */
+	int64_t now = ug_now_ms();
+	CHECK(now > (int64_t)19723 * 86400000);
+	CHECK(ug_today() >= 19723);
+	CHECK(ug_today() <= (int32_t)(ug_now_ms() / 86400000));
+	int64_t a = ug_mono_ms(), b = ug_mono_ms();
+	CHECK(b >= a);
+}
+
+TEST_LIST = {
+	{"date known values", test_date_known_values},
+	{"date round trip", test_date_round_trip},
+	{"date leap years", test_date_leap_years},
+	{"date invalid", test_date_invalid},
+	{"cpr normalize", test_cpr_normalize},
+	{"cpr invalid dates", test_cpr_invalid_dates},
+	{"cpr invalid forms", test_cpr_invalid_forms},
+	{"hex", test_hex},
+	{"strlcpy", test_strlcpy},
+	{"clock", test_clock},
+	{NULL, NULL},
+};

@@ -1,0 +1,659 @@
+/*
+ * proto/wire: framing ([0x01][kind][protobuf]), decoding of hostile input
+ * (every failure is UG_EMALFORMED with the ErrorCode the hub puts in its
+ * Ack), and wire_validate_envelope, one case per rejection reason.
+ */
+#include "proto/wire.h"
+
+#include "tests/unit/check.h"
+
+#define NOW_MS ((int64_t)1717000000000) /* 2024-05-29T16:26:40Z */
+#define TEST_CPR "0102031234"
+
+/* A valid absence envelope; each validation case breaks one thing. */
+typedef struct {
+	wire_envelope env;
+	Ungebro__V1__AbsenceReport absence;
+	uint8_t id[WIRE_EVENT_ID_LEN];
+} sample;
+
+static void
+sample_init(sample *s)
+{
+	ungebro__v1__envelope__init(&s->env);
+	ungebro__v1__absence_report__init(&s->absence);
+	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
+		s->id[i] = (uint8_t)(0xa0 + i);
+	s->env.event_id.data = s->id;
+	s->env.event_id.len = sizeof s->id;
+	s->env.agency = "school-hedemark";
+	s->env.schema_version = 1;
+	s->env.type = UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT;
+	s->env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
+	s->env.occurred_at = (int64_t)19870 * 86400000;
+	s->env.sent_at = NOW_MS - 1000;
+	s->env.cpr = TEST_CPR;
+	s->absence.school = "280017";
+	s->absence.period_start = "2024-05-01";
+	s->absence.period_end = "2024-05-28";
+	s->absence.lessons_absent = 12;
+	s->absence.lessons_expected = 80;
+	s->absence.kind = UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL;
+	s->absence.grade = 8;
+	s->env.payload_case = UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT;
+	s->env.absence_report = &s->absence;
+}
+
+static size_t
+encode(int kind, const void *msg, uint8_t *buf, size_t cap)
+{
+	size_t need = wire_encoded_size(kind, msg);
+	size_t len = wire_encode(kind, msg, buf, cap);
+	CHECK_EQ_INT(len, need);
+	CHECK_EQ_INT(buf[0], WIRE_VERSION);
+	CHECK_EQ_INT(buf[1], kind);
+	return len;
+}
+
+static void
+test_envelope_round_trip(void)
+{
+	sample s;
+	sample_init(&s);
+	uint8_t buf[1024];
+	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf,
+	                    sizeof buf);
+	int kind = -1, code = -1;
+	void *msg = NULL;
+	ug_diag diag = {0};
+	CHECK_OK(wire_decode(buf, len, &kind, &msg, &code, &diag));
+	CHECK_EQ_INT(kind, UNGEBRO__V1__FRAME_KIND__FRAME_EVENT);
+	CHECK_EQ_INT(code, UNGEBRO__V1__ERROR_CODE__OK);
+	wire_envelope *e = msg;
+	CHECK_EQ_INT(e->event_id.len, WIRE_EVENT_ID_LEN);
+	CHECK_EQ_MEM(e->event_id.data, s.id, WIRE_EVENT_ID_LEN);
+	CHECK_EQ_STR(e->agency, "school-hedemark");
+	CHECK_EQ_INT(e->schema_version, 1);
+	CHECK_EQ_INT(e->type, UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT);
+	CHECK_EQ_INT(e->sensitivity, UNGEBRO__V1__SENSITIVITY__PERSONAL);
+	CHECK_EQ_INT(e->occurred_at, (int64_t)19870 * 86400000);
+	CHECK_EQ_INT(e->sent_at, NOW_MS - 1000);
+	CHECK_EQ_INT(e->valid_until, 0);
+	CHECK_EQ_STR(e->cpr, TEST_CPR);
+	CHECK_EQ_INT(e->payload_case,
+	             UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT);
+	CHECK(e->absence_report != NULL);
+	CHECK_EQ_STR(e->absence_report->school, "280017");
+	CHECK_EQ_STR(e->absence_report->period_start, "2024-05-01");
+	CHECK_EQ_STR(e->absence_report->period_end, "2024-05-28");
+	CHECK_EQ_INT(e->absence_report->lessons_absent, 12);
+	CHECK_EQ_INT(e->absence_report->lessons_expected, 80);
+	CHECK_EQ_INT(e->absence_report->kind,
+	             UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL);
+	CHECK_EQ_INT(e->absence_report->grade, 8);
+	CHECK_EQ_INT(wire_validate_envelope(e, NOW_MS, &diag),
+	             UNGEBRO__V1__ERROR_CODE__OK);
+	/* Re-encoding the decoded message gives the same bytes. */
+	uint8_t again[1024];
+	size_t len2 = encode(kind, e, again, sizeof again);
+	CHECK_EQ_INT(len2, len);
+	CHECK_EQ_MEM(again, buf, len);
+	wire_free(kind, msg);
+	/* Too small a buffer encodes nothing. */
+	CHECK_EQ_INT(wire_encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env,
+	                         buf, len - 1),
+	             0);
+}
+
+static void
+test_other_kinds_round_trip(void)
+{
+	uint8_t buf[2048];
+	int kind, code;
+	void *msg;
+	ug_diag diag = {0};
+
+	wire_ack ack;
+	ungebro__v1__ack__init(&ack);
+	uint8_t id[WIRE_EVENT_ID_LEN] = {1, 2, 3};
+	ack.event_id.data = id;
+	ack.event_id.len = sizeof id;
+	ack.status = UNGEBRO__V1__ACK_STATUS__REJECTED;
+	ack.code = UNGEBRO__V1__ERROR_CODE__E_FULL;
+	ack.reason = "store full";
+	ack.retryable = 1;
+	ack.sequence = 1234567890123ull;
+	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_ACK, &ack, buf,
+	                    sizeof buf);
+	CHECK_OK(wire_decode(buf, len, &kind, &msg, &code, &diag));
+	CHECK_EQ_INT(kind, UNGEBRO__V1__FRAME_KIND__FRAME_ACK);
+	wire_ack *a = msg;
+	CHECK_EQ_MEM(a->event_id.data, id, sizeof id);
+	CHECK_EQ_INT(a->status, UNGEBRO__V1__ACK_STATUS__REJECTED);
+	CHECK_EQ_INT(a->code, UNGEBRO__V1__ERROR_CODE__E_FULL);
+	CHECK_EQ_STR(a->reason, "store full");
+	CHECK_EQ_INT(a->retryable, 1);
+	CHECK_EQ_INT(a->sequence, 1234567890123ull);
+	wire_free(kind, msg);
+
+	wire_hello hello;
+	ungebro__v1__hello__init(&hello);
+	hello.client = "inbox 1";
+	hello.window = 32;
+	len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_HELLO, &hello, buf,
+	             sizeof buf);
+	CHECK_OK(wire_decode(buf, len, &kind, &msg, &code, &diag));
+	CHECK_EQ_INT(kind, UNGEBRO__V1__FRAME_KIND__FRAME_HELLO);
+	CHECK_EQ_STR(((wire_hello *)msg)->client, "inbox 1");
+	CHECK_EQ_INT(((wire_hello *)msg)->window, 32);
+	wire_free(kind, msg);
+
+	wire_alert alert;
+	ungebro__v1__alert__init(&alert);
+	uint8_t aid[WIRE_ALERT_ID_LEN] = {0, 0, 0, 0, 0, 0, 0, 42, 1};
+	alert.alert_id.data = aid;
+	alert.alert_id.len = sizeof aid;
+	alert.rule = "absence.rolling";
+	alert.priority = UNGEBRO__V1__PRIORITY__NORMAL;
+	alert.cpr = TEST_CPR;
+	alert.recipient = "cw-anna";
+	alert.raised_at = NOW_MS;
+	alert.due = "2024-06-05";
+	alert.delivery = 3;
+	Ungebro__V1__Evidence ev[2], *evp[2] = {&ev[0], &ev[1]};
+	for (int i = 0; i < 2; i++) {
+		ungebro__v1__evidence__init(&ev[i]);
+		ev[i].event_id.data = id;
+		ev[i].event_id.len = sizeof id;
+		ev[i].agency = "school-hedemark";
+		ev[i].lessons_absent = (uint32_t)(10 + i);
+		ev[i].lessons_expected = 80;
+	}
+	alert.n_evidence = 2;
+	alert.evidence = evp;
+	len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, &alert, buf,
+	             sizeof buf);
+	CHECK_OK(wire_decode(buf, len, &kind, &msg, &code, &diag));
+	wire_alert *al = msg;
+	CHECK_EQ_INT(kind, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT);
+	CHECK_EQ_MEM(al->alert_id.data, aid, sizeof aid);
+	CHECK_EQ_STR(al->rule, "absence.rolling");
+	CHECK_EQ_STR(al->recipient, "cw-anna");
+	CHECK_EQ_INT(al->delivery, 3);
+	CHECK_EQ_INT(al->n_evidence, 2);
+	CHECK_EQ_INT(al->evidence[1]->lessons_absent, 11);
+	wire_free(kind, msg);
+
+	wire_alert_ack aa;
+	ungebro__v1__alert_ack__init(&aa);
+	aa.alert_id.data = aid;
+	aa.alert_id.len = sizeof aid;
+	len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &aa, buf,
+	             sizeof buf);
+	CHECK_OK(wire_decode(buf, len, &kind, &msg, &code, &diag));
+	CHECK_EQ_INT(kind, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK);
+	CHECK_EQ_INT(((wire_alert_ack *)msg)->alert_id.len, WIRE_ALERT_ID_LEN);
+	wire_free(kind, msg);
+
+	wire_welcome w;
+	ungebro__v1__welcome__init(&w);
+	w.caseworker = "cw-anna";
+	w.open_alerts = 7;
+	len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME, &w, buf,
+	             sizeof buf);
+	CHECK_OK(wire_decode(buf, len, &kind, &msg, &code, &diag));
+	CHECK_EQ_INT(kind, UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME);
+	CHECK_EQ_INT(((wire_welcome *)msg)->open_alerts, 7);
+	wire_free(kind, msg);
+	wire_free(0, NULL); /* accepts NULL */
+}
+
+/* Decode must fail with UG_EMALFORMED, *msg NULL, this code and field. */
+static void
+expect_reject(const uint8_t *frame, size_t len, int want_code,
+              const char *want_field, int line)
+{
+	int kind = -1, code = -1;
+	void *msg = (void *)1;
+	ug_diag diag = {0};
+	ug_err err = wire_decode(frame, len, &kind, &msg, &code, &diag);
+	if (err != UG_EMALFORMED || msg != NULL || code != want_code ||
+	    strcmp(diag.field, want_field) != 0)
+		FAIL("(called from line %d) frame of %zu bytes: expected "
+		     "malformed/code %d/field '%s', got %s/code %d/field '%s' "
+		     "(%s), msg %s",
+		     line, len, want_code, want_field, ug_strerror(err), code,
+		     diag.field, diag.reason, msg ? "set" : "NULL");
+	CHECK(diag.reason[0] != '\0');
+}
+
+static void
+test_truncated_frames(void)
+{
+	expect_reject((const uint8_t *)"", 0,
+	              UNGEBRO__V1__ERROR_CODE__E_MALFORMED, "frame", __LINE__);
+	expect_reject((const uint8_t *)"\x01", 1,
+	              UNGEBRO__V1__ERROR_CODE__E_MALFORMED, "frame", __LINE__);
+	sample s;
+	sample_init(&s);
+	uint8_t buf[1024];
+	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf,
+	                    sizeof buf);
+	/* The payload (field 20) is encoded last, so cutting its tail leaves
+	 * a submessage shorter than its length prefix says. */
+	expect_reject(buf, len - 1, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+	              "frame", __LINE__);
+	expect_reject(buf, len - 5, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+	              "frame", __LINE__);
+	/* Header only: an empty protobuf is a valid, empty Envelope, which
+	 * decodes; validation is what refuses it. */
+	int kind, code;
+	void *msg;
+	ug_diag diag = {0};
+	CHECK_OK(wire_decode(buf, 2, &kind, &msg, &code, &diag));
+	CHECK_EQ_INT(wire_validate_envelope(msg, NOW_MS, &diag),
+	             UNGEBRO__V1__ERROR_CODE__E_VERSION);
+	wire_free(kind, msg);
+}
+
+static void
+test_bad_version(void)
+{
+	sample s;
+	sample_init(&s);
+	uint8_t buf[1024];
+	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf,
+	                    sizeof buf);
+	const uint8_t versions[] = {0x00, 0x02, 0x7f, 0xff};
+	for (size_t i = 0; i < sizeof versions; i++) {
+		buf[0] = versions[i];
+		expect_reject(buf, len, UNGEBRO__V1__ERROR_CODE__E_VERSION,
+		              "version", __LINE__);
+	}
+}
+
+static void
+test_unknown_kind(void)
+{
+	sample s;
+	sample_init(&s);
+	uint8_t buf[1024];
+	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf,
+	                    sizeof buf);
+	const uint8_t kinds[] = {0, 7, 8, 0x80, 0xff};
+	for (size_t i = 0; i < sizeof kinds; i++) {
+		buf[1] = kinds[i];
+		expect_reject(buf, len, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+		              "kind", __LINE__);
+	}
+}
+
+static void
+test_oversized(void)
+{
+	/* An envelope padded (in `supersedes`) to exactly the limit decodes;
+	 * one byte more is E_TOO_LARGE before any parsing. */
+	size_t cap = WIRE_MAX_FRAME + 16;
+	uint8_t *buf = calloc(1, cap);
+	uint8_t *pad = calloc(1, WIRE_MAX_FRAME);
+	CHECK(buf && pad);
+	sample s;
+	sample_init(&s);
+	s.env.supersedes.data = pad;
+	s.env.supersedes.len = WIRE_MAX_FRAME - 300;
+	size_t base = wire_encoded_size(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+	                                &s.env);
+	s.env.supersedes.len += WIRE_MAX_FRAME - base;
+	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf,
+	                    cap);
+	CHECK_EQ_INT(len, WIRE_MAX_FRAME);
+	int kind, code;
+	void *msg;
+	ug_diag diag = {0};
+	CHECK_OK(wire_decode(buf, len, &kind, &msg, &code, &diag));
+	wire_free(kind, msg);
+	expect_reject(buf, WIRE_MAX_FRAME + 1,
+	              UNGEBRO__V1__ERROR_CODE__E_TOO_LARGE, "frame", __LINE__);
+	free(buf);
+	free(pad);
+}
+
+static void
+test_garbage_protobuf(void)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+	} garbage[] = {
+		{"\x01\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 13},
+		{"\x01\x01\x0a\x10\x01\x02", 6},     /* bytes field cut short */
+		{"\x01\x01\x0a", 3},                 /* tag without length */
+		{"\x01\x01\x12\x80", 4},             /* unfinished varint */
+		{"\x01\x01\x00\x01", 4},             /* field number 0 */
+		{"\x01\x01\x0f\x00", 4},             /* wire type 7 */
+		{"\x01\x02\xa2\x01\x05\x0a\x03\x61", 8}, /* Ack, nested cut */
+	};
+	for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
+		expect_reject((const uint8_t *)garbage[i].bytes, garbage[i].len,
+		              UNGEBRO__V1__ERROR_CODE__E_MALFORMED, "frame",
+		              (int)(1000 + i));
+	/* Pseudo-random bodies never crash the decoder (ASan watches) and
+	 * never decode into a valid envelope. */
+	uint32_t x = 2463534242u;
+	uint8_t buf[300];
+	int decoded = 0, valid = 0;
+	for (int round = 0; round < 2000; round++) {
+		size_t len = 2 + (size_t)(round % 298);
+		buf[0] = 1;
+		buf[1] = 1;
+		for (size_t j = 2; j < len; j++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			buf[j] = (uint8_t)x;
+		}
+		int kind, code;
+		void *msg = NULL;
+		ug_diag diag = {0};
+		if (wire_decode(buf, len, &kind, &msg, &code, &diag) == UG_OK) {
+			decoded++;
+			if (wire_validate_envelope(msg, NOW_MS, &diag) == 0)
+				valid++;
+			wire_free(kind, msg);
+		} else {
+			CHECK(msg == NULL);
+			CHECK_EQ_INT(code, UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+		}
+	}
+	CHECK_EQ_INT(valid, 0);
+	(void)decoded;
+}
+
+/* Validate s and expect `code` with the diag naming `field`. */
+static void
+expect_invalid(const sample *s, int64_t now, int code, const char *field,
+               int line)
+{
+	ug_diag diag = {0};
+	int got = wire_validate_envelope(&s->env, now, &diag);
+	if (got != code || strcmp(diag.field, field) != 0)
+		FAIL("(called from line %d) expected code %d field '%s', got "
+		     "code %d field '%s' (%s)",
+		     line, code, field, got, diag.field, diag.reason);
+	/* Reasons reach logs and acks: never personal data. */
+	if (s->env.cpr && s->env.cpr[0] && strstr(diag.reason, s->env.cpr))
+		FAIL("(line %d) reason contains the cpr: %s", line, diag.reason);
+	CHECK(diag.reason[0] != '\0');
+}
+
+#define INVALID(s, code, field)                                               \
+	expect_invalid(&(s), NOW_MS, UNGEBRO__V1__ERROR_CODE__##code, field,  \
+	               __LINE__)
+
+static void
+test_validate_good(void)
+{
+	sample s;
+	sample_init(&s);
+	ug_diag diag = {0};
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+	             UNGEBRO__V1__ERROR_CODE__OK);
+	/* Edges that are still valid. */
+	s.absence.lessons_absent = s.absence.lessons_expected;
+	s.absence.period_start = s.absence.period_end;
+	s.absence.grade = 10;
+	s.env.valid_until = NOW_MS; /* expires after now, not at it */
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+	             UNGEBRO__V1__ERROR_CODE__OK);
+	s.absence.lessons_absent = 0;
+	s.env.valid_until = NOW_MS + 60000;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+	             UNGEBRO__V1__ERROR_CODE__OK);
+	char school[WIRE_TEXT_MAX + 1];
+	memset(school, 'x', WIRE_TEXT_MAX);
+	school[WIRE_TEXT_MAX] = '\0';
+	s.absence.school = school;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+	             UNGEBRO__V1__ERROR_CODE__OK);
+}
+
+static void
+test_validate_event_id(void)
+{
+	const size_t lens[] = {0, 1, 15, 17, 32};
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		sample s;
+		sample_init(&s);
+		uint8_t id[32] = {0};
+		s.env.event_id.data = id;
+		s.env.event_id.len = lens[i];
+		INVALID(s, E_MALFORMED, "event_id");
+	}
+}
+
+static void
+test_validate_payload_type(void)
+{
+	sample s;
+	sample_init(&s);
+	s.env.type = UNGEBRO__V1__EVENT_TYPE__DROPOUT; /* absence payload */
+	INVALID(s, E_MALFORMED, "payload");
+	sample_init(&s);
+	s.env.payload_case = UNGEBRO__V1__ENVELOPE__PAYLOAD__NOT_SET;
+	INVALID(s, E_MALFORMED, "payload");
+	sample_init(&s);
+	s.env.type = UNGEBRO__V1__EVENT_TYPE__EVENT_TYPE_UNSPECIFIED;
+	INVALID(s, E_MALFORMED, "type");
+	sample_init(&s);
+	s.env.type = (Ungebro__V1__EventType)99;
+	INVALID(s, E_MALFORMED, "type");
+}
+
+static void
+test_validate_cpr(void)
+{
+	static const char *const bad[] = {
+		"",           "010203-1234", "3102031234", "290201123",
+		"01020312345", "010203123x", "0113031234", "2902011234",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		sample s;
+		sample_init(&s);
+		s.env.cpr = (char *)bad[i];
+		INVALID(s, E_MALFORMED, "cpr");
+	}
+	/* Special category needs a cpr just the same. */
+	sample s;
+	sample_init(&s);
+	Ungebro__V1__AddictionReferral ref;
+	ungebro__v1__addiction_referral__init(&ref);
+	ref.service = "rusmiddelcenter";
+	ref.date = "2024-05-02";
+	s.env.type = UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL;
+	s.env.payload_case = UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL;
+	s.env.addiction_referral = &ref;
+	s.env.sensitivity = UNGEBRO__V1__SENSITIVITY__SPECIAL_CATEGORY;
+	s.env.cpr = "";
+	INVALID(s, E_MALFORMED, "cpr");
+	s.env.cpr = TEST_CPR;
+	ug_diag diag = {0};
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+	             UNGEBRO__V1__ERROR_CODE__OK);
+	/* Health data is never merely PERSONAL. */
+	s.env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
+	INVALID(s, E_MALFORMED, "sensitivity");
+}
+
+static void
+test_validate_counts(void)
+{
+	sample s;
+	sample_init(&s);
+	s.absence.lessons_absent = 81;
+	INVALID(s, E_MALFORMED, "lessons_absent");
+	sample_init(&s);
+	s.absence.lessons_expected = 0;
+	s.absence.lessons_absent = 0;
+	INVALID(s, E_MALFORMED, "lessons_expected");
+	sample_init(&s);
+	s.absence.kind = UNGEBRO__V1__ABSENCE_KIND__ABSENCE_KIND_UNSPECIFIED;
+	INVALID(s, E_MALFORMED, "kind");
+	sample_init(&s);
+	s.absence.kind = (Ungebro__V1__AbsenceKind)5;
+	INVALID(s, E_MALFORMED, "kind");
+	sample_init(&s);
+	s.absence.grade = 11;
+	INVALID(s, E_MALFORMED, "grade");
+}
+
+static void
+test_validate_dates(void)
+{
+	sample s;
+	sample_init(&s);
+	s.absence.period_start = "2024-05-29";
+	s.absence.period_end = "2024-05-28";
+	INVALID(s, E_MALFORMED, "period_end");
+	sample_init(&s);
+	s.absence.period_start = "2023-05-01"; /* over a year */
+	INVALID(s, E_MALFORMED, "period_end");
+	sample_init(&s);
+	s.absence.period_start = "2024-02-30";
+	INVALID(s, E_MALFORMED, "period_start");
+	sample_init(&s);
+	s.absence.period_end = "";
+	INVALID(s, E_MALFORMED, "period_end");
+	sample_init(&s);
+	s.env.occurred_at = 0;
+	INVALID(s, E_MALFORMED, "occurred_at");
+	sample_init(&s);
+	s.absence.school = "";
+	INVALID(s, E_MALFORMED, "school");
+	sample_init(&s);
+	char school[WIRE_TEXT_MAX + 2];
+	memset(school, 'x', WIRE_TEXT_MAX + 1);
+	school[WIRE_TEXT_MAX + 1] = '\0';
+	s.absence.school = school;
+	INVALID(s, E_MALFORMED, "school");
+}
+
+static void
+test_validate_anonymous(void)
+{
+	sample s;
+	sample_init(&s);
+	Ungebro__V1__AddictionReferral ref;
+	ungebro__v1__addiction_referral__init(&ref);
+	ref.service = "rusmiddelcenter";
+	ref.date = "2024-05-02";
+	s.env.type = UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL;
+	s.env.payload_case = UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL;
+	s.env.addiction_referral = &ref;
+	s.env.sensitivity = UNGEBRO__V1__SENSITIVITY__ANONYMOUS;
+	/* Anonymous treatment must never be linked to a person. */
+	INVALID(s, E_MALFORMED, "cpr");
+	s.env.cpr = "";
+	ug_diag diag = {0};
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+	             UNGEBRO__V1__ERROR_CODE__OK);
+	/* Only addiction referrals may be anonymous. */
+	sample_init(&s);
+	s.env.sensitivity = UNGEBRO__V1__SENSITIVITY__ANONYMOUS;
+	s.env.cpr = "";
+	INVALID(s, E_MALFORMED, "sensitivity");
+	sample_init(&s);
+	s.env.sensitivity = UNGEBRO__V1__SENSITIVITY__SENSITIVITY_UNSPECIFIED;
+	INVALID(s, E_MALFORMED, "sensitivity");
+}
+
+static void
+test_validate_stale(void)
+{
+	sample s;
+	sample_init(&s);
+	s.env.valid_until = NOW_MS - 1;
+	INVALID(s, E_STALE, "valid_until");
+	s.env.valid_until = 1;
+	INVALID(s, E_STALE, "valid_until");
+}
+
+static void
+test_validate_schema_version(void)
+{
+	const uint32_t versions[] = {0, 2, 1000};
+	for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+		sample s;
+		sample_init(&s);
+		s.env.schema_version = versions[i];
+		INVALID(s, E_VERSION, "schema_version");
+	}
+}
+
+static void
+test_validate_misc(void)
+{
+	sample s;
+	sample_init(&s);
+	s.env.agency = "";
+	INVALID(s, E_MALFORMED, "agency");
+	sample_init(&s);
+	uint8_t sup[5] = {0};
+	s.env.supersedes.data = sup;
+	s.env.supersedes.len = sizeof sup;
+	INVALID(s, E_MALFORMED, "supersedes");
+
+	/* A contact assignment: caseworker and from required, to >= from. */
+	sample_init(&s);
+	Ungebro__V1__ContactAssignment ca;
+	ungebro__v1__contact_assignment__init(&ca);
+	ca.caseworker = "cw-anna";
+	ca.role = "contact";
+	ca.from = "2024-01-01";
+	ca.to = "2024-12-31";
+	s.env.type = UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT;
+	s.env.payload_case = UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT;
+	s.env.contact_assignment = &ca;
+	ug_diag diag = {0};
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+	             UNGEBRO__V1__ERROR_CODE__OK);
+	ca.to = "";
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+	             UNGEBRO__V1__ERROR_CODE__OK);
+	ca.to = "2023-12-31";
+	INVALID(s, E_MALFORMED, "to");
+	ca.to = "";
+	ca.from = "";
+	INVALID(s, E_MALFORMED, "from");
+	ca.from = "2024-01-01";
+	ca.caseworker = "";
+	INVALID(s, E_MALFORMED, "caseworker");
+}
+
+static void
+test_type_names(void)
+{
+	CHECK_EQ_STR(wire_event_type_name(1), "AbsenceReport");
+	CHECK_EQ_STR(wire_event_type_name(7), "ContactAssignment");
+	CHECK_EQ_STR(wire_event_type_name(0), "?");
+	CHECK_EQ_STR(wire_event_type_name(8), "?");
+}
+
+TEST_LIST = {
+	{"envelope round trip", test_envelope_round_trip},
+	{"other kinds round trip", test_other_kinds_round_trip},
+	{"truncated frames", test_truncated_frames},
+	{"bad version", test_bad_version},
+	{"unknown kind", test_unknown_kind},
+	{"oversized", test_oversized},
+	{"garbage protobuf", test_garbage_protobuf},
+	{"validate good", test_validate_good},
+	{"validate event id", test_validate_event_id},
+	{"validate payload type", test_validate_payload_type},
+	{"validate cpr", test_validate_cpr},
+	{"validate counts", test_validate_counts},
+	{"validate dates", test_validate_dates},
+	{"validate anonymous", test_validate_anonymous},
+	{"validate stale", test_validate_stale},
+	{"validate schema version", test_validate_schema_version},
+	{"validate misc", test_validate_misc},
+	{"type names", test_type_names},
+	{NULL, NULL},
+};
