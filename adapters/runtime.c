@@ -453,46 +453,6 @@ reject_row(struct runtime *rt, ug_diag *diag)
 
 /* ---- the outbox batch --------------------------------------------- */
 
-struct find_ctx {
-	const uint8_t *id;
-	bool found;
-	int64_t sent_at;
-};
-
-static ug_err
-find_fn(void *ctx, const uint8_t *id, const uint8_t *frame, size_t len)
-{
-	struct find_ctx *fc = ctx;
-	fc->found = memcmp(id, fc->id, OUTBOX_ID_LEN) == 0;
-	int kind, code;
-	void *msg;
-	if (fc->found &&
-	    wire_decode(frame, len, &kind, &msg, &code, NULL) == UG_OK) {
-		if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_EVENT)
-			fc->sent_at = ((const wire_envelope *)msg)->sent_at;
-		wire_free(kind, msg);
-	}
-	return UG_OK;
-}
-
-/* Whether id waits in the outbox (as opposed to having been acked), and
- * since when. The outbox API has no lookup: scan one frame from just
- * before id. */
-static bool
-is_pending(outbox *ob, const uint8_t *id, int64_t *sent_at)
-{
-	uint8_t before[OUTBOX_ID_LEN];
-	memcpy(before, id, sizeof before);
-	bool borrow = true;
-	for (int i = OUTBOX_ID_LEN - 1; i >= 0 && borrow; i--)
-		borrow = before[i]-- == 0;
-	struct find_ctx fc = {id, false, 0};
-	if (outbox_scan(ob, borrow ? NULL : before, 1, find_fn, &fc) != UG_OK)
-		return false;
-	*sent_at = fc.sent_at;
-	return fc.found;
-}
-
 /* An event the outbox already had: acked before (a re-import), queued by
  * an earlier row of this run (a repeated report, which the clerk should
  * hear of: a correction in it would be lost), or left pending by an
@@ -500,10 +460,9 @@ is_pending(outbox *ob, const uint8_t *id, int64_t *sent_at)
 static void
 count_not_added(struct runtime *rt, size_t i)
 {
-	int64_t sent_at = 0;
-	if (!is_pending(rt->ob, rt->ids[i], &sent_at)) {
+	if (rt->items[i].added == OUTBOX_SENT) {
 		rt->counts.duplicates++;
-	} else if (sent_at >= rt->started_ms) {
+	} else if (rt->items[i].queued_at >= rt->started_ms) {
 		rt->counts.duplicates++;
 		log_warn("ADP-REPEAT",
 			 "%s:%ld: repeats the report of an earlier "
@@ -517,9 +476,9 @@ flush_batch(struct runtime *rt)
 {
 	if (rt->nitems == 0)
 		return UG_OK;
-	ug_err err = outbox_put(rt->ob, rt->items, rt->nitems);
+	ug_err err = outbox_put(rt->ob, rt->items, rt->nitems, ug_now_ms());
 	for (size_t i = 0; i < rt->nitems; i++) {
-		if (err == UG_OK && rt->items[i].added)
+		if (err == UG_OK && rt->items[i].added == OUTBOX_ADDED)
 			rt->counts.queued++;
 		else if (err == UG_OK)
 			count_not_added(rt, i);
@@ -552,7 +511,7 @@ queue_event(struct runtime *rt, const adapter_event *ev, ug_diag *diag)
 	memcpy(rt->ids[n], ev->event_id, OUTBOX_ID_LEN);
 	rt->frames[n] = frame;
 	rt->lines[n] = csv_line(rt->csv);
-	rt->items[n] = (outbox_item){rt->ids[n], frame, len, 0};
+	rt->items[n] = (outbox_item){rt->ids[n], frame, len, 0, 0};
 	rt->counts.events++;
 	return rt->nitems == BATCH_MAX ? flush_batch(rt) : UG_OK;
 }

@@ -70,7 +70,8 @@ struct sender {
 	uint8_t cursor[OUTBOX_ID_LEN]; /* last id loaded from the outbox */
 	bool have_cursor, exhausted;
 
-	uint8_t (*done)[OUTBOX_ID_LEN]; /* acked, for the next outbox_done */
+	uint8_t (*done)[OUTBOX_ID_LEN]; /* answered, for the next outbox_done */
+	bool *done_rejected;            /* ...and whether the hub refused it */
 	size_t ndone;
 
 	bool connected, ever_connected;
@@ -245,8 +246,9 @@ code_name(int code)
 }
 
 static void
-finalise(struct sender *s, size_t i)
+finalise(struct sender *s, size_t i, bool rejected)
 {
+	s->done_rejected[s->ndone] = rejected;
 	memcpy(s->done[s->ndone++], s->flights[i]->id, OUTBOX_ID_LEN);
 	flight_remove(s, i);
 	s->idle_deadline = ug_mono_ms() + s->opts->timeout_ms;
@@ -275,7 +277,7 @@ on_rejected(struct sender *s, size_t i, const wire_ack *ack, int64_t now)
 	log_warn("ADP-REJECT", "the hub rejected event %s: %s: %.200s", hex,
 		 code_name(ack->code), ack->reason);
 	s->counts->rejected_by_hub++;
-	finalise(s, i);
+	finalise(s, i, true);
 }
 
 static void
@@ -294,11 +296,11 @@ on_ack(struct sender *s, const wire_ack *ack, int64_t now)
 	switch (ack->status) {
 	case UNGEBRO__V1__ACK_STATUS__ACCEPTED:
 		s->counts->accepted++;
-		finalise(s, i);
+		finalise(s, i, false);
 		break;
 	case UNGEBRO__V1__ACK_STATUS__DUPLICATE:
 		s->counts->duplicates++;
-		finalise(s, i);
+		finalise(s, i, false);
 		break;
 	case UNGEBRO__V1__ACK_STATUS__REJECTED:
 		on_rejected(s, i, ack, now);
@@ -348,8 +350,8 @@ drain_acks(struct sender *s)
 	}
 	if (s->ndone == 0)
 		return UG_OK;
-	ug_err err = outbox_done(
-	    s->ob, (const uint8_t(*)[OUTBOX_ID_LEN])s->done, s->ndone);
+	ug_err err = outbox_done(s->ob, (const uint8_t(*)[OUTBOX_ID_LEN])s->done,
+				 s->ndone, s->done_rejected);
 	s->ndone = 0;
 	if (err != UG_OK)
 		ug_diag_set(s->diag, "outbox",
@@ -651,7 +653,8 @@ adapter__send(outbox *ob, const adapter_send_opts *opts,
 	    .opts = opts, .ob = ob, .counts = counts, .diag = diag};
 	s.flights = calloc((size_t)opts->window, sizeof *s.flights);
 	s.done = calloc((size_t)opts->window, sizeof *s.done);
-	ug_err err = s.flights && s.done ? UG_OK : UG_ENOMEM;
+	s.done_rejected = calloc((size_t)opts->window, sizeof *s.done_rejected);
+	ug_err err = s.flights && s.done && s.done_rejected ? UG_OK : UG_ENOMEM;
 	if (err == UG_OK)
 		err = open_sockets(&s);
 	s.idle_deadline = ug_mono_ms() + opts->timeout_ms;
@@ -662,5 +665,6 @@ adapter__send(outbox *ob, const adapter_send_opts *opts,
 		flight_free(s.flights[i]);
 	free(s.flights);
 	free(s.done);
+	free(s.done_rejected);
 	return err;
 }

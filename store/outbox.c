@@ -1,6 +1,7 @@
 /*
  * Outbox on LMDB; see outbox.h. Two databases:
- *   pending  event_id[16] -> sealed(frame)   (additional data: the id)
+ *   pending  event_id[16] -> queued_at BE64 | sealed(frame)
+ *            (the id is the sealing's additional data)
  *   sent     event_id[16] -> ""
  */
 #include "store/outbox.h"
@@ -11,6 +12,7 @@
 
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "store/store_int.h"
 
 #define OUTBOX_FRAME_MAX (128 * 1024)
@@ -72,13 +74,13 @@ outbox_close(outbox **obp)
 }
 
 ug_err
-outbox_put(outbox *ob, outbox_item *items, size_t n)
+outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 {
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(ob->env, NULL, 0, &txn);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		outbox_item *it = &items[i];
-		it->added = 0;
+		it->added = OUTBOX_SENT;
 		if (it->len > OUTBOX_FRAME_MAX) {
 			rc = EINVAL;
 			break;
@@ -89,18 +91,24 @@ outbox_put(outbox *ob, outbox_item *items, size_t n)
 			continue;
 		if (rc != MDB_NOTFOUND)
 			break;
-		val.mv_size = it->len + UG_SEAL_OVERHEAD;
+		val.mv_size = 8 + it->len + UG_SEAL_OVERHEAD;
 		rc = mdb_put(txn, ob->pending, &key, &val,
 		             MDB_NOOVERWRITE | MDB_RESERVE);
 		if (rc == MDB_KEYEXIST) {
+			/* val now holds the stored record. */
+			it->added = OUTBOX_PENDING;
+			it->queued_at = val.mv_size >= 8
+			                        ? (int64_t)ug_get_be64(val.mv_data)
+			                        : 0;
 			rc = 0;
 			continue;
 		}
 		if (rc != 0)
 			break;
+		ug_put_be64(val.mv_data, (uint64_t)queued_at);
 		ug_seal(ob->storage_key, it->id, OUTBOX_ID_LEN, it->frame,
-		        it->len, val.mv_data);
-		it->added = 1;
+		        it->len, (uint8_t *)val.mv_data + 8);
+		it->added = OUTBOX_ADDED;
 	}
 	if (rc != 0) {
 		mdb_txn_abort(txn);
@@ -132,17 +140,18 @@ outbox_scan(outbox *ob, const uint8_t *after, size_t max, outbox_fn fn,
 	ug_err err = UG_OK;
 	for (size_t i = 0; rc == 0 && err == UG_OK && i < max; i++) {
 		if (key.mv_size != OUTBOX_ID_LEN ||
-		    val.mv_size < UG_SEAL_OVERHEAD ||
-		    val.mv_size > OUTBOX_FRAME_MAX + UG_SEAL_OVERHEAD ||
+		    val.mv_size < 8 + UG_SEAL_OVERHEAD ||
+		    val.mv_size > 8 + OUTBOX_FRAME_MAX + UG_SEAL_OVERHEAD ||
 		    ug_seal_open(ob->storage_key, key.mv_data, OUTBOX_ID_LEN,
-		                 val.mv_data, val.mv_size, ob->scratch) != UG_OK) {
+		                 (uint8_t *)val.mv_data + 8, val.mv_size - 8,
+		                 ob->scratch) != UG_OK) {
 			log_err("OUTBOX-SEAL", "an outbox record does not open "
 			        "with this adapter's storage key");
 			err = UG_EMALFORMED;
 			break;
 		}
 		err = fn(ctx, key.mv_data, ob->scratch,
-		         val.mv_size - UG_SEAL_OVERHEAD);
+		         val.mv_size - 8 - UG_SEAL_OVERHEAD);
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
@@ -153,7 +162,8 @@ outbox_scan(outbox *ob, const uint8_t *after, size_t max, outbox_fn fn,
 }
 
 ug_err
-outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n)
+outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
+            const bool *rejected)
 {
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(ob->env, NULL, 0, &txn);
@@ -162,7 +172,7 @@ outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n)
 		rc = mdb_del(txn, ob->pending, &key, NULL);
 		if (rc == MDB_NOTFOUND)
 			rc = 0;
-		if (rc == 0)
+		if (rc == 0 && !(rejected && rejected[i]))
 			rc = mdb_put(txn, ob->sent, &key, &empty, 0);
 	}
 	if (rc != 0) {

@@ -23,17 +23,24 @@ typedef struct {
 	const uint8_t *id;    /* OUTBOX_ID_LEN bytes (the event id) */
 	const uint8_t *frame; /* the encoded frame, sealed here */
 	size_t len;
-	int added;            /* result: 1 queued, 0 already queued or sent */
+	int added;            /* result: OUTBOX_ADDED, _PENDING or _SENT */
+	int64_t queued_at;    /* result for OUTBOX_PENDING: when it was queued */
 } outbox_item;
+
+enum {
+	OUTBOX_SENT = 0,    /* the hub acked this id before: skipped */
+	OUTBOX_ADDED = 1,   /* queued now */
+	OUTBOX_PENDING = -1 /* already queued, not acked yet: skipped */
+};
 
 /* Open (creating) the outbox in dir; storage_key is borrowed. */
 ug_err outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
                    size_t map_mb, ug_diag *diag);
 void outbox_close(outbox **ob);
 
-/* Queue frames in one synchronous transaction. Ids already pending or
- * already acked are skipped (added = 0). */
-ug_err outbox_put(outbox *ob, outbox_item *items, size_t n)
+/* Queue frames in one synchronous transaction (queued_at in ms is kept
+ * with each). Ids already pending or already acked are skipped. */
+ug_err outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 	__attribute__((warn_unused_result));
 
 typedef ug_err (*outbox_fn)(void *ctx, const uint8_t *id,
@@ -43,9 +50,12 @@ typedef ug_err (*outbox_fn)(void *ctx, const uint8_t *id,
 ug_err outbox_scan(outbox *ob, const uint8_t *after, size_t max,
                    outbox_fn fn, void *ctx);
 
-/* Move acked ids from pending to sent, in one synchronous transaction. */
-ug_err outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n)
-	__attribute__((warn_unused_result));
+/* Take ids out of pending in one synchronous transaction. An acked id
+ * (rejected NULL or rejected[i] false) moves to the sent set, so it is never
+ * queued again; an id the hub rejected for good is only dropped, so the
+ * same row can be imported again once the cause is fixed. */
+ug_err outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
+                   const bool *rejected) __attribute__((warn_unused_result));
 
 /* Frames still waiting for an ack, and ids acked so far. */
 ug_err outbox_counts(outbox *ob, size_t *pending, size_t *sent);

@@ -565,7 +565,7 @@ test_reimport(void)
 	struct collect_ctx cc = {.n = 0};
 	CHECK_OK(outbox_scan(ob, NULL, 16, collect_fn, &cc));
 	CHECK_EQ_INT(cc.n, 2);
-	CHECK_OK(outbox_done(ob, (const uint8_t(*)[16])cc.ids, cc.n));
+	CHECK_OK(outbox_done(ob, (const uint8_t(*)[16])cc.ids, cc.n, NULL));
 	outbox_close(&ob);
 	ug_keys_destroy(&keys);
 	run_adapter(dir, &r, args);
