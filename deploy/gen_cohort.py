@@ -25,7 +25,8 @@ Expected alerts assume the adapter sends each file in order (one school's
 pupils are in one file, so each pupil's reports reach the hub in week
 order), a window of `--window-days` school days ending at the latest
 report's period_end, counting reports whose period lies inside the window,
-kind permitted excluded, an alert when absent/expected is strictly above
+kind permitted excluded, once those reports cover at least `--min-days`
+school days an alert when absent/expected is strictly above
 `--threshold-pct`, one per episode, the episode ending when the rate falls
 to the threshold or below. Pupils who take permitted leave are kept well
 below the threshold, so how the hub treats a permitted report's date does
@@ -84,6 +85,8 @@ def parse_args(argv):
                    help="hub absence_threshold_pct (10)")
     p.add_argument("--window-days", type=int, default=20,
                    help="hub absence_window_days (20)")
+    p.add_argument("--min-days", type=int, default=10,
+                   help="hub absence_min_days (10)")
     p.add_argument("--bad-rows", type=int, default=0,
                    help="add N bad rows (bad date, absent > expected, bad CPR "
                         "date, missing field) that adapter-school must reject")
@@ -278,6 +281,15 @@ def apply_rule(a, p, start, end, absent, expected, kind):
     inside = [r for r in p.window if r[1] <= p.last_end]
     sum_abs = sum(r[2] for r in inside)
     sum_exp = sum(r[3] for r in inside)
+    covered = set()
+    for r in inside:
+        d = r[0]
+        while d <= r[1]:
+            if d.weekday() < 5:
+                covered.add(d)
+            d += dt.timedelta(days=1)
+    if len(covered) < a.min_days:
+        return None  # too few school days reported to judge either way
     above = sum_exp > 0 and sum_abs * 100 > a.threshold_pct * sum_exp
     if above and not p.in_episode:
         p.in_episode = True
@@ -470,6 +482,7 @@ def generate(a):
         "rule": {"name": "absence.rolling",
                  "threshold_pct": a.threshold_pct,
                  "window_days": a.window_days,
+                 "min_days": a.min_days,
                  "counted_kinds": ["illness", "unlawful", "all"]},
         "files": [{
             "school": s, "file": os.path.basename(files[s].path),

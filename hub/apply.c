@@ -82,7 +82,7 @@ raise_absence(apply_ctx *c, const store_record *rec, const wire_envelope *env,
 {
 	hub *h = c->h;
 	char start[11], end[11], due[11], title[160], explanation[768];
-	ug_date_format(v->window_start, start);
+	ug_date_format(v->first_day, start);
 	ug_date_format(v->window_end, end);
 	ug_date_format(add_working_days(ug_today(), 5), due);
 	unsigned tenths = (unsigned)(((uint64_t)v->absent * 2000 / v->expected + 1) / 2);
@@ -92,15 +92,15 @@ raise_absence(apply_ctx *c, const store_record *rec, const wire_envelope *env,
 	         tenths / 10, tenths % 10, h->absence.window_days,
 	         h->absence.threshold_pct);
 	snprintf(explanation, sizeof explanation,
-	         "From %s to %s the school reported %u of %u expected lessons "
-	         "absent (%u.%u %%) in %u reports. Rule %s: absence above %d %% "
-	         "of expected lessons over the last %d school days raises one "
-	         "alert per episode; it stays quiet until the rate falls back "
-	         "and rises again. Expected of you: contact the young person "
-	         "and the school by %s.",
-	         start, end, v->absent, v->expected, tenths / 10, tenths % 10,
-	         v->nused, RULE_ABSENCE_NAME, h->absence.threshold_pct,
-	         h->absence.window_days, due);
+	         "From %s to %s (%d school days reported) the school reported "
+	         "%u of %u expected lessons absent (%u.%u %%) in %u reports. "
+	         "Rule %s: absence above %d %% of expected lessons over the "
+	         "last %d school days raises one alert per episode; it stays "
+	         "quiet until the rate falls back and rises again. Expected of "
+	         "you: contact the young person and the school by %s.",
+	         start, end, v->covered_days, v->absent, v->expected,
+	         tenths / 10, tenths % 10, v->nused, RULE_ABSENCE_NAME,
+	         h->absence.threshold_pct, h->absence.window_days, due);
 
 	Ungebro__V1__Evidence evidence[ABSENCE_MAX_REPORTS];
 	Ungebro__V1__Evidence *evidence_ptrs[ABSENCE_MAX_REPORTS];

@@ -29,6 +29,9 @@ const ug_setting hub_settings[] = {
 	{"absence_threshold_pct", "10",
 	 "absence rule: alert above this share of expected lessons"},
 	{"absence_window_days", "20", "absence rule: school days in window"},
+	{"absence_min_days", "10",
+	 "absence rule: school days the reports in the window must cover "
+	 "before it alerts"},
 	{"batch_max", "256", "most events written in one transaction"},
 	{NULL, NULL, NULL},
 };
@@ -132,6 +135,10 @@ load_settings(hub *h, const ug_config *cfg, ug_diag *diag)
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "absence_window_days", 1, 200, &window,
 		                    diag);
+	long min_days = 0;
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "absence_min_days", 0, window,
+		                    &min_days, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "batch_max", 1, 10000, &h->batch_max,
 		                    diag);
@@ -139,6 +146,7 @@ load_settings(hub *h, const ug_config *cfg, ug_diag *diag)
 		return err;
 	h->absence.threshold_pct = (int)threshold;
 	h->absence.window_days = (int)window;
+	h->absence.min_days = (int)min_days;
 	if (!ug_id_valid(ug_config_get(cfg, "desk_id"))) {
 		ug_diag_set(diag, "desk_id", "desk_id must be an id ([a-z0-9._-])");
 		return UG_EINVAL;

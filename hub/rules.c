@@ -13,6 +13,8 @@
 
 #define STATE_VERSION 1
 #define REPORT_BYTES 29
+/* Calendar days a window of at most 200 school days can span. */
+#define ABSENCE_WINDOW_SPAN 320
 
 int32_t
 absence_window_start(int32_t end, int window_days)
@@ -137,14 +139,26 @@ absence_apply(const absence_config *cfg, absence_state *st,
 	for (uint16_t i = st->count; i-- > 0;)
 		if (st->reports[i].end < start)
 			remove_at(st, i);
+	/* Distinct school days covered: reports of two kinds (illness and
+	 * unlawful) for the same week must not count the week twice. */
+	uint8_t covered[ABSENCE_WINDOW_SPAN] = {0};
+	verdict->first_day = end;
 	for (uint16_t i = 0; i < st->count; i++) {
 		const absence_report *r = &st->reports[i];
-		if (r->start >= start && r->end <= end) {
-			verdict->absent += r->absent;
-			verdict->expected += r->expected;
-			verdict->used[verdict->nused++] = i;
-		}
+		if (r->start < start || r->end > end)
+			continue;
+		verdict->absent += r->absent;
+		verdict->expected += r->expected;
+		verdict->used[verdict->nused++] = i;
+		if (r->start < verdict->first_day)
+			verdict->first_day = r->start;
+		for (int32_t d = r->start; d <= r->end; d++)
+			if (d - start < ABSENCE_WINDOW_SPAN && ug_weekday(d) < 5 &&
+			    !covered[d - start]++)
+				verdict->covered_days++;
 	}
+	if (verdict->covered_days < cfg->min_days)
+		return;
 	/* Integer comparison: exactly at the threshold is not above it. */
 	bool above = verdict->expected > 0 &&
 	             (uint64_t)verdict->absent * 100 >

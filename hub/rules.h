@@ -19,6 +19,8 @@
 typedef struct {
 	int threshold_pct; /* alert when absence is strictly above this */
 	int window_days;   /* school days in the rolling window */
+	int min_days;      /* school days the window's reports must cover
+	                      before the rule judges at all */
 } absence_config;
 
 typedef struct {
@@ -39,6 +41,8 @@ typedef struct {
 	bool episode_ended;  /* the rate fell back to or under the threshold */
 	int32_t window_start, window_end;
 	uint32_t absent, expected; /* sums over the window */
+	int covered_days;          /* school days the window's reports cover */
+	int32_t first_day;         /* first day a report in the window covers */
 	uint16_t used[ABSENCE_MAX_REPORTS]; /* indexes of reports in window */
 	uint16_t nused;
 } absence_verdict;
@@ -53,7 +57,10 @@ bool absence_state_parse(absence_state *st, const uint8_t *in, size_t len);
 int32_t absence_window_start(int32_t end, int window_days);
 
 /* Add (or replace: same period and kind is a correction) one report and
- * decide. Permitted leave does not count toward this rule. */
+ * decide. Permitted leave does not count toward this rule. Until the
+ * reports in the window cover min_days school days the rule neither raises
+ * nor ends an episode: one bad week at the start of term is not yet
+ * "absence over the last 20 school days". */
 void absence_apply(const absence_config *cfg, absence_state *st,
                    const absence_report *report, absence_verdict *verdict);
 

@@ -755,7 +755,8 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="small sizes, for checking the bench itself")
     ap.add_argument("--keep", action="store_true",
-                    help="keep var/bench afterwards")
+                    help="keep the store, outboxes and CSVs afterwards "
+                         "(always kept when the bench fails)")
     a = ap.parse_args()
     if a.quick:
         a.rows, a.events, a.prefill = 8000, 8000, 60000
@@ -849,7 +850,9 @@ def main():
                                       os.path.relpath(os.path.join(
                                           env.root, "results.json"), REPO)))
     if not a.keep and ok:
-        shutil.rmtree(os.path.join(env.root, "work"), ignore_errors=True)
+        # Keep hubd.log and results.json; the store and CSVs are big.
+        for sub in ("work", "hub", "adapters"):
+            shutil.rmtree(os.path.join(env.root, sub), ignore_errors=True)
     return 0 if ok else 1
 
 

@@ -67,7 +67,10 @@ def test_unknown_setting_is_named(tmp_path):
                        capture_output=True, text=True, timeout=20)
     assert p.returncode != 0
     assert "absense_threshold_pct" in p.stderr
-    assert f"{h.conf}:6" in p.stderr   # the line that has it
+    lines = h.conf.read_text().splitlines()
+    lineno = 1 + next(i for i, line in enumerate(lines)
+                      if line.startswith("absense_threshold_pct"))
+    assert f"{h.conf}:{lineno}:" in p.stderr   # the line that has it
     h.sweep()
 
 

@@ -44,7 +44,7 @@ def test_python_client_with_unregistered_key_gets_nothing(hub):
     hub.cprs.add(cpr)
     before = hub.stats()
     with IngestClient(hub, "school-x") as c:
-        c.send(frame(envelope("school-x", cpr, salt=1)))
+        c.send(frame(envelope("school-x", cpr, salt=1)), timeout=1.5)
         assert c.recv_ack(1.5) is None
     hub.wait_log(r"HUB-ZAP refused CURVE client")
     unchanged(hub, before)
@@ -55,7 +55,7 @@ def test_plaintext_client_gets_nowhere(hub):
     hub.cprs.add(cpr)
     before = hub.stats()
     with IngestClient(hub, curve=False) as c:
-        c.send(frame(envelope("school-a", cpr, salt=2)))
+        c.send(frame(envelope("school-a", cpr, salt=2)), timeout=1.5)
         assert c.recv_ack(1.5) is None
     unchanged(hub, before)
     assert "HUB-REJECT" not in hub.log_text()
@@ -99,7 +99,7 @@ def test_reregistered_key_revokes_old(hub):
                         key=hub.keys_dir / "school-a-2024.key")
     before = hub.stats()
     with IngestClient(hub, "school-a") as old:       # the revoked key
-        old.send(frame(envelope("school-a", cprs[0], salt=3)))
+        old.send(frame(envelope("school-a", cprs[0], salt=3)), timeout=1.5)
         assert old.recv_ack(1.5) is None
     unchanged(hub, before)
     with IngestClient(hub, "school-a-2024") as new:  # same agency, new key

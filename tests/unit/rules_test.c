@@ -136,6 +136,29 @@ test_late_report_counts_in_its_window(void)
 }
 
 static void
+test_needs_min_days_covered(void)
+{
+	absence_config strict = {.threshold_pct = 10, .window_days = 20,
+	                         .min_days = 10};
+	absence_state st = {0};
+	absence_report first = week("2026-09-07", 9), ill = first;
+	ill.kind = UNGEBRO__V1__ABSENCE_KIND__ILLNESS;
+	absence_verdict v;
+	/* One week, even reported twice (two kinds), covers 5 days. */
+	absence_apply(&strict, &st, &first, &v);
+	absence_apply(&strict, &st, &ill, &v);
+	CHECK_EQ_INT(v.covered_days, 5);
+	CHECK(!v.raise);
+	CHECK(!st.in_episode);
+	absence_report second = week("2026-09-14", 0);
+	absence_apply(&strict, &st, &second, &v);
+	CHECK_EQ_INT(v.covered_days, 10);
+	CHECK_EQ_INT(v.first_day, day("2026-09-07"));
+	/* 18 of 90 lessons: above, and now judged. */
+	CHECK(v.raise);
+}
+
+static void
 test_state_round_trip(void)
 {
 	absence_state st = {0}, back;
@@ -180,6 +203,7 @@ TEST_LIST = {
 	{"permitted leave not counted", test_permitted_leave_not_counted},
 	{"late report counts in its window",
 	 test_late_report_counts_in_its_window},
+	{"needs min days covered", test_needs_min_days_covered},
 	{"state round trip", test_state_round_trip},
 	{"full state evicts oldest", test_full_state_evicts_oldest},
 	{NULL, NULL},
