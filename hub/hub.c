@@ -55,6 +55,10 @@ static const struct {
 	{"addiction", UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL},
 	{"readiness", UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT},
 	{"assignment", UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT},
+	{"benefit", UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS},
+	{"missed_activation", UNGEBRO__V1__EVENT_TYPE__MISSED_ACTIVATION},
+	{"school_leaving", UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING},
+	{"desk", UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP},
 };
 
 ug_err
@@ -75,7 +79,8 @@ hub_parse_types(const char *list, uint32_t *mask, ug_diag *diag)
 		if (!known) {
 			ug_diag_set(diag, "types", "unknown event type '%.*s' "
 			            "(absence, dropout, dropout_risk, enrolment, "
-			            "addiction, readiness, assignment)",
+			            "addiction, readiness, assignment, benefit, "
+			            "missed_activation, school_leaving, desk)",
 			            (int)len, p);
 			return UG_EINVAL;
 		}

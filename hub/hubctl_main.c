@@ -6,6 +6,8 @@
  * assignments on its next catch-up (every half second).
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,10 @@ static const char usage[] =
 	"                            --cpr CPR --caseworker ID [--from DATE]\n"
 	"                            [--to DATE] [--role ROLE], or --file CSV\n"
 	"                            with columns cpr;caseworker;from;to;role\n"
-	"  stats                     print store statistics [--json]";
+	"  stats                     print store statistics [--json]\n"
+	"  log                       list the stored events, oldest first: sequence,\n"
+	"                            type, agency, event id (no personal data)\n"
+	"                            [--json] [--after SEQ] [--limit N]";
 
 static const ug_setting extra_settings[] = {
 	{"key", "", "public key file to register (default keys_dir/ID.key)"},
@@ -48,7 +53,9 @@ static const ug_setting extra_settings[] = {
 	{"to", "", "assign: last day (default open-ended)"},
 	{"role", "contact", "assign: contact, guidance or mentor"},
 	{"file", "", "assign: CSV file of assignments"},
-	{"json", "false", "stats: print JSON"},
+	{"json", "false", "stats, log: print JSON"},
+	{"after", "0", "log: start after this sequence"},
+	{"limit", "0", "log: at most this many events (0 = all)"},
 };
 
 typedef struct {
@@ -428,6 +435,68 @@ cmd_stats(ctl *c)
 	return 0;
 }
 
+typedef struct {
+	bool json;
+	size_t printed;
+} log_ctx;
+
+static ug_err
+print_record(void *ctx, const store_record *rec)
+{
+	log_ctx *c = ctx;
+	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+	                                 rec->body, rec->body_len);
+	char hexid[2 * WIRE_EVENT_ID_LEN + 1] = "-";
+	char supersedes[2 * WIRE_EVENT_ID_LEN + 1] = "";
+	if (env && env->event_id.len == WIRE_EVENT_ID_LEN)
+		ug_hex(env->event_id.data, WIRE_EVENT_ID_LEN, hexid);
+	if (env && env->supersedes.len == WIRE_EVENT_ID_LEN)
+		ug_hex(env->supersedes.data, WIRE_EVENT_ID_LEN, supersedes);
+	if (c->json)
+		printf("{\"seq\": %llu, \"type\": \"%s\", \"agency\": \"%s\", "
+		       "\"event_id\": \"%s\", \"supersedes\": \"%s\", "
+		       "\"received_at\": %lld, \"person\": %s}\n",
+		       (unsigned long long)rec->seq,
+		       wire_event_type_name((int)rec->type), rec->agency, hexid,
+		       supersedes, (long long)rec->received_at,
+		       rec->person_key ? "true" : "false");
+	else
+		printf("%10llu  %-20s %-24s %s%s%s\n",
+		       (unsigned long long)rec->seq,
+		       wire_event_type_name((int)rec->type), rec->agency, hexid,
+		       supersedes[0] ? " supersedes " : "", supersedes);
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+	c->printed++;
+	return UG_OK;
+}
+
+static int
+cmd_log(ctl *c)
+{
+	long after, limit;
+	ug_diag diag = {0};
+	if (ug_config_int(c->cfg, "after", 0, LONG_MAX, &after, &diag) !=
+	            UG_OK ||
+	    ug_config_int(c->cfg, "limit", 0, LONG_MAX, &limit, &diag) !=
+	            UG_OK)
+		return fail("log", &diag);
+	log_ctx lc = {.json = ug_config_bool(c->cfg, "json")};
+	uint64_t next = (uint64_t)after + 1;
+	size_t want = limit ? (size_t)limit : SIZE_MAX;
+	while (lc.printed < want) {
+		size_t before = lc.printed;
+		size_t chunk = want - lc.printed < 4096 ? want - lc.printed : 4096;
+		if (store_log_scan(c->store, next, chunk, print_record, &lc,
+		                   &next) != UG_OK) {
+			fprintf(stderr, "hubctl: cannot read the log\n");
+			return 1;
+		}
+		if (lc.printed == before)
+			break;
+	}
+	return 0;
+}
+
 static const ug_setting *
 all_settings(void)
 {
@@ -469,7 +538,7 @@ main(int argc, char **argv)
 	                strcmp(cmd, "register-agency") == 0 ||
 	                strcmp(cmd, "register-caseworker") == 0;
 	bool known = needs_id || strcmp(cmd, "assign") == 0 ||
-	             strcmp(cmd, "stats") == 0;
+	             strcmp(cmd, "stats") == 0 || strcmp(cmd, "log") == 0;
 	if (!known || (needs_id && !id)) {
 		fprintf(stderr, "hubctl: %s (see --help)\n",
 		        !known ? "unknown or missing command" : "missing ID");
@@ -485,6 +554,8 @@ main(int argc, char **argv)
 			rc = cmd_register(&c, STORE_CASEWORKER, id);
 		} else if (strcmp(cmd, "assign") == 0) {
 			rc = cmd_assign(&c);
+		} else if (strcmp(cmd, "log") == 0) {
+			rc = cmd_log(&c);
 		} else {
 			rc = cmd_stats(&c);
 		}

@@ -129,6 +129,12 @@ wire_event_type_name(int type)
 		return "ReadinessAssessment";
 	case UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT:
 		return "ContactAssignment";
+	case UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS: return "BenefitStatus";
+	case UNGEBRO__V1__EVENT_TYPE__MISSED_ACTIVATION:
+		return "MissedActivation";
+	case UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING: return "SchoolLeaving";
+	case UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP:
+		return "DeskMembership";
 	default: return "?";
 	}
 }
@@ -152,6 +158,14 @@ payload_case_for(int type)
 		return UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT;
 	case UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT:
 		return UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT;
+	case UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS:
+		return UNGEBRO__V1__ENVELOPE__PAYLOAD_BENEFIT_STATUS;
+	case UNGEBRO__V1__EVENT_TYPE__MISSED_ACTIVATION:
+		return UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION;
+	case UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING:
+		return UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING;
+	case UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP:
+		return UNGEBRO__V1__ENVELOPE__PAYLOAD_DESK_MEMBERSHIP;
 	default:
 		return -1;
 	}
@@ -263,8 +277,54 @@ validate_other(const wire_envelope *env, ug_diag *diag)
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT:
 		CHECK(check_text(env->readiness_assessment->school, "school", 1,
 		                 diag));
+		if (env->readiness_assessment->grade < 7 ||
+		    env->readiness_assessment->grade > 10)
+			BAD("grade", "grade %u is not 7-10",
+			    env->readiness_assessment->grade);
 		return check_date(env->readiness_assessment->date, "date", 1,
 		                  NULL, diag);
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_BENEFIT_STATUS: {
+		const Ungebro__V1__BenefitStatus *b = env->benefit_status;
+		int32_t start = 0, stop = 0;
+		CHECK(check_text(b->jobcenter, "jobcenter", 1, diag));
+		CHECK(check_text(b->reason, "reason", 0, diag));
+		if (b->benefit == UNGEBRO__V1__BENEFIT_KIND__BENEFIT_KIND_UNSPECIFIED ||
+		    b->benefit > UNGEBRO__V1__BENEFIT_KIND__INTEGRATION_BENEFIT)
+			BAD("benefit", "benefit kind is missing or unknown");
+		CHECK(check_date(b->start, "start", 1, &start, diag));
+		CHECK(check_date(b->stop, "stop", 0, &stop, diag));
+		if (b->stop && b->stop[0] && stop < start)
+			BAD("stop", "stop is before start");
+		return UNGEBRO__V1__ERROR_CODE__OK;
+	}
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION:
+		CHECK(check_text(env->missed_activation->jobcenter, "jobcenter",
+		                 1, diag));
+		CHECK(check_text(env->missed_activation->activity, "activity", 0,
+		                 diag));
+		return check_date(env->missed_activation->date, "date", 1, NULL,
+		                  diag);
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING: {
+		const Ungebro__V1__SchoolLeaving *l = env->school_leaving;
+		CHECK(check_text(l->school, "school", 1, diag));
+		if (l->grade < 9 || l->grade > 10)
+			BAD("grade", "grade %u is not 9 or 10", l->grade);
+		if (l->kind == UNGEBRO__V1__LEAVING_KIND__LEAVING_KIND_UNSPECIFIED ||
+		    l->kind > UNGEBRO__V1__LEAVING_KIND__LEFT_SCHOOL)
+			BAD("kind", "leaving kind is missing or unknown");
+		return check_date(l->date, "date", 1, NULL, diag);
+	}
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DESK_MEMBERSHIP: {
+		const Ungebro__V1__DeskMembership *d = env->desk_membership;
+		int32_t from = 0, to = 0;
+		CHECK(check_text(d->desk, "desk", 1, diag));
+		CHECK(check_text(d->caseworker, "caseworker", 1, diag));
+		CHECK(check_date(d->from, "from", 1, &from, diag));
+		CHECK(check_date(d->to, "to", 0, &to, diag));
+		if (d->to && d->to[0] && to < from)
+			BAD("to", "to is before from");
+		return UNGEBRO__V1__ERROR_CODE__OK;
+	}
 	default:
 		return UNGEBRO__V1__ERROR_CODE__OK;
 	}
@@ -318,12 +378,22 @@ wire_validate_envelope(const wire_envelope *env, int64_t now_ms,
 			BAD("sensitivity", "only addiction referrals may be "
 			    "anonymous");
 		break;
+	case UNGEBRO__V1__SENSITIVITY__ORGANISATIONAL:
+		if (env->cpr && env->cpr[0])
+			BAD("cpr", "an organisational event must not carry a cpr");
+		if (env->type != UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP)
+			BAD("sensitivity", "only desk memberships are "
+			    "organisational");
+		break;
 	default:
 		BAD("sensitivity", "sensitivity is missing or unknown");
 	}
 	if (env->type == UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL &&
 	    env->sensitivity == UNGEBRO__V1__SENSITIVITY__PERSONAL)
 		BAD("sensitivity", "addiction referrals are special category");
+	if (env->type == UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP &&
+	    env->sensitivity != UNGEBRO__V1__SENSITIVITY__ORGANISATIONAL)
+		BAD("sensitivity", "desk memberships are organisational");
 	switch (env->payload_case) {
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT:
 		return validate_absence(env->absence_report, diag);

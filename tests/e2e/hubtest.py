@@ -568,11 +568,13 @@ class Hub:
         return [binary("adapter-school"), "--config", str(conf), "--json",
                 *map(str, args)]
 
-    def adapter(self, *args, agency="school-a", timeout=60, **settings):
-        """Run adapter-school to completion; parse its --json summary."""
+    def adapter(self, *args, agency="school-a", wait=60, **settings):
+        """Run adapter-school to completion (at most `wait` seconds) and
+        parse its --json summary. Other keywords are adapter settings
+        (e.g. timeout=2, window=1)."""
         cmd = self.adapter_cmd(*args, agency=agency, **settings)
         p = subprocess.run(cmd, capture_output=True, text=True,
-                           timeout=timeout * SLOW)
+                           timeout=wait * SLOW)
         return self._adapter_result(p.returncode, p.stdout, p.stderr)
 
     def adapter_popen(self, *args, agency="school-a", **settings):
@@ -580,8 +582,8 @@ class Hub:
         return subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 
-    def adapter_finish(self, proc, timeout=60):
-        out, err = proc.communicate(timeout=timeout * SLOW)
+    def adapter_finish(self, proc, wait=60):
+        out, err = proc.communicate(timeout=wait * SLOW)
         return self._adapter_result(proc.returncode, out, err)
 
     def _adapter_result(self, rc, out, err):

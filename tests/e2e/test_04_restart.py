@@ -68,7 +68,7 @@ def test_hub_killed_mid_ingest_adapter_finishes(hub):
         stored = hub.stats()["log_events"]
         assert stored < 1500, "the adapter finished before the kill"
         hub.start()
-        r = hub.adapter_finish(adapter, timeout=120)
+        r = hub.adapter_finish(adapter, wait=120)
     finally:
         if adapter.poll() is None:
             adapter.kill()
@@ -94,7 +94,7 @@ def test_sigterm_mid_ingest_loses_nothing(hub):
         assert hub.stats()["log_events"] < 1000, \
             "the adapter finished before SIGTERM"
         hub.start()
-        r = hub.adapter_finish(adapter, timeout=120)
+        r = hub.adapter_finish(adapter, wait=120)
     finally:
         if adapter.poll() is None:
             adapter.kill()
@@ -118,7 +118,7 @@ def test_adapter_started_while_hub_down(make_hub):
                  "the adapter's outbox")
         assert adapter.poll() is None, "adapter gave up with the hub down"
         hub.start()
-        r = hub.adapter_finish(adapter, timeout=90)
+        r = hub.adapter_finish(adapter, wait=90)
     finally:
         if adapter.poll() is None:
             adapter.kill()

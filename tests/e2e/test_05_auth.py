@@ -23,7 +23,7 @@ def test_unregistered_adapter_key_refused(hub):
     before = hub.stats()
     cprs = CprGen(501).take(5)
     path, _ = hub.csv("w19.csv", [AbsenceRow(c) for c in cprs])
-    r = hub.adapter("import", path, agency="school-x", timeout=60)
+    r = hub.adapter("import", path, agency="school-x", wait=60)
     assert r.rc == EXIT_FATAL, str(r)
     assert "register-agency" in r.stderr, r.stderr
     assert "refused" in r.stderr, r.stderr
@@ -66,7 +66,7 @@ def test_caseworker_key_refused_on_ingest(hub):
     before = hub.stats()
     [cpr] = CprGen(504).take(1)
     path, _ = hub.csv("w19.csv", [AbsenceRow(cpr)])
-    r = hub.adapter("import", path, agency="cw-anna", timeout=60)
+    r = hub.adapter("import", path, agency="cw-anna", wait=60)
     assert r.rc == EXIT_FATAL, str(r)
     unchanged(hub, before)
     hub.wait_log(r"HUB-ZAP refused CURVE client .* on ingest: key "

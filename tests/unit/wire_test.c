@@ -633,7 +633,9 @@ test_type_names(void)
 	CHECK_EQ_STR(wire_event_type_name(1), "AbsenceReport");
 	CHECK_EQ_STR(wire_event_type_name(7), "ContactAssignment");
 	CHECK_EQ_STR(wire_event_type_name(0), "?");
-	CHECK_EQ_STR(wire_event_type_name(8), "?");
+	CHECK_EQ_STR(wire_event_type_name(8), "BenefitStatus");
+	CHECK_EQ_STR(wire_event_type_name(11), "DeskMembership");
+	CHECK_EQ_STR(wire_event_type_name(12), "?");
 }
 
 TEST_LIST = {

@@ -1,0 +1,199 @@
+"""06 adapter: adapter-school's CSV reading, rejects and delivery modes.
+
+Bad rows land in the rejects file (with their line numbers) and on stderr
+as FILE:LINE: column COL: reason, without a CPR; good rows are stored.
+Every CSV dialect the SPEC allows reads the same; event ids follow the
+SPEC's formula, so a re-import in another dialect sends nothing.
+Every test ends with the privacy sweep (the hub fixture's teardown)."""
+
+import hashlib
+import re
+
+from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_PENDING, EXIT_ROWS_REJECTED,
+                     AbsenceRow, CprGen, csv_line, dashed, read_key_file)
+
+
+def test_bad_rows_go_to_rejects_file(hub):
+    gen = CprGen(601)
+    good = [AbsenceRow(c) for c in gen.take(4)]
+    bad = [
+        ("310299-1234;280017;2024-05-06;2024-05-10;2;100;ulovligt;8",
+         "cpr"),
+        (csv_line(AbsenceRow(gen.next(), period_end="2024-02-30").fields()),
+         "period_end"),
+        (csv_line(AbsenceRow(gen.next(), absent=120).fields()),
+         "lessons_absent"),
+        (csv_line(AbsenceRow(gen.next(), kind="vacation").fields()), "kind"),
+        (csv_line(AbsenceRow(gen.next(), grade="11").fields()), "grade"),
+        (csv_line(AbsenceRow(gen.next(), absent=-1).fields()),
+         "lessons_absent"),
+        (csv_line(AbsenceRow(gen.next(), expected=0, absent=0).fields()),
+         "lessons_expected"),
+        (csv_line(AbsenceRow(gen.next(), period_start="2024-05-11")
+                  .fields()), "period_end"),
+    ]
+    rows = good[:2] + [b for b, _ in bad[:4]] + good[2:] + \
+        [b for b, _ in bad[4:]]
+    hub.cprs.update(re.match(r"[\d-]+", b).group().replace("-", "")
+                    for b, _ in bad)
+    path, lines = hub.csv("mixed.csv", rows)
+    bad_lines = lines[2:6] + lines[8:12]
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert r.summary == {"rows": 12, "events": 4, "queued": 4,
+                         "accepted": 4, "duplicates": 0, "rejected_rows": 8,
+                         "rejected_by_hub": 0, "pending": 0}, r.summary
+    st = hub.stats()
+    assert (st["log_events"], st["event_ids"]) == (4, 4)
+
+    # stderr: FILE:LINE: column COL: reason, one per bad row, no CPR.
+    diag = re.findall(r"^(.*):(\d+): column (\w+): (.+)$", r.stderr, re.M)
+    assert [(f, int(n), col) for f, n, col, _ in diag] == \
+        [(str(path), n, col) for n, (_, col) in zip(bad_lines, bad)]
+    for cpr in hub.cprs:
+        assert cpr not in r.stderr and dashed(cpr) not in r.stderr
+
+    # The rejects file: a header, then line;column;reason;original line.
+    rejects = path.parent / (path.name + ".rejects.csv")
+    text = rejects.read_text().splitlines()
+    assert text[0] == "line;column;reason;cpr;school;period_start;" \
+        "period_end;lessons_absent;lessons_expected;kind;grade"
+    assert len(text) == 1 + len(bad)
+    for out, n, (original, col) in zip(text[1:], bad_lines, bad):
+        line_no, column, rest = out.split(";", 2)
+        assert (int(line_no), column) == (n, col)
+        assert rest.endswith(";" + original)
+
+    # Importing it again queues nothing and still reports the bad rows.
+    again = hub.adapter("import", path)
+    assert again.rc == EXIT_ROWS_REJECTED, str(again)
+    assert (again.summary["queued"], again.summary["rejected_rows"]) == (0, 8)
+    assert hub.stats()["log_events"] == 4
+
+
+def test_csv_dialects_and_kinds(hub):
+    """Comma separator, quoting, BOM, CRLF, Danish aliases in another order,
+    upper-case names and kinds, dashed CPRs, empty lines: all read alike,
+    and the kinds mean what the SPEC says (permitted leave never alerts)."""
+    p = CprGen(602).take(6)
+    header = ["Skole", "CPRNR", "Til", "Fra", "Fravær", "Lektioner",
+              "Fraværstype", "Klassetrin"]
+
+    def row(cpr, absent, kind, school="Skolen, Nord"):
+        return csv_line([school, dashed(cpr), "2024-05-10", "2024-05-06",
+                         absent, 100, kind, ""], sep=",")
+
+    rows = [row(p[0], 30, "Sygdom"),          # illness: counts
+            row(p[1], 30, "lovligt"),         # permitted: never counts
+            "",
+            row(p[2], 30, "ALLE"),            # all kinds: counts
+            row(p[3], 30, "ulovligt", school='Skole "Syd"'),
+            row(p[4], 5, "illness"),          # under the threshold
+            row(p[5], 40, "Permitted")]
+    hub.cprs.update(p)
+    path, _ = hub.csv("dialect.csv", rows, sep=",", header=header, bom=True,
+                      crlf=True)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_OK, str(r)
+    assert (r.summary["rows"], r.summary["events"], r.summary["accepted"],
+            r.summary["rejected_rows"]) == (6, 6, 6, 0)
+    st = hub.wait_stats("last_applied == 6", lambda s: s["last_applied"] == 6)
+    assert st["alerts"] == 3, st
+    rc, alerts, _ = hub.inbox("desk-dora", max_alerts=3, idle_exit=10)
+    assert sorted(a["cpr"] for a in alerts) == sorted([p[0], p[2], p[3]])
+
+
+def natural_event_id(hash_key_hex, school, cpr, start, end, kind_number):
+    """The SPEC's event id: BE64 occurred_at (period_end's midnight, ms),
+    then the first 8 bytes of BLAKE2b-128 keyed with the agency's hash key
+    over "absence" 0x1f school 0x1f cpr10 0x1f start 0x1f end 0x1f kind."""
+    import datetime
+    days = (datetime.date.fromisoformat(end) -
+            datetime.date(1970, 1, 1)).days
+    natural = "\x1f".join(["absence", school, cpr, start, end,
+                           str(kind_number)]).encode()
+    digest = hashlib.blake2b(natural, digest_size=16,
+                             key=bytes.fromhex(hash_key_hex)).digest()
+    return ((days * 86400000).to_bytes(8, "big") + digest[:8]).hex()
+
+
+def test_event_ids_follow_the_spec(hub):
+    [cpr] = CprGen(603).take(1)
+    path, _ = hub.csv("one.csv", [AbsenceRow(cpr, absent=50, expected=100)])
+    assert hub.adapter("import", path).rc == EXIT_OK
+    hub.wait_stats("alert raised", lambda s: s["alerts"] == 1)
+    rc, alerts, _ = hub.inbox("desk-dora", max_alerts=1, idle_exit=10)
+    [evidence] = alerts[0]["evidence"]
+    key = read_key_file(hub.keys_dir / "school-a.key_secret")["hash_key"]
+    assert evidence["event_id"] == natural_event_id(
+        key, "280017", cpr, "2024-05-06", "2024-05-10", 3)   # 3 = UNLAWFUL
+
+    # The same rows in another dialect are the same events: nothing new.
+    header = ["Fraværstype", "Lektioner", "Fravær", "Til", "Fra", "Skole",
+              "cpr_nr"]
+    other, _ = hub.csv("other.csv", [csv_line(
+        ["Ulovligt", 100, 50, "2024-05-10", "2024-05-06", "280017",
+         dashed(cpr)], sep=",")], sep=",", header=header)
+    r = hub.adapter("import", other)
+    assert r.rc == EXIT_OK, str(r)
+    assert (r.summary["events"], r.summary["queued"]) == (1, 0)
+    assert hub.stats()["log_events"] == 1
+
+
+def test_hub_down_exit_2_then_flush(make_hub):
+    hub = make_hub(start=False)
+    cprs = CprGen(604).take(25)
+    path, _ = hub.csv("w19.csv", [AbsenceRow(c) for c in cprs])
+    r = hub.adapter("import", path, timeout=2)
+    assert r.rc == EXIT_PENDING, str(r)
+    assert (r.summary["queued"], r.summary["accepted"],
+            r.summary["pending"]) == (25, 0, 25)
+    hub.start()
+    f = hub.adapter("flush")
+    assert f.rc == EXIT_OK, str(f)
+    assert (f.summary["accepted"], f.summary["pending"]) == (25, 0)
+    assert hub.stats()["log_events"] == 25
+    # Nothing left: a second flush sends nothing.
+    f2 = hub.adapter("flush")
+    assert f2.rc == EXIT_OK, str(f2)
+    assert (f2.summary["accepted"], f2.summary["pending"]) == (0, 0)
+    assert hub.stats()["log_events"] == 25
+
+
+def test_rejects_setting_names_the_file(hub):
+    [cpr] = CprGen(605).take(1)
+    path, lines = hub.csv("x.csv", [AbsenceRow(cpr),
+                                    "0101101234;280017;x;y;1;2;ulovligt;1"])
+    hub.cprs.add("0101101234")
+    target = hub.inputs_dir / "my-rejects.csv"
+    r = hub.adapter("import", path, rejects=target)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    rows = target.read_text().splitlines()
+    assert len(rows) == 2
+    assert rows[1].startswith(f"{lines[1]};period_start;")
+    assert not (hub.inputs_dir / "x.csv.rejects.csv").exists()
+
+
+def test_unreadable_file_is_fatal(hub):
+    missing = hub.inputs_dir / "no-such-file.csv"
+    r = hub.adapter("import", missing)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert str(missing) in r.stderr
+    assert hub.stats()["log_events"] == 0
+
+
+def test_missing_column_is_fatal(hub):
+    cprs = CprGen(606).take(2)
+    header = ["cpr", "school", "period_start", "period_end",
+              "lessons_absent", "kind"]           # no lessons_expected
+    rows = [csv_line([c, "280017", "2024-05-06", "2024-05-10", 2,
+                      "ulovligt"]) for c in cprs]
+    hub.cprs.update(cprs)
+    path, _ = hub.csv("nocol.csv", rows, header=header)
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert "lessons_expected" in r.stderr
+    assert hub.stats()["log_events"] == 0
+    for c in cprs:
+        assert c not in r.stderr
