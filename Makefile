@@ -32,12 +32,15 @@ DEB_PACKAGES := gcc make libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
                 python3-protobuf python3-pytest protobuf-compiler
 
 # Program entry points; every other .c file in these folders goes into
-# libungebro.a so each program links only what it uses.
-PROGRAMS := hubd hubctl inbox adapter-school
-MAIN_hubd           := hub/hubd_main.c
-MAIN_hubctl         := hub/hubctl_main.c
-MAIN_inbox          := hub/inbox_main.c
-MAIN_adapter-school := adapters/school_main.c
+# libungebro.a so each program links only what it uses. Each
+# adapters/NAME_main.c is the program adapter-NAME.
+ADAPTER_MAINS := $(wildcard adapters/*_main.c)
+ADAPTERS := $(patsubst adapters/%_main.c,adapter-%,$(ADAPTER_MAINS))
+PROGRAMS := hubd hubctl inbox $(ADAPTERS)
+MAIN_hubd   := hub/hubd_main.c
+MAIN_hubctl := hub/hubctl_main.c
+MAIN_inbox  := hub/inbox_main.c
+$(foreach a,$(ADAPTERS),$(eval MAIN_$(a) := adapters/$(patsubst adapter-%,%,$(a))_main.c))
 MAINS := $(foreach p,$(PROGRAMS),$(MAIN_$(p)))
 
 PROTO_SRC := proto/ungebro.proto

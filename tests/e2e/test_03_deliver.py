@@ -172,3 +172,113 @@ def test_unacked_alert_redelivered_on_connect_and_restart(hub):
     assert st["alerts"] == 1
     rc, after, _ = hub.inbox("cw-anna", idle_exit=2)
     assert after == []
+
+
+def test_reports_outside_the_window_do_not_count(hub):
+    [cpr] = CprGen(308).take(1)
+    # The latest report ends 2024-05-10: the 20-school-day window starts
+    # 2024-04-15, so January's 50 % arrives late and counts for nothing.
+    import_rows(hub, "may.csv", [AbsenceRow(cpr, absent=5, expected=100)])
+    import_rows(hub, "jan.csv", [AbsenceRow(
+        cpr, period_start="2024-01-08", period_end="2024-01-12", absent=50,
+        expected=100)])
+    wait_applied(hub, events=2, alerts=0)
+
+
+def test_threshold_and_window_settings(make_hub):
+    hub = make_hub(settings={"absence_threshold_pct": "25",
+                             "absence_window_days": "5"})
+    a, b = CprGen(309).take(2)
+    week = lambda cpr, mon, fri, absent: AbsenceRow(  # noqa: E731
+        cpr, period_start=mon, period_end=fri, absent=absent, expected=100)
+    # a: 30 % then 0 % then 30 %: with a one-week window each 30 % week
+    # is an episode of its own. b: 20 % stays under 25 %.
+    import_rows(hub, "w1.csv", [week(a, "2024-04-01", "2024-04-05", 30),
+                                week(b, "2024-04-01", "2024-04-05", 20)])
+    wait_applied(hub, events=2, alerts=1)
+    import_rows(hub, "w2.csv", [week(a, "2024-04-08", "2024-04-12", 0)])
+    wait_applied(hub, events=3, alerts=1)
+    import_rows(hub, "w3.csv", [week(a, "2024-04-15", "2024-04-19", 30)])
+    wait_applied(hub, events=4, alerts=2)
+    rc, alerts, _ = hub.inbox("desk-dora", max_alerts=2, idle_exit=10)
+    assert [x["cpr"] for x in alerts] == [a, a]
+    assert "25 %" in alerts[0]["title"] + alerts[0]["explanation"]
+
+
+def test_desk_alert_reaches_every_connected_desk_member(make_hub):
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True,
+                                "desk-erik": True})
+    [cpr] = CprGen(310).take(1)
+    procs = {}
+    try:
+        for cw in ("desk-dora", "desk-erik", "cw-anna"):
+            conf = hub.tmp / f"inbox-live-{cw}.conf"
+            conf.write_text(f"caseworker = {cw}\nkeys_dir = {hub.keys_dir}"
+                            f"\ndelivery = {hub.delivery}\n")
+            procs[cw] = subprocess.Popen(
+                [hubtest.binary("inbox"), "--config", str(conf), "--json",
+                 "--no_ack", "--max", "1", "--idle_exit",
+                 str(8 * hubtest.SLOW)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            hub.wait_log(f"HUB-HELLO caseworker {cw} connected")
+        import_rows(hub, "w19.csv", [AbsenceRow(cpr, absent=25,
+                                                expected=100)])
+        out = {cw: p.communicate(timeout=60 * hubtest.SLOW)[0]
+               for cw, p in procs.items()}
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    for cw, text in out.items():
+        (hub.client_dir / f"inbox-live-{cw}.out").write_text(text)
+    got = {cw: [l for l in text.splitlines() if l.startswith("{")]
+           for cw, text in out.items()}
+    assert len(got["desk-dora"]) == 1 and cpr in got["desk-dora"][0]
+    assert len(got["desk-erik"]) == 1 and cpr in got["desk-erik"][0]
+    assert got["cw-anna"] == []
+    assert hub.stats()["alerts"] == 1
+
+
+def test_expired_assignment_goes_to_desk(hub):
+    [cpr] = CprGen(311).take(1)
+    hub.assign(cpr, "cw-anna", start="2024-01-01", end="2024-02-29")
+    import_rows(hub, "w19.csv", [AbsenceRow(cpr, absent=25, expected=100)])
+    wait_applied(hub, events=2, alerts=1)
+    rc, alerts, _ = hub.inbox("desk-dora", max_alerts=1, idle_exit=10)
+    assert [(a["cpr"], a["recipient"]) for a in alerts] == \
+        [(cpr, "duty-desk")]
+
+
+def test_assign_from_file(hub):
+    a, b, c = CprGen(312).take(3)
+    hub.cprs.update([a, b, c])
+    path = hub.inputs_dir / "assign.csv"
+    path.write_text("cpr;caseworker;from;to;role\n"
+                    f"{hubtest.dashed(a)};cw-anna;2024-01-01;;contact\n"
+                    f"{b};desk-dora;2024-01-01;;mentor\n"
+                    f"{c};cw-nobody;2024-01-01;;contact\n")
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    for cpr in (a, b, c):
+        assert cpr not in p.stdout + p.stderr
+    st = hub.stats()
+    assert (st["assignments"], st["log_events"]) == (2, 2)
+    import_rows(hub, "w19.csv", [AbsenceRow(a, absent=25, expected=100),
+                                 AbsenceRow(b, absent=25, expected=100)])
+    wait_applied(hub, events=4, alerts=2)
+    rc, alerts, _ = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
+    assert [(x["cpr"], x["recipient"]) for x in alerts] == [(a, "cw-anna")]
+    rc, alerts, _ = hub.inbox("desk-dora", max_alerts=1, idle_exit=10)
+    assert [(x["cpr"], x["recipient"]) for x in alerts] == \
+        [(b, "desk-dora")]
+
+
+def test_desk_setting_names_the_desk(make_hub):
+    """SPEC: hubd's setting `desk` (default duty-desk) names the recipient
+    of alerts for unassigned persons."""
+    hub = make_hub(settings={"desk": "youth-desk"})
+    [cpr] = CprGen(313).take(1)
+    import_rows(hub, "w19.csv", [AbsenceRow(cpr, absent=25, expected=100)])
+    wait_applied(hub, events=1, alerts=1)
+    rc, alerts, _ = hub.inbox("desk-dora", max_alerts=1, idle_exit=10)
+    assert [a["recipient"] for a in alerts] == ["youth-desk"]
