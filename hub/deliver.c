@@ -72,8 +72,8 @@ send_frame(hub *h, hub_session *s, int kind, const void *msg)
 }
 
 static void
-send_alerts(hub *h, hub_session *s, collect_ctx *c, uint8_t *cursor,
-            bool *started)
+send_alerts(hub *h, hub_session *s, collect_ctx *c, const char *recipient,
+            uint8_t *cursor, bool *started)
 {
 	uint32_t *counts = calloc(c->n ? c->n : 1, sizeof *counts);
 	uint8_t(*ids)[STORE_ALERT_ID_LEN] = calloc(c->n ? c->n : 1,
@@ -94,6 +94,9 @@ send_alerts(hub *h, hub_session *s, collect_ctx *c, uint8_t *cursor,
 			continue;
 		}
 		alert->delivery = counts[i];
+		/* The queue says who it is for now: a reassignment or an
+		 * escalation may have moved it since it was raised. */
+		alert->recipient = (char *)recipient;
 		if (send_frame(h, s, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
 		               alert)) {
 			memcpy(cursor, c->items[i].id, STORE_ALERT_ID_LEN);
@@ -123,7 +126,7 @@ pump_queue(hub *h, hub_session *s, const char *recipient, uint8_t *cursor,
 		log_err("HUB-DELIVER", "reading open alerts for %s: %s",
 		        recipient, ug_strerror(err));
 	if (c.n)
-		send_alerts(h, s, &c, cursor, started);
+		send_alerts(h, s, &c, recipient, cursor, started);
 	for (size_t i = 0; i < c.n; i++)
 		free(items[i].body);
 }
@@ -133,7 +136,7 @@ pump(hub *h, hub_session *s)
 {
 	pump_queue(h, s, s->caseworker, s->own_cursor, &s->own_started);
 	if (s->desk)
-		pump_queue(h, s, h->desk, s->desk_cursor, &s->desk_started);
+		pump_queue(h, s, h->rules.desk, s->desk_cursor, &s->desk_started);
 }
 
 void
@@ -142,7 +145,7 @@ hub__delivery_notify(hub *h, const char *recipient)
 	for (int i = 0; i < HUB_SESSIONS_MAX; i++) {
 		hub_session *s = &h->sessions[i];
 		if (s->used && (strcmp(s->caseworker, recipient) == 0 ||
-		                (s->desk && strcmp(recipient, h->desk) == 0)))
+		                (s->desk && strcmp(recipient, h->rules.desk) == 0)))
 			pump(h, s);
 	}
 }
@@ -184,7 +187,11 @@ on_hello(hub *h, zmq_msg_t *routing, const char *caseworker,
 	uint32_t flags = 0;
 	store_principal_flags(h->store, STORE_CASEWORKER, caseworker, &flags);
 	ug_strlcpy(s->caseworker, caseworker, sizeof s->caseworker);
-	s->desk = (flags & STORE_FLAG_DESK) != 0;
+	/* Desk members come from hubctl (--desk) or from the youth unit's
+	 * DeskMembership events. */
+	s->desk = (flags & STORE_FLAG_DESK) != 0 ||
+	          store_desk_member(h->store, h->rules.desk, caseworker,
+	                            hub__today(h), NULL);
 	s->window = hello->window ? hello->window : WINDOW_DEFAULT;
 	if (s->window > WINDOW_MAX)
 		s->window = WINDOW_MAX;
@@ -194,7 +201,7 @@ on_hello(hub *h, zmq_msg_t *routing, const char *caseworker,
 	size_t own = 0, desk = 0;
 	store_alerts_count(h->store, caseworker, &own);
 	if (s->desk)
-		store_alerts_count(h->store, h->desk, &desk);
+		store_alerts_count(h->store, h->rules.desk, &desk);
 	wire_welcome welcome = UNGEBRO__V1__WELCOME__INIT;
 	welcome.caseworker = s->caseworker;
 	welcome.open_alerts = (uint32_t)(own + desk);
@@ -218,7 +225,7 @@ on_ack(hub *h, zmq_msg_t *routing, const wire_alert_ack *ack)
 	bool found = false;
 	ug_err err = store_alerts_ack(h->store, s->caseworker, ids, 1, &found);
 	if (err == UG_OK && !found && s->desk)
-		err = store_alerts_ack(h->store, h->desk, ids, 1, &found);
+		err = store_alerts_ack(h->store, h->rules.desk, ids, 1, &found);
 	char hexid[2 * STORE_ALERT_ID_LEN + 1];
 	ug_hex(ack->alert_id.data, STORE_ALERT_ID_LEN, hexid);
 	if (err != UG_OK) {

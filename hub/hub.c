@@ -25,23 +25,27 @@ const ug_setting hub_settings[] = {
 	{"log_level", "info", "err, warn, notice, info or debug"},
 	{"log_map_mb", "16384", "maximum size of the durable log, MiB"},
 	{"derived_map_mb", "8192", "maximum size of the derived state, MiB"},
-	{"desk_id", "duty-desk", "recipient of alerts for unassigned persons"},
-	{"absence_threshold_pct", "10",
-	 "absence rule: alert above this share of expected lessons"},
-	{"absence_window_days", "20", "absence rule: school days in window"},
-	{"absence_min_days", "10",
-	 "absence rule: school days the reports in the window must cover "
-	 "before it alerts"},
+	{"rules", "", "rules file (thresholds, windows, priorities, deadlines, "
+	              "recipients, calendars; see docs/RULES.md); empty = the "
+	              "defaults"},
+	{"clock_file", "", "tests only: read the hub's clock from this file "
+	                   "(YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC)"},
 	{"batch_max", "256", "most events written in one transaction"},
 	{NULL, NULL, NULL},
 };
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 void
 hub_stop(void)
 {
 	stop_requested = 1;
+}
+
+void
+hub_reload(void)
+{
+	reload_requested = 1;
 }
 
 static const struct {
@@ -134,30 +138,53 @@ open_server_socket(hub *h, void **out, const char *endpoint,
 static ug_err
 load_settings(hub *h, const ug_config *cfg, ug_diag *diag)
 {
-	long threshold, window;
-	ug_err err = ug_config_int(cfg, "absence_threshold_pct", 0, 100,
-	                           &threshold, diag);
-	if (err == UG_OK)
-		err = ug_config_int(cfg, "absence_window_days", 1, 200, &window,
-		                    diag);
-	long min_days = 0;
-	if (err == UG_OK)
-		err = ug_config_int(cfg, "absence_min_days", 0, window,
-		                    &min_days, diag);
-	if (err == UG_OK)
-		err = ug_config_int(cfg, "batch_max", 1, 10000, &h->batch_max,
-		                    diag);
+	ug_err err = ug_config_int(cfg, "batch_max", 1, 10000, &h->batch_max,
+	                           diag);
 	if (err != UG_OK)
 		return err;
-	h->absence.threshold_pct = (int)threshold;
-	h->absence.window_days = (int)window;
-	h->absence.min_days = (int)min_days;
-	if (!ug_id_valid(ug_config_get(cfg, "desk_id"))) {
-		ug_diag_set(diag, "desk_id", "desk_id must be an id ([a-z0-9._-])");
-		return UG_EINVAL;
+	ug_strlcpy(h->rules_path, ug_config_get(cfg, "rules"),
+	           sizeof h->rules_path);
+	ug_strlcpy(h->clock_path, ug_config_get(cfg, "clock_file"),
+	           sizeof h->clock_path);
+	return hub__load_rules(h, diag) ? UG_OK : UG_EINVAL;
+}
+
+bool
+hub__load_rules(hub *h, ug_diag *diag)
+{
+	/* Parse into a copy: a bad file leaves the rules in force untouched. */
+	rules_config *fresh = malloc(sizeof *fresh);
+	if (!fresh)
+		return false;
+	ug_err err = rules_config_load(fresh, h->rules_path, diag);
+	if (err == UG_OK)
+		h->rules = *fresh;
+	free(fresh);
+	return err == UG_OK;
+}
+
+int64_t
+hub__clock(hub *h)
+{
+	if (!h->clock_path[0])
+		return ug_now_ms();
+	char text[64] = "";
+	FILE *f = fopen(h->clock_path, "r");
+	if (f) {
+		if (!fgets(text, sizeof text, f))
+			text[0] = '\0';
+		fclose(f);
 	}
-	ug_strlcpy(h->desk, ug_config_get(cfg, "desk_id"), sizeof h->desk);
-	return UG_OK;
+	text[strcspn(text, "\r\n")] = '\0';
+	int32_t day;
+	int hh = 0, mm = 0, ss = 0;
+	if (strlen(text) >= 10 && ug_date_parse_n(text, 10, &day) == UG_OK &&
+	    (text[10] == '\0' ||
+	     sscanf(text + 10, "T%d:%d:%d", &hh, &mm, &ss) >= 2))
+		return (int64_t)day * 86400000 +
+		       ((int64_t)hh * 3600 + mm * 60 + ss) * 1000;
+	/* An unreadable test clock keeps the last reading. */
+	return h->now ? h->now : ug_now_ms();
 }
 
 static ug_err
@@ -285,6 +312,19 @@ catch_up(hub *h)
 }
 
 static void
+reload(hub *h)
+{
+	reload_requested = 0;
+	ug_diag diag = {0};
+	if (hub__load_rules(h, &diag))
+		log_notice("HUB-RELOAD", "rules reloaded from %s",
+		           h->rules_path[0] ? h->rules_path : "(defaults)");
+	else
+		log_err("HUB-RELOAD", "rules not reloaded, the old ones stay: "
+		        "%s", diag.reason);
+}
+
+static void
 timers(hub *h, int64_t now)
 {
 	if (now >= h->next_maintain) {
@@ -308,6 +348,7 @@ timers(hub *h, int64_t now)
 int
 hub_run(hub *h)
 {
+	h->now = hub__clock(h);
 	if (catch_up(h) != 0) {
 		log_err("HUB-REPLAY", "cannot apply the log to derived state");
 		return 1;
@@ -336,6 +377,10 @@ hub_run(hub *h)
 			if (items[2].revents & ZMQ_POLLIN)
 				hub__delivery_recv(h);
 		}
+		h->now = hub__clock(h);
+		hub__fire_timers(h);
+		if (reload_requested)
+			reload(h);
 		timers(h, ug_mono_ms());
 	}
 	/* The batch in flight was committed and acked inside hub__ingest; what

@@ -24,6 +24,8 @@ ug_err hub_open(hub **out, const ug_config *cfg, ug_diag *diag);
 int hub_run(hub *h);
 /* Async-signal-safe: ask the loop to finish its batch and return. */
 void hub_stop(void);
+/* Async-signal-safe: reload the rules file between two loop turns. */
+void hub_reload(void);
 void hub_close(hub **h);
 
 /* Parse "absence,assignment" into an event-type bit mask. */

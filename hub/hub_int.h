@@ -12,6 +12,7 @@
 #include "common/keys.h"
 #include "hub/hub.h"
 #include "hub/rules.h"
+#include "hub/rules_config.h"
 #include "proto/wire.h"
 #include "store/store.h"
 
@@ -45,14 +46,18 @@ struct hub {
 	void *ingest, *delivery, *zap;
 	store *store;
 	ug_keys *keys;
-	char desk[STORE_ID_MAX];
-	absence_config absence;
+	rules_config rules;       /* thresholds, calendars, recipients */
+	char rules_path[512];     /* reloaded on SIGHUP */
+	char clock_path[512];     /* injectable clock for tests; "" = system */
+	int64_t now;              /* hub clock, ms, read once per loop turn */
 	long batch_max;
 	struct hub_ingest_batch *batch; /* batch_max frames, reused */
 	store_event *batch_events;
 	/* Counters reported in the log at stop and in HUB-STATS lines. */
 	uint64_t accepted, duplicates, rejected, zap_refused, zap_admitted;
 	uint64_t alerts_raised, alerts_delivered, alerts_acked;
+	uint64_t alerts_merged, alerts_withheld, escalations, deadlines_missed;
+	uint64_t anonymous_referrals;
 	hub_agency agencies[HUB_AGENCY_CACHE];
 	hub_session sessions[HUB_SESSIONS_MAX];
 	int64_t next_maintain, next_catchup, next_stats;
@@ -69,6 +74,15 @@ void hub__ingest(hub *h);
 /* apply.c: apply log entries after last_applied to derived state and
  * rules; returns the number applied (0 when caught up), -1 on error. */
 long hub__apply(hub *h, size_t max);
+/* apply.c: fire the stored timers that are due on the hub clock. */
+void hub__fire_timers(hub *h);
+
+/* The hub clock (ms): the system clock, or the instant in clock_path so
+ * tests can move time without sleeping. Today in days. */
+int64_t hub__clock(hub *h);
+int32_t hub__today(const hub *h);
+/* Read the rules file (again); false keeps the rules in force. */
+bool hub__load_rules(hub *h, ug_diag *diag);
 
 /* deliver.c */
 void hub__delivery_recv(hub *h);

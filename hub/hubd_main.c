@@ -2,7 +2,8 @@
  * hubd: the ungebro broker daemon. Reads its settings (see --help), opens
  * the store and the sockets, tells systemd it is ready (Type=notify), and
  * runs until SIGTERM or SIGINT, which finish the batch in flight, commit
- * and exit 0. SIGHUP is accepted and logged (rule reloading: issue #4).
+ * and exit 0. SIGHUP reloads the rules file (a bad file is refused and the
+ * rules in force stay).
  */
 #include <signal.h>
 #include <stddef.h>
@@ -29,6 +30,13 @@ on_stop(int sig)
 {
 	(void)sig;
 	hub_stop();
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	hub_reload();
 }
 
 /* sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET. */
@@ -88,7 +96,9 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
+	struct sigaction hup = {.sa_handler = on_hup};
+	sigemptyset(&hup.sa_mask);
+	sigaction(SIGHUP, &hup, NULL);
 
 	hub *h = NULL;
 	if (hub_open(&h, cfg, &diag) != UG_OK) {

@@ -16,15 +16,22 @@
 /* Calendar days a window of at most 200 school days can span. */
 #define ABSENCE_WINDOW_SPAN 320
 
-int32_t
-absence_window_start(int32_t end, int window_days)
+static bool
+school_day(const calendar *cal, int32_t day)
 {
-	/* Walk back over weekdays; weekends do not count as school days.
-	 * Holidays arrive with the school calendars (TODO(#4)). */
+	return cal ? calendar_is_school_day(cal, day) : ug_weekday(day) < 5;
+}
+
+int32_t
+absence_window_start(const absence_config *cfg, int32_t end)
+{
+	if (cfg->cal)
+		return calendar_school_days_back(cfg->cal, end,
+		                                 cfg->window_days);
 	int32_t day = end;
 	int counted = 0;
 	for (;;) {
-		if (ug_weekday(day) < 5 && ++counted == window_days)
+		if (ug_weekday(day) < 5 && ++counted == cfg->window_days)
 			return day;
 		day--;
 	}
@@ -132,7 +139,7 @@ absence_apply(const absence_config *cfg, absence_state *st,
 			end = st->reports[i].end;
 	if (st->count == 0)
 		return;
-	int32_t start = absence_window_start(end, cfg->window_days);
+	int32_t start = absence_window_start(cfg, end);
 	verdict->window_start = start;
 	verdict->window_end = end;
 	/* Prune what no later window can reach: windows only move forward. */
@@ -153,8 +160,8 @@ absence_apply(const absence_config *cfg, absence_state *st,
 		if (r->start < verdict->first_day)
 			verdict->first_day = r->start;
 		for (int32_t d = r->start; d <= r->end; d++)
-			if (d - start < ABSENCE_WINDOW_SPAN && ug_weekday(d) < 5 &&
-			    !covered[d - start]++)
+			if (d - start < ABSENCE_WINDOW_SPAN &&
+			    school_day(cfg->cal, d) && !covered[d - start]++)
 				verdict->covered_days++;
 	}
 	if (verdict->covered_days < cfg->min_days)
@@ -169,5 +176,130 @@ absence_apply(const absence_config *cfg, absence_state *st,
 	} else if (!above && st->in_episode) {
 		st->in_episode = false;
 		verdict->episode_ended = true;
+	}
+}
+
+/* ---- unlawful absence per quarter ---- */
+
+#define QUARTER_VERSION 1
+#define QUARTER_REPORT_BYTES 12
+
+static int32_t
+quarter_of(int32_t day, int32_t *first, int32_t *last)
+{
+	char iso[11];
+	ug_date_format(day, iso);
+	int year = (iso[0] - '0') * 1000 + (iso[1] - '0') * 100 +
+	           (iso[2] - '0') * 10 + (iso[3] - '0');
+	int month = (iso[5] - '0') * 10 + (iso[6] - '0');
+	int q = (month - 1) / 3;
+	*first = ug_days_from_civil(year, q * 3 + 1, 1);
+	*last = (q == 3 ? ug_days_from_civil(year + 1, 1, 1)
+	                : ug_days_from_civil(year, q * 3 + 4, 1)) - 1;
+	return year * 4 + q;
+}
+
+size_t
+quarter_state_write(const quarter_state *st, uint8_t *out, size_t cap)
+{
+	size_t need = 9 + (size_t)st->count * QUARTER_REPORT_BYTES;
+	if (cap < need)
+		return 0;
+	out[0] = QUARTER_VERSION;
+	put32(out + 1, (uint32_t)st->quarter);
+	out[5] = st->warned;
+	out[6] = st->notified;
+	out[7] = (uint8_t)(st->count >> 8), out[8] = (uint8_t)st->count;
+	uint8_t *p = out + 9;
+	for (uint16_t i = 0; i < st->count; i++, p += QUARTER_REPORT_BYTES) {
+		put32(p, (uint32_t)st->reports[i].start);
+		put32(p + 4, (uint32_t)st->reports[i].end);
+		p[8] = (uint8_t)(st->reports[i].absent >> 8);
+		p[9] = (uint8_t)st->reports[i].absent;
+		p[10] = (uint8_t)(st->reports[i].expected >> 8);
+		p[11] = (uint8_t)st->reports[i].expected;
+	}
+	return need;
+}
+
+bool
+quarter_state_parse(quarter_state *st, const uint8_t *in, size_t len)
+{
+	memset(st, 0, sizeof *st);
+	if (len < 9 || in[0] != QUARTER_VERSION)
+		return false;
+	st->quarter = (int32_t)get32(in + 1);
+	st->warned = in[5] != 0;
+	st->notified = in[6] != 0;
+	st->count = (uint16_t)(in[7] << 8 | in[8]);
+	if (st->count > QUARTER_MAX_REPORTS ||
+	    len != 9 + (size_t)st->count * QUARTER_REPORT_BYTES)
+		return false;
+	const uint8_t *p = in + 9;
+	for (uint16_t i = 0; i < st->count; i++, p += QUARTER_REPORT_BYTES) {
+		st->reports[i].start = (int32_t)get32(p);
+		st->reports[i].end = (int32_t)get32(p + 4);
+		st->reports[i].absent = (uint16_t)(p[8] << 8 | p[9]);
+		st->reports[i].expected = (uint16_t)(p[10] << 8 | p[11]);
+	}
+	return true;
+}
+
+void
+quarter_apply(const quarter_config *cfg, quarter_state *st,
+              const absence_report *report, quarter_verdict *verdict)
+{
+	memset(verdict, 0, sizeof *verdict);
+	if (report->kind != UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL)
+		return;
+	int32_t first, last;
+	int32_t quarter = quarter_of(report->end, &first, &last);
+	if (quarter < st->quarter)
+		return; /* a late report for a closed quarter changes nothing */
+	if (quarter > st->quarter) {
+		memset(st, 0, sizeof *st);
+		st->quarter = quarter;
+	}
+	uint16_t i = 0;
+	while (i < st->count && !(st->reports[i].start == report->start &&
+	                          st->reports[i].end == report->end))
+		i++;
+	if (i == st->count) {
+		if (st->count == QUARTER_MAX_REPORTS)
+			return; /* more reports than a quarter has days */
+		st->count++;
+	}
+	st->reports[i].start = report->start;
+	st->reports[i].end = report->end;
+	st->reports[i].absent = report->absent;
+	st->reports[i].expected = report->expected;
+	verdict->quarter_start = first;
+	verdict->quarter_end = last;
+	uint8_t covered[100] = {0};
+	for (uint16_t k = 0; k < st->count; k++) {
+		verdict->absent += st->reports[k].absent;
+		verdict->expected += st->reports[k].expected;
+		for (int32_t d = st->reports[k].start; d <= st->reports[k].end;
+		     d++)
+			if (d >= first && d - first < 100 &&
+			    school_day(cfg->cal, d) && !covered[d - first]++)
+				verdict->covered_days++;
+	}
+	if (verdict->covered_days < cfg->min_days || verdict->expected == 0)
+		return;
+	uint64_t absent100 = (uint64_t)verdict->absent * 100;
+	/* "At 10 %": reaching the level counts, unlike the rolling rule's
+	 * "above". */
+	if (!st->warned &&
+	    absent100 >= (uint64_t)cfg->warn_pct * verdict->expected) {
+		st->warned = true;
+		verdict->warn = true;
+	}
+	if (!st->notified &&
+	    absent100 >= (uint64_t)cfg->notify_pct * verdict->expected) {
+		st->notified = true;
+		st->warned = true;
+		verdict->notify = true;
+		verdict->warn = false; /* one alert: the higher level */
 	}
 }

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hub/calendar.h"
+
 #define RULE_ABSENCE 1 /* rule id in the store and in alert ids */
 #define RULE_ABSENCE_NAME "absence.rolling"
 #define ABSENCE_MAX_REPORTS 32
@@ -21,6 +23,7 @@ typedef struct {
 	int window_days;   /* school days in the rolling window */
 	int min_days;      /* school days the window's reports must cover
 	                      before the rule judges at all */
+	const calendar *cal; /* school days; NULL = Monday to Friday */
 } absence_config;
 
 typedef struct {
@@ -52,9 +55,9 @@ typedef struct {
 size_t absence_state_write(const absence_state *st, uint8_t *out, size_t cap);
 bool absence_state_parse(absence_state *st, const uint8_t *in, size_t len);
 
-/* The first day of the window of `window_days` school days (Mon-Fri)
- * that ends on `end`. */
-int32_t absence_window_start(int32_t end, int window_days);
+/* The first day of the window of `window_days` school days that ends on
+ * `end` (weekends, public and school holidays do not count). */
+int32_t absence_window_start(const absence_config *cfg, int32_t end);
 
 /* Add (or replace: same period and kind is a correction) one report and
  * decide. Permitted leave does not count toward this rule. Until the
@@ -63,5 +66,42 @@ int32_t absence_window_start(int32_t end, int window_days);
  * "absence over the last 20 school days". */
 void absence_apply(const absence_config *cfg, absence_state *st,
                    const absence_report *report, absence_verdict *verdict);
+
+/*
+ * Unlawful absence per calendar quarter (Danish practice: at 10 % the
+ * school warns the parents, at 15 % it must notify the municipality). One
+ * alert per level per quarter; a new quarter starts afresh.
+ */
+#define RULE_QUARTER 2
+#define QUARTER_MAX_REPORTS 80
+#define QUARTER_STATE_MAX 1100
+
+typedef struct {
+	int warn_pct, notify_pct, min_days;
+	const calendar *cal;
+} quarter_config;
+
+typedef struct {
+	int32_t quarter;  /* year * 4 + quarter index, of the latest report */
+	bool warned, notified;
+	uint16_t count;
+	struct {
+		int32_t start, end;
+		uint16_t absent, expected;
+	} reports[QUARTER_MAX_REPORTS];
+} quarter_state;
+
+typedef struct {
+	bool warn, notify;         /* a level reached for the first time */
+	int32_t quarter_start, quarter_end;
+	uint32_t absent, expected;
+	int covered_days;
+} quarter_verdict;
+
+size_t quarter_state_write(const quarter_state *st, uint8_t *out, size_t cap);
+bool quarter_state_parse(quarter_state *st, const uint8_t *in, size_t len);
+/* Feed one report; only UNLAWFUL reports count toward this rule. */
+void quarter_apply(const quarter_config *cfg, quarter_state *st,
+                   const absence_report *report, quarter_verdict *verdict);
 
 #endif

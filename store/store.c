@@ -9,8 +9,9 @@
  *   assign     person_key[16] -> sealed(from BE32 | to BE32 | seq | cw)
  *   principal  public_z85[40] -> kind | flags BE32 | id
  *   principal_id  kind | id -> public_z85
- *   alerts     alert_id[9] -> state | deliveries BE32 | recipient_len |
- *              recipient | sealed(body)
+ *   alerts     alert_id[9] -> state | deliveries BE32 | escalations |
+ *              recipient_len | recipient | sealed(body)
+ *   audit      seq BE64 -> sealed(at | actor | action | person | detail)
  *   queue      recipient | 0x00 | alert_id[9] -> ""   (open alerts only)
  * derived/ (no fsync)
  *   meta       "last_applied" -> BE64
@@ -32,25 +33,9 @@
 #include "store/store_int.h"
 
 #define LOG_RECORD_VERSION 1
-#define ALERT_OPEN 0
-#define ALERT_ACKED 1
-#define ALERT_HEADER 6 /* state, deliveries BE32, recipient length */
-/* Largest value we seal; envelopes are limited far below this by wire.h. */
-#define SEAL_MAX (128 * 1024)
+#define SEAL_MAX STORE_SEAL_MAX
 
-struct store {
-	MDB_env *log_env, *derived_env;
-	MDB_dbi log, ids, assign, principal, principal_id, alerts, queue;
-	MDB_dbi meta, person, rule;
-	const uint8_t *storage_key;
-	uint64_t last_applied;
-	uint8_t *scratch; /* SEAL_MAX + overhead: sealing buffer */
-};
 
-struct store_dtxn {
-	store *s;
-	MDB_txn *txn;
-};
 
 ug_err
 store__map_err(int rc, const char *what)
@@ -124,17 +109,20 @@ begin_txn(MDB_env *env, unsigned flags, MDB_txn **txn)
 	return rc;
 }
 
-static int
-begin_write(MDB_env *env, MDB_txn **txn)
+int
+store__begin_write(MDB_env *env, MDB_txn **txn)
 {
 	return begin_txn(env, 0, txn);
 }
 
-static int
-begin_read(MDB_env *env, MDB_txn **txn)
+int
+store__begin_read(MDB_env *env, MDB_txn **txn)
 {
 	return begin_txn(env, MDB_RDONLY, txn);
 }
+
+#define begin_write store__begin_write
+#define begin_read store__begin_read
 
 static ug_err
 open_dbs(MDB_env *env, const char *const *names, MDB_dbi *const *dbis,
@@ -178,9 +166,11 @@ open_derived(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 	                             MDB_NOSYNC, diag);
 	if (err != UG_OK)
 		return err;
-	const char *names[] = {"meta", "person", "rule"};
-	MDB_dbi *dbis[] = {&s->meta, &s->person, &s->rule};
-	err = open_dbs(s->derived_env, names, dbis, 3);
+	const char *names[] = {"meta", "person", "rule", "timer", "palerts",
+	                       "desk"};
+	MDB_dbi *dbis[] = {&s->meta,  &s->person,  &s->rule,
+	                   &s->timer, &s->palerts, &s->desk};
+	err = open_dbs(s->derived_env, names, dbis, 6);
 	if (err == UG_OK)
 		err = read_last_applied(s);
 	return err;
@@ -213,11 +203,11 @@ store_open(store **out, const char *dir, const store_opts *opts,
 	if (err != UG_OK)
 		goto fail;
 	const char *names[] = {"log",          "ids",    "assign", "principal",
-	                       "principal_id", "alerts", "queue"};
+	                       "principal_id", "alerts", "queue",  "audit"};
 	MDB_dbi *dbis[] = {&s->log,          &s->ids,    &s->assign,
 	                   &s->principal,    &s->principal_id, &s->alerts,
-	                   &s->queue};
-	err = open_dbs(s->log_env, names, dbis, 7);
+	                   &s->queue,        &s->audit};
+	err = open_dbs(s->log_env, names, dbis, 8);
 	if (err != UG_OK)
 		goto fail;
 	err = open_derived(s, dir,
@@ -715,6 +705,17 @@ queue_key(uint8_t *out, const char *recipient, const uint8_t *id)
 	return len + 1 + STORE_ALERT_ID_LEN;
 }
 
+ug_err
+store__queue_key_put(MDB_txn *txn, store *s, const char *recipient,
+                     const uint8_t *id, bool del)
+{
+	uint8_t qk[STORE_ID_MAX + 1 + STORE_ALERT_ID_LEN];
+	MDB_val key = {queue_key(qk, recipient, id), qk}, empty = {0, ""};
+	int rc = del ? mdb_del(txn, s->queue, &key, NULL)
+	             : mdb_put(txn, s->queue, &key, &empty, 0);
+	return store__map_err(rc, del ? "unqueue alert" : "queue alert");
+}
+
 static ug_err
 put_alert(store *s, MDB_txn *txn, store_alert *a)
 {
@@ -734,8 +735,8 @@ put_alert(store *s, MDB_txn *txn, store_alert *a)
 		return store__map_err(rc, "put alert");
 	uint8_t *out = val.mv_data;
 	out[0] = ALERT_OPEN;
-	memset(out + 1, 0, 4);
-	out[5] = (uint8_t)rlen;
+	memset(out + 1, 0, 5);
+	out[6] = (uint8_t)rlen;
 	memcpy(out + ALERT_HEADER, a->recipient, rlen);
 	ug_seal(s->storage_key, a->id, STORE_ALERT_ID_LEN, a->body,
 	        a->body_len, out + ALERT_HEADER + rlen);
@@ -848,7 +849,7 @@ store_alerts_open(store *s, const char *recipient, const uint8_t *after,
 			break;
 		const uint8_t *in = val.mv_data;
 		size_t off = val.mv_size > ALERT_HEADER
-		                     ? ALERT_HEADER + (size_t)in[5]
+		                     ? ALERT_HEADER + (size_t)in[6]
 		                     : val.mv_size;
 		if (val.mv_size < off + UG_SEAL_OVERHEAD ||
 		    ug_seal_open(s->storage_key, id, STORE_ALERT_ID_LEN,
@@ -1044,8 +1045,9 @@ store_derived_reset(store *s)
 		rc = mdb_drop(txn, s->meta, 0);
 	if (rc == 0)
 		rc = mdb_drop(txn, s->person, 0);
-	if (rc == 0)
-		rc = mdb_drop(txn, s->rule, 0);
+	MDB_dbi more[] = {s->rule, s->timer, s->palerts, s->desk};
+	for (size_t i = 0; rc == 0 && i < sizeof more / sizeof *more; i++)
+		rc = mdb_drop(txn, more[i], 0);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return store__map_err(rc, "reset derived");

@@ -188,6 +188,69 @@ void store_derived_abort(store_dtxn **t);
 /* Throw the derived state away (it will be rebuilt from the log). */
 ug_err store_derived_reset(store *s);
 
+/* ---- rules support: timers, per-person alerts, desks, audit ---- */
+
+/* A stored timer; the hub's scheduler fires it at `due` (hub clock). */
+typedef struct {
+	int64_t due;       /* ms */
+	uint64_t seq;      /* the log entry that started it */
+	uint8_t kind;      /* the hub's timer kind */
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+} store_timer;
+
+/* Schedule a timer (idempotent: same due, seq and kind is one timer). */
+ug_err store_derived_timer_put(store_dtxn *t, const store_timer *timer);
+/* Take up to max timers due at or before now out of the store, into out;
+ * *n receives the count. They are gone when the derived txn commits. */
+ug_err store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
+                                size_t max, size_t *n);
+/* Earliest due timer, or UG_ENOTFOUND. */
+ug_err store_next_timer(store *s, int64_t *due);
+
+/* Remember that an alert concerns a person (for reassignment, timelines). */
+ug_err store_derived_person_alert(store_dtxn *t, const uint8_t *person_key,
+                                  const uint8_t *alert_id);
+typedef ug_err (*store_id_fn)(void *ctx, const uint8_t *id);
+/* The person's alert ids, oldest first. */
+ug_err store_person_alerts(store *s, const uint8_t *person_key,
+                           store_id_fn fn, void *ctx);
+/* The person's log sequences (their timeline), in time order. */
+typedef ug_err (*store_seq_fn)(void *ctx, uint64_t seq);
+ug_err store_person_events(store *s, const uint8_t *person_key,
+                           store_seq_fn fn, void *ctx);
+/* Read one log entry by sequence (fn as for store_log_scan). */
+ug_err store_log_get(store *s, uint64_t seq, store_record_fn fn, void *ctx);
+
+/* Desk membership from DeskMembership events: days, to 0 = open. */
+ug_err store_derived_desk_put(store_dtxn *t, const char *desk,
+                              const char *caseworker, int32_t from,
+                              int32_t to, bool team_lead);
+/* Is caseworker on desk on `today`; lead (may be NULL) says team lead. */
+bool store_desk_member(store *s, const char *desk, const char *caseworker,
+                       int32_t today, bool *lead);
+/* The desk's team lead on `today`, or UG_ENOTFOUND. */
+ug_err store_desk_lead(store *s, const char *desk, int32_t today,
+                       char lead[STORE_ID_MAX]);
+
+/* An alert's delivery state: open (not acked), its recipient and how often
+ * it was escalated. UG_ENOTFOUND if there is no such alert. */
+ug_err store_alert_state(store *s, const uint8_t *id, bool *open,
+                         char recipient[STORE_ID_MAX], uint32_t *escalations);
+/* Move an open alert to another recipient (reassignment, escalation) in
+ * one synchronous transaction; escalation counts when `escalate`. An alert
+ * already acked is left alone (*moved false). */
+ug_err store_alert_reroute(store *s, const uint8_t *id, const char *recipient,
+                           bool escalate, bool *moved)
+	__attribute__((warn_unused_result));
+
+/* Append an audit record (sealed): who did what about which person. */
+ug_err store_audit_append(store *s, int64_t at, const char *actor,
+                          const char *action, const uint8_t *person_key,
+                          const char *detail)
+	__attribute__((warn_unused_result));
+/* Number of audit records. */
+ug_err store_audit_count(store *s, uint64_t *n);
+
 /* ---- statistics ---- */
 
 typedef struct {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "store/store.h"
 #include "common/util.h"
 
 /* Map an LMDB return code to ug_err, logging foreign failures once here with
@@ -20,6 +21,34 @@ ug_err store__map_err(int rc, const char *what);
  * the directory, and clear stale readers. */
 ug_err store__env_open(MDB_env **out, const char *path, size_t map_mb,
                        unsigned max_dbs, unsigned flags, ug_diag *diag);
+
+/* Largest value we seal; envelopes are limited far below this by wire.h. */
+#define STORE_SEAL_MAX (128 * 1024)
+
+struct store {
+	MDB_env *log_env, *derived_env;
+	MDB_dbi log, ids, assign, principal, principal_id, alerts, queue;
+	MDB_dbi audit;
+	MDB_dbi meta, person, rule, timer, palerts, desk;
+	const uint8_t *storage_key;
+	uint64_t last_applied;
+	uint8_t *scratch; /* STORE_SEAL_MAX + overhead: sealing buffer */
+};
+
+struct store_dtxn {
+	store *s;
+	MDB_txn *txn;
+};
+
+#define ALERT_OPEN 0
+#define ALERT_ACKED 1
+#define ALERT_HEADER 7 /* state, deliveries BE32, escalations, rlen */
+
+ug_err store__queue_key_put(MDB_txn *txn, store *s, const char *recipient,
+                            const uint8_t *id, bool del);
+
+int store__begin_write(MDB_env *env, MDB_txn **txn);
+int store__begin_read(MDB_env *env, MDB_txn **txn);
 
 #define store__put_be64 ug_put_be64
 #define store__get_be64 ug_get_be64

@@ -186,8 +186,8 @@ def test_reports_outside_the_window_do_not_count(hub):
 
 
 def test_threshold_and_window_settings(make_hub):
-    hub = make_hub(settings={"absence_threshold_pct": "25",
-                             "absence_window_days": "5"})
+    hub = make_hub(rules={"absence.rolling.threshold_pct": "25",
+                          "absence.rolling.window_school_days": "5"})
     a, b = CprGen(309).take(2)
     week = lambda cpr, mon, fri, absent: AbsenceRow(  # noqa: E731
         cpr, period_start=mon, period_end=fri, absent=absent, expected=100)
@@ -274,9 +274,9 @@ def test_assign_from_file(hub):
 
 
 def test_desk_setting_names_the_desk(make_hub):
-    """SPEC: hubd's setting `desk` (default duty-desk) names the recipient
+    """The rules' routing.desk (default duty-desk) names the recipient
     of alerts for unassigned persons."""
-    hub = make_hub(settings={"desk": "youth-desk"})
+    hub = make_hub(rules={"routing.desk": "youth-desk"})
     [cpr] = CprGen(313).take(1)
     import_rows(hub, "w19.csv", [AbsenceRow(cpr, absent=25, expected=100)])
     wait_applied(hub, events=1, alerts=1)

@@ -43,12 +43,13 @@ static void
 test_window_start_skips_weekends(void)
 {
 	/* 20 school days ending Friday 2026-10-02 start Monday 2026-09-07. */
-	CHECK_EQ_INT(absence_window_start(day("2026-10-02"), 20),
+	CHECK_EQ_INT(absence_window_start(&cfg, day("2026-10-02")),
 	             day("2026-09-07"));
 	/* Ending on a Sunday counts back from the Friday before it. */
-	CHECK_EQ_INT(absence_window_start(day("2026-10-04"), 20),
+	CHECK_EQ_INT(absence_window_start(&cfg, day("2026-10-04")),
 	             day("2026-09-07"));
-	CHECK_EQ_INT(absence_window_start(day("2026-10-05"), 1),
+	absence_config one = {.window_days = 1};
+	CHECK_EQ_INT(absence_window_start(&one, day("2026-10-05")),
 	             day("2026-10-05"));
 }
 

@@ -1,0 +1,196 @@
+/* Danish calendars for the rules; see calendar.h. */
+#include "hub/calendar.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+static void
+civil(int32_t day, int *year, int *month, int *mday)
+{
+	char iso[11];
+	ug_date_format(day, iso);
+	*year = atoi(iso);
+	*month = atoi(iso + 5);
+	*mday = atoi(iso + 8);
+}
+
+/* Easter Sunday, Gregorian (the anonymous algorithm, Meeus/Jones/Butcher). */
+static int32_t
+easter(int year)
+{
+	int a = year % 19, b = year / 100, c = year % 100, d = b / 4, e = b % 4;
+	int f = (b + 8) / 25, g = (b - f + 1) / 3;
+	int h = (19 * a + b - d - g + 15) % 30;
+	int i = c / 4, k = c % 4;
+	int l = (32 + 2 * e + 2 * i - h - k) % 7;
+	int m = (a + 11 * h + 22 * l) / 451;
+	int month = (h + l - 7 * m + 114) / 31;
+	int mday = (h + l - 7 * m + 114) % 31 + 1;
+	return ug_days_from_civil(year, month, mday);
+}
+
+bool
+calendar_is_public_holiday(const calendar *cal, int32_t day)
+{
+	int year, month, mday;
+	civil(day, &year, &month, &mday);
+	int md = month * 100 + mday;
+	if (md == 101 || md == 605 || md == 1225 || md == 1226 ||
+	    (md == 1224 && cal->christmas_eve_is_holiday))
+		return true;
+	int32_t e = easter(year);
+	int offset = (int)(day - e);
+	/* Maundy Thursday, Good Friday, Easter Sunday and Monday, Ascension,
+	 * Whit Sunday and Monday; Great Prayer Day until it was abolished
+	 * from 2024. */
+	return offset == -3 || offset == -2 || offset == 0 || offset == 1 ||
+	       offset == 39 || offset == 49 || offset == 50 ||
+	       (offset == 26 && year < 2024);
+}
+
+bool
+calendar_is_working_day(const calendar *cal, int32_t day)
+{
+	return ug_weekday(day) < 5 && !calendar_is_public_holiday(cal, day);
+}
+
+static int32_t
+iso_week_monday(int year, int week)
+{
+	int32_t jan4 = ug_days_from_civil(year, 1, 4);
+	return jan4 - ug_weekday(jan4) + 7 * (week - 1);
+}
+
+static bool
+in_range(const calendar_range *r, int32_t day)
+{
+	int year, month, mday;
+	switch (r->kind) {
+	case CAL_DATES:
+		return day >= r->from && day <= r->to;
+	case CAL_WEEK: {
+		civil(day, &year, &month, &mday);
+		/* The ISO week may belong to the neighbouring year. */
+		for (int y = year - 1; y <= year + 1; y++) {
+			int32_t monday = iso_week_monday(y, r->week);
+			if (day >= monday && day < monday + 7)
+				return true;
+		}
+		return false;
+	}
+	case CAL_YEARLY:
+		civil(day, &year, &month, &mday);
+		int md = month * 100 + mday;
+		/* A range over New Year (12-21..01-02) wraps. */
+		return r->from <= r->to ? md >= r->from && md <= r->to
+		                        : md >= r->from || md <= r->to;
+	}
+	return false;
+}
+
+bool
+calendar_is_school_day(const calendar *cal, int32_t day)
+{
+	if (!calendar_is_working_day(cal, day))
+		return false;
+	for (int i = 0; i < cal->nschool_holidays; i++)
+		if (in_range(&cal->school_holidays[i], day))
+			return false;
+	return true;
+}
+
+int32_t
+calendar_school_days_back(const calendar *cal, int32_t end, int n)
+{
+	int32_t day = end;
+	int counted = 0;
+	/* Bounded: a window never reaches back more than a few years even
+	 * with an odd calendar. */
+	for (int guard = 0; guard < 4000; guard++, day--)
+		if (calendar_is_school_day(cal, day) && ++counted == n)
+			return day;
+	return day;
+}
+
+int32_t
+calendar_add_working_days(const calendar *cal, int32_t from, int n)
+{
+	int32_t day = from;
+	while (n > 0) {
+		day++;
+		if (calendar_is_working_day(cal, day))
+			n--;
+	}
+	return day;
+}
+
+void
+calendar_clear_school_holidays(calendar *cal)
+{
+	cal->nschool_holidays = 0;
+}
+
+static ug_err
+parse_month_day(const char *text, int32_t *md)
+{
+	int month, mday;
+	char tail;
+	if (sscanf(text, "%2d-%2d%c", &month, &mday, &tail) != 2 ||
+	    month < 1 || month > 12 || mday < 1 || mday > 31)
+		return UG_EMALFORMED;
+	*md = month * 100 + mday;
+	return UG_OK;
+}
+
+ug_err
+calendar_add_school_holiday(calendar *cal, const char *text, ug_diag *diag)
+{
+	if (cal->nschool_holidays == CALENDAR_RANGES_MAX) {
+		ug_diag_set(diag, "calendar", "more than %d school holidays",
+		            CALENDAR_RANGES_MAX);
+		return UG_EINVAL;
+	}
+	calendar_range r = {0};
+	int week;
+	char tail;
+	const char *dots = strstr(text, "..");
+	if (sscanf(text, "week %d%c", &week, &tail) == 1 && week >= 1 &&
+	    week <= 53) {
+		r.kind = CAL_WEEK;
+		r.week = week;
+	} else if (dots && dots - text == 10 &&
+	           ug_date_parse_n(text, 10, &r.from) == UG_OK &&
+	           ug_date_parse(dots + 2, &r.to) == UG_OK && r.to >= r.from) {
+		r.kind = CAL_DATES;
+	} else if (dots && dots - text == 5) {
+		char first[6];
+		memcpy(first, text, 5);
+		first[5] = '\0';
+		r.kind = CAL_YEARLY;
+		if (parse_month_day(first, &r.from) != UG_OK ||
+		    parse_month_day(dots + 2, &r.to) != UG_OK)
+			goto bad;
+	} else {
+		goto bad;
+	}
+	cal->school_holidays[cal->nschool_holidays++] = r;
+	return UG_OK;
+bad:
+	ug_diag_set(diag, "calendar", "'%s' is not a holiday range "
+	            "(YYYY-MM-DD..YYYY-MM-DD, MM-DD..MM-DD or week N)", text);
+	return UG_EMALFORMED;
+}
+
+void
+calendar_defaults(calendar *cal)
+{
+	memset(cal, 0, sizeof *cal);
+	cal->christmas_eve_is_holiday = true;
+	static const char *const defaults[] = {"week 7", "week 42",
+	                                       "12-21..01-02", "06-27..08-09"};
+	for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
+		calendar_add_school_holiday(cal, defaults[i], NULL);
+}

@@ -1,0 +1,314 @@
+/* Rules configuration parser; see rules_config.h. */
+#include "hub/rules_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/keys.h"
+#include "common/util.h"
+#include "proto/ungebro.pb-c.h"
+
+enum setting_kind { S_BOOL, S_INT, S_PRIORITY, S_GRADES, S_ID, S_HOLIDAY };
+
+typedef struct {
+	const char *name;
+	enum setting_kind kind;
+	size_t offset;
+	int min, max;
+} setting;
+
+#define F(field) offsetof(rules_config, field)
+static const setting settings[] = {
+	{"absence.rolling.enabled", S_BOOL, F(rolling.on.enabled), 0, 1},
+	{"absence.rolling.priority", S_PRIORITY, F(rolling.on.priority), 1, 4},
+	{"absence.rolling.threshold_pct", S_INT, F(rolling.threshold_pct), 0,
+	 100},
+	{"absence.rolling.window_school_days", S_INT, F(rolling.window_days), 1,
+	 200},
+	{"absence.rolling.min_days", S_INT, F(rolling.min_days), 0, 200},
+	{"absence.quarter.enabled", S_BOOL, F(quarter.on.enabled), 0, 1},
+	{"absence.quarter.priority", S_PRIORITY, F(quarter.on.priority), 1, 4},
+	{"absence.quarter.warn_pct", S_INT, F(quarter.warn_pct), 0, 100},
+	{"absence.quarter.notify_pct", S_INT, F(quarter.notify_pct), 0, 100},
+	{"absence.quarter.notify_priority", S_PRIORITY,
+	 F(quarter.notify_priority), 1, 4},
+	{"absence.quarter.min_days", S_INT, F(quarter.min_days), 0, 100},
+	{"dropout.enabled", S_BOOL, F(dropout.enabled), 0, 1},
+	{"dropout.priority", S_PRIORITY, F(dropout.priority), 1, 4},
+	{"dropout_risk.enabled", S_BOOL, F(dropout_risk.enabled), 0, 1},
+	{"dropout_risk.priority", S_PRIORITY, F(dropout_risk.priority), 1, 4},
+	{"addiction.enabled", S_BOOL, F(addiction.enabled), 0, 1},
+	{"addiction.priority", S_PRIORITY, F(addiction.priority), 1, 4},
+	{"back_on_track.enabled", S_BOOL, F(back_on_track.enabled), 0, 1},
+	{"back_on_track.priority", S_PRIORITY, F(back_on_track.priority), 1, 4},
+	{"readiness.enabled", S_BOOL, F(readiness.on.enabled), 0, 1},
+	{"readiness.priority", S_PRIORITY, F(readiness.on.priority), 1, 4},
+	{"readiness.grades", S_GRADES, F(readiness.grades), 0, 10},
+	{"combined.enabled", S_BOOL, F(combined.on.enabled), 0, 1},
+	{"combined.priority", S_PRIORITY, F(combined.on.priority), 1, 4},
+	{"combined.window_days", S_INT, F(combined.window_days), 1, 730},
+	{"combined.min_signals", S_INT, F(combined.min_signals), 2, 8},
+	{"transition_gap.enabled", S_BOOL, F(transition_gap.on.enabled), 0, 1},
+	{"transition_gap.priority", S_PRIORITY, F(transition_gap.on.priority), 1,
+	 4},
+	{"transition_gap.days", S_INT, F(transition_gap.days), 1, 365},
+	{"deadline.enabled", S_BOOL, F(deadline.on.enabled), 0, 1},
+	{"deadline.priority", S_PRIORITY, F(deadline.on.priority), 1, 4},
+	{"deadline.contact_working_days", S_INT,
+	 F(deadline.contact_working_days), 1, 60},
+	{"deadline.offer_days", S_INT, F(deadline.offer_days), 1, 365},
+	{"deadline.treatment_days", S_INT, F(deadline.treatment_days), 1, 365},
+	{"deadline.warn_working_days", S_INT, F(deadline.warn_working_days), 0,
+	 30},
+	{"deadline.min_age", S_INT, F(deadline.min_age), 0, 30},
+	{"deadline.max_age", S_INT, F(deadline.max_age), 0, 30},
+	{"ack.low_hours", S_INT, F(ack_hours[1]), 1, 24 * 365},
+	{"ack.normal_hours", S_INT, F(ack_hours[2]), 1, 24 * 365},
+	{"ack.high_hours", S_INT, F(ack_hours[3]), 1, 24 * 365},
+	{"ack.urgent_hours", S_INT, F(ack_hours[4]), 1, 24 * 365},
+	{"routing.desk", S_ID, F(desk), 0, 0},
+	{"routing.team_lead", S_ID, F(team_lead), 0, 0},
+	{"calendar.school_holiday", S_HOLIDAY, F(cal), 0, 0},
+	{"calendar.christmas_eve_is_holiday", S_BOOL,
+	 F(cal.christmas_eve_is_holiday), 0, 1},
+};
+#undef F
+
+void
+rules_config_defaults(rules_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	calendar_defaults(&cfg->cal);
+	const int normal = UNGEBRO__V1__PRIORITY__NORMAL,
+	          high = UNGEBRO__V1__PRIORITY__HIGH,
+	          urgent = UNGEBRO__V1__PRIORITY__URGENT,
+	          low = UNGEBRO__V1__PRIORITY__LOW;
+	cfg->rolling.on = (rule_switch){true, normal};
+	cfg->rolling.threshold_pct = 10;
+	cfg->rolling.window_days = 20;
+	cfg->rolling.min_days = 10;
+	/* Danish practice: at 10 % unlawful absence in a quarter the school
+	 * warns the parents; at 15 % it must notify the municipality. */
+	cfg->quarter.on = (rule_switch){true, normal};
+	cfg->quarter.warn_pct = 10;
+	cfg->quarter.notify_pct = 15;
+	cfg->quarter.notify_priority = high;
+	cfg->quarter.min_days = 10;
+	cfg->dropout = (rule_switch){true, high};
+	cfg->dropout_risk = (rule_switch){true, normal};
+	cfg->addiction = (rule_switch){true, high};
+	cfg->back_on_track = (rule_switch){true, low};
+	cfg->readiness.on = (rule_switch){true, normal};
+	cfg->readiness.grades = 1u << 8 | 1u << 9;
+	cfg->combined.on = (rule_switch){true, urgent};
+	cfg->combined.window_days = 90;
+	cfg->combined.min_signals = 3;
+	cfg->transition_gap.on = (rule_switch){true, high};
+	cfg->transition_gap.days = 30;
+	cfg->deadline.on = (rule_switch){true, urgent};
+	cfg->deadline.contact_working_days = 5;
+	cfg->deadline.offer_days = 30;
+	cfg->deadline.treatment_days = 14;
+	cfg->deadline.warn_working_days = 1;
+	cfg->deadline.min_age = 15;
+	cfg->deadline.max_age = 17;
+	cfg->ack_hours[low] = 120;
+	cfg->ack_hours[normal] = 72;
+	cfg->ack_hours[high] = 24;
+	cfg->ack_hours[urgent] = 4;
+	ug_strlcpy(cfg->desk, "duty-desk", sizeof cfg->desk);
+}
+
+static bool
+parse_int(const char *text, long *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtol(text, &end, 10);
+	return !errno && end != text && *end == '\0';
+}
+
+static int
+parse_priority(const char *text)
+{
+	static const char *const names[] = {"", "low", "normal", "high",
+	                                    "urgent"};
+	for (int i = 1; i <= 4; i++)
+		if (strcasecmp(text, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static ug_err
+parse_grades(const char *text, uint32_t *mask, ug_diag *diag)
+{
+	*mask = 0;
+	const char *p = text;
+	while (*p) {
+		char *end;
+		long grade = strtol(p, &end, 10);
+		if (end == p || grade < 0 || grade > 10) {
+			ug_diag_set(diag, "grades", "grades must be numbers 0-10 "
+			            "separated by commas");
+			return UG_EMALFORMED;
+		}
+		*mask |= 1u << grade;
+		p = end;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	return UG_OK;
+}
+
+ug_err
+rules_config_set(rules_config *cfg, const char *name, const char *value,
+                 ug_diag *diag)
+{
+	const setting *s = NULL;
+	for (size_t i = 0; i < sizeof settings / sizeof *settings; i++)
+		if (strcmp(settings[i].name, name) == 0)
+			s = &settings[i];
+	if (!s) {
+		ug_diag_set(diag, name, "unknown rule setting '%s'", name);
+		return UG_EINVAL;
+	}
+	void *field = (char *)cfg + s->offset;
+	long number;
+	switch (s->kind) {
+	case S_BOOL:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 ||
+		    strcmp(value, "on") == 0)
+			*(bool *)field = true;
+		else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 ||
+		         strcmp(value, "off") == 0)
+			*(bool *)field = false;
+		else
+			goto bad;
+		return UG_OK;
+	case S_INT:
+		if (!parse_int(value, &number) || number < s->min ||
+		    number > s->max) {
+			ug_diag_set(diag, name, "%s must be a whole number from "
+			            "%d to %d", name, s->min, s->max);
+			return UG_EMALFORMED;
+		}
+		*(int *)field = (int)number;
+		return UG_OK;
+	case S_PRIORITY:
+		if ((number = parse_priority(value)) < 0)
+			goto bad;
+		*(int *)field = (int)number;
+		return UG_OK;
+	case S_GRADES:
+		return parse_grades(value, field, diag);
+	case S_ID:
+		if (!ug_id_valid(value))
+			goto bad;
+		ug_strlcpy(field, value, RULES_ID_MAX);
+		return UG_OK;
+	case S_HOLIDAY:
+		return calendar_add_school_holiday(&cfg->cal, value, diag);
+	}
+bad:
+	ug_diag_set(diag, name, "'%s' is not a valid value for %s", value,
+	            name);
+	return UG_EMALFORMED;
+}
+
+static char *
+trim(char *text)
+{
+	while (isspace((unsigned char)*text))
+		text++;
+	char *end = text + strlen(text);
+	while (end > text && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return text;
+}
+
+static ug_err
+check_consistency(const rules_config *cfg, ug_diag *diag)
+{
+	if (cfg->rolling.min_days > cfg->rolling.window_days) {
+		ug_diag_set(diag, "absence.rolling.min_days", "min_days is "
+		            "larger than window_school_days");
+		return UG_EINVAL;
+	}
+	if (cfg->quarter.notify_pct < cfg->quarter.warn_pct) {
+		ug_diag_set(diag, "absence.quarter.notify_pct", "notify_pct is "
+		            "below warn_pct");
+		return UG_EINVAL;
+	}
+	if (cfg->deadline.min_age > cfg->deadline.max_age) {
+		ug_diag_set(diag, "deadline.min_age", "min_age is above "
+		            "max_age");
+		return UG_EINVAL;
+	}
+	return UG_OK;
+}
+
+ug_err
+rules_config_load(rules_config *cfg, const char *path, ug_diag *diag)
+{
+	rules_config_defaults(cfg);
+	if (!path || !path[0])
+		return UG_OK;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		ug_diag_set(diag, "rules", "cannot open %s: %s", path,
+		            strerror(errno));
+		return UG_EIO;
+	}
+	char line[512];
+	long lineno = 0;
+	bool holidays_given = false;
+	ug_err err = UG_OK;
+	while (err == UG_OK && fgets(line, sizeof line, f)) {
+		lineno++;
+		char *p = trim(line);
+		if (*p == '#' || *p == '\0')
+			continue;
+		char *eq = strchr(p, '=');
+		if (!eq) {
+			ug_diag_set(diag, "rules", "expected name = value");
+			err = UG_EMALFORMED;
+			break;
+		}
+		*eq = '\0';
+		char *name = trim(p), *value = trim(eq + 1);
+		/* Configured school holidays replace the defaults, not add to
+		 * them: a municipality's own calendar is the whole truth. */
+		if (strcmp(name, "calendar.school_holiday") == 0 &&
+		    !holidays_given) {
+			calendar_clear_school_holidays(&cfg->cal);
+			holidays_given = true;
+		}
+		err = rules_config_set(cfg, name, value, diag);
+	}
+	fclose(f);
+	bool whole_file = false;
+	if (err == UG_OK) {
+		err = check_consistency(cfg, diag);
+		whole_file = true;
+	}
+	if (err != UG_OK && diag) {
+		/* Name the line a clerk must fix; a consistency problem between
+		 * two settings belongs to the file as a whole. */
+		char reason[sizeof diag->reason + 300];
+		if (whole_file)
+			snprintf(reason, sizeof reason, "%s: %s", path,
+			         diag->reason);
+		else
+			snprintf(reason, sizeof reason, "%s:%ld: %s", path,
+			         lineno, diag->reason);
+		ug_strlcpy(diag->reason, reason, sizeof diag->reason);
+		diag->line = whole_file ? 0 : lineno;
+		ug_strlcpy(diag->file, path, sizeof diag->file);
+	}
+	return err;
+}
