@@ -614,7 +614,10 @@ apply_absence(apply_ctx *c, const store_record *rec, const wire_envelope *env,
 	err = note_signal(c, rec, env, p, SIG_ABSENCE, report.end, &suppress);
 	if (err == UG_OK && rolling && !suppress)
 		err = raise_rolling(c, rec, p, &st, &verdict);
-	if (err == UG_OK && quarter && !suppress)
+	/* One report, one absence alert: the quarter's 10 % level adds
+	 * nothing a rolling alert from the same report has not said; its
+	 * 15 % level (a legal duty) always goes out. */
+	if (err == UG_OK && quarter && !suppress && (qv.notify || !rolling))
 		err = raise_quarter(c, rec, env, p, &qv);
 	return err;
 }

@@ -95,10 +95,14 @@ send_alerts(hub *h, hub_session *s, collect_ctx *c, const char *recipient,
 		}
 		alert->delivery = counts[i];
 		/* The queue says who it is for now: a reassignment or an
-		 * escalation may have moved it since it was raised. */
+		 * escalation may have moved it since it was raised. The
+		 * unpacked string is put back before the message is freed. */
+		char *raised_for = alert->recipient;
 		alert->recipient = (char *)recipient;
-		if (send_frame(h, s, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
-		               alert)) {
+		bool sent = send_frame(h, s, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
+		                       alert);
+		alert->recipient = raised_for;
+		if (sent) {
 			memcpy(cursor, c->items[i].id, STORE_ALERT_ID_LEN);
 			*started = true;
 			s->in_flight++;
@@ -137,6 +141,19 @@ pump(hub *h, hub_session *s)
 	pump_queue(h, s, s->caseworker, s->own_cursor, &s->own_started);
 	if (s->desk)
 		pump_queue(h, s, h->rules.desk, s->desk_cursor, &s->desk_started);
+}
+
+bool
+hub__is_desk_member(hub *h, const char *caseworker)
+{
+	/* Desk members come from hubctl (--desk) or from the youth unit's
+	 * DeskMembership events. */
+	uint32_t flags = 0;
+	return (store_principal_flags(h->store, STORE_CASEWORKER, caseworker,
+	                              &flags) == UG_OK &&
+	        (flags & STORE_FLAG_DESK)) ||
+	       store_desk_member(h->store, h->rules.desk, caseworker,
+	                         hub__today(h), NULL);
 }
 
 void
@@ -184,14 +201,8 @@ on_hello(hub *h, zmq_msg_t *routing, const char *caseworker,
 	hub_session *s = session_for(h, routing, true);
 	if (!s)
 		return;
-	uint32_t flags = 0;
-	store_principal_flags(h->store, STORE_CASEWORKER, caseworker, &flags);
 	ug_strlcpy(s->caseworker, caseworker, sizeof s->caseworker);
-	/* Desk members come from hubctl (--desk) or from the youth unit's
-	 * DeskMembership events. */
-	s->desk = (flags & STORE_FLAG_DESK) != 0 ||
-	          store_desk_member(h->store, h->rules.desk, caseworker,
-	                            hub__today(h), NULL);
+	s->desk = hub__is_desk_member(h, caseworker);
 	s->window = hello->window ? hello->window : WINDOW_DEFAULT;
 	if (s->window > WINDOW_MAX)
 		s->window = WINDOW_MAX;
@@ -212,37 +223,49 @@ on_hello(hub *h, zmq_msg_t *routing, const char *caseworker,
 }
 
 static void
-on_ack(hub *h, zmq_msg_t *routing, const wire_alert_ack *ack)
+on_ack(hub *h, zmq_msg_t *routing, const char *caseworker,
+       const wire_alert_ack *ack)
 {
+	/* A session is not required: `inbox --ack ID` acknowledges in one
+	 * shot without saying Hello. */
 	hub_session *s = session_for(h, routing, false);
-	if (!s || ack->alert_id.len != STORE_ALERT_ID_LEN) {
-		log_warn("HUB-DELIVER", "alert ack without a session or with a "
-		         "bad id; ignored");
+	if (ack->alert_id.len != STORE_ALERT_ID_LEN) {
+		log_warn("HUB-DELIVER", "alert ack from %s with a bad id; "
+		         "ignored", caseworker);
 		return;
 	}
 	const uint8_t(*ids)[STORE_ALERT_ID_LEN] =
 		(const uint8_t(*)[STORE_ALERT_ID_LEN])ack->alert_id.data;
 	bool found = false;
-	ug_err err = store_alerts_ack(h->store, s->caseworker, ids, 1, &found);
-	if (err == UG_OK && !found && s->desk)
+	ug_err err = store_alerts_ack(h->store, caseworker, ids, 1, &found);
+	if (err == UG_OK && !found && hub__is_desk_member(h, caseworker))
 		err = store_alerts_ack(h->store, h->rules.desk, ids, 1, &found);
 	char hexid[2 * STORE_ALERT_ID_LEN + 1];
 	ug_hex(ack->alert_id.data, STORE_ALERT_ID_LEN, hexid);
 	if (err != UG_OK) {
 		/* Not recorded: the alert stays open and comes back. */
 		log_err("HUB-DELIVER", "ack of alert %s by %s not stored: %s",
-		        hexid, s->caseworker, ug_strerror(err));
+		        hexid, caseworker, ug_strerror(err));
 		return;
 	}
-	if (s->in_flight)
+	if (s && s->in_flight)
 		s->in_flight--;
 	if (found) {
 		h->alerts_acked++;
 		log_info("HUB-ALERT-ACK", "alert %s acknowledged by %s%s",
-		         hexid, s->caseworker,
+		         hexid, caseworker,
 		         ack->note && ack->note[0] ? " with a note" : "");
+		/* The note is the caseworker's account of the action taken:
+		 * it is kept, sealed, in the audit trail. */
+		char detail[256];
+		snprintf(detail, sizeof detail, "%s %.200s", hexid,
+		         ack->note ? ack->note : "");
+		if (store_audit_append(h->store, h->now, caseworker, "ack",
+		                       NULL, detail) != UG_OK)
+			log_err("HUB-AUDIT", "ack of %s not audited", hexid);
 	}
-	pump(h, s);
+	if (s)
+		pump(h, s);
 }
 
 static void
@@ -265,7 +288,10 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_HELLO)
 		on_hello(h, routing, caseworker, msg);
 	else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK)
-		on_ack(h, routing, msg);
+		on_ack(h, routing, caseworker, msg);
+	else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY)
+		hub__query(h, zmq_msg_data(routing), zmq_msg_size(routing),
+		           caseworker, msg);
 	else
 		log_warn("HUB-DELIVER", "unexpected frame kind %d from %s",
 		         kind, caseworker);

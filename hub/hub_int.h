@@ -88,5 +88,12 @@ bool hub__load_rules(hub *h, ug_diag *diag);
 void hub__delivery_recv(hub *h);
 /* An alert for `recipient` was stored: push it to whoever is connected. */
 void hub__delivery_notify(hub *h, const char *recipient);
+/* Member of the duty desk today (hubctl --desk, or DeskMembership). */
+bool hub__is_desk_member(hub *h, const char *caseworker);
+
+/* query.c: answer a caseworker's Query (open alerts, a timeline), only
+ * about persons assigned to them or their desk, and audit it. */
+void hub__query(hub *h, const void *routing, size_t routing_len,
+                const char *caseworker, const wire_query *q);
 
 #endif

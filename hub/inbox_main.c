@@ -24,10 +24,16 @@
 
 static const char usage[] =
 	"usage: inbox --caseworker ID [--config FILE] [OPTIONS]\n"
+	"       inbox --caseworker ID --list [--json]\n"
+	"       inbox --caseworker ID --timeline CPR [--json]\n"
+	"       inbox --caseworker ID --ack ALERT_ID [--note TEXT]\n"
 	"\n"
-	"Shows a caseworker's early-warning alerts as they arrive and\n"
-	"acknowledges each one. Alerts not acknowledged come again on the\n"
-	"next connect.";
+	"Live (the default): shows a caseworker's early-warning alerts as they\n"
+	"arrive and acknowledges each one; alerts not acknowledged come again\n"
+	"on the next connect. The one-shot commands print the open alerts,\n"
+	"one person's timeline (only a person assigned to you or your desk),\n"
+	"or acknowledge one alert with a note, and exit. Every read is\n"
+	"recorded in the hub's audit trail.";
 
 static const ug_setting settings[] = {
 	{"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
@@ -38,7 +44,12 @@ static const ug_setting settings[] = {
 	{"max", "0", "exit after this many alerts (0 = no limit)"},
 	{"idle_exit", "0", "exit after this many seconds without an alert "
 	                   "(0 = run until interrupted)"},
-	{"note", "", "note sent with each acknowledgement"},
+	{"note", "", "note on the action taken, sent with acknowledgements"},
+	{"list", "false", "print the open alerts (most urgent, newest first) "
+	                  "and exit"},
+	{"timeline", "", "print one person's events and alerts (CPR) and exit"},
+	{"ack", "", "acknowledge one alert (its id in hex) and exit"},
+	{"timeout", "10", "one-shot commands: seconds to wait for the hub"},
 	{NULL, NULL, NULL},
 };
 
@@ -57,6 +68,7 @@ typedef struct {
 	bool json, ack;
 	long max, idle_exit;
 	long received;
+	uint8_t acked_id[WIRE_ALERT_ID_LEN]; /* --ack: the alert */
 } inbox;
 
 static void
@@ -299,6 +311,176 @@ run(inbox *ib)
 	return 0;
 }
 
+/* ---- one-shot commands ---- */
+
+static void
+print_list(const inbox *ib, const wire_result *r)
+{
+	for (size_t i = 0; i < r->n_alerts; i++) {
+		const wire_alert *a = r->alerts[i];
+		if (ib->json) {
+			print_json(a);
+			continue;
+		}
+		char hex[2 * WIRE_ALERT_ID_LEN + 1] = "";
+		if (a->alert_id.len == WIRE_ALERT_ID_LEN)
+			ug_hex(a->alert_id.data, WIRE_ALERT_ID_LEN, hex);
+		char raised[11];
+		ug_date_format((int32_t)(a->raised_at / 86400000), raised);
+		printf("%-7s %s  %s  due %-10s  %-12s %.6s-%.4s  %s\n",
+		       priority_name(a->priority), hex, raised, a->due,
+		       a->recipient, a->cpr, strlen(a->cpr) == 10 ? a->cpr + 6
+		                                                   : "",
+		       a->title);
+	}
+	if (!ib->json)
+		printf("%zu open alerts%s\n", r->n_alerts,
+		       r->truncated ? " (more not shown)" : "");
+}
+
+static void
+print_timeline(const inbox *ib, const wire_result *r)
+{
+	for (size_t i = 0; i < r->n_timeline; i++) {
+		const Ungebro__V1__TimelineEntry *e = r->timeline[i];
+		char hex[2 * 16 + 1] = "";
+		const ProtobufCBinaryData *id = e->is_alert ? &e->alert_id
+		                                            : &e->event_id;
+		if (id->len <= 16)
+			ug_hex(id->data, id->len, hex);
+		if (ib->json) {
+			printf("{\"date\": ");
+			json_string(e->date);
+			printf(", \"kind\": \"%s\", \"id\": \"%s\", \"summary\": ",
+			       e->is_alert ? "alert" : "event", hex);
+			json_string(e->summary);
+			if (e->is_alert) {
+				printf(", \"rule\": ");
+				json_string(e->rule);
+				printf(", \"open\": %s", e->open ? "true" : "false");
+			} else {
+				printf(", \"type\": \"%s\", \"agency\": ",
+				       wire_event_type_name(e->type));
+				json_string(e->agency);
+			}
+			printf("}\n");
+		} else {
+			printf("%s  %-5s %s%s%s\n", e->date,
+			       e->is_alert ? "ALERT" : "event", e->summary,
+			       e->is_alert && e->open ? "  [open]" : "",
+			       e->is_alert ? "" : "");
+		}
+	}
+	if (!ib->json)
+		printf("%zu entries%s\n", r->n_timeline,
+		       r->truncated ? " (more not shown)" : "");
+}
+
+static bool
+send_query(inbox *ib, int kind, const char *cpr)
+{
+	wire_query q = UNGEBRO__V1__QUERY__INIT;
+	q.request_id = 1;
+	q.kind = kind;
+	q.cpr = (char *)(cpr ? cpr : "");
+	return send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q);
+}
+
+/* Returns the exit code once the Result is in (or the wait is over). */
+static int
+on_result(inbox *ib, const wire_result *r, int command)
+{
+	if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+		fprintf(stderr, "inbox: the hub refused: %s\n",
+		        r->reason ? r->reason : "?");
+		return r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? 4 : 1;
+	}
+	if (command == 'l') {
+		print_list(ib, r);
+	} else if (command == 't') {
+		print_timeline(ib, r);
+	} else {
+		/* --ack: the list asked after the ack must not hold it. */
+		for (size_t i = 0; i < r->n_alerts; i++)
+			if (r->alerts[i]->alert_id.len == WIRE_ALERT_ID_LEN &&
+			    memcmp(r->alerts[i]->alert_id.data, ib->acked_id,
+			           WIRE_ALERT_ID_LEN) == 0) {
+				fprintf(stderr, "inbox: the alert is still open "
+				        "(not yours, or already moved)\n");
+				return 1;
+			}
+		printf("acknowledged\n");
+	}
+	return 0;
+}
+
+static int
+one_shot(inbox *ib, int command)
+{
+	int64_t deadline = ug_mono_ms();
+	long timeout = 10;
+	ug_config_int(ib->cfg, "timeout", 1, 3600, &timeout, NULL);
+	deadline += timeout * 1000;
+	zmq_pollitem_t items[] = {{ib->sock, 0, ZMQ_POLLIN, 0},
+	                          {ib->monitor, 0, ZMQ_POLLIN, 0}};
+	bool asked = false;
+	while (!interrupted && ug_mono_ms() < deadline) {
+		if (zmq_poll(items, 2, 100) < 0 && errno != EINTR)
+			return 1;
+		if ((items[1].revents & ZMQ_POLLIN)) {
+			int m = read_monitor(ib);
+			if (m < 0) {
+				fprintf(stderr, "inbox: the hub refused this "
+				        "caseworker's key: register it with "
+				        "hubctl register-caseworker\n");
+				return EXIT_REFUSED;
+			}
+			if (m > 0 && !asked) {
+				asked = true;
+				if (command == 'a') {
+					wire_alert_ack ack =
+						UNGEBRO__V1__ALERT_ACK__INIT;
+					ack.alert_id.data = ib->acked_id;
+					ack.alert_id.len = WIRE_ALERT_ID_LEN;
+					ack.note = (char *)ug_config_get(ib->cfg,
+					                                 "note");
+					send_msg(ib,
+					         UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK,
+					         &ack);
+				}
+				/* Frames on one connection are handled in order:
+				 * this answer comes after the ack was stored. */
+				send_query(ib, command == 't'
+				                       ? UNGEBRO__V1__QUERY_KIND__TIMELINE
+				                       : UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
+				           ug_config_get(ib->cfg, "timeline"));
+			}
+		}
+		if (!(items[0].revents & ZMQ_POLLIN))
+			continue;
+		zmq_msg_t frame;
+		zmq_msg_init(&frame);
+		if (zmq_msg_recv(&frame, ib->sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&frame);
+			continue;
+		}
+		int kind, code, rc = -1;
+		void *msg;
+		if (wire_decode(zmq_msg_data(&frame), zmq_msg_size(&frame),
+		                &kind, &msg, &code, NULL) == UG_OK) {
+			if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_RESULT)
+				rc = on_result(ib, msg, command);
+			wire_free(kind, msg);
+		}
+		zmq_msg_close(&frame);
+		if (rc >= 0)
+			return rc;
+	}
+	fprintf(stderr, "inbox: no answer from the hub within %ld s\n",
+	        timeout);
+	return 2;
+}
+
 static int
 connect_hub(inbox *ib, const ug_keys *keys, const char *hub_public)
 {
@@ -378,6 +560,22 @@ main(int argc, char **argv)
 	if (connect_hub(&ib, keys, hub_public) != 0) {
 		fprintf(stderr, "inbox: cannot connect to %s: %s\n",
 		        ug_config_get(cfg, "delivery"), zmq_strerror(errno));
+		goto out;
+	}
+	int command = ug_config_bool(cfg, "list")               ? 'l'
+	              : ug_config_get(cfg, "timeline")[0]         ? 't'
+	              : ug_config_get(cfg, "ack")[0]              ? 'a'
+	                                                          : 0;
+	if (command == 'a' &&
+	    ug_unhex(ug_config_get(cfg, "ack"), ib.acked_id,
+	             WIRE_ALERT_ID_LEN) != UG_OK) {
+		fprintf(stderr, "inbox: --ack needs an alert id of %d hex "
+		        "digits\n", 2 * WIRE_ALERT_ID_LEN);
+		rc = 2;
+		goto out;
+	}
+	if (command) {
+		rc = one_shot(&ib, command);
 		goto out;
 	}
 	rc = run(&ib);

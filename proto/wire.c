@@ -21,6 +21,10 @@ descriptor_for(int kind)
 		return &ungebro__v1__alert_ack__descriptor;
 	case UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME:
 		return &ungebro__v1__welcome__descriptor;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_QUERY:
+		return &ungebro__v1__query__descriptor;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_RESULT:
+		return &ungebro__v1__result__descriptor;
 	default:
 		return NULL;
 	}

@@ -28,6 +28,8 @@ typedef Ungebro__V1__Hello wire_hello;
 typedef Ungebro__V1__Welcome wire_welcome;
 typedef Ungebro__V1__Alert wire_alert;
 typedef Ungebro__V1__AlertAck wire_alert_ack;
+typedef Ungebro__V1__Query wire_query;
+typedef Ungebro__V1__Result wire_result;
 
 /*
  * Decode a frame. On UG_OK *kind is a FrameKind and *msg the unpacked

@@ -874,6 +874,39 @@ store_alerts_open(store *s, const char *recipient, const uint8_t *after,
 }
 
 ug_err
+store_alert_get(store *s, const uint8_t *id, store_alert_fn fn, void *ctx,
+                bool *open)
+{
+	MDB_txn *txn;
+	int rc = begin_read(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin read");
+	MDB_val key = {STORE_ALERT_ID_LEN, (void *)id}, val;
+	rc = mdb_get(txn, s->alerts, &key, &val);
+	ug_err err = store__map_err(rc, "get alert");
+	const uint8_t *in = val.mv_data;
+	size_t off = err == UG_OK && val.mv_size > ALERT_HEADER
+	                     ? ALERT_HEADER + (size_t)in[6]
+	                     : 0;
+	if (err == UG_OK &&
+	    (off == 0 || val.mv_size < off + UG_SEAL_OVERHEAD ||
+	     val.mv_size - off > SEAL_MAX + UG_SEAL_OVERHEAD ||
+	     ug_seal_open(s->storage_key, id, STORE_ALERT_ID_LEN, in + off,
+	                  val.mv_size - off, s->scratch) != UG_OK))
+		err = UG_EMALFORMED;
+	if (err == UG_OK) {
+		*open = in[0] == ALERT_OPEN;
+		uint32_t deliveries = (uint32_t)in[1] << 24 |
+		                      (uint32_t)in[2] << 16 |
+		                      (uint32_t)in[3] << 8 | in[4];
+		err = fn(ctx, id, s->scratch,
+		         val.mv_size - off - UG_SEAL_OVERHEAD, deliveries);
+	}
+	mdb_txn_abort(txn);
+	return err;
+}
+
+ug_err
 store_alerts_delivered(store *s, const uint8_t (*ids)[STORE_ALERT_ID_LEN],
                        size_t n, uint32_t *deliveries)
 {
@@ -1092,12 +1125,14 @@ store_get_stats(store *s, store_stats *out)
 	out->principals = entries(txn, s->principal);
 	out->alerts = entries(txn, s->alerts);
 	out->alerts_open = entries(txn, s->queue);
+	out->audit_records = entries(txn, s->audit);
 	ug_err err = last_seq_in(s, txn, &out->last_seq);
 	mdb_txn_abort(txn);
 	rc = begin_read(s->derived_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin stats");
 	out->person_index_entries = entries(txn, s->person);
+	out->timers = entries(txn, s->timer);
 	mdb_txn_abort(txn);
 	read_last_applied(s);
 	out->last_applied = s->last_applied;

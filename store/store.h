@@ -161,6 +161,10 @@ ug_err store_alerts_delivered(store *s,
                               const uint8_t (*ids)[STORE_ALERT_ID_LEN],
                               size_t n, uint32_t *deliveries)
 	__attribute__((warn_unused_result));
+/* One alert by id, whatever its state: fn gets the body (valid during the
+ * call) and *open says whether it still waits for an acknowledgement. */
+ug_err store_alert_get(store *s, const uint8_t *id, store_alert_fn fn,
+                       void *ctx, bool *open);
 /* Count open alerts for a recipient. */
 ug_err store_alerts_count(store *s, const char *recipient, size_t *open);
 
@@ -257,7 +261,7 @@ typedef struct {
 	uint64_t log_events, last_seq, last_applied;
 	uint64_t event_ids, assignments, principals;
 	uint64_t alerts, alerts_open;
-	uint64_t person_index_entries;
+	uint64_t person_index_entries, timers, audit_records;
 	uint64_t log_bytes, derived_bytes;  /* pages in use x page size */
 	uint64_t log_map_bytes, derived_map_bytes;
 } store_stats;

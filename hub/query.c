@@ -1,0 +1,471 @@
+/*
+ * Caseworker queries on the delivery endpoint: the open alerts of the
+ * caseworker (and their desk), most urgent and newest first, and one
+ * person's timeline. Need to know: a timeline is shown only for a person
+ * assigned to the asking caseworker, for an unassigned person to a desk
+ * member, or for a person with an open alert addressed to them (an
+ * escalation). Addiction events never appear in a timeline; a referral
+ * shared with consent appears as its alert. Every answer, and every
+ * refusal, is appended to the audit trail.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "hub/hub_int.h"
+
+#define LIST_DEFAULT 40   /* alerts fit a 64 KiB frame with room to spare */
+#define LIST_MAX 50
+#define TIMELINE_DEFAULT 200
+#define TIMELINE_MAX 400
+
+static void
+send_result(hub *h, const void *routing, size_t routing_len,
+            const wire_result *result)
+{
+	size_t need = wire_encoded_size(UNGEBRO__V1__FRAME_KIND__FRAME_RESULT,
+	                                result);
+	uint8_t *buf = malloc(need);
+	if (!buf)
+		return;
+	size_t len = wire_encode(UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, result,
+	                         buf, need);
+	if (zmq_send(h->delivery, routing, routing_len,
+	             ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(h->delivery, buf, len, ZMQ_DONTWAIT) < 0)
+		log_info("HUB-QUERY", "result not sent: %s", zmq_strerror(errno));
+	free(buf);
+}
+
+static void
+audit(hub *h, const char *caseworker, const char *action,
+      const uint8_t *person_key, const char *detail)
+{
+	if (store_audit_append(h->store, h->now, caseworker, action,
+	                       person_key, detail) != UG_OK)
+		log_err("HUB-AUDIT", "%s by %s not audited", action, caseworker);
+}
+
+/* ---- open alerts ---- */
+
+typedef struct {
+	wire_alert **alerts;
+	size_t n, cap;
+	const char *current; /* the queue being read: who it is for now */
+} alert_list;
+
+static ug_err
+collect_alert(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+              uint32_t deliveries)
+{
+	(void)id;
+	alert_list *l = ctx;
+	if (l->n == l->cap)
+		return UG_EFULL;
+	wire_alert *a = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body,
+	                            len);
+	if (!a)
+		return UG_OK;
+	/* The queue says who it is for now (a reassignment or escalation may
+	 * have moved it). protobuf-c's default allocator is malloc, so a
+	 * strdup'ed string is freed with the message like its own. */
+	char *now_for = strdup(l->current);
+	if (!now_for) {
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, a);
+		return UG_ENOMEM;
+	}
+	free(a->recipient);
+	a->recipient = now_for;
+	a->delivery = deliveries;
+	l->alerts[l->n++] = a;
+	return UG_OK;
+}
+
+static int
+most_urgent_first(const void *a, const void *b)
+{
+	const wire_alert *x = *(wire_alert *const *)a;
+	const wire_alert *y = *(wire_alert *const *)b;
+	if (x->priority != y->priority)
+		return y->priority - x->priority;
+	return x->raised_at < y->raised_at ? 1 : x->raised_at > y->raised_at;
+}
+
+static void
+list_open(hub *h, const void *routing, size_t routing_len,
+          const char *caseworker, const wire_query *q, wire_result *result)
+{
+	size_t limit = q->limit ? q->limit : LIST_DEFAULT;
+	if (limit > LIST_MAX)
+		limit = LIST_MAX;
+	/* Read a little more than asked, so the most urgent can be chosen
+	 * from more than the oldest few. */
+	alert_list l = {calloc(4 * limit, sizeof(wire_alert *)), 0, 4 * limit,
+	                NULL};
+	if (!l.alerts)
+		return;
+	const char *recipients[2] = {caseworker, NULL};
+	if (hub__is_desk_member(h, caseworker))
+		recipients[1] = h->rules.desk;
+	bool more = false;
+	for (int i = 0; i < 2 && recipients[i]; i++) {
+		l.current = recipients[i];
+		if (store_alerts_open(h->store, recipients[i], NULL,
+		                      l.cap - l.n, collect_alert, &l) == UG_EFULL)
+			more = true;
+	}
+	qsort(l.alerts, l.n, sizeof *l.alerts, most_urgent_first);
+	result->n_alerts = l.n < limit ? l.n : limit;
+	result->alerts = l.alerts;
+	result->truncated = more || l.n > limit;
+	send_result(h, routing, routing_len, result);
+	audit(h, caseworker, "list", NULL, "");
+	for (size_t i = 0; i < l.n; i++)
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, l.alerts[i]);
+	free(l.alerts);
+}
+
+/* ---- timeline ---- */
+
+typedef struct {
+	hub *h;
+	const char *caseworker;
+	bool desk;
+	bool allowed;
+} access_ctx;
+
+static ug_err
+check_alert_access(void *ctx, const uint8_t *id)
+{
+	access_ctx *a = ctx;
+	bool open = false;
+	char recipient[STORE_ID_MAX];
+	uint32_t escalations;
+	if (store_alert_state(a->h->store, id, &open, recipient,
+	                      &escalations) == UG_OK &&
+	    open &&
+	    (strcmp(recipient, a->caseworker) == 0 ||
+	     (a->desk && strcmp(recipient, a->h->rules.desk) == 0)))
+		a->allowed = true;
+	return UG_OK;
+}
+
+static bool
+may_see(hub *h, const char *caseworker, const uint8_t *person_key)
+{
+	char contact[STORE_ID_MAX];
+	bool assigned = store_assignment_get(h->store, person_key,
+	                                     hub__today(h), contact) == UG_OK;
+	if (assigned && strcmp(contact, caseworker) == 0)
+		return true;
+	access_ctx a = {h, caseworker, hub__is_desk_member(h, caseworker),
+	                false};
+	if (!assigned && a.desk)
+		return true;
+	store_person_alerts(h->store, person_key, check_alert_access, &a);
+	return a.allowed;
+}
+
+typedef struct {
+	Ungebro__V1__TimelineEntry *entries;
+	char (*text)[192];
+	char (*dates)[11];
+	size_t n, cap;
+	bool truncated;
+} timeline;
+
+static Ungebro__V1__TimelineEntry *
+next_entry(timeline *t)
+{
+	if (t->n == t->cap) {
+		t->truncated = true;
+		return NULL;
+	}
+	Ungebro__V1__TimelineEntry *e = &t->entries[t->n];
+	ungebro__v1__timeline_entry__init(e);
+	e->summary = t->text[t->n];
+	e->date = t->dates[t->n];
+	t->n++;
+	return e;
+}
+
+static const char *
+nonempty(const char *text, const char *fallback)
+{
+	return text && text[0] ? text : fallback;
+}
+
+/* One line for a person about an event; false to leave it out. */
+static bool
+summarise(const wire_envelope *env, char *text, size_t cap, char *date)
+{
+	const char *when = NULL;
+	switch (env->payload_case) {
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT: {
+		const Ungebro__V1__AbsenceReport *a = env->absence_report;
+		snprintf(text, cap, "absence %u of %u lessons, %s to %s",
+		         a->lessons_absent, a->lessons_expected, a->period_start,
+		         a->period_end);
+		when = a->period_end;
+		break;
+	}
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT:
+		snprintf(text, cap, "dropped out of %s at %s",
+		         nonempty(env->dropout->programme, "a programme"),
+		         env->dropout->institution);
+		when = env->dropout->date;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK:
+		snprintf(text, cap, "risk of dropping out at %s",
+		         env->dropout_risk->institution);
+		when = env->dropout_risk->date;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ENROLMENT:
+		snprintf(text, cap, "%s %s at %s",
+		         env->enrolment->end && env->enrolment->end[0]
+		                 ? "enrolment ended:"
+		                 : "enrolled in",
+		         nonempty(env->enrolment->programme, "a programme"),
+		         env->enrolment->institution);
+		when = nonempty(env->enrolment->end, env->enrolment->start);
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT:
+		snprintf(text, cap, "readiness assessment grade %u: %s",
+		         env->readiness_assessment->grade,
+		         env->readiness_assessment->ready ? "ready"
+		                                          : "not ready");
+		when = env->readiness_assessment->date;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING:
+		snprintf(text, cap, "left school after grade %u (%s)",
+		         env->school_leaving->grade,
+		         env->school_leaving->kind ==
+		                         UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE
+		                 ? "completed"
+		                 : "left early");
+		when = env->school_leaving->date;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT:
+		snprintf(text, cap, "contact person: %s (%s)",
+		         env->contact_assignment->caseworker,
+		         nonempty(env->contact_assignment->role, "contact"));
+		when = env->contact_assignment->from;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_BENEFIT_STATUS:
+		snprintf(text, cap, "benefit %s",
+		         env->benefit_status->stop && env->benefit_status->stop[0]
+		                 ? "stopped"
+		                 : "started");
+		when = nonempty(env->benefit_status->stop,
+		                env->benefit_status->start);
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION:
+		snprintf(text, cap, "missed an activation offer");
+		when = env->missed_activation->date;
+		break;
+	default:
+		/* Addiction data is the service's own: never in a timeline. */
+		return false;
+	}
+	if (when && strlen(when) == 10)
+		memcpy(date, when, 11);
+	else
+		ug_date_format((int32_t)(env->occurred_at / 86400000), date);
+	return true;
+}
+
+static ug_err
+add_event(void *ctx, const store_record *rec)
+{
+	timeline *t = ctx;
+	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+	                                 rec->body, rec->body_len);
+	if (!env)
+		return UG_OK;
+	char text[192], date[11];
+	if (summarise(env, text, sizeof text, date)) {
+		Ungebro__V1__TimelineEntry *e = next_entry(t);
+		if (e) {
+			memcpy(e->summary, text, sizeof text);
+			memcpy(e->date, date, sizeof date);
+			e->type = env->type;
+			/* The stored agency string lives only during this call. */
+			e->agency = strdup(rec->agency);
+			e->event_id.len = env->event_id.len;
+			e->event_id.data = malloc(env->event_id.len + 1);
+			if (e->event_id.data)
+				memcpy(e->event_id.data, env->event_id.data,
+				       env->event_id.len);
+		}
+	}
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+	return UG_OK;
+}
+
+typedef struct {
+	hub *h;
+	timeline *t;
+} seq_ctx;
+
+static ug_err
+add_seq(void *ctx, uint64_t seq)
+{
+	seq_ctx *s = ctx;
+	return store_log_get(s->h->store, seq, add_event, s->t);
+}
+
+typedef struct {
+	timeline *t;
+	bool open;
+} alert_entry_ctx;
+
+static ug_err
+add_alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+               uint32_t deliveries)
+{
+	(void)deliveries;
+	alert_entry_ctx *a = ctx;
+	wire_alert *alert = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
+	                                body, len);
+	if (!alert)
+		return UG_OK;
+	Ungebro__V1__TimelineEntry *e = next_entry(a->t);
+	if (e) {
+		e->is_alert = true;
+		snprintf(e->summary, 192, "%s", alert->title);
+		ug_date_format((int32_t)(alert->raised_at / 86400000), e->date);
+		e->rule = strdup(alert->rule);
+		e->alert_id.len = STORE_ALERT_ID_LEN;
+		e->alert_id.data = malloc(STORE_ALERT_ID_LEN);
+		if (e->alert_id.data)
+			memcpy(e->alert_id.data, id, STORE_ALERT_ID_LEN);
+		/* *open is set by store_alert_get before calling us. */
+		e->open = a->open;
+	}
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, alert);
+	return UG_OK;
+}
+
+typedef struct {
+	hub *h;
+	timeline *t;
+} palert_ctx;
+
+static ug_err
+add_alert(void *ctx, const uint8_t *id)
+{
+	palert_ctx *p = ctx;
+	alert_entry_ctx a = {p->t, false};
+	bool open = false;
+	/* State first: the callback needs it. */
+	char recipient[STORE_ID_MAX];
+	uint32_t escalations;
+	if (store_alert_state(p->h->store, id, &open, recipient,
+	                      &escalations) != UG_OK)
+		return UG_OK;
+	a.open = open;
+	return store_alert_get(p->h->store, id, add_alert_body, &a, &open);
+}
+
+static int
+by_date(const void *a, const void *b)
+{
+	const Ungebro__V1__TimelineEntry *x = a, *y = b;
+	int c = strcmp(x->date, y->date);
+	return c ? c : (int)x->is_alert - (int)y->is_alert;
+}
+
+static void
+free_text(char *text)
+{
+	/* Fields never set keep protobuf-c's shared empty string. */
+	if (text != protobuf_c_empty_string)
+		free(text);
+}
+
+static void
+free_timeline(timeline *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free_text(t->entries[i].agency);
+		free_text(t->entries[i].rule);
+		free(t->entries[i].event_id.data);
+		free(t->entries[i].alert_id.data);
+	}
+	free(t->entries);
+	free(t->text);
+	free(t->dates);
+}
+
+static void
+show_timeline(hub *h, const void *routing, size_t routing_len,
+              const char *caseworker, const wire_query *q, wire_result *result)
+{
+	char cpr[11];
+	if (!q->cpr || ug_cpr_normalize(q->cpr, strlen(q->cpr), cpr) != UG_OK) {
+		result->code = UNGEBRO__V1__ERROR_CODE__E_MALFORMED;
+		result->reason = "cpr must be 10 digits with a valid date";
+		send_result(h, routing, routing_len, result);
+		return;
+	}
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+	ug_person_key(h->keys->hash_key, cpr, person_key);
+	if (!may_see(h, caseworker, person_key)) {
+		result->code = UNGEBRO__V1__ERROR_CODE__E_DENIED;
+		result->reason = "this person is not assigned to you or your "
+		                 "desk";
+		send_result(h, routing, routing_len, result);
+		audit(h, caseworker, "timeline-denied", person_key, "");
+		log_warn("HUB-QUERY", "timeline refused to %s: not their person",
+		         caseworker);
+		return;
+	}
+	size_t limit = q->limit ? q->limit : TIMELINE_DEFAULT;
+	if (limit > TIMELINE_MAX)
+		limit = TIMELINE_MAX;
+	timeline t = {calloc(limit, sizeof *t.entries),
+	              calloc(limit, sizeof *t.text),
+	              calloc(limit, sizeof *t.dates), 0, limit, false};
+	if (t.entries && t.text && t.dates) {
+		seq_ctx sc = {h, &t};
+		palert_ctx pc = {h, &t};
+		store_person_events(h->store, person_key, add_seq, &sc);
+		store_person_alerts(h->store, person_key, add_alert, &pc);
+		qsort(t.entries, t.n, sizeof *t.entries, by_date);
+		Ungebro__V1__TimelineEntry **ptrs = calloc(t.n + 1,
+		                                           sizeof *ptrs);
+		for (size_t i = 0; ptrs && i < t.n; i++)
+			ptrs[i] = &t.entries[i];
+		result->n_timeline = ptrs ? t.n : 0;
+		result->timeline = ptrs;
+		result->truncated = t.truncated;
+		send_result(h, routing, routing_len, result);
+		free(ptrs);
+		audit(h, caseworker, "timeline", person_key, "");
+	}
+	free_timeline(&t);
+}
+
+void
+hub__query(hub *h, const void *routing, size_t routing_len,
+           const char *caseworker, const wire_query *q)
+{
+	wire_result result = UNGEBRO__V1__RESULT__INIT;
+	result.request_id = q->request_id;
+	switch (q->kind) {
+	case UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS:
+		list_open(h, routing, routing_len, caseworker, q, &result);
+		break;
+	case UNGEBRO__V1__QUERY_KIND__TIMELINE:
+		show_timeline(h, routing, routing_len, caseworker, q, &result);
+		break;
+	default:
+		result.code = UNGEBRO__V1__ERROR_CODE__E_MALFORMED;
+		result.reason = "unknown query kind";
+		send_result(h, routing, routing_len, &result);
+	}
+}
