@@ -1,24 +1,35 @@
 /*
- * The adapter runtime's public face. An agency's adapter is one ops table,
- * in the way nng describes a protocol:
+ * The adapter runtime's public face. An agency's adapter is one ops table
+ * naming the kinds of record it reads, in the way nng describes a
+ * protocol:
  *
+ *   const struct adapter_kind school_absence_kind = {
+ *       .name = "absence", .description = "...",
+ *       .columns = absence_columns, .parse_row = absence_parse_row,
+ *   };
+ *   static const struct adapter_kind *const school_kinds[] = {
+ *       &school_absence_kind, &school_readiness_kind, NULL,
+ *   };
  *   const struct adapter_ops school_ops = {
- *       .name = "school", .columns = school_columns,
- *       .parse_row = school_parse_row,
+ *       .name = "school", .description = "...", .kinds = school_kinds,
  *   };
  *   int main(int argc, char **argv)
  *   { return adapter_main(&school_ops, argc, argv); }
  *
  * and the shared runtime does everything else: configuration, keys, the
- * `import FILE...` and `flush` commands, CSV reading, the rejects file,
- * the sealed outbox, and delivery to the hub over CURVE with acks,
- * retries and a summary (see SPEC: adapter-school). parse_row only turns
- * one row into one envelope or says, for a clerk, why it cannot.
+ * `import FILE...`, `flush` and `watch DIR` commands, CSV and JSON Lines
+ * reading in UTF-8 or Windows-1252/Latin-1, choosing each file's kind
+ * (from --kind or from its header), the rejects file, the sealed outbox,
+ * corrections, and delivery to the hub over CURVE with acks, retries and a
+ * summary (docs/ADAPTERS.md). parse_row only turns one row into one
+ * envelope or says, for a clerk, why it cannot.
  *
  * Event ids are deterministic: bytes 0-7 the big-endian occurred_at,
  * bytes 8-15 a BLAKE2b keyed with the agency's hash_key over the row's
- * natural key. Importing a file again therefore yields the same ids, the
- * outbox skips those already acked, and nothing is sent twice.
+ * natural key and its content. Importing a file again therefore yields
+ * the same ids and nothing is sent twice; a row whose natural key was
+ * seen before with other content becomes a correction that supersedes
+ * the event last sent for that key (see adapter_event_finish).
  *
  * The runtime never writes a CPR to a log or a diagnostic; parse_row must
  * not either (reasons name columns and quote only validated numbers).
@@ -26,6 +37,7 @@
 #ifndef UG_ADAPTER_H
 #define UG_ADAPTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,22 +46,27 @@
 #include "common/err.h"
 #include "proto/wire.h"
 
-#define ADAPTER_COLUMNS_MAX 32	 /* columns an ops table may name */
+#define ADAPTER_COLUMNS_MAX 32	 /* columns a kind may name */
 #define ADAPTER_KEY_MAX	    1024 /* bytes of a natural key */
+#define ADAPTER_DATES_MAX   6	 /* normalised dates an event can hold */
 
-/* Exit codes of adapter_main (SPEC). */
+/* Exit codes of adapter_main (docs/ADAPTERS.md). */
 enum {
 	ADAPTER_EXIT_OK = 0,	  /* all delivered, no row rejected */
 	ADAPTER_EXIT_REJECTS = 1, /* all delivered, some rows rejected */
 	ADAPTER_EXIT_PENDING = 2, /* the outbox still holds events */
-	ADAPTER_EXIT_FATAL = 3,	  /* usage, config, file or key refused */
+	ADAPTER_EXIT_FATAL = 3,	  /* usage, config, a whole-file problem,
+				     or the hub refused the key */
 };
 
 /*
- * One CSV row as parse_row sees it: field[i] is the value (trimmed, never
- * NULL) of ops->columns[i] when the file has that column, NULL when an
- * optional column is absent from the file. Borrowed: valid during the
- * parse_row call and until the runtime has encoded its event.
+ * One record as parse_row sees it, from a CSV row or a JSON Lines object
+ * alike: field[i] is the value (trimmed, UTF-8, never NULL) of
+ * kind->columns[i] when the file has that column, NULL when an optional
+ * column is absent from the file. In JSON Lines a key that is missing
+ * from one object, or null, reads as "" (like an empty CSV cell); a
+ * number reads as its text. Borrowed: valid during the parse_row call and
+ * until the runtime has encoded its event.
  */
 typedef struct adapter_row {
 	const char *field[ADAPTER_COLUMNS_MAX];
@@ -58,11 +75,13 @@ typedef struct adapter_row {
 /*
  * The event parse_row fills. adapter_event_init() has run: env is an
  * initialised envelope with valid_until 0. parse_row sets env.type,
- * env.sensitivity, env.cpr (point it at ev->cpr), env.occurred_at, the
- * payload (use ev->payload for its storage) and the natural key (with
- * adapter_key_add). Strings may point into the row or into ev.
- * The runtime sets env.agency, env.schema_version, env.sent_at and
- * env.event_id (see adapter_event_finish).
+ * env.sensitivity, env.cpr (point it at ev->cpr; leave it NULL for
+ * anonymous and organisational events), env.occurred_at, the payload
+ * (use ev->payload for its storage) and the natural key (with
+ * adapter_key_add). Strings may point into the row or into ev; a date
+ * given in a Danish form must be stored as YYYY-MM-DD, e.g.
+ * ug_date_format(days, ev->date[0]). The runtime sets env.agency,
+ * env.schema_version, env.sent_at, env.event_id and env.supersedes.
  */
 typedef struct adapter_event {
 	wire_envelope env;
@@ -74,18 +93,28 @@ typedef struct adapter_event {
 		Ungebro__V1__AddictionReferral addiction_referral;
 		Ungebro__V1__ReadinessAssessment readiness_assessment;
 		Ungebro__V1__ContactAssignment contact_assignment;
+		Ungebro__V1__BenefitStatus benefit_status;
+		Ungebro__V1__MissedActivation missed_activation;
+		Ungebro__V1__SchoolLeaving school_leaving;
+		Ungebro__V1__DeskMembership desk_membership;
 	} payload;
 	Ungebro__V1__Consent consent; /* for addiction_referral */
 	char cpr[11];
+	char date[ADAPTER_DATES_MAX][11]; /* storage for YYYY-MM-DD texts */
 	char natural_key[ADAPTER_KEY_MAX];
 	size_t natural_key_len;
-	uint8_t event_id[WIRE_EVENT_ID_LEN];
+	/* Set by adapter_event_finish: */
+	uint8_t event_id[WIRE_EVENT_ID_LEN];  /* the id for this content */
+	uint8_t key_hash[WIRE_EVENT_ID_LEN];  /* keyed hash of natural key */
+	uint8_t supersedes[WIRE_EVENT_ID_LEN];
 } adapter_event;
 
-struct adapter_ops {
-	/* Short agency kind: the program is "adapter-<name>". */
+/* One kind of record an adapter reads: absence reports, readiness
+ * assessments, ... Each input file holds one kind. */
+struct adapter_kind {
+	/* "absence", "readiness", "leaving": for --kind and messages. */
 	const char *name;
-	/* One line for --help: what the input files are. */
+	/* One line for --help: what one row of this kind is. */
 	const char *description;
 	/* The columns parse_row reads, ended by a NULL name; at most
 	 * ADAPTER_COLUMNS_MAX. Row fields arrive in this order. */
@@ -95,19 +124,75 @@ struct adapter_ops {
 	 * diag's field set to the column's canonical name and a reason a
 	 * clerk can act on ("lessons_absent 30 is more than
 	 * lessons_expected 24"), never quoting a CPR or unvalidated text;
-	 * the runtime adds file and line and copies the row to the rejects
-	 * file.
+	 * the runtime adds file, line and the file's own column name and
+	 * copies the row to the rejects file. The natural key must identify
+	 * the record (not its values), so that a changed value makes a
+	 * correction rather than a second record.
 	 */
 	ug_err (*parse_row)(const adapter_row *row, adapter_event *ev,
 			    ug_diag *diag);
 };
 
+struct adapter_ops {
+	/* Short agency kind: the program is "adapter-<name>". */
+	const char *name;
+	/* One line for --help: what the program imports. */
+	const char *description;
+	/* The record kinds, ended by NULL; at least one. */
+	const struct adapter_kind *const *kinds;
+};
+
 /*
- * Run an adapter program: parse argv (settings per SPEC; --help), run
- * `import FILE...` or `flush`, print the summary and return the exit code
- * (ADAPTER_EXIT_*). Call once per process, from main.
+ * Run an adapter program: parse argv (settings: --help), run
+ * `import FILE...`, `flush` or `watch DIR`, print the summary and return
+ * the exit code (ADAPTER_EXIT_*). Call once per process, from main.
  */
 int adapter_main(const struct adapter_ops *ops, int argc, char **argv);
+
+/* The kind of ops called name (case-insensitive), or NULL. */
+const struct adapter_kind *adapter_find_kind(const struct adapter_ops *ops,
+					     const char *name);
+
+/* ---- helpers for parse_row ----------------------------------------- */
+
+/*
+ * Parse a calendar date written as ISO "2024-03-01" or Danish
+ * "01-03-2024" / "01.03.2024" (day and month with two digits, year with
+ * four), the whole text and nothing else; it must be a real date
+ * (no 2023-02-29). *days = days since 1970-01-01. UG_EMALFORMED if not.
+ */
+ug_err adapter_parse_date(const char *text, int32_t *days);
+
+/*
+ * Parse a whole number 0..max written in decimal digits only (no sign,
+ * no blanks: fields arrive trimmed), at most 9 digits so that quoting
+ * it back in a reason can never show a CPR. UG_EMALFORMED if text is
+ * empty or not digits, UG_EINVAL (a distinct error, so a reason can say
+ * "too large") if it is above max.
+ */
+ug_err adapter_parse_uint(const char *text, unsigned max, unsigned *out);
+
+/*
+ * Parse a CPR number written DDMMYY-SSSS or DDMMYYSSSS (also with a blank
+ * for the dash) into 10 digits in out (11 bytes); DDMMYY must be a real
+ * date, and there is deliberately no modulus-11 check (CPRs issued since
+ * 2007 need not pass it). On UG_EMALFORMED *why (if not NULL) points at
+ * a static reason for a clerk that never quotes the text, e.g. "cpr has
+ * 9 digits: a spreadsheet may have dropped its leading zero (format the
+ * column as text)". The caller prefixes nothing: the reason names the
+ * column as "cpr"; use it with ug_diag_set(diag, column, "%s", why).
+ */
+ug_err adapter_parse_cpr(const char *text, char out[11], const char **why);
+
+/*
+ * Match text against a NULL-terminated list of words, ignoring case
+ * (ASCII and the Danish letters Æ Ø Å as UTF-8) and reading ' ', '-' and
+ * '_' alike, so "Ikke parat", "ikke-parat" and "IKKE_PARAT" are one word.
+ * Returns the index of the first word that matches, or -1. For
+ * enumerations with Danish and English synonyms, list both and map the
+ * index: {"ready", "parat", "not ready", "ikke parat", NULL}.
+ */
+int adapter_match(const char *text, const char *const *words);
 
 /* Zero ev and initialise its envelope (valid_until 0, no payload). */
 void adapter_event_init(adapter_event *ev);
@@ -120,25 +205,32 @@ void adapter_event_init(adapter_event *ev);
 ug_err adapter_key_add(adapter_event *ev, const char *part);
 
 /*
- * The event id: out[0..7] = big-endian occurred_at, out[8..15] = the first
- * 8 bytes of BLAKE2b-128 keyed with hash_key over the natural key.
- */
-void adapter_event_id(const uint8_t hash_key[UG_KEY_LEN], int64_t occurred_at,
-		      const void *natural_key, size_t len,
-		      uint8_t out[WIRE_EVENT_ID_LEN]);
-
-/*
  * Finish an event parse_row filled: set agency (borrowed: must outlive
- * the encoding), schema version, sent_at = now_ms and the event id, wipe
- * the natural key (it holds a CPR), then check the envelope as the hub
- * will (wire_validate_envelope). UG_EMALFORMED with the diag filled if
- * the hub would refuse it.
+ * the encoding) and the schema version, check the envelope as the hub
+ * will (wire_validate_envelope, at now_ms), then compute
+ *   key_hash = BLAKE2b-128(hash_key, natural key)
+ *   event_id = BE64(occurred_at) ||
+ *              BLAKE2b-64(hash_key, natural key || 0x1E || content)
+ * where content is the protobuf encoding of the envelope with sent_at 0
+ * and no event_id or supersedes: the same record with the same values
+ * always gets the same id, a changed value a new one. Wipes the natural
+ * key (it holds a CPR) and leaves env.sent_at = now_ms, env.event_id =
+ * ev->event_id. The runtime's outbox then decides whether it is new, a
+ * repeat, or a correction (and sets supersedes). UG_EMALFORMED with the
+ * diag filled if the hub would refuse the event; UG_ENOMEM.
  */
 ug_err adapter_event_finish(adapter_event *ev, const char *agency,
 			    const uint8_t hash_key[UG_KEY_LEN], int64_t now_ms,
 			    ug_diag *diag);
 
-/* The agencies this tree knows. */
+/* ---- the agencies this tree knows ---------------------------------- */
+
 extern const struct adapter_ops school_ops;
+extern const struct adapter_ops college_ops;
+extern const struct adapter_ops addiction_ops;
+extern const struct adapter_ops jobcenter_ops;
+extern const struct adapter_ops youthunit_ops;
+
+extern const struct adapter_kind school_absence_kind;
 
 #endif

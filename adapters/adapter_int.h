@@ -1,15 +1,23 @@
 /*
  * Internals shared by the adapter runtime's files only (runtime.c, the
- * import side, and sender.c, the delivery side). Agency files include
- * adapter.h, never this.
+ * import side; watch.c, the drop directory; sender.c, the delivery side).
+ * Agency files include adapter.h, never this.
  */
 #ifndef UG_ADAPTER_INT_H
 #define UG_ADAPTER_INT_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
+#include "adapters/adapter.h"
+#include "adapters/csv.h"
+#include "adapters/encoding.h"
+#include "adapters/jsonl.h"
+#include "common/config.h"
 #include "common/err.h"
 #include "common/keys.h"
 #include "store/outbox.h"
@@ -19,6 +27,8 @@ typedef struct {
 	size_t rows;		/* data rows read, good and bad */
 	size_t events;		/* rows that became events */
 	size_t queued;		/* events newly put into the outbox */
+	size_t corrections;	/* ...of which corrections of an earlier
+				   event (same natural key, new values) */
 	size_t accepted;	/* ACCEPTED acks */
 	size_t duplicates;	/* already acked before (outbox sent set) or
 				   DUPLICATE acks */
@@ -35,7 +45,10 @@ typedef struct {
 	long window;	      /* events in flight, at most */
 	long ack_timeout_ms;  /* resend an event unacked this long */
 	volatile sig_atomic_t *stop; /* set by a signal handler: give up now */
+	bool persistent;      /* watch: never give up for lack of progress */
 } adapter_send_opts;
+
+typedef struct sender adapter_sender;
 
 /*
  * Send what the outbox holds until every event has a final answer.
@@ -48,5 +61,146 @@ typedef struct {
  */
 ug_err adapter__send(outbox *ob, const adapter_send_opts *opts,
 		     adapter_counts *counts, ug_diag *diag);
+
+/*
+ * The same in steps, for a caller with more to do (watch): open a
+ * sender (it connects at once; opts, counts and diag are borrowed and
+ * must outlive it), then call step as often as convenient. One step tops
+ * the window up from the outbox, sends what is due, waits up to wait_ms
+ * for acks (and for fd, if >= 0, to be readable: *fd_ready), and records
+ * the acks. Returns UG_OK, UG_EDENIED (the hub refused the key; diag),
+ * or an outbox or socket failure. idle: nothing in flight and nothing
+ * more in the outbox. wake: events were queued since; look again.
+ */
+ug_err adapter__sender_open(adapter_sender **out, outbox *ob,
+			    const adapter_send_opts *opts,
+			    adapter_counts *counts, ug_diag *diag);
+ug_err adapter__sender_step(adapter_sender *s, long wait_ms, int fd,
+			    bool *fd_ready);
+bool adapter__sender_idle(const adapter_sender *s);
+void adapter__sender_wake(adapter_sender *s);
+void adapter__sender_close(adapter_sender **s);
+
+
+/* ---- the import side (runtime.c, import.c, watch.c) ----------------- */
+
+#define ADAPTER_BATCH_MAX 256 /* events per outbox transaction */
+#define ADAPTER_PATH_LEN  4096
+
+typedef enum { FORMAT_AUTO = 0, FORMAT_CSV, FORMAT_JSONL } adapter_format;
+
+/* What the first pass found out about a file, for the second. */
+typedef struct {
+	char path[ADAPTER_PATH_LEN];
+	adapter_format format;
+	enc_kind encoding;
+	bool encoding_detected; /* chosen by the scan, not requested */
+	bool bom;		/* it began with a UTF-8 byte order mark */
+	const struct adapter_kind *kind;
+	struct stat st; /* as the first pass saw it: a change means the
+			   file is still being written */
+	/* JSON Lines: the keys seen in the file, mapped like a header. */
+	char *keys;	 /* NUL-separated names */
+	const char *key_names[CSV_COLUMNS_MAX];
+	size_t nkeys;
+	char unknown[512]; /* columns ignored (ignore_columns) */
+} adapter_plan;
+
+/* How one file's import ended. */
+typedef enum {
+	FILE_DONE = 0,	 /* imported; bad rows (if any) rejected */
+	FILE_FAILED,	 /* a whole-file problem: nothing queued */
+	FILE_CHANGED,	 /* it changed while read: import it again later */
+	FILE_STOPPED,	 /* interrupted by a signal: import it again */
+	FILE_FATAL,	 /* the outbox or the rejects file failed */
+} adapter_file_status;
+
+struct runtime {
+	const struct adapter_ops *ops;
+	char program[64];
+	ug_config *cfg;
+	const char *agency;
+	ug_keys *keys;
+	char hub_key[UG_Z85_KEY_LEN + 1];
+	outbox *ob;
+	adapter_counts counts;	  /* the whole run */
+	adapter_counts file;	  /* the file being imported */
+	int64_t started_ms;	  /* events queued by this run have
+				     queued_at >= */
+	enc_kind encoding;	  /* the setting */
+	adapter_format format;	  /* the setting */
+	bool watching;
+
+	/* Called after every outbox transaction (watch: keep delivering). */
+	void (*on_batch)(struct runtime *rt);
+	void *watch;
+
+	/* The batch of events waiting for one outbox transaction. */
+	outbox_item items[ADAPTER_BATCH_MAX];
+	uint8_t ids[ADAPTER_BATCH_MAX][OUTBOX_ID_LEN];
+	uint8_t keys_hash[ADAPTER_BATCH_MAX][OUTBOX_KEY_LEN];
+	uint8_t contents[ADAPTER_BATCH_MAX][OUTBOX_ID_LEN];
+	uint8_t *frames[ADAPTER_BATCH_MAX];
+	long lines[ADAPTER_BATCH_MAX];
+	bool corrects[ADAPTER_BATCH_MAX];
+	size_t nitems;
+
+	/* The file being imported. */
+	const adapter_plan *plan;
+	const char *path;
+	int fd;
+	FILE *raw, *text;
+	csv_reader *csv;
+	jsonl_reader *jsonl;
+	int index[ADAPTER_COLUMNS_MAX];
+	bool changed; /* seen to change during the second pass */
+
+	/* Rejects: one file per input, or the one the setting names. */
+	FILE *rejects;
+	char rejects_path[ADAPTER_PATH_LEN]; /* "" = the default */
+	bool rejects_shared;
+	bool rejects_header; /* header written for the current input */
+	/* Watch: the report being written (rejects listed as they come). */
+	FILE *report;
+	size_t report_rejects;
+};
+
+/* Set by SIGTERM/SIGINT: finish the transaction in hand and stop. */
+extern volatile sig_atomic_t adapter__stop;
+
+/* Print "program: text" on stderr: for the person at the terminal. */
+void adapter__fatal(const struct runtime *rt, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * First pass over a file, in constant memory: open it, scan its
+ * encoding, find its format and kind, check its columns, and see that it
+ * did not change while read. UG_OK with *plan filled (release with
+ * adapter__plan_fini); UG_EMALFORMED for a whole-file problem (diag: a
+ * reason for the clerk, never file contents); UG_EAGAIN if it changed
+ * while read (still being written); UG_EIO if it cannot be read.
+ */
+ug_err adapter__plan(struct runtime *rt, const char *path,
+		     adapter_plan *plan, ug_diag *diag);
+void adapter__plan_fini(adapter_plan *plan);
+
+/*
+ * Second pass: read the planned file's rows into the outbox (good rows)
+ * and the rejects file (bad rows), adding to rt->counts and rt->file.
+ */
+adapter_file_status adapter__import(struct runtime *rt,
+				    const adapter_plan *plan);
+
+/* Close the rejects file if one is open (UG_EIO if writing failed). */
+ug_err adapter__close_rejects(struct runtime *rt);
+
+/* The counts as JSON members, without braces: "rows": 1, ... */
+void adapter__counts_json(FILE *f, const adapter_counts *c);
+
+/* watch DIR: see watch.c. Returns the exit code. */
+int adapter__watch(struct runtime *rt, const char *dir);
+
+/* The delivery options from the settings; UG_EINVAL (reported) if bad. */
+ug_err adapter__send_opts(struct runtime *rt, adapter_send_opts *opts);
 
 #endif

@@ -503,22 +503,28 @@ csv_header_raw(const csv_reader *r, size_t *len)
 	return r->header.raw;
 }
 
-/* More fields than the header is how a separator inside an unquoted value
- * shows; taking the row would shift every later column. Empty extras are
- * only trailing separators and do no harm. */
+/* A row whose field count differs from the header's is shifted: taking
+ * it would put values under the wrong columns and blame the wrong one.
+ * More fields is how a separator inside an unquoted value shows (empty
+ * extras are only trailing separators and do no harm); fewer is a row
+ * cut short or a lost separator. Say which, with both counts. */
 static void
-check_extra_fields(csv_reader *r)
+check_field_count(csv_reader *r)
 {
 	const struct record *rec = &r->rec;
-	for (size_t i = r->header.count; i < rec->count; i++)
-		if (rec->values[rec->off[i]] != '\0') {
-			mark_bad(r, -1,
-				 "the row has %zu fields but the header "
-				 "has %zu (is a separator inside an unquoted "
-				 "value?)",
-				 rec->count, r->header.count);
-			return;
-		}
+	size_t want = r->header.count, used = rec->count;
+	while (used > want && rec->values[rec->off[used - 1]] == '\0')
+		used--;
+	if (used > want)
+		mark_bad(r, -1,
+			 "the row has %zu fields, the header has %zu (is a "
+			 "separator inside an unquoted value?)",
+			 rec->count, want);
+	else if (rec->count < want)
+		mark_bad(r, -1,
+			 "the row has %zu fields, the header has %zu (a "
+			 "separator is missing, or the row is cut short)",
+			 rec->count, want);
 }
 
 ug_err
@@ -532,7 +538,7 @@ csv_next(csv_reader *r, ug_diag *diag)
 			return err;
 		if (!r->bad && record_blank(&r->rec))
 			continue;
-		check_extra_fields(r);
+		check_field_count(r);
 		if (r->bad) {
 			fill_diag(r, diag);
 			return UG_EMALFORMED;
@@ -646,20 +652,17 @@ describe_missing(const csv_column *columns, const int *index, char *text,
 }
 
 ug_err
-csv_map_columns(const csv_reader *r, const csv_column *columns, int *index,
-		char *unknown, size_t unknown_size, ug_diag *diag)
+csv_map_names(const char *const *names, size_t nnames,
+	      const csv_column *columns, int *index, char *unknown,
+	      size_t unknown_size, ug_diag *diag)
 {
 	size_t ncols = 0;
 	while (columns[ncols].name)
 		index[ncols++] = -1;
 	if (unknown && unknown_size)
 		unknown[0] = '\0';
-	if (diag) {
-		ug_strlcpy(diag->file, r->name, sizeof diag->file);
-		diag->line = r->header_line;
-	}
-	for (size_t h = 0; h < r->header.count; h++) {
-		const char *name = csv_header_name(r, h);
+	for (size_t h = 0; h < nnames; h++) {
+		const char *name = names[h];
 		if (!name[0])
 			continue;
 		size_t c = 0;
@@ -690,4 +693,19 @@ csv_map_columns(const csv_reader *r, const csv_column *columns, int *index,
 		return UG_EMALFORMED;
 	}
 	return UG_OK;
+}
+
+ug_err
+csv_map_columns(const csv_reader *r, const csv_column *columns, int *index,
+		char *unknown, size_t unknown_size, ug_diag *diag)
+{
+	const char *names[CSV_COLUMNS_MAX];
+	for (size_t h = 0; h < r->header.count; h++)
+		names[h] = csv_header_name(r, h);
+	if (diag) {
+		ug_strlcpy(diag->file, r->name, sizeof diag->file);
+		diag->line = r->header_line;
+	}
+	return csv_map_names(names, r->header.count, columns, index, unknown,
+			     unknown_size, diag);
 }

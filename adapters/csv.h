@@ -103,6 +103,15 @@ ug_err csv_map_columns(const csv_reader *r, const csv_column *columns,
 		       int *index, char *unknown, size_t unknown_size,
 		       ug_diag *diag);
 
+/*
+ * The same for a list of names from elsewhere (the keys of a JSON Lines
+ * file): index[i] is the position in names of columns[i], or -1. The
+ * diag's file and line are left to the caller.
+ */
+ug_err csv_map_names(const char *const *names, size_t nnames,
+		     const csv_column *columns, int *index, char *unknown,
+		     size_t unknown_size, ug_diag *diag);
+
 /* True if a header name matches name or one of col's aliases (the rules
  * of csv_map_columns). */
 bool csv_column_matches(const csv_column *col, const char *name);

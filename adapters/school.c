@@ -1,7 +1,15 @@
 /*
- * The school adapter: absence reports, one CSV row per pupil, period and
- * kind of absence (see SPEC: CSV absence reports), each becoming one
- * AbsenceReport envelope. Everything else is the shared runtime's.
+ * The school adapter: three kinds of record a school (grades 7-10)
+ * exports, each row becoming one envelope; everything else is the shared
+ * runtime's.
+ *
+ *   absence    AbsenceReport: one row per pupil, period and kind of
+ *              absence (docs/ADAPTERS.md, "school").
+ *   readiness  ReadinessAssessment: the education-readiness assessment
+ *              (UPV) of a pupil in grade 7-10, ready or not, and the
+ *              areas (academic, personal, social) in which not.
+ *   leaving    SchoolLeaving: a pupil completed grade 9 or 10 (afgang)
+ *              or left before completing it (udmeldt).
  *
  * Reasons for a refused row name the column and what is wrong with it;
  * they quote a value only once it has parsed as a small number or a date,
@@ -12,6 +20,7 @@
 #include <strings.h>
 
 #include "adapters/adapter.h"
+#include "adapters/fields.h"
 #include "common/util.h"
 
 enum {
@@ -75,8 +84,11 @@ parse_date(const char *text, const char *column, int32_t *days, ug_diag *diag)
 {
 	if (!text[0])
 		BAD(column, "%s is empty", column);
-	if (ug_date_parse(text, days) != UG_OK)
-		BAD(column, "%s is not a date in the form YYYY-MM-DD", column);
+	if (adapter_parse_date(text, days) != UG_OK)
+		BAD(column,
+		    "%s is not a date (YYYY-MM-DD, DD-MM-YYYY or "
+		    "DD.MM.YYYY)",
+		    column);
 	return UG_OK;
 }
 
@@ -217,8 +229,10 @@ school_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
 	    (err = check_counts(a->lessons_absent, a->lessons_expected, diag)))
 		return err;
 	a->school = (char *)f[COL_SCHOOL];
-	a->period_start = (char *)f[COL_START];
-	a->period_end = (char *)f[COL_END];
+	ug_date_format(start, ev->date[0]);
+	ug_date_format(end, ev->date[1]);
+	a->period_start = ev->date[0];
+	a->period_end = ev->date[1];
 	a->unit_days = 0;
 	ev->env.type = UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT;
 	ev->env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
@@ -229,10 +243,260 @@ school_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
 	return natural_key(ev, a, diag);
 }
 
-const struct adapter_ops school_ops = {
-    .name = "school",
-    .description = "Imports a school's absence reports: one row per pupil, "
-		   "period and kind of absence.",
+const struct adapter_kind school_absence_kind = {
+    .name = "absence",
+    .description = "absence reports: one row per pupil, period and kind "
+		   "of absence",
     .columns = school_columns,
     .parse_row = school_parse_row,
+};
+
+/* ---- readiness: the education-readiness assessment (UPV) ----------- */
+
+enum {
+	RD_CPR,
+	RD_SCHOOL,
+	RD_GRADE,
+	RD_DATE,
+	RD_READY,
+	RD_AREAS,
+	RD_ACADEMIC,
+	RD_PERSONAL,
+	RD_SOCIAL,
+};
+
+/* The areas may come as one list column ("faglig, social") or as one
+ * yes/no column each; a file may have either or both. */
+static const csv_column readiness_columns[] = {
+    [RD_CPR] = {"cpr", {"cprnr", "cpr_nr"}, true},
+    [RD_SCHOOL] = {"school", {"skole", "institution"}, true},
+    [RD_GRADE] = {"grade", {"klasse", "klassetrin"}, true},
+    [RD_DATE] = {"date",
+		 {"dato", "assessed", "assessment_date", "vurderingsdato"},
+		 true},
+    [RD_READY] = {"ready",
+		  {"parat", "uddannelsesparat", "vurdering", "assessment"},
+		  true},
+    [RD_AREAS] = {"areas",
+		  {"not_ready_areas", "omraader",
+		   "omr\xC3\xA5"
+		   "der",
+		   "ikke_parat_omraader",
+		   "ikke_parat_omr\xC3\xA5"
+		   "der"},
+		  false},
+    [RD_ACADEMIC] = {"not_ready_academic",
+		     {"academic", "faglig", "fagligt", "faglige"},
+		     false},
+    [RD_PERSONAL] = {"not_ready_personal",
+		     {"personal", "personlig", "personligt", "personlige"},
+		     false},
+    [RD_SOCIAL] = {"not_ready_social",
+		   {"social", "socialt", "sociale"},
+		   false},
+    {NULL, {NULL}, false},
+};
+
+static const fields_word ready_words[] = {
+    {"yes", 1},
+    {"ja", 1},
+    {"ready", 1},
+    {"parat", 1},
+    {"uddannelsesparat", 1},
+    {"1", 1},
+    {"true", 1},
+    {"no", 0},
+    {"nej", 0},
+    {"not ready", 0},
+    {"ikke parat", 0},
+    {"ikke uddannelsesparat", 0},
+    {"0", 0},
+    {"false", 0},
+    {NULL, 0},
+};
+
+enum { AREA_ACADEMIC = 1, AREA_PERSONAL = 2, AREA_SOCIAL = 4 };
+
+static const fields_word area_words[] = {
+    {"academic", AREA_ACADEMIC},   {"faglig", AREA_ACADEMIC},
+    {"fagligt", AREA_ACADEMIC},	   {"faglige", AREA_ACADEMIC},
+    {"personal", AREA_PERSONAL},   {"personlig", AREA_PERSONAL},
+    {"personligt", AREA_PERSONAL}, {"personlige", AREA_PERSONAL},
+    {"social", AREA_SOCIAL},	   {"socialt", AREA_SOCIAL},
+    {"sociale", AREA_SOCIAL},	   {NULL, 0},
+};
+
+#define AREAS_ACCEPTED                                                        \
+	"a list of academic, personal, social (faglig, personlig, social) "   \
+	"separated by ',', '/' or '+'"
+
+/* The one-column-per-area form: yes/x marks the area as not ready. */
+static ug_err
+parse_area_column(const char *text, const char *column, unsigned bit,
+		  unsigned *areas, ug_diag *diag)
+{
+	int yes;
+	ug_err err = fields_yes_no(text, column, true, &yes, diag);
+	if (err == UG_OK && yes == 1)
+		*areas |= bit;
+	return err;
+}
+
+static ug_err
+readiness_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
+{
+	Ungebro__V1__ReadinessAssessment *r =
+	    &ev->payload.readiness_assessment;
+	ungebro__v1__readiness_assessment__init(r);
+	const char *const *f = row->field;
+	int32_t date;
+	int ready;
+	unsigned areas = 0;
+	ug_err err;
+	if ((err = fields_cpr(f[RD_CPR], "cpr", ev, diag)) ||
+	    (err = parse_school(f[RD_SCHOOL], diag)) ||
+	    (err =
+		 fields_grade(f[RD_GRADE], "grade", 7, 10, &r->grade, diag)) ||
+	    (err =
+		 fields_date(f[RD_DATE], "date", &date, ev->date[0], diag)) ||
+	    (err = fields_choice(f[RD_READY], "ready", ready_words,
+				 "yes or no (ja, nej; parat, ikke parat)",
+				 &ready, diag)) ||
+	    (err = fields_word_list(f[RD_AREAS], "areas", area_words,
+				    AREAS_ACCEPTED, &areas, diag)) ||
+	    (err = parse_area_column(f[RD_ACADEMIC], "not_ready_academic",
+				     AREA_ACADEMIC, &areas, diag)) ||
+	    (err = parse_area_column(f[RD_PERSONAL], "not_ready_personal",
+				     AREA_PERSONAL, &areas, diag)) ||
+	    (err = parse_area_column(f[RD_SOCIAL], "not_ready_social",
+				     AREA_SOCIAL, &areas, diag)))
+		return err;
+	r->ready = ready == 1;
+	bool areas_known =
+	    f[RD_AREAS] || f[RD_ACADEMIC] || f[RD_PERSONAL] || f[RD_SOCIAL];
+	/* A pupil is assessed not ready *in* one or more areas (the UPV's
+	 * academic, personal and social prerequisites); a row that says
+	 * both, or a not-ready row in a file that has the areas but names
+	 * none, is a mistake the school can fix, not a fact to guess at. */
+	if (r->ready && areas)
+		BAD("areas", "areas must be empty when ready is yes");
+	if (!r->ready && areas_known && !areas)
+		BAD("areas",
+		    "ready is no, so name the areas the pupil is not ready "
+		    "in (academic, personal, social)");
+	r->not_ready_academic = (areas & AREA_ACADEMIC) != 0;
+	r->not_ready_personal = (areas & AREA_PERSONAL) != 0;
+	r->not_ready_social = (areas & AREA_SOCIAL) != 0;
+	r->school = (char *)f[RD_SCHOOL];
+	r->date = ev->date[0];
+	ev->env.type = UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT;
+	ev->env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
+	ev->env.occurred_at = fields_day_ms(date);
+	ev->env.payload_case =
+	    UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT;
+	ev->env.readiness_assessment = r;
+	/* One assessment per pupil, school, grade and day; the verdict and
+	 * the areas are its values, so a re-assessment of the same day
+	 * exported again corrects it. */
+	char grade[4];
+	snprintf(grade, sizeof grade, "%u", (unsigned)r->grade);
+	return fields_key(ev, "school", diag, "readiness", r->school, ev->cpr,
+			  grade, r->date, (const char *)NULL);
+}
+
+static const struct adapter_kind school_readiness_kind = {
+    .name = "readiness",
+    .description = "readiness assessments (UPV): one row per pupil and "
+		   "assessment, ready or not and in which areas",
+    .columns = readiness_columns,
+    .parse_row = readiness_parse_row,
+};
+
+/* ---- leaving: completed grade 9/10, or left school ------------------ */
+
+enum { LV_CPR, LV_SCHOOL, LV_GRADE, LV_DATE, LV_KIND };
+
+static const csv_column leaving_columns[] = {
+    [LV_CPR] = {"cpr", {"cprnr", "cpr_nr"}, true},
+    [LV_SCHOOL] = {"school", {"skole", "institution"}, true},
+    [LV_GRADE] = {"grade", {"klasse", "klassetrin"}, true},
+    [LV_DATE] = {"date",
+		 {"dato", "last_day", "sidste_skoledag", "leaving_date",
+		  "udskrivningsdato"},
+		 true},
+    [LV_KIND] = {"leaving",
+		 {"kind", "type", "status", "art", "afgangstype"},
+		 true},
+    {NULL, {NULL}, false},
+};
+
+static const fields_word leaving_words[] = {
+    {"completed", UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE},
+    {"completed grade", UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE},
+    {"afgang", UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE},
+    {"afsluttet", UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE},
+    {"gennemf\xC3\xB8rt", UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE},
+    {"gennemfoert", UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE},
+    {"left", UNGEBRO__V1__LEAVING_KIND__LEFT_SCHOOL},
+    {"left school", UNGEBRO__V1__LEAVING_KIND__LEFT_SCHOOL},
+    {"udmeldt", UNGEBRO__V1__LEAVING_KIND__LEFT_SCHOOL},
+    {"udmeldelse", UNGEBRO__V1__LEAVING_KIND__LEFT_SCHOOL},
+    {NULL, 0},
+};
+
+static ug_err
+leaving_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
+{
+	Ungebro__V1__SchoolLeaving *l = &ev->payload.school_leaving;
+	ungebro__v1__school_leaving__init(l);
+	const char *const *f = row->field;
+	int32_t date;
+	int kind;
+	ug_err err;
+	if ((err = fields_cpr(f[LV_CPR], "cpr", ev, diag)) ||
+	    (err = parse_school(f[LV_SCHOOL], diag)) ||
+	    (err =
+		 fields_grade(f[LV_GRADE], "grade", 9, 10, &l->grade, diag)) ||
+	    (err =
+		 fields_date(f[LV_DATE], "date", &date, ev->date[0], diag)) ||
+	    (err = fields_choice(f[LV_KIND], "leaving", leaving_words,
+				 "completed or left (afgang, udmeldt)", &kind,
+				 diag)))
+		return err;
+	l->kind = (Ungebro__V1__LeavingKind)kind;
+	l->school = (char *)f[LV_SCHOOL];
+	l->date = ev->date[0];
+	ev->env.type = UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING;
+	ev->env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
+	ev->env.occurred_at = fields_day_ms(date);
+	ev->env.payload_case = UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING;
+	ev->env.school_leaving = l;
+	/* A pupil leaves a grade at a school once: the day and whether it
+	 * was completed are values, so a corrected row supersedes. */
+	char grade[4];
+	snprintf(grade, sizeof grade, "%u", (unsigned)l->grade);
+	return fields_key(ev, "school", diag, "leaving", l->school, ev->cpr,
+			  grade, (const char *)NULL);
+}
+
+static const struct adapter_kind school_leaving_kind = {
+    .name = "leaving",
+    .description = "school leaving: one row per pupil who completed grade "
+		   "9 or 10 or left before completing it",
+    .columns = leaving_columns,
+    .parse_row = leaving_parse_row,
+};
+
+static const struct adapter_kind *const school_kinds[] = {
+    &school_absence_kind,
+    &school_readiness_kind,
+    &school_leaving_kind,
+    NULL,
+};
+
+const struct adapter_ops school_ops = {
+    .name = "school",
+    .description = "Imports a school's exports: absence reports, "
+		   "readiness assessments (UPV) and school leaving.",
+    .kinds = school_kinds,
 };

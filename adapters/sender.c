@@ -69,6 +69,7 @@ struct sender {
 	size_t nflights;
 	uint8_t cursor[OUTBOX_ID_LEN]; /* last id loaded from the outbox */
 	bool have_cursor, exhausted;
+	size_t visited; /* records the current scan has passed */
 
 	uint8_t (*done)[OUTBOX_ID_LEN]; /* answered, for the next outbox_done */
 	bool *done_rejected;            /* ...and whether the hub refused it */
@@ -124,6 +125,10 @@ static ug_err
 load_fn(void *ctx, const uint8_t *id, const uint8_t *frame, size_t len)
 {
 	struct sender *s = ctx;
+	/* The window is full: stop here, and next time go on from here. */
+	if (s->nflights >= (size_t)s->opts->window)
+		return UG_EFULL;
+	s->visited++;
 	bool found;
 	size_t at = flight_search(s, id, &found);
 	memcpy(s->cursor, id, OUTBOX_ID_LEN);
@@ -147,27 +152,28 @@ load_fn(void *ctx, const uint8_t *id, const uint8_t *frame, size_t len)
 	return UG_OK;
 }
 
-/* Top the window up from the outbox, in id order after the cursor. */
+/* Top the window up from the outbox, in id order after the cursor. The
+ * scan may pass events already in flight (after a wake it starts from
+ * the first id again), so it visits up to that many more. */
 static ug_err
 fill(struct sender *s)
 {
 	size_t window = (size_t)s->opts->window;
 	if (s->exhausted || s->nflights >= window)
 		return UG_OK;
-	size_t want = window - s->nflights, before = s->nflights;
-	bool had = s->have_cursor;
-	uint8_t last[OUTBOX_ID_LEN];
-	memcpy(last, s->cursor, sizeof last);
+	size_t max = window - s->nflights + (s->have_cursor ? 0 : s->nflights);
+	s->visited = 0;
 	ug_err err = outbox_scan(s->ob, s->have_cursor ? s->cursor : NULL,
-				 want, load_fn, s);
+				 max, load_fn, s);
+	if (err == UG_EFULL)
+		return UG_OK; /* the window is full; more remains */
 	if (err != UG_OK) {
 		ug_diag_set(s->diag, "outbox", "cannot read the outbox: %s",
 			    ug_strerror(err));
 		return err;
 	}
-	bool moved = !had || memcmp(last, s->cursor, sizeof last) != 0;
-	if (s->nflights - before < want || !moved)
-		s->exhausted = true;
+	if (s->visited < max)
+		s->exhausted = true; /* the scan reached the last id */
 	return UG_OK;
 }
 
@@ -561,9 +567,11 @@ close_sockets(struct sender *s)
 /* ---- the loop ----------------------------------------------------- */
 
 static long
-poll_timeout(const struct sender *s, int64_t now)
+poll_timeout(const struct sender *s, int64_t now, long wait_ms)
 {
-	int64_t wake = s->idle_deadline;
+	int64_t wake = s->opts->persistent ? now + wait_ms : s->idle_deadline;
+	if (now + wait_ms < wake)
+		wake = now + wait_ms;
 	for (size_t i = 0; i < s->nflights; i++) {
 		const struct flight *f = s->flights[i];
 		/* Unsent and due: only a connection can help, and the
@@ -584,11 +592,13 @@ want_pollout(const struct sender *s, int64_t now)
 	return false;
 }
 
-static ug_err
-step(struct sender *s)
+ug_err
+adapter__sender_step(adapter_sender *s, long wait_ms, int fd, bool *fd_ready)
 {
 	ug_err err = fill(s);
 	int64_t now = ug_mono_ms();
+	if (fd_ready)
+		*fd_ready = false;
 	if (err != UG_OK)
 		return err;
 	send_due(s, now);
@@ -596,28 +606,48 @@ step(struct sender *s)
 	    {s->sock, 0, ZMQ_POLLIN | (want_pollout(s, now) ? ZMQ_POLLOUT : 0),
 	     0},
 	    {s->mon, 0, ZMQ_POLLIN, 0},
+	    {NULL, fd, ZMQ_POLLIN, 0},
 	};
-	if (zmq_poll(items, 2, poll_timeout(s, now)) < 0 && errno != EINTR) {
+	if (zmq_poll(items, fd >= 0 ? 3 : 2, poll_timeout(s, now, wait_ms)) <
+		0 &&
+	    errno != EINTR) {
 		ug_diag_set(s->diag, "hub", "zmq_poll: %s",
 			    zmq_strerror(errno));
 		return UG_EIO;
 	}
+	if (fd >= 0 && fd_ready)
+		*fd_ready = (items[2].revents & ZMQ_POLLIN) != 0;
 	drain_monitor(s);
 	err = drain_acks(s);
 	check_overdue(s, ug_mono_ms());
+	if (err == UG_OK && s->refused)
+		err = UG_EDENIED;
 	return err;
+}
+
+bool
+adapter__sender_idle(const adapter_sender *s)
+{
+	return s->exhausted && s->nflights == 0;
+}
+
+void
+adapter__sender_wake(adapter_sender *s)
+{
+	/* New events may have ids before the cursor (ids begin with the
+	 * event's date, not the time it was queued): scan from the start. */
+	s->exhausted = false;
+	s->have_cursor = false;
 }
 
 static ug_err
 run(struct sender *s)
 {
 	for (;;) {
-		ug_err err = step(s);
+		ug_err err = adapter__sender_step(s, POLL_MAX_MS, -1, NULL);
 		if (err != UG_OK)
 			return err;
-		if (s->refused)
-			return UG_EDENIED;
-		if (s->exhausted && s->nflights == 0)
+		if (adapter__sender_idle(s))
 			return UG_OK;
 		if (*s->opts->stop) {
 			log_notice("ADP-STOP", "interrupted; the outbox keeps "
@@ -642,6 +672,49 @@ outbox_empty(outbox *ob)
 	return outbox_counts(ob, &pending, &sent) == UG_OK && pending == 0;
 }
 
+void
+adapter__sender_close(adapter_sender **sp)
+{
+	if (!sp || !*sp)
+		return;
+	struct sender *s = *sp;
+	close_sockets(s);
+	for (size_t i = 0; i < s->nflights; i++)
+		flight_free(s->flights[i]);
+	free(s->flights);
+	free(s->done);
+	free(s->done_rejected);
+	free(s);
+	*sp = NULL;
+}
+
+ug_err
+adapter__sender_open(adapter_sender **out, outbox *ob,
+		     const adapter_send_opts *opts, adapter_counts *counts,
+		     ug_diag *diag)
+{
+	struct sender *s = calloc(1, sizeof *s);
+	if (!s)
+		return UG_ENOMEM;
+	*s = (struct sender){
+	    .opts = opts, .ob = ob, .counts = counts, .diag = diag};
+	s->flights = calloc((size_t)opts->window, sizeof *s->flights);
+	s->done = calloc((size_t)opts->window, sizeof *s->done);
+	s->done_rejected =
+	    calloc((size_t)opts->window, sizeof *s->done_rejected);
+	ug_err err =
+	    s->flights && s->done && s->done_rejected ? UG_OK : UG_ENOMEM;
+	if (err == UG_OK)
+		err = open_sockets(s);
+	s->idle_deadline = ug_mono_ms() + opts->timeout_ms;
+	if (err != UG_OK) {
+		adapter__sender_close(&s);
+		return err;
+	}
+	*out = s;
+	return UG_OK;
+}
+
 ug_err
 adapter__send(outbox *ob, const adapter_send_opts *opts,
 	      adapter_counts *counts, ug_diag *diag)
@@ -649,22 +722,10 @@ adapter__send(outbox *ob, const adapter_send_opts *opts,
 	/* Nothing to send: do not even dial a hub that may be down. */
 	if (outbox_empty(ob))
 		return UG_OK;
-	struct sender s = {
-	    .opts = opts, .ob = ob, .counts = counts, .diag = diag};
-	s.flights = calloc((size_t)opts->window, sizeof *s.flights);
-	s.done = calloc((size_t)opts->window, sizeof *s.done);
-	s.done_rejected = calloc((size_t)opts->window, sizeof *s.done_rejected);
-	ug_err err = s.flights && s.done && s.done_rejected ? UG_OK : UG_ENOMEM;
+	adapter_sender *s;
+	ug_err err = adapter__sender_open(&s, ob, opts, counts, diag);
 	if (err == UG_OK)
-		err = open_sockets(&s);
-	s.idle_deadline = ug_mono_ms() + opts->timeout_ms;
-	if (err == UG_OK)
-		err = run(&s);
-	close_sockets(&s);
-	for (size_t i = 0; i < s.nflights; i++)
-		flight_free(s.flights[i]);
-	free(s.flights);
-	free(s.done);
-	free(s.done_rejected);
+		err = run(s);
+	adapter__sender_close(&s);
 	return err;
 }

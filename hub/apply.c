@@ -68,6 +68,7 @@ enum {
 	TIMER_OFFER_WARN,
 	TIMER_OFFER_DUE,
 	TIMER_TREATMENT_DUE,
+	TIMER_REASSIGN,  /* a dated assignment starts or ends: move alerts */
 	TIMER_ACK = 100,
 };
 
@@ -102,7 +103,7 @@ typedef struct {
 	uint8_t referral_open; /* referred, treatment not started */
 	uint8_t nsignals;
 	uint8_t consent_stage; /* consent scope includes treatment stages */
-	uint8_t pad;
+	uint8_t consent_no_referral; /* consent scope leaves referrals out */
 	int32_t birth;           /* days, from the CPR; 0 unknown */
 	int32_t left_day;        /* last exit (dropout, leaving); 0 none */
 	int32_t consent_expires; /* last day; 0 until withdrawn */
@@ -643,7 +644,14 @@ start_deadlines(apply_ctx *c, const store_record *rec, const profile *p,
 		&rc->cal, dropout_day,
 		rc->deadline.contact_working_days - rc->deadline.warn_working_days);
 	int32_t offer = dropout_day + rc->deadline.offer_days;
-	int32_t offer_warn = offer - rc->deadline.warn_working_days;
+	/* warn_working_days working days before the offer deadline. */
+	int32_t offer_warn = offer;
+	for (int n = rc->deadline.warn_working_days; n > 0 &&
+	                                             offer_warn > dropout_day;) {
+		offer_warn--;
+		if (calendar_is_working_day(&rc->cal, offer_warn))
+			n--;
+	}
 	ug_err err = schedule(c, contact_warn * DAY_MS, rec->seq,
 	                      TIMER_CONTACT_WARN, rec->person_key);
 	if (err == UG_OK)
@@ -668,7 +676,13 @@ left_education(apply_ctx *c, const store_record *rec, profile *p,
 	p->left_seq = rec->seq;
 	if (!rc->transition_gap.on.enabled)
 		return UG_OK;
-	return schedule(c, (int64_t)(day + rc->transition_gap.days) * DAY_MS,
+	/* "No enrolment within N days": an enrolment on day N is in time,
+	 * so the gap opens at the end of that day, like every deadline. */
+	return schedule(c,
+	                (int64_t)(calendar_add_days_outside_holidays(
+	                                  &rc->cal, day,
+	                                  rc->transition_gap.days) +
+	                          1) * DAY_MS,
 	                rec->seq, TIMER_GAP, rec->person_key);
 }
 
@@ -703,19 +717,24 @@ apply_dropout(apply_ctx *c, const store_record *rec, const wire_envelope *env,
 	    x->programme[0] ? x->programme : "a programme", x->institution);
 	say(d.explanation, sizeof d.explanation,
 	    "%s reported that the young person left %s on %s%s%s. Rule "
-	    "dropout: a dropout alerts the contact person at once. %s",
+	    "dropout: a dropout alerts the contact person at once. ",
 	    rec->agency, x->institution, x->date,
 	    x->reason && x->reason[0] ? ", reason " : "",
-	    x->reason ? x->reason : "",
-	    clocks ? "The young person is 15-17: the municipality must make "
-	             "contact within 5 working days and offer a new activity "
-	             "within 30 days; the hub keeps both clocks."
-	           : "Expected of you: make contact as soon as possible.");
-	if (clocks) {
-		size_t used = strlen(d.explanation);
+	    x->reason ? x->reason : "");
+	size_t used = strlen(d.explanation);
+	if (clocks)
 		snprintf(d.explanation + used, sizeof d.explanation - used,
-		         " Expected of you: contact by %s.", due);
-	}
+		         "The young person is %d (the legal deadlines apply "
+		         "from %d to %d): the municipality must make contact "
+		         "within %d working days and offer a new activity "
+		         "within %d days; the hub keeps both clocks. Expected "
+		         "of you: contact by %s.",
+		         age, rc->deadline.min_age, rc->deadline.max_age,
+		         rc->deadline.contact_working_days,
+		         rc->deadline.offer_days, due);
+	else
+		snprintf(d.explanation + used, sizeof d.explanation - used,
+		         "Expected of you: make contact as soon as possible.");
 	evidence_event(&d, env, rec->agency, x->date);
 	err = emit(c, &d);
 	if (err == UG_OK)
@@ -867,10 +886,13 @@ apply_addiction(apply_ctx *c, const store_record *rec,
 		p->consent = consent->given;
 		p->consent_expires = date_or(consent->expires, 0);
 		p->consent_stage = scope_has(consent->scope, "stage");
+		p->consent_no_referral = !scope_has(consent->scope, "referral");
 	}
+	/* An event without a Consent message is judged by the latest
+	 * statement: given, unexpired on the referral's date, and its scope. */
 	bool shared = p->consent && (!p->consent_expires ||
 	                             day <= p->consent_expires) &&
-	              (!consent || scope_has(consent->scope, "referral"));
+	              !p->consent_no_referral;
 	ug_err err = UG_OK;
 	if (x->stage == UNGEBRO__V1__REFERRAL_STAGE__REFERRED) {
 		p->referral_open = 1;
@@ -942,16 +964,37 @@ move_alert(void *ctx, const uint8_t *id)
 	return add_reroute(m->c, id, m->to, false);
 }
 
+/* Move the person's open alerts to whoever is the contact person today
+ * (or the desk), except escalated ones. */
 static ug_err
-apply_assignment(apply_ctx *c, const store_record *rec)
+move_open_alerts(apply_ctx *c, const uint8_t *person_key)
+{
+	move_ctx m = {.c = c};
+	resolve_recipient(c->h, person_key, m.to);
+	return store_person_alerts(c->h->store, person_key, move_alert, &m);
+}
+
+static ug_err
+apply_assignment(apply_ctx *c, const store_record *rec,
+                 const wire_envelope *env)
 {
 	/* The durable transaction already recorded the assignment; what is
 	 * left is to move the person's open alerts to whoever is the contact
 	 * person now (DOMAIN: a reassignment moves open alerts). */
-	move_ctx m = {.c = c};
-	resolve_recipient(c->h, rec->person_key, m.to);
-	return store_person_alerts(c->h->store, rec->person_key, move_alert,
-	                           &m);
+	ug_err err = move_open_alerts(c, rec->person_key);
+	/* A dated assignment starts, or ends, on a later day: the open
+	 * alerts move again when it does (to the new contact person, or to
+	 * the desk once the assignment has ended). */
+	const Ungebro__V1__ContactAssignment *x = env->contact_assignment;
+	int32_t today = hub__today(c->h);
+	int32_t from = date_or(x->from, 0), to = date_or(x->to, 0);
+	if (err == UG_OK && from > today)
+		err = schedule(c, (int64_t)from * DAY_MS, rec->seq,
+		               TIMER_REASSIGN, rec->person_key);
+	if (err == UG_OK && to && to >= today)
+		err = schedule(c, (int64_t)(to + 1) * DAY_MS, rec->seq,
+		               TIMER_REASSIGN, rec->person_key);
+	return err;
 }
 
 static ug_err
@@ -1004,7 +1047,7 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 		break;
 	}
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT:
-		err = apply_assignment(c, rec);
+		err = apply_assignment(c, rec, env);
 		break;
 	default:
 		break;
@@ -1058,6 +1101,50 @@ alert_open(hub *h, uint64_t seq, int rule, char *recipient,
 	       open;
 }
 
+/* The log entry that started a timer, as evidence for its alert. */
+typedef struct {
+	wire_envelope *env;
+	char agency[STORE_ID_MAX];
+} started_by;
+
+static ug_err
+load_started_by(void *ctx, const store_record *rec)
+{
+	started_by *s = ctx;
+	s->env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, rec->body,
+	                     rec->body_len);
+	ug_strlcpy(s->agency, rec->agency, sizeof s->agency);
+	return UG_OK;
+}
+
+/* Add the starting event to the draft's evidence; its date in *date
+ * (NULL if unknown). The caller frees s->env after emit. */
+static void
+timer_evidence(hub *h, const store_timer *t, draft *d, started_by *s,
+               const char **date)
+{
+	memset(s, 0, sizeof *s);
+	*date = NULL;
+	if (store_log_get(h->store, t->seq, load_started_by, s) != UG_OK ||
+	    !s->env)
+		return;
+	const wire_envelope *env = s->env;
+	switch (env->payload_case) {
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT:
+		*date = env->dropout->date;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING:
+		*date = env->school_leaving->date;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL:
+		*date = env->addiction_referral->date;
+		break;
+	default:
+		break;
+	}
+	evidence_event(d, env, s->agency, *date);
+}
+
 /* A record standing in for the log entry that started a timer. */
 static void
 timer_record(const store_timer *t, store_record *rec)
@@ -1077,7 +1164,7 @@ fire_deadline(apply_ctx *c, const store_timer *t, const profile *p)
 	uint32_t escalations;
 	bool unhandled = false;
 	int rule = 0;
-	const char *what = "";
+	char what[128];
 	switch (t->kind) {
 	case TIMER_CONTACT_WARN:
 	case TIMER_CONTACT_DUE:
@@ -1086,20 +1173,22 @@ fire_deadline(apply_ctx *c, const store_timer *t, const profile *p)
 		                       &escalations);
 		rule = t->kind == TIMER_CONTACT_WARN ? R_CONTACT_WARN
 		                                     : R_CONTACT_MISSED;
-		what = "contact the young person (5 working days after the "
-		       "dropout)";
+		say(what, sizeof what, "contact the young person (%d working "
+		    "days after the dropout)", rc->deadline.contact_working_days);
 		break;
 	case TIMER_OFFER_WARN:
 	case TIMER_OFFER_DUE:
 		unhandled = p->dropout_open && p->dropout_seq == t->seq;
 		rule = t->kind == TIMER_OFFER_WARN ? R_OFFER_WARN
 		                                   : R_OFFER_MISSED;
-		what = "offer a new activity (30 days after the dropout)";
+		say(what, sizeof what, "offer a new activity (%d days after the "
+		    "dropout)", rc->deadline.offer_days);
 		break;
 	case TIMER_TREATMENT_DUE:
 		unhandled = p->referral_open && p->referral_seq == t->seq;
 		rule = R_TREATMENT_MISSED;
-		what = "start treatment (14 days after the referral)";
+		say(what, sizeof what, "start treatment (%d days after the "
+		    "referral)", rc->deadline.treatment_days);
 		break;
 	default:
 		return UG_OK;
@@ -1113,31 +1202,53 @@ fire_deadline(apply_ctx *c, const store_timer *t, const profile *p)
 		log_notice("HUB-DEADLINE", "deadline missed: %s (seq %llu)",
 		           rule_names[rule], (unsigned long long)t->seq);
 	}
-	/* Without consent a missed treatment deadline is only counted: the
-	 * referral itself may not reach anyone. */
-	if (rule == R_TREATMENT_MISSED && !p->consent)
+	/* A missed treatment deadline tells that treatment has not started:
+	 * a treatment stage. Without consent in force today whose scope
+	 * covers stages it is only counted: nothing about the referral may
+	 * reach anyone. */
+	if (rule == R_TREATMENT_MISSED &&
+	    !(p->consent && p->consent_stage &&
+	      (!p->consent_expires || hub__today(h) <= p->consent_expires)))
 		return UG_OK;
+	/* The deadline itself: a missed one passed at the end of the day
+	 * before its timer; a warning comes warn_working_days working days
+	 * before it. */
+	int32_t timer_day = (int32_t)(t->due / DAY_MS), deadline = timer_day - 1;
+	if (rule == R_CONTACT_WARN || rule == R_OFFER_WARN)
+		deadline = calendar_add_working_days(
+			&rc->cal, timer_day, rc->deadline.warn_working_days);
+	if (rule == R_OFFER_WARN && p->left_seq == t->seq)
+		deadline = p->left_day + rc->deadline.offer_days;
 	store_record rec;
 	timer_record(t, &rec);
 	draft d;
 	draft_init(&d, &rec, p, rule,
 	           missed ? UNGEBRO__V1__PRIORITY__HIGH : rc->deadline.on.priority);
 	d.recipient = rc->desk;
-	d.due = hub__today(h);
+	d.due = missed ? hub__today(h) : deadline;
 	char due[11];
-	ug_date_format(t->due / DAY_MS - (missed ? 1 : 0), due);
+	ug_date_format(deadline, due);
+	started_by from;
+	const char *date;
+	timer_evidence(h, t, &d, &from, &date);
 	say(d.title, sizeof d.title, "%s: the duty to %s", missed
 	    ? "Legal deadline missed" : "Legal deadline near, not handled",
 	    what);
 	say(d.explanation, sizeof d.explanation,
-	    "The hub keeps the legal clocks. %s %s. Rule %s: %s. This is "
-	    "recorded for the annual status.",
+	    "The hub keeps the legal clocks. %s reported the %s on %s. %s %s. "
+	    "Rule %s: %s.",
+	    from.env ? from.agency : "An agency",
+	    rule == R_TREATMENT_MISSED ? "referral" : "dropout",
+	    date ? date : "(unknown)",
 	    missed ? "The deadline passed on" : "Unhandled, and the deadline is",
 	    due, rule_names[rule],
-	    missed ? "a missed deadline is a fact in the status report"
-	           : "an alert whose deadline nears unhandled goes to the duty "
-	             "desk");
-	return emit(c, &d);
+	    missed ? "a missed deadline goes to the duty desk and is a fact "
+	             "in the annual status report"
+	           : "a deadline that nears unhandled goes to the duty desk");
+	ug_err err = emit(c, &d);
+	if (from.env)
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, from.env);
+	return err;
 }
 
 static ug_err
@@ -1161,13 +1272,22 @@ fire_gap(apply_ctx *c, const store_timer *t, profile *p)
 	ug_date_format(d.due, due);
 	say(d.title, sizeof d.title, "No new education %d days after leaving",
 	    rc->transition_gap.days);
+	started_by from;
+	const char *date;
+	timer_evidence(c->h, t, &d, &from, &date);
 	say(d.explanation, sizeof d.explanation,
-	    "The young person left school or education on %s and no enrolment "
-	    "has been reported since. Rule transition_gap: no new enrolment "
-	    "within %d days raises an alert. Expected of you: contact the "
-	    "young person about a new education or job by %s.",
-	    left, rc->transition_gap.days, due);
-	return emit(c, &d);
+	    "The young person left school or education on %s (reported by "
+	    "%s) and no enrolment has been reported since. Rule "
+	    "transition_gap: no new enrolment within %d days (school holidays "
+	    "not counted) raises an alert. "
+	    "Expected of you: contact the young person about a new education "
+	    "or job by %s.",
+	    left, from.env ? from.agency : "an agency",
+	    rc->transition_gap.days, due);
+	err = emit(c, &d);
+	if (from.env)
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, from.env);
+	return err;
 }
 
 /* The acknowledgement deadline passed: caseworker -> desk -> team lead. */
@@ -1211,6 +1331,8 @@ fire_timer(apply_ctx *c, const store_timer *t)
 {
 	if (t->kind >= TIMER_ACK)
 		return fire_ack(c, t);
+	if (t->kind == TIMER_REASSIGN)
+		return move_open_alerts(c, t->person_key);
 	profile p;
 	ug_err err = profile_load(c, t->person_key, NULL, &p);
 	if (err != UG_OK)

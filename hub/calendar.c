@@ -73,10 +73,14 @@ in_range(const calendar_range *r, int32_t day)
 		return day >= r->from && day <= r->to;
 	case CAL_WEEK: {
 		civil(day, &year, &month, &mday);
-		/* The ISO week may belong to the neighbouring year. */
+		/* The ISO week may belong to the neighbouring year. A year
+		 * has a week 53 only if that week's Thursday lies in it;
+		 * otherwise "week 53" would be the next year's week 1. */
 		for (int y = year - 1; y <= year + 1; y++) {
 			int32_t monday = iso_week_monday(y, r->week);
-			if (day >= monday && day < monday + 7)
+			int ty, tm, td;
+			civil(monday + 3, &ty, &tm, &td);
+			if (ty == y && day >= monday && day < monday + 7)
 				return true;
 		}
 		return false;
@@ -193,4 +197,19 @@ calendar_defaults(calendar *cal)
 	                                       "12-21..01-02", "06-27..08-09"};
 	for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
 		calendar_add_school_holiday(cal, defaults[i], NULL);
+}
+
+int32_t
+calendar_add_days_outside_holidays(const calendar *cal, int32_t from, int n)
+{
+	int32_t day = from;
+	for (int guard = 0; n > 0 && guard < 4000; guard++) {
+		day++;
+		bool holiday = false;
+		for (int i = 0; i < cal->nschool_holidays && !holiday; i++)
+			holiday = in_range(&cal->school_holidays[i], day);
+		if (!holiday)
+			n--;
+	}
+	return day;
 }

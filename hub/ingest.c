@@ -103,9 +103,12 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 		.body = (uint8_t *)zmq_msg_data(&p->frame) + WIRE_HEADER_LEN,
 		.body_len = zmq_msg_size(&p->frame) - WIRE_HEADER_LEN,
 	};
-	if (p->env->type == UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT) {
-		const Ungebro__V1__ContactAssignment *c =
-			p->env->contact_assignment;
+	/* Alerts go to the one responsible contact person: a mentor or
+	 * guidance assignment is logged (it shows in the timeline) but does
+	 * not take the person's alerts. */
+	const Ungebro__V1__ContactAssignment *c = p->env->contact_assignment;
+	if (p->env->type == UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT &&
+	    (!c->role || !c->role[0] || strcmp(c->role, "contact") == 0)) {
 		ev->assign_caseworker = c->caseworker;
 		ug_date_parse(c->from, &ev->assign_from);
 		if (c->to && c->to[0])

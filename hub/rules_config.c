@@ -52,7 +52,9 @@ static const setting settings[] = {
 	{"combined.enabled", S_BOOL, F(combined.on.enabled), 0, 1},
 	{"combined.priority", S_PRIORITY, F(combined.on.priority), 1, 4},
 	{"combined.window_days", S_INT, F(combined.window_days), 1, 730},
-	{"combined.min_signals", S_INT, F(combined.min_signals), 2, 8},
+	/* Seven kinds of signal exist (see docs/RULES.md): more could never
+	 * be reached. */
+	{"combined.min_signals", S_INT, F(combined.min_signals), 2, 7},
 	{"transition_gap.enabled", S_BOOL, F(transition_gap.on.enabled), 0, 1},
 	{"transition_gap.priority", S_PRIORITY, F(transition_gap.on.priority), 1,
 	 4},
@@ -244,6 +246,13 @@ check_consistency(const rules_config *cfg, ug_diag *diag)
 		            "below warn_pct");
 		return UG_EINVAL;
 	}
+	if (cfg->deadline.warn_working_days >=
+	    cfg->deadline.contact_working_days) {
+		ug_diag_set(diag, "deadline.warn_working_days",
+		            "warn_working_days must be below "
+		            "contact_working_days");
+		return UG_EINVAL;
+	}
 	if (cfg->deadline.min_age > cfg->deadline.max_age) {
 		ug_diag_set(diag, "deadline.min_age", "min_age is above "
 		            "max_age");
@@ -270,6 +279,13 @@ rules_config_load(rules_config *cfg, const char *path, ug_diag *diag)
 	ug_err err = UG_OK;
 	while (err == UG_OK && fgets(line, sizeof line, f)) {
 		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			/* The rest would be read as a line of its own. */
+			ug_diag_set(diag, "rules", "line longer than %zu bytes",
+			            sizeof line - 2);
+			err = UG_EMALFORMED;
+			break;
+		}
 		char *p = trim(line);
 		if (*p == '#' || *p == '\0')
 			continue;

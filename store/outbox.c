@@ -1,14 +1,27 @@
 /*
- * Outbox on LMDB; see outbox.h. Two databases:
+ * Outbox on LMDB; see outbox.h. Four databases:
  *   pending  event_id[16] -> queued_at BE64 | sealed(frame)
  *            (the id is the sealing's additional data)
  *   sent     event_id[16] -> ""
+ *   latest   key_hash[16] -> content_id[16] | event_id[16]
+ *   undo     event_id[16] -> key_hash[16] | had[1] | previous latest[32]
+ *            (for a pending event with a key: what to put back in
+ *            latest if the hub refuses it for good; dropped on any
+ *            final answer)
+ * None of them holds personal data in the clear: frames are sealed, and
+ * the key hashes are keyed with the agency's hash_key.
  */
 #include "store/outbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "common/crypto.h"
 #include "common/log.h"
@@ -16,13 +29,108 @@
 #include "store/store_int.h"
 
 #define OUTBOX_FRAME_MAX (128 * 1024)
+#define LATEST_LEN	 (2 * OUTBOX_ID_LEN)
+#define UNDO_LEN	 (OUTBOX_KEY_LEN + 1 + LATEST_LEN)
 
 struct outbox {
 	MDB_env *env;
-	MDB_dbi pending, sent;
+	MDB_dbi pending, sent, latest, undo;
 	const uint8_t *storage_key;
 	uint8_t *scratch;
+	int lock_fd;
+	unsigned commits; /* since the last trim */
+	void *map;	  /* where LMDB mapped data.mdb, if found */
+	size_t map_len;
 };
+
+/* Write transactions between two trims of the mapped pages. */
+#define TRIM_EVERY 1
+
+/*
+ * LMDB reads through a shared, read-only map of the outbox file. Every
+ * page a transaction touches stays mapped, so a long import (100,000
+ * events) would count the whole outbox in the adapter's resident set,
+ * though it is only page cache the kernel can drop at will. Between
+ * transactions, and only then (no LMDB pointer into the map is alive),
+ * tell the kernel we do not need the mapped pages: they stay in the page
+ * cache, the next access maps them again, and the resident set shows
+ * what the adapter really holds.
+ */
+static void
+trim_map(outbox *ob)
+{
+	if (!ob->map || ++ob->commits < TRIM_EVERY)
+		return;
+	ob->commits = 0;
+	MDB_envinfo info;
+	MDB_stat st;
+	if (mdb_env_info(ob->env, &info) != 0 || mdb_env_stat(ob->env, &st) != 0)
+		return;
+	size_t used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+	madvise(ob->map, used < ob->map_len ? used : ob->map_len,
+	        MADV_DONTNEED);
+}
+
+/* LMDB does not say where it mapped the file (mdb_env_info's address is
+ * only set with MDB_FIXEDMAP); /proc/self/maps does, by inode. Not
+ * found (not Linux, say): no trimming, nothing else changes. */
+static void
+find_map(outbox *ob)
+{
+	int fd;
+	struct stat st;
+	if (mdb_env_get_fd(ob->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return;
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return;
+	char line[4096];
+	while (fgets(line, sizeof line, f)) {
+		unsigned long start, end, inode;
+		unsigned major, minor;
+		if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu", &start, &end,
+		           &major, &minor, &inode) != 5)
+			continue;
+		if (inode == (unsigned long)st.st_ino &&
+		    makedev(major, minor) == st.st_dev && end > start) {
+			ob->map = (void *)start;
+			ob->map_len = end - start;
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* One process per outbox (outbox.h). flock, not fcntl: it belongs to the
+ * open file, so a process that is killed lets go at once, and LMDB's own
+ * fcntl locks on lock.mdb are not disturbed. */
+static ug_err
+take_lock(outbox *ob, const char *dir, ug_diag *diag)
+{
+	char path[4096];
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		ug_diag_set(diag, dir, "cannot create: %s", strerror(errno));
+		return UG_EIO;
+	}
+	snprintf(path, sizeof path, "%s/adapter.lock", dir);
+	ob->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			   0600);
+	if (ob->lock_fd < 0) {
+		ug_diag_set(diag, dir, "cannot open %s: %s", path,
+			    strerror(errno));
+		return UG_EIO;
+	}
+	if (flock(ob->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		bool busy = errno == EWOULDBLOCK;
+		ug_diag_set(diag, dir,
+			    busy ? "another adapter process is using the "
+				   "outbox %s; run one at a time"
+				 : "cannot lock the outbox %s",
+			    dir);
+		return busy ? UG_EAGAIN : UG_EIO;
+	}
+	return UG_OK;
+}
 
 ug_err
 outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
@@ -32,11 +140,14 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 	if (!ob)
 		return UG_ENOMEM;
 	ob->storage_key = storage_key;
+	ob->lock_fd = -1;
 	ob->scratch = malloc(OUTBOX_FRAME_MAX + UG_SEAL_OVERHEAD);
 	ug_err err = ob->scratch ? UG_OK : UG_ENOMEM;
 	if (err == UG_OK)
-		err = store__env_open(&ob->env, dir, map_mb ? map_mb : 4096, 4,
-		                      0, diag);
+		err = take_lock(ob, dir, diag);
+	if (err == UG_OK)
+		err = store__env_open(&ob->env, dir, map_mb ? map_mb : 4096, 8,
+		                      MDB_NORDAHEAD, diag);
 	if (err != UG_OK) {
 		outbox_close(&ob);
 		return err;
@@ -48,6 +159,10 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "sent", MDB_CREATE, &ob->sent);
 	if (rc == 0)
+		rc = mdb_dbi_open(txn, "latest", MDB_CREATE, &ob->latest);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "undo", MDB_CREATE, &ob->undo);
+	if (rc == 0)
 		rc = mdb_txn_commit(txn);
 	else
 		mdb_txn_abort(txn);
@@ -57,6 +172,7 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 		outbox_close(&ob);
 		return store__map_err(rc, "open outbox");
 	}
+	find_map(ob);
 	*out = ob;
 	return UG_OK;
 }
@@ -68,9 +184,68 @@ outbox_close(outbox **obp)
 		return;
 	if ((*obp)->env)
 		mdb_env_close((*obp)->env);
+	if ((*obp)->lock_fd >= 0)
+		close((*obp)->lock_fd);
 	free((*obp)->scratch);
 	free(*obp);
 	*obp = NULL;
+}
+
+/* latest[key] = (content, id), remembering what it was in undo[id]. */
+static int
+set_latest(outbox *ob, MDB_txn *txn, const outbox_item *it)
+{
+	uint8_t undo[UNDO_LEN] = {0}, latest[LATEST_LEN];
+	MDB_val key = {OUTBOX_KEY_LEN, (void *)it->key}, val;
+	int rc = mdb_get(txn, ob->latest, &key, &val);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	memcpy(undo, it->key, OUTBOX_KEY_LEN);
+	if (rc == 0 && val.mv_size == LATEST_LEN) {
+		undo[OUTBOX_KEY_LEN] = 1;
+		memcpy(undo + OUTBOX_KEY_LEN + 1, val.mv_data, LATEST_LEN);
+	}
+	MDB_val id = {OUTBOX_ID_LEN, (void *)it->id};
+	MDB_val uv = {sizeof undo, undo};
+	rc = mdb_put(txn, ob->undo, &id, &uv, 0);
+	memcpy(latest, it->content ? it->content : it->id, OUTBOX_ID_LEN);
+	memcpy(latest + OUTBOX_ID_LEN, it->id, OUTBOX_ID_LEN);
+	MDB_val lv = {sizeof latest, latest};
+	if (rc == 0)
+		rc = mdb_put(txn, ob->latest, &key, &lv, 0);
+	return rc;
+}
+
+/* A final answer for id: forget its undo record, and if the hub refused
+ * it for good and it is still the latest for its key, put back the
+ * latest before it. */
+static int
+settle_latest(outbox *ob, MDB_txn *txn, const uint8_t *id, bool rejected)
+{
+	MDB_val key = {OUTBOX_ID_LEN, (void *)id}, val;
+	int rc = mdb_get(txn, ob->undo, &key, &val);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	uint8_t undo[UNDO_LEN];
+	if (val.mv_size != UNDO_LEN)
+		return mdb_del(txn, ob->undo, &key, NULL);
+	memcpy(undo, val.mv_data, UNDO_LEN);
+	rc = mdb_del(txn, ob->undo, &key, NULL);
+	if (rc != 0 || !rejected)
+		return rc;
+	MDB_val lk = {OUTBOX_KEY_LEN, undo}, lv;
+	rc = mdb_get(txn, ob->latest, &lk, &lv);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0 || lv.mv_size != LATEST_LEN ||
+	    memcmp((uint8_t *)lv.mv_data + OUTBOX_ID_LEN, id, OUTBOX_ID_LEN))
+		return rc;
+	if (!undo[OUTBOX_KEY_LEN])
+		return mdb_del(txn, ob->latest, &lk, NULL);
+	MDB_val prev = {LATEST_LEN, undo + OUTBOX_KEY_LEN + 1};
+	return mdb_put(txn, ob->latest, &lk, &prev, 0);
 }
 
 ug_err
@@ -109,12 +284,16 @@ outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 		ug_seal(ob->storage_key, it->id, OUTBOX_ID_LEN, it->frame,
 		        it->len, (uint8_t *)val.mv_data + 8);
 		it->added = OUTBOX_ADDED;
+		if (it->key)
+			rc = set_latest(ob, txn, it);
 	}
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return rc == EINVAL ? UG_EINVAL : store__map_err(rc, "outbox put");
 	}
-	return store__map_err(mdb_txn_commit(txn), "outbox commit");
+	rc = mdb_txn_commit(txn);
+	trim_map(ob);
+	return store__map_err(rc, "outbox commit");
 }
 
 ug_err
@@ -174,12 +353,17 @@ outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
 			rc = 0;
 		if (rc == 0 && !(rejected && rejected[i]))
 			rc = mdb_put(txn, ob->sent, &key, &empty, 0);
+		if (rc == 0)
+			rc = settle_latest(ob, txn, ids[i],
+					   rejected && rejected[i]);
 	}
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return store__map_err(rc, "outbox done");
 	}
-	return store__map_err(mdb_txn_commit(txn), "outbox done commit");
+	rc = mdb_txn_commit(txn);
+	trim_map(ob);
+	return store__map_err(rc, "outbox done commit");
 }
 
 ug_err
@@ -194,4 +378,64 @@ outbox_counts(outbox *ob, size_t *pending, size_t *sent)
 	*sent = mdb_stat(txn, ob->sent, &st) == 0 ? st.ms_entries : 0;
 	mdb_txn_abort(txn);
 	return UG_OK;
+}
+
+static int
+id_state(outbox *ob, MDB_txn *txn, const uint8_t *id, int *state,
+	 int64_t *queued_at)
+{
+	MDB_val key = {OUTBOX_ID_LEN, (void *)id}, val;
+	*state = OUTBOX_UNKNOWN;
+	*queued_at = 0;
+	int rc = mdb_get(txn, ob->pending, &key, &val);
+	if (rc == 0) {
+		*state = OUTBOX_PENDING;
+		if (val.mv_size >= 8)
+			*queued_at = (int64_t)ug_get_be64(val.mv_data);
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	rc = mdb_get(txn, ob->sent, &key, &val);
+	if (rc == 0)
+		*state = OUTBOX_SENT;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+ug_err
+outbox_lookup(outbox *ob, const uint8_t key[OUTBOX_KEY_LEN],
+	      outbox_latest *out)
+{
+	memset(out, 0, sizeof *out);
+	out->state = OUTBOX_UNKNOWN;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "outbox lookup");
+	MDB_val k = {OUTBOX_KEY_LEN, (void *)key}, val;
+	rc = mdb_get(txn, ob->latest, &k, &val);
+	if (rc == 0 && val.mv_size == LATEST_LEN) {
+		out->found = true;
+		memcpy(out->content, val.mv_data, OUTBOX_ID_LEN);
+		memcpy(out->id, (uint8_t *)val.mv_data + OUTBOX_ID_LEN,
+		       OUTBOX_ID_LEN);
+		rc = id_state(ob, txn, out->id, &out->state, &out->queued_at);
+	} else if (rc == 0 || rc == MDB_NOTFOUND) {
+		rc = 0;
+	}
+	mdb_txn_abort(txn);
+	return rc == 0 ? UG_OK : store__map_err(rc, "outbox lookup");
+}
+
+ug_err
+outbox_id_state(outbox *ob, const uint8_t id[OUTBOX_ID_LEN], int *state,
+		int64_t *queued_at)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "outbox state");
+	rc = id_state(ob, txn, id, state, queued_at);
+	mdb_txn_abort(txn);
+	return rc == 0 ? UG_OK : store__map_err(rc, "outbox state");
 }

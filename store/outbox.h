@@ -5,6 +5,18 @@
  * before it is sent and removed when the hub acks it, so an adapter killed
  * at any moment resends exactly what was not acked. The `sent` set keeps
  * the ids the hub has acked, so importing the same file again sends nothing.
+ *
+ * Corrections: for an event with a natural key the outbox also keeps, per
+ * keyed hash of that key, the `latest` event queued for it (its content
+ * id and its event id), so the adapter can tell a repeat (same content)
+ * from a correction (other content, which supersedes the latest id). An
+ * event the hub refuses for good hands `latest` back to the event before
+ * it, so the corrected row can be imported again once the cause is fixed.
+ *
+ * One process at a time: outbox_open takes an exclusive lock on
+ * DIR/adapter.lock and fails with UG_EAGAIN while another process holds
+ * it (two importers deciding corrections side by side could both
+ * supersede the same event).
  */
 #ifndef UG_OUTBOX_H
 #define UG_OUTBOX_H
@@ -15,7 +27,8 @@
 
 #include "common/err.h"
 
-#define OUTBOX_ID_LEN 16
+#define OUTBOX_ID_LEN  16
+#define OUTBOX_KEY_LEN 16
 
 typedef struct outbox outbox;
 
@@ -25,13 +38,30 @@ typedef struct {
 	size_t len;
 	int added;            /* result: OUTBOX_ADDED, _PENDING or _SENT */
 	int64_t queued_at;    /* result for OUTBOX_PENDING: when it was queued */
+	/* Optional, for corrections: the keyed hash of the event's natural
+	 * key (OUTBOX_KEY_LEN bytes; NULL: no natural key) and its content
+	 * id (OUTBOX_ID_LEN; NULL: the id). When the item is added,
+	 * latest[key] becomes (content, id). */
+	const uint8_t *key;
+	const uint8_t *content;
 } outbox_item;
 
 enum {
-	OUTBOX_SENT = 0,    /* the hub acked this id before: skipped */
-	OUTBOX_ADDED = 1,   /* queued now */
-	OUTBOX_PENDING = -1 /* already queued, not acked yet: skipped */
+	OUTBOX_SENT = 0,     /* the hub acked this id before: skipped */
+	OUTBOX_ADDED = 1,    /* queued now */
+	OUTBOX_PENDING = -1, /* already queued, not acked yet: skipped */
+	OUTBOX_UNKNOWN = -2, /* (outbox_lookup) neither queued nor acked */
 };
+
+/* What outbox_lookup finds for a natural key. */
+typedef struct {
+	bool found;                       /* a latest entry exists */
+	uint8_t content[OUTBOX_ID_LEN];   /* its content id */
+	uint8_t id[OUTBOX_ID_LEN];        /* its event id */
+	int state;                        /* of that id: _PENDING, _SENT,
+	                                     _UNKNOWN */
+	int64_t queued_at;                /* for _PENDING */
+} outbox_latest;
 
 /* Open (creating) the outbox in dir; storage_key is borrowed. */
 ug_err outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
@@ -56,6 +86,14 @@ ug_err outbox_scan(outbox *ob, const uint8_t *after, size_t max,
  * same row can be imported again once the cause is fixed. */
 ug_err outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
                    const bool *rejected) __attribute__((warn_unused_result));
+
+/* The latest entry for a natural key's hash (out->found false if none). */
+ug_err outbox_lookup(outbox *ob, const uint8_t key[OUTBOX_KEY_LEN],
+                     outbox_latest *out);
+
+/* Whether id is pending, sent or unknown (*queued_at for pending). */
+ug_err outbox_id_state(outbox *ob, const uint8_t id[OUTBOX_ID_LEN],
+                       int *state, int64_t *queued_at);
 
 /* Frames still waiting for an ack, and ids acked so far. */
 ug_err outbox_counts(outbox *ob, size_t *pending, size_t *sent);

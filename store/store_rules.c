@@ -65,14 +65,24 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 		tm->seq = ug_get_be64(k + 8);
 		tm->kind = k[16];
 		memcpy(tm->person_key, val.mv_data, UG_PERSON_KEY_LEN);
-		/* Deleting at the cursor moves it to the next entry. */
-		rc = mdb_cursor_del(cur, 0);
-		if (rc == 0)
-			rc = mdb_cursor_get(cur, &key, &val, MDB_GET_CURRENT);
+		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
-	return rc == 0 || rc == MDB_NOTFOUND ? UG_OK
-	                                     : store__map_err(rc, "due timers");
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store__map_err(rc, "due timers");
+	/* Deleted after the walk: deleting under a cursor and stepping on
+	 * from the last entry is where LMDB answers EINVAL. */
+	for (size_t i = 0; i < *n; i++) {
+		uint8_t k[17];
+		ug_put_be64(k, (uint64_t)out[i].due);
+		ug_put_be64(k + 8, out[i].seq);
+		k[16] = out[i].kind;
+		MDB_val dk = {sizeof k, k};
+		rc = mdb_del(t->txn, t->s->timer, &dk, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return store__map_err(rc, "delete timer");
+	}
+	return UG_OK;
 }
 
 ug_err

@@ -166,3 +166,40 @@ def test_adapter_killed_mid_send_resumes(hub):
     assert (st["log_events"], st["event_ids"], st["last_seq"]) == \
         (good, good, good)
     hub.cprs.update(cprs)
+
+
+def test_store_full_is_retryable_and_nothing_is_lost(make_hub):
+    """A full log map: the hub answers E_FULL (retryable), keeps serving,
+    and the adapter keeps what was not stored; after a restart with a
+    bigger map, flush delivers the rest. Nothing lost, nothing twice."""
+    hub = make_hub(settings={"log_map_mb": "1"})
+    rows = [AbsenceRow(c) for c in CprGen(406).take(6000)]
+    path, _ = hub.csv("big.csv", rows)
+    r = hub.adapter("import", path, timeout=3)
+    assert r.rc == hubtest.EXIT_PENDING, str(r)
+    stored = hub.stats()["log_events"]
+    assert 0 < stored < 6000
+    assert r.summary["accepted"] == stored
+    assert r.summary["pending"] == 6000 - stored
+    assert r.summary["rejected_by_hub"] == 0
+    assert "E_FULL" in r.stderr
+    hub.wait_log(r"HUB-REJECT .*store is full.*\(retryable\)")
+    # Still serving: a new event gets a retryable E_FULL, not silence.
+    [cpr] = CprGen(407).take(1)
+    hub.cprs.add(cpr)
+    with hubtest.IngestClient(hub, "school-a") as c:
+        ack = c.ack_for(hubtest.frame(hubtest.envelope("school-a", cpr,
+                                                        salt=9)))
+        assert (ack.status, ack.code, ack.retryable) == \
+            (hubtest.REJECTED, hubtest.E_FULL, True), ack
+    hub.stop()
+    hub.conf.write_text(hub.conf.read_text().replace("log_map_mb = 1\n",
+                                                     "log_map_mb = 64\n"))
+    hub.start()
+    f = hub.adapter("flush")
+    assert f.rc == hubtest.EXIT_OK, str(f)
+    assert (f.summary["accepted"], f.summary["pending"]) == \
+        (6000 - stored, 0)
+    st = hub.wait_stats("last_applied == 6000",
+                        lambda s: s["last_applied"] == 6000)
+    assert (st["log_events"], st["event_ids"]) == (6000, 6000)

@@ -7,6 +7,7 @@ SPEC's formula, so a re-import in another dialect sends nothing.
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import hashlib
+import hubtest
 import re
 
 from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_PENDING, EXIT_ROWS_REJECTED,
@@ -41,7 +42,7 @@ def test_bad_rows_go_to_rejects_file(hub):
     r = hub.adapter("import", path)
     assert r.rc == EXIT_ROWS_REJECTED, str(r)
     assert r.summary == {"rows": 12, "events": 4, "queued": 4,
-                         "accepted": 4, "duplicates": 0, "rejected_rows": 8,
+                         "corrections": 0, "accepted": 4, "duplicates": 0, "rejected_rows": 8,
                          "rejected_by_hub": 0, "pending": 0}, r.summary
     st = hub.stats()
     assert (st["log_events"], st["event_ids"]) == (4, 4)
@@ -104,18 +105,31 @@ def test_csv_dialects_and_kinds(hub):
     assert sorted(a["cpr"] for a in alerts) == sorted([p[0], p[2], p[3]])
 
 
-def natural_event_id(hash_key_hex, school, cpr, start, end, kind_number):
-    """The SPEC's event id: BE64 occurred_at (period_end's midnight, ms),
-    then the first 8 bytes of BLAKE2b-128 keyed with the agency's hash key
-    over "absence" 0x1f school 0x1f cpr10 0x1f start 0x1f end 0x1f kind."""
+def natural_event_id(hash_key_hex, school, cpr, start, end, kind_number,
+                     agency="school-a", absent=50, expected=100, grade=8):
+    """The event id (docs/ADAPTERS.md, "Corrections"): BE64 occurred_at
+    (period_end's midnight, ms), then the first 8 bytes of BLAKE2b-128
+    keyed with the agency's hash key over the natural key ("absence" 0x1f
+    school 0x1f cpr10 0x1f start 0x1f end 0x1f kind), 0x1e, and the
+    content: the envelope's protobuf encoding with sent_at 0 and no
+    event_id."""
     import datetime
+    m = hubtest.pb()
     days = (datetime.date.fromisoformat(end) -
             datetime.date(1970, 1, 1)).days
+    occurred = days * 86400000
     natural = "\x1f".join(["absence", school, cpr, start, end,
                            str(kind_number)]).encode()
-    digest = hashlib.blake2b(natural, digest_size=16,
+    env = m.Envelope(agency=agency, schema_version=1, type=m.ABSENCE_REPORT,
+                     sensitivity=m.PERSONAL, occurred_at=occurred, cpr=cpr)
+    a = env.absence_report
+    a.school, a.period_start, a.period_end = school, start, end
+    a.lessons_absent, a.lessons_expected = absent, expected
+    a.kind, a.grade = kind_number, grade
+    content = env.SerializeToString()
+    digest = hashlib.blake2b(natural + b"\x1e" + content, digest_size=16,
                              key=bytes.fromhex(hash_key_hex)).digest()
-    return ((days * 86400000).to_bytes(8, "big") + digest[:8]).hex()
+    return (occurred.to_bytes(8, "big") + digest[:8]).hex()
 
 
 def test_event_ids_follow_the_spec(hub):
@@ -129,7 +143,12 @@ def test_event_ids_follow_the_spec(hub):
     assert evidence["event_id"] == natural_event_id(
         key, "280017", cpr, "2024-05-06", "2024-05-10", 3)   # 3 = UNLAWFUL
 
-    # The same rows in another dialect are the same events: nothing new.
+
+def test_same_rows_in_another_dialect_send_nothing(hub):
+    [cpr] = CprGen(608).take(1)
+    path, _ = hub.csv("one.csv", [AbsenceRow(cpr, absent=50, expected=100,
+                                             grade="")])
+    assert hub.adapter("import", path).rc == EXIT_OK
     header = ["Fraværstype", "Lektioner", "Fravær", "Til", "Fra", "Skole",
               "cpr_nr"]
     other, _ = hub.csv("other.csv", [csv_line(
@@ -139,6 +158,27 @@ def test_event_ids_follow_the_spec(hub):
     assert r.rc == EXIT_OK, str(r)
     assert (r.summary["events"], r.summary["queued"]) == (1, 0)
     assert hub.stats()["log_events"] == 1
+
+
+def test_corrected_row_reaches_the_hub(hub):
+    """A school corrects a count (same pupil, period and kind): the hub
+    must see the correction (the absence rule replaces the report), or a
+    wrong 8 % could hide a real 30 %."""
+    [cpr] = CprGen(609).take(1)
+    path, _ = hub.csv("w19.csv", [AbsenceRow(cpr, absent=8, expected=100)])
+    assert hub.adapter("import", path).rc == EXIT_OK
+    hub.wait_stats("applied", lambda s: s["last_applied"] == 1)
+    fixed, _ = hub.csv("w19-fixed.csv", [AbsenceRow(cpr, absent=30,
+                                                    expected=100)])
+    r = hub.adapter("import", fixed)
+    assert r.rc == EXIT_OK, str(r)
+    assert (r.summary["queued"], r.summary["accepted"]) == (1, 1)
+    st = hub.wait_stats("applied", lambda s: s["last_applied"] == 2)
+    assert st["alerts"] == 1
+    rc, alerts, _ = hub.inbox("desk-dora", max_alerts=1, idle_exit=10)
+    [evidence] = alerts[0]["evidence"]
+    assert (evidence["lessons_absent"], evidence["lessons_expected"]) == \
+        (30, 100)
 
 
 def test_hub_down_exit_2_then_flush(make_hub):
@@ -197,3 +237,51 @@ def test_missing_column_is_fatal(hub):
     assert hub.stats()["log_events"] == 0
     for c in cprs:
         assert c not in r.stderr
+
+
+def test_events_refused_by_hub_are_dropped_and_reported(make_hub):
+    hub = make_hub(agencies={"school-a": "assignment"})  # not absence
+    cprs = CprGen(607).take(5)
+    path, _ = hub.csv("w19.csv", [AbsenceRow(c) for c in cprs])
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["queued"], r.summary["accepted"],
+            r.summary["rejected_by_hub"], r.summary["pending"]) == \
+        (5, 0, 5, 0)
+    # Each refusal is logged with the event id (hex) and the reason.
+    refusals = re.findall(r"\b([0-9a-f]{32})\b.*E_DENIED", r.stderr)
+    assert len(set(refusals)) == 5, r.stderr
+    assert hub.stats()["log_events"] == 0
+    # Not kept for retry...
+    f = hub.adapter("flush")
+    assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+        (EXIT_OK, 0, 0)
+    # ...nor remembered as sent: once the agency may send absence, the
+    # same file goes through.
+    hub.register_agency("school-a", "absence")
+    again = hub.adapter("import", path)
+    assert again.rc == EXIT_OK, str(again)
+    assert (again.summary["accepted"], again.summary["pending"]) == (5, 0)
+    assert hub.stats()["log_events"] == 5
+
+
+def test_bad_usage_is_fatal(hub):
+    import subprocess
+    import hubtest
+    conf = hub.school_conf()
+    cases = [
+        ["--config", str(conf), "--json", "export"],          # no such command
+        ["--config", str(conf), "--json", "import"],          # no file
+        ["--config", str(conf), "--json", "--bogus", "1", "flush"],
+        ["--json", "--keys_dir", str(hub.keys_dir), "flush"],  # no agency
+    ]
+    for args in cases:
+        p = subprocess.run([hubtest.binary("adapter-school"), *args],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == EXIT_FATAL, (args, p.stdout, p.stderr)
+        assert p.stderr.strip(), args
+    # A key file that is not there: fatal, and says which.
+    r = hub.adapter("flush", agency="school-nokey")
+    assert r.rc == EXIT_FATAL, str(r)
+    assert "school-nokey" in r.stderr
+    assert hub.stats()["log_events"] == 0

@@ -250,17 +250,17 @@ killed_writer(const char *dir)
 	ug_diag diag = {0};
 	if (ug_crypto_init() != UG_OK ||
 	    outbox_open(&ob, dir, storage_key, 16, &diag) != UG_OK)
-		_exit(10);
+		ut_child_exit(10);
 	titem t[2];
 	make_item(&t[0], 1, CPR_A);
 	make_item(&t[1], 2, CPR_B);
 	outbox_item items[2] = {t[0].item, t[1].item};
 	if (outbox_put(ob, items, 2, 1000) != UG_OK)
-		_exit(11);
+		ut_child_exit(11);
 	uint8_t done[1][OUTBOX_ID_LEN];
 	memcpy(done[0], t[0].id, OUTBOX_ID_LEN);
 	if (outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 1, NULL) != UG_OK)
-		_exit(12);
+		ut_child_exit(12);
 	raise(SIGKILL);
 }
 
@@ -274,7 +274,7 @@ test_survives_kill(void)
 	CHECK(pid >= 0);
 	if (pid == 0) {
 		killed_writer(dir);
-		_exit(13);
+		ut_child_exit(13);
 	}
 	int status;
 	CHECK(waitpid(pid, &status, 0) == pid);
@@ -358,6 +358,149 @@ test_oversized_frame(void)
 	outbox_close(&ob);
 }
 
+static void
+second_opener(const char *dir, int expect)
+{
+	/* Another adapter process (an import beside a flush) on the same
+	 * outbox: it must be refused while the first holds it. */
+	outbox *ob = NULL;
+	ug_diag diag = {0};
+	if (ug_crypto_init() != UG_OK)
+		ut_child_exit(10);
+	ug_err err = outbox_open(&ob, dir, storage_key, 16, &diag);
+	if (err != (ug_err)expect)
+		ut_child_exit(20 + (int)err);
+	outbox_close(&ob);
+}
+
+static int
+run_second_opener(const char *dir, int expect)
+{
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		second_opener(dir, expect);
+		ut_child_exit(0);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void
+test_one_process_at_a_time(void)
+{
+	const char *dir = ut_tmpdir();
+	outbox *ob = open_outbox(dir, storage_key);
+	titem t;
+	make_item(&t, 1, CPR_A);
+	CHECK_OK(put(ob, &t, 1));
+	/* 0 = the child saw exactly UG_EAGAIN; 20 + code otherwise. */
+	CHECK_EQ_INT(run_second_opener(dir, UG_EAGAIN), 0);
+	/* The holder is unaffected. */
+	expect_counts(ob, 1, 0, __LINE__);
+	outbox_close(&ob);
+	/* Released on close: the next process gets it. */
+	CHECK_EQ_INT(run_second_opener(dir, UG_OK), 0);
+	ob = open_outbox(dir, storage_key);
+	expect_counts(ob, 1, 0, __LINE__);
+	outbox_close(&ob);
+}
+
+/* An item with a natural key's hash and a content id. */
+static void
+keyed(titem *t, uint8_t n, uint8_t *key, uint8_t k)
+{
+	make_item(t, n, CPR_A);
+	memset(key, k, OUTBOX_KEY_LEN);
+	t->item.key = key;
+	t->item.content = NULL; /* the id */
+}
+
+static void
+expect_latest(outbox *ob, const uint8_t *key, const uint8_t *id, int state,
+	      int line)
+{
+	outbox_latest l;
+	CHECK_OK(outbox_lookup(ob, key, &l));
+	if (!id) {
+		if (l.found)
+			FAIL("(line %d) a latest entry where none should be",
+			     line);
+		return;
+	}
+	if (!l.found || memcmp(l.id, id, OUTBOX_ID_LEN) ||
+	    memcmp(l.content, id, OUTBOX_ID_LEN) || l.state != state)
+		FAIL("(line %d) latest found %d state %d, expected state %d",
+		     line, l.found, l.state, state);
+}
+
+static void
+test_latest(void)
+{
+	const char *dir = ut_tmpdir();
+	outbox *ob = open_outbox(dir, storage_key);
+	uint8_t key[OUTBOX_KEY_LEN], other[OUTBOX_KEY_LEN];
+	titem a, b, c;
+	keyed(&a, 1, key, 0x11);
+	keyed(&b, 2, key, 0x11); /* a correction of a */
+	keyed(&c, 3, other, 0x22);
+	expect_latest(ob, key, NULL, 0, __LINE__);
+	CHECK_OK(put(ob, &a, 1));
+	expect_latest(ob, key, a.id, OUTBOX_PENDING, __LINE__);
+	int state;
+	int64_t at;
+	CHECK_OK(outbox_id_state(ob, a.id, &state, &at));
+	CHECK_EQ_INT(state, OUTBOX_PENDING);
+	CHECK_EQ_INT(at, 1000);
+	/* Acked: still the latest, now sent. */
+	uint8_t ids[2][OUTBOX_ID_LEN];
+	memcpy(ids[0], a.id, OUTBOX_ID_LEN);
+	CHECK_OK(outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])ids, 1,
+			     NULL));
+	expect_latest(ob, key, a.id, OUTBOX_SENT, __LINE__);
+	/* b corrects a and c is another record, in one transaction. */
+	titem bc[2] = {b, c};
+	CHECK_OK(put(ob, bc, 2));
+	expect_latest(ob, key, b.id, OUTBOX_PENDING, __LINE__);
+	expect_latest(ob, other, c.id, OUTBOX_PENDING, __LINE__);
+	/* The hub refuses b for good: a is the latest again, so the same
+	 * correction can be imported once the cause is fixed; c, refused
+	 * too, leaves no latest at all. */
+	memcpy(ids[0], b.id, OUTBOX_ID_LEN);
+	memcpy(ids[1], c.id, OUTBOX_ID_LEN);
+	bool refused[2] = {true, true};
+	CHECK_OK(outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])ids, 2,
+			     refused));
+	expect_latest(ob, key, a.id, OUTBOX_SENT, __LINE__);
+	expect_latest(ob, other, NULL, 0, __LINE__);
+	CHECK_OK(outbox_id_state(ob, b.id, &state, &at));
+	CHECK_EQ_INT(state, OUTBOX_UNKNOWN);
+	expect_counts(ob, 0, 1, __LINE__);
+	/* Survives a reopen. */
+	outbox_close(&ob);
+	ob = open_outbox(dir, storage_key);
+	expect_latest(ob, key, a.id, OUTBOX_SENT, __LINE__);
+	/* A content id apart from the event id (a reissued correction). */
+	titem d;
+	keyed(&d, 4, key, 0x11);
+	uint8_t content[OUTBOX_ID_LEN];
+	memset(content, 0x77, sizeof content);
+	d.item.content = content;
+	CHECK_OK(put(ob, &d, 1));
+	outbox_latest l;
+	CHECK_OK(outbox_lookup(ob, key, &l));
+	CHECK(l.found);
+	CHECK_EQ_MEM(l.content, content, OUTBOX_ID_LEN);
+	CHECK_EQ_MEM(l.id, d.id, OUTBOX_ID_LEN);
+	outbox_close(&ob);
+	int files = 0;
+	CHECK_EQ_INT(ut_dir_contains(dir, CPR_A, 10, &files), 0);
+}
+
 TEST_LIST = {
 	{"put scan done", test_put_scan_done},
 	{"re-put skipped", test_reput_skipped},
@@ -366,5 +509,7 @@ TEST_LIST = {
 	{"sealed on disk", test_sealed_on_disk},
 	{"wrong key", test_wrong_key},
 	{"oversized frame", test_oversized_frame},
+	{"one process at a time", test_one_process_at_a_time},
+	{"latest per natural key", test_latest},
 	{NULL, NULL},
 };

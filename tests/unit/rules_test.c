@@ -1,7 +1,11 @@
 /*
- * The absence rule, edge by edge: exactly at the threshold, window
- * boundaries over weekends, one alert per episode, episode end and restart,
- * corrections, permitted leave, and the state's serialised round trip.
+ * The absence rules, edge by edge. Rolling: exactly at the threshold,
+ * window boundaries over weekends and holidays, one alert per episode,
+ * episode end and restart, corrections, permitted leave, and the state's
+ * serialised round trip. Quarter: "at 10 %" warns, 15 % notifies with one
+ * alert, one alert per level per quarter, a new quarter resets, a late
+ * report for a closed quarter changes nothing, the coverage minimum, and
+ * only unlawful absence counts.
  */
 #include "tests/unit/check.h"
 
@@ -196,6 +200,325 @@ test_full_state_evicts_oldest(void)
 		CHECK(st.reports[i].end >= day("2026-09-07") + 5);
 }
 
+/* ---- absence over a calendar ---- */
+
+static void
+test_window_over_autumn_holiday(void)
+{
+	calendar cal;
+	calendar_defaults(&cal);
+	absence_config hol = {.threshold_pct = 10, .window_days = 20,
+	                      .min_days = 20, .cal = &cal};
+	/* 20 school days ending Friday 2026-10-30 skip week 42. */
+	CHECK_EQ_INT(absence_window_start(&hol, day("2026-10-30")),
+	             day("2026-09-28"));
+	absence_state st = {0};
+	absence_verdict v;
+	/* Weeks 40, 41, 43 and 44: 20 school days around the holiday. */
+	const char *mondays[] = {"2026-09-28", "2026-10-05", "2026-10-19",
+	                         "2026-10-26"};
+	unsigned absent[] = {4, 3, 3, 3};
+	for (int i = 0; i < 4; i++) {
+		absence_report r = week(mondays[i], absent[i]);
+		absence_apply(&hol, &st, &r, &v);
+		if (i < 3)
+			CHECK(!v.raise); /* not yet 20 days covered */
+	}
+	CHECK_EQ_INT(v.window_start, day("2026-09-28"));
+	CHECK_EQ_INT(v.covered_days, 20);
+	CHECK_EQ_INT(v.nused, 4);
+	CHECK_EQ_INT(v.absent, 13);
+	CHECK_EQ_INT(v.expected, 120);
+	CHECK(v.raise);
+	/* The same reports without the holiday calendar: the window starts
+	 * 2026-10-05, covers 15 days, and the rule does not judge. */
+	calendar plain;
+	calendar_defaults(&plain);
+	calendar_clear_school_holidays(&plain);
+	absence_config nohol = hol;
+	nohol.cal = &plain;
+	absence_state st2 = {0};
+	for (int i = 0; i < 4; i++) {
+		absence_report r = week(mondays[i], absent[i]);
+		absence_apply(&nohol, &st2, &r, &v);
+	}
+	CHECK_EQ_INT(v.window_start, day("2026-10-05"));
+	CHECK_EQ_INT(v.covered_days, 15);
+	CHECK(!v.raise);
+}
+
+static void
+test_holiday_days_are_not_school_days(void)
+{
+	calendar cal;
+	calendar_defaults(&cal);
+	absence_config hol = {.threshold_pct = 10, .window_days = 20,
+	                      .min_days = 1, .cal = &cal};
+	absence_state st = {0};
+	absence_verdict v;
+	/* A report over the autumn holiday covers no school day: with
+	 * min_days 1 the rule does not judge it, however high. */
+	absence_report r = week("2026-10-12", 30);
+	absence_apply(&hol, &st, &r, &v);
+	CHECK_EQ_INT(v.covered_days, 0);
+	CHECK(!v.raise);
+	/* Easter week 2026: Thursday, Friday and Monday are holidays, so
+	 * 2026-03-30..04-06 covers 3 school days (Mon-Wed). */
+	absence_state st2 = {0};
+	absence_report easter = {.start = day("2026-03-30"),
+	                         .end = day("2026-04-06"), .absent = 2,
+	                         .expected = 18,
+	                         .kind = UNGEBRO__V1__ABSENCE_KIND__ILLNESS};
+	absence_apply(&hol, &st2, &easter, &v);
+	CHECK_EQ_INT(v.covered_days, 3);
+	CHECK(v.raise); /* 11.1 % of expected lessons */
+}
+
+/* ---- unlawful absence per quarter ---- */
+
+static const quarter_config qcfg = {.warn_pct = 10, .notify_pct = 15,
+                                    .min_days = 10};
+
+static quarter_verdict
+qfeed(const quarter_config *c, quarter_state *st, absence_report r)
+{
+	quarter_verdict v;
+	quarter_apply(c, st, &r, &v);
+	return v;
+}
+
+static void
+test_quarter_exactly_at_warn_level_warns(void)
+{
+	quarter_state st = {0};
+	/* 3 of 30 in one week: 10 %, but only 5 days covered. */
+	quarter_verdict v = qfeed(&qcfg, &st, week("2026-09-07", 3));
+	CHECK(!v.warn && !v.notify);
+	CHECK_EQ_INT(v.covered_days, 5);
+	/* Two weeks: 6 of 60 is exactly 10 %: "at 10 %" warns. */
+	v = qfeed(&qcfg, &st, week("2026-09-14", 3));
+	CHECK_EQ_INT(v.absent, 6);
+	CHECK_EQ_INT(v.expected, 60);
+	CHECK_EQ_INT(v.covered_days, 10);
+	CHECK(v.warn);
+	CHECK(!v.notify);
+	CHECK_EQ_INT(v.quarter_start, day("2026-07-01"));
+	CHECK_EQ_INT(v.quarter_end, day("2026-09-30"));
+	CHECK(st.warned && !st.notified);
+}
+
+static void
+test_quarter_just_below_warn_is_quiet(void)
+{
+	quarter_state st = {0};
+	/* 59 of 600 lessons: 9.83 %. */
+	absence_report a = week("2026-09-07", 30), b = week("2026-09-14", 29);
+	a.expected = b.expected = 300;
+	CHECK(!qfeed(&qcfg, &st, a).warn);
+	quarter_verdict v = qfeed(&qcfg, &st, b);
+	CHECK(!v.warn && !v.notify);
+	CHECK(!st.warned);
+}
+
+static void
+test_quarter_straight_to_notify_is_one_alert(void)
+{
+	quarter_state st = {0};
+	qfeed(&qcfg, &st, week("2026-09-07", 5));
+	/* 9 of 60 = 15 %: both levels reached at once; one alert, the
+	 * higher level. */
+	quarter_verdict v = qfeed(&qcfg, &st, week("2026-09-14", 4));
+	CHECK(v.notify);
+	CHECK(!v.warn);
+	CHECK(st.warned && st.notified);
+	/* Rising further: nothing more this quarter. */
+	v = qfeed(&qcfg, &st, week("2026-09-21", 30));
+	CHECK(!v.warn && !v.notify);
+}
+
+static void
+test_quarter_one_alert_per_level(void)
+{
+	quarter_state st = {0};
+	int warns = 0, notifies = 0;
+	/* 10 %, staying between the levels for weeks, then 15 %+. */
+	unsigned absent[] = {3, 3, 4, 3, 3, 12};
+	const char *mondays[] = {"2026-08-10", "2026-08-17", "2026-08-24",
+	                         "2026-08-31", "2026-09-07", "2026-09-14"};
+	for (int i = 0; i < 6; i++) {
+		quarter_verdict v = qfeed(&qcfg, &st, week(mondays[i],
+		                                           absent[i]));
+		warns += v.warn;
+		notifies += v.notify;
+		if (i == 1)
+			CHECK(v.warn);
+		if (i == 5) {
+			/* 28 of 180 = 15.6 % */
+			CHECK_EQ_INT(v.absent, 28);
+			CHECK(v.notify);
+		}
+	}
+	CHECK_EQ_INT(warns, 1);
+	CHECK_EQ_INT(notifies, 1);
+	/* Falling back under the warn level and rising again in the same
+	 * quarter: no new alert (one per level per quarter). */
+	absence_report clean = week("2026-09-21", 0);
+	clean.expected = 600;
+	qfeed(&qcfg, &st, clean);
+	absence_report high = week("2026-09-28", 0);
+	high.absent = high.expected = 600;
+	quarter_verdict v = qfeed(&qcfg, &st, high);
+	CHECK(v.absent * 100 >= v.expected * 15);
+	CHECK(!v.warn && !v.notify);
+}
+
+static void
+test_quarter_new_quarter_resets(void)
+{
+	quarter_state st = {0};
+	qfeed(&qcfg, &st, week("2026-09-14", 6));
+	CHECK(qfeed(&qcfg, &st, week("2026-09-21", 6)).notify);
+	/* The first report of Q4 (ending in October) starts afresh: alone
+	 * it covers 5 days, so nothing yet. */
+	quarter_verdict v = qfeed(&qcfg, &st, week("2026-10-05", 3));
+	CHECK(!v.warn && !v.notify);
+	CHECK_EQ_INT(v.quarter_start, day("2026-10-01"));
+	CHECK_EQ_INT(v.quarter_end, day("2026-12-31"));
+	CHECK_EQ_INT(v.absent, 3);
+	CHECK_EQ_INT(st.count, 1);
+	CHECK(!st.warned && !st.notified);
+	/* Week 42 is no school day in the defaults; without a calendar it
+	 * counts. 6 of 60: the warning of Q4. */
+	v = qfeed(&qcfg, &st, week("2026-10-12", 3));
+	CHECK(v.warn);
+	CHECK(!v.notify);
+}
+
+static void
+test_quarter_late_report_for_old_quarter_ignored(void)
+{
+	quarter_state st = {0};
+	qfeed(&qcfg, &st, week("2026-10-05", 0));
+	qfeed(&qcfg, &st, week("2026-10-12", 0));
+	quarter_state before = st;
+	/* A late Q3 report, high enough to warn on its own quarter's
+	 * figures: the quarter is closed, nothing changes. */
+	absence_report late = week("2026-09-21", 30);
+	quarter_verdict v = qfeed(&qcfg, &st, late);
+	CHECK(!v.warn && !v.notify);
+	CHECK_EQ_INT(st.quarter, before.quarter);
+	CHECK_EQ_INT(st.count, 2);
+	CHECK_EQ_MEM(&st, &before, sizeof st);
+}
+
+static void
+test_quarter_needs_min_days(void)
+{
+	quarter_state st = {0};
+	/* A whole week absent: 100 %, but 5 days do not make a quarter. */
+	quarter_verdict v = qfeed(&qcfg, &st, week("2026-09-07", 30));
+	CHECK(!v.warn && !v.notify);
+	/* The same week reported again (a correction) still covers 5. */
+	v = qfeed(&qcfg, &st, week("2026-09-07", 29));
+	CHECK_EQ_INT(v.covered_days, 5);
+	CHECK_EQ_INT(st.count, 1);
+	CHECK(!v.warn && !v.notify);
+	/* Nine more days (Mon-Thu and Mon-Fri) make 14 covered: judged. */
+	absence_report four = week("2026-09-14", 0);
+	four.end = four.start + 3;
+	v = qfeed(&qcfg, &st, four);
+	CHECK_EQ_INT(v.covered_days, 9);
+	CHECK(!v.warn && !v.notify);
+	v = qfeed(&qcfg, &st, week("2026-09-21", 0));
+	CHECK_EQ_INT(v.covered_days, 14);
+	CHECK(v.notify); /* 29 of 90 */
+	/* min_days 0 judges from the first report. */
+	quarter_config any = qcfg;
+	any.min_days = 0;
+	quarter_state st2 = {0};
+	CHECK(qfeed(&any, &st2, week("2026-09-07", 3)).warn);
+}
+
+static void
+test_quarter_counts_school_days_with_calendar(void)
+{
+	calendar cal;
+	calendar_defaults(&cal);
+	quarter_config withcal = qcfg;
+	withcal.cal = &cal;
+	quarter_state st = {0};
+	/* Weeks 41 and 42: week 42 is the autumn holiday, so only 5 school
+	 * days are covered and the rule does not judge yet. */
+	qfeed(&withcal, &st, week("2026-10-05", 9));
+	quarter_verdict v = qfeed(&withcal, &st, week("2026-10-12", 0));
+	CHECK_EQ_INT(v.covered_days, 5);
+	CHECK(!v.warn && !v.notify);
+	/* Week 43 brings it to 10 school days: judged, 9 of 90 = 10 %. */
+	v = qfeed(&withcal, &st, week("2026-10-19", 0));
+	CHECK_EQ_INT(v.covered_days, 10);
+	CHECK_EQ_INT(v.absent, 9);
+	CHECK_EQ_INT(v.expected, 90);
+	CHECK(v.warn);
+}
+
+static void
+test_quarter_only_unlawful_counts(void)
+{
+	quarter_config any = qcfg;
+	any.min_days = 0;
+	quarter_state st = {0};
+	uint8_t kinds[] = {UNGEBRO__V1__ABSENCE_KIND__ILLNESS,
+	                   UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE,
+	                   UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS,
+	                   UNGEBRO__V1__ABSENCE_KIND__ABSENCE_KIND_UNSPECIFIED};
+	for (size_t i = 0; i < sizeof kinds; i++) {
+		absence_report r = week("2026-09-07", 30);
+		r.kind = kinds[i];
+		quarter_verdict v = qfeed(&any, &st, r);
+		CHECK(!v.warn && !v.notify);
+		CHECK_EQ_INT(st.count, 0);
+		CHECK_EQ_INT(v.expected, 0);
+	}
+	/* Unlawful absence for the same week does count. */
+	quarter_verdict v = qfeed(&any, &st, week("2026-09-07", 3));
+	CHECK(v.warn);
+	CHECK_EQ_INT(v.absent, 3);
+}
+
+static void
+test_quarter_state_round_trip(void)
+{
+	quarter_state st = {0}, back;
+	qfeed(&qcfg, &st, week("2026-09-07", 3));
+	qfeed(&qcfg, &st, week("2026-09-14", 3));
+	uint8_t blob[QUARTER_STATE_MAX];
+	size_t len = quarter_state_write(&st, blob, sizeof blob);
+	CHECK_EQ_INT(len, 9 + 2 * 12);
+	CHECK(quarter_state_parse(&back, blob, len));
+	CHECK_EQ_INT(back.quarter, st.quarter);
+	CHECK_EQ_INT(back.warned, 1);
+	CHECK_EQ_INT(back.notified, 0);
+	CHECK_EQ_INT(back.count, 2);
+	CHECK_EQ_INT(back.reports[1].start, day("2026-09-14"));
+	CHECK_EQ_INT(back.reports[1].absent, 3);
+	CHECK(!quarter_state_parse(&back, blob, len - 1));
+	CHECK_EQ_INT(quarter_state_write(&st, blob, len - 1), 0);
+	blob[0] = 7;
+	CHECK(!quarter_state_parse(&back, blob, len));
+	/* A full quarter of daily reports fits the state's maximum. */
+	quarter_state full = {0};
+	quarter_config any = qcfg;
+	any.min_days = 0;
+	for (int32_t d = day("2026-07-01"); d <= day("2026-09-30"); d++) {
+		absence_report r = {.start = d, .end = d, .absent = 0,
+		                    .expected = 6,
+		                    .kind = UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL};
+		qfeed(&any, &full, r);
+	}
+	CHECK_EQ_INT(full.count, 80);
+	CHECK(quarter_state_write(&full, blob, sizeof blob) > 0);
+}
+
 TEST_LIST = {
 	{"window start skips weekends", test_window_start_skips_weekends},
 	{"exactly at threshold is quiet", test_exactly_at_threshold_is_quiet},
@@ -207,5 +530,23 @@ TEST_LIST = {
 	{"needs min days covered", test_needs_min_days_covered},
 	{"state round trip", test_state_round_trip},
 	{"full state evicts oldest", test_full_state_evicts_oldest},
+	{"window over autumn holiday", test_window_over_autumn_holiday},
+	{"holiday days are not school days",
+	 test_holiday_days_are_not_school_days},
+	{"quarter exactly at warn level warns",
+	 test_quarter_exactly_at_warn_level_warns},
+	{"quarter just below warn is quiet",
+	 test_quarter_just_below_warn_is_quiet},
+	{"quarter straight to notify is one alert",
+	 test_quarter_straight_to_notify_is_one_alert},
+	{"quarter one alert per level", test_quarter_one_alert_per_level},
+	{"quarter new quarter resets", test_quarter_new_quarter_resets},
+	{"quarter late report for old quarter ignored",
+	 test_quarter_late_report_for_old_quarter_ignored},
+	{"quarter needs min days", test_quarter_needs_min_days},
+	{"quarter counts school days with calendar",
+	 test_quarter_counts_school_days_with_calendar},
+	{"quarter only unlawful counts", test_quarter_only_unlawful_counts},
+	{"quarter state round trip", test_quarter_state_round_trip},
 	{NULL, NULL},
 };

@@ -5,7 +5,10 @@
  * clerk-readable reason without the CPR, and a whole import through
  * adapter_main fills the outbox, the rejects file and the summary. The
  * import cases point the adapter at a closed port with timeout 0, so no
- * hub is involved; the CPRs are synthetic.
+ * hub is involved; the CPRs are synthetic. The readiness and leaving
+ * kinds' rows become ReadinessAssessment and SchoolLeaving envelopes,
+ * with their keys, corrections and refusals (with tests/unit/
+ * agency_cases.h, as the other agencies' tests).
  */
 #include "adapters/adapter.h"
 
@@ -16,6 +19,7 @@
 #include "common/keys.h"
 #include "common/util.h"
 #include "store/outbox.h"
+#include "tests/unit/agency_cases.h"
 #include "tests/unit/check.h"
 
 enum { CPR, SCHOOL, START, END, ABSENT, EXPECTED, KIND, GRADE, NCOLS };
@@ -47,7 +51,7 @@ make_event(const adapter_row *row, adapter_event *ev, ug_diag *diag)
 {
 	adapter_event_init(ev);
 	memset(diag, 0, sizeof *diag);
-	ug_err err = school_ops.parse_row(row, ev, diag);
+	ug_err err = school_absence_kind.parse_row(row, ev, diag);
 	if (err == UG_OK)
 		err = adapter_event_finish(ev, "school-test", test_hash_key,
 					   NOW_MS, diag);
@@ -57,7 +61,7 @@ make_event(const adapter_row *row, adapter_event *ev, ug_diag *diag)
 static void
 test_columns(void)
 {
-	const csv_column *c = school_ops.columns;
+	const csv_column *c = school_absence_kind.columns;
 	CHECK_EQ_STR(school_ops.name, "school");
 	CHECK_EQ_STR(c[CPR].name, "cpr");
 	CHECK_EQ_STR(c[GRADE].name, "grade");
@@ -144,7 +148,7 @@ test_event_id_layout(void)
 	uint8_t hash[16];
 	crypto_generichash(hash, sizeof hash, (const uint8_t *)key,
 			   sizeof key - 1, test_hash_key, UG_KEY_LEN);
-	CHECK_EQ_MEM(ev.event_id + 8, hash, 8);
+	CHECK_EQ_MEM(ev.key_hash, hash, 16);
 }
 
 static void
@@ -159,14 +163,26 @@ test_event_id_determinism(void)
 	CHECK_OK(make_event(&row, &ev, &diag));
 	memcpy(first, ev.event_id, 16);
 
+	uint8_t first_key[16];
+	memcpy(first_key, ev.key_hash, 16);
+
 	/* Same report again, CPR written without the dash, the kind in
-	 * English, counts corrected: the same natural key, the same id. */
+	 * English, dates in the Danish form: the same id. */
 	row.field[CPR] = "1503094321";
 	row.field[KIND] = "Unlawful";
+	row.field[START] = "04-03-2024";
+	row.field[END] = "29.03.2024";
+	CHECK_OK(make_event(&row, &ev, &diag));
+	CHECK_EQ_MEM(ev.event_id, first, 16);
+
+	/* Counts corrected: the same natural key, another id (a correction
+	 * the outbox links to the first). */
 	row.field[ABSENT] = "13";
 	row.field[GRADE] = NULL;
 	CHECK_OK(make_event(&row, &ev, &diag));
-	CHECK_EQ_MEM(ev.event_id, first, 16);
+	CHECK_EQ_MEM(ev.key_hash, first_key, 16);
+	CHECK_EQ_MEM(ev.event_id, first, 8);
+	CHECK(memcmp(ev.event_id + 8, first + 8, 8) != 0);
 
 	/* Any part of the natural key changes it. */
 	const struct {
@@ -185,13 +201,15 @@ test_event_id_determinism(void)
 			     changes[i].col);
 	}
 	/* So does another agency's hash key. */
-	uint8_t other[16];
-	static const char nk[] = "absence";
-	adapter_event_id(test_hash_key, 1, nk, sizeof nk - 1, first);
+	good_row(&row);
+	adapter_event_init(&ev);
+	memset(&diag, 0, sizeof diag);
+	CHECK_OK(school_absence_kind.parse_row(&row, &ev, &diag));
 	uint8_t key2[UG_KEY_LEN] = {0};
-	adapter_event_id(key2, 1, nk, sizeof nk - 1, other);
-	CHECK(memcmp(first + 8, other + 8, 8) != 0);
-	CHECK_EQ_MEM(first, other, 8);
+	CHECK_OK(adapter_event_finish(&ev, "school-test", key2, NOW_MS, &diag));
+	CHECK(memcmp(first + 8, ev.event_id + 8, 8) != 0);
+	CHECK(memcmp(first_key, ev.key_hash, 16) != 0);
+	CHECK_EQ_MEM(first, ev.event_id, 8);
 }
 
 static void
@@ -262,9 +280,10 @@ test_rejections(void)
 	     "0017",
 	     "school", "control character"},
 	    {START, "", "period_start", "period_start is empty"},
-	    {START, "04-03-2024", "period_start",
-	     "not a date in the form "
-	     "YYYY-MM-DD"},
+	    {START, "2024/03/04", "period_start",
+	     "not a date (YYYY-MM-DD, DD-MM-YYYY or DD.MM.YYYY)"},
+	    {START, "04-03.2024", "period_start", "not a date"},
+	    {START, "31.04.2024", "period_start", "not a date"},
 	    {END, "2024-02-30", "period_end", "not a date"},
 	    {END, "2024-03-03", "period_end",
 	     "period_end 2024-03-03 is "
@@ -321,6 +340,7 @@ test_rejections(void)
 struct run {
 	int code;
 	char out[2048], err[8192];
+	char files[4096]; /* the per-file lines printed before the summary */
 };
 
 static void
@@ -367,8 +387,17 @@ run_adapter(const char *dir, struct run *r, const char *const *args)
 	dup2(saved_out, 1);
 	dup2(saved_err, 2);
 	close(fo), close(fe), close(saved_out), close(saved_err);
-	slurp(opath, r->out, sizeof r->out);
+	slurp(opath, r->files, sizeof r->files);
 	slurp(epath, r->err, sizeof r->err);
+	/* The summary is the last line; one line per file comes before. */
+	size_t len = strlen(r->files);
+	char *last = r->files + len;
+	while (last > r->files && last[-1] == '\n')
+		last--;
+	while (last > r->files && last[-1] != '\n')
+		last--;
+	ug_strlcpy(r->out, last, sizeof r->out);
+	*last = '\0';
 }
 
 static void
@@ -439,11 +468,17 @@ test_import(void)
 	snprintf(rejects, sizeof rejects, "%s.rejects.csv", csv);
 	write_text(csv, import_csv);
 	struct run r;
-	const char *args[] = {"import", csv, NULL};
+	const char *args[] = {"--ignore_columns", "navn", "import", csv,
+			      NULL};
 	run_adapter(dir, &r, args);
 	CHECK_EQ_INT(r.code, 2); /* no hub: all stays in the outbox */
+	/* What the file was read as comes first, then the summary. */
+	if (!strstr(r.files, "\"status\": \"done\", \"format\": \"csv\", "
+			     "\"encoding\": \"utf-8\", \"encoding_detected\": "
+			     "true, \"kind\": \"absence\", \"rows\": 6"))
+		FAIL("no file line: %s", r.files);
 	CHECK_EQ_STR(r.out, "{\"rows\": 6, \"events\": 3, \"queued\": 3, "
-			    "\"accepted\": 0, \"duplicates\": 0, "
+			    "\"corrections\": 0, \"accepted\": 0, \"duplicates\": 0, "
 			    "\"rejected_rows\": 3, \"rejected_by_hub\": 0, "
 			    "\"pending\": 3}\n");
 	/* One diagnostic per bad row, FILE:LINE: column COL: reason, named
@@ -468,6 +503,7 @@ test_import(void)
 	slurp(rejects, text, sizeof text);
 	CHECK_EQ_STR(
 	    text,
+	    "\xEF\xBB\xBF" /* the input had a byte order mark */
 	    "line;column;reason;CPR;Skole;Fra;Til;Frav\xC3\xA6r;Lektioner;"
 	    "Type;Klasse;Navn\r\n"
 	    "3;Frav\xC3\xA6r;lessons_absent 30 is more than lessons_expected "
@@ -531,18 +567,18 @@ test_reimport(void)
 		   "lessons_expected,kind\n"
 		   "150309-4321,280017,2024-03-04,2024-03-29,12,120,all\n"
 		   "150309-4321,280017,2024-04-01,2024-04-26,2,110,all\n"
-		   "1503094321,280017,2024-03-04,2024-03-29,13,120,All\n");
+		   "1503094321,280017,2024-03-04,2024-03-29,12,120,All\n");
 	struct run r;
 	const char *args[] = {"import", csv, NULL};
 	run_adapter(dir, &r, args);
 	CHECK_EQ_INT(r.code, 2);
 	/* The third row repeats the first report: the clerk hears of it. */
 	CHECK_EQ_STR(r.out, "{\"rows\": 3, \"events\": 3, \"queued\": 2, "
-			    "\"accepted\": 0, \"duplicates\": 1, "
+			    "\"corrections\": 0, \"accepted\": 0, \"duplicates\": 1, "
 			    "\"rejected_rows\": 0, \"rejected_by_hub\": 0, "
 			    "\"pending\": 2}\n");
 	char want[600];
-	snprintf(want, sizeof want, "%s:4: repeats the report", csv);
+	snprintf(want, sizeof want, "%s:4: repeats an earlier row", csv);
 	CHECK(strstr(r.err, want));
 	/* Again while still pending: nothing new, and not a duplicate. */
 	run_adapter(dir, &r, args);
@@ -571,7 +607,7 @@ test_reimport(void)
 	run_adapter(dir, &r, args);
 	CHECK_EQ_INT(r.code, 0);
 	CHECK_EQ_STR(r.out, "{\"rows\": 3, \"events\": 3, \"queued\": 0, "
-			    "\"accepted\": 0, \"duplicates\": 3, "
+			    "\"corrections\": 0, \"accepted\": 0, \"duplicates\": 3, "
 			    "\"rejected_rows\": 0, \"rejected_by_hub\": 0, "
 			    "\"pending\": 0}\n");
 	char rejects[600];
@@ -762,13 +798,13 @@ test_deliver(void)
 		FAIL("exit %d: %s%s", r.code, r.out, r.err);
 	CHECK_EQ_STR(r.out,
 		     "{\"rows\": 700, \"events\": 700, \"queued\": 700, "
-		     "\"accepted\": 700, \"duplicates\": 0, "
+		     "\"corrections\": 0, \"accepted\": 700, \"duplicates\": 0, "
 		     "\"rejected_rows\": 0, \"rejected_by_hub\": 0, "
 		     "\"pending\": 0}\n");
 	/* Imported again with the hub gone: all known, nothing to send. */
 	run_adapter(dir, &r, args);
 	CHECK_EQ_INT(r.code, 0);
-	CHECK(strstr(r.out, "\"queued\": 0, \"accepted\": 0, "
+	CHECK(strstr(r.out, "\"queued\": 0, \"corrections\": 0, \"accepted\": 0, "
 			    "\"duplicates\": 700,"));
 }
 
@@ -796,6 +832,366 @@ test_key_refused(void)
 	CHECK(strstr(r.out, "\"pending\": 1}"));
 }
 
+/* ---- the readiness and leaving kinds ------------------------------ */
+
+enum {
+	RD_CPR,
+	RD_SCHOOL,
+	RD_GRADE,
+	RD_DATE,
+	RD_READY,
+	RD_AREAS,
+	RD_ACADEMIC,
+	RD_PERSONAL,
+	RD_SOCIAL
+};
+enum { LV_CPR, LV_SCHOOL, LV_GRADE, LV_DATE, LV_KIND };
+
+static const char *const kind_cprs[] = {"1503094321", "0101101234", NULL};
+
+static const struct adapter_kind *
+readiness(void)
+{
+	return ac_kind(&school_ops, "readiness");
+}
+
+static const struct adapter_kind *
+leaving(void)
+{
+	return ac_kind(&school_ops, "leaving");
+}
+
+/* Not ready, with the areas as one list column. */
+static void
+readiness_row(adapter_row *row)
+{
+	memset(row, 0, sizeof *row);
+	row->field[RD_CPR] = "150309-4321";
+	row->field[RD_SCHOOL] = "280017";
+	row->field[RD_GRADE] = "8b";
+	row->field[RD_DATE] = "2024-01-15";
+	row->field[RD_READY] = "ikke parat";
+	row->field[RD_AREAS] = "faglig, social";
+}
+
+static void
+leaving_row(adapter_row *row)
+{
+	memset(row, 0, sizeof *row);
+	row->field[LV_CPR] = "150309-4321";
+	row->field[LV_SCHOOL] = "280017";
+	row->field[LV_GRADE] = "9";
+	row->field[LV_DATE] = "2024-06-21";
+	row->field[LV_KIND] = "afgang";
+}
+
+static void
+test_kinds_columns(void)
+{
+	static const char *const readiness_names[] = {
+	    "cpr",
+	    "school",
+	    "grade",
+	    "date",
+	    "ready",
+	    "areas",
+	    "not_ready_academic",
+	    "not_ready_personal",
+	    "not_ready_social",
+	    NULL,
+	};
+	static const char *const leaving_names[] = {
+	    "cpr", "school", "grade", "date", "leaving", NULL,
+	};
+	CHECK(adapter_find_kind(&school_ops, "absence") ==
+	      &school_absence_kind);
+	ac_check_columns(readiness(), readiness_names);
+	ac_check_columns(leaving(), leaving_names);
+	CHECK(!school_ops.kinds[3]);
+	const csv_column *r = readiness()->columns, *l = leaving()->columns;
+	for (int i = RD_CPR; i <= RD_READY; i++)
+		CHECK(r[i].required);
+	for (int i = RD_AREAS; i <= RD_SOCIAL; i++)
+		CHECK(!r[i].required);
+	for (int i = LV_CPR; i <= LV_KIND; i++)
+		CHECK(l[i].required);
+	CHECK(csv_column_matches(&r[RD_READY], "Uddannelsesparat"));
+	CHECK(csv_column_matches(&r[RD_AREAS], "Omr\xC3\xA5"
+					       "der"));
+	CHECK(csv_column_matches(&r[RD_ACADEMIC], "Faglig"));
+	CHECK(csv_column_matches(&r[RD_PERSONAL], "Personlig"));
+	CHECK(csv_column_matches(&r[RD_SOCIAL], "Social"));
+	CHECK(csv_column_matches(&l[LV_KIND], "Afgangstype"));
+	CHECK(csv_column_matches(&l[LV_DATE], "Sidste skoledag"));
+}
+
+static void
+test_readiness(void)
+{
+	CHECK_OK(ug_crypto_init());
+	adapter_row row;
+	adapter_event ev;
+	ug_diag diag;
+	readiness_row(&row);
+	CHECK_OK(ac_event(readiness(), &row, &ev, &diag));
+	const wire_envelope *e = &ev.env;
+	CHECK_EQ_INT(e->type, UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT);
+	CHECK_EQ_INT(e->sensitivity, UNGEBRO__V1__SENSITIVITY__PERSONAL);
+	CHECK_EQ_STR(e->cpr, "1503094321");
+	CHECK_EQ_INT(e->occurred_at, ac_day_ms("2024-01-15"));
+	const Ungebro__V1__ReadinessAssessment *r = e->readiness_assessment;
+	CHECK_EQ_STR(r->school, "280017");
+	CHECK_EQ_INT(r->grade, 8);
+	CHECK_EQ_STR(r->date, "2024-01-15");
+	CHECK(!r->ready);
+	CHECK(r->not_ready_academic && !r->not_ready_personal &&
+	      r->not_ready_social);
+	AC_CHECK_KEY(&ev, "readiness\x1f"
+			  "280017\x1f"
+			  "1503094321\x1f"
+			  "8\x1f"
+			  "2024-01-15");
+	uint8_t frame[1024];
+	size_t len;
+	wire_envelope *back = ac_round_trip(&ev, frame, sizeof frame, &len);
+	CHECK(back->readiness_assessment->not_ready_social);
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, back);
+
+	/* The verdict in its many spellings. */
+	static const struct {
+		const char *text;
+		bool ready;
+	} verdicts[] = {
+	    {"parat", true},
+	    {"Ja", true},
+	    {"yes", true},
+	    {"Uddannelsesparat", true},
+	    {"ready", true},
+	    {"Ikke-parat", false},
+	    {"nej", false},
+	    {"not ready", false},
+	    {"ikke uddannelsesparat", false},
+	};
+	for (size_t i = 0; i < sizeof verdicts / sizeof verdicts[0]; i++) {
+		readiness_row(&row);
+		row.field[RD_READY] = verdicts[i].text;
+		if (verdicts[i].ready)
+			row.field[RD_AREAS] = "";
+		CHECK_OK(ac_event(readiness(), &row, &ev, &diag));
+		CHECK_EQ_INT(ev.env.readiness_assessment->ready,
+			     verdicts[i].ready);
+	}
+	/* Areas as a list, in Danish or English, any separator. */
+	static const struct {
+		const char *text;
+		bool academic, personal, social;
+	} lists[] = {
+	    {"faglig", true, false, false},
+	    {"Personlig/Social", false, true, true},
+	    {"academic+personal+social", true, true, true},
+	    {"faglige og sociale", true, false, true},
+	    {"social;  personal", false, true, true},
+	};
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		readiness_row(&row);
+		row.field[RD_AREAS] = lists[i].text;
+		CHECK_OK(ac_event(readiness(), &row, &ev, &diag));
+		r = ev.env.readiness_assessment;
+		CHECK_EQ_INT(r->not_ready_academic, lists[i].academic);
+		CHECK_EQ_INT(r->not_ready_personal, lists[i].personal);
+		CHECK_EQ_INT(r->not_ready_social, lists[i].social);
+	}
+	/* Or one yes/no column per area (and both forms together). */
+	readiness_row(&row);
+	row.field[RD_AREAS] = NULL;
+	row.field[RD_ACADEMIC] = "";
+	row.field[RD_PERSONAL] = "x";
+	row.field[RD_SOCIAL] = "nej";
+	CHECK_OK(ac_event(readiness(), &row, &ev, &diag));
+	r = ev.env.readiness_assessment;
+	CHECK(!r->not_ready_academic && r->not_ready_personal &&
+	      !r->not_ready_social);
+	row.field[RD_AREAS] = "social";
+	CHECK_OK(ac_event(readiness(), &row, &ev, &diag));
+	CHECK(ev.env.readiness_assessment->not_ready_social);
+	/* A file without any area column: not ready, areas unknown. */
+	readiness_row(&row);
+	row.field[RD_AREAS] = NULL;
+	CHECK_OK(ac_event(readiness(), &row, &ev, &diag));
+	r = ev.env.readiness_assessment;
+	CHECK(!r->ready && !r->not_ready_academic && !r->not_ready_personal &&
+	      !r->not_ready_social);
+	/* Grades 7 to 10. */
+	static const struct {
+		const char *text;
+		unsigned grade;
+	} grades[] = {{"7", 7}, {"9.a", 9}, {"10 X", 10}, {"08", 8}};
+	for (size_t i = 0; i < sizeof grades / sizeof grades[0]; i++) {
+		readiness_row(&row);
+		row.field[RD_GRADE] = grades[i].text;
+		CHECK_OK(ac_event(readiness(), &row, &ev, &diag));
+		CHECK_EQ_INT(ev.env.readiness_assessment->grade,
+			     grades[i].grade);
+	}
+}
+
+static void
+test_readiness_ids(void)
+{
+	CHECK_OK(ug_crypto_init());
+	adapter_row row;
+	adapter_event ev;
+	ug_diag diag;
+	uint8_t id[16], key[16];
+	readiness_row(&row);
+	CHECK_OK(ac_event(readiness(), &row, &ev, &diag));
+	memcpy(id, ev.event_id, 16);
+	memcpy(key, ev.key_hash, 16);
+	/* Exported again, written differently: the same id. */
+	row.field[RD_CPR] = "1503094321";
+	row.field[RD_DATE] = "15.01.2024";
+	row.field[RD_GRADE] = "8";
+	row.field[RD_READY] = "nej";
+	row.field[RD_AREAS] = "social, academic";
+	CHECK_OK(ac_event(readiness(), &row, &ev, &diag));
+	CHECK_EQ_MEM(ev.event_id, id, 16);
+	/* The verdict corrected: same assessment, new id. */
+	row.field[RD_READY] = "parat";
+	row.field[RD_AREAS] = "";
+	CHECK_OK(ac_event(readiness(), &row, &ev, &diag));
+	CHECK_EQ_MEM(ev.key_hash, key, 16);
+	CHECK(memcmp(ev.event_id, id, 16) != 0);
+	/* A re-assessment on a later day, or in grade 9, is another. */
+	readiness_row(&row);
+	row.field[RD_DATE] = "2024-05-01";
+	CHECK_OK(ac_event(readiness(), &row, &ev, &diag));
+	CHECK(memcmp(ev.key_hash, key, 16) != 0);
+	readiness_row(&row);
+	row.field[RD_GRADE] = "9";
+	CHECK_OK(ac_event(readiness(), &row, &ev, &diag));
+	CHECK(memcmp(ev.key_hash, key, 16) != 0);
+}
+
+static void
+test_leaving(void)
+{
+	CHECK_OK(ug_crypto_init());
+	adapter_row row;
+	adapter_event ev;
+	ug_diag diag;
+	leaving_row(&row);
+	CHECK_OK(ac_event(leaving(), &row, &ev, &diag));
+	const wire_envelope *e = &ev.env;
+	CHECK_EQ_INT(e->type, UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING);
+	CHECK_EQ_INT(e->sensitivity, UNGEBRO__V1__SENSITIVITY__PERSONAL);
+	CHECK_EQ_STR(e->cpr, "1503094321");
+	CHECK_EQ_INT(e->occurred_at, ac_day_ms("2024-06-21"));
+	const Ungebro__V1__SchoolLeaving *l = e->school_leaving;
+	CHECK_EQ_STR(l->school, "280017");
+	CHECK_EQ_INT(l->grade, 9);
+	CHECK_EQ_STR(l->date, "2024-06-21");
+	CHECK_EQ_INT(l->kind, UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE);
+	AC_CHECK_KEY(&ev, "leaving\x1f"
+			  "280017\x1f"
+			  "1503094321\x1f"
+			  "9");
+	uint8_t frame[1024], key[16], id[16];
+	size_t len;
+	wire_envelope *back = ac_round_trip(&ev, frame, sizeof frame, &len);
+	CHECK_EQ_INT(back->school_leaving->kind,
+		     UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE);
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, back);
+	memcpy(key, ev.key_hash, 16);
+	memcpy(id, ev.event_id, 16);
+
+	static const struct {
+		const char *text;
+		int kind;
+	} kinds[] = {
+	    {"completed", UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE},
+	    {"Afgang", UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE},
+	    {"gennemf\xC3\xB8rt", UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE},
+	    {"left", UNGEBRO__V1__LEAVING_KIND__LEFT_SCHOOL},
+	    {"Udmeldt", UNGEBRO__V1__LEAVING_KIND__LEFT_SCHOOL},
+	    {"left-school", UNGEBRO__V1__LEAVING_KIND__LEFT_SCHOOL},
+	};
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		leaving_row(&row);
+		row.field[LV_KIND] = kinds[i].text;
+		CHECK_OK(ac_event(leaving(), &row, &ev, &diag));
+		CHECK_EQ_INT(ev.env.school_leaving->kind, kinds[i].kind);
+		/* Completed or left, the same leaving: a correction. */
+		CHECK_EQ_MEM(ev.key_hash, key, 16);
+	}
+	/* Re-exported unchanged (Danish date, dashless CPR, "9a"). */
+	leaving_row(&row);
+	row.field[LV_CPR] = "1503094321";
+	row.field[LV_DATE] = "21-06-2024";
+	row.field[LV_GRADE] = "9a";
+	CHECK_OK(ac_event(leaving(), &row, &ev, &diag));
+	CHECK_EQ_MEM(ev.event_id, id, 16);
+	/* Grade 10 is another leaving. */
+	row.field[LV_GRADE] = "10";
+	CHECK_OK(ac_event(leaving(), &row, &ev, &diag));
+	CHECK_EQ_INT(ev.env.school_leaving->grade, 10);
+	CHECK(memcmp(ev.key_hash, key, 16) != 0);
+}
+
+static void
+test_kinds_rejections(void)
+{
+	CHECK_OK(ug_crypto_init());
+	static const ac_reject readiness_cases[] = {
+	    AC_R1(RD_CPR, "", "cpr", "cpr is empty"),
+	    AC_R1(RD_CPR, "150309-432", "cpr", "not a CPR number"),
+	    AC_R1(RD_SCHOOL, "", "school", "school is empty"),
+	    AC_R1(RD_GRADE, "", "grade", "grade is empty; it must be 7 to 10"),
+	    AC_R1(RD_GRADE, "6", "grade", "grade 6 is not from 7 to 10"),
+	    AC_R1(RD_GRADE, "11", "grade", "grade 11 is not from 7 to 10"),
+	    AC_R1(RD_GRADE, "8 klasse", "grade", "class level from 7 to 10"),
+	    AC_R1(RD_DATE, "", "date", "date is empty"),
+	    AC_R1(RD_DATE, "2024-01-32", "date", "date is not a date"),
+	    AC_R1(RD_READY, "", "ready", "ready is empty"),
+	    AC_R1(RD_READY, "delvist", "ready", "ready must be yes or no"),
+	    AC_R1(RD_READY, "1503094321", "ready", "ready must be"),
+	    AC_R1(RD_AREAS, "faglig, sproglig", "areas",
+		  "areas must be a list of academic, personal, social"),
+	    AC_R1(RD_AREAS, "0101101234", "areas", "areas must be"),
+	    AC_R1(RD_AREAS, "", "areas",
+		  "ready is no, so name the areas the pupil is not ready in"),
+	    AC_R2(RD_AREAS, NULL, RD_SOCIAL, "nej", "areas",
+		  "ready is no, so name the areas"),
+	    AC_R2(RD_READY, "parat", RD_AREAS, "faglig", "areas",
+		  "areas must be empty when ready is yes"),
+	    AC_R2(RD_READY, "ja", RD_PERSONAL, "x", "areas",
+		  "areas must be empty when ready is yes"),
+	    AC_R1(RD_ACADEMIC, "maybe", "not_ready_academic",
+		  "not_ready_academic must be yes or no"),
+	    AC_R1(RD_PERSONAL, "?", "not_ready_personal",
+		  "not_ready_personal must be yes or no"),
+	    AC_R1(RD_SOCIAL, "150309-4321", "not_ready_social",
+		  "not_ready_social must be yes or no"),
+	};
+	ac_check_rejections(readiness(), readiness_row, readiness_cases,
+			    sizeof readiness_cases / sizeof readiness_cases[0],
+			    kind_cprs);
+	static const ac_reject leaving_cases[] = {
+	    AC_R1(LV_CPR, "", "cpr", "cpr is empty"),
+	    AC_R1(LV_CPR, "290210-1234", "cpr", "not a CPR number"),
+	    AC_R1(LV_SCHOOL, "", "school", "school is empty"),
+	    AC_R1(LV_GRADE, "8", "grade", "grade 8 is not from 9 to 10"),
+	    AC_R1(LV_GRADE, "", "grade", "grade is empty"),
+	    AC_R1(LV_DATE, "", "date", "date is empty"),
+	    AC_R1(LV_DATE, "21/06/2024", "date", "date is not a date"),
+	    AC_R1(LV_KIND, "", "leaving", "leaving is empty"),
+	    AC_R1(LV_KIND, "flyttet", "leaving",
+		  "leaving must be completed or left (afgang, udmeldt)"),
+	};
+	ac_check_rejections(leaving(), leaving_row, leaving_cases,
+			    sizeof leaving_cases / sizeof leaving_cases[0],
+			    kind_cprs);
+}
+
 TEST_LIST = {
     {"columns", test_columns},
     {"row to envelope", test_row_to_envelope},
@@ -809,5 +1205,10 @@ TEST_LIST = {
     {"missing keys", test_missing_keys},
     {"deliver", test_deliver},
     {"key refused", test_key_refused},
+    {"kinds columns", test_kinds_columns},
+    {"readiness", test_readiness},
+    {"readiness ids", test_readiness_ids},
+    {"leaving", test_leaving},
+    {"kinds rejections", test_kinds_rejections},
     {NULL, NULL},
 };

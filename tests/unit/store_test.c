@@ -482,6 +482,33 @@ test_assignment_planned_ahead(void)
 }
 
 static void
+test_assignment_history_is_bounded(void)
+{
+	/* Twelve monthly handovers: the history keeps the latest ones, each
+	 * still answers for its own month, and the oldest fall away. */
+	store *s = open_store(ut_tmpdir(), storage_key, 64);
+	char cw[12][16], from[12][11], mid[12][11];
+	for (int m = 0; m < 12; m++) {
+		snprintf(cw[m], sizeof cw[m], "cw-month%02d", m + 1);
+		ug_date_format(ug_days_from_civil(2024, m + 1, 1), from[m]);
+		ug_date_format(ug_days_from_civil(2024, m + 1, 15), mid[m]);
+	}
+	/* Out of order on purpose: start dates decide, not arrival. */
+	static const int order[12] = {5, 0, 11, 3, 8, 1, 10, 2, 7, 4, 9, 6};
+	for (int i = 0; i < 12; i++)
+		assign(s, (unsigned)(100 + i), CPR_B, cw[order[i]],
+		       from[order[i]], "");
+	for (int m = 4; m < 12; m++)
+		expect_assigned(s, CPR_B, mid[m], cw[m], __LINE__);
+	expect_assigned(s, CPR_B, "2025-06-01", "cw-month12", __LINE__);
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.assignments, 1);
+	CHECK_EQ_INT(st.log_events, 12);
+	store_close(&s);
+}
+
+static void
 test_principals(void)
 {
 	store *s = open_store(ut_tmpdir(), storage_key, 64);
@@ -931,7 +958,7 @@ in_child(void (*fn)(const char *dir, int arg), const char *dir, int arg)
 	CHECK(pid >= 0);
 	if (pid == 0) {
 		fn(dir, arg);
-		_exit(0);
+		ut_child_exit(0);
 	}
 	int status;
 	CHECK(waitpid(pid, &status, 0) == pid);
@@ -948,16 +975,16 @@ hubctl_like(const char *dir, int n)
 	store *s = NULL;
 	ug_diag diag = {0};
 	if (store_open(&s, dir, &opts, &diag) != UG_OK)
-		_exit(10);
+		ut_child_exit(10);
 	tevent t;
 	make_event(&t, (unsigned)n, "youth-unit", CPR_B);
 	store_event ev = t.ev;
 	if (store_append(s, &ev, 1) != UG_OK || ev.status != STORE_NEW)
-		_exit(11);
+		ut_child_exit(11);
 	if (store_principal_put(s, STORE_CASEWORKER, "cw-late",
 	                        "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
 	                        0) != UG_OK)
-		_exit(12);
+		ut_child_exit(12);
 	store_close(&s);
 }
 
@@ -993,7 +1020,7 @@ grow_map(const char *dir, int n)
 	store *s = NULL;
 	ug_diag diag = {0};
 	if (store_open(&s, dir, &opts, &diag) != UG_OK)
-		_exit(10);
+		ut_child_exit(10);
 	static char big[8000];
 	memset(big, 'g', sizeof big);
 	for (int b = 0; b < 60; b++) {
@@ -1007,7 +1034,7 @@ grow_map(const char *dir, int n)
 			ev[i].body_len = sizeof big;
 		}
 		if (store_append(s, ev, 4) != UG_OK)
-			_exit(11);
+			ut_child_exit(11);
 	}
 	store_close(&s);
 }
@@ -1045,6 +1072,7 @@ TEST_LIST = {
 	{"wrong storage key", test_wrong_storage_key},
 	{"assignments", test_assignments},
 	{"assignment planned ahead", test_assignment_planned_ahead},
+	{"assignment history is bounded", test_assignment_history_is_bounded},
 	{"principals", test_principals},
 	{"alerts", test_alerts},
 	{"alert deliveries", test_alert_deliveries},

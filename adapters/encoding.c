@@ -1,0 +1,348 @@
+/*
+ * Encodings of agency exports; see encoding.h for what is decided and
+ * why. The scan is a byte-level UTF-8 validator that survives sequences
+ * split across reads, plus a look at the first 512 bytes for UTF-16 and
+ * binary files. The converting stream is a glibc cookie stream
+ * (fopencookie), so the CSV and JSON Lines readers keep reading a FILE.
+ */
+#define _GNU_SOURCE /* fopencookie */
+#include "adapters/encoding.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Windows-1252's 0x80-0x9F as Unicode; 0 where it is undefined. */
+static const uint16_t cp1252_high[32] = {
+    0x20AC, 0,	    0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,	    0x017D, 0,
+    0,	    0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,	    0x017E, 0x0178,
+};
+
+static const struct {
+	const char *name;
+	enc_kind kind;
+} names[] = {
+    {"auto", ENC_AUTO},		{"utf-8", ENC_UTF8},
+    {"utf8", ENC_UTF8},		{"cp1252", ENC_CP1252},
+    {"windows-1252", ENC_CP1252}, {"latin1", ENC_LATIN1},
+    {"latin-1", ENC_LATIN1},	{"iso-8859-1", ENC_LATIN1},
+};
+
+const char *
+enc_name(enc_kind kind)
+{
+	switch (kind) {
+	case ENC_AUTO:
+		return "auto";
+	case ENC_UTF8:
+		return "utf-8";
+	case ENC_CP1252:
+		return "cp1252";
+	case ENC_LATIN1:
+		return "latin1";
+	}
+	return "?";
+}
+
+ug_err
+enc_parse(const char *text, enc_kind *out)
+{
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcasecmp(text, names[i].name) == 0) {
+			*out = names[i].kind;
+			return UG_OK;
+		}
+	return UG_EINVAL;
+}
+
+void
+enc_scan_init(enc_scan *scan)
+{
+	memset(scan, 0, sizeof *scan);
+	scan->blank = true;
+	scan->line = 1;
+}
+
+/* A control byte no text file holds: C0 except tab, line breaks, form
+ * feed and the old DOS end-of-file mark. */
+static bool
+is_odd_control(uint8_t c)
+{
+	return c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' &&
+	       c != 0x1A;
+}
+
+/* Length of the UTF-8 sequence starting with c, or 0 if c cannot start
+ * one. */
+static size_t
+utf8_len(uint8_t c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return 2;
+	if (c >= 0xE0 && c <= 0xEF)
+		return 3;
+	if (c >= 0xF0 && c <= 0xF4)
+		return 4;
+	return 0;
+}
+
+/* Is s[0..n) (n = utf8_len(s[0])) a valid sequence? Strict: no
+ * overlongs, no surrogates, nothing above U+10FFFF. */
+static bool
+utf8_ok(const uint8_t *s, size_t n)
+{
+	uint32_t cp = n == 2 ? s[0] & 0x1F : n == 3 ? s[0] & 0x0F : s[0] & 0x07;
+	for (size_t k = 1; k < n; k++) {
+		if ((s[k] & 0xC0) != 0x80)
+			return false;
+		cp = cp << 6 | (s[k] & 0x3F);
+	}
+	return !((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+		 (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF);
+}
+
+static void
+bad_utf8(enc_scan *scan)
+{
+	scan->utf8_bad++;
+	if (!scan->first_bad_line)
+		scan->first_bad_line = scan->line;
+}
+
+static void
+check_head(enc_scan *scan)
+{
+	scan->head_done = true;
+	const uint8_t *h = scan->head;
+	size_t n = scan->nhead;
+	if (n >= 2 && ((h[0] == 0xFF && h[1] == 0xFE) ||
+		       (h[0] == 0xFE && h[1] == 0xFF))) {
+		scan->utf16 = true;
+		return;
+	}
+	/* ASCII text in UTF-16 has a NUL in every other byte. */
+	size_t even = 0, odd = 0, odd_controls = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (h[i] == 0 && i % 2)
+			odd++;
+		else if (h[i] == 0)
+			even++;
+		else if (is_odd_control(h[i]))
+			odd_controls++;
+	}
+	size_t pairs = n / 2;
+	if (pairs >= 2 && (odd * 10 >= pairs * 8 || even * 10 >= pairs * 8))
+		scan->utf16 = true;
+	else if (even + odd > 0 || odd_controls * 100 > n)
+		scan->binary = true;
+}
+
+/* Feed one byte through the UTF-8 validator. */
+static void
+feed_utf8(enc_scan *scan, uint8_t c)
+{
+	if (scan->npending) {
+		size_t want = utf8_len(scan->pending[0]);
+		if ((c & 0xC0) == 0x80) {
+			scan->pending[scan->npending++] = c;
+			if (scan->npending < want)
+				return;
+			if (utf8_ok(scan->pending, want))
+				scan->utf8_multi++;
+			else
+				bad_utf8(scan);
+			scan->npending = 0;
+			return;
+		}
+		/* Cut short: the lead byte was bad; c starts afresh. */
+		bad_utf8(scan);
+		scan->npending = 0;
+	}
+	size_t n = utf8_len(c);
+	if (n == 0)
+		bad_utf8(scan);
+	else if (n > 1)
+		scan->pending[scan->npending++] = c;
+}
+
+void
+enc_scan_feed(enc_scan *scan, const uint8_t *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = data[i];
+		uint64_t at = scan->bytes++;
+		if (!scan->head_done) {
+			scan->head[scan->nhead++] = c;
+			if (scan->nhead == sizeof scan->head)
+				check_head(scan);
+		}
+		if (c >= 0x80 && c <= 0x9F && cp1252_high[c - 0x80] == 0)
+			scan->cp1252_bad++;
+		else if (is_odd_control(c) || c == 0)
+			scan->cp1252_bad++;
+		if (at >= 3 && c != ' ' && c != '\t' && c != '\r' && c != '\n')
+			scan->blank = false;
+		feed_utf8(scan, c);
+		if (c == '\n')
+			scan->line++;
+		scan->last_newline = c == '\n';
+	}
+}
+
+void
+enc_scan_end(enc_scan *scan)
+{
+	if (scan->npending) {
+		bad_utf8(scan);
+		scan->npending = 0;
+	}
+	if (!scan->head_done)
+		check_head(scan);
+	const uint8_t *h = scan->head;
+	size_t n = scan->nhead < 3 ? scan->nhead : 3;
+	scan->bom = n == 3 && h[0] == 0xEF && h[1] == 0xBB && h[2] == 0xBF;
+	/* The first three bytes were left out of "blank": they count
+	 * unless they are the byte order mark or blanks themselves. */
+	for (size_t i = 0; i < n && !scan->bom; i++)
+		if (h[i] != ' ' && h[i] != '\t' && h[i] != '\r' && h[i] != '\n')
+			scan->blank = false;
+}
+
+ug_err
+enc_decide(const enc_scan *scan, enc_kind requested, enc_kind *out,
+	   ug_diag *diag)
+{
+	if (scan->utf16) {
+		ug_diag_set(diag, "encoding",
+			    "wrong encoding: the file is UTF-16 text; save or "
+			    "export it as UTF-8 (\"CSV UTF-8\") or Windows-1252");
+		return UG_EMALFORMED;
+	}
+	if (scan->binary) {
+		ug_diag_set(diag, "encoding",
+			    "wrong encoding: the file is not text (it holds NUL "
+			    "or control bytes: a spreadsheet or an archive?); "
+			    "export it as CSV");
+		return UG_EMALFORMED;
+	}
+	if (scan->bytes == 0 || scan->blank) {
+		ug_diag_set(diag, "file",
+			    "the file is empty; a header row naming the "
+			    "columns is required");
+		return UG_EMALFORMED;
+	}
+	if (requested != ENC_AUTO)
+		*out = requested;
+	else if (scan->utf8_bad > 0 && scan->utf8_multi == 0 &&
+		 scan->cp1252_bad == 0 && !scan->bom)
+		*out = ENC_CP1252;
+	else
+		*out = ENC_UTF8;
+	return UG_OK;
+}
+
+size_t
+enc_to_utf8(enc_kind kind, const uint8_t *in, size_t len, uint8_t *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		uint32_t cp = in[i];
+		if (cp >= 0x80 && cp <= 0x9F && kind == ENC_CP1252) {
+			cp = cp1252_high[cp - 0x80];
+			if (cp == 0) {
+				out[n++] = in[i];
+				continue;
+			}
+		}
+		if (cp < 0x80) {
+			out[n++] = (uint8_t)cp;
+		} else if (cp < 0x800) {
+			out[n++] = (uint8_t)(0xC0 | cp >> 6);
+			out[n++] = (uint8_t)(0x80 | (cp & 0x3F));
+		} else {
+			out[n++] = (uint8_t)(0xE0 | cp >> 12);
+			out[n++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+			out[n++] = (uint8_t)(0x80 | (cp & 0x3F));
+		}
+	}
+	return n;
+}
+
+/* ---- the converting stream ----------------------------------------- */
+
+#define STREAM_CHUNK 8192
+
+struct stream {
+	FILE *raw;
+	enc_kind kind;
+	bool started; /* the BOM check is done */
+	uint8_t in[STREAM_CHUNK];
+	uint8_t out[3 * STREAM_CHUNK];
+	size_t out_len, out_pos;
+};
+
+static ssize_t
+stream_read(void *cookie, char *buf, size_t size)
+{
+	struct stream *s = cookie;
+	while (s->out_pos == s->out_len) {
+		size_t got = fread(s->in, 1, sizeof s->in, s->raw);
+		if (got == 0)
+			return ferror(s->raw) ? -1 : 0;
+		size_t skip = 0;
+		if (!s->started) {
+			s->started = true;
+			/* A BOM is always UTF-8's: no cp1252 file starts
+			 * with "ï»¿" on purpose. */
+			if (got >= 3 && s->in[0] == 0xEF && s->in[1] == 0xBB &&
+			    s->in[2] == 0xBF)
+				skip = 3;
+		}
+		if (s->kind == ENC_CP1252 || s->kind == ENC_LATIN1) {
+			s->out_len =
+			    enc_to_utf8(s->kind, s->in + skip, got - skip,
+					s->out);
+		} else {
+			memcpy(s->out, s->in + skip, got - skip);
+			s->out_len = got - skip;
+		}
+		s->out_pos = 0;
+	}
+	size_t n = s->out_len - s->out_pos;
+	if (n > size)
+		n = size;
+	memcpy(buf, s->out + s->out_pos, n);
+	s->out_pos += n;
+	return (ssize_t)n;
+}
+
+static int
+stream_close(void *cookie)
+{
+	/* The buffers held rows with CPRs. */
+	sodium_memzero(cookie, sizeof(struct stream));
+	free(cookie);
+	return 0;
+}
+
+FILE *
+enc_open(FILE *raw, enc_kind kind)
+{
+	struct stream *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->raw = raw;
+	s->kind = kind;
+	cookie_io_functions_t io = {.read = stream_read,
+				    .close = stream_close};
+	FILE *f = fopencookie(s, "r", io);
+	if (!f)
+		free(s);
+	return f;
+}

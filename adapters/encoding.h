@@ -1,0 +1,97 @@
+/*
+ * Text encodings of agency exports: recognising them in one pass over a
+ * file, in constant memory, and reading a Windows-1252 or Latin-1 file as
+ * UTF-8 so that the CSV and JSON Lines readers only ever see UTF-8.
+ *
+ * What the scan decides (docs/ADAPTERS.md, "Encodings"):
+ *   - a UTF-16 file (byte order mark, or the NUL bytes every other byte
+ *     that ASCII text has in UTF-16) and a binary file (NUL bytes or many
+ *     control characters at its start: a spreadsheet, an archive) are
+ *     whole-file errors: "wrong encoding";
+ *   - a file that is valid UTF-8 (with or without a byte order mark) is
+ *     UTF-8;
+ *   - a file that is not, holds no valid multi-byte UTF-8 sequence at all
+ *     and only bytes Windows-1252 defines is Windows-1252 (which agrees
+ *     with Latin-1 on every letter, æ ø å included);
+ *   - anything else is read as UTF-8 and its bad rows are rejected one by
+ *     one (a UTF-8 file with one pasted Windows-1252 row keeps its good
+ *     rows).
+ * Nothing here ever prints the bytes it looks at.
+ */
+#ifndef UG_ENCODING_H
+#define UG_ENCODING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/err.h"
+
+typedef enum {
+	ENC_AUTO = 0, /* decide by scanning */
+	ENC_UTF8,
+	ENC_CP1252,
+	ENC_LATIN1,
+} enc_kind;
+
+/* "auto", "utf-8", "cp1252", "latin1". */
+const char *enc_name(enc_kind kind);
+/* Parse a setting: utf-8/utf8, cp1252/windows-1252, latin1/iso-8859-1,
+ * auto (any case). UG_EINVAL if unknown. */
+ug_err enc_parse(const char *text, enc_kind *out);
+
+/* The running state of a scan; fill with enc_scan_init. */
+typedef struct {
+	uint64_t bytes;		/* seen so far */
+	bool bom;		/* starts with the UTF-8 byte order mark */
+	bool utf16;		/* UTF-16 byte order mark or NUL pattern */
+	bool binary;		/* NUL or control bytes at the start */
+	bool blank;		/* only blanks, line breaks and a BOM */
+	uint64_t utf8_multi;	/* valid multi-byte UTF-8 sequences */
+	uint64_t utf8_bad;	/* bytes that are not valid UTF-8 */
+	uint64_t cp1252_bad;	/* bytes Windows-1252 leaves undefined, or
+				   control bytes no text holds */
+	long first_bad_line;	/* line of the first utf8_bad byte, or 0 */
+	bool last_newline;	/* the last byte was a line break */
+	/* Internal: a UTF-8 sequence split across feeds, the start. */
+	uint8_t pending[4];
+	size_t npending;
+	uint8_t head[512];
+	size_t nhead;
+	bool head_done;
+	long line;
+} enc_scan;
+
+void enc_scan_init(enc_scan *scan);
+void enc_scan_feed(enc_scan *scan, const uint8_t *data, size_t len);
+/* Close the scan (a sequence cut by the end of the file is bad). */
+void enc_scan_end(enc_scan *scan);
+
+/*
+ * What to read the scanned file as, given the requested kind (ENC_AUTO
+ * decides). UG_EMALFORMED with a reason for a clerk (diag field
+ * "encoding") for UTF-16 and binary files and for an empty file.
+ */
+ug_err enc_decide(const enc_scan *scan, enc_kind requested, enc_kind *out,
+		  ug_diag *diag);
+
+/*
+ * Convert len bytes of kind (ENC_CP1252 or ENC_LATIN1) to UTF-8 in out,
+ * which must hold 3 * len bytes; returns the bytes written. Bytes that
+ * Windows-1252 leaves undefined (81 8D 8F 90 9D) are kept as they are,
+ * which is not UTF-8, so the row holding one is rejected rather than
+ * guessed.
+ */
+size_t enc_to_utf8(enc_kind kind, const uint8_t *in, size_t len,
+		   uint8_t *out);
+
+/*
+ * A stream that reads raw (borrowed; the caller closes it after this
+ * one) as UTF-8: a leading UTF-8 byte order mark is dropped, and
+ * ENC_CP1252 and ENC_LATIN1 input is converted. NULL (errno set) on
+ * failure. fclose() the result when done; it does not close raw.
+ */
+FILE *enc_open(FILE *raw, enc_kind kind);
+
+#endif

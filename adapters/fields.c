@@ -1,0 +1,284 @@
+/*
+ * Field checks shared by the agency files (see fields.h). Each one reads
+ * one column's text, says in the diag what is wrong with it without ever
+ * quoting the text, and leaves nothing behind.
+ */
+#include "adapters/fields.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "common/util.h"
+
+ug_err
+fields_cpr(const char *text, const char *column, adapter_event *ev,
+	   ug_diag *diag)
+{
+	if (fields_empty(text))
+		FIELDS_BAD(diag, column, "%s is empty", column);
+	if (ug_cpr_normalize(text, strlen(text), ev->cpr) != UG_OK)
+		FIELDS_BAD(diag, column,
+			   "%s is not a CPR number (DDMMYY-SSSS or "
+			   "DDMMYYSSSS with a real birth date)",
+			   column);
+	ev->env.cpr = ev->cpr;
+	return UG_OK;
+}
+
+static bool
+has_control(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if (*p < 0x20 || *p == 0x7F)
+			return true;
+	return false;
+}
+
+ug_err
+fields_text(const char *text, const char *column, bool required, ug_diag *diag)
+{
+	if (fields_empty(text)) {
+		if (required)
+			FIELDS_BAD(diag, column, "%s is empty", column);
+		return UG_OK;
+	}
+	if (strlen(text) > WIRE_TEXT_MAX)
+		FIELDS_BAD(diag, column, "%s is longer than %d bytes", column,
+			   WIRE_TEXT_MAX);
+	if (has_control(text))
+		FIELDS_BAD(diag, column, "%s contains a control character",
+			   column);
+	return UG_OK;
+}
+
+static bool
+only(const char *text, const char *extra)
+{
+	for (const char *p = text; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr(extra, *p)))
+			return false;
+	return true;
+}
+
+ug_err
+fields_id(const char *text, const char *column, ug_diag *diag)
+{
+	if (fields_empty(text))
+		FIELDS_BAD(diag, column, "%s is empty", column);
+	/* A CPR in the caseworker or desk column (a column mix-up) would
+	 * travel as a staff id, in desk events that must hold none. */
+	char cpr[11];
+	if (ug_cpr_normalize(text, strlen(text), cpr) == UG_OK)
+		FIELDS_BAD(diag, column,
+			   "%s looks like a CPR number; it must be a "
+			   "caseworker or desk id",
+			   column);
+	if (strlen(text) > FIELDS_ID_MAX || !only(text, "._-"))
+		FIELDS_BAD(diag, column,
+			   "%s must be an id as registered with the hub "
+			   "(at most %d letters, digits, '.', '_' or '-')",
+			   column, FIELDS_ID_MAX);
+	return UG_OK;
+}
+
+/* The range event dates must fall in: an export's placeholder dates
+ * (1900-01-01, 0001-01-01) would otherwise reach the hub as facts. */
+static ug_err
+parse_date(const char *text, const char *column, int32_t *days, char iso[11],
+	   ug_diag *diag)
+{
+	if (adapter_parse_date(text, days) != UG_OK)
+		FIELDS_BAD(diag, column,
+			   "%s is not a date (YYYY-MM-DD, DD-MM-YYYY or "
+			   "DD.MM.YYYY)",
+			   column);
+	ug_date_format(*days, iso);
+	int32_t first = ug_days_from_civil(1990, 1, 1),
+		last = ug_days_from_civil(2099, 12, 31);
+	if (*days < first || *days > last)
+		FIELDS_BAD(diag, column,
+			   "%s %s is out of range (1990-01-01 to 2099-12-31)",
+			   column, iso);
+	return UG_OK;
+}
+
+ug_err
+fields_date(const char *text, const char *column, int32_t *days, char iso[11],
+	    ug_diag *diag)
+{
+	if (fields_empty(text))
+		FIELDS_BAD(diag, column, "%s is empty", column);
+	return parse_date(text, column, days, iso, diag);
+}
+
+ug_err
+fields_date_opt(const char *text, const char *column, bool open_ended,
+		int32_t *days, char iso[11], bool *present, ug_diag *diag)
+{
+	*present = false;
+	*days = 0;
+	iso[0] = '\0';
+	if (fields_empty(text))
+		return UG_OK;
+	/* Many systems write "no end" as the last day of year 9999. */
+	static const char *const no_end[] = {"9999-12-31", "31-12-9999",
+					     "31.12.9999", NULL};
+	if (open_ended && adapter_match(text, no_end) >= 0)
+		return UG_OK;
+	ug_err err = parse_date(text, column, days, iso, diag);
+	*present = err == UG_OK;
+	return err;
+}
+
+ug_err
+fields_not_before(const char *later_col, int32_t later, const char *later_iso,
+		  const char *earlier_col, int32_t earlier,
+		  const char *earlier_iso, ug_diag *diag)
+{
+	if (later < earlier)
+		FIELDS_BAD(diag, later_col, "%s %s is before %s %s", later_col,
+			   later_iso, earlier_col, earlier_iso);
+	return UG_OK;
+}
+
+ug_err
+fields_code(const char *text, const char *column, ug_diag *diag)
+{
+	if (fields_empty(text))
+		return UG_OK;
+	char cpr[11];
+	size_t len = strlen(text);
+	/* A code that reads as a CPR is a column mix-up or a name in the
+	 * wrong place; either way it must not travel as a "code". */
+	if (ug_cpr_normalize(text, len, cpr) == UG_OK)
+		FIELDS_BAD(diag, column,
+			   "%s looks like a CPR number; it must be a code",
+			   column);
+	if (len > FIELDS_CODE_MAX || !only(text, "._-/"))
+		FIELDS_BAD(diag, column,
+			   "%s must be a code of at most %d letters, digits, "
+			   "'.', '_', '-' or '/' (no free text)",
+			   column, FIELDS_CODE_MAX);
+	return UG_OK;
+}
+
+bool
+fields_lookup(const char *text, const fields_word *table, int *value)
+{
+	for (const fields_word *w = table; w->word; w++) {
+		const char *one[] = {w->word, NULL};
+		if (adapter_match(text, one) == 0) {
+			*value = w->value;
+			return true;
+		}
+	}
+	return false;
+}
+
+ug_err
+fields_choice(const char *text, const char *column, const fields_word *table,
+	      const char *accepted, int *value, ug_diag *diag)
+{
+	if (fields_empty(text))
+		FIELDS_BAD(diag, column, "%s is empty; it must be %s", column,
+			   accepted);
+	if (!fields_lookup(text, table, value))
+		FIELDS_BAD(diag, column, "%s must be %s", column, accepted);
+	return UG_OK;
+}
+
+ug_err
+fields_word_list(const char *text, const char *column,
+		 const fields_word *table, const char *accepted,
+		 unsigned *bits, ug_diag *diag)
+{
+	static const char *const filler[] = {"og", "and", NULL};
+	*bits = 0;
+	for (const char *p = text ? text : ""; *p;) {
+		size_t len = strcspn(p, ",;/+& ");
+		char word[32];
+		int value;
+		if (len >= sizeof word)
+			FIELDS_BAD(diag, column, "%s must be %s", column,
+				   accepted);
+		if (len > 0) {
+			memcpy(word, p, len);
+			word[len] = '\0';
+			if (fields_lookup(word, table, &value))
+				*bits |= (unsigned)value;
+			else if (adapter_match(word, filler) < 0)
+				FIELDS_BAD(diag, column, "%s must be %s",
+					   column, accepted);
+		}
+		p += len;
+		if (*p)
+			p++;
+	}
+	return UG_OK;
+}
+
+static const fields_word yes_no_words[] = {
+    {"yes", 1}, {"ja", 1},    {"y", 1},	 {"j", 1},   {"x", 1},
+    {"1", 1},	{"true", 1},  {"no", 0}, {"nej", 0}, {"n", 0},
+    {"0", 0},	{"false", 0}, {NULL, 0},
+};
+
+ug_err
+fields_yes_no(const char *text, const char *column, bool allow_empty,
+	      int *value, ug_diag *diag)
+{
+	*value = -1;
+	if (fields_empty(text) && allow_empty)
+		return UG_OK;
+	return fields_choice(text, column, yes_no_words, "yes or no (ja, nej)",
+			     value, diag);
+}
+
+ug_err
+fields_grade(const char *text, const char *column, unsigned min, unsigned max,
+	     uint32_t *grade, ug_diag *diag)
+{
+	if (fields_empty(text))
+		FIELDS_BAD(diag, column, "%s is empty; it must be %u to %u",
+			   column, min, max);
+	const char *p = text;
+	unsigned v = 0;
+	size_t digits = 0;
+	while (*p >= '0' && *p <= '9' && digits < 3)
+		v = v * 10 + (unsigned)(*p++ - '0'), digits++;
+	if (*p == '.')
+		p++;
+	while (*p == ' ')
+		p++;
+	size_t letters = 0;
+	while (((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) &&
+	       letters < 3)
+		p++, letters++;
+	if (digits == 0 || digits > 2 || *p)
+		FIELDS_BAD(diag, column,
+			   "%s must be a class level from %u to %u (such as "
+			   "%u or %ua)",
+			   column, min, max, max, max);
+	if (v < min || v > max)
+		FIELDS_BAD(diag, column, "%s %u is not from %u to %u", column,
+			   v, min, max);
+	*grade = v;
+	return UG_OK;
+}
+
+ug_err
+fields_key(adapter_event *ev, const char *column, ug_diag *diag, ...)
+{
+	va_list ap;
+	va_start(ap, diag);
+	ug_err err = UG_OK;
+	const char *part;
+	while (err == UG_OK && (part = va_arg(ap, const char *)) != NULL)
+		err = adapter_key_add(ev, part);
+	va_end(ap);
+	if (err != UG_OK)
+		FIELDS_BAD(diag, column,
+			   "%s is too long to identify the record", column);
+	return UG_OK;
+}

@@ -1,0 +1,1110 @@
+/*
+ * The adapter runtime, import side: one file in two passes.
+ *
+ * The first pass (adapter__plan) reads the whole file once, in constant
+ * memory, and decides everything that concerns the file as a whole: its
+ * encoding, its format (CSV or JSON Lines), its kind of record (from
+ * --kind or from the header), whether every column is known, and whether
+ * it changed while read (still being written). A whole-file problem ends
+ * there, before a single event is queued: nothing half-imported.
+ *
+ * The second pass (adapter__import) reads the rows again, turns each good
+ * row into an event and each bad one into a line of the rejects file, and
+ * queues the events in batches of ADAPTER_BATCH_MAX per synchronous
+ * outbox transaction. Before each transaction it checks that the file is
+ * still the one the first pass saw; if not, it stops (FILE_CHANGED) and
+ * the file is imported again once complete: ids are deterministic, so
+ * what was queued before is recognised, never sent twice.
+ *
+ * Corrections: every event's id is derived from its natural key and its
+ * content (adapter_event_finish). The outbox remembers, per natural key,
+ * the latest event queued; a row with the same key and the same content
+ * is a repeat (nothing queued), one with other content a correction that
+ * supersedes the latest event. A correction back to content sent before
+ * (A, then B, then A again) cannot reuse A's id, which the hub already
+ * holds; it gets a reissued id (BLAKE2b over the content id and the id it
+ * supersedes), which is deterministic too.
+ *
+ * What it must never do: print or log a CPR. Rows are copied verbatim
+ * only into the rejects file (0600, beside the clerk's own input, where
+ * the same rows already are); reports and diagnostics carry line numbers,
+ * column names and reasons.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "adapters/adapter_int.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define SCAN_CHUNK (64 * 1024)
+#define KEY_NAME_MAX 128 /* longer JSON keys name no column */
+
+/* ---- small helpers -------------------------------------------------- */
+
+static bool
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static bool
+has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+/* A JSON string: quotes, backslashes and control bytes escaped, the rest
+ * as it is. */
+static void
+json_string(FILE *f, const char *s, size_t len)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\r')
+			fputs("\\r", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7F)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+void
+adapter__counts_json(FILE *f, const adapter_counts *c)
+{
+	fprintf(f,
+		"\"rows\": %zu, \"events\": %zu, \"queued\": %zu, "
+		"\"corrections\": %zu, \"accepted\": %zu, "
+		"\"duplicates\": %zu, \"rejected_rows\": %zu, "
+		"\"rejected_by_hub\": %zu, \"pending\": %zu",
+		c->rows, c->events, c->queued, c->corrections, c->accepted,
+		c->duplicates, c->rejected_rows, c->rejected_by_hub,
+		c->pending);
+}
+
+/* ---- columns and kinds ---------------------------------------------- */
+
+/* Is name one the operator allows to be ignored (ignore_columns)? */
+static bool
+ignorable(const struct runtime *rt, const char *name)
+{
+	const char *list = ug_config_get(rt->cfg, "ignore_columns");
+	char buf[1024];
+	if (!ug_strlcpy(buf, list, sizeof buf))
+		return false;
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		size_t n = strlen(t);
+		while (n > 0 && t[n - 1] == ' ')
+			t[--n] = '\0';
+		if (strcmp(t, "*") == 0)
+			return true;
+		csv_column col = {t, {NULL}, false};
+		if (n > 0 && csv_column_matches(&col, name))
+			return true;
+	}
+	return false;
+}
+
+/* Map names onto kind's columns: the number found, or -1 (diag). */
+static int
+map_kind(const struct adapter_kind *kind, const char *const *names,
+	 size_t n, int *index, ug_diag *diag)
+{
+	if (csv_map_names(names, n, kind->columns, index, NULL, 0, diag) !=
+	    UG_OK)
+		return -1;
+	int found = 0;
+	for (size_t i = 0; kind->columns[i].name; i++)
+		found += index[i] >= 0;
+	return found;
+}
+
+static size_t
+missing_required(const struct adapter_kind *kind, const char *const *names,
+		 size_t n)
+{
+	int index[ADAPTER_COLUMNS_MAX];
+	ug_diag ignored = {0};
+	csv_map_names(names, n, kind->columns, index, NULL, 0, &ignored);
+	size_t missing = 0;
+	for (size_t i = 0; kind->columns[i].name; i++)
+		missing += kind->columns[i].required && index[i] < 0;
+	return missing;
+}
+
+/*
+ * The file's kind: --kind, else the kind whose required columns are all
+ * present (the one with most columns found if several). None: a
+ * whole-file error naming what the closest kind lacks. Then every
+ * column must be known to that kind, or listed in ignore_columns.
+ */
+static ug_err
+choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
+	    size_t n, ug_diag *diag)
+{
+	const char *want = ug_config_get(rt->cfg, "kind");
+	const struct adapter_kind *best = NULL;
+	int index[ADAPTER_COLUMNS_MAX];
+	size_t nkinds = 0;
+	while (rt->ops->kinds[nkinds])
+		nkinds++;
+	if (want[0]) {
+		best = adapter_find_kind(rt->ops, want);
+		if (!best) {
+			ug_diag_set(diag, "kind", "%s reads no kind '%s'",
+				    rt->program, want);
+			return UG_EINVAL;
+		}
+	} else {
+		int best_found = -1;
+		for (size_t k = 0; k < nkinds; k++) {
+			ug_diag ignored = {0};
+			int found = map_kind(rt->ops->kinds[k], names, n, index,
+					     &ignored);
+			if (found > best_found)
+				best = rt->ops->kinds[k], best_found = found;
+		}
+	}
+	if (!best) {
+		size_t fewest = (size_t)-1;
+		for (size_t k = 0; k < nkinds; k++) {
+			size_t missing =
+			    missing_required(rt->ops->kinds[k], names, n);
+			if (missing < fewest)
+				best = rt->ops->kinds[k], fewest = missing;
+		}
+	}
+	if (map_kind(best, names, n, index, diag) < 0) {
+		if (nkinds > 1 && !want[0]) {
+			char reason[2 * sizeof diag->reason];
+			int len = snprintf(reason, sizeof reason,
+					 "the columns fit no kind of record; "
+					 "closest is %s: %s",
+					 best->name, diag->reason);
+			if (len > 0)
+				ug_strlcpy(diag->reason, reason,
+					   sizeof diag->reason);
+		}
+		return UG_EMALFORMED;
+	}
+	plan->kind = best;
+	/* Unknown columns: a typo in a column name would otherwise read as
+	 * an absent optional column, and data would be lost quietly. */
+	char unknown[512] = "";
+	size_t nunknown = 0;
+	for (size_t h = 0; h < n; h++) {
+		bool known = !names[h][0];
+		for (size_t i = 0; !known && best->columns[i].name; i++)
+			known = index[i] == (int)h;
+		if (known)
+			continue;
+		size_t used = strlen(plan->unknown);
+		if (ignorable(rt, names[h])) {
+			snprintf(plan->unknown + used,
+				 sizeof plan->unknown - used, "%s%s",
+				 used ? ", " : "", names[h]);
+			continue;
+		}
+		used = strlen(unknown);
+		snprintf(unknown + used, sizeof unknown - used, "%s%s",
+			 used ? ", " : "", names[h]);
+		nunknown++;
+	}
+	if (nunknown) {
+		ug_diag_set(diag, "header",
+			    "unknown column%s for %s: %s (list in "
+			    "ignore_columns what may be left out)",
+			    nunknown > 1 ? "s" : "", best->name, unknown);
+		return UG_EMALFORMED;
+	}
+	return UG_OK;
+}
+
+/* ---- the first pass ------------------------------------------------- */
+
+/* Scan the raw bytes: encoding, and the first byte that is not blank. */
+static ug_err
+scan_bytes(int fd, enc_scan *scan, int *first, ug_diag *diag)
+{
+	uint8_t *buf = malloc(SCAN_CHUNK);
+	if (!buf)
+		return UG_ENOMEM;
+	enc_scan_init(scan);
+	*first = -1;
+	for (;;) {
+		ssize_t got = read(fd, buf, SCAN_CHUNK);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			ug_diag_set(diag, "file", "cannot read the file: %s",
+				    strerror(errno));
+			free(buf);
+			return UG_EIO;
+		}
+		if (got == 0)
+			break;
+		uint64_t at = scan->bytes;
+		for (ssize_t i = 0; *first < 0 && i < got; i++) {
+			uint8_t c = buf[i];
+			bool bom = at + (uint64_t)i < 3 &&
+				   (c == 0xEF || c == 0xBB || c == 0xBF);
+			if (!bom && c != ' ' && c != '\t' && c != '\r' &&
+			    c != '\n')
+				*first = c;
+		}
+		enc_scan_feed(scan, buf, (size_t)got);
+	}
+	enc_scan_end(scan);
+	sodium_memzero(buf, SCAN_CHUNK);
+	free(buf);
+	return UG_OK;
+}
+
+/* Open fd (from its start) as a UTF-8 text stream of the plan's
+ * encoding: *raw wraps a dup of fd, *text reads it decoded. */
+static ug_err
+open_text(int fd, enc_kind encoding, FILE **raw, FILE **text, ug_diag *diag)
+{
+	*raw = *text = NULL;
+	int copy = lseek(fd, 0, SEEK_SET) == 0 ? dup(fd) : -1;
+	*raw = copy >= 0 ? fdopen(copy, "rb") : NULL;
+	if (!*raw) {
+		if (copy >= 0)
+			close(copy);
+		ug_diag_set(diag, "file", "cannot read the file: %s",
+			    strerror(errno));
+		return UG_EIO;
+	}
+	*text = enc_open(*raw, encoding);
+	if (!*text) {
+		fclose(*raw);
+		*raw = NULL;
+		return UG_ENOMEM;
+	}
+	return UG_OK;
+}
+
+static void
+close_text(FILE **raw, FILE **text)
+{
+	if (*text)
+		fclose(*text);
+	if (*raw)
+		fclose(*raw);
+	*raw = *text = NULL;
+}
+
+static ug_err
+plan_csv(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
+{
+	csv_reader *csv;
+	ug_err err = csv_reader_new(&csv, text, plan->path, diag);
+	if (err != UG_OK)
+		return err;
+	const char *names[CSV_COLUMNS_MAX];
+	size_t n = csv_header_count(csv);
+	for (size_t h = 0; h < n; h++)
+		names[h] = csv_header_name(csv, h);
+	err = choose_kind(rt, plan, names, n, diag);
+	if (diag)
+		diag->line = 1;
+	csv_reader_destroy(&csv);
+	return err;
+}
+
+/* Add a key to the plan's set (NUL-separated in plan->keys). */
+static ug_err
+add_key(adapter_plan *plan, const char *key, size_t *cap, ug_diag *diag)
+{
+	size_t len = strlen(key);
+	if (len == 0 || len > KEY_NAME_MAX)
+		return UG_OK; /* names no column; the row reads it as unknown */
+	for (size_t i = 0; i < plan->nkeys; i++)
+		if (strcmp(plan->key_names[i], key) == 0)
+			return UG_OK;
+	if (plan->nkeys == CSV_COLUMNS_MAX) {
+		ug_diag_set(diag, "header",
+			    "the objects use more than %d different keys",
+			    CSV_COLUMNS_MAX);
+		return UG_EMALFORMED;
+	}
+	size_t used = 0;
+	for (size_t i = 0; i < plan->nkeys; i++)
+		used += strlen(plan->key_names[i]) + 1;
+	if (used + len + 1 > *cap) {
+		/* Names point into the buffer: size it once, for the most
+		 * keys of the longest name, and never move it. */
+		return UG_ENOMEM;
+	}
+	char *at = plan->keys + used;
+	memcpy(at, key, len + 1);
+	plan->key_names[plan->nkeys++] = at;
+	return UG_OK;
+}
+
+static ug_err
+plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
+{
+	size_t cap = CSV_COLUMNS_MAX * (KEY_NAME_MAX + 1);
+	plan->keys = malloc(cap);
+	jsonl_reader *r = NULL;
+	ug_err err = plan->keys ? jsonl_reader_new(&r, text, plan->path)
+				: UG_ENOMEM;
+	size_t good = 0;
+	long first_bad = 0;
+	while (err == UG_OK) {
+		ug_diag line = {0};
+		ug_err got = jsonl_next(r, &line);
+		if (got == UG_ENOTFOUND)
+			break;
+		if (got == UG_EIO) {
+			*diag = line;
+			err = got;
+			break;
+		}
+		if (got == UG_EMALFORMED) {
+			if (!first_bad)
+				first_bad = jsonl_line(r);
+			continue;
+		}
+		good++;
+		const jsonl_record *rec = jsonl_record_of(r);
+		for (size_t i = 0; err == UG_OK && i < rec->count; i++)
+			err = add_key(plan, jsonl_key(rec, i), &cap, diag);
+	}
+	jsonl_reader_destroy(&r);
+	if (err != UG_OK)
+		return err;
+	if (good == 0) {
+		if (diag)
+			diag->line = first_bad;
+		ug_diag_set(diag, "file",
+			    "no line of the file is a JSON object (is it "
+			    "JSON Lines? use --format csv for a CSV file)");
+		return UG_EMALFORMED;
+	}
+	return choose_kind(rt, plan, plan->key_names, plan->nkeys, diag);
+}
+
+void
+adapter__plan_fini(adapter_plan *plan)
+{
+	free(plan->keys);
+	plan->keys = NULL;
+	plan->nkeys = 0;
+}
+
+static adapter_format
+pick_format(const struct runtime *rt, const char *path, int first)
+{
+	if (rt->format != FORMAT_AUTO)
+		return rt->format;
+	if (has_suffix(path, ".jsonl") || has_suffix(path, ".ndjson"))
+		return FORMAT_JSONL;
+	return first == '{' ? FORMAT_JSONL : FORMAT_CSV;
+}
+
+ug_err
+adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
+	      ug_diag *diag)
+{
+	memset(plan, 0, sizeof *plan);
+	ug_strlcpy(plan->path, path, sizeof plan->path);
+	if (diag) {
+		ug_strlcpy(diag->file, path, sizeof diag->file);
+		diag->line = 0;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		ug_diag_set(diag, "file", "cannot open the file: %s",
+			    strerror(errno));
+		return UG_EIO;
+	}
+	struct stat after;
+	enc_scan scan;
+	int first;
+	FILE *raw = NULL, *text = NULL;
+	ug_err err = UG_OK;
+	if (fstat(fd, &plan->st) != 0 || !S_ISREG(plan->st.st_mode)) {
+		ug_diag_set(diag, "file", "not a regular file");
+		err = UG_EIO;
+		goto done;
+	}
+	err = scan_bytes(fd, &scan, &first, diag);
+	if (err != UG_OK)
+		goto done;
+	if (fstat(fd, &after) != 0 || !same_file(&plan->st, &after)) {
+		err = UG_EAGAIN;
+		goto done;
+	}
+	err = enc_decide(&scan, rt->encoding, &plan->encoding, diag);
+	if (err != UG_OK)
+		goto done;
+	plan->encoding_detected = rt->encoding == ENC_AUTO;
+	plan->bom = scan.bom;
+	plan->format = pick_format(rt, path, first);
+	err = open_text(fd, plan->encoding, &raw, &text, diag);
+	if (err == UG_OK && plan->format == FORMAT_CSV)
+		err = plan_csv(rt, plan, text, diag);
+	else if (err == UG_OK)
+		err = plan_jsonl(rt, plan, text, diag);
+	if (err == UG_OK &&
+	    (fstat(fd, &after) != 0 || !same_file(&plan->st, &after)))
+		err = UG_EAGAIN;
+done:
+	if (err == UG_EAGAIN)
+		ug_diag_set(diag, "file",
+			    "the file changed while it was read (is it still "
+			    "being written?); import it once it is complete");
+	close_text(&raw, &text);
+	close(fd);
+	if (err != UG_OK)
+		adapter__plan_fini(plan);
+	return err;
+}
+
+/* ---- the rejects file and the report -------------------------------- */
+
+static ug_err
+create_rejects(struct runtime *rt)
+{
+	const char *setting = ug_config_get(rt->cfg, "rejects");
+	char path[ADAPTER_PATH_LEN];
+	rt->rejects_shared = !rt->rejects_path[0] && setting[0] != '\0';
+	if (rt->rejects_path[0])
+		ug_strlcpy(path, rt->rejects_path, sizeof path);
+	else if (rt->rejects_shared)
+		ug_strlcpy(path, setting, sizeof path);
+	else
+		snprintf(path, sizeof path, "%s.rejects.%s", rt->path,
+			 rt->plan->format == FORMAT_JSONL ? "jsonl" : "csv");
+	struct stat in, out;
+	if (stat(rt->path, &in) == 0 && stat(path, &out) == 0 &&
+	    in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+		adapter__fatal(rt, "the rejects file %s is the input itself",
+			       path);
+		return UG_EINVAL;
+	}
+	/* 0600: the rows hold CPRs. No symlink: we truncate what we open. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+	rt->rejects = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!rt->rejects) {
+		adapter__fatal(rt, "cannot create the rejects file %s: %s",
+			       path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return UG_EIO;
+	}
+	log_notice("ADP-REJECTS", "rejected rows go to %s", path);
+	return UG_OK;
+}
+
+/* The rejects file is made at the first bad row, never before, and gets
+ * a header for each input it takes rows from (CSV). It is UTF-8; when
+ * the input was not (converted from Windows-1252), or began with a byte
+ * order mark, it gets one too, so a spreadsheet reads its æ ø å right. */
+static ug_err
+open_rejects(struct runtime *rt)
+{
+	bool fresh = !rt->rejects;
+	ug_err err = rt->rejects ? UG_OK : create_rejects(rt);
+	if (err != UG_OK || rt->rejects_header)
+		return err;
+	rt->rejects_header = true;
+	if (fresh && (rt->plan->encoding != ENC_UTF8 || rt->plan->bom))
+		fputs("\xEF\xBB\xBF", rt->rejects);
+	if (rt->plan->format == FORMAT_JSONL)
+		return UG_OK;
+	char sep = csv_separator(rt->csv);
+	size_t len;
+	const char *raw = csv_header_raw(rt->csv, &len);
+	fprintf(rt->rejects, "line%ccolumn%creason%c", sep, sep, sep);
+	fwrite(raw, 1, len, rt->rejects);
+	fputs(csv_crlf(rt->csv) ? "\r\n" : "\n", rt->rejects);
+	return UG_OK;
+}
+
+ug_err
+adapter__close_rejects(struct runtime *rt)
+{
+	if (!rt->rejects)
+		return UG_OK;
+	bool ok = fflush(rt->rejects) == 0 && !ferror(rt->rejects) &&
+		  fsync(fileno(rt->rejects)) == 0;
+	ok = fclose(rt->rejects) == 0 && ok;
+	rt->rejects = NULL;
+	if (!ok)
+		adapter__fatal(rt, "cannot write the rejects file: %s",
+			       strerror(errno));
+	return ok ? UG_OK : UG_EIO;
+}
+
+static void
+put_quoted(FILE *f, const char *s, size_t len)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"')
+			fputc('"', f);
+		fputc(s[i], f);
+	}
+	fputc('"', f);
+}
+
+static void
+put_value(FILE *f, const char *s, size_t len, char sep)
+{
+	bool quote = len > 0 && (s[0] == ' ' || s[len - 1] == ' ');
+	for (size_t i = 0; i < len && !quote; i++)
+		quote =
+		    s[i] == sep || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+	if (quote)
+		put_quoted(f, s, len);
+	else
+		fwrite(s, 1, len, f);
+}
+
+/* Copy a row as it was, unless it would break the rejects file for the
+ * rows after it: a row cut at CSV_RECORD_MAX, or one with an unclosed
+ * quote, goes in as one quoted value instead. */
+static void
+put_raw(FILE *f, const char *raw, size_t len, bool truncated)
+{
+	size_t quotes = 0;
+	for (size_t i = 0; i < len; i++)
+		quotes += raw[i] == '"';
+	if (truncated || quotes % 2)
+		put_quoted(f, raw, len);
+	else
+		fwrite(raw, 1, len, f);
+}
+
+static long
+current_line(const struct runtime *rt)
+{
+	return rt->csv ? csv_line(rt->csv) : jsonl_line(rt->jsonl);
+}
+
+static void
+write_reject(struct runtime *rt, long line, const ug_diag *diag)
+{
+	FILE *f = rt->rejects;
+	size_t len;
+	bool truncated;
+	if (rt->plan->format == FORMAT_JSONL) {
+		const char *raw = jsonl_raw(rt->jsonl, &len, &truncated);
+		fprintf(f, "{\"line\": %ld, \"column\": ", line);
+		json_string(f, diag->field, strlen(diag->field));
+		fputs(", \"reason\": ", f);
+		json_string(f, diag->reason, strlen(diag->reason));
+		fputs(", \"record\": ", f);
+		json_string(f, raw, len);
+		fputs(jsonl_crlf(rt->jsonl) ? "}\r\n" : "}\n", f);
+		return;
+	}
+	char sep = csv_separator(rt->csv);
+	const char *raw = csv_raw(rt->csv, &len, &truncated);
+	fprintf(f, "%ld%c", line, sep);
+	put_value(f, diag->field, strlen(diag->field), sep);
+	fputc(sep, f);
+	put_value(f, diag->reason, strlen(diag->reason), sep);
+	fputc(sep, f);
+	put_raw(f, raw, len, truncated);
+	fputs(csv_crlf(rt->csv) ? "\r\n" : "\n", f);
+}
+
+static ug_err
+reject_row(struct runtime *rt, const ug_diag *diag)
+{
+	rt->file.rejected_rows++;
+	long line = current_line(rt);
+	if (diag->field[0])
+		fprintf(stderr, "%s:%ld: column %s: %s\n", rt->path, line,
+			diag->field, diag->reason);
+	else
+		fprintf(stderr, "%s:%ld: %s\n", rt->path, line, diag->reason);
+	if (rt->report) {
+		fprintf(rt->report, "%s\n  {\"line\": %ld, \"column\": ",
+			rt->report_rejects++ ? "," : "", line);
+		json_string(rt->report, diag->field, strlen(diag->field));
+		fputs(", \"reason\": ", rt->report);
+		json_string(rt->report, diag->reason, strlen(diag->reason));
+		fputc('}', rt->report);
+	}
+	ug_err err = open_rejects(rt);
+	if (err != UG_OK)
+		return err;
+	write_reject(rt, line, diag);
+	return ferror(rt->rejects) ? UG_EIO : UG_OK;
+}
+
+/* ---- the outbox batch ----------------------------------------------- */
+
+/* Has the file changed since the first pass? Then nothing more of it
+ * may be queued: it is imported again once it is complete. */
+static bool
+file_changed(struct runtime *rt)
+{
+	struct stat st;
+	if (!rt->changed &&
+	    (fstat(rt->fd, &st) != 0 || !same_file(&rt->plan->st, &st)))
+		rt->changed = true;
+	return rt->changed;
+}
+
+/* An event the outbox already had: acked before (a re-import), queued by
+ * an earlier row of this run (a repeated row, which the clerk should
+ * hear of), or left pending by an earlier run, which this run delivers
+ * and counts by its ack. */
+static void
+count_repeat(struct runtime *rt, int state, int64_t queued_at, long line)
+{
+	if (state == OUTBOX_SENT) {
+		rt->file.duplicates++;
+	} else if (state == OUTBOX_ADDED || queued_at >= rt->started_ms) {
+		rt->file.duplicates++;
+		log_warn("ADP-REPEAT",
+			 "%s:%ld: repeats an earlier row of this import "
+			 "(same record, same values); ignored",
+			 rt->path, line);
+	}
+}
+
+static void
+drop_batch(struct runtime *rt)
+{
+	for (size_t i = 0; i < rt->nitems; i++) {
+		sodium_memzero(rt->frames[i], rt->items[i].len);
+		free(rt->frames[i]);
+	}
+	rt->nitems = 0;
+}
+
+static ug_err
+flush_batch(struct runtime *rt)
+{
+	if (rt->nitems == 0)
+		return UG_OK;
+	if (file_changed(rt)) {
+		drop_batch(rt);
+		return UG_OK;
+	}
+	ug_err err = outbox_put(rt->ob, rt->items, rt->nitems, ug_now_ms());
+	for (size_t i = 0; err == UG_OK && i < rt->nitems; i++) {
+		if (rt->items[i].added == OUTBOX_ADDED) {
+			rt->file.queued++;
+			rt->file.corrections += rt->corrects[i];
+		} else {
+			count_repeat(rt, rt->items[i].added,
+				     rt->items[i].queued_at, rt->lines[i]);
+		}
+	}
+	drop_batch(rt);
+	if (err != UG_OK)
+		adapter__fatal(rt, "cannot write to the outbox: %s",
+			       ug_strerror(err));
+	if (err == UG_OK && rt->on_batch)
+		rt->on_batch(rt);
+	return err;
+}
+
+/* The latest event for ev's natural key: in the batch not yet written
+ * (state OUTBOX_ADDED), else in the outbox. */
+static ug_err
+find_latest(struct runtime *rt, const adapter_event *ev, outbox_latest *out)
+{
+	for (size_t j = rt->nitems; j-- > 0;)
+		if (memcmp(rt->keys_hash[j], ev->key_hash, OUTBOX_KEY_LEN) ==
+		    0) {
+			memset(out, 0, sizeof *out);
+			out->found = true;
+			memcpy(out->content, rt->contents[j], OUTBOX_ID_LEN);
+			memcpy(out->id, rt->ids[j], OUTBOX_ID_LEN);
+			out->state = OUTBOX_ADDED;
+			return UG_OK;
+		}
+	return outbox_lookup(rt->ob, ev->key_hash, out);
+}
+
+static ug_err
+id_used(struct runtime *rt, const uint8_t *id, bool *used)
+{
+	for (size_t j = 0; j < rt->nitems; j++)
+		if (memcmp(rt->ids[j], id, OUTBOX_ID_LEN) == 0) {
+			*used = true;
+			return UG_OK;
+		}
+	int state;
+	int64_t queued_at;
+	ug_err err = outbox_id_state(rt->ob, id, &state, &queued_at);
+	*used = state != OUTBOX_UNKNOWN;
+	return err;
+}
+
+/* A correction whose content was sent before under its own id (A, B,
+ * A): derive a new id from the content id and the id it supersedes,
+ * and again with a counter in the unlikely case that is taken too. */
+static ug_err
+reissue(struct runtime *rt, adapter_event *ev, const uint8_t *supersedes)
+{
+	uint8_t in[2 * OUTBOX_ID_LEN + 1], hash[16];
+	memcpy(in, ev->event_id, OUTBOX_ID_LEN); /* the content id */
+	memcpy(in + OUTBOX_ID_LEN, supersedes, OUTBOX_ID_LEN);
+	for (uint8_t round = 0; round < 16; round++) {
+		bool used;
+		ug_err err = id_used(rt, ev->event_id, &used);
+		if (err != UG_OK || !used)
+			return err;
+		in[2 * OUTBOX_ID_LEN] = round;
+		ug_keyed_hash(rt->keys->hash_key, in, sizeof in, hash,
+			      sizeof hash);
+		memcpy(ev->event_id + 8, hash, 8);
+	}
+	return UG_EEXISTS;
+}
+
+static ug_err
+queue_event(struct runtime *rt, adapter_event *ev, ug_diag *diag)
+{
+	outbox_latest latest;
+	ug_err err = find_latest(rt, ev, &latest);
+	if (err != UG_OK)
+		return err;
+	rt->file.events++;
+	long line = current_line(rt);
+	bool same = latest.found &&
+		    memcmp(latest.content, ev->event_id, OUTBOX_ID_LEN) == 0;
+	if (same && latest.state != OUTBOX_UNKNOWN) {
+		count_repeat(rt, latest.state, latest.queued_at, line);
+		return UG_OK;
+	}
+	size_t n = rt->nitems;
+	memcpy(rt->contents[n], ev->event_id, OUTBOX_ID_LEN);
+	bool correction = latest.found && !same;
+	if (correction) {
+		memcpy(ev->supersedes, latest.id, OUTBOX_ID_LEN);
+		ev->env.supersedes.data = ev->supersedes;
+		ev->env.supersedes.len = OUTBOX_ID_LEN;
+		if ((err = reissue(rt, ev, latest.id)) != UG_OK)
+			return err;
+	}
+	int kind = UNGEBRO__V1__FRAME_KIND__FRAME_EVENT;
+	size_t len = wire_encoded_size(kind, &ev->env);
+	if (len > WIRE_MAX_FRAME) {
+		rt->file.events--;
+		ug_diag_set(diag, "",
+			    "the row makes an event of %zu bytes, over "
+			    "the limit of %d",
+			    len, WIRE_MAX_FRAME);
+		return UG_EMALFORMED;
+	}
+	uint8_t *frame = malloc(len);
+	if (!frame)
+		return UG_ENOMEM;
+	wire_encode(kind, &ev->env, frame, len);
+	memcpy(rt->ids[n], ev->event_id, OUTBOX_ID_LEN);
+	memcpy(rt->keys_hash[n], ev->key_hash, OUTBOX_KEY_LEN);
+	rt->frames[n] = frame;
+	rt->lines[n] = line;
+	rt->corrects[n] = correction;
+	rt->items[n] = (outbox_item){
+	    .id = rt->ids[n],
+	    .frame = frame,
+	    .len = len,
+	    .key = rt->keys_hash[n],
+	    .content = rt->contents[n],
+	};
+	rt->nitems++;
+	return rt->nitems == ADAPTER_BATCH_MAX ? flush_batch(rt) : UG_OK;
+}
+
+/* ---- rows ----------------------------------------------------------- */
+
+/* The file's own name for the column a diag names canonically. */
+static void
+file_column_name(const struct runtime *rt, ug_diag *diag)
+{
+	const csv_column *cols = rt->plan->kind->columns;
+	for (size_t i = 0; cols[i].name; i++) {
+		if (strcmp(cols[i].name, diag->field) != 0 || rt->index[i] < 0)
+			continue;
+		const char *name =
+		    rt->csv ? csv_header_name(rt->csv, (size_t)rt->index[i])
+			    : rt->plan->key_names[rt->index[i]];
+		ug_strlcpy(diag->field, name, sizeof diag->field);
+		return;
+	}
+}
+
+static void
+fill_row(const struct runtime *rt, adapter_row *row)
+{
+	const csv_column *cols = rt->plan->kind->columns;
+	const jsonl_record *rec = rt->jsonl ? jsonl_record_of(rt->jsonl) : NULL;
+	for (size_t i = 0; cols[i].name; i++) {
+		int at = rt->index[i];
+		if (at < 0) {
+			row->field[i] = NULL;
+		} else if (rt->csv) {
+			row->field[i] = csv_field(rt->csv, (size_t)at);
+		} else {
+			/* A key this object lacks reads as an empty cell. */
+			row->field[i] = "";
+			for (size_t k = 0; k < rec->count; k++)
+				if (strcmp(jsonl_key(rec, k),
+					   rt->plan->key_names[at]) == 0) {
+					row->field[i] = jsonl_value(rec, k);
+					break;
+				}
+		}
+	}
+}
+
+/* One good record: parse, finish, queue; a refusal is a bad row. */
+static ug_err
+import_record(struct runtime *rt)
+{
+	adapter_row row;
+	fill_row(rt, &row);
+	adapter_event ev;
+	adapter_event_init(&ev);
+	ug_diag diag = {0};
+	ug_err err = rt->plan->kind->parse_row(&row, &ev, &diag);
+	if (err == UG_OK)
+		err = adapter_event_finish(&ev, rt->agency, rt->keys->hash_key,
+					   ug_now_ms(), &diag);
+	if (err == UG_OK)
+		err = queue_event(rt, &ev, &diag);
+	sodium_memzero(&ev, sizeof ev);
+	if (err == UG_EMALFORMED) {
+		file_column_name(rt, &diag);
+		return reject_row(rt, &diag);
+	}
+	return err;
+}
+
+/* A bad JSON line names the key it concerns by position only; if that
+ * key is one of the kind's columns, name it (a known column name is
+ * never personal data). */
+static void
+name_bad_key(const struct runtime *rt, ug_diag *diag)
+{
+	const jsonl_record *rec = jsonl_record_of(rt->jsonl);
+	if (rec->bad_key < 0 || (size_t)rec->bad_key >= rec->count + 1)
+		return;
+	const char *key = jsonl_key(rec, (size_t)rec->bad_key);
+	for (const csv_column *c = rt->plan->kind->columns; c->name; c++)
+		if (csv_column_matches(c, key)) {
+			ug_strlcpy(diag->field, key, sizeof diag->field);
+			return;
+		}
+}
+
+static ug_err
+next_record(struct runtime *rt, ug_diag *diag)
+{
+	if (rt->csv)
+		return csv_next(rt->csv, diag);
+	ug_err err = jsonl_next(rt->jsonl, diag);
+	if (err == UG_EMALFORMED)
+		name_bad_key(rt, diag);
+	return err;
+}
+
+static adapter_file_status
+import_rows(struct runtime *rt)
+{
+	ug_err err = UG_OK;
+	adapter_file_status status = FILE_DONE;
+	while (err == UG_OK && !rt->changed) {
+		if (adapter__stop) {
+			status = FILE_STOPPED;
+			break;
+		}
+		ug_diag diag = {0};
+		ug_err got = next_record(rt, &diag);
+		if (got == UG_ENOTFOUND)
+			break;
+		if (got == UG_EIO) {
+			adapter__fatal(rt, "%s: %s", rt->path, diag.reason);
+			err = got;
+			break;
+		}
+		rt->file.rows++;
+		err = got == UG_OK ? import_record(rt) : reject_row(rt, &diag);
+	}
+	/* Whatever stopped the loop, the rows already parsed are good:
+	 * queue them (unless the file changed under us). */
+	ug_err ferr = flush_batch(rt);
+	if (err == UG_OK)
+		err = ferr;
+	if (err != UG_OK)
+		return FILE_FATAL;
+	if (file_changed(rt))
+		return FILE_CHANGED;
+	return status;
+}
+
+static void
+add_counts(adapter_counts *to, const adapter_counts *from)
+{
+	to->rows += from->rows;
+	to->events += from->events;
+	to->queued += from->queued;
+	to->corrections += from->corrections;
+	to->duplicates += from->duplicates;
+	to->rejected_rows += from->rejected_rows;
+}
+
+static ug_err
+open_readers(struct runtime *rt, ug_diag *diag)
+{
+	const adapter_plan *plan = rt->plan;
+	ug_err err = open_text(rt->fd, plan->encoding, &rt->raw, &rt->text,
+			       diag);
+	if (err != UG_OK)
+		return err;
+	const csv_column *cols = plan->kind->columns;
+	if (plan->format == FORMAT_JSONL) {
+		err = jsonl_reader_new(&rt->jsonl, rt->text, plan->path);
+		if (err == UG_OK)
+			err = csv_map_names(plan->key_names, plan->nkeys, cols,
+					    rt->index, NULL, 0, diag);
+		return err;
+	}
+	err = csv_reader_new(&rt->csv, rt->text, plan->path, diag);
+	if (err == UG_OK)
+		err = csv_map_columns(rt->csv, cols, rt->index, NULL, 0, diag);
+	return err;
+}
+
+static void
+log_file(const struct runtime *rt)
+{
+	const adapter_plan *plan = rt->plan;
+	char sep[24] = "";
+	if (rt->csv)
+		snprintf(sep, sizeof sep, ", separator '%c'",
+			 csv_separator(rt->csv));
+	log_info("ADP-FILE", "%s: %s, %s%s%s, kind %s%s", rt->path,
+		 plan->format == FORMAT_JSONL ? "JSON Lines" : "CSV",
+		 enc_name(plan->encoding),
+		 plan->encoding_detected ? " (detected)" : "",
+		 plan->bom ? " with BOM" : "", plan->kind->name, sep);
+	if (plan->unknown[0])
+		log_notice("ADP-FILE", "%s: ignoring column(s) %s", rt->path,
+			   plan->unknown);
+}
+
+/* One line per file on stdout, before the run's summary: what the file
+ * was read as (the encoding detected, above all) and what became of it.
+ * With --json it is a JSON object like the summary, which stays last. */
+static void
+print_file(const struct runtime *rt, adapter_file_status status)
+{
+	const adapter_plan *plan = rt->plan;
+	const adapter_counts *c = &rt->file;
+	const char *format = plan->format == FORMAT_JSONL ? "jsonl" : "csv";
+	static const char *const names[] = {"done", "failed", "changed",
+					    "stopped", "fatal"};
+	if (ug_config_bool(rt->cfg, "json")) {
+		fputs("{\"file\": ", stdout);
+		json_string(stdout, plan->path, strlen(plan->path));
+		printf(", \"status\": \"%s\", \"format\": \"%s\", "
+		       "\"encoding\": \"%s\", \"encoding_detected\": %s, "
+		       "\"kind\": \"%s\", \"rows\": %zu, \"events\": %zu, "
+		       "\"queued\": %zu, \"corrections\": %zu, "
+		       "\"duplicates\": %zu, \"rejected_rows\": %zu}\n",
+		       names[status], format, enc_name(plan->encoding),
+		       plan->encoding_detected ? "true" : "false",
+		       plan->kind->name, c->rows, c->events, c->queued,
+		       c->corrections, c->duplicates, c->rejected_rows);
+	} else {
+		printf("file %s: %s, %s%s, kind %s: rows %zu, queued %zu "
+		       "(corrections %zu), repeats %zu, rejected rows %zu%s\n",
+		       plan->path, format, enc_name(plan->encoding),
+		       plan->encoding_detected ? " (detected)" : "",
+		       plan->kind->name, c->rows, c->queued, c->corrections,
+		       c->duplicates, c->rejected_rows,
+		       status == FILE_DONE ? "" : " (not complete)");
+	}
+}
+
+adapter_file_status
+adapter__import(struct runtime *rt, const adapter_plan *plan)
+{
+	memset(&rt->file, 0, sizeof rt->file);
+	rt->plan = plan;
+	rt->path = plan->path;
+	rt->changed = false;
+	rt->rejects_header = false;
+	adapter_file_status status = FILE_DONE;
+	ug_diag diag = {0};
+	rt->fd = open(plan->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (rt->fd < 0) {
+		adapter__fatal(rt, "cannot open %s: %s", plan->path,
+			       strerror(errno));
+		return FILE_FATAL;
+	}
+	if (file_changed(rt)) {
+		status = FILE_CHANGED;
+	} else if (open_readers(rt, &diag) != UG_OK) {
+		/* The first pass read the same bytes without complaint. */
+		adapter__fatal(rt, "%s: %s", plan->path, diag.reason);
+		status = FILE_FATAL;
+	} else {
+		log_file(rt);
+		status = import_rows(rt);
+	}
+	/* The path must still name the file read: watch moves it next. */
+	struct stat now;
+	if (status == FILE_DONE &&
+	    (stat(plan->path, &now) != 0 || !same_file(&plan->st, &now)))
+		status = FILE_CHANGED;
+	if (!rt->rejects_shared && adapter__close_rejects(rt) != UG_OK)
+		status = FILE_FATAL;
+	csv_reader_destroy(&rt->csv);
+	jsonl_reader_destroy(&rt->jsonl);
+	close_text(&rt->raw, &rt->text);
+	close(rt->fd);
+	rt->fd = -1;
+	add_counts(&rt->counts, &rt->file);
+	log_info("ADP-FILE",
+		 "%s: %zu rows, %zu rejected, %zu queued (%zu corrections), "
+		 "%zu repeats",
+		 plan->path, rt->file.rows, rt->file.rejected_rows,
+		 rt->file.queued, rt->file.corrections, rt->file.duplicates);
+	if (!rt->watching)
+		print_file(rt, status);
+	if (status == FILE_CHANGED)
+		log_warn("ADP-CHANGED",
+			 "%s changed while it was imported (still being "
+			 "written?); it must be imported again once complete",
+			 plan->path);
+	return status;
+}

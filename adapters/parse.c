@@ -1,0 +1,146 @@
+/*
+ * Value parsers every agency's parse_row shares: dates in the ISO and
+ * the Danish forms, small whole numbers, and enumerations with Danish and
+ * English synonyms. They are strict (the whole text, nothing else) so a
+ * value that is almost right is rejected with its line rather than
+ * guessed at; they never keep or print the text they are given.
+ */
+#include <string.h>
+
+#include "adapters/adapter.h"
+#include "common/util.h"
+
+ug_err
+adapter_parse_date(const char *text, int32_t *days)
+{
+	if (!text || strlen(text) != 10)
+		return UG_EMALFORMED;
+	if (text[4] == '-')
+		return ug_date_parse_n(text, 10, days);
+	/* DD-MM-YYYY or DD.MM.YYYY, one separator throughout: "01-03.2024"
+	 * is more likely a typo than a date. Reordered to ISO, the one
+	 * validator decides what a real date is. */
+	char sep = text[2];
+	if ((sep != '-' && sep != '.') || text[5] != sep)
+		return UG_EMALFORMED;
+	char iso[11] = {text[6], text[7], text[8], text[9], '-', text[3],
+			text[4], '-',	  text[0], text[1], '\0'};
+	return ug_date_parse_n(iso, 10, days);
+}
+
+ug_err
+adapter_parse_uint(const char *text, unsigned max, unsigned *out)
+{
+	size_t len = text ? strlen(text) : 0;
+	if (len == 0 || strspn(text, "0123456789") != len)
+		return UG_EMALFORMED;
+	/* Nine digits at most: a ten-digit number could be a CPR, and a
+	 * reason that quotes it back would leak one. */
+	size_t start = 0;
+	while (start + 1 < len && text[start] == '0')
+		start++;
+	if (len - start > 9)
+		return UG_EINVAL;
+	unsigned long v = 0;
+	for (size_t i = start; i < len; i++)
+		v = v * 10 + (unsigned long)(text[i] - '0');
+	if (v > max)
+		return UG_EINVAL;
+	*out = (unsigned)v;
+	return UG_OK;
+}
+
+ug_err
+adapter_parse_cpr(const char *text, char out[11], const char **why)
+{
+	const char *reason = NULL;
+	size_t len = text ? strlen(text) : 0;
+	char buf[12];
+	if (len == 11 && text[6] == ' ') {
+		/* "DDMMYY SSSS": a blank where the dash belongs. */
+		memcpy(buf, text, 11);
+		buf[6] = '-';
+		buf[11] = '\0';
+		text = buf;
+	}
+	size_t digits = strspn(text, "0123456789");
+	if (len == 0)
+		reason = "cpr is empty";
+	else if (len == 9 && digits == 9)
+		reason = "cpr has 9 digits: a spreadsheet may have dropped its "
+			 "leading zero (format the column as text)";
+	else if ((len == 10 && digits == 10) ||
+		 (len == 11 && digits == 6 && text[6] == '-' &&
+		  strspn(text + 7, "0123456789") == 4)) {
+		if (ug_cpr_normalize(text, len, out) == UG_OK)
+			return UG_OK;
+		reason = "cpr does not start with a real birth date (DDMMYY)";
+	} else {
+		reason = "cpr is not a CPR number (DDMMYY-SSSS or DDMMYYSSSS)";
+	}
+	if (why)
+		*why = reason;
+	return UG_EMALFORMED;
+}
+
+/* Next folded character of s: ASCII lower case, ' ' '-' '_' as '_', the
+ * UTF-8 capitals Æ Ø Å (C3 86, C3 98, C3 85) as their small letters.
+ * Returns the folded code (a byte, or 0x100 + the second UTF-8 byte for
+ * the Danish letters) and advances *s; 0 at the end. */
+static unsigned
+fold_next(const unsigned char **s)
+{
+	const unsigned char *p = *s;
+	if (!*p)
+		return 0;
+	if (p[0] == 0xC3 && p[1] >= 0x80 && p[1] <= 0xBF) {
+		unsigned c = p[1];
+		if (c >= 0x80 && c <= 0x9E && c != 0x97)
+			c += 0x20; /* Latin-1 capitals to small */
+		*s = p + 2;
+		return 0x100 + c;
+	}
+	*s = p + 1;
+	unsigned c = p[0];
+	if (c >= 'A' && c <= 'Z')
+		return c + 32;
+	if (c == ' ' || c == '-')
+		return '_';
+	return c;
+}
+
+static bool
+words_equal(const char *a, const char *b)
+{
+	const unsigned char *p = (const unsigned char *)a,
+			    *q = (const unsigned char *)b;
+	for (;;) {
+		unsigned x = fold_next(&p), y = fold_next(&q);
+		if (x != y)
+			return false;
+		if (x == 0)
+			return true;
+	}
+}
+
+int
+adapter_match(const char *text, const char *const *words)
+{
+	if (!text || !words)
+		return -1;
+	for (int i = 0; words[i]; i++)
+		if (words_equal(text, words[i]))
+			return i;
+	return -1;
+}
+
+const struct adapter_kind *
+adapter_find_kind(const struct adapter_ops *ops, const char *name)
+{
+	for (size_t i = 0; ops->kinds[i]; i++) {
+		const char *words[] = {ops->kinds[i]->name, NULL};
+		if (adapter_match(name, words) == 0)
+			return ops->kinds[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,102 @@
+"""adapter-school's readiness and leaving kinds against a real hub: one run
+imports a readiness export (English header, ';', LF) and a leaving export
+(Danish header and values, BOM, CRLF), each file's kind found from its
+header; good rows are stored as ReadinessAssessment and SchoolLeaving
+events, hostile rows (bad date, bad CPR, unknown value, missing field,
+out-of-range grade, contradictions) are rejected with the file's column
+and a reason, a repeated row is stored once. Absence is
+test_06_adapter's."""
+
+from agencytest import Bad, Dup, Ok, check_run, run_adapter, stored, \
+    write_export
+from hubtest import CprGen, dashed
+
+AGENCY = "school-a"
+TYPES = "absence,readiness,school_leaving"
+
+
+def test_readiness_and_leaving(make_hub):
+    hub = make_hub(agencies={AGENCY: TYPES})
+    p = CprGen(1101).take(12)
+    ra = "ReadinessAssessment"
+    readiness = [
+        ([dashed(p[0]), "280017", "8a", "2024-01-15", "ikke parat",
+          "faglig, social"], Ok(ra)),
+        ([p[1], "280017", "9", "15-01-2024", "parat", ""], Ok(ra)),
+        ([p[2], "280017", "10 x", "15.01.2024", "no", "personal"], Ok(ra)),
+        ([p[3], "280017", "8b", "2024-02-30", "no", "faglig"],
+         Bad("date", "date is not a date")),
+        ([p[4][:2] + "13" + p[4][4:], "280017", "8b", "2024-01-15", "no",
+          "faglig"], Bad("cpr", "cpr is not a CPR number")),
+        ([p[5], "280017", "8b", "2024-01-15", "m\u00e5ske", "faglig"],
+         Bad("ready", "ready must be yes or no")),
+        ([p[6], "", "8b", "2024-01-15", "no", "faglig"],
+         Bad("school", "school is empty")),
+        ([p[7], "280017", "6", "2024-01-15", "no", "faglig"],
+         Bad("grade", "grade 6 is not from 7 to 10")),
+        ([p[8], "280017", "9", "2024-01-15", "parat", "social"],
+         Bad("areas", "areas must be empty when ready is yes")),
+        ([p[9], "280017", "9", "2024-01-15", "nej", "sproglig"],
+         Bad("areas", "areas must be a list of academic, personal, "
+                      "social")),
+        ([dashed(p[0]), "280017", "8a", "2024-01-15", "ikke parat",
+          "faglig, social"], Dup()),
+        ([p[10], "280017", "9", "2024-01-15", "nej", "faglig/personlig"],
+         Ok(ra)),
+    ]
+    r_path, r_rows = write_export(
+        hub, "upv.csv", ["cpr", "school", "grade", "date", "ready", "areas"],
+        readiness)
+    sl = "SchoolLeaving"
+    leaving = [
+        ([p[0], "280017", "9", "26-06-2024", "afgang"], Ok(sl)),
+        ([dashed(p[11]), "280017", "10", "2024-06-26", "Udmeldt"], Ok(sl)),
+        ([p[1], "280017", "8", "26-06-2024", "afgang"],
+         Bad("Klassetrin", "grade 8 is not from 9 to 10")),
+        ([p[2], "280017", "10", "26-06-2024", "flyttet"],
+         Bad("Afgangstype", "leaving must be completed or left")),
+        ([p[3], "280017", "9", "", "afgang"],
+         Bad("Dato", "date is empty")),
+        (["", "280017", "9", "26-06-2024", "afgang"],
+         Bad("CPRnr", "cpr is empty")),
+        ([dashed(p[11]), "280017", "10", "2024-06-26", "Udmeldt"], Dup()),
+    ]
+    l_path, l_rows = write_export(
+        hub, "afgang.csv", ["CPRnr", "Skole", "Klassetrin", "Dato",
+                            "Afgangstype"],
+        leaving, eol="\r\n", bom=True)
+
+    r = run_adapter(hub, "school", "import", r_path, l_path, agency=AGENCY)
+    events = check_run(hub, r, [(r_path, r_rows), (l_path, l_rows)], AGENCY)
+    assert len(events) == 6
+    # Exported again: nothing new.
+    again = run_adapter(hub, "school", "import", r_path, l_path,
+                        agency=AGENCY)
+    assert (again.summary["queued"], again.summary["accepted"],
+            again.summary["duplicates"]) == (0, 0, 8), str(again)
+    assert len(stored(hub)) == 6
+    for cpr in p:
+        assert cpr not in r.stderr and dashed(cpr) not in r.stderr
+    hub.sweep()
+
+
+def test_kind_chosen_by_option(make_hub):
+    """--kind names the kind when a header could be read either way; a
+    file whose header lacks that kind's columns is refused whole."""
+    hub = make_hub(agencies={AGENCY: TYPES})
+    p = CprGen(1102).take(2)
+    path, rows = write_export(
+        hub, "leaving.csv", ["cpr", "school", "grade", "date", "kind"],
+        [([p[0], "280017", "9", "2024-06-26", "completed"],
+          Ok("SchoolLeaving")),
+         ([p[1], "280017", "10", "2024-06-26", "left"],
+          Ok("SchoolLeaving"))])
+    r = run_adapter(hub, "school", "import", path, agency=AGENCY,
+                    kind="leaving")
+    check_run(hub, r, [(path, rows)], AGENCY)
+    wrong = run_adapter(hub, "school", "import", path, agency=AGENCY,
+                        kind="readiness")
+    assert wrong.rc == 3, str(wrong)
+    assert "ready" in wrong.stderr
+    assert len(stored(hub)) == 2
+    hub.sweep()

@@ -1,0 +1,118 @@
+"""adapter-college against a real hub: one student status export holds
+starts, completions, transfers, dropouts and dropout risks (English and
+Danish status words); good rows are stored as Enrolment, Dropout and
+DropoutRisk events, hostile rows are rejected with the file's column and
+a reason, a repeated row is stored once; and the hub refuses, as
+rejected by hub (E_DENIED), the event types a college is not registered
+for."""
+
+import re
+
+from agencytest import Bad, Dup, Ok, check_run, run_adapter, stored, \
+    write_export
+from hubtest import EXIT_ROWS_REJECTED, CprGen, dashed
+
+AGENCY = "college-a"
+HEADER = ["cpr", "institution", "programme", "status", "date", "start",
+          "reason"]
+
+
+def test_status_export(make_hub):
+    hub = make_hub(agencies={AGENCY: "enrolment,dropout,dropout_risk"})
+    p = CprGen(1201).take(14)
+    en, do, dr = "Enrolment", "Dropout", "DropoutRisk"
+    rows = [
+        ([p[0], "751021", "eud-smed", "start", "2024-08-12", "", ""],
+         Ok(en)),
+        ([dashed(p[1]), "751021", "stx", "Optaget", "12-08-2024", "", ""],
+         Ok(en)),
+        ([p[2], "751021", "hhx", "completed", "2024-06-21", "2021-08-09",
+          ""], Ok(en)),
+        ([p[3], "751021", "eud-smed", "Overflyttet", "30.09.2024",
+          "12.08.2024", ""], Ok(en)),
+        ([p[4], "751021", "eud-smed", "dropped_out", "2024-10-04",
+          "2024-08-12", "FRA-03"], Ok(do)),
+        ([p[5], "751021", "stx", "Frafald", "04-10-2024", "", ""], Ok(do)),
+        ([p[6], "751021", "eud-smed", "risk", "2024-09-20", "", "ABS"],
+         Ok(dr)),
+        ([p[7], "751021", "stx", "frafaldstruet", "2024-09-20", "", ""],
+         Ok(dr)),
+        # Hostile rows.
+        ([p[8], "751021", "stx", "start", "2024-09-31", "", ""],
+         Bad("date", "date is not a date")),
+        ([p[9][:2] + "00" + p[9][4:], "751021", "stx", "start",
+          "2024-08-12", "", ""], Bad("cpr", "cpr is not a CPR number")),
+        ([p[10], "751021", "stx", "pause", "2024-08-12", "", ""],
+         Bad("status", "status must be start, completed, transferred")),
+        ([p[11], "751021", "", "start", "2024-08-12", "", ""],
+         Bad("programme", "programme is empty")),
+        ([p[12], "751021", "stx", "completed", "2024-06-21", "", ""],
+         Bad("start", "start is empty; a completed row needs")),
+        ([p[13], "751021", "stx", "frafald", "2024-08-01", "2024-08-12",
+          ""], Bad("date", "date 2024-08-01 is before start 2024-08-12")),
+        ([p[13], "751021", "stx", "frafald", "2024-10-01", "",
+          "ikke motiveret"], Bad("reason", "reason must be a code")),
+        ([p[0], "", "eud-smed", "start", "2024-08-12", "", ""],
+         Bad("institution", "institution is empty")),
+        ([p[4], "751021", "eud-smed", "dropped_out", "2024-10-04",
+          "2024-08-12", "FRA-03"], Dup()),
+        # FGU takes the dropout back in: a start at another institution.
+        ([p[4], "fgu-vest", "fgu-agu", "start", "2024-10-21", "", ""],
+         Ok(en)),
+    ]
+    path, labelled = write_export(hub, "status.csv", HEADER, rows, sep=",",
+                                  eol="\r\n")
+    r = run_adapter(hub, "college", "import", path, agency=AGENCY)
+    events = check_run(hub, r, [(path, labelled)], AGENCY)
+    assert len(events) == 9
+
+    # A later export: the completion corrected to a transfer (same
+    # enrolment, another value) supersedes the event the hub holds; the
+    # rest is as before and sends nothing.
+    later = [(f, lab) for f, lab in rows if not isinstance(lab, (Bad, Dup))]
+    later[2] = ([p[2], "751021", "hhx", "transferred", "2024-06-21",
+                 "2021-08-09", ""], Ok(en))
+    path2, _ = write_export(hub, "status-2.csv", HEADER, later)
+    r2 = run_adapter(hub, "college", "import", path2, agency=AGENCY)
+    assert r2.rc == 0, str(r2)
+    assert (r2.summary["accepted"], r2.summary["corrections"],
+            r2.summary["duplicates"]) == (1, 1, 8), str(r2)
+    after = stored(hub)
+    assert len(after) == 10
+    fixed = [e for e in after if e["supersedes"]]
+    assert len(fixed) == 1 and fixed[0]["type"] == en
+    assert fixed[0]["supersedes"] in {e["event_id"] for e in events}
+    hub.sweep()
+
+
+def test_type_not_registered_is_refused_by_the_hub(make_hub):
+    """Registered without dropout: the hub answers E_DENIED for each
+    dropout; the adapter counts them as rejected by hub and drops them;
+    the store holds only the rest."""
+    hub = make_hub(agencies={AGENCY: "enrolment,dropout_risk"})
+    p = CprGen(1202).take(5)
+    rows = [
+        ([p[0], "751021", "stx", "start", "2024-08-12", "", ""],
+         Ok("Enrolment")),
+        ([p[1], "751021", "stx", "start", "2024-08-12", "", ""],
+         Ok("Enrolment")),
+        ([p[2], "751021", "stx", "frafald", "2024-10-04", "", ""], None),
+        ([p[3], "751021", "stx", "dropped_out", "2024-10-11", "", ""],
+         None),
+        ([p[4], "751021", "stx", "risk", "2024-09-20", "", ""],
+         Ok("DropoutRisk")),
+    ]
+    path, _ = write_export(hub, "status.csv", HEADER, rows)
+    r = run_adapter(hub, "college", "import", path, agency=AGENCY)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    s = r.summary
+    assert (s["rows"], s["events"], s["accepted"], s["rejected_rows"],
+            s["rejected_by_hub"], s["pending"]) == (5, 5, 3, 0, 2, 0), str(r)
+    denied = set(re.findall(r"\b([0-9a-f]{32})\b.*E_DENIED", r.stderr))
+    assert len(denied) == 2, r.stderr
+    events = stored(hub)
+    assert sorted(e["type"] for e in events) == \
+        ["DropoutRisk", "Enrolment", "Enrolment"]
+    assert not denied & {e["event_id"] for e in events}
+    assert hub.stats()["log_events"] == 3
+    hub.sweep()

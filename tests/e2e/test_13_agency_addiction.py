@@ -1,0 +1,87 @@
+"""adapter-addiction against a real hub: referrals and treatment stages
+with and without consent are stored as AddictionReferral events about a
+person; anonymous counselling rows (no CPR, marked anonymous) are stored
+as events about nobody; hostile rows (a blank CPR not marked anonymous, a
+CPR in an anonymous row, a missing contact number, bad date, unknown
+stage, no consent) are rejected with the file's column and a reason; a
+repeated row is stored once; and no CPR reaches the hub's store, logs or
+the outbox."""
+
+from agencytest import Bad, Dup, Ok, check_run, run_adapter, stored, \
+    write_export
+from hubtest import CprGen, dashed
+
+AGENCY = "addiction-a"
+HEADER = ["cpr", "anonymous", "record_id", "service", "date", "stage",
+          "consent", "consent_scope", "consent_expires"]
+AR = "AddictionReferral"
+
+
+def test_referrals_and_anonymous_counselling(make_hub):
+    hub = make_hub(agencies={AGENCY: "addiction"})
+    p = CprGen(1301).take(10)
+    rows = [
+        ([p[0], "", "", "rmc-a", "2024-03-01", "henvist", "ja",
+          "henvisning", "2025-02-28"], Ok(AR)),
+        ([p[0], "", "", "rmc-a", "08-03-2024", "startet", "ja", "alt", ""],
+         Ok(AR)),
+        ([dashed(p[1]), "nej", "", "rmc-a", "2024-03-04", "referred", "no",
+          "", ""], Ok(AR)),
+        ([p[2], "", "", "rmc-a", "2024-03-05", "ended", "tilbagekaldt", "",
+          ""], Ok(AR)),
+        (["", "ja", "A-2024-001", "rmc-a", "2024-03-01", "henvist", "", "",
+          ""], Ok(AR, person=False)),
+        (["", "yes", "A-2024-002", "rmc-a", "2024-03-01", "started", "nej",
+          "", ""], Ok(AR, person=False)),
+        (["anonym", "", "A-2024-003", "rmc-a", "2024-03-02", "henvist", "",
+          "", ""], Ok(AR, person=False)),
+        # Hostile rows.
+        (["", "", "", "rmc-a", "2024-03-01", "henvist", "ja", "alt", ""],
+         Bad("cpr", "cpr is empty; for anonymous counselling write yes")),
+        ([p[3], "ja", "A-2024-004", "rmc-a", "2024-03-01", "henvist", "",
+          "", ""], Bad("cpr", "cpr must be empty in an anonymous row")),
+        (["", "ja", "", "rmc-a", "2024-03-01", "henvist", "", "", ""],
+         Bad("record_id", "record_id is empty")),
+        (["", "ja", p[4], "rmc-a", "2024-03-01", "henvist", "", "", ""],
+         Bad("record_id", "record_id looks like a CPR number")),
+        (["", "ja", "A-2024-005", "rmc-a", "2024-03-01", "henvist", "ja",
+          "alt", ""], Bad("consent", "an anonymous row cannot carry a "
+                                     "consent")),
+        ([p[5], "", "", "rmc-a", "2024-02-30", "henvist", "ja", "alt", ""],
+         Bad("date", "date is not a date")),
+        ([p[6], "", "", "rmc-a", "2024-03-01", "venter", "ja", "alt", ""],
+         Bad("stage", "stage must be referred, started or ended")),
+        ([p[7], "", "", "rmc-a", "2024-03-01", "henvist", "", "", ""],
+         Bad("consent", "consent is empty; write yes or no")),
+        ([p[8], "", "", "rmc-a", "2024-03-01", "henvist", "ja", "", ""],
+         Bad("consent_scope", "consent_scope is empty")),
+        ([p[9][:2] + "13" + p[9][4:], "", "", "rmc-a", "2024-03-01",
+          "henvist", "ja", "alt", ""], Bad("cpr", "not a CPR number")),
+        ([p[9], "", "", "rmc-a", "2024-03-01", "henvist", "nej", "alt", ""],
+         Bad("consent_scope", "consent_scope is set but consent is no")),
+        ([p[9], "", "", "", "2024-03-01", "henvist", "ja", "alt", ""],
+         Bad("service", "service is empty")),
+        (["", "ja", "A-2024-001", "rmc-a", "2024-03-01", "henvist", "", "",
+          ""], Dup()),
+        ([p[0], "", "", "rmc-a", "2024-03-01", "henvist", "ja",
+          "henvisning", "2025-02-28"], Dup()),
+    ]
+    path, labelled = write_export(hub, "rmc.csv", HEADER, rows)
+    r = run_adapter(hub, "addiction", "import", path, agency=AGENCY)
+    events = check_run(hub, r, [(path, labelled)], AGENCY)
+    assert len(events) == 7
+    assert sum(1 for e in events if not e["person"]) == 3
+
+    # The consent given later for the young person referred without it:
+    # the same referral, corrected; the hub holds both, the later one
+    # superseding.
+    later = [([dashed(p[1]), "nej", "", "rmc-a", "2024-03-04", "referred",
+               "ja", "referral", ""], Ok(AR))]
+    path2, _ = write_export(hub, "rmc-2.csv", HEADER, later)
+    r2 = run_adapter(hub, "addiction", "import", path2, agency=AGENCY)
+    assert (r2.rc, r2.summary["accepted"], r2.summary["corrections"]) == \
+        (0, 1, 1), str(r2)
+    after = stored(hub)
+    assert len(after) == 8
+    assert sum(1 for e in after if e["supersedes"]) == 1
+    hub.sweep()

@@ -1,0 +1,83 @@
+"""adapter-jobcenter against a real hub: a benefit-period export (Danish
+header and benefit names) and a missed-activation export in one run, each
+file's kind found from its header; good rows are stored as BenefitStatus
+and MissedActivation events, hostile rows are rejected with the file's
+column and a reason, a repeated row is stored once. Exported again once a
+benefit stopped, only the stop is new: a stop is its own fact, not a
+correction of the start."""
+
+from agencytest import Bad, Dup, Ok, check_run, run_adapter, stored, \
+    write_export
+from hubtest import CprGen, dashed
+
+AGENCY = "jobcenter-a"
+BENEFIT_HEADER = ["CPRnr", "Jobcenter", "Ydelse", "Fra", "Til",
+                  "Oph\u00f8rs\u00e5rsag"]
+MISSED_HEADER = ["cpr", "jobcenter", "date", "activity"]
+BS, MA = "BenefitStatus", "MissedActivation"
+
+
+def test_benefits_and_missed_activations(make_hub):
+    hub = make_hub(agencies={AGENCY: "benefit,missed_activation"})
+    p = CprGen(1401).take(12)
+    uh = "uddannelseshj\u00e6lp"
+    benefits = [
+        ([p[0], "jc-a", uh, "01-02-2024", "", ""], Ok(BS)),
+        ([dashed(p[1]), "jc-a", "Kontanthj\u00e6lp", "2024-01-15", "", ""],
+         Ok(BS)),
+        ([p[2], "jc-a", "selvfors\u00f8rgelses- og hjemrejseydelse",
+          "2024-03-01", "", ""], Ok(BS)),
+        ([p[3], "jc-a", uh, "2024-01-02", "2024-03-28", "UDD"], Ok(BS)),
+        # Hostile rows.
+        ([p[4], "jc-a", uh, "2024-02-30", "", ""],
+         Bad("Fra", "start is not a date")),
+        ([p[5][:2] + "13" + p[5][4:], "jc-a", uh, "2024-02-01", "", ""],
+         Bad("CPRnr", "cpr is not a CPR number")),
+        ([p[6], "jc-a", "boligst\u00f8tte", "2024-02-01", "", ""],
+         Bad("Ydelse", "benefit must be education, cash or integration")),
+        ([p[7], "jc-a", "", "2024-02-01", "", ""],
+         Bad("Ydelse", "benefit is empty")),
+        ([p[8], "jc-a", uh, "2024-02-01", "2024-01-31", ""],
+         Bad("Til", "stop 2024-01-31 is before start 2024-02-01")),
+        ([p[8], "jc-a", uh, "2024-02-01", "", "JOB"],
+         Bad("Oph\u00f8rs\u00e5rsag", "reason is set but stop is empty")),
+        ([p[8], "", uh, "2024-02-01", "", ""],
+         Bad("Jobcenter", "jobcenter is empty")),
+        ([p[0], "jc-a", uh, "01-02-2024", "", ""], Dup()),
+    ]
+    missed = [
+        ([p[0], "jc-a", "2024-03-05", "VIRK-PRAK"], Ok(MA)),
+        ([p[0], "jc-a", "2024-03-12", "VIRK-PRAK"], Ok(MA)),
+        ([p[3], "jc-a", "06.03.2024", ""], Ok(MA)),
+        ([p[9], "jc-a", "2024-13-01", "SAMTALE"],
+         Bad("date", "date is not a date")),
+        ([p[9], "jc-a", "2024-03-05", "m\u00f8dte ikke op"],
+         Bad("activity", "activity must be a code")),
+        ([p[10], "jc-a", "2024-03-05", p[11]],
+         Bad("activity", "activity looks like a CPR number")),
+        (["", "jc-a", "2024-03-05", "SAMTALE"], Bad("cpr", "cpr is empty")),
+        ([p[0], "jc-a", "2024-03-12", "VIRK-PRAK"], Dup()),
+    ]
+    b_path, b_rows = write_export(hub, "ydelser.csv", BENEFIT_HEADER,
+                                  benefits, eol="\r\n", bom=True)
+    m_path, m_rows = write_export(hub, "udeblivelser.csv", MISSED_HEADER,
+                                  missed, sep=",")
+    r = run_adapter(hub, "jobcenter", "import", b_path, m_path,
+                    agency=AGENCY)
+    events = check_run(hub, r, [(b_path, b_rows), (m_path, m_rows)], AGENCY)
+    assert len(events) == 7
+
+    # The next export: the same periods, one of them stopped since.
+    again = [(f, lab) for f, lab in benefits if isinstance(lab, Ok)]
+    again[0] = ([p[0], "jc-a", uh, "01-02-2024", "30-04-2024", "JOB"],
+                Ok(BS))
+    path2, _ = write_export(hub, "ydelser-2.csv", BENEFIT_HEADER, again)
+    r2 = run_adapter(hub, "jobcenter", "import", path2, agency=AGENCY)
+    assert r2.rc == 0, str(r2)
+    assert (r2.summary["queued"], r2.summary["accepted"],
+            r2.summary["corrections"], r2.summary["duplicates"]) == \
+        (1, 1, 0, 3), str(r2)
+    after = stored(hub)
+    assert len(after) == 8
+    assert not any(e["supersedes"] for e in after)
+    hub.sweep()

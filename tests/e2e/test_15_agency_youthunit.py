@@ -1,0 +1,121 @@
+"""adapter-youthunit against a real hub: contact-person assignments and
+duty-desk memberships in one run, each file's kind found from its header;
+good rows are stored as ContactAssignment (with a CPR) and DeskMembership
+(organisational, no CPR) events, hostile rows are rejected with the
+file's column and a reason, a repeated row is stored once. A reassignment
+(a later `from`) routes the young person's next alert to the new
+caseworker; an end date filled in later corrects the assignment; a youth
+unit registered without desk has its desk rows refused by the hub."""
+
+import re
+
+from agencytest import Bad, Dup, Ok, check_run, run_adapter, stored, \
+    write_export
+from hubtest import EXIT_ROWS_REJECTED, CprGen, dashed, envelope, frame, \
+    IngestClient, ACCEPTED
+
+AGENCY = "youth-a"
+ASSIGN_HEADER = ["cpr", "caseworker", "role", "from", "to"]
+DESK_HEADER = ["Vagtfunktion", "Sagsbehandler", "Fra", "Til", "Teamleder"]
+CA, DM = "ContactAssignment", "DeskMembership"
+CASEWORKERS = {"cw-anna": False, "cw-bo": False, "desk-dora": True}
+
+
+def test_assignments_desk_and_reassignment(make_hub):
+    hub = make_hub(agencies={AGENCY: "assignment,desk",
+                             "school-a": "absence"},
+                   caseworkers=CASEWORKERS)
+    p = CprGen(1501).take(10)
+    assignments = [
+        ([p[0], "cw-anna", "", "2024-01-01", ""], Ok(CA)),
+        ([dashed(p[1]), "cw-anna", "UU-vejleder", "01-01-2024", ""], Ok(CA)),
+        ([p[2], "cw-bo", "kontaktperson", "2024-02-01", "31.12.2024"],
+         Ok(CA)),
+        # p[0] handed over to cw-bo: a later `from`.
+        ([p[0], "cw-bo", "contact", "2024-06-01", ""], Ok(CA)),
+        # Hostile rows.
+        ([p[3], "cw-anna", "", "2024-06-31", ""],
+         Bad("from", "from is not a date")),
+        ([p[4][:2] + "13" + p[4][4:], "cw-anna", "", "2024-01-01", ""],
+         Bad("cpr", "cpr is not a CPR number")),
+        ([p[5], "cw-anna", "chef", "2024-01-01", ""],
+         Bad("role", "role must be contact, guidance or mentor")),
+        ([p[6], "", "", "2024-01-01", ""],
+         Bad("caseworker", "caseworker is empty")),
+        ([p[7], "Anna Berg", "", "2024-01-01", ""],
+         Bad("caseworker", "caseworker must be an id as registered")),
+        ([p[8], "cw-anna", "", "2024-03-01", "2024-02-28"],
+         Bad("to", "to 2024-02-28 is before from 2024-03-01")),
+        ([p[9], p[9], "", "2024-03-01", ""],
+         Bad("caseworker", "caseworker looks like a CPR number")),
+        ([dashed(p[1]), "cw-anna", "UU-vejleder", "01-01-2024", ""], Dup()),
+    ]
+    desk = [
+        (["duty-desk", "desk-dora", "01-08-2023", "", "ja"], Ok(DM, False)),
+        (["duty-desk", "cw-anna", "01-08-2023", "31-12-2023", "nej"],
+         Ok(DM, False)),
+        (["duty desk", "desk-dora", "01-08-2023", "", ""],
+         Bad("Vagtfunktion", "desk must be an id as registered")),
+        (["duty-desk", "desk-dora", "01-08-2023", "", "m\u00e5ske"],
+         Bad("Teamleder", "team_lead must be yes or no")),
+        (["duty-desk", "", "01-08-2023", "", ""],
+         Bad("Sagsbehandler", "caseworker is empty")),
+        (["duty-desk", "desk-dora", "2023-08-01", "", "ja"], Dup()),
+    ]
+    a_path, a_rows = write_export(hub, "kontaktpersoner.csv", ASSIGN_HEADER,
+                                  assignments)
+    d_path, d_rows = write_export(hub, "vagt.csv", DESK_HEADER, desk,
+                                  eol="\r\n", bom=True)
+    r = run_adapter(hub, "youthunit", "import", a_path, d_path,
+                    agency=AGENCY)
+    events = check_run(hub, r, [(a_path, a_rows), (d_path, d_rows)], AGENCY)
+    assert len(events) == 6
+    assert hub.stats()["assignments"] == 3   # p[0], p[1], p[2]
+
+    # An alert for p[0] goes to the caseworker of the later assignment.
+    hub.cprs.add(p[0])
+    with IngestClient(hub, "school-a") as c:
+        ack = c.ack_for(frame(envelope("school-a", p[0], salt=1501,
+                                       absent=40, expected=100)))
+        assert ack.status == ACCEPTED, ack
+    rc, alerts, err = hub.inbox("cw-bo", max_alerts=1, idle_exit=10)
+    assert rc == 0, err
+    assert [(a["cpr"], a["recipient"]) for a in alerts] == \
+        [(p[0], "cw-bo")], alerts
+    rc, alerts, err = hub.inbox("cw-anna", idle_exit=1)
+    assert (rc, alerts) == (0, []), err
+
+    # The next export ends p[2]'s assignment earlier: the same assignment
+    # corrected (it supersedes the stored one), nothing else new.
+    later = [(f, lab) for f, lab in assignments if isinstance(lab, Ok)]
+    later[2] = ([p[2], "cw-bo", "kontaktperson", "2024-02-01",
+                 "2024-09-30"], Ok(CA))
+    path2, _ = write_export(hub, "kontaktpersoner-2.csv", ASSIGN_HEADER,
+                            later)
+    r2 = run_adapter(hub, "youthunit", "import", path2, agency=AGENCY)
+    assert r2.rc == 0, str(r2)
+    assert (r2.summary["accepted"], r2.summary["corrections"],
+            r2.summary["duplicates"]) == (1, 1, 3), str(r2)
+    fixed = [e for e in stored(hub) if e["supersedes"]]
+    assert len(fixed) == 1 and fixed[0]["type"] == CA
+    assert hub.stats()["assignments"] == 3
+    hub.sweep()
+
+
+def test_desk_not_registered_is_refused_by_the_hub(make_hub):
+    hub = make_hub(agencies={AGENCY: "assignment"}, caseworkers=CASEWORKERS)
+    p = CprGen(1502).take(1)
+    a_path, _ = write_export(hub, "a.csv", ASSIGN_HEADER,
+                             [([p[0], "cw-anna", "", "2024-01-01", ""],
+                               None)])
+    d_path, _ = write_export(hub, "d.csv", DESK_HEADER,
+                             [(["duty-desk", "desk-dora", "2024-01-01", "",
+                                "ja"], None)])
+    r = run_adapter(hub, "youthunit", "import", a_path, d_path,
+                    agency=AGENCY)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["accepted"], r.summary["rejected_by_hub"],
+            r.summary["pending"]) == (1, 1, 0), str(r)
+    assert len(re.findall(r"\b[0-9a-f]{32}\b.*E_DENIED", r.stderr)) == 1
+    assert [e["type"] for e in stored(hub)] == [CA]
+    hub.sweep()

@@ -1,0 +1,352 @@
+"""20 inputs: hostile files through the adapter runtime (adapter-school).
+
+Each test feeds a file as agencies' systems really write them and asserts
+exactly which rows became events and which were rejected (line, column,
+reason), and that the hub's store holds exactly the accepted ones (event
+ids computed here independently). Whole-file problems (empty, UTF-16,
+binary, missing or unknown columns) exit 3 and queue nothing at all.
+Every test ends with the privacy sweep (the hub fixture's teardown)."""
+
+import json
+import re
+
+import pytest
+
+from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_ROWS_REJECTED, AbsenceRow,
+                     CprGen, csv_line, dashed)
+from runtimetest import assert_store, event_id, rejects_csv, stored
+
+HEADER_DK = ["CPR", "Skole", "Fra", "Til", "Fravær", "Lektioner",
+             "Fraværstype", "Klasse"]
+
+
+def write(hub, name, data):
+    path = hub.inputs_dir / name
+    path.write_bytes(data)
+    return path
+
+
+def quoted_line(fields, sep=";"):
+    """Like hubtest.csv_line, but quotes line breaks too."""
+    out = []
+    for f in map(str, fields):
+        if sep in f or '"' in f or "\n" in f or "\r" in f:
+            f = '"' + f.replace('"', '""') + '"'
+        out.append(f)
+    return sep.join(out)
+
+
+def text_file(hub, name, header, lines, sep=";", eol="\n"):
+    """A CSV as text: header list, then lines (lists or raw strings)."""
+    out = [quoted_line(header, sep)]
+    for line in lines:
+        out.append(line if isinstance(line, str) else quoted_line(line, sep))
+    return eol.join(out) + eol
+
+
+def remember(hub, rows):
+    for r in rows:
+        hub.cprs.add(r.cpr.replace("-", ""))
+
+
+def danish_fields(row, kind="ulovligt"):
+    return [dashed(row.cpr), row.school, row.period_start, row.period_end,
+            row.absent, row.expected, kind, row.grade]
+
+
+# ------------------------------------------------------------ encodings
+
+
+@pytest.mark.parametrize("encoding,setting", [
+    ("cp1252", None), ("latin-1", None), ("latin-1", "latin1"),
+    ("cp1252", "cp1252")])
+def test_windows_1252_and_latin1_with_danish_letters(hub, encoding, setting):
+    """The header's æ and the values' æ ø å arrive as UTF-8: detected, or
+    as asked. A school named with Danish letters changes the event id, so
+    a wrong conversion could not pass the store comparison."""
+    cprs = CprGen(2001).take(4)
+    schools = ["Ærtebjerg Skole", "Søholt Skole", "Åbjerg Skole",
+               "Vestskolen"]
+    rows = [AbsenceRow(c, school=s, absent=3 + i)
+            for i, (c, s) in enumerate(zip(cprs, schools))]
+    remember(hub, rows)
+    text = text_file(hub, "x", HEADER_DK,
+                     [danish_fields(r) for r in rows], eol="\r\n")
+    path = write(hub, f"{encoding}.csv", text.encode(encoding))
+    settings = {"encoding": setting} if setting else {}
+    r = hub.adapter("import", path, log_level="info", **settings)
+    assert r.rc == EXIT_OK, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["accepted"]) == (4, 4, 4)
+    used = setting or "cp1252"   # Latin-1 letters are cp1252's too
+    detected = "" if setting else r" \(detected\)"
+    assert re.search(rf"ADP-FILE .*: CSV, {used}{detected}, kind absence",
+                     r.stderr), r.stderr
+    # The per-file line before the summary says so too.
+    [f] = [json.loads(line) for line in r.stdout.splitlines()
+           if line.startswith('{"file"')]
+    assert (f["encoding"], f["encoding_detected"], f["rows"]) == \
+        (used, not setting, 4)
+    assert_store(hub, rows)
+
+
+def test_utf8_bom_crlf_quoted_newlines_and_separators(hub):
+    """A BOM, CRLF line ends, quoted values holding the separator, quotes
+    and line breaks (in a column the operator told us to leave out)."""
+    cprs = CprGen(2002).take(3)
+    rows = [AbsenceRow(c, school=s) for c, s in
+            zip(cprs, ["Skole; øst", 'Skolen "Nord"', "Vest"])]
+    remember(hub, rows)
+    header = HEADER_DK + ["Bemærkning"]
+    lines = [danish_fields(rows[0]) + ["første linje\r\nanden linje"],
+             danish_fields(rows[1]) + ['han sagde "nej"; gik'],
+             danish_fields(rows[2]) + [""]]
+    text = text_file(hub, "x", header, lines, eol="\r\n")
+    assert text.count('"') >= 6
+    path = write(hub, "bom.csv", b"\xef\xbb\xbf" + text.encode())
+    r = hub.adapter("import", path, ignore_columns="bemærkning")
+    assert r.rc == EXIT_OK, str(r)
+    assert (r.summary["rows"], r.summary["queued"]) == (3, 3)
+    assert_store(hub, rows)
+
+
+# ------------------------------------------------------------ bad rows
+
+
+def test_mixed_separators_and_field_counts(hub):
+    """A ';' file with one row written with ',' and one with an unquoted
+    ';' inside a value: both rejected, saying how many fields they have,
+    not blaming whichever column shifted."""
+    cprs = CprGen(2003).take(4)
+    good = [AbsenceRow(c) for c in cprs[:3]]
+    remember(hub, good + [AbsenceRow(cprs[3])])
+    comma = csv_line(AbsenceRow(cprs[3]).fields(), sep=",")
+    inner = ";".join(AbsenceRow(cprs[3], school="Nord;Syd").fields())
+    short = ";".join(AbsenceRow(cprs[3]).fields()[:7])
+    lines = [good[0].fields(), comma, good[1].fields(), inner, short,
+             good[2].fields()]
+    path = write(hub, "mixed.csv", text_file(
+        hub, "x", hubtest_header(), lines).encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rows"], r.summary["events"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (6, 3, 3, 3)
+    rej = rejects_csv(path.parent / "mixed.csv.rejects.csv")
+    assert [(n, c) for n, c, _ in rej] == [(3, ""), (5, ""), (6, "")]
+    assert "the row has 1 fields, the header has 8" in rej[0][2]
+    assert "the row has 9 fields, the header has 8" in rej[1][2]
+    assert "the row has 7 fields, the header has 8" in rej[2][2]
+    assert_store(hub, good)
+
+
+def hubtest_header():
+    from hubtest import DEFAULT_HEADER
+    return DEFAULT_HEADER
+
+
+def test_bad_dates_and_cprs_danish_forms_accepted(hub):
+    gen = CprGen(2004)
+    ok = [AbsenceRow(gen.next(), period_start="06.05.2024",
+                     period_end="10.05.2024"),
+          AbsenceRow(gen.next(), period_start="06-05-2024",
+                     period_end="2024-05-10"),
+          AbsenceRow(gen.next())]
+    c = gen.take(6)
+    bad = [
+        (AbsenceRow(c[0], period_end="2024-02-30"), "period_end",
+         "period_end is not a date"),
+        (AbsenceRow(c[1], period_start="31.04.2024"), "period_start",
+         "period_start is not a date"),
+        (AbsenceRow(c[2], period_start="2024/05/06"), "period_start",
+         "period_start is not a date"),
+        (AbsenceRow("320309" + c[3][6:]), "cpr", "not a CPR number"),
+        (AbsenceRow(c[4][1:]), "cpr", "not a CPR number"),
+        (AbsenceRow(c[5], absent=101), "lessons_absent",
+         "lessons_absent 101 is more than lessons_expected 100"),
+    ]
+    remember(hub, ok + [b for b, _, _ in bad])
+    rows = [ok[0], bad[0][0], bad[1][0], ok[1], bad[2][0], bad[3][0],
+            bad[4][0], ok[2], bad[5][0]]
+    path, lines = hub.csv("dates.csv", rows, dash_every=0)
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (9, 3, 6)
+    rej = rejects_csv(path.parent / "dates.csv.rejects.csv")
+    bad_lines = [lines[i] for i in (1, 2, 4, 5, 6, 8)]
+    assert [(n, col) for n, col, _ in rej] == \
+        list(zip(bad_lines, [col for _, col, _ in bad]))
+    for (_, _, reason), (_, _, want) in zip(rej, bad):
+        assert want in reason, (reason, want)
+    # stderr names file, line and column; never a CPR.
+    for n, col, _ in rej:
+        assert f"dates.csv:{n}: column {col}:" in r.stderr
+    assert_store(hub, ok)
+
+
+def test_duplicate_rows_become_one_event(hub):
+    cprs = CprGen(2005).take(3)
+    rows = [AbsenceRow(c) for c in cprs]
+    remember(hub, rows)
+    # Row 1 again (CPR without the dash, kind in English), row 2 again.
+    again = AbsenceRow(cprs[0], kind="Unlawful")
+    path, lines = hub.csv("dups.csv", rows + [again, rows[1]], dash_every=2)
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_OK, str(r)
+    assert (r.summary["rows"], r.summary["events"], r.summary["queued"],
+            r.summary["duplicates"], r.summary["corrections"]) == \
+        (5, 5, 3, 2, 0)
+    assert len(re.findall(r"ADP-REPEAT .*dups.csv:(\d+)", r.stderr)) == 2
+    assert_store(hub, rows)
+
+
+def test_jsonl_with_bad_lines(hub):
+    """JSON Lines: keys are the CSV names and aliases, numbers and null
+    allowed; a bad line is a rejected row with its line number."""
+    gen = CprGen(2006)
+    good = [AbsenceRow(gen.next(), absent=4, grade="9"),
+            AbsenceRow(gen.next(), school="Åbjerg"),
+            AbsenceRow(gen.next(), period_end="10.05.2024", grade="")]
+    c = gen.take(4)
+    remember(hub, good + [AbsenceRow(x) for x in c])
+
+    def obj(row, **extra):
+        d = {"cpr": dashed(row.cpr), "skole": row.school,
+             "Fra": row.period_start, "period_end": row.period_end,
+             "lessons_absent": row.absent, "lektioner": row.expected,
+             "kind": row.kind, "grade": int(row.grade) if row.grade
+             else None}
+        d.update(extra)
+        return json.dumps(d)
+
+    lines = [
+        obj(good[0]),                                            # 1
+        "",                                                      # 2
+        obj(good[1]),                                            # 3
+        obj(AbsenceRow(c[0]), school={"id": 1}).replace(
+            '"skole": "280017", ', ""),                          # 4 nested
+        '{"cpr": "' + c[1] + '", "skole": "280017"',             # 5 cut
+        obj(AbsenceRow(c[2])).replace('"cpr": "' + dashed(c[2]) + '", ',
+                                      ""),                       # 6 no cpr
+        obj(AbsenceRow(c[3]), lessons_absent="12x"),             # 7 bad n
+        obj(good[2]) + "\r",                                     # 8 CRLF
+    ]
+    path = write(hub, "export.ndjson", ("\n".join(lines) + "\n").encode())
+    r = hub.adapter("import", path, log_level="info")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert "JSON Lines" in r.stderr
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (7, 3, 4)
+    rej = [json.loads(l) for l in (path.parent / "export.ndjson"
+                                   ".rejects.jsonl").read_text().splitlines()]
+    assert [(x["line"], x["column"]) for x in rej] == \
+        [(4, "school"), (5, ""), (6, "cpr"), (7, "lessons_absent")]
+    assert "object" in rej[0]["reason"]
+    assert "not closed" in rej[1]["reason"]
+    assert rej[2]["reason"] == "cpr is empty"
+    assert rej[1]["record"] == lines[4]
+    assert_store(hub, good)
+
+
+def test_jsonl_detected_by_content_and_by_option(hub):
+    [cpr] = CprGen(2007).take(1)
+    row = AbsenceRow(cpr)
+    remember(hub, [row])
+    line = json.dumps(dict(zip(hubtest_header(), row.fields())))
+    path = write(hub, "export.txt", ("\n" + line + "\n").encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_OK, str(r)
+    assert r.summary["queued"] == 1
+    # Told it is CSV, the same file has no header row that fits.
+    r = hub.adapter("import", path, format="csv")
+    assert r.rc == EXIT_FATAL, str(r)
+    assert cpr not in r.stderr and dashed(cpr) not in r.stderr
+    assert_store(hub, [row])
+
+
+# ------------------------------------------------------------ whole files
+
+
+UTF16 = "cpr;school\n".encode("utf-16")
+
+
+@pytest.mark.parametrize("name,data,reason", [
+    ("empty.csv", b"", "the file is empty"),
+    ("blank.csv", b"\xef\xbb\xbf\r\n  \r\n", "the file is empty"),
+    ("utf16.csv", None, "wrong encoding: the file is UTF-16"),
+    ("utf16-nobom.csv", None, "wrong encoding: the file is UTF-16"),
+    ("book.xlsx", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" * 8,
+     "wrong encoding: the file is not text"),
+    ("missing.csv", b"cpr;school;period_start;period_end;lessons_expected;"
+     b"kind\n", "missing required column(s): lessons_absent"),
+    ("unknown.csv", None, "unknown column for absence: Navn"),
+    ("noheader.csv", None, "missing required column(s)"),
+    ("empty.jsonl", b"[1]\n{broken\n", "no line of the file is a JSON"),
+])
+def test_whole_file_problems_queue_nothing(hub, name, data, reason):
+    cprs = CprGen(2010).take(3)
+    rows = [AbsenceRow(c) for c in cprs]
+    remember(hub, rows)
+    body = "\n".join(csv_line(r.fields()) for r in rows) + "\n"
+    if name == "utf16.csv":
+        data = (csv_line(hubtest_header()) + "\n" + body).encode("utf-16")
+    elif name == "utf16-nobom.csv":
+        data = (csv_line(hubtest_header()) + "\n" + body) \
+            .encode("utf-16-le")
+    elif name == "unknown.csv":
+        data = (csv_line(hubtest_header() + ["Navn"]) + "\n" +
+                "\n".join(csv_line(r.fields() + ["A B"]) for r in rows) +
+                "\n").encode()
+    elif name == "noheader.csv":
+        data = body.encode()
+    # A good file beside it: nothing of it is queued either.
+    good, _ = hub.csv("good.csv", rows[:2])
+    path = write(hub, name, data)
+    r = hub.adapter("import", good, path)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert reason in r.stderr, r.stderr
+    assert f"{name}" in r.stderr
+    assert "nothing imported: 1 of 2 file(s)" in r.stderr
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["pending"]) == (0, 0, 0)
+    assert not list(hub.inputs_dir.glob("*.rejects.*"))
+    for c in cprs:
+        assert c not in r.stderr and dashed(c) not in r.stderr
+    assert hub.stats()["log_events"] == 0
+    # The good file alone goes through.
+    r = hub.adapter("import", good)
+    assert r.rc == EXIT_OK, str(r)
+    assert_store(hub, rows[:2])
+
+
+def test_header_only_is_fine_and_unknown_columns_can_be_allowed(hub):
+    path = write(hub, "none.csv", (csv_line(hubtest_header()) +
+                                   "\n").encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_OK, str(r)
+    assert r.summary["rows"] == 0
+    [cpr] = CprGen(2011).take(1)
+    row = AbsenceRow(cpr)
+    remember(hub, [row])
+    path = write(hub, "extra.csv", (
+        csv_line(hubtest_header() + ["Navn", "Adresse"]) + "\n" +
+        csv_line(row.fields() + ["Ane Hansen", "Vej 1"]) + "\n").encode())
+    r = hub.adapter("import", path, ignore_columns="navn, adresse")
+    assert r.rc == EXIT_OK, str(r)
+    r2 = hub.adapter("import", path, ignore_columns="*")
+    assert (r2.rc, r2.summary["duplicates"]) == (EXIT_OK, 1), str(r2)
+    assert_store(hub, [row])
+
+
+def test_kind_option(hub):
+    [cpr] = CprGen(2012).take(1)
+    row = AbsenceRow(cpr)
+    remember(hub, [row])
+    path, _ = hub.csv("k.csv", [row])
+    r = hub.adapter("import", path, kind="nonsense")
+    assert r.rc == EXIT_FATAL, str(r)
+    assert "kind must be one of: absence" in r.stderr
+    r = hub.adapter("import", path, kind="Absence")
+    assert r.rc == EXIT_OK, str(r)
+    assert_store(hub, [row])
+    assert event_id(hub, row) in stored(hub)

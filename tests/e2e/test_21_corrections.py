@@ -1,0 +1,106 @@
+"""21 corrections: re-imports, overlapping exports and corrected rows.
+
+An event's id comes from its natural key and its content: the same file
+again, or a later export that repeats rows unchanged, sends nothing new;
+a row whose values changed (same pupil, school, period and kind) becomes
+exactly one correction event whose `supersedes` is the id sent before.
+Each test compares the hub's store (hubctl log --json) with the ids
+computed independently. Every test ends with the privacy sweep."""
+
+import dataclasses
+
+from hubtest import EXIT_OK, AbsenceRow, CprGen
+from runtimetest import assert_store, event_id, stored, wait_stored
+
+
+def rows_for(seed, n, **kw):
+    return [AbsenceRow(c, **kw) for c in CprGen(seed).take(n)]
+
+
+def imported(hub, name, rows, **kw):
+    hub.cprs.update(r.cpr for r in rows)
+    path, _ = hub.csv(name, rows, **kw)
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_OK, str(r)
+    return r.summary
+
+
+def counts(s):
+    return (s["rows"], s["queued"], s["corrections"], s["duplicates"],
+            s["accepted"])
+
+
+def test_reimport_sends_nothing(hub):
+    rows = rows_for(2101, 20)
+    assert counts(imported(hub, "w19.csv", rows)) == (20, 20, 0, 0, 20)
+    # The same rows again, in another file, CPRs written the other way.
+    again = imported(hub, "w19-again.csv", rows, dash_every=0)
+    assert counts(again) == (20, 0, 0, 20, 0)
+    assert_store(hub, rows)
+
+
+def test_overlapping_later_export(hub):
+    rows = rows_for(2102, 15)
+    assert counts(imported(hub, "week1.csv", rows[:10])) == \
+        (10, 10, 0, 0, 10)
+    # The next export repeats rows 3-10 and adds five new ones.
+    later = imported(hub, "week1-2.csv", rows[2:])
+    assert counts(later) == (13, 5, 0, 8, 5)
+    assert_store(hub, rows)
+
+
+def test_changed_row_sends_one_correction(hub):
+    rows = rows_for(2103, 10, absent=4)
+    imported(hub, "w20.csv", rows)
+    before = wait_stored(hub, 10)
+    old = event_id(hub, rows[6])
+    fixed = list(rows)
+    fixed[6] = dataclasses.replace(rows[6], absent=30)
+    again = imported(hub, "w20-fixed.csv", fixed)
+    assert counts(again) == (10, 1, 1, 9, 1)
+    after = wait_stored(hub, 11)
+    new = set(after) - set(before)
+    assert new == {event_id(hub, fixed[6])}, new
+    [rec] = [after[i] for i in new]
+    assert rec["supersedes"] == old
+    # Nothing else supersedes anything.
+    assert [r["event_id"] for r in after.values() if r["supersedes"]] == \
+        [rec["event_id"]]
+    # Re-importing the corrected file changes nothing more.
+    assert counts(imported(hub, "w20-fixed-again.csv", fixed)) == \
+        (10, 0, 0, 10, 0)
+    assert_store(hub, rows + [fixed[6]])
+
+
+def test_correction_back_to_the_first_values(hub):
+    """A -> B -> A: the third import is a correction too, and cannot take
+    A's id (the hub holds it): it gets a new one, superseding B."""
+    [a] = rows_for(2104, 1, absent=4)
+    b = dataclasses.replace(a, absent=40)
+    imported(hub, "a.csv", [a])
+    imported(hub, "b.csv", [b])
+    third = imported(hub, "a-again.csv", [a])
+    assert counts(third) == (1, 1, 1, 0, 1)
+    got = wait_stored(hub, 3)
+    ida, idb = event_id(hub, a), event_id(hub, b)
+    assert got[idb]["supersedes"] == ida
+    [reissued] = set(got) - {ida, idb}
+    assert got[reissued]["supersedes"] == idb
+    assert reissued[:16] == ida[:16]        # the same occurred_at
+    # The same file once more: nothing.
+    assert counts(imported(hub, "a-again2.csv", [a])) == (1, 0, 0, 1, 0)
+    assert hub.stats()["log_events"] == 3
+
+
+def test_correction_within_one_file(hub):
+    """Two rows for one record in one file: the later one corrects the
+    earlier, both are sent, in order."""
+    [a] = rows_for(2105, 1, absent=4)
+    b = dataclasses.replace(a, absent=9)
+    s = imported(hub, "both.csv", [a, b])
+    assert counts(s) == (2, 2, 1, 0, 2)
+    got = wait_stored(hub, 2)
+    assert got[event_id(hub, b)]["supersedes"] == event_id(hub, a)
+    assert got[event_id(hub, a)]["supersedes"] == ""
+    assert stored(hub)[event_id(hub, b)]["seq"] > \
+        stored(hub)[event_id(hub, a)]["seq"]

@@ -1,0 +1,246 @@
+"""22 watch: the unattended mode, `adapter-school watch DIR`.
+
+Files dropped into DIR are imported once complete and moved to done/ (or
+failed/ for a whole-file problem) with NAME.report.json beside them; a
+file still open for writing, or still growing, is never imported half-way;
+delivery goes on in the background while the hub comes and goes; SIGTERM
+stops cleanly (exit 0) and the outbox keeps what is pending. Waits poll
+with deadlines; the only sleeps pace a simulated slow writer. Every test
+ends with the privacy sweep, which also reads the watcher's log; the
+reports are swept here (the rejects files, like the inputs, hold CPRs by
+design)."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+import hubtest
+from hubtest import (AbsenceRow, CprGen, csv_line, privacy_sweep, wait_for,
+                     write_absence_csv)
+from runtimetest import assert_store, wait_stored
+
+SETTLE = 1
+
+
+class Watcher:
+    """adapter-school watch DIR, its log in the hub's (swept) logs dir."""
+
+    def __init__(self, hub, drop, **settings):
+        self.hub, self.drop = hub, drop
+        drop.mkdir(exist_ok=True)
+        settings.setdefault("settle", SETTLE)
+        settings.setdefault("log_level", "debug")
+        self.log = hub.logs_dir / f"watch-{id(self)}.log"
+        cmd = hub.adapter_cmd("watch", drop, **settings)
+        self.out = open(self.log, "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.out,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        wait_for(lambda: "ADP-WATCH watching" in self.text(), 10,
+                 "the watcher to start")
+
+    def text(self):
+        return self.log.read_text(errors="replace")
+
+    def stop(self, expect=0):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=30 * hubtest.SLOW)
+        self.out.close()
+        assert rc == expect, f"watcher exited {rc}:\n{self.text()}"
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.out.close()
+
+
+@pytest.fixture
+def watchers():
+    started = []
+    yield started
+    for w in started:
+        w.kill()
+
+
+def drop_file(hub, drop, name, rows, **kw):
+    """Write a CSV beside drop as NAME.part, then rename it in: the way an
+    export job should hand a file over."""
+    for r in rows:
+        if isinstance(r, AbsenceRow):
+            hub.cprs.add(r.cpr)
+    part = drop / (name + ".part")
+    lines = write_absence_csv(part, rows, **kw)
+    os.rename(part, drop / name)
+    return lines
+
+
+def wait_moved(drop, sub, name, timeout=20):
+    path = drop / sub / name
+    wait_for(lambda: (drop / sub / (name + ".report.json")).exists() and
+             path.exists(), timeout, f"{sub}/{name}")
+    return json.loads((drop / sub / (name + ".report.json")).read_text())
+
+
+def sweep_reports(hub, drop):
+    n = privacy_sweep(list(drop.glob("*/*.report.json")), hub.cprs)
+    assert n > 0
+
+
+def test_watch_imports_moves_and_reports(hub, watchers):
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    gen = CprGen(2201)
+    good = [AbsenceRow(c) for c in gen.take(5)]
+    bad_cpr = gen.next()
+    hub.cprs.add(bad_cpr)
+    mixed = [AbsenceRow(c) for c in gen.take(3)]
+    # Not to be touched: a dotfile, a .tmp and a .part that stays.
+    for name in (".hidden.csv", "x.tmp", "y.csv.part"):
+        write_absence_csv(drop / name, [AbsenceRow(gen.next())])
+        hub.cprs.update(gen.seen)
+    drop_file(hub, drop, "good.csv", good)
+    lines = drop_file(hub, drop, "mixed.csv", [
+        mixed[0], f"{bad_cpr};280017;2024-05-06;2024-05-32;1;100;ulovligt;8",
+        mixed[1], mixed[2]])
+    (drop / "utf16.csv").write_bytes(
+        "cpr;school\n0101101234;1\n".encode("utf-16"))
+    hub.cprs.add("0101101234")
+
+    rep = wait_moved(drop, "done", "good.csv")
+    assert (rep["status"], rep["rows"], rep["queued"],
+            rep["rejected_rows"], rep["rejects"], rep["rejects_file"]) == \
+        ("done", 5, 5, 0, [], None)
+    assert (rep["format"], rep["encoding"], rep["kind"]) == \
+        ("csv", "utf-8", "absence")
+    rep = wait_moved(drop, "done", "mixed.csv")
+    assert (rep["rows"], rep["queued"], rep["rejected_rows"]) == (4, 3, 1)
+    assert rep["rejects"] == [{"line": lines[1], "column": "period_end",
+                               "reason": "period_end is not a date "
+                               "(YYYY-MM-DD, DD-MM-YYYY or DD.MM.YYYY)"}]
+    assert rep["rejects_file"] == "mixed.csv.rejects.csv"
+    rejects = (drop / "done" / "mixed.csv.rejects.csv").read_text()
+    assert rejects.splitlines()[1].startswith(f"{lines[1]};period_end;")
+    rep = wait_moved(drop, "failed", "utf16.csv")
+    assert rep["status"] == "failed"
+    assert "wrong encoding: the file is UTF-16" in rep["error"]
+    assert rep["rows"] == 0
+    # Delivered in the background, exactly the good rows.
+    assert_store(hub, good + mixed)
+    # The ignored files are where they were; nothing else is left.
+    left = sorted(p.name for p in drop.iterdir() if p.is_file())
+    assert left == [".hidden.csv", "x.tmp", "y.csv.part"]
+    w.stop()
+    assert "ADP-STOP" in w.text()
+    sweep_reports(hub, drop)
+
+
+def test_file_open_for_writing_is_not_imported(hub, watchers):
+    """The export job keeps the file open and pauses longer than settle:
+    the file looks complete but is not. It is imported only once closed,
+    and then whole."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    cprs = CprGen(2202).take(10)
+    rows = [AbsenceRow(c) for c in cprs]
+    hub.cprs.update(cprs)
+    path = drop / "aa-growing.csv"
+    f = open(path, "w")
+    f.write(csv_line(hubtest.DEFAULT_HEADER) + "\n")
+    for r in rows[:5]:
+        f.write(csv_line(r.fields()) + "\n")
+    f.flush()
+    # A complete file dropped after it: once it is done, the watcher has
+    # seen the growing file settled (it was older) and passed it over.
+    marker = [AbsenceRow(c) for c in CprGen(2203).take(1)]
+    drop_file(hub, drop, "zz-marker.csv", marker)
+    wait_moved(drop, "done", "zz-marker.csv")
+    assert path.exists()
+    assert "aa-growing.csv is still open for writing" in w.text()
+    assert wait_stored(hub, 1)
+    for r in rows[5:]:
+        f.write(csv_line(r.fields()) + "\n")
+    f.close()
+    rep = wait_moved(drop, "done", "aa-growing.csv")
+    assert (rep["rows"], rep["queued"]) == (10, 10)
+    assert_store(hub, rows + marker)
+    w.stop()
+    sweep_reports(hub, drop)
+
+
+def test_file_appended_in_bursts_is_imported_whole(hub, watchers):
+    """A writer that closes the file between appends (`>>`), faster than
+    settle: only the complete file is imported."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop, settle=2)
+    watchers.append(w)
+    cprs = CprGen(2204).take(12)
+    rows = [AbsenceRow(c) for c in cprs]
+    hub.cprs.update(cprs)
+    path = drop / "bursts.csv"
+    with open(path, "w") as f:
+        f.write(csv_line(hubtest.DEFAULT_HEADER) + "\n")
+    for r in rows:
+        with open(path, "a") as f:
+            f.write(csv_line(r.fields()) + "\n")
+        time.sleep(0.25)   # paces the writer; synchronises nothing
+    rep = wait_moved(drop, "done", "bursts.csv")
+    assert (rep["rows"], rep["queued"]) == (12, 12)
+    assert_store(hub, rows)
+    assert "changed while it was imported" not in w.text()
+    w.stop()
+
+
+def test_hub_down_then_up_and_sigterm_keeps_pending(make_hub, watchers):
+    hub = make_hub(start=False)
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    first = [AbsenceRow(c) for c in CprGen(2205).take(6)]
+    drop_file(hub, drop, "w1.csv", first)
+    rep = wait_moved(drop, "done", "w1.csv")
+    assert rep["queued"] == 6          # queued: safe in the outbox
+    hub.start()                        # delivery resumes by itself
+    wait_stored(hub, 6)
+    hub.stop()
+    second = [AbsenceRow(c) for c in CprGen(2206).take(4)]
+    drop_file(hub, drop, "w2.csv", second)
+    assert wait_moved(drop, "done", "w2.csv")["queued"] == 4
+    w.stop(expect=0)
+    assert "4 pending in the outbox" in w.text()
+    hub.start()
+    r = hub.adapter("flush")
+    assert (r.rc, r.summary["accepted"], r.summary["pending"]) == (0, 4, 0)
+    assert_store(hub, first + second)
+
+
+def test_same_name_again_and_whole_file_failure(hub, watchers):
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    a = [AbsenceRow(c) for c in CprGen(2207).take(2)]
+    b = [AbsenceRow(c) for c in CprGen(2208).take(3)]
+    drop_file(hub, drop, "week.csv", a)
+    wait_moved(drop, "done", "week.csv")
+    drop_file(hub, drop, "week.csv", b)
+    rep = wait_moved(drop, "done", "week.csv.2")
+    assert rep["file"] == "week.csv"
+    assert rep["queued"] == 3
+    # A missing column: failed/, nothing queued from it.
+    c = [AbsenceRow(x) for x in CprGen(2209).take(2)]
+    drop_file(hub, drop, "nocols.csv", c,
+              header=["cpr", "school", "period_start", "period_end",
+                      "lessons_absent", "kind", "grade", "x"])
+    rep = wait_moved(drop, "failed", "nocols.csv")
+    assert "missing required column(s): lessons_expected" in rep["error"]
+    assert rep["error_line"] == 1
+    assert_store(hub, a + b)
+    w.stop()
+    sweep_reports(hub, drop)

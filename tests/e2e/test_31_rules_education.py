@@ -1,0 +1,233 @@
+"""31 rules, education: dropout (DOMAIN rule 1), dropout risk (9),
+readiness (3), transition gap (6) and back on track (7), each against a
+real hubd on the injectable clock (docs/RULES.md).
+
+Every test asserts the exact number of alerts in the store and, for each
+recipient, exactly which alerts (rule, priority, recipient) reach them.
+Acknowledgement escalation is set out of the way (a year) here; it has its
+own tests in test_35_rules_routing.py."""
+
+import datetime
+
+from hubtest import (CprGen, ev_dropout, ev_dropout_risk, ev_enrolment,
+                     ev_leaving, ev_readiness, rules_hub)
+
+
+def ms(when):
+    """The hub clock's reading for "YYYY-MM-DD[THH:MM:SS]" (UTC), in ms."""
+    if "T" not in when:
+        when += "T00:00:00"
+    t = datetime.datetime.fromisoformat(when).replace(
+        tzinfo=datetime.timezone.utc)
+    return int(t.timestamp() * 1000)
+
+
+def summary(alerts):
+    return sorted((a["rule"], a["priority"], a["recipient"]) for a in alerts)
+
+
+def test_dropout_alerts_contact_person_at_once(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(3101).born("2004-05-05")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07", reason="r12"))
+    # At once: on the clock of the dropout, no time has to pass.
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert (a["rule"], a["priority"], a["recipient"], a["cpr"]) == \
+        ("dropout", "HIGH", "cw-anna", adult)
+    assert a["raised_at"] == ms("2026-09-07T08:00:00")
+    assert a["title"] == "Dropped out of eud-smed at college-x"
+    assert "college-a reported that the young person left college-x on " \
+        "2026-09-07, reason r12" in a["explanation"]
+    assert "Rule dropout: a dropout alerts the contact person at once" \
+        in a["explanation"]
+    # 5 working days after Monday 2026-09-07.
+    assert a["due"] == "2026-09-14"
+    [ev] = a["evidence"]
+    assert (ev["agency"], ev["type"], ev["period_start"]) == \
+        ("college-a", "Dropout", "2026-09-07")
+    # Nothing for the desk.
+    hub.peek("desk-dora", 0)
+
+
+def test_dropout_without_contact_person_goes_to_desk(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(3102).born("2003-01-20")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["rule"], a["priority"], a["recipient"], a["cpr"]) == \
+        ("dropout", "HIGH", "duty-desk", adult)
+    hub.peek("cw-anna", 0)
+
+
+def test_dropout_risk_alerts_contact_person(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3103).born("2008-02-02")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout_risk(cpr, "2026-09-04", reason="absence"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert summary([a]) == [("dropout_risk", "NORMAL", "cw-anna")]
+    assert a["title"] == "Risk of dropping out of college-x"
+    assert "assessed 2026-09-04, reason absence" in a["explanation"]
+    assert a["due"] == "2026-09-14"
+
+
+def test_readiness_not_ready_in_grades_8_and_9_only(make_hub):
+    hub = rules_hub(make_hub, "2026-01-20T08:00:00")
+    g8, g9, g10, g7, ready9 = CprGen(3104).take(5)
+    for cpr in (g8, g9, g10, g7, ready9):
+        hub.assign(cpr, "cw-anna")
+    hub.send(ev_readiness(g8, "2026-01-15", 8, not_ready_academic=True,
+                          not_ready_social=True),
+             ev_readiness(g9, "2026-01-15", 9, not_ready_personal=True),
+             ev_readiness(g10, "2026-01-15", 10, not_ready_academic=True),
+             ev_readiness(g7, "2026-01-15", 7, not_ready_academic=True),
+             ev_readiness(ready9, "2026-01-15", 9, ready=True))
+    # Grade 10, grade 7 and "ready" raise nothing.
+    assert hub.wait_applied()["alerts"] == 2
+    alerts = hub.peek("cw-anna", 2)
+    assert summary(alerts) == [("readiness", "NORMAL", "cw-anna")] * 2
+    by_cpr = {a["cpr"]: a for a in alerts}
+    assert set(by_cpr) == {g8, g9}
+    assert by_cpr[g8]["title"] == "Not education-ready in grade 8"
+    assert "(areas: academic, social)" in by_cpr[g8]["explanation"]
+    assert "(areas: personal)" in by_cpr[g9]["explanation"]
+    # Ten working days after Tuesday 2026-01-20.
+    assert by_cpr[g9]["due"] == "2026-02-03"
+
+
+def test_readiness_grades_are_configuration(make_hub):
+    hub = rules_hub(make_hub, "2026-01-20T08:00:00",
+                    rules={"readiness.grades": "10"})
+    g9, g10 = CprGen(3105).take(2)
+    hub.send(ev_readiness(g9, "2026-01-15", 9),
+             ev_readiness(g10, "2026-01-15", 10))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["cpr"], a["rule"]) == (g10, "readiness")
+
+
+def test_transition_gap_after_day_30_not_before(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(3106).born("2004-03-03")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    # Day 29, to its last second: nothing.
+    hub.advance("2026-10-06T23:59:59")
+    assert hub.stats()["alerts"] == 1
+    # Day 30 is still "within 30 days": an enrolment today is in time.
+    hub.advance("2026-10-07T12:00:00")
+    assert hub.stats()["alerts"] == 1
+    # Day 31: the gap alert, once.
+    hub.advance("2026-10-08T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    hub.advance("2026-10-20")
+    assert hub.stats()["alerts"] == 2
+    alerts = hub.peek("cw-anna", 2)
+    assert summary(alerts) == [("dropout", "HIGH", "cw-anna"),
+                               ("transition_gap", "HIGH", "cw-anna")]
+    gap = next(a for a in alerts if a["rule"] == "transition_gap")
+    assert gap["title"] == "No new education 30 days after leaving"
+    assert "left school or education on 2026-09-07" in gap["explanation"]
+    assert "no new enrolment within 30 days" in gap["explanation"]
+    assert gap["raised_at"] == ms("2026-10-08")
+
+
+def test_transition_gap_after_school_leaving(make_hub):
+    hub = rules_hub(make_hub, "2026-06-26T14:00:00",
+                    rules={"transition_gap.days": "10"})
+    pupil = CprGen(3107).born("2010-04-04")
+    hub.assign(pupil, "cw-anna")
+    hub.send(ev_leaving(pupil, "2026-06-26", grade=9, kind="LEFT_SCHOOL"))
+    # Leaving school alerts nobody by itself.
+    assert hub.wait_applied()["alerts"] == 0
+    hub.advance("2026-07-06T23:00:00")
+    assert hub.stats()["alerts"] == 0
+    hub.advance("2026-07-07T00:00:00")
+    assert hub.stats()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert (a["rule"], a["priority"]) == ("transition_gap", "HIGH")
+    assert a["title"] == "No new education 10 days after leaving"
+    # An enrolment later is no "back on track": there was no dropout.
+    hub.send(ev_enrolment(pupil, "2026-08-10"))
+    hub.settle()
+    assert hub.stats()["alerts"] == 1
+
+
+def test_enrolment_within_the_gap_stops_it(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(3108).born("2005-05-05")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.set_clock("2026-09-28T09:00:00")
+    hub.send(ev_enrolment(adult, "2026-09-28"))
+    hub.advance("2026-11-01")
+    # The dropout, and back on track; no gap.
+    assert hub.stats()["alerts"] == 2
+    alerts = hub.peek("cw-anna", 2)
+    assert summary(alerts) == [("back_on_track", "LOW", "cw-anna"),
+                               ("dropout", "HIGH", "cw-anna")]
+
+
+def test_back_on_track_40_days_after_dropout(make_hub):
+    """The strategy's vocational student who drops out and re-enrols at
+    FGU after 40 days: the gap alert at day 30, then back on track."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(3109).born("2004-11-11")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-10-08T00:00:01")
+    assert hub.stats()["alerts"] == 2
+    hub.set_clock("2026-10-17T10:00:00")
+    hub.send(ev_enrolment(adult, "2026-10-17", institution="fgu-vest",
+                          programme="fgu-egu"))
+    assert hub.wait_applied()["alerts"] == 3
+    # Nothing further, however long.
+    hub.advance("2027-01-31")
+    assert hub.stats()["alerts"] == 3
+    alerts = hub.peek("cw-anna", 3)
+    assert summary(alerts) == [("back_on_track", "LOW", "cw-anna"),
+                               ("dropout", "HIGH", "cw-anna"),
+                               ("transition_gap", "HIGH", "cw-anna")]
+    back = next(a for a in alerts if a["rule"] == "back_on_track")
+    assert back["title"] == "Back on track: enrolled at fgu-vest"
+    assert "After leaving education on 2026-09-07 the young person " \
+        "started fgu-egu at fgu-vest on 2026-10-17 (40 days later)" \
+        in back["explanation"]
+    # A second enrolment closes nothing more.
+    hub.send(ev_enrolment(adult, "2026-11-02", institution="fgu-oest"))
+    assert hub.wait_applied()["alerts"] == 3
+
+
+def test_enrolment_without_dropout_is_quiet(make_hub):
+    hub = rules_hub(make_hub, "2026-08-10T08:00:00")
+    cpr = CprGen(3110).born("2010-08-01")
+    hub.send(ev_enrolment(cpr, "2026-08-10"),
+             ev_enrolment(cpr, "2026-08-10", institution="college-y",
+                          end="2026-12-20", end_reason="COMPLETED"))
+    assert hub.wait_applied()["alerts"] == 0
+
+
+def test_disabled_rules_raise_nothing(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"dropout.enabled": "no",
+                           "dropout_risk.enabled": "no",
+                           "readiness.enabled": "no",
+                           "transition_gap.enabled": "no",
+                           "back_on_track.enabled": "no"})
+    gen = CprGen(3111)
+    a, b = gen.born("2004-01-01"), gen.born("2009-01-01")
+    hub.send(ev_dropout(a, "2026-09-07"), ev_dropout_risk(b, "2026-09-07"),
+             ev_readiness(b, "2026-09-07", 9))
+    hub.wait_applied()
+    hub.advance("2026-10-09")
+    hub.send(ev_enrolment(a, "2026-10-09"))
+    hub.settle()
+    assert hub.stats()["alerts"] == 0
+    assert "HUB-ALERT" not in hub.log_text()

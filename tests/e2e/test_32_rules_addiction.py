@@ -1,0 +1,202 @@
+"""32 rules, addiction (DOMAIN rule 4) and the treatment deadline (rule 8):
+a referral reaches the contact person only with the youth's consent in
+scope and unexpired; without it nothing about the referral reaches anyone
+(not the desk, not the combined rule); a withdrawal stops later sharing;
+anonymous counselling is only counted. Treatment must start within 14 days
+of a referral; a missed start is alerted to the desk only when the consent
+in force covers treatment stages (docs/RULES.md)."""
+
+from hubtest import CprGen, ev_referral, event, rules_hub
+
+
+def summary(alerts):
+    return sorted((a["rule"], a["priority"], a["recipient"]) for a in alerts)
+
+
+def assigned_hub(make_hub, seed, n=1, clock="2026-09-07T09:00:00", **kw):
+    hub = rules_hub(make_hub, clock, **kw)
+    cprs = CprGen(seed).take(n)
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    return hub, cprs
+
+
+def test_referral_with_consent_reaches_contact_person(make_hub):
+    hub, [cpr] = assigned_hub(make_hub, 3201)
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "scope": "referral,stage",
+                                  "expires": "2027-06-30"}))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert (a["rule"], a["priority"], a["recipient"], a["cpr"]) == \
+        ("addiction", "HIGH", "cw-anna", cpr)
+    assert a["title"] == \
+        "Referred to addiction treatment (shared with consent)"
+    assert "rmc-a registered a referral on 2026-09-07 and the young " \
+        "person consented to share it with the contact person until " \
+        "2027-06-30" in a["explanation"]
+    assert "treatment must start within 14 days" in a["explanation"]
+    [ev] = a["evidence"]
+    assert (ev["agency"], ev["period_start"]) == ("addiction-a",
+                                                  "2026-09-07")
+    hub.peek("desk-dora", 0)
+
+
+def test_consent_expiring_on_the_referral_day_still_shares(make_hub):
+    hub, [cpr] = assigned_hub(make_hub, 3202)
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "expires": "2026-09-07"}))
+    assert hub.wait_applied()["alerts"] == 1
+
+
+def test_without_consent_nothing_reaches_anyone(make_hub):
+    hub, [refused, silent] = assigned_hub(make_hub, 3203, n=2)
+    unassigned = CprGen(32031).next()
+    hub.send(ev_referral(refused, "2026-09-07", consent={"given": False}),
+             ev_referral(silent, "2026-09-07"),          # no Consent at all
+             ev_referral(unassigned, "2026-09-07", consent={"given": False}))
+    st = hub.wait_applied()
+    # Stored (for the service's own trail), alerted to nobody.
+    assert st["alerts"] == 0
+    assert st["log_events"] == 2 + 3      # 2 assignments + 3 referrals
+    hub.peek("cw-anna", 0)
+    hub.peek("desk-dora", 0)
+    assert "HUB-ALERT" not in hub.log_text()
+
+
+def test_expired_consent_shares_nothing(make_hub):
+    hub, [cpr] = assigned_hub(make_hub, 3204)
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "expires": "2026-09-06"}))
+    assert hub.wait_applied()["alerts"] == 0
+
+
+def test_consent_scope_without_referral_shares_nothing(make_hub):
+    hub, [cpr] = assigned_hub(make_hub, 3205)
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "scope": "stage"}))
+    assert hub.wait_applied()["alerts"] == 0
+    # A later referral without a Consent message is judged by the latest
+    # statement, scope included.
+    hub.send(ev_referral(cpr, "2026-09-21"))
+    assert hub.wait_applied()["alerts"] == 0
+
+
+def test_withdrawn_consent_stops_later_sharing(make_hub):
+    hub, [cpr] = assigned_hub(make_hub, 3206)
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    # The youth withdraws consent (stated with a treatment stage) ...
+    hub.send(ev_referral(cpr, "2026-09-10", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    # ... so a later referral, with or without a Consent message of its
+    # own, is shared with nobody.
+    hub.send(ev_referral(cpr, "2026-10-05"))
+    hub.send(ev_referral(cpr, "2026-10-12", consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance("2026-11-30")
+    assert hub.stats()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "addiction"
+    assert a["evidence"][0]["period_start"] == "2026-09-07"
+
+
+def test_consent_given_again_shares_again(make_hub):
+    hub, [cpr] = assigned_hub(make_hub, 3207)
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": False}),
+             ev_referral(cpr, "2026-09-14", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["evidence"][0]["period_start"] == "2026-09-14"
+
+
+def test_anonymous_referral_is_only_counted(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    hub.send(event("addiction-a", "", "addiction_referral",
+                   sensitivity="ANONYMOUS", service="rmc-a",
+                   date="2026-09-07", stage="REFERRED"))
+    st = hub.wait_applied()
+    assert (st["log_events"], st["alerts"]) == (1, 0)
+    # Not about a person: no timeline entry, no treatment clock.
+    assert st["person_index_entries"] == 0
+    hub.advance("2026-10-01")
+    assert hub.stats()["alerts"] == 0
+    assert "HUB-DEADLINE" not in hub.log_text()
+
+
+def test_treatment_started_in_time_stops_the_clock(make_hub):
+    hub, [cpr] = assigned_hub(make_hub, 3208)
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    hub.wait_applied()
+    hub.set_clock("2026-09-21T10:00:00")
+    hub.send(ev_referral(cpr, "2026-09-21", stage="TREATMENT_STARTED"))
+    hub.advance("2026-10-15")
+    assert hub.stats()["alerts"] == 1
+    assert "HUB-DEADLINE" not in hub.log_text()
+
+
+def test_treatment_missed_goes_to_desk(make_hub):
+    hub, [cpr] = assigned_hub(make_hub, 3209)
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    hub.wait_applied()
+    # Day 14 (2026-09-21) is the last day treatment may start.
+    hub.advance("2026-09-21T23:59:59")
+    assert hub.stats()["alerts"] == 1
+    hub.advance("2026-09-22T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.treatment\."
+                 r"missed")
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["rule"], a["priority"], a["recipient"], a["cpr"]) == \
+        ("deadline.treatment.missed", "HIGH", "duty-desk", cpr)
+    assert a["title"] == "Legal deadline missed: the duty to start " \
+        "treatment (14 days after the referral)"
+    assert "The deadline passed on 2026-09-21" in a["explanation"]
+    # A treatment start reported late changes nothing more.
+    hub.send(ev_referral(cpr, "2026-09-25", stage="TREATMENT_STARTED"))
+    hub.advance("2026-10-30")
+    assert hub.stats()["alerts"] == 2
+
+
+def test_treatment_missed_without_consent_is_only_recorded(make_hub):
+    hub, [cpr] = assigned_hub(make_hub, 3210)
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": False}))
+    hub.wait_applied()
+    hub.advance("2026-09-22T06:00:00")
+    hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.treatment\."
+                 r"missed")
+    assert hub.stats()["alerts"] == 0
+    hub.peek("desk-dora", 0)
+
+
+def test_treatment_missed_needs_stage_scope_and_unexpired_consent(
+        make_hub):
+    hub, [referral_only, lapsing] = assigned_hub(make_hub, 3211, n=2)
+    hub.send(ev_referral(referral_only, "2026-09-07",
+                         consent={"given": True, "scope": "referral"}),
+             ev_referral(lapsing, "2026-09-07",
+                         consent={"given": True, "expires": "2026-09-15"}))
+    # Both referrals are shared.
+    assert hub.wait_applied()["alerts"] == 2
+    hub.advance("2026-09-23")
+    hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.treatment\."
+                 r"missed", count=2)
+    # Neither consent allows telling that treatment has not started: the
+    # first does not cover stages, the second has expired by day 15.
+    assert hub.stats()["alerts"] == 2
+    assert summary(hub.peek("cw-anna", 2)) == \
+        [("addiction", "HIGH", "cw-anna")] * 2
+    hub.peek("desk-dora", 0)
+
+
+def test_treatment_clock_is_configuration(make_hub):
+    hub, [cpr] = assigned_hub(make_hub, 3212,
+                              rules={"deadline.treatment_days": "7"})
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    hub.wait_applied()
+    hub.advance("2026-09-14T23:00:00")
+    assert hub.stats()["alerts"] == 1
+    hub.advance("2026-09-15T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    [a] = hub.peek("desk-dora", 1)
+    assert "(7 days after the referral)" in a["title"]

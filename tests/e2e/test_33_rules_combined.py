@@ -1,0 +1,186 @@
+"""33 rules, combined (DOMAIN rule 5): several different signals for one
+person within the window (default 3 within 90 days) raise one combined
+URGENT alert proposing a cross-disciplinary meeting instead of the tipping
+signal's own alert; further signals within the window merge into it (no
+new alerts), except a dropout, which always alerts (rule 1).
+
+The harness disables the combined rule by default; every test here turns
+it on. A signal is what would raise an alert of its own: an absence
+episode (rolling or quarter), a dropout, a dropout risk, a not-ready
+assessment, a shared addiction referral, a missed activation, a
+transition gap (docs/RULES.md)."""
+
+import datetime
+
+from hubtest import (CprGen, ev_absence, ev_dropout, ev_dropout_risk,
+                     ev_missed_activation, ev_readiness, ev_referral,
+                     rules_hub)
+
+COMBINED = {"combined.enabled": "yes"}
+
+
+def summary(alerts):
+    return sorted((a["rule"], a["priority"], a["recipient"]) for a in alerts)
+
+
+def combined_hub(make_hub, seed, n=1, clock="2026-09-08T09:00:00", **rules):
+    hub = rules_hub(make_hub, clock, rules=dict(COMBINED, **rules))
+    # Adults: no legal deadline clocks start on their dropouts.
+    gen = CprGen(seed)
+    cprs = [gen.born(f"2000-0{i + 1}-15") for i in range(n)]
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    return hub, cprs
+
+
+def three_signals(cpr):
+    """Absence (week to 2026-09-04), a consented referral (09-07) and a
+    dropout risk (09-08): the third tips the person over."""
+    return [ev_absence(cpr, "2026-08-31", 6),
+            ev_referral(cpr, "2026-09-07", consent={"given": True}),
+            ev_dropout_risk(cpr, "2026-09-08")]
+
+
+def test_three_signals_raise_one_combined_alert(make_hub):
+    hub, [cpr] = combined_hub(make_hub, 3301)
+    absence, referral, risk = three_signals(cpr)
+    hub.send(absence, referral)
+    # The first two go out on their own.
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(risk)
+    # The third: one combined alert, and none for the risk itself.
+    assert hub.wait_applied()["alerts"] == 3
+    alerts = hub.peek("cw-anna", 3)
+    assert summary(alerts) == [("absence.rolling", "NORMAL", "cw-anna"),
+                               ("addiction", "HIGH", "cw-anna"),
+                               ("combined", "URGENT", "cw-anna")]
+    c = next(a for a in alerts if a["rule"] == "combined")
+    assert c["cpr"] == cpr
+    assert c["title"] == "3 warning signs within 90 days: " \
+        "cross-disciplinary meeting proposed"
+    since = (datetime.date(2026, 9, 8) - datetime.timedelta(days=89))
+    assert f"Since {since.isoformat()} the hub has seen absence, dropout " \
+        "risk, addiction referral for this young person" in c["explanation"]
+    assert "call a cross-disciplinary meeting with the agencies involved " \
+        "by 2026-09-15" in c["explanation"]
+    assert c["due"] == "2026-09-15"
+    [ev] = c["evidence"]
+    assert (ev["agency"], ev["type"]) == ("college-a", "DropoutRisk")
+    hub.peek("desk-dora", 0)
+
+
+def test_further_signals_merge_but_a_dropout_alerts(make_hub):
+    hub, [cpr] = combined_hub(make_hub, 3302)
+    hub.send(*three_signals(cpr))
+    assert hub.wait_applied()["alerts"] == 3
+    # Within the window: a not-ready assessment, a missed activation,
+    # another risk, a new absence episode: merged, nothing new.
+    hub.send(ev_readiness(cpr, "2026-09-10", 9),
+             ev_missed_activation(cpr, "2026-09-11"),
+             ev_dropout_risk(cpr, "2026-09-14"),
+             # the episode ends (10 % is not above) ...
+             ev_absence(cpr, "2026-09-07", 0),
+             ev_absence(cpr, "2026-09-14", 0),
+             ev_absence(cpr, "2026-09-21", 0),
+             ev_absence(cpr, "2026-09-28", 0),
+             # ... and a new one begins (30 of 120 in the window)
+             ev_absence(cpr, "2026-10-05", 30))
+    assert hub.wait_applied()["alerts"] == 3
+    hub.wait_log(r"HUB-MERGE signal at seq \d+ merged into combined alert",
+                 count=4)
+    # A dropout always goes out at once, merged or not.
+    hub.send(ev_dropout(cpr, "2026-09-15"))
+    assert hub.wait_applied()["alerts"] == 4
+    alerts = hub.peek("cw-anna", 4)
+    assert summary(alerts) == [("absence.rolling", "NORMAL", "cw-anna"),
+                               ("addiction", "HIGH", "cw-anna"),
+                               ("combined", "URGENT", "cw-anna"),
+                               ("dropout", "HIGH", "cw-anna")]
+
+
+def test_signals_further_apart_than_the_window_stay_separate(make_hub):
+    hub, [cpr] = combined_hub(make_hub, 3303)
+    # Absence ending 2026-06-05 is 95 days before the risk: outside.
+    hub.send(ev_absence(cpr, "2026-06-01", 6),
+             ev_referral(cpr, "2026-09-07", consent={"given": True}),
+             ev_dropout_risk(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 3
+    assert summary(hub.peek("cw-anna", 3)) == [
+        ("absence.rolling", "NORMAL", "cw-anna"),
+        ("addiction", "HIGH", "cw-anna"),
+        ("dropout_risk", "NORMAL", "cw-anna")]
+
+
+def test_same_signal_twice_is_one_kind(make_hub):
+    hub, [cpr] = combined_hub(make_hub, 3304)
+    hub.send(ev_dropout_risk(cpr, "2026-09-01"),
+             ev_dropout_risk(cpr, "2026-09-04"),
+             ev_readiness(cpr, "2026-09-07", 9))
+    # Two kinds only: three separate alerts.
+    assert hub.wait_applied()["alerts"] == 3
+    assert summary(hub.peek("cw-anna", 3)) == [
+        ("dropout_risk", "NORMAL", "cw-anna"),
+        ("dropout_risk", "NORMAL", "cw-anna"),
+        ("readiness", "NORMAL", "cw-anna")]
+
+
+def test_referral_without_consent_is_no_signal(make_hub):
+    hub, [cpr] = combined_hub(make_hub, 3305)
+    hub.send(ev_absence(cpr, "2026-08-31", 6),
+             ev_referral(cpr, "2026-09-07", consent={"given": False}),
+             ev_dropout_risk(cpr, "2026-09-08"))
+    # A combined alert would reveal the referral: two separate alerts.
+    assert hub.wait_applied()["alerts"] == 2
+    assert summary(hub.peek("cw-anna", 2)) == [
+        ("absence.rolling", "NORMAL", "cw-anna"),
+        ("dropout_risk", "NORMAL", "cw-anna")]
+
+
+def test_merge_window_ends(make_hub):
+    hub, [inside, outside] = combined_hub(make_hub, 3306, n=2)
+    hub.send(*three_signals(inside), *three_signals(outside))
+    assert hub.wait_applied()["alerts"] == 6
+    # Combined on 2026-09-08 merges signals until 90 days later,
+    # 2026-12-07 inclusive.
+    hub.send(ev_readiness(inside, "2026-12-07", 9),
+             ev_readiness(outside, "2026-12-08", 9))
+    assert hub.wait_applied()["alerts"] == 7
+    alerts = hub.peek("cw-anna", 7)
+    [late] = [a for a in alerts if a["rule"] == "readiness"]
+    assert late["cpr"] == outside
+
+
+def test_dropout_tipping_raises_combined_and_dropout_and_gap_merges(
+        make_hub):
+    hub, [cpr] = combined_hub(make_hub, 3307)
+    hub.send(ev_absence(cpr, "2026-08-31", 6),
+             ev_dropout_risk(cpr, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(ev_dropout(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 4
+    # 30 days on, the transition gap is a signal within the window:
+    # merged, no gap alert of its own.
+    hub.advance("2026-10-10")
+    assert hub.stats()["alerts"] == 4
+    hub.wait_log(r"HUB-MERGE", count=1)
+    assert summary(hub.peek("cw-anna", 4)) == [
+        ("absence.rolling", "NORMAL", "cw-anna"),
+        ("combined", "URGENT", "cw-anna"),
+        ("dropout", "HIGH", "cw-anna"),
+        ("dropout_risk", "NORMAL", "cw-anna")]
+
+
+def test_window_and_count_are_configuration(make_hub):
+    hub, [cpr] = combined_hub(make_hub, 3308,
+                              **{"combined.min_signals": "2",
+                                 "combined.window_days": "10",
+                                 "combined.priority": "high"})
+    hub.send(ev_dropout_risk(cpr, "2026-08-20"),
+             ev_readiness(cpr, "2026-09-01", 9))   # 12 days apart
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(ev_missed_activation(cpr, "2026-09-05"))  # 4 days after
+    assert hub.wait_applied()["alerts"] == 3
+    alerts = hub.peek("cw-anna", 3)
+    c = next(a for a in alerts if a["rule"] == "combined")
+    assert c["priority"] == "HIGH"
+    assert c["title"].startswith("2 warning signs within 10 days")

@@ -1,0 +1,214 @@
+"""35 rules, routing: acknowledgement escalation (contact person -> duty
+desk -> team lead, each step after the priority's ack hours on the hub
+clock) and reassignment (a new contact person takes over the person's open
+alerts, when the assignment takes effect). docs/RULES.md.
+
+The ack deadlines are the defaults here (HIGH 24 h, NORMAL 72 h) unless a
+test says otherwise."""
+
+import re
+
+from hubtest import (CprGen, ev_assignment, ev_desk, ev_dropout,
+                     ev_dropout_risk, ev_readiness, rules_hub)
+
+LEAD = {"routing.team_lead": "cw-lead"}
+
+
+def escalations(hub):
+    return re.findall(r"HUB-ESCALATE alert (\w+) not acknowledged in time; "
+                      r"escalated to ([\w.-]+)", hub.log_text())
+
+
+def test_unacknowledged_high_alert_climbs_the_ladder(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(3501).born("2001-02-03")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    alert_id = a["alert_id"]
+    # HIGH: 24 hours on the hub clock.
+    hub.advance("2026-09-08T07:59:59")
+    assert escalations(hub) == []
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(alert_id, "duty-desk")]
+    hub.peek("cw-anna", 0)
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["alert_id"], a["rule"], a["recipient"]) == \
+        (alert_id, "dropout", "duty-desk")
+    assert a["delivery"] == 2      # once to cw-anna, now to the desk
+    hub.peek("cw-lead", 0)
+    # Another 24 hours at the desk: the team lead.
+    hub.advance("2026-09-09T07:00:00")
+    assert len(escalations(hub)) == 1
+    hub.advance("2026-09-09T08:00:00")
+    assert escalations(hub) == [(alert_id, "duty-desk"), (alert_id, "cw-lead")]
+    hub.peek("desk-dora", 0)
+    [a] = hub.peek("cw-lead", 1)
+    assert (a["alert_id"], a["recipient"]) == (alert_id, "cw-lead")
+    # The top of the ladder: it stays there.
+    hub.advance("2026-09-20")
+    assert len(escalations(hub)) == 2
+    # Still one alert, still open; the team lead acknowledges it.
+    st = hub.stats()
+    assert (st["alerts"], st["alerts_open"]) == (1, 1)
+    rc, alerts, err = hub.inbox("cw-lead", max_alerts=1, idle_exit=10)
+    assert rc == 0 and len(alerts) == 1, err
+    hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 0)
+
+
+def test_team_lead_from_desk_membership(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    adult = CprGen(3502).born("2002-02-02")
+    hub.send(ev_desk("cw-lead", "2026-01-01", team_lead=True),
+             ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    # Unassigned: the desk has it first; 24 hours later its team lead.
+    [a] = hub.peek("desk-dora", 1)
+    assert a["recipient"] == "duty-desk"
+    hub.advance("2026-09-08T08:00:00")
+    assert escalations(hub) == [(a["alert_id"], "cw-lead")]
+    [a] = hub.peek("cw-lead", 1)
+    assert a["recipient"] == "cw-lead"
+
+
+def test_desk_without_team_lead_keeps_the_alert(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    adult = CprGen(3503).born("2002-03-03")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-10")
+    assert escalations(hub) == []
+    [a] = hub.peek("desk-dora", 1)
+    assert a["recipient"] == "duty-desk"
+
+
+def test_acknowledged_alert_does_not_escalate(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(3504).born("2001-04-04")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.set_clock("2026-09-07T15:00:00")
+    rc, alerts, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
+    assert rc == 0 and len(alerts) == 1, err
+    hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 0)
+    hub.advance("2026-09-10")
+    assert escalations(hub) == []
+
+
+def test_ack_hours_follow_the_priority(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules={"ack.normal_hours": "48"})
+    cpr = CprGen(3505).born("2008-08-08")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout_risk(cpr, "2026-09-07"))     # NORMAL
+    hub.wait_applied()
+    hub.advance("2026-09-09T07:59:00")
+    assert escalations(hub) == []
+    hub.advance("2026-09-09T08:00:00")
+    assert [to for _, to in escalations(hub)] == ["duty-desk"]
+
+
+def test_desk_member_acknowledges_an_escalated_alert(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(3506).born("2001-06-06")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-08T09:00:00")
+    rc, alerts, err = hub.inbox("desk-dora", max_alerts=1, idle_exit=10)
+    assert rc == 0 and [a["recipient"] for a in alerts] == ["duty-desk"], err
+    hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 0)
+    # Acknowledged at the desk: the team lead never gets it.
+    hub.advance("2026-09-12")
+    assert [to for _, to in escalations(hub)] == ["duty-desk"]
+    hub.peek("cw-lead", 0)
+
+
+def test_reassignment_moves_open_alerts(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3507).born("2011-01-01")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_readiness(cpr, "2026-09-03", 9),
+             ev_dropout_risk(cpr, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 2
+    # cw-anna handles the first one only.
+    rc, done, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
+    assert rc == 0 and len(done) == 1, err
+    hub.wait_stats("one acknowledged", lambda s: s["alerts_open"] == 1)
+    hub.set_clock("2026-09-08T09:00:00")
+    hub.assign(cpr, "cw-bob", start="2026-09-08")
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
+    [moved] = hub.peek("cw-bob", 1)
+    assert moved["alert_id"] != done[0]["alert_id"]
+    assert moved["recipient"] == "cw-bob"
+    hub.peek("cw-anna", 0)
+    # What comes next is cw-bob's from the start.
+    hub.send(ev_dropout_risk(cpr, "2026-09-09"))
+    assert hub.wait_applied()["alerts"] == 3
+    assert {a["recipient"] for a in hub.peek("cw-bob", 2)} == {"cw-bob"}
+
+
+def test_reassignment_by_the_youth_unit(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3508).born("2011-02-02")
+    hub.send(ev_assignment(cpr, "cw-anna", "2026-08-01"),
+             ev_dropout_risk(cpr, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 1
+    assert hub.peek("cw-anna", 1)[0]["recipient"] == "cw-anna"
+    hub.send(ev_assignment(cpr, "cw-bob", "2026-09-07"))
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
+    assert hub.peek("cw-bob", 1)[0]["recipient"] == "cw-bob"
+    hub.peek("cw-anna", 0)
+
+
+def test_dated_reassignment_moves_alerts_on_its_first_day(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3509).born("2011-03-03")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout_risk(cpr, "2026-09-04"))
+    hub.wait_applied()
+    # Decided today, in force from 2026-09-21.
+    hub.assign(cpr, "cw-bob", start="2026-09-21")
+    hub.wait_applied()
+    hub.advance("2026-09-20T23:59:00")
+    assert "HUB-REROUTE" not in hub.log_text()
+    assert hub.peek("cw-anna", 1)[0]["recipient"] == "cw-anna"
+    hub.advance("2026-09-21T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
+    assert hub.peek("cw-bob", 1)[0]["recipient"] == "cw-bob"
+    hub.peek("cw-anna", 0)
+
+
+def test_ended_assignment_hands_open_alerts_to_the_desk(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3510).born("2011-04-04")
+    hub.assign(cpr, "cw-anna", start="2026-01-01", end="2026-09-15")
+    hub.send(ev_dropout_risk(cpr, "2026-09-04"))
+    hub.wait_applied()
+    hub.advance("2026-09-15T23:00:00")
+    assert hub.peek("cw-anna", 1)[0]["recipient"] == "cw-anna"
+    hub.advance("2026-09-16T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to duty-desk")
+    assert hub.peek("desk-dora", 1)[0]["recipient"] == "duty-desk"
+    hub.peek("cw-anna", 0)
+
+
+def test_escalated_alert_stays_where_it_went(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    adult = CprGen(3511).born("2001-05-05")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-08T09:00:00")
+    assert [to for _, to in escalations(hub)] == ["duty-desk"]
+    hub.assign(adult, "cw-bob", start="2026-09-08")
+    hub.wait_applied()
+    hub.settle()
+    assert "HUB-REROUTE" not in hub.log_text()
+    assert hub.peek("desk-dora", 1)[0]["recipient"] == "duty-desk"
+    hub.peek("cw-bob", 0)

@@ -1,0 +1,155 @@
+"""36 rules, absence (DOMAIN rule 2) through a real hubd: the rolling
+window counts school days only (the autumn holiday, week 42, is no school
+day), the coverage minimum, and the unlawful-absence quarter levels (at
+10 % a warning, at 15 % a notification; one alert per level per quarter;
+a new quarter starts afresh). docs/RULES.md.
+
+The harness turns the quarter rule off and the rolling rule's coverage
+minimum to 0 by default; these tests set what they exercise."""
+
+import pytest
+
+import hubtest
+from hubtest import CprGen, ev_absence, rules_hub
+
+# Weeks 40, 41, 43 and 44 of 2026 (week 42 is the autumn holiday).
+AROUND_AUTUMN = [("2026-09-28", 4), ("2026-10-05", 3), ("2026-10-19", 3),
+                 ("2026-10-26", 3)]
+
+
+@pytest.mark.parametrize("calendar,alerts", [
+    ({}, 1),                                          # Danish defaults
+    ({"calendar.school_holiday": "week 7"}, 0),      # week 42 a school week
+], ids=["week-42-holiday", "week-42-school"])
+def test_rolling_window_counts_school_days_only(make_hub, calendar, alerts):
+    """20 school days ending Friday 2026-10-30 reach back to 2026-09-28 over
+    the autumn holiday: the four weekly reports cover all 20, so the rule
+    judges (13 of 120 lessons, 10.8 %: above 10 %). Were week 42 a school
+    week, the window would start 2026-10-05, the reports would cover 15 of
+    its 20 days, and the rule would not judge yet."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00",
+                    rules={"absence.rolling.min_days": "20", **calendar})
+    cpr = CprGen(3601).next()
+    hub.assign(cpr, "cw-anna")
+    hub.send(*(ev_absence(cpr, monday, absent)
+               for monday, absent in AROUND_AUTUMN[:3]))
+    assert hub.wait_applied()["alerts"] == 0
+    hub.send(ev_absence(cpr, *AROUND_AUTUMN[3]))
+    assert hub.wait_applied()["alerts"] == alerts
+    if not alerts:
+        return
+    [a] = hub.peek("cw-anna", 1)
+    assert (a["rule"], a["priority"], a["recipient"]) == \
+        ("absence.rolling", "NORMAL", "cw-anna")
+    assert a["title"] == \
+        "Absence 10.8 % over the last 20 school days (threshold 10 %)"
+    assert "From 2026-09-28 to 2026-10-30 (20 school days reported) the " \
+        "school reported 13 of 120 expected lessons absent (10.8 %) in 4 " \
+        "reports" in a["explanation"]
+    assert [e["period_start"] for e in sorted(
+        a["evidence"], key=lambda e: e["period_start"])] == \
+        [m for m, _ in AROUND_AUTUMN]
+
+
+def test_rolling_waits_for_min_days(make_hub):
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00",
+                    rules={"absence.rolling.min_days": "10"})
+    cpr = CprGen(3602).next()
+    hub.send(ev_absence(cpr, "2026-09-07", 9))
+    # One week (5 school days) of 30 % absence: not judged yet.
+    assert hub.wait_applied()["alerts"] == 0
+    hub.send(ev_absence(cpr, "2026-09-14", 0))
+    # 9 of 60 (15 %) over 10 school days.
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert a["rule"] == "absence.rolling"
+
+
+QUARTER = {"absence.quarter.enabled": "yes",
+           "absence.rolling.enabled": "no"}
+
+
+def test_quarter_warns_at_10_and_notifies_at_15(make_hub):
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00", rules=QUARTER)
+    cpr = CprGen(3603).next()
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_absence(cpr, "2026-09-07", 3))
+    # 10 % but only 5 school days: the quarter needs 10.
+    assert hub.wait_applied()["alerts"] == 0
+    hub.send(ev_absence(cpr, "2026-09-14", 3))
+    # 6 of 60: exactly 10 %, and "at 10 %" warns.
+    assert hub.wait_applied()["alerts"] == 1
+    [w] = hub.peek("cw-anna", 1)
+    assert (w["rule"], w["priority"], w["recipient"]) == \
+        ("absence.quarter.warn", "NORMAL", "cw-anna")
+    assert w["title"] == "Unlawful absence 10.0 % this quarter (level 10 %)"
+    assert "In the quarter 2026-07-01 to 2026-09-30 the school reported 6 " \
+        "of 60 expected lessons as unlawful absence (10.0 %, 10 school " \
+        "days reported)" in w["explanation"]
+    assert "check with the school that the parents were warned by " \
+        "2026-09-28" in w["explanation"]
+    # 12 of 90 (13.3 %): between the levels, nothing new.
+    hub.send(ev_absence(cpr, "2026-09-21", 6))
+    assert hub.wait_applied()["alerts"] == 1
+    # 21 of 120 (17.5 %): the notification, once.
+    hub.send(ev_absence(cpr, "2026-09-28", 9, days=3))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(ev_absence(cpr, "2026-09-28", 12, days=3))   # a correction
+    assert hub.wait_applied()["alerts"] == 2
+    alerts = hub.peek("cw-anna", 2)
+    n = next(a for a in alerts if a["rule"] == "absence.quarter.notify")
+    assert n["priority"] == "HIGH"
+    assert n["title"] == "Unlawful absence 17.5 % this quarter (level 15 %)"
+    assert "take up the school's notification and decide on the child " \
+        "benefit by 2026-09-23" in n["explanation"]
+
+
+def test_quarter_straight_to_15_is_one_alert_and_a_new_quarter_resets(
+        make_hub):
+    hub = rules_hub(make_hub, "2026-10-20T08:00:00", rules=QUARTER)
+    cpr = CprGen(3604).next()
+    hub.send(ev_absence(cpr, "2026-09-14", 3),
+             ev_absence(cpr, "2026-09-21", 6))
+    # 9 of 60 = 15 %: warn and notify at once -> one alert, notify.
+    assert hub.wait_applied()["alerts"] == 1
+    # Q4: week 41, then week 42 (autumn holiday: no school day), then
+    # week 43 -> 10 school days covered, 6 of 90 = 6.7 %: quiet; a late
+    # Q3 report with 100 % changes nothing (its quarter is closed).
+    hub.send(ev_absence(cpr, "2026-10-05", 6),
+             ev_absence(cpr, "2026-10-12", 0),
+             ev_absence(cpr, "2026-10-19", 0),
+             ev_absence(cpr, "2026-09-28", 30, days=3))
+    assert hub.wait_applied()["alerts"] == 1
+    # Q4 reaches 10 %: the warning of the new quarter.
+    hub.send(ev_absence(cpr, "2026-10-26", 6))
+    assert hub.wait_applied()["alerts"] == 2
+    alerts = hub.peek("desk-dora", 2)
+    assert sorted((a["rule"], a["priority"]) for a in alerts) == [
+        ("absence.quarter.notify", "HIGH"), ("absence.quarter.warn",
+                                             "NORMAL")]
+    warn = next(a for a in alerts if a["rule"] == "absence.quarter.warn")
+    assert "In the quarter 2026-10-01 to 2026-12-31" in warn["explanation"]
+
+
+def test_quarter_counts_unlawful_absence_only(make_hub):
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00", rules=QUARTER)
+    cpr = CprGen(3605).next()
+    illness = hubtest.pb().ILLNESS
+    hub.send(ev_absence(cpr, "2026-09-07", 15, kind=illness),
+             ev_absence(cpr, "2026-09-14", 15, kind=illness))
+    assert hub.wait_applied()["alerts"] == 0
+
+
+def test_both_absence_measures_are_computed(make_hub):
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00",
+                    rules={"absence.quarter.enabled": "yes",
+                           "absence.rolling.min_days": "10"})
+    cpr = CprGen(3606).next()
+    hub.send(ev_absence(cpr, "2026-09-07", 5))
+    assert hub.wait_applied()["alerts"] == 0
+    # 10 school days, 10 of 60 (16.7 %): above the rolling threshold and
+    # over the quarter's notify level: two alerts, one per rule.
+    hub.send(ev_absence(cpr, "2026-09-14", 5))
+    assert hub.wait_applied()["alerts"] == 2
+    assert sorted(a["rule"] for a in hub.peek("desk-dora", 2)) == \
+        ["absence.quarter.notify", "absence.rolling"]

@@ -1,0 +1,414 @@
+/*
+ * hub/calendar: Danish public holidays (fixed and Easter-based, Great
+ * Prayer Day only before 2024), school-holiday ranges (dated, yearly over
+ * New Year, ISO weeks including the week 53 / week 1 edges), and counting
+ * school days back and working days forward over weekends and holidays.
+ */
+#include "tests/unit/check.h"
+
+#include "common/util.h"
+#include "hub/calendar.h"
+
+static int32_t
+day(const char *iso)
+{
+	int32_t d = 0;
+	if (ug_date_parse(iso, &d) != UG_OK)
+		FAIL("bad date in test: %s", iso);
+	return d;
+}
+
+static const char *
+iso(int32_t d)
+{
+	static char buf[4][11];
+	static int next;
+	char *out = buf[next++ % 4];
+	ug_date_format(d, out);
+	return out;
+}
+
+/* A calendar with no school holidays: only weekends and public holidays. */
+static calendar
+bare(void)
+{
+	calendar cal;
+	calendar_defaults(&cal);
+	calendar_clear_school_holidays(&cal);
+	return cal;
+}
+
+static void
+check_holidays(const calendar *cal, const char *const *dates, size_t n,
+               bool want)
+{
+	for (size_t i = 0; i < n; i++)
+		if (calendar_is_public_holiday(cal, day(dates[i])) != want)
+			FAIL("%s: expected %sa public holiday", dates[i],
+			     want ? "" : "not ");
+}
+
+static void
+test_fixed_public_holidays(void)
+{
+	calendar cal = bare();
+	static const char *const yes[] = {
+		"2025-01-01", "2025-06-05", "2025-12-24", "2025-12-25",
+		"2025-12-26", "2026-01-01", "2026-06-05", "2026-12-25",
+		"2027-12-26",
+	};
+	static const char *const no[] = {
+		"2025-01-02", "2025-06-04", "2025-12-23", "2025-12-27",
+		"2025-12-31", "2026-05-01",
+	};
+	check_holidays(&cal, yes, sizeof yes / sizeof *yes, true);
+	check_holidays(&cal, no, sizeof no / sizeof *no, false);
+	/* Christmas Eve is configuration. */
+	cal.christmas_eve_is_holiday = false;
+	CHECK(!calendar_is_public_holiday(&cal, day("2025-12-24")));
+	CHECK(calendar_is_public_holiday(&cal, day("2025-12-25")));
+}
+
+static void
+test_easter_based_holidays(void)
+{
+	calendar cal = bare();
+	/* Maundy Thursday, Good Friday, Easter Sunday, Easter Monday,
+	 * Ascension, Whit Sunday, Whit Monday. Easter: 2025-04-20,
+	 * 2026-04-05, 2027-03-28. */
+	static const char *const yes[] = {
+		"2025-04-17", "2025-04-18", "2025-04-20", "2025-04-21",
+		"2025-05-29", "2025-06-08", "2025-06-09",
+		"2026-04-02", "2026-04-03", "2026-04-05", "2026-04-06",
+		"2026-05-14", "2026-05-24", "2026-05-25",
+		"2027-03-25", "2027-03-26", "2027-03-28", "2027-03-29",
+		"2027-05-06", "2027-05-16", "2027-05-17",
+	};
+	/* The days around them are not holidays (Easter Saturday is not). */
+	static const char *const no[] = {
+		"2025-04-16", "2025-04-19", "2025-04-22", "2025-05-28",
+		"2025-05-30", "2025-06-10", "2026-04-01", "2026-04-04",
+		"2026-04-07", "2026-05-15", "2026-05-26", "2027-03-24",
+		"2027-03-27", "2027-03-30", "2027-05-07", "2027-05-18",
+	};
+	check_holidays(&cal, yes, sizeof yes / sizeof *yes, true);
+	check_holidays(&cal, no, sizeof no / sizeof *no, false);
+	/* Easter Monday 2026 is a Monday that is neither a working nor a
+	 * school day. */
+	CHECK_EQ_INT(ug_weekday(day("2026-04-06")), 0);
+	CHECK(!calendar_is_working_day(&cal, day("2026-04-06")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-04-06")));
+	CHECK(calendar_is_working_day(&cal, day("2026-04-07")));
+}
+
+static void
+test_great_prayer_day_until_2023(void)
+{
+	calendar cal = bare();
+	/* Store bededag, the fourth Friday after Easter: a holiday until it
+	 * was abolished from 2024. */
+	CHECK(calendar_is_public_holiday(&cal, day("2022-05-13")));
+	CHECK(calendar_is_public_holiday(&cal, day("2023-05-05")));
+	CHECK(calendar_is_working_day(&cal, day("2024-04-26")) == true);
+	CHECK(!calendar_is_public_holiday(&cal, day("2024-04-26")));
+	CHECK(!calendar_is_public_holiday(&cal, day("2025-05-16")));
+	CHECK(!calendar_is_public_holiday(&cal, day("2026-05-01")));
+	CHECK(!calendar_is_public_holiday(&cal, day("2027-04-23")));
+}
+
+static void
+test_weekends(void)
+{
+	calendar cal = bare();
+	CHECK(!calendar_is_working_day(&cal, day("2026-09-12"))); /* Sat */
+	CHECK(!calendar_is_working_day(&cal, day("2026-09-13"))); /* Sun */
+	CHECK(calendar_is_working_day(&cal, day("2026-09-14")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-09-13")));
+	CHECK(calendar_is_school_day(&cal, day("2026-09-14")));
+}
+
+static void
+test_default_school_holidays(void)
+{
+	calendar cal;
+	calendar_defaults(&cal);
+	CHECK_EQ_INT(cal.nschool_holidays, 4);
+	CHECK(cal.christmas_eve_is_holiday);
+	/* Winter holiday week 7 of 2026: 2026-02-09..15. */
+	CHECK(calendar_is_school_day(&cal, day("2026-02-06")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-02-09")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-02-13")));
+	CHECK(calendar_is_school_day(&cal, day("2026-02-16")));
+	/* Autumn holiday week 42 of 2026: 2026-10-12..18. */
+	CHECK(calendar_is_school_day(&cal, day("2026-10-09")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-10-12")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-10-16")));
+	CHECK(calendar_is_school_day(&cal, day("2026-10-19")));
+	/* School holidays are still working days (the municipality works). */
+	CHECK(calendar_is_working_day(&cal, day("2026-10-12")));
+	/* Christmas 12-21..01-02 over New Year. */
+	CHECK(calendar_is_school_day(&cal, day("2026-12-18")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-12-21")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-12-30")));
+	CHECK(!calendar_is_school_day(&cal, day("2027-01-01")));
+	CHECK(calendar_is_working_day(&cal, day("2026-12-30")));
+	/* 2027-01-04 is the first school day of 2027 (01-02 is a Saturday
+	 * anyway; the range ends on 01-02). */
+	CHECK(calendar_is_school_day(&cal, day("2027-01-04")));
+	/* Summer 06-27..08-09. */
+	CHECK(calendar_is_school_day(&cal, day("2026-06-26")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-06-29")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-08-07")));
+	CHECK(calendar_is_school_day(&cal, day("2026-08-10")));
+}
+
+static void
+test_dated_range(void)
+{
+	calendar cal = bare();
+	CHECK_OK(calendar_add_school_holiday(&cal, "2026-10-14..2026-10-16",
+	                                     NULL));
+	CHECK_EQ_INT(cal.nschool_holidays, 1);
+	CHECK(calendar_is_school_day(&cal, day("2026-10-13")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-10-14")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-10-16")));
+	CHECK(calendar_is_school_day(&cal, day("2026-10-19")));
+	/* Dated: only that year. */
+	CHECK(calendar_is_school_day(&cal, day("2027-10-14")));
+	/* One day is a range too. */
+	CHECK_OK(calendar_add_school_holiday(&cal, "2026-11-02..2026-11-02",
+	                                     NULL));
+	CHECK(!calendar_is_school_day(&cal, day("2026-11-02")));
+	CHECK(calendar_is_school_day(&cal, day("2026-11-03")));
+}
+
+static void
+test_yearly_range_wraps_new_year(void)
+{
+	calendar cal = bare();
+	CHECK_OK(calendar_add_school_holiday(&cal, "12-28..01-05", NULL));
+	CHECK(calendar_is_school_day(&cal, day("2026-12-23")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-12-28")));
+	CHECK(!calendar_is_school_day(&cal, day("2027-01-05")));
+	CHECK(calendar_is_school_day(&cal, day("2027-01-06")));
+	/* Every year. */
+	CHECK(!calendar_is_school_day(&cal, day("2025-12-29")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-01-02")));
+	CHECK(calendar_is_school_day(&cal, day("2026-01-06")));
+	/* A range inside one year does not wrap. */
+	calendar c2 = bare();
+	CHECK_OK(calendar_add_school_holiday(&c2, "03-02..03-04", NULL));
+	CHECK(!calendar_is_school_day(&c2, day("2026-03-03")));
+	CHECK(calendar_is_school_day(&c2, day("2026-03-05")));
+	CHECK(calendar_is_school_day(&c2, day("2026-06-03")));
+}
+
+static void
+test_iso_week(void)
+{
+	calendar cal = bare();
+	CHECK_OK(calendar_add_school_holiday(&cal, "week 42", NULL));
+	/* Week 42: 2025-10-13..19, 2026-10-12..18, 2027-10-18..24. */
+	CHECK(calendar_is_school_day(&cal, day("2025-10-10")));
+	CHECK(!calendar_is_school_day(&cal, day("2025-10-13")));
+	CHECK(!calendar_is_school_day(&cal, day("2025-10-17")));
+	CHECK(calendar_is_school_day(&cal, day("2025-10-20")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-10-12")));
+	CHECK(calendar_is_school_day(&cal, day("2026-10-19")));
+	CHECK(calendar_is_school_day(&cal, day("2027-10-15")));
+	CHECK(!calendar_is_school_day(&cal, day("2027-10-18")));
+	CHECK(!calendar_is_school_day(&cal, day("2027-10-22")));
+}
+
+static void
+test_iso_week_1_in_previous_year(void)
+{
+	calendar cal = bare();
+	CHECK_OK(calendar_add_school_holiday(&cal, "week 1", NULL));
+	/* ISO week 1 of 2025 begins on Monday 2024-12-30. */
+	CHECK(calendar_is_school_day(&cal, day("2024-12-27")));
+	CHECK(!calendar_is_school_day(&cal, day("2024-12-30")));
+	CHECK(!calendar_is_school_day(&cal, day("2024-12-31")));
+	CHECK(!calendar_is_school_day(&cal, day("2025-01-03")));
+	CHECK(calendar_is_school_day(&cal, day("2025-01-06")));
+	/* Week 1 of 2027 is 2027-01-04..10: 2026-12-28..31 is week 53. */
+	CHECK(calendar_is_school_day(&cal, day("2026-12-28")));
+	CHECK(!calendar_is_school_day(&cal, day("2027-01-04")));
+	CHECK(!calendar_is_school_day(&cal, day("2027-01-08")));
+	CHECK(calendar_is_school_day(&cal, day("2027-01-11")));
+}
+
+static void
+test_iso_week_53_only_in_long_years(void)
+{
+	calendar cal = bare();
+	CHECK_OK(calendar_add_school_holiday(&cal, "week 53", NULL));
+	/* 2026 has 53 ISO weeks: week 53 is 2026-12-28..2027-01-03. */
+	CHECK(calendar_is_school_day(&cal, day("2026-12-23")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-12-28")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-12-30")));
+	CHECK(calendar_is_school_day(&cal, day("2027-01-04")));
+	/* 2027 has 52: the week after its week 52 is week 1 of 2028
+	 * (2028-01-03..09), which "week 53" must not mean. */
+	CHECK(calendar_is_school_day(&cal, day("2027-12-30")));
+	CHECK(calendar_is_school_day(&cal, day("2028-01-03")));
+	CHECK(calendar_is_school_day(&cal, day("2028-01-07")));
+	/* 2025 has 52 too: 2025-12-29 starts week 1 of 2026. */
+	CHECK(calendar_is_school_day(&cal, day("2025-12-29")));
+	CHECK(calendar_is_school_day(&cal, day("2026-01-02")));
+	/* 2020 had 53: 2020-12-28..2021-01-03. */
+	CHECK(!calendar_is_school_day(&cal, day("2020-12-28")));
+	CHECK(!calendar_is_school_day(&cal, day("2021-01-01")));
+}
+
+static void
+test_bad_ranges_refused(void)
+{
+	calendar cal = bare();
+	static const char *const bad[] = {
+		"", "week", "week 0", "week 54", "week 7x", "2026-10-16..2026-10-14",
+		"2026-10-12", "2026-13-01..2026-13-05", "13-01..13-05",
+		"12-21", "12-21..", "..01-02", "10-12..10-32", "autumn",
+		"2026-10-12..10-16",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		ug_diag diag = {0};
+		if (calendar_add_school_holiday(&cal, bad[i], &diag) ==
+		    UG_OK)
+			FAIL("'%s' was accepted", bad[i]);
+		CHECK(strstr(diag.reason, "not a holiday range") != NULL);
+	}
+	CHECK_EQ_INT(cal.nschool_holidays, 0);
+}
+
+static void
+test_too_many_ranges(void)
+{
+	calendar cal = bare();
+	for (int i = 0; i < CALENDAR_RANGES_MAX; i++)
+		CHECK_OK(calendar_add_school_holiday(&cal, "week 7", NULL));
+	ug_diag diag = {0};
+	CHECK_ERR(calendar_add_school_holiday(&cal, "week 8", &diag),
+	          UG_EINVAL);
+	CHECK(strstr(diag.reason, "more than") != NULL);
+}
+
+static void
+test_school_days_back_over_weekends(void)
+{
+	calendar cal = bare();
+	/* 20 school days ending Friday 2026-10-02 start Monday 2026-09-07. */
+	CHECK_EQ_STR(iso(calendar_school_days_back(&cal, day("2026-10-02"),
+	                                           20)),
+	             "2026-09-07");
+	/* From a Sunday: counted back from the Friday before. */
+	CHECK_EQ_STR(iso(calendar_school_days_back(&cal, day("2026-10-04"),
+	                                           20)),
+	             "2026-09-07");
+	CHECK_EQ_STR(iso(calendar_school_days_back(&cal, day("2026-10-05"),
+	                                           1)),
+	             "2026-10-05");
+	CHECK_EQ_STR(iso(calendar_school_days_back(&cal, day("2026-10-04"),
+	                                           1)),
+	             "2026-10-02");
+}
+
+static void
+test_school_days_back_over_holidays(void)
+{
+	calendar cal;
+	calendar_defaults(&cal);
+	/* Ending Friday 2026-10-30: weeks 44, 43, (42 is the autumn
+	 * holiday), 41, 40: the window starts Monday 2026-09-28. */
+	CHECK_EQ_STR(iso(calendar_school_days_back(&cal, day("2026-10-30"),
+	                                           20)),
+	             "2026-09-28");
+	/* Without the autumn holiday it would start 2026-10-05. */
+	calendar plain = bare();
+	CHECK_EQ_STR(iso(calendar_school_days_back(&plain, day("2026-10-30"),
+	                                           20)),
+	             "2026-10-05");
+	/* Over Easter 2026 (Thursday 04-02 to Monday 04-06 off): 5 school
+	 * days ending Wednesday 04-08 are 04-08, 04-07, 04-01, 03-31,
+	 * 03-30. */
+	CHECK_EQ_STR(iso(calendar_school_days_back(&plain, day("2026-04-08"),
+	                                           5)),
+	             "2026-03-30");
+	/* Over Christmas with the defaults: 3 school days ending Tuesday
+	 * 2027-01-05 are 01-05, 01-04 and Friday 2026-12-18. */
+	CHECK_EQ_STR(iso(calendar_school_days_back(&cal, day("2027-01-05"),
+	                                           3)),
+	             "2026-12-18");
+}
+
+static void
+test_add_working_days(void)
+{
+	calendar cal;
+	calendar_defaults(&cal);
+	/* From a Monday: 5 working days is the next Monday. */
+	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-09-07"),
+	                                           5)),
+	             "2026-09-14");
+	/* From a Friday or a Saturday: 1 working day is the Monday. */
+	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-09-11"),
+	                                           1)),
+	             "2026-09-14");
+	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-09-12"),
+	                                           1)),
+	             "2026-09-14");
+	/* 0: the day itself, even on a weekend. */
+	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-09-12"),
+	                                           0)),
+	             "2026-09-12");
+	/* School holidays are working days: week 42 counts. */
+	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-10-09"),
+	                                           5)),
+	             "2026-10-16");
+	/* Over Easter 2026: from Wednesday 04-01, 5 working days are
+	 * 04-07, 04-08, 04-09, 04-10, 04-13. */
+	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-04-01"),
+	                                           5)),
+	             "2026-04-13");
+	/* Over Christmas: from Tuesday 2026-12-22, 5 working days are
+	 * 12-23, 12-28, 12-29, 12-30, 12-31 (24-26 are holidays). */
+	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-12-22"),
+	                                           5)),
+	             "2026-12-31");
+	/* ... and 6 skips New Year's Day (a Friday) to Monday 2027-01-04. */
+	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-12-22"),
+	                                           6)),
+	             "2027-01-04");
+	/* Without Christmas Eve as a holiday it counts. */
+	cal.christmas_eve_is_holiday = false;
+	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-12-22"),
+	                                           5)),
+	             "2026-12-30");
+	/* Over Ascension 2027 (Thursday 05-06). */
+	calendar plain = bare();
+	CHECK_EQ_STR(iso(calendar_add_working_days(&plain, day("2027-05-04"),
+	                                           3)),
+	             "2027-05-10");
+}
+
+TEST_LIST = {
+	{"fixed public holidays", test_fixed_public_holidays},
+	{"easter based holidays", test_easter_based_holidays},
+	{"great prayer day until 2023", test_great_prayer_day_until_2023},
+	{"weekends", test_weekends},
+	{"default school holidays", test_default_school_holidays},
+	{"dated range", test_dated_range},
+	{"yearly range wraps new year", test_yearly_range_wraps_new_year},
+	{"iso week", test_iso_week},
+	{"iso week 1 in previous year", test_iso_week_1_in_previous_year},
+	{"iso week 53 only in long years",
+	 test_iso_week_53_only_in_long_years},
+	{"bad ranges refused", test_bad_ranges_refused},
+	{"too many ranges", test_too_many_ranges},
+	{"school days back over weekends",
+	 test_school_days_back_over_weekends},
+	{"school days back over holidays",
+	 test_school_days_back_over_holidays},
+	{"add working days", test_add_working_days},
+	{NULL, NULL},
+};
