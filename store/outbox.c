@@ -152,7 +152,7 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 		outbox_close(&ob);
 		return err;
 	}
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, 0, &txn);
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "pending", MDB_CREATE, &ob->pending);
@@ -251,7 +251,7 @@ settle_latest(outbox *ob, MDB_txn *txn, const uint8_t *id, bool rejected)
 ug_err
 outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, 0, &txn);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		outbox_item *it = &items[i];
@@ -300,11 +300,11 @@ ug_err
 outbox_scan(outbox *ob, const uint8_t *after, size_t max, outbox_fn fn,
             void *ctx)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "outbox scan");
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	rc = mdb_cursor_open(txn, ob->pending, &cur);
 	MDB_val key, val;
 	if (rc == 0 && after) {
@@ -344,7 +344,7 @@ ug_err
 outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
             const bool *rejected)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, 0, &txn);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		MDB_val key = {OUTBOX_ID_LEN, (void *)ids[i]}, empty = {0, ""};
@@ -369,7 +369,7 @@ outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
 ug_err
 outbox_counts(outbox *ob, size_t *pending, size_t *sent)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "outbox counts");
@@ -408,7 +408,7 @@ outbox_lookup(outbox *ob, const uint8_t key[OUTBOX_KEY_LEN],
 {
 	memset(out, 0, sizeof *out);
 	out->state = OUTBOX_UNKNOWN;
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "outbox lookup");
@@ -431,7 +431,7 @@ ug_err
 outbox_id_state(outbox *ob, const uint8_t id[OUTBOX_ID_LEN], int *state,
 		int64_t *queued_at)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "outbox state");

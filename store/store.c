@@ -128,7 +128,7 @@ static ug_err
 open_dbs(MDB_env *env, const char *const *names, MDB_dbi *const *dbis,
          size_t n)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(env, NULL, 0, &txn);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
@@ -141,7 +141,7 @@ open_dbs(MDB_env *env, const char *const *names, MDB_dbi *const *dbis,
 static ug_err
 read_last_applied(store *s)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_read(s->derived_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "read last_applied");
@@ -441,7 +441,7 @@ append_one(store *s, MDB_txn *txn, store_event *ev, uint64_t *next_seq)
 static ug_err
 last_seq_in(store *s, MDB_txn *txn, uint64_t *last)
 {
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	int rc = mdb_cursor_open(txn, s->log, &cur);
 	if (rc != 0)
 		return store__map_err(rc, "open log cursor");
@@ -457,7 +457,7 @@ last_seq_in(store *s, MDB_txn *txn, uint64_t *last)
 ug_err
 store_append(store *s, store_event *events, size_t n)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin append");
@@ -478,7 +478,7 @@ store_append(store *s, store_event *events, size_t n)
 ug_err
 store_log_last(store *s, uint64_t *last)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
@@ -521,11 +521,11 @@ store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
                void *ctx, uint64_t *next)
 {
 	*next = from;
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin scan");
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	rc = mdb_cursor_open(txn, s->log, &cur);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
@@ -564,7 +564,7 @@ ug_err
 store_assignment_get(store *s, const uint8_t *person_key, int32_t today,
                      char caseworker[STORE_ID_MAX])
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
@@ -594,7 +594,7 @@ store_principal_put(store *s, int kind, const char *id,
 	if (idlen == 0 || idlen >= STORE_ID_MAX || strlen(public_z85) != 40 ||
 	    (kind != STORE_AGENCY && kind != STORE_CASEWORKER))
 		return UG_EINVAL;
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin register");
@@ -653,7 +653,7 @@ store_principal_find(store *s, const char *public_z85, int *kind,
 {
 	if (strlen(public_z85) != 40)
 		return UG_ENOTFOUND;
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
@@ -672,7 +672,7 @@ store_principal_flags(store *s, int kind, const char *id, uint32_t *flags)
 	size_t idlen = strlen(id);
 	if (idlen == 0 || idlen >= STORE_ID_MAX)
 		return UG_ENOTFOUND;
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
@@ -752,7 +752,7 @@ put_alert(store *s, MDB_txn *txn, store_alert *a)
 ug_err
 store_alerts_put(store *s, store_alert *alerts, size_t n)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin alerts");
@@ -773,7 +773,7 @@ store_alerts_ack(store *s, const char *recipient,
 {
 	if (strlen(recipient) >= STORE_ID_MAX)
 		return UG_EINVAL;
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin ack");
@@ -819,11 +819,11 @@ store_alerts_open(store *s, const char *recipient, const uint8_t *after,
 	size_t rlen = strlen(recipient);
 	if (rlen >= STORE_ID_MAX)
 		return UG_EINVAL;
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	rc = mdb_cursor_open(txn, s->queue, &cur);
 	uint8_t qk[STORE_ID_MAX + 1 + STORE_ALERT_ID_LEN];
 	static const uint8_t zero_id[STORE_ALERT_ID_LEN];
@@ -877,7 +877,7 @@ ug_err
 store_alert_get(store *s, const uint8_t *id, store_alert_fn fn, void *ctx,
                 bool *open)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
@@ -910,7 +910,7 @@ ug_err
 store_alerts_delivered(store *s, const uint8_t (*ids)[STORE_ALERT_ID_LEN],
                        size_t n, uint32_t *deliveries)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin delivered");
@@ -1072,7 +1072,7 @@ store_derived_abort(store_dtxn **tp)
 ug_err
 store_derived_reset(store *s)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_write(s->derived_env, &txn);
 	if (rc == 0)
 		rc = mdb_drop(txn, s->meta, 0);
@@ -1115,7 +1115,7 @@ ug_err
 store_get_stats(store *s, store_stats *out)
 {
 	memset(out, 0, sizeof *out);
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin stats");

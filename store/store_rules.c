@@ -47,7 +47,7 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
                          size_t max, size_t *n)
 {
 	*n = 0;
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	int rc = mdb_cursor_open(t->txn, t->s->timer, &cur);
 	if (rc != 0)
 		return store__map_err(rc, "open timer cursor");
@@ -88,11 +88,11 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 ug_err
 store_next_timer(store *s, int64_t *due)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->derived_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	MDB_val key, val;
 	rc = mdb_cursor_open(txn, s->timer, &cur);
 	if (rc == 0) {
@@ -123,11 +123,11 @@ person_prefix_scan(store *s, MDB_dbi dbi, const uint8_t *person_key,
                    size_t suffix_len,
                    ug_err (*fn)(void *ctx, const uint8_t *suffix), void *ctx)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->derived_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	rc = mdb_cursor_open(txn, dbi, &cur);
 	MDB_val key = {UG_PERSON_KEY_LEN, (void *)person_key}, val;
 	if (rc == 0)
@@ -243,7 +243,7 @@ store_desk_member(store *s, const char *desk, const char *caseworker,
 {
 	if (strlen(desk) >= STORE_ID_MAX || strlen(caseworker) >= STORE_ID_MAX)
 		return false;
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	if (store__begin_read(s->derived_env, &txn) != 0)
 		return false;
 	uint8_t k[2 * STORE_ID_MAX + 1];
@@ -261,11 +261,11 @@ store_desk_lead(store *s, const char *desk, int32_t today,
 	size_t dl = strlen(desk);
 	if (dl >= STORE_ID_MAX)
 		return UG_EINVAL;
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->derived_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	uint8_t k[STORE_ID_MAX + 1];
 	memcpy(k, desk, dl);
 	k[dl] = 0;
@@ -312,7 +312,7 @@ ug_err
 store_alert_state(store *s, const uint8_t *id, bool *open,
                   char recipient[STORE_ID_MAX], uint32_t *escalations)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
@@ -333,7 +333,7 @@ store_alert_reroute(store *s, const uint8_t *id, const char *recipient,
 	size_t rlen = strlen(recipient);
 	if (rlen == 0 || rlen >= STORE_ID_MAX)
 		return UG_EINVAL;
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = store__begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin reroute");
@@ -407,11 +407,11 @@ store_audit_append(store *s, int64_t at, const char *actor,
 	n += UG_PERSON_KEY_LEN;
 	memcpy(plain + n, detail, dl);
 	n += dl;
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = store__begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin audit");
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	MDB_val key, val;
 	uint64_t last = 0;
 	rc = mdb_cursor_open(txn, s->audit, &cur);
@@ -440,7 +440,7 @@ store_audit_append(store *s, int64_t at, const char *actor,
 ug_err
 store_audit_count(store *s, uint64_t *n)
 {
-	MDB_txn *txn;
+	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
