@@ -89,7 +89,7 @@ static const char *const signal_names[] = {
 };
 
 #define RULE_PROFILE 0
-#define PROFILE_VERSION 1
+#define PROFILE_VERSION 2
 #define PROFILE_SIGNALS 16
 #define DAY_MS 86400000LL
 
@@ -108,6 +108,7 @@ typedef struct {
 	int32_t left_day;        /* last exit (dropout, leaving); 0 none */
 	int32_t consent_expires; /* last day; 0 until withdrawn */
 	int32_t combined_until;  /* signals merge into the combined alert */
+	int32_t enrolled_start;  /* first day of the current enrolment */
 	char cpr[12];            /* sealed with the rest; timers need it */
 	uint64_t left_seq, dropout_seq, referral_seq, combined_seq;
 	struct {
@@ -671,6 +672,11 @@ left_education(apply_ctx *c, const store_record *rec, profile *p,
                int32_t day)
 {
 	const rules_config *rc = &c->h->rules;
+	/* Agencies export on their own schedules: an enrolment that started
+	 * after this exit may already be in the log. Then there is no gap to
+	 * watch, and the person stays enrolled. */
+	if (p->enrolled && p->enrolled_start > day)
+		return UG_OK;
 	p->enrolled = 0;
 	p->left_day = day;
 	p->left_seq = rec->seq;
@@ -693,9 +699,14 @@ apply_dropout(apply_ctx *c, const store_record *rec, const wire_envelope *env,
 	const rules_config *rc = &c->h->rules;
 	const Ungebro__V1__Dropout *x = env->dropout;
 	int32_t day = date_or(x->date, hub__today(c->h));
+	/* Back in an education that started after this dropout (reported
+	 * first): the dropout is still news, but no episode opens. */
+	bool back_already = p->enrolled && p->enrolled_start > day;
 	ug_err err = left_education(c, rec, p, day);
-	p->dropout_open = 1;
-	p->dropout_seq = rec->seq;
+	if (!back_already) {
+		p->dropout_open = 1;
+		p->dropout_seq = rec->seq;
+	}
 	bool ignored;
 	if (err == UG_OK)
 		err = note_signal(c, rec, env, p, SIG_DROPOUT, day, &ignored);
@@ -789,6 +800,7 @@ apply_enrolment(apply_ctx *c, const store_record *rec,
 	uint64_t episode = p->dropout_open ? p->dropout_seq : p->left_seq;
 	int32_t left = p->left_day;
 	p->enrolled = 1;
+	p->enrolled_start = date_or(x->start, hub__today(c->h));
 	p->dropout_open = 0;
 	p->left_day = 0;
 	p->left_seq = 0;
@@ -849,15 +861,26 @@ apply_readiness(apply_ctx *c, const store_record *rec,
 			snprintf(areas + used, sizeof areas - used, "%s%s",
 			         used ? ", " : "", names[i]);
 		}
+	/* The configured grades, "8 or 9" with the defaults. */
+	char grades[64] = "";
+	int ngrades = 0, total = __builtin_popcount(rc->readiness.grades);
+	for (int g = 0; g <= 10; g++)
+		if (rc->readiness.grades >> g & 1u) {
+			size_t used = strlen(grades);
+			snprintf(grades + used, sizeof grades - used, "%s%d",
+			         !ngrades ? ""
+			         : ngrades == total - 1 ? " or " : ", ", g);
+			ngrades++;
+		}
 	say(d.title, sizeof d.title, "Not education-ready in grade %u",
 	    x->grade);
 	say(d.explanation, sizeof d.explanation,
 	    "%s assessed the pupil not education-ready in grade %u on %s%s%s%s."
-	    " Rule readiness: a not-ready assessment in grade 8 or 9 goes to "
+	    " Rule readiness: a not-ready assessment in grade %s goes to "
 	    "the guidance counsellor. Expected of you: plan the guidance effort "
 	    "with the pupil and the school by %s.",
 	    x->school, x->grade, x->date, areas[0] ? " (areas: " : "", areas,
-	    areas[0] ? ")" : "", due);
+	    areas[0] ? ")" : "", grades, due);
 	evidence_event(&d, env, rec->agency, x->date);
 	return emit(c, &d);
 }
@@ -1197,6 +1220,11 @@ fire_deadline(apply_ctx *c, const store_timer *t, const profile *p)
 		return UG_OK;
 	bool missed = rule == R_CONTACT_MISSED || rule == R_OFFER_MISSED ||
 	              rule == R_TREATMENT_MISSED;
+	/* A warning more than a day late (events imported long after the
+	 * fact, a hub that was down) warns of nothing: the missed alert
+	 * follows on its own. */
+	if (!missed && h->now > t->due + DAY_MS)
+		return UG_OK;
 	if (missed) {
 		h->deadlines_missed++;
 		log_notice("HUB-DEADLINE", "deadline missed: %s (seq %llu)",
