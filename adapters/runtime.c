@@ -60,7 +60,6 @@ volatile sig_atomic_t adapter__stop;
 
 /* ---- events ------------------------------------------------------- */
 
-
 void
 adapter_event_init(adapter_event *ev)
 {
@@ -92,8 +91,6 @@ adapter_event_finish(adapter_event *ev, const char *agency,
 	ev->env.agency = (char *)agency;
 	ev->env.schema_version = WIRE_SCHEMA_VERSION;
 	ev->env.sent_at = now_ms;
-	ev->env.event_id.data = NULL;
-	ev->env.event_id.len = 0;
 	ev->env.supersedes.data = NULL;
 	ev->env.supersedes.len = 0;
 	/* The hub would refuse what fails here, and not as retryable:

@@ -51,6 +51,8 @@ struct candidate {
 	struct stat st;
 	int64_t stable_since; /* monotonic ms: unchanged since */
 	bool seen;	      /* in the latest scan */
+	bool stuck;	      /* dealt with but could not be moved: left
+				 alone until it changes */
 };
 
 struct watch {
@@ -163,6 +165,7 @@ note_file(struct watch *w, const char *name, const struct stat *st,
 	} else if (!same_stat(&c->st, st)) {
 		c->st = *st;
 		c->stable_since = now;
+		c->stuck = false;
 	}
 	c->seen = true;
 	return UG_OK;
@@ -415,18 +418,29 @@ process(struct watch *w, struct candidate *c)
 		 w->dir, name);
 	snprintf(rejects_tmp, sizeof rejects_tmp, "%s/.%s.rejects.tmp",
 		 w->dir, name);
+	/* Left by an attempt that was cut short: never move it as this
+	 * attempt's. */
+	unlink(rejects_tmp);
 	adapter_plan plan;
 	ug_diag diag = {0};
 	ug_err err = adapter__plan(rt, path, &plan, &diag);
+	struct stat st;
 	if (err == UG_EAGAIN) {
 		c->stable_since = ug_mono_ms();
 		return UG_OK;
 	}
 	if (err == UG_ENOMEM)
 		return err;
+	if (err != UG_OK && stat(path, &st) != 0) {
+		remove_candidate(w, c); /* taken away meanwhile */
+		return UG_OK;
+	}
 	if (err != UG_OK) {
-		remove_candidate(w, c);
-		return fail_file(w, name, report_tmp, &diag);
+		if (fail_file(w, name, report_tmp, &diag) != UG_OK)
+			c->stuck = true;
+		else
+			remove_candidate(w, c);
+		return UG_OK;
 	}
 	rt->report = create_private(report_tmp);
 	if (!rt->report) {
@@ -451,10 +465,16 @@ process(struct watch *w, struct candidate *c)
 			      rt->file.rejected_rows ? rejects_name : NULL,
 			      NULL);
 		err = close_synced(&rt->report);
-		remove_candidate(w, c);
 		if (err == UG_OK)
 			err = move_out(w, "done", name, report_tmp, rejects_tmp,
 				       ext);
+		/* Queued, but it cannot be moved (permissions?): do not
+		 * import it again and again; an operator must look. */
+		if (err != UG_OK)
+			c->stuck = true;
+		else
+			remove_candidate(w, c);
+		err = UG_OK;
 		log_notice("ADP-WATCH",
 			   "%s: %zu rows, %zu queued (%zu corrections), %zu "
 			   "repeats, %zu rejected",
@@ -527,7 +547,7 @@ settled(struct watch *w, int64_t now)
 	struct candidate *best = NULL;
 	for (size_t i = 0; i < w->ncands; i++) {
 		struct candidate *c = &w->cands[i];
-		if (now - c->stable_since < w->settle_ms)
+		if (c->stuck || now - c->stable_since < w->settle_ms)
 			continue;
 		if (!best || strcmp(c->name, best->name) < 0)
 			best = c;

@@ -43,7 +43,10 @@ struct outbox {
 	size_t map_len;
 };
 
-/* Write transactions between two trims of the mapped pages. */
+/* Write transactions between two trims of the mapped pages. A random
+ * index write (latest, undo) maps whole page-cache folios, so a few
+ * transactions are enough to map most of the file again: trim after each
+ * (it cost no measurable time importing 100,000 events). */
 #define TRIM_EVERY 1
 
 /*

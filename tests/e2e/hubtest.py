@@ -641,14 +641,15 @@ class Hub:
     SENTINEL_CPR = "0101900000"   # synthetic: born 1900-01-01
 
     def settle(self, agency=None):
-        """Return only after hubd finished a whole loop turn that began
-        after this call: then every timer due on the current clock has
-        fired and every event sent before has been applied. Two sentinel
-        events (no absence: they raise nothing) are sent one after the
-        other; the second is applied in a turn after the one that applied
-        the first, and each turn reads the clock and fires timers before
-        it applies what a catch-up brings. Needs an agency registered for
-        absence."""
+        """Return only after hubd has read the clock as it is now and
+        fired every timer due by it, and applied every event sent before.
+        A loop turn of hubd ingests and applies, then reads the clock and
+        fires due timers. Two sentinel events (no absence: they raise
+        nothing) go one after the other: the turn that applies the first
+        reads the clock after it arrived, i.e. after this call; the second
+        can only be applied in a later turn, so once it is applied, that
+        turn's timers have fired and committed. Needs an agency registered
+        for absence."""
         if agency is None:
             agency = next((a for a, t in self.agencies.items()
                            if "absence" in t.split(",")), None)

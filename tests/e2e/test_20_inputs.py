@@ -350,3 +350,33 @@ def test_kind_option(hub):
     assert r.rc == EXIT_OK, str(r)
     assert_store(hub, [row])
     assert event_id(hub, row) in stored(hub)
+
+
+def test_corrected_rejects_file_imports_again(hub):
+    """The rejects file opens like the input; with its three first
+    columns ignored it imports again: the fixed row is sent, the row
+    still wrong is rejected again (docs/ADAPTERS.md)."""
+    gen = CprGen(2013)
+    good = AbsenceRow(gen.next())
+    wrong_date = AbsenceRow(gen.next(), period_end="2024-05-32")
+    wrong_cpr = AbsenceRow("311399" + gen.next()[6:])
+    remember(hub, [good, wrong_date, wrong_cpr])
+    path, lines = hub.csv("w21.csv", [good, wrong_date, wrong_cpr])
+    r = hub.adapter("import", path)
+    assert (r.rc, r.summary["queued"], r.summary["rejected_rows"]) == \
+        (EXIT_ROWS_REJECTED, 1, 2), str(r)
+    rejects = path.parent / "w21.csv.rejects.csv"
+    text = rejects.read_text().replace("2024-05-32", "2024-05-10")
+    fixed = hub.inputs_dir / "w21-fixed.csv"
+    fixed.write_text(text)
+    r = hub.adapter("import", fixed, ignore_columns="line,column,reason")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (2, 1, 1)
+    assert_store(hub, [good, dataclasses_replace(wrong_date,
+                                                 period_end="2024-05-10")])
+
+
+def dataclasses_replace(row, **kw):
+    import dataclasses
+    return dataclasses.replace(row, **kw)

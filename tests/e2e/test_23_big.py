@@ -7,7 +7,9 @@ The adapter's peak resident set (ru_maxrss from wait4, what
 `/usr/bin/time -v` reports; it counts the outbox's mapped LMDB pages too)
 must stay under 64 MB, a fraction of the file; the figures are printed
 (run pytest with -s to see them). Every test ends with the privacy sweep
-(over a sample of the CPRs: 100,000 would make the sweep itself slow)."""
+(over a sample of the CPRs: 100,000 would make the sweep itself slow).
+Under AddressSanitizer (make asan) the RSS bound is not asserted: ASan's
+quarantine and shadow memory dwarf the adapter's own."""
 
 import os
 import random
@@ -22,6 +24,13 @@ from runtimetest import event_id, stored, wait_stored
 ROWS = 100_000
 TARGET_BYTES = 100 * 1024 * 1024
 RSS_LIMIT_KB = 64 * 1024
+
+
+def sanitized():
+    """Is adapter-school built with AddressSanitizer (make asan)? Its
+    quarantine and shadow memory make the RSS figure meaningless."""
+    return b"__asan_init" in open(hubtest.binary("adapter-school"),
+                                  "rb").read()
 
 
 def big_rows(seed, n):
@@ -113,7 +122,8 @@ def test_100mb_file_streams_in_constant_memory(hub):
               f"{elapsed:.1f} s end to end ({ROWS / elapsed:,.0f} rows/s "
               f"imported and delivered), peak RSS {max_rss / 1024:.1f} MB "
               f"(anonymous {anon / 1024:.1f} MB)")
-        assert max_rss < RSS_LIMIT_KB, f"peak RSS {max_rss} kB"
+        if not sanitized():
+            assert max_rss < RSS_LIMIT_KB, f"peak RSS {max_rss} kB"
         got = wait_stored(hub, ROWS, timeout=120)
         sample = rows[::97]
         assert all(event_id(hub, r) in got for r in sample)
@@ -129,11 +139,11 @@ def test_file_growing_during_import_is_imported_again(hub):
     """The second pass sees the file grow: it stops (exit 3, saying so);
     what it had queued is recognised when the complete file is imported
     again, so nothing is sent twice and nothing is lost."""
-    rows, cprs = big_rows(2302, 60_000)
+    rows, cprs = big_rows(2302, 24_000)
     hub.cprs.update(cprs[::40])
     path = hub.inputs_dir / "growing.csv"
     try:
-        write_big(path, rows[:50_000], 20 * 1024 * 1024)
+        write_big(path, rows[:20_000], 10 * 1024 * 1024)
         filler_line = path.open().readlines()[1].rsplit(";", 1)[1]
         p = hub.adapter_popen("import", path, ignore_columns="bemaerkning",
                               log_level="info")
@@ -147,7 +157,7 @@ def test_file_growing_during_import_is_imported_again(hub):
         hubtest.wait_for(started, 60, "the second pass to begin",
                          interval=0)
         with open(path, "a", encoding="utf-8", newline="") as f:
-            for r in rows[50_000:]:
+            for r in rows[20_000:]:
                 f.write(csv_line(r.fields() + [filler_line.strip()]) +
                         "\r\n")
         r = hub.adapter_finish(p)
@@ -157,15 +167,15 @@ def test_file_growing_during_import_is_imported_again(hub):
         # Batches queued before the change was seen stay queued (their
         # ids are the complete file's too); usually none or a few.
         first = r.summary["queued"]
-        assert 0 <= first < 50_000, r.summary
+        assert 0 <= first < 20_000, r.summary
         # Complete now: the whole file, and only what was missing.
         again = hub.adapter("import", path, ignore_columns="bemaerkning",
                             wait=300)
         assert again.rc == EXIT_OK, str(again)[-3000:]
         assert (again.summary["rows"], again.summary["queued"],
                 again.summary["duplicates"]) == \
-            (60_000, 60_000 - first, first)
-        got = wait_stored(hub, 60_000, timeout=120)
+            (24_000, 24_000 - first, first)
+        got = wait_stored(hub, 24_000, timeout=120)
         assert all(event_id(hub, x) in got for x in rows[::211])
         assert not [x for x in stored(hub).values() if x["supersedes"]]
     finally:

@@ -94,6 +94,8 @@ def test_readiness_not_ready_in_grades_8_and_9_only(make_hub):
     assert set(by_cpr) == {g8, g9}
     assert by_cpr[g8]["title"] == "Not education-ready in grade 8"
     assert "(areas: academic, social)" in by_cpr[g8]["explanation"]
+    assert "Rule readiness: a not-ready assessment in grade 8 or 9 goes " \
+        "to the guidance counsellor" in by_cpr[g8]["explanation"]
     assert "(areas: personal)" in by_cpr[g9]["explanation"]
     # Ten working days after Tuesday 2026-01-20.
     assert by_cpr[g9]["due"] == "2026-02-03"
@@ -102,12 +104,14 @@ def test_readiness_not_ready_in_grades_8_and_9_only(make_hub):
 def test_readiness_grades_are_configuration(make_hub):
     hub = rules_hub(make_hub, "2026-01-20T08:00:00",
                     rules={"readiness.grades": "10"})
+    # (and the explanation names the configured grades)
     g9, g10 = CprGen(3105).take(2)
     hub.send(ev_readiness(g9, "2026-01-15", 9),
              ev_readiness(g10, "2026-01-15", 10))
     assert hub.wait_applied()["alerts"] == 1
     [a] = hub.peek("desk-dora", 1)
     assert (a["cpr"], a["rule"]) == (g10, "readiness")
+    assert "a not-ready assessment in grade 10 goes" in a["explanation"]
 
 
 def test_transition_gap_after_day_30_not_before(make_hub):
@@ -116,6 +120,7 @@ def test_transition_gap_after_day_30_not_before(make_hub):
     hub.assign(adult, "cw-anna")
     hub.send(ev_dropout(adult, "2026-09-07"))
     assert hub.wait_applied()["alerts"] == 1
+    # (No school holiday between 09-07 and 10-07: every day counts.)
     # Day 29, to its last second: nothing.
     hub.advance("2026-10-06T23:59:59")
     assert hub.stats()["alerts"] == 1
@@ -137,25 +142,66 @@ def test_transition_gap_after_day_30_not_before(make_hub):
     assert gap["raised_at"] == ms("2026-10-08")
 
 
-def test_transition_gap_after_school_leaving(make_hub):
-    hub = rules_hub(make_hub, "2026-06-26T14:00:00",
-                    rules={"transition_gap.days": "10"})
+def test_transition_gap_after_school_leaving_skips_the_summer(make_hub):
+    """A grade-9 leaver on Friday 2026-06-26: the summer holiday
+    (06-27..08-09) does not count toward the 30 days, so the gap opens
+    only after the 30th day outside it, 2026-09-08."""
+    hub = rules_hub(make_hub, "2026-06-26T14:00:00")
     pupil = CprGen(3107).born("2010-04-04")
     hub.assign(pupil, "cw-anna")
-    hub.send(ev_leaving(pupil, "2026-06-26", grade=9, kind="LEFT_SCHOOL"))
+    hub.send(ev_leaving(pupil, "2026-06-26", grade=9,
+                        kind="COMPLETED_GRADE"))
     # Leaving school alerts nobody by itself.
     assert hub.wait_applied()["alerts"] == 0
-    hub.advance("2026-07-06T23:00:00")
+    # 30 calendar days later: still the summer holiday.
+    hub.advance("2026-07-27T12:00:00")
     assert hub.stats()["alerts"] == 0
-    hub.advance("2026-07-07T00:00:00")
+    hub.advance("2026-09-08T23:59:59")
+    assert hub.stats()["alerts"] == 0
+    hub.advance("2026-09-09T00:00:00")
     assert hub.stats()["alerts"] == 1
     [a] = hub.peek("cw-anna", 1)
     assert (a["rule"], a["priority"]) == ("transition_gap", "HIGH")
-    assert a["title"] == "No new education 10 days after leaving"
+    assert a["title"] == "No new education 30 days after leaving"
+    assert "left school or education on 2026-06-26 (reported by " \
+        "school-a)" in a["explanation"]
+    [ev] = a["evidence"]
+    assert (ev["agency"], ev["type"], ev["period_start"]) == \
+        ("school-a", "SchoolLeaving", "2026-06-26")
     # An enrolment later is no "back on track": there was no dropout.
-    hub.send(ev_enrolment(pupil, "2026-08-10"))
+    hub.send(ev_enrolment(pupil, "2026-09-14"))
     hub.settle()
     assert hub.stats()["alerts"] == 1
+
+
+def test_transition_gap_is_the_only_timer(make_hub):
+    """The gap timer alone in the store (no alert, so no acknowledgement
+    timer beside it): it fires, and the hub logs no error."""
+    hub = rules_hub(make_hub, "2026-03-02T10:00:00",
+                    rules={"transition_gap.days": "10"})
+    pupil = CprGen(3112).born("2010-05-05")
+    hub.send(ev_leaving(pupil, "2026-03-02", kind="LEFT_SCHOOL"))
+    hub.wait_applied()
+    hub.advance("2026-03-12T23:59:59")
+    assert hub.stats()["alerts"] == 0
+    hub.advance("2026-03-13T00:00:00")
+    assert hub.stats()["alerts"] == 1
+    assert "hubd err" not in hub.log_text()
+
+
+def test_transition_gap_skips_the_autumn_holiday(make_hub):
+    hub = rules_hub(make_hub, "2026-09-28T08:00:00")
+    adult = CprGen(3113).born("2004-06-06")
+    hub.send(ev_dropout(adult, "2026-09-28"))
+    hub.wait_applied()
+    # 13 days to 10-11, week 42 (10-12..18) not counted, 17 more days:
+    # the 30th is 2026-11-04.
+    hub.advance("2026-10-29T12:00:00")
+    assert hub.stats()["alerts"] == 1
+    hub.advance("2026-11-04T23:59:59")
+    assert hub.stats()["alerts"] == 1
+    hub.advance("2026-11-05T00:00:00")
+    assert hub.stats()["alerts"] == 2
 
 
 def test_enrolment_within_the_gap_stops_it(make_hub):

@@ -31,8 +31,11 @@ def test_unacknowledged_high_alert_climbs_the_ladder(make_hub):
     # HIGH: 24 hours on the hub clock.
     hub.advance("2026-09-08T07:59:59")
     assert escalations(hub) == []
+    audit = hub.stats()["audit_records"]
     hub.advance("2026-09-08T08:00:00")
     assert escalations(hub) == [(alert_id, "duty-desk")]
+    # The escalation is itself recorded in the audit log.
+    assert hub.stats()["audit_records"] == audit + 1
     hub.peek("cw-anna", 0)
     [a] = hub.peek("desk-dora", 1)
     assert (a["alert_id"], a["rule"], a["recipient"]) == \

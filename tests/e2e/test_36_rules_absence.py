@@ -153,3 +153,23 @@ def test_both_absence_measures_are_computed(make_hub):
     assert hub.wait_applied()["alerts"] == 2
     assert sorted(a["rule"] for a in hub.peek("desk-dora", 2)) == \
         ["absence.quarter.notify", "absence.rolling"]
+
+
+def test_one_report_one_absence_alert_below_the_notify_level(make_hub):
+    """A report that starts a rolling episode and reaches the quarter's
+    warning level raises the rolling alert only; the warning level is
+    still used up for the quarter (no warning later)."""
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00",
+                    rules={"absence.quarter.enabled": "yes",
+                           "absence.rolling.min_days": "10"})
+    cpr = CprGen(3607).next()
+    hub.send(ev_absence(cpr, "2026-09-07", 3))
+    assert hub.wait_applied()["alerts"] == 0
+    # 7 of 60 (11.7 %): rolling above 10 %, quarter at its 10 % level.
+    hub.send(ev_absence(cpr, "2026-09-14", 4))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert a["rule"] == "absence.rolling"
+    # Still between the levels a week later: nothing new.
+    hub.send(ev_absence(cpr, "2026-09-21", 4))
+    assert hub.wait_applied()["alerts"] == 1

@@ -22,11 +22,15 @@ def test_timer_scheduled_before_a_restart_fires_after_it(make_hub, how):
     hub.assign(adult, "cw-anna")
     hub.send(ev_dropout(adult, "2026-09-07"))
     assert hub.wait_applied()["alerts"] == 1
+    # The gap timer and the alert's acknowledgement timer (an adult: no
+    # legal deadline clocks), stored.
+    assert hub.stats()["timers"] == 2
     if how == "sigterm":
         hub.stop()
     else:
         hub.kill9()
     hub.start()
+    assert hub.stats()["timers"] == 2
     # Day 29: still nothing; day 31: the transition gap, from the stored
     # timer.
     hub.advance("2026-10-06T12:00:00")

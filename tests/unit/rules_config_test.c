@@ -504,6 +504,44 @@ test_example_file_is_the_defaults(void)
 	CHECK_EQ_MEM(&got, &want, sizeof want);
 }
 
+static void
+test_docs_example_loads(void)
+{
+	/* The example in docs/RULES.md ("### Example", the first fenced
+	 * block after it) must be a valid rules file. */
+	size_t len = 0;
+	uint8_t *doc = ut_read_file("docs/RULES.md", &len);
+	if (!doc)
+		FAIL("docs/RULES.md not readable (run from the repo root)");
+	char *text = malloc(len + 1);
+	CHECK(text != NULL);
+	memcpy(text, doc, len);
+	text[len] = '\0';
+	free(doc);
+	char *at = strstr(text, "### Example");
+	char *open = at ? strstr(at, "```\n") : NULL;
+	char *close = open ? strstr(open + 4, "```") : NULL;
+	if (!close) {
+		free(text);
+		FAIL("no example block in docs/RULES.md");
+	}
+	*close = '\0';
+	rules_config c;
+	ug_diag diag;
+	ug_err err = load_text(&c, open + 4, &diag);
+	free(text);
+	if (err != UG_OK)
+		FAIL("the docs example: %s", diag.reason);
+	CHECK_EQ_INT(c.rolling.threshold_pct, 8);
+	CHECK_EQ_STR(c.team_lead, "cw-teamlead");
+	CHECK_EQ_INT(c.cal.nschool_holidays, 5);
+	/* Its own calendar, not the defaults: its summer holiday ends on
+	 * Sunday 2027-08-08, so Monday 08-09 is a school day. */
+	CHECK(!calendar_is_school_day(&c.cal, day("2027-02-17")));
+	CHECK(!calendar_is_school_day(&c.cal, day("2027-08-06")));
+	CHECK(calendar_is_school_day(&c.cal, day("2027-08-09")));
+}
+
 TEST_LIST = {
 	{"defaults are domain", test_defaults_are_domain},
 	{"no file means defaults", test_no_file_means_defaults},
@@ -526,5 +564,6 @@ TEST_LIST = {
 	{"error stops at the first bad line",
 	 test_error_stops_at_first_bad_line},
 	{"example file is the defaults", test_example_file_is_the_defaults},
+	{"docs example loads", test_docs_example_loads},
 	{NULL, NULL},
 };
