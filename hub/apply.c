@@ -849,6 +849,13 @@ apply_readiness(apply_ctx *c, const store_record *rec,
 		return err;
 	draft d;
 	draft_init(&d, rec, p, R_READINESS, rc->readiness.on.priority);
+	/* DOMAIN rule 3: the guidance counsellor (UU-vejleder) if one is
+	 * assigned, else the contact person, else the desk. */
+	char counsellor[STORE_ID_MAX];
+	if (store_assignment_role(c->h->store, rec->person_key,
+	                          STORE_ROLE_GUIDANCE, hub__today(c->h),
+	                          counsellor) == UG_OK)
+		d.recipient = counsellor;
 	d.due = calendar_add_working_days(&rc->cal, hub__today(c->h), 10);
 	char due[11], areas[64] = "";
 	ug_date_format(d.due, due);
@@ -970,6 +977,7 @@ apply_addiction(apply_ctx *c, const store_record *rec,
 typedef struct {
 	apply_ctx *c;
 	char to[STORE_ID_MAX];
+	char counsellor[STORE_ID_MAX]; /* keeps the alerts addressed to them */
 	ug_err err;
 } move_ctx;
 
@@ -982,7 +990,8 @@ move_alert(void *ctx, const uint8_t *id)
 	uint32_t escalations = 0;
 	if (store_alert_state(m->c->h->store, id, &open, recipient,
 	                      &escalations) != UG_OK ||
-	    !open || escalations || strcmp(recipient, m->to) == 0)
+	    !open || escalations || strcmp(recipient, m->to) == 0 ||
+	    strcmp(recipient, m->counsellor) == 0)
 		return UG_OK; /* an escalated alert stays where it went */
 	return add_reroute(m->c, id, m->to, false);
 }
@@ -994,6 +1003,8 @@ move_open_alerts(apply_ctx *c, const uint8_t *person_key)
 {
 	move_ctx m = {.c = c};
 	resolve_recipient(c->h, person_key, m.to);
+	store_assignment_role(c->h->store, person_key, STORE_ROLE_GUIDANCE,
+	                      hub__today(c->h), m.counsellor);
 	return store_person_alerts(c->h->store, person_key, move_alert, &m);
 }
 
@@ -1003,12 +1014,15 @@ apply_assignment(apply_ctx *c, const store_record *rec,
 {
 	/* The durable transaction already recorded the assignment; what is
 	 * left is to move the person's open alerts to whoever is the contact
-	 * person now (DOMAIN: a reassignment moves open alerts). */
+	 * person now (DOMAIN: a reassignment moves open alerts). A guidance
+	 * counsellor or mentor takes no open alerts. */
+	const Ungebro__V1__ContactAssignment *x = env->contact_assignment;
+	if (x->role && x->role[0] && strcmp(x->role, "contact") != 0)
+		return UG_OK;
 	ug_err err = move_open_alerts(c, rec->person_key);
 	/* A dated assignment starts, or ends, on a later day: the open
 	 * alerts move again when it does (to the new contact person, or to
 	 * the desk once the assignment has ended). */
-	const Ungebro__V1__ContactAssignment *x = env->contact_assignment;
 	int32_t today = hub__today(c->h);
 	int32_t from = date_or(x->from, 0), to = date_or(x->to, 0);
 	if (err == UG_OK && from > today)

@@ -239,7 +239,13 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 		.received_at = ug_now_ms(),
 		.body = a->body,
 		.body_len = wire_pack(&a->env, a->body),
-		.assign_caseworker = a->caseworker,
+		/* A mentor is logged but routes nothing. */
+		.assign_caseworker = strcmp(a->role, "mentor") == 0
+		                             ? NULL
+		                             : a->caseworker,
+		.assign_role = strcmp(a->role, "guidance") == 0
+		                       ? STORE_ROLE_GUIDANCE
+		                       : STORE_ROLE_CONTACT,
 		.assign_from = from_day,
 		.assign_to = to_day,
 	};

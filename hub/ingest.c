@@ -103,12 +103,21 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 		.body = (uint8_t *)zmq_msg_data(&p->frame) + WIRE_HEADER_LEN,
 		.body_len = zmq_msg_size(&p->frame) - WIRE_HEADER_LEN,
 	};
-	/* Alerts go to the one responsible contact person: a mentor or
-	 * guidance assignment is logged (it shows in the timeline) but does
-	 * not take the person's alerts. */
+	/* Alerts go to the one responsible contact person; a readiness
+	 * alert goes to the guidance counsellor (DOMAIN rule 3). A mentor
+	 * assignment is logged (it shows in the timeline) but routes
+	 * nothing. */
+	if (p->env->type != UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT)
+		return;
+	/* Only now: the payload is a oneof, so the pointer means nothing
+	 * for other event types. */
 	const Ungebro__V1__ContactAssignment *c = p->env->contact_assignment;
-	if (p->env->type == UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT &&
-	    (!c->role || !c->role[0] || strcmp(c->role, "contact") == 0)) {
+	bool contact = !c->role || !c->role[0] ||
+	               strcmp(c->role, "contact") == 0;
+	bool guidance = c->role && strcmp(c->role, "guidance") == 0;
+	if (contact || guidance) {
+		ev->assign_role = guidance ? STORE_ROLE_GUIDANCE
+		                           : STORE_ROLE_CONTACT;
 		ev->assign_caseworker = c->caseworker;
 		ug_date_parse(c->from, &ev->assign_from);
 		if (c->to && c->to[0])

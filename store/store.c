@@ -300,12 +300,24 @@ get_be32(const uint8_t *in)
 	                 (uint32_t)in[2] << 8 | in[3]);
 }
 
+/* The contact person's history is keyed by the person key alone; other
+ * roles (the guidance counsellor) add a role byte. */
+static size_t
+assign_key(uint8_t out[UG_PERSON_KEY_LEN + 1], const uint8_t *person_key,
+           int role)
+{
+	memcpy(out, person_key, UG_PERSON_KEY_LEN);
+	out[UG_PERSON_KEY_LEN] = (uint8_t)role;
+	return UG_PERSON_KEY_LEN + (role != STORE_ROLE_CONTACT);
+}
+
 static ug_err
-assign_read(store *s, MDB_txn *txn, const uint8_t *person_key,
+assign_read(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
             assign_list *list)
 {
 	memset(list, 0, sizeof *list);
-	MDB_val key = {UG_PERSON_KEY_LEN, (void *)person_key}, val;
+	uint8_t k[UG_PERSON_KEY_LEN + 1];
+	MDB_val key = {assign_key(k, person_key, role), k}, val;
 	uint8_t plain[1 + ASSIGN_MAX * ASSIGN_ENTRY];
 	int rc = mdb_get(txn, s->assign, &key, &val);
 	if (rc == MDB_NOTFOUND)
@@ -314,8 +326,8 @@ assign_read(store *s, MDB_txn *txn, const uint8_t *person_key,
 		return store__map_err(rc, "read assignment");
 	if (val.mv_size < UG_SEAL_OVERHEAD + 1 ||
 	    val.mv_size - UG_SEAL_OVERHEAD > sizeof plain ||
-	    ug_seal_open(s->storage_key, person_key, UG_PERSON_KEY_LEN,
-	                 val.mv_data, val.mv_size, plain) != UG_OK ||
+	    ug_seal_open(s->storage_key, k, key.mv_size, val.mv_data,
+	                 val.mv_size, plain) != UG_OK ||
 	    plain[0] > ASSIGN_MAX ||
 	    val.mv_size - UG_SEAL_OVERHEAD != 1 + (size_t)plain[0] * ASSIGN_ENTRY)
 		return UG_EMALFORMED;
@@ -338,7 +350,8 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 	if (cwlen >= STORE_ID_MAX)
 		return UG_EINVAL;
 	assign_list list;
-	ug_err err = assign_read(s, txn, ev->person_key, &list);
+	ug_err err = assign_read(s, txn, ev->person_key, ev->assign_role,
+	                         &list);
 	if (err != UG_OK)
 		return err;
 	/* Same start date: the later record is a correction and wins. */
@@ -363,8 +376,9 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 		p[8] = (uint8_t)strlen(list.entry[i].caseworker);
 		memcpy(p + 9, list.entry[i].caseworker, p[8]);
 	}
-	MDB_val key = {UG_PERSON_KEY_LEN, (void *)ev->person_key}, val;
-	err = seal_into(s, ev->person_key, UG_PERSON_KEY_LEN, plain,
+	uint8_t k[UG_PERSON_KEY_LEN + 1];
+	MDB_val key = {assign_key(k, ev->person_key, ev->assign_role), k}, val;
+	err = seal_into(s, k, key.mv_size, plain,
 	                1 + (size_t)plain[0] * ASSIGN_ENTRY, &val);
 	if (err != UG_OK)
 		return err;
@@ -564,12 +578,20 @@ ug_err
 store_assignment_get(store *s, const uint8_t *person_key, int32_t today,
                      char caseworker[STORE_ID_MAX])
 {
+	return store_assignment_role(s, person_key, STORE_ROLE_CONTACT, today,
+	                             caseworker);
+}
+
+ug_err
+store_assignment_role(store *s, const uint8_t *person_key, int role,
+                      int32_t today, char caseworker[STORE_ID_MAX])
+{
 	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
 	assign_list list;
-	ug_err err = assign_read(s, txn, person_key, &list);
+	ug_err err = assign_read(s, txn, person_key, role, &list);
 	mdb_txn_abort(txn);
 	if (err != UG_OK)
 		return err;

@@ -65,6 +65,7 @@ typedef struct {
 	/* For a ContactAssignment: the assignment to record, else NULL. */
 	const char *assign_caseworker;
 	int32_t assign_from, assign_to; /* days; assign_to 0 = open */
+	int assign_role;                /* STORE_ROLE_* */
 	/* Results, set by store_append. */
 	int status;                /* STORE_NEW / _DUPLICATE / _CONFLICT */
 	uint64_t seq;              /* log sequence (the stored one for dups) */
@@ -104,8 +105,13 @@ ug_err store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 /* Highest sequence in the log, 0 when empty. */
 ug_err store_log_last(store *s, uint64_t *last);
 
-/* The caseworker currently assigned to a person on `today` (days), or
- * UG_ENOTFOUND. */
+enum { STORE_ROLE_CONTACT = 0, STORE_ROLE_GUIDANCE = 1 };
+
+/* The caseworker in a role (contact person, guidance counsellor) for a
+ * person on `today` (days), or UG_ENOTFOUND. */
+ug_err store_assignment_role(store *s, const uint8_t *person_key, int role,
+                             int32_t today, char caseworker[STORE_ID_MAX]);
+/* The contact person on `today`, or UG_ENOTFOUND. */
 ug_err store_assignment_get(store *s, const uint8_t *person_key, int32_t today,
                             char caseworker[STORE_ID_MAX]);
 

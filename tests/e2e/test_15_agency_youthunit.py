@@ -70,9 +70,9 @@ def test_assignments_desk_and_reassignment(make_hub):
                     agency=AGENCY)
     events = check_run(hub, r, [(a_path, a_rows), (d_path, d_rows)], AGENCY)
     assert len(events) == 6
-    # p[0] and p[2]: p[1]'s guidance counsellor (UU-vejleder) is logged
-    # but does not route alerts, which go to the contact person only.
-    assert hub.stats()["assignments"] == 2
+    # p[0] and p[2] (contact persons) and p[1]'s guidance counsellor
+    # (UU-vejleder), who receives readiness alerts.
+    assert hub.stats()["assignments"] == 3
 
     # An alert for p[0] goes to the caseworker of the later assignment.
     hub.cprs.add(p[0])
@@ -100,7 +100,7 @@ def test_assignments_desk_and_reassignment(make_hub):
             r2.summary["duplicates"]) == (1, 1, 3), str(r2)
     fixed = [e for e in stored(hub) if e["supersedes"]]
     assert len(fixed) == 1 and fixed[0]["type"] == CA
-    assert hub.stats()["assignments"] == 2
+    assert hub.stats()["assignments"] == 3
     hub.sweep()
 
 
