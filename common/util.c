@@ -38,8 +38,8 @@ ug_days_from_civil(int year, int month, int day)
 	return era * 146097 + (int32_t)doe - 719468;
 }
 
-static void
-civil_from_days(int32_t z, int *year, int *month, int *day)
+void
+ug_civil(int32_t z, int *year, int *month, int *day)
 {
 	z += 719468;
 	int era = (z >= 0 ? z : z - 146096) / 146097;
@@ -109,7 +109,7 @@ void
 ug_date_format(int32_t days, char out[11])
 {
 	int year, month, day;
-	civil_from_days(days, &year, &month, &day);
+	ug_civil(days, &year, &month, &day);
 	/* The modulo keeps gcc's format-truncation analysis satisfied; dates
 	 * outside years 0-9999 never reach here. */
 	snprintf(out, 11, "%04d-%02d-%02d", (unsigned)year % 10000u,

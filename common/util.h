@@ -25,6 +25,8 @@ ug_err ug_date_parse_n(const char *text, size_t len, int32_t *days);
 void ug_date_format(int32_t days, char out[11]);
 /* Days since epoch to civil date, and back. */
 int32_t ug_days_from_civil(int year, int month, int day);
+/* Days since epoch to year, month (1-12) and day (1-31). */
+void ug_civil(int32_t days, int *year, int *month, int *day);
 /* 0 = Monday ... 6 = Sunday. */
 int ug_weekday(int32_t days);
 /* Today in UTC, as days since epoch. */

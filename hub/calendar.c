@@ -10,11 +10,7 @@
 static void
 civil(int32_t day, int *year, int *month, int *mday)
 {
-	char iso[11];
-	ug_date_format(day, iso);
-	*year = atoi(iso);
-	*month = atoi(iso + 5);
-	*mday = atoi(iso + 8);
+	ug_civil(day, year, month, mday);
 }
 
 /* Easter Sunday, Gregorian (the anonymous algorithm, Meeus/Jones/Butcher). */
@@ -95,8 +91,8 @@ in_range(const calendar_range *r, int32_t day)
 	return false;
 }
 
-bool
-calendar_is_school_day(const calendar *cal, int32_t day)
+static bool
+school_day_uncached(const calendar *cal, int32_t day)
 {
 	if (!calendar_is_working_day(cal, day))
 		return false;
@@ -104,6 +100,31 @@ calendar_is_school_day(const calendar *cal, int32_t day)
 		if (in_range(&cal->school_holidays[i], day))
 			return false;
 	return true;
+}
+
+/* The rules ask about the same few hundred days for every absence report;
+ * a direct-mapped memo keeps that off the ingest path. It is keyed by the
+ * calendar's generation, which every change to a calendar renews. */
+#define MEMO_SIZE 2048
+static struct {
+	uint32_t generation;
+	int32_t day;
+	bool school_day;
+} memo[MEMO_SIZE];
+static uint32_t next_generation = 1;
+
+bool
+calendar_is_school_day(const calendar *cal, int32_t day)
+{
+	unsigned slot = (unsigned)day % MEMO_SIZE;
+	if (cal->generation && memo[slot].generation == cal->generation &&
+	    memo[slot].day == day)
+		return memo[slot].school_day;
+	bool school_day = school_day_uncached(cal, day);
+	memo[slot].generation = cal->generation;
+	memo[slot].day = day;
+	memo[slot].school_day = school_day;
+	return school_day;
 }
 
 int32_t
@@ -132,9 +153,16 @@ calendar_add_working_days(const calendar *cal, int32_t from, int n)
 }
 
 void
+calendar_touch(calendar *cal)
+{
+	cal->generation = next_generation++;
+}
+
+void
 calendar_clear_school_holidays(calendar *cal)
 {
 	cal->nschool_holidays = 0;
+	cal->generation = next_generation++;
 }
 
 static ug_err
@@ -181,6 +209,7 @@ calendar_add_school_holiday(calendar *cal, const char *text, ug_diag *diag)
 		goto bad;
 	}
 	cal->school_holidays[cal->nschool_holidays++] = r;
+	cal->generation = next_generation++;
 	return UG_OK;
 bad:
 	ug_diag_set(diag, "calendar", "'%s' is not a holiday range "

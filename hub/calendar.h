@@ -26,6 +26,7 @@ typedef struct {
 	calendar_range school_holidays[CALENDAR_RANGES_MAX];
 	int nschool_holidays;
 	bool christmas_eve_is_holiday; /* de facto closed in Denmark */
+	uint32_t generation; /* renewed by every change (memo key); 0 = none */
 } calendar;
 
 /* The Danish defaults: winter holiday week 7, autumn holiday week 42,
@@ -35,6 +36,8 @@ void calendar_defaults(calendar *cal);
  * (every year) or "week 42" (every year). */
 ug_err calendar_add_school_holiday(calendar *cal, const char *text,
                                    ug_diag *diag);
+/* Renew the calendar's generation after changing a field directly. */
+void calendar_touch(calendar *cal);
 /* Drop every school-holiday range (before adding configured ones). */
 void calendar_clear_school_holidays(calendar *cal);
 

@@ -307,6 +307,8 @@ rules_config_load(rules_config *cfg, const char *path, ug_diag *diag)
 		err = rules_config_set(cfg, name, value, diag);
 	}
 	fclose(f);
+	/* christmas_eve_is_holiday is set in place: renew the memo key. */
+	calendar_touch(&cfg->cal);
 	bool whole_file = false;
 	if (err == UG_OK) {
 		err = check_consistency(cfg, diag);
