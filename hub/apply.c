@@ -359,14 +359,18 @@ evidence_event(draft *d, const wire_envelope *env, const char *agency,
 
 static ug_err
 profile_load(apply_ctx *c, const uint8_t *person_key, const char *cpr,
-             profile *p)
+             profile *p, bool *stored)
 {
 	size_t len = 0;
 	ug_err err = store_derived_state_get(c->txn, person_key, RULE_PROFILE,
 	                                     (uint8_t *)p, sizeof *p, &len);
 	if (err != UG_OK && err != UG_ENOTFOUND && err != UG_EMALFORMED)
 		return err;
-	if (err != UG_OK || len != sizeof *p || p->version != PROFILE_VERSION) {
+	bool valid = err == UG_OK && len == sizeof *p &&
+	             p->version == PROFILE_VERSION;
+	if (stored)
+		*stored = valid;
+	if (!valid) {
 		memset(p, 0, sizeof *p);
 		p->version = PROFILE_VERSION;
 	}
@@ -1049,10 +1053,12 @@ static ug_err
 apply_person_event(apply_ctx *c, const store_record *rec,
                    const wire_envelope *env)
 {
-	profile p;
-	ug_err err = profile_load(c, rec->person_key, env->cpr, &p);
+	profile p, before;
+	bool stored = false;
+	ug_err err = profile_load(c, rec->person_key, env->cpr, &p, &stored);
 	if (err != UG_OK)
 		return err;
+	before = p;
 	switch (env->payload_case) {
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT:
 		err = apply_absence(c, rec, env, &p);
@@ -1090,7 +1096,10 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 		break;
 	}
 	if (err == UG_OK)
-		err = profile_save(c, rec->person_key, &p);
+		/* Most absence reports change nothing here: skip the write. */
+		err = stored && memcmp(&before, &p, sizeof p) == 0
+		              ? UG_OK
+		              : profile_save(c, rec->person_key, &p);
 	return err;
 }
 
@@ -1376,7 +1385,7 @@ fire_timer(apply_ctx *c, const store_timer *t)
 	if (t->kind == TIMER_REASSIGN)
 		return move_open_alerts(c, t->person_key);
 	profile p;
-	ug_err err = profile_load(c, t->person_key, NULL, &p);
+	ug_err err = profile_load(c, t->person_key, NULL, &p, NULL);
 	if (err != UG_OK)
 		return err;
 	if (t->kind == TIMER_GAP)
