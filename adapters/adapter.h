@@ -104,8 +104,8 @@ typedef struct adapter_event {
 	char natural_key[ADAPTER_KEY_MAX];
 	size_t natural_key_len;
 	/* Set by adapter_event_finish: */
-	uint8_t event_id[WIRE_EVENT_ID_LEN];  /* the id for this content */
-	uint8_t key_hash[WIRE_EVENT_ID_LEN];  /* keyed hash of natural key */
+	uint8_t event_id[WIRE_EVENT_ID_LEN]; /* the id for this content */
+	uint8_t key_hash[WIRE_EVENT_ID_LEN]; /* keyed hash of natural key */
 	uint8_t supersedes[WIRE_EVENT_ID_LEN];
 } adapter_event;
 

@@ -45,7 +45,7 @@ typedef struct {
 	long window;	      /* events in flight, at most */
 	long ack_timeout_ms;  /* resend an event unacked this long */
 	volatile sig_atomic_t *stop; /* set by a signal handler: give up now */
-	bool persistent;      /* watch: never give up for lack of progress */
+	bool persistent; /* watch: never give up for lack of progress */
 } adapter_send_opts;
 
 typedef struct sender adapter_sender;
@@ -81,10 +81,11 @@ bool adapter__sender_idle(const adapter_sender *s);
 void adapter__sender_wake(adapter_sender *s);
 void adapter__sender_close(adapter_sender **s);
 
-
 /* ---- the import side (runtime.c, import.c, watch.c) ----------------- */
 
-#define ADAPTER_BATCH_MAX 256 /* events per outbox transaction */
+/* Events per outbox transaction: each costs an fsync, and each maps
+ * outbox pages into memory while it lasts (docs/ADAPTERS.md, figures). */
+#define ADAPTER_BATCH_MAX 128
 #define ADAPTER_PATH_LEN  4096
 
 typedef enum { FORMAT_AUTO = 0, FORMAT_CSV, FORMAT_JSONL } adapter_format;
@@ -100,7 +101,7 @@ typedef struct {
 	struct stat st; /* as the first pass saw it: a change means the
 			   file is still being written */
 	/* JSON Lines: the keys seen in the file, mapped like a header. */
-	char *keys;	 /* NUL-separated names */
+	char *keys; /* NUL-separated names */
 	const char *key_names[CSV_COLUMNS_MAX];
 	size_t nkeys;
 	char unknown[512]; /* columns ignored (ignore_columns) */
@@ -108,11 +109,11 @@ typedef struct {
 
 /* How one file's import ended. */
 typedef enum {
-	FILE_DONE = 0,	 /* imported; bad rows (if any) rejected */
-	FILE_FAILED,	 /* a whole-file problem: nothing queued */
-	FILE_CHANGED,	 /* it changed while read: import it again later */
-	FILE_STOPPED,	 /* interrupted by a signal: import it again */
-	FILE_FATAL,	 /* the outbox or the rejects file failed */
+	FILE_DONE = 0, /* imported; bad rows (if any) rejected */
+	FILE_FAILED,   /* a whole-file problem: nothing queued */
+	FILE_CHANGED,  /* it changed while read: import it again later */
+	FILE_STOPPED,  /* interrupted by a signal: import it again */
+	FILE_FATAL,    /* the outbox or the rejects file failed */
 } adapter_file_status;
 
 struct runtime {
@@ -123,12 +124,12 @@ struct runtime {
 	ug_keys *keys;
 	char hub_key[UG_Z85_KEY_LEN + 1];
 	outbox *ob;
-	adapter_counts counts;	  /* the whole run */
-	adapter_counts file;	  /* the file being imported */
-	int64_t started_ms;	  /* events queued by this run have
-				     queued_at >= */
-	enc_kind encoding;	  /* the setting */
-	adapter_format format;	  /* the setting */
+	adapter_counts counts; /* the whole run */
+	adapter_counts file;   /* the file being imported */
+	int64_t started_ms;    /* events queued by this run have
+				  queued_at >= */
+	enc_kind encoding;     /* the setting */
+	adapter_format format; /* the setting */
 	bool watching;
 
 	/* Called after every outbox transaction (watch: keep delivering). */
@@ -180,8 +181,8 @@ void adapter__fatal(const struct runtime *rt, const char *fmt, ...)
  * reason for the clerk, never file contents); UG_EAGAIN if it changed
  * while read (still being written); UG_EIO if it cannot be read.
  */
-ug_err adapter__plan(struct runtime *rt, const char *path,
-		     adapter_plan *plan, ug_diag *diag);
+ug_err adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
+		     ug_diag *diag);
 void adapter__plan_fini(adapter_plan *plan);
 
 /*

@@ -26,10 +26,10 @@ static const struct {
 	const char *name;
 	enc_kind kind;
 } names[] = {
-    {"auto", ENC_AUTO},		{"utf-8", ENC_UTF8},
-    {"utf8", ENC_UTF8},		{"cp1252", ENC_CP1252},
+    {"auto", ENC_AUTO},		  {"utf-8", ENC_UTF8},
+    {"utf8", ENC_UTF8},		  {"cp1252", ENC_CP1252},
     {"windows-1252", ENC_CP1252}, {"latin1", ENC_LATIN1},
-    {"latin-1", ENC_LATIN1},	{"iso-8859-1", ENC_LATIN1},
+    {"latin-1", ENC_LATIN1},	  {"iso-8859-1", ENC_LATIN1},
 };
 
 const char *
@@ -97,7 +97,9 @@ utf8_len(uint8_t c)
 static bool
 utf8_ok(const uint8_t *s, size_t n)
 {
-	uint32_t cp = n == 2 ? s[0] & 0x1F : n == 3 ? s[0] & 0x0F : s[0] & 0x07;
+	uint32_t cp = n == 2   ? s[0] & 0x1F
+		      : n == 3 ? s[0] & 0x0F
+			       : s[0] & 0x07;
 	for (size_t k = 1; k < n; k++) {
 		if ((s[k] & 0xC0) != 0x80)
 			return false;
@@ -191,7 +193,6 @@ enc_scan_feed(enc_scan *scan, const uint8_t *data, size_t len)
 		feed_utf8(scan, c);
 		if (c == '\n')
 			scan->line++;
-		scan->last_newline = c == '\n';
 	}
 }
 
@@ -210,7 +211,8 @@ enc_scan_end(enc_scan *scan)
 	/* The first three bytes were left out of "blank": they count
 	 * unless they are the byte order mark or blanks themselves. */
 	for (size_t i = 0; i < n && !scan->bom; i++)
-		if (h[i] != ' ' && h[i] != '\t' && h[i] != '\r' && h[i] != '\n')
+		if (h[i] != ' ' && h[i] != '\t' && h[i] != '\r' &&
+		    h[i] != '\n')
 			scan->blank = false;
 }
 
@@ -219,16 +221,18 @@ enc_decide(const enc_scan *scan, enc_kind requested, enc_kind *out,
 	   ug_diag *diag)
 {
 	if (scan->utf16) {
-		ug_diag_set(diag, "encoding",
-			    "wrong encoding: the file is UTF-16 text; save or "
-			    "export it as UTF-8 (\"CSV UTF-8\") or Windows-1252");
+		ug_diag_set(
+		    diag, "encoding",
+		    "wrong encoding: the file is UTF-16 text; save or "
+		    "export it as UTF-8 (\"CSV UTF-8\") or Windows-1252");
 		return UG_EMALFORMED;
 	}
 	if (scan->binary) {
-		ug_diag_set(diag, "encoding",
-			    "wrong encoding: the file is not text (it holds NUL "
-			    "or control bytes: a spreadsheet or an archive?); "
-			    "export it as CSV");
+		ug_diag_set(
+		    diag, "encoding",
+		    "wrong encoding: the file is not text (it holds NUL "
+		    "or control bytes: a spreadsheet or an archive?); "
+		    "export it as CSV");
 		return UG_EMALFORMED;
 	}
 	if (scan->bytes == 0 || scan->blank) {
@@ -305,9 +309,8 @@ stream_read(void *cookie, char *buf, size_t size)
 				skip = 3;
 		}
 		if (s->kind == ENC_CP1252 || s->kind == ENC_LATIN1) {
-			s->out_len =
-			    enc_to_utf8(s->kind, s->in + skip, got - skip,
-					s->out);
+			s->out_len = enc_to_utf8(s->kind, s->in + skip,
+						 got - skip, s->out);
 		} else {
 			memcpy(s->out, s->in + skip, got - skip);
 			s->out_len = got - skip;

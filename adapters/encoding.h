@@ -43,17 +43,16 @@ ug_err enc_parse(const char *text, enc_kind *out);
 
 /* The running state of a scan; fill with enc_scan_init. */
 typedef struct {
-	uint64_t bytes;		/* seen so far */
-	bool bom;		/* starts with the UTF-8 byte order mark */
-	bool utf16;		/* UTF-16 byte order mark or NUL pattern */
-	bool binary;		/* NUL or control bytes at the start */
-	bool blank;		/* only blanks, line breaks and a BOM */
-	uint64_t utf8_multi;	/* valid multi-byte UTF-8 sequences */
-	uint64_t utf8_bad;	/* bytes that are not valid UTF-8 */
-	uint64_t cp1252_bad;	/* bytes Windows-1252 leaves undefined, or
-				   control bytes no text holds */
-	long first_bad_line;	/* line of the first utf8_bad byte, or 0 */
-	bool last_newline;	/* the last byte was a line break */
+	uint64_t bytes;	     /* seen so far */
+	bool bom;	     /* starts with the UTF-8 byte order mark */
+	bool utf16;	     /* UTF-16 byte order mark or NUL pattern */
+	bool binary;	     /* NUL or control bytes at the start */
+	bool blank;	     /* only blanks, line breaks and a BOM */
+	uint64_t utf8_multi; /* valid multi-byte UTF-8 sequences */
+	uint64_t utf8_bad;   /* bytes that are not valid UTF-8 */
+	uint64_t cp1252_bad; /* bytes Windows-1252 leaves undefined, or
+				control bytes no text holds */
+	long first_bad_line; /* line of the first utf8_bad byte, or 0 */
 	/* Internal: a UTF-8 sequence split across feeds, the start. */
 	uint8_t pending[4];
 	size_t npending;
@@ -83,8 +82,7 @@ ug_err enc_decide(const enc_scan *scan, enc_kind requested, enc_kind *out,
  * which is not UTF-8, so the row holding one is rejected rather than
  * guessed.
  */
-size_t enc_to_utf8(enc_kind kind, const uint8_t *in, size_t len,
-		   uint8_t *out);
+size_t enc_to_utf8(enc_kind kind, const uint8_t *in, size_t len, uint8_t *out);
 
 /*
  * A stream that reads raw (borrowed; the caller closes it after this

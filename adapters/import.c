@@ -45,7 +45,7 @@
 #include "common/log.h"
 #include "common/util.h"
 
-#define SCAN_CHUNK (64 * 1024)
+#define SCAN_CHUNK   (64 * 1024)
 #define KEY_NAME_MAX 128 /* longer JSON keys name no column */
 
 /* ---- small helpers -------------------------------------------------- */
@@ -132,8 +132,8 @@ ignorable(const struct runtime *rt, const char *name)
 
 /* Map names onto kind's columns: the number found, or -1 (diag). */
 static int
-map_kind(const struct adapter_kind *kind, const char *const *names,
-	 size_t n, int *index, ug_diag *diag)
+map_kind(const struct adapter_kind *kind, const char *const *names, size_t n,
+	 int *index, ug_diag *diag)
 {
 	if (csv_map_names(names, n, kind->columns, index, NULL, 0, diag) !=
 	    UG_OK)
@@ -184,8 +184,8 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 		int best_found = -1;
 		for (size_t k = 0; k < nkinds; k++) {
 			ug_diag ignored = {0};
-			int found = map_kind(rt->ops->kinds[k], names, n, index,
-					     &ignored);
+			int found = map_kind(rt->ops->kinds[k], names, n,
+					     index, &ignored);
 			if (found > best_found)
 				best = rt->ops->kinds[k], best_found = found;
 		}
@@ -202,10 +202,11 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 	if (map_kind(best, names, n, index, diag) < 0) {
 		if (nkinds > 1 && !want[0]) {
 			char reason[2 * sizeof diag->reason];
-			int len = snprintf(reason, sizeof reason,
-					 "the columns fit no kind of record; "
-					 "closest is %s: %s",
-					 best->name, diag->reason);
+			int len =
+			    snprintf(reason, sizeof reason,
+				     "the columns fit no kind of record; "
+				     "closest is %s: %s",
+				     best->name, diag->reason);
 			if (len > 0)
 				ug_strlcpy(diag->reason, reason,
 					   sizeof diag->reason);
@@ -343,7 +344,8 @@ add_key(adapter_plan *plan, const char *key, size_t *cap, ug_diag *diag)
 {
 	size_t len = strlen(key);
 	if (len == 0 || len > KEY_NAME_MAX)
-		return UG_OK; /* names no column; the row reads it as unknown */
+		return UG_OK; /* names no column; the row reads it as unknown
+			       */
 	for (size_t i = 0; i < plan->nkeys; i++)
 		if (strcmp(plan->key_names[i], key) == 0)
 			return UG_OK;
@@ -373,8 +375,8 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 	size_t cap = CSV_COLUMNS_MAX * (KEY_NAME_MAX + 1);
 	plan->keys = malloc(cap);
 	jsonl_reader *r = NULL;
-	ug_err err = plan->keys ? jsonl_reader_new(&r, text, plan->path)
-				: UG_ENOMEM;
+	ug_err err =
+	    plan->keys ? jsonl_reader_new(&r, text, plan->path) : UG_ENOMEM;
 	size_t good = 0;
 	long first_bad = 0;
 	while (err == UG_OK) {
@@ -865,7 +867,8 @@ static void
 fill_row(const struct runtime *rt, adapter_row *row)
 {
 	const csv_column *cols = rt->plan->kind->columns;
-	const jsonl_record *rec = rt->jsonl ? jsonl_record_of(rt->jsonl) : NULL;
+	const jsonl_record *rec =
+	    rt->jsonl ? jsonl_record_of(rt->jsonl) : NULL;
 	for (size_t i = 0; cols[i].name; i++) {
 		int at = rt->index[i];
 		if (at < 0) {
@@ -985,8 +988,8 @@ static ug_err
 open_readers(struct runtime *rt, ug_diag *diag)
 {
 	const adapter_plan *plan = rt->plan;
-	ug_err err = open_text(rt->fd, plan->encoding, &rt->raw, &rt->text,
-			       diag);
+	ug_err err =
+	    open_text(rt->fd, plan->encoding, &rt->raw, &rt->text, diag);
 	if (err != UG_OK)
 		return err;
 	const csv_column *cols = plan->kind->columns;

@@ -144,8 +144,9 @@ parse_escape(struct parser *p, long key)
 	case 'u':
 		break;
 	default:
-		fail(p, key, "a string has an invalid escape (a backslash "
-			     "must be followed by \" \\ / b f n r t or u)");
+		fail(p, key,
+		     "a string has an invalid escape (a backslash "
+		     "must be followed by \" \\ / b f n r t or u)");
 		return;
 	}
 	uint32_t cp, low;
@@ -220,8 +221,9 @@ parse_string(struct parser *p, long key)
 	while (!p->failed) {
 		int c = peek(p);
 		if (c < 0) {
-			fail(p, key, "a string is not closed (a \" is "
-				     "missing)");
+			fail(p, key,
+			     "a string is not closed (a \" is "
+			     "missing)");
 			break;
 		}
 		if (c == '"') {
@@ -284,8 +286,9 @@ parse_number(struct parser *p, long key)
 			p->pos++;
 	}
 	if (is_digit(peek(p)))
-		fail(p, key, "a number has a leading zero (JSON does not "
-			     "allow 01; quote it as \"01\")");
+		fail(p, key,
+		     "a number has a leading zero (JSON does not "
+		     "allow 01; quote it as \"01\")");
 	for (size_t i = from; i < p->pos; i++)
 		put(p, p->s[i]);
 	put(p, '\0');
@@ -381,8 +384,8 @@ parse_member(struct parser *p)
 ug_err
 jsonl_parse(const char *line, size_t len, jsonl_record *rec, ug_diag *diag)
 {
-	struct parser p = {(const unsigned char *)line, len, 0, rec, 0, diag,
-			   false};
+	struct parser p = {
+	    (const unsigned char *)line, len, 0, rec, 0, diag, false};
 	rec->count = 0;
 	rec->bad_key = -1;
 	if (len > CSV_RECORD_MAX) {
@@ -551,7 +554,8 @@ jsonl_next(jsonl_reader *r, ug_diag *diag)
 		if (r->truncated) {
 			r->rec.count = 0;
 			r->rec.bad_key = -1;
-			ug_diag_set(diag, "", "the line is longer than %d bytes",
+			ug_diag_set(diag, "",
+				    "the line is longer than %d bytes",
 				    CSV_RECORD_MAX);
 			return UG_EMALFORMED;
 		}

@@ -67,8 +67,9 @@ adapter_parse_cpr(const char *text, char out[11], const char **why)
 	if (len == 0)
 		reason = "cpr is empty";
 	else if (len == 9 && digits == 9)
-		reason = "cpr has 9 digits: a spreadsheet may have dropped its "
-			 "leading zero (format the column as text)";
+		reason =
+		    "cpr has 9 digits: a spreadsheet may have dropped its "
+		    "leading zero (format the column as text)";
 	else if ((len == 10 && digits == 10) ||
 		 (len == 11 && digits == 6 && text[6] == '-' &&
 		  strspn(text + 7, "0123456789") == 4)) {

@@ -5,9 +5,9 @@
  * delivery sender.c's.
  *
  * What it guarantees: every data row ends up either as an event in the
- * outbox (written synchronously, in batches of ADAPTER_BATCH_MAX per
- * transaction so a large file costs a few hundred commits, not one per
- * row) or as a line in the rejects file plus a FILE:LINE diagnostic; a row
+ * outbox (written synchronously, ADAPTER_BATCH_MAX events per
+ * transaction, so a large file costs one commit per batch, not per row)
+ * or as a line in the rejects file plus a FILE:LINE diagnostic; a row
  * is never dropped silently, and a file with a whole-file problem queues
  * nothing. What it must never do: print or log a CPR.
  */
@@ -166,10 +166,9 @@ adapter__fatal(const struct runtime *rt, const char *fmt, ...)
 static size_t
 usage_columns(const struct adapter_kind *kind, char *buf, size_t size)
 {
-	size_t used = (size_t)snprintf(buf, size, "\nKind %s: %s\n",
-				       kind->name,
-				       kind->description ? kind->description
-							 : "");
+	size_t used =
+	    (size_t)snprintf(buf, size, "\nKind %s: %s\n", kind->name,
+			     kind->description ? kind->description : "");
 	for (const csv_column *c = kind->columns; c->name && used < size;
 	     c++) {
 		used +=

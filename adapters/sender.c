@@ -71,8 +71,9 @@ struct sender {
 	bool have_cursor, exhausted;
 	size_t visited; /* records the current scan has passed */
 
-	uint8_t (*done)[OUTBOX_ID_LEN]; /* answered, for the next outbox_done */
-	bool *done_rejected;            /* ...and whether the hub refused it */
+	uint8_t (
+	    *done)[OUTBOX_ID_LEN]; /* answered, for the next outbox_done */
+	bool *done_rejected;	   /* ...and whether the hub refused it */
 	size_t ndone;
 
 	bool connected, ever_connected;
@@ -163,8 +164,8 @@ fill(struct sender *s)
 		return UG_OK;
 	size_t max = window - s->nflights + (s->have_cursor ? 0 : s->nflights);
 	s->visited = 0;
-	ug_err err = outbox_scan(s->ob, s->have_cursor ? s->cursor : NULL,
-				 max, load_fn, s);
+	ug_err err = outbox_scan(s->ob, s->have_cursor ? s->cursor : NULL, max,
+				 load_fn, s);
 	if (err == UG_EFULL)
 		return UG_OK; /* the window is full; more remains */
 	if (err != UG_OK) {
@@ -356,8 +357,9 @@ drain_acks(struct sender *s)
 	}
 	if (s->ndone == 0)
 		return UG_OK;
-	ug_err err = outbox_done(s->ob, (const uint8_t(*)[OUTBOX_ID_LEN])s->done,
-				 s->ndone, s->done_rejected);
+	ug_err err =
+	    outbox_done(s->ob, (const uint8_t(*)[OUTBOX_ID_LEN])s->done,
+			s->ndone, s->done_rejected);
 	s->ndone = 0;
 	if (err != UG_OK)
 		ug_diag_set(s->diag, "outbox",

@@ -150,7 +150,8 @@ note_file(struct watch *w, const char *name, const struct stat *st,
 	if (!c) {
 		if (w->ncands == w->cap) {
 			size_t cap = w->cap ? 2 * w->cap : 16;
-			void *grown = realloc(w->cands, cap * sizeof *w->cands);
+			void *grown =
+			    realloc(w->cands, cap * sizeof *w->cands);
 			if (!grown)
 				return UG_ENOMEM;
 			w->cands = grown;
@@ -225,12 +226,11 @@ open_for_writing(const char *path)
 /* A base name under DIR/sub that NAME, NAME.report.json and
  * NAME.rejects.* do not take yet: NAME, else NAME.2, NAME.3, ... */
 static void
-free_base(const struct watch *w, const char *sub, const char *name,
-	  char *out, size_t size)
+free_base(const struct watch *w, const char *sub, const char *name, char *out,
+	  size_t size)
 {
-	static const char *const suffixes[] = {"", ".report.json",
-					       ".rejects.csv",
-					       ".rejects.jsonl"};
+	static const char *const suffixes[] = {
+	    "", ".report.json", ".rejects.csv", ".rejects.jsonl"};
 	for (unsigned n = 1;; n++) {
 		if (n == 1)
 			ug_strlcpy(out, name, size);
@@ -326,9 +326,8 @@ close_synced(FILE **f)
 static FILE *
 create_private(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-				O_CLOEXEC,
-		      0600);
+	int fd = open(
+	    path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f && fd >= 0)
 		close(fd);
@@ -413,11 +412,19 @@ process(struct watch *w, struct candidate *c)
 	char report_tmp[ADAPTER_PATH_LEN], rejects_tmp[ADAPTER_PATH_LEN];
 	ug_strlcpy(name, c->name, sizeof name);
 	path_in(path, sizeof path, w->dir, "", name, "");
-	path_in(report_tmp, sizeof report_tmp, w->dir, "", ".", "");
-	snprintf(report_tmp, sizeof report_tmp, "%s/.%s.report.json.tmp",
-		 w->dir, name);
-	snprintf(rejects_tmp, sizeof rejects_tmp, "%s/.%s.rejects.tmp",
-		 w->dir, name);
+	/* Work files are dotfiles in DIR itself: never taken for input,
+	 * and renamed into done/ or failed/ on the same file system. */
+	char dotted[NAME_MAX + 2];
+	snprintf(dotted, sizeof dotted, ".%s", name);
+	path_in(report_tmp, sizeof report_tmp, w->dir, "", dotted,
+		".report.json.tmp");
+	path_in(rejects_tmp, sizeof rejects_tmp, w->dir, "", dotted,
+		".rejects.tmp");
+	if (!path[0] || !report_tmp[0] || !rejects_tmp[0]) {
+		log_err("ADP-WATCH", "the path of %s is too long", name);
+		c->stuck = true;
+		return UG_OK;
+	}
 	/* Left by an attempt that was cut short: never move it as this
 	 * attempt's. */
 	unlink(rejects_tmp);
@@ -466,8 +473,8 @@ process(struct watch *w, struct candidate *c)
 			      NULL);
 		err = close_synced(&rt->report);
 		if (err == UG_OK)
-			err = move_out(w, "done", name, report_tmp, rejects_tmp,
-				       ext);
+			err = move_out(w, "done", name, report_tmp,
+				       rejects_tmp, ext);
 		/* Queued, but it cannot be moved (permissions?): do not
 		 * import it again and again; an operator must look. */
 		if (err != UG_OK)
@@ -532,6 +539,8 @@ next_wait(struct watch *w, int64_t now)
 	if (w->next_rescan < wake)
 		wake = w->next_rescan;
 	for (size_t i = 0; i < w->ncands; i++) {
+		if (w->cands[i].stuck)
+			continue;
 		int64_t due = w->cands[i].stable_since + w->settle_ms;
 		if (due < wake)
 			wake = due;
@@ -588,14 +597,15 @@ turn(struct watch *w)
 		return err;
 	bool ready;
 	now = ug_mono_ms();
-	err = adapter__sender_step(w->sender, next_wait(w, now), w->ifd,
-				   &ready);
+	err =
+	    adapter__sender_step(w->sender, next_wait(w, now), w->ifd, &ready);
 	if (ready)
 		drain_inotify(w);
 	bool idle = adapter__sender_idle(w->sender);
 	if (idle && w->busy)
-		log_info("ADP-IDLE", "everything queued is delivered (%zu "
-				     "accepted so far)",
+		log_info("ADP-IDLE",
+			 "everything queued is delivered (%zu "
+			 "accepted so far)",
 			 w->rt->counts.accepted);
 	w->busy = !idle;
 	return err;

@@ -24,8 +24,7 @@ scan_of(const char *text, size_t len, size_t step)
 }
 
 static ug_err
-decide(const char *text, size_t len, enc_kind want, enc_kind *got,
-       ug_diag *d)
+decide(const char *text, size_t len, enc_kind want, enc_kind *got, ug_diag *d)
 {
 	memset(d, 0, sizeof *d);
 	enc_scan s = scan_of(text, len, 0);
@@ -34,9 +33,13 @@ decide(const char *text, size_t len, enc_kind want, enc_kind *got,
 
 #define DECIDE(text, want, got, d) decide(text, sizeof text - 1, want, got, d)
 
-static const char utf8[] = "cpr;skole\n150309-4321;\xC3\x86" "bel\xC3\xB8" "\n";
-static const char cp1252[] = "cpr;skole\r\n150309-4321;\xC6" "bel\xF8 \x80\r\n";
-static const char latin1[] = "cpr;skole\n150309-4321;H\xE5" "b\n";
+static const char utf8[] = "cpr;skole\n150309-4321;\xC3\x86"
+			   "bel\xC3\xB8"
+			   "\n";
+static const char cp1252[] = "cpr;skole\r\n150309-4321;\xC6"
+			     "bel\xF8 \x80\r\n";
+static const char latin1[] = "cpr;skole\n150309-4321;H\xE5"
+			     "b\n";
 
 static void
 test_decide(void)
@@ -45,7 +48,9 @@ test_decide(void)
 	ug_diag d;
 	CHECK_OK(DECIDE(utf8, ENC_AUTO, &k, &d));
 	CHECK_EQ_INT(k, ENC_UTF8);
-	CHECK_OK(DECIDE("\xEF\xBB\xBF" "a;b\n1;2\n", ENC_AUTO, &k, &d));
+	CHECK_OK(DECIDE("\xEF\xBB\xBF"
+			"a;b\n1;2\n",
+			ENC_AUTO, &k, &d));
 	CHECK_EQ_INT(k, ENC_UTF8);
 	CHECK_OK(DECIDE("a;b\n1;2\n", ENC_AUTO, &k, &d));
 	CHECK_EQ_INT(k, ENC_UTF8);
@@ -69,7 +74,9 @@ test_whole_file_errors(void)
 {
 	enc_kind k;
 	ug_diag d;
-	CHECK_ERR(DECIDE("\xFF\xFE" "c\0p\0r\0", ENC_AUTO, &k, &d),
+	CHECK_ERR(DECIDE("\xFF\xFE"
+			 "c\0p\0r\0",
+			 ENC_AUTO, &k, &d),
 		  UG_EMALFORMED);
 	CHECK(strstr(d.reason, "wrong encoding: the file is UTF-16"));
 	CHECK_EQ_STR(d.field, "encoding");
@@ -80,12 +87,14 @@ test_whole_file_errors(void)
 		  UG_EMALFORMED);
 	CHECK(strstr(d.reason, "UTF-16"));
 	/* Even if the operator said UTF-8. */
-	CHECK_ERR(DECIDE("\xFF\xFE" "c\0p\0", ENC_UTF8, &k, &d),
+	CHECK_ERR(DECIDE("\xFF\xFE"
+			 "c\0p\0",
+			 ENC_UTF8, &k, &d),
 		  UG_EMALFORMED);
 	/* A zip file (an .xlsx) and a file with NUL bytes: binary. */
-	CHECK_ERR(DECIDE("PK\x03\x04\x14\0\x06\0\x08\0\0\0!\0", ENC_AUTO, &k,
-			 &d),
-		  UG_EMALFORMED);
+	CHECK_ERR(
+	    DECIDE("PK\x03\x04\x14\0\x06\0\x08\0\0\0!\0", ENC_AUTO, &k, &d),
+	    UG_EMALFORMED);
 	CHECK(strstr(d.reason, "wrong encoding: the file is not text"));
 	CHECK_ERR(DECIDE("cpr;skole\n1;\0\n", ENC_AUTO, &k, &d),
 		  UG_EMALFORMED);
@@ -129,8 +138,8 @@ static void
 test_convert(void)
 {
 	uint8_t out[64];
-	const uint8_t in[] = {'A', 0xC6, 0xD8, 0xC5, 0xE6, 0xF8, 0xE5, 0x80,
-			      0x96, 0x81};
+	const uint8_t in[] = {'A',  0xC6, 0xD8, 0xC5, 0xE6,
+			      0xF8, 0xE5, 0x80, 0x96, 0x81};
 	size_t n = enc_to_utf8(ENC_CP1252, in, sizeof in, out);
 	CHECK_EQ_INT(n, 1 + 6 * 2 + 3 + 3 + 1);
 	CHECK_EQ_MEM(out,
@@ -160,14 +169,17 @@ test_stream(void)
 	FILE *raw = tmpfile();
 	CHECK(raw);
 	for (int i = 0; i < 5000; i++)
-		fputs("150309-4321;\xC6" "bel\xF8;\x80\r\n", raw);
+		fputs("150309-4321;\xC6"
+		      "bel\xF8;\x80\r\n",
+		      raw);
 	rewind(raw);
 	FILE *text = enc_open(raw, ENC_CP1252);
 	CHECK(text);
 	char line[128];
 	int lines = 0;
 	while (fgets(line, sizeof line, text)) {
-		CHECK_EQ_STR(line, "150309-4321;\xC3\x86" "bel\xC3\xB8;"
+		CHECK_EQ_STR(line, "150309-4321;\xC3\x86"
+				   "bel\xC3\xB8;"
 				   "\xE2\x82\xAC\r\n");
 		lines++;
 	}
@@ -176,7 +188,9 @@ test_stream(void)
 	fclose(raw);
 
 	raw = tmpfile();
-	fputs("\xEF\xBB\xBF" "a;b\n", raw);
+	fputs("\xEF\xBB\xBF"
+	      "a;b\n",
+	      raw);
 	rewind(raw);
 	text = enc_open(raw, ENC_UTF8);
 	CHECK(fgets(line, sizeof line, text));

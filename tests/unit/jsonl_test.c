@@ -153,12 +153,11 @@ stream(const char *text, size_t len)
 static void
 test_reader(void)
 {
-	static const char text[] =
-	    "{\"a\": 1}\r\n"
-	    "\r\n"
-	    "   \n"
-	    "{\"a\": 2, \"b\": [3]}\r\n"
-	    "{\"a\": 3}"; /* no final line break */
+	static const char text[] = "{\"a\": 1}\r\n"
+				   "\r\n"
+				   "   \n"
+				   "{\"a\": 2, \"b\": [3]}\r\n"
+				   "{\"a\": 3}"; /* no final line break */
 	FILE *f = stream(text, sizeof text - 1);
 	jsonl_reader *r;
 	CHECK_OK(jsonl_reader_new(&r, f, "x.jsonl"));

@@ -22,11 +22,11 @@ test_dates(void)
 	CHECK_OK(adapter_parse_date("29.02.2024", &days)); /* leap year */
 	CHECK_OK(adapter_parse_date("31-12-1999", &days));
 	static const char *const bad[] = {
-	    "",		   "2024-3-1",	 "1-3-2024",   "01/03/2024",
-	    "2024.03.01",  "01-03.2024", "01.03-2024", "29.02.2023",
-	    "31-04-2024",  "00-01-2024", "01-13-2024", "2024-02-30",
-	    "01-03-24",	   " 01-03-2024", "01-03-2024 ", "2024-03-01T00",
-	    "0a-03-2024",  "01-03-20x4", "--------",   "01..03.2024",
+	    "",		  "2024-3-1",	 "1-3-2024",	"01/03/2024",
+	    "2024.03.01", "01-03.2024",	 "01.03-2024",	"29.02.2023",
+	    "31-04-2024", "00-01-2024",	 "01-13-2024",	"2024-02-30",
+	    "01-03-24",	  " 01-03-2024", "01-03-2024 ", "2024-03-01T00",
+	    "0a-03-2024", "01-03-20x4",	 "--------",	"01..03.2024",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		if (adapter_parse_date(bad[i], &days) != UG_EMALFORMED)
@@ -90,8 +90,8 @@ test_cpr(void)
 			FAIL("\"%s\" parsed as a CPR", bad[i].text);
 		CHECK(why);
 		if (!strstr(why, bad[i].why))
-			FAIL("\"%s\": reason \"%s\" lacks \"%s\"",
-			     bad[i].text, why, bad[i].why);
+			FAIL("\"%s\": reason \"%s\" lacks \"%s\"", bad[i].text,
+			     why, bad[i].why);
 		/* The reason never quotes the text. */
 		CHECK(!strstr(why, "0309"));
 	}
@@ -101,8 +101,9 @@ static void
 test_match(void)
 {
 	static const char *const ready[] = {
-	    "ready", "parat", "uddannelsesparat", "not ready", "ikke parat",
-	    "ikke uddannelsesparat", NULL};
+	    "ready",	 "parat",      "uddannelsesparat",
+	    "not ready", "ikke parat", "ikke uddannelsesparat",
+	    NULL};
 	CHECK_EQ_INT(adapter_match("Parat", ready), 1);
 	CHECK_EQ_INT(adapter_match("READY", ready), 0);
 	CHECK_EQ_INT(adapter_match("ikke-parat", ready), 4);
@@ -118,14 +119,13 @@ test_match(void)
 	CHECK_EQ_INT(adapter_match("ÅRSAG", danish), 2);
 	CHECK_EQ_INT(adapter_match("fravaer", danish), -1);
 	/* adapter_find_kind reads the same way. */
-	CHECK(adapter_find_kind(&school_ops, "ABSENCE") == &school_absence_kind);
+	CHECK(adapter_find_kind(&school_ops, "ABSENCE") ==
+	      &school_absence_kind);
 	CHECK(adapter_find_kind(&school_ops, "nonsense") == NULL);
 }
 
 TEST_LIST = {
-    {"dates", test_dates},
-    {"whole numbers", test_uint},
-    {"cpr", test_cpr},
-    {"match", test_match},
+    {"dates", test_dates}, {"whole numbers", test_uint},
+    {"cpr", test_cpr},	   {"match", test_match},
     {NULL, NULL},
 };

@@ -487,9 +487,9 @@ test_assignment_history_is_bounded(void)
 	/* Twelve monthly handovers: the history keeps the latest ones, each
 	 * still answers for its own month, and the oldest fall away. */
 	store *s = open_store(ut_tmpdir(), storage_key, 64);
-	char cw[12][16], from[12][11], mid[12][11];
+	char cw[12][24], from[12][11], mid[12][11];
 	for (int m = 0; m < 12; m++) {
-		snprintf(cw[m], sizeof cw[m], "cw-month%02d", m + 1);
+		snprintf(cw[m], sizeof cw[m], "cw-month%02u", (unsigned)(m + 1) % 100u);
 		ug_date_format(ug_days_from_civil(2024, m + 1, 1), from[m]);
 		ug_date_format(ug_days_from_civil(2024, m + 1, 15), mid[m]);
 	}
