@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/notify.h"
 #include "adapters/adapter_int.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -71,28 +72,6 @@ struct watch {
 };
 
 /* ---- helpers -------------------------------------------------------- */
-
-/* sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET. */
-static void
-notify_systemd(const char *state)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	if (!path || (path[0] != '/' && path[0] != '@'))
-		return;
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	size_t len = strlen(path);
-	if (len >= sizeof addr.sun_path)
-		return;
-	memcpy(addr.sun_path, path, len);
-	if (addr.sun_path[0] == '@')
-		addr.sun_path[0] = '\0';
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	sendto(fd, state, strlen(state), 0, (struct sockaddr *)&addr,
-	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
-	close(fd);
-}
 
 static bool
 ignored_name(const char *name)
@@ -679,7 +658,7 @@ adapter__watch(struct runtime *rt, const char *dir)
 		log_notice("ADP-WATCH",
 			   "watching %s (settle %ld s, rescan %ld s)", w.dir,
 			   w.settle_ms / 1000, w.rescan_ms / 1000);
-		notify_systemd("READY=1");
+		ug_notify_systemd("READY=1");
 	}
 	while (err == UG_OK && !adapter__stop)
 		err = turn(&w);
@@ -689,7 +668,7 @@ adapter__watch(struct runtime *rt, const char *dir)
 		adapter__fatal(rt, "watch %s stops: %s", w.dir,
 			       w.send_diag.reason[0] ? w.send_diag.reason
 						     : ug_strerror(err));
-	notify_systemd("STOPPING=1");
+	ug_notify_systemd("STOPPING=1");
 	size_t pending = 0, sent = 0;
 	if (rt->ob)
 		outbox_counts(rt->ob, &pending, &sent);

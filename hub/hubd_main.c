@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <stdlib.h>
 
+#include "common/notify.h"
 #include "common/crypto.h"
 #include "common/log.h"
 #include "hub/hub.h"
@@ -37,28 +38,6 @@ on_hup(int sig)
 {
 	(void)sig;
 	hub_reload();
-}
-
-/* sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET. */
-static void
-notify_systemd(const char *state)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	if (!path || (path[0] != '/' && path[0] != '@'))
-		return;
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	size_t len = strlen(path);
-	if (len >= sizeof addr.sun_path)
-		return;
-	memcpy(addr.sun_path, path, len);
-	if (addr.sun_path[0] == '@')
-		addr.sun_path[0] = '\0';
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	sendto(fd, state, strlen(state), 0, (struct sockaddr *)&addr,
-	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
-	close(fd);
 }
 
 int
@@ -107,9 +86,9 @@ main(int argc, char **argv)
 		ug_config_destroy(&cfg);
 		return 1;
 	}
-	notify_systemd("READY=1");
+	ug_notify_systemd("READY=1");
 	int rc = hub_run(h);
-	notify_systemd("STOPPING=1");
+	ug_notify_systemd("STOPPING=1");
 	hub_close(&h);
 	ug_config_destroy(&cfg);
 	return rc;
