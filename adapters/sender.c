@@ -6,8 +6,10 @@
  * ever handed to a connection that finished its handshake (while the hub
  * is down, sends fail with EAGAIN instead of piling up in a dead pipe).
  * A window of at most `window` events is in flight, loaded from the
- * outbox in id order and kept sorted, so an ack is matched by binary
- * search on its event id.
+ * outbox in queue order (the order the rows were read) and kept sorted
+ * by id, so an ack is matched by binary search on its event id. A
+ * correction is not sent while the event it corrects is still in the
+ * window unanswered, so the hub stores them in that order.
  *
  * Guarantees: an event leaves the outbox only on ACCEPTED or DUPLICATE
  * (durable at the hub) or on a rejection the hub says is final; acks are
@@ -51,6 +53,8 @@
 
 struct flight {
 	uint8_t id[OUTBOX_ID_LEN];
+	uint8_t pred[OUTBOX_ID_LEN]; /* the event this one corrects */
+	bool has_pred;
 	uint8_t *frame; /* stored after the struct */
 	size_t len;
 	int64_t due; /* unsent: when to send; sent: when the ack is late */
@@ -67,8 +71,8 @@ struct sender {
 
 	struct flight **flights; /* sorted by id */
 	size_t nflights;
-	uint8_t cursor[OUTBOX_ID_LEN]; /* last id loaded from the outbox */
-	bool have_cursor, exhausted;
+	uint64_t cursor; /* queue position of the last event loaded */
+	bool exhausted;
 	size_t visited; /* records the current scan has passed */
 
 	uint8_t (
@@ -123,23 +127,26 @@ flight_remove(struct sender *s, size_t i)
 }
 
 static ug_err
-load_fn(void *ctx, const uint8_t *id, const uint8_t *frame, size_t len)
+load_fn(void *ctx, uint64_t seq, const uint8_t *id, const uint8_t *frame,
+	size_t len, const uint8_t *supersedes)
 {
 	struct sender *s = ctx;
 	/* The window is full: stop here, and next time go on from here. */
 	if (s->nflights >= (size_t)s->opts->window)
 		return UG_EFULL;
 	s->visited++;
+	s->cursor = seq;
 	bool found;
 	size_t at = flight_search(s, id, &found);
-	memcpy(s->cursor, id, OUTBOX_ID_LEN);
-	s->have_cursor = true;
 	if (found)
 		return UG_OK;
 	struct flight *f = malloc(sizeof *f + len);
 	if (!f)
 		return UG_ENOMEM;
 	memcpy(f->id, id, OUTBOX_ID_LEN);
+	f->has_pred = supersedes != NULL;
+	if (supersedes)
+		memcpy(f->pred, supersedes, OUTBOX_ID_LEN);
 	f->frame = (uint8_t *)(f + 1);
 	memcpy(f->frame, frame, len);
 	f->len = len;
@@ -153,19 +160,18 @@ load_fn(void *ctx, const uint8_t *id, const uint8_t *frame, size_t len)
 	return UG_OK;
 }
 
-/* Top the window up from the outbox, in id order after the cursor. The
- * scan may pass events already in flight (after a wake it starts from
- * the first id again), so it visits up to that many more. */
+/* Top the window up from the outbox, in queue order after the cursor:
+ * the order the rows were read in, so a correction is always loaded
+ * after (or with) the event it corrects. */
 static ug_err
 fill(struct sender *s)
 {
 	size_t window = (size_t)s->opts->window;
 	if (s->exhausted || s->nflights >= window)
 		return UG_OK;
-	size_t max = window - s->nflights + (s->have_cursor ? 0 : s->nflights);
+	size_t max = window - s->nflights;
 	s->visited = 0;
-	ug_err err = outbox_scan(s->ob, s->have_cursor ? s->cursor : NULL, max,
-				 load_fn, s);
+	ug_err err = outbox_scan_queue(s->ob, s->cursor, max, load_fn, s);
 	if (err == UG_EFULL)
 		return UG_OK; /* the window is full; more remains */
 	if (err != UG_OK) {
@@ -174,8 +180,20 @@ fill(struct sender *s)
 		return err;
 	}
 	if (s->visited < max)
-		s->exhausted = true; /* the scan reached the last id */
+		s->exhausted = true; /* the scan reached the end of the queue */
 	return UG_OK;
+}
+
+/* A correction waits until the event it corrects has its answer: sent
+ * together, a retry of the first could reach the hub after the second,
+ * and the hub would hold the old values as the latest. */
+static bool
+blocked(const struct sender *s, const struct flight *f)
+{
+	bool found = false;
+	if (f->has_pred)
+		flight_search(s, f->pred, &found);
+	return found;
 }
 
 static int64_t
@@ -198,7 +216,7 @@ send_due(struct sender *s, int64_t now)
 		return;
 	for (size_t i = 0; i < s->nflights; i++) {
 		struct flight *f = s->flights[i];
-		if (f->sent || f->due > now)
+		if (f->sent || f->due > now || blocked(s, f))
 			continue;
 		if (zmq_send(s->sock, f->frame, f->len, ZMQ_DONTWAIT) < 0) {
 			if (errno != EAGAIN)
@@ -589,7 +607,8 @@ static bool
 want_pollout(const struct sender *s, int64_t now)
 {
 	for (size_t i = 0; s->connected && i < s->nflights; i++)
-		if (!s->flights[i]->sent && s->flights[i]->due <= now)
+		if (!s->flights[i]->sent && s->flights[i]->due <= now &&
+		    !blocked(s, s->flights[i]))
 			return true;
 	return false;
 }
@@ -636,10 +655,7 @@ adapter__sender_idle(const adapter_sender *s)
 void
 adapter__sender_wake(adapter_sender *s)
 {
-	/* New events may have ids before the cursor (ids begin with the
-	 * event's date, not the time it was queued): scan from the start. */
-	s->exhausted = false;
-	s->have_cursor = false;
+	s->exhausted = false; /* new events are at the queue's end */
 }
 
 static ug_err

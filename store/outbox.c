@@ -6,8 +6,10 @@
  *   latest   key_hash[16] -> content_id[16] | event_id[16]
  *   undo     event_id[16] -> key_hash[16] | had[1] | previous latest[32]
  *            (for a pending event with a key: what to put back in
- *            latest if the hub refuses it for good; dropped on any
- *            final answer)
+ *            latest if the hub refuses it for good, and so the event it
+ *            supersedes; dropped on any final answer)
+ *   order    seq BE64 -> event_id[16]   (the queue, in the order put)
+ *   seqof    event_id[16] -> seq BE64   (to take an id out of it)
  * None of them holds personal data in the clear: frames are sealed, and
  * the key hashes are keyed with the agency's hash_key.
  */
@@ -34,7 +36,8 @@
 
 struct outbox {
 	MDB_env *env;
-	MDB_dbi pending, sent, latest, undo;
+	MDB_dbi pending, sent, latest, undo, order, seqof;
+	uint64_t last_seq; /* the highest seq in order */
 	const uint8_t *storage_key;
 	uint8_t *scratch;
 	int lock_fd;
@@ -43,7 +46,8 @@ struct outbox {
 	size_t map_len;
 };
 
-/* Write transactions between two trims of the mapped pages. A random
+/* Transactions (writes, and queue scans) between two trims of the
+ * mapped pages. A random
  * index write (latest, undo) maps whole page-cache folios, so a few
  * transactions are enough to map most of the file again: trim after each
  * (it cost no measurable time importing 100,000 events). */
@@ -135,6 +139,79 @@ take_lock(outbox *ob, const char *dir, ug_diag *diag)
 	return UG_OK;
 }
 
+/* The queue's last seq; an outbox from before the queue (pending ids
+ * with no seq) gets them now, in id order, which was its send order. */
+static int
+load_order(outbox *ob, MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc = mdb_cursor_open(txn, ob->order, &cur);
+	if (rc != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+	ob->last_seq = rc == 0 && key.mv_size == 8 ? ug_get_be64(key.mv_data)
+	                                           : 0;
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	rc = mdb_cursor_open(txn, ob->pending, &cur);
+	for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
+		rc = mdb_cursor_get(cur, &key, &val, (MDB_cursor_op)op);
+		if (rc != 0)
+			break;
+		uint8_t seq[8];
+		ug_put_be64(seq, ++ob->last_seq);
+		MDB_val sk = {8, seq}, id = {OUTBOX_ID_LEN, key.mv_data};
+		uint8_t idcopy[OUTBOX_ID_LEN];
+		memcpy(idcopy, key.mv_data, OUTBOX_ID_LEN);
+		id.mv_data = idcopy;
+		rc = mdb_put(txn, ob->order, &sk, &id, MDB_APPEND);
+		if (rc == 0)
+			rc = mdb_put(txn, ob->seqof, &id, &sk, 0);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/* Append id to the queue. */
+static int
+enqueue(outbox *ob, MDB_txn *txn, const uint8_t *id)
+{
+	uint8_t seq[8];
+	ug_put_be64(seq, ob->last_seq + 1);
+	MDB_val sk = {8, seq}, iv = {OUTBOX_ID_LEN, (void *)id};
+	int rc = mdb_put(txn, ob->order, &sk, &iv, MDB_APPEND);
+	if (rc == 0)
+		rc = mdb_put(txn, ob->seqof, &iv, &sk, 0);
+	if (rc == 0)
+		ob->last_seq++;
+	return rc;
+}
+
+/* Take id out of the queue (nothing if it is not in it). */
+static int
+dequeue(outbox *ob, MDB_txn *txn, const uint8_t *id)
+{
+	MDB_val iv = {OUTBOX_ID_LEN, (void *)id}, sk;
+	int rc = mdb_get(txn, ob->seqof, &iv, &sk);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	uint8_t seq[8];
+	memcpy(seq, sk.mv_data, sk.mv_size == 8 ? 8 : 0);
+	MDB_val key = {8, seq};
+	rc = sk.mv_size == 8 ? mdb_del(txn, ob->order, &key, NULL) : 0;
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (rc == 0)
+		rc = mdb_del(txn, ob->seqof, &iv, NULL);
+	return rc;
+}
+
 ug_err
 outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
             size_t map_mb, ug_diag *diag)
@@ -165,6 +242,12 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 		rc = mdb_dbi_open(txn, "latest", MDB_CREATE, &ob->latest);
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "undo", MDB_CREATE, &ob->undo);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "order", MDB_CREATE, &ob->order);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "seqof", MDB_CREATE, &ob->seqof);
+	if (rc == 0)
+		rc = load_order(ob, txn);
 	if (rc == 0)
 		rc = mdb_txn_commit(txn);
 	else
@@ -254,6 +337,7 @@ settle_latest(outbox *ob, MDB_txn *txn, const uint8_t *id, bool rejected)
 ug_err
 outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 {
+	uint64_t last_seq = ob->last_seq;
 	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, 0, &txn);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -287,14 +371,18 @@ outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 		ug_seal(ob->storage_key, it->id, OUTBOX_ID_LEN, it->frame,
 		        it->len, (uint8_t *)val.mv_data + 8);
 		it->added = OUTBOX_ADDED;
-		if (it->key)
+		rc = enqueue(ob, txn, it->id);
+		if (rc == 0 && it->key)
 			rc = set_latest(ob, txn, it);
 	}
 	if (rc != 0) {
+		ob->last_seq = last_seq; /* moved in this txn only */
 		mdb_txn_abort(txn);
 		return rc == EINVAL ? UG_EINVAL : store__map_err(rc, "outbox put");
 	}
 	rc = mdb_txn_commit(txn);
+	if (rc != 0)
+		ob->last_seq = last_seq;
 	trim_map(ob);
 	return store__map_err(rc, "outbox commit");
 }
@@ -343,6 +431,87 @@ outbox_scan(outbox *ob, const uint8_t *after, size_t max, outbox_fn fn,
 	return err;
 }
 
+/* Open the sealed record val of id into ob->scratch; its length, or -1
+ * if it does not open with this adapter's key. */
+static long
+open_record(outbox *ob, const uint8_t *id, const MDB_val *val)
+{
+	if (val->mv_size < 8 + UG_SEAL_OVERHEAD ||
+	    val->mv_size > 8 + OUTBOX_FRAME_MAX + UG_SEAL_OVERHEAD ||
+	    ug_seal_open(ob->storage_key, id, OUTBOX_ID_LEN,
+	                 (uint8_t *)val->mv_data + 8, val->mv_size - 8,
+	                 ob->scratch) != UG_OK) {
+		log_err("OUTBOX-SEAL", "an outbox record does not open "
+		        "with this adapter's storage key");
+		return -1;
+	}
+	return (long)(val->mv_size - 8 - UG_SEAL_OVERHEAD);
+}
+
+ug_err
+outbox_scan_queue(outbox *ob, uint64_t after, size_t max,
+                  outbox_queue_fn fn, void *ctx)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "outbox scan");
+	MDB_cursor *cur;
+	rc = mdb_cursor_open(txn, ob->order, &cur);
+	uint8_t from[8];
+	ug_put_be64(from, after + 1);
+	MDB_val key = {8, from}, val;
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	ug_err err = UG_OK;
+	size_t visited = 0;
+	while (rc == 0 && err == UG_OK && visited < max) {
+		uint8_t id[OUTBOX_ID_LEN];
+		uint64_t seq = key.mv_size == 8 ? ug_get_be64(key.mv_data) : 0;
+		if (val.mv_size != OUTBOX_ID_LEN) {
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+			continue;
+		}
+		memcpy(id, val.mv_data, OUTBOX_ID_LEN);
+		MDB_val ik = {OUTBOX_ID_LEN, id}, rec, undo;
+		rc = mdb_get(txn, ob->pending, &ik, &rec);
+		if (rc == MDB_NOTFOUND) { /* left behind: not in the queue */
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+			continue;
+		}
+		if (rc != 0)
+			break;
+		long len = open_record(ob, id, &rec);
+		if (len < 0) {
+			err = UG_EMALFORMED;
+			break;
+		}
+		/* What it supersedes: the latest before it (undo record). */
+		const uint8_t *prev = NULL;
+		rc = mdb_get(txn, ob->undo, &ik, &undo);
+		if (rc == 0 && undo.mv_size == UNDO_LEN &&
+		    ((uint8_t *)undo.mv_data)[OUTBOX_KEY_LEN])
+			prev = (uint8_t *)undo.mv_data + OUTBOX_KEY_LEN + 1 +
+			       OUTBOX_ID_LEN;
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		if (rc != 0)
+			break;
+		visited++;
+		err = fn(ctx, seq, id, ob->scratch, (size_t)len, prev);
+		if (err == UG_OK)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	/* The queue is in the order put, scattered over the file by id:
+	 * what this scan mapped is not needed again. */
+	trim_map(ob);
+	if (err == UG_OK && rc != 0 && rc != MDB_NOTFOUND)
+		err = store__map_err(rc, "outbox scan");
+	return err;
+}
+
 ug_err
 outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
             const bool *rejected)
@@ -354,6 +523,8 @@ outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
 		rc = mdb_del(txn, ob->pending, &key, NULL);
 		if (rc == MDB_NOTFOUND)
 			rc = 0;
+		if (rc == 0)
+			rc = dequeue(ob, txn, ids[i]);
 		if (rc == 0 && !(rejected && rejected[i]))
 			rc = mdb_put(txn, ob->sent, &key, &empty, 0);
 		if (rc == 0)

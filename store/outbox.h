@@ -6,6 +6,10 @@
  * at any moment resends exactly what was not acked. The `sent` set keeps
  * the ids the hub has acked, so importing the same file again sends nothing.
  *
+ * Frames are sent in the order they were put (outbox_scan_queue), which
+ * is the order the rows were read: a correction never overtakes the
+ * event it corrects.
+ *
  * Corrections: for an event with a natural key the outbox also keeps, per
  * keyed hash of that key, the `latest` event queued for it (its content
  * id and its event id), so the adapter can tell a repeat (same content)
@@ -79,6 +83,22 @@ typedef ug_err (*outbox_fn)(void *ctx, const uint8_t *id,
  * Do not call other outbox functions from fn. */
 ug_err outbox_scan(outbox *ob, const uint8_t *after, size_t max,
                    outbox_fn fn, void *ctx);
+
+/*
+ * The queue: pending frames in the order they were put (each has a queue
+ * position, seq, from 1). Visit up to max of them after position `after`
+ * (0: from the first) with fn(ctx, seq, id, frame, len, supersedes),
+ * where supersedes is the id of the event this one corrects (from the
+ * `latest` entry it replaced; NULL if none), so a sender can hold a
+ * correction back until what it corrects is acknowledged. The frame is
+ * valid during the call. fn returning an error stops the scan and is
+ * returned. Do not call other outbox functions from fn.
+ */
+typedef ug_err (*outbox_queue_fn)(void *ctx, uint64_t seq, const uint8_t *id,
+                                  const uint8_t *frame, size_t len,
+                                  const uint8_t *supersedes);
+ug_err outbox_scan_queue(outbox *ob, uint64_t after, size_t max,
+                         outbox_queue_fn fn, void *ctx);
 
 /* Take ids out of pending in one synchronous transaction. An acked id
  * (rejected NULL or rejected[i] false) moves to the sent set, so it is never

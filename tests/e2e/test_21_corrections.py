@@ -92,15 +92,30 @@ def test_correction_back_to_the_first_values(hub):
     assert hub.stats()["log_events"] == 3
 
 
-def test_correction_within_one_file(hub):
-    """Two rows for one record in one file: the later one corrects the
-    earlier, both are sent, in order."""
-    [a] = rows_for(2105, 1, absent=4)
-    b = dataclasses.replace(a, absent=9)
-    s = imported(hub, "both.csv", [a, b])
-    assert counts(s) == (2, 2, 1, 0, 2)
-    got = wait_stored(hub, 2)
-    assert got[event_id(hub, b)]["supersedes"] == event_id(hub, a)
-    assert got[event_id(hub, a)]["supersedes"] == ""
-    assert stored(hub)[event_id(hub, b)]["seq"] > \
-        stored(hub)[event_id(hub, a)]["seq"]
+def test_corrections_reach_the_hub_after_what_they_correct(make_hub):
+    """Forty records and a correction of each, in one file, while the hub
+    is down; then flush. Ids sort at random within a day, but the hub must
+    store every correction after the event it corrects (and the second
+    correction of one record after the first), or it would hold the old
+    values as the latest."""
+    hub = make_hub(start=False)
+    rows = rows_for(2105, 40, absent=4)
+    fixed = [dataclasses.replace(r, absent=9) for r in rows]
+    again = [dataclasses.replace(rows[0], absent=12)]
+    hub.cprs.update(r.cpr for r in rows)
+    path, _ = hub.csv("both.csv", rows + fixed + again)
+    r = hub.adapter("import", path, timeout=1)
+    assert r.rc == 2, str(r)
+    assert counts(r.summary) == (81, 81, 41, 0, 0)
+    hub.start()
+    f = hub.adapter("flush")
+    assert (f.rc, f.summary["accepted"]) == (0, 81), str(f)
+    got = wait_stored(hub, 81)
+    for a, b in zip(rows, fixed):
+        ia, ib = event_id(hub, a), event_id(hub, b)
+        assert got[ib]["supersedes"] == ia
+        assert got[ia]["supersedes"] == ""
+        assert got[ib]["seq"] > got[ia]["seq"], (got[ia], got[ib])
+    ic = event_id(hub, again[0])
+    assert got[ic]["supersedes"] == event_id(hub, fixed[0])
+    assert got[ic]["seq"] > got[event_id(hub, fixed[0])]["seq"]

@@ -501,6 +501,89 @@ test_latest(void)
 	CHECK_EQ_INT(ut_dir_contains(dir, CPR_A, 10, &files), 0);
 }
 
+struct queued {
+	int n;
+	uint64_t seq[8];
+	uint8_t ids[8][OUTBOX_ID_LEN];
+	bool has_pred[8];
+	uint8_t pred[8][OUTBOX_ID_LEN];
+};
+
+static ug_err
+queue_fn(void *ctx, uint64_t seq, const uint8_t *id, const uint8_t *frame,
+         size_t len, const uint8_t *supersedes)
+{
+	struct queued *q = ctx;
+	(void)frame, (void)len;
+	if (q->n == 8)
+		return UG_EFULL;
+	q->seq[q->n] = seq;
+	memcpy(q->ids[q->n], id, OUTBOX_ID_LEN);
+	q->has_pred[q->n] = supersedes != NULL;
+	if (supersedes)
+		memcpy(q->pred[q->n], supersedes, OUTBOX_ID_LEN);
+	q->n++;
+	return UG_OK;
+}
+
+static void
+test_queue_order(void)
+{
+	const char *dir = ut_tmpdir();
+	outbox *ob = open_outbox(dir, storage_key);
+	uint8_t key[OUTBOX_KEY_LEN], other[OUTBOX_KEY_LEN];
+	/* Put in the order 5, 2, then 3 (corrects 5) and 1: ids sort
+	 * otherwise, the queue keeps the order put. */
+	titem a, b, c, d;
+	keyed(&a, 5, key, 0x11);
+	keyed(&b, 2, other, 0x22);
+	keyed(&c, 3, key, 0x11);
+	make_item(&d, 1, CPR_B);
+	titem first[2] = {a, b}, second[2] = {c, d};
+	CHECK_OK(put(ob, first, 2));
+	CHECK_OK(put(ob, second, 2));
+	struct queued q = {0};
+	CHECK_OK(outbox_scan_queue(ob, 0, 8, queue_fn, &q));
+	CHECK_EQ_INT(q.n, 4);
+	CHECK_EQ_MEM(q.ids[0], a.id, OUTBOX_ID_LEN);
+	CHECK_EQ_MEM(q.ids[1], b.id, OUTBOX_ID_LEN);
+	CHECK_EQ_MEM(q.ids[2], c.id, OUTBOX_ID_LEN);
+	CHECK_EQ_MEM(q.ids[3], d.id, OUTBOX_ID_LEN);
+	CHECK(q.seq[0] < q.seq[1] && q.seq[1] < q.seq[2] &&
+	      q.seq[2] < q.seq[3]);
+	/* c corrects a; the others correct nothing. */
+	CHECK(!q.has_pred[0] && !q.has_pred[1] && q.has_pred[2] &&
+	      !q.has_pred[3]);
+	CHECK_EQ_MEM(q.pred[2], a.id, OUTBOX_ID_LEN);
+	/* From a position on; acked ids leave the queue. */
+	struct queued rest = {0};
+	CHECK_OK(outbox_scan_queue(ob, q.seq[1], 8, queue_fn, &rest));
+	CHECK_EQ_INT(rest.n, 2);
+	CHECK_EQ_MEM(rest.ids[0], c.id, OUTBOX_ID_LEN);
+	uint8_t ids[2][OUTBOX_ID_LEN];
+	memcpy(ids[0], a.id, OUTBOX_ID_LEN);
+	memcpy(ids[1], d.id, OUTBOX_ID_LEN);
+	CHECK_OK(outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])ids, 2,
+	                     NULL));
+	/* Reopened, the queue goes on after its last entry. */
+	outbox_close(&ob);
+	ob = open_outbox(dir, storage_key);
+	titem e;
+	make_item(&e, 0, CPR_A);
+	CHECK_OK(put(ob, &e, 1));
+	struct queued after = {0};
+	CHECK_OK(outbox_scan_queue(ob, 0, 8, queue_fn, &after));
+	CHECK_EQ_INT(after.n, 3);
+	CHECK_EQ_MEM(after.ids[0], b.id, OUTBOX_ID_LEN);
+	CHECK_EQ_MEM(after.ids[1], c.id, OUTBOX_ID_LEN);
+	CHECK_EQ_MEM(after.ids[2], e.id, OUTBOX_ID_LEN);
+	CHECK(after.seq[2] > after.seq[1]);
+	/* A stop asked for by fn is passed on. */
+	struct queued full = {.n = 8};
+	CHECK_ERR(outbox_scan_queue(ob, 0, 8, queue_fn, &full), UG_EFULL);
+	outbox_close(&ob);
+}
+
 TEST_LIST = {
 	{"put scan done", test_put_scan_done},
 	{"re-put skipped", test_reput_skipped},
@@ -511,5 +594,6 @@ TEST_LIST = {
 	{"oversized frame", test_oversized_frame},
 	{"one process at a time", test_one_process_at_a_time},
 	{"latest per natural key", test_latest},
+	{"queue order", test_queue_order},
 	{NULL, NULL},
 };
