@@ -207,6 +207,71 @@ ug_strlcpy(char *dst, const char *src, size_t size)
 	return true;
 }
 
+bool
+ug_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		unsigned c = *p;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		size_t n;
+		unsigned lo = 0x80, hi = 0xBF; /* range of the second byte */
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 2;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 3;
+			if (c == 0xE0)
+				lo = 0xA0; /* overlong */
+			else if (c == 0xED)
+				hi = 0x9F; /* surrogates */
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 4;
+			if (c == 0xF0)
+				lo = 0x90; /* overlong */
+			else if (c == 0xF4)
+				hi = 0x8F; /* above U+10FFFF */
+		} else {
+			return false;
+		}
+		if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+			return false;
+		for (size_t i = 2; i < n; i++)
+			if ((p[i] & 0xC0) != 0x80)
+				return false;
+		p += n;
+	}
+	return true;
+}
+
+size_t
+ug_utf8_trim_tail(char *s)
+{
+	size_t len = strlen(s);
+	/* A sequence is at most 4 bytes: its lead byte is among the last 4. */
+	size_t back = 0;
+	while (back < len && back < 4 &&
+	       ((unsigned char)s[len - 1 - back] & 0xC0) == 0x80)
+		back++;
+	if (back == len) {
+		/* Only continuation bytes (or nothing): no lead to judge by.
+		 */
+		return len;
+	}
+	unsigned char lead = (unsigned char)s[len - 1 - back];
+	size_t need = lead >= 0xF0   ? 4
+		      : lead >= 0xE0 ? 3
+		      : lead >= 0xC0 ? 2
+				     : 1;
+	if (lead >= 0x80 && back + 1 < need) {
+		len -= back + 1;
+		s[len] = '\0';
+	}
+	return len;
+}
+
 int
 ug_mkdir_p(const char *path)
 {

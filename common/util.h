@@ -69,4 +69,16 @@ int ug_mkdir_p(const char *path);
 /* Copy at most size-1 bytes and always terminate; returns false if cut. */
 bool ug_strlcpy(char *dst, const char *src, size_t size);
 
+/*
+ * Strict UTF-8 (RFC 3629), as protobuf decoders check string fields: no
+ * overlong forms, no surrogates, nothing above U+10FFFF. NUL is allowed.
+ */
+bool ug_utf8_valid(const char *s, size_t len);
+/*
+ * After text was cut to a byte budget (snprintf, strlcpy): drop a UTF-8
+ * sequence left incomplete at the end, so the text stays valid UTF-8.
+ * Returns the new length.
+ */
+size_t ug_utf8_trim_tail(char *s);
+
 #endif

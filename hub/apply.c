@@ -177,6 +177,7 @@ say(char *buf, size_t cap, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, cap, fmt, ap);
 	va_end(ap);
+	ug_utf8_trim_tail(buf);
 }
 
 static int32_t
@@ -750,6 +751,7 @@ apply_dropout(apply_ctx *c, const store_record *rec, const wire_envelope *env,
 	else
 		snprintf(d.explanation + used, sizeof d.explanation - used,
 		         "Expected of you: make contact as soon as possible.");
+	ug_utf8_trim_tail(d.explanation);
 	evidence_event(&d, env, rec->agency, x->date);
 	err = emit(c, &d);
 	if (err == UG_OK)

@@ -120,7 +120,8 @@ open_server_socket(hub *h, void **out, const char *endpoint,
 	    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) ||
 	    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
 	    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
-	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &(int64_t){WIRE_MAX_FRAME * 2},
+	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE,
+	                   &(int64_t){WIRE_MAX_MESSAGE + WIRE_CURVE_OVERHEAD},
 	                   sizeof(int64_t)) ||
 	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &heartbeat,
 	                   sizeof heartbeat) ||

@@ -20,6 +20,11 @@ struct hub_ingest_batch {
 	wire_envelope *env;  /* decoded, NULL if rejected before decoding */
 	int store_index;     /* index in the store batch, -1 if not stored */
 	int code;            /* ErrorCode when rejected before the store */
+	bool retryable;	     /* with code: the sender may try again later */
+	bool stored;	     /* a resend of a stored event: DUPLICATE */
+	uint64_t stored_seq; /* its sequence */
+	bool has_id;	     /* id of an oversized frame, for its refusal */
+	uint8_t id[WIRE_EVENT_ID_LEN];
 	char reason[256];
 	uint8_t person_key[UG_PERSON_KEY_LEN];
 };
@@ -56,16 +61,49 @@ type_permitted(hub *h, const char *agency, int type)
 	return hub__agency_types(h, agency, &types) && (types >> type & 1u);
 }
 
-/* Decode and check one frame; on success fill its store_event. */
+/*
+ * A frame the rules refuse may be a resend of an event stored before (its
+ * ack lost, its valid_until passed since, or a rule tightened since): the
+ * id is what says whether it is, so resending stays safe. True when the
+ * refusal is replaced: DUPLICATE, E_CONFLICT, or E_UNAVAILABLE.
+ */
+static bool
+already_stored(hub *h, pending *p, const char *agency)
+{
+	uint64_t seq;
+	char owner[STORE_ID_MAX];
+	ug_err err =
+	    store_event_id_get(h->store, p->env->event_id.data, &seq, owner);
+	if (err == UG_ENOTFOUND)
+		return false;
+	if (err != UG_OK) {
+		reject(p, UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		       "the hub cannot read its store right now; retry later");
+		p->retryable = true;
+	} else if (strcmp(owner, agency) == 0) {
+		p->stored = true;
+		p->stored_seq = seq;
+	} else {
+		reject(p, UNGEBRO__V1__ERROR_CODE__E_CONFLICT,
+		       "event id already used by another agency");
+	}
+	return true;
+}
+
+/* Decode and check one frame, in the order of docs/PROTOCOL.md
+ * ("Validation order"); on success fill its store_event. */
 static void
 check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 {
 	const char *agency = zmq_msg_gets(&p->frame, "User-Id");
+	const uint8_t *data = zmq_msg_data(&p->frame);
+	size_t size = zmq_msg_size(&p->frame);
 	int kind, code;
 	void *msg;
 	ug_diag diag = {0};
-	if (wire_decode(zmq_msg_data(&p->frame), zmq_msg_size(&p->frame),
-	                &kind, &msg, &code, &diag) != UG_OK) {
+	if (wire_decode(data, size, &kind, &msg, &code, &diag) != UG_OK) {
+		if (code == UNGEBRO__V1__ERROR_CODE__E_TOO_LARGE)
+			p->has_id = wire_event_id_peek(data, size, p->id);
 		reject(p, code, diag.reason);
 		return;
 	}
@@ -76,19 +114,34 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 		return;
 	}
 	p->env = msg;
-	code = wire_validate_envelope(p->env, now, &diag);
+	code = wire_validate_head(p->env, &diag);
 	if (code != UNGEBRO__V1__ERROR_CODE__OK) {
 		reject(p, code, diag.reason);
 		return;
 	}
-	if (!agency || strcmp(agency, p->env->agency) != 0) {
+	if (!agency || !p->env->agency[0] ||
+	    strcmp(agency, p->env->agency) != 0) {
 		reject(p, UNGEBRO__V1__ERROR_CODE__E_DENIED,
-		       "envelope agency does not match the connection's key");
+		       p->env->agency[0]
+			   ? "envelope agency does not match the "
+			     "connection's key"
+			   : "agency is empty; it must be the id the "
+			     "connection's key is registered under");
 		return;
 	}
-	if (!type_permitted(h, agency, p->env->type)) {
-		reject(p, UNGEBRO__V1__ERROR_CODE__E_DENIED,
-		       "agency is not registered for this event type");
+	code = wire_validate_content(p->env, &diag);
+	if (code == UNGEBRO__V1__ERROR_CODE__OK &&
+	    !type_permitted(h, agency, p->env->type)) {
+		code = UNGEBRO__V1__ERROR_CODE__E_DENIED;
+		ug_diag_set(&diag, "type",
+			    "agency is not registered for this "
+			    "event type");
+	}
+	if (code == UNGEBRO__V1__ERROR_CODE__OK)
+		code = wire_validate_fresh(p->env, now, &diag);
+	if (code != UNGEBRO__V1__ERROR_CODE__OK) {
+		if (!already_stored(h, p, agency))
+			reject(p, code, diag.reason);
 		return;
 	}
 	bool personal = p->env->cpr && p->env->cpr[0];
@@ -134,6 +187,9 @@ recv_one(hub *h, pending *p)
 	p->env = NULL;
 	p->store_index = -1;
 	p->code = UNGEBRO__V1__ERROR_CODE__OK;
+	p->retryable = false;
+	p->stored = false;
+	p->has_id = false;
 	p->reason[0] = '\0';
 	if (zmq_msg_recv(&p->routing, h->ingest, ZMQ_DONTWAIT) < 0) {
 		zmq_msg_close(&p->routing);
@@ -170,10 +226,19 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 	char hexid[2 * WIRE_EVENT_ID_LEN + 1] = "-";
 	if (p->env && p->env->event_id.len == WIRE_EVENT_ID_LEN) {
 		ack.event_id = p->env->event_id;
-		ug_hex(ack.event_id.data, ack.event_id.len, hexid);
+	} else if (p->has_id) {
+		ack.event_id.data = p->id;
+		ack.event_id.len = WIRE_EVENT_ID_LEN;
 	}
+	if (ack.event_id.len)
+		ug_hex(ack.event_id.data, ack.event_id.len, hexid);
 	const char *who = zmq_msg_gets(&p->frame, "User-Id");
-	if (p->store_index >= 0 && store_err != UG_OK) {
+	ack.retryable = p->retryable;
+	if (p->stored) {
+		ack.status = UNGEBRO__V1__ACK_STATUS__DUPLICATE;
+		ack.sequence = p->stored_seq;
+		h->duplicates++;
+	} else if (p->store_index >= 0 && store_err != UG_OK) {
 		bool full = store_err == UG_EFULL;
 		reject(p, full ? UNGEBRO__V1__ERROR_CODE__E_FULL
 		               : UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
@@ -183,14 +248,16 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 		ack.retryable = true;
 	} else if (p->store_index >= 0) {
 		const store_event *ev = &events[p->store_index];
-		ack.sequence = ev->seq;
 		if (ev->status == STORE_NEW) {
 			ack.status = UNGEBRO__V1__ACK_STATUS__ACCEPTED;
+			ack.sequence = ev->seq;
 			h->accepted++;
 		} else if (ev->status == STORE_DUPLICATE) {
 			ack.status = UNGEBRO__V1__ACK_STATUS__DUPLICATE;
+			ack.sequence = ev->seq;
 			h->duplicates++;
 		} else {
+			/* Not ev->seq: that is the other agency's event. */
 			reject(p, UNGEBRO__V1__ERROR_CODE__E_CONFLICT,
 			       "event id already used by another agency");
 		}
@@ -240,7 +307,7 @@ hub__ingest(hub *h)
 		if (p->code != UNGEBRO__V1__ERROR_CODE__OK)
 			continue;
 		check_frame(h, p, &events[nevents], now);
-		if (p->code == UNGEBRO__V1__ERROR_CODE__OK)
+		if (p->code == UNGEBRO__V1__ERROR_CODE__OK && !p->stored)
 			p->store_index = (int)nevents++;
 	}
 	ug_err err = nevents ? store_append(h->store, events, nevents) : UG_OK;

@@ -271,6 +271,7 @@ summarise(const wire_envelope *env, char *text, size_t cap, char *date)
 		/* Addiction data is the service's own: never in a timeline. */
 		return false;
 	}
+	ug_utf8_trim_tail(text);
 	if (when && strlen(when) == 10)
 		memcpy(date, when, 11);
 	else
@@ -337,6 +338,7 @@ add_alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	if (e) {
 		e->is_alert = true;
 		snprintf(e->summary, 192, "%s", alert->title);
+		ug_utf8_trim_tail(e->summary);
 		ug_date_format((int32_t)(alert->raised_at / 86400000), e->date);
 		e->rule = strdup(alert->rule);
 		e->alert_id.len = STORE_ALERT_ID_LEN;

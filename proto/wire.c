@@ -1,6 +1,7 @@
 /* Framing and validation for the v1 schema; see wire.h. */
 #include "proto/wire.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/util.h"
@@ -77,6 +78,26 @@ wire_free(int kind, void *msg)
 	(void)kind;
 	if (msg)
 		protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+bool
+wire_event_id_peek(const uint8_t *frame, size_t len,
+		   uint8_t id[WIRE_EVENT_ID_LEN])
+{
+	if (len < WIRE_HEADER_LEN || len > WIRE_MAX_MESSAGE ||
+	    frame[0] != WIRE_VERSION ||
+	    frame[1] != UNGEBRO__V1__FRAME_KIND__FRAME_EVENT)
+		return false;
+	wire_envelope *env = (wire_envelope *)protobuf_c_message_unpack(
+	    &ungebro__v1__envelope__descriptor, NULL, len - WIRE_HEADER_LEN,
+	    frame + WIRE_HEADER_LEN);
+	if (!env)
+		return false;
+	bool found = env->event_id.len == WIRE_EVENT_ID_LEN;
+	if (found)
+		memcpy(id, env->event_id.data, WIRE_EVENT_ID_LEN);
+	protobuf_c_message_free_unpacked(&env->base, NULL);
+	return found;
 }
 
 size_t
@@ -181,15 +202,25 @@ payload_case_for(int type)
 		return UNGEBRO__V1__ERROR_CODE__E_MALFORMED;                   \
 	} while (0)
 
+/* Size and UTF-8 are checked for every string by check_strings; this is
+ * what only some fields need. */
 static int
 check_text(const char *text, const char *field, int required, ug_diag *diag)
 {
-	size_t len = text ? strlen(text) : 0;
-	if (required && len == 0)
+	if (required && (!text || !text[0]))
 		BAD(field, "%s is required", field);
-	if (len > WIRE_TEXT_MAX)
-		BAD(field, "%s is %zu bytes, over the limit of %d", field, len,
-		    WIRE_TEXT_MAX);
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
+
+/* The store keeps these in id slots: a longer one would fail the whole
+ * batch (assignments) or stop the rules at that event (desks). */
+static int
+check_id(const char *text, const char *path, const char *field, ug_diag *diag)
+{
+	size_t len = text ? strlen(text) : 0;
+	if (len > WIRE_ID_MAX)
+		BAD(field, "%s is %zu bytes, over the limit of %d for an id",
+		    path, len, WIRE_ID_MAX);
 	return UNGEBRO__V1__ERROR_CODE__OK;
 }
 
@@ -214,6 +245,113 @@ check_date(const char *text, const char *field, int required,
 		if (rc_ != UNGEBRO__V1__ERROR_CODE__OK)                        \
 			return rc_;                                           \
 	} while (0)
+
+/*
+ * Every date field of every payload (docs/PROTOCOL.md lists them): a
+ * non-empty value must be a real calendar date. Whether one is required
+ * is the payload's own rule below.
+ */
+static const struct {
+	const ProtobufCMessageDescriptor *msg;
+	const char *field;
+} date_fields[] = {
+    {&ungebro__v1__absence_report__descriptor, "period_start"},
+    {&ungebro__v1__absence_report__descriptor, "period_end"},
+    {&ungebro__v1__dropout__descriptor, "date"},
+    {&ungebro__v1__dropout_risk__descriptor, "date"},
+    {&ungebro__v1__enrolment__descriptor, "start"},
+    {&ungebro__v1__enrolment__descriptor, "end"},
+    {&ungebro__v1__addiction_referral__descriptor, "date"},
+    {&ungebro__v1__consent__descriptor, "expires"},
+    {&ungebro__v1__readiness_assessment__descriptor, "date"},
+    {&ungebro__v1__contact_assignment__descriptor, "from"},
+    {&ungebro__v1__contact_assignment__descriptor, "to"},
+    {&ungebro__v1__benefit_status__descriptor, "start"},
+    {&ungebro__v1__benefit_status__descriptor, "stop"},
+    {&ungebro__v1__missed_activation__descriptor, "date"},
+    {&ungebro__v1__school_leaving__descriptor, "date"},
+    {&ungebro__v1__desk_membership__descriptor, "from"},
+    {&ungebro__v1__desk_membership__descriptor, "to"},
+};
+
+static bool
+is_date_field(const ProtobufCMessageDescriptor *msg,
+	      const ProtobufCFieldDescriptor *f)
+{
+	for (size_t i = 0; i < sizeof date_fields / sizeof date_fields[0]; i++)
+		if (date_fields[i].msg == msg &&
+		    strcmp(date_fields[i].field, f->name) == 0)
+			return true;
+	return false;
+}
+
+static int
+check_string(const char *text, const char *path, const char *name, bool date,
+	     ug_diag *diag)
+{
+	size_t len = text ? strlen(text) : 0;
+	if (len > WIRE_TEXT_MAX)
+		BAD(name, "%s is %zu bytes, over the limit of %d", path, len,
+		    WIRE_TEXT_MAX);
+	if (!ug_utf8_valid(text, len))
+		BAD(name, "%s is not valid UTF-8", path);
+	int32_t days;
+	if (date && len && ug_date_parse(text, &days) != UG_OK)
+		BAD(name, "%s is not a valid date (YYYY-MM-DD)", path);
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
+
+/*
+ * Walk the message by its descriptor, so a field added to the schema is
+ * checked without anyone remembering to: every string (size, UTF-8, date
+ * syntax), into every sub-message that is set. Depth-first, in field
+ * number order; path is the dotted name so far.
+ */
+static int
+check_strings(const ProtobufCMessage *m, char *path, size_t plen, size_t cap,
+	      ug_diag *diag)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_STRING &&
+		    f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		const char *base = (const char *)m;
+		/* Members of a oneof share storage: only the set one is
+		 * what its pointer says. */
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		int n = snprintf(path + plen, cap - plen, "%s%s",
+				 plen ? "." : "", f->name);
+		size_t sub = n > 0 && (size_t)n < cap - plen ? plen + (size_t)n
+							     : cap - 1;
+		size_t count = 1;
+		const void *const *items =
+		    (const void *const *)(base + f->offset);
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			count = *(const size_t *)(base + f->quantifier_offset);
+			items =
+			    *(const void *const *const *)(base + f->offset);
+		}
+		for (size_t k = 0; k < count; k++) {
+			int rc;
+			if (f->type == PROTOBUF_C_TYPE_STRING)
+				rc = check_string(items[k], path, f->name,
+						  is_date_field(d, f), diag);
+			else if (items[k])
+				rc = check_strings(items[k], path, sub, cap,
+						   diag);
+			else
+				rc = UNGEBRO__V1__ERROR_CODE__OK;
+			if (rc != UNGEBRO__V1__ERROR_CODE__OK)
+				return rc;
+		}
+		path[plen] = '\0';
+	}
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
 
 static int
 validate_absence(const Ungebro__V1__AbsenceReport *a, ug_diag *diag)
@@ -244,6 +382,8 @@ static int
 validate_assignment(const Ungebro__V1__ContactAssignment *c, ug_diag *diag)
 {
 	CHECK(check_text(c->caseworker, "caseworker", 1, diag));
+	CHECK(check_id(c->caseworker, "contact_assignment.caseworker",
+		       "caseworker", diag));
 	CHECK(check_text(c->role, "role", 0, diag));
 	int32_t from = 0, to = 0;
 	CHECK(check_date(c->from, "from", 1, &from, diag));
@@ -323,6 +463,9 @@ validate_other(const wire_envelope *env, ug_diag *diag)
 		int32_t from = 0, to = 0;
 		CHECK(check_text(d->desk, "desk", 1, diag));
 		CHECK(check_text(d->caseworker, "caseworker", 1, diag));
+		CHECK(check_id(d->desk, "desk_membership.desk", "desk", diag));
+		CHECK(check_id(d->caseworker, "desk_membership.caseworker",
+			       "caseworker", diag));
 		CHECK(check_date(d->from, "from", 1, &from, diag));
 		CHECK(check_date(d->to, "to", 0, &to, diag));
 		if (d->to && d->to[0] && to < from)
@@ -335,8 +478,7 @@ validate_other(const wire_envelope *env, ug_diag *diag)
 }
 
 int
-wire_validate_envelope(const wire_envelope *env, int64_t now_ms,
-                       ug_diag *diag)
+wire_validate_head(const wire_envelope *env, ug_diag *diag)
 {
 	if (env->schema_version != WIRE_SCHEMA_VERSION) {
 		ug_diag_set(diag, "schema_version", "schema version %u is not "
@@ -347,20 +489,50 @@ wire_validate_envelope(const wire_envelope *env, int64_t now_ms,
 	if (env->event_id.len != WIRE_EVENT_ID_LEN)
 		BAD("event_id", "event_id must be %d bytes, got %zu",
 		    WIRE_EVENT_ID_LEN, env->event_id.len);
-	CHECK(check_text(env->agency, "agency", 1, diag));
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
+
+int
+wire_validate_fresh(const wire_envelope *env, int64_t now_ms, ug_diag *diag)
+{
+	if (env->valid_until != 0 && env->valid_until < now_ms) {
+		ug_diag_set(diag, "valid_until",
+			    "event expired before it "
+			    "reached the hub");
+		return UNGEBRO__V1__ERROR_CODE__E_STALE;
+	}
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
+
+int
+wire_validate_envelope(const wire_envelope *env, int64_t now_ms, ug_diag *diag)
+{
+	CHECK(wire_validate_head(env, diag));
+	/* The hub compares it with the connection's identity; empty can
+	 * never match one. */
+	if (!env->agency || !env->agency[0]) {
+		ug_diag_set(diag, "agency",
+			    "agency is empty; it must be the id "
+			    "the sending key is registered under");
+		return UNGEBRO__V1__ERROR_CODE__E_DENIED;
+	}
+	CHECK(wire_validate_content(env, diag));
+	return wire_validate_fresh(env, now_ms, diag);
+}
+
+int
+wire_validate_content(const wire_envelope *env, ug_diag *diag)
+{
 	int want = payload_case_for(env->type);
 	if (want < 0)
 		BAD("type", "unknown event type %d", env->type);
 	if ((int)env->payload_case != want)
 		BAD("payload", "payload does not match type %s",
 		    wire_event_type_name(env->type));
+	char path[128] = "";
+	CHECK(check_strings(&env->base, path, 0, sizeof path, diag));
 	if (env->occurred_at <= 0)
 		BAD("occurred_at", "occurred_at is required");
-	if (env->valid_until != 0 && env->valid_until < now_ms) {
-		ug_diag_set(diag, "valid_until", "event expired before it "
-		            "reached the hub");
-		return UNGEBRO__V1__ERROR_CODE__E_STALE;
-	}
 	if (env->supersedes.len != 0 &&
 	    env->supersedes.len != WIRE_EVENT_ID_LEN)
 		BAD("supersedes", "supersedes must be empty or %d bytes",

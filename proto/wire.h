@@ -8,6 +8,7 @@
 #ifndef UG_WIRE_H
 #define UG_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,9 +19,22 @@
 #define WIRE_SCHEMA_VERSION 1
 #define WIRE_HEADER_LEN 2
 #define WIRE_MAX_FRAME (64 * 1024) /* frames above this are refused */
+/*
+ * The hard cap on one message. Up to it an oversized frame is still read,
+ * so the hub can refuse it with an ack (E_TOO_LARGE) the sender can match;
+ * above it libzmq closes the connection without reading the rest.
+ */
+#define WIRE_MAX_MESSAGE (1024 * 1024)
+/*
+ * ZMQ_MAXMSGSIZE counts the CURVE MESSAGE command (command name, nonce,
+ * MAC and flags around the frame), not the frame itself.
+ */
+#define WIRE_CURVE_OVERHEAD 33
 #define WIRE_EVENT_ID_LEN 16
 #define WIRE_ALERT_ID_LEN 9
-#define WIRE_TEXT_MAX 256          /* any string field in an envelope */
+#define WIRE_TEXT_MAX	    256 /* bytes of any string field in an envelope */
+/* Caseworker and desk ids the hub keeps as ids (assignments, desks). */
+#define WIRE_ID_MAX 63
 
 typedef Ungebro__V1__Envelope wire_envelope;
 typedef Ungebro__V1__Ack wire_ack;
@@ -42,6 +56,14 @@ ug_err wire_decode(const uint8_t *frame, size_t len, int *kind, void **msg,
 
 void wire_free(int kind, void *msg);
 
+/*
+ * The event_id of an event frame wire_decode refused as E_TOO_LARGE, so
+ * the refusal can carry it: true if the frame is at most WIRE_MAX_MESSAGE
+ * bytes and its envelope decodes with an id of WIRE_EVENT_ID_LEN bytes.
+ */
+bool wire_event_id_peek(const uint8_t *frame, size_t len,
+			uint8_t id[WIRE_EVENT_ID_LEN]);
+
 /* Bytes needed to encode msg as a frame of this kind. */
 size_t wire_encoded_size(int kind, const void *msg);
 /* Encode into buf (cap bytes, at least wire_encoded_size); returns length. */
@@ -55,13 +77,26 @@ size_t wire_packed_size(const void *msg);
 size_t wire_pack(const void *msg, uint8_t *buf);
 
 /*
- * Check an envelope's content: schema version, id length, type matches the
- * payload, sensitivity, CPR form, dates, counts, text lengths. Returns an
- * ErrorCode (OK or a reason code) and fills the diag with a reason free of
- * personal data.
+ * Check an envelope, in the order docs/PROTOCOL.md gives ("Validation
+ * order"): wire_validate_head, a non-empty agency (E_DENIED),
+ * wire_validate_content, wire_validate_fresh. Returns an ErrorCode (OK or
+ * the first failure's) and fills the diag with a reason free of personal
+ * data: diag.field is the field's own name ("programme"), the reason names
+ * it by its path ("dropout.programme").
  */
 int wire_validate_envelope(const wire_envelope *env, int64_t now_ms,
                            ug_diag *diag);
+
+/* The parts, for the hub, which checks the sender and looks the id up
+ * between them. Head: schema_version (E_VERSION), event_id length. */
+int wire_validate_head(const wire_envelope *env, ug_diag *diag);
+/* Everything about the content (E_MALFORMED): type and payload, every
+ * string field's size and UTF-8, every date field, CPR and sensitivity,
+ * the payload's own rules. */
+int wire_validate_content(const wire_envelope *env, ug_diag *diag);
+/* valid_until against now_ms (E_STALE). */
+int wire_validate_fresh(const wire_envelope *env, int64_t now_ms,
+			ug_diag *diag);
 
 /* Name of an event type ("AbsenceReport"), "?" if unknown. */
 const char *wire_event_type_name(int type);

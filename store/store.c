@@ -490,6 +490,33 @@ store_append(store *s, store_event *events, size_t n)
 }
 
 ug_err
+store_event_id_get(store *s, const uint8_t *event_id, uint64_t *seq,
+                   char agency[STORE_ID_MAX])
+{
+	MDB_txn *txn = NULL;
+	int rc = begin_read(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin read");
+	MDB_val key = {STORE_EVENT_ID_LEN, (void *)event_id}, val;
+	rc = mdb_get(txn, s->ids, &key, &val);
+	ug_err err = UG_OK;
+	if (rc == MDB_NOTFOUND) {
+		err = UG_ENOTFOUND;
+	} else if (rc != 0) {
+		err = store__map_err(rc, "get event id");
+	} else if (val.mv_size < 8 || val.mv_size - 8 >= STORE_ID_MAX) {
+		err = UG_EIO;
+	} else {
+		*seq = store__get_be64(val.mv_data);
+		memcpy(agency, (const uint8_t *)val.mv_data + 8,
+		       val.mv_size - 8);
+		agency[val.mv_size - 8] = '\0';
+	}
+	mdb_txn_abort(txn);
+	return err;
+}
+
+ug_err
 store_log_last(store *s, uint64_t *last)
 {
 	MDB_txn *txn = NULL;

@@ -81,6 +81,11 @@ typedef struct {
 ug_err store_append(store *s, store_event *events, size_t n)
 	__attribute__((warn_unused_result));
 
+/* Who stored an event id (the agency) under which sequence, without
+ * writing anything; UG_ENOTFOUND if the id was never stored. */
+ug_err store_event_id_get(store *s, const uint8_t *event_id, uint64_t *seq,
+                          char agency[STORE_ID_MAX]);
+
 /* An event read back from the log; pointers live until the callback returns. */
 typedef struct {
 	uint64_t seq;

@@ -5,6 +5,7 @@
  */
 #include "proto/wire.h"
 
+#include "common/util.h"
 #include "tests/unit/check.h"
 
 #define NOW_MS ((int64_t)1717000000000) /* 2024-05-29T16:26:40Z */
@@ -594,7 +595,7 @@ test_validate_misc(void)
 	sample s;
 	sample_init(&s);
 	s.env.agency = "";
-	INVALID(s, E_MALFORMED, "agency");
+	INVALID(s, E_DENIED, "agency");
 	sample_init(&s);
 	uint8_t sup[5] = {0};
 	s.env.supersedes.data = sup;
@@ -628,6 +629,598 @@ test_validate_misc(void)
 	INVALID(s, E_MALFORMED, "caseworker");
 }
 
+/* ---- every string field, every date field, UTF-8 ---- */
+
+/* One valid envelope of each payload type; payload_case picks which. */
+typedef struct {
+	wire_envelope env;
+	uint8_t id[WIRE_EVENT_ID_LEN];
+	Ungebro__V1__AbsenceReport absence;
+	Ungebro__V1__Dropout dropout;
+	Ungebro__V1__DropoutRisk risk;
+	Ungebro__V1__Enrolment enrolment;
+	Ungebro__V1__AddictionReferral referral;
+	Ungebro__V1__Consent consent;
+	Ungebro__V1__ReadinessAssessment readiness;
+	Ungebro__V1__ContactAssignment assignment;
+	Ungebro__V1__BenefitStatus benefit;
+	Ungebro__V1__MissedActivation missed;
+	Ungebro__V1__SchoolLeaving leaving;
+	Ungebro__V1__DeskMembership desk;
+} any_sample;
+
+static const int payload_cases[] = {
+    UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT,
+    UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT,
+    UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK,
+    UNGEBRO__V1__ENVELOPE__PAYLOAD_ENROLMENT,
+    UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL,
+    UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT,
+    UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT,
+    UNGEBRO__V1__ENVELOPE__PAYLOAD_BENEFIT_STATUS,
+    UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION,
+    UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING,
+    UNGEBRO__V1__ENVELOPE__PAYLOAD_DESK_MEMBERSHIP,
+};
+#define NCASES (sizeof payload_cases / sizeof payload_cases[0])
+
+/* Every string field set (optional ones too), so each can be broken. */
+static void
+any_init(any_sample *s, int which)
+{
+	memset(s, 0, sizeof *s);
+	ungebro__v1__envelope__init(&s->env);
+	memset(s->id, 0x5a, sizeof s->id);
+	s->env.event_id.data = s->id;
+	s->env.event_id.len = sizeof s->id;
+	s->env.agency = "agency-a";
+	s->env.schema_version = 1;
+	s->env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
+	s->env.occurred_at = (int64_t)19870 * 86400000;
+	s->env.cpr = TEST_CPR;
+	s->env.payload_case = which;
+	switch (which) {
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT:
+		s->env.type = UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT;
+		ungebro__v1__absence_report__init(&s->absence);
+		s->absence.school = "280017";
+		s->absence.period_start = "2024-05-01";
+		s->absence.period_end = "2024-05-28";
+		s->absence.lessons_expected = 80;
+		s->absence.kind = UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL;
+		s->env.absence_report = &s->absence;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT:
+		s->env.type = UNGEBRO__V1__EVENT_TYPE__DROPOUT;
+		ungebro__v1__dropout__init(&s->dropout);
+		s->dropout.institution = "eud-vest";
+		s->dropout.programme = "smed";
+		s->dropout.date = "2024-05-02";
+		s->dropout.reason = "r1";
+		s->env.dropout = &s->dropout;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK:
+		s->env.type = UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK;
+		ungebro__v1__dropout_risk__init(&s->risk);
+		s->risk.institution = "eud-vest";
+		s->risk.programme = "smed";
+		s->risk.date = "2024-05-02";
+		s->risk.reason = "r1";
+		s->env.dropout_risk = &s->risk;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ENROLMENT:
+		s->env.type = UNGEBRO__V1__EVENT_TYPE__ENROLMENT;
+		ungebro__v1__enrolment__init(&s->enrolment);
+		s->enrolment.institution = "gym-a";
+		s->enrolment.programme = "stx";
+		s->enrolment.start = "2024-08-12";
+		s->enrolment.end = "2024-12-20";
+		s->env.enrolment = &s->enrolment;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL:
+		s->env.type = UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL;
+		s->env.sensitivity =
+		    UNGEBRO__V1__SENSITIVITY__SPECIAL_CATEGORY;
+		ungebro__v1__addiction_referral__init(&s->referral);
+		ungebro__v1__consent__init(&s->consent);
+		s->referral.service = "rmc";
+		s->referral.date = "2024-05-02";
+		s->referral.stage = UNGEBRO__V1__REFERRAL_STAGE__REFERRED;
+		s->consent.given = 1;
+		s->consent.scope = "referral";
+		s->consent.expires = "2025-05-01";
+		s->referral.consent = &s->consent;
+		s->env.addiction_referral = &s->referral;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT:
+		s->env.type = UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT;
+		ungebro__v1__readiness_assessment__init(&s->readiness);
+		s->readiness.school = "280017";
+		s->readiness.grade = 8;
+		s->readiness.date = "2024-01-15";
+		s->env.readiness_assessment = &s->readiness;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT:
+		s->env.type = UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT;
+		ungebro__v1__contact_assignment__init(&s->assignment);
+		s->assignment.caseworker = "cw-anna";
+		s->assignment.role = "contact";
+		s->assignment.from = "2024-01-01";
+		s->assignment.to = "2024-12-31";
+		s->env.contact_assignment = &s->assignment;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_BENEFIT_STATUS:
+		s->env.type = UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS;
+		ungebro__v1__benefit_status__init(&s->benefit);
+		s->benefit.jobcenter = "jc-a";
+		s->benefit.benefit = UNGEBRO__V1__BENEFIT_KIND__CASH_BENEFIT;
+		s->benefit.start = "2024-02-01";
+		s->benefit.stop = "2024-03-01";
+		s->benefit.reason = "job";
+		s->env.benefit_status = &s->benefit;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION:
+		s->env.type = UNGEBRO__V1__EVENT_TYPE__MISSED_ACTIVATION;
+		ungebro__v1__missed_activation__init(&s->missed);
+		s->missed.jobcenter = "jc-a";
+		s->missed.date = "2024-02-05";
+		s->missed.activity = "a7";
+		s->env.missed_activation = &s->missed;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING:
+		s->env.type = UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING;
+		ungebro__v1__school_leaving__init(&s->leaving);
+		s->leaving.school = "280017";
+		s->leaving.grade = 9;
+		s->leaving.date = "2024-06-21";
+		s->leaving.kind = UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE;
+		s->env.school_leaving = &s->leaving;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DESK_MEMBERSHIP:
+		s->env.type = UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP;
+		s->env.sensitivity = UNGEBRO__V1__SENSITIVITY__ORGANISATIONAL;
+		s->env.cpr = "";
+		ungebro__v1__desk_membership__init(&s->desk);
+		s->desk.desk = "duty-desk";
+		s->desk.caseworker = "cw-anna";
+		s->desk.from = "2024-01-01";
+		s->desk.to = "2024-12-31";
+		s->env.desk_membership = &s->desk;
+		break;
+	default:
+		FAIL("no sample for payload case %d", which);
+	}
+}
+
+/* The string fields of msg (and its set sub-messages): their char *
+ * slots and dotted paths, found from the descriptors, so a field added
+ * to the schema is tried here without editing this test. */
+typedef struct {
+	char **slot;
+	char path[96];
+	const char *name;
+} str_field;
+
+static size_t
+string_fields(ProtobufCMessage *m, const char *prefix, str_field *out,
+	      size_t n, size_t cap)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		char *base = (char *)m;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		CHECK(f->label != PROTOBUF_C_LABEL_REPEATED);
+		char path[96];
+		snprintf(path, sizeof path, "%s%s%s", prefix,
+			 prefix[0] ? "." : "", f->name);
+		if (f->type == PROTOBUF_C_TYPE_STRING && n < cap) {
+			out[n].slot = (char **)(base + f->offset);
+			snprintf(out[n].path, sizeof out[n].path, "%s", path);
+			out[n].name = f->name;
+			n++;
+		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
+			   *(ProtobufCMessage **)(base + f->offset)) {
+			n = string_fields(
+			    *(ProtobufCMessage **)(base + f->offset), path,
+			    out, n, cap);
+		}
+	}
+	return n;
+}
+
+/* Refused with code; diag.field the field's name, the reason starting
+ * with its path and containing `what`. */
+static void
+expect_field_refused(const any_sample *s, int code, const str_field *f,
+		     const char *what)
+{
+	ug_diag diag = {0};
+	int got = wire_validate_envelope(&s->env, NOW_MS, &diag);
+	if (got != code || strcmp(diag.field, f->name) != 0 ||
+	    strstr(diag.reason, f->path) != diag.reason ||
+	    !strstr(diag.reason, what))
+		FAIL("%s with %s: expected code %d field '%s', got code %d "
+		     "field '%s' reason '%s'",
+		     f->path, what, code, f->name, got, diag.field,
+		     diag.reason);
+}
+
+static void
+test_every_sample_valid(void)
+{
+	for (size_t c = 0; c < NCASES; c++) {
+		any_sample s;
+		any_init(&s, payload_cases[c]);
+		ug_diag diag = {0};
+		int got = wire_validate_envelope(&s.env, NOW_MS, &diag);
+		if (got != UNGEBRO__V1__ERROR_CODE__OK)
+			FAIL("%s sample refused: %s",
+			     wire_event_type_name(s.env.type), diag.reason);
+	}
+}
+
+static void
+test_every_string_limited(void)
+{
+	/* 256 bytes of 2-byte characters pass; one byte more does not. */
+	char at_limit[WIRE_TEXT_MAX + 1], over[WIRE_TEXT_MAX + 2];
+	for (int i = 0; i < WIRE_TEXT_MAX; i += 2)
+		memcpy(at_limit + i, "\xc3\xb8", 2);
+	at_limit[WIRE_TEXT_MAX] = '\0';
+	memcpy(over, at_limit, WIRE_TEXT_MAX);
+	over[WIRE_TEXT_MAX] = 'x';
+	over[WIRE_TEXT_MAX + 1] = '\0';
+	size_t tried = 0;
+	for (size_t c = 0; c < NCASES; c++) {
+		any_sample s;
+		any_init(&s, payload_cases[c]);
+		str_field f[16];
+		size_t n = string_fields(&s.env.base, "", f, 0, 16);
+		CHECK(n >= 3); /* agency, cpr and the payload's */
+		for (size_t i = 0; i < n; i++) {
+			char *keep = *f[i].slot;
+			*f[i].slot = over;
+			expect_field_refused(
+			    &s, UNGEBRO__V1__ERROR_CODE__E_MALFORMED, &f[i],
+			    "is 257 bytes, over the limit of 256");
+			*f[i].slot = at_limit;
+			ug_diag diag = {0};
+			int got =
+			    wire_validate_envelope(&s.env, NOW_MS, &diag);
+			/* At the limit a field may still fail its own rule
+			 * (a cpr, a date, an id), never for the text limit. */
+			CHECK(got == UNGEBRO__V1__ERROR_CODE__OK ||
+			      strstr(diag.reason, "limit of 256") == NULL);
+			*f[i].slot = keep;
+			tried++;
+		}
+	}
+	/* agency and cpr in each of the 11 samples, and the 38 strings of
+	 * the payloads (Consent's two included). */
+	CHECK_EQ_INT(tried, 60);
+}
+
+static void
+test_every_string_utf8(void)
+{
+	/* Windows-1252 0xD8 (Ø), a cut 2-byte character, an overlong '/',
+	 * a UTF-16 surrogate, and a code point above U+10FFFF. */
+	static const char *const bad[] = {
+	    "\xd8rhus",
+	    "Kj\xc3",
+	    "a\xc0\xaf"
+	    "b",
+	    "\xed\xa0\x80",
+	    "\xf4\x90\x80\x80",
+	};
+	for (size_t c = 0; c < NCASES; c++) {
+		any_sample s;
+		any_init(&s, payload_cases[c]);
+		str_field f[16];
+		size_t n = string_fields(&s.env.base, "", f, 0, 16);
+		for (size_t i = 0; i < n; i++) {
+			char *keep = *f[i].slot;
+			for (size_t b = 0; b < sizeof bad / sizeof bad[0];
+			     b++) {
+				*f[i].slot = (char *)bad[b];
+				expect_field_refused(
+				    &s, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+				    &f[i], "is not valid UTF-8");
+			}
+			*f[i].slot = keep;
+		}
+	}
+	any_sample s;
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT);
+	s.dropout.programme = "\xd8konomi";
+	ug_diag diag = {0};
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+	CHECK_EQ_STR(diag.reason, "dropout.programme is not valid UTF-8");
+	CHECK_EQ_STR(diag.field, "programme");
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL);
+	s.consent.scope = "\xe6";
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+	CHECK_EQ_STR(diag.reason,
+		     "addiction_referral.consent.scope is not valid UTF-8");
+	/* Danish letters as UTF-8 are fine wherever text is free. */
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT);
+	s.dropout.institution = "K\xc3\xb8ge Handelsskole \xc3\x86\xc3\x98";
+	s.dropout.programme = "\xc3\xb8konomi \xe2\x82\xac \xf0\x9d\x84\x9e";
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__OK);
+}
+
+static void
+test_ids_fit_the_store(void)
+{
+	/* Caseworker and desk ids: at most 63 bytes, what the store keeps. */
+	char id63[64], id64[65];
+	memset(id63, 'c', 63);
+	id63[63] = '\0';
+	memset(id64, 'c', 64);
+	id64[64] = '\0';
+	any_sample s;
+	ug_diag diag = {0};
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT);
+	s.assignment.caseworker = id63;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag), 0);
+	s.assignment.caseworker = id64;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+	CHECK_EQ_STR(diag.reason, "contact_assignment.caseworker is 64 bytes, "
+				  "over the limit of 63 for an id");
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_DESK_MEMBERSHIP);
+	s.desk.desk = id63;
+	s.desk.caseworker = id63;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag), 0);
+	s.desk.desk = id64;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+	CHECK_EQ_STR(diag.field, "desk");
+	s.desk.desk = id63;
+	s.desk.caseworker = id64;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+	CHECK_EQ_STR(diag.field, "caseworker");
+}
+
+static void
+test_every_date_field(void)
+{
+	/* PROTOCOL.md's list of date fields: each refuses a non-date, and
+	 * no other field does. */
+	static const char *const dates[] = {
+	    "absence_report.period_start",
+	    "absence_report.period_end",
+	    "dropout.date",
+	    "dropout_risk.date",
+	    "enrolment.start",
+	    "enrolment.end",
+	    "addiction_referral.date",
+	    "addiction_referral.consent.expires",
+	    "readiness_assessment.date",
+	    "contact_assignment.from",
+	    "contact_assignment.to",
+	    "benefit_status.start",
+	    "benefit_status.stop",
+	    "missed_activation.date",
+	    "school_leaving.date",
+	    "desk_membership.from",
+	    "desk_membership.to",
+	};
+	static const char *const not_dates[] = {
+	    "2026-02-30", "never",	"2026-2-3", "2026-02-03T00:00",
+	    "03-02-2026", "2026-13-01", "20260203",
+	};
+	size_t found = 0;
+	for (size_t c = 0; c < NCASES; c++) {
+		any_sample s;
+		any_init(&s, payload_cases[c]);
+		str_field f[16];
+		size_t n = string_fields(&s.env.base, "", f, 0, 16);
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(f[i].path, "cpr") == 0)
+				continue; /* its own rule, tested above */
+			bool is_date = false;
+			for (size_t k = 0; k < sizeof dates / sizeof dates[0];
+			     k++)
+				is_date |= strcmp(dates[k], f[i].path) == 0;
+			found += is_date;
+			char *keep = *f[i].slot;
+			for (size_t b = 0;
+			     b < sizeof not_dates / sizeof not_dates[0]; b++) {
+				*f[i].slot = (char *)not_dates[b];
+				ug_diag diag = {0};
+				int got = wire_validate_envelope(
+				    &s.env, NOW_MS, &diag);
+				if (is_date)
+					expect_field_refused(
+					    &s,
+					    UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+					    &f[i], "is not a valid date");
+				else if (got != UNGEBRO__V1__ERROR_CODE__OK)
+					FAIL("%s = '%s' refused: %s",
+					     f[i].path, not_dates[b],
+					     diag.reason);
+			}
+			*f[i].slot = keep;
+		}
+	}
+	CHECK_EQ_INT(found, sizeof dates / sizeof dates[0]);
+	/* Consent.expires: empty means until withdrawn. */
+	any_sample s;
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL);
+	s.consent.expires = "";
+	ug_diag diag = {0};
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__OK);
+}
+
+static void
+test_validation_order(void)
+{
+	/* Each step's failure wins over every later step's (PROTOCOL.md,
+	 * "Validation order"): break everything, then mend step by step. */
+	any_sample s;
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT);
+	s.env.schema_version = 2;
+	s.env.event_id.len = 3;
+	s.env.agency = "";
+	s.dropout.programme = "\xd8";
+	s.env.valid_until = 1;
+	ug_diag diag = {0};
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_VERSION);
+	s.env.schema_version = 1;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+	CHECK_EQ_STR(diag.field, "event_id");
+	s.env.event_id.len = WIRE_EVENT_ID_LEN;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_DENIED);
+	CHECK_EQ_STR(diag.field, "agency");
+	s.env.agency = "agency-a";
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+	CHECK_EQ_STR(diag.field, "programme");
+	s.dropout.programme = "smed";
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_STALE);
+	s.env.valid_until = 0;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__OK);
+	/* The parts the hub calls one by one agree with the whole. */
+	CHECK_EQ_INT(wire_validate_head(&s.env, &diag), 0);
+	CHECK_EQ_INT(wire_validate_content(&s.env, &diag), 0);
+	CHECK_EQ_INT(wire_validate_fresh(&s.env, NOW_MS, &diag), 0);
+	s.env.valid_until = NOW_MS - 1;
+	CHECK_EQ_INT(wire_validate_content(&s.env, &diag), 0);
+	CHECK_EQ_INT(wire_validate_fresh(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_STALE);
+}
+
+static void
+test_event_id_peek(void)
+{
+	/* An envelope of 100 KB: refused as E_TOO_LARGE, yet its id can be
+	 * read for the ack. */
+	size_t big = 100 * 1024;
+	uint8_t *pad = calloc(1, big), *buf = malloc(big + 512);
+	CHECK(pad && buf);
+	sample s;
+	sample_init(&s);
+	s.env.supersedes.data = pad;
+	s.env.supersedes.len = big;
+	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf,
+			    big + 512);
+	CHECK(len > WIRE_MAX_FRAME && len <= WIRE_MAX_MESSAGE);
+	expect_reject(buf, len, UNGEBRO__V1__ERROR_CODE__E_TOO_LARGE, "frame",
+		      __LINE__);
+	uint8_t id[WIRE_EVENT_ID_LEN] = {0};
+	CHECK(wire_event_id_peek(buf, len, id));
+	CHECK_EQ_MEM(id, s.id, WIRE_EVENT_ID_LEN);
+	/* Not an event, not version 1, cut short, no id, over the cap. */
+	buf[1] = UNGEBRO__V1__FRAME_KIND__FRAME_ACK;
+	CHECK(!wire_event_id_peek(buf, len, id));
+	buf[1] = UNGEBRO__V1__FRAME_KIND__FRAME_EVENT;
+	buf[0] = 2;
+	CHECK(!wire_event_id_peek(buf, len, id));
+	buf[0] = WIRE_VERSION;
+	CHECK(!wire_event_id_peek(buf, len - 1, id));
+	CHECK(!wire_event_id_peek(buf, 1, id));
+	s.env.event_id.len = 0;
+	len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf,
+		     big + 512);
+	CHECK(!wire_event_id_peek(buf, len, id));
+	free(buf);
+	uint8_t *huge = calloc(1, WIRE_MAX_MESSAGE + 1);
+	CHECK(huge);
+	huge[0] = WIRE_VERSION;
+	huge[1] = UNGEBRO__V1__FRAME_KIND__FRAME_EVENT;
+	CHECK(!wire_event_id_peek(huge, WIRE_MAX_MESSAGE + 1, id));
+	free(huge);
+	free(pad);
+}
+
+static void
+test_utf8_valid(void)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+		bool valid;
+	} cases[] = {
+	    {"", 0, true},
+	    {"plain ascii", 11, true},
+	    {"\xc3\xb8\xc3\xa6\xc3\xa5", 6, true}, /* øæå */
+	    {"\xe2\x82\xac", 3, true},		   /* € */
+	    {"\xf0\x9d\x84\x9e", 4, true},	   /* U+1D11E */
+	    {"\xf4\x8f\xbf\xbf", 4, true},	   /* U+10FFFF */
+	    {"\xed\x9f\xbf", 3, true},		   /* U+D7FF */
+	    {"a\0b", 3, true},			   /* NUL is text */
+	    {"\xd8", 1, false},			   /* cp1252 Ø */
+	    {"\xc3", 1, false},			   /* cut */
+	    {"\xe2\x82", 2, false},		   /* cut */
+	    {"\xf0\x9d\x84", 3, false},		   /* cut */
+	    {"\x80", 1, false},			   /* lone continuation */
+	    {"\xc3\x28", 2, false},		   /* bad continuation */
+	    {"\xc0\xaf", 2, false},		   /* overlong */
+	    {"\xc1\xbf", 2, false},		   /* overlong */
+	    {"\xe0\x9f\xbf", 3, false},		   /* overlong */
+	    {"\xf0\x8f\xbf\xbf", 4, false},	   /* overlong */
+	    {"\xed\xa0\x80", 3, false},		   /* surrogate */
+	    {"\xed\xbf\xbf", 3, false},		   /* surrogate */
+	    {"\xf4\x90\x80\x80", 4, false},	   /* above U+10FFFF */
+	    {"\xf5\x80\x80\x80", 4, false},
+	    {"\xff", 1, false},
+	    {"\xe2\x82\xac\xe2\x28\xac", 6, false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (ug_utf8_valid(cases[i].text, cases[i].len) !=
+		    cases[i].valid)
+			FAIL("case %zu: expected %s", i,
+			     cases[i].valid ? "valid" : "invalid");
+}
+
+static void
+test_utf8_trim_tail(void)
+{
+	/* Cutting a Danish text at every byte budget, as snprintf into a
+	 * fixed buffer does, then trimming, always leaves valid UTF-8 that
+	 * is a prefix of the text, short of the cut by less than one
+	 * character, and drops nothing from a cut that was already whole. */
+	const char *text = "Dropped out of \xc3\x98konomi p\xc3\xa5 "
+			   "K\xc3\xb8ge \xe2\x82\xac \xf0\x9d\x84\x9e slut";
+	size_t full = strlen(text);
+	for (size_t cap = 1; cap <= full + 1; cap++) {
+		char buf[128];
+		snprintf(buf, cap, "%s", text);
+		size_t cut = strlen(buf);
+		size_t len = ug_utf8_trim_tail(buf);
+		CHECK_EQ_INT(len, strlen(buf));
+		CHECK(ug_utf8_valid(buf, len));
+		CHECK(memcmp(buf, text, len) == 0);
+		CHECK(cut - len < 4);
+		if (ug_utf8_valid(text, cut))
+			CHECK_EQ_INT(len, cut);
+	}
+	char s1[] = "ab\xc3";
+	CHECK_EQ_INT(ug_utf8_trim_tail(s1), 2);
+	CHECK_EQ_STR(s1, "ab");
+	char s2[] = "\xe2\x82";
+	CHECK_EQ_INT(ug_utf8_trim_tail(s2), 0);
+	CHECK_EQ_STR(s2, "");
+	char s3[] = "x\xf0\x9d\x84\x9e";
+	CHECK_EQ_INT(ug_utf8_trim_tail(s3), 5);
+	char s4[] = "";
+	CHECK_EQ_INT(ug_utf8_trim_tail(s4), 0);
+}
+
 static void
 test_type_names(void)
 {
@@ -640,23 +1233,32 @@ test_type_names(void)
 }
 
 TEST_LIST = {
-	{"envelope round trip", test_envelope_round_trip},
-	{"other kinds round trip", test_other_kinds_round_trip},
-	{"truncated frames", test_truncated_frames},
-	{"bad version", test_bad_version},
-	{"unknown kind", test_unknown_kind},
-	{"oversized", test_oversized},
-	{"garbage protobuf", test_garbage_protobuf},
-	{"validate good", test_validate_good},
-	{"validate event id", test_validate_event_id},
-	{"validate payload type", test_validate_payload_type},
-	{"validate cpr", test_validate_cpr},
-	{"validate counts", test_validate_counts},
-	{"validate dates", test_validate_dates},
-	{"validate anonymous", test_validate_anonymous},
-	{"validate stale", test_validate_stale},
-	{"validate schema version", test_validate_schema_version},
-	{"validate misc", test_validate_misc},
-	{"type names", test_type_names},
-	{NULL, NULL},
+    {"envelope round trip", test_envelope_round_trip},
+    {"other kinds round trip", test_other_kinds_round_trip},
+    {"truncated frames", test_truncated_frames},
+    {"bad version", test_bad_version},
+    {"unknown kind", test_unknown_kind},
+    {"oversized", test_oversized},
+    {"garbage protobuf", test_garbage_protobuf},
+    {"validate good", test_validate_good},
+    {"validate event id", test_validate_event_id},
+    {"validate payload type", test_validate_payload_type},
+    {"validate cpr", test_validate_cpr},
+    {"validate counts", test_validate_counts},
+    {"validate dates", test_validate_dates},
+    {"validate anonymous", test_validate_anonymous},
+    {"validate stale", test_validate_stale},
+    {"validate schema version", test_validate_schema_version},
+    {"validate misc", test_validate_misc},
+    {"every sample valid", test_every_sample_valid},
+    {"every string limited", test_every_string_limited},
+    {"every string utf8", test_every_string_utf8},
+    {"ids fit the store", test_ids_fit_the_store},
+    {"every date field", test_every_date_field},
+    {"validation order", test_validation_order},
+    {"event id peek", test_event_id_peek},
+    {"utf8 valid", test_utf8_valid},
+    {"utf8 trim tail", test_utf8_trim_tail},
+    {"type names", test_type_names},
+    {NULL, NULL},
 };

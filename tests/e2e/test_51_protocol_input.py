@@ -1,0 +1,592 @@
+"""51 protocol input: what docs/PROTOCOL.md promises about the frames and
+envelopes a vendor sends, checked against a real hubd over real CURVE
+sockets, with Python's protobuf as the other side.
+
+- Alert and timeline text the hub shortens is still valid UTF-8, so a
+  proto3 decoder (Python's, here) takes it: push delivery, OPEN_ALERTS and
+  TIMELINE.
+- Every string field of the Envelope and of every payload: at most 256
+  bytes and valid UTF-8, else E_MALFORMED with the field's path in the
+  reason. Every date field is a real date.
+- The order of the checks, an empty agency (E_DENIED), E_CONFLICT without
+  the other agency's sequence, a resend after valid_until (DUPLICATE).
+- Frame sizes: up to 65,536 bytes processed; up to 1 MiB answered
+  E_TOO_LARGE with the event_id; above that the connection is closed and
+  the hub lives on.
+- The key files' lines, as documented."""
+
+import re
+import time
+
+import pytest
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+import hubtest
+from hubtest import (ACCEPTED, DUPLICATE, REJECTED, E_CONFLICT, E_DENIED,
+                     E_MALFORMED, E_STALE, E_TOO_LARGE, E_VERSION, CprGen,
+                     IngestClient, SLOW, event, envelope, frame, pb,
+                     read_key_file, rules_hub, wait_for)
+
+FRAME_HELLO, FRAME_ALERT, FRAME_WELCOME, FRAME_QUERY, FRAME_RESULT = \
+    3, 4, 6, 7, 8
+MAX_FRAME = 65536
+MAX_MESSAGE = 1024 * 1024
+
+ALL_TYPES = ("absence,dropout,dropout_risk,enrolment,addiction,readiness,"
+             "assignment,benefit,missed_activation,school_leaving,desk")
+
+# One valid event of each payload, every optional string set, so each
+# string field can be broken on its own.
+SAMPLES = {
+    "absence_report": dict(school="280017", period_start="2024-05-06",
+                           period_end="2024-05-10", lessons_absent=1,
+                           lessons_expected=30, kind="UNLAWFUL", grade=8),
+    "dropout": dict(institution="eud-vest", programme="smed",
+                    date="2024-05-02", reason="r1"),
+    "dropout_risk": dict(institution="eud-vest", programme="smed",
+                         date="2024-05-02", reason="r1"),
+    "enrolment": dict(institution="gym-a", programme="stx",
+                      start="2024-08-12", end="2024-12-20",
+                      end_reason="COMPLETED"),
+    "addiction_referral": dict(service="rmc", date="2024-05-02",
+                               stage="REFERRED",
+                               consent={"given": True, "scope": "referral",
+                                        "expires": "2025-05-01"}),
+    "readiness_assessment": dict(school="280017", grade=8,
+                                 date="2024-01-15", ready=True),
+    "contact_assignment": {"caseworker": "cw-anna", "role": "mentor",
+                           "from": "2024-01-01", "to": "2024-12-31"},
+    "benefit_status": dict(jobcenter="jc-a", benefit="CASH_BENEFIT",
+                           start="2024-02-01", stop="2024-03-01",
+                           reason="job"),
+    "missed_activation": dict(jobcenter="jc-a", date="2024-02-05",
+                              activity="a7"),
+    "school_leaving": dict(school="280017", grade=9, date="2024-06-21",
+                           kind="COMPLETED_GRADE"),
+    "desk_membership": {"desk": "duty-desk", "caseworker": "cw-anna",
+                        "from": "2024-01-01", "to": "2024-12-31"},
+}
+
+# PROTOCOL.md §3 "Date fields".
+DATE_FIELDS = {
+    "absence_report.period_start", "absence_report.period_end",
+    "dropout.date", "dropout_risk.date", "enrolment.start", "enrolment.end",
+    "addiction_referral.date", "addiction_referral.consent.expires",
+    "readiness_assessment.date", "contact_assignment.from",
+    "contact_assignment.to", "benefit_status.start", "benefit_status.stop",
+    "missed_activation.date", "school_leaving.date", "desk_membership.from",
+    "desk_membership.to",
+}
+# PROTOCOL.md §3: ids the hub keeps as ids (at most 63 bytes).
+ID_FIELDS = {"contact_assignment.caseworker", "desk_membership.desk",
+             "desk_membership.caseworker"}
+
+
+def all_hub(make_hub):
+    return make_hub(agencies={"all-a": ALL_TYPES, "school-b": "absence"})
+
+
+def sample(hub, payload, cpr, **kw):
+    env = event("all-a", cpr, payload, **dict(SAMPLES[payload], **kw))
+    if env.cpr:
+        hub.cprs.add(env.cpr)
+    return env
+
+
+def string_paths(msg, prefix=""):
+    """Every string field set in msg, by dotted path, found from the
+    descriptors (so a field added to the schema is tried too)."""
+    for f in msg.DESCRIPTOR.fields:
+        oneof = f.containing_oneof
+        if oneof is not None and msg.WhichOneof(oneof.name) != f.name:
+            continue
+        path = f"{prefix}.{f.name}" if prefix else f.name
+        if f.type == f.TYPE_STRING:
+            yield path
+        elif f.type == f.TYPE_MESSAGE and msg.HasField(f.name):
+            yield from string_paths(getattr(msg, f.name), path)
+
+
+def set_path(msg, path, value):
+    *parents, name = path.split(".")
+    for p in parents:
+        msg = getattr(msg, p)
+    setattr(msg, name, value)
+
+
+def with_raw(env, path, raw):
+    """The frame of env with the string at path replaced by raw bytes
+    (which Python's protobuf would refuse to put there itself)."""
+    marker = "\x7f" * len(raw)
+    set_path(env, path, marker)
+    data = frame(env)
+    assert data.count(marker.encode()) == 1
+    return data.replace(marker.encode(), raw)
+
+
+def expect(ack, status, code=0, event_id=None, reason=None):
+    assert (ack.status, ack.code) == (status, code), ack
+    if event_id is not None:
+        assert ack.event_id == event_id, ack
+    if reason is not None:
+        assert ack.reason == reason, ack
+    if status == REJECTED:
+        assert ack.sequence == 0, ack
+        assert not ack.retryable, ack
+
+
+# ---------------------------------------------------------------- item 9
+
+
+class DeliveryClient:
+    """A caseworker's DEALER on the delivery endpoint (CURVE)."""
+
+    def __init__(self, hub, caseworker):
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        own = read_key_file(hub.keys_dir / f"{caseworker}.key_secret")
+        self.sock.curve_serverkey = \
+            read_key_file(hub.keys_dir / "hub.key")["public"].encode()
+        self.sock.curve_publickey = own["public"].encode()
+        self.sock.curve_secretkey = own["secret"].encode()
+        self.sock.connect(hub.delivery)
+
+    def send(self, kind, msg):
+        self.sock.send(bytes([1, kind]) + msg.SerializeToString())
+
+    def recv(self, timeout=10):
+        """(kind, raw protobuf bytes) of the next frame."""
+        assert self.sock.poll(int(timeout * SLOW * 1000), zmq.POLLIN), \
+            "nothing from the hub"
+        data = self.sock.recv()
+        assert data[0] == 1, data[:2]
+        return data[1], data[2:]
+
+    def close(self):
+        self.sock.close(0)
+        self.ctx.term()
+
+
+def cut_cleanly(text, full):
+    """text is a proper prefix of full, cut at a character boundary (the
+    strings came through Python's protobuf, so they are valid UTF-8)."""
+    assert full.startswith(text) and len(text) < len(full), (text, full)
+
+
+def test_shortened_alert_text_decodes_everywhere(make_hub):
+    """A programme name long enough to overflow the alert title and the
+    timeline summary, of 3-byte characters shifted by 0, 1 and 2 bytes:
+    wherever the hub cuts, at least two of the three would be cut inside
+    a character. Every Alert, Result and TimelineEntry must still decode
+    in a proto3 decoder that checks UTF-8."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    m = pb()
+    cprs = [CprGen(5101).born("2004-05-05"), CprGen(5102).born("2005-06-06"),
+            CprGen(5103).born("2006-07-07")]
+    institution = "K\u00f8ge Handelsskole \u00c6r\u00f8"
+    fulls = {}
+    for shift, cpr in enumerate(cprs):
+        hub.assign(cpr, "cw-anna")
+        programme = "x" * shift + "\u00d8" + "\u20ac" * 84     # 254-256 bytes
+        assert len(programme.encode()) <= 256
+        hub.send(hubtest.ev_dropout(cpr, "2026-09-07", programme=programme,
+                                    institution=institution,
+                                    reason="s\u00e6rlig \u00e5rsag"))
+        fulls[cpr] = (f"Dropped out of {programme} at {institution}",
+                      f"dropped out of {programme} at {institution}")
+    assert hub.wait_applied()["alerts"] == 3
+
+    c = DeliveryClient(hub, "cw-anna")
+    try:
+        # Push delivery: Hello, Welcome, then the alerts.
+        c.send(FRAME_HELLO, m.Hello(client="test_51", window=8))
+        kind, body = c.recv()
+        assert kind == FRAME_WELCOME
+        assert m.Welcome.FromString(body).open_alerts == 3
+        pushed = {}
+        for _ in range(3):
+            kind, body = c.recv()
+            assert kind == FRAME_ALERT
+            alert = m.Alert.FromString(body)      # raises on bad UTF-8
+            pushed[alert.cpr] = alert
+        assert set(pushed) == set(cprs)
+        for cpr, alert in pushed.items():
+            cut_cleanly(alert.title, fulls[cpr][0])
+            assert institution in alert.explanation
+            assert "s\u00e6rlig \u00e5rsag" in alert.explanation
+
+        # The same alerts by query.
+        c.send(FRAME_QUERY, m.Query(request_id=7, kind=m.OPEN_ALERTS))
+        kind, body = c.recv()
+        assert kind == FRAME_RESULT
+        result = m.Result.FromString(body)
+        assert (result.request_id, result.code) == (7, 0)
+        assert sorted(a.cpr for a in result.alerts) == sorted(cprs)
+        for alert in result.alerts:
+            assert alert.title == pushed[alert.cpr].title
+            assert alert.explanation == pushed[alert.cpr].explanation
+
+        # Each person's timeline: the event's summary and the alert's.
+        for n, cpr in enumerate(cprs):
+            c.send(FRAME_QUERY, m.Query(request_id=100 + n, kind=m.TIMELINE,
+                                        cpr=cpr))
+            kind, body = c.recv()
+            assert kind == FRAME_RESULT
+            result = m.Result.FromString(body)
+            assert (result.request_id, result.code) == (100 + n, 0)
+            summaries = {e.is_alert: e.summary for e in result.timeline
+                         if e.type == m.DROPOUT or e.rule == "dropout"}
+            cut_cleanly(summaries[False], fulls[cpr][1])
+            assert pushed[cpr].title.startswith(summaries[True])
+    finally:
+        c.close()
+
+
+# ---------------------------------------------------------- items 10, 13
+
+
+def test_invalid_utf8_refused_in_every_string(make_hub):
+    """Windows-1252 text (0xD8 is Ø there) in any string field of any
+    payload, or of the envelope: E_MALFORMED naming the field."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5104).next()
+    bad = b"\xd8rhus"                       # "Ørhus" in Windows-1252
+    tried = []
+    with IngestClient(hub, "all-a") as c:
+        for payload in SAMPLES:
+            for path in string_paths(sample(hub, payload, cpr)):
+                env = sample(hub, payload, cpr)
+                ack = c.ack_for(with_raw(env, path, bad))
+                if path == "agency":
+                    # Compared with the connection's identity first.
+                    expect(ack, REJECTED, E_DENIED, env.event_id)
+                else:
+                    expect(ack, REJECTED, E_MALFORMED, env.event_id,
+                           f"{path} is not valid UTF-8")
+                tried.append(path)
+        # The example of the issue, and a cut 2-byte character.
+        env = sample(hub, "dropout", cpr)
+        expect(c.ack_for(with_raw(env, "dropout.programme", b"\xd8konomi")),
+               REJECTED, E_MALFORMED, env.event_id,
+               "dropout.programme is not valid UTF-8")
+        env = sample(hub, "addiction_referral", cpr)
+        expect(c.ack_for(with_raw(env, "addiction_referral.consent.scope",
+                                  b"ref\xc3")),
+               REJECTED, E_MALFORMED, env.event_id,
+               "addiction_referral.consent.scope is not valid UTF-8")
+        # Proper UTF-8 Danish is welcome.
+        ok = sample(hub, "dropout", cpr, programme="\u00f8konomi",
+                    institution="K\u00f8ge \u00c6r\u00f8", reason="\u00e5")
+        expect(c.ack_for(frame(ok)), ACCEPTED)
+    # agency and cpr of 11 envelopes (desk memberships carry no cpr, but
+    # the field is there) and the 38 strings of the payloads.
+    assert len(tried) == 60, tried
+    assert hub.stats()["log_events"] == 1
+
+
+def test_text_limit_holds_for_every_string(make_hub):
+    """257 bytes in any string field: E_MALFORMED naming the field; 256
+    bytes of two-byte characters are accepted in every free-text field
+    and the rules take the event in their stride."""
+    hub = all_hub(make_hub)
+    cprs = iter(CprGen(5105).take(200))
+    over = "\u00f8" * 128 + "x"
+    at_limit = "\u00f8" * 128
+    accepted = 0
+    with IngestClient(hub, "all-a") as c:
+        for payload in SAMPLES:
+            for path in list(string_paths(sample(hub, payload, "0101900000"))):
+                env = sample(hub, payload, next(cprs))
+                set_path(env, path, over)
+                ack = c.ack_for(frame(env))
+                if path == "agency":
+                    expect(ack, REJECTED, E_DENIED, env.event_id)
+                    continue
+                expect(ack, REJECTED, E_MALFORMED, env.event_id,
+                       f"{path} is 257 bytes, over the limit of 256")
+                if path in DATE_FIELDS | ID_FIELDS or path == "cpr":
+                    continue
+                env = sample(hub, payload, next(cprs))
+                set_path(env, path, at_limit)
+                expect(c.ack_for(frame(env)), ACCEPTED)
+                accepted += 1
+        # Ids are kept as ids: 63 bytes at most.
+        for payload, path in (("contact_assignment", "caseworker"),
+                              ("desk_membership", "desk"),
+                              ("desk_membership", "caseworker")):
+            # A contact (not a mentor) is what the hub keeps.
+            role = {"role": "contact"} if payload == "contact_assignment" \
+                else {}
+            env = sample(hub, payload, next(cprs), **{path: "c" * 64},
+                         **role)
+            expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED,
+                   env.event_id, f"{payload}.{path} is 64 bytes, over the "
+                   "limit of 63 for an id")
+            env = sample(hub, payload, next(cprs), **{path: "c" * 63},
+                         **role)
+            expect(c.ack_for(frame(env)), ACCEPTED)
+            accepted += 1
+    # The 38 payload strings but dates and ids, and the three 63-byte ids.
+    assert accepted == 38 - len(DATE_FIELDS) - len(ID_FIELDS) + 3
+    st = hub.wait_applied()
+    assert st["log_events"] == accepted
+
+
+def test_every_date_field_is_a_date(make_hub):
+    hub = all_hub(make_hub)
+    cpr = CprGen(5106).next()
+    seen = set()
+    with IngestClient(hub, "all-a") as c:
+        for payload in SAMPLES:
+            for path in string_paths(sample(hub, payload, cpr)):
+                if path not in DATE_FIELDS:
+                    continue
+                seen.add(path)
+                for text in ("2026-02-30", "never", "2026-2-3",
+                             "2026-02-03T10:00"):
+                    env = sample(hub, payload, cpr)
+                    set_path(env, path, text)
+                    expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED,
+                           env.event_id,
+                           f"{path} is not a valid date (YYYY-MM-DD)")
+        # Consent.expires: a date, or empty for "until withdrawn".
+        env = sample(hub, "addiction_referral", cpr,
+                     consent={"given": True, "scope": "referral",
+                              "expires": ""})
+        expect(c.ack_for(frame(env)), ACCEPTED)
+        env = sample(hub, "addiction_referral", cpr,
+                     consent={"given": True, "scope": "referral",
+                              "expires": "2026-02-28"})
+        expect(c.ack_for(frame(env)), ACCEPTED)
+    assert seen == DATE_FIELDS
+
+
+# ---------------------------------------------------------- items 15, 16
+
+
+def test_resend_after_valid_until_is_duplicate(make_hub):
+    """valid_until is judged by the hub's system clock at receipt; a
+    resend of an event already stored is DUPLICATE with its sequence,
+    however late, and never a conflict with itself."""
+    hub = all_hub(make_hub)
+    cprs = CprGen(5107).take(3)
+    hub.cprs.update(cprs)
+    soon = int(time.time() * 1000) + 1500
+    env = envelope("all-a", cprs[0], salt="valid-1", valid_until=soon)
+    late = envelope("all-a", cprs[1], salt="valid-2", valid_until=soon)
+    with IngestClient(hub, "all-a") as c:
+        first = c.ack_for(frame(env))
+        expect(first, ACCEPTED, event_id=env.event_id)
+        wait_for(lambda: time.time() * 1000 > soon + 50, 5, "valid_until")
+        again = c.ack_for(frame(env))
+        expect(again, DUPLICATE, event_id=env.event_id)
+        assert again.sequence == first.sequence
+        # An event never stored: now stale.
+        expect(c.ack_for(frame(late)), REJECTED, E_STALE, late.event_id)
+        # A stored event's resend wins over any later check: a resend
+        # whose content fails today's rules is still that event.
+        env.absence_report.school = ""
+        again = c.ack_for(frame(env))
+        expect(again, DUPLICATE, event_id=env.event_id)
+        assert again.sequence == first.sequence
+    # Another agency's stale event with that id: a conflict, no sequence.
+    with IngestClient(hub, "school-b") as b:
+        env.agency = "school-b"
+        env.absence_report.school = "280017"
+        expect(b.ack_for(frame(env)), REJECTED, E_CONFLICT, env.event_id)
+    st = hub.stats()
+    assert (st["log_events"], st["event_ids"]) == (1, 1)
+
+
+def test_conflict_ack_carries_no_sequence(make_hub):
+    hub = all_hub(make_hub)
+    cprs = CprGen(5108).take(4)
+    hub.cprs.update(cprs)
+    with IngestClient(hub, "all-a") as a:
+        for n in range(3):      # the other agency's event is not seq 1
+            expect(a.ack_for(frame(envelope("all-a", cprs[n],
+                                            salt=f"c{n}"))), ACCEPTED)
+        env = envelope("all-a", cprs[3], salt="conflict")
+        ack = a.ack_for(frame(env))
+        expect(ack, ACCEPTED)
+        assert ack.sequence == 4
+    with IngestClient(hub, "school-b") as b:
+        env.agency = "school-b"
+        ack = b.ack_for(frame(env))
+        # Not 4: that is the other agency's event (expect checks 0).
+        expect(ack, REJECTED, E_CONFLICT, env.event_id,
+               "event id already used by another agency")
+
+
+def test_validation_order(make_hub):
+    """PROTOCOL.md §3 "Validation order": an envelope wrong in several
+    ways gets the code of the first failing check."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5109).next()
+    hub.cprs.add(cpr)
+    past = 1000
+    with IngestClient(hub, "school-b") as c:
+        # Empty agency: E_DENIED (the identity check), even with a bad
+        # payload and an expired valid_until.
+        env = envelope("", cpr, salt="o1", valid_until=past)
+        env.absence_report.period_start = "never"
+        expect(c.ack_for(frame(env)), REJECTED, E_DENIED, env.event_id,
+               "agency is empty; it must be the id the connection's key "
+               "is registered under")
+        # Someone else's agency: E_DENIED.
+        env = envelope("all-a", cpr, salt="o2")
+        expect(c.ack_for(frame(env)), REJECTED, E_DENIED, env.event_id)
+        # The schema version before the agency.
+        env = envelope("", cpr, salt="o3", schema_version=2)
+        expect(c.ack_for(frame(env)), REJECTED, E_VERSION, env.event_id)
+        # The event_id's length before the agency (and nothing echoed).
+        env = envelope("", cpr, salt="o4", event_id=b"short")
+        expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED, b"")
+        # Content before permission: a payload not permitted and broken.
+        env = event("school-b", cpr, "dropout", **SAMPLES["dropout"])
+        env.dropout.date = "2026-02-30"
+        expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED, env.event_id,
+               "dropout.date is not a valid date (YYYY-MM-DD)")
+        # Permission before staleness.
+        env = event("school-b", cpr, "dropout", **SAMPLES["dropout"])
+        env.valid_until = past
+        expect(c.ack_for(frame(env)), REJECTED, E_DENIED, env.event_id,
+               "agency is not registered for this event type")
+        # Content before staleness.
+        env = envelope("school-b", cpr, salt="o5", valid_until=past)
+        env.absence_report.school = ""
+        expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED, env.event_id)
+        env.absence_report.school = "280017"
+        expect(c.ack_for(frame(env)), REJECTED, E_STALE, env.event_id)
+    assert hub.stats()["log_events"] == 0
+
+
+# ---------------------------------------------------------------- item 12
+
+
+def sized(cpr, salt, total):
+    """An absence envelope whose event frame is exactly total bytes."""
+    env = envelope("all-a", cpr, salt=salt)
+    pad = total
+    for _ in range(5):
+        env.absence_report.school = "s" * max(pad, 0)
+        pad += total - len(frame(env))
+    data = frame(env)
+    assert len(data) == total, (len(data), total)
+    return env, data
+
+
+class Monitored(IngestClient):
+    """An IngestClient that sees its connection's handshakes and drops."""
+
+    def __init__(self, hub, key_id):
+        super().__init__(hub, key_id)
+        self.mon = self.sock.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED)
+
+    def wait_event(self, event, timeout=10):
+        deadline = time.monotonic() + timeout * SLOW
+        while time.monotonic() < deadline:
+            if self.mon.poll(100, zmq.POLLIN):
+                if recv_monitor_message(self.mon)["event"] == event:
+                    return True
+        return False
+
+    def close(self):
+        self.sock.disable_monitor()
+        self.mon.close(0)
+        super().close()
+
+
+def test_oversized_frames_answered_with_their_id(make_hub):
+    hub = all_hub(make_hub)
+    cprs = CprGen(5110).take(8)
+    hub.cprs.update(cprs)
+    goods = [envelope("all-a", cpr, salt=f"g{n}")
+             for n, cpr in enumerate(cprs[:4])]
+    big, big_frame = sized(cprs[4], "big", 100 * 1024)
+    edge, edge_frame = sized(cprs[5], "edge", MAX_FRAME)
+    over, over_frame = sized(cprs[6], "over", MAX_FRAME + 1)
+    cap, cap_frame = sized(cprs[7], "cap", MAX_MESSAGE)
+    with Monitored(hub, "all-a") as c:
+        assert c.wait_event(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        # In flight together on one connection: every one acked.
+        for data in (frame(goods[0]), frame(goods[1]), big_frame,
+                     frame(goods[2]), over_frame, cap_frame,
+                     frame(goods[3])):
+            assert c.send(data)
+        acks = {}
+        for _ in range(7):
+            ack = c.recv_ack(20)
+            assert ack is not None, f"only {len(acks)} acks of 7"
+            acks[ack.event_id] = ack
+        for env in goods:
+            expect(acks[env.event_id], ACCEPTED)
+        for env in (big, over, cap):
+            expect(acks[env.event_id], REJECTED, E_TOO_LARGE, env.event_id)
+            assert re.fullmatch(r"frame of \d+ bytes exceeds the limit of "
+                                r"65536", acks[env.event_id].reason)
+        # 65,536 bytes exactly: processed (and refused for its school
+        # name, which is over 256 bytes, not for its size).
+        expect(c.ack_for(edge_frame), REJECTED, E_MALFORMED, edge.event_id,
+               f"absence_report.school is {len(edge.absence_report.school)}"
+               " bytes, over the limit of 256")
+        assert not c.wait_event(zmq.EVENT_DISCONNECTED, timeout=0.5)
+    assert hub.stats()["log_events"] == 4
+
+
+def test_frame_over_the_cap_drops_the_connection(make_hub):
+    hub = all_hub(make_hub)
+    cprs = CprGen(5111).take(5)
+    hub.cprs.update(cprs)
+    with Monitored(hub, "all-a") as c:
+        assert c.wait_event(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        first = envelope("all-a", cprs[0], salt="d0")
+        expect(c.ack_for(frame(first)), ACCEPTED)
+        # One byte over the cap: libzmq closes the connection.
+        _, huge = sized(cprs[1], "d1", MAX_MESSAGE + 1)
+        assert c.send(huge)
+        assert c.wait_event(zmq.EVENT_DISCONNECTED)
+        # And 2 MB. The DEALER reconnects by itself.
+        assert c.wait_event(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        _, huge = sized(cprs[2], "d2", 2 * 1000 * 1000)
+        assert c.send(huge)
+        assert c.wait_event(zmq.EVENT_DISCONNECTED)
+        assert c.recv_ack(0.5) is None
+    assert hub.running
+    # The hub lives on: a new connection works, a resend is DUPLICATE.
+    with IngestClient(hub, "all-a") as c:
+        expect(c.ack_for(frame(first)), DUPLICATE, event_id=first.event_id)
+        expect(c.ack_for(frame(envelope("all-a", cprs[3], salt="d3"))),
+               ACCEPTED)
+    assert hub.stats()["log_events"] == 2
+
+
+# ---------------------------------------------------------------- keys
+
+
+def test_key_files_as_documented(make_hub):
+    """PROTOCOL.md §3 "Key files": what a vendor reads from them."""
+    hub = make_hub(start=False)
+    pub_text = (hub.keys_dir / "school-a.key").read_text()
+    sec_path = hub.keys_dir / "school-a.key_secret"
+    assert sec_path.stat().st_mode & 0o777 == 0o600
+    for text, names in ((pub_text, ["id", "public"]),
+                        (sec_path.read_text(),
+                         ["id", "public", "secret", "storage_key",
+                          "hash_key"])):
+        lines = [l for l in text.splitlines()
+                 if l.strip() and not l.startswith("#")]
+        assert [l.split(" = ")[0] for l in lines] == names
+    pub = read_key_file(hub.keys_dir / "school-a.key")
+    sec = read_key_file(sec_path)
+    assert pub == {"id": "school-a", "public": sec["public"]}
+    assert re.fullmatch(r"[0-9A-Za-z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}",
+                        sec["public"])
+    assert re.fullmatch(r"[0-9A-Za-z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}",
+                        sec["secret"])
+    assert zmq.curve_public(sec["secret"].encode()) == sec["public"].encode()
+    for name in ("storage_key", "hash_key"):
+        assert re.fullmatch(r"[0-9a-f]{64}", sec[name])
