@@ -1,11 +1,17 @@
 /*
  * Delivery to caseworker clients. A client says Hello after every
  * (re)connect; the hub answers Welcome and then sends the caseworker's open
- * alerts in order (and the desk's, for desk members), at most `window`
- * unacknowledged at a time. An AlertAck closes an alert for good. Whatever
- * was sent but not acked is sent again after the next Hello, which is how a
- * reconnect or a hub restart redelivers. Each delivery is counted in the
- * store, so the client can tell a first delivery from a repeat.
+ * alerts (and the desk's, for desk members), at most `window`
+ * unacknowledged at a time. An AlertAck closes an alert for good.
+ *
+ * The window is a set, not a cursor: whatever is queued for the caseworker
+ * and not in flight on this connection is due, so an alert that sorts
+ * before those already sent (a timer firing for an old event, a reassigned
+ * or escalated alert) goes out as soon as there is room. Sending reads only
+ * what is stored and never waits for a write: delivery counts are kept in
+ * memory and written once a tick, and a store that cannot take that write
+ * delays the count, not the alert. Every tick pumps every session, so
+ * delivery resumes by itself after a full peer queue or a store error.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,130 +23,231 @@
 #include "hub/hub_int.h"
 
 #define WINDOW_DEFAULT 32
-#define WINDOW_MAX 256
 
-typedef struct {
-	uint8_t id[STORE_ALERT_ID_LEN];
-	uint8_t *body;
-	size_t len;
-} outgoing;
+typedef uint8_t alert_id[STORE_ALERT_ID_LEN];
 
-typedef struct {
-	outgoing *items;
-	size_t n, cap;
-} collect_ctx;
-
-static ug_err
-collect(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
-        uint32_t deliveries)
-{
-	(void)deliveries;
-	collect_ctx *c = ctx;
-	if (c->n == c->cap)
-		return UG_EFULL;
-	outgoing *o = &c->items[c->n];
-	o->body = malloc(len ? len : 1);
-	if (!o->body)
-		return UG_ENOMEM;
-	memcpy(o->id, id, STORE_ALERT_ID_LEN);
-	memcpy(o->body, body, len);
-	o->len = len;
-	c->n++;
-	return UG_OK;
-}
-
-static bool
-send_frame(hub *h, hub_session *s, int kind, const void *msg)
+bool
+hub__delivery_send(hub *h, const void *routing, size_t routing_len, int kind,
+		   const void *msg)
 {
 	size_t need = wire_encoded_size(kind, msg);
 	uint8_t *buf = malloc(need);
-	if (!buf)
+	if (!buf) {
+		errno = ENOMEM;
 		return false;
-	size_t len = wire_encode(kind, msg, buf, need);
-	bool ok = zmq_send(h->delivery, s->routing_id, s->routing_len,
-	                   ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
-	          zmq_send(h->delivery, buf, len, ZMQ_DONTWAIT) >= 0;
-	free(buf);
-	if (!ok) {
-		/* The client is gone (ROUTER_MANDATORY says so); what it did
-		 * not ack stays open and goes out again after its next Hello. */
-		log_info("HUB-DELIVER", "client of %s unreachable (%s); session "
-		         "closed", s->caseworker, zmq_strerror(errno));
-		s->used = false;
 	}
+	size_t len = wire_encode(kind, msg, buf, need);
+	bool ok = zmq_send(h->delivery, routing, routing_len,
+			   ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+		  zmq_send(h->delivery, buf, len, ZMQ_DONTWAIT) >= 0;
+	int saved = errno;
+	free(buf);
+	errno = saved;
 	return ok;
 }
 
-static void
-send_alerts(hub *h, hub_session *s, collect_ctx *c, const char *recipient,
-            uint8_t *cursor, bool *started)
+/* Send to a session; a peer gone ends it, a full peer queue pauses it. */
+static bool
+session_send(hub *h, hub_session *s, int kind, const void *msg)
 {
-	uint32_t *counts = calloc(c->n ? c->n : 1, sizeof *counts);
-	uint8_t(*ids)[STORE_ALERT_ID_LEN] = calloc(c->n ? c->n : 1,
-	                                           sizeof *ids);
-	if (!counts || !ids)
-		goto out;
-	for (size_t i = 0; i < c->n; i++)
-		memcpy(ids[i], c->items[i].id, STORE_ALERT_ID_LEN);
-	if (store_alerts_delivered(h->store, (const uint8_t(*)[9])ids, c->n,
-	                           counts) != UG_OK)
-		goto out;
-	for (size_t i = 0; i < c->n && s->used; i++) {
-		wire_alert *alert = wire_unpack(
-			UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, c->items[i].body,
-			c->items[i].len);
-		if (!alert) {
-			log_err("HUB-DELIVER", "a stored alert does not decode");
-			continue;
-		}
-		alert->delivery = counts[i];
-		/* The queue says who it is for now: a reassignment or an
-		 * escalation may have moved it since it was raised. The
-		 * unpacked string is put back before the message is freed. */
-		char *raised_for = alert->recipient;
-		alert->recipient = (char *)recipient;
-		bool sent = send_frame(h, s, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
-		                       alert);
-		alert->recipient = raised_for;
-		if (sent) {
-			memcpy(cursor, c->items[i].id, STORE_ALERT_ID_LEN);
-			*started = true;
-			s->in_flight++;
-			h->alerts_delivered++;
-		}
-		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, alert);
+	if (hub__delivery_send(h, s->routing_id, s->routing_len, kind, msg))
+		return true;
+	if (errno == EAGAIN) {
+		s->blocked = true;
+		return false;
 	}
-out:
-	free(counts);
-	free(ids);
+	log_info("HUB-DELIVER", "client of %s unreachable (%s)", s->caseworker,
+		 zmq_strerror(errno));
+	hub__session_end(h, s, "its peer is unreachable");
+	return false;
+}
+
+static bool
+in_flight(const hub_session *s, const uint8_t *id)
+{
+	for (uint32_t i = 0; i < s->n_flight; i++)
+		if (memcmp(s->flight[i], id, STORE_ALERT_ID_LEN) == 0)
+			return true;
+	return false;
+}
+
+static bool
+forget_flight(hub_session *s, const uint8_t *id)
+{
+	for (uint32_t i = 0; i < s->n_flight; i++)
+		if (memcmp(s->flight[i], id, STORE_ALERT_ID_LEN) == 0) {
+			memmove(s->flight[i], s->flight[i + 1],
+				(s->n_flight - i - 1) * sizeof *s->flight);
+			s->n_flight--;
+			return true;
+		}
+	return false;
+}
+
+/* ---- delivery counts ---- */
+
+static uint32_t
+pending_count(const hub *h, const uint8_t *id)
+{
+	uint32_t n = 0;
+	for (size_t i = 0; i < h->n_pending_counts; i++)
+		n += memcmp(h->pending_counts[i], id, STORE_ALERT_ID_LEN) == 0;
+	return n;
 }
 
 static void
-pump_queue(hub *h, hub_session *s, const char *recipient, uint8_t *cursor,
-           bool *started)
+count_delivery(hub *h, const uint8_t *id)
 {
-	if (!s->used || s->in_flight >= s->window)
+	if (!h->pending_counts) {
+		h->pending_counts =
+		    calloc(HUB_PENDING_COUNTS, sizeof *h->pending_counts);
+		if (!h->pending_counts)
+			return;
+	}
+	if (h->n_pending_counts == HUB_PENDING_COUNTS) {
+		/* The store has refused the counts for a while: the alert
+		 * matters, the count of its deliveries does not. */
+		log_warn("HUB-DELIVER",
+			 "%d delivery counts could not be "
+			 "stored; they are dropped (Alert.delivery will be "
+			 "low)",
+			 HUB_PENDING_COUNTS);
+		h->n_pending_counts = 0;
+	}
+	memcpy(h->pending_counts[h->n_pending_counts++], id,
+	       STORE_ALERT_ID_LEN);
+}
+
+void
+hub__delivery_flush(hub *h)
+{
+	if (!h->n_pending_counts)
 		return;
-	outgoing items[WINDOW_MAX];
-	collect_ctx c = {items, 0, s->window - s->in_flight};
-	ug_err err = store_alerts_open(h->store, recipient,
-	                               *started ? cursor : NULL, c.cap,
-	                               collect, &c);
+	uint32_t *ignored = calloc(h->n_pending_counts, sizeof *ignored);
+	if (!ignored)
+		return;
+	ug_err err = store_alerts_delivered(
+	    h->store, (const uint8_t(*)[STORE_ALERT_ID_LEN])h->pending_counts,
+	    h->n_pending_counts, ignored);
+	free(ignored);
+	if (err == UG_OK)
+		h->n_pending_counts = 0;
+	else
+		log_warn("HUB-DELIVER",
+			 "%zu delivery counts not stored yet "
+			 "(%s); alerts are delivered regardless",
+			 h->n_pending_counts, ug_strerror(err));
+}
+
+/* ---- pumping ---- */
+
+typedef struct {
+	hub *h;
+	hub_session *s;
+	const char *recipient;
+	size_t room;
+} pump_ctx;
+
+typedef struct {
+	hub *h;
+	hub_session *s;
+	const char *recipient;
+	bool sent;
+} one_ctx;
+
+static ug_err
+send_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+	  uint32_t deliveries)
+{
+	one_ctx *o = ctx;
+	wire_alert *alert =
+	    wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body, len);
+	if (!alert) {
+		log_err("HUB-DELIVER", "a stored alert does not decode");
+		return UG_OK;
+	}
+	alert->delivery = deliveries + pending_count(o->h, id) + 1;
+	/* The queue says who it is for now: a reassignment or an escalation
+	 * may have moved it since it was raised. The unpacked string is put
+	 * back before the message is freed. */
+	char *raised_for = alert->recipient;
+	alert->recipient = (char *)o->recipient;
+	o->sent = session_send(o->h, o->s,
+			       UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, alert);
+	alert->recipient = raised_for;
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, alert);
+	return UG_OK;
+}
+
+static ug_err
+offer(void *ctx, const uint8_t *id)
+{
+	pump_ctx *c = ctx;
+	hub_session *s = c->s;
+	if (!s->used || s->blocked || s->n_flight >= s->window)
+		return UG_EFULL;
+	if (in_flight(s, id))
+		return UG_OK;
+	one_ctx o = {c->h, s, c->recipient, false};
+	bool open = false;
+	ug_err err = store_alert_get(c->h->store, id, send_body, &o, &open);
+	if (err != UG_OK) {
+		log_err("HUB-DELIVER", "reading a queued alert: %s",
+			ug_strerror(err));
+		return UG_OK;
+	}
+	if (o.sent) {
+		memcpy(s->flight[s->n_flight++], id, STORE_ALERT_ID_LEN);
+		c->h->alerts_delivered++;
+		count_delivery(c->h, id);
+	}
+	return o.sent ? UG_OK : UG_EFULL;
+}
+
+/* An alert in flight that left the queue without this session's ack
+ * (another desk member acked it, a reassignment moved it) frees its place
+ * in the window. Checked only when the window is full. */
+static void
+prune_flight(hub *h, hub_session *s)
+{
+	for (uint32_t i = 0; i < s->n_flight;) {
+		if (store_alert_queued(h->store, s->caseworker,
+				       s->flight[i]) ||
+		    (s->desk && store_alert_queued(h->store, h->rules.desk,
+						   s->flight[i])))
+			i++;
+		else
+			forget_flight(s, s->flight[i]);
+	}
+}
+
+static void
+pump_queue(hub *h, hub_session *s, const char *recipient)
+{
+	pump_ctx c = {h, s, recipient, 0};
+	/* The scan passes the alerts in flight (at most the window) before it
+	 * reaches one that is due, so it stays short. */
+	ug_err err = store_alerts_queued(h->store, recipient, NULL, SIZE_MAX,
+					 offer, &c);
 	if (err != UG_OK && err != UG_EFULL)
 		log_err("HUB-DELIVER", "reading open alerts for %s: %s",
-		        recipient, ug_strerror(err));
-	if (c.n)
-		send_alerts(h, s, &c, recipient, cursor, started);
-	for (size_t i = 0; i < c.n; i++)
-		free(items[i].body);
+			recipient, ug_strerror(err));
 }
 
 static void
 pump(hub *h, hub_session *s)
 {
-	pump_queue(h, s, s->caseworker, s->own_cursor, &s->own_started);
-	if (s->desk)
-		pump_queue(h, s, h->rules.desk, s->desk_cursor, &s->desk_started);
+	if (!s->used)
+		return;
+	/* A routing id may only be written to while its connection lives. */
+	hub__sessions_events(h);
+	if (!s->used)
+		return;
+	if (s->n_flight >= s->window)
+		prune_flight(h, s);
+	pump_queue(h, s, s->caseworker);
+	if (s->used && s->desk)
+		pump_queue(h, s, h->rules.desk);
 }
 
 bool
@@ -150,65 +257,78 @@ hub__is_desk_member(hub *h, const char *caseworker)
 	 * DeskMembership events. */
 	uint32_t flags = 0;
 	return (store_principal_flags(h->store, STORE_CASEWORKER, caseworker,
-	                              &flags) == UG_OK &&
-	        (flags & STORE_FLAG_DESK)) ||
+				      &flags) == UG_OK &&
+		(flags & STORE_FLAG_DESK)) ||
 	       store_desk_member(h->store, h->rules.desk, caseworker,
-	                         hub__today(h), NULL);
+				 hub__today(h), NULL);
 }
 
 void
 hub__delivery_notify(hub *h, const char *recipient)
 {
-	for (int i = 0; i < HUB_SESSIONS_MAX; i++) {
+	bool desk = strcmp(recipient, h->rules.desk) == 0;
+	for (long i = 0; i < h->sessions_max; i++) {
 		hub_session *s = &h->sessions[i];
 		if (s->used && (strcmp(s->caseworker, recipient) == 0 ||
-		                (s->desk && strcmp(recipient, h->rules.desk) == 0)))
+				(desk && s->desk)))
 			pump(h, s);
 	}
 }
 
-static hub_session *
-session_for(hub *h, zmq_msg_t *routing, bool create)
+void
+hub__delivery_tick(hub *h)
 {
-	hub_session *free_slot = NULL;
-	size_t len = zmq_msg_size(routing);
-	for (int i = 0; i < HUB_SESSIONS_MAX; i++) {
+	hub__delivery_flush(h);
+	for (long i = 0; i < h->sessions_max; i++) {
 		hub_session *s = &h->sessions[i];
-		if (s->used && s->routing_len == len &&
-		    memcmp(s->routing_id, zmq_msg_data(routing), len) == 0)
-			return s;
-		if (!s->used && !free_slot)
-			free_slot = s;
+		if (!s->used)
+			continue;
+		s->blocked = false;
+		pump(h, s);
 	}
-	if (!create || len > HUB_ROUTING_ID_MAX)
-		return NULL;
-	if (!free_slot) {
-		log_warn("HUB-DELIVER", "%d client sessions open; the oldest "
-		         "slot is reused", HUB_SESSIONS_MAX);
-		free_slot = &h->sessions[0];
-	}
-	memset(free_slot, 0, sizeof *free_slot);
-	memcpy(free_slot->routing_id, zmq_msg_data(routing), len);
-	free_slot->routing_len = len;
-	free_slot->used = true;
-	return free_slot;
+}
+
+/* ---- frames from clients ---- */
+
+static void
+refuse_hello(hub *h, zmq_msg_t *routing, const char *caseworker, int code,
+	     const char *why)
+{
+	wire_welcome welcome = UNGEBRO__V1__WELCOME__INIT;
+	welcome.caseworker = (char *)caseworker;
+	welcome.code = code;
+	welcome.reason = (char *)why;
+	log_warn("HUB-HELLO", "no session for %s: %s", caseworker, why);
+	hub__delivery_send(h, zmq_msg_data(routing), zmq_msg_size(routing),
+			   UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME, &welcome);
 }
 
 static void
-on_hello(hub *h, zmq_msg_t *routing, const char *caseworker,
-         const wire_hello *hello)
+on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
+	 const wire_hello *hello)
 {
-	hub_session *s = session_for(h, routing, true);
-	if (!s)
-		return;
-	ug_strlcpy(s->caseworker, caseworker, sizeof s->caseworker);
+	/* Connection events first: a Hello from a routing id whose earlier
+	 * owner left must find that owner's session already ended. */
+	hub__sessions_events(h);
+	int fd = zmq_msg_get(frame, ZMQ_SRCFD);
+	hub_session *s = hub__session_find(
+	    h, zmq_msg_data(routing), zmq_msg_size(routing), fd, caseworker);
+	bool again = s != NULL;
+	if (!s) {
+		const char *why = NULL;
+		s = hub__session_new(
+		    h, zmq_msg_data(routing), zmq_msg_size(routing), fd,
+		    caseworker, zmq_msg_gets(frame, HUB_KEY_PROPERTY), &why);
+		if (!s) {
+			refuse_hello(h, routing, caseworker,
+				     UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+				     why);
+			return;
+		}
+	}
 	s->desk = hub__is_desk_member(h, caseworker);
-	s->window = hello->window ? hello->window : WINDOW_DEFAULT;
-	if (s->window > WINDOW_MAX)
-		s->window = WINDOW_MAX;
-	/* A Hello starts over: everything still open is sent again. */
-	s->in_flight = 0;
-	s->own_started = s->desk_started = false;
+	uint32_t window = hello->window ? hello->window : WINDOW_DEFAULT;
+	s->window = window > HUB_WINDOW_MAX ? HUB_WINDOW_MAX : window;
 	size_t own = 0, desk = 0;
 	store_alerts_count(h->store, caseworker, &own);
 	if (s->desk)
@@ -216,92 +336,167 @@ on_hello(hub *h, zmq_msg_t *routing, const char *caseworker,
 	wire_welcome welcome = UNGEBRO__V1__WELCOME__INIT;
 	welcome.caseworker = s->caseworker;
 	welcome.open_alerts = (uint32_t)(own + desk);
-	log_info("HUB-HELLO", "caseworker %s connected%s, %zu open alerts",
-	         caseworker, s->desk ? " (desk member)" : "", own + desk);
-	if (send_frame(h, s, UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME, &welcome))
+	/* A repeated Hello on the same connection changes the window and is
+	 * answered, but resends nothing: what is in flight stays in flight. */
+	log_info("HUB-HELLO", "caseworker %s %s%s, %zu open alerts",
+		 caseworker, again ? "said Hello again" : "connected",
+		 s->desk ? " (desk member)" : "", own + desk);
+	if (session_send(h, s, UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME,
+			 &welcome))
 		pump(h, s);
 }
 
 static void
-on_ack(hub *h, zmq_msg_t *routing, const char *caseworker,
+on_ack(hub *h, hub_session *s, const char *caseworker,
        const wire_alert_ack *ack)
 {
 	/* A session is not required: `inbox --ack ID` acknowledges in one
 	 * shot without saying Hello. */
-	hub_session *s = session_for(h, routing, false);
 	if (ack->alert_id.len != STORE_ALERT_ID_LEN) {
-		log_warn("HUB-DELIVER", "alert ack from %s with a bad id; "
-		         "ignored", caseworker);
+		log_warn("HUB-DELIVER",
+			 "alert ack from %s with a bad id; "
+			 "ignored",
+			 caseworker);
 		return;
 	}
 	const uint8_t(*ids)[STORE_ALERT_ID_LEN] =
-		(const uint8_t(*)[STORE_ALERT_ID_LEN])ack->alert_id.data;
+	    (const uint8_t(*)[STORE_ALERT_ID_LEN])ack->alert_id.data;
 	bool found = false;
 	ug_err err = store_alerts_ack(h->store, caseworker, ids, 1, &found);
 	if (err == UG_OK && !found && hub__is_desk_member(h, caseworker))
-		err = store_alerts_ack(h->store, h->rules.desk, ids, 1, &found);
+		err =
+		    store_alerts_ack(h->store, h->rules.desk, ids, 1, &found);
 	char hexid[2 * STORE_ALERT_ID_LEN + 1];
 	ug_hex(ack->alert_id.data, STORE_ALERT_ID_LEN, hexid);
 	if (err != UG_OK) {
-		/* Not recorded: the alert stays open and comes back. */
+		/* Not recorded: the alert stays open and in flight; it goes
+		 * out again after the next Hello. */
 		log_err("HUB-DELIVER", "ack of alert %s by %s not stored: %s",
-		        hexid, caseworker, ug_strerror(err));
+			hexid, caseworker, ug_strerror(err));
 		return;
 	}
-	if (s && s->in_flight)
-		s->in_flight--;
+	if (s)
+		forget_flight(s, ack->alert_id.data);
 	if (found) {
 		h->alerts_acked++;
 		log_info("HUB-ALERT-ACK", "alert %s acknowledged by %s%s",
-		         hexid, caseworker,
-		         ack->note && ack->note[0] ? " with a note" : "");
+			 hexid, caseworker,
+			 ack->note && ack->note[0] ? " with a note" : "");
 		/* The note is the caseworker's account of the action taken:
 		 * it is kept, sealed, in the audit trail. */
 		char detail[256];
 		snprintf(detail, sizeof detail, "%s %.200s", hexid,
-		         ack->note ? ack->note : "");
+			 ack->note ? ack->note : "");
+		ug_utf8_trim_tail(detail);
 		if (store_audit_append(h->store, h->now, caseworker, "ack",
-		                       NULL, detail) != UG_OK)
+				       NULL, detail) != UG_OK)
 			log_err("HUB-AUDIT", "ack of %s not audited", hexid);
 	}
 	if (s)
 		pump(h, s);
 }
 
+/* A frame the hub cannot use is answered with a Result carrying the
+ * reason (request_id 0); the connection lives on. */
+static void
+refuse_frame(hub *h, zmq_msg_t *routing, int code, const char *why)
+{
+	wire_result result = UNGEBRO__V1__RESULT__INIT;
+	result.code = code;
+	result.reason = (char *)why;
+	if (!hub__delivery_send(
+		h, zmq_msg_data(routing), zmq_msg_size(routing),
+		UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &result))
+		log_info("HUB-DELIVER", "refusal not sent: %s",
+			 zmq_strerror(errno));
+}
+
+static void
+answer_query(hub *h, zmq_msg_t *routing, const char *caseworker,
+	     const wire_query *q)
+{
+	if (!hub__query_allowed(h, caseworker)) {
+		wire_result result = UNGEBRO__V1__RESULT__INIT;
+		result.request_id = q->request_id;
+		result.code = UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE;
+		result.reason =
+		    "too many queries; wait a moment and ask again";
+		hub__delivery_send(
+		    h, zmq_msg_data(routing), zmq_msg_size(routing),
+		    UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &result);
+		return;
+	}
+	hub__query(h, zmq_msg_data(routing), zmq_msg_size(routing), caseworker,
+		   q);
+}
+
 static void
 handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 {
-	const char *caseworker = zmq_msg_gets(frame, "User-Id");
+	const char *caseworker;
+	uint32_t flags;
+	if (!hub__sender_current(h, STORE_CASEWORKER, frame, &caseworker,
+				 &flags)) {
+		/* The key was revoked or replaced since this connection
+		 * authenticated: its session ends and nothing is answered
+		 * but the refusal. */
+		int fd = zmq_msg_get(frame, ZMQ_SRCFD);
+		hub_session *s =
+		    caseworker ? hub__session_find(h, zmq_msg_data(routing),
+						   zmq_msg_size(routing), fd,
+						   caseworker)
+			       : NULL;
+		if (s)
+			hub__session_end(h, s,
+					 "its key was revoked or replaced");
+		log_warn("HUB-DELIVER",
+			 "frame from %s refused: key revoked or "
+			 "replaced",
+			 caseworker ? caseworker : "?");
+		refuse_frame(h, routing, UNGEBRO__V1__ERROR_CODE__E_DENIED,
+			     "the key this connection authenticated with has "
+			     "been revoked or replaced");
+		return;
+	}
 	int kind, code;
 	void *msg;
 	ug_diag diag = {0};
-	if (!caseworker) {
-		log_warn("HUB-DELIVER", "frame without an authenticated user");
-		return;
-	}
 	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
-	                &code, &diag) != UG_OK) {
-		log_warn("HUB-DELIVER", "frame from %s refused: %s", caseworker,
-		         diag.reason);
+			&code, &diag) != UG_OK) {
+		log_warn("HUB-DELIVER", "frame from %s refused: %s",
+			 caseworker, diag.reason);
+		refuse_frame(h, routing, code, diag.reason);
 		return;
 	}
-	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_HELLO)
-		on_hello(h, routing, caseworker, msg);
-	else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK)
-		on_ack(h, routing, caseworker, msg);
-	else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY)
-		hub__query(h, zmq_msg_data(routing), zmq_msg_size(routing),
-		           caseworker, msg);
-	else
+	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_HELLO) {
+		on_hello(h, routing, frame, caseworker, msg);
+	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK) {
+		hub__sessions_events(h);
+		on_ack(h,
+		       hub__session_find(
+			   h, zmq_msg_data(routing), zmq_msg_size(routing),
+			   zmq_msg_get(frame, ZMQ_SRCFD), caseworker),
+		       caseworker, msg);
+	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
+		answer_query(h, routing, caseworker, msg);
+	} else {
 		log_warn("HUB-DELIVER", "unexpected frame kind %d from %s",
-		         kind, caseworker);
+			 kind, caseworker);
+		refuse_frame(h, routing, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+			     "only Hello, AlertAck and Query frames are "
+			     "accepted on the delivery endpoint");
+	}
 	wire_free(kind, msg);
 }
+
+/* Frames handled per loop turn: a caseworker client, however busy, never
+ * holds up the agencies' acks for long. */
+#define DELIVERY_BUDGET 64
 
 void
 hub__delivery_recv(hub *h)
 {
-	for (int budget = 1024; budget > 0; budget--) {
+	for (int budget = DELIVERY_BUDGET; budget > 0; budget--) {
 		zmq_msg_t routing, frame;
 		zmq_msg_init(&routing);
 		zmq_msg_init(&frame);
@@ -311,18 +506,22 @@ hub__delivery_recv(hub *h)
 			return;
 		}
 		bool ok = zmq_msg_more(&routing) &&
-		          zmq_msg_recv(&frame, h->delivery, 0) >= 0;
+			  zmq_msg_recv(&frame, h->delivery, 0) >= 0;
 		/* One frame per message: drain the extra parts and refuse. */
 		if (ok && zmq_msg_more(&frame)) {
 			int more = 1;
 			while (more) {
 				zmq_msg_t extra;
 				zmq_msg_init(&extra);
-				more = zmq_msg_recv(&extra, h->delivery, 0) >= 0 &&
+				more = zmq_msg_recv(&extra, h->delivery, 0) >=
+					   0 &&
 				       zmq_msg_more(&extra);
 				zmq_msg_close(&extra);
 			}
-			log_warn("HUB-DELIVER", "multi-part frame ignored");
+			log_warn("HUB-DELIVER", "multi-part message refused");
+			refuse_frame(h, &routing,
+				     UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+				     "a message must be exactly one frame");
 			ok = false;
 		}
 		if (ok)

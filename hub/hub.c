@@ -31,6 +31,15 @@ const ug_setting hub_settings[] = {
 	{"clock_file", "", "tests only: read the hub's clock from this file "
 	                   "(YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC)"},
 	{"batch_max", "256", "most events written in one transaction"},
+	{"sessions_max", "1024", "most caseworker delivery sessions at once; "
+	                         "a Hello beyond it is refused (Welcome "
+	                         "E_UNAVAILABLE) until one ends"},
+	{"sessions_per_caseworker", "8", "most sessions one caseworker holds; "
+	                                 "a further Hello ends that "
+	                                 "caseworker's oldest"},
+	{"query_rate", "20", "queries a caseworker may ask per second, on "
+	                     "average"},
+	{"query_burst", "40", "queries a caseworker may ask at once"},
 	{NULL, NULL, NULL},
 };
 
@@ -101,15 +110,21 @@ zmq_fail(ug_diag *diag, const char *what, const char *endpoint)
 	return UG_EIO;
 }
 
+/* Send queue per peer. Ingest acks are small and must not be dropped; on
+ * the delivery side a client that does not read must cost the hub little
+ * (a window of alerts and a few answers), so a full queue there pauses
+ * pushes and drops answers instead of growing memory. */
+#define INGEST_HWM 100000
+#define DELIVERY_HWM 300
+
 static ug_err
 open_server_socket(hub *h, void **out, const char *endpoint,
-                   const char *domain, ug_diag *diag)
+                   const char *domain, int hwm, ug_diag *diag)
 {
 	void *sock = zmq_socket(h->zmq, ZMQ_ROUTER);
 	if (!sock)
 		return zmq_fail(diag, "socket", endpoint);
-	int one = 1, zero = 0, hwm = 100000, heartbeat = 5000,
-	    heartbeat_ttl = 15000;
+	int one = 1, zero = 0, heartbeat = 5000, heartbeat_ttl = 15000;
 	/* ROUTER_MANDATORY: a reply to a vanished peer is an error we see and
 	 * log, never a silent drop. */
 	if (zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
@@ -139,10 +154,23 @@ open_server_socket(hub *h, void **out, const char *endpoint,
 static ug_err
 load_settings(hub *h, const ug_config *cfg, ug_diag *diag)
 {
+	long rate, burst;
 	ug_err err = ug_config_int(cfg, "batch_max", 1, 10000, &h->batch_max,
 	                           diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "sessions_max", 1, 100000,
+		                    &h->sessions_max, diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "sessions_per_caseworker", 1, 1000,
+		                    &h->sessions_per_caseworker, diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "query_rate", 1, 100000, &rate, diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "query_burst", 1, 100000, &burst, diag);
 	if (err != UG_OK)
 		return err;
+	h->query_rate = (double)rate;
+	h->query_burst = (double)burst;
 	ug_strlcpy(h->rules_path, ug_config_get(cfg, "rules"),
 	           sizeof h->rules_path);
 	ug_strlcpy(h->clock_path, ug_config_get(cfg, "clock_file"),
@@ -231,11 +259,13 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 		goto fail;
 	}
 	err = open_server_socket(h, &h->ingest, ug_config_get(cfg, "ingest"),
-	                         "ingest", diag);
+	                         "ingest", INGEST_HWM, diag);
 	if (err == UG_OK)
 		err = open_server_socket(h, &h->delivery,
 		                         ug_config_get(cfg, "delivery"),
-		                         "delivery", diag);
+		                         "delivery", DELIVERY_HWM, diag);
+	if (err == UG_OK)
+		err = hub__sessions_open(h, diag);
 	if (err != UG_OK)
 		goto fail;
 	*out = h;
@@ -253,6 +283,7 @@ hub_close(hub **hp)
 	hub *h = *hp;
 	if (h->ingest)
 		zmq_close(h->ingest);
+	hub__sessions_close(h);
 	if (h->delivery)
 		zmq_close(h->delivery);
 	if (h->zap)
@@ -263,6 +294,8 @@ hub_close(hub **hp)
 	ug_keys_destroy(&h->keys);
 	free(h->batch);
 	free(h->batch_events);
+	free(h->pending_counts);
+	free(h->buckets);
 	free(h);
 	*hp = NULL;
 }
@@ -272,7 +305,8 @@ log_stats(hub *h, const char *msgid)
 {
 	log_notice(msgid, "accepted %llu, duplicates %llu, rejected %llu, "
 	           "alerts raised %llu, delivered %llu, acked %llu, keys "
-	           "admitted %llu, refused %llu",
+	           "admitted %llu, refused %llu, sessions reclaimed %llu, "
+	           "refused %llu, queries rate-limited %llu",
 	           (unsigned long long)h->accepted,
 	           (unsigned long long)h->duplicates,
 	           (unsigned long long)h->rejected,
@@ -280,7 +314,10 @@ log_stats(hub *h, const char *msgid)
 	           (unsigned long long)h->alerts_delivered,
 	           (unsigned long long)h->alerts_acked,
 	           (unsigned long long)h->zap_admitted,
-	           (unsigned long long)h->zap_refused);
+	           (unsigned long long)h->zap_refused,
+	           (unsigned long long)h->sessions_reclaimed,
+	           (unsigned long long)h->sessions_refused,
+	           (unsigned long long)h->queries_limited);
 }
 
 /* Bring derived state level with the log before serving: after a crash this
@@ -339,6 +376,10 @@ timers(hub *h, int64_t now)
 			;
 		h->next_catchup = now + 500;
 	}
+	if (now >= h->next_pump) {
+		hub__delivery_tick(h);
+		h->next_pump = now + 1000;
+	}
 	if (now >= h->next_stats) {
 		if (h->next_stats)
 			log_info("HUB-STATS", "alive");
@@ -359,14 +400,20 @@ hub_run(hub *h)
 		{h->zap, 0, ZMQ_POLLIN, 0},
 		{h->ingest, 0, ZMQ_POLLIN, 0},
 		{h->delivery, 0, ZMQ_POLLIN, 0},
+		{h->delivery_monitor, 0, ZMQ_POLLIN, 0},
 	};
 	while (!stop_requested) {
-		int rc = zmq_poll(items, 3, 200);
+		int rc = zmq_poll(items, 4, 200);
 		if (rc < 0 && errno != EINTR) {
 			log_err("HUB-POLL", "zmq_poll: %s", zmq_strerror(errno));
 			return 1;
 		}
+		/* Registrations first: a key revoked by hubctl is refused
+		 * from the next frame on. */
+		hub__principals_refresh(h);
 		if (rc > 0) {
+			if (items[3].revents & ZMQ_POLLIN)
+				hub__sessions_events(h);
 			if (items[0].revents & ZMQ_POLLIN)
 				hub__zap_handle(h);
 			if (items[1].revents & ZMQ_POLLIN) {
@@ -388,6 +435,7 @@ hub_run(hub *h)
 	 * remains is to level the derived state so a restart replays little. */
 	while (hub__apply(h, 4096) > 0)
 		;
+	hub__delivery_flush(h);
 	log_stats(h, "HUB-STOP");
 	return 0;
 }

@@ -16,28 +16,49 @@
 #include "proto/wire.h"
 #include "store/store.h"
 
-#define HUB_SESSIONS_MAX 256
-#define HUB_AGENCY_CACHE 64
-#define HUB_ROUTING_ID_MAX 32
+#define HUB_WINDOW_MAX 256       /* most alerts in flight per session */
+#define HUB_PRINCIPAL_CACHE 512  /* hash slots; a miss reads the store */
+#define HUB_ROUTING_ID_MAX 256   /* ZMTP allows routing ids up to 255 */
+#define HUB_PENDING_COUNTS 4096  /* delivery counts not yet written */
 
-/* A connected caseworker client on the delivery socket. */
+/*
+ * A caseworker client that said Hello on the delivery socket. The routing
+ * id only addresses frames; the session belongs to the connection (fd, from
+ * ZMQ_SRCFD) and to the caseworker and key ZAP admitted on it, and ends
+ * when the socket monitor reports that connection gone.
+ */
 typedef struct {
 	bool used;
 	uint8_t routing_id[HUB_ROUTING_ID_MAX];
 	size_t routing_len;
+	int fd;
 	char caseworker[STORE_ID_MAX];
+	char key[UG_Z85_KEY_LEN + 1];
 	bool desk;
-	uint32_t window, in_flight;
-	/* Delivery cursors: the last alert sent from the caseworker's own
-	 * queue and from the desk's queue since the last Hello. */
-	uint8_t own_cursor[STORE_ALERT_ID_LEN], desk_cursor[STORE_ALERT_ID_LEN];
-	bool own_started, desk_started;
+	uint32_t window;
+	/* Alerts sent on this connection and not acknowledged: the window.
+	 * Everything queued for the caseworker that is not in here is due,
+	 * whatever its id, so an alert raised "behind" others still goes. */
+	uint32_t n_flight;
+	uint8_t flight[HUB_WINDOW_MAX][STORE_ALERT_ID_LEN];
+	bool blocked; /* the peer's send queue was full: retry on the tick */
 } hub_session;
 
+/* A registration as the hub last read it (cache, refreshed whenever the
+ * store's registration generation moves). */
 typedef struct {
+	int kind; /* 0: empty slot */
 	char id[STORE_ID_MAX];
-	uint32_t types;
-} hub_agency;
+	char key[UG_Z85_KEY_LEN + 1]; /* "" = not registered */
+	uint32_t flags;
+} hub_principal;
+
+/* A caseworker's query allowance (token bucket). */
+typedef struct {
+	char caseworker[STORE_ID_MAX];
+	double tokens;
+	int64_t at;
+} hub_query_bucket;
 
 struct hub_ingest_batch;
 
@@ -58,15 +79,37 @@ struct hub {
 	uint64_t alerts_raised, alerts_delivered, alerts_acked;
 	uint64_t alerts_merged, alerts_withheld, escalations, deadlines_missed;
 	uint64_t anonymous_referrals;
-	hub_agency agencies[HUB_AGENCY_CACHE];
-	hub_session sessions[HUB_SESSIONS_MAX];
-	int64_t next_maintain, next_catchup, next_stats;
+	uint64_t sessions_refused, sessions_reclaimed, queries_limited;
+	/* Registrations: the cache and the generation it was filled at. */
+	hub_principal principals[HUB_PRINCIPAL_CACHE];
+	uint64_t principal_generation;
+	/* Delivery sessions (sessions_max of them) and the connection
+	 * events that end them. */
+	hub_session *sessions;
+	long sessions_max, sessions_per_caseworker;
+	void *delivery_monitor;
+	uint8_t *fd_gone; /* fd -> 1 after DISCONNECTED, until ACCEPTED */
+	/* Deliveries counted in memory, written in one transaction a tick;
+	 * sending never waits for (or depends on) that write. */
+	uint8_t (*pending_counts)[STORE_ALERT_ID_LEN];
+	size_t n_pending_counts;
+	/* Query rate limit per caseworker. */
+	double query_rate, query_burst;
+	hub_query_bucket *buckets;
+	int64_t next_maintain, next_catchup, next_stats, next_pump;
 };
 
 /* zap.c: answer every pending ZAP request on h->zap. */
 void hub__zap_handle(hub *h);
-/* The event types an agency may send, from the cache filled by ZAP. */
-bool hub__agency_types(hub *h, const char *agency, uint32_t *types);
+/* The property ZAP attaches to every message: the key it admitted. */
+#define HUB_KEY_PROPERTY "X-Ungebro-Key"
+/* Whether the frame's sender (User-Id and key ZAP attached to it) is still
+ * registered as `kind` with that key: false once revoked or replaced.
+ * *flags receives the current flags (event types, desk). */
+bool hub__sender_current(hub *h, int kind, const void *zmq_frame,
+                         const char **id, uint32_t *flags);
+/* Notice registrations changed by hubctl (cheap; once per loop turn). */
+void hub__principals_refresh(hub *h);
 
 /* ingest.c: drain, validate, store and ack one batch of frames. */
 void hub__ingest(hub *h);
@@ -88,6 +131,32 @@ bool hub__load_rules(hub *h, ug_diag *diag);
 void hub__delivery_recv(hub *h);
 /* An alert for `recipient` was stored: push it to whoever is connected. */
 void hub__delivery_notify(hub *h, const char *recipient);
+/* Once a tick: pump every session (resumes delivery stalled by a full
+ * peer queue or a store error) and write the delivery counts. */
+void hub__delivery_tick(hub *h);
+/* Write the delivery counts kept in memory (at stop, and every tick). */
+void hub__delivery_flush(hub *h);
+/* Send one frame to a delivery peer; false if it did not go (errno). */
+bool hub__delivery_send(hub *h, const void *routing, size_t routing_len,
+                        int kind, const void *msg);
+
+/* session.c: the session table and the connection events that end it. */
+ug_err hub__sessions_open(hub *h, ug_diag *diag);
+void hub__sessions_close(hub *h);
+/* Read the socket monitor's pending events: a connection gone ends its
+ * sessions. Called before anything is pushed to a session. */
+void hub__sessions_events(hub *h);
+/* The session of this connection, or NULL. A session whose routing id now
+ * arrives from another connection or caseworker is ended, not reused. */
+hub_session *hub__session_find(hub *h, const void *routing,
+                               size_t routing_len, int fd,
+                               const char *caseworker);
+/* A new session; NULL (and a logged reason in *why) when the table or the
+ * caseworker's share of it is full, or the connection is already gone. */
+hub_session *hub__session_new(hub *h, const void *routing, size_t routing_len,
+                              int fd, const char *caseworker,
+                              const char *key, const char **why);
+void hub__session_end(hub *h, hub_session *s, const char *why);
 /* Member of the duty desk today (hubctl --desk, or DeskMembership). */
 bool hub__is_desk_member(hub *h, const char *caseworker);
 
@@ -95,5 +164,8 @@ bool hub__is_desk_member(hub *h, const char *caseworker);
  * about persons assigned to them or their desk, and audit it. */
 void hub__query(hub *h, const void *routing, size_t routing_len,
                 const char *caseworker, const wire_query *q);
+/* query.c: whether the caseworker may ask another query now (token
+ * bucket of query_rate per second, query_burst at once). */
+bool hub__query_allowed(hub *h, const char *caseworker);
 
 #endif

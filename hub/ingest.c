@@ -54,11 +54,14 @@ reject(pending *p, int code, const char *reason)
 	ug_strlcpy(p->reason, reason, sizeof p->reason);
 }
 
+/* The registration is read for every frame (from a cache the hub drops
+ * whenever hubctl changes a registration), so a revoked key or a narrowed
+ * --types takes effect on the next frame of an open connection. */
 static bool
-type_permitted(hub *h, const char *agency, int type)
+sender_current(hub *h, pending *p, uint32_t *types)
 {
-	uint32_t types;
-	return hub__agency_types(h, agency, &types) && (types >> type & 1u);
+	const char *id;
+	return hub__sender_current(h, STORE_AGENCY, &p->frame, &id, types);
 }
 
 /*
@@ -129,9 +132,15 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 			     "connection's key is registered under");
 		return;
 	}
+	uint32_t types = 0;
+	if (!sender_current(h, p, &types)) {
+		reject(p, UNGEBRO__V1__ERROR_CODE__E_DENIED,
+		       "the key this connection authenticated with has been "
+		       "revoked or replaced");
+		return;
+	}
 	code = wire_validate_content(p->env, &diag);
-	if (code == UNGEBRO__V1__ERROR_CODE__OK &&
-	    !type_permitted(h, agency, p->env->type)) {
+	if (code == UNGEBRO__V1__ERROR_CODE__OK && !(types >> p->env->type & 1u)) {
 		code = UNGEBRO__V1__ERROR_CODE__E_DENIED;
 		ug_diag_set(&diag, "type",
 			    "agency is not registered for this "

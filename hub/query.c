@@ -18,8 +18,11 @@
 #include "common/util.h"
 #include "hub/hub_int.h"
 
-#define LIST_DEFAULT 40   /* alerts fit a 64 KiB frame with room to spare */
+#define LIST_DEFAULT 40
 #define LIST_MAX 50
+#define LIST_SCAN_MAX 5000 /* open alerts ordered per query, at most */
+#define TIMELINE_SCAN_MAX 5000
+#define QUERY_BUCKETS 1024
 #define TIMELINE_DEFAULT 200
 #define TIMELINE_MAX 400
 
@@ -27,18 +30,53 @@ static void
 send_result(hub *h, const void *routing, size_t routing_len,
             const wire_result *result)
 {
-	size_t need = wire_encoded_size(UNGEBRO__V1__FRAME_KIND__FRAME_RESULT,
-	                                result);
-	uint8_t *buf = malloc(need);
-	if (!buf)
-		return;
-	size_t len = wire_encode(UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, result,
-	                         buf, need);
-	if (zmq_send(h->delivery, routing, routing_len,
-	             ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-	    zmq_send(h->delivery, buf, len, ZMQ_DONTWAIT) < 0)
+	if (!hub__delivery_send(h, routing, routing_len,
+	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, result))
 		log_info("HUB-QUERY", "result not sent: %s", zmq_strerror(errno));
-	free(buf);
+}
+
+/* Fewer entries until the frame fits WIRE_MAX_FRAME; `truncated` tells the
+ * client to ask for the next page at offset + the entries it got. */
+static void
+fit_frame(wire_result *result)
+{
+	size_t *n = result->n_alerts ? &result->n_alerts : &result->n_timeline;
+	while (*n > 0 &&
+	       wire_encoded_size(UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, result) >
+	               WIRE_MAX_FRAME) {
+		*n -= *n > 8 ? *n / 8 : 1;
+		result->truncated = true;
+	}
+}
+
+bool
+hub__query_allowed(hub *h, const char *caseworker)
+{
+	if (!h->buckets) {
+		h->buckets = calloc(QUERY_BUCKETS, sizeof *h->buckets);
+		if (!h->buckets)
+			return true;
+	}
+	uint32_t hash = 2166136261u;
+	for (const char *p = caseworker; *p; p++)
+		hash = (hash ^ (uint8_t)*p) * 16777619u;
+	hub_query_bucket *b = &h->buckets[hash % QUERY_BUCKETS];
+	int64_t now = ug_mono_ms();
+	if (strcmp(b->caseworker, caseworker) != 0) {
+		ug_strlcpy(b->caseworker, caseworker, sizeof b->caseworker);
+		b->tokens = h->query_burst;
+		b->at = now;
+	}
+	b->tokens += (double)(now - b->at) * h->query_rate / 1000.0;
+	if (b->tokens > h->query_burst)
+		b->tokens = h->query_burst;
+	b->at = now;
+	if (b->tokens < 1.0) {
+		h->queries_limited++;
+		return false;
+	}
+	b->tokens -= 1.0;
+	return true;
 }
 
 static void
@@ -85,6 +123,8 @@ collect_alert(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	return UG_OK;
 }
 
+/* Most urgent first; within a priority newest first; equal instants by
+ * alert id, highest first, so every page is cut from the same order. */
 static int
 most_urgent_first(const void *a, const void *b)
 {
@@ -92,7 +132,12 @@ most_urgent_first(const void *a, const void *b)
 	const wire_alert *y = *(wire_alert *const *)b;
 	if (x->priority != y->priority)
 		return y->priority - x->priority;
-	return x->raised_at < y->raised_at ? 1 : x->raised_at > y->raised_at;
+	if (x->raised_at != y->raised_at)
+		return x->raised_at < y->raised_at ? 1 : -1;
+	size_t n = x->alert_id.len < y->alert_id.len ? x->alert_id.len
+	                                             : y->alert_id.len;
+	int c = n ? memcmp(y->alert_id.data, x->alert_id.data, n) : 0;
+	return c ? c : (int)y->alert_id.len - (int)x->alert_id.len;
 }
 
 static void
@@ -102,10 +147,10 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	size_t limit = q->limit ? q->limit : LIST_DEFAULT;
 	if (limit > LIST_MAX)
 		limit = LIST_MAX;
-	/* Read a little more than asked, so the most urgent can be chosen
-	 * from more than the oldest few. */
-	alert_list l = {calloc(4 * limit, sizeof(wire_alert *)), 0, 4 * limit,
-	                NULL};
+	/* All open alerts are ordered, so the most urgent is never missed
+	 * and pages (offset) are slices of one order. */
+	alert_list l = {calloc(LIST_SCAN_MAX, sizeof(wire_alert *)), 0,
+	                LIST_SCAN_MAX, NULL};
 	if (!l.alerts)
 		return;
 	const char *recipients[2] = {caseworker, NULL};
@@ -115,13 +160,17 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	for (int i = 0; i < 2 && recipients[i]; i++) {
 		l.current = recipients[i];
 		if (store_alerts_open(h->store, recipients[i], NULL,
-		                      l.cap - l.n, collect_alert, &l) == UG_EFULL)
+		                      l.cap - l.n + 1, collect_alert,
+		                      &l) == UG_EFULL)
 			more = true;
 	}
 	qsort(l.alerts, l.n, sizeof *l.alerts, most_urgent_first);
-	result->n_alerts = l.n < limit ? l.n : limit;
-	result->alerts = l.alerts;
-	result->truncated = more || l.n > limit;
+	size_t offset = q->offset < l.n ? q->offset : l.n;
+	size_t n = l.n - offset < limit ? l.n - offset : limit;
+	result->n_alerts = n;
+	result->alerts = l.alerts + offset;
+	result->truncated = more || offset + n < l.n;
+	fit_frame(result);
 	send_result(h, routing, routing_len, result);
 	audit(h, caseworker, "list", NULL, "");
 	for (size_t i = 0; i < l.n; i++)
@@ -154,6 +203,17 @@ check_alert_access(void *ctx, const uint8_t *id)
 	return UG_OK;
 }
 
+static ug_err
+found_one(void *ctx, uint64_t seq)
+{
+	(void)seq;
+	*(bool *)ctx = true;
+	return UG_EFULL;
+}
+
+/* Need to know. A person the hub never heard of is refused exactly like
+ * another caseworker's person, so a query cannot tell whether a CPR is
+ * known. */
 static bool
 may_see(hub *h, const char *caseworker, const uint8_t *person_key)
 {
@@ -164,8 +224,11 @@ may_see(hub *h, const char *caseworker, const uint8_t *person_key)
 		return true;
 	access_ctx a = {h, caseworker, hub__is_desk_member(h, caseworker),
 	                false};
-	if (!assigned && a.desk)
-		return true;
+	if (!assigned && a.desk) {
+		bool known = false;
+		store_person_events(h->store, person_key, found_one, &known);
+		return known;
+	}
 	store_person_alerts(h->store, person_key, check_alert_access, &a);
 	return a.allowed;
 }
@@ -378,7 +441,14 @@ by_date(const void *a, const void *b)
 {
 	const Ungebro__V1__TimelineEntry *x = a, *y = b;
 	int c = strcmp(x->date, y->date);
-	return c ? c : (int)x->is_alert - (int)y->is_alert;
+	if (c || x->is_alert != y->is_alert)
+		return c ? c : (int)x->is_alert - (int)y->is_alert;
+	/* Same day and kind: by id, so every page is cut from one order. */
+	const ProtobufCBinaryData *i = x->is_alert ? &x->alert_id : &x->event_id;
+	const ProtobufCBinaryData *j = y->is_alert ? &y->alert_id : &y->event_id;
+	size_t n = i->len < j->len ? i->len : j->len;
+	c = n ? memcmp(i->data, j->data, n) : 0;
+	return c ? c : (int)i->len - (int)j->len;
 }
 
 static void
@@ -429,22 +499,27 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 	size_t limit = q->limit ? q->limit : TIMELINE_DEFAULT;
 	if (limit > TIMELINE_MAX)
 		limit = TIMELINE_MAX;
-	timeline t = {calloc(limit, sizeof *t.entries),
-	              calloc(limit, sizeof *t.text),
-	              calloc(limit, sizeof *t.dates), 0, limit, false};
+	/* The whole timeline is ordered, so pages (offset) are slices of one
+	 * order. */
+	size_t cap = TIMELINE_SCAN_MAX;
+	timeline t = {calloc(cap, sizeof *t.entries), calloc(cap, sizeof *t.text),
+	              calloc(cap, sizeof *t.dates), 0, cap, false};
 	if (t.entries && t.text && t.dates) {
 		seq_ctx sc = {h, &t};
 		palert_ctx pc = {h, &t};
 		store_person_events(h->store, person_key, add_seq, &sc);
 		store_person_alerts(h->store, person_key, add_alert, &pc);
 		qsort(t.entries, t.n, sizeof *t.entries, by_date);
-		Ungebro__V1__TimelineEntry **ptrs = calloc(t.n + 1,
+		size_t offset = q->offset < t.n ? q->offset : t.n;
+		size_t n = t.n - offset < limit ? t.n - offset : limit;
+		Ungebro__V1__TimelineEntry **ptrs = calloc(n + 1,
 		                                           sizeof *ptrs);
-		for (size_t i = 0; ptrs && i < t.n; i++)
-			ptrs[i] = &t.entries[i];
-		result->n_timeline = ptrs ? t.n : 0;
+		for (size_t i = 0; ptrs && i < n; i++)
+			ptrs[i] = &t.entries[offset + i];
+		result->n_timeline = ptrs ? n : 0;
 		result->timeline = ptrs;
-		result->truncated = t.truncated;
+		result->truncated = t.truncated || offset + n < t.n;
+		fit_frame(result);
 		send_result(h, routing, routing_len, result);
 		free(ptrs);
 		audit(h, caseworker, "timeline", person_key, "");

@@ -15,50 +15,109 @@
 
 #define ZAP_FRAMES 7
 
+/* ZMTP metadata: name length (1 byte), name, value length (4 bytes BE),
+ * value. libzmq attaches ZAP's properties to every message of the
+ * connection and lets them win over any the client sends itself. */
+static size_t
+key_property(uint8_t *out, const char *key)
+{
+	size_t nlen = strlen(HUB_KEY_PROPERTY), vlen = strlen(key);
+	out[0] = (uint8_t)nlen;
+	memcpy(out + 1, HUB_KEY_PROPERTY, nlen);
+	out[1 + nlen] = 0;
+	out[2 + nlen] = 0;
+	out[3 + nlen] = 0;
+	out[4 + nlen] = (uint8_t)vlen;
+	memcpy(out + 5 + nlen, key, vlen);
+	return 5 + nlen + vlen;
+}
+
 static void
 reply(void *sock, const char *request_id, size_t request_id_len,
-      const char *code, const char *text, const char *user)
+      const char *code, const char *text, const char *user, const char *key)
 {
+	uint8_t metadata[64 + UG_Z85_KEY_LEN];
+	size_t mlen = key ? key_property(metadata, key) : 0;
 	zmq_send(sock, "1.0", 3, ZMQ_SNDMORE);
 	zmq_send(sock, request_id, request_id_len, ZMQ_SNDMORE);
 	zmq_send(sock, code, strlen(code), ZMQ_SNDMORE);
 	zmq_send(sock, text, strlen(text), ZMQ_SNDMORE);
 	zmq_send(sock, user, strlen(user), ZMQ_SNDMORE);
-	zmq_send(sock, "", 0, 0);
+	zmq_send(sock, metadata, mlen, 0);
 }
 
-static void
-remember_agency(hub *h, const char *id, uint32_t types)
+static size_t
+slot_of(int kind, const char *id)
 {
-	hub_agency *free_slot = NULL;
-	for (int i = 0; i < HUB_AGENCY_CACHE; i++) {
-		if (strcmp(h->agencies[i].id, id) == 0) {
-			h->agencies[i].types = types;
-			return;
-		}
-		if (!free_slot && !h->agencies[i].id[0])
-			free_slot = &h->agencies[i];
+	uint32_t hash = 2166136261u ^ (uint32_t)kind;
+	for (const char *p = id; *p; p++)
+		hash = (hash ^ (uint8_t)*p) * 16777619u;
+	return hash % HUB_PRINCIPAL_CACHE;
+}
+
+/* The registration of (kind, id) as the store has it now, via the cache;
+ * NULL when the store cannot be read. */
+static const hub_principal *
+principal(hub *h, int kind, const char *id)
+{
+	hub_principal *p = &h->principals[slot_of(kind, id)];
+	if (p->kind == kind && strcmp(p->id, id) == 0)
+		return p;
+	hub_principal fresh = {kind, "", "", 0};
+	ug_strlcpy(fresh.id, id, sizeof fresh.id);
+	ug_err err = store_principal_current(h->store, kind, id, fresh.key,
+	                                     &fresh.flags);
+	if (err == UG_ENOTFOUND)
+		fresh.key[0] = '\0';
+	else if (err != UG_OK)
+		return NULL;
+	*p = fresh;
+	return p;
+}
+
+void
+hub__principals_refresh(hub *h)
+{
+	uint64_t gen;
+	if (store_principal_generation(h->store, &gen) != UG_OK ||
+	    gen == h->principal_generation)
+		return;
+	h->principal_generation = gen;
+	memset(h->principals, 0, sizeof h->principals);
+	/* A caseworker whose key was revoked or replaced loses the session
+	 * now, not at the next frame: pushes stop at once. */
+	for (long i = 0; i < h->sessions_max; i++) {
+		hub_session *s = &h->sessions[i];
+		if (!s->used)
+			continue;
+		const hub_principal *p =
+			principal(h, STORE_CASEWORKER, s->caseworker);
+		if (p && strcmp(p->key, s->key) != 0)
+			hub__session_end(h, s, "its key was revoked or "
+			                       "replaced");
+		else if (p)
+			s->desk = hub__is_desk_member(h, s->caseworker);
 	}
-	if (!free_slot)
-		free_slot = &h->agencies[0]; /* rare: refilled from the store */
-	ug_strlcpy(free_slot->id, id, sizeof free_slot->id);
-	free_slot->types = types;
+	log_info("HUB-ZAP", "registrations changed (generation %llu); "
+	         "connections are checked against them from now on",
+	         (unsigned long long)gen);
 }
 
 bool
-hub__agency_types(hub *h, const char *agency, uint32_t *types)
+hub__sender_current(hub *h, int kind, const void *zmq_frame,
+                    const char **id, uint32_t *flags)
 {
-	for (int i = 0; i < HUB_AGENCY_CACHE; i++)
-		if (strcmp(h->agencies[i].id, agency) == 0) {
-			*types = h->agencies[i].types;
-			return true;
-		}
-	if (store_principal_flags(h->store, STORE_AGENCY, agency, types) ==
-	    UG_OK) {
-		remember_agency(h, agency, *types);
-		return true;
-	}
-	return false;
+	zmq_msg_t *frame = (zmq_msg_t *)zmq_frame;
+	*id = zmq_msg_gets(frame, "User-Id");
+	const char *key = zmq_msg_gets(frame, HUB_KEY_PROPERTY);
+	*flags = 0;
+	if (!*id || !**id || !key)
+		return false;
+	const hub_principal *p = principal(h, kind, *id);
+	if (!p || strcmp(p->key, key) != 0)
+		return false;
+	*flags = p->flags;
+	return true;
 }
 
 /* Read one request; returns the number of frames (ZAP_FRAMES when sane). */
@@ -92,7 +151,7 @@ handle_one(hub *h)
 	if (n != ZAP_FRAMES) {
 		/* A REP socket must answer every request, even a broken one. */
 		log_err("HUB-ZAP", "malformed ZAP request with %d frames", n);
-		reply(h->zap, "", 0, "500", "malformed request", "");
+		reply(h->zap, "", 0, "500", "malformed request", "", NULL);
 		for (int i = 0; i < have; i++)
 			zmq_msg_close(&f[i]);
 		return;
@@ -131,15 +190,13 @@ handle_one(hub *h)
 		log_warn("HUB-ZAP", "refused %s client from %s on %s: %s "
 		         "(key %.8s...)", curve ? "CURVE" : "non-CURVE", address,
 		         domain, why, key);
-		reply(h->zap, request_id, request_id_len, "400", why, "");
+		reply(h->zap, request_id, request_id_len, "400", why, "", NULL);
 	} else {
 		h->zap_admitted++;
-		if (kind == STORE_AGENCY)
-			remember_agency(h, id, flags);
 		log_info("HUB-ZAP", "admitted %s '%s' from %s on %s",
 		         kind == STORE_AGENCY ? "agency" : "caseworker", id,
 		         address, domain);
-		reply(h->zap, request_id, request_id_len, "200", "OK", id);
+		reply(h->zap, request_id, request_id_len, "200", "OK", id, key);
 	}
 	for (int i = 0; i < ZAP_FRAMES; i++)
 		zmq_msg_close(&f[i]);

@@ -7,8 +7,7 @@
  *              agency | sealed(flags | person_key[16] | envelope)
  *   ids        event_id[16] -> seq BE64 | agency      (idempotency index)
  *   assign     person_key[16] -> sealed(from BE32 | to BE32 | seq | cw)
- *   principal  public_z85[40] -> kind | flags BE32 | id
- *   principal_id  kind | id -> public_z85
+ *   principal, principal_id: see store_principal.c
  *   alerts     alert_id[9] -> state | deliveries BE32 | escalations |
  *              recipient_len | recipient | sealed(body)
  *   audit      seq BE64 -> sealed(at | actor | action | person | detail)
@@ -633,115 +632,6 @@ store_assignment_role(store *s, const uint8_t *person_key, int role,
 	return UG_ENOTFOUND;
 }
 
-/* ---- principals ---- */
-
-ug_err
-store_principal_put(store *s, int kind, const char *id,
-                     const char *public_z85, uint32_t flags)
-{
-	size_t idlen = strlen(id);
-	if (idlen == 0 || idlen >= STORE_ID_MAX || strlen(public_z85) != 40 ||
-	    (kind != STORE_AGENCY && kind != STORE_CASEWORKER))
-		return UG_EINVAL;
-	MDB_txn *txn = NULL;
-	int rc = begin_write(s->log_env, &txn);
-	if (rc != 0)
-		return store__map_err(rc, "begin register");
-	uint8_t idkey[1 + STORE_ID_MAX];
-	idkey[0] = (uint8_t)kind;
-	memcpy(idkey + 1, id, idlen);
-	MDB_val ik = {1 + idlen, idkey}, iv;
-	/* A re-registration with a new key revokes the old key. */
-	rc = mdb_get(txn, s->principal_id, &ik, &iv);
-	if (rc == 0) {
-		MDB_val old = {iv.mv_size, iv.mv_data};
-		rc = mdb_del(txn, s->principal, &old, NULL);
-		if (rc == MDB_NOTFOUND)
-			rc = 0;
-	} else if (rc == MDB_NOTFOUND) {
-		rc = 0;
-	}
-	uint8_t rec[5 + STORE_ID_MAX];
-	rec[0] = (uint8_t)kind;
-	rec[1] = (uint8_t)(flags >> 24);
-	rec[2] = (uint8_t)(flags >> 16);
-	rec[3] = (uint8_t)(flags >> 8);
-	rec[4] = (uint8_t)flags;
-	memcpy(rec + 5, id, idlen);
-	MDB_val pk = {40, (void *)public_z85}, pv = {5 + idlen, rec};
-	if (rc == 0)
-		rc = mdb_put(txn, s->principal, &pk, &pv, 0);
-	MDB_val nv = {40, (void *)public_z85};
-	if (rc == 0)
-		rc = mdb_put(txn, s->principal_id, &ik, &nv, 0);
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return store__map_err(rc, "register");
-	}
-	return store__map_err(mdb_txn_commit(txn), "commit register");
-}
-
-static ug_err
-decode_principal(const MDB_val *v, int *kind, char id[STORE_ID_MAX],
-                 uint32_t *flags)
-{
-	const uint8_t *rec = v->mv_data;
-	if (v->mv_size < 6 || v->mv_size - 5 >= STORE_ID_MAX)
-		return UG_EMALFORMED;
-	*kind = rec[0];
-	*flags = (uint32_t)rec[1] << 24 | (uint32_t)rec[2] << 16 |
-	         (uint32_t)rec[3] << 8 | rec[4];
-	memcpy(id, rec + 5, v->mv_size - 5);
-	id[v->mv_size - 5] = '\0';
-	return UG_OK;
-}
-
-ug_err
-store_principal_find(store *s, const char *public_z85, int *kind,
-                     char id[STORE_ID_MAX], uint32_t *flags)
-{
-	if (strlen(public_z85) != 40)
-		return UG_ENOTFOUND;
-	MDB_txn *txn = NULL;
-	int rc = begin_read(s->log_env, &txn);
-	if (rc != 0)
-		return store__map_err(rc, "begin read");
-	MDB_val key = {40, (void *)public_z85}, val;
-	rc = mdb_get(txn, s->principal, &key, &val);
-	ug_err err = store__map_err(rc, "find principal");
-	if (err == UG_OK)
-		err = decode_principal(&val, kind, id, flags);
-	mdb_txn_abort(txn);
-	return err;
-}
-
-ug_err
-store_principal_flags(store *s, int kind, const char *id, uint32_t *flags)
-{
-	size_t idlen = strlen(id);
-	if (idlen == 0 || idlen >= STORE_ID_MAX)
-		return UG_ENOTFOUND;
-	MDB_txn *txn = NULL;
-	int rc = begin_read(s->log_env, &txn);
-	if (rc != 0)
-		return store__map_err(rc, "begin read");
-	uint8_t idkey[1 + STORE_ID_MAX];
-	idkey[0] = (uint8_t)kind;
-	memcpy(idkey + 1, id, idlen);
-	MDB_val ik = {1 + idlen, idkey}, iv, pv;
-	rc = mdb_get(txn, s->principal_id, &ik, &iv);
-	if (rc == 0)
-		rc = mdb_get(txn, s->principal, &iv, &pv);
-	ug_err err = store__map_err(rc, "principal flags");
-	if (err == UG_OK) {
-		int k;
-		char ignored[STORE_ID_MAX];
-		err = decode_principal(&pv, &k, ignored, flags);
-	}
-	mdb_txn_abort(txn);
-	return err;
-}
-
 /* ---- alerts ---- */
 
 static size_t
@@ -920,6 +810,59 @@ store_alerts_open(store *s, const char *recipient, const uint8_t *after,
 	if (err == UG_OK && rc != 0 && rc != MDB_NOTFOUND)
 		err = store__map_err(rc, "read alerts");
 	return err;
+}
+
+ug_err
+store_alerts_queued(store *s, const char *recipient, const uint8_t *after,
+                    size_t max, store_alert_id_fn fn, void *ctx)
+{
+	size_t rlen = strlen(recipient);
+	if (rlen >= STORE_ID_MAX)
+		return UG_EINVAL;
+	MDB_txn *txn = NULL;
+	int rc = begin_read(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin read");
+	MDB_cursor *cur = NULL;
+	rc = mdb_cursor_open(txn, s->queue, &cur);
+	uint8_t qk[STORE_ID_MAX + 1 + STORE_ALERT_ID_LEN];
+	static const uint8_t zero_id[STORE_ALERT_ID_LEN];
+	MDB_val qkey = {queue_key(qk, recipient, after ? after : zero_id), qk};
+	MDB_val qval;
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &qkey, &qval, MDB_SET_RANGE);
+	if (rc == 0 && after && qkey.mv_size == rlen + 1 + STORE_ALERT_ID_LEN &&
+	    memcmp(qkey.mv_data, qk, qkey.mv_size) == 0)
+		rc = mdb_cursor_get(cur, &qkey, &qval, MDB_NEXT);
+	ug_err err = UG_OK;
+	for (size_t i = 0; rc == 0 && err == UG_OK && i < max; i++) {
+		if (qkey.mv_size != rlen + 1 + STORE_ALERT_ID_LEN ||
+		    memcmp(qkey.mv_data, recipient, rlen) != 0 ||
+		    ((uint8_t *)qkey.mv_data)[rlen] != 0)
+			break;
+		err = fn(ctx, (uint8_t *)qkey.mv_data + rlen + 1);
+		rc = mdb_cursor_get(cur, &qkey, &qval, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (err == UG_OK && rc != 0 && rc != MDB_NOTFOUND)
+		err = store__map_err(rc, "read queue");
+	return err;
+}
+
+bool
+store_alert_queued(store *s, const char *recipient, const uint8_t *id)
+{
+	if (strlen(recipient) >= STORE_ID_MAX)
+		return false;
+	MDB_txn *txn = NULL;
+	if (begin_read(s->log_env, &txn) != 0)
+		return true; /* unknown: keep treating it as in flight */
+	uint8_t qk[STORE_ID_MAX + 1 + STORE_ALERT_ID_LEN];
+	MDB_val qkey = {queue_key(qk, recipient, id), qk}, qval;
+	int rc = mdb_get(txn, s->queue, &qkey, &qval);
+	mdb_txn_abort(txn);
+	return rc != MDB_NOTFOUND;
 }
 
 ug_err

@@ -136,6 +136,14 @@ ug_err store_principal_find(store *s, const char *public_z85, int *kind,
 /* Look an id up: its flags. */
 ug_err store_principal_flags(store *s, int kind, const char *id,
                              uint32_t *flags);
+/* The id's currently registered key and flags; UG_ENOTFOUND if none. */
+ug_err store_principal_current(store *s, int kind, const char *id,
+                               char public_z85[41], uint32_t *flags);
+/* Remove the id's registration: its key is refused from then on. */
+ug_err store_principal_revoke(store *s, int kind, const char *id);
+/* A counter every registration and revocation raises, so a running hub
+ * notices (cheaply, once per loop turn) that its cached view is stale. */
+ug_err store_principal_generation(store *s, uint64_t *gen);
 
 /* ---- alerts ---- */
 
@@ -166,6 +174,14 @@ typedef ug_err (*store_alert_fn)(void *ctx, const uint8_t *id,
 ug_err store_alerts_open(store *s, const char *recipient,
                          const uint8_t *after, size_t max, store_alert_fn fn,
                          void *ctx);
+typedef ug_err (*store_alert_id_fn)(void *ctx, const uint8_t *id);
+/* The ids queued for a recipient (open alerts) in id order after `after`
+ * (NULL: from the first), at most max; nothing is unsealed. */
+ug_err store_alerts_queued(store *s, const char *recipient,
+                           const uint8_t *after, size_t max,
+                           store_alert_id_fn fn, void *ctx);
+/* Whether an alert is still queued (open) for this recipient. */
+bool store_alert_queued(store *s, const char *recipient, const uint8_t *id);
 /* Count one more delivery of each alert, in one synchronous transaction;
  * deliveries[i] receives the new count (0 if the alert is unknown). */
 ug_err store_alerts_delivered(store *s,
