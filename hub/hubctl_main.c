@@ -34,6 +34,13 @@ static const char usage[] =
 	"                            endpoint [--key FILE.key] [--types LIST]\n"
 	"  register-caseworker ID    admit a caseworker's key on the delivery\n"
 	"                            endpoint [--key FILE.key] [--desk]\n"
+	"                            (registering an id again replaces its key\n"
+	"                            and permissions; open connections with the\n"
+	"                            old key are refused from their next frame)\n"
+	"  revoke-agency ID          remove an agency's registration: its key\n"
+	"                            is refused, open connections included\n"
+	"  revoke-caseworker ID      the same for a caseworker; their delivery\n"
+	"                            session ends at once\n"
 	"  assign                    make a caseworker a person's contact:\n"
 	"                            --cpr CPR --caseworker ID [--from DATE]\n"
 	"                            [--to DATE] [--role ROLE], or --file CSV\n"
@@ -152,6 +159,24 @@ cmd_register(ctl *c, int kind, const char *id)
 	}
 	printf("registered %s %s (key %.8s...)\n",
 	       kind == STORE_AGENCY ? "agency" : "caseworker", id, public_z85);
+	return 0;
+}
+
+static int
+cmd_revoke(ctl *c, int kind, const char *id)
+{
+	ug_err err = store_principal_revoke(c->store, kind, id);
+	if (err == UG_ENOTFOUND) {
+		fprintf(stderr, "hubctl: revoke: no %s '%s' is registered\n",
+		        kind == STORE_AGENCY ? "agency" : "caseworker", id);
+		return 1;
+	}
+	if (err != UG_OK) {
+		fprintf(stderr, "hubctl: revoke: %s\n", ug_strerror(err));
+		return 1;
+	}
+	printf("revoked %s %s\n", kind == STORE_AGENCY ? "agency" : "caseworker",
+	       id);
 	return 0;
 }
 
@@ -543,7 +568,9 @@ main(int argc, char **argv)
 	int rc = 2;
 	bool needs_id = strcmp(cmd, "keygen") == 0 ||
 	                strcmp(cmd, "register-agency") == 0 ||
-	                strcmp(cmd, "register-caseworker") == 0;
+	                strcmp(cmd, "register-caseworker") == 0 ||
+	                strcmp(cmd, "revoke-agency") == 0 ||
+	                strcmp(cmd, "revoke-caseworker") == 0;
 	bool known = needs_id || strcmp(cmd, "assign") == 0 ||
 	             strcmp(cmd, "stats") == 0 || strcmp(cmd, "log") == 0;
 	if (!known || (needs_id && !id)) {
@@ -559,6 +586,10 @@ main(int argc, char **argv)
 			rc = cmd_register(&c, STORE_AGENCY, id);
 		} else if (strcmp(cmd, "register-caseworker") == 0) {
 			rc = cmd_register(&c, STORE_CASEWORKER, id);
+		} else if (strcmp(cmd, "revoke-agency") == 0) {
+			rc = cmd_revoke(&c, STORE_AGENCY, id);
+		} else if (strcmp(cmd, "revoke-caseworker") == 0) {
+			rc = cmd_revoke(&c, STORE_CASEWORKER, id);
 		} else if (strcmp(cmd, "assign") == 0) {
 			rc = cmd_assign(&c);
 		} else if (strcmp(cmd, "log") == 0) {
