@@ -275,19 +275,6 @@ hub__delivery_notify(hub *h, const char *recipient)
 	}
 }
 
-void
-hub__delivery_tick(hub *h)
-{
-	hub__delivery_flush(h);
-	for (long i = 0; i < h->sessions_max; i++) {
-		hub_session *s = &h->sessions[i];
-		if (!s->used)
-			continue;
-		s->blocked = false;
-		pump(h, s);
-	}
-}
-
 /* ---- frames from clients ---- */
 
 static void
@@ -346,9 +333,89 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
 		pump(h, s);
 }
 
+/* Record an acknowledgement durably and audit it; *found is false when
+ * the alert was not open for the caseworker (or their desk). */
+static ug_err
+store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
+	  bool *found)
+{
+	const uint8_t(*ids)[STORE_ALERT_ID_LEN] =
+	    (const uint8_t(*)[STORE_ALERT_ID_LEN])id;
+	*found = false;
+	ug_err err = store_alerts_ack(h->store, caseworker, ids, 1, found);
+	if (err == UG_OK && !*found && hub__is_desk_member(h, caseworker))
+		err = store_alerts_ack(h->store, h->rules.desk, ids, 1, found);
+	if (err != UG_OK || !*found)
+		return err;
+	char hexid[2 * STORE_ALERT_ID_LEN + 1];
+	ug_hex(id, STORE_ALERT_ID_LEN, hexid);
+	h->alerts_acked++;
+	log_info("HUB-ALERT-ACK", "alert %s acknowledged by %s%s", hexid,
+		 caseworker, note && note[0] ? " with a note" : "");
+	/* The note is the caseworker's account of the action taken: it is
+	 * kept, sealed, in the audit trail. */
+	char detail[256];
+	snprintf(detail, sizeof detail, "%s %.200s", hexid, note ? note : "");
+	ug_utf8_trim_tail(detail);
+	if (store_audit_append(h->store, h->now, caseworker, "ack", NULL,
+			       detail) != UG_OK)
+		log_err("HUB-AUDIT", "ack of %s not audited", hexid);
+	return UG_OK;
+}
+
+/* The alert is done with on every connection of the caseworker. */
 static void
-on_ack(hub *h, hub_session *s, const char *caseworker,
-       const wire_alert_ack *ack)
+acked_everywhere(hub *h, const char *caseworker, const uint8_t *id)
+{
+	for (long i = 0; i < h->sessions_max; i++) {
+		hub_session *s = &h->sessions[i];
+		if (s->used && strcmp(s->caseworker, caseworker) == 0 &&
+		    forget_flight(s, id))
+			pump(h, s);
+	}
+}
+
+/* An ack the store could not take (disk or map full) is kept and written
+ * on a later tick; meanwhile the alert stays in flight, so the client is
+ * not sent it again in a loop. A hub crash before the write loses the
+ * ack, and the alert is delivered again: at least once, never lost. */
+static void
+keep_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note)
+{
+	if (!h->pending_acks) {
+		h->pending_acks =
+		    calloc(HUB_PENDING_ACKS, sizeof *h->pending_acks);
+		if (!h->pending_acks)
+			return;
+	}
+	if (h->n_pending_acks == HUB_PENDING_ACKS)
+		return; /* not kept: the alert is delivered again later */
+	hub_pending_ack *p = &h->pending_acks[h->n_pending_acks++];
+	ug_strlcpy(p->caseworker, caseworker, sizeof p->caseworker);
+	memcpy(p->id, id, STORE_ALERT_ID_LEN);
+	ug_strlcpy(p->note, note ? note : "", sizeof p->note);
+	ug_utf8_trim_tail(p->note);
+}
+
+static void
+retry_acks(hub *h)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < h->n_pending_acks; i++) {
+		hub_pending_ack *p = &h->pending_acks[i];
+		bool found;
+		if (store_ack(h, p->caseworker, p->id, p->note, &found) !=
+		    UG_OK) {
+			h->pending_acks[kept++] = *p;
+			continue;
+		}
+		acked_everywhere(h, p->caseworker, p->id);
+	}
+	h->n_pending_acks = kept;
+}
+
+static void
+on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack)
 {
 	/* A session is not required: `inbox --ack ID` acknowledges in one
 	 * shot without saying Hello. */
@@ -359,41 +426,34 @@ on_ack(hub *h, hub_session *s, const char *caseworker,
 			 caseworker);
 		return;
 	}
-	const uint8_t(*ids)[STORE_ALERT_ID_LEN] =
-	    (const uint8_t(*)[STORE_ALERT_ID_LEN])ack->alert_id.data;
-	bool found = false;
-	ug_err err = store_alerts_ack(h->store, caseworker, ids, 1, &found);
-	if (err == UG_OK && !found && hub__is_desk_member(h, caseworker))
-		err =
-		    store_alerts_ack(h->store, h->rules.desk, ids, 1, &found);
-	char hexid[2 * STORE_ALERT_ID_LEN + 1];
-	ug_hex(ack->alert_id.data, STORE_ALERT_ID_LEN, hexid);
+	bool found;
+	ug_err err =
+	    store_ack(h, caseworker, ack->alert_id.data, ack->note, &found);
 	if (err != UG_OK) {
-		/* Not recorded: the alert stays open and in flight; it goes
-		 * out again after the next Hello. */
-		log_err("HUB-DELIVER", "ack of alert %s by %s not stored: %s",
+		char hexid[2 * STORE_ALERT_ID_LEN + 1];
+		ug_hex(ack->alert_id.data, STORE_ALERT_ID_LEN, hexid);
+		log_err("HUB-DELIVER",
+			"ack of alert %s by %s not stored yet: "
+			"%s; retried every second",
 			hexid, caseworker, ug_strerror(err));
+		keep_ack(h, caseworker, ack->alert_id.data, ack->note);
 		return;
 	}
-	if (s)
-		forget_flight(s, ack->alert_id.data);
-	if (found) {
-		h->alerts_acked++;
-		log_info("HUB-ALERT-ACK", "alert %s acknowledged by %s%s",
-			 hexid, caseworker,
-			 ack->note && ack->note[0] ? " with a note" : "");
-		/* The note is the caseworker's account of the action taken:
-		 * it is kept, sealed, in the audit trail. */
-		char detail[256];
-		snprintf(detail, sizeof detail, "%s %.200s", hexid,
-			 ack->note ? ack->note : "");
-		ug_utf8_trim_tail(detail);
-		if (store_audit_append(h->store, h->now, caseworker, "ack",
-				       NULL, detail) != UG_OK)
-			log_err("HUB-AUDIT", "ack of %s not audited", hexid);
-	}
-	if (s)
+	acked_everywhere(h, caseworker, ack->alert_id.data);
+}
+
+void
+hub__delivery_tick(hub *h)
+{
+	hub__delivery_flush(h);
+	retry_acks(h);
+	for (long i = 0; i < h->sessions_max; i++) {
+		hub_session *s = &h->sessions[i];
+		if (!s->used)
+			continue;
+		s->blocked = false;
 		pump(h, s);
+	}
 }
 
 /* A frame the hub cannot use is answered with a Result carrying the
@@ -437,9 +497,9 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 	uint32_t flags;
 	if (!hub__sender_current(h, STORE_CASEWORKER, frame, &caseworker,
 				 &flags)) {
-		/* The key was revoked or replaced since this connection
-		 * authenticated: its session ends and nothing is answered
-		 * but the refusal. */
+		/* The key was revoked or replaced since this
+		 * connection authenticated: its session ends and
+		 * nothing is answered but the refusal. */
 		int fd = zmq_msg_get(frame, ZMQ_SRCFD);
 		hub_session *s =
 		    caseworker ? hub__session_find(h, zmq_msg_data(routing),
@@ -471,12 +531,7 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_HELLO) {
 		on_hello(h, routing, frame, caseworker, msg);
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK) {
-		hub__sessions_events(h);
-		on_ack(h,
-		       hub__session_find(
-			   h, zmq_msg_data(routing), zmq_msg_size(routing),
-			   zmq_msg_get(frame, ZMQ_SRCFD), caseworker),
-		       caseworker, msg);
+		on_ack(h, caseworker, msg);
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
 		answer_query(h, routing, caseworker, msg);
 	} else {
@@ -507,7 +562,8 @@ hub__delivery_recv(hub *h)
 		}
 		bool ok = zmq_msg_more(&routing) &&
 			  zmq_msg_recv(&frame, h->delivery, 0) >= 0;
-		/* One frame per message: drain the extra parts and refuse. */
+		/* One frame per message: drain the extra parts and
+		 * refuse. */
 		if (ok && zmq_msg_more(&frame)) {
 			int more = 1;
 			while (more) {

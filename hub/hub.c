@@ -295,6 +295,7 @@ hub_close(hub **hp)
 	free(h->batch);
 	free(h->batch_events);
 	free(h->pending_counts);
+	free(h->pending_acks);
 	free(h->buckets);
 	free(h);
 	*hp = NULL;

@@ -53,6 +53,14 @@ typedef struct {
 	uint32_t flags;
 } hub_principal;
 
+/* An acknowledgement received but not yet stored (the store was full). */
+#define HUB_PENDING_ACKS 1024
+typedef struct {
+	char caseworker[STORE_ID_MAX];
+	uint8_t id[STORE_ALERT_ID_LEN];
+	char note[201];
+} hub_pending_ack;
+
 /* A caseworker's query allowance (token bucket). */
 typedef struct {
 	char caseworker[STORE_ID_MAX];
@@ -93,6 +101,8 @@ struct hub {
 	 * sending never waits for (or depends on) that write. */
 	uint8_t (*pending_counts)[STORE_ALERT_ID_LEN];
 	size_t n_pending_counts;
+	hub_pending_ack *pending_acks;
+	size_t n_pending_acks;
 	/* Query rate limit per caseworker. */
 	double query_rate, query_burst;
 	hub_query_bucket *buckets;
