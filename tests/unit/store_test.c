@@ -567,6 +567,53 @@ test_principals(void)
 	store_close(&s);
 }
 
+static void
+test_principal_revoke_and_generation(void)
+{
+	store *s = open_store(ut_tmpdir(), storage_key, 64);
+	const char *k1 = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+	const char *k2 = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+	uint64_t g0 = 99, g1, g2, g3, g4;
+	char key[41];
+	uint32_t flags;
+	int kind;
+	char id[STORE_ID_MAX];
+	CHECK_OK(store_principal_generation(s, &g0));
+	CHECK_EQ_INT(g0, 0);
+	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-a", k1, 2));
+	CHECK_OK(store_principal_generation(s, &g1));
+	CHECK(g1 > g0);
+	CHECK_OK(store_principal_current(s, STORE_AGENCY, "school-a", key,
+	                                 &flags));
+	CHECK_EQ_STR(key, k1);
+	CHECK_EQ_INT(flags, 2);
+	/* A new key: the current one changes, the generation moves. */
+	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-a", k2, 6));
+	CHECK_OK(store_principal_generation(s, &g2));
+	CHECK(g2 > g1);
+	CHECK_OK(store_principal_current(s, STORE_AGENCY, "school-a", key,
+	                                 &flags));
+	CHECK_EQ_STR(key, k2);
+	CHECK_EQ_INT(flags, 6);
+	/* Revoked: nothing current, the key no longer found. */
+	CHECK_OK(store_principal_revoke(s, STORE_AGENCY, "school-a"));
+	CHECK_OK(store_principal_generation(s, &g3));
+	CHECK(g3 > g2);
+	CHECK_ERR(store_principal_current(s, STORE_AGENCY, "school-a", key,
+	                                  &flags),
+	          UG_ENOTFOUND);
+	CHECK_ERR(store_principal_find(s, k2, &kind, id, &flags), UG_ENOTFOUND);
+	CHECK_ERR(store_principal_revoke(s, STORE_AGENCY, "school-a"),
+	          UG_ENOTFOUND);
+	CHECK_OK(store_principal_generation(s, &g4));
+	CHECK_EQ_INT(g4, g3);
+	/* The generation record is not a principal. */
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.principals, 0);
+	store_close(&s);
+}
+
 typedef struct {
 	int n;
 	uint8_t ids[8][STORE_ALERT_ID_LEN];
@@ -692,6 +739,56 @@ test_alerts(void)
 	CHECK_OK(store_get_stats(s, &st));
 	CHECK_EQ_INT(st.alerts, 5);
 	CHECK_EQ_INT(st.alerts_open, 4);
+	store_close(&s);
+}
+
+typedef struct {
+	int n;
+	uint64_t seqs[8];
+} id_list;
+
+static ug_err
+list_id(void *ctx, const uint8_t *id)
+{
+	id_list *l = ctx;
+	if (l->n >= 8)
+		return UG_EFULL;
+	uint64_t seq = 0;
+	for (int i = 0; i < 8; i++)
+		seq = seq << 8 | id[i];
+	l->seqs[l->n++] = seq;
+	return UG_OK;
+}
+
+static void
+test_alerts_queued(void)
+{
+	store *s = open_store(ut_tmpdir(), storage_key, 64);
+	store_alert a[4];
+	make_alert(&a[0], 20, "cw-a", "x");
+	make_alert(&a[1], 10, "cw-a", "y");
+	make_alert(&a[2], 15, "cw-ab", "z");
+	make_alert(&a[3], 5, "cw-a", "w");
+	CHECK_OK(store_alerts_put(s, a, 4));
+	id_list l = {0};
+	CHECK_OK(store_alerts_queued(s, "cw-a", NULL, SIZE_MAX, list_id, &l));
+	CHECK_EQ_INT(l.n, 3);
+	CHECK_EQ_INT(l.seqs[0], 5);
+	CHECK_EQ_INT(l.seqs[1], 10);
+	CHECK_EQ_INT(l.seqs[2], 20);
+	id_list after = {0};
+	CHECK_OK(store_alerts_queued(s, "cw-a", a[1].id, 1, list_id, &after));
+	CHECK_EQ_INT(after.n, 1);
+	CHECK_EQ_INT(after.seqs[0], 20);
+	CHECK(store_alert_queued(s, "cw-a", a[0].id));
+	CHECK(!store_alert_queued(s, "cw-a", a[2].id));
+	CHECK(store_alert_queued(s, "cw-ab", a[2].id));
+	bool found;
+	CHECK_OK(store_alerts_ack(s, "cw-a",
+	                          (const uint8_t(*)[STORE_ALERT_ID_LEN])a[0].id,
+	                          1, &found));
+	CHECK(found);
+	CHECK(!store_alert_queued(s, "cw-a", a[0].id));
 	store_close(&s);
 }
 
@@ -1074,6 +1171,9 @@ TEST_LIST = {
 	{"assignment planned ahead", test_assignment_planned_ahead},
 	{"assignment history is bounded", test_assignment_history_is_bounded},
 	{"principals", test_principals},
+	{"principal revoke and generation",
+	 test_principal_revoke_and_generation},
+	{"alerts queued", test_alerts_queued},
 	{"alerts", test_alerts},
 	{"alert deliveries", test_alert_deliveries},
 	{"derived state", test_derived_state},
