@@ -6,10 +6,16 @@
  * ever handed to a connection that finished its handshake (while the hub
  * is down, sends fail with EAGAIN instead of piling up in a dead pipe).
  * A window of at most `window` events is in flight, loaded from the
- * outbox in queue order (the order the rows were read) and kept sorted
- * by id, so an ack is matched by binary search on its event id. A
- * correction is not sent while the event it corrects is still in the
- * window unanswered, so the hub stores them in that order.
+ * outbox in queue order (the order the rows were read). The window is
+ * kept twice: in queue order, which is the order every send and resend
+ * goes out in, and sorted by id, so an ack is matched by binary search.
+ * An event is never sent before one queued earlier that is still
+ * waiting to go (a backoff, a lost connection): one connection delivers
+ * frames in order and the hub stores them in the order they arrive, so
+ * the hub's log holds the queue's order. A correction is not sent while
+ * the event it corrects is unanswered: were that one asked to retry, the
+ * hub would store the correction first and hold the old values as the
+ * latest.
  *
  * Guarantees: an event leaves the outbox only on ACCEPTED or DUPLICATE
  * (durable at the hub) or on a rejection the hub says is final; acks are
@@ -40,6 +46,9 @@
 #include "common/util.h"
 #include "proto/wire.h"
 
+_Static_assert(OUTBOX_FRAME_MAX == WIRE_MAX_FRAME,
+	       "the outbox queues exactly what the hub accepts");
+
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_MAX_MS	30000
 #define POLL_MAX_MS	1000
@@ -52,6 +61,7 @@
 	"hubctl register-agency"
 
 struct flight {
+	uint64_t seq; /* queue position */
 	uint8_t id[OUTBOX_ID_LEN];
 	uint8_t pred[OUTBOX_ID_LEN]; /* the event this one corrects */
 	bool has_pred;
@@ -59,6 +69,7 @@ struct flight {
 	size_t len;
 	int64_t due; /* unsent: when to send; sent: when the ack is late */
 	bool sent;
+	bool retry; /* the hub asked to retry it: it goes alone */
 	unsigned sends;
 };
 
@@ -70,6 +81,7 @@ struct sender {
 	void *ctx, *sock, *mon;
 
 	struct flight **flights; /* sorted by id */
+	struct flight **queue;	 /* the same, in queue order */
 	size_t nflights;
 	uint64_t cursor; /* queue position of the last event loaded */
 	bool exhausted;
@@ -117,13 +129,52 @@ flight_free(struct flight *f)
 	free(f);
 }
 
+/* Index of seq in the queue, or where it would go. */
+static size_t
+queue_search(const struct sender *s, uint64_t seq)
+{
+	size_t lo = 0, hi = s->nflights;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->queue[mid]->seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static void
 flight_remove(struct sender *s, size_t i)
 {
-	flight_free(s->flights[i]);
+	struct flight *f = s->flights[i];
+	size_t q = queue_search(s, f->seq);
+	memmove(&s->queue[q], &s->queue[q + 1],
+		(s->nflights - q - 1) * sizeof *s->queue);
 	memmove(&s->flights[i], &s->flights[i + 1],
 		(s->nflights - i - 1) * sizeof *s->flights);
 	s->nflights--;
+	flight_free(f);
+}
+
+/* A frame the hub would refuse for its size (or, far over, drop the
+ * connection on, so that it would be resent for ever). outbox_put
+ * refuses such frames; one can only be in an outbox an older adapter
+ * wrote. Take it out as a final refusal. */
+static void
+drop_oversized(struct sender *s, const uint8_t *id, size_t len)
+{
+	char hex[2 * OUTBOX_ID_LEN + 1];
+	ug_hex(id, OUTBOX_ID_LEN, hex);
+	log_err("ADP-TOOBIG",
+		"event %s is %zu bytes, over the hub's frame limit of %d; "
+		"not sent, taken out of the outbox",
+		hex, len, WIRE_MAX_FRAME);
+	s->counts->rejected_by_hub++;
+	/* Room enough: done holds `window` ids, and one scan visits no more
+	 * than the window has free; acks come only for what is in it. */
+	s->done_rejected[s->ndone] = true;
+	memcpy(s->done[s->ndone++], id, OUTBOX_ID_LEN);
 }
 
 static ug_err
@@ -140,9 +191,14 @@ load_fn(void *ctx, uint64_t seq, const uint8_t *id, const uint8_t *frame,
 	size_t at = flight_search(s, id, &found);
 	if (found)
 		return UG_OK;
+	if (len > WIRE_MAX_FRAME) {
+		drop_oversized(s, id, len);
+		return UG_OK;
+	}
 	struct flight *f = malloc(sizeof *f + len);
 	if (!f)
 		return UG_ENOMEM;
+	f->seq = seq;
 	memcpy(f->id, id, OUTBOX_ID_LEN);
 	f->has_pred = supersedes != NULL;
 	if (supersedes)
@@ -152,10 +208,16 @@ load_fn(void *ctx, uint64_t seq, const uint8_t *id, const uint8_t *frame,
 	f->len = len;
 	f->due = 0;
 	f->sent = false;
+	f->retry = false;
 	f->sends = 0;
 	memmove(&s->flights[at + 1], &s->flights[at],
 		(s->nflights - at) * sizeof *s->flights);
 	s->flights[at] = f;
+	/* Scans go forward from the cursor: this is the queue's end. */
+	size_t q = queue_search(s, seq);
+	memmove(&s->queue[q + 1], &s->queue[q],
+		(s->nflights - q) * sizeof *s->queue);
+	s->queue[q] = f;
 	s->nflights++;
 	return UG_OK;
 }
@@ -179,8 +241,9 @@ fill(struct sender *s)
 			    ug_strerror(err));
 		return err;
 	}
+	/* Fewer than asked for: the scan reached the end of the queue. */
 	if (s->visited < max)
-		s->exhausted = true; /* the scan reached the end of the queue */
+		s->exhausted = true;
 	return UG_OK;
 }
 
@@ -209,15 +272,34 @@ backoff_ms(unsigned sends)
 	return delay + randombytes_uniform((uint32_t)delay / 4 + 1);
 }
 
+/* May f, the first event in queue order not on the wire, go now? Not
+ * before its backoff, nor before the event it corrects is answered;
+ * and nothing queued after it may overtake it. */
+static bool
+may_send(const struct sender *s, const struct flight *f, int64_t now)
+{
+	return s->connected && f->due <= now && !blocked(s, f);
+}
+
+/*
+ * In queue order, from the first event not on the wire. An event the hub
+ * asked to retry (it could not store the batch it came in) goes alone,
+ * and nothing follows it until it is answered: the hub stores a batch
+ * whole or not at all, so a burst of retries would fail together where
+ * one at a time fits, and anything sent along would be stored ahead of
+ * the events still to be stored.
+ */
 static void
 send_due(struct sender *s, int64_t now)
 {
-	if (!s->connected)
-		return;
 	for (size_t i = 0; i < s->nflights; i++) {
-		struct flight *f = s->flights[i];
-		if (f->sent || f->due > now || blocked(s, f))
+		struct flight *f = s->queue[i];
+		if (f->sent && f->retry)
+			return;
+		if (f->sent)
 			continue;
+		if (!may_send(s, f, now))
+			return;
 		if (zmq_send(s->sock, f->frame, f->len, ZMQ_DONTWAIT) < 0) {
 			if (errno != EAGAIN)
 				log_warn("ADP-SEND", "zmq_send: %s",
@@ -227,7 +309,20 @@ send_due(struct sender *s, int64_t now)
 		f->sent = true;
 		f->sends++;
 		f->due = now + s->opts->ack_timeout_ms;
+		if (f->retry)
+			return;
 	}
+}
+
+/* An event sent alone after a retry was stored: the hub can store
+ * again, so the other events it asked to retry need not wait out their
+ * backoff (they still go one at a time, in queue order). */
+static void
+resume(struct sender *s, int64_t now)
+{
+	for (size_t i = 0; i < s->nflights; i++)
+		if (s->flights[i]->retry && !s->flights[i]->sent)
+			s->flights[i]->due = now;
 }
 
 /* Everything on the wire may have been lost: send it again. */
@@ -288,6 +383,7 @@ on_rejected(struct sender *s, size_t i, const wire_ack *ack, int64_t now)
 	if (ack->retryable) {
 		struct flight *f = s->flights[i];
 		f->sent = false;
+		f->retry = true;
 		f->due = now + backoff_ms(f->sends);
 		if (s->retryable_seen++ == 0)
 			log_warn("ADP-RETRY",
@@ -318,14 +414,19 @@ on_ack(struct sender *s, const wire_ack *ack, int64_t now)
 	size_t i = flight_search(s, ack->event_id.data, &found);
 	if (!found)
 		return; /* a second ack for a resent event */
+	bool retried = s->flights[i]->retry;
 	switch (ack->status) {
 	case UNGEBRO__V1__ACK_STATUS__ACCEPTED:
 		s->counts->accepted++;
 		finalise(s, i, false);
+		if (retried)
+			resume(s, now);
 		break;
 	case UNGEBRO__V1__ACK_STATUS__DUPLICATE:
 		s->counts->duplicates++;
 		finalise(s, i, false);
+		if (retried)
+			resume(s, now);
 		break;
 	case UNGEBRO__V1__ACK_STATUS__REJECTED:
 		on_rejected(s, i, ack, now);
@@ -606,10 +707,13 @@ poll_timeout(const struct sender *s, int64_t now, long wait_ms)
 static bool
 want_pollout(const struct sender *s, int64_t now)
 {
-	for (size_t i = 0; s->connected && i < s->nflights; i++)
-		if (!s->flights[i]->sent && s->flights[i]->due <= now &&
-		    !blocked(s, s->flights[i]))
-			return true;
+	for (size_t i = 0; i < s->nflights; i++) {
+		const struct flight *f = s->queue[i];
+		if (f->sent && f->retry)
+			return false; /* sent alone: wait for its answer */
+		if (!f->sent)
+			return may_send(s, f, now);
+	}
 	return false;
 }
 
@@ -700,6 +804,7 @@ adapter__sender_close(adapter_sender **sp)
 	for (size_t i = 0; i < s->nflights; i++)
 		flight_free(s->flights[i]);
 	free(s->flights);
+	free(s->queue);
 	free(s->done);
 	free(s->done_rejected);
 	free(s);
@@ -717,11 +822,13 @@ adapter__sender_open(adapter_sender **out, outbox *ob,
 	*s = (struct sender){
 	    .opts = opts, .ob = ob, .counts = counts, .diag = diag};
 	s->flights = calloc((size_t)opts->window, sizeof *s->flights);
+	s->queue = calloc((size_t)opts->window, sizeof *s->queue);
 	s->done = calloc((size_t)opts->window, sizeof *s->done);
 	s->done_rejected =
 	    calloc((size_t)opts->window, sizeof *s->done_rejected);
-	ug_err err =
-	    s->flights && s->done && s->done_rejected ? UG_OK : UG_ENOMEM;
+	ug_err err = s->flights && s->queue && s->done && s->done_rejected
+			 ? UG_OK
+			 : UG_ENOMEM;
 	if (err == UG_OK)
 		err = open_sockets(s);
 	s->idle_deadline = ug_mono_ms() + opts->timeout_ms;

@@ -30,7 +30,10 @@
 #include "common/util.h"
 #include "store/store_int.h"
 
-#define OUTBOX_FRAME_MAX (128 * 1024)
+/* What a stored record may hold: more than outbox_put queues, so a
+ * record from an outbox that once took larger frames still opens (the
+ * sender then drops it, unsent). */
+#define RECORD_FRAME_MAX (128 * 1024)
 #define LATEST_LEN	 (2 * OUTBOX_ID_LEN)
 #define UNDO_LEN	 (OUTBOX_KEY_LEN + 1 + LATEST_LEN)
 
@@ -71,11 +74,12 @@ trim_map(outbox *ob)
 	ob->commits = 0;
 	MDB_envinfo info;
 	MDB_stat st;
-	if (mdb_env_info(ob->env, &info) != 0 || mdb_env_stat(ob->env, &st) != 0)
+	if (mdb_env_info(ob->env, &info) != 0 ||
+	    mdb_env_stat(ob->env, &st) != 0)
 		return;
 	size_t used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
 	madvise(ob->map, used < ob->map_len ? used : ob->map_len,
-	        MADV_DONTNEED);
+		MADV_DONTNEED);
 }
 
 /* LMDB does not say where it mapped the file (mdb_env_info's address is
@@ -96,7 +100,7 @@ find_map(outbox *ob)
 		unsigned long start, end, inode;
 		unsigned major, minor;
 		if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu", &start, &end,
-		           &major, &minor, &inode) != 5)
+			   &major, &minor, &inode) != 5)
 			continue;
 		if (inode == (unsigned long)st.st_ino &&
 		    makedev(major, minor) == st.st_dev && end > start) {
@@ -120,8 +124,8 @@ take_lock(outbox *ob, const char *dir, ug_diag *diag)
 		return UG_EIO;
 	}
 	snprintf(path, sizeof path, "%s/adapter.lock", dir);
-	ob->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			   0600);
+	ob->lock_fd =
+	    open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (ob->lock_fd < 0) {
 		ug_diag_set(diag, dir, "cannot open %s: %s", path,
 			    strerror(errno));
@@ -150,8 +154,8 @@ load_order(outbox *ob, MDB_txn *txn)
 	if (rc != 0)
 		return rc;
 	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
-	ob->last_seq = rc == 0 && key.mv_size == 8 ? ug_get_be64(key.mv_data)
-	                                           : 0;
+	ob->last_seq =
+	    rc == 0 && key.mv_size == 8 ? ug_get_be64(key.mv_data) : 0;
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
 		return rc;
@@ -214,20 +218,20 @@ dequeue(outbox *ob, MDB_txn *txn, const uint8_t *id)
 
 ug_err
 outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
-            size_t map_mb, ug_diag *diag)
+	    size_t map_mb, ug_diag *diag)
 {
 	outbox *ob = calloc(1, sizeof *ob);
 	if (!ob)
 		return UG_ENOMEM;
 	ob->storage_key = storage_key;
 	ob->lock_fd = -1;
-	ob->scratch = malloc(OUTBOX_FRAME_MAX + UG_SEAL_OVERHEAD);
+	ob->scratch = malloc(RECORD_FRAME_MAX + UG_SEAL_OVERHEAD);
 	ug_err err = ob->scratch ? UG_OK : UG_ENOMEM;
 	if (err == UG_OK)
 		err = take_lock(ob, dir, diag);
 	if (err == UG_OK)
 		err = store__env_open(&ob->env, dir, map_mb ? map_mb : 4096, 8,
-		                      MDB_NORDAHEAD, diag);
+				      MDB_NORDAHEAD, diag);
 	if (err != UG_OK) {
 		outbox_close(&ob);
 		return err;
@@ -254,7 +258,7 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 		mdb_txn_abort(txn);
 	if (rc != 0) {
 		ug_diag_set(diag, dir, "cannot open outbox: %s",
-		            mdb_strerror(rc));
+			    mdb_strerror(rc));
 		outbox_close(&ob);
 		return store__map_err(rc, "open outbox");
 	}
@@ -344,8 +348,8 @@ outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 		outbox_item *it = &items[i];
 		it->added = OUTBOX_SENT;
 		if (it->len > OUTBOX_FRAME_MAX) {
-			rc = EINVAL;
-			break;
+			it->added = OUTBOX_TOO_LARGE;
+			continue;
 		}
 		MDB_val key = {OUTBOX_ID_LEN, (void *)it->id}, val;
 		rc = mdb_get(txn, ob->sent, &key, &val);
@@ -355,13 +359,13 @@ outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 			break;
 		val.mv_size = 8 + it->len + UG_SEAL_OVERHEAD;
 		rc = mdb_put(txn, ob->pending, &key, &val,
-		             MDB_NOOVERWRITE | MDB_RESERVE);
+			     MDB_NOOVERWRITE | MDB_RESERVE);
 		if (rc == MDB_KEYEXIST) {
 			/* val now holds the stored record. */
 			it->added = OUTBOX_PENDING;
 			it->queued_at = val.mv_size >= 8
-			                        ? (int64_t)ug_get_be64(val.mv_data)
-			                        : 0;
+					    ? (int64_t)ug_get_be64(val.mv_data)
+					    : 0;
 			rc = 0;
 			continue;
 		}
@@ -369,7 +373,7 @@ outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 			break;
 		ug_put_be64(val.mv_data, (uint64_t)queued_at);
 		ug_seal(ob->storage_key, it->id, OUTBOX_ID_LEN, it->frame,
-		        it->len, (uint8_t *)val.mv_data + 8);
+			it->len, (uint8_t *)val.mv_data + 8);
 		it->added = OUTBOX_ADDED;
 		rc = enqueue(ob, txn, it->id);
 		if (rc == 0 && it->key)
@@ -378,7 +382,7 @@ outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 	if (rc != 0) {
 		ob->last_seq = last_seq; /* moved in this txn only */
 		mdb_txn_abort(txn);
-		return rc == EINVAL ? UG_EINVAL : store__map_err(rc, "outbox put");
+		return store__map_err(rc, "outbox put");
 	}
 	rc = mdb_txn_commit(txn);
 	if (rc != 0)
@@ -389,7 +393,7 @@ outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 
 ug_err
 outbox_scan(outbox *ob, const uint8_t *after, size_t max, outbox_fn fn,
-            void *ctx)
+	    void *ctx)
 {
 	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
@@ -411,17 +415,18 @@ outbox_scan(outbox *ob, const uint8_t *after, size_t max, outbox_fn fn,
 	for (size_t i = 0; rc == 0 && err == UG_OK && i < max; i++) {
 		if (key.mv_size != OUTBOX_ID_LEN ||
 		    val.mv_size < 8 + UG_SEAL_OVERHEAD ||
-		    val.mv_size > 8 + OUTBOX_FRAME_MAX + UG_SEAL_OVERHEAD ||
+		    val.mv_size > 8 + RECORD_FRAME_MAX + UG_SEAL_OVERHEAD ||
 		    ug_seal_open(ob->storage_key, key.mv_data, OUTBOX_ID_LEN,
-		                 (uint8_t *)val.mv_data + 8, val.mv_size - 8,
-		                 ob->scratch) != UG_OK) {
-			log_err("OUTBOX-SEAL", "an outbox record does not open "
-			        "with this adapter's storage key");
+				 (uint8_t *)val.mv_data + 8, val.mv_size - 8,
+				 ob->scratch) != UG_OK) {
+			log_err("OUTBOX-SEAL",
+				"an outbox record does not open "
+				"with this adapter's storage key");
 			err = UG_EMALFORMED;
 			break;
 		}
 		err = fn(ctx, key.mv_data, ob->scratch,
-		         val.mv_size - 8 - UG_SEAL_OVERHEAD);
+			 val.mv_size - 8 - UG_SEAL_OVERHEAD);
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
@@ -437,20 +442,20 @@ static long
 open_record(outbox *ob, const uint8_t *id, const MDB_val *val)
 {
 	if (val->mv_size < 8 + UG_SEAL_OVERHEAD ||
-	    val->mv_size > 8 + OUTBOX_FRAME_MAX + UG_SEAL_OVERHEAD ||
+	    val->mv_size > 8 + RECORD_FRAME_MAX + UG_SEAL_OVERHEAD ||
 	    ug_seal_open(ob->storage_key, id, OUTBOX_ID_LEN,
-	                 (uint8_t *)val->mv_data + 8, val->mv_size - 8,
-	                 ob->scratch) != UG_OK) {
+			 (uint8_t *)val->mv_data + 8, val->mv_size - 8,
+			 ob->scratch) != UG_OK) {
 		log_err("OUTBOX-SEAL", "an outbox record does not open "
-		        "with this adapter's storage key");
+				       "with this adapter's storage key");
 		return -1;
 	}
 	return (long)(val->mv_size - 8 - UG_SEAL_OVERHEAD);
 }
 
 ug_err
-outbox_scan_queue(outbox *ob, uint64_t after, size_t max,
-                  outbox_queue_fn fn, void *ctx)
+outbox_scan_queue(outbox *ob, uint64_t after, size_t max, outbox_queue_fn fn,
+		  void *ctx)
 {
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
@@ -514,7 +519,7 @@ outbox_scan_queue(outbox *ob, uint64_t after, size_t max,
 
 ug_err
 outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
-            const bool *rejected)
+	    const bool *rejected)
 {
 	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, 0, &txn);

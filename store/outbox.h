@@ -33,6 +33,12 @@
 
 #define OUTBOX_ID_LEN  16
 #define OUTBOX_KEY_LEN 16
+/* The largest frame outbox_put queues: the hub's frame limit
+ * (WIRE_MAX_FRAME; the adapters check that the two agree). A larger
+ * frame could never be delivered: the hub refuses it for good, or, far
+ * over, drops the connection on it, and the sender would dial again and
+ * resend it for ever. */
+#define OUTBOX_FRAME_MAX (64 * 1024)
 
 typedef struct outbox outbox;
 
@@ -40,8 +46,8 @@ typedef struct {
 	const uint8_t *id;    /* OUTBOX_ID_LEN bytes (the event id) */
 	const uint8_t *frame; /* the encoded frame, sealed here */
 	size_t len;
-	int added;            /* result: OUTBOX_ADDED, _PENDING or _SENT */
-	int64_t queued_at;    /* result for OUTBOX_PENDING: when it was queued */
+	int added;	   /* result: OUTBOX_ADDED, _PENDING, ... below */
+	int64_t queued_at; /* result for OUTBOX_PENDING: when it was queued */
 	/* Optional, for corrections: the keyed hash of the event's natural
 	 * key (OUTBOX_KEY_LEN bytes; NULL: no natural key) and its content
 	 * id (OUTBOX_ID_LEN; NULL: the id). When the item is added,
@@ -51,38 +57,41 @@ typedef struct {
 } outbox_item;
 
 enum {
-	OUTBOX_SENT = 0,     /* the hub acked this id before: skipped */
-	OUTBOX_ADDED = 1,    /* queued now */
-	OUTBOX_PENDING = -1, /* already queued, not acked yet: skipped */
-	OUTBOX_UNKNOWN = -2, /* (outbox_lookup) neither queued nor acked */
+	OUTBOX_SENT = 0,       /* the hub acked this id before: skipped */
+	OUTBOX_ADDED = 1,      /* queued now */
+	OUTBOX_PENDING = -1,   /* already queued, not acked yet: skipped */
+	OUTBOX_UNKNOWN = -2,   /* (outbox_lookup) neither queued nor acked */
+	OUTBOX_TOO_LARGE = -3, /* over OUTBOX_FRAME_MAX: not queued */
 };
 
 /* What outbox_lookup finds for a natural key. */
 typedef struct {
-	bool found;                       /* a latest entry exists */
-	uint8_t content[OUTBOX_ID_LEN];   /* its content id */
-	uint8_t id[OUTBOX_ID_LEN];        /* its event id */
-	int state;                        /* of that id: _PENDING, _SENT,
-	                                     _UNKNOWN */
-	int64_t queued_at;                /* for _PENDING */
+	bool found;			/* a latest entry exists */
+	uint8_t content[OUTBOX_ID_LEN]; /* its content id */
+	uint8_t id[OUTBOX_ID_LEN];	/* its event id */
+	int state;			/* of that id: _PENDING, _SENT,
+					   _UNKNOWN */
+	int64_t queued_at;		/* for _PENDING */
 } outbox_latest;
 
 /* Open (creating) the outbox in dir; storage_key is borrowed. */
 ug_err outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
-                   size_t map_mb, ug_diag *diag);
+		   size_t map_mb, ug_diag *diag);
 void outbox_close(outbox **ob);
 
 /* Queue frames in one synchronous transaction (queued_at in ms is kept
- * with each). Ids already pending or already acked are skipped. */
+ * with each). Ids already pending or already acked are skipped, and so
+ * is a frame over OUTBOX_FRAME_MAX (added = OUTBOX_TOO_LARGE): the rest
+ * of the batch is queued, and the caller reports the one refused. */
 ug_err outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
-typedef ug_err (*outbox_fn)(void *ctx, const uint8_t *id,
-                            const uint8_t *frame, size_t len);
+typedef ug_err (*outbox_fn)(void *ctx, const uint8_t *id, const uint8_t *frame,
+			    size_t len);
 /* Visit up to max pending frames in id order, after `after` (NULL: first).
  * Do not call other outbox functions from fn. */
-ug_err outbox_scan(outbox *ob, const uint8_t *after, size_t max,
-                   outbox_fn fn, void *ctx);
+ug_err outbox_scan(outbox *ob, const uint8_t *after, size_t max, outbox_fn fn,
+		   void *ctx);
 
 /*
  * The queue: pending frames in the order they were put (each has a queue
@@ -95,25 +104,25 @@ ug_err outbox_scan(outbox *ob, const uint8_t *after, size_t max,
  * returned. Do not call other outbox functions from fn.
  */
 typedef ug_err (*outbox_queue_fn)(void *ctx, uint64_t seq, const uint8_t *id,
-                                  const uint8_t *frame, size_t len,
-                                  const uint8_t *supersedes);
+				  const uint8_t *frame, size_t len,
+				  const uint8_t *supersedes);
 ug_err outbox_scan_queue(outbox *ob, uint64_t after, size_t max,
-                         outbox_queue_fn fn, void *ctx);
+			 outbox_queue_fn fn, void *ctx);
 
 /* Take ids out of pending in one synchronous transaction. An acked id
  * (rejected NULL or rejected[i] false) moves to the sent set, so it is never
  * queued again; an id the hub rejected for good is only dropped, so the
  * same row can be imported again once the cause is fixed. */
 ug_err outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
-                   const bool *rejected) __attribute__((warn_unused_result));
+		   const bool *rejected) __attribute__((warn_unused_result));
 
 /* The latest entry for a natural key's hash (out->found false if none). */
 ug_err outbox_lookup(outbox *ob, const uint8_t key[OUTBOX_KEY_LEN],
-                     outbox_latest *out);
+		     outbox_latest *out);
 
 /* Whether id is pending, sent or unknown (*queued_at for pending). */
-ug_err outbox_id_state(outbox *ob, const uint8_t id[OUTBOX_ID_LEN],
-                       int *state, int64_t *queued_at);
+ug_err outbox_id_state(outbox *ob, const uint8_t id[OUTBOX_ID_LEN], int *state,
+		       int64_t *queued_at);
 
 /* Frames still waiting for an ack, and ids acked so far. */
 ug_err outbox_counts(outbox *ob, size_t *pending, size_t *sent);

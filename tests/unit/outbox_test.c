@@ -10,13 +10,13 @@
 
 #include "tests/unit/check.h"
 
-#define CPR_A "1503094411"
-#define CPR_B "0207117352"
+#define CPR_A	   "1503094411"
+#define CPR_B	   "0207117352"
 #define FRAME_MARK "FRAMEBODY-c41d"
 
 static const uint8_t storage_key[UG_KEY_LEN] = {
-	9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 9, 8, 7, 6, 5, 4,
-	3, 2, 1, 0, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 42, 43};
+    9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 9, 8, 7, 6, 5,  4,
+    3, 2, 1, 0, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 42, 43};
 
 static outbox *
 open_outbox(const char *dir, const uint8_t *key)
@@ -45,8 +45,8 @@ make_item(titem *t, uint8_t n, const char *cpr)
 	/* Big-endian time first, as event ids are: n orders them. */
 	t->id[7] = n;
 	memset(t->id + 8, 0x5a, 8);
-	snprintf(t->frame, sizeof t->frame, "\x01\x01 frame %u for %s " FRAME_MARK,
-	         n, cpr);
+	snprintf(t->frame, sizeof t->frame,
+		 "\x01\x01 frame %u for %s " FRAME_MARK, n, cpr);
 	t->item.id = t->id;
 	t->item.frame = (const uint8_t *)t->frame;
 	t->item.len = strlen(t->frame);
@@ -143,14 +143,16 @@ test_put_scan_done(void)
 	uint8_t done[2][OUTBOX_ID_LEN];
 	memcpy(done[0], t[1].id, OUTBOX_ID_LEN);
 	memcpy(done[1], t[0].id, OUTBOX_ID_LEN);
-	CHECK_OK(outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 2, NULL));
+	CHECK_OK(
+	    outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 2, NULL));
 	expect_counts(ob, 1, 2, __LINE__);
 	memset(&sc, 0, sizeof sc);
 	CHECK_OK(outbox_scan(ob, NULL, SIZE_MAX, collect, &sc));
 	CHECK_EQ_INT(sc.n, 1);
 	CHECK_EQ_MEM(sc.ids[0], t[2].id, OUTBOX_ID_LEN);
 	/* Acked twice (a duplicate ack): no change. */
-	CHECK_OK(outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 1, NULL));
+	CHECK_OK(
+	    outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 1, NULL));
 	expect_counts(ob, 1, 2, __LINE__);
 	outbox_close(&ob);
 	CHECK(ob == NULL);
@@ -167,7 +169,8 @@ test_reput_skipped(void)
 	CHECK_OK(put(ob, t, 2));
 	uint8_t done[1][OUTBOX_ID_LEN];
 	memcpy(done[0], t[0].id, OUTBOX_ID_LEN);
-	CHECK_OK(outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 1, NULL));
+	CHECK_OK(
+	    outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 1, NULL));
 	expect_counts(ob, 1, 1, __LINE__);
 
 	/* Importing the same rows again: the sent one and the pending one are
@@ -203,7 +206,7 @@ test_reput_skipped(void)
 	memcpy(refused[0], again[2].item.id, OUTBOX_ID_LEN);
 	bool rejected[1] = {true};
 	CHECK_OK(outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])refused, 1,
-	                     rejected));
+			     rejected));
 	expect_counts(ob, 2, 1, __LINE__);
 	make_item(&again[2], 9, CPR_B);
 	CHECK_OK(put(ob, &again[2], 1));
@@ -223,7 +226,8 @@ test_persistence(void)
 	CHECK_OK(put(ob, t, 3));
 	uint8_t done[1][OUTBOX_ID_LEN];
 	memcpy(done[0], t[1].id, OUTBOX_ID_LEN);
-	CHECK_OK(outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 1, NULL));
+	CHECK_OK(
+	    outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 1, NULL));
 	outbox_close(&ob);
 
 	ob = open_outbox(dir, storage_key);
@@ -259,7 +263,8 @@ killed_writer(const char *dir)
 		ut_child_exit(11);
 	uint8_t done[1][OUTBOX_ID_LEN];
 	memcpy(done[0], t[0].id, OUTBOX_ID_LEN);
-	if (outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 1, NULL) != UG_OK)
+	if (outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 1, NULL) !=
+	    UG_OK)
 		ut_child_exit(12);
 	raise(SIGKILL);
 }
@@ -299,7 +304,8 @@ test_sealed_on_disk(void)
 	CHECK_OK(put(ob, t, 2));
 	uint8_t done[1][OUTBOX_ID_LEN];
 	memcpy(done[0], t[0].id, OUTBOX_ID_LEN);
-	CHECK_OK(outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 1, NULL));
+	CHECK_OK(
+	    outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 1, NULL));
 	outbox_close(&ob);
 
 	/* The ids are plain keys, so finding one shows we read the file. */
@@ -307,10 +313,10 @@ test_sealed_on_disk(void)
 	CHECK_EQ_INT(ut_dir_contains(dir, t[1].id, OUTBOX_ID_LEN, &files), 1);
 	CHECK(files >= 1);
 	static const char *const secrets[] = {CPR_A, CPR_B, "150309-4411",
-	                                      FRAME_MARK, "frame 2 for"};
+					      FRAME_MARK, "frame 2 for"};
 	for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
-		int hits = ut_dir_contains(dir, secrets[i], strlen(secrets[i]),
-		                           NULL);
+		int hits =
+		    ut_dir_contains(dir, secrets[i], strlen(secrets[i]), NULL);
 		if (hits != 0)
 			FAIL("\"%s\" found in %d raw outbox file(s), first %s",
 			     secrets[i], hits, ut_last_hit);
@@ -331,30 +337,101 @@ test_wrong_key(void)
 	wrong[0] ^= 1;
 	ob = open_outbox(dir, wrong);
 	scanned sc = {0};
-	CHECK_ERR(outbox_scan(ob, NULL, SIZE_MAX, collect, &sc), UG_EMALFORMED);
+	CHECK_ERR(outbox_scan(ob, NULL, SIZE_MAX, collect, &sc),
+		  UG_EMALFORMED);
 	CHECK_EQ_INT(sc.n, 0);
 	outbox_close(&ob);
 }
 
+struct queued {
+	int n;
+	uint64_t seq[8];
+	uint8_t ids[8][OUTBOX_ID_LEN];
+	bool has_pred[8];
+	uint8_t pred[8][OUTBOX_ID_LEN];
+};
+
+static ug_err
+queue_fn(void *ctx, uint64_t seq, const uint8_t *id, const uint8_t *frame,
+	 size_t len, const uint8_t *supersedes)
+{
+	struct queued *q = ctx;
+	(void)frame, (void)len;
+	if (q->n == 8)
+		return UG_EFULL;
+	q->seq[q->n] = seq;
+	memcpy(q->ids[q->n], id, OUTBOX_ID_LEN);
+	q->has_pred[q->n] = supersedes != NULL;
+	if (supersedes)
+		memcpy(q->pred[q->n], supersedes, OUTBOX_ID_LEN);
+	q->n++;
+	return UG_OK;
+}
+
+/* What a queue scan of one frame found: its length, and whether it
+ * is every byte 0xab. */
+struct sized {
+	int n;
+	size_t len;
+	bool same;
+};
+
+static ug_err
+size_fn(void *ctx, uint64_t seq, const uint8_t *id, const uint8_t *frame,
+	size_t len, const uint8_t *supersedes)
+{
+	struct sized *s = ctx;
+	(void)seq, (void)id, (void)supersedes;
+	s->n++;
+	s->len = len;
+	s->same = true;
+	for (size_t i = 0; i < len; i++)
+		s->same = s->same && frame[i] == 0xab;
+	return UG_OK;
+}
+
+/* The hub refuses a frame over WIRE_MAX_FRAME for good; the outbox
+ * never queues one, and the rest of the batch goes on. */
 static void
 test_oversized_frame(void)
 {
-	outbox *ob = open_outbox(ut_tmpdir(), storage_key);
-	titem t[2];
+	const char *dir = ut_tmpdir();
+	outbox *ob = open_outbox(dir, storage_key);
+	CHECK_EQ_INT(OUTBOX_FRAME_MAX, 65536);
+	titem t[3];
 	make_item(&t[0], 1, CPR_A);
 	make_item(&t[1], 2, CPR_B);
-	size_t big_len = 128 * 1024 + 1;
-	uint8_t *big = calloc(1, big_len);
+	make_item(&t[2], 3, CPR_A);
+	uint8_t *big = calloc(1, OUTBOX_FRAME_MAX + 1);
 	CHECK(big != NULL);
 	t[1].item.frame = big;
-	t[1].item.len = big_len;
-	/* Refused as a whole: the good item in the batch is not queued. */
-	CHECK_ERR(put(ob, t, 2), UG_EINVAL);
-	expect_counts(ob, 0, 0, __LINE__);
-	free(big);
-	make_item(&t[1], 2, CPR_B);
-	CHECK_OK(put(ob, t, 2));
+	t[1].item.len = OUTBOX_FRAME_MAX + 1;
+	CHECK_OK(put(ob, t, 3));
+	CHECK_EQ_INT(t[0].item.added, OUTBOX_ADDED);
+	CHECK_EQ_INT(t[1].item.added, OUTBOX_TOO_LARGE);
+	CHECK_EQ_INT(t[2].item.added, OUTBOX_ADDED);
 	expect_counts(ob, 2, 0, __LINE__);
+	int state;
+	int64_t at;
+	CHECK_OK(outbox_id_state(ob, t[1].id, &state, &at));
+	CHECK_EQ_INT(state, OUTBOX_UNKNOWN);
+	/* Not in the queue either: the sender never sees it. */
+	struct queued q = {0};
+	CHECK_OK(outbox_scan_queue(ob, 0, 8, queue_fn, &q));
+	CHECK_EQ_INT(q.n, 2);
+	CHECK_EQ_MEM(q.ids[0], t[0].id, OUTBOX_ID_LEN);
+	CHECK_EQ_MEM(q.ids[1], t[2].id, OUTBOX_ID_LEN);
+	/* At the limit exactly, a frame is queued, sealed, and opens whole. */
+	memset(big, 0xab, OUTBOX_FRAME_MAX);
+	t[1].item.len = OUTBOX_FRAME_MAX;
+	CHECK_OK(put(ob, &t[1], 1));
+	CHECK_EQ_INT(t[1].item.added, OUTBOX_ADDED);
+	struct sized s = {0};
+	CHECK_OK(outbox_scan_queue(ob, q.seq[1], 8, size_fn, &s));
+	CHECK_EQ_INT(s.n, 1);
+	CHECK_EQ_INT(s.len, OUTBOX_FRAME_MAX);
+	CHECK(s.same);
+	free(big);
 	outbox_close(&ob);
 }
 
@@ -459,8 +536,8 @@ test_latest(void)
 	/* Acked: still the latest, now sent. */
 	uint8_t ids[2][OUTBOX_ID_LEN];
 	memcpy(ids[0], a.id, OUTBOX_ID_LEN);
-	CHECK_OK(outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])ids, 1,
-			     NULL));
+	CHECK_OK(
+	    outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])ids, 1, NULL));
 	expect_latest(ob, key, a.id, OUTBOX_SENT, __LINE__);
 	/* b corrects a and c is another record, in one transaction. */
 	titem bc[2] = {b, c};
@@ -473,8 +550,8 @@ test_latest(void)
 	memcpy(ids[0], b.id, OUTBOX_ID_LEN);
 	memcpy(ids[1], c.id, OUTBOX_ID_LEN);
 	bool refused[2] = {true, true};
-	CHECK_OK(outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])ids, 2,
-			     refused));
+	CHECK_OK(
+	    outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])ids, 2, refused));
 	expect_latest(ob, key, a.id, OUTBOX_SENT, __LINE__);
 	expect_latest(ob, other, NULL, 0, __LINE__);
 	CHECK_OK(outbox_id_state(ob, b.id, &state, &at));
@@ -499,31 +576,6 @@ test_latest(void)
 	outbox_close(&ob);
 	int files = 0;
 	CHECK_EQ_INT(ut_dir_contains(dir, CPR_A, 10, &files), 0);
-}
-
-struct queued {
-	int n;
-	uint64_t seq[8];
-	uint8_t ids[8][OUTBOX_ID_LEN];
-	bool has_pred[8];
-	uint8_t pred[8][OUTBOX_ID_LEN];
-};
-
-static ug_err
-queue_fn(void *ctx, uint64_t seq, const uint8_t *id, const uint8_t *frame,
-         size_t len, const uint8_t *supersedes)
-{
-	struct queued *q = ctx;
-	(void)frame, (void)len;
-	if (q->n == 8)
-		return UG_EFULL;
-	q->seq[q->n] = seq;
-	memcpy(q->ids[q->n], id, OUTBOX_ID_LEN);
-	q->has_pred[q->n] = supersedes != NULL;
-	if (supersedes)
-		memcpy(q->pred[q->n], supersedes, OUTBOX_ID_LEN);
-	q->n++;
-	return UG_OK;
 }
 
 static void
@@ -563,8 +615,8 @@ test_queue_order(void)
 	uint8_t ids[2][OUTBOX_ID_LEN];
 	memcpy(ids[0], a.id, OUTBOX_ID_LEN);
 	memcpy(ids[1], d.id, OUTBOX_ID_LEN);
-	CHECK_OK(outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])ids, 2,
-	                     NULL));
+	CHECK_OK(
+	    outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])ids, 2, NULL));
 	/* Reopened, the queue goes on after its last entry. */
 	outbox_close(&ob);
 	ob = open_outbox(dir, storage_key);
@@ -585,15 +637,15 @@ test_queue_order(void)
 }
 
 TEST_LIST = {
-	{"put scan done", test_put_scan_done},
-	{"re-put skipped", test_reput_skipped},
-	{"persistence", test_persistence},
-	{"survives kill", test_survives_kill},
-	{"sealed on disk", test_sealed_on_disk},
-	{"wrong key", test_wrong_key},
-	{"oversized frame", test_oversized_frame},
-	{"one process at a time", test_one_process_at_a_time},
-	{"latest per natural key", test_latest},
-	{"queue order", test_queue_order},
-	{NULL, NULL},
+    {"put scan done", test_put_scan_done},
+    {"re-put skipped", test_reput_skipped},
+    {"persistence", test_persistence},
+    {"survives kill", test_survives_kill},
+    {"sealed on disk", test_sealed_on_disk},
+    {"wrong key", test_wrong_key},
+    {"oversized frame", test_oversized_frame},
+    {"one process at a time", test_one_process_at_a_time},
+    {"latest per natural key", test_latest},
+    {"queue order", test_queue_order},
+    {NULL, NULL},
 };
