@@ -490,6 +490,45 @@ answer_query(hub *h, zmq_msg_t *routing, const char *caseworker,
 		   q);
 }
 
+/* The key was revoked or replaced since this connection authenticated:
+ * its session ends and every frame is answered E_DENIED (a Query's answer
+ * keeps its request_id). */
+static void
+refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
+	       const char *caseworker)
+{
+	int fd = zmq_msg_get(frame, ZMQ_SRCFD);
+	hub_session *s =
+	    caseworker
+		? hub__session_find(h, zmq_msg_data(routing),
+				    zmq_msg_size(routing), fd, caseworker)
+		: NULL;
+	if (s)
+		hub__session_end(h, s, "its key was revoked or replaced");
+	log_warn("HUB-DELIVER",
+		 "frame from %s refused: key revoked or "
+		 "replaced",
+		 caseworker ? caseworker : "?");
+	wire_result result = UNGEBRO__V1__RESULT__INIT;
+	int kind, code;
+	void *msg = NULL;
+	ug_diag diag = {0};
+	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
+			&code, &diag) == UG_OK) {
+		if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY)
+			result.request_id = ((wire_query *)msg)->request_id;
+		wire_free(kind, msg);
+	}
+	result.code = UNGEBRO__V1__ERROR_CODE__E_DENIED;
+	result.reason = "the key this connection authenticated with has been "
+			"revoked or replaced";
+	if (!hub__delivery_send(
+		h, zmq_msg_data(routing), zmq_msg_size(routing),
+		UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &result))
+		log_info("HUB-DELIVER", "refusal not sent: %s",
+			 zmq_strerror(errno));
+}
+
 static void
 handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 {
@@ -497,25 +536,7 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 	uint32_t flags;
 	if (!hub__sender_current(h, STORE_CASEWORKER, frame, &caseworker,
 				 &flags)) {
-		/* The key was revoked or replaced since this
-		 * connection authenticated: its session ends and
-		 * nothing is answered but the refusal. */
-		int fd = zmq_msg_get(frame, ZMQ_SRCFD);
-		hub_session *s =
-		    caseworker ? hub__session_find(h, zmq_msg_data(routing),
-						   zmq_msg_size(routing), fd,
-						   caseworker)
-			       : NULL;
-		if (s)
-			hub__session_end(h, s,
-					 "its key was revoked or replaced");
-		log_warn("HUB-DELIVER",
-			 "frame from %s refused: key revoked or "
-			 "replaced",
-			 caseworker ? caseworker : "?");
-		refuse_frame(h, routing, UNGEBRO__V1__ERROR_CODE__E_DENIED,
-			     "the key this connection authenticated with has "
-			     "been revoked or replaced");
+		refuse_revoked(h, routing, frame, caseworker);
 		return;
 	}
 	int kind, code;

@@ -42,6 +42,7 @@ typedef struct {
 	uint32_t n_flight;
 	uint8_t flight[HUB_WINDOW_MAX][STORE_ALERT_ID_LEN];
 	bool blocked; /* the peer's send queue was full: retry on the tick */
+	uint64_t serial; /* order of opening: the oldest gives way first */
 } hub_session;
 
 /* A registration as the hub last read it (cache, refreshed whenever the
@@ -95,6 +96,7 @@ struct hub {
 	 * events that end them. */
 	hub_session *sessions;
 	long sessions_max, sessions_per_caseworker;
+	uint64_t session_serial;
 	void *delivery_monitor;
 	uint8_t *fd_gone; /* fd -> 1 after DISCONNECTED, until ACCEPTED */
 	/* Deliveries counted in memory, written in one transaction a tick;

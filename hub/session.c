@@ -163,13 +163,13 @@ hub__session_new(hub *h, const void *routing, size_t routing_len, int fd,
 				free_slot = s;
 		} else if (strcmp(s->caseworker, caseworker) == 0) {
 			own++;
-			if (!oldest_own)
+			if (!oldest_own || s->serial < oldest_own->serial)
 				oldest_own = s;
 		}
 	}
 	if (own >= h->sessions_per_caseworker) {
-		/* The same caseworker on yet another connection: the oldest
-		 * of their own gives way. Nothing crosses to anyone else. */
+		/* The same caseworker on yet another connection: their
+		 * oldest gives way. Nothing crosses to anyone else. */
 		hub__session_end(h, oldest_own,
 				 "the caseworker opened more "
 				 "sessions than "
@@ -190,5 +190,6 @@ hub__session_new(hub *h, const void *routing, size_t routing_len, int fd,
 		   sizeof free_slot->caseworker);
 	ug_strlcpy(free_slot->key, key, sizeof free_slot->key);
 	free_slot->used = true;
+	free_slot->serial = ++h->session_serial;
 	return free_slot;
 }
