@@ -457,18 +457,19 @@ hub__delivery_tick(hub *h)
 }
 
 /* A frame the hub cannot use is answered with a Result carrying the
- * reason (request_id 0); the connection lives on. */
+ * reason (request_id 0 unless it is a Query's); the connection lives on. */
 static void
-refuse_frame(hub *h, zmq_msg_t *routing, int code, const char *why)
+refuse_frame(hub *h, zmq_msg_t *routing, uint32_t request_id, int code,
+             const char *why)
 {
 	wire_result result = UNGEBRO__V1__RESULT__INIT;
+	result.request_id = request_id;
 	result.code = code;
 	result.reason = (char *)why;
-	if (!hub__delivery_send(
-		h, zmq_msg_data(routing), zmq_msg_size(routing),
-		UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &result))
+	if (!hub__delivery_send(h, zmq_msg_data(routing), zmq_msg_size(routing),
+	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &result))
 		log_info("HUB-DELIVER", "refusal not sent: %s",
-			 zmq_strerror(errno));
+		         zmq_strerror(errno));
 }
 
 static void
@@ -476,14 +477,9 @@ answer_query(hub *h, zmq_msg_t *routing, const char *caseworker,
 	     const wire_query *q)
 {
 	if (!hub__query_allowed(h, caseworker)) {
-		wire_result result = UNGEBRO__V1__RESULT__INIT;
-		result.request_id = q->request_id;
-		result.code = UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE;
-		result.reason =
-		    "too many queries; wait a moment and ask again";
-		hub__delivery_send(
-		    h, zmq_msg_data(routing), zmq_msg_size(routing),
-		    UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &result);
+		refuse_frame(h, routing, q->request_id,
+		             UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		             "too many queries; wait a moment and ask again");
 		return;
 	}
 	hub__query(h, zmq_msg_data(routing), zmq_msg_size(routing), caseworker,
@@ -509,24 +505,19 @@ refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 		 "frame from %s refused: key revoked or "
 		 "replaced",
 		 caseworker ? caseworker : "?");
-	wire_result result = UNGEBRO__V1__RESULT__INIT;
+	uint32_t request_id = 0;
 	int kind, code;
 	void *msg = NULL;
 	ug_diag diag = {0};
 	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
-			&code, &diag) == UG_OK) {
+	                &code, &diag) == UG_OK) {
 		if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY)
-			result.request_id = ((wire_query *)msg)->request_id;
+			request_id = ((wire_query *)msg)->request_id;
 		wire_free(kind, msg);
 	}
-	result.code = UNGEBRO__V1__ERROR_CODE__E_DENIED;
-	result.reason = "the key this connection authenticated with has been "
-			"revoked or replaced";
-	if (!hub__delivery_send(
-		h, zmq_msg_data(routing), zmq_msg_size(routing),
-		UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &result))
-		log_info("HUB-DELIVER", "refusal not sent: %s",
-			 zmq_strerror(errno));
+	refuse_frame(h, routing, request_id, UNGEBRO__V1__ERROR_CODE__E_DENIED,
+	             "the key this connection authenticated with has been "
+	             "revoked or replaced");
 }
 
 static void
@@ -546,7 +537,7 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 			&code, &diag) != UG_OK) {
 		log_warn("HUB-DELIVER", "frame from %s refused: %s",
 			 caseworker, diag.reason);
-		refuse_frame(h, routing, code, diag.reason);
+		refuse_frame(h, routing, 0, code, diag.reason);
 		return;
 	}
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_HELLO) {
@@ -558,7 +549,7 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 	} else {
 		log_warn("HUB-DELIVER", "unexpected frame kind %d from %s",
 			 kind, caseworker);
-		refuse_frame(h, routing, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+		refuse_frame(h, routing, 0, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
 			     "only Hello, AlertAck and Query frames are "
 			     "accepted on the delivery endpoint");
 	}
@@ -596,7 +587,7 @@ hub__delivery_recv(hub *h)
 				zmq_msg_close(&extra);
 			}
 			log_warn("HUB-DELIVER", "multi-part message refused");
-			refuse_frame(h, &routing,
+			refuse_frame(h, &routing, 0,
 				     UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
 				     "a message must be exactly one frame");
 			ok = false;

@@ -751,19 +751,17 @@ store_alerts_ack(store *s, const char *recipient,
 	return store__map_err(mdb_txn_commit(txn), "commit ack");
 }
 
-ug_err
-store_alerts_open(store *s, const char *recipient, const uint8_t *after,
-                  size_t max, store_alert_fn fn, void *ctx)
+/* Visit the ids queued for a recipient, in id order after `after`, at most
+ * max, inside the caller's read transaction. */
+typedef ug_err (*queue_visit_fn)(void *ctx, MDB_txn *txn, const uint8_t *id);
+
+static ug_err
+scan_queue(store *s, MDB_txn *txn, const char *recipient,
+           const uint8_t *after, size_t max, queue_visit_fn visit, void *ctx)
 {
 	size_t rlen = strlen(recipient);
-	if (rlen >= STORE_ID_MAX)
-		return UG_EINVAL;
-	MDB_txn *txn = NULL;
-	int rc = begin_read(s->log_env, &txn);
-	if (rc != 0)
-		return store__map_err(rc, "begin read");
 	MDB_cursor *cur = NULL;
-	rc = mdb_cursor_open(txn, s->queue, &cur);
+	int rc = mdb_cursor_open(txn, s->queue, &cur);
 	uint8_t qk[STORE_ID_MAX + 1 + STORE_ALERT_ID_LEN];
 	static const uint8_t zero_id[STORE_ALERT_ID_LEN];
 	MDB_val qkey = {queue_key(qk, recipient, after ? after : zero_id), qk};
@@ -775,79 +773,88 @@ store_alerts_open(store *s, const char *recipient, const uint8_t *after,
 	    memcmp(qkey.mv_data, qk, qkey.mv_size) == 0)
 		rc = mdb_cursor_get(cur, &qkey, &qval, MDB_NEXT);
 	ug_err err = UG_OK;
-	uint8_t *plain = s->scratch;
 	for (size_t i = 0; rc == 0 && err == UG_OK && i < max; i++) {
 		if (qkey.mv_size != rlen + 1 + STORE_ALERT_ID_LEN ||
 		    memcmp(qkey.mv_data, recipient, rlen) != 0 ||
 		    ((uint8_t *)qkey.mv_data)[rlen] != 0)
 			break;
-		const uint8_t *id = (uint8_t *)qkey.mv_data + rlen + 1;
-		MDB_val key = {STORE_ALERT_ID_LEN, (void *)id}, val;
-		rc = mdb_get(txn, s->alerts, &key, &val);
-		if (rc != 0)
-			break;
-		const uint8_t *in = val.mv_data;
-		size_t off = val.mv_size > ALERT_HEADER
-		                     ? ALERT_HEADER + (size_t)in[6]
-		                     : val.mv_size;
-		if (val.mv_size < off + UG_SEAL_OVERHEAD ||
-		    ug_seal_open(s->storage_key, id, STORE_ALERT_ID_LEN,
-		                 in + off, val.mv_size - off, plain) != UG_OK) {
-			log_err("STORE-SEAL", "an alert does not open with the "
-			        "storage key");
-			err = UG_EMALFORMED;
-			break;
-		}
-		uint32_t deliveries = (uint32_t)in[1] << 24 |
-		                      (uint32_t)in[2] << 16 |
-		                      (uint32_t)in[3] << 8 | in[4];
-		err = fn(ctx, id, plain, val.mv_size - off - UG_SEAL_OVERHEAD,
-		         deliveries);
+		err = visit(ctx, txn, (uint8_t *)qkey.mv_data + rlen + 1);
 		rc = mdb_cursor_get(cur, &qkey, &qval, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
 	if (err == UG_OK && rc != 0 && rc != MDB_NOTFOUND)
-		err = store__map_err(rc, "read alerts");
+		err = store__map_err(rc, "read queue");
 	return err;
+}
+
+typedef struct {
+	store *s;
+	store_alert_fn fn;
+	store_alert_id_fn id_fn;
+	void *ctx;
+} queue_ctx;
+
+static ug_err
+visit_open(void *ctx, MDB_txn *txn, const uint8_t *id)
+{
+	queue_ctx *q = ctx;
+	MDB_val key = {STORE_ALERT_ID_LEN, (void *)id}, val;
+	int rc = mdb_get(txn, q->s->alerts, &key, &val);
+	if (rc != 0)
+		return store__map_err(rc, "read alert");
+	const uint8_t *in = val.mv_data;
+	size_t off = val.mv_size > ALERT_HEADER ? ALERT_HEADER + (size_t)in[6]
+	                                        : val.mv_size;
+	if (val.mv_size < off + UG_SEAL_OVERHEAD ||
+	    ug_seal_open(q->s->storage_key, id, STORE_ALERT_ID_LEN, in + off,
+	                 val.mv_size - off, q->s->scratch) != UG_OK) {
+		log_err("STORE-SEAL", "an alert does not open with the storage "
+		        "key");
+		return UG_EMALFORMED;
+	}
+	uint32_t deliveries = (uint32_t)in[1] << 24 | (uint32_t)in[2] << 16 |
+	                      (uint32_t)in[3] << 8 | in[4];
+	return q->fn(q->ctx, id, q->s->scratch,
+	             val.mv_size - off - UG_SEAL_OVERHEAD, deliveries);
+}
+
+static ug_err
+visit_id(void *ctx, MDB_txn *txn, const uint8_t *id)
+{
+	(void)txn;
+	queue_ctx *q = ctx;
+	return q->id_fn(q->ctx, id);
+}
+
+static ug_err
+read_queue(store *s, const char *recipient, const uint8_t *after, size_t max,
+           queue_visit_fn visit, queue_ctx *q)
+{
+	if (strlen(recipient) >= STORE_ID_MAX)
+		return UG_EINVAL;
+	MDB_txn *txn = NULL;
+	int rc = begin_read(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin read");
+	ug_err err = scan_queue(s, txn, recipient, after, max, visit, q);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+ug_err
+store_alerts_open(store *s, const char *recipient, const uint8_t *after,
+                  size_t max, store_alert_fn fn, void *ctx)
+{
+	queue_ctx q = {s, fn, NULL, ctx};
+	return read_queue(s, recipient, after, max, visit_open, &q);
 }
 
 ug_err
 store_alerts_queued(store *s, const char *recipient, const uint8_t *after,
                     size_t max, store_alert_id_fn fn, void *ctx)
 {
-	size_t rlen = strlen(recipient);
-	if (rlen >= STORE_ID_MAX)
-		return UG_EINVAL;
-	MDB_txn *txn = NULL;
-	int rc = begin_read(s->log_env, &txn);
-	if (rc != 0)
-		return store__map_err(rc, "begin read");
-	MDB_cursor *cur = NULL;
-	rc = mdb_cursor_open(txn, s->queue, &cur);
-	uint8_t qk[STORE_ID_MAX + 1 + STORE_ALERT_ID_LEN];
-	static const uint8_t zero_id[STORE_ALERT_ID_LEN];
-	MDB_val qkey = {queue_key(qk, recipient, after ? after : zero_id), qk};
-	MDB_val qval;
-	if (rc == 0)
-		rc = mdb_cursor_get(cur, &qkey, &qval, MDB_SET_RANGE);
-	if (rc == 0 && after && qkey.mv_size == rlen + 1 + STORE_ALERT_ID_LEN &&
-	    memcmp(qkey.mv_data, qk, qkey.mv_size) == 0)
-		rc = mdb_cursor_get(cur, &qkey, &qval, MDB_NEXT);
-	ug_err err = UG_OK;
-	for (size_t i = 0; rc == 0 && err == UG_OK && i < max; i++) {
-		if (qkey.mv_size != rlen + 1 + STORE_ALERT_ID_LEN ||
-		    memcmp(qkey.mv_data, recipient, rlen) != 0 ||
-		    ((uint8_t *)qkey.mv_data)[rlen] != 0)
-			break;
-		err = fn(ctx, (uint8_t *)qkey.mv_data + rlen + 1);
-		rc = mdb_cursor_get(cur, &qkey, &qval, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	if (err == UG_OK && rc != 0 && rc != MDB_NOTFOUND)
-		err = store__map_err(rc, "read queue");
-	return err;
+	queue_ctx q = {s, NULL, fn, ctx};
+	return read_queue(s, recipient, after, max, visit_id, &q);
 }
 
 bool
