@@ -1091,10 +1091,11 @@ def test_unread_answers_bounded_and_agencies_not_starved(make_hub, clients):
           f"{lat[-1] * 1000:.1f} ms")
     assert statuses == [ACCEPTED] * 300, statuses
     assert lat[-1] < 5, f"an ack took {lat[-1]:.1f}s"
-    # AddressSanitizer keeps up to 256 MB of freed memory in quarantine
-    # (and redzones around the rest): bounded, but not the release bound.
-    bound = 40 + (300 if "asan" in str(hubtest.BUILD) else 0)
-    assert growth < bound, f"hubd grew {growth:.1f} MB"
+    # AddressSanitizer's allocator holds freed memory in quarantine and
+    # never hands it back, so RSS says nothing there: the bound is checked
+    # on the release build (make test), the rest under make asan too.
+    if "asan" not in str(hubtest.BUILD):
+        assert growth < 40, f"hubd grew {growth:.1f} MB"
     # The flooding client never drains (at its tiny buffer that would
     # take minutes); it leaves, and the hub answers the next client of
     # the same caseworker at once: no backlog of the flood is left.
