@@ -29,7 +29,8 @@ LDLIBS    += -lzmq -lprotobuf-c -llmdb -lsodium -lm
 # whichever are missing, so a fresh machine needs nothing done by hand.
 DEB_PACKAGES := gcc make libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
                 liblmdb-dev libsodium-dev lmdb-utils python3-zmq python3-nacl \
-                python3-protobuf python3-pytest protobuf-compiler
+                python3-protobuf python3-pytest protobuf-compiler \
+                clang libclang-rt-14-dev
 
 # Program entry points; every other .c file in these folders goes into
 # libungebro.a so each program links only what it uses. Each
@@ -55,7 +56,7 @@ BINS    := $(PROGRAMS:%=$(BUILD)/bin/%)
 UNIT_SRC  := $(wildcard tests/unit/*_test.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit e2e asan valgrind bench demo fuzz clean bootstrap format
+.PHONY: all test unit e2e asan valgrind bench demo fuzz fuzz-build clean bootstrap format
 .DEFAULT_GOAL := all
 # Keep program objects; make would delete them as intermediates.
 .SECONDARY:
@@ -120,16 +121,30 @@ demo: bootstrap
 	@$(MAKE) --no-print-directory all
 	UG_BUILD=$(BUILD) $(PYTHON) deploy/demo.py
 
-# Fuzz the frame decoder and envelope validation for FUZZ_SECONDS with
-# libFuzzer (clang); the corpus it grows stays in build/fuzz/corpus.
+# Fuzz every decoder of outside input: each tests/fuzz/NAME_fuzz.c is a
+# libFuzzer target build/fuzz/NAME_fuzz (clang), run for FUZZ_SECONDS from
+# its committed seed corpus tests/fuzz/corpus/NAME_fuzz; what it finds
+# grows build/fuzz/corpus/NAME_fuzz. make test runs each briefly
+# (tests/test_fuzz.py).
 FUZZ_SECONDS ?= 60
-fuzz: bootstrap
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
+
+fuzz-build: bootstrap
 	@$(MAKE) --no-print-directory VARIANT=fuzz CC=clang \
 	  OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libungebro.a
-	clang -std=c11 -I. -Ibuild/fuzz/gen -fsanitize=fuzzer,address,undefined \
-	  tests/fuzz/wire_fuzz.c build/fuzz/libungebro.a $(LDLIBS) -o build/fuzz/wire_fuzz
-	mkdir -p build/fuzz/corpus
-	build/fuzz/wire_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build/fuzz/corpus
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
+
+build/fuzz/%_fuzz: tests/fuzz/%_fuzz.c build/fuzz/libungebro.a
+	clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. -Ibuild/fuzz/gen \
+	  -fsanitize=fuzzer,address,undefined $< build/fuzz/libungebro.a $(LDLIBS) -o $@
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  name=$$(basename $$t); mkdir -p build/fuzz/corpus/$$name; \
+	  echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    build/fuzz/corpus/$$name tests/fuzz/corpus/$$name || exit 1; \
+	done
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c tests/unit/*.h)
