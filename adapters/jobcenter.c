@@ -96,7 +96,7 @@ benefit_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
 				 BENEFIT_ACCEPTED, &word, diag)) ||
 	    (err = fields_date(f[BN_START], "start", &start, ev->date[0],
 			       diag)) ||
-	    (err = fields_date_opt(f[BN_STOP], "stop", false, &stop,
+	    (err = fields_date_opt(f[BN_STOP], "stop", true, &stop,
 				   ev->date[1], &stopped, diag)) ||
 	    (err = fields_code(f[BN_REASON], "reason", diag)))
 		return err;
@@ -106,8 +106,8 @@ benefit_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
 		return err;
 	if (!stopped && !fields_empty(f[BN_REASON]))
 		FIELDS_BAD(diag, "reason",
-			   "reason is set but stop is empty; a reason belongs "
-			   "to a stopped benefit");
+			   "reason is set but stop is empty (or 9999-12-31, "
+			   "no end); a reason belongs to a stopped benefit");
 	b->jobcenter = (char *)f[BN_JOBCENTER];
 	b->benefit = (Ungebro__V1__BenefitKind)word;
 	b->start = ev->date[0];

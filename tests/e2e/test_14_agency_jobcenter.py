@@ -19,7 +19,7 @@ BS, MA = "BenefitStatus", "MissedActivation"
 
 def test_benefits_and_missed_activations(make_hub):
     hub = make_hub(agencies={AGENCY: "benefit,missed_activation"})
-    p = CprGen(1401).take(12)
+    p = CprGen(1401).take(13)
     uh = "uddannelseshj\u00e6lp"
     benefits = [
         ([p[0], "jc-a", uh, "01-02-2024", "", ""], Ok(BS)),
@@ -28,6 +28,8 @@ def test_benefits_and_missed_activations(make_hub):
         ([p[2], "jc-a", "selvfors\u00f8rgelses- og hjemrejseydelse",
           "2024-03-01", "", ""], Ok(BS)),
         ([p[3], "jc-a", uh, "2024-01-02", "2024-03-28", "UDD"], Ok(BS)),
+        # "No end", as many systems write it: the benefit runs.
+        ([p[12], "jc-a", uh, "2024-04-01", "31-12-9999", ""], Ok(BS)),
         # Hostile rows.
         ([p[4], "jc-a", uh, "2024-02-30", "", ""],
          Bad("Fra", "start is not a date")),
@@ -65,19 +67,22 @@ def test_benefits_and_missed_activations(make_hub):
     r = run_adapter(hub, "jobcenter", "import", b_path, m_path,
                     agency=AGENCY)
     events = check_run(hub, r, [(b_path, b_rows), (m_path, m_rows)], AGENCY)
-    assert len(events) == 7
+    assert len(events) == 8
 
     # The next export: the same periods, one of them stopped since.
     again = [(f, lab) for f, lab in benefits if isinstance(lab, Ok)]
     again[0] = ([p[0], "jc-a", uh, "01-02-2024", "30-04-2024", "JOB"],
                 Ok(BS))
+    # The open-ended row with an empty stop: the very event sent for
+    # 9999-12-31, so a duplicate.
+    again[4] = ([p[12], "jc-a", uh, "2024-04-01", "", ""], Ok(BS))
     path2, _ = write_export(hub, "ydelser-2.csv", BENEFIT_HEADER, again)
     r2 = run_adapter(hub, "jobcenter", "import", path2, agency=AGENCY)
     assert r2.rc == 0, str(r2)
     assert (r2.summary["queued"], r2.summary["accepted"],
             r2.summary["corrections"], r2.summary["duplicates"]) == \
-        (1, 1, 0, 3), str(r2)
+        (1, 1, 0, 4), str(r2)
     after = stored(hub)
-    assert len(after) == 8
+    assert len(after) == 9
     assert not any(e["supersedes"] for e in after)
     hub.sweep()

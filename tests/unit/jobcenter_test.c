@@ -139,6 +139,18 @@ test_benefit(void)
 	row.field[BN_REASON] = "";
 	CHECK_OK(ac_event(benefit(), &row, &ev, &diag));
 	CHECK_EQ_MEM(ev.event_id, id, 16);
+	/* 9999-12-31, the documented "no end", is the running benefit: the
+	 * same start event, with an empty stop, not a refused row. */
+	static const char *const no_end[] = {"9999-12-31", "31-12-9999",
+					     "31.12.9999"};
+	for (size_t i = 0; i < 3; i++) {
+		row.field[BN_STOP] = no_end[i];
+		CHECK_OK(ac_event(benefit(), &row, &ev, &diag));
+		CHECK_EQ_STR(ev.env.benefit_status->stop, "");
+		CHECK_EQ_INT(ev.env.occurred_at, ac_day_ms("2024-02-01"));
+		CHECK_EQ_MEM(ev.event_id, id, 16);
+	}
+	row.field[BN_STOP] = "";
 
 	uint8_t frame[1024];
 	size_t len;
@@ -252,7 +264,9 @@ test_rejections(void)
 	    AC_R1(BN_STOP, "2024-06-31", "stop", "stop is not a date"),
 	    AC_R1(BN_STOP, "2024-01-31", "stop",
 		  "stop 2024-01-31 is before start 2024-02-01"),
-	    AC_R1(BN_STOP, "9999-12-31", "stop", "stop is not a date"),
+	    AC_R1(BN_STOP, "2100-01-01", "stop", "out of range"),
+	    AC_R2(BN_STOP, "9999-12-31", BN_REASON, "JOB", "reason",
+		  "reason is set but stop is empty (or 9999-12-31"),
 	    AC_R1(BN_REASON, "JOB", "reason",
 		  "reason is set but stop is empty"),
 	    AC_R2(BN_STOP, "2024-06-30", BN_REASON, "fik job i Netto",
