@@ -173,18 +173,6 @@ ug_err adapter_parse_date(const char *text, int32_t *days);
 ug_err adapter_parse_uint(const char *text, unsigned max, unsigned *out);
 
 /*
- * Parse a CPR number written DDMMYY-SSSS or DDMMYYSSSS (also with a blank
- * for the dash) into 10 digits in out (11 bytes); DDMMYY must be a real
- * date, and there is deliberately no modulus-11 check (CPRs issued since
- * 2007 need not pass it). On UG_EMALFORMED *why (if not NULL) points at
- * a static reason for a clerk that never quotes the text, e.g. "cpr has
- * 9 digits: a spreadsheet may have dropped its leading zero (format the
- * column as text)". The caller prefixes nothing: the reason names the
- * column as "cpr"; use it with ug_diag_set(diag, column, "%s", why).
- */
-ug_err adapter_parse_cpr(const char *text, char out[11], const char **why);
-
-/*
  * Match text against a NULL-terminated list of words, ignoring case
  * (ASCII and the Danish letters Æ Ø Å as UTF-8) and reading ' ', '-' and
  * '_' alike, so "Ikke parat", "ikke-parat" and "IKKE_PARAT" are one word.

@@ -14,13 +14,10 @@ ug_err
 fields_cpr(const char *text, const char *column, adapter_event *ev,
 	   ug_diag *diag)
 {
-	if (fields_empty(text))
-		FIELDS_BAD(diag, column, "%s is empty", column);
-	if (ug_cpr_normalize(text, strlen(text), ev->cpr) != UG_OK)
-		FIELDS_BAD(diag, column,
-			   "%s is not a CPR number (DDMMYY-SSSS or "
-			   "DDMMYYSSSS with a real birth date)",
-			   column);
+	const char *why;
+	if (ug_cpr_parse(text, text ? strlen(text) : 0, ev->cpr, &why) !=
+	    UG_OK)
+		FIELDS_BAD(diag, column, "%s", why);
 	ev->env.cpr = ev->cpr;
 	return UG_OK;
 }
@@ -69,7 +66,7 @@ fields_id(const char *text, const char *column, ug_diag *diag)
 	/* A CPR in the caseworker or desk column (a column mix-up) would
 	 * travel as a staff id, in desk events that must hold none. */
 	char cpr[11];
-	if (ug_cpr_normalize(text, strlen(text), cpr) == UG_OK)
+	if (ug_cpr_parse(text, strlen(text), cpr, NULL) == UG_OK)
 		FIELDS_BAD(diag, column,
 			   "%s looks like a CPR number; it must be a "
 			   "caseworker or desk id",
@@ -151,7 +148,7 @@ fields_code(const char *text, const char *column, ug_diag *diag)
 	size_t len = strlen(text);
 	/* A code that reads as a CPR is a column mix-up or a name in the
 	 * wrong place; either way it must not travel as a "code". */
-	if (ug_cpr_normalize(text, len, cpr) == UG_OK)
+	if (ug_cpr_parse(text, len, cpr, NULL) == UG_OK)
 		FIELDS_BAD(diag, column,
 			   "%s looks like a CPR number; it must be a code",
 			   column);

@@ -50,40 +50,6 @@ adapter_parse_uint(const char *text, unsigned max, unsigned *out)
 	return UG_OK;
 }
 
-ug_err
-adapter_parse_cpr(const char *text, char out[11], const char **why)
-{
-	const char *reason = NULL;
-	size_t len = text ? strlen(text) : 0;
-	char buf[12];
-	if (len == 11 && text[6] == ' ') {
-		/* "DDMMYY SSSS": a blank where the dash belongs. */
-		memcpy(buf, text, 11);
-		buf[6] = '-';
-		buf[11] = '\0';
-		text = buf;
-	}
-	size_t digits = strspn(text, "0123456789");
-	if (len == 0)
-		reason = "cpr is empty";
-	else if (len == 9 && digits == 9)
-		reason =
-		    "cpr has 9 digits: a spreadsheet may have dropped its "
-		    "leading zero (format the column as text)";
-	else if ((len == 10 && digits == 10) ||
-		 (len == 11 && digits == 6 && text[6] == '-' &&
-		  strspn(text + 7, "0123456789") == 4)) {
-		if (ug_cpr_normalize(text, len, out) == UG_OK)
-			return UG_OK;
-		reason = "cpr does not start with a real birth date (DDMMYY)";
-	} else {
-		reason = "cpr is not a CPR number (DDMMYY-SSSS or DDMMYYSSSS)";
-	}
-	if (why)
-		*why = reason;
-	return UG_EMALFORMED;
-}
-
 /* Next folded character of s: ASCII lower case, ' ' '-' '_' as '_', the
  * UTF-8 capitals Æ Ø Å (C3 86, C3 98, C3 85) as their small letters.
  * Returns the folded code (a byte, or 0x100 + the second UTF-8 byte for

@@ -210,13 +210,8 @@ school_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
 	const char *const *f = row->field;
 	int32_t start, end;
 	ug_err err;
-	if (!f[COL_CPR][0])
-		BAD("cpr", "cpr is empty");
-	if (ug_cpr_normalize(f[COL_CPR], strlen(f[COL_CPR]), ev->cpr) != UG_OK)
-		BAD("cpr",
-		    "cpr is not a CPR number (DDMMYY-SSSS or DDMMYYSSSS "
-		    "with a real birth date)");
-	if ((err = parse_school(f[COL_SCHOOL], diag)) ||
+	if ((err = fields_cpr(f[COL_CPR], "cpr", ev, diag)) ||
+	    (err = parse_school(f[COL_SCHOOL], diag)) ||
 	    (err = parse_date(f[COL_START], "period_start", &start, diag)) ||
 	    (err = parse_date(f[COL_END], "period_end", &end, diag)) ||
 	    (err = parse_count(f[COL_ABSENT], "lessons_absent",

@@ -75,6 +75,15 @@ digits(const char *text, size_t len)
 	return true;
 }
 
+static size_t
+digits_span(const char *text, size_t len)
+{
+	size_t n = 0;
+	while (n < len && text[n] >= '0' && text[n] <= '9')
+		n++;
+	return n;
+}
+
 static int
 number(const char *text, size_t len)
 {
@@ -131,30 +140,45 @@ ug_today(void)
 }
 
 ug_err
-ug_cpr_normalize(const char *text, size_t len, char out[11])
+ug_cpr_parse(const char *text, size_t len, char out[11], const char **why)
 {
+	const char *reason;
 	char buf[10];
-	if (len == 11 && text[6] == '-') {
+	size_t lead = text ? digits_span(text, len) : 0;
+	if (!text || len == 0) {
+		reason = "cpr is empty";
+	} else if (len == 9 && lead == 9) {
+		reason = "cpr has 9 digits: a spreadsheet may have dropped its "
+			 "leading zero (format the column as text)";
+	} else if ((len == 10 && lead == 10) ||
+		   (len == 11 && lead == 6 &&
+		    (text[6] == '-' || text[6] == ' ') &&
+		    digits_span(text + 7, 4) == 4)) {
+		/* A blank where the dash belongs is how some systems and
+		 * hand-typed sheets write it; the digits are the same. */
 		memcpy(buf, text, 6);
-		memcpy(buf + 6, text + 7, 4);
-	} else if (len == 10) {
-		memcpy(buf, text, 10);
+		memcpy(buf + 6, text + len - 4, 4);
+		int day = number(buf, 2), month = number(buf + 2, 2),
+		    yy = number(buf + 4, 2);
+		/* The century is coded in the serial's first digit; any yy
+		 * divisible by four can be a leap year in one of the possible
+		 * centuries. */
+		int year = yy % 4 == 0 ? 2000 : 2001;
+		if (month >= 1 && month <= 12 && day >= 1 &&
+		    day <= days_in_month(year, month)) {
+			memcpy(out, buf, 10);
+			out[10] = '\0';
+			return UG_OK;
+		}
+		reason = "cpr is not a CPR number: DDMMYY is not a real birth "
+			 "date";
 	} else {
-		return UG_EMALFORMED;
+		reason = "cpr is not a CPR number (DDMMYY-SSSS, DDMMYY SSSS or "
+			 "DDMMYYSSSS)";
 	}
-	if (!digits(buf, 10))
-		return UG_EMALFORMED;
-	int day = number(buf, 2), month = number(buf + 2, 2),
-	    yy = number(buf + 4, 2);
-	/* The century is coded in the serial's first digit; any yy divisible by
-	 * four can be a leap year in one of the possible centuries. */
-	int year = yy % 4 == 0 ? 2000 : 2001;
-	if (month < 1 || month > 12 || day < 1 ||
-	    day > days_in_month(year, month))
-		return UG_EMALFORMED;
-	memcpy(out, buf, 10);
-	out[10] = '\0';
-	return UG_OK;
+	if (why)
+		*why = reason;
+	return UG_EMALFORMED;
 }
 
 void

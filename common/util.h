@@ -33,11 +33,16 @@ int ug_weekday(int32_t days);
 int32_t ug_today(void);
 
 /*
- * Normalise a CPR number, "DDMMYY-SSSS" or "DDMMYYSSSS", to 10 digits in
- * out (11 bytes). Checks that DDMMYY is a real date; deliberately not the
- * modulus-11 check, which CPRs issued since 2007 need not pass.
+ * The one CPR parser, for the adapters and the hub alike: the first len
+ * bytes of text, written "DDMMYY-SSSS", "DDMMYY SSSS" or "DDMMYYSSSS",
+ * become 10 digits in out (11 bytes). DDMMYY must be a real date;
+ * deliberately no modulus-11 check, which CPRs issued since 2007 need not
+ * pass. On UG_EMALFORMED out is untouched and *why (if why is not NULL)
+ * points at a static reason for a clerk, beginning "cpr", that never
+ * quotes the text (nine digits get the dropped-leading-zero hint).
  */
-ug_err ug_cpr_normalize(const char *text, size_t len, char out[11]);
+ug_err ug_cpr_parse(const char *text, size_t len, char out[11],
+		    const char **why);
 
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void ug_hex(const uint8_t *bytes, size_t len, char *out);

@@ -199,8 +199,9 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	memset(a, 0, sizeof *a);
 	int32_t from_day = ug_today(), to_day = 0;
 	uint32_t flags;
-	if (ug_cpr_normalize(cpr, strlen(cpr), a->cpr) != UG_OK) {
-		ug_diag_set(diag, "cpr", "not a CPR number (DDMMYY-SSSS)");
+	const char *why;
+	if (ug_cpr_parse(cpr, strlen(cpr), a->cpr, &why) != UG_OK) {
+		ug_diag_set(diag, "cpr", "%s", why);
 		return UG_EMALFORMED;
 	}
 	if (store_principal_flags(c->store, STORE_CASEWORKER, cw, &flags) !=

@@ -478,9 +478,11 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
               const char *caseworker, const wire_query *q, wire_result *result)
 {
 	char cpr[11];
-	if (!q->cpr || ug_cpr_normalize(q->cpr, strlen(q->cpr), cpr) != UG_OK) {
+	const char *why = "cpr is empty";
+	if (!q->cpr ||
+	    ug_cpr_parse(q->cpr, strlen(q->cpr), cpr, &why) != UG_OK) {
 		result->code = UNGEBRO__V1__ERROR_CODE__E_MALFORMED;
-		result->reason = "cpr must be 10 digits with a valid date";
+		result->reason = (char *)why;
 		send_result(h, routing, routing_len, result);
 		return;
 	}

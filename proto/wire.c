@@ -541,9 +541,10 @@ wire_validate_content(const wire_envelope *env, ug_diag *diag)
 	case UNGEBRO__V1__SENSITIVITY__PERSONAL:
 	case UNGEBRO__V1__SENSITIVITY__SPECIAL_CATEGORY: {
 		char cpr[11];
-		if (!env->cpr || ug_cpr_normalize(env->cpr, strlen(env->cpr),
-		                                  cpr) != UG_OK ||
-		    strlen(env->cpr) != 10)
+		/* On the wire only the normalised 10 digits: the same
+		 * person must hash to the same key on every path. */
+		if (!env->cpr || strlen(env->cpr) != 10 ||
+		    ug_cpr_parse(env->cpr, 10, cpr, NULL) != UG_OK)
 			BAD("cpr", "cpr must be 10 digits with a valid date");
 		break;
 	}

@@ -38,7 +38,7 @@ def event_id(hub, row, agency="school-a", supersedes=None):
     key over natural key 0x1e content."""
     m = hubtest.pb()
     key = read_key_file(hub.keys_dir / f"{agency}.key_secret")["hash_key"]
-    cpr = row.cpr.replace("-", "")
+    cpr = row.cpr.replace("-", "").replace(" ", "")
     start, end = iso(row.period_start), iso(row.period_end)
     kind = KINDS[row.kind.lower()]
     days = (datetime.date.fromisoformat(end) -

@@ -15,6 +15,7 @@
 #include "adapters/adapter.h"
 #include "adapters/encoding.h"
 #include "adapters/jsonl.h"
+#include "common/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -53,7 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					    NULL};
 	(void)adapter_parse_date(text, &days);
 	(void)adapter_parse_uint(text, 1000, &n);
-	(void)adapter_parse_cpr(text, cpr, &why);
+	(void)ug_cpr_parse(text, strlen(text), cpr, &why);
 	(void)adapter_match(text, words);
 	free(text);
 	return 0;

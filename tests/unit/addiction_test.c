@@ -312,6 +312,13 @@ test_anonymous(void)
 }
 
 static void
+test_cpr_forms(void)
+{
+	CHECK_OK(ug_crypto_init());
+	ac_check_cpr_forms(kind(), good_row, CPR);
+}
+
+static void
 test_rejections(void)
 {
 	CHECK_OK(ug_crypto_init());
@@ -388,5 +395,6 @@ TEST_LIST = {
     {"ids", test_ids},
     {"anonymous", test_anonymous},
     {"rejections", test_rejections},
+    {"cpr forms", test_cpr_forms},
     {NULL, NULL},
 };

@@ -173,4 +173,47 @@ ac_check_rejections(const struct adapter_kind *k, void (*good)(adapter_row *),
 	}
 }
 
+/*
+ * Every CPR form docs/ADAPTERS.md documents, through kind k's parse_row
+ * (good's row holds 150309-4321 in column col): the dash, a blank for
+ * the dash and no separator read as one person and one event; nine
+ * digits get the dropped-leading-zero hint; a false birth date and any
+ * other shape their reasons, naming the column and quoting no CPR.
+ */
+static inline void
+ac_check_cpr_forms(const struct adapter_kind *k, void (*good)(adapter_row *),
+		   int col)
+{
+	static const char *const forms[] = {"150309-4321", "150309 4321",
+					    "1503094321"};
+	static const char *const cprs[] = {"1503094321", "0503094321", NULL};
+	adapter_row row;
+	adapter_event ev;
+	ug_diag diag;
+	uint8_t id[16];
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		good(&row);
+		row.field[col] = forms[i];
+		if (ac_event(k, &row, &ev, &diag) != UG_OK)
+			FAIL("%s: cpr \"%s\" refused: %s: %s", k->name,
+			     forms[i], diag.field, diag.reason);
+		CHECK_EQ_STR(ev.env.cpr, "1503094321");
+		if (i == 0)
+			memcpy(id, ev.event_id, 16);
+		CHECK_EQ_MEM(ev.event_id, id, 16);
+	}
+	const ac_reject bad[] = {
+	    AC_R1(col, "", "cpr", "cpr is empty"),
+	    AC_R1(col, "503094321", "cpr",
+		  "cpr has 9 digits: a spreadsheet may have dropped its "
+		  "leading zero (format the column as text)"),
+	    AC_R1(col, "320309-4321", "cpr",
+		  "cpr is not a CPR number: DDMMYY is not a real birth date"),
+	    AC_R1(col, "150309  4321", "cpr", "cpr is not a CPR number ("),
+	    AC_R1(col, "150309_4321", "cpr", "cpr is not a CPR number ("),
+	    AC_R1(col, "1503094321 ", "cpr", "cpr is not a CPR number ("),
+	};
+	ac_check_rejections(k, good, bad, sizeof bad / sizeof bad[0], cprs);
+}
+
 #endif

@@ -248,6 +248,14 @@ test_missed_activation(void)
 }
 
 static void
+test_cpr_forms(void)
+{
+	CHECK_OK(ug_crypto_init());
+	ac_check_cpr_forms(benefit(), benefit_row, BN_CPR);
+	ac_check_cpr_forms(missed(), missed_row, MA_CPR);
+}
+
+static void
 test_rejections(void)
 {
 	CHECK_OK(ug_crypto_init());
@@ -302,5 +310,6 @@ TEST_LIST = {
     {"benefit kinds", test_benefit_kinds},
     {"missed activation", test_missed_activation},
     {"rejections", test_rejections},
+    {"cpr forms", test_cpr_forms},
     {NULL, NULL},
 };

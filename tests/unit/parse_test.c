@@ -63,17 +63,19 @@ test_cpr(void)
 {
 	char out[11];
 	const char *why = NULL;
-	CHECK_OK(adapter_parse_cpr("150309-4321", out, &why));
+	CHECK_OK(ug_cpr_parse("150309-4321", 11, out, &why));
 	CHECK_EQ_STR(out, "1503094321");
-	CHECK_OK(adapter_parse_cpr("1503094321", out, &why));
+	CHECK_OK(ug_cpr_parse("1503094321", 10, out, &why));
 	CHECK_EQ_STR(out, "1503094321");
-	CHECK_OK(adapter_parse_cpr("150309 4321", out, &why));
+	CHECK_OK(ug_cpr_parse("150309 4321", 11, out, &why));
 	CHECK_EQ_STR(out, "1503094321");
-	CHECK_OK(adapter_parse_cpr("290200-1234", out, &why)); /* 2000 */
+	CHECK_OK(ug_cpr_parse("290200-1234", 11, out, &why)); /* 2000 */
 	static const struct {
 		const char *text, *why;
 	} bad[] = {
 	    {"", "cpr is empty"},
+	    {"150309  4321", "not a CPR number"},
+	    {"150309\t4321", "not a CPR number"},
 	    {"103094321", "9 digits: a spreadsheet may have dropped"},
 	    {"320309-4321", "real birth date"},
 	    {"150009-4321", "real birth date"},
@@ -86,7 +88,8 @@ test_cpr(void)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		why = NULL;
-		if (adapter_parse_cpr(bad[i].text, out, &why) != UG_EMALFORMED)
+		if (ug_cpr_parse(bad[i].text, strlen(bad[i].text), out,
+				 &why) != UG_EMALFORMED)
 			FAIL("\"%s\" parsed as a CPR", bad[i].text);
 		CHECK(why);
 		if (!strstr(why, bad[i].why))

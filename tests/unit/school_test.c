@@ -511,8 +511,8 @@ test_import(void)
 	    "7;Type;kind must be illness, permitted, unlawful or all "
 	    "(sygdom, lovligt, ulovligt, alle);311299-1111;280017;2024-03-04;"
 	    "2024-03-29;1;120;fri;9;E\r\n"
-	    "9;CPR;cpr is not a CPR number (DDMMYY-SSSS or DDMMYYSSSS with a "
-	    "real birth date);999999-9999;280017;2024-03-04;2024-03-29;1;120;"
+	    "9;CPR;cpr is not a CPR number: DDMMYY is not a real birth "
+	    "date;999999-9999;280017;2024-03-04;2024-03-29;1;120;"
 	    "alle;7;G\r\n");
 	struct stat st;
 	CHECK(stat(rejects, &st) == 0);
@@ -1192,6 +1192,15 @@ test_kinds_rejections(void)
 			    kind_cprs);
 }
 
+static void
+test_cpr_forms(void)
+{
+	CHECK_OK(ug_crypto_init());
+	ac_check_cpr_forms(&school_absence_kind, good_row, CPR);
+	ac_check_cpr_forms(readiness(), readiness_row, RD_CPR);
+	ac_check_cpr_forms(leaving(), leaving_row, LV_CPR);
+}
+
 TEST_LIST = {
     {"columns", test_columns},
     {"row to envelope", test_row_to_envelope},
@@ -1199,6 +1208,7 @@ TEST_LIST = {
     {"event id determinism", test_event_id_determinism},
     {"kinds and grades", test_kinds_and_grades},
     {"rejections", test_rejections},
+    {"cpr forms", test_cpr_forms},
     {"import", test_import},
     {"reimport", test_reimport},
     {"fatal inputs", test_fatal_inputs},

@@ -226,6 +226,13 @@ test_desk(void)
 }
 
 static void
+test_cpr_forms(void)
+{
+	CHECK_OK(ug_crypto_init());
+	ac_check_cpr_forms(assignment(), assignment_row, AS_CPR);
+}
+
+static void
 test_rejections(void)
 {
 	CHECK_OK(ug_crypto_init());
@@ -275,5 +282,6 @@ test_rejections(void)
 TEST_LIST = {
     {"columns", test_columns},		 {"assignment", test_assignment},
     {"reassignment", test_reassignment}, {"desk", test_desk},
-    {"rejections", test_rejections},	 {NULL, NULL},
+    {"rejections", test_rejections},	 {"cpr forms", test_cpr_forms},
+    {NULL, NULL},
 };
