@@ -205,7 +205,7 @@ def parse_args(argv):
 # The school calendar, as the hub's rules calendar has it by default
 # (hub/calendar.c): Monday to Friday, without Danish public holidays and
 # without the school holidays --school-holidays names.
-DEFAULT_SCHOOL_HOLIDAYS = "week 7,week 42,12-21..01-02,06-27..08-09"
+DEFAULT_SCHOOL_HOLIDAYS = "week 7,easter,week 42,12-21..01-02,06-27..08-09"
 
 
 def easter(year):
@@ -231,7 +231,8 @@ def is_public_holiday(d):
 
 
 def parse_holidays(text):
-    """"week 42", "MM-DD..MM-DD" (yearly, may wrap New Year) or
+    """"week 42", "easter" / "easter -N..+M" (days from Easter Sunday),
+    "MM-DD..MM-DD" (yearly, may wrap New Year) or
     "YYYY-MM-DD..YYYY-MM-DD", comma-separated; "none" for none."""
     ranges = []
     if text.strip() in ("", "none"):
@@ -240,6 +241,13 @@ def parse_holidays(text):
         part = part.strip()
         if part.startswith("week "):
             ranges.append(("week", int(part[5:])))
+            continue
+        if part == "easter":  # Palm Sunday to Easter Monday
+            ranges.append(("easter", -7, 1))
+            continue
+        if part.startswith("easter "):
+            a, b = part[7:].split("..")
+            ranges.append(("easter", int(a), int(b)))
             continue
         a, b = part.split("..")
         if len(a) == 5:
@@ -268,6 +276,8 @@ def is_school_day(d):
                       else md >= r[1] or md <= r[2])
         elif r[0] == "dates":
             ok = not r[1] <= d <= r[2]
+        elif r[0] == "easter":
+            ok = not r[1] <= (d - easter(d.year)).days <= r[2]
         if not ok:
             break
     _SCHOOL_DAY[d] = ok

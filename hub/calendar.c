@@ -81,6 +81,11 @@ in_range(const calendar_range *r, int32_t day)
 		}
 		return false;
 	}
+	case CAL_EASTER: {
+		civil(day, &year, &month, &mday);
+		int32_t offset = day - easter(year);
+		return offset >= r->from && offset <= r->to;
+	}
 	case CAL_YEARLY:
 		civil(day, &year, &month, &mday);
 		int md = month * 100 + mday;
@@ -189,8 +194,21 @@ calendar_add_school_holiday(calendar *cal, const char *text, ug_diag *diag)
 	int week;
 	char tail;
 	const char *dots = strstr(text, "..");
-	if (sscanf(text, "week %d%c", &week, &tail) == 1 && week >= 1 &&
-	    week <= 53) {
+	int before, after;
+	if (strcmp(text, "easter") == 0) {
+		/* Påskeferie: from Palm Sunday to Easter Monday, wherever
+		 * Easter falls. */
+		r.kind = CAL_EASTER;
+		r.from = -7;
+		r.to = 1;
+	} else if (sscanf(text, "easter %d..%d%c", &before, &after, &tail) ==
+	                   2 &&
+	           before <= after && before >= -60 && after <= 60) {
+		r.kind = CAL_EASTER;
+		r.from = before;
+		r.to = after;
+	} else if (sscanf(text, "week %d%c", &week, &tail) == 1 && week >= 1 &&
+	           week <= 53) {
 		r.kind = CAL_WEEK;
 		r.week = week;
 	} else if (dots && dots - text == 10 &&
@@ -213,7 +231,8 @@ calendar_add_school_holiday(calendar *cal, const char *text, ug_diag *diag)
 	return UG_OK;
 bad:
 	ug_diag_set(diag, "calendar", "'%s' is not a holiday range "
-	            "(YYYY-MM-DD..YYYY-MM-DD, MM-DD..MM-DD or week N)", text);
+	            "(YYYY-MM-DD..YYYY-MM-DD, MM-DD..MM-DD, week N, easter or "
+	            "easter -N..+M)", text);
 	return UG_EMALFORMED;
 }
 
@@ -222,7 +241,7 @@ calendar_defaults(calendar *cal)
 {
 	memset(cal, 0, sizeof *cal);
 	cal->christmas_eve_is_holiday = true;
-	static const char *const defaults[] = {"week 7", "week 42",
+	static const char *const defaults[] = {"week 7", "easter", "week 42",
 	                                       "12-21..01-02", "06-27..08-09"};
 	for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
 		calendar_add_school_holiday(cal, defaults[i], NULL);

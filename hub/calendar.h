@@ -17,8 +17,9 @@
 
 /* One recurring or dated school-holiday range. */
 typedef struct {
-	enum { CAL_DATES, CAL_YEARLY, CAL_WEEK } kind;
-	int32_t from, to;  /* CAL_DATES: days; CAL_YEARLY: month*100+day */
+	enum { CAL_DATES, CAL_YEARLY, CAL_WEEK, CAL_EASTER } kind;
+	int32_t from, to;  /* CAL_DATES: days; CAL_YEARLY: month*100+day;
+	                    * CAL_EASTER: days from Easter Sunday */
 	int week;          /* CAL_WEEK: ISO week number, every year */
 } calendar_range;
 

@@ -132,7 +132,7 @@ test_default_school_holidays(void)
 {
 	calendar cal;
 	calendar_defaults(&cal);
-	CHECK_EQ_INT(cal.nschool_holidays, 4);
+	CHECK_EQ_INT(cal.nschool_holidays, 5);
 	CHECK(cal.christmas_eve_is_holiday);
 	/* Winter holiday week 7 of 2026: 2026-02-09..15. */
 	CHECK(calendar_is_school_day(&cal, day("2026-02-06")));
@@ -391,12 +391,41 @@ test_add_working_days(void)
 	             "2027-05-10");
 }
 
+static void
+test_easter_school_holiday(void)
+{
+	calendar cal;
+	calendar_defaults(&cal);
+	/* Påskeferie by default: Palm Sunday to Easter Monday, wherever
+	 * Easter falls (2026-04-05, 2027-03-28). */
+	CHECK(calendar_is_school_day(&cal, day("2026-03-27")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-03-30")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-04-01")));
+	CHECK(calendar_is_working_day(&cal, day("2026-04-01")));
+	CHECK(calendar_is_school_day(&cal, day("2026-04-07")));
+	CHECK(calendar_is_school_day(&cal, day("2027-03-19")));
+	CHECK(!calendar_is_school_day(&cal, day("2027-03-22")));
+	CHECK(!calendar_is_school_day(&cal, day("2027-03-24")));
+	CHECK(calendar_is_school_day(&cal, day("2027-03-30")));
+	/* A configured span relative to Easter. */
+	calendar_clear_school_holidays(&cal);
+	CHECK_OK(calendar_add_school_holiday(&cal, "easter -3..+1", NULL));
+	CHECK(calendar_is_school_day(&cal, day("2026-04-01")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-04-02")));
+	ug_diag diag = {0};
+	CHECK_ERR(calendar_add_school_holiday(&cal, "easter 2..1", &diag),
+	          UG_EMALFORMED);
+	CHECK_ERR(calendar_add_school_holiday(&cal, "easterish", &diag),
+	          UG_EMALFORMED);
+}
+
 TEST_LIST = {
 	{"fixed public holidays", test_fixed_public_holidays},
 	{"easter based holidays", test_easter_based_holidays},
 	{"great prayer day until 2023", test_great_prayer_day_until_2023},
 	{"weekends", test_weekends},
 	{"default school holidays", test_default_school_holidays},
+	{"easter school holiday", test_easter_school_holiday},
 	{"dated range", test_dated_range},
 	{"yearly range wraps new year", test_yearly_range_wraps_new_year},
 	{"iso week", test_iso_week},

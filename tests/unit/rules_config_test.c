@@ -132,8 +132,8 @@ test_defaults_are_domain(void)
 	CHECK_EQ_INT(c.ack_hours[URGENT], 4);
 	CHECK_EQ_STR(c.desk, "duty-desk");
 	CHECK_EQ_STR(c.team_lead, "");
-	/* Calendars: the four Danish school holidays, Christmas Eve off. */
-	CHECK_EQ_INT(c.cal.nschool_holidays, 4);
+	/* Calendars: the five Danish school holidays, Christmas Eve off. */
+	CHECK_EQ_INT(c.cal.nschool_holidays, 5);
 	CHECK(c.cal.christmas_eve_is_holiday);
 	CHECK(!calendar_is_school_day(&c.cal, day("2026-10-14")));
 	CHECK(!calendar_is_school_day(&c.cal, day("2026-02-11")));
@@ -303,7 +303,7 @@ test_holiday_setting(void)
 {
 	rules_config c = with("calendar.school_holiday", "week 9");
 	/* rules_config_set adds; only a file replaces the defaults. */
-	CHECK_EQ_INT(c.cal.nschool_holidays, 5);
+	CHECK_EQ_INT(c.cal.nschool_holidays, 6);
 	CHECK(!calendar_is_school_day(&c.cal, day("2026-02-25")));
 	refused("calendar.school_holiday", "week 60", UG_EMALFORMED);
 	refused("calendar.school_holiday", "spring", UG_EMALFORMED);
@@ -472,7 +472,7 @@ test_school_holidays_replace_defaults(void)
 	CHECK(!calendar_is_school_day(&c.cal, day("2026-12-25")));
 	/* A file without any keeps the defaults. */
 	CHECK_OK(load_text(&c, "dropout.priority = high\n", &diag));
-	CHECK_EQ_INT(c.cal.nschool_holidays, 4);
+	CHECK_EQ_INT(c.cal.nschool_holidays, 5);
 }
 
 static void

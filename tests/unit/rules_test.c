@@ -262,14 +262,24 @@ test_holiday_days_are_not_school_days(void)
 	absence_apply(&hol, &st, &r, &v);
 	CHECK_EQ_INT(v.covered_days, 0);
 	CHECK(!v.raise);
-	/* Easter week 2026: Thursday, Friday and Monday are holidays, so
-	 * 2026-03-30..04-06 covers 3 school days (Mon-Wed). */
+	/* Easter week 2026 is påskeferie by default: Thursday, Friday and
+	 * Monday are public holidays, Monday-Wednesday school holiday, so
+	 * 2026-03-30..04-06 covers no school day. */
 	absence_state st2 = {0};
 	absence_report easter = {.start = day("2026-03-30"),
 	                         .end = day("2026-04-06"), .absent = 2,
 	                         .expected = 18,
 	                         .kind = UNGEBRO__V1__ABSENCE_KIND__ILLNESS};
 	absence_apply(&hol, &st2, &easter, &v);
+	CHECK_EQ_INT(v.covered_days, 0);
+	CHECK(!v.raise);
+	/* Without the Easter school holiday, Monday-Wednesday count. */
+	calendar no_easter = cal;
+	calendar_clear_school_holidays(&no_easter);
+	absence_config plain = hol;
+	plain.cal = &no_easter;
+	absence_state st3 = {0};
+	absence_apply(&plain, &st3, &easter, &v);
 	CHECK_EQ_INT(v.covered_days, 3);
 	CHECK(v.raise); /* 11.1 % of expected lessons */
 }
