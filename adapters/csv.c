@@ -673,10 +673,13 @@ csv_map_names(const char *const *names, size_t nnames,
 			continue;
 		}
 		if (index[c] >= 0) {
+			/* Both names matched a known column, so they are
+			 * column names, never a data row's values. */
 			ug_diag_set(diag, "header",
-				    "columns %d and %zu both "
-				    "mean %s; keep one",
-				    index[c] + 1, h + 1, columns[c].name);
+				    "columns \"%s\" and \"%s\" (%d and %zu) "
+				    "both mean %s; keep one",
+				    names[index[c]], name, index[c] + 1, h + 1,
+				    columns[c].name);
 			return UG_EMALFORMED;
 		}
 		index[c] = (int)h;

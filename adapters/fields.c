@@ -79,12 +79,29 @@ fields_id(const char *text, const char *column, ug_diag *diag)
 	return UG_OK;
 }
 
+/* Exports write "no date" as a date: 1900-01-01 (a spreadsheet's day
+ * one), 1970-01-01 (the Unix epoch), 9999-12-31 ("no end" where no end
+ * is allowed). Saying so tells the clerk the source holds no date there,
+ * which "out of range" or "not a date" would hide. Three forms each, in
+ * the order of placeholder_iso. */
+static const char *const placeholder_dates[] = {
+    "1900-01-01", "01-01-1900", "01.01.1900", "1970-01-01", "01-01-1970",
+    "01.01.1970", "9999-12-31", "31-12-9999", "31.12.9999", NULL};
+static const char *const placeholder_iso[] = {"1900-01-01", "1970-01-01",
+					      "9999-12-31"};
+
 /* The range event dates must fall in: an export's placeholder dates
- * (1900-01-01, 0001-01-01) would otherwise reach the hub as facts. */
+ * would otherwise reach the hub as facts. */
 static ug_err
 parse_date(const char *text, const char *column, int32_t *days, char iso[11],
 	   ug_diag *diag)
 {
+	int placeholder = adapter_match(text, placeholder_dates);
+	if (placeholder >= 0)
+		FIELDS_BAD(diag, column,
+			   "%s %s is a placeholder date, not a real one (the "
+			   "exporting system has no date there)",
+			   column, placeholder_iso[placeholder / 3]);
 	if (adapter_parse_date(text, days) != UG_OK)
 		FIELDS_BAD(diag, column,
 			   "%s is not a date (YYYY-MM-DD, DD-MM-YYYY or "

@@ -65,9 +65,10 @@ ug_err fields_id(const char *text, const char *column, ug_diag *diag);
 
 /*
  * A required date in any form adapter_parse_date reads, between 1990 and
- * 2099 (an export's 1900-01-01 or 0001-01-01 placeholder is refused, not
- * sent): *days gets it and iso (11 bytes, usually ev->date[i]) its
- * YYYY-MM-DD text.
+ * 2099: *days gets it and iso (11 bytes, usually ev->date[i]) its
+ * YYYY-MM-DD text. An export's placeholder for "no date" (1900-01-01,
+ * 1970-01-01, 9999-12-31) is refused as "a placeholder date, not a real
+ * one", not sent.
  */
 ug_err fields_date(const char *text, const char *column, int32_t *days,
 		   char iso[11], ug_diag *diag);

@@ -189,6 +189,29 @@ def test_bad_dates_and_cprs_danish_forms_accepted(hub):
     assert_store(hub, ok)
 
 
+def test_placeholder_date_named_by_the_files_column(hub):
+    gen = CprGen(2012)
+    good = AbsenceRow(gen.next())
+    start = AbsenceRow(gen.next(), period_start="1900-01-01",
+                       period_end="1900-01-01")
+    end = AbsenceRow(gen.next(), period_end="01.01.1900")
+    remember(hub, [good, start, end])
+    header = ["CPR", "Skole", "Fra", "Til", "Frav\u00e6r", "Lektioner",
+              "Type", "Klasse"]
+    data = text_file(hub, "placeholder.csv", header,
+                     [danish_fields(r) for r in (good, start, end)])
+    path = write(hub, "placeholder.csv", data.encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    # The file's own column, and why: not the envelope's occurred_at.
+    assert "placeholder.csv:3: column Fra: period_start 1900-01-01 is a " \
+        "placeholder date, not a real one" in r.stderr, r.stderr
+    assert "placeholder.csv:4: column Til: period_end 1900-01-01 is a " \
+        "placeholder date, not a real one" in r.stderr, r.stderr
+    assert "occurred_at" not in r.stderr
+    assert_store(hub, [good])
+
+
 def test_duplicate_rows_become_one_event(hub):
     cprs = CprGen(2005).take(3)
     rows = [AbsenceRow(c) for c in cprs]
@@ -285,6 +308,8 @@ UTF16 = "cpr;school\n".encode("utf-16")
     ("missing.csv", b"cpr;school;period_start;period_end;lessons_expected;"
      b"kind\n", "missing required column(s): lessons_absent"),
     ("unknown.csv", None, "unknown column for absence: Navn"),
+    ("duplicate.csv", None, 'columns "cpr" and "CPRnr" (1 and 9) both '
+     'mean cpr; keep one'),
     ("noheader.csv", None, "missing required column(s)"),
     ("empty.jsonl", b"[1]\n{broken\n", "no line of the file is a JSON"),
 ])
@@ -301,6 +326,10 @@ def test_whole_file_problems_queue_nothing(hub, name, data, reason):
     elif name == "unknown.csv":
         data = (csv_line(hubtest_header() + ["Navn"]) + "\n" +
                 "\n".join(csv_line(r.fields() + ["A B"]) for r in rows) +
+                "\n").encode()
+    elif name == "duplicate.csv":
+        data = (csv_line(hubtest_header() + ["CPRnr"]) + "\n" +
+                "\n".join(csv_line(r.fields() + [r.cpr]) for r in rows) +
                 "\n").encode()
     elif name == "noheader.csv":
         data = body.encode()
@@ -336,10 +365,23 @@ def test_header_only_is_fine_and_unknown_columns_can_be_allowed(hub):
     path = write(hub, "extra.csv", (
         csv_line(hubtest_header() + ["Navn", "Adresse"]) + "\n" +
         csv_line(row.fields() + ["Ane Hansen", "Vej 1"]) + "\n").encode())
+    # Unknown columns refuse the file unless ignore_columns lists them.
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert "unknown columns for absence: Navn, Adresse" in r.stderr
     r = hub.adapter("import", path, ignore_columns="navn, adresse")
     assert r.rc == EXIT_OK, str(r)
+    assert "ignoring column(s) Navn, Adresse" in r.stderr, r.stderr
     r2 = hub.adapter("import", path, ignore_columns="*")
     assert (r2.rc, r2.summary["duplicates"]) == (EXIT_OK, 1), str(r2)
+    # A column without a name is no column: its cells are not read.
+    h = hubtest_header()
+    path = write(hub, "unnamed.csv", (
+        csv_line(h[:2] + [""] + h[2:]) + "\n" +
+        csv_line(row.fields()[:2] + ["note"] + row.fields()[2:]) +
+        "\n").encode())
+    r3 = hub.adapter("import", path)
+    assert (r3.rc, r3.summary["duplicates"]) == (EXIT_OK, 1), str(r3)
     assert_store(hub, [row])
 
 

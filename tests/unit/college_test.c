@@ -303,7 +303,10 @@ test_rejections(void)
 	    AC_R1(DATE, "31/12/2024", "date", "date is not a date"),
 	    AC_R1(DATE, "12-08-24", "date", "date is not a date"),
 	    AC_R1(DATE, "1900-01-01", "date",
-		  "date 1900-01-01 is out of range"),
+		  "date 1900-01-01 is a placeholder date, not a real one"),
+	    /* "No end" is no start. */
+	    AC_R1(START, "9999-12-31", "start",
+		  "start 9999-12-31 is a placeholder date, not a real one"),
 	    AC_R1(START, "2024-13-01", "start", "start is not a date"),
 	    AC_R1(START, "2024-08-13", "start",
 		  "start 2024-08-13 differs from date 2024-08-12 in a start "

@@ -419,7 +419,8 @@ test_map_missing_and_duplicate(void)
 	CHECK_OK(open_n(&fx, "cpr;fra;absent;cpr_nr\n", 0, &d));
 	CHECK_ERR(csv_map_columns(fx.r, columns, index, NULL, 0, &d),
 		  UG_EMALFORMED);
-	CHECK(strstr(d.reason, "columns 1 and 4 both mean cpr"));
+	CHECK(strstr(d.reason, "columns \"cpr\" and \"cpr_nr\" (1 and 4) "
+			       "both mean cpr; keep one"));
 	close_fx(&fx);
 }
 

@@ -292,6 +292,10 @@ test_rejections(void)
 	    AC_R1(MA_DATE, "", "date", "date is empty"),
 	    AC_R1(MA_DATE, "2024-03-32", "date", "date is not a date"),
 	    AC_R1(MA_DATE, "2100-01-01", "date", "out of range"),
+	    AC_R1(MA_DATE, "01-01-1970", "date",
+		  "date 1970-01-01 is a placeholder date, not a real one"),
+	    AC_R1(MA_DATE, "31.12.9999", "date",
+		  "date 9999-12-31 is a placeholder date, not a real one"),
 	    AC_R1(MA_ACTIVITY,
 		  "m\xC3\xB8"
 		  "dte ikke op",

@@ -284,6 +284,17 @@ test_rejections(void)
 	     "not a date (YYYY-MM-DD, DD-MM-YYYY or DD.MM.YYYY)"},
 	    {START, "04-03.2024", "period_start", "not a date"},
 	    {START, "31.04.2024", "period_start", "not a date"},
+	    /* Placeholders, not real dates: named as such (they used to
+	     * reach the envelope check as "occurred_at is required"). */
+	    {START, "1900-01-01", "period_start",
+	     "period_start 1900-01-01 is a placeholder date, not a real one"},
+	    {END, "01.01.1900", "period_end",
+	     "period_end 1900-01-01 is a placeholder date, not a real one"},
+	    {END, "9999-12-31", "period_end",
+	     "period_end 9999-12-31 is a placeholder date"},
+	    {START, "1989-12-31", "period_start",
+	     "period_start 1989-12-31 is out of range (1990-01-01 to "
+	     "2099-12-31)"},
 	    {END, "2024-02-30", "period_end", "not a date"},
 	    {END, "2024-03-03", "period_end",
 	     "period_end 2024-03-03 is "
