@@ -61,12 +61,11 @@ pupils are in one file, so each pupil's reports reach the hub in week
 order), a window of `--window-days` school days (the hub's default
 calendar: no weekends, public holidays or --school-holidays) ending at the latest
 report's period_end, counting reports whose period lies inside the window,
-kind permitted excluded, once those reports cover at least `--min-days`
-school days an alert when absent/expected is strictly above
+every kind (permitted leave included), once those reports cover at least
+`--min-days` school days an alert when absent/expected reaches
 `--threshold-pct`, one per episode, the episode ending when the rate falls
-to the threshold or below. Pupils who take permitted leave are kept well
-below the threshold, so how the hub treats a permitted report's date does
-not change any count. Only the absence rule's alerts are predicted.
+under the threshold. Each pupil has one row per week, so no period is
+reported by two kind rows. Only the absence rule's alerts are predicted.
 """
 
 import argparse
@@ -446,8 +445,6 @@ def week_row(p, w, rng, expected=LESSONS_PER_WEEK):
 
 def apply_rule(a, p, start, end, absent, expected, kind):
     """The hub's absence rule for one report in arrival order."""
-    if kind == "permitted":
-        return None
     p.window.append((start, end, absent, expected))
     if p.last_end is None or end > p.last_end:
         p.last_end = end
@@ -465,7 +462,9 @@ def apply_rule(a, p, start, end, absent, expected, kind):
             d += dt.timedelta(days=1)
     if len(covered) < a.min_days:
         return None  # too few school days reported to judge either way
-    above = sum_exp > 0 and sum_abs * 100 > a.threshold_pct * sum_exp
+    # "10 % or more ... for any reason" (DOMAIN rule 2): reaching the
+    # threshold counts, and so does permitted leave.
+    above = sum_exp > 0 and sum_abs * 100 >= a.threshold_pct * sum_exp
     if above and not p.in_episode:
         p.in_episode = True
         alert = {"period_end": end.isoformat(),

@@ -489,13 +489,14 @@ raise_rolling(apply_ctx *c, const store_record *rec, const profile *p,
 	say(d.explanation, sizeof d.explanation,
 	    "From %s to %s (%d school days reported) the school reported %u "
 	    "of %u expected lessons absent (%u.%u %%) in %u reports. Rule "
-	    "absence.rolling: absence above %d %% of expected lessons over "
+	    "absence.rolling: absence %s %d %% of expected lessons over "
 	    "the last %d school days raises one alert per episode; it stays "
 	    "quiet until the rate falls back and rises again. Expected of you: "
 	    "contact the young person and the school by %s.",
 	    start, end, v->covered_days, v->absent, v->expected, tenths / 10,
-	    tenths % 10, v->nused, rc->rolling.threshold_pct,
-	    rc->rolling.window_days, due);
+	    tenths % 10, v->nused,
+	    rc->rolling.strictly_above ? "above" : "at or above",
+	    rc->rolling.threshold_pct, rc->rolling.window_days, due);
 	for (uint16_t i = 0; i < v->nused && i < ABSENCE_MAX_REPORTS; i++) {
 		const absence_report *r = &st->reports[v->used[i]];
 		Ungebro__V1__Evidence *e = &d.evidence[d.nevidence];
@@ -566,6 +567,7 @@ apply_absence(apply_ctx *c, const store_record *rec, const wire_envelope *env,
 		                               ? 65535
 		                               : a->lessons_expected),
 		.kind = (uint8_t)a->kind,
+		.school = absence_school_key(a->school),
 	};
 	if (ug_date_parse(a->period_start, &report.start) != UG_OK ||
 	    ug_date_parse(a->period_end, &report.end) != UG_OK)
@@ -585,6 +587,8 @@ apply_absence(apply_ctx *c, const store_record *rec, const wire_envelope *env,
 	else if (err != UG_OK)
 		return err;
 	absence_config acfg = {rc->rolling.threshold_pct,
+	                       rc->rolling.strictly_above,
+	                       rc->rolling.count_permitted,
 	                       rc->rolling.window_days, rc->rolling.min_days,
 	                       &rc->cal};
 	absence_verdict verdict;

@@ -11,8 +11,11 @@
 #include "common/util.h"
 #include "proto/ungebro.pb-c.h"
 
-#define STATE_VERSION 1
-#define REPORT_BYTES 29
+/* Version 2 added the school key; a version 1 state still parses, its
+ * reports of school 0 (unknown), which match any school. */
+#define STATE_VERSION 2
+#define REPORT_BYTES 33
+#define REPORT_BYTES_V1 29
 /* Calendar days a window of at most 200 school days can span. */
 #define ABSENCE_WINDOW_SPAN 320
 
@@ -51,6 +54,59 @@ get32(const uint8_t *in)
 	       (uint32_t)in[2] << 8 | in[3];
 }
 
+uint32_t
+absence_school_key(const char *school)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const char *c = school ? school : ""; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	return h ? h : 1;
+}
+
+static bool
+same_school(uint32_t a, uint32_t b)
+{
+	return a == b || a == 0 || b == 0;
+}
+
+static bool
+same_period(const absence_report *a, const absence_report *b)
+{
+	return a->start == b->start && a->end == b->end &&
+	       same_school(a->school, b->school);
+}
+
+void
+absence_sum(const absence_report *reports, const uint16_t *idx, uint16_t n,
+            unsigned kinds, uint32_t *absent, uint32_t *expected)
+{
+	*absent = *expected = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		const absence_report *r = &reports[idx[i]];
+		bool first = true;
+		for (uint16_t k = 0; k < i && first; k++)
+			first = !same_period(&reports[idx[k]], r);
+		if (!first)
+			continue; /* its period was summed with an earlier row */
+		uint32_t exp = 0, sum = 0, all = 0;
+		for (uint16_t k = i; k < n; k++) {
+			const absence_report *o = &reports[idx[k]];
+			if (!same_period(o, r))
+				continue;
+			if (o->expected > exp)
+				exp = o->expected;
+			if (!(kinds & 1u << o->kind))
+				continue;
+			if (o->kind == UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS)
+				all = o->absent > all ? o->absent : all;
+			else
+				sum += o->absent;
+		}
+		*absent += all > sum ? all : sum;
+		*expected += exp;
+	}
+}
+
 size_t
 absence_state_write(const absence_state *st, uint8_t *out, size_t cap)
 {
@@ -69,6 +125,7 @@ absence_state_write(const absence_state *st, uint8_t *out, size_t cap)
 		p[10] = (uint8_t)(r->expected >> 8), p[11] = (uint8_t)r->expected;
 		p[12] = r->kind;
 		memcpy(p + 13, r->event_id, 16);
+		put32(p + 29, r->school);
 	}
 	return need;
 }
@@ -77,15 +134,16 @@ bool
 absence_state_parse(absence_state *st, const uint8_t *in, size_t len)
 {
 	memset(st, 0, sizeof *st);
-	if (len < 4 || in[0] != STATE_VERSION)
+	if (len < 4 || (in[0] != STATE_VERSION && in[0] != 1))
 		return false;
+	size_t bytes = in[0] == 1 ? REPORT_BYTES_V1 : REPORT_BYTES;
 	st->in_episode = in[1] != 0;
 	st->count = (uint16_t)(in[2] << 8 | in[3]);
 	if (st->count > ABSENCE_MAX_REPORTS ||
-	    len != 4 + (size_t)st->count * REPORT_BYTES)
+	    len != 4 + (size_t)st->count * bytes)
 		return false;
 	const uint8_t *p = in + 4;
-	for (uint16_t i = 0; i < st->count; i++, p += REPORT_BYTES) {
+	for (uint16_t i = 0; i < st->count; i++, p += bytes) {
 		absence_report *r = &st->reports[i];
 		r->start = (int32_t)get32(p);
 		r->end = (int32_t)get32(p + 4);
@@ -93,6 +151,7 @@ absence_state_parse(absence_state *st, const uint8_t *in, size_t len)
 		r->expected = (uint16_t)(p[10] << 8 | p[11]);
 		r->kind = p[12];
 		memcpy(r->event_id, p + 13, 16);
+		r->school = bytes == REPORT_BYTES ? get32(p + 29) : 0;
 	}
 	return true;
 }
@@ -108,8 +167,7 @@ upsert(absence_state *st, const absence_report *report)
 {
 	for (uint16_t i = 0; i < st->count; i++) {
 		absence_report *r = &st->reports[i];
-		if (r->start == report->start && r->end == report->end &&
-		    r->kind == report->kind) {
+		if (same_period(r, report) && r->kind == report->kind) {
 			*r = *report;
 			return;
 		}
@@ -131,8 +189,9 @@ absence_apply(const absence_config *cfg, absence_state *st,
               const absence_report *report, absence_verdict *verdict)
 {
 	memset(verdict, 0, sizeof *verdict);
-	if (report->kind != UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE)
-		upsert(st, report);
+	/* Kept whatever counts: a permitted-leave row still tells its
+	 * period's expected lessons, and a reload may count it. */
+	upsert(st, report);
 	int32_t end = 0;
 	for (uint16_t i = 0; i < st->count; i++)
 		if (st->reports[i].end > end)
@@ -154,8 +213,6 @@ absence_apply(const absence_config *cfg, absence_state *st,
 		const absence_report *r = &st->reports[i];
 		if (r->start < start || r->end > end)
 			continue;
-		verdict->absent += r->absent;
-		verdict->expected += r->expected;
 		verdict->used[verdict->nused++] = i;
 		if (r->start < verdict->first_day)
 			verdict->first_day = r->start;
@@ -164,12 +221,18 @@ absence_apply(const absence_config *cfg, absence_state *st,
 			    school_day(cfg->cal, d) && !covered[d - start]++)
 				verdict->covered_days++;
 	}
+	unsigned kinds = ~0u;
+	if (!cfg->count_permitted)
+		kinds &= ~(1u << UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE);
+	absence_sum(st->reports, verdict->used, verdict->nused, kinds,
+	            &verdict->absent, &verdict->expected);
 	if (verdict->covered_days < cfg->min_days)
 		return;
-	/* Integer comparison: exactly at the threshold is not above it. */
+	uint64_t absent100 = (uint64_t)verdict->absent * 100;
+	uint64_t limit = (uint64_t)cfg->threshold_pct * verdict->expected;
 	bool above = verdict->expected > 0 &&
-	             (uint64_t)verdict->absent * 100 >
-	                     (uint64_t)cfg->threshold_pct * verdict->expected;
+	             (cfg->strictly_above ? absent100 > limit
+	                                  : absent100 >= limit);
 	if (above && !st->in_episode) {
 		st->in_episode = true;
 		verdict->raise = true;
@@ -181,8 +244,11 @@ absence_apply(const absence_config *cfg, absence_state *st,
 
 /* ---- unlawful absence per quarter ---- */
 
-#define QUARTER_VERSION 1
-#define QUARTER_REPORT_BYTES 12
+/* Version 2 keeps every kind's rows with their school key; version 1
+ * kept unlawful rows only and still parses. */
+#define QUARTER_VERSION 2
+#define QUARTER_REPORT_BYTES 17
+#define QUARTER_REPORT_BYTES_V1 12
 
 static int32_t
 quarter_of(int32_t day, int32_t *first, int32_t *last)
@@ -218,6 +284,8 @@ quarter_state_write(const quarter_state *st, uint8_t *out, size_t cap)
 		p[9] = (uint8_t)st->reports[i].absent;
 		p[10] = (uint8_t)(st->reports[i].expected >> 8);
 		p[11] = (uint8_t)st->reports[i].expected;
+		p[12] = st->reports[i].kind;
+		put32(p + 13, st->reports[i].school);
 	}
 	return need;
 }
@@ -226,21 +294,29 @@ bool
 quarter_state_parse(quarter_state *st, const uint8_t *in, size_t len)
 {
 	memset(st, 0, sizeof *st);
-	if (len < 9 || in[0] != QUARTER_VERSION)
+	if (len < 9 || (in[0] != QUARTER_VERSION && in[0] != 1))
 		return false;
+	size_t bytes = in[0] == 1 ? QUARTER_REPORT_BYTES_V1
+	                          : QUARTER_REPORT_BYTES;
 	st->quarter = (int32_t)get32(in + 1);
 	st->warned = in[5] != 0;
 	st->notified = in[6] != 0;
 	st->count = (uint16_t)(in[7] << 8 | in[8]);
 	if (st->count > QUARTER_MAX_REPORTS ||
-	    len != 9 + (size_t)st->count * QUARTER_REPORT_BYTES)
+	    len != 9 + (size_t)st->count * bytes)
 		return false;
 	const uint8_t *p = in + 9;
-	for (uint16_t i = 0; i < st->count; i++, p += QUARTER_REPORT_BYTES) {
+	for (uint16_t i = 0; i < st->count; i++, p += bytes) {
 		st->reports[i].start = (int32_t)get32(p);
 		st->reports[i].end = (int32_t)get32(p + 4);
 		st->reports[i].absent = (uint16_t)(p[8] << 8 | p[9]);
 		st->reports[i].expected = (uint16_t)(p[10] << 8 | p[11]);
+		st->reports[i].kind = bytes == QUARTER_REPORT_BYTES
+		                              ? p[12]
+		                              : UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL;
+		st->reports[i].school = bytes == QUARTER_REPORT_BYTES
+		                                ? get32(p + 13)
+		                                : 0;
 	}
 	return true;
 }
@@ -250,8 +326,6 @@ quarter_apply(const quarter_config *cfg, quarter_state *st,
               const absence_report *report, quarter_verdict *verdict)
 {
 	memset(verdict, 0, sizeof *verdict);
-	if (report->kind != UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL)
-		return;
 	int32_t first, last;
 	int32_t quarter = quarter_of(report->end, &first, &last);
 	if (quarter < st->quarter)
@@ -261,35 +335,35 @@ quarter_apply(const quarter_config *cfg, quarter_state *st,
 		st->quarter = quarter;
 	}
 	uint16_t i = 0;
-	while (i < st->count && !(st->reports[i].start == report->start &&
-	                          st->reports[i].end == report->end))
+	while (i < st->count && !(same_period(&st->reports[i], report) &&
+	                          st->reports[i].kind == report->kind))
 		i++;
 	if (i == st->count) {
 		if (st->count == QUARTER_MAX_REPORTS)
-			return; /* more reports than a quarter has days */
+			return; /* more rows than a quarter's days and kinds */
 		st->count++;
 	}
-	st->reports[i].start = report->start;
-	st->reports[i].end = report->end;
-	st->reports[i].absent = report->absent;
-	st->reports[i].expected = report->expected;
+	st->reports[i] = *report;
+	memset(st->reports[i].event_id, 0, sizeof st->reports[i].event_id);
 	verdict->quarter_start = first;
 	verdict->quarter_end = last;
+	uint16_t idx[QUARTER_MAX_REPORTS] = {0};
+	for (uint16_t k = 0; k < st->count; k++)
+		idx[k] = k;
+	absence_sum(st->reports, idx, st->count,
+	            1u << UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL, &verdict->absent,
+	            &verdict->expected);
 	uint8_t covered[100] = {0};
-	for (uint16_t k = 0; k < st->count; k++) {
-		verdict->absent += st->reports[k].absent;
-		verdict->expected += st->reports[k].expected;
+	for (uint16_t k = 0; k < st->count; k++)
 		for (int32_t d = st->reports[k].start; d <= st->reports[k].end;
 		     d++)
 			if (d >= first && d - first < 100 &&
 			    school_day(cfg->cal, d) && !covered[d - first]++)
 				verdict->covered_days++;
-	}
 	if (verdict->covered_days < cfg->min_days || verdict->expected == 0)
 		return;
 	uint64_t absent100 = (uint64_t)verdict->absent * 100;
-	/* "At 10 %": reaching the level counts, unlike the rolling rule's
-	 * "above". */
+	/* "At 10 %": reaching the level counts. */
 	if (!st->warned &&
 	    absent100 >= (uint64_t)cfg->warn_pct * verdict->expected) {
 		st->warned = true;

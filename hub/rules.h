@@ -15,11 +15,16 @@
 
 #define RULE_ABSENCE 1 /* rule id in the store and in alert ids */
 #define RULE_ABSENCE_NAME "absence.rolling"
-#define ABSENCE_MAX_REPORTS 32
-#define ABSENCE_STATE_MAX 2048 /* bytes; the serialised state fits in it */
+/* Schools export one row per pupil, period and kind: daily rows of two
+ * kinds over 20 school days must fit. */
+#define ABSENCE_MAX_REPORTS 64
+#define ABSENCE_STATE_MAX 4096 /* bytes; the serialised state fits in it */
 
 typedef struct {
-	int threshold_pct; /* alert when absence is strictly above this */
+	int threshold_pct; /* alert when absence reaches this (or is above it,
+	                      with strictly_above) */
+	bool strictly_above;
+	bool count_permitted; /* permitted leave is absence "for any reason" */
 	int window_days;   /* school days in the rolling window */
 	int min_days;      /* school days the window's reports must cover
 	                      before the rule judges at all */
@@ -28,10 +33,15 @@ typedef struct {
 
 typedef struct {
 	int32_t start, end;  /* days since epoch, inclusive */
+	uint32_t school;     /* absence_school_key; 0: unknown (an old state) */
 	uint16_t absent, expected;
 	uint8_t kind;        /* AbsenceKind */
 	uint8_t event_id[16];
 } absence_report;
+
+/* A school id as a non-zero key: the kind rows of one period are told
+ * apart from another school's rows without storing the id. */
+uint32_t absence_school_key(const char *school);
 
 typedef struct {
 	bool in_episode;
@@ -41,7 +51,7 @@ typedef struct {
 
 typedef struct {
 	bool raise;          /* a new episode starts: raise one alert */
-	bool episode_ended;  /* the rate fell back to or under the threshold */
+	bool episode_ended;  /* the rate fell back from the threshold */
 	int32_t window_start, window_end;
 	uint32_t absent, expected; /* sums over the window */
 	int covered_days;          /* school days the window's reports cover */
@@ -59,8 +69,17 @@ bool absence_state_parse(absence_state *st, const uint8_t *in, size_t len);
  * `end` (weekends, public and school holidays do not count). */
 int32_t absence_window_start(const absence_config *cfg, int32_t end);
 
-/* Add (or replace: same period and kind is a correction) one report and
- * decide. Permitted leave does not count toward this rule. Until the
+/* Sums over reports[idx[0..n-1]]: the expected lessons of one school and
+ * period count once (the largest of its kind rows), the absent lessons of
+ * every kind in kinds (a bit per AbsenceKind) add up; an ALL_KINDS row, if
+ * counted, stands for its period's kinds when it is larger than their
+ * sum. */
+void absence_sum(const absence_report *reports, const uint16_t *idx,
+                 uint16_t n, unsigned kinds, uint32_t *absent,
+                 uint32_t *expected);
+
+/* Add (or replace: same school, period and kind is a correction) one
+ * report and decide. Permitted leave counts only with count_permitted. Until the
  * reports in the window cover min_days school days the rule neither raises
  * nor ends an episode: one bad week at the start of term is not yet
  * "absence over the last 20 school days". */
@@ -73,8 +92,9 @@ void absence_apply(const absence_config *cfg, absence_state *st,
  * alert per level per quarter; a new quarter starts afresh.
  */
 #define RULE_QUARTER 2
-#define QUARTER_MAX_REPORTS 80
-#define QUARTER_STATE_MAX 1100
+/* Daily rows of three kinds for a quarter's school days. */
+#define QUARTER_MAX_REPORTS 200
+#define QUARTER_STATE_MAX 3500
 
 typedef struct {
 	int warn_pct, notify_pct, min_days;
@@ -85,10 +105,7 @@ typedef struct {
 	int32_t quarter;  /* year * 4 + quarter index, of the latest report */
 	bool warned, notified;
 	uint16_t count;
-	struct {
-		int32_t start, end;
-		uint16_t absent, expected;
-	} reports[QUARTER_MAX_REPORTS];
+	absence_report reports[QUARTER_MAX_REPORTS]; /* no event_id kept */
 } quarter_state;
 
 typedef struct {
@@ -100,7 +117,8 @@ typedef struct {
 
 size_t quarter_state_write(const quarter_state *st, uint8_t *out, size_t cap);
 bool quarter_state_parse(quarter_state *st, const uint8_t *in, size_t len);
-/* Feed one report; only UNLAWFUL reports count toward this rule. */
+/* Feed one report: only UNLAWFUL absence counts toward this rule, but the
+ * rows of every kind tell the period's expected lessons. */
 void quarter_apply(const quarter_config *cfg, quarter_state *st,
                    const absence_report *report, quarter_verdict *verdict);
 

@@ -31,6 +31,10 @@ static const setting settings[] = {
 	{"absence.rolling.window_school_days", S_INT, F(rolling.window_days), 1,
 	 200},
 	{"absence.rolling.min_days", S_INT, F(rolling.min_days), 0, 200},
+	{"absence.rolling.strictly_above", S_BOOL, F(rolling.strictly_above),
+	 0, 1},
+	{"absence.rolling.count_permitted_leave", S_BOOL,
+	 F(rolling.count_permitted), 0, 1},
 	{"absence.quarter.enabled", S_BOOL, F(quarter.on.enabled), 0, 1},
 	{"absence.quarter.priority", S_PRIORITY, F(quarter.on.priority), 1, 4},
 	{"absence.quarter.warn_pct", S_INT, F(quarter.warn_pct), 0, 100},
@@ -94,6 +98,9 @@ rules_config_defaults(rules_config *cfg)
 	cfg->rolling.threshold_pct = 10;
 	cfg->rolling.window_days = 20;
 	cfg->rolling.min_days = 10;
+	/* DOMAIN: "10 % or more ... for any reason". */
+	cfg->rolling.strictly_above = false;
+	cfg->rolling.count_permitted = true;
 	/* Danish practice: at 10 % unlawful absence in a quarter the school
 	 * warns the parents; at 15 % it must notify the municipality. */
 	cfg->quarter.on = (rule_switch){true, normal};

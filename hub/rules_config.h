@@ -26,6 +26,7 @@ typedef struct rules_config {
 	struct {
 		rule_switch on;
 		int threshold_pct, window_days, min_days;
+		bool strictly_above, count_permitted;
 	} rolling;
 	struct {
 		rule_switch on;

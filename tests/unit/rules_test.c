@@ -5,7 +5,8 @@
  * serialised round trip. Quarter: "at 10 %" warns, 15 % notifies with one
  * alert, one alert per level per quarter, a new quarter resets, a late
  * report for a closed quarter changes nothing, the coverage minimum, and
- * only unlawful absence counts.
+ * only unlawful absence counts. Both: a period exported as one row per
+ * kind counts its expected lessons once.
  */
 #include "tests/unit/check.h"
 
@@ -13,7 +14,13 @@
 #include "hub/rules.h"
 #include "proto/ungebro.pb-c.h"
 
-static const absence_config cfg = {.threshold_pct = 10, .window_days = 20};
+/* The defaults (DOMAIN: "10 % or more ... for any reason"). */
+static const absence_config cfg = {.threshold_pct = 10, .window_days = 20,
+                                   .count_permitted = true};
+/* The rule as it was: strictly above, permitted leave left out. */
+static const absence_config strict_cfg = {.threshold_pct = 10,
+                                          .window_days = 20,
+                                          .strictly_above = true};
 
 static int32_t
 day(const char *iso)
@@ -36,11 +43,25 @@ week(const char *monday, unsigned absent)
 }
 
 static absence_verdict
-feed(absence_state *st, absence_report r)
+feed_with(const absence_config *c, absence_state *st, absence_report r)
 {
 	absence_verdict v;
-	absence_apply(&cfg, st, &r, &v);
+	absence_apply(c, st, &r, &v);
 	return v;
+}
+
+static absence_verdict
+feed(absence_state *st, absence_report r)
+{
+	return feed_with(&cfg, st, r);
+}
+
+static absence_report
+kind_row(absence_report r, int kind)
+{
+	r.kind = (uint8_t)kind;
+	r.event_id[1] = (uint8_t)kind;
+	return r;
 }
 
 static void
@@ -58,19 +79,38 @@ test_window_start_skips_weekends(void)
 }
 
 static void
-test_exactly_at_threshold_is_quiet(void)
+test_exactly_at_threshold_raises_by_default(void)
 {
 	absence_state st = {0};
-	/* 12 of 120 lessons = exactly 10 %: not above. */
-	CHECK(!feed(&st, week("2026-09-07", 3)).raise);
+	/* 12 of 120 lessons = exactly 10 %: "10 % or more". The first
+	 * week alone (3 of 30) is 10 % too. */
+	CHECK(feed(&st, week("2026-09-07", 3)).raise);
 	CHECK(!feed(&st, week("2026-09-14", 3)).raise);
 	CHECK(!feed(&st, week("2026-09-21", 3)).raise);
 	absence_verdict v = feed(&st, week("2026-09-28", 3));
 	CHECK_EQ_INT(v.absent, 12);
 	CHECK_EQ_INT(v.expected, 120);
+	CHECK(st.in_episode);
+	CHECK(!v.episode_ended);
+	/* One lesson less falls under it: the episode ends. */
+	v = feed(&st, week("2026-09-28", 2));
+	CHECK(v.episode_ended);
+}
+
+static void
+test_exactly_at_threshold_is_quiet_when_strict(void)
+{
+	absence_state st = {0};
+	/* 12 of 120 lessons = exactly 10 %: not above. */
+	CHECK(!feed_with(&strict_cfg, &st, week("2026-09-07", 3)).raise);
+	CHECK(!feed_with(&strict_cfg, &st, week("2026-09-14", 3)).raise);
+	CHECK(!feed_with(&strict_cfg, &st, week("2026-09-21", 3)).raise);
+	absence_verdict v = feed_with(&strict_cfg, &st, week("2026-09-28", 3));
+	CHECK_EQ_INT(v.absent, 12);
+	CHECK_EQ_INT(v.expected, 120);
 	CHECK(!v.raise);
 	/* One more lesson in a correction of the last week tips it. */
-	v = feed(&st, week("2026-09-28", 4));
+	v = feed_with(&strict_cfg, &st, week("2026-09-28", 4));
 	CHECK_EQ_INT(v.absent, 13);
 	CHECK(v.raise);
 }
@@ -87,7 +127,8 @@ test_one_alert_per_episode(void)
 	/* High for four weeks, then four clean weeks, then high again. */
 	unsigned absent[] = {6, 6, 6, 6, 0, 0, 0, 0, 12, 12};
 	for (int i = 0; i < 10; i++) {
-		absence_verdict v = feed(&st, week(mondays[i], absent[i]));
+		absence_verdict v =
+			feed_with(&strict_cfg, &st, week(mondays[i], absent[i]));
 		raised += v.raise;
 		ended += v.episode_ended;
 		if (i == 0)
@@ -117,14 +158,148 @@ test_window_drops_old_reports(void)
 }
 
 static void
-test_permitted_leave_not_counted(void)
+test_permitted_leave_not_counted_when_configured(void)
 {
 	absence_state st = {0};
 	absence_report r = week("2026-09-07", 20);
 	r.kind = UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE;
-	absence_verdict v = feed(&st, r);
+	absence_verdict v = feed_with(&strict_cfg, &st, r);
 	CHECK(!v.raise);
-	CHECK_EQ_INT(st.count, 0);
+	/* Kept: its expected lessons still count, and a reload may count
+	 * its absence. */
+	CHECK_EQ_INT(st.count, 1);
+	CHECK_EQ_INT(v.absent, 0);
+	CHECK_EQ_INT(v.expected, 30);
+}
+
+static void
+test_permitted_leave_counts_by_default(void)
+{
+	absence_state st = {0};
+	absence_report r = kind_row(week("2026-09-07", 2),
+	                            UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE);
+	absence_report ill = kind_row(week("2026-09-07", 1),
+	                              UNGEBRO__V1__ABSENCE_KIND__ILLNESS);
+	CHECK(!feed(&st, ill).raise); /* 1 of 30 */
+	absence_verdict v = feed(&st, r);
+	CHECK_EQ_INT(v.absent, 3);
+	CHECK_EQ_INT(v.expected, 30);
+	CHECK(v.raise); /* 3 of 30 = 10 % */
+}
+
+static void
+test_kind_rows_count_expected_once(void)
+{
+	absence_state st = {0};
+	/* Two weeks, each exported as an illness and an unlawful row of 30
+	 * expected lessons: 8 of 60 absent, not 8 of 120. */
+	const char *mondays[] = {"2026-09-07", "2026-09-14"};
+	absence_verdict v;
+	for (int i = 0; i < 2; i++) {
+		feed(&st, kind_row(week(mondays[i], 2),
+		                   UNGEBRO__V1__ABSENCE_KIND__ILLNESS));
+		v = feed(&st, kind_row(week(mondays[i], 2),
+		                       UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
+	}
+	CHECK_EQ_INT(v.absent, 8);
+	CHECK_EQ_INT(v.expected, 60);
+	CHECK_EQ_INT(v.nused, 4);
+	CHECK(st.in_episode);
+	/* The same under the strict rule: 13.3 % is above 10 %. */
+	absence_state st2 = {0};
+	for (int i = 0; i < 2; i++) {
+		feed_with(&strict_cfg, &st2,
+		          kind_row(week(mondays[i], 2),
+		                   UNGEBRO__V1__ABSENCE_KIND__ILLNESS));
+		v = feed_with(&strict_cfg, &st2,
+		              kind_row(week(mondays[i], 2),
+		                       UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
+	}
+	CHECK_EQ_INT(v.expected, 60);
+	CHECK(st2.in_episode);
+	/* A corrected unlawful row replaces its row, not adds: 6 of 60. */
+	v = feed_with(&strict_cfg, &st2,
+	              kind_row(week("2026-09-14", 0),
+	                       UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
+	CHECK_EQ_INT(st2.count, 4);
+	CHECK_EQ_INT(v.absent, 6);
+	CHECK_EQ_INT(v.expected, 60);
+	CHECK(v.episode_ended);
+}
+
+static void
+test_kind_rows_of_two_schools_are_two_periods(void)
+{
+	absence_state st = {0};
+	absence_report a = week("2026-09-07", 3), b = a;
+	a.school = absence_school_key("280017");
+	b.school = absence_school_key("280018");
+	b.event_id[1] = 1;
+	feed(&st, a);
+	absence_verdict v = feed(&st, b);
+	CHECK(a.school != b.school && a.school && b.school);
+	CHECK_EQ_INT(st.count, 2);
+	CHECK_EQ_INT(v.absent, 6);
+	CHECK_EQ_INT(v.expected, 60);
+	/* The same school's row for the period and kind is a correction. */
+	absence_report again = a;
+	again.absent = 0;
+	v = feed(&st, again);
+	CHECK_EQ_INT(st.count, 2);
+	CHECK_EQ_INT(v.absent, 3);
+}
+
+static void
+test_sum_takes_largest_expected_and_all_kinds(void)
+{
+	absence_report r[4] = {
+		kind_row(week("2026-09-07", 2), UNGEBRO__V1__ABSENCE_KIND__ILLNESS),
+		kind_row(week("2026-09-07", 1), UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL),
+		kind_row(week("2026-09-07", 5),
+		         UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS),
+		kind_row(week("2026-09-14", 4), UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL),
+	};
+	r[1].expected = 28; /* rows that disagree: the largest counts */
+	uint16_t idx[] = {0, 1, 2, 3};
+	uint32_t absent, expected;
+	/* An ALL_KINDS total larger than the kinds' sum stands for them. */
+	absence_sum(r, idx, 4, ~0u, &absent, &expected);
+	CHECK_EQ_INT(absent, 5 + 4);
+	CHECK_EQ_INT(expected, 60);
+	r[2].absent = 1; /* smaller than the kinds' sum: the sum counts */
+	absence_sum(r, idx, 4, ~0u, &absent, &expected);
+	CHECK_EQ_INT(absent, 3 + 4);
+	/* Unlawful only: the illness rows still tell the expected lessons. */
+	absence_sum(r, idx, 3, 1u << UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL,
+	            &absent, &expected);
+	CHECK_EQ_INT(absent, 1);
+	CHECK_EQ_INT(expected, 30);
+}
+
+static void
+test_version_1_state_still_parses(void)
+{
+	/* A state written before the school key: one report, 4 of 30. */
+	uint8_t blob[4 + 29] = {1, 1, 0, 1};
+	absence_report r = week("2026-09-07", 4);
+	uint8_t *p = blob + 4;
+	for (int i = 0; i < 4; i++) {
+		p[i] = (uint8_t)((uint32_t)r.start >> (24 - 8 * i));
+		p[4 + i] = (uint8_t)((uint32_t)r.end >> (24 - 8 * i));
+	}
+	p[9] = 4, p[11] = 30, p[12] = UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL;
+	absence_state st;
+	CHECK(absence_state_parse(&st, blob, sizeof blob));
+	CHECK_EQ_INT(st.count, 1);
+	CHECK(st.in_episode);
+	CHECK_EQ_INT(st.reports[0].school, 0);
+	/* Its school is unknown: a re-sent row of any school corrects it. */
+	absence_report again = r;
+	again.school = absence_school_key("280017");
+	again.absent = 1;
+	absence_verdict v = feed(&st, again);
+	CHECK_EQ_INT(st.count, 1);
+	CHECK_EQ_INT(v.absent, 1);
 }
 
 static void
@@ -144,7 +319,7 @@ static void
 test_needs_min_days_covered(void)
 {
 	absence_config strict = {.threshold_pct = 10, .window_days = 20,
-	                         .min_days = 10};
+	                         .min_days = 10, .strictly_above = true};
 	absence_state st = {0};
 	absence_report first = week("2026-09-07", 9), ill = first;
 	ill.kind = UNGEBRO__V1__ABSENCE_KIND__ILLNESS;
@@ -159,7 +334,8 @@ test_needs_min_days_covered(void)
 	absence_apply(&strict, &st, &second, &v);
 	CHECK_EQ_INT(v.covered_days, 10);
 	CHECK_EQ_INT(v.first_day, day("2026-09-07"));
-	/* 18 of 90 lessons: above, and now judged. */
+	/* 18 of 60 lessons (the week's two rows expect 30 once): above,
+	 * and now judged. */
 	CHECK(v.raise);
 }
 
@@ -486,13 +662,58 @@ test_quarter_only_unlawful_counts(void)
 		r.kind = kinds[i];
 		quarter_verdict v = qfeed(&any, &st, r);
 		CHECK(!v.warn && !v.notify);
-		CHECK_EQ_INT(st.count, 0);
-		CHECK_EQ_INT(v.expected, 0);
+		/* Kept for the period's expected lessons, counted once. */
+		CHECK_EQ_INT(st.count, i + 1);
+		CHECK_EQ_INT(v.absent, 0);
+		CHECK_EQ_INT(v.expected, 30);
 	}
 	/* Unlawful absence for the same week does count. */
 	quarter_verdict v = qfeed(&any, &st, week("2026-09-07", 3));
 	CHECK(v.warn);
 	CHECK_EQ_INT(v.absent, 3);
+	CHECK_EQ_INT(v.expected, 30);
+}
+
+static void
+test_quarter_kind_rows_count_expected_once(void)
+{
+	quarter_state st = {0};
+	/* Two weeks as illness and unlawful rows: 6 of 60 unlawful (10 %),
+	 * not 6 of 120. */
+	const char *mondays[] = {"2026-09-07", "2026-09-14"};
+	quarter_verdict v;
+	for (int i = 0; i < 2; i++) {
+		qfeed(&qcfg, &st, kind_row(week(mondays[i], 3),
+		                           UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
+		v = qfeed(&qcfg, &st, kind_row(week(mondays[i], 4),
+		                               UNGEBRO__V1__ABSENCE_KIND__ILLNESS));
+	}
+	CHECK_EQ_INT(v.absent, 6);
+	CHECK_EQ_INT(v.expected, 60);
+	CHECK_EQ_INT(v.covered_days, 10);
+	CHECK(st.warned); /* by the second week's unlawful row */
+	/* A corrected unlawful row replaces its row. */
+	v = qfeed(&qcfg, &st, kind_row(week("2026-09-14", 6),
+	                               UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
+	CHECK_EQ_INT(st.count, 4);
+	CHECK_EQ_INT(v.absent, 9);
+	CHECK(v.notify);
+}
+
+static void
+test_quarter_week_without_unlawful_row_counts_expected(void)
+{
+	quarter_state st = {0};
+	/* An illness-only week still tells its 30 expected lessons and its
+	 * school days: 6 of 60 over 10 days. */
+	qfeed(&qcfg, &st, week("2026-09-07", 6));
+	quarter_verdict v = qfeed(
+		&qcfg, &st,
+		kind_row(week("2026-09-14", 9), UNGEBRO__V1__ABSENCE_KIND__ILLNESS));
+	CHECK_EQ_INT(v.covered_days, 10);
+	CHECK_EQ_INT(v.absent, 6);
+	CHECK_EQ_INT(v.expected, 60);
+	CHECK(v.warn);
 }
 
 static void
@@ -503,7 +724,7 @@ test_quarter_state_round_trip(void)
 	qfeed(&qcfg, &st, week("2026-09-14", 3));
 	uint8_t blob[QUARTER_STATE_MAX];
 	size_t len = quarter_state_write(&st, blob, sizeof blob);
-	CHECK_EQ_INT(len, 9 + 2 * 12);
+	CHECK_EQ_INT(len, 9 + 2 * 17);
 	CHECK(quarter_state_parse(&back, blob, len));
 	CHECK_EQ_INT(back.quarter, st.quarter);
 	CHECK_EQ_INT(back.warned, 1);
@@ -525,16 +746,28 @@ test_quarter_state_round_trip(void)
 		                    .kind = UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL};
 		qfeed(&any, &full, r);
 	}
-	CHECK_EQ_INT(full.count, 80);
+	CHECK_EQ_INT(full.count, 92);
 	CHECK(quarter_state_write(&full, blob, sizeof blob) > 0);
 }
 
 TEST_LIST = {
 	{"window start skips weekends", test_window_start_skips_weekends},
-	{"exactly at threshold is quiet", test_exactly_at_threshold_is_quiet},
+	{"exactly at threshold raises by default",
+	 test_exactly_at_threshold_raises_by_default},
+	{"exactly at threshold is quiet when strict",
+	 test_exactly_at_threshold_is_quiet_when_strict},
 	{"one alert per episode", test_one_alert_per_episode},
 	{"window drops old reports", test_window_drops_old_reports},
-	{"permitted leave not counted", test_permitted_leave_not_counted},
+	{"permitted leave not counted when configured",
+	 test_permitted_leave_not_counted_when_configured},
+	{"permitted leave counts by default",
+	 test_permitted_leave_counts_by_default},
+	{"kind rows count expected once", test_kind_rows_count_expected_once},
+	{"kind rows of two schools are two periods",
+	 test_kind_rows_of_two_schools_are_two_periods},
+	{"sum takes largest expected and all kinds",
+	 test_sum_takes_largest_expected_and_all_kinds},
+	{"version 1 state still parses", test_version_1_state_still_parses},
 	{"late report counts in its window",
 	 test_late_report_counts_in_its_window},
 	{"needs min days covered", test_needs_min_days_covered},
@@ -557,6 +790,10 @@ TEST_LIST = {
 	{"quarter counts school days with calendar",
 	 test_quarter_counts_school_days_with_calendar},
 	{"quarter only unlawful counts", test_quarter_only_unlawful_counts},
+	{"quarter kind rows count expected once",
+	 test_quarter_kind_rows_count_expected_once},
+	{"quarter week without unlawful row counts expected",
+	 test_quarter_week_without_unlawful_row_counts_expected},
 	{"quarter state round trip", test_quarter_state_round_trip},
 	{NULL, NULL},
 };
