@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,41 +54,126 @@ trim(char *text)
 	return text;
 }
 
+/* Name the file and line in a diag whose reason is already set. */
+static void
+locate(ug_diag *diag, const char *path, long lineno)
+{
+	if (!diag)
+		return;
+	char reason[sizeof diag->reason + 300];
+	snprintf(reason, sizeof reason, "%s:%ld: %s", path, lineno,
+	         diag->reason);
+	ug_strlcpy(diag->reason, reason, sizeof diag->reason);
+	ug_strlcpy(diag->file, path, sizeof diag->file);
+	diag->line = lineno;
+}
+
+/* Room for the longest line, "\r\n" and the NUL. */
+#define KV_BUF (UG_KV_LINE_MAX + 3)
+
+/* Read one line into buf without its line break: 1 a line, 0 end of
+ * file, -1 a line over UG_KV_LINE_MAX (its rest consumed), -2 an I/O
+ * error. */
+static int
+read_line(FILE *f, char *buf)
+{
+	if (!fgets(buf, KV_BUF, f))
+		return ferror(f) ? -2 : 0;
+	size_t len = strlen(buf);
+	bool whole = len > 0 && buf[len - 1] == '\n';
+	if (!whole && !feof(f)) {
+		/* Skip the rest, so it is never read as a line of its own. */
+		int c;
+		while ((c = getc(f)) != EOF && c != '\n')
+			;
+		return ferror(f) ? -2 : -1;
+	}
+	if (whole)
+		buf[--len] = '\0';
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	return len > UG_KV_LINE_MAX ? -1 : 1;
+}
+
+ug_err
+ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
+           ug_diag *diag)
+{
+	bool secret = flags & UG_KV_SECRET;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+		ug_diag_set(diag, "", "cannot open %s: %s", path, strerror(e));
+		if (diag) {
+			ug_strlcpy(diag->file, path, sizeof diag->file);
+			diag->line = 0;
+		}
+		return e == ENOENT ? UG_ENOTFOUND : UG_EIO;
+	}
+	/* A secret must not linger in ordinary heap or stack memory: both
+	 * stdio's buffer and the line live in guarded memory, wiped below. */
+	char stack_line[KV_BUF];
+	char *line = stack_line, *iobuf = NULL;
+	ug_err err = UG_OK;
+	if (secret) {
+		line = sodium_malloc(KV_BUF);
+		iobuf = sodium_malloc(BUFSIZ);
+		if (!line || !iobuf || setvbuf(f, iobuf, _IOFBF, BUFSIZ) != 0)
+			err = UG_ENOMEM;
+	}
+	long lineno = 0;
+	while (err == UG_OK) {
+		int got = read_line(f, line);
+		if (got == 0)
+			break;
+		lineno++;
+		if (got == -2) {
+			ug_diag_set(diag, "", "read error: %s", strerror(errno));
+			err = UG_EIO;
+		} else if (got == -1) {
+			ug_diag_set(diag, "", "line longer than %d bytes",
+			            UG_KV_LINE_MAX);
+			err = UG_EMALFORMED;
+		} else {
+			char *p = trim(line);
+			if (*p == '#' || *p == '\0')
+				continue;
+			char *eq = strchr(p, '=');
+			*(eq ? eq : p) = '\0';
+			char *name = trim(p);
+			if (!eq)
+				ug_diag_set(diag, "", "expected name = value");
+			else if (!name[0])
+				ug_diag_set(diag, "", "expected a name before '='");
+			err = !eq || !name[0] ? UG_EMALFORMED
+			                      : fn(ctx, name, trim(eq + 1), diag);
+		}
+		if (err != UG_OK)
+			locate(diag, path, lineno);
+	}
+	fclose(f);
+	if (secret) {
+		if (line)
+			sodium_memzero(line, KV_BUF);
+		if (iobuf)
+			sodium_memzero(iobuf, BUFSIZ);
+		sodium_free(line);
+		sodium_free(iobuf);
+	}
+	return err;
+}
+
+static ug_err
+config_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
+{
+	return set(ctx, name, value, diag);
+}
+
 static ug_err
 load_file(ug_config *cfg, const char *path, ug_diag *diag)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		ug_diag_set(diag, "config", "cannot open %s: %s", path,
-		            strerror(errno));
-		return UG_EIO;
-	}
-	char line[1024];
-	long lineno = 0;
-	ug_err err = UG_OK;
-	while (err == UG_OK && fgets(line, sizeof line, f)) {
-		lineno++;
-		char *p = trim(line);
-		if (*p == '#' || *p == '\0')
-			continue;
-		char *eq = strchr(p, '=');
-		if (!eq) {
-			err = UG_EMALFORMED;
-			ug_diag_set(diag, "config", "%s:%ld: expected name = "
-			            "value", path, lineno);
-			break;
-		}
-		*eq = '\0';
-		err = set(cfg, trim(p), trim(eq + 1), diag);
-		if (err != UG_OK && diag) {
-			char reason[sizeof diag->reason + 300];
-			snprintf(reason, sizeof reason, "%s:%ld: %s", path,
-			         lineno, diag->reason);
-			ug_strlcpy(diag->reason, reason, sizeof diag->reason);
-		}
-	}
-	fclose(f);
-	return err;
+	ug_err err = ug_kv_read(path, 0, config_pair, cfg, diag);
+	return err == UG_ENOTFOUND ? UG_EIO : err;
 }
 
 void

@@ -2,6 +2,11 @@
  * Configuration shared by every program: "name = value" lines in a file,
  * overridden by "--name value" options on the command line. Unknown names
  * are an error naming the line, so a typo never silently means a default.
+ *
+ * ug_kv_read is the one reader of "name = value" files: this config, the
+ * rules file (hub/rules_config.c) and the key files (common/keys.c) all
+ * go through it, so they share one syntax, one line limit and one way of
+ * naming a bad line.
  */
 #ifndef UG_CONFIG_H
 #define UG_CONFIG_H
@@ -38,6 +43,43 @@ ug_err ug_config_int(const ug_config *cfg, const char *name, long min,
                      long max, long *value, ug_diag *diag);
 /* True if the flag is "1", "true", "yes" or "on". */
 bool ug_config_bool(const ug_config *cfg, const char *name);
+
+/* Longest line ug_kv_read accepts, in bytes, without its line break. */
+#define UG_KV_LINE_MAX 510
+
+/* ug_kv_read flags. */
+enum {
+	/* The file holds secrets: its lines are read through libsodium's
+	 * guarded memory and wiped after use (call ug_crypto_init first). */
+	UG_KV_SECRET = 1u << 0,
+};
+
+/*
+ * Called for each setting, in file order, with name and value trimmed
+ * (borrowed: valid during the call only). A non-UG_OK return stops the
+ * read; the callback's diag reason is then prefixed with "PATH:LINE: ".
+ */
+typedef ug_err (*ug_kv_fn)(void *ctx, const char *name, const char *value,
+                           ug_diag *diag);
+
+/*
+ * Read the "name = value" lines of path. Blanks (space, tab, CR) around
+ * names and values are dropped; empty lines and lines whose first
+ * non-blank byte is '#' are skipped; a line ends at "\n" or "\r\n". The
+ * first '=' splits name from value, so a value may hold '='.
+ * Errors, each naming the file and line in the reason ("PATH:LINE: ...")
+ * and in diag->file and diag->line:
+ *   UG_ENOTFOUND   path does not exist ("cannot open PATH: ...", line 0)
+ *   UG_EIO         it cannot be opened or read
+ *   UG_EMALFORMED  a line longer than UG_KV_LINE_MAX bytes ("line longer
+ *                  than 510 bytes"; its tail is never read as a line of
+ *                  its own), a line without '=' ("expected name =
+ *                  value"), or an empty name ("expected a name before
+ *                  '='")
+ *   otherwise      whatever fn returned, with fn's diag.
+ */
+ug_err ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
+                  ug_diag *diag);
 
 /* Print the usage text and every setting with its default and help. */
 void ug_config_usage(const ug_setting *settings, const char *usage);

@@ -1,4 +1,5 @@
 /* Key file reading and writing; see keys.h for the format. */
+#include "common/config.h"
 #include "common/keys.h"
 
 #include <ctype.h>
@@ -99,56 +100,6 @@ fail:
 	return err;
 }
 
-/* Read "name = value" lines; calls on_pair for each. */
-typedef ug_err (*pair_fn)(void *ctx, const char *name, const char *value,
-                          ug_diag *diag);
-
-static ug_err
-read_pairs(const char *path, pair_fn on_pair, void *ctx, ug_diag *diag)
-{
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		ug_diag_set(diag, path, "cannot open: %s", strerror(errno));
-		return errno == ENOENT ? UG_ENOTFOUND : UG_EIO;
-	}
-	char *line = sodium_malloc(512);
-	ug_err err = line ? UG_OK : UG_ENOMEM;
-	long lineno = 0;
-	while (err == UG_OK && fgets(line, 512, f)) {
-		lineno++;
-		char *p = line;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (*p == '#' || *p == '\0')
-			continue;
-		char *eq = strchr(p, '=');
-		if (!eq) {
-			if (diag)
-				diag->line = lineno;
-			ug_diag_set(diag, path, "line %ld: expected name = value",
-			            lineno);
-			err = UG_EMALFORMED;
-			break;
-		}
-		char *name_end = eq;
-		while (name_end > p && isspace((unsigned char)name_end[-1]))
-			name_end--;
-		*name_end = '\0';
-		char *value = eq + 1;
-		while (isspace((unsigned char)*value))
-			value++;
-		char *end = value + strlen(value);
-		while (end > value && isspace((unsigned char)end[-1]))
-			end--;
-		*end = '\0';
-		err = on_pair(ctx, p, value, diag);
-	}
-	sodium_memzero(line, 512);
-	sodium_free(line);
-	fclose(f);
-	return err;
-}
-
 static ug_err
 secret_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 {
@@ -188,7 +139,7 @@ ug_keys_load_secret(ug_keys **out, const char *path, ug_diag *diag)
 	keys->secret_z85[0] = '\0';
 	sodium_memzero(keys->storage_key, UG_KEY_LEN);
 	sodium_memzero(keys->hash_key, UG_KEY_LEN);
-	err = read_pairs(path, secret_pair, keys, diag);
+	err = ug_kv_read(path, UG_KV_SECRET, secret_pair, keys, diag);
 	if (err != UG_OK)
 		goto fail;
 	/* A missing symmetric key would leave zeros: sealing and hashing with
@@ -236,7 +187,7 @@ ug_keys_load_public(const char *path, char id[UG_ID_MAX],
 {
 	id[0] = public_z85[0] = '\0';
 	struct public_ctx ctx = {id, public_z85};
-	ug_err err = read_pairs(path, public_pair, &ctx, diag);
+	ug_err err = ug_kv_read(path, 0, public_pair, &ctx, diag);
 	if (err == UG_OK && (!id[0] || !public_z85[0])) {
 		ug_diag_set(diag, path, "not a public key file (needs id, public)");
 		err = UG_EMALFORMED;

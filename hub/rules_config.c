@@ -1,7 +1,6 @@
 /* Rules configuration parser; see rules_config.h. */
 #include "hub/rules_config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/config.h"
 #include "common/keys.h"
 #include "common/util.h"
 #include "proto/ungebro.pb-c.h"
@@ -229,17 +229,6 @@ bad:
 	return UG_EMALFORMED;
 }
 
-static char *
-trim(char *text)
-{
-	while (isspace((unsigned char)*text))
-		text++;
-	char *end = text + strlen(text);
-	while (end > text && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return text;
-}
-
 static ug_err
 check_consistency(const rules_config *cfg, ug_diag *diag)
 {
@@ -268,71 +257,45 @@ check_consistency(const rules_config *cfg, ug_diag *diag)
 	return UG_OK;
 }
 
+struct load_ctx {
+	rules_config *cfg;
+	bool holidays_given;
+};
+
+static ug_err
+load_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
+{
+	struct load_ctx *l = ctx;
+	/* Configured school holidays replace the defaults, not add to
+	 * them: a municipality's own calendar is the whole truth. */
+	if (strcmp(name, "calendar.school_holiday") == 0 &&
+	    !l->holidays_given) {
+		calendar_clear_school_holidays(&l->cfg->cal);
+		l->holidays_given = true;
+	}
+	return rules_config_set(l->cfg, name, value, diag);
+}
+
 ug_err
 rules_config_load(rules_config *cfg, const char *path, ug_diag *diag)
 {
 	rules_config_defaults(cfg);
 	if (!path || !path[0])
 		return UG_OK;
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		ug_diag_set(diag, "rules", "cannot open %s: %s", path,
-		            strerror(errno));
-		return UG_EIO;
-	}
-	char line[512];
-	long lineno = 0;
-	bool holidays_given = false;
-	ug_err err = UG_OK;
-	while (err == UG_OK && fgets(line, sizeof line, f)) {
-		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			/* The rest would be read as a line of its own. */
-			ug_diag_set(diag, "rules", "line longer than %zu bytes",
-			            sizeof line - 2);
-			err = UG_EMALFORMED;
-			break;
-		}
-		char *p = trim(line);
-		if (*p == '#' || *p == '\0')
-			continue;
-		char *eq = strchr(p, '=');
-		if (!eq) {
-			ug_diag_set(diag, "rules", "expected name = value");
-			err = UG_EMALFORMED;
-			break;
-		}
-		*eq = '\0';
-		char *name = trim(p), *value = trim(eq + 1);
-		/* Configured school holidays replace the defaults, not add to
-		 * them: a municipality's own calendar is the whole truth. */
-		if (strcmp(name, "calendar.school_holiday") == 0 &&
-		    !holidays_given) {
-			calendar_clear_school_holidays(&cfg->cal);
-			holidays_given = true;
-		}
-		err = rules_config_set(cfg, name, value, diag);
-	}
-	fclose(f);
+	struct load_ctx l = {cfg, false};
+	ug_err err = ug_kv_read(path, 0, load_pair, &l, diag);
+	if (err == UG_ENOTFOUND)
+		err = UG_EIO;
 	/* christmas_eve_is_holiday is set in place: renew the memo key. */
 	calendar_touch(&cfg->cal);
-	bool whole_file = false;
-	if (err == UG_OK) {
-		err = check_consistency(cfg, diag);
-		whole_file = true;
-	}
-	if (err != UG_OK && diag) {
-		/* Name the line a clerk must fix; a consistency problem between
-		 * two settings belongs to the file as a whole. */
+	if (err == UG_OK && (err = check_consistency(cfg, diag)) != UG_OK &&
+	    diag) {
+		/* A contradiction between two settings belongs to the file
+		 * as a whole, not to a line. */
 		char reason[sizeof diag->reason + 300];
-		if (whole_file)
-			snprintf(reason, sizeof reason, "%s: %s", path,
-			         diag->reason);
-		else
-			snprintf(reason, sizeof reason, "%s:%ld: %s", path,
-			         lineno, diag->reason);
+		snprintf(reason, sizeof reason, "%s: %s", path, diag->reason);
 		ug_strlcpy(diag->reason, reason, sizeof diag->reason);
-		diag->line = whole_file ? 0 : lineno;
+		diag->line = 0;
 		ug_strlcpy(diag->file, path, sizeof diag->file);
 	}
 	return err;

@@ -4,6 +4,7 @@
  * so a typo never silently means a default.
  */
 #include "common/config.h"
+#include "common/crypto.h"
 
 #include "tests/unit/check.h"
 
@@ -280,6 +281,135 @@ test_int_range(void)
 	}
 }
 
+/* The pairs ug_kv_read reported, joined as "name=value;". */
+typedef struct {
+	char seen[2048];
+	int calls;
+	const char *refuse; /* a name the callback refuses */
+} kv_log;
+
+static ug_err
+kv_collect(void *ctx, const char *name, const char *value, ug_diag *diag)
+{
+	kv_log *l = ctx;
+	l->calls++;
+	if (l->refuse && strcmp(name, l->refuse) == 0) {
+		ug_diag_set(diag, name, "no %s here", name);
+		return UG_EINVAL;
+	}
+	size_t used = strlen(l->seen);
+	snprintf(l->seen + used, sizeof l->seen - used, "%s=%s;", name,
+	         value);
+	return UG_OK;
+}
+
+static void
+test_kv_syntax(void)
+{
+	const char *dir = ut_tmpdir();
+	/* CRLF and LF lines, blanks and tabs around both sides, a value
+	 * holding '=', a comment after blanks, a last line without a
+	 * break. */
+	const char *path = write_conf(dir, "kv.conf",
+	                              "a = 1\r\n"
+	                              "\t b\t=\t two words \r\n"
+	                              "   # c = 3\n"
+	                              "\r\n"
+	                              "url = tcp://h:1?x=y\n"
+	                              "empty =\n"
+	                              "last = end");
+	kv_log l = {0};
+	ug_diag diag = {0};
+	CHECK_OK(ug_kv_read(path, 0, kv_collect, &l, &diag));
+	CHECK_EQ_STR(l.seen, "a=1;b=two words;url=tcp://h:1?x=y;empty=;"
+	                     "last=end;");
+
+	/* The same through guarded memory. */
+	CHECK_OK(ug_crypto_init());
+	memset(&l, 0, sizeof l);
+	CHECK_OK(ug_kv_read(path, UG_KV_SECRET, kv_collect, &l, &diag));
+	CHECK_EQ_STR(l.seen, "a=1;b=two words;url=tcp://h:1?x=y;empty=;"
+	                     "last=end;");
+}
+
+static void
+test_kv_errors(void)
+{
+	const char *dir = ut_tmpdir();
+	char want[PATH_MAX + 64];
+	kv_log l = {0};
+	ug_diag diag = {0};
+
+	const char *path = write_conf(dir, "noname.conf", "a = 1\n = 2\n");
+	CHECK_ERR(ug_kv_read(path, 0, kv_collect, &l, &diag), UG_EMALFORMED);
+	snprintf(want, sizeof want, "%s:2: expected a name before '='", path);
+	CHECK_EQ_STR(diag.reason, want);
+	CHECK_EQ_STR(diag.file, path);
+	CHECK_EQ_INT(diag.line, 2);
+
+	path = write_conf(dir, "noeq.conf", "a = 1\n\nb\n");
+	memset(&diag, 0, sizeof diag);
+	CHECK_ERR(ug_kv_read(path, 0, kv_collect, &l, &diag), UG_EMALFORMED);
+	snprintf(want, sizeof want, "%s:3: expected name = value", path);
+	CHECK_EQ_STR(diag.reason, want);
+	CHECK_EQ_INT(diag.line, 3);
+
+	/* The callback's refusal keeps its field and gains file and line. */
+	path = write_conf(dir, "refuse.conf", "a = 1\nbad = 2\nc = 3\n");
+	memset(&l, 0, sizeof l);
+	l.refuse = "bad";
+	CHECK_ERR(ug_kv_read(path, 0, kv_collect, &l, &diag), UG_EINVAL);
+	snprintf(want, sizeof want, "%s:2: no bad here", path);
+	CHECK_EQ_STR(diag.reason, want);
+	CHECK_EQ_STR(diag.field, "bad");
+	CHECK_EQ_INT(l.calls, 2);
+
+	snprintf(want, sizeof want, "%s/missing.conf", dir);
+	memset(&diag, 0, sizeof diag);
+	CHECK_ERR(ug_kv_read(want, 0, kv_collect, &l, &diag), UG_ENOTFOUND);
+	CHECK(strstr(diag.reason, "cannot open") != NULL);
+	CHECK(strstr(diag.reason, "missing.conf") != NULL);
+}
+
+static void
+test_kv_line_limit(void)
+{
+	const char *dir = ut_tmpdir();
+	char text[2048], want[PATH_MAX + 64];
+	/* Exactly UG_KV_LINE_MAX bytes before "\r\n" is still a line. */
+	memset(text, 'x', sizeof text);
+	memcpy(text, "v = ", 4);
+	memcpy(text + UG_KV_LINE_MAX, "\r\n", 2);
+	snprintf(text + UG_KV_LINE_MAX + 2, 64, "w = 1\n");
+	const char *path = write_conf(dir, "max.conf", text);
+	kv_log l = {0};
+	ug_diag diag = {0};
+	CHECK_OK(ug_kv_read(path, 0, kv_collect, &l, &diag));
+	CHECK_EQ_INT(l.calls, 2);
+	CHECK_EQ_INT(strlen(l.seen),
+	             strlen("v=;w=1;") + UG_KV_LINE_MAX - 4);
+
+	/* One byte more is refused, and a '=' in its tail is never read
+	 * as a setting of its own. */
+	for (int tail_break = 0; tail_break < 2; tail_break++) {
+		memset(text, ' ', sizeof text);
+		memcpy(text, "# ", 2);
+		memcpy(text + 600, "=x", 2);
+		size_t len = tail_break ? 900 : UG_KV_LINE_MAX + 1;
+		text[len] = '\n';
+		snprintf(text + len + 1, 64, "w = 1\n");
+		path = write_conf(dir, "long.conf", text);
+		memset(&l, 0, sizeof l);
+		memset(&diag, 0, sizeof diag);
+		CHECK_ERR(ug_kv_read(path, 0, kv_collect, &l, &diag),
+		          UG_EMALFORMED);
+		snprintf(want, sizeof want, "%s:1: line longer than 510 bytes",
+		         path);
+		CHECK_EQ_STR(diag.reason, want);
+		CHECK_EQ_INT(l.calls, 0);
+	}
+}
+
 TEST_LIST = {
 	{"file and override", test_file_and_override},
 	{"defaults and flags", test_defaults_and_flags},
@@ -288,5 +418,8 @@ TEST_LIST = {
 	{"bad command lines", test_bad_command_lines},
 	{"help", test_help},
 	{"int range", test_int_range},
+	{"kv syntax", test_kv_syntax},
+	{"kv errors", test_kv_errors},
+	{"kv line limit", test_kv_line_limit},
 	{NULL, NULL},
 };
