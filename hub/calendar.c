@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/util.h"
 
@@ -260,4 +261,179 @@ calendar_add_days_outside_holidays(const calendar *cal, int32_t from, int n)
 			n--;
 	}
 	return day;
+}
+
+#define MINUTE_MS INT64_C(60000)
+#define HOUR_MS (60 * MINUTE_MS)
+#define DAY_MS (24 * HOUR_MS)
+
+void
+calendar_office_defaults(office_hours *oh)
+{
+	oh->days = 0x1f; /* Monday to Friday */
+	oh->open_min = 8 * 60;
+	oh->close_min = 16 * 60;
+}
+
+static int
+weekday_named(const char *text, size_t len)
+{
+	static const char *const names[] = {"mon", "tue", "wed", "thu",
+	                                    "fri", "sat", "sun"};
+	for (int i = 0; i < 7; i++)
+		if (len == 3 && strncasecmp(text, names[i], 3) == 0)
+			return i;
+	return -1;
+}
+
+static const char *
+skip_spaces(const char *p)
+{
+	while (*p == ' ')
+		p++;
+	return p;
+}
+
+ug_err
+calendar_parse_office_days(office_hours *oh, const char *text, ug_diag *diag)
+{
+	unsigned days = 0;
+	const char *p = text;
+	for (;;) {
+		p = skip_spaces(p);
+		size_t len = strcspn(p, ",- ");
+		int first = weekday_named(p, len), last = first;
+		p = skip_spaces(p + len);
+		if (first >= 0 && *p == '-') {
+			p = skip_spaces(p + 1);
+			len = strcspn(p, ",- ");
+			last = weekday_named(p, len);
+			p = skip_spaces(p + len);
+		}
+		if (first < 0 || last < first)
+			goto bad;
+		for (int d = first; d <= last; d++)
+			days |= 1u << d;
+		if (*p == '\0')
+			break;
+		if (*p++ != ',')
+			goto bad;
+	}
+	oh->days = days;
+	return UG_OK;
+bad:
+	ug_diag_set(diag, "office.days", "'%s' is not a list of weekdays "
+	            "(mon, tue, wed, thu, fri, sat, sun; ranges Monday-first "
+	            "such as mon-fri; comma-separated)", text);
+	return UG_EMALFORMED;
+}
+
+/* "HH:MM", 00:00 to 24:00, exactly two digits each. */
+static bool
+parse_clock(const char **p, int *minutes)
+{
+	const char *s = *p;
+	for (int i = 0; i < 5; i++)
+		if (i == 2 ? s[i] != ':' : s[i] < '0' || s[i] > '9')
+			return false;
+	int hour = (s[0] - '0') * 10 + s[1] - '0';
+	int minute = (s[3] - '0') * 10 + s[4] - '0';
+	if (minute > 59 || hour > 24 || (hour == 24 && minute != 0))
+		return false;
+	*minutes = hour * 60 + minute;
+	*p = s + 5;
+	return true;
+}
+
+ug_err
+calendar_parse_office_hours(office_hours *oh, const char *text,
+                            ug_diag *diag)
+{
+	const char *p = text;
+	int open, close;
+	if (!parse_clock(&p, &open))
+		goto bad;
+	p = skip_spaces(p);
+	if (*p++ != '-')
+		goto bad;
+	p = skip_spaces(p);
+	/* Opening on one day and closing on the next is no office day. */
+	if (!parse_clock(&p, &close) || *p != '\0' || open >= close)
+		goto bad;
+	oh->open_min = open;
+	oh->close_min = close;
+	return UG_OK;
+bad:
+	ug_diag_set(diag, "office.hours", "'%s' is not an opening time "
+	            "(HH:MM-HH:MM, 00:00 to 24:00, opening before closing, "
+	            "such as 08:00-16:00)", text);
+	return UG_EMALFORMED;
+}
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	return a % b != 0 && (a < 0) != (b < 0) ? q - 1 : q;
+}
+
+static int32_t
+last_sunday(int year, int month)
+{
+	int32_t last = ug_days_from_civil(year, month, 31);
+	return last - (ug_weekday(last) + 1) % 7;
+}
+
+int64_t
+calendar_copenhagen_offset_ms(int64_t utc_ms)
+{
+	int year, month, mday;
+	ug_civil((int32_t)floor_div(utc_ms, DAY_MS), &year, &month, &mday);
+	int64_t summer_from = last_sunday(year, 3) * DAY_MS + HOUR_MS;
+	int64_t summer_to = last_sunday(year, 10) * DAY_MS + HOUR_MS;
+	return utc_ms >= summer_from && utc_ms < summer_to ? 2 * HOUR_MS
+	                                                   : HOUR_MS;
+}
+
+/* The UTC instant of a Danish wall-clock time. A time the spring switch
+ * skips is read as the same hour after it; one the autumn switch repeats
+ * is its first (summer-time) occurrence. */
+static int64_t
+copenhagen_to_utc(int32_t day, int minutes)
+{
+	int64_t wall = day * DAY_MS + minutes * MINUTE_MS;
+	if (calendar_copenhagen_offset_ms(wall - 2 * HOUR_MS) == 2 * HOUR_MS)
+		return wall - 2 * HOUR_MS;
+	return wall - HOUR_MS;
+}
+
+int64_t
+calendar_add_office_hours(const calendar *cal, const office_hours *oh,
+                          int64_t start_ms, int hours)
+{
+	if (hours <= 0)
+		return start_ms;
+	int64_t left = (int64_t)hours * HOUR_MS;
+	/* With no office day at all (never configured) the loop below would
+	 * not end: count the clock instead. */
+	if (!(oh->days & 0x7f) || oh->open_min >= oh->close_min)
+		return start_ms + left;
+	int64_t at = start_ms;
+	int32_t day = (int32_t)floor_div(
+		start_ms + calendar_copenhagen_offset_ms(start_ms), DAY_MS);
+	for (;; day++) {
+		if (!(oh->days & 1u << ug_weekday(day)) ||
+		    calendar_is_public_holiday(cal, day))
+			continue;
+		int64_t open = copenhagen_to_utc(day, oh->open_min);
+		int64_t close = copenhagen_to_utc(day, oh->close_min);
+		if (at < open)
+			at = open;
+		if (at >= close)
+			continue;
+		if (left <= close - at)
+			return at + left;
+		left -= close - at;
+		at = close;
+	}
 }

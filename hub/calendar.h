@@ -57,4 +57,36 @@ int32_t calendar_add_working_days(const calendar *cal, int32_t from, int n);
 int32_t calendar_add_days_outside_holidays(const calendar *cal, int32_t from,
                                            int n);
 
+/* When a desk is staffed, in Danish local time: the acknowledgement
+ * windows count these hours only. Public holidays are always closed. */
+typedef struct {
+	unsigned days;      /* bit per weekday: 1 << 0 Monday ... 1 << 6 Sunday */
+	int open_min;       /* minutes after local midnight, 0..1439 */
+	int close_min;      /* open_min < close_min <= 1440 (24:00) */
+} office_hours;
+
+/* Monday to Friday, 08:00-16:00. */
+void calendar_office_defaults(office_hours *oh);
+/* "mon-fri", "mon,wed,fri", "mon-thu, sat" (any case; a range runs
+ * Monday-first). */
+ug_err calendar_parse_office_days(office_hours *oh, const char *text,
+                                  ug_diag *diag);
+/* "08:00-16:00" (24:00 closes at midnight; opening before closing). */
+ug_err calendar_parse_office_hours(office_hours *oh, const char *text,
+                                   ug_diag *diag);
+
+/* Europe/Copenhagen's offset from UTC at a UTC instant, in milliseconds:
+ * CEST (+2 h) from the last Sunday of March 01:00 UTC up to the last
+ * Sunday of October 01:00 UTC, CET (+1 h) otherwise (the EU rule, applied
+ * to every year). */
+int64_t calendar_copenhagen_offset_ms(int64_t utc_ms);
+/* The UTC instant at which `hours` office hours have passed after
+ * start_ms (UTC, ms since 1970): time outside office hours, on days not in
+ * oh->days and on public holidays does not count, so a start outside
+ * office hours counts from the next opening. An end exactly at closing is
+ * that closing instant. hours <= 0 returns start_ms; an office_hours
+ * without an office day counts clock hours. */
+int64_t calendar_add_office_hours(const calendar *cal, const office_hours *oh,
+                                  int64_t start_ms, int hours);
+
 #endif

@@ -2,7 +2,10 @@
  * hub/calendar: Danish public holidays (fixed and Easter-based, Great
  * Prayer Day only before 2024), school-holiday ranges (dated, yearly over
  * New Year, ISO weeks including the week 53 / week 1 edges), and counting
- * school days back and working days forward over weekends and holidays.
+ * school days back and working days forward over weekends and holidays;
+ * Copenhagen's offset from UTC at both summer-time switches, and office
+ * hours counted in Danish time over closing, weekends, public holidays and
+ * the switches, with their settings parsed and refused.
  */
 #include "tests/unit/check.h"
 
@@ -419,6 +422,266 @@ test_easter_school_holiday(void)
 	          UG_EMALFORMED);
 }
 
+/* "2026-09-08T07:00", UTC, as milliseconds since 1970. */
+static int64_t
+utc(const char *text)
+{
+	int32_t d = 0;
+	int hour, minute;
+	if (ug_date_parse_n(text, 10, &d) != UG_OK ||
+	    sscanf(text + 10, "T%2d:%2d", &hour, &minute) != 2)
+		FAIL("bad instant in test: %s", text);
+	return ((int64_t)d * 1440 + hour * 60 + minute) * 60000;
+}
+
+static const char *
+utc_text(int64_t ms)
+{
+	static char buf[4][32];
+	static int next;
+	char *out = buf[next++ % 4];
+	int64_t minutes = ms / 60000;
+	char date[11];
+	ug_date_format((int32_t)(minutes / 1440), date);
+	snprintf(out, sizeof buf[0], "%sT%02d:%02d", date,
+	         (int)(minutes % 1440 / 60), (int)(minutes % 60));
+	return out;
+}
+
+/* start + hours office hours (Monday-Friday 08:00-16:00 Danish time). */
+static const char *
+office_end(const calendar *cal, const char *start, int hours)
+{
+	office_hours oh;
+	calendar_office_defaults(&oh);
+	return utc_text(calendar_add_office_hours(cal, &oh, utc(start), hours));
+}
+
+static void
+test_copenhagen_offset(void)
+{
+	const int64_t cet = 3600000, cest = 7200000;
+	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2026-01-15T12:00")),
+	             cet);
+	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2026-07-01T12:00")),
+	             cest);
+	/* 2026: the last Sundays are March 29 and October 25; the clock
+	 * changes at 01:00 UTC. */
+	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2026-03-29T00:59")),
+	             cet);
+	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2026-03-29T01:00")),
+	             cest);
+	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2026-10-25T00:59")),
+	             cest);
+	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2026-10-25T01:00")),
+	             cet);
+	/* A month's last day that is itself a Sunday: 2024-03-31,
+	 * 2027-10-31. */
+	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2024-03-30T12:00")),
+	             cet);
+	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2024-03-31T01:00")),
+	             cest);
+	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2027-10-31T00:59")),
+	             cest);
+	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2027-10-31T01:00")),
+	             cet);
+	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2027-10-24T12:00")),
+	             cest);
+}
+
+static void
+test_office_hours_within_a_day(void)
+{
+	calendar cal = bare();
+	/* Tuesday 2026-09-08, summer time: 09:00 + 4 h = 13:00 local. */
+	CHECK_EQ_STR(office_end(&cal, "2026-09-08T07:00", 4),
+	             "2026-09-08T11:00");
+	/* From opening, a full day ends at closing that day, not at the
+	 * next opening. */
+	CHECK_EQ_STR(office_end(&cal, "2026-09-08T06:00", 8),
+	             "2026-09-08T14:00");
+	/* Nothing to count. */
+	CHECK_EQ_STR(office_end(&cal, "2026-09-08T07:00", 0),
+	             "2026-09-08T07:00");
+}
+
+static void
+test_office_hours_across_closing(void)
+{
+	calendar cal = bare();
+	/* 14:00 + 4 h: two hours to 16:00, two from 08:00 Wednesday. */
+	CHECK_EQ_STR(office_end(&cal, "2026-09-08T12:00", 4),
+	             "2026-09-09T08:00");
+	/* Raised after closing or exactly at it: from the next opening. */
+	CHECK_EQ_STR(office_end(&cal, "2026-09-08T18:00", 1),
+	             "2026-09-09T07:00");
+	CHECK_EQ_STR(office_end(&cal, "2026-09-08T14:00", 1),
+	             "2026-09-09T07:00");
+	/* Three days of 8 hours: Tuesday 10:00 to Friday 10:00. */
+	CHECK_EQ_STR(office_end(&cal, "2026-09-08T08:00", 24),
+	             "2026-09-11T08:00");
+}
+
+static void
+test_office_hours_over_the_weekend(void)
+{
+	calendar cal = bare();
+	/* Friday 15:00 + 4 h = Monday 11:00 (CEST). */
+	CHECK_EQ_STR(office_end(&cal, "2026-09-11T13:00", 4),
+	             "2026-09-14T09:00");
+	/* A HIGH alert (24 h) raised Friday 10:00 reaches the desk on
+	 * Wednesday 10:00, not on Saturday. */
+	CHECK_EQ_STR(office_end(&cal, "2026-09-11T08:00", 24),
+	             "2026-09-16T08:00");
+	/* Raised on a Saturday: from Monday 08:00. */
+	CHECK_EQ_STR(office_end(&cal, "2026-09-12T10:00", 2),
+	             "2026-09-14T08:00");
+}
+
+static void
+test_office_hours_from_midnight_utc(void)
+{
+	calendar cal = bare();
+	/* A deadline warning at 00:00 UTC on a Tuesday (02:00 CEST) with 4
+	 * hours counts from 08:00 local: 12:00 CEST. */
+	CHECK_EQ_STR(office_end(&cal, "2026-09-08T00:00", 4),
+	             "2026-09-08T10:00");
+	/* In winter 00:00 UTC is 01:00 CET: 12:00 CET is 11:00 UTC. */
+	CHECK_EQ_STR(office_end(&cal, "2026-01-13T00:00", 4),
+	             "2026-01-13T11:00");
+	/* 23:30 UTC on a Monday in summer is already Tuesday 01:30 local. */
+	CHECK_EQ_STR(office_end(&cal, "2026-09-07T23:30", 1),
+	             "2026-09-08T07:00");
+}
+
+static void
+test_office_hours_over_public_holidays(void)
+{
+	calendar cal = bare();
+	/* Wednesday 2026-12-23 15:00 CET: 1 h, then Christmas Eve, Christmas
+	 * Day, Boxing Day (a Saturday), Sunday; Monday 08:00 + 3 h. */
+	CHECK_EQ_STR(office_end(&cal, "2026-12-23T14:00", 4),
+	             "2026-12-28T10:00");
+	/* Christmas Eve as a working day counts. */
+	cal.christmas_eve_is_holiday = false;
+	CHECK_EQ_STR(office_end(&cal, "2026-12-23T14:00", 4),
+	             "2026-12-24T10:00");
+	/* Wednesday before Easter 2026 14:00 CEST: Maundy Thursday, Good
+	 * Friday, the weekend and Easter Monday are closed. */
+	CHECK_EQ_STR(office_end(&cal, "2026-04-01T12:00", 4),
+	             "2026-04-07T08:00");
+	/* Ascension Day 2026 (Thursday 05-14) started on. */
+	CHECK_EQ_STR(office_end(&cal, "2026-05-14T07:00", 1),
+	             "2026-05-15T07:00");
+}
+
+static void
+test_office_hours_across_summer_time_switches(void)
+{
+	calendar cal = bare();
+	/* Friday 2026-03-27 14:00 CET (13:00 UTC): 2 h that day; Monday
+	 * 03-30 is summer time, 08:00 CEST = 06:00 UTC, + 2 h. */
+	CHECK_EQ_STR(office_end(&cal, "2026-03-27T13:00", 4),
+	             "2026-03-30T08:00");
+	/* Friday 2026-10-23 14:00 CEST (12:00 UTC): Monday 10-26 is winter
+	 * time, 10:00 CET = 09:00 UTC. */
+	CHECK_EQ_STR(office_end(&cal, "2026-10-23T12:00", 4),
+	             "2026-10-26T09:00");
+	/* An office open round the clock every day counts real hours over
+	 * the switching Sundays (23 and 25 local hours long). */
+	office_hours always;
+	ug_diag diag = {0};
+	CHECK_OK(calendar_parse_office_days(&always, "mon-sun", &diag));
+	CHECK_OK(calendar_parse_office_hours(&always, "00:00-24:00", &diag));
+	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
+			     &cal, &always, utc("2026-03-28T23:00"), 24)),
+	             "2026-03-29T23:00");
+	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
+			     &cal, &always, utc("2026-10-24T22:00"), 26)),
+	             "2026-10-26T00:00");
+}
+
+static void
+test_office_hours_configured(void)
+{
+	calendar cal = bare();
+	office_hours oh;
+	calendar_office_defaults(&oh);
+	ug_diag diag = {0};
+	CHECK_OK(calendar_parse_office_days(&oh, "mon-sat", &diag));
+	CHECK_OK(calendar_parse_office_hours(&oh, "07:30-15:30", &diag));
+	/* Friday 15:00 CEST: half an hour, then Saturday from 07:30. */
+	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
+			     &cal, &oh, utc("2026-09-11T13:00"), 4)),
+	             "2026-09-12T09:00");
+	/* Without an office day (never configured) it counts clock hours
+	 * rather than never ending. */
+	office_hours none = {0};
+	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
+			     &cal, &none, utc("2026-09-11T13:00"), 4)),
+	             "2026-09-11T17:00");
+}
+
+static void
+test_office_days_parse(void)
+{
+	office_hours oh;
+	calendar_office_defaults(&oh);
+	CHECK_EQ_INT(oh.days, 0x1f);
+	CHECK_EQ_INT(oh.open_min, 480);
+	CHECK_EQ_INT(oh.close_min, 960);
+	ug_diag diag = {0};
+	CHECK_OK(calendar_parse_office_days(&oh, "Mon, wed ,FRI", &diag));
+	CHECK_EQ_INT(oh.days, 1 | 4 | 16);
+	CHECK_OK(calendar_parse_office_days(&oh, "mon-thu,sat", &diag));
+	CHECK_EQ_INT(oh.days, 0xf | 0x20);
+	CHECK_OK(calendar_parse_office_days(&oh, "sun", &diag));
+	CHECK_EQ_INT(oh.days, 0x40);
+	CHECK_OK(calendar_parse_office_days(&oh, "mon - fri", &diag));
+	CHECK_EQ_INT(oh.days, 0x1f);
+	static const char *const bad[] = {
+		"", "fri-mon", "monday", "mon-", "mon,,tue", "mon-fri,",
+		"1-5", "mon fri", "mon-tue-wed", "weekdays",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		memset(&diag, 0, sizeof diag);
+		if (calendar_parse_office_days(&oh, bad[i], &diag) !=
+		    UG_EMALFORMED)
+			FAIL("office days '%s' accepted", bad[i]);
+		CHECK(strstr(diag.reason, "is not a list of weekdays") !=
+		      NULL);
+	}
+	/* A refused value leaves the days as they were. */
+	CHECK_EQ_INT(oh.days, 0x1f);
+}
+
+static void
+test_office_hours_parse(void)
+{
+	office_hours oh;
+	calendar_office_defaults(&oh);
+	ug_diag diag = {0};
+	CHECK_OK(calendar_parse_office_hours(&oh, "07:30 - 15:45", &diag));
+	CHECK_EQ_INT(oh.open_min, 450);
+	CHECK_EQ_INT(oh.close_min, 945);
+	CHECK_OK(calendar_parse_office_hours(&oh, "00:00-24:00", &diag));
+	CHECK_EQ_INT(oh.open_min, 0);
+	CHECK_EQ_INT(oh.close_min, 1440);
+	static const char *const bad[] = {
+		"16:00-08:00", "08:00-08:00", "8:00-16:00", "08:00-16:00x",
+		"08:60-16:00", "24:30-24:45", "22:00-25:00", "",
+		"08:00",       "08.00-16.00", "08:00-24:01",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		memset(&diag, 0, sizeof diag);
+		if (calendar_parse_office_hours(&oh, bad[i], &diag) !=
+		    UG_EMALFORMED)
+			FAIL("office hours '%s' accepted", bad[i]);
+		CHECK(strstr(diag.reason, "is not an opening time") != NULL);
+	}
+	CHECK_EQ_INT(oh.close_min, 1440);
+}
+
 TEST_LIST = {
 	{"fixed public holidays", test_fixed_public_holidays},
 	{"easter based holidays", test_easter_based_holidays},
@@ -439,5 +702,18 @@ TEST_LIST = {
 	{"school days back over holidays",
 	 test_school_days_back_over_holidays},
 	{"add working days", test_add_working_days},
+	{"copenhagen offset", test_copenhagen_offset},
+	{"office hours within a day", test_office_hours_within_a_day},
+	{"office hours across closing", test_office_hours_across_closing},
+	{"office hours over the weekend", test_office_hours_over_the_weekend},
+	{"office hours from midnight utc",
+	 test_office_hours_from_midnight_utc},
+	{"office hours over public holidays",
+	 test_office_hours_over_public_holidays},
+	{"office hours across summer time switches",
+	 test_office_hours_across_summer_time_switches},
+	{"office hours configured", test_office_hours_configured},
+	{"office days parse", test_office_days_parse},
+	{"office hours parse", test_office_hours_parse},
 	{NULL, NULL},
 };
