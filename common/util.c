@@ -136,7 +136,7 @@ ug_weekday(int32_t days)
 int32_t
 ug_today(void)
 {
-	return (int32_t)(ug_now_ms() / 86400000);
+	return (int32_t)(ug_now_ms() / UG_DAY_MS);
 }
 
 ug_err

@@ -12,6 +12,11 @@
 
 #include "common/err.h"
 
+/* One day in milliseconds: a day number times this is its midnight UTC
+ * as an instant (occurred_at, timers), an instant divided by it its day.
+ * The one day constant; no code writes 86400000 itself. */
+#define UG_DAY_MS INT64_C(86400000)
+
 /* Milliseconds since the epoch (UTC). */
 int64_t ug_now_ms(void);
 /* Monotonic milliseconds, for timeouts and latency. */
