@@ -265,7 +265,6 @@ calendar_add_days_outside_holidays(const calendar *cal, int32_t from, int n)
 
 #define MINUTE_MS INT64_C(60000)
 #define HOUR_MS (60 * MINUTE_MS)
-#define DAY_MS (24 * HOUR_MS)
 
 void
 calendar_office_defaults(office_hours *oh)
@@ -388,9 +387,9 @@ int64_t
 calendar_copenhagen_offset_ms(int64_t utc_ms)
 {
 	int year, month, mday;
-	ug_civil((int32_t)floor_div(utc_ms, DAY_MS), &year, &month, &mday);
-	int64_t summer_from = last_sunday(year, 3) * DAY_MS + HOUR_MS;
-	int64_t summer_to = last_sunday(year, 10) * DAY_MS + HOUR_MS;
+	ug_civil((int32_t)floor_div(utc_ms, UG_DAY_MS), &year, &month, &mday);
+	int64_t summer_from = last_sunday(year, 3) * UG_DAY_MS + HOUR_MS;
+	int64_t summer_to = last_sunday(year, 10) * UG_DAY_MS + HOUR_MS;
 	return utc_ms >= summer_from && utc_ms < summer_to ? 2 * HOUR_MS
 	                                                   : HOUR_MS;
 }
@@ -401,7 +400,7 @@ calendar_copenhagen_offset_ms(int64_t utc_ms)
 static int64_t
 copenhagen_to_utc(int32_t day, int minutes)
 {
-	int64_t wall = day * DAY_MS + minutes * MINUTE_MS;
+	int64_t wall = day * UG_DAY_MS + minutes * MINUTE_MS;
 	if (calendar_copenhagen_offset_ms(wall - 2 * HOUR_MS) == 2 * HOUR_MS)
 		return wall - 2 * HOUR_MS;
 	return wall - HOUR_MS;
@@ -420,7 +419,7 @@ calendar_add_office_hours(const calendar *cal, const office_hours *oh,
 		return start_ms + left;
 	int64_t at = start_ms;
 	int32_t day = (int32_t)floor_div(
-		start_ms + calendar_copenhagen_offset_ms(start_ms), DAY_MS);
+		start_ms + calendar_copenhagen_offset_ms(start_ms), UG_DAY_MS);
 	for (;; day++) {
 		if (!(oh->days & 1u << ug_weekday(day)) ||
 		    calendar_is_public_holiday(cal, day))

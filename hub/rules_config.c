@@ -13,7 +13,16 @@
 #include "common/util.h"
 #include "proto/ungebro.pb-c.h"
 
-enum setting_kind { S_BOOL, S_INT, S_PRIORITY, S_GRADES, S_ID, S_HOLIDAY };
+enum setting_kind {
+	S_BOOL,
+	S_INT,
+	S_PRIORITY,
+	S_GRADES,
+	S_ID,
+	S_HOLIDAY,
+	S_OFFICE_DAYS,
+	S_OFFICE_HOURS,
+};
 
 typedef struct {
 	const char *name;
@@ -73,10 +82,18 @@ static const setting settings[] = {
 	 30},
 	{"deadline.min_age", S_INT, F(deadline.min_age), 0, 30},
 	{"deadline.max_age", S_INT, F(deadline.max_age), 0, 30},
+	{"missed_activation.enabled", S_BOOL, F(missed_activation.on.enabled),
+	 0, 1},
+	{"missed_activation.priority", S_PRIORITY,
+	 F(missed_activation.on.priority), 1, 4},
+	{"missed_activation.count", S_INT, F(missed_activation.count), 1, 10},
+	{"missed_activation.days", S_INT, F(missed_activation.days), 1, 365},
 	{"ack.low_hours", S_INT, F(ack_hours[1]), 1, 24 * 365},
 	{"ack.normal_hours", S_INT, F(ack_hours[2]), 1, 24 * 365},
 	{"ack.high_hours", S_INT, F(ack_hours[3]), 1, 24 * 365},
 	{"ack.urgent_hours", S_INT, F(ack_hours[4]), 1, 24 * 365},
+	{"office.days", S_OFFICE_DAYS, F(office), 0, 0},
+	{"office.hours", S_OFFICE_HOURS, F(office), 0, 0},
 	{"routing.desk", S_ID, F(desk), 0, 0},
 	{"routing.team_lead", S_ID, F(team_lead), 0, 0},
 	{"calendar.school_holiday", S_HOLIDAY, F(cal), 0, 0},
@@ -126,10 +143,16 @@ rules_config_defaults(rules_config *cfg)
 	cfg->deadline.warn_working_days = 1;
 	cfg->deadline.min_age = 15;
 	cfg->deadline.max_age = 17;
+	/* The strategy's "close follow-up when an activation is not
+	 * completed": a second miss within a month. */
+	cfg->missed_activation.on = (rule_switch){true, normal};
+	cfg->missed_activation.count = 2;
+	cfg->missed_activation.days = 30;
 	cfg->ack_hours[low] = 120;
 	cfg->ack_hours[normal] = 72;
 	cfg->ack_hours[high] = 24;
 	cfg->ack_hours[urgent] = 4;
+	calendar_office_defaults(&cfg->office);
 	ug_strlcpy(cfg->desk, "duty-desk", sizeof cfg->desk);
 }
 
@@ -222,6 +245,10 @@ rules_config_set(rules_config *cfg, const char *name, const char *value,
 		return UG_OK;
 	case S_HOLIDAY:
 		return calendar_add_school_holiday(&cfg->cal, value, diag);
+	case S_OFFICE_DAYS:
+		return calendar_parse_office_days(field, value, diag);
+	case S_OFFICE_HOURS:
+		return calendar_parse_office_hours(field, value, diag);
 	}
 bad:
 	ug_diag_set(diag, name, "'%s' is not a valid value for %s", value,

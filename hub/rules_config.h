@@ -50,7 +50,12 @@ typedef struct rules_config {
 		int contact_working_days, offer_days, treatment_days;
 		int warn_working_days, min_age, max_age;
 	} deadline;
+	struct {
+		rule_switch on;
+		int count, days; /* count missed within days: an alert */
+	} missed_activation;
 	int ack_hours[5]; /* by Priority: acknowledge within, then escalate */
+	office_hours office; /* the hours ack_hours count */
 	char desk[RULES_ID_MAX];
 	char team_lead[RULES_ID_MAX];
 } rules_config;

@@ -2,8 +2,9 @@
  * hub/rules_config: the defaults are DOMAIN.md's, every kind of setting
  * parses (and refuses what it must), an unknown name or a bad value is an
  * error naming file:line, settings that contradict each other are refused,
- * configured school holidays replace the defaults, and the example file in
- * deploy/ loads to exactly the defaults.
+ * configured school holidays replace the defaults, office hours and the
+ * missed-activation rule parse, and the example file in deploy/ loads to
+ * exactly the defaults.
  */
 #include "tests/unit/check.h"
 
@@ -130,6 +131,16 @@ test_defaults_are_domain(void)
 	CHECK_EQ_INT(c.ack_hours[NORMAL], 72);
 	CHECK_EQ_INT(c.ack_hours[HIGH], 24);
 	CHECK_EQ_INT(c.ack_hours[URGENT], 4);
+	/* Acknowledgement windows count office hours: Monday to Friday,
+	 * 08:00-16:00 Danish time. */
+	CHECK_EQ_INT(c.office.days, 0x1f);
+	CHECK_EQ_INT(c.office.open_min, 8 * 60);
+	CHECK_EQ_INT(c.office.close_min, 16 * 60);
+	/* Missed activations: their own alert at 2 within 30 days. */
+	CHECK(c.missed_activation.on.enabled);
+	CHECK_EQ_INT(c.missed_activation.on.priority, NORMAL);
+	CHECK_EQ_INT(c.missed_activation.count, 2);
+	CHECK_EQ_INT(c.missed_activation.days, 30);
 	CHECK_EQ_STR(c.desk, "duty-desk");
 	CHECK_EQ_STR(c.team_lead, "");
 	/* Calendars: the five Danish school holidays, Christmas Eve off. */
@@ -546,6 +557,95 @@ test_docs_example_loads(void)
 	CHECK(calendar_is_school_day(&c.cal, day("2027-08-09")));
 }
 
+static void
+test_office_settings(void)
+{
+	rules_config c = with("office.days", "mon-thu");
+	CHECK_EQ_INT(c.office.days, 0xf);
+	CHECK_EQ_INT(c.office.open_min, 8 * 60);
+	c = with("office.hours", "07:30-15:00");
+	CHECK_EQ_INT(c.office.days, 0x1f);
+	CHECK_EQ_INT(c.office.open_min, 7 * 60 + 30);
+	CHECK_EQ_INT(c.office.close_min, 15 * 60);
+	CHECK_EQ_INT(with("office.days", "mon,wed, sat").office.days,
+	             1 | 4 | 32);
+	refused("office.days", "", UG_EMALFORMED);
+	refused("office.days", "fri-mon", UG_EMALFORMED);
+	refused("office.days", "weekdays", UG_EMALFORMED);
+	refused("office.hours", "16:00-08:00", UG_EMALFORMED);
+	refused("office.hours", "8-16", UG_EMALFORMED);
+	refused("office.hours", "", UG_EMALFORMED);
+
+	/* From a file, with the line named. */
+	ug_diag diag;
+	CHECK_OK(load_text(&c, "office.days = mon-sat\n"
+	                       "office.hours = 09:00 - 17:30\n",
+	                   &diag));
+	CHECK_EQ_INT(c.office.days, 0x3f);
+	CHECK_EQ_INT(c.office.open_min, 9 * 60);
+	CHECK_EQ_INT(c.office.close_min, 17 * 60 + 30);
+	/* 2026-09-11 is a Friday: with Saturday open, 15:00 + 4 h ends on
+	 * Saturday 10:30 CEST. */
+	int64_t friday = ((int64_t)day("2026-09-11") * 24 + 13) * 3600000;
+	CHECK_EQ_INT(calendar_add_office_hours(&c.cal, &c.office, friday, 4),
+	             ((int64_t)day("2026-09-12") * 24 + 8) * 3600000 +
+	                     30 * 60000);
+	CHECK_ERR(load_text(&c, "dropout.enabled = yes\n"
+	                        "office.hours = 08:00-16:00\n"
+	                        "office.days = monday-friday\n",
+	                    &diag),
+	          UG_EMALFORMED);
+	CHECK_EQ_INT(diag.line, 3);
+	CHECK(strstr(diag.reason, ":3: 'monday-friday' is not a list of "
+	                          "weekdays") != NULL);
+	CHECK_ERR(load_text(&c, "office.hours = 16:00-08:00\n", &diag),
+	          UG_EMALFORMED);
+	CHECK_EQ_INT(diag.line, 1);
+	CHECK(strstr(diag.reason, ":1: '16:00-08:00' is not an opening "
+	                          "time") != NULL);
+}
+
+static void
+test_missed_activation_settings(void)
+{
+	CHECK(!with("missed_activation.enabled", "no")
+	               .missed_activation.on.enabled);
+	CHECK_EQ_INT(with("missed_activation.priority", "high")
+	                     .missed_activation.on.priority,
+	             HIGH);
+	CHECK_EQ_INT(with("missed_activation.count", "1")
+	                     .missed_activation.count,
+	             1);
+	CHECK_EQ_INT(with("missed_activation.count", "10")
+	                     .missed_activation.count,
+	             10);
+	CHECK_EQ_INT(with("missed_activation.days", "365")
+	                     .missed_activation.days,
+	             365);
+	refused("missed_activation.enabled", "sometimes", UG_EMALFORMED);
+	refused("missed_activation.priority", "severe", UG_EMALFORMED);
+	refused("missed_activation.count", "0", UG_EMALFORMED);
+	refused("missed_activation.count", "11", UG_EMALFORMED);
+	refused("missed_activation.days", "0", UG_EMALFORMED);
+	refused("missed_activation.days", "366", UG_EMALFORMED);
+	refused("missed_activation.days", "30d", UG_EMALFORMED);
+	ug_diag diag;
+	rules_config c;
+	CHECK_OK(load_text(&c, "missed_activation.count = 3\n"
+	                       "missed_activation.days = 60\n",
+	                   &diag));
+	CHECK_EQ_INT(c.missed_activation.count, 3);
+	CHECK_EQ_INT(c.missed_activation.days, 60);
+	CHECK(c.missed_activation.on.enabled);
+	CHECK_ERR(load_text(&c, "# activations\n"
+	                        "missed_activation.days = 400\n",
+	                    &diag),
+	          UG_EMALFORMED);
+	CHECK_EQ_INT(diag.line, 2);
+	CHECK(strstr(diag.reason, ":2: missed_activation.days must be a "
+	                          "whole number from 1 to 365") != NULL);
+}
+
 TEST_LIST = {
 	{"defaults are domain", test_defaults_are_domain},
 	{"no file means defaults", test_no_file_means_defaults},
@@ -567,6 +667,8 @@ TEST_LIST = {
 	 test_school_holidays_replace_defaults},
 	{"error stops at the first bad line",
 	 test_error_stops_at_first_bad_line},
+	{"office settings", test_office_settings},
+	{"missed activation settings", test_missed_activation_settings},
 	{"example file is the defaults", test_example_file_is_the_defaults},
 	{"docs example loads", test_docs_example_loads},
 	{NULL, NULL},
