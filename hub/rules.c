@@ -244,31 +244,125 @@ absence_apply(const absence_config *cfg, absence_state *st,
 
 /* ---- unlawful absence per quarter ---- */
 
-/* Version 2 keeps every kind's rows with their school key; version 1
- * kept unlawful rows only and still parses. */
-#define QUARTER_VERSION 2
+/* Version 3 adds the quarter before (quarter_past); version 2 keeps every
+ * kind's rows with their school key; version 1 kept unlawful rows only.
+ * Both still parse, without a quarter before. */
+#define QUARTER_VERSION 3
 #define QUARTER_REPORT_BYTES 17
 #define QUARTER_REPORT_BYTES_V1 12
+#define QUARTER_PAST_BYTES (13 + QUARTER_DAY_BYTES)
+
+static void
+quarter_bounds(int32_t quarter, int32_t *first, int32_t *last)
+{
+	int year = quarter / 4, q = quarter % 4;
+	*first = ug_days_from_civil(year, q * 3 + 1, 1);
+	*last = (q == 3 ? ug_days_from_civil(year + 1, 1, 1)
+	                : ug_days_from_civil(year, q * 3 + 4, 1)) - 1;
+}
 
 static int32_t
-quarter_of(int32_t day, int32_t *first, int32_t *last)
+quarter_of(int32_t day)
 {
 	char iso[11];
 	ug_date_format(day, iso);
 	int year = (iso[0] - '0') * 1000 + (iso[1] - '0') * 100 +
 	           (iso[2] - '0') * 10 + (iso[3] - '0');
 	int month = (iso[5] - '0') * 10 + (iso[6] - '0');
-	int q = (month - 1) / 3;
-	*first = ug_days_from_civil(year, q * 3 + 1, 1);
-	*last = (q == 3 ? ug_days_from_civil(year + 1, 1, 1)
-	                : ug_days_from_civil(year, q * 3 + 4, 1)) - 1;
-	return year * 4 + q;
+	return year * 4 + (month - 1) / 3;
+}
+
+uint32_t
+absence_apportion(uint32_t lessons, uint32_t before, uint32_t part,
+                  uint32_t days)
+{
+	if (days == 0)
+		return 0;
+	uint64_t twice = 2 * (uint64_t)days;
+	uint64_t to = (2 * (uint64_t)lessons * (before + part) + days) / twice;
+	uint64_t from = (2 * (uint64_t)lessons * before + days) / twice;
+	return (uint32_t)(to - from);
+}
+
+/* Adds to absent and expected the share of every period in reports that
+ * falls into first..last, and marks the school days they cover there. */
+static void
+quarter_figures(const quarter_config *cfg, const absence_report *reports,
+                uint16_t count, int32_t first, int32_t last,
+                uint32_t *absent, uint32_t *expected,
+                uint8_t covered[QUARTER_DAY_BYTES])
+{
+	for (uint16_t i = 0; i < count; i++) {
+		const absence_report *r = &reports[i];
+		bool seen = r->end < first || r->start > last;
+		for (uint16_t k = 0; k < i && !seen; k++)
+			seen = same_period(&reports[k], r);
+		if (seen)
+			continue; /* outside, or summed with an earlier row */
+		uint16_t idx[QUARTER_MAX_REPORTS], n = 0;
+		for (uint16_t k = i; k < count; k++)
+			if (same_period(&reports[k], r))
+				idx[n++] = k;
+		uint32_t a, e;
+		absence_sum(reports, idx, n,
+		            1u << UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL, &a, &e);
+		uint32_t before = 0, part = 0, days = 0;
+		for (int32_t d = r->start; d <= r->end; d++) {
+			if (!school_day(cfg->cal, d))
+				continue;
+			days++;
+			if (d < first) {
+				before++;
+			} else if (d <= last) {
+				part++;
+				covered[(d - first) / 8] |= 1u << (d - first) % 8;
+			}
+		}
+		/* A period of no school day has nothing to apportion by: it
+		 * belongs to the quarter of its last day. */
+		if (days == 0)
+			before = 0, part = days = r->end <= last;
+		*absent += absence_apportion(a, before, part, days);
+		*expected += absence_apportion(e, before, part, days);
+	}
+}
+
+static int
+count_bits(const uint8_t bits[QUARTER_DAY_BYTES])
+{
+	int n = 0;
+	for (int i = 0; i < QUARTER_DAY_BYTES * 8; i++)
+		n += bits[i / 8] >> i % 8 & 1;
+	return n;
+}
+
+/* The levels reached for the first time; notify alone if both. */
+static void
+quarter_judge(const quarter_config *cfg, bool *warned, bool *notified,
+              quarter_verdict *v)
+{
+	if (v->covered_days < cfg->min_days || v->expected == 0)
+		return;
+	uint64_t absent100 = (uint64_t)v->absent * 100;
+	/* "At 10 %": reaching the level counts. */
+	if (!*warned && absent100 >= (uint64_t)cfg->warn_pct * v->expected) {
+		*warned = true;
+		v->warn = true;
+	}
+	if (!*notified &&
+	    absent100 >= (uint64_t)cfg->notify_pct * v->expected) {
+		*notified = true;
+		*warned = true;
+		v->notify = true;
+		v->warn = false; /* one alert: the higher level */
+	}
 }
 
 size_t
 quarter_state_write(const quarter_state *st, uint8_t *out, size_t cap)
 {
-	size_t need = 9 + (size_t)st->count * QUARTER_REPORT_BYTES;
+	size_t need = 9 + QUARTER_PAST_BYTES +
+	              (size_t)st->count * QUARTER_REPORT_BYTES;
 	if (cap < need)
 		return 0;
 	out[0] = QUARTER_VERSION;
@@ -277,6 +371,12 @@ quarter_state_write(const quarter_state *st, uint8_t *out, size_t cap)
 	out[6] = st->notified;
 	out[7] = (uint8_t)(st->count >> 8), out[8] = (uint8_t)st->count;
 	uint8_t *p = out + 9;
+	put32(p, (uint32_t)st->prev.quarter);
+	p[4] = (uint8_t)(st->prev.warned | st->prev.notified << 1);
+	put32(p + 5, st->prev.absent);
+	put32(p + 9, st->prev.expected);
+	memcpy(p + 13, st->prev.covered, QUARTER_DAY_BYTES);
+	p += QUARTER_PAST_BYTES;
 	for (uint16_t i = 0; i < st->count; i++, p += QUARTER_REPORT_BYTES) {
 		put32(p, (uint32_t)st->reports[i].start);
 		put32(p + 4, (uint32_t)st->reports[i].end);
@@ -294,18 +394,28 @@ bool
 quarter_state_parse(quarter_state *st, const uint8_t *in, size_t len)
 {
 	memset(st, 0, sizeof *st);
-	if (len < 9 || (in[0] != QUARTER_VERSION && in[0] != 1))
+	if (len < 9 || in[0] < 1 || in[0] > QUARTER_VERSION)
 		return false;
 	size_t bytes = in[0] == 1 ? QUARTER_REPORT_BYTES_V1
 	                          : QUARTER_REPORT_BYTES;
+	size_t past = in[0] == QUARTER_VERSION ? QUARTER_PAST_BYTES : 0;
 	st->quarter = (int32_t)get32(in + 1);
 	st->warned = in[5] != 0;
 	st->notified = in[6] != 0;
 	st->count = (uint16_t)(in[7] << 8 | in[8]);
 	if (st->count > QUARTER_MAX_REPORTS ||
-	    len != 9 + (size_t)st->count * bytes)
+	    len != 9 + past + (size_t)st->count * bytes)
 		return false;
 	const uint8_t *p = in + 9;
+	if (past) {
+		st->prev.quarter = (int32_t)get32(p);
+		st->prev.warned = (p[4] & 1) != 0;
+		st->prev.notified = (p[4] & 2) != 0;
+		st->prev.absent = get32(p + 5);
+		st->prev.expected = get32(p + 9);
+		memcpy(st->prev.covered, p + 13, QUARTER_DAY_BYTES);
+		p += past;
+	}
 	for (uint16_t i = 0; i < st->count; i++, p += bytes) {
 		st->reports[i].start = (int32_t)get32(p);
 		st->reports[i].end = (int32_t)get32(p + 4);
@@ -321,19 +431,35 @@ quarter_state_parse(quarter_state *st, const uint8_t *in, size_t len)
 	return true;
 }
 
+/* Closes the state's quarter: what its rows made of it is kept as the
+ * quarter before `next`, for the rows of `next` that reach back into it. */
+static void
+quarter_close(const quarter_config *cfg, quarter_state *st, int32_t next)
+{
+	quarter_past past = {.quarter = next - 1};
+	if (st->quarter == next - 1) {
+		int32_t first, last;
+		quarter_bounds(st->quarter, &first, &last);
+		quarter_figures(cfg, st->reports, st->count, first, last,
+		                &past.absent, &past.expected, past.covered);
+		past.warned = st->warned;
+		past.notified = st->notified;
+	}
+	memset(st, 0, sizeof *st);
+	st->quarter = next;
+	st->prev = past;
+}
+
 void
 quarter_apply(const quarter_config *cfg, quarter_state *st,
               const absence_report *report, quarter_verdict *verdict)
 {
 	memset(verdict, 0, sizeof *verdict);
-	int32_t first, last;
-	int32_t quarter = quarter_of(report->end, &first, &last);
+	int32_t quarter = quarter_of(report->end);
 	if (quarter < st->quarter)
 		return; /* a late report for a closed quarter changes nothing */
-	if (quarter > st->quarter) {
-		memset(st, 0, sizeof *st);
-		st->quarter = quarter;
-	}
+	if (quarter > st->quarter)
+		quarter_close(cfg, st, quarter);
 	uint16_t i = 0;
 	while (i < st->count && !(same_period(&st->reports[i], report) &&
 	                          st->reports[i].kind == report->kind))
@@ -345,35 +471,34 @@ quarter_apply(const quarter_config *cfg, quarter_state *st,
 	}
 	st->reports[i] = *report;
 	memset(st->reports[i].event_id, 0, sizeof st->reports[i].event_id);
+	int32_t first, last;
+	quarter_bounds(quarter, &first, &last);
+	quarter_past *prev = &st->prev;
+	if (report->start < first && prev->quarter == quarter - 1) {
+		/* Judged before the later quarter, which the next report can
+		 * still judge: the quarter before has no other report to
+		 * come. */
+		quarter_verdict pv = {.absent = prev->absent,
+		                      .expected = prev->expected};
+		uint8_t covered[QUARTER_DAY_BYTES];
+		memcpy(covered, prev->covered, sizeof covered);
+		quarter_bounds(prev->quarter, &pv.quarter_start,
+		               &pv.quarter_end);
+		quarter_figures(cfg, st->reports, st->count, pv.quarter_start,
+		                pv.quarter_end, &pv.absent, &pv.expected,
+		                covered);
+		pv.covered_days = count_bits(covered);
+		quarter_judge(cfg, &prev->warned, &prev->notified, &pv);
+		if (pv.warn || pv.notify) {
+			*verdict = pv;
+			return;
+		}
+	}
 	verdict->quarter_start = first;
 	verdict->quarter_end = last;
-	uint16_t idx[QUARTER_MAX_REPORTS] = {0};
-	for (uint16_t k = 0; k < st->count; k++)
-		idx[k] = k;
-	absence_sum(st->reports, idx, st->count,
-	            1u << UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL, &verdict->absent,
-	            &verdict->expected);
-	uint8_t covered[100] = {0};
-	for (uint16_t k = 0; k < st->count; k++)
-		for (int32_t d = st->reports[k].start; d <= st->reports[k].end;
-		     d++)
-			if (d >= first && d - first < 100 &&
-			    school_day(cfg->cal, d) && !covered[d - first]++)
-				verdict->covered_days++;
-	if (verdict->covered_days < cfg->min_days || verdict->expected == 0)
-		return;
-	uint64_t absent100 = (uint64_t)verdict->absent * 100;
-	/* "At 10 %": reaching the level counts. */
-	if (!st->warned &&
-	    absent100 >= (uint64_t)cfg->warn_pct * verdict->expected) {
-		st->warned = true;
-		verdict->warn = true;
-	}
-	if (!st->notified &&
-	    absent100 >= (uint64_t)cfg->notify_pct * verdict->expected) {
-		st->notified = true;
-		st->warned = true;
-		verdict->notify = true;
-		verdict->warn = false; /* one alert: the higher level */
-	}
+	uint8_t covered[QUARTER_DAY_BYTES] = {0};
+	quarter_figures(cfg, st->reports, st->count, first, last,
+	                &verdict->absent, &verdict->expected, covered);
+	verdict->covered_days = count_bits(covered);
+	quarter_judge(cfg, &st->warned, &st->notified, verdict);
 }

@@ -101,11 +101,26 @@ typedef struct {
 	const calendar *cal;
 } quarter_config;
 
+/* School days' bits of a quarter (at most 92 days). */
+#define QUARTER_DAY_BYTES 12
+
+/* The quarter before the current one, as it stood when it ended: the part
+ * of a later report that spans back into it still counts there. */
+typedef struct {
+	int32_t quarter; /* 0: none (a state of an older version) */
+	bool warned, notified;
+	uint32_t absent, expected; /* its own reports' part of it */
+	uint8_t covered[QUARTER_DAY_BYTES]; /* bit d: its day d reported */
+} quarter_past;
+
 typedef struct {
 	int32_t quarter;  /* year * 4 + quarter index, of the latest report */
 	bool warned, notified;
 	uint16_t count;
+	/* Whole rows ending in the quarter; one starting in the quarter
+	 * before is apportioned between the two when counted. */
 	absence_report reports[QUARTER_MAX_REPORTS]; /* no event_id kept */
+	quarter_past prev;
 } quarter_state;
 
 typedef struct {
@@ -117,8 +132,21 @@ typedef struct {
 
 size_t quarter_state_write(const quarter_state *st, uint8_t *out, size_t cap);
 bool quarter_state_parse(quarter_state *st, const uint8_t *in, size_t len);
+
+/* The lessons of a period of `days` school days that fall on its school
+ * days `before` + 1 to `before` + `part`: the running total is rounded
+ * (half up) at both ends, so the parts of a period, however it is cut,
+ * add up to `lessons` exactly. days 0 gives 0. */
+uint32_t absence_apportion(uint32_t lessons, uint32_t before, uint32_t part,
+                           uint32_t days);
+
 /* Feed one report: only UNLAWFUL absence counts toward this rule, but the
- * rows of every kind tell the period's expected lessons. */
+ * rows of every kind tell the period's expected lessons. A period that
+ * spans a quarter boundary counts in each quarter with the share of its
+ * lessons its school days there carry (absence_apportion). The verdict is
+ * the quarter of the report's last day, unless the report's share in the
+ * quarter before reaches a level there: then it is that quarter's, and the
+ * later quarter is judged with its next report. */
 void quarter_apply(const quarter_config *cfg, quarter_state *st,
                    const absence_report *report, quarter_verdict *verdict);
 

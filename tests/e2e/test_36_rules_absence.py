@@ -2,7 +2,9 @@
 window counts school days only (the autumn holiday, week 42, is no school
 day), the coverage minimum, and the unlawful-absence quarter levels (at
 10 % a warning, at 15 % a notification; one alert per level per quarter;
-a new quarter starts afresh). docs/RULES.md.
+a new quarter starts afresh; a report spanning a quarter boundary is
+apportioned between the quarters by school days, through the school
+adapter). docs/RULES.md.
 
 The harness turns the quarter rule off and the rolling rule's coverage
 minimum to 0 by default; these tests set what they exercise."""
@@ -10,7 +12,7 @@ minimum to 0 by default; these tests set what they exercise."""
 import pytest
 
 import hubtest
-from hubtest import CprGen, ev_absence, rules_hub
+from hubtest import AbsenceRow, CprGen, ev_absence, rules_hub
 
 # Weeks 40, 41, 43 and 44 of 2026 (week 42 is the autumn holiday).
 AROUND_AUTUMN = [("2026-09-28", 4), ("2026-10-05", 3), ("2026-10-19", 3),
@@ -173,3 +175,82 @@ def test_one_report_one_absence_alert_below_the_notify_level(make_hub):
     # Still between the levels a week later: nothing new.
     hub.send(ev_absence(cpr, "2026-09-21", 4))
     assert hub.wait_applied()["alerts"] == 1
+
+
+# Through the school adapter: its export is one row per pupil, period and
+# kind (docs/ADAPTERS.md).
+UNLAWFUL, ILLNESS = "ulovligt", "sygdom"
+_exports = [0]
+
+
+def school_export(hub, rows):
+    """Import rows as one school export file, every row accepted; the
+    hub's stats once it has applied them."""
+    _exports[0] += 1
+    path, _ = hub.csv(f"fravaer-36-{_exports[0]:02d}.csv", rows)
+    r = hub.adapter("import", path)
+    assert r.rc == 0 and r.summary is not None, str(r)
+    assert (r.summary["accepted"], r.summary["rejected_rows"]) == \
+        (len(rows), 0), str(r)
+    return hub.wait_applied()
+
+
+def test_quarter_apportions_a_report_across_the_boundary(make_hub):
+    """2026-09-28 to 10-09 has 3 school days in Q3 and 7 in Q4: of its 60
+    expected lessons 18 are Q3's and 42 Q4's. Q4 then holds 6 unlawful of
+    42 + 18 = 60 lessons over 7 + 3 school days: exactly 10 %, the
+    warning. Counting the whole report in Q4 made it 6 of 78 (7.7 %)."""
+    hub = rules_hub(make_hub, "2026-10-26T08:00:00", rules=QUARTER)
+    cpr = CprGen(3608).next()
+    hub.assign(cpr, "cw-anna")
+    assert school_export(hub, [
+        AbsenceRow(cpr, period_start="2026-09-21", period_end="2026-09-25",
+                   absent=0, expected=30, kind=UNLAWFUL),
+        AbsenceRow(cpr, period_start="2026-09-28", period_end="2026-10-09",
+                   absent=4, expected=60, kind=ILLNESS),
+        AbsenceRow(cpr, period_start="2026-09-28", period_end="2026-10-09",
+                   absent=0, expected=60, kind=UNLAWFUL)])["alerts"] == 0
+    # Monday to Wednesday after the autumn holiday (week 42).
+    assert school_export(hub, [
+        AbsenceRow(cpr, period_start="2026-10-19", period_end="2026-10-21",
+                   absent=6, expected=18, kind=UNLAWFUL)])["alerts"] == 1
+    [w] = hub.peek("cw-anna", 1)
+    assert (w["rule"], w["priority"]) == ("absence.quarter.warn", "NORMAL")
+    assert w["title"] == "Unlawful absence 10.0 % this quarter (level 10 %)"
+    assert "In the quarter 2026-10-01 to 2026-12-31 the school reported 6 " \
+        "of 60 expected lessons as unlawful absence (10.0 %, 10 school " \
+        "days reported)" in w["explanation"]
+
+
+def test_quarter_counts_a_spanning_report_in_the_quarter_before(make_hub):
+    """Q3 has 5 unlawful of 60 (8.3 %). The two weeks 2026-09-28 to 10-09,
+    exported illness row first, bring 3 of their 10 school days into Q3:
+    3 of the unlawful row's 10 lessons and 18 of its 60 expected, so Q3 is
+    8 of 78 (10.3 %) over 13 school days, Q3's warning, though the report
+    ends in Q4. Q4 gets 7 of 42; a week after the autumn holiday with 1 of
+    30 makes it 8 of 72 (11.1 %) over 12 school days, Q4's warning."""
+    hub = rules_hub(make_hub, "2026-10-26T08:00:00", rules=QUARTER)
+    cpr = CprGen(3609).next()
+    assert school_export(hub, [
+        AbsenceRow(cpr, period_start="2026-09-14", period_end="2026-09-18",
+                   absent=3, expected=30, kind=UNLAWFUL),
+        AbsenceRow(cpr, period_start="2026-09-21", period_end="2026-09-25",
+                   absent=2, expected=30, kind=UNLAWFUL),
+        AbsenceRow(cpr, period_start="2026-09-28", period_end="2026-10-09",
+                   absent=9, expected=60, kind=ILLNESS),
+        AbsenceRow(cpr, period_start="2026-09-28", period_end="2026-10-09",
+                   absent=10, expected=60, kind=UNLAWFUL)])["alerts"] == 1
+    [q3] = hub.peek("desk-dora", 1)
+    assert q3["rule"] == "absence.quarter.warn"
+    assert "In the quarter 2026-07-01 to 2026-09-30 the school reported 8 " \
+        "of 78 expected lessons as unlawful absence (10.3 %, 13 school " \
+        "days reported)" in q3["explanation"]
+    assert school_export(hub, [
+        AbsenceRow(cpr, period_start="2026-10-19", period_end="2026-10-23",
+                   absent=1, expected=30, kind=UNLAWFUL)])["alerts"] == 2
+    q4 = [a for a in hub.peek("desk-dora", 2)
+          if "In the quarter 2026-10-01 to 2026-12-31" in a["explanation"]]
+    assert len(q4) == 1
+    assert q4[0]["rule"] == "absence.quarter.warn"
+    assert "the school reported 8 of 72 expected lessons as unlawful " \
+        "absence (11.1 %, 12 school days reported)" in q4[0]["explanation"]

@@ -216,6 +216,69 @@ test_bool_settings(void)
 	refused("dropout.enabled", "YES ", UG_EMALFORMED);
 }
 
+/* text as a rules file must fail at line with "file:line: reason". */
+static void
+load_refused(const char *text, int line, const char *reason)
+{
+	rules_config c;
+	ug_diag diag = {0};
+	const char *path = write_rules(text);
+	CHECK_ERR(rules_config_load(&c, path, &diag), UG_EMALFORMED);
+	char want[PATH_MAX + 160];
+	snprintf(want, sizeof want, "%s:%d: %s", path, line, reason);
+	CHECK_EQ_STR(diag.reason, want);
+	CHECK_EQ_INT(diag.line, line);
+	CHECK_EQ_STR(diag.file, path);
+}
+
+static void
+test_rolling_threshold_settings(void)
+{
+	/* DOMAIN: "10 % or more ... for any reason": at the threshold, and
+	 * permitted leave counts. */
+	rules_config c;
+	rules_config_defaults(&c);
+	CHECK(!c.rolling.strictly_above);
+	CHECK(c.rolling.count_permitted);
+	CHECK(with("absence.rolling.strictly_above", "yes")
+	              .rolling.strictly_above);
+	CHECK(!with("absence.rolling.strictly_above", "off")
+	               .rolling.strictly_above);
+	CHECK(!with("absence.rolling.count_permitted_leave", "no")
+	               .rolling.count_permitted);
+	CHECK(with("absence.rolling.count_permitted_leave", "true")
+	              .rolling.count_permitted);
+	/* One does not move the other. */
+	c = with("absence.rolling.strictly_above", "yes");
+	CHECK(c.rolling.count_permitted);
+	CHECK_EQ_INT(c.rolling.threshold_pct, 10);
+	c = with("absence.rolling.count_permitted_leave", "no");
+	CHECK(!c.rolling.strictly_above);
+	const char *bad[] = {"maybe", "1", "", "Yes", "above"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		refused("absence.rolling.strictly_above", bad[i],
+		        UG_EMALFORMED);
+		refused("absence.rolling.count_permitted_leave", bad[i],
+		        UG_EMALFORMED);
+	}
+
+	/* From a file: both set, then each bad value named at its line. */
+	ug_diag diag;
+	CHECK_OK(load_text(&c, "absence.rolling.strictly_above = yes\n"
+	                       "absence.rolling.count_permitted_leave = no\n",
+	                   &diag));
+	CHECK(c.rolling.strictly_above);
+	CHECK(!c.rolling.count_permitted);
+	load_refused("# chronic absence\n"
+	             "absence.rolling.threshold_pct = 10\n"
+	             "absence.rolling.strictly_above = 1\n",
+	             3, "'1' is not a valid value for "
+	                "absence.rolling.strictly_above");
+	load_refused("absence.rolling.count_permitted_leave = sometimes\n", 1,
+	             "'sometimes' is not a valid value for "
+	             "absence.rolling.count_permitted_leave");
+}
+
 static void
 test_int_settings(void)
 {
@@ -651,6 +714,7 @@ TEST_LIST = {
 	{"no file means defaults", test_no_file_means_defaults},
 	{"comments blanks and spaces", test_comments_blanks_and_spaces},
 	{"bool settings", test_bool_settings},
+	{"rolling threshold settings", test_rolling_threshold_settings},
 	{"int settings", test_int_settings},
 	{"priority settings", test_priority_settings},
 	{"grades setting", test_grades_setting},

@@ -465,6 +465,16 @@ test_holiday_days_are_not_school_days(void)
 static const quarter_config qcfg = {.warn_pct = 10, .notify_pct = 15,
                                     .min_days = 10};
 
+/* The quarter rule's defaults over the Danish school calendar. */
+static quarter_config
+with_calendar(calendar *cal)
+{
+	calendar_defaults(cal);
+	quarter_config c = qcfg;
+	c.cal = cal;
+	return c;
+}
+
 static quarter_verdict
 qfeed(const quarter_config *c, quarter_state *st, absence_report r)
 {
@@ -629,9 +639,7 @@ static void
 test_quarter_counts_school_days_with_calendar(void)
 {
 	calendar cal;
-	calendar_defaults(&cal);
-	quarter_config withcal = qcfg;
-	withcal.cal = &cal;
+	quarter_config withcal = with_calendar(&cal);
 	quarter_state st = {0};
 	/* Weeks 41 and 42: week 42 is the autumn holiday, so only 5 school
 	 * days are covered and the rule does not judge yet. */
@@ -724,7 +732,7 @@ test_quarter_state_round_trip(void)
 	qfeed(&qcfg, &st, week("2026-09-14", 3));
 	uint8_t blob[QUARTER_STATE_MAX];
 	size_t len = quarter_state_write(&st, blob, sizeof blob);
-	CHECK_EQ_INT(len, 9 + 2 * 17);
+	CHECK_EQ_INT(len, 9 + 25 + 2 * 17);
 	CHECK(quarter_state_parse(&back, blob, len));
 	CHECK_EQ_INT(back.quarter, st.quarter);
 	CHECK_EQ_INT(back.warned, 1);
@@ -748,6 +756,249 @@ test_quarter_state_round_trip(void)
 	}
 	CHECK_EQ_INT(full.count, 92);
 	CHECK(quarter_state_write(&full, blob, sizeof blob) > 0);
+}
+
+/* A period from `from` to `to` (inclusive) with its figures. */
+static absence_report
+period(const char *from, const char *to, unsigned absent, unsigned expected)
+{
+	absence_report r = {.start = day(from), .end = day(to),
+	                    .absent = (uint16_t)absent,
+	                    .expected = (uint16_t)expected,
+	                    .kind = UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL};
+	return r;
+}
+
+static void
+test_apportion_rounding_keeps_every_lesson(void)
+{
+	/* 6 lessons over 10 school days, 8 before the boundary and 2 after:
+	 * 4.8 rounds to 5, the rest is 1. */
+	CHECK_EQ_INT(absence_apportion(6, 0, 8, 10), 5);
+	CHECK_EQ_INT(absence_apportion(6, 8, 2, 10), 1);
+	/* Half a lesson rounds up in the first part, so not in the second. */
+	CHECK_EQ_INT(absence_apportion(1, 0, 1, 2), 1);
+	CHECK_EQ_INT(absence_apportion(1, 1, 1, 2), 0);
+	CHECK_EQ_INT(absence_apportion(7, 0, 0, 5), 0);
+	CHECK_EQ_INT(absence_apportion(7, 0, 5, 5), 7);
+	CHECK_EQ_INT(absence_apportion(7, 0, 3, 0), 0);
+	/* Every period, cut anywhere into up to three parts (a period over
+	 * two boundaries): the parts add up to the whole, none is more than
+	 * a lesson off its exact share. */
+	for (uint32_t lessons = 0; lessons <= 70; lessons++)
+		for (uint32_t days = 1; days <= 23; days++)
+			for (uint32_t a = 0; a <= days; a++)
+				for (uint32_t b = a; b <= days; b++) {
+					uint32_t p1 = absence_apportion(lessons, 0, a,
+					                                days);
+					uint32_t p2 = absence_apportion(
+						lessons, a, b - a, days);
+					uint32_t p3 = absence_apportion(
+						lessons, b, days - b, days);
+					if (p1 + p2 + p3 != lessons)
+						FAIL("%u lessons, %u days, cut at "
+						     "%u and %u: %u + %u + %u",
+						     lessons, days, a, b, p1, p2, p3);
+					uint64_t exact2 = 2 * (uint64_t)lessons *
+					                  (b - a);
+					uint64_t got2 = 2 * (uint64_t)p2 * days;
+					if (got2 + 2 * days < exact2 ||
+					    got2 > exact2 + 2 * days)
+						FAIL("%u lessons, %u days, part %u..%u: "
+						     "%u", lessons, days, a, b, p2);
+				}
+}
+
+static void
+test_quarter_report_inside_a_quarter_is_whole(void)
+{
+	calendar cal;
+	quarter_config withcal = with_calendar(&cal);
+	quarter_state st = {0};
+	/* Odd figures that would round differently were they apportioned:
+	 * a report wholly inside its quarter counts whole. */
+	quarter_verdict v = qfeed(&withcal, &st,
+	                          period("2026-09-01", "2026-09-30", 7, 133));
+	CHECK_EQ_INT(v.absent, 7);
+	CHECK_EQ_INT(v.expected, 133);
+	CHECK_EQ_INT(v.covered_days, 22);
+	CHECK_EQ_INT(v.quarter_start, day("2026-07-01"));
+	/* Ending on the quarter's first day (a Thursday) is inside it too. */
+	v = qfeed(&withcal, &st, period("2026-10-01", "2026-10-01", 1, 7));
+	CHECK_EQ_INT(v.quarter_start, day("2026-10-01"));
+	CHECK_EQ_INT(v.absent, 1);
+	CHECK_EQ_INT(v.expected, 7);
+	CHECK_EQ_INT(v.covered_days, 1);
+}
+
+static void
+test_quarter_spanning_report_apportioned_warns_later_quarter(void)
+{
+	/* The issue's case: two weeks 2026-09-28..10-09 (3 school days in
+	 * Q3, 7 in Q4) with no unlawful absence of 60 expected, then
+	 * Monday to Wednesday after the autumn holiday 6 of 18. Q4 holds 6
+	 * of 42 + 18 = 60 lessons over 7 + 3 = 10 school days: exactly 10 %,
+	 * a warning. Counting the whole report in Q4 made it 6 of 78. */
+	calendar cal;
+	quarter_config withcal = with_calendar(&cal);
+	quarter_state st = {0};
+	qfeed(&withcal, &st, week("2026-09-21", 0));
+	quarter_verdict v = qfeed(&withcal, &st,
+	                          period("2026-09-28", "2026-10-09", 0, 60));
+	CHECK(!v.warn && !v.notify);
+	CHECK_EQ_INT(v.quarter_start, day("2026-10-01"));
+	CHECK_EQ_INT(v.absent, 0);
+	CHECK_EQ_INT(v.expected, 42);
+	CHECK_EQ_INT(v.covered_days, 7);
+	/* Q3 as it ended: its week's 30 lessons over 5 days. */
+	CHECK_EQ_INT(st.prev.quarter, st.quarter - 1);
+	CHECK_EQ_INT(st.prev.expected, 30);
+	v = qfeed(&withcal, &st, period("2026-10-19", "2026-10-21", 6, 18));
+	CHECK_EQ_INT(v.absent, 6);
+	CHECK_EQ_INT(v.expected, 60);
+	CHECK_EQ_INT(v.covered_days, 10);
+	CHECK(v.warn);
+	CHECK(!v.notify);
+	CHECK_EQ_INT(v.quarter_start, day("2026-10-01"));
+	CHECK_EQ_INT(v.quarter_end, day("2026-12-31"));
+	CHECK(st.warned && !st.prev.warned);
+}
+
+static void
+test_quarter_spanning_report_counts_in_the_quarter_before(void)
+{
+	/* No calendar: Monday to Friday. Q3 has 5 of 60 (8.3 %) over 10
+	 * days; the report 09-28..10-09 of 10 of 60 brings 3 of its 10 days,
+	 * so 3 of 18 lessons, into Q3: 8 of 78 (10.3 %), Q3's warning. Its
+	 * last day's quarter alone (7 of 42 over 7 days) is not judged. */
+	quarter_state st = {0};
+	qfeed(&qcfg, &st, week("2026-09-14", 3));
+	CHECK(!qfeed(&qcfg, &st, week("2026-09-21", 2)).warn);
+	/* Its illness row comes first: it tells the period's expected
+	 * lessons, Q3 stays under the level (5 of 78). */
+	absence_report ill = kind_row(period("2026-09-28", "2026-10-09", 9, 60),
+	                              UNGEBRO__V1__ABSENCE_KIND__ILLNESS);
+	quarter_verdict v = qfeed(&qcfg, &st, ill);
+	CHECK(!v.warn && !v.notify);
+	CHECK_EQ_INT(v.quarter_start, day("2026-10-01"));
+	CHECK_EQ_INT(v.expected, 42);
+	/* The unlawful row of the same period still reaches Q3. */
+	v = qfeed(&qcfg, &st, period("2026-09-28", "2026-10-09", 10, 60));
+	CHECK(v.warn);
+	CHECK(!v.notify);
+	CHECK_EQ_INT(v.quarter_start, day("2026-07-01"));
+	CHECK_EQ_INT(v.quarter_end, day("2026-09-30"));
+	CHECK_EQ_INT(v.absent, 8);
+	CHECK_EQ_INT(v.expected, 78);
+	CHECK_EQ_INT(v.covered_days, 13);
+	CHECK(st.prev.warned && !st.warned);
+	/* Once per level: a correction of the row raises nothing more in
+	 * Q3; Q4 judges 7 of 42 over 7 days: too few days yet. */
+	v = qfeed(&qcfg, &st, period("2026-09-28", "2026-10-09", 11, 60));
+	CHECK(!v.warn && !v.notify);
+	CHECK_EQ_INT(v.quarter_start, day("2026-10-01"));
+	CHECK_EQ_INT(v.absent, 8);
+	CHECK_EQ_INT(v.expected, 42);
+	/* A report wholly in Q3 arriving now changes nothing. */
+	quarter_state before = st;
+	v = qfeed(&qcfg, &st, week("2026-09-07", 30));
+	CHECK(!v.warn && !v.notify);
+	CHECK_EQ_MEM(&st, &before, sizeof st);
+	/* Q4's own next week: 8 of 72 over 12 days (11.1 %), its warning. */
+	v = qfeed(&qcfg, &st, week("2026-10-12", 0));
+	CHECK(v.warn);
+	CHECK_EQ_INT(v.absent, 8);
+	CHECK_EQ_INT(v.expected, 72);
+	CHECK_EQ_INT(v.quarter_start, day("2026-10-01"));
+}
+
+static void
+test_quarter_spanning_report_both_quarters_reach_a_level(void)
+{
+	/* 5 of 30 over 3 + 2 days: 3 of 18 in Q3 and 2 of 12 in Q4, both
+	 * 16.7 %. The verdict is the quarter before's; the later quarter's
+	 * level is judged with its next report, here the period's illness
+	 * row. */
+	quarter_config any = qcfg;
+	any.min_days = 0;
+	quarter_state st = {0};
+	absence_report r = period("2026-09-28", "2026-10-02", 5, 30);
+	quarter_verdict v = qfeed(&any, &st, r);
+	CHECK(v.notify);
+	CHECK_EQ_INT(v.quarter_start, day("2026-07-01"));
+	CHECK_EQ_INT(v.absent, 3);
+	CHECK_EQ_INT(v.expected, 18);
+	CHECK(st.prev.notified && !st.notified);
+	v = qfeed(&any, &st, kind_row(r, UNGEBRO__V1__ABSENCE_KIND__ILLNESS));
+	CHECK(v.notify);
+	CHECK_EQ_INT(v.quarter_start, day("2026-10-01"));
+	CHECK_EQ_INT(v.absent, 2);
+	CHECK_EQ_INT(v.expected, 12);
+	CHECK(st.notified);
+}
+
+static void
+test_quarter_spanning_report_parts_add_up(void)
+{
+	/* Warn at 0 % judges every report: the first verdict is Q3's part,
+	 * the same row again (Q3 used up) Q4's part. 7 of 31 over 3 + 2
+	 * days: Q3 4.2 -> 4 of 18.6 -> 19, Q4 the rest, 3 of 12. */
+	quarter_config all = {.warn_pct = 0, .notify_pct = 100};
+	quarter_state st = {0};
+	absence_report r = period("2026-09-28", "2026-10-02", 7, 31);
+	quarter_verdict q3 = qfeed(&all, &st, r);
+	quarter_verdict q4 = qfeed(&all, &st, r);
+	CHECK_EQ_INT(q3.quarter_end, day("2026-09-30"));
+	CHECK_EQ_INT(q4.quarter_start, day("2026-10-01"));
+	CHECK_EQ_INT(q3.absent, 4);
+	CHECK_EQ_INT(q3.expected, 19);
+	CHECK_EQ_INT(q4.absent, 3);
+	CHECK_EQ_INT(q4.expected, 12);
+	CHECK_EQ_INT(q3.covered_days, 3);
+	CHECK_EQ_INT(q4.covered_days, 2);
+	/* A period of no school day at all (a weekend) is not split: it
+	 * counts whole in the quarter of its last day. */
+	calendar cal;
+	calendar_defaults(&cal);
+	all.cal = &cal; /* the Christmas holiday */
+	quarter_state st2 = {0};
+	quarter_verdict q1 =
+		qfeed(&all, &st2, period("2026-12-27", "2027-01-03", 2, 10));
+	CHECK_EQ_INT(q1.quarter_start, day("2027-01-01"));
+	CHECK_EQ_INT(q1.absent, 2);
+	CHECK_EQ_INT(q1.expected, 10);
+	CHECK_EQ_INT(q1.covered_days, 0);
+}
+
+static void
+test_quarter_state_keeps_the_quarter_before(void)
+{
+	quarter_state st = {0}, back;
+	qfeed(&qcfg, &st, week("2026-09-14", 3));
+	qfeed(&qcfg, &st, week("2026-09-21", 3));
+	qfeed(&qcfg, &st, period("2026-09-28", "2026-10-09", 0, 60));
+	CHECK(st.prev.warned && !st.prev.notified);
+	uint8_t blob[QUARTER_STATE_MAX];
+	size_t len = quarter_state_write(&st, blob, sizeof blob);
+	CHECK(quarter_state_parse(&back, blob, len));
+	CHECK_EQ_MEM(&back.prev, &st.prev, sizeof st.prev);
+	CHECK_EQ_INT(back.prev.absent, 6);
+	CHECK_EQ_INT(back.prev.expected, 60);
+	/* A version 2 state (no quarter before) still parses: the quarter
+	 * before is unknown and a spanning report's part in it is not
+	 * judged. */
+	uint8_t v2[9 + 17] = {2};
+	memcpy(v2 + 1, blob + 1, 8);
+	v2[7] = 0, v2[8] = 1;
+	memcpy(v2 + 9, blob + 9 + 25, 17);
+	CHECK(quarter_state_parse(&back, v2, sizeof v2));
+	CHECK_EQ_INT(back.count, 1);
+	CHECK_EQ_INT(back.prev.quarter, 0);
+	CHECK_EQ_INT(back.reports[0].expected, 60);
+	quarter_verdict v =
+		qfeed(&qcfg, &back, period("2026-09-28", "2026-10-09", 30, 60));
+	CHECK_EQ_INT(v.quarter_start, day("2026-10-01"));
+	CHECK(!back.prev.warned);
 }
 
 TEST_LIST = {
@@ -795,5 +1046,19 @@ TEST_LIST = {
 	{"quarter week without unlawful row counts expected",
 	 test_quarter_week_without_unlawful_row_counts_expected},
 	{"quarter state round trip", test_quarter_state_round_trip},
+	{"apportion rounding keeps every lesson",
+	 test_apportion_rounding_keeps_every_lesson},
+	{"quarter report inside a quarter is whole",
+	 test_quarter_report_inside_a_quarter_is_whole},
+	{"quarter spanning report apportioned warns later quarter",
+	 test_quarter_spanning_report_apportioned_warns_later_quarter},
+	{"quarter spanning report counts in the quarter before",
+	 test_quarter_spanning_report_counts_in_the_quarter_before},
+	{"quarter spanning report both quarters reach a level",
+	 test_quarter_spanning_report_both_quarters_reach_a_level},
+	{"quarter spanning report parts add up",
+	 test_quarter_spanning_report_parts_add_up},
+	{"quarter state keeps the quarter before",
+	 test_quarter_state_keeps_the_quarter_before},
 	{NULL, NULL},
 };
