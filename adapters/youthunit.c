@@ -53,11 +53,11 @@ static const csv_column assignment_columns[] = {
     {NULL, {NULL}, false},
 };
 
-enum { ROLE_CONTACT, ROLE_GUIDANCE, ROLE_MENTOR };
-static const char *const role_text[] = {
-    [ROLE_CONTACT] = "contact",
-    [ROLE_GUIDANCE] = "guidance",
-    [ROLE_MENTOR] = "mentor",
+/* The file's words for a role; the value is the ContactRole sent. */
+enum {
+	ROLE_CONTACT = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_CONTACT,
+	ROLE_GUIDANCE = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE,
+	ROLE_MENTOR = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR,
 };
 static const fields_word role_words[] = {
     {"contact", ROLE_CONTACT},	     {"contact person", ROLE_CONTACT},
@@ -81,15 +81,18 @@ assignment_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
 	    (err = fields_id(f[AS_CASEWORKER], "caseworker", diag)) ||
 	    (!fields_empty(f[AS_ROLE]) &&
 	     (err = fields_choice(f[AS_ROLE], "role", role_words,
-				  "contact, guidance or mentor "
-				  "(kontaktperson, UU-vejleder, mentor)",
+				  WIRE_ROLE_ACCEPTED
+				  " (kontaktperson, UU-vejleder, mentor)",
 				  &role, diag))) ||
 	    (err =
 		 fields_date(f[AS_FROM], "from", &from, ev->date[0], diag)) ||
 	    (err = parse_to(f[AS_TO], from, ev->date[0], ev->date[1], diag)))
 		return err;
 	a->caseworker = (char *)f[AS_CASEWORKER];
-	a->role = (char *)role_text[role];
+	/* Both: role_kind for the hub, the text for readers older than
+	 * role_kind (the hub checks that they agree). */
+	a->role_kind = (Ungebro__V1__ContactRole)role;
+	a->role = (char *)wire_contact_role_name(role);
 	a->from = ev->date[0];
 	a->to = ev->date[1];
 	ev->env.type = UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT;

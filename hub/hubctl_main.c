@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "adapters/csv.h"
 #include "common/config.h"
 #include "common/crypto.h"
 #include "common/keys.h"
@@ -43,8 +44,11 @@ static const char usage[] =
 	"                            session ends at once\n"
 	"  assign                    make a caseworker a person's contact:\n"
 	"                            --cpr CPR --caseworker ID [--from DATE]\n"
-	"                            [--to DATE] [--role ROLE], or --file CSV\n"
-	"                            with columns cpr;caseworker;from;to;role\n"
+	"                            [--to DATE] [--role contact|guidance|mentor]\n"
+	"                            or --file CSV: a header row naming cpr,\n"
+	"                            caseworker and any of from, to, role; ';'\n"
+	"                            or ','; \"quoted\" fields may hold either\n"
+	"                            (an unknown role: exit 2, nothing stored)\n"
 	"  stats                     print store statistics [--json]\n"
 	"  log                       list the stored events, oldest first: sequence,\n"
 	"                            type, agency, event id (no personal data)\n"
@@ -58,7 +62,9 @@ static const ug_setting extra_settings[] = {
 	{"caseworker", "", "assign: the caseworker id"},
 	{"from", "", "assign: first day (default today)"},
 	{"to", "", "assign: last day (default open-ended)"},
-	{"role", "contact", "assign: contact, guidance or mentor"},
+	{"role", "contact", "assign: contact, guidance or mentor (anything "
+	                    "else: exit 2, nothing stored); with --file the "
+	                    "file's role column decides"},
 	{"file", "", "assign: CSV file of assignments"},
 	{"json", "false", "stats, log: print JSON"},
 	{"after", "0", "log: start after this sequence"},
@@ -184,12 +190,23 @@ cmd_revoke(ctl *c, int kind, const char *id)
 typedef struct {
 	wire_envelope env;
 	Ungebro__V1__ContactAssignment payload;
-	char cpr[11], caseworker[STORE_ID_MAX], from[11], to[11], role[32];
+	char cpr[11], caseworker[STORE_ID_MAX], from[11], to[11];
+	int role; /* a ContactRole */
 	uint8_t event_id[WIRE_EVENT_ID_LEN];
 	uint8_t person_key[UG_PERSON_KEY_LEN];
 	uint8_t body[1024];
 	store_event ev;
 } assignment;
+
+/* A role as an operator writes it, decided as the hub decides it. */
+static int
+role_parse(const char *text)
+{
+	Ungebro__V1__ContactAssignment probe =
+	    UNGEBRO__V1__CONTACT_ASSIGNMENT__INIT;
+	probe.role = (char *)text;
+	return wire_assignment_role(&probe);
+}
 
 static ug_err
 build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
@@ -200,6 +217,11 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	int32_t from_day = ug_today(), to_day = 0;
 	uint32_t flags;
 	const char *why;
+	if ((a->role = role_parse(role)) == WIRE_ROLE_INVALID) {
+		ug_diag_set(diag, "role", "the role must be "
+		            WIRE_ROLE_ACCEPTED " (empty means contact)");
+		return UG_EMALFORMED;
+	}
 	if (ug_cpr_parse(cpr, strlen(cpr), a->cpr, &why) != UG_OK) {
 		ug_diag_set(diag, "cpr", "%s", why);
 		return UG_EMALFORMED;
@@ -223,13 +245,13 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	ug_date_format(from_day, a->from);
 	if (to[0])
 		ug_date_format(to_day, a->to);
-	ug_strlcpy(a->role, role[0] ? role : "contact", sizeof a->role);
+	const char *role_name = wire_contact_role_name(a->role);
 
 	char natural[256];
 	int len = snprintf(natural, sizeof natural, "assign\x1f%s\x1f%s\x1f%s"
 	                   "\x1f%s\x1f%s", a->cpr, a->caseworker, a->from,
-	                   a->to, a->role);
-	int64_t occurred = (int64_t)from_day * 86400000;
+	                   a->to, role_name);
+	int64_t occurred = (int64_t)from_day * UG_DAY_MS;
 	ug_put_be64(a->event_id, (uint64_t)occurred);
 	uint8_t hash[16];
 	ug_keyed_hash(c->keys->hash_key, natural, (size_t)len, hash, 16);
@@ -238,7 +260,9 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 
 	ungebro__v1__contact_assignment__init(&a->payload);
 	a->payload.caseworker = a->caseworker;
-	a->payload.role = a->role;
+	/* Both: role_kind for the hub, the text for older readers. */
+	a->payload.role = (char *)role_name;
+	a->payload.role_kind = (Ungebro__V1__ContactRole)a->role;
 	a->payload.from = a->from;
 	a->payload.to = a->to;
 	ungebro__v1__envelope__init(&a->env);
@@ -266,12 +290,14 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 		.body = a->body,
 		.body_len = wire_pack(&a->env, a->body),
 		/* A mentor is logged but routes nothing. */
-		.assign_caseworker = strcmp(a->role, "mentor") == 0
-		                             ? NULL
-		                             : a->caseworker,
-		.assign_role = strcmp(a->role, "guidance") == 0
-		                       ? STORE_ROLE_GUIDANCE
-		                       : STORE_ROLE_CONTACT,
+		.assign_caseworker =
+		    a->role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR
+		        ? NULL
+		        : a->caseworker,
+		.assign_role =
+		    a->role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE
+		        ? STORE_ROLE_GUIDANCE
+		        : STORE_ROLE_CONTACT,
 		.assign_from = from_day,
 		.assign_to = to_day,
 	};
@@ -299,40 +325,23 @@ flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
 	return err;
 }
 
-/* Split a line in place on sep; returns the number of fields. */
-static int
-split(char *line, char sep, char **fields, int max)
-{
-	int n = 0;
-	line[strcspn(line, "\r\n")] = '\0';
-	char *p = line;
-	while (n < max) {
-		fields[n++] = p;
-		char *next = strchr(p, sep);
-		if (!next)
-			break;
-		*next = '\0';
-		p = next + 1;
-	}
-	for (int i = 0; i < n; i++) {
-		while (*fields[i] == ' ' || *fields[i] == '"')
-			fields[i]++;
-		char *end = fields[i] + strlen(fields[i]);
-		while (end > fields[i] && (end[-1] == ' ' || end[-1] == '"'))
-			*--end = '\0';
-	}
-	return n;
-}
+/* The columns of an assignments file, in any order (csv.h matches the
+ * names: case, blanks and '-' do not matter); others are ignored. */
+enum { COL_CPR, COL_CASEWORKER, COL_FROM, COL_TO, COL_ROLE, COL_COUNT };
+static const csv_column assign_columns[] = {
+	[COL_CPR] = {"cpr", {NULL}, true},
+	[COL_CASEWORKER] = {"caseworker", {NULL}, true},
+	[COL_FROM] = {"from", {NULL}, false},
+	[COL_TO] = {"to", {NULL}, false},
+	[COL_ROLE] = {"role", {NULL}, false},
+	{NULL, {NULL}, false},
+};
 
-static int
-column(char **names, int n, const char *want)
-{
-	for (int i = 0; i < n; i++)
-		if (strcasecmp(names[i], want) == 0)
-			return i;
-	return -1;
-}
-
+/*
+ * The youth unit's export read as its adapter reads it (adapters/csv.h:
+ * quoting, ';' or ',', BOM, CRLF, line breaks inside quotes), so a
+ * quoted field with a separator in it is one field here too.
+ */
 static int
 assign_file(ctl *c, const char *path)
 {
@@ -344,47 +353,45 @@ assign_file(ctl *c, const char *path)
 	}
 	enum { BATCH = 512 };
 	assignment *batch = calloc(BATCH, sizeof *batch);
-	char line[1024], header[1024], *names[16], *fields[16];
+	csv_reader *r = NULL;
+	ug_diag diag = {0};
+	int idx[COL_COUNT];
 	size_t n = 0, added = 0, dups = 0, bad = 0;
-	long lineno = 1;
 	int rc = 1;
-	if (!batch || !fgets(header, sizeof header, f)) {
-		fprintf(stderr, "hubctl: %s is empty\n", path);
+	ug_err err = batch ? csv_reader_new(&r, f, path, &diag) : UG_ENOMEM;
+	if (err == UG_OK)
+		err = csv_map_columns(r, assign_columns, idx, NULL, 0, &diag);
+	if (err != UG_OK) {
+		fprintf(stderr, "hubctl: %s:%ld: %s\n", path, diag.line,
+		        err == UG_ENOMEM ? ug_strerror(err) : diag.reason);
 		goto out;
 	}
-	/* Skip a UTF-8 byte order mark, as spreadsheets write one. */
-	char *h = strncmp(header, "\xEF\xBB\xBF", 3) == 0 ? header + 3 : header;
-	char sep = strchr(h, ';') ? ';' : ',';
-	int ncols = split(h, sep, names, 16);
-	int col_cpr = column(names, ncols, "cpr"),
-	    col_cw = column(names, ncols, "caseworker"),
-	    col_from = column(names, ncols, "from"),
-	    col_to = column(names, ncols, "to"),
-	    col_role = column(names, ncols, "role");
-	if (col_cpr < 0 || col_cw < 0) {
-		fprintf(stderr, "hubctl: %s:1: needs columns cpr and "
-		        "caseworker\n", path);
-		goto out;
-	}
-	ug_err err = UG_OK;
-	while (err == UG_OK && fgets(line, sizeof line, f)) {
-		lineno++;
-		int nf = split(line, sep, fields, 16);
-		if (nf == 1 && fields[0][0] == '\0')
-			continue;
-		ug_diag diag = {0};
-		const char *empty = "";
-#define FIELD(col) ((col) >= 0 && (col) < nf ? fields[col] : empty)
-		if (build_assignment(c, &batch[n], FIELD(col_cpr), FIELD(col_cw),
-		                     FIELD(col_from), FIELD(col_to),
-		                     FIELD(col_role), &diag) != UG_OK) {
-			fprintf(stderr, "%s:%ld: column %s: %s\n", path, lineno,
-			        diag.field, diag.reason);
-			bad++;
-			continue;
+	while (err == UG_OK) {
+		memset(&diag, 0, sizeof diag);
+		ug_err row = csv_next(r, &diag);
+		if (row == UG_ENOTFOUND)
+			break;
+		if (row == UG_OK) {
+			const char *field[COL_COUNT];
+			for (int i = 0; i < COL_COUNT; i++)
+				field[i] = idx[i] >= 0
+				                   ? csv_field(r, (size_t)idx[i])
+				                   : "";
+			row = build_assignment(c, &batch[n], field[COL_CPR],
+			                       field[COL_CASEWORKER],
+			                       field[COL_FROM], field[COL_TO],
+			                       field[COL_ROLE], &diag);
+			ug_strlcpy(diag.file, path, sizeof diag.file);
+			diag.line = csv_line(r);
 		}
-#undef FIELD
-		if (++n == BATCH) {
+		if (row == UG_EIO) {
+			err = row;
+		} else if (row != UG_OK) {
+			fprintf(stderr, "%s:%ld: %s%s%s%s\n", path, diag.line,
+			        diag.field[0] ? "column " : "", diag.field,
+			        diag.field[0] ? ": " : "", diag.reason);
+			bad++;
+		} else if (++n == BATCH) {
 			err = flush_assignments(c, batch, n, &added, &dups);
 			n = 0;
 		}
@@ -393,16 +400,39 @@ assign_file(ctl *c, const char *path)
 		err = flush_assignments(c, batch, n, &added, &dups);
 	if (err != UG_OK) {
 		fprintf(stderr, "hubctl: storing assignments: %s\n",
-		        ug_strerror(err));
+		        err == UG_EIO ? diag.reason : ug_strerror(err));
 		goto out;
 	}
 	printf("assignments: %zu new, %zu already known, %zu rejected\n",
 	       added, dups, bad);
 	rc = bad ? 1 : 0;
 out:
+	csv_reader_destroy(&r);
 	free(batch);
 	fclose(f);
 	return rc;
+}
+
+/* assign's usage errors, found before the store is opened: exit 2 and
+ * nothing read or written. An unknown --role is one, --file or not, so
+ * "coach" never becomes a contact person by accident. */
+static bool
+assign_usage_ok(const ug_config *cfg)
+{
+	const char *role = ug_config_get(cfg, "role");
+	if (role_parse(role) == WIRE_ROLE_INVALID) {
+		fprintf(stderr, "hubctl: unknown role '%s': --role must be "
+		        WIRE_ROLE_ACCEPTED "\n", role);
+		return false;
+	}
+	if (!ug_config_get(cfg, "file")[0] &&
+	    (!ug_config_get(cfg, "cpr")[0] ||
+	     !ug_config_get(cfg, "caseworker")[0])) {
+		fprintf(stderr, "hubctl: assign needs --cpr and --caseworker, "
+		        "or --file\n");
+		return false;
+	}
+	return true;
 }
 
 static int
@@ -413,11 +443,6 @@ cmd_assign(ctl *c)
 		return assign_file(c, file);
 	const char *cpr = ug_config_get(c->cfg, "cpr");
 	const char *cw = ug_config_get(c->cfg, "caseworker");
-	if (!cpr[0] || !cw[0]) {
-		fprintf(stderr, "hubctl: assign needs --cpr and --caseworker, "
-		        "or --file\n");
-		return 2;
-	}
 	assignment *a = calloc(1, sizeof *a);
 	ug_diag diag = {0};
 	size_t added = 0, dups = 0;
@@ -579,6 +604,8 @@ main(int argc, char **argv)
 		        !known ? "unknown or missing command" : "missing ID");
 	} else if (strcmp(cmd, "keygen") == 0) {
 		rc = cmd_keygen(cfg, id);
+	} else if (strcmp(cmd, "assign") == 0 && !assign_usage_ok(cfg)) {
+		rc = 2;
 	} else {
 		ctl c = {0};
 		if (open_ctl(&c, cfg, &diag) != UG_OK) {

@@ -161,7 +161,7 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 		.agency = agency,
 		.type = (uint32_t)p->env->type,
 		.person_key = personal ? p->person_key : NULL,
-		.received_at = now,
+		.received_at = h->now, /* the hub clock: legal clocks run from it */
 		.body = (uint8_t *)zmq_msg_data(&p->frame) + WIRE_HEADER_LEN,
 		.body_len = zmq_msg_size(&p->frame) - WIRE_HEADER_LEN,
 	};
@@ -174,12 +174,14 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 	/* Only now: the payload is a oneof, so the pointer means nothing
 	 * for other event types. */
 	const Ungebro__V1__ContactAssignment *c = p->env->contact_assignment;
-	bool contact = !c->role || !c->role[0] ||
-	               strcmp(c->role, "contact") == 0;
-	bool guidance = c->role && strcmp(c->role, "guidance") == 0;
-	if (contact || guidance) {
-		ev->assign_role = guidance ? STORE_ROLE_GUIDANCE
-		                           : STORE_ROLE_CONTACT;
+	/* wire_validate_content refused any other role above. */
+	int role = wire_assignment_role(c);
+	if (role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_CONTACT ||
+	    role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE) {
+		ev->assign_role =
+		    role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE
+		        ? STORE_ROLE_GUIDANCE
+		        : STORE_ROLE_CONTACT;
 		ev->assign_caseworker = c->caseworker;
 		ug_date_parse(c->from, &ev->assign_from);
 		if (c->to && c->to[0])

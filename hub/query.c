@@ -312,12 +312,18 @@ summarise(const wire_envelope *env, char *text, size_t cap, char *date)
 		                 : "left early");
 		when = env->school_leaving->date;
 		break;
-	case UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT:
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT: {
+		/* A role the hub does not know can only be in a log written
+		 * before roles were checked (hubctl took any text): say so
+		 * rather than echo the text as if it were a role. */
+		const char *role = wire_contact_role_name(
+		    wire_assignment_role(env->contact_assignment));
 		snprintf(text, cap, "contact person: %s (%s)",
 		         env->contact_assignment->caseworker,
-		         nonempty(env->contact_assignment->role, "contact"));
+		         role ? role : "unrecognised role");
 		when = env->contact_assignment->from;
 		break;
+	}
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_BENEFIT_STATUS:
 		snprintf(text, cap, "benefit %s",
 		         env->benefit_status->stop && env->benefit_status->stop[0]
@@ -338,7 +344,7 @@ summarise(const wire_envelope *env, char *text, size_t cap, char *date)
 	if (when && strlen(when) == 10)
 		memcpy(date, when, 11);
 	else
-		ug_date_format((int32_t)(env->occurred_at / 86400000), date);
+		ug_date_format((int32_t)(env->occurred_at / UG_DAY_MS), date);
 	return true;
 }
 
@@ -402,7 +408,7 @@ add_alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 		e->is_alert = true;
 		snprintf(e->summary, 192, "%s", alert->title);
 		ug_utf8_trim_tail(e->summary);
-		ug_date_format((int32_t)(alert->raised_at / 86400000), e->date);
+		ug_date_format((int32_t)(alert->raised_at / UG_DAY_MS), e->date);
 		e->rule = strdup(alert->rule);
 		e->alert_id.len = STORE_ALERT_ID_LEN;
 		e->alert_id.data = malloc(STORE_ALERT_ID_LEN);

@@ -378,6 +378,60 @@ validate_absence(const Ungebro__V1__AbsenceReport *a, ug_diag *diag)
 	return UNGEBRO__V1__ERROR_CODE__OK;
 }
 
+static const char *const role_names[] = {
+	[UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_CONTACT] = "contact",
+	[UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE] = "guidance",
+	[UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR] = "mentor",
+};
+#define ROLE_LAST UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR
+
+const char *
+wire_contact_role_name(int role)
+{
+	return role >= 1 && role <= ROLE_LAST ? role_names[role] : NULL;
+}
+
+/* The role, or WIRE_ROLE_INVALID with *field and *why saying what is
+ * wrong. */
+static int
+assignment_role(const Ungebro__V1__ContactAssignment *a, const char **field,
+		const char **why)
+{
+	*field = "role";
+	int by_text = WIRE_ROLE_INVALID;
+	if (!a->role || !a->role[0])
+		by_text = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_CONTACT;
+	for (int r = 1; r <= ROLE_LAST && by_text < 0; r++)
+		if (strcmp(a->role, role_names[r]) == 0)
+			by_text = r;
+	int kind = (int)a->role_kind;
+	if (kind == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_UNSPECIFIED) {
+		*why = "contact_assignment.role is not one of "
+		       WIRE_ROLE_ACCEPTED " (or empty, meaning contact)";
+		return by_text;
+	}
+	if (kind < 1 || kind > ROLE_LAST) {
+		*field = "role_kind";
+		*why = "contact_assignment.role_kind is not a known ContactRole";
+		return WIRE_ROLE_INVALID;
+	}
+	/* A sender that writes both must mean the same role by them: a
+	 * contradiction is a bug on its side that no guess would fix. */
+	if (a->role && a->role[0] && by_text != kind) {
+		*why = "contact_assignment.role contradicts "
+		       "contact_assignment.role_kind";
+		return WIRE_ROLE_INVALID;
+	}
+	return kind;
+}
+
+int
+wire_assignment_role(const Ungebro__V1__ContactAssignment *a)
+{
+	const char *field, *why;
+	return assignment_role(a, &field, &why);
+}
+
 static int
 validate_assignment(const Ungebro__V1__ContactAssignment *c, ug_diag *diag)
 {
@@ -385,6 +439,9 @@ validate_assignment(const Ungebro__V1__ContactAssignment *c, ug_diag *diag)
 	CHECK(check_id(c->caseworker, "contact_assignment.caseworker",
 		       "caseworker", diag));
 	CHECK(check_text(c->role, "role", 0, diag));
+	const char *field, *why;
+	if (assignment_role(c, &field, &why) == WIRE_ROLE_INVALID)
+		BAD(field, "%s", why);
 	int32_t from = 0, to = 0;
 	CHECK(check_date(c->from, "from", 1, &from, diag));
 	CHECK(check_date(c->to, "to", 0, &to, diag));

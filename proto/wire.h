@@ -98,6 +98,24 @@ int wire_validate_content(const wire_envelope *env, ug_diag *diag);
 int wire_validate_fresh(const wire_envelope *env, int64_t now_ms,
 			ug_diag *diag);
 
+/*
+ * The one decision of what a ContactAssignment makes its caseworker:
+ * a ContactRole value (UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_CONTACT,
+ * _GUIDANCE, _MENTOR). role_kind decides when set; otherwise the string
+ * role, exactly "" or "contact" (CONTACT), "guidance" or "mentor", as
+ * older senders write it. WIRE_ROLE_INVALID for anything else: an unknown
+ * role_kind or text (wire_validate_content refuses both), or a role text
+ * that contradicts role_kind. Hub, hubctl, adapters and the timeline all
+ * ask this function; none compares the role text itself.
+ */
+#define WIRE_ROLE_INVALID (-1)
+int wire_assignment_role(const Ungebro__V1__ContactAssignment *a);
+/* "contact", "guidance", "mentor" for a ContactRole value (the string
+ * role an assignment carries for older readers); NULL for any other. */
+const char *wire_contact_role_name(int role);
+/* The accepted role texts, for a reason a person reads. */
+#define WIRE_ROLE_ACCEPTED "contact, guidance or mentor"
+
 /* Name of an event type ("AbsenceReport"), "?" if unknown. */
 const char *wire_event_type_name(int type);
 

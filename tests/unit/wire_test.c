@@ -955,6 +955,107 @@ test_every_string_utf8(void)
 		     UNGEBRO__V1__ERROR_CODE__OK);
 }
 
+/* wire_assignment_role: role_kind when set, else the text; anything
+ * else invalid, and refused by validation with a reason naming the
+ * accepted roles. */
+static void
+test_assignment_role(void)
+{
+	enum {
+		UNSET = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_UNSPECIFIED,
+		CONTACT = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_CONTACT,
+		GUIDANCE = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE,
+		MENTOR = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR,
+		BAD = WIRE_ROLE_INVALID,
+	};
+	static const struct {
+		const char *text;
+		int kind, want;
+		const char *field; /* refused: the diag's field */
+	} cases[] = {
+	    /* Older senders: the text alone, exactly. */
+	    {NULL, UNSET, CONTACT, NULL},
+	    {"", UNSET, CONTACT, NULL},
+	    {"contact", UNSET, CONTACT, NULL},
+	    {"guidance", UNSET, GUIDANCE, NULL},
+	    {"mentor", UNSET, MENTOR, NULL},
+	    {"coach", UNSET, BAD, "role"},
+	    {"Contact", UNSET, BAD, "role"},
+	    {"contact ", UNSET, BAD, "role"},
+	    {"kontaktperson", UNSET, BAD, "role"},
+	    /* role_kind decides; an empty text agrees with anything. */
+	    {"", GUIDANCE, GUIDANCE, NULL},
+	    {NULL, MENTOR, MENTOR, NULL},
+	    {"", CONTACT, CONTACT, NULL},
+	    {"guidance", GUIDANCE, GUIDANCE, NULL},
+	    {"mentor", MENTOR, MENTOR, NULL},
+	    /* A text that says otherwise, or a role_kind nobody knows. */
+	    {"contact", GUIDANCE, BAD, "role"},
+	    {"mentor", CONTACT, BAD, "role"},
+	    {"coach", MENTOR, BAD, "role"},
+	    {"", 4, BAD, "role_kind"},
+	    {"contact", 99, BAD, "role_kind"},
+	    {"", -1, BAD, "role_kind"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		any_sample s;
+		any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT);
+		s.assignment.role = (char *)cases[i].text;
+		s.assignment.role_kind = (Ungebro__V1__ContactRole)cases[i].kind;
+		int got = wire_assignment_role(&s.assignment);
+		if (got != cases[i].want)
+			FAIL("case %zu (role '%s', role_kind %d): got %d, want "
+			     "%d", i, cases[i].text ? cases[i].text : "(null)",
+			     cases[i].kind, got, cases[i].want);
+		ug_diag diag = {0};
+		int code = wire_validate_envelope(&s.env, NOW_MS, &diag);
+		if (!cases[i].field) {
+			CHECK_EQ_INT(code, UNGEBRO__V1__ERROR_CODE__OK);
+			continue;
+		}
+		CHECK_EQ_INT(code, UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+		CHECK_EQ_STR(diag.field, cases[i].field);
+		CHECK(strncmp(diag.reason, "contact_assignment.", 19) == 0);
+	}
+	/* The reason a sender reads names every accepted role. */
+	any_sample s;
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT);
+	s.assignment.role = "coach";
+	ug_diag diag = {0};
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+	CHECK_EQ_STR(diag.reason, "contact_assignment.role is not one of "
+				  "contact, guidance or mentor (or empty, "
+				  "meaning contact)");
+	s.assignment.role = "contact";
+	s.assignment.role_kind = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+	CHECK_EQ_STR(diag.reason, "contact_assignment.role contradicts "
+				  "contact_assignment.role_kind");
+
+	/* The names the text field carries for older readers. */
+	CHECK_EQ_STR(wire_contact_role_name(CONTACT), "contact");
+	CHECK_EQ_STR(wire_contact_role_name(GUIDANCE), "guidance");
+	CHECK_EQ_STR(wire_contact_role_name(MENTOR), "mentor");
+	CHECK(wire_contact_role_name(UNSET) == NULL);
+	CHECK(wire_contact_role_name(4) == NULL);
+	CHECK(wire_contact_role_name(BAD) == NULL);
+
+	/* role_kind survives the wire: pack, unpack, decide again. */
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT);
+	s.assignment.role = "";
+	s.assignment.role_kind = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE;
+	uint8_t buf[1024];
+	size_t len = wire_pack(&s.env, buf);
+	CHECK(len > 0 && len <= sizeof buf);
+	wire_envelope *back =
+	    wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, buf, len);
+	CHECK(back != NULL);
+	CHECK_EQ_INT(wire_assignment_role(back->contact_assignment), GUIDANCE);
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, back);
+}
+
 static void
 test_ids_fit_the_store(void)
 {
@@ -1024,8 +1125,9 @@ test_every_date_field(void)
 		str_field f[16];
 		size_t n = string_fields(&s.env.base, "", f, 0, 16);
 		for (size_t i = 0; i < n; i++) {
-			if (strcmp(f[i].path, "cpr") == 0)
-				continue; /* its own rule, tested above */
+			if (strcmp(f[i].path, "cpr") == 0 ||
+			    strcmp(f[i].path, "contact_assignment.role") == 0)
+				continue; /* their own rules, tested above */
 			bool is_date = false;
 			for (size_t k = 0; k < sizeof dates / sizeof dates[0];
 			     k++)
@@ -1254,6 +1356,7 @@ TEST_LIST = {
     {"every string limited", test_every_string_limited},
     {"every string utf8", test_every_string_utf8},
     {"ids fit the store", test_ids_fit_the_store},
+    {"assignment role", test_assignment_role},
     {"every date field", test_every_date_field},
     {"validation order", test_validation_order},
     {"event id peek", test_event_id_peek},

@@ -1,0 +1,157 @@
+"""39 roles: a contact assignment's role is one of contact, guidance or
+mentor, decided in one place (proto/wire.c wire_assignment_role) for
+every way an assignment arrives.
+
+- `hubctl assign --role X` with any other X exits 2 and stores nothing,
+  --file or not (docs/OPERATIONS.md).
+- A ContactAssignment frame with another role, a role_kind nobody knows,
+  or a text and role_kind that disagree is REJECTED E_MALFORMED with the
+  documented reason (docs/PROTOCOL.md); nothing is stored.
+- role_kind alone routes: GUIDANCE gets the readiness alert, MENTOR
+  routes nothing (the desk gets the alert).
+- `hubctl assign --file` reads the youth unit's CSV dialect: a quoted
+  field holding the separator is one field.
+Every hub is privacy-swept at teardown."""
+
+import json
+import subprocess
+
+import hubtest
+from hubtest import (ACCEPTED, E_MALFORMED, REJECTED, CprGen, IngestClient,
+                     ev_absence, ev_assignment, ev_readiness, frame,
+                     rules_hub)
+
+ROLE_REASON = ("contact_assignment.role is not one of contact, guidance "
+               "or mentor (or empty, meaning contact)")
+
+
+def log_events(hub):
+    p = hub.hubctl("log", "--json")
+    return [json.loads(line) for line in p.stdout.splitlines()]
+
+
+def test_hubctl_unknown_role_exits_2_and_stores_nothing(hub):
+    a, b = CprGen(3901).take(2)
+    hub.cprs.update([a, b])
+    before = hub.stats()
+    for role in ("coach", "Contact", "kontaktperson", "contact "):
+        p = hub.hubctl("assign", "--cpr", a, "--caseworker", "cw-anna",
+                       "--from", "2024-01-01", "--role", role,
+                       check=False)
+        assert p.returncode == 2, (role, p.returncode, p.stderr)
+        assert p.stdout == ""
+        assert f"unknown role '{role}'" in p.stderr, p.stderr
+        assert "--role must be contact, guidance or mentor" in p.stderr
+        assert a not in p.stdout + p.stderr
+    # With --file as well: the bad --role is refused before the file is
+    # read, so a good file stores nothing either.
+    path = hub.inputs_dir / "assign-ok.csv"
+    path.write_text(f"cpr;caseworker;from\n{b};cw-anna;2024-01-01\n")
+    p = hub.hubctl("assign", "--file", str(path), "--role", "coach",
+                   check=False)
+    assert p.returncode == 2, p.stderr
+    assert "unknown role 'coach'" in p.stderr
+    after = hub.stats()
+    assert (after["log_events"], after["assignments"], after["last_seq"]) \
+        == (before["log_events"], before["assignments"], before["last_seq"])
+    assert log_events(hub) == []
+
+    # The accepted roles still work, and say what they stored.
+    for role in ("contact", "guidance", "mentor", ""):
+        hub.hubctl("assign", "--cpr", a, "--caseworker", "cw-anna",
+                   "--from", "2024-01-0%d" % (1 + len(role) % 9),
+                   "--role", role)
+    assert [e["type"] for e in log_events(hub)] == ["ContactAssignment"] * 4
+
+
+def test_help_names_the_roles():
+    p = subprocess.run([hubtest.binary("hubctl"), "--help"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0
+    assert "[--role contact|guidance|mentor]" in p.stdout
+    assert "an unknown role: exit 2, nothing stored" in p.stdout
+
+
+def test_frame_with_unknown_role_rejected_with_reason(make_hub):
+    hub = rules_hub(make_hub, "2026-01-20T08:00:00")
+    [cpr] = CprGen(3902).take(1)
+    hub.cprs.add(cpr)
+    m = hubtest.pb()
+    cases = []
+    env = ev_assignment(cpr, "cw-anna", "2026-01-05", role="coach")
+    cases.append((env, "role", ROLE_REASON))
+    env = ev_assignment(cpr, "cw-anna", "2026-01-05", role="Contact")
+    cases.append((env, "role", ROLE_REASON))
+    env = ev_assignment(cpr, "cw-anna", "2026-01-05", role="contact")
+    env.contact_assignment.role_kind = m.CONTACT_ROLE_MENTOR
+    cases.append((env, "role", "contact_assignment.role contradicts "
+                  "contact_assignment.role_kind"))
+    env = ev_assignment(cpr, "cw-anna", "2026-01-05", role="")
+    env.contact_assignment.role_kind = 7
+    cases.append((env, "role_kind", "contact_assignment.role_kind is not "
+                  "a known ContactRole"))
+    with IngestClient(hub, "youth-a") as client:
+        for env, field, reason in cases:
+            ack = client.ack_for(frame(env))
+            assert (ack.status, ack.code, ack.reason) == \
+                (REJECTED, E_MALFORMED, reason), (field, ack)
+            assert not ack.retryable
+            assert ack.event_id == env.event_id
+            assert cpr not in ack.reason
+    st = hub.stats()
+    assert (st["log_events"], st["assignments"]) == (0, 0)
+    assert hub.log_text().count("HUB-REJECT") == len(cases)
+
+
+def test_role_kind_alone_decides_routing(make_hub):
+    hub = rules_hub(make_hub, "2026-01-20T08:00:00")
+    counselled, mentored = CprGen(3903).take(2)
+    m = hubtest.pb()
+    g = ev_assignment(counselled, "cw-bob", "2026-01-05", role="")
+    g.contact_assignment.role_kind = m.CONTACT_ROLE_GUIDANCE
+    c = ev_assignment(counselled, "cw-anna", "2026-01-05", role="")
+    c.contact_assignment.role_kind = m.CONTACT_ROLE_CONTACT
+    mt = ev_assignment(mentored, "cw-anna", "2026-01-05", role="")
+    mt.contact_assignment.role_kind = m.CONTACT_ROLE_MENTOR
+    hub.send(g, c, mt)
+    hub.wait_applied()
+    # A readiness alert goes to the guidance counsellor (RULES.md), an
+    # absence alert of the mentored person to the desk: a mentor routes
+    # nothing.
+    hub.send(ev_readiness(counselled, "2026-01-15", 9,
+                          not_ready_personal=True),
+             ev_absence(mentored, "2026-01-12", absent=10, expected=30))
+    assert hub.wait_applied()["alerts"] == 2
+    [r] = hub.peek("cw-bob", 1)
+    assert (r["rule"], r["cpr"], r["recipient"]) == \
+        ("readiness", counselled, "cw-bob")
+    [d] = hub.peek("desk-dora", 1)
+    assert (d["cpr"], d["recipient"]) == (mentored, "duty-desk")
+    hub.peek("cw-anna", 0)
+
+
+def test_assign_file_reads_quoted_fields(hub):
+    a, b, c = CprGen(3904).take(3)
+    hub.cprs.update([a, b, c])
+    path = hub.inputs_dir / "assign.csv"
+    # ',' separated, a note column whose quoted text holds commas and a
+    # quote, a quoted role, CRLF line ends: as a spreadsheet writes it.
+    path.write_bytes(
+        ("\ufeffCPR,Caseworker,note,From,Role\r\n"
+         f"{hubtest.dashed(a)},cw-anna,\"called, no answer, \"\"later\"\"\","
+         "2024-01-01,\"contact\"\r\n"
+         f"{b},cw-anna,\"mentor, not contact\",2024-01-01,\"mentor\"\r\n"
+         f"{c},cw-anna,\"x\",2024-01-01,coach\r\n").encode())
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert p.returncode == 1, p
+    assert p.stdout == "assignments: 2 new, 0 already known, 1 rejected\n"
+    assert p.stderr == (f"{path}:4: column role: the role must be contact, "
+                        "guidance or mentor (empty means contact)\n")
+    for cpr in (a, b, c):
+        assert cpr not in p.stdout + p.stderr
+    st = hub.stats()
+    # The mentor is logged but routes nothing: one routing assignment.
+    assert (st["log_events"], st["assignments"]) == (2, 1)
+    # The same file again: nothing new.
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert p.stdout == "assignments: 0 new, 2 already known, 1 rejected\n"
