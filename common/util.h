@@ -54,23 +54,64 @@ void ug_hex(const uint8_t *bytes, size_t len, char *out);
 /* Parse exactly 2*len hex digits. */
 ug_err ug_unhex(const char *text, uint8_t *bytes, size_t len);
 
-/* Big-endian 64-bit integers, the byte order of every stored key. */
+/*
+ * Big-endian integers, the byte order of every stored key and record
+ * field and of event ids: the one helper for them, so no code writes its
+ * own shifts. A signed value (a day number) goes through its unsigned
+ * type: (uint32_t)day out, (int32_t)ug_get_be32(p) back.
+ */
 static inline void
-ug_put_be64(uint8_t *out, uint64_t value)
+ug_put_be(uint8_t *out, uint64_t value, int bytes)
 {
-	for (int i = 7; i >= 0; i--) {
+	for (int i = bytes - 1; i >= 0; i--) {
 		out[i] = (uint8_t)value;
 		value >>= 8;
 	}
 }
 
 static inline uint64_t
-ug_get_be64(const uint8_t *in)
+ug_get_be(const uint8_t *in, int bytes)
 {
 	uint64_t value = 0;
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < bytes; i++)
 		value = value << 8 | in[i];
 	return value;
+}
+
+static inline void
+ug_put_be64(uint8_t *out, uint64_t value)
+{
+	ug_put_be(out, value, 8);
+}
+
+static inline uint64_t
+ug_get_be64(const uint8_t *in)
+{
+	return ug_get_be(in, 8);
+}
+
+static inline void
+ug_put_be32(uint8_t *out, uint32_t value)
+{
+	ug_put_be(out, value, 4);
+}
+
+static inline uint32_t
+ug_get_be32(const uint8_t *in)
+{
+	return (uint32_t)ug_get_be(in, 4);
+}
+
+static inline void
+ug_put_be16(uint8_t *out, uint16_t value)
+{
+	ug_put_be(out, value, 2);
+}
+
+static inline uint16_t
+ug_get_be16(const uint8_t *in)
+{
+	return (uint16_t)ug_get_be(in, 2);
 }
 
 /* mkdir -p with mode 0700 for the directories it creates; 0 or -1/errno. */

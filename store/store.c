@@ -147,7 +147,7 @@ read_last_applied(store *s)
 	MDB_val key = {12, "last_applied"}, val;
 	rc = mdb_get(txn, s->meta, &key, &val);
 	s->last_applied = rc == 0 && val.mv_size == 8
-	                          ? store__get_be64(val.mv_data)
+	                          ? ug_get_be64(val.mv_data)
 	                          : 0;
 	mdb_txn_abort(txn);
 	return rc == 0 || rc == MDB_NOTFOUND ? UG_OK
@@ -284,21 +284,6 @@ typedef struct {
 	} entry[ASSIGN_MAX + 1];
 } assign_list;
 
-static void
-put_be32(uint8_t *out, int32_t value)
-{
-	uint32_t v = (uint32_t)value;
-	out[0] = (uint8_t)(v >> 24), out[1] = (uint8_t)(v >> 16);
-	out[2] = (uint8_t)(v >> 8), out[3] = (uint8_t)v;
-}
-
-static int32_t
-get_be32(const uint8_t *in)
-{
-	return (int32_t)((uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
-	                 (uint32_t)in[2] << 8 | in[3]);
-}
-
 /* The contact person's history is keyed by the person key alone; other
  * roles (the guidance counsellor) add a role byte. */
 static size_t
@@ -334,8 +319,8 @@ assign_read(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
 	for (int i = 0; i < list->count; i++) {
 		const uint8_t *p = plain + 1 + i * ASSIGN_ENTRY;
 		size_t len = p[8] < STORE_ID_MAX ? p[8] : STORE_ID_MAX - 1;
-		list->entry[i].from = get_be32(p);
-		list->entry[i].to = get_be32(p + 4);
+		list->entry[i].from = (int32_t)ug_get_be32(p);
+		list->entry[i].to = (int32_t)ug_get_be32(p + 4);
 		memcpy(list->entry[i].caseworker, p + 9, len);
 		list->entry[i].caseworker[len] = '\0';
 	}
@@ -370,8 +355,8 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 	plain[0] = (uint8_t)(list.count - drop);
 	for (int i = drop; i < list.count; i++) {
 		uint8_t *p = plain + 1 + (i - drop) * ASSIGN_ENTRY;
-		put_be32(p, list.entry[i].from);
-		put_be32(p + 4, list.entry[i].to);
+		ug_put_be32(p, (uint32_t)list.entry[i].from);
+		ug_put_be32(p + 4, (uint32_t)list.entry[i].to);
 		p[8] = (uint8_t)strlen(list.entry[i].caseworker);
 		memcpy(p + 9, list.entry[i].caseworker, p[8]);
 	}
@@ -393,14 +378,14 @@ append_one(store *s, MDB_txn *txn, store_event *ev, uint64_t *next_seq)
 	if (agency_len >= STORE_ID_MAX || ev->body_len > SEAL_MAX - 32)
 		return UG_EINVAL;
 	uint8_t idval[8 + STORE_ID_MAX];
-	store__put_be64(idval, *next_seq);
+	ug_put_be64(idval, *next_seq);
 	memcpy(idval + 8, ev->agency, agency_len);
 	MDB_val idkey = {STORE_EVENT_ID_LEN, (void *)ev->event_id};
 	MDB_val idv = {8 + agency_len, idval};
 	int rc = mdb_put(txn, s->ids, &idkey, &idv, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST) {
 		/* idv now points at the stored value. */
-		ev->seq = store__get_be64(idv.mv_data);
+		ev->seq = ug_get_be64(idv.mv_data);
 		int same = idv.mv_size == 8 + agency_len &&
 		           memcmp((uint8_t *)idv.mv_data + 8, ev->agency,
 		                  agency_len) == 0;
@@ -411,7 +396,7 @@ append_one(store *s, MDB_txn *txn, store_event *ev, uint64_t *next_seq)
 		return store__map_err(rc, "put event id");
 
 	uint8_t seqkey[8];
-	store__put_be64(seqkey, *next_seq);
+	ug_put_be64(seqkey, *next_seq);
 	/* Plain part: what statistics need without the key. Sealed part: the
 	 * person key and the envelope itself. */
 	uint8_t *plain = malloc(1 + UG_PERSON_KEY_LEN + ev->body_len);
@@ -437,7 +422,7 @@ append_one(store *s, MDB_txn *txn, store_event *ev, uint64_t *next_seq)
 	uint8_t *out = val.mv_data;
 	out[0] = LOG_RECORD_VERSION;
 	out[1] = (uint8_t)ev->type;
-	store__put_be64(out + 2, (uint64_t)ev->received_at);
+	ug_put_be64(out + 2, (uint64_t)ev->received_at);
 	out[10] = (uint8_t)agency_len;
 	memcpy(out + 11, ev->agency, agency_len);
 	ug_seal(s->storage_key, seqkey, 8, plain,
@@ -460,7 +445,7 @@ last_seq_in(store *s, MDB_txn *txn, uint64_t *last)
 		return store__map_err(rc, "open log cursor");
 	MDB_val key, val;
 	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
-	*last = rc == 0 ? store__get_be64(key.mv_data) : 0;
+	*last = rc == 0 ? ug_get_be64(key.mv_data) : 0;
 	mdb_cursor_close(cur);
 	return rc == 0 || rc == MDB_NOTFOUND ? UG_OK
 	                                     : store__map_err(rc, "log last");
@@ -506,7 +491,7 @@ store_event_id_get(store *s, const uint8_t *event_id, uint64_t *seq,
 	} else if (val.mv_size < 8 || val.mv_size - 8 >= STORE_ID_MAX) {
 		err = UG_EIO;
 	} else {
-		*seq = store__get_be64(val.mv_data);
+		*seq = ug_get_be64(val.mv_data);
 		memcpy(agency, (const uint8_t *)val.mv_data + 8,
 		       val.mv_size - 8);
 		agency[val.mv_size - 8] = '\0';
@@ -544,9 +529,9 @@ decode_record(store *s, const MDB_val *key, const MDB_val *val,
 	                          sealed_len, plain);
 	if (err != UG_OK)
 		return err;
-	rec->seq = store__get_be64(key->mv_data);
+	rec->seq = ug_get_be64(key->mv_data);
 	rec->type = in[1];
-	rec->received_at = (int64_t)store__get_be64(in + 2);
+	rec->received_at = (int64_t)ug_get_be64(in + 2);
 	memcpy(plain + SEAL_MAX, in + 11, agency_len);
 	plain[SEAL_MAX + agency_len] = '\0';
 	rec->agency = (const char *)plain + SEAL_MAX;
@@ -572,7 +557,7 @@ store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 		return store__map_err(rc, "open scan cursor");
 	}
 	uint8_t seqkey[8];
-	store__put_be64(seqkey, from);
+	ug_put_be64(seqkey, from);
 	MDB_val key = {8, seqkey}, val;
 	ug_err err = UG_OK;
 	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
@@ -584,7 +569,7 @@ store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 			 * wrong or the file was altered: stop, never guess. */
 			log_err("STORE-SEAL", "log record %llu does not open "
 			        "with the storage key",
-			        (unsigned long long)store__get_be64(key.mv_data));
+			        (unsigned long long)ug_get_be64(key.mv_data));
 			break;
 		}
 		if (err == UG_OK)
@@ -812,8 +797,7 @@ visit_open(void *ctx, MDB_txn *txn, const uint8_t *id)
 		        "key");
 		return UG_EMALFORMED;
 	}
-	uint32_t deliveries = (uint32_t)in[1] << 24 | (uint32_t)in[2] << 16 |
-	                      (uint32_t)in[3] << 8 | in[4];
+	uint32_t deliveries = ug_get_be32(in + 1);
 	return q->fn(q->ctx, id, q->s->scratch,
 	             val.mv_size - off - UG_SEAL_OVERHEAD, deliveries);
 }
@@ -895,9 +879,7 @@ store_alert_get(store *s, const uint8_t *id, store_alert_fn fn, void *ctx,
 		err = UG_EMALFORMED;
 	if (err == UG_OK) {
 		*open = in[0] == ALERT_OPEN;
-		uint32_t deliveries = (uint32_t)in[1] << 24 |
-		                      (uint32_t)in[2] << 16 |
-		                      (uint32_t)in[3] << 8 | in[4];
+		uint32_t deliveries = ug_get_be32(in + 1);
 		err = fn(ctx, id, s->scratch,
 		         val.mv_size - off - UG_SEAL_OVERHEAD, deliveries);
 	}
@@ -929,13 +911,8 @@ store_alerts_delivered(store *s, const uint8_t (*ids)[STORE_ALERT_ID_LEN],
 			break;
 		}
 		memcpy(copy, val.mv_data, val.mv_size);
-		uint32_t count = ((uint32_t)copy[1] << 24 |
-		                  (uint32_t)copy[2] << 16 |
-		                  (uint32_t)copy[3] << 8 | copy[4]) + 1;
-		copy[1] = (uint8_t)(count >> 24);
-		copy[2] = (uint8_t)(count >> 16);
-		copy[3] = (uint8_t)(count >> 8);
-		copy[4] = (uint8_t)count;
+		uint32_t count = ug_get_be32(copy + 1) + 1;
+		ug_put_be32(copy + 1, count);
 		MDB_val nv = {val.mv_size, copy};
 		rc = mdb_put(txn, s->alerts, &key, &nv, 0);
 		free(copy);
@@ -995,8 +972,8 @@ store_derived_index(store_dtxn *t, const uint8_t *person_key,
 {
 	uint8_t k[UG_PERSON_KEY_LEN + 16];
 	memcpy(k, person_key, UG_PERSON_KEY_LEN);
-	store__put_be64(k + UG_PERSON_KEY_LEN, (uint64_t)occurred_at);
-	store__put_be64(k + UG_PERSON_KEY_LEN + 8, seq);
+	ug_put_be64(k + UG_PERSON_KEY_LEN, (uint64_t)occurred_at);
+	ug_put_be64(k + UG_PERSON_KEY_LEN + 8, seq);
 	MDB_val key = {sizeof k, k}, val = {0, ""};
 	return store__map_err(mdb_put(t->txn, t->s->person, &key, &val, 0),
 	                      "index person");
@@ -1043,7 +1020,7 @@ store_derived_commit(store_dtxn **tp, uint64_t last_applied)
 {
 	store_dtxn *t = *tp;
 	uint8_t v[8];
-	store__put_be64(v, last_applied);
+	ug_put_be64(v, last_applied);
 	MDB_val key = {12, "last_applied"}, val = {8, v};
 	int rc = mdb_put(t->txn, t->s->meta, &key, &val, 0);
 	if (rc != 0) {

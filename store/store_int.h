@@ -50,7 +50,4 @@ ug_err store__queue_key_put(MDB_txn *txn, store *s, const char *recipient,
 int store__begin_write(MDB_env *env, MDB_txn **txn);
 int store__begin_read(MDB_env *env, MDB_txn **txn);
 
-#define store__put_be64 ug_put_be64
-#define store__get_be64 ug_get_be64
-
 #endif

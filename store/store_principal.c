@@ -23,11 +23,11 @@ bump_generation(store *s, MDB_txn *txn)
 	uint64_t gen = 0;
 	int rc = mdb_get(txn, s->principal_id, &key, &val);
 	if (rc == 0 && val.mv_size == 8)
-		gen = store__get_be64(val.mv_data);
+		gen = ug_get_be64(val.mv_data);
 	else if (rc != 0 && rc != MDB_NOTFOUND)
 		return store__map_err(rc, "read registration generation");
 	uint8_t buf[8];
-	store__put_be64(buf, gen + 1);
+	ug_put_be64(buf, gen + 1);
 	MDB_val nv = {8, buf};
 	return store__map_err(mdb_put(txn, s->principal_id, &key, &nv, 0),
 			      "bump registration generation");
@@ -44,7 +44,7 @@ store_principal_generation(store *s, uint64_t *gen)
 	MDB_val key = {sizeof generation_key - 1, (void *)generation_key}, val;
 	rc = mdb_get(txn, s->principal_id, &key, &val);
 	if (rc == 0 && val.mv_size == 8)
-		*gen = store__get_be64(val.mv_data);
+		*gen = ug_get_be64(val.mv_data);
 	mdb_txn_abort(txn);
 	return rc == 0 || rc == MDB_NOTFOUND
 		   ? UG_OK
@@ -92,10 +92,7 @@ store_principal_put(store *s, int kind, const char *id, const char *public_z85,
 	rc = drop_key(s, txn, &ik);
 	uint8_t rec[5 + STORE_ID_MAX];
 	rec[0] = (uint8_t)kind;
-	rec[1] = (uint8_t)(flags >> 24);
-	rec[2] = (uint8_t)(flags >> 16);
-	rec[3] = (uint8_t)(flags >> 8);
-	rec[4] = (uint8_t)flags;
+	ug_put_be32(rec + 1, flags);
 	memcpy(rec + 5, id, idlen);
 	MDB_val pk = {40, (void *)public_z85}, pv = {5 + idlen, rec};
 	if (rc == 0)
@@ -148,8 +145,7 @@ decode_principal(const MDB_val *v, int *kind, char id[STORE_ID_MAX],
 	if (v->mv_size < 6 || v->mv_size - 5 >= STORE_ID_MAX)
 		return UG_EMALFORMED;
 	*kind = rec[0];
-	*flags = (uint32_t)rec[1] << 24 | (uint32_t)rec[2] << 16 |
-		 (uint32_t)rec[3] << 8 | rec[4];
+	*flags = ug_get_be32(rec + 1);
 	memcpy(id, rec + 5, v->mv_size - 5);
 	id[v->mv_size - 5] = '\0';
 	return UG_OK;

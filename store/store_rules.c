@@ -14,21 +14,6 @@
 #include "common/log.h"
 #include "store/store_int.h"
 
-static void
-be32(uint8_t *out, int32_t v)
-{
-	uint32_t u = (uint32_t)v;
-	out[0] = (uint8_t)(u >> 24), out[1] = (uint8_t)(u >> 16);
-	out[2] = (uint8_t)(u >> 8), out[3] = (uint8_t)u;
-}
-
-static int32_t
-get32(const uint8_t *in)
-{
-	return (int32_t)((uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
-	                 (uint32_t)in[2] << 8 | in[3]);
-}
-
 ug_err
 store_derived_timer_put(store_dtxn *t, const store_timer *timer)
 {
@@ -217,8 +202,8 @@ store_derived_desk_put(store_dtxn *t, const char *desk,
 	if (strlen(desk) >= STORE_ID_MAX || strlen(caseworker) >= STORE_ID_MAX)
 		return UG_EINVAL;
 	uint8_t k[2 * STORE_ID_MAX + 1], v[9];
-	be32(v, from);
-	be32(v + 4, to);
+	ug_put_be32(v, (uint32_t)from);
+	ug_put_be32(v + 4, (uint32_t)to);
 	v[8] = team_lead;
 	MDB_val key = {desk_key(k, desk, caseworker), k}, val = {9, v};
 	return store__map_err(mdb_put(t->txn, t->s->desk, &key, &val, 0),
@@ -231,7 +216,8 @@ member_on(const MDB_val *val, int32_t today, bool *lead)
 	if (val->mv_size != 9)
 		return false;
 	const uint8_t *v = val->mv_data;
-	int32_t from = get32(v), to = get32(v + 4);
+	int32_t from = (int32_t)ug_get_be32(v),
+	        to = (int32_t)ug_get_be32(v + 4);
 	if (lead)
 		*lead = v[8] != 0;
 	return today >= from && (to == 0 || today <= to);
