@@ -102,7 +102,31 @@ typedef ug_err (*store_record_fn)(void *ctx, const store_record *rec);
 /*
  * Call fn for up to max records with seq >= from, in order. *next is set
  * to the sequence after the last record visited. A callback error stops
- * the scan and is returned. Do not call other store functions from fn.
+ * the scan and is returned.
+ *
+ * What fn may call. The scan holds a read txn on the log and *rec points
+ * into the store's one unsealing buffer, so:
+ * - Not the functions that use that buffer; they overwrite *rec (copy
+ *   what you need first, or call them after the scan): store_log_scan and
+ *   store_log_get (nested), store_append, store_alerts_open,
+ *   store_alerts_count and store_alert_get. The same holds inside a
+ *   store_alert_fn, whose body lives in that buffer too.
+ * - Any other store function is safe. Each read opens its own read txn:
+ *   the environments are opened MDB_NOTLS, so one thread may hold several
+ *   read txns, on the log as on the derived env. A write (store_alerts_put,
+ *   store_alert_reroute, store_audit_append, store_principal_*, a
+ *   store_dtxn) takes the environment's writer lock, which a read txn
+ *   never holds, so it neither waits for the scan nor is seen by it.
+ * - Never begin a second write txn on an environment whose writer lock
+ *   this thread already holds: LMDB's writer lock is not recursive and
+ *   the thread deadlocks. With a store_dtxn open, do not call
+ *   store_derived_begin, store_derived_reset or any other function that
+ *   opens its own write txn on the derived env.
+ * - Reads see committed state only: not what the caller's open store_dtxn
+ *   wrote (store_person_alerts, store_desk_* read the derived env in a
+ *   txn of their own), nor alerts not yet stored. A caller that batches
+ *   its writes must look in its own pending writes for what it did
+ *   earlier in the same scan.
  */
 ug_err store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
                       void *ctx, uint64_t *next);
