@@ -31,7 +31,7 @@ sample_init(sample *s)
 	s->env.schema_version = 1;
 	s->env.type = UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT;
 	s->env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
-	s->env.occurred_at = (int64_t)19870 * 86400000;
+	s->env.occurred_at = 19870 * UG_DAY_MS;
 	s->env.sent_at = NOW_MS - 1000;
 	s->env.cpr = TEST_CPR;
 	s->absence.school = "280017";
@@ -77,7 +77,7 @@ test_envelope_round_trip(void)
 	CHECK_EQ_INT(e->schema_version, 1);
 	CHECK_EQ_INT(e->type, UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT);
 	CHECK_EQ_INT(e->sensitivity, UNGEBRO__V1__SENSITIVITY__PERSONAL);
-	CHECK_EQ_INT(e->occurred_at, (int64_t)19870 * 86400000);
+	CHECK_EQ_INT(e->occurred_at, 19870 * UG_DAY_MS);
 	CHECK_EQ_INT(e->sent_at, NOW_MS - 1000);
 	CHECK_EQ_INT(e->valid_until, 0);
 	CHECK_EQ_STR(e->cpr, TEST_CPR);
@@ -676,7 +676,7 @@ any_init(any_sample *s, int which)
 	s->env.agency = "agency-a";
 	s->env.schema_version = 1;
 	s->env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
-	s->env.occurred_at = (int64_t)19870 * 86400000;
+	s->env.occurred_at = 19870 * UG_DAY_MS;
 	s->env.cpr = TEST_CPR;
 	s->env.payload_case = which;
 	switch (which) {
