@@ -11,10 +11,14 @@
  * The second pass (adapter__import) reads the rows again, turns each good
  * row into an event and each bad one into a line of the rejects file, and
  * queues the events in batches of ADAPTER_BATCH_MAX per synchronous
- * outbox transaction. Before each transaction it checks that the file is
- * still the one the first pass saw; if not, it stops (FILE_CHANGED) and
- * the file is imported again once complete: ids are deterministic, so
- * what was queued before is recognised, never sent twice.
+ * outbox transaction, all in one outbox stage (outbox.h): the sender
+ * sees none of them until the whole file was read unchanged. Before each
+ * transaction, and once at the end, it checks that the file is still the
+ * one the first pass saw; if not, it stops (FILE_CHANGED). A file that
+ * does not end FILE_DONE (changed, interrupted, or the rejects file
+ * failed) has its stage aborted: every event it queued is taken out
+ * again, so nothing of a refused file is ever sent, and importing it
+ * again once complete queues it whole.
  *
  * Corrections: every event's id is derived from its natural key and its
  * content (adapter_event_finish). The outbox remembers, per natural key,
@@ -994,7 +998,8 @@ import_rows(struct runtime *rt)
 		err = got == UG_OK ? import_record(rt) : reject_row(rt, &diag);
 	}
 	/* Whatever stopped the loop, the rows already parsed are good:
-	 * queue them (unless the file changed under us). */
+	 * queue them (unless the file changed under us); the stage decides
+	 * whether they stay. */
 	ug_err ferr = flush_batch(rt);
 	if (err == UG_OK)
 		err = ferr;
@@ -1090,6 +1095,33 @@ print_file(const struct runtime *rt, adapter_file_status status)
 	}
 }
 
+/* The file is queued whole or not at all: release what it queued to
+ * the sender, or take all of it out again. */
+static adapter_file_status
+settle_stage(struct runtime *rt, adapter_file_status status)
+{
+	ug_err err;
+	if (status == FILE_DONE) {
+		err = outbox_stage_commit(rt->ob);
+		if (err == UG_OK && rt->on_batch)
+			rt->on_batch(rt);
+	} else {
+		size_t removed = 0;
+		err = outbox_stage_abort(rt->ob, &removed);
+		if (err == UG_OK && removed)
+			log_notice("ADP-UNQUEUED",
+				   "%s: not imported; the %zu events queued "
+				   "from it are taken out of the outbox again",
+				   rt->path, removed);
+		rt->file.queued = 0;
+		rt->file.corrections = 0;
+	}
+	if (err == UG_OK)
+		return status;
+	adapter__fatal(rt, "cannot write to the outbox: %s", ug_strerror(err));
+	return FILE_FATAL;
+}
+
 adapter_file_status
 adapter__import(struct runtime *rt, const adapter_plan *plan)
 {
@@ -1106,6 +1138,7 @@ adapter__import(struct runtime *rt, const adapter_plan *plan)
 			       strerror(errno));
 		return FILE_FATAL;
 	}
+	outbox_stage_begin(rt->ob);
 	if (file_changed(rt)) {
 		status = FILE_CHANGED;
 	} else if (open_readers(rt, &diag) != UG_OK) {
@@ -1123,6 +1156,7 @@ adapter__import(struct runtime *rt, const adapter_plan *plan)
 		status = FILE_CHANGED;
 	if (!rt->rejects_shared && adapter__close_rejects(rt) != UG_OK)
 		status = FILE_FATAL;
+	status = settle_stage(rt, status);
 	csv_reader_destroy(&rt->csv);
 	jsonl_reader_destroy(&rt->jsonl);
 	close_text(&rt->raw, &rt->text);

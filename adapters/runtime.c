@@ -8,8 +8,10 @@
  * outbox (written synchronously, ADAPTER_BATCH_MAX events per
  * transaction, so a large file costs one commit per batch, not per row)
  * or as a line in the rejects file plus a FILE:LINE diagnostic; a row
- * is never dropped silently, and a file with a whole-file problem queues
- * nothing. What it must never do: print or log a CPR.
+ * is never dropped silently. A file is queued whole or not at all: one
+ * with a whole-file problem, one that changed while read and one whose
+ * import was interrupted leave nothing in the outbox (import.c). What it
+ * must never do: print or log a CPR.
  */
 #include "adapters/adapter.h"
 
@@ -384,18 +386,31 @@ import_files(struct runtime *rt, char **files, int nfiles)
 	}
 	rt->started_ms = ug_now_ms();
 	for (int i = 0; !failed && err == UG_OK && i < nfiles; i++) {
-		if (adapter__stop)
+		if (adapter__stop) {
+			adapter__fatal(rt,
+				       "interrupted: %s and the files after "
+				       "it were not imported",
+				       plans[i].path);
+			err = UG_ECLOSED;
 			break;
+		}
 		adapter_file_status st = adapter__import(rt, &plans[i]);
-		if (st == FILE_FATAL)
+		if (st == FILE_FATAL) {
 			err = UG_EIO;
-		else if (st == FILE_CHANGED) {
+		} else if (st == FILE_CHANGED) {
 			adapter__fatal(rt,
 				       "%s changed while it was imported (is "
-				       "it still being written?); import it "
-				       "again once it is complete",
+				       "it still being written?); nothing of "
+				       "it was queued: import it again once "
+				       "it is complete",
 				       plans[i].path);
 			err = UG_EAGAIN;
+		} else if (st == FILE_STOPPED) {
+			adapter__fatal(rt,
+				       "interrupted: nothing of %s was "
+				       "queued; import it again",
+				       plans[i].path);
+			err = UG_ECLOSED;
 		}
 	}
 	for (int i = 0; i < nfiles; i++)

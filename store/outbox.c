@@ -10,11 +10,14 @@
  *            supersedes; dropped on any final answer)
  *   order    seq BE64 -> event_id[16]   (the queue, in the order put)
  *   seqof    event_id[16] -> seq BE64   (to take an id out of it)
+ *   stage    "first" -> seq BE64   (the open stage, if any: the queue
+ *            from that position on is held back; outbox.h, staging)
  * None of them holds personal data in the clear: frames are sealed, and
  * the key hashes are keyed with the agency's hash_key.
  */
 #include "store/outbox.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,8 +42,11 @@
 
 struct outbox {
 	MDB_env *env;
-	MDB_dbi pending, sent, latest, undo, order, seqof;
+	MDB_dbi pending, sent, latest, undo, order, seqof, stage;
 	uint64_t last_seq; /* the highest seq in order */
+	bool staging;	   /* between stage_begin and commit/abort */
+	uint64_t stage_first; /* the stage's first seq on disk; 0: the
+				 stage has queued nothing yet */
 	const uint8_t *storage_key;
 	uint8_t *scratch;
 	int lock_fd;
@@ -180,6 +186,21 @@ load_order(outbox *ob, MDB_txn *txn)
 	return rc;
 }
 
+/* A stage left open on disk: the process that opened it died. */
+static int
+load_stage(outbox *ob, MDB_txn *txn)
+{
+	MDB_val key = {5, "first"}, val;
+	int rc = mdb_get(txn, ob->stage, &key, &val);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc == 0 && val.mv_size == 8) {
+		ob->staging = true;
+		ob->stage_first = ug_get_be64(val.mv_data);
+	}
+	return rc;
+}
+
 /* Append id to the queue. */
 static int
 enqueue(outbox *ob, MDB_txn *txn, const uint8_t *id)
@@ -251,7 +272,11 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "seqof", MDB_CREATE, &ob->seqof);
 	if (rc == 0)
+		rc = mdb_dbi_open(txn, "stage", MDB_CREATE, &ob->stage);
+	if (rc == 0)
 		rc = load_order(ob, txn);
+	if (rc == 0)
+		rc = load_stage(ob, txn);
 	if (rc == 0)
 		rc = mdb_txn_commit(txn);
 	else
@@ -263,6 +288,24 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 		return store__map_err(rc, "open outbox");
 	}
 	find_map(ob);
+	if (ob->staging) {
+		/* A process died with a file half imported: nothing of it
+		 * may be sent (outbox.h, staging). */
+		size_t removed = 0;
+		err = outbox_stage_abort(ob, &removed);
+		if (err != UG_OK) {
+			ug_diag_set(diag, dir,
+				    "cannot take an unfinished import out of "
+				    "the outbox: %s",
+				    ug_strerror(err));
+			outbox_close(&ob);
+			return err;
+		}
+		log_notice("OUTBOX-STAGE",
+			   "took %zu events of an import that did not finish "
+			   "out of the outbox; import that file again",
+			   removed);
+	}
 	*out = ob;
 	return UG_OK;
 }
@@ -338,10 +381,25 @@ settle_latest(outbox *ob, MDB_txn *txn, const uint8_t *id, bool rejected)
 	return mdb_put(txn, ob->latest, &lk, &prev, 0);
 }
 
+/* The stage's first event is about to be queued: say on disk where the
+ * stage starts, in the same transaction, so a crash leaves either
+ * nothing of it or the mark to take it out by. */
+static int
+mark_stage(outbox *ob, MDB_txn *txn, uint64_t *first)
+{
+	if (!ob->staging || ob->stage_first || *first)
+		return 0;
+	uint8_t seq[8];
+	*first = ob->last_seq + 1;
+	ug_put_be64(seq, *first);
+	MDB_val key = {5, "first"}, val = {8, seq};
+	return mdb_put(txn, ob->stage, &key, &val, 0);
+}
+
 ug_err
 outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 {
-	uint64_t last_seq = ob->last_seq;
+	uint64_t last_seq = ob->last_seq, first = 0;
 	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, 0, &txn);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -375,7 +433,9 @@ outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 		ug_seal(ob->storage_key, it->id, OUTBOX_ID_LEN, it->frame,
 			it->len, (uint8_t *)val.mv_data + 8);
 		it->added = OUTBOX_ADDED;
-		rc = enqueue(ob, txn, it->id);
+		rc = mark_stage(ob, txn, &first);
+		if (rc == 0)
+			rc = enqueue(ob, txn, it->id);
 		if (rc == 0 && it->key)
 			rc = set_latest(ob, txn, it);
 	}
@@ -387,6 +447,8 @@ outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 	rc = mdb_txn_commit(txn);
 	if (rc != 0)
 		ob->last_seq = last_seq;
+	else if (first)
+		ob->stage_first = first;
 	trim_map(ob);
 	return store__map_err(rc, "outbox commit");
 }
@@ -473,6 +535,8 @@ outbox_scan_queue(outbox *ob, uint64_t after, size_t max, outbox_queue_fn fn,
 	while (rc == 0 && err == UG_OK && visited < max) {
 		uint8_t id[OUTBOX_ID_LEN];
 		uint64_t seq = key.mv_size == 8 ? ug_get_be64(key.mv_data) : 0;
+		if (ob->stage_first && seq >= ob->stage_first)
+			break; /* held back: the stage is the queue's end */
 		if (val.mv_size != OUTBOX_ID_LEN) {
 			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 			continue;
@@ -617,4 +681,114 @@ outbox_id_state(outbox *ob, const uint8_t id[OUTBOX_ID_LEN], int *state,
 	rc = id_state(ob, txn, id, state, queued_at);
 	mdb_txn_abort(txn);
 	return rc == 0 ? UG_OK : store__map_err(rc, "outbox state");
+}
+
+/* ---- staging -------------------------------------------------------- */
+
+/* Events taken out per transaction by outbox_stage_abort: each costs a
+ * commit, and each dirties pages held in memory until it. */
+#define ABORT_BATCH 1024
+
+void
+outbox_stage_begin(outbox *ob)
+{
+	assert(!ob->staging);
+	ob->staging = true;
+	ob->stage_first = 0;
+}
+
+ug_err
+outbox_stage_commit(outbox *ob)
+{
+	assert(ob->staging);
+	if (!ob->stage_first) {
+		ob->staging = false;
+		return UG_OK;
+	}
+	MDB_txn *txn = NULL;
+	int rc = mdb_txn_begin(ob->env, NULL, 0, &txn);
+	MDB_val key = {5, "first"};
+	if (rc == 0) {
+		rc = mdb_del(txn, ob->stage, &key, NULL);
+		if (rc == 0 || rc == MDB_NOTFOUND)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	if (rc != 0)
+		return store__map_err(rc, "outbox stage commit");
+	ob->staging = false;
+	ob->stage_first = 0;
+	return UG_OK;
+}
+
+/* Take up to max events off the queue's end, while they are the
+ * stage's: newest first, so each key's latest goes back step by step
+ * to what it was before the stage. *left: the stage has more. */
+static int
+unqueue_tail(outbox *ob, MDB_txn *txn, size_t max, size_t *removed, bool *left)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, ob->order, &cur);
+	*left = false;
+	for (size_t i = 0; rc == 0; i++) {
+		MDB_val key, val;
+		rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+		if (rc != 0 || key.mv_size != 8 ||
+		    ug_get_be64(key.mv_data) < ob->stage_first)
+			break;
+		if (i == max) {
+			*left = true;
+			break;
+		}
+		uint8_t id[OUTBOX_ID_LEN];
+		bool valid = val.mv_size == OUTBOX_ID_LEN;
+		if (valid)
+			memcpy(id, val.mv_data, OUTBOX_ID_LEN);
+		rc = mdb_cursor_del(cur, 0);
+		if (rc != 0 || !valid)
+			continue;
+		MDB_val ik = {OUTBOX_ID_LEN, id};
+		rc = mdb_del(txn, ob->seqof, &ik, NULL);
+		if (rc == 0 || rc == MDB_NOTFOUND)
+			rc = mdb_del(txn, ob->pending, &ik, NULL);
+		if (rc == 0 || rc == MDB_NOTFOUND)
+			rc = settle_latest(ob, txn, id, true);
+		(*removed)++;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+ug_err
+outbox_stage_abort(outbox *ob, size_t *removed)
+{
+	assert(ob->staging);
+	*removed = 0;
+	bool left = ob->stage_first != 0;
+	while (left) {
+		MDB_txn *txn = NULL;
+		int rc = mdb_txn_begin(ob->env, NULL, 0, &txn);
+		if (rc == 0)
+			rc =
+			    unqueue_tail(ob, txn, ABORT_BATCH, removed, &left);
+		/* The mark goes with the last of the stage: a crash before
+		 * it leaves the mark, and the rest is taken out at the
+		 * next open. */
+		MDB_val key = {5, "first"};
+		if (rc == 0 && !left)
+			rc = mdb_del(txn, ob->stage, &key, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else if (txn)
+			mdb_txn_abort(txn);
+		trim_map(ob);
+		if (rc != 0)
+			return store__map_err(rc, "outbox stage abort");
+	}
+	ob->staging = false;
+	ob->stage_first = 0;
+	return UG_OK;
 }

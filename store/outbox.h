@@ -17,6 +17,10 @@
  * event the hub refuses for good hands `latest` back to the event before
  * it, so the corrected row can be imported again once the cause is fixed.
  *
+ * Staging: what one input file queues is held back until the whole file
+ * has been read (outbox_stage_*, below), so a file refused half-way
+ * leaves nothing in the outbox.
+ *
  * One process at a time: outbox_open takes an exclusive lock on
  * DIR/adapter.lock and fails with UG_EAGAIN while another process holds
  * it (two importers deciding corrections side by side could both
@@ -124,7 +128,25 @@ ug_err outbox_lookup(outbox *ob, const uint8_t key[OUTBOX_KEY_LEN],
 ug_err outbox_id_state(outbox *ob, const uint8_t id[OUTBOX_ID_LEN], int *state,
 		       int64_t *queued_at);
 
-/* Frames still waiting for an ack, and ids acked so far. */
+/*
+ * Staging. outbox_stage_begin opens a stage (one at a time); outbox_put
+ * then queues as usual, and lookups (outbox_lookup, outbox_id_state) see
+ * what the stage queued, but outbox_scan_queue does not show it: the
+ * stage is the queue's end and the scan stops there. outbox_stage_commit
+ * releases it in one small synchronous transaction. outbox_stage_abort
+ * takes every event the stage queued out again, newest first, putting
+ * back each natural key's latest entry as it was (*removed: how many),
+ * in transactions of up to 1,024 events. The stage is on disk from its
+ * first put: outbox_open finds a stage left open (the process died, or
+ * an abort was cut short) and aborts it, logging OUTBOX-STAGE.
+ */
+void outbox_stage_begin(outbox *ob);
+ug_err outbox_stage_commit(outbox *ob) __attribute__((warn_unused_result));
+ug_err outbox_stage_abort(outbox *ob, size_t *removed)
+    __attribute__((warn_unused_result));
+
+/* Frames still waiting for an ack (staged ones too), and ids acked so
+ * far. */
 ug_err outbox_counts(outbox *ob, size_t *pending, size_t *sent);
 
 #endif

@@ -269,21 +269,28 @@ killed_writer(const char *dir)
 	raise(SIGKILL);
 }
 
+/* Run writer(dir) in a child that must end killed by SIGKILL. */
 static void
-test_survives_kill(void)
+run_killed(const char *dir, void (*writer)(const char *))
 {
-	const char *dir = ut_tmpdir();
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
-		killed_writer(dir);
+		writer(dir);
 		ut_child_exit(13);
 	}
 	int status;
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+static void
+test_survives_kill(void)
+{
+	const char *dir = ut_tmpdir();
+	run_killed(dir, killed_writer);
 	outbox *ob = open_outbox(dir, storage_key);
 	expect_counts(ob, 1, 1, __LINE__);
 	scanned sc = {0};
@@ -636,6 +643,127 @@ test_queue_order(void)
 	outbox_close(&ob);
 }
 
+/* ---- staging -------------------------------------------------------- */
+
+static void
+test_stage_commit_and_abort(void)
+{
+	const char *dir = ut_tmpdir();
+	outbox *ob = open_outbox(dir, storage_key);
+	uint8_t key[OUTBOX_KEY_LEN], other[OUTBOX_KEY_LEN];
+	titem a, b, c, d, e;
+	keyed(&a, 1, key, 0x11);
+	keyed(&b, 2, key, 0x11); /* corrects a */
+	keyed(&c, 3, other, 0x22);
+	keyed(&d, 4, key, 0x11); /* corrects b */
+	make_item(&e, 5, CPR_B);
+	CHECK_OK(put(ob, &a, 1));
+	/* A stage: its events are seen by lookups, not by the queue. */
+	outbox_stage_begin(ob);
+	titem bc[2] = {b, c};
+	CHECK_OK(put(ob, bc, 2));
+	CHECK_OK(put(ob, &d, 1));
+	CHECK_EQ_INT(d.item.added, OUTBOX_ADDED);
+	expect_latest(ob, key, d.id, OUTBOX_PENDING, __LINE__);
+	expect_counts(ob, 4, 0, __LINE__);
+	struct queued q = {0};
+	CHECK_OK(outbox_scan_queue(ob, 0, 8, queue_fn, &q));
+	CHECK_EQ_INT(q.n, 1);
+	CHECK_EQ_MEM(q.ids[0], a.id, OUTBOX_ID_LEN);
+	/* Aborted: all three gone, each key's latest as before. */
+	size_t removed = 0;
+	CHECK_OK(outbox_stage_abort(ob, &removed));
+	CHECK_EQ_INT(removed, 3);
+	expect_counts(ob, 1, 0, __LINE__);
+	expect_latest(ob, key, a.id, OUTBOX_PENDING, __LINE__);
+	expect_latest(ob, other, NULL, 0, __LINE__);
+	int state;
+	int64_t at;
+	CHECK_OK(outbox_id_state(ob, b.id, &state, &at));
+	CHECK_EQ_INT(state, OUTBOX_UNKNOWN);
+	CHECK_OK(outbox_id_state(ob, d.id, &state, &at));
+	CHECK_EQ_INT(state, OUTBOX_UNKNOWN);
+	/* Committed: the same events queue again and show, after a. */
+	outbox_stage_begin(ob);
+	keyed(&b, 2, key, 0x11);
+	keyed(&e, 5, other, 0x22);
+	titem be[2] = {b, e};
+	CHECK_OK(put(ob, be, 2));
+	CHECK_EQ_INT(be[0].item.added, OUTBOX_ADDED);
+	CHECK_OK(outbox_stage_commit(ob));
+	struct queued all = {0};
+	CHECK_OK(outbox_scan_queue(ob, 0, 8, queue_fn, &all));
+	CHECK_EQ_INT(all.n, 3);
+	CHECK_EQ_MEM(all.ids[1], b.id, OUTBOX_ID_LEN);
+	CHECK(all.has_pred[1]);
+	CHECK_EQ_MEM(all.pred[1], a.id, OUTBOX_ID_LEN);
+	/* A committed stage is not taken out by the next open, and an
+	 * aborted stage that queued nothing costs nothing. */
+	outbox_close(&ob);
+	ob = open_outbox(dir, storage_key);
+	expect_counts(ob, 3, 0, __LINE__);
+	outbox_stage_begin(ob);
+	CHECK_OK(outbox_stage_abort(ob, &removed));
+	CHECK_EQ_INT(removed, 0);
+	expect_counts(ob, 3, 0, __LINE__);
+	outbox_close(&ob);
+}
+
+/* Many events, over several abort transactions; ids from a counter. */
+#define STAGED_MANY 2600
+
+static void
+put_many(outbox *ob, int from, int n)
+{
+	for (int i = from; i < from + n; i += 8) {
+		titem t[8];
+		size_t k = 0;
+		for (; k < 8 && i + (int)k < from + n; k++) {
+			make_item(&t[k], 0, CPR_A);
+			t[k].id[6] = (uint8_t)((i + (int)k) >> 8);
+			t[k].id[7] = (uint8_t)(i + (int)k);
+		}
+		CHECK_OK(put(ob, t, k));
+	}
+}
+
+static void
+staging_killed(const char *dir)
+{
+	outbox *ob = NULL;
+	ug_diag diag = {0};
+	if (ug_crypto_init() != UG_OK ||
+	    outbox_open(&ob, dir, storage_key, 16, &diag) != UG_OK)
+		ut_child_exit(10);
+	put_many(ob, 0, 3);
+	outbox_stage_begin(ob);
+	put_many(ob, 3, STAGED_MANY);
+	raise(SIGKILL);
+}
+
+static void
+test_stage_left_open_is_aborted(void)
+{
+	const char *dir = ut_tmpdir();
+	run_killed(dir, staging_killed);
+	/* The open takes the unfinished stage out, over several
+	 * transactions; what was queued before it stays, in order. */
+	outbox *ob = open_outbox(dir, storage_key);
+	expect_counts(ob, 3, 0, __LINE__);
+	struct queued q = {0};
+	CHECK_OK(outbox_scan_queue(ob, 0, 8, queue_fn, &q));
+	CHECK_EQ_INT(q.n, 3);
+	CHECK_EQ_INT(q.ids[2][7], 2);
+	/* New events queue after them. */
+	put_many(ob, 3, 1);
+	struct queued after = {0};
+	CHECK_OK(outbox_scan_queue(ob, 0, 8, queue_fn, &after));
+	CHECK_EQ_INT(after.n, 4);
+	CHECK_EQ_INT(after.ids[3][7], 3);
+	CHECK(after.seq[3] > after.seq[2]);
+	outbox_close(&ob);
+}
+
 TEST_LIST = {
     {"put scan done", test_put_scan_done},
     {"re-put skipped", test_reput_skipped},
@@ -647,5 +775,7 @@ TEST_LIST = {
     {"one process at a time", test_one_process_at_a_time},
     {"latest per natural key", test_latest},
     {"queue order", test_queue_order},
+    {"stage commit and abort", test_stage_commit_and_abort},
+    {"stage left open is aborted", test_stage_left_open_is_aborted},
     {NULL, NULL},
 };

@@ -1,0 +1,159 @@
+"""24 a refused import queues nothing: a file that changes while `import`
+reads it, an import killed with SIGKILL and one stopped with SIGTERM
+leave nothing of that file in the outbox, so the next `flush` sends
+none of it, and importing the complete file again delivers every row
+exactly once (docs/ADAPTERS.md, "Output and exit codes").
+
+How the test catches the adapter mid-file, without timing: the file has
+1,000 good rows, then 2,000 bad ones, then more good rows. The adapter
+writes one diagnostic line on stderr per bad row, and stderr is a pipe
+this test stops reading once it has seen the first bad row's line. By
+then the 1,000 good rows are read and seven full batches of 128 (896
+events) are committed to the outbox. The 2,000 diagnostics are several
+times what the pipe holds, so the adapter blocks inside the bad block
+until the test reads on: whatever the test does meanwhile (append to the
+file, kill, signal) happens in the middle of the import, every time."""
+
+import json
+import signal
+
+import hubtest
+from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_ROWS_REJECTED, AbsenceRow,
+                     CprGen, csv_line)
+from runtimetest import event_id, stored, wait_stored
+
+GOOD_BEFORE = 1_000
+BAD = 2_000
+GOOD_AFTER = 1_000
+APPENDED = 50
+COMMITTED = (GOOD_BEFORE // 128) * 128   # batches on disk at the block
+FIRST_BAD_LINE = 1 + GOOD_BEFORE + 1     # the header is line 1
+
+
+def layout(hub, seed):
+    """The rows: good, bad (lessons_absent not a number), good, and
+    some to append."""
+    cprs = CprGen(seed).take(GOOD_BEFORE + BAD + GOOD_AFTER + APPENDED)
+    hub.cprs.update(cprs[::40])   # a sample for the teardown's sweep
+    before = [AbsenceRow(c) for c in cprs[:GOOD_BEFORE]]
+    bad = [AbsenceRow(c, absent="x")
+           for c in cprs[GOOD_BEFORE:GOOD_BEFORE + BAD]]
+    after = [AbsenceRow(c) for c in
+             cprs[GOOD_BEFORE + BAD:GOOD_BEFORE + BAD + GOOD_AFTER]]
+    extra = [AbsenceRow(c) for c in cprs[-APPENDED:]]
+    return before, bad, after, extra
+
+
+def write(hub, name, rows):
+    path = hub.inputs_dir / name
+    hubtest.write_absence_csv(path, rows, dash_every=0)
+    return path
+
+
+def start_blocked(hub, path):
+    """Start `import path` and return once the adapter has written the
+    first bad row's diagnostic: it is then inside the bad block, with
+    COMMITTED events in the outbox, and cannot leave it until stderr is
+    read on."""
+    p = hub.adapter_popen("import", path)
+    seen = []
+
+    def in_bad_block():
+        line = p.stderr.readline()
+        if not line:
+            raise AssertionError("the adapter ended before the bad "
+                                 "rows:\n" + "".join(seen))
+        seen.append(line)
+        return f":{FIRST_BAD_LINE}: column lessons_absent" in line
+    hubtest.wait_for(in_bad_block, 60, "the first bad row's diagnostic",
+                     interval=0)
+    return p, seen
+
+
+def file_line(r):
+    """The per-file JSON line of an import's stdout."""
+    lines = [json.loads(x) for x in r.stdout.splitlines()
+             if x.startswith('{"file"')]
+    assert len(lines) == 1, r.stdout
+    return lines[0]
+
+
+def assert_nothing_sent(hub):
+    """flush finds nothing to send, and the hub holds no event."""
+    f = hub.adapter("flush")
+    assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+        (EXIT_OK, 0, 0), str(f)[-3000:]
+    assert hub.stats()["log_events"] == 0
+    return f
+
+
+def assert_clean_reimport(hub, path, good):
+    """The complete file imported again: every good row delivered once;
+    and once more: nothing new."""
+    r = hub.adapter("import", path, wait=120)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)[-3000:]
+    assert (r.summary["rows"], r.summary["queued"], r.summary["accepted"],
+            r.summary["duplicates"], r.summary["rejected_rows"],
+            r.summary["pending"]) == \
+        (len(good) + BAD, len(good), len(good), 0, BAD, 0), r.summary
+    got = wait_stored(hub, len(good), timeout=60)
+    assert len(got) == len(good)
+    assert {event_id(hub, x) for x in good} == set(got)
+    again = hub.adapter("import", path, wait=120)
+    assert (again.summary["queued"], again.summary["duplicates"],
+            again.summary["accepted"]) == (0, len(good), 0), again.summary
+    assert hub.stats()["log_events"] == len(good)
+
+
+def test_file_changed_during_import_leaves_nothing_queued(hub):
+    before, bad, after, extra = layout(hub, 2401)
+    path = write(hub, "refused.csv", before + bad + after)
+    p, seen = start_blocked(hub, path)
+    # The export job is still writing: rows are appended mid-import.
+    with open(path, "a", encoding="utf-8") as f:
+        for row in extra:
+            f.write(csv_line(row.fields()) + "\n")
+    r = hub.adapter_finish(p)
+    r.stderr = "".join(seen) + r.stderr
+    assert r.rc == EXIT_FATAL, str(r)[-3000:]
+    assert "refused.csv changed while it was imported" in r.stderr
+    assert "nothing of it was queued" in r.stderr
+    # What it had committed before it saw the change is taken out again.
+    assert (f"refused.csv: not imported; the {COMMITTED} events queued "
+            "from it are taken out of the outbox again") in r.stderr
+    line = file_line(r)
+    assert (line["status"], line["queued"]) == ("changed", 0), line
+    assert (r.summary["queued"], r.summary["accepted"],
+            r.summary["pending"]) == (0, 0, 0), r.summary
+    assert_nothing_sent(hub)
+    assert_clean_reimport(hub, path, before + after + extra)
+
+
+def test_import_killed_mid_file_leaves_nothing_queued(hub):
+    before, bad, after, _ = layout(hub, 2402)
+    path = write(hub, "killed.csv", before + bad + after)
+    p, _ = start_blocked(hub, path)
+    p.kill()
+    p.communicate(timeout=30)
+    assert p.returncode == -signal.SIGKILL
+    # The next process to open the outbox takes the half import out.
+    f = assert_nothing_sent(hub)
+    assert (f"took {COMMITTED} events of an import that did not finish "
+            "out of the outbox") in f.stderr
+    assert_clean_reimport(hub, path, before + after)
+
+
+def test_import_stopped_mid_file_leaves_nothing_queued(hub):
+    before, bad, after, _ = layout(hub, 2403)
+    path = write(hub, "stopped.csv", before + bad + after)
+    p, seen = start_blocked(hub, path)
+    p.send_signal(signal.SIGTERM)
+    r = hub.adapter_finish(p)
+    r.stderr = "".join(seen) + r.stderr
+    assert r.rc == EXIT_FATAL, str(r)[-3000:]
+    assert "interrupted: nothing of" in r.stderr
+    assert "stopped.csv was queued; import it again" in r.stderr
+    assert (file_line(r)["status"], r.summary["queued"],
+            r.summary["pending"]) == ("stopped", 0, 0), r.stdout
+    assert_nothing_sent(hub)
+    assert_clean_reimport(hub, path, before + after)
