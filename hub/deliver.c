@@ -333,6 +333,31 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
 		pump(h, s);
 }
 
+/* The owner acknowledged an escalated alert: the notices the desk and the
+ * team lead got of it have served their purpose. */
+static void
+close_notices(hub *h, const uint8_t *id)
+{
+	if (id[STORE_ALERT_ID_LEN - 1] & ~0x3f)
+		return; /* a notice itself */
+	static const uint8_t steps[] = {0x40, 0x80};
+	for (size_t i = 0; i < sizeof steps; i++) {
+		uint8_t notice[STORE_ALERT_ID_LEN];
+		memcpy(notice, id, sizeof notice);
+		notice[STORE_ALERT_ID_LEN - 1] |= steps[i];
+		bool open = false, found = false;
+		char to[STORE_ID_MAX];
+		uint32_t escalations;
+		if (store_alert_state(h->store, notice, &open, to,
+		                      &escalations) == UG_OK &&
+		    open &&
+		    store_alerts_ack(h->store, to,
+		                     (const uint8_t(*)[STORE_ALERT_ID_LEN])notice,
+		                     1, &found) != UG_OK)
+			log_err("HUB-ALERT-ACK", "escalation notice not closed");
+	}
+}
+
 /* Record an acknowledgement durably and audit it; *found is false when
  * the alert was not open for the caseworker (or their desk). */
 static ug_err
@@ -347,6 +372,7 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 		err = store_alerts_ack(h->store, h->rules.desk, ids, 1, found);
 	if (err != UG_OK || !*found)
 		return err;
+	close_notices(h, id);
 	char hexid[2 * STORE_ALERT_ID_LEN + 1];
 	ug_hex(id, STORE_ALERT_ID_LEN, hexid);
 	h->alerts_acked++;
@@ -513,6 +539,8 @@ refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 	                &code, &diag) == UG_OK) {
 		if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY)
 			request_id = ((wire_query *)msg)->request_id;
+		else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION)
+			request_id = ((wire_action *)msg)->request_id;
 		wire_free(kind, msg);
 	}
 	refuse_frame(h, routing, request_id, UNGEBRO__V1__ERROR_CODE__E_DENIED,
@@ -546,12 +574,15 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 		on_ack(h, caseworker, msg);
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
 		answer_query(h, routing, caseworker, msg);
+	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION) {
+		hub__action(h, zmq_msg_data(routing), zmq_msg_size(routing),
+		            caseworker, msg);
 	} else {
 		log_warn("HUB-DELIVER", "unexpected frame kind %d from %s",
 			 kind, caseworker);
 		refuse_frame(h, routing, 0, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
-			     "only Hello, AlertAck and Query frames are "
-			     "accepted on the delivery endpoint");
+			     "only Hello, AlertAck, Query and Action frames "
+			     "are accepted on the delivery endpoint");
 	}
 	wire_free(kind, msg);
 }

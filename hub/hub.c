@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "hub/engine.h"
 
 const ug_setting hub_settings[] = {
 	{"data_dir", "./var/hub/data", "directory of the hub's LMDB store"},
@@ -329,6 +330,14 @@ catch_up(hub *h)
 	uint64_t last;
 	if (store_log_last(h->store, &last) != UG_OK)
 		return -1;
+	bool reset = false;
+	if (store_derived_schema_check(h->store, HUB_DERIVED_SCHEMA, &reset) !=
+	    UG_OK)
+		return -1;
+	if (reset)
+		log_warn("HUB-REBUILD", "derived state was written in another "
+		         "format; rebuilding it from the log (format %d)",
+		         HUB_DERIVED_SCHEMA);
 	uint64_t from = store_derived_last_applied(h->store);
 	if (from > last) {
 		/* Derived state ahead of the log: the log was restored from

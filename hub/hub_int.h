@@ -139,6 +139,10 @@ int32_t hub__today(const hub *h);
 /* Read the rules file (again); false keeps the rules in force. */
 bool hub__load_rules(hub *h, ug_diag *diag);
 
+/* action.c: record a caseworker's Action in the log; answers a Result. */
+void hub__action(hub *h, const void *routing, size_t routing_len,
+                 const char *caseworker, const wire_action *a);
+
 /* deliver.c */
 void hub__delivery_recv(hub *h);
 /* An alert for `recipient` was stored: push it to whoever is connected. */

@@ -27,13 +27,24 @@ static const char usage[] =
 	"       inbox --caseworker ID --list [--json]\n"
 	"       inbox --caseworker ID --timeline CPR [--json]\n"
 	"       inbox --caseworker ID --ack ALERT_ID [--note TEXT]\n"
+	"       inbox --caseworker ID --contact ALERT_ID --how TEXT "
+	"[--date D] [--note TEXT]\n"
+	"       inbox --caseworker ID --offer ALERT_ID --how TEXT "
+	"[--date D] [--note TEXT]\n"
+	"       inbox --caseworker ID --unreachable ALERT_ID --how TEXT "
+	"[--date D] [--note TEXT]\n"
 	"\n"
 	"Live (the default): shows a caseworker's early-warning alerts as they\n"
 	"arrive and acknowledges each one; alerts not acknowledged come again\n"
 	"on the next connect. The one-shot commands print the open alerts,\n"
 	"one person's timeline (only a person assigned to you or your desk),\n"
-	"or acknowledge one alert with a note, and exit. Every read is\n"
-	"recorded in the hub's audit trail.";
+	"or acknowledge one alert with a note, and exit. --contact, --offer\n"
+	"and --unreachable record what you did about the alert's young person\n"
+	"(contact made, offer made, could not reach: --how says how, or what\n"
+	"was offered; --date the day, default today): a recorded contact meets\n"
+	"the contact deadline, a recorded offer the offer deadline.\n"
+	"Acknowledging only says you have seen the alert. Every read and\n"
+	"action is recorded in the hub's audit trail.";
 
 static const ug_setting settings[] = {
 	{"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
@@ -49,6 +60,13 @@ static const ug_setting settings[] = {
 	                  "and exit"},
 	{"timeline", "", "print one person's events and alerts (CPR) and exit"},
 	{"ack", "", "acknowledge one alert (its id in hex) and exit"},
+	{"contact", "", "record contact made with the alert's young person"},
+	{"offer", "", "record an offer made to the alert's young person"},
+	{"unreachable", "", "record that the young person could not be "
+	                    "reached"},
+	{"how", "", "--contact/--unreachable: how (phone, meeting, ...); "
+	            "--offer: what was offered (at most 256 bytes)"},
+	{"date", "", "the day it was done, YYYY-MM-DD (default: today)"},
 	{"timeout", "10", "one-shot commands: seconds to wait for the hub"},
 	{NULL, NULL, NULL},
 };
@@ -362,6 +380,8 @@ print_timeline(const inbox *ib, const wire_result *r)
 				printf(", \"type\": \"%s\", \"agency\": ",
 				       wire_event_type_name(e->type));
 				json_string(e->agency);
+				printf(", \"superseded\": %s",
+				       e->superseded ? "true" : "false");
 			}
 			printf("}\n");
 		} else {
@@ -386,6 +406,22 @@ send_query(inbox *ib, int kind, const char *cpr)
 	return send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q);
 }
 
+static int
+send_action(inbox *ib, int command)
+{
+	wire_action a = UNGEBRO__V1__ACTION__INIT;
+	a.request_id = 1;
+	a.alert_id.data = ib->acked_id;
+	a.alert_id.len = WIRE_ALERT_ID_LEN;
+	a.kind = command == 'c'   ? UNGEBRO__V1__ACTION_KIND__CONTACT_MADE
+	         : command == 'o' ? UNGEBRO__V1__ACTION_KIND__OFFER_MADE
+	                          : UNGEBRO__V1__ACTION_KIND__COULD_NOT_REACH;
+	a.date = (char *)ug_config_get(ib->cfg, "date");
+	a.how = (char *)ug_config_get(ib->cfg, "how");
+	a.note = (char *)ug_config_get(ib->cfg, "note");
+	return send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_ACTION, &a);
+}
+
 /* Returns the exit code once the Result is in (or the wait is over). */
 static int
 on_result(inbox *ib, const wire_result *r, int command)
@@ -395,7 +431,9 @@ on_result(inbox *ib, const wire_result *r, int command)
 		        r->reason ? r->reason : "?");
 		return r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? 4 : 1;
 	}
-	if (command == 'l') {
+	if (command == 'c' || command == 'o' || command == 'u') {
+		printf("recorded\n");
+	} else if (command == 'l') {
 		print_list(ib, r);
 	} else if (command == 't') {
 		print_timeline(ib, r);
@@ -447,6 +485,11 @@ one_shot(inbox *ib, int command)
 					send_msg(ib,
 					         UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK,
 					         &ack);
+				}
+				if (command == 'c' || command == 'o' ||
+				    command == 'u') {
+					send_action(ib, command);
+					continue;
 				}
 				/* Frames on one connection are handled in order:
 				 * this answer comes after the ack was stored. */
@@ -565,12 +608,27 @@ main(int argc, char **argv)
 	int command = ug_config_bool(cfg, "list")               ? 'l'
 	              : ug_config_get(cfg, "timeline")[0]         ? 't'
 	              : ug_config_get(cfg, "ack")[0]              ? 'a'
+	              : ug_config_get(cfg, "contact")[0]          ? 'c'
+	              : ug_config_get(cfg, "offer")[0]            ? 'o'
+	              : ug_config_get(cfg, "unreachable")[0]      ? 'u'
 	                                                          : 0;
-	if (command == 'a' &&
-	    ug_unhex(ug_config_get(cfg, "ack"), ib.acked_id,
-	             WIRE_ALERT_ID_LEN) != UG_OK) {
-		fprintf(stderr, "inbox: --ack needs an alert id of %d hex "
-		        "digits\n", 2 * WIRE_ALERT_ID_LEN);
+	const char *option = command == 'a'   ? "ack"
+	                     : command == 'c' ? "contact"
+	                     : command == 'o' ? "offer"
+	                     : command == 'u' ? "unreachable"
+	                                      : NULL;
+	if (option && ug_unhex(ug_config_get(cfg, option), ib.acked_id,
+	                       WIRE_ALERT_ID_LEN) != UG_OK) {
+		fprintf(stderr, "inbox: --%s needs an alert id of %d hex "
+		        "digits\n", option, 2 * WIRE_ALERT_ID_LEN);
+		rc = 2;
+		goto out;
+	}
+	if (option && command != 'a' && !ug_config_get(cfg, "how")[0]) {
+		fprintf(stderr, "inbox: --%s needs --how: %s\n", option,
+		        command == 'o' ? "what was offered"
+		                       : "how (phone, meeting, home visit, "
+		                         "letter, ...)");
 		rc = 2;
 		goto out;
 	}

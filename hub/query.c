@@ -239,6 +239,9 @@ typedef struct {
 	char (*dates)[11];
 	size_t n, cap;
 	bool truncated;
+	/* The event ids corrected by later events (supersedes). */
+	uint8_t (*corrected)[WIRE_EVENT_ID_LEN];
+	size_t ncorrected, corrected_cap;
 } timeline;
 
 static Ungebro__V1__TimelineEntry *
@@ -336,6 +339,21 @@ summarise(const wire_envelope *env, char *text, size_t cap, char *date)
 		snprintf(text, cap, "missed an activation offer");
 		when = env->missed_activation->date;
 		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_CASEWORKER_ACTION: {
+		const Ungebro__V1__CaseworkerAction *x =
+		    env->caseworker_action;
+		const char *what =
+		    x->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE
+		        ? "contact made"
+		    : x->kind == UNGEBRO__V1__ACTION_KIND__OFFER_MADE
+		        ? "offer made"
+		        : "could not reach the young person";
+		snprintf(text, cap, "%s by %s: %s%s%s", what, x->caseworker,
+		         x->how, x->note && x->note[0] ? " — " : "",
+		         x->note ? x->note : "");
+		when = x->date;
+		break;
+	}
 	default:
 		/* Addiction data is the service's own: never in a timeline. */
 		return false;
@@ -356,6 +374,20 @@ add_event(void *ctx, const store_record *rec)
 	                                 rec->body, rec->body_len);
 	if (!env)
 		return UG_OK;
+	if (env->supersedes.len == WIRE_EVENT_ID_LEN) {
+		if (t->ncorrected == t->corrected_cap) {
+			size_t want = t->corrected_cap ? 2 * t->corrected_cap : 16;
+			void *grown = realloc(t->corrected,
+			                      want * sizeof *t->corrected);
+			if (grown) {
+				t->corrected = grown;
+				t->corrected_cap = want;
+			}
+		}
+		if (t->ncorrected < t->corrected_cap)
+			memcpy(t->corrected[t->ncorrected++],
+			       env->supersedes.data, WIRE_EVENT_ID_LEN);
+	}
 	char text[192], date[11];
 	if (summarise(env, text, sizeof text, date)) {
 		Ungebro__V1__TimelineEntry *e = next_entry(t);
@@ -424,7 +456,17 @@ add_alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 typedef struct {
 	hub *h;
 	timeline *t;
+	const char *caseworker;
 } palert_ctx;
+
+/* Health data (GDPR art. 9): the addiction alert, a missed treatment
+ * start, and the notices of them. */
+static bool
+health_alert(const uint8_t *id)
+{
+	int rule = id[STORE_ALERT_ID_LEN - 1] & 0x3f;
+	return rule == 7 || rule == 15;
+}
 
 static ug_err
 add_alert(void *ctx, const uint8_t *id)
@@ -438,8 +480,34 @@ add_alert(void *ctx, const uint8_t *id)
 	if (store_alert_state(p->h->store, id, &open, recipient,
 	                      &escalations) != UG_OK)
 		return UG_OK;
+	/* The consent names the contact person it was shared with: a health
+	 * alert shows only in the timeline of the caseworker it is addressed
+	 * to, and only while it is open (a withdrawal closes it). */
+	if (health_alert(id) && (!open || strcmp(recipient, p->caseworker) != 0))
+		return UG_OK;
 	a.open = open;
 	return store_alert_get(p->h->store, id, add_alert_body, &a, &open);
+}
+
+/* Events a later correction replaced stay in the timeline, marked. */
+static void
+mark_superseded(timeline *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		Ungebro__V1__TimelineEntry *e = &t->entries[i];
+		if (e->is_alert || e->event_id.len != WIRE_EVENT_ID_LEN)
+			continue;
+		for (size_t j = 0; j < t->ncorrected; j++)
+			if (memcmp(t->corrected[j], e->event_id.data,
+			           WIRE_EVENT_ID_LEN) == 0) {
+				e->superseded = true;
+				size_t used = strlen(e->summary);
+				snprintf(e->summary + used, 192 - used,
+				         " (superseded)");
+				ug_utf8_trim_tail(e->summary);
+				break;
+			}
+	}
 }
 
 static int
@@ -477,6 +545,7 @@ free_timeline(timeline *t)
 	free(t->entries);
 	free(t->text);
 	free(t->dates);
+	free(t->corrected);
 }
 
 static void
@@ -511,12 +580,13 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 	 * order. */
 	size_t cap = TIMELINE_SCAN_MAX;
 	timeline t = {calloc(cap, sizeof *t.entries), calloc(cap, sizeof *t.text),
-	              calloc(cap, sizeof *t.dates), 0, cap, false};
+	              calloc(cap, sizeof *t.dates), 0, cap, false, NULL, 0, 0};
 	if (t.entries && t.text && t.dates) {
 		seq_ctx sc = {h, &t};
-		palert_ctx pc = {h, &t};
+		palert_ctx pc = {h, &t, caseworker};
 		store_person_events(h->store, person_key, add_seq, &sc);
 		store_person_alerts(h->store, person_key, add_alert, &pc);
+		mark_superseded(&t);
 		qsort(t.entries, t.n, sizeof *t.entries, by_date);
 		size_t offset = q->offset < t.n ? q->offset : t.n;
 		size_t n = t.n - offset < limit ? t.n - offset : limit;

@@ -26,6 +26,8 @@ descriptor_for(int kind)
 		return &ungebro__v1__query__descriptor;
 	case UNGEBRO__V1__FRAME_KIND__FRAME_RESULT:
 		return &ungebro__v1__result__descriptor;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_ACTION:
+		return &ungebro__v1__action__descriptor;
 	default:
 		return NULL;
 	}
@@ -160,6 +162,8 @@ wire_event_type_name(int type)
 	case UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING: return "SchoolLeaving";
 	case UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP:
 		return "DeskMembership";
+	case UNGEBRO__V1__EVENT_TYPE__CASEWORKER_ACTION:
+		return "CaseworkerAction";
 	default: return "?";
 	}
 }

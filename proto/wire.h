@@ -44,6 +44,7 @@ typedef Ungebro__V1__Alert wire_alert;
 typedef Ungebro__V1__AlertAck wire_alert_ack;
 typedef Ungebro__V1__Query wire_query;
 typedef Ungebro__V1__Result wire_result;
+typedef Ungebro__V1__Action wire_action;
 
 /*
  * Decode a frame. On UG_OK *kind is a FrameKind and *msg the unpacked

@@ -1067,6 +1067,50 @@ store_derived_reset(store *s)
 	return store__map_err(rc, "commit reset");
 }
 
+ug_err
+store_derived_schema_check(store *s, uint32_t schema, bool *reset)
+{
+	*reset = false;
+	MDB_txn *txn = NULL;
+	int rc = begin_write(s->derived_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "derived schema");
+	MDB_val key = {6, "schema"}, val;
+	rc = mdb_get(txn, s->meta, &key, &val);
+	uint32_t held = rc == 0 && val.mv_size == 8
+	                        ? (uint32_t)ug_get_be64(val.mv_data)
+	                        : 0;
+	if (rc == 0 && held == schema) {
+		mdb_txn_abort(txn);
+		return UG_OK;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return store__map_err(rc, "read derived schema");
+	}
+	mdb_txn_abort(txn);
+	/* Another format (or none recorded, from before versions were kept)
+	 * over existing state: throw it away; the log rebuilds it. */
+	if (s->last_applied > 0) {
+		ug_err err = store_derived_reset(s);
+		if (err != UG_OK)
+			return err;
+		*reset = true;
+	}
+	rc = begin_write(s->derived_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "derived schema");
+	uint8_t v[8];
+	ug_put_be64(v, schema);
+	val = (MDB_val){8, v};
+	rc = mdb_put(txn, s->meta, &key, &val, 0);
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	return store__map_err(rc, "write derived schema");
+}
+
 /* ---- statistics ---- */
 
 static uint64_t

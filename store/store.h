@@ -242,6 +242,10 @@ ug_err store_derived_commit(store_dtxn **t, uint64_t last_applied)
 void store_derived_abort(store_dtxn **t);
 /* Throw the derived state away (it will be rebuilt from the log). */
 ug_err store_derived_reset(store *s);
+/* The derived state's format is `schema`: if the state was written in
+ * another (or an unrecorded) one it is thrown away (*reset true) and the
+ * new number recorded, so the caller replays the log into it. */
+ug_err store_derived_schema_check(store *s, uint32_t schema, bool *reset);
 
 /* ---- rules support: timers, per-person alerts, desks, audit ---- */
 

@@ -913,6 +913,27 @@ class Hub:
                   if l.startswith("{")]
         return p.returncode, alerts, p.stderr
 
+    def record(self, caseworker, action, alert_id, how, date=None,
+               note=None, timeout=30):
+        """inbox --contact/--offer/--unreachable ALERT_ID --how HOW; returns
+        (rc, stdout, stderr)."""
+        conf = self.tmp / f"inbox-{caseworker}.conf"
+        conf.write_text(f"caseworker = {caseworker}\n"
+                        f"keys_dir = {self.keys_dir}\n"
+                        f"delivery = {self.delivery}\n")
+        cmd = [binary("inbox"), "--config", str(conf), f"--{action}",
+               alert_id, "--how", how]
+        if date:
+            cmd += ["--date", date]
+        if note:
+            cmd += ["--note", note]
+        p = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=timeout * SLOW)
+        self.runs_inbox = getattr(self, "runs_inbox", 0) + 1
+        (self.logs_dir / f"inbox-{self.runs_inbox}.err").write_text(
+            f"exit {p.returncode}\n{p.stderr}")
+        return p.returncode, p.stdout, p.stderr
+
     # -- privacy
 
     def sweep(self):

@@ -86,19 +86,27 @@ def test_withdrawn_consent_stops_later_sharing(make_hub):
     hub, [cpr] = assigned_hub(make_hub, 3206)
     hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
     assert hub.wait_applied()["alerts"] == 1
-    # The youth withdraws consent (stated with a treatment stage) ...
-    hub.send(ev_referral(cpr, "2026-09-10", stage="TREATMENT_STARTED",
-                         consent={"given": False}))
-    # ... so a later referral, with or without a Consent message of its
-    # own, is shared with nobody.
-    hub.send(ev_referral(cpr, "2026-10-05"))
-    hub.send(ev_referral(cpr, "2026-10-12", consent={"given": False}))
-    assert hub.wait_applied()["alerts"] == 1
-    hub.advance("2026-11-30")
-    assert hub.stats()["alerts"] == 1
     [a] = hub.peek("cw-anna", 1)
     assert a["rule"] == "addiction"
     assert a["evidence"][0]["period_start"] == "2026-09-07"
+    # The youth withdraws consent (stated with a treatment stage): the
+    # open addiction alert is taken back and the contact person told why
+    # ...
+    hub.send(ev_referral(cpr, "2026-09-10", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn"
+    assert f"Alert {a['alert_id']} (addiction) is withdrawn: the young " \
+        "person withdrew the consent to share it." in w["explanation"]
+    # ... and a later referral, with or without a Consent message of its
+    # own, is shared with nobody.
+    hub.send(ev_referral(cpr, "2026-10-05"))
+    hub.send(ev_referral(cpr, "2026-10-12", consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.advance("2026-11-30")
+    assert hub.stats()["alerts"] == 2
+    hub.peek("desk-dora", 0)
 
 
 def test_consent_given_again_shares_again(make_hub):

@@ -1,17 +1,25 @@
 """34 rules, legal deadlines (DOMAIN rule 8) for a 15-17-year-old who
-drops out: contact within 5 working days (met by acknowledging the dropout
-alert), a new offer within 30 days (met by an enrolment). One working day
-before a deadline an unhandled clock warns the desk (URGENT); a missed one
-is recorded (log HUB-DEADLINE) and alerted HIGH to the desk. The age comes
-from the CPR's birth date on the dropout date (docs/RULES.md).
+drops out: contact within 5 working days after the hub learned of the
+dropout (met by a contact recorded with `inbox --contact`, not by an
+acknowledgement), a new offer within 30 days after the recorded contact
+(met by `inbox --offer` or an enrolment). One working day before a
+deadline an unhandled clock warns the desk (URGENT); a missed one is
+recorded (log HUB-DEADLINE) and alerted HIGH to the desk with what to do
+now. The age comes from the CPR's birth date on the dropout date
+(docs/RULES.md).
 
-Escalation of unacknowledged alerts is set out of the way (a year)."""
+Escalation of unacknowledged alerts is set out of the way (years)."""
 
 from hubtest import CprGen, ev_dropout, ev_enrolment, rules_hub
 
 
 def summary(alerts):
     return sorted((a["rule"], a["priority"], a["recipient"]) for a in alerts)
+
+
+def dropout_alert(hub, caseworker="cw-anna"):
+    [d] = [a for a in hub.peek(caseworker, 1) if a["rule"] == "dropout"]
+    return d
 
 
 def test_contact_deadline_warns_desk_then_is_missed(make_hub):
@@ -21,12 +29,13 @@ def test_contact_deadline_warns_desk_then_is_missed(make_hub):
     hub.assign(cpr, "cw-anna")
     hub.send(ev_dropout(cpr, "2026-09-07"))
     assert hub.wait_applied()["alerts"] == 1
-    [d] = hub.peek("cw-anna", 1)
-    assert d["rule"] == "dropout"
+    d = dropout_alert(hub)
     assert "The young person is 16 (the legal deadlines apply from 15 " \
         "to 17): the municipality must make contact within 5 working " \
-        "days and offer a new activity within 30 days" in d["explanation"]
-    assert "Expected of you: contact by 2026-09-14." in d["explanation"]
+        "days of learning of the dropout and offer a new activity " \
+        "within 30 days of the contact" in d["explanation"]
+    assert "Expected of you: make contact by 2026-09-14 and record it " \
+        "(inbox contact)." in d["explanation"]
     assert d["due"] == "2026-09-14"
     # Contact is due by Monday 2026-09-14 (5 working days); the warning
     # comes one working day before, at the start of Friday 09-11.
@@ -38,9 +47,10 @@ def test_contact_deadline_warns_desk_then_is_missed(make_hub):
     assert (w["rule"], w["priority"], w["recipient"], w["cpr"]) == \
         ("deadline.contact.warn", "URGENT", "duty-desk", cpr)
     assert w["title"] == "Legal deadline near, not handled: the duty to " \
-        "contact the young person (5 working days after the dropout)"
-    assert "college-a reported the dropout on 2026-09-07. Unhandled, and " \
-        "the deadline is 2026-09-14." in w["explanation"]
+        "contact the young person (5 working days after the municipality " \
+        "learned of the dropout)"
+    assert "college-a reported the dropout on 2026-09-07. Not recorded " \
+        "as done, and the deadline is 2026-09-14." in w["explanation"]
     assert w["due"] == "2026-09-14"
     assert [(e["agency"], e["type"], e["period_start"])
             for e in w["evidence"]] == [("college-a", "Dropout",
@@ -58,60 +68,159 @@ def test_contact_deadline_warns_desk_then_is_missed(make_hub):
         ("deadline.contact.warn", "URGENT", "duty-desk")]
     m = next(a for a in alerts if a["rule"].endswith("missed"))
     assert "The deadline passed on 2026-09-14" in m["explanation"]
+    assert "Expected of you now: make contact with the young person " \
+        "today" in m["explanation"]
     # The contact person's own alert is still theirs.
     assert summary(hub.peek("cw-anna", 1)) == [("dropout", "HIGH",
                                                 "cw-anna")]
 
 
-def test_acknowledging_the_dropout_in_time_stops_the_contact_clock(
-        make_hub):
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
-    cpr = CprGen(3402).born("2010-03-15")
+def test_contact_clock_runs_from_when_the_hub_learned(make_hub):
+    # A dropout of Wednesday 09-02 reported on Monday 09-21: not born
+    # overdue; contact is due 5 working days after 09-21, on 09-28.
+    hub = rules_hub(make_hub, "2026-09-21T09:00:00")
+    cpr = CprGen(3410).born("2010-02-02")
     hub.assign(cpr, "cw-anna")
-    hub.send(ev_dropout(cpr, "2026-09-07"))
-    hub.wait_applied()
-    hub.set_clock("2026-09-09T10:00:00")
-    rc, alerts, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
-    assert rc == 0 and [a["rule"] for a in alerts] == ["dropout"], err
-    hub.wait_stats("dropout acknowledged", lambda s: s["alerts_open"] == 0)
-    hub.advance("2026-09-16")
+    hub.send(ev_dropout(cpr, "2026-09-02"))
+    assert hub.wait_applied()["alerts"] == 1
+    assert dropout_alert(hub)["due"] == "2026-09-28"
+    hub.advance("2026-09-24T23:59:59")
     assert hub.stats()["alerts"] == 1
-    assert "HUB-DEADLINE" not in hub.log_text()
+    hub.advance("2026-09-25T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    [w] = hub.peek("desk-dora", 1)
+    assert "the deadline is 2026-09-28" in w["explanation"]
 
 
-def test_offer_deadline_warns_then_is_missed_with_the_gap(make_hub):
+def test_acknowledging_is_not_contact_recording_it_is(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(3402)
+    seen, contacted = gen.born("2010-03-15"), gen.born("2010-04-15")
+    hub.assign(seen, "cw-anna")
+    hub.assign(contacted, "cw-anna")
+    hub.send(ev_dropout(seen, "2026-09-07"), ev_dropout(contacted,
+                                                        "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 2
+    by_cpr = {a["cpr"]: a for a in hub.peek("cw-anna", 2)}
+    hub.set_clock("2026-09-09T10:00:00")
+    rc, out, err = hub.record("cw-anna", "contact",
+                              by_cpr[contacted]["alert_id"], "phone",
+                              note="agreed to meet at the youth unit")
+    assert (rc, out.strip()) == (0, "recorded"), err
+    # Only seen: acknowledged, not recorded.
+    rc, alerts, err = hub.inbox("cw-anna", max_alerts=2, idle_exit=10)
+    assert rc == 0 and len(alerts) == 2, err
+    hub.wait_stats("both acknowledged", lambda s: s["alerts_open"] == 0)
+    hub.advance("2026-09-11")
+    hub.advance("2026-09-16")
+    # The unrecorded one warns and is missed; the recorded one is quiet.
+    assert hub.stats()["alerts"] == 4
+    assert {(a["rule"], a["cpr"]) for a in hub.peek("desk-dora", 2)} == {
+        ("deadline.contact.warn", seen), ("deadline.contact.missed", seen)}
+    # The recorded contact is a fact in the timeline.
+    rc, _, err = hub.record("cw-anna", "contact",
+                            by_cpr[contacted]["alert_id"], "phone",
+                            note="agreed to meet at the youth unit")
+    assert rc == 0, err  # recording the same again is idempotent
+    assert hub.stats()["alerts"] == 4
+
+
+def test_offer_deadline_runs_from_the_recorded_contact(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     cpr = CprGen(3403).born("2009-12-01")
     hub.assign(cpr, "cw-anna")
     hub.send(ev_dropout(cpr, "2026-09-07"))
     hub.wait_applied()
-    # Contact made: the dropout alert is acknowledged.
-    rc, alerts, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
+    d = dropout_alert(hub)
+    hub.set_clock("2026-09-09T10:00:00")
+    rc, _, err = hub.record("cw-anna", "contact", d["alert_id"], "meeting")
     assert rc == 0, err
-    hub.wait_stats("dropout acknowledged", lambda s: s["alerts_open"] == 0)
-    # An offer is due by Wednesday 2026-10-07 (30 days); the warning
-    # comes one working day before, on Tuesday 10-06.
-    hub.advance("2026-10-05T23:59:59")
+    # An offer is due by Friday 2026-10-09 (30 days after the contact on
+    # 09-09); the warning comes one working day before, on 10-08, the day
+    # the transition gap (30 days after the dropout) opens too.
+    hub.advance("2026-10-07T23:59:59")
     assert hub.stats()["alerts"] == 1
-    hub.advance("2026-10-06T00:00:00")
-    assert hub.stats()["alerts"] == 2
+    hub.advance("2026-10-08T00:00:00")
+    assert hub.stats()["alerts"] == 3
     [w] = hub.peek("desk-dora", 1)
     assert (w["rule"], w["priority"], w["recipient"]) == \
         ("deadline.offer.warn", "URGENT", "duty-desk")
     assert w["title"].endswith("offer a new activity (30 days after the "
-                               "dropout)")
-    assert "Unhandled, and the deadline is 2026-10-07" in w["explanation"]
-    hub.advance("2026-10-07T23:59:59")
-    assert hub.stats()["alerts"] == 2
-    # Day 31: the offer deadline is missed and the transition gap opens.
-    hub.advance("2026-10-08T00:00:00")
+                               "contact was made)")
+    assert "Not recorded as done, and the deadline is 2026-10-09" in \
+        w["explanation"]
+    hub.advance("2026-10-09T23:59:59")
+    assert hub.stats()["alerts"] == 3
+    hub.advance("2026-10-10T00:00:00")
     assert hub.stats()["alerts"] == 4
     hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.offer\.missed")
-    assert summary(hub.peek("desk-dora", 2)) == [
-        ("deadline.offer.missed", "HIGH", "duty-desk"),
-        ("deadline.offer.warn", "URGENT", "duty-desk")]
-    assert summary(hub.peek("cw-anna", 1)) == [
-        ("transition_gap", "HIGH", "cw-anna")]
+    missed = [a for a in hub.peek("desk-dora", 2)
+              if a["rule"] == "deadline.offer.missed"]
+    assert len(missed) == 1
+    assert "Expected of you now: offer the young person" in \
+        missed[0]["explanation"]
+    assert summary(hub.peek("cw-anna", 2)) == [
+        ("dropout", "HIGH", "cw-anna"), ("transition_gap", "HIGH", "cw-anna")]
+
+
+def test_no_offer_clock_without_a_recorded_contact(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3411).born("2009-11-01")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-11")
+    hub.advance("2026-11-30")
+    # Dropout, contact warn + missed, transition gap: no offer alerts.
+    assert hub.stats()["alerts"] == 4
+    assert {a["rule"] for a in hub.peek("desk-dora", 2)} == {
+        "deadline.contact.warn", "deadline.contact.missed"}
+
+
+def test_a_recorded_offer_meets_the_offer_deadline(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3412).born("2010-06-01")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    d = dropout_alert(hub)
+    hub.set_clock("2026-09-08T10:00:00")
+    assert hub.record("cw-anna", "contact", d["alert_id"], "phone")[0] == 0
+    hub.set_clock("2026-09-21T10:00:00")
+    rc, out, err = hub.record("cw-anna", "offer", d["alert_id"],
+                              "FGU basic course from 2026-10-01")
+    assert (rc, out.strip()) == (0, "recorded"), err
+    hub.advance("2026-11-30")
+    # Only the dropout and the transition gap (an offer is no enrolment).
+    assert hub.stats()["alerts"] == 2
+    hub.peek("desk-dora", 0)
+    assert "HUB-DEADLINE" not in hub.log_text()
+
+
+def test_actions_refused_with_a_reason(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3413).born("2010-07-07")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    d = dropout_alert(hub)
+    # Another caseworker's young person.
+    rc, _, err = hub.record("cw-bob", "contact", d["alert_id"], "phone")
+    assert rc == 4 and "not addressed to you or your desk" in err, err
+    # Not yet done.
+    rc, _, err = hub.record("cw-anna", "contact", d["alert_id"], "phone",
+                            date="2026-09-08")
+    assert rc == 1 and "date is in the future" in err, err
+    # An unknown alert is refused like another's.
+    rc, _, err = hub.record("cw-anna", "contact", "00" * 9, "phone")
+    assert rc == 4 and "not addressed to you or your desk" in err, err
+    # could not reach is a fact, and meets nothing.
+    rc, _, err = hub.record("cw-anna", "unreachable", d["alert_id"],
+                            "phone, twice; letter sent")
+    assert rc == 0, err
+    hub.advance("2026-09-11")
+    hub.advance("2026-09-15")
+    assert hub.stats()["alerts"] == 3
 
 
 def test_enrolment_stops_the_offer_clock(make_hub):
@@ -120,16 +229,15 @@ def test_enrolment_stops_the_offer_clock(make_hub):
     hub.assign(cpr, "cw-anna")
     hub.send(ev_dropout(cpr, "2026-09-07"))
     hub.wait_applied()
-    rc, _, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
-    assert rc == 0, err
-    hub.wait_stats("dropout acknowledged", lambda s: s["alerts_open"] == 0)
+    d = dropout_alert(hub)
+    assert hub.record("cw-anna", "contact", d["alert_id"], "phone")[0] == 0
     hub.set_clock("2026-09-28T09:00:00")
     hub.send(ev_enrolment(cpr, "2026-09-28"))
     hub.advance("2026-11-01")
-    # The dropout (acknowledged) and back on track; no clock fired.
+    # The dropout and back on track; no clock fired.
     assert hub.stats()["alerts"] == 2
-    assert summary(hub.peek("cw-anna", 1)) == [
-        ("back_on_track", "LOW", "cw-anna")]
+    assert summary(hub.peek("cw-anna", 2)) == [
+        ("back_on_track", "LOW", "cw-anna"), ("dropout", "HIGH", "cw-anna")]
     assert "HUB-DEADLINE" not in hub.log_text()
 
 
@@ -210,7 +318,8 @@ def test_deadlines_are_configuration(make_hub):
     alerts = hub.peek("desk-dora", 3)
     [w] = [a for a in alerts if a["rule"] == "deadline.contact.warn"]
     assert (w["cpr"], w["priority"]) == (adult, "HIGH")
-    assert "(3 working days after the dropout)" in w["title"]
+    assert "(3 working days after the municipality learned of the " \
+        "dropout)" in w["title"]
     assert "the deadline is 2026-09-10" in w["explanation"]
 
 

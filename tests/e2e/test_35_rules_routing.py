@@ -1,10 +1,14 @@
-"""35 rules, routing: acknowledgement escalation (contact person -> duty
-desk -> team lead, each step after the priority's ack hours on the hub
-clock) and reassignment (a new contact person takes over the person's open
-alerts, when the assignment takes effect). docs/RULES.md.
+"""35 rules, routing: acknowledgement escalation and reassignment
+(docs/RULES.md). An alert not acknowledged within its priority's ack hours
+— office hours, Monday-Friday 08:00-16:00 Danish time — stays with its
+owner, who remains accountable, and the duty desk gets a notice of it; the
+team lead gets one after another period (unless the desk acknowledged its
+notice). A new contact person takes over the person's open alerts when the
+assignment takes effect.
 
-The ack deadlines are the defaults here (HIGH 24 h, NORMAL 72 h) unless a
-test says otherwise."""
+The ack deadlines are the defaults here (HIGH 24 office hours = three
+working days, NORMAL 72) unless a test says otherwise. 2026-09-07 is a
+Monday; 08:00 UTC is 10:00 in Copenhagen (summer time)."""
 
 import re
 
@@ -16,10 +20,10 @@ LEAD = {"routing.team_lead": "cw-lead"}
 
 def escalations(hub):
     return re.findall(r"HUB-ESCALATE alert (\w+) not acknowledged in time; "
-                      r"escalated to ([\w.-]+)", hub.log_text())
+                      r"notice \w+ to ([\w.-]+)", hub.log_text())
 
 
-def test_unacknowledged_high_alert_climbs_the_ladder(make_hub):
+def test_unacknowledged_high_alert_stays_and_notices_climb(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
                     escalation=True)
     adult = CprGen(3501).born("2001-02-03")
@@ -28,37 +32,59 @@ def test_unacknowledged_high_alert_climbs_the_ladder(make_hub):
     assert hub.wait_applied()["alerts"] == 1
     [a] = hub.peek("cw-anna", 1)
     alert_id = a["alert_id"]
-    # HIGH: 24 hours on the hub clock.
-    hub.advance("2026-09-08T07:59:59")
+    # HIGH: 24 office hours from Monday 10:00 (local): Mon 6 h, Tue 8,
+    # Wed 8, Thu 2 -> Thursday 09-10 10:00 local, 08:00 UTC.
+    hub.advance("2026-09-10T07:59:59")
     assert escalations(hub) == []
     audit = hub.stats()["audit_records"]
-    hub.advance("2026-09-08T08:00:00")
+    hub.advance("2026-09-10T08:00:00")
     assert escalations(hub) == [(alert_id, "duty-desk")]
     # The escalation is itself recorded in the audit log.
     assert hub.stats()["audit_records"] == audit + 1
-    hub.peek("cw-anna", 0)
-    [a] = hub.peek("desk-dora", 1)
-    assert (a["alert_id"], a["rule"], a["recipient"]) == \
-        (alert_id, "dropout", "duty-desk")
-    assert a["delivery"] == 2      # once to cw-anna, now to the desk
+    # The alert stays with its owner; the desk has a notice of it.
+    [mine] = hub.peek("cw-anna", 1)
+    assert (mine["alert_id"], mine["recipient"]) == (alert_id, "cw-anna")
+    [n] = hub.peek("desk-dora", 1)
+    assert (n["rule"], n["recipient"], n["cpr"]) == \
+        ("escalation", "duty-desk", adult)
+    assert n["alert_id"] != alert_id and n["alert_id"][:16] == alert_id[:16]
+    assert n["title"] == "Overdue with cw-anna: Dropped out of eud-smed " \
+        "at college-x"
+    assert "it stays with cw-anna, who remains responsible" in \
+        n["explanation"]
     hub.peek("cw-lead", 0)
-    # Another 24 hours at the desk: the team lead.
-    hub.advance("2026-09-09T07:00:00")
+    # Another 24 office hours (Thu 6, Fri 8, Mon 8, Tue 2): the team lead.
+    hub.advance("2026-09-15T07:00:00")
     assert len(escalations(hub)) == 1
-    hub.advance("2026-09-09T08:00:00")
+    hub.advance("2026-09-15T08:00:00")
     assert escalations(hub) == [(alert_id, "duty-desk"), (alert_id, "cw-lead")]
-    hub.peek("desk-dora", 0)
-    [a] = hub.peek("cw-lead", 1)
-    assert (a["alert_id"], a["recipient"]) == (alert_id, "cw-lead")
-    # The top of the ladder: it stays there.
-    hub.advance("2026-09-20")
+    [n] = hub.peek("cw-lead", 1)
+    assert (n["rule"], n["recipient"]) == ("escalation", "cw-lead")
+    # The top of the ladder: nothing further.
+    hub.advance("2026-09-30")
     assert len(escalations(hub)) == 2
-    # Still one alert, still open; the team lead acknowledges it.
     st = hub.stats()
-    assert (st["alerts"], st["alerts_open"]) == (1, 1)
-    rc, alerts, err = hub.inbox("cw-lead", max_alerts=1, idle_exit=10)
-    assert rc == 0 and len(alerts) == 1, err
+    assert (st["alerts"], st["alerts_open"]) == (3, 3)
+    # The owner acknowledges: the notices have served their purpose.
+    rc, alerts, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
+    assert rc == 0 and [x["alert_id"] for x in alerts] == [alert_id], err
     hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 0)
+
+
+def test_a_friday_alert_reaches_the_desk_after_office_hours(make_hub):
+    # HIGH on Friday 2026-09-11 at 15:00 local (13:00 UTC): 1 h on Friday,
+    # 8 on Monday, 8 on Tuesday, 7 on Wednesday -> Wednesday 15:00 local.
+    hub = rules_hub(make_hub, "2026-09-11T13:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(3512).born("2001-07-07")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-11"))
+    hub.wait_applied()
+    hub.advance("2026-09-13T12:00:00")   # Sunday: nothing
+    hub.advance("2026-09-16T12:59:59")
+    assert escalations(hub) == []
+    hub.advance("2026-09-16T13:00:00")
+    assert [to for _, to in escalations(hub)] == ["duty-desk"]
 
 
 def test_team_lead_from_desk_membership(make_hub):
@@ -67,13 +93,15 @@ def test_team_lead_from_desk_membership(make_hub):
     hub.send(ev_desk("cw-lead", "2026-01-01", team_lead=True),
              ev_dropout(adult, "2026-09-07"))
     assert hub.wait_applied()["alerts"] == 1
-    # Unassigned: the desk has it first; 24 hours later its team lead.
+    # Unassigned: the desk owns it; 24 office hours later its team lead
+    # gets a notice.
     [a] = hub.peek("desk-dora", 1)
     assert a["recipient"] == "duty-desk"
-    hub.advance("2026-09-08T08:00:00")
+    hub.advance("2026-09-10T08:00:00")
     assert escalations(hub) == [(a["alert_id"], "cw-lead")]
-    [a] = hub.peek("cw-lead", 1)
-    assert a["recipient"] == "cw-lead"
+    [n] = hub.peek("cw-lead", 1)
+    assert (n["rule"], n["recipient"]) == ("escalation", "cw-lead")
+    assert hub.peek("desk-dora", 1)[0]["alert_id"] == a["alert_id"]
 
 
 def test_desk_without_team_lead_keeps_the_alert(make_hub):
@@ -81,7 +109,7 @@ def test_desk_without_team_lead_keeps_the_alert(make_hub):
     adult = CprGen(3503).born("2002-03-03")
     hub.send(ev_dropout(adult, "2026-09-07"))
     hub.wait_applied()
-    hub.advance("2026-09-10")
+    hub.advance("2026-09-20")
     assert escalations(hub) == []
     [a] = hub.peek("desk-dora", 1)
     assert a["recipient"] == "duty-desk"
@@ -98,7 +126,7 @@ def test_acknowledged_alert_does_not_escalate(make_hub):
     rc, alerts, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
     assert rc == 0 and len(alerts) == 1, err
     hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 0)
-    hub.advance("2026-09-10")
+    hub.advance("2026-09-20")
     assert escalations(hub) == []
 
 
@@ -109,27 +137,31 @@ def test_ack_hours_follow_the_priority(make_hub):
     hub.assign(cpr, "cw-anna")
     hub.send(ev_dropout_risk(cpr, "2026-09-07"))     # NORMAL
     hub.wait_applied()
-    hub.advance("2026-09-09T07:59:00")
+    # 48 office hours: six working days, Tuesday 09-15 10:00 local.
+    hub.advance("2026-09-15T07:59:00")
     assert escalations(hub) == []
-    hub.advance("2026-09-09T08:00:00")
+    hub.advance("2026-09-15T08:00:00")
     assert [to for _, to in escalations(hub)] == ["duty-desk"]
 
 
-def test_desk_member_acknowledges_an_escalated_alert(make_hub):
+def test_desk_acknowledging_its_notice_stops_the_ladder(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
                     escalation=True)
     adult = CprGen(3506).born("2001-06-06")
     hub.assign(adult, "cw-anna")
     hub.send(ev_dropout(adult, "2026-09-07"))
     hub.wait_applied()
-    hub.advance("2026-09-08T09:00:00")
+    hub.advance("2026-09-10T09:00:00")
     rc, alerts, err = hub.inbox("desk-dora", max_alerts=1, idle_exit=10)
-    assert rc == 0 and [a["recipient"] for a in alerts] == ["duty-desk"], err
-    hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 0)
-    # Acknowledged at the desk: the team lead never gets it.
-    hub.advance("2026-09-12")
+    assert rc == 0 and [(a["rule"], a["recipient"]) for a in alerts] == \
+        [("escalation", "duty-desk")], err
+    hub.wait_stats("notice acknowledged", lambda s: s["alerts_open"] == 1)
+    # The desk took it on: the team lead never gets a notice, and the
+    # alert is still the owner's.
+    hub.advance("2026-09-25")
     assert [to for _, to in escalations(hub)] == ["duty-desk"]
     hub.peek("cw-lead", 0)
+    assert hub.peek("cw-anna", 1)[0]["rule"] == "dropout"
 
 
 def test_reassignment_moves_open_alerts(make_hub):
@@ -201,17 +233,16 @@ def test_ended_assignment_hands_open_alerts_to_the_desk(make_hub):
     hub.peek("cw-anna", 0)
 
 
-def test_escalated_alert_stays_where_it_went(make_hub):
+def test_reassignment_moves_an_escalated_alert_not_its_notice(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
     adult = CprGen(3511).born("2001-05-05")
     hub.assign(adult, "cw-anna")
     hub.send(ev_dropout(adult, "2026-09-07"))
     hub.wait_applied()
-    hub.advance("2026-09-08T09:00:00")
+    hub.advance("2026-09-10T09:00:00")
     assert [to for _, to in escalations(hub)] == ["duty-desk"]
-    hub.assign(adult, "cw-bob", start="2026-09-08")
-    hub.wait_applied()
-    hub.settle()
-    assert "HUB-REROUTE" not in hub.log_text()
-    assert hub.peek("desk-dora", 1)[0]["recipient"] == "duty-desk"
-    hub.peek("cw-bob", 0)
+    hub.assign(adult, "cw-bob", start="2026-09-10")
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
+    assert hub.peek("cw-bob", 1)[0]["rule"] == "dropout"
+    assert hub.peek("desk-dora", 1)[0]["rule"] == "escalation"
+    hub.peek("cw-anna", 0)

@@ -306,7 +306,9 @@ def test_text_limit_holds_for_every_string(make_hub):
                     continue
                 expect(ack, REJECTED, E_MALFORMED, env.event_id,
                        f"{path} is 257 bytes, over the limit of 256")
-                if path in DATE_FIELDS | ID_FIELDS or path == "cpr":
+                # A role is one of three words: 256 bytes of it is refused.
+                if path in DATE_FIELDS | ID_FIELDS or path in (
+                        "cpr", "contact_assignment.role"):
                     continue
                 env = sample(hub, payload, next(cprs))
                 set_path(env, path, at_limit)

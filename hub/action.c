@@ -1,0 +1,218 @@
+/*
+ * Recording what a caseworker did (issue: "record what was done, not just
+ * that an alert was seen"). An Action frame names an alert; the hub checks
+ * that the caseworker may act on its young person, then appends a
+ * CaseworkerAction event to the log in one synchronous transaction and
+ * answers OK only after that commit. From the log the action reaches the
+ * rules (a recorded contact meets the contact deadline and starts the offer
+ * clock; a recorded offer meets the offer deadline) and the timeline, like
+ * any other fact.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "hub/hub_int.h"
+
+#define ACTION_TEXT_MAX 256 /* bytes of `how` */
+#define ACTION_NOTE_MAX 200 /* bytes of `note` */
+
+static void
+answer(hub *h, const void *routing, size_t routing_len, uint32_t request_id,
+       int code, const char *reason)
+{
+	wire_result result = UNGEBRO__V1__RESULT__INIT;
+	result.request_id = request_id;
+	result.code = code;
+	result.reason = (char *)reason;
+	if (!hub__delivery_send(h, routing, routing_len,
+	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &result))
+		log_info("HUB-ACTION", "answer not sent");
+}
+
+/* The alert's young person, read from the alert itself. */
+typedef struct {
+	char cpr[12];
+	char recipient[STORE_ID_MAX];
+} alert_facts;
+
+static ug_err
+read_alert(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+           uint32_t deliveries)
+{
+	(void)id;
+	(void)deliveries;
+	alert_facts *f = ctx;
+	wire_alert *a = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body,
+	                            len);
+	if (a) {
+		ug_strlcpy(f->cpr, a->cpr ? a->cpr : "", sizeof f->cpr);
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, a);
+	}
+	return UG_OK;
+}
+
+/* Why the action cannot be taken as sent, or NULL. */
+static const char *
+malformed(const hub *h, const wire_action *a, int32_t *day)
+{
+	if (a->alert_id.len != STORE_ALERT_ID_LEN)
+		return "alert_id must be the 9 bytes of an alert's id";
+	if (a->kind != UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
+	    a->kind != UNGEBRO__V1__ACTION_KIND__OFFER_MADE &&
+	    a->kind != UNGEBRO__V1__ACTION_KIND__COULD_NOT_REACH)
+		return "kind must be CONTACT_MADE, OFFER_MADE or COULD_NOT_REACH";
+	if (!a->date || !a->date[0])
+		*day = hub__today(h); /* not given: today */
+	else if (ug_date_parse(a->date, day) != UG_OK)
+		return "date must be the day it was done, YYYY-MM-DD";
+	if (*day > hub__today(h))
+		return "date is in the future: record an action once it is done";
+	if (!a->how || !a->how[0])
+		return a->kind == UNGEBRO__V1__ACTION_KIND__OFFER_MADE
+		               ? "how must say what was offered"
+		               : "how must say how (phone, meeting, home visit, "
+		                 "letter, ...)";
+	if (strlen(a->how) > ACTION_TEXT_MAX)
+		return "how is longer than 256 bytes";
+	if (a->note && strlen(a->note) > ACTION_NOTE_MAX)
+		return "note is longer than 200 bytes";
+	return NULL;
+}
+
+/* May the caseworker act on the alert's young person: the alert is
+ * theirs (or their desk's), or they are the person's contact person or
+ * guidance counsellor today. */
+static bool
+may_act(hub *h, const char *caseworker, const char *recipient,
+        const uint8_t *person_key)
+{
+	if (strcmp(recipient, caseworker) == 0)
+		return true;
+	if (strcmp(recipient, h->rules.desk) == 0 &&
+	    hub__is_desk_member(h, caseworker))
+		return true;
+	char who[STORE_ID_MAX];
+	int32_t today = hub__today(h);
+	if (store_assignment_get(h->store, person_key, today, who) == UG_OK &&
+	    strcmp(who, caseworker) == 0)
+		return true;
+	return store_assignment_role(h->store, person_key, STORE_ROLE_GUIDANCE,
+	                             today, who) == UG_OK &&
+	       strcmp(who, caseworker) == 0;
+}
+
+static const char *const kind_names[] = {
+	"", "contact_made", "offer_made", "could_not_reach",
+};
+
+void
+hub__action(hub *h, const void *routing, size_t routing_len,
+            const char *caseworker, const wire_action *a)
+{
+	int32_t day = 0;
+	const char *bad = malformed(h, a, &day);
+	if (bad) {
+		answer(h, routing, routing_len, a->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED, bad);
+		return;
+	}
+	const char *denied = "this alert is not addressed to you or your desk";
+	alert_facts f = {0};
+	bool open = false;
+	uint32_t escalations = 0;
+	ug_err err = store_alert_state(h->store, a->alert_id.data, &open,
+	                               f.recipient, &escalations);
+	if (err == UG_OK)
+		err = store_alert_get(h->store, a->alert_id.data, read_alert, &f,
+		                      &open);
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+	if (err == UG_OK && f.cpr[0])
+		ug_person_key(h->keys->hash_key, f.cpr, person_key);
+	char hexid[2 * STORE_ALERT_ID_LEN + 1];
+	ug_hex(a->alert_id.data, STORE_ALERT_ID_LEN, hexid);
+	if (err != UG_OK || !f.cpr[0] ||
+	    !may_act(h, caseworker, f.recipient, person_key)) {
+		if (store_audit_append(h->store, h->now, caseworker,
+		                       "action refused", NULL, hexid) != UG_OK)
+			log_err("HUB-AUDIT", "refused action not audited");
+		answer(h, routing, routing_len, a->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_DENIED, denied);
+		return;
+	}
+	Ungebro__V1__CaseworkerAction rec =
+		UNGEBRO__V1__CASEWORKER_ACTION__INIT;
+	rec.caseworker = (char *)caseworker;
+	rec.alert_id = a->alert_id;
+	rec.kind = a->kind;
+	char date[11];
+	ug_date_format(day, date);
+	rec.date = date;
+	rec.how = a->how;
+	rec.note = a->note ? a->note : "";
+	wire_envelope env = UNGEBRO__V1__ENVELOPE__INIT;
+	env.agency = "hub";
+	env.schema_version = 1;
+	env.type = UNGEBRO__V1__EVENT_TYPE__CASEWORKER_ACTION;
+	env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
+	env.occurred_at = (int64_t)day * UG_DAY_MS;
+	env.sent_at = h->now;
+	env.cpr = f.cpr;
+	env.payload_case = UNGEBRO__V1__ENVELOPE__PAYLOAD_CASEWORKER_ACTION;
+	env.caseworker_action = &rec;
+	/* The id: the day, then a keyed hash of who did what: the same
+	 * action sent again is stored once (DUPLICATE), and answered OK. */
+	uint8_t id[WIRE_EVENT_ID_LEN];
+	ug_put_be64(id, (uint64_t)env.occurred_at);
+	char natural[1024];
+	int n = snprintf(natural, sizeof natural, "%s|%s|%d|%s|%s|%s",
+	                 caseworker, hexid, (int)a->kind, date, a->how,
+	                 rec.note);
+	uint8_t digest[16];
+	ug_keyed_hash(h->keys->hash_key, natural,
+	              n < 0 ? 0 : (size_t)n < sizeof natural ? (size_t)n
+	                                                     : sizeof natural,
+	              digest, sizeof digest);
+	memcpy(id + 8, digest, 8);
+	env.event_id.data = id;
+	env.event_id.len = WIRE_EVENT_ID_LEN;
+	size_t len = protobuf_c_message_get_packed_size(&env.base);
+	uint8_t body[4096];
+	if (len > sizeof body) {
+		answer(h, routing, routing_len, a->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+		       "the action is too large");
+		return;
+	}
+	protobuf_c_message_pack(&env.base, body);
+	store_event ev = {
+		.event_id = id,
+		.agency = "hub",
+		.type = (uint32_t)env.type,
+		.person_key = person_key,
+		.received_at = h->now,
+		.body = body,
+		.body_len = len,
+	};
+	err = store_append(h->store, &ev, 1);
+	if (err != UG_OK) {
+		answer(h, routing, routing_len, a->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		       "the hub cannot store the action right now; send it "
+		       "again later");
+		return;
+	}
+	char detail[64];
+	snprintf(detail, sizeof detail, "%s %s", hexid, kind_names[a->kind]);
+	if (store_audit_append(h->store, h->now, caseworker, "action",
+	                       person_key, detail) != UG_OK)
+		log_err("HUB-AUDIT", "action on %s not audited", hexid);
+	log_info("HUB-ACTION", "%s recorded %s for alert %s (seq %llu%s)",
+	         caseworker, kind_names[a->kind], hexid,
+	         (unsigned long long)ev.seq,
+	         ev.status == STORE_DUPLICATE ? ", already recorded" : "");
+	answer(h, routing, routing_len, a->request_id,
+	       UNGEBRO__V1__ERROR_CODE__OK, NULL);
+}

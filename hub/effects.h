@@ -1,0 +1,65 @@
+/*
+ * The effects of applying the log and firing timers (apply.c, routing.c):
+ * what the rules decided, queued in the derived transaction and carried out
+ * after it (see apply.c's file comment for the order of the commits).
+ */
+#ifndef UG_HUB_EFFECTS_H
+#define UG_HUB_EFFECTS_H
+
+#include "hub/engine.h"
+#include "hub/hub_int.h"
+
+typedef struct {
+	store_alert alert;
+	char recipient[STORE_ID_MAX];
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+	bool escalation; /* a notice to the desk or team lead */
+} new_alert;
+
+typedef struct {
+	uint8_t id[STORE_ALERT_ID_LEN];
+	char recipient[STORE_ID_MAX];
+} reroute;
+
+typedef struct {
+	uint8_t id[STORE_ALERT_ID_LEN];
+} withdrawal;
+
+typedef struct {
+	hub *h;
+	store_dtxn *txn;
+	new_alert *alerts;
+	size_t nalerts, alerts_cap;
+	reroute *reroutes;
+	size_t nreroutes, reroutes_cap;
+	withdrawal *withdrawals;
+	size_t nwithdrawals, withdrawals_cap;
+	size_t applied;
+} apply_ctx;
+
+/* Queue the alert a draft describes, addressed to `recipient`, under the
+ * id (d->seq, d->rule); schedules its acknowledgement deadline. */
+ug_err effects_emit(apply_ctx *c, const draft *d, const uint8_t *person_key,
+                    const char *recipient);
+ug_err effects_schedule(apply_ctx *c, int64_t due, uint64_t seq, int kind,
+                        const uint8_t *person_key);
+ug_err effects_reroute(apply_ctx *c, const uint8_t *id, const char *recipient);
+ug_err effects_profile_load(apply_ctx *c, const uint8_t *person_key,
+                            const char *cpr, profile *p, bool *stored);
+ug_err effects_profile_save(apply_ctx *c, const uint8_t *person_key,
+                            const profile *p);
+
+/* routing.c */
+/* The recipient for a draft on today; false when it may go to nobody (a
+ * health alert for a person without a contact person). *contact says the
+ * recipient is the person's contact person (inside the consent). */
+bool routing_resolve(hub *h, const uint8_t *person_key, recipient_rule to,
+                     char out[STORE_ID_MAX], bool *contact);
+/* Move the person's open alerts to whoever is the contact person today
+ * (or the desk); a counsellor keeps the alerts addressed to them. */
+ug_err routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key);
+/* An acknowledgement deadline passed: the alert stays with its owner and
+ * a notice goes to the desk, then to the team lead. */
+ug_err routing_escalate(apply_ctx *c, const store_timer *t);
+
+#endif

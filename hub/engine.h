@@ -1,0 +1,278 @@
+/*
+ * The rules engine's parts, shared inside the hub. The engine is split
+ * along its seams:
+ *
+ *   profile.c       what the hub knows of one person, and its stored format
+ *   compose.c       alert composition: drafts, evidence, texts, rule names
+ *   rule_*.c        the domain rules, each a pure function over the profile
+ *                   and one event (or one fired timer): no store, no clock
+ *                   but the one in its input, so each is unit-testable
+ *   apply.c         the transaction and its effects: reads what the rules
+ *                   need, runs them, carries their outcome out
+ *   routing.c       where alerts go: recipients, reassignment, escalation
+ *
+ * A rule never raises an alert itself: it adds drafts and timers to an
+ * outcome, and apply.c queues them in the same derived transaction.
+ */
+#ifndef UG_HUB_ENGINE_H
+#define UG_HUB_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/keys.h"
+#include "common/util.h"
+#include "hub/rules.h"
+#include "hub/rules_config.h"
+#include "proto/wire.h"
+#include "store/store.h"
+
+/* Alert ids are the raising log sequence and one of these; they also name
+ * the rules in alerts. An escalation notice of an alert carries its rule
+ * with one of the ESCALATION bits, so it has an id of its own. */
+enum {
+	R_ROLLING = RULE_ABSENCE,
+	R_QUARTER_WARN = 2,
+	R_QUARTER_NOTIFY = 3,
+	R_DROPOUT = 4,
+	R_DROPOUT_RISK = 5,
+	R_READINESS = 6,
+	R_ADDICTION = 7,
+	R_COMBINED = 8,
+	R_GAP = 9,
+	R_BACK_ON_TRACK = 10,
+	R_CONTACT_WARN = 11,
+	R_CONTACT_MISSED = 12,
+	R_OFFER_WARN = 13,
+	R_OFFER_MISSED = 14,
+	R_TREATMENT_MISSED = 15,
+	R_MISSED_ACTIVATION = 16,
+	R_WITHDRAWN = 17,
+	R_COUNT,
+	R_ESCALATED_DESK = 0x40,
+	R_ESCALATED_LEAD = 0x80,
+};
+#define R_RULE_MASK 0x3f
+
+/* The rule's name for an alert id's last byte ("escalation" for notices). */
+const char *engine_rule_name(int rule_byte);
+
+/* Timer kinds; an acknowledgement deadline is TIMER_ACK + priority * 20 +
+ * rule, so the escalation knows the alert and how long each step waits. */
+enum {
+	TIMER_GAP = 1,
+	TIMER_CONTACT_WARN,
+	TIMER_CONTACT_DUE,
+	TIMER_OFFER_WARN,
+	TIMER_OFFER_DUE,
+	TIMER_TREATMENT_DUE,
+	TIMER_REASSIGN, /* a dated assignment starts or ends: move alerts */
+	TIMER_CONSENT_END, /* the day after consent expires */
+	TIMER_ACK = 100,
+};
+
+/* Signals the combined rule counts. */
+enum {
+	SIG_ABSENCE = 1,
+	SIG_DROPOUT,
+	SIG_DROPOUT_RISK,
+	SIG_NOT_READY,
+	SIG_ADDICTION,
+	SIG_MISSED_ACTIVATION,
+	SIG_GAP,
+	SIG_KINDS,
+};
+
+#define PROFILE_SIGNALS 16
+#define RULE_PROFILE 0 /* the profile's slot among the rules' states */
+
+/* What the hub knows of one person beyond single rules (derived state). */
+typedef struct {
+	bool enrolled;       /* in a youth education now */
+	bool dropout_open;   /* an episode begun by a dropout */
+	bool consent;        /* addiction data may be shared */
+	bool referral_open;  /* referred, treatment not started */
+	bool consent_stage;  /* consent scope includes treatment stages */
+	bool consent_no_referral; /* consent scope leaves referrals out */
+	int32_t birth;           /* days, from the CPR; 0 unknown */
+	int32_t left_day;        /* last exit (dropout, leaving); 0 none */
+	int32_t consent_expires; /* last day; 0 until withdrawn */
+	int32_t combined_until;  /* signals merge into the combined alert */
+	int32_t enrolled_start;  /* first day of the current enrolment */
+	/* The open dropout: when the hub learned of it (its contact clock
+	 * runs from then), the recorded contact (the offer clock runs from
+	 * it) and offer, days; 0 none. Its event id, so a correction of it
+	 * is recognised as the same dropout. */
+	int32_t dropout_known, contact_day, offer_day;
+	uint8_t dropout_event_id[WIRE_EVENT_ID_LEN];
+	/* Missed activations (days, newest last) and the last day of the
+	 * window in which they have been alerted. */
+	int32_t missed[10];
+	int32_t missed_alerted_until;
+	char cpr[12];            /* sealed with the rest; timers need it */
+	uint64_t left_seq, dropout_seq, referral_seq, combined_seq;
+	uint64_t absence_alert_seq; /* raised the open absence episode's alert */
+	uint8_t nsignals;
+	struct {
+		uint8_t kind;
+		int32_t day;
+		uint64_t seq;
+		char agency[32]; /* who reported it, for the combined alert */
+	} signals[PROFILE_SIGNALS];
+} profile;
+
+/* The stored format's version; a profile of another version is rebuilt
+ * from the log (see hub.c's derived schema check). */
+#define PROFILE_FORMAT 3
+/* The derived state's format as a whole, recorded in the store: bump it
+ * with any change to a stored derived format (this profile, the absence
+ * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
+ * derived state from the log at its next start. */
+#define HUB_DERIVED_SCHEMA 3
+#define PROFILE_ENCODED_MAX 1024
+
+/* A fresh profile for a person first seen with this CPR ("" unknown). */
+void profile_init(profile *p, const char *cpr);
+/* Explicit serialisation, version byte first, integers big-endian. */
+size_t profile_encode(const profile *p, uint8_t *out, size_t cap);
+/* false when the bytes are not a profile of PROFILE_FORMAT. */
+bool profile_decode(profile *p, const uint8_t *in, size_t len);
+
+/* Birth date from a CPR (DDMMYY and the century its 7th digit implies),
+ * 0 when it cannot tell; age in whole years on a day. */
+int32_t profile_birth_from_cpr(const char *cpr);
+int profile_age_on(int32_t birth, int32_t day);
+
+/* Who an alert goes to; routing.c resolves it on the day it is raised. */
+typedef enum {
+	TO_CONTACT,           /* contact person, else the desk */
+	TO_COUNSELLOR_FIRST,  /* guidance counsellor, else contact, else desk */
+	TO_CONTACT_OR_COUNSELLOR, /* contact, else counsellor, else desk */
+	TO_DESK,
+} recipient_rule;
+
+/* One alert being composed. */
+typedef struct {
+	uint64_t seq; /* the raising log entry */
+	int rule;
+	int priority;
+	const char *cpr;
+	recipient_rule to;
+	bool special; /* health data: escalation notices name none of it */
+	char title[160];
+	char explanation[1024];
+	/* For a special draft that may also reach someone outside the
+	 * consent (the desk, for want of a contact person): the explanation
+	 * without the health fact. Empty: such a draft reaches nobody. */
+	char redacted[1024];
+	int32_t due;
+	Ungebro__V1__Evidence evidence[ABSENCE_MAX_REPORTS];
+	char dates[ABSENCE_MAX_REPORTS][2][11];
+	size_t nevidence;
+} draft;
+
+#define OUTCOME_ALERTS 3
+#define OUTCOME_TIMERS 6
+
+/* What the rules decided for one event or timer. */
+typedef struct {
+	draft alerts[OUTCOME_ALERTS];
+	size_t nalerts;
+	struct {
+		int64_t due;
+		int kind;
+		uint64_t seq; /* the episode it belongs to; 0: the input's */
+	} timers[OUTCOME_TIMERS];
+	size_t ntimers;
+	bool merged;      /* a signal went into an open combined alert */
+	bool withheld;    /* health data that may not be shared */
+	bool missed;      /* a legal deadline was missed */
+	bool move_alerts; /* the contact person changed */
+	/* Alerts a correction took the ground from: closed, and their
+	 * recipient told why (an R_WITHDRAWN notice composed by apply.c). */
+	struct {
+		uint64_t seq;
+		int rule;
+		char why[256];
+	} withdraw[2];
+	size_t nwithdraw;
+} outcome;
+
+/* What a rule sees: the configuration, the hub clock and one event. */
+typedef struct {
+	const rules_config *rc;
+	int64_t now;   /* ms */
+	int32_t today; /* days */
+	uint64_t seq;  /* the log entry (for a timer: the one that started it) */
+	const char *agency;
+	int64_t received_at; /* when the hub learned of the event, ms */
+	const wire_envelope *env; /* for a timer: the starting event, or NULL */
+	/* Read by apply.c for the rules that need it. */
+	uint64_t corrects_seq;   /* the sequence the event supersedes, or 0 */
+	bool source_alert_open;  /* timers: the alert they watch is still open */
+} rule_input;
+
+/* compose.c */
+void outcome_init(outcome *o);
+/* A new draft in o (NULL when the outcome is full: a defect, logged). */
+draft *outcome_alert(outcome *o, const rule_input *in, const profile *p,
+                     int rule, int priority);
+void outcome_timer(outcome *o, int64_t due, int kind);
+void outcome_withdraw(outcome *o, uint64_t seq, int rule, const char *why);
+void say(char *buf, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Evidence: the event itself, with its date. */
+void evidence_event(draft *d, const wire_envelope *env, const char *agency,
+                    const char *date);
+/* The packed wire Alert for a draft; *len its size. NULL on ENOMEM. */
+uint8_t *compose_alert(const draft *d, const uint8_t *id,
+                       const char *recipient, int64_t raised_at,
+                       size_t *len);
+int32_t date_or(const char *text, int32_t fallback);
+
+/* rule_signals.c: note a signal for the combined rule. *suppress says the
+ * signal's own alert must not go out (the combined one goes instead, or it
+ * merged into an open one). */
+void rule_note_signal(const rule_input *in, profile *p, int kind,
+                      int32_t day, outcome *o, bool *suppress);
+
+/* The rules, one per event type (rule_absence.c, rule_education.c,
+ * rule_addiction.c, rule_activation.c). */
+void rule_absence(const rule_input *in, profile *p, absence_state *rolling,
+                  quarter_state *quarter, outcome *o);
+void rule_dropout(const rule_input *in, profile *p, outcome *o);
+void rule_dropout_risk(const rule_input *in, profile *p, outcome *o);
+void rule_enrolment(const rule_input *in, profile *p, outcome *o);
+void rule_leaving(const rule_input *in, profile *p, outcome *o);
+void rule_readiness(const rule_input *in, profile *p, outcome *o);
+void rule_addiction(const rule_input *in, profile *p, outcome *o);
+void rule_missed_activation(const rule_input *in, profile *p, outcome *o);
+void rule_assignment(const rule_input *in, outcome *o);
+/* A caseworker's recorded action (contact made, offer made, could not
+ * reach): meets the legal deadlines of an open dropout. */
+void rule_action(const rule_input *in, profile *p, outcome *o);
+
+/* The legal clocks (rule_education.c): the contact deadline from the day
+ * the hub learned of a dropout, the offer deadline from the recorded
+ * contact, the transition gap from the day the person left. */
+int32_t deadline_contact_due(const rules_config *rc, int32_t known);
+int32_t deadline_offer_due(const rules_config *rc, int32_t contact);
+int64_t rule_gap_due(const rules_config *rc, int32_t left_day);
+void rule_start_offer_clock(const rule_input *in, const profile *p,
+                            outcome *o);
+
+/* Whether the youth's consent, as last stated, allows sharing addiction
+ * data on `day`: referrals (stage false) or treatment stages (true). */
+bool consent_allows(const profile *p, int32_t day, bool stage);
+
+/* rule_timers.c: a fired legal deadline or transition gap. */
+void rule_deadline_timer(const rule_input *in, int kind, int64_t due,
+                         profile *p, outcome *o);
+void rule_gap_timer(const rule_input *in, int64_t due, profile *p,
+                    outcome *o);
+/* rule_addiction.c: consent expired; what was shared under it is taken
+ * back from the open alert. */
+void rule_consent_timer(const rule_input *in, profile *p, outcome *o);
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * The person profile and its stored format. The format is written field by
+ * field (never the struct's bytes), so the compiler's layout cannot change
+ * what is stored, and a profile of another format is refused rather than
+ * read as zeroes: the hub then rebuilds derived state from the log.
+ * tests/vectors/profile_v3.bin freezes one encoded profile.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub/engine.h"
+
+void
+profile_init(profile *p, const char *cpr)
+{
+	memset(p, 0, sizeof *p);
+	if (cpr && cpr[0]) {
+		ug_strlcpy(p->cpr, cpr, sizeof p->cpr);
+		p->birth = profile_birth_from_cpr(cpr);
+	}
+}
+
+typedef struct {
+	uint8_t *out;
+	const uint8_t *in;
+	size_t at, cap;
+	bool ok;
+} cursor;
+
+static void
+put_u64(cursor *c, uint64_t v)
+{
+	if (c->at + 8 > c->cap) {
+		c->ok = false;
+		return;
+	}
+	ug_put_be64(c->out + c->at, v);
+	c->at += 8;
+}
+
+static uint64_t
+get_u64(cursor *c)
+{
+	if (c->at + 8 > c->cap) {
+		c->ok = false;
+		return 0;
+	}
+	uint64_t v = ug_get_be64(c->in + c->at);
+	c->at += 8;
+	return v;
+}
+
+static void
+put_bytes(cursor *c, const void *src, size_t n)
+{
+	if (c->at + n > c->cap) {
+		c->ok = false;
+		return;
+	}
+	memcpy(c->out + c->at, src, n);
+	c->at += n;
+}
+
+static void
+get_bytes(cursor *c, void *dst, size_t n)
+{
+	if (c->at + n > c->cap) {
+		c->ok = false;
+		return;
+	}
+	memcpy(dst, c->in + c->at, n);
+	c->at += n;
+}
+
+/* A text field in a fixed buffer: stored terminated and read back
+ * terminated whatever the bytes say. */
+static void
+get_text(cursor *c, char *dst, size_t n)
+{
+	get_bytes(c, dst, n);
+	dst[n - 1] = '\0';
+}
+
+enum {
+	F_ENROLLED = 1 << 0,
+	F_DROPOUT_OPEN = 1 << 1,
+	F_CONSENT = 1 << 2,
+	F_REFERRAL_OPEN = 1 << 3,
+	F_CONSENT_STAGE = 1 << 4,
+	F_CONSENT_NO_REFERRAL = 1 << 5,
+};
+
+size_t
+profile_encode(const profile *p, uint8_t *out, size_t cap)
+{
+	cursor c = {.out = out, .cap = cap, .ok = cap > 0};
+	if (!c.ok)
+		return 0;
+	out[c.at++] = PROFILE_FORMAT;
+	uint64_t flags = (p->enrolled ? F_ENROLLED : 0) |
+	                 (p->dropout_open ? F_DROPOUT_OPEN : 0) |
+	                 (p->consent ? F_CONSENT : 0) |
+	                 (p->referral_open ? F_REFERRAL_OPEN : 0) |
+	                 (p->consent_stage ? F_CONSENT_STAGE : 0) |
+	                 (p->consent_no_referral ? F_CONSENT_NO_REFERRAL : 0);
+	put_u64(&c, flags);
+	const int32_t days[] = {
+		p->birth, p->left_day, p->consent_expires, p->combined_until,
+		p->enrolled_start, p->dropout_known, p->contact_day,
+		p->offer_day, p->missed_alerted_until};
+	for (size_t i = 0; i < sizeof days / sizeof *days; i++)
+		put_u64(&c, (uint32_t)days[i]);
+	for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed; i++)
+		put_u64(&c, (uint32_t)p->missed[i]);
+	put_bytes(&c, p->cpr, sizeof p->cpr);
+	put_bytes(&c, p->dropout_event_id, sizeof p->dropout_event_id);
+	const uint64_t seqs[] = {p->left_seq, p->dropout_seq, p->referral_seq,
+	                         p->combined_seq, p->absence_alert_seq};
+	for (size_t i = 0; i < sizeof seqs / sizeof *seqs; i++)
+		put_u64(&c, seqs[i]);
+	uint8_t n = p->nsignals > PROFILE_SIGNALS ? PROFILE_SIGNALS
+	                                          : p->nsignals;
+	put_bytes(&c, &n, 1);
+	for (uint8_t i = 0; i < n; i++) {
+		put_bytes(&c, &p->signals[i].kind, 1);
+		put_u64(&c, (uint32_t)p->signals[i].day);
+		put_u64(&c, p->signals[i].seq);
+		put_bytes(&c, p->signals[i].agency,
+		          sizeof p->signals[i].agency);
+	}
+	return c.ok ? c.at : 0;
+}
+
+bool
+profile_decode(profile *p, const uint8_t *in, size_t len)
+{
+	memset(p, 0, sizeof *p);
+	if (len < 1 || in[0] != PROFILE_FORMAT)
+		return false;
+	cursor c = {.in = in, .cap = len, .at = 1, .ok = true};
+	uint64_t flags = get_u64(&c);
+	p->enrolled = flags & F_ENROLLED;
+	p->dropout_open = flags & F_DROPOUT_OPEN;
+	p->consent = flags & F_CONSENT;
+	p->referral_open = flags & F_REFERRAL_OPEN;
+	p->consent_stage = flags & F_CONSENT_STAGE;
+	p->consent_no_referral = flags & F_CONSENT_NO_REFERRAL;
+	int32_t *days[] = {
+		&p->birth, &p->left_day, &p->consent_expires,
+		&p->combined_until, &p->enrolled_start, &p->dropout_known,
+		&p->contact_day, &p->offer_day, &p->missed_alerted_until};
+	for (size_t i = 0; i < sizeof days / sizeof *days; i++)
+		*days[i] = (int32_t)(uint32_t)get_u64(&c);
+	for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed; i++)
+		p->missed[i] = (int32_t)(uint32_t)get_u64(&c);
+	get_text(&c, p->cpr, sizeof p->cpr);
+	get_bytes(&c, p->dropout_event_id, sizeof p->dropout_event_id);
+	uint64_t *seqs[] = {&p->left_seq, &p->dropout_seq, &p->referral_seq,
+	                    &p->combined_seq, &p->absence_alert_seq};
+	for (size_t i = 0; i < sizeof seqs / sizeof *seqs; i++)
+		*seqs[i] = get_u64(&c);
+	uint8_t n = 0;
+	get_bytes(&c, &n, 1);
+	if (n > PROFILE_SIGNALS)
+		return false;
+	p->nsignals = n;
+	for (uint8_t i = 0; c.ok && i < n; i++) {
+		get_bytes(&c, &p->signals[i].kind, 1);
+		p->signals[i].day = (int32_t)(uint32_t)get_u64(&c);
+		p->signals[i].seq = get_u64(&c);
+		get_text(&c, p->signals[i].agency,
+		         sizeof p->signals[i].agency);
+	}
+	return c.ok && c.at == len;
+}
+
+int32_t
+profile_birth_from_cpr(const char *cpr)
+{
+	if (!cpr || strlen(cpr) != 10)
+		return 0;
+	int dd = (cpr[0] - '0') * 10 + cpr[1] - '0';
+	int mm = (cpr[2] - '0') * 10 + cpr[3] - '0';
+	int yy = (cpr[4] - '0') * 10 + cpr[5] - '0';
+	int c = cpr[6] - '0';
+	int century = 1900;
+	if (c == 4 || c == 9)
+		century = yy <= 36 ? 2000 : 1900;
+	else if (c >= 5 && c <= 8)
+		century = yy <= 57 ? 2000 : 1800;
+	return ug_days_from_civil(century + yy, mm, dd);
+}
+
+int
+profile_age_on(int32_t birth, int32_t day)
+{
+	char b[11], d[11];
+	ug_date_format(birth, b);
+	ug_date_format(day, d);
+	int age = atoi(d) - atoi(b);
+	/* Not yet had this year's birthday ("MM-DD" compares as text). */
+	if (strcmp(d + 5, b + 5) < 0)
+		age--;
+	return age;
+}

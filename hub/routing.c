@@ -1,0 +1,246 @@
+/*
+ * Where alerts go: the recipient a rule asked for, resolved on the day;
+ * reassignment of open alerts; escalation of unacknowledged ones. An
+ * escalated alert stays with its owner, who remains accountable: the desk
+ * and then the team lead get a notice of their own in addition.
+ */
+#include <string.h>
+
+#include "common/log.h"
+#include "hub/effects.h"
+
+bool
+routing_resolve(hub *h, const uint8_t *person_key, recipient_rule to,
+                char out[STORE_ID_MAX], bool *contact)
+{
+	int32_t today = hub__today(h);
+	*contact = false;
+	bool has_contact = person_key && store_assignment_get(
+	                                         h->store, person_key, today,
+	                                         out) == UG_OK;
+	char counsellor[STORE_ID_MAX] = "";
+	bool has_counsellor =
+		person_key && (to == TO_COUNSELLOR_FIRST ||
+		               to == TO_CONTACT_OR_COUNSELLOR) &&
+		store_assignment_role(h->store, person_key, STORE_ROLE_GUIDANCE,
+		                      today, counsellor) == UG_OK;
+	switch (to) {
+	case TO_COUNSELLOR_FIRST:
+		if (has_counsellor) {
+			ug_strlcpy(out, counsellor, STORE_ID_MAX);
+			return true;
+		}
+		break;
+	case TO_CONTACT_OR_COUNSELLOR:
+		if (!has_contact && has_counsellor) {
+			ug_strlcpy(out, counsellor, STORE_ID_MAX);
+			return true;
+		}
+		break;
+	case TO_DESK:
+		ug_strlcpy(out, h->rules.desk, STORE_ID_MAX);
+		return true;
+	case TO_CONTACT:
+		break;
+	}
+	if (has_contact) {
+		*contact = true;
+		return true;
+	}
+	ug_strlcpy(out, h->rules.desk, STORE_ID_MAX);
+	return true;
+}
+
+typedef struct {
+	apply_ctx *c;
+	char to[STORE_ID_MAX];
+	char counsellor[STORE_ID_MAX]; /* keeps the alerts addressed to them */
+} move_ctx;
+
+static ug_err
+move_alert(void *ctx, const uint8_t *id)
+{
+	move_ctx *m = ctx;
+	bool open = false;
+	char recipient[STORE_ID_MAX];
+	uint32_t escalations = 0;
+	/* Escalation notices and deadline alerts belong to the desk. */
+	if (id[STORE_ALERT_ID_LEN - 1] & (R_ESCALATED_DESK | R_ESCALATED_LEAD))
+		return UG_OK;
+	if (store_alert_state(m->c->h->store, id, &open, recipient,
+	                      &escalations) != UG_OK ||
+	    !open || strcmp(recipient, m->to) == 0 ||
+	    strcmp(recipient, m->counsellor) == 0 ||
+	    (strcmp(recipient, m->c->h->rules.desk) == 0 &&
+	     escalations))
+		return UG_OK;
+	/* Only alerts that went to the contact person, or to the desk for
+	 * want of one, follow the contact person. */
+	int rule = id[STORE_ALERT_ID_LEN - 1];
+	if (rule >= R_CONTACT_WARN && rule <= R_TREATMENT_MISSED)
+		return UG_OK;
+	return effects_reroute(m->c, id, m->to);
+}
+
+ug_err
+routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key)
+{
+	move_ctx m = {.c = c};
+	bool contact;
+	routing_resolve(c->h, person_key, TO_CONTACT, m.to, &contact);
+	store_assignment_role(c->h->store, person_key, STORE_ROLE_GUIDANCE,
+	                      hub__today(c->h), m.counsellor);
+	return store_person_alerts(c->h->store, person_key, move_alert, &m);
+}
+
+enum { ALERT_NONE, ALERT_OPEN, ALERT_CLOSED };
+
+static int
+alert_status(hub *h, const uint8_t *id)
+{
+	bool open = false;
+	char recipient[STORE_ID_MAX];
+	uint32_t escalations;
+	if (store_alert_state(h->store, id, &open, recipient, &escalations) !=
+	    UG_OK)
+		return ALERT_NONE;
+	return open ? ALERT_OPEN : ALERT_CLOSED;
+}
+
+/* The original's title and CPR, for a notice that may carry them. */
+typedef struct {
+	char title[160];
+	char cpr[12];
+	char due[11];
+	int64_t raised_at;
+} original;
+
+static ug_err
+read_original(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+              uint32_t deliveries)
+{
+	(void)id;
+	(void)deliveries;
+	original *o = ctx;
+	wire_alert *a = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body,
+	                            len);
+	if (!a)
+		return UG_OK;
+	ug_strlcpy(o->title, a->title ? a->title : "", sizeof o->title);
+	ug_strlcpy(o->cpr, a->cpr ? a->cpr : "", sizeof o->cpr);
+	ug_strlcpy(o->due, a->due ? a->due : "", sizeof o->due);
+	o->raised_at = a->raised_at;
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, a);
+	return UG_OK;
+}
+
+/* Health data (GDPR art. 9): outside the consent a notice says only that
+ * an alert the reader may not see is overdue with its owner. */
+static bool
+special_rule(int rule)
+{
+	return rule == R_ADDICTION || rule == R_TREATMENT_MISSED;
+}
+
+ug_err
+routing_escalate(apply_ctx *c, const store_timer *t)
+{
+	hub *h = c->h;
+	int rule = (t->kind - TIMER_ACK) % 20;
+	int priority = (t->kind - TIMER_ACK) / 20;
+	uint8_t id[STORE_ALERT_ID_LEN];
+	ug_put_be64(id, t->seq);
+	id[8] = (uint8_t)rule;
+	bool open = false;
+	char owner[STORE_ID_MAX], lead[STORE_ID_MAX] = "";
+	uint32_t escalations = 0;
+	if (store_alert_state(h->store, id, &open, owner, &escalations) !=
+	            UG_OK ||
+	    !open)
+		return UG_OK;
+	if (special_rule(rule)) {
+		/* Consent judged at this disclosure too: once it no longer
+		 * allows sharing, nothing about the alert travels further. */
+		profile p;
+		ug_err err = effects_profile_load(c, t->person_key, NULL, &p,
+		                                  NULL);
+		if (err != UG_OK)
+			return err;
+		if (!consent_allows(&p, hub__today(h),
+		                    rule == R_TREATMENT_MISSED))
+			return UG_OK;
+	}
+	if (h->rules.team_lead[0])
+		ug_strlcpy(lead, h->rules.team_lead, sizeof lead);
+	else
+		store_desk_lead(h->store, h->rules.desk, hub__today(h), lead);
+	uint8_t desk_id[STORE_ALERT_ID_LEN], lead_id[STORE_ALERT_ID_LEN];
+	memcpy(desk_id, id, sizeof id);
+	memcpy(lead_id, id, sizeof id);
+	desk_id[8] |= R_ESCALATED_DESK;
+	lead_id[8] |= R_ESCALATED_LEAD;
+	bool at_desk = strcmp(owner, h->rules.desk) == 0;
+	const char *to = NULL;
+	int step = 0;
+	int desk_notice = alert_status(h, desk_id);
+	if (!at_desk && desk_notice == ALERT_NONE) {
+		to = h->rules.desk;
+		step = R_ESCALATED_DESK;
+	} else if (desk_notice != ALERT_CLOSED && lead[0] &&
+	           alert_status(h, lead_id) == ALERT_NONE) {
+		/* A desk that acknowledged its notice has taken it on: the
+		 * team lead is not needed. */
+		to = lead;
+		step = R_ESCALATED_LEAD;
+	}
+	if (!to)
+		return UG_OK; /* every step taken, or nobody above: it stays */
+	original o = {0};
+	bool still_open;
+	store_alert_get(h->store, id, read_original, &o, &still_open);
+	draft d;
+	memset(&d, 0, sizeof d);
+	d.seq = t->seq;
+	d.rule = rule | step;
+	d.priority = priority;
+	d.to = TO_DESK;
+	d.due = hub__today(h);
+	int hours = h->rules.ack_hours[priority];
+	char hexid[2 * STORE_ALERT_ID_LEN + 1];
+	ug_hex(id, STORE_ALERT_ID_LEN, hexid);
+	if (special_rule(rule)) {
+		say(d.title, sizeof d.title, "An alert you may not read is "
+		    "overdue with %s", owner);
+		say(d.explanation, sizeof d.explanation,
+		    "Alert %s, addressed to %s, has not been acknowledged "
+		    "within %d office hours. It holds data that only its "
+		    "recipient may see, so its content is not shown here. "
+		    "Expected of you: make sure %s handles it today.",
+		    hexid, owner, hours, owner);
+	} else {
+		d.cpr = o.cpr[0] ? o.cpr : NULL;
+		say(d.title, sizeof d.title, "Overdue with %s: %s", owner,
+		    o.title[0] ? o.title : engine_rule_name(rule));
+		say(d.explanation, sizeof d.explanation,
+		    "Alert %s (%s), addressed to %s%s%s, has not been "
+		    "acknowledged within %d office hours; it stays with %s, "
+		    "who remains responsible. Expected of you: make sure it is "
+		    "handled today, by %s or by the desk.",
+		    hexid, engine_rule_name(rule), owner,
+		    o.due[0] ? ", due " : "", o.due, hours, owner, owner);
+	}
+	ug_err err = effects_emit(c, &d, t->person_key, to);
+	if (err == UG_OK) {
+		c->alerts[c->nalerts - 1].escalation = true;
+		if (step == R_ESCALATED_DESK && lead[0] && priority >= 1 &&
+		    priority <= 4 && hours > 0)
+			/* The team lead's step, after another period. */
+			err = effects_schedule(
+				c,
+				calendar_add_office_hours(&h->rules.cal,
+				                          &h->rules.office, t->due,
+				                          hours),
+				t->seq, t->kind, t->person_key);
+	}
+	return err;
+}

@@ -1,0 +1,144 @@
+/*
+ * Rule 2, absence: the rolling rate and the quarter's unlawful absence
+ * (hub/rules.c computes both) turned into alerts.
+ */
+#include <string.h>
+
+#include "hub/engine.h"
+
+static void
+raise_rolling(const rule_input *in, const profile *p,
+              const absence_state *st, const absence_verdict *v, outcome *o)
+{
+	const rules_config *rc = in->rc;
+	draft *d = outcome_alert(o, in, p, R_ROLLING, rc->rolling.on.priority);
+	if (!d)
+		return;
+	char start[11], end[11], due[11];
+	ug_date_format(v->first_day, start);
+	ug_date_format(v->window_end, end);
+	d->due = calendar_add_working_days(&rc->cal, in->today, 5);
+	ug_date_format(d->due, due);
+	unsigned tenths = (unsigned)(((uint64_t)v->absent * 2000 / v->expected +
+	                              1) / 2);
+	say(d->title, sizeof d->title,
+	    "Absence %u.%u %% over the last %d school days (threshold %d %%)",
+	    tenths / 10, tenths % 10, rc->rolling.window_days,
+	    rc->rolling.threshold_pct);
+	say(d->explanation, sizeof d->explanation,
+	    "From %s to %s (%d school days reported) the school reported %u "
+	    "of %u expected lessons absent (%u.%u %%) in %u reports. Rule "
+	    "absence.rolling: absence %s %d %% of expected lessons over "
+	    "the last %d school days raises one alert per episode; it stays "
+	    "quiet until the rate falls back and rises again. Expected of you: "
+	    "contact the young person and the school by %s.",
+	    start, end, v->covered_days, v->absent, v->expected, tenths / 10,
+	    tenths % 10, v->nused,
+	    rc->rolling.strictly_above ? "above" : "at or above",
+	    rc->rolling.threshold_pct, rc->rolling.window_days, due);
+	for (uint16_t i = 0; i < v->nused && i < ABSENCE_MAX_REPORTS; i++) {
+		const absence_report *r = &st->reports[v->used[i]];
+		Ungebro__V1__Evidence *e = &d->evidence[d->nevidence];
+		ungebro__v1__evidence__init(e);
+		e->event_id.data = (uint8_t *)r->event_id;
+		e->event_id.len = WIRE_EVENT_ID_LEN;
+		e->agency = (char *)in->agency;
+		e->type = UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT;
+		ug_date_format(r->start, d->dates[d->nevidence][0]);
+		ug_date_format(r->end, d->dates[d->nevidence][1]);
+		e->period_start = d->dates[d->nevidence][0];
+		e->period_end = d->dates[d->nevidence][1];
+		e->lessons_absent = r->absent;
+		e->lessons_expected = r->expected;
+		d->nevidence++;
+	}
+}
+
+static void
+raise_quarter(const rule_input *in, const profile *p,
+              const quarter_verdict *v, outcome *o)
+{
+	const rules_config *rc = in->rc;
+	bool notify = v->notify;
+	draft *d = outcome_alert(o, in, p,
+	                         notify ? R_QUARTER_NOTIFY : R_QUARTER_WARN,
+	                         notify ? rc->quarter.notify_priority
+	                                : rc->quarter.on.priority);
+	if (!d)
+		return;
+	char start[11], end[11], due[11];
+	ug_date_format(v->quarter_start, start);
+	ug_date_format(v->quarter_end, end);
+	d->due = calendar_add_working_days(&rc->cal, in->today,
+	                                   notify ? 2 : 5);
+	ug_date_format(d->due, due);
+	unsigned tenths = (unsigned)(((uint64_t)v->absent * 2000 / v->expected +
+	                              1) / 2);
+	int level = notify ? rc->quarter.notify_pct : rc->quarter.warn_pct;
+	say(d->title, sizeof d->title, "Unlawful absence %u.%u %% this quarter "
+	    "(level %d %%)", tenths / 10, tenths % 10, level);
+	say(d->explanation, sizeof d->explanation,
+	    "In the quarter %s to %s the school reported %u of %u expected "
+	    "lessons as unlawful absence (%u.%u %%, %d school days reported). "
+	    "Rule absence.quarter: at %d %% the school warns the parents, at "
+	    "%d %% it must notify the municipality, which may stop the child "
+	    "benefit. Expected of you: %s by %s.",
+	    start, end, v->absent, v->expected, tenths / 10, tenths % 10,
+	    v->covered_days, rc->quarter.warn_pct, rc->quarter.notify_pct,
+	    notify ? "take up the school's notification and decide on the "
+	             "child benefit"
+	           : "check with the school that the parents were warned",
+	    due);
+	evidence_event(d, in->env, in->agency,
+	               in->env->absence_report->period_end);
+}
+
+static uint16_t
+lessons(uint32_t n)
+{
+	return (uint16_t)(n > 65535 ? 65535 : n);
+}
+
+void
+rule_absence(const rule_input *in, profile *p, absence_state *rolling,
+             quarter_state *quarter, outcome *o)
+{
+	const rules_config *rc = in->rc;
+	const Ungebro__V1__AbsenceReport *a = in->env->absence_report;
+	absence_report report = {
+		.absent = lessons(a->lessons_absent),
+		.expected = lessons(a->lessons_expected),
+		.kind = (uint8_t)a->kind,
+		.school = absence_school_key(a->school),
+	};
+	if (ug_date_parse(a->period_start, &report.start) != UG_OK ||
+	    ug_date_parse(a->period_end, &report.end) != UG_OK)
+		return; /* validated at ingest; a bad old record is skipped */
+	memcpy(report.event_id, in->env->event_id.data, WIRE_EVENT_ID_LEN);
+
+	absence_config acfg = {rc->rolling.threshold_pct,
+	                       rc->rolling.strictly_above,
+	                       rc->rolling.count_permitted,
+	                       rc->rolling.window_days, rc->rolling.min_days,
+	                       &rc->cal};
+	absence_verdict verdict;
+	absence_apply(&acfg, rolling, &report, &verdict);
+	quarter_config qcfg = {rc->quarter.warn_pct, rc->quarter.notify_pct,
+	                       rc->quarter.min_days, &rc->cal};
+	quarter_verdict qv;
+	quarter_apply(&qcfg, quarter, &report, &qv);
+
+	bool raise_roll = verdict.raise && rc->rolling.on.enabled;
+	bool raise_q = (qv.warn || qv.notify) && rc->quarter.on.enabled;
+	if (!raise_roll && !raise_q)
+		return;
+	bool suppress = false;
+	rule_note_signal(in, p, SIG_ABSENCE, report.end, o, &suppress);
+	if (raise_roll && !suppress)
+		raise_rolling(in, p, rolling, &verdict, o);
+	/* One report, one absence alert: the quarter's 10 % level adds
+	 * nothing a rolling alert from the same report has not said; its
+	 * 15 % level (a legal duty) always goes out. */
+	if (raise_q && !suppress && (qv.notify || !raise_roll))
+		raise_quarter(in, p, &qv, o);
+}

@@ -1,0 +1,64 @@
+/*
+ * Rule 11, missed_activation: close follow-up when a Jobcenter activation
+ * is not completed (the strategy's words). COUNT missed activations within
+ * DAYS days alert the contact person; each is also a combined signal.
+ */
+#include <string.h>
+
+#include "hub/engine.h"
+
+#define MISSED_KEPT (int)(sizeof ((profile *)0)->missed / sizeof(int32_t))
+
+void
+rule_missed_activation(const rule_input *in, profile *p, outcome *o)
+{
+	const rules_config *rc = in->rc;
+	const Ungebro__V1__MissedActivation *x = in->env->missed_activation;
+	if (in->corrects_seq)
+		return; /* the same miss, corrected: counted once */
+	int32_t day = date_or(x->date, in->today);
+	memmove(&p->missed[0], &p->missed[1],
+	        (MISSED_KEPT - 1) * sizeof p->missed[0]);
+	p->missed[MISSED_KEPT - 1] = day;
+	bool suppress = false;
+	rule_note_signal(in, p, SIG_MISSED_ACTIVATION, day, o, &suppress);
+	if (!rc->missed_activation.on.enabled)
+		return;
+	int within = 0;
+	for (int i = 0; i < MISSED_KEPT; i++)
+		if (p->missed[i] && p->missed[i] <= day &&
+		    day - p->missed[i] < rc->missed_activation.days)
+			within++;
+	int count = rc->missed_activation.count > MISSED_KEPT
+	                    ? MISSED_KEPT
+	                    : rc->missed_activation.count;
+	if (within < count || day <= p->missed_alerted_until)
+		return;
+	/* Alerted once per window: the next alert needs a window's worth of
+	 * new misses after this one. */
+	p->missed_alerted_until = day + rc->missed_activation.days - 1;
+	if (suppress)
+		return;
+	draft *d = outcome_alert(o, in, p, R_MISSED_ACTIVATION,
+	                         rc->missed_activation.on.priority);
+	if (!d)
+		return;
+	d->due = calendar_add_working_days(&rc->cal, in->today, 5);
+	char due[11];
+	ug_date_format(d->due, due);
+	say(d->title, sizeof d->title,
+	    "%d missed activations within %d days", within,
+	    rc->missed_activation.days);
+	char activity[96] = "";
+	if (x->activity && x->activity[0])
+		say(activity, sizeof activity, " (activity %s)", x->activity);
+	say(d->explanation, sizeof d->explanation,
+	    "%s reported a missed activation on %s%s: %d missed within %d "
+	    "days. Rule missed_activation: %d missed activations within %d "
+	    "days call for close follow-up. Expected of you: contact the "
+	    "young person and the Jobcenter about the activation by %s.",
+	    in->agency, x->date, activity, within,
+	    rc->missed_activation.days, count, rc->missed_activation.days,
+	    due);
+	evidence_event(d, in->env, in->agency, x->date);
+}

@@ -1,0 +1,115 @@
+/*
+ * Rule 4, addiction: health data (GDPR art. 9) that reaches the contact
+ * person only while the youth's consent allows it, judged on the day of
+ * each disclosure, never on the referral's date.
+ */
+#include <string.h>
+
+#include "hub/engine.h"
+
+static bool
+scope_has(const char *scope, const char *what)
+{
+	/* An empty scope or "all" shares everything the event holds. */
+	return !scope || !scope[0] || strstr(scope, "all") ||
+	       strstr(scope, what);
+}
+
+bool
+consent_allows(const profile *p, int32_t day, bool stage)
+{
+	if (!p->consent || (p->consent_expires && day > p->consent_expires))
+		return false;
+	return stage ? p->consent_stage : !p->consent_no_referral;
+}
+
+void
+rule_addiction(const rule_input *in, profile *p, outcome *o)
+{
+	const rules_config *rc = in->rc;
+	const Ungebro__V1__AddictionReferral *x = in->env->addiction_referral;
+	int32_t day = date_or(x->date, in->today);
+	const Ungebro__V1__Consent *consent = x->consent;
+	/* The latest statement of consent rules; a withdrawal stops all
+	 * future sharing and takes back the open alert. */
+	if (consent) {
+		bool was = p->consent;
+		p->consent = consent->given;
+		p->consent_expires = date_or(consent->expires, 0);
+		p->consent_stage = scope_has(consent->scope, "stage");
+		p->consent_no_referral = !scope_has(consent->scope, "referral");
+		if (was && !p->consent && p->referral_seq)
+			outcome_withdraw(o, p->referral_seq, R_ADDICTION,
+			                 "the young person withdrew the consent "
+			                 "to share it");
+		/* Shared until a day: taken back the day after. */
+		if (p->consent && p->consent_expires)
+			outcome_timer(o,
+			              (int64_t)(p->consent_expires + 1) * UG_DAY_MS,
+			              TIMER_CONSENT_END);
+	}
+	if (x->stage == UNGEBRO__V1__REFERRAL_STAGE__REFERRED) {
+		p->referral_open = true;
+		p->referral_seq = in->seq;
+		/* The treatment clock runs for the service's own trail whether
+		 * or not anything may be shared. */
+		if (rc->deadline.on.enabled)
+			outcome_timer(o,
+			              (int64_t)(day + rc->deadline.treatment_days +
+			                        1) * UG_DAY_MS,
+			              TIMER_TREATMENT_DUE);
+	} else if (x->stage == UNGEBRO__V1__REFERRAL_STAGE__TREATMENT_STARTED) {
+		p->referral_open = false;
+	}
+	if (x->stage != UNGEBRO__V1__REFERRAL_STAGE__REFERRED)
+		return;
+	/* Disclosed now, so judged now: consent in force today. */
+	if (!consent_allows(p, in->today, false)) {
+		/* Nothing about it reaches anyone, not even as a signal: a
+		 * combined alert would reveal it. */
+		o->withheld = true;
+		return;
+	}
+	bool suppress = false;
+	rule_note_signal(in, p, SIG_ADDICTION, day, o, &suppress);
+	if (suppress || !rc->addiction.enabled)
+		return;
+	draft *d = outcome_alert(o, in, p, R_ADDICTION, rc->addiction.priority);
+	if (!d)
+		return;
+	d->special = true;
+	d->due = calendar_add_working_days(&rc->cal, in->today, 5);
+	char due[11];
+	ug_date_format(d->due, due);
+	say(d->title, sizeof d->title, "Referred to addiction treatment (shared "
+	    "with consent)");
+	say(d->explanation, sizeof d->explanation,
+	    "%s registered a referral on %s and the young person consented to "
+	    "share it with the contact person%s%s. Rule addiction: a referral "
+	    "reaches the contact person only with consent in scope and "
+	    "unexpired; treatment must start within %d days. Expected of you: "
+	    "support the young person in starting treatment; follow up by %s.",
+	    x->service, x->date,
+	    consent && consent->expires && consent->expires[0] ? " until "
+	                                                         : "",
+	    consent && consent->expires ? consent->expires : "",
+	    rc->deadline.treatment_days, due);
+	evidence_event(d, in->env, in->agency, x->date);
+}
+
+void
+rule_consent_timer(const rule_input *in, profile *p, outcome *o)
+{
+	/* A later statement may have renewed the consent: judge today. */
+	if (!p->referral_seq || consent_allows(p, in->today, false))
+		return;
+	char why[256], last[11];
+	ug_date_format(p->consent_expires, last);
+	if (p->consent && p->consent_expires)
+		say(why, sizeof why, "the young person's consent to share it "
+		    "ended on %s", last);
+	else
+		say(why, sizeof why, "the young person's consent to share it "
+		    "no longer holds");
+	outcome_withdraw(o, p->referral_seq, R_ADDICTION, why);
+}

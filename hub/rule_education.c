@@ -1,0 +1,406 @@
+/*
+ * Education: dropout (rule 1) and its legal clocks, dropout risk (rule 9),
+ * enrolment and back on track (rule 7), leaving school, readiness
+ * (rule 3). Pure functions over the profile and one event.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "hub/engine.h"
+
+static int32_t
+day_of(int64_t ms)
+{
+	return (int32_t)(ms / UG_DAY_MS);
+}
+
+/* Whether the 15-17-year-olds' duty applies on a day. */
+static bool
+clocks_apply(const rules_config *rc, const profile *p, int32_t day, int *age)
+{
+	*age = p->birth ? profile_age_on(p->birth, day) : -1;
+	return rc->deadline.on.enabled && p->birth &&
+	       *age >= rc->deadline.min_age && *age <= rc->deadline.max_age;
+}
+
+int32_t
+deadline_contact_due(const rules_config *rc, int32_t known)
+{
+	return calendar_add_working_days(&rc->cal, known,
+	                                 rc->deadline.contact_working_days);
+}
+
+/* Offer: offer_days calendar days after the recorded contact, not counting
+ * days of the institutions' summer holiday (the school holidays that fall
+ * in June, July or August). */
+int32_t
+deadline_offer_due(const rules_config *rc, int32_t contact)
+{
+	int32_t day = contact;
+	for (int n = rc->deadline.offer_days; n > 0;) {
+		day++;
+		char iso[11];
+		ug_date_format(day, iso);
+		int month = (iso[5] - '0') * 10 + iso[6] - '0';
+		bool summer = month >= 6 && month <= 8 &&
+		              !calendar_is_school_day(&rc->cal, day) &&
+		              !calendar_is_public_holiday(&rc->cal, day) &&
+		              calendar_is_working_day(&rc->cal, day);
+		/* A weekend inside the summer holiday is holiday too. */
+		if (month >= 6 && month <= 8 && !summer &&
+		    !calendar_is_working_day(&rc->cal, day)) {
+			int32_t prev = day - 1, next = day + 1;
+			while (!calendar_is_working_day(&rc->cal, prev))
+				prev--;
+			while (!calendar_is_working_day(&rc->cal, next))
+				next++;
+			summer = !calendar_is_school_day(&rc->cal, prev) &&
+			         !calendar_is_school_day(&rc->cal, next);
+		}
+		if (!summer)
+			n--;
+	}
+	return day;
+}
+
+/* The day warn working days before a deadline (not before from). */
+static int32_t
+warn_before(const rules_config *rc, int32_t deadline, int32_t from)
+{
+	int32_t warn = deadline;
+	for (int n = rc->deadline.warn_working_days; n > 0 && warn > from;) {
+		warn--;
+		if (calendar_is_working_day(&rc->cal, warn))
+			n--;
+	}
+	return warn;
+}
+
+/* A legal clock: its warning warn_working_days before the deadline and
+ * its miss at the end of the deadline's day, both in the dropout's
+ * episode (timers carry the dropout's sequence, whatever started them). */
+static void
+start_clock(const rule_input *in, const profile *p, int32_t from,
+            int32_t deadline, int warn_kind, int due_kind, outcome *o)
+{
+	outcome_timer(o, (int64_t)warn_before(in->rc, deadline, from) *
+	                         UG_DAY_MS,
+	              warn_kind);
+	outcome_timer(o, (int64_t)(deadline + 1) * UG_DAY_MS, due_kind);
+	for (size_t i = o->ntimers >= 2 ? o->ntimers - 2 : 0; i < o->ntimers;
+	     i++)
+		o->timers[i].seq = p->dropout_seq;
+}
+
+/* Contact: contact_working_days working days after the hub learned of
+ * the dropout. */
+static void
+start_contact_clock(const rule_input *in, const profile *p, outcome *o)
+{
+	start_clock(in, p, p->dropout_known,
+	            deadline_contact_due(in->rc, p->dropout_known),
+	            TIMER_CONTACT_WARN, TIMER_CONTACT_DUE, o);
+}
+
+void
+rule_start_offer_clock(const rule_input *in, const profile *p, outcome *o)
+{
+	start_clock(in, p, p->contact_day,
+	            deadline_offer_due(in->rc, p->contact_day),
+	            TIMER_OFFER_WARN, TIMER_OFFER_DUE, o);
+}
+
+static void
+left_education(const rule_input *in, profile *p, int32_t day, outcome *o)
+{
+	const rules_config *rc = in->rc;
+	/* Agencies export on their own schedules: an enrolment that started
+	 * after this exit may already be in the log. Then there is no gap to
+	 * watch, and the person stays enrolled. */
+	if (p->enrolled && p->enrolled_start > day)
+		return;
+	p->enrolled = false;
+	p->left_day = day;
+	p->left_seq = in->seq;
+	if (!rc->transition_gap.on.enabled)
+		return;
+	outcome_timer(o, rule_gap_due(rc, day), TIMER_GAP);
+}
+
+int64_t
+rule_gap_due(const rules_config *rc, int32_t left_day)
+{
+	/* "No enrolment within N days": an enrolment on day N is in time,
+	 * so the gap opens at the end of that day, like every deadline. */
+	return (int64_t)(calendar_add_days_outside_holidays(
+	                         &rc->cal, left_day, rc->transition_gap.days) +
+	                 1) * UG_DAY_MS;
+}
+
+/* A correction of the dropout already known: the same fact corrected.
+ * Nothing is raised again and no clock restarts; the gap clock follows a
+ * corrected date. */
+static void
+correct_dropout(const rule_input *in, profile *p, int32_t day, outcome *o)
+{
+	if (p->left_seq == p->dropout_seq && p->left_day != day &&
+	    !p->enrolled) {
+		p->left_day = day;
+		if (in->rc->transition_gap.on.enabled) {
+			/* The timer keeps the first report's sequence, so the
+			 * episode stays one; rule_gap_timer fires only the timer
+			 * whose due matches the corrected date. */
+			outcome_timer(o, rule_gap_due(in->rc, day), TIMER_GAP);
+			if (o->ntimers)
+				o->timers[o->ntimers - 1].seq = p->dropout_seq;
+		}
+	}
+}
+
+void
+rule_dropout(const rule_input *in, profile *p, outcome *o)
+{
+	const rules_config *rc = in->rc;
+	const Ungebro__V1__Dropout *x = in->env->dropout;
+	int32_t day = date_or(x->date, in->today);
+	if (in->corrects_seq && p->dropout_open &&
+	    in->corrects_seq == p->dropout_seq) {
+		memcpy(p->dropout_event_id, in->env->event_id.data,
+		       WIRE_EVENT_ID_LEN);
+		correct_dropout(in, p, day, o);
+		return;
+	}
+	/* Back in an education that started after this dropout (reported
+	 * first): the dropout is still news, but no episode opens. */
+	bool back_already = p->enrolled && p->enrolled_start > day;
+	left_education(in, p, day, o);
+	if (!back_already) {
+		p->dropout_open = true;
+		p->dropout_seq = in->seq;
+		p->dropout_known = day_of(in->received_at ? in->received_at
+		                                          : in->now);
+		p->contact_day = p->offer_day = 0;
+		memcpy(p->dropout_event_id, in->env->event_id.data,
+		       WIRE_EVENT_ID_LEN);
+	}
+	bool ignored;
+	rule_note_signal(in, p, SIG_DROPOUT, day, o, &ignored);
+	int age;
+	bool clocks = !back_already && clocks_apply(rc, p, day, &age);
+	if (clocks)
+		start_contact_clock(in, p, o);
+	if (!rc->dropout.enabled)
+		return;
+	/* A dropout always goes out at once (DOMAIN rule 1), merged or not.
+	 * The youth unit's counsellor owns dropout follow-up when there is
+	 * no contact person. */
+	draft *d = outcome_alert(o, in, p, R_DROPOUT, rc->dropout.priority);
+	if (!d)
+		return;
+	d->to = TO_CONTACT_OR_COUNSELLOR;
+	int32_t known = p->dropout_known ? p->dropout_known : in->today;
+	d->due = deadline_contact_due(rc, known);
+	char due[11];
+	ug_date_format(d->due, due);
+	say(d->title, sizeof d->title, "Dropped out of %s at %s",
+	    x->programme && x->programme[0] ? x->programme : "a programme",
+	    x->institution);
+	say(d->explanation, sizeof d->explanation,
+	    "%s reported that the young person left %s on %s%s%s. Rule "
+	    "dropout: a dropout alerts the contact person at once. ",
+	    in->agency, x->institution, x->date,
+	    x->reason && x->reason[0] ? ", reason " : "",
+	    x->reason ? x->reason : "");
+	size_t used = strlen(d->explanation);
+	if (clocks)
+		snprintf(d->explanation + used, sizeof d->explanation - used,
+		         "The young person is %d (the legal deadlines apply "
+		         "from %d to %d): the municipality must make contact "
+		         "within %d working days of learning of the dropout "
+		         "and offer a new activity within %d days of the "
+		         "contact; the hub keeps both clocks. Expected of you: "
+		         "make contact by %s and record it (inbox contact).",
+		         age, rc->deadline.min_age, rc->deadline.max_age,
+		         rc->deadline.contact_working_days,
+		         rc->deadline.offer_days, due);
+	else
+		snprintf(d->explanation + used, sizeof d->explanation - used,
+		         "Expected of you: make contact as soon as possible.");
+	ug_utf8_trim_tail(d->explanation);
+	evidence_event(d, in->env, in->agency, x->date);
+}
+
+void
+rule_dropout_risk(const rule_input *in, profile *p, outcome *o)
+{
+	const rules_config *rc = in->rc;
+	const Ungebro__V1__DropoutRisk *x = in->env->dropout_risk;
+	if (in->corrects_seq)
+		return; /* the same risk, corrected: said once */
+	int32_t day = date_or(x->date, in->today);
+	bool suppress = false;
+	rule_note_signal(in, p, SIG_DROPOUT_RISK, day, o, &suppress);
+	if (suppress || !rc->dropout_risk.enabled)
+		return;
+	draft *d = outcome_alert(o, in, p, R_DROPOUT_RISK,
+	                         rc->dropout_risk.priority);
+	if (!d)
+		return;
+	d->due = calendar_add_working_days(&rc->cal, in->today, 5);
+	char due[11];
+	ug_date_format(d->due, due);
+	say(d->title, sizeof d->title, "Risk of dropping out of %s",
+	    x->institution);
+	say(d->explanation, sizeof d->explanation,
+	    "%s sees an imminent risk that the young person drops out (assessed "
+	    "%s%s%s). Rule dropout_risk: institutions must tell the "
+	    "municipality before the dropout happens. Expected of you: contact "
+	    "the young person and the institution by %s.",
+	    x->institution, x->date, x->reason && x->reason[0] ? ", reason " : "",
+	    x->reason ? x->reason : "", due);
+	evidence_event(d, in->env, in->agency, x->date);
+}
+
+void
+rule_enrolment(const rule_input *in, profile *p, outcome *o)
+{
+	const rules_config *rc = in->rc;
+	const Ungebro__V1__Enrolment *x = in->env->enrolment;
+	if (x->end && x->end[0]) {
+		/* An enrolment that ended: completed means the goal is met;
+		 * transferred continues elsewhere; dropped out is reported by
+		 * its Dropout event. */
+		p->enrolled = false;
+		return;
+	}
+	bool was_out = p->dropout_open || p->left_day;
+	uint64_t episode = p->dropout_open ? p->dropout_seq : p->left_seq;
+	int32_t left = p->left_day;
+	p->enrolled = true;
+	p->enrolled_start = date_or(x->start, in->today);
+	p->dropout_open = false;
+	p->left_day = 0;
+	p->left_seq = 0;
+	if (!was_out || !p->dropout_seq || episode != p->dropout_seq ||
+	    !rc->back_on_track.enabled)
+		return;
+	draft *d = outcome_alert(o, in, p, R_BACK_ON_TRACK,
+	                         rc->back_on_track.priority);
+	if (!d)
+		return;
+	char left_iso[11];
+	ug_date_format(left, left_iso);
+	int32_t start = date_or(x->start, in->today);
+	say(d->title, sizeof d->title, "Back on track: enrolled at %s",
+	    x->institution);
+	say(d->explanation, sizeof d->explanation,
+	    "After leaving education on %s the young person started %s at %s "
+	    "on %s (%d days later). Rule back_on_track: an enrolment after a "
+	    "dropout closes the episode; the transition and offer clocks stop. "
+	    "No action needed beyond your own follow-up.",
+	    left_iso, x->programme && x->programme[0] ? x->programme
+	                                               : "an education",
+	    x->institution, x->start, (int)(start - left));
+	evidence_event(d, in->env, in->agency, x->start);
+}
+
+void
+rule_leaving(const rule_input *in, profile *p, outcome *o)
+{
+	left_education(in, p, date_or(in->env->school_leaving->date, in->today),
+	               o);
+}
+
+void
+rule_readiness(const rule_input *in, profile *p, outcome *o)
+{
+	const rules_config *rc = in->rc;
+	const Ungebro__V1__ReadinessAssessment *x =
+		in->env->readiness_assessment;
+	if (in->corrects_seq) {
+		/* A corrected verdict: ready now takes the ground from the
+		 * alert the not-ready one raised; not ready again is said
+		 * once. */
+		if (x->ready) {
+			char why[256];
+			say(why, sizeof why, "%s corrected its assessment of "
+			    "%s: the pupil is education-ready", in->agency,
+			    x->date);
+			outcome_withdraw(o, in->corrects_seq, R_READINESS, why);
+		}
+		return;
+	}
+	if (x->ready || !(rc->readiness.grades >> x->grade & 1u))
+		return;
+	bool suppress = false;
+	rule_note_signal(in, p, SIG_NOT_READY, date_or(x->date, in->today), o,
+	                 &suppress);
+	if (suppress || !rc->readiness.on.enabled)
+		return;
+	draft *d = outcome_alert(o, in, p, R_READINESS,
+	                         rc->readiness.on.priority);
+	if (!d)
+		return;
+	/* DOMAIN rule 3: the guidance counsellor (UU-vejleder) if one is
+	 * assigned, else the contact person, else the desk. */
+	d->to = TO_COUNSELLOR_FIRST;
+	d->due = calendar_add_working_days(&rc->cal, in->today, 10);
+	char due[11], areas[64] = "";
+	ug_date_format(d->due, due);
+	const char *names[] = {"academic", "personal", "social"};
+	bool flags[] = {x->not_ready_academic, x->not_ready_personal,
+	                x->not_ready_social};
+	for (int i = 0; i < 3; i++)
+		if (flags[i]) {
+			size_t used = strlen(areas);
+			snprintf(areas + used, sizeof areas - used, "%s%s",
+			         used ? ", " : "", names[i]);
+		}
+	/* The configured grades, "8 or 9" with the defaults. */
+	char grades[64] = "";
+	int ngrades = 0, total = __builtin_popcount(rc->readiness.grades);
+	for (int g = 0; g <= 10; g++)
+		if (rc->readiness.grades >> g & 1u) {
+			size_t used = strlen(grades);
+			snprintf(grades + used, sizeof grades - used, "%s%d",
+			         !ngrades ? ""
+			         : ngrades == total - 1 ? " or " : ", ", g);
+			ngrades++;
+		}
+	say(d->title, sizeof d->title, "Not education-ready in grade %u",
+	    x->grade);
+	say(d->explanation, sizeof d->explanation,
+	    "%s assessed the pupil not education-ready in grade %u on %s%s%s%s."
+	    " Rule readiness: a not-ready assessment in grade %s goes to "
+	    "the guidance counsellor. Expected of you: plan the guidance effort "
+	    "with the pupil and the school by %s.",
+	    x->school, x->grade, x->date, areas[0] ? " (areas: " : "", areas,
+	    areas[0] ? ")" : "", grades, due);
+	evidence_event(d, in->env, in->agency, x->date);
+}
+
+void
+rule_action(const rule_input *in, profile *p, outcome *o)
+{
+	const Ungebro__V1__CaseworkerAction *x = in->env->caseworker_action;
+	int32_t day = date_or(x->date, in->today);
+	if (!p->dropout_open)
+		return; /* a fact in the timeline; no clock waits for it */
+	int age;
+	bool clocks = clocks_apply(in->rc, p, p->left_day, &age);
+	if (x->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
+	    !p->contact_day) {
+		/* The first recorded contact meets the contact deadline and
+		 * starts the offer clock. */
+		p->contact_day = day;
+		if (clocks)
+			rule_start_offer_clock(in, p, o);
+	} else if (x->kind == UNGEBRO__V1__ACTION_KIND__OFFER_MADE &&
+	           !p->offer_day) {
+		p->offer_day = day;
+		/* An offer is made in a contact: one recorded without a
+		 * contact before it stands for both. */
+		if (!p->contact_day)
+			p->contact_day = day;
+	}
+}

@@ -1,0 +1,205 @@
+"""41 rules on real data: corrections are the same fact corrected
+(nothing raised twice, stale alerts withdrawn, the timeline marks what was
+superseded), missed activations alert on their own, dropouts reach the
+guidance counsellor when there is no contact person, and health data goes
+only where the consent allows at every disclosure (docs/RULES.md)."""
+
+import json
+import subprocess
+
+from hubtest import (SLOW, CprGen, binary, ev_assignment, ev_absence,
+                     ev_dropout, ev_dropout_risk, ev_missed_activation,
+                     ev_readiness, ev_referral, rules_hub)
+
+
+def corrected(original, fresh):
+    """fresh, sent as a correction of original (its supersedes)."""
+    fresh.supersedes = original.event_id
+    return fresh
+
+
+def timeline(hub, caseworker, cpr):
+    conf = hub.tmp / f"inbox-{caseworker}.conf"
+    conf.write_text(f"caseworker = {caseworker}\n"
+                    f"keys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([binary("inbox"), "--config", str(conf), "--json",
+                        "--timeline", cpr], capture_output=True, text=True,
+                       timeout=30 * SLOW)
+    assert p.returncode == 0, p.stderr
+    return [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+
+
+def rules_of(alerts):
+    return sorted(a["rule"] for a in alerts)
+
+
+def test_a_corrected_dropout_is_not_a_second_dropout(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(4101).born("2010-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_dropout(cpr, "2026-09-04", reason="r12")
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    [d] = hub.peek("cw-anna", 1)
+    # Contact made and recorded, the alert acknowledged.
+    hub.set_clock("2026-09-08T10:00:00")
+    assert hub.record("cw-anna", "contact", d["alert_id"], "phone")[0] == 0
+    rc, _, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
+    assert rc == 0, err
+    hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 0)
+    # The college corrects the reason code only.
+    hub.send(corrected(first, ev_dropout(cpr, "2026-09-04", reason="r31")))
+    hub.wait_applied()
+    hub.advance("2026-09-11")
+    hub.advance("2026-09-20")
+    # No second dropout alert, no (false) missed contact deadline.
+    assert hub.stats()["alerts"] == 1
+    assert "HUB-DEADLINE" not in hub.log_text()
+    # The timeline keeps both reports and marks the first superseded.
+    events = {e["id"]: e for e in timeline(hub, "cw-anna", cpr)
+              if e["kind"] == "event" and e["type"] == "Dropout"}
+    assert len(events) == 2
+    old = events.pop(first.event_id.hex())
+    assert old["superseded"] and old["summary"].endswith("(superseded)")
+    assert [e["superseded"] for e in events.values()] == [False]
+
+
+def test_readiness_corrected_to_ready_withdraws_the_alert(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(4102).born("2011-01-11")
+    hub.assign(cpr, "cw-anna")
+    first = ev_readiness(cpr, "2026-09-03", 9, not_ready_academic=True)
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    [r] = hub.peek("cw-anna", 1)
+    assert r["rule"] == "readiness"
+    hub.send(corrected(first, ev_readiness(cpr, "2026-09-03", 9,
+                                           ready=True)))
+    assert hub.wait_applied()["alerts"] == 2
+    # The stale alert is closed; the caseworker is told why.
+    [w] = hub.peek("cw-anna", 1)
+    assert (w["rule"], w["priority"], w["cpr"]) == ("withdrawn", "LOW", cpr)
+    assert w["title"] == f"Withdrawn: alert {r['alert_id']} (readiness)"
+    assert "school-a corrected its assessment of 2026-09-03: the pupil " \
+        "is education-ready" in w["explanation"]
+    entries = timeline(hub, "cw-anna", cpr)
+    [old] = [e for e in entries if e["kind"] == "alert" and
+             e["rule"] == "readiness"]
+    assert old["open"] is False
+    assert {e["id"]: e["superseded"] for e in entries
+            if e["kind"] == "event" and
+            e["type"] == "ReadinessAssessment"}[first.event_id.hex()]
+
+
+def test_two_missed_activations_alert_the_contact_person(make_hub):
+    hub = rules_hub(make_hub, "2026-03-30T09:00:00")
+    cpr = CprGen(4103).born("2004-04-04")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_missed_activation(cpr, "2026-03-02"))
+    assert hub.wait_applied()["alerts"] == 0
+    hub.send(ev_missed_activation(cpr, "2026-03-20"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert (a["rule"], a["priority"], a["recipient"]) == \
+        ("missed_activation", "NORMAL", "cw-anna")
+    assert "2 missed within 30 days" in a["explanation"]
+    # Within the quiet period: nothing more.
+    hub.send(ev_missed_activation(cpr, "2026-03-25"))
+    assert hub.wait_applied()["alerts"] == 1
+
+
+def test_dropout_reaches_the_counsellor_without_a_contact_person(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(4104).born("2009-09-09")
+    hub.send(ev_assignment(cpr, "cw-bob", "2026-08-01", role="guidance"))
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    [d] = hub.peek("cw-bob", 1)
+    assert (d["rule"], d["recipient"]) == ("dropout", "cw-bob")
+    hub.peek("desk-dora", 0)
+
+
+def test_consent_is_judged_when_the_data_is_disclosed(make_hub):
+    # Referred on 09-14 with consent until 09-20; reported on 09-25.
+    hub = rules_hub(make_hub, "2026-09-25T09:00:00")
+    cpr = CprGen(4105).born("2008-02-02")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-14",
+                         consent={"given": True, "expires": "2026-09-20"}))
+    assert hub.wait_applied()["alerts"] == 0
+    hub.peek("cw-anna", 0)
+
+
+def test_expired_consent_takes_the_open_alert_back(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    cpr = CprGen(4106).born("2008-03-03")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "expires": "2026-09-10"}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance("2026-09-10T23:59:59")
+    assert hub.stats()["alerts_open"] == 1
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_stats("withdrawn", lambda s: s["alerts"] == 2)
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn"
+    assert "consent to share it ended on 2026-09-10" in w["explanation"]
+    # Nothing of it in the timeline any more.
+    assert not [e for e in timeline(hub, "cw-anna", cpr)
+                if e["kind"] == "alert" and e["rule"] == "addiction"]
+
+
+def test_combined_alert_to_the_desk_names_no_health_fact(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00",
+                    rules={"absence.rolling.min_days": "5",
+                           "combined.enabled": "yes"})
+    cpr = CprGen(4107).born("2000-05-15")   # no contact person
+    hub.send(ev_absence(cpr, "2026-08-31", 6),
+             ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    hub.wait_applied()
+    hub.set_clock("2026-09-08T09:00:00")
+    hub.send(ev_dropout_risk(cpr, "2026-09-08"))
+    hub.wait_applied()
+    alerts = hub.peek("desk-dora", 2)
+    # The addiction alert itself reaches nobody without a contact person.
+    assert rules_of(alerts) == ["absence.rolling", "combined"]
+    c = next(a for a in alerts if a["rule"] == "combined")
+    assert "addiction" not in json.dumps(c).lower()
+    assert "one more that only the young person's contact person may " \
+        "see" in c["explanation"]
+    assert "absence (school-a, 2026-09-04)" in c["explanation"]
+
+
+def test_health_alert_escalates_without_its_content(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    cpr = CprGen(4108).born("2008-04-04")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    # HIGH: 24 office hours -> Thursday 09-10 10:00 local.
+    hub.advance("2026-09-10T08:00:00")
+    hub.wait_stats("notice", lambda s: s["alerts"] == 2)
+    [n] = hub.peek("desk-dora", 1)
+    assert n["rule"] == "escalation" and n["cpr"] == ""
+    assert n["title"] == "An alert you may not read is overdue with cw-anna"
+    assert "addiction" not in json.dumps(n).lower()
+    assert a["alert_id"] in n["explanation"]
+
+
+def test_health_alert_stops_escalating_once_consent_is_withdrawn(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    cpr = CprGen(4109).born("2008-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.set_clock("2026-09-08T09:00:00")
+    hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 2    # the withdrawal notice
+    hub.advance("2026-09-30")
+    assert hub.stats()["alerts"] == 2
+    hub.peek("desk-dora", 0)
+    assert "HUB-ESCALATE" not in hub.log_text()
