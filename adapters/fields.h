@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "adapters/adapter.h"
+#include "common/util.h"
 
 #define FIELDS_CODE_MAX 32 /* bytes of a reason or activity code */
 #define FIELDS_ID_MAX	63 /* bytes of a caseworker or desk id */
@@ -153,7 +154,7 @@ ug_err fields_key(adapter_event *ev, const char *column, ug_diag *diag, ...);
 static inline int64_t
 fields_day_ms(int32_t days)
 {
-	return (int64_t)days * 86400000;
+	return (int64_t)days * UG_DAY_MS;
 }
 
 #endif

@@ -229,7 +229,7 @@ school_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
 	ev->env.type = UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT;
 	ev->env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
 	ev->env.cpr = ev->cpr;
-	ev->env.occurred_at = (int64_t)end * 86400000;
+	ev->env.occurred_at = (int64_t)end * UG_DAY_MS;
 	ev->env.payload_case = UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT;
 	ev->env.absence_report = a;
 	return natural_key(ev, a, diag);

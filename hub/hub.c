@@ -211,7 +211,7 @@ hub__clock(hub *h)
 	if (strlen(text) >= 10 && ug_date_parse_n(text, 10, &day) == UG_OK &&
 	    (text[10] == '\0' ||
 	     sscanf(text + 10, "T%d:%d:%d", &hh, &mm, &ss) >= 2))
-		return (int64_t)day * 86400000 +
+		return (int64_t)day * UG_DAY_MS +
 		       ((int64_t)hh * 3600 + mm * 60 + ss) * 1000;
 	/* An unreadable test clock keeps the last reading. */
 	return h->now ? h->now : ug_now_ms();

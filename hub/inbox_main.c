@@ -344,7 +344,7 @@ print_list(const inbox *ib, const wire_result *r)
 		if (a->alert_id.len == WIRE_ALERT_ID_LEN)
 			ug_hex(a->alert_id.data, WIRE_ALERT_ID_LEN, hex);
 		char raised[11];
-		ug_date_format((int32_t)(a->raised_at / 86400000), raised);
+		ug_date_format((int32_t)(a->raised_at / UG_DAY_MS), raised);
 		printf("%-7s %s  %s  due %-10s  %-12s %.6s-%.4s  %s\n",
 		       priority_name(a->priority), hex, raised, a->due,
 		       a->recipient, a->cpr, strlen(a->cpr) == 10 ? a->cpr + 6

@@ -75,8 +75,15 @@ raise_quarter(const rule_input *in, const profile *p,
 	unsigned tenths = (unsigned)(((uint64_t)v->absent * 2000 / v->expected +
 	                              1) / 2);
 	int level = notify ? rc->quarter.notify_pct : rc->quarter.warn_pct;
-	say(d->title, sizeof d->title, "Unlawful absence %u.%u %% this quarter "
-	    "(level %d %%)", tenths / 10, tenths % 10, level);
+	/* A report spanning the boundary can reach a level in the quarter
+	 * before its own (hub/rules.c apportions it). */
+	int32_t report_end = 0;
+	bool earlier = ug_date_parse(in->env->absence_report->period_end,
+	                             &report_end) == UG_OK &&
+	               v->quarter_end < report_end;
+	say(d->title, sizeof d->title, "Unlawful absence %u.%u %% %s "
+	    "(level %d %%)", tenths / 10, tenths % 10,
+	    earlier ? "last quarter" : "this quarter", level);
 	say(d->explanation, sizeof d->explanation,
 	    "In the quarter %s to %s the school reported %u of %u expected "
 	    "lessons as unlawful absence (%u.%u %%, %d school days reported). "
@@ -128,14 +135,37 @@ rule_absence(const rule_input *in, profile *p, absence_state *rolling,
 	quarter_verdict qv;
 	quarter_apply(&qcfg, quarter, &report, &qv);
 
+	if (verdict.episode_ended && p->absence_alert_seq) {
+		/* A correction that takes the rate back under the threshold
+		 * takes the ground from the episode's alert. */
+		if (in->corrects_seq) {
+			char why[256];
+			unsigned tenths =
+				verdict.expected
+					? (unsigned)(((uint64_t)verdict.absent *
+					              2000 / verdict.expected +
+					              1) / 2)
+					: 0;
+			say(why, sizeof why, "%s corrected its report for %s to "
+			    "%s: absence is now %u of %u expected lessons "
+			    "(%u.%u %%), under the threshold of %d %%",
+			    in->agency, a->period_start, a->period_end,
+			    verdict.absent, verdict.expected, tenths / 10,
+			    tenths % 10, rc->rolling.threshold_pct);
+			outcome_withdraw(o, p->absence_alert_seq, R_ROLLING, why);
+		}
+		p->absence_alert_seq = 0;
+	}
 	bool raise_roll = verdict.raise && rc->rolling.on.enabled;
 	bool raise_q = (qv.warn || qv.notify) && rc->quarter.on.enabled;
 	if (!raise_roll && !raise_q)
 		return;
 	bool suppress = false;
 	rule_note_signal(in, p, SIG_ABSENCE, report.end, o, &suppress);
-	if (raise_roll && !suppress)
+	if (raise_roll && !suppress) {
 		raise_rolling(in, p, rolling, &verdict, o);
+		p->absence_alert_seq = in->seq;
+	}
 	/* One report, one absence alert: the quarter's 10 % level adds
 	 * nothing a rolling alert from the same report has not said; its
 	 * 15 % level (a legal duty) always goes out. */

@@ -40,19 +40,6 @@ absence_window_start(const absence_config *cfg, int32_t end)
 	}
 }
 
-static void
-put32(uint8_t *out, uint32_t v)
-{
-	out[0] = (uint8_t)(v >> 24), out[1] = (uint8_t)(v >> 16);
-	out[2] = (uint8_t)(v >> 8), out[3] = (uint8_t)v;
-}
-
-static uint32_t
-get32(const uint8_t *in)
-{
-	return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
-	       (uint32_t)in[2] << 8 | in[3];
-}
 
 uint32_t
 absence_school_key(const char *school)
@@ -115,17 +102,17 @@ absence_state_write(const absence_state *st, uint8_t *out, size_t cap)
 		return 0;
 	out[0] = STATE_VERSION;
 	out[1] = st->in_episode;
-	out[2] = (uint8_t)(st->count >> 8), out[3] = (uint8_t)st->count;
+	ug_put_be16(out + 2, st->count);
 	uint8_t *p = out + 4;
 	for (uint16_t i = 0; i < st->count; i++, p += REPORT_BYTES) {
 		const absence_report *r = &st->reports[i];
-		put32(p, (uint32_t)r->start);
-		put32(p + 4, (uint32_t)r->end);
-		p[8] = (uint8_t)(r->absent >> 8), p[9] = (uint8_t)r->absent;
-		p[10] = (uint8_t)(r->expected >> 8), p[11] = (uint8_t)r->expected;
+		ug_put_be32(p, (uint32_t)r->start);
+		ug_put_be32(p + 4, (uint32_t)r->end);
+		ug_put_be16(p + 8, r->absent);
+		ug_put_be16(p + 10, r->expected);
 		p[12] = r->kind;
 		memcpy(p + 13, r->event_id, 16);
-		put32(p + 29, r->school);
+		ug_put_be32(p + 29, r->school);
 	}
 	return need;
 }
@@ -138,20 +125,20 @@ absence_state_parse(absence_state *st, const uint8_t *in, size_t len)
 		return false;
 	size_t bytes = in[0] == 1 ? REPORT_BYTES_V1 : REPORT_BYTES;
 	st->in_episode = in[1] != 0;
-	st->count = (uint16_t)(in[2] << 8 | in[3]);
+	st->count = ug_get_be16(in + 2);
 	if (st->count > ABSENCE_MAX_REPORTS ||
 	    len != 4 + (size_t)st->count * bytes)
 		return false;
 	const uint8_t *p = in + 4;
 	for (uint16_t i = 0; i < st->count; i++, p += bytes) {
 		absence_report *r = &st->reports[i];
-		r->start = (int32_t)get32(p);
-		r->end = (int32_t)get32(p + 4);
-		r->absent = (uint16_t)(p[8] << 8 | p[9]);
-		r->expected = (uint16_t)(p[10] << 8 | p[11]);
+		r->start = (int32_t)ug_get_be32(p);
+		r->end = (int32_t)ug_get_be32(p + 4);
+		r->absent = ug_get_be16(p + 8);
+		r->expected = ug_get_be16(p + 10);
 		r->kind = p[12];
 		memcpy(r->event_id, p + 13, 16);
-		r->school = bytes == REPORT_BYTES ? get32(p + 29) : 0;
+		r->school = bytes == REPORT_BYTES ? ug_get_be32(p + 29) : 0;
 	}
 	return true;
 }
@@ -366,26 +353,24 @@ quarter_state_write(const quarter_state *st, uint8_t *out, size_t cap)
 	if (cap < need)
 		return 0;
 	out[0] = QUARTER_VERSION;
-	put32(out + 1, (uint32_t)st->quarter);
+	ug_put_be32(out + 1, (uint32_t)st->quarter);
 	out[5] = st->warned;
 	out[6] = st->notified;
-	out[7] = (uint8_t)(st->count >> 8), out[8] = (uint8_t)st->count;
+	ug_put_be16(out + 7, st->count);
 	uint8_t *p = out + 9;
-	put32(p, (uint32_t)st->prev.quarter);
+	ug_put_be32(p, (uint32_t)st->prev.quarter);
 	p[4] = (uint8_t)(st->prev.warned | st->prev.notified << 1);
-	put32(p + 5, st->prev.absent);
-	put32(p + 9, st->prev.expected);
+	ug_put_be32(p + 5, st->prev.absent);
+	ug_put_be32(p + 9, st->prev.expected);
 	memcpy(p + 13, st->prev.covered, QUARTER_DAY_BYTES);
 	p += QUARTER_PAST_BYTES;
 	for (uint16_t i = 0; i < st->count; i++, p += QUARTER_REPORT_BYTES) {
-		put32(p, (uint32_t)st->reports[i].start);
-		put32(p + 4, (uint32_t)st->reports[i].end);
-		p[8] = (uint8_t)(st->reports[i].absent >> 8);
-		p[9] = (uint8_t)st->reports[i].absent;
-		p[10] = (uint8_t)(st->reports[i].expected >> 8);
-		p[11] = (uint8_t)st->reports[i].expected;
+		ug_put_be32(p, (uint32_t)st->reports[i].start);
+		ug_put_be32(p + 4, (uint32_t)st->reports[i].end);
+		ug_put_be16(p + 8, st->reports[i].absent);
+		ug_put_be16(p + 10, st->reports[i].expected);
 		p[12] = st->reports[i].kind;
-		put32(p + 13, st->reports[i].school);
+		ug_put_be32(p + 13, st->reports[i].school);
 	}
 	return need;
 }
@@ -399,33 +384,33 @@ quarter_state_parse(quarter_state *st, const uint8_t *in, size_t len)
 	size_t bytes = in[0] == 1 ? QUARTER_REPORT_BYTES_V1
 	                          : QUARTER_REPORT_BYTES;
 	size_t past = in[0] == QUARTER_VERSION ? QUARTER_PAST_BYTES : 0;
-	st->quarter = (int32_t)get32(in + 1);
+	st->quarter = (int32_t)ug_get_be32(in + 1);
 	st->warned = in[5] != 0;
 	st->notified = in[6] != 0;
-	st->count = (uint16_t)(in[7] << 8 | in[8]);
+	st->count = ug_get_be16(in + 7);
 	if (st->count > QUARTER_MAX_REPORTS ||
 	    len != 9 + past + (size_t)st->count * bytes)
 		return false;
 	const uint8_t *p = in + 9;
 	if (past) {
-		st->prev.quarter = (int32_t)get32(p);
+		st->prev.quarter = (int32_t)ug_get_be32(p);
 		st->prev.warned = (p[4] & 1) != 0;
 		st->prev.notified = (p[4] & 2) != 0;
-		st->prev.absent = get32(p + 5);
-		st->prev.expected = get32(p + 9);
+		st->prev.absent = ug_get_be32(p + 5);
+		st->prev.expected = ug_get_be32(p + 9);
 		memcpy(st->prev.covered, p + 13, QUARTER_DAY_BYTES);
 		p += past;
 	}
 	for (uint16_t i = 0; i < st->count; i++, p += bytes) {
-		st->reports[i].start = (int32_t)get32(p);
-		st->reports[i].end = (int32_t)get32(p + 4);
-		st->reports[i].absent = (uint16_t)(p[8] << 8 | p[9]);
-		st->reports[i].expected = (uint16_t)(p[10] << 8 | p[11]);
+		st->reports[i].start = (int32_t)ug_get_be32(p);
+		st->reports[i].end = (int32_t)ug_get_be32(p + 4);
+		st->reports[i].absent = ug_get_be16(p + 8);
+		st->reports[i].expected = ug_get_be16(p + 10);
 		st->reports[i].kind = bytes == QUARTER_REPORT_BYTES
 		                              ? p[12]
 		                              : UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL;
 		st->reports[i].school = bytes == QUARTER_REPORT_BYTES
-		                                ? get32(p + 13)
+		                                ? ug_get_be32(p + 13)
 		                                : 0;
 	}
 	return true;

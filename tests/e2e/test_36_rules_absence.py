@@ -242,6 +242,7 @@ def test_quarter_counts_a_spanning_report_in_the_quarter_before(make_hub):
                    absent=10, expected=60, kind=UNLAWFUL)])["alerts"] == 1
     [q3] = hub.peek("desk-dora", 1)
     assert q3["rule"] == "absence.quarter.warn"
+    assert q3["title"] == "Unlawful absence 10.3 % last quarter (level 10 %)"
     assert "In the quarter 2026-07-01 to 2026-09-30 the school reported 8 " \
         "of 78 expected lessons as unlawful absence (10.3 %, 13 school " \
         "days reported)" in q3["explanation"]
@@ -252,5 +253,7 @@ def test_quarter_counts_a_spanning_report_in_the_quarter_before(make_hub):
           if "In the quarter 2026-10-01 to 2026-12-31" in a["explanation"]]
     assert len(q4) == 1
     assert q4[0]["rule"] == "absence.quarter.warn"
+    assert q4[0]["title"] == \
+        "Unlawful absence 11.1 % this quarter (level 10 %)"
     assert "the school reported 8 of 72 expected lessons as unlawful " \
         "absence (11.1 %, 12 school days reported)" in q4[0]["explanation"]

@@ -203,3 +203,22 @@ def test_health_alert_stops_escalating_once_consent_is_withdrawn(make_hub):
     assert hub.stats()["alerts"] == 2
     hub.peek("desk-dora", 0)
     assert "HUB-ESCALATE" not in hub.log_text()
+
+
+def test_absence_corrected_to_nothing_withdraws_the_alert(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"absence.rolling.min_days": "5"})
+    cpr = CprGen(4110).born("2012-02-12")
+    hub.assign(cpr, "cw-anna")
+    first = ev_absence(cpr, "2026-08-31", 6)
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "absence.rolling"
+    hub.send(corrected(first, ev_absence(cpr, "2026-08-31", 0)))
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert w["title"] == f"Withdrawn: alert {a['alert_id']} (absence.rolling)"
+    assert "school-a corrected its report for 2026-08-31 to 2026-09-04: " \
+        "absence is now 0 of 30 expected lessons (0.0 %), under the " \
+        "threshold of 10 %" in w["explanation"]
