@@ -316,7 +316,8 @@ def test_timer_alert_behind_the_cursor_reaches_connected_client(make_hub,
     dropout's sequence in its id) and one of 2026-10-26, both 16-year-old
     persons of cw-anna. Her connection, opened before, must get both
     dropout alerts and the transition-gap alert without a new Hello; the
-    desk's (the legal-deadline timers) reach desk-dora the same way."""
+    desk's (the legal-deadline warnings, days later) reach desk-dora the
+    same way."""
     hub = hub53(make_hub)
     g = CprGen(5311)
     early, late = g.born("2010-03-03"), g.born("2010-04-04")
@@ -348,11 +349,17 @@ def test_timer_alert_behind_the_cursor_reaches_connected_client(make_hub,
 
     # What anna and the desk were pushed is exactly what they hold open.
     assert sorted(open_ids(anna)) == sorted(a.alert_id for a in got)
+    # The legal clocks run from the day the hub learned of the dropouts
+    # (Monday 11-02): nothing for the desk yet. Their warnings fall due
+    # on Friday 11-06 and are pushed to the open desk connection.
     dora.quiet(0.5)
+    assert not dora.alerts
+    hub.advance("2026-11-06T00:00:00")
+    dora.wait_alerts(2)
     desk_open = open_ids(dora)
-    assert desk_open, "the 16-year-olds' legal clocks raised nothing"
     assert sorted(a.alert_id for a in dora.alerts) == sorted(desk_open)
-    assert all(alert_seq(i) in (s_early, s_late) for i in desk_open)
+    assert sorted(alert_seq(i) for i in desk_open) == [s_early, s_late]
+    assert all(a.rule == "deadline.contact.warn" for a in dora.alerts)
     assert (dora.handshakes, dora.hellos) == (1, 1)
 
 
@@ -1437,10 +1444,9 @@ def test_ack_by_former_recipient_changes_nothing(make_hub, clients):
 
 
 def test_escalated_alert_reaches_connected_desk(make_hub, clients):
-    """RULES §8 / PROTOCOL §4 Order: an alert moved by an escalation is
-    pushed to a connected desk member without a new Hello; the contact
-    person who let it lapse no longer holds it, and their late
-    AlertAck changes nothing (someone else's alert now)."""
+    """RULES §8 / PROTOCOL §4 Order: the notice of an escalation is pushed
+    to a connected desk member without a new Hello; the alert itself stays
+    with the contact person, whose AlertAck closes the notice too."""
     hub = rules_hub(make_hub, CLOCK, rules={"ack.high_hours": "1"},
                     escalation=True)
     [p] = adults(5346, 1)
@@ -1451,14 +1457,16 @@ def test_escalated_alert_reaches_connected_desk(make_hub, clients):
         assert c.welcome().code == OK
     hub.send(ev_dropout(p, "2026-10-27"))
     [x] = anna.wait_alerts(1)
+    # 1 office hour from Monday 09:00 Danish time (winter): 10:00.
     hub.advance("2026-11-02T09:30:00")
     [y] = dora.wait_alerts(1)
-    assert (y.alert_id, y.recipient) == (x.alert_id, "duty-desk"), y
+    assert (y.rule, y.recipient) == ("escalation", "duty-desk"), y
+    assert y.alert_id[:8] == x.alert_id[:8] and y.alert_id != x.alert_id
     assert (dora.handshakes, dora.hellos) == (1, 1)
-    assert not anna.ask(1).alerts
+    assert [z.alert_id for z in anna.ask(1).alerts] == [x.alert_id]
     anna.ack(x.alert_id)
     anna.ask(2)
-    assert [z.alert_id for z in dora.ask(3).alerts] == [x.alert_id]
+    assert not dora.ask(3).alerts
 
 
 def test_alert_ack_of_wrong_length_is_not_answered(make_hub, clients):
