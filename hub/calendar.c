@@ -248,16 +248,22 @@ calendar_defaults(calendar *cal)
 		calendar_add_school_holiday(cal, defaults[i], NULL);
 }
 
+bool
+calendar_in_school_holiday(const calendar *cal, int32_t day)
+{
+	for (int i = 0; i < cal->nschool_holidays; i++)
+		if (in_range(&cal->school_holidays[i], day))
+			return true;
+	return false;
+}
+
 int32_t
 calendar_add_days_outside_holidays(const calendar *cal, int32_t from, int n)
 {
 	int32_t day = from;
 	for (int guard = 0; n > 0 && guard < 4000; guard++) {
 		day++;
-		bool holiday = false;
-		for (int i = 0; i < cal->nschool_holidays && !holiday; i++)
-			holiday = in_range(&cal->school_holidays[i], day);
-		if (!holiday)
+		if (!calendar_in_school_holiday(cal, day))
 			n--;
 	}
 	return day;

@@ -51,6 +51,8 @@ int32_t calendar_school_days_back(const calendar *cal, int32_t end, int n);
 /* The day n working days after from (n >= 0; from itself not counted). */
 int32_t calendar_add_working_days(const calendar *cal, int32_t from, int n);
 
+/* Whether a day lies in a school-holiday range (weekends included). */
+bool calendar_in_school_holiday(const calendar *cal, int32_t day);
 /* The day n days after from, not counting days inside a school holiday:
  * a summer holiday does not eat a "within 30 days" period of a school
  * leaver (colleges start in August). */

@@ -24,11 +24,22 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 	rule_note_signal(in, p, SIG_MISSED_ACTIVATION, day, o, &suppress);
 	if (!rc->missed_activation.on.enabled)
 		return;
+	/* The most misses any window of `days` days holding this one
+	 * counts, whatever order the Jobcenter's exports arrived in. */
 	int within = 0;
-	for (int i = 0; i < MISSED_KEPT; i++)
-		if (p->missed[i] && p->missed[i] <= day &&
-		    day - p->missed[i] < rc->missed_activation.days)
-			within++;
+	for (int i = 0; i < MISSED_KEPT; i++) {
+		int32_t start = p->missed[i];
+		if (!start || start > day ||
+		    day - start >= rc->missed_activation.days)
+			continue;
+		int n = 0;
+		for (int j = 0; j < MISSED_KEPT; j++)
+			if (p->missed[j] && p->missed[j] >= start &&
+			    p->missed[j] - start < rc->missed_activation.days)
+				n++;
+		if (n > within)
+			within = n;
+	}
 	int count = rc->missed_activation.count > MISSED_KEPT
 	                    ? MISSED_KEPT
 	                    : rc->missed_activation.count;

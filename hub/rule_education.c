@@ -42,22 +42,8 @@ deadline_offer_due(const rules_config *rc, int32_t contact)
 		char iso[11];
 		ug_date_format(day, iso);
 		int month = (iso[5] - '0') * 10 + iso[6] - '0';
-		bool summer = month >= 6 && month <= 8 &&
-		              !calendar_is_school_day(&rc->cal, day) &&
-		              !calendar_is_public_holiday(&rc->cal, day) &&
-		              calendar_is_working_day(&rc->cal, day);
-		/* A weekend inside the summer holiday is holiday too. */
-		if (month >= 6 && month <= 8 && !summer &&
-		    !calendar_is_working_day(&rc->cal, day)) {
-			int32_t prev = day - 1, next = day + 1;
-			while (!calendar_is_working_day(&rc->cal, prev))
-				prev--;
-			while (!calendar_is_working_day(&rc->cal, next))
-				next++;
-			summer = !calendar_is_school_day(&rc->cal, prev) &&
-			         !calendar_is_school_day(&rc->cal, next);
-		}
-		if (!summer)
+		if (!(month >= 6 && month <= 8 &&
+		      calendar_in_school_holiday(&rc->cal, day)))
 			n--;
 	}
 	return day;
@@ -186,11 +172,12 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	bool ignored;
 	rule_note_signal(in, p, SIG_DROPOUT, day, o, &ignored);
 	int age;
+	/* With the dropout rule off there is no alert and no legal clock. */
+	if (!rc->dropout.enabled)
+		return;
 	bool clocks = !back_already && clocks_apply(rc, p, day, &age);
 	if (clocks)
 		start_contact_clock(in, p, o);
-	if (!rc->dropout.enabled)
-		return;
 	/* A dropout always goes out at once (DOMAIN rule 1), merged or not.
 	 * The youth unit's counsellor owns dropout follow-up when there is
 	 * no contact person. */
