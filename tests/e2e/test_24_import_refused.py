@@ -2,7 +2,9 @@
 reads it, an import killed with SIGKILL and one stopped with SIGTERM
 leave nothing of that file in the outbox, so the next `flush` sends
 none of it, and importing the complete file again delivers every row
-exactly once (docs/ADAPTERS.md, "Output and exit codes").
+exactly once (docs/ADAPTERS.md, "Whole-file problems and bad rows");
+`watch` takes the changed file's events out too and imports it again
+whole once it settles.
 
 How the test catches the adapter mid-file, without timing: the file has
 1,000 good rows, then 2,000 bad ones, then more good rows. The adapter
@@ -15,7 +17,10 @@ until the test reads on: whatever the test does meanwhile (append to the
 file, kill, signal) happens in the middle of the import, every time."""
 
 import json
+import os
 import signal
+import subprocess
+import threading
 
 import hubtest
 from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_ROWS_REJECTED, AbsenceRow,
@@ -157,3 +162,48 @@ def test_import_stopped_mid_file_leaves_nothing_queued(hub):
             r.summary["pending"]) == ("stopped", 0, 0), r.stdout
     assert_nothing_sent(hub)
     assert_clean_reimport(hub, path, before + after)
+
+
+def test_watch_takes_a_changed_file_out_and_imports_it_whole(hub):
+    before, bad, after, extra = layout(hub, 2404)
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    part = write(hub, "drop/grow.csv.part", before + bad + after)
+    cmd = hub.adapter_cmd("watch", drop, settle=1)
+    w = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        seen = []
+
+        def in_bad_block():
+            line = w.stderr.readline()
+            seen.append(line)
+            assert line, "".join(seen)
+            return f"grow.csv:{FIRST_BAD_LINE}: column" in line
+        os.rename(part, drop / "grow.csv")
+        hubtest.wait_for(in_bad_block, 60, "the first bad row", interval=0)
+        with open(drop / "grow.csv", "a", encoding="utf-8") as f:
+            for row in extra:
+                f.write(csv_line(row.fields()) + "\n")
+        reader = threading.Thread(target=lambda: seen.extend(w.stderr),
+                                  daemon=True)
+        reader.start()
+        report = drop / "done" / "grow.csv.report.json"
+        hubtest.wait_for(report.exists, 120, "grow.csv in done/")
+        text = "".join(seen)
+        assert (f"grow.csv: not imported; the {COMMITTED} events queued "
+                "from it are taken out of the outbox again") in text, text
+        # The second import found nothing of the first in the outbox.
+        rep = json.loads(report.read_text())
+        good = before + after + extra
+        assert (rep["rows"], rep["queued"], rep["duplicates"],
+                rep["rejected_rows"]) == (len(good) + BAD, len(good), 0,
+                                          BAD), rep
+        got = wait_stored(hub, len(good), timeout=60)
+        assert {event_id(hub, x) for x in good} == set(got)
+        w.send_signal(signal.SIGTERM)
+        assert w.wait(timeout=30) == 0
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
