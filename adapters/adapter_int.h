@@ -111,9 +111,12 @@ typedef struct {
 typedef enum {
 	FILE_DONE = 0, /* imported; bad rows (if any) rejected */
 	FILE_FAILED,   /* a whole-file problem: nothing queued */
-	FILE_CHANGED,  /* it changed while read: import it again later */
-	FILE_STOPPED,  /* interrupted by a signal: import it again */
-	FILE_FATAL,    /* the outbox or the rejects file failed */
+	FILE_CHANGED,  /* it changed while read: nothing queued, import
+			  it again later */
+	FILE_STOPPED,  /* interrupted by a signal: nothing queued, import
+			  it again */
+	FILE_FATAL,    /* the outbox or the rejects file failed (what the
+			  file queued is taken out if the outbox allows) */
 } adapter_file_status;
 
 struct runtime {

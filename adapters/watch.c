@@ -11,11 +11,12 @@
  * "Complete" means: the file's size and modification time have not
  * changed for `settle` seconds (default 2), and no process has it open
  * for writing (probed with a read lease where the kernel allows one). A
- * file that changes while it is read is not moved: it is imported again
- * once it settles, and its event ids make the second import send only
- * what the first did not. Names starting with '.' and ending in .part or
- * .tmp are never touched: the export job writes under such a name and
- * renames when done, which is the surest way to hand over a file.
+ * file that changes while it is read is not moved, and nothing of it is
+ * sent (adapter__import takes its events out of the outbox again): it is
+ * imported again, whole, once it settles. Names starting with '.' and
+ * ending in .part or .tmp are never touched: the export job writes under
+ * such a name and renames when done, which is the surest way to hand
+ * over a file.
  *
  * inotify says when to look; a full rescan every `rescan` seconds is the
  * fallback for file systems where inotify sees nothing (NFS, CIFS).
