@@ -139,6 +139,7 @@ ug_keys_load_secret(ug_keys **out, const char *path, ug_diag *diag)
 	keys->secret_z85[0] = '\0';
 	sodium_memzero(keys->storage_key, UG_KEY_LEN);
 	sodium_memzero(keys->hash_key, UG_KEY_LEN);
+	ug_strlcpy(keys->path, path, sizeof keys->path);
 	err = ug_kv_read(path, UG_KV_SECRET, secret_pair, keys, diag);
 	if (err != UG_OK)
 		goto fail;
@@ -195,6 +196,140 @@ ug_keys_load_public(const char *path, char id[UG_ID_MAX],
 	return err;
 }
 
+/* ---- the signing pair ---- */
+
+ug_err
+ug_keys_generate_signing(const char *dir, const char *id, ug_diag *diag)
+{
+	if (!ug_id_valid(id)) {
+		ug_diag_set(diag, "id", "'%s' is not a valid id ([a-z0-9._-])", id);
+		return UG_EINVAL;
+	}
+	uint8_t pk[UG_SIGN_PUBLIC_LEN];
+	uint8_t *sk = sodium_malloc(UG_SIGN_SECRET_LEN);
+	char *text = sodium_malloc(1024);
+	char path[512], pk_hex[2 * UG_SIGN_PUBLIC_LEN + 1];
+	ug_err err = UG_ENOMEM;
+	if (!sk || !text)
+		goto fail;
+	crypto_sign_keypair(pk, sk);
+	ug_hex(pk, sizeof pk, pk_hex);
+	/* The public half first: a secret without its public file would let
+	 * the hub sign what no one can check. */
+	snprintf(path, sizeof path, "%s/%s.sign_public", dir, id);
+	snprintf(text, 1024,
+	         "# ungebro audit signing key, public: hubctl audit verify "
+	         "checks\n# the audit trail's checkpoints against it.\n"
+	         "id = %s\nsign_public = %s\n",
+	         id, pk_hex);
+	err = write_file(path, 0644, text, diag);
+	if (err != UG_OK)
+		goto fail;
+	char seed_hex[2 * 32 + 1];
+	/* libsodium's secret key begins with the seed. */
+	ug_hex(sk, 32, seed_hex);
+	snprintf(path, sizeof path, "%s/%s.sign_secret", dir, id);
+	snprintf(text, 1024,
+	         "# ungebro audit signing key, secret: keep it 0600, back it "
+	         "up.\nid = %s\nsign_public = %s\nsign_secret = %s\n",
+	         id, pk_hex, seed_hex);
+	sodium_memzero(seed_hex, sizeof seed_hex);
+	err = write_file(path, 0600, text, diag);
+	if (err != UG_OK) {
+		snprintf(path, sizeof path, "%s/%s.sign_public", dir, id);
+		unlink(path);
+	}
+fail:
+	sodium_free(sk);
+	sodium_free(text);
+	return err;
+}
+
+typedef struct {
+	uint8_t *seed; /* 32 bytes, guarded */
+	uint8_t public_key[UG_SIGN_PUBLIC_LEN];
+	bool has_seed, has_public;
+} sign_fields;
+
+static ug_err
+sign_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
+{
+	sign_fields *f = ctx;
+	int ok = 1;
+	if (strcmp(name, "sign_public") == 0)
+		ok = f->has_public = ug_unhex(value, f->public_key,
+		                              UG_SIGN_PUBLIC_LEN) == UG_OK;
+	else if (strcmp(name, "sign_secret") == 0)
+		ok = f->has_seed = f->seed &&
+		                   ug_unhex(value, f->seed, 32) == UG_OK;
+	if (!ok) {
+		ug_diag_set(diag, name, "bad value for '%s'", name);
+		return UG_EMALFORMED;
+	}
+	return UG_OK;
+}
+
+ug_err
+ug_keys_load_sign_public(const char *path, uint8_t out[UG_SIGN_PUBLIC_LEN],
+                         ug_diag *diag)
+{
+	sign_fields f = {0};
+	ug_err err = ug_kv_read(path, 0, sign_pair, &f, diag);
+	if (err == UG_OK && !f.has_public) {
+		ug_diag_set(diag, path, "not a signing public key file (needs "
+		                        "sign_public)");
+		err = UG_EMALFORMED;
+	}
+	if (err == UG_OK)
+		memcpy(out, f.public_key, UG_SIGN_PUBLIC_LEN);
+	return err;
+}
+
+ug_err
+ug_keys_load_signing(ug_keys *keys, bool create, ug_diag *diag)
+{
+	char dir[sizeof keys->path], path[sizeof dir + UG_ID_MAX + 16];
+	ug_strlcpy(dir, keys->path, sizeof dir);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		ug_strlcpy(dir, ".", sizeof dir);
+	snprintf(path, sizeof path, "%s/%s.sign_secret", dir, keys->id);
+	sign_fields f = {.seed = sodium_malloc(32)};
+	uint8_t *sk = sodium_malloc(UG_SIGN_SECRET_LEN);
+	uint8_t pk[UG_SIGN_PUBLIC_LEN];
+	ug_err err = UG_ENOMEM;
+	if (!f.seed || !sk)
+		goto out;
+	err = ug_kv_read(path, UG_KV_SECRET, sign_pair, &f, diag);
+	if (err == UG_ENOTFOUND && create) {
+		err = ug_keys_generate_signing(dir, keys->id, diag);
+		if (err == UG_OK)
+			err = ug_kv_read(path, UG_KV_SECRET, sign_pair, &f, diag);
+	}
+	if (err != UG_OK)
+		goto out;
+	/* The stated public key must be the seed's: a file stitched from two
+	 * pairs would sign checkpoints that never verify. */
+	if (!f.has_seed || !f.has_public ||
+	    crypto_sign_seed_keypair(pk, sk, f.seed) != 0 ||
+	    sodium_memcmp(pk, f.public_key, sizeof pk) != 0) {
+		ug_diag_set(diag, path, "not a signing key file (needs "
+		                        "sign_public and the matching "
+		                        "sign_secret)");
+		err = UG_EMALFORMED;
+		goto out;
+	}
+	sodium_free(keys->sign_secret);
+	keys->sign_secret = sk;
+	sk = NULL;
+out:
+	sodium_free(f.seed);
+	sodium_free(sk);
+	return err;
+}
+
 void
 ug_keys_destroy(ug_keys **keys)
 {
@@ -203,6 +338,7 @@ ug_keys_destroy(ug_keys **keys)
 	sodium_free((*keys)->secret_z85);
 	sodium_free((*keys)->storage_key);
 	sodium_free((*keys)->hash_key);
+	sodium_free((*keys)->sign_secret);
 	free(*keys);
 	*keys = NULL;
 }

@@ -5,17 +5,23 @@
  *   storage_key  seals personal data at rest (hub store, adapter outbox)
  *   hash_key     keys the hashes that pseudonymise (person keys, event ids)
  * Both files are "name = value" lines; '#' starts a comment.
+ * The hub also has a signing pair for its audit trail's checkpoints:
+ * NAME.sign_public (Ed25519 public key, hex; what `hubctl audit verify`
+ * checks against) and NAME.sign_secret (0600: the 32-byte seed, hex).
  * Secrets live in sodium_malloc memory and are wiped on destroy.
  */
 #ifndef UG_KEYS_H
 #define UG_KEYS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/err.h"
 
 #define UG_Z85_KEY_LEN 40
 #define UG_ID_MAX 64
+#define UG_SIGN_PUBLIC_LEN 32 /* Ed25519 */
+#define UG_SIGN_SECRET_LEN 64 /* libsodium's form: seed, public key */
 
 typedef struct ug_keys {
 	char id[UG_ID_MAX];
@@ -23,6 +29,9 @@ typedef struct ug_keys {
 	char *secret_z85;     /* sodium_malloc, 41 bytes */
 	uint8_t *storage_key; /* sodium_malloc, UG_KEY_LEN */
 	uint8_t *hash_key;    /* sodium_malloc, UG_KEY_LEN */
+	/* sodium_malloc, UG_SIGN_SECRET_LEN; NULL until ug_keys_load_signing */
+	uint8_t *sign_secret;
+	char path[512];       /* the secret key file these came from */
 } ug_keys;
 
 /*
@@ -38,6 +47,26 @@ ug_err ug_keys_load_secret(ug_keys **out, const char *path, ug_diag *diag);
 ug_err ug_keys_load_public(const char *path, char id[UG_ID_MAX],
                            char public_z85[UG_Z85_KEY_LEN + 1],
                            ug_diag *diag);
+
+/*
+ * Create DIR/ID.sign_secret (0600, O_EXCL) and DIR/ID.sign_public with a
+ * fresh Ed25519 pair. Refuses (UG_EEXISTS) to overwrite either file.
+ */
+ug_err ug_keys_generate_signing(const char *dir, const char *id,
+                                ug_diag *diag);
+
+/*
+ * Load the signing key that belongs with keys: ID.sign_secret beside the
+ * file they were loaded from, into keys->sign_secret. With create, a
+ * missing pair is generated first. UG_ENOTFOUND when absent (and not
+ * created), UG_EMALFORMED when the file is not a signing key.
+ */
+ug_err ug_keys_load_signing(ug_keys *keys, bool create, ug_diag *diag);
+
+/* Read a signing public key file (ID.sign_public). */
+ug_err ug_keys_load_sign_public(const char *path,
+                                uint8_t out[UG_SIGN_PUBLIC_LEN],
+                                ug_diag *diag);
 
 void ug_keys_destroy(ug_keys **keys);
 

@@ -202,11 +202,12 @@ store_open(store **out, const char *dir, const store_opts *opts,
 	if (err != UG_OK)
 		goto fail;
 	const char *names[] = {"log",          "ids",    "assign", "principal",
-	                       "principal_id", "alerts", "queue",  "audit"};
+	                       "principal_id", "alerts", "queue",  "audit",
+	                       "audit_ckpt"};
 	MDB_dbi *dbis[] = {&s->log,          &s->ids,    &s->assign,
 	                   &s->principal,    &s->principal_id, &s->alerts,
-	                   &s->queue,        &s->audit};
-	err = open_dbs(s->log_env, names, dbis, 8);
+	                   &s->queue,        &s->audit,  &s->audit_ckpt};
+	err = open_dbs(s->log_env, names, dbis, 9);
 	if (err != UG_OK)
 		goto fail;
 	err = open_derived(s, dir,

@@ -302,13 +302,97 @@ ug_err store_alert_reroute(store *s, const uint8_t *id, const char *recipient,
                            bool escalate, bool *moved)
 	__attribute__((warn_unused_result));
 
-/* Append an audit record (sealed): who did what about which person. */
+/* ---- the audit trail (store_audit.c) ----
+ *
+ * An append-only, hash-chained log in log/audit: record n is sealed with
+ * the hash of record n-1 bound in, so a changed, removed or reordered
+ * record breaks the chain. The chain's head is kept sealed beside it and,
+ * every STORE_AUDIT_CHECKPOINT_EVERY records and whenever a caller asks,
+ * signed (Ed25519) into log/audit_ckpt. Records name a principal or key
+ * and a person key or an alert id, never a CPR. */
+
+#define STORE_AUDIT_CHECKPOINT_EVERY 1000
+#define STORE_AUDIT_KEY_MAX 41    /* a Z85 key and its NUL */
+#define STORE_AUDIT_ACTION_MAX 32
+#define STORE_AUDIT_RESULT_MAX 16
+#define STORE_AUDIT_DETAIL_MAX 256
+#define STORE_AUDIT_HASH_LEN 32   /* BLAKE2b-256 */
+#define STORE_AUDIT_QUEUE_MAX 4096
+
+/* One record to write; borrowed for the call. Longer strings are cut. */
+typedef struct {
+	int64_t at;                /* ms, hub clock */
+	const char *actor;         /* principal id, "hub", "hubctl:USER" */
+	const char *key;           /* Z85 key the actor used, or NULL */
+	const char *action;        /* "deliver", "timeline", "register"... */
+	const char *result;        /* "ok", "denied", "refused"... or NULL */
+	const uint8_t *person_key; /* UG_PERSON_KEY_LEN, or NULL */
+	const char *detail;        /* alert id, ids, a note; never a CPR */
+} store_audit_entry;
+
+/* Append one record in its own synchronous transaction (after any queued
+ * ones): key and result empty. */
 ug_err store_audit_append(store *s, int64_t at, const char *actor,
                           const char *action, const uint8_t *person_key,
                           const char *detail)
 	__attribute__((warn_unused_result));
+/* Append the queued records, then these n, in one synchronous
+ * transaction, and sign a checkpoint at every multiple of the signer's
+ * interval they pass. On failure nothing is written and the queue is
+ * kept. */
+ug_err store_audit_write(store *s, const store_audit_entry *e, size_t n)
+	__attribute__((warn_unused_result));
+/* Keep a record in memory for the next store_audit_flush (or write): no
+ * I/O, for the hot path. Beyond STORE_AUDIT_QUEUE_MAX records are
+ * counted and dropped, and the count is written as a record of its own. */
+void store_audit_queue(store *s, const store_audit_entry *e);
+/* Write what is queued (one synchronous transaction); UG_OK if nothing
+ * was. On failure the queue is kept for the next call. */
+ug_err store_audit_flush(store *s) __attribute__((warn_unused_result));
+/* Sign checkpoints with this Ed25519 secret key (libsodium's 64-byte
+ * form; borrowed, must outlive the store or the next call), at least
+ * every `every` records. NULL: no checkpoints are written. */
+void store_audit_signer(store *s, const uint8_t *sign_secret,
+                        uint64_t every);
+/* Write queued records, then sign a checkpoint of the chain's head
+ * unless one covers it already. UG_EINVAL without a signer. */
+ug_err store_audit_checkpoint(store *s, int64_t at)
+	__attribute__((warn_unused_result));
 /* Number of audit records. */
 ug_err store_audit_count(store *s, uint64_t *n);
+
+/* A record read back; valid during the callback. */
+typedef struct {
+	uint64_t seq;
+	int64_t at;
+	char actor[STORE_ID_MAX];
+	char key[STORE_AUDIT_KEY_MAX];
+	char action[STORE_AUDIT_ACTION_MAX];
+	char result[STORE_AUDIT_RESULT_MAX];
+	bool has_person;
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+	char detail[STORE_AUDIT_DETAIL_MAX];
+} store_audit_record;
+typedef ug_err (*store_audit_fn)(void *ctx, const store_audit_record *r);
+/* Call fn for every record from seq `from` on, in order; a record that
+ * does not open stops the scan with UG_EMALFORMED (verify says more). */
+ug_err store_audit_scan(store *s, uint64_t from, store_audit_fn fn,
+                        void *ctx);
+
+/* What store_audit_verify found. broken_seq is the first record (in
+ * sequence order) at which something is wrong, 0 when intact; problem
+ * says what, for that record. */
+typedef struct {
+	uint64_t records, checkpoints, last_checkpoint, head;
+	uint64_t broken_seq, problems;
+	char problem[256];
+} store_audit_report;
+/* Check the whole chain, the sealed head and every checkpoint's signature
+ * (against sign_public, 32 bytes, from the key file, not from the store).
+ * Returns UG_OK when it could look (intact or not: see out), else an
+ * error reading the store. */
+ug_err store_audit_verify(store *s, const uint8_t *sign_public,
+                          store_audit_report *out);
 
 /* ---- statistics ---- */
 

@@ -29,6 +29,10 @@ struct store {
 	MDB_env *log_env, *derived_env;
 	MDB_dbi log, ids, assign, principal, principal_id, alerts, queue;
 	MDB_dbi audit;
+	MDB_dbi audit_ckpt;
+	const uint8_t *audit_signer;
+	uint64_t audit_every;
+	struct store_audit_queue *audit_queue;
 	MDB_dbi meta, person, rule, timer, palerts, desk;
 	const uint8_t *storage_key;
 	uint64_t last_applied;
