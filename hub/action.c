@@ -115,6 +115,9 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	int32_t day = 0;
 	const char *bad = malformed(h, a, &day);
 	if (bad) {
+		if (store_audit_append(h->store, h->now, caseworker,
+		                       "action refused", NULL, bad) != UG_OK)
+			log_err("HUB-AUDIT", "refused action not audited");
 		answer(h, routing, routing_len, a->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED, bad);
 		return;

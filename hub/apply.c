@@ -508,6 +508,7 @@ close_withdrawn(hub *h, const withdrawal *w)
 	char hexid[2 * STORE_ALERT_ID_LEN + 1];
 	ug_hex(w->id, STORE_ALERT_ID_LEN, hexid);
 	if (err == UG_OK && found) {
+		hub__close_notices(h, w->id);
 		log_info("HUB-WITHDRAW", "alert %s withdrawn after a correction",
 		         hexid);
 		err = store_audit_append(h->store, h->now, "hub", "withdraw",

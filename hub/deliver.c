@@ -333,31 +333,6 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
 		pump(h, s);
 }
 
-/* The owner acknowledged an escalated alert: the notices the desk and the
- * team lead got of it have served their purpose. */
-static void
-close_notices(hub *h, const uint8_t *id)
-{
-	if (id[STORE_ALERT_ID_LEN - 1] & ~0x3f)
-		return; /* a notice itself */
-	static const uint8_t steps[] = {0x40, 0x80};
-	for (size_t i = 0; i < sizeof steps; i++) {
-		uint8_t notice[STORE_ALERT_ID_LEN];
-		memcpy(notice, id, sizeof notice);
-		notice[STORE_ALERT_ID_LEN - 1] |= steps[i];
-		bool open = false, found = false;
-		char to[STORE_ID_MAX];
-		uint32_t escalations;
-		if (store_alert_state(h->store, notice, &open, to,
-		                      &escalations) == UG_OK &&
-		    open &&
-		    store_alerts_ack(h->store, to,
-		                     (const uint8_t(*)[STORE_ALERT_ID_LEN])notice,
-		                     1, &found) != UG_OK)
-			log_err("HUB-ALERT-ACK", "escalation notice not closed");
-	}
-}
-
 /* Record an acknowledgement durably and audit it; *found is false when
  * the alert was not open for the caseworker (or their desk). */
 static ug_err
@@ -372,7 +347,9 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 		err = store_alerts_ack(h->store, h->rules.desk, ids, 1, found);
 	if (err != UG_OK || !*found)
 		return err;
-	close_notices(h, id);
+	/* The owner's acknowledgement: the escalation notices have served
+	 * their purpose. */
+	hub__close_notices(h, id);
 	char hexid[2 * STORE_ALERT_ID_LEN + 1];
 	ug_hex(id, STORE_ALERT_ID_LEN, hexid);
 	h->alerts_acked++;

@@ -106,6 +106,10 @@ typedef struct {
 	 * is recognised as the same dropout. */
 	int32_t dropout_known, contact_day, offer_day;
 	uint8_t dropout_event_id[WIRE_EVENT_ID_LEN];
+	/* The not-ready assessment's alert (its raising sequence) and the
+	 * latest event id of its chain of corrections; 0 / zeroes none. */
+	uint64_t readiness_seq;
+	uint8_t readiness_event_id[WIRE_EVENT_ID_LEN];
 	/* Missed activations (days, newest last) and the last day of the
 	 * window in which they have been alerted. */
 	int32_t missed[10];
@@ -124,13 +128,13 @@ typedef struct {
 
 /* The stored format's version; a profile of another version is rebuilt
  * from the log (see hub.c's derived schema check). */
-#define PROFILE_FORMAT 3
+#define PROFILE_FORMAT 4
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
  * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
  * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA 3
-#define PROFILE_ENCODED_MAX 1024
+#define HUB_DERIVED_SCHEMA 4
+#define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */
 void profile_init(profile *p, const char *cpr);

@@ -139,6 +139,10 @@ int32_t hub__today(const hub *h);
 /* Read the rules file (again); false keeps the rules in force. */
 bool hub__load_rules(hub *h, ug_diag *diag);
 
+/* routing.c: the alert was acknowledged or withdrawn: close the notices
+ * its escalation sent to the desk and the team lead. */
+void hub__close_notices(hub *h, const uint8_t *id);
+
 /* action.c: record a caseworker's Action in the log; answers a Result. */
 void hub__action(hub *h, const void *routing, size_t routing_len,
                  const char *caseworker, const wire_action *a);

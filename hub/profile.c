@@ -3,7 +3,7 @@
  * field (never the struct's bytes), so the compiler's layout cannot change
  * what is stored, and a profile of another format is refused rather than
  * read as zeroes: the hub then rebuilds derived state from the log.
- * tests/vectors/profile_v3.bin freezes one encoded profile.
+ * tests/vectors/profile_v4.bin freezes one encoded profile.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -114,8 +114,10 @@ profile_encode(const profile *p, uint8_t *out, size_t cap)
 		put_u64(&c, (uint32_t)p->missed[i]);
 	put_bytes(&c, p->cpr, sizeof p->cpr);
 	put_bytes(&c, p->dropout_event_id, sizeof p->dropout_event_id);
+	put_bytes(&c, p->readiness_event_id, sizeof p->readiness_event_id);
 	const uint64_t seqs[] = {p->left_seq, p->dropout_seq, p->referral_seq,
-	                         p->combined_seq, p->absence_alert_seq};
+	                         p->combined_seq, p->absence_alert_seq,
+	                         p->readiness_seq};
 	for (size_t i = 0; i < sizeof seqs / sizeof *seqs; i++)
 		put_u64(&c, seqs[i]);
 	uint8_t n = p->nsignals > PROFILE_SIGNALS ? PROFILE_SIGNALS
@@ -155,8 +157,10 @@ profile_decode(profile *p, const uint8_t *in, size_t len)
 		p->missed[i] = (int32_t)(uint32_t)get_u64(&c);
 	get_text(&c, p->cpr, sizeof p->cpr);
 	get_bytes(&c, p->dropout_event_id, sizeof p->dropout_event_id);
+	get_bytes(&c, p->readiness_event_id, sizeof p->readiness_event_id);
 	uint64_t *seqs[] = {&p->left_seq, &p->dropout_seq, &p->referral_seq,
-	                    &p->combined_seq, &p->absence_alert_seq};
+	                    &p->combined_seq, &p->absence_alert_seq,
+	                    &p->readiness_seq};
 	for (size_t i = 0; i < sizeof seqs / sizeof *seqs; i++)
 		*seqs[i] = get_u64(&c);
 	uint8_t n = 0;

@@ -79,6 +79,13 @@ move_alert(void *ctx, const uint8_t *id)
 	int rule = id[STORE_ALERT_ID_LEN - 1];
 	if (rule >= R_CONTACT_WARN && rule <= R_TREATMENT_MISSED)
 		return UG_OK;
+	/* Health data was shared with a contact person under the consent;
+	 * the desk is outside it. An addiction alert, or a combined alert
+	 * that may name one, stays with the caseworker it was shared with
+	 * rather than go to the desk. */
+	if ((rule == R_ADDICTION || rule == R_COMBINED) &&
+	    strcmp(m->to, m->c->h->rules.desk) == 0)
+		return UG_OK;
 	return effects_reroute(m->c, id, m->to);
 }
 
@@ -243,4 +250,27 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 				t->seq, t->kind, t->person_key);
 	}
 	return err;
+}
+
+void
+hub__close_notices(hub *h, const uint8_t *id)
+{
+	if (id[STORE_ALERT_ID_LEN - 1] & ~R_RULE_MASK)
+		return; /* a notice itself */
+	static const uint8_t steps[] = {R_ESCALATED_DESK, R_ESCALATED_LEAD};
+	for (size_t i = 0; i < sizeof steps; i++) {
+		uint8_t notice[STORE_ALERT_ID_LEN];
+		memcpy(notice, id, sizeof notice);
+		notice[STORE_ALERT_ID_LEN - 1] |= steps[i];
+		bool open = false, found = false;
+		char to[STORE_ID_MAX];
+		uint32_t escalations;
+		if (store_alert_state(h->store, notice, &open, to,
+		                      &escalations) == UG_OK &&
+		    open &&
+		    store_alerts_ack(h->store, to,
+		                     (const uint8_t(*)[STORE_ALERT_ID_LEN])notice,
+		                     1, &found) != UG_OK)
+			log_err("HUB-ALERT-ACK", "escalation notice not closed");
+	}
 }

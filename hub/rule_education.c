@@ -143,14 +143,24 @@ correct_dropout(const rule_input *in, profile *p, int32_t day, outcome *o)
 	}
 }
 
+/* Whether the event corrects the one whose id is kept. */
+static bool
+corrects(const rule_input *in, const uint8_t *kept)
+{
+	return in->env->supersedes.len == WIRE_EVENT_ID_LEN &&
+	       memcmp(in->env->supersedes.data, kept, WIRE_EVENT_ID_LEN) == 0;
+}
+
 void
 rule_dropout(const rule_input *in, profile *p, outcome *o)
 {
 	const rules_config *rc = in->rc;
 	const Ungebro__V1__Dropout *x = in->env->dropout;
 	int32_t day = date_or(x->date, in->today);
+	/* A correction of the open dropout, or of a correction of it: the
+	 * chain's latest event id is kept. */
 	if (in->corrects_seq && p->dropout_open &&
-	    in->corrects_seq == p->dropout_seq) {
+	    corrects(in, p->dropout_event_id)) {
 		memcpy(p->dropout_event_id, in->env->event_id.data,
 		       WIRE_EVENT_ID_LEN);
 		correct_dropout(in, p, day, o);
@@ -304,19 +314,25 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 	const rules_config *rc = in->rc;
 	const Ungebro__V1__ReadinessAssessment *x =
 		in->env->readiness_assessment;
-	if (in->corrects_seq) {
-		/* A corrected verdict: ready now takes the ground from the
-		 * alert the not-ready one raised; not ready again is said
-		 * once. */
+	if (in->corrects_seq && p->readiness_seq &&
+	    corrects(in, p->readiness_event_id)) {
+		/* A corrected verdict of the not-ready assessment that raised
+		 * the alert (or of a correction of it): ready now takes the
+		 * ground from that alert; not ready again is said once. */
+		memcpy(p->readiness_event_id, in->env->event_id.data,
+		       WIRE_EVENT_ID_LEN);
 		if (x->ready) {
 			char why[256];
 			say(why, sizeof why, "%s corrected its assessment of "
 			    "%s: the pupil is education-ready", in->agency,
 			    x->date);
-			outcome_withdraw(o, in->corrects_seq, R_READINESS, why);
+			outcome_withdraw(o, p->readiness_seq, R_READINESS, why);
+			p->readiness_seq = 0;
 		}
 		return;
 	}
+	/* Any other correction (of a ready verdict, say) is judged as the
+	 * assessment it now is. */
 	if (x->ready || !(rc->readiness.grades >> x->grade & 1u))
 		return;
 	bool suppress = false;
@@ -331,6 +347,9 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 	/* DOMAIN rule 3: the guidance counsellor (UU-vejleder) if one is
 	 * assigned, else the contact person, else the desk. */
 	d->to = TO_COUNSELLOR_FIRST;
+	p->readiness_seq = in->seq;
+	memcpy(p->readiness_event_id, in->env->event_id.data,
+	       WIRE_EVENT_ID_LEN);
 	d->due = calendar_add_working_days(&rc->cal, in->today, 10);
 	char due[11], areas[64] = "";
 	ug_date_format(d->due, due);

@@ -130,6 +130,15 @@ event_base(event *e, uint8_t tag, const char *agency, int type,
 	e->env.cpr = (char *)cpr;
 }
 
+/* fix, sent as a correction of of (its supersedes). */
+static void
+supersede(event *fix, const event *of)
+{
+	memcpy(fix->supersedes, of->id, WIRE_EVENT_ID_LEN);
+	fix->env.supersedes.data = fix->supersedes;
+	fix->env.supersedes.len = WIRE_EVENT_ID_LEN;
+}
+
 static event *
 dropout_ev(event *e, uint8_t tag, const char *date, const char *reason)
 {
@@ -492,9 +501,7 @@ test_dropout_correction_raises_nothing(void)
 
 	/* Only the reason changes. */
 	dropout_ev(&fix, 2, "2026-09-07", "R13");
-	memcpy(fix.supersedes, first.id, WIRE_EVENT_ID_LEN);
-	fix.env.supersedes.data = fix.supersedes;
-	fix.env.supersedes.len = WIRE_EVENT_ID_LEN;
+	supersede(&fix, &first);
 	outcome_init(&out);
 	in = input(&fix, 11, "2026-09-10");
 	in.corrects_seq = 10;
@@ -510,13 +517,15 @@ test_dropout_correction_raises_nothing(void)
 	/* The corrected event is the dropout's event now. */
 	CHECK_EQ_MEM(p.dropout_event_id, fix.id, WIRE_EVENT_ID_LEN);
 
-	/* A corrected date moves the gap clock, in the first report's
-	 * episode; still no alert and no contact clock. */
+	/* A corrected date (a correction of the correction) moves the gap
+	 * clock, in the first report's episode; still no alert and no
+	 * contact clock. */
 	event fix2;
 	dropout_ev(&fix2, 3, "2026-09-10", "R13");
+	supersede(&fix2, &fix);
 	outcome_init(&out);
 	in = input(&fix2, 12, "2026-09-11");
-	in.corrects_seq = 10;
+	in.corrects_seq = 11;
 	rule_dropout(&in, &p, &out);
 	CHECK_EQ_INT(out.nalerts, 0);
 	CHECK_EQ_INT(out.ntimers, 1);
@@ -917,6 +926,7 @@ test_readiness_correction_to_ready_withdraws(void)
 
 	outcome_init(&out);
 	readiness_ev(&fix, 2, 9, "2026-01-20", true);
+	supersede(&fix, &e);
 	in = input(&fix, 31, "2026-01-23");
 	in.corrects_seq = 30;
 	rule_readiness(&in, &p, &out);
@@ -928,15 +938,29 @@ test_readiness_correction_to_ready_withdraws(void)
 		     "school-nord corrected its assessment of 2026-01-20: the "
 		     "pupil is education-ready");
 
-	/* Corrected to not ready again: said once, nothing withdrawn. */
+	/* Corrected to not ready again: its alert was withdrawn, so the
+	 * verdict it now is raises one anew. */
 	outcome_init(&out);
-	readiness_ev(&fix, 3, 9, "2026-01-20", false);
-	in = input(&fix, 32, "2026-01-26");
+	event fix2;
+	readiness_ev(&fix2, 3, 9, "2026-01-20", false);
+	supersede(&fix2, &fix);
+	in = input(&fix2, 32, "2026-01-26");
 	in.corrects_seq = 31;
+	rule_readiness(&in, &p, &out);
+	CHECK_EQ_INT(out.nalerts, 1);
+	CHECK_EQ_INT(out.nwithdraw, 0);
+	CHECK_EQ_INT(p.readiness_seq, 32);
+
+	/* A correction of that one that is still not ready: said once. */
+	outcome_init(&out);
+	event fix3;
+	readiness_ev(&fix3, 4, 9, "2026-01-20", false);
+	supersede(&fix3, &fix2);
+	in = input(&fix3, 33, "2026-01-27");
+	in.corrects_seq = 32;
 	rule_readiness(&in, &p, &out);
 	CHECK_EQ_INT(out.nalerts, 0);
 	CHECK_EQ_INT(out.nwithdraw, 0);
-	CHECK_EQ_INT(p.nsignals, 1);
 }
 
 /* ---- addiction and consent ---- */
@@ -2062,6 +2086,9 @@ full_profile(profile *p)
 	p->referral_seq = UINT64_C(0x2122232425262728);
 	p->combined_seq = UINT64_C(0x3132333435363738);
 	p->absence_alert_seq = UINT64_C(0xf1f2f3f4f5f6f7f8);
+	p->readiness_seq = UINT64_C(0x4142434445464748);
+	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
+		p->readiness_event_id[i] = (uint8_t)(0xb0 + i);
 	p->nsignals = PROFILE_SIGNALS;
 	for (int i = 0; i < PROFILE_SIGNALS; i++) {
 		p->signals[i].kind = (uint8_t)(1 + i % (SIG_KINDS - 1));
@@ -2101,6 +2128,9 @@ check_full_profile(const profile *p)
 	CHECK(p->referral_seq == UINT64_C(0x2122232425262728));
 	CHECK(p->combined_seq == UINT64_C(0x3132333435363738));
 	CHECK(p->absence_alert_seq == UINT64_C(0xf1f2f3f4f5f6f7f8));
+	CHECK(p->readiness_seq == UINT64_C(0x4142434445464748));
+	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
+		CHECK_EQ_INT(p->readiness_event_id[i], 0xb0 + i);
 	CHECK_EQ_INT(p->nsignals, PROFILE_SIGNALS);
 	for (int i = 0; i < PROFILE_SIGNALS; i++) {
 		char agency[32];
@@ -2162,8 +2192,8 @@ test_profile_decode_refuses(void)
 	CHECK(!profile_decode(&back, buf, n + 1));
 	CHECK(profile_decode(&back, buf, n));
 	/* More signals than a profile keeps: the count byte sits before the
-	 * signals, after 1 + 8 + 9*8 + 10*8 + 12 + 16 + 5*8 bytes. */
-	size_t count_at = 1 + 8 + 9 * 8 + 10 * 8 + 12 + 16 + 5 * 8;
+	 * signals, after 1 + 8 + 9*8 + 10*8 + 12 + 16 + 16 + 6*8 bytes. */
+	size_t count_at = 1 + 8 + 9 * 8 + 10 * 8 + 12 + 16 + 16 + 6 * 8;
 	CHECK_EQ_INT(buf[count_at], PROFILE_SIGNALS);
 	buf[count_at] = PROFILE_SIGNALS + 1;
 	CHECK(!profile_decode(&back, buf, n));
@@ -2212,11 +2242,11 @@ vector(const char *name, const uint8_t *bytes, size_t len, size_t *stored)
 	return got;
 }
 
-/* The profile format frozen in tests/vectors/profile_v3.bin. A new
- * format writes a vector of its own (profile_v4.bin...); the old one
+/* The profile format frozen in tests/vectors/profile_v4.bin. A new
+ * format writes a vector of its own (profile_v5.bin...); the old one
  * stays as the record of what was stored. */
-#define FROZEN_PROFILE_FORMAT 3
-#define FROZEN_DERIVED_SCHEMA 3
+#define FROZEN_PROFILE_FORMAT 4
+#define FROZEN_DERIVED_SCHEMA 4
 
 static void
 test_profile_vector(void)
