@@ -12,6 +12,13 @@
  * memory and written once a tick, and a store that cannot take that write
  * delays the count, not the alert. Every tick pumps every session, so
  * delivery resumes by itself after a full peer queue or a store error.
+ *
+ * Audit: every Alert sent, every acknowledgement and every refused frame
+ * is recorded (who, which key, which alert and person key, the result).
+ * Deliveries and refusals are queued in memory and written once a tick,
+ * in one synchronous transaction, so sending never waits for a write; a
+ * crash loses at most the last tick's queued records. Acknowledgements
+ * are written at once, with the acknowledgement itself.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -118,8 +125,91 @@ count_delivery(hub *h, const uint8_t *id)
 	       STORE_ALERT_ID_LEN);
 }
 
-void
-hub__delivery_flush(hub *h)
+/* ---- audit ---- */
+
+/* Queue an audit record about a delivery-endpoint event (no I/O). */
+static void
+audit_queue(hub *h, const char *who, const char *key, const char *action,
+	    const char *result, const uint8_t *person_key, const char *detail)
+{
+	store_audit_entry e = {h->now, who && who[0] ? who : "-", key,
+			       action, result, person_key, detail};
+	store_audit_queue(h->store, &e);
+}
+
+/* The person an alert is about, as a person key; false if unknown. */
+typedef struct {
+	const uint8_t *hash_key;
+	uint8_t *person_key;
+	bool found;
+} person_ctx;
+
+static ug_err
+alert_person_of(void *ctx, const uint8_t *id, const uint8_t *body,
+		size_t len, uint32_t deliveries)
+{
+	(void)id;
+	(void)deliveries;
+	person_ctx *p = ctx;
+	wire_alert *a =
+	    wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body, len);
+	if (a && a->cpr && a->cpr[0]) {
+		ug_person_key(p->hash_key, a->cpr, p->person_key);
+		p->found = true;
+	}
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, a);
+	return UG_OK;
+}
+
+static bool
+alert_person(hub *h, const uint8_t *id, uint8_t person_key[UG_PERSON_KEY_LEN])
+{
+	person_ctx p = {h->keys->hash_key, person_key, false};
+	bool open;
+	return store_alert_get(h->store, id, alert_person_of, &p, &open) ==
+		       UG_OK &&
+	       p.found;
+}
+
+/*
+ * The signing key is loaded (and made, if the keys directory has none)
+ * on the first tick, so every checkpoint from then on is signed; a hub
+ * that cannot load it says so once and goes on with the chain alone.
+ */
+static void
+audit_tick(hub *h)
+{
+	static bool tried;
+	if (!tried) {
+		tried = true;
+		ug_diag diag = {0};
+		ug_err err = ug_keys_load_signing(h->keys, true, &diag);
+		if (err == UG_OK) {
+			store_audit_signer(h->store, h->keys->sign_secret,
+					   STORE_AUDIT_CHECKPOINT_EVERY);
+			/* Cover what hubctl or a crash left unsigned. */
+			if (store_audit_checkpoint(h->store, h->now) != UG_OK)
+				log_err("HUB-AUDIT", "checkpoint not written");
+		} else {
+			log_err("HUB-AUDIT",
+				"no audit signing key (%s: %s); the trail is "
+				"chained but its checkpoints are not signed",
+				diag.file[0] ? diag.file : "keys_dir",
+				diag.reason);
+		}
+	}
+	ug_err err = store_audit_flush(h->store);
+	if (err != UG_OK)
+		log_warn("HUB-AUDIT",
+			 "audit records not written yet (%s); kept for the "
+			 "next tick",
+			 ug_strerror(err));
+}
+
+/* ---- delivery counts, written once a tick ---- */
+
+static void
+flush_counts(hub *h)
 {
 	if (!h->n_pending_counts)
 		return;
@@ -137,6 +227,19 @@ hub__delivery_flush(hub *h)
 			 "%zu delivery counts not stored yet "
 			 "(%s); alerts are delivered regardless",
 			 h->n_pending_counts, ug_strerror(err));
+}
+
+void
+hub__delivery_flush(hub *h)
+{
+	flush_counts(h);
+	/* At stop: what is queued, then a signed checkpoint of the head. */
+	ug_err err = h->keys->sign_secret
+			     ? store_audit_checkpoint(h->store, h->now)
+			     : store_audit_flush(h->store);
+	if (err != UG_OK)
+		log_err("HUB-AUDIT", "audit records or checkpoint not written "
+			"at stop: %s", ug_strerror(err));
 }
 
 /* ---- pumping ---- */
@@ -174,6 +277,21 @@ send_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	alert->recipient = (char *)o->recipient;
 	o->sent = session_send(o->h, o->s,
 			       UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, alert);
+	if (o->sent) {
+		uint8_t person_key[UG_PERSON_KEY_LEN];
+		bool person = alert->cpr && alert->cpr[0];
+		if (person)
+			ug_person_key(o->h->keys->hash_key, alert->cpr,
+				      person_key);
+		char detail[2 * STORE_ALERT_ID_LEN + STORE_ID_MAX + 8];
+		ug_hex(id, STORE_ALERT_ID_LEN, detail);
+		if (strcmp(o->recipient, o->s->caseworker) != 0)
+			snprintf(detail + 2 * STORE_ALERT_ID_LEN,
+				 sizeof detail - 2 * STORE_ALERT_ID_LEN,
+				 " for %s", o->recipient);
+		audit_queue(o->h, o->s->caseworker, o->s->key, "deliver", "ok",
+			    person ? person_key : NULL, detail);
+	}
 	alert->recipient = raised_for;
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, alert);
 	return UG_OK;
@@ -286,6 +404,7 @@ refuse_hello(hub *h, zmq_msg_t *routing, const char *caseworker, int code,
 	welcome.code = code;
 	welcome.reason = (char *)why;
 	log_warn("HUB-HELLO", "no session for %s: %s", caseworker, why);
+	audit_queue(h, caseworker, NULL, "hello", "refused", NULL, why);
 	hub__delivery_send(h, zmq_msg_data(routing), zmq_msg_size(routing),
 			   UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME, &welcome);
 }
@@ -360,8 +479,17 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 	char detail[256];
 	snprintf(detail, sizeof detail, "%s %.200s", hexid, note ? note : "");
 	ug_utf8_trim_tail(detail);
-	if (store_audit_append(h->store, h->now, caseworker, "ack", NULL,
-			       detail) != UG_OK)
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+	bool person = alert_person(h, id, person_key);
+	char key[UG_Z85_KEY_LEN + 1] = "";
+	uint32_t flags;
+	/* The frame's key is the registered one (checked per frame). */
+	if (store_principal_current(h->store, STORE_CASEWORKER, caseworker,
+				    key, &flags) != UG_OK)
+		key[0] = '\0';
+	store_audit_entry e = {h->now, caseworker, key, "ack", "ok",
+			       person ? person_key : NULL, detail};
+	if (store_audit_write(h->store, &e, 1) != UG_OK)
 		log_err("HUB-AUDIT", "ack of %s not audited", hexid);
 	return UG_OK;
 }
@@ -432,6 +560,12 @@ on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack)
 	bool found;
 	ug_err err =
 	    store_ack(h, caseworker, ack->alert_id.data, ack->note, &found);
+	if (err == UG_OK && !found) {
+		char hexid[2 * STORE_ALERT_ID_LEN + 1];
+		ug_hex(ack->alert_id.data, STORE_ALERT_ID_LEN, hexid);
+		audit_queue(h, caseworker, NULL, "ack", "not-open", NULL,
+			    hexid);
+	}
 	if (err != UG_OK) {
 		char hexid[2 * STORE_ALERT_ID_LEN + 1];
 		ug_hex(ack->alert_id.data, STORE_ALERT_ID_LEN, hexid);
@@ -448,8 +582,9 @@ on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack)
 void
 hub__delivery_tick(hub *h)
 {
-	hub__delivery_flush(h);
+	flush_counts(h);
 	retry_acks(h);
+	audit_tick(h);
 	for (long i = 0; i < h->sessions_max; i++) {
 		hub_session *s = &h->sessions[i];
 		if (!s->used)
@@ -483,6 +618,8 @@ answer_query(hub *h, zmq_msg_t *routing, const char *caseworker,
 		refuse_frame(h, routing, q->request_id,
 		             UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
 		             "too many queries; wait a moment and ask again");
+		audit_queue(h, caseworker, NULL, "query", "rate-limited", NULL,
+			    "");
 		return;
 	}
 	hub__query(h, zmq_msg_data(routing), zmq_msg_size(routing), caseworker,
@@ -508,6 +645,8 @@ refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 		 "frame from %s refused: key revoked or "
 		 "replaced",
 		 caseworker ? caseworker : "?");
+	audit_queue(h, caseworker, zmq_msg_gets(frame, HUB_KEY_PROPERTY),
+		    "frame", "refused", NULL, "key revoked or replaced");
 	uint32_t request_id = 0;
 	int kind, code;
 	void *msg = NULL;
@@ -542,6 +681,8 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 			&code, &diag) != UG_OK) {
 		log_warn("HUB-DELIVER", "frame from %s refused: %s",
 			 caseworker, diag.reason);
+		audit_queue(h, caseworker, NULL, "frame", "malformed", NULL,
+			    diag.reason);
 		refuse_frame(h, routing, 0, code, diag.reason);
 		return;
 	}

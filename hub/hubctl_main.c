@@ -1,6 +1,8 @@
 /*
  * hubctl: the operator's tool. Generates key files, registers agencies and
- * caseworkers, assigns contact persons and prints store statistics. It
+ * caseworkers, assigns contact persons, prints store statistics and
+ * checks and shows the audit trail (hubctl_audit.c). Every writing command
+ * leaves a record in the hub's audit trail. It
  * works on the hub's LMDB store directly, which is safe while hubd runs:
  * LMDB serialises writers across processes, and hubd picks up appended
  * assignments on its next catch-up (every half second).
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "adapters/csv.h"
 #include "common/config.h"
@@ -20,6 +23,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "hub/hub.h"
+#include "hub/hubctl_audit.h"
 #include "proto/wire.h"
 #include "store/store.h"
 
@@ -30,7 +34,11 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  keygen ID                 write keys_dir/ID.key and ID.key_secret\n"
-	"                            (0600); the hub's own keys are ID 'hub'\n"
+	"                            (0600); the hub's own keys are ID 'hub',\n"
+	"                            which also writes hub.sign_public and\n"
+	"                            hub.sign_secret (0600), the audit\n"
+	"                            signing pair (hubd makes it at start if\n"
+	"                            it is missing)\n"
 	"  register-agency ID        admit an agency's key on the ingest\n"
 	"                            endpoint [--key FILE.key] [--types LIST]\n"
 	"  register-caseworker ID    admit a caseworker's key on the delivery\n"
@@ -52,21 +60,40 @@ static const char usage[] =
 	"  stats                     print store statistics [--json]\n"
 	"  log                       list the stored events, oldest first: sequence,\n"
 	"                            type, agency, event id (no personal data)\n"
-	"                            [--json] [--after SEQ] [--limit N]";
+	"                            [--json] [--after SEQ] [--limit N]\n"
+	"  audit verify              check the audit trail's hash chain, its\n"
+	"                            recorded head and every checkpoint's\n"
+	"                            signature (keys_dir/hub.sign_public); names\n"
+	"                            the first broken record. Exit 0 intact,\n"
+	"                            1 broken or not verifiable, 2 usage\n"
+	"  audit show                print audit records, oldest first\n"
+	"                            [--cpr CPR] [--key KEYID] [--actor ID]\n"
+	"                            [--from DATE] [--to DATE] [--json]; --cpr\n"
+	"                            is hashed here to the person key and is\n"
+	"                            never printed; showing is itself audited\n"
+	"\n"
+	"register-*, revoke-*, assign, keygen (once the store exists) and audit\n"
+	"show are recorded in the audit trail as hubctl:USER.";
 
 static const ug_setting extra_settings[] = {
-	{"key", "", "public key file to register (default keys_dir/ID.key)"},
+	{"key", "", "register: public key file (default keys_dir/ID.key); "
+	            "audit show: only records of this key (Z85, or its first "
+	            "characters)"},
+	{"actor", "", "audit show: only records of this principal id"},
 	{"types", "absence", "event types an agency may send, comma-separated"},
 	{"desk", "false", "the caseworker is a member of the duty desk"},
-	{"cpr", "", "assign: the person's CPR number"},
+	{"cpr", "", "assign: the person's CPR number; audit show: only "
+	            "records about this person"},
 	{"caseworker", "", "assign: the caseworker id"},
-	{"from", "", "assign: first day (default today)"},
-	{"to", "", "assign: last day (default open-ended)"},
+	{"from", "", "assign: first day (default today); audit show: from "
+	             "this day (UTC)"},
+	{"to", "", "assign: last day (default open-ended); audit show: up to "
+	           "and including this day (UTC)"},
 	{"role", "contact", "assign: contact, guidance or mentor (anything "
 	                    "else: exit 2, nothing stored); with --file the "
 	                    "file's role column decides"},
 	{"file", "", "assign: CSV file of assignments"},
-	{"json", "false", "stats, log: print JSON"},
+	{"json", "false", "stats, log, audit show: print JSON"},
 	{"after", "0", "log: start after this sequence"},
 	{"limit", "0", "log: at most this many events (0 = all)"},
 };
@@ -101,7 +128,35 @@ cmd_keygen(const ug_config *cfg, const char *id)
 		return fail("keygen", &diag);
 	printf("wrote %s/%s.key and %s/%s.key_secret (0600)\n", dir, id, dir,
 	       id);
+	if (strcmp(id, "hub") == 0) {
+		ug_err err = ug_keys_generate_signing(dir, id, &diag);
+		if (err == UG_OK)
+			printf("wrote %s/hub.sign_public and %s/hub.sign_secret "
+			       "(0600)\n", dir, dir);
+		else if (err != UG_EEXISTS)
+			return fail("keygen (signing key)", &diag);
+	}
 	return 0;
+}
+
+static ug_err open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag);
+static void close_ctl(ctl *c);
+
+/* keygen runs before there is a store; once there is one, it is
+ * recorded like any other admin action. */
+static void
+audit_keygen(const ug_config *cfg, const char *id)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/log/data.mdb",
+	         ug_config_get(cfg, "data_dir"));
+	if (access(path, F_OK) != 0)
+		return;
+	ctl c = {0};
+	ug_diag diag = {0};
+	if (open_ctl(&c, cfg, &diag) == UG_OK)
+		hubctl_audit_admin(c.store, c.keys, "keygen", "ok", NULL, id);
+	close_ctl(&c);
 }
 
 static ug_err
@@ -123,8 +178,11 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 		return err;
 	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
 	                   c->keys->storage_key};
-	return store_open(&c->store, ug_config_get(cfg, "data_dir"), &opts,
-	                  diag);
+	err = store_open(&c->store, ug_config_get(cfg, "data_dir"), &opts,
+	                 diag);
+	if (err == UG_OK)
+		hubctl_audit_signer(c->store, c->keys);
+	return err;
 }
 
 static void
@@ -159,6 +217,13 @@ cmd_register(ctl *c, int kind, const char *id)
 	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "desk"))
 		flags |= STORE_FLAG_DESK;
 	ug_err err = store_principal_put(c->store, kind, id, public_z85, flags);
+	char detail[160];
+	snprintf(detail, sizeof detail, "%s key %.8s... flags 0x%x", id,
+	         public_z85, (unsigned)flags);
+	hubctl_audit_admin(c->store, c->keys,
+	                   kind == STORE_AGENCY ? "register-agency"
+	                                        : "register-caseworker",
+	                   err == UG_OK ? "ok" : "failed", NULL, detail);
 	if (err != UG_OK) {
 		fprintf(stderr, "hubctl: register: %s\n", ug_strerror(err));
 		return 1;
@@ -172,6 +237,13 @@ static int
 cmd_revoke(ctl *c, int kind, const char *id)
 {
 	ug_err err = store_principal_revoke(c->store, kind, id);
+	hubctl_audit_admin(c->store, c->keys,
+	                   kind == STORE_AGENCY ? "revoke-agency"
+	                                        : "revoke-caseworker",
+	                   err == UG_OK         ? "ok"
+	                   : err == UG_ENOTFOUND ? "not-found"
+	                                         : "failed",
+	                   NULL, id);
 	if (err == UG_ENOTFOUND) {
 		fprintf(stderr, "hubctl: revoke: no %s '%s' is registered\n",
 		        kind == STORE_AGENCY ? "agency" : "caseworker", id);
@@ -304,6 +376,43 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	return UG_OK;
 }
 
+/* One audit record per assignment (the person key, never the CPR), in
+ * one transaction, then a signed checkpoint. */
+static void
+audit_assignments(ctl *c, const assignment *batch, size_t n)
+{
+	char who[STORE_ID_MAX];
+	store_audit_entry *e = calloc(n, sizeof *e);
+	char (*detail)[128] = calloc(n, sizeof *detail);
+	if (!e || !detail) {
+		free(e);
+		free(detail);
+		fprintf(stderr, "hubctl: assignments not audited: out of "
+		        "memory\n");
+		return;
+	}
+	hubctl_audit_operator(who);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(detail[i], sizeof detail[i], "%s %s from %s%s%s",
+		         wire_contact_role_name(batch[i].role),
+		         batch[i].caseworker, batch[i].from,
+		         batch[i].to[0] ? " to " : "", batch[i].to);
+		e[i] = (store_audit_entry){ug_now_ms(), who, NULL, "assign",
+		                           batch[i].ev.status == STORE_NEW
+		                               ? "ok"
+		                               : "already-known",
+		                           batch[i].person_key, detail[i]};
+	}
+	ug_err err = store_audit_write(c->store, e, n);
+	if (err == UG_OK && c->keys->sign_secret)
+		err = store_audit_checkpoint(c->store, ug_now_ms());
+	if (err != UG_OK)
+		fprintf(stderr, "hubctl: assignments not audited: %s\n",
+		        ug_strerror(err));
+	free(e);
+	free(detail);
+}
+
 /* Append a run of assignments in one transaction; counts new ones. */
 static ug_err
 flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
@@ -316,12 +425,15 @@ flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
 		events[i] = batch[i].ev;
 	ug_err err = n ? store_append(c->store, events, n) : UG_OK;
 	for (size_t i = 0; err == UG_OK && i < n; i++) {
+		batch[i].ev.status = events[i].status;
 		if (events[i].status == STORE_NEW)
 			(*added)++;
 		else
 			(*dups)++;
 	}
 	free(events);
+	if (err == UG_OK && n)
+		audit_assignments(c, batch, n);
 	return err;
 }
 
@@ -597,19 +709,27 @@ main(int argc, char **argv)
 	                strcmp(cmd, "register-caseworker") == 0 ||
 	                strcmp(cmd, "revoke-agency") == 0 ||
 	                strcmp(cmd, "revoke-caseworker") == 0;
-	bool known = needs_id || strcmp(cmd, "assign") == 0 ||
+	bool audit = strcmp(cmd, "audit") == 0;
+	bool known = needs_id || audit || strcmp(cmd, "assign") == 0 ||
 	             strcmp(cmd, "stats") == 0 || strcmp(cmd, "log") == 0;
 	if (!known || (needs_id && !id)) {
 		fprintf(stderr, "hubctl: %s (see --help)\n",
 		        !known ? "unknown or missing command" : "missing ID");
+	} else if (audit && !hubctl_audit_known(id)) {
+		fprintf(stderr, "hubctl: audit needs verify or show (see "
+		        "--help)\n");
 	} else if (strcmp(cmd, "keygen") == 0) {
 		rc = cmd_keygen(cfg, id);
+		if (rc == 0)
+			audit_keygen(cfg, id);
 	} else if (strcmp(cmd, "assign") == 0 && !assign_usage_ok(cfg)) {
 		rc = 2;
 	} else {
 		ctl c = {0};
 		if (open_ctl(&c, cfg, &diag) != UG_OK) {
 			rc = fail("cannot open the hub's keys and store", &diag);
+		} else if (audit) {
+			rc = hubctl_audit(cfg, c.store, c.keys, id);
 		} else if (strcmp(cmd, "register-agency") == 0) {
 			rc = cmd_register(&c, STORE_AGENCY, id);
 		} else if (strcmp(cmd, "register-caseworker") == 0) {

@@ -6,7 +6,9 @@
  * member, or for a person with an open alert addressed to them (an
  * escalation). Addiction events never appear in a timeline; a referral
  * shared with consent appears as its alert. Every answer, and every
- * refusal, is appended to the audit trail.
+ * refusal, is appended to the audit trail (who, with which key, about
+ * which person key, the result): queued, and written with the tick's
+ * other audit records (deliver.c), so a query never waits for an fsync.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -81,11 +83,18 @@ hub__query_allowed(hub *h, const char *caseworker)
 
 static void
 audit(hub *h, const char *caseworker, const char *action,
-      const uint8_t *person_key, const char *detail)
+      const char *result, const uint8_t *person_key, const char *detail)
 {
-	if (store_audit_append(h->store, h->now, caseworker, action,
-	                       person_key, detail) != UG_OK)
-		log_err("HUB-AUDIT", "%s by %s not audited", action, caseworker);
+	/* The frame's key is the registered one: hub__sender_current
+	 * checked it before the query got here. */
+	char key[UG_Z85_KEY_LEN + 1];
+	uint32_t flags;
+	if (store_principal_current(h->store, STORE_CASEWORKER, caseworker,
+	                            key, &flags) != UG_OK)
+		key[0] = '\0';
+	store_audit_entry e = {h->now, caseworker, key,    action,
+	                       result, person_key, detail};
+	store_audit_queue(h->store, &e);
 }
 
 /* ---- open alerts ---- */
@@ -172,7 +181,7 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	result->truncated = more || offset + n < l.n;
 	fit_frame(result);
 	send_result(h, routing, routing_len, result);
-	audit(h, caseworker, "list", NULL, "");
+	audit(h, caseworker, "list", "ok", NULL, "");
 	for (size_t i = 0; i < l.n; i++)
 		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, l.alerts[i]);
 	free(l.alerts);
@@ -559,6 +568,7 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 		result->code = UNGEBRO__V1__ERROR_CODE__E_MALFORMED;
 		result->reason = (char *)why;
 		send_result(h, routing, routing_len, result);
+		audit(h, caseworker, "timeline", "malformed", NULL, why);
 		return;
 	}
 	uint8_t person_key[UG_PERSON_KEY_LEN];
@@ -568,7 +578,7 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 		result->reason = "this person is not assigned to you or your "
 		                 "desk";
 		send_result(h, routing, routing_len, result);
-		audit(h, caseworker, "timeline-denied", person_key, "");
+		audit(h, caseworker, "timeline", "denied", person_key, "");
 		log_warn("HUB-QUERY", "timeline refused to %s: not their person",
 		         caseworker);
 		return;
@@ -600,7 +610,7 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 		fit_frame(result);
 		send_result(h, routing, routing_len, result);
 		free(ptrs);
-		audit(h, caseworker, "timeline", person_key, "");
+		audit(h, caseworker, "timeline", "ok", person_key, "");
 	}
 	free_timeline(&t);
 }
@@ -622,5 +632,7 @@ hub__query(hub *h, const void *routing, size_t routing_len,
 		result.code = UNGEBRO__V1__ERROR_CODE__E_MALFORMED;
 		result.reason = "unknown query kind";
 		send_result(h, routing, routing_len, &result);
+		audit(h, caseworker, "query", "malformed", NULL,
+		      "unknown query kind");
 	}
 }

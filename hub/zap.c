@@ -3,7 +3,9 @@
  * its public key is registered, as an agency on the ingest domain or as a
  * caseworker on the delivery domain; the reply's user id is the principal's
  * id, which libzmq attaches to every message as "User-Id". Each refusal is
- * logged and counted; the refused client never reaches the store.
+ * logged, counted and queued for the audit trail (written once a tick;
+ * a flood beyond the queue is counted there, not written record by
+ * record); the refused client never reaches the store.
  */
 #include <stdio.h>
 #include <string.h>
@@ -191,6 +193,13 @@ handle_one(hub *h)
 		         "(key %.8s...)", curve ? "CURVE" : "non-CURVE", address,
 		         domain, why, key);
 		reply(h->zap, request_id, request_id_len, "400", why, "", NULL);
+		char detail[160];
+		snprintf(detail, sizeof detail, "%s from %s: %s", domain,
+		         address, why);
+		store_audit_entry e = {h->now, id[0] ? id : "-",
+		                       curve ? key : NULL, "connect", "refused",
+		                       NULL, detail};
+		store_audit_queue(h->store, &e);
 	} else {
 		h->zap_admitted++;
 		log_info("HUB-ZAP", "admitted %s '%s' from %s on %s",

@@ -1,0 +1,249 @@
+/*
+ * hubctl audit verify / show, and the admin records hubctl writes. Verify
+ * checks the signatures against keys_dir/hub.sign_public, never against a
+ * key found in the store. Show decrypts for the operator only; --cpr is
+ * turned into the person key here and is neither stored nor printed.
+ */
+#include "hub/hubctl_audit.h"
+
+#include <pwd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/util.h"
+
+void
+hubctl_audit_operator(char out[STORE_ID_MAX])
+{
+	struct passwd *pw = getpwuid(geteuid());
+	if (pw && pw->pw_name)
+		snprintf(out, STORE_ID_MAX, "hubctl:%.50s", pw->pw_name);
+	else
+		snprintf(out, STORE_ID_MAX, "hubctl:uid=%u",
+		         (unsigned)geteuid());
+}
+
+void
+hubctl_audit_signer(store *s, ug_keys *keys)
+{
+	ug_diag diag = {0};
+	if (ug_keys_load_signing(keys, false, &diag) == UG_OK)
+		store_audit_signer(s, keys->sign_secret,
+		                   STORE_AUDIT_CHECKPOINT_EVERY);
+}
+
+void
+hubctl_audit_admin(store *s, ug_keys *keys, const char *action,
+                   const char *result, const uint8_t *person_key,
+                   const char *detail)
+{
+	char who[STORE_ID_MAX];
+	hubctl_audit_operator(who);
+	store_audit_entry e = {ug_now_ms(), who,        NULL,  action,
+	                       result,      person_key, detail};
+	ug_err err = store_audit_write(s, &e, 1);
+	if (err == UG_OK && keys->sign_secret)
+		err = store_audit_checkpoint(s, e.at);
+	if (err != UG_OK)
+		fprintf(stderr, "hubctl: %s was not recorded in the audit "
+		        "trail: %s\n", action, ug_strerror(err));
+}
+
+int
+hubctl_audit_known(const char *sub)
+{
+	return sub && (strcmp(sub, "verify") == 0 || strcmp(sub, "show") == 0);
+}
+
+static int
+verify(const ug_config *cfg, store *s)
+{
+	char path[512];
+	uint8_t pk[UG_SIGN_PUBLIC_LEN];
+	ug_diag diag = {0};
+	snprintf(path, sizeof path, "%s/hub.sign_public",
+	         ug_config_get(cfg, "keys_dir"));
+	if (ug_keys_load_sign_public(path, pk, &diag) != UG_OK) {
+		printf("audit trail NOT VERIFIED: cannot read the signing "
+		       "public key: %s\n", diag.reason);
+		return 1;
+	}
+	store_audit_report r;
+	ug_err err = store_audit_verify(s, pk, &r);
+	if (err != UG_OK) {
+		printf("audit trail NOT VERIFIED: cannot read it: %s\n",
+		       ug_strerror(err));
+		return 1;
+	}
+	if (r.broken_seq) {
+		printf("audit trail BROKEN at record %llu: %s\n",
+		       (unsigned long long)r.broken_seq, r.problem);
+		printf("%llu problem%s in all; %llu records, %llu "
+		       "checkpoints\n", (unsigned long long)r.problems,
+		       r.problems == 1 ? "" : "s",
+		       (unsigned long long)r.records,
+		       (unsigned long long)r.checkpoints);
+		return 1;
+	}
+	printf("audit trail intact: %llu records, %llu signed checkpoints "
+	       "(last at record %llu), head at record %llu\n",
+	       (unsigned long long)r.records,
+	       (unsigned long long)r.checkpoints,
+	       (unsigned long long)r.last_checkpoint,
+	       (unsigned long long)r.head);
+	if (r.records > r.last_checkpoint)
+		printf("records %llu..%llu come after the last checkpoint: "
+		       "chained and sealed, not yet signed\n",
+		       (unsigned long long)r.last_checkpoint + 1,
+		       (unsigned long long)r.records);
+	return 0;
+}
+
+typedef struct {
+	bool json, by_person;
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+	const char *key, *actor;
+	int64_t from, to; /* ms, [from, to) */
+	uint64_t shown;
+} show_ctx;
+
+static void
+json_string(const char *text)
+{
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+static void
+format_time(int64_t ms, char out[32])
+{
+	int32_t day = (int32_t)(ms >= 0 ? ms / UG_DAY_MS
+	                                : (ms - UG_DAY_MS + 1) / UG_DAY_MS);
+	int64_t in_day = (ms - (int64_t)day * UG_DAY_MS) / 1000;
+	char date[11];
+	ug_date_format(day, date);
+	snprintf(out, 32, "%sT%02d:%02d:%02dZ", date, (int)(in_day / 3600),
+	         (int)(in_day / 60 % 60), (int)(in_day % 60));
+}
+
+static ug_err
+show_one(void *ctx, const store_audit_record *r)
+{
+	show_ctx *c = ctx;
+	if ((c->by_person &&
+	     (!r->has_person || sodium_memcmp(r->person_key, c->person_key,
+	                                      UG_PERSON_KEY_LEN) != 0)) ||
+	    (c->key[0] && strncmp(r->key, c->key, strlen(c->key)) != 0) ||
+	    (c->actor[0] && strcmp(r->actor, c->actor) != 0) ||
+	    r->at < c->from || r->at >= c->to)
+		return UG_OK;
+	char when[32], person[2 * UG_PERSON_KEY_LEN + 1] = "";
+	format_time(r->at, when);
+	if (r->has_person)
+		ug_hex(r->person_key, UG_PERSON_KEY_LEN, person);
+	c->shown++;
+	if (!c->json) {
+		char about[2 * UG_PERSON_KEY_LEN + 16] = "";
+		if (person[0])
+			snprintf(about, sizeof about, "person %.12s ", person);
+		printf("%8llu  %s  %-18s %-12s %-10s %-10.10s %s%s\n",
+		       (unsigned long long)r->seq, when, r->actor, r->action,
+		       r->result[0] ? r->result : "-",
+		       r->key[0] ? r->key : "-", about, r->detail);
+		return UG_OK;
+	}
+	printf("{\"seq\": %llu, \"at\": %lld, \"time\": \"%s\", \"actor\": ",
+	       (unsigned long long)r->seq, (long long)r->at, when);
+	json_string(r->actor);
+	printf(", \"key\": ");
+	json_string(r->key);
+	printf(", \"action\": ");
+	json_string(r->action);
+	printf(", \"result\": ");
+	json_string(r->result);
+	printf(", \"person\": ");
+	json_string(person);
+	printf(", \"detail\": ");
+	json_string(r->detail);
+	printf("}\n");
+	return UG_OK;
+}
+
+/* --from/--to as UTC days; a bad date is a usage error. */
+static bool
+day_option(const ug_config *cfg, const char *name, int64_t *ms,
+           int64_t dflt, int add_days)
+{
+	const char *text = ug_config_get(cfg, name);
+	int32_t day;
+	if (!text[0]) {
+		*ms = dflt;
+		return true;
+	}
+	if (ug_date_parse(text, &day) != UG_OK) {
+		fprintf(stderr, "hubctl: --%s must be a date, YYYY-MM-DD\n",
+		        name);
+		return false;
+	}
+	*ms = ((int64_t)day + add_days) * UG_DAY_MS;
+	return true;
+}
+
+static int
+show(const ug_config *cfg, store *s, ug_keys *keys)
+{
+	show_ctx c = {.json = ug_config_bool(cfg, "json"),
+	              .key = ug_config_get(cfg, "key"),
+	              .actor = ug_config_get(cfg, "actor")};
+	const char *cpr = ug_config_get(cfg, "cpr");
+	if (cpr[0]) {
+		char norm[11];
+		const char *why;
+		if (ug_cpr_parse(cpr, strlen(cpr), norm, &why) != UG_OK) {
+			fprintf(stderr, "hubctl: --cpr: %s\n", why);
+			return 2;
+		}
+		ug_person_key(keys->hash_key, norm, c.person_key);
+		sodium_memzero(norm, sizeof norm);
+		c.by_person = true;
+	}
+	/* --to names the last day shown, so it counts to the day's end. */
+	if (!day_option(cfg, "from", &c.from, INT64_MIN, 0) ||
+	    !day_option(cfg, "to", &c.to, INT64_MAX, 1))
+		return 2;
+	ug_err err = store_audit_scan(s, 1, show_one, &c);
+	if (err != UG_OK) {
+		fprintf(stderr, "hubctl: reading the audit trail stopped: %s "
+		        "(run hubctl audit verify)\n", ug_strerror(err));
+		return 1;
+	}
+	/* Reading the trail discloses it: that is recorded too, with the
+	 * filter (the person key, never the CPR). */
+	char detail[STORE_AUDIT_DETAIL_MAX];
+	snprintf(detail, sizeof detail, "%llu records shown%s%.40s%s%.63s",
+	         (unsigned long long)c.shown, c.key[0] ? " key " : "",
+	         c.key, c.actor[0] ? " actor " : "", c.actor);
+	hubctl_audit_admin(s, keys, "audit-show", "ok",
+	                   c.by_person ? c.person_key : NULL, detail);
+	return 0;
+}
+
+int
+hubctl_audit(const ug_config *cfg, store *s, ug_keys *keys, const char *sub)
+{
+	if (strcmp(sub, "verify") == 0)
+		return verify(cfg, s);
+	return show(cfg, s, keys);
+}

@@ -1,0 +1,38 @@
+/*
+ * hubctl's audit side: the record every writing command leaves in the
+ * hub's audit trail, and the `audit verify` and `audit show` commands.
+ */
+#ifndef UG_HUBCTL_AUDIT_H
+#define UG_HUBCTL_AUDIT_H
+
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/keys.h"
+#include "store/store.h"
+
+/* Load the hub's signing key if keys_dir has one, so the records hubctl
+ * writes end in a signed checkpoint; without it they are chained only
+ * (hubd signs a checkpoint over them when it next starts). */
+void hubctl_audit_signer(store *s, ug_keys *keys);
+
+/* Who hubctl acts as in the trail: "hubctl:USER" (the effective Unix
+ * user), until admin keys say more. */
+void hubctl_audit_operator(char out[STORE_ID_MAX]);
+
+/* Record an admin action as "hubctl:USER" (the Unix user), and sign a
+ * checkpoint after it when a signing key is loaded. Logs on failure; the
+ * action itself stands. */
+void hubctl_audit_admin(store *s, ug_keys *keys, const char *action,
+                        const char *result, const uint8_t *person_key,
+                        const char *detail);
+
+/* `hubctl audit verify|show`: the exit code (0 intact / printed, 1 broken
+ * or failed, 2 usage). */
+int hubctl_audit(const ug_config *cfg, store *s, ug_keys *keys,
+                 const char *sub);
+
+/* Whether `sub` is an audit subcommand hubctl knows. */
+int hubctl_audit_known(const char *sub);
+
+#endif
