@@ -1,0 +1,212 @@
+"""61 audit: the audit trail records deliveries, reads, acknowledgements,
+actions and admin actions (SECURITY.md "Audit trail"); `hubctl audit
+verify` finds it intact after a clean stop and names the first broken
+record after a flipped byte, a deleted record or a cut tail, each done
+to the LMDB files with mdb_dump / mdb_load as an attacker would.
+Every test ends with the privacy sweep (the hub fixture's teardown)."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import hubtest
+from hubtest import AbsenceRow, CprGen
+
+
+def import_rows(hub, name, rows):
+    path, _ = hub.csv(name, rows)
+    r = hub.adapter("import", path)
+    assert r.rc == 0, str(r)
+
+
+def inbox_once(hub, caseworker, *args):
+    conf = hub.tmp / f"inbox-{caseworker}.conf"
+    conf.write_text(f"caseworker = {caseworker}\n"
+                    f"keys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([hubtest.binary("inbox"), "--config", str(conf),
+                        *args], capture_output=True, text=True, timeout=60)
+    return p
+
+
+def verify(hub):
+    return hub.hubctl("audit", "verify", check=False)
+
+
+def show(hub, *args):
+    p = hub.hubctl("audit", "show", "--json", *args)
+    return [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+
+
+def busy_hub(make_hub):
+    """A hub that delivered, was read, acked, recorded an action, and
+    registered and revoked a key; stopped. Returns (hub, cpr, alert id)."""
+    hub = make_hub()
+    cpr = CprGen(6101).next()
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna")
+    import_rows(hub, "w19.csv", [AbsenceRow(cpr, absent=20, expected=100)])
+    hub.wait_stats("one alert", lambda s: s["alerts"] == 1)
+    rc, alerts, err = hub.inbox("cw-anna", no_ack=True, max_alerts=1,
+                                idle_exit=10)
+    assert rc == 0 and len(alerts) == 1, err
+    alert_id = alerts[0]["alert_id"]
+    p = inbox_once(hub, "cw-anna", "--timeline", cpr)
+    assert p.returncode == 0, p.stderr
+    p = inbox_once(hub, "desk-dora", "--timeline", cpr)   # not hers: denied
+    assert p.returncode != 0
+    rc, out, err = hub.record("cw-anna", "contact", alert_id, "phone")
+    assert rc == 0, err
+    p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note", "called")
+    assert p.returncode == 0, p.stderr
+    hub.keygen("cw-zed")
+    hub.register_caseworker("cw-zed")
+    hub.hubctl("revoke-caseworker", "cw-zed")
+    hub.stop()
+    return hub, cpr, alert_id
+
+
+def test_trail_records_every_kind_and_verifies(make_hub):
+    hub, cpr, alert_id = busy_hub(make_hub)
+    p = verify(hub)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "intact" in p.stdout
+    recs = show(hub)
+    seen = {(r["actor"], r["action"], r["result"]) for r in recs}
+    for want in [("cw-anna", "deliver", "ok"), ("cw-anna", "timeline", "ok"),
+                 ("desk-dora", "timeline", "denied"),
+                 ("cw-anna", "ack", "ok"), ("cw-anna", "action", "")]:
+        assert want in seen, (want, sorted(seen))
+    admin = [r for r in recs if r["actor"].startswith("hubctl:")]
+    actions = {(r["action"], r["result"]) for r in admin}
+    assert ("register-caseworker", "ok") in actions, actions
+    assert ("revoke-caseworker", "ok") in actions, actions
+    assert ("assign", "ok") in actions, actions
+    deliver = [r for r in recs if r["action"] == "deliver"]
+    assert deliver[0]["detail"].startswith(alert_id), deliver
+    assert deliver[0]["key"], "the key the caseworker used is recorded"
+    # --cpr is hashed locally: it finds the person's records, and the CPR
+    # itself is printed nowhere.
+    mine = show(hub, "--cpr", cpr)
+    assert {r["action"] for r in mine} >= {"deliver", "timeline", "ack",
+                                           "assign"}, mine
+    assert all(r["person"] == mine[0]["person"] for r in mine)
+    p = hub.hubctl("audit", "show", "--cpr", cpr)
+    assert cpr not in p.stdout and cpr[:6] not in p.stdout.replace("-", "")
+    assert show(hub, "--actor", "cw-zed") == []
+    assert show(hub, "--to", "2000-01-01") == []
+    # Usage errors: exit 2.
+    assert hub.hubctl("audit", check=False).returncode == 2
+    assert hub.hubctl("audit", "frobnicate", check=False).returncode == 2
+    assert hub.hubctl("audit", "show", "--from", "2026-13-01",
+                      check=False).returncode == 2
+    # The signing key: made with the hub's keys, secret 0600.
+    assert (hub.keys_dir / "hub.sign_public").exists()
+    assert os.stat(hub.keys_dir / "hub.sign_secret").st_mode & 0o077 == 0
+
+
+# ---------------------------------------------------------------- tamper
+
+
+def dump(env):
+    p = subprocess.run(["mdb_dump", "-a", str(env)], capture_output=True,
+                       text=True, check=True)
+    return p.stdout
+
+
+def load(env, text):
+    """Replace env's files with what mdb_load makes of text."""
+    fresh = env.parent / (env.name + ".new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir()
+    subprocess.run(["mdb_load", "-f", "/dev/stdin", str(fresh)],
+                   input=text, text=True, check=True)
+    for name in ("data.mdb", "lock.mdb"):
+        (env / name).unlink(missing_ok=True)
+    shutil.move(str(fresh / "data.mdb"), str(env / "data.mdb"))
+    shutil.rmtree(fresh)
+
+
+def edit_audit(hub, change):
+    """Apply change(pairs) to the audit db's (key hex, value hex) list."""
+    env = hub.data_dir / "log"
+    text = dump(env)
+    sections = re.split(r"(?m)^(?=VERSION=)", text)
+    out = []
+    for sec in sections:
+        if "\ndatabase=audit\n" in sec:
+            head, rest = sec.split("HEADER=END\n", 1)
+            body, tail = rest.split("DATA=END\n", 1)
+            lines = body.splitlines()
+            pairs = [(lines[i], lines[i + 1])
+                     for i in range(0, len(lines), 2)]
+            pairs = change(pairs)
+            body = "".join(f"{k}\n{v}\n" for k, v in pairs)
+            sec = head + "HEADER=END\n" + body + "DATA=END\n" + tail
+        out.append(sec)
+    load(env, "".join(out))
+
+
+def seq_of(pair):
+    return int(pair[0].strip(), 16)
+
+
+def broken_at(hub):
+    p = verify(hub)
+    assert p.returncode == 1, p.stdout + p.stderr
+    m = re.search(r"BROKEN at record (\d+): (.*)", p.stdout)
+    assert m, p.stdout
+    return int(m.group(1)), m.group(2)
+
+
+def test_flipped_byte_is_named(make_hub):
+    hub, _, _ = busy_hub(make_hub)
+    n = len(show(hub))
+
+    def flip(pairs):
+        k, v = pairs[2]
+        v = v[:-12] + ("0" if v[-12] != "0" else "1") + v[-11:]
+        pairs[2] = (k, v)
+        return pairs
+    edit_audit(hub, flip)
+    seq, what = broken_at(hub)
+    assert seq == 3 and "altered" in what, (seq, what)
+    assert n > 3
+
+
+def test_deleted_record_is_named(make_hub):
+    hub, _, _ = busy_hub(make_hub)
+    edit_audit(hub, lambda pairs: [p for p in pairs if seq_of(p) != 4])
+    seq, what = broken_at(hub)
+    assert seq == 4 and "missing" in what, (seq, what)
+
+
+def test_truncated_tail_is_caught(make_hub):
+    hub, _, _ = busy_hub(make_hub)
+    last = len(show(hub))   # show itself appends a record: count after
+    edit_audit(hub, lambda pairs: pairs[:-2])
+    seq, what = broken_at(hub)
+    assert seq == last, (seq, last, what)
+    assert "truncated" in what, what
+
+
+def test_hubd_makes_the_signing_key_and_signs_what_hubctl_left(make_hub):
+    """A hub started without a signing key makes one (0600) and, at its
+    first tick, signs a checkpoint over the records hubctl chained
+    without one."""
+    hub = make_hub(start=False, register=False)
+    (hub.keys_dir / "hub.sign_secret").unlink()
+    (hub.keys_dir / "hub.sign_public").unlink()
+    for name, desk in hub.caseworkers.items():   # chained, not signed
+        hub.register_caseworker(name, desk)
+    hub.start()
+    hub.wait_log(r"checkpoint signed at record")
+    hub.stop()
+    assert os.stat(hub.keys_dir / "hub.sign_secret").st_mode & 0o077 == 0
+    p = verify(hub)
+    assert p.returncode == 0, p.stdout
+    m = re.search(r"(\d+) signed checkpoints", p.stdout)
+    assert m and int(m.group(1)) >= 1, p.stdout
