@@ -1,27 +1,42 @@
 /*
  * The hub store: durable log in log/, rebuildable state in derived/.
- * See store.h for the contract; the layouts are:
+ * See store.h for the contract. Nothing that says what happened to a person
+ * (an event type, a rule, an agency, a recipient) is readable from the
+ * files without the storage key: values are sealed, and index keys are
+ * keyed hashes (H = BLAKE2b under index_key, derived from the storage key,
+ * with a tag per database) except where an order must be kept. Layouts:
  *
  * log/ (synced)
- *   log        seq BE64 -> v1 | type | received_at BE64 | agency_len |
- *              agency | sealed(flags | person_key[16] | envelope)
- *   ids        event_id[16] -> seq BE64 | agency      (idempotency index)
- *   assign     person_key[16] -> sealed(from BE32 | to BE32 | seq | cw)
+ *   meta       "format" -> BE32 (STORE_LOG_FORMAT); "keycheck" -> sealed
+ *   log        seq BE64 -> v2 | sealed(type | received_at BE64 | agency_len
+ *              | agency | 0 | flags | person_key[16] | body_len BE32 |
+ *              envelope | zero padding to 64 bytes)
+ *   ids        H(event_id)[16] -> sealed(seq BE64 | agency)
+ *   assign     H(person_key | role)[16] -> sealed(count | entries)
  *   principal, principal_id: see store_principal.c
- *   alerts     alert_id[9] -> state | deliveries BE32 | escalations |
- *              recipient_len | recipient | sealed(body)
- *   audit      seq BE64 -> sealed(at | actor | action | person | detail)
- *   queue      recipient | 0x00 | alert_id[9] -> ""   (open alerts only)
+ *   alerts     H(alert_id)[16] -> sealed(state | deliveries BE32 |
+ *              escalations | rlen | recipient padded to 63) |
+ *              sealed(body_len BE32 | body | zero padding to 64 bytes)
+ *   audit      see store_audit.c
+ *   queue      H(recipient)[16] | seq BE64 | H(alert_id)[4] ->
+ *              sealed(alert_id[9] | recipient)    (open alerts only)
  * derived/ (no fsync)
- *   meta       "last_applied" -> BE64
- *   person     person_key[16] | occurred_at BE64 | seq BE64 -> ""
- *   rule       person_key[16] | rule -> sealed(state)
+ *   meta       "last_applied" -> BE64, "schema" -> BE64
+ *   person     H(person_key)[16] | H(seq)[8] -> sealed(occurred_at | seq)
+ *   rule       H(person_key | rule)[16] -> sealed(state)
+ *   timer, palerts, desk: see store_rules.c
  *
- * Sealed values bind their record key as additional data, so a value copied
- * under another key fails to open.
+ * What stays in the clear, and why: log sequences (the log is appended and
+ * replayed in order), the queue's raising sequence under a recipient hash
+ * (delivery order), a timer's due time (the scheduler takes the earliest),
+ * and per hashed key the number of records (a pseudonym has N events).
+ * Every sealed value binds its record key as additional data (alerts also
+ * their id, queue entries their recipient's hash): a value copied or moved
+ * under another key does not open, is refused and reported STORE-FORGED.
  */
 #include "store/store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +46,70 @@
 #include "common/util.h"
 #include "store/store_int.h"
 
-#define LOG_RECORD_VERSION 1
+#define LOG_RECORD_VERSION 2
 #define SEAL_MAX STORE_SEAL_MAX
+/* The log/ environment's layout; a store without it, or with another, is
+ * refused at open rather than misread. */
+#define STORE_LOG_FORMAT 2
+/* Sealed lengths are rounded up to this so that a value's size groups
+ * events and alerts coarsely instead of naming their kind. */
+#define PAD 64
+
+static size_t
+padded(size_t len)
+{
+	return (len + PAD - 1) / PAD * PAD;
+}
+
+void
+store__hash(const store *s, enum store__tag tag, const void *a, size_t alen,
+            const void *b, size_t blen, uint8_t *out, size_t outlen)
+{
+	uint8_t in[1 + 2 * (STORE_ID_MAX + UG_PERSON_KEY_LEN)];
+	uint8_t full[32];
+	assert(alen + blen < sizeof in && outlen <= sizeof full);
+	in[0] = (uint8_t)tag;
+	memcpy(in + 1, a, alen);
+	if (blen)
+		memcpy(in + 1 + alen, b, blen);
+	ug_keyed_hash(s->index_key, in, 1 + alen + blen, full, sizeof full);
+	memcpy(out, full, outlen);
+}
+
+void
+store__seal(const store *s, const void *ad, size_t adlen, const void *plain,
+            size_t len, uint8_t *out)
+{
+	ug_seal(s->storage_key, ad, adlen, plain, len, out);
+}
+
+ug_err
+store__open(const store *s, const void *ad, size_t adlen, const void *sealed,
+            size_t sealed_len, uint8_t *out, size_t cap)
+{
+	if (sealed_len < UG_SEAL_OVERHEAD || sealed_len - UG_SEAL_OVERHEAD > cap)
+		return UG_EMALFORMED;
+	return ug_seal_open(s->storage_key, ad, adlen, sealed, sealed_len, out);
+}
+
+void
+store__forged(store *s, enum store__tag tag, const char *db)
+{
+	/* A forged record read on every loop turn must not flood the log:
+	 * one line per database a minute, with the count since the last. */
+	size_t i = (size_t)tag % 16;
+	int64_t now = ug_mono_ms();
+	if (s->forged_logged_at[i] != 0 && now - s->forged_logged_at[i] < 60000) {
+		s->forged_suppressed[i]++;
+		return;
+	}
+	log_err("STORE-FORGED", "%s: a record does not open with the storage "
+	        "key or is not where it was written; refused (%llu more since "
+	        "the last report)", db,
+	        (unsigned long long)s->forged_suppressed[i]);
+	s->forged_logged_at[i] = now ? now : 1;
+	s->forged_suppressed[i] = 0;
+}
 
 
 
@@ -175,6 +252,74 @@ open_derived(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 	return err;
 }
 
+static uint64_t entries(MDB_txn *txn, MDB_dbi dbi);
+
+static const char keycheck_plain[] = "ungebro store key check";
+
+/* Record the log's format and a sealed check value in a new store; refuse a
+ * store of another format (or from before formats were recorded), and one
+ * the storage key does not open, instead of misreading it. */
+static ug_err
+check_log_format(store *s, ug_diag *diag)
+{
+	MDB_txn *txn = NULL;
+	int rc = begin_write(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "check store format");
+	MDB_val fk = {6, "format"}, ck = {8, "keycheck"}, fv, cv;
+	uint8_t plain[sizeof keycheck_plain];
+	ug_err err = UG_OK;
+	rc = mdb_get(txn, s->log_meta, &fk, &fv);
+	if (rc == MDB_NOTFOUND) {
+		if (entries(txn, s->log) || entries(txn, s->ids) ||
+		    entries(txn, s->principal) || entries(txn, s->alerts)) {
+			ug_diag_set(diag, "log", "this store was written by an "
+			            "older hub (no store format recorded) and "
+			            "cannot be read by this one: re-create it "
+			            "(see OPERATIONS.md, \"Store format\")");
+			err = UG_EMALFORMED;
+			goto done;
+		}
+		uint8_t v[4], sealed[sizeof keycheck_plain - 1 +
+		                     UG_SEAL_OVERHEAD];
+		ug_put_be32(v, STORE_LOG_FORMAT);
+		store__seal(s, "keycheck", 8, keycheck_plain,
+		            sizeof keycheck_plain - 1, sealed);
+		fv = (MDB_val){4, v};
+		cv = (MDB_val){sizeof sealed, sealed};
+		rc = mdb_put(txn, s->log_meta, &fk, &fv, 0);
+		if (rc == 0)
+			rc = mdb_put(txn, s->log_meta, &ck, &cv, 0);
+		if (rc == 0) {
+			rc = mdb_txn_commit(txn);
+			txn = NULL;
+		}
+		err = store__map_err(rc, "record store format");
+	} else if (rc != 0) {
+		err = store__map_err(rc, "read store format");
+	} else if (fv.mv_size != 4 ||
+	           ug_get_be32(fv.mv_data) != STORE_LOG_FORMAT) {
+		ug_diag_set(diag, "log", "store format %u, but this hub reads "
+		            "format %d only: re-create the store (see "
+		            "OPERATIONS.md, \"Store format\")",
+		            fv.mv_size == 4 ? ug_get_be32(fv.mv_data) : 0,
+		            STORE_LOG_FORMAT);
+		err = UG_EMALFORMED;
+	} else if (mdb_get(txn, s->log_meta, &ck, &cv) != 0 ||
+	           store__open(s, "keycheck", 8, cv.mv_data, cv.mv_size,
+	                       plain, sizeof plain - 1) != UG_OK ||
+	           cv.mv_size - UG_SEAL_OVERHEAD != sizeof keycheck_plain - 1 ||
+	           memcmp(plain, keycheck_plain, sizeof plain - 1) != 0) {
+		ug_diag_set(diag, "storage_key", "the hub's storage key does "
+		            "not open this store (another hub.key_secret?)");
+		err = UG_EDENIED;
+	}
+done:
+	if (txn)
+		mdb_txn_abort(txn);
+	return err;
+}
+
 ug_err
 store_open(store **out, const char *dir, const store_opts *opts,
            ug_diag *diag)
@@ -185,6 +330,9 @@ store_open(store **out, const char *dir, const store_opts *opts,
 	if (!s)
 		return UG_ENOMEM;
 	s->storage_key = opts->storage_key;
+	static const char index_label[] = "ungebro-store-index-v2";
+	ug_keyed_hash(s->storage_key, index_label, sizeof index_label - 1,
+	              s->index_key, sizeof s->index_key);
 	s->scratch = malloc(SEAL_MAX + UG_SEAL_OVERHEAD + 64);
 	ug_err err = UG_ENOMEM;
 	if (!s->scratch)
@@ -203,11 +351,15 @@ store_open(store **out, const char *dir, const store_opts *opts,
 		goto fail;
 	const char *names[] = {"log",          "ids",    "assign", "principal",
 	                       "principal_id", "alerts", "queue",  "audit",
-	                       "audit_ckpt"};
+	                       "audit_ckpt",
+	                       "meta"};
 	MDB_dbi *dbis[] = {&s->log,          &s->ids,    &s->assign,
 	                   &s->principal,    &s->principal_id, &s->alerts,
-	                   &s->queue,        &s->audit,  &s->audit_ckpt};
-	err = open_dbs(s->log_env, names, dbis, 9);
+	                   &s->queue,        &s->audit,  &s->audit_ckpt,
+	                   &s->log_meta};
+	err = open_dbs(s->log_env, names, dbis, sizeof names / sizeof *names);
+	if (err == UG_OK)
+		err = check_log_format(s, diag);
 	if (err != UG_OK)
 		goto fail;
 	err = open_derived(s, dir,
@@ -285,15 +437,17 @@ typedef struct {
 	} entry[ASSIGN_MAX + 1];
 } assign_list;
 
-/* The contact person's history is keyed by the person key alone; other
- * roles (the guidance counsellor) add a role byte. */
+/* One history per person and role, under a hash of both: the key says
+ * neither who the person is nor which role exists for them. */
+#define ASSIGN_KEY_LEN 16
 static size_t
-assign_key(uint8_t out[UG_PERSON_KEY_LEN + 1], const uint8_t *person_key,
-           int role)
+assign_key(const store *s, uint8_t out[ASSIGN_KEY_LEN],
+           const uint8_t *person_key, int role)
 {
-	memcpy(out, person_key, UG_PERSON_KEY_LEN);
-	out[UG_PERSON_KEY_LEN] = (uint8_t)role;
-	return UG_PERSON_KEY_LEN + (role != STORE_ROLE_CONTACT);
+	uint8_t r = (uint8_t)role;
+	store__hash(s, TAG_ASSIGN, person_key, UG_PERSON_KEY_LEN, &r, 1, out,
+	            ASSIGN_KEY_LEN);
+	return ASSIGN_KEY_LEN;
 }
 
 static ug_err
@@ -301,21 +455,23 @@ assign_read(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
             assign_list *list)
 {
 	memset(list, 0, sizeof *list);
-	uint8_t k[UG_PERSON_KEY_LEN + 1];
-	MDB_val key = {assign_key(k, person_key, role), k}, val;
+	uint8_t k[ASSIGN_KEY_LEN];
+	MDB_val key = {assign_key(s, k, person_key, role), k}, val;
 	uint8_t plain[1 + ASSIGN_MAX * ASSIGN_ENTRY];
 	int rc = mdb_get(txn, s->assign, &key, &val);
 	if (rc == MDB_NOTFOUND)
 		return UG_OK;
 	if (rc != 0)
 		return store__map_err(rc, "read assignment");
-	if (val.mv_size < UG_SEAL_OVERHEAD + 1 ||
-	    val.mv_size - UG_SEAL_OVERHEAD > sizeof plain ||
-	    ug_seal_open(s->storage_key, k, key.mv_size, val.mv_data,
-	                 val.mv_size, plain) != UG_OK ||
-	    plain[0] > ASSIGN_MAX ||
-	    val.mv_size - UG_SEAL_OVERHEAD != 1 + (size_t)plain[0] * ASSIGN_ENTRY)
-		return UG_EMALFORMED;
+	if (store__open(s, k, key.mv_size, val.mv_data, val.mv_size, plain,
+	                sizeof plain) != UG_OK ||
+	    val.mv_size < UG_SEAL_OVERHEAD + 1 || plain[0] > ASSIGN_MAX ||
+	    val.mv_size - UG_SEAL_OVERHEAD !=
+	            1 + (size_t)plain[0] * ASSIGN_ENTRY) {
+		/* Routes a person's alerts: never used unless it opens. */
+		store__forged(s, TAG_ASSIGN, "assign");
+		return UG_OK;
+	}
 	list->count = plain[0];
 	for (int i = 0; i < list->count; i++) {
 		const uint8_t *p = plain + 1 + i * ASSIGN_ENTRY;
@@ -361,8 +517,9 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 		p[8] = (uint8_t)strlen(list.entry[i].caseworker);
 		memcpy(p + 9, list.entry[i].caseworker, p[8]);
 	}
-	uint8_t k[UG_PERSON_KEY_LEN + 1];
-	MDB_val key = {assign_key(k, ev->person_key, ev->assign_role), k}, val;
+	uint8_t k[ASSIGN_KEY_LEN];
+	MDB_val key = {assign_key(s, k, ev->person_key, ev->assign_role), k},
+	        val;
 	err = seal_into(s, k, key.mv_size, plain,
 	                1 + (size_t)plain[0] * ASSIGN_ENTRY, &val);
 	if (err != UG_OK)
@@ -371,49 +528,96 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 	                      "put assignment");
 }
 
+/* The idempotency index is keyed by a hash of the event id, and names the
+ * agency only under the seal. */
+#define IDS_KEY_LEN 16
+#define IDS_PLAIN (8 + 1 + STORE_ID_MAX)
+
+static void
+ids_key(const store *s, const uint8_t *event_id, uint8_t out[IDS_KEY_LEN])
+{
+	store__hash(s, TAG_IDS, event_id, STORE_EVENT_ID_LEN, NULL, 0, out,
+	            IDS_KEY_LEN);
+}
+
+/* Open an ids value: the sequence and the agency; UG_EMALFORMED (and
+ * reported) when it does not open under its key. */
+static ug_err
+ids_decode(store *s, const uint8_t *k, const MDB_val *val, uint64_t *seq,
+           char agency[STORE_ID_MAX])
+{
+	uint8_t plain[IDS_PLAIN];
+	if (store__open(s, k, IDS_KEY_LEN, val->mv_data, val->mv_size, plain,
+	                sizeof plain) != UG_OK ||
+	    val->mv_size - UG_SEAL_OVERHEAD < 9 || plain[8] >= STORE_ID_MAX ||
+	    val->mv_size - UG_SEAL_OVERHEAD != 9 + (size_t)plain[8]) {
+		store__forged(s, TAG_IDS, "ids");
+		return UG_EMALFORMED;
+	}
+	*seq = ug_get_be64(plain);
+	memcpy(agency, plain + 9, plain[8]);
+	agency[plain[8]] = '\0';
+	return UG_OK;
+}
+
+/* The sealed part of a log record before the envelope: type, received_at,
+ * agency_len, (agency), NUL, flags, person_key, body_len. */
+#define LOG_FIXED (1 + 8 + 1 + 1 + 1 + UG_PERSON_KEY_LEN + 4)
+
 /* Returns UG_OK with ev->status set, or an error that aborts the batch. */
 static ug_err
 append_one(store *s, MDB_txn *txn, store_event *ev, uint64_t *next_seq)
 {
 	size_t agency_len = strlen(ev->agency);
-	if (agency_len >= STORE_ID_MAX || ev->body_len > SEAL_MAX - 32)
+	if (agency_len >= STORE_ID_MAX || ev->body_len > SEAL_MAX - 256)
 		return UG_EINVAL;
-	uint8_t idval[8 + STORE_ID_MAX];
-	ug_put_be64(idval, *next_seq);
-	memcpy(idval + 8, ev->agency, agency_len);
-	MDB_val idkey = {STORE_EVENT_ID_LEN, (void *)ev->event_id};
-	MDB_val idv = {8 + agency_len, idval};
+	uint8_t idk[IDS_KEY_LEN], idplain[IDS_PLAIN];
+	uint8_t idsealed[IDS_PLAIN + UG_SEAL_OVERHEAD];
+	ids_key(s, ev->event_id, idk);
+	ug_put_be64(idplain, *next_seq);
+	idplain[8] = (uint8_t)agency_len;
+	memcpy(idplain + 9, ev->agency, agency_len);
+	store__seal(s, idk, IDS_KEY_LEN, idplain, 9 + agency_len, idsealed);
+	MDB_val idkey = {IDS_KEY_LEN, idk};
+	MDB_val idv = {9 + agency_len + UG_SEAL_OVERHEAD, idsealed};
 	int rc = mdb_put(txn, s->ids, &idkey, &idv, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST) {
 		/* idv now points at the stored value. */
-		ev->seq = ug_get_be64(idv.mv_data);
-		int same = idv.mv_size == 8 + agency_len &&
-		           memcmp((uint8_t *)idv.mv_data + 8, ev->agency,
-		                  agency_len) == 0;
-		ev->status = same ? STORE_DUPLICATE : STORE_CONFLICT;
-		return UG_OK;
+		uint64_t seq;
+		char held[STORE_ID_MAX];
+		if (ids_decode(s, idk, &idv, &seq, held) == UG_OK) {
+			ev->seq = seq;
+			ev->status = strcmp(held, ev->agency) == 0
+			                     ? STORE_DUPLICATE
+			                     : STORE_CONFLICT;
+			return UG_OK;
+		}
+		/* A forged entry counts as absent: the event is stored and
+		 * the entry replaced by the true one. */
+		idv = (MDB_val){9 + agency_len + UG_SEAL_OVERHEAD, idsealed};
+		rc = mdb_put(txn, s->ids, &idkey, &idv, 0);
 	}
 	if (rc != 0)
 		return store__map_err(rc, "put event id");
 
 	uint8_t seqkey[8];
 	ug_put_be64(seqkey, *next_seq);
-	/* Plain part: what statistics need without the key. Sealed part: the
-	 * person key and the envelope itself. */
-	uint8_t *plain = malloc(1 + UG_PERSON_KEY_LEN + ev->body_len);
+	size_t plain_len = padded(LOG_FIXED + agency_len + ev->body_len);
+	uint8_t *plain = calloc(1, plain_len);
 	if (!plain)
 		return UG_ENOMEM;
-	plain[0] = ev->person_key != NULL;
+	plain[0] = (uint8_t)ev->type;
+	ug_put_be64(plain + 1, (uint64_t)ev->received_at);
+	plain[9] = (uint8_t)agency_len;
+	memcpy(plain + 10, ev->agency, agency_len); /* then a NUL */
+	uint8_t *p = plain + 11 + agency_len;
+	p[0] = ev->person_key != NULL;
 	if (ev->person_key)
-		memcpy(plain + 1, ev->person_key, UG_PERSON_KEY_LEN);
-	else
-		memset(plain + 1, 0, UG_PERSON_KEY_LEN);
-	memcpy(plain + 1 + UG_PERSON_KEY_LEN, ev->body, ev->body_len);
-	size_t header = 1 + 1 + 8 + 1 + agency_len;
-	size_t sealed_len = 1 + UG_PERSON_KEY_LEN + ev->body_len +
-	                    UG_SEAL_OVERHEAD;
+		memcpy(p + 1, ev->person_key, UG_PERSON_KEY_LEN);
+	ug_put_be32(p + 1 + UG_PERSON_KEY_LEN, (uint32_t)ev->body_len);
+	memcpy(p + 5 + UG_PERSON_KEY_LEN, ev->body, ev->body_len);
 	MDB_val key = {8, seqkey};
-	MDB_val val = {header + sealed_len, NULL};
+	MDB_val val = {1 + plain_len + UG_SEAL_OVERHEAD, NULL};
 	/* MDB_RESERVE: seal straight into the page, no second copy. */
 	rc = mdb_put(txn, s->log, &key, &val, MDB_APPEND | MDB_RESERVE);
 	if (rc != 0) {
@@ -422,12 +626,7 @@ append_one(store *s, MDB_txn *txn, store_event *ev, uint64_t *next_seq)
 	}
 	uint8_t *out = val.mv_data;
 	out[0] = LOG_RECORD_VERSION;
-	out[1] = (uint8_t)ev->type;
-	ug_put_be64(out + 2, (uint64_t)ev->received_at);
-	out[10] = (uint8_t)agency_len;
-	memcpy(out + 11, ev->agency, agency_len);
-	ug_seal(s->storage_key, seqkey, 8, plain,
-	        1 + UG_PERSON_KEY_LEN + ev->body_len, out + header);
+	store__seal(s, seqkey, 8, plain, plain_len, out + 1);
 	free(plain);
 
 	ev->status = STORE_NEW;
@@ -482,21 +681,14 @@ store_event_id_get(store *s, const uint8_t *event_id, uint64_t *seq,
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	MDB_val key = {STORE_EVENT_ID_LEN, (void *)event_id}, val;
+	uint8_t idk[IDS_KEY_LEN];
+	ids_key(s, event_id, idk);
+	MDB_val key = {IDS_KEY_LEN, idk}, val;
 	rc = mdb_get(txn, s->ids, &key, &val);
-	ug_err err = UG_OK;
-	if (rc == MDB_NOTFOUND) {
+	ug_err err = store__map_err(rc, "get event id");
+	/* A forged entry counts as absent. */
+	if (err == UG_OK && ids_decode(s, idk, &val, seq, agency) != UG_OK)
 		err = UG_ENOTFOUND;
-	} else if (rc != 0) {
-		err = store__map_err(rc, "get event id");
-	} else if (val.mv_size < 8 || val.mv_size - 8 >= STORE_ID_MAX) {
-		err = UG_EIO;
-	} else {
-		*seq = ug_get_be64(val.mv_data);
-		memcpy(agency, (const uint8_t *)val.mv_data + 8,
-		       val.mv_size - 8);
-		agency[val.mv_size - 8] = '\0';
-	}
 	mdb_txn_abort(txn);
 	return err;
 }
@@ -518,27 +710,28 @@ decode_record(store *s, const MDB_val *key, const MDB_val *val,
               store_record *rec, uint8_t *plain)
 {
 	const uint8_t *in = val->mv_data;
-	if (val->mv_size < 11 || in[0] != LOG_RECORD_VERSION)
+	if (val->mv_size < 1 + UG_SEAL_OVERHEAD + LOG_FIXED ||
+	    in[0] != LOG_RECORD_VERSION)
 		return UG_EMALFORMED;
-	size_t agency_len = in[10];
-	size_t header = 11 + agency_len;
-	if (val->mv_size < header + UG_SEAL_OVERHEAD + 1 + UG_PERSON_KEY_LEN ||
-	    val->mv_size - header > SEAL_MAX + UG_SEAL_OVERHEAD)
-		return UG_EMALFORMED;
-	size_t sealed_len = val->mv_size - header;
-	ug_err err = ug_seal_open(s->storage_key, key->mv_data, 8, in + header,
-	                          sealed_len, plain);
+	ug_err err = store__open(s, key->mv_data, 8, in + 1, val->mv_size - 1,
+	                         plain, SEAL_MAX);
 	if (err != UG_OK)
 		return err;
+	size_t len = val->mv_size - 1 - UG_SEAL_OVERHEAD;
+	size_t agency_len = plain[9];
+	if (LOG_FIXED + agency_len > len || plain[10 + agency_len] != 0)
+		return UG_EMALFORMED;
+	const uint8_t *p = plain + 11 + agency_len;
+	uint32_t body_len = ug_get_be32(p + 1 + UG_PERSON_KEY_LEN);
+	if (body_len > len - LOG_FIXED - agency_len)
+		return UG_EMALFORMED;
 	rec->seq = ug_get_be64(key->mv_data);
-	rec->type = in[1];
-	rec->received_at = (int64_t)ug_get_be64(in + 2);
-	memcpy(plain + SEAL_MAX, in + 11, agency_len);
-	plain[SEAL_MAX + agency_len] = '\0';
-	rec->agency = (const char *)plain + SEAL_MAX;
-	rec->person_key = plain[0] ? plain + 1 : NULL;
-	rec->body = plain + 1 + UG_PERSON_KEY_LEN;
-	rec->body_len = sealed_len - UG_SEAL_OVERHEAD - 1 - UG_PERSON_KEY_LEN;
+	rec->type = plain[0];
+	rec->received_at = (int64_t)ug_get_be64(plain + 1);
+	rec->agency = (const char *)plain + 10;
+	rec->person_key = p[0] ? p + 1 : NULL;
+	rec->body = p + 5 + UG_PERSON_KEY_LEN;
+	rec->body_len = body_len;
 	return UG_OK;
 }
 
@@ -620,36 +813,195 @@ store_assignment_role(store *s, const uint8_t *person_key, int role,
 
 /* ---- alerts ---- */
 
-static size_t
-queue_key(uint8_t *out, const char *recipient, const uint8_t *id)
+#define ALERT_KEY_LEN 16
+#define ALERT_AD_LEN (ALERT_KEY_LEN + STORE_ALERT_ID_LEN + 1)
+/* state | deliveries BE32 | escalations | rlen | recipient, padded so the
+ * head's size does not tell recipients apart. */
+#define ALERT_HEAD_PLAIN (7 + STORE_ID_MAX - 1)
+#define ALERT_HEAD_SEALED (ALERT_HEAD_PLAIN + UG_SEAL_OVERHEAD)
+#define QUEUE_HASH_LEN 16
+#define QUEUE_KEY_LEN (QUEUE_HASH_LEN + 8 + 4)
+#define QUEUE_PLAIN (STORE_ALERT_ID_LEN + 1 + STORE_ID_MAX - 1)
+
+static void
+alert_key(const store *s, const uint8_t *id, uint8_t out[ALERT_KEY_LEN])
 {
-	size_t len = strlen(recipient);
-	memcpy(out, recipient, len);
-	out[len] = 0;
-	memcpy(out + len + 1, id, STORE_ALERT_ID_LEN);
-	return len + 1 + STORE_ALERT_ID_LEN;
+	store__hash(s, TAG_ALERT, id, STORE_ALERT_ID_LEN, NULL, 0, out,
+	            ALERT_KEY_LEN);
+}
+
+/* The head and the body each bind the record key, the alert id and which
+ * part they are: neither opens under another alert, nor as the other. */
+static void
+alert_ad(uint8_t ad[ALERT_AD_LEN], const uint8_t *key, const uint8_t *id,
+         char part)
+{
+	memcpy(ad, key, ALERT_KEY_LEN);
+	memcpy(ad + ALERT_KEY_LEN, id, STORE_ALERT_ID_LEN);
+	ad[ALERT_AD_LEN - 1] = (uint8_t)part;
+}
+
+static void
+alert_head_seal(const store *s, const uint8_t *k, const uint8_t *id,
+                const store__alert_head *h, uint8_t *out)
+{
+	uint8_t plain[ALERT_HEAD_PLAIN] = {0}, ad[ALERT_AD_LEN];
+	size_t rlen = strlen(h->recipient);
+	plain[0] = h->open ? ALERT_OPEN : ALERT_ACKED;
+	ug_put_be32(plain + 1, h->deliveries);
+	plain[5] = h->escalations;
+	plain[6] = (uint8_t)rlen;
+	memcpy(plain + 7, h->recipient, rlen);
+	alert_ad(ad, k, id, 'h');
+	store__seal(s, ad, sizeof ad, plain, sizeof plain, out);
+}
+
+ug_err
+store__alert_read(store *s, MDB_txn *txn, const uint8_t *id,
+                  store__alert_head *h, MDB_val *val)
+{
+	uint8_t k[ALERT_KEY_LEN], ad[ALERT_AD_LEN], plain[ALERT_HEAD_PLAIN];
+	alert_key(s, id, k);
+	MDB_val key = {ALERT_KEY_LEN, k};
+	int rc = mdb_get(txn, s->alerts, &key, val);
+	if (rc != 0)
+		return store__map_err(rc, "get alert");
+	alert_ad(ad, k, id, 'h');
+	if (val->mv_size < ALERT_HEAD_SEALED + UG_SEAL_OVERHEAD ||
+	    store__open(s, ad, sizeof ad, val->mv_data, ALERT_HEAD_SEALED,
+	                plain, sizeof plain) != UG_OK ||
+	    plain[6] == 0 || plain[6] >= STORE_ID_MAX) {
+		store__forged(s, TAG_ALERT, "alerts");
+		return UG_EMALFORMED;
+	}
+	h->open = plain[0] == ALERT_OPEN;
+	h->deliveries = ug_get_be32(plain + 1);
+	h->escalations = plain[5];
+	memcpy(h->recipient, plain + 7, plain[6]);
+	h->recipient[plain[6]] = '\0';
+	return UG_OK;
+}
+
+ug_err
+store__alert_write_head(store *s, MDB_txn *txn, const uint8_t *id,
+                        const store__alert_head *h, const MDB_val *old)
+{
+	uint8_t k[ALERT_KEY_LEN];
+	alert_key(s, id, k);
+	/* A copy: old points into the page the put may overwrite. */
+	uint8_t *rec = malloc(old->mv_size);
+	if (!rec)
+		return UG_ENOMEM;
+	memcpy(rec + ALERT_HEAD_SEALED,
+	       (const uint8_t *)old->mv_data + ALERT_HEAD_SEALED,
+	       old->mv_size - ALERT_HEAD_SEALED);
+	alert_head_seal(s, k, id, h, rec);
+	MDB_val key = {ALERT_KEY_LEN, k}, nv = {old->mv_size, rec};
+	ug_err err = store__map_err(mdb_put(txn, s->alerts, &key, &nv, 0),
+	                            "update alert");
+	free(rec);
+	return err;
+}
+
+/* Open an alert's body (val from store__alert_read) into s->scratch + 4;
+ * its length, or UG_EMALFORMED (reported). */
+static ug_err
+alert_body(store *s, const uint8_t *id, const MDB_val *val, size_t *len)
+{
+	uint8_t k[ALERT_KEY_LEN], ad[ALERT_AD_LEN];
+	alert_key(s, id, k);
+	alert_ad(ad, k, id, 'b');
+	size_t sealed = val->mv_size - ALERT_HEAD_SEALED;
+	if (store__open(s, ad, sizeof ad,
+	                (const uint8_t *)val->mv_data + ALERT_HEAD_SEALED,
+	                sealed, s->scratch, SEAL_MAX) != UG_OK ||
+	    sealed - UG_SEAL_OVERHEAD < 4 ||
+	    ug_get_be32(s->scratch) > sealed - UG_SEAL_OVERHEAD - 4) {
+		store__forged(s, TAG_ALERT, "alerts");
+		return UG_EMALFORMED;
+	}
+	*len = ug_get_be32(s->scratch);
+	return UG_OK;
+}
+
+/* A recipient's queue: its hash, then per entry the raising sequence (the
+ * delivery order) and a hash of recipient and id that tells the alerts of
+ * one event apart without naming their rule. */
+static void
+queue_prefix(const store *s, const char *recipient,
+             uint8_t out[QUEUE_HASH_LEN])
+{
+	store__hash(s, TAG_QUEUE_RECIPIENT, recipient, strlen(recipient), NULL,
+	            0, out, QUEUE_HASH_LEN);
+}
+
+static void
+queue_key(const store *s, const uint8_t *prefix, const char *recipient,
+          const uint8_t *id, uint8_t out[QUEUE_KEY_LEN])
+{
+	memcpy(out, prefix, QUEUE_HASH_LEN);
+	memcpy(out + QUEUE_HASH_LEN, id, 8);
+	store__hash(s, TAG_QUEUE_ID, recipient, strlen(recipient), id,
+	            STORE_ALERT_ID_LEN, out + QUEUE_HASH_LEN + 8, 4);
+}
+
+/* Open a queue entry: the alert id, if it opens under its key and names
+ * the recipient whose queue holds it; else reported and false. */
+static bool
+queue_entry_open(store *s, const MDB_val *key, const MDB_val *val,
+                 const char *recipient, uint8_t id[STORE_ALERT_ID_LEN])
+{
+	uint8_t plain[QUEUE_PLAIN];
+	size_t rlen = strlen(recipient);
+	if (key->mv_size != QUEUE_KEY_LEN ||
+	    store__open(s, key->mv_data, key->mv_size, val->mv_data,
+	                val->mv_size, plain, sizeof plain) != UG_OK ||
+	    val->mv_size != QUEUE_PLAIN + UG_SEAL_OVERHEAD ||
+	    plain[STORE_ALERT_ID_LEN] != rlen ||
+	    memcmp(plain + STORE_ALERT_ID_LEN + 1, recipient, rlen) != 0 ||
+	    memcmp(plain, (const uint8_t *)key->mv_data + QUEUE_HASH_LEN, 8) !=
+	            0) {
+		store__forged(s, TAG_QUEUE_RECIPIENT, "queue");
+		return false;
+	}
+	memcpy(id, plain, STORE_ALERT_ID_LEN);
+	return true;
 }
 
 ug_err
 store__queue_key_put(MDB_txn *txn, store *s, const char *recipient,
                      const uint8_t *id, bool del)
 {
-	uint8_t qk[STORE_ID_MAX + 1 + STORE_ALERT_ID_LEN];
-	MDB_val key = {queue_key(qk, recipient, id), qk}, empty = {0, ""};
-	int rc = del ? mdb_del(txn, s->queue, &key, NULL)
-	             : mdb_put(txn, s->queue, &key, &empty, 0);
-	return store__map_err(rc, del ? "unqueue alert" : "queue alert");
+	uint8_t prefix[QUEUE_HASH_LEN], k[QUEUE_KEY_LEN];
+	queue_prefix(s, recipient, prefix);
+	queue_key(s, prefix, recipient, id, k);
+	MDB_val key = {sizeof k, k};
+	if (del)
+		return store__map_err(mdb_del(txn, s->queue, &key, NULL),
+		                      "unqueue alert");
+	uint8_t plain[QUEUE_PLAIN] = {0};
+	uint8_t sealed[QUEUE_PLAIN + UG_SEAL_OVERHEAD];
+	size_t rlen = strlen(recipient);
+	memcpy(plain, id, STORE_ALERT_ID_LEN);
+	plain[STORE_ALERT_ID_LEN] = (uint8_t)rlen;
+	memcpy(plain + STORE_ALERT_ID_LEN + 1, recipient, rlen);
+	store__seal(s, k, sizeof k, plain, sizeof plain, sealed);
+	MDB_val val = {sizeof sealed, sealed};
+	return store__map_err(mdb_put(txn, s->queue, &key, &val, 0),
+	                      "queue alert");
 }
 
 static ug_err
 put_alert(store *s, MDB_txn *txn, store_alert *a)
 {
 	size_t rlen = strlen(a->recipient);
-	if (rlen == 0 || rlen >= STORE_ID_MAX || a->body_len > SEAL_MAX - 64)
+	if (rlen == 0 || rlen >= STORE_ID_MAX || a->body_len > SEAL_MAX - 128)
 		return UG_EINVAL;
-	MDB_val key = {STORE_ALERT_ID_LEN, a->id};
-	MDB_val val = {ALERT_HEADER + rlen + a->body_len + UG_SEAL_OVERHEAD,
-	               NULL};
+	uint8_t k[ALERT_KEY_LEN], ad[ALERT_AD_LEN];
+	alert_key(s, a->id, k);
+	size_t plain_len = padded(4 + a->body_len);
+	MDB_val key = {ALERT_KEY_LEN, k};
+	MDB_val val = {ALERT_HEAD_SEALED + plain_len + UG_SEAL_OVERHEAD, NULL};
 	int rc = mdb_put(txn, s->alerts, &key, &val,
 	                 MDB_NOOVERWRITE | MDB_RESERVE);
 	if (rc == MDB_KEYEXIST) {
@@ -659,19 +1011,18 @@ put_alert(store *s, MDB_txn *txn, store_alert *a)
 	if (rc != 0)
 		return store__map_err(rc, "put alert");
 	uint8_t *out = val.mv_data;
-	out[0] = ALERT_OPEN;
-	memset(out + 1, 0, 5);
-	out[6] = (uint8_t)rlen;
-	memcpy(out + ALERT_HEADER, a->recipient, rlen);
-	ug_seal(s->storage_key, a->id, STORE_ALERT_ID_LEN, a->body,
-	        a->body_len, out + ALERT_HEADER + rlen);
-	uint8_t qk[STORE_ID_MAX + 1 + STORE_ALERT_ID_LEN];
-	MDB_val qkey = {queue_key(qk, a->recipient, a->id), qk}, empty = {0, ""};
-	rc = mdb_put(txn, s->queue, &qkey, &empty, 0);
-	if (rc != 0)
-		return store__map_err(rc, "queue alert");
-	a->created = true;
-	return UG_OK;
+	store__alert_head h = {.open = true};
+	memcpy(h.recipient, a->recipient, rlen + 1);
+	alert_head_seal(s, k, a->id, &h, out);
+	uint8_t *plain = s->scratch;
+	memmove(plain + 4, a->body, a->body_len);
+	ug_put_be32(plain, (uint32_t)a->body_len);
+	memset(plain + 4 + a->body_len, 0, plain_len - 4 - a->body_len);
+	alert_ad(ad, k, a->id, 'b');
+	store__seal(s, ad, sizeof ad, plain, plain_len, out + ALERT_HEAD_SEALED);
+	ug_err err = store__queue_key_put(txn, s, a->recipient, a->id, false);
+	a->created = err == UG_OK;
+	return err;
 }
 
 ug_err
@@ -691,6 +1042,22 @@ store_alerts_put(store *s, store_alert *alerts, size_t n)
 	return store__map_err(mdb_txn_commit(txn), "commit alerts");
 }
 
+/* Is id queued for recipient, by an entry that opens? */
+static bool
+queued_in(store *s, MDB_txn *txn, const char *recipient, const uint8_t *id,
+          int *rc)
+{
+	uint8_t prefix[QUEUE_HASH_LEN], k[QUEUE_KEY_LEN], held[STORE_ALERT_ID_LEN];
+	queue_prefix(s, recipient, prefix);
+	queue_key(s, prefix, recipient, id, k);
+	MDB_val key = {sizeof k, k}, val;
+	*rc = mdb_get(txn, s->queue, &key, &val);
+	if (*rc != 0)
+		return false;
+	return queue_entry_open(s, &key, &val, recipient, held) &&
+	       memcmp(held, id, STORE_ALERT_ID_LEN) == 0;
+}
+
 ug_err
 store_alerts_ack(store *s, const char *recipient,
                  const uint8_t (*ids)[STORE_ALERT_ID_LEN], size_t n,
@@ -702,69 +1069,71 @@ store_alerts_ack(store *s, const char *recipient,
 	int rc = begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin ack");
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		uint8_t qk[STORE_ID_MAX + 1 + STORE_ALERT_ID_LEN];
-		MDB_val qkey = {queue_key(qk, recipient, ids[i]), qk};
-		rc = mdb_del(txn, s->queue, &qkey, NULL);
-		found[i] = rc == 0;
-		if (rc == MDB_NOTFOUND) {
-			rc = 0;
-			continue;
-		}
-		if (rc != 0)
+	ug_err err = UG_OK;
+	for (size_t i = 0; err == UG_OK && i < n; i++) {
+		found[i] = queued_in(s, txn, recipient, ids[i], &rc);
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			err = store__map_err(rc, "ack alerts");
 			break;
+		}
+		if (!found[i])
+			continue;
+		err = store__queue_key_put(txn, s, recipient, ids[i], true);
 		/* The alert itself stays, marked acked: it is the record that
 		 * stops a log replay from raising it again. */
-		MDB_val key = {STORE_ALERT_ID_LEN, (void *)ids[i]}, val;
-		rc = mdb_get(txn, s->alerts, &key, &val);
-		if (rc != 0)
-			break;
-		uint8_t *copy = malloc(val.mv_size);
-		if (!copy) {
-			rc = ENOMEM;
-			break;
-		}
-		memcpy(copy, val.mv_data, val.mv_size);
-		copy[0] = ALERT_ACKED;
-		MDB_val nv = {val.mv_size, copy};
-		rc = mdb_put(txn, s->alerts, &key, &nv, 0);
-		free(copy);
+		store__alert_head h;
+		MDB_val val;
+		ug_err rerr = err == UG_OK ? store__alert_read(s, txn, ids[i],
+		                                               &h, &val)
+		                           : err;
+		if (rerr == UG_EMALFORMED || rerr == UG_ENOTFOUND)
+			continue; /* reported; the queue entry is gone anyway */
+		err = rerr;
+		h.open = false;
+		if (err == UG_OK)
+			err = store__alert_write_head(s, txn, ids[i], &h, &val);
 	}
-	if (rc != 0) {
+	if (err != UG_OK) {
 		mdb_txn_abort(txn);
-		return store__map_err(rc, "ack alerts");
+		return err;
 	}
 	return store__map_err(mdb_txn_commit(txn), "commit ack");
 }
 
-/* Visit the ids queued for a recipient, in id order after `after`, at most
- * max, inside the caller's read transaction. */
+/* Visit the ids queued for a recipient, in queue order after `after`, at
+ * most max, inside the caller's read transaction. */
 typedef ug_err (*queue_visit_fn)(void *ctx, MDB_txn *txn, const uint8_t *id);
 
 static ug_err
 scan_queue(store *s, MDB_txn *txn, const char *recipient,
            const uint8_t *after, size_t max, queue_visit_fn visit, void *ctx)
 {
-	size_t rlen = strlen(recipient);
+	uint8_t prefix[QUEUE_HASH_LEN], qk[QUEUE_KEY_LEN];
+	queue_prefix(s, recipient, prefix);
 	MDB_cursor *cur = NULL;
 	int rc = mdb_cursor_open(txn, s->queue, &cur);
-	uint8_t qk[STORE_ID_MAX + 1 + STORE_ALERT_ID_LEN];
-	static const uint8_t zero_id[STORE_ALERT_ID_LEN];
-	MDB_val qkey = {queue_key(qk, recipient, after ? after : zero_id), qk};
-	MDB_val qval;
+	MDB_val qkey = {QUEUE_HASH_LEN, prefix}, qval;
+	if (after) {
+		queue_key(s, prefix, recipient, after, qk);
+		qkey = (MDB_val){sizeof qk, qk};
+	}
 	if (rc == 0)
 		rc = mdb_cursor_get(cur, &qkey, &qval, MDB_SET_RANGE);
 	/* Skip the `after` entry itself. */
-	if (rc == 0 && after && qkey.mv_size == rlen + 1 + STORE_ALERT_ID_LEN &&
-	    memcmp(qkey.mv_data, qk, qkey.mv_size) == 0)
+	if (rc == 0 && after && qkey.mv_size == QUEUE_KEY_LEN &&
+	    memcmp(qkey.mv_data, qk, QUEUE_KEY_LEN) == 0)
 		rc = mdb_cursor_get(cur, &qkey, &qval, MDB_NEXT);
 	ug_err err = UG_OK;
-	for (size_t i = 0; rc == 0 && err == UG_OK && i < max; i++) {
-		if (qkey.mv_size != rlen + 1 + STORE_ALERT_ID_LEN ||
-		    memcmp(qkey.mv_data, recipient, rlen) != 0 ||
-		    ((uint8_t *)qkey.mv_data)[rlen] != 0)
+	size_t i = 0;
+	while (rc == 0 && err == UG_OK && i < max) {
+		if (qkey.mv_size != QUEUE_KEY_LEN ||
+		    memcmp(qkey.mv_data, prefix, QUEUE_HASH_LEN) != 0)
 			break;
-		err = visit(ctx, txn, (uint8_t *)qkey.mv_data + rlen + 1);
+		uint8_t id[STORE_ALERT_ID_LEN];
+		if (queue_entry_open(s, &qkey, &qval, recipient, id)) {
+			err = visit(ctx, txn, id);
+			i++;
+		}
 		rc = mdb_cursor_get(cur, &qkey, &qval, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
@@ -775,39 +1144,56 @@ scan_queue(store *s, MDB_txn *txn, const char *recipient,
 
 typedef struct {
 	store *s;
+	const char *recipient;
 	store_alert_fn fn;
 	store_alert_id_fn id_fn;
 	void *ctx;
 } queue_ctx;
 
+/* The queued alert's head, if it is open and addressed to the recipient
+ * whose queue named it: anything else is a queue entry that does not
+ * belong there (reported, skipped). */
+static bool
+queued_alert(queue_ctx *q, MDB_txn *txn, const uint8_t *id,
+             store__alert_head *h, MDB_val *val, ug_err *err)
+{
+	*err = store__alert_read(q->s, txn, id, h, val);
+	if (*err == UG_EMALFORMED || *err == UG_ENOTFOUND) {
+		*err = UG_OK; /* reported above, or gone: not delivered */
+		return false;
+	}
+	if (*err != UG_OK)
+		return false;
+	if (!h->open || strcmp(h->recipient, q->recipient) != 0) {
+		store__forged(q->s, TAG_QUEUE_RECIPIENT, "queue");
+		return false;
+	}
+	return true;
+}
+
 static ug_err
 visit_open(void *ctx, MDB_txn *txn, const uint8_t *id)
 {
 	queue_ctx *q = ctx;
-	MDB_val key = {STORE_ALERT_ID_LEN, (void *)id}, val;
-	int rc = mdb_get(txn, q->s->alerts, &key, &val);
-	if (rc != 0)
-		return store__map_err(rc, "read alert");
-	const uint8_t *in = val.mv_data;
-	size_t off = val.mv_size > ALERT_HEADER ? ALERT_HEADER + (size_t)in[6]
-	                                        : val.mv_size;
-	if (val.mv_size < off + UG_SEAL_OVERHEAD ||
-	    ug_seal_open(q->s->storage_key, id, STORE_ALERT_ID_LEN, in + off,
-	                 val.mv_size - off, q->s->scratch) != UG_OK) {
-		log_err("STORE-SEAL", "an alert does not open with the storage "
-		        "key");
-		return UG_EMALFORMED;
-	}
-	uint32_t deliveries = ug_get_be32(in + 1);
-	return q->fn(q->ctx, id, q->s->scratch,
-	             val.mv_size - off - UG_SEAL_OVERHEAD, deliveries);
+	store__alert_head h;
+	MDB_val val = {0, NULL};
+	ug_err err;
+	size_t len;
+	if (!queued_alert(q, txn, id, &h, &val, &err) ||
+	    alert_body(q->s, id, &val, &len) != UG_OK)
+		return err;
+	return q->fn(q->ctx, id, q->s->scratch + 4, len, h.deliveries);
 }
 
 static ug_err
 visit_id(void *ctx, MDB_txn *txn, const uint8_t *id)
 {
-	(void)txn;
 	queue_ctx *q = ctx;
+	store__alert_head h;
+	MDB_val val = {0, NULL};
+	ug_err err;
+	if (!queued_alert(q, txn, id, &h, &val, &err))
+		return err;
 	return q->id_fn(q->ctx, id);
 }
 
@@ -830,7 +1216,7 @@ ug_err
 store_alerts_open(store *s, const char *recipient, const uint8_t *after,
                   size_t max, store_alert_fn fn, void *ctx)
 {
-	queue_ctx q = {s, fn, NULL, ctx};
+	queue_ctx q = {s, recipient, fn, NULL, ctx};
 	return read_queue(s, recipient, after, max, visit_open, &q);
 }
 
@@ -838,7 +1224,7 @@ ug_err
 store_alerts_queued(store *s, const char *recipient, const uint8_t *after,
                     size_t max, store_alert_id_fn fn, void *ctx)
 {
-	queue_ctx q = {s, NULL, fn, ctx};
+	queue_ctx q = {s, recipient, NULL, fn, ctx};
 	return read_queue(s, recipient, after, max, visit_id, &q);
 }
 
@@ -850,11 +1236,10 @@ store_alert_queued(store *s, const char *recipient, const uint8_t *id)
 	MDB_txn *txn = NULL;
 	if (begin_read(s->log_env, &txn) != 0)
 		return true; /* unknown: keep treating it as in flight */
-	uint8_t qk[STORE_ID_MAX + 1 + STORE_ALERT_ID_LEN];
-	MDB_val qkey = {queue_key(qk, recipient, id), qk}, qval;
-	int rc = mdb_get(txn, s->queue, &qkey, &qval);
+	int rc;
+	bool queued = queued_in(s, txn, recipient, id, &rc);
 	mdb_txn_abort(txn);
-	return rc != MDB_NOTFOUND;
+	return queued || (rc != 0 && rc != MDB_NOTFOUND);
 }
 
 ug_err
@@ -865,24 +1250,15 @@ store_alert_get(store *s, const uint8_t *id, store_alert_fn fn, void *ctx,
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	MDB_val key = {STORE_ALERT_ID_LEN, (void *)id}, val;
-	rc = mdb_get(txn, s->alerts, &key, &val);
-	ug_err err = store__map_err(rc, "get alert");
-	const uint8_t *in = val.mv_data;
-	size_t off = err == UG_OK && val.mv_size > ALERT_HEADER
-	                     ? ALERT_HEADER + (size_t)in[6]
-	                     : 0;
-	if (err == UG_OK &&
-	    (off == 0 || val.mv_size < off + UG_SEAL_OVERHEAD ||
-	     val.mv_size - off > SEAL_MAX + UG_SEAL_OVERHEAD ||
-	     ug_seal_open(s->storage_key, id, STORE_ALERT_ID_LEN, in + off,
-	                  val.mv_size - off, s->scratch) != UG_OK))
-		err = UG_EMALFORMED;
+	store__alert_head h;
+	MDB_val val;
+	size_t len = 0;
+	ug_err err = store__alert_read(s, txn, id, &h, &val);
+	if (err == UG_OK)
+		err = alert_body(s, id, &val, &len);
 	if (err == UG_OK) {
-		*open = in[0] == ALERT_OPEN;
-		uint32_t deliveries = ug_get_be32(in + 1);
-		err = fn(ctx, id, s->scratch,
-		         val.mv_size - off - UG_SEAL_OVERHEAD, deliveries);
+		*open = h.open;
+		err = fn(ctx, id, s->scratch + 4, len, h.deliveries);
 	}
 	mdb_txn_abort(txn);
 	return err;
@@ -896,41 +1272,33 @@ store_alerts_delivered(store *s, const uint8_t (*ids)[STORE_ALERT_ID_LEN],
 	int rc = begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin delivered");
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		MDB_val key = {STORE_ALERT_ID_LEN, (void *)ids[i]}, val;
+	ug_err err = UG_OK;
+	for (size_t i = 0; err == UG_OK && i < n; i++) {
+		store__alert_head h;
+		MDB_val val;
 		deliveries[i] = 0;
-		rc = mdb_get(txn, s->alerts, &key, &val);
-		if (rc == MDB_NOTFOUND) {
-			rc = 0;
+		err = store__alert_read(s, txn, ids[i], &h, &val);
+		if (err == UG_ENOTFOUND || err == UG_EMALFORMED) {
+			err = UG_OK;
 			continue;
 		}
-		if (rc != 0 || val.mv_size < ALERT_HEADER)
+		if (err != UG_OK)
 			break;
-		uint8_t *copy = malloc(val.mv_size);
-		if (!copy) {
-			rc = ENOMEM;
-			break;
-		}
-		memcpy(copy, val.mv_data, val.mv_size);
-		uint32_t count = ug_get_be32(copy + 1) + 1;
-		ug_put_be32(copy + 1, count);
-		MDB_val nv = {val.mv_size, copy};
-		rc = mdb_put(txn, s->alerts, &key, &nv, 0);
-		free(copy);
-		deliveries[i] = count;
+		h.deliveries++;
+		err = store__alert_write_head(s, txn, ids[i], &h, &val);
+		deliveries[i] = h.deliveries;
 	}
-	if (rc != 0) {
+	if (err != UG_OK) {
 		mdb_txn_abort(txn);
-		return store__map_err(rc, "count deliveries");
+		return err;
 	}
 	return store__map_err(mdb_txn_commit(txn), "commit deliveries");
 }
 
 static ug_err
-count_alert(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
-            uint32_t deliveries)
+count_alert(void *ctx, const uint8_t *id)
 {
-	(void)id, (void)body, (void)len, (void)deliveries;
+	(void)id;
 	(*(size_t *)ctx)++;
 	return UG_OK;
 }
@@ -939,8 +1307,8 @@ ug_err
 store_alerts_count(store *s, const char *recipient, size_t *open)
 {
 	*open = 0;
-	return store_alerts_open(s, recipient, NULL, SIZE_MAX, count_alert,
-	                         open);
+	return store_alerts_queued(s, recipient, NULL, SIZE_MAX, count_alert,
+	                           open);
 }
 
 /* ---- derived state ---- */
@@ -967,52 +1335,77 @@ store_derived_last_applied(store *s)
 	return s->last_applied;
 }
 
+/* A person's pseudonym in one derived database: a hash of the person key
+ * under that database's tag, so the databases cannot be joined on it. */
+void
+store__person_hash(const store *s, enum store__tag tag,
+                   const uint8_t *person_key, uint8_t out[STORE_PERSON_HASH])
+{
+	store__hash(s, tag, person_key, UG_PERSON_KEY_LEN, NULL, 0, out,
+	            STORE_PERSON_HASH);
+}
+
 ug_err
 store_derived_index(store_dtxn *t, const uint8_t *person_key,
                     int64_t occurred_at, uint64_t seq)
 {
-	uint8_t k[UG_PERSON_KEY_LEN + 16];
-	memcpy(k, person_key, UG_PERSON_KEY_LEN);
-	ug_put_be64(k + UG_PERSON_KEY_LEN, (uint64_t)occurred_at);
-	ug_put_be64(k + UG_PERSON_KEY_LEN + 8, seq);
-	MDB_val key = {sizeof k, k}, val = {0, ""};
+	uint8_t k[STORE_PERSON_HASH + 8], plain[16];
+	uint8_t sealed[sizeof plain + UG_SEAL_OVERHEAD];
+	store__person_hash(t->s, TAG_PERSON, person_key, k);
+	ug_put_be64(plain, (uint64_t)occurred_at);
+	ug_put_be64(plain + 8, seq);
+	store__hash(t->s, TAG_PERSON_SEQ, plain + 8, 8, NULL, 0,
+	            k + STORE_PERSON_HASH, 8);
+	store__seal(t->s, k, sizeof k, plain, sizeof plain, sealed);
+	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
 	return store__map_err(mdb_put(t->txn, t->s->person, &key, &val, 0),
 	                      "index person");
+}
+
+/* Rule state lives under a hash of person and rule: the key names
+ * neither, so which rules hold state for a person stays sealed. */
+static void
+rule_key(const store *s, const uint8_t *person_key, uint8_t rule,
+         uint8_t out[16])
+{
+	store__hash(s, TAG_RULE, person_key, UG_PERSON_KEY_LEN, &rule, 1, out,
+	            16);
 }
 
 ug_err
 store_derived_state_get(store_dtxn *t, const uint8_t *person_key,
                         uint8_t rule, uint8_t *buf, size_t cap, size_t *len)
 {
-	uint8_t k[UG_PERSON_KEY_LEN + 1];
-	memcpy(k, person_key, UG_PERSON_KEY_LEN);
-	k[UG_PERSON_KEY_LEN] = rule;
+	uint8_t k[16];
+	rule_key(t->s, person_key, rule, k);
 	MDB_val key = {sizeof k, k}, val;
 	int rc = mdb_get(t->txn, t->s->rule, &key, &val);
 	if (rc != 0)
 		return store__map_err(rc, "get rule state");
-	if (val.mv_size < UG_SEAL_OVERHEAD ||
+	if (val.mv_size >= UG_SEAL_OVERHEAD &&
 	    val.mv_size - UG_SEAL_OVERHEAD > cap)
-		return UG_EMALFORMED;
-	ug_err err = ug_seal_open(t->s->storage_key, k, sizeof k, val.mv_data,
-	                          val.mv_size, buf);
-	if (err == UG_OK)
-		*len = val.mv_size - UG_SEAL_OVERHEAD;
-	return err;
+		return UG_EMALFORMED; /* the caller's buffer is too small */
+	ug_err err = store__open(t->s, k, sizeof k, val.mv_data, val.mv_size,
+	                         buf, cap);
+	if (err != UG_OK) {
+		store__forged(t->s, TAG_RULE, "rule");
+		return err;
+	}
+	*len = val.mv_size - UG_SEAL_OVERHEAD;
+	return UG_OK;
 }
 
 ug_err
 store_derived_state_put(store_dtxn *t, const uint8_t *person_key,
                         uint8_t rule, const uint8_t *buf, size_t len)
 {
-	uint8_t k[UG_PERSON_KEY_LEN + 1];
-	memcpy(k, person_key, UG_PERSON_KEY_LEN);
-	k[UG_PERSON_KEY_LEN] = rule;
+	uint8_t k[16];
+	rule_key(t->s, person_key, rule, k);
 	MDB_val key = {sizeof k, k}, val = {len + UG_SEAL_OVERHEAD, NULL};
 	int rc = mdb_put(t->txn, t->s->rule, &key, &val, MDB_RESERVE);
 	if (rc != 0)
 		return store__map_err(rc, "put rule state");
-	ug_seal(t->s->storage_key, k, sizeof k, buf, len, val.mv_data);
+	store__seal(t->s, k, sizeof k, buf, len, val.mv_data);
 	return UG_OK;
 }
 

@@ -6,6 +6,7 @@
 #define UG_STORE_INT_H
 
 #include <lmdb.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -28,13 +29,20 @@ ug_err store__env_open(MDB_env **out, const char *path, size_t map_mb,
 struct store {
 	MDB_env *log_env, *derived_env;
 	MDB_dbi log, ids, assign, principal, principal_id, alerts, queue;
-	MDB_dbi audit;
+	MDB_dbi audit, log_meta;
+	/* store_audit.c: signed checkpoints and the sealed head, the signer,
+	 * and records queued in memory (freed once written). */
 	MDB_dbi audit_ckpt;
 	const uint8_t *audit_signer;
 	uint64_t audit_every;
 	struct store_audit_queue *audit_queue;
 	MDB_dbi meta, person, rule, timer, palerts, desk;
 	const uint8_t *storage_key;
+	/* Keys index keys are hashed with, derived from the storage key: the
+	 * files alone do not tell which records belong together. */
+	uint8_t index_key[UG_KEY_LEN];
+	int64_t forged_logged_at[16]; /* per store__tag: rate of STORE-FORGED */
+	uint64_t forged_suppressed[16];
 	uint64_t last_applied;
 	uint8_t *scratch; /* STORE_SEAL_MAX + overhead: sealing buffer */
 };
@@ -46,8 +54,74 @@ struct store_dtxn {
 
 #define ALERT_OPEN 0
 #define ALERT_ACKED 1
-#define ALERT_HEADER 7 /* state, deliveries BE32, escalations, rlen */
 
+/*
+ * Domain tags for the keyed hashes: each database hashes under its own tag,
+ * so one hash never equals another database's hash of the same value (a
+ * queue entry cannot be joined to a person's alert list by its id hash).
+ */
+enum store__tag {
+	TAG_IDS = 1,
+	TAG_ASSIGN,
+	TAG_PRINCIPAL,
+	TAG_PRINCIPAL_ID,
+	TAG_ALERT,
+	TAG_QUEUE_RECIPIENT,
+	TAG_QUEUE_ID,
+	TAG_PERSON,
+	TAG_PERSON_SEQ,
+	TAG_RULE,
+	TAG_TIMER,
+	TAG_PALERTS,
+	TAG_PALERTS_ID,
+	TAG_DESK,
+	TAG_DESK_MEMBER,
+};
+
+/* out = BLAKE2b(index_key, tag | a | b) truncated to outlen (1..32). */
+void store__hash(const store *s, enum store__tag tag, const void *a,
+                 size_t alen, const void *b, size_t blen, uint8_t *out,
+                 size_t outlen);
+
+/* Seal plain into out (len + UG_SEAL_OVERHEAD bytes) with the storage key,
+ * binding ad; and open it back (UG_EMALFORMED when it does not open). */
+void store__seal(const store *s, const void *ad, size_t adlen,
+                 const void *plain, size_t len, uint8_t *out);
+ug_err store__open(const store *s, const void *ad, size_t adlen,
+                   const void *sealed, size_t sealed_len, uint8_t *out,
+                   size_t cap) __attribute__((warn_unused_result));
+
+/* A record in db that does not open, or opens but does not belong where it
+ * is stored: log STORE-FORGED (rate-limited per db, never its content). The
+ * caller then treats the record as absent. */
+void store__forged(store *s, enum store__tag tag, const char *db);
+
+/* A person's pseudonym in one derived database (store__hash of the person
+ * key under the database's tag): databases cannot be joined on it. */
+#define STORE_PERSON_HASH 16
+void store__person_hash(const store *s, enum store__tag tag,
+                        const uint8_t *person_key,
+                        uint8_t out[STORE_PERSON_HASH]);
+
+/* An alert's delivery state, sealed apart from its body. */
+typedef struct {
+	bool open;
+	uint32_t deliveries;
+	uint8_t escalations;
+	char recipient[STORE_ID_MAX];
+} store__alert_head;
+
+/* Read an alert's head inside txn; *val is the stored record. UG_ENOTFOUND
+ * if there is none, UG_EMALFORMED (reported) if it does not open. */
+ug_err store__alert_read(store *s, MDB_txn *txn, const uint8_t *id,
+                         store__alert_head *head, MDB_val *val);
+/* Replace the head of the record val (from store__alert_read), keeping its
+ * sealed body. */
+ug_err store__alert_write_head(store *s, MDB_txn *txn, const uint8_t *id,
+                               const store__alert_head *head,
+                               const MDB_val *val);
+
+/* Queue (recipient, id) for delivery, or take it off the queue (del). */
 ug_err store__queue_key_put(MDB_txn *txn, store *s, const char *recipient,
                             const uint8_t *id, bool del);
 

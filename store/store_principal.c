@@ -5,14 +5,27 @@
  * turn, so a revoked key or narrowed permission takes effect on the next
  * frame without a restart.
  *
- *   principal     public_z85[40] -> kind | flags BE32 | id
- *   principal_id  kind | id -> public_z85
- *   principal_id  0x00 | "generation" -> BE64 (no principal has kind 0)
+ * A registration grants access, so both of its records are sealed with the
+ * storage key, bound to their key as additional data, and must agree: a
+ * record written without the key, copied under another key, or pointing
+ * at a registration that does not point back, is refused and reported
+ * (STORE-FORGED), never admitted. H is store__hash.
+ *
+ *   principal     H(public_z85)[16] -> sealed(kind | flags BE32 | idlen |
+ *                 id padded to 63)
+ *   principal_id  H(kind | id)[16] -> sealed(public_z85[40] | kind | idlen
+ *                 | id padded to 63)
+ *   principal_id  0x00 | "generation" -> BE64 (no hash is 11 bytes long)
  */
 #include <string.h>
 
 #include "store/store.h"
 #include "store/store_int.h"
+
+#define PKEY_LEN 16
+#define Z85_LEN 40
+#define PRINCIPAL_PLAIN (1 + 4 + 1 + STORE_ID_MAX - 1)
+#define PRINCIPAL_ID_PLAIN (Z85_LEN + 1 + 1 + STORE_ID_MAX - 1)
 
 static const uint8_t generation_key[] = "\0generation";
 
@@ -30,7 +43,7 @@ bump_generation(store *s, MDB_txn *txn)
 	ug_put_be64(buf, gen + 1);
 	MDB_val nv = {8, buf};
 	return store__map_err(mdb_put(txn, s->principal_id, &key, &nv, 0),
-			      "bump registration generation");
+	                      "bump registration generation");
 }
 
 ug_err
@@ -46,60 +59,133 @@ store_principal_generation(store *s, uint64_t *gen)
 	if (rc == 0 && val.mv_size == 8)
 		*gen = ug_get_be64(val.mv_data);
 	mdb_txn_abort(txn);
-	return rc == 0 || rc == MDB_NOTFOUND
-		   ? UG_OK
-		   : store__map_err(rc, "generation");
+	return rc == 0 || rc == MDB_NOTFOUND ? UG_OK
+	                                     : store__map_err(rc, "generation");
 }
 
-static size_t
-id_key(uint8_t *out, int kind, const char *id, size_t idlen)
+static void
+key_of(const store *s, const char *public_z85, uint8_t out[PKEY_LEN])
 {
-	out[0] = (uint8_t)kind;
-	memcpy(out + 1, id, idlen);
-	return 1 + idlen;
+	store__hash(s, TAG_PRINCIPAL, public_z85, Z85_LEN, NULL, 0, out,
+	            PKEY_LEN);
+}
+
+static void
+id_key(const store *s, int kind, const char *id, uint8_t out[PKEY_LEN])
+{
+	uint8_t k = (uint8_t)kind;
+	store__hash(s, TAG_PRINCIPAL_ID, &k, 1, id, strlen(id), out, PKEY_LEN);
+}
+
+/* The registration an id holds: its key, from principal_id. 0 with
+ * *found false if there is none or it does not open (reported). */
+static int
+read_id(store *s, MDB_txn *txn, int kind, const char *id,
+        char public_z85[Z85_LEN + 1], bool *found)
+{
+	*found = false;
+	uint8_t k[PKEY_LEN], plain[PRINCIPAL_ID_PLAIN];
+	id_key(s, kind, id, k);
+	MDB_val key = {PKEY_LEN, k}, val;
+	int rc = mdb_get(txn, s->principal_id, &key, &val);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	size_t idlen = strlen(id);
+	if (store__open(s, k, PKEY_LEN, val.mv_data, val.mv_size, plain,
+	                sizeof plain) != UG_OK ||
+	    val.mv_size != PRINCIPAL_ID_PLAIN + UG_SEAL_OVERHEAD ||
+	    plain[Z85_LEN] != kind || plain[Z85_LEN + 1] != idlen ||
+	    memcmp(plain + Z85_LEN + 2, id, idlen) != 0) {
+		store__forged(s, TAG_PRINCIPAL_ID, "principal_id");
+		return 0;
+	}
+	memcpy(public_z85, plain, Z85_LEN);
+	public_z85[Z85_LEN] = '\0';
+	*found = true;
+	return 0;
+}
+
+/* The registration a key holds, from principal: kind, flags, id. */
+static int
+read_key(store *s, MDB_txn *txn, const char *public_z85, int *kind,
+         char id[STORE_ID_MAX], uint32_t *flags, bool *found)
+{
+	*found = false;
+	uint8_t k[PKEY_LEN], plain[PRINCIPAL_PLAIN];
+	key_of(s, public_z85, k);
+	MDB_val key = {PKEY_LEN, k}, val;
+	int rc = mdb_get(txn, s->principal, &key, &val);
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if (store__open(s, k, PKEY_LEN, val.mv_data, val.mv_size, plain,
+	                sizeof plain) != UG_OK ||
+	    val.mv_size != PRINCIPAL_PLAIN + UG_SEAL_OVERHEAD ||
+	    plain[5] == 0 || plain[5] >= STORE_ID_MAX) {
+		store__forged(s, TAG_PRINCIPAL, "principal");
+		return 0;
+	}
+	*kind = plain[0];
+	*flags = ug_get_be32(plain + 1);
+	memcpy(id, plain + 6, plain[5]);
+	id[plain[5]] = '\0';
+	*found = true;
+	return 0;
 }
 
 /* Drop the id's current key, if any: re-registering or revoking. */
 static int
-drop_key(store *s, MDB_txn *txn, MDB_val *ik)
+drop_key(store *s, MDB_txn *txn, int kind, const char *id)
 {
-	MDB_val iv;
-	int rc = mdb_get(txn, s->principal_id, ik, &iv);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc != 0)
+	char old[Z85_LEN + 1];
+	bool found;
+	int rc = read_id(s, txn, kind, id, old, &found);
+	if (rc != 0 || !found)
 		return rc;
-	MDB_val old = {iv.mv_size, iv.mv_data};
-	rc = mdb_del(txn, s->principal, &old, NULL);
+	uint8_t k[PKEY_LEN];
+	key_of(s, old, k);
+	MDB_val key = {PKEY_LEN, k};
+	rc = mdb_del(txn, s->principal, &key, NULL);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 ug_err
 store_principal_put(store *s, int kind, const char *id, const char *public_z85,
-		    uint32_t flags)
+                    uint32_t flags)
 {
 	size_t idlen = strlen(id);
-	if (idlen == 0 || idlen >= STORE_ID_MAX || strlen(public_z85) != 40 ||
+	if (idlen == 0 || idlen >= STORE_ID_MAX ||
+	    strlen(public_z85) != Z85_LEN ||
 	    (kind != STORE_AGENCY && kind != STORE_CASEWORKER))
 		return UG_EINVAL;
 	MDB_txn *txn = NULL;
 	int rc = store__begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin register");
-	uint8_t idkey[1 + STORE_ID_MAX];
-	MDB_val ik = {id_key(idkey, kind, id, idlen), idkey};
 	/* A re-registration with a new key revokes the old key. */
-	rc = drop_key(s, txn, &ik);
-	uint8_t rec[5 + STORE_ID_MAX];
+	rc = drop_key(s, txn, kind, id);
+	uint8_t pk[PKEY_LEN], ik[PKEY_LEN];
+	uint8_t rec[PRINCIPAL_PLAIN] = {0}, idrec[PRINCIPAL_ID_PLAIN] = {0};
+	uint8_t sealed[PRINCIPAL_ID_PLAIN + UG_SEAL_OVERHEAD];
+	key_of(s, public_z85, pk);
+	id_key(s, kind, id, ik);
 	rec[0] = (uint8_t)kind;
 	ug_put_be32(rec + 1, flags);
-	memcpy(rec + 5, id, idlen);
-	MDB_val pk = {40, (void *)public_z85}, pv = {5 + idlen, rec};
+	rec[5] = (uint8_t)idlen;
+	memcpy(rec + 6, id, idlen);
+	store__seal(s, pk, PKEY_LEN, rec, sizeof rec, sealed);
+	MDB_val key = {PKEY_LEN, pk};
+	MDB_val val = {sizeof rec + UG_SEAL_OVERHEAD, sealed};
 	if (rc == 0)
-		rc = mdb_put(txn, s->principal, &pk, &pv, 0);
-	MDB_val nv = {40, (void *)public_z85};
+		rc = mdb_put(txn, s->principal, &key, &val, 0);
+	memcpy(idrec, public_z85, Z85_LEN);
+	idrec[Z85_LEN] = (uint8_t)kind;
+	idrec[Z85_LEN + 1] = (uint8_t)idlen;
+	memcpy(idrec + Z85_LEN + 2, id, idlen);
+	store__seal(s, ik, PKEY_LEN, idrec, sizeof idrec, sealed);
+	key = (MDB_val){PKEY_LEN, ik};
+	val = (MDB_val){sizeof sealed, sealed};
 	if (rc == 0)
-		rc = mdb_put(txn, s->principal_id, &ik, &nv, 0);
+		rc = mdb_put(txn, s->principal_id, &key, &val, 0);
 	ug_err err = store__map_err(rc, "register");
 	if (err == UG_OK)
 		err = bump_generation(s, txn);
@@ -120,13 +206,14 @@ store_principal_revoke(store *s, int kind, const char *id)
 	int rc = store__begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin revoke");
-	uint8_t idkey[1 + STORE_ID_MAX];
-	MDB_val ik = {id_key(idkey, kind, id, idlen), idkey}, iv;
-	rc = mdb_get(txn, s->principal_id, &ik, &iv);
+	uint8_t ik[PKEY_LEN];
+	id_key(s, kind, id, ik);
+	MDB_val key = {PKEY_LEN, ik}, val;
+	rc = mdb_get(txn, s->principal_id, &key, &val);
 	if (rc == 0)
-		rc = drop_key(s, txn, &ik);
+		rc = drop_key(s, txn, kind, id);
 	if (rc == 0)
-		rc = mdb_del(txn, s->principal_id, &ik, NULL);
+		rc = mdb_del(txn, s->principal_id, &key, NULL);
 	ug_err err = store__map_err(rc, "revoke");
 	if (err == UG_OK)
 		err = bump_generation(s, txn);
@@ -137,42 +224,47 @@ store_principal_revoke(store *s, int kind, const char *id)
 	return store__map_err(mdb_txn_commit(txn), "commit revoke");
 }
 
+/* The key's registration, only if the id's registration names this key
+ * back: one record alone, forged or left over, admits nobody. */
 static ug_err
-decode_principal(const MDB_val *v, int *kind, char id[STORE_ID_MAX],
-		 uint32_t *flags)
+find_in(store *s, MDB_txn *txn, const char *public_z85, int *kind,
+        char id[STORE_ID_MAX], uint32_t *flags)
 {
-	const uint8_t *rec = v->mv_data;
-	if (v->mv_size < 6 || v->mv_size - 5 >= STORE_ID_MAX)
-		return UG_EMALFORMED;
-	*kind = rec[0];
-	*flags = ug_get_be32(rec + 1);
-	memcpy(id, rec + 5, v->mv_size - 5);
-	id[v->mv_size - 5] = '\0';
+	bool found;
+	char back[Z85_LEN + 1];
+	int rc = read_key(s, txn, public_z85, kind, id, flags, &found);
+	if (rc != 0)
+		return store__map_err(rc, "find principal");
+	if (!found)
+		return UG_ENOTFOUND;
+	rc = read_id(s, txn, *kind, id, back, &found);
+	if (rc != 0)
+		return store__map_err(rc, "find principal");
+	if (!found || strcmp(back, public_z85) != 0) {
+		store__forged(s, TAG_PRINCIPAL, "principal");
+		return UG_ENOTFOUND;
+	}
 	return UG_OK;
 }
 
 ug_err
 store_principal_find(store *s, const char *public_z85, int *kind,
-		     char id[STORE_ID_MAX], uint32_t *flags)
+                     char id[STORE_ID_MAX], uint32_t *flags)
 {
-	if (strlen(public_z85) != 40)
+	if (strlen(public_z85) != Z85_LEN)
 		return UG_ENOTFOUND;
 	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	MDB_val key = {40, (void *)public_z85}, val;
-	rc = mdb_get(txn, s->principal, &key, &val);
-	ug_err err = store__map_err(rc, "find principal");
-	if (err == UG_OK)
-		err = decode_principal(&val, kind, id, flags);
+	ug_err err = find_in(s, txn, public_z85, kind, id, flags);
 	mdb_txn_abort(txn);
 	return err;
 }
 
 ug_err
 store_principal_current(store *s, int kind, const char *id,
-			char public_z85[41], uint32_t *flags)
+                        char public_z85[41], uint32_t *flags)
 {
 	size_t idlen = strlen(id);
 	if (idlen == 0 || idlen >= STORE_ID_MAX)
@@ -181,21 +273,21 @@ store_principal_current(store *s, int kind, const char *id,
 	int rc = store__begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	uint8_t idkey[1 + STORE_ID_MAX];
-	MDB_val ik = {id_key(idkey, kind, id, idlen), idkey}, iv, pv;
-	rc = mdb_get(txn, s->principal_id, &ik, &iv);
-	if (rc == 0 && iv.mv_size != 40)
-		rc = MDB_CORRUPTED;
-	if (rc == 0)
-		rc = mdb_get(txn, s->principal, &iv, &pv);
+	bool found;
+	char z85[Z85_LEN + 1], held[STORE_ID_MAX];
+	int held_kind;
+	rc = read_id(s, txn, kind, id, z85, &found);
 	ug_err err = store__map_err(rc, "principal");
-	if (err == UG_OK) {
-		int k;
-		char ignored[STORE_ID_MAX];
-		err = decode_principal(&pv, &k, ignored, flags);
-		memcpy(public_z85, iv.mv_data, 40);
-		public_z85[40] = '\0';
+	if (err == UG_OK && !found)
+		err = UG_ENOTFOUND;
+	if (err == UG_OK)
+		err = find_in(s, txn, z85, &held_kind, held, flags);
+	if (err == UG_OK && (held_kind != kind || strcmp(held, id) != 0)) {
+		store__forged(s, TAG_PRINCIPAL, "principal");
+		err = UG_ENOTFOUND;
 	}
+	if (err == UG_OK)
+		memcpy(public_z85, z85, Z85_LEN + 1);
 	mdb_txn_abort(txn);
 	return err;
 }

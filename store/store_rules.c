@@ -1,31 +1,55 @@
 /*
  * What the rules need beyond the log: timers and per-person alert lists
  * and desk memberships (derived, rebuilt from the log like the rest of
- * derived/), alert rerouting for reassignment and escalation, and the
- * audit trail of reads (durable). Layouts:
- *   derived/timer    due BE64 | seq BE64 | kind -> person_key[16]
- *   derived/palerts  person_key[16] | alert_id[9] -> ""
- *   derived/desk     desk | 0 | caseworker -> from BE32 | to BE32 | lead
- *   log/audit        seq BE64 -> sealed(at BE64 | actor 0 action 0 |
- *                    has_person | person_key[16] | detail)
+ * derived/), and alert rerouting for reassignment and escalation (the
+ * audit trail is in store_audit.c). H is store__hash; every value is
+ * sealed with its key as additional data. Layouts:
+ *   derived/timer    due BE64 | H(seq | kind | person_key)[8] ->
+ *                    sealed(seq BE64 | kind | person_key[16])
+ *   derived/palerts  H(person_key)[16] | H(alert_id)[8] ->
+ *                    sealed(alert_id[9])
+ *   derived/person   (store.c) H(person_key)[16] | H(seq)[8] ->
+ *                    sealed(occurred_at BE64 | seq BE64)
+ *   derived/desk     H(desk)[8] | H(desk | 0 | caseworker)[8] ->
+ *                    sealed(from BE32 | to BE32 | lead | len | caseworker
+ *                    padded to 63)
+ * The due time stays in the clear because the scheduler takes timers in
+ * that order; a person's lists are unsealed and sorted on reading.
  */
 #include <stdlib.h>
 
 #include "common/log.h"
 #include "store/store_int.h"
 
+#define TIMER_KEY_LEN 16
+#define TIMER_PLAIN (8 + 1 + UG_PERSON_KEY_LEN)
+
+static void
+timer_key(const store *s, const store_timer *tm, uint8_t k[TIMER_KEY_LEN],
+          uint8_t plain[TIMER_PLAIN])
+{
+	ug_put_be64(plain, tm->seq);
+	plain[8] = tm->kind;
+	memcpy(plain + 9, tm->person_key, UG_PERSON_KEY_LEN);
+	ug_put_be64(k, (uint64_t)tm->due);
+	store__hash(s, TAG_TIMER, plain, TIMER_PLAIN, NULL, 0, k + 8, 8);
+}
+
 ug_err
 store_derived_timer_put(store_dtxn *t, const store_timer *timer)
 {
-	uint8_t k[17];
-	ug_put_be64(k, (uint64_t)timer->due);
-	ug_put_be64(k + 8, timer->seq);
-	k[16] = timer->kind;
-	MDB_val key = {sizeof k, k};
-	MDB_val val = {UG_PERSON_KEY_LEN, (void *)timer->person_key};
+	uint8_t k[TIMER_KEY_LEN], plain[TIMER_PLAIN];
+	uint8_t sealed[TIMER_PLAIN + UG_SEAL_OVERHEAD];
+	timer_key(t->s, timer, k, plain);
+	store__seal(t->s, k, sizeof k, plain, sizeof plain, sealed);
+	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
 	return store__map_err(mdb_put(t->txn, t->s->timer, &key, &val, 0),
 	                      "put timer");
 }
+
+/* Timers that do not open are taken out with the due ones, at most this
+ * many per call, so one forged entry cannot stall the scheduler. */
+#define FORGED_PER_CALL 16
 
 ug_err
 store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
@@ -36,20 +60,30 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 	int rc = mdb_cursor_open(t->txn, t->s->timer, &cur);
 	if (rc != 0)
 		return store__map_err(rc, "open timer cursor");
+	uint8_t forged[FORGED_PER_CALL][TIMER_KEY_LEN];
+	size_t nforged = 0;
 	MDB_val key, val;
 	rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-	while (rc == 0 && *n < max) {
-		if (key.mv_size != 17 || val.mv_size != UG_PERSON_KEY_LEN)
+	while (rc == 0 && *n < max && nforged < FORGED_PER_CALL) {
+		if (key.mv_size != TIMER_KEY_LEN)
 			break;
 		const uint8_t *k = key.mv_data;
 		int64_t due = (int64_t)ug_get_be64(k);
 		if (due > now)
 			break;
-		store_timer *tm = &out[(*n)++];
-		tm->due = due;
-		tm->seq = ug_get_be64(k + 8);
-		tm->kind = k[16];
-		memcpy(tm->person_key, val.mv_data, UG_PERSON_KEY_LEN);
+		uint8_t plain[TIMER_PLAIN];
+		if (store__open(t->s, k, TIMER_KEY_LEN, val.mv_data,
+		                val.mv_size, plain, sizeof plain) != UG_OK ||
+		    val.mv_size != TIMER_PLAIN + UG_SEAL_OVERHEAD) {
+			store__forged(t->s, TAG_TIMER, "timer");
+			memcpy(forged[nforged++], k, TIMER_KEY_LEN);
+		} else {
+			store_timer *tm = &out[(*n)++];
+			tm->due = due;
+			tm->seq = ug_get_be64(plain);
+			tm->kind = plain[8];
+			memcpy(tm->person_key, plain + 9, UG_PERSON_KEY_LEN);
+		}
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
@@ -57,11 +91,12 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 		return store__map_err(rc, "due timers");
 	/* Deleted after the walk: deleting under a cursor and stepping on
 	 * from the last entry is where LMDB answers EINVAL. */
-	for (size_t i = 0; i < *n; i++) {
-		uint8_t k[17];
-		ug_put_be64(k, (uint64_t)out[i].due);
-		ug_put_be64(k + 8, out[i].seq);
-		k[16] = out[i].kind;
+	for (size_t i = 0; i < *n + nforged; i++) {
+		uint8_t k[TIMER_KEY_LEN], plain[TIMER_PLAIN];
+		if (i < *n)
+			timer_key(t->s, &out[i], k, plain);
+		else
+			memcpy(k, forged[i - *n], TIMER_KEY_LEN);
 		MDB_val dk = {sizeof k, k};
 		rc = mdb_del(t->txn, t->s->timer, &dk, NULL);
 		if (rc != 0 && rc != MDB_NOTFOUND)
@@ -84,7 +119,7 @@ store_next_timer(store *s, int64_t *due)
 		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 		mdb_cursor_close(cur);
 	}
-	if (rc == 0 && key.mv_size == 17)
+	if (rc == 0 && key.mv_size == TIMER_KEY_LEN)
 		*due = (int64_t)ug_get_be64(key.mv_data);
 	mdb_txn_abort(txn);
 	return store__map_err(rc, "next timer");
@@ -94,83 +129,116 @@ ug_err
 store_derived_person_alert(store_dtxn *t, const uint8_t *person_key,
                            const uint8_t *alert_id)
 {
-	uint8_t k[UG_PERSON_KEY_LEN + STORE_ALERT_ID_LEN];
-	memcpy(k, person_key, UG_PERSON_KEY_LEN);
-	memcpy(k + UG_PERSON_KEY_LEN, alert_id, STORE_ALERT_ID_LEN);
-	MDB_val key = {sizeof k, k}, val = {0, ""};
+	uint8_t k[STORE_PERSON_HASH + 8];
+	uint8_t sealed[STORE_ALERT_ID_LEN + UG_SEAL_OVERHEAD];
+	store__person_hash(t->s, TAG_PALERTS, person_key, k);
+	store__hash(t->s, TAG_PALERTS_ID, alert_id, STORE_ALERT_ID_LEN, NULL, 0,
+	            k + STORE_PERSON_HASH, 8);
+	store__seal(t->s, k, sizeof k, alert_id, STORE_ALERT_ID_LEN, sealed);
+	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
 	return store__map_err(mdb_put(t->txn, t->s->palerts, &key, &val, 0),
 	                      "index person alert");
 }
 
-/* Visit the keys under a person in a derived db; fn gets the suffix. */
+/* A person's entries in a derived db, unsealed (each item_len bytes) and
+ * sorted bytewise; *items is malloc'd. Entries that do not open are
+ * reported and left out. */
 static ug_err
-person_prefix_scan(store *s, MDB_dbi dbi, const uint8_t *person_key,
-                   size_t suffix_len,
-                   ug_err (*fn)(void *ctx, const uint8_t *suffix), void *ctx)
+person_entries(store *s, MDB_dbi dbi, enum store__tag tag, const char *db,
+               const uint8_t *person_key, size_t item_len, uint8_t **items,
+               size_t *n)
 {
+	*items = NULL;
+	*n = 0;
+	uint8_t prefix[STORE_PERSON_HASH];
+	store__person_hash(s, tag, person_key, prefix);
 	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->derived_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
 	MDB_cursor *cur = NULL;
 	rc = mdb_cursor_open(txn, dbi, &cur);
-	MDB_val key = {UG_PERSON_KEY_LEN, (void *)person_key}, val;
+	MDB_val key = {sizeof prefix, prefix}, val;
 	if (rc == 0)
 		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 	ug_err err = UG_OK;
-	while (rc == 0 && err == UG_OK &&
-	       key.mv_size == UG_PERSON_KEY_LEN + suffix_len &&
-	       memcmp(key.mv_data, person_key, UG_PERSON_KEY_LEN) == 0) {
-		err = fn(ctx, (const uint8_t *)key.mv_data + UG_PERSON_KEY_LEN);
+	size_t cap = 0;
+	while (rc == 0 && err == UG_OK && key.mv_size == STORE_PERSON_HASH + 8 &&
+	       memcmp(key.mv_data, prefix, STORE_PERSON_HASH) == 0) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 32;
+			uint8_t *more = realloc(*items, cap * item_len);
+			if (!more) {
+				err = UG_ENOMEM;
+				break;
+			}
+			*items = more;
+		}
+		uint8_t *item = *items + *n * item_len;
+		if (store__open(s, key.mv_data, key.mv_size, val.mv_data,
+		                val.mv_size, item, item_len) == UG_OK &&
+		    val.mv_size == item_len + UG_SEAL_OVERHEAD)
+			(*n)++;
+		else
+			store__forged(s, tag, db);
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 	}
-	if (rc == 0 || rc == MDB_NOTFOUND)
+	if (rc == MDB_NOTFOUND)
 		rc = 0;
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	return err != UG_OK ? err : store__map_err(rc, "person scan");
+	if (err == UG_OK)
+		err = store__map_err(rc, "person scan");
+	if (err != UG_OK) {
+		free(*items);
+		*items = NULL;
+		*n = 0;
+	}
+	return err;
 }
 
-struct id_adapter {
-	store_id_fn fn;
-	void *ctx;
-};
+static size_t sort_len;
 
-static ug_err
-visit_id(void *ctx, const uint8_t *suffix)
+static int
+bytewise(const void *a, const void *b)
 {
-	struct id_adapter *a = ctx;
-	return a->fn(a->ctx, suffix);
+	return memcmp(a, b, sort_len);
 }
 
 ug_err
 store_person_alerts(store *s, const uint8_t *person_key, store_id_fn fn,
                     void *ctx)
 {
-	struct id_adapter a = {fn, ctx};
-	return person_prefix_scan(s, s->palerts, person_key,
-	                          STORE_ALERT_ID_LEN, visit_id, &a);
-}
-
-struct seq_adapter {
-	store_seq_fn fn;
-	void *ctx;
-};
-
-static ug_err
-visit_seq(void *ctx, const uint8_t *suffix)
-{
-	struct seq_adapter *a = ctx;
-	/* suffix: occurred_at BE64 | seq BE64 */
-	return a->fn(a->ctx, ug_get_be64(suffix + 8));
+	uint8_t *ids;
+	size_t n;
+	ug_err err = person_entries(s, s->palerts, TAG_PALERTS, "palerts",
+	                            person_key, STORE_ALERT_ID_LEN, &ids, &n);
+	sort_len = STORE_ALERT_ID_LEN; /* one thread uses a store */
+	if (n > 1)
+		qsort(ids, n, STORE_ALERT_ID_LEN, bytewise);
+	/* Oldest first: an alert id begins with its raising sequence. */
+	for (size_t i = 0; err == UG_OK && i < n; i++)
+		err = fn(ctx, ids + i * STORE_ALERT_ID_LEN);
+	free(ids);
+	return err;
 }
 
 ug_err
 store_person_events(store *s, const uint8_t *person_key, store_seq_fn fn,
                     void *ctx)
 {
-	struct seq_adapter a = {fn, ctx};
-	return person_prefix_scan(s, s->person, person_key, 16, visit_seq, &a);
+	uint8_t *items;
+	size_t n;
+	ug_err err = person_entries(s, s->person, TAG_PERSON, "person",
+	                            person_key, 16, &items, &n);
+	/* occurred_at BE64 | seq BE64: bytewise is time order. */
+	sort_len = 16;
+	if (n > 1)
+		qsort(items, n, 16, bytewise);
+	for (size_t i = 0; err == UG_OK && i < n; i++)
+		err = fn(ctx, ug_get_be64(items + 16 * i + 8));
+	free(items);
+	return err;
 }
 
 ug_err
@@ -184,14 +252,23 @@ store_log_get(store *s, uint64_t seq, store_record_fn fn, void *ctx)
 	return err;
 }
 
-static size_t
-desk_key(uint8_t *out, const char *desk, const char *caseworker)
+#define DESK_KEY_LEN 16
+#define DESK_PLAIN (4 + 4 + 1 + 1 + STORE_ID_MAX - 1)
+
+static void
+desk_prefix(const store *s, const char *desk, uint8_t out[8])
 {
-	size_t dl = strlen(desk), cl = strlen(caseworker);
-	memcpy(out, desk, dl);
-	out[dl] = 0;
-	memcpy(out + dl + 1, caseworker, cl);
-	return dl + 1 + cl;
+	store__hash(s, TAG_DESK, desk, strlen(desk), NULL, 0, out, 8);
+}
+
+static void
+desk_key(const store *s, const char *desk, const char *caseworker,
+         uint8_t out[DESK_KEY_LEN])
+{
+	desk_prefix(s, desk, out);
+	/* The desk with its NUL, so "ab"+"c" and "a"+"bc" differ. */
+	store__hash(s, TAG_DESK_MEMBER, desk, strlen(desk) + 1, caseworker,
+	            strlen(caseworker), out + 8, 8);
 }
 
 ug_err
@@ -199,27 +276,44 @@ store_derived_desk_put(store_dtxn *t, const char *desk,
                        const char *caseworker, int32_t from, int32_t to,
                        bool team_lead)
 {
-	if (strlen(desk) >= STORE_ID_MAX || strlen(caseworker) >= STORE_ID_MAX)
+	size_t cl = strlen(caseworker);
+	if (strlen(desk) >= STORE_ID_MAX || cl >= STORE_ID_MAX)
 		return UG_EINVAL;
-	uint8_t k[2 * STORE_ID_MAX + 1], v[9];
+	uint8_t k[DESK_KEY_LEN], v[DESK_PLAIN] = {0};
+	uint8_t sealed[DESK_PLAIN + UG_SEAL_OVERHEAD];
+	desk_key(t->s, desk, caseworker, k);
 	ug_put_be32(v, (uint32_t)from);
 	ug_put_be32(v + 4, (uint32_t)to);
 	v[8] = team_lead;
-	MDB_val key = {desk_key(k, desk, caseworker), k}, val = {9, v};
+	v[9] = (uint8_t)cl;
+	memcpy(v + 10, caseworker, cl);
+	store__seal(t->s, k, sizeof k, v, sizeof v, sealed);
+	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
 	return store__map_err(mdb_put(t->txn, t->s->desk, &key, &val, 0),
 	                      "put desk member");
 }
 
+/* Open a desk record: whether it is in force on `today` (lead says team
+ * lead) and, into caseworker, who it names. A record that does not open
+ * under its key is reported and counts as no membership. */
 static bool
-member_on(const MDB_val *val, int32_t today, bool *lead)
+member_on(store *s, const MDB_val *key, const MDB_val *val, int32_t today,
+          bool *lead, char caseworker[STORE_ID_MAX])
 {
-	if (val->mv_size != 9)
+	uint8_t v[DESK_PLAIN];
+	if (key->mv_size != DESK_KEY_LEN ||
+	    store__open(s, key->mv_data, key->mv_size, val->mv_data,
+	                val->mv_size, v, sizeof v) != UG_OK ||
+	    val->mv_size != DESK_PLAIN + UG_SEAL_OVERHEAD ||
+	    v[9] >= STORE_ID_MAX) {
+		store__forged(s, TAG_DESK, "desk");
 		return false;
-	const uint8_t *v = val->mv_data;
-	int32_t from = (int32_t)ug_get_be32(v),
-	        to = (int32_t)ug_get_be32(v + 4);
+	}
+	int32_t from = (int32_t)ug_get_be32(v), to = (int32_t)ug_get_be32(v + 4);
 	if (lead)
 		*lead = v[8] != 0;
+	memcpy(caseworker, v + 10, v[9]);
+	caseworker[v[9]] = '\0';
 	return today >= from && (to == 0 || today <= to);
 }
 
@@ -232,10 +326,13 @@ store_desk_member(store *s, const char *desk, const char *caseworker,
 	MDB_txn *txn = NULL;
 	if (store__begin_read(s->derived_env, &txn) != 0)
 		return false;
-	uint8_t k[2 * STORE_ID_MAX + 1];
-	MDB_val key = {desk_key(k, desk, caseworker), k}, val;
+	uint8_t k[DESK_KEY_LEN];
+	char named[STORE_ID_MAX];
+	desk_key(s, desk, caseworker, k);
+	MDB_val key = {sizeof k, k}, val;
 	bool member = mdb_get(txn, s->desk, &key, &val) == 0 &&
-	              member_on(&val, today, lead);
+	              member_on(s, &key, &val, today, lead, named) &&
+	              strcmp(named, caseworker) == 0;
 	mdb_txn_abort(txn);
 	return member;
 }
@@ -244,30 +341,32 @@ ug_err
 store_desk_lead(store *s, const char *desk, int32_t today,
                 char lead[STORE_ID_MAX])
 {
-	size_t dl = strlen(desk);
-	if (dl >= STORE_ID_MAX)
+	if (strlen(desk) >= STORE_ID_MAX)
 		return UG_EINVAL;
 	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->derived_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
 	MDB_cursor *cur = NULL;
-	uint8_t k[STORE_ID_MAX + 1];
-	memcpy(k, desk, dl);
-	k[dl] = 0;
-	MDB_val key = {dl + 1, k}, val;
+	uint8_t prefix[8];
+	desk_prefix(s, desk, prefix);
+	MDB_val key = {sizeof prefix, prefix}, val;
 	ug_err err = UG_ENOTFOUND;
 	rc = mdb_cursor_open(txn, s->desk, &cur);
 	if (rc == 0)
 		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-	while (rc == 0 && key.mv_size > dl + 1 &&
-	       memcmp(key.mv_data, k, dl + 1) == 0) {
+	while (rc == 0 && key.mv_size == DESK_KEY_LEN &&
+	       memcmp(key.mv_data, prefix, sizeof prefix) == 0) {
 		bool is_lead = false;
-		size_t cl = key.mv_size - dl - 1;
-		if (member_on(&val, today, &is_lead) && is_lead &&
-		    cl < STORE_ID_MAX) {
-			memcpy(lead, (uint8_t *)key.mv_data + dl + 1, cl);
-			lead[cl] = '\0';
+		char named[STORE_ID_MAX];
+		uint8_t check[DESK_KEY_LEN];
+		/* The member hash must be this desk's and this caseworker's:
+		 * a record copied from another desk does not count. */
+		if (member_on(s, &key, &val, today, &is_lead, named) &&
+		    is_lead &&
+		    (desk_key(s, desk, named, check),
+		     memcmp(check, key.mv_data, DESK_KEY_LEN) == 0)) {
+			memcpy(lead, named, STORE_ID_MAX);
 			err = UG_OK;
 			break;
 		}
@@ -278,22 +377,6 @@ store_desk_lead(store *s, const char *desk, int32_t today,
 	return err;
 }
 
-static ug_err
-decode_alert_head(const MDB_val *val, bool *open, char *recipient,
-                  uint32_t *escalations)
-{
-	const uint8_t *in = val->mv_data;
-	if (val->mv_size < ALERT_HEADER || in[6] >= STORE_ID_MAX ||
-	    val->mv_size < ALERT_HEADER + (size_t)in[6])
-		return UG_EMALFORMED;
-	*open = in[0] == ALERT_OPEN;
-	if (escalations)
-		*escalations = in[5];
-	memcpy(recipient, in + ALERT_HEADER, in[6]);
-	recipient[in[6]] = '\0';
-	return UG_OK;
-}
-
 ug_err
 store_alert_state(store *s, const uint8_t *id, bool *open,
                   char recipient[STORE_ID_MAX], uint32_t *escalations)
@@ -302,13 +385,19 @@ store_alert_state(store *s, const uint8_t *id, bool *open,
 	int rc = store__begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	MDB_val key = {STORE_ALERT_ID_LEN, (void *)id}, val;
-	rc = mdb_get(txn, s->alerts, &key, &val);
-	ug_err err = store__map_err(rc, "alert state");
-	if (err == UG_OK)
-		err = decode_alert_head(&val, open, recipient, escalations);
+	store__alert_head h;
+	MDB_val val;
+	ug_err err = store__alert_read(s, txn, id, &h, &val);
 	mdb_txn_abort(txn);
-	return err;
+	if (err == UG_EMALFORMED)
+		return UG_ENOTFOUND; /* reported; never used */
+	if (err != UG_OK)
+		return err;
+	*open = h.open;
+	if (escalations)
+		*escalations = h.escalations;
+	memcpy(recipient, h.recipient, STORE_ID_MAX);
+	return UG_OK;
 }
 
 ug_err
@@ -323,43 +412,26 @@ store_alert_reroute(store *s, const uint8_t *id, const char *recipient,
 	int rc = store__begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin reroute");
-	MDB_val key = {STORE_ALERT_ID_LEN, (void *)id}, val;
+	store__alert_head h;
+	MDB_val val;
+	ug_err err = store__alert_read(s, txn, id, &h, &val);
+	if (err != UG_OK || !h.open ||
+	    (strcmp(h.recipient, recipient) == 0 && !escalate)) {
+		mdb_txn_abort(txn);
+		return err == UG_EMALFORMED ? UG_ENOTFOUND : err;
+	}
+	/* The head first: val points into a page a later write may move. */
 	char old[STORE_ID_MAX];
-	bool open = false;
-	uint32_t escalations = 0;
-	ug_err err = store__map_err(mdb_get(txn, s->alerts, &key, &val),
-	                            "get alert");
+	memcpy(old, h.recipient, STORE_ID_MAX);
+	h.escalations += escalate && h.escalations < 255;
+	memcpy(h.recipient, recipient, rlen + 1);
+	err = store__alert_write_head(s, txn, id, &h, &val);
 	if (err == UG_OK)
-		err = decode_alert_head(&val, &open, old, &escalations);
-	if (err != UG_OK || !open || (strcmp(old, recipient) == 0 && !escalate)) {
-		mdb_txn_abort(txn);
-		return err;
-	}
-	/* Rebuild the record with the new recipient; the sealed body stays
-	 * (its additional data is the alert id, not the recipient). */
-	const uint8_t *in = val.mv_data;
-	size_t tail = val.mv_size - ALERT_HEADER - in[6];
-	size_t len = ALERT_HEADER + rlen + tail;
-	uint8_t *rec = malloc(len);
-	if (!rec) {
-		mdb_txn_abort(txn);
-		return UG_ENOMEM;
-	}
-	memcpy(rec, in, 5);
-	rec[5] = (uint8_t)(escalations + (escalate && escalations < 255));
-	rec[6] = (uint8_t)rlen;
-	memcpy(rec + ALERT_HEADER, recipient, rlen);
-	memcpy(rec + ALERT_HEADER + rlen, in + ALERT_HEADER + in[6], tail);
-	MDB_val nv = {len, rec};
-	err = store__queue_key_put(txn, s, old, id, true);
+		err = store__queue_key_put(txn, s, old, id, true);
 	if (err == UG_ENOTFOUND)
 		err = UG_OK;
 	if (err == UG_OK)
-		err = store__map_err(mdb_put(txn, s->alerts, &key, &nv, 0),
-		                     "reroute alert");
-	if (err == UG_OK)
 		err = store__queue_key_put(txn, s, recipient, id, false);
-	free(rec);
 	if (err != UG_OK) {
 		mdb_txn_abort(txn);
 		return err;

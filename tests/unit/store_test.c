@@ -9,6 +9,7 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
+#include "store/store_int.h" /* lmdb.h: the tests forge raw records */
 
 #include "tests/unit/check.h"
 
@@ -293,28 +294,39 @@ test_sealed_at_rest(void)
 	t[2].ev.assign_from = ug_days_from_civil(2024, 1, 1);
 	CHECK_OK(append(s, t, 3));
 	static const char alert_body[] = "alert about " CPR_A " ALERTBODY-55e1";
-	store_alert a = {.id = {0, 0, 0, 0, 0, 0, 0, 1, 1},
+	store_alert a = {.id = {0, 0, 0, 0, 0, 0, 0, 1, 0x2a},
 	                 .recipient = "cw-open-id",
 	                 .body = (const uint8_t *)alert_body,
 	                 .body_len = sizeof alert_body - 1};
 	CHECK_OK(store_alerts_put(s, &a, 1));
+	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-principal-id",
+	                             "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
+	                             0));
 	store_dtxn *dt;
 	CHECK_OK(store_derived_begin(s, &dt));
 	CHECK_OK(store_derived_index(dt, t[0].person, T0, 1));
 	CHECK_OK(store_derived_state_put(dt, t[0].person, 1,
 	                                 (const uint8_t *)"RULESTATE-9d02", 14));
+	CHECK_OK(store_derived_person_alert(dt, t[0].person, a.id));
+	store_timer tm = {.due = T0 + 1000, .seq = 1, .kind = 3};
+	memcpy(tm.person_key, t[0].person, UG_PERSON_KEY_LEN);
+	CHECK_OK(store_derived_timer_put(dt, &tm));
+	CHECK_OK(store_derived_desk_put(dt, "desk-hidden", "cw-desk-member", 0,
+	                                0, true));
 	CHECK_OK(store_derived_commit(&dt, 3));
 	store_close(&s);
 
-	/* The plain header is on disk (so the walk reads the right files)... */
+	/* The walk reads both environments... */
 	int files = 0;
-	CHECK_EQ_INT(ut_dir_contains(dir, "school-sealcheck", 16, &files), 1);
-	CHECK(files >= 2); /* log/data.mdb and derived/data.mdb at least */
-	CHECK_EQ_INT(ut_dir_contains(dir, "cw-open-id", 10, NULL), 1);
-	/* ...but no CPR in either form, body, caseworker or rule state. */
+	CHECK_EQ_INT(ut_dir_contains(dir, "keycheck", 8, &files), 1);
+	CHECK_EQ_INT(ut_dir_contains(dir, "last_applied", 12, NULL), 1);
+	/* ...and finds no CPR in either form, no body, no agency, recipient,
+	 * caseworker, desk, principal id or rule state. */
 	static const char *const secrets[] = {
 		CPR_A, CPR_B, CPR_C, "240512-9876", BODY_MARK,
 		"ALERTBODY-55e1", "cw-hidden-name", "RULESTATE-9d02",
+		"school-sealcheck", "cw-open-id", "cw-principal-id",
+		"desk-hidden", "cw-desk-member", "rq:rM>}U?@Lns47E1",
 	};
 	for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
 		int hits = ut_dir_contains(dir, secrets[i], strlen(secrets[i]),
@@ -323,6 +335,13 @@ test_sealed_at_rest(void)
 			FAIL("\"%s\" found in %d raw store file(s), first %s",
 			     secrets[i], hits, ut_last_hit);
 	}
+	/* Nor a person key, nor an alert id, in any key or value: what
+	 * links a person's records is sealed or hashed per database. */
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ_INT(ut_dir_contains(dir, t[i].person, UG_PERSON_KEY_LEN,
+		                             NULL),
+		             0);
+	CHECK_EQ_INT(ut_dir_contains(dir, a.id, STORE_ALERT_ID_LEN, NULL), 0);
 }
 
 static ug_err
@@ -350,43 +369,372 @@ test_wrong_storage_key(void)
 	tevent t[2];
 	make_event(&t[0], 1, "school-a", CPR_A);
 	make_event(&t[1], 2, "school-a", CPR_B);
-	t[1].ev.assign_caseworker = "cw-a";
-	t[1].ev.assign_from = ug_days_from_civil(2024, 1, 1);
 	CHECK_OK(append(s, t, 2));
-	store_alert a = {.id = {0, 0, 0, 0, 0, 0, 0, 1, 1},
-	                 .recipient = "cw-a",
-	                 .body = (const uint8_t *)"alert",
-	                 .body_len = 5};
-	CHECK_OK(store_alerts_put(s, &a, 1));
 	store_close(&s);
 
+	/* Another key is refused at open, before anything is misread. */
 	uint8_t wrong[UG_KEY_LEN];
 	memcpy(wrong, storage_key, sizeof wrong);
 	wrong[31] ^= 0x80;
-	s = open_store(dir, wrong, 64);
-	int calls = 0;
-	uint64_t next = 77;
-	CHECK_ERR(store_log_scan(s, 1, 100, count_only, &calls, &next),
-	          UG_EMALFORMED);
-	CHECK_EQ_INT(calls, 0); /* never a garbage record */
-	CHECK_EQ_INT(next, 1);
-	CHECK_ERR(store_alerts_open(s, "cw-a", NULL, 10, count_alerts, &calls),
-	          UG_EMALFORMED);
-	CHECK_EQ_INT(calls, 0);
-	char cw[STORE_ID_MAX];
-	CHECK_ERR(store_assignment_get(s, t[1].person,
-	                               ug_days_from_civil(2024, 6, 1), cw),
-	          UG_EMALFORMED);
-	/* Plain metadata still reads, so an operator can see what is there. */
-	check_stats(s, 2, 2, 2, __LINE__);
-	store_close(&s);
+	store_opts opts = {.log_map_mb = 64, .derived_map_mb = 64,
+	                   .storage_key = wrong};
+	ug_diag diag = {0};
+	CHECK_ERR(store_open(&s, dir, &opts, &diag), UG_EDENIED);
+	CHECK(s == NULL);
+	CHECK(strstr(diag.reason, "storage key") != NULL);
 
 	/* The right key still opens everything. */
 	s = open_store(dir, storage_key, 64);
+	int calls = 0;
+	uint64_t next = 0;
 	CHECK_OK(store_log_scan(s, 1, 100, count_only, &calls, &next));
 	CHECK_EQ_INT(calls, 2);
 	CHECK_EQ_INT(next, 3);
 	store_close(&s);
+}
+
+/* ---- raw LMDB access, as someone with the files but not the keys ---- */
+
+static MDB_env *
+raw_env(const char *dir, const char *sub)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", dir, sub);
+	MDB_env *env = NULL;
+	CHECK_EQ_INT(mdb_env_create(&env), 0);
+	CHECK_EQ_INT(mdb_env_set_maxdbs(env, 16), 0);
+	CHECK_EQ_INT(mdb_env_set_mapsize(env, 64UL << 20), 0);
+	CHECK_EQ_INT(mdb_env_open(env, path, 0, 0600), 0);
+	return env;
+}
+
+/* Visit every record of db: fn may change the txn (copy, delete). */
+static void
+raw_each(MDB_env *env, const char *db,
+         void (*fn)(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
+                    void *ctx),
+         void *ctx)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	/* Copy the records out first: fn writes to the same db. */
+	MDB_cursor *cur;
+	CHECK_EQ_INT(mdb_cursor_open(txn, dbi, &cur), 0);
+	struct rec {
+		uint8_t k[64], v[512];
+		size_t kl, vl;
+	} *recs = calloc(64, sizeof *recs);
+	size_t n = 0;
+	MDB_val k, v;
+	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < 64;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size > 64 || v.mv_size > 512)
+			continue;
+		memcpy(recs[n].k, k.mv_data, recs[n].kl = k.mv_size);
+		memcpy(recs[n].v, v.mv_data, recs[n].vl = v.mv_size);
+		n++;
+	}
+	mdb_cursor_close(cur);
+	for (size_t i = 0; i < n; i++) {
+		MDB_val key = {recs[i].kl, recs[i].k};
+		MDB_val val = {recs[i].vl, recs[i].v};
+		fn(txn, dbi, &key, &val, ctx);
+	}
+	free(recs);
+	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* Put every value of a db back under its own key with one byte flipped. */
+static void
+flip_value(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val, void *ctx)
+{
+	size_t at = *(size_t *)ctx;
+	if (key->mv_size < 16)
+		return; /* the registration generation */
+	((uint8_t *)val->mv_data)[at < val->mv_size ? at : 0] ^= 0x01;
+	CHECK_EQ_INT(mdb_put(txn, dbi, key, val, 0), 0);
+}
+
+struct swap {
+	uint8_t k[64], v[512];
+	size_t kl, vl;
+	int seen;
+};
+
+/* Swap the values of the first two records (keys 16 bytes or more). */
+static void
+swap_values(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val, void *ctx)
+{
+	struct swap *sw = ctx;
+	if (key->mv_size < 16 || sw->seen >= 2)
+		return;
+	if (sw->seen++ == 0) {
+		memcpy(sw->k, key->mv_data, sw->kl = key->mv_size);
+		memcpy(sw->v, val->mv_data, sw->vl = val->mv_size);
+		return;
+	}
+	MDB_val first = {sw->kl, sw->k}, firstv = {sw->vl, sw->v};
+	CHECK_EQ_INT(mdb_put(txn, dbi, &first, val, 0), 0);
+	CHECK_EQ_INT(mdb_put(txn, dbi, key, &firstv, 0), 0);
+}
+
+/* Move every queue entry under another recipient's prefix (the first 16
+ * bytes of the key), taken from the entry of that recipient. */
+static void
+move_queue(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val, void *ctx)
+{
+	const uint8_t *prefix = ctx;
+	if (memcmp(key->mv_data, prefix, 16) == 0)
+		return;
+	uint8_t k[64];
+	memcpy(k, key->mv_data, key->mv_size);
+	memcpy(k, prefix, 16);
+	MDB_val nk = {key->mv_size, k};
+	CHECK_EQ_INT(mdb_put(txn, dbi, &nk, val, 0), 0);
+	CHECK_EQ_INT(mdb_del(txn, dbi, key, NULL), 0);
+}
+
+static void
+first_key(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val, void *ctx)
+{
+	(void)txn, (void)dbi, (void)val;
+	uint8_t *out = ctx;
+	if (out[16] == 0) {
+		memcpy(out, key->mv_data, 16);
+		out[16] = 1;
+	}
+}
+
+static const char z85_anna[] = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+static const char z85_bo[] = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+
+static void
+test_forged_principals(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-anna", z85_anna,
+	                             0));
+	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-x", z85_bo, 6));
+	store_close(&s);
+	/* Swapping the two registrations' values (as an mdb_load would
+	 * write them) admits neither key as the other's id. */
+	struct swap sw = {.seen = 0};
+	raw_each(raw_env(dir, "log"), "principal", swap_values, &sw);
+	CHECK_EQ_INT(sw.seen, 2);
+	s = open_store(dir, storage_key, 64);
+	int kind;
+	char id[STORE_ID_MAX];
+	uint32_t flags;
+	CHECK_ERR(store_principal_find(s, z85_anna, &kind, id, &flags),
+	          UG_ENOTFOUND);
+	CHECK_ERR(store_principal_find(s, z85_bo, &kind, id, &flags),
+	          UG_ENOTFOUND);
+	CHECK_ERR(store_principal_flags(s, STORE_CASEWORKER, "cw-anna",
+	                                &flags),
+	          UG_ENOTFOUND);
+	/* Registering again repairs it. */
+	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-anna", z85_anna,
+	                             0));
+	CHECK_OK(store_principal_find(s, z85_anna, &kind, id, &flags));
+	CHECK_EQ_STR(id, "cw-anna");
+	store_close(&s);
+
+	/* A flipped byte in principal_id: the key no longer admits. */
+	size_t at = 30;
+	raw_each(raw_env(dir, "log"), "principal_id", flip_value, &at);
+	s = open_store(dir, storage_key, 64);
+	CHECK_ERR(store_principal_find(s, z85_anna, &kind, id, &flags),
+	          UG_ENOTFOUND);
+	store_close(&s);
+}
+
+static void
+put_alert_for(store *s, uint8_t n, const char *recipient)
+{
+	char body[64];
+	snprintf(body, sizeof body, "alert %u for %s", n, recipient);
+	store_alert a = {.id = {0, 0, 0, 0, 0, 0, 0, n, 1},
+	                 .recipient = recipient,
+	                 .body = (const uint8_t *)body,
+	                 .body_len = strlen(body)};
+	CHECK_OK(store_alerts_put(s, &a, 1));
+	CHECK(a.created);
+}
+
+static void
+test_forged_queue_and_alerts(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	put_alert_for(s, 1, "cw-anna");
+	put_alert_for(s, 2, "cw-bo");
+	put_alert_for(s, 3, "cw-bo");
+	store_close(&s);
+
+	/* Without the keys nobody can tell whose queue a prefix is: take the
+	 * first, move every entry under it, then see who got what. */
+	uint8_t prefix[17] = {0};
+	raw_each(raw_env(dir, "log"), "queue", first_key, prefix);
+	CHECK_EQ_INT(prefix[16], 1);
+	raw_each(raw_env(dir, "log"), "queue", move_queue, prefix);
+	s = open_store(dir, storage_key, 64);
+	int anna = 0, bo = 0;
+	CHECK_OK(store_alerts_open(s, "cw-anna", NULL, 10, count_alerts,
+	                           &anna));
+	CHECK_OK(store_alerts_open(s, "cw-bo", NULL, 10, count_alerts, &bo));
+	/* Whoever the prefix belongs to, nobody receives what was moved in:
+	 * one keeps their own, the other has nothing left. */
+	CHECK(anna + bo == 1 || anna + bo == 2);
+	CHECK(anna + bo < 3);
+	size_t count = 0;
+	CHECK_OK(store_alerts_count(s, "cw-anna", &count));
+	CHECK_EQ_INT(count, (size_t)anna);
+	uint8_t id2[STORE_ALERT_ID_LEN] = {0, 0, 0, 0, 0, 0, 0, 2, 1};
+	uint8_t id1[STORE_ALERT_ID_LEN] = {0, 0, 0, 0, 0, 0, 0, 1, 1};
+	if (anna == 1) /* the prefix was Anna's: Bo's two moved to her */
+		CHECK(!store_alert_queued(s, "cw-anna", id2));
+	else /* the prefix was Bo's: Anna's one moved to him */
+		CHECK(!store_alert_queued(s, "cw-bo", id1));
+	store_close(&s);
+
+	/* A flipped byte in an alert's head or body: never delivered. */
+	const char *dir2 = ut_tmpdir();
+	for (size_t at = 30; at <= 200; at += 170) {
+		s = open_store(dir2, storage_key, 64);
+		uint8_t n = (uint8_t)(at == 30 ? 10 : 11);
+		put_alert_for(s, n, "cw-carl");
+		store_close(&s);
+		raw_each(raw_env(dir2, "log"), "alerts", flip_value, &at);
+		s = open_store(dir2, storage_key, 64);
+		int got = 0;
+		CHECK_OK(store_alerts_open(s, "cw-carl", NULL, 10,
+		                           count_alerts, &got));
+		CHECK_EQ_INT(got, 0);
+		uint8_t id[STORE_ALERT_ID_LEN] = {0, 0, 0, 0, 0, 0, 0, n, 1};
+		bool open = false;
+		char r[STORE_ID_MAX];
+		uint32_t esc;
+		if (at == 30)
+			CHECK_ERR(store_alert_state(s, id, &open, r, &esc),
+			          UG_ENOTFOUND);
+		CHECK(store_alert_get(s, id, count_alerts, &got, &open) !=
+		      UG_OK);
+		CHECK_EQ_INT(got, 0);
+		store_close(&s);
+	}
+}
+
+static ug_err
+collect_seq(void *ctx, uint64_t seq)
+{
+	uint64_t *out = ctx;
+	out[++out[0]] = seq;
+	return UG_OK;
+}
+
+static ug_err
+collect_id(void *ctx, const uint8_t *id)
+{
+	uint8_t *out = ctx;
+	memcpy(out + 1 + out[0]++ * STORE_ALERT_ID_LEN, id, STORE_ALERT_ID_LEN);
+	return UG_OK;
+}
+
+static void
+test_person_lists_ordered(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	uint8_t pa[UG_PERSON_KEY_LEN], pb[UG_PERSON_KEY_LEN];
+	ug_person_key(hash_key, CPR_A, pa);
+	ug_person_key(hash_key, CPR_B, pb);
+	store_dtxn *t;
+	CHECK_OK(store_derived_begin(s, &t));
+	/* Out of order on purpose: the hashed keys give no order, the store
+	 * sorts after unsealing (time, then sequence; ids oldest first). */
+	int64_t at[] = {T0 + 50, T0 - 10, T0 + 50, T0, T0 + 7};
+	for (uint64_t i = 0; i < 5; i++)
+		CHECK_OK(store_derived_index(t, pa, at[i], 100 - i));
+	CHECK_OK(store_derived_index(t, pb, T0, 1));
+	uint8_t ids[3][STORE_ALERT_ID_LEN] = {{0, 0, 0, 0, 0, 0, 0, 9, 2},
+	                                      {0, 0, 0, 0, 0, 0, 0, 3, 7},
+	                                      {0, 0, 0, 0, 0, 0, 0, 9, 1}};
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(store_derived_person_alert(t, pa, ids[i]));
+	CHECK_OK(store_derived_commit(&t, 6));
+	uint64_t seqs[16] = {0};
+	CHECK_OK(store_person_events(s, pa, collect_seq, seqs));
+	CHECK_EQ_INT(seqs[0], 5);
+	uint64_t want[] = {99, 97, 96, 98, 100};
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ_INT(seqs[1 + i], want[i]);
+	uint8_t got[1 + 8 * STORE_ALERT_ID_LEN] = {0};
+	CHECK_OK(store_person_alerts(s, pa, collect_id, got));
+	CHECK_EQ_INT(got[0], 3);
+	CHECK_EQ_MEM(got + 1, ids[1], STORE_ALERT_ID_LEN);
+	CHECK_EQ_MEM(got + 1 + STORE_ALERT_ID_LEN, ids[2], STORE_ALERT_ID_LEN);
+	CHECK_EQ_MEM(got + 1 + 2 * STORE_ALERT_ID_LEN, ids[0],
+	             STORE_ALERT_ID_LEN);
+	store_close(&s);
+
+	/* A person index entry moved under another person does not open:
+	 * swapping two values leaves those two out of the timeline. */
+	struct swap sw = {.seen = 0};
+	raw_each(raw_env(dir, "derived"), "person", swap_values, &sw);
+	s = open_store(dir, storage_key, 64);
+	memset(seqs, 0, sizeof seqs);
+	CHECK_OK(store_person_events(s, pa, collect_seq, seqs));
+	uint64_t more[16] = {0};
+	CHECK_OK(store_person_events(s, pb, collect_seq, more));
+	CHECK_EQ_INT(seqs[0] + more[0], 4);
+	store_close(&s);
+}
+
+static void
+test_old_format_refused(void)
+{
+	/* A log written before formats were recorded: data, no meta. */
+	const char *dir = ut_tmpdir();
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/log", dir);
+	CHECK_EQ_INT(mkdir(path, 0700), 0);
+	MDB_env *env = raw_env(dir, "log");
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, "log", MDB_CREATE, &dbi), 0);
+	uint8_t k[8] = {0, 0, 0, 0, 0, 0, 0, 1}, v[40] = {1, 1};
+	MDB_val key = {8, k}, val = {sizeof v, v};
+	CHECK_EQ_INT(mdb_put(txn, dbi, &key, &val, 0), 0);
+	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	store *s = NULL;
+	store_opts opts = {.log_map_mb = 64, .derived_map_mb = 64,
+	                   .storage_key = storage_key};
+	ug_diag diag = {0};
+	CHECK_ERR(store_open(&s, dir, &opts, &diag), UG_EMALFORMED);
+	CHECK(s == NULL);
+	CHECK(strstr(diag.reason, "re-create") != NULL);
+
+	/* Another format number is refused the same way. */
+	const char *dir2 = ut_tmpdir();
+	s = open_store(dir2, storage_key, 64);
+	store_close(&s);
+	env = raw_env(dir2, "log");
+	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	uint8_t three[4] = {0, 0, 0, 3};
+	key = (MDB_val){6, "format"};
+	val = (MDB_val){4, three};
+	CHECK_EQ_INT(mdb_put(txn, dbi, &key, &val, 0), 0);
+	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	CHECK_ERR(store_open(&s, dir2, &opts, &diag), UG_EMALFORMED);
+	CHECK(strstr(diag.reason, "format 3") != NULL);
 }
 
 /* Record an assignment event for cpr: from/to as dates ("" = open). */
@@ -1167,6 +1515,10 @@ TEST_LIST = {
 	{"log scan", test_log_scan},
 	{"sealed at rest", test_sealed_at_rest},
 	{"wrong storage key", test_wrong_storage_key},
+	{"forged principals", test_forged_principals},
+	{"forged queue and alerts", test_forged_queue_and_alerts},
+	{"person lists ordered", test_person_lists_ordered},
+	{"old format refused", test_old_format_refused},
 	{"assignments", test_assignments},
 	{"assignment planned ahead", test_assignment_planned_ahead},
 	{"assignment history is bounded", test_assignment_history_is_bounded},
