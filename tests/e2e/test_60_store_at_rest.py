@@ -1,0 +1,179 @@
+"""60 the store at rest: the LMDB files alone neither link people nor say
+what happened to them, and what grants access or routes data cannot be
+forged without the hub's keys (SECURITY.md, "Personal data at rest";
+OPERATIONS.md, "Records that do not open").
+
+A hub takes events for several persons (an addiction referral with and
+without consent, a dropout, assignments, a desk), raises alerts and
+timers, and stops. Then `mdb_dump -a` of every environment: no agency id,
+event type, rule, caseworker or CPR in any key or value, and no person key
+anywhere. Then the store is forged with `mdb_load`, by someone who even
+knows the hashing key (the strongest attacker short of the storage key):
+a registration copied to a never-registered key, a queue entry moved to
+another caseworker, a flipped byte in an alert. Each is refused and
+reported STORE-FORGED, never used."""
+
+import subprocess
+
+import nacl.hash
+
+from hubtest import (CprGen, ev_desk, ev_dropout, ev_referral,
+                     read_key_file, rules_hub)
+
+TAG_PRINCIPAL = 3
+TAG_ALERT = 5
+TAG_QUEUE_RECIPIENT = 6
+
+AGENCIES = ["school-a", "college-a", "addiction-a", "youth-a",
+            "jobcenter-a"]
+NAMES = ["cw-anna", "cw-bob", "desk-dora", "cw-lead", "duty-desk",
+         "absence", "addiction", "referral", "dropout", "readiness",
+         "assignment", "contact", "rmc-a", "college-x"]
+
+
+def keys(hub):
+    k = read_key_file(hub.keys_dir / "hub.key_secret")
+    storage = bytes.fromhex(k["storage_key"])
+    index = nacl.hash.blake2b(b"ungebro-store-index-v2", digest_size=32,
+                              key=storage, encoder=nacl.encoding.RawEncoder)
+    return storage, index, bytes.fromhex(k["hash_key"])
+
+
+def h(index_key, tag, data, n):
+    return nacl.hash.blake2b(bytes([tag]) + data, digest_size=32,
+                             key=index_key,
+                             encoder=nacl.encoding.RawEncoder)[:n]
+
+
+def person_key(hash_key, cpr):
+    return nacl.hash.blake2b(b"ungebro-person:" + cpr.encode(),
+                             digest_size=16, key=hash_key,
+                             encoder=nacl.encoding.RawEncoder)
+
+
+def dump(env_dir, db):
+    """Every (key, value) of one database, as bytes."""
+    out = subprocess.run(["mdb_dump", "-s", db, str(env_dir)],
+                         capture_output=True, text=True, check=True).stdout
+    body = out.split("HEADER=END\n", 1)[1].splitlines()
+    lines = [l.strip() for l in body if l.strip() and l != "DATA=END"]
+    return [(bytes.fromhex(lines[i]), bytes.fromhex(lines[i + 1]))
+            for i in range(0, len(lines), 2)]
+
+
+def databases(env_dir):
+    out = subprocess.run(["mdb_dump", "-l", str(env_dir)],
+                         capture_output=True, text=True, check=True).stdout
+    return [l.strip() for l in out.splitlines() if l.strip()]
+
+
+def load(env_dir, db, pairs):
+    """Write pairs into db with mdb_load (overwriting), as an attacker
+    with write access to the files would."""
+    text = "VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n" + \
+        "".join(f" {k.hex()}\n {v.hex()}\n" for k, v in pairs) + "DATA=END\n"
+    subprocess.run(["mdb_load", "-s", db, str(env_dir)], input=text,
+                   text=True, check=True)
+
+
+def z85_of(hub, name):
+    return read_key_file(hub.keys_dir / f"{name}.key")["public"].encode()
+
+
+def populated(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    anna_with, anna_without, bob_dropout = CprGen(6001).take(3)
+    hub.assign(anna_with, "cw-anna")
+    hub.assign(anna_without, "cw-anna")
+    hub.assign(bob_dropout, "cw-bob")
+    hub.send(ev_desk("desk-dora", "2026-01-01", team_lead=True))
+    hub.send(ev_referral(anna_with, "2026-09-07",
+                         consent={"given": True, "scope": "referral,stage",
+                                  "expires": "2027-06-30"}),
+             ev_referral(anna_without, "2026-09-07",
+                         consent={"given": False}),
+             ev_dropout(bob_dropout, "2026-09-07"))
+    st = hub.wait_applied()
+    assert st["alerts"] == 2, st
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "addiction"
+    [b] = hub.peek("cw-bob", 1)
+    return hub, [anna_with, anna_without, bob_dropout], a, b
+
+
+def test_files_alone_reveal_nothing(make_hub):
+    hub, cprs, _, _ = populated(make_hub)
+    hub.stop()
+    _, _, hash_key = keys(hub)
+    pkeys = [person_key(hash_key, c) for c in cprs]
+    secrets = [s.encode() for s in AGENCIES + NAMES + cprs]
+    secrets += [c[:6].encode() + b"-" + c[6:].encode() for c in cprs]
+    seen = 0
+    for env in ("log", "derived"):
+        env_dir = hub.data_dir / env
+        for db in databases(env_dir):
+            for k, v in dump(env_dir, db):
+                seen += 1
+                for s in secrets:
+                    assert s not in k and s.lower() not in v.lower(), \
+                        (env, db, s, k.hex())
+                for pk in pkeys:
+                    # No person key at all: so none next to a sequence.
+                    assert pk not in k and pk not in v, (env, db, k.hex())
+    assert seen > 20, seen
+    hub.start()
+
+
+def test_forged_principal_is_refused(make_hub):
+    hub, _, _, _ = populated(make_hub)
+    hub.keygen("cw-mallory")           # never registered
+    hub.stop()
+    _, index, _ = keys(hub)
+    log = hub.data_dir / "log"
+    records = dict(dump(log, "principal"))
+    anna = records[h(index, TAG_PRINCIPAL, z85_of(hub, "cw-anna"), 16)]
+    # Anna's sealed registration, under the key Mallory's would have.
+    load(log, "principal",
+         [(h(index, TAG_PRINCIPAL, z85_of(hub, "cw-mallory"), 16), anna)])
+    hub.start()
+    rc, alerts, err = hub.inbox("cw-mallory", no_ack=True, idle_exit=1)
+    assert rc == 3 and alerts == [], (rc, err)
+    hub.wait_log(r"STORE-FORGED principal: a record does not open")
+    hub.wait_log(r"HUB-ZAP refused CURVE client .* key not registered")
+    # Anna herself is still admitted.
+    hub.peek("cw-anna", 1)
+
+
+def test_moved_queue_entry_is_not_delivered(make_hub):
+    hub, _, a, _ = populated(make_hub)
+    hub.stop()
+    _, index, _ = keys(hub)
+    log = hub.data_dir / "log"
+    anna = h(index, TAG_QUEUE_RECIPIENT, b"cw-anna", 16)
+    bob = h(index, TAG_QUEUE_RECIPIENT, b"cw-bob", 16)
+    queue = dump(log, "queue")
+    moved = [(bob + k[16:], v) for k, v in queue if k.startswith(anna)]
+    assert len(moved) == 1, queue
+    load(log, "queue", moved)
+    hub.start()
+    [b] = hub.peek("cw-bob", 1)        # his own, not Anna's
+    assert b["rule"] != "addiction" and b["alert_id"] != a["alert_id"]
+    assert a["cpr"] not in b.values()
+    hub.wait_log(r"STORE-FORGED queue: a record does not open")
+    hub.peek("cw-anna", 1)
+
+
+def test_flipped_alert_byte_is_not_delivered(make_hub):
+    hub, _, a, b = populated(make_hub)
+    hub.stop()
+    _, index, _ = keys(hub)
+    log = hub.data_dir / "log"
+    key = h(index, TAG_ALERT, bytes.fromhex(b["alert_id"]), 16)
+    alerts = dict(dump(log, "alerts"))
+    value = bytearray(alerts[key])
+    value[len(value) - 20] ^= 0x01     # in the sealed body
+    load(log, "alerts", [(key, bytes(value))])
+    hub.start()
+    hub.peek("cw-bob", 0)
+    hub.wait_log(r"STORE-FORGED alerts: a record does not open")
+    hub.peek("cw-anna", 1)
