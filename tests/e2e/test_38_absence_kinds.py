@@ -71,9 +71,10 @@ def test_kind_rows_count_expected_lessons_once(make_hub, rules):
 
 def test_corrected_kind_row_replaces_not_adds(make_hub):
     """Corrections of the unlawful rows bring the rate to 4 of 60 (the
-    episode ends); a further correction to 7 of 60 starts a new episode.
-    Had the corrections been added to the rows they correct, the rate
-    would never have fallen and there would be one alert, not two."""
+    episode ends, and its alert is withdrawn: a `withdrawn` notice); a
+    further correction to 7 of 60 starts a new episode. Had the
+    corrections been added to the rows they correct, the rate would never
+    have fallen and there would be one alert, not three."""
     hub = rules_hub(make_hub, CLOCK, rules=ROLLING)
     cpr = CprGen(3802).next()
     assert import_rows(hub, [
@@ -83,11 +84,13 @@ def test_corrected_kind_row_replaces_not_adds(make_hub):
         week(cpr, "2026-09-14", 2, UNLAWFUL)])["alerts"] == 1
     assert import_rows(hub, [
         week(cpr, "2026-09-07", 0, UNLAWFUL),
-        week(cpr, "2026-09-14", 0, UNLAWFUL)])["alerts"] == 1
+        week(cpr, "2026-09-14", 0, UNLAWFUL)])["alerts"] == 2
     assert import_rows(hub, [
-        week(cpr, "2026-09-14", 3, UNLAWFUL)])["alerts"] == 2
+        week(cpr, "2026-09-14", 3, UNLAWFUL)])["alerts"] == 3
     alerts = hub.peek("desk-dora", 2)
-    latest = max(alerts, key=lambda a: a["alert_id"])
+    assert sorted(a["rule"] for a in alerts) == ["absence.rolling",
+                                                 "withdrawn"]
+    latest = next(a for a in alerts if a["rule"] == "absence.rolling")
     assert "the school reported 7 of 60 expected lessons absent (11.7 %) " \
         "in 4 reports" in latest["explanation"]
 
