@@ -24,23 +24,27 @@ OPT       ?= $(OPT_$(VARIANT))
 CFLAGS    += $(CSTD) $(WARN) $(OPT) -I. -I$(GEN) -MMD -MP
 LDFLAGS   += $(filter -fsanitize=%,$(OPT))
 LDLIBS    += -lzmq -lprotobuf-c -llmdb -lsodium -lm
+# Only the web inbox serves HTTP: the other programs never link it.
+LDLIBS_webd := -lmicrohttpd
 
 # Debian packages the build, the tests and the demo need. bootstrap installs
 # whichever are missing, so a fresh machine needs nothing done by hand.
 DEB_PACKAGES := gcc make libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
                 liblmdb-dev libsodium-dev lmdb-utils python3-zmq python3-nacl \
                 python3-protobuf python3-pytest protobuf-compiler \
-                clang libclang-rt-14-dev
+                clang libclang-rt-14-dev \
+                libmicrohttpd-dev chromium chromium-driver python3-selenium
 
 # Program entry points; every other .c file in these folders goes into
 # libungebro.a so each program links only what it uses. Each
 # adapters/NAME_main.c is the program adapter-NAME.
 ADAPTER_MAINS := $(wildcard adapters/*_main.c)
 ADAPTERS := $(patsubst adapters/%_main.c,adapter-%,$(ADAPTER_MAINS))
-PROGRAMS := hubd hubctl inbox $(ADAPTERS)
+PROGRAMS := hubd hubctl inbox webd $(ADAPTERS)
 MAIN_hubd   := hub/hubd_main.c
 MAIN_hubctl := hub/hubctl_main.c
 MAIN_inbox  := hub/inbox_main.c
+MAIN_webd   := web/webd_main.c
 $(foreach a,$(ADAPTERS),$(eval MAIN_$(a) := adapters/$(patsubst adapter-%,%,$(a))_main.c))
 MAINS := $(foreach p,$(PROGRAMS),$(MAIN_$(p)))
 
@@ -48,7 +52,7 @@ PROTO_SRC := proto/ungebro.proto
 PROTO_C   := $(GEN)/proto/ungebro.pb-c.c
 PROTO_H   := $(GEN)/proto/ungebro.pb-c.h
 
-LIB_SRC := $(filter-out $(MAINS),$(wildcard common/*.c proto/*.c store/*.c hub/*.c adapters/*.c))
+LIB_SRC := $(filter-out $(MAINS),$(wildcard common/*.c proto/*.c store/*.c hub/*.c adapters/*.c web/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/ungebro.pb-c.o
 LIB     := $(BUILD)/libungebro.a
 BINS    := $(PROGRAMS:%=$(BUILD)/bin/%)
@@ -87,7 +91,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 .SECONDEXPANSION:
 $(BUILD)/bin/%: $(LIB) $$(BUILD)/obj/$$(basename $$(MAIN_$$*)).o
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/$(basename $(MAIN_$*)).o $(LIB) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/$(basename $(MAIN_$*)).o $(LIB) $(LDLIBS) $(LDLIBS_$*)
 
 bootstrap:
 	@missing=""; for p in $(DEB_PACKAGES); do \

@@ -27,7 +27,9 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "hub/gateway.h"
 #include "hub/hub_int.h"
+#include "store/store_password.h"
 
 #define WINDOW_DEFAULT 32
 
@@ -545,6 +547,28 @@ retry_acks(hub *h)
 	h->n_pending_acks = kept;
 }
 
+ug_err
+hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
+		  const char *note, bool *found)
+{
+	char hexid[2 * STORE_ALERT_ID_LEN + 1];
+	ug_hex(id, STORE_ALERT_ID_LEN, hexid);
+	ug_err err = store_ack(h, caseworker, id, note, found);
+	if (err == UG_OK && !*found)
+		audit_queue(h, caseworker, NULL, "ack", "not-open", NULL,
+			    hexid);
+	if (err != UG_OK) {
+		log_err("HUB-DELIVER",
+			"ack of alert %s by %s not stored yet: "
+			"%s; retried every second",
+			hexid, caseworker, ug_strerror(err));
+		keep_ack(h, caseworker, id, note);
+		return err;
+	}
+	acked_everywhere(h, caseworker, id);
+	return UG_OK;
+}
+
 static void
 on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack)
 {
@@ -558,25 +582,8 @@ on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack)
 		return;
 	}
 	bool found;
-	ug_err err =
-	    store_ack(h, caseworker, ack->alert_id.data, ack->note, &found);
-	if (err == UG_OK && !found) {
-		char hexid[2 * STORE_ALERT_ID_LEN + 1];
-		ug_hex(ack->alert_id.data, STORE_ALERT_ID_LEN, hexid);
-		audit_queue(h, caseworker, NULL, "ack", "not-open", NULL,
-			    hexid);
-	}
-	if (err != UG_OK) {
-		char hexid[2 * STORE_ALERT_ID_LEN + 1];
-		ug_hex(ack->alert_id.data, STORE_ALERT_ID_LEN, hexid);
-		log_err("HUB-DELIVER",
-			"ack of alert %s by %s not stored yet: "
-			"%s; retried every second",
-			hexid, caseworker, ug_strerror(err));
-		keep_ack(h, caseworker, ack->alert_id.data, ack->note);
-		return;
-	}
-	acked_everywhere(h, caseworker, ack->alert_id.data);
+	(void)hub__delivery_ack(h, caseworker, ack->alert_id.data, ack->note,
+				&found);
 }
 
 void
@@ -672,6 +679,10 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 	if (!hub__sender_current(h, STORE_CASEWORKER, frame, &caseworker,
 				 &flags)) {
 		refuse_revoked(h, routing, frame, caseworker);
+		return;
+	}
+	if (flags & STORE_FLAG_GATEWAY) {
+		hub__gateway_frame(h, routing, frame, caseworker);
 		return;
 	}
 	int kind, code;

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "hub/engine.h"
+#include "hub/gateway.h"
 
 const ug_setting hub_settings[] = {
 	{"data_dir", "./var/hub/data", "directory of the hub's LMDB store"},
@@ -41,6 +42,7 @@ const ug_setting hub_settings[] = {
 	{"query_rate", "20", "queries a caseworker may ask per second, on "
 	                     "average"},
 	{"query_burst", "40", "queries a caseworker may ask at once"},
+	HUB_GATEWAY_SETTINGS,
 	{NULL, NULL, NULL},
 };
 
@@ -267,6 +269,8 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 		                         "delivery", DELIVERY_HWM, diag);
 	if (err == UG_OK)
 		err = hub__sessions_open(h, diag);
+	if (err == UG_OK)
+		err = hub__gateway_open(h, cfg, diag);
 	if (err != UG_OK)
 		goto fail;
 	*out = h;
@@ -285,6 +289,7 @@ hub_close(hub **hp)
 	if (h->ingest)
 		zmq_close(h->ingest);
 	hub__sessions_close(h);
+	hub__gateway_close(h);
 	if (h->delivery)
 		zmq_close(h->delivery);
 	if (h->zap)

@@ -108,6 +108,7 @@ struct hub {
 	/* Query rate limit per caseworker. */
 	double query_rate, query_burst;
 	hub_query_bucket *buckets;
+	struct hub_gateway *gateway; /* web sessions (gateway.c) */
 	int64_t next_maintain, next_catchup, next_stats, next_pump;
 };
 
@@ -154,6 +155,12 @@ void hub__delivery_notify(hub *h, const char *recipient);
 /* Once a tick: pump every session (resumes delivery stalled by a full
  * peer queue or a store error) and write the delivery counts. */
 void hub__delivery_tick(hub *h);
+/* Acknowledge an alert for a caseworker (inbox, or a web session):
+ * durably, audited, gone from every session; *found false when it was not
+ * open for them or their desk. On a store error the ack is kept and
+ * retried every tick. */
+ug_err hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
+                         const char *note, bool *found);
 /* Write the delivery counts kept in memory (at stop, and every tick). */
 void hub__delivery_flush(hub *h);
 /* Send one frame to a delivery peer; false if it did not go (errno). */

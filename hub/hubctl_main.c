@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "hub/hub.h"
 #include "hub/hubctl_audit.h"
+#include "hub/hubctl_web.h"
 #include "proto/wire.h"
 #include "store/store.h"
 
@@ -50,6 +51,16 @@ static const char usage[] =
 	"                            is refused, open connections included\n"
 	"  revoke-caseworker ID      the same for a caseworker; their delivery\n"
 	"                            session ends at once\n"
+	"  register-gateway ID       admit the web inbox's key (webd) on the\n"
+	"                            delivery endpoint [--key FILE.key]: it\n"
+	"                            may log caseworkers in and act only in\n"
+	"                            their sessions\n"
+	"  revoke-gateway ID         remove it: its frames are refused and its\n"
+	"                            sessions end\n"
+	"  set-password CASEWORKER   set or reset a caseworker's web password,\n"
+	"                            read from the first line of standard\n"
+	"                            input (8-1024 bytes; argon2id); their open\n"
+	"                            web sessions end\n"
 	"  assign                    make a caseworker a person's contact:\n"
 	"                            --cpr CPR --caseworker ID [--from DATE]\n"
 	"                            [--to DATE] [--role contact|guidance|mentor]\n"
@@ -707,6 +718,9 @@ main(int argc, char **argv)
 	bool needs_id = strcmp(cmd, "keygen") == 0 ||
 	                strcmp(cmd, "register-agency") == 0 ||
 	                strcmp(cmd, "register-caseworker") == 0 ||
+	                strcmp(cmd, "register-gateway") == 0 ||
+	                strcmp(cmd, "revoke-gateway") == 0 ||
+	                strcmp(cmd, "set-password") == 0 ||
 	                strcmp(cmd, "revoke-agency") == 0 ||
 	                strcmp(cmd, "revoke-caseworker") == 0;
 	bool audit = strcmp(cmd, "audit") == 0;
@@ -734,6 +748,12 @@ main(int argc, char **argv)
 			rc = cmd_register(&c, STORE_AGENCY, id);
 		} else if (strcmp(cmd, "register-caseworker") == 0) {
 			rc = cmd_register(&c, STORE_CASEWORKER, id);
+		} else if (strcmp(cmd, "register-gateway") == 0) {
+			rc = hubctl_register_gateway(cfg, c.store, c.keys, id);
+		} else if (strcmp(cmd, "revoke-gateway") == 0) {
+			rc = hubctl_revoke_gateway(c.store, c.keys, id);
+		} else if (strcmp(cmd, "set-password") == 0) {
+			rc = hubctl_set_password(c.store, c.keys, id);
 		} else if (strcmp(cmd, "revoke-agency") == 0) {
 			rc = cmd_revoke(&c, STORE_AGENCY, id);
 		} else if (strcmp(cmd, "revoke-caseworker") == 0) {

@@ -28,6 +28,10 @@ descriptor_for(int kind)
 		return &ungebro__v1__result__descriptor;
 	case UNGEBRO__V1__FRAME_KIND__FRAME_ACTION:
 		return &ungebro__v1__action__descriptor;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN:
+		return &ungebro__v1__login__descriptor;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT:
+		return &ungebro__v1__logout__descriptor;
 	default:
 		return NULL;
 	}

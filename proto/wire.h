@@ -45,6 +45,8 @@ typedef Ungebro__V1__AlertAck wire_alert_ack;
 typedef Ungebro__V1__Query wire_query;
 typedef Ungebro__V1__Result wire_result;
 typedef Ungebro__V1__Action wire_action;
+typedef Ungebro__V1__Login wire_login;
+typedef Ungebro__V1__Logout wire_logout;
 
 /*
  * Decode a frame. On UG_OK *kind is a FrameKind and *msg the unpacked

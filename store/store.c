@@ -352,11 +352,11 @@ store_open(store **out, const char *dir, const store_opts *opts,
 	const char *names[] = {"log",          "ids",    "assign", "principal",
 	                       "principal_id", "alerts", "queue",  "audit",
 	                       "audit_ckpt",
-	                       "meta"};
+	                       "meta", "password"};
 	MDB_dbi *dbis[] = {&s->log,          &s->ids,    &s->assign,
 	                   &s->principal,    &s->principal_id, &s->alerts,
 	                   &s->queue,        &s->audit,  &s->audit_ckpt,
-	                   &s->log_meta};
+	                   &s->log_meta, &s->password};
 	err = open_dbs(s->log_env, names, dbis, sizeof names / sizeof *names);
 	if (err == UG_OK)
 		err = check_log_format(s, diag);

@@ -30,6 +30,7 @@ struct store {
 	MDB_env *log_env, *derived_env;
 	MDB_dbi log, ids, assign, principal, principal_id, alerts, queue;
 	MDB_dbi audit, log_meta;
+	MDB_dbi password; /* store_password.c */
 	/* store_audit.c: signed checkpoints and the sealed head, the signer,
 	 * and records queued in memory (freed once written). */
 	MDB_dbi audit_ckpt;

@@ -281,8 +281,8 @@ test_unknown_kind(void)
 	uint8_t buf[1024];
 	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf,
 	                    sizeof buf);
-	/* 0 is FRAME_KIND_UNSPECIFIED; the schema defines 1-9 so far. */
-	const uint8_t kinds[] = {0, 10, 11, 0x80, 0xff};
+	/* 0 is FRAME_KIND_UNSPECIFIED; the schema defines 1-11 so far. */
+	const uint8_t kinds[] = {0, 12, 13, 0x80, 0xff};
 	for (size_t i = 0; i < sizeof kinds; i++) {
 		buf[1] = kinds[i];
 		expect_reject(buf, len, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,

@@ -1,0 +1,524 @@
+/*
+ * Web sessions: a registered gateway (webd) logs caseworkers in with their
+ * passwords and then acts only inside the sessions it opened. The gateway
+ * holds no caseworker's key and no key that opens the store; everything a
+ * session may see or do is decided here, as for that caseworker on inbox,
+ * by the same query, action and acknowledgement code (and so the same
+ * audit records). A stolen gateway key can guess passwords only as fast as
+ * the limits below allow, and a compromised gateway holds at most the
+ * sessions it opened.
+ *
+ * Passwords are argon2id hashes (crypto_pwhash_str) that hubctl
+ * set-password stores sealed (store_password.c). An unknown caseworker is
+ * verified against a dummy hash of the same cost, so both failures take
+ * the same time and get the same answer. Sessions live in memory only: a
+ * hub restart logs everyone out. A session is a random 32-byte token; the
+ * table keeps its hash, so a memory dump does not hand out live tokens.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "common/keys.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "hub/gateway.h"
+#include "hub/hub_int.h"
+#include "store/store_password.h"
+
+#define TOKEN_LEN 32
+#define PASSWORD_MAX 1024 /* bytes; longer is refused like a wrong one */
+#define FAIL_SLOTS 1024   /* caseworker ids with recent failed logins */
+#define GATEWAY_SLOTS 16  /* gateways with a failure allowance */
+
+static const char WRONG[] = "wrong caseworker or password";
+static const char ENDED[] = "the session has ended; log in again";
+
+typedef struct {
+	bool used;
+	uint8_t token_hash[crypto_generichash_BYTES];
+	char caseworker[STORE_ID_MAX];
+	char gateway[STORE_ID_MAX];
+	char gateway_key[UG_Z85_KEY_LEN + 1];
+	int64_t password_set_at; /* a reset password ends the session */
+	int64_t last_used;
+} web_session;
+
+typedef struct {
+	char id[STORE_ID_MAX];
+	uint32_t failures;
+	int64_t last;
+} login_failures;
+
+typedef struct {
+	char gateway[STORE_ID_MAX];
+	double tokens;
+	int64_t at;
+} gateway_allowance;
+
+struct hub_gateway {
+	web_session *sessions;
+	long max;
+	int64_t idle_ms, lockout_ms;
+	long failures_max;
+	double gateway_per_minute;
+	login_failures failures[FAIL_SLOTS];
+	gateway_allowance allowance[GATEWAY_SLOTS];
+	char *dummy_hash; /* made at the first login: hubd starts fast */
+	uint64_t logins, refused;
+};
+
+ug_err
+hub__gateway_open(hub *h, const ug_config *cfg, ug_diag *diag)
+{
+	long idle, max, fails, lockout, per_gateway;
+	ug_err err = ug_config_int(cfg, "web_session_idle", 1, 24 * 60, &idle,
+	                           diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "web_sessions_max", 1, 100000, &max,
+		                    diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "login_failures_max", 1, 1000, &fails,
+		                    diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "login_lockout", 1, 24 * 60, &lockout,
+		                    diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "login_gateway_failures", 1, 100000,
+		                    &per_gateway, diag);
+	if (err != UG_OK)
+		return err;
+	struct hub_gateway *g = calloc(1, sizeof *g);
+	if (!g)
+		return UG_ENOMEM;
+	/* Tokens' hashes are secrets of a kind: keep them off swap. */
+	g->sessions = sodium_allocarray((size_t)max, sizeof *g->sessions);
+	if (!g->sessions) {
+		free(g);
+		return UG_ENOMEM;
+	}
+	memset(g->sessions, 0, (size_t)max * sizeof *g->sessions);
+	g->max = max;
+	g->idle_ms = idle * 60000;
+	g->lockout_ms = lockout * 60000;
+	g->failures_max = fails;
+	g->gateway_per_minute = (double)per_gateway;
+	h->gateway = g;
+	return UG_OK;
+}
+
+void
+hub__gateway_close(hub *h)
+{
+	struct hub_gateway *g = h->gateway;
+	if (!g)
+		return;
+	sodium_free(g->sessions);
+	free(g->dummy_hash);
+	free(g);
+	h->gateway = NULL;
+}
+
+static void
+answer(hub *h, const void *routing, size_t routing_len, uint32_t request_id,
+       int code, const char *reason)
+{
+	wire_result r = UNGEBRO__V1__RESULT__INIT;
+	r.request_id = request_id;
+	r.code = code;
+	r.reason = (char *)reason;
+	if (!hub__delivery_send(h, routing, routing_len,
+	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
+		log_info("HUB-WEB", "answer not sent");
+}
+
+static void
+audit(hub *h, const char *actor, const char *key, const char *action,
+      const char *result, const char *detail)
+{
+	store_audit_entry e = {h->now, actor, key, action, result, NULL, detail};
+	store_audit_queue(h->store, &e);
+}
+
+/* ---- limits ---- */
+
+static login_failures *
+failures_of(struct hub_gateway *g, const char *id, bool make)
+{
+	login_failures *oldest = &g->failures[0];
+	for (size_t i = 0; i < FAIL_SLOTS; i++) {
+		login_failures *f = &g->failures[i];
+		if (f->id[0] && strcmp(f->id, id) == 0)
+			return f;
+		if (f->last < oldest->last)
+			oldest = f;
+	}
+	if (!make)
+		return NULL;
+	/* The id with the oldest failure gives its slot up: a flood of
+	 * made-up ids costs the lock of one long-quiet id at most. */
+	memset(oldest, 0, sizeof *oldest);
+	ug_strlcpy(oldest->id, id, sizeof oldest->id);
+	return oldest;
+}
+
+static bool
+locked(hub *h, const char *id)
+{
+	struct hub_gateway *g = h->gateway;
+	login_failures *f = failures_of(g, id, false);
+	if (!f)
+		return false;
+	if (h->now - f->last >= g->lockout_ms) {
+		f->failures = 0;
+		return false;
+	}
+	return f->failures >= (uint32_t)g->failures_max;
+}
+
+static gateway_allowance *
+allowance_of(hub *h, const char *gateway)
+{
+	struct hub_gateway *g = h->gateway;
+	gateway_allowance *slot = NULL;
+	for (size_t i = 0; i < GATEWAY_SLOTS; i++) {
+		gateway_allowance *a = &g->allowance[i];
+		if (a->gateway[0] && strcmp(a->gateway, gateway) == 0) {
+			slot = a;
+			break;
+		}
+		if (!slot && !a->gateway[0])
+			slot = a;
+	}
+	if (!slot)
+		slot = &g->allowance[0]; /* more gateways than slots: share */
+	if (strcmp(slot->gateway, gateway) != 0) {
+		ug_strlcpy(slot->gateway, gateway, sizeof slot->gateway);
+		slot->tokens = g->gateway_per_minute;
+		slot->at = h->now;
+	}
+	double refill = (double)(h->now - slot->at) / 60000.0 *
+	                g->gateway_per_minute;
+	if (refill > 0) {
+		slot->tokens += refill;
+		if (slot->tokens > g->gateway_per_minute)
+			slot->tokens = g->gateway_per_minute;
+		slot->at = h->now;
+	}
+	return slot;
+}
+
+/* ---- login ---- */
+
+static const char *
+dummy_hash(struct hub_gateway *g)
+{
+	if (!g->dummy_hash) {
+		char *hash = calloc(1, crypto_pwhash_STRBYTES);
+		uint8_t random[16];
+		randombytes_buf(random, sizeof random);
+		if (hash && crypto_pwhash_str(hash, (const char *)random,
+		                              sizeof random,
+		                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
+		                              crypto_pwhash_MEMLIMIT_INTERACTIVE) !=
+		                    0) {
+			free(hash);
+			hash = NULL;
+		}
+		g->dummy_hash = hash;
+	}
+	return g->dummy_hash;
+}
+
+static web_session *
+free_slot(hub *h)
+{
+	struct hub_gateway *g = h->gateway;
+	web_session *idlest = &g->sessions[0];
+	for (long i = 0; i < g->max; i++) {
+		web_session *s = &g->sessions[i];
+		if (!s->used || h->now - s->last_used > g->idle_ms)
+			return s;
+		if (s->last_used < idlest->last_used)
+			idlest = s;
+	}
+	log_info("HUB-WEB", "session table full: the session of %s idle "
+	         "longest ends", idlest->caseworker);
+	return idlest;
+}
+
+static void
+hash_token(const uint8_t *token, uint8_t out[crypto_generichash_BYTES])
+{
+	crypto_generichash(out, crypto_generichash_BYTES, token, TOKEN_LEN,
+	                   NULL, 0);
+}
+
+static void
+on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
+         const char *gateway_key, const wire_login *l)
+{
+	struct hub_gateway *g = h->gateway;
+	const char *id = l->caseworker ? l->caseworker : "";
+	const char *password = l->password ? l->password : "";
+	size_t pwlen = strlen(password);
+	if (!ug_id_valid(id)) {
+		/* Not an id at all: nothing to verify, and nothing a lock
+		 * slot should be spent on. */
+		answer(h, routing, routing_len, l->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_DENIED, WRONG);
+		return;
+	}
+	gateway_allowance *allow = allowance_of(h, gateway);
+	if (allow->tokens < 1.0) {
+		g->refused++;
+		audit(h, id, gateway_key, "login", "limited", gateway);
+		answer(h, routing, routing_len, l->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		       "too many failed logins through this gateway; wait a "
+		       "minute and try again");
+		return;
+	}
+	if (locked(h, id)) {
+		g->refused++;
+		audit(h, id, gateway_key, "login", "locked", gateway);
+		answer(h, routing, routing_len, l->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		       "too many failed logins for this caseworker; wait and "
+		       "try again later");
+		return;
+	}
+	/* Known or not, one argon2id verification: the same time and the
+	 * same answer either way. */
+	char hash[STORE_PASSWORD_HASH_MAX], key[UG_Z85_KEY_LEN + 1];
+	int64_t set_at = 0;
+	uint32_t flags = 0;
+	bool known =
+	    store_password_get(h->store, id, hash, &set_at) == UG_OK &&
+	    store_principal_current(h->store, STORE_CASEWORKER, id, key,
+	                            &flags) == UG_OK &&
+	    !(flags & STORE_FLAG_GATEWAY);
+	const char *against = known ? hash : dummy_hash(g);
+	bool ok = against && pwlen > 0 && pwlen <= PASSWORD_MAX &&
+	          crypto_pwhash_str_verify(against, password, pwlen) == 0 &&
+	          known;
+	sodium_memzero(hash, sizeof hash);
+	if (!ok) {
+		g->refused++;
+		login_failures *f = failures_of(g, id, true);
+		f->failures++;
+		f->last = h->now;
+		allow->tokens -= 1.0;
+		log_warn("HUB-WEB", "login refused through gateway %s", gateway);
+		audit(h, id, gateway_key, "login", "denied", gateway);
+		answer(h, routing, routing_len, l->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_DENIED, WRONG);
+		return;
+	}
+	login_failures *f = failures_of(g, id, false);
+	if (f)
+		memset(f, 0, sizeof *f);
+	uint8_t token[TOKEN_LEN];
+	randombytes_buf(token, sizeof token);
+	web_session *s = free_slot(h);
+	memset(s, 0, sizeof *s);
+	s->used = true;
+	hash_token(token, s->token_hash);
+	ug_strlcpy(s->caseworker, id, sizeof s->caseworker);
+	ug_strlcpy(s->gateway, gateway, sizeof s->gateway);
+	ug_strlcpy(s->gateway_key, gateway_key, sizeof s->gateway_key);
+	s->password_set_at = set_at;
+	s->last_used = h->now;
+	g->logins++;
+	log_info("HUB-WEB", "caseworker %s logged in through gateway %s", id,
+	         gateway);
+	audit(h, id, gateway_key, "login", "ok", gateway);
+	wire_result r = UNGEBRO__V1__RESULT__INIT;
+	r.request_id = l->request_id;
+	r.code = UNGEBRO__V1__ERROR_CODE__OK;
+	r.session.data = token;
+	r.session.len = sizeof token;
+	r.caseworker = s->caseworker;
+	r.desk = hub__is_desk_member(h, id);
+	if (!hub__delivery_send(h, routing, routing_len,
+	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
+		log_info("HUB-WEB", "login answer not sent");
+	sodium_memzero(token, sizeof token);
+}
+
+/* ---- session-bound frames ---- */
+
+static void
+end_session(hub *h, web_session *s, const char *why)
+{
+	log_info("HUB-WEB", "web session of %s ended: %s", s->caseworker, why);
+	audit(h, s->caseworker, s->gateway_key, "logout", why, s->gateway);
+	memset(s, 0, sizeof *s);
+}
+
+/* The live session the token names for this gateway key, or NULL (a
+ * session found stale on the way is ended). */
+static web_session *
+session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
+           const char *gateway_key)
+{
+	struct hub_gateway *g = h->gateway;
+	if (token->len != TOKEN_LEN)
+		return NULL;
+	uint8_t want[crypto_generichash_BYTES];
+	hash_token(token->data, want);
+	web_session *s = NULL;
+	for (long i = 0; i < g->max && !s; i++)
+		if (g->sessions[i].used &&
+		    sodium_memcmp(g->sessions[i].token_hash, want,
+		                  sizeof want) == 0)
+			s = &g->sessions[i];
+	if (!s)
+		return NULL;
+	/* Only the gateway key that opened it may use it. */
+	if (strcmp(s->gateway, gateway) != 0 ||
+	    strcmp(s->gateway_key, gateway_key) != 0)
+		return NULL;
+	if (h->now - s->last_used > g->idle_ms) {
+		end_session(h, s, "idle");
+		return NULL;
+	}
+	char hash[STORE_PASSWORD_HASH_MAX], key[UG_Z85_KEY_LEN + 1];
+	int64_t set_at;
+	uint32_t flags;
+	bool current =
+	    store_principal_current(h->store, STORE_CASEWORKER, s->caseworker,
+	                            key, &flags) == UG_OK &&
+	    store_password_get(h->store, s->caseworker, hash, &set_at) ==
+	        UG_OK &&
+	    set_at == s->password_set_at;
+	sodium_memzero(hash, sizeof hash);
+	if (!current) {
+		end_session(h, s, "revoked");
+		return NULL;
+	}
+	s->last_used = h->now;
+	return s;
+}
+
+static void
+on_ack(hub *h, const void *routing, size_t routing_len, const char *cw,
+       const wire_alert_ack *ack)
+{
+	if (ack->alert_id.len != STORE_ALERT_ID_LEN) {
+		answer(h, routing, routing_len, ack->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+		       "alert_id must be the 9 bytes of an alert's id");
+		return;
+	}
+	bool found = false;
+	ug_err err = hub__delivery_ack(h, cw, ack->alert_id.data, ack->note,
+	                               &found);
+	if (err != UG_OK)
+		answer(h, routing, routing_len, ack->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		       "the acknowledgement is kept and stored as soon as the "
+		       "hub can");
+	else if (!found)
+		answer(h, routing, routing_len, ack->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_DENIED,
+		       "this alert is not open for you or your desk");
+	else
+		answer(h, routing, routing_len, ack->request_id,
+		       UNGEBRO__V1__ERROR_CODE__OK, "");
+}
+
+static uint32_t
+request_id_of(int kind, const void *msg)
+{
+	switch (kind) {
+	case UNGEBRO__V1__FRAME_KIND__FRAME_QUERY:
+		return ((const wire_query *)msg)->request_id;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_ACTION:
+		return ((const wire_action *)msg)->request_id;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK:
+		return ((const wire_alert_ack *)msg)->request_id;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN:
+		return ((const wire_login *)msg)->request_id;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT:
+		return ((const wire_logout *)msg)->request_id;
+	default:
+		return 0;
+	}
+}
+
+static const ProtobufCBinaryData *
+token_of(int kind, const void *msg)
+{
+	switch (kind) {
+	case UNGEBRO__V1__FRAME_KIND__FRAME_QUERY:
+		return &((const wire_query *)msg)->session;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_ACTION:
+		return &((const wire_action *)msg)->session;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK:
+		return &((const wire_alert_ack *)msg)->session;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT:
+		return &((const wire_logout *)msg)->session;
+	default:
+		return NULL;
+	}
+}
+
+void
+hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
+                   const char *gateway)
+{
+	zmq_msg_t *routing_msg = (zmq_msg_t *)zrouting;
+	zmq_msg_t *frame = (zmq_msg_t *)zframe;
+	const void *routing = zmq_msg_data(routing_msg);
+	size_t routing_len = zmq_msg_size(routing_msg);
+	const char *key = zmq_msg_gets(frame, HUB_KEY_PROPERTY);
+	int kind, code;
+	void *msg;
+	ug_diag diag = {0};
+	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
+	                &code, &diag) != UG_OK) {
+		log_warn("HUB-WEB", "frame from gateway %s refused: %s",
+		         gateway, diag.reason);
+		answer(h, routing, routing_len, 0, code, diag.reason);
+		return;
+	}
+	uint32_t request_id = request_id_of(kind, msg);
+	const ProtobufCBinaryData *token = token_of(kind, msg);
+	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN) {
+		on_login(h, routing, routing_len, gateway, key ? key : "", msg);
+	} else if (!token) {
+		answer(h, routing, routing_len, request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+		       "a web gateway sends only Login, Logout, and Query, "
+		       "AlertAck and Action with a session");
+	} else {
+		web_session *s = session_of(h, token, gateway, key ? key : "");
+		if (!s)
+			answer(h, routing, routing_len, request_id,
+			       UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED,
+			       ENDED);
+		else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT) {
+			end_session(h, s, "logout");
+			answer(h, routing, routing_len, request_id,
+			       UNGEBRO__V1__ERROR_CODE__OK, "");
+		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
+			if (hub__query_allowed(h, s->caseworker))
+				hub__query(h, routing, routing_len,
+				           s->caseworker, msg);
+			else
+				answer(h, routing, routing_len, request_id,
+				       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+				       "too many queries; wait a moment and "
+				       "ask again");
+		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION) {
+			hub__action(h, routing, routing_len, s->caseworker,
+			            msg);
+		} else {
+			on_ack(h, routing, routing_len, s->caseworker, msg);
+		}
+	}
+	wire_free(kind, msg);
+}

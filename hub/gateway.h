@@ -1,0 +1,37 @@
+/*
+ * The web gateway's side of hubd (gateway.c): caseworkers log in through a
+ * registered gateway key with a password, and every later frame of theirs
+ * carries the session the login opened. The hub authorises each such frame
+ * as that caseworker, through the same query, action and acknowledgement
+ * code as inbox, so the gateway never decides who may see what.
+ */
+#ifndef UG_HUB_GATEWAY_H
+#define UG_HUB_GATEWAY_H
+
+#include "common/config.h"
+#include "common/err.h"
+#include "hub/hub.h"
+
+/* Settings of hubd's gateway part, appended to hub_settings[]. */
+#define HUB_GATEWAY_SETTINGS                                                  \
+	{"web_session_idle", "30",                                            \
+	 "minutes without a request after which a web session ends"},        \
+	{"web_sessions_max", "1024",                                          \
+	 "most web sessions at once; a login beyond it ends the session "     \
+	 "idle longest"},                                                     \
+	{"login_failures_max", "5",                                           \
+	 "failed web logins for one caseworker id before it is locked"},      \
+	{"login_lockout", "15",                                               \
+	 "minutes a caseworker id stays locked after its last failed login"}, \
+	{"login_gateway_failures", "30",                                      \
+	 "failed web logins one gateway may cause per minute (and at once)"}
+
+ug_err hub__gateway_open(hub *h, const ug_config *cfg, ug_diag *diag);
+void hub__gateway_close(hub *h);
+/* Handle one frame (zmq_msg_t routing id and frame) from a gateway key
+ * (User-Id `gateway`, checked as current by the caller); every frame is
+ * answered by one Result. */
+void hub__gateway_frame(hub *h, const void *routing, const void *frame,
+                        const char *gateway);
+
+#endif

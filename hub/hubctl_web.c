@@ -1,0 +1,147 @@
+/*
+ * The web inbox's registrations. A gateway (webd) is admitted on the
+ * delivery endpoint like a caseworker, flagged STORE_FLAG_GATEWAY: the hub
+ * then takes nothing from it but logins and frames of the sessions it
+ * opened (hub/gateway.c). Passwords are hashed here, with argon2id at
+ * libsodium's interactive limits, so hubd only ever verifies.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "hub/hubctl_audit.h"
+#include "hub/hubctl_web.h"
+#include "store/store_password.h"
+
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 1024
+
+int
+hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
+                        const char *id)
+{
+	ug_diag diag = {0};
+	if (!ug_id_valid(id)) {
+		fprintf(stderr, "hubctl: '%s' is not a valid id\n", id);
+		return 1;
+	}
+	char path[512], key_id[UG_ID_MAX], public_z85[UG_Z85_KEY_LEN + 1];
+	const char *key = ug_config_get(cfg, "key");
+	if (key[0])
+		ug_strlcpy(path, key, sizeof path);
+	else
+		snprintf(path, sizeof path, "%s/%s.key",
+		         ug_config_get(cfg, "keys_dir"), id);
+	if (ug_keys_load_public(path, key_id, public_z85, &diag) != UG_OK) {
+		fprintf(stderr, "hubctl: cannot read the public key: %s\n",
+		        diag.reason);
+		return 1;
+	}
+	/* A caseworker's id is not taken over: the gateway would inherit
+	 * the caseworker's alerts and assignments by name. */
+	uint32_t flags = 0;
+	if (store_principal_flags(s, STORE_CASEWORKER, id, &flags) == UG_OK &&
+	    !(flags & STORE_FLAG_GATEWAY)) {
+		fprintf(stderr, "hubctl: '%s' is a registered caseworker; a "
+		        "gateway needs an id of its own\n", id);
+		return 1;
+	}
+	ug_err err = store_principal_put(s, STORE_CASEWORKER, id, public_z85,
+	                                 STORE_FLAG_GATEWAY);
+	char detail[160];
+	snprintf(detail, sizeof detail, "%s key %.8s... gateway", id,
+	         public_z85);
+	hubctl_audit_admin(s, keys, "register-gateway",
+	                   err == UG_OK ? "ok" : "failed", NULL, detail);
+	if (err != UG_OK) {
+		fprintf(stderr, "hubctl: register: %s\n", ug_strerror(err));
+		return 1;
+	}
+	printf("registered gateway %s (key %.8s...)\n", id, public_z85);
+	return 0;
+}
+
+int
+hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id)
+{
+	uint32_t flags = 0;
+	if (store_principal_flags(s, STORE_CASEWORKER, id, &flags) != UG_OK ||
+	    !(flags & STORE_FLAG_GATEWAY)) {
+		fprintf(stderr, "hubctl: revoke: no gateway '%s' is "
+		        "registered\n", id);
+		return 1;
+	}
+	ug_err err = store_principal_revoke(s, STORE_CASEWORKER, id);
+	hubctl_audit_admin(s, keys, "revoke-gateway",
+	                   err == UG_OK ? "ok" : "failed", NULL, id);
+	if (err != UG_OK) {
+		fprintf(stderr, "hubctl: revoke: %s\n", ug_strerror(err));
+		return 1;
+	}
+	printf("revoked gateway %s\n", id);
+	return 0;
+}
+
+/* The first line of stdin, without its line break, in guarded memory. */
+static char *
+read_password(size_t *len)
+{
+	char *buf = sodium_malloc(PASSWORD_MAX + 2);
+	if (!buf)
+		return NULL;
+	if (!fgets(buf, PASSWORD_MAX + 2, stdin))
+		buf[0] = '\0';
+	*len = strcspn(buf, "\r\n");
+	bool whole = buf[*len] != '\0' || feof(stdin);
+	buf[*len] = '\0';
+	if (!whole)
+		*len = PASSWORD_MAX + 1; /* longer than the limit */
+	return buf;
+}
+
+int
+hubctl_set_password(store *s, ug_keys *keys, const char *id)
+{
+	uint32_t flags = 0;
+	if (store_principal_flags(s, STORE_CASEWORKER, id, &flags) != UG_OK ||
+	    (flags & STORE_FLAG_GATEWAY)) {
+		fprintf(stderr, "hubctl: set-password: '%s' is not a "
+		        "registered caseworker (hubctl register-caseworker)\n",
+		        id);
+		return 1;
+	}
+	size_t len = 0;
+	char *password = read_password(&len);
+	if (!password)
+		return 1;
+	int rc = 1;
+	char hash[crypto_pwhash_STRBYTES];
+	if (len < PASSWORD_MIN || len > PASSWORD_MAX) {
+		fprintf(stderr, "hubctl: set-password: the password (the first "
+		        "line of standard input) must be %d to %d bytes\n",
+		        PASSWORD_MIN, PASSWORD_MAX);
+		goto done;
+	}
+	if (crypto_pwhash_str(hash, password, len,
+	                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+		fprintf(stderr, "hubctl: set-password: out of memory hashing "
+		        "the password\n");
+		goto done;
+	}
+	ug_err err = store_password_put(s, id, hash, ug_now_ms());
+	hubctl_audit_admin(s, keys, "set-password",
+	                   err == UG_OK ? "ok" : "failed", NULL, id);
+	if (err != UG_OK) {
+		fprintf(stderr, "hubctl: set-password: %s\n",
+		        ug_strerror(err));
+		goto done;
+	}
+	printf("password set for %s; their open web sessions end\n", id);
+	rc = 0;
+done:
+	sodium_memzero(hash, sizeof hash);
+	sodium_free(password);
+	return rc;
+}

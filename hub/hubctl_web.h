@@ -1,0 +1,21 @@
+/*
+ * hubctl's web inbox commands (hubctl_web.c): register the web gateway's
+ * key, and set a caseworker's web password.
+ */
+#ifndef UG_HUBCTL_WEB_H
+#define UG_HUBCTL_WEB_H
+
+#include "common/config.h"
+#include "common/keys.h"
+#include "store/store.h"
+
+/* `hubctl register-gateway ID [--key FILE]`: exit code. */
+int hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
+                            const char *id);
+/* `hubctl revoke-gateway ID`: exit code. */
+int hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id);
+/* `hubctl set-password CASEWORKER` (the password is the first line of
+ * stdin): exit code. */
+int hubctl_set_password(store *s, ug_keys *keys, const char *id);
+
+#endif

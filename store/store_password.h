@@ -1,0 +1,35 @@
+/*
+ * Web access: caseworkers' password hashes (store_password.c) and the
+ * registration flag that makes a delivery key a web gateway's. The store
+ * keeps the hash string it is given (libsodium's crypto_pwhash_str
+ * format); hashing and verifying are the hub's business.
+ */
+#ifndef UG_STORE_PASSWORD_H
+#define UG_STORE_PASSWORD_H
+
+#include <stdint.h>
+
+#include "common/err.h"
+#include "store/store.h"
+
+/* Caseworker-registration flag (beside STORE_FLAG_DESK): the key is a web
+ * gateway's (hubctl register-gateway). It may log caseworkers in and act
+ * for their sessions, never as a caseworker of its own. */
+#define STORE_FLAG_GATEWAY 2u
+
+/* Longest hash string kept, its NUL included (crypto_pwhash_STRBYTES). */
+#define STORE_PASSWORD_HASH_MAX 128
+
+/* Set (or replace) a caseworker's password hash, stamped with set_at
+ * (ms): a session remembers the stamp it logged in under, so a reset
+ * password ends the sessions opened with the old one. */
+ug_err store_password_put(store *s, const char *caseworker, const char *hash,
+                          int64_t set_at);
+/* The caseworker's hash and stamp; UG_ENOTFOUND if none is set (or the
+ * record does not open: reported as STORE-FORGED). */
+ug_err store_password_get(store *s, const char *caseworker,
+                          char hash[STORE_PASSWORD_HASH_MAX], int64_t *set_at);
+/* Remove it: the caseworker can no longer log in. UG_ENOTFOUND if none. */
+ug_err store_password_delete(store *s, const char *caseworker);
+
+#endif

@@ -1,0 +1,357 @@
+"""70 the web inbox in a real browser: headless Chromium (Debian's
+chromium + chromium-driver, driven by selenium) against a real hubd and a
+real webd. Logs in (a wrong password and an unknown caseworker get the same
+answer), sees an alert raised after login arrive, reads its evidence,
+records contact made and finds it in the timeline, is refused another
+caseworker's person, acknowledges, switches to English, works at a phone's
+width, logs out; CSRF tokens, cookie flags and the CSP are checked with raw
+HTTP requests. Screenshots of the main pages are kept under
+<build>/web-screenshots."""
+
+import html
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.parse
+
+import pytest
+
+from hubtest import (BUILD, SLOW, CprGen, binary, envelope, free_port,
+                     wait_for)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+PASSWORD = "korrekt hest batteri"
+SHOTS = BUILD / "web-screenshots"
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+    HAVE_SELENIUM = True
+except ImportError:
+    HAVE_SELENIUM = False
+
+pytestmark = pytest.mark.skipif(
+    not (HAVE_SELENIUM and os.path.exists(CHROMIUM) and
+         os.path.exists(DRIVER)),
+    reason="needs chromium, chromium-driver and python3-selenium "
+           "(make bootstrap installs them)")
+
+
+def set_password(hub, caseworker, password):
+    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                        "set-password", caseworker], input=password + "\n",
+                       capture_output=True, text=True, timeout=60 * SLOW)
+    assert p.returncode == 0, p.stderr
+    return p
+
+
+class Web:
+    """A webd for the hub, as gateway web-1."""
+
+    def __init__(self, hub, name="webd", **settings):
+        self.hub = hub
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        cmd = [binary("webd"), "--gateway", "web-1",
+               "--keys_dir", str(hub.keys_dir),
+               "--delivery", hub.delivery, "--port", str(self.port)]
+        for k, v in settings.items():
+            cmd += [f"--{k}", str(v)]
+        self.log = open(hub.logs_dir / f"{name}.log", "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        wait_for(lambda: self.proc.poll() is not None or self.up(), 10,
+                 "webd serving")
+        assert self.proc.poll() is None, "webd exited"
+
+    def up(self):
+        try:
+            self.request("GET", "/login")
+            return True
+        except OSError:
+            return False
+
+    def request(self, method, path, body=None, cookies=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        headers = {}
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}"
+                                          for k, v in cookies.items())
+        if body is not None:
+            body = urllib.parse.urlencode(body)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        c.request(method, path, body=body, headers=headers)
+        r = c.getresponse()
+        text = r.read().decode()
+        c.close()
+        return r, text
+
+    def raw_login(self, caseworker, password):
+        """Log in without a browser; returns (response, Set-Cookie list)."""
+        r, text = self.request("GET", "/login")
+        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', text)
+        r, _ = self.request("POST", "/login",
+                            {"csrf": csrf.group(1), "caseworker": caseworker,
+                             "password": password},
+                            cookies={"ug_pre": pre.group(1)})
+        return r, r.headers.get_all("Set-Cookie") or []
+
+    def stop(self):
+        self.proc.terminate()
+        assert self.proc.wait(10) == 0
+        self.log.close()
+
+
+@pytest.fixture
+def browser(make_hub):
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True,
+                                "cw-bo": False})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub)
+    opts = Options()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                "--disable-dev-shm-usage", "--window-size=1280,900",
+                f"--user-data-dir={hub.client_dir / 'chromium'}"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver.set_page_load_timeout(30)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield hub, web, driver
+    finally:
+        driver.quit()
+        web.stop()
+
+
+def text_of(driver):
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def submit(driver, button_id):
+    """Click a submit button and wait for the page it leads to."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.ID, button_id).click()
+    WebDriverWait(driver, 20 * SLOW).until(
+        expected_conditions.staleness_of(page))
+
+
+def login(driver, web, caseworker, password):
+    driver.get(web.base + "/login")
+    driver.find_element(By.ID, "caseworker").send_keys(caseworker)
+    driver.find_element(By.ID, "password").send_keys(password)
+    submit(driver, "login")
+
+
+def no_horizontal_scroll(driver):
+    return driver.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_web_inbox_in_a_browser(browser):
+    hub, web, d = browser
+    gen = CprGen(7001)
+    anna_cpr, bo_cpr = gen.next(), gen.next()
+    hub.assign(anna_cpr, "cw-anna")
+    hub.assign(bo_cpr, "cw-bo")
+
+    # The login page: labelled controls, Danish by default.
+    d.get(web.base + "/")
+    assert d.current_url.endswith("/login")
+    assert d.find_element(By.CSS_SELECTOR, "html").get_attribute("lang") == \
+        "da"
+    assert d.find_element(By.CSS_SELECTOR, "label[for=password]").text == \
+        "Adgangskode"
+    d.save_screenshot(str(SHOTS / "web-login.png"))
+
+    # A wrong password and an unknown caseworker: the same answer.
+    login(d, web, "cw-anna", "not the password")
+    wrong = d.find_element(By.CSS_SELECTOR, ".err").text
+    login(d, web, "cw-nobody", PASSWORD)
+    unknown = d.find_element(By.CSS_SELECTOR, ".err").text
+    assert wrong == unknown == "Forkert sagsbehandler-id eller adgangskode."
+    assert d.get_cookie("ug_session") is None
+
+    login(d, web, "cw-anna", PASSWORD)
+    assert d.current_url.endswith("/alerts")
+    assert "Logget ind som cw-anna" in text_of(d)
+    assert "Du har ingen åbne advarsler." in text_of(d)
+    cookie = d.get_cookie("ug_session")
+    assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
+    assert cookie["secure"] is False   # behind_tls is off here
+
+    # An alert raised after login appears in the list.
+    hub.send(envelope("school-a", anna_cpr, salt="web-1",
+                      period_start="2024-05-06", period_end="2024-05-10",
+                      absent=12, expected=30))
+    hub.send(envelope("school-a", bo_cpr, salt="web-2",
+                      period_start="2024-05-06", period_end="2024-05-10",
+                      absent=12, expected=30))
+
+    def listed():
+        d.refresh()
+        return d.find_elements(By.CSS_SELECTOR, "a.alert-link")
+    [link] = wait_for(listed, 20, "the alert in the list", interval=0.3)
+    assert "Frist" in text_of(d)
+    d.save_screenshot(str(SHOTS / "web-alerts.png"))
+    assert no_horizontal_scroll(d)
+    page = d.find_element(By.TAG_NAME, "html")
+    link.click()
+    WebDriverWait(d, 20 * SLOW).until(
+        expected_conditions.staleness_of(page))
+
+    # Why it fired: rule, explanation, evidence, what is expected by when.
+    alert_url = d.current_url
+    hexid = alert_url.rsplit("/", 1)[1]
+    assert d.find_element(By.ID, "rule").text == "absence.rolling"
+    assert d.find_element(By.ID, "cpr").text == anna_cpr
+    assert "Rule absence.rolling" in \
+        d.find_element(By.ID, "explanation").text
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}",
+                        d.find_element(By.ID, "due").text)
+    rows = d.find_elements(By.CSS_SELECTOR, "table.evidence tbody tr")
+    assert len(rows) == 1
+    cells = [c.text for c in rows[0].find_elements(By.TAG_NAME, "td")]
+    assert cells == ["Fraværsindberetning", "school-a",
+                     "2024-05-06 – 2024-05-10", "12 af 30 lektioner fravær"]
+    d.save_screenshot(str(SHOTS / "web-alert.png"))
+
+    # Every form carries a labelled control per field.
+    for field in ("how", "date", "action-note", "ack-note"):
+        assert d.find_element(By.CSS_SELECTOR, f"label[for={field}]").text
+
+    # Record contact made; it is in the young person's timeline.
+    d.find_element(By.ID, "kind-contact").click()
+    d.find_element(By.ID, "how").send_keys("telefon")
+    d.find_element(By.ID, "action-note").send_keys("aftalt møde <i>")
+    submit(d, "save-action")
+    assert "Handlingen er gemt." in text_of(d)
+    submit(d, "show-timeline")
+    entries = [e.text for e in d.find_elements(By.CSS_SELECTOR,
+                                               "ol.timeline li")]
+    assert any("contact made by cw-anna: telefon — aftalt møde <i>" in e
+               for e in entries), entries
+    assert any("Fraværsindberetning" in e for e in entries), entries
+    d.save_screenshot(str(SHOTS / "web-timeline.png"))
+
+    # Another caseworker's person: refused, plainly.
+    d.get(web.base + "/timeline")
+    d.find_element(By.ID, "cpr").send_keys(bo_cpr)
+    submit(d, "show-timeline")
+    assert "Denne person er ikke tildelt dig eller dit team." in text_of(d)
+    assert not d.find_elements(By.CSS_SELECTOR, "ol.timeline li")
+
+    # CSRF: a POST with the session cookie but without the form's token is
+    # refused, and nothing happens.
+    session = {"ug_session": cookie["value"]}
+    for path in (f"/alert/{hexid}/ack", f"/alert/{hexid}/action",
+                 "/logout", "/timeline"):
+        r, _ = web.request("POST", path, {"note": "x", "cpr": anna_cpr},
+                           cookies=session)
+        assert r.status == 403, path
+        r, _ = web.request("POST", path, {"csrf": "0" * 32, "note": "x"},
+                           cookies=session)
+        assert r.status == 403, path
+    r, page = web.request("GET", "/alerts", cookies=session)
+    assert r.status == 200 and hexid in page   # still open, still logged in
+    csp = r.getheader("Content-Security-Policy")
+    assert "default-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "<script" not in page and " style=" not in page
+    assert r.getheader("Cache-Control") == "no-store"
+
+    # A phone's width: no horizontal scrolling.
+    d.set_window_size(375, 800)
+    d.get(alert_url)
+    assert no_horizontal_scroll(d)
+    d.save_screenshot(str(SHOTS / "web-phone.png"))
+    d.get(web.base + "/alerts")
+    assert no_horizontal_scroll(d)
+    d.set_window_size(1280, 900)
+
+    # English, remembered in a cookie.
+    d.get(web.base + "/alerts?lang=en")
+    assert d.find_element(By.TAG_NAME, "h1").text == "Open alerts"
+    d.get(web.base + "/alerts")
+    assert d.find_element(By.TAG_NAME, "h1").text == "Open alerts"
+    d.get(web.base + "/alerts?lang=da")
+
+    # Acknowledge: the alert leaves the list.
+    d.get(alert_url)
+    d.find_element(By.ID, "ack-note").send_keys("set")
+    submit(d, "ack")
+    assert "Advarslen er kvitteret." in text_of(d)
+    assert not d.find_elements(By.CSS_SELECTOR, "a.alert-link")
+    hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 1)
+
+    # Log out: the session is gone in webd and in the hub.
+    submit(d, "logout")
+    assert d.current_url.endswith("/login?out=1")
+    assert d.get_cookie("ug_session") is None
+    r, _ = web.request("GET", "/alerts", cookies=session)
+    assert r.status == 303 and r.getheader("Location") == "/login"
+    # Audit records are queued and written once a tick.
+    wait_for(lambda: re.search(r"logout +logout",
+                               hub.hubctl("audit", "show", "--actor",
+                                          "cw-anna").stdout),
+             10, "the logout in the audit trail", interval=0.3)
+    audit = hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
+    assert re.search(r"login +ok", audit) and \
+        re.search(r"login +denied", audit)
+
+
+def test_cookies_secure_behind_tls_and_login_limits(make_hub):
+    hub = make_hub(settings={"login_failures_max": "3"})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, behind_tls="true")
+    try:
+        r, cookies = web.raw_login("cw-anna", PASSWORD)
+        assert r.status == 303 and r.getheader("Location") == "/alerts"
+        [session] = [c for c in cookies if c.startswith("ug_session=")]
+        assert "HttpOnly" in session and "SameSite=Strict" in session \
+            and "Secure" in session
+        # A login form posted without the login CSRF token is refused.
+        r, _ = web.request("POST", "/login", {"caseworker": "cw-anna",
+                                              "password": PASSWORD})
+        assert r.status == 403
+        # Three failures lock the caseworker id, even for the right
+        # password; an unknown id is locked the same way.
+        for _ in range(3):
+            r, page = web.raw_login("cw-anna", "wrong password")[0], None
+            assert r.status == 401
+        r, _ = web.raw_login("cw-anna", PASSWORD)
+        assert r.status == 429
+        for _ in range(3):
+            assert web.raw_login("cw-ghost", "x" * 10)[0].status == 401
+        assert web.raw_login("cw-ghost", "x" * 10)[0].status == 429
+        # A reset password ends the sessions opened with the old one.
+        sid = session.split(";")[0].split("=", 1)[1]
+        r, _ = web.request("GET", "/alerts", cookies={"ug_session": sid})
+        assert r.status == 200
+        set_password(hub, "cw-anna", "a new password")
+        r, _ = web.request("GET", "/alerts", cookies={"ug_session": sid})
+        assert r.status == 303 and \
+            r.getheader("Location") == "/login?ended=1"
+    finally:
+        web.stop()
+    # A gateway key cannot act as a caseworker, nor a caseworker take the
+    # gateway's id.
+    p = hub.hubctl("register-gateway", "cw-anna", "--key",
+                   str(hub.keys_dir / "web-1.key"), check=False)
+    assert p.returncode == 1 and "is a registered caseworker" in p.stderr
+    p = hub.hubctl("set-password", "web-1", check=False)
+    assert p.returncode == 1
+    assert html.escape("<") == "&lt;"
+    time.sleep(0)

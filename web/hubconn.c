@@ -1,0 +1,142 @@
+/* webd's connection to hubd; see hubconn.h. */
+#include "web/hubconn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include <zmq.h>
+
+#include "common/keys.h"
+#include "common/log.h"
+#include "common/util.h"
+
+struct hubconn {
+	void *zmq, *sock;
+	int timeout_ms;
+	uint32_t next_id;
+};
+
+ug_err
+hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
+             const char *endpoint, int timeout_ms, ug_diag *diag)
+{
+	char path[512], hub_id[UG_ID_MAX], hub_public[UG_Z85_KEY_LEN + 1];
+	snprintf(path, sizeof path, "%s/hub.key", keys_dir);
+	ug_err err = ug_keys_load_public(path, hub_id, hub_public, diag);
+	if (err != UG_OK)
+		return err;
+	ug_keys *keys = NULL;
+	snprintf(path, sizeof path, "%s/%s.key_secret", keys_dir, gateway);
+	err = ug_keys_load_secret(&keys, path, diag);
+	if (err != UG_OK)
+		return err;
+	hubconn *hc = calloc(1, sizeof *hc);
+	err = UG_ENOMEM;
+	if (!hc)
+		goto fail;
+	hc->timeout_ms = timeout_ms;
+	hc->next_id = (uint32_t)ug_now_ms();
+	hc->zmq = zmq_ctx_new();
+	hc->sock = hc->zmq ? zmq_socket(hc->zmq, ZMQ_DEALER) : NULL;
+	int zero = 0;
+	err = UG_EIO;
+	if (!hc->sock ||
+	    zmq_setsockopt(hc->sock, ZMQ_CURVE_SERVERKEY, hub_public,
+	                   UG_Z85_KEY_LEN) ||
+	    zmq_setsockopt(hc->sock, ZMQ_CURVE_PUBLICKEY, keys->public_z85,
+	                   UG_Z85_KEY_LEN) ||
+	    zmq_setsockopt(hc->sock, ZMQ_CURVE_SECRETKEY, keys->secret_z85,
+	                   UG_Z85_KEY_LEN) ||
+	    zmq_setsockopt(hc->sock, ZMQ_LINGER, &zero, sizeof zero) ||
+	    zmq_connect(hc->sock, endpoint) != 0) {
+		ug_diag_set(diag, "delivery", "cannot connect to %s: %s",
+		            endpoint, zmq_strerror(zmq_errno()));
+		goto fail;
+	}
+	ug_keys_destroy(&keys);
+	*out = hc;
+	return UG_OK;
+fail:
+	ug_keys_destroy(&keys);
+	hubconn_close(&hc);
+	return err;
+}
+
+void
+hubconn_close(hubconn **hcp)
+{
+	if (!hcp || !*hcp)
+		return;
+	hubconn *hc = *hcp;
+	if (hc->sock)
+		zmq_close(hc->sock);
+	if (hc->zmq)
+		zmq_ctx_term(hc->zmq);
+	free(hc);
+	*hcp = NULL;
+}
+
+uint32_t
+hubconn_next_id(hubconn *hc)
+{
+	if (++hc->next_id == 0)
+		hc->next_id = 1;
+	return hc->next_id;
+}
+
+wire_result *
+hubconn_call(hubconn *hc, int kind, const void *msg, uint32_t request_id)
+{
+	size_t need = wire_encoded_size(kind, msg);
+	uint8_t *buf = malloc(need);
+	if (!buf)
+		return NULL;
+	size_t len = wire_encode(kind, msg, buf, need);
+	int rc = zmq_send(hc->sock, buf, len, ZMQ_DONTWAIT);
+	sodium_memzero(buf, len); /* a Login holds a password */
+	free(buf);
+	if (rc < 0) {
+		log_warn("WEB-HUB", "request not sent: %s",
+		         zmq_strerror(zmq_errno()));
+		return NULL;
+	}
+	int64_t deadline = ug_now_ms() + hc->timeout_ms;
+	for (;;) {
+		int64_t left = deadline - ug_now_ms();
+		if (left <= 0)
+			break;
+		zmq_pollitem_t item = {hc->sock, 0, ZMQ_POLLIN, 0};
+		if (zmq_poll(&item, 1, (long)left) <= 0)
+			continue;
+		zmq_msg_t frame;
+		zmq_msg_init(&frame);
+		if (zmq_msg_recv(&frame, hc->sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&frame);
+			continue;
+		}
+		int got, code;
+		void *answer = NULL;
+		ug_diag diag = {0};
+		bool decoded = wire_decode(zmq_msg_data(&frame),
+		                           zmq_msg_size(&frame), &got, &answer,
+		                           &code, &diag) == UG_OK;
+		zmq_msg_close(&frame);
+		if (!decoded)
+			continue;
+		if (got == UNGEBRO__V1__FRAME_KIND__FRAME_RESULT) {
+			wire_result *r = answer;
+			/* A refusal the hub could not tie to a request (a
+			 * revoked gateway key) has id 0: it answers this
+			 * one, the only request in flight. */
+			if (r->request_id == request_id ||
+			    (r->request_id == 0 &&
+			     r->code != UNGEBRO__V1__ERROR_CODE__OK))
+				return r;
+		}
+		wire_free(got, answer);
+	}
+	log_warn("WEB-HUB", "no answer from the hub within %d ms",
+	         hc->timeout_ms);
+	return NULL;
+}

@@ -1,0 +1,157 @@
+/* The labels; see text.h. */
+#include "web/text.h"
+
+#include <stdbool.h>
+
+#include "proto/wire.h"
+
+static const char *const texts[T_COUNT][2] = {
+	[T_APP] = {"Ungeindbakke", "Youth inbox"},
+	[T_SKIP] = {"Spring til indhold", "Skip to content"},
+	[T_LOGIN] = {"Log ind", "Log in"},
+	[T_CASEWORKER] = {"Sagsbehandler-id", "Caseworker id"},
+	[T_PASSWORD] = {"Adgangskode", "Password"},
+	[T_WRONG] = {"Forkert sagsbehandler-id eller adgangskode.",
+	             "Wrong caseworker id or password."},
+	[T_LIMITED] = {"For mange mislykkede forsøg. Vent lidt, og prøv igen.",
+	               "Too many failed attempts. Wait a while and try "
+	               "again."},
+	[T_ALERTS] = {"Åbne advarsler", "Open alerts"},
+	[T_NO_ALERTS] = {"Du har ingen åbne advarsler.",
+	                 "You have no open alerts."},
+	[T_PRIORITY] = {"Prioritet", "Priority"},
+	[T_DUE] = {"Frist", "Due"},
+	[T_RAISED] = {"Rejst", "Raised"},
+	[T_FOR] = {"Til", "For"},
+	[T_DESK] = {"vagtteamet", "the duty desk"},
+	[T_PERSON] = {"Den unge (CPR)", "Young person (CPR)"},
+	[T_RULE] = {"Regel", "Rule"},
+	[T_WHY] = {"Hvorfor advarslen kom", "Why it fired"},
+	[T_EVIDENCE] = {"Grundlag", "Evidence"},
+	[T_WHAT] = {"Hvad", "What"},
+	[T_AGENCY] = {"Afsender", "Agency"},
+	[T_WHEN] = {"Hvornår", "When"},
+	[T_FIGURES] = {"Tal", "Figures"},
+	[T_EXPECTED] = {"Forventet af dig senest", "Expected of you by"},
+	[T_ACK] = {"Kvittér for advarslen", "Acknowledge the alert"},
+	[T_NOTE] = {"Note (valgfri, højst 200 tegn)",
+	            "Note (optional, at most 200 characters)"},
+	[T_RECORD] = {"Registrér hvad du har gjort", "Record what you did"},
+	[T_KIND] = {"Hvad skete der", "What happened"},
+	[T_CONTACT] = {"Kontakt opnået", "Contact made"},
+	[T_OFFER] = {"Tilbud givet", "Offer made"},
+	[T_UNREACHABLE] = {"Kunne ikke træffes", "Could not reach"},
+	[T_HOW] = {"Hvordan (telefon, møde, hjemmebesøg, brev) eller hvad "
+	           "blev tilbudt",
+	           "How (phone, meeting, home visit, letter) or what was "
+	           "offered"},
+	[T_DATE] = {"Dato (ÅÅÅÅ-MM-DD; tom = i dag)",
+	            "Date (YYYY-MM-DD; empty = today)"},
+	[T_SAVE] = {"Gem", "Save"},
+	[T_TIMELINE] = {"Tidslinje", "Timeline"},
+	[T_SHOW_TIMELINE] = {"Vis tidslinje", "Show timeline"},
+	[T_CPR] = {"CPR-nummer (10 cifre)", "CPR number (10 digits)"},
+	[T_NOT_YOURS] = {"Denne person er ikke tildelt dig eller dit team. "
+	                 "Du kan ikke se tidslinjen.",
+	                 "This person is not assigned to you or your desk. "
+	                 "You cannot see the timeline."},
+	[T_LOGOUT] = {"Log ud", "Log out"},
+	[T_SAVED] = {"Handlingen er gemt.", "The action is saved."},
+	[T_ACKED] = {"Advarslen er kvitteret.", "The alert is acknowledged."},
+	[T_NOT_OPEN] = {"Advarslen er ikke åben for dig (den er kvitteret, "
+	                "eller den er ikke din).",
+	                "This alert is not open for you (it is acknowledged, "
+	                "or it is not yours)."},
+	[T_HUB_DOWN] = {"Hubben svarer ikke lige nu. Prøv igen om lidt.",
+	                "The hub does not answer right now. Try again "
+	                "shortly."},
+	[T_FORBIDDEN] = {"Formularen er udløbet eller ugyldig. Gå tilbage, "
+	                 "genindlæs siden og prøv igen.",
+	                 "The form has expired or is not valid. Go back, "
+	                 "reload the page and try again."},
+	[T_EVENT] = {"Hændelse", "Event"},
+	[T_ALERT] = {"Advarsel", "Alert"},
+	[T_OPEN] = {"åben", "open"},
+	[T_OTHER_LANG] = {"English", "Dansk"},
+	[T_SIGNED_IN] = {"Logget ind som", "Logged in as"},
+	[T_NOT_FOUND] = {"Siden findes ikke.", "No such page."},
+	[T_LESSONS_OF] = {"%u af %u lektioner fravær",
+	                  "%u of %u lessons absent"},
+	[T_ACK_HELP] = {"Kvittering betyder kun, at du har set advarslen.",
+	                "Acknowledging only says that you have seen the "
+	                "alert."},
+	[T_TIMELINE_HELP] = {"Hændelser, advarsler og handlinger fra alle "
+	                     "afsendere i datoorden. Kun for unge, der er "
+	                     "tildelt dig eller dit team.",
+	                     "Events, alerts and actions from every agency in "
+	                     "date order. Only for young people assigned to "
+	                     "you or your desk."},
+	[T_NO_ENTRIES] = {"Ingen poster.", "No entries."},
+	[T_ENDED] = {"Din session er udløbet. Log ind igen.",
+	             "Your session has ended. Log in again."},
+	[T_NAV] = {"Hovedmenu", "Main menu"},
+	[T_MORE] = {"Flere advarsler", "More alerts"},
+	[T_MALFORMED_CPR] = {"Skriv et CPR-nummer med 10 cifre.",
+	                     "Enter a CPR number of 10 digits."},
+	[T_LOGGED_OUT] = {"Du er logget ud.", "You are logged out."},
+	[T_ACTION_REFUSED] = {"Handlingen blev ikke gemt:",
+	                      "The action was not saved:"},
+	[T_DESK_ALERT] = {"til vagtteamet", "for the duty desk"},
+	[T_SUPERSEDED] = {"rettet senere", "corrected later"},
+};
+
+const char *
+web_text(enum web_lang lang, enum web_text which)
+{
+	const char *t = texts[which][lang == LANG_EN];
+	return t ? t : "";
+}
+
+const char *
+web_priority(enum web_lang lang, int priority)
+{
+	bool en = lang == LANG_EN;
+	switch (priority) {
+	case UNGEBRO__V1__PRIORITY__LOW: return en ? "Low" : "Lav";
+	case UNGEBRO__V1__PRIORITY__NORMAL: return "Normal";
+	case UNGEBRO__V1__PRIORITY__HIGH: return en ? "High" : "Høj";
+	case UNGEBRO__V1__PRIORITY__URGENT: return en ? "Urgent" : "Akut";
+	default: return "-";
+	}
+}
+
+const char *
+web_event_type(enum web_lang lang, int type)
+{
+	static const char *const names[][2] = {
+		[UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT] =
+		    {"Fraværsindberetning", "Absence report"},
+		[UNGEBRO__V1__EVENT_TYPE__DROPOUT] = {"Frafald", "Dropout"},
+		[UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK] =
+		    {"Risiko for frafald", "Dropout risk"},
+		[UNGEBRO__V1__EVENT_TYPE__ENROLMENT] =
+		    {"Optagelse", "Enrolment"},
+		[UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL] =
+		    {"Henvisning til misbrugsbehandling",
+		     "Addiction referral"},
+		[UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT] =
+		    {"Uddannelsesparathedsvurdering",
+		     "Readiness assessment"},
+		[UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT] =
+		    {"Kontaktperson", "Contact assignment"},
+		[UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS] =
+		    {"Ydelse", "Benefit"},
+		[UNGEBRO__V1__EVENT_TYPE__MISSED_ACTIVATION] =
+		    {"Udeblivelse fra aktivering", "Missed activation"},
+		[UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING] =
+		    {"Skoleafgang", "School leaving"},
+		[UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP] =
+		    {"Vagtteam", "Duty desk"},
+		[UNGEBRO__V1__EVENT_TYPE__CASEWORKER_ACTION] =
+		    {"Registreret handling", "Recorded action"},
+	};
+	if (type <= 0 || (unsigned)type >= sizeof names / sizeof *names ||
+	    !names[type][0])
+		return "-";
+	return names[type][lang == LANG_EN];
+}

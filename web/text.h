@@ -1,0 +1,31 @@
+/*
+ * The web inbox's labels in Danish (the default) and English. Texts the
+ * hub writes (alert titles, explanations, timeline summaries) are shown
+ * as the hub wrote them.
+ */
+#ifndef UG_WEB_TEXT_H
+#define UG_WEB_TEXT_H
+
+enum web_lang { LANG_DA = 0, LANG_EN = 1 };
+
+enum web_text {
+	T_APP, T_SKIP, T_LOGIN, T_CASEWORKER, T_PASSWORD, T_WRONG, T_LIMITED,
+	T_ALERTS, T_NO_ALERTS, T_PRIORITY, T_DUE, T_RAISED, T_FOR, T_DESK,
+	T_PERSON, T_RULE, T_WHY, T_EVIDENCE, T_WHAT, T_AGENCY, T_WHEN,
+	T_FIGURES, T_EXPECTED, T_ACK, T_NOTE, T_RECORD, T_KIND, T_CONTACT,
+	T_OFFER, T_UNREACHABLE, T_HOW, T_DATE, T_SAVE, T_TIMELINE,
+	T_SHOW_TIMELINE, T_CPR, T_NOT_YOURS, T_LOGOUT, T_SAVED, T_ACKED,
+	T_NOT_OPEN, T_HUB_DOWN, T_FORBIDDEN, T_EVENT, T_ALERT, T_OPEN,
+	T_OTHER_LANG, T_SIGNED_IN, T_NOT_FOUND, T_LESSONS_OF, T_ACK_HELP,
+	T_TIMELINE_HELP, T_NO_ENTRIES, T_ENDED, T_NAV, T_MORE, T_MALFORMED_CPR,
+	T_LOGGED_OUT, T_ACTION_REFUSED, T_DESK_ALERT, T_SUPERSEDED,
+	T_COUNT
+};
+
+const char *web_text(enum web_lang lang, enum web_text which);
+/* "Lav", "Normal", "Høj", "Akut" / "Low", ... for a Priority value. */
+const char *web_priority(enum web_lang lang, int priority);
+/* An event type for a person ("Fraværsindberetning" / "Absence report"). */
+const char *web_event_type(enum web_lang lang, int type);
+
+#endif

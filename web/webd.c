@@ -1,0 +1,1287 @@
+/*
+ * The web inbox's pages. Every page that shows personal data asks the hub,
+ * in the caseworker's session, for exactly what it shows; the hub decides
+ * what the caseworker may see and records it in the audit trail. CPR
+ * numbers never appear in a URL (a timeline is asked for with a POST), so
+ * proxies' access logs hold alert ids at most.
+ *
+ * Cookies: ug_session (the hub's session token, hex), ug_pre (a random
+ * value the login form's CSRF token is tied to) and ug_lang; all HttpOnly
+ * and SameSite=Strict, Secure behind TLS. Every form carries a CSRF token,
+ * a keyed hash of the session (or of ug_pre) under a key webd draws at
+ * start, and every POST without the right one is refused 403.
+ */
+#include "web/webd.h"
+
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "web/html.h"
+#include "web/text.h"
+
+#define TOKEN_LEN 32
+#define TOKEN_HEX (2 * TOKEN_LEN)
+#define CSRF_LEN 16
+#define BODY_MAX (16 * 1024) /* a form is far smaller */
+#define FIELDS_MAX 16
+#define ALERT_PAGE 50   /* the hub's largest OPEN_ALERTS page */
+#define ALERT_PAGES 100 /* 5,000 open alerts: what the hub orders */
+
+typedef struct {
+	bool used;
+	uint8_t token[TOKEN_LEN];
+	char caseworker[WIRE_ID_MAX + 1];
+	bool desk;
+	int64_t last;
+} web_session;
+
+struct webd {
+	webd_opts opts;
+	uint8_t csrf_key[crypto_generichash_KEYBYTES];
+	web_session *sessions;
+};
+
+/* One request being read (POST bodies arrive in pieces). */
+typedef struct {
+	bool started;
+	char *body;
+	size_t len;
+	bool too_large;
+} request;
+
+/* A decoded form or query. */
+typedef struct {
+	size_t n;
+	char *name[FIELDS_MAX], *value[FIELDS_MAX];
+} form;
+
+/* What one page needs to know about who is asking. */
+typedef struct {
+	webd *w;
+	struct MHD_Connection *c;
+	enum web_lang lang;
+	bool set_lang; /* ?lang= chose it: set the cookie */
+	web_session *s;
+	char csrf[2 * CSRF_LEN + 1];
+} ctx;
+
+ug_err
+webd_new(webd **out, const webd_opts *opts)
+{
+	webd *w = calloc(1, sizeof *w);
+	if (!w)
+		return UG_ENOMEM;
+	w->opts = *opts;
+	/* Tokens are secrets: off swap, wiped at exit. */
+	w->sessions =
+	    sodium_allocarray((size_t)opts->sessions_max, sizeof *w->sessions);
+	if (!w->sessions) {
+		free(w);
+		return UG_ENOMEM;
+	}
+	memset(w->sessions, 0, (size_t)opts->sessions_max * sizeof *w->sessions);
+	randombytes_buf(w->csrf_key, sizeof w->csrf_key);
+	*out = w;
+	return UG_OK;
+}
+
+void
+webd_destroy(webd **wp)
+{
+	if (!wp || !*wp)
+		return;
+	sodium_free((*wp)->sessions);
+	sodium_memzero((*wp)->csrf_key, sizeof (*wp)->csrf_key);
+	free(*wp);
+	*wp = NULL;
+}
+
+/* ---- forms ---- */
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static void
+url_decode(char *text)
+{
+	char *out = text;
+	for (char *in = text; *in; in++) {
+		if (*in == '+') {
+			*out++ = ' ';
+		} else if (*in == '%' && hexval(in[1]) >= 0 &&
+		           hexval(in[2]) >= 0) {
+			*out++ = (char)(hexval(in[1]) * 16 + hexval(in[2]));
+			in += 2;
+		} else {
+			*out++ = *in;
+		}
+	}
+	*out = '\0';
+}
+
+/* application/x-www-form-urlencoded, decoded in place. */
+static void
+form_parse(form *f, char *text)
+{
+	f->n = 0;
+	for (char *p = text; p && *p && f->n < FIELDS_MAX;) {
+		char *next = strchr(p, '&');
+		if (next)
+			*next++ = '\0';
+		char *eq = strchr(p, '=');
+		char *value = eq ? eq + 1 : p + strlen(p);
+		if (eq)
+			*eq = '\0';
+		url_decode(p);
+		url_decode(value);
+		f->name[f->n] = p;
+		f->value[f->n] = value;
+		f->n++;
+		p = next;
+	}
+}
+
+static const char *
+form_get(const form *f, const char *name)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->name[i], name) == 0)
+			return f->value[i];
+	return "";
+}
+
+/* ---- sessions and tokens ---- */
+
+static bool
+unhex(const char *hex, uint8_t *out, size_t len)
+{
+	if (!hex || strlen(hex) != 2 * len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi * 16 + lo);
+	}
+	return true;
+}
+
+static web_session *
+session_find(webd *w, const char *cookie)
+{
+	uint8_t token[TOKEN_LEN];
+	if (!unhex(cookie, token, sizeof token))
+		return NULL;
+	web_session *found = NULL;
+	for (long i = 0; i < w->opts.sessions_max; i++)
+		if (w->sessions[i].used &&
+		    sodium_memcmp(w->sessions[i].token, token, TOKEN_LEN) == 0)
+			found = &w->sessions[i];
+	sodium_memzero(token, sizeof token);
+	return found;
+}
+
+static web_session *
+session_add(webd *w, const uint8_t *token, const char *caseworker, bool desk)
+{
+	web_session *slot = &w->sessions[0];
+	for (long i = 0; i < w->opts.sessions_max; i++) {
+		if (!w->sessions[i].used) {
+			slot = &w->sessions[i];
+			break;
+		}
+		if (w->sessions[i].last < slot->last)
+			slot = &w->sessions[i];
+	}
+	memset(slot, 0, sizeof *slot);
+	slot->used = true;
+	memcpy(slot->token, token, TOKEN_LEN);
+	ug_strlcpy(slot->caseworker, caseworker, sizeof slot->caseworker);
+	slot->desk = desk;
+	slot->last = ug_now_ms();
+	return slot;
+}
+
+static void
+csrf_of(const webd *w, const char *purpose, const void *bound, size_t len,
+        char out[2 * CSRF_LEN + 1])
+{
+	uint8_t mac[CSRF_LEN];
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, w->csrf_key, sizeof w->csrf_key,
+	                        sizeof mac);
+	crypto_generichash_update(&st, (const uint8_t *)purpose,
+	                          strlen(purpose) + 1);
+	crypto_generichash_update(&st, bound, len);
+	crypto_generichash_final(&st, mac, sizeof mac);
+	ug_hex(mac, sizeof mac, out);
+}
+
+static bool
+csrf_ok(const char *expected, const char *given)
+{
+	return strlen(given) == 2 * CSRF_LEN &&
+	       sodium_memcmp(expected, given, 2 * CSRF_LEN) == 0;
+}
+
+/* ---- responses ---- */
+
+static const char CSP[] = "default-src 'self'; form-action 'self'; "
+                          "frame-ancestors 'none'; base-uri 'none'; "
+                          "object-src 'none'";
+
+static void
+cookie(ctx *x, struct MHD_Response *r, const char *name, const char *value,
+       bool clear)
+{
+	char line[256];
+	snprintf(line, sizeof line, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
+	         name, value, x->w->opts.behind_tls ? "; Secure" : "",
+	         clear ? "; Max-Age=0" : "");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, line);
+}
+
+static enum MHD_Result
+send_response(ctx *x, unsigned status, struct MHD_Response *r,
+              const char *type)
+{
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, "Content-Security-Policy", CSP);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	if (x->set_lang)
+		cookie(x, r, "ug_lang", x->lang == LANG_EN ? "en" : "da",
+		       false);
+	enum MHD_Result ok = MHD_queue_response(x->c, status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+static enum MHD_Result
+send_page(ctx *x, unsigned status, web_buf *b)
+{
+	size_t len;
+	char *data = web_take(b, &len);
+	if (!data) {
+		static const char oom[] = "out of memory";
+		struct MHD_Response *r = MHD_create_response_from_buffer(
+		    sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
+		return send_response(x, 500, r, "text/plain; charset=utf-8");
+	}
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+	    len, data, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(data);
+		return MHD_NO;
+	}
+	/* Pages hold personal data: no copy in any cache. */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	return send_response(x, status, r, "text/html; charset=utf-8");
+}
+
+static struct MHD_Response *
+empty_response(void)
+{
+	return MHD_create_response_from_buffer(0, (void *)"",
+	                                       MHD_RESPMEM_PERSISTENT);
+}
+
+static enum MHD_Result
+redirect(ctx *x, const char *where, struct MHD_Response *r)
+{
+	if (!r)
+		r = empty_response();
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, where);
+	return send_response(x, 303, r, "text/plain; charset=utf-8");
+}
+
+/* ---- the page frame ---- */
+
+static const char *
+T(const ctx *x, enum web_text t)
+{
+	return web_text(x->lang, t);
+}
+
+static void
+page_head(ctx *x, web_buf *b, const char *title)
+{
+	web_addf(b, "<!DOCTYPE html>\n<html lang=\"%s\"><head>"
+	         "<meta charset=\"utf-8\">"
+	         "<meta name=\"viewport\" content=\"width=device-width, "
+	         "initial-scale=1\"><title>",
+	         x->lang == LANG_EN ? "en" : "da");
+	web_esc(b, title);
+	web_add(b, " – ");
+	web_esc(b, T(x, T_APP));
+	web_add(b, "</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
+	           "</head><body><a class=\"skip\" href=\"#main\">");
+	web_esc(b, T(x, T_SKIP));
+	web_add(b, "</a><header><span class=\"brand\">");
+	web_esc(b, T(x, T_APP));
+	web_add(b, "</span><nav aria-label=\"");
+	web_esc(b, T(x, T_NAV));
+	web_add(b, "\">");
+	if (x->s) {
+		web_add(b, "<a href=\"/alerts\">");
+		web_esc(b, T(x, T_ALERTS));
+		web_add(b, "</a><a href=\"/timeline\">");
+		web_esc(b, T(x, T_TIMELINE));
+		web_add(b, "</a>");
+	}
+	web_addf(b, "<a href=\"?lang=%s\" lang=\"%s\">",
+	         x->lang == LANG_EN ? "da" : "en",
+	         x->lang == LANG_EN ? "da" : "en");
+	web_esc(b, T(x, T_OTHER_LANG));
+	web_add(b, "</a>");
+	if (x->s) {
+		web_add(b, "<span class=\"who\">");
+		web_esc(b, T(x, T_SIGNED_IN));
+		web_add(b, " ");
+		web_esc(b, x->s->caseworker);
+		web_add(b, "</span><form method=\"post\" action=\"/logout\">"
+		           "<input type=\"hidden\" name=\"csrf\" value=\"");
+		web_esc(b, x->csrf);
+		web_add(b, "\"><button type=\"submit\" id=\"logout\">");
+		web_esc(b, T(x, T_LOGOUT));
+		web_add(b, "</button></form>");
+	}
+	web_add(b, "</nav></header><main id=\"main\">");
+}
+
+static void
+page_end(web_buf *b)
+{
+	web_add(b, "</main></body></html>\n");
+}
+
+static void
+message(web_buf *b, const char *cls, const char *text, const char *detail)
+{
+	web_addf(b, "<p class=\"%s\" role=\"%s\">", cls,
+	         strcmp(cls, "err") == 0 ? "alert" : "status");
+	web_esc(b, text);
+	if (detail && detail[0]) {
+		web_add(b, " ");
+		web_esc(b, detail);
+	}
+	web_add(b, "</p>");
+}
+
+static enum MHD_Result
+simple_page(ctx *x, unsigned status, const char *title, const char *text)
+{
+	web_buf b = {0};
+	page_head(x, &b, title);
+	web_add(&b, "<h1>");
+	web_esc(&b, title);
+	web_add(&b, "</h1>");
+	message(&b, "err", text, NULL);
+	page_end(&b);
+	return send_page(x, status, &b);
+}
+
+/* ---- asking the hub ---- */
+
+/* The session ended at the hub: forget it and send the user to log in. */
+static enum MHD_Result
+session_ended(ctx *x)
+{
+	if (x->s)
+		memset(x->s, 0, sizeof *x->s);
+	x->s = NULL;
+	struct MHD_Response *r = empty_response();
+	if (r)
+		cookie(x, r, "ug_session", "", true);
+	return redirect(x, "/login?ended=1", r);
+}
+
+static wire_result *
+ask(ctx *x, int kind, void *msg, uint32_t request_id)
+{
+	return hubconn_call(x->w->opts.hub, kind, msg, request_id);
+}
+
+static bool
+unauthenticated(const wire_result *r)
+{
+	return r && r->code == UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED;
+}
+
+static void
+free_result(wire_result *r)
+{
+	if (r)
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, r);
+}
+
+static wire_result *
+query(ctx *x, int kind, const char *cpr, uint32_t limit, uint32_t offset)
+{
+	wire_query q = UNGEBRO__V1__QUERY__INIT;
+	q.request_id = hubconn_next_id(x->w->opts.hub);
+	q.kind = kind;
+	q.cpr = (char *)(cpr ? cpr : "");
+	q.limit = limit;
+	q.offset = offset;
+	q.session.data = x->s->token;
+	q.session.len = TOKEN_LEN;
+	return ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q, q.request_id);
+}
+
+/* ---- pages ---- */
+
+static enum MHD_Result
+login_page(ctx *x, unsigned status, const char *error, bool ended)
+{
+	/* The login form's CSRF token is tied to a random cookie: another
+	 * site cannot log a browser in to an account of its choosing. */
+	const char *pre = MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND,
+	                                              "ug_pre");
+	char fresh[33];
+	uint8_t raw[16];
+	bool new_pre = !pre || strlen(pre) != 32 || !unhex(pre, raw, 16);
+	if (new_pre) {
+		randombytes_buf(raw, sizeof raw);
+		ug_hex(raw, sizeof raw, fresh);
+		pre = fresh;
+	}
+	char csrf[2 * CSRF_LEN + 1];
+	csrf_of(x->w, "login", pre, 32, csrf);
+	web_buf b = {0};
+	x->s = NULL;
+	page_head(x, &b, T(x, T_LOGIN));
+	web_add(&b, "<h1>");
+	web_esc(&b, T(x, T_LOGIN));
+	web_add(&b, "</h1>");
+	if (ended)
+		message(&b, "msg", T(x, T_ENDED), NULL);
+	if (error)
+		message(&b, "err", error, NULL);
+	web_add(&b, "<form method=\"post\" action=\"/login\" class=\"card\">"
+	            "<input type=\"hidden\" name=\"csrf\" value=\"");
+	web_esc(&b, csrf);
+	web_add(&b, "\"><label for=\"caseworker\">");
+	web_esc(&b, T(x, T_CASEWORKER));
+	web_add(&b, "</label><input id=\"caseworker\" name=\"caseworker\" "
+	            "autocomplete=\"username\" required autocapitalize=\"none\">"
+	            "<label for=\"password\">");
+	web_esc(&b, T(x, T_PASSWORD));
+	web_add(&b, "</label><input id=\"password\" name=\"password\" "
+	            "type=\"password\" autocomplete=\"current-password\" "
+	            "required><button type=\"submit\" id=\"login\">");
+	web_esc(&b, T(x, T_LOGIN));
+	web_add(&b, "</button></form>");
+	page_end(&b);
+	size_t len;
+	char *data = web_take(&b, &len);
+	if (!data)
+		return MHD_NO;
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+	    len, data, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(data);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (new_pre)
+		cookie(x, r, "ug_pre", pre, false);
+	return send_response(x, status, r, "text/html; charset=utf-8");
+}
+
+static enum MHD_Result
+do_login(ctx *x, const form *f)
+{
+	const char *pre = MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND,
+	                                              "ug_pre");
+	char csrf[2 * CSRF_LEN + 1];
+	if (!pre || strlen(pre) != 32)
+		return simple_page(x, 403, T(x, T_LOGIN), T(x, T_FORBIDDEN));
+	csrf_of(x->w, "login", pre, 32, csrf);
+	if (!csrf_ok(csrf, form_get(f, "csrf")))
+		return simple_page(x, 403, T(x, T_LOGIN), T(x, T_FORBIDDEN));
+	wire_login l = UNGEBRO__V1__LOGIN__INIT;
+	l.request_id = hubconn_next_id(x->w->opts.hub);
+	l.caseworker = (char *)form_get(f, "caseworker");
+	l.password = (char *)form_get(f, "password");
+	wire_result *r = ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN, &l,
+	                     l.request_id);
+	if (!r)
+		return simple_page(x, 503, T(x, T_LOGIN), T(x, T_HUB_DOWN));
+	if (r->code != UNGEBRO__V1__ERROR_CODE__OK ||
+	    r->session.len != TOKEN_LEN || !r->caseworker) {
+		bool limited =
+		    r->code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE;
+		free_result(r);
+		log_info("WEB-LOGIN", "login refused");
+		return login_page(x, limited ? 429 : 401,
+		                  T(x, limited ? T_LIMITED : T_WRONG), false);
+	}
+	web_session *s = session_add(x->w, r->session.data, r->caseworker,
+	                             r->desk);
+	char hex[TOKEN_HEX + 1];
+	ug_hex(r->session.data, TOKEN_LEN, hex);
+	free_result(r);
+	log_info("WEB-LOGIN", "%s logged in", s->caseworker);
+	struct MHD_Response *resp = empty_response();
+	if (resp)
+		cookie(x, resp, "ug_session", hex, false);
+	sodium_memzero(hex, sizeof hex);
+	return redirect(x, "/alerts", resp);
+}
+
+static enum MHD_Result
+do_logout(ctx *x)
+{
+	wire_logout l = UNGEBRO__V1__LOGOUT__INIT;
+	l.request_id = hubconn_next_id(x->w->opts.hub);
+	l.session.data = x->s->token;
+	l.session.len = TOKEN_LEN;
+	free_result(ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT, &l,
+	                l.request_id));
+	log_info("WEB-LOGIN", "%s logged out", x->s->caseworker);
+	memset(x->s, 0, sizeof *x->s);
+	x->s = NULL;
+	struct MHD_Response *r = empty_response();
+	if (r)
+		cookie(x, r, "ug_session", "", true);
+	return redirect(x, "/login?out=1", r);
+}
+
+static void
+day_of(int64_t ms, char out[11])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+static bool
+is_desk_alert(const ctx *x, const wire_alert *a)
+{
+	return a->recipient && strcmp(a->recipient, x->s->caseworker) != 0;
+}
+
+static enum MHD_Result
+alerts_page(ctx *x, const char *from_text, const char *msg)
+{
+	long from = atol(from_text ? from_text : "0");
+	if (from < 0 || from > ALERT_PAGE * ALERT_PAGES)
+		from = 0;
+	wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL,
+	                       ALERT_PAGE, (uint32_t)from);
+	if (unauthenticated(r)) {
+		free_result(r);
+		return session_ended(x);
+	}
+	if (!r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+		free_result(r);
+		return simple_page(x, 503, T(x, T_ALERTS), T(x, T_HUB_DOWN));
+	}
+	web_buf b = {0};
+	page_head(x, &b, T(x, T_ALERTS));
+	web_add(&b, "<h1>");
+	web_esc(&b, T(x, T_ALERTS));
+	web_add(&b, "</h1>");
+	if (msg && strcmp(msg, "acked") == 0)
+		message(&b, "msg", T(x, T_ACKED), NULL);
+	if (r->n_alerts == 0)
+		message(&b, "msg", T(x, T_NO_ALERTS), NULL);
+	web_add(&b, "<ol class=\"alerts\">");
+	for (size_t i = 0; i < r->n_alerts; i++) {
+		const wire_alert *a = r->alerts[i];
+		char hexid[2 * WIRE_ALERT_ID_LEN + 1] = "";
+		if (a->alert_id.len == WIRE_ALERT_ID_LEN)
+			ug_hex(a->alert_id.data, WIRE_ALERT_ID_LEN, hexid);
+		char raised[11];
+		day_of(a->raised_at, raised);
+		web_addf(&b, "<li class=\"p%d\"><span class=\"badge\">",
+		         (int)a->priority);
+		web_esc(&b, web_priority(x->lang, a->priority));
+		web_add(&b, "</span> <a class=\"alert-link\" href=\"/alert/");
+		web_esc(&b, hexid);
+		web_add(&b, "\">");
+		web_esc(&b, a->title);
+		web_add(&b, "</a><div class=\"meta\">");
+		web_esc(&b, T(x, T_DUE));
+		web_add(&b, " <strong>");
+		web_esc(&b, a->due && a->due[0] ? a->due : "-");
+		web_add(&b, "</strong> · ");
+		web_esc(&b, T(x, T_RAISED));
+		web_add(&b, " ");
+		web_esc(&b, raised);
+		web_add(&b, " · ");
+		web_esc(&b, a->rule);
+		if (is_desk_alert(x, a)) {
+			web_add(&b, " · <span class=\"desk\">");
+			web_esc(&b, T(x, T_DESK_ALERT));
+			web_add(&b, "</span>");
+		}
+		web_add(&b, "</div></li>");
+	}
+	web_add(&b, "</ol>");
+	if (r->truncated)
+		web_addf(&b, "<p><a href=\"/alerts?from=%zu\">%s</a></p>",
+		         (size_t)from + r->n_alerts, T(x, T_MORE));
+	free_result(r);
+	page_end(&b);
+	return send_page(x, 200, &b);
+}
+
+/* The open alert with this id, paging through the caseworker's open
+ * alerts; *r holds the page it is on (free it). NULL: not open for them.
+ * *ended: the session has ended. */
+static const wire_alert *
+find_alert(ctx *x, const uint8_t *id, wire_result **out, bool *ended,
+           bool *down)
+{
+	*out = NULL;
+	*ended = *down = false;
+	uint32_t offset = 0;
+	for (int page = 0; page < ALERT_PAGES; page++) {
+		wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
+		                       NULL, ALERT_PAGE, offset);
+		if (unauthenticated(r)) {
+			*ended = true;
+			free_result(r);
+			return NULL;
+		}
+		if (!r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+			*down = true;
+			free_result(r);
+			return NULL;
+		}
+		for (size_t i = 0; i < r->n_alerts; i++)
+			if (r->alerts[i]->alert_id.len == WIRE_ALERT_ID_LEN &&
+			    memcmp(r->alerts[i]->alert_id.data, id,
+			           WIRE_ALERT_ID_LEN) == 0) {
+				*out = r;
+				return r->alerts[i];
+			}
+		bool more = r->truncated && r->n_alerts > 0;
+		offset += (uint32_t)r->n_alerts;
+		free_result(r);
+		if (!more)
+			break;
+	}
+	return NULL;
+}
+
+static void
+csrf_field(ctx *x, web_buf *b)
+{
+	web_add(b, "<input type=\"hidden\" name=\"csrf\" value=\"");
+	web_esc(b, x->csrf);
+	web_add(b, "\">");
+}
+
+static void
+evidence_table(ctx *x, web_buf *b, const wire_alert *a)
+{
+	web_add(b, "<section aria-labelledby=\"ev\"><h2 id=\"ev\">");
+	web_esc(b, T(x, T_EVIDENCE));
+	web_add(b, "</h2><div class=\"scroll\"><table class=\"evidence\">"
+	           "<thead><tr><th scope=\"col\">");
+	web_esc(b, T(x, T_WHAT));
+	web_add(b, "</th><th scope=\"col\">");
+	web_esc(b, T(x, T_AGENCY));
+	web_add(b, "</th><th scope=\"col\">");
+	web_esc(b, T(x, T_WHEN));
+	web_add(b, "</th><th scope=\"col\">");
+	web_esc(b, T(x, T_FIGURES));
+	web_add(b, "</th></tr></thead><tbody>");
+	for (size_t i = 0; i < a->n_evidence; i++) {
+		const Ungebro__V1__Evidence *e = a->evidence[i];
+		web_add(b, "<tr><td>");
+		web_esc(b, web_event_type(x->lang, e->type));
+		web_add(b, "</td><td>");
+		web_esc(b, e->agency);
+		web_add(b, "</td><td>");
+		web_esc(b, e->period_start);
+		if (e->period_end && e->period_end[0] &&
+		    strcmp(e->period_end, e->period_start ? e->period_start
+		                                          : "") != 0) {
+			web_add(b, " – ");
+			web_esc(b, e->period_end);
+		}
+		web_add(b, "</td><td>");
+		if (e->lessons_expected > 0) {
+			char figures[96];
+			snprintf(figures, sizeof figures,
+			         T(x, T_LESSONS_OF), e->lessons_absent,
+			         e->lessons_expected);
+			web_esc(b, figures);
+		} else {
+			web_add(b, "-");
+		}
+		web_add(b, "</td></tr>");
+	}
+	web_add(b, "</tbody></table></div></section>");
+}
+
+static void
+timeline_button(ctx *x, web_buf *b, const char *cpr)
+{
+	web_add(b, "<form method=\"post\" action=\"/timeline\">");
+	csrf_field(x, b);
+	web_add(b, "<input type=\"hidden\" name=\"cpr\" value=\"");
+	web_esc(b, cpr);
+	web_add(b, "\"><button type=\"submit\" id=\"show-timeline\">");
+	web_esc(b, T(x, T_SHOW_TIMELINE));
+	web_add(b, "</button></form>");
+}
+
+static void
+action_forms(ctx *x, web_buf *b, const char *hexid)
+{
+	web_add(b, "<section aria-labelledby=\"rec\"><h2 id=\"rec\">");
+	web_esc(b, T(x, T_RECORD));
+	web_add(b, "</h2><form method=\"post\" action=\"/alert/");
+	web_esc(b, hexid);
+	web_add(b, "/action\">");
+	csrf_field(x, b);
+	web_add(b, "<fieldset><legend>");
+	web_esc(b, T(x, T_KIND));
+	web_add(b, "</legend>");
+	static const struct {
+		const char *value;
+		enum web_text label;
+	} kinds[] = {{"contact", T_CONTACT},
+	             {"offer", T_OFFER},
+	             {"unreachable", T_UNREACHABLE}};
+	for (size_t i = 0; i < 3; i++) {
+		web_addf(b, "<div class=\"choice\"><input type=\"radio\" "
+		         "name=\"kind\" id=\"kind-%s\" value=\"%s\"%s>"
+		         "<label for=\"kind-%s\">",
+		         kinds[i].value, kinds[i].value,
+		         i == 0 ? " checked" : "", kinds[i].value);
+		web_esc(b, T(x, kinds[i].label));
+		web_add(b, "</label></div>");
+	}
+	web_add(b, "</fieldset><label for=\"how\">");
+	web_esc(b, T(x, T_HOW));
+	web_add(b, "</label><input id=\"how\" name=\"how\" maxlength=\"256\" "
+	           "required><label for=\"date\">");
+	web_esc(b, T(x, T_DATE));
+	web_add(b, "</label><input id=\"date\" name=\"date\" "
+	           "pattern=\"[0-9]{4}-[0-9]{2}-[0-9]{2}\" "
+	           "placeholder=\"YYYY-MM-DD\"><label for=\"action-note\">");
+	web_esc(b, T(x, T_NOTE));
+	web_add(b, "</label><input id=\"action-note\" name=\"note\" "
+	           "maxlength=\"200\"><button type=\"submit\" id=\"save-action\">");
+	web_esc(b, T(x, T_SAVE));
+	web_add(b, "</button></form></section>");
+
+	web_add(b, "<section aria-labelledby=\"ackh\"><h2 id=\"ackh\">");
+	web_esc(b, T(x, T_ACK));
+	web_add(b, "</h2><p>");
+	web_esc(b, T(x, T_ACK_HELP));
+	web_add(b, "</p><form method=\"post\" action=\"/alert/");
+	web_esc(b, hexid);
+	web_add(b, "/ack\">");
+	csrf_field(x, b);
+	web_add(b, "<label for=\"ack-note\">");
+	web_esc(b, T(x, T_NOTE));
+	web_add(b, "</label><input id=\"ack-note\" name=\"note\" "
+	           "maxlength=\"200\"><button type=\"submit\" id=\"ack\">");
+	web_esc(b, T(x, T_ACK));
+	web_add(b, "</button></form></section>");
+}
+
+static enum MHD_Result
+alert_page(ctx *x, const char *hexid, const char *msg, const char *error)
+{
+	uint8_t id[WIRE_ALERT_ID_LEN];
+	if (!unhex(hexid, id, sizeof id))
+		return simple_page(x, 404, T(x, T_ALERT), T(x, T_NOT_FOUND));
+	wire_result *page = NULL;
+	bool ended, down;
+	const wire_alert *a = find_alert(x, id, &page, &ended, &down);
+	if (ended)
+		return session_ended(x);
+	if (down)
+		return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
+	web_buf b = {0};
+	page_head(x, &b, a ? a->title : T(x, T_ALERT));
+	web_add(&b, "<p><a href=\"/alerts\">← ");
+	web_esc(&b, T(x, T_ALERTS));
+	web_add(&b, "</a></p>");
+	if (msg && strcmp(msg, "saved") == 0)
+		message(&b, "msg", T(x, T_SAVED), NULL);
+	if (error)
+		message(&b, "err", T(x, T_ACTION_REFUSED), error);
+	if (!a) {
+		web_add(&b, "<h1>");
+		web_esc(&b, T(x, T_ALERT));
+		web_add(&b, "</h1>");
+		message(&b, "err", T(x, T_NOT_OPEN), NULL);
+		page_end(&b);
+		return send_page(x, 404, &b);
+	}
+	char raised[11];
+	day_of(a->raised_at, raised);
+	web_addf(&b, "<h1 class=\"p%d\">", (int)a->priority);
+	web_esc(&b, a->title);
+	web_add(&b, "</h1><dl class=\"facts\"><dt>");
+	web_esc(&b, T(x, T_PRIORITY));
+	web_add(&b, "</dt><dd>");
+	web_esc(&b, web_priority(x->lang, a->priority));
+	web_add(&b, "</dd><dt>");
+	web_esc(&b, T(x, T_RULE));
+	web_add(&b, "</dt><dd id=\"rule\">");
+	web_esc(&b, a->rule);
+	web_add(&b, "</dd><dt>");
+	web_esc(&b, T(x, T_PERSON));
+	web_add(&b, "</dt><dd id=\"cpr\">");
+	web_esc(&b, a->cpr && a->cpr[0] ? a->cpr : "-");
+	web_add(&b, "</dd><dt>");
+	web_esc(&b, T(x, T_FOR));
+	web_add(&b, "</dt><dd>");
+	web_esc(&b, is_desk_alert(x, a) ? T(x, T_DESK) : a->recipient);
+	web_add(&b, "</dd><dt>");
+	web_esc(&b, T(x, T_RAISED));
+	web_add(&b, "</dt><dd>");
+	web_esc(&b, raised);
+	web_add(&b, "</dd><dt>");
+	web_esc(&b, T(x, T_EXPECTED));
+	web_add(&b, "</dt><dd id=\"due\"><strong>");
+	web_esc(&b, a->due && a->due[0] ? a->due : "-");
+	web_add(&b, "</strong></dd></dl>");
+	web_add(&b, "<section aria-labelledby=\"why\"><h2 id=\"why\">");
+	web_esc(&b, T(x, T_WHY));
+	web_add(&b, "</h2><p class=\"explain\" id=\"explanation\">");
+	web_esc(&b, a->explanation);
+	web_add(&b, "</p></section>");
+	if (a->n_evidence)
+		evidence_table(x, &b, a);
+	if (a->cpr && a->cpr[0])
+		timeline_button(x, &b, a->cpr);
+	action_forms(x, &b, hexid);
+	free_result(page);
+	page_end(&b);
+	return send_page(x, 200, &b);
+}
+
+static enum MHD_Result
+do_ack(ctx *x, const char *hexid, const form *f)
+{
+	uint8_t id[WIRE_ALERT_ID_LEN];
+	if (!unhex(hexid, id, sizeof id))
+		return simple_page(x, 404, T(x, T_ALERT), T(x, T_NOT_FOUND));
+	wire_alert_ack ack = UNGEBRO__V1__ALERT_ACK__INIT;
+	ack.request_id = hubconn_next_id(x->w->opts.hub);
+	ack.alert_id.data = id;
+	ack.alert_id.len = sizeof id;
+	ack.note = (char *)form_get(f, "note");
+	ack.session.data = x->s->token;
+	ack.session.len = TOKEN_LEN;
+	wire_result *r = ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &ack,
+	                     ack.request_id);
+	if (unauthenticated(r)) {
+		free_result(r);
+		return session_ended(x);
+	}
+	int code = r ? (int)r->code : -1;
+	free_result(r);
+	if (code == UNGEBRO__V1__ERROR_CODE__OK)
+		return redirect(x, "/alerts?msg=acked", NULL);
+	if (code < 0)
+		return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
+	return simple_page(x, code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? 403
+	                                                                  : 503,
+	                   T(x, T_ALERT),
+	                   T(x, code == UNGEBRO__V1__ERROR_CODE__E_DENIED
+	                            ? T_NOT_OPEN
+	                            : T_HUB_DOWN));
+}
+
+static enum MHD_Result
+do_action(ctx *x, const char *hexid, const form *f)
+{
+	uint8_t id[WIRE_ALERT_ID_LEN];
+	if (!unhex(hexid, id, sizeof id))
+		return simple_page(x, 404, T(x, T_ALERT), T(x, T_NOT_FOUND));
+	const char *kind = form_get(f, "kind");
+	wire_action a = UNGEBRO__V1__ACTION__INIT;
+	a.request_id = hubconn_next_id(x->w->opts.hub);
+	a.alert_id.data = id;
+	a.alert_id.len = sizeof id;
+	a.kind = strcmp(kind, "contact") == 0
+	             ? UNGEBRO__V1__ACTION_KIND__CONTACT_MADE
+	         : strcmp(kind, "offer") == 0
+	             ? UNGEBRO__V1__ACTION_KIND__OFFER_MADE
+	         : strcmp(kind, "unreachable") == 0
+	             ? UNGEBRO__V1__ACTION_KIND__COULD_NOT_REACH
+	             : UNGEBRO__V1__ACTION_KIND__ACTION_KIND_UNSPECIFIED;
+	a.date = (char *)form_get(f, "date");
+	a.how = (char *)form_get(f, "how");
+	a.note = (char *)form_get(f, "note");
+	a.session.data = x->s->token;
+	a.session.len = TOKEN_LEN;
+	wire_result *r =
+	    ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_ACTION, &a, a.request_id);
+	if (unauthenticated(r)) {
+		free_result(r);
+		return session_ended(x);
+	}
+	if (!r)
+		return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
+	if (r->code == UNGEBRO__V1__ERROR_CODE__OK) {
+		free_result(r);
+		char where[64];
+		snprintf(where, sizeof where, "/alert/%s?msg=saved", hexid);
+		return redirect(x, where, NULL);
+	}
+	/* The hub's reason names the field ("how must say how ..."). */
+	char reason[256];
+	ug_strlcpy(reason, r->reason ? r->reason : "", sizeof reason);
+	free_result(r);
+	return alert_page(x, hexid, NULL, reason);
+}
+
+static enum MHD_Result
+timeline_page(ctx *x, const char *cpr)
+{
+	web_buf b = {0};
+	page_head(x, &b, T(x, T_TIMELINE));
+	web_add(&b, "<h1>");
+	web_esc(&b, T(x, T_TIMELINE));
+	web_add(&b, "</h1><p>");
+	web_esc(&b, T(x, T_TIMELINE_HELP));
+	web_add(&b, "</p><form method=\"post\" action=\"/timeline\" "
+	            "class=\"card\">");
+	csrf_field(x, &b);
+	web_add(&b, "<label for=\"cpr\">");
+	web_esc(&b, T(x, T_CPR));
+	web_add(&b, "</label><input id=\"cpr\" name=\"cpr\" inputmode=\"numeric\" "
+	            "autocomplete=\"off\" required value=\"");
+	web_esc(&b, cpr ? cpr : "");
+	web_add(&b, "\"><button type=\"submit\" id=\"show-timeline\">");
+	web_esc(&b, T(x, T_SHOW_TIMELINE));
+	web_add(&b, "</button></form>");
+	unsigned status = 200;
+	if (cpr) {
+		wire_result *r =
+		    query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr, 400, 0);
+		if (unauthenticated(r)) {
+			free_result(r);
+			web_buf_fini(&b);
+			return session_ended(x);
+		}
+		if (!r) {
+			status = 503;
+			message(&b, "err", T(x, T_HUB_DOWN), NULL);
+		} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
+			status = 403;
+			message(&b, "err", T(x, T_NOT_YOURS), NULL);
+		} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_MALFORMED) {
+			status = 400;
+			message(&b, "err", T(x, T_MALFORMED_CPR), NULL);
+		} else if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+			status = 503;
+			message(&b, "err", T(x, T_HUB_DOWN), NULL);
+		} else {
+			web_add(&b, "<h2>");
+			web_esc(&b, cpr);
+			web_add(&b, "</h2>");
+			if (!r->n_timeline)
+				message(&b, "msg", T(x, T_NO_ENTRIES), NULL);
+			web_add(&b, "<ol class=\"timeline\">");
+			for (size_t i = 0; i < r->n_timeline; i++) {
+				const Ungebro__V1__TimelineEntry *e =
+				    r->timeline[i];
+				web_addf(&b, "<li class=\"%s\"><span "
+				         "class=\"date\">",
+				         e->is_alert ? "t-alert" : "t-event");
+				web_esc(&b, e->date);
+				web_add(&b, "</span> <span class=\"badge\">");
+				web_esc(&b, e->is_alert
+				                ? T(x, T_ALERT)
+				                : web_event_type(x->lang,
+				                                 e->type));
+				web_add(&b, "</span> ");
+				if (!e->is_alert && e->agency) {
+					web_add(&b, "<span class=\"agency\">");
+					web_esc(&b, e->agency);
+					web_add(&b, "</span> ");
+				}
+				web_add(&b, "<span class=\"summary\">");
+				web_esc(&b, e->summary);
+				web_add(&b, "</span>");
+				if (e->is_alert && e->open) {
+					web_add(&b, " <span class=\"open\">(");
+					web_esc(&b, T(x, T_OPEN));
+					web_add(&b, ")</span>");
+				}
+				web_add(&b, "</li>");
+			}
+			web_add(&b, "</ol>");
+		}
+		free_result(r);
+	}
+	page_end(&b);
+	return send_page(x, status, &b);
+}
+
+/* ---- the stylesheet, served from the binary ---- */
+
+static const char APP_CSS[] =
+    "*{box-sizing:border-box}"
+    "html{-webkit-text-size-adjust:100%}"
+    "body{margin:0;font:16px/1.5 system-ui,-apple-system,'Segoe UI',"
+    "Roboto,sans-serif;color:#1b1b1b;background:#f4f4f1;"
+    "overflow-wrap:anywhere}"
+    "header{background:#123d5c;color:#fff;padding:.5rem 1rem;display:flex;"
+    "flex-wrap:wrap;gap:.25rem 1rem;align-items:center}"
+    ".brand{font-weight:700;margin-right:auto}"
+    "nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center}"
+    "nav a,nav .who{color:#fff}"
+    "nav form{margin:0}"
+    "nav button{background:transparent;border:1px solid #fff;margin:0;"
+    "padding:.15rem .6rem}"
+    "main{max-width:60rem;margin:0 auto;padding:1rem}"
+    "h1{font-size:1.5rem;line-height:1.25}h2{font-size:1.2rem}"
+    "a{color:#0b4f8a}"
+    "a:focus,button:focus,input:focus,select:focus{outline:3px solid "
+    "#f2a900;outline-offset:2px}"
+    ".skip{position:absolute;left:-9999px}"
+    ".skip:focus{left:1rem;top:1rem;background:#fff;color:#000;"
+    "padding:.5rem;z-index:1}"
+    "ol.alerts,ol.timeline{list-style:none;padding:0}"
+    "ol.alerts li,ol.timeline li{background:#fff;border:1px solid #c8c8c8;"
+    "border-left:6px solid #6b6b6b;margin:.5rem 0;padding:.5rem .75rem}"
+    "ol.timeline li.t-alert{border-left-color:#8a5a00}"
+    "h1.p2,h1.p3,h1.p4{border-left:6px solid;padding-left:.5rem}"
+    "li.p4,h1.p4{border-left-color:#a4001d}"
+    "li.p3,h1.p3{border-left-color:#c24e00}"
+    "li.p2,h1.p2{border-left-color:#0b4f8a}"
+    ".meta{font-size:.9rem;color:#444}"
+    ".badge{display:inline-block;padding:0 .4rem;border-radius:3px;"
+    "font-size:.85rem;font-weight:600;background:#e4e4e4;color:#1b1b1b}"
+    ".date{font-variant-numeric:tabular-nums;font-weight:600}"
+    "label,legend{display:block;font-weight:600;margin-top:.75rem}"
+    "fieldset{border:1px solid #c8c8c8;padding:.5rem .75rem;margin:.75rem 0 0}"
+    ".choice{display:flex;gap:.5rem;align-items:center}"
+    ".choice label{font-weight:400;margin:0}"
+    ".choice input{width:auto}"
+    "input{font:inherit;width:100%;max-width:30rem;padding:.4rem;"
+    "border:1px solid #555;border-radius:3px;background:#fff;color:#1b1b1b}"
+    "button{font:inherit;padding:.45rem 1rem;margin-top:.75rem;"
+    "background:#0b4f8a;color:#fff;border:0;border-radius:3px;"
+    "cursor:pointer}"
+    ".msg,.err{padding:.5rem .75rem;border-radius:3px;border:1px solid}"
+    ".msg{background:#e8f3e8;border-color:#2e7d32}"
+    ".err{background:#fdecea;border-color:#a4001d}"
+    "section,.card{background:#fff;border:1px solid #d0d0d0;"
+    "padding:.75rem 1rem;margin:1rem 0}"
+    ".scroll{overflow-x:auto}"
+    "table{border-collapse:collapse;width:100%}"
+    "th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid "
+    "#ddd;vertical-align:top}"
+    "dl.facts{display:grid;grid-template-columns:max-content 1fr;"
+    "gap:.25rem 1rem}dl.facts dd{margin:0}"
+    ".explain{white-space:pre-wrap}"
+    "@media (max-width:30rem){dl.facts{grid-template-columns:1fr}"
+    "dl.facts dd{margin-bottom:.5rem}main{padding:.5rem}}\n";
+
+/* ---- dispatch ---- */
+
+static enum web_lang
+pick_lang(ctx *x)
+{
+	const char *q = MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND,
+	                                            "lang");
+	if (q && (strcmp(q, "en") == 0 || strcmp(q, "da") == 0)) {
+		x->set_lang = true;
+		return strcmp(q, "en") == 0 ? LANG_EN : LANG_DA;
+	}
+	const char *c = MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND,
+	                                            "ug_lang");
+	return c && strcmp(c, "en") == 0 ? LANG_EN : LANG_DA;
+}
+
+/* "/alert/HEX" and "/alert/HEX/SUFFIX": the hex id (18 chars). */
+static bool
+alert_path(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
+           const char **suffix)
+{
+	if (strncmp(url, "/alert/", 7) != 0)
+		return false;
+	const char *p = url + 7;
+	size_t n = strcspn(p, "/");
+	if (n != 2 * WIRE_ALERT_ID_LEN)
+		return false;
+	memcpy(hexid, p, n);
+	hexid[n] = '\0';
+	*suffix = p + n;
+	return true;
+}
+
+static enum MHD_Result
+route(ctx *x, const char *url, bool post, form *f)
+{
+	if (!post && strcmp(url, "/static/app.css") == 0) {
+		struct MHD_Response *r = MHD_create_response_from_buffer(
+		    sizeof APP_CSS - 1, (void *)APP_CSS,
+		    MHD_RESPMEM_PERSISTENT);
+		if (r)
+			MHD_add_response_header(r,
+			                        MHD_HTTP_HEADER_CACHE_CONTROL,
+			                        "max-age=3600");
+		return send_response(x, 200, r, "text/css; charset=utf-8");
+	}
+	if (strcmp(url, "/login") == 0) {
+		if (post)
+			return do_login(x, f);
+		const char *ended = MHD_lookup_connection_value(
+		    x->c, MHD_GET_ARGUMENT_KIND, "ended");
+		const char *out = MHD_lookup_connection_value(
+		    x->c, MHD_GET_ARGUMENT_KIND, "out");
+		if (out)
+			return login_page(x, 200, NULL, false);
+		return login_page(x, 200, NULL, ended != NULL);
+	}
+	const char *cookie_value = MHD_lookup_connection_value(
+	    x->c, MHD_COOKIE_KIND, "ug_session");
+	x->s = session_find(x->w, cookie_value);
+	if (!x->s) {
+		if (post)
+			return simple_page(x, 403, T(x, T_LOGIN),
+			                   T(x, T_FORBIDDEN));
+		return redirect(x, "/login", NULL);
+	}
+	x->s->last = ug_now_ms();
+	csrf_of(x->w, "session", x->s->token, TOKEN_LEN, x->csrf);
+	if (post && !csrf_ok(x->csrf, form_get(f, "csrf"))) {
+		log_warn("WEB-CSRF", "POST %s without a valid CSRF token "
+		         "refused", url);
+		return simple_page(x, 403, T(x, T_APP), T(x, T_FORBIDDEN));
+	}
+	char hexid[2 * WIRE_ALERT_ID_LEN + 1];
+	const char *suffix;
+	if (strcmp(url, "/") == 0 && !post)
+		return redirect(x, "/alerts", NULL);
+	if (strcmp(url, "/alerts") == 0 && !post)
+		return alerts_page(
+		    x,
+		    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND,
+		                                "from"),
+		    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND,
+		                                "msg"));
+	if (strcmp(url, "/timeline") == 0)
+		return timeline_page(x, post ? form_get(f, "cpr") : NULL);
+	if (strcmp(url, "/logout") == 0 && post)
+		return do_logout(x);
+	if (alert_path(url, hexid, &suffix)) {
+		if (!post && !*suffix)
+			return alert_page(
+			    x, hexid,
+			    MHD_lookup_connection_value(
+			        x->c, MHD_GET_ARGUMENT_KIND, "msg"),
+			    NULL);
+		if (post && strcmp(suffix, "/ack") == 0)
+			return do_ack(x, hexid, f);
+		if (post && strcmp(suffix, "/action") == 0)
+			return do_action(x, hexid, f);
+	}
+	return simple_page(x, 404, T(x, T_APP), T(x, T_NOT_FOUND));
+}
+
+enum MHD_Result
+webd_handle(void *cls, struct MHD_Connection *c, const char *url,
+            const char *method, const char *version, const char *upload_data,
+            size_t *upload_size, void **state)
+{
+	(void)version;
+	webd *w = cls;
+	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+	           strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	request *req = *state;
+	if (!req) {
+		req = calloc(1, sizeof *req);
+		if (!req)
+			return MHD_NO;
+		*state = req;
+		if (post)
+			return MHD_YES; /* the body follows */
+	}
+	if (post && *upload_size) {
+		if (req->len + *upload_size > BODY_MAX) {
+			req->too_large = true;
+		} else {
+			char *grown = realloc(req->body,
+			                      req->len + *upload_size + 1);
+			if (!grown)
+				return MHD_NO;
+			req->body = grown;
+			memcpy(req->body + req->len, upload_data, *upload_size);
+			req->len += *upload_size;
+			req->body[req->len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	ctx x = {.w = w, .c = c};
+	x.lang = pick_lang(&x);
+	if (!post && !get) {
+		struct MHD_Response *r = empty_response();
+		if (r)
+			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
+			                        "GET, HEAD, POST");
+		return send_response(&x, 405, r, "text/plain; charset=utf-8");
+	}
+	if (req->too_large)
+		return simple_page(&x, 413, T(&x, T_APP), T(&x, T_FORBIDDEN));
+	form f = {0};
+	if (post) {
+		/* Only forms are accepted; a body of another type is read as
+		 * empty, so its CSRF check fails. */
+		const char *type = MHD_lookup_connection_value(
+		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+		if (req->body && type &&
+		    strncmp(type, "application/x-www-form-urlencoded", 33) == 0)
+			form_parse(&f, req->body);
+	}
+	enum MHD_Result rc = route(&x, url, post, &f);
+	/* The password is in the body: wipe it once answered. */
+	if (req->body)
+		sodium_memzero(req->body, req->len);
+	return rc;
+}
+
+void
+webd_completed(void *cls, struct MHD_Connection *c, void **state,
+               enum MHD_RequestTerminationCode why)
+{
+	(void)cls;
+	(void)c;
+	(void)why;
+	request *req = *state;
+	if (!req)
+		return;
+	if (req->body) {
+		sodium_memzero(req->body, req->len);
+		free(req->body);
+	}
+	free(req);
+	*state = NULL;
+}

@@ -1,0 +1,35 @@
+/*
+ * webd, the caseworkers' web inbox: pages rendered by the server from the
+ * hub's answers, over libmicrohttpd. webd holds the gateway's CURVE key
+ * and the sessions its users opened, nothing else: no key that opens the
+ * store, no caseworker's key, no password once a login is answered.
+ */
+#ifndef UG_WEB_WEBD_H
+#define UG_WEB_WEBD_H
+
+#include <microhttpd.h>
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "web/hubconn.h"
+
+typedef struct webd webd;
+
+typedef struct {
+	hubconn *hub;      /* borrowed; used from the serving thread only */
+	bool behind_tls;   /* cookies get Secure */
+	long sessions_max; /* sessions webd remembers */
+} webd_opts;
+
+ug_err webd_new(webd **out, const webd_opts *opts);
+void webd_destroy(webd **w);
+/* libmicrohttpd's access handler (cls is the webd). */
+enum MHD_Result webd_handle(void *cls, struct MHD_Connection *c,
+                            const char *url, const char *method,
+                            const char *version, const char *upload_data,
+                            size_t *upload_size, void **state);
+/* libmicrohttpd's request-completed callback: frees the request state. */
+void webd_completed(void *cls, struct MHD_Connection *c, void **state,
+                    enum MHD_RequestTerminationCode why);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * webd: the caseworkers' web inbox (see web/webd.h and docs/ARCHITECTURE.md,
+ * "The web inbox"). Serves HTTP on loopback for a TLS-terminating reverse
+ * proxy, and talks to hubd as a registered gateway. One thread: libmicro-
+ * httpd's event loop runs here, and each request is answered before the
+ * next is read, so the one hub connection is never shared.
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/config.h"
+#include "common/crypto.h"
+#include "common/log.h"
+#include "web/hubconn.h"
+#include "web/webd.h"
+
+static const char usage[] =
+	"usage: webd --gateway ID [--config FILE] [OPTIONS]\n"
+	"\n"
+	"The caseworkers' web inbox: log in with a password (hubctl\n"
+	"set-password), see open alerts and why they fired, record what was\n"
+	"done, open a young person's timeline. Serves plain HTTP on\n"
+	"listen_address:port for a reverse proxy with TLS, and connects to the\n"
+	"hub's delivery endpoint with the gateway's key (hubctl\n"
+	"register-gateway ID). Stops on SIGTERM or SIGINT.";
+
+static const ug_setting settings[] = {
+	{"gateway", NULL, "the gateway id (keys_dir/ID.key_secret, registered "
+	                  "with hubctl register-gateway)"},
+	{"keys_dir", "./var/keys", "directory with the gateway's keys and "
+	                           "hub.key"},
+	{"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
+	{"listen_address", "127.0.0.1", "IPv4 address to serve HTTP on"},
+	{"port", "8080", "TCP port to serve HTTP on"},
+	{"behind_tls", "false", "the proxy in front speaks HTTPS: cookies "
+	                        "are marked Secure"},
+	{"hub_timeout", "5", "seconds to wait for the hub's answer"},
+	{"sessions_max", "4096", "web sessions webd remembers (the oldest "
+	                         "unused is forgotten first)"},
+	{"connections_max", "64", "HTTP connections at once"},
+	{"log_level", "info", "err, warn, notice, info or debug"},
+	{NULL, NULL, NULL},
+};
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	ug_log_init("webd", UG_LOG_INFO);
+	if (ug_crypto_init() != UG_OK)
+		return 1;
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help;
+	ug_diag diag = {0};
+	if (ug_config_load(&cfg, settings, usage, argc, argv, &rest, &nrest,
+	                   &help, &diag) != UG_OK) {
+		fprintf(stderr, "webd: %s\n", diag.reason);
+		return 2;
+	}
+	if (help) {
+		ug_config_destroy(&cfg);
+		return 0;
+	}
+	int rc = 1;
+	long port, timeout, sessions, connections;
+	hubconn *hub = NULL;
+	webd *w = NULL;
+	struct MHD_Daemon *d = NULL;
+	struct sockaddr_in addr = {.sin_family = AF_INET};
+	int level = ug_log_parse_level(ug_config_get(cfg, "log_level"));
+	if (level >= 0)
+		ug_log_level = level;
+	if (ug_config_int(cfg, "port", 1, 65535, &port, &diag) != UG_OK ||
+	    ug_config_int(cfg, "hub_timeout", 1, 600, &timeout, &diag) !=
+	        UG_OK ||
+	    ug_config_int(cfg, "sessions_max", 1, 1000000, &sessions, &diag) !=
+	        UG_OK ||
+	    ug_config_int(cfg, "connections_max", 1, 10000, &connections,
+	                  &diag) != UG_OK) {
+		fprintf(stderr, "webd: %s\n", diag.reason);
+		rc = 2;
+		goto done;
+	}
+	if (inet_pton(AF_INET, ug_config_get(cfg, "listen_address"),
+	              &addr.sin_addr) != 1) {
+		fprintf(stderr, "webd: listen_address: not an IPv4 address\n");
+		rc = 2;
+		goto done;
+	}
+	addr.sin_port = htons((uint16_t)port);
+	if (hubconn_open(&hub, ug_config_get(cfg, "keys_dir"),
+	                 ug_config_get(cfg, "gateway"),
+	                 ug_config_get(cfg, "delivery"), (int)timeout * 1000,
+	                 &diag) != UG_OK) {
+		fprintf(stderr, "webd: %s\n", diag.reason);
+		goto done;
+	}
+	webd_opts opts = {hub, ug_config_bool(cfg, "behind_tls"), sessions};
+	if (webd_new(&w, &opts) != UG_OK) {
+		fprintf(stderr, "webd: out of memory\n");
+		goto done;
+	}
+	d = MHD_start_daemon(
+	    MHD_USE_ERROR_LOG, 0, NULL, NULL, webd_handle, w,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+	    MHD_OPTION_NOTIFY_COMPLETED, webd_completed, w,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	if (!d) {
+		fprintf(stderr, "webd: cannot serve on %s:%ld\n",
+		        ug_config_get(cfg, "listen_address"), port);
+		goto done;
+	}
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	log_info("WEB-START", "serving http://%s:%ld/ for gateway %s",
+	         ug_config_get(cfg, "listen_address"), port,
+	         ug_config_get(cfg, "gateway"));
+	while (!stop)
+		MHD_run_wait(d, 500);
+	log_info("WEB-STOP", "stopped");
+	rc = 0;
+done:
+	if (d)
+		MHD_stop_daemon(d);
+	webd_destroy(&w);
+	hubconn_close(&hub);
+	ug_config_destroy(&cfg);
+	return rc;
+}
