@@ -311,7 +311,7 @@ def all_cprs(cohort):
 
 
 def main():
-    for prog in ("hubd", "hubctl", "inbox", "adapter-school",
+    for prog in ("hubd", "hubctl", "inbox", "webd", "adapter-school",
                  "adapter-college", "adapter-addiction", "adapter-jobcenter",
                  "adapter-youthunit"):
         if not os.access(os.path.join(BIN, prog), os.X_OK):
@@ -421,9 +421,19 @@ def main():
     hub.start()
     note("hubd pid %d logged HUB-READY after %.2f s (log: %s)"
          % (hub.proc.pid, time.monotonic() - t, rel(hub.log_path)))
+    web = None
     try:
+        web = start_web(hub_conf, delivery)
         demo_with_hub(hub, hub_conf, cohort)
+        hold_web(web)
     finally:
+        if web is not None and web.poll() is None:
+            web.send_signal(signal.SIGTERM)
+            try:
+                check(web.wait(10) == 0, "webd exited with code 0")
+            except subprocess.TimeoutExpired:
+                web.kill()
+                check(False, "webd did not stop on SIGTERM")
         if hub.proc.poll() is None:
             heading("Stop hubd (SIGTERM)")
             rc = hub.stop()
@@ -433,6 +443,59 @@ def main():
             check(False, "hubd was still running at the end (exit code %s)"
                   % hub.proc.returncode)
             sys.stdout.write(indent(hub.tail()))
+
+
+WEB_USER = CASEWORKERS[0]
+WEB_PASSWORD = "demo-adgangskode"
+
+
+def start_web(hub_conf, delivery):
+    """The web inbox: a gateway key, a demo password, webd on 8080 (or a
+    free port)."""
+    heading("Start the web inbox (webd)")
+    hubctl("keygen", "--keys_dir", KEYS, "web-1")
+    hubctl("register-gateway", "--config", hub_conf, "web-1")
+    note("$ echo '%s' | hubctl set-password --config %s %s"
+         % (WEB_PASSWORD, rel(hub_conf), WEB_USER))
+    p = subprocess.run([os.path.join(BIN, "hubctl"), "set-password",
+                        "--config", hub_conf, WEB_USER],
+                       input=WEB_PASSWORD + "\n", capture_output=True,
+                       text=True, timeout=60)
+    if p.returncode != 0:
+        raise DemoError("hubctl set-password: " + p.stderr.strip())
+    port = 8080 if port_free(8080) else free_port()
+    log = open(os.path.join(VAR, "webd.log"), "ab")
+    web = subprocess.Popen([os.path.join(BIN, "webd"), "--gateway", "web-1",
+                            "--keys_dir", KEYS, "--delivery", delivery,
+                            "--port", str(port)],
+                           stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    while port_free(port) and web.poll() is None and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    if web.poll() is not None or port_free(port):
+        raise DemoError("webd did not start (log: var/demo/webd.log)")
+    note("web inbox: http://127.0.0.1:%d/  log in as %s, password %s"
+         % (port, WEB_USER, WEB_PASSWORD))
+    web.demo_port = port
+    return web
+
+
+def hold_web(web):
+    """DEMO_WEB_WAIT=SECONDS keeps hubd and webd running after the demo,
+    to try the web inbox (Ctrl-C ends it early)."""
+    wait = int(os.environ.get("DEMO_WEB_WAIT", "0") or 0)
+    if wait <= 0:
+        note("to try the web inbox after the demo: make demo "
+             "DEMO_WEB_WAIT=600")
+        return
+    heading("The web inbox stays up for %d s" % wait)
+    note("http://127.0.0.1:%d/  log in as %s, password %s (Ctrl-C ends)"
+         % (web.demo_port, WEB_USER, WEB_PASSWORD))
+    try:
+        time.sleep(wait)
+    except KeyboardInterrupt:
+        pass
 
 
 def agency_entry(cohort, ident):
