@@ -31,8 +31,8 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
     HAVE_SELENIUM = True
 except ImportError:
@@ -139,12 +139,24 @@ def text_of(driver):
     return driver.find_element(By.TAG_NAME, "body").text
 
 
+def left(page):
+    """A condition: the page `page` (its html element) has been replaced.
+    chromedriver reports a replaced node as stale or, at times, as a node
+    that "does not belong to the document"."""
+    def gone(_driver):
+        try:
+            page.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+    return gone
+
+
 def submit(driver, button_id):
     """Click a submit button and wait for the page it leads to."""
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, button_id).click()
-    WebDriverWait(driver, 20 * SLOW).until(
-        expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 20 * SLOW).until(left(page))
 
 
 def login(driver, web, caseworker, password):
@@ -208,8 +220,7 @@ def test_web_inbox_in_a_browser(browser):
     assert no_horizontal_scroll(d)
     page = d.find_element(By.TAG_NAME, "html")
     link.click()
-    WebDriverWait(d, 20 * SLOW).until(
-        expected_conditions.staleness_of(page))
+    WebDriverWait(d, 20 * SLOW).until(left(page))
 
     # Why it fired: rule, explanation, evidence, what is expected by when.
     alert_url = d.current_url
@@ -237,9 +248,19 @@ def test_web_inbox_in_a_browser(browser):
     d.find_element(By.ID, "action-note").send_keys("aftalt møde <i>")
     submit(d, "save-action")
     assert "Handlingen er gemt." in text_of(d)
+    # The action is durable when saved; the timeline shows it once the
+    # hub has applied it (its next loop turn): ask again until then.
     submit(d, "show-timeline")
-    entries = [e.text for e in d.find_elements(By.CSS_SELECTOR,
-                                               "ol.timeline li")]
+
+    def timeline_with_action():
+        entries = [e.text for e in d.find_elements(By.CSS_SELECTOR,
+                                                   "ol.timeline li")]
+        if any("contact made" in e for e in entries):
+            return entries
+        submit(d, "show-timeline")
+        return None
+    entries = wait_for(timeline_with_action, 10, "the action in the "
+                       "timeline", interval=0.2)
     assert any("contact made by cw-anna: telefon — aftalt møde <i>" in e
                for e in entries), entries
     assert any("Fraværsindberetning" in e for e in entries), entries
