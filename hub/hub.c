@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "hub/engine.h"
 #include "hub/gateway.h"
+#include "hub/retention.h"
 
 const ug_setting hub_settings[] = {
 	{"data_dir", "./var/hub/data", "directory of the hub's LMDB store"},
@@ -43,6 +44,7 @@ const ug_setting hub_settings[] = {
 	                     "average"},
 	{"query_burst", "40", "queries a caseworker may ask at once"},
 	HUB_GATEWAY_SETTINGS,
+	HUB_RETENTION_SETTINGS,
 	{NULL, NULL, NULL},
 };
 
@@ -170,6 +172,8 @@ load_settings(hub *h, const ug_config *cfg, ug_diag *diag)
 		err = ug_config_int(cfg, "query_rate", 1, 100000, &rate, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "query_burst", 1, 100000, &burst, diag);
+	if (err == UG_OK)
+		err = hub__retention_load(cfg, diag);
 	if (err != UG_OK)
 		return err;
 	h->query_rate = (double)rate;
@@ -395,6 +399,8 @@ timers(hub *h, int64_t now)
 		hub__delivery_tick(h);
 		h->next_pump = now + 1000;
 	}
+	/* Bounded per turn: the purge never holds ingest up for long. */
+	hub__retention_tick(h);
 	if (now >= h->next_stats) {
 		if (h->next_stats)
 			log_info("HUB-STATS", "alive");

@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "hub/hub.h"
 #include "hub/hubctl_audit.h"
+#include "hub/hubctl_lifecycle.h"
 #include "hub/hubctl_web.h"
 #include "proto/wire.h"
 #include "store/store.h"
@@ -82,9 +83,25 @@ static const char usage[] =
 	"                            [--from DATE] [--to DATE] [--json]; --cpr\n"
 	"                            is hashed here to the person key and is\n"
 	"                            never printed; showing is itself audited\n"
+	"  export --cpr CPR          write everything held about one person as\n"
+	"                            JSON [--out FILE] (created 0600; default\n"
+	"                            standard output): their events (envelopes\n"
+	"                            decoded, recorded actions marked), alerts\n"
+	"                            with state and recipient, and the audit\n"
+	"                            records about them (who read what, when).\n"
+	"                            Audited. Exit 0 written, 1 failed, 2 usage\n"
+	"  erase --cpr CPR --reason TEXT\n"
+	"                            a lawful erasure: delete the person's log\n"
+	"                            records, ids and index entries, alerts and\n"
+	"                            their queue entries, rule states, profile,\n"
+	"                            timers and assignments (safe while hubd\n"
+	"                            runs). Audited with the reason (1-200\n"
+	"                            bytes, never the CPR). Exit 0 erased\n"
+	"                            (also when nothing was held), 1 failed,\n"
+	"                            2 usage\n"
 	"\n"
-	"register-*, revoke-*, assign, keygen (once the store exists) and audit\n"
-	"show are recorded in the audit trail as hubctl:USER.";
+	"register-*, revoke-*, assign, keygen (once the store exists), export,\n"
+	"erase and audit show are recorded in the audit trail as hubctl:USER.";
 
 static const ug_setting extra_settings[] = {
 	{"key", "", "register: public key file (default keys_dir/ID.key); "
@@ -104,6 +121,8 @@ static const ug_setting extra_settings[] = {
 	                    "else: exit 2, nothing stored); with --file the "
 	                    "file's role column decides"},
 	{"file", "", "assign: CSV file of assignments"},
+	{"out", "", "export: write the JSON to this file (0600)"},
+	{"reason", "", "erase: the lawful ground, kept in the audit trail"},
 	{"json", "false", "stats, log, audit show: print JSON"},
 	{"after", "0", "log: start after this sequence"},
 	{"limit", "0", "log: at most this many events (0 = all)"},
@@ -724,7 +743,9 @@ main(int argc, char **argv)
 	                strcmp(cmd, "revoke-agency") == 0 ||
 	                strcmp(cmd, "revoke-caseworker") == 0;
 	bool audit = strcmp(cmd, "audit") == 0;
-	bool known = needs_id || audit || strcmp(cmd, "assign") == 0 ||
+	bool lifecycle = strcmp(cmd, "export") == 0 || strcmp(cmd, "erase") == 0;
+	bool known = needs_id || audit || lifecycle ||
+	             strcmp(cmd, "assign") == 0 ||
 	             strcmp(cmd, "stats") == 0 || strcmp(cmd, "log") == 0;
 	if (!known || (needs_id && !id)) {
 		fprintf(stderr, "hubctl: %s (see --help)\n",
@@ -738,12 +759,18 @@ main(int argc, char **argv)
 			audit_keygen(cfg, id);
 	} else if (strcmp(cmd, "assign") == 0 && !assign_usage_ok(cfg)) {
 		rc = 2;
+	} else if (lifecycle && !hubctl_lifecycle_usage_ok(cfg, cmd)) {
+		rc = 2;
 	} else {
 		ctl c = {0};
 		if (open_ctl(&c, cfg, &diag) != UG_OK) {
 			rc = fail("cannot open the hub's keys and store", &diag);
 		} else if (audit) {
 			rc = hubctl_audit(cfg, c.store, c.keys, id);
+		} else if (strcmp(cmd, "export") == 0) {
+			rc = hubctl_export(cfg, c.store, c.keys);
+		} else if (strcmp(cmd, "erase") == 0) {
+			rc = hubctl_erase(cfg, c.store, c.keys);
 		} else if (strcmp(cmd, "register-agency") == 0) {
 			rc = cmd_register(&c, STORE_AGENCY, id);
 		} else if (strcmp(cmd, "register-caseworker") == 0) {

@@ -647,6 +647,13 @@ last_seq_in(store *s, MDB_txn *txn, uint64_t *last)
 	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
 	*last = rc == 0 ? ug_get_be64(key.mv_data) : 0;
 	mdb_cursor_close(cur);
+	/* A purge or erasure that took the highest record keeps its number
+	 * here (store_lifecycle.c): sequences are never handed out twice. */
+	MDB_val fk = {9, "seq_floor"}, fv;
+	if ((rc == 0 || rc == MDB_NOTFOUND) &&
+	    mdb_get(txn, s->log_meta, &fk, &fv) == 0 && fv.mv_size == 8 &&
+	    ug_get_be64(fv.mv_data) > *last)
+		*last = ug_get_be64(fv.mv_data);
 	return rc == 0 || rc == MDB_NOTFOUND ? UG_OK
 	                                     : store__map_err(rc, "log last");
 }

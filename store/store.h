@@ -394,6 +394,51 @@ typedef struct {
 ug_err store_audit_verify(store *s, const uint8_t *sign_public,
                           store_audit_report *out);
 
+/* ---- the lifecycle of personal data (store_lifecycle.c) ---- */
+
+/* One log record to delete: its sequence, its event id (the envelope's,
+ * for the idempotency index) and its person key if it has one. */
+typedef struct {
+	uint64_t seq;
+	uint8_t event_id[STORE_EVENT_ID_LEN];
+	bool has_person;
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+} store_purge_item;
+
+/* What a purge deleted, by kind (counts only: they go to the audit
+ * trail, the content never does). */
+typedef struct {
+	uint64_t records, ids, index_entries, alerts, queue_entries, palerts;
+	uint64_t timers, states, assignments, persons_cleared;
+} store_purge_counts;
+
+/*
+ * Delete the n records and everything keyed by them: their ids entries,
+ * person index entries, the alerts they raised (ids seq|0..255) with
+ * their queue entries and person-alert entries, and the timers they
+ * started. A person none of whose records is left in the person index
+ * afterwards loses all their state too (as for erase_person). With
+ * erase_person (UG_PERSON_KEY_LEN, or NULL) also everything held about
+ * that person whatever remains: their person index, every alert in
+ * their list, rule states and profile, timers and assignments.
+ * One transaction on each environment (derived/ first, as hubd takes
+ * them), the log committed first, derived/ synced: UG_OK means gone from
+ * the B-trees (the pages they held are free and are reused; their old
+ * bytes stay in the file until then, sealed). A deleted sequence is
+ * never handed out again. Records or entries already gone are skipped,
+ * so a purge or erasure can be repeated. Must not be called with a
+ * store_dtxn open.
+ */
+ug_err store_purge(store *s, const store_purge_item *items, size_t n,
+                   const uint8_t *erase_person, store_purge_counts *out)
+	__attribute__((warn_unused_result));
+
+/* The ids of the alerts record seq raised (whatever their state), in id
+ * order; fn is called after the store's read txn ends, so it may call any
+ * store function. */
+ug_err store_alerts_raised(store *s, uint64_t seq, store_id_fn fn,
+                           void *ctx);
+
 /* ---- statistics ---- */
 
 typedef struct {

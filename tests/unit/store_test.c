@@ -1509,6 +1509,103 @@ test_map_grown_by_other_process(void)
 	store_close(&s);
 }
 
+static ug_err
+count_id(void *ctx, const uint8_t *id)
+{
+	(void)id;
+	(*(size_t *)ctx)++;
+	return UG_OK;
+}
+
+static store_purge_item
+purge_item(const tevent *t)
+{
+	store_purge_item it = {.seq = t->ev.seq, .has_person = true};
+	memcpy(it.event_id, t->id, STORE_EVENT_ID_LEN);
+	memcpy(it.person_key, t->person, UG_PERSON_KEY_LEN);
+	return it;
+}
+
+/* Retention deletes one record with what it raised; erasure deletes the
+ * person whole; neither touches another person, and a deleted highest
+ * sequence is not handed out again. */
+static void
+test_purge_and_erase(void)
+{
+	store *s = open_store(ut_tmpdir(), storage_key, 64);
+	tevent ev[3];
+	make_event(&ev[0], 1, "school-a", CPR_A);
+	make_event(&ev[1], 2, "school-a", CPR_B);
+	make_event(&ev[2], 3, "school-a", CPR_A);
+	CHECK_OK(append(s, ev, 3));
+	store_dtxn *t = NULL;
+	CHECK_OK(store_derived_begin(s, &t));
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(store_derived_index(t, ev[i].person, T0, ev[i].ev.seq));
+	CHECK_OK(store_derived_state_put(t, ev[0].person, 0,
+	                                 (const uint8_t *)"profile", 7));
+	store_timer tm = {.due = T0 + 1000, .seq = ev[2].ev.seq, .kind = 1};
+	memcpy(tm.person_key, ev[0].person, UG_PERSON_KEY_LEN);
+	CHECK_OK(store_derived_timer_put(t, &tm));
+	uint8_t id1[STORE_ALERT_ID_LEN] = {0, 0, 0, 0, 0, 0, 0, 1, 4};
+	CHECK_OK(store_derived_person_alert(t, ev[0].person, id1));
+	CHECK_OK(store_derived_commit(&t, 3));
+	store_alert al = {.recipient = "cw-anna", .body = (const uint8_t *)"a",
+	                  .body_len = 1};
+	memcpy(al.id, id1, sizeof id1);
+	CHECK_OK(store_alerts_put(s, &al, 1));
+	size_t n = 0;
+	CHECK_OK(store_alerts_raised(s, 1, count_id, &n));
+	CHECK_EQ_INT(n, 1);
+
+	/* Retention: A's first record and its alert; A keeps the other. */
+	store_purge_item it = purge_item(&ev[0]);
+	store_purge_counts c;
+	CHECK_OK(store_purge(s, &it, 1, NULL, &c));
+	CHECK_EQ_INT(c.records, 1);
+	CHECK_EQ_INT(c.ids, 1);
+	CHECK_EQ_INT(c.index_entries, 1);
+	CHECK_EQ_INT(c.alerts, 1);
+	CHECK_EQ_INT(c.queue_entries, 1);
+	CHECK_EQ_INT(c.persons_cleared, 0);
+	size_t open = 9;
+	CHECK_OK(store_alerts_count(s, "cw-anna", &open));
+	CHECK_EQ_INT(open, 0);
+	uint64_t seq;
+	char agency[STORE_ID_MAX];
+	CHECK(store_event_id_get(s, ev[0].id, &seq, agency) == UG_ENOTFOUND);
+	check_stats(s, 2, 2, 3, __LINE__);
+
+	/* Erasure of A, whose last record is the highest sequence. */
+	it = purge_item(&ev[2]);
+	CHECK_OK(store_purge(s, &it, 1, ev[0].person, &c));
+	CHECK_EQ_INT(c.records, 1);
+	CHECK_EQ_INT(c.states, 1);
+	CHECK_EQ_INT(c.timers, 1);
+	CHECK_EQ_INT(c.persons_cleared, 1);
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.log_events, 1);
+	CHECK_EQ_INT(st.person_index_entries, 1); /* B's */
+	CHECK_EQ_INT(st.timers, 0);
+	CHECK_OK(store_derived_begin(s, &t));
+	uint8_t buf[16];
+	size_t len;
+	CHECK(store_derived_state_get(t, ev[0].person, 0, buf, sizeof buf,
+	                              &len) == UG_ENOTFOUND);
+	store_derived_abort(&t);
+	/* Repeating it finds nothing and fails nothing. */
+	CHECK_OK(store_purge(s, &it, 1, ev[0].person, &c));
+	CHECK_EQ_INT(c.records, 0);
+
+	/* Sequence 3 is gone but never reused. */
+	tevent next;
+	make_event(&next, 4, "school-a", CPR_C);
+	CHECK_OK(append(s, &next, 1));
+	CHECK_EQ_INT(next.ev.seq, 4);
+	store_close(&s);
+}
+
 TEST_LIST = {
 	{"append duplicates conflicts", test_append_duplicates_conflicts},
 	{"append failure stores nothing", test_append_failure_stores_nothing},
@@ -1534,5 +1631,6 @@ TEST_LIST = {
 	{"open errors", test_open_errors},
 	{"two processes", test_two_processes},
 	{"map grown by other process", test_map_grown_by_other_process},
+	{"purge and erase", test_purge_and_erase},
 	{NULL, NULL},
 };

@@ -1,0 +1,531 @@
+/*
+ * hubctl export and erase. Both walk the whole log and take the records
+ * whose sealed person key is the keyed hash of --cpr: the log is the
+ * truth, and the person index (derived, rebuilt, possibly behind hubd)
+ * could miss a record hubd has not applied yet. Export writes JSON (the
+ * envelopes decoded field by field from their protobuf descriptors, so a
+ * new payload type needs no code here). Erase hands the records to
+ * store_purge with the person key, which removes the person's state in
+ * the same two transactions; it is safe while hubd runs (see
+ * store_lifecycle.c on the lock order).
+ */
+#include "hub/hubctl_lifecycle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <protobuf-c/protobuf-c.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/util.h"
+#include "hub/hubctl_audit.h"
+#include "proto/wire.h"
+
+#define REASON_MAX 200
+
+static void
+json_str(FILE *f, const char *text)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void
+json_hex(FILE *f, const uint8_t *bytes, size_t len)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < len; i++)
+		fprintf(f, "%02x", bytes[i]);
+	fputc('"', f);
+}
+
+static void json_message(FILE *f, const ProtobufCMessage *m);
+
+static void
+json_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *v)
+{
+	switch (fd->type) {
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+		fprintf(f, "%d", *(const int32_t *)v);
+		break;
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		fprintf(f, "%u", *(const uint32_t *)v);
+		break;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		fprintf(f, "%lld", (long long)*(const int64_t *)v);
+		break;
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		fprintf(f, "%llu", (unsigned long long)*(const uint64_t *)v);
+		break;
+	case PROTOBUF_C_TYPE_FLOAT:
+		fprintf(f, "%g", (double)*(const float *)v);
+		break;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		fprintf(f, "%g", *(const double *)v);
+		break;
+	case PROTOBUF_C_TYPE_BOOL:
+		fputs(*(const protobuf_c_boolean *)v ? "true" : "false", f);
+		break;
+	case PROTOBUF_C_TYPE_ENUM: {
+		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
+			fd->descriptor, *(const int *)v);
+		if (ev)
+			json_str(f, ev->name);
+		else
+			fprintf(f, "%d", *(const int *)v);
+		break;
+	}
+	case PROTOBUF_C_TYPE_STRING: {
+		const char *s = *(char *const *)v;
+		json_str(f, s ? s : "");
+		break;
+	}
+	case PROTOBUF_C_TYPE_BYTES: {
+		const ProtobufCBinaryData *b = v;
+		json_hex(f, b->data, b->len);
+		break;
+	}
+	case PROTOBUF_C_TYPE_MESSAGE: {
+		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)v;
+		if (sub)
+			json_message(f, sub);
+		else
+			fputs("null", f);
+		break;
+	}
+	}
+}
+
+static size_t
+value_size(const ProtobufCFieldDescriptor *fd)
+{
+	switch (fd->type) {
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return 8;
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(void *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	default:
+		return 4;
+	}
+}
+
+/* Whether a singular field holds a value worth writing. */
+static bool
+present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd)
+{
+	const char *base = (const char *)m;
+	if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+		return *(const uint32_t *)(base + fd->quantifier_offset) ==
+		       fd->id;
+	if (fd->label == PROTOBUF_C_LABEL_OPTIONAL && fd->quantifier_offset &&
+	    fd->type != PROTOBUF_C_TYPE_STRING &&
+	    fd->type != PROTOBUF_C_TYPE_MESSAGE)
+		return *(const protobuf_c_boolean *)(base +
+		                                     fd->quantifier_offset);
+	if (fd->type == PROTOBUF_C_TYPE_MESSAGE ||
+	    fd->type == PROTOBUF_C_TYPE_STRING)
+		return *(void *const *)(base + fd->offset) != NULL;
+	return true;
+}
+
+/* The message as a JSON object, every field by its proto name. */
+static void
+json_message(FILE *f, const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const char *base = (const char *)m;
+	const char *sep = "";
+	fputc('{', f);
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[i];
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base +
+			                             fd->quantifier_offset);
+			const char *arr = *(char *const *)(base + fd->offset);
+			fprintf(f, "%s\"%s\": [", sep, fd->name);
+			for (size_t j = 0; j < n; j++) {
+				if (j)
+					fputs(", ", f);
+				json_value(f, fd, arr + j * value_size(fd));
+			}
+			fputc(']', f);
+		} else if (present(m, fd)) {
+			fprintf(f, "%s\"%s\": ", sep, fd->name);
+			json_value(f, fd, base + fd->offset);
+		} else {
+			continue;
+		}
+		sep = ", ";
+	}
+	fputc('}', f);
+}
+
+/* ---- finding the person's records ---- */
+
+typedef struct {
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+	FILE *out;               /* export: events are written as found */
+	size_t n, cap;
+	store_purge_item *items; /* seq, event id of each record found */
+	size_t actions;
+} person_scan;
+
+static ug_err
+take_record(void *ctx, const store_record *rec)
+{
+	person_scan *p = ctx;
+	if (!rec->person_key ||
+	    sodium_memcmp(rec->person_key, p->person_key, UG_PERSON_KEY_LEN) !=
+	            0)
+		return UG_OK;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 64;
+		store_purge_item *more = realloc(p->items, cap * sizeof *more);
+		if (!more)
+			return UG_ENOMEM;
+		p->items = more;
+		p->cap = cap;
+	}
+	store_purge_item *it = &p->items[p->n++];
+	memset(it, 0, sizeof *it);
+	it->seq = rec->seq;
+	it->has_person = true;
+	memcpy(it->person_key, rec->person_key, UG_PERSON_KEY_LEN);
+	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+	                                 rec->body, rec->body_len);
+	if (env && env->event_id.len == STORE_EVENT_ID_LEN)
+		memcpy(it->event_id, env->event_id.data, STORE_EVENT_ID_LEN);
+	if (p->out) {
+		bool action = rec->type ==
+		              UNGEBRO__V1__EVENT_TYPE__CASEWORKER_ACTION;
+		p->actions += action;
+		fprintf(p->out, "%s\n    {\"seq\": %llu, \"type\": ",
+		        p->n > 1 ? "," : "", (unsigned long long)rec->seq);
+		json_str(p->out, wire_event_type_name((int)rec->type));
+		fprintf(p->out, ", \"action\": %s, \"agency\": ",
+		        action ? "true" : "false");
+		json_str(p->out, rec->agency);
+		fprintf(p->out, ", \"received_at\": %lld, \"envelope\": ",
+		        (long long)rec->received_at);
+		if (env)
+			json_message(p->out, &env->base);
+		else
+			fputs("null", p->out);
+		fputc('}', p->out);
+	}
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+	return UG_OK;
+}
+
+static ug_err
+scan_person(store *s, person_scan *p)
+{
+	uint64_t next = 1, last = 0;
+	do {
+		last = next;
+		ug_err err = store_log_scan(s, next, 4096, take_record, p,
+		                            &next);
+		if (err != UG_OK)
+			return err;
+	} while (next != last);
+	return UG_OK;
+}
+
+/* --cpr as the person key; false (usage) when it is no CPR number. */
+static bool
+person_key_of(const ug_config *cfg, const ug_keys *keys,
+              uint8_t out[UG_PERSON_KEY_LEN], char norm[11])
+{
+	const char *cpr = ug_config_get(cfg, "cpr");
+	const char *why;
+	if (ug_cpr_parse(cpr, strlen(cpr), norm, &why) != UG_OK) {
+		fprintf(stderr, "hubctl: --cpr: %s\n", why);
+		return false;
+	}
+	if (keys)
+		ug_person_key(keys->hash_key, norm, out);
+	return true;
+}
+
+bool
+hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd)
+{
+	uint8_t pk[UG_PERSON_KEY_LEN];
+	char norm[11];
+	if (!ug_config_get(cfg, "cpr")[0]) {
+		fprintf(stderr, "hubctl: %s needs --cpr CPR\n", cmd);
+		return false;
+	}
+	if (!person_key_of(cfg, NULL, pk, norm))
+		return false;
+	if (strcmp(cmd, "erase") != 0)
+		return true;
+	const char *reason = ug_config_get(cfg, "reason");
+	char dashed[12];
+	snprintf(dashed, sizeof dashed, "%.6s-%.4s", norm, norm + 6);
+	bool ok = true;
+	if (!reason[0] || strlen(reason) > REASON_MAX) {
+		fprintf(stderr, "hubctl: erase needs --reason TEXT (1-%d "
+		        "bytes): the lawful ground, kept in the audit trail\n",
+		        REASON_MAX);
+		ok = false;
+	} else if (strstr(reason, norm) || strstr(reason, dashed)) {
+		/* The audit trail must never hold the CPR. */
+		fprintf(stderr, "hubctl: --reason must not contain the CPR "
+		        "number\n");
+		ok = false;
+	}
+	sodium_memzero(norm, sizeof norm);
+	sodium_memzero(dashed, sizeof dashed);
+	return ok;
+}
+
+/* ---- export ---- */
+
+typedef struct {
+	store *s;
+	FILE *out;
+	size_t n, cap;
+	uint8_t (*ids)[STORE_ALERT_ID_LEN];
+} alert_set;
+
+static ug_err
+add_alert_id(void *ctx, const uint8_t *id)
+{
+	alert_set *a = ctx;
+	for (size_t i = 0; i < a->n; i++)
+		if (memcmp(a->ids[i], id, STORE_ALERT_ID_LEN) == 0)
+			return UG_OK;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 32;
+		void *more = realloc(a->ids, cap * sizeof *a->ids);
+		if (!more)
+			return UG_ENOMEM;
+		a->ids = more;
+		a->cap = cap;
+	}
+	memcpy(a->ids[a->n++], id, STORE_ALERT_ID_LEN);
+	return UG_OK;
+}
+
+static ug_err
+write_alert_body(void *ctx, const uint8_t *id, const uint8_t *body,
+                 size_t len, uint32_t deliveries)
+{
+	alert_set *a = ctx;
+	(void)id;
+	fprintf(a->out, ", \"deliveries\": %u, \"alert\": ", deliveries);
+	wire_alert *al = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
+	                             body, len);
+	if (al)
+		json_message(a->out, &al->base);
+	else
+		fputs("null", a->out);
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, al);
+	return UG_OK;
+}
+
+static ug_err
+write_alerts(alert_set *a, size_t *written)
+{
+	*written = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		bool open = false;
+		char recipient[STORE_ID_MAX] = "";
+		uint32_t escalations = 0;
+		if (store_alert_state(a->s, a->ids[i], &open, recipient,
+		                      &escalations) != UG_OK)
+			continue;
+		char hexid[2 * STORE_ALERT_ID_LEN + 1];
+		ug_hex(a->ids[i], STORE_ALERT_ID_LEN, hexid);
+		fprintf(a->out, "%s\n    {\"id\": \"%s\", \"open\": %s, "
+		        "\"recipient\": ", *written ? "," : "", hexid,
+		        open ? "true" : "false");
+		json_str(a->out, recipient);
+		fprintf(a->out, ", \"escalations\": %u", escalations);
+		ug_err err = store_alert_get(a->s, a->ids[i], write_alert_body,
+		                             a, &open);
+		if (err != UG_OK && err != UG_ENOTFOUND)
+			return err;
+		fputc('}', a->out);
+		(*written)++;
+	}
+	return UG_OK;
+}
+
+typedef struct {
+	FILE *out;
+	const uint8_t *person_key;
+	size_t n;
+} audit_ctx;
+
+static ug_err
+write_audit(void *ctx, const store_audit_record *r)
+{
+	audit_ctx *c = ctx;
+	if (!r->has_person || sodium_memcmp(r->person_key, c->person_key,
+	                                    UG_PERSON_KEY_LEN) != 0)
+		return UG_OK;
+	fprintf(c->out, "%s\n    {\"seq\": %llu, \"at\": %lld, \"actor\": ",
+	        c->n++ ? "," : "", (unsigned long long)r->seq,
+	        (long long)r->at);
+	json_str(c->out, r->actor);
+	fputs(", \"key\": ", c->out);
+	json_str(c->out, r->key);
+	fputs(", \"action\": ", c->out);
+	json_str(c->out, r->action);
+	fputs(", \"result\": ", c->out);
+	json_str(c->out, r->result);
+	fputs(", \"detail\": ", c->out);
+	json_str(c->out, r->detail);
+	fputc('}', c->out);
+	return UG_OK;
+}
+
+/* --out FILE, created 0600 (it holds the person's data in the clear), or
+ * standard output. */
+static FILE *
+open_out(const char *path)
+{
+	if (!path[0])
+		return stdout;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600) != 0) {
+		fprintf(stderr, "hubctl: cannot write %s: %s\n", path,
+		        strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
+}
+
+int
+hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
+{
+	person_scan p = {0};
+	char norm[11];
+	if (!person_key_of(cfg, keys, p.person_key, norm))
+		return 2;
+	sodium_memzero(norm, sizeof norm);
+	const char *path = ug_config_get(cfg, "out");
+	FILE *out = open_out(path);
+	if (!out)
+		return 1;
+	char hex[2 * UG_PERSON_KEY_LEN + 1];
+	ug_hex(p.person_key, UG_PERSON_KEY_LEN, hex);
+	alert_set a = {.s = s, .out = out};
+	audit_ctx ac = {out, p.person_key, 0};
+	size_t alerts = 0;
+	p.out = out;
+	fprintf(out, "{\"person\": \"%s\", \"exported_at\": %lld,\n  "
+	        "\"events\": [", hex, (long long)ug_now_ms());
+	ug_err err = scan_person(s, &p);
+	fputs("\n  ],\n  \"alerts\": [", out);
+	/* The alerts each record raised, and those in the person's list
+	 * (raised from a timer of theirs), each once. */
+	for (size_t i = 0; err == UG_OK && i < p.n; i++)
+		err = store_alerts_raised(s, p.items[i].seq, add_alert_id, &a);
+	if (err == UG_OK)
+		err = store_person_alerts(s, p.person_key, add_alert_id, &a);
+	if (err == UG_OK)
+		err = write_alerts(&a, &alerts);
+	fputs("\n  ],\n  \"audit\": [", out);
+	if (err == UG_OK)
+		err = store_audit_scan(s, 1, write_audit, &ac);
+	fputs("\n  ]\n}\n", out);
+	bool written = fflush(out) == 0 && !ferror(out);
+	if (out != stdout && fclose(out) != 0)
+		written = false;
+	char detail[STORE_AUDIT_DETAIL_MAX];
+	snprintf(detail, sizeof detail, "%zu events (%zu actions), %zu "
+	         "alerts, %zu audit records%s", p.n, p.actions, alerts, ac.n,
+	         path[0] ? " to a file" : " to standard output");
+	hubctl_audit_admin(s, keys, "export",
+	                   err == UG_OK && written ? "ok" : "failed",
+	                   p.person_key, detail);
+	free(p.items);
+	free(a.ids);
+	if (err != UG_OK || !written) {
+		fprintf(stderr, "hubctl: export failed: %s\n",
+		        err != UG_OK ? ug_strerror(err) : "write error");
+		return 1;
+	}
+	if (path[0])
+		fprintf(stderr, "hubctl: exported %s\n", detail);
+	return 0;
+}
+
+/* ---- erase ---- */
+
+int
+hubctl_erase(const ug_config *cfg, store *s, ug_keys *keys)
+{
+	person_scan p = {0};
+	char norm[11];
+	if (!person_key_of(cfg, keys, p.person_key, norm))
+		return 2;
+	sodium_memzero(norm, sizeof norm);
+	ug_err err = scan_person(s, &p);
+	store_purge_counts c = {0};
+	if (err == UG_OK)
+		err = store_purge(s, p.items, p.n, p.person_key, &c);
+	char detail[STORE_AUDIT_DETAIL_MAX];
+	snprintf(detail, sizeof detail, "%llu records, %llu alerts, %llu "
+	         "rule states, %llu assignments deleted; reason: %s",
+	         (unsigned long long)c.records, (unsigned long long)c.alerts,
+	         (unsigned long long)c.states,
+	         (unsigned long long)c.assignments,
+	         ug_config_get(cfg, "reason"));
+	hubctl_audit_admin(s, keys, "erase", err == UG_OK ? "ok" : "failed",
+	                   p.person_key, detail);
+	free(p.items);
+	if (err != UG_OK) {
+		fprintf(stderr, "hubctl: erase failed: %s (nothing or part "
+		        "deleted; run it again)\n", ug_strerror(err));
+		return 1;
+	}
+	printf("erased: %llu records, %llu ids entries, %llu index entries, "
+	       "%llu alerts, %llu queue entries, %llu person-alert entries, "
+	       "%llu timers, %llu rule states, %llu assignments\n",
+	       (unsigned long long)c.records, (unsigned long long)c.ids,
+	       (unsigned long long)c.index_entries,
+	       (unsigned long long)c.alerts,
+	       (unsigned long long)c.queue_entries,
+	       (unsigned long long)c.palerts, (unsigned long long)c.timers,
+	       (unsigned long long)c.states,
+	       (unsigned long long)c.assignments);
+	return 0;
+}

@@ -1,0 +1,397 @@
+/*
+ * The end of personal data's life: deleting log records with everything
+ * keyed by them (retention), or everything held about one person
+ * (erasure), and finding what a person's records raised (access).
+ *
+ * Every index key is a keyed hash of something the caller knows (the
+ * sequence, the event id, the person key), so each entry is deleted by a
+ * direct lookup, never by reading other people's records; only timers
+ * are keyed by due time and are opened one by one to find a person's.
+ * An alert's id is its raising sequence and one byte (rule and flags), so
+ * the alerts a record raised are the 256 ids with its sequence.
+ *
+ * Lock order, as hubd's apply has it: the derived env's writer lock,
+ * then the log's. hubd applying a person's records while hubctl erases
+ * them therefore either finishes first (and its state is erased) or
+ * starts after (and no longer finds the records), never writes between.
+ *
+ * Deleted sequences are never handed out again: when the highest record
+ * goes, log/meta "seq_floor" keeps its number (store.c's last_seq_in
+ * reads it), because alerts, timers and the derived state's last_applied
+ * are keyed by sequence.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "common/log.h"
+#include "store/store_int.h"
+
+#define RULE_SLOTS 256
+#define ALERT_KEY_LEN 16
+
+static void
+alert_key(const store *s, const uint8_t *id, uint8_t out[ALERT_KEY_LEN])
+{
+	store__hash(s, TAG_ALERT, id, STORE_ALERT_ID_LEN, NULL, 0, out,
+	            ALERT_KEY_LEN);
+}
+
+static int
+del_key(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t len, uint64_t *count)
+{
+	MDB_val key = {len, (void *)k};
+	int rc = mdb_del(txn, dbi, &key, NULL);
+	if (rc == 0 && count)
+		(*count)++;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Delete every entry whose key begins with prefix (a person's entries in
+ * person/palerts). */
+static int
+del_prefix(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, size_t len,
+           uint64_t *count)
+{
+	MDB_cursor *cur = NULL;
+	int rc = mdb_cursor_open(txn, dbi, &cur);
+	MDB_val key = {len, (void *)prefix}, val;
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	while (rc == 0 && key.mv_size >= len &&
+	       memcmp(key.mv_data, prefix, len) == 0) {
+		/* mdb_cursor_del leaves the cursor on the next entry. */
+		rc = mdb_cursor_del(cur, 0);
+		if (rc == 0) {
+			(*count)++;
+			rc = mdb_cursor_get(cur, &key, &val, MDB_GET_CURRENT);
+		}
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND || rc == EINVAL ? 0 : rc;
+}
+
+/* The alert id and, if the alert exists, its queue entry and the alert. */
+static ug_err
+del_alert(store *s, MDB_txn *txn, const uint8_t *id, store_purge_counts *c)
+{
+	store__alert_head h;
+	MDB_val val;
+	ug_err err = store__alert_read(s, txn, id, &h, &val);
+	if (err == UG_ENOTFOUND)
+		return UG_OK;
+	if (err == UG_OK && h.open) {
+		err = store__queue_key_put(txn, s, h.recipient, id, true);
+		if (err == UG_OK)
+			c->queue_entries++;
+		else if (err == UG_ENOTFOUND)
+			err = UG_OK;
+	}
+	if (err != UG_OK && err != UG_EMALFORMED)
+		return err;
+	/* A head that does not open is deleted all the same: it is under
+	 * this alert's key, and nothing else may stay there. */
+	uint8_t k[ALERT_KEY_LEN];
+	alert_key(s, id, k);
+	return store__map_err(del_key(txn, s->alerts, k, sizeof k, &c->alerts),
+	                      "delete alert");
+}
+
+/* The alerts a record raised: ids seq | 0..255. */
+static ug_err
+del_raised(store *s, MDB_txn *txn, uint64_t seq, store_purge_counts *c)
+{
+	uint8_t id[STORE_ALERT_ID_LEN];
+	ug_put_be64(id, seq);
+	ug_err err = UG_OK;
+	for (int r = 0; err == UG_OK && r < RULE_SLOTS; r++) {
+		id[8] = (uint8_t)r;
+		err = del_alert(s, txn, id, c);
+	}
+	return err;
+}
+
+static void
+palert_key(const store *s, const uint8_t *person_key, const uint8_t *id,
+           uint8_t k[STORE_PERSON_HASH + 8])
+{
+	store__person_hash(s, TAG_PALERTS, person_key, k);
+	store__hash(s, TAG_PALERTS_ID, id, STORE_ALERT_ID_LEN, NULL, 0,
+	            k + STORE_PERSON_HASH, 8);
+}
+
+/* The record's own entries in log/: the record, its id, and in derived/
+ * its person index entry and the person-alert entries of what it raised. */
+static int
+del_record(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const store_purge_item *it,
+           store_purge_counts *c, ug_err *err)
+{
+	uint8_t seqkey[8], k[STORE_PERSON_HASH + 8];
+	ug_put_be64(seqkey, it->seq);
+	int rc = del_key(ltxn, s->log, seqkey, 8, &c->records);
+	if (rc == 0) {
+		store__hash(s, TAG_IDS, it->event_id, STORE_EVENT_ID_LEN, NULL,
+		            0, k, 16);
+		rc = del_key(ltxn, s->ids, k, 16, &c->ids);
+	}
+	if (rc == 0 && it->has_person) {
+		store__person_hash(s, TAG_PERSON, it->person_key, k);
+		store__hash(s, TAG_PERSON_SEQ, seqkey, 8, NULL, 0,
+		            k + STORE_PERSON_HASH, 8);
+		rc = del_key(dtxn, s->person, k, sizeof k,
+		             &c->index_entries);
+		uint8_t id[STORE_ALERT_ID_LEN];
+		ug_put_be64(id, it->seq);
+		for (int r = 0; rc == 0 && r < RULE_SLOTS; r++) {
+			id[8] = (uint8_t)r;
+			palert_key(s, it->person_key, id, k);
+			rc = del_key(dtxn, s->palerts, k, sizeof k,
+			             &c->palerts);
+		}
+	}
+	if (rc == 0)
+		*err = del_raised(s, ltxn, it->seq, c);
+	return rc;
+}
+
+/* Alerts named in the person's list (raised by any record of theirs,
+ * escalation notices included), then the list itself. */
+static ug_err
+del_person_alerts(store *s, MDB_txn *ltxn, MDB_txn *dtxn,
+                  const uint8_t *person_key, store_purge_counts *c)
+{
+	uint8_t prefix[STORE_PERSON_HASH];
+	store__person_hash(s, TAG_PALERTS, person_key, prefix);
+	MDB_cursor *cur = NULL;
+	int rc = mdb_cursor_open(dtxn, s->palerts, &cur);
+	MDB_val key = {sizeof prefix, prefix}, val;
+	ug_err err = UG_OK;
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	while (rc == 0 && err == UG_OK && key.mv_size == sizeof prefix + 8 &&
+	       memcmp(key.mv_data, prefix, sizeof prefix) == 0) {
+		uint8_t id[STORE_ALERT_ID_LEN];
+		if (store__open(s, key.mv_data, key.mv_size, val.mv_data,
+		                val.mv_size, id, sizeof id) == UG_OK &&
+		    val.mv_size == sizeof id + UG_SEAL_OVERHEAD)
+			err = del_alert(s, ltxn, id, c);
+		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	if (err != UG_OK)
+		return err;
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = del_prefix(dtxn, s->palerts, prefix, sizeof prefix,
+		                &c->palerts);
+	return store__map_err(rc, "delete person alerts");
+}
+
+/* Timers of this person (person_key) or started by a deleted record. */
+static int
+del_timers(store *s, MDB_txn *dtxn, const uint8_t *person_key,
+           const store_purge_item *items, size_t n, store_purge_counts *c)
+{
+	MDB_cursor *cur = NULL;
+	int rc = mdb_cursor_open(dtxn, s->timer, &cur);
+	MDB_val key, val;
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	while (rc == 0) {
+		uint8_t plain[8 + 1 + UG_PERSON_KEY_LEN];
+		bool hit = false;
+		if (store__open(s, key.mv_data, key.mv_size, val.mv_data,
+		                val.mv_size, plain, sizeof plain) == UG_OK &&
+		    val.mv_size == sizeof plain + UG_SEAL_OVERHEAD) {
+			uint64_t seq = ug_get_be64(plain);
+			hit = person_key && memcmp(plain + 9, person_key,
+			                           UG_PERSON_KEY_LEN) == 0;
+			for (size_t i = 0; !hit && i < n; i++)
+				hit = items[i].seq == seq;
+		}
+		if (hit) {
+			rc = mdb_cursor_del(cur, 0);
+			if (rc == 0) {
+				c->timers++;
+				rc = mdb_cursor_get(cur, &key, &val,
+				                    MDB_GET_CURRENT);
+			}
+		} else {
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+		}
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND || rc == EINVAL ? 0 : rc;
+}
+
+/* Everything derived about the person, and their assignments. */
+static ug_err
+clear_person(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const uint8_t *pk,
+             store_purge_counts *c)
+{
+	uint8_t k[STORE_PERSON_HASH];
+	ug_err err = del_person_alerts(s, ltxn, dtxn, pk, c);
+	int rc = 0;
+	if (err == UG_OK) {
+		store__person_hash(s, TAG_PERSON, pk, k);
+		rc = del_prefix(dtxn, s->person, k, sizeof k,
+		                &c->index_entries);
+	}
+	for (int r = 0; err == UG_OK && rc == 0 && r < RULE_SLOTS; r++) {
+		uint8_t rule = (uint8_t)r;
+		store__hash(s, TAG_RULE, pk, UG_PERSON_KEY_LEN, &rule, 1, k,
+		            16);
+		rc = del_key(dtxn, s->rule, k, 16, &c->states);
+	}
+	for (int role = 0; err == UG_OK && rc == 0 && role < 2; role++) {
+		uint8_t r = (uint8_t)role;
+		store__hash(s, TAG_ASSIGN, pk, UG_PERSON_KEY_LEN, &r, 1, k,
+		            16);
+		rc = del_key(ltxn, s->assign, k, 16, &c->assignments);
+	}
+	if (err == UG_OK && rc == 0)
+		rc = del_timers(s, dtxn, pk, NULL, 0, c);
+	if (err == UG_OK && rc == 0)
+		c->persons_cleared++;
+	return err != UG_OK ? err : store__map_err(rc, "clear person");
+}
+
+static bool
+has_index_entries(store *s, MDB_txn *dtxn, const uint8_t *pk)
+{
+	uint8_t prefix[STORE_PERSON_HASH];
+	store__person_hash(s, TAG_PERSON, pk, prefix);
+	MDB_cursor *cur = NULL;
+	MDB_val key = {sizeof prefix, prefix}, val;
+	bool any = false;
+	if (mdb_cursor_open(dtxn, s->person, &cur) == 0 &&
+	    mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE) == 0)
+		any = key.mv_size >= sizeof prefix &&
+		      memcmp(key.mv_data, prefix, sizeof prefix) == 0;
+	if (cur)
+		mdb_cursor_close(cur);
+	return any;
+}
+
+/* Keep the highest sequence handed out, if a deletion takes it. */
+static int
+keep_seq_floor(store *s, MDB_txn *ltxn, const store_purge_item *items,
+               size_t n)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	int rc = mdb_cursor_open(ltxn, s->log, &cur);
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+	if (cur)
+		mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	uint64_t last = ug_get_be64(key.mv_data);
+	for (size_t i = 0; i < n; i++)
+		if (items[i].seq == last) {
+			uint8_t v[8];
+			ug_put_be64(v, last);
+			MDB_val fk = {9, "seq_floor"}, fv = {8, v};
+			return mdb_put(ltxn, s->log_meta, &fk, &fv, 0);
+		}
+	return 0;
+}
+
+static ug_err
+purge_in(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const store_purge_item *items,
+         size_t n, const uint8_t *erase_person, store_purge_counts *c)
+{
+	ug_err err = UG_OK;
+	int rc = keep_seq_floor(s, ltxn, items, n);
+	for (size_t i = 0; rc == 0 && err == UG_OK && i < n; i++)
+		rc = del_record(s, ltxn, dtxn, &items[i], c, &err);
+	if (rc == 0 && err == UG_OK && n)
+		rc = del_timers(s, dtxn, NULL, items, n, c);
+	if (rc != 0)
+		return store__map_err(rc, "purge");
+	if (err == UG_OK && erase_person)
+		err = clear_person(s, ltxn, dtxn, erase_person, c);
+	/* A person none of whose records remain keeps no state either. */
+	for (size_t i = 0; err == UG_OK && i < n; i++) {
+		const uint8_t *pk = items[i].person_key;
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = items[j].has_person &&
+			       memcmp(items[j].person_key, pk,
+			              UG_PERSON_KEY_LEN) == 0;
+		if (items[i].has_person && !seen &&
+		    !(erase_person &&
+		      memcmp(erase_person, pk, UG_PERSON_KEY_LEN) == 0) &&
+		    !has_index_entries(s, dtxn, pk))
+			err = clear_person(s, ltxn, dtxn, pk, c);
+	}
+	return err;
+}
+
+ug_err
+store_purge(store *s, const store_purge_item *items, size_t n,
+            const uint8_t *erase_person, store_purge_counts *out)
+{
+	memset(out, 0, sizeof *out);
+	MDB_txn *dtxn = NULL, *ltxn = NULL;
+	int rc = store__begin_write(s->derived_env, &dtxn);
+	if (rc == 0)
+		rc = store__begin_write(s->log_env, &ltxn);
+	if (rc != 0) {
+		if (dtxn)
+			mdb_txn_abort(dtxn);
+		return store__map_err(rc, "begin purge");
+	}
+	ug_err err = purge_in(s, ltxn, dtxn, items, n, erase_person, out);
+	if (err != UG_OK) {
+		mdb_txn_abort(ltxn);
+		mdb_txn_abort(dtxn);
+		return err;
+	}
+	/* The log first: what is gone from it stays gone; a derived commit
+	 * lost after that is repeated by the next purge or erasure. */
+	rc = mdb_txn_commit(ltxn);
+	if (rc != 0) {
+		mdb_txn_abort(dtxn);
+		return store__map_err(rc, "commit purge");
+	}
+	rc = mdb_txn_commit(dtxn);
+	/* derived/ commits without fsync; what was deleted there must not
+	 * come back after a crash. */
+	if (rc == 0)
+		rc = mdb_env_sync(s->derived_env, 1);
+	return store__map_err(rc, "commit purge (derived)");
+}
+
+ug_err
+store_alerts_raised(store *s, uint64_t seq, store_id_fn fn, void *ctx)
+{
+	MDB_txn *txn = NULL;
+	int rc = store__begin_read(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin read");
+	uint8_t found[RULE_SLOTS][STORE_ALERT_ID_LEN];
+	size_t n = 0;
+	uint8_t id[STORE_ALERT_ID_LEN], k[ALERT_KEY_LEN];
+	ug_put_be64(id, seq);
+	for (int r = 0; rc == 0 && r < RULE_SLOTS; r++) {
+		id[8] = (uint8_t)r;
+		alert_key(s, id, k);
+		MDB_val key = {sizeof k, k}, val;
+		rc = mdb_get(txn, s->alerts, &key, &val);
+		if (rc == 0)
+			memcpy(found[n++], id, sizeof id);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	mdb_txn_abort(txn);
+	ug_err err = store__map_err(rc, "alerts raised");
+	/* Called after the read txn: fn may read the store itself. */
+	for (size_t i = 0; err == UG_OK && i < n; i++)
+		err = fn(ctx, found[i]);
+	return err;
+}

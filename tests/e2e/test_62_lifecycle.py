@@ -1,0 +1,195 @@
+"""62 lifecycle: retention, access and erasure (SECURITY.md "Retention",
+"Right of access", "Erasure"; OPERATIONS.md). A real hubd on the
+injectable clock purges what its retention settings make due, audits it
+and frees the pages; `hubctl export` writes a person's events, alerts
+and the audit records about them; `hubctl erase` (while hubd runs)
+leaves none of the person's records in the store's files, in an
+mdb_dump of them, or in a compacted copy, and a restart brings nothing
+back. The fixture's teardown sweeps every file for the test CPRs."""
+
+import json
+import re
+import subprocess
+
+from hubtest import CprGen, RULE_AGENCIES, binary, ev_absence, \
+    ev_dropout, wait_for
+
+CASEWORKERS = {"cw-anna": False, "desk-dora": True}
+
+
+def free_pages(env_dir):
+    out = subprocess.run(["mdb_stat", "-ef", str(env_dir)],
+                         capture_output=True, text=True, check=True).stdout
+    m = re.search(r"Free pages: (\d+)", out)
+    assert m, out
+    return int(m.group(1))
+
+
+def audit(hub, *args):
+    p = hub.hubctl("audit", "show", "--json", *args)
+    return [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+
+
+def dump(env_dir, db):
+    """mdb_dump -p of one database: {key hex: value hex}."""
+    out = subprocess.run(["mdb_dump", "-s", db, str(env_dir)],
+                         capture_output=True, text=True, check=True).stdout
+    lines = out.split("HEADER=END\n", 1)[1].splitlines()
+    pairs = [l.strip() for l in lines if l.startswith(" ")]
+    return dict(zip(pairs[0::2], pairs[1::2]))
+
+
+def seqs_of(hub, event_ids):
+    p = hub.hubctl("log", "--json")
+    recs = [json.loads(l) for l in p.stdout.splitlines()]
+    return [r["seq"] for r in recs if r["event_id"] in event_ids]
+
+
+def test_retention_purges_due_records_audits_and_frees_pages(make_hub):
+    gen = CprGen(6201)
+    young = gen.born("2010-03-01")
+    turning = gen.born("1996-06-01")     # 30 on 2026-06-01
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05",
+                   settings={"retention_age": "30",
+                             "retention_absence": "30",
+                             "purge_batch": "2"})
+    hub.send(ev_absence(young, "2025-12-01", 2),
+             ev_absence(young, "2025-12-08", 3),
+             ev_dropout(young, "2025-12-20"),
+             ev_absence(turning, "2025-12-01", 1))
+    hub.assign(turning, "cw-anna", start="2025-12-01")
+    st = hub.wait_applied()
+    assert st["log_events"] == 5 and st["assignments"] == 1, st
+    free_before = free_pages(hub.data_dir / "log")
+
+    # 36 days on: the three absence reports are past their 30 days.
+    hub.set_clock("2026-02-10")
+    st = hub.wait_stats("absence reports purged",
+                        lambda s: s["log_events"] == 2)
+    assert st["person_index_entries"] == 2, st
+    purges = [r for r in audit(hub) if r["action"] == "purge"]
+    assert {r["actor"] for r in purges} == {"hub"}
+    per_person = [r for r in purges if r["person"]]
+    assert sorted(r["detail"] for r in per_person) == \
+        ["1 record deleted (retention)", "2 records deleted (retention)"]
+    assert all(young not in r["detail"] for r in purges)
+    assert hub.stats()["assignments"] == 1    # B still has a record
+
+    # B's 30th birthday: the age limit takes the rest of B, assignment
+    # included; A's dropout stays.
+    hub.set_clock("2026-06-02")
+    st = hub.wait_stats("the age limit applied",
+                        lambda s: s["log_events"] == 1 and
+                        s["assignments"] == 0)
+    assert st["person_index_entries"] == 1, st
+    hub.stop()
+    assert free_pages(hub.data_dir / "log") > free_before
+    # The purge took effect durably and does not come back.
+    hub.start()
+    assert hub.stats()["log_events"] == 1
+
+
+def test_export_then_erase_leaves_no_trace(make_hub):
+    gen = CprGen(6202)
+    cpr, other = gen.next(), gen.next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05")
+    hub.cprs.update({cpr, other})
+    hub.assign(cpr, "cw-anna", start="2025-11-01")
+    hub.assign(other, "cw-anna", start="2025-11-01")
+    mine = [ev_absence(cpr, "2025-12-01", 20, expected=30),
+            ev_absence(cpr, "2025-12-08", 25, expected=30),
+            ev_dropout(cpr, "2025-12-20")]
+    hub.send(*mine, ev_absence(other, "2025-12-01", 1))
+    hub.wait_applied()
+    hub.peek("cw-anna", 2)                 # delivered: audited
+    # hubd writes its queued audit records once a tick.
+    wait_for(lambda: any(r["action"] == "deliver" for r in audit(hub)), 10,
+             "the deliveries audited")
+
+    out = hub.client_dir / "export.json"   # holds the CPR: not swept
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    assert out.stat().st_mode & 0o777 == 0o600
+    doc = json.loads(out.read_text())
+    types = sorted(e["type"] for e in doc["events"])
+    assert types == ["AbsenceReport", "AbsenceReport", "ContactAssignment",
+                     "Dropout"], types
+    assert all(e["envelope"]["cpr"] == cpr for e in doc["events"])
+    assert doc["alerts"] and all(a["recipient"] == "cw-anna"
+                                 for a in doc["alerts"])
+    assert any(a["alert"] for a in doc["alerts"])
+    actions = {r["action"] for r in doc["audit"]}
+    assert {"assign", "deliver"} <= actions, actions
+    person = doc["person"]
+    exports = [r for r in audit(hub) if r["action"] == "export"]
+    assert len(exports) == 1 and exports[0]["person"] == person
+
+    # What the files hold of the person before: their log records.
+    log_env = hub.data_dir / "log"
+    ids = {e.event_id.hex() for e in mine}
+    seqs = seqs_of(hub, ids)
+    assert len(seqs) == 3
+    before = dump(log_env, "log")
+    sealed = [before[f"{s:016x}"] for s in seqs]
+    before_stats = hub.stats()
+
+    # Usage errors: no reason, a reason holding the CPR.
+    assert hub.hubctl("erase", "--cpr", cpr, check=False).returncode == 2
+    # (run directly: the harness's hubctl log would keep this CPR)
+    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                        "erase", "--cpr", cpr, "--reason",
+                        f"asked by {cpr[:6]}-{cpr[6:]}"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "must not contain" in p.stderr, p.stderr
+    # Erased while hubd runs.
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason",
+                   "GDPR art. 17 request 2026-014")
+    assert "erased: 4 records" in p.stdout, p.stdout
+    st = hub.stats()
+    assert st["log_events"] == before_stats["log_events"] - 4, st
+    assert st["assignments"] == before_stats["assignments"] - 1, st
+    assert st["alerts"] == 0 and st["alerts_open"] == 0, st
+    hub.peek("cw-anna", 0)
+    erases = [r for r in audit(hub) if r["action"] == "erase"]
+    assert len(erases) == 1 and erases[0]["person"] == person
+    assert "GDPR art. 17 request 2026-014" in erases[0]["detail"]
+    assert cpr not in json.dumps(erases)
+
+    # hubd keeps nothing that brings the person back, nor does a restart.
+    hub.stop()
+    hub.start()
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    again = json.loads(out.read_text())
+    assert again["events"] == [] and again["alerts"] == [], again
+    doc_other = hub.client_dir / "other.json"
+    hub.hubctl("export", "--cpr", other, "--out", str(doc_other))
+    assert len(json.loads(doc_other.read_text())["events"]) == 2
+    hub.stop()
+
+    after = dump(log_env, "log")
+    assert not any(f"{s:016x}" in after for s in seqs)
+    needles = [cpr.encode(), f"{cpr[:6]}-{cpr[6:]}".encode(),
+               person.encode(), bytes.fromhex(person)]
+    files = [p for p in hub.data_dir.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        for n in needles:
+            assert n not in data, f"{path} holds {n!r}"
+    dumps = "".join(subprocess.run(["mdb_dump", "-a", str(env)],
+                                   capture_output=True, text=True,
+                                   check=True).stdout
+                    for env in (log_env, hub.data_dir / "derived"))
+    for n in (person, bytes.fromhex(person).hex()):
+        assert n not in dumps
+    for value in sealed:
+        assert value not in dumps
+    # A compacted copy (OPERATIONS.md) holds none of the old pages.
+    copy = hub.tmp / "compact"
+    copy.mkdir()
+    subprocess.run(["mdb_copy", "-c", str(log_env), str(copy)], check=True)
+    raw = (copy / "data.mdb").read_bytes()
+    for value in sealed:
+        assert bytes.fromhex(value[:64]) not in raw
