@@ -584,6 +584,7 @@ announce(apply_ctx *c)
 			         a->recipient);
 		}
 		hub__delivery_notify(h, a->recipient);
+		hub__notify_alerted(h, a->recipient);
 	}
 	for (size_t i = 0; i < c->nreroutes; i++)
 		hub__delivery_notify(h, c->reroutes[i].recipient);

@@ -44,6 +44,7 @@ typedef struct {
 	char gateway_key[UG_Z85_KEY_LEN + 1];
 	int64_t password_set_at; /* a reset password ends the session */
 	int64_t last_used;
+	uint64_t alerts_version; /* alerts raised for them since login */
 } web_session;
 
 typedef struct {
@@ -68,6 +69,7 @@ struct hub_gateway {
 	gateway_allowance allowance[GATEWAY_SLOTS];
 	char *dummy_hash; /* made at the first login: hubd starts fast */
 	uint64_t logins, refused;
+	notify_mail *mail; /* e-mail notices (notify_mail.c) */
 };
 
 ug_err
@@ -93,9 +95,15 @@ hub__gateway_open(hub *h, const ug_config *cfg, ug_diag *diag)
 	struct hub_gateway *g = calloc(1, sizeof *g);
 	if (!g)
 		return UG_ENOMEM;
+	err = hub__mail_open(&g->mail, cfg, diag);
+	if (err != UG_OK) {
+		free(g);
+		return err;
+	}
 	/* Tokens' hashes are secrets of a kind: keep them off swap. */
 	g->sessions = sodium_allocarray((size_t)max, sizeof *g->sessions);
 	if (!g->sessions) {
+		hub__mail_close(&g->mail);
 		free(g);
 		return UG_ENOMEM;
 	}
@@ -116,6 +124,7 @@ hub__gateway_close(hub *h)
 	if (!g)
 		return;
 	sodium_free(g->sessions);
+	hub__mail_close(&g->mail);
 	free(g->dummy_hash);
 	free(g);
 	h->gateway = NULL;
@@ -359,10 +368,12 @@ end_session(hub *h, web_session *s, const char *why)
 }
 
 /* The live session the token names for this gateway key, or NULL (a
- * session found stale on the way is ended). */
+ * session found stale on the way is ended). `touch`: the caseworker did
+ * something, so the session's idle time starts again; the live list's
+ * ALERTS_CHANGED polls do not touch, or an open page would never end. */
 static web_session *
 session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
-           const char *gateway_key)
+           const char *gateway_key, bool touch)
 {
 	struct hub_gateway *g = h->gateway;
 	if (token->len != TOKEN_LEN)
@@ -399,7 +410,8 @@ session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
 		end_session(h, s, "revoked");
 		return NULL;
 	}
-	s->last_used = h->now;
+	if (touch)
+		s->last_used = h->now;
 	return s;
 }
 
@@ -428,6 +440,45 @@ on_ack(hub *h, const void *routing, size_t routing_len, const char *cw,
 	else
 		answer(h, routing, routing_len, ack->request_id,
 		       UNGEBRO__V1__ERROR_CODE__OK, "");
+}
+
+/* ALERTS_CHANGED: only a counter, so nothing about any person is read
+ * and nothing is audited; webd asks it every few seconds per open list. */
+static void
+answer_version(hub *h, const void *routing, size_t routing_len,
+               uint32_t request_id, const web_session *s)
+{
+	wire_result r = UNGEBRO__V1__RESULT__INIT;
+	r.request_id = request_id;
+	r.code = UNGEBRO__V1__ERROR_CODE__OK;
+	r.caseworker = (char *)s->caseworker;
+	r.alerts_version = s->alerts_version;
+	if (!hub__delivery_send(h, routing, routing_len,
+	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
+		log_info("HUB-WEB", "alerts version not sent");
+}
+
+void
+hub__notify_alerted(hub *h, const char *recipient)
+{
+	struct hub_gateway *g = h->gateway;
+	if (!g)
+		return;
+	bool desk = strcmp(recipient, h->rules.desk) == 0;
+	for (long i = 0; i < g->max; i++) {
+		web_session *s = &g->sessions[i];
+		if (s->used && (strcmp(s->caseworker, recipient) == 0 ||
+		                (desk && hub__is_desk_member(h, s->caseworker))))
+			s->alerts_version++;
+	}
+	hub__mail_alerted(g->mail, recipient);
+}
+
+void
+hub__gateway_tick(hub *h)
+{
+	if (h->gateway)
+		hub__mail_tick(h, h->gateway->mail);
 }
 
 static uint32_t
@@ -495,7 +546,12 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		       "a web gateway sends only Login, Logout, and Query, "
 		       "AlertAck and Action with a session");
 	} else {
-		web_session *s = session_of(h, token, gateway, key ? key : "");
+		bool changed_query =
+		    kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
+		    ((const wire_query *)msg)->kind ==
+		        UNGEBRO__V1__QUERY_KIND__ALERTS_CHANGED;
+		web_session *s = session_of(h, token, gateway, key ? key : "",
+		                            !changed_query);
 		if (!s)
 			answer(h, routing, routing_len, request_id,
 			       UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED,
@@ -504,6 +560,8 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 			end_session(h, s, "logout");
 			answer(h, routing, routing_len, request_id,
 			       UNGEBRO__V1__ERROR_CODE__OK, "");
+		} else if (changed_query) {
+			answer_version(h, routing, routing_len, request_id, s);
 		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
 			if (hub__query_allowed(h, s->caseworker))
 				hub__query(h, routing, routing_len,

@@ -24,14 +24,39 @@
 	{"login_lockout", "15",                                               \
 	 "minutes a caseworker id stays locked after its last failed login"}, \
 	{"login_gateway_failures", "30",                                      \
-	 "failed web logins one gateway may cause per minute (and at once)"}
+	 "failed web logins one gateway may cause per minute (and at once)"}, \
+	{"mail_sendmail", "/usr/sbin/sendmail",                               \
+	 "the local MTA's sendmail command for e-mail notices of new alerts " \
+	 "(run as COMMAND -t -i, the message on stdin)"},                     \
+	{"mail_base_url", "",                                                 \
+	 "the web inbox's address as caseworkers reach it (https://...); "    \
+	 "empty: no e-mail notices are sent"},                                \
+	{"mail_interval", "15",                                               \
+	 "minutes at least between two notices to one address"},             \
+	{"mail_delay", "60",                                                  \
+	 "seconds a notice waits after the first new alert, so alerts "       \
+	 "raised together are counted in one notice"}
+
+/* E-mail notices of new alerts (notify_mail.c). */
+typedef struct notify_mail notify_mail;
 
 ug_err hub__gateway_open(hub *h, const ug_config *cfg, ug_diag *diag);
+/* Once a second from hubd's loop: sends the notices that are due and
+ * reaps finished sendmail processes. */
+void hub__gateway_tick(hub *h);
 void hub__gateway_close(hub *h);
 /* Handle one frame (zmq_msg_t routing id and frame) from a gateway key
  * (User-Id `gateway`, checked as current by the caller); every frame is
  * answered by one Result. */
 void hub__gateway_frame(hub *h, const void *routing, const void *frame,
                         const char *gateway);
+
+/* notify_mail.c: the settings above (mail_*); pending counts in memory. */
+ug_err hub__mail_open(notify_mail **out, const ug_config *cfg,
+                      ug_diag *diag);
+void hub__mail_close(notify_mail **m);
+/* One new alert for recipient (a caseworker id or the desk's id). */
+void hub__mail_alerted(notify_mail *m, const char *recipient);
+void hub__mail_tick(hub *h, notify_mail *m);
 
 #endif

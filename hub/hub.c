@@ -397,6 +397,7 @@ timers(hub *h, int64_t now)
 	}
 	if (now >= h->next_pump) {
 		hub__delivery_tick(h);
+		hub__gateway_tick(h);
 		h->next_pump = now + 1000;
 	}
 	/* Bounded per turn: the purge never holds ingest up for long. */

@@ -152,6 +152,8 @@ void hub__action(hub *h, const void *routing, size_t routing_len,
 void hub__delivery_recv(hub *h);
 /* An alert for `recipient` was stored: push it to whoever is connected. */
 void hub__delivery_notify(hub *h, const char *recipient);
+/* gateway.c: a new alert for recipient: live web lists, e-mail notices. */
+void hub__notify_alerted(hub *h, const char *recipient);
 /* Once a tick: pump every session (resumes delivery stalled by a full
  * peer queue or a store error) and write the delivery counts. */
 void hub__delivery_tick(hub *h);

@@ -62,6 +62,9 @@ static const char usage[] =
 	"                            read from the first line of standard\n"
 	"                            input (8-1024 bytes; argon2id); their open\n"
 	"                            web sessions end\n"
+	"  set-email ID ADDRESS      send e-mail notices of new alerts for a\n"
+	"                            caseworker (or the desk's id) to ADDRESS;\n"
+	"                            ADDRESS - removes it (hubd's mail_*)\n"
 	"  assign                    make a caseworker a person's contact:\n"
 	"                            --cpr CPR --caseworker ID [--from DATE]\n"
 	"                            [--to DATE] [--role contact|guidance|mentor]\n"
@@ -740,6 +743,7 @@ main(int argc, char **argv)
 	                strcmp(cmd, "register-gateway") == 0 ||
 	                strcmp(cmd, "revoke-gateway") == 0 ||
 	                strcmp(cmd, "set-password") == 0 ||
+	                strcmp(cmd, "set-email") == 0 ||
 	                strcmp(cmd, "revoke-agency") == 0 ||
 	                strcmp(cmd, "revoke-caseworker") == 0;
 	bool audit = strcmp(cmd, "audit") == 0;
@@ -781,6 +785,9 @@ main(int argc, char **argv)
 			rc = hubctl_revoke_gateway(c.store, c.keys, id);
 		} else if (strcmp(cmd, "set-password") == 0) {
 			rc = hubctl_set_password(c.store, c.keys, id);
+		} else if (strcmp(cmd, "set-email") == 0) {
+			rc = hubctl_set_email(c.store, c.keys, id,
+			                      nrest > 2 ? rest[2] : NULL);
 		} else if (strcmp(cmd, "revoke-agency") == 0) {
 			rc = cmd_revoke(&c, STORE_AGENCY, id);
 		} else if (strcmp(cmd, "revoke-caseworker") == 0) {

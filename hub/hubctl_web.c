@@ -145,3 +145,63 @@ done:
 	sodium_free(password);
 	return rc;
 }
+
+/* A bare addr-spec, nothing a header could be split or widened with:
+ * printable ASCII without spaces, quotes, brackets, commas or
+ * semicolons, one @ with text on both sides. */
+static bool
+address_ok(const char *a)
+{
+	size_t len = strlen(a);
+	const char *at = strchr(a, '@');
+	if (len < 3 || len >= STORE_EMAIL_MAX || !at || at == a ||
+	    !at[1] || strchr(at + 1, '@') || a[0] == '-')
+		return false;
+	for (const char *p = a; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr("\"(),:;<>[\\]", *p))
+			return false;
+	return true;
+}
+
+int
+hubctl_set_email(store *s, ug_keys *keys, const char *id,
+                 const char *address)
+{
+	if (!address) {
+		fprintf(stderr, "hubctl: set-email: missing ADDRESS (or - to "
+		        "remove it)\n");
+		return 2;
+	}
+	if (!ug_id_valid(id)) {
+		fprintf(stderr, "hubctl: set-email: '%s' is not an id\n", id);
+		return 2;
+	}
+	if (strcmp(address, "-") == 0) {
+		ug_err err = store_email_delete(s, id);
+		hubctl_audit_admin(s, keys, "set-email",
+		                   err == UG_OK ? "removed" : "failed", NULL,
+		                   id);
+		if (err != UG_OK) {
+			fprintf(stderr, "hubctl: set-email: %s has no "
+			        "address\n", id);
+			return 1;
+		}
+		printf("no more e-mail notices for %s\n", id);
+		return 0;
+	}
+	if (!address_ok(address)) {
+		fprintf(stderr, "hubctl: set-email: '%s' is not a plain "
+		        "address (name@example.dk)\n", address);
+		return 2;
+	}
+	ug_err err = store_email_put(s, id, address);
+	/* The address is personal data of a kind: the trail names the id. */
+	hubctl_audit_admin(s, keys, "set-email",
+	                   err == UG_OK ? "ok" : "failed", NULL, id);
+	if (err != UG_OK) {
+		fprintf(stderr, "hubctl: set-email: %s\n", ug_strerror(err));
+		return 1;
+	}
+	printf("e-mail notices of new alerts for %s go to %s\n", id, address);
+	return 0;
+}

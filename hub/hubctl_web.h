@@ -1,6 +1,6 @@
 /*
  * hubctl's web inbox commands (hubctl_web.c): register the web gateway's
- * key, and set a caseworker's web password.
+ * key, set a caseworker's web password and their notice address.
  */
 #ifndef UG_HUBCTL_WEB_H
 #define UG_HUBCTL_WEB_H
@@ -17,5 +17,8 @@ int hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id);
 /* `hubctl set-password CASEWORKER` (the password is the first line of
  * stdin): exit code. */
 int hubctl_set_password(store *s, ug_keys *keys, const char *id);
+/* `hubctl set-email ID ADDRESS` (ADDRESS "-" removes it): exit code. */
+int hubctl_set_email(store *s, ug_keys *keys, const char *id,
+                     const char *address);
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * Web access: caseworkers' password hashes (store_password.c) and the
- * registration flag that makes a delivery key a web gateway's. The store
- * keeps the hash string it is given (libsodium's crypto_pwhash_str
- * format); hashing and verifying are the hub's business.
+ * Web access: caseworkers' password hashes and notice addresses
+ * (store_password.c), and the registration flag that makes a delivery key
+ * a web gateway's. The store keeps the hash string it is given
+ * (libsodium's crypto_pwhash_str format); hashing and verifying are the
+ * hub's business.
  */
 #ifndef UG_STORE_PASSWORD_H
 #define UG_STORE_PASSWORD_H
@@ -31,5 +32,18 @@ ug_err store_password_get(store *s, const char *caseworker,
                           char hash[STORE_PASSWORD_HASH_MAX], int64_t *set_at);
 /* Remove it: the caseworker can no longer log in. UG_ENOTFOUND if none. */
 ug_err store_password_delete(store *s, const char *caseworker);
+
+/* Longest notice address kept, its NUL included. */
+#define STORE_EMAIL_MAX 256
+
+/* Set (or replace) the address a caseworker's (or the desk's) notices of
+ * new alerts go to; the store keeps it sealed, as it is given (hubctl
+ * checks its form). */
+ug_err store_email_put(store *s, const char *caseworker, const char *address);
+/* The address; UG_ENOTFOUND if none is set (or it does not open). */
+ug_err store_email_get(store *s, const char *caseworker,
+                       char address[STORE_EMAIL_MAX]);
+/* Remove it: no more notices. UG_ENOTFOUND if none. */
+ug_err store_email_delete(store *s, const char *caseworker);
 
 #endif

@@ -98,6 +98,8 @@ static const char *const texts[T_COUNT][2] = {
 	                      "The action was not saved:"},
 	[T_DESK_ALERT] = {"til vagtteamet", "for the duty desk"},
 	[T_SUPERSEDED] = {"rettet senere", "corrected later"},
+	[T_LIVE_UPDATED] = {"Listen over åbne advarsler er opdateret.",
+	                    "The list of open alerts was updated."},
 };
 
 const char *

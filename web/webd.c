@@ -41,10 +41,31 @@ typedef struct {
 	int64_t last;
 } web_session;
 
+/* One open /events stream. Its connection is suspended while it has
+ * nothing to send; webd_tick asks the hub for the session's
+ * alerts_version every poll_ms and resumes it with an event when the
+ * version moved. The slot is freed by libmicrohttpd's free callback, when
+ * the response is done with (client gone, stream ended). */
+typedef struct {
+	bool used;
+	bool suspended;
+	bool end; /* send what is queued, then end the stream */
+	struct MHD_Connection *c;
+	uint8_t token[TOKEN_LEN];
+	uint64_t version;
+	int64_t next_poll, next_ping;
+	char out[160];
+	size_t out_len, out_pos;
+} web_stream;
+
+#define STREAM_PING_MS 15000 /* keeps proxies and MHD's timeout away */
+
 struct webd {
 	webd_opts opts;
 	uint8_t csrf_key[crypto_generichash_KEYBYTES];
 	web_session *sessions;
+	web_stream *streams; /* tokens: off swap like the sessions */
+	int64_t hub_quiet_until; /* the hub did not answer: poll less */
 };
 
 /* One request being read (POST bodies arrive in pieces). */
@@ -86,6 +107,14 @@ webd_new(webd **out, const webd_opts *opts)
 		return UG_ENOMEM;
 	}
 	memset(w->sessions, 0, (size_t)opts->sessions_max * sizeof *w->sessions);
+	w->streams =
+	    sodium_allocarray((size_t)opts->streams_max, sizeof *w->streams);
+	if (!w->streams) {
+		sodium_free(w->sessions);
+		free(w);
+		return UG_ENOMEM;
+	}
+	memset(w->streams, 0, (size_t)opts->streams_max * sizeof *w->streams);
 	randombytes_buf(w->csrf_key, sizeof w->csrf_key);
 	*out = w;
 	return UG_OK;
@@ -97,6 +126,7 @@ webd_destroy(webd **wp)
 	if (!wp || !*wp)
 		return;
 	sodium_free((*wp)->sessions);
+	sodium_free((*wp)->streams);
 	sodium_memzero((*wp)->csrf_key, sizeof (*wp)->csrf_key);
 	free(*wp);
 	*wp = NULL;
@@ -238,7 +268,9 @@ csrf_ok(const char *expected, const char *given)
 
 /* ---- responses ---- */
 
-static const char CSP[] = "default-src 'self'; form-action 'self'; "
+/* Scripts only from webd itself (/static/live.js), never inline. */
+static const char CSP[] = "default-src 'self'; script-src 'self'; "
+                          "connect-src 'self'; form-action 'self'; "
                           "frame-ancestors 'none'; base-uri 'none'; "
                           "object-src 'none'";
 
@@ -547,6 +579,205 @@ do_login(ctx *x, const form *f)
 	return redirect(x, "/alerts", resp);
 }
 
+/* ---- live updates: /events ---- */
+
+static void
+stream_queue(web_stream *st, const char *text)
+{
+	size_t len = strlen(text);
+	if (st->out_pos == st->out_len)
+		st->out_pos = st->out_len = 0;
+	if (st->out_len + len <= sizeof st->out) {
+		memcpy(st->out + st->out_len, text, len);
+		st->out_len += len;
+	}
+}
+
+static void
+stream_wake(web_stream *st)
+{
+	if (st->suspended) {
+		st->suspended = false;
+		MHD_resume_connection(st->c);
+	}
+}
+
+static void
+stream_finish(web_stream *st)
+{
+	stream_queue(st, "event: ended\ndata: -\n\n");
+	st->end = true;
+	stream_wake(st);
+}
+
+/* End the streams of this session (NULL: all): logout and shutdown. */
+static void
+streams_end(webd *w, const uint8_t *token)
+{
+	for (long i = 0; i < w->opts.streams_max; i++) {
+		web_stream *st = &w->streams[i];
+		if (st->used && !st->end &&
+		    (!token ||
+		     sodium_memcmp(st->token, token, TOKEN_LEN) == 0))
+			stream_finish(st);
+	}
+}
+
+void
+webd_end_streams(webd *w)
+{
+	streams_end(w, NULL);
+}
+
+/* libmicrohttpd asks for the stream's next bytes whenever the socket can
+ * take them. Nothing queued: suspend the connection (returning 0 alone
+ * would spin the loop) until webd_tick has news. */
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	web_stream *st = cls;
+	if (st->out_pos < st->out_len) {
+		size_t n = st->out_len - st->out_pos;
+		if (n > max)
+			n = max;
+		memcpy(buf, st->out + st->out_pos, n);
+		st->out_pos += n;
+		return (ssize_t)n;
+	}
+	if (st->end)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	st->suspended = true;
+	MHD_suspend_connection(st->c);
+	return 0;
+}
+
+static void
+stream_free(void *cls)
+{
+	web_stream *st = cls;
+	sodium_memzero(st, sizeof *st);
+}
+
+/* The session's alerts_version, or false (*ended: the session is over). */
+static bool
+alerts_version(webd *w, const uint8_t *token, uint64_t *version, bool *ended)
+{
+	wire_query q = UNGEBRO__V1__QUERY__INIT;
+	q.request_id = hubconn_next_id(w->opts.hub);
+	q.kind = UNGEBRO__V1__QUERY_KIND__ALERTS_CHANGED;
+	q.session.data = (uint8_t *)token;
+	q.session.len = TOKEN_LEN;
+	wire_result *r = hubconn_call(w->opts.hub,
+	                              UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q,
+	                              q.request_id);
+	*ended = unauthenticated(r);
+	bool ok = r && r->code == UNGEBRO__V1__ERROR_CODE__OK;
+	if (ok)
+		*version = r->alerts_version;
+	free_result(r);
+	return ok;
+}
+
+static enum MHD_Result
+events(ctx *x)
+{
+	webd *w = x->w;
+	web_stream *st = NULL;
+	for (long i = 0; i < w->opts.streams_max && !st; i++)
+		if (!w->streams[i].used)
+			st = &w->streams[i];
+	if (!st) {
+		/* The page works without live updates; EventSource gives up
+		 * on a 503 and the list is as fresh as the last reload. */
+		log_warn("WEB-EVENTS", "streams_max (%ld) streams open; one "
+		         "more refused", w->opts.streams_max);
+		struct MHD_Response *r = empty_response();
+		if (r)
+			MHD_add_response_header(r, "Retry-After", "60");
+		return send_response(x, 503, r, "text/plain; charset=utf-8");
+	}
+	uint64_t version = 0;
+	bool ended = false;
+	if (!alerts_version(w, x->s->token, &version, &ended)) {
+		if (ended)
+			memset(x->s, 0, sizeof *x->s);
+		return send_response(x, ended ? 401 : 503, empty_response(),
+		                     "text/plain; charset=utf-8");
+	}
+	memset(st, 0, sizeof *st);
+	st->used = true;
+	st->c = x->c;
+	memcpy(st->token, x->s->token, TOKEN_LEN);
+	st->version = version;
+	int64_t now = ug_now_ms();
+	st->next_poll = now + w->opts.poll_ms;
+	st->next_ping = now + STREAM_PING_MS;
+	/* retry: how soon the browser reconnects after the stream drops. */
+	stream_queue(st, "retry: 5000\n: open\n\n");
+	struct MHD_Response *r = MHD_create_response_from_callback(
+	    MHD_SIZE_UNKNOWN, sizeof st->out, stream_read, st, stream_free);
+	if (!r) {
+		memset(st, 0, sizeof *st);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* nginx: do not hold the events back (proxy_buffering off too). */
+	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	return send_response(x, 200, r, "text/event-stream");
+}
+
+void
+webd_tick(webd *w)
+{
+	int64_t now = ug_now_ms();
+	for (long i = 0; i < w->opts.streams_max; i++) {
+		web_stream *st = &w->streams[i];
+		if (!st->used || st->end)
+			continue;
+		/* A session webd forgot (logged out, pushed out by newer
+		 * ones) ends its streams. */
+		bool known = false;
+		for (long j = 0; j < w->opts.sessions_max && !known; j++)
+			known = w->sessions[j].used &&
+			        sodium_memcmp(w->sessions[j].token, st->token,
+			                      TOKEN_LEN) == 0;
+		if (!known) {
+			stream_finish(st);
+			continue;
+		}
+		if (now >= st->next_poll && now >= w->hub_quiet_until) {
+			st->next_poll = now + w->opts.poll_ms;
+			uint64_t version;
+			bool ended;
+			if (alerts_version(w, st->token, &version, &ended)) {
+				if (version != st->version) {
+					char line[64];
+					snprintf(line, sizeof line,
+					         "event: alerts\ndata: %llu\n\n",
+					         (unsigned long long)version);
+					st->version = version;
+					stream_queue(st, line);
+					st->next_ping = now + STREAM_PING_MS;
+					stream_wake(st);
+				}
+			} else if (ended) {
+				stream_finish(st);
+				continue;
+			} else {
+				/* Every call would wait hub_timeout: one
+				 * silent hub must not stall all pages. */
+				w->hub_quiet_until = ug_now_ms() + 10000;
+			}
+		}
+		if (now >= st->next_ping) {
+			st->next_ping = now + STREAM_PING_MS;
+			stream_queue(st, ": ping\n\n");
+			stream_wake(st);
+		}
+	}
+}
+
 static enum MHD_Result
 do_logout(ctx *x)
 {
@@ -557,6 +788,7 @@ do_logout(ctx *x)
 	free_result(ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT, &l,
 	                l.request_id));
 	log_info("WEB-LOGIN", "%s logged out", x->s->caseworker);
+	streams_end(x->w, x->s->token);
 	memset(x->s, 0, sizeof *x->s);
 	x->s = NULL;
 	struct MHD_Response *r = empty_response();
@@ -580,32 +812,14 @@ is_desk_alert(const ctx *x, const wire_alert *a)
 	return a->recipient && strcmp(a->recipient, x->s->caseworker) != 0;
 }
 
-static enum MHD_Result
-alerts_page(ctx *x, const char *from_text, const char *msg)
+/* The list itself: what /alerts shows under its heading and what
+ * /alerts/list returns for live.js to put in its place. */
+static void
+alert_list(ctx *x, web_buf *b, const wire_result *r, long from)
 {
-	long from = atol(from_text ? from_text : "0");
-	if (from < 0 || from > ALERT_PAGE * ALERT_PAGES)
-		from = 0;
-	wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL,
-	                       ALERT_PAGE, (uint32_t)from);
-	if (unauthenticated(r)) {
-		free_result(r);
-		return session_ended(x);
-	}
-	if (!r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
-		free_result(r);
-		return simple_page(x, 503, T(x, T_ALERTS), T(x, T_HUB_DOWN));
-	}
-	web_buf b = {0};
-	page_head(x, &b, T(x, T_ALERTS));
-	web_add(&b, "<h1>");
-	web_esc(&b, T(x, T_ALERTS));
-	web_add(&b, "</h1>");
-	if (msg && strcmp(msg, "acked") == 0)
-		message(&b, "msg", T(x, T_ACKED), NULL);
 	if (r->n_alerts == 0)
-		message(&b, "msg", T(x, T_NO_ALERTS), NULL);
-	web_add(&b, "<ol class=\"alerts\">");
+		message(b, "msg", T(x, T_NO_ALERTS), NULL);
+	web_add(b, "<ol class=\"alerts\">");
 	for (size_t i = 0; i < r->n_alerts; i++) {
 		const wire_alert *a = r->alerts[i];
 		char hexid[2 * WIRE_ALERT_ID_LEN + 1] = "";
@@ -613,34 +827,78 @@ alerts_page(ctx *x, const char *from_text, const char *msg)
 			ug_hex(a->alert_id.data, WIRE_ALERT_ID_LEN, hexid);
 		char raised[11];
 		day_of(a->raised_at, raised);
-		web_addf(&b, "<li class=\"p%d\"><span class=\"badge\">",
+		web_addf(b, "<li class=\"p%d\"><span class=\"badge\">",
 		         (int)a->priority);
-		web_esc(&b, web_priority(x->lang, a->priority));
-		web_add(&b, "</span> <a class=\"alert-link\" href=\"/alert/");
-		web_esc(&b, hexid);
-		web_add(&b, "\">");
-		web_esc(&b, a->title);
-		web_add(&b, "</a><div class=\"meta\">");
-		web_esc(&b, T(x, T_DUE));
-		web_add(&b, " <strong>");
-		web_esc(&b, a->due && a->due[0] ? a->due : "-");
-		web_add(&b, "</strong> · ");
-		web_esc(&b, T(x, T_RAISED));
-		web_add(&b, " ");
-		web_esc(&b, raised);
-		web_add(&b, " · ");
-		web_esc(&b, a->rule);
+		web_esc(b, web_priority(x->lang, a->priority));
+		web_add(b, "</span> <a class=\"alert-link\" href=\"/alert/");
+		web_esc(b, hexid);
+		web_add(b, "\">");
+		web_esc(b, a->title);
+		web_add(b, "</a><div class=\"meta\">");
+		web_esc(b, T(x, T_DUE));
+		web_add(b, " <strong>");
+		web_esc(b, a->due && a->due[0] ? a->due : "-");
+		web_add(b, "</strong> · ");
+		web_esc(b, T(x, T_RAISED));
+		web_add(b, " ");
+		web_esc(b, raised);
+		web_add(b, " · ");
+		web_esc(b, a->rule);
 		if (is_desk_alert(x, a)) {
-			web_add(&b, " · <span class=\"desk\">");
-			web_esc(&b, T(x, T_DESK_ALERT));
-			web_add(&b, "</span>");
+			web_add(b, " · <span class=\"desk\">");
+			web_esc(b, T(x, T_DESK_ALERT));
+			web_add(b, "</span>");
 		}
-		web_add(&b, "</div></li>");
+		web_add(b, "</div></li>");
 	}
-	web_add(&b, "</ol>");
+	web_add(b, "</ol>");
 	if (r->truncated)
-		web_addf(&b, "<p><a href=\"/alerts?from=%zu\">%s</a></p>",
+		web_addf(b, "<p><a href=\"/alerts?from=%zu\">%s</a></p>",
 		         (size_t)from + r->n_alerts, T(x, T_MORE));
+}
+
+/* /alerts, or with `fragment` /alerts/list: only the list, for live.js
+ * (401 when the session has ended, so the script leaves the page be). */
+static enum MHD_Result
+alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
+{
+	long from = atol(from_text ? from_text : "0");
+	if (from < 0 || from > ALERT_PAGE * ALERT_PAGES)
+		from = 0;
+	wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL,
+	                       ALERT_PAGE, (uint32_t)from);
+	bool ended = unauthenticated(r);
+	if (ended || !r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+		free_result(r);
+		if (fragment)
+			return send_response(x, ended ? 401 : 503,
+			                     empty_response(),
+			                     "text/plain; charset=utf-8");
+		if (ended)
+			return session_ended(x);
+		return simple_page(x, 503, T(x, T_ALERTS), T(x, T_HUB_DOWN));
+	}
+	web_buf b = {0};
+	if (fragment) {
+		alert_list(x, &b, r, from);
+		free_result(r);
+		return send_page(x, 200, &b);
+	}
+	page_head(x, &b, T(x, T_ALERTS));
+	web_add(&b, "<h1>");
+	web_esc(&b, T(x, T_ALERTS));
+	web_add(&b, "</h1>");
+	if (msg && strcmp(msg, "acked") == 0)
+		message(&b, "msg", T(x, T_ACKED), NULL);
+	/* live.js (the only script) replaces the list when /events says
+	 * it changed, and says so in the polite live region. */
+	web_addf(&b, "<div id=\"alert-list\" data-src=\"/alerts/list?from=%ld\">",
+	         from);
+	alert_list(x, &b, r, from);
+	web_add(&b, "</div><p id=\"live-status\" class=\"sr-only\" "
+	            "role=\"status\" aria-live=\"polite\" data-updated=\"");
+	web_esc(&b, T(x, T_LIVE_UPDATED));
+	web_add(&b, "\"></p><script src=\"/static/live.js\"></script>");
 	free_result(r);
 	page_end(&b);
 	return send_page(x, 200, &b);
@@ -1099,8 +1357,48 @@ static const char APP_CSS[] =
     "dl.facts{display:grid;grid-template-columns:max-content 1fr;"
     "gap:.25rem 1rem}dl.facts dd{margin:0}"
     ".explain{white-space:pre-wrap}"
+    ".sr-only{position:absolute;width:1px;height:1px;overflow:hidden;"
+    "clip:rect(0 0 0 0);white-space:nowrap}"
     "@media (max-width:30rem){dl.facts{grid-template-columns:1fr}"
     "dl.facts dd{margin-bottom:.5rem}main{padding:.5rem}}\n";
+
+/* ---- the live-update script, served from the binary ----
+ * The only script. Without it (or without EventSource) the list is as
+ * fresh as the last reload and everything else works the same. */
+
+static const char LIVE_JS[] =
+    "(function () {\n"
+    "  'use strict';\n"
+    "  var list = document.getElementById('alert-list');\n"
+    "  var status = document.getElementById('live-status');\n"
+    "  if (!list || !window.EventSource || !window.fetch) return;\n"
+    "  var busy = false, again = false;\n"
+    "  function refresh() {\n"
+    "    if (busy) { again = true; return; }\n"
+    "    busy = true;\n"
+    "    fetch(list.getAttribute('data-src'), {credentials: 'same-origin'})\n"
+    "      .then(function (r) {\n"
+    "        if (!r.ok) throw new Error('status ' + r.status);\n"
+    "        return r.text();\n"
+    "      })\n"
+    "      .then(function (html) {\n"
+    "        list.innerHTML = html;\n"
+    "        if (status) {\n"
+    "          status.textContent = '';\n"
+    "          status.textContent = status.getAttribute('data-updated');\n"
+    "        }\n"
+    "      })\n"
+    "      .catch(function () {})\n"
+    "      .then(function () {\n"
+    "        busy = false;\n"
+    "        if (again) { again = false; refresh(); }\n"
+    "      });\n"
+    "  }\n"
+    "  var events = new EventSource('/events');\n"
+    "  events.addEventListener('alerts', refresh);\n"
+    "  events.addEventListener('ended', function () { events.close(); });\n"
+    "  window.addEventListener('pagehide', function () { events.close(); });\n"
+    "})();\n";
 
 /* ---- dispatch ---- */
 
@@ -1136,18 +1434,25 @@ alert_path(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
 }
 
 static enum MHD_Result
+static_file(ctx *x, const char *data, size_t len, const char *type)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+	    len, (void *)data, MHD_RESPMEM_PERSISTENT);
+	if (r)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+		                        "max-age=3600");
+	return send_response(x, 200, r, type);
+}
+
+static enum MHD_Result
 route(ctx *x, const char *url, bool post, form *f)
 {
-	if (!post && strcmp(url, "/static/app.css") == 0) {
-		struct MHD_Response *r = MHD_create_response_from_buffer(
-		    sizeof APP_CSS - 1, (void *)APP_CSS,
-		    MHD_RESPMEM_PERSISTENT);
-		if (r)
-			MHD_add_response_header(r,
-			                        MHD_HTTP_HEADER_CACHE_CONTROL,
-			                        "max-age=3600");
-		return send_response(x, 200, r, "text/css; charset=utf-8");
-	}
+	if (!post && strcmp(url, "/static/app.css") == 0)
+		return static_file(x, APP_CSS, sizeof APP_CSS - 1,
+		                   "text/css; charset=utf-8");
+	if (!post && strcmp(url, "/static/live.js") == 0)
+		return static_file(x, LIVE_JS, sizeof LIVE_JS - 1,
+		                   "text/javascript; charset=utf-8");
 	if (strcmp(url, "/login") == 0) {
 		if (post)
 			return do_login(x, f);
@@ -1166,6 +1471,11 @@ route(ctx *x, const char *url, bool post, form *f)
 		if (post)
 			return simple_page(x, 403, T(x, T_LOGIN),
 			                   T(x, T_FORBIDDEN));
+		/* What scripts ask for gets a status, not a login page. */
+		if (strcmp(url, "/events") == 0 ||
+		    strcmp(url, "/alerts/list") == 0)
+			return send_response(x, 401, empty_response(),
+			                     "text/plain; charset=utf-8");
 		return redirect(x, "/login", NULL);
 	}
 	x->s->last = ug_now_ms();
@@ -1179,13 +1489,17 @@ route(ctx *x, const char *url, bool post, form *f)
 	const char *suffix;
 	if (strcmp(url, "/") == 0 && !post)
 		return redirect(x, "/alerts", NULL);
-	if (strcmp(url, "/alerts") == 0 && !post)
+	if ((strcmp(url, "/alerts") == 0 || strcmp(url, "/alerts/list") == 0) &&
+	    !post)
 		return alerts_page(
 		    x,
 		    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND,
 		                                "from"),
 		    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND,
-		                                "msg"));
+		                                "msg"),
+		    strcmp(url, "/alerts/list") == 0);
+	if (strcmp(url, "/events") == 0 && !post)
+		return events(x);
 	if (strcmp(url, "/timeline") == 0)
 		return timeline_page(x, post ? form_get(f, "cpr") : NULL);
 	if (strcmp(url, "/logout") == 0 && post)

@@ -19,10 +19,17 @@ typedef struct {
 	hubconn *hub;      /* borrowed; used from the serving thread only */
 	bool behind_tls;   /* cookies get Secure */
 	long sessions_max; /* sessions webd remembers */
+	long streams_max;  /* live-update (/events) streams open at once */
+	int poll_ms;       /* how often a stream asks the hub for news */
 } webd_opts;
 
 ug_err webd_new(webd **out, const webd_opts *opts);
 void webd_destroy(webd **w);
+/* From the serving thread between MHD_run calls: polls the hub for the
+ * open /events streams that are due and wakes those with news. */
+void webd_tick(webd *w);
+/* End every /events stream (at shutdown, before MHD_stop_daemon). */
+void webd_end_streams(webd *w);
 /* libmicrohttpd's access handler (cls is the webd). */
 enum MHD_Result webd_handle(void *cls, struct MHD_Connection *c,
                             const char *url, const char *method,

@@ -3,7 +3,8 @@
  * "The web inbox"). Serves HTTP on loopback for a TLS-terminating reverse
  * proxy, and talks to hubd as a registered gateway. One thread: libmicro-
  * httpd's event loop runs here, and each request is answered before the
- * next is read, so the one hub connection is never shared.
+ * next is read, so the one hub connection is never shared; live-update
+ * streams are suspended connections that webd_tick wakes.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -42,7 +43,13 @@ static const ug_setting settings[] = {
 	{"hub_timeout", "5", "seconds to wait for the hub's answer"},
 	{"sessions_max", "4096", "web sessions webd remembers (the oldest "
 	                         "unused is forgotten first)"},
-	{"connections_max", "64", "HTTP connections at once"},
+	{"connections_max", "64", "HTTP connections at once, live-update "
+	                          "streams included"},
+	{"streams_max", "32", "live-update streams (/events) open at once; "
+	                      "one more is answered 503 (less than "
+	                      "connections_max)"},
+	{"events_poll", "2", "seconds between two questions to the hub for "
+	                     "each open live-update stream"},
 	{"log_level", "info", "err, warn, notice, info or debug"},
 	{NULL, NULL, NULL},
 };
@@ -77,7 +84,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	int rc = 1;
-	long port, timeout, sessions, connections;
+	long port, timeout, sessions, connections, streams, poll;
 	hubconn *hub = NULL;
 	webd *w = NULL;
 	struct MHD_Daemon *d = NULL;
@@ -91,7 +98,18 @@ main(int argc, char **argv)
 	    ug_config_int(cfg, "sessions_max", 1, 1000000, &sessions, &diag) !=
 	        UG_OK ||
 	    ug_config_int(cfg, "connections_max", 1, 10000, &connections,
-	                  &diag) != UG_OK) {
+	                  &diag) != UG_OK ||
+	    ug_config_int(cfg, "streams_max", 1, 10000, &streams, &diag) !=
+	        UG_OK ||
+	    ug_config_int(cfg, "events_poll", 1, 60, &poll, &diag) != UG_OK) {
+		fprintf(stderr, "webd: %s\n", diag.reason);
+		rc = 2;
+		goto done;
+	}
+	if (streams >= connections) {
+		fprintf(stderr, "webd: streams_max must be less than "
+		        "connections_max, or open streams leave no room for "
+		        "pages\n");
 		fprintf(stderr, "webd: %s\n", diag.reason);
 		rc = 2;
 		goto done;
@@ -110,13 +128,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "webd: %s\n", diag.reason);
 		goto done;
 	}
-	webd_opts opts = {hub, ug_config_bool(cfg, "behind_tls"), sessions};
+	webd_opts opts = {hub, ug_config_bool(cfg, "behind_tls"), sessions,
+	                  streams, (int)poll * 1000};
 	if (webd_new(&w, &opts) != UG_OK) {
 		fprintf(stderr, "webd: out of memory\n");
 		goto done;
 	}
+	/* Live-update streams park their connections (suspend) between
+	 * events, so one thread serves them and the pages alike. */
 	d = MHD_start_daemon(
-	    MHD_USE_ERROR_LOG, 0, NULL, NULL, webd_handle, w,
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, webd_handle, w,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	    MHD_OPTION_NOTIFY_COMPLETED, webd_completed, w,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)connections,
@@ -133,8 +154,14 @@ main(int argc, char **argv)
 	log_info("WEB-START", "serving http://%s:%ld/ for gateway %s",
 	         ug_config_get(cfg, "listen_address"), port,
 	         ug_config_get(cfg, "gateway"));
-	while (!stop)
-		MHD_run_wait(d, 500);
+	while (!stop) {
+		MHD_run_wait(d, 250);
+		webd_tick(w);
+	}
+	/* Suspended streams must be resumed and ended before the daemon
+	 * stops. */
+	webd_end_streams(w);
+	MHD_run_wait(d, 0);
 	log_info("WEB-STOP", "stopped");
 	rc = 0;
 done:

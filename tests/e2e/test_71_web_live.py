@@ -1,0 +1,237 @@
+"""71 the web inbox's live updates and e-mail notices. In headless
+Chromium, an alert raised while the list is open appears without a reload
+(server-sent events on /events, live.js fetching /alerts/list); with
+JavaScript off the page works and shows it after a reload; /events refuses
+without a session and ends at logout. hubd's notices of new alerts go
+through a sendmail stand-in that appends what it is given to a file: two
+alerts raised together make one notice saying 2, with the link and nothing
+about the person; without an address, no notice."""
+
+import re
+import socket
+import stat
+import time
+
+import pytest
+
+from hubtest import SLOW, CprGen, envelope, wait_for
+# pytestmark: the same skip as test_70 (no browser, no test).
+from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, login,
+                         set_password, pytestmark)  # noqa: F401
+
+if HAVE_SELENIUM:
+    from selenium.webdriver.common.by import By
+
+
+def alert_links(driver):
+    return driver.find_elements(By.CSS_SELECTOR, "a.alert-link")
+
+
+def absence(cpr, salt):
+    return envelope("school-a", cpr, salt=salt, period_start="2024-05-06",
+                    period_end="2024-05-10", absent=12, expected=30)
+
+
+def open_events(web, cookies=None):
+    """GET /events on a raw socket; returns (status line, socket)."""
+    s = socket.create_connection(("127.0.0.1", web.port), timeout=10)
+    head = "GET /events HTTP/1.1\r\nHost: x\r\n"
+    if cookies:
+        head += "Cookie: " + "; ".join(f"{k}={v}"
+                                       for k, v in cookies.items()) + "\r\n"
+    s.sendall((head + "\r\n").encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace"), s
+
+
+def test_live_list_and_no_javascript(make_hub):
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, streams_max=3, events_poll=1)
+    gen = CprGen(7101)
+    first, second = gen.next(), gen.next()
+    hub.assign(first, "cw-anna")
+    hub.assign(second, "cw-anna")
+    live = chrome(hub, "chromium-live")
+    plain = chrome(hub, "chromium-plain", javascript=False)
+    try:
+        login(live, web, "cw-anna", PASSWORD)
+        login(plain, web, "cw-anna", PASSWORD)
+        assert live.current_url.endswith("/alerts")
+        assert plain.current_url.endswith("/alerts")
+        assert not alert_links(live) and not alert_links(plain)
+        region = live.find_element(By.ID, "live-status")
+        assert region.get_attribute("aria-live") == "polite"
+        # Give EventSource a moment to open its stream.
+        time.sleep(2)
+
+        # An alert raised while the list is open appears without a reload.
+        marker = live.execute_script("window.ugNoReload = 1; return 1")
+        assert marker == 1
+        hub.send(absence(first, "live-1"))
+        links = wait_for(lambda: alert_links(live), 5 * SLOW + 2,
+                         "the alert in the open list, live", interval=0.2)
+        assert len(links) == 1
+        assert live.execute_script("return window.ugNoReload") == 1, \
+            "the page was reloaded"
+        assert live.find_element(By.ID, "live-status").get_attribute(
+            "textContent") == "Listen over åbne advarsler er opdateret."
+
+        # Without JavaScript the page still works: the alert is there
+        # after a reload, and its page opens.
+        assert not alert_links(plain)
+        plain.refresh()
+        [link] = alert_links(plain)
+        href = link.get_attribute("href")
+        plain.get(href)
+        assert plain.find_element(By.ID, "cpr").text == first
+        assert plain.find_element(By.ID, "rule").text == "absence.rolling"
+
+        # A second alert arrives live too.
+        hub.send(absence(second, "live-2"))
+        wait_for(lambda: len(alert_links(live)) == 2, 5 * SLOW + 2,
+                 "the second alert, live", interval=0.2)
+        assert live.execute_script("return window.ugNoReload") == 1
+    finally:
+        live.quit()
+        plain.quit()
+        web.stop()
+
+
+def test_events_need_a_session_are_bounded_and_end(make_hub):
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, streams_max=2, events_poll=1)
+    try:
+        # No session, or a made-up one: 401, nothing streamed.
+        head, s = open_events(web)
+        s.close()
+        assert head.startswith("HTTP/1.1 401"), head
+        head, s = open_events(web, {"ug_session": "ab" * 32})
+        s.close()
+        assert head.startswith("HTTP/1.1 401"), head
+        r, _ = web.request("GET", "/alerts/list")
+        assert r.status == 401
+
+        r, cookies = web.raw_login("cw-anna", PASSWORD)
+        sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
+        session = {"ug_session": sid.group(1)}
+        head, one = open_events(web, session)
+        assert head.startswith("HTTP/1.1 200"), head
+        assert "content-type: text/event-stream" in head.lower()
+        assert "x-accel-buffering: no" in head.lower()
+        head2, two = open_events(web, session)
+        assert head2.startswith("HTTP/1.1 200"), head2
+        # streams_max is 2: a third is refused, and pages still load.
+        head3, three = open_events(web, session)
+        three.close()
+        assert head3.startswith("HTTP/1.1 503"), head3
+        r, page = web.request("GET", "/alerts", cookies=session)
+        assert r.status == 200 and 'id="alert-list"' in page
+        r, frag = web.request("GET", "/alerts/list", cookies=session)
+        assert r.status == 200 and "<html" not in frag and \
+            "Du har ingen åbne advarsler." in frag
+
+        # Logout ends the session's streams: an "ended" event, then the
+        # end of the response.
+        r, page = web.request("GET", "/alerts", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", "/logout", {"csrf": csrf},
+                           cookies=session)
+        assert r.status == 303
+        for sock in (one, two):
+            sock.settimeout(10 * SLOW)
+            rest = b""
+            while True:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                rest += chunk
+            sock.close()
+            assert b"event: ended" in rest, rest
+        head, s = open_events(web, session)
+        s.close()
+        assert head.startswith("HTTP/1.1 401"), head
+    finally:
+        web.stop()
+
+
+def sendmail_stand_in(d):
+    """A sendmail that appends its arguments and stdin to d/out.txt."""
+    d.mkdir(parents=True, exist_ok=True)
+    out = d / "out.txt"
+    script = d / "sendmail"
+    script.write_text("#!/bin/sh\n"
+                      f"{{ echo \"ARGS: $*\"; cat; echo '--END--'; }} "
+                      f">> '{out}'\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script, out
+
+
+def mails(out):
+    if not out.exists():
+        return []
+    return [m for m in out.read_text().split("--END--\n") if m.strip()]
+
+
+def test_notice_mail_debounced_and_without_person(make_hub, tmp_path):
+    # In the hub's directory, which the privacy sweep reads too.
+    script, out = sendmail_stand_in(tmp_path / "mailhub" / "mail")
+    hub = make_hub(name="mailhub",
+                   caseworkers={"cw-anna": False, "cw-bo": False,
+                                "desk-dora": True},
+                   settings={"mail_base_url": "https://inbox.example.dk/",
+                             "mail_sendmail": str(script),
+                             "mail_delay": "2", "mail_interval": "15"})
+    # A malformed address is refused; cw-anna gets one, cw-bo none.
+    p = hub.hubctl("set-email", "cw-anna", "anna@x.dk\nBcc: e@vil",
+                   check=False)
+    assert p.returncode == 2
+    p = hub.hubctl("set-email", "cw-anna", "Anna <anna@x.dk>", check=False)
+    assert p.returncode == 2
+    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    gen = CprGen(7201)
+    a1, a2, b1 = gen.next(), gen.next(), gen.next()
+    hub.assign(a1, "cw-anna")
+    hub.assign(a2, "cw-anna")
+    hub.assign(b1, "cw-bo")
+    hub.send(absence(a1, "mail-1"), absence(a2, "mail-2"),
+             absence(b1, "mail-3"))
+    hub.wait_stats("three alerts", lambda s: s["alerts_open"] == 3)
+    [mail] = wait_for(lambda: mails(out), 15 * SLOW, "the notice mail",
+                      interval=0.3)
+    # Let a second notice (there must be none) have its chance.
+    time.sleep(4)
+    assert len(mails(out)) == 1, mails(out)
+    assert mail.startswith("ARGS: -t -i\n")
+    assert "To: anna@kommune.example.dk\n" in mail
+    assert "2 nye advarsler" in mail and "2 new alerts" in mail
+    assert "https://inbox.example.dk/alerts" in mail
+    # Nothing about the person: no CPR, no birth date, no rule, no agency,
+    # no figures.
+    for cpr in (a1, a2, b1):
+        assert cpr not in mail and cpr[:6] not in mail
+    for fact in ("absence", "school", "fravær", "Fravær", "12", "30",
+                 "2024-05"):
+        assert fact not in mail, fact
+    # A third alert within mail_interval: counted, not mailed yet.
+    a3 = gen.next()
+    hub.assign(a3, "cw-anna")
+    hub.send(absence(a3, "mail-4"))
+    hub.wait_stats("four alerts", lambda s: s["alerts_open"] == 4)
+    time.sleep(4)
+    assert len(mails(out)) == 1
+    # Removing the address: no more notices; the trail has the admin act.
+    hub.hubctl("set-email", "cw-anna", "-")
+    assert re.search(r"set-email", hub.hubctl("audit", "show").stdout)
+    assert re.search(r"notice-mail +ok",
+                     hub.hubctl("audit", "show", "--actor", "hub").stdout)
