@@ -193,14 +193,19 @@ ug_err store_alerts_ack(store *s, const char *recipient,
 typedef ug_err (*store_alert_fn)(void *ctx, const uint8_t *id,
                                  const uint8_t *body, size_t len,
                                  uint32_t deliveries);
-/* Open alerts for a recipient in id order, starting after `after` (NULL:
- * from the first), at most max. */
+/* Open alerts for a recipient in queue order (by raising sequence, the
+ * alerts of one event in a fixed order of the store's own), starting
+ * after `after` (NULL: from the first), at most max. A queue entry or
+ * alert that does not open, or is not addressed to this recipient, is
+ * skipped and logged STORE-FORGED: never passed to fn. */
 ug_err store_alerts_open(store *s, const char *recipient,
                          const uint8_t *after, size_t max, store_alert_fn fn,
                          void *ctx);
 typedef ug_err (*store_alert_id_fn)(void *ctx, const uint8_t *id);
-/* The ids queued for a recipient (open alerts) in id order after `after`
- * (NULL: from the first), at most max; nothing is unsealed. */
+/* The ids queued for a recipient (open alerts) in queue order after
+ * `after` (NULL: from the first), at most max; the queue entries and the
+ * alerts' heads are checked as for store_alerts_open, the bodies are not
+ * unsealed. */
 ug_err store_alerts_queued(store *s, const char *recipient,
                            const uint8_t *after, size_t max,
                            store_alert_id_fn fn, void *ctx);
@@ -213,7 +218,8 @@ ug_err store_alerts_delivered(store *s,
                               size_t n, uint32_t *deliveries)
 	__attribute__((warn_unused_result));
 /* One alert by id, whatever its state: fn gets the body (valid during the
- * call) and *open says whether it still waits for an acknowledgement. */
+ * call) and *open says whether it still waits for an acknowledgement.
+ * UG_EMALFORMED (logged STORE-FORGED) if it does not open. */
 ug_err store_alert_get(store *s, const uint8_t *id, store_alert_fn fn,
                        void *ctx, bool *open);
 /* Count open alerts for a recipient. */
