@@ -629,6 +629,15 @@ webd_end_streams(webd *w)
 	streams_end(w, NULL);
 }
 
+long
+webd_streams_open(const webd *w)
+{
+	long n = 0;
+	for (long i = 0; i < w->opts.streams_max; i++)
+		n += w->streams[i].used;
+	return n;
+}
+
 /* libmicrohttpd asks for the stream's next bytes whenever the socket can
  * take them. Nothing queued: suspend the connection (returning 0 alone
  * would spin the loop) until webd_tick has news. */

@@ -30,6 +30,8 @@ void webd_destroy(webd **w);
 void webd_tick(webd *w);
 /* End every /events stream (at shutdown, before MHD_stop_daemon). */
 void webd_end_streams(webd *w);
+/* /events streams not yet done with (libmicrohttpd still holds them). */
+long webd_streams_open(const webd *w);
 /* libmicrohttpd's access handler (cls is the webd). */
 enum MHD_Result webd_handle(void *cls, struct MHD_Connection *c,
                             const char *url, const char *method,

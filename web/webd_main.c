@@ -158,10 +158,11 @@ main(int argc, char **argv)
 		MHD_run_wait(d, 250);
 		webd_tick(w);
 	}
-	/* Suspended streams must be resumed and ended before the daemon
-	 * stops. */
+	/* Suspended streams are resumed and ended (their last event sent)
+	 * before the daemon stops; a client that does not read gets 2 s. */
 	webd_end_streams(w);
-	MHD_run_wait(d, 0);
+	for (int turn = 0; turn < 20 && webd_streams_open(w) > 0; turn++)
+		MHD_run_wait(d, 100);
 	log_info("WEB-STOP", "stopped");
 	rc = 0;
 done:

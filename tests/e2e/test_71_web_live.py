@@ -161,8 +161,24 @@ def test_events_need_a_session_are_bounded_and_end(make_hub):
         head, s = open_events(web, session)
         s.close()
         assert head.startswith("HTTP/1.1 401"), head
+
+        # A stream still open when webd stops: ended, and webd exits 0.
+        r, cookies = web.raw_login("cw-anna", PASSWORD)
+        sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
+        head, open_one = open_events(web, {"ug_session": sid.group(1)})
+        assert head.startswith("HTTP/1.1 200"), head
+        time.sleep(1.5)   # parked (suspended) by now
     finally:
         web.stop()
+    open_one.settimeout(10)
+    rest = b""
+    while True:
+        chunk = open_one.recv(4096)
+        if not chunk:
+            break
+        rest += chunk
+    open_one.close()
+    assert b"event: ended" in rest, rest
 
 
 def sendmail_stand_in(d):
