@@ -157,7 +157,7 @@ open_server_socket(hub *h, void **out, const char *endpoint,
 }
 
 static ug_err
-load_settings(hub *h, const ug_config *cfg, ug_diag *diag)
+load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 {
 	long rate, burst;
 	ug_err err = ug_config_int(cfg, "batch_max", 1, 10000, &h->batch_max,
@@ -182,7 +182,7 @@ load_settings(hub *h, const ug_config *cfg, ug_diag *diag)
 	           sizeof h->rules_path);
 	ug_strlcpy(h->clock_path, ug_config_get(cfg, "clock_file"),
 	           sizeof h->clock_path);
-	return hub__load_rules(h, diag) ? UG_OK : UG_EINVAL;
+	return !rules || hub__load_rules(h, diag) ? UG_OK : UG_EINVAL;
 }
 
 bool
@@ -224,14 +224,40 @@ hub__clock(hub *h)
 }
 
 static ug_err
-open_store(hub *h, const ug_config *cfg, ug_diag *diag)
+map_sizes(const ug_config *cfg, long *log_mb, long *derived_mb,
+          ug_diag *diag)
 {
-	long log_mb, derived_mb;
-	ug_err err = ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &log_mb,
+	ug_err err = ug_config_int(cfg, "log_map_mb", 1, 1L << 24, log_mb,
 	                           diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "derived_map_mb", 1, 1L << 24,
-		                    &derived_mb, diag);
+		                    derived_mb, diag);
+	return err;
+}
+
+ug_err
+hub_check_settings(const ug_config *cfg, ug_diag *diag)
+{
+	hub *h = calloc(1, sizeof *h);
+	if (!h)
+		return UG_ENOMEM;
+	long log_mb, derived_mb;
+	ug_err err = load_settings(h, cfg, false, diag);
+	if (err == UG_OK)
+		err = map_sizes(cfg, &log_mb, &derived_mb, diag);
+	/* The gateway's open only parses and allocates: no socket, no child. */
+	if (err == UG_OK)
+		err = hub__gateway_open(h, cfg, diag);
+	hub__gateway_close(h);
+	free(h);
+	return err;
+}
+
+static ug_err
+open_store(hub *h, const ug_config *cfg, ug_diag *diag)
+{
+	long log_mb, derived_mb;
+	ug_err err = map_sizes(cfg, &log_mb, &derived_mb, diag);
 	if (err != UG_OK)
 		return err;
 	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
@@ -249,7 +275,7 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 	char path[512];
 	snprintf(path, sizeof path, "%s/hub.key_secret",
 	         ug_config_get(cfg, "keys_dir"));
-	ug_err err = load_settings(h, cfg, diag);
+	ug_err err = load_settings(h, cfg, true, diag);
 	if (err == UG_OK)
 		err = ug_keys_load_secret(&h->keys, path, diag);
 	if (err == UG_OK)

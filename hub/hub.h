@@ -19,6 +19,9 @@ extern const ug_setting hub_settings[];
 
 /* Open keys and store, bind the sockets. */
 ug_err hub_open(hub **out, const ug_config *cfg, ug_diag *diag);
+/* Check every setting's value as hub_open would, without the keys, the
+ * store, the rules file or a socket (hubd --check-config). */
+ug_err hub_check_settings(const ug_config *cfg, ug_diag *diag);
 /* Run until hub_stop() is called (from a signal handler); returns 0 after a
  * clean stop with everything in flight committed. */
 int hub_run(hub *h);

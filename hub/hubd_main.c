@@ -18,13 +18,154 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "hub/hub.h"
+#include "hub/rules_config.h"
 
 static const char usage[] =
 	"usage: hubd [--config FILE] [--SETTING VALUE]...\n"
+	"       hubd --check-config [--config FILE] [--SETTING VALUE]...\n"
 	"\n"
 	"The ungebro hub: receives agencies' events on the ingest endpoint,\n"
 	"stores them durably, raises early-warning alerts and delivers them\n"
-	"to caseworkers on the delivery endpoint. Stops cleanly on SIGTERM.";
+	"to caseworkers on the delivery endpoint. Stops cleanly on SIGTERM.\n"
+	"\n"
+	"--check-config checks the config and the rules file it names and\n"
+	"exits 0, or 2 after printing each problem as FILE:LINE: reason;\n"
+	"it opens neither the store nor a socket.";
+
+/* One file's check: ug_kv_read stops at the first bad setting, so after
+ * each one the file is read again from the top, skipping the settings
+ * already seen; every bad line is reported, each with its line. */
+typedef struct {
+	ug_err (*check)(void *ctx, const char *name, const char *value,
+	                ug_diag *diag);
+	void *ctx;
+	long seen, skip;
+	bool failed; /* the stop came from check, not from the reader */
+} line_check;
+
+static ug_err
+check_line(void *ctx, const char *name, const char *value, ug_diag *diag)
+{
+	line_check *lc = ctx;
+	if (++lc->seen <= lc->skip)
+		return UG_OK;
+	ug_err err = lc->check(lc->ctx, name, value, diag);
+	lc->failed = err != UG_OK;
+	return err;
+}
+
+/* The number of problems found in path, each printed on stderr. */
+static int
+check_file(const char *path, line_check *lc)
+{
+	int problems = 0;
+	for (;;) {
+		ug_diag diag = {0};
+		lc->seen = 0;
+		lc->failed = false;
+		if (ug_kv_read(path, 0, check_line, lc, &diag) == UG_OK)
+			return problems;
+		problems++;
+		fprintf(stderr, "%s\n", diag.reason);
+		/* A line that is not "name = value" ends the reader's walk. */
+		if (!lc->failed)
+			return problems;
+		lc->skip = lc->seen;
+	}
+}
+
+typedef struct {
+	char rules[512]; /* the last rules setting seen */
+} config_check;
+
+static ug_err
+check_setting(void *ctx, const char *name, const char *value, ug_diag *diag)
+{
+	config_check *cc = ctx;
+	if (strcmp(name, "rules") == 0)
+		snprintf(cc->rules, sizeof cc->rules, "%s", value);
+	if (strcmp(name, "log_level") == 0 && ug_log_parse_level(value) < 0) {
+		ug_diag_set(diag, name, "log_level must be err, warn, notice, "
+		            "info or debug");
+		return UG_EINVAL;
+	}
+	/* The setting alone over the defaults: a failure is this line's. */
+	char option[UG_KV_LINE_MAX + 8];
+	snprintf(option, sizeof option, "--%s=%s", name, value);
+	char *argv[] = {"hubd", option, NULL};
+	ug_config *one = NULL;
+	char **rest;
+	int nrest;
+	bool help;
+	ug_err err = ug_config_load(&one, hub_settings, "", 2, argv, &rest,
+	                            &nrest, &help, diag);
+	if (err == UG_OK)
+		err = hub_check_settings(one, diag);
+	ug_config_destroy(&one);
+	return err;
+}
+
+static ug_err
+check_rule(void *ctx, const char *name, const char *value, ug_diag *diag)
+{
+	return rules_config_set(ctx, name, value, diag);
+}
+
+/* hubd --check-config: argv without that option. Exit 0 or 2. */
+static int
+check_config(int argc, char **argv)
+{
+	int problems = 0;
+	config_check cc = {.rules = ""};
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--config") == 0)
+			problems += check_file(argv[++i], &(line_check){
+			                       check_setting, &cc, 0, 0, false});
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help;
+	ug_diag diag = {0};
+	const char *rules = cc.rules;
+	if (problems == 0) {
+		/* Now the whole: command-line options and their mix. */
+		if (ug_config_load(&cfg, hub_settings, usage, argc, argv, &rest,
+		                   &nrest, &help, &diag) != UG_OK ||
+		    hub_check_settings(cfg, &diag) != UG_OK) {
+			fprintf(stderr, "hubd: %s\n", diag.reason);
+			problems++;
+		} else if (nrest > 0) {
+			fprintf(stderr, "hubd: unexpected argument '%s'\n",
+			        rest[0]);
+			problems++;
+		}
+		if (cfg)
+			rules = ug_config_get(cfg, "rules");
+	}
+	if (rules[0]) {
+		rules_config *scratch = malloc(sizeof *scratch);
+		if (!scratch) {
+			ug_config_destroy(&cfg);
+			return 1;
+		}
+		rules_config_defaults(scratch);
+		int bad = check_file(rules, &(line_check){check_rule, scratch,
+		                                         0, 0, false});
+		/* Settings that are fine alone may still not fit together. */
+		if (bad == 0 && rules_config_load(scratch, rules, &diag) !=
+		                    UG_OK) {
+			fprintf(stderr, "%s\n", diag.reason);
+			bad++;
+		}
+		problems += bad;
+		free(scratch);
+	}
+	ug_config_destroy(&cfg);
+	if (problems > 0)
+		return 2;
+	printf("hubd: configuration OK\n");
+	return 0;
+}
 
 static void
 on_stop(int sig)
@@ -53,6 +194,12 @@ main(int argc, char **argv)
 		log_err("HUB-START", "libsodium failed to initialise");
 		return 1;
 	}
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--check-config") == 0) {
+			memmove(argv + i, argv + i + 1,
+			        (size_t)(argc - i) * sizeof *argv);
+			return check_config(argc - 1, argv);
+		}
 	if (ug_config_load(&cfg, hub_settings, usage, argc, argv, &rest,
 	                   &nrest, &help, &diag) != UG_OK) {
 		fprintf(stderr, "hubd: %s\n", diag.reason);
