@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "hub/hub.h"
 #include "hub/hubctl_audit.h"
+#include "hub/hubctl_backup.h"
 #include "hub/hubctl_lifecycle.h"
 #include "hub/hubctl_web.h"
 #include "proto/wire.h"
@@ -102,6 +103,12 @@ static const char usage[] =
 	"                            bytes, never the CPR). Exit 0 erased\n"
 	"                            (also when nothing was held), 1 failed,\n"
 	"                            2 usage\n"
+	"  backup DIR                hot, compacting copy of the store into\n"
+	"                            the new or empty DIR, with DIR/manifest.json;\n"
+	"                            safe while hubd runs. Exit 0 written, 1 failed\n"
+	"  restore DIR               copy a backup into the empty data_dir and\n"
+	"                            check it against its manifest (hubd\n"
+	"                            stopped). Exit 0 restored, 1 failed\n"
 	"\n"
 	"register-*, revoke-*, assign, keygen (once the store exists), export,\n"
 	"erase and audit show are recorded in the audit trail as hubctl:USER.";
@@ -745,7 +752,9 @@ main(int argc, char **argv)
 	                strcmp(cmd, "set-password") == 0 ||
 	                strcmp(cmd, "set-email") == 0 ||
 	                strcmp(cmd, "revoke-agency") == 0 ||
-	                strcmp(cmd, "revoke-caseworker") == 0;
+	                strcmp(cmd, "revoke-caseworker") == 0 ||
+	                strcmp(cmd, "backup") == 0 ||
+	                strcmp(cmd, "restore") == 0;
 	bool audit = strcmp(cmd, "audit") == 0;
 	bool lifecycle = strcmp(cmd, "export") == 0 || strcmp(cmd, "erase") == 0;
 	bool known = needs_id || audit || lifecycle ||
@@ -765,12 +774,19 @@ main(int argc, char **argv)
 		rc = 2;
 	} else if (lifecycle && !hubctl_lifecycle_usage_ok(cfg, cmd)) {
 		rc = 2;
+	} else if (strcmp(cmd, "restore") == 0 &&
+	           (rc = hubctl_restore_files(cfg, id)) != 0) {
+		/* nothing restored: no store to open */
 	} else {
 		ctl c = {0};
 		if (open_ctl(&c, cfg, &diag) != UG_OK) {
 			rc = fail("cannot open the hub's keys and store", &diag);
 		} else if (audit) {
 			rc = hubctl_audit(cfg, c.store, c.keys, id);
+		} else if (strcmp(cmd, "backup") == 0) {
+			rc = hubctl_backup(cfg, c.store, c.keys, id);
+		} else if (strcmp(cmd, "restore") == 0) {
+			rc = hubctl_restore_check(c.store, c.keys, id);
 		} else if (strcmp(cmd, "export") == 0) {
 			rc = hubctl_export(cfg, c.store, c.keys);
 		} else if (strcmp(cmd, "erase") == 0) {

@@ -458,4 +458,28 @@ typedef struct {
 
 ug_err store_get_stats(store *s, store_stats *out);
 
+/* ---- backup and restore (store_backup.c) ---- */
+
+/* What a backup holds, read back from the copy itself. */
+typedef struct {
+	store_stats stats;        /* of the copy: last_seq, log_events... */
+	store_audit_report audit; /* the copy's chain (if verified) */
+	bool audit_verified;      /* a sign_public key was given */
+	uint32_t format;          /* the log's store format number */
+} store_backup_info;
+
+/* Hot, compacting copy of derived/ then log/ (so the copy's derived state
+ * is never ahead of its log) into dir/derived/data.mdb and
+ * dir/log/data.mdb (0600), dir made 0700 and required missing or empty
+ * (else UG_EEXISTS). The copy is then opened with opts' key, its figures
+ * read into out and its audit chain verified against sign_public (32
+ * bytes, or NULL: not verified). Safe while hubd runs. */
+ug_err store_backup(store *s, const char *dir, const store_opts *opts,
+                    const uint8_t *sign_public, store_backup_info *out,
+                    ug_diag *diag) __attribute__((warn_unused_result));
+/* Copy a backup's two data files into data_dir, which must be missing or
+ * empty (else UG_EEXISTS, nothing written); no store is opened here. */
+ug_err store_restore(const char *from, const char *data_dir, ug_diag *diag)
+	__attribute__((warn_unused_result));
+
 #endif

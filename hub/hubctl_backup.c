@@ -1,0 +1,174 @@
+/*
+ * hubctl backup / restore. The manifest is written after the copy, from
+ * the copy's own figures (store_backup reads them back), so it never
+ * claims more than the backup holds; restore refuses a directory without
+ * one, and checks the restored store against it.
+ */
+#include "hub/hubctl_backup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "hub/hubctl_audit.h"
+
+#define MANIFEST "manifest.json"
+
+static int
+failed(const char *what, const ug_diag *diag, ug_err err)
+{
+	fprintf(stderr, "hubctl: %s: %s\n", what,
+	        diag->reason[0] ? diag->reason : ug_strerror(err));
+	return 1;
+}
+
+static ug_err
+write_manifest(const char *dir, const store_backup_info *b, ug_diag *diag)
+{
+	char path[600], when[32];
+	snprintf(path, sizeof path, "%s/" MANIFEST, dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		ug_diag_set(diag, path, "cannot create %s: %s", path,
+		            strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return UG_EIO;
+	}
+	int64_t now = ug_now_ms();
+	time_t secs = (time_t)(now / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	const store_audit_report *a = &b->audit;
+	fprintf(f,
+	        "{\"created\":\"%s\",\"created_ms\":%" PRId64 ","
+	        "\"store_format\":%" PRIu32 ","
+	        "\"log_last_seq\":%" PRIu64 ",\"log_events\":%" PRIu64 ","
+	        "\"last_applied\":%" PRIu64 ","
+	        "\"audit_records\":%" PRIu64 ",\"audit_verified\":%s,"
+	        "\"audit_intact\":%s,\"audit_head\":%" PRIu64 ","
+	        "\"audit_checkpoints\":%" PRIu64 ","
+	        "\"audit_last_checkpoint\":%" PRIu64 ","
+	        "\"files\":[\"log/data.mdb\",\"derived/data.mdb\"]}\n",
+	        when, now, b->format, b->stats.last_seq, b->stats.log_events,
+	        b->stats.last_applied, b->stats.audit_records,
+	        b->audit_verified ? "true" : "false",
+	        b->audit_verified && !a->broken_seq ? "true" : "false",
+	        a->head, a->checkpoints, a->last_checkpoint);
+	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok) {
+		ug_diag_set(diag, path, "cannot write %s", path);
+		return UG_EIO;
+	}
+	return UG_OK;
+}
+
+int
+hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
+{
+	ug_diag diag = {0};
+	long log_mb, derived_mb;
+	ug_err err = ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &log_mb,
+	                           &diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "derived_map_mb", 1, 1L << 24,
+		                    &derived_mb, &diag);
+	if (err != UG_OK)
+		return failed("backup", &diag, err);
+	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
+	                   keys->storage_key};
+	char path[600];
+	uint8_t pk[UG_SIGN_PUBLIC_LEN];
+	snprintf(path, sizeof path, "%s/hub.sign_public",
+	         ug_config_get(cfg, "keys_dir"));
+	ug_diag pk_diag = {0};
+	bool have_pk = ug_keys_load_sign_public(path, pk, &pk_diag) == UG_OK;
+	store_backup_info info;
+	err = store_backup(s, dir, &opts, have_pk ? pk : NULL, &info, &diag);
+	if (err == UG_OK)
+		err = write_manifest(dir, &info, &diag);
+	if (err != UG_OK) {
+		hubctl_audit_admin(s, keys, "backup", "failed", NULL, dir);
+		return failed("backup", &diag, err);
+	}
+	hubctl_audit_admin(s, keys, "backup", "ok", NULL, dir);
+	printf("backup in %s: log up to sequence %" PRIu64 " (%" PRIu64
+	       " events), audit trail %" PRIu64 " records%s\n",
+	       dir, info.stats.last_seq, info.stats.log_events,
+	       info.stats.audit_records,
+	       !info.audit_verified  ? " (not verified: no hub.sign_public)"
+	       : info.audit.broken_seq ? " (BROKEN in the copy)"
+	                             : " (intact)");
+	return 0;
+}
+
+/* The manifest's value of a whole-number field, or false. */
+static bool
+manifest_number(const char *dir, const char *name, uint64_t *value)
+{
+	char path[600], text[4096];
+	snprintf(path, sizeof path, "%s/" MANIFEST, dir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	char key[64];
+	snprintf(key, sizeof key, "\"%s\":", name);
+	const char *at = strstr(text, key);
+	if (!at)
+		return false;
+	char *end;
+	*value = strtoull(at + strlen(key), &end, 10);
+	return end != at + strlen(key);
+}
+
+int
+hubctl_restore_files(const ug_config *cfg, const char *dir)
+{
+	uint64_t last;
+	if (!manifest_number(dir, "log_last_seq", &last)) {
+		fprintf(stderr, "hubctl: restore: %s/" MANIFEST " is missing "
+		        "or unreadable: not a backup made by hubctl backup\n",
+		        dir);
+		return 1;
+	}
+	ug_diag diag = {0};
+	ug_err err = store_restore(dir, ug_config_get(cfg, "data_dir"), &diag);
+	if (err != UG_OK)
+		return failed("restore", &diag, err);
+	return 0;
+}
+
+int
+hubctl_restore_check(store *s, ug_keys *keys, const char *dir)
+{
+	uint64_t last = 0, events = 0;
+	manifest_number(dir, "log_last_seq", &last);
+	manifest_number(dir, "log_events", &events);
+	store_stats st = {0};
+	ug_err err = store_get_stats(s, &st);
+	if (err != UG_OK || st.last_seq != last || st.log_events != events) {
+		fprintf(stderr, "hubctl: restore: the restored log (sequence "
+		        "%" PRIu64 ", %" PRIu64 " events) does not match the "
+		        "manifest (%" PRIu64 ", %" PRIu64 ")\n", st.last_seq,
+		        st.log_events, last, events);
+		hubctl_audit_admin(s, keys, "restore", "failed", NULL, dir);
+		return 1;
+	}
+	hubctl_audit_admin(s, keys, "restore", "ok", NULL, dir);
+	printf("restored from %s: log up to sequence %" PRIu64 " (%" PRIu64
+	       " events); run hubctl audit verify, then start hubd\n", dir,
+	       st.last_seq, st.log_events);
+	return 0;
+}

@@ -1,0 +1,175 @@
+/*
+ * Backup and restore of the two environments (store.h). The copy is
+ * LMDB's own hot copy, compacting (mdb_env_copy2 with MDB_CP_COMPACT): a
+ * consistent snapshot of committed transactions while hubd writes on.
+ * derived/ is copied before log/, so the copy's derived state is never
+ * ahead of its log: a hub started on a restore replays the difference, as
+ * after a crash.
+ */
+#include "store/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store_int.h"
+
+static const char *const envs[] = {"derived", "log"};
+
+/* UG_OK when path is missing or an empty directory. */
+static ug_err
+require_empty(const char *path, ug_diag *diag)
+{
+	DIR *d = opendir(path);
+	if (!d) {
+		if (errno == ENOENT)
+			return UG_OK;
+		ug_diag_set(diag, path, "cannot read %s: %s", path,
+		            strerror(errno));
+		return UG_EIO;
+	}
+	struct dirent *e;
+	bool empty = true;
+	while (empty && (e = readdir(d)))
+		empty = strcmp(e->d_name, ".") == 0 ||
+		        strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	if (!empty) {
+		ug_diag_set(diag, path, "%s is not empty", path);
+		return UG_EEXISTS;
+	}
+	return UG_OK;
+}
+
+static ug_err
+make_dir(const char *path, ug_diag *diag)
+{
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		ug_diag_set(diag, path, "cannot create %s: %s", path,
+		            strerror(errno));
+		return UG_EIO;
+	}
+	return UG_OK;
+}
+
+/* The lock file LMDB made when the copy was opened to be read back: a
+ * backup holds data only. */
+static void
+drop_lock(const char *dir, const char *env)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/%s/lock.mdb", dir, env);
+	unlink(path);
+}
+
+ug_err
+store_backup(store *s, const char *dir, const store_opts *opts,
+             const uint8_t *sign_public, store_backup_info *out,
+             ug_diag *diag)
+{
+	memset(out, 0, sizeof *out);
+	ug_err err = require_empty(dir, diag);
+	if (err == UG_OK)
+		err = make_dir(dir, diag);
+	MDB_env *from[] = {s->derived_env, s->log_env};
+	char path[600];
+	for (size_t i = 0; err == UG_OK && i < 2; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, envs[i]);
+		err = make_dir(path, diag);
+		if (err != UG_OK)
+			break;
+		int rc = mdb_env_copy2(from[i], path, MDB_CP_COMPACT);
+		if (rc != 0) {
+			ug_diag_set(diag, envs[i], "copy of %s/ failed: %s",
+			            envs[i], mdb_strerror(rc));
+			return store__map_err(rc, "backup copy");
+		}
+		snprintf(path, sizeof path, "%s/%s/data.mdb", dir, envs[i]);
+		chmod(path, 0600);
+	}
+	if (err != UG_OK)
+		return err;
+	/* Read the figures from the copy itself, not from the live store:
+	 * they then say exactly what the backup holds, and the copy is shown
+	 * to open with the storage key. */
+	store *copy = NULL;
+	err = store_open(&copy, dir, opts, diag);
+	if (err == UG_OK)
+		err = store_get_stats(copy, &out->stats);
+	if (err == UG_OK && sign_public) {
+		err = store_audit_verify(copy, sign_public, &out->audit);
+		out->audit_verified = err == UG_OK;
+	}
+	if (err == UG_OK) {
+		MDB_txn *txn = NULL;
+		MDB_val key = {6, "format"}, val;
+		int rc = store__begin_read(copy->log_env, &txn);
+		if (rc == 0 && mdb_get(txn, copy->log_meta, &key, &val) == 0 &&
+		    val.mv_size == 4)
+			out->format = ug_get_be32(val.mv_data);
+		if (rc == 0)
+			mdb_txn_abort(txn);
+	}
+	store_close(&copy);
+	drop_lock(dir, "log");
+	drop_lock(dir, "derived");
+	return err;
+}
+
+static ug_err
+copy_file(const char *from, const char *to, ug_diag *diag)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		ug_diag_set(diag, from, "cannot open %s: %s", from,
+		            strerror(errno));
+		return errno == ENOENT ? UG_ENOTFOUND : UG_EIO;
+	}
+	int outfd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ug_err err = outfd < 0 ? UG_EIO : UG_OK;
+	char buf[1 << 16];
+	ssize_t n = 0;
+	while (err == UG_OK && (n = read(in, buf, sizeof buf)) > 0)
+		for (ssize_t done = 0; err == UG_OK && done < n;) {
+			ssize_t w = write(outfd, buf + done, (size_t)(n - done));
+			if (w < 0)
+				err = UG_EIO;
+			else
+				done += w;
+		}
+	if (n < 0 || (err == UG_OK && fsync(outfd) != 0))
+		err = UG_EIO;
+	if (err != UG_OK)
+		ug_diag_set(diag, to, "cannot write %s: %s", to,
+		            strerror(errno));
+	if (outfd >= 0)
+		close(outfd);
+	close(in);
+	return err;
+}
+
+ug_err
+store_restore(const char *from, const char *data_dir, ug_diag *diag)
+{
+	ug_err err = require_empty(data_dir, diag);
+	if (err != UG_OK)
+		return err;
+	if (ug_mkdir_p(data_dir) != 0) {
+		ug_diag_set(diag, data_dir, "cannot create %s: %s", data_dir,
+		            strerror(errno));
+		return UG_EIO;
+	}
+	char src[600], dst[600];
+	for (size_t i = 0; err == UG_OK && i < 2; i++) {
+		snprintf(dst, sizeof dst, "%s/%s", data_dir, envs[i]);
+		err = make_dir(dst, diag);
+		snprintf(src, sizeof src, "%s/%s/data.mdb", from, envs[i]);
+		snprintf(dst, sizeof dst, "%s/%s/data.mdb", data_dir, envs[i]);
+		if (err == UG_OK)
+			err = copy_file(src, dst, diag);
+	}
+	return err;
+}
