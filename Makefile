@@ -156,4 +156,44 @@ format:
 clean:
 	rm -rf build
 
+# ---- install / uninstall (docs/OPERATIONS.md, "Build and install") ----
+# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, the systemd
+# units (their paths rewritten to PREFIX), the example configs, the docs
+# and a man page per program. uninstall removes exactly those files.
+PREFIX  ?= /usr/local
+BINDIR  := $(PREFIX)/bin
+MAN1DIR := $(PREFIX)/share/man/man1
+DOCDIR  := $(PREFIX)/share/doc/ungebro
+UNITDIR := $(PREFIX)/lib/systemd/system
+INSTALL_UNITS := $(wildcard deploy/*.service)
+INSTALL_EXAMPLES := $(wildcard deploy/*.example)
+INSTALL_DOCS := README.md $(wildcard docs/*.md docs/*.png)
+INSTALL_MAN := $(PROGRAMS:%=deploy/man/%.1)
+INSTALLED := $(PROGRAMS:%=$(BINDIR)/%) \
+             $(INSTALL_UNITS:deploy/%=$(UNITDIR)/%) \
+             $(INSTALL_EXAMPLES:deploy/%=$(DOCDIR)/examples/%) \
+             $(patsubst %,$(DOCDIR)/%,$(notdir $(INSTALL_DOCS))) \
+             $(INSTALL_MAN:deploy/man/%=$(MAN1DIR)/%)
+
+.PHONY: install uninstall
+install: $(BINS)
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) \
+	  $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	for u in $(INSTALL_UNITS); do \
+	  sed -e 's|/usr/local/bin|$(BINDIR)|g' \
+	      -e 's|/usr/local/share/doc/ungebro|$(DOCDIR)|g' $$u \
+	    > $(DESTDIR)$(UNITDIR)/$$(basename $$u).tmp && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u).tmp && \
+	  mv $(DESTDIR)$(UNITDIR)/$$(basename $$u).tmp \
+	     $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; \
+	done
+	install -m 0644 $(INSTALL_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(INSTALL_MAN) $(DESTDIR)$(MAN1DIR)/
+
+uninstall:
+	rm -f $(INSTALLED:%=$(DESTDIR)%)
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

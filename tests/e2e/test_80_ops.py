@@ -170,3 +170,52 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
     shown = hub.hubctl("audit", "show", "--json").stdout
     assert '"action": "restore"' in shown
     assert '"action": "backup"' not in shown
+
+
+# -- make install / uninstall
+
+
+def test_make_install_and_uninstall_into_a_destdir(tmp_path):
+    import shutil
+    import stat
+
+    dest = tmp_path / "dest"
+    build = hubtest.BUILD
+    make = ["make", "-s", "-C", str(hubtest.ROOT), f"BUILD={build}",
+            f"DESTDIR={dest}", "PREFIX=/usr"]
+    p = subprocess.run(make + ["install"], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    usr = dest / "usr"
+    programs = sorted(f.name for f in (build / "bin").iterdir())
+    assert {"hubd", "hubctl", "inbox", "adapter-school"} <= set(programs)
+    for name in programs:
+        exe = usr / "bin" / name
+        assert stat.S_IMODE(exe.stat().st_mode) == 0o755, name
+        page = usr / "share/man/man1" / f"{name}.1"
+        assert stat.S_IMODE(page.stat().st_mode) == 0o644, name
+    for unit in ("hubd.service", "ungebro-adapter@.service"):
+        text = (usr / "lib/systemd/system" / unit).read_text()
+        assert "ExecStart=/usr/bin/" in text and "/usr/local" not in text
+    doc = usr / "share/doc/ungebro"
+    for name in ("README.md", "OPERATIONS.md", "examples/hubd.conf.example",
+                 "examples/rules.conf.example",
+                 "examples/adapter.conf.example"):
+        assert stat.S_IMODE((doc / name).stat().st_mode) == 0o644, name
+    # Each page renders without a warning.
+    renderer = shutil.which("groff")
+    if renderer:
+        for page in (usr / "share/man/man1").iterdir():
+            r = subprocess.run([renderer, "-man", "-Tutf8", "-ww", "-z",
+                                str(page)], capture_output=True, text=True)
+            assert r.returncode == 0 and r.stderr == "", \
+                f"{page.name}: {r.stderr}"
+    installed = [f for f in dest.rglob("*") if not f.is_dir()]
+    assert len(installed) > len(programs) * 2
+
+    p = subprocess.run(make + ["uninstall"], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    left = [str(f) for f in dest.rglob("*") if not f.is_dir()]
+    assert left == []
+    assert not doc.exists()

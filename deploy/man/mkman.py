@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""Write deploy/man/PROGRAM.1 for every program from its --help text (the
+OPTIONS section, verbatim) and the few lines below. Run after changing a
+program's options or this file:
+
+    deploy/man/mkman.py build/release/bin
+
+The pages are committed, so `make install` needs neither this script nor
+a build of it; tests/e2e/test_80_ops.py checks they render cleanly."""
+
+import datetime
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ADAPTER_EXIT = [
+    ("0", "everything delivered, no row rejected"),
+    ("1", "everything delivered, some rows rejected (or refused by the "
+          "hub)"),
+    ("2", "not everything delivered yet (hub unreachable or slow); the "
+          "outbox keeps the events"),
+    ("3", "fatal: usage or settings, a whole-file problem, the hub refused "
+          "the key, the outbox failed"),
+]
+ADAPTER_FILES = [
+    ("/etc/ungebro/adapter-NAME.conf", "settings (adapter.conf.example)"),
+    ("/var/spool/ungebro/NAME", "watched directory (done/, failed/)"),
+    ("/var/lib/ungebro/adapters/NAME", "the sealed outbox"),
+]
+ADAPTER_SEE = ["hubd(1)", "hubctl(1)", "ADAPTERS.md"]
+
+
+def adapter(name, what):
+    return dict(
+        summary=f"import {what} into the ungebro hub",
+        description=f"adapter-{name} reads the agency's export files "
+                    f"(CSV or XLSX), turns each row into a signed event, "
+                    f"keeps it in a sealed outbox and delivers it to the "
+                    f"hub until the hub acknowledges it. It runs once "
+                    f"(import, flush) or as a service watching a "
+                    f"directory (watch; systemd unit "
+                    f"ungebro-adapter@{name}).",
+        files=[(p.replace("NAME", name), w) for p, w in ADAPTER_FILES],
+        exit=ADAPTER_EXIT, see=ADAPTER_SEE)
+
+
+PAGES = {
+    "hubd": dict(
+        summary="the ungebro early-warning hub daemon",
+        description="hubd receives the agencies' events on the ingest "
+                    "endpoint, stores them durably in its LMDB store, "
+                    "applies the early-warning rules and delivers the "
+                    "alerts they raise to caseworkers on the delivery "
+                    "endpoint. SIGTERM or SIGINT finish the batch in "
+                    "flight and stop it cleanly; SIGHUP reloads the rules "
+                    "file. hubd --check-config checks the configuration "
+                    "and the rules file without opening the store.",
+        files=[("/etc/ungebro/hubd.conf", "settings (hubd.conf.example)"),
+               ("/etc/ungebro/rules.conf", "the rules (rules.conf.example)"),
+               ("/etc/ungebro/keys/hub.key_secret", "the hub's secrets"),
+               ("/var/lib/ungebro/hub", "data_dir: log/ and derived/")],
+        exit=[("0", "stopped cleanly, or --check-config found no problem"),
+              ("1", "could not start (keys, store, sockets)"),
+              ("2", "usage or settings; --check-config found problems")],
+        see=["hubctl(1)", "inbox(1)", "webd(1)", "OPERATIONS.md",
+             "RULES.md"]),
+    "hubctl": dict(
+        summary="administer the ungebro hub",
+        description="hubctl makes keys, registers agencies, caseworkers "
+                    "and the web gateway, assigns contact persons, shows "
+                    "statistics and the event log, verifies and shows the "
+                    "audit trail, exports and erases a person's data, and "
+                    "backs the store up and restores it. It works on the "
+                    "store named by the hub's configuration, also while "
+                    "hubd runs (restore excepted).",
+        files=[("/etc/ungebro/hubd.conf", "the hub's settings"),
+               ("/etc/ungebro/keys", "keys_dir")],
+        exit=[("0", "done"), ("1", "failed (or the audit trail is "
+                                    "broken)"),
+              ("2", "usage")],
+        see=["hubd(1)", "OPERATIONS.md", "SECURITY.md"]),
+    "inbox": dict(
+        summary="a caseworker's terminal inbox of early-warning alerts",
+        description="inbox connects to the hub's delivery endpoint with a "
+                    "caseworker's key, shows their alerts as they arrive "
+                    "and acknowledges them, or runs one command: list the "
+                    "open alerts, show a person's timeline, acknowledge an "
+                    "alert or record what was done.",
+        files=[("keys_dir/ID.key_secret", "the caseworker's key"),
+               ("keys_dir/hub.key", "the hub's public key")],
+        exit=[("0", "done"), ("1", "failed (connection, refused, not "
+                                    "found)"),
+              ("2", "usage")],
+        see=["hubd(1)", "webd(1)", "hubctl(1)"]),
+    "webd": dict(
+        summary="the caseworkers' web inbox for the ungebro hub",
+        description="webd serves the web inbox over plain HTTP for a "
+                    "reverse proxy with TLS: caseworkers log in with a "
+                    "password, see their open alerts and why they fired, "
+                    "record what was done and open a timeline. It talks "
+                    "to hubd on the delivery endpoint with the gateway's "
+                    "key; hubd checks the passwords.",
+        files=[("keys_dir/ID.key_secret", "the gateway's key"),
+               ("keys_dir/hub.key", "the hub's public key")],
+        exit=[("0", "stopped cleanly"), ("1", "could not start"),
+              ("2", "usage or settings")],
+        see=["hubd(1)", "hubctl(1)", "OPERATIONS.md"]),
+    "adapter-addiction": adapter("addiction", "the addiction centre's "
+                                 "referrals"),
+    "adapter-college": adapter("college", "youth education student "
+                               "status"),
+    "adapter-jobcenter": adapter("jobcenter", "the Jobcenter's benefit "
+                                 "periods and missed activations"),
+    "adapter-school": adapter("school", "a school's absence, readiness "
+                              "and school leaving"),
+    "adapter-youthunit": adapter("youthunit", "the youth unit's contact "
+                                 "assignments and desk memberships"),
+}
+
+
+def esc(text):
+    """Roff-safe text: backslashes, and a leading '.' or quote."""
+    text = text.replace("\\", "\\e").replace("-", "\\-")
+    return "\\&" + text if text[:1] in (".", "'") else text
+
+
+def page(name, info, help_text, date):
+    out = [f'.TH {name.upper()} 1 "{date}" "ungebro" "ungebro manual"',
+           ".SH NAME", f"{esc(name)} \\- {esc(info['summary'])}",
+           ".SH SYNOPSIS", ".nf"]
+    usage = [ln for ln in help_text.splitlines()
+             if ln.lower().startswith("usage:") or
+             (ln.startswith("       ") and ln.strip().startswith(name))]
+    out += [esc(ln.split(":", 1)[1].strip() if ln.lower().startswith(
+        "usage:") else ln.strip()) for ln in usage]
+    out += [".fi", ".SH DESCRIPTION", esc(info["description"]),
+            ".SH OPTIONS", "The text of", f".B {esc(name)} \\-\\-help:",
+            ".PP", ".nf"]
+    out += [esc(ln) if ln.strip() else "" for ln in help_text.splitlines()]
+    out += [".fi", ".SH FILES"]
+    for path, what in info["files"]:
+        out += [".TP", f".I {esc(path)}", esc(what)]
+    out += [".SH EXIT STATUS"]
+    for code, what in info["exit"]:
+        out += [".TP", f".B {code}", esc(what)]
+    out += [".SH SEE ALSO", esc(", ".join(info["see"])) +
+            " (in /usr/share/doc/ungebro or PREFIX/share/doc/ungebro)"]
+    return "\n".join(ln if ln else ".sp" for ln in out) + "\n"
+
+
+def main():
+    bindir = Path(sys.argv[1] if len(sys.argv) > 1 else "build/release/bin")
+    date = datetime.date.today().isoformat()
+    for name, info in PAGES.items():
+        help_text = subprocess.run([str(bindir / name), "--help"],
+                                   capture_output=True, text=True).stdout
+        (HERE / f"{name}.1").write_text(page(name, info, help_text, date))
+
+
+if __name__ == "__main__":
+    main()
