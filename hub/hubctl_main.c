@@ -26,6 +26,7 @@
 #include "hub/hubctl_audit.h"
 #include "hub/hubctl_backup.h"
 #include "hub/hubctl_lifecycle.h"
+#include "hub/hubctl_report.h"
 #include "hub/hubctl_web.h"
 #include "proto/wire.h"
 #include "store/store.h"
@@ -109,6 +110,13 @@ static const char usage[] =
 	"  restore DIR               copy a backup into the empty data_dir and\n"
 	"                            check it against its manifest (hubd\n"
 	"                            stopped). Exit 0 restored, 1 failed\n"
+	"  report --year YYYY --out FILE.html\n"
+	"                            the annual status on the strategy's goals\n"
+	"                            (or --from DATE --to DATE instead of\n"
+	"                            --year): one self-contained HTML page and\n"
+	"                            status-TABLE.csv beside it, counts of 1-4\n"
+	"                            persons suppressed (<5), never a CPR.\n"
+	"                            Audited. Exit 0 written, 1 failed, 2 usage\n"
 	"\n"
 	"register-*, revoke-*, assign, keygen (once the store exists), export,\n"
 	"erase and audit show are recorded in the audit trail as hubctl:USER.";
@@ -133,6 +141,7 @@ static const ug_setting extra_settings[] = {
 	{"file", "", "assign: CSV file of assignments"},
 	{"out", "", "export: write the JSON to this file (0600)"},
 	{"reason", "", "erase: the lawful ground, kept in the audit trail"},
+	{"year", "", "report: the calendar year reported on"},
 	{"json", "false", "stats, log, audit show: print JSON"},
 	{"after", "0", "log: start after this sequence"},
 	{"limit", "0", "log: at most this many events (0 = all)"},
@@ -757,7 +766,8 @@ main(int argc, char **argv)
 	                strcmp(cmd, "restore") == 0;
 	bool audit = strcmp(cmd, "audit") == 0;
 	bool lifecycle = strcmp(cmd, "export") == 0 || strcmp(cmd, "erase") == 0;
-	bool known = needs_id || audit || lifecycle ||
+	bool report = strcmp(cmd, "report") == 0;
+	bool known = needs_id || audit || lifecycle || report ||
 	             strcmp(cmd, "assign") == 0 ||
 	             strcmp(cmd, "stats") == 0 || strcmp(cmd, "log") == 0;
 	if (!known || (needs_id && !id)) {
@@ -773,6 +783,8 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "assign") == 0 && !assign_usage_ok(cfg)) {
 		rc = 2;
 	} else if (lifecycle && !hubctl_lifecycle_usage_ok(cfg, cmd)) {
+		rc = 2;
+	} else if (report && !hubctl_report_usage_ok(cfg)) {
 		rc = 2;
 	} else if (strcmp(cmd, "restore") == 0 &&
 	           (rc = hubctl_restore_files(cfg, id)) != 0) {
@@ -791,6 +803,8 @@ main(int argc, char **argv)
 			rc = hubctl_export(cfg, c.store, c.keys);
 		} else if (strcmp(cmd, "erase") == 0) {
 			rc = hubctl_erase(cfg, c.store, c.keys);
+		} else if (report) {
+			rc = hubctl_report(cfg, c.store, c.keys);
 		} else if (strcmp(cmd, "register-agency") == 0) {
 			rc = cmd_register(&c, STORE_AGENCY, id);
 		} else if (strcmp(cmd, "register-caseworker") == 0) {

@@ -1,0 +1,719 @@
+/*
+ * hubctl report: reads the whole log (each event unsealed by the store
+ * and decoded here), reduces it to report_facts keyed by a run-local
+ * person number, reads every alert's state, and hands the computation to
+ * report_calc.c. Then it renders: one HTML page with inline CSS and SVG
+ * (nothing fetched, printable) and status-<table>.csv beside it.
+ *
+ * Never written anywhere: a CPR (read from the envelope only to compute
+ * the age), a name, a person key or an alert id. The page shows ids of
+ * schools, institutions and rules, and counts after suppression.
+ */
+#include "hub/hubctl_report.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "hub/engine.h"
+#include "hub/hubctl_audit.h"
+#include "hub/report.h"
+#include "hub/rules_config.h"
+#include "proto/wire.h"
+
+#define REPORT_TABLES 9
+#define NEET_BASELINE 360
+#define NEET_GOAL 160
+
+/* ---- the period ---- */
+
+static bool
+period_of(const ug_config *cfg, int32_t *from, int32_t *to)
+{
+	const char *year = ug_config_get(cfg, "year");
+	const char *f = ug_config_get(cfg, "from"), *t = ug_config_get(cfg, "to");
+	if (year[0]) {
+		char *end;
+		long y = strtol(year, &end, 10);
+		char a[16], b[16];
+		if (*end || y < 1970 || y > 9999 || f[0] || t[0]) {
+			fprintf(stderr, "hubctl: report: --year YYYY, or --from "
+			        "DATE --to DATE (not both)\n");
+			return false;
+		}
+		snprintf(a, sizeof a, "%04ld-01-01", y);
+		snprintf(b, sizeof b, "%04ld-12-31", y);
+		return ug_date_parse(a, from) == UG_OK &&
+		       ug_date_parse(b, to) == UG_OK;
+	}
+	if (!f[0] || !t[0] || ug_date_parse(f, from) != UG_OK ||
+	    ug_date_parse(t, to) != UG_OK || *to < *from) {
+		fprintf(stderr, "hubctl: report needs --year YYYY, or --from "
+		        "DATE --to DATE (YYYY-MM-DD, from not after to)\n");
+		return false;
+	}
+	return true;
+}
+
+bool
+hubctl_report_usage_ok(const ug_config *cfg)
+{
+	int32_t from, to;
+	if (!period_of(cfg, &from, &to))
+		return false;
+	if (!ug_config_get(cfg, "out")[0]) {
+		fprintf(stderr, "hubctl: report needs --out FILE.html\n");
+		return false;
+	}
+	return true;
+}
+
+/* ---- reading the log ---- */
+
+typedef struct {
+	report_input in;
+	size_t cap, pcap;
+	uint8_t (*ids)[16], (*sup)[16];
+	/* person key -> index, open addressing */
+	uint8_t (*keys)[UG_PERSON_KEY_LEN];
+	uint32_t *slot;
+	size_t slots;
+	/* every record's sequence and person, for the alerts */
+	uint64_t *seqs;
+	uint32_t *seq_person;
+	size_t nseqs, seqcap;
+	bool oom;
+} scan;
+
+static uint32_t
+person_of(scan *sc, const uint8_t *key, const char *cpr)
+{
+	if (sc->in.npersons * 2 >= sc->slots) {
+		size_t slots = sc->slots ? 2 * sc->slots : 1024;
+		uint32_t *slot = malloc(slots * sizeof *slot);
+		if (!slot)
+			return REPORT_NO_PERSON;
+		memset(slot, 0xff, slots * sizeof *slot);
+		for (size_t i = 0; i < sc->in.npersons; i++) {
+			size_t h = (size_t)ug_get_be32(sc->keys[i]) % slots;
+			while (slot[h] != UINT32_MAX)
+				h = (h + 1) % slots;
+			slot[h] = (uint32_t)i;
+		}
+		free(sc->slot);
+		sc->slot = slot;
+		sc->slots = slots;
+	}
+	size_t h = (size_t)ug_get_be32(key) % sc->slots;
+	for (; sc->slot[h] != UINT32_MAX; h = (h + 1) % sc->slots) {
+		uint32_t p = sc->slot[h];
+		if (memcmp(sc->keys[p], key, UG_PERSON_KEY_LEN) == 0) {
+			if (!sc->in.birth[p] && cpr && cpr[0])
+				sc->in.birth[p] = profile_birth_from_cpr(cpr);
+			return p;
+		}
+	}
+	if (sc->in.npersons == sc->pcap) {
+		size_t cap = sc->pcap ? 2 * sc->pcap : 1024;
+		void *k = realloc(sc->keys, cap * sizeof *sc->keys);
+		if (k)
+			sc->keys = k;
+		void *b = realloc(sc->in.birth, cap * sizeof *sc->in.birth);
+		if (b)
+			sc->in.birth = b;
+		if (!k || !b)
+			return REPORT_NO_PERSON;
+		sc->pcap = cap;
+	}
+	uint32_t p = (uint32_t)sc->in.npersons++;
+	memcpy(sc->keys[p], key, UG_PERSON_KEY_LEN);
+	sc->in.birth[p] = cpr && cpr[0] ? profile_birth_from_cpr(cpr) : 0;
+	sc->slot[h] = p;
+	return p;
+}
+
+static report_fact *
+new_fact(scan *sc)
+{
+	if (sc->in.nfacts == sc->cap) {
+		size_t cap = sc->cap ? 2 * sc->cap : 4096;
+		void *f = realloc(sc->in.facts, cap * sizeof *sc->in.facts);
+		if (f)
+			sc->in.facts = f;
+		void *i = realloc(sc->ids, cap * sizeof *sc->ids);
+		if (i)
+			sc->ids = i;
+		void *s = realloc(sc->sup, cap * sizeof *sc->sup);
+		if (s)
+			sc->sup = s;
+		if (!f || !i || !s)
+			return NULL;
+		sc->cap = cap;
+	}
+	report_fact *f = &sc->in.facts[sc->in.nfacts];
+	memset(f, 0, sizeof *f);
+	memset(sc->ids[sc->in.nfacts], 0, 16);
+	memset(sc->sup[sc->in.nfacts], 0, 16);
+	return f;
+}
+
+static int32_t
+day_of(const char *text)
+{
+	int32_t d = 0;
+	if (!text || ug_date_parse(text, &d) != UG_OK)
+		return 0;
+	return d;
+}
+
+static void
+copy(char dst[REPORT_LABEL_MAX], const char *src)
+{
+	snprintf(dst, REPORT_LABEL_MAX, "%s", src ? src : "");
+}
+
+/* Fill f from the envelope; false when the event is not one the report
+ * counts. */
+static bool
+fact_of(const wire_envelope *env, report_fact *f)
+{
+	switch (env->payload_case) {
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT: {
+		const Ungebro__V1__ReadinessAssessment *r =
+			env->readiness_assessment;
+		f->type = REPORT_READY;
+		f->n1 = r->grade;
+		f->flag = r->ready;
+		f->day = day_of(r->date);
+		copy(f->org, r->school);
+		return true;
+	}
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT: {
+		const Ungebro__V1__AbsenceReport *r = env->absence_report;
+		f->type = REPORT_ABSENCE;
+		f->day = day_of(r->period_start);
+		f->day2 = day_of(r->period_end);
+		f->n1 = r->lessons_absent;
+		f->n2 = r->lessons_expected;
+		f->kind = (uint8_t)r->kind;
+		copy(f->org, r->school);
+		return true;
+	}
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT:
+		f->type = REPORT_DROPOUT;
+		f->day = day_of(env->dropout->date);
+		copy(f->org, env->dropout->institution);
+		copy(f->prog, env->dropout->programme);
+		return true;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK:
+		f->type = REPORT_RISK;
+		f->day = day_of(env->dropout_risk->date);
+		copy(f->org, env->dropout_risk->institution);
+		copy(f->prog, env->dropout_risk->programme);
+		return true;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ENROLMENT:
+		f->type = REPORT_ENROL;
+		f->day = day_of(env->enrolment->start);
+		f->day2 = day_of(env->enrolment->end);
+		f->kind = (uint8_t)env->enrolment->end_reason;
+		copy(f->org, env->enrolment->institution);
+		copy(f->prog, env->enrolment->programme);
+		return true;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_BENEFIT_STATUS:
+		f->type = REPORT_BENEFIT;
+		f->day = day_of(env->benefit_status->start);
+		f->day2 = day_of(env->benefit_status->stop);
+		return true;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING:
+		f->type = REPORT_LEAVING;
+		f->day = day_of(env->school_leaving->date);
+		copy(f->org, env->school_leaving->school);
+		return true;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_CASEWORKER_ACTION:
+		f->type = REPORT_ACTION;
+		f->kind = (uint8_t)env->caseworker_action->kind;
+		f->day = day_of(env->caseworker_action->date);
+		return true;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL:
+		/* Only the anonymous records: referrals of known persons
+		 * are health data and not part of the status. */
+		if (env->cpr && env->cpr[0])
+			return false;
+		f->type = REPORT_ANON;
+		f->kind = (uint8_t)env->addiction_referral->stage;
+		f->day = day_of(env->addiction_referral->date);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static ug_err
+take(void *ctx, const store_record *rec)
+{
+	scan *sc = ctx;
+	uint32_t person = REPORT_NO_PERSON;
+	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+	                                 rec->body, rec->body_len);
+	if (rec->person_key) {
+		person = person_of(sc, rec->person_key, env ? env->cpr : NULL);
+		if (person == REPORT_NO_PERSON)
+			sc->oom = true;
+	}
+	if (sc->nseqs == sc->seqcap) {
+		size_t cap = sc->seqcap ? 2 * sc->seqcap : 4096;
+		void *a = realloc(sc->seqs, cap * sizeof *sc->seqs);
+		if (a)
+			sc->seqs = a;
+		void *b = realloc(sc->seq_person, cap * sizeof *sc->seq_person);
+		if (b)
+			sc->seq_person = b;
+		if (!a || !b) {
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+			return UG_ENOMEM;
+		}
+		sc->seqcap = cap;
+	}
+	sc->seqs[sc->nseqs] = rec->seq;
+	sc->seq_person[sc->nseqs++] = person;
+	report_fact *f = env ? new_fact(sc) : NULL;
+	if (env && !f)
+		sc->oom = true;
+	if (f && fact_of(env, f) && (person != REPORT_NO_PERSON ||
+	                             f->type == REPORT_ANON)) {
+		f->person = person;
+		f->seq = rec->seq;
+		f->known = (int32_t)(rec->received_at / UG_DAY_MS);
+		size_t i = sc->in.nfacts++;
+		if (env->event_id.len == 16)
+			memcpy(sc->ids[i], env->event_id.data, 16);
+		if (env->supersedes.len == 16)
+			memcpy(sc->sup[i], env->supersedes.data, 16);
+	}
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+	return sc->oom ? UG_ENOMEM : UG_OK;
+}
+
+/* ---- the alerts ---- */
+
+typedef struct {
+	store *s;
+	scan *sc;
+	uint32_t person;
+	size_t cap;
+	ug_err err;
+} alert_ctx;
+
+static ug_err
+alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+           uint32_t deliveries)
+{
+	report_alert *a = ctx;
+	(void)id;
+	(void)deliveries;
+	wire_alert *al = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
+	                             body, len);
+	if (al) {
+		snprintf(a->rule, sizeof a->rule, "%s", al->rule ? al->rule : "");
+		a->raised = (int32_t)(al->raised_at / UG_DAY_MS);
+	}
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, al);
+	return UG_OK;
+}
+
+static ug_err
+alert_id(void *ctx, const uint8_t *id)
+{
+	alert_ctx *c = ctx;
+	report_input *in = &c->sc->in;
+	if (in->nalerts == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 1024;
+		void *more = realloc(in->alerts, cap * sizeof *in->alerts);
+		if (!more)
+			return UG_ENOMEM;
+		in->alerts = more;
+		c->cap = cap;
+	}
+	report_alert *a = &in->alerts[in->nalerts];
+	memset(a, 0, sizeof *a);
+	char recipient[STORE_ID_MAX];
+	if (store_alert_state(c->s, id, &a->open, recipient,
+	                      &a->escalations) != UG_OK)
+		return UG_OK;
+	bool open;
+	if (store_alert_get(c->s, id, alert_body, a, &open) != UG_OK ||
+	    !a->rule[0])
+		return UG_OK;
+	a->person = c->person;
+	in->nalerts++;
+	return UG_OK;
+}
+
+/* ---- rendering ---- */
+
+static void
+html_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+static const char *
+shown(const report_table *t, size_t r, size_t c, char buf[24])
+{
+	uint8_t h = report_hidden(t, r, c);
+	if (h == REPORT_PRIMARY)
+		return "<5";
+	if (h == REPORT_SECONDARY)
+		return "x";
+	snprintf(buf, 24, "%ld", *report_cell((report_table *)t, r, c));
+	return buf;
+}
+
+static void
+csv_field(FILE *f, const char *s)
+{
+	if (strpbrk(s, ",\"\n;")) {
+		fputc('"', f);
+		for (; *s; s++) {
+			if (*s == '"')
+				fputc('"', f);
+			fputc(*s, f);
+		}
+		fputc('"', f);
+	} else {
+		fputs(s, f);
+	}
+}
+
+static bool
+write_csv(const char *dir, const report_table *t)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%.*s/status-%.31s.csv", PATH_MAX - 1,
+	         dir, t->name);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "hubctl: cannot write %s: %s\n", path,
+		        strerror(errno));
+		return false;
+	}
+	char buf[24];
+	csv_field(f, "");
+	for (size_t c = 0; c <= t->ncols; c++)
+		if (c < t->ncols || t->row_total) {
+			fputc(',', f);
+			csv_field(f, c < t->ncols ? t->cols[c] : "Total");
+		}
+	fputc('\n', f);
+	for (size_t r = 0; r <= t->nrows; r++) {
+		if (!report_exists(t, r, 0))
+			continue;
+		csv_field(f, r < t->nrows ? t->rows[r] : "Total");
+		for (size_t c = 0; c <= t->ncols; c++)
+			if (report_exists(t, r, c)) {
+				fputc(',', f);
+				csv_field(f, shown(t, r, c, buf));
+			}
+		fputc('\n', f);
+	}
+	bool ok = fflush(f) == 0 && !ferror(f);
+	return fclose(f) == 0 && ok;
+}
+
+static void
+html_table(FILE *f, const report_table *t)
+{
+	char buf[24];
+	fputs("<table>\n<thead><tr><th></th>", f);
+	for (size_t c = 0; c <= t->ncols; c++)
+		if (c < t->ncols || t->row_total) {
+			fputs("<th>", f);
+			html_text(f, c < t->ncols ? t->cols[c] : "Total");
+			fputs("</th>", f);
+		}
+	fputs("</tr></thead>\n<tbody>\n", f);
+	for (size_t r = 0; r <= t->nrows; r++) {
+		if (!report_exists(t, r, 0))
+			continue;
+		fprintf(f, "<tr%s><th>", r == t->nrows ? " class=\"total\"" : "");
+		html_text(f, r < t->nrows ? t->rows[r] : "Total");
+		fputs("</th>", f);
+		for (size_t c = 0; c <= t->ncols; c++)
+			if (report_exists(t, r, c)) {
+				fprintf(f, "<td%s>", report_hidden(t, r, c)
+				                         ? " class=\"sup\""
+				                         : "");
+				html_text(f, shown(t, r, c, buf));
+				fputs("</td>", f);
+			}
+		fputs("</tr>\n", f);
+	}
+	fputs("</tbody></table>\n", f);
+}
+
+/* Horizontal bars of one column; suppressed cells get no bar. */
+static void
+bar_chart(FILE *f, const report_table *t)
+{
+	size_t c = (size_t)t->chart_col;
+	long max = 1;
+	char buf[24];
+	for (size_t r = 0; r < t->nrows; r++)
+		if (!report_hidden(t, r, c) && *report_cell((report_table *)t,
+		                                             r, c) > max)
+			max = *report_cell((report_table *)t, r, c);
+	int h = 22 * (int)t->nrows + 30;
+	fprintf(f, "<svg class=\"chart\" viewBox=\"0 0 720 %d\" width=\"720\" "
+	        "height=\"%d\" role=\"img\"><text x=\"0\" y=\"14\" "
+	        "class=\"cap\">", h, h);
+	html_text(f, t->cols[c]);
+	fputs("</text>\n", f);
+	for (size_t r = 0; r < t->nrows; r++) {
+		int y = 24 + 22 * (int)r;
+		long v = *report_cell((report_table *)t, r, c);
+		fprintf(f, "<text x=\"250\" y=\"%d\" text-anchor=\"end\">", y + 14);
+		html_text(f, t->rows[r]);
+		fputs("</text>", f);
+		int w = report_hidden(t, r, c) ? 0 : (int)(400 * v / max);
+		if (w)
+			fprintf(f, "<rect x=\"260\" y=\"%d\" width=\"%d\" "
+			        "height=\"16\" class=\"bar\"/>", y + 2, w);
+		fprintf(f, "<text x=\"%d\" y=\"%d\">", 266 + w, y + 14);
+		html_text(f, shown(t, r, c, buf));
+		fputs("</text>\n", f);
+	}
+	fputs("</svg>\n", f);
+}
+
+/* The monthly count against the baseline (360) and the goal (160). */
+static void
+line_chart(FILE *f, const report_table *t)
+{
+	long max = NEET_BASELINE + 40;
+	char buf[24];
+	for (size_t r = 0; r < t->nrows; r++)
+		if (*report_cell((report_table *)t, r, 0) > max)
+			max = *report_cell((report_table *)t, r, 0);
+	const int x0 = 60, w = 620, y0 = 20, hgt = 200;
+	size_t n = t->nrows ? t->nrows : 1;
+#define YPOS(v) (y0 + hgt - (int)(hgt * (v) / max))
+	fprintf(f, "<svg class=\"chart\" viewBox=\"0 0 720 260\" width=\"720\" "
+	        "height=\"260\" role=\"img\">\n"
+	        "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"base\"/>"
+	        "<text x=\"%d\" y=\"%d\" class=\"cap\">baseline %d</text>\n"
+	        "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"goal\"/>"
+	        "<text x=\"%d\" y=\"%d\" class=\"cap\">goal %d</text>\n",
+	        x0, YPOS(NEET_BASELINE), x0 + w, YPOS(NEET_BASELINE), x0 + 4,
+	        YPOS(NEET_BASELINE) - 4, NEET_BASELINE, x0, YPOS(NEET_GOAL),
+	        x0 + w, YPOS(NEET_GOAL), x0 + 4, YPOS(NEET_GOAL) - 4,
+	        NEET_GOAL);
+	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+	        "class=\"axis\"/>\n", x0, y0 + hgt, x0 + w, y0 + hgt);
+	int px = -1, py = -1;
+	for (size_t r = 0; r < t->nrows; r++) {
+		int x = x0 + (int)((w - 20) * r / (n > 1 ? n - 1 : 1)) + 10;
+		bool hide = report_hidden(t, r, 0);
+		long v = *report_cell((report_table *)t, r, 0);
+		int y = YPOS(hide ? 0 : v);
+		if (!hide && px >= 0)
+			fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+			        "class=\"series\"/>", px, py, x, y);
+		if (!hide)
+			fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"3\" "
+			        "class=\"dot\"/>", x, y);
+		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
+		        x, hide ? y0 + hgt - 6 : y - 6);
+		html_text(f, shown(t, r, 0, buf));
+		fprintf(f, "</text><text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
+		        "class=\"cap\">", x, y0 + hgt + 16);
+		html_text(f, t->rows[r]);
+		fputs("</text>\n", f);
+		px = hide ? -1 : x;
+		py = y;
+	}
+#undef YPOS
+	fputs("</svg>\n", f);
+}
+
+static const char style[] =
+	"body{font-family:'DejaVu Sans',Arial,sans-serif;margin:2em auto;"
+	"max-width:60em;color:#222}h1{font-size:1.6em}h2{font-size:1.2em;"
+	"margin-top:2em;border-bottom:1px solid #999}"
+	"table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid "
+	"#bbb;padding:.2em .6em}td{text-align:right}thead th{background:#eee}"
+	"tr.total th,tr.total td{font-weight:bold}td.sup{color:#777}"
+	".note{font-size:.9em;color:#444}.key{background:#f4f4f4;padding:"
+	".5em 1em}svg text{font-size:11px;fill:#222}svg .cap{fill:#555}"
+	".bar{fill:#3b6ea5}.series{stroke:#3b6ea5;stroke-width:2}.dot{fill:"
+	"#3b6ea5}.goal{stroke:#2a8a3a;stroke-dasharray:6 3}.base{stroke:"
+	"#b33;stroke-dasharray:2 3}.axis{stroke:#888}"
+	"@media print{body{margin:0;max-width:none}section{break-inside:"
+	"avoid}h2{break-after:avoid}}";
+
+static void
+key_figures(FILE *f, const report_table *enrol, const report_table *neet)
+{
+	fputs("<div class=\"key\"><ul>\n", f);
+	size_t eud = 1; /* the rows are gymnasium, EUD, FGU, other */
+	report_table *e = (report_table *)enrol;
+	if (!report_hidden(e, eud, 0) && !report_hidden(e, e->nrows, 0) &&
+	    *report_cell(e, e->nrows, 0) > 0)
+		fprintf(f, "<li>Share of enrolments heading for vocational "
+		        "education (EUD): %.1f %% (%ld of %ld)</li>\n",
+		        100.0 * (double)*report_cell(e, eud, 0) /
+		                (double)*report_cell(e, e->nrows, 0),
+		        *report_cell(e, eud, 0), *report_cell(e, e->nrows, 0));
+	else
+		fputs("<li>Share of enrolments heading for vocational "
+		      "education (EUD): suppressed (too few persons)</li>\n", f);
+	if (neet->nrows) {
+		char buf[24];
+		size_t last = neet->nrows - 1;
+		fprintf(f, "<li>Without attachment to education in ");
+		html_text(f, neet->rows[last]);
+		fprintf(f, ": %s (baseline %d, goal %d)</li>\n",
+		        shown(neet, last, 0, buf)[0] == '<' ? "&lt;5"
+		                                           : shown(neet, last, 0,
+		                                                   buf),
+		        NEET_BASELINE, NEET_GOAL);
+	}
+	fputs("</ul></div>\n", f);
+}
+
+static bool
+write_html(const char *path, const report_input *in, report_table *t,
+           size_t n)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "hubctl: cannot write %s: %s\n", path,
+		        strerror(errno));
+		return false;
+	}
+	char a[11], b[11], now[11];
+	ug_date_format(in->from, a);
+	ug_date_format(in->to, b);
+	ug_date_format(in->asof, now);
+	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
+	        "charset=\"utf-8\"><title>Annual status %s to %s</title>\n"
+	        "<style>%s</style></head><body>\n<h1>Strong choices: the "
+	        "annual status, %s to %s</h1>\n<p class=\"note\">Computed by "
+	        "the hub from its log on %s. Counts of persons (alerts: of "
+	        "alerts); a count of 1 to 4 is shown as &lt;5, and where a "
+	        "total would reveal it a second cell is hidden too (x). No "
+	        "CPR number, name or pseudonym is in this report.</p>\n",
+	        a, b, style, a, b, now);
+	key_figures(f, &t[4], &t[5]);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "<section id=\"%s\"><h2>", t[i].name);
+		html_text(f, t[i].title);
+		fputs("</h2>\n<p class=\"note\">", f);
+		html_text(f, t[i].note);
+		fprintf(f, " (status-%s.csv)</p>\n", t[i].name);
+		html_table(f, &t[i]);
+		if (t[i].chart_line)
+			line_chart(f, &t[i]);
+		else if (t[i].chart_col >= 0 && t[i].nrows)
+			bar_chart(f, &t[i]);
+		fputs("</section>\n", f);
+	}
+	fputs("</body></html>\n", f);
+	bool ok = fflush(f) == 0 && !ferror(f);
+	return fclose(f) == 0 && ok;
+}
+
+/* ---- the command ---- */
+
+int
+hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
+{
+	scan sc = {0};
+	rules_config rc;
+	ug_diag diag = {0};
+	if (!period_of(cfg, &sc.in.from, &sc.in.to))
+		return 2;
+	rules_config_defaults(&rc);
+	const char *rules = ug_config_get(cfg, "rules");
+	if (rules[0] && rules_config_load(&rc, rules, &diag) != UG_OK) {
+		fprintf(stderr, "hubctl: report: %s:%ld: %s\n", rules,
+		        diag.line, diag.reason);
+		return 1;
+	}
+	sc.in.rules = &rc;
+	sc.in.asof = ug_today();
+	uint64_t next = 1, last;
+	ug_err err = UG_OK;
+	do {
+		last = next;
+		err = store_log_scan(s, next, 4096, take, &sc, &next);
+	} while (err == UG_OK && next != last);
+	alert_ctx ac = {.s = s, .sc = &sc};
+	for (size_t i = 0; err == UG_OK && i < sc.nseqs; i++) {
+		ac.person = sc.seq_person[i];
+		err = store_alerts_raised(s, sc.seqs[i], alert_id, &ac);
+	}
+	report_table t[REPORT_TABLES];
+	memset(t, 0, sizeof t);
+	size_t made = 0;
+	if (err == UG_OK) {
+		report_drop_superseded(&sc.in, (const uint8_t (*)[16])sc.ids,
+		                       (const uint8_t (*)[16])sc.sup);
+		bool (*const calc[REPORT_TABLES])(const report_input *,
+		                                  report_table *) = {
+			report_readiness, report_absence_bands,
+			report_absence_chronic, report_dropouts,
+			report_enrolment_types, report_neet, report_clocks,
+			report_alerts, report_anonymous};
+		for (; made < REPORT_TABLES; made++)
+			if (!calc[made](&sc.in, &t[made])) {
+				err = UG_ENOMEM;
+				break;
+			}
+	}
+	const char *out = ug_config_get(cfg, "out");
+	char dirbuf[PATH_MAX];
+	snprintf(dirbuf, sizeof dirbuf, "%s", out);
+	const char *dir = dirname(dirbuf);
+	bool written = err == UG_OK && write_html(out, &sc.in, t, made);
+	for (size_t i = 0; written && i < made; i++)
+		written = write_csv(dir, &t[i]);
+	char detail[STORE_AUDIT_DETAIL_MAX], a[11], b[11];
+	ug_date_format(sc.in.from, a);
+	ug_date_format(sc.in.to, b);
+	snprintf(detail, sizeof detail, "annual status %s to %s: %zu events "
+	         "read, %zu alerts, %zu tables", a, b, sc.nseqs,
+	         sc.in.nalerts, made);
+	hubctl_audit_admin(s, keys, "report", written ? "ok" : "failed", NULL,
+	                   detail);
+	for (size_t i = 0; i < made; i++)
+		report_table_fini(&t[i]);
+	free(sc.in.facts);
+	free(sc.in.birth);
+	free(sc.in.alerts);
+	free(sc.ids);
+	free(sc.sup);
+	free(sc.keys);
+	free(sc.slot);
+	free(sc.seqs);
+	free(sc.seq_person);
+	if (!written) {
+		if (err != UG_OK)
+			fprintf(stderr, "hubctl: report failed: %s\n",
+			        ug_strerror(err));
+		return 1;
+	}
+	printf("wrote %s and %zu tables as %s/status-*.csv\n", out, made, dir);
+	return 0;
+}

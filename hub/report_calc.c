@@ -1,0 +1,797 @@
+/*
+ * The annual status's figures, each a pure function of the facts taken
+ * from the log (report.h). Counts are of distinct persons per cell,
+ * unless a table says otherwise; what each table counts exactly is in
+ * docs/OPERATIONS.md, "The annual status", and must stay in step.
+ */
+#include "hub/report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "hub/engine.h"
+#include "hub/rules.h"
+#include "proto/wire.h"
+
+/* ---- small helpers: labels and distinct (row, col, person) ---- */
+
+typedef struct {
+	char (*v)[REPORT_LABEL_MAX];
+	size_t n, cap;
+} labels;
+
+static long
+label_index(labels *l, const char *text)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], text) == 0)
+			return (long)i;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		void *more = realloc(l->v, cap * sizeof *l->v);
+		if (!more)
+			return -1;
+		l->v = more;
+		l->cap = cap;
+	}
+	snprintf(l->v[l->n], REPORT_LABEL_MAX, "%s", text);
+	return (long)l->n++;
+}
+
+static int
+cmp_label(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+typedef struct {
+	uint32_t row, col, person;
+} triple;
+
+typedef struct {
+	triple *v;
+	size_t n, cap;
+} triples;
+
+static bool
+triple_add(triples *t, long row, long col, uint32_t person)
+{
+	if (row < 0 || col < 0)
+		return false;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 256;
+		void *more = realloc(t->v, cap * sizeof *t->v);
+		if (!more)
+			return false;
+		t->v = more;
+		t->cap = cap;
+	}
+	t->v[t->n++] = (triple){(uint32_t)row, (uint32_t)col, person};
+	return true;
+}
+
+static int
+cmp_triple(const void *a, const void *b)
+{
+	const triple *x = a, *y = b;
+	if (x->row != y->row)
+		return x->row < y->row ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->person < y->person ? -1 : x->person > y->person;
+}
+
+/* Sort the row labels, then fill the table with distinct persons. */
+static bool
+fill_table(report_table *t, const char *name, labels *rows,
+           const char *const *cols, size_t ncols, triples *tr)
+{
+	/* Rows in label order: remap. */
+	size_t *order = calloc(rows->n + 1, sizeof *order);
+	char (*sorted)[REPORT_LABEL_MAX] =
+		calloc(rows->n + 1, sizeof *sorted);
+	bool ok = order && sorted &&
+	          report_table_init(t, name, rows->n, ncols);
+	if (ok) {
+		memcpy(sorted, rows->v, rows->n * sizeof *sorted);
+		qsort(sorted, rows->n, sizeof *sorted, cmp_label);
+		for (size_t i = 0; i < rows->n; i++) {
+			for (size_t k = 0; k < rows->n; k++)
+				if (strcmp(sorted[k], rows->v[i]) == 0)
+					order[i] = k;
+			memcpy(t->rows[i], sorted[i], REPORT_LABEL_MAX);
+		}
+		for (size_t c = 0; c < ncols; c++)
+			snprintf(t->cols[c], REPORT_LABEL_MAX, "%s", cols[c]);
+		if (tr->n)
+			qsort(tr->v, tr->n, sizeof *tr->v, cmp_triple);
+		for (size_t i = 0; i < tr->n; i++) {
+			if (i && cmp_triple(&tr->v[i - 1], &tr->v[i]) == 0 &&
+			    tr->v[i].person != REPORT_NO_PERSON)
+				continue;
+			(*report_cell(t, order[tr->v[i].row],
+			              tr->v[i].col))++;
+		}
+	}
+	free(order);
+	free(sorted);
+	free(rows->v);
+	free(tr->v);
+	rows->v = NULL;
+	tr->v = NULL;
+	return ok;
+}
+
+static bool
+in_period(const report_input *in, int32_t day)
+{
+	return day >= in->from && day <= in->to;
+}
+
+static int
+year_of(int32_t day)
+{
+	char iso[11];
+	ug_date_format(day, iso);
+	return atoi(iso);
+}
+
+static int
+month_of(int32_t day)
+{
+	char iso[11];
+	ug_date_format(day, iso);
+	return atoi(iso + 5);
+}
+
+/* ---- education-readiness ---- */
+
+bool
+report_readiness(const report_input *in, report_table *t)
+{
+	static const char *const cols[] = {"ready", "not ready"};
+	labels rows = {0};
+	triples tr = {0};
+	/* A person's latest assessment in a row (school, year, grade) is
+	 * theirs: facts are in log order, so the last one wins. */
+	size_t n = in->nfacts;
+	bool ok = true;
+	for (size_t i = 0; ok && i < n; i++) {
+		const report_fact *f = &in->facts[i];
+		if (f->type != REPORT_READY || (f->n1 != 8 && f->n1 != 9) ||
+		    !in_period(in, f->day))
+			continue;
+		bool later = false;
+		for (size_t k = i + 1; k < n && !later; k++) {
+			const report_fact *g = &in->facts[k];
+			later = g->type == REPORT_READY &&
+			        g->person == f->person && g->n1 == f->n1 &&
+			        in_period(in, g->day) &&
+			        year_of(g->day) == year_of(f->day) &&
+			        strcmp(g->org, f->org) == 0;
+		}
+		if (later)
+			continue;
+		char label[REPORT_LABEL_MAX];
+		snprintf(label, sizeof label, "%.40s %d grade %u", f->org,
+		         year_of(f->day), f->n1);
+		ok = triple_add(&tr, label_index(&rows, label), f->flag ? 0 : 1,
+		                f->person);
+	}
+	ok = fill_table(t, "readiness", &rows, cols, 2, &tr) && ok;
+	if (!ok)
+		return false;
+	snprintf(t->title, sizeof t->title, "Education-readiness, grades 8 "
+	         "and 9, per school and year");
+	snprintf(t->note, sizeof t->note, "Pupils assessed (their latest "
+	         "ReadinessAssessment per school, year and grade, dated in the "
+	         "period). Baseline January 2018: 146 of 286 not ready in "
+	         "grade 8, 83 of 286 in grade 9.");
+	t->row_total = t->col_total = true;
+	t->chart_col = 1;
+	report_suppress(t);
+	return true;
+}
+
+/* ---- absence ---- */
+
+typedef struct {
+	uint32_t person;
+	const char *school;
+	int quarter; /* year * 10 + quarter */
+	size_t fact;
+} absence_key;
+
+static int
+cmp_absence(const void *a, const void *b)
+{
+	const absence_key *x = a, *y = b;
+	if (x->person != y->person)
+		return x->person < y->person ? -1 : 1;
+	int c = strcmp(x->school, y->school);
+	if (c)
+		return c;
+	if (x->quarter != y->quarter)
+		return x->quarter < y->quarter ? -1 : 1;
+	return x->fact < y->fact ? -1 : x->fact > y->fact;
+}
+
+/* A later report for the same person, school, period and kind replaces
+ * an earlier one (a correction), as the rules have it. */
+static bool
+replaced(const report_input *in, size_t i)
+{
+	const report_fact *f = &in->facts[i];
+	for (size_t k = i + 1; k < in->nfacts; k++) {
+		const report_fact *g = &in->facts[k];
+		if (g->type == REPORT_ABSENCE && g->person == f->person &&
+		    g->day == f->day && g->day2 == f->day2 &&
+		    g->kind == f->kind && strcmp(g->org, f->org) == 0)
+			return true;
+	}
+	return false;
+}
+
+typedef void (*absence_fn)(void *ctx, const char *row, uint32_t person,
+                           uint32_t unlawful, uint32_t any,
+                           uint32_t expected);
+
+/* Per person, school and quarter (of the report's last day): the
+ * unlawful and any-reason absence and the expected lessons, the expected
+ * lessons of a period counted once (absence_sum). */
+static bool
+absence_groups(const report_input *in, absence_fn fn, void *ctx)
+{
+	absence_key *keys = calloc(in->nfacts + 1, sizeof *keys);
+	absence_report *reps = calloc(in->nfacts + 1, sizeof *reps);
+	uint16_t *idx = calloc(in->nfacts + 1, sizeof *idx);
+	if (!keys || !reps || !idx) {
+		free(keys);
+		free(reps);
+		free(idx);
+		return false;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < in->nfacts; i++) {
+		const report_fact *f = &in->facts[i];
+		if (f->type != REPORT_ABSENCE || !in_period(in, f->day2) ||
+		    replaced(in, i))
+			continue;
+		keys[n++] = (absence_key){f->person, f->org,
+		                          year_of(f->day2) * 10 +
+		                                  (month_of(f->day2) - 1) / 3 +
+		                                  1,
+		                          i};
+	}
+	qsort(keys, n, sizeof *keys, cmp_absence);
+	const unsigned unlawful = 1u << UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL;
+	const unsigned any = unlawful |
+	                     1u << UNGEBRO__V1__ABSENCE_KIND__ILLNESS |
+	                     1u << UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE |
+	                     1u << UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS |
+	                     1u << UNGEBRO__V1__ABSENCE_KIND__ABSENCE_KIND_UNSPECIFIED;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		uint16_t m = 0;
+		while (j < n && keys[j].person == keys[i].person &&
+		       keys[j].quarter == keys[i].quarter &&
+		       strcmp(keys[j].school, keys[i].school) == 0) {
+			const report_fact *f = &in->facts[keys[j].fact];
+			if (m < UINT16_MAX) {
+				reps[m] = (absence_report){
+					.start = f->day, .end = f->day2,
+					.school = 1,
+					.absent = (uint16_t)(f->n1 > UINT16_MAX
+					                         ? UINT16_MAX
+					                         : f->n1),
+					.expected = (uint16_t)(f->n2 > UINT16_MAX
+					                           ? UINT16_MAX
+					                           : f->n2),
+					.kind = f->kind};
+				idx[m] = m;
+				m++;
+			}
+			j++;
+		}
+		uint32_t a_unl, a_any, e_unl, e_any;
+		absence_sum(reps, idx, m, unlawful, &a_unl, &e_unl);
+		absence_sum(reps, idx, m, any, &a_any, &e_any);
+		char row[REPORT_LABEL_MAX];
+		snprintf(row, sizeof row, "%.40s %d Q%d", keys[i].school,
+		         keys[i].quarter / 10, keys[i].quarter % 10);
+		if (e_unl > 0)
+			fn(ctx, row, keys[i].person, a_unl, a_any, e_unl);
+		i = j;
+	}
+	free(keys);
+	free(reps);
+	free(idx);
+	return true;
+}
+
+typedef struct {
+	labels rows;
+	triples tr;
+	bool chronic, ok;
+} absence_ctx;
+
+static void
+add_absence(void *ctx, const char *row, uint32_t person, uint32_t unlawful,
+            uint32_t any, uint32_t expected)
+{
+	absence_ctx *a = ctx;
+	long col;
+	if (a->chronic)
+		col = (uint64_t)any * 100 >= (uint64_t)expected * 10 ? 0 : 1;
+	else if ((uint64_t)unlawful * 100 < (uint64_t)expected * 10)
+		col = 0;
+	else if ((uint64_t)unlawful * 100 < (uint64_t)expected * 15)
+		col = 1;
+	else
+		col = 2;
+	if (!triple_add(&a->tr, label_index(&a->rows, row), col, person))
+		a->ok = false;
+}
+
+bool
+report_absence_bands(const report_input *in, report_table *t)
+{
+	static const char *const cols[] = {"under 10 %", "10-15 %",
+	                                   "15 % and over"};
+	absence_ctx a = {.ok = true};
+	bool ok = absence_groups(in, add_absence, &a) && a.ok;
+	ok = fill_table(t, "absence", &a.rows, cols, 3, &a.tr) && ok;
+	if (!ok)
+		return false;
+	snprintf(t->title, sizeof t->title, "Unlawful absence per pupil, "
+	         "school and quarter");
+	snprintf(t->note, sizeof t->note, "Pupils by their unlawful absence "
+	         "in the quarter (lessons of kind UNLAWFUL / expected lessons, "
+	         "a period's expected lessons counted once); reports counted "
+	         "in the quarter of their last day. Total: pupils reported.");
+	t->row_total = true;
+	t->chart_col = 2;
+	report_suppress(t);
+	return true;
+}
+
+bool
+report_absence_chronic(const report_input *in, report_table *t)
+{
+	static const char *const cols[] = {"chronic (10 % or more)",
+	                                   "under 10 %"};
+	absence_ctx a = {.chronic = true, .ok = true};
+	bool ok = absence_groups(in, add_absence, &a) && a.ok;
+	ok = fill_table(t, "chronic", &a.rows, cols, 2, &a.tr) && ok;
+	if (!ok)
+		return false;
+	snprintf(t->title, sizeof t->title, "Chronic absence (any reason) "
+	         "per school and quarter");
+	snprintf(t->note, sizeof t->note, "Pupils whose absence of every "
+	         "kind (illness, permitted leave, unlawful, totals) reached "
+	         "10 %% of their expected lessons in the quarter.");
+	t->row_total = true;
+	t->chart_col = 0;
+	report_suppress(t);
+	return true;
+}
+
+/* ---- youth education ---- */
+
+bool
+report_dropouts(const report_input *in, report_table *t)
+{
+	static const char *const cols[] = {"started", "dropout risk",
+	                                   "dropped out"};
+	labels rows = {0};
+	triples tr = {0};
+	bool ok = true;
+	for (size_t i = 0; ok && i < in->nfacts; i++) {
+		const report_fact *f = &in->facts[i];
+		long col = f->type == REPORT_ENROL && f->day2 == 0 ? 0
+		           : f->type == REPORT_RISK                ? 1
+		           : f->type == REPORT_DROPOUT             ? 2
+		                                                   : -1;
+		if (col < 0 || !in_period(in, f->day))
+			continue;
+		char label[REPORT_LABEL_MAX];
+		snprintf(label, sizeof label, "%.40s (%s)", f->org,
+		         report_programme_type(f->prog, f->org));
+		ok = triple_add(&tr, label_index(&rows, label), col, f->person);
+	}
+	ok = fill_table(t, "dropouts", &rows, cols, 3, &tr) && ok;
+	if (!ok)
+		return false;
+	snprintf(t->title, sizeof t->title, "Enrolments, dropout risks and "
+	         "dropouts per institution and programme type");
+	snprintf(t->note, sizeof t->note, "Persons with an Enrolment start, a "
+	         "DropoutRisk or a Dropout dated in the period, per institution "
+	         "and programme type (stx, hhx, htx, hf, ib: gymnasium; eud-*, "
+	         "eux-*: EUD; fgu-*: FGU; else the institution id's prefix "
+	         "gym-, eud-, fgu-; else other).");
+	t->col_total = true;
+	t->chart_col = 2;
+	report_suppress(t);
+	return true;
+}
+
+bool
+report_enrolment_types(const report_input *in, report_table *t)
+{
+	static const char *const cols[] = {"started"};
+	static const char *const types[] = {"gymnasium", "EUD", "FGU",
+	                                    "other"};
+	labels rows = {0};
+	triples tr = {0};
+	bool ok = true;
+	for (size_t i = 0; i < 4 && ok; i++)
+		ok = label_index(&rows, types[i]) >= 0;
+	for (size_t i = 0; ok && i < in->nfacts; i++) {
+		const report_fact *f = &in->facts[i];
+		if (f->type != REPORT_ENROL || f->day2 != 0 ||
+		    !in_period(in, f->day))
+			continue;
+		ok = triple_add(&tr, label_index(&rows,
+		                report_programme_type(f->prog, f->org)), 0,
+		                f->person);
+	}
+	ok = fill_table(t, "enrolments", &rows, cols, 1, &tr) && ok;
+	if (!ok)
+		return false;
+	snprintf(t->title, sizeof t->title, "Enrolments per programme type "
+	         "(the share heading for vocational education)");
+	snprintf(t->note, sizeof t->note, "Persons with an Enrolment start "
+	         "dated in the period, per programme type. The EUD share is "
+	         "EUD / Total, shown when neither is suppressed. Goal: at "
+	         "least 35 %% of 25-year-olds with a vocational education by "
+	         "2030; 14.7 %% of the 2016 grade-9 cohort were projected to.");
+	t->col_total = true;
+	t->chart_col = 0;
+	report_suppress(t);
+	return true;
+}
+
+/* ---- without attachment (NEET) ---- */
+
+/* Whether an enrolment fact runs on day d: started by then, not ended
+ * before it, and no dropout from the same institution before it. */
+static bool
+enrolment_runs(const report_input *in, const report_fact *e, int32_t d)
+{
+	if (e->day > d)
+		return false;
+	for (size_t k = 0; k < in->nfacts; k++) {
+		const report_fact *g = &in->facts[k];
+		if (g->person != e->person || strcmp(g->org, e->org) != 0)
+			continue;
+		if (g->type == REPORT_ENROL && g->day2 != 0 &&
+		    g->day == e->day && g->day2 < d &&
+		    (!g->prog[0] || strcmp(g->prog, e->prog) == 0))
+			return false;
+		if (g->type == REPORT_DROPOUT && g->day >= e->day &&
+		    g->day < d)
+			return false;
+	}
+	return true;
+}
+
+static bool
+neet_on(const report_input *in, uint32_t p, const size_t *idx, size_t n,
+        int32_t d)
+{
+	int32_t exit = 0;
+	bool benefit = false;
+	for (size_t i = 0; i < n; i++) {
+		const report_fact *f = &in->facts[idx[i]];
+		if (f->type == REPORT_ENROL && f->day2 == 0 &&
+		    enrolment_runs(in, f, d))
+			return false;
+		if ((f->type == REPORT_DROPOUT || f->type == REPORT_LEAVING) &&
+		    f->day <= d && f->day > exit)
+			exit = f->day;
+		if (f->type == REPORT_BENEFIT && f->day <= d &&
+		    (f->day2 == 0 || f->day2 >= d))
+			benefit = true;
+	}
+	(void)p;
+	if (benefit)
+		return true;
+	if (!exit)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const report_fact *f = &in->facts[idx[i]];
+		if (f->type == REPORT_ENROL && f->day2 == 0 &&
+		    f->day >= exit && f->day <= d)
+			return false;
+	}
+	return true;
+}
+
+bool
+report_neet(const report_input *in, report_table *t)
+{
+	static const char *const cols[] = {"without attachment"};
+	/* The facts of each person, by person. */
+	size_t *start = calloc(in->npersons + 1, sizeof *start);
+	size_t *idx = calloc(in->nfacts + 1, sizeof *idx);
+	labels rows = {0};
+	triples tr = {0};
+	bool ok = start && idx;
+	for (size_t i = 0; ok && i < in->nfacts; i++)
+		if (in->facts[i].person < in->npersons)
+			start[in->facts[i].person + 1]++;
+	for (size_t p = 0; ok && p < in->npersons; p++)
+		start[p + 1] += start[p];
+	size_t *fill = ok ? calloc(in->npersons + 1, sizeof *fill) : NULL;
+	ok = ok && fill;
+	for (size_t i = 0; ok && i < in->nfacts; i++) {
+		uint32_t p = in->facts[i].person;
+		if (p < in->npersons && in->facts[i].type)
+			idx[start[p] + fill[p]++] = i;
+	}
+	for (int32_t m = in->from; ok && m <= in->to;) {
+		char iso[11];
+		ug_date_format(m, iso);
+		int y = atoi(iso), mo = atoi(iso + 5);
+		int32_t next;
+		char nx[32];
+		snprintf(nx, sizeof nx, "%04d-%02d-01", mo == 12 ? y + 1 : y,
+		         mo == 12 ? 1 : mo + 1);
+		if (ug_date_parse(nx, &next) != UG_OK)
+			break;
+		if (m > in->asof)
+			break;
+		int32_t d = next - 1 < in->to ? next - 1 : in->to;
+		if (d > in->asof)
+			d = in->asof; /* the month so far */
+		char label[REPORT_LABEL_MAX];
+		snprintf(label, sizeof label, "%04d-%02d", y, mo);
+		long row = label_index(&rows, label);
+		ok = row >= 0;
+		for (uint32_t p = 0; ok && p < in->npersons; p++) {
+			int age = in->birth[p] ? profile_age_on(in->birth[p], d)
+			                       : -1;
+			if (age < 15 || age > 24)
+				continue;
+			if (neet_on(in, p, idx + start[p], fill[p], d))
+				ok = triple_add(&tr, row, 0, p);
+		}
+		m = next;
+	}
+	free(start);
+	free(idx);
+	free(fill);
+	ok = fill_table(t, "neet", &rows, cols, 1, &tr) && ok;
+	if (!ok)
+		return false;
+	snprintf(t->title, sizeof t->title, "Young people known to the hub "
+	         "without attachment to education, per month");
+	snprintf(t->note, sizeof t->note, "Persons aged 15-24 on the month's "
+	         "last day (or the period's end, or today if earlier) with no running enrolment "
+	         "that day and either a running benefit or a dropout or school "
+	         "leaving on or before it with no enrolment started since. "
+	         "Goal: halve the number, from 360 (2017) to 160.");
+	t->chart_line = 1;
+	report_suppress(t);
+	return true;
+}
+
+/* ---- the legal clocks ---- */
+
+typedef enum { CLOCK_MET, CLOCK_MISSED, CLOCK_ENROLLED, CLOCK_PENDING } clock_outcome;
+
+bool
+report_clocks(const report_input *in, report_table *t)
+{
+	static const char *const cols[] = {"met", "missed",
+	                                   "closed by enrolment", "pending"};
+	labels rows = {0};
+	triples tr = {0};
+	bool ok = label_index(&rows, "1 contact within 5 working days") >= 0 &&
+	          label_index(&rows, "2 offer within 30 days") >= 0;
+	const rules_config *rc = in->rules;
+	for (size_t i = 0; ok && i < in->nfacts; i++) {
+		const report_fact *f = &in->facts[i];
+		if (f->type != REPORT_DROPOUT || !in_period(in, f->known) ||
+		    f->person >= in->npersons || !in->birth[f->person])
+			continue;
+		int age = profile_age_on(in->birth[f->person], f->day);
+		if (age < rc->deadline.min_age || age > rc->deadline.max_age)
+			continue;
+		/* The episode runs until the person's next dropout. */
+		uint64_t end = UINT64_MAX;
+		for (size_t k = i + 1; k < in->nfacts && end == UINT64_MAX; k++)
+			if (in->facts[k].type == REPORT_DROPOUT &&
+			    in->facts[k].person == f->person)
+				end = in->facts[k].seq;
+		int32_t due = deadline_contact_due(rc, f->known);
+		int32_t contact = 0, offer = 0, enrol_known = 0;
+		for (size_t k = i + 1; k < in->nfacts; k++) {
+			const report_fact *g = &in->facts[k];
+			if (g->person != f->person || g->seq >= end)
+				continue;
+			if (g->type == REPORT_ACTION &&
+			    (g->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE ||
+			     g->kind == UNGEBRO__V1__ACTION_KIND__OFFER_MADE) &&
+			    !contact && !enrol_known)
+				contact = g->day;
+			if (g->type == REPORT_ACTION &&
+			    g->kind == UNGEBRO__V1__ACTION_KIND__OFFER_MADE &&
+			    !offer)
+				offer = g->day;
+			if (g->type == REPORT_ENROL && g->day2 == 0 &&
+			    !enrol_known)
+				enrol_known = g->known > g->day ? g->known
+				                                : g->day;
+		}
+		clock_outcome c;
+		if (contact && contact <= due)
+			c = CLOCK_MET;
+		else if (!contact && enrol_known && enrol_known <= due)
+			c = CLOCK_ENROLLED;
+		else if (contact || due < in->asof)
+			c = CLOCK_MISSED;
+		else
+			c = CLOCK_PENDING;
+		ok = triple_add(&tr, 0, c, f->person);
+		if (!ok || !contact)
+			continue;
+		int32_t odue = deadline_offer_due(rc, contact);
+		int32_t met = offer;
+		if (enrol_known && (!met || enrol_known < met))
+			met = enrol_known;
+		if (offer && offer <= odue)
+			c = CLOCK_MET;
+		else if (enrol_known && enrol_known <= odue)
+			c = CLOCK_ENROLLED;
+		else if (met || odue < in->asof)
+			c = CLOCK_MISSED;
+		else
+			c = CLOCK_PENDING;
+		ok = triple_add(&tr, 1, c, f->person);
+	}
+	ok = fill_table(t, "clocks", &rows, cols, 4, &tr) && ok;
+	if (!ok)
+		return false;
+	memmove(t->rows[0], t->rows[0] + 2, REPORT_LABEL_MAX - 2);
+	memmove(t->rows[1], t->rows[1] + 2, REPORT_LABEL_MAX - 2);
+	snprintf(t->title, sizeof t->title, "The legal clocks for "
+	         "15-17-year-olds who dropped out");
+	snprintf(t->note, sizeof t->note, "Dropouts of 15-17-year-olds the hub "
+	         "received in the period. Contact: a contact (or offer) "
+	         "recorded with the inbox by the 5th working day after the day "
+	         "the hub received the dropout. Offer: an offer recorded or an "
+	         "enrolment started by 30 days after the recorded contact (the "
+	         "summer holiday not counted). Pending: the deadline has not "
+	         "passed yet. Total: the clocks started.");
+	t->row_total = true;
+	t->chart_col = 1;
+	report_suppress(t);
+	return true;
+}
+
+/* ---- alerts ---- */
+
+bool
+report_alerts(const report_input *in, report_table *t)
+{
+	static const char *const cols[] = {
+		"raised", "acknowledged", "acknowledged in time", "escalated",
+		"enrolment within 90 days", "back on track within 90 days"};
+	labels rows = {0};
+	triples tr = {0};
+	bool ok = true;
+	for (size_t i = 0; ok && i < in->nalerts; i++) {
+		const report_alert *a = &in->alerts[i];
+		if (!in_period(in, a->raised) ||
+		    strcmp(a->rule, "escalation") == 0)
+			continue;
+		long row = label_index(&rows, a->rule);
+		/* Alerts, not persons: each is its own entry. */
+		uint32_t id = (uint32_t)i;
+		ok = triple_add(&tr, row, 0, id);
+		if (ok && !a->open)
+			ok = triple_add(&tr, row, 1, id);
+		if (ok && !a->open && a->escalations == 0)
+			ok = triple_add(&tr, row, 2, id);
+		if (ok && a->escalations)
+			ok = triple_add(&tr, row, 3, id);
+		bool enrol = false, back = false;
+		for (size_t k = 0; a->person != REPORT_NO_PERSON &&
+		                   k < in->nfacts && !enrol; k++) {
+			const report_fact *f = &in->facts[k];
+			enrol = f->type == REPORT_ENROL && f->day2 == 0 &&
+			        f->person == a->person && f->day >= a->raised &&
+			        f->day <= a->raised + 90;
+		}
+		for (size_t k = 0; a->person != REPORT_NO_PERSON &&
+		                   k < in->nalerts && !back; k++) {
+			const report_alert *b = &in->alerts[k];
+			back = b->person == a->person && k != i &&
+			       strcmp(b->rule, "back_on_track") == 0 &&
+			       b->raised >= a->raised &&
+			       b->raised <= a->raised + 90;
+		}
+		if (ok && enrol)
+			ok = triple_add(&tr, row, 4, id);
+		if (ok && back)
+			ok = triple_add(&tr, row, 5, id);
+	}
+	ok = fill_table(t, "alerts", &rows, cols, 6, &tr) && ok;
+	if (!ok)
+		return false;
+	snprintf(t->title, sizeof t->title, "Alerts per rule, and what "
+	         "followed");
+	snprintf(t->note, sizeof t->note, "Alerts raised in the period (by "
+	         "the day raised; escalation notices not counted as alerts). "
+	         "Acknowledged: no longer open. In time: acknowledged and never "
+	         "escalated. Escalated: at least one escalation notice. Within "
+	         "90 days of the alert: an Enrolment of the person started, or "
+	         "a back_on_track notice raised.");
+	t->col_total = true;
+	t->chart_col = 0;
+	report_suppress(t);
+	return true;
+}
+
+/* ---- anonymous addiction counselling ---- */
+
+bool
+report_anonymous(const report_input *in, report_table *t)
+{
+	static const char *const cols[] = {"records"};
+	static const char *const stages[] = {"referred", "treatment started",
+	                                     "treatment ended", "other"};
+	labels rows = {0};
+	triples tr = {0};
+	bool ok = true;
+	for (size_t i = 0; i < 4 && ok; i++)
+		ok = label_index(&rows, stages[i]) >= 0;
+	for (size_t i = 0; ok && i < in->nfacts; i++) {
+		const report_fact *f = &in->facts[i];
+		if (f->type != REPORT_ANON || !in_period(in, f->day))
+			continue;
+		long row = f->kind >= 1 && f->kind <= 3 ? f->kind - 1 : 3;
+		ok = triple_add(&tr, row, 0, REPORT_NO_PERSON);
+	}
+	ok = fill_table(t, "anonymous", &rows, cols, 1, &tr) && ok;
+	if (!ok)
+		return false;
+	snprintf(t->title, sizeof t->title, "Anonymous addiction counselling "
+	         "(counts only)");
+	snprintf(t->note, sizeof t->note, "Anonymous AddictionReferral records "
+	         "(no CPR, never linked to one) dated in the period, by stage.");
+	t->col_total = true;
+	t->chart_col = 0;
+	report_suppress(t);
+	return true;
+}
+
+/* ---- corrections ---- */
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+void
+report_drop_superseded(report_input *in, const uint8_t (*ids)[16],
+                       const uint8_t (*sup)[16])
+{
+	static const uint8_t zero[16];
+	uint8_t (*set)[16] = calloc(in->nfacts + 1, sizeof *set);
+	size_t n = 0;
+	if (!set)
+		return;
+	for (size_t i = 0; i < in->nfacts; i++)
+		if (memcmp(sup[i], zero, 16) != 0)
+			memcpy(set[n++], sup[i], 16);
+	qsort(set, n, sizeof *set, cmp_id);
+	for (size_t i = 0; n && i < in->nfacts; i++)
+		if (bsearch(ids[i], set, n, sizeof *set, cmp_id))
+			in->facts[i].type = 0;
+	free(set);
+}

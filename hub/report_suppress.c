@@ -1,0 +1,168 @@
+/*
+ * Report tables and their suppression of small cells. Statistics leave
+ * the hub only as aggregates, and a count of 1-4 persons can point at a
+ * person: such an entry is hidden, and so is a second entry on every
+ * additive line (row or column with its total) that would otherwise let
+ * a reader subtract the hidden one back out of the total.
+ */
+#include "hub/report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool
+report_table_init(report_table *t, const char *name, size_t nrows,
+                  size_t ncols)
+{
+	memset(t, 0, sizeof *t);
+	size_t cells = (nrows + 1) * (ncols + 1);
+	t->rows = calloc(nrows + 1, sizeof *t->rows);
+	t->cols = calloc(ncols + 1, sizeof *t->cols);
+	t->v = calloc(cells, sizeof *t->v);
+	t->hid = calloc(cells, sizeof *t->hid);
+	if (!t->rows || !t->cols || !t->v || !t->hid) {
+		report_table_fini(t);
+		return false;
+	}
+	strncpy(t->name, name, sizeof t->name - 1);
+	t->nrows = nrows;
+	t->ncols = ncols;
+	t->chart_col = -1;
+	return true;
+}
+
+void
+report_table_fini(report_table *t)
+{
+	free(t->rows);
+	free(t->cols);
+	free(t->v);
+	free(t->hid);
+	t->rows = NULL;
+	t->cols = NULL;
+	t->v = NULL;
+	t->hid = NULL;
+}
+
+long *
+report_cell(report_table *t, size_t r, size_t c)
+{
+	return &t->v[r * (t->ncols + 1) + c];
+}
+
+uint8_t
+report_hidden(const report_table *t, size_t r, size_t c)
+{
+	return t->hid[r * (t->ncols + 1) + c];
+}
+
+bool
+report_exists(const report_table *t, size_t r, size_t c)
+{
+	return (r < t->nrows || t->col_total) && (c < t->ncols || t->row_total);
+}
+
+static void
+fill_totals(report_table *t)
+{
+	for (size_t r = 0; r <= t->nrows; r++)
+		*report_cell(t, r, t->ncols) = 0;
+	for (size_t c = 0; c <= t->ncols; c++)
+		*report_cell(t, t->nrows, c) = 0;
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			long v = *report_cell(t, r, c);
+			*report_cell(t, r, t->ncols) += v;
+			*report_cell(t, t->nrows, c) += v;
+			*report_cell(t, t->nrows, t->ncols) += v;
+		}
+}
+
+/* One additive line: entries (r0 + i*dr, c0 + i*dc) for i < n, the
+ * total last. When it has exactly one hidden entry, hide a second: the
+ * smallest shown cell above zero; a zero cell only when there is no such
+ * cell (a zero marked "x" would tell the reader the other hidden entry
+ * is the whole rest), the total only when no cell is left. Returns
+ * whether it hid something. */
+static bool
+fix_line(report_table *t, size_t r0, size_t c0, size_t dr, size_t dc,
+         size_t n)
+{
+	size_t hidden = 0, best = n;
+	long best_v = 0;
+	int best_rank = 3; /* 0: cell above zero, 1: zero cell, 2: total */
+	for (size_t i = 0; i < n; i++) {
+		size_t r = r0 + i * dr, c = c0 + i * dc;
+		if (report_hidden(t, r, c)) {
+			hidden++;
+			continue;
+		}
+		long v = *report_cell(t, r, c);
+		int rank = i == n - 1 ? 2 : v > 0 ? 0 : 1;
+		if (rank < best_rank || (rank == best_rank && v < best_v)) {
+			best = i;
+			best_v = v;
+			best_rank = rank;
+		}
+	}
+	if (hidden != 1 || best == n)
+		return false;
+	t->hid[(r0 + best * dr) * (t->ncols + 1) + c0 + best * dc] =
+		REPORT_SECONDARY;
+	return true;
+}
+
+void
+report_suppress(report_table *t)
+{
+	fill_totals(t);
+	for (size_t r = 0; r <= t->nrows; r++)
+		for (size_t c = 0; c <= t->ncols; c++) {
+			long v = *report_cell(t, r, c);
+			t->hid[r * (t->ncols + 1) + c] =
+				report_exists(t, r, c) && v > 0 &&
+				v < REPORT_MIN_CELL ? REPORT_PRIMARY
+				                    : REPORT_SHOWN;
+		}
+	/* Each pass can only hide more, so this ends. */
+	for (bool changed = true; changed;) {
+		changed = false;
+		if (t->row_total)
+			for (size_t r = 0; r <= t->nrows; r++)
+				if (report_exists(t, r, 0))
+					changed |= fix_line(t, r, 0, 0, 1,
+					                    t->ncols + 1);
+		if (t->col_total)
+			for (size_t c = 0; c <= t->ncols; c++)
+				if (report_exists(t, 0, c))
+					changed |= fix_line(t, 0, c, 1, 0,
+					                    t->nrows + 1);
+	}
+}
+
+static bool
+starts(const char *s, const char *prefix)
+{
+	return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+const char *
+report_programme_type(const char *programme, const char *institution)
+{
+	static const char *const gym[] = {"stx", "hhx", "htx", "hf", "ib",
+	                                  "gym"};
+	if (starts(programme, "fgu"))
+		return "FGU";
+	if (starts(programme, "eud") || starts(programme, "eux"))
+		return "EUD";
+	for (size_t i = 0; i < sizeof gym / sizeof *gym; i++)
+		if (starts(programme, gym[i]))
+			return "gymnasium";
+	if (starts(institution, "fgu"))
+		return "FGU";
+	if (starts(institution, "eud"))
+		return "EUD";
+	if (starts(institution, "gym"))
+		return "gymnasium";
+	return "other";
+}

@@ -1,0 +1,180 @@
+"""81 the annual status (hubctl report, docs/OPERATIONS.md "The annual
+status"): figures computed from the log, cells of 1-4 persons shown as
+"<5" with secondary suppression so no total gives one back, one
+self-contained HTML page and a CSV per table, and never a CPR or a
+person key in any of it. A crafted cohort with small cells, and a
+generated one (deploy/gen_cohort.py) checked against counts computed
+here from the generator's own files."""
+
+import csv
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+
+from hubtest import CprGen, binary, ev_dropout, ev_enrolment, \
+    ev_readiness, event, rules_hub
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+HEX_KEY = re.compile(r"[0-9a-f]{32,}")
+
+
+def report(hub, tmp, *period):
+    out = tmp / "status" / "status.html"
+    out.parent.mkdir(exist_ok=True)
+    p = hub.hubctl("report", *period, "--out", str(out))
+    assert "wrote" in p.stdout
+    tables = {}
+    for name in os.listdir(out.parent):
+        m = re.match(r"status-(\w+)\.csv$", name)
+        if m:
+            with open(out.parent / name, newline="") as f:
+                tables[m.group(1)] = list(csv.reader(f))
+    return out, tables
+
+
+def cells(table):
+    """{(row, col): text} of a CSV table (header row, label column)."""
+    head = table[0]
+    return {(r[0], head[i]): r[i] for r in table[1:]
+            for i in range(1, len(r))}
+
+
+def assert_no_recompute(table):
+    """On every line with a Total, 0 or at least 2 entries are hidden:
+    a single hidden one would be the total minus the others."""
+    if not table:
+        return
+    head = table[0]
+    rows = table[1:]
+    hidden = lambda t: t in ("<5", "x")
+    if head[-1] == "Total":
+        for r in rows:
+            n = sum(hidden(t) for t in r[1:])
+            assert n != 1, f"row {r} gives its hidden cell away"
+    if rows and rows[-1][0] == "Total":
+        for i in range(1, len(head)):
+            n = sum(hidden(r[i]) for r in rows)
+            assert n != 1, f"column {head[i]} gives its hidden cell away"
+
+
+def assert_clean(paths, cprs):
+    for path in paths:
+        text = open(path, encoding="utf-8").read()
+        for c in cprs:
+            assert c not in text and f"{c[:6]}-{c[6:]}" not in text, path
+        assert not HEX_KEY.search(text), f"{path}: a hex key"
+
+
+def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
+        make_hub, tmp_path):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8101)
+    # Readiness: grade 8, 3 of 12 not ready; grade 9, 8 of 20.
+    g8, g9 = gen.take(12), gen.take(20)
+    hub.send(*[ev_readiness(c, "2026-01-15", 8, ready=i >= 3)
+               for i, c in enumerate(g8)],
+             *[ev_readiness(c, "2026-01-15", 9, ready=i >= 8)
+               for i, c in enumerate(g9)])
+    # Dropouts of 16-year-olds: 3 at a gymnasium, 6 at an EUD college;
+    # 7 start at FGU, 2 at EUD. Contact is recorded for 6 of the 9.
+    youth = [gen.born("2010-03-%02d" % (i + 1)) for i in range(9)]
+    for c in youth:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_dropout(c, "2026-09-04", institution="gym-x",
+                          programme="stx") for c in youth[:3]],
+             *[ev_dropout(c, "2026-09-04", institution="eud-y",
+                          programme="eud-tomrer") for c in youth[3:]])
+    starters = gen.take(9)
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution="fgu-z",
+                            programme="fgu-egu") for c in starters[:7]],
+             *[ev_enrolment(c, "2026-08-10", institution="eud-y",
+                            programme="eud-tomrer") for c in starters[7:]])
+    # Anonymous counselling: 3 records, no CPR.
+    hub.send(*[event("addiction-a", "", "addiction_referral",
+                     sensitivity="ANONYMOUS", service="rmc-a",
+                     date="2026-09-01", stage="REFERRED")
+               for _ in range(3)])
+    hub.wait_applied()
+    alerts = [a for a in hub.peek("cw-anna", 9) if a["rule"] == "dropout"]
+    assert len(alerts) == 9
+    contacted = set(youth[:2] + youth[3:7])
+    hub.set_clock("2026-09-09T10:00:00")
+    for a in alerts:
+        if a["cpr"] in contacted:
+            rc, out, err = hub.record("cw-anna", "contact", a["alert_id"],
+                                      "phone")
+            assert rc == 0, err
+    hub.wait_applied()
+
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    html = out.read_text()
+    assert "<svg" in html and "http://" not in html.replace(
+        'xmlns="http://www.w3.org/2000/svg"', "")
+    assert "src=" not in html and "<link" not in html
+    assert set(tables) >= {"readiness", "absence", "chronic", "dropouts",
+                           "enrolments", "neet", "clocks", "alerts",
+                           "anonymous"}
+    for t in tables.values():
+        assert_no_recompute(t)
+
+    r = cells(tables["readiness"])
+    assert r[("280017 2026 grade 8", "not ready")] == "<5"
+    assert r[("280017 2026 grade 8", "ready")] in ("x", "<5")
+    assert r[("280017 2026 grade 9", "not ready")] in ("8", "x")
+    assert r[("Total", "not ready")] == "11"
+    assert r[("Total", "Total")] == "32"
+
+    d = cells(tables["dropouts"])
+    assert d[("gym-x (gymnasium)", "dropped out")] == "<5"
+    assert d[("eud-y (EUD)", "dropped out")] in ("6", "x")
+    assert d[("fgu-z (FGU)", "started")] in ("7", "x")
+    assert d[("eud-y (EUD)", "started")] == "<5"
+    assert d[("Total", "dropped out")] == "9"
+    assert d[("Total", "started")] == "9"
+    # The gymnasium's 3 cannot be recomputed as 9 - 6.
+    assert d[("eud-y (EUD)", "dropped out")] == "x"
+
+    e = cells(tables["enrolments"])
+    assert e[("EUD", "started")] == "<5"
+    assert e[("Total", "started")] == "9"
+    assert e[("FGU", "started")] == "x"
+
+    c = cells(tables["clocks"])
+    row = "contact within 5 working days"
+    assert c[(row, "met")] == "x"   # 9 - 6 would give the 3 away
+    due = datetime.date(2026, 9, 14)
+    late = "missed" if datetime.datetime.utcnow().date() > due else \
+        "pending"
+    assert c[(row, late)] == "<5"
+    assert c[(row, "Total")] == "9"
+    assert sum(c[(row, k)] in ("<5", "x") for k in
+               ("met", "missed", "closed by enrolment", "pending")) >= 2
+
+    a = cells(tables["anonymous"])
+    assert a[("referred", "records")] == "<5"
+    assert a[("Total", "records")] == "<5"
+
+    # No CPR, no person key: not even the one export shows for a person.
+    exported = tmp_path / "export.json"   # holds a CPR: not swept
+    hub.hubctl("export", "--cpr", youth[0], "--out", str(exported))
+    key = json.loads(exported.read_text())["person"]
+    files = [out] + [out.parent / f"status-{n}.csv" for n in tables]
+    assert_clean(files, hub.cprs | set(g8) | set(g9) | set(youth))
+    for f in files:
+        assert key not in f.read_text()
+
+
+def test_usage_errors_exit_2(make_hub):
+    hub = make_hub()
+    for args in (["--year", "2026"], ["--year", "26x", "--out", "x.html"],
+                 ["--from", "2026-01-01", "--out", "x.html"],
+                 ["--from", "2026-02-01", "--to", "2026-01-01",
+                  "--out", "x.html"],
+                 ["--year", "2026", "--from", "2026-01-01", "--out",
+                  "x.html"]):
+        p = hub.hubctl("report", *args, check=False)
+        assert p.returncode == 2, (args, p.stderr)
