@@ -178,3 +178,148 @@ def test_usage_errors_exit_2(make_hub):
                   "x.html"]):
         p = hub.hubctl("report", *args, check=False)
         assert p.returncode == 2, (args, p.stderr)
+
+
+# ---------------------------------------------------------------- generated
+
+
+def quarter(day):
+    d = datetime.date.fromisoformat(day)
+    return f"{d.year} Q{(d.month - 1) // 3 + 1}"
+
+
+def programme_type(prog, inst):
+    for p, t in (("stx", "gymnasium"), ("hhx", "gymnasium"),
+                 ("htx", "gymnasium"), ("hf", "gymnasium"),
+                 ("ib", "gymnasium"), ("gym", "gymnasium"), ("eud", "EUD"),
+                 ("eux", "EUD"), ("fgu", "FGU")):
+        if prog.startswith(p):
+            return t
+    for p, t in (("fgu", "FGU"), ("eud", "EUD"), ("gym", "gymnasium")):
+        if inst.startswith(p):
+            return t
+    return "other"
+
+
+def rows_of(path):
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return list(csv.DictReader(f, delimiter=";"))
+
+
+def expected_from_files(cohort_dir, cohort):
+    """The report's figures computed here from the generator's files."""
+    ready, bands, chronic, drop, types, anon = ({} for _ in range(6))
+
+    def add(table, row, col, who):
+        table.setdefault((row, col), set()).add(who)
+
+    files = [f["file"] for ag in cohort["agencies"] for f in ag["files"]]
+    absence = {}
+    for name in sorted(os.listdir(cohort_dir)):
+        path = os.path.join(cohort_dir, name)
+        if name.startswith("absence-") and name.endswith(".csv"):
+            for r in rows_of(path):
+                key = (r["cpr"], r["school"], quarter(r["period_end"]))
+                a = absence.setdefault(key, [0, 0, 0])
+                a[0] += int(r["lessons_absent"]) if r["kind"] == \
+                    "unlawful" else 0
+                a[1] += int(r["lessons_absent"])
+                a[2] += int(r["lessons_expected"])   # one row a week
+        if name not in files:
+            continue
+        if name.startswith("readiness-"):
+            for r in rows_of(path):
+                g = r["grade"][:1]
+                row = f"{r['school']} {r['date'][:4]} grade {g}"
+                add(ready, row, "ready" if r["ready"] == "yes"
+                    else "not ready", r["cpr"])
+        elif name.startswith("college-"):
+            for r in rows_of(path):
+                col = {"start": "started", "risk": "dropout risk",
+                       "dropped_out": "dropped out"}.get(r["status"])
+                if col and r["date"].startswith("2026"):
+                    t = programme_type(r["programme"], r["institution"])
+                    add(drop, f"{r['institution']} ({t})", col, r["cpr"])
+                    if col == "started":
+                        add(types, t, "started", r["cpr"])
+        elif name.startswith("addiction-"):
+            for i, r in enumerate(rows_of(path)):
+                if r["anonymous"] == "yes" and r["date"].startswith("2026"):
+                    stage = {"referred": "referred",
+                             "started": "treatment started",
+                             "ended": "treatment ended"}[r["stage"]]
+                    add(anon, stage, "records", i)
+    for (cpr, school, q), (unl, anyk, exp) in absence.items():
+        if not q.startswith("2026") or not exp:
+            continue
+        row = f"{school} {q}"
+        band = "under 10 %" if unl * 100 < exp * 10 else "10-15 %" \
+            if unl * 100 < exp * 15 else "15 % and over"
+        add(bands, row, band, cpr)
+        add(chronic, row, "chronic (10 % or more)" if anyk * 100 >=
+            exp * 10 else "under 10 %", cpr)
+    count = lambda t: {k: len(v) for k, v in t.items()}
+    return {"readiness": count(ready), "absence": count(bands),
+            "chronic": count(chronic), "dropouts": count(drop),
+            "enrolments": count(types), "anonymous": count(anon)}
+
+
+def check_against(name, table, want):
+    """Every shown cell equals the count computed here, every "<5" is
+    1-4, and every figure computed here is in the table."""
+    got = cells(table)
+    for (row, col), n in want.items():
+        assert (row, col) in got, f"{name}: no cell {row} / {col}"
+    checked = 0
+    for (row, col), text in got.items():
+        if row == "Total" or col == "Total":
+            continue
+        n = want.get((row, col), 0)
+        if text == "<5":
+            assert 1 <= n <= 4, f"{name} {row} / {col}: <5 but {n}"
+        elif text != "x":
+            assert int(text) == n, f"{name} {row} / {col}: {text} != {n}"
+            checked += 1
+    assert checked > 0, f"{name}: no figure shown"
+
+
+def test_generated_cohort_figures(make_hub, tmp_path):
+    cohort_dir = tmp_path / "cohort"
+    subprocess.run([sys.executable, os.path.join(REPO, "deploy",
+                                                 "gen_cohort.py"),
+                    "--seed", "81", "--pupils", "60", "--grades", "8,9",
+                    "--weeks", "4", "--schools", "2", "--quiet",
+                    "--out", str(cohort_dir)], check=True, timeout=60)
+    cohort = json.loads((cohort_dir / "cohort.json").read_text())
+    agencies = {ag["id"]: ag["types"] for ag in cohort["agencies"]}
+    hub = make_hub(agencies=agencies,
+                   caseworkers={"cw-anna": False, "cw-bo": False,
+                                "cw-desk": True})
+    hub.cprs |= {p["cpr"] for p in cohort["pupils"]} | \
+        {p["cpr"] for p in cohort["people"]}
+    for ag in cohort["agencies"]:
+        paths = [str(cohort_dir / f["file"]) for f in ag["files"]]
+        conf = hub.school_conf(ag["id"])
+        p = subprocess.run([binary("adapter-" + ag["adapter"]), "--config",
+                            str(conf), "--json", "import", *paths],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr[-2000:]
+    hub.wait_applied(timeout=60)
+
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    want = expected_from_files(str(cohort_dir), cohort)
+    for name, figures in want.items():
+        check_against(name, tables[name], figures)
+        assert_no_recompute(tables[name])
+    # The generator's own counts: the strategy's share not ready.
+    for g, r in cohort["readiness"].items():
+        rows = [k for k in want["readiness"] if k[0].endswith(f"grade {g}")]
+        assert sum(want["readiness"][k] for k in rows
+                   if k[1] == "not ready") == r["not_ready"]
+    total = cells(tables["readiness"])[("Total", "Total")]
+    assert total == str(sum(r["assessed"]
+                            for r in cohort["readiness"].values()))
+    anon = cells(tables["anonymous"])[("Total", "records")]
+    assert anon == str(cohort["addiction"]["anonymous_rows"])
+    files = [out] + [out.parent / f"status-{n}.csv" for n in tables]
+    assert_clean(files, hub.cprs)
