@@ -24,8 +24,12 @@ OPT       ?= $(OPT_$(VARIANT))
 CFLAGS    += $(CSTD) $(WARN) $(OPT) -I. -I$(GEN) -MMD -MP
 LDFLAGS   += $(filter -fsanitize=%,$(OPT))
 LDLIBS    += -lzmq -lprotobuf-c -llmdb -lsodium -lm
-# Only the web inbox serves HTTP: the other programs never link it.
+# The web inbox and hubd (its metrics endpoint, hub/metrics.c) serve
+# HTTP. hubctl and unit tests link hub/hub.o (hub_parse_types, the loop),
+# which pulls that endpoint in; adapters and inbox never link it.
 LDLIBS_webd := -lmicrohttpd
+LDLIBS_hubd := -lmicrohttpd
+LDLIBS_hubctl := -lmicrohttpd
 
 # Debian packages the build, the tests and the demo need. bootstrap installs
 # whichever are missing, so a fresh machine needs nothing done by hand.
@@ -86,7 +90,7 @@ $(LIB): $(LIB_OBJ)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(LDLIBS_hubd)
 
 .SECONDEXPANSION:
 $(BUILD)/bin/%: $(LIB) $$(BUILD)/obj/$$(basename $$(MAIN_$$*)).o

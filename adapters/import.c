@@ -975,12 +975,48 @@ next_record(struct runtime *rt, ug_diag *diag)
 	return err;
 }
 
+/* Progress of a file's import, on stderr only when it is a terminal (a
+ * person watching), never with --json or while watching a directory:
+ * rows, rows/s and the time left estimated from the bytes read. One
+ * line, redrawn at most 4 times a second, ended when the file is. */
+typedef struct {
+	bool on, shown;
+	int64_t start, next;
+} progress;
+
+static void
+progress_show(struct runtime *rt, progress *pg, bool done)
+{
+	int64_t now = ug_mono_ms();
+	if (!pg->on || (!done && now < pg->next))
+		return;
+	pg->next = now + 250;
+	double secs = (double)(now - pg->start) / 1000;
+	double rate = secs > 0 ? (double)rt->file.rows / secs : 0;
+	long at = rt->raw ? ftell(rt->raw) : -1;
+	off_t size = rt->plan->st.st_size;
+	char left[32] = "?";
+	if (done)
+		snprintf(left, sizeof left, "done");
+	else if (at > 0 && size > at && secs > 0)
+		snprintf(left, sizeof left, "%.0f s left",
+		         secs * (double)(size - at) / (double)at);
+	fprintf(stderr, "\r%s: %zu rows, %.0f rows/s, %s\033[K%s",
+	        rt->path, rt->file.rows, rate, left, done ? "\n" : "");
+	fflush(stderr);
+	pg->shown = true;
+}
+
 static adapter_file_status
 import_rows(struct runtime *rt)
 {
 	ug_err err = UG_OK;
 	adapter_file_status status = FILE_DONE;
+	progress pg = {isatty(STDERR_FILENO) && !rt->watching &&
+	                   !ug_config_bool(rt->cfg, "json"),
+	               false, ug_mono_ms(), ug_mono_ms() + 250};
 	while (err == UG_OK && !rt->changed) {
+		progress_show(rt, &pg, false);
 		if (adapter__stop) {
 			status = FILE_STOPPED;
 			break;
@@ -997,6 +1033,7 @@ import_rows(struct runtime *rt)
 		rt->file.rows++;
 		err = got == UG_OK ? import_record(rt) : reject_row(rt, &diag);
 	}
+	progress_show(rt, &pg, true);
 	/* Whatever stopped the loop, the rows already parsed are good:
 	 * queue them (unless the file changed under us); the stage decides
 	 * whether they stay. */

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "hub/effects.h"
+#include "hub/metrics.h"
 
 int32_t
 hub__today(const hub *h)
@@ -582,6 +583,10 @@ announce(apply_ctx *c)
 			log_info("HUB-ALERT", "alert %s (%s) raised for %s",
 			         hexid, engine_rule_name(a->alert.id[8]),
 			         a->recipient);
+			if (strcmp(a->recipient, h->rules.desk) == 0 &&
+			    strncmp(engine_rule_name(a->alert.id[8]),
+			            "deadline.", 9) == 0)
+				hub__ops_deadline_to_desk(h);
 		}
 		hub__delivery_notify(h, a->recipient);
 		hub__notify_alerted(h, a->recipient);

@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "hub/engine.h"
 #include "hub/gateway.h"
+#include "hub/metrics.h"
 #include "hub/retention.h"
 
 const ug_setting hub_settings[] = {
@@ -45,6 +46,7 @@ const ug_setting hub_settings[] = {
 	{"query_burst", "40", "queries a caseworker may ask at once"},
 	HUB_GATEWAY_SETTINGS,
 	HUB_RETENTION_SETTINGS,
+	HUB_METRICS_SETTINGS,
 	{NULL, NULL, NULL},
 };
 
@@ -174,6 +176,10 @@ load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 		err = ug_config_int(cfg, "query_burst", 1, 100000, &burst, diag);
 	if (err == UG_OK)
 		err = hub__retention_load(cfg, diag);
+	if (err == UG_OK)
+		err = hub__metrics_check(cfg, diag);
+	if (err == UG_OK)
+		err = hub__ops_check(cfg, diag);
 	if (err != UG_OK)
 		return err;
 	h->query_rate = (double)rate;
@@ -301,6 +307,10 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 		err = hub__sessions_open(h, diag);
 	if (err == UG_OK)
 		err = hub__gateway_open(h, cfg, diag);
+	if (err == UG_OK)
+		err = hub__ops_open(h, cfg, diag);
+	if (err == UG_OK)
+		err = hub__metrics_open(h, cfg, diag);
 	if (err != UG_OK)
 		goto fail;
 	*out = h;
@@ -316,6 +326,8 @@ hub_close(hub **hp)
 	if (!hp || !*hp)
 		return;
 	hub *h = *hp;
+	hub__metrics_close(h);
+	hub__ops_close(h);
 	if (h->ingest)
 		zmq_close(h->ingest);
 	hub__sessions_close(h);
@@ -444,14 +456,20 @@ hub_run(hub *h)
 		return 1;
 	}
 	log_notice("HUB-READY", "store open, sockets bound; serving");
-	zmq_pollitem_t items[] = {
+	hub__metrics_serving(h);
+	/* The four sockets, then the metrics endpoint's, if it is on. */
+	zmq_pollitem_t items[4 + HUB_METRICS_POLL_MAX] = {
 		{h->zap, 0, ZMQ_POLLIN, 0},
 		{h->ingest, 0, ZMQ_POLLIN, 0},
 		{h->delivery, 0, ZMQ_POLLIN, 0},
 		{h->delivery_monitor, 0, ZMQ_POLLIN, 0},
 	};
 	while (!stop_requested) {
-		int rc = zmq_poll(items, 4, 200);
+		long timeout = 200;
+		size_t nitems = 4 + hub__metrics_poll(h, items + 4,
+		                                      HUB_METRICS_POLL_MAX,
+		                                      &timeout);
+		int rc = zmq_poll(items, (int)nitems, timeout);
 		if (rc < 0 && errno != EINTR) {
 			log_err("HUB-POLL", "zmq_poll: %s", zmq_strerror(errno));
 			return 1;
@@ -478,6 +496,8 @@ hub_run(hub *h)
 		if (reload_requested)
 			reload(h);
 		timers(h, ug_mono_ms());
+		hub__ops_tick(h);
+		hub__metrics_run(h);
 	}
 	/* The batch in flight was committed and acked inside hub__ingest; what
 	 * remains is to level the derived state so a restart replays little. */

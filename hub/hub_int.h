@@ -110,6 +110,8 @@ struct hub {
 	hub_query_bucket *buckets;
 	struct hub_gateway *gateway; /* web sessions (gateway.c) */
 	int64_t next_maintain, next_catchup, next_stats, next_pump;
+	struct hub_metrics *metrics; /* metrics.c */
+	struct hub_ops *ops;         /* ops_alerts.c */
 };
 
 /* zap.c: answer every pending ZAP request on h->zap. */

@@ -47,6 +47,8 @@ static const char usage[] =
 	"                            endpoint [--key FILE.key] [--types LIST]\n"
 	"  register-caseworker ID    admit a caseworker's key on the delivery\n"
 	"                            endpoint [--key FILE.key] [--desk]\n"
+	"                            [--ops] (--ops: receives hubd's\n"
+	"                            operational alerts, ops.*)\n"
 	"                            (registering an id again replaces its key\n"
 	"                            and permissions; open connections with the\n"
 	"                            old key are refused from their next frame)\n"
@@ -128,6 +130,7 @@ static const ug_setting extra_settings[] = {
 	{"actor", "", "audit show: only records of this principal id"},
 	{"types", "absence", "event types an agency may send, comma-separated"},
 	{"desk", "false", "the caseworker is a member of the duty desk"},
+	{"ops", "false", "the caseworker receives operational alerts"},
 	{"cpr", "", "assign: the person's CPR number; audit show: only "
 	            "records about this person"},
 	{"caseworker", "", "assign: the caseworker id"},
@@ -265,6 +268,8 @@ cmd_register(ctl *c, int kind, const char *id)
 		return fail("--types", &diag);
 	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "desk"))
 		flags |= STORE_FLAG_DESK;
+	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "ops"))
+		flags |= STORE_FLAG_OPS;
 	ug_err err = store_principal_put(c->store, kind, id, public_z85, flags);
 	char detail[160];
 	snprintf(detail, sizeof detail, "%s key %.8s... flags 0x%x", id,

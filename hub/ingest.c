@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "hub/hub_int.h"
+#include "hub/metrics.h"
 
 struct hub_ingest_batch {
 	zmq_msg_t routing, frame;
@@ -263,6 +264,7 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 			ack.status = UNGEBRO__V1__ACK_STATUS__ACCEPTED;
 			ack.sequence = ev->seq;
 			h->accepted++;
+			hub__metrics_event(h, ev->agency, ev->type);
 		} else if (ev->status == STORE_DUPLICATE) {
 			ack.status = UNGEBRO__V1__ACK_STATUS__DUPLICATE;
 			ack.sequence = ev->seq;
@@ -278,6 +280,7 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 		ack.code = p->code;
 		ack.reason = p->reason;
 		h->rejected++;
+		hub__metrics_reject(h, p->code);
 		log_warn("HUB-REJECT", "event %s from %s: %s%s", hexid,
 		         who ? who : "?", p->reason,
 		         ack.retryable ? " (retryable)" : "");
@@ -321,7 +324,10 @@ hub__ingest(hub *h)
 		if (p->code == UNGEBRO__V1__ERROR_CODE__OK && !p->stored)
 			p->store_index = (int)nevents++;
 	}
+	double t0 = hub__metrics_clock();
 	ug_err err = nevents ? store_append(h->store, events, nevents) : UG_OK;
+	if (nevents)
+		hub__metrics_batch(h, nevents, hub__metrics_clock() - t0);
 	if (err != UG_OK)
 		log_err("HUB-STORE", "batch of %zu events not stored: %s; "
 		        "rejected as retryable", nevents, ug_strerror(err));

@@ -148,10 +148,13 @@ ug_err store_assignment_get(store *s, const uint8_t *person_key, int32_t today,
 
 enum { STORE_AGENCY = 1, STORE_CASEWORKER = 2 };
 #define STORE_FLAG_DESK 1u /* caseworker flag: member of the duty desk */
+/* 2u is STORE_FLAG_GATEWAY (store_password.h). */
+#define STORE_FLAG_OPS 4u  /* caseworker flag: receives operational alerts */
 
 /* Register (or re-register) a public key as an agency or a caseworker.
  * For an agency, flags is a bit mask of permitted event types (1 << type);
- * for a caseworker, STORE_FLAG_DESK or 0. Replaces the id's earlier key. */
+ * for a caseworker, STORE_FLAG_DESK and/or STORE_FLAG_OPS, or 0.
+ * Replaces the id's earlier key. */
 ug_err store_principal_put(store *s, int kind, const char *id,
                            const char *public_z85, uint32_t flags);
 /* Look a Z85 public key up: UG_ENOTFOUND if unregistered. */
@@ -163,6 +166,13 @@ ug_err store_principal_flags(store *s, int kind, const char *id,
 /* The id's currently registered key and flags; UG_ENOTFOUND if none. */
 ug_err store_principal_current(store *s, int kind, const char *id,
                                char public_z85[41], uint32_t *flags);
+typedef ug_err (*store_principal_fn)(void *ctx, const char *id,
+                                     uint32_t flags);
+/* Every current registration of `kind` (both of its records agreeing), in
+ * no particular order. fn runs inside a read txn: it must not write to the
+ * log environment; an error from it stops the walk and is returned. */
+ug_err store_principal_list(store *s, int kind, store_principal_fn fn,
+                            void *ctx);
 /* Remove the id's registration: its key is refused from then on. */
 ug_err store_principal_revoke(store *s, int kind, const char *id);
 /* A counter every registration and revocation raises, so a running hub

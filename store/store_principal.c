@@ -298,3 +298,48 @@ store_principal_flags(store *s, int kind, const char *id, uint32_t *flags)
 	char ignored[41];
 	return store_principal_current(s, kind, id, ignored, flags);
 }
+
+ug_err
+store_principal_list(store *s, int kind, store_principal_fn fn, void *ctx)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	int rc = store__begin_read(s->log_env, &txn);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, s->principal_id, &cur);
+	ug_err err = store__map_err(rc, "list principals");
+	MDB_val key, val;
+	int op = MDB_FIRST;
+	while (err == UG_OK &&
+	       (rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
+		op = MDB_NEXT;
+		uint8_t plain[PRINCIPAL_ID_PLAIN];
+		/* The generation record is the one key not PKEY_LEN long. */
+		if (key.mv_size != PKEY_LEN ||
+		    val.mv_size != PRINCIPAL_ID_PLAIN + UG_SEAL_OVERHEAD ||
+		    store__open(s, key.mv_data, PKEY_LEN, val.mv_data,
+		                val.mv_size, plain, sizeof plain) != UG_OK ||
+		    plain[Z85_LEN] != kind || plain[Z85_LEN + 1] == 0 ||
+		    plain[Z85_LEN + 1] >= STORE_ID_MAX)
+			continue;
+		char z85[Z85_LEN + 1], id[STORE_ID_MAX], held[STORE_ID_MAX];
+		memcpy(z85, plain, Z85_LEN);
+		z85[Z85_LEN] = '\0';
+		memcpy(id, plain + Z85_LEN + 2, plain[Z85_LEN + 1]);
+		id[plain[Z85_LEN + 1]] = '\0';
+		int held_kind;
+		uint32_t flags;
+		/* Listed only when both records agree, as for a lookup. */
+		if (find_in(s, txn, z85, &held_kind, held, &flags) != UG_OK ||
+		    held_kind != kind || strcmp(held, id) != 0)
+			continue;
+		err = fn(ctx, id, flags);
+	}
+	if (err == UG_OK && rc != 0 && rc != MDB_NOTFOUND)
+		err = store__map_err(rc, "list principals");
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	return err;
+}

@@ -1,0 +1,529 @@
+/*
+ * Operational alerts: conditions of the hub itself that an operator must
+ * see, each raised once when it starts and cleared when it ends (not one
+ * per event or per check). Raising logs HUB-OPS-<CONDITION>, sets
+ * ungebro_ops_condition and queues an alert (rule ops.<condition>) to
+ * every caseworker registered with --ops; clearing logs HUB-OPS-CLEARED.
+ * The alerts name agencies, recipients and store parts, never a person.
+ *
+ * Their ids cannot meet a rule's: a rule alert's id is the raising log
+ * sequence and a rule byte below 0x40, and no log reaches sequence
+ * 0xFF00000000000000. An ops alert's id is 0xFF, the wall-clock second
+ * (big-endian, 4 bytes), a raise counter (2 bytes), the ops caseworker's
+ * index (1 byte) and 0x30 + the condition.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "hub/metrics.h"
+
+enum {
+	OPS_ADAPTER_SILENT,
+	OPS_QUEUE_STALLED,
+	OPS_MAP_FULL,
+	OPS_DESK_UNCOVERED,
+	OPS_AUDIT_BROKEN,
+	OPS_COUNT
+};
+
+static const struct {
+	const char *name, *msgid, *rule;
+} conds[OPS_COUNT] = {
+	{"adapter_silent", "HUB-OPS-ADAPTER-SILENT", "ops.adapter_silent"},
+	{"queue_stalled", "HUB-OPS-QUEUE-STALLED", "ops.queue_stalled"},
+	{"map_full", "HUB-OPS-MAP-FULL", "ops.map_full"},
+	{"desk_uncovered", "HUB-OPS-DESK-UNCOVERED", "ops.desk_uncovered"},
+	{"audit_broken", "HUB-OPS-AUDIT-BROKEN", "ops.audit_broken"},
+};
+
+#define OPS_RULE_BASE 0x30
+#define OPS_SILENCE_MAX 32
+#define OPS_ACTIVE_MAX 256
+#define OPS_TRACKED_MAX 4096
+#define OPS_CHECK_MS 1000
+#define OPS_RECIPIENTS_MAX 256 /* ops caseworkers an alert goes to */
+
+typedef struct {
+	char agency[STORE_ID_MAX];
+	int64_t ms;
+} silence;
+
+typedef struct {
+	int cond;
+	char subject[STORE_ID_MAX];
+	bool seen; /* still true at the end of this check */
+} active;
+
+typedef struct {
+	char id[STORE_ID_MAX];
+	size_t open;
+	int64_t since; /* hub clock when its count last went down */
+} tracked;
+
+struct hub_ops {
+	silence silences[OPS_SILENCE_MAX];
+	size_t nsilences;
+	long queue_open, queue_hours, map_percent, audit_hours;
+	int64_t started; /* hub clock at the first check */
+	int64_t next_check, next_audit;
+	bool audit_broken;
+	char audit_problem[400];
+	active active[OPS_ACTIVE_MAX];
+	size_t nactive;
+	tracked *tracked;
+	size_t ntracked;
+	uint16_t raises;
+};
+
+static ug_err
+parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
+{
+	const char *p = list;
+	size_t n = 0;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		const char *eq = memchr(p, '=', len);
+		char *end;
+		long hours = eq ? strtol(eq + 1, &end, 10) : 0;
+		if (!eq || eq == p || (size_t)(eq - p) >= STORE_ID_MAX ||
+		    hours < 1 || hours > 24 * 366 || end != p + len ||
+		    n == OPS_SILENCE_MAX) {
+			ug_diag_set(diag, "ops_silence", "ops_silence must be "
+			            "agency=HOURS[,agency=HOURS]... (1 to 8784 "
+			            "hours, at most %d agencies): '%.*s'",
+			            OPS_SILENCE_MAX, (int)len, p);
+			return UG_EINVAL;
+		}
+		if (o) {
+			memcpy(o->silences[n].agency, p, (size_t)(eq - p));
+			o->silences[n].agency[eq - p] = '\0';
+			o->silences[n].ms = hours * 3600000LL;
+		}
+		n++;
+		p += len + (p[len] == ',');
+	}
+	if (o)
+		o->nsilences = n;
+	return UG_OK;
+}
+
+static ug_err
+load(struct hub_ops *o, const ug_config *cfg, ug_diag *diag)
+{
+	ug_err err = parse_silence(ug_config_get(cfg, "ops_silence"), o, diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "ops_queue_open", 1, 1000000,
+		                    &o->queue_open, diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "ops_queue_hours", 1, 24 * 366,
+		                    &o->queue_hours, diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "ops_map_percent", 1, 100,
+		                    &o->map_percent, diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "ops_audit_hours", 0, 24 * 366,
+		                    &o->audit_hours, diag);
+	return err;
+}
+
+ug_err
+hub__ops_check(const ug_config *cfg, ug_diag *diag)
+{
+	struct hub_ops o;
+	return load(&o, cfg, diag);
+}
+
+ug_err
+hub__ops_open(hub *h, const ug_config *cfg, ug_diag *diag)
+{
+	h->ops = calloc(1, sizeof *h->ops);
+	if (!h->ops)
+		return UG_ENOMEM;
+	h->ops->tracked = calloc(OPS_TRACKED_MAX, sizeof *h->ops->tracked);
+	if (!h->ops->tracked)
+		return UG_ENOMEM;
+	return load(h->ops, cfg, diag);
+}
+
+void
+hub__ops_close(hub *h)
+{
+	if (!h->ops)
+		return;
+	free(h->ops->tracked);
+	free(h->ops);
+	h->ops = NULL;
+}
+
+/* ---- raising ---- */
+
+typedef struct {
+	char ids[OPS_RECIPIENTS_MAX][STORE_ID_MAX];
+	size_t n;
+} ops_people;
+
+static ug_err
+add_ops(void *ctx, const char *id, uint32_t flags)
+{
+	ops_people *p = ctx;
+	if ((flags & STORE_FLAG_OPS) && p->n < OPS_RECIPIENTS_MAX)
+		ug_strlcpy(p->ids[p->n++], id, STORE_ID_MAX);
+	return UG_OK;
+}
+
+static void
+send_alerts(hub *h, int cond, const char *title, const char *explanation)
+{
+	ops_people *people = calloc(1, sizeof *people);
+	if (!people)
+		return;
+	if (store_principal_list(h->store, STORE_CASEWORKER, add_ops, people) !=
+	    UG_OK)
+		log_err(conds[cond].msgid, "cannot list the ops caseworkers");
+	uint32_t second = (uint32_t)(ug_now_ms() / 1000);
+	uint16_t raise = h->ops->raises++;
+	for (size_t i = 0; i < people->n; i++) {
+		uint8_t id[STORE_ALERT_ID_LEN] = {0xFF};
+		ug_put_be32(id + 1, second);
+		id[5] = (uint8_t)(raise >> 8);
+		id[6] = (uint8_t)raise;
+		id[7] = (uint8_t)i;
+		id[8] = (uint8_t)(OPS_RULE_BASE + cond);
+		wire_alert a = UNGEBRO__V1__ALERT__INIT;
+		a.alert_id.data = id;
+		a.alert_id.len = sizeof id;
+		a.rule = (char *)conds[cond].rule;
+		a.priority = UNGEBRO__V1__PRIORITY__HIGH;
+		a.cpr = "";
+		a.recipient = people->ids[i];
+		a.raised_at = h->now;
+		a.title = (char *)title;
+		a.explanation = (char *)explanation;
+		a.due = "";
+		size_t len = wire_packed_size(&a);
+		uint8_t *body = malloc(len ? len : 1);
+		if (!body)
+			break;
+		wire_pack(&a, body);
+		store_alert sa = {.recipient = people->ids[i], .body = body,
+		                  .body_len = len};
+		memcpy(sa.id, id, sizeof id);
+		ug_err err = store_alerts_put(h->store, &sa, 1);
+		free(body);
+		if (err != UG_OK) {
+			log_err(conds[cond].msgid, "ops alert to %s not stored: "
+			        "%s", people->ids[i], ug_strerror(err));
+			continue;
+		}
+		hub__delivery_notify(h, people->ids[i]);
+		hub__notify_alerted(h, people->ids[i]);
+	}
+	free(people);
+}
+
+static active *
+find_active(struct hub_ops *o, int cond, const char *subject)
+{
+	for (size_t i = 0; i < o->nactive; i++)
+		if (o->active[i].cond == cond &&
+		    strcmp(o->active[i].subject, subject) == 0)
+			return &o->active[i];
+	return NULL;
+}
+
+/* The condition holds for subject now: raise it unless it is raised. */
+static void
+holds(hub *h, int cond, const char *subject, const char *title,
+      const char *explanation)
+{
+	struct hub_ops *o = h->ops;
+	active *a = find_active(o, cond, subject);
+	if (a) {
+		a->seen = true;
+		return;
+	}
+	if (o->nactive == OPS_ACTIVE_MAX)
+		return;
+	a = &o->active[o->nactive++];
+	a->cond = cond;
+	ug_strlcpy(a->subject, subject, sizeof a->subject);
+	a->seen = true;
+	log_warn(conds[cond].msgid, "%s (%s): %s", conds[cond].name, subject,
+	         explanation);
+	send_alerts(h, cond, title, explanation);
+}
+
+/* Clear the instances of cond not seen since the last mark. */
+static void
+sweep(hub *h, int cond)
+{
+	struct hub_ops *o = h->ops;
+	for (size_t i = 0; i < o->nactive;) {
+		active *a = &o->active[i];
+		if (a->cond != cond || a->seen) {
+			i++;
+			continue;
+		}
+		log_notice("HUB-OPS-CLEARED", "%s (%s) no longer holds",
+		           conds[cond].name, a->subject);
+		o->active[i] = o->active[--o->nactive];
+	}
+}
+
+static void
+mark(struct hub_ops *o, int cond)
+{
+	for (size_t i = 0; i < o->nactive; i++)
+		if (o->active[i].cond == cond)
+			o->active[i].seen = false;
+}
+
+/* ---- the conditions ---- */
+
+static void
+check_silence(hub *h)
+{
+	struct hub_ops *o = h->ops;
+	mark(o, OPS_ADAPTER_SILENT);
+	for (size_t i = 0; i < o->nsilences; i++) {
+		const silence *s = &o->silences[i];
+		int64_t last = o->started;
+		if (!hub__metrics_last_seen(h, s->agency, &last) ||
+		    last < o->started)
+			last = o->started;
+		if (h->now - last <= s->ms)
+			continue;
+		char title[160], why[400];
+		snprintf(title, sizeof title, "Operations: agency %s is silent",
+		         s->agency);
+		snprintf(why, sizeof why, "no event from %s accepted for %lld "
+		         "hours (expected at least every %lld hours; "
+		         "ops_silence)", s->agency,
+		         (long long)((h->now - last) / 3600000),
+		         (long long)(s->ms / 3600000));
+		holds(h, OPS_ADAPTER_SILENT, s->agency, title, why);
+	}
+	sweep(h, OPS_ADAPTER_SILENT);
+}
+
+static tracked *
+track(struct hub_ops *o, const char *id, int64_t now)
+{
+	for (size_t i = 0; i < o->ntracked; i++)
+		if (strcmp(o->tracked[i].id, id) == 0)
+			return &o->tracked[i];
+	if (o->ntracked == OPS_TRACKED_MAX)
+		return NULL;
+	tracked *t = &o->tracked[o->ntracked++];
+	ug_strlcpy(t->id, id, sizeof t->id);
+	t->open = 0;
+	t->since = now;
+	return t;
+}
+
+static void
+queue_one(hub *h, const char *id)
+{
+	struct hub_ops *o = h->ops;
+	size_t open;
+	tracked *t = track(o, id, h->now);
+	if (!t || store_alerts_count(h->store, id, &open) != UG_OK)
+		return;
+	if (open < t->open || open == 0)
+		t->since = h->now;
+	t->open = open;
+	if (open <= (size_t)o->queue_open ||
+	    h->now - t->since < o->queue_hours * 3600000LL)
+		return;
+	char title[160], why[400];
+	snprintf(title, sizeof title, "Operations: %s's queue is not being "
+	         "worked", id);
+	snprintf(why, sizeof why, "%zu open alerts for %s (more than %ld) "
+	         "and none acknowledged for %ld hours or more "
+	         "(ops_queue_open, ops_queue_hours)", open, id, o->queue_open,
+	         o->queue_hours);
+	holds(h, OPS_QUEUE_STALLED, id, title, why);
+}
+
+static ug_err
+queue_cb(void *ctx, const char *id, uint32_t flags)
+{
+	(void)flags;
+	queue_one(ctx, id);
+	return UG_OK;
+}
+
+static void
+check_queues(hub *h)
+{
+	mark(h->ops, OPS_QUEUE_STALLED);
+	(void)store_principal_list(h->store, STORE_CASEWORKER, queue_cb, h);
+	queue_one(h, h->rules.desk);
+	sweep(h, OPS_QUEUE_STALLED);
+}
+
+static void
+map_one(hub *h, const char *env, uint64_t used, uint64_t size)
+{
+	if (!size || used * 100 <= size * (uint64_t)h->ops->map_percent)
+		return;
+	char title[160], why[400];
+	snprintf(title, sizeof title, "Operations: the %s store is %llu %% "
+	         "full", env, (unsigned long long)(used * 100 / size));
+	snprintf(why, sizeof why, "%s uses %llu of %llu MiB (over %ld %%; "
+	         "raise %s_map_mb and restart hubd before it fills)", env,
+	         (unsigned long long)(used >> 20),
+	         (unsigned long long)(size >> 20), h->ops->map_percent, env);
+	holds(h, OPS_MAP_FULL, env, title, why);
+}
+
+static void
+check_map(hub *h)
+{
+	store_stats st;
+	if (store_get_stats(h->store, &st) != UG_OK)
+		return;
+	mark(h->ops, OPS_MAP_FULL);
+	map_one(h, "log", st.log_bytes, st.log_map_bytes);
+	map_one(h, "derived", st.derived_bytes, st.derived_map_bytes);
+	sweep(h, OPS_MAP_FULL);
+}
+
+typedef struct {
+	hub *h;
+	bool covered;
+} desk_check;
+
+static ug_err
+desk_cb(void *ctx, const char *id, uint32_t flags)
+{
+	(void)flags;
+	desk_check *d = ctx;
+	if (!d->covered && hub__is_desk_member(d->h, id))
+		d->covered = true;
+	return UG_OK;
+}
+
+static bool
+desk_covered(hub *h)
+{
+	desk_check d = {h, false};
+	(void)store_principal_list(h->store, STORE_CASEWORKER, desk_cb, &d);
+	return d.covered;
+}
+
+void
+hub__ops_deadline_to_desk(hub *h)
+{
+	if (!h->ops || desk_covered(h))
+		return;
+	char title[160], why[400];
+	snprintf(title, sizeof title, "Operations: nobody is on the desk %s",
+	         h->rules.desk);
+	snprintf(why, sizeof why, "a legal deadline alert went to the desk "
+	         "%s and no registered caseworker is a member of it today; "
+	         "register one with hubctl register-caseworker --desk or a "
+	         "DeskMembership", h->rules.desk);
+	holds(h, OPS_DESK_UNCOVERED, h->rules.desk, title, why);
+}
+
+static void
+check_desk(hub *h)
+{
+	if (!find_active(h->ops, OPS_DESK_UNCOVERED, h->rules.desk))
+		return;
+	mark(h->ops, OPS_DESK_UNCOVERED);
+	if (!desk_covered(h))
+		find_active(h->ops, OPS_DESK_UNCOVERED, h->rules.desk)->seen =
+		    true;
+	sweep(h, OPS_DESK_UNCOVERED);
+}
+
+static void
+check_audit(hub *h, int64_t mono)
+{
+	struct hub_ops *o = h->ops;
+	/* The signing key is loaded by the delivery tick; verify after. */
+	if (!h->keys->sign_secret || mono < o->next_audit)
+		return;
+	o->next_audit = o->audit_hours ? mono + o->audit_hours * 3600000LL
+	                               : INT64_MAX;
+	store_audit_report r;
+	ug_err err = store_audit_verify(
+	    h->store, h->keys->sign_secret + UG_SIGN_SECRET_LEN -
+	                  UG_SIGN_PUBLIC_LEN, &r);
+	o->audit_broken = err != UG_OK || r.broken_seq != 0;
+	if (err != UG_OK)
+		snprintf(o->audit_problem, sizeof o->audit_problem,
+		         "the audit trail cannot be read: %s", ug_strerror(err));
+	else if (r.broken_seq)
+		snprintf(o->audit_problem, sizeof o->audit_problem,
+		         "the audit chain is broken at record %llu: %.200s "
+		         "(hubctl audit verify)",
+		         (unsigned long long)r.broken_seq, r.problem);
+}
+
+static void
+report_audit(hub *h)
+{
+	struct hub_ops *o = h->ops;
+	mark(o, OPS_AUDIT_BROKEN);
+	if (o->audit_broken)
+		holds(h, OPS_AUDIT_BROKEN, "audit",
+		      "Operations: the audit trail fails verification",
+		      o->audit_problem);
+	sweep(h, OPS_AUDIT_BROKEN);
+}
+
+void
+hub__ops_tick(hub *h)
+{
+	struct hub_ops *o = h->ops;
+	int64_t mono = ug_mono_ms();
+	if (!o || mono < o->next_check)
+		return;
+	o->next_check = mono + OPS_CHECK_MS;
+	if (!o->started)
+		o->started = h->now;
+	check_silence(h);
+	check_queues(h);
+	check_map(h);
+	check_desk(h);
+	check_audit(h, mono);
+	report_audit(h);
+}
+
+void
+hub__ops_metrics(hub *h, char **buf, size_t *len, size_t *cap, bool *failed)
+{
+	hub__metrics_put(buf, len, cap, failed,
+	                 "# HELP ungebro_ops_condition 1 while an operational "
+	                 "condition holds (any subject)\n"
+	                 "# TYPE ungebro_ops_condition gauge\n");
+	for (int c = 0; c < OPS_COUNT; c++) {
+		bool on = false;
+		for (size_t i = 0; h->ops && i < h->ops->nactive; i++)
+			on |= h->ops->active[i].cond == c;
+		char line[128];
+		snprintf(line, sizeof line,
+		         "ungebro_ops_condition{condition=\"%s\"} %d\n",
+		         conds[c].name, on);
+		hub__metrics_put(buf, len, cap, failed, line);
+	}
+	hub__metrics_put(buf, len, cap, failed,
+	                 "# HELP ungebro_ops_active the subjects (agency, "
+	                 "recipient, env) an operational condition holds for\n"
+	                 "# TYPE ungebro_ops_active gauge\n");
+	for (size_t i = 0; h->ops && i < h->ops->nactive; i++) {
+		char line[256];
+		snprintf(line, sizeof line,
+		         "ungebro_ops_active{condition=\"%s\",subject=\"%s\"} "
+		         "1\n",
+		         conds[h->ops->active[i].cond].name,
+		         h->ops->active[i].subject);
+		hub__metrics_put(buf, len, cap, failed, line);
+	}
+}

@@ -1,0 +1,229 @@
+"""82 metrics, health and operational alerts: hubd's /metrics (Prometheus
+text format), /healthz and /readyz on metrics_listen, and the built-in
+operational conditions (HUB-OPS-*, ungebro_ops_condition, ops.* alerts to
+caseworkers registered with --ops). docs/OPERATIONS.md."""
+
+import os
+import pty
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import hubtest
+from hubtest import (ACCEPTED, E_DENIED, REJECTED, CprGen, IngestClient,
+                     envelope, frame)
+
+LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def get(url, timeout=10):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def scrape(hub):
+    """Parse /metrics: {(name, frozenset(labels)): value}, and the TYPEs."""
+    status, text = get(hub.metrics_url + "/metrics")
+    assert status == 200, text
+    samples, types = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            types[name] = kind
+            continue
+        if not line or line.startswith("#"):
+            continue
+        m = LINE.match(line)
+        assert m, f"not in the text format: {line!r}"
+        labels = frozenset(LABEL.findall(m.group(3) or ""))
+        key = (m.group(1), labels)
+        assert key not in samples, f"sample twice: {line}"
+        samples[key] = float(m.group(4))
+    return samples, types
+
+
+def value(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def metrics_hub(make_hub, settings=None, **kw):
+    port = hubtest.free_port()
+    hub = make_hub(start=False, settings=dict(
+        {"metrics_listen": f"127.0.0.1:{port}"}, **(settings or {})), **kw)
+    hub.metrics_url = f"http://127.0.0.1:{port}"
+    hub.start()
+    return hub
+
+
+def test_health_endpoints_answer(make_hub):
+    hub = metrics_hub(make_hub)
+    assert get(hub.metrics_url + "/healthz") == (200, "ok\n")
+    hubtest.wait_for(lambda: get(hub.metrics_url + "/readyz")[0] == 200, 10,
+                     "/readyz 200")
+    assert get(hub.metrics_url + "/nothing")[0] == 404
+
+
+def test_metrics_count_what_was_sent(make_hub):
+    hub = metrics_hub(make_hub)
+    before, types = scrape(hub)
+    assert types["ungebro_events_in_total"] == "counter"
+    assert types["ungebro_commit_seconds"] == "histogram"
+    assert types["ungebro_ingest_batch_size"] == "histogram"
+    assert types["ungebro_queue_depth"] == "gauge"
+    cprs = CprGen(8201).take(7)
+    hub.send(*[envelope("school-a", c, salt=f"m{i}")
+                for i, c in enumerate(cprs)])
+    # One refused frame: the envelope names another agency than the key.
+    with IngestClient(hub, "school-a") as c:
+        hub.cprs.add(cprs[0])
+        ack = c.ack_for(frame(envelope("school-b", cprs[0], salt="bad")))
+    assert (ack.status, ack.code) == (REJECTED, E_DENIED)
+    after, _ = scrape(hub)
+    key = dict(agency="school-a", type="ABSENCE_REPORT")
+    assert value(after, "ungebro_events_in_total", **key) - \
+        value(before, "ungebro_events_in_total", **key) == 7
+    assert value(after, "ungebro_events_rejected_total", code="E_DENIED") - \
+        value(before, "ungebro_events_rejected_total", code="E_DENIED") == 1
+    for hist in ("ungebro_commit_seconds", "ungebro_ingest_batch_size"):
+        buckets = sorted(
+            ((float(dict(k[1])["le"]), v) for k, v in after.items()
+             if k[0] == hist + "_bucket"), key=lambda b: b[0])
+        assert buckets[-1][0] == float("inf")
+        counts = [v for _, v in buckets]
+        assert counts == sorted(counts), f"{hist} buckets not monotonic"
+        assert counts[-1] == value(after, hist + "_count") >= 1
+    assert value(after, "ungebro_ingest_batch_size_sum") - \
+        value(before, "ungebro_ingest_batch_size_sum") == 7
+    assert value(after, "ungebro_lmdb_map_used_bytes", env="log") > 0
+    assert value(after, "ungebro_lmdb_map_size_bytes", env="log") == \
+        16384 * 1024 * 1024
+    assert value(after, "ungebro_log_last_sequence") == 7
+    assert ("ungebro_ops_condition",
+            frozenset({("condition", "adapter_silent")})) in after
+
+
+def test_queue_depth_and_oldest_alert(make_hub):
+    hub = metrics_hub(make_hub)
+    cpr = CprGen(8202).take(1)[0]
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt="q1", absent=30, expected=100))
+    hub.wait_applied()
+    hubtest.wait_for(lambda: value(scrape(hub)[0], "ungebro_queue_depth",
+                                   recipient="cw-anna") == 1, 10,
+                     "cw-anna's queue depth 1")
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_alerts_raised_total") == 1
+    assert value(s, "ungebro_oldest_unacked_alert_age_seconds") >= 0
+
+
+def test_adapter_silent_raised_once_and_cleared(make_hub):
+    port = hubtest.free_port()
+    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                   settings={"metrics_listen": f"127.0.0.1:{port}",
+                             "ops_silence": "school-a=2"})
+    hub.metrics_url = f"http://127.0.0.1:{port}"
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops")
+    hub.start()
+    time.sleep(1.5 * hubtest.SLOW)   # the first check notes the start
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="adapter_silent") == 0
+    hub.set_clock("2026-01-05T11:00:00")
+    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT")
+    time.sleep(2.5 * hubtest.SLOW)   # more checks: no second raise
+    assert hub.log_text().count("HUB-OPS-ADAPTER-SILENT") == 1
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="adapter_silent") == 1
+    alerts = hub.peek("ops-olga", 1)
+    assert alerts[0]["rule"] == "ops.adapter_silent"
+    assert "school-a" in alerts[0]["title"]
+    hub.peek("cw-anna", 0)           # nobody else gets it
+    # The agency sends: cleared, and raised again only after silence.
+    hub.send(envelope("school-a", CprGen(8203).take(1)[0], salt="back"))
+    hub.wait_log(r"HUB-OPS-CLEARED.*adapter_silent")
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="adapter_silent") == 0
+    assert hub.log_text().count("HUB-OPS-ADAPTER-SILENT") == 1
+    hub.set_clock("2026-01-05T14:00:00")
+    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT", count=2)
+    hub.peek("ops-olga", 2)
+
+
+def test_map_use_over_the_limit(make_hub):
+    hub = metrics_hub(make_hub, settings={"log_map_mb": "1",
+                                          "ops_map_percent": "2"})
+    hub.wait_log(r"HUB-OPS-MAP-FULL.*\(log\)")
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_ops_condition", condition="map_full") == 1
+    assert value(s, "ungebro_lmdb_map_use_ratio", env="log") > 0.02
+
+
+def test_bad_metrics_listen_is_refused(make_hub):
+    hub = make_hub(start=False, settings={"metrics_listen": "localhost"})
+    r = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                        "--config", str(hub.conf)], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 2 and "metrics_listen" in r.stderr, r.stderr
+
+
+def run_on_pty(cmd, timeout=120):
+    """Run cmd with stderr on a pseudo-terminal; (rc, stdout, stderr)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave,
+                         stdin=subprocess.DEVNULL)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:        # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        err += chunk
+    out = p.stdout.read()
+    p.wait(timeout=timeout * hubtest.SLOW)
+    os.close(master)
+    return p.returncode, out.decode(), err.decode(errors="replace")
+
+
+def test_import_progress_only_on_a_terminal(make_hub):
+    hub = make_hub()
+    cprs = CprGen(8204).take(3000)
+    path, _ = hub.csv("big.csv", [hubtest.AbsenceRow(cpr=c) for c in cprs])
+    json_cmd = hub.adapter_cmd("import", path)
+    plain = [a for a in json_cmd if a != "--json"]
+    rc, out, err = run_on_pty(plain)
+    assert rc == 0, out + err
+    assert re.search(r"big\.csv: 3000 rows, \d+ rows/s, done", err), err
+    # Not a terminal, or --json: no progress at all.
+    hub.csv("big2.csv", [hubtest.AbsenceRow(cpr=c, absent=3) for c in cprs])
+    p = subprocess.run([a if a != str(path) else str(path).replace(
+        "big.csv", "big2.csv") for a in plain], capture_output=True,
+        text=True, timeout=120 * hubtest.SLOW)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "rows/s" not in p.stderr
+    hub.csv("big3.csv", [hubtest.AbsenceRow(cpr=c, absent=4) for c in cprs])
+    rc, out, err = run_on_pty([a if a != str(path) else str(path).replace(
+        "big.csv", "big3.csv") for a in json_cmd])
+    assert rc == 0, out + err
+    assert "rows/s" not in err
+
+
+def test_grafana_dashboard_uses_served_names(make_hub):
+    import json
+    from pathlib import Path
+    hub = metrics_hub(make_hub)
+    _, types = scrape(hub)
+    dash = json.loads((Path(__file__).resolve().parents[2] / "deploy" /
+                       "grafana-ungebro.json").read_text())
+    names = {re.sub(r"_(bucket|sum|count)$", "", n)
+             for p in dash["panels"] for t in p["targets"]
+             for n in re.findall(r"ungebro_[a-z_]+", t["expr"])}
+    assert names and names <= set(types), names - set(types)
