@@ -714,6 +714,7 @@ def demo_with_hub(hub, hub_conf, cohort):
           "no alert is delivered again once acknowledged (%s)"
           % ", ".join("%s %d" % (cw, len(second[cw])) for cw in members))
 
+    write_report(hub_conf, cohort)
     privacy_check(hub, cohort)
 
     heading("Summary")
@@ -752,6 +753,43 @@ def demo_with_hub(hub, hub_conf, cohort):
     check(total == after.get("alerts"),
           "every alert raised was delivered once (%d = %s)"
           % (total, after.get("alerts")))
+
+
+REPORT = os.path.join(VAR, "status", "status.html")
+
+
+def write_report(hub_conf, cohort):
+    """hubctl report: the annual status, its figures against the
+    generator's own counts, and no CPR in any of its files."""
+    heading("The annual status (hubctl report)")
+    os.makedirs(os.path.dirname(REPORT), exist_ok=True)
+    hubctl("report", "--config", hub_conf, "--year", "2026", "--out", REPORT)
+    tables = {}
+    for name in sorted(os.listdir(os.path.dirname(REPORT))):
+        m = re.match(r"status-(\w+)\.csv$", name)
+        if m:
+            with open(os.path.join(os.path.dirname(REPORT), name),
+                      encoding="utf-8") as f:
+                tables[m.group(1)] = [line.rstrip("\n").split(",")
+                                      for line in f]
+    check(len(tables) == 9, "%d tables written as status-*.csv"
+          % len(tables))
+    total = {row[0]: row for row in tables.get("readiness", [])}
+    want = sum(r["assessed"] for r in cohort.get("readiness", {}).values())
+    got = total.get("Total", ["", "", "", "?"])[-1]
+    check(got == str(want), "readiness: %s assessed = %d in cohort.json"
+          % (got, want))
+    anon = {row[0]: row for row in tables.get("anonymous", [])}
+    want = cohort.get("addiction", {}).get("anonymous_rows", 0)
+    got = anon.get("Total", ["", "?"])[-1]
+    check(got == (str(want) if want >= 5 else "<5"),
+          "anonymous counselling: %s records = %d in cohort.json"
+          % (got, want))
+    n, hits = files_with_cprs(os.path.dirname(REPORT), all_cprs(cohort))
+    check(n > 0 and not hits, "%d report files, none holds a CPR" % n)
+    note("the annual status: %s (open it in a browser; print it as it is)"
+         % REPORT)
+    print("REPORT %s" % REPORT, flush=True)
 
 
 CPR_RX = re.compile(rb"(?<![0-9])([0-9]{6})-?([0-9]{4})(?![0-9])")

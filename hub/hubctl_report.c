@@ -349,6 +349,7 @@ alert_id(void *ctx, const uint8_t *id)
 	    !a->rule[0])
 		return UG_OK;
 	a->person = c->person;
+	a->seq = ug_get_be64(id);
 	in->nalerts++;
 	return UG_OK;
 }
@@ -566,9 +567,11 @@ static void
 key_figures(FILE *f, const report_table *enrol, const report_table *neet)
 {
 	fputs("<div class=\"key\"><ul>\n", f);
-	size_t eud = 1; /* the rows are gymnasium, EUD, FGU, other */
 	report_table *e = (report_table *)enrol;
-	if (!report_hidden(e, eud, 0) && !report_hidden(e, e->nrows, 0) &&
+	size_t eud = 0;
+	while (eud < e->nrows && strcmp(e->rows[eud], "EUD") != 0)
+		eud++;
+	if (eud < e->nrows && !report_hidden(e, eud, 0) && !report_hidden(e, e->nrows, 0) &&
 	    *report_cell(e, e->nrows, 0) > 0)
 		fprintf(f, "<li>Share of enrolments heading for vocational "
 		        "education (EUD): %.1f %% (%ld of %ld)</li>\n",

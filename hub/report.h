@@ -43,6 +43,7 @@ typedef struct {
 
 typedef struct {
 	char rule[32];
+	uint64_t seq;        /* the log record that raised it */
 	uint32_t person;     /* REPORT_NO_PERSON if unknown */
 	int32_t raised;      /* day */
 	bool open;

@@ -702,16 +702,19 @@ report_alerts(const report_input *in, report_table *t)
 		for (size_t k = 0; a->person != REPORT_NO_PERSON &&
 		                   k < in->nfacts && !enrol; k++) {
 			const report_fact *f = &in->facts[k];
+			/* What followed: logged after the record that
+			 * raised the alert, received from its day on. */
 			enrol = f->type == REPORT_ENROL && f->day2 == 0 &&
-			        f->person == a->person && f->day >= a->raised &&
-			        f->day <= a->raised + 90;
+			        f->person == a->person && f->seq > a->seq &&
+			        f->known >= a->raised &&
+			        f->known <= a->raised + 90;
 		}
 		for (size_t k = 0; a->person != REPORT_NO_PERSON &&
 		                   k < in->nalerts && !back; k++) {
 			const report_alert *b = &in->alerts[k];
 			back = b->person == a->person && k != i &&
 			       strcmp(b->rule, "back_on_track") == 0 &&
-			       b->raised >= a->raised &&
+			       b->seq > a->seq && b->raised >= a->raised &&
 			       b->raised <= a->raised + 90;
 		}
 		if (ok && enrol)
@@ -728,8 +731,9 @@ report_alerts(const report_input *in, report_table *t)
 	         "the day raised; escalation notices not counted as alerts). "
 	         "Acknowledged: no longer open. In time: acknowledged and never "
 	         "escalated. Escalated: at least one escalation notice. Within "
-	         "90 days of the alert: an Enrolment of the person started, or "
-	         "a back_on_track notice raised.");
+	         "90 days: an Enrolment start of the person received from the "
+	         "alert's day to 90 days after (and logged after the event that "
+	         "raised it), or a back_on_track notice raised so.");
 	t->col_total = true;
 	t->chart_col = 0;
 	report_suppress(t);

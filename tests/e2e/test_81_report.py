@@ -323,3 +323,10 @@ def test_generated_cohort_figures(make_hub, tmp_path):
     assert anon == str(cohort["addiction"]["anonymous_rows"])
     files = [out] + [out.parent / f"status-{n}.csv" for n in tables]
     assert_clean(files, hub.cprs)
+    # The key figure: EUD starts / all starts, from the same files.
+    starts = want["enrolments"]
+    eud = starts.get(("EUD", "started"), 0)
+    share = "%.1f %% (%d of %d)" % (100.0 * eud / sum(starts.values()), eud,
+                                    sum(starts.values()))
+    assert "heading for vocational education (EUD): " + share in \
+        out.read_text()

@@ -281,6 +281,43 @@ test_clock_met_and_missed(void)
 	report_table_fini(&t);
 }
 
+static void
+test_alerts_what_followed(void)
+{
+	/* Six dropout alerts (seq 1-6); five persons enrol afterwards, one
+	 * enrolment was logged before its alert and does not count. One
+	 * alert is open, one was escalated and then acknowledged. */
+	report_fact f[6] = {0};
+	report_alert a[6] = {0};
+	int32_t raised = day("2026-09-07");
+	for (int i = 0; i < 6; i++) {
+		strcpy(a[i].rule, "dropout");
+		a[i].seq = (uint64_t)i + 10;
+		a[i].person = (uint32_t)i;
+		a[i].raised = raised;
+		f[i].type = REPORT_ENROL;
+		f[i].person = (uint32_t)i;
+		f[i].seq = i < 5 ? 100 + (uint64_t)i : 1;
+		f[i].day = f[i].known = raised + 20;
+	}
+	a[0].open = true;
+	a[1].escalations = 1;
+	int32_t birth[6] = {0};
+	report_input in = input(f, 6, birth, 6);
+	in.alerts = a;
+	in.nalerts = 6;
+	report_table t;
+	CHECK(report_alerts(&in, &t));
+	CHECK_EQ_STR(t.rows[0], "dropout");
+	CHECK_EQ_INT(*report_cell(&t, 0, 0), 6);
+	CHECK_EQ_INT(*report_cell(&t, 0, 1), 5);
+	CHECK_EQ_INT(*report_cell(&t, 0, 2), 4);
+	CHECK_EQ_INT(*report_cell(&t, 0, 3), 1);
+	CHECK_EQ_INT(*report_cell(&t, 0, 4), 5);
+	CHECK_EQ_INT(report_hidden(&t, 0, 3), REPORT_PRIMARY);
+	report_table_fini(&t);
+}
+
 TEST_LIST = {
 	{"primary and secondary", test_primary_and_secondary},
 	{"next smallest is chosen", test_next_smallest_is_chosen},
@@ -294,5 +331,6 @@ TEST_LIST = {
 	{"absence: expected counted once", test_absence_expected_counted_once},
 	{"readiness: latest assessment", test_readiness_latest_assessment},
 	{"clocks: met and missed", test_clock_met_and_missed},
+	{"alerts: what followed", test_alerts_what_followed},
 	{NULL, NULL},
 };
