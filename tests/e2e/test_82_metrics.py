@@ -227,3 +227,89 @@ def test_grafana_dashboard_uses_served_names(make_hub):
              for p in dash["panels"] for t in p["targets"]
              for n in re.findall(r"ungebro_[a-z_]+", t["expr"])}
     assert names and names <= set(types), names - set(types)
+
+
+def ops_hub(make_hub, clock, settings, caseworkers, **kw):
+    port = hubtest.free_port()
+    hub = make_hub(start=False, clock=clock, caseworkers=caseworkers,
+                   settings=dict({"metrics_listen": f"127.0.0.1:{port}"},
+                                 **settings), **kw)
+    hub.metrics_url = f"http://127.0.0.1:{port}"
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops")
+    hub.start()
+    return hub
+
+
+def test_deadline_to_an_empty_desk_is_an_ops_alert(make_hub):
+    hub = ops_hub(make_hub, "2026-09-07T08:00:00", {},
+                  {"cw-anna": False, "desk-dora": False},
+                  agencies=hubtest.RULE_AGENCIES,
+                  rules=dict(hubtest.NO_ESCALATION))
+    cpr = CprGen(8205).born("2010-09-07")
+    hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    assert "HUB-OPS-DESK-UNCOVERED" not in hub.log_text()
+    # The contact deadline's warning goes to the desk on Friday 09-11,
+    # and nobody is a desk member.
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_log(r"HUB-OPS-DESK-UNCOVERED desk_uncovered \(duty-desk\)")
+    [a] = hub.peek("ops-olga", 1)
+    assert (a["rule"], a["priority"], a["cpr"]) == \
+        ("ops.desk_uncovered", "HIGH", "")
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="desk_uncovered") == 1
+    # A desk member registered: the condition ends.
+    hub.register_caseworker("desk-dora", desk=True)
+    hub.wait_log(r"HUB-OPS-CLEARED desk_uncovered \(duty-desk\)")
+    assert hub.log_text().count("HUB-OPS-DESK-UNCOVERED") == 1
+
+
+def test_queue_growing_without_acks(make_hub):
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00",
+                  {"ops_queue_open": "1", "ops_queue_hours": "2"},
+                  {"cw-anna": False, "desk-dora": True})
+    cprs = CprGen(8206).take(2)
+    for c in cprs:
+        hub.assign(c, "cw-anna")
+    hub.send(*[envelope("school-a", c, salt=f"s{i}", absent=30,
+                        expected=100) for i, c in enumerate(cprs)])
+    hub.wait_applied()
+    hubtest.wait_for(lambda: value(scrape(hub)[0], "ungebro_queue_depth",
+                                   recipient="cw-anna") == 2, 10,
+                     "two open alerts for cw-anna")
+    hub.set_clock("2026-03-02T09:00:00")
+    time.sleep(2 * hubtest.SLOW)
+    assert "HUB-OPS-QUEUE-STALLED" not in hub.log_text()
+    hub.set_clock("2026-03-02T10:30:00")
+    hub.wait_log(r"HUB-OPS-QUEUE-STALLED queue_stalled \(cw-anna\)")
+    assert [a["rule"] for a in hub.peek("ops-olga", 1)] == \
+        ["ops.queue_stalled"]
+    # One acknowledged: the count went down, the condition ends.
+    rc, alerts, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
+    assert rc == 0 and len(alerts) == 1, err
+    hub.wait_log(r"HUB-OPS-CLEARED queue_stalled \(cw-anna\)")
+    assert hub.log_text().count("HUB-OPS-QUEUE-STALLED") == 1
+
+
+def test_broken_audit_chain_is_an_ops_alert(make_hub):
+    from test_61_audit import edit_audit
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00", {},
+                  {"cw-anna": False, "desk-dora": True})
+    time.sleep(1.5 * hubtest.SLOW)   # verified once the signing key loads
+    assert "HUB-OPS-AUDIT-BROKEN" not in hub.log_text()
+    hub.stop()
+
+    def flip(pairs):
+        k, v = pairs[1]
+        pairs[1] = (k, v[:-12] + ("0" if v[-12] != "0" else "1") + v[-11:])
+        return pairs
+    edit_audit(hub, flip)
+    hub.start()
+    hub.wait_log(r"HUB-OPS-AUDIT-BROKEN audit_broken \(audit\): the audit "
+                 r"chain is broken at record 2")
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="audit_broken") == 1
+    assert [a["rule"] for a in hub.peek("ops-olga", 1)] == \
+        ["ops.audit_broken"]
