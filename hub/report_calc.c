@@ -218,22 +218,6 @@ cmp_absence(const void *a, const void *b)
 	return x->fact < y->fact ? -1 : x->fact > y->fact;
 }
 
-/* A later report for the same person, school, period and kind replaces
- * an earlier one (a correction), as the rules have it. */
-static bool
-replaced(const report_input *in, size_t i)
-{
-	const report_fact *f = &in->facts[i];
-	for (size_t k = i + 1; k < in->nfacts; k++) {
-		const report_fact *g = &in->facts[k];
-		if (g->type == REPORT_ABSENCE && g->person == f->person &&
-		    g->day == f->day && g->day2 == f->day2 &&
-		    g->kind == f->kind && strcmp(g->org, f->org) == 0)
-			return true;
-	}
-	return false;
-}
-
 typedef void (*absence_fn)(void *ctx, const char *row, uint32_t person,
                            uint32_t unlawful, uint32_t any,
                            uint32_t expected);
@@ -256,8 +240,7 @@ absence_groups(const report_input *in, absence_fn fn, void *ctx)
 	size_t n = 0;
 	for (size_t i = 0; i < in->nfacts; i++) {
 		const report_fact *f = &in->facts[i];
-		if (f->type != REPORT_ABSENCE || !in_period(in, f->day2) ||
-		    replaced(in, i))
+		if (f->type != REPORT_ABSENCE || !in_period(in, f->day2))
 			continue;
 		keys[n++] = (absence_key){f->person, f->org,
 		                          year_of(f->day2) * 10 +
@@ -275,11 +258,24 @@ absence_groups(const report_input *in, absence_fn fn, void *ctx)
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		uint16_t m = 0;
-		while (j < n && keys[j].person == keys[i].person &&
-		       keys[j].quarter == keys[i].quarter &&
-		       strcmp(keys[j].school, keys[i].school) == 0) {
+		size_t end = i;
+		while (end < n && keys[end].person == keys[i].person &&
+		       keys[end].quarter == keys[i].quarter &&
+		       strcmp(keys[end].school, keys[i].school) == 0)
+			end++;
+		for (; j < end; j++) {
 			const report_fact *f = &in->facts[keys[j].fact];
-			if (m < UINT16_MAX) {
+			/* A later report for the same period and kind
+			 * replaces this one (a correction), as in the rules;
+			 * the group is in log order. */
+			bool replaced = false;
+			for (size_t k = j + 1; k < end && !replaced; k++) {
+				const report_fact *g = &in->facts[keys[k].fact];
+				replaced = g->day == f->day &&
+				           g->day2 == f->day2 &&
+				           g->kind == f->kind;
+			}
+			if (!replaced && m < UINT16_MAX) {
 				reps[m] = (absence_report){
 					.start = f->day, .end = f->day2,
 					.school = 1,
@@ -293,7 +289,6 @@ absence_groups(const report_input *in, absence_fn fn, void *ctx)
 				idx[m] = m;
 				m++;
 			}
-			j++;
 		}
 		uint32_t a_unl, a_any, e_unl, e_any;
 		absence_sum(reps, idx, m, unlawful, &a_unl, &e_unl);
@@ -453,18 +448,57 @@ report_enrolment_types(const report_input *in, report_table *t)
 	return true;
 }
 
+/* The facts of each person: idx[start[p] .. start[p] + count[p]) in log
+ * order. false when out of memory (nothing to free then). */
+typedef struct {
+	size_t *start, *idx, *count;
+} person_index;
+
+static void
+person_index_fini(person_index *pi)
+{
+	free(pi->start);
+	free(pi->idx);
+	free(pi->count);
+	pi->start = pi->idx = pi->count = NULL;
+}
+
+static bool
+person_index_init(person_index *pi, const report_input *in)
+{
+	pi->start = calloc(in->npersons + 1, sizeof *pi->start);
+	pi->idx = calloc(in->nfacts + 1, sizeof *pi->idx);
+	pi->count = calloc(in->npersons + 1, sizeof *pi->count);
+	if (!pi->start || !pi->idx || !pi->count) {
+		person_index_fini(pi);
+		return false;
+	}
+	for (size_t i = 0; i < in->nfacts; i++)
+		if (in->facts[i].person < in->npersons)
+			pi->start[in->facts[i].person + 1]++;
+	for (size_t p = 0; p < in->npersons; p++)
+		pi->start[p + 1] += pi->start[p];
+	for (size_t i = 0; i < in->nfacts; i++) {
+		uint32_t p = in->facts[i].person;
+		if (p < in->npersons && in->facts[i].type)
+			pi->idx[pi->start[p] + pi->count[p]++] = i;
+	}
+	return true;
+}
+
 /* ---- without attachment (NEET) ---- */
 
 /* Whether an enrolment fact runs on day d: started by then, not ended
  * before it, and no dropout from the same institution before it. */
 static bool
-enrolment_runs(const report_input *in, const report_fact *e, int32_t d)
+enrolment_runs(const report_input *in, const report_fact *e, int32_t d,
+               const size_t *idx, size_t n)
 {
 	if (e->day > d)
 		return false;
-	for (size_t k = 0; k < in->nfacts; k++) {
-		const report_fact *g = &in->facts[k];
-		if (g->person != e->person || strcmp(g->org, e->org) != 0)
+	for (size_t k = 0; k < n; k++) {
+		const report_fact *g = &in->facts[idx[k]];
+		if (strcmp(g->org, e->org) != 0)
 			continue;
 		if (g->type == REPORT_ENROL && g->day2 != 0 &&
 		    g->day == e->day && g->day2 < d &&
@@ -486,7 +520,7 @@ neet_on(const report_input *in, uint32_t p, const size_t *idx, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		const report_fact *f = &in->facts[idx[i]];
 		if (f->type == REPORT_ENROL && f->day2 == 0 &&
-		    enrolment_runs(in, f, d))
+		    enrolment_runs(in, f, d, idx, n))
 			return false;
 		if ((f->type == REPORT_DROPOUT || f->type == REPORT_LEAVING) &&
 		    f->day <= d && f->day > exit)
@@ -513,24 +547,10 @@ bool
 report_neet(const report_input *in, report_table *t)
 {
 	static const char *const cols[] = {"without attachment"};
-	/* The facts of each person, by person. */
-	size_t *start = calloc(in->npersons + 1, sizeof *start);
-	size_t *idx = calloc(in->nfacts + 1, sizeof *idx);
+	person_index pi = {0};
 	labels rows = {0};
 	triples tr = {0};
-	bool ok = start && idx;
-	for (size_t i = 0; ok && i < in->nfacts; i++)
-		if (in->facts[i].person < in->npersons)
-			start[in->facts[i].person + 1]++;
-	for (size_t p = 0; ok && p < in->npersons; p++)
-		start[p + 1] += start[p];
-	size_t *fill = ok ? calloc(in->npersons + 1, sizeof *fill) : NULL;
-	ok = ok && fill;
-	for (size_t i = 0; ok && i < in->nfacts; i++) {
-		uint32_t p = in->facts[i].person;
-		if (p < in->npersons && in->facts[i].type)
-			idx[start[p] + fill[p]++] = i;
-	}
+	bool ok = person_index_init(&pi, in);
 	for (int32_t m = in->from; ok && m <= in->to;) {
 		char iso[11];
 		ug_date_format(m, iso);
@@ -555,14 +575,13 @@ report_neet(const report_input *in, report_table *t)
 			                       : -1;
 			if (age < 15 || age > 24)
 				continue;
-			if (neet_on(in, p, idx + start[p], fill[p], d))
+			if (neet_on(in, p, pi.idx + pi.start[p], pi.count[p],
+			            d))
 				ok = triple_add(&tr, row, 0, p);
 		}
 		m = next;
 	}
-	free(start);
-	free(idx);
-	free(fill);
+	person_index_fini(&pi);
 	ok = fill_table(t, "neet", &rows, cols, 1, &tr) && ok;
 	if (!ok)
 		return false;
@@ -682,7 +701,8 @@ report_alerts(const report_input *in, report_table *t)
 		"enrolment within 90 days", "back on track within 90 days"};
 	labels rows = {0};
 	triples tr = {0};
-	bool ok = true;
+	person_index pi = {0};
+	bool ok = person_index_init(&pi, in);
 	for (size_t i = 0; ok && i < in->nalerts; i++) {
 		const report_alert *a = &in->alerts[i];
 		if (!in_period(in, a->raised) ||
@@ -699,9 +719,10 @@ report_alerts(const report_input *in, report_table *t)
 		if (ok && a->escalations)
 			ok = triple_add(&tr, row, 3, id);
 		bool enrol = false, back = false;
-		for (size_t k = 0; a->person != REPORT_NO_PERSON &&
-		                   k < in->nfacts && !enrol; k++) {
-			const report_fact *f = &in->facts[k];
+		size_t nf = a->person < in->npersons ? pi.count[a->person] : 0;
+		for (size_t k = 0; k < nf && !enrol; k++) {
+			const report_fact *f =
+				&in->facts[pi.idx[pi.start[a->person] + k]];
 			/* What followed: logged after the record that
 			 * raised the alert, received from its day on. */
 			enrol = f->type == REPORT_ENROL && f->day2 == 0 &&
@@ -722,6 +743,7 @@ report_alerts(const report_input *in, report_table *t)
 		if (ok && back)
 			ok = triple_add(&tr, row, 5, id);
 	}
+	person_index_fini(&pi);
 	ok = fill_table(t, "alerts", &rows, cols, 6, &tr) && ok;
 	if (!ok)
 		return false;

@@ -225,6 +225,30 @@ test_absence_expected_counted_once(void)
 }
 
 static void
+test_absence_correction_replaces(void)
+{
+	/* 6 of 30 unlawful (20 %), then corrected to 1 of 30: under 10 %. */
+	report_fact f[2] = {0};
+	for (int i = 0; i < 2; i++) {
+		f[i].type = REPORT_ABSENCE;
+		f[i].day = day("2026-09-07");
+		f[i].day2 = day("2026-09-11");
+		f[i].n2 = 30;
+		f[i].kind = UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL;
+		strcpy(f[i].org, "school-a");
+	}
+	f[0].n1 = 6;
+	f[1].n1 = 1;
+	int32_t birth[1] = {0};
+	report_input in = input(f, 2, birth, 1);
+	report_table t;
+	CHECK(report_absence_bands(&in, &t));
+	CHECK_EQ_INT(*report_cell(&t, 0, 0), 1);
+	CHECK_EQ_INT(*report_cell(&t, 0, 2), 0);
+	report_table_fini(&t);
+}
+
+static void
 test_readiness_latest_assessment(void)
 {
 	/* Six pupils in grade 8: person 0 assessed twice (not ready, then
@@ -329,6 +353,7 @@ TEST_LIST = {
 	{"random tables are safe", test_random_tables_are_safe},
 	{"programme types", test_programme_types},
 	{"absence: expected counted once", test_absence_expected_counted_once},
+	{"absence: a correction replaces", test_absence_correction_replaces},
 	{"readiness: latest assessment", test_readiness_latest_assessment},
 	{"clocks: met and missed", test_clock_met_and_missed},
 	{"alerts: what followed", test_alerts_what_followed},
