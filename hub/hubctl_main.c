@@ -135,14 +135,16 @@ static const ug_setting extra_settings[] = {
 	            "records about this person"},
 	{"caseworker", "", "assign: the caseworker id"},
 	{"from", "", "assign: first day (default today); audit show: from "
-	             "this day (UTC)"},
+	             "this day (UTC); report: the period's first day"},
 	{"to", "", "assign: last day (default open-ended); audit show: up to "
-	           "and including this day (UTC)"},
+	           "and including this day (UTC); report: the period's last "
+	           "day"},
 	{"role", "contact", "assign: contact, guidance or mentor (anything "
 	                    "else: exit 2, nothing stored); with --file the "
 	                    "file's role column decides"},
 	{"file", "", "assign: CSV file of assignments"},
-	{"out", "", "export: write the JSON to this file (0600)"},
+	{"out", "", "export: write the JSON to this file (0600); report: "
+	            "the HTML page (status-*.csv beside it)"},
 	{"reason", "", "erase: the lawful ground, kept in the audit trail"},
 	{"year", "", "report: the calendar year reported on"},
 	{"json", "false", "stats, log, audit show: print JSON"},
