@@ -6,6 +6,8 @@
  * reads the counters and the store on the loop thread, like everything
  * else in the hub, and nothing needs a lock. A scrape costs a few store
  * reads per registered caseworker; the loop is held up for that long.
+ * Label values are principal ids (ug_id_valid: [a-z0-9._-]) and fixed
+ * names, so none needs escaping.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "hub/metrics.h"
@@ -97,11 +98,17 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 			            OPS_SILENCE_MAX, (int)len, p);
 			return UG_EINVAL;
 		}
-		if (o) {
-			memcpy(o->silences[n].agency, p, (size_t)(eq - p));
-			o->silences[n].agency[eq - p] = '\0';
-			o->silences[n].ms = hours * 3600000LL;
+		silence one = {.ms = hours * 3600000LL};
+		memcpy(one.agency, p, (size_t)(eq - p));
+		one.agency[eq - p] = '\0';
+		/* Registered ids only: the name goes into metric labels. */
+		if (!ug_id_valid(one.agency)) {
+			ug_diag_set(diag, "ops_silence", "ops_silence: '%s' is "
+			            "not an agency id", one.agency);
+			return UG_EINVAL;
 		}
+		if (o)
+			o->silences[n] = one;
 		n++;
 		p += len + (p[len] == ',');
 	}

@@ -164,12 +164,21 @@ def test_map_use_over_the_limit(make_hub):
     assert value(s, "ungebro_lmdb_map_use_ratio", env="log") > 0.02
 
 
-def test_bad_metrics_listen_is_refused(make_hub):
+def test_bad_metrics_settings_are_refused(make_hub):
     hub = make_hub(start=False, settings={"metrics_listen": "localhost"})
     r = subprocess.run([hubtest.binary("hubd"), "--check-config",
                         "--config", str(hub.conf)], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 2 and "metrics_listen" in r.stderr, r.stderr
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "metrics_listen = localhost", "metrics_listen = 127.0.0.1:7610"))
+    for bad in ("School A=2", "school-a=0", "school-a", "school-a=2x"):
+        r = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                            "--config", str(hub.conf), "--ops_silence",
+                            bad],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2 and "ops_silence" in r.stderr, \
+            (bad, r.stderr)
 
 
 def run_on_pty(cmd, timeout=120):
@@ -313,3 +322,15 @@ def test_broken_audit_chain_is_an_ops_alert(make_hub):
                  condition="audit_broken") == 1
     assert [a["rule"] for a in hub.peek("ops-olga", 1)] == \
         ["ops.audit_broken"]
+
+
+def test_good_metrics_settings_pass_the_check(make_hub):
+    hub = make_hub(start=False, settings={
+        "metrics_listen": "127.0.0.1:7610",
+        "ops_silence": "school-a=26,college-a=170",
+        "ops_queue_open": "20", "ops_queue_hours": "8",
+        "ops_map_percent": "90", "ops_audit_hours": "0"})
+    r = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                        "--config", str(hub.conf)], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
