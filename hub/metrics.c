@@ -399,6 +399,12 @@ store_metrics(hub *h, text *t)
 	        st.derived_map_bytes
 	            ? (double)st.derived_bytes / (double)st.derived_map_bytes
 	            : 0);
+	per_env(t, "ungebro_lmdb_readers", "reader slots in use in each LMDB "
+	        "environment's reader table", (double)st.log_readers,
+	        (double)st.derived_readers);
+	per_env(t, "ungebro_lmdb_max_readers", "size of each LMDB "
+	        "environment's reader table", (double)st.log_max_readers,
+	        (double)st.derived_max_readers);
 	gauge(t, "ungebro_audit_chain_length", "records in the audit trail",
 	      (double)st.audit_records);
 }

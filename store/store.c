@@ -1522,7 +1522,8 @@ entries(MDB_txn *txn, MDB_dbi dbi)
 }
 
 static void
-env_bytes(MDB_env *env, uint64_t *used, uint64_t *map)
+env_bytes(MDB_env *env, uint64_t *used, uint64_t *map, uint64_t *readers,
+          uint64_t *max_readers)
 {
 	MDB_envinfo info;
 	MDB_stat st;
@@ -1530,6 +1531,8 @@ env_bytes(MDB_env *env, uint64_t *used, uint64_t *map)
 	mdb_env_stat(env, &st);
 	*used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
 	*map = info.me_mapsize;
+	*readers = info.me_numreaders;
+	*max_readers = info.me_maxreaders;
 }
 
 ug_err
@@ -1557,8 +1560,10 @@ store_get_stats(store *s, store_stats *out)
 	mdb_txn_abort(txn);
 	read_last_applied(s);
 	out->last_applied = s->last_applied;
-	env_bytes(s->log_env, &out->log_bytes, &out->log_map_bytes);
+	env_bytes(s->log_env, &out->log_bytes, &out->log_map_bytes,
+	          &out->log_readers, &out->log_max_readers);
 	env_bytes(s->derived_env, &out->derived_bytes,
-	          &out->derived_map_bytes);
+	          &out->derived_map_bytes, &out->derived_readers,
+	          &out->derived_max_readers);
 	return err;
 }

@@ -464,6 +464,10 @@ typedef struct {
 	uint64_t person_index_entries, timers, audit_records;
 	uint64_t log_bytes, derived_bytes;  /* pages in use x page size */
 	uint64_t log_map_bytes, derived_map_bytes;
+	/* Reader slots in use (the high-water mark of the reader table) and
+	 * the table's size. */
+	uint64_t log_readers, derived_readers;
+	uint64_t log_max_readers, derived_max_readers;
 } store_stats;
 
 ug_err store_get_stats(store *s, store_stats *out);
