@@ -19,41 +19,6 @@
 #define ACTION_TEXT_MAX 256 /* bytes of `how` */
 #define ACTION_NOTE_MAX 200 /* bytes of `note` */
 
-static void
-answer(hub *h, const void *routing, size_t routing_len, uint32_t request_id,
-       int code, const char *reason)
-{
-	wire_result result = UNGEBRO__V1__RESULT__INIT;
-	result.request_id = request_id;
-	result.code = code;
-	result.reason = (char *)reason;
-	if (!hub__delivery_send(h, routing, routing_len,
-	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &result))
-		log_info("HUB-ACTION", "answer not sent");
-}
-
-/* The alert's young person, read from the alert itself. */
-typedef struct {
-	char cpr[12];
-	char recipient[STORE_ID_MAX];
-} alert_facts;
-
-static ug_err
-read_alert(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
-           uint32_t deliveries)
-{
-	(void)id;
-	(void)deliveries;
-	alert_facts *f = ctx;
-	wire_alert *a = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body,
-	                            len);
-	if (a) {
-		ug_strlcpy(f->cpr, a->cpr ? a->cpr : "", sizeof f->cpr);
-		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, a);
-	}
-	return UG_OK;
-}
-
 /* Why the action cannot be taken as sent, or NULL. */
 static const char *
 malformed(const hub *h, const wire_action *a, int32_t *day)
@@ -118,30 +83,32 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 		if (store_audit_append(h->store, h->now, caseworker,
 		                       "action refused", NULL, bad) != UG_OK)
 			log_err("HUB-AUDIT", "refused action not audited");
-		answer(h, routing, routing_len, a->request_id,
+		hub__delivery_answer(h, routing, routing_len, a->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED, bad);
 		return;
 	}
 	const char *denied = "this alert is not addressed to you or your desk";
-	alert_facts f = {0};
+	hub_alert_summary f;
+	char recipient[STORE_ID_MAX] = "";
 	bool open = false;
 	uint32_t escalations = 0;
 	ug_err err = store_alert_state(h->store, a->alert_id.data, &open,
-	                               f.recipient, &escalations);
+	                               recipient, &escalations);
 	if (err == UG_OK)
-		err = store_alert_get(h->store, a->alert_id.data, read_alert, &f,
-		                      &open);
+		err = hub__alert_summary(h, a->alert_id.data, &f);
+	else
+		memset(&f, 0, sizeof f);
 	uint8_t person_key[UG_PERSON_KEY_LEN];
 	if (err == UG_OK && f.cpr[0])
 		ug_person_key(h->keys->hash_key, f.cpr, person_key);
 	char hexid[2 * STORE_ALERT_ID_LEN + 1];
 	ug_hex(a->alert_id.data, STORE_ALERT_ID_LEN, hexid);
 	if (err != UG_OK || !f.cpr[0] ||
-	    !may_act(h, caseworker, f.recipient, person_key)) {
+	    !may_act(h, caseworker, recipient, person_key)) {
 		if (store_audit_append(h->store, h->now, caseworker,
 		                       "action refused", NULL, hexid) != UG_OK)
 			log_err("HUB-AUDIT", "refused action not audited");
-		answer(h, routing, routing_len, a->request_id,
+		hub__delivery_answer(h, routing, routing_len, a->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_DENIED, denied);
 		return;
 	}
@@ -184,7 +151,7 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	size_t len = protobuf_c_message_get_packed_size(&env.base);
 	uint8_t body[4096];
 	if (len > sizeof body) {
-		answer(h, routing, routing_len, a->request_id,
+		hub__delivery_answer(h, routing, routing_len, a->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
 		       "the action is too large");
 		return;
@@ -201,7 +168,7 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	};
 	err = store_append(h->store, &ev, 1);
 	if (err != UG_OK) {
-		answer(h, routing, routing_len, a->request_id,
+		hub__delivery_answer(h, routing, routing_len, a->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
 		       "the hub cannot store the action right now; send it "
 		       "again later");
@@ -216,6 +183,6 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	         caseworker, kind_names[a->kind], hexid,
 	         (unsigned long long)ev.seq,
 	         ev.status == STORE_DUPLICATE ? ", already recorded" : "");
-	answer(h, routing, routing_len, a->request_id,
+	hub__delivery_answer(h, routing, routing_len, a->request_id,
 	       UNGEBRO__V1__ERROR_CODE__OK, NULL);
 }

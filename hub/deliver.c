@@ -601,20 +601,28 @@ hub__delivery_tick(hub *h)
 	}
 }
 
+void
+hub__delivery_answer(hub *h, const void *routing, size_t routing_len,
+                     uint32_t request_id, int code, const char *reason)
+{
+	wire_result result = UNGEBRO__V1__RESULT__INIT;
+	result.request_id = request_id;
+	result.code = code;
+	result.reason = (char *)reason;
+	if (!hub__delivery_send(h, routing, routing_len,
+	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &result))
+		log_info("HUB-DELIVER", "answer not sent: %s",
+		         zmq_strerror(errno));
+}
+
 /* A frame the hub cannot use is answered with a Result carrying the
  * reason (request_id 0 unless it is a Query's); the connection lives on. */
 static void
 refuse_frame(hub *h, zmq_msg_t *routing, uint32_t request_id, int code,
              const char *why)
 {
-	wire_result result = UNGEBRO__V1__RESULT__INIT;
-	result.request_id = request_id;
-	result.code = code;
-	result.reason = (char *)why;
-	if (!hub__delivery_send(h, zmq_msg_data(routing), zmq_msg_size(routing),
-	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &result))
-		log_info("HUB-DELIVER", "refusal not sent: %s",
-		         zmq_strerror(errno));
+	hub__delivery_answer(h, zmq_msg_data(routing), zmq_msg_size(routing),
+	                     request_id, code, why);
 }
 
 static void

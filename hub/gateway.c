@@ -131,19 +131,6 @@ hub__gateway_close(hub *h)
 }
 
 static void
-answer(hub *h, const void *routing, size_t routing_len, uint32_t request_id,
-       int code, const char *reason)
-{
-	wire_result r = UNGEBRO__V1__RESULT__INIT;
-	r.request_id = request_id;
-	r.code = code;
-	r.reason = (char *)reason;
-	if (!hub__delivery_send(h, routing, routing_len,
-	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
-		log_info("HUB-WEB", "answer not sent");
-}
-
-static void
 audit(hub *h, const char *actor, const char *key, const char *action,
       const char *result, const char *detail)
 {
@@ -276,7 +263,7 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	if (!ug_id_valid(id)) {
 		/* Not an id at all: nothing to verify, and nothing a lock
 		 * slot should be spent on. */
-		answer(h, routing, routing_len, l->request_id,
+		hub__delivery_answer(h, routing, routing_len, l->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_DENIED, WRONG);
 		return;
 	}
@@ -284,7 +271,7 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	if (allow->tokens < 1.0) {
 		g->refused++;
 		audit(h, id, gateway_key, "login", "limited", gateway);
-		answer(h, routing, routing_len, l->request_id,
+		hub__delivery_answer(h, routing, routing_len, l->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
 		       "too many failed logins through this gateway; wait a "
 		       "minute and try again");
@@ -293,7 +280,7 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	if (locked(h, id)) {
 		g->refused++;
 		audit(h, id, gateway_key, "login", "locked", gateway);
-		answer(h, routing, routing_len, l->request_id,
+		hub__delivery_answer(h, routing, routing_len, l->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
 		       "too many failed logins for this caseworker; wait and "
 		       "try again later");
@@ -322,7 +309,7 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 		allow->tokens -= 1.0;
 		log_warn("HUB-WEB", "login refused through gateway %s", gateway);
 		audit(h, id, gateway_key, "login", "denied", gateway);
-		answer(h, routing, routing_len, l->request_id,
+		hub__delivery_answer(h, routing, routing_len, l->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_DENIED, WRONG);
 		return;
 	}
@@ -420,7 +407,7 @@ on_ack(hub *h, const void *routing, size_t routing_len, const char *cw,
        const wire_alert_ack *ack)
 {
 	if (ack->alert_id.len != STORE_ALERT_ID_LEN) {
-		answer(h, routing, routing_len, ack->request_id,
+		hub__delivery_answer(h, routing, routing_len, ack->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
 		       "alert_id must be the 9 bytes of an alert's id");
 		return;
@@ -429,16 +416,16 @@ on_ack(hub *h, const void *routing, size_t routing_len, const char *cw,
 	ug_err err = hub__delivery_ack(h, cw, ack->alert_id.data, ack->note,
 	                               &found);
 	if (err != UG_OK)
-		answer(h, routing, routing_len, ack->request_id,
+		hub__delivery_answer(h, routing, routing_len, ack->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
 		       "the acknowledgement is kept and stored as soon as the "
 		       "hub can");
 	else if (!found)
-		answer(h, routing, routing_len, ack->request_id,
+		hub__delivery_answer(h, routing, routing_len, ack->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_DENIED,
 		       "this alert is not open for you or your desk");
 	else
-		answer(h, routing, routing_len, ack->request_id,
+		hub__delivery_answer(h, routing, routing_len, ack->request_id,
 		       UNGEBRO__V1__ERROR_CODE__OK, "");
 }
 
@@ -533,7 +520,7 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 	                &code, &diag) != UG_OK) {
 		log_warn("HUB-WEB", "frame from gateway %s refused: %s",
 		         gateway, diag.reason);
-		answer(h, routing, routing_len, 0, code, diag.reason);
+		hub__delivery_answer(h, routing, routing_len, 0, code, diag.reason);
 		return;
 	}
 	uint32_t request_id = request_id_of(kind, msg);
@@ -541,7 +528,7 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN) {
 		on_login(h, routing, routing_len, gateway, key ? key : "", msg);
 	} else if (!token) {
-		answer(h, routing, routing_len, request_id,
+		hub__delivery_answer(h, routing, routing_len, request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
 		       "a web gateway sends only Login, Logout, and Query, "
 		       "AlertAck and Action with a session");
@@ -553,12 +540,12 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		web_session *s = session_of(h, token, gateway, key ? key : "",
 		                            !changed_query);
 		if (!s)
-			answer(h, routing, routing_len, request_id,
+			hub__delivery_answer(h, routing, routing_len, request_id,
 			       UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED,
 			       ENDED);
 		else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT) {
 			end_session(h, s, "logout");
-			answer(h, routing, routing_len, request_id,
+			hub__delivery_answer(h, routing, routing_len, request_id,
 			       UNGEBRO__V1__ERROR_CODE__OK, "");
 		} else if (changed_query) {
 			answer_version(h, routing, routing_len, request_id, s);
@@ -567,7 +554,7 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 				hub__query(h, routing, routing_len,
 				           s->caseworker, msg);
 			else
-				answer(h, routing, routing_len, request_id,
+				hub__delivery_answer(h, routing, routing_len, request_id,
 				       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
 				       "too many queries; wait a moment and "
 				       "ask again");

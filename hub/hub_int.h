@@ -142,6 +142,19 @@ int32_t hub__today(const hub *h);
 /* Read the rules file (again); false keeps the rules in force. */
 bool hub__load_rules(hub *h, ug_diag *diag);
 
+/* deliver.c: answer a frame on the delivery socket with a Result. */
+void hub__delivery_answer(hub *h, const void *routing, size_t routing_len,
+                          uint32_t request_id, int code, const char *reason);
+
+/* routing.c: what an alert says of itself (its body, unsealed): the young
+ * person, the title and due date; *found false for an unknown alert. */
+typedef struct {
+	char cpr[12];
+	char title[160];
+	char due[11];
+} hub_alert_summary;
+ug_err hub__alert_summary(hub *h, const uint8_t *id, hub_alert_summary *out);
+
 /* routing.c: the alert was acknowledged or withdrawn: close the notices
  * its escalation sent to the desk and the team lead. */
 void hub__close_notices(hub *h, const uint8_t *id);

@@ -114,21 +114,13 @@ alert_status(hub *h, const uint8_t *id)
 	return open ? ALERT_OPEN : ALERT_CLOSED;
 }
 
-/* The original's title and CPR, for a notice that may carry them. */
-typedef struct {
-	char title[160];
-	char cpr[12];
-	char due[11];
-	int64_t raised_at;
-} original;
-
 static ug_err
-read_original(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
-              uint32_t deliveries)
+read_summary(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+             uint32_t deliveries)
 {
 	(void)id;
 	(void)deliveries;
-	original *o = ctx;
+	hub_alert_summary *o = ctx;
 	wire_alert *a = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body,
 	                            len);
 	if (!a)
@@ -136,9 +128,16 @@ read_original(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	ug_strlcpy(o->title, a->title ? a->title : "", sizeof o->title);
 	ug_strlcpy(o->cpr, a->cpr ? a->cpr : "", sizeof o->cpr);
 	ug_strlcpy(o->due, a->due ? a->due : "", sizeof o->due);
-	o->raised_at = a->raised_at;
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, a);
 	return UG_OK;
+}
+
+ug_err
+hub__alert_summary(hub *h, const uint8_t *id, hub_alert_summary *out)
+{
+	memset(out, 0, sizeof *out);
+	bool open;
+	return store_alert_get(h->store, id, read_summary, out, &open);
 }
 
 /* Health data (GDPR art. 9): outside the consent a notice says only that
@@ -202,9 +201,8 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 	}
 	if (!to)
 		return UG_OK; /* every step taken, or nobody above: it stays */
-	original o = {0};
-	bool still_open;
-	store_alert_get(h->store, id, read_original, &o, &still_open);
+	hub_alert_summary o;
+	hub__alert_summary(h, id, &o);
 	draft d;
 	memset(&d, 0, sizeof d);
 	d.seq = t->seq;
