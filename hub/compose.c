@@ -90,6 +90,14 @@ outcome_alert(outcome *o, const rule_input *in, const profile *p, int rule,
 }
 
 void
+draft_due_in(draft *d, const rule_input *in, int working_days, char due[11])
+{
+	d->due = calendar_add_working_days(&in->rc->cal, in->today,
+	                                   working_days);
+	ug_date_format(d->due, due);
+}
+
+void
 outcome_timer(outcome *o, int64_t due, int kind)
 {
 	if (o->ntimers == OUTCOME_TIMERS) {

@@ -223,6 +223,10 @@ void outcome_init(outcome *o);
 draft *outcome_alert(outcome *o, const rule_input *in, const profile *p,
                      int rule, int priority);
 void outcome_timer(outcome *o, int64_t due, int kind);
+/* The draft is due `working_days` working days after the hub's today;
+ * due receives the date as text. */
+void draft_due_in(draft *d, const rule_input *in, int working_days,
+                  char due[11]);
 void outcome_withdraw(outcome *o, uint64_t seq, int rule, const char *why);
 void say(char *buf, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

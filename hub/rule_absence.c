@@ -17,8 +17,7 @@ raise_rolling(const rule_input *in, const profile *p,
 	char start[11], end[11], due[11];
 	ug_date_format(v->first_day, start);
 	ug_date_format(v->window_end, end);
-	d->due = calendar_add_working_days(&rc->cal, in->today, 5);
-	ug_date_format(d->due, due);
+	draft_due_in(d, in, 5, due);
 	unsigned tenths = (unsigned)(((uint64_t)v->absent * 2000 / v->expected +
 	                              1) / 2);
 	say(d->title, sizeof d->title,
@@ -69,9 +68,7 @@ raise_quarter(const rule_input *in, const profile *p,
 	char start[11], end[11], due[11];
 	ug_date_format(v->quarter_start, start);
 	ug_date_format(v->quarter_end, end);
-	d->due = calendar_add_working_days(&rc->cal, in->today,
-	                                   notify ? 2 : 5);
-	ug_date_format(d->due, due);
+	draft_due_in(d, in, notify ? 2 : 5, due);
 	unsigned tenths = (unsigned)(((uint64_t)v->absent * 2000 / v->expected +
 	                              1) / 2);
 	int level = notify ? rc->quarter.notify_pct : rc->quarter.warn_pct;

@@ -54,9 +54,8 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 	                         rc->missed_activation.on.priority);
 	if (!d)
 		return;
-	d->due = calendar_add_working_days(&rc->cal, in->today, 5);
 	char due[11];
-	ug_date_format(d->due, due);
+	draft_due_in(d, in, 5, due);
 	say(d->title, sizeof d->title,
 	    "%d missed activations within %d days", within,
 	    rc->missed_activation.days);

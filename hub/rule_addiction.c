@@ -78,9 +78,8 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 	if (!d)
 		return;
 	d->special = true;
-	d->due = calendar_add_working_days(&rc->cal, in->today, 5);
 	char due[11];
-	ug_date_format(d->due, due);
+	draft_due_in(d, in, 5, due);
 	say(d->title, sizeof d->title, "Referred to addiction treatment (shared "
 	    "with consent)");
 	say(d->explanation, sizeof d->explanation,

@@ -243,9 +243,8 @@ rule_dropout_risk(const rule_input *in, profile *p, outcome *o)
 	                         rc->dropout_risk.priority);
 	if (!d)
 		return;
-	d->due = calendar_add_working_days(&rc->cal, in->today, 5);
 	char due[11];
-	ug_date_format(d->due, due);
+	draft_due_in(d, in, 5, due);
 	say(d->title, sizeof d->title, "Risk of dropping out of %s",
 	    x->institution);
 	say(d->explanation, sizeof d->explanation,
@@ -350,9 +349,8 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 	p->readiness_seq = in->seq;
 	memcpy(p->readiness_event_id, in->env->event_id.data,
 	       WIRE_EVENT_ID_LEN);
-	d->due = calendar_add_working_days(&rc->cal, in->today, 10);
 	char due[11], areas[64] = "";
-	ug_date_format(d->due, due);
+	draft_due_in(d, in, 10, due);
 	const char *names[] = {"academic", "personal", "social"};
 	bool flags[] = {x->not_ready_academic, x->not_ready_personal,
 	                x->not_ready_social};

@@ -96,9 +96,8 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	p->combined_seq = in->seq;
 	char list[640];
 	list_signals(p, true, list, sizeof list);
-	d->due = calendar_add_working_days(&rc->cal, in->today, 5);
 	char due[11];
-	ug_date_format(d->due, due);
+	draft_due_in(d, in, 5, due);
 	say(d->title, sizeof d->title, "%d warning signs within %d days: "
 	    "cross-disciplinary meeting proposed", distinct,
 	    rc->combined.window_days);
