@@ -63,13 +63,16 @@ BINS    := $(PROGRAMS:%=$(BUILD)/bin/%)
 
 UNIT_SRC  := $(wildcard tests/unit/*_test.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# The bench's load client (tests/bench/loadgen.c): built with everything
+# else so the warnings gate it too.
+LOADGEN   := $(BUILD)/bench/ug-loadgen
 
 .PHONY: all test unit e2e asan valgrind bench demo fuzz fuzz-build clean bootstrap format
 .DEFAULT_GOAL := all
 # Keep program objects; make would delete them as intermediates.
 .SECONDARY:
 
-all: $(BINS) $(UNIT_BINS)
+all: $(BINS) $(UNIT_BINS) $(LOADGEN)
 
 $(PROTO_C) $(PROTO_H): $(PROTO_SRC)
 	@mkdir -p $(GEN)/proto
@@ -87,6 +90,10 @@ $(BUILD)/obj/%.o: %.c | $(PROTO_H)
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+$(LOADGEN): $(BUILD)/obj/tests/bench/loadgen.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,609 @@
+/*
+ * ug-loadgen: a load client that speaks docs/PROTOCOL.md to a real hubd
+ * the way an agency's adapter would (CURVE, DEALER, one frame per message,
+ * acks matched by event_id), keeping a fixed window of events in flight on
+ * each connection and recording every event's send-to-ack time. Optionally
+ * it is also a caseworker client on the delivery endpoint and times each
+ * absence alert from the send of the event that raised it.
+ *
+ * It exists because the bench must measure the hub, not its client: the
+ * Python client tops out below the hub's rate. Events are AbsenceReports
+ * padded to --size bytes per frame; ids are time-ordered as PROTOCOL.md
+ * recommends (bytes 0-7 occurred_at, 8-11 --tag, 12-15 the event's index).
+ * CPR numbers are synthetic (born 2011-2012, serials 4xxx-9xxx) and unique
+ * per (--phase, pupil, connection).
+ *
+ * Prints one JSON object on stdout; progress and errors on stderr.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "common/keys.h"
+#include "common/util.h"
+#include "proto/wire.h"
+
+#define CONN_MAX   256
+#define SCHOOL_MAX 256
+
+typedef struct {
+	const char *endpoint, *server_key, *key, *delivery, *caseworker_key;
+	const char *alert_cprs, *start;
+	long events, window, connections, pupils, alert_pupils, size;
+	long phase;
+	uint32_t tag;
+	double seconds, alert_wait;
+} options;
+
+typedef struct {
+	void *sock;
+	long inflight;
+} conn;
+
+static int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static double
+pct_ms(const int64_t *sorted, size_t n, double p)
+{
+	if (n == 0)
+		return -1;
+	size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+	return (double)sorted[i] / 1e6;
+}
+
+/* Pupil k of connection c in a phase: a synthetic CPR, ddmmyy + serial. */
+static void
+pupil_cpr(const options *o, long c, long k, char out[11])
+{
+	long g = (o->phase * o->pupils + k) * o->connections + c;
+	int32_t born;
+	ug_date_parse("2011-01-01", &born);
+	born += (int32_t)(g % 730);
+	long rest = g / 730;
+	char day[11];
+	ug_date_format(born, day); /* YYYY-MM-DD */
+	memcpy(out, day + 8, 2);
+	memcpy(out + 2, day + 5, 2);
+	memcpy(out + 4, day + 2, 2);
+	out[6] = "456789"[rest / 1000 % 6];
+	out[7] = (char)('0' + rest / 100 % 10);
+	out[8] = (char)('0' + rest / 10 % 10);
+	out[9] = (char)('0' + rest % 10);
+	out[10] = '\0';
+}
+
+static void *
+curve_socket(void *zmq, const char *endpoint, const char *server_key,
+	     const ug_keys *keys)
+{
+	void *s = zmq_socket(zmq, ZMQ_DEALER);
+	int zero = 0;
+	if (!s || zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) ||
+	    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero) ||
+	    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero) ||
+	    zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server_key,
+			   UG_Z85_KEY_LEN) ||
+	    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, keys->public_z85,
+			   UG_Z85_KEY_LEN) ||
+	    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, keys->secret_z85,
+			   UG_Z85_KEY_LEN) ||
+	    zmq_connect(s, endpoint)) {
+		fprintf(stderr, "ug-loadgen: socket for %s: %s\n", endpoint,
+			zmq_strerror(errno));
+		exit(2);
+	}
+	return s;
+}
+
+static ug_keys *
+load_keys(const char *path)
+{
+	ug_keys *k = NULL;
+	ug_diag d = {0};
+	if (ug_keys_load_secret(&k, path, &d) != UG_OK) {
+		fprintf(stderr, "ug-loadgen: %s: %s\n", path, d.reason);
+		exit(2);
+	}
+	return k;
+}
+
+static void
+load_server_key(const char *path, char z85[UG_Z85_KEY_LEN + 1])
+{
+	char id[UG_ID_MAX];
+	ug_diag d = {0};
+	if (ug_keys_load_public(path, id, z85, &d) != UG_OK) {
+		fprintf(stderr, "ug-loadgen: %s: %s\n", path, d.reason);
+		exit(2);
+	}
+}
+
+/* The run's state: what was sent when, and what came back. */
+typedef struct {
+	const options *o;
+	const ug_keys *keys;
+	int64_t *sent_ns; /* per event index */
+	int64_t *lat_ns;  /* per ack, in arrival order */
+	size_t nlat;
+	long sent, accepted, duplicate, rejected;
+	int64_t first_ns, last_ack_ns;
+	char reason[256];
+	/* first week's Monday (days since the epoch) */
+	int32_t start_day;
+	char school[SCHOOL_MAX + 1];
+	int64_t *alert_lat_ns;
+	size_t nalerts;
+} run;
+
+/* Frame event i for connection c into buf; returns its length. */
+static size_t
+frame_event(run *r, long i, long c, uint8_t *buf, size_t cap, uint64_t *seed)
+{
+	const options *o = r->o;
+	long per_conn = i / o->connections;
+	long week = per_conn / o->pupils, k = per_conn % o->pupils;
+	int32_t monday = r->start_day + (int32_t)(7 * week);
+	char start[11], end[11], cpr[11];
+	ug_date_format(monday, start);
+	ug_date_format(monday + 4, end);
+	pupil_cpr(o, c, k, cpr);
+	/* Alert pupils (the first --alert-pupils of connection 0) report 1
+	 * of 30 lessons missed, then 12 of 30 from week 2 on: the rolling
+	 * 4-week measure (10 %) is crossed exactly once. The others stay
+	 * at or under 3 of 30. */
+	uint32_t absent;
+	if (c == 0 && k < o->alert_pupils)
+		absent = week >= 2 ? 12 : 1;
+	else {
+		*seed =
+		    *seed * 6364136223846793005ull + 1442695040888963407ull;
+		absent = (uint32_t)(*seed >> 33) % 4;
+	}
+	int64_t occurred = (int64_t)(monday + 4) * 86400000;
+	uint8_t id[WIRE_EVENT_ID_LEN];
+	ug_put_be64(id, (uint64_t)occurred);
+	ug_put_be32(id + 8, r->o->tag);
+	ug_put_be32(id + 12, (uint32_t)i);
+
+	Ungebro__V1__AbsenceReport rep = UNGEBRO__V1__ABSENCE_REPORT__INIT;
+	rep.school = r->school;
+	rep.period_start = start;
+	rep.period_end = end;
+	rep.lessons_absent = absent;
+	rep.lessons_expected = 30;
+	rep.kind = UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL;
+	rep.grade = 8;
+	wire_envelope env = UNGEBRO__V1__ENVELOPE__INIT;
+	env.event_id.data = id;
+	env.event_id.len = sizeof id;
+	env.agency = (char *)r->keys->id;
+	env.schema_version = WIRE_SCHEMA_VERSION;
+	env.type = UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT;
+	env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
+	env.occurred_at = occurred;
+	env.sent_at = ug_now_ms();
+	env.cpr = cpr;
+	env.payload_case = UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT;
+	env.absence_report = &rep;
+	return wire_encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &env, buf,
+			   cap);
+}
+
+static void
+on_ack(run *r, conn *cn, const uint8_t *data, size_t len, int64_t now)
+{
+	int kind, code;
+	void *msg;
+	ug_diag d = {0};
+	if (wire_decode(data, len, &kind, &msg, &code, &d) != UG_OK)
+		return;
+	wire_ack *ack = msg;
+	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACK &&
+	    ack->event_id.len == WIRE_EVENT_ID_LEN &&
+	    ug_get_be32(ack->event_id.data + 8) == r->o->tag) {
+		uint32_t i = ug_get_be32(ack->event_id.data + 12);
+		if ((long)i < r->sent && r->sent_ns[i]) {
+			r->lat_ns[r->nlat++] = now - r->sent_ns[i];
+			r->sent_ns[i] = 0;
+			cn->inflight--;
+			r->last_ack_ns = now;
+			if (ack->status == UNGEBRO__V1__ACK_STATUS__ACCEPTED)
+				r->accepted++;
+			else if (ack->status ==
+				 UNGEBRO__V1__ACK_STATUS__DUPLICATE)
+				r->duplicate++;
+			else {
+				r->rejected++;
+				if (!r->reason[0] && ack->reason)
+					ug_strlcpy(r->reason, ack->reason,
+						   sizeof r->reason);
+			}
+		}
+	}
+	wire_free(kind, msg);
+}
+
+/* An alert on the delivery socket: time it against the send of the newest
+ * of its evidence events that this run sent, then acknowledge it. */
+static void
+on_alert(run *r, void *sock, const uint8_t *data, size_t len, int64_t now)
+{
+	int kind, code;
+	void *msg;
+	ug_diag d = {0};
+	if (wire_decode(data, len, &kind, &msg, &code, &d) != UG_OK)
+		return;
+	if (kind != UNGEBRO__V1__FRAME_KIND__FRAME_ALERT) {
+		wire_free(kind, msg);
+		return;
+	}
+	wire_alert *a = msg;
+	int64_t cause = 0;
+	for (size_t e = 0; e < a->n_evidence; e++) {
+		ProtobufCBinaryData *id = &a->evidence[e]->event_id;
+		if (id->len != WIRE_EVENT_ID_LEN ||
+		    ug_get_be32(id->data + 8) != r->o->tag)
+			continue;
+		uint32_t i = ug_get_be32(id->data + 12);
+		if ((long)i < r->sent && r->alert_lat_ns[i] > cause)
+			cause = r->alert_lat_ns[i];
+	}
+	if (cause && strcmp(a->rule, "absence.rolling") == 0)
+		r->alert_lat_ns[r->o->events + (long)r->nalerts++] =
+		    now - cause;
+	wire_alert_ack ack = UNGEBRO__V1__ALERT_ACK__INIT;
+	ack.alert_id = a->alert_id;
+	uint8_t buf[128];
+	size_t n = wire_encode(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &ack,
+			       buf, sizeof buf);
+	if (n)
+		zmq_send(sock, buf, n, ZMQ_DONTWAIT);
+	wire_free(kind, msg);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: ug-loadgen --endpoint EP --server-key HUB.key "
+	    "--key AGENCY.key_secret [options]\n"
+	    "  --events N        events to send (default 10000)\n"
+	    "  --seconds S       stop sending after S seconds (0: no limit)\n"
+	    "  --window W        events in flight per connection (100)\n"
+	    "  --connections C   concurrent connections (1)\n"
+	    "  --size B          bytes per event frame (300)\n"
+	    "  --tag T           run tag, in every event id (1)\n"
+	    "  --phase P         selects the run's pupils (0)\n"
+	    "  --pupils P        pupils per connection (1000)\n"
+	    "  --start DATE      Monday of the first reported week\n"
+	    "  --alert-pupils A  pupils of connection 0 that cross the\n"
+	    "                    absence threshold once (0)\n"
+	    "  --alert-cprs FILE write those pupils' CPRs, one a line\n"
+	    "  --delivery EP --caseworker-key FILE  time their alerts\n"
+	    "  --alert-wait S    wait this long for them after the load\n");
+}
+
+static void
+parse_args(int argc, char **argv, options *o)
+{
+	*o = (options){.events = 10000,
+		       .window = 100,
+		       .connections = 1,
+		       .size = 300,
+		       .tag = 1,
+		       .pupils = 1000,
+		       .start = "2025-01-06",
+		       .alert_wait = 15};
+	static const struct option longs[] = {{"endpoint", 1, 0, 'e'},
+					      {"server-key", 1, 0, 'K'},
+					      {"key", 1, 0, 'k'},
+					      {"events", 1, 0, 'n'},
+					      {"seconds", 1, 0, 's'},
+					      {"window", 1, 0, 'w'},
+					      {"connections", 1, 0, 'c'},
+					      {"size", 1, 0, 'b'},
+					      {"tag", 1, 0, 't'},
+					      {"phase", 1, 0, 'p'},
+					      {"pupils", 1, 0, 'u'},
+					      {"start", 1, 0, 'S'},
+					      {"alert-pupils", 1, 0, 'a'},
+					      {"alert-cprs", 1, 0, 'A'},
+					      {"delivery", 1, 0, 'd'},
+					      {"caseworker-key", 1, 0, 'C'},
+					      {"alert-wait", 1, 0, 'W'},
+					      {"help", 0, 0, 'h'},
+					      {0, 0, 0, 0}};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (ch) {
+		case 'e':
+			o->endpoint = optarg;
+			break;
+		case 'K':
+			o->server_key = optarg;
+			break;
+		case 'k':
+			o->key = optarg;
+			break;
+		case 'n':
+			o->events = atol(optarg);
+			break;
+		case 's':
+			o->seconds = atof(optarg);
+			break;
+		case 'w':
+			o->window = atol(optarg);
+			break;
+		case 'c':
+			o->connections = atol(optarg);
+			break;
+		case 'b':
+			o->size = atol(optarg);
+			break;
+		case 't':
+			o->tag = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'p':
+			o->phase = atol(optarg);
+			break;
+		case 'u':
+			o->pupils = atol(optarg);
+			break;
+		case 'S':
+			o->start = optarg;
+			break;
+		case 'a':
+			o->alert_pupils = atol(optarg);
+			break;
+		case 'A':
+			o->alert_cprs = optarg;
+			break;
+		case 'd':
+			o->delivery = optarg;
+			break;
+		case 'C':
+			o->caseworker_key = optarg;
+			break;
+		case 'W':
+			o->alert_wait = atof(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (!o->endpoint || !o->server_key || !o->key || o->events < 1 ||
+	    o->window < 1 || o->connections < 1 || o->connections > CONN_MAX ||
+	    o->pupils < 1 || o->size < 0 || o->alert_pupils > o->pupils ||
+	    (o->delivery && !o->caseworker_key)) {
+		usage(stderr);
+		exit(2);
+	}
+}
+
+static void
+write_alert_cprs(const options *o)
+{
+	FILE *f = fopen(o->alert_cprs, "w");
+	if (!f) {
+		perror(o->alert_cprs);
+		exit(2);
+	}
+	for (long k = 0; k < o->alert_pupils; k++) {
+		char cpr[11];
+		pupil_cpr(o, 0, k, cpr);
+		fprintf(f, "%s\n", cpr);
+	}
+	fclose(f);
+}
+
+/* Pad the school id so one event frame is o->size bytes (as near as the
+ * varint lengths allow; an id is at most 256 bytes). */
+static void
+size_school(run *r, conn *c0)
+{
+	(void)c0;
+	uint8_t buf[2048];
+	uint64_t seed = 1;
+	snprintf(r->school, sizeof r->school, "bench-school");
+	size_t base = frame_event(r, 0, 0, buf, sizeof buf, &seed);
+	size_t len = strlen(r->school);
+	while (base < (size_t)r->o->size && len < SCHOOL_MAX) {
+		r->school[len++] = 'x';
+		r->school[len] = '\0';
+		base = frame_event(r, 0, 0, buf, sizeof buf, &seed);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	options o;
+	parse_args(argc, argv, &o);
+	if (sodium_init() < 0)
+		return 2;
+	if (o.alert_cprs)
+		write_alert_cprs(&o);
+	char server[UG_Z85_KEY_LEN + 1];
+	load_server_key(o.server_key, server);
+	ug_keys *keys = load_keys(o.key);
+	ug_keys *cw = o.delivery ? load_keys(o.caseworker_key) : NULL;
+
+	run r = {.o = &o, .keys = keys};
+	if (ug_date_parse(o.start, &r.start_day) != UG_OK) {
+		fprintf(stderr, "ug-loadgen: --start: not a date\n");
+		return 2;
+	}
+	r.sent_ns = calloc((size_t)o.events, sizeof *r.sent_ns);
+	r.lat_ns = calloc((size_t)o.events, sizeof *r.lat_ns);
+	/* Send times of alert pupils' events, then alert latencies. */
+	r.alert_lat_ns = calloc((size_t)o.events + (size_t)o.alert_pupils + 1,
+				sizeof *r.alert_lat_ns);
+	if (!r.sent_ns || !r.lat_ns || !r.alert_lat_ns) {
+		fprintf(stderr, "ug-loadgen: out of memory\n");
+		return 2;
+	}
+	void *zmq = zmq_ctx_new();
+	conn conns[CONN_MAX] = {0};
+	for (long c = 0; c < o.connections; c++)
+		conns[c].sock = curve_socket(zmq, o.endpoint, server, keys);
+	void *dsock = NULL;
+	if (cw) {
+		dsock = curve_socket(zmq, o.delivery, server, cw);
+		wire_hello hello = UNGEBRO__V1__HELLO__INIT;
+		hello.client = "ug-loadgen";
+		hello.window = 256;
+		uint8_t hb[128];
+		size_t n = wire_encode(UNGEBRO__V1__FRAME_KIND__FRAME_HELLO,
+				       &hello, hb, sizeof hb);
+		zmq_send(dsock, hb, n, 0);
+	}
+	size_school(&r, &conns[0]);
+
+	zmq_pollitem_t items[CONN_MAX + 1];
+	for (long c = 0; c < o.connections; c++)
+		items[c] = (zmq_pollitem_t){conns[c].sock, 0, ZMQ_POLLIN, 0};
+	size_t nitems = (size_t)o.connections;
+	if (dsock)
+		items[nitems++] = (zmq_pollitem_t){dsock, 0, ZMQ_POLLIN, 0};
+
+	uint64_t seed = 0x9E3779B97F4A7C15ull ^ o.tag;
+	uint8_t frame[2048];
+	long limit = o.events;
+	r.first_ns = r.last_ack_ns = mono_ns();
+	int64_t stop_at =
+	    o.seconds > 0 ? r.first_ns + (int64_t)(o.seconds * 1e9) : 0;
+	long inflight = 0;
+	for (;;) {
+		/* Fill every connection's window, round robin. */
+		bool more = true;
+		while (more && r.sent < limit) {
+			more = false;
+			for (long c = 0; c < o.connections && r.sent < limit;
+			     c++) {
+				if (conns[c].inflight >= o.window)
+					continue;
+				long i = r.sent;
+				size_t n = frame_event(&r, i, c, frame,
+						       sizeof frame, &seed);
+				int64_t t = mono_ns();
+				if (zmq_send(conns[c].sock, frame, n, 0) < 0) {
+					fprintf(stderr,
+						"ug-loadgen: send: %s\n",
+						zmq_strerror(errno));
+					return 1;
+				}
+				r.sent_ns[i] = t;
+				if (c == 0 && (i / o.connections) % o.pupils <
+						  o.alert_pupils)
+					r.alert_lat_ns[i] = t;
+				r.sent++;
+				conns[c].inflight++;
+				inflight++;
+				more = true;
+			}
+			if (stop_at && (r.sent & 255) == 0 &&
+			    mono_ns() > stop_at)
+				limit = r.sent;
+		}
+		if (inflight == 0 && r.sent >= limit)
+			break;
+		int rc = zmq_poll(items, (int)nitems, 1000);
+		int64_t now = mono_ns();
+		if (rc == 0 && now - r.last_ack_ns > 30000000000LL) {
+			fprintf(stderr,
+				"ug-loadgen: no ack for 30 s, %ld in "
+				"flight\n",
+				inflight);
+			break;
+		}
+		for (size_t s = 0; rc > 0 && s < nitems; s++) {
+			if (!(items[s].revents & ZMQ_POLLIN))
+				continue;
+			zmq_msg_t m;
+			zmq_msg_init(&m);
+			while (zmq_msg_recv(&m, items[s].socket,
+					    ZMQ_DONTWAIT) >= 0) {
+				now = mono_ns();
+				if (items[s].socket == dsock) {
+					on_alert(&r, dsock, zmq_msg_data(&m),
+						 zmq_msg_size(&m), now);
+					continue;
+				}
+				long before = conns[s].inflight;
+				on_ack(&r, &conns[s], zmq_msg_data(&m),
+				       zmq_msg_size(&m), now);
+				inflight -= before - conns[s].inflight;
+			}
+			zmq_msg_close(&m);
+		}
+	}
+	int64_t end_ns = r.last_ack_ns;
+	/* The alerts of the last events may still be on their way. */
+	if (dsock) {
+		int64_t until = mono_ns() + (int64_t)(o.alert_wait * 1e9);
+		zmq_pollitem_t di = {dsock, 0, ZMQ_POLLIN, 0};
+		while ((long)r.nalerts < o.alert_pupils && mono_ns() < until) {
+			if (zmq_poll(&di, 1, 100) <= 0)
+				continue;
+			zmq_msg_t m;
+			zmq_msg_init(&m);
+			while (zmq_msg_recv(&m, dsock, ZMQ_DONTWAIT) >= 0)
+				on_alert(&r, dsock, zmq_msg_data(&m),
+					 zmq_msg_size(&m), mono_ns());
+			zmq_msg_close(&m);
+		}
+	}
+	qsort(r.lat_ns, r.nlat, sizeof *r.lat_ns, cmp_i64);
+	int64_t *al = r.alert_lat_ns + o.events;
+	qsort(al, r.nalerts, sizeof *al, cmp_i64);
+	double secs = (double)(end_ns - r.first_ns) / 1e9;
+	printf("{\"sent\": %ld, \"acked\": %zu, \"accepted\": %ld, "
+	       "\"duplicate\": %ld, \"rejected\": %ld, \"seconds\": %.3f, "
+	       "\"rate\": %.1f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
+	       "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"frame_bytes\": %ld, "
+	       "\"connections\": %ld, \"window\": %ld, "
+	       "\"alerts_expected\": %ld, \"alerts_seen\": %zu, "
+	       "\"e2a_p50_ms\": %.3f, \"e2a_p99_ms\": %.3f, "
+	       "\"reject_reason\": \"%s\"}\n",
+	       r.sent, r.nlat, r.accepted, r.duplicate, r.rejected, secs,
+	       secs > 0 ? (double)r.nlat / secs : 0,
+	       pct_ms(r.lat_ns, r.nlat, 50), pct_ms(r.lat_ns, r.nlat, 99),
+	       pct_ms(r.lat_ns, r.nlat, 99.9), pct_ms(r.lat_ns, r.nlat, 100),
+	       o.size, o.connections, o.window, dsock ? o.alert_pupils : 0,
+	       r.nalerts, pct_ms(al, r.nalerts, 50), pct_ms(al, r.nalerts, 99),
+	       r.reason);
+	for (long c = 0; c < o.connections; c++)
+		zmq_close(conns[c].sock);
+	if (dsock)
+		zmq_close(dsock);
+	zmq_ctx_term(zmq);
+	ug_keys_destroy(&keys);
+	if (cw)
+		ug_keys_destroy(&cw);
+	return r.nlat == (size_t)r.sent && r.rejected == 0 ? 0 : 1;
+}
