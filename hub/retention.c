@@ -12,7 +12,13 @@
  * depends on settings an operator may change (SIGHUP does not reload
  * them, a restart does) and on the birth date sealed in each record, and
  * a walk needs no second structure that could disagree with the log.
- * Its cost is one unsealing per record per day, spread over loop turns.
+ * Its cost is one unsealing per record walked, spread over loop turns,
+ * and two bounds keep the walk short: a run ends at the record that was
+ * last when it began (what arrives during it is judged the next day), and
+ * without an age limit it ends at the first record received less than
+ * the shortest period ago (the log is in order of receipt, so nothing
+ * after it can be due). Without the bounds a busy hub's walk chased the
+ * log's tail all day, unsealing every new record once more.
  */
 #include "hub/retention.h"
 
@@ -25,25 +31,25 @@
 #include "hub/engine.h"
 #include "hub/hub_int.h"
 
-#define TYPES 16
+#define TYPES	      16
 #define SCAN_PER_TURN 2048
 
 static const struct {
 	const char *name;
 	int type;
 } kinds[] = {
-	{"absence", UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT},
-	{"readiness", UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT},
-	{"dropout_risk", UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK},
-	{"missed_activation", UNGEBRO__V1__EVENT_TYPE__MISSED_ACTIVATION},
-	{"addiction", UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL},
-	{"dropout", UNGEBRO__V1__EVENT_TYPE__DROPOUT},
-	{"enrolment", UNGEBRO__V1__EVENT_TYPE__ENROLMENT},
-	{"school_leaving", UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING},
-	{"benefit", UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS},
-	{"action", UNGEBRO__V1__EVENT_TYPE__CASEWORKER_ACTION},
-	{"assignment", UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT},
-	{"desk", UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP},
+    {"absence", UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT},
+    {"readiness", UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT},
+    {"dropout_risk", UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK},
+    {"missed_activation", UNGEBRO__V1__EVENT_TYPE__MISSED_ACTIVATION},
+    {"addiction", UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL},
+    {"dropout", UNGEBRO__V1__EVENT_TYPE__DROPOUT},
+    {"enrolment", UNGEBRO__V1__EVENT_TYPE__ENROLMENT},
+    {"school_leaving", UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING},
+    {"benefit", UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS},
+    {"action", UNGEBRO__V1__EVENT_TYPE__CASEWORKER_ACTION},
+    {"assignment", UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT},
+    {"desk", UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP},
 };
 
 /* One hubd per process: the purge's settings and progress. */
@@ -51,7 +57,7 @@ static struct {
 	long age, days[TYPES], batch;
 	bool running, ran;
 	int32_t last_day, run_day; /* the day a run started on */
-	uint64_t cursor;
+	uint64_t cursor, end; /* end: the last record when the run began */
 	uint64_t records, persons, alerts;
 } R = {.batch = 128};
 
@@ -61,13 +67,13 @@ hub__retention_load(const ug_config *cfg, ug_diag *diag)
 	ug_err err = ug_config_int(cfg, "retention_age", 0, 150, &R.age, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "purge_batch", 1, 10000, &R.batch,
-		                    diag);
+				    diag);
 	for (size_t i = 0; err == UG_OK && i < sizeof kinds / sizeof *kinds;
 	     i++) {
 		char name[64];
 		snprintf(name, sizeof name, "retention_%s", kinds[i].name);
 		err = ug_config_int(cfg, name, 0, 365 * 150,
-		                    &R.days[kinds[i].type], diag);
+				    &R.days[kinds[i].type], diag);
 	}
 	return err;
 }
@@ -77,7 +83,19 @@ typedef struct {
 	int32_t today;
 	store_purge_item *items;
 	size_t n;
+	bool done; /* the walk reached its end */
 } scan_ctx;
+
+/* The shortest period of any type, in days; 0 when no type has one. */
+static long
+shortest_period(void)
+{
+	long least = 0;
+	for (int t = 0; t < TYPES; t++)
+		if (R.days[t] > 0 && (least == 0 || R.days[t] < least))
+			least = R.days[t];
+	return least;
+}
 
 static bool
 cpr_digits(const char *cpr)
@@ -98,20 +116,28 @@ due(const scan_ctx *c, const store_record *rec, const wire_envelope *env)
 		return true;
 	return R.age > 0 && rec->person_key && cpr_digits(env->cpr) &&
 	       profile_age_on(profile_birth_from_cpr(env->cpr), c->today) >=
-	               R.age;
+		   R.age;
 }
 
 static ug_err
 visit(void *ctx, const store_record *rec)
 {
 	scan_ctx *c = ctx;
+	long least = shortest_period();
+	if (rec->seq > R.end ||
+	    (R.age == 0 && (least == 0 || c->h->now - rec->received_at <
+					      least * UG_DAY_MS))) {
+		c->done = true;
+		return UG_EAGAIN;
+	}
 	if (c->n == (size_t)R.batch)
 		return UG_EAGAIN; /* full: this record starts the next turn */
 	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
-	                                 rec->body, rec->body_len);
+					 rec->body, rec->body_len);
 	/* A record whose envelope does not decode is kept: without its
 	 * event id its idempotency entry could not go with it. */
-	if (env && env->event_id.len == STORE_EVENT_ID_LEN && due(c, rec, env)) {
+	if (env && env->event_id.len == STORE_EVENT_ID_LEN &&
+	    due(c, rec, env)) {
 		store_purge_item *it = &c->items[c->n++];
 		it->seq = rec->seq;
 		memcpy(it->event_id, env->event_id.data, STORE_EVENT_ID_LEN);
@@ -129,17 +155,17 @@ same_person(const store_purge_item *a, const store_purge_item *b)
 {
 	return a->has_person == b->has_person &&
 	       (!a->has_person ||
-	        memcmp(a->person_key, b->person_key, UG_PERSON_KEY_LEN) == 0);
+		memcmp(a->person_key, b->person_key, UG_PERSON_KEY_LEN) == 0);
 }
 
 /* One audit record per person (one for the records about nobody), then
  * the batch's totals. */
 static ug_err
 audit_batch(hub *h, const store_purge_item *items, size_t n,
-            const store_purge_counts *c)
+	    const store_purge_counts *c)
 {
 	store_audit_entry *e = calloc(n + 1, sizeof *e);
-	char (*detail)[96] = calloc(n + 1, sizeof *detail);
+	char(*detail)[96] = calloc(n + 1, sizeof *detail);
 	size_t ne = 0;
 	ug_err err = UG_ENOMEM;
 	if (!e || !detail)
@@ -153,21 +179,28 @@ audit_batch(hub *h, const store_purge_item *items, size_t n,
 		size_t records = 0;
 		for (size_t j = i; j < n; j++)
 			records += same_person(&items[i], &items[j]);
-		snprintf(detail[ne], sizeof detail[ne], "%zu record%s deleted "
-		         "(retention)", records, records == 1 ? "" : "s");
+		snprintf(detail[ne], sizeof detail[ne],
+			 "%zu record%s deleted "
+			 "(retention)",
+			 records, records == 1 ? "" : "s");
 		e[ne] = (store_audit_entry){
-			h->now, "hub", NULL, "purge", "ok",
-			items[i].has_person ? items[i].person_key : NULL,
-			detail[ne]};
+		    h->now,
+		    "hub",
+		    NULL,
+		    "purge",
+		    "ok",
+		    items[i].has_person ? items[i].person_key : NULL,
+		    detail[ne]};
 		ne++;
 	}
-	snprintf(detail[ne], sizeof detail[ne], "batch: %llu records, %llu "
-	         "alerts, %llu timers, %llu persons cleared",
-	         (unsigned long long)c->records, (unsigned long long)c->alerts,
-	         (unsigned long long)c->timers,
-	         (unsigned long long)c->persons_cleared);
-	e[ne] = (store_audit_entry){h->now, "hub", NULL, "purge", "ok", NULL,
-	                            detail[ne]};
+	snprintf(detail[ne], sizeof detail[ne],
+		 "batch: %llu records, %llu "
+		 "alerts, %llu timers, %llu persons cleared",
+		 (unsigned long long)c->records, (unsigned long long)c->alerts,
+		 (unsigned long long)c->timers,
+		 (unsigned long long)c->persons_cleared);
+	e[ne] = (store_audit_entry){h->now, "hub", NULL,      "purge",
+				    "ok",   NULL,  detail[ne]};
 	err = store_audit_write(h->store, e, ne + 1);
 out:
 	free(e);
@@ -183,10 +216,11 @@ finish_run(void)
 	 * judged again on the new day. */
 	R.last_day = R.run_day;
 	R.ran = true;
-	log_notice("HUB-PURGE", "retention purge done: %llu records, %llu "
-	           "alerts deleted, %llu persons cleared",
-	           (unsigned long long)R.records, (unsigned long long)R.alerts,
-	           (unsigned long long)R.persons);
+	log_notice("HUB-PURGE",
+		   "retention purge done: %llu records, %llu "
+		   "alerts deleted, %llu persons cleared",
+		   (unsigned long long)R.records, (unsigned long long)R.alerts,
+		   (unsigned long long)R.persons);
 }
 
 void
@@ -200,16 +234,23 @@ hub__retention_tick(hub *h)
 		R.run_day = today;
 		R.cursor = 1;
 		R.records = R.persons = R.alerts = 0;
+		if (store_log_last(h->store, &R.end) != UG_OK) {
+			R.running = false;
+			return; /* tried again next turn */
+		}
 	}
-	scan_ctx c = {h, today, calloc((size_t)R.batch, sizeof *c.items), 0};
+	scan_ctx c = {h, today, calloc((size_t)R.batch, sizeof *c.items), 0,
+		      false};
 	if (!c.items)
 		return;
 	uint64_t next = R.cursor;
 	ug_err err = store_log_scan(h->store, R.cursor, SCAN_PER_TURN, visit,
-	                            &c, &next);
+				    &c, &next);
 	if (err != UG_OK && err != UG_EAGAIN) {
-		log_err("HUB-PURGE", "reading the log for the purge: %s; "
-		        "retrying next turn", ug_strerror(err));
+		log_err("HUB-PURGE",
+			"reading the log for the purge: %s; "
+			"retrying next turn",
+			ug_strerror(err));
 		free(c.items);
 		return;
 	}
@@ -220,7 +261,7 @@ hub__retention_tick(hub *h)
 			err = audit_batch(h, c.items, c.n, &counts);
 		if (err != UG_OK) {
 			log_err("HUB-PURGE", "purge: %s; retrying next turn",
-			        ug_strerror(err));
+				ug_strerror(err));
 			free(c.items);
 			return;
 		}
@@ -229,7 +270,7 @@ hub__retention_tick(hub *h)
 		R.persons += counts.persons_cleared;
 	}
 	free(c.items);
-	if (next == R.cursor && err != UG_EAGAIN)
+	if (c.done || (next == R.cursor && err != UG_EAGAIN))
 		finish_run();
 	else
 		R.cursor = next;
