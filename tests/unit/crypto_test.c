@@ -6,6 +6,8 @@
 #include "common/crypto.h"
 
 #include <sodium.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tests/unit/check.h"
 
@@ -61,7 +63,8 @@ test_seal_tamper(void)
 	/* Flip each byte in turn: nonce, ciphertext and tag are all bound. */
 	for (size_t i = 0; i < sizeof sealed; i++) {
 		sealed[i] ^= 0x01;
-		ug_err err = ug_seal_open(key, "k", 1, sealed, sizeof sealed, out);
+		ug_err err =
+		    ug_seal_open(key, "k", 1, sealed, sizeof sealed, out);
 		if (err != UG_EMALFORMED)
 			FAIL("byte %zu flipped: expected malformed, got %s", i,
 			     ug_strerror(err));
@@ -71,9 +74,9 @@ test_seal_tamper(void)
 	CHECK_EQ_MEM(out, plain, sizeof plain);
 	/* Truncated: one byte short, and shorter than the overhead. */
 	CHECK_ERR(ug_seal_open(key, "k", 1, sealed, sizeof sealed - 1, out),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 	CHECK_ERR(ug_seal_open(key, "k", 1, sealed, UG_SEAL_OVERHEAD - 1, out),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 	CHECK_ERR(ug_seal_open(key, "k", 1, sealed, 0, out), UG_EMALFORMED);
 }
 
@@ -90,14 +93,14 @@ test_seal_wrong_ad_or_key(void)
 	uint8_t out[sizeof plain];
 	/* A value copied under another record key does not open. */
 	CHECK_ERR(ug_seal_open(key, "key-B", 5, sealed, sizeof sealed, out),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 	CHECK_ERR(ug_seal_open(key, "key-A", 4, sealed, sizeof sealed, out),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 	CHECK_ERR(ug_seal_open(key, NULL, 0, sealed, sizeof sealed, out),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 	/* Nor with another storage key. */
 	CHECK_ERR(ug_seal_open(other, "key-A", 5, sealed, sizeof sealed, out),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 	CHECK_OK(ug_seal_open(key, "key-A", 5, sealed, sizeof sealed, out));
 	CHECK_EQ_MEM(out, plain, sizeof plain);
 }
@@ -122,7 +125,7 @@ test_person_key(void)
 	CHECK(!ut_contains(a, sizeof a, "0102", 4));
 	uint8_t unkeyed[UG_PERSON_KEY_LEN];
 	crypto_generichash(unkeyed, sizeof unkeyed,
-	                   (const uint8_t *)"0102031234", 10, NULL, 0);
+			   (const uint8_t *)"0102031234", 10, NULL, 0);
 	CHECK(memcmp(a, unkeyed, sizeof a) != 0);
 	/* Domain separated from ug_keyed_hash over the bare CPR. */
 	uint8_t bare[UG_PERSON_KEY_LEN];
@@ -132,8 +135,8 @@ test_person_key(void)
 	 * person keys in existing stores stay valid across releases. */
 	uint8_t expect[UG_PERSON_KEY_LEN];
 	crypto_generichash(expect, sizeof expect,
-	                   (const uint8_t *)"ungebro-person:0102031234", 25,
-	                   key, UG_KEY_LEN);
+			   (const uint8_t *)"ungebro-person:0102031234", 25,
+			   key, UG_KEY_LEN);
 	CHECK_EQ_MEM(a, expect, sizeof a);
 }
 
@@ -148,18 +151,57 @@ test_keyed_hash(void)
 	ug_keyed_hash(key, "absence\x1fschool", 14, h16b, sizeof h16b);
 	CHECK_EQ_MEM(h16, h16b, sizeof h16);
 	ug_keyed_hash(key, "absence\x1fschool", 14, h32, sizeof h32);
-	crypto_generichash(expect, 32, (const uint8_t *)"absence\x1fschool", 14,
-	                   key, UG_KEY_LEN);
+	crypto_generichash(expect, 32, (const uint8_t *)"absence\x1fschool",
+			   14, key, UG_KEY_LEN);
 	CHECK_EQ_MEM(h32, expect, 32);
 	/* BLAKE2b's output length is a parameter: 16 is not a prefix of 32. */
 	CHECK(memcmp(h16, h32, 16) != 0);
 }
 
+/* Nonces are a per-process random prefix and a counter: never repeated
+ * in one process, and a forked child draws a prefix of its own, so its
+ * first nonces are not its parent's next ones. */
+static void
+test_seal_nonces(void)
+{
+	CHECK_OK(ug_crypto_init());
+	uint8_t key[UG_KEY_LEN];
+	fill_key(key, 3);
+	enum { N = 1000 };
+	static uint8_t nonces[N][24];
+	for (int i = 0; i < N; i++) {
+		uint8_t sealed[1 + UG_SEAL_OVERHEAD];
+		ug_seal(key, NULL, 0, "x", 1, sealed);
+		memcpy(nonces[i], sealed, 24);
+		for (int j = 0; j < i; j++)
+			CHECK(memcmp(nonces[i], nonces[j], 24) != 0);
+	}
+	int fds[2];
+	CHECK(pipe(fds) == 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		uint8_t sealed[1 + UG_SEAL_OVERHEAD];
+		ug_seal(key, NULL, 0, "x", 1, sealed);
+		_exit(write(fds[1], sealed, 24) == 24 ? 0 : 1);
+	}
+	uint8_t child[24], parent[1 + UG_SEAL_OVERHEAD];
+	ug_seal(key, NULL, 0, "x", 1, parent);
+	CHECK(read(fds[0], child, sizeof child) == (ssize_t)sizeof child);
+	int status = 0;
+	CHECK(waitpid(pid, &status, 0) == pid && status == 0);
+	close(fds[0]);
+	close(fds[1]);
+	CHECK(memcmp(child, parent, 24) != 0);
+	CHECK(memcmp(child, nonces[N - 1], 16) != 0); /* a new prefix */
+}
+
 TEST_LIST = {
-	{"seal round trip", test_seal_round_trip},
-	{"seal tamper", test_seal_tamper},
-	{"seal wrong ad or key", test_seal_wrong_ad_or_key},
-	{"person key", test_person_key},
-	{"keyed hash", test_keyed_hash},
-	{NULL, NULL},
+    {"seal nonces", test_seal_nonces},
+    {"seal round trip", test_seal_round_trip},
+    {"seal tamper", test_seal_tamper},
+    {"seal wrong ad or key", test_seal_wrong_ad_or_key},
+    {"person key", test_person_key},
+    {"keyed hash", test_keyed_hash},
+    {NULL, NULL},
 };
