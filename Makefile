@@ -37,7 +37,8 @@ DEB_PACKAGES := gcc make libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
                 liblmdb-dev libsodium-dev lmdb-utils python3-zmq python3-nacl \
                 python3-protobuf python3-pytest protobuf-compiler \
                 clang libclang-rt-14-dev \
-                libmicrohttpd-dev chromium chromium-driver python3-selenium
+                libmicrohttpd-dev chromium chromium-driver python3-selenium \
+                redis-server redis-tools
 
 # Program entry points; every other .c file in these folders goes into
 # libungebro.a so each program links only what it uses. Each
@@ -128,6 +129,9 @@ valgrind: bootstrap
 	@$(MAKE) --no-print-directory all
 	UG_BUILD=$(BUILD) UG_VALGRIND=1 $(PYTEST) -q tests
 
+# make bench: the hub against Debian's redis-server (appendfsync always),
+# fresh and pre-filled store; tests/bench/bench.py says what it runs.
+# BENCH_QUICK=1: one short round; BENCH_PREFILL, BENCH_PREFILL_SECONDS.
 bench: bootstrap
 	@$(MAKE) --no-print-directory all
 	UG_BUILD=$(BUILD) $(PYTHON) tests/bench/bench.py
