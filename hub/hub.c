@@ -21,33 +21,38 @@
 #include "hub/retention.h"
 
 const ug_setting hub_settings[] = {
-	{"data_dir", "./var/hub/data", "directory of the hub's LMDB store"},
-	{"keys_dir", "./var/keys", "directory holding hub.key_secret"},
-	{"ingest", "tcp://127.0.0.1:7601", "endpoint adapters send events to"},
-	{"delivery", "tcp://127.0.0.1:7602",
-	 "endpoint caseworker clients receive alerts from"},
-	{"log_level", "info", "err, warn, notice, info or debug"},
-	{"log_map_mb", "16384", "maximum size of the durable log, MiB"},
-	{"derived_map_mb", "8192", "maximum size of the derived state, MiB"},
-	{"rules", "", "rules file (thresholds, windows, priorities, deadlines, "
-	              "recipients, calendars; see docs/RULES.md); empty = the "
-	              "defaults"},
-	{"clock_file", "", "tests only: read the hub's clock from this file "
-	                   "(YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC)"},
-	{"batch_max", "256", "most events written in one transaction"},
-	{"sessions_max", "1024", "most caseworker delivery sessions at once; "
-	                         "a Hello beyond it is refused (Welcome "
-	                         "E_UNAVAILABLE) until one ends"},
-	{"sessions_per_caseworker", "8", "most sessions one caseworker holds; "
-	                                 "a further Hello ends that "
-	                                 "caseworker's oldest"},
-	{"query_rate", "20", "queries a caseworker may ask per second, on "
-	                     "average"},
-	{"query_burst", "40", "queries a caseworker may ask at once"},
-	HUB_GATEWAY_SETTINGS,
-	HUB_RETENTION_SETTINGS,
-	HUB_METRICS_SETTINGS,
-	{NULL, NULL, NULL},
+    {"data_dir", "./var/hub/data", "directory of the hub's LMDB store"},
+    {"keys_dir", "./var/keys", "directory holding hub.key_secret"},
+    {"ingest", "tcp://127.0.0.1:7601", "endpoint adapters send events to"},
+    {"delivery", "tcp://127.0.0.1:7602",
+     "endpoint caseworker clients receive alerts from"},
+    {"log_level", "info", "err, warn, notice, info or debug"},
+    {"log_map_mb", "16384", "maximum size of the durable log, MiB"},
+    {"derived_map_mb", "8192", "maximum size of the derived state, MiB"},
+    {"rules", "",
+     "rules file (thresholds, windows, priorities, deadlines, "
+     "recipients, calendars; see docs/RULES.md); empty = the "
+     "defaults"},
+    {"clock_file", "",
+     "tests only: read the hub's clock from this file "
+     "(YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC)"},
+    {"batch_max", "256", "most events written in one transaction"},
+    {"sessions_max", "1024",
+     "most caseworker delivery sessions at once; "
+     "a Hello beyond it is refused (Welcome "
+     "E_UNAVAILABLE) until one ends"},
+    {"sessions_per_caseworker", "8",
+     "most sessions one caseworker holds; "
+     "a further Hello ends that "
+     "caseworker's oldest"},
+    {"query_rate", "20",
+     "queries a caseworker may ask per second, on "
+     "average"},
+    {"query_burst", "40", "queries a caseworker may ask at once"},
+    HUB_GATEWAY_SETTINGS,
+    HUB_RETENTION_SETTINGS,
+    HUB_METRICS_SETTINGS,
+    {NULL, NULL, NULL},
 };
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -68,17 +73,17 @@ static const struct {
 	const char *name;
 	int type;
 } type_names[] = {
-	{"absence", UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT},
-	{"dropout", UNGEBRO__V1__EVENT_TYPE__DROPOUT},
-	{"dropout_risk", UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK},
-	{"enrolment", UNGEBRO__V1__EVENT_TYPE__ENROLMENT},
-	{"addiction", UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL},
-	{"readiness", UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT},
-	{"assignment", UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT},
-	{"benefit", UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS},
-	{"missed_activation", UNGEBRO__V1__EVENT_TYPE__MISSED_ACTIVATION},
-	{"school_leaving", UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING},
-	{"desk", UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP},
+    {"absence", UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT},
+    {"dropout", UNGEBRO__V1__EVENT_TYPE__DROPOUT},
+    {"dropout_risk", UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK},
+    {"enrolment", UNGEBRO__V1__EVENT_TYPE__ENROLMENT},
+    {"addiction", UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL},
+    {"readiness", UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT},
+    {"assignment", UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT},
+    {"benefit", UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS},
+    {"missed_activation", UNGEBRO__V1__EVENT_TYPE__MISSED_ACTIVATION},
+    {"school_leaving", UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING},
+    {"desk", UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP},
 };
 
 ug_err
@@ -97,11 +102,13 @@ hub_parse_types(const char *list, uint32_t *mask, ug_diag *diag)
 				known = true;
 			}
 		if (!known) {
-			ug_diag_set(diag, "types", "unknown event type '%.*s' "
-			            "(absence, dropout, dropout_risk, enrolment, "
-			            "addiction, readiness, assignment, benefit, "
-			            "missed_activation, school_leaving, desk)",
-			            (int)len, p);
+			ug_diag_set(
+			    diag, "types",
+			    "unknown event type '%.*s' "
+			    "(absence, dropout, dropout_risk, enrolment, "
+			    "addiction, readiness, assignment, benefit, "
+			    "missed_activation, school_leaving, desk)",
+			    (int)len, p);
 			return UG_EINVAL;
 		}
 		p += len + (p[len] == ',');
@@ -113,7 +120,7 @@ static ug_err
 zmq_fail(ug_diag *diag, const char *what, const char *endpoint)
 {
 	ug_diag_set(diag, what, "%s %s: %s", what, endpoint ? endpoint : "",
-	            zmq_strerror(errno));
+		    zmq_strerror(errno));
 	return UG_EIO;
 }
 
@@ -121,12 +128,12 @@ zmq_fail(ug_diag *diag, const char *what, const char *endpoint)
  * the delivery side a client that does not read must cost the hub little
  * (a window of alerts and a few answers), so a full queue there pauses
  * pushes and drops answers instead of growing memory. */
-#define INGEST_HWM 100000
+#define INGEST_HWM   100000
 #define DELIVERY_HWM 300
 
 static ug_err
 open_server_socket(hub *h, void **out, const char *endpoint,
-                   const char *domain, int hwm, ug_diag *diag)
+		   const char *domain, int hwm, ug_diag *diag)
 {
 	void *sock = zmq_socket(h->zmq, ZMQ_ROUTER);
 	if (!sock)
@@ -137,18 +144,18 @@ open_server_socket(hub *h, void **out, const char *endpoint,
 	if (zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
 	    zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) ||
 	    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, h->keys->secret_z85,
-	                   UG_Z85_KEY_LEN) ||
+			   UG_Z85_KEY_LEN) ||
 	    zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) ||
 	    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) ||
 	    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
 	    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
 	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE,
-	                   &(int64_t){WIRE_MAX_MESSAGE + WIRE_CURVE_OVERHEAD},
-	                   sizeof(int64_t)) ||
+			   &(int64_t){WIRE_MAX_MESSAGE + WIRE_CURVE_OVERHEAD},
+			   sizeof(int64_t)) ||
 	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &heartbeat,
-	                   sizeof heartbeat) ||
+			   sizeof heartbeat) ||
 	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &heartbeat_ttl,
-	                   sizeof heartbeat_ttl) ||
+			   sizeof heartbeat_ttl) ||
 	    zmq_bind(sock, endpoint) != 0) {
 		ug_err err = zmq_fail(diag, "bind", endpoint);
 		zmq_close(sock);
@@ -162,18 +169,19 @@ static ug_err
 load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 {
 	long rate, burst;
-	ug_err err = ug_config_int(cfg, "batch_max", 1, 10000, &h->batch_max,
-	                           diag);
+	ug_err err =
+	    ug_config_int(cfg, "batch_max", 1, 10000, &h->batch_max, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "sessions_max", 1, 100000,
-		                    &h->sessions_max, diag);
+				    &h->sessions_max, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "sessions_per_caseworker", 1, 1000,
-		                    &h->sessions_per_caseworker, diag);
+				    &h->sessions_per_caseworker, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "query_rate", 1, 100000, &rate, diag);
 	if (err == UG_OK)
-		err = ug_config_int(cfg, "query_burst", 1, 100000, &burst, diag);
+		err =
+		    ug_config_int(cfg, "query_burst", 1, 100000, &burst, diag);
 	if (err == UG_OK)
 		err = hub__retention_load(cfg, diag);
 	if (err == UG_OK)
@@ -185,16 +193,17 @@ load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 	h->query_rate = (double)rate;
 	h->query_burst = (double)burst;
 	ug_strlcpy(h->rules_path, ug_config_get(cfg, "rules"),
-	           sizeof h->rules_path);
+		   sizeof h->rules_path);
 	ug_strlcpy(h->clock_path, ug_config_get(cfg, "clock_file"),
-	           sizeof h->clock_path);
+		   sizeof h->clock_path);
 	return !rules || hub__load_rules(h, diag) ? UG_OK : UG_EINVAL;
 }
 
 bool
 hub__load_rules(hub *h, ug_diag *diag)
 {
-	/* Parse into a copy: a bad file leaves the rules in force untouched. */
+	/* Parse into a copy: a bad file leaves the rules in force untouched.
+	 */
 	rules_config *fresh = malloc(sizeof *fresh);
 	if (!fresh)
 		return false;
@@ -230,14 +239,13 @@ hub__clock(hub *h)
 }
 
 static ug_err
-map_sizes(const ug_config *cfg, long *log_mb, long *derived_mb,
-          ug_diag *diag)
+map_sizes(const ug_config *cfg, long *log_mb, long *derived_mb, ug_diag *diag)
 {
-	ug_err err = ug_config_int(cfg, "log_map_mb", 1, 1L << 24, log_mb,
-	                           diag);
+	ug_err err =
+	    ug_config_int(cfg, "log_map_mb", 1, 1L << 24, log_mb, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "derived_map_mb", 1, 1L << 24,
-		                    derived_mb, diag);
+				    derived_mb, diag);
 	return err;
 }
 
@@ -251,7 +259,8 @@ hub_check_settings(const ug_config *cfg, ug_diag *diag)
 	ug_err err = load_settings(h, cfg, false, diag);
 	if (err == UG_OK)
 		err = map_sizes(cfg, &log_mb, &derived_mb, diag);
-	/* The gateway's open only parses and allocates: no socket, no child. */
+	/* The gateway's open only parses and allocates: no socket, no child.
+	 */
 	if (err == UG_OK)
 		err = hub__gateway_open(h, cfg, diag);
 	hub__gateway_close(h);
@@ -267,9 +276,9 @@ open_store(hub *h, const ug_config *cfg, ug_diag *diag)
 	if (err != UG_OK)
 		return err;
 	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
-	                   h->keys->storage_key};
+			   h->keys->storage_key};
 	return store_open(&h->store, ug_config_get(cfg, "data_dir"), &opts,
-	                  diag);
+			  diag);
 }
 
 ug_err
@@ -280,7 +289,7 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 		return UG_ENOMEM;
 	char path[512];
 	snprintf(path, sizeof path, "%s/hub.key_secret",
-	         ug_config_get(cfg, "keys_dir"));
+		 ug_config_get(cfg, "keys_dir"));
 	ug_err err = load_settings(h, cfg, true, diag);
 	if (err == UG_OK)
 		err = ug_keys_load_secret(&h->keys, path, diag);
@@ -298,11 +307,11 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 		goto fail;
 	}
 	err = open_server_socket(h, &h->ingest, ug_config_get(cfg, "ingest"),
-	                         "ingest", INGEST_HWM, diag);
+				 "ingest", INGEST_HWM, diag);
 	if (err == UG_OK)
 		err = open_server_socket(h, &h->delivery,
-		                         ug_config_get(cfg, "delivery"),
-		                         "delivery", DELIVERY_HWM, diag);
+					 ug_config_get(cfg, "delivery"),
+					 "delivery", DELIVERY_HWM, diag);
 	if (err == UG_OK)
 		err = hub__sessions_open(h, diag);
 	if (err == UG_OK)
@@ -352,21 +361,22 @@ hub_close(hub **hp)
 static void
 log_stats(hub *h, const char *msgid)
 {
-	log_notice(msgid, "accepted %llu, duplicates %llu, rejected %llu, "
-	           "alerts raised %llu, delivered %llu, acked %llu, keys "
-	           "admitted %llu, refused %llu, sessions reclaimed %llu, "
-	           "refused %llu, queries rate-limited %llu",
-	           (unsigned long long)h->accepted,
-	           (unsigned long long)h->duplicates,
-	           (unsigned long long)h->rejected,
-	           (unsigned long long)h->alerts_raised,
-	           (unsigned long long)h->alerts_delivered,
-	           (unsigned long long)h->alerts_acked,
-	           (unsigned long long)h->zap_admitted,
-	           (unsigned long long)h->zap_refused,
-	           (unsigned long long)h->sessions_reclaimed,
-	           (unsigned long long)h->sessions_refused,
-	           (unsigned long long)h->queries_limited);
+	log_notice(msgid,
+		   "accepted %llu, duplicates %llu, rejected %llu, "
+		   "alerts raised %llu, delivered %llu, acked %llu, keys "
+		   "admitted %llu, refused %llu, sessions reclaimed %llu, "
+		   "refused %llu, queries rate-limited %llu",
+		   (unsigned long long)h->accepted,
+		   (unsigned long long)h->duplicates,
+		   (unsigned long long)h->rejected,
+		   (unsigned long long)h->alerts_raised,
+		   (unsigned long long)h->alerts_delivered,
+		   (unsigned long long)h->alerts_acked,
+		   (unsigned long long)h->zap_admitted,
+		   (unsigned long long)h->zap_refused,
+		   (unsigned long long)h->sessions_reclaimed,
+		   (unsigned long long)h->sessions_refused,
+		   (unsigned long long)h->queries_limited);
 }
 
 /* Bring derived state level with the log before serving: after a crash this
@@ -382,24 +392,28 @@ catch_up(hub *h)
 	    UG_OK)
 		return -1;
 	if (reset)
-		log_warn("HUB-REBUILD", "derived state was written in another "
-		         "format; rebuilding it from the log (format %d)",
-		         HUB_DERIVED_SCHEMA);
+		log_warn("HUB-REBUILD",
+			 "derived state was written in another "
+			 "format; rebuilding it from the log (format %d)",
+			 HUB_DERIVED_SCHEMA);
 	uint64_t from = store_derived_last_applied(h->store);
 	if (from > last) {
 		/* Derived state ahead of the log: the log was restored from
 		 * an older backup. Rebuild rather than trust it. */
-		log_warn("HUB-REBUILD", "derived state is ahead of the log "
-		         "(%llu > %llu); rebuilding it",
-		         (unsigned long long)from, (unsigned long long)last);
+		log_warn("HUB-REBUILD",
+			 "derived state is ahead of the log "
+			 "(%llu > %llu); rebuilding it",
+			 (unsigned long long)from, (unsigned long long)last);
 		if (store_derived_reset(h->store) != UG_OK)
 			return -1;
 		from = 0;
 	}
 	if (last > from)
-		log_notice("HUB-REPLAY", "applying log entries %llu..%llu to "
-		           "derived state", (unsigned long long)from + 1,
-		           (unsigned long long)last);
+		log_notice("HUB-REPLAY",
+			   "applying log entries %llu..%llu to "
+			   "derived state",
+			   (unsigned long long)from + 1,
+			   (unsigned long long)last);
 	long n;
 	while ((n = hub__apply(h, 4096)) > 0)
 		;
@@ -413,10 +427,12 @@ reload(hub *h)
 	ug_diag diag = {0};
 	if (hub__load_rules(h, &diag))
 		log_notice("HUB-RELOAD", "rules reloaded from %s",
-		           h->rules_path[0] ? h->rules_path : "(defaults)");
+			   h->rules_path[0] ? h->rules_path : "(defaults)");
 	else
-		log_err("HUB-RELOAD", "rules not reloaded, the old ones stay: "
-		        "%s", diag.reason);
+		log_err("HUB-RELOAD",
+			"rules not reloaded, the old ones stay: "
+			"%s",
+			diag.reason);
 }
 
 static void
@@ -457,21 +473,33 @@ hub_run(hub *h)
 	}
 	log_notice("HUB-READY", "store open, sockets bound; serving");
 	hub__metrics_serving(h);
-	/* The four sockets, then the metrics endpoint's, if it is on. */
-	zmq_pollitem_t items[4 + HUB_METRICS_POLL_MAX] = {
-		{h->zap, 0, ZMQ_POLLIN, 0},
-		{h->ingest, 0, ZMQ_POLLIN, 0},
-		{h->delivery, 0, ZMQ_POLLIN, 0},
-		{h->delivery_monitor, 0, ZMQ_POLLIN, 0},
+	if (hub__writer_start(h) != UG_OK) {
+		log_err("HUB-WRITER", "cannot start the writer thread");
+		return 1;
+	}
+	/* The four sockets, the writer's signal, then the metrics
+	 * endpoint's, if it is on. */
+	zmq_pollitem_t items[5 + HUB_METRICS_POLL_MAX] = {
+	    {h->zap, 0, ZMQ_POLLIN, 0},
+	    {h->ingest, 0, ZMQ_POLLIN, 0},
+	    {h->delivery, 0, ZMQ_POLLIN, 0},
+	    {h->delivery_monitor, 0, ZMQ_POLLIN, 0},
+	    {NULL, hub__writer_fd(h), ZMQ_POLLIN, 0},
 	};
 	while (!stop_requested) {
 		long timeout = 200;
-		size_t nitems = 4 + hub__metrics_poll(h, items + 4,
-		                                      HUB_METRICS_POLL_MAX,
-		                                      &timeout);
+		/* While the writer holds a batch, new frames wait in the
+		 * socket: they become the next batch (group commit). */
+		items[1].events = hub__writer_busy(h) ? 0 : ZMQ_POLLIN;
+		size_t nitems =
+		    5 + hub__metrics_poll(h, items + 5, HUB_METRICS_POLL_MAX,
+					  &timeout);
 		int rc = zmq_poll(items, (int)nitems, timeout);
 		if (rc < 0 && errno != EINTR) {
-			log_err("HUB-POLL", "zmq_poll: %s", zmq_strerror(errno));
+			log_err("HUB-POLL", "zmq_poll: %s",
+				zmq_strerror(errno));
+			hub__ingest_end(h, true);
+			hub__writer_stop(h);
 			return 1;
 		}
 		/* Registrations first: a key revoked by hubctl is refused
@@ -482,12 +510,19 @@ hub_run(hub *h)
 				hub__sessions_events(h);
 			if (items[0].revents & ZMQ_POLLIN)
 				hub__zap_handle(h);
-			if (items[1].revents & ZMQ_POLLIN) {
-				hub__ingest(h);
+			/* A committed batch: its acks, the next batch to the
+			 * writer at once, then the rules over what is
+			 * committed while the writer works. */
+			if ((items[4].revents & ZMQ_POLLIN) &&
+			    hub__ingest_end(h, false)) {
+				hub__ingest_begin(h);
 				if (hub__apply(h, 4096) < 0)
-					log_err("HUB-APPLY", "applying events "
-					        "failed; will retry");
+					log_err("HUB-APPLY",
+						"applying events "
+						"failed; will retry");
 			}
+			if (items[1].revents & ZMQ_POLLIN)
+				hub__ingest_begin(h);
 			if (items[2].revents & ZMQ_POLLIN)
 				hub__delivery_recv(h);
 		}
@@ -499,8 +534,11 @@ hub_run(hub *h)
 		hub__ops_tick(h);
 		hub__metrics_run(h);
 	}
-	/* The batch in flight was committed and acked inside hub__ingest; what
-	 * remains is to level the derived state so a restart replays little. */
+	/* The batch with the writer is committed and acked before the
+	 * writer stops; then the derived state is levelled so a restart
+	 * replays little. */
+	hub__ingest_end(h, true);
+	hub__writer_stop(h);
 	while (hub__apply(h, 4096) > 0)
 		;
 	hub__delivery_flush(h);

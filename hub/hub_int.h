@@ -83,6 +83,8 @@ struct hub {
 	long batch_max;
 	struct hub_ingest_batch *batch; /* batch_max frames, reused */
 	store_event *batch_events;
+	size_t batch_frames, batch_stored; /* the batch with the writer */
+	struct hub_writer *writer;         /* writer.c */
 	/* Counters reported in the log at stop and in HUB-STATS lines. */
 	uint64_t accepted, duplicates, rejected, zap_refused, zap_admitted;
 	uint64_t alerts_raised, alerts_delivered, alerts_acked;
@@ -126,8 +128,26 @@ bool hub__sender_current(hub *h, int kind, const void *zmq_frame,
 /* Notice registrations changed by hubctl (cheap; once per loop turn). */
 void hub__principals_refresh(hub *h);
 
-/* ingest.c: drain, validate, store and ack one batch of frames. */
-void hub__ingest(hub *h);
+/* ingest.c: drain and validate the ready frames (up to batch_max) and
+ * hand the valid ones to the writer; frames that need no writing are
+ * answered at once. Does nothing while the writer holds a batch. */
+void hub__ingest_begin(hub *h);
+/* ingest.c: once the writer is done (wait: block until it is), send the
+ * batch's acks; true when a batch was finished. */
+bool hub__ingest_end(hub *h, bool wait);
+
+/* writer.c: the thread that commits event batches (store_append). */
+typedef struct hub_writer hub_writer;
+ug_err hub__writer_start(hub *h);
+void hub__writer_stop(hub *h);
+/* Readable (an eventfd) when the batch in hand is committed. */
+int hub__writer_fd(const hub *h);
+bool hub__writer_busy(const hub *h);
+/* Hand over events[0..n-1]; the loop leaves them alone until collected. */
+void hub__writer_submit(hub *h, store_event *events, size_t n);
+/* The result of the batch in hand: false while it is not done (and wait
+ * is false) or when no batch is in hand. */
+bool hub__writer_collect(hub *h, bool wait, ug_err *err, double *seconds);
 
 /* apply.c: apply log entries after last_applied to derived state and
  * rules; returns the number applied (0 when caught up), -1 on error. */

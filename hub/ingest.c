@@ -1,10 +1,11 @@
 /*
- * Ingest: drain the ready frames (up to batch_max), validate each, append
- * the valid ones in one synchronous transaction, and only after the commit
- * send every ack. A frame that fails validation is answered at once with a
- * reason; it never reaches the store and the connection lives on.
- * An ack that cannot be sent (peer gone, queue full) is logged and dropped:
- * the event is durable, and the adapter's resend will be acked DUPLICATE.
+ * Ingest: drain the ready frames (up to batch_max), validate each, hand
+ * the valid ones to the writer thread (writer.c), which appends them in
+ * one synchronous transaction, and only after that commit send every ack. A
+ * frame that fails validation is answered at once with a reason; it never
+ * reaches the store and the connection lives on. An ack that cannot be sent
+ * (peer gone, queue full) is logged and dropped: the event is durable, and the
+ * adapter's resend will be acked DUPLICATE.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ struct hub_ingest_batch {
 	zmq_msg_t routing, frame;
 	wire_envelope *env;  /* decoded, NULL if rejected before decoding */
 	int store_index;     /* index in the store batch, -1 if not stored */
-	int code;            /* ErrorCode when rejected before the store */
+	int code;	     /* ErrorCode when rejected before the store */
 	bool retryable;	     /* with code: the sender may try again later */
 	bool stored;	     /* a resend of a stored event: DUPLICATE */
 	uint64_t stored_seq; /* its sequence */
@@ -36,16 +37,19 @@ send_ack(hub *h, pending *p, const wire_ack *ack)
 {
 	uint8_t buf[WIRE_HEADER_LEN + 512];
 	size_t len = wire_encode(UNGEBRO__V1__FRAME_KIND__FRAME_ACK, ack, buf,
-	                         sizeof buf);
+				 sizeof buf);
 	if (len == 0) {
 		log_err("HUB-ACK", "ack does not fit its buffer");
 		return;
 	}
 	if (zmq_send(h->ingest, zmq_msg_data(&p->routing),
-	             zmq_msg_size(&p->routing), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+		     zmq_msg_size(&p->routing),
+		     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
 	    zmq_send(h->ingest, buf, len, ZMQ_DONTWAIT) < 0)
-		log_warn("HUB-ACK", "ack not sent (%s); the sender will resend "
-		         "and get DUPLICATE", zmq_strerror(errno));
+		log_warn("HUB-ACK",
+			 "ack not sent (%s); the sender will resend "
+			 "and get DUPLICATE",
+			 zmq_strerror(errno));
 }
 
 static void
@@ -113,8 +117,9 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 	}
 	if (kind != UNGEBRO__V1__FRAME_KIND__FRAME_EVENT) {
 		wire_free(kind, msg);
-		reject(p, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
-		       "only event frames are accepted on the ingest endpoint");
+		reject(
+		    p, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+		    "only event frames are accepted on the ingest endpoint");
 		return;
 	}
 	p->env = msg;
@@ -141,7 +146,8 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 		return;
 	}
 	code = wire_validate_content(p->env, &diag);
-	if (code == UNGEBRO__V1__ERROR_CODE__OK && !(types >> p->env->type & 1u)) {
+	if (code == UNGEBRO__V1__ERROR_CODE__OK &&
+	    !(types >> p->env->type & 1u)) {
 		code = UNGEBRO__V1__ERROR_CODE__E_DENIED;
 		ug_diag_set(&diag, "type",
 			    "agency is not registered for this "
@@ -158,13 +164,14 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 	if (personal)
 		ug_person_key(h->keys->hash_key, p->env->cpr, p->person_key);
 	*ev = (store_event){
-		.event_id = p->env->event_id.data,
-		.agency = agency,
-		.type = (uint32_t)p->env->type,
-		.person_key = personal ? p->person_key : NULL,
-		.received_at = h->now, /* the hub clock: legal clocks run from it */
-		.body = (uint8_t *)zmq_msg_data(&p->frame) + WIRE_HEADER_LEN,
-		.body_len = zmq_msg_size(&p->frame) - WIRE_HEADER_LEN,
+	    .event_id = p->env->event_id.data,
+	    .agency = agency,
+	    .type = (uint32_t)p->env->type,
+	    .person_key = personal ? p->person_key : NULL,
+	    .received_at =
+		h->now, /* the hub clock: legal clocks run from it */
+	    .body = (uint8_t *)zmq_msg_data(&p->frame) + WIRE_HEADER_LEN,
+	    .body_len = zmq_msg_size(&p->frame) - WIRE_HEADER_LEN,
 	};
 	/* Alerts go to the one responsible contact person; a readiness
 	 * alert goes to the guidance counsellor (DOMAIN rule 3). A mentor
@@ -181,8 +188,8 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 	    role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE) {
 		ev->assign_role =
 		    role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE
-		        ? STORE_ROLE_GUIDANCE
-		        : STORE_ROLE_CONTACT;
+			? STORE_ROLE_GUIDANCE
+			: STORE_ROLE_CONTACT;
 		ev->assign_caseworker = c->caseworker;
 		ug_date_parse(c->from, &ev->assign_from);
 		if (c->to && c->to[0])
@@ -210,7 +217,8 @@ recv_one(hub *h, pending *p)
 	}
 	if (!zmq_msg_more(&p->routing) ||
 	    zmq_msg_recv(&p->frame, h->ingest, 0) < 0) {
-		reject(p, UNGEBRO__V1__ERROR_CODE__E_MALFORMED, "empty message");
+		reject(p, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+		       "empty message");
 		return true;
 	}
 	if (zmq_msg_more(&p->frame)) {
@@ -252,11 +260,12 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 		h->duplicates++;
 	} else if (p->store_index >= 0 && store_err != UG_OK) {
 		bool full = store_err == UG_EFULL;
-		reject(p, full ? UNGEBRO__V1__ERROR_CODE__E_FULL
-		               : UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		reject(p,
+		       full ? UNGEBRO__V1__ERROR_CODE__E_FULL
+			    : UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
 		       full ? "the hub's store is full; retry later"
-		            : "the hub cannot store events right now; retry "
-		              "later");
+			    : "the hub cannot store events right now; retry "
+			      "later");
 		ack.retryable = true;
 	} else if (p->store_index >= 0) {
 		const store_event *ev = &events[p->store_index];
@@ -282,22 +291,43 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 		h->rejected++;
 		hub__metrics_reject(h, p->code);
 		log_warn("HUB-REJECT", "event %s from %s: %s%s", hexid,
-		         who ? who : "?", p->reason,
-		         ack.retryable ? " (retryable)" : "");
+			 who ? who : "?", p->reason,
+			 ack.retryable ? " (retryable)" : "");
 	} else {
 		log_debug("HUB-ACK", "event %s from %s: %s seq %llu", hexid,
-		          who ? who : "?",
-		          ack.status == UNGEBRO__V1__ACK_STATUS__ACCEPTED
-		                  ? "accepted"
-		                  : "duplicate",
-		          (unsigned long long)ack.sequence);
+			  who ? who : "?",
+			  ack.status == UNGEBRO__V1__ACK_STATUS__ACCEPTED
+			      ? "accepted"
+			      : "duplicate",
+			  (unsigned long long)ack.sequence);
 	}
 	send_ack(h, p, &ack);
 }
 
-void
-hub__ingest(hub *h)
+/* Answer every frame of the batch and let go of it. */
+static void
+finish_batch(hub *h, ug_err err)
 {
+	pending *batch = h->batch;
+	if (err != UG_OK)
+		log_err("HUB-STORE",
+			"batch of %zu events not stored: %s; "
+			"rejected as retryable",
+			h->batch_stored, ug_strerror(err));
+	for (size_t i = 0; i < h->batch_frames; i++) {
+		answer(h, &batch[i], h->batch_events, err);
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, batch[i].env);
+		zmq_msg_close(&batch[i].routing);
+		zmq_msg_close(&batch[i].frame);
+	}
+	h->batch_frames = h->batch_stored = 0;
+}
+
+void
+hub__ingest_begin(hub *h)
+{
+	if (hub__writer_busy(h))
+		return;
 	size_t cap = (size_t)h->batch_max;
 	/* Allocated once: the loop runs this thousands of times a second. */
 	if (!h->batch) {
@@ -324,18 +354,23 @@ hub__ingest(hub *h)
 		if (p->code == UNGEBRO__V1__ERROR_CODE__OK && !p->stored)
 			p->store_index = (int)nevents++;
 	}
-	double t0 = hub__metrics_clock();
-	ug_err err = nevents ? store_append(h->store, events, nevents) : UG_OK;
+	h->batch_frames = n;
+	h->batch_stored = nevents;
 	if (nevents)
-		hub__metrics_batch(h, nevents, hub__metrics_clock() - t0);
-	if (err != UG_OK)
-		log_err("HUB-STORE", "batch of %zu events not stored: %s; "
-		        "rejected as retryable", nevents, ug_strerror(err));
-	/* Acks go out only now: every ACCEPTED above is on disk. */
-	for (size_t i = 0; i < n; i++) {
-		answer(h, &batch[i], events, err);
-		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, batch[i].env);
-		zmq_msg_close(&batch[i].routing);
-		zmq_msg_close(&batch[i].frame);
-	}
+		hub__writer_submit(h, events, nevents);
+	else if (n)
+		finish_batch(h, UG_OK); /* refusals and duplicates only */
+}
+
+bool
+hub__ingest_end(hub *h, bool wait)
+{
+	ug_err err;
+	double seconds;
+	if (!hub__writer_collect(h, wait, &err, &seconds))
+		return false;
+	hub__metrics_batch(h, h->batch_stored, seconds);
+	/* Acks go out only now: every ACCEPTED below is on disk. */
+	finish_batch(h, err);
+	return true;
 }

@@ -47,7 +47,7 @@
 #include "store/store_int.h"
 
 #define LOG_RECORD_VERSION 2
-#define SEAL_MAX STORE_SEAL_MAX
+#define SEAL_MAX	   STORE_SEAL_MAX
 /* The log/ environment's layout; a store without it, or with another, is
  * refused at open rather than misread. */
 #define STORE_LOG_FORMAT 2
@@ -63,7 +63,7 @@ padded(size_t len)
 
 void
 store__hash(const store *s, enum store__tag tag, const void *a, size_t alen,
-            const void *b, size_t blen, uint8_t *out, size_t outlen)
+	    const void *b, size_t blen, uint8_t *out, size_t outlen)
 {
 	uint8_t in[1 + 2 * (STORE_ID_MAX + UG_PERSON_KEY_LEN)];
 	uint8_t full[32];
@@ -78,18 +78,20 @@ store__hash(const store *s, enum store__tag tag, const void *a, size_t alen,
 
 void
 store__seal(const store *s, const void *ad, size_t adlen, const void *plain,
-            size_t len, uint8_t *out)
+	    size_t len, uint8_t *out)
 {
 	ug_seal(s->storage_key, ad, adlen, plain, len, out);
 }
 
 ug_err
 store__open(const store *s, const void *ad, size_t adlen, const void *sealed,
-            size_t sealed_len, uint8_t *out, size_t cap)
+	    size_t sealed_len, uint8_t *out, size_t cap)
 {
-	if (sealed_len < UG_SEAL_OVERHEAD || sealed_len - UG_SEAL_OVERHEAD > cap)
+	if (sealed_len < UG_SEAL_OVERHEAD ||
+	    sealed_len - UG_SEAL_OVERHEAD > cap)
 		return UG_EMALFORMED;
-	return ug_seal_open(s->storage_key, ad, adlen, sealed, sealed_len, out);
+	return ug_seal_open(s->storage_key, ad, adlen, sealed, sealed_len,
+			    out);
 }
 
 void
@@ -99,19 +101,19 @@ store__forged(store *s, enum store__tag tag, const char *db)
 	 * one line per database a minute, with the count since the last. */
 	size_t i = (size_t)tag % 16;
 	int64_t now = ug_mono_ms();
-	if (s->forged_logged_at[i] != 0 && now - s->forged_logged_at[i] < 60000) {
+	if (s->forged_logged_at[i] != 0 &&
+	    now - s->forged_logged_at[i] < 60000) {
 		s->forged_suppressed[i]++;
 		return;
 	}
-	log_err("STORE-FORGED", "%s: a record does not open with the storage "
-	        "key or is not where it was written; refused (%llu more since "
-	        "the last report)", db,
-	        (unsigned long long)s->forged_suppressed[i]);
+	log_err("STORE-FORGED",
+		"%s: a record does not open with the storage "
+		"key or is not where it was written; refused (%llu more since "
+		"the last report)",
+		db, (unsigned long long)s->forged_suppressed[i]);
 	s->forged_logged_at[i] = now ? now : 1;
 	s->forged_suppressed[i] = 0;
 }
-
-
 
 ug_err
 store__map_err(int rc, const char *what)
@@ -124,8 +126,10 @@ store__map_err(int rc, const char *what)
 	case MDB_KEYEXIST:
 		return UG_EEXISTS;
 	case MDB_MAP_FULL:
-		log_err("STORE-FULL", "%s: %s: the store map is full; raise "
-		        "log_map_mb and restart", what, mdb_strerror(rc));
+		log_err("STORE-FULL",
+			"%s: %s: the store map is full; raise "
+			"log_map_mb and restart",
+			what, mdb_strerror(rc));
 		return UG_EFULL;
 	case ENOMEM:
 		return UG_ENOMEM;
@@ -137,7 +141,7 @@ store__map_err(int rc, const char *what)
 
 ug_err
 store__env_open(MDB_env **out, const char *path, size_t map_mb,
-                unsigned max_dbs, unsigned flags, ug_diag *diag)
+		unsigned max_dbs, unsigned flags, ug_diag *diag)
 {
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 		ug_diag_set(diag, path, "cannot create: %s", strerror(errno));
@@ -157,7 +161,7 @@ store__env_open(MDB_env **out, const char *path, size_t map_mb,
 		rc = mdb_env_open(env, path, flags | MDB_NOTLS, 0600);
 	if (rc != 0) {
 		ug_diag_set(diag, path, "cannot open LMDB environment: %s",
-		            mdb_strerror(rc));
+			    mdb_strerror(rc));
 		mdb_env_close(env);
 		return rc == MDB_MAP_FULL ? UG_EFULL : UG_EIO;
 	}
@@ -166,8 +170,8 @@ store__env_open(MDB_env **out, const char *path, size_t map_mb,
 	int dead = 0;
 	mdb_reader_check(env, &dead);
 	if (dead)
-		log_notice("STORE-READERS", "cleared %d stale reader slots in %s",
-		           dead, path);
+		log_notice("STORE-READERS",
+			   "cleared %d stale reader slots in %s", dead, path);
 	*out = env;
 	return UG_OK;
 }
@@ -198,11 +202,11 @@ store__begin_read(MDB_env *env, MDB_txn **txn)
 }
 
 #define begin_write store__begin_write
-#define begin_read store__begin_read
+#define begin_read  store__begin_read
 
 static ug_err
 open_dbs(MDB_env *env, const char *const *names, MDB_dbi *const *dbis,
-         size_t n)
+	 size_t n)
 {
 	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(env, NULL, 0, &txn);
@@ -223,12 +227,12 @@ read_last_applied(store *s)
 		return store__map_err(rc, "read last_applied");
 	MDB_val key = {12, "last_applied"}, val;
 	rc = mdb_get(txn, s->meta, &key, &val);
-	s->last_applied = rc == 0 && val.mv_size == 8
-	                          ? ug_get_be64(val.mv_data)
-	                          : 0;
+	s->last_applied =
+	    rc == 0 && val.mv_size == 8 ? ug_get_be64(val.mv_data) : 0;
 	mdb_txn_abort(txn);
-	return rc == 0 || rc == MDB_NOTFOUND ? UG_OK
-	                                     : store__map_err(rc, "last_applied");
+	return rc == 0 || rc == MDB_NOTFOUND
+		   ? UG_OK
+		   : store__map_err(rc, "last_applied");
 }
 
 static ug_err
@@ -239,13 +243,13 @@ open_derived(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 	/* No fsync on commit: everything here is rebuilt from the log, and an
 	 * fsync per batch for it would halve ingest (see PERF-FACTS). */
 	ug_err err = store__env_open(&s->derived_env, path, map_mb, 8,
-	                             MDB_NOSYNC, diag);
+				     MDB_NOSYNC, diag);
 	if (err != UG_OK)
 		return err;
-	const char *names[] = {"meta", "person", "rule", "timer", "palerts",
-	                       "desk"};
+	const char *names[] = {"meta",	"person",  "rule",
+			       "timer", "palerts", "desk"};
 	MDB_dbi *dbis[] = {&s->meta,  &s->person,  &s->rule,
-	                   &s->timer, &s->palerts, &s->desk};
+			   &s->timer, &s->palerts, &s->desk};
 	err = open_dbs(s->derived_env, names, dbis, 6);
 	if (err == UG_OK)
 		err = read_last_applied(s);
@@ -273,18 +277,19 @@ check_log_format(store *s, ug_diag *diag)
 	if (rc == MDB_NOTFOUND) {
 		if (entries(txn, s->log) || entries(txn, s->ids) ||
 		    entries(txn, s->principal) || entries(txn, s->alerts)) {
-			ug_diag_set(diag, "log", "this store was written by an "
-			            "older hub (no store format recorded) and "
-			            "cannot be read by this one: re-create it "
-			            "(see OPERATIONS.md, \"Store format\")");
+			ug_diag_set(diag, "log",
+				    "this store was written by an "
+				    "older hub (no store format recorded) and "
+				    "cannot be read by this one: re-create it "
+				    "(see OPERATIONS.md, \"Store format\")");
 			err = UG_EMALFORMED;
 			goto done;
 		}
-		uint8_t v[4], sealed[sizeof keycheck_plain - 1 +
-		                     UG_SEAL_OVERHEAD];
+		uint8_t v[4],
+		    sealed[sizeof keycheck_plain - 1 + UG_SEAL_OVERHEAD];
 		ug_put_be32(v, STORE_LOG_FORMAT);
 		store__seal(s, "keycheck", 8, keycheck_plain,
-		            sizeof keycheck_plain - 1, sealed);
+			    sizeof keycheck_plain - 1, sealed);
 		fv = (MDB_val){4, v};
 		cv = (MDB_val){sizeof sealed, sealed};
 		rc = mdb_put(txn, s->log_meta, &fk, &fv, 0);
@@ -298,20 +303,23 @@ check_log_format(store *s, ug_diag *diag)
 	} else if (rc != 0) {
 		err = store__map_err(rc, "read store format");
 	} else if (fv.mv_size != 4 ||
-	           ug_get_be32(fv.mv_data) != STORE_LOG_FORMAT) {
-		ug_diag_set(diag, "log", "store format %u, but this hub reads "
-		            "format %d only: re-create the store (see "
-		            "OPERATIONS.md, \"Store format\")",
-		            fv.mv_size == 4 ? ug_get_be32(fv.mv_data) : 0,
-		            STORE_LOG_FORMAT);
+		   ug_get_be32(fv.mv_data) != STORE_LOG_FORMAT) {
+		ug_diag_set(diag, "log",
+			    "store format %u, but this hub reads "
+			    "format %d only: re-create the store (see "
+			    "OPERATIONS.md, \"Store format\")",
+			    fv.mv_size == 4 ? ug_get_be32(fv.mv_data) : 0,
+			    STORE_LOG_FORMAT);
 		err = UG_EMALFORMED;
 	} else if (mdb_get(txn, s->log_meta, &ck, &cv) != 0 ||
-	           store__open(s, "keycheck", 8, cv.mv_data, cv.mv_size,
-	                       plain, sizeof plain - 1) != UG_OK ||
-	           cv.mv_size - UG_SEAL_OVERHEAD != sizeof keycheck_plain - 1 ||
-	           memcmp(plain, keycheck_plain, sizeof plain - 1) != 0) {
-		ug_diag_set(diag, "storage_key", "the hub's storage key does "
-		            "not open this store (another hub.key_secret?)");
+		   store__open(s, "keycheck", 8, cv.mv_data, cv.mv_size, plain,
+			       sizeof plain - 1) != UG_OK ||
+		   cv.mv_size - UG_SEAL_OVERHEAD !=
+		       sizeof keycheck_plain - 1 ||
+		   memcmp(plain, keycheck_plain, sizeof plain - 1) != 0) {
+		ug_diag_set(diag, "storage_key",
+			    "the hub's storage key does "
+			    "not open this store (another hub.key_secret?)");
 		err = UG_EDENIED;
 	}
 done:
@@ -321,8 +329,7 @@ done:
 }
 
 ug_err
-store_open(store **out, const char *dir, const store_opts *opts,
-           ug_diag *diag)
+store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 {
 	if (!opts || !opts->storage_key)
 		return UG_EINVAL;
@@ -332,7 +339,7 @@ store_open(store **out, const char *dir, const store_opts *opts,
 	s->storage_key = opts->storage_key;
 	static const char index_label[] = "ungebro-store-index-v2";
 	ug_keyed_hash(s->storage_key, index_label, sizeof index_label - 1,
-	              s->index_key, sizeof s->index_key);
+		      s->index_key, sizeof s->index_key);
 	s->scratch = malloc(SEAL_MAX + UG_SEAL_OVERHEAD + 64);
 	ug_err err = UG_ENOMEM;
 	if (!s->scratch)
@@ -345,26 +352,25 @@ store_open(store **out, const char *dir, const store_opts *opts,
 	char path[512];
 	snprintf(path, sizeof path, "%s/log", dir);
 	err = store__env_open(&s->log_env, path,
-	                      opts->log_map_mb ? opts->log_map_mb : 16384, 16,
-	                      0, diag);
+			      opts->log_map_mb ? opts->log_map_mb : 16384, 16,
+			      0, diag);
 	if (err != UG_OK)
 		goto fail;
-	const char *names[] = {"log",          "ids",    "assign", "principal",
-	                       "principal_id", "alerts", "queue",  "audit",
-	                       "audit_ckpt",
-	                       "meta", "password"};
-	MDB_dbi *dbis[] = {&s->log,          &s->ids,    &s->assign,
-	                   &s->principal,    &s->principal_id, &s->alerts,
-	                   &s->queue,        &s->audit,  &s->audit_ckpt,
-	                   &s->log_meta, &s->password};
+	const char *names[] = {"log",	    "ids",	    "assign",
+			       "principal", "principal_id", "alerts",
+			       "queue",	    "audit",	    "audit_ckpt",
+			       "meta",	    "password"};
+	MDB_dbi *dbis[] = {&s->log,	  &s->ids,	    &s->assign,
+			   &s->principal, &s->principal_id, &s->alerts,
+			   &s->queue,	  &s->audit,	    &s->audit_ckpt,
+			   &s->log_meta,  &s->password};
 	err = open_dbs(s->log_env, names, dbis, sizeof names / sizeof *names);
 	if (err == UG_OK)
 		err = check_log_format(s, diag);
 	if (err != UG_OK)
 		goto fail;
-	err = open_derived(s, dir,
-	                   opts->derived_map_mb ? opts->derived_map_mb : 8192,
-	                   diag);
+	err = open_derived(
+	    s, dir, opts->derived_map_mb ? opts->derived_map_mb : 8192, diag);
 	if (err != UG_OK)
 		goto fail;
 	*out = s;
@@ -399,25 +405,13 @@ store_maintain(store *s)
 	mdb_reader_check(s->derived_env, &dead);
 	if (dead)
 		log_notice("STORE-READERS", "cleared %d stale reader slots",
-		           dead);
+			   dead);
 	/* Bounds what an OS crash can cost the derived state: at most the
 	 * interval since the last flush is replayed from the log. */
 	mdb_env_sync(s->derived_env, 1);
 }
 
 /* ---- the durable log ---- */
-
-static ug_err
-seal_into(store *s, const void *ad, size_t adlen, const uint8_t *plain,
-          size_t len, MDB_val *out)
-{
-	if (len > SEAL_MAX)
-		return UG_EINVAL;
-	ug_seal(s->storage_key, ad, adlen, plain, len, s->scratch);
-	out->mv_data = s->scratch;
-	out->mv_size = len + UG_SEAL_OVERHEAD;
-	return UG_OK;
-}
 
 /*
  * A person's assignments are kept as a short history sorted by start date,
@@ -426,7 +420,7 @@ seal_into(store *s, const void *ad, size_t adlen, const uint8_t *plain,
  * current one. The assignment in force on a day is the one with the latest
  * start on or before it, unless it has ended.
  */
-#define ASSIGN_MAX 8
+#define ASSIGN_MAX   8
 #define ASSIGN_ENTRY (4 + 4 + 1 + STORE_ID_MAX - 1)
 
 typedef struct {
@@ -442,17 +436,17 @@ typedef struct {
 #define ASSIGN_KEY_LEN 16
 static size_t
 assign_key(const store *s, uint8_t out[ASSIGN_KEY_LEN],
-           const uint8_t *person_key, int role)
+	   const uint8_t *person_key, int role)
 {
 	uint8_t r = (uint8_t)role;
 	store__hash(s, TAG_ASSIGN, person_key, UG_PERSON_KEY_LEN, &r, 1, out,
-	            ASSIGN_KEY_LEN);
+		    ASSIGN_KEY_LEN);
 	return ASSIGN_KEY_LEN;
 }
 
 static ug_err
 assign_read(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
-            assign_list *list)
+	    assign_list *list)
 {
 	memset(list, 0, sizeof *list);
 	uint8_t k[ASSIGN_KEY_LEN];
@@ -464,10 +458,10 @@ assign_read(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
 	if (rc != 0)
 		return store__map_err(rc, "read assignment");
 	if (store__open(s, k, key.mv_size, val.mv_data, val.mv_size, plain,
-	                sizeof plain) != UG_OK ||
+			sizeof plain) != UG_OK ||
 	    val.mv_size < UG_SEAL_OVERHEAD + 1 || plain[0] > ASSIGN_MAX ||
 	    val.mv_size - UG_SEAL_OVERHEAD !=
-	            1 + (size_t)plain[0] * ASSIGN_ENTRY) {
+		1 + (size_t)plain[0] * ASSIGN_ENTRY) {
 		/* Routes a person's alerts: never used unless it opens. */
 		store__forged(s, TAG_ASSIGN, "assign");
 		return UG_OK;
@@ -491,8 +485,8 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 	if (cwlen >= STORE_ID_MAX)
 		return UG_EINVAL;
 	assign_list list;
-	ug_err err = assign_read(s, txn, ev->person_key, ev->assign_role,
-	                         &list);
+	ug_err err =
+	    assign_read(s, txn, ev->person_key, ev->assign_role, &list);
 	if (err != UG_OK)
 		return err;
 	/* Same start date: the later record is a correction and wins. */
@@ -501,7 +495,7 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 		at++;
 	if (at == list.count || list.entry[at].from != ev->assign_from) {
 		memmove(&list.entry[at + 1], &list.entry[at],
-		        (size_t)(list.count - at) * sizeof list.entry[0]);
+			(size_t)(list.count - at) * sizeof list.entry[0]);
 		list.count++;
 	}
 	list.entry[at].from = ev->assign_from;
@@ -518,37 +512,39 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 		memcpy(p + 9, list.entry[i].caseworker, p[8]);
 	}
 	uint8_t k[ASSIGN_KEY_LEN];
+	size_t len = 1 + (size_t)plain[0] * ASSIGN_ENTRY;
 	MDB_val key = {assign_key(s, k, ev->person_key, ev->assign_role), k},
-	        val;
-	err = seal_into(s, k, key.mv_size, plain,
-	                1 + (size_t)plain[0] * ASSIGN_ENTRY, &val);
-	if (err != UG_OK)
-		return err;
-	return store__map_err(mdb_put(txn, s->assign, &key, &val, 0),
-	                      "put assignment");
+		val = {len + UG_SEAL_OVERHEAD, NULL};
+	/* Sealed straight into the page: store_append runs on hubd's
+	 * writer thread and must not touch s->scratch, the loop's buffer. */
+	int rc = mdb_put(txn, s->assign, &key, &val, MDB_RESERVE);
+	if (rc != 0)
+		return store__map_err(rc, "put assignment");
+	store__seal(s, k, key.mv_size, plain, len, val.mv_data);
+	return UG_OK;
 }
 
 /* The idempotency index is keyed by a hash of the event id, and names the
  * agency only under the seal. */
 #define IDS_KEY_LEN 16
-#define IDS_PLAIN (8 + 1 + STORE_ID_MAX)
+#define IDS_PLAIN   (8 + 1 + STORE_ID_MAX)
 
 static void
 ids_key(const store *s, const uint8_t *event_id, uint8_t out[IDS_KEY_LEN])
 {
 	store__hash(s, TAG_IDS, event_id, STORE_EVENT_ID_LEN, NULL, 0, out,
-	            IDS_KEY_LEN);
+		    IDS_KEY_LEN);
 }
 
 /* Open an ids value: the sequence and the agency; UG_EMALFORMED (and
  * reported) when it does not open under its key. */
 static ug_err
 ids_decode(store *s, const uint8_t *k, const MDB_val *val, uint64_t *seq,
-           char agency[STORE_ID_MAX])
+	   char agency[STORE_ID_MAX])
 {
 	uint8_t plain[IDS_PLAIN];
 	if (store__open(s, k, IDS_KEY_LEN, val->mv_data, val->mv_size, plain,
-	                sizeof plain) != UG_OK ||
+			sizeof plain) != UG_OK ||
 	    val->mv_size - UG_SEAL_OVERHEAD < 9 || plain[8] >= STORE_ID_MAX ||
 	    val->mv_size - UG_SEAL_OVERHEAD != 9 + (size_t)plain[8]) {
 		store__forged(s, TAG_IDS, "ids");
@@ -588,8 +584,8 @@ append_one(store *s, MDB_txn *txn, store_event *ev, uint64_t *next_seq)
 		if (ids_decode(s, idk, &idv, &seq, held) == UG_OK) {
 			ev->seq = seq;
 			ev->status = strcmp(held, ev->agency) == 0
-			                     ? STORE_DUPLICATE
-			                     : STORE_CONFLICT;
+					 ? STORE_DUPLICATE
+					 : STORE_CONFLICT;
 			return UG_OK;
 		}
 		/* A forged entry counts as absent: the event is stored and
@@ -655,9 +651,8 @@ last_seq_in(store *s, MDB_txn *txn, uint64_t *last)
 	    ug_get_be64(fv.mv_data) > *last)
 		*last = ug_get_be64(fv.mv_data);
 	return rc == 0 || rc == MDB_NOTFOUND ? UG_OK
-	                                     : store__map_err(rc, "log last");
+					     : store__map_err(rc, "log last");
 }
-
 
 ug_err
 store_append(store *s, store_event *events, size_t n)
@@ -682,7 +677,7 @@ store_append(store *s, store_event *events, size_t n)
 
 ug_err
 store_event_id_get(store *s, const uint8_t *event_id, uint64_t *seq,
-                   char agency[STORE_ID_MAX])
+		   char agency[STORE_ID_MAX])
 {
 	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
@@ -714,14 +709,14 @@ store_log_last(store *s, uint64_t *last)
 
 static ug_err
 decode_record(store *s, const MDB_val *key, const MDB_val *val,
-              store_record *rec, uint8_t *plain)
+	      store_record *rec, uint8_t *plain)
 {
 	const uint8_t *in = val->mv_data;
 	if (val->mv_size < 1 + UG_SEAL_OVERHEAD + LOG_FIXED ||
 	    in[0] != LOG_RECORD_VERSION)
 		return UG_EMALFORMED;
 	ug_err err = store__open(s, key->mv_data, 8, in + 1, val->mv_size - 1,
-	                         plain, SEAL_MAX);
+				 plain, SEAL_MAX);
 	if (err != UG_OK)
 		return err;
 	size_t len = val->mv_size - 1 - UG_SEAL_OVERHEAD;
@@ -744,7 +739,7 @@ decode_record(store *s, const MDB_val *key, const MDB_val *val,
 
 ug_err
 store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
-               void *ctx, uint64_t *next)
+	       void *ctx, uint64_t *next)
 {
 	*next = from;
 	MDB_txn *txn = NULL;
@@ -768,9 +763,10 @@ store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 		if (err == UG_EMALFORMED) {
 			/* A record that fails to open means the storage key is
 			 * wrong or the file was altered: stop, never guess. */
-			log_err("STORE-SEAL", "log record %llu does not open "
-			        "with the storage key",
-			        (unsigned long long)ug_get_be64(key.mv_data));
+			log_err("STORE-SEAL",
+				"log record %llu does not open "
+				"with the storage key",
+				(unsigned long long)ug_get_be64(key.mv_data));
 			break;
 		}
 		if (err == UG_OK)
@@ -788,15 +784,15 @@ store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 
 ug_err
 store_assignment_get(store *s, const uint8_t *person_key, int32_t today,
-                     char caseworker[STORE_ID_MAX])
+		     char caseworker[STORE_ID_MAX])
 {
 	return store_assignment_role(s, person_key, STORE_ROLE_CONTACT, today,
-	                             caseworker);
+				     caseworker);
 }
 
 ug_err
 store_assignment_role(store *s, const uint8_t *person_key, int role,
-                      int32_t today, char caseworker[STORE_ID_MAX])
+		      int32_t today, char caseworker[STORE_ID_MAX])
 {
 	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
@@ -821,27 +817,27 @@ store_assignment_role(store *s, const uint8_t *person_key, int role,
 /* ---- alerts ---- */
 
 #define ALERT_KEY_LEN 16
-#define ALERT_AD_LEN (ALERT_KEY_LEN + STORE_ALERT_ID_LEN + 1)
+#define ALERT_AD_LEN  (ALERT_KEY_LEN + STORE_ALERT_ID_LEN + 1)
 /* state | deliveries BE32 | escalations | rlen | recipient, padded so the
  * head's size does not tell recipients apart. */
-#define ALERT_HEAD_PLAIN (7 + STORE_ID_MAX - 1)
+#define ALERT_HEAD_PLAIN  (7 + STORE_ID_MAX - 1)
 #define ALERT_HEAD_SEALED (ALERT_HEAD_PLAIN + UG_SEAL_OVERHEAD)
-#define QUEUE_HASH_LEN 16
-#define QUEUE_KEY_LEN (QUEUE_HASH_LEN + 8 + 4)
-#define QUEUE_PLAIN (STORE_ALERT_ID_LEN + 1 + STORE_ID_MAX - 1)
+#define QUEUE_HASH_LEN	  16
+#define QUEUE_KEY_LEN	  (QUEUE_HASH_LEN + 8 + 4)
+#define QUEUE_PLAIN	  (STORE_ALERT_ID_LEN + 1 + STORE_ID_MAX - 1)
 
 static void
 alert_key(const store *s, const uint8_t *id, uint8_t out[ALERT_KEY_LEN])
 {
 	store__hash(s, TAG_ALERT, id, STORE_ALERT_ID_LEN, NULL, 0, out,
-	            ALERT_KEY_LEN);
+		    ALERT_KEY_LEN);
 }
 
 /* The head and the body each bind the record key, the alert id and which
  * part they are: neither opens under another alert, nor as the other. */
 static void
 alert_ad(uint8_t ad[ALERT_AD_LEN], const uint8_t *key, const uint8_t *id,
-         char part)
+	 char part)
 {
 	memcpy(ad, key, ALERT_KEY_LEN);
 	memcpy(ad + ALERT_KEY_LEN, id, STORE_ALERT_ID_LEN);
@@ -850,7 +846,7 @@ alert_ad(uint8_t ad[ALERT_AD_LEN], const uint8_t *key, const uint8_t *id,
 
 static void
 alert_head_seal(const store *s, const uint8_t *k, const uint8_t *id,
-                const store__alert_head *h, uint8_t *out)
+		const store__alert_head *h, uint8_t *out)
 {
 	uint8_t plain[ALERT_HEAD_PLAIN] = {0}, ad[ALERT_AD_LEN];
 	size_t rlen = strlen(h->recipient);
@@ -865,7 +861,7 @@ alert_head_seal(const store *s, const uint8_t *k, const uint8_t *id,
 
 ug_err
 store__alert_read(store *s, MDB_txn *txn, const uint8_t *id,
-                  store__alert_head *h, MDB_val *val)
+		  store__alert_head *h, MDB_val *val)
 {
 	uint8_t k[ALERT_KEY_LEN], ad[ALERT_AD_LEN], plain[ALERT_HEAD_PLAIN];
 	alert_key(s, id, k);
@@ -876,7 +872,7 @@ store__alert_read(store *s, MDB_txn *txn, const uint8_t *id,
 	alert_ad(ad, k, id, 'h');
 	if (val->mv_size < ALERT_HEAD_SEALED + UG_SEAL_OVERHEAD ||
 	    store__open(s, ad, sizeof ad, val->mv_data, ALERT_HEAD_SEALED,
-	                plain, sizeof plain) != UG_OK ||
+			plain, sizeof plain) != UG_OK ||
 	    plain[6] == 0 || plain[6] >= STORE_ID_MAX) {
 		store__forged(s, TAG_ALERT, "alerts");
 		return UG_EMALFORMED;
@@ -891,7 +887,7 @@ store__alert_read(store *s, MDB_txn *txn, const uint8_t *id,
 
 ug_err
 store__alert_write_head(store *s, MDB_txn *txn, const uint8_t *id,
-                        const store__alert_head *h, const MDB_val *old)
+			const store__alert_head *h, const MDB_val *old)
 {
 	uint8_t k[ALERT_KEY_LEN];
 	alert_key(s, id, k);
@@ -905,7 +901,7 @@ store__alert_write_head(store *s, MDB_txn *txn, const uint8_t *id,
 	alert_head_seal(s, k, id, h, rec);
 	MDB_val key = {ALERT_KEY_LEN, k}, nv = {old->mv_size, rec};
 	ug_err err = store__map_err(mdb_put(txn, s->alerts, &key, &nv, 0),
-	                            "update alert");
+				    "update alert");
 	free(rec);
 	return err;
 }
@@ -920,8 +916,8 @@ alert_body(store *s, const uint8_t *id, const MDB_val *val, size_t *len)
 	alert_ad(ad, k, id, 'b');
 	size_t sealed = val->mv_size - ALERT_HEAD_SEALED;
 	if (store__open(s, ad, sizeof ad,
-	                (const uint8_t *)val->mv_data + ALERT_HEAD_SEALED,
-	                sealed, s->scratch, SEAL_MAX) != UG_OK ||
+			(const uint8_t *)val->mv_data + ALERT_HEAD_SEALED,
+			sealed, s->scratch, SEAL_MAX) != UG_OK ||
 	    sealed - UG_SEAL_OVERHEAD < 4 ||
 	    ug_get_be32(s->scratch) > sealed - UG_SEAL_OVERHEAD - 4) {
 		store__forged(s, TAG_ALERT, "alerts");
@@ -936,38 +932,38 @@ alert_body(store *s, const uint8_t *id, const MDB_val *val, size_t *len)
  * one event apart without naming their rule. */
 static void
 queue_prefix(const store *s, const char *recipient,
-             uint8_t out[QUEUE_HASH_LEN])
+	     uint8_t out[QUEUE_HASH_LEN])
 {
 	store__hash(s, TAG_QUEUE_RECIPIENT, recipient, strlen(recipient), NULL,
-	            0, out, QUEUE_HASH_LEN);
+		    0, out, QUEUE_HASH_LEN);
 }
 
 static void
 queue_key(const store *s, const uint8_t *prefix, const char *recipient,
-          const uint8_t *id, uint8_t out[QUEUE_KEY_LEN])
+	  const uint8_t *id, uint8_t out[QUEUE_KEY_LEN])
 {
 	memcpy(out, prefix, QUEUE_HASH_LEN);
 	memcpy(out + QUEUE_HASH_LEN, id, 8);
 	store__hash(s, TAG_QUEUE_ID, recipient, strlen(recipient), id,
-	            STORE_ALERT_ID_LEN, out + QUEUE_HASH_LEN + 8, 4);
+		    STORE_ALERT_ID_LEN, out + QUEUE_HASH_LEN + 8, 4);
 }
 
 /* Open a queue entry: the alert id, if it opens under its key and names
  * the recipient whose queue holds it; else reported and false. */
 static bool
 queue_entry_open(store *s, const MDB_val *key, const MDB_val *val,
-                 const char *recipient, uint8_t id[STORE_ALERT_ID_LEN])
+		 const char *recipient, uint8_t id[STORE_ALERT_ID_LEN])
 {
 	uint8_t plain[QUEUE_PLAIN];
 	size_t rlen = strlen(recipient);
 	if (key->mv_size != QUEUE_KEY_LEN ||
 	    store__open(s, key->mv_data, key->mv_size, val->mv_data,
-	                val->mv_size, plain, sizeof plain) != UG_OK ||
+			val->mv_size, plain, sizeof plain) != UG_OK ||
 	    val->mv_size != QUEUE_PLAIN + UG_SEAL_OVERHEAD ||
 	    plain[STORE_ALERT_ID_LEN] != rlen ||
 	    memcmp(plain + STORE_ALERT_ID_LEN + 1, recipient, rlen) != 0 ||
 	    memcmp(plain, (const uint8_t *)key->mv_data + QUEUE_HASH_LEN, 8) !=
-	            0) {
+		0) {
 		store__forged(s, TAG_QUEUE_RECIPIENT, "queue");
 		return false;
 	}
@@ -977,7 +973,7 @@ queue_entry_open(store *s, const MDB_val *key, const MDB_val *val,
 
 ug_err
 store__queue_key_put(MDB_txn *txn, store *s, const char *recipient,
-                     const uint8_t *id, bool del)
+		     const uint8_t *id, bool del)
 {
 	uint8_t prefix[QUEUE_HASH_LEN], k[QUEUE_KEY_LEN];
 	queue_prefix(s, recipient, prefix);
@@ -985,7 +981,7 @@ store__queue_key_put(MDB_txn *txn, store *s, const char *recipient,
 	MDB_val key = {sizeof k, k};
 	if (del)
 		return store__map_err(mdb_del(txn, s->queue, &key, NULL),
-		                      "unqueue alert");
+				      "unqueue alert");
 	uint8_t plain[QUEUE_PLAIN] = {0};
 	uint8_t sealed[QUEUE_PLAIN + UG_SEAL_OVERHEAD];
 	size_t rlen = strlen(recipient);
@@ -995,7 +991,7 @@ store__queue_key_put(MDB_txn *txn, store *s, const char *recipient,
 	store__seal(s, k, sizeof k, plain, sizeof plain, sealed);
 	MDB_val val = {sizeof sealed, sealed};
 	return store__map_err(mdb_put(txn, s->queue, &key, &val, 0),
-	                      "queue alert");
+			      "queue alert");
 }
 
 static ug_err
@@ -1009,8 +1005,8 @@ put_alert(store *s, MDB_txn *txn, store_alert *a)
 	size_t plain_len = padded(4 + a->body_len);
 	MDB_val key = {ALERT_KEY_LEN, k};
 	MDB_val val = {ALERT_HEAD_SEALED + plain_len + UG_SEAL_OVERHEAD, NULL};
-	int rc = mdb_put(txn, s->alerts, &key, &val,
-	                 MDB_NOOVERWRITE | MDB_RESERVE);
+	int rc =
+	    mdb_put(txn, s->alerts, &key, &val, MDB_NOOVERWRITE | MDB_RESERVE);
 	if (rc == MDB_KEYEXIST) {
 		a->created = false;
 		return UG_OK;
@@ -1026,7 +1022,8 @@ put_alert(store *s, MDB_txn *txn, store_alert *a)
 	ug_put_be32(plain, (uint32_t)a->body_len);
 	memset(plain + 4 + a->body_len, 0, plain_len - 4 - a->body_len);
 	alert_ad(ad, k, a->id, 'b');
-	store__seal(s, ad, sizeof ad, plain, plain_len, out + ALERT_HEAD_SEALED);
+	store__seal(s, ad, sizeof ad, plain, plain_len,
+		    out + ALERT_HEAD_SEALED);
 	ug_err err = store__queue_key_put(txn, s, a->recipient, a->id, false);
 	a->created = err == UG_OK;
 	return err;
@@ -1052,9 +1049,10 @@ store_alerts_put(store *s, store_alert *alerts, size_t n)
 /* Is id queued for recipient, by an entry that opens? */
 static bool
 queued_in(store *s, MDB_txn *txn, const char *recipient, const uint8_t *id,
-          int *rc)
+	  int *rc)
 {
-	uint8_t prefix[QUEUE_HASH_LEN], k[QUEUE_KEY_LEN], held[STORE_ALERT_ID_LEN];
+	uint8_t prefix[QUEUE_HASH_LEN], k[QUEUE_KEY_LEN],
+	    held[STORE_ALERT_ID_LEN];
 	queue_prefix(s, recipient, prefix);
 	queue_key(s, prefix, recipient, id, k);
 	MDB_val key = {sizeof k, k}, val;
@@ -1067,8 +1065,8 @@ queued_in(store *s, MDB_txn *txn, const char *recipient, const uint8_t *id,
 
 ug_err
 store_alerts_ack(store *s, const char *recipient,
-                 const uint8_t (*ids)[STORE_ALERT_ID_LEN], size_t n,
-                 bool *found)
+		 const uint8_t (*ids)[STORE_ALERT_ID_LEN], size_t n,
+		 bool *found)
 {
 	if (strlen(recipient) >= STORE_ID_MAX)
 		return UG_EINVAL;
@@ -1090,15 +1088,17 @@ store_alerts_ack(store *s, const char *recipient,
 		 * stops a log replay from raising it again. */
 		store__alert_head h;
 		MDB_val val;
-		ug_err rerr = err == UG_OK ? store__alert_read(s, txn, ids[i],
-		                                               &h, &val)
-		                           : err;
+		ug_err rerr = err == UG_OK
+				  ? store__alert_read(s, txn, ids[i], &h, &val)
+				  : err;
 		if (rerr == UG_EMALFORMED || rerr == UG_ENOTFOUND)
-			continue; /* reported; the queue entry is gone anyway */
+			continue; /* reported; the queue entry is gone anyway
+				   */
 		err = rerr;
 		h.open = false;
 		if (err == UG_OK)
-			err = store__alert_write_head(s, txn, ids[i], &h, &val);
+			err =
+			    store__alert_write_head(s, txn, ids[i], &h, &val);
 	}
 	if (err != UG_OK) {
 		mdb_txn_abort(txn);
@@ -1112,8 +1112,8 @@ store_alerts_ack(store *s, const char *recipient,
 typedef ug_err (*queue_visit_fn)(void *ctx, MDB_txn *txn, const uint8_t *id);
 
 static ug_err
-scan_queue(store *s, MDB_txn *txn, const char *recipient,
-           const uint8_t *after, size_t max, queue_visit_fn visit, void *ctx)
+scan_queue(store *s, MDB_txn *txn, const char *recipient, const uint8_t *after,
+	   size_t max, queue_visit_fn visit, void *ctx)
 {
 	uint8_t prefix[QUEUE_HASH_LEN], qk[QUEUE_KEY_LEN];
 	queue_prefix(s, recipient, prefix);
@@ -1162,7 +1162,7 @@ typedef struct {
  * belong there (reported, skipped). */
 static bool
 queued_alert(queue_ctx *q, MDB_txn *txn, const uint8_t *id,
-             store__alert_head *h, MDB_val *val, ug_err *err)
+	     store__alert_head *h, MDB_val *val, ug_err *err)
 {
 	*err = store__alert_read(q->s, txn, id, h, val);
 	if (*err == UG_EMALFORMED || *err == UG_ENOTFOUND) {
@@ -1206,7 +1206,7 @@ visit_id(void *ctx, MDB_txn *txn, const uint8_t *id)
 
 static ug_err
 read_queue(store *s, const char *recipient, const uint8_t *after, size_t max,
-           queue_visit_fn visit, queue_ctx *q)
+	   queue_visit_fn visit, queue_ctx *q)
 {
 	if (strlen(recipient) >= STORE_ID_MAX)
 		return UG_EINVAL;
@@ -1221,7 +1221,7 @@ read_queue(store *s, const char *recipient, const uint8_t *after, size_t max,
 
 ug_err
 store_alerts_open(store *s, const char *recipient, const uint8_t *after,
-                  size_t max, store_alert_fn fn, void *ctx)
+		  size_t max, store_alert_fn fn, void *ctx)
 {
 	queue_ctx q = {s, recipient, fn, NULL, ctx};
 	return read_queue(s, recipient, after, max, visit_open, &q);
@@ -1229,7 +1229,7 @@ store_alerts_open(store *s, const char *recipient, const uint8_t *after,
 
 ug_err
 store_alerts_queued(store *s, const char *recipient, const uint8_t *after,
-                    size_t max, store_alert_id_fn fn, void *ctx)
+		    size_t max, store_alert_id_fn fn, void *ctx)
 {
 	queue_ctx q = {s, recipient, NULL, fn, ctx};
 	return read_queue(s, recipient, after, max, visit_id, &q);
@@ -1251,7 +1251,7 @@ store_alert_queued(store *s, const char *recipient, const uint8_t *id)
 
 ug_err
 store_alert_get(store *s, const uint8_t *id, store_alert_fn fn, void *ctx,
-                bool *open)
+		bool *open)
 {
 	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
@@ -1273,7 +1273,7 @@ store_alert_get(store *s, const uint8_t *id, store_alert_fn fn, void *ctx,
 
 ug_err
 store_alerts_delivered(store *s, const uint8_t (*ids)[STORE_ALERT_ID_LEN],
-                       size_t n, uint32_t *deliveries)
+		       size_t n, uint32_t *deliveries)
 {
 	MDB_txn *txn = NULL;
 	int rc = begin_write(s->log_env, &txn);
@@ -1315,7 +1315,7 @@ store_alerts_count(store *s, const char *recipient, size_t *open)
 {
 	*open = 0;
 	return store_alerts_queued(s, recipient, NULL, SIZE_MAX, count_alert,
-	                           open);
+				   open);
 }
 
 /* ---- derived state ---- */
@@ -1346,15 +1346,15 @@ store_derived_last_applied(store *s)
  * under that database's tag, so the databases cannot be joined on it. */
 void
 store__person_hash(const store *s, enum store__tag tag,
-                   const uint8_t *person_key, uint8_t out[STORE_PERSON_HASH])
+		   const uint8_t *person_key, uint8_t out[STORE_PERSON_HASH])
 {
 	store__hash(s, tag, person_key, UG_PERSON_KEY_LEN, NULL, 0, out,
-	            STORE_PERSON_HASH);
+		    STORE_PERSON_HASH);
 }
 
 ug_err
 store_derived_index(store_dtxn *t, const uint8_t *person_key,
-                    int64_t occurred_at, uint64_t seq)
+		    int64_t occurred_at, uint64_t seq)
 {
 	uint8_t k[STORE_PERSON_HASH + 8], plain[16];
 	uint8_t sealed[sizeof plain + UG_SEAL_OVERHEAD];
@@ -1362,26 +1362,26 @@ store_derived_index(store_dtxn *t, const uint8_t *person_key,
 	ug_put_be64(plain, (uint64_t)occurred_at);
 	ug_put_be64(plain + 8, seq);
 	store__hash(t->s, TAG_PERSON_SEQ, plain + 8, 8, NULL, 0,
-	            k + STORE_PERSON_HASH, 8);
+		    k + STORE_PERSON_HASH, 8);
 	store__seal(t->s, k, sizeof k, plain, sizeof plain, sealed);
 	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
 	return store__map_err(mdb_put(t->txn, t->s->person, &key, &val, 0),
-	                      "index person");
+			      "index person");
 }
 
 /* Rule state lives under a hash of person and rule: the key names
  * neither, so which rules hold state for a person stays sealed. */
 static void
 rule_key(const store *s, const uint8_t *person_key, uint8_t rule,
-         uint8_t out[16])
+	 uint8_t out[16])
 {
 	store__hash(s, TAG_RULE, person_key, UG_PERSON_KEY_LEN, &rule, 1, out,
-	            16);
+		    16);
 }
 
 ug_err
-store_derived_state_get(store_dtxn *t, const uint8_t *person_key,
-                        uint8_t rule, uint8_t *buf, size_t cap, size_t *len)
+store_derived_state_get(store_dtxn *t, const uint8_t *person_key, uint8_t rule,
+			uint8_t *buf, size_t cap, size_t *len)
 {
 	uint8_t k[16];
 	rule_key(t->s, person_key, rule, k);
@@ -1392,8 +1392,8 @@ store_derived_state_get(store_dtxn *t, const uint8_t *person_key,
 	if (val.mv_size >= UG_SEAL_OVERHEAD &&
 	    val.mv_size - UG_SEAL_OVERHEAD > cap)
 		return UG_EMALFORMED; /* the caller's buffer is too small */
-	ug_err err = store__open(t->s, k, sizeof k, val.mv_data, val.mv_size,
-	                         buf, cap);
+	ug_err err =
+	    store__open(t->s, k, sizeof k, val.mv_data, val.mv_size, buf, cap);
 	if (err != UG_OK) {
 		store__forged(t->s, TAG_RULE, "rule");
 		return err;
@@ -1403,8 +1403,8 @@ store_derived_state_get(store_dtxn *t, const uint8_t *person_key,
 }
 
 ug_err
-store_derived_state_put(store_dtxn *t, const uint8_t *person_key,
-                        uint8_t rule, const uint8_t *buf, size_t len)
+store_derived_state_put(store_dtxn *t, const uint8_t *person_key, uint8_t rule,
+			const uint8_t *buf, size_t len)
 {
 	uint8_t k[16];
 	rule_key(t->s, person_key, rule, k);
@@ -1479,8 +1479,8 @@ store_derived_schema_check(store *s, uint32_t schema, bool *reset)
 	MDB_val key = {6, "schema"}, val;
 	rc = mdb_get(txn, s->meta, &key, &val);
 	uint32_t held = rc == 0 && val.mv_size == 8
-	                        ? (uint32_t)ug_get_be64(val.mv_data)
-	                        : 0;
+			    ? (uint32_t)ug_get_be64(val.mv_data)
+			    : 0;
 	if (rc == 0 && held == schema) {
 		mdb_txn_abort(txn);
 		return UG_OK;
@@ -1523,7 +1523,7 @@ entries(MDB_txn *txn, MDB_dbi dbi)
 
 static void
 env_bytes(MDB_env *env, uint64_t *used, uint64_t *map, uint64_t *readers,
-          uint64_t *max_readers)
+	  uint64_t *max_readers)
 {
 	MDB_envinfo info;
 	MDB_stat st;
@@ -1561,9 +1561,8 @@ store_get_stats(store *s, store_stats *out)
 	read_last_applied(s);
 	out->last_applied = s->last_applied;
 	env_bytes(s->log_env, &out->log_bytes, &out->log_map_bytes,
-	          &out->log_readers, &out->log_max_readers);
-	env_bytes(s->derived_env, &out->derived_bytes,
-	          &out->derived_map_bytes, &out->derived_readers,
-	          &out->derived_max_readers);
+		  &out->log_readers, &out->log_max_readers);
+	env_bytes(s->derived_env, &out->derived_bytes, &out->derived_map_bytes,
+		  &out->derived_readers, &out->derived_max_readers);
 	return err;
 }

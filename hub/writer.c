@@ -1,0 +1,162 @@
+/*
+ * The writer: one thread that commits batches of events to the log
+ * (store_append: one transaction, fdatasync'd) while the loop thread
+ * applies the rules to the batch before and validates the next. Without
+ * it the loop sat idle through every fsync and the rules waited for the
+ * disk (docs/PERFORMANCE.md).
+ *
+ * The contract follows CZMQ's actor: the loop hands over one batch at a
+ * time and does not touch it until the writer says it is done, through an
+ * eventfd the loop polls beside its sockets. The writer touches nothing
+ * of the hub but the batch and the store's append path (which uses no
+ * buffer shared with the loop thread), and it never waits for the loop,
+ * so a loop thread waiting for the log's write lock always gets it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "hub/hub_int.h"
+#include "hub/metrics.h"
+
+struct hub_writer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done_fd;
+	store *store;
+	/* The batch in hand; set by the loop, cleared by collect. */
+	store_event *events;
+	size_t n;
+	bool job, quit, busy;
+	ug_err err;
+	double seconds;
+};
+
+static void *
+writer_main(void *arg)
+{
+	hub_writer *w = arg;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->job && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->job)
+			break;
+		w->job = false;
+		store_event *events = w->events;
+		size_t n = w->n;
+		pthread_mutex_unlock(&w->mu);
+		double t0 = hub__metrics_clock();
+		ug_err err = store_append(w->store, events, n);
+		double seconds = hub__metrics_clock() - t0;
+		pthread_mutex_lock(&w->mu);
+		w->err = err;
+		w->seconds = seconds;
+		uint64_t one = 1;
+		/* Cannot fail short of a bug: the counter holds 2^64 - 2. */
+		if (write(w->done_fd, &one, sizeof one) != sizeof one)
+			log_err("HUB-WRITER", "cannot signal the loop: %s",
+				strerror(errno));
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+ug_err
+hub__writer_start(hub *h)
+{
+	hub_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return UG_ENOMEM;
+	w->store = h->store;
+	w->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->done_fd < 0) {
+		free(w);
+		return UG_EIO;
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		close(w->done_fd);
+		free(w);
+		return UG_EIO;
+	}
+	h->writer = w;
+	return UG_OK;
+}
+
+int
+hub__writer_fd(const hub *h)
+{
+	return h->writer->done_fd;
+}
+
+bool
+hub__writer_busy(const hub *h)
+{
+	return h->writer->busy;
+}
+
+void
+hub__writer_submit(hub *h, store_event *events, size_t n)
+{
+	hub_writer *w = h->writer;
+	pthread_mutex_lock(&w->mu);
+	w->events = events;
+	w->n = n;
+	w->job = true;
+	w->busy = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+bool
+hub__writer_collect(hub *h, bool wait, ug_err *err, double *seconds)
+{
+	hub_writer *w = h->writer;
+	if (!w->busy)
+		return false;
+	uint64_t count;
+	for (;;) {
+		if (read(w->done_fd, &count, sizeof count) == sizeof count)
+			break;
+		if (errno != EAGAIN && errno != EINTR)
+			return false;
+		if (!wait)
+			return false;
+		struct timespec pause = {0, 200000};
+		nanosleep(&pause, NULL);
+	}
+	pthread_mutex_lock(&w->mu);
+	*err = w->err;
+	*seconds = w->seconds;
+	w->busy = false;
+	pthread_mutex_unlock(&w->mu);
+	return true;
+}
+
+void
+hub__writer_stop(hub *h)
+{
+	hub_writer *w = h->writer;
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->quit = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	close(w->done_fd);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+	h->writer = NULL;
+}
