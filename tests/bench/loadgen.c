@@ -40,11 +40,13 @@ typedef struct {
 	long phase;
 	uint32_t tag;
 	double seconds, alert_wait;
+	bool alert_cprs_only;
 } options;
 
 typedef struct {
 	void *sock;
 	long inflight;
+	long sent; /* events sent on this connection */
 } conn;
 
 static int64_t
@@ -155,12 +157,14 @@ typedef struct {
 	size_t nalerts;
 } run;
 
-/* Frame event i for connection c into buf; returns its length. */
+/* Frame event i (overall), the per_conn-th of connection c, into buf;
+ * returns its length. Pupil and week follow the connection's own count,
+ * so each pupil gets one report a week whichever connection had room. */
 static size_t
-frame_event(run *r, long i, long c, uint8_t *buf, size_t cap, uint64_t *seed)
+frame_event(run *r, long i, long c, long per_conn, uint8_t *buf, size_t cap,
+	    uint64_t *seed)
 {
 	const options *o = r->o;
-	long per_conn = i / o->connections;
 	long week = per_conn / o->pupils, k = per_conn % o->pupils;
 	int32_t monday = r->start_day + (int32_t)(7 * week);
 	char start[11], end[11], cpr[11];
@@ -300,6 +304,7 @@ usage(FILE *f)
 	    "  --alert-pupils A  pupils of connection 0 that cross the\n"
 	    "                    absence threshold once (0)\n"
 	    "  --alert-cprs FILE write those pupils' CPRs, one a line\n"
+	    "  --alert-cprs-only write them and exit (to assign them first)\n"
 	    "  --delivery EP --caseworker-key FILE  time their alerts\n"
 	    "  --alert-wait S    wait this long for them after the load\n");
 }
@@ -329,6 +334,7 @@ parse_args(int argc, char **argv, options *o)
 					      {"start", 1, 0, 'S'},
 					      {"alert-pupils", 1, 0, 'a'},
 					      {"alert-cprs", 1, 0, 'A'},
+					      {"alert-cprs-only", 0, 0, 'O'},
 					      {"delivery", 1, 0, 'd'},
 					      {"caseworker-key", 1, 0, 'C'},
 					      {"alert-wait", 1, 0, 'W'},
@@ -379,6 +385,9 @@ parse_args(int argc, char **argv, options *o)
 		case 'A':
 			o->alert_cprs = optarg;
 			break;
+		case 'O':
+			o->alert_cprs_only = true;
+			break;
 		case 'd':
 			o->delivery = optarg;
 			break;
@@ -396,6 +405,9 @@ parse_args(int argc, char **argv, options *o)
 			exit(2);
 		}
 	}
+	if (o->alert_cprs_only && o->alert_cprs &&
+	    o->alert_pupils <= o->pupils)
+		return; /* nothing is sent */
 	if (!o->endpoint || !o->server_key || !o->key || o->events < 1 ||
 	    o->window < 1 || o->connections < 1 || o->connections > CONN_MAX ||
 	    o->pupils < 1 || o->size < 0 || o->alert_pupils > o->pupils ||
@@ -430,12 +442,12 @@ size_school(run *r, conn *c0)
 	uint8_t buf[2048];
 	uint64_t seed = 1;
 	snprintf(r->school, sizeof r->school, "bench-school");
-	size_t base = frame_event(r, 0, 0, buf, sizeof buf, &seed);
+	size_t base = frame_event(r, 0, 0, 0, buf, sizeof buf, &seed);
 	size_t len = strlen(r->school);
 	while (base < (size_t)r->o->size && len < SCHOOL_MAX) {
 		r->school[len++] = 'x';
 		r->school[len] = '\0';
-		base = frame_event(r, 0, 0, buf, sizeof buf, &seed);
+		base = frame_event(r, 0, 0, 0, buf, sizeof buf, &seed);
 	}
 }
 
@@ -448,6 +460,8 @@ main(int argc, char **argv)
 		return 2;
 	if (o.alert_cprs)
 		write_alert_cprs(&o);
+	if (o.alert_cprs_only)
+		return 0;
 	char server[UG_Z85_KEY_LEN + 1];
 	load_server_key(o.server_key, server);
 	ug_keys *keys = load_keys(o.key);
@@ -508,7 +522,8 @@ main(int argc, char **argv)
 				if (conns[c].inflight >= o.window)
 					continue;
 				long i = r.sent;
-				size_t n = frame_event(&r, i, c, frame,
+				long k = conns[c].sent++;
+				size_t n = frame_event(&r, i, c, k, frame,
 						       sizeof frame, &seed);
 				int64_t t = mono_ns();
 				if (zmq_send(conns[c].sock, frame, n, 0) < 0) {
@@ -518,8 +533,7 @@ main(int argc, char **argv)
 					return 1;
 				}
 				r.sent_ns[i] = t;
-				if (c == 0 && (i / o.connections) % o.pupils <
-						  o.alert_pupils)
+				if (c == 0 && k % o.pupils < o.alert_pupils)
 					r.alert_lat_ns[i] = t;
 				r.sent++;
 				conns[c].inflight++;
