@@ -607,18 +607,13 @@ announce(apply_ctx *c)
 		hub__delivery_notify(h, c->reroutes[i].recipient);
 }
 
-/* Durable effects first, then the derived commit (see the file comment);
- * with later, the commit may be put off (store_derived_commit_later). */
+/* Durable effects first, then the derived commit (see the file comment). */
 static long
-finish(apply_ctx *c, ug_err err, uint64_t last_applied, const char *what,
-       bool later)
+finish(apply_ctx *c, ug_err err, uint64_t last_applied, const char *what)
 {
 	if (err == UG_OK)
 		err = store_effects(c);
-	if (err == UG_OK && later)
-		err = store_derived_commit_later(&c->txn, last_applied,
-		                                 c->applied);
-	else if (err == UG_OK)
+	if (err == UG_OK)
 		err = store_derived_commit(&c->txn, last_applied);
 	else
 		store_derived_abort(&c->txn);
@@ -642,10 +637,10 @@ hub__apply(hub *h, size_t max)
 	ug_err err =
 	    store_log_scan(h->store, from, max, apply_record, &c, &next);
 	if (err == UG_OK && c.applied == 0) {
-		store_derived_release(&c.txn); /* keeps put-off batches */
+		store_derived_abort(&c.txn);
 		return 0;
 	}
-	return finish(&c, err, next - 1, "applying the log", true);
+	return finish(&c, err, next - 1, "applying the log");
 }
 
 void
@@ -667,6 +662,5 @@ hub__fire_timers(hub *h)
 	for (size_t i = 0; err == UG_OK && i < n; i++)
 		err = fire_timer(&c, &timers[i]);
 	c.applied = n;
-	finish(&c, err, store_derived_last_applied(h->store), "firing timers",
-	       false);
+	finish(&c, err, store_derived_last_applied(h->store), "firing timers");
 }

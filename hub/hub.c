@@ -463,29 +463,6 @@ timers(hub *h, int64_t now)
 	}
 }
 
-/* Derived state is committed every few batches while ingest is busy (a
- * page several batches touch is written once) and at once when it is
- * idle, so readers in other processes lag by at most DERIVED_PUT_OFF_MS. */
-#define DERIVED_PUT_OFF_MS 50
-static void
-flush_derived(hub *h)
-{
-	if (!store_derived_pending(h->store)) {
-		h->derived_put_off_at = 0;
-		return;
-	}
-	int64_t now = ug_mono_ms();
-	if (!h->derived_put_off_at)
-		h->derived_put_off_at = now;
-	if (hub__writer_busy(h) &&
-	    now - h->derived_put_off_at < DERIVED_PUT_OFF_MS)
-		return;
-	if (store_derived_flush(h->store) != UG_OK)
-		log_err("HUB-APPLY", "derived state not committed; applying "
-		        "those events again");
-	h->derived_put_off_at = 0;
-}
-
 int
 hub_run(hub *h)
 {
@@ -549,7 +526,6 @@ hub_run(hub *h)
 			if (items[2].revents & ZMQ_POLLIN)
 				hub__delivery_recv(h);
 		}
-		flush_derived(h);
 		h->now = hub__clock(h);
 		hub__fire_timers(h);
 		if (reload_requested)

@@ -85,7 +85,6 @@ struct hub {
 	store_event *batch_events;
 	size_t batch_frames, batch_stored; /* the batch with the writer */
 	struct hub_writer *writer;         /* writer.c */
-	int64_t derived_put_off_at; /* mono ms a derived commit was put off */
 	/* Counters reported in the log at stop and in HUB-STATS lines. */
 	uint64_t accepted, duplicates, rejected, zap_refused, zap_admitted;
 	uint64_t alerts_raised, alerts_delivered, alerts_acked;

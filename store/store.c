@@ -227,7 +227,7 @@ read_last_applied(store *s)
 		return store__map_err(rc, "read last_applied");
 	MDB_val key = {12, "last_applied"}, val;
 	rc = mdb_get(txn, s->meta, &key, &val);
-	s->last_applied = s->committed_applied =
+	s->last_applied =
 	    rc == 0 && val.mv_size == 8 ? ug_get_be64(val.mv_data) : 0;
 	mdb_txn_abort(txn);
 	return rc == 0 || rc == MDB_NOTFOUND
@@ -387,10 +387,6 @@ store_close(store **sp)
 		return;
 	store *s = *sp;
 	if (s->derived_env) {
-		if (store_derived_flush(s) != UG_OK)
-			log_err("STORE-DERIVED", "put-off derived state not "
-			        "committed at close; rebuilt from the log at "
-			        "the next start");
 		mdb_env_sync(s->derived_env, 1);
 		mdb_env_close(s->derived_env);
 	}
@@ -1327,11 +1323,6 @@ store_alerts_count(store *s, const char *recipient, size_t *open)
 ug_err
 store_derived_begin(store *s, store_dtxn **out)
 {
-	if (s->deferred) {
-		*out = s->deferred;
-		s->deferred = NULL;
-		return UG_OK;
-	}
 	store_dtxn *t = calloc(1, sizeof *t);
 	if (!t)
 		return UG_ENOMEM;
@@ -1437,86 +1428,12 @@ store_derived_commit(store_dtxn **tp, uint64_t last_applied)
 		store_derived_abort(tp);
 		return store__map_err(rc, "put last_applied");
 	}
-	store *s = t->s;
 	rc = mdb_txn_commit(t->txn);
 	if (rc == 0)
-		s->last_applied = s->committed_applied = last_applied;
-	else
-		s->last_applied = s->committed_applied;
-	s->deferred_entries = 0;
+		t->s->last_applied = last_applied;
 	free(t);
 	*tp = NULL;
 	return store__map_err(rc, "commit derived");
-}
-
-ug_err
-store_derived_commit_later(store_dtxn **tp, uint64_t last_applied,
-                           size_t entries)
-{
-	store_dtxn *t = *tp;
-	store *s = t->s;
-	if (s->deferred_entries + entries >= STORE_DEFERRED_MAX)
-		return store_derived_commit(tp, last_applied);
-	uint8_t v[8];
-	ug_put_be64(v, last_applied);
-	MDB_val key = {12, "last_applied"}, val = {8, v};
-	int rc = mdb_put(t->txn, s->meta, &key, &val, 0);
-	if (rc != 0) {
-		store_derived_abort(tp);
-		return store__map_err(rc, "put last_applied");
-	}
-	s->last_applied = last_applied;
-	s->deferred_entries += entries;
-	s->deferred = t;
-	*tp = NULL;
-	return UG_OK;
-}
-
-ug_err
-store_derived_flush(store *s)
-{
-	if (!s->deferred)
-		return UG_OK;
-	store_dtxn *t = s->deferred;
-	s->deferred = NULL;
-	/* last_applied is already in the transaction. */
-	int rc = mdb_txn_commit(t->txn);
-	if (rc == 0)
-		s->committed_applied = s->last_applied;
-	else
-		s->last_applied = s->committed_applied;
-	s->deferred_entries = 0;
-	free(t);
-	return store__map_err(rc, "commit derived");
-}
-
-void
-store_derived_release(store_dtxn **tp)
-{
-	if (!tp || !*tp)
-		return;
-	store *s = (*tp)->s;
-	if (s->deferred_entries > 0) {
-		s->deferred = *tp;
-		*tp = NULL;
-		return;
-	}
-	store_derived_abort(tp);
-}
-
-bool
-store_derived_pending(const store *s)
-{
-	return s->deferred != NULL;
-}
-
-int
-store__begin_derived_read(store *s, MDB_txn **txn)
-{
-	if (store_derived_flush(s) != UG_OK)
-		log_err("STORE-DERIVED", "put-off derived state not committed; "
-		        "it is applied again from the log");
-	return store__begin_read(s->derived_env, txn);
 }
 
 void
@@ -1524,11 +1441,7 @@ store_derived_abort(store_dtxn **tp)
 {
 	if (!tp || !*tp)
 		return;
-	store *s = (*tp)->s;
 	mdb_txn_abort((*tp)->txn);
-	/* Entries applied in put-off batches went with it: apply again. */
-	s->last_applied = s->committed_applied;
-	s->deferred_entries = 0;
 	free(*tp);
 	*tp = NULL;
 }
@@ -1537,7 +1450,6 @@ ug_err
 store_derived_reset(store *s)
 {
 	MDB_txn *txn = NULL;
-	(void)store_derived_flush(s); /* what it held is dropped anyway */
 	int rc = begin_write(s->derived_env, &txn);
 	if (rc == 0)
 		rc = mdb_drop(txn, s->meta, 0);
@@ -1552,7 +1464,7 @@ store_derived_reset(store *s)
 	}
 	rc = mdb_txn_commit(txn);
 	if (rc == 0)
-		s->last_applied = s->committed_applied = 0;
+		s->last_applied = 0;
 	return store__map_err(rc, "commit reset");
 }
 
@@ -1561,9 +1473,6 @@ store_derived_schema_check(store *s, uint32_t schema, bool *reset)
 {
 	*reset = false;
 	MDB_txn *txn = NULL;
-	ug_err ferr = store_derived_flush(s);
-	if (ferr != UG_OK)
-		return ferr;
 	int rc = begin_write(s->derived_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "derived schema");
@@ -1643,7 +1552,7 @@ store_get_stats(store *s, store_stats *out)
 	out->audit_records = entries(txn, s->audit);
 	ug_err err = last_seq_in(s, txn, &out->last_seq);
 	mdb_txn_abort(txn);
-	rc = store__begin_derived_read(s, &txn);
+	rc = begin_read(s->derived_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin stats");
 	out->person_index_entries = entries(txn, s->person);

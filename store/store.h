@@ -255,28 +255,6 @@ ug_err store_derived_state_put(store_dtxn *t, const uint8_t *person_key,
 /* Commit (without fsync) and record last_applied; consumes *t. */
 ug_err store_derived_commit(store_dtxn **t, uint64_t last_applied)
 	__attribute__((warn_unused_result));
-/*
- * Record last_applied and keep the transaction open for the next
- * store_derived_begin, which gets it back; consumes *t. It is committed
- * by store_derived_flush, by store_derived_commit, before any read or
- * other write of derived state through this store handle, at close, and
- * once it holds STORE_DEFERRED_MAX entries (`entries` counts them). Under
- * load the hub commits its derived state every few batches, not after
- * each: a page touched by several batches is written once. A crash loses
- * nothing: derived state is rebuilt from the log past last_applied.
- */
-#define STORE_DEFERRED_MAX 8192
-ug_err store_derived_commit_later(store_dtxn **t, uint64_t last_applied,
-                                  size_t entries)
-	__attribute__((warn_unused_result));
-/* Commit the put-off derived transaction, if any. On failure the applied
- * position goes back to the last commit, so the entries are applied again. */
-ug_err store_derived_flush(store *s);
-/* Give back a transaction that wrote nothing: it stays put off if it
- * holds put-off entries, else it is aborted. Consumes *t. */
-void store_derived_release(store_dtxn **t);
-/* Whether a derived transaction is put off. */
-bool store_derived_pending(const store *s);
 void store_derived_abort(store_dtxn **t);
 /* Throw the derived state away (it will be rebuilt from the log). */
 ug_err store_derived_reset(store *s);

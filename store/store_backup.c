@@ -28,14 +28,14 @@ require_empty(const char *path, ug_diag *diag)
 		if (errno == ENOENT)
 			return UG_OK;
 		ug_diag_set(diag, path, "cannot read %s: %s", path,
-			    strerror(errno));
+		            strerror(errno));
 		return UG_EIO;
 	}
 	struct dirent *e;
 	bool empty = true;
 	while (empty && (e = readdir(d)))
 		empty = strcmp(e->d_name, ".") == 0 ||
-			strcmp(e->d_name, "..") == 0;
+		        strcmp(e->d_name, "..") == 0;
 	closedir(d);
 	if (!empty) {
 		ug_diag_set(diag, path, "%s is not empty", path);
@@ -49,7 +49,7 @@ make_dir(const char *path, ug_diag *diag)
 {
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 		ug_diag_set(diag, path, "cannot create %s: %s", path,
-			    strerror(errno));
+		            strerror(errno));
 		return UG_EIO;
 	}
 	return UG_OK;
@@ -67,12 +67,11 @@ drop_lock(const char *dir, const char *env)
 
 ug_err
 store_backup(store *s, const char *dir, const store_opts *opts,
-	     const uint8_t *sign_public, store_backup_info *out, ug_diag *diag)
+             const uint8_t *sign_public, store_backup_info *out,
+             ug_diag *diag)
 {
 	memset(out, 0, sizeof *out);
-	ug_err err = store_derived_flush(s);
-	if (err == UG_OK)
-		err = require_empty(dir, diag);
+	ug_err err = require_empty(dir, diag);
 	if (err == UG_OK)
 		err = make_dir(dir, diag);
 	MDB_env *from[] = {s->derived_env, s->log_env};
@@ -85,7 +84,7 @@ store_backup(store *s, const char *dir, const store_opts *opts,
 		int rc = mdb_env_copy2(from[i], path, MDB_CP_COMPACT);
 		if (rc != 0) {
 			ug_diag_set(diag, envs[i], "copy of %s/ failed: %s",
-				    envs[i], mdb_strerror(rc));
+			            envs[i], mdb_strerror(rc));
 			return store__map_err(rc, "backup copy");
 		}
 		snprintf(path, sizeof path, "%s/%s/data.mdb", dir, envs[i]);
@@ -126,7 +125,7 @@ copy_file(const char *from, const char *to, ug_diag *diag)
 	int in = open(from, O_RDONLY | O_CLOEXEC);
 	if (in < 0) {
 		ug_diag_set(diag, from, "cannot open %s: %s", from,
-			    strerror(errno));
+		            strerror(errno));
 		return errno == ENOENT ? UG_ENOTFOUND : UG_EIO;
 	}
 	int outfd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -135,8 +134,7 @@ copy_file(const char *from, const char *to, ug_diag *diag)
 	ssize_t n = 0;
 	while (err == UG_OK && (n = read(in, buf, sizeof buf)) > 0)
 		for (ssize_t done = 0; err == UG_OK && done < n;) {
-			ssize_t w =
-			    write(outfd, buf + done, (size_t)(n - done));
+			ssize_t w = write(outfd, buf + done, (size_t)(n - done));
 			if (w < 0)
 				err = UG_EIO;
 			else
@@ -146,7 +144,7 @@ copy_file(const char *from, const char *to, ug_diag *diag)
 		err = UG_EIO;
 	if (err != UG_OK)
 		ug_diag_set(diag, to, "cannot write %s: %s", to,
-			    strerror(errno));
+		            strerror(errno));
 	if (outfd >= 0)
 		close(outfd);
 	close(in);
@@ -161,7 +159,7 @@ store_restore(const char *from, const char *data_dir, ug_diag *diag)
 		return err;
 	if (ug_mkdir_p(data_dir) != 0) {
 		ug_diag_set(diag, data_dir, "cannot create %s: %s", data_dir,
-			    strerror(errno));
+		            strerror(errno));
 		return UG_EIO;
 	}
 	char src[600], dst[600];

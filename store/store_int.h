@@ -45,12 +45,6 @@ struct store {
 	int64_t forged_logged_at[16]; /* per store__tag: rate of STORE-FORGED */
 	uint64_t forged_suppressed[16];
 	uint64_t last_applied;
-	/* A derived transaction whose commit was put off (store_derived_
-	 * commit_later), the last_applied that is committed, and how many
-	 * log entries the open transaction holds. */
-	struct store_dtxn *deferred;
-	uint64_t committed_applied;
-	size_t deferred_entries;
 	uint8_t *scratch; /* STORE_SEAL_MAX + overhead: sealing buffer */
 };
 
@@ -58,10 +52,6 @@ struct store_dtxn {
 	store *s;
 	MDB_txn *txn;
 };
-
-/* Begin a read of the derived environment after committing any put-off
- * derived transaction, so this process reads what it has applied. */
-int store__begin_derived_read(store *s, MDB_txn **txn);
 
 #define ALERT_OPEN 0
 #define ALERT_ACKED 1
