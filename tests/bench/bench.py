@@ -2,7 +2,7 @@
 """ungebro bench: the hub's durable, acknowledged message path side by side
 with Redis Streams (appendonly yes, appendfsync always) on this machine.
 
-Run by `make bench` as  UG_BUILD=build/release /usr/bin/python3 tests/bench/bench.py
+Run by `make bench` as  UG_BUILD=$(BUILD) /usr/bin/python3 tests/bench/bench.py
 
 Everything runs on 127.0.0.1 under ./var/bench (removed first):
 
@@ -55,7 +55,8 @@ Everything runs on 127.0.0.1 under ./var/bench (removed first):
 BENCH_QUICK=1 (or --quick): the same steps with one round, ~1 s runs and a
 200,000-event pre-fill, for trying the bench itself. BENCH_KEEP=1 keeps
 the hub's store and Redis's files (removed after a successful run).
-Exit 1 when a run fails, events are rejected, alerts are missing or hubd
+Exit 1 when a run fails, events are rejected or acked DUPLICATE (every
+run sends new ids), alerts are missing or hubd
 logged errors. Speed is printed, never asserted. Every CPR is synthetic.
 """
 
@@ -440,12 +441,16 @@ class Bench:
                                    for a in argv)})
         if not alerts:
             r["e2a_p50_ms"] = r["e2a_p99_ms"] = None
-        if p.returncode != 0 or r.get("rejected"):
+        # Every run sends new ids: a DUPLICATE would mean the hub stored
+        # less than it acked as new, and would flatter the rate.
+        if p.returncode != 0 or r.get("rejected") or r.get("duplicate"):
             self.failures.append("ug-loadgen tag %d: exit %d, %s rejected "
-                                 "(%s) %s" % (self.tag, p.returncode,
-                                              r.get("rejected"),
-                                              r.get("reject_reason"),
-                                              p.stderr.strip()[-300:]))
+                                 "(%s), %s duplicate %s"
+                                 % (self.tag, p.returncode,
+                                    r.get("rejected"),
+                                    r.get("reject_reason"),
+                                    r.get("duplicate"),
+                                    p.stderr.strip()[-300:]))
         # With C connections each sends 1/C of the events: connection 0's
         # alert pupils may get fewer than the 3 weekly reports that make
         # them cross, so only a lone connection's count is checked.

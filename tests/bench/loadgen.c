@@ -300,13 +300,15 @@ usage(FILE *f)
 	    "  --tag T           run tag, in every event id (1)\n"
 	    "  --phase P         selects the run's pupils (0)\n"
 	    "  --pupils P        pupils per connection (1000)\n"
-	    "  --start DATE      Monday of the first reported week\n"
+	    "  --start DATE      Monday of the first reported week "
+	    "(2025-01-06)\n"
 	    "  --alert-pupils A  pupils of connection 0 that cross the\n"
 	    "                    absence threshold once (0)\n"
 	    "  --alert-cprs FILE write those pupils' CPRs, one a line\n"
 	    "  --alert-cprs-only write them and exit (to assign them first)\n"
 	    "  --delivery EP --caseworker-key FILE  time their alerts\n"
-	    "  --alert-wait S    wait this long for them after the load\n");
+	    "  --alert-wait S    wait this long for them after the load "
+	    "(15)\n");
 }
 
 static void
@@ -435,10 +437,9 @@ write_alert_cprs(const options *o)
 
 /* Pad the school id so one event frame is o->size bytes (as near as the
  * varint lengths allow; an id is at most 256 bytes). */
-static void
-size_school(run *r, conn *c0)
+static size_t
+size_school(run *r)
 {
-	(void)c0;
 	uint8_t buf[2048];
 	uint64_t seed = 1;
 	snprintf(r->school, sizeof r->school, "bench-school");
@@ -449,6 +450,18 @@ size_school(run *r, conn *c0)
 		r->school[len] = '\0';
 		base = frame_event(r, 0, 0, 0, buf, sizeof buf, &seed);
 	}
+	return base;
+}
+
+/* The reason as a JSON string body: quotes, backslashes and control
+ * characters would break the line the bench parses. */
+static void
+json_safe(char *text)
+{
+	for (; *text; text++)
+		if (*text == '"' || *text == '\\' ||
+		    (unsigned char)*text < 0x20)
+			*text = '\'';
 }
 
 int
@@ -496,7 +509,7 @@ main(int argc, char **argv)
 				       &hello, hb, sizeof hb);
 		zmq_send(dsock, hb, n, 0);
 	}
-	size_school(&r, &conns[0]);
+	size_t frame_bytes = size_school(&r);
 
 	zmq_pollitem_t items[CONN_MAX + 1];
 	for (long c = 0; c < o.connections; c++)
@@ -596,10 +609,11 @@ main(int argc, char **argv)
 	int64_t *al = r.alert_lat_ns + o.events;
 	qsort(al, r.nalerts, sizeof *al, cmp_i64);
 	double secs = (double)(end_ns - r.first_ns) / 1e9;
+	json_safe(r.reason);
 	printf("{\"sent\": %ld, \"acked\": %zu, \"accepted\": %ld, "
 	       "\"duplicate\": %ld, \"rejected\": %ld, \"seconds\": %.3f, "
 	       "\"rate\": %.1f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
-	       "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"frame_bytes\": %ld, "
+	       "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"frame_bytes\": %zu, "
 	       "\"connections\": %ld, \"window\": %ld, "
 	       "\"alerts_expected\": %ld, \"alerts_seen\": %zu, "
 	       "\"e2a_p50_ms\": %.3f, \"e2a_p99_ms\": %.3f, "
@@ -608,9 +622,9 @@ main(int argc, char **argv)
 	       secs > 0 ? (double)r.nlat / secs : 0,
 	       pct_ms(r.lat_ns, r.nlat, 50), pct_ms(r.lat_ns, r.nlat, 99),
 	       pct_ms(r.lat_ns, r.nlat, 99.9), pct_ms(r.lat_ns, r.nlat, 100),
-	       o.size, o.connections, o.window, dsock ? o.alert_pupils : 0,
-	       r.nalerts, pct_ms(al, r.nalerts, 50), pct_ms(al, r.nalerts, 99),
-	       r.reason);
+	       frame_bytes, o.connections, o.window,
+	       dsock ? o.alert_pupils : 0, r.nalerts,
+	       pct_ms(al, r.nalerts, 50), pct_ms(al, r.nalerts, 99), r.reason);
 	for (long c = 0; c < o.connections; c++)
 		zmq_close(conns[c].sock);
 	if (dsock)
