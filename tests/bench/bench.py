@@ -179,6 +179,24 @@ def dir_bytes(path):
     return used
 
 
+def stop_server(proc, logf, grace):
+    """SIGTERM a server the bench started, wait `grace` seconds, then
+    SIGKILL; close its log. Its exit code, None if it had to be killed
+    (or never started)."""
+    if not proc:
+        return None
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return None
+    logf.close()
+    return proc.returncode
+
+
 class Env:
     """The hub: keys, config, registrations, the hubd process."""
 
@@ -227,18 +245,7 @@ class Env:
         raise BenchError("hubd: no HUB-READY within 30 s")
 
     def stop(self):
-        if not self.proc:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return None
-        self.logf.close()
-        return self.proc.returncode
+        return stop_server(self.proc, self.logf, 60)
 
     def stats(self):
         p = run([os.path.join(BIN, "hubctl"), "stats", "--config", self.conf,
@@ -283,18 +290,7 @@ class Redis:
         raise BenchError("redis-server: no PONG within 20 s")
 
     def stop(self):
-        if not self.proc:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return None
-        self.logf.close()
-        return self.proc.returncode
+        return stop_server(self.proc, self.logf, 30)
 
     def version(self):
         return run(["redis-server", "--version"], "redis-server "
