@@ -7,11 +7,13 @@
  * with a tag per database) except where an order must be kept. Layouts:
  *
  * log/ (synced)
- *   meta       "format" -> BE32 (STORE_LOG_FORMAT); "keycheck" -> sealed
+ *   meta       "format" -> BE32 (STORE_LOG_FORMAT); "keycheck" -> sealed;
+ *              "ids_legacy" -> 1 when upgraded from format 2 with ids
  *   log        seq BE64 -> v2 | sealed(type | received_at BE64 | agency_len
  *              | agency | 0 | flags | person_key[16] | body_len BE32 |
  *              envelope | zero padding to 64 bytes)
- *   ids        H(event_id)[16] -> sealed(seq BE64 | agency)
+ *   ids        event_id[0..8] | H(event_id)[16] -> sealed(seq BE64 | agency)
+ *              (format 2 stores: also H(event_id)[16] alone, "ids_legacy")
  *   assign     H(person_key | role)[16] -> sealed(count | entries)
  *   principal, principal_id: see store_principal.c
  *   alerts     H(alert_id)[16] -> sealed(state | deliveries BE32 |
@@ -27,12 +29,14 @@
  *   timer, palerts, desk: see store_rules.c
  *
  * What stays in the clear, and why: log sequences (the log is appended and
- * replayed in order), the queue's raising sequence under a recipient hash
- * (delivery order), a timer's due time (the scheduler takes the earliest),
- * and per hashed key the number of records (a pseudonym has N events).
- * Every sealed value binds its record key as additional data (alerts also
- * their id, queue entries their recipient's hash): a value copied or moved
- * under another key does not open, is refused and reported STORE-FORGED.
+ * replayed in order), an event id's first 8 bytes (PROTOCOL.md asks for
+ * the occurrence time there, so that the synced ids index appends), the
+ * queue's raising sequence under a recipient hash (delivery order), a timer's
+ * due time (the scheduler takes the earliest), and per hashed key the number
+ * of records (a pseudonym has N events). Every sealed value binds its record
+ * key as additional data (alerts also their id, queue entries their
+ * recipient's hash): a value copied or moved under another key does not open,
+ * is refused and reported STORE-FORGED.
  */
 #include "store/store.h"
 
@@ -50,7 +54,10 @@
 #define SEAL_MAX	   STORE_SEAL_MAX
 /* The log/ environment's layout; a store without it, or with another, is
  * refused at open rather than misread. */
-#define STORE_LOG_FORMAT 2
+#define STORE_LOG_FORMAT 3
+/* Format 2 differed only in the ids keys (the hash alone); such a store is
+ * upgraded in place at open and its old entries stay readable. */
+#define STORE_LOG_FORMAT_OLD_IDS 2
 /* Sealed lengths are rounded up to this so that a value's size groups
  * events and alerts coarsely instead of naming their kind. */
 #define PAD 64
@@ -263,6 +270,32 @@ static const char keycheck_plain[] = "ungebro store key check";
 /* Record the log's format and a sealed check value in a new store; refuse a
  * store of another format (or from before formats were recorded), and one
  * the storage key does not open, instead of misreading it. */
+/* Format 2 to 3 in place, committing txn: only the ids keys changed, and
+ * the old entries stay where they are, looked up under their old key too
+ * for as long as the store lives ("ids_legacy"; set even on an empty
+ * store, in case a hub of the old version still writes to it). */
+static ug_err
+upgrade_old_ids(store *s, MDB_txn *txn)
+{
+	uint8_t v[4];
+	ug_put_be32(v, STORE_LOG_FORMAT);
+	MDB_val fk = {6, "format"}, fv = {4, v};
+	MDB_val lk = {10, "ids_legacy"}, lv = {1, "\1"};
+	int rc = mdb_put(txn, s->log_meta, &fk, &fv, 0);
+	if (rc == 0)
+		rc = mdb_put(txn, s->log_meta, &lk, &lv, 0);
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc == 0)
+		log_notice("STORE-UPGRADED",
+			   "store format %d upgraded to %d in place (event-id "
+			   "index keys); nothing else changed",
+			   STORE_LOG_FORMAT_OLD_IDS, STORE_LOG_FORMAT);
+	return store__map_err(rc, "upgrade store format");
+}
+
 static ug_err
 check_log_format(store *s, ug_diag *diag)
 {
@@ -303,13 +336,14 @@ check_log_format(store *s, ug_diag *diag)
 	} else if (rc != 0) {
 		err = store__map_err(rc, "read store format");
 	} else if (fv.mv_size != 4 ||
-		   ug_get_be32(fv.mv_data) != STORE_LOG_FORMAT) {
+		   (ug_get_be32(fv.mv_data) != STORE_LOG_FORMAT &&
+		    ug_get_be32(fv.mv_data) != STORE_LOG_FORMAT_OLD_IDS)) {
 		ug_diag_set(diag, "log",
 			    "store format %u, but this hub reads "
-			    "format %d only: re-create the store (see "
+			    "formats %d and %d only: re-create the store (see "
 			    "OPERATIONS.md, \"Store format\")",
 			    fv.mv_size == 4 ? ug_get_be32(fv.mv_data) : 0,
-			    STORE_LOG_FORMAT);
+			    STORE_LOG_FORMAT_OLD_IDS, STORE_LOG_FORMAT);
 		err = UG_EMALFORMED;
 	} else if (mdb_get(txn, s->log_meta, &ck, &cv) != 0 ||
 		   store__open(s, "keycheck", 8, cv.mv_data, cv.mv_size, plain,
@@ -321,10 +355,24 @@ check_log_format(store *s, ug_diag *diag)
 			    "the hub's storage key does "
 			    "not open this store (another hub.key_secret?)");
 		err = UG_EDENIED;
+	} else if (ug_get_be32(fv.mv_data) == STORE_LOG_FORMAT_OLD_IDS) {
+		err = upgrade_old_ids(s, txn);
+		txn = NULL;
 	}
 done:
 	if (txn)
 		mdb_txn_abort(txn);
+	if (err == UG_OK) {
+		MDB_txn *rtxn = NULL;
+		MDB_val lk = {10, "ids_legacy"}, lv;
+		err = store__map_err(begin_read(s->log_env, &rtxn),
+				     "read store format");
+		if (err == UG_OK)
+			s->ids_legacy =
+			    mdb_get(rtxn, s->log_meta, &lk, &lv) == 0;
+		if (rtxn)
+			mdb_txn_abort(rtxn);
+	}
 	return err;
 }
 
@@ -524,27 +572,38 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 	return UG_OK;
 }
 
-/* The idempotency index is keyed by a hash of the event id, and names the
- * agency only under the seal. */
-#define IDS_KEY_LEN 16
-#define IDS_PLAIN   (8 + 1 + STORE_ID_MAX)
+/* The idempotency index names the agency only under the seal. Its key is
+ * the id's first 8 bytes as sent, then a keyed hash of the whole id: with
+ * ids that begin with the occurrence time (PROTOCOL.md) a batch's entries
+ * land on a few neighbouring pages, where a hash alone put each on a random
+ * page of a tree of millions, every one written and fdatasync'd. */
+#define IDS_PLAIN (8 + 1 + STORE_ID_MAX)
 
-static void
-ids_key(const store *s, const uint8_t *event_id, uint8_t out[IDS_KEY_LEN])
+size_t
+store__ids_key(const store *s, const uint8_t *event_id, bool legacy,
+	       uint8_t out[STORE_IDS_KEY_MAX])
 {
-	store__hash(s, TAG_IDS, event_id, STORE_EVENT_ID_LEN, NULL, 0, out,
-		    IDS_KEY_LEN);
+	if (legacy) {
+		store__hash(s, TAG_IDS, event_id, STORE_EVENT_ID_LEN, NULL, 0,
+			    out, STORE_IDS_LEGACY_LEN);
+		return STORE_IDS_LEGACY_LEN;
+	}
+	memcpy(out, event_id, STORE_IDS_PREFIX);
+	store__hash(s, TAG_IDS, event_id, STORE_EVENT_ID_LEN, NULL, 0,
+		    out + STORE_IDS_PREFIX,
+		    STORE_IDS_KEY_MAX - STORE_IDS_PREFIX);
+	return STORE_IDS_KEY_MAX;
 }
 
 /* Open an ids value: the sequence and the agency; UG_EMALFORMED (and
  * reported) when it does not open under its key. */
 static ug_err
-ids_decode(store *s, const uint8_t *k, const MDB_val *val, uint64_t *seq,
+ids_decode(store *s, const MDB_val *key, const MDB_val *val, uint64_t *seq,
 	   char agency[STORE_ID_MAX])
 {
 	uint8_t plain[IDS_PLAIN];
-	if (store__open(s, k, IDS_KEY_LEN, val->mv_data, val->mv_size, plain,
-			sizeof plain) != UG_OK ||
+	if (store__open(s, key->mv_data, key->mv_size, val->mv_data,
+			val->mv_size, plain, sizeof plain) != UG_OK ||
 	    val->mv_size - UG_SEAL_OVERHEAD < 9 || plain[8] >= STORE_ID_MAX ||
 	    val->mv_size - UG_SEAL_OVERHEAD != 9 + (size_t)plain[8]) {
 		store__forged(s, TAG_IDS, "ids");
@@ -567,21 +626,29 @@ append_one(store *s, MDB_txn *txn, store_event *ev, uint64_t *next_seq)
 	size_t agency_len = strlen(ev->agency);
 	if (agency_len >= STORE_ID_MAX || ev->body_len > SEAL_MAX - 256)
 		return UG_EINVAL;
-	uint8_t idk[IDS_KEY_LEN], idplain[IDS_PLAIN];
+	uint8_t idk[STORE_IDS_KEY_MAX], idplain[IDS_PLAIN];
 	uint8_t idsealed[IDS_PLAIN + UG_SEAL_OVERHEAD];
-	ids_key(s, ev->event_id, idk);
+	uint64_t seq;
+	char held[STORE_ID_MAX];
+	MDB_val idkey, idv;
+	if (s->ids_legacy) {
+		idkey =
+		    (MDB_val){store__ids_key(s, ev->event_id, true, idk), idk};
+		if (mdb_get(txn, s->ids, &idkey, &idv) == 0 &&
+		    ids_decode(s, &idkey, &idv, &seq, held) == UG_OK)
+			goto known;
+	}
+	idkey = (MDB_val){store__ids_key(s, ev->event_id, false, idk), idk};
 	ug_put_be64(idplain, *next_seq);
 	idplain[8] = (uint8_t)agency_len;
 	memcpy(idplain + 9, ev->agency, agency_len);
-	store__seal(s, idk, IDS_KEY_LEN, idplain, 9 + agency_len, idsealed);
-	MDB_val idkey = {IDS_KEY_LEN, idk};
-	MDB_val idv = {9 + agency_len + UG_SEAL_OVERHEAD, idsealed};
+	store__seal(s, idk, idkey.mv_size, idplain, 9 + agency_len, idsealed);
+	idv = (MDB_val){9 + agency_len + UG_SEAL_OVERHEAD, idsealed};
 	int rc = mdb_put(txn, s->ids, &idkey, &idv, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST) {
 		/* idv now points at the stored value. */
-		uint64_t seq;
-		char held[STORE_ID_MAX];
-		if (ids_decode(s, idk, &idv, &seq, held) == UG_OK) {
+		if (ids_decode(s, &idkey, &idv, &seq, held) == UG_OK) {
+		known:
 			ev->seq = seq;
 			ev->status = strcmp(held, ev->agency) == 0
 					 ? STORE_DUPLICATE
@@ -683,14 +750,19 @@ store_event_id_get(store *s, const uint8_t *event_id, uint64_t *seq,
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	uint8_t idk[IDS_KEY_LEN];
-	ids_key(s, event_id, idk);
-	MDB_val key = {IDS_KEY_LEN, idk}, val;
-	rc = mdb_get(txn, s->ids, &key, &val);
-	ug_err err = store__map_err(rc, "get event id");
-	/* A forged entry counts as absent. */
-	if (err == UG_OK && ids_decode(s, idk, &val, seq, agency) != UG_OK)
-		err = UG_ENOTFOUND;
+	uint8_t idk[STORE_IDS_KEY_MAX];
+	ug_err err = UG_ENOTFOUND;
+	for (int legacy = 0; err == UG_ENOTFOUND && legacy <= s->ids_legacy;
+	     legacy++) {
+		MDB_val key = {store__ids_key(s, event_id, legacy, idk), idk};
+		MDB_val val;
+		err = store__map_err(mdb_get(txn, s->ids, &key, &val),
+				     "get event id");
+		/* A forged entry counts as absent. */
+		if (err == UG_OK &&
+		    ids_decode(s, &key, &val, seq, agency) != UG_OK)
+			err = UG_ENOTFOUND;
+	}
 	mdb_txn_abort(txn);
 	return err;
 }

@@ -1,6 +1,7 @@
 /*
- * Internals shared by the store module only: LMDB error mapping and small helpers
- * for the byte layouts. Nothing outside store/ includes this or lmdb.h.
+ * Internals shared by the store module only: LMDB error mapping and small
+ * helpers for the byte layouts. Nothing outside store/ includes this or
+ * lmdb.h.
  */
 #ifndef UG_STORE_INT_H
 #define UG_STORE_INT_H
@@ -11,8 +12,8 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "store/store.h"
 #include "common/util.h"
+#include "store/store.h"
 
 /* Map an LMDB return code to ug_err, logging foreign failures once here with
  * LMDB's own text. MDB_MAP_FULL becomes UG_EFULL, a retryable condition. */
@@ -21,7 +22,15 @@ ug_err store__map_err(int rc, const char *what);
 /* Open an environment at path with the given map size and flags, creating
  * the directory, and clear stale readers. */
 ug_err store__env_open(MDB_env **out, const char *path, size_t map_mb,
-                       unsigned max_dbs, unsigned flags, ug_diag *diag);
+		       unsigned max_dbs, unsigned flags, ug_diag *diag);
+
+/* An ids key: the event id's first STORE_IDS_PREFIX bytes, then a keyed
+ * hash of the id; legacy (format 2) keys are the hash alone. */
+#define STORE_IDS_PREFIX     8
+#define STORE_IDS_KEY_MAX    (STORE_IDS_PREFIX + 16)
+#define STORE_IDS_LEGACY_LEN 16
+size_t store__ids_key(const store *s, const uint8_t *event_id, bool legacy,
+		      uint8_t out[STORE_IDS_KEY_MAX]);
 
 /* Largest value we seal; envelopes are limited far below this by wire.h. */
 #define STORE_SEAL_MAX (128 * 1024)
@@ -42,9 +51,13 @@ struct store {
 	/* Keys index keys are hashed with, derived from the storage key: the
 	 * files alone do not tell which records belong together. */
 	uint8_t index_key[UG_KEY_LEN];
-	int64_t forged_logged_at[16]; /* per store__tag: rate of STORE-FORGED */
+	int64_t
+	    forged_logged_at[16]; /* per store__tag: rate of STORE-FORGED */
 	uint64_t forged_suppressed[16];
 	uint64_t last_applied;
+	/* Upgraded from format 2: some ids entries are under the hash alone.
+	 */
+	bool ids_legacy;
 	uint8_t *scratch; /* STORE_SEAL_MAX + overhead: sealing buffer */
 };
 
@@ -53,7 +66,7 @@ struct store_dtxn {
 	MDB_txn *txn;
 };
 
-#define ALERT_OPEN 0
+#define ALERT_OPEN  0
 #define ALERT_ACKED 1
 
 /*
@@ -81,16 +94,16 @@ enum store__tag {
 
 /* out = BLAKE2b(index_key, tag | a | b) truncated to outlen (1..32). */
 void store__hash(const store *s, enum store__tag tag, const void *a,
-                 size_t alen, const void *b, size_t blen, uint8_t *out,
-                 size_t outlen);
+		 size_t alen, const void *b, size_t blen, uint8_t *out,
+		 size_t outlen);
 
 /* Seal plain into out (len + UG_SEAL_OVERHEAD bytes) with the storage key,
  * binding ad; and open it back (UG_EMALFORMED when it does not open). */
 void store__seal(const store *s, const void *ad, size_t adlen,
-                 const void *plain, size_t len, uint8_t *out);
+		 const void *plain, size_t len, uint8_t *out);
 ug_err store__open(const store *s, const void *ad, size_t adlen,
-                   const void *sealed, size_t sealed_len, uint8_t *out,
-                   size_t cap) __attribute__((warn_unused_result));
+		   const void *sealed, size_t sealed_len, uint8_t *out,
+		   size_t cap) __attribute__((warn_unused_result));
 
 /* A record in db that does not open, or opens but does not belong where it
  * is stored: log STORE-FORGED (rate-limited per db, never its content). The
@@ -101,8 +114,8 @@ void store__forged(store *s, enum store__tag tag, const char *db);
  * key under the database's tag): databases cannot be joined on it. */
 #define STORE_PERSON_HASH 16
 void store__person_hash(const store *s, enum store__tag tag,
-                        const uint8_t *person_key,
-                        uint8_t out[STORE_PERSON_HASH]);
+			const uint8_t *person_key,
+			uint8_t out[STORE_PERSON_HASH]);
 
 /* An alert's delivery state, sealed apart from its body. */
 typedef struct {
@@ -115,16 +128,16 @@ typedef struct {
 /* Read an alert's head inside txn; *val is the stored record. UG_ENOTFOUND
  * if there is none, UG_EMALFORMED (reported) if it does not open. */
 ug_err store__alert_read(store *s, MDB_txn *txn, const uint8_t *id,
-                         store__alert_head *head, MDB_val *val);
+			 store__alert_head *head, MDB_val *val);
 /* Replace the head of the record val (from store__alert_read), keeping its
  * sealed body. */
 ug_err store__alert_write_head(store *s, MDB_txn *txn, const uint8_t *id,
-                               const store__alert_head *head,
-                               const MDB_val *val);
+			       const store__alert_head *head,
+			       const MDB_val *val);
 
 /* Queue (recipient, id) for delivery, or take it off the queue (del). */
 ug_err store__queue_key_put(MDB_txn *txn, store *s, const char *recipient,
-                            const uint8_t *id, bool del);
+			    const uint8_t *id, bool del);
 
 int store__begin_write(MDB_env *env, MDB_txn **txn);
 int store__begin_read(MDB_env *env, MDB_txn **txn);

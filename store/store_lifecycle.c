@@ -26,14 +26,14 @@
 #include "common/log.h"
 #include "store/store_int.h"
 
-#define RULE_SLOTS 256
+#define RULE_SLOTS    256
 #define ALERT_KEY_LEN 16
 
 static void
 alert_key(const store *s, const uint8_t *id, uint8_t out[ALERT_KEY_LEN])
 {
 	store__hash(s, TAG_ALERT, id, STORE_ALERT_ID_LEN, NULL, 0, out,
-	            ALERT_KEY_LEN);
+		    ALERT_KEY_LEN);
 }
 
 static int
@@ -50,7 +50,7 @@ del_key(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t len, uint64_t *count)
  * person/palerts). */
 static int
 del_prefix(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, size_t len,
-           uint64_t *count)
+	   uint64_t *count)
 {
 	MDB_cursor *cur = NULL;
 	int rc = mdb_cursor_open(txn, dbi, &cur);
@@ -94,7 +94,7 @@ del_alert(store *s, MDB_txn *txn, const uint8_t *id, store_purge_counts *c)
 	uint8_t k[ALERT_KEY_LEN];
 	alert_key(s, id, k);
 	return store__map_err(del_key(txn, s->alerts, k, sizeof k, &c->alerts),
-	                      "delete alert");
+			      "delete alert");
 }
 
 /* The alerts a record raised: ids seq | 0..255. */
@@ -113,40 +113,39 @@ del_raised(store *s, MDB_txn *txn, uint64_t seq, store_purge_counts *c)
 
 static void
 palert_key(const store *s, const uint8_t *person_key, const uint8_t *id,
-           uint8_t k[STORE_PERSON_HASH + 8])
+	   uint8_t k[STORE_PERSON_HASH + 8])
 {
 	store__person_hash(s, TAG_PALERTS, person_key, k);
 	store__hash(s, TAG_PALERTS_ID, id, STORE_ALERT_ID_LEN, NULL, 0,
-	            k + STORE_PERSON_HASH, 8);
+		    k + STORE_PERSON_HASH, 8);
 }
 
 /* The record's own entries in log/: the record, its id, and in derived/
  * its person index entry and the person-alert entries of what it raised. */
 static int
 del_record(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const store_purge_item *it,
-           store_purge_counts *c, ug_err *err)
+	   store_purge_counts *c, ug_err *err)
 {
 	uint8_t seqkey[8], k[STORE_PERSON_HASH + 8];
 	ug_put_be64(seqkey, it->seq);
 	int rc = del_key(ltxn, s->log, seqkey, 8, &c->records);
-	if (rc == 0) {
-		store__hash(s, TAG_IDS, it->event_id, STORE_EVENT_ID_LEN, NULL,
-		            0, k, 16);
-		rc = del_key(ltxn, s->ids, k, 16, &c->ids);
+	for (int legacy = 0; rc == 0 && legacy <= s->ids_legacy; legacy++) {
+		uint8_t idk[STORE_IDS_KEY_MAX];
+		size_t len = store__ids_key(s, it->event_id, legacy, idk);
+		rc = del_key(ltxn, s->ids, idk, len, &c->ids);
 	}
 	if (rc == 0 && it->has_person) {
 		store__person_hash(s, TAG_PERSON, it->person_key, k);
 		store__hash(s, TAG_PERSON_SEQ, seqkey, 8, NULL, 0,
-		            k + STORE_PERSON_HASH, 8);
-		rc = del_key(dtxn, s->person, k, sizeof k,
-		             &c->index_entries);
+			    k + STORE_PERSON_HASH, 8);
+		rc = del_key(dtxn, s->person, k, sizeof k, &c->index_entries);
 		uint8_t id[STORE_ALERT_ID_LEN];
 		ug_put_be64(id, it->seq);
 		for (int r = 0; rc == 0 && r < RULE_SLOTS; r++) {
 			id[8] = (uint8_t)r;
 			palert_key(s, it->person_key, id, k);
 			rc = del_key(dtxn, s->palerts, k, sizeof k,
-			             &c->palerts);
+				     &c->palerts);
 		}
 	}
 	if (rc == 0)
@@ -158,7 +157,7 @@ del_record(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const store_purge_item *it,
  * escalation notices included), then the list itself. */
 static ug_err
 del_person_alerts(store *s, MDB_txn *ltxn, MDB_txn *dtxn,
-                  const uint8_t *person_key, store_purge_counts *c)
+		  const uint8_t *person_key, store_purge_counts *c)
 {
 	uint8_t prefix[STORE_PERSON_HASH];
 	store__person_hash(s, TAG_PALERTS, person_key, prefix);
@@ -172,7 +171,7 @@ del_person_alerts(store *s, MDB_txn *ltxn, MDB_txn *dtxn,
 	       memcmp(key.mv_data, prefix, sizeof prefix) == 0) {
 		uint8_t id[STORE_ALERT_ID_LEN];
 		if (store__open(s, key.mv_data, key.mv_size, val.mv_data,
-		                val.mv_size, id, sizeof id) == UG_OK &&
+				val.mv_size, id, sizeof id) == UG_OK &&
 		    val.mv_size == sizeof id + UG_SEAL_OVERHEAD)
 			err = del_alert(s, ltxn, id, c);
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
@@ -183,14 +182,14 @@ del_person_alerts(store *s, MDB_txn *ltxn, MDB_txn *dtxn,
 		return err;
 	if (rc == 0 || rc == MDB_NOTFOUND)
 		rc = del_prefix(dtxn, s->palerts, prefix, sizeof prefix,
-		                &c->palerts);
+				&c->palerts);
 	return store__map_err(rc, "delete person alerts");
 }
 
 /* Timers of this person (person_key) or started by a deleted record. */
 static int
 del_timers(store *s, MDB_txn *dtxn, const uint8_t *person_key,
-           const store_purge_item *items, size_t n, store_purge_counts *c)
+	   const store_purge_item *items, size_t n, store_purge_counts *c)
 {
 	MDB_cursor *cur = NULL;
 	int rc = mdb_cursor_open(dtxn, s->timer, &cur);
@@ -201,11 +200,11 @@ del_timers(store *s, MDB_txn *dtxn, const uint8_t *person_key,
 		uint8_t plain[8 + 1 + UG_PERSON_KEY_LEN];
 		bool hit = false;
 		if (store__open(s, key.mv_data, key.mv_size, val.mv_data,
-		                val.mv_size, plain, sizeof plain) == UG_OK &&
+				val.mv_size, plain, sizeof plain) == UG_OK &&
 		    val.mv_size == sizeof plain + UG_SEAL_OVERHEAD) {
 			uint64_t seq = ug_get_be64(plain);
 			hit = person_key && memcmp(plain + 9, person_key,
-			                           UG_PERSON_KEY_LEN) == 0;
+						   UG_PERSON_KEY_LEN) == 0;
 			for (size_t i = 0; !hit && i < n; i++)
 				hit = items[i].seq == seq;
 		}
@@ -214,7 +213,7 @@ del_timers(store *s, MDB_txn *dtxn, const uint8_t *person_key,
 			if (rc == 0) {
 				c->timers++;
 				rc = mdb_cursor_get(cur, &key, &val,
-				                    MDB_GET_CURRENT);
+						    MDB_GET_CURRENT);
 			}
 		} else {
 			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
@@ -228,7 +227,7 @@ del_timers(store *s, MDB_txn *dtxn, const uint8_t *person_key,
 /* Everything derived about the person, and their assignments. */
 static ug_err
 clear_person(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const uint8_t *pk,
-             store_purge_counts *c)
+	     store_purge_counts *c)
 {
 	uint8_t k[STORE_PERSON_HASH];
 	ug_err err = del_person_alerts(s, ltxn, dtxn, pk, c);
@@ -236,18 +235,18 @@ clear_person(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const uint8_t *pk,
 	if (err == UG_OK) {
 		store__person_hash(s, TAG_PERSON, pk, k);
 		rc = del_prefix(dtxn, s->person, k, sizeof k,
-		                &c->index_entries);
+				&c->index_entries);
 	}
 	for (int r = 0; err == UG_OK && rc == 0 && r < RULE_SLOTS; r++) {
 		uint8_t rule = (uint8_t)r;
 		store__hash(s, TAG_RULE, pk, UG_PERSON_KEY_LEN, &rule, 1, k,
-		            16);
+			    16);
 		rc = del_key(dtxn, s->rule, k, 16, &c->states);
 	}
 	for (int role = 0; err == UG_OK && rc == 0 && role < 2; role++) {
 		uint8_t r = (uint8_t)role;
 		store__hash(s, TAG_ASSIGN, pk, UG_PERSON_KEY_LEN, &r, 1, k,
-		            16);
+			    16);
 		rc = del_key(ltxn, s->assign, k, 16, &c->assignments);
 	}
 	if (err == UG_OK && rc == 0)
@@ -277,7 +276,7 @@ has_index_entries(store *s, MDB_txn *dtxn, const uint8_t *pk)
 /* Keep the highest sequence handed out, if a deletion takes it. */
 static int
 keep_seq_floor(store *s, MDB_txn *ltxn, const store_purge_item *items,
-               size_t n)
+	       size_t n)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val key, val;
@@ -303,7 +302,7 @@ keep_seq_floor(store *s, MDB_txn *ltxn, const store_purge_item *items,
 
 static ug_err
 purge_in(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const store_purge_item *items,
-         size_t n, const uint8_t *erase_person, store_purge_counts *c)
+	 size_t n, const uint8_t *erase_person, store_purge_counts *c)
 {
 	ug_err err = UG_OK;
 	int rc = keep_seq_floor(s, ltxn, items, n);
@@ -322,7 +321,7 @@ purge_in(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const store_purge_item *items,
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = items[j].has_person &&
 			       memcmp(items[j].person_key, pk,
-			              UG_PERSON_KEY_LEN) == 0;
+				      UG_PERSON_KEY_LEN) == 0;
 		if (items[i].has_person && !seen &&
 		    !(erase_person &&
 		      memcmp(erase_person, pk, UG_PERSON_KEY_LEN) == 0) &&
@@ -334,7 +333,7 @@ purge_in(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const store_purge_item *items,
 
 ug_err
 store_purge(store *s, const store_purge_item *items, size_t n,
-            const uint8_t *erase_person, store_purge_counts *out)
+	    const uint8_t *erase_person, store_purge_counts *out)
 {
 	memset(out, 0, sizeof *out);
 	MDB_txn *dtxn = NULL, *ltxn = NULL;

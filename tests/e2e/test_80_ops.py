@@ -124,7 +124,7 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
         assert stat.S_IMODE(data.stat().st_mode) == 0o600
         assert not (backup / name / "lock.mdb").exists()
     assert stat.S_IMODE(backup.stat().st_mode) == 0o700
-    assert manifest["store_format"] == 2
+    assert manifest["store_format"] == 3
     assert manifest["log_events"] >= len(before)
     assert manifest["log_last_seq"] >= manifest["log_events"]
     assert manifest["audit_verified"] and manifest["audit_intact"]

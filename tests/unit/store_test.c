@@ -14,27 +14,27 @@
 #include "tests/unit/check.h"
 
 /* Synthetic CPRs: valid dates, made-up serials. */
-#define CPR_A "2405129876"
-#define CPR_B "0811104321"
-#define CPR_C "1702085555"
+#define CPR_A	  "2405129876"
+#define CPR_B	  "0811104321"
+#define CPR_C	  "1702085555"
 #define BODY_MARK "PLAINBODY-7f3a9c"
-#define T0 ((int64_t)1717000000000)
+#define T0	  ((int64_t)1717000000000)
 
 static const uint8_t storage_key[UG_KEY_LEN] = {
-	0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
-	0xcc, 0xdd, 0xee, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-	0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x20};
+    0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+    0xcc, 0xdd, 0xee, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+    0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x20};
 static const uint8_t hash_key[UG_KEY_LEN] = {
-	0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab,
-	0xac, 0xad, 0xae, 0xaf, 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6,
-	0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf, 0xc0};
+    0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab,
+    0xac, 0xad, 0xae, 0xaf, 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6,
+    0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf, 0xc0};
 
 static store *
 open_store(const char *dir, const uint8_t *key, size_t log_mb)
 {
 	CHECK_OK(ug_crypto_init());
-	store_opts opts = {.log_map_mb = log_mb, .derived_map_mb = 64,
-	                   .storage_key = key};
+	store_opts opts = {
+	    .log_map_mb = log_mb, .derived_map_mb = 64, .storage_key = key};
 	store *s = NULL;
 	ug_diag diag = {0};
 	ug_err err = store_open(&s, dir, &opts, &diag);
@@ -61,7 +61,8 @@ make_event(tevent *t, unsigned n, const char *agency, const char *cpr)
 		t->id[i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
 	memset(t->id + 8, 0xee, 8);
 	snprintf(t->body, sizeof t->body,
-	         "envelope #%u about %s " BODY_MARK " end", n, cpr ? cpr : "-");
+		 "envelope #%u about %s " BODY_MARK " end", n,
+		 cpr ? cpr : "-");
 	t->ev.event_id = t->id;
 	t->ev.agency = agency;
 	t->ev.type = 1;
@@ -91,20 +92,21 @@ append(store *s, tevent *t, size_t n)
 
 static void
 check_stats(store *s, uint64_t log_events, uint64_t event_ids,
-            uint64_t last_seq, int line)
+	    uint64_t last_seq, int line)
 {
 	store_stats st;
 	CHECK_OK(store_get_stats(s, &st));
 	if (st.log_events != log_events || st.event_ids != event_ids ||
 	    st.last_seq != last_seq)
-		FAIL("(line %d) stats: expected log_events %llu event_ids %llu "
-		     "last_seq %llu, got %llu %llu %llu",
-		     line, (unsigned long long)log_events,
-		     (unsigned long long)event_ids,
-		     (unsigned long long)last_seq,
-		     (unsigned long long)st.log_events,
-		     (unsigned long long)st.event_ids,
-		     (unsigned long long)st.last_seq);
+		FAIL(
+		    "(line %d) stats: expected log_events %llu event_ids %llu "
+		    "last_seq %llu, got %llu %llu %llu",
+		    line, (unsigned long long)log_events,
+		    (unsigned long long)event_ids,
+		    (unsigned long long)last_seq,
+		    (unsigned long long)st.log_events,
+		    (unsigned long long)st.event_ids,
+		    (unsigned long long)st.last_seq);
 }
 
 static void
@@ -172,9 +174,9 @@ test_append_failure_stores_nothing(void)
 	tevent t[2];
 	make_event(&t[0], 1, "school-a", CPR_A);
 	make_event(&t[1], 2,
-	           "an-agency-id-that-is-far-too-long-to-be-registered-"
-	           "anywhere-at-all",
-	           CPR_B);
+		   "an-agency-id-that-is-far-too-long-to-be-registered-"
+		   "anywhere-at-all",
+		   CPR_B);
 	CHECK_ERR(append(s, t, 2), UG_EINVAL);
 	check_stats(s, 0, 0, 0, __LINE__);
 	/* So the good event is new when it comes again. */
@@ -188,7 +190,7 @@ test_append_failure_stores_nothing(void)
 
 typedef struct {
 	int calls;
-	int stop_at;                  /* return UG_EAGAIN on this call */
+	int stop_at; /* return UG_EAGAIN on this call */
 	uint64_t seq[32];
 	uint32_t type[32];
 	char agency[32][STORE_ID_MAX];
@@ -248,7 +250,7 @@ test_log_scan(void)
 		CHECK_EQ_INT(log->has_person[i], t[i].ev.person_key != NULL);
 		if (t[i].ev.person_key)
 			CHECK_EQ_MEM(log->person[i], t[i].person,
-			             UG_PERSON_KEY_LEN);
+				     UG_PERSON_KEY_LEN);
 		CHECK_EQ_INT(log->body_len[i], strlen(t[i].body));
 		CHECK_EQ_MEM(log->body[i], t[i].body, strlen(t[i].body));
 	}
@@ -293,26 +295,27 @@ test_sealed_at_rest(void)
 	t[2].ev.assign_caseworker = "cw-hidden-name";
 	t[2].ev.assign_from = ug_days_from_civil(2024, 1, 1);
 	CHECK_OK(append(s, t, 3));
-	static const char alert_body[] = "alert about " CPR_A " ALERTBODY-55e1";
+	static const char alert_body[] =
+	    "alert about " CPR_A " ALERTBODY-55e1";
 	store_alert a = {.id = {0, 0, 0, 0, 0, 0, 0, 1, 0x2a},
-	                 .recipient = "cw-open-id",
-	                 .body = (const uint8_t *)alert_body,
-	                 .body_len = sizeof alert_body - 1};
+			 .recipient = "cw-open-id",
+			 .body = (const uint8_t *)alert_body,
+			 .body_len = sizeof alert_body - 1};
 	CHECK_OK(store_alerts_put(s, &a, 1));
-	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-principal-id",
-	                             "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
-	                             0));
+	CHECK_OK(store_principal_put(
+	    s, STORE_CASEWORKER, "cw-principal-id",
+	    "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", 0));
 	store_dtxn *dt;
 	CHECK_OK(store_derived_begin(s, &dt));
 	CHECK_OK(store_derived_index(dt, t[0].person, T0, 1));
-	CHECK_OK(store_derived_state_put(dt, t[0].person, 1,
-	                                 (const uint8_t *)"RULESTATE-9d02", 14));
+	CHECK_OK(store_derived_state_put(
+	    dt, t[0].person, 1, (const uint8_t *)"RULESTATE-9d02", 14));
 	CHECK_OK(store_derived_person_alert(dt, t[0].person, a.id));
 	store_timer tm = {.due = T0 + 1000, .seq = 1, .kind = 3};
 	memcpy(tm.person_key, t[0].person, UG_PERSON_KEY_LEN);
 	CHECK_OK(store_derived_timer_put(dt, &tm));
 	CHECK_OK(store_derived_desk_put(dt, "desk-hidden", "cw-desk-member", 0,
-	                                0, true));
+					0, true));
 	CHECK_OK(store_derived_commit(&dt, 3));
 	store_close(&s);
 
@@ -323,14 +326,24 @@ test_sealed_at_rest(void)
 	/* ...and finds no CPR in either form, no body, no agency, recipient,
 	 * caseworker, desk, principal id or rule state. */
 	static const char *const secrets[] = {
-		CPR_A, CPR_B, CPR_C, "240512-9876", BODY_MARK,
-		"ALERTBODY-55e1", "cw-hidden-name", "RULESTATE-9d02",
-		"school-sealcheck", "cw-open-id", "cw-principal-id",
-		"desk-hidden", "cw-desk-member", "rq:rM>}U?@Lns47E1",
+	    CPR_A,
+	    CPR_B,
+	    CPR_C,
+	    "240512-9876",
+	    BODY_MARK,
+	    "ALERTBODY-55e1",
+	    "cw-hidden-name",
+	    "RULESTATE-9d02",
+	    "school-sealcheck",
+	    "cw-open-id",
+	    "cw-principal-id",
+	    "desk-hidden",
+	    "cw-desk-member",
+	    "rq:rM>}U?@Lns47E1",
 	};
 	for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
-		int hits = ut_dir_contains(dir, secrets[i], strlen(secrets[i]),
-		                           NULL);
+		int hits =
+		    ut_dir_contains(dir, secrets[i], strlen(secrets[i]), NULL);
 		if (hits != 0)
 			FAIL("\"%s\" found in %d raw store file(s), first %s",
 			     secrets[i], hits, ut_last_hit);
@@ -338,9 +351,9 @@ test_sealed_at_rest(void)
 	/* Nor a person key, nor an alert id, in any key or value: what
 	 * links a person's records is sealed or hashed per database. */
 	for (int i = 0; i < 3; i++)
-		CHECK_EQ_INT(ut_dir_contains(dir, t[i].person, UG_PERSON_KEY_LEN,
-		                             NULL),
-		             0);
+		CHECK_EQ_INT(
+		    ut_dir_contains(dir, t[i].person, UG_PERSON_KEY_LEN, NULL),
+		    0);
 	CHECK_EQ_INT(ut_dir_contains(dir, a.id, STORE_ALERT_ID_LEN, NULL), 0);
 }
 
@@ -354,7 +367,7 @@ count_only(void *ctx, const store_record *rec)
 
 static ug_err
 count_alerts(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
-             uint32_t deliveries)
+	     uint32_t deliveries)
 {
 	(void)id, (void)body, (void)len, (void)deliveries;
 	(*(int *)ctx)++;
@@ -376,8 +389,8 @@ test_wrong_storage_key(void)
 	uint8_t wrong[UG_KEY_LEN];
 	memcpy(wrong, storage_key, sizeof wrong);
 	wrong[31] ^= 0x80;
-	store_opts opts = {.log_map_mb = 64, .derived_map_mb = 64,
-	                   .storage_key = wrong};
+	store_opts opts = {
+	    .log_map_mb = 64, .derived_map_mb = 64, .storage_key = wrong};
 	ug_diag diag = {0};
 	CHECK_ERR(store_open(&s, dir, &opts, &diag), UG_EDENIED);
 	CHECK(s == NULL);
@@ -411,9 +424,9 @@ raw_env(const char *dir, const char *sub)
 /* Visit every record of db: fn may change the txn (copy, delete). */
 static void
 raw_each(MDB_env *env, const char *db,
-         void (*fn)(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
-                    void *ctx),
-         void *ctx)
+	 void (*fn)(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
+		    void *ctx),
+	 void *ctx)
 {
 	MDB_txn *txn;
 	MDB_dbi dbi;
@@ -428,8 +441,8 @@ raw_each(MDB_env *env, const char *db,
 	} *recs = calloc(64, sizeof *recs);
 	size_t n = 0;
 	MDB_val k, v;
-	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < 64;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	     rc == 0 && n < 64; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size > 64 || v.mv_size > 512)
 			continue;
 		memcpy(recs[n].k, k.mv_data, recs[n].kl = k.mv_size);
@@ -516,8 +529,8 @@ test_forged_principals(void)
 {
 	const char *dir = ut_tmpdir();
 	store *s = open_store(dir, storage_key, 64);
-	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-anna", z85_anna,
-	                             0));
+	CHECK_OK(
+	    store_principal_put(s, STORE_CASEWORKER, "cw-anna", z85_anna, 0));
 	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-x", z85_bo, 6));
 	store_close(&s);
 	/* Swapping the two registrations' values (as an mdb_load would
@@ -530,15 +543,15 @@ test_forged_principals(void)
 	char id[STORE_ID_MAX];
 	uint32_t flags;
 	CHECK_ERR(store_principal_find(s, z85_anna, &kind, id, &flags),
-	          UG_ENOTFOUND);
+		  UG_ENOTFOUND);
 	CHECK_ERR(store_principal_find(s, z85_bo, &kind, id, &flags),
-	          UG_ENOTFOUND);
-	CHECK_ERR(store_principal_flags(s, STORE_CASEWORKER, "cw-anna",
-	                                &flags),
-	          UG_ENOTFOUND);
+		  UG_ENOTFOUND);
+	CHECK_ERR(
+	    store_principal_flags(s, STORE_CASEWORKER, "cw-anna", &flags),
+	    UG_ENOTFOUND);
 	/* Registering again repairs it. */
-	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-anna", z85_anna,
-	                             0));
+	CHECK_OK(
+	    store_principal_put(s, STORE_CASEWORKER, "cw-anna", z85_anna, 0));
 	CHECK_OK(store_principal_find(s, z85_anna, &kind, id, &flags));
 	CHECK_EQ_STR(id, "cw-anna");
 	store_close(&s);
@@ -548,7 +561,7 @@ test_forged_principals(void)
 	raw_each(raw_env(dir, "log"), "principal_id", flip_value, &at);
 	s = open_store(dir, storage_key, 64);
 	CHECK_ERR(store_principal_find(s, z85_anna, &kind, id, &flags),
-	          UG_ENOTFOUND);
+		  UG_ENOTFOUND);
 	store_close(&s);
 }
 
@@ -558,9 +571,9 @@ put_alert_for(store *s, uint8_t n, const char *recipient)
 	char body[64];
 	snprintf(body, sizeof body, "alert %u for %s", n, recipient);
 	store_alert a = {.id = {0, 0, 0, 0, 0, 0, 0, n, 1},
-	                 .recipient = recipient,
-	                 .body = (const uint8_t *)body,
-	                 .body_len = strlen(body)};
+			 .recipient = recipient,
+			 .body = (const uint8_t *)body,
+			 .body_len = strlen(body)};
 	CHECK_OK(store_alerts_put(s, &a, 1));
 	CHECK(a.created);
 }
@@ -583,8 +596,8 @@ test_forged_queue_and_alerts(void)
 	raw_each(raw_env(dir, "log"), "queue", move_queue, prefix);
 	s = open_store(dir, storage_key, 64);
 	int anna = 0, bo = 0;
-	CHECK_OK(store_alerts_open(s, "cw-anna", NULL, 10, count_alerts,
-	                           &anna));
+	CHECK_OK(
+	    store_alerts_open(s, "cw-anna", NULL, 10, count_alerts, &anna));
 	CHECK_OK(store_alerts_open(s, "cw-bo", NULL, 10, count_alerts, &bo));
 	/* Whoever the prefix belongs to, nobody receives what was moved in:
 	 * one keeps their own, the other has nothing left. */
@@ -612,7 +625,7 @@ test_forged_queue_and_alerts(void)
 		s = open_store(dir2, storage_key, 64);
 		int got = 0;
 		CHECK_OK(store_alerts_open(s, "cw-carl", NULL, 10,
-		                           count_alerts, &got));
+					   count_alerts, &got));
 		CHECK_EQ_INT(got, 0);
 		uint8_t id[STORE_ALERT_ID_LEN] = {0, 0, 0, 0, 0, 0, 0, n, 1};
 		bool open = false;
@@ -620,7 +633,7 @@ test_forged_queue_and_alerts(void)
 		uint32_t esc;
 		if (at == 30)
 			CHECK_ERR(store_alert_state(s, id, &open, r, &esc),
-			          UG_ENOTFOUND);
+				  UG_ENOTFOUND);
 		CHECK(store_alert_get(s, id, count_alerts, &got, &open) !=
 		      UG_OK);
 		CHECK_EQ_INT(got, 0);
@@ -640,7 +653,8 @@ static ug_err
 collect_id(void *ctx, const uint8_t *id)
 {
 	uint8_t *out = ctx;
-	memcpy(out + 1 + out[0]++ * STORE_ALERT_ID_LEN, id, STORE_ALERT_ID_LEN);
+	memcpy(out + 1 + out[0]++ * STORE_ALERT_ID_LEN, id,
+	       STORE_ALERT_ID_LEN);
 	return UG_OK;
 }
 
@@ -661,8 +675,8 @@ test_person_lists_ordered(void)
 		CHECK_OK(store_derived_index(t, pa, at[i], 100 - i));
 	CHECK_OK(store_derived_index(t, pb, T0, 1));
 	uint8_t ids[3][STORE_ALERT_ID_LEN] = {{0, 0, 0, 0, 0, 0, 0, 9, 2},
-	                                      {0, 0, 0, 0, 0, 0, 0, 3, 7},
-	                                      {0, 0, 0, 0, 0, 0, 0, 9, 1}};
+					      {0, 0, 0, 0, 0, 0, 0, 3, 7},
+					      {0, 0, 0, 0, 0, 0, 0, 9, 1}};
 	for (int i = 0; i < 3; i++)
 		CHECK_OK(store_derived_person_alert(t, pa, ids[i]));
 	CHECK_OK(store_derived_commit(&t, 6));
@@ -678,7 +692,7 @@ test_person_lists_ordered(void)
 	CHECK_EQ_MEM(got + 1, ids[1], STORE_ALERT_ID_LEN);
 	CHECK_EQ_MEM(got + 1 + STORE_ALERT_ID_LEN, ids[2], STORE_ALERT_ID_LEN);
 	CHECK_EQ_MEM(got + 1 + 2 * STORE_ALERT_ID_LEN, ids[0],
-	             STORE_ALERT_ID_LEN);
+		     STORE_ALERT_ID_LEN);
 	store_close(&s);
 
 	/* A person index entry moved under another person does not open:
@@ -713,8 +727,9 @@ test_old_format_refused(void)
 	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	store *s = NULL;
-	store_opts opts = {.log_map_mb = 64, .derived_map_mb = 64,
-	                   .storage_key = storage_key};
+	store_opts opts = {.log_map_mb = 64,
+			   .derived_map_mb = 64,
+			   .storage_key = storage_key};
 	ug_diag diag = {0};
 	CHECK_ERR(store_open(&s, dir, &opts, &diag), UG_EMALFORMED);
 	CHECK(s == NULL);
@@ -727,20 +742,144 @@ test_old_format_refused(void)
 	env = raw_env(dir2, "log");
 	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-	uint8_t three[4] = {0, 0, 0, 3};
+	uint8_t four[4] = {0, 0, 0, 4};
 	key = (MDB_val){6, "format"};
-	val = (MDB_val){4, three};
+	val = (MDB_val){4, four};
 	CHECK_EQ_INT(mdb_put(txn, dbi, &key, &val, 0), 0);
 	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	CHECK_ERR(store_open(&s, dir2, &opts, &diag), UG_EMALFORMED);
-	CHECK(strstr(diag.reason, "format 3") != NULL);
+	CHECK(strstr(diag.reason, "format 4") != NULL);
+}
+
+/* The raw ids entries of a store: their keys, in order. */
+static size_t
+raw_ids_keys(const char *dir, uint8_t (*keys)[STORE_IDS_KEY_MAX], size_t *lens,
+	     size_t max)
+{
+	MDB_env *env = raw_env(dir, "log");
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	CHECK_EQ_INT(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, "ids", 0, &dbi), 0);
+	CHECK_EQ_INT(mdb_cursor_open(txn, dbi, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, n ? MDB_NEXT : MDB_FIRST) == 0 &&
+	       n < max) {
+		CHECK(k.mv_size <= STORE_IDS_KEY_MAX);
+		memcpy(keys[n], k.mv_data, k.mv_size);
+		lens[n++] = k.mv_size;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
+}
+
+static void
+test_ids_keys_follow_time(void)
+{
+	/* Ids that begin with the occurrence time land in that order, so a
+	 * batch of them fills neighbouring pages; the rest is hashed. */
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	tevent t[3];
+	make_event(&t[0], 300, "school-a", CPR_A);
+	make_event(&t[1], 100, "school-a", CPR_A);
+	make_event(&t[2], 200, "school-a", CPR_B);
+	CHECK_OK(append(s, t, 3));
+	store_close(&s);
+	uint8_t keys[4][STORE_IDS_KEY_MAX];
+	size_t lens[4];
+	CHECK_EQ_INT(raw_ids_keys(dir, keys, lens, 4), 3);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ_INT(lens[i], STORE_IDS_KEY_MAX);
+		CHECK(memcmp(keys[i], t[(i + 1) % 3].id, STORE_IDS_PREFIX) ==
+		      0);
+		/* Not the id's own tail: a keyed hash of the whole id. */
+		CHECK(memcmp(keys[i] + STORE_IDS_PREFIX,
+			     t[0].id + STORE_IDS_PREFIX, 8) != 0);
+	}
+}
+
+static void
+test_format_2_upgraded(void)
+{
+	/* A format 2 store keyed its ids by the hash alone. Make one: an
+	 * event whose entry sits under the old key, format 2 recorded. */
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	tevent t[2];
+	make_event(&t[0], 7, "school-a", CPR_A);
+	CHECK_OK(append(s, t, 1));
+	uint64_t seq = t[0].ev.seq;
+	uint8_t newk[STORE_IDS_KEY_MAX], oldk[STORE_IDS_KEY_MAX];
+	size_t newlen = store__ids_key(s, t[0].id, false, newk);
+	size_t oldlen = store__ids_key(s, t[0].id, true, oldk);
+	CHECK_EQ_INT(oldlen, STORE_IDS_LEGACY_LEN);
+	uint8_t plain[9 + 8], sealed[sizeof plain + UG_SEAL_OVERHEAD];
+	ug_put_be64(plain, seq);
+	plain[8] = 8;
+	memcpy(plain + 9, "school-a", 8);
+	store__seal(s, oldk, oldlen, plain, sizeof plain, sealed);
+	store_close(&s);
+
+	MDB_env *env = raw_env(dir, "log");
+	MDB_txn *txn;
+	MDB_dbi ids, meta;
+	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, "ids", 0, &ids), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	MDB_val key = {newlen, newk}, val;
+	CHECK_EQ_INT(mdb_del(txn, ids, &key, NULL), 0);
+	key = (MDB_val){oldlen, oldk};
+	val = (MDB_val){sizeof sealed, sealed};
+	CHECK_EQ_INT(mdb_put(txn, ids, &key, &val, 0), 0);
+	uint8_t two[4] = {0, 0, 0, 2};
+	key = (MDB_val){6, "format"};
+	val = (MDB_val){4, two};
+	CHECK_EQ_INT(mdb_put(txn, meta, &key, &val, 0), 0);
+	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	/* Opened: upgraded to 3, the old entry still counts. */
+	s = open_store(dir, storage_key, 64);
+	CHECK(s->ids_legacy);
+	char agency[STORE_ID_MAX];
+	uint64_t found = 0;
+	CHECK_OK(store_event_id_get(s, t[0].id, &found, agency));
+	CHECK_EQ_INT(found, seq);
+	CHECK_EQ_STR(agency, "school-a");
+	make_event(&t[0], 7, "school-a", CPR_A);
+	make_event(&t[1], 8, "school-a", CPR_A);
+	CHECK_OK(append(s, t, 2));
+	CHECK_EQ_INT(t[0].ev.status, STORE_DUPLICATE);
+	CHECK_EQ_INT(t[0].ev.seq, seq);
+	CHECK_EQ_INT(t[1].ev.status, STORE_NEW);
+	make_event(&t[0], 7, "school-b", CPR_A);
+	CHECK_OK(append(s, t, 1));
+	CHECK_EQ_INT(t[0].ev.status, STORE_CONFLICT);
+	store_close(&s);
+	uint8_t keys[4][STORE_IDS_KEY_MAX];
+	size_t lens[4];
+	CHECK_EQ_INT(raw_ids_keys(dir, keys, lens, 4), 2);
+	CHECK(lens[0] + lens[1] == STORE_IDS_LEGACY_LEN + STORE_IDS_KEY_MAX);
+	env = raw_env(dir, "log");
+	CHECK_EQ_INT(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	key = (MDB_val){6, "format"};
+	CHECK_EQ_INT(mdb_get(txn, meta, &key, &val), 0);
+	CHECK_EQ_INT(ug_get_be32(val.mv_data), 3);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
 }
 
 /* Record an assignment event for cpr: from/to as dates ("" = open). */
 static void
-assign(store *s, unsigned n, const char *cpr, const char *cw,
-       const char *from, const char *to)
+assign(store *s, unsigned n, const char *cpr, const char *cw, const char *from,
+       const char *to)
 {
 	tevent t;
 	make_event(&t, n, "youth-unit", cpr);
@@ -757,7 +896,7 @@ assign(store *s, unsigned n, const char *cpr, const char *cw,
 /* Expect the caseworker on date (NULL = UG_ENOTFOUND). */
 static void
 expect_assigned(store *s, const char *cpr, const char *date, const char *cw,
-                int line)
+		int line)
 {
 	uint8_t person[UG_PERSON_KEY_LEN];
 	ug_person_key(hash_key, cpr, person);
@@ -837,7 +976,8 @@ test_assignment_history_is_bounded(void)
 	store *s = open_store(ut_tmpdir(), storage_key, 64);
 	char cw[12][24], from[12][11], mid[12][11];
 	for (int m = 0; m < 12; m++) {
-		snprintf(cw[m], sizeof cw[m], "cw-month%02u", (unsigned)(m + 1) % 100u);
+		snprintf(cw[m], sizeof cw[m], "cw-month%02u",
+			 (unsigned)(m + 1) % 100u);
 		ug_date_format(ug_days_from_civil(2024, m + 1, 1), from[m]);
 		ug_date_format(ug_days_from_civil(2024, m + 1, 15), mid[m]);
 	}
@@ -866,11 +1006,12 @@ test_principals(void)
 	int kind = 0;
 	char id[STORE_ID_MAX];
 	uint32_t flags = 99;
-	CHECK_ERR(store_principal_find(s, k1, &kind, id, &flags), UG_ENOTFOUND);
+	CHECK_ERR(store_principal_find(s, k1, &kind, id, &flags),
+		  UG_ENOTFOUND);
 	uint32_t types = 1u << 1 | 1u << 7;
 	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-a", k1, types));
 	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-anna", k3,
-	                             STORE_FLAG_DESK));
+				     STORE_FLAG_DESK));
 	CHECK_OK(store_principal_find(s, k1, &kind, id, &flags));
 	CHECK_EQ_INT(kind, STORE_AGENCY);
 	CHECK_EQ_STR(id, "school-a");
@@ -882,15 +1023,17 @@ test_principals(void)
 	CHECK_EQ_STR(id, "cw-anna");
 	CHECK_EQ_INT(flags, STORE_FLAG_DESK);
 	/* Ids are per kind: no caseworker school-a. */
-	CHECK_ERR(store_principal_flags(s, STORE_CASEWORKER, "school-a",
-	                                &flags),
-	          UG_ENOTFOUND);
+	CHECK_ERR(
+	    store_principal_flags(s, STORE_CASEWORKER, "school-a", &flags),
+	    UG_ENOTFOUND);
 	CHECK_ERR(store_principal_flags(s, STORE_AGENCY, "nobody", &flags),
-	          UG_ENOTFOUND);
+		  UG_ENOTFOUND);
 
 	/* Re-registering with a new key revokes the old one. */
-	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-a", k2, 1u << 1));
-	CHECK_ERR(store_principal_find(s, k1, &kind, id, &flags), UG_ENOTFOUND);
+	CHECK_OK(
+	    store_principal_put(s, STORE_AGENCY, "school-a", k2, 1u << 1));
+	CHECK_ERR(store_principal_find(s, k1, &kind, id, &flags),
+		  UG_ENOTFOUND);
 	CHECK_OK(store_principal_find(s, k2, &kind, id, &flags));
 	CHECK_EQ_STR(id, "school-a");
 	CHECK_EQ_INT(flags, 1u << 1);
@@ -903,11 +1046,11 @@ test_principals(void)
 
 	/* Bad arguments. */
 	CHECK_ERR(store_principal_put(s, STORE_AGENCY, "x", "short", 0),
-	          UG_EINVAL);
+		  UG_EINVAL);
 	CHECK_ERR(store_principal_put(s, STORE_AGENCY, "", k1, 0), UG_EINVAL);
 	CHECK_ERR(store_principal_put(s, 3, "x", k1, 0), UG_EINVAL);
 	CHECK_ERR(store_principal_find(s, "short", &kind, id, &flags),
-	          UG_ENOTFOUND);
+		  UG_ENOTFOUND);
 
 	store_stats st;
 	CHECK_OK(store_get_stats(s, &st));
@@ -931,28 +1074,29 @@ test_principal_revoke_and_generation(void)
 	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-a", k1, 2));
 	CHECK_OK(store_principal_generation(s, &g1));
 	CHECK(g1 > g0);
-	CHECK_OK(store_principal_current(s, STORE_AGENCY, "school-a", key,
-	                                 &flags));
+	CHECK_OK(
+	    store_principal_current(s, STORE_AGENCY, "school-a", key, &flags));
 	CHECK_EQ_STR(key, k1);
 	CHECK_EQ_INT(flags, 2);
 	/* A new key: the current one changes, the generation moves. */
 	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-a", k2, 6));
 	CHECK_OK(store_principal_generation(s, &g2));
 	CHECK(g2 > g1);
-	CHECK_OK(store_principal_current(s, STORE_AGENCY, "school-a", key,
-	                                 &flags));
+	CHECK_OK(
+	    store_principal_current(s, STORE_AGENCY, "school-a", key, &flags));
 	CHECK_EQ_STR(key, k2);
 	CHECK_EQ_INT(flags, 6);
 	/* Revoked: nothing current, the key no longer found. */
 	CHECK_OK(store_principal_revoke(s, STORE_AGENCY, "school-a"));
 	CHECK_OK(store_principal_generation(s, &g3));
 	CHECK(g3 > g2);
-	CHECK_ERR(store_principal_current(s, STORE_AGENCY, "school-a", key,
-	                                  &flags),
-	          UG_ENOTFOUND);
-	CHECK_ERR(store_principal_find(s, k2, &kind, id, &flags), UG_ENOTFOUND);
+	CHECK_ERR(
+	    store_principal_current(s, STORE_AGENCY, "school-a", key, &flags),
+	    UG_ENOTFOUND);
+	CHECK_ERR(store_principal_find(s, k2, &kind, id, &flags),
+		  UG_ENOTFOUND);
 	CHECK_ERR(store_principal_revoke(s, STORE_AGENCY, "school-a"),
-	          UG_ENOTFOUND);
+		  UG_ENOTFOUND);
 	CHECK_OK(store_principal_generation(s, &g4));
 	CHECK_EQ_INT(g4, g3);
 	/* The generation record is not a principal. */
@@ -971,7 +1115,7 @@ typedef struct {
 
 static ug_err
 list_alert(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
-           uint32_t deliveries)
+	   uint32_t deliveries)
 {
 	alert_list *l = ctx;
 	if (l->n >= 8 || len >= 64)
@@ -986,7 +1130,7 @@ list_alert(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 
 static void
 make_alert(store_alert *a, uint64_t seq, const char *recipient,
-           const char *body)
+	   const char *body)
 {
 	memset(a, 0, sizeof *a);
 	for (int i = 0; i < 8; i++)
@@ -998,8 +1142,8 @@ make_alert(store_alert *a, uint64_t seq, const char *recipient,
 }
 
 static void
-expect_open(store *s, const char *recipient, const uint8_t *after,
-            size_t max, int n, const char *const *bodies, int line)
+expect_open(store *s, const char *recipient, const uint8_t *after, size_t max,
+	    int n, const char *const *bodies, int line)
 {
 	alert_list l = {0};
 	CHECK_OK(store_alerts_open(s, recipient, after, max, list_alert, &l));
@@ -1037,7 +1181,7 @@ test_alerts(void)
 	CHECK_EQ_INT(a[0].created, false);
 
 	const char *const all_a[] = {"first for a", "second for a",
-	                             "third for a"};
+				     "third for a"};
 	expect_open(s, "cw-a", NULL, SIZE_MAX, 3, all_a, __LINE__);
 	const char *const b[] = {"only for b"};
 	expect_open(s, "cw-b", NULL, SIZE_MAX, 1, b, __LINE__);
@@ -1060,22 +1204,19 @@ test_alerts(void)
 	make_alert(&last, 15, "", "");
 	memcpy(ids[1], last.id, STORE_ALERT_ID_LEN);
 	bool found[2] = {true, true};
-	CHECK_OK(store_alerts_ack(s, "cw-b",
-	                          (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 1,
-	                          found));
+	CHECK_OK(store_alerts_ack(
+	    s, "cw-b", (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 1, found));
 	CHECK_EQ_INT(found[0], false);
 	expect_open(s, "cw-a", NULL, SIZE_MAX, 3, all_a, __LINE__);
-	CHECK_OK(store_alerts_ack(s, "cw-a",
-	                          (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 2,
-	                          found));
+	CHECK_OK(store_alerts_ack(
+	    s, "cw-a", (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 2, found));
 	CHECK_EQ_INT(found[0], true);
 	CHECK_EQ_INT(found[1], false); /* id 15 is cw-b's */
 	expect_open(s, "cw-a", NULL, SIZE_MAX, 2, all_a + 1, __LINE__);
 	expect_open(s, "cw-b", NULL, SIZE_MAX, 1, b, __LINE__);
 	/* Acking again finds nothing. */
-	CHECK_OK(store_alerts_ack(s, "cw-a",
-	                          (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 1,
-	                          found));
+	CHECK_OK(store_alerts_ack(
+	    s, "cw-a", (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 1, found));
 	CHECK_EQ_INT(found[0], false);
 	/* A replayed put after the ack does not reopen it. */
 	make_alert(&a[0], 10, "cw-a", "first for a (replay after ack)");
@@ -1132,9 +1273,9 @@ test_alerts_queued(void)
 	CHECK(!store_alert_queued(s, "cw-a", a[2].id));
 	CHECK(store_alert_queued(s, "cw-ab", a[2].id));
 	bool found;
-	CHECK_OK(store_alerts_ack(s, "cw-a",
-	                          (const uint8_t(*)[STORE_ALERT_ID_LEN])a[0].id,
-	                          1, &found));
+	CHECK_OK(store_alerts_ack(
+	    s, "cw-a", (const uint8_t(*)[STORE_ALERT_ID_LEN])a[0].id, 1,
+	    &found));
 	CHECK(found);
 	CHECK(!store_alert_queued(s, "cw-a", a[0].id));
 	store_close(&s);
@@ -1163,12 +1304,12 @@ test_alert_deliveries(void)
 	memcpy(ids[2], unknown.id, STORE_ALERT_ID_LEN);
 	uint32_t counts[3] = {99, 99, 99};
 	CHECK_OK(store_alerts_delivered(
-		s, (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 3, counts));
+	    s, (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 3, counts));
 	CHECK_EQ_INT(counts[0], 1);
 	CHECK_EQ_INT(counts[1], 1);
 	CHECK_EQ_INT(counts[2], 0);
 	CHECK_OK(store_alerts_delivered(
-		s, (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 1, counts));
+	    s, (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 1, counts));
 	CHECK_EQ_INT(counts[0], 2);
 	store_close(&s);
 
@@ -1186,7 +1327,7 @@ test_alert_deliveries(void)
 	CHECK_OK(store_alerts_put(s, a, 1));
 	CHECK_EQ_INT(a[0].created, false);
 	CHECK_OK(store_alerts_delivered(
-		s, (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 1, counts));
+	    s, (const uint8_t(*)[STORE_ALERT_ID_LEN])ids, 1, counts));
 	CHECK_EQ_INT(counts[0], 3);
 	store_close(&s);
 }
@@ -1239,12 +1380,12 @@ test_derived_state(void)
 	CHECK_EQ_INT(len, 2);
 	CHECK_EQ_MEM(buf, "r2", 2);
 	CHECK_ERR(store_derived_state_get(t, pb, 1, buf, sizeof buf, &len),
-	          UG_ENOTFOUND);
+		  UG_ENOTFOUND);
 	CHECK_ERR(store_derived_state_get(t, pa, 3, buf, sizeof buf, &len),
-	          UG_ENOTFOUND);
+		  UG_ENOTFOUND);
 	/* A buffer too small is refused, not overrun. */
 	CHECK_ERR(store_derived_state_get(t, pa, 1, buf, 4, &len),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 	store_derived_abort(&t);
 	store_stats st;
 	CHECK_OK(store_get_stats(s, &st));
@@ -1259,7 +1400,7 @@ test_derived_state(void)
 	CHECK_EQ_INT(st.last_applied, 0);
 	CHECK_OK(store_derived_begin(s, &t));
 	CHECK_ERR(store_derived_state_get(t, pa, 1, buf, sizeof buf, &len),
-	          UG_ENOTFOUND);
+		  UG_ENOTFOUND);
 	store_derived_abort(&t);
 	store_close(&s);
 	s = open_store(dir, storage_key, 64);
@@ -1335,17 +1476,17 @@ test_stats(void)
 	t[4].ev.assign_from = ug_days_from_civil(2024, 1, 1);
 	t[5].ev.assign_caseworker = NULL;
 	CHECK_OK(append(s, t, 6));
-	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-x",
-	                             "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
-	                             0));
+	CHECK_OK(store_principal_put(
+	    s, STORE_CASEWORKER, "cw-x",
+	    "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", 0));
 	store_alert a[2];
 	make_alert(&a[0], 1, "cw-x", "a");
 	make_alert(&a[1], 2, "cw-x", "b");
 	CHECK_OK(store_alerts_put(s, a, 2));
 	bool found;
-	CHECK_OK(store_alerts_ack(s, "cw-x",
-	                          (const uint8_t(*)[STORE_ALERT_ID_LEN])a[0].id,
-	                          1, &found));
+	CHECK_OK(store_alerts_ack(
+	    s, "cw-x", (const uint8_t(*)[STORE_ALERT_ID_LEN])a[0].id, 1,
+	    &found));
 	CHECK(found);
 	store_dtxn *dt;
 	CHECK_OK(store_derived_begin(s, &dt));
@@ -1415,8 +1556,9 @@ static void
 hubctl_like(const char *dir, int n)
 {
 	/* Another process appends and registers, as hubctl does. */
-	store_opts opts = {.log_map_mb = 64, .derived_map_mb = 64,
-	                   .storage_key = storage_key};
+	store_opts opts = {.log_map_mb = 64,
+			   .derived_map_mb = 64,
+			   .storage_key = storage_key};
 	store *s = NULL;
 	ug_diag diag = {0};
 	if (store_open(&s, dir, &opts, &diag) != UG_OK)
@@ -1427,8 +1569,8 @@ hubctl_like(const char *dir, int n)
 	if (store_append(s, &ev, 1) != UG_OK || ev.status != STORE_NEW)
 		ut_child_exit(11);
 	if (store_principal_put(s, STORE_CASEWORKER, "cw-late",
-	                        "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
-	                        0) != UG_OK)
+				"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
+				0) != UG_OK)
 		ut_child_exit(12);
 	store_close(&s);
 }
@@ -1449,8 +1591,8 @@ test_two_processes(void)
 	int kind;
 	char id[STORE_ID_MAX];
 	uint32_t flags;
-	CHECK_OK(store_principal_find(s, "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
-	                              &kind, id, &flags));
+	CHECK_OK(store_principal_find(
+	    s, "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID", &kind, id, &flags));
 	CHECK_EQ_STR(id, "cw-late");
 	check_stats(s, 3, 3, 3, __LINE__);
 	store_close(&s);
@@ -1460,8 +1602,9 @@ static void
 grow_map(const char *dir, int n)
 {
 	/* Another process opens with a bigger map and fills past our map. */
-	store_opts opts = {.log_map_mb = 16, .derived_map_mb = 64,
-	                   .storage_key = storage_key};
+	store_opts opts = {.log_map_mb = 16,
+			   .derived_map_mb = 64,
+			   .storage_key = storage_key};
 	store *s = NULL;
 	ug_diag diag = {0};
 	if (store_open(&s, dir, &opts, &diag) != UG_OK)
@@ -1472,8 +1615,8 @@ grow_map(const char *dir, int n)
 		tevent t[4];
 		store_event ev[4];
 		for (int i = 0; i < 4; i++) {
-			make_event(&t[i], (unsigned)(n + b * 4 + i), "school-a",
-			           CPR_A);
+			make_event(&t[i], (unsigned)(n + b * 4 + i),
+				   "school-a", CPR_A);
 			ev[i] = t[i].ev;
 			ev[i].body = (const uint8_t *)big;
 			ev[i].body_len = sizeof big;
@@ -1541,17 +1684,19 @@ test_purge_and_erase(void)
 	store_dtxn *t = NULL;
 	CHECK_OK(store_derived_begin(s, &t));
 	for (int i = 0; i < 3; i++)
-		CHECK_OK(store_derived_index(t, ev[i].person, T0, ev[i].ev.seq));
+		CHECK_OK(
+		    store_derived_index(t, ev[i].person, T0, ev[i].ev.seq));
 	CHECK_OK(store_derived_state_put(t, ev[0].person, 0,
-	                                 (const uint8_t *)"profile", 7));
+					 (const uint8_t *)"profile", 7));
 	store_timer tm = {.due = T0 + 1000, .seq = ev[2].ev.seq, .kind = 1};
 	memcpy(tm.person_key, ev[0].person, UG_PERSON_KEY_LEN);
 	CHECK_OK(store_derived_timer_put(t, &tm));
 	uint8_t id1[STORE_ALERT_ID_LEN] = {0, 0, 0, 0, 0, 0, 0, 1, 4};
 	CHECK_OK(store_derived_person_alert(t, ev[0].person, id1));
 	CHECK_OK(store_derived_commit(&t, 3));
-	store_alert al = {.recipient = "cw-anna", .body = (const uint8_t *)"a",
-	                  .body_len = 1};
+	store_alert al = {.recipient = "cw-anna",
+			  .body = (const uint8_t *)"a",
+			  .body_len = 1};
 	memcpy(al.id, id1, sizeof id1);
 	CHECK_OK(store_alerts_put(s, &al, 1));
 	size_t n = 0;
@@ -1592,7 +1737,7 @@ test_purge_and_erase(void)
 	uint8_t buf[16];
 	size_t len;
 	CHECK(store_derived_state_get(t, ev[0].person, 0, buf, sizeof buf,
-	                              &len) == UG_ENOTFOUND);
+				      &len) == UG_ENOTFOUND);
 	store_derived_abort(&t);
 	/* Repeating it finds nothing and fails nothing. */
 	CHECK_OK(store_purge(s, &it, 1, ev[0].person, &c));
@@ -1607,30 +1752,31 @@ test_purge_and_erase(void)
 }
 
 TEST_LIST = {
-	{"append duplicates conflicts", test_append_duplicates_conflicts},
-	{"append failure stores nothing", test_append_failure_stores_nothing},
-	{"log scan", test_log_scan},
-	{"sealed at rest", test_sealed_at_rest},
-	{"wrong storage key", test_wrong_storage_key},
-	{"forged principals", test_forged_principals},
-	{"forged queue and alerts", test_forged_queue_and_alerts},
-	{"person lists ordered", test_person_lists_ordered},
-	{"old format refused", test_old_format_refused},
-	{"assignments", test_assignments},
-	{"assignment planned ahead", test_assignment_planned_ahead},
-	{"assignment history is bounded", test_assignment_history_is_bounded},
-	{"principals", test_principals},
-	{"principal revoke and generation",
-	 test_principal_revoke_and_generation},
-	{"alerts queued", test_alerts_queued},
-	{"alerts", test_alerts},
-	{"alert deliveries", test_alert_deliveries},
-	{"derived state", test_derived_state},
-	{"map full", test_map_full},
-	{"stats", test_stats},
-	{"open errors", test_open_errors},
-	{"two processes", test_two_processes},
-	{"map grown by other process", test_map_grown_by_other_process},
-	{"purge and erase", test_purge_and_erase},
-	{NULL, NULL},
+    {"append duplicates conflicts", test_append_duplicates_conflicts},
+    {"append failure stores nothing", test_append_failure_stores_nothing},
+    {"log scan", test_log_scan},
+    {"sealed at rest", test_sealed_at_rest},
+    {"wrong storage key", test_wrong_storage_key},
+    {"forged principals", test_forged_principals},
+    {"forged queue and alerts", test_forged_queue_and_alerts},
+    {"person lists ordered", test_person_lists_ordered},
+    {"old format refused", test_old_format_refused},
+    {"ids keys follow time", test_ids_keys_follow_time},
+    {"format 2 upgraded", test_format_2_upgraded},
+    {"assignments", test_assignments},
+    {"assignment planned ahead", test_assignment_planned_ahead},
+    {"assignment history is bounded", test_assignment_history_is_bounded},
+    {"principals", test_principals},
+    {"principal revoke and generation", test_principal_revoke_and_generation},
+    {"alerts queued", test_alerts_queued},
+    {"alerts", test_alerts},
+    {"alert deliveries", test_alert_deliveries},
+    {"derived state", test_derived_state},
+    {"map full", test_map_full},
+    {"stats", test_stats},
+    {"open errors", test_open_errors},
+    {"two processes", test_two_processes},
+    {"map grown by other process", test_map_grown_by_other_process},
+    {"purge and erase", test_purge_and_erase},
+    {NULL, NULL},
 };
