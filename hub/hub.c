@@ -477,6 +477,11 @@ hub_run(hub *h)
 		log_err("HUB-WRITER", "cannot start the writer thread");
 		return 1;
 	}
+	if (hub__flusher_start(h) != UG_OK) {
+		log_err("HUB-WRITER", "cannot start the flusher thread");
+		hub__writer_stop(h);
+		return 1;
+	}
 	/* The four sockets, the writer's signal, then the metrics
 	 * endpoint's, if it is on. */
 	zmq_pollitem_t items[5 + HUB_METRICS_POLL_MAX] = {
@@ -500,6 +505,7 @@ hub_run(hub *h)
 				zmq_strerror(errno));
 			hub__ingest_end(h, true);
 			hub__writer_stop(h);
+			hub__flusher_stop(h);
 			return 1;
 		}
 		/* Registrations first: a key revoked by hubctl is refused
@@ -539,6 +545,7 @@ hub_run(hub *h)
 	 * replays little. */
 	hub__ingest_end(h, true);
 	hub__writer_stop(h);
+	hub__flusher_stop(h);
 	while (hub__apply(h, 4096) > 0)
 		;
 	hub__delivery_flush(h);

@@ -1,6 +1,6 @@
 /*
- * Internals shared by the hub module: the hub struct and the parts' entry points.
- * Everything runs on the one loop thread, so nothing here locks.
+ * Internals shared by the hub module: the hub struct and the parts' entry
+ * points. Everything runs on the one loop thread, so nothing here locks.
  */
 #ifndef UG_HUB_INT_H
 #define UG_HUB_INT_H
@@ -16,10 +16,10 @@
 #include "proto/wire.h"
 #include "store/store.h"
 
-#define HUB_WINDOW_MAX 256       /* most alerts in flight per session */
-#define HUB_PRINCIPAL_CACHE 512  /* hash slots; a miss reads the store */
-#define HUB_ROUTING_ID_MAX 256   /* ZMTP allows routing ids up to 255 */
-#define HUB_PENDING_COUNTS 4096  /* delivery counts not yet written */
+#define HUB_WINDOW_MAX	    256	 /* most alerts in flight per session */
+#define HUB_PRINCIPAL_CACHE 512	 /* hash slots; a miss reads the store */
+#define HUB_ROUTING_ID_MAX  256	 /* ZMTP allows routing ids up to 255 */
+#define HUB_PENDING_COUNTS  4096 /* delivery counts not yet written */
 
 /*
  * A caseworker client that said Hello on the delivery socket. The routing
@@ -76,15 +76,16 @@ struct hub {
 	void *ingest, *delivery, *zap;
 	store *store;
 	ug_keys *keys;
-	rules_config rules;       /* thresholds, calendars, recipients */
-	char rules_path[512];     /* reloaded on SIGHUP */
-	char clock_path[512];     /* injectable clock for tests; "" = system */
-	int64_t now;              /* hub clock, ms, read once per loop turn */
+	rules_config rules;   /* thresholds, calendars, recipients */
+	char rules_path[512]; /* reloaded on SIGHUP */
+	char clock_path[512]; /* injectable clock for tests; "" = system */
+	int64_t now;	      /* hub clock, ms, read once per loop turn */
 	long batch_max;
 	struct hub_ingest_batch *batch; /* batch_max frames, reused */
 	store_event *batch_events;
 	size_t batch_frames, batch_stored; /* the batch with the writer */
-	struct hub_writer *writer;         /* writer.c */
+	struct hub_writer *writer;	   /* writer.c */
+	struct hub_flusher *flusher;	   /* flusher.c */
 	/* Counters reported in the log at stop and in HUB-STATS lines. */
 	uint64_t accepted, duplicates, rejected, zap_refused, zap_admitted;
 	uint64_t alerts_raised, alerts_delivered, alerts_acked;
@@ -113,7 +114,7 @@ struct hub {
 	struct hub_gateway *gateway; /* web sessions (gateway.c) */
 	int64_t next_maintain, next_catchup, next_stats, next_pump;
 	struct hub_metrics *metrics; /* metrics.c */
-	struct hub_ops *ops;         /* ops_alerts.c */
+	struct hub_ops *ops;	     /* ops_alerts.c */
 };
 
 /* zap.c: answer every pending ZAP request on h->zap. */
@@ -124,7 +125,7 @@ void hub__zap_handle(hub *h);
  * registered as `kind` with that key: false once revoked or replaced.
  * *flags receives the current flags (event types, desk). */
 bool hub__sender_current(hub *h, int kind, const void *zmq_frame,
-                         const char **id, uint32_t *flags);
+			 const char **id, uint32_t *flags);
 /* Notice registrations changed by hubctl (cheap; once per loop turn). */
 void hub__principals_refresh(hub *h);
 
@@ -135,6 +136,12 @@ void hub__ingest_begin(hub *h);
 /* ingest.c: once the writer is done (wait: block until it is), send the
  * batch's acks; true when a batch was finished. */
 bool hub__ingest_end(hub *h, bool wait);
+
+/* flusher.c: the thread that flushes derived state to disk now and then;
+ * stopped before the store is closed. */
+typedef struct hub_flusher hub_flusher;
+ug_err hub__flusher_start(hub *h);
+void hub__flusher_stop(hub *h);
 
 /* writer.c: the thread that commits event batches (store_append). */
 typedef struct hub_writer hub_writer;
@@ -164,7 +171,7 @@ bool hub__load_rules(hub *h, ug_diag *diag);
 
 /* deliver.c: answer a frame on the delivery socket with a Result. */
 void hub__delivery_answer(hub *h, const void *routing, size_t routing_len,
-                          uint32_t request_id, int code, const char *reason);
+			  uint32_t request_id, int code, const char *reason);
 
 /* routing.c: what an alert says of itself (its body, unsealed): the young
  * person, the title and due date; *found false for an unknown alert. */
@@ -181,7 +188,7 @@ void hub__close_notices(hub *h, const uint8_t *id);
 
 /* action.c: record a caseworker's Action in the log; answers a Result. */
 void hub__action(hub *h, const void *routing, size_t routing_len,
-                 const char *caseworker, const wire_action *a);
+		 const char *caseworker, const wire_action *a);
 
 /* deliver.c */
 void hub__delivery_recv(hub *h);
@@ -197,12 +204,12 @@ void hub__delivery_tick(hub *h);
  * open for them or their desk. On a store error the ack is kept and
  * retried every tick. */
 ug_err hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
-                         const char *note, bool *found);
+			 const char *note, bool *found);
 /* Write the delivery counts kept in memory (at stop, and every tick). */
 void hub__delivery_flush(hub *h);
 /* Send one frame to a delivery peer; false if it did not go (errno). */
 bool hub__delivery_send(hub *h, const void *routing, size_t routing_len,
-                        int kind, const void *msg);
+			int kind, const void *msg);
 
 /* session.c: the session table and the connection events that end it. */
 ug_err hub__sessions_open(hub *h, ug_diag *diag);
@@ -212,14 +219,13 @@ void hub__sessions_close(hub *h);
 void hub__sessions_events(hub *h);
 /* The session of this connection, or NULL. A session whose routing id now
  * arrives from another connection or caseworker is ended, not reused. */
-hub_session *hub__session_find(hub *h, const void *routing,
-                               size_t routing_len, int fd,
-                               const char *caseworker);
+hub_session *hub__session_find(hub *h, const void *routing, size_t routing_len,
+			       int fd, const char *caseworker);
 /* A new session; NULL (and a logged reason in *why) when the table or the
  * caseworker's share of it is full, or the connection is already gone. */
 hub_session *hub__session_new(hub *h, const void *routing, size_t routing_len,
-                              int fd, const char *caseworker,
-                              const char *key, const char **why);
+			      int fd, const char *caseworker, const char *key,
+			      const char **why);
 void hub__session_end(hub *h, hub_session *s, const char *why);
 /* Member of the duty desk today (hubctl --desk, or DeskMembership). */
 bool hub__is_desk_member(hub *h, const char *caseworker);
@@ -227,7 +233,7 @@ bool hub__is_desk_member(hub *h, const char *caseworker);
 /* query.c: answer a caseworker's Query (open alerts, a timeline), only
  * about persons assigned to them or their desk, and audit it. */
 void hub__query(hub *h, const void *routing, size_t routing_len,
-                const char *caseworker, const wire_query *q);
+		const char *caseworker, const wire_query *q);
 /* query.c: whether the caseworker may ask another query now (token
  * bucket of query_rate per second, query_burst at once). */
 bool hub__query_allowed(hub *h, const char *caseworker);

@@ -454,8 +454,15 @@ store_maintain(store *s)
 	if (dead)
 		log_notice("STORE-READERS", "cleared %d stale reader slots",
 			   dead);
+}
+
+void
+store_derived_flush(store *s)
+{
 	/* Bounds what an OS crash can cost the derived state: at most the
-	 * interval since the last flush is replayed from the log. */
+	 * interval since the last flush is replayed from the log. Only an
+	 * fdatasync of the file for an environment without MDB_WRITEMAP:
+	 * no state of the environment is touched. */
 	mdb_env_sync(s->derived_env, 1);
 }
 

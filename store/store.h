@@ -31,23 +31,26 @@
 
 #define STORE_EVENT_ID_LEN 16
 #define STORE_ALERT_ID_LEN 9
-#define STORE_ID_MAX 64
+#define STORE_ID_MAX	   64
 
 typedef struct store store;
 
 typedef struct {
-	size_t log_map_mb;          /* map size of log/ (default 16384) */
-	size_t derived_map_mb;      /* map size of derived/ (default 8192) */
+	size_t log_map_mb;	    /* map size of log/ (default 16384) */
+	size_t derived_map_mb;	    /* map size of derived/ (default 8192) */
 	const uint8_t *storage_key; /* borrowed; must outlive the store */
 } store_opts;
 
 /* Open (creating if needed) the store in dir. Clears stale readers. */
 ug_err store_open(store **out, const char *dir, const store_opts *opts,
-                  ug_diag *diag);
+		  ug_diag *diag);
 /* Close; accepts NULL. Derived state is flushed to disk first. */
 void store_close(store **s);
-/* Timer work: clear stale reader slots, flush derived state to disk. */
+/* Timer work: clear stale reader slots. */
 void store_maintain(store *s);
+/* Write derived state's dirty pages to disk (an fdatasync): safe from any
+ * thread, beside a transaction in another. */
+void store_derived_flush(store *s);
 
 /* ---- the durable log ---- */
 
@@ -56,19 +59,19 @@ enum { STORE_NEW = 1, STORE_DUPLICATE = 2, STORE_CONFLICT = 3 };
 /* One event to append. Inputs are borrowed for the call. */
 typedef struct {
 	const uint8_t *event_id;   /* STORE_EVENT_ID_LEN bytes */
-	const char *agency;        /* authenticated sender */
-	uint32_t type;             /* EventType */
+	const char *agency;	   /* authenticated sender */
+	uint32_t type;		   /* EventType */
 	const uint8_t *person_key; /* UG_PERSON_KEY_LEN, NULL if anonymous */
-	int64_t received_at;       /* ms */
-	const uint8_t *body;       /* the envelope as received; sealed here */
+	int64_t received_at;	   /* ms */
+	const uint8_t *body;	   /* the envelope as received; sealed here */
 	size_t body_len;
 	/* For a ContactAssignment: the assignment to record, else NULL. */
 	const char *assign_caseworker;
 	int32_t assign_from, assign_to; /* days; assign_to 0 = open */
-	int assign_role;                /* STORE_ROLE_* */
+	int assign_role;		/* STORE_ROLE_* */
 	/* Results, set by store_append. */
-	int status;                /* STORE_NEW / _DUPLICATE / _CONFLICT */
-	uint64_t seq;              /* log sequence (the stored one for dups) */
+	int status;   /* STORE_NEW / _DUPLICATE / _CONFLICT */
+	uint64_t seq; /* log sequence (the stored one for dups) */
 } store_event;
 
 /*
@@ -79,14 +82,15 @@ typedef struct {
  * other LMDB errors (logged).
  */
 ug_err store_append(store *s, store_event *events, size_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Who stored an event id (the agency) under which sequence, without
  * writing anything; UG_ENOTFOUND if the id was never stored. */
 ug_err store_event_id_get(store *s, const uint8_t *event_id, uint64_t *seq,
-                          char agency[STORE_ID_MAX]);
+			  char agency[STORE_ID_MAX]);
 
-/* An event read back from the log; pointers live until the callback returns. */
+/* An event read back from the log; pointers live until the callback returns.
+ */
 typedef struct {
 	uint64_t seq;
 	uint32_t type;
@@ -129,7 +133,7 @@ typedef ug_err (*store_record_fn)(void *ctx, const store_record *rec);
  *   earlier in the same scan.
  */
 ug_err store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
-                      void *ctx, uint64_t *next);
+		      void *ctx, uint64_t *next);
 
 /* Highest sequence in the log, 0 when empty. */
 ug_err store_log_last(store *s, uint64_t *last);
@@ -139,40 +143,40 @@ enum { STORE_ROLE_CONTACT = 0, STORE_ROLE_GUIDANCE = 1 };
 /* The caseworker in a role (contact person, guidance counsellor) for a
  * person on `today` (days), or UG_ENOTFOUND. */
 ug_err store_assignment_role(store *s, const uint8_t *person_key, int role,
-                             int32_t today, char caseworker[STORE_ID_MAX]);
+			     int32_t today, char caseworker[STORE_ID_MAX]);
 /* The contact person on `today`, or UG_ENOTFOUND. */
 ug_err store_assignment_get(store *s, const uint8_t *person_key, int32_t today,
-                            char caseworker[STORE_ID_MAX]);
+			    char caseworker[STORE_ID_MAX]);
 
 /* ---- principals: who may connect ---- */
 
 enum { STORE_AGENCY = 1, STORE_CASEWORKER = 2 };
 #define STORE_FLAG_DESK 1u /* caseworker flag: member of the duty desk */
 /* 2u is STORE_FLAG_GATEWAY (store_password.h). */
-#define STORE_FLAG_OPS 4u  /* caseworker flag: receives operational alerts */
+#define STORE_FLAG_OPS 4u /* caseworker flag: receives operational alerts */
 
 /* Register (or re-register) a public key as an agency or a caseworker.
  * For an agency, flags is a bit mask of permitted event types (1 << type);
  * for a caseworker, STORE_FLAG_DESK and/or STORE_FLAG_OPS, or 0.
  * Replaces the id's earlier key. */
 ug_err store_principal_put(store *s, int kind, const char *id,
-                           const char *public_z85, uint32_t flags);
+			   const char *public_z85, uint32_t flags);
 /* Look a Z85 public key up: UG_ENOTFOUND if unregistered. */
 ug_err store_principal_find(store *s, const char *public_z85, int *kind,
-                            char id[STORE_ID_MAX], uint32_t *flags);
+			    char id[STORE_ID_MAX], uint32_t *flags);
 /* Look an id up: its flags. */
 ug_err store_principal_flags(store *s, int kind, const char *id,
-                             uint32_t *flags);
+			     uint32_t *flags);
 /* The id's currently registered key and flags; UG_ENOTFOUND if none. */
 ug_err store_principal_current(store *s, int kind, const char *id,
-                               char public_z85[41], uint32_t *flags);
+			       char public_z85[41], uint32_t *flags);
 typedef ug_err (*store_principal_fn)(void *ctx, const char *id,
-                                     uint32_t flags);
+				     uint32_t flags);
 /* Every current registration of `kind` (both of its records agreeing), in
  * no particular order. fn runs inside a read txn: it must not write to the
  * log environment; an error from it stops the walk and is returned. */
 ug_err store_principal_list(store *s, int kind, store_principal_fn fn,
-                            void *ctx);
+			    void *ctx);
 /* Remove the id's registration: its key is refused from then on. */
 ug_err store_principal_revoke(store *s, int kind, const char *id);
 /* A counter every registration and revocation raises, so a running hub
@@ -184,54 +188,53 @@ ug_err store_principal_generation(store *s, uint64_t *gen);
 typedef struct {
 	uint8_t id[STORE_ALERT_ID_LEN]; /* raising seq (big-endian) + rule */
 	const char *recipient;
-	const uint8_t *body;            /* the Alert message; sealed here */
+	const uint8_t *body; /* the Alert message; sealed here */
 	size_t body_len;
-	bool created;                   /* result: false if it existed */
+	bool created; /* result: false if it existed */
 } store_alert;
 
 /* Store new alerts in one synchronous transaction; an existing id is left
  * as it is (replays are idempotent). */
 ug_err store_alerts_put(store *s, store_alert *alerts, size_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Mark alerts acknowledged in one synchronous transaction. For each id not
  * open for `recipient` the matching found[i] is false. */
 ug_err store_alerts_ack(store *s, const char *recipient,
-                        const uint8_t (*ids)[STORE_ALERT_ID_LEN], size_t n,
-                        bool *found) __attribute__((warn_unused_result));
+			const uint8_t (*ids)[STORE_ALERT_ID_LEN], size_t n,
+			bool *found) __attribute__((warn_unused_result));
 
 typedef ug_err (*store_alert_fn)(void *ctx, const uint8_t *id,
-                                 const uint8_t *body, size_t len,
-                                 uint32_t deliveries);
+				 const uint8_t *body, size_t len,
+				 uint32_t deliveries);
 /* Open alerts for a recipient in queue order (by raising sequence, the
  * alerts of one event in a fixed order of the store's own), starting
  * after `after` (NULL: from the first), at most max. A queue entry or
  * alert that does not open, or is not addressed to this recipient, is
  * skipped and logged STORE-FORGED: never passed to fn. */
-ug_err store_alerts_open(store *s, const char *recipient,
-                         const uint8_t *after, size_t max, store_alert_fn fn,
-                         void *ctx);
+ug_err store_alerts_open(store *s, const char *recipient, const uint8_t *after,
+			 size_t max, store_alert_fn fn, void *ctx);
 typedef ug_err (*store_alert_id_fn)(void *ctx, const uint8_t *id);
 /* The ids queued for a recipient (open alerts) in queue order after
  * `after` (NULL: from the first), at most max; the queue entries and the
  * alerts' heads are checked as for store_alerts_open, the bodies are not
  * unsealed. */
 ug_err store_alerts_queued(store *s, const char *recipient,
-                           const uint8_t *after, size_t max,
-                           store_alert_id_fn fn, void *ctx);
+			   const uint8_t *after, size_t max,
+			   store_alert_id_fn fn, void *ctx);
 /* Whether an alert is still queued (open) for this recipient. */
 bool store_alert_queued(store *s, const char *recipient, const uint8_t *id);
 /* Count one more delivery of each alert, in one synchronous transaction;
  * deliveries[i] receives the new count (0 if the alert is unknown). */
 ug_err store_alerts_delivered(store *s,
-                              const uint8_t (*ids)[STORE_ALERT_ID_LEN],
-                              size_t n, uint32_t *deliveries)
-	__attribute__((warn_unused_result));
+			      const uint8_t (*ids)[STORE_ALERT_ID_LEN],
+			      size_t n, uint32_t *deliveries)
+    __attribute__((warn_unused_result));
 /* One alert by id, whatever its state: fn gets the body (valid during the
  * call) and *open says whether it still waits for an acknowledgement.
  * UG_EMALFORMED (logged STORE-FORGED) if it does not open. */
 ug_err store_alert_get(store *s, const uint8_t *id, store_alert_fn fn,
-                       void *ctx, bool *open);
+		       void *ctx, bool *open);
 /* Count open alerts for a recipient. */
 ug_err store_alerts_count(store *s, const char *recipient, size_t *open);
 
@@ -245,16 +248,16 @@ ug_err store_derived_begin(store *s, store_dtxn **out);
 uint64_t store_derived_last_applied(store *s);
 /* Add seq to the person's index, ordered by occurred_at. */
 ug_err store_derived_index(store_dtxn *t, const uint8_t *person_key,
-                           int64_t occurred_at, uint64_t seq);
+			   int64_t occurred_at, uint64_t seq);
 /* Read a rule's sealed state for a person into buf: UG_ENOTFOUND if none. */
 ug_err store_derived_state_get(store_dtxn *t, const uint8_t *person_key,
-                               uint8_t rule, uint8_t *buf, size_t cap,
-                               size_t *len);
+			       uint8_t rule, uint8_t *buf, size_t cap,
+			       size_t *len);
 ug_err store_derived_state_put(store_dtxn *t, const uint8_t *person_key,
-                               uint8_t rule, const uint8_t *buf, size_t len);
+			       uint8_t rule, const uint8_t *buf, size_t len);
 /* Commit (without fsync) and record last_applied; consumes *t. */
 ug_err store_derived_commit(store_dtxn **t, uint64_t last_applied)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 void store_derived_abort(store_dtxn **t);
 /* Throw the derived state away (it will be rebuilt from the log). */
 ug_err store_derived_reset(store *s);
@@ -267,9 +270,9 @@ ug_err store_derived_schema_check(store *s, uint32_t schema, bool *reset);
 
 /* A stored timer; the hub's scheduler fires it at `due` (hub clock). */
 typedef struct {
-	int64_t due;       /* ms */
-	uint64_t seq;      /* the log entry that started it */
-	uint8_t kind;      /* the hub's timer kind */
+	int64_t due;  /* ms */
+	uint64_t seq; /* the log entry that started it */
+	uint8_t kind; /* the hub's timer kind */
 	uint8_t person_key[UG_PERSON_KEY_LEN];
 } store_timer;
 
@@ -278,45 +281,45 @@ ug_err store_derived_timer_put(store_dtxn *t, const store_timer *timer);
 /* Take up to max timers due at or before now out of the store, into out;
  * *n receives the count. They are gone when the derived txn commits. */
 ug_err store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
-                                size_t max, size_t *n);
+				size_t max, size_t *n);
 /* Earliest due timer, or UG_ENOTFOUND. */
 ug_err store_next_timer(store *s, int64_t *due);
 
 /* Remember that an alert concerns a person (for reassignment, timelines). */
 ug_err store_derived_person_alert(store_dtxn *t, const uint8_t *person_key,
-                                  const uint8_t *alert_id);
+				  const uint8_t *alert_id);
 typedef ug_err (*store_id_fn)(void *ctx, const uint8_t *id);
 /* The person's alert ids, oldest first. */
-ug_err store_person_alerts(store *s, const uint8_t *person_key,
-                           store_id_fn fn, void *ctx);
+ug_err store_person_alerts(store *s, const uint8_t *person_key, store_id_fn fn,
+			   void *ctx);
 /* The person's log sequences (their timeline), in time order. */
 typedef ug_err (*store_seq_fn)(void *ctx, uint64_t seq);
 ug_err store_person_events(store *s, const uint8_t *person_key,
-                           store_seq_fn fn, void *ctx);
+			   store_seq_fn fn, void *ctx);
 /* Read one log entry by sequence (fn as for store_log_scan). */
 ug_err store_log_get(store *s, uint64_t seq, store_record_fn fn, void *ctx);
 
 /* Desk membership from DeskMembership events: days, to 0 = open. */
 ug_err store_derived_desk_put(store_dtxn *t, const char *desk,
-                              const char *caseworker, int32_t from,
-                              int32_t to, bool team_lead);
+			      const char *caseworker, int32_t from, int32_t to,
+			      bool team_lead);
 /* Is caseworker on desk on `today`; lead (may be NULL) says team lead. */
 bool store_desk_member(store *s, const char *desk, const char *caseworker,
-                       int32_t today, bool *lead);
+		       int32_t today, bool *lead);
 /* The desk's team lead on `today`, or UG_ENOTFOUND. */
 ug_err store_desk_lead(store *s, const char *desk, int32_t today,
-                       char lead[STORE_ID_MAX]);
+		       char lead[STORE_ID_MAX]);
 
 /* An alert's delivery state: open (not acked), its recipient and how often
  * it was escalated. UG_ENOTFOUND if there is no such alert. */
 ug_err store_alert_state(store *s, const uint8_t *id, bool *open,
-                         char recipient[STORE_ID_MAX], uint32_t *escalations);
+			 char recipient[STORE_ID_MAX], uint32_t *escalations);
 /* Move an open alert to another recipient (reassignment, escalation) in
  * one synchronous transaction; escalation counts when `escalate`. An alert
  * already acked is left alone (*moved false). */
 ug_err store_alert_reroute(store *s, const uint8_t *id, const char *recipient,
-                           bool escalate, bool *moved)
-	__attribute__((warn_unused_result));
+			   bool escalate, bool *moved)
+    __attribute__((warn_unused_result));
 
 /* ---- the audit trail (store_audit.c) ----
  *
@@ -328,36 +331,36 @@ ug_err store_alert_reroute(store *s, const uint8_t *id, const char *recipient,
  * and a person key or an alert id, never a CPR. */
 
 #define STORE_AUDIT_CHECKPOINT_EVERY 1000
-#define STORE_AUDIT_KEY_MAX 41    /* a Z85 key and its NUL */
-#define STORE_AUDIT_ACTION_MAX 32
-#define STORE_AUDIT_RESULT_MAX 16
-#define STORE_AUDIT_DETAIL_MAX 256
-#define STORE_AUDIT_HASH_LEN 32   /* BLAKE2b-256 */
-#define STORE_AUDIT_QUEUE_MAX 4096
+#define STORE_AUDIT_KEY_MAX	     41 /* a Z85 key and its NUL */
+#define STORE_AUDIT_ACTION_MAX	     32
+#define STORE_AUDIT_RESULT_MAX	     16
+#define STORE_AUDIT_DETAIL_MAX	     256
+#define STORE_AUDIT_HASH_LEN	     32 /* BLAKE2b-256 */
+#define STORE_AUDIT_QUEUE_MAX	     4096
 
 /* One record to write; borrowed for the call. Longer strings are cut. */
 typedef struct {
-	int64_t at;                /* ms, hub clock */
-	const char *actor;         /* principal id, "hub", "hubctl:USER" */
-	const char *key;           /* Z85 key the actor used, or NULL */
-	const char *action;        /* "deliver", "timeline", "register"... */
-	const char *result;        /* "ok", "denied", "refused"... or NULL */
+	int64_t at;		   /* ms, hub clock */
+	const char *actor;	   /* principal id, "hub", "hubctl:USER" */
+	const char *key;	   /* Z85 key the actor used, or NULL */
+	const char *action;	   /* "deliver", "timeline", "register"... */
+	const char *result;	   /* "ok", "denied", "refused"... or NULL */
 	const uint8_t *person_key; /* UG_PERSON_KEY_LEN, or NULL */
-	const char *detail;        /* alert id, ids, a note; never a CPR */
+	const char *detail;	   /* alert id, ids, a note; never a CPR */
 } store_audit_entry;
 
 /* Append one record in its own synchronous transaction (after any queued
  * ones): key and result empty. */
 ug_err store_audit_append(store *s, int64_t at, const char *actor,
-                          const char *action, const uint8_t *person_key,
-                          const char *detail)
-	__attribute__((warn_unused_result));
+			  const char *action, const uint8_t *person_key,
+			  const char *detail)
+    __attribute__((warn_unused_result));
 /* Append the queued records, then these n, in one synchronous
  * transaction, and sign a checkpoint at every multiple of the signer's
  * interval they pass. On failure nothing is written and the queue is
  * kept. */
 ug_err store_audit_write(store *s, const store_audit_entry *e, size_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Keep a record in memory for the next store_audit_flush (or write): no
  * I/O, for the hot path. Beyond STORE_AUDIT_QUEUE_MAX records are
  * counted and dropped, and the count is written as a record of its own. */
@@ -368,12 +371,11 @@ ug_err store_audit_flush(store *s) __attribute__((warn_unused_result));
 /* Sign checkpoints with this Ed25519 secret key (libsodium's 64-byte
  * form; borrowed, must outlive the store or the next call), at least
  * every `every` records. NULL: no checkpoints are written. */
-void store_audit_signer(store *s, const uint8_t *sign_secret,
-                        uint64_t every);
+void store_audit_signer(store *s, const uint8_t *sign_secret, uint64_t every);
 /* Write queued records, then sign a checkpoint of the chain's head
  * unless one covers it already. UG_EINVAL without a signer. */
 ug_err store_audit_checkpoint(store *s, int64_t at)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Number of audit records. */
 ug_err store_audit_count(store *s, uint64_t *n);
 
@@ -392,8 +394,7 @@ typedef struct {
 typedef ug_err (*store_audit_fn)(void *ctx, const store_audit_record *r);
 /* Call fn for every record from seq `from` on, in order; a record that
  * does not open stops the scan with UG_EMALFORMED (verify says more). */
-ug_err store_audit_scan(store *s, uint64_t from, store_audit_fn fn,
-                        void *ctx);
+ug_err store_audit_scan(store *s, uint64_t from, store_audit_fn fn, void *ctx);
 
 /* What store_audit_verify found. broken_seq is the first record (in
  * sequence order) at which something is wrong, 0 when intact; problem
@@ -408,7 +409,7 @@ typedef struct {
  * Returns UG_OK when it could look (intact or not: see out), else an
  * error reading the store. */
 ug_err store_audit_verify(store *s, const uint8_t *sign_public,
-                          store_audit_report *out);
+			  store_audit_report *out);
 
 /* ---- the lifecycle of personal data (store_lifecycle.c) ---- */
 
@@ -446,14 +447,13 @@ typedef struct {
  * store_dtxn open.
  */
 ug_err store_purge(store *s, const store_purge_item *items, size_t n,
-                   const uint8_t *erase_person, store_purge_counts *out)
-	__attribute__((warn_unused_result));
+		   const uint8_t *erase_person, store_purge_counts *out)
+    __attribute__((warn_unused_result));
 
 /* The ids of the alerts record seq raised (whatever their state), in id
  * order; fn is called after the store's read txn ends, so it may call any
  * store function. */
-ug_err store_alerts_raised(store *s, uint64_t seq, store_id_fn fn,
-                           void *ctx);
+ug_err store_alerts_raised(store *s, uint64_t seq, store_id_fn fn, void *ctx);
 
 /* ---- statistics ---- */
 
@@ -462,7 +462,7 @@ typedef struct {
 	uint64_t event_ids, assignments, principals;
 	uint64_t alerts, alerts_open;
 	uint64_t person_index_entries, timers, audit_records;
-	uint64_t log_bytes, derived_bytes;  /* pages in use x page size */
+	uint64_t log_bytes, derived_bytes; /* pages in use x page size */
 	uint64_t log_map_bytes, derived_map_bytes;
 	/* Reader slots in use (the high-water mark of the reader table) and
 	 * the table's size. */
@@ -476,10 +476,10 @@ ug_err store_get_stats(store *s, store_stats *out);
 
 /* What a backup holds, read back from the copy itself. */
 typedef struct {
-	store_stats stats;        /* of the copy: last_seq, log_events... */
+	store_stats stats;	  /* of the copy: last_seq, log_events... */
 	store_audit_report audit; /* the copy's chain (if verified) */
-	bool audit_verified;      /* a sign_public key was given */
-	uint32_t format;          /* the log's store format number */
+	bool audit_verified;	  /* a sign_public key was given */
+	uint32_t format;	  /* the log's store format number */
 } store_backup_info;
 
 /* Hot, compacting copy of derived/ then log/ (so the copy's derived state
@@ -489,11 +489,11 @@ typedef struct {
  * read into out and its audit chain verified against sign_public (32
  * bytes, or NULL: not verified). Safe while hubd runs. */
 ug_err store_backup(store *s, const char *dir, const store_opts *opts,
-                    const uint8_t *sign_public, store_backup_info *out,
-                    ug_diag *diag) __attribute__((warn_unused_result));
+		    const uint8_t *sign_public, store_backup_info *out,
+		    ug_diag *diag) __attribute__((warn_unused_result));
 /* Copy a backup's two data files into data_dir, which must be missing or
  * empty (else UG_EEXISTS, nothing written); no store is opened here. */
 ug_err store_restore(const char *from, const char *data_dir, ug_diag *diag)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif
