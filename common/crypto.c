@@ -3,28 +3,39 @@
 
 #include <pthread.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 
 /*
- * Nonces for ug_seal: 16 random bytes drawn once per process (and again
- * in a forked child) followed by a 64-bit counter. XChaCha20-Poly1305's
- * 24-byte nonce leaves room for both, so every nonce under a key stays
- * unique without asking the kernel for randomness per value: that system
- * call (or the getpid() libsodium's own generator makes per call to
- * notice a fork) cost a tenth of the hub's CPU at full ingest.
+ * Nonces for ug_seal are wholly random: 24 bytes from the kernel each, as
+ * XChaCha20-Poly1305 is made for. They are drawn NONCE_POOL bytes at a
+ * time into a pool per thread, not one system call per value (that cost a
+ * tenth of the hub's CPU at full ingest). A counter would be as unique,
+ * but it stands in the clear at the head of every sealed value and puts
+ * the store's records in the order they were written, which links records
+ * across databases that the keyed hashes keep apart. A forked child drops
+ * the pool it inherited, so it never repeats its parent's nonces.
  */
-static uint8_t nonce_prefix[16];
-static _Atomic uint64_t nonce_counter;
-static atomic_bool nonce_ready;
+#define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define NONCE_POOL  (128 * NONCE_BYTES)
+static _Thread_local uint8_t nonce_pool[NONCE_POOL];
+static _Thread_local size_t nonce_used = NONCE_POOL;
 
 static void
-nonce_reseed(void)
+nonce_pool_drop(void)
 {
-	randombytes_buf(nonce_prefix, sizeof nonce_prefix);
-	atomic_store(&nonce_counter, 0);
-	atomic_store(&nonce_ready, true);
+	nonce_used = NONCE_POOL;
+}
+
+static void
+nonce_next(uint8_t out[NONCE_BYTES])
+{
+	if (nonce_used == NONCE_POOL) {
+		randombytes_buf(nonce_pool, sizeof nonce_pool);
+		nonce_used = 0;
+	}
+	memcpy(out, nonce_pool + nonce_used, NONCE_BYTES);
+	nonce_used += NONCE_BYTES;
 }
 
 ug_err
@@ -33,8 +44,7 @@ ug_crypto_init(void)
 	static bool registered;
 	if (sodium_init() < 0)
 		return UG_EIO;
-	nonce_reseed();
-	if (!registered && pthread_atfork(NULL, NULL, nonce_reseed) != 0)
+	if (!registered && pthread_atfork(NULL, NULL, nonce_pool_drop) != 0)
 		return UG_EIO;
 	registered = true;
 	return UG_OK;
@@ -66,16 +76,7 @@ ug_seal(const uint8_t key[UG_KEY_LEN], const void *ad, size_t adlen,
 	const void *plain, size_t len, uint8_t *out)
 {
 	uint8_t *nonce = out;
-	if (atomic_load(&nonce_ready)) {
-		memcpy(nonce, nonce_prefix, sizeof nonce_prefix);
-		uint64_t n = atomic_fetch_add(&nonce_counter, 1);
-		memcpy(nonce + sizeof nonce_prefix, &n, sizeof n);
-	} else {
-		/* Before ug_crypto_init: a wholly random nonce, never a
-		 * prefix of zeros another process might share. */
-		randombytes_buf(nonce,
-				crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-	}
+	nonce_next(nonce);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
 	    out + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, plain,
 	    len, ad, adlen, NULL, nonce, key);

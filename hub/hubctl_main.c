@@ -234,6 +234,10 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 	                   c->keys->storage_key};
 	err = store_open(&c->store, ug_config_get(cfg, "data_dir"), &opts,
 	                 diag);
+	if (err == UG_OK && store_upgraded(c->store))
+		fprintf(stderr, "hubctl: STORE-UPGRADED store format 2 "
+		                "upgraded to 3 in place (event-id index keys); "
+		                "nothing else changed\n");
 	if (err == UG_OK)
 		hubctl_audit_signer(c->store, c->keys);
 	return err;

@@ -13,6 +13,7 @@
  *              | agency | 0 | flags | person_key[16] | body_len BE32 |
  *              envelope | zero padding to 64 bytes)
  *   ids        event_id[0..8] | H(event_id)[16] -> sealed(seq BE64 | agency)
+ *              (H'(event_id)[24] when bytes 0-7 are not a time)
  *              (format 2 stores: also H(event_id)[16] alone, "ids_legacy")
  *   assign     H(person_key | role)[16] -> sealed(count | entries)
  *   principal, principal_id: see store_principal.c
@@ -29,14 +30,14 @@
  *   timer, palerts, desk: see store_rules.c
  *
  * What stays in the clear, and why: log sequences (the log is appended and
- * replayed in order), an event id's first 8 bytes (PROTOCOL.md asks for
- * the occurrence time there, so that the synced ids index appends), the
- * queue's raising sequence under a recipient hash (delivery order), a timer's
- * due time (the scheduler takes the earliest), and per hashed key the number
- * of records (a pseudonym has N events). Every sealed value binds its record
- * key as additional data (alerts also their id, queue entries their
- * recipient's hash): a value copied or moved under another key does not open,
- * is refused and reported STORE-FORGED.
+ * replayed in order), an event id's first 8 bytes when they read as a
+ * time (PROTOCOL.md asks for the occurrence time there, so that the synced
+ * ids index appends), the queue's raising sequence under a recipient hash
+ * (delivery order), a timer's due time (the scheduler takes the earliest), and
+ * per hashed key the number of records (a pseudonym has N events). Every
+ * sealed value binds its record key as additional data (alerts also their id,
+ * queue entries their recipient's hash): a value copied or moved under another
+ * key does not open, is refused and reported STORE-FORGED.
  */
 #include "store/store.h"
 
@@ -288,6 +289,7 @@ upgrade_old_ids(store *s, MDB_txn *txn)
 		rc = mdb_txn_commit(txn);
 	else
 		mdb_txn_abort(txn);
+	s->upgraded = rc == 0;
 	if (rc == 0)
 		log_notice("STORE-UPGRADED",
 			   "store format %d upgraded to %d in place (event-id "
@@ -335,6 +337,16 @@ check_log_format(store *s, ug_diag *diag)
 		err = store__map_err(rc, "record store format");
 	} else if (rc != 0) {
 		err = store__map_err(rc, "read store format");
+	} else if (fv.mv_size == 4 &&
+		   ug_get_be32(fv.mv_data) > STORE_LOG_FORMAT) {
+		ug_diag_set(
+		    diag, "log",
+		    "store format %u was written by a newer hub; this "
+		    "one reads formats %d and %d: run the version that "
+		    "wrote it (see OPERATIONS.md, \"Store format\")",
+		    ug_get_be32(fv.mv_data), STORE_LOG_FORMAT_OLD_IDS,
+		    STORE_LOG_FORMAT);
+		err = UG_EMALFORMED;
 	} else if (fv.mv_size != 4 ||
 		   (ug_get_be32(fv.mv_data) != STORE_LOG_FORMAT &&
 		    ug_get_be32(fv.mv_data) != STORE_LOG_FORMAT_OLD_IDS)) {
@@ -426,6 +438,12 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 fail:
 	store_close(&s);
 	return err;
+}
+
+bool
+store_upgraded(const store *s)
+{
+	return s->upgraded;
 }
 
 void
@@ -583,8 +601,14 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
  * the id's first 8 bytes as sent, then a keyed hash of the whole id: with
  * ids that begin with the occurrence time (PROTOCOL.md) a batch's entries
  * land on a few neighbouring pages, where a hash alone put each on a random
- * page of a tree of millions, every one written and fdatasync'd. */
-#define IDS_PLAIN (8 + 1 + STORE_ID_MAX)
+ * page of a tree of millions, every one written and fdatasync'd. The hub
+ * cannot check that those bytes are the time, so it keeps them in the
+ * clear only when they read as one (ms since the epoch, 2000 to 2100):
+ * anything else an agency put there — random bytes, or a CPR against the
+ * protocol's rule — is hashed with the rest. */
+#define IDS_PLAIN     (8 + 1 + STORE_ID_MAX)
+#define IDS_TIME_FROM INT64_C(946684800000)  /* 2000-01-01 */
+#define IDS_TIME_TO   INT64_C(4102444800000) /* 2100-01-01 */
 
 size_t
 store__ids_key(const store *s, const uint8_t *event_id, bool legacy,
@@ -594,6 +618,12 @@ store__ids_key(const store *s, const uint8_t *event_id, bool legacy,
 		store__hash(s, TAG_IDS, event_id, STORE_EVENT_ID_LEN, NULL, 0,
 			    out, STORE_IDS_LEGACY_LEN);
 		return STORE_IDS_LEGACY_LEN;
+	}
+	uint64_t t = ug_get_be64(event_id);
+	if (t < (uint64_t)IDS_TIME_FROM || t >= (uint64_t)IDS_TIME_TO) {
+		store__hash(s, TAG_IDS_UNTIMED, event_id, STORE_EVENT_ID_LEN,
+			    NULL, 0, out, STORE_IDS_KEY_MAX);
+		return STORE_IDS_KEY_MAX;
 	}
 	memcpy(out, event_id, STORE_IDS_PREFIX);
 	store__hash(s, TAG_IDS, event_id, STORE_EVENT_ID_LEN, NULL, 0,

@@ -44,6 +44,9 @@ typedef struct {
 /* Open (creating if needed) the store in dir. Clears stale readers. */
 ug_err store_open(store **out, const char *dir, const store_opts *opts,
 		  ug_diag *diag);
+/* True when this store_open upgraded the store's format in place (format 2
+ * to 3, docs/OPERATIONS.md "Store format"); it logged STORE-UPGRADED. */
+bool store_upgraded(const store *s);
 /* Close; accepts NULL. Derived state is flushed to disk first. */
 void store_close(store **s);
 /* Timer work: clear stale reader slots. */

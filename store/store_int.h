@@ -58,6 +58,7 @@ struct store {
 	/* Upgraded from format 2: some ids entries are under the hash alone.
 	 */
 	bool ids_legacy;
+	bool upgraded;	  /* by this open */
 	uint8_t *scratch; /* STORE_SEAL_MAX + overhead: sealing buffer */
 };
 
@@ -90,6 +91,7 @@ enum store__tag {
 	TAG_PALERTS_ID,
 	TAG_DESK,
 	TAG_DESK_MEMBER,
+	TAG_IDS_UNTIMED, /* ids whose first 8 bytes are not a time */
 };
 
 /* out = BLAKE2b(index_key, tag | a | b) truncated to outlen (1..32). */

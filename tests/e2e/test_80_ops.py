@@ -219,3 +219,50 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     left = [str(f) for f in dest.rglob("*") if not f.is_dir()]
     assert left == []
     assert not doc.exists()
+
+
+def test_a_format_2_store_is_upgraded_once_and_keeps_its_event_ids(
+        make_hub):
+    """OPERATIONS.md "Store format": the first hubctl (or hubd) to open a
+    format 2 store upgrades it to 3 and says so once; the event ids stored
+    before still count."""
+    import re
+
+    hub = make_hub()
+    cprs = hubtest.CprGen(8101).take(3)
+    hub.cprs.update(cprs)
+    envs = [hubtest.envelope("school-a", c, salt=f"format-{i}")
+            for i, c in enumerate(cprs)]
+    with hubtest.IngestClient(hub, "school-a") as client:
+        first = [client.ack_for(hubtest.frame(e)) for e in envs]
+    assert [a.status for a in first] == [hubtest.ACCEPTED] * 3, first
+    hub.stop()
+
+    # Record format 2 in log/meta, as a hub of the older version left it.
+    log = str(hub.data_dir / "log")
+    dump = subprocess.run(["mdb_dump", "-s", "meta", log], check=True,
+                          capture_output=True, text=True).stdout
+    older, n = re.subn(r"\n 666f726d6174\n 00000003\n",
+                       "\n 666f726d6174\n 00000002\n", dump)
+    assert n == 1, dump
+    subprocess.run(["mdb_load", "-s", "meta", log], input=older, text=True,
+                   check=True, capture_output=True)
+
+    upgraded = hub.hubctl("stats", "--json")
+    assert "hubctl: STORE-UPGRADED store format 2 upgraded to 3" in \
+        upgraded.stderr, upgraded.stderr
+    again = hub.hubctl("stats", "--json")
+    assert "STORE-UPGRADED" not in again.stderr
+    meta = subprocess.run(["mdb_dump", "-p", "-s", "meta", log], check=True,
+                          capture_output=True, text=True).stdout
+    assert "ids_legacy" in meta
+
+    hub.start()
+    with hubtest.IngestClient(hub, "school-a") as client:
+        resent = [client.ack_for(hubtest.frame(e)) for e in envs]
+        fresh = client.ack_for(hubtest.frame(hubtest.envelope(
+            "school-a", cprs[0], salt="format-new")))
+    assert [a.status for a in resent] == [hubtest.DUPLICATE] * 3, resent
+    assert [a.sequence for a in resent] == [a.sequence for a in first]
+    assert fresh.status == hubtest.ACCEPTED
+    assert "STORE-UPGRADED" not in hub.current_log()

@@ -785,23 +785,44 @@ test_ids_keys_follow_time(void)
 	 * batch of them fills neighbouring pages; the rest is hashed. */
 	const char *dir = ut_tmpdir();
 	store *s = open_store(dir, storage_key, 64);
-	tevent t[3];
+	tevent t[4];
 	make_event(&t[0], 300, "school-a", CPR_A);
 	make_event(&t[1], 100, "school-a", CPR_A);
 	make_event(&t[2], 200, "school-a", CPR_B);
-	CHECK_OK(append(s, t, 3));
+	for (int i = 0; i < 3; i++)
+		ug_put_be64(t[i].id, (uint64_t)(T0 + 1000 * (i == 0 ? 3 : i)));
+	/* Bytes that are not a time (here a CPR's digits, against the
+	 * protocol's rule) are hashed with the rest, never kept. */
+	make_event(&t[3], 400, "school-a", CPR_B);
+	memcpy(t[3].id, CPR_B, 8);
+	CHECK_OK(append(s, t, 4));
 	store_close(&s);
-	uint8_t keys[4][STORE_IDS_KEY_MAX];
-	size_t lens[4];
-	CHECK_EQ_INT(raw_ids_keys(dir, keys, lens, 4), 3);
-	for (int i = 0; i < 3; i++) {
+	uint8_t keys[5][STORE_IDS_KEY_MAX];
+	size_t lens[5];
+	CHECK_EQ_INT(raw_ids_keys(dir, keys, lens, 5), 4);
+	int timed = 0;
+	for (int i = 0; i < 4; i++) {
 		CHECK_EQ_INT(lens[i], STORE_IDS_KEY_MAX);
-		CHECK(memcmp(keys[i], t[(i + 1) % 3].id, STORE_IDS_PREFIX) ==
-		      0);
-		/* Not the id's own tail: a keyed hash of the whole id. */
-		CHECK(memcmp(keys[i] + STORE_IDS_PREFIX,
-			     t[0].id + STORE_IDS_PREFIX, 8) != 0);
+		for (size_t at = 0; at + 4 <= lens[i]; at++)
+			CHECK(memcmp(keys[i] + at, CPR_B, 4) != 0);
+		for (int e = 0; e < 3; e++) {
+			if (memcmp(keys[i], t[e].id, STORE_IDS_PREFIX) != 0)
+				continue;
+			/* In time order (the untimed key may sort anywhere),
+			 * then a keyed hash of the whole id, not its tail. */
+			CHECK(memcmp(keys[i] + STORE_IDS_PREFIX,
+				     t[e].id + STORE_IDS_PREFIX, 8) != 0);
+			timed++;
+		}
 	}
+	CHECK_EQ_INT(timed, 3);
+	/* The three timed keys in the order of their times: 1, 2, 3 s. */
+	int order[3], k = 0;
+	for (int i = 0; i < 4 && k < 3; i++)
+		for (int e = 0; e < 3; e++)
+			if (memcmp(keys[i], t[e].id, STORE_IDS_PREFIX) == 0)
+				order[k++] = e;
+	CHECK(k == 3 && order[0] == 1 && order[1] == 2 && order[2] == 0);
 }
 
 static void
@@ -847,6 +868,7 @@ test_format_2_upgraded(void)
 	/* Opened: upgraded to 3, the old entry still counts. */
 	s = open_store(dir, storage_key, 64);
 	CHECK(s->ids_legacy);
+	CHECK(store_upgraded(s));
 	char agency[STORE_ID_MAX];
 	uint64_t found = 0;
 	CHECK_OK(store_event_id_get(s, t[0].id, &found, agency));
@@ -874,6 +896,10 @@ test_format_2_upgraded(void)
 	CHECK_EQ_INT(ug_get_be32(val.mv_data), 3);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
+	/* Once: the next open finds format 3 and upgrades nothing. */
+	s = open_store(dir, storage_key, 64);
+	CHECK(s->ids_legacy && !store_upgraded(s));
+	store_close(&s);
 }
 
 /* Record an assignment event for cpr: from/to as dates ("" = open). */
