@@ -111,7 +111,8 @@ static const char usage[] =
 	"                            safe while hubd runs. Exit 0 written, 1 failed\n"
 	"  restore DIR               copy a backup into the empty data_dir and\n"
 	"                            check it against its manifest (hubd\n"
-	"                            stopped). Exit 0 restored, 1 failed\n"
+	"                            stopped). Exit 0 restored, 1 failed (what\n"
+	"                            it copied is taken back)\n"
 	"  report --year YYYY --out FILE.html\n"
 	"                            the annual status on the strategy's goals\n"
 	"                            (or --from DATE --to DATE instead of\n"
@@ -802,6 +803,7 @@ main(int argc, char **argv)
 		/* nothing restored: no store to open */
 	} else {
 		ctl c = {0};
+		bool restoring = strcmp(cmd, "restore") == 0;
 		if (open_ctl(&c, cfg, &diag) != UG_OK) {
 			rc = fail("cannot open the hub's keys and store", &diag);
 		} else if (audit) {
@@ -841,6 +843,14 @@ main(int argc, char **argv)
 			rc = cmd_stats(&c);
 		}
 		close_ctl(&c);
+		/* A restore that does not open or does not match leaves
+		 * data_dir as empty as it found it, ready for another try. */
+		if (restoring && rc != 0) {
+			store_restore_undo(ug_config_get(cfg, "data_dir"));
+			fprintf(stderr, "hubctl: restore: nothing restored; "
+			                "%s is empty again\n",
+			        ug_config_get(cfg, "data_dir"));
+		}
 	}
 	ug_config_destroy(&cfg);
 	return rc;

@@ -498,5 +498,8 @@ ug_err store_backup(store *s, const char *dir, const store_opts *opts,
  * empty (else UG_EEXISTS, nothing written); no store is opened here. */
 ug_err store_restore(const char *from, const char *data_dir, ug_diag *diag)
     __attribute__((warn_unused_result));
+/* Take back what store_restore put into data_dir (which it found empty):
+ * for a restore whose store then does not open or does not match. */
+void store_restore_undo(const char *data_dir);
 
 #endif

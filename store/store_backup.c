@@ -28,14 +28,14 @@ require_empty(const char *path, ug_diag *diag)
 		if (errno == ENOENT)
 			return UG_OK;
 		ug_diag_set(diag, path, "cannot read %s: %s", path,
-		            strerror(errno));
+			    strerror(errno));
 		return UG_EIO;
 	}
 	struct dirent *e;
 	bool empty = true;
 	while (empty && (e = readdir(d)))
 		empty = strcmp(e->d_name, ".") == 0 ||
-		        strcmp(e->d_name, "..") == 0;
+			strcmp(e->d_name, "..") == 0;
 	closedir(d);
 	if (!empty) {
 		ug_diag_set(diag, path, "%s is not empty", path);
@@ -49,7 +49,7 @@ make_dir(const char *path, ug_diag *diag)
 {
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 		ug_diag_set(diag, path, "cannot create %s: %s", path,
-		            strerror(errno));
+			    strerror(errno));
 		return UG_EIO;
 	}
 	return UG_OK;
@@ -67,8 +67,7 @@ drop_lock(const char *dir, const char *env)
 
 ug_err
 store_backup(store *s, const char *dir, const store_opts *opts,
-             const uint8_t *sign_public, store_backup_info *out,
-             ug_diag *diag)
+	     const uint8_t *sign_public, store_backup_info *out, ug_diag *diag)
 {
 	memset(out, 0, sizeof *out);
 	ug_err err = require_empty(dir, diag);
@@ -84,7 +83,7 @@ store_backup(store *s, const char *dir, const store_opts *opts,
 		int rc = mdb_env_copy2(from[i], path, MDB_CP_COMPACT);
 		if (rc != 0) {
 			ug_diag_set(diag, envs[i], "copy of %s/ failed: %s",
-			            envs[i], mdb_strerror(rc));
+				    envs[i], mdb_strerror(rc));
 			return store__map_err(rc, "backup copy");
 		}
 		snprintf(path, sizeof path, "%s/%s/data.mdb", dir, envs[i]);
@@ -125,7 +124,7 @@ copy_file(const char *from, const char *to, ug_diag *diag)
 	int in = open(from, O_RDONLY | O_CLOEXEC);
 	if (in < 0) {
 		ug_diag_set(diag, from, "cannot open %s: %s", from,
-		            strerror(errno));
+			    strerror(errno));
 		return errno == ENOENT ? UG_ENOTFOUND : UG_EIO;
 	}
 	int outfd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -134,7 +133,8 @@ copy_file(const char *from, const char *to, ug_diag *diag)
 	ssize_t n = 0;
 	while (err == UG_OK && (n = read(in, buf, sizeof buf)) > 0)
 		for (ssize_t done = 0; err == UG_OK && done < n;) {
-			ssize_t w = write(outfd, buf + done, (size_t)(n - done));
+			ssize_t w =
+			    write(outfd, buf + done, (size_t)(n - done));
 			if (w < 0)
 				err = UG_EIO;
 			else
@@ -144,7 +144,7 @@ copy_file(const char *from, const char *to, ug_diag *diag)
 		err = UG_EIO;
 	if (err != UG_OK)
 		ug_diag_set(diag, to, "cannot write %s: %s", to,
-		            strerror(errno));
+			    strerror(errno));
 	if (outfd >= 0)
 		close(outfd);
 	close(in);
@@ -159,7 +159,7 @@ store_restore(const char *from, const char *data_dir, ug_diag *diag)
 		return err;
 	if (ug_mkdir_p(data_dir) != 0) {
 		ug_diag_set(diag, data_dir, "cannot create %s: %s", data_dir,
-		            strerror(errno));
+			    strerror(errno));
 		return UG_EIO;
 	}
 	char src[600], dst[600];
@@ -172,4 +172,20 @@ store_restore(const char *from, const char *data_dir, ug_diag *diag)
 			err = copy_file(src, dst, diag);
 	}
 	return err;
+}
+
+void
+store_restore_undo(const char *data_dir)
+{
+	static const char *const files[] = {"data.mdb", "lock.mdb"};
+	char path[600];
+	for (size_t i = 0; i < 2; i++) {
+		for (size_t f = 0; f < 2; f++) {
+			snprintf(path, sizeof path, "%s/%s/%s", data_dir,
+				 envs[i], files[f]);
+			unlink(path);
+		}
+		snprintf(path, sizeof path, "%s/%s", data_dir, envs[i]);
+		rmdir(path);
+	}
 }

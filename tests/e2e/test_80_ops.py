@@ -142,6 +142,22 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
     hub.data_dir = tmp_path / "restored" / "data"
     hub.conf.write_text(hub.conf.read_text().replace(
         f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+    # With another hub key the copy does not open: nothing is left
+    # behind, and the right key can restore into the same data_dir.
+    other_keys = tmp_path / "other-keys"
+    hub.hubctl("keygen", "--keys_dir", str(other_keys), "hub", config=False)
+    other_conf = tmp_path / "other-hubd.conf"
+    other_conf.write_text(hub.conf.read_text().replace(
+        f"keys_dir = {hub.keys_dir}", f"keys_dir = {other_keys}"))
+    wrong = subprocess.run([hubtest.binary("hubctl"), "restore", "--config",
+                            str(other_conf), str(backup)],
+                           capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 1, wrong.stdout + wrong.stderr
+    assert "does not open this store" in wrong.stderr, wrong.stderr
+    assert "nothing restored" in wrong.stderr, wrong.stderr
+    assert not hub.data_dir.exists() or \
+        not any(p.is_file() for p in hub.data_dir.rglob("*")), \
+        list(hub.data_dir.rglob("*"))
     hub.hubctl("restore", str(backup))
     # Not into a directory that holds anything.
     refused = hub.hubctl("restore", str(backup), check=False)
