@@ -8,7 +8,6 @@
  * It touches nothing but store_derived_flush, which is an fdatasync and
  * safe beside the loop's transactions.
  */
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
@@ -18,32 +17,29 @@
 #define HUB_FLUSH_MS 5000
 
 struct hub_flusher {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	hub_worker t;
 	store *store;
-	bool quit;
 };
 
 static void *
 flusher_main(void *arg)
 {
 	hub_flusher *f = arg;
-	pthread_mutex_lock(&f->mu);
-	while (!f->quit) {
+	pthread_mutex_lock(&f->t.mu);
+	while (!f->t.quit) {
 		struct timespec due;
 		clock_gettime(CLOCK_MONOTONIC, &due);
 		due.tv_sec += HUB_FLUSH_MS / 1000;
-		while (!f->quit &&
-		       pthread_cond_timedwait(&f->cv, &f->mu, &due) == 0)
+		while (!f->t.quit &&
+		       pthread_cond_timedwait(&f->t.cv, &f->t.mu, &due) == 0)
 			;
-		if (f->quit)
+		if (f->t.quit)
 			break;
-		pthread_mutex_unlock(&f->mu);
+		pthread_mutex_unlock(&f->t.mu);
 		store_derived_flush(f->store);
-		pthread_mutex_lock(&f->mu);
+		pthread_mutex_lock(&f->t.mu);
 	}
-	pthread_mutex_unlock(&f->mu);
+	pthread_mutex_unlock(&f->t.mu);
 	return NULL;
 }
 
@@ -54,15 +50,7 @@ hub__flusher_start(hub *h)
 	if (!f)
 		return UG_ENOMEM;
 	f->store = h->store;
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_mutex_init(&f->mu, NULL);
-	pthread_cond_init(&f->cv, &attr);
-	pthread_condattr_destroy(&attr);
-	if (pthread_create(&f->thread, NULL, flusher_main, f) != 0) {
-		pthread_mutex_destroy(&f->mu);
-		pthread_cond_destroy(&f->cv);
+	if (hub__worker_start(&f->t, flusher_main, f) != UG_OK) {
 		free(f);
 		return UG_EIO;
 	}
@@ -76,13 +64,7 @@ hub__flusher_stop(hub *h)
 	hub_flusher *f = h->flusher;
 	if (!f)
 		return;
-	pthread_mutex_lock(&f->mu);
-	f->quit = true;
-	pthread_cond_signal(&f->cv);
-	pthread_mutex_unlock(&f->mu);
-	pthread_join(f->thread, NULL);
-	pthread_mutex_destroy(&f->mu);
-	pthread_cond_destroy(&f->cv);
+	hub__worker_stop(&f->t);
 	free(f);
 	h->flusher = NULL;
 }

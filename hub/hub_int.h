@@ -5,6 +5,7 @@
 #ifndef UG_HUB_INT_H
 #define UG_HUB_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -136,6 +137,18 @@ void hub__ingest_begin(hub *h);
 /* ingest.c: once the writer is done (wait: block until it is), send the
  * batch's acks; true when a batch was finished. */
 bool hub__ingest_end(hub *h, bool wait);
+
+/* worker.c: what the writer and the flusher threads share — the lock and
+ * condition their owner signals them with, and a quit flag set under it.
+ * stop sets quit, signals, and joins the thread. */
+typedef struct {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* on CLOCK_MONOTONIC */
+	bool quit;
+} hub_worker;
+ug_err hub__worker_start(hub_worker *w, void *(*main)(void *), void *arg);
+void hub__worker_stop(hub_worker *w);
 
 /* flusher.c: the thread that flushes derived state to disk now and then;
  * stopped before the store is closed. */

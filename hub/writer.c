@@ -27,15 +27,13 @@
 #include "hub/metrics.h"
 
 struct hub_writer {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	hub_worker t;
 	int done_fd;
 	store *store;
 	/* The batch in hand; set by the loop, cleared by collect. */
 	store_event *events;
 	size_t n;
-	bool job, quit, busy;
+	bool job, busy;
 	ug_err err;
 	double seconds;
 };
@@ -44,20 +42,20 @@ static void *
 writer_main(void *arg)
 {
 	hub_writer *w = arg;
-	pthread_mutex_lock(&w->mu);
+	pthread_mutex_lock(&w->t.mu);
 	for (;;) {
-		while (!w->job && !w->quit)
-			pthread_cond_wait(&w->cv, &w->mu);
+		while (!w->job && !w->t.quit)
+			pthread_cond_wait(&w->t.cv, &w->t.mu);
 		if (!w->job)
 			break;
 		w->job = false;
 		store_event *events = w->events;
 		size_t n = w->n;
-		pthread_mutex_unlock(&w->mu);
+		pthread_mutex_unlock(&w->t.mu);
 		double t0 = hub__metrics_clock();
 		ug_err err = store_append(w->store, events, n);
 		double seconds = hub__metrics_clock() - t0;
-		pthread_mutex_lock(&w->mu);
+		pthread_mutex_lock(&w->t.mu);
 		w->err = err;
 		w->seconds = seconds;
 		uint64_t one = 1;
@@ -66,7 +64,7 @@ writer_main(void *arg)
 			log_err("HUB-WRITER", "cannot signal the loop: %s",
 				strerror(errno));
 	}
-	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_unlock(&w->t.mu);
 	return NULL;
 }
 
@@ -82,9 +80,7 @@ hub__writer_start(hub *h)
 		free(w);
 		return UG_EIO;
 	}
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+	if (hub__worker_start(&w->t, writer_main, w) != UG_OK) {
 		close(w->done_fd);
 		free(w);
 		return UG_EIO;
@@ -109,13 +105,13 @@ void
 hub__writer_submit(hub *h, store_event *events, size_t n)
 {
 	hub_writer *w = h->writer;
-	pthread_mutex_lock(&w->mu);
+	pthread_mutex_lock(&w->t.mu);
 	w->events = events;
 	w->n = n;
 	w->job = true;
 	w->busy = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+	pthread_cond_signal(&w->t.cv);
+	pthread_mutex_unlock(&w->t.mu);
 }
 
 bool
@@ -135,11 +131,11 @@ hub__writer_collect(hub *h, bool wait, ug_err *err, double *seconds)
 		struct timespec pause = {0, 200000};
 		nanosleep(&pause, NULL);
 	}
-	pthread_mutex_lock(&w->mu);
+	pthread_mutex_lock(&w->t.mu);
 	*err = w->err;
 	*seconds = w->seconds;
 	w->busy = false;
-	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_unlock(&w->t.mu);
 	return true;
 }
 
@@ -149,14 +145,8 @@ hub__writer_stop(hub *h)
 	hub_writer *w = h->writer;
 	if (!w)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->quit = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
+	hub__worker_stop(&w->t);
 	close(w->done_fd);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
 	free(w);
 	h->writer = NULL;
 }

@@ -753,29 +753,29 @@ test_old_format_refused(void)
 }
 
 /* The raw ids entries of a store: their keys, in order. */
+typedef struct {
+	uint8_t (*keys)[STORE_IDS_KEY_MAX];
+	size_t *lens, n, max;
+} ids_keys;
+
+static void
+collect_ids_key(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
+		void *ctx)
+{
+	(void)txn, (void)dbi, (void)val;
+	ids_keys *out = ctx;
+	CHECK(key->mv_size <= STORE_IDS_KEY_MAX && out->n < out->max);
+	memcpy(out->keys[out->n], key->mv_data, key->mv_size);
+	out->lens[out->n++] = key->mv_size;
+}
+
 static size_t
 raw_ids_keys(const char *dir, uint8_t (*keys)[STORE_IDS_KEY_MAX], size_t *lens,
 	     size_t max)
 {
-	MDB_env *env = raw_env(dir, "log");
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	size_t n = 0;
-	CHECK_EQ_INT(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	CHECK_EQ_INT(mdb_dbi_open(txn, "ids", 0, &dbi), 0);
-	CHECK_EQ_INT(mdb_cursor_open(txn, dbi, &cur), 0);
-	while (mdb_cursor_get(cur, &k, &v, n ? MDB_NEXT : MDB_FIRST) == 0 &&
-	       n < max) {
-		CHECK(k.mv_size <= STORE_IDS_KEY_MAX);
-		memcpy(keys[n], k.mv_data, k.mv_size);
-		lens[n++] = k.mv_size;
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	return n;
+	ids_keys out = {keys, lens, 0, max};
+	raw_each(raw_env(dir, "log"), "ids", collect_ids_key, &out);
+	return out.n;
 }
 
 static void
