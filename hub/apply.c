@@ -174,7 +174,9 @@ withdraw(apply_ctx *c, const rule_input *in, const profile *p,
 			  c->nwithdrawals, sizeof *c->withdrawals);
 	if (err != UG_OK)
 		return err;
-	memcpy(c->withdrawals[c->nwithdrawals++].id, id, sizeof id);
+	withdrawal *w = &c->withdrawals[c->nwithdrawals++];
+	memcpy(w->id, id, sizeof id);
+	w->closed = false;
 	draft d;
 	memset(&d, 0, sizeof d);
 	d.seq = in->seq;
@@ -501,7 +503,7 @@ free_effects(apply_ctx *c)
 }
 
 static ug_err
-close_withdrawn(hub *h, const withdrawal *w)
+close_withdrawn(hub *h, withdrawal *w)
 {
 	bool open = false;
 	char recipient[STORE_ID_MAX];
@@ -514,14 +516,13 @@ close_withdrawn(hub *h, const withdrawal *w)
 	ug_err err = store_alerts_ack(
 	    h->store, recipient, (const uint8_t(*)[STORE_ALERT_ID_LEN])w->id,
 	    1, &found);
-	char hexid[2 * STORE_ALERT_ID_LEN + 1];
-	ug_hex(w->id, STORE_ALERT_ID_LEN, hexid);
 	if (err == UG_OK && found) {
 		hub__close_notices(h, w->id);
+		char hexid[2 * STORE_ALERT_ID_LEN + 1];
+		ug_hex(w->id, STORE_ALERT_ID_LEN, hexid);
 		log_info("HUB-WITHDRAW",
 			 "alert %s withdrawn after a correction", hexid);
-		err = store_audit_append(h->store, h->now, "hub", "withdraw",
-					 NULL, hexid);
+		w->closed = true;
 	}
 	return err;
 }
@@ -561,20 +562,25 @@ store_effects(apply_ctx *c)
 	return err;
 }
 
-static void
-announce(apply_ctx *c)
+void
+hub__announce(hub *h, const hub_news *news, size_t n)
 {
-	hub *h = c->h;
-	for (size_t i = 0; i < c->nalerts; i++) {
-		new_alert *a = &c->alerts[i];
-		if (!a->alert.created)
-			continue;
+	for (size_t i = 0; i < n; i++) {
+		const hub_news *e = &news[i];
 		char hexid[2 * STORE_ALERT_ID_LEN + 1];
-		ug_hex(a->alert.id, STORE_ALERT_ID_LEN, hexid);
-		if (a->escalation) {
+		ug_hex(e->id, STORE_ALERT_ID_LEN, hexid);
+		if (e->kind == HUB_NEWS_WITHDRAWN) {
+			if (store_audit_append(h->store, h->now, "hub",
+					       "withdraw", NULL,
+					       hexid) != UG_OK)
+				log_err("HUB-AUDIT",
+					"withdrawal of %s not audited", hexid);
+			continue;
+		}
+		if (e->kind == HUB_NEWS_ESCALATION) {
 			/* Logged under the escalated alert's own id. */
 			uint8_t id[STORE_ALERT_ID_LEN];
-			memcpy(id, a->alert.id, sizeof id);
+			memcpy(id, e->id, sizeof id);
 			id[8] &= R_RULE_MASK;
 			char owned[2 * STORE_ALERT_ID_LEN + 1];
 			ug_hex(id, STORE_ALERT_ID_LEN, owned);
@@ -582,7 +588,7 @@ announce(apply_ctx *c)
 			log_notice("HUB-ESCALATE",
 				   "alert %s not acknowledged in "
 				   "time; notice %s to %s",
-				   owned, hexid, a->recipient);
+				   owned, hexid, e->recipient);
 			if (store_audit_append(h->store, h->now, "hub",
 					       "escalate", NULL,
 					       hexid) != UG_OK)
@@ -590,21 +596,65 @@ announce(apply_ctx *c)
 					"escalation of %s not "
 					"audited",
 					hexid);
-		} else {
+		} else if (e->kind == HUB_NEWS_ALERT) {
 			h->alerts_raised++;
 			log_info("HUB-ALERT", "alert %s (%s) raised for %s",
-				 hexid, engine_rule_name(a->alert.id[8]),
-				 a->recipient);
-			if (strcmp(a->recipient, h->rules.desk) == 0 &&
-			    strncmp(engine_rule_name(a->alert.id[8]),
-				    "deadline.", 9) == 0)
+				 hexid, engine_rule_name(e->id[8]),
+				 e->recipient);
+			if (strcmp(e->recipient, h->rules.desk) == 0 &&
+			    strncmp(engine_rule_name(e->id[8]), "deadline.",
+				    9) == 0)
 				hub__ops_deadline_to_desk(h);
 		}
-		hub__delivery_notify(h, a->recipient);
-		hub__notify_alerted(h, a->recipient);
+		hub__delivery_notify(h, e->recipient);
+		if (e->kind != HUB_NEWS_REROUTE)
+			hub__notify_alerted(h, e->recipient);
 	}
+}
+
+static void
+add_news(hub_news *news, size_t *n, const uint8_t *id, const char *recipient,
+	 int kind)
+{
+	hub_news *e = &news[(*n)++];
+	memcpy(e->id, id, STORE_ALERT_ID_LEN);
+	ug_strlcpy(e->recipient, recipient ? recipient : "",
+		   sizeof e->recipient);
+	e->kind = kind;
+}
+
+/* Withdrawals first: each was audited before the alerts of its apply were
+ * logged when one thread did both. */
+static void
+announce(apply_ctx *c)
+{
+	size_t cap = c->nwithdrawals + c->nalerts + c->nreroutes, n = 0;
+	if (!cap)
+		return;
+	hub_news *news = malloc(cap * sizeof *news);
+	if (!news) {
+		/* Stored and queued; the next delivery tick pushes them. */
+		log_err("HUB-APPLY", "no memory to announce %zu alerts", cap);
+		return;
+	}
+	for (size_t i = 0; i < c->nwithdrawals; i++)
+		if (c->withdrawals[i].closed)
+			add_news(news, &n, c->withdrawals[i].id, NULL,
+				 HUB_NEWS_WITHDRAWN);
+	for (size_t i = 0; i < c->nalerts; i++)
+		if (c->alerts[i].alert.created)
+			add_news(news, &n, c->alerts[i].alert.id,
+				 c->alerts[i].recipient,
+				 c->alerts[i].escalation ? HUB_NEWS_ESCALATION
+							 : HUB_NEWS_ALERT);
 	for (size_t i = 0; i < c->nreroutes; i++)
-		hub__delivery_notify(h, c->reroutes[i].recipient);
+		add_news(news, &n, c->reroutes[i].id, c->reroutes[i].recipient,
+			 HUB_NEWS_REROUTE);
+	if (c->hand)
+		hub__applier_hand(c->h, news, n);
+	else
+		hub__announce(c->h, news, n);
+	free(news);
 }
 
 /* Durable effects first, then the derived commit (see the file comment). */
@@ -630,7 +680,13 @@ finish(apply_ctx *c, ug_err err, uint64_t last_applied, const char *what)
 long
 hub__apply(hub *h, size_t max)
 {
-	apply_ctx c = {.h = h};
+	return hub__apply_chunk(h, max, false);
+}
+
+long
+hub__apply_chunk(hub *h, size_t max, bool hand)
+{
+	apply_ctx c = {.h = h, .hand = hand};
 	uint64_t from = store_derived_last_applied(h->store) + 1, next;
 	if (store_derived_begin(h->store, &c.txn) != UG_OK)
 		return -1;
@@ -643,12 +699,22 @@ hub__apply(hub *h, size_t max)
 	return finish(&c, err, next - 1, "applying the log");
 }
 
+static void fire_due(hub *h);
+
 void
 hub__fire_timers(hub *h)
 {
 	int64_t due;
 	if (store_next_timer(h->store, &due) != UG_OK || due > h->now)
 		return;
+	hub__derived_enter(h);
+	fire_due(h);
+	hub__derived_leave(h);
+}
+
+static void
+fire_due(hub *h)
+{
 	/* A timer judges the facts: every one the log holds (an action just
 	 * recorded, an assignment hubctl wrote) is applied first. */
 	while (hub__apply(h, 4096) > 0)

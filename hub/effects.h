@@ -23,6 +23,7 @@ typedef struct {
 
 typedef struct {
 	uint8_t id[STORE_ALERT_ID_LEN];
+	bool closed; /* was open and is closed now: to audit */
 } withdrawal;
 
 typedef struct {
@@ -35,6 +36,7 @@ typedef struct {
 	withdrawal *withdrawals;
 	size_t nwithdrawals, withdrawals_cap;
 	size_t applied;
+	bool hand; /* news to the loop thread (hub__applier_hand) */
 } apply_ctx;
 
 /* Queue the alert a draft describes, addressed to `recipient`, under the

@@ -445,8 +445,7 @@ timers(hub *h, int64_t now)
 	/* hubctl appends assignments to the log from its own process; pick
 	 * them up even when no adapter is sending. */
 	if (now >= h->next_catchup) {
-		while (hub__apply(h, 4096) > 0)
-			;
+		hub__applier_kick(h);
 		h->next_catchup = now + 500;
 	}
 	if (now >= h->next_pump) {
@@ -482,22 +481,34 @@ hub_run(hub *h)
 		hub__writer_stop(h);
 		return 1;
 	}
-	/* The four sockets, the writer's signal, then the metrics
-	 * endpoint's, if it is on. */
-	zmq_pollitem_t items[5 + HUB_METRICS_POLL_MAX] = {
+	if (hub__applier_start(h) != UG_OK) {
+		log_err("HUB-WRITER", "cannot start the applier thread");
+		hub__writer_stop(h);
+		hub__flusher_stop(h);
+		return 1;
+	}
+	h->logged = store_derived_last_applied(h->store);
+	/* The four sockets, the writer's and the applier's signals, then
+	 * the metrics endpoint's, if it is on. */
+	zmq_pollitem_t items[6 + HUB_METRICS_POLL_MAX] = {
 	    {h->zap, 0, ZMQ_POLLIN, 0},
 	    {h->ingest, 0, ZMQ_POLLIN, 0},
 	    {h->delivery, 0, ZMQ_POLLIN, 0},
 	    {h->delivery_monitor, 0, ZMQ_POLLIN, 0},
 	    {NULL, hub__writer_fd(h), ZMQ_POLLIN, 0},
+	    {NULL, hub__applier_fd(h), ZMQ_POLLIN, 0},
 	};
 	while (!stop_requested) {
 		long timeout = 200;
 		/* While the writer holds a batch, new frames wait in the
-		 * socket: they become the next batch (group commit). */
-		items[1].events = hub__writer_busy(h) ? 0 : ZMQ_POLLIN;
+		 * socket: they become the next batch (group commit). So they
+		 * do while the rules are far behind the log. */
+		items[1].events =
+		    hub__writer_busy(h) || hub__applier_behind(h, h->logged)
+			? 0
+			: ZMQ_POLLIN;
 		size_t nitems =
-		    5 + hub__metrics_poll(h, items + 5, HUB_METRICS_POLL_MAX,
+		    6 + hub__metrics_poll(h, items + 6, HUB_METRICS_POLL_MAX,
 					  &timeout);
 		int rc = zmq_poll(items, (int)nitems, timeout);
 		if (rc < 0 && errno != EINTR) {
@@ -505,6 +516,7 @@ hub_run(hub *h)
 				zmq_strerror(errno));
 			hub__ingest_end(h, true);
 			hub__writer_stop(h);
+			hub__applier_stop(h);
 			hub__flusher_stop(h);
 			return 1;
 		}
@@ -517,16 +529,16 @@ hub_run(hub *h)
 			if (items[0].revents & ZMQ_POLLIN)
 				hub__zap_handle(h);
 			/* A committed batch: its acks, the next batch to the
-			 * writer at once, then the rules over what is
-			 * committed while the writer works. */
+			 * writer at once, and the rules over it to the
+			 * applier. */
 			if ((items[4].revents & ZMQ_POLLIN) &&
 			    hub__ingest_end(h, false)) {
-				hub__ingest_begin(h);
-				if (hub__apply(h, 4096) < 0)
-					log_err("HUB-APPLY",
-						"applying events "
-						"failed; will retry");
+				if (!hub__applier_behind(h, h->logged))
+					hub__ingest_begin(h);
+				hub__applier_kick(h);
 			}
+			if (items[5].revents & ZMQ_POLLIN)
+				hub__applier_collect(h);
 			if (items[1].revents & ZMQ_POLLIN)
 				hub__ingest_begin(h);
 			if (items[2].revents & ZMQ_POLLIN)
@@ -534,8 +546,11 @@ hub_run(hub *h)
 		}
 		h->now = hub__clock(h);
 		hub__fire_timers(h);
-		if (reload_requested)
+		if (reload_requested) {
+			hub__derived_enter(h);
 			reload(h);
+			hub__derived_leave(h);
+		}
 		timers(h, ug_mono_ms());
 		hub__ops_tick(h);
 		hub__metrics_run(h);
@@ -545,6 +560,7 @@ hub_run(hub *h)
 	 * replays little. */
 	hub__ingest_end(h, true);
 	hub__writer_stop(h);
+	hub__applier_stop(h);
 	hub__flusher_stop(h);
 	while (hub__apply(h, 4096) > 0)
 		;

@@ -80,18 +80,25 @@ struct hub {
 	rules_config rules;   /* thresholds, calendars, recipients */
 	char rules_path[512]; /* reloaded on SIGHUP */
 	char clock_path[512]; /* injectable clock for tests; "" = system */
-	int64_t now;	      /* hub clock, ms, read once per loop turn */
+	/* hub clock, ms, read once per loop turn (set by the loop thread,
+	 * read by the applier too) */
+	_Atomic int64_t now;
 	long batch_max;
 	struct hub_ingest_batch *batch; /* batch_max frames, reused */
 	store_event *batch_events;
 	size_t batch_frames, batch_stored; /* the batch with the writer */
 	struct hub_writer *writer;	   /* writer.c */
 	struct hub_flusher *flusher;	   /* flusher.c */
+	struct hub_applier *applier;	   /* applier.c */
+	pthread_mutex_t derived_mu;	   /* see applier.c */
+	uint64_t logged; /* the highest sequence a batch committed */
 	/* Counters reported in the log at stop and in HUB-STATS lines. */
 	uint64_t accepted, duplicates, rejected, zap_refused, zap_admitted;
 	uint64_t alerts_raised, alerts_delivered, alerts_acked;
-	uint64_t alerts_merged, alerts_withheld, escalations, deadlines_missed;
-	uint64_t anonymous_referrals;
+	uint64_t escalations;
+	/* Counted by the applier thread as it applies. */
+	_Atomic uint64_t alerts_merged, alerts_withheld, deadlines_missed;
+	_Atomic uint64_t anonymous_referrals;
 	uint64_t sessions_refused, sessions_reclaimed, queries_limited;
 	/* Registrations: the cache and the generation it was filled at. */
 	hub_principal principals[HUB_PRINCIPAL_CACHE];
@@ -172,6 +179,44 @@ bool hub__writer_collect(hub *h, bool wait, ug_err *err, double *seconds);
 /* apply.c: apply log entries after last_applied to derived state and
  * rules; returns the number applied (0 when caught up), -1 on error. */
 long hub__apply(hub *h, size_t max);
+/* What an apply leaves to tell on the loop thread, which owns the
+ * delivery sockets and the audit queue. */
+enum {
+	HUB_NEWS_WITHDRAWN,
+	HUB_NEWS_ALERT,
+	HUB_NEWS_ESCALATION,
+	HUB_NEWS_REROUTE
+};
+typedef struct {
+	uint8_t id[STORE_ALERT_ID_LEN];
+	char recipient[STORE_ID_MAX];
+	int kind; /* HUB_NEWS_* */
+} hub_news;
+/* As hub__apply; with `hand`, the news goes to the loop through
+ * hub__applier_hand instead of being told at once. */
+long hub__apply_chunk(hub *h, size_t max, bool hand);
+/* apply.c: log, audit and push what an apply did (loop thread). */
+void hub__announce(hub *h, const hub_news *news, size_t n);
+
+/* applier.c: the thread that runs hub__apply beside the loop. */
+#define HUB_APPLY_LAG_MAX 4096
+typedef struct hub_applier hub_applier;
+ug_err hub__applier_start(hub *h);
+void hub__applier_stop(hub *h);
+/* Readable (an eventfd) after each chunk the applier applied. */
+int hub__applier_fd(const hub *h);
+/* More is committed: apply it. */
+void hub__applier_kick(hub *h);
+/* More than HUB_APPLY_LAG_MAX entries up to `logged` are not applied:
+ * take no new frames until it catches up. */
+bool hub__applier_behind(const hub *h, uint64_t logged);
+/* Applier side: queue news for the loop. Loop side: tell what is queued. */
+void hub__applier_hand(hub *h, const hub_news *news, size_t n);
+void hub__applier_collect(hub *h);
+/* The loop's exclusive use of derived state and the rules, against the
+ * applier (no-ops when no applier runs, as in hubctl). */
+void hub__derived_enter(hub *h);
+void hub__derived_leave(hub *h);
 /* apply.c: fire the stored timers that are due on the hub clock. */
 void hub__fire_timers(hub *h);
 

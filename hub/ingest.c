@@ -370,6 +370,9 @@ hub__ingest_end(hub *h, bool wait)
 	if (!hub__writer_collect(h, wait, &err, &seconds))
 		return false;
 	hub__metrics_batch(h, h->batch_stored, seconds);
+	for (size_t i = 0; err == UG_OK && i < h->batch_stored; i++)
+		if (h->batch_events[i].seq > h->logged)
+			h->logged = h->batch_events[i].seq;
 	/* Acks go out only now: every ACCEPTED below is on disk. */
 	finish_batch(h, err);
 	return true;

@@ -223,13 +223,24 @@ finish_run(void)
 		   (unsigned long long)R.persons);
 }
 
+static void retention_turn(hub *h, int32_t today);
+
 void
 hub__retention_tick(hub *h)
 {
 	int32_t today = hub__today(h);
+	if (!R.running && R.ran && today <= R.last_day)
+		return;
+	/* A purge deletes derived state the applier thread writes. */
+	hub__derived_enter(h);
+	retention_turn(h, today);
+	hub__derived_leave(h);
+}
+
+static void
+retention_turn(hub *h, int32_t today)
+{
 	if (!R.running) {
-		if (R.ran && today <= R.last_day)
-			return;
 		R.running = true;
 		R.run_day = today;
 		R.cursor = 1;

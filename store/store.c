@@ -43,6 +43,8 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -50,6 +52,43 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/store_int.h"
+
+/* The buffer records are opened and sealed in. One per thread, not per
+ * store: hubd's loop and its apply thread open records at the same time.
+ * Made on first use; a thread's is freed when it ends, the caller's by
+ * store_close. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void
+scratch_key_make(void)
+{
+	if (pthread_key_create(&scratch_key, free) != 0)
+		abort(); /* only when the process is out of keys: a bug */
+}
+
+uint8_t *
+store__scratch(void)
+{
+	pthread_once(&scratch_once, scratch_key_make);
+	uint8_t *buf = pthread_getspecific(scratch_key);
+	if (!buf) {
+		buf = malloc(STORE_SEAL_MAX + UG_SEAL_OVERHEAD + 64);
+		if (buf && pthread_setspecific(scratch_key, buf) != 0) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	return buf;
+}
+
+void
+store__scratch_release(void)
+{
+	pthread_once(&scratch_once, scratch_key_make);
+	free(pthread_getspecific(scratch_key));
+	pthread_setspecific(scratch_key, NULL);
+}
 
 #define LOG_RECORD_VERSION 2
 #define SEAL_MAX	   STORE_SEAL_MAX
@@ -400,9 +439,8 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 	static const char index_label[] = "ungebro-store-index-v2";
 	ug_keyed_hash(s->storage_key, index_label, sizeof index_label - 1,
 		      s->index_key, sizeof s->index_key);
-	s->scratch = malloc(SEAL_MAX + UG_SEAL_OVERHEAD + 64);
 	ug_err err = UG_ENOMEM;
-	if (!s->scratch)
+	if (!store__scratch())
 		goto fail;
 	if (ug_mkdir_p(dir) != 0) {
 		ug_diag_set(diag, dir, "cannot create: %s", strerror(errno));
@@ -458,7 +496,7 @@ store_close(store **sp)
 	}
 	if (s->log_env)
 		mdb_env_close(s->log_env);
-	free(s->scratch);
+	store__scratch_release();
 	free(s);
 	*sp = NULL;
 }
@@ -589,7 +627,7 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 	MDB_val key = {assign_key(s, k, ev->person_key, ev->assign_role), k},
 		val = {len + UG_SEAL_OVERHEAD, NULL};
 	/* Sealed straight into the page: store_append runs on hubd's
-	 * writer thread and must not touch s->scratch, the loop's buffer. */
+	 * writer thread and need no buffer of its own. */
 	int rc = mdb_put(txn, s->assign, &key, &val, MDB_RESERVE);
 	if (rc != 0)
 		return store__map_err(rc, "put assignment");
@@ -851,6 +889,9 @@ store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 	       void *ctx, uint64_t *next)
 {
 	*next = from;
+	uint8_t *scratch = store__scratch();
+	if (!scratch)
+		return UG_ENOMEM;
 	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
@@ -868,7 +909,7 @@ store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 	for (size_t i = 0; rc == 0 && i < max && err == UG_OK; i++) {
 		store_record rec;
-		err = decode_record(s, &key, &val, &rec, s->scratch);
+		err = decode_record(s, &key, &val, &rec, scratch);
 		if (err == UG_EMALFORMED) {
 			/* A record that fails to open means the storage key is
 			 * wrong or the file was altered: stop, never guess. */
@@ -1015,24 +1056,30 @@ store__alert_write_head(store *s, MDB_txn *txn, const uint8_t *id,
 	return err;
 }
 
-/* Open an alert's body (val from store__alert_read) into s->scratch + 4;
- * its length, or UG_EMALFORMED (reported). */
+/* Open an alert's body (val from store__alert_read) into the thread's
+ * scratch buffer; *body points at it and *len is its length. UG_EMALFORMED
+ * (reported) when it does not open. */
 static ug_err
-alert_body(store *s, const uint8_t *id, const MDB_val *val, size_t *len)
+alert_body(store *s, const uint8_t *id, const MDB_val *val,
+	   const uint8_t **body, size_t *len)
 {
+	uint8_t *scratch = store__scratch();
+	if (!scratch)
+		return UG_ENOMEM;
 	uint8_t k[ALERT_KEY_LEN], ad[ALERT_AD_LEN];
 	alert_key(s, id, k);
 	alert_ad(ad, k, id, 'b');
 	size_t sealed = val->mv_size - ALERT_HEAD_SEALED;
 	if (store__open(s, ad, sizeof ad,
 			(const uint8_t *)val->mv_data + ALERT_HEAD_SEALED,
-			sealed, s->scratch, SEAL_MAX) != UG_OK ||
+			sealed, scratch, SEAL_MAX) != UG_OK ||
 	    sealed - UG_SEAL_OVERHEAD < 4 ||
-	    ug_get_be32(s->scratch) > sealed - UG_SEAL_OVERHEAD - 4) {
+	    ug_get_be32(scratch) > sealed - UG_SEAL_OVERHEAD - 4) {
 		store__forged(s, TAG_ALERT, "alerts");
 		return UG_EMALFORMED;
 	}
-	*len = ug_get_be32(s->scratch);
+	*body = scratch + 4;
+	*len = ug_get_be32(scratch);
 	return UG_OK;
 }
 
@@ -1088,9 +1135,12 @@ store__queue_key_put(MDB_txn *txn, store *s, const char *recipient,
 	queue_prefix(s, recipient, prefix);
 	queue_key(s, prefix, recipient, id, k);
 	MDB_val key = {sizeof k, k};
-	if (del)
+	if (del) {
+		/* Counted before the commit: an abort costs a recount. */
+		atomic_fetch_add(&s->unqueued, 1);
 		return store__map_err(mdb_del(txn, s->queue, &key, NULL),
 				      "unqueue alert");
+	}
 	uint8_t plain[QUEUE_PLAIN] = {0};
 	uint8_t sealed[QUEUE_PLAIN + UG_SEAL_OVERHEAD];
 	size_t rlen = strlen(recipient);
@@ -1126,7 +1176,9 @@ put_alert(store *s, MDB_txn *txn, store_alert *a)
 	store__alert_head h = {.open = true};
 	memcpy(h.recipient, a->recipient, rlen + 1);
 	alert_head_seal(s, k, a->id, &h, out);
-	uint8_t *plain = s->scratch;
+	uint8_t *plain = store__scratch();
+	if (!plain)
+		return UG_ENOMEM;
 	memmove(plain + 4, a->body, a->body_len);
 	ug_put_be32(plain, (uint32_t)a->body_len);
 	memset(plain + 4 + a->body_len, 0, plain_len - 4 - a->body_len);
@@ -1295,10 +1347,11 @@ visit_open(void *ctx, MDB_txn *txn, const uint8_t *id)
 	MDB_val val = {0, NULL};
 	ug_err err;
 	size_t len;
+	const uint8_t *body;
 	if (!queued_alert(q, txn, id, &h, &val, &err) ||
-	    alert_body(q->s, id, &val, &len) != UG_OK)
+	    alert_body(q->s, id, &val, &body, &len) != UG_OK)
 		return err;
-	return q->fn(q->ctx, id, q->s->scratch + 4, len, h.deliveries);
+	return q->fn(q->ctx, id, body, len, h.deliveries);
 }
 
 static ug_err
@@ -1369,12 +1422,13 @@ store_alert_get(store *s, const uint8_t *id, store_alert_fn fn, void *ctx,
 	store__alert_head h;
 	MDB_val val;
 	size_t len = 0;
+	const uint8_t *body = NULL;
 	ug_err err = store__alert_read(s, txn, id, &h, &val);
 	if (err == UG_OK)
-		err = alert_body(s, id, &val, &len);
+		err = alert_body(s, id, &val, &body, &len);
 	if (err == UG_OK) {
 		*open = h.open;
-		err = fn(ctx, id, s->scratch + 4, len, h.deliveries);
+		err = fn(ctx, id, body, len, h.deliveries);
 	}
 	mdb_txn_abort(txn);
 	return err;
@@ -1417,6 +1471,12 @@ count_alert(void *ctx, const uint8_t *id)
 	(void)id;
 	(*(size_t *)ctx)++;
 	return UG_OK;
+}
+
+uint64_t
+store_alerts_unqueued(store *s)
+{
+	return atomic_load(&s->unqueued);
 }
 
 ug_err

@@ -112,7 +112,7 @@ typedef ug_err (*store_record_fn)(void *ctx, const store_record *rec);
  * the scan and is returned.
  *
  * What fn may call. The scan holds a read txn on the log and *rec points
- * into the store's one unsealing buffer, so:
+ * into the calling thread's unsealing buffer (one per thread), so:
  * - Not the functions that use that buffer; they overwrite *rec (copy
  *   what you need first, or call them after the scan): store_log_scan and
  *   store_log_get (nested), store_append, store_alerts_open,
@@ -238,8 +238,12 @@ ug_err store_alerts_delivered(store *s,
  * UG_EMALFORMED (logged STORE-FORGED) if it does not open. */
 ug_err store_alert_get(store *s, const uint8_t *id, store_alert_fn fn,
 		       void *ctx, bool *open);
-/* Count open alerts for a recipient. */
+/* Count open alerts for a recipient. Each is opened and checked, as for
+ * delivery, so the cost grows with the queue. */
 ug_err store_alerts_count(store *s, const char *recipient, size_t *open);
+/* How many alerts this process took off a queue since the store opened:
+ * when it has not changed, no count went down. */
+uint64_t store_alerts_unqueued(store *s);
 
 /* ---- derived state ---- */
 

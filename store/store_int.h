@@ -54,13 +54,21 @@ struct store {
 	int64_t
 	    forged_logged_at[16]; /* per store__tag: rate of STORE-FORGED */
 	uint64_t forged_suppressed[16];
-	uint64_t last_applied;
+	/* Read by the loop thread while the applier thread commits. */
+	_Atomic uint64_t last_applied;
 	/* Upgraded from format 2: some ids entries are under the hash alone.
 	 */
 	bool ids_legacy;
-	bool upgraded;	  /* by this open */
-	uint8_t *scratch; /* STORE_SEAL_MAX + overhead: sealing buffer */
+	bool upgraded; /* by this open */
+	/* Queue entries this process removed (acknowledged, withdrawn,
+	 * moved, purged); any thread. */
+	_Atomic uint64_t unqueued;
 };
+
+/* The calling thread's buffer of STORE_SEAL_MAX + overhead to open and
+ * seal records in (NULL when out of memory); release frees it. */
+uint8_t *store__scratch(void);
+void store__scratch_release(void);
 
 struct store_dtxn {
 	store *s;
