@@ -199,7 +199,7 @@ long hub__apply_chunk(hub *h, size_t max, bool hand);
 void hub__announce(hub *h, const hub_news *news, size_t n);
 
 /* applier.c: the thread that runs hub__apply beside the loop. */
-#define HUB_APPLY_LAG_MAX 4096
+#define HUB_APPLY_LAG_MAX 1024
 typedef struct hub_applier hub_applier;
 ug_err hub__applier_start(hub *h);
 void hub__applier_stop(hub *h);

@@ -6,6 +6,7 @@ report, absent/expected of 10 % or more (any kind, permitted leave
 included) raises one "absence.rolling" alert (NORMAL) per episode, to the assigned caseworker or else the desk.
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
+import time
 import subprocess
 
 import hubtest
@@ -275,6 +276,22 @@ def test_assign_from_file(hub):
     rc, alerts, _ = hub.inbox("desk-dora", max_alerts=1, idle_exit=10)
     assert [(x["cpr"], x["recipient"]) for x in alerts] == \
         [(b, "duty-desk")]
+
+
+def test_many_assignments_from_file_are_applied_at_once(hub):
+    """ARCHITECTURE.md: hubd picks hubctl's appended assignments up
+    within 0.5 s -- all of a file's, not a few per half second."""
+    cprs = CprGen(314).take(300)
+    hub.cprs.update(cprs)
+    path = hub.inputs_dir / "assign-many.csv"
+    path.write_text("cpr;caseworker;from;to;role\n" + "".join(
+        f"{c};cw-anna;2024-01-01;;contact\n" for c in cprs))
+    hub.hubctl("assign", "--file", str(path))
+    t = time.monotonic()
+    st = hub.wait_applied(timeout=20)
+    assert st["log_events"] == 300 and st["assignments"] == 300
+    assert time.monotonic() - t < 3, "applied %.1f s after the import" % (
+        time.monotonic() - t)
 
 
 def test_desk_setting_names_the_desk(make_hub):
