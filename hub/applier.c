@@ -143,6 +143,8 @@ hub__applier_kick(hub *h)
 	uint64_t applied = atomic_load(&a->applied);
 	if (h->logged >= applied && h->logged - applied <= APPLY_INLINE_MAX &&
 	    pthread_mutex_trylock(&h->derived_mu) == 0) {
+		/* What the applier applied before is told first. */
+		hub__applier_collect(h);
 		long n = hub__apply_chunk(h, APPLY_INLINE_MAX, false);
 		atomic_store(&a->applied,
 			     store_derived_last_applied(h->store));
@@ -178,11 +180,14 @@ hub__applier_hand(hub *h, const hub_news *news, size_t n)
 		hub_news *grown = realloc(a->news, want * sizeof *grown);
 		if (!grown) {
 			pthread_mutex_unlock(&a->news_mu);
-			/* The alerts are stored and queued; only the push is
-			 * lost, and the next delivery tick sends them. */
+			/* The alerts are stored and queued (the next delivery
+			 * tick pushes them); their log lines and the audit
+			 * records of these withdrawals and escalations are
+			 * lost, and this says so. */
 			log_err("HUB-APPLIER",
-				"no memory to hand %zu "
-				"notices to the loop",
+				"no memory to hand %zu notices to the loop: "
+				"their HUB-ALERT lines and withdrawal or "
+				"escalation audit records are lost",
 				n);
 			return;
 		}

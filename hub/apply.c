@@ -634,7 +634,10 @@ announce(apply_ctx *c)
 	hub_news *news = malloc(cap * sizeof *news);
 	if (!news) {
 		/* Stored and queued; the next delivery tick pushes them. */
-		log_err("HUB-APPLY", "no memory to announce %zu alerts", cap);
+		log_err("HUB-APPLY",
+			"no memory to announce %zu alerts, withdrawals and "
+			"reroutes: their log lines and audit records are lost",
+			cap);
 		return;
 	}
 	for (size_t i = 0; i < c->nwithdrawals; i++)
@@ -716,8 +719,9 @@ static void
 fire_due(hub *h)
 {
 	/* A timer judges the facts: every one the log holds (an action just
-	 * recorded, an assignment hubctl wrote) is applied first. */
-	while (hub__apply(h, 4096) > 0)
+	 * recorded, an assignment hubctl wrote) is applied first, in the
+	 * applier's chunks (LMDB holds a transaction's pages in memory). */
+	while (hub__apply(h, 512) > 0)
 		;
 	apply_ctx c = {.h = h};
 	if (store_derived_begin(h->store, &c.txn) != UG_OK)

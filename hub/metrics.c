@@ -467,12 +467,13 @@ hub__ready(hub *h, const char **why)
 		*why = "replaying the log\n";
 		return false;
 	}
-	/* Under load the rules run up to HUB_APPLY_LAG_MAX entries behind
-	 * the acks by design (applier.c): not a reason to take hubd out of a
-	 * load balancer's rotation. */
+	/* Under load the rules run up to HUB_APPLY_LAG_MAX entries and one
+	 * batch behind the acks by design (applier.c): not a reason to take
+	 * hubd out of a load balancer's rotation. */
 	uint64_t applied = store_derived_last_applied(h->store);
 	if (store_log_last(h->store, &last) != UG_OK ||
-	    (last > applied && last - applied > HUB_APPLY_LAG_MAX)) {
+	    (last > applied &&
+	     last - applied > HUB_APPLY_LAG_MAX + (uint64_t)h->batch_max)) {
 		*why = "derived state behind the log\n";
 		return false;
 	}

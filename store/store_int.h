@@ -68,6 +68,8 @@ struct store {
 /* The calling thread's buffer of STORE_SEAL_MAX + overhead to open and
  * seal records in (NULL when out of memory); release frees it. */
 uint8_t *store__scratch(void);
+/* An alert left a queue (committed): see store_alerts_unqueued. */
+void store__unqueued(store *s);
 void store__scratch_release(void);
 
 struct store_dtxn {

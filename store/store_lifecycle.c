@@ -358,6 +358,7 @@ store_purge(store *s, const store_purge_item *items, size_t n,
 		mdb_txn_abort(dtxn);
 		return store__map_err(rc, "commit purge");
 	}
+	store__unqueued(s);
 	rc = mdb_txn_commit(dtxn);
 	/* derived/ commits without fsync; what was deleted there must not
 	 * come back after a crash. */

@@ -438,5 +438,7 @@ store_alert_reroute(store *s, const uint8_t *id, const char *recipient,
 	}
 	err = store__map_err(mdb_txn_commit(txn), "commit reroute");
 	*moved = err == UG_OK;
+	if (*moved)
+		store__unqueued(s);
 	return err;
 }
