@@ -19,13 +19,10 @@
  * fall far behind the log and an alert follows its event within a few
  * batches.
  */
-#include <errno.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "common/log.h"
 #include "hub/hub_int.h"
@@ -41,7 +38,6 @@
 struct hub_applier {
 	hub_worker t;
 	hub *h;
-	int signal_fd; /* to the loop: progress made, news to tell */
 	bool kicked;
 	atomic_uint_fast64_t applied; /* last_applied after the last chunk */
 	atomic_bool loop_waits;	      /* the loop is blocked on the lock */
@@ -51,28 +47,13 @@ struct hub_applier {
 	size_t nnews, news_cap;
 };
 
-static void
-signal_loop(hub_applier *a)
-{
-	uint64_t one = 1;
-	/* Cannot fail short of a bug: the counter holds 2^64 - 2. */
-	if (write(a->signal_fd, &one, sizeof one) != sizeof one)
-		log_err("HUB-APPLIER", "cannot signal the loop: %s",
-			strerror(errno));
-}
-
 static void *
 applier_main(void *arg)
 {
 	hub_applier *a = arg;
 	hub *h = a->h;
 	pthread_mutex_lock(&a->t.mu);
-	for (;;) {
-		while (!a->kicked && !a->t.quit)
-			pthread_cond_wait(&a->t.cv, &a->t.mu);
-		if (a->t.quit)
-			break;
-		a->kicked = false;
+	while (hub__worker_wait(&a->t, &a->kicked)) {
 		pthread_mutex_unlock(&a->t.mu);
 		long n;
 		do {
@@ -81,7 +62,7 @@ applier_main(void *arg)
 			atomic_store(&a->applied,
 				     store_derived_last_applied(h->store));
 			pthread_mutex_unlock(&h->derived_mu);
-			signal_loop(a);
+			hub__worker_signal(&a->t, "HUB-APPLIER");
 			/* The loop asked for the lock: let it have it before
 			 * the next chunk (a mutex is not fair). */
 			for (int spins = 0;
@@ -108,19 +89,13 @@ hub__applier_start(hub *h)
 	atomic_init(&a->applied, store_derived_last_applied(h->store));
 	atomic_init(&a->loop_waits, false);
 	atomic_init(&a->stopping, false);
-	a->signal_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (a->signal_fd < 0) {
-		free(a);
-		return UG_EIO;
-	}
 	pthread_mutex_init(&a->news_mu, NULL);
 	pthread_mutex_init(&h->derived_mu, NULL);
 	h->applier = a;
-	if (hub__worker_start(&a->t, applier_main, a) != UG_OK) {
+	if (hub__worker_start(&a->t, applier_main, a, true) != UG_OK) {
 		h->applier = NULL;
 		pthread_mutex_destroy(&h->derived_mu);
 		pthread_mutex_destroy(&a->news_mu);
-		close(a->signal_fd);
 		free(a);
 		return UG_EIO;
 	}
@@ -130,7 +105,7 @@ hub__applier_start(hub *h)
 int
 hub__applier_fd(const hub *h)
 {
-	return h->applier->signal_fd;
+	return h->applier->t.signal_fd;
 }
 
 void
@@ -203,9 +178,7 @@ void
 hub__applier_collect(hub *h)
 {
 	hub_applier *a = h->applier;
-	uint64_t count;
-	while (read(a->signal_fd, &count, sizeof count) == sizeof count)
-		;
+	hub__worker_drain(&a->t);
 	pthread_mutex_lock(&a->news_mu);
 	hub_news *news = a->news;
 	size_t n = a->nnews;
@@ -248,7 +221,6 @@ hub__applier_stop(hub *h)
 	pthread_mutex_destroy(&h->derived_mu);
 	hub__applier_collect(h);
 	pthread_mutex_destroy(&a->news_mu);
-	close(a->signal_fd);
 	free(a);
 	h->applier = NULL;
 }

@@ -50,7 +50,7 @@ hub__flusher_start(hub *h)
 	if (!f)
 		return UG_ENOMEM;
 	f->store = h->store;
-	if (hub__worker_start(&f->t, flusher_main, f) != UG_OK) {
+	if (hub__worker_start(&f->t, flusher_main, f, false) != UG_OK) {
 		free(f);
 		return UG_EIO;
 	}

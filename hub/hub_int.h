@@ -145,16 +145,26 @@ void hub__ingest_begin(hub *h);
  * batch's acks; true when a batch was finished. */
 bool hub__ingest_end(hub *h, bool wait);
 
-/* worker.c: what the writer and the flusher threads share — the lock and
- * condition their owner signals them with, and a quit flag set under it.
- * stop sets quit, signals, and joins the thread. */
+/* worker.c: what the writer, flusher and applier threads share — the lock
+ * and condition their owner signals them with, a quit flag set under it,
+ * and (with `signals`) an eventfd the thread tells the loop through.
+ * stop sets quit, signals, joins the thread and closes the eventfd. */
 typedef struct {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* on CLOCK_MONOTONIC */
 	bool quit;
+	int signal_fd; /* -1 without `signals` */
 } hub_worker;
-ug_err hub__worker_start(hub_worker *w, void *(*main)(void *), void *arg);
+ug_err hub__worker_start(hub_worker *w, void *(*main)(void *), void *arg,
+			 bool signals);
+/* With mu held: wait until *job is set (true, and *job cleared) or quit
+ * is set with no job (false). */
+bool hub__worker_wait(hub_worker *w, bool *job);
+/* Thread side: make signal_fd readable. Loop side: read it empty; true if
+ * it had been signalled. */
+void hub__worker_signal(hub_worker *w, const char *msgid);
+bool hub__worker_drain(hub_worker *w);
 void hub__worker_stop(hub_worker *w);
 
 /* flusher.c: the thread that flushes derived state to disk now and then;

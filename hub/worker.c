@@ -1,16 +1,29 @@
 /*
- * A background thread of hubd (the writer, the flusher): the lock and the
- * condition its owner signals it with, and the quit flag set under that
- * lock. The condition runs on CLOCK_MONOTONIC, so a timed wait is not
- * moved by a change of the wall clock.
+ * A background thread of hubd (the writer, the flusher, the applier): the
+ * lock and the condition its owner signals it with, the quit flag set
+ * under that lock, and, for a thread that reports back, the eventfd the
+ * loop polls beside its sockets. The condition runs on CLOCK_MONOTONIC,
+ * so a timed wait is not moved by a change of the wall clock.
  */
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "common/log.h"
 #include "hub/hub_int.h"
 
 ug_err
-hub__worker_start(hub_worker *w, void *(*main)(void *), void *arg)
+hub__worker_start(hub_worker *w, void *(*main)(void *), void *arg,
+		  bool signals)
 {
+	w->signal_fd = -1;
+	if (signals) {
+		w->signal_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (w->signal_fd < 0)
+			return UG_EIO;
+	}
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -21,9 +34,42 @@ hub__worker_start(hub_worker *w, void *(*main)(void *), void *arg)
 	if (pthread_create(&w->thread, NULL, main, arg) != 0) {
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->cv);
+		if (w->signal_fd >= 0)
+			close(w->signal_fd);
 		return UG_EIO;
 	}
 	return UG_OK;
+}
+
+bool
+hub__worker_wait(hub_worker *w, bool *job)
+{
+	while (!*job && !w->quit)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (!*job)
+		return false;
+	*job = false;
+	return true;
+}
+
+void
+hub__worker_signal(hub_worker *w, const char *msgid)
+{
+	uint64_t one = 1;
+	/* Cannot fail short of a bug: the counter holds 2^64 - 2. */
+	if (write(w->signal_fd, &one, sizeof one) != sizeof one)
+		log_err(msgid, "cannot signal the loop: %s", strerror(errno));
+}
+
+bool
+hub__worker_drain(hub_worker *w)
+{
+	uint64_t count;
+	bool signalled = false;
+	while (w->signal_fd >= 0 &&
+	       read(w->signal_fd, &count, sizeof count) == sizeof count)
+		signalled = true;
+	return signalled;
 }
 
 void
@@ -36,4 +82,7 @@ hub__worker_stop(hub_worker *w)
 	pthread_join(w->thread, NULL);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
+	if (w->signal_fd >= 0)
+		close(w->signal_fd);
+	w->signal_fd = -1; /* a drain after stop reads nothing */
 }

@@ -1,9 +1,9 @@
 /*
  * The writer: one thread that commits batches of events to the log
  * (store_append: one transaction, fdatasync'd) while the loop thread
- * applies the rules to the batch before and validates the next. Without
- * it the loop sat idle through every fsync and the rules waited for the
- * disk (docs/PERFORMANCE.md).
+ * validates the next batch (and the applier thread applies the rules).
+ * Without it the loop sat idle through every fsync and the rules waited
+ * for the disk (docs/PERFORMANCE.md).
  *
  * The contract follows CZMQ's actor: the loop hands over one batch at a
  * time and does not touch it until the writer says it is done, through an
@@ -12,15 +12,11 @@
  * buffer shared with the loop thread), and it never waits for the loop,
  * so a loop thread waiting for the log's write lock always gets it.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/log.h"
 #include "hub/hub_int.h"
@@ -28,7 +24,6 @@
 
 struct hub_writer {
 	hub_worker t;
-	int done_fd;
 	store *store;
 	/* The batch in hand; set by the loop, cleared by collect. */
 	store_event *events;
@@ -43,12 +38,7 @@ writer_main(void *arg)
 {
 	hub_writer *w = arg;
 	pthread_mutex_lock(&w->t.mu);
-	for (;;) {
-		while (!w->job && !w->t.quit)
-			pthread_cond_wait(&w->t.cv, &w->t.mu);
-		if (!w->job)
-			break;
-		w->job = false;
+	while (hub__worker_wait(&w->t, &w->job)) {
 		store_event *events = w->events;
 		size_t n = w->n;
 		pthread_mutex_unlock(&w->t.mu);
@@ -58,11 +48,7 @@ writer_main(void *arg)
 		pthread_mutex_lock(&w->t.mu);
 		w->err = err;
 		w->seconds = seconds;
-		uint64_t one = 1;
-		/* Cannot fail short of a bug: the counter holds 2^64 - 2. */
-		if (write(w->done_fd, &one, sizeof one) != sizeof one)
-			log_err("HUB-WRITER", "cannot signal the loop: %s",
-				strerror(errno));
+		hub__worker_signal(&w->t, "HUB-WRITER");
 	}
 	pthread_mutex_unlock(&w->t.mu);
 	return NULL;
@@ -75,13 +61,7 @@ hub__writer_start(hub *h)
 	if (!w)
 		return UG_ENOMEM;
 	w->store = h->store;
-	w->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->done_fd < 0) {
-		free(w);
-		return UG_EIO;
-	}
-	if (hub__worker_start(&w->t, writer_main, w) != UG_OK) {
-		close(w->done_fd);
+	if (hub__worker_start(&w->t, writer_main, w, true) != UG_OK) {
 		free(w);
 		return UG_EIO;
 	}
@@ -92,7 +72,7 @@ hub__writer_start(hub *h)
 int
 hub__writer_fd(const hub *h)
 {
-	return h->writer->done_fd;
+	return h->writer->t.signal_fd;
 }
 
 bool
@@ -120,12 +100,7 @@ hub__writer_collect(hub *h, bool wait, ug_err *err, double *seconds)
 	hub_writer *w = h->writer;
 	if (!w->busy)
 		return false;
-	uint64_t count;
-	for (;;) {
-		if (read(w->done_fd, &count, sizeof count) == sizeof count)
-			break;
-		if (errno != EAGAIN && errno != EINTR)
-			return false;
+	while (!hub__worker_drain(&w->t)) {
 		if (!wait)
 			return false;
 		struct timespec pause = {0, 200000};
@@ -146,7 +121,6 @@ hub__writer_stop(hub *h)
 	if (!w)
 		return;
 	hub__worker_stop(&w->t);
-	close(w->done_fd);
 	free(w);
 	h->writer = NULL;
 }
