@@ -57,7 +57,7 @@ write_manifest(const char *dir, const store_backup_info *b, ug_diag *diag)
 	        "\"audit_intact\":%s,\"audit_head\":%" PRIu64 ","
 	        "\"audit_checkpoints\":%" PRIu64 ","
 	        "\"audit_last_checkpoint\":%" PRIu64 ","
-	        "\"files\":[\"log/data.mdb\",\"derived/data.mdb\"]}\n",
+	        "\"files\":[\"log/data.mdb\",\"ids/data.mdb\",\"derived/data.mdb\"]}\n",
 	        when, now, b->format, b->stats.last_seq, b->stats.log_events,
 	        b->stats.last_applied, b->stats.audit_records,
 	        b->audit_verified ? "true" : "false",

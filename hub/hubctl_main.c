@@ -236,9 +236,8 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 	err = store_open(&c->store, ug_config_get(cfg, "data_dir"), &opts,
 	                 diag);
 	if (err == UG_OK && store_upgraded(c->store))
-		fprintf(stderr, "hubctl: STORE-UPGRADED store format 2 "
-		                "upgraded to 3 in place (event-id index keys); "
-		                "nothing else changed\n");
+		fprintf(stderr, "hubctl: STORE-UPGRADED %s\n",
+		        store_upgraded(c->store));
 	if (err == UG_OK)
 		hubctl_audit_signer(c->store, c->keys);
 	return err;

@@ -8,13 +8,16 @@
  *
  * log/ (synced)
  *   meta       "format" -> BE32 (STORE_LOG_FORMAT); "keycheck" -> sealed;
- *              "ids_legacy" -> 1 when upgraded from format 2 with ids
- *   log        seq BE64 -> v2 | sealed(type | received_at BE64 | agency_len
+ *              "ids_legacy" -> 1 when upgraded from format 2 with ids;
+ *              "ids_in_log" -> 1, "ids_from" -> BE64 when upgraded from
+ *              format 2 or 3 (store_ids.c)
+ *   log        seq BE64 -> v3 | sealed(type | received_at BE64 | agency_len
  *              | agency | 0 | flags | person_key[16] | body_len BE32 |
- *              envelope | zero padding to 64 bytes)
- *   ids        event_id[0..8] | H(event_id)[16] -> sealed(seq BE64 | agency)
- *              (H'(event_id)[24] when bytes 0-7 are not a time)
- *              (format 2 stores: also H(event_id)[16] alone, "ids_legacy")
+ *              event_id[16] | envelope | zero padding to 64 bytes)
+ *              (v2, before format 4: the same without event_id)
+ *   ids        before format 4 only: event_id[0..8] | H(event_id)[16] ->
+ *              sealed(seq BE64 | agency) (H'(event_id)[24] when bytes 0-7
+ *              are not a time; format 2: H(event_id)[16] alone)
  *   assign     H(person_key | role)[16] -> sealed(count | entries)
  *   principal, principal_id: see store_principal.c
  *   alerts     H(alert_id)[16] -> sealed(state | deliveries BE32 |
@@ -23,6 +26,9 @@
  *   audit      see store_audit.c
  *   queue      H(recipient)[16] | seq BE64 | H(alert_id)[4] ->
  *              sealed(alert_id[9] | recipient)    (open alerts only)
+ * ids/ (no fsync; an index of the log, store_ids.c)
+ *   ids        as log/ids above
+ *   meta       "indexed_through" -> BE64
  * derived/ (no fsync)
  *   meta       "last_applied" -> BE64, "schema" -> BE64
  *   person     H(person_key)[16] | H(seq)[8] -> sealed(occurred_at | seq)
@@ -90,14 +96,18 @@ store__scratch_release(void)
 	pthread_setspecific(scratch_key, NULL);
 }
 
-#define LOG_RECORD_VERSION 2
-#define SEAL_MAX	   STORE_SEAL_MAX
+/* 3 carries the event id, so that ids/ can be rebuilt from the log. */
+#define LOG_RECORD_VERSION    3
+#define LOG_RECORD_VERSION_V2 2
+#define SEAL_MAX	      STORE_SEAL_MAX
 /* The log/ environment's layout; a store without it, or with another, is
  * refused at open rather than misread. */
-#define STORE_LOG_FORMAT 3
-/* Format 2 differed only in the ids keys (the hash alone); such a store is
- * upgraded in place at open and its old entries stay readable. */
-#define STORE_LOG_FORMAT_OLD_IDS 2
+#define STORE_LOG_FORMAT 4
+/* Format 2 differed in the ids keys (the hash alone), format 3 kept the
+ * ids in log/ and its records without their id; such a store is upgraded
+ * in place at open and its old entries stay readable. */
+#define STORE_LOG_FORMAT_OLD_IDS    2
+#define STORE_LOG_FORMAT_IDS_IN_LOG 3
 /* Sealed lengths are rounded up to this so that a value's size groups
  * events and alerts coarsely instead of naming their kind. */
 #define PAD 64
@@ -310,31 +320,45 @@ static const char keycheck_plain[] = "ungebro store key check";
 /* Record the log's format and a sealed check value in a new store; refuse a
  * store of another format (or from before formats were recorded), and one
  * the storage key does not open, instead of misreading it. */
-/* Format 2 to 3 in place, committing txn: only the ids keys changed, and
- * the old entries stay where they are, looked up under their old key too
- * for as long as the store lives ("ids_legacy"; set even on an empty
- * store, in case a hub of the old version still writes to it). */
+/* Format 2 or 3 to 4 in place, committing txn. The event ids already
+ * stored stay in log/ids, looked up there for as long as the store lives
+ * ("ids_in_log"; from format 2 also under their older key, "ids_legacy";
+ * both set even on an empty store, in case a hub of the old version still
+ * writes to it); ids/ indexes the records from "ids_from" on, the first
+ * that carry their id. */
 static ug_err
-upgrade_old_ids(store *s, MDB_txn *txn)
+upgrade_ids(store *s, MDB_txn *txn, uint32_t from)
 {
-	uint8_t v[4];
+	uint8_t v[4], first[8];
+	uint64_t last = 0;
+	ug_err err = store__log_last_in(s, txn, &last);
 	ug_put_be32(v, STORE_LOG_FORMAT);
+	ug_put_be64(first, last + 1);
 	MDB_val fk = {6, "format"}, fv = {4, v};
-	MDB_val lk = {10, "ids_legacy"}, lv = {1, "\1"};
-	int rc = mdb_put(txn, s->log_meta, &fk, &fv, 0);
+	MDB_val lk = {10, "ids_legacy"}, one = {1, "\1"};
+	MDB_val ik = {10, "ids_in_log"}, rk = {8, "ids_from"}, rv = {8, first};
+	int rc = err == UG_OK ? mdb_put(txn, s->log_meta, &fk, &fv, 0) : -1;
+	if (rc == 0 && from == STORE_LOG_FORMAT_OLD_IDS)
+		rc = mdb_put(txn, s->log_meta, &lk, &one, 0);
 	if (rc == 0)
-		rc = mdb_put(txn, s->log_meta, &lk, &lv, 0);
+		rc = mdb_put(txn, s->log_meta, &ik, &one, 0);
+	if (rc == 0)
+		rc = mdb_put(txn, s->log_meta, &rk, &rv, 0);
 	if (rc == 0)
 		rc = mdb_txn_commit(txn);
 	else
 		mdb_txn_abort(txn);
-	s->upgraded = rc == 0;
-	if (rc == 0)
-		log_notice("STORE-UPGRADED",
-			   "store format %d upgraded to %d in place (event-id "
-			   "index keys); nothing else changed",
-			   STORE_LOG_FORMAT_OLD_IDS, STORE_LOG_FORMAT);
-	return store__map_err(rc, "upgrade store format");
+	if (rc != 0)
+		return err != UG_OK
+			   ? err
+			   : store__map_err(rc, "upgrade store format");
+	snprintf(s->upgrade_note, sizeof s->upgrade_note,
+		 "store format %u upgraded to %d in place (event-id index: "
+		 "new entries in ids/, the older ones stay in log/); nothing "
+		 "else changed",
+		 from, STORE_LOG_FORMAT);
+	log_notice("STORE-UPGRADED", "%s", s->upgrade_note);
+	return UG_OK;
 }
 
 static ug_err
@@ -378,20 +402,18 @@ check_log_format(store *s, ug_diag *diag)
 		err = store__map_err(rc, "read store format");
 	} else if (fv.mv_size == 4 &&
 		   ug_get_be32(fv.mv_data) > STORE_LOG_FORMAT) {
-		ug_diag_set(
-		    diag, "log",
-		    "store format %u was written by a newer hub; this "
-		    "one reads formats %d and %d: run the version that "
-		    "wrote it (see OPERATIONS.md, \"Store format\")",
-		    ug_get_be32(fv.mv_data), STORE_LOG_FORMAT_OLD_IDS,
-		    STORE_LOG_FORMAT);
+		ug_diag_set(diag, "log",
+			    "store format %u was written by a newer hub; this "
+			    "one reads formats %d to %d: run the version that "
+			    "wrote it (see OPERATIONS.md, \"Store format\")",
+			    ug_get_be32(fv.mv_data), STORE_LOG_FORMAT_OLD_IDS,
+			    STORE_LOG_FORMAT);
 		err = UG_EMALFORMED;
 	} else if (fv.mv_size != 4 ||
-		   (ug_get_be32(fv.mv_data) != STORE_LOG_FORMAT &&
-		    ug_get_be32(fv.mv_data) != STORE_LOG_FORMAT_OLD_IDS)) {
+		   ug_get_be32(fv.mv_data) < STORE_LOG_FORMAT_OLD_IDS) {
 		ug_diag_set(diag, "log",
 			    "store format %u, but this hub reads "
-			    "formats %d and %d only: re-create the store (see "
+			    "formats %d to %d only: re-create the store (see "
 			    "OPERATIONS.md, \"Store format\")",
 			    fv.mv_size == 4 ? ug_get_be32(fv.mv_data) : 0,
 			    STORE_LOG_FORMAT_OLD_IDS, STORE_LOG_FORMAT);
@@ -406,8 +428,8 @@ check_log_format(store *s, ug_diag *diag)
 			    "the hub's storage key does "
 			    "not open this store (another hub.key_secret?)");
 		err = UG_EDENIED;
-	} else if (ug_get_be32(fv.mv_data) == STORE_LOG_FORMAT_OLD_IDS) {
-		err = upgrade_old_ids(s, txn);
+	} else if (ug_get_be32(fv.mv_data) < STORE_LOG_FORMAT) {
+		err = upgrade_ids(s, txn, ug_get_be32(fv.mv_data));
 		txn = NULL;
 	}
 done:
@@ -415,12 +437,15 @@ done:
 		mdb_txn_abort(txn);
 	if (err == UG_OK) {
 		MDB_txn *rtxn = NULL;
-		MDB_val lk = {10, "ids_legacy"}, lv;
+		MDB_val lk = {10, "ids_legacy"}, ik = {10, "ids_in_log"}, lv;
 		err = store__map_err(begin_read(s->log_env, &rtxn),
 				     "read store format");
-		if (err == UG_OK)
+		if (err == UG_OK) {
 			s->ids_legacy =
 			    mdb_get(rtxn, s->log_meta, &lk, &lv) == 0;
+			s->ids_in_log =
+			    mdb_get(rtxn, s->log_meta, &ik, &lv) == 0;
+		}
 		if (rtxn)
 			mdb_txn_abort(rtxn);
 	}
@@ -465,6 +490,9 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 	err = open_dbs(s->log_env, names, dbis, sizeof names / sizeof *names);
 	if (err == UG_OK)
 		err = check_log_format(s, diag);
+	if (err == UG_OK)
+		err = store__ids_open(
+		    s, dir, opts->log_map_mb ? opts->log_map_mb : 16384, diag);
 	if (err != UG_OK)
 		goto fail;
 	err = open_derived(
@@ -478,10 +506,10 @@ fail:
 	return err;
 }
 
-bool
+const char *
 store_upgraded(const store *s)
 {
-	return s->upgraded;
+	return s->upgrade_note[0] ? s->upgrade_note : NULL;
 }
 
 void
@@ -493,6 +521,10 @@ store_close(store **sp)
 	if (s->derived_env) {
 		mdb_env_sync(s->derived_env, 1);
 		mdb_env_close(s->derived_env);
+	}
+	if (s->ids_env) {
+		mdb_env_sync(s->ids_env, 1);
+		mdb_env_close(s->ids_env);
 	}
 	if (s->log_env)
 		mdb_env_close(s->log_env);
@@ -507,6 +539,7 @@ store_maintain(store *s)
 	int dead = 0;
 	mdb_reader_check(s->log_env, &dead);
 	mdb_reader_check(s->derived_env, &dead);
+	mdb_reader_check(s->ids_env, &dead);
 	if (dead)
 		log_notice("STORE-READERS", "cleared %d stale reader slots",
 			   dead);
@@ -515,11 +548,13 @@ store_maintain(store *s)
 void
 store_derived_flush(store *s)
 {
-	/* Bounds what an OS crash can cost the derived state: at most the
-	 * interval since the last flush is replayed from the log. Only an
-	 * fdatasync of the file for an environment without MDB_WRITEMAP:
-	 * no state of the environment is touched. */
+	/* Bounds what an OS crash can cost the derived state and the
+	 * event-id index: at most the interval since the last flush is
+	 * replayed (indexed) from the log. Only an fdatasync of the file for
+	 * an environment without MDB_WRITEMAP: no state of the environment
+	 * is touched. */
 	mdb_env_sync(s->derived_env, 1);
+	mdb_env_sync(s->ids_env, 1);
 }
 
 /* ---- the durable log ---- */
@@ -635,108 +670,31 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 	return UG_OK;
 }
 
-/* The idempotency index names the agency only under the seal. Its key is
- * the id's first 8 bytes as sent, then a keyed hash of the whole id: with
- * ids that begin with the occurrence time (PROTOCOL.md) a batch's entries
- * land on a few neighbouring pages, where a hash alone put each on a random
- * page of a tree of millions, every one written and fdatasync'd. The hub
- * cannot check that those bytes are the time, so it keeps them in the
- * clear only when they read as one (ms since the epoch, 2000 to 2100):
- * anything else an agency put there — random bytes, or a CPR against the
- * protocol's rule — is hashed with the rest. */
-#define IDS_PLAIN     (8 + 1 + STORE_ID_MAX)
-#define IDS_TIME_FROM INT64_C(946684800000)  /* 2000-01-01 */
-#define IDS_TIME_TO   INT64_C(4102444800000) /* 2100-01-01 */
-
-size_t
-store__ids_key(const store *s, const uint8_t *event_id, bool legacy,
-	       uint8_t out[STORE_IDS_KEY_MAX])
-{
-	if (legacy) {
-		store__hash(s, TAG_IDS, event_id, STORE_EVENT_ID_LEN, NULL, 0,
-			    out, STORE_IDS_LEGACY_LEN);
-		return STORE_IDS_LEGACY_LEN;
-	}
-	uint64_t t = ug_get_be64(event_id);
-	if (t < (uint64_t)IDS_TIME_FROM || t >= (uint64_t)IDS_TIME_TO) {
-		store__hash(s, TAG_IDS_UNTIMED, event_id, STORE_EVENT_ID_LEN,
-			    NULL, 0, out, STORE_IDS_KEY_MAX);
-		return STORE_IDS_KEY_MAX;
-	}
-	memcpy(out, event_id, STORE_IDS_PREFIX);
-	store__hash(s, TAG_IDS, event_id, STORE_EVENT_ID_LEN, NULL, 0,
-		    out + STORE_IDS_PREFIX,
-		    STORE_IDS_KEY_MAX - STORE_IDS_PREFIX);
-	return STORE_IDS_KEY_MAX;
-}
-
-/* Open an ids value: the sequence and the agency; UG_EMALFORMED (and
- * reported) when it does not open under its key. */
-static ug_err
-ids_decode(store *s, const MDB_val *key, const MDB_val *val, uint64_t *seq,
-	   char agency[STORE_ID_MAX])
-{
-	uint8_t plain[IDS_PLAIN];
-	if (store__open(s, key->mv_data, key->mv_size, val->mv_data,
-			val->mv_size, plain, sizeof plain) != UG_OK ||
-	    val->mv_size - UG_SEAL_OVERHEAD < 9 || plain[8] >= STORE_ID_MAX ||
-	    val->mv_size - UG_SEAL_OVERHEAD != 9 + (size_t)plain[8]) {
-		store__forged(s, TAG_IDS, "ids");
-		return UG_EMALFORMED;
-	}
-	*seq = ug_get_be64(plain);
-	memcpy(agency, plain + 9, plain[8]);
-	agency[plain[8]] = '\0';
-	return UG_OK;
-}
-
 /* The sealed part of a log record before the envelope: type, received_at,
- * agency_len, (agency), NUL, flags, person_key, body_len. */
-#define LOG_FIXED (1 + 8 + 1 + 1 + 1 + UG_PERSON_KEY_LEN + 4)
+ * agency_len, (agency), NUL, flags, person_key, body_len, event_id (v3). */
+#define LOG_FIXED_V2 (1 + 8 + 1 + 1 + 1 + UG_PERSON_KEY_LEN + 4)
+#define LOG_FIXED    (LOG_FIXED_V2 + STORE_EVENT_ID_LEN)
 
 /* Returns UG_OK with ev->status set, or an error that aborts the batch. */
 static ug_err
-append_one(store *s, MDB_txn *txn, store_event *ev, uint64_t *next_seq)
+append_one(store *s, MDB_txn *itxn, MDB_txn *txn, store_event *ev,
+	   uint64_t *next_seq)
 {
 	size_t agency_len = strlen(ev->agency);
 	if (agency_len >= STORE_ID_MAX || ev->body_len > SEAL_MAX - 256)
 		return UG_EINVAL;
-	uint8_t idk[STORE_IDS_KEY_MAX], idplain[IDS_PLAIN];
-	uint8_t idsealed[IDS_PLAIN + UG_SEAL_OVERHEAD];
 	uint64_t seq;
 	char held[STORE_ID_MAX];
-	MDB_val idkey, idv;
-	if (s->ids_legacy) {
-		idkey =
-		    (MDB_val){store__ids_key(s, ev->event_id, true, idk), idk};
-		if (mdb_get(txn, s->ids, &idkey, &idv) == 0 &&
-		    ids_decode(s, &idkey, &idv, &seq, held) == UG_OK)
-			goto known;
+	ug_err err = store__ids_claim(s, itxn, txn, ev->event_id, ev->agency,
+				      *next_seq, &seq, held);
+	if (err == UG_EEXISTS) {
+		ev->seq = seq;
+		ev->status = strcmp(held, ev->agency) == 0 ? STORE_DUPLICATE
+							   : STORE_CONFLICT;
+		return UG_OK;
 	}
-	idkey = (MDB_val){store__ids_key(s, ev->event_id, false, idk), idk};
-	ug_put_be64(idplain, *next_seq);
-	idplain[8] = (uint8_t)agency_len;
-	memcpy(idplain + 9, ev->agency, agency_len);
-	store__seal(s, idk, idkey.mv_size, idplain, 9 + agency_len, idsealed);
-	idv = (MDB_val){9 + agency_len + UG_SEAL_OVERHEAD, idsealed};
-	int rc = mdb_put(txn, s->ids, &idkey, &idv, MDB_NOOVERWRITE);
-	if (rc == MDB_KEYEXIST) {
-		/* idv now points at the stored value. */
-		if (ids_decode(s, &idkey, &idv, &seq, held) == UG_OK) {
-		known:
-			ev->seq = seq;
-			ev->status = strcmp(held, ev->agency) == 0
-					 ? STORE_DUPLICATE
-					 : STORE_CONFLICT;
-			return UG_OK;
-		}
-		/* A forged entry counts as absent: the event is stored and
-		 * the entry replaced by the true one. */
-		idv = (MDB_val){9 + agency_len + UG_SEAL_OVERHEAD, idsealed};
-		rc = mdb_put(txn, s->ids, &idkey, &idv, 0);
-	}
-	if (rc != 0)
-		return store__map_err(rc, "put event id");
+	if (err != UG_OK)
+		return err;
 
 	uint8_t seqkey[8];
 	ug_put_be64(seqkey, *next_seq);
@@ -753,11 +711,13 @@ append_one(store *s, MDB_txn *txn, store_event *ev, uint64_t *next_seq)
 	if (ev->person_key)
 		memcpy(p + 1, ev->person_key, UG_PERSON_KEY_LEN);
 	ug_put_be32(p + 1 + UG_PERSON_KEY_LEN, (uint32_t)ev->body_len);
-	memcpy(p + 5 + UG_PERSON_KEY_LEN, ev->body, ev->body_len);
+	memcpy(p + 5 + UG_PERSON_KEY_LEN, ev->event_id, STORE_EVENT_ID_LEN);
+	memcpy(p + 5 + UG_PERSON_KEY_LEN + STORE_EVENT_ID_LEN, ev->body,
+	       ev->body_len);
 	MDB_val key = {8, seqkey};
 	MDB_val val = {1 + plain_len + UG_SEAL_OVERHEAD, NULL};
 	/* MDB_RESERVE: seal straight into the page, no second copy. */
-	rc = mdb_put(txn, s->log, &key, &val, MDB_APPEND | MDB_RESERVE);
+	int rc = mdb_put(txn, s->log, &key, &val, MDB_APPEND | MDB_RESERVE);
 	if (rc != 0) {
 		free(plain);
 		return store__map_err(rc, "append log");
@@ -774,8 +734,8 @@ append_one(store *s, MDB_txn *txn, store_event *ev, uint64_t *next_seq)
 	return UG_OK;
 }
 
-static ug_err
-last_seq_in(store *s, MDB_txn *txn, uint64_t *last)
+ug_err
+store__log_last_in(store *s, MDB_txn *txn, uint64_t *last)
 {
 	MDB_cursor *cur = NULL;
 	int rc = mdb_cursor_open(txn, s->log, &cur);
@@ -799,47 +759,54 @@ last_seq_in(store *s, MDB_txn *txn, uint64_t *last)
 ug_err
 store_append(store *s, store_event *events, size_t n)
 {
-	MDB_txn *txn = NULL;
-	int rc = begin_write(s->log_env, &txn);
-	if (rc != 0)
+	/* ids/ first, then log/: the lock order of every writer. */
+	MDB_txn *itxn = NULL, *txn = NULL;
+	int rc = begin_write(s->ids_env, &itxn);
+	if (rc == 0)
+		rc = begin_write(s->log_env, &txn);
+	if (rc != 0) {
+		if (itxn)
+			mdb_txn_abort(itxn);
 		return store__map_err(rc, "begin append");
+	}
 	uint64_t last;
 	/* The next sequence is read inside the write txn, not cached: hubctl
 	 * appends to the same log from its own process. */
-	ug_err err = last_seq_in(s, txn, &last);
+	ug_err err = store__log_last_in(s, txn, &last);
+	/* What a crash or a failed commit left unindexed, before any id is
+	 * looked up. */
+	if (err == UG_OK)
+		err = store__ids_catch_up(s, itxn, txn, last);
 	uint64_t next = last + 1;
 	for (size_t i = 0; err == UG_OK && i < n; i++)
-		err = append_one(s, txn, &events[i], &next);
+		err = append_one(s, itxn, txn, &events[i], &next);
+	if (err == UG_OK && next > last + 1)
+		err = store__ids_mark(s, itxn, next - 1);
 	if (err != UG_OK) {
 		mdb_txn_abort(txn);
+		mdb_txn_abort(itxn);
 		return err;
 	}
-	return store__map_err(mdb_txn_commit(txn), "commit append");
+	rc = mdb_txn_commit(txn);
+	if (rc != 0) {
+		mdb_txn_abort(itxn);
+		return store__map_err(rc, "commit append");
+	}
+	/* The events are durable; their ids become visible before the caller
+	 * acks them or applies them (store_event_id_get also reads the log
+	 * past the index for the moment between the two commits). Should
+	 * this commit fail, the batch is answered as not stored (the caller
+	 * rejects it retryable, and a resend is then DUPLICATE): an index
+	 * that cannot be written stops ingest as a full log does. The next
+	 * append (or open) indexes these events from the log. */
+	return store__map_err(mdb_txn_commit(itxn), "commit event ids");
 }
 
 ug_err
 store_event_id_get(store *s, const uint8_t *event_id, uint64_t *seq,
 		   char agency[STORE_ID_MAX])
 {
-	MDB_txn *txn = NULL;
-	int rc = begin_read(s->log_env, &txn);
-	if (rc != 0)
-		return store__map_err(rc, "begin read");
-	uint8_t idk[STORE_IDS_KEY_MAX];
-	ug_err err = UG_ENOTFOUND;
-	for (int legacy = 0; err == UG_ENOTFOUND && legacy <= s->ids_legacy;
-	     legacy++) {
-		MDB_val key = {store__ids_key(s, event_id, legacy, idk), idk};
-		MDB_val val;
-		err = store__map_err(mdb_get(txn, s->ids, &key, &val),
-				     "get event id");
-		/* A forged entry counts as absent. */
-		if (err == UG_OK &&
-		    ids_decode(s, &key, &val, seq, agency) != UG_OK)
-			err = UG_ENOTFOUND;
-	}
-	mdb_txn_abort(txn);
-	return err;
+	return store__ids_find(s, event_id, seq, agency);
 }
 
 ug_err
@@ -849,7 +816,7 @@ store_log_last(store *s, uint64_t *last)
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	ug_err err = last_seq_in(s, txn, last);
+	ug_err err = store__log_last_in(s, txn, last);
 	mdb_txn_abort(txn);
 	return err;
 }
@@ -859,8 +826,10 @@ decode_record(store *s, const MDB_val *key, const MDB_val *val,
 	      store_record *rec, uint8_t *plain)
 {
 	const uint8_t *in = val->mv_data;
-	if (val->mv_size < 1 + UG_SEAL_OVERHEAD + LOG_FIXED ||
-	    in[0] != LOG_RECORD_VERSION)
+	bool with_id = val->mv_size > 0 && in[0] == LOG_RECORD_VERSION;
+	size_t fixed = with_id ? LOG_FIXED : LOG_FIXED_V2;
+	if (val->mv_size < 1 + UG_SEAL_OVERHEAD + fixed ||
+	    (!with_id && in[0] != LOG_RECORD_VERSION_V2))
 		return UG_EMALFORMED;
 	ug_err err = store__open(s, key->mv_data, 8, in + 1, val->mv_size - 1,
 				 plain, SEAL_MAX);
@@ -868,20 +837,91 @@ decode_record(store *s, const MDB_val *key, const MDB_val *val,
 		return err;
 	size_t len = val->mv_size - 1 - UG_SEAL_OVERHEAD;
 	size_t agency_len = plain[9];
-	if (LOG_FIXED + agency_len > len || plain[10 + agency_len] != 0)
+	if (fixed + agency_len > len || plain[10 + agency_len] != 0)
 		return UG_EMALFORMED;
 	const uint8_t *p = plain + 11 + agency_len;
 	uint32_t body_len = ug_get_be32(p + 1 + UG_PERSON_KEY_LEN);
-	if (body_len > len - LOG_FIXED - agency_len)
+	if (body_len > len - fixed - agency_len)
 		return UG_EMALFORMED;
 	rec->seq = ug_get_be64(key->mv_data);
 	rec->type = plain[0];
 	rec->received_at = (int64_t)ug_get_be64(plain + 1);
 	rec->agency = (const char *)plain + 10;
 	rec->person_key = p[0] ? p + 1 : NULL;
-	rec->body = p + 5 + UG_PERSON_KEY_LEN;
+	rec->event_id = with_id ? p + 5 + UG_PERSON_KEY_LEN : NULL;
+	rec->body =
+	    p + 5 + UG_PERSON_KEY_LEN + (with_id ? STORE_EVENT_ID_LEN : 0);
 	rec->body_len = body_len;
 	return UG_OK;
+}
+
+/* Open the record at key into a buffer of its own: the callers below may
+ * run inside a scan, whose record lives in the thread's scratch buffer. */
+static ug_err
+decode_own(store *s, const MDB_val *key, const MDB_val *val, store_record *rec,
+	   uint8_t **buf)
+{
+	*buf = malloc(val->mv_size + 64);
+	if (!*buf)
+		return UG_ENOMEM;
+	return decode_record(s, key, val, rec, *buf);
+}
+
+bool
+store__log_holds(store *s, MDB_txn *ltxn, uint64_t seq,
+		 const uint8_t *event_id)
+{
+	uint8_t k[8];
+	ug_put_be64(k, seq);
+	MDB_val key = {8, k}, val;
+	if (mdb_get(ltxn, s->log, &key, &val) != 0)
+		return false;
+	store_record rec;
+	uint8_t *buf = NULL;
+	bool holds = decode_own(s, &key, &val, &rec, &buf) == UG_OK &&
+		     (!rec.event_id ||
+		      memcmp(rec.event_id, event_id, STORE_EVENT_ID_LEN) == 0);
+	free(buf);
+	return holds;
+}
+
+typedef struct {
+	const uint8_t *event_id;
+	uint64_t *seq;
+	char *agency;
+} find_id;
+
+static ug_err
+match_id(void *ctx, const store_record *rec)
+{
+	find_id *f = ctx;
+	if (!rec->event_id ||
+	    memcmp(rec->event_id, f->event_id, STORE_EVENT_ID_LEN) != 0)
+		return UG_OK;
+	*f->seq = rec->seq;
+	ug_strlcpy(f->agency, rec->agency, STORE_ID_MAX);
+	return UG_EEXISTS; /* found: stop */
+}
+
+static ug_err scan_into(store *s, MDB_txn *txn, uint8_t *buf, uint64_t from,
+			size_t max, store_record_fn fn, void *ctx,
+			uint64_t *next);
+
+ug_err
+store__log_find_id(store *s, MDB_txn *ltxn, uint64_t from,
+		   const uint8_t *event_id, uint64_t *seq,
+		   char agency[STORE_ID_MAX])
+{
+	/* A buffer of its own: the caller may be inside a scan. */
+	uint8_t *buf = malloc(SEAL_MAX + UG_SEAL_OVERHEAD + 64);
+	if (!buf)
+		return UG_ENOMEM;
+	find_id f = {event_id, seq, agency};
+	uint64_t next;
+	ug_err err =
+	    scan_into(s, ltxn, buf, from, SIZE_MAX, match_id, &f, &next);
+	free(buf);
+	return err == UG_EEXISTS ? UG_OK : err == UG_OK ? UG_ENOTFOUND : err;
 }
 
 ug_err
@@ -889,19 +929,35 @@ store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 	       void *ctx, uint64_t *next)
 {
 	*next = from;
-	uint8_t *scratch = store__scratch();
-	if (!scratch)
-		return UG_ENOMEM;
 	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin scan");
+	ug_err err = store__log_scan_in(s, txn, from, max, fn, ctx, next);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+ug_err
+store__log_scan_in(store *s, MDB_txn *txn, uint64_t from, size_t max,
+		   store_record_fn fn, void *ctx, uint64_t *next)
+{
+	*next = from;
+	uint8_t *scratch = store__scratch();
+	if (!scratch)
+		return UG_ENOMEM;
+	return scan_into(s, txn, scratch, from, max, fn, ctx, next);
+}
+
+static ug_err
+scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
+	  store_record_fn fn, void *ctx, uint64_t *next)
+{
+	*next = from;
 	MDB_cursor *cur = NULL;
-	rc = mdb_cursor_open(txn, s->log, &cur);
-	if (rc != 0) {
-		mdb_txn_abort(txn);
+	int rc = mdb_cursor_open(txn, s->log, &cur);
+	if (rc != 0)
 		return store__map_err(rc, "open scan cursor");
-	}
 	uint8_t seqkey[8];
 	ug_put_be64(seqkey, from);
 	MDB_val key = {8, seqkey}, val;
@@ -926,7 +982,6 @@ store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
 	if (err == UG_OK && rc != 0 && rc != MDB_NOTFOUND)
 		err = store__map_err(rc, "scan log");
 	return err;
@@ -1722,19 +1777,24 @@ store_get_stats(store *s, store_stats *out)
 	if (rc != 0)
 		return store__map_err(rc, "begin stats");
 	out->log_events = entries(txn, s->log);
-	out->event_ids = entries(txn, s->ids);
+	out->event_ids = s->ids_in_log ? entries(txn, s->ids) : 0;
 	out->assignments = entries(txn, s->assign);
 	out->principals = entries(txn, s->principal);
 	out->alerts = entries(txn, s->alerts);
 	out->alerts_open = entries(txn, s->queue);
 	out->audit_records = entries(txn, s->audit);
-	ug_err err = last_seq_in(s, txn, &out->last_seq);
+	ug_err err = store__log_last_in(s, txn, &out->last_seq);
 	mdb_txn_abort(txn);
 	rc = begin_read(s->derived_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin stats");
 	out->person_index_entries = entries(txn, s->person);
 	out->timers = entries(txn, s->timer);
+	mdb_txn_abort(txn);
+	rc = begin_read(s->ids_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin stats");
+	out->event_ids += entries(txn, s->ids_db);
 	mdb_txn_abort(txn);
 	read_last_applied(s);
 	out->last_applied = s->last_applied;

@@ -1,11 +1,14 @@
 /*
  * The hub's persistence: a durable log plus derived state, on LMDB.
  *
- * Two environments under one directory:
+ * Three environments under one directory:
  *   log/      synced on every commit. Holds only what cannot be recomputed:
- *             the append-only event log (sequence -> sealed event), the
- *             idempotency index (event id -> sequence), contact assignments,
- *             registered principals, and alerts with their delivery state.
+ *             the append-only event log (sequence -> sealed event, with its
+ *             event id), contact assignments, registered principals, and
+ *             alerts with their delivery state.
+ *   ids/      committed without fsync: the idempotency index (event id ->
+ *             sequence), an index of the log that is rebuilt from it
+ *             (store_ids.c).
  *   derived/  committed without fsync. Holds what the log can rebuild: the
  *             per-person index and the rules' per-person state, plus the
  *             last log sequence applied to it. After a crash the hub replays
@@ -44,9 +47,10 @@ typedef struct {
 /* Open (creating if needed) the store in dir. Clears stale readers. */
 ug_err store_open(store **out, const char *dir, const store_opts *opts,
 		  ug_diag *diag);
-/* True when this store_open upgraded the store's format in place (format 2
- * to 3, docs/OPERATIONS.md "Store format"); it logged STORE-UPGRADED. */
-bool store_upgraded(const store *s);
+/* When this store_open upgraded the store's format in place (format 2 or
+ * 3 to 4, docs/OPERATIONS.md "Store format"), what it did, as logged with
+ * STORE-UPGRADED; else NULL. */
+const char *store_upgraded(const store *s);
 /* Close; accepts NULL. Derived state is flushed to disk first. */
 void store_close(store **s);
 /* Timer work: clear stale reader slots. */
@@ -81,8 +85,10 @@ typedef struct {
  * Append events in one synchronous transaction: when this returns UG_OK,
  * every STORE_NEW event is on disk. A resent id is STORE_DUPLICATE (also
  * within the batch); an id stored by another agency is STORE_CONFLICT.
- * On failure nothing is stored: UG_EFULL when the map is full, UG_EIO for
- * other LMDB errors (logged).
+ * On failure nothing is stored — but for a failed commit of the event-id
+ * index (ids/) after the log's: the events are then stored and found by
+ * store_event_id_get, though the call fails. UG_EFULL when a map is full,
+ * UG_EIO for other LMDB errors (logged).
  */
 ug_err store_append(store *s, store_event *events, size_t n)
     __attribute__((warn_unused_result));
@@ -100,6 +106,8 @@ typedef struct {
 	const char *agency;
 	int64_t received_at;
 	const uint8_t *person_key; /* NULL if anonymous */
+	/* STORE_EVENT_ID_LEN bytes; NULL in records from before format 4 */
+	const uint8_t *event_id;
 	const uint8_t *body;
 	size_t body_len;
 } store_record;
@@ -489,16 +497,17 @@ typedef struct {
 	uint32_t format;	  /* the log's store format number */
 } store_backup_info;
 
-/* Hot, compacting copy of derived/ then log/ (so the copy's derived state
- * is never ahead of its log) into dir/derived/data.mdb and
- * dir/log/data.mdb (0600), dir made 0700 and required missing or empty
+/* Hot, compacting copy of derived/, ids/, then log/ (so the copy's derived
+ * state and index are never ahead of its log) into dir/ENV/data.mdb
+ * (0600), dir made 0700 and required missing or empty
  * (else UG_EEXISTS). The copy is then opened with opts' key, its figures
  * read into out and its audit chain verified against sign_public (32
  * bytes, or NULL: not verified). Safe while hubd runs. */
 ug_err store_backup(store *s, const char *dir, const store_opts *opts,
 		    const uint8_t *sign_public, store_backup_info *out,
 		    ug_diag *diag) __attribute__((warn_unused_result));
-/* Copy a backup's two data files into data_dir, which must be missing or
+/* Copy a backup's data files into data_dir (a backup from before format 4
+ * has no ids/), which must be missing or
  * empty (else UG_EEXISTS, nothing written); no store is opened here. */
 ug_err store_restore(const char *from, const char *data_dir, ug_diag *diag)
     __attribute__((warn_unused_result));

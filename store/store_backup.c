@@ -1,10 +1,10 @@
 /*
- * Backup and restore of the two environments (store.h). The copy is
+ * Backup and restore of the three environments (store.h). The copy is
  * LMDB's own hot copy, compacting (mdb_env_copy2 with MDB_CP_COMPACT): a
  * consistent snapshot of committed transactions while hubd writes on.
- * derived/ is copied before log/, so the copy's derived state is never
- * ahead of its log: a hub started on a restore replays the difference, as
- * after a crash.
+ * derived/ and ids/ are copied before log/, so the copy's derived state
+ * and event-id index are never ahead of its log: a hub started on a
+ * restore replays and indexes the difference, as after a crash.
  */
 #include "store/store.h"
 
@@ -17,7 +17,9 @@
 
 #include "store/store_int.h"
 
-static const char *const envs[] = {"derived", "log"};
+/* Each before the one it is rebuilt from. */
+static const char *const envs[] = {"derived", "ids", "log"};
+#define NENVS (sizeof envs / sizeof *envs)
 
 /* UG_OK when path is missing or an empty directory. */
 static ug_err
@@ -73,9 +75,9 @@ store_backup(store *s, const char *dir, const store_opts *opts,
 	ug_err err = require_empty(dir, diag);
 	if (err == UG_OK)
 		err = make_dir(dir, diag);
-	MDB_env *from[] = {s->derived_env, s->log_env};
+	MDB_env *from[] = {s->derived_env, s->ids_env, s->log_env};
 	char path[600];
-	for (size_t i = 0; err == UG_OK && i < 2; i++) {
+	for (size_t i = 0; err == UG_OK && i < NENVS; i++) {
 		snprintf(path, sizeof path, "%s/%s", dir, envs[i]);
 		err = make_dir(path, diag);
 		if (err != UG_OK)
@@ -113,8 +115,8 @@ store_backup(store *s, const char *dir, const store_opts *opts,
 			mdb_txn_abort(txn);
 	}
 	store_close(&copy);
-	drop_lock(dir, "log");
-	drop_lock(dir, "derived");
+	for (size_t i = 0; i < NENVS; i++)
+		drop_lock(dir, envs[i]);
 	return err;
 }
 
@@ -163,10 +165,14 @@ store_restore(const char *from, const char *data_dir, ug_diag *diag)
 		return UG_EIO;
 	}
 	char src[600], dst[600];
-	for (size_t i = 0; err == UG_OK && i < 2; i++) {
+	for (size_t i = 0; err == UG_OK && i < NENVS; i++) {
+		snprintf(src, sizeof src, "%s/%s/data.mdb", from, envs[i]);
+		/* A backup from before format 4 has no ids/: the hub indexes
+		 * the log again when it opens the restored store. */
+		if (strcmp(envs[i], "ids") == 0 && access(src, F_OK) != 0)
+			continue;
 		snprintf(dst, sizeof dst, "%s/%s", data_dir, envs[i]);
 		err = make_dir(dst, diag);
-		snprintf(src, sizeof src, "%s/%s/data.mdb", from, envs[i]);
 		snprintf(dst, sizeof dst, "%s/%s/data.mdb", data_dir, envs[i]);
 		if (err == UG_OK)
 			err = copy_file(src, dst, diag);
@@ -179,7 +185,7 @@ store_restore_undo(const char *data_dir)
 {
 	static const char *const files[] = {"data.mdb", "lock.mdb"};
 	char path[600];
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < NENVS; i++) {
 		for (size_t f = 0; f < 2; f++) {
 			snprintf(path, sizeof path, "%s/%s/%s", data_dir,
 				 envs[i], files[f]);

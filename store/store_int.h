@@ -36,7 +36,8 @@ size_t store__ids_key(const store *s, const uint8_t *event_id, bool legacy,
 #define STORE_SEAL_MAX (128 * 1024)
 
 struct store {
-	MDB_env *log_env, *derived_env;
+	MDB_env *log_env, *derived_env, *ids_env;
+	/* ids: log/ids, the event-id index of stores before format 4 */
 	MDB_dbi log, ids, assign, principal, principal_id, alerts, queue;
 	MDB_dbi audit, log_meta;
 	MDB_dbi password; /* store_password.c */
@@ -56,10 +57,13 @@ struct store {
 	uint64_t forged_suppressed[16];
 	/* Read by the loop thread while the applier thread commits. */
 	_Atomic uint64_t last_applied;
+	MDB_dbi ids_db, ids_meta; /* ids/: store_ids.c */
 	/* Upgraded from format 2: some ids entries are under the hash alone.
 	 */
 	bool ids_legacy;
-	bool upgraded; /* by this open */
+	/* Upgraded from format 2 or 3: log/ids holds the older entries. */
+	bool ids_in_log;
+	char upgrade_note[200]; /* what this open upgraded, else empty */
 	/* Queue entries this process removed (acknowledged, withdrawn,
 	 * moved, purged); any thread. */
 	_Atomic uint64_t unqueued;
@@ -153,5 +157,44 @@ ug_err store__queue_key_put(MDB_txn *txn, store *s, const char *recipient,
 
 int store__begin_write(MDB_env *env, MDB_txn **txn);
 int store__begin_read(MDB_env *env, MDB_txn **txn);
+
+/* The log's last sequence as seen by txn (a purged top keeps its number). */
+ug_err store__log_last_in(store *s, MDB_txn *txn, uint64_t *last);
+/* store_log_scan inside the caller's transaction on log/. */
+ug_err store__log_scan_in(store *s, MDB_txn *txn, uint64_t from, size_t max,
+			  store_record_fn fn, void *ctx, uint64_t *next);
+
+/* Whether the log holds record seq, and it carries event_id (records
+ * from before format 4 carry none: there only that it exists). */
+bool store__log_holds(store *s, MDB_txn *ltxn, uint64_t seq,
+		      const uint8_t *event_id);
+/* The first record from sequence `from` on that carries event_id:
+ * UG_ENOTFOUND when none does. */
+ug_err store__log_find_id(store *s, MDB_txn *ltxn, uint64_t from,
+			  const uint8_t *event_id, uint64_t *seq,
+			  char agency[STORE_ID_MAX]);
+
+/* ---- the event-id index, store_ids.c ---- */
+
+/* Open ids/ (creating it) and index what it has not seen of the log. */
+ug_err store__ids_open(store *s, const char *dir, size_t map_mb,
+		       ug_diag *diag);
+/* Index the records after ids/meta "indexed_through" up to last. Inside
+ * the caller's write txn on ids/ and any txn on log/. */
+ug_err store__ids_catch_up(store *s, MDB_txn *itxn, MDB_txn *ltxn,
+			   uint64_t last);
+/* Record that event_id is seq, stored by agency; UG_EEXISTS with the
+ * holder's sequence and agency when the id was stored before. */
+ug_err store__ids_claim(store *s, MDB_txn *itxn, MDB_txn *ltxn,
+			const uint8_t *event_id, const char *agency,
+			uint64_t seq, uint64_t *held_seq,
+			char held[STORE_ID_MAX]);
+ug_err store__ids_mark(store *s, MDB_txn *itxn, uint64_t through);
+/* store_event_id_get. */
+ug_err store__ids_find(store *s, const uint8_t *event_id, uint64_t *seq,
+		       char agency[STORE_ID_MAX]);
+/* Delete the id's entries (ids/ and log/ids); an LMDB code. */
+int store__ids_delete(store *s, MDB_txn *itxn, MDB_txn *ltxn,
+		      const uint8_t *event_id, uint64_t *count);
 
 #endif

@@ -11,9 +11,10 @@
  * the alerts a record raised are the 256 ids with its sequence.
  *
  * Lock order, as hubd's apply has it: the derived env's writer lock,
- * then the log's. hubd applying a person's records while hubctl erases
- * them therefore either finishes first (and its state is erased) or
- * starts after (and no longer finds the records), never writes between.
+ * then the event-id index's (store_ids.c), then the log's. hubd applying a
+ * person's records while hubctl erases them therefore either finishes first
+ * (and its state is erased) or starts after (and no longer finds the records),
+ * never writes between.
  *
  * Deleted sequences are never handed out again: when the highest record
  * goes, log/meta "seq_floor" keeps its number (store.c's last_seq_in
@@ -123,17 +124,14 @@ palert_key(const store *s, const uint8_t *person_key, const uint8_t *id,
 /* The record's own entries in log/: the record, its id, and in derived/
  * its person index entry and the person-alert entries of what it raised. */
 static int
-del_record(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const store_purge_item *it,
-	   store_purge_counts *c, ug_err *err)
+del_record(store *s, MDB_txn *itxn, MDB_txn *ltxn, MDB_txn *dtxn,
+	   const store_purge_item *it, store_purge_counts *c, ug_err *err)
 {
 	uint8_t seqkey[8], k[STORE_PERSON_HASH + 8];
 	ug_put_be64(seqkey, it->seq);
 	int rc = del_key(ltxn, s->log, seqkey, 8, &c->records);
-	for (int legacy = 0; rc == 0 && legacy <= s->ids_legacy; legacy++) {
-		uint8_t idk[STORE_IDS_KEY_MAX];
-		size_t len = store__ids_key(s, it->event_id, legacy, idk);
-		rc = del_key(ltxn, s->ids, idk, len, &c->ids);
-	}
+	if (rc == 0)
+		rc = store__ids_delete(s, itxn, ltxn, it->event_id, &c->ids);
 	if (rc == 0 && it->has_person) {
 		store__person_hash(s, TAG_PERSON, it->person_key, k);
 		store__hash(s, TAG_PERSON_SEQ, seqkey, 8, NULL, 0,
@@ -301,13 +299,14 @@ keep_seq_floor(store *s, MDB_txn *ltxn, const store_purge_item *items,
 }
 
 static ug_err
-purge_in(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const store_purge_item *items,
-	 size_t n, const uint8_t *erase_person, store_purge_counts *c)
+purge_in(store *s, MDB_txn *itxn, MDB_txn *ltxn, MDB_txn *dtxn,
+	 const store_purge_item *items, size_t n, const uint8_t *erase_person,
+	 store_purge_counts *c)
 {
 	ug_err err = UG_OK;
 	int rc = keep_seq_floor(s, ltxn, items, n);
 	for (size_t i = 0; rc == 0 && err == UG_OK && i < n; i++)
-		rc = del_record(s, ltxn, dtxn, &items[i], c, &err);
+		rc = del_record(s, itxn, ltxn, dtxn, &items[i], c, &err);
 	if (rc == 0 && err == UG_OK && n)
 		rc = del_timers(s, dtxn, NULL, items, n, c);
 	if (rc != 0)
@@ -336,32 +335,47 @@ store_purge(store *s, const store_purge_item *items, size_t n,
 	    const uint8_t *erase_person, store_purge_counts *out)
 {
 	memset(out, 0, sizeof *out);
-	MDB_txn *dtxn = NULL, *ltxn = NULL;
+	/* derived/, ids/, log/: the lock order of every writer. */
+	MDB_txn *dtxn = NULL, *itxn = NULL, *ltxn = NULL;
 	int rc = store__begin_write(s->derived_env, &dtxn);
+	if (rc == 0)
+		rc = store__begin_write(s->ids_env, &itxn);
 	if (rc == 0)
 		rc = store__begin_write(s->log_env, &ltxn);
 	if (rc != 0) {
+		if (itxn)
+			mdb_txn_abort(itxn);
 		if (dtxn)
 			mdb_txn_abort(dtxn);
 		return store__map_err(rc, "begin purge");
 	}
-	ug_err err = purge_in(s, ltxn, dtxn, items, n, erase_person, out);
+	ug_err err =
+	    purge_in(s, itxn, ltxn, dtxn, items, n, erase_person, out);
 	if (err != UG_OK) {
 		mdb_txn_abort(ltxn);
+		mdb_txn_abort(itxn);
 		mdb_txn_abort(dtxn);
 		return err;
 	}
-	/* The log first: what is gone from it stays gone; a derived commit
-	 * lost after that is repeated by the next purge or erasure. */
+	/* The log first: what is gone from it stays gone; an ids or derived
+	 * commit lost after that is repeated by the next purge or erasure. */
 	rc = mdb_txn_commit(ltxn);
 	if (rc != 0) {
+		mdb_txn_abort(itxn);
 		mdb_txn_abort(dtxn);
 		return store__map_err(rc, "commit purge");
 	}
 	store__unqueued(s);
+	/* ids/ and derived/ commit without fsync; what was deleted there must
+	 * not come back after a crash. */
+	rc = mdb_txn_commit(itxn);
+	if (rc == 0)
+		rc = mdb_env_sync(s->ids_env, 1);
+	if (rc != 0) {
+		mdb_txn_abort(dtxn);
+		return store__map_err(rc, "commit purge (ids)");
+	}
 	rc = mdb_txn_commit(dtxn);
-	/* derived/ commits without fsync; what was deleted there must not
-	 * come back after a crash. */
 	if (rc == 0)
 		rc = mdb_env_sync(s->derived_env, 1);
 	return store__map_err(rc, "commit purge (derived)");

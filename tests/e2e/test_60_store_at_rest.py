@@ -109,7 +109,7 @@ def test_files_alone_reveal_nothing(make_hub):
     secrets = [s.encode() for s in AGENCIES + NAMES + cprs]
     secrets += [c[:6].encode() + b"-" + c[6:].encode() for c in cprs]
     seen = 0
-    for env in ("log", "derived"):
+    for env in ("log", "ids", "derived"):
         env_dir = hub.data_dir / env
         for db in databases(env_dir):
             for k, v in dump(env_dir, db):

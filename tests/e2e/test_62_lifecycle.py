@@ -181,7 +181,8 @@ def test_export_then_erase_leaves_no_trace(make_hub):
     dumps = "".join(subprocess.run(["mdb_dump", "-a", str(env)],
                                    capture_output=True, text=True,
                                    check=True).stdout
-                    for env in (log_env, hub.data_dir / "derived"))
+                    for env in (log_env, hub.data_dir / "ids",
+                                hub.data_dir / "derived"))
     for n in (person, bytes.fromhex(person).hex()):
         assert n not in dumps
     for value in sealed:

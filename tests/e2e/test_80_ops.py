@@ -119,12 +119,12 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
     manifest_path = backup / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     assert stat.S_IMODE(manifest_path.stat().st_mode) == 0o600
-    for name in ("log", "derived"):
+    for name in ("log", "ids", "derived"):
         data = backup / name / "data.mdb"
         assert stat.S_IMODE(data.stat().st_mode) == 0o600
         assert not (backup / name / "lock.mdb").exists()
     assert stat.S_IMODE(backup.stat().st_mode) == 0o700
-    assert manifest["store_format"] == 3
+    assert manifest["store_format"] == 4
     assert manifest["log_events"] >= len(before)
     assert manifest["log_last_seq"] >= manifest["log_events"]
     assert manifest["audit_verified"] and manifest["audit_intact"]
@@ -240,7 +240,7 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
 def test_a_format_2_store_is_upgraded_once_and_keeps_its_event_ids(
         make_hub):
     """OPERATIONS.md "Store format": the first hubctl (or hubd) to open a
-    format 2 store upgrades it to 3 and says so once; the event ids stored
+    format 2 store upgrades it to 4 and says so once; the event ids stored
     before still count."""
     import re
 
@@ -258,14 +258,14 @@ def test_a_format_2_store_is_upgraded_once_and_keeps_its_event_ids(
     log = str(hub.data_dir / "log")
     dump = subprocess.run(["mdb_dump", "-s", "meta", log], check=True,
                           capture_output=True, text=True).stdout
-    older, n = re.subn(r"\n 666f726d6174\n 00000003\n",
+    older, n = re.subn(r"\n 666f726d6174\n 00000004\n",
                        "\n 666f726d6174\n 00000002\n", dump)
     assert n == 1, dump
     subprocess.run(["mdb_load", "-s", "meta", log], input=older, text=True,
                    check=True, capture_output=True)
 
     upgraded = hub.hubctl("stats", "--json")
-    assert "hubctl: STORE-UPGRADED store format 2 upgraded to 3" in \
+    assert "hubctl: STORE-UPGRADED store format 2 upgraded to 4" in \
         upgraded.stderr, upgraded.stderr
     again = hub.hubctl("stats", "--json")
     assert "STORE-UPGRADED" not in again.stderr

@@ -7,6 +7,9 @@
  */
 #include "store/store.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "common/crypto.h"
 #include "common/util.h"
 #include "store/store_int.h" /* lmdb.h: the tests forge raw records */
@@ -88,6 +91,18 @@ append(store *s, tevent *t, size_t n)
 	for (size_t i = 0; i < n; i++)
 		t[i].ev = ev[i];
 	return err;
+}
+
+/* A new store in dir holding events 1 (school-a, CPR_A) and 2 (second,
+ * CPR_B). */
+static store *
+two_events(const char *dir, tevent t[2], const char *second)
+{
+	store *s = open_store(dir, storage_key, 64);
+	make_event(&t[0], 1, "school-a", CPR_A);
+	make_event(&t[1], 2, second, CPR_B);
+	CHECK_OK(append(s, t, 2));
+	return s;
 }
 
 static void
@@ -378,11 +393,8 @@ static void
 test_wrong_storage_key(void)
 {
 	const char *dir = ut_tmpdir();
-	store *s = open_store(dir, storage_key, 64);
 	tevent t[2];
-	make_event(&t[0], 1, "school-a", CPR_A);
-	make_event(&t[1], 2, "school-a", CPR_B);
-	CHECK_OK(append(s, t, 2));
+	store *s = two_events(dir, t, "school-a");
 	store_close(&s);
 
 	/* Another key is refused at open, before anything is misread. */
@@ -742,14 +754,14 @@ test_old_format_refused(void)
 	env = raw_env(dir2, "log");
 	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-	uint8_t four[4] = {0, 0, 0, 4};
+	uint8_t five[4] = {0, 0, 0, 5};
 	key = (MDB_val){6, "format"};
-	val = (MDB_val){4, four};
+	val = (MDB_val){4, five};
 	CHECK_EQ_INT(mdb_put(txn, dbi, &key, &val, 0), 0);
 	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	CHECK_ERR(store_open(&s, dir2, &opts, &diag), UG_EMALFORMED);
-	CHECK(strstr(diag.reason, "format 4") != NULL);
+	CHECK(strstr(diag.reason, "format 5") != NULL);
 }
 
 /* The raw ids entries of a store: their keys, in order. */
@@ -769,12 +781,13 @@ collect_ids_key(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
 	out->lens[out->n++] = key->mv_size;
 }
 
+/* env: "ids", or "log" for the entries of a store before format 4. */
 static size_t
-raw_ids_keys(const char *dir, uint8_t (*keys)[STORE_IDS_KEY_MAX], size_t *lens,
-	     size_t max)
+raw_ids_keys(const char *dir, const char *env,
+	     uint8_t (*keys)[STORE_IDS_KEY_MAX], size_t *lens, size_t max)
 {
 	ids_keys out = {keys, lens, 0, max};
-	raw_each(raw_env(dir, "log"), "ids", collect_ids_key, &out);
+	raw_each(raw_env(dir, env), "ids", collect_ids_key, &out);
 	return out.n;
 }
 
@@ -799,7 +812,7 @@ test_ids_keys_follow_time(void)
 	store_close(&s);
 	uint8_t keys[5][STORE_IDS_KEY_MAX];
 	size_t lens[5];
-	CHECK_EQ_INT(raw_ids_keys(dir, keys, lens, 5), 4);
+	CHECK_EQ_INT(raw_ids_keys(dir, "ids", keys, lens, 5), 4);
 	int timed = 0;
 	for (int i = 0; i < 4; i++) {
 		CHECK_EQ_INT(lens[i], STORE_IDS_KEY_MAX);
@@ -825,27 +838,24 @@ test_ids_keys_follow_time(void)
 	CHECK(k == 3 && order[0] == 1 && order[1] == 2 && order[2] == 0);
 }
 
+/* Make dir's store look as a hub of format `format` (2 or 3) left it:
+ * event t's id entry in log/ids (under the hash alone for format 2), no
+ * ids/, the format number in log/meta. */
 static void
-test_format_2_upgraded(void)
+make_old_format(const char *dir, const tevent *t, uint64_t seq, int format)
 {
-	/* A format 2 store keyed its ids by the hash alone. Make one: an
-	 * event whose entry sits under the old key, format 2 recorded. */
-	const char *dir = ut_tmpdir();
 	store *s = open_store(dir, storage_key, 64);
-	tevent t[2];
-	make_event(&t[0], 7, "school-a", CPR_A);
-	CHECK_OK(append(s, t, 1));
-	uint64_t seq = t[0].ev.seq;
-	uint8_t newk[STORE_IDS_KEY_MAX], oldk[STORE_IDS_KEY_MAX];
-	size_t newlen = store__ids_key(s, t[0].id, false, newk);
-	size_t oldlen = store__ids_key(s, t[0].id, true, oldk);
-	CHECK_EQ_INT(oldlen, STORE_IDS_LEGACY_LEN);
+	uint8_t k[STORE_IDS_KEY_MAX];
+	size_t len = store__ids_key(s, t->id, format == 2, k);
 	uint8_t plain[9 + 8], sealed[sizeof plain + UG_SEAL_OVERHEAD];
 	ug_put_be64(plain, seq);
 	plain[8] = 8;
 	memcpy(plain + 9, "school-a", 8);
-	store__seal(s, oldk, oldlen, plain, sizeof plain, sealed);
+	store__seal(s, k, len, plain, sizeof plain, sealed);
 	store_close(&s);
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -r %s/ids", dir);
+	CHECK_EQ_INT(system(cmd), 0);
 
 	MDB_env *env = raw_env(dir, "log");
 	MDB_txn *txn;
@@ -853,22 +863,35 @@ test_format_2_upgraded(void)
 	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	CHECK_EQ_INT(mdb_dbi_open(txn, "ids", 0, &ids), 0);
 	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	MDB_val key = {newlen, newk}, val;
-	CHECK_EQ_INT(mdb_del(txn, ids, &key, NULL), 0);
-	key = (MDB_val){oldlen, oldk};
-	val = (MDB_val){sizeof sealed, sealed};
+	MDB_val key = {len, k}, val = {sizeof sealed, sealed};
 	CHECK_EQ_INT(mdb_put(txn, ids, &key, &val, 0), 0);
-	uint8_t two[4] = {0, 0, 0, 2};
+	uint8_t v[4] = {0, 0, 0, (uint8_t)format};
 	key = (MDB_val){6, "format"};
-	val = (MDB_val){4, two};
+	val = (MDB_val){4, v};
 	CHECK_EQ_INT(mdb_put(txn, meta, &key, &val, 0), 0);
 	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
+}
 
-	/* Opened: upgraded to 3, the old entry still counts. */
+static void
+check_format_upgraded(int format)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	tevent t[2];
+	make_event(&t[0], 7, "school-a", CPR_A);
+	CHECK_OK(append(s, t, 1));
+	uint64_t seq = t[0].ev.seq;
+	store_close(&s);
+	make_old_format(dir, &t[0], seq, format);
+
+	/* Opened: upgraded to 4, the old entry still counts. */
 	s = open_store(dir, storage_key, 64);
-	CHECK(s->ids_legacy);
-	CHECK(store_upgraded(s));
+	CHECK(s->ids_in_log && s->ids_legacy == (format == 2));
+	CHECK(store_upgraded(s) != NULL);
+	char want[64];
+	snprintf(want, sizeof want, "store format %d upgraded to 4", format);
+	CHECK(strstr(store_upgraded(s), want) != NULL);
 	char agency[STORE_ID_MAX];
 	uint64_t found = 0;
 	CHECK_OK(store_event_id_get(s, t[0].id, &found, agency));
@@ -883,22 +906,255 @@ test_format_2_upgraded(void)
 	make_event(&t[0], 7, "school-b", CPR_A);
 	CHECK_OK(append(s, t, 1));
 	CHECK_EQ_INT(t[0].ev.status, STORE_CONFLICT);
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.event_ids, 2);
 	store_close(&s);
+	/* The old entry stays in log/, the new one is in ids/ only. */
 	uint8_t keys[4][STORE_IDS_KEY_MAX];
 	size_t lens[4];
-	CHECK_EQ_INT(raw_ids_keys(dir, keys, lens, 4), 2);
-	CHECK(lens[0] + lens[1] == STORE_IDS_LEGACY_LEN + STORE_IDS_KEY_MAX);
-	env = raw_env(dir, "log");
+	CHECK_EQ_INT(raw_ids_keys(dir, "log", keys, lens, 4), 1);
+	CHECK_EQ_INT(lens[0],
+		     format == 2 ? STORE_IDS_LEGACY_LEN : STORE_IDS_KEY_MAX);
+	CHECK_EQ_INT(raw_ids_keys(dir, "ids", keys, lens, 4), 1);
+	MDB_env *env = raw_env(dir, "log");
+	MDB_txn *txn;
+	MDB_dbi meta;
+	MDB_val key = {6, "format"}, val;
 	CHECK_EQ_INT(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
 	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	key = (MDB_val){6, "format"};
 	CHECK_EQ_INT(mdb_get(txn, meta, &key, &val), 0);
-	CHECK_EQ_INT(ug_get_be32(val.mv_data), 3);
+	CHECK_EQ_INT(ug_get_be32(val.mv_data), 4);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
-	/* Once: the next open finds format 3 and upgrades nothing. */
+	/* Once: the next open finds format 4 and upgrades nothing. */
 	s = open_store(dir, storage_key, 64);
-	CHECK(s->ids_legacy && !store_upgraded(s));
+	CHECK(s->ids_in_log && !store_upgraded(s));
+	store_close(&s);
+}
+
+static void
+test_format_2_upgraded(void)
+{
+	check_format_upgraded(2);
+}
+
+static void
+test_format_3_upgraded(void)
+{
+	check_format_upgraded(3);
+}
+
+/* ids/ is an index of the log: lost (an OS crash before its flush, a
+ * failed commit), what it had not seen is indexed again from the log. */
+static void
+test_ids_rebuilt_from_log(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	tevent t[3];
+	make_event(&t[0], 1, "school-a", CPR_A);
+	make_event(&t[1], 2, "school-a", CPR_B);
+	CHECK_OK(append(s, t, 2));
+	uint64_t seqs[2] = {t[0].ev.seq, t[1].ev.seq};
+	store_close(&s);
+
+	/* All of ids/ gone. */
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -r %s/ids", dir);
+	CHECK_EQ_INT(system(cmd), 0);
+	s = open_store(dir, storage_key, 64);
+	char agency[STORE_ID_MAX];
+	uint64_t found = 0;
+	CHECK_OK(store_event_id_get(s, t[1].id, &found, agency));
+	CHECK_EQ_INT(found, seqs[1]);
+	CHECK_EQ_STR(agency, "school-a");
+	make_event(&t[0], 1, "school-a", CPR_A);
+	make_event(&t[1], 2, "school-b", CPR_B);
+	make_event(&t[2], 3, "school-a", CPR_B);
+	CHECK_OK(append(s, t, 3));
+	CHECK_EQ_INT(t[0].ev.status, STORE_DUPLICATE);
+	CHECK_EQ_INT(t[0].ev.seq, seqs[0]);
+	CHECK_EQ_INT(t[1].ev.status, STORE_CONFLICT);
+	CHECK_EQ_INT(t[2].ev.status, STORE_NEW);
+	uint64_t third = t[2].ev.seq;
+	store_close(&s);
+
+	/* The last batch's entry and mark lost, as when the log committed
+	 * and ids/ did not. */
+	uint8_t k[STORE_IDS_KEY_MAX], back[8];
+	s = open_store(dir, storage_key, 64);
+	size_t klen = store__ids_key(s, t[2].id, false, k);
+	store_close(&s);
+	MDB_env *env = raw_env(dir, "ids");
+	MDB_txn *txn;
+	MDB_dbi ids, meta;
+	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, "ids", 0, &ids), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	MDB_val key = {klen, k};
+	CHECK_EQ_INT(mdb_del(txn, ids, &key, NULL), 0);
+	ug_put_be64(back, seqs[1]);
+	key = (MDB_val){15, "indexed_through"};
+	MDB_val val = {8, back};
+	CHECK_EQ_INT(mdb_put(txn, meta, &key, &val, 0), 0);
+	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	s = open_store(dir, storage_key, 64);
+	CHECK_OK(store_event_id_get(s, t[2].id, &found, agency));
+	CHECK_EQ_INT(found, third);
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.event_ids, 3);
+	store_close(&s);
+}
+
+/* Set ids/meta "indexed_through" and delete the entry of t's id (NULL:
+ * none) with a raw transaction, as a lost ids/ commit leaves them. */
+static void
+unindex(const char *dir, const uint8_t *k, size_t klen, uint64_t through)
+{
+	MDB_env *env = raw_env(dir, "ids");
+	MDB_txn *txn;
+	MDB_dbi ids, meta;
+	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, "ids", 0, &ids), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	MDB_val key = {klen, (void *)k};
+	if (k)
+		CHECK_EQ_INT(mdb_del(txn, ids, &key, NULL), 0);
+	uint8_t v[8];
+	ug_put_be64(v, through);
+	key = (MDB_val){15, "indexed_through"};
+	MDB_val val = {8, v};
+	CHECK_EQ_INT(mdb_put(txn, meta, &key, &val, 0), 0);
+	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* The moment between the log's commit and the index's (or an index
+ * commit that failed), seen by a reader: the id is found in the log. */
+static void
+test_ids_found_past_the_index(void)
+{
+	const char *dir = ut_tmpdir();
+	tevent t[2];
+	store *s = two_events(dir, t, "school-b");
+	uint8_t k[STORE_IDS_KEY_MAX];
+	size_t klen = store__ids_key(s, t[1].id, false, k);
+	/* Another process takes the second entry out, as if its commit had
+	 * not happened (one process must not open an environment twice). */
+	pid_t pid = fork();
+	if (pid == 0) {
+		unindex(dir, k, klen, t[0].ev.seq);
+		_exit(ut_failures ? 1 : 0);
+	}
+	int status = 0;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0);
+	char agency[STORE_ID_MAX];
+	uint64_t found = 0;
+	CHECK_OK(store_event_id_get(s, t[1].id, &found, agency));
+	CHECK_EQ_INT(found, t[1].ev.seq);
+	CHECK_EQ_STR(agency, "school-b");
+	/* And the next append indexes it before looking anything up. */
+	make_event(&t[1], 2, "school-b", CPR_B);
+	CHECK_OK(append(s, &t[1], 1));
+	CHECK_EQ_INT(t[1].ev.status, STORE_DUPLICATE);
+	store_close(&s);
+}
+
+/* An ids entry whose record is gone (a purge whose ids/ commit was lost,
+ * a log restored from before it) counts as absent. */
+static void
+test_stale_ids_entry_ignored(void)
+{
+	const char *dir = ut_tmpdir();
+	tevent t[2];
+	store *s = two_events(dir, t, "school-a");
+	uint64_t seq = t[1].ev.seq;
+	uint8_t k[STORE_IDS_KEY_MAX];
+	size_t klen = store__ids_key(s, t[1].id, false, k);
+	store_close(&s);
+	/* Keep the entry, purge the record, put the entry back. */
+	MDB_env *env = raw_env(dir, "ids");
+	MDB_txn *txn;
+	MDB_dbi ids;
+	CHECK_EQ_INT(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, "ids", 0, &ids), 0);
+	MDB_val key = {klen, k}, val;
+	CHECK_EQ_INT(mdb_get(txn, ids, &key, &val), 0);
+	uint8_t saved[256];
+	size_t saved_len = val.mv_size;
+	CHECK(saved_len <= sizeof saved);
+	memcpy(saved, val.mv_data, saved_len);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	s = open_store(dir, storage_key, 64);
+	store_purge_item it = {.seq = seq, .has_person = true};
+	memcpy(it.event_id, t[1].id, STORE_EVENT_ID_LEN);
+	memcpy(it.person_key, t[1].person, UG_PERSON_KEY_LEN);
+	store_purge_counts counts;
+	CHECK_OK(store_purge(s, &it, 1, NULL, &counts));
+	CHECK_EQ_INT(counts.records, 1);
+	CHECK_EQ_INT(counts.ids, 1);
+	store_close(&s);
+	env = raw_env(dir, "ids");
+	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, "ids", 0, &ids), 0);
+	val = (MDB_val){saved_len, saved};
+	CHECK_EQ_INT(mdb_put(txn, ids, &key, &val, 0), 0);
+	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	s = open_store(dir, storage_key, 64);
+	char agency[STORE_ID_MAX];
+	uint64_t found = 0;
+	CHECK_ERR(store_event_id_get(s, t[1].id, &found, agency),
+		  UG_ENOTFOUND);
+	make_event(&t[1], 2, "school-a", CPR_B);
+	CHECK_OK(append(s, &t[1], 1));
+	CHECK_EQ_INT(t[1].ev.status, STORE_NEW);
+	CHECK(t[1].ev.seq > seq);
+	store_close(&s);
+}
+
+/* ids/ is written without fsync: after the machine started again it may
+ * be torn, so the first open of another boot rebuilds it from the log. */
+static void
+test_ids_rebuilt_after_boot(void)
+{
+	const char *dir = ut_tmpdir();
+	tevent t[2];
+	store *s = two_events(dir, t, "school-a");
+	store_close(&s);
+	/* Another boot id, and ids/ overwritten with garbage. */
+	MDB_env *env = raw_env(dir, "log");
+	MDB_txn *txn;
+	MDB_dbi meta;
+	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	MDB_val key = {7, "ids_boot"}, val = {5, "other"};
+	CHECK_EQ_INT(mdb_put(txn, meta, &key, &val, 0), 0);
+	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/ids/data.mdb", dir);
+	FILE *f = fopen(path, "r+");
+	CHECK(f != NULL);
+	static char junk[16384];
+	memset(junk, 0x5a, sizeof junk);
+	CHECK(fwrite(junk, 1, sizeof junk, f) == sizeof junk);
+	fclose(f);
+
+	s = open_store(dir, storage_key, 64);
+	char agency[STORE_ID_MAX];
+	uint64_t found = 0;
+	CHECK_OK(store_event_id_get(s, t[1].id, &found, agency));
+	CHECK_EQ_INT(found, t[1].ev.seq);
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.event_ids, 2);
 	store_close(&s);
 }
 
@@ -1789,6 +2045,11 @@ TEST_LIST = {
     {"old format refused", test_old_format_refused},
     {"ids keys follow time", test_ids_keys_follow_time},
     {"format 2 upgraded", test_format_2_upgraded},
+    {"format 3 upgraded", test_format_3_upgraded},
+    {"ids rebuilt from the log", test_ids_rebuilt_from_log},
+    {"ids found past the index", test_ids_found_past_the_index},
+    {"stale ids entry ignored", test_stale_ids_entry_ignored},
+    {"ids rebuilt after boot", test_ids_rebuilt_after_boot},
     {"assignments", test_assignments},
     {"assignment planned ahead", test_assignment_planned_ahead},
     {"assignment history is bounded", test_assignment_history_is_bounded},
