@@ -357,11 +357,12 @@ queues(hub *h, text *t)
 
 static void
 per_env(text *t, const char *name, const char *help, double log,
-        double derived)
+        double derived, double ids)
 {
 	head(t, name, "gauge", help);
 	put(t, "%s{env=\"log\"} %.17g\n%s{env=\"derived\"} %.17g\n", name,
 	    log, name, derived);
+	put(t, "%s{env=\"ids\"} %.17g\n", name, ids);
 }
 
 static void
@@ -388,23 +389,27 @@ store_metrics(hub *h, text *t)
 	      any && due < h->now ? (double)(h->now - due) / 1000 : 0);
 	per_env(t, "ungebro_lmdb_map_used_bytes", "pages in use in each "
 	        "LMDB environment", (double)st.log_bytes,
-	        (double)st.derived_bytes);
+	        (double)st.derived_bytes, (double)st.ids_bytes);
 	per_env(t, "ungebro_lmdb_map_size_bytes", "map size of each LMDB "
-	        "environment (log_map_mb, derived_map_mb)",
-	        (double)st.log_map_bytes, (double)st.derived_map_bytes);
+	        "environment (log_map_mb, derived_map_mb; ids: log_map_mb)",
+	        (double)st.log_map_bytes, (double)st.derived_map_bytes,
+	        (double)st.ids_map_bytes);
 	per_env(t, "ungebro_lmdb_map_use_ratio", "used / map size, 0..1",
 	        st.log_map_bytes
 	            ? (double)st.log_bytes / (double)st.log_map_bytes
 	            : 0,
 	        st.derived_map_bytes
 	            ? (double)st.derived_bytes / (double)st.derived_map_bytes
+	            : 0,
+	        st.ids_map_bytes
+	            ? (double)st.ids_bytes / (double)st.ids_map_bytes
 	            : 0);
 	per_env(t, "ungebro_lmdb_readers", "reader slots in use in each LMDB "
 	        "environment's reader table", (double)st.log_readers,
-	        (double)st.derived_readers);
+	        (double)st.derived_readers, (double)st.ids_readers);
 	per_env(t, "ungebro_lmdb_max_readers", "size of each LMDB "
 	        "environment's reader table", (double)st.log_max_readers,
-	        (double)st.derived_max_readers);
+	        (double)st.derived_max_readers, (double)st.ids_max_readers);
 	gauge(t, "ungebro_audit_chain_length", "records in the audit trail",
 	      (double)st.audit_records);
 }

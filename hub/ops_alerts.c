@@ -376,7 +376,8 @@ check_queues(hub *h)
 }
 
 static void
-map_one(hub *h, const char *env, uint64_t used, uint64_t size)
+map_one(hub *h, const char *env, const char *setting, uint64_t used,
+        uint64_t size)
 {
 	if (!size || used * 100 <= size * (uint64_t)h->ops->map_percent)
 		return;
@@ -384,9 +385,10 @@ map_one(hub *h, const char *env, uint64_t used, uint64_t size)
 	snprintf(title, sizeof title, "Operations: the %s store is %llu %% "
 	         "full", env, (unsigned long long)(used * 100 / size));
 	snprintf(why, sizeof why, "%s uses %llu of %llu MiB (over %ld %%; "
-	         "raise %s_map_mb and restart hubd before it fills)", env,
+	         "raise %s and restart hubd before it fills)", env,
 	         (unsigned long long)(used >> 20),
-	         (unsigned long long)(size >> 20), h->ops->map_percent, env);
+	         (unsigned long long)(size >> 20), h->ops->map_percent,
+	         setting);
 	holds(h, OPS_MAP_FULL, env, title, why);
 }
 
@@ -397,8 +399,11 @@ check_map(hub *h)
 	if (store_get_stats(h->store, &st) != UG_OK)
 		return;
 	mark(h->ops, OPS_MAP_FULL);
-	map_one(h, "log", st.log_bytes, st.log_map_bytes);
-	map_one(h, "derived", st.derived_bytes, st.derived_map_bytes);
+	map_one(h, "log", "log_map_mb", st.log_bytes, st.log_map_bytes);
+	map_one(h, "derived", "derived_map_mb", st.derived_bytes,
+	        st.derived_map_bytes);
+	/* ids/ is mapped at log_map_mb too (store_ids.c). */
+	map_one(h, "ids", "log_map_mb", st.ids_bytes, st.ids_map_bytes);
 	sweep(h, OPS_MAP_FULL);
 }
 

@@ -1802,5 +1802,7 @@ store_get_stats(store *s, store_stats *out)
 		  &out->log_readers, &out->log_max_readers);
 	env_bytes(s->derived_env, &out->derived_bytes, &out->derived_map_bytes,
 		  &out->derived_readers, &out->derived_max_readers);
+	env_bytes(s->ids_env, &out->ids_bytes, &out->ids_map_bytes,
+		  &out->ids_readers, &out->ids_max_readers);
 	return err;
 }

@@ -477,12 +477,13 @@ typedef struct {
 	uint64_t event_ids, assignments, principals;
 	uint64_t alerts, alerts_open;
 	uint64_t person_index_entries, timers, audit_records;
-	uint64_t log_bytes, derived_bytes; /* pages in use x page size */
-	uint64_t log_map_bytes, derived_map_bytes;
+	/* pages in use x page size */
+	uint64_t log_bytes, derived_bytes, ids_bytes;
+	uint64_t log_map_bytes, derived_map_bytes, ids_map_bytes;
 	/* Reader slots in use (the high-water mark of the reader table) and
 	 * the table's size. */
-	uint64_t log_readers, derived_readers;
-	uint64_t log_max_readers, derived_max_readers;
+	uint64_t log_readers, derived_readers, ids_readers;
+	uint64_t log_max_readers, derived_max_readers, ids_max_readers;
 } store_stats;
 
 ug_err store_get_stats(store *s, store_stats *out);

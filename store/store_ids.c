@@ -239,6 +239,26 @@ store__ids_catch_up(store *s, MDB_txn *itxn, MDB_txn *ltxn, uint64_t last)
 	uint64_t next = from;
 	ug_err err = store__log_scan_in(s, ltxn, from, SIZE_MAX, index_record,
 					&c, &next);
+	/* A record that does not open (logged STORE-SEAL by the scan) cannot
+	 * be indexed: step over it, as the applier's stop there is reported
+	 * already, rather than refuse the whole store. */
+	while (err == UG_EMALFORMED) {
+		MDB_cursor *cur = NULL;
+		uint8_t k[8];
+		ug_put_be64(k, next);
+		MDB_val key = {8, k}, val;
+		int rc = mdb_cursor_open(ltxn, s->log, &cur);
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+		uint64_t bad = rc == 0 ? ug_get_be64(key.mv_data) : last;
+		if (cur)
+			mdb_cursor_close(cur);
+		c.skipped++;
+		err = bad >= last
+			  ? UG_OK
+			  : store__log_scan_in(s, ltxn, bad + 1, SIZE_MAX,
+					       index_record, &c, &next);
+	}
 	if (err == UG_OK)
 		err = store__ids_mark(s, itxn, last);
 	if (err == UG_OK && c.indexed + c.skipped)
@@ -248,7 +268,9 @@ store__ids_catch_up(store *s, MDB_txn *itxn, MDB_txn *ltxn, uint64_t last)
 		    "ids/ had not seen (after a crash, a lost ids/ or a "
 		    "restore)%s",
 		    (unsigned long long)c.indexed,
-		    c.skipped ? "; records without an id skipped" : "");
+		    c.skipped ? "; records without an id (from before format "
+				"4, or that do not open) skipped"
+			      : "");
 	return err;
 }
 

@@ -163,7 +163,7 @@ def test_map_use_over_the_limit(make_hub):
     assert value(s, "ungebro_ops_condition", condition="map_full") == 1
     assert value(s, "ungebro_lmdb_map_use_ratio", env="log") > 0.02
     # hubd itself holds a reader slot in each environment.
-    for env in ("log", "derived"):
+    for env in ("log", "derived", "ids"):
         assert value(s, "ungebro_lmdb_readers", env=env) >= 1
         assert value(s, "ungebro_lmdb_max_readers", env=env) >= \
             value(s, "ungebro_lmdb_readers", env=env)

@@ -105,6 +105,15 @@ two_events(const char *dir, tevent t[2], const char *second)
 	return s;
 }
 
+/* Delete dir's ids/, as a lost or torn index is. */
+static void
+remove_ids(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -r %s/ids", dir);
+	CHECK_EQ_INT(system(cmd), 0);
+}
+
 static void
 check_stats(store *s, uint64_t log_events, uint64_t event_ids,
 	    uint64_t last_seq, int line)
@@ -853,9 +862,7 @@ make_old_format(const char *dir, const tevent *t, uint64_t seq, int format)
 	memcpy(plain + 9, "school-a", 8);
 	store__seal(s, k, len, plain, sizeof plain, sealed);
 	store_close(&s);
-	char cmd[PATH_MAX + 16];
-	snprintf(cmd, sizeof cmd, "rm -r %s/ids", dir);
-	CHECK_EQ_INT(system(cmd), 0);
+	remove_ids(dir);
 
 	MDB_env *env = raw_env(dir, "log");
 	MDB_txn *txn;
@@ -960,9 +967,7 @@ test_ids_rebuilt_from_log(void)
 	store_close(&s);
 
 	/* All of ids/ gone. */
-	char cmd[PATH_MAX + 16];
-	snprintf(cmd, sizeof cmd, "rm -r %s/ids", dir);
-	CHECK_EQ_INT(system(cmd), 0);
+	remove_ids(dir);
 	s = open_store(dir, storage_key, 64);
 	char agency[STORE_ID_MAX];
 	uint64_t found = 0;
@@ -1006,6 +1011,44 @@ test_ids_rebuilt_from_log(void)
 	store_stats st;
 	CHECK_OK(store_get_stats(s, &st));
 	CHECK_EQ_INT(st.event_ids, 3);
+	store_close(&s);
+}
+
+/* A log record that does not open is stepped over when ids/ is rebuilt:
+ * the others are indexed and the store opens. */
+static void
+flip_record(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val, void *ctx)
+{
+	uint64_t *which = ctx;
+	if (key->mv_size != 8 || ug_get_be64(key->mv_data) != *which)
+		return;
+	uint8_t copy[512];
+	CHECK(val->mv_size <= sizeof copy);
+	memcpy(copy, val->mv_data, val->mv_size);
+	copy[val->mv_size - 1] ^= 1;
+	MDB_val v = {val->mv_size, copy};
+	CHECK_EQ_INT(mdb_put(txn, dbi, key, &v, 0), 0);
+}
+
+static void
+test_ids_rebuild_steps_over_bad_record(void)
+{
+	const char *dir = ut_tmpdir();
+	tevent t[3];
+	store *s = two_events(dir, t, "school-a");
+	make_event(&t[2], 3, "school-a", CPR_C);
+	CHECK_OK(append(s, &t[2], 1));
+	uint64_t bad = t[1].ev.seq;
+	store_close(&s);
+	raw_each(raw_env(dir, "log"), "log", flip_record, &bad);
+	remove_ids(dir);
+	s = open_store(dir, storage_key, 64);
+	char agency[STORE_ID_MAX];
+	uint64_t found = 0;
+	CHECK_OK(store_event_id_get(s, t[0].id, &found, agency));
+	CHECK_EQ_INT(found, t[0].ev.seq);
+	CHECK_OK(store_event_id_get(s, t[2].id, &found, agency));
+	CHECK_EQ_INT(found, t[2].ev.seq);
 	store_close(&s);
 }
 
@@ -2050,6 +2093,8 @@ TEST_LIST = {
     {"ids found past the index", test_ids_found_past_the_index},
     {"stale ids entry ignored", test_stale_ids_entry_ignored},
     {"ids rebuilt after boot", test_ids_rebuilt_after_boot},
+    {"ids rebuild steps over a bad record",
+     test_ids_rebuild_steps_over_bad_record},
     {"assignments", test_assignments},
     {"assignment planned ahead", test_assignment_planned_ahead},
     {"assignment history is bounded", test_assignment_history_is_bounded},
