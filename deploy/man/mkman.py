@@ -59,7 +59,7 @@ PAGES = {
         files=[("/etc/ungebro/hubd.conf", "settings (hubd.conf.example)"),
                ("/etc/ungebro/rules.conf", "the rules (rules.conf.example)"),
                ("/etc/ungebro/keys/hub.key_secret", "the hub's secrets"),
-               ("/var/lib/ungebro/hub", "data_dir: log/ and derived/")],
+               ("/var/lib/ungebro/hub", "data_dir: log/, ids/ and derived/")],
         exit=[("0", "stopped cleanly, or --check-config found no problem"),
               ("1", "could not start (keys, store, sockets)"),
               ("2", "usage or settings; --check-config found problems")],
