@@ -10,7 +10,8 @@
  *   meta       "format" -> BE32 (STORE_LOG_FORMAT); "keycheck" -> sealed;
  *              "ids_legacy" -> 1 when upgraded from format 2 with ids;
  *              "ids_in_log" -> 1, "ids_from" -> BE64 when upgraded from
- *              format 2 or 3 (store_ids.c)
+ *              format 2 or 3; "ids_boot" -> the boot id when ids/ was
+ *              last checked (store_ids.c); "seq_floor" (store_lifecycle.c)
  *   log        seq BE64 -> v3 | sealed(type | received_at BE64 | agency_len
  *              | agency | 0 | flags | person_key[16] | body_len BE32 |
  *              event_id[16] | envelope | zero padding to 64 bytes)
@@ -37,8 +38,8 @@
  *
  * What stays in the clear, and why: log sequences (the log is appended and
  * replayed in order), an event id's first 8 bytes when they read as a
- * time (PROTOCOL.md asks for the occurrence time there, so that the synced
- * ids index appends), the queue's raising sequence under a recipient hash
+ * time (PROTOCOL.md asks for the occurrence time there, so that the ids
+ * index appends), the queue's raising sequence under a recipient hash
  * (delivery order), a timer's due time (the scheduler takes the earliest), and
  * per hashed key the number of records (a pseudonym has N events). Every
  * sealed value binds its record key as additional data (alerts also their id,
@@ -869,7 +870,7 @@ decode_own(store *s, const MDB_val *key, const MDB_val *val, store_record *rec,
 
 bool
 store__log_holds(store *s, MDB_txn *ltxn, uint64_t seq,
-		 const uint8_t *event_id)
+		 const uint8_t *event_id, bool old_ok)
 {
 	uint8_t k[8];
 	ug_put_be64(k, seq);
@@ -879,8 +880,9 @@ store__log_holds(store *s, MDB_txn *ltxn, uint64_t seq,
 	store_record rec;
 	uint8_t *buf = NULL;
 	bool holds = decode_own(s, &key, &val, &rec, &buf) == UG_OK &&
-		     (!rec.event_id ||
-		      memcmp(rec.event_id, event_id, STORE_EVENT_ID_LEN) == 0);
+		     (rec.event_id ? memcmp(rec.event_id, event_id,
+					    STORE_EVENT_ID_LEN) == 0
+				   : old_ok);
 	free(buf);
 	return holds;
 }
@@ -903,9 +905,12 @@ match_id(void *ctx, const store_record *rec)
 	return UG_EEXISTS; /* found: stop */
 }
 
+/* The scan. With unreadable, a record that does not open is counted
+ * there and stepped over instead of ending the scan; more (may be NULL) is
+ * set when max ended it before the log's end. */
 static ug_err scan_into(store *s, MDB_txn *txn, uint8_t *buf, uint64_t from,
 			size_t max, store_record_fn fn, void *ctx,
-			uint64_t *next);
+			uint64_t *next, uint64_t *unreadable, bool *more);
 
 ug_err
 store__log_find_id(store *s, MDB_txn *ltxn, uint64_t from,
@@ -917,9 +922,9 @@ store__log_find_id(store *s, MDB_txn *ltxn, uint64_t from,
 	if (!buf)
 		return UG_ENOMEM;
 	find_id f = {event_id, seq, agency};
-	uint64_t next;
-	ug_err err =
-	    scan_into(s, ltxn, buf, from, SIZE_MAX, match_id, &f, &next);
+	uint64_t next, unreadable = 0;
+	ug_err err = scan_into(s, ltxn, buf, from, SIZE_MAX, match_id, &f,
+			       &next, &unreadable, NULL);
 	free(buf);
 	return err == UG_EEXISTS ? UG_OK : err == UG_OK ? UG_ENOTFOUND : err;
 }
@@ -946,14 +951,31 @@ store__log_scan_in(store *s, MDB_txn *txn, uint64_t from, size_t max,
 	uint8_t *scratch = store__scratch();
 	if (!scratch)
 		return UG_ENOMEM;
-	return scan_into(s, txn, scratch, from, max, fn, ctx, next);
+	return scan_into(s, txn, scratch, from, max, fn, ctx, next, NULL,
+			 NULL);
+}
+
+ug_err
+store__log_scan_over(store *s, MDB_txn *txn, uint64_t from, size_t max,
+		     store_record_fn fn, void *ctx, uint64_t *next,
+		     uint64_t *unreadable, bool *more)
+{
+	*next = from;
+	uint8_t *scratch = store__scratch();
+	if (!scratch)
+		return UG_ENOMEM;
+	return scan_into(s, txn, scratch, from, max, fn, ctx, next, unreadable,
+			 more);
 }
 
 static ug_err
 scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
-	  store_record_fn fn, void *ctx, uint64_t *next)
+	  store_record_fn fn, void *ctx, uint64_t *next, uint64_t *unreadable,
+	  bool *more)
 {
 	*next = from;
+	if (more)
+		*more = false;
 	MDB_cursor *cur = NULL;
 	int rc = mdb_cursor_open(txn, s->log, &cur);
 	if (rc != 0)
@@ -968,18 +990,26 @@ scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
 		err = decode_record(s, &key, &val, &rec, scratch);
 		if (err == UG_EMALFORMED) {
 			/* A record that fails to open means the storage key is
-			 * wrong or the file was altered: stop, never guess. */
+			 * wrong or the file was altered: stop, never guess —
+			 * unless the caller only looks for what it can read.
+			 */
 			log_err("STORE-SEAL",
 				"log record %llu does not open "
 				"with the storage key",
 				(unsigned long long)ug_get_be64(key.mv_data));
-			break;
-		}
-		if (err == UG_OK)
+			if (!unreadable)
+				break;
+			(*unreadable)++;
+			*next = ug_get_be64(key.mv_data) + 1;
+			err = UG_OK;
+		} else if (err == UG_OK) {
 			err = fn(ctx, &rec);
-		if (err == UG_OK)
-			*next = rec.seq + 1;
+			if (err == UG_OK)
+				*next = rec.seq + 1;
+		}
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+		if (more && rc == 0 && err == UG_OK && i + 1 == max)
+			*more = true;
 	}
 	mdb_cursor_close(cur);
 	if (err == UG_OK && rc != 0 && rc != MDB_NOTFOUND)

@@ -16,14 +16,14 @@
  * the log's appended pages only.
  *
  * Lock order, for every process: ids/ before log/ (and derived/ before
- * both, store_purge); the one exception is the rebuild after a boot
- * (rebuild_after_boot).
+ * both, store_purge).
  *
  * A store from before format 4 keeps its older entries in log/ids
  * ("ids_in_log"), looked up there too, and indexed ids/ from "ids_from"
  * on; its records before that are version 2 and carry no id.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -114,7 +114,7 @@ find_in_log(store *s, MDB_txn *ltxn, const uint8_t *event_id, uint64_t *seq,
 		/* A forged entry counts as absent, and so does one whose
 		 * record is gone (purged). */
 		if (ids_decode(s, &key, &val, seq, agency) == UG_OK &&
-		    store__log_holds(s, ltxn, *seq, event_id))
+		    store__log_holds(s, ltxn, *seq, event_id, true))
 			err = UG_OK;
 	}
 	return err;
@@ -141,7 +141,7 @@ store__ids_claim(store *s, MDB_txn *itxn, MDB_txn *ltxn,
 	if (rc == MDB_KEYEXIST) {
 		/* val now points at the stored value. */
 		if (ids_decode(s, &key, &val, held_seq, held) == UG_OK &&
-		    store__log_holds(s, ltxn, *held_seq, event_id))
+		    store__log_holds(s, ltxn, *held_seq, event_id, false))
 			return UG_EEXISTS;
 		/* A forged entry counts as absent, and so does a stale one
 		 * (its record purged, or a log restored from before it):
@@ -169,19 +169,22 @@ store__ids_find(store *s, const uint8_t *event_id, uint64_t *seq,
 	MDB_val key = {store__ids_key(s, event_id, false, k), k}, val;
 	ug_err err = store__map_err(mdb_get(itxn, s->ids_db, &key, &val),
 				    "get event id");
-	if (err == UG_OK && (ids_decode(s, &key, &val, seq, agency) != UG_OK ||
-			     !store__log_holds(s, ltxn, *seq, event_id)))
+	if (err == UG_OK &&
+	    (ids_decode(s, &key, &val, seq, agency) != UG_OK ||
+	     !store__log_holds(s, ltxn, *seq, event_id, false)))
 		err = UG_ENOTFOUND;
 	if (err == UG_ENOTFOUND)
 		err = find_in_log(s, ltxn, event_id, seq, agency);
 	/* Records the index has not seen yet: the moment between the log's
-	 * commit and the index's, or an index commit that failed. */
-	uint64_t through = meta_u64(itxn, s->ids_meta, "indexed_through", 0);
-	uint64_t last = 0;
+	 * commit and the index's, or an index commit that failed. Never
+	 * before "ids_from": older records carry no id. */
+	uint64_t from = meta_u64(itxn, s->ids_meta, "indexed_through", 0) + 1;
+	uint64_t first = meta_u64(ltxn, s->log_meta, "ids_from", 1), last = 0;
+	if (from < first)
+		from = first;
 	if (err == UG_ENOTFOUND &&
-	    store__log_last_in(s, ltxn, &last) == UG_OK && last > through)
-		err = store__log_find_id(s, ltxn, through + 1, event_id, seq,
-					 agency);
+	    store__log_last_in(s, ltxn, &last) == UG_OK && last >= from)
+		err = store__log_find_id(s, ltxn, from, event_id, seq, agency);
 	mdb_txn_abort(ltxn);
 	mdb_txn_abort(itxn);
 	return err;
@@ -221,46 +224,35 @@ index_record(void *ctx, const store_record *rec)
 	return err;
 }
 
-ug_err
-store__ids_catch_up(store *s, MDB_txn *itxn, MDB_txn *ltxn, uint64_t last)
+/* Index at most max records after "indexed_through", up to last; *done
+ * when nothing is left. */
+static ug_err
+index_from(store *s, MDB_txn *itxn, MDB_txn *ltxn, uint64_t last, size_t max,
+	   bool *done)
 {
+	*done = true;
 	uint64_t from = meta_u64(ltxn, s->log_meta, "ids_from", 1);
 	uint64_t through = meta_u64(itxn, s->ids_meta, "indexed_through", 0);
 	/* An index ahead of its log (a log restored alone from an older
 	 * copy): its entries past the log are stale, found so by
 	 * store__log_holds; what the log appends from here is indexed. */
 	if (through > last)
-		through = last;
+		return store__ids_mark(s, itxn, last);
 	if (through + 1 > from)
 		from = through + 1;
+	/* Nothing to index (an upgraded store before its first new event):
+	 * record it, so that no lookup reads the log for it. */
 	if (from > last)
-		return UG_OK;
+		return through < last ? store__ids_mark(s, itxn, last) : UG_OK;
 	catch_up c = {s, itxn, ltxn, 0, 0};
-	uint64_t next = from;
-	ug_err err = store__log_scan_in(s, ltxn, from, SIZE_MAX, index_record,
-					&c, &next);
-	/* A record that does not open (logged STORE-SEAL by the scan) cannot
-	 * be indexed: step over it, as the applier's stop there is reported
-	 * already, rather than refuse the whole store. */
-	while (err == UG_EMALFORMED) {
-		MDB_cursor *cur = NULL;
-		uint8_t k[8];
-		ug_put_be64(k, next);
-		MDB_val key = {8, k}, val;
-		int rc = mdb_cursor_open(ltxn, s->log, &cur);
-		if (rc == 0)
-			rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-		uint64_t bad = rc == 0 ? ug_get_be64(key.mv_data) : last;
-		if (cur)
-			mdb_cursor_close(cur);
-		c.skipped++;
-		err = bad >= last
-			  ? UG_OK
-			  : store__log_scan_in(s, ltxn, bad + 1, SIZE_MAX,
-					       index_record, &c, &next);
-	}
+	uint64_t next = from, unreadable = 0;
+	bool more = false;
+	ug_err err = store__log_scan_over(s, ltxn, from, max, index_record, &c,
+					  &next, &unreadable, &more);
+	*done = !more;
 	if (err == UG_OK)
-		err = store__ids_mark(s, itxn, last);
+		err = store__ids_mark(s, itxn, more ? next - 1 : last);
+	c.skipped += unreadable;
 	if (err == UG_OK && c.indexed + c.skipped)
 		log_notice(
 		    "STORE-IDS",
@@ -272,6 +264,13 @@ store__ids_catch_up(store *s, MDB_txn *itxn, MDB_txn *ltxn, uint64_t last)
 				"4, or that do not open) skipped"
 			      : "");
 	return err;
+}
+
+ug_err
+store__ids_catch_up(store *s, MDB_txn *itxn, MDB_txn *ltxn, uint64_t last)
+{
+	bool done;
+	return index_from(s, itxn, ltxn, last, SIZE_MAX, &done);
 }
 
 /* The kernel's boot id, or false when it cannot be read. */
@@ -299,15 +298,14 @@ boot_differs(store *s, MDB_txn *ltxn, const char *boot)
 /* ids/ is committed without fsync, and LMDB says of that an OS crash "can
  * corrupt the database", not only roll it back: ext4 may write its pages
  * in any order. So the first open after the machine started again (the
- * boot id in log/meta differs) deletes ids/ and indexes the log anew,
- * holding log/'s write lock: the first opens after a boot take their turn,
- * and no process of this boot has ids/ open yet (each passed this check
- * first), the one case where log/ is locked before ids/. Returns the log
- * txn to index in and record the boot under (NULL when no rebuild). */
+ * boot id in log/meta differs) empties ids/ — truncating its files, which
+ * keep their owner and mode — and records this boot, holding log/'s write
+ * lock so that the first opens of a boot take their turn; no process of
+ * this boot has ids/ open yet, each passed this check first. The index is
+ * then rebuilt from the log as after any loss (store__ids_open). */
 static ug_err
-rebuild_after_boot(store *s, const char *path, const char *boot, MDB_txn **lw)
+rebuild_after_boot(store *s, const char *path, const char *boot)
 {
-	*lw = NULL;
 	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->log_env, &txn);
 	if (rc != 0)
@@ -316,69 +314,92 @@ rebuild_after_boot(store *s, const char *path, const char *boot, MDB_txn **lw)
 	mdb_txn_abort(txn);
 	if (!stale)
 		return UG_OK;
-	rc = store__begin_write(s->log_env, lw);
+	rc = store__begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "check ids_boot");
-	if (!boot_differs(s, *lw, boot)) {
-		mdb_txn_abort(*lw);
-		*lw = NULL;
+	if (!boot_differs(s, txn, boot)) {
+		mdb_txn_abort(txn);
 		return UG_OK;
 	}
 	MDB_val key = {7, "ids_boot"}, val;
-	if (mdb_get(*lw, s->log_meta, &key, &val) == 0)
+	if (mdb_get(txn, s->log_meta, &key, &val) == 0)
 		log_notice("STORE-IDS",
 			   "the machine has restarted since ids/ was last "
 			   "checked: rebuilding the event-id index from the "
 			   "log");
-	char file[600];
 	static const char *const files[] = {"data.mdb", "lock.mdb"};
 	for (size_t i = 0; i < 2; i++) {
+		char file[600];
 		snprintf(file, sizeof file, "%s/%s", path, files[i]);
-		if (unlink(file) != 0 && errno != ENOENT) {
-			log_err("STORE-IDS", "cannot remove %s: %s", file,
+		int fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT) {
+			log_err("STORE-IDS", "cannot empty %s: %s", file,
 				strerror(errno));
-			mdb_txn_abort(*lw);
-			*lw = NULL;
+			mdb_txn_abort(txn);
 			return UG_EIO;
 		}
+		if (fd >= 0)
+			close(fd);
 	}
-	return UG_OK;
+	val = (MDB_val){strlen(boot), (void *)boot};
+	rc = mdb_put(txn, s->log_meta, &key, &val, 0);
+	if (rc == 0)
+		return store__map_err(mdb_txn_commit(txn), "record ids_boot");
+	mdb_txn_abort(txn);
+	return store__map_err(rc, "record ids_boot");
 }
+
+/* Records indexed per transaction when ids/ is rebuilt at open: each
+ * chunk is committed, so a rebuild cut short resumes where it stopped. */
+#define IDS_REBUILD_CHUNK 100000
 
 ug_err
 store__ids_open(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 {
 	char path[512], boot[40];
 	snprintf(path, sizeof path, "%s/ids", dir);
-	MDB_txn *lw = NULL, *itxn = NULL, *ltxn = NULL;
 	ug_err err = UG_OK;
 	if (boot_id(boot))
-		err = rebuild_after_boot(s, path, boot, &lw);
+		err = rebuild_after_boot(s, path, boot);
+	else
+		log_warn("STORE-IDS",
+			 "cannot read the kernel's boot id: ids/ is not "
+			 "rebuilt after a restart of the machine (delete "
+			 "data_dir/ids after an OS crash)");
 	if (err == UG_OK)
 		err = store__env_open(&s->ids_env, path, map_mb, 2, MDB_NOSYNC,
 				      diag);
-	if (err != UG_OK) {
-		if (lw)
-			mdb_txn_abort(lw);
+	if (err != UG_OK)
 		return err;
-	}
+	MDB_txn *itxn = NULL, *ltxn = NULL;
 	int rc = store__begin_write(s->ids_env, &itxn);
 	if (rc == 0)
 		rc = mdb_dbi_open(itxn, "ids", MDB_CREATE, &s->ids_db);
 	if (rc == 0)
 		rc = mdb_dbi_open(itxn, "meta", MDB_CREATE, &s->ids_meta);
-	if (rc == 0 && !lw)
-		rc = store__begin_read(s->log_env, &ltxn);
-	uint64_t last = 0;
 	err = store__map_err(rc, "open event-id index");
-	if (err == UG_OK)
-		err = store__log_last_in(s, lw ? lw : ltxn, &last);
-	if (err == UG_OK)
-		err = store__ids_catch_up(s, itxn, lw ? lw : ltxn, last);
-	if (ltxn)
-		mdb_txn_abort(ltxn);
-	if (err == UG_OK) {
-		err = store__map_err(mdb_txn_commit(itxn), "commit event ids");
+	for (bool done = false; err == UG_OK && !done;) {
+		uint64_t last = 0;
+		err = store__map_err(
+		    itxn ? 0 : store__begin_write(s->ids_env, &itxn),
+		    "index event ids");
+		if (err == UG_OK)
+			err = store__map_err(
+			    store__begin_read(s->log_env, &ltxn),
+			    "index event ids");
+		if (err == UG_OK)
+			err = store__log_last_in(s, ltxn, &last);
+		if (err == UG_OK)
+			err = index_from(s, itxn, ltxn, last,
+					 IDS_REBUILD_CHUNK, &done);
+		if (ltxn)
+			mdb_txn_abort(ltxn);
+		ltxn = NULL;
+		if (err == UG_OK)
+			err = store__map_err(mdb_txn_commit(itxn),
+					     "commit event ids");
+		else
+			mdb_txn_abort(itxn);
 		itxn = NULL;
 	}
 	if (itxn)
@@ -386,18 +407,6 @@ store__ids_open(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 	/* What was indexed again must not need indexing again. */
 	if (err == UG_OK)
 		err = store__map_err(mdb_env_sync(s->ids_env, 1), "sync ids");
-	if (lw && err == UG_OK) {
-		MDB_val key = {7, "ids_boot"}, val = {strlen(boot), boot};
-		rc = mdb_put(lw, s->log_meta, &key, &val, 0);
-		if (rc == 0)
-			rc = mdb_txn_commit(lw);
-		else
-			mdb_txn_abort(lw);
-		lw = NULL;
-		err = store__map_err(rc, "record ids_boot");
-	}
-	if (lw)
-		mdb_txn_abort(lw);
 	return err;
 }
 

@@ -164,10 +164,17 @@ ug_err store__log_last_in(store *s, MDB_txn *txn, uint64_t *last);
 ug_err store__log_scan_in(store *s, MDB_txn *txn, uint64_t from, size_t max,
 			  store_record_fn fn, void *ctx, uint64_t *next);
 
-/* Whether the log holds record seq, and it carries event_id (records
- * from before format 4 carry none: there only that it exists). */
+/* Whether the log holds record seq and it carries event_id; a record
+ * from before format 4 carries none and holds it when old_ok (an entry in
+ * log/ids, which only names such records). */
 bool store__log_holds(store *s, MDB_txn *ltxn, uint64_t seq,
-		      const uint8_t *event_id);
+		      const uint8_t *event_id, bool old_ok);
+/* store__log_scan_in that steps over a record that does not open (logged
+ * STORE-SEAL, counted in *unreadable); *more is set when max ended it
+ * before the log's end. */
+ug_err store__log_scan_over(store *s, MDB_txn *txn, uint64_t from, size_t max,
+			    store_record_fn fn, void *ctx, uint64_t *next,
+			    uint64_t *unreadable, bool *more);
 /* The first record from sequence `from` on that carries event_id:
  * UG_ENOTFOUND when none does. */
 ug_err store__log_find_id(store *s, MDB_txn *ltxn, uint64_t from,

@@ -357,8 +357,8 @@ store_purge(store *s, const store_purge_item *items, size_t n,
 		mdb_txn_abort(dtxn);
 		return err;
 	}
-	/* The log first: what is gone from it stays gone; an ids or derived
-	 * commit lost after that is repeated by the next purge or erasure. */
+	/* The log first: what is gone from it stays gone; a derived commit
+	 * lost after that is repeated by the next purge or erasure. */
 	rc = mdb_txn_commit(ltxn);
 	if (rc != 0) {
 		mdb_txn_abort(itxn);
@@ -367,17 +367,17 @@ store_purge(store *s, const store_purge_item *items, size_t n,
 	}
 	store__unqueued(s);
 	/* ids/ and derived/ commit without fsync; what was deleted there must
-	 * not come back after a crash. */
-	rc = mdb_txn_commit(itxn);
-	if (rc == 0)
-		rc = mdb_env_sync(s->ids_env, 1);
-	if (rc != 0) {
-		mdb_txn_abort(dtxn);
-		return store__map_err(rc, "commit purge (ids)");
-	}
+	 * not come back after a crash. Each is committed even when the other
+	 * fails: an ids entry left behind names a record that is gone, and
+	 * counts as absent (store__log_holds) until ids/ is next rebuilt. */
+	int irc = mdb_txn_commit(itxn);
+	if (irc == 0)
+		irc = mdb_env_sync(s->ids_env, 1);
 	rc = mdb_txn_commit(dtxn);
 	if (rc == 0)
 		rc = mdb_env_sync(s->derived_env, 1);
+	if (irc != 0)
+		return store__map_err(irc, "commit purge (ids)");
 	return store__map_err(rc, "commit purge (derived)");
 }
 

@@ -7,6 +7,7 @@
  */
 #include "store/store.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -892,13 +893,28 @@ check_format_upgraded(int format)
 	store_close(&s);
 	make_old_format(dir, &t[0], seq, format);
 
-	/* Opened: upgraded to 4, the old entry still counts. */
+	/* Opened: upgraded to 4, the old entry still counts. ids/ records
+	 * that it has seen the log (nothing to index in it), so a lookup
+	 * that misses never reads the old records. */
 	s = open_store(dir, storage_key, 64);
-	CHECK(s->ids_in_log && s->ids_legacy == (format == 2));
 	CHECK(store_upgraded(s) != NULL);
 	char want[64];
 	snprintf(want, sizeof want, "store format %d upgraded to 4", format);
-	CHECK(strstr(store_upgraded(s), want) != NULL);
+	CHECK(store_upgraded(s) && strstr(store_upgraded(s), want) != NULL);
+	store_close(&s);
+	MDB_env *ienv = raw_env(dir, "ids");
+	MDB_txn *itxn;
+	MDB_dbi imeta;
+	MDB_val ik = {15, "indexed_through"}, iv;
+	CHECK_EQ_INT(mdb_txn_begin(ienv, NULL, MDB_RDONLY, &itxn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(itxn, "meta", 0, &imeta), 0);
+	CHECK_EQ_INT(mdb_get(itxn, imeta, &ik, &iv), 0);
+	CHECK_EQ_INT(ug_get_be64(iv.mv_data), seq);
+	mdb_txn_abort(itxn);
+	mdb_env_close(ienv);
+	s = open_store(dir, storage_key, 64);
+	CHECK(s->ids_in_log && s->ids_legacy == (format == 2));
+	CHECK(store_upgraded(s) == NULL);
 	char agency[STORE_ID_MAX];
 	uint64_t found = 0;
 	CHECK_OK(store_event_id_get(s, t[0].id, &found, agency));
@@ -1189,8 +1205,13 @@ test_ids_rebuilt_after_boot(void)
 	memset(junk, 0x5a, sizeof junk);
 	CHECK(fwrite(junk, 1, sizeof junk, f) == sizeof junk);
 	fclose(f);
+	struct stat before, after;
+	CHECK_EQ_INT(stat(path, &before), 0);
 
 	s = open_store(dir, storage_key, 64);
+	/* Emptied in place, not replaced: the file keeps its owner. */
+	CHECK_EQ_INT(stat(path, &after), 0);
+	CHECK(before.st_ino == after.st_ino);
 	char agency[STORE_ID_MAX];
 	uint64_t found = 0;
 	CHECK_OK(store_event_id_get(s, t[1].id, &found, agency));
