@@ -262,6 +262,24 @@ store__begin_read(MDB_env *env, MDB_txn **txn)
 #define begin_write store__begin_write
 #define begin_read  store__begin_read
 
+int
+store__begin_each(MDB_env *const *envs, MDB_txn **txns, size_t n,
+		  unsigned flags)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n; i++)
+		txns[i] = NULL;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = begin_txn(envs[i], flags, &txns[i]);
+	if (rc != 0)
+		for (size_t i = 0; i < n; i++) {
+			if (txns[i])
+				mdb_txn_abort(txns[i]);
+			txns[i] = NULL;
+		}
+	return rc;
+}
+
 static ug_err
 open_dbs(MDB_env *env, const char *const *names, MDB_dbi *const *dbis,
 	 size_t n)
@@ -760,16 +778,12 @@ store__log_last_in(store *s, MDB_txn *txn, uint64_t *last)
 ug_err
 store_append(store *s, store_event *events, size_t n)
 {
-	/* ids/ first, then log/: the lock order of every writer. */
-	MDB_txn *itxn = NULL, *txn = NULL;
-	int rc = begin_write(s->ids_env, &itxn);
-	if (rc == 0)
-		rc = begin_write(s->log_env, &txn);
-	if (rc != 0) {
-		if (itxn)
-			mdb_txn_abort(itxn);
+	MDB_env *envs[] = {s->ids_env, s->log_env};
+	MDB_txn *txns[2];
+	int rc = store__begin_each(envs, txns, 2, 0);
+	if (rc != 0)
 		return store__map_err(rc, "begin append");
-	}
+	MDB_txn *itxn = txns[0], *txn = txns[1];
 	uint64_t last;
 	/* The next sequence is read inside the write txn, not cached: hubctl
 	 * appends to the same log from its own process. */

@@ -156,15 +156,13 @@ ug_err
 store__ids_find(store *s, const uint8_t *event_id, uint64_t *seq,
 		char agency[STORE_ID_MAX])
 {
-	MDB_txn *itxn = NULL, *ltxn = NULL;
-	int rc = store__begin_read(s->ids_env, &itxn);
-	if (rc == 0)
-		rc = store__begin_read(s->log_env, &ltxn);
-	if (rc != 0) {
-		if (itxn)
-			mdb_txn_abort(itxn);
+	/* ids/ before log/: an index never newer than the log it reads. */
+	MDB_env *envs[] = {s->ids_env, s->log_env};
+	MDB_txn *txns[2];
+	int rc = store__begin_each(envs, txns, 2, MDB_RDONLY);
+	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	}
+	MDB_txn *itxn = txns[0], *ltxn = txns[1];
 	uint8_t k[STORE_IDS_KEY_MAX];
 	MDB_val key = {store__ids_key(s, event_id, false, k), k}, val;
 	ug_err err = store__map_err(mdb_get(itxn, s->ids_db, &key, &val),

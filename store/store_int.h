@@ -157,6 +157,11 @@ ug_err store__queue_key_put(MDB_txn *txn, store *s, const char *recipient,
 
 int store__begin_write(MDB_env *env, MDB_txn **txn);
 int store__begin_read(MDB_env *env, MDB_txn **txn);
+/* Begin a txn on each of n environments in the order given (flags 0 or
+ * MDB_RDONLY): for writers the lock order derived/, ids/, log/. On
+ * failure the ones begun are aborted and every txns[i] is NULL. */
+int store__begin_each(MDB_env *const *envs, MDB_txn **txns, size_t n,
+		      unsigned flags);
 
 /* The log's last sequence as seen by txn (a purged top keeps its number). */
 ug_err store__log_last_in(store *s, MDB_txn *txn, uint64_t *last);

@@ -335,20 +335,12 @@ store_purge(store *s, const store_purge_item *items, size_t n,
 	    const uint8_t *erase_person, store_purge_counts *out)
 {
 	memset(out, 0, sizeof *out);
-	/* derived/, ids/, log/: the lock order of every writer. */
-	MDB_txn *dtxn = NULL, *itxn = NULL, *ltxn = NULL;
-	int rc = store__begin_write(s->derived_env, &dtxn);
-	if (rc == 0)
-		rc = store__begin_write(s->ids_env, &itxn);
-	if (rc == 0)
-		rc = store__begin_write(s->log_env, &ltxn);
-	if (rc != 0) {
-		if (itxn)
-			mdb_txn_abort(itxn);
-		if (dtxn)
-			mdb_txn_abort(dtxn);
+	MDB_env *envs[] = {s->derived_env, s->ids_env, s->log_env};
+	MDB_txn *txns[3];
+	int rc = store__begin_each(envs, txns, 3, 0);
+	if (rc != 0)
 		return store__map_err(rc, "begin purge");
-	}
+	MDB_txn *dtxn = txns[0], *itxn = txns[1], *ltxn = txns[2];
 	ug_err err =
 	    purge_in(s, itxn, ltxn, dtxn, items, n, erase_person, out);
 	if (err != UG_OK) {

@@ -610,11 +610,11 @@ class Hub:
         self.set_clock(when)
         self.settle()
 
-    def send(self, *envs, agency=None):
-        """Send envelopes over CURVE as their agency (or `agency`);
-        assert each is ACCEPTED; return their sequences. CPRs are
+    def acks(self, *envs, agency=None):
+        """Send envelopes over CURVE as their agency (or `agency`), one
+        at a time; return their Acks, whatever they say. CPRs are
         remembered for the privacy sweep."""
-        seqs = []
+        acks = []
         clients = {}
         try:
             for env in envs:
@@ -623,14 +623,19 @@ class Hub:
                     clients[who] = IngestClient(self, who)
                 if env.cpr:
                     self.cprs.add(env.cpr)
-                ack = clients[who].ack_for(frame(env))
-                assert ack.status == ACCEPTED, \
-                    f"{env.WhichOneof('payload')} not accepted: {ack}"
-                seqs.append(ack.sequence)
+                acks.append(clients[who].ack_for(frame(env)))
         finally:
             for c in clients.values():
                 c.close()
-        return seqs
+        return acks
+
+    def send(self, *envs, agency=None):
+        """acks(), asserting each is ACCEPTED; return their sequences."""
+        acks = self.acks(*envs, agency=agency)
+        for env, ack in zip(envs, acks):
+            assert ack.status == ACCEPTED, \
+                f"{env.WhichOneof('payload')} not accepted: {ack}"
+        return [ack.sequence for ack in acks]
 
     def wait_applied(self, timeout=20):
         """Wait until hubd applied every logged event; return stats."""

@@ -482,6 +482,69 @@ raw_each(MDB_env *env, const char *db,
 	mdb_env_close(env);
 }
 
+/* One raw write to db in dir/env, as another program could make it (a
+ * db missing so far is created); v NULL deletes k, which must exist. */
+static void
+raw_put(const char *dir, const char *env, const char *db, const void *k,
+	size_t klen, const void *v, size_t vlen)
+{
+	MDB_env *e = raw_env(dir, env);
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	CHECK_EQ_INT(mdb_txn_begin(e, NULL, 0, &txn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, db, MDB_CREATE, &dbi), 0);
+	MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
+	CHECK_EQ_INT(v ? mdb_put(txn, dbi, &key, &val, 0)
+		       : mdb_del(txn, dbi, &key, NULL),
+		     0);
+	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(e);
+}
+
+/* One raw read from db in dir/env into out: the value's length. */
+static size_t
+raw_get(const char *dir, const char *env, const char *db, const void *k,
+	size_t klen, void *out, size_t cap)
+{
+	MDB_env *e = raw_env(dir, env);
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	CHECK_EQ_INT(mdb_txn_begin(e, NULL, MDB_RDONLY, &txn), 0);
+	CHECK_EQ_INT(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	MDB_val key = {klen, (void *)k}, val = {0, NULL};
+	CHECK_EQ_INT(mdb_get(txn, dbi, &key, &val), 0);
+	CHECK(val.mv_size <= cap);
+	if (val.mv_size <= cap)
+		memcpy(out, val.mv_data, val.mv_size);
+	mdb_txn_abort(txn);
+	mdb_env_close(e);
+	return val.mv_size;
+}
+
+/* Delete the ids/ entry k (NULL: none) and set "indexed_through", as a
+ * lost ids/ commit leaves them. */
+static void
+unindex(const char *dir, const uint8_t *k, size_t klen, uint64_t through)
+{
+	if (k)
+		raw_put(dir, "ids", "ids", k, klen, NULL, 0);
+	uint8_t v[8];
+	ug_put_be64(v, through);
+	raw_put(dir, "ids", "meta", "indexed_through", 15, v, 8);
+}
+
+/* store_event_id_get finds id as seq, stored by agency (NULL: any). */
+static void
+expect_id(store *s, const uint8_t *id, uint64_t seq, const char *agency)
+{
+	char held[STORE_ID_MAX];
+	uint64_t found = 0;
+	CHECK_OK(store_event_id_get(s, id, &found, held));
+	CHECK_EQ_INT(found, seq);
+	if (agency)
+		CHECK_EQ_STR(held, agency);
+}
+
 /* Put every value of a db back under its own key with one byte flipped. */
 static void
 flip_value(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val, void *ctx)
@@ -738,16 +801,8 @@ test_old_format_refused(void)
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/log", dir);
 	CHECK_EQ_INT(mkdir(path, 0700), 0);
-	MDB_env *env = raw_env(dir, "log");
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	CHECK_EQ_INT(mdb_dbi_open(txn, "log", MDB_CREATE, &dbi), 0);
 	uint8_t k[8] = {0, 0, 0, 0, 0, 0, 0, 1}, v[40] = {1, 1};
-	MDB_val key = {8, k}, val = {sizeof v, v};
-	CHECK_EQ_INT(mdb_put(txn, dbi, &key, &val, 0), 0);
-	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	raw_put(dir, "log", "log", k, sizeof k, v, sizeof v);
 	store *s = NULL;
 	store_opts opts = {.log_map_mb = 64,
 			   .derived_map_mb = 64,
@@ -761,15 +816,8 @@ test_old_format_refused(void)
 	const char *dir2 = ut_tmpdir();
 	s = open_store(dir2, storage_key, 64);
 	store_close(&s);
-	env = raw_env(dir2, "log");
-	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
 	uint8_t five[4] = {0, 0, 0, 5};
-	key = (MDB_val){6, "format"};
-	val = (MDB_val){4, five};
-	CHECK_EQ_INT(mdb_put(txn, dbi, &key, &val, 0), 0);
-	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	raw_put(dir2, "log", "meta", "format", 6, five, 4);
 	CHECK_ERR(store_open(&s, dir2, &opts, &diag), UG_EMALFORMED);
 	CHECK(strstr(diag.reason, "format 5") != NULL);
 }
@@ -864,21 +912,9 @@ make_old_format(const char *dir, const tevent *t, uint64_t seq, int format)
 	store__seal(s, k, len, plain, sizeof plain, sealed);
 	store_close(&s);
 	remove_ids(dir);
-
-	MDB_env *env = raw_env(dir, "log");
-	MDB_txn *txn;
-	MDB_dbi ids, meta;
-	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	CHECK_EQ_INT(mdb_dbi_open(txn, "ids", 0, &ids), 0);
-	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	MDB_val key = {len, k}, val = {sizeof sealed, sealed};
-	CHECK_EQ_INT(mdb_put(txn, ids, &key, &val, 0), 0);
+	raw_put(dir, "log", "ids", k, len, sealed, sizeof sealed);
 	uint8_t v[4] = {0, 0, 0, (uint8_t)format};
-	key = (MDB_val){6, "format"};
-	val = (MDB_val){4, v};
-	CHECK_EQ_INT(mdb_put(txn, meta, &key, &val, 0), 0);
-	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	raw_put(dir, "log", "meta", "format", 6, v, 4);
 }
 
 static void
@@ -902,24 +938,14 @@ check_format_upgraded(int format)
 	snprintf(want, sizeof want, "store format %d upgraded to 4", format);
 	CHECK(store_upgraded(s) && strstr(store_upgraded(s), want) != NULL);
 	store_close(&s);
-	MDB_env *ienv = raw_env(dir, "ids");
-	MDB_txn *itxn;
-	MDB_dbi imeta;
-	MDB_val ik = {15, "indexed_through"}, iv;
-	CHECK_EQ_INT(mdb_txn_begin(ienv, NULL, MDB_RDONLY, &itxn), 0);
-	CHECK_EQ_INT(mdb_dbi_open(itxn, "meta", 0, &imeta), 0);
-	CHECK_EQ_INT(mdb_get(itxn, imeta, &ik, &iv), 0);
-	CHECK_EQ_INT(ug_get_be64(iv.mv_data), seq);
-	mdb_txn_abort(itxn);
-	mdb_env_close(ienv);
+	uint8_t v[8];
+	CHECK_EQ_INT(raw_get(dir, "ids", "meta", "indexed_through", 15, v, 8),
+		     8);
+	CHECK_EQ_INT(ug_get_be64(v), seq);
 	s = open_store(dir, storage_key, 64);
 	CHECK(s->ids_in_log && s->ids_legacy == (format == 2));
 	CHECK(store_upgraded(s) == NULL);
-	char agency[STORE_ID_MAX];
-	uint64_t found = 0;
-	CHECK_OK(store_event_id_get(s, t[0].id, &found, agency));
-	CHECK_EQ_INT(found, seq);
-	CHECK_EQ_STR(agency, "school-a");
+	expect_id(s, t[0].id, seq, "school-a");
 	make_event(&t[0], 7, "school-a", CPR_A);
 	make_event(&t[1], 8, "school-a", CPR_A);
 	CHECK_OK(append(s, t, 2));
@@ -940,16 +966,8 @@ check_format_upgraded(int format)
 	CHECK_EQ_INT(lens[0],
 		     format == 2 ? STORE_IDS_LEGACY_LEN : STORE_IDS_KEY_MAX);
 	CHECK_EQ_INT(raw_ids_keys(dir, "ids", keys, lens, 4), 1);
-	MDB_env *env = raw_env(dir, "log");
-	MDB_txn *txn;
-	MDB_dbi meta;
-	MDB_val key = {6, "format"}, val;
-	CHECK_EQ_INT(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	CHECK_EQ_INT(mdb_get(txn, meta, &key, &val), 0);
-	CHECK_EQ_INT(ug_get_be32(val.mv_data), 4);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
+	CHECK_EQ_INT(raw_get(dir, "log", "meta", "format", 6, v, 4), 4);
+	CHECK_EQ_INT(ug_get_be32(v), 4);
 	/* Once: the next open finds format 4 and upgrades nothing. */
 	s = open_store(dir, storage_key, 64);
 	CHECK(s->ids_in_log && !store_upgraded(s));
@@ -985,11 +1003,7 @@ test_ids_rebuilt_from_log(void)
 	/* All of ids/ gone. */
 	remove_ids(dir);
 	s = open_store(dir, storage_key, 64);
-	char agency[STORE_ID_MAX];
-	uint64_t found = 0;
-	CHECK_OK(store_event_id_get(s, t[1].id, &found, agency));
-	CHECK_EQ_INT(found, seqs[1]);
-	CHECK_EQ_STR(agency, "school-a");
+	expect_id(s, t[1].id, seqs[1], "school-a");
 	make_event(&t[0], 1, "school-a", CPR_A);
 	make_event(&t[1], 2, "school-b", CPR_B);
 	make_event(&t[2], 3, "school-a", CPR_B);
@@ -1003,27 +1017,13 @@ test_ids_rebuilt_from_log(void)
 
 	/* The last batch's entry and mark lost, as when the log committed
 	 * and ids/ did not. */
-	uint8_t k[STORE_IDS_KEY_MAX], back[8];
+	uint8_t k[STORE_IDS_KEY_MAX];
 	s = open_store(dir, storage_key, 64);
 	size_t klen = store__ids_key(s, t[2].id, false, k);
 	store_close(&s);
-	MDB_env *env = raw_env(dir, "ids");
-	MDB_txn *txn;
-	MDB_dbi ids, meta;
-	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	CHECK_EQ_INT(mdb_dbi_open(txn, "ids", 0, &ids), 0);
-	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	MDB_val key = {klen, k};
-	CHECK_EQ_INT(mdb_del(txn, ids, &key, NULL), 0);
-	ug_put_be64(back, seqs[1]);
-	key = (MDB_val){15, "indexed_through"};
-	MDB_val val = {8, back};
-	CHECK_EQ_INT(mdb_put(txn, meta, &key, &val, 0), 0);
-	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	unindex(dir, k, klen, seqs[1]);
 	s = open_store(dir, storage_key, 64);
-	CHECK_OK(store_event_id_get(s, t[2].id, &found, agency));
-	CHECK_EQ_INT(found, third);
+	expect_id(s, t[2].id, third, NULL);
 	store_stats st;
 	CHECK_OK(store_get_stats(s, &st));
 	CHECK_EQ_INT(st.event_ids, 3);
@@ -1059,36 +1059,9 @@ test_ids_rebuild_steps_over_bad_record(void)
 	raw_each(raw_env(dir, "log"), "log", flip_record, &bad);
 	remove_ids(dir);
 	s = open_store(dir, storage_key, 64);
-	char agency[STORE_ID_MAX];
-	uint64_t found = 0;
-	CHECK_OK(store_event_id_get(s, t[0].id, &found, agency));
-	CHECK_EQ_INT(found, t[0].ev.seq);
-	CHECK_OK(store_event_id_get(s, t[2].id, &found, agency));
-	CHECK_EQ_INT(found, t[2].ev.seq);
+	expect_id(s, t[0].id, t[0].ev.seq, NULL);
+	expect_id(s, t[2].id, t[2].ev.seq, NULL);
 	store_close(&s);
-}
-
-/* Set ids/meta "indexed_through" and delete the entry of t's id (NULL:
- * none) with a raw transaction, as a lost ids/ commit leaves them. */
-static void
-unindex(const char *dir, const uint8_t *k, size_t klen, uint64_t through)
-{
-	MDB_env *env = raw_env(dir, "ids");
-	MDB_txn *txn;
-	MDB_dbi ids, meta;
-	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	CHECK_EQ_INT(mdb_dbi_open(txn, "ids", 0, &ids), 0);
-	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	MDB_val key = {klen, (void *)k};
-	if (k)
-		CHECK_EQ_INT(mdb_del(txn, ids, &key, NULL), 0);
-	uint8_t v[8];
-	ug_put_be64(v, through);
-	key = (MDB_val){15, "indexed_through"};
-	MDB_val val = {8, v};
-	CHECK_EQ_INT(mdb_put(txn, meta, &key, &val, 0), 0);
-	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
 }
 
 /* The moment between the log's commit and the index's (or an index
@@ -1111,11 +1084,7 @@ test_ids_found_past_the_index(void)
 	int status = 0;
 	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
 	      WEXITSTATUS(status) == 0);
-	char agency[STORE_ID_MAX];
-	uint64_t found = 0;
-	CHECK_OK(store_event_id_get(s, t[1].id, &found, agency));
-	CHECK_EQ_INT(found, t[1].ev.seq);
-	CHECK_EQ_STR(agency, "school-b");
+	expect_id(s, t[1].id, t[1].ev.seq, "school-b");
 	/* And the next append indexes it before looking anything up. */
 	make_event(&t[1], 2, "school-b", CPR_B);
 	CHECK_OK(append(s, &t[1], 1));
@@ -1136,19 +1105,9 @@ test_stale_ids_entry_ignored(void)
 	size_t klen = store__ids_key(s, t[1].id, false, k);
 	store_close(&s);
 	/* Keep the entry, purge the record, put the entry back. */
-	MDB_env *env = raw_env(dir, "ids");
-	MDB_txn *txn;
-	MDB_dbi ids;
-	CHECK_EQ_INT(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	CHECK_EQ_INT(mdb_dbi_open(txn, "ids", 0, &ids), 0);
-	MDB_val key = {klen, k}, val;
-	CHECK_EQ_INT(mdb_get(txn, ids, &key, &val), 0);
 	uint8_t saved[256];
-	size_t saved_len = val.mv_size;
-	CHECK(saved_len <= sizeof saved);
-	memcpy(saved, val.mv_data, saved_len);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
+	size_t saved_len =
+	    raw_get(dir, "ids", "ids", k, klen, saved, sizeof saved);
 	s = open_store(dir, storage_key, 64);
 	store_purge_item it = {.seq = seq, .has_person = true};
 	memcpy(it.event_id, t[1].id, STORE_EVENT_ID_LEN);
@@ -1158,13 +1117,7 @@ test_stale_ids_entry_ignored(void)
 	CHECK_EQ_INT(counts.records, 1);
 	CHECK_EQ_INT(counts.ids, 1);
 	store_close(&s);
-	env = raw_env(dir, "ids");
-	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	CHECK_EQ_INT(mdb_dbi_open(txn, "ids", 0, &ids), 0);
-	val = (MDB_val){saved_len, saved};
-	CHECK_EQ_INT(mdb_put(txn, ids, &key, &val, 0), 0);
-	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	raw_put(dir, "ids", "ids", k, klen, saved, saved_len);
 
 	s = open_store(dir, storage_key, 64);
 	char agency[STORE_ID_MAX];
@@ -1188,15 +1141,7 @@ test_ids_rebuilt_after_boot(void)
 	store *s = two_events(dir, t, "school-a");
 	store_close(&s);
 	/* Another boot id, and ids/ overwritten with garbage. */
-	MDB_env *env = raw_env(dir, "log");
-	MDB_txn *txn;
-	MDB_dbi meta;
-	CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	MDB_val key = {7, "ids_boot"}, val = {5, "other"};
-	CHECK_EQ_INT(mdb_put(txn, meta, &key, &val, 0), 0);
-	CHECK_EQ_INT(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	raw_put(dir, "log", "meta", "ids_boot", 7, "other", 5);
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/ids/data.mdb", dir);
 	FILE *f = fopen(path, "r+");
@@ -1212,10 +1157,7 @@ test_ids_rebuilt_after_boot(void)
 	/* Emptied in place, not replaced: the file keeps its owner. */
 	CHECK_EQ_INT(stat(path, &after), 0);
 	CHECK(before.st_ino == after.st_ino);
-	char agency[STORE_ID_MAX];
-	uint64_t found = 0;
-	CHECK_OK(store_event_id_get(s, t[1].id, &found, agency));
-	CHECK_EQ_INT(found, t[1].ev.seq);
+	expect_id(s, t[1].id, t[1].ev.seq, NULL);
 	store_stats st;
 	CHECK_OK(store_get_stats(s, &st));
 	CHECK_EQ_INT(st.event_ids, 2);
