@@ -92,7 +92,8 @@ hub__applier_start(hub *h)
 	pthread_mutex_init(&a->news_mu, NULL);
 	pthread_mutex_init(&h->derived_mu, NULL);
 	h->applier = a;
-	if (hub__worker_start(&a->t, applier_main, a, true) != UG_OK) {
+	if (hub__worker_start(&a->t, "hubd-applier", applier_main, a, true) !=
+	    UG_OK) {
 		h->applier = NULL;
 		pthread_mutex_destroy(&h->derived_mu);
 		pthread_mutex_destroy(&a->news_mu);

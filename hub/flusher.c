@@ -50,7 +50,8 @@ hub__flusher_start(hub *h)
 	if (!f)
 		return UG_ENOMEM;
 	f->store = h->store;
-	if (hub__worker_start(&f->t, flusher_main, f, false) != UG_OK) {
+	if (hub__worker_start(&f->t, "hubd-flusher", flusher_main, f, false) !=
+	    UG_OK) {
 		free(f);
 		return UG_EIO;
 	}

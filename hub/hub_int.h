@@ -156,8 +156,9 @@ typedef struct {
 	bool quit;
 	int signal_fd; /* -1 without `signals` */
 } hub_worker;
-ug_err hub__worker_start(hub_worker *w, void *(*main)(void *), void *arg,
-			 bool signals);
+/* name: the thread's name as top -H shows it (15 bytes at most). */
+ug_err hub__worker_start(hub_worker *w, const char *name,
+			 void *(*main)(void *), void *arg, bool signals);
 /* With mu held: wait until *job is set (true, and *job cleared) or quit
  * is set with no job (false). */
 bool hub__worker_wait(hub_worker *w, bool *job);

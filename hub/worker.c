@@ -5,6 +5,7 @@
  * loop polls beside its sockets. The condition runs on CLOCK_MONOTONIC,
  * so a timed wait is not moved by a change of the wall clock.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -15,8 +16,8 @@
 #include "hub/hub_int.h"
 
 ug_err
-hub__worker_start(hub_worker *w, void *(*main)(void *), void *arg,
-		  bool signals)
+hub__worker_start(hub_worker *w, const char *name, void *(*main)(void *),
+		  void *arg, bool signals)
 {
 	w->signal_fd = -1;
 	if (signals) {
@@ -38,6 +39,8 @@ hub__worker_start(hub_worker *w, void *(*main)(void *), void *arg,
 			close(w->signal_fd);
 		return UG_EIO;
 	}
+	/* Named so that top -H and perf tell the threads apart. */
+	pthread_setname_np(w->thread, name);
 	return UG_OK;
 }
 

@@ -61,7 +61,8 @@ hub__writer_start(hub *h)
 	if (!w)
 		return UG_ENOMEM;
 	w->store = h->store;
-	if (hub__worker_start(&w->t, writer_main, w, true) != UG_OK) {
+	if (hub__worker_start(&w->t, "hubd-writer", writer_main, w, true) !=
+	    UG_OK) {
 		free(w);
 		return UG_EIO;
 	}

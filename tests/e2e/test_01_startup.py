@@ -3,6 +3,7 @@ SIGTERM with exit 0 (HUB-STOP) and starts again on the same store; every
 program answers --help; keygen never overwrites; config errors are named.
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
+import os
 import subprocess
 
 import pytest
@@ -23,6 +24,17 @@ def test_ready_and_empty(hub):
     assert st["assignments"] == 0
     # school-a, cw-anna, desk-dora
     assert st["principals"] == 3
+
+
+def test_threads_are_named(hub):
+    """ARCHITECTURE.md: top -H shows the loop, writer, applier, flusher."""
+    task = "/proc/%d/task" % hub.proc.pid
+    names = set()
+    for tid in os.listdir(task):
+        with open(os.path.join(task, tid, "comm")) as f:
+            names.add(f.read().strip())
+    assert {"hubd", "hubd-writer", "hubd-applier",
+            "hubd-flusher"} <= names, names
 
 
 def test_sigterm_then_restart(hub):
