@@ -394,13 +394,32 @@ apply_desk(apply_ctx *c, const wire_envelope *env)
 				      x->team_lead);
 }
 
+static bool
+apply_held(void *ctx, uint64_t seq)
+{
+	apply_ctx *c = ctx;
+	return hub__fresh_holds(c->h, seq);
+}
+
 static ug_err
 apply_record(void *ctx, const store_record *rec)
 {
 	apply_ctx *c = ctx;
 	c->applied++;
-	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
-					 rec->body, rec->body_len);
+	store_record held;
+	hub_fresh *fresh = NULL;
+	wire_envelope *env;
+	if (!rec->body) {
+		/* apply_held said it is in hand; only this thread takes. */
+		fresh = hub__fresh_take(c->h, rec->seq, &held);
+		if (!fresh)
+			return UG_EIO;
+		rec = &held;
+		env = hub__fresh_env(fresh);
+	} else {
+		env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+				  rec->body, rec->body_len);
+	}
 	if (!env) {
 		log_err("HUB-APPLY", "log entry %llu does not decode; skipped",
 			(unsigned long long)rec->seq);
@@ -419,7 +438,10 @@ apply_record(void *ctx, const store_record *rec)
 		/* Anonymous counselling exists only as a count. */
 		c->h->anonymous_referrals++;
 	}
-	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+	if (fresh)
+		hub__fresh_free(fresh);
+	else
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
 	return err;
 }
 
@@ -693,8 +715,8 @@ hub__apply_chunk(hub *h, size_t max, bool hand)
 	uint64_t from = store_derived_last_applied(h->store) + 1, next;
 	if (store_derived_begin(h->store, &c.txn) != UG_OK)
 		return -1;
-	ug_err err =
-	    store_log_scan(h->store, from, max, apply_record, &c, &next);
+	ug_err err = store_log_scan_held(h->store, from, max, apply_held,
+					 apply_record, &c, &next);
 	if (err == UG_OK && c.applied == 0) {
 		store_derived_abort(&c.txn);
 		return 0;
