@@ -272,8 +272,15 @@ rule_enrolment(const rule_input *in, profile *p, outcome *o)
 	bool was_out = p->dropout_open || p->left_day;
 	uint64_t episode = p->dropout_open ? p->dropout_seq : p->left_seq;
 	int32_t left = p->left_day;
+	int32_t start = date_or(x->start, in->today);
+	/* Agencies export on their own schedules: the start of the education
+	 * the person then left (or of an earlier one) may arrive after the
+	 * dropout. Only an education that starts after the day they left
+	 * ends the episode, as left_education judges the other order. */
+	if (was_out && start <= left)
+		return;
 	p->enrolled = true;
-	p->enrolled_start = date_or(x->start, in->today);
+	p->enrolled_start = start;
 	p->dropout_open = false;
 	p->left_day = 0;
 	p->left_seq = 0;
@@ -286,7 +293,6 @@ rule_enrolment(const rule_input *in, profile *p, outcome *o)
 		return;
 	char left_iso[11];
 	ug_date_format(left, left_iso);
-	int32_t start = date_or(x->start, in->today);
 	say(d->title, sizeof d->title, "Back on track: enrolled at %s",
 	    x->institution);
 	say(d->explanation, sizeof d->explanation,
@@ -390,6 +396,10 @@ rule_action(const rule_input *in, profile *p, outcome *o)
 	int32_t day = date_or(x->date, in->today);
 	if (!p->dropout_open)
 		return; /* a fact in the timeline; no clock waits for it */
+	/* Done before the person left: it answers no duty of this episode
+	 * (a fact in the timeline all the same). */
+	if (day < p->left_day)
+		return;
 	int age;
 	bool clocks = clocks_apply(in->rc, p, p->left_day, &age);
 	if (x->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&

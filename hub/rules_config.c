@@ -211,6 +211,7 @@ rules_config_set(rules_config *cfg, const char *name, const char *value,
 	}
 	void *field = (char *)cfg + s->offset;
 	long number;
+	ug_err err;
 	switch (s->kind) {
 	case S_BOOL:
 		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 ||
@@ -237,23 +238,33 @@ rules_config_set(rules_config *cfg, const char *name, const char *value,
 		*(int *)field = (int)number;
 		return UG_OK;
 	case S_GRADES:
-		return parse_grades(value, field, diag);
+		err = parse_grades(value, field, diag);
+		goto named;
 	case S_ID:
 		if (!ug_id_valid(value))
 			goto bad;
 		ug_strlcpy(field, value, RULES_ID_MAX);
 		return UG_OK;
 	case S_HOLIDAY:
-		return calendar_add_school_holiday(&cfg->cal, value, diag);
+		err = calendar_add_school_holiday(&cfg->cal, value, diag);
+		goto named;
 	case S_OFFICE_DAYS:
-		return calendar_parse_office_days(field, value, diag);
+		err = calendar_parse_office_days(field, value, diag);
+		goto named;
 	case S_OFFICE_HOURS:
-		return calendar_parse_office_hours(field, value, diag);
+		err = calendar_parse_office_hours(field, value, diag);
+		goto named;
 	}
 bad:
 	ug_diag_set(diag, name, "'%s' is not a valid value for %s", value,
 	            name);
 	return UG_EMALFORMED;
+named:
+	/* The parsers shared with other settings name what they parse;
+	 * the error names the setting, as the file spells it. */
+	if (err != UG_OK && diag)
+		ug_strlcpy(diag->field, name, sizeof diag->field);
+	return err;
 }
 
 static ug_err

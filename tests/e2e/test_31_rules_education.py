@@ -277,3 +277,43 @@ def test_disabled_rules_raise_nothing(make_hub):
     hub.settle()
     assert hub.stats()["alerts"] == 0
     assert "HUB-ALERT" not in hub.log_text()
+
+
+def test_old_enrolment_arriving_after_the_dropout_closes_nothing(make_hub):
+    """The start row of the education left (or of an earlier one) may
+    arrive after the dropout (agencies export on their own schedules):
+    only an education that starts after the day the person left ends the
+    episode. The legal clocks of a 16-year-old keep running."""
+    hub = rules_hub(make_hub, "2026-10-16T08:00:00")
+    gen = CprGen(3111)
+    young, leaver = gen.born("2010-02-02"), gen.born("2005-03-03")
+    hub.assign(young, "cw-anna")
+    hub.assign(leaver, "cw-anna")
+    hub.send(ev_dropout(young, "2026-10-16"), ev_leaving(leaver, "2026-10-16"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(ev_enrolment(young, "2026-08-10", institution="eud-vestegnen",
+                          programme="eud-tomrer"),
+             ev_enrolment(young, "2026-10-16", institution="eud-vestegnen"),
+             ev_enrolment(leaver, "2025-08-15"))
+    hub.wait_applied()
+    assert hub.stats()["alerts"] == 1
+    # Contact is due 5 working days after Friday 10-16: Friday 10-23; the
+    # desk is warned on 10-22 and the miss alerted on 10-24. The gap
+    # clocks (30 days, the autumn holiday 10-10..10-18 not counted) still
+    # open for both.
+    hub.advance("2026-10-22T00:00:01")
+    hub.advance("2026-10-24T00:00:01")
+    assert {a["rule"] for a in hub.peek("desk-dora", 2)} == {
+        "deadline.contact.warn", "deadline.contact.missed"}
+    hub.advance("2026-11-30")
+    assert summary(hub.peek("cw-anna", 3)) == [
+        ("dropout", "HIGH", "cw-anna"),
+        ("transition_gap", "HIGH", "cw-anna"),
+        ("transition_gap", "HIGH", "cw-anna")]
+    # An education that starts after the day they left: back on track.
+    hub.send(ev_enrolment(young, "2026-12-01"))
+    hub.wait_applied()
+    back = [a for a in hub.peek("cw-anna", 4)
+            if a["rule"] == "back_on_track"]
+    assert len(back) == 1
+    assert "on 2026-12-01 (46 days later)" in back[0]["explanation"]

@@ -333,3 +333,33 @@ def test_deadlines_disabled(make_hub):
     assert hub.stats()["alerts"] == 1
     [d] = hub.peek("desk-dora", 1)
     assert "make contact as soon as possible" in d["explanation"]
+
+
+def test_contact_dated_before_the_dropout_meets_no_deadline(make_hub):
+    """A contact dated before the day the person left answers no duty of
+    the episode: it stays a fact in the timeline, the contact clock runs
+    on, and no offer clock starts from it."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3412).born("2010-01-10")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-04"))
+    hub.wait_applied()
+    d = dropout_alert(hub)
+    rc, out, err = hub.record("cw-anna", "contact", d["alert_id"], "phone",
+                              date="2026-08-01")
+    assert (rc, out.strip()) == (0, "recorded"), err
+    # Learned on Monday 09-07: contact due Monday 09-14.
+    hub.advance("2026-09-11T00:00:01")
+    hub.advance("2026-09-15T00:00:01")
+    assert {a["rule"] for a in hub.peek("desk-dora", 2)} == {
+        "deadline.contact.warn", "deadline.contact.missed"}
+    # A contact on the day they left counts: the offer is due 30 days
+    # after it (10-04), warned on 10-02 (a Friday), missed at 10-05.
+    rc, out, err = hub.record("cw-anna", "contact", d["alert_id"], "phone",
+                              date="2026-09-04")
+    assert (rc, out.strip()) == (0, "recorded"), err
+    hub.advance("2026-10-02T00:00:01")
+    hub.advance("2026-10-06")
+    assert sorted(a["rule"] for a in hub.peek("desk-dora", 4)) == [
+        "deadline.contact.missed", "deadline.contact.warn",
+        "deadline.offer.missed", "deadline.offer.warn"]

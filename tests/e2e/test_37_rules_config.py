@@ -156,6 +156,27 @@ def test_bad_rules_file_at_start_stops_hubd(make_hub, text, line, reason):
     assert "HUB-READY" not in log
 
 
+@pytest.mark.parametrize("text,setting", [
+    ("readiness.grades = 11\n", "readiness.grades"),
+    ("calendar.school_holiday = easter -61..+1\n", "calendar.school_holiday"),
+    ("office.days = mon-funday\n", "office.days"),
+    ("office.hours = 16:00-08:00\n", "office.hours"),
+], ids=["grades", "holiday", "office-days", "office-hours"])
+def test_bad_rules_value_names_the_setting(make_hub, text, setting):
+    """RULES.md section 10: HUB-START cannot start: <setting>: <file>:<line>:
+    <reason>, the setting as the file spells it."""
+    hub = make_hub(start=False, agencies=hubtest.RULE_AGENCIES)
+    path = hub.tmp / "rules.conf"
+    path.write_text(text)
+    hub.start(wait=False)
+    rc = hub.proc.wait(timeout=15 * hubtest.SLOW)
+    hub._reap(1)
+    hub.stopped_cleanly = True
+    assert rc != 0
+    assert f"HUB-START cannot start: {setting}: {path}:1: " in \
+        hub.current_log(), hub.current_log()
+
+
 def test_missing_rules_file_at_start_stops_hubd(make_hub):
     hub = make_hub(start=False)
     (hub.tmp / "rules.conf").unlink()
