@@ -131,6 +131,20 @@ def test_sighup_loses_nothing_in_flight(make_hub):
     assert hub.running
 
 
+def start_refused(make_hub, text):
+    """Start hubd on rules.conf holding text; it must exit non-zero.
+    Returns the file's path and hubd's log."""
+    hub = make_hub(start=False, agencies=hubtest.RULE_AGENCIES)
+    path = hub.tmp / "rules.conf"
+    path.write_text(text)
+    hub.start(wait=False)
+    rc = hub.proc.wait(timeout=15 * hubtest.SLOW)
+    hub._reap(1)
+    hub.stopped_cleanly = True
+    assert rc != 0
+    return path, hub.current_log()
+
+
 @pytest.mark.parametrize("text,line,reason", [
     ("dropout.enabled = yes\n\nabsence.rolling.treshold_pct = 12\n", 3,
      "unknown rule setting 'absence.rolling.treshold_pct'"),
@@ -141,15 +155,7 @@ def test_sighup_loses_nothing_in_flight(make_hub):
     ("deadline.min_age = 19\n", None, "min_age is above max_age"),
 ], ids=["unknown-name", "bad-value", "bad-holiday", "inconsistent"])
 def test_bad_rules_file_at_start_stops_hubd(make_hub, text, line, reason):
-    hub = make_hub(start=False, agencies=hubtest.RULE_AGENCIES)
-    path = hub.tmp / "rules.conf"
-    path.write_text(text)
-    hub.start(wait=False)
-    rc = hub.proc.wait(timeout=15 * hubtest.SLOW)
-    hub._reap(1)
-    hub.stopped_cleanly = True
-    assert rc != 0
-    log = hub.current_log()
+    path, log = start_refused(make_hub, text)
     where = f"{path}:{line}: " if line else f"{path}: "
     assert "HUB-START cannot start: " in log
     assert where + reason in log, log
@@ -165,16 +171,8 @@ def test_bad_rules_file_at_start_stops_hubd(make_hub, text, line, reason):
 def test_bad_rules_value_names_the_setting(make_hub, text, setting):
     """RULES.md section 10: HUB-START cannot start: <setting>: <file>:<line>:
     <reason>, the setting as the file spells it."""
-    hub = make_hub(start=False, agencies=hubtest.RULE_AGENCIES)
-    path = hub.tmp / "rules.conf"
-    path.write_text(text)
-    hub.start(wait=False)
-    rc = hub.proc.wait(timeout=15 * hubtest.SLOW)
-    hub._reap(1)
-    hub.stopped_cleanly = True
-    assert rc != 0
-    assert f"HUB-START cannot start: {setting}: {path}:1: " in \
-        hub.current_log(), hub.current_log()
+    path, log = start_refused(make_hub, text)
+    assert f"HUB-START cannot start: {setting}: {path}:1: " in log, log
 
 
 def test_missing_rules_file_at_start_stops_hubd(make_hub):
