@@ -44,6 +44,12 @@ malformed(const hub *h, const wire_action *a, int32_t *day)
 		return "how is longer than 256 bytes";
 	if (a->note && strlen(a->note) > ACTION_NOTE_MAX)
 		return "note is longer than 200 bytes";
+	/* Stored, and shown in every timeline of the person: one bad byte
+	 * would make those answers undecodable for a strict client. */
+	if (!ug_utf8_valid(a->how, strlen(a->how)))
+		return "how is not valid UTF-8";
+	if (a->note && !ug_utf8_valid(a->note, strlen(a->note)))
+		return "note is not valid UTF-8";
 	return NULL;
 }
 

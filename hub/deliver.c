@@ -582,7 +582,17 @@ on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack)
 		return;
 	}
 	bool found;
-	(void)hub__delivery_ack(h, caseworker, ack->alert_id.data, ack->note,
+	/* The note goes into the audit trail and its exports: a note that is
+	 * not text is not kept; the acknowledgement is. */
+	const char *note = ack->note;
+	if (note && !ug_utf8_valid(note, strlen(note))) {
+		log_warn("HUB-DELIVER",
+			 "alert ack from %s with a note that is not valid "
+			 "UTF-8; the note is not kept",
+			 caseworker);
+		note = NULL;
+	}
+	(void)hub__delivery_ack(h, caseworker, ack->alert_id.data, note,
 				&found);
 }
 

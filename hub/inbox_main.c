@@ -59,7 +59,9 @@ static const ug_setting settings[] = {
 	{"list", "false", "print the open alerts (most urgent, newest first) "
 	                  "and exit"},
 	{"timeline", "", "print one person's events and alerts (CPR) and exit"},
-	{"ack", "", "acknowledge one alert (its id in hex) and exit"},
+	{"ack", "",
+	 "acknowledge one alert (its id in hex) and exit; exit 4 when it is "
+	 "not open for you"},
 	{"contact", "", "record contact made with the alert's young person"},
 	{"offer", "", "record an offer made to the alert's young person"},
 	{"unreachable", "", "record that the young person could not be "
@@ -87,6 +89,10 @@ typedef struct {
 	long max, idle_exit;
 	long received;
 	uint8_t acked_id[WIRE_ALERT_ID_LEN]; /* --ack: the alert */
+	/* --ack: the open list is read whole (page by page) before the ack,
+	 * so an alert that is not open for us is said so, and after it. */
+	bool ack_sent, ack_listed;
+	uint32_t list_offset;
 } inbox;
 
 static void
@@ -397,13 +403,69 @@ print_timeline(const inbox *ib, const wire_result *r)
 }
 
 static bool
-send_query(inbox *ib, int kind, const char *cpr)
+send_query(inbox *ib, int kind, const char *cpr, uint32_t offset)
 {
 	wire_query q = UNGEBRO__V1__QUERY__INIT;
 	q.request_id = 1;
 	q.kind = kind;
 	q.cpr = (char *)(cpr ? cpr : "");
+	q.offset = offset;
 	return send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q);
+}
+
+static void
+send_ack(inbox *ib)
+{
+	wire_alert_ack ack = UNGEBRO__V1__ALERT_ACK__INIT;
+	ack.alert_id.data = ib->acked_id;
+	ack.alert_id.len = WIRE_ALERT_ID_LEN;
+	ack.note = (char *)ug_config_get(ib->cfg, "note");
+	send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &ack);
+}
+
+/* --ack, one page of the open list: -1 while more is to come. The hub
+ * answers no AlertAck, and one for an alert that is not open for the
+ * caseworker changes nothing: only the list before and after tells. */
+static int
+on_ack_page(inbox *ib, const wire_result *r)
+{
+	for (size_t i = 0; i < r->n_alerts; i++)
+		if (r->alerts[i]->alert_id.len == WIRE_ALERT_ID_LEN &&
+		    memcmp(r->alerts[i]->alert_id.data, ib->acked_id,
+		           WIRE_ALERT_ID_LEN) == 0)
+			ib->ack_listed = true;
+	if (r->truncated && r->n_alerts) {
+		ib->list_offset += (uint32_t)r->n_alerts;
+		send_query(ib, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL,
+		           ib->list_offset);
+		return -1;
+	}
+	char hexid[2 * WIRE_ALERT_ID_LEN + 1];
+	ug_hex(ib->acked_id, WIRE_ALERT_ID_LEN, hexid);
+	if (!ib->ack_sent) {
+		if (!ib->ack_listed) {
+			fprintf(stderr, "inbox: alert %s is not open for %s "
+			        "(unknown, another caseworker's, or acknowledged "
+			        "already); nothing sent\n", hexid,
+			        ug_config_get(ib->cfg, "caseworker"));
+			return 4;
+		}
+		/* Frames on one connection are handled in order: the list
+		 * asked after the ack is answered after it was stored. */
+		send_ack(ib);
+		ib->ack_sent = true;
+		ib->ack_listed = false;
+		ib->list_offset = 0;
+		send_query(ib, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL, 0);
+		return -1;
+	}
+	if (ib->ack_listed) {
+		fprintf(stderr, "inbox: the alert is still open (not yours, or "
+		        "already moved)\n");
+		return 1;
+	}
+	printf("acknowledged\n");
+	return 0;
 }
 
 static int
@@ -438,16 +500,7 @@ on_result(inbox *ib, const wire_result *r, int command)
 	} else if (command == 't') {
 		print_timeline(ib, r);
 	} else {
-		/* --ack: the list asked after the ack must not hold it. */
-		for (size_t i = 0; i < r->n_alerts; i++)
-			if (r->alerts[i]->alert_id.len == WIRE_ALERT_ID_LEN &&
-			    memcmp(r->alerts[i]->alert_id.data, ib->acked_id,
-			           WIRE_ALERT_ID_LEN) == 0) {
-				fprintf(stderr, "inbox: the alert is still open "
-				        "(not yours, or already moved)\n");
-				return 1;
-			}
-		printf("acknowledged\n");
+		return on_ack_page(ib, r);
 	}
 	return 0;
 }
@@ -475,28 +528,15 @@ one_shot(inbox *ib, int command)
 			}
 			if (m > 0 && !asked) {
 				asked = true;
-				if (command == 'a') {
-					wire_alert_ack ack =
-						UNGEBRO__V1__ALERT_ACK__INIT;
-					ack.alert_id.data = ib->acked_id;
-					ack.alert_id.len = WIRE_ALERT_ID_LEN;
-					ack.note = (char *)ug_config_get(ib->cfg,
-					                                 "note");
-					send_msg(ib,
-					         UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK,
-					         &ack);
-				}
 				if (command == 'c' || command == 'o' ||
 				    command == 'u') {
 					send_action(ib, command);
 					continue;
 				}
-				/* Frames on one connection are handled in order:
-				 * this answer comes after the ack was stored. */
 				send_query(ib, command == 't'
 				                       ? UNGEBRO__V1__QUERY_KIND__TIMELINE
 				                       : UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
-				           ug_config_get(ib->cfg, "timeline"));
+				           ug_config_get(ib->cfg, "timeline"), 0);
 			}
 		}
 		if (!(items[0].revents & ZMQ_POLLIN))

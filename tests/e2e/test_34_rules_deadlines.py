@@ -214,6 +214,14 @@ def test_actions_refused_with_a_reason(make_hub):
     # An unknown alert is refused like another's.
     rc, _, err = hub.record("cw-anna", "contact", "00" * 9, "phone")
     assert rc == 4 and "not addressed to you or your desk" in err, err
+    # Not text: refused, so no timeline answer carries a bad byte (the
+    # lone 0xc3 byte reaches inbox's argv through surrogateescape).
+    rc, _, err = hub.record("cw-anna", "contact", d["alert_id"],
+                            "phone \udcc3(")
+    assert rc == 1 and "how is not valid UTF-8" in err, err
+    rc, _, err = hub.record("cw-anna", "contact", d["alert_id"], "phone",
+                            note="agreed \udcc3(")
+    assert rc == 1 and "note is not valid UTF-8" in err, err
     # could not reach is a fact, and meets nothing.
     rc, _, err = hub.record("cw-anna", "unreachable", d["alert_id"],
                             "phone, twice; letter sent")

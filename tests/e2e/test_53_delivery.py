@@ -31,6 +31,7 @@ rules tests' cast (hubtest.RULE_AGENCIES, RULE_CASEWORKERS)."""
 
 import errno
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -1677,3 +1678,44 @@ def _varint(n):
             out += bytes([b | 0x80])
         else:
             return out + bytes([b])
+
+
+def inbox_ack(hub, caseworker, alert_id):
+    conf = hub.tmp / f"inbox-{caseworker}.conf"
+    conf.write_text(f"caseworker = {caseworker}\n"
+                    f"keys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    return subprocess.run([hubtest.binary("inbox"), "--config", str(conf),
+                           "--ack", alert_id], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_inbox_ack_says_when_the_alert_is_not_open_for_you(make_hub):
+    """The hub answers no AlertAck: inbox --ack reads the whole open list
+    (every page) before and after, so another's alert, an unknown id or one
+    acknowledged already is said to be so (exit 4), never 'acknowledged'."""
+    hub = rules_hub(make_hub, CLOCK)
+    gen = CprGen(5391)
+    mine = gen.born("2001-01-01")
+    hub.assign(mine, "cw-anna")
+    # 60 open alerts, more than one page (50), the one acked among them.
+    others = [gen.born("2002-02-02") for _ in range(59)]
+    for cpr in others:
+        hub.assign(cpr, "cw-anna")
+    hub.send(*[ev_dropout(c, "2026-11-02") for c in [mine] + others])
+    assert hub.wait_applied()["alerts"] == 60
+    # Newest first: the first raised is on the second page.
+    target = min(re.findall(r"HUB-ALERT alert (\w+) \(dropout\)",
+                            hub.log_text()))
+    p = inbox_ack(hub, "cw-bob", target)
+    assert p.returncode == 4, p.stderr
+    assert f"alert {target} is not open for cw-bob" in p.stderr
+    assert p.stdout == ""
+    p = inbox_ack(hub, "cw-anna", "00" * 9)
+    assert p.returncode == 4 and "is not open for cw-anna" in p.stderr
+    assert hub.stats()["alerts_open"] == 60         # nothing changed
+    p = inbox_ack(hub, "cw-anna", target)
+    assert (p.returncode, p.stdout) == (0, "acknowledged\n"), p.stderr
+    hub.wait_stats("acked", lambda s: s["alerts_open"] == 59)
+    p = inbox_ack(hub, "cw-anna", target)
+    assert p.returncode == 4 and "acknowledged already" in p.stderr
