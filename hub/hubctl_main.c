@@ -87,8 +87,10 @@ static const char usage[] =
 	"  audit verify              check the audit trail's hash chain, its\n"
 	"                            recorded head and every checkpoint's\n"
 	"                            signature (keys_dir/hub.sign_public); names\n"
-	"                            the first broken record. Exit 0 intact,\n"
-	"                            1 broken or not verifiable, 2 usage\n"
+	"                            the first broken record, or when intact\n"
+	"                            the last checkpoint's record and head\n"
+	"                            hash. Exit 0 intact, 1 broken or not\n"
+	"                            verifiable, 2 usage\n"
 	"  audit show                print audit records, oldest first\n"
 	"                            [--cpr CPR] [--key KEYID] [--actor ID]\n"
 	"                            [--from DATE] [--to DATE] [--json]; --cpr\n"
@@ -126,7 +128,9 @@ static const char usage[] =
 	"                            Audited. Exit 0 written, 1 failed, 2 usage\n"
 	"\n"
 	"register-*, revoke-*, assign, keygen (once the store exists), export,\n"
-	"erase and audit show are recorded in the audit trail as hubctl:USER.";
+	"erase and audit show are recorded in the audit trail as hubctl:USER.\n"
+	"Each checkpoint hubctl then signs is witnessed on stderr, whatever\n"
+	"the log level: STORE-AUDIT checkpoint signed at record N, head HEX.";
 
 static const ug_setting extra_settings[] = {
 	{"key", "", "register: public key file (default keys_dir/ID.key); "

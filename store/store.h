@@ -429,6 +429,9 @@ ug_err store_audit_scan(store *s, uint64_t from, store_audit_fn fn, void *ctx);
  * says what, for that record. */
 typedef struct {
 	uint64_t records, checkpoints, last_checkpoint, head;
+	/* The head the last checkpoint signed: what its STORE-AUDIT line
+	 * logged, to compare with the journal. */
+	uint8_t last_checkpoint_hash[STORE_AUDIT_HASH_LEN];
 	uint64_t broken_seq, problems;
 	char problem[256];
 } store_audit_report;

@@ -235,3 +235,37 @@ def test_hubd_makes_the_signing_key_and_signs_what_hubctl_left(make_hub):
     assert p.returncode == 0, p.stdout
     m = re.search(r"(\d+) signed checkpoints", p.stdout)
     assert m and int(m.group(1)) >= 1, p.stdout
+
+
+WITNESS = re.compile(r"STORE-AUDIT checkpoint signed at record (\d+), "
+                     r"head ([0-9a-f]{64})$", re.M)
+
+
+def test_hubctl_checkpoints_are_witnessed_on_stderr(make_hub):
+    """Every checkpoint hubctl signs is logged STORE-AUDIT on its stderr
+    (hubctl logs at warn otherwise: nothing else appears), with the record
+    number and head hash that `audit verify` then reports."""
+    hub, _, _ = busy_hub(make_hub)
+    hub.keygen("cw-wit")
+    p = hub.hubctl("register-caseworker", "cw-wit")
+    witnessed = WITNESS.findall(p.stderr)
+    assert len(witnessed) == 1, p.stderr
+    assert [line for line in p.stderr.splitlines()
+            if "STORE-AUDIT" not in line] == [], p.stderr
+    seq, head = int(witnessed[0][0]), witnessed[0][1]
+    p = verify(hub)
+    assert p.returncode == 0, p.stdout
+    assert f"head at record {seq}\n" in p.stdout, (seq, p.stdout)
+    assert f"last checkpoint: record {seq}, head {head}\n" in p.stdout, \
+        (seq, head, p.stdout)
+    # The registration is that record; a refused one is witnessed too.
+    [rec] = [r for r in show(hub) if r["seq"] == seq]
+    assert (rec["action"], rec["result"]) == ("register-caseworker", "ok")
+    assert rec["detail"].startswith("cw-wit "), rec
+    p = hub.hubctl("register-caseworker", "cw-other", "--key",
+                   str(hub.keys_dir / "cw-wit.key"), check=False)
+    assert p.returncode == 1
+    [(seq2, _)] = WITNESS.findall(p.stderr)
+    assert int(seq2) > seq
+    # hubd's own checkpoints are in its log, whatever its level.
+    assert WITNESS.search(hub.log_text()), "hubd logged no STORE-AUDIT"
