@@ -79,41 +79,70 @@ static const char *const kind_names[] = {
 	"", "contact_made", "offer_made", "could_not_reach",
 };
 
+/* Like every delivery-endpoint record, an action's names the key the
+ * frame came under: the caseworker's registered one, which the frame was
+ * checked against before it got here. */
+static void
+audit_action(hub *h, const char *caseworker, const char *action,
+             const char *result, const uint8_t *person_key,
+             const char *detail)
+{
+	char key[UG_Z85_KEY_LEN + 1];
+	uint32_t flags;
+	if (store_principal_current(h->store, STORE_CASEWORKER, caseworker,
+	                            key, &flags) != UG_OK)
+		key[0] = '\0';
+	store_audit_entry e = {h->now, caseworker, key,    action,
+	                       result, person_key, detail};
+	if (store_audit_write(h->store, &e, 1) != UG_OK)
+		log_err("HUB-AUDIT", "%s (%s) by %s not audited", action,
+		        result, caseworker);
+}
+
 void
 hub__action(hub *h, const void *routing, size_t routing_len,
             const char *caseworker, const wire_action *a)
 {
 	int32_t day = 0;
 	const char *bad = malformed(h, a, &day);
-	if (bad) {
-		if (store_audit_append(h->store, h->now, caseworker,
-		                       "action refused", NULL, bad) != UG_OK)
-			log_err("HUB-AUDIT", "refused action not audited");
-		hub__delivery_answer(h, routing, routing_len, a->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED, bad);
-		return;
-	}
-	const char *denied = "this alert is not addressed to you or your desk";
+	/* The alert and its person are looked up even for a malformed
+	 * action, so that a refusal names whom it was about. */
 	hub_alert_summary f;
 	char recipient[STORE_ID_MAX] = "";
 	bool open = false;
 	uint32_t escalations = 0;
-	ug_err err = store_alert_state(h->store, a->alert_id.data, &open,
-	                               recipient, &escalations);
+	ug_err err = a->alert_id.len == STORE_ALERT_ID_LEN
+	                 ? store_alert_state(h->store, a->alert_id.data, &open,
+	                                     recipient, &escalations)
+	                 : UG_ENOTFOUND;
 	if (err == UG_OK)
 		err = hub__alert_summary(h, a->alert_id.data, &f);
 	else
 		memset(&f, 0, sizeof f);
 	uint8_t person_key[UG_PERSON_KEY_LEN];
-	if (err == UG_OK && f.cpr[0])
+	bool person = err == UG_OK && f.cpr[0];
+	if (person)
 		ug_person_key(h->keys->hash_key, f.cpr, person_key);
-	char hexid[2 * STORE_ALERT_ID_LEN + 1];
-	ug_hex(a->alert_id.data, STORE_ALERT_ID_LEN, hexid);
-	if (err != UG_OK || !f.cpr[0] ||
-	    !may_act(h, caseworker, recipient, person_key)) {
-		if (store_audit_append(h->store, h->now, caseworker,
-		                       "action refused", NULL, hexid) != UG_OK)
-			log_err("HUB-AUDIT", "refused action not audited");
+	char hexid[2 * STORE_ALERT_ID_LEN + 1] = "-";
+	if (a->alert_id.len == STORE_ALERT_ID_LEN)
+		ug_hex(a->alert_id.data, STORE_ALERT_ID_LEN, hexid);
+	char why[320];
+	if (bad) {
+		snprintf(why, sizeof why, "%s %s", hexid, bad);
+		ug_utf8_trim_tail(why);
+		audit_action(h, caseworker, "action refused", "malformed",
+		             person ? person_key : NULL, why);
+		hub__delivery_answer(h, routing, routing_len, a->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED, bad);
+		return;
+	}
+	const char *denied = "this alert is not addressed to you or your desk";
+	if (!person || !may_act(h, caseworker, recipient, person_key)) {
+		snprintf(why, sizeof why, "%s %s", hexid,
+		         person ? "not the caseworker's alert or person"
+		                : "no such alert");
+		audit_action(h, caseworker, "action refused", "denied",
+		             person ? person_key : NULL, why);
 		hub__delivery_answer(h, routing, routing_len, a->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_DENIED, denied);
 		return;
@@ -182,9 +211,7 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	}
 	char detail[64];
 	snprintf(detail, sizeof detail, "%s %s", hexid, kind_names[a->kind]);
-	if (store_audit_append(h->store, h->now, caseworker, "action",
-	                       person_key, detail) != UG_OK)
-		log_err("HUB-AUDIT", "action on %s not audited", hexid);
+	audit_action(h, caseworker, "action", "ok", person_key, detail);
 	log_info("HUB-ACTION", "%s recorded %s for alert %s (seq %llu%s)",
 	         caseworker, kind_names[a->kind], hexid,
 	         (unsigned long long)ev.seq,

@@ -95,6 +95,12 @@ verify(const ug_config *cfg, store *s)
 	       (unsigned long long)r.checkpoints,
 	       (unsigned long long)r.last_checkpoint,
 	       (unsigned long long)r.head);
+	if (r.checkpoints) {
+		char hex[2 * STORE_AUDIT_HASH_LEN + 1];
+		ug_hex(r.last_checkpoint_hash, STORE_AUDIT_HASH_LEN, hex);
+		printf("last checkpoint: record %llu, head %s\n",
+		       (unsigned long long)r.last_checkpoint, hex);
+	}
 	if (r.records > r.last_checkpoint)
 		printf("records %llu..%llu come after the last checkpoint: "
 		       "chained and sealed, not yet signed\n",

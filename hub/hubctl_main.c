@@ -52,6 +52,10 @@ static const char usage[] =
 	"                            (registering an id again replaces its key\n"
 	"                            and permissions; open connections with the\n"
 	"                            old key are refused from their next frame)\n"
+	"                            register-*: a key registered to another id\n"
+	"                            (agency, caseworker or gateway) is refused,\n"
+	"                            naming that id: exit 1, nothing changed,\n"
+	"                            audited 'refused'\n"
 	"  revoke-agency ID          remove an agency's registration: its key\n"
 	"                            is refused, open connections included\n"
 	"  revoke-caseworker ID      the same for a caseworker; their delivery\n"
@@ -83,8 +87,10 @@ static const char usage[] =
 	"  audit verify              check the audit trail's hash chain, its\n"
 	"                            recorded head and every checkpoint's\n"
 	"                            signature (keys_dir/hub.sign_public); names\n"
-	"                            the first broken record. Exit 0 intact,\n"
-	"                            1 broken or not verifiable, 2 usage\n"
+	"                            the first broken record, or when intact\n"
+	"                            the last checkpoint's record and head\n"
+	"                            hash. Exit 0 intact, 1 broken or not\n"
+	"                            verifiable, 2 usage\n"
 	"  audit show                print audit records, oldest first\n"
 	"                            [--cpr CPR] [--key KEYID] [--actor ID]\n"
 	"                            [--from DATE] [--to DATE] [--json]; --cpr\n"
@@ -122,7 +128,9 @@ static const char usage[] =
 	"                            Audited. Exit 0 written, 1 failed, 2 usage\n"
 	"\n"
 	"register-*, revoke-*, assign, keygen (once the store exists), export,\n"
-	"erase and audit show are recorded in the audit trail as hubctl:USER.";
+	"erase and audit show are recorded in the audit trail as hubctl:USER.\n"
+	"Each checkpoint hubctl then signs is witnessed on stderr, whatever\n"
+	"the log level: STORE-AUDIT checkpoint signed at record N, head HEX.";
 
 static const ug_setting extra_settings[] = {
 	{"key", "", "register: public key file (default keys_dir/ID.key); "
@@ -276,14 +284,25 @@ cmd_register(ctl *c, int kind, const char *id)
 		flags |= STORE_FLAG_DESK;
 	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "ops"))
 		flags |= STORE_FLAG_OPS;
-	ug_err err = store_principal_put(c->store, kind, id, public_z85, flags);
-	char detail[160];
-	snprintf(detail, sizeof detail, "%s key %.8s... flags 0x%x", id,
-	         public_z85, (unsigned)flags);
+	ug_err err = store_principal_put(c->store, kind, id, public_z85, flags,
+	                                 &diag);
+	char detail[STORE_AUDIT_DETAIL_MAX];
+	snprintf(detail, sizeof detail, "%s key %.8s... flags 0x%x%s%.160s", id,
+	         public_z85, (unsigned)flags, err == UG_EEXISTS ? ": " : "",
+	         err == UG_EEXISTS ? diag.reason : "");
 	hubctl_audit_admin(c->store, c->keys,
 	                   kind == STORE_AGENCY ? "register-agency"
 	                                        : "register-caseworker",
-	                   err == UG_OK ? "ok" : "failed", NULL, detail);
+	                   err == UG_OK          ? "ok"
+	                   : err == UG_EEXISTS ? "refused"
+	                                         : "failed",
+	                   NULL, detail);
+	if (err == UG_EEXISTS) {
+		fprintf(stderr, "hubctl: register: %s (%s): %s is not "
+		        "registered; a key identifies one id, so give %s a key "
+		        "of its own\n", diag.reason, path, id, id);
+		return 1;
+	}
 	if (err != UG_OK) {
 		fprintf(stderr, "hubctl: register: %s\n", ug_strerror(err));
 		return 1;

@@ -179,9 +179,12 @@ enum { STORE_AGENCY = 1, STORE_CASEWORKER = 2 };
 /* Register (or re-register) a public key as an agency or a caseworker.
  * For an agency, flags is a bit mask of permitted event types (1 << type);
  * for a caseworker, STORE_FLAG_DESK and/or STORE_FLAG_OPS, or 0.
- * Replaces the id's earlier key. */
+ * Replaces the id's earlier key. A key registered to another id (of
+ * either kind) is UG_EEXISTS, diag naming its kind and id, and nothing
+ * changes: a key identifies one principal. */
 ug_err store_principal_put(store *s, int kind, const char *id,
-			   const char *public_z85, uint32_t flags);
+			   const char *public_z85, uint32_t flags,
+			   ug_diag *diag);
 /* Look a Z85 public key up: UG_ENOTFOUND if unregistered. */
 ug_err store_principal_find(store *s, const char *public_z85, int *kind,
 			    char id[STORE_ID_MAX], uint32_t *flags);
@@ -426,6 +429,9 @@ ug_err store_audit_scan(store *s, uint64_t from, store_audit_fn fn, void *ctx);
  * says what, for that record. */
 typedef struct {
 	uint64_t records, checkpoints, last_checkpoint, head;
+	/* The head the last checkpoint signed: what its STORE-AUDIT line
+	 * logged, to compare with the journal. */
+	uint8_t last_checkpoint_hash[STORE_AUDIT_HASH_LEN];
 	uint64_t broken_seq, problems;
 	char problem[256];
 } store_audit_report;

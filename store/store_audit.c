@@ -234,16 +234,51 @@ put_checkpoint(store *s, MDB_txn *txn, uint64_t seq,
 	                     s->audit_signer);
 	ug_put_be64(k + 1, seq);
 	MDB_val key = {sizeof k, k}, val = {sizeof v, v};
-	int rc = mdb_put(txn, s->audit_ckpt, &key, &val, 0);
-	if (rc == 0) {
-		char hex[2 * STORE_AUDIT_HASH_LEN + 1];
-		ug_hex(hash, STORE_AUDIT_HASH_LEN, hex);
-		/* The log line is a witness outside the store: journald keeps
-		 * the head even if the store is rolled back whole. */
-		log_notice("STORE-AUDIT", "checkpoint signed at record %llu, "
-		           "head %s", (unsigned long long)seq, hex);
+	return mdb_put(txn, s->audit_ckpt, &key, &val, 0);
+}
+
+/* The checkpoints one write signed, for their witness lines. */
+typedef struct {
+	size_t n, cap;
+	struct witness {
+		uint64_t seq;
+		uint8_t hash[STORE_AUDIT_HASH_LEN];
+	} *at;
+} witnesses;
+
+static int
+note_checkpoint(witnesses *w, uint64_t seq,
+                const uint8_t hash[STORE_AUDIT_HASH_LEN])
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 4;
+		struct witness *grown = realloc(w->at, cap * sizeof *grown);
+		if (!grown)
+			return ENOMEM;
+		w->at = grown;
+		w->cap = cap;
 	}
-	return rc;
+	w->at[w->n].seq = seq;
+	memcpy(w->at[w->n++].hash, hash, STORE_AUDIT_HASH_LEN);
+	return 0;
+}
+
+/*
+ * The log line is a witness outside the store: journald keeps the head
+ * even if the store is rolled back whole. So it is written only once the
+ * checkpoint is committed, and whatever the process's log level: hubctl
+ * logs at warn, and hubctl signs most checkpoints.
+ */
+static void
+log_witnesses(const witnesses *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		char hex[2 * STORE_AUDIT_HASH_LEN + 1];
+		ug_hex(w->at[i].hash, STORE_AUDIT_HASH_LEN, hex);
+		ug_log_write(UG_LOG_NOTICE, "STORE-AUDIT",
+		             "checkpoint signed at record %llu, head %s",
+		             (unsigned long long)w->at[i].seq, hex);
+	}
 }
 
 /* The last checkpoint's sequence in txn, 0 if none. */
@@ -298,6 +333,7 @@ write_chain(store *s, const store_audit_record *extra, size_t n,
 		return store__map_err(rc, "begin audit");
 	uint64_t seq, covered = 0;
 	uint8_t hash[STORE_AUDIT_HASH_LEN];
+	witnesses signed_at = {0};
 	rc = chain_tail(s, txn, &seq, hash);
 	uint64_t first = seq + 1;
 	for (size_t i = 0; rc == 0 && i < queued + note_drops + n; i++) {
@@ -308,6 +344,8 @@ write_chain(store *s, const store_audit_record *extra, size_t n,
 		rc = put_record(s, txn, ++seq, hash, r);
 		if (rc == 0 && s->audit_signer && seq % s->audit_every == 0) {
 			rc = put_checkpoint(s, txn, seq, hash, r->at);
+			if (rc == 0)
+				rc = note_checkpoint(&signed_at, seq, hash);
 			covered = seq;
 		}
 	}
@@ -318,12 +356,18 @@ write_chain(store *s, const store_audit_record *extra, size_t n,
 		rc = last_checkpoint(s, txn, &last);
 		if (rc == 0 && last != seq)
 			rc = put_checkpoint(s, txn, seq, hash, at);
+		if (rc == 0 && last != seq)
+			rc = note_checkpoint(&signed_at, seq, hash);
 	}
 	if (rc != 0) {
 		mdb_txn_abort(txn);
+		free(signed_at.at);
 		return store__map_err(rc, "append audit");
 	}
 	ug_err err = store__map_err(mdb_txn_commit(txn), "commit audit");
+	if (err == UG_OK)
+		log_witnesses(&signed_at);
+	free(signed_at.at);
 	if (err == UG_OK && q) {
 		free(q);
 		s->audit_queue = NULL;
@@ -644,8 +688,11 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 			        "exist", (unsigned long long)cps[ci].seq,
 			        (unsigned long long)last);
 	}
-	if (ncp)
+	if (ncp) {
 		out->last_checkpoint = cps[ncp - 1].seq;
+		memcpy(out->last_checkpoint_hash, cps[ncp - 1].hash,
+		       STORE_AUDIT_HASH_LEN);
+	}
 	uint64_t head_seq = 0;
 	uint8_t head_hash[STORE_AUDIT_HASH_LEN];
 	bool present;

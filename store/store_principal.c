@@ -21,6 +21,7 @@
 
 #include "store/store.h"
 #include "store/store_int.h"
+#include "store/store_password.h"
 
 #define PKEY_LEN 16
 #define Z85_LEN 40
@@ -148,19 +149,50 @@ drop_key(store *s, MDB_txn *txn, int kind, const char *id)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static ug_err find_in(store *s, MDB_txn *txn, const char *public_z85,
+                      int *kind, char id[STORE_ID_MAX], uint32_t *flags);
+
 ug_err
 store_principal_put(store *s, int kind, const char *id, const char *public_z85,
-                    uint32_t flags)
+                    uint32_t flags, ug_diag *diag)
 {
 	size_t idlen = strlen(id);
 	if (idlen == 0 || idlen >= STORE_ID_MAX ||
 	    strlen(public_z85) != Z85_LEN ||
-	    (kind != STORE_AGENCY && kind != STORE_CASEWORKER))
+	    (kind != STORE_AGENCY && kind != STORE_CASEWORKER)) {
+		ug_diag_set(diag, "id", "an id of 1-%d bytes, a %d-character "
+		            "Z85 key and a known kind are needed",
+		            STORE_ID_MAX - 1, Z85_LEN);
 		return UG_EINVAL;
+	}
 	MDB_txn *txn = NULL;
 	int rc = store__begin_write(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin register");
+	/* One key, one identity: ZAP names a connection by the key's single
+	 * registration, so a second id put on a held key would silently take
+	 * over whoever holds it, and their acts would be audited under the
+	 * new id. Checked in the writing transaction, so two hubctl runs
+	 * cannot both pass it. */
+	int held_kind;
+	char held[STORE_ID_MAX];
+	uint32_t held_flags;
+	ug_err held_err = find_in(s, txn, public_z85, &held_kind, held,
+	                          &held_flags);
+	if (held_err == UG_OK &&
+	    (held_kind != kind || strcmp(held, id) != 0)) {
+		ug_diag_set(diag, "key", "the key is already registered to %s %s",
+		            held_kind == STORE_AGENCY              ? "agency"
+		            : held_flags & STORE_FLAG_GATEWAY ? "gateway"
+		                                                 : "caseworker",
+		            held);
+		mdb_txn_abort(txn);
+		return UG_EEXISTS;
+	}
+	if (held_err != UG_OK && held_err != UG_ENOTFOUND) {
+		mdb_txn_abort(txn);
+		return held_err;
+	}
 	/* A re-registration with a new key revokes the old key. */
 	rc = drop_key(s, txn, kind, id);
 	uint8_t pk[PKEY_LEN], ik[PKEY_LEN];

@@ -76,8 +76,9 @@ PAGES = {
                     "hubd runs (restore excepted).",
         files=[("/etc/ungebro/hubd.conf", "the hub's settings"),
                ("/etc/ungebro/keys", "keys_dir")],
-        exit=[("0", "done"), ("1", "failed (or the audit trail is "
-                                    "broken)"),
+        exit=[("0", "done"), ("1", "failed, or refused (the audit trail "
+                                    "is broken; register-* with a key "
+                                    "registered to another id)"),
               ("2", "usage")],
         see=["hubd(1)", "OPERATIONS.md", "SECURITY.md"]),
     "inbox": dict(

@@ -6,6 +6,7 @@ message, a plaintext client gets no answer, a refused inbox exits 3, and
 re-registering an id with a new key revokes the old one.
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
+import json
 import re
 
 from hubtest import (ACCEPTED, EXIT_FATAL, AbsenceRow, CprGen, IngestClient,
@@ -107,3 +108,46 @@ def test_reregistered_key_revokes_old(hub):
         assert ack.status == ACCEPTED, ack
     assert hub.stats()["log_events"] == before["log_events"] + 1
     hub.wait_log(r"HUB-ZAP refused CURVE client .* key not registered")
+
+
+def test_key_of_another_id_is_refused(hub):
+    """A key admits one id: registering it for a second id (any kind) is
+    refused with exit 1, naming the holder, and changes nothing, so the
+    holder is neither taken over nor audited as someone else."""
+    before = hub.stats()
+    cw_anna = hub.keys_dir / "cw-anna.key"
+    for args, holder in (
+            (["register-caseworker", "cw-new", "--key", str(cw_anna)],
+             "caseworker cw-anna"),
+            (["register-agency", "school-new", "--key", str(cw_anna)],
+             "caseworker cw-anna"),
+            (["register-gateway", "web-new", "--key", str(cw_anna)],
+             "caseworker cw-anna"),
+            (["register-caseworker", "cw-new", "--key",
+              str(hub.keys_dir / "school-a.key")], "agency school-a")):
+        p = hub.hubctl(*args, check=False)
+        assert p.returncode == 1, (args, p.stdout, p.stderr)
+        assert holder in p.stderr, (args, p.stderr)
+        assert "registered" not in p.stdout, p.stdout
+    after = hub.stats()
+    assert after["principals"] == before["principals"], (before, after)
+    # cw-anna is still cw-anna: admitted as herself.
+    rc, alerts, err = hub.inbox("cw-anna", idle_exit=3)
+    assert rc == 0, err
+    hub.wait_log(r"HUB-ZAP admitted caseworker 'cw-anna'")
+    assert "cw-new" not in hub.log_text()
+    # Each refusal is audited, naming the holder.
+    recs = [json.loads(line) for line in
+            hub.hubctl("audit", "show", "--json").stdout.splitlines()
+            if line.startswith("{")]
+    refused = [r for r in recs if r["result"] == "refused"
+               and r["action"].startswith("register-")]
+    assert {r["action"] for r in refused} == {
+        "register-caseworker", "register-agency", "register-gateway"}, recs
+    assert len(refused) == 4
+    assert all("already registered to" in r["detail"] for r in refused)
+    # The holder itself re-registering (new flags) still works.
+    p = hub.hubctl("register-caseworker", "cw-anna", "--key", str(cw_anna),
+                   "--desk")
+    assert "registered caseworker cw-anna" in p.stdout
+    assert hub.stats()["principals"] == before["principals"]

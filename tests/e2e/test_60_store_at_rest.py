@@ -13,7 +13,9 @@ a registration copied to a never-registered key, a queue entry moved to
 another caseworker, a flipped byte in an alert. Each is refused and
 reported STORE-FORGED, never used."""
 
+import re
 import subprocess
+from pathlib import Path
 
 import nacl.hash
 
@@ -121,6 +123,26 @@ def test_files_alone_reveal_nothing(make_hub):
                     # No person key at all: so none next to a sequence.
                     assert pk not in k and pk not in v, (env, db, k.hex())
     assert seen > 20, seen
+    hub.start()
+
+
+def documented_databases():
+    """The databases SECURITY.md's at-rest table lists ("env/db")."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" /
+           "SECURITY.md").read_text()
+    return set(re.findall(r"^  \| `(\w+/\w+)` \|", doc, re.M))
+
+
+def test_every_database_is_in_the_at_rest_table(make_hub):
+    """"Exactly this stays in the clear" holds only if the table names
+    every database the store has, and none it does not."""
+    hub, _, _, _ = populated(make_hub)
+    hub.stop()
+    present = {f"{env}/{db}" for env in ("log", "ids", "derived")
+               for db in databases(hub.data_dir / env)}
+    assert present == documented_databases(), \
+        (sorted(present - documented_databases()),
+         sorted(documented_databases() - present))
     hub.start()
 
 

@@ -60,6 +60,12 @@ def busy_hub(make_hub):
     assert p.returncode != 0
     rc, out, err = hub.record("cw-anna", "contact", alert_id, "phone")
     assert rc == 0, err
+    # Refused: not desk-dora's alert nor person; a day still to come.
+    rc, out, err = hub.record("desk-dora", "contact", alert_id, "phone")
+    assert rc != 0, out
+    rc, out, err = hub.record("cw-anna", "offer", alert_id, "a course",
+                              date="2099-01-01")
+    assert rc != 0, out
     p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note", "called")
     assert p.returncode == 0, p.stderr
     hub.keygen("cw-zed")
@@ -78,8 +84,27 @@ def test_trail_records_every_kind_and_verifies(make_hub):
     seen = {(r["actor"], r["action"], r["result"]) for r in recs}
     for want in [("cw-anna", "deliver", "ok"), ("cw-anna", "timeline", "ok"),
                  ("desk-dora", "timeline", "denied"),
-                 ("cw-anna", "ack", "ok"), ("cw-anna", "action", "")]:
+                 ("cw-anna", "ack", "ok"), ("cw-anna", "action", "ok"),
+                 ("desk-dora", "action refused", "denied"),
+                 ("cw-anna", "action refused", "malformed")]:
         assert want in seen, (want, sorted(seen))
+    # Actions, accepted or refused, name the key the caseworker connected
+    # with (the same one their acknowledgement names) and the person the
+    # alert is about.
+    keys = {r["actor"]: r["key"] for r in recs
+            if r["action"] in ("ack", "deliver") and r["key"]}
+    acks = [r for r in recs if r["action"] == "ack"]
+    for r in recs:
+        if r["action"] in ("action", "action refused"):
+            assert r["key"], r
+            assert r["key"] == keys.get(r["actor"], r["key"]), r
+            assert r["person"] == acks[0]["person"], r
+            assert r["detail"].startswith(alert_id), r
+    acted = [r for r in recs if r["action"] == "action"]
+    assert acted and acted[0]["key"] == acks[0]["key"], (acted, acks)
+    dora = [r for r in recs if r["actor"] == "desk-dora"
+            and r["action"] == "action refused"]
+    assert len(dora) == 1 and dora[0]["key"] != acks[0]["key"], dora
     admin = [r for r in recs if r["actor"].startswith("hubctl:")]
     actions = {(r["action"], r["result"]) for r in admin}
     assert ("register-caseworker", "ok") in actions, actions
@@ -210,3 +235,37 @@ def test_hubd_makes_the_signing_key_and_signs_what_hubctl_left(make_hub):
     assert p.returncode == 0, p.stdout
     m = re.search(r"(\d+) signed checkpoints", p.stdout)
     assert m and int(m.group(1)) >= 1, p.stdout
+
+
+WITNESS = re.compile(r"STORE-AUDIT checkpoint signed at record (\d+), "
+                     r"head ([0-9a-f]{64})$", re.M)
+
+
+def test_hubctl_checkpoints_are_witnessed_on_stderr(make_hub):
+    """Every checkpoint hubctl signs is logged STORE-AUDIT on its stderr
+    (hubctl logs at warn otherwise: nothing else appears), with the record
+    number and head hash that `audit verify` then reports."""
+    hub, _, _ = busy_hub(make_hub)
+    hub.keygen("cw-wit")
+    p = hub.hubctl("register-caseworker", "cw-wit")
+    witnessed = WITNESS.findall(p.stderr)
+    assert len(witnessed) == 1, p.stderr
+    assert [line for line in p.stderr.splitlines()
+            if "STORE-AUDIT" not in line] == [], p.stderr
+    seq, head = int(witnessed[0][0]), witnessed[0][1]
+    p = verify(hub)
+    assert p.returncode == 0, p.stdout
+    assert f"head at record {seq}\n" in p.stdout, (seq, p.stdout)
+    assert f"last checkpoint: record {seq}, head {head}\n" in p.stdout, \
+        (seq, head, p.stdout)
+    # The registration is that record; a refused one is witnessed too.
+    [rec] = [r for r in show(hub) if r["seq"] == seq]
+    assert (rec["action"], rec["result"]) == ("register-caseworker", "ok")
+    assert rec["detail"].startswith("cw-wit "), rec
+    p = hub.hubctl("register-caseworker", "cw-other", "--key",
+                   str(hub.keys_dir / "cw-wit.key"), check=False)
+    assert p.returncode == 1
+    [(seq2, _)] = WITNESS.findall(p.stderr)
+    assert int(seq2) > seq
+    # hubd's own checkpoints are in its log, whatever its level.
+    assert WITNESS.search(hub.log_text()), "hubd logged no STORE-AUDIT"

@@ -14,6 +14,7 @@
 #include "common/crypto.h"
 #include "common/util.h"
 #include "store/store_int.h" /* lmdb.h: the tests forge raw records */
+#include "store/store_password.h"
 
 #include "tests/unit/check.h"
 
@@ -389,7 +390,7 @@ test_sealed_at_rest(void)
 	CHECK_OK(store_alerts_put(s, &a, 1));
 	CHECK_OK(store_principal_put(
 	    s, STORE_CASEWORKER, "cw-principal-id",
-	    "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", 0));
+	    "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", 0, NULL));
 	store_dtxn *dt;
 	CHECK_OK(store_derived_begin(s, &dt));
 	CHECK_OK(store_derived_index(dt, t[0].person, T0, 1));
@@ -674,9 +675,10 @@ test_forged_principals(void)
 {
 	const char *dir = ut_tmpdir();
 	store *s = open_store(dir, storage_key, 64);
+	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-anna", z85_anna,
+				     0, NULL));
 	CHECK_OK(
-	    store_principal_put(s, STORE_CASEWORKER, "cw-anna", z85_anna, 0));
-	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-x", z85_bo, 6));
+	    store_principal_put(s, STORE_AGENCY, "school-x", z85_bo, 6, NULL));
 	store_close(&s);
 	/* Swapping the two registrations' values (as an mdb_load would
 	 * write them) admits neither key as the other's id. */
@@ -695,8 +697,8 @@ test_forged_principals(void)
 	    store_principal_flags(s, STORE_CASEWORKER, "cw-anna", &flags),
 	    UG_ENOTFOUND);
 	/* Registering again repairs it. */
-	CHECK_OK(
-	    store_principal_put(s, STORE_CASEWORKER, "cw-anna", z85_anna, 0));
+	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-anna", z85_anna,
+				     0, NULL));
 	CHECK_OK(store_principal_find(s, z85_anna, &kind, id, &flags));
 	CHECK_EQ_STR(id, "cw-anna");
 	store_close(&s);
@@ -1357,9 +1359,10 @@ test_principals(void)
 	CHECK_ERR(store_principal_find(s, k1, &kind, id, &flags),
 		  UG_ENOTFOUND);
 	uint32_t types = 1u << 1 | 1u << 7;
-	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-a", k1, types));
+	CHECK_OK(
+	    store_principal_put(s, STORE_AGENCY, "school-a", k1, types, NULL));
 	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-anna", k3,
-				     STORE_FLAG_DESK));
+				     STORE_FLAG_DESK, NULL));
 	CHECK_OK(store_principal_find(s, k1, &kind, id, &flags));
 	CHECK_EQ_INT(kind, STORE_AGENCY);
 	CHECK_EQ_STR(id, "school-a");
@@ -1378,8 +1381,8 @@ test_principals(void)
 		  UG_ENOTFOUND);
 
 	/* Re-registering with a new key revokes the old one. */
-	CHECK_OK(
-	    store_principal_put(s, STORE_AGENCY, "school-a", k2, 1u << 1));
+	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-a", k2, 1u << 1,
+				     NULL));
 	CHECK_ERR(store_principal_find(s, k1, &kind, id, &flags),
 		  UG_ENOTFOUND);
 	CHECK_OK(store_principal_find(s, k2, &kind, id, &flags));
@@ -1388,21 +1391,110 @@ test_principals(void)
 	CHECK_OK(store_principal_flags(s, STORE_AGENCY, "school-a", &flags));
 	CHECK_EQ_INT(flags, 1u << 1);
 	/* Re-registering with the same key just updates the flags. */
-	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-anna", k3, 0));
+	CHECK_OK(
+	    store_principal_put(s, STORE_CASEWORKER, "cw-anna", k3, 0, NULL));
 	CHECK_OK(store_principal_find(s, k3, &kind, id, &flags));
 	CHECK_EQ_INT(flags, 0);
 
 	/* Bad arguments. */
-	CHECK_ERR(store_principal_put(s, STORE_AGENCY, "x", "short", 0),
+	CHECK_ERR(store_principal_put(s, STORE_AGENCY, "x", "short", 0, NULL),
 		  UG_EINVAL);
-	CHECK_ERR(store_principal_put(s, STORE_AGENCY, "", k1, 0), UG_EINVAL);
-	CHECK_ERR(store_principal_put(s, 3, "x", k1, 0), UG_EINVAL);
+	CHECK_ERR(store_principal_put(s, STORE_AGENCY, "", k1, 0, NULL),
+		  UG_EINVAL);
+	CHECK_ERR(store_principal_put(s, 3, "x", k1, 0, NULL), UG_EINVAL);
 	CHECK_ERR(store_principal_find(s, "short", &kind, id, &flags),
 		  UG_ENOTFOUND);
 
 	store_stats st;
 	CHECK_OK(store_get_stats(s, &st));
 	CHECK_EQ_INT(st.principals, 2);
+	store_close(&s);
+}
+
+/* A key already registered to one id is refused for any other id, of
+ * either kind, naming its holder, and nothing changes; the holder itself
+ * may re-register it (flags) or move to a new key, after which the old
+ * key is free. */
+static void
+test_principal_key_not_taken_over(void)
+{
+	store *s = open_store(ut_tmpdir(), storage_key, 64);
+	const char *k1 = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+	const char *k2 = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+	const char *k3 = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
+	int kind = 0;
+	char id[STORE_ID_MAX], key[41];
+	uint32_t flags = 0;
+	uint64_t g0, g1;
+	ug_diag diag = {0};
+	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "cw-lead", k1,
+				     STORE_FLAG_DESK, NULL));
+	CHECK_OK(
+	    store_principal_put(s, STORE_AGENCY, "school-a", k2, 2, NULL));
+	CHECK_OK(store_principal_generation(s, &g0));
+
+	CHECK_ERR(
+	    store_principal_put(s, STORE_CASEWORKER, "cw-new", k1, 0, &diag),
+	    UG_EEXISTS);
+	CHECK_EQ_STR(diag.field, "key");
+	CHECK(strstr(diag.reason, "caseworker cw-lead") != NULL);
+	/* Across kinds too: an agency id on a caseworker's key, and back. */
+	memset(&diag, 0, sizeof diag);
+	CHECK_ERR(
+	    store_principal_put(s, STORE_AGENCY, "school-b", k1, 2, &diag),
+	    UG_EEXISTS);
+	CHECK(strstr(diag.reason, "caseworker cw-lead") != NULL);
+	memset(&diag, 0, sizeof diag);
+	CHECK_ERR(
+	    store_principal_put(s, STORE_CASEWORKER, "school-a", k2, 0, &diag),
+	    UG_EEXISTS);
+	CHECK(strstr(diag.reason, "agency school-a") != NULL);
+	/* A gateway's key is named as one. */
+	CHECK_OK(store_principal_put(s, STORE_CASEWORKER, "web-1", k3,
+				     STORE_FLAG_GATEWAY, NULL));
+	CHECK_OK(store_principal_generation(s, &g0));
+	memset(&diag, 0, sizeof diag);
+	CHECK_ERR(
+	    store_principal_put(s, STORE_CASEWORKER, "cw-x", k3, 0, &diag),
+	    UG_EEXISTS);
+	CHECK(strstr(diag.reason, "gateway web-1") != NULL);
+
+	/* Nothing changed: the holders keep their keys, no new id exists,
+	 * the generation did not move. */
+	CHECK_OK(store_principal_find(s, k1, &kind, id, &flags));
+	CHECK_EQ_INT(kind, STORE_CASEWORKER);
+	CHECK_EQ_STR(id, "cw-lead");
+	CHECK_EQ_INT(flags, STORE_FLAG_DESK);
+	CHECK_OK(store_principal_find(s, k2, &kind, id, &flags));
+	CHECK_EQ_STR(id, "school-a");
+	CHECK_ERR(store_principal_current(s, STORE_CASEWORKER, "cw-new", key,
+					  &flags),
+		  UG_ENOTFOUND);
+	CHECK_ERR(
+	    store_principal_current(s, STORE_AGENCY, "school-b", key, &flags),
+	    UG_ENOTFOUND);
+	CHECK_OK(store_principal_generation(s, &g1));
+	CHECK_EQ_INT(g1, g0);
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.principals, 3);
+
+	/* The holder re-registering its own key (new flags) still works. */
+	CHECK_OK(
+	    store_principal_put(s, STORE_CASEWORKER, "cw-lead", k1, 0, &diag));
+	CHECK_OK(store_principal_find(s, k1, &kind, id, &flags));
+	CHECK_EQ_STR(id, "cw-lead");
+	CHECK_EQ_INT(flags, 0);
+	/* Once the holder moved to another key, the old one is free. */
+	CHECK_OK(store_principal_revoke(s, STORE_CASEWORKER, "web-1"));
+	CHECK_OK(
+	    store_principal_put(s, STORE_CASEWORKER, "cw-lead", k3, 0, NULL));
+	CHECK_OK(
+	    store_principal_put(s, STORE_CASEWORKER, "cw-new", k1, 0, NULL));
+	CHECK_OK(store_principal_find(s, k1, &kind, id, &flags));
+	CHECK_EQ_STR(id, "cw-new");
+	CHECK_OK(store_principal_find(s, k3, &kind, id, &flags));
+	CHECK_EQ_STR(id, "cw-lead");
 	store_close(&s);
 }
 
@@ -1419,7 +1511,8 @@ test_principal_revoke_and_generation(void)
 	char id[STORE_ID_MAX];
 	CHECK_OK(store_principal_generation(s, &g0));
 	CHECK_EQ_INT(g0, 0);
-	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-a", k1, 2));
+	CHECK_OK(
+	    store_principal_put(s, STORE_AGENCY, "school-a", k1, 2, NULL));
 	CHECK_OK(store_principal_generation(s, &g1));
 	CHECK(g1 > g0);
 	CHECK_OK(
@@ -1427,7 +1520,8 @@ test_principal_revoke_and_generation(void)
 	CHECK_EQ_STR(key, k1);
 	CHECK_EQ_INT(flags, 2);
 	/* A new key: the current one changes, the generation moves. */
-	CHECK_OK(store_principal_put(s, STORE_AGENCY, "school-a", k2, 6));
+	CHECK_OK(
+	    store_principal_put(s, STORE_AGENCY, "school-a", k2, 6, NULL));
 	CHECK_OK(store_principal_generation(s, &g2));
 	CHECK(g2 > g1);
 	CHECK_OK(
@@ -1826,7 +1920,7 @@ test_stats(void)
 	CHECK_OK(append(s, t, 6));
 	CHECK_OK(store_principal_put(
 	    s, STORE_CASEWORKER, "cw-x",
-	    "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", 0));
+	    "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", 0, NULL));
 	store_alert a[2];
 	make_alert(&a[0], 1, "cw-x", "a");
 	make_alert(&a[1], 2, "cw-x", "b");
@@ -1917,8 +2011,8 @@ hubctl_like(const char *dir, int n)
 	if (store_append(s, &ev, 1) != UG_OK || ev.status != STORE_NEW)
 		ut_child_exit(11);
 	if (store_principal_put(s, STORE_CASEWORKER, "cw-late",
-				"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID",
-				0) != UG_OK)
+				"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID", 0,
+				NULL) != UG_OK)
 		ut_child_exit(12);
 	store_close(&s);
 }
@@ -2124,6 +2218,7 @@ TEST_LIST = {
     {"assignment history is bounded", test_assignment_history_is_bounded},
     {"principals", test_principals},
     {"principal revoke and generation", test_principal_revoke_and_generation},
+    {"principal key not taken over", test_principal_key_not_taken_over},
     {"alerts queued", test_alerts_queued},
     {"alerts", test_alerts},
     {"alert deliveries", test_alert_deliveries},
