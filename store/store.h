@@ -156,7 +156,8 @@ ug_err store_log_scan_held(store *s, uint64_t from, size_t max,
 			   store_held_fn held, store_record_fn fn, void *ctx,
 			   uint64_t *next);
 
-/* Highest sequence in the log, 0 when empty. */
+/* Highest sequence handed out, 0 when none was: the log's last record,
+ * or above it when a purge or erasure took the newest records. */
 ug_err store_log_last(store *s, uint64_t *last);
 
 enum { STORE_ROLE_CONTACT = 0, STORE_ROLE_GUIDANCE = 1 };

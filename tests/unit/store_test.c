@@ -2099,6 +2099,63 @@ test_purge_and_erase(void)
 	store_close(&s);
 }
 
+/* The reviewer's case: A's event (seq 1), B's (seq 2), B erased, then A.
+ * The second erasure takes the log's newest record again, but the number
+ * kept must stay the highest ever handed out (2), not fall to A's (1):
+ * derived state has applied 2, so a new event given 2 would never be
+ * applied. */
+static void
+test_tail_deleted_twice(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	tevent ev[2];
+	make_event(&ev[0], 1, "school-a", CPR_A);
+	make_event(&ev[1], 2, "school-a", CPR_B);
+	CHECK_OK(append(s, ev, 2));
+	store_dtxn *t = NULL;
+	CHECK_OK(store_derived_begin(s, &t));
+	CHECK_OK(store_derived_commit(&t, 2));
+	store_purge_counts c;
+	store_purge_item it = purge_item(&ev[1]);
+	CHECK_OK(store_purge(s, &it, 1, ev[1].person, &c));
+	CHECK_EQ_INT(c.records, 1);
+	check_stats(s, 1, 1, 2, __LINE__);
+	it = purge_item(&ev[0]);
+	CHECK_OK(store_purge(s, &it, 1, ev[0].person, &c));
+	CHECK_EQ_INT(c.records, 1);
+	check_stats(s, 0, 0, 2, __LINE__);
+	/* A retention purge of records already gone keeps it too. */
+	CHECK_OK(store_purge(s, &it, 1, NULL, &c));
+	check_stats(s, 0, 0, 2, __LINE__);
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.last_applied, 2);
+
+	tevent next;
+	make_event(&next, 3, "school-a", CPR_C);
+	CHECK_OK(append(s, &next, 1));
+	CHECK_EQ_INT(next.ev.seq, 3);
+	/* Then a purge of a record below the newest leaves the floor alone
+	 * and the newest record where it is. */
+	tevent more;
+	make_event(&more, 4, "school-a", CPR_A);
+	CHECK_OK(append(s, &more, 1));
+	it = purge_item(&next);
+	CHECK_OK(store_purge(s, &it, 1, NULL, &c));
+	check_stats(s, 1, 1, 4, __LINE__);
+	it = purge_item(&more);
+	CHECK_OK(store_purge(s, &it, 1, NULL, &c));
+	check_stats(s, 0, 0, 4, __LINE__);
+	/* The floor survives a reopen. */
+	store_close(&s);
+	s = open_store(dir, storage_key, 64);
+	make_event(&more, 5, "school-a", CPR_B);
+	CHECK_OK(append(s, &more, 1));
+	CHECK_EQ_INT(more.ev.seq, 5);
+	store_close(&s);
+}
+
 TEST_LIST = {
     {"append duplicates conflicts", test_append_duplicates_conflicts},
     {"append failure stores nothing", test_append_failure_stores_nothing},
@@ -2134,5 +2191,6 @@ TEST_LIST = {
     {"two processes", test_two_processes},
     {"map grown by other process", test_map_grown_by_other_process},
     {"purge and erase", test_purge_and_erase},
+    {"tail deleted twice", test_tail_deleted_twice},
     {NULL, NULL},
 };
