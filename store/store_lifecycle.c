@@ -181,7 +181,7 @@ del_person_alerts(store *s, MDB_txn *ltxn, MDB_txn *dtxn,
 	if (rc == 0 || rc == MDB_NOTFOUND)
 		rc = del_prefix(dtxn, s->palerts, prefix, sizeof prefix,
 				&c->palerts);
-	return store__map_err(rc, "delete person alerts");
+	return store__env_err(rc, STORE_ENV_ANY, "delete person alerts");
 }
 
 /* Timers of this person (person_key) or started by a deleted record. */
@@ -251,7 +251,9 @@ clear_person(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const uint8_t *pk,
 		rc = del_timers(s, dtxn, pk, NULL, 0, c);
 	if (err == UG_OK && rc == 0)
 		c->persons_cleared++;
-	return err != UG_OK ? err : store__map_err(rc, "clear person");
+	return err != UG_OK
+		   ? err
+		   : store__env_err(rc, STORE_ENV_ANY, "clear person");
 }
 
 static bool
@@ -319,7 +321,7 @@ purge_in(store *s, MDB_txn *itxn, MDB_txn *ltxn, MDB_txn *dtxn,
 	if (rc == 0 && err == UG_OK && n)
 		rc = del_timers(s, dtxn, NULL, items, n, c);
 	if (rc != 0)
-		return store__map_err(rc, "purge");
+		return store__env_err(rc, STORE_ENV_ANY, "purge");
 	if (err == UG_OK && erase_person)
 		err = clear_person(s, ltxn, dtxn, erase_person, c);
 	/* A person none of whose records remain keeps no state either. */
@@ -378,8 +380,11 @@ store_purge(store *s, const store_purge_item *items, size_t n,
 	if (rc == 0)
 		rc = mdb_env_sync(s->derived_env, 1);
 	if (irc != 0)
-		return store__map_err(irc, "commit purge (ids)");
-	return store__map_err(rc, "commit purge (derived)");
+		return store__env_err(irc, STORE_ENV_IDS,
+				      "commit purge (ids)");
+	if (rc == 0)
+		store__env_wrote(STORE_ENV_ANY);
+	return store__env_err(rc, STORE_ENV_DERIVED, "commit purge (derived)");
 }
 
 ug_err

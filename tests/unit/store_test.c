@@ -1801,6 +1801,50 @@ test_map_full(void)
 	store_close(&s);
 }
 
+/* A full derived/ names its own setting, and a commit that goes through
+ * afterwards clears it: hubd's ingest refusals and /readyz go by this. */
+static void
+test_derived_map_full(void)
+{
+	const char *dir = ut_tmpdir();
+	store_opts opts = {
+	    .log_map_mb = 64, .derived_map_mb = 1, .storage_key = storage_key};
+	store *s = NULL;
+	ug_diag diag = {0};
+	CHECK_OK(store_open(&s, dir, &opts, &diag));
+	static uint8_t state[2000];
+	memset(state, 's', sizeof state);
+	ug_err err = UG_OK;
+	unsigned n = 0;
+	while (err == UG_OK && n < 10000) {
+		store_dtxn *t = NULL;
+		CHECK_OK(store_derived_begin(s, &t));
+		for (int i = 0; err == UG_OK && i < 16; i++) {
+			uint8_t pk[UG_PERSON_KEY_LEN] = {0};
+			memcpy(pk, &n, sizeof n);
+			n++;
+			err = store_derived_state_put(t, pk, 1, state,
+						      sizeof state);
+		}
+		if (err == UG_OK)
+			err = store_derived_commit(&t, n);
+		else
+			store_derived_abort(&t);
+	}
+	CHECK_ERR(err, UG_EFULL);
+	CHECK(store_map_full() != NULL);
+	CHECK_EQ_STR(store_map_full(), "derived_map_mb");
+	store_close(&s);
+	opts.derived_map_mb = 64;
+	CHECK_OK(store_open(&s, dir, &opts, &diag));
+	store_dtxn *t = NULL;
+	CHECK_OK(store_derived_begin(s, &t));
+	CHECK_OK(store_derived_commit(&t, n));
+	CHECK(store_map_full() == NULL ||
+	      strcmp(store_map_full(), "derived_map_mb") != 0);
+	store_close(&s);
+}
+
 static void
 test_stats(void)
 {
@@ -2186,6 +2230,7 @@ TEST_LIST = {
     {"alert deliveries", test_alert_deliveries},
     {"derived state", test_derived_state},
     {"map full", test_map_full},
+    {"derived map full", test_derived_map_full},
     {"stats", test_stats},
     {"open errors", test_open_errors},
     {"two processes", test_two_processes},
