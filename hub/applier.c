@@ -17,10 +17,14 @@
  * The ack never waits for the rules, but ingest does stop while the
  * applier is more than HUB_APPLY_LAG_MAX entries behind, so the rules never
  * fall far behind the log and an alert follows its event within a few
- * batches.
+ * batches. When the applier is that far behind because applying fails
+ * (derived/ full), waiting would leave senders unanswered for as long as
+ * the failure lasts: frames are then refused retryable instead
+ * (hub__applier_gate).
  */
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,9 +93,8 @@ applier_main(void *arg)
 			     spins++)
 				sched_yield();
 		} while (n > 0 && !atomic_load(&a->stopping));
-		if (n < 0)
-			log_err("HUB-APPLY", "applying events failed; will "
-					     "retry");
+		/* A failed chunk (reported by apply.c) is retried at the next
+		 * kick: the loop's, twice a second, or after a batch. */
 		pthread_mutex_lock(&a->t.mu);
 	}
 	pthread_mutex_unlock(&a->t.mu);
@@ -159,11 +162,33 @@ hub__applier_kick(hub *h)
 	pthread_mutex_unlock(&a->t.mu);
 }
 
-bool
-hub__applier_behind(const hub *h, uint64_t logged)
+int
+hub__applier_gate(const hub *h, uint64_t logged)
 {
 	uint64_t applied = atomic_load(&h->applier->applied);
-	return logged > applied && logged - applied > HUB_APPLY_LAG_MAX;
+	if (logged <= applied || logged - applied <= HUB_APPLY_LAG_MAX)
+		return HUB_GATE_OPEN;
+	return atomic_load(&h->apply_err) == UG_OK ? HUB_GATE_WAIT
+						   : HUB_GATE_REFUSE;
+}
+
+int
+hub__apply_failure(const hub *h, char *reason, size_t cap)
+{
+	ug_err err = (ug_err)atomic_load(&h->apply_err);
+	if (err == UG_EFULL) {
+		const char *setting = store_map_full();
+		snprintf(reason, cap,
+			 "the hub cannot apply events: its store is full "
+			 "(%s); retry later",
+			 setting ? setting : "derived_map_mb");
+		return UNGEBRO__V1__ERROR_CODE__E_FULL;
+	}
+	snprintf(reason, cap,
+		 "the hub cannot apply events to its derived state right "
+		 "now (%s); retry later",
+		 ug_strerror(err));
+	return UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE;
 }
 
 void

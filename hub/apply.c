@@ -14,6 +14,7 @@
  * the replay raises the same alerts under the same ids (raising sequence +
  * rule), which the store keeps once.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -682,6 +683,41 @@ announce(apply_ctx *c)
 	free(news);
 }
 
+/* A failing apply is retried twice a second (applier.c) and a due timer
+ * at every loop turn, for as long as the cause lasts (derived/ full until
+ * the operator acts): reported when it starts, then once a minute, and
+ * when applying works again. Called with the derived lock held. */
+static void
+apply_failed(hub *h, const char *what, ug_err err)
+{
+	int64_t now = ug_mono_ms();
+	h->apply_failures++;
+	if (!h->apply_failing_since)
+		h->apply_failing_since = now ? now : 1;
+	else if (now - h->apply_logged_at < 60000)
+		return;
+	h->apply_logged_at = now;
+	log_err("HUB-APPLY",
+		"%s failed: %s; retried, %llu failed attempts so far (events "
+		"are refused retryable once %d are waiting)",
+		what, ug_strerror(err), (unsigned long long)h->apply_failures,
+		HUB_APPLY_LAG_MAX);
+}
+
+static void
+apply_works(hub *h)
+{
+	if (!h->apply_failing_since)
+		return;
+	log_notice("HUB-APPLY",
+		   "applying the log works again after %lld s and %llu failed "
+		   "attempts",
+		   (long long)((ug_mono_ms() - h->apply_failing_since) / 1000),
+		   (unsigned long long)h->apply_failures);
+	h->apply_failing_since = 0;
+	h->apply_failures = 0;
+}
+
 /* Durable effects first, then the derived commit (see the file comment). */
 static long
 finish(apply_ctx *c, ug_err err, uint64_t last_applied, const char *what)
@@ -693,7 +729,8 @@ finish(apply_ctx *c, ug_err err, uint64_t last_applied, const char *what)
 	else
 		store_derived_abort(&c->txn);
 	if (err != UG_OK) {
-		log_err("HUB-APPLY", "%s failed: %s", what, ug_strerror(err));
+		c->err = err;
+		apply_failed(c->h, what, err);
 		free_effects(c);
 		return -1;
 	}
@@ -713,15 +750,25 @@ hub__apply_chunk(hub *h, size_t max, bool hand)
 {
 	apply_ctx c = {.h = h, .hand = hand};
 	uint64_t from = store_derived_last_applied(h->store) + 1, next;
-	if (store_derived_begin(h->store, &c.txn) != UG_OK)
+	ug_err err = store_derived_begin(h->store, &c.txn);
+	if (err != UG_OK) {
+		apply_failed(h, "applying the log", err);
+		atomic_store(&h->apply_err, (int)err);
 		return -1;
-	ug_err err = store_log_scan_held(h->store, from, max, apply_held,
-					 apply_record, &c, &next);
+	}
+	err = store_log_scan_held(h->store, from, max, apply_held,
+				  apply_record, &c, &next);
 	if (err == UG_OK && c.applied == 0) {
 		store_derived_abort(&c.txn);
+		/* Nothing waits to be applied, so nothing is held up. */
+		atomic_store(&h->apply_err, UG_OK);
 		return 0;
 	}
-	return finish(&c, err, next - 1, "applying the log");
+	long n = finish(&c, err, next - 1, "applying the log");
+	if (n >= 0)
+		apply_works(h);
+	atomic_store(&h->apply_err, n >= 0 ? UG_OK : (int)c.err);
+	return n;
 }
 
 static void fire_due(hub *h);

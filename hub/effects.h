@@ -37,6 +37,7 @@ typedef struct {
 	size_t nwithdrawals, withdrawals_cap;
 	size_t applied;
 	bool hand; /* news to the loop thread (hub__applier_hand) */
+	ug_err err; /* why finish failed */
 } apply_ctx;
 
 /* Queue the alert a draft describes, addressed to `recipient`, under the

@@ -502,9 +502,11 @@ hub_run(hub *h)
 		long timeout = 200;
 		/* While the writer holds a batch, new frames wait in the
 		 * socket: they become the next batch (group commit). So they
-		 * do while the rules are far behind the log. */
+		 * do while the rules are far behind the log, unless applying
+		 * fails: then they are refused (hub__applier_gate). */
 		items[1].events =
-		    hub__writer_busy(h) || hub__applier_behind(h, h->logged)
+		    hub__writer_busy(h) ||
+			    hub__applier_gate(h, h->logged) == HUB_GATE_WAIT
 			? 0
 			: ZMQ_POLLIN;
 		size_t nitems =
@@ -533,7 +535,8 @@ hub_run(hub *h)
 			 * applier. */
 			if ((items[4].revents & ZMQ_POLLIN) &&
 			    hub__ingest_end(h, false)) {
-				if (!hub__applier_behind(h, h->logged))
+				if (hub__applier_gate(h, h->logged) !=
+				    HUB_GATE_WAIT)
 					hub__ingest_begin(h);
 				hub__applier_kick(h);
 			}

@@ -92,6 +92,13 @@ struct hub {
 	struct hub_applier *applier;	   /* applier.c */
 	pthread_mutex_t derived_mu;	   /* see applier.c */
 	uint64_t logged; /* the highest sequence a batch committed */
+	/* The outcome of the last attempt to apply the log (ug_err): set by
+	 * whichever thread applies, read by ingest and /readyz without the
+	 * derived lock. The rest, under the derived lock: since when applying
+	 * fails, and how its failures are reported (apply.c). */
+	_Atomic int apply_err;
+	int64_t apply_failing_since, apply_logged_at;
+	uint64_t apply_failures;
 	/* Counters reported in the log at stop and in HUB-STATS lines. */
 	uint64_t accepted, duplicates, rejected, zap_refused, zap_admitted;
 	uint64_t alerts_raised, alerts_delivered, alerts_acked;
@@ -218,9 +225,17 @@ void hub__applier_stop(hub *h);
 int hub__applier_fd(const hub *h);
 /* More is committed: apply it. */
 void hub__applier_kick(hub *h);
-/* More than HUB_APPLY_LAG_MAX entries up to `logged` are not applied:
- * take no new frames until it catches up. */
-bool hub__applier_behind(const hub *h, uint64_t logged);
+/* What ingest does about the applier. More than HUB_APPLY_LAG_MAX entries
+ * up to `logged` not applied: while the applier is merely busy, take no
+ * new frames until it catches up (WAIT); while its last attempt failed
+ * (derived/ full, say), it may never catch up, so frames are taken and
+ * answered REJECTED retryable instead of being left unanswered
+ * (REFUSE, with the code and reason). */
+enum { HUB_GATE_OPEN, HUB_GATE_WAIT, HUB_GATE_REFUSE };
+int hub__applier_gate(const hub *h, uint64_t logged);
+/* Why applying fails (h->apply_err not UG_OK): the Ack code and a reason
+ * for the sender, naming the setting when a map is full. */
+int hub__apply_failure(const hub *h, char *reason, size_t cap);
 /* Applier side: queue news for the loop. Loop side: tell what is queued. */
 void hub__applier_hand(hub *h, const hub_news *news, size_t n);
 void hub__applier_collect(hub *h);

@@ -259,11 +259,13 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 		ack.sequence = p->stored_seq;
 		h->duplicates++;
 	} else if (p->store_index >= 0 && store_err != UG_OK) {
+		/* An append writes log/ and ids/, both sized by log_map_mb. */
 		bool full = store_err == UG_EFULL;
 		reject(p,
 		       full ? UNGEBRO__V1__ERROR_CODE__E_FULL
 			    : UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
-		       full ? "the hub's store is full; retry later"
+		       full ? "the hub's store is full (log_map_mb); retry "
+			      "later"
 			    : "the hub cannot store events right now; retry "
 			      "later");
 		ack.retryable = true;
@@ -357,13 +359,28 @@ hub__ingest_begin(hub *h)
 	store_event *events = h->batch_events;
 	int64_t now = ug_now_ms();
 	size_t n = 0, nevents = 0;
+	/* Applying fails and is far behind: what would be stored is refused
+	 * retryable, since the log must not run further ahead of rules that
+	 * cannot follow; a resend of a stored event still gets DUPLICATE. */
+	char why[sizeof batch->reason];
+	int refuse = hub__applier_gate(h, h->logged) == HUB_GATE_REFUSE
+			 ? hub__apply_failure(h, why, sizeof why)
+			 : UNGEBRO__V1__ERROR_CODE__OK;
 	while (n < cap && recv_one(h, &batch[n])) {
 		pending *p = &batch[n++];
 		if (p->code != UNGEBRO__V1__ERROR_CODE__OK)
 			continue;
 		check_frame(h, p, &events[nevents], now);
-		if (p->code == UNGEBRO__V1__ERROR_CODE__OK && !p->stored)
-			p->store_index = (int)nevents++;
+		if (p->code != UNGEBRO__V1__ERROR_CODE__OK || p->stored)
+			continue;
+		if (refuse != UNGEBRO__V1__ERROR_CODE__OK) {
+			if (!already_stored(h, p, p->env->agency)) {
+				reject(p, refuse, why);
+				p->retryable = true;
+			}
+			continue;
+		}
+		p->store_index = (int)nevents++;
 	}
 	h->batch_frames = n;
 	h->batch_stored = nevents;

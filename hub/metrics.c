@@ -13,6 +13,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,13 +473,31 @@ hub__ready(hub *h, const char **why)
 		*why = "replaying the log\n";
 		return false;
 	}
+	uint64_t applied = store_derived_last_applied(h->store);
+	if (store_log_last(h->store, &last) != UG_OK) {
+		*why = "derived state behind the log\n";
+		return false;
+	}
+	/* Behind at all and not catching up, because applying fails: the
+	 * lag alone may stay below the bound (the ingest gate refuses
+	 * events once it is HUB_APPLY_LAG_MAX behind). */
+	ug_err err = (ug_err)atomic_load(&h->apply_err);
+	if (last > applied && err != UG_OK) {
+		const char *setting = store_map_full();
+		*why = err != UG_EFULL ? "derived state behind the log: "
+		                         "applying events fails\n"
+		       : setting && strcmp(setting, "log_map_mb") == 0
+		           ? "derived state behind the log: the log map is "
+		             "full (log_map_mb)\n"
+		           : "derived state behind the log: the derived map "
+		             "is full (derived_map_mb)\n";
+		return false;
+	}
 	/* Under load the rules run up to HUB_APPLY_LAG_MAX entries and one
 	 * batch behind the acks by design (applier.c): not a reason to take
 	 * hubd out of a load balancer's rotation. */
-	uint64_t applied = store_derived_last_applied(h->store);
-	if (store_log_last(h->store, &last) != UG_OK ||
-	    (last > applied &&
-	     last - applied > HUB_APPLY_LAG_MAX + (uint64_t)h->batch_max)) {
+	if (last > applied &&
+	    last - applied > HUB_APPLY_LAG_MAX + (uint64_t)h->batch_max) {
 		*why = "derived state behind the log\n";
 		return false;
 	}

@@ -173,8 +173,84 @@ store__forged(store *s, enum store__tag tag, const char *db)
 	s->forged_suppressed[i] = 0;
 }
 
+/* Per process, not per store: hubd opens one store, and the state only
+ * decides what is logged and what store_map_full says. Written by the
+ * writer, applier and loop threads. */
+static struct {
+	atomic_bool full;
+	_Atomic int64_t logged_at;
+	_Atomic uint64_t suppressed;
+} map_full[STORE_ENV_N];
+
+static const char *const env_dir[STORE_ENV_N] = {"log/", "ids/", "derived/",
+						 "log/, ids/ or derived/"};
+static const char *const env_setting[STORE_ENV_N] = {
+    "log_map_mb", "log_map_mb", "derived_map_mb",
+    "log_map_mb or derived_map_mb"};
+
+/* What was not reported since the last report, for its end. */
+static void
+full_since(enum store__env env, char *out, size_t cap)
+{
+	uint64_t more = atomic_exchange(&map_full[env].suppressed, 0);
+	out[0] = '\0';
+	if (more)
+		snprintf(out, cap,
+			 " (%llu more refused writes since the last report)",
+			 (unsigned long long)more);
+}
+
+static void
+report_full(enum store__env env, const char *what)
+{
+	atomic_store(&map_full[env].full, true);
+	int64_t now = ug_mono_ms(), at = atomic_load(&map_full[env].logged_at);
+	if ((at != 0 && now - at < 60000) ||
+	    !atomic_compare_exchange_strong(&map_full[env].logged_at, &at,
+					    now ? now : 1)) {
+		atomic_fetch_add(&map_full[env].suppressed, 1);
+		return;
+	}
+	char since[80];
+	full_since(env, since, sizeof since);
+	log_err("STORE-FULL",
+		"%s: %s: the %s map is full; raise %s and restart%s", what,
+		mdb_strerror(MDB_MAP_FULL), env_dir[env], env_setting[env],
+		since);
+}
+
+void
+store__env_wrote(enum store__env env)
+{
+	if (!atomic_load(&map_full[env].full) ||
+	    !atomic_exchange(&map_full[env].full, false))
+		return;
+	char since[80];
+	full_since(env, since, sizeof since);
+	log_notice("STORE-FULL", "the %s map takes writes again%s",
+		   env_dir[env], since);
+	atomic_store(&map_full[env].logged_at, 0);
+}
+
+const char *
+store_map_full(void)
+{
+	if (atomic_load(&map_full[STORE_ENV_DERIVED].full))
+		return env_setting[STORE_ENV_DERIVED];
+	for (int e = 0; e < STORE_ENV_N; e++)
+		if (atomic_load(&map_full[e].full))
+			return env_setting[e];
+	return NULL;
+}
+
 ug_err
 store__map_err(int rc, const char *what)
+{
+	return store__env_err(rc, STORE_ENV_LOG, what);
+}
+
+ug_err
+store__env_err(int rc, enum store__env env, const char *what)
 {
 	switch (rc) {
 	case MDB_SUCCESS:
@@ -184,10 +260,7 @@ store__map_err(int rc, const char *what)
 	case MDB_KEYEXIST:
 		return UG_EEXISTS;
 	case MDB_MAP_FULL:
-		log_err("STORE-FULL",
-			"%s: %s: the store map is full; raise "
-			"log_map_mb and restart",
-			what, mdb_strerror(rc));
+		report_full(env, what);
 		return UG_EFULL;
 	case ENOMEM:
 		return UG_ENOMEM;
@@ -281,17 +354,18 @@ store__begin_each(MDB_env *const *envs, MDB_txn **txns, size_t n,
 }
 
 static ug_err
-open_dbs(MDB_env *env, const char *const *names, MDB_dbi *const *dbis,
-	 size_t n)
+open_dbs(MDB_env *env, enum store__env which, const char *const *names,
+	 MDB_dbi *const *dbis, size_t n)
 {
 	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(env, NULL, 0, &txn);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
 	if (rc == 0)
-		return store__map_err(mdb_txn_commit(txn), "open databases");
+		return store__env_err(mdb_txn_commit(txn), which,
+				      "open databases");
 	mdb_txn_abort(txn);
-	return store__map_err(rc, "open databases");
+	return store__env_err(rc, which, "open databases");
 }
 
 static ug_err
@@ -300,7 +374,8 @@ read_last_applied(store *s)
 	MDB_txn *txn = NULL;
 	int rc = begin_read(s->derived_env, &txn);
 	if (rc != 0)
-		return store__map_err(rc, "read last_applied");
+		return store__env_err(rc, STORE_ENV_DERIVED,
+				      "read last_applied");
 	MDB_val key = {12, "last_applied"}, val;
 	rc = mdb_get(txn, s->meta, &key, &val);
 	s->last_applied =
@@ -308,7 +383,7 @@ read_last_applied(store *s)
 	mdb_txn_abort(txn);
 	return rc == 0 || rc == MDB_NOTFOUND
 		   ? UG_OK
-		   : store__map_err(rc, "last_applied");
+		   : store__env_err(rc, STORE_ENV_DERIVED, "last_applied");
 }
 
 static ug_err
@@ -326,7 +401,7 @@ open_derived(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 			       "timer", "palerts", "desk"};
 	MDB_dbi *dbis[] = {&s->meta,  &s->person,  &s->rule,
 			   &s->timer, &s->palerts, &s->desk};
-	err = open_dbs(s->derived_env, names, dbis, 6);
+	err = open_dbs(s->derived_env, STORE_ENV_DERIVED, names, dbis, 6);
 	if (err == UG_OK)
 		err = read_last_applied(s);
 	return err;
@@ -506,7 +581,8 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 			   &s->principal, &s->principal_id, &s->alerts,
 			   &s->queue,	  &s->audit,	    &s->audit_ckpt,
 			   &s->log_meta,  &s->password};
-	err = open_dbs(s->log_env, names, dbis, sizeof names / sizeof *names);
+	err = open_dbs(s->log_env, STORE_ENV_LOG, names, dbis,
+		       sizeof names / sizeof *names);
 	if (err == UG_OK)
 		err = check_log_format(s, diag);
 	if (err == UG_OK)
@@ -807,6 +883,7 @@ store_append(store *s, store_event *events, size_t n)
 		mdb_txn_abort(itxn);
 		return store__map_err(rc, "commit append");
 	}
+	store__env_wrote(STORE_ENV_LOG);
 	/* The events are durable; their ids become visible before the caller
 	 * acks them or applies them (store_event_id_get also reads the log
 	 * past the index for the moment between the two commits). Should
@@ -814,7 +891,11 @@ store_append(store *s, store_event *events, size_t n)
 	 * rejects it retryable, and a resend is then DUPLICATE): an index
 	 * that cannot be written stops ingest as a full log does. The next
 	 * append (or open) indexes these events from the log. */
-	return store__map_err(mdb_txn_commit(itxn), "commit event ids");
+	err = store__env_err(mdb_txn_commit(itxn), STORE_ENV_IDS,
+			     "commit event ids");
+	if (err == UG_OK)
+		store__env_wrote(STORE_ENV_IDS);
+	return err;
 }
 
 ug_err
@@ -1314,7 +1395,10 @@ store_alerts_put(store *s, store_alert *alerts, size_t n)
 		mdb_txn_abort(txn);
 		return err;
 	}
-	return store__map_err(mdb_txn_commit(txn), "commit alerts");
+	err = store__map_err(mdb_txn_commit(txn), "commit alerts");
+	if (err == UG_OK)
+		store__env_wrote(STORE_ENV_LOG);
+	return err;
 }
 
 /* Is id queued for recipient, by an entry that opens? */
@@ -1621,7 +1705,7 @@ store_derived_begin(store *s, store_dtxn **out)
 	int rc = begin_write(s->derived_env, &t->txn);
 	if (rc != 0) {
 		free(t);
-		return store__map_err(rc, "begin derived");
+		return store__env_err(rc, STORE_ENV_DERIVED, "begin derived");
 	}
 	*out = t;
 	return UG_OK;
@@ -1656,8 +1740,8 @@ store_derived_index(store_dtxn *t, const uint8_t *person_key,
 		    k + STORE_PERSON_HASH, 8);
 	store__seal(t->s, k, sizeof k, plain, sizeof plain, sealed);
 	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
-	return store__map_err(mdb_put(t->txn, t->s->person, &key, &val, 0),
-			      "index person");
+	return store__env_err(mdb_put(t->txn, t->s->person, &key, &val, 0),
+			      STORE_ENV_DERIVED, "index person");
 }
 
 /* Rule state lives under a hash of person and rule: the key names
@@ -1679,7 +1763,7 @@ store_derived_state_get(store_dtxn *t, const uint8_t *person_key, uint8_t rule,
 	MDB_val key = {sizeof k, k}, val;
 	int rc = mdb_get(t->txn, t->s->rule, &key, &val);
 	if (rc != 0)
-		return store__map_err(rc, "get rule state");
+		return store__env_err(rc, STORE_ENV_DERIVED, "get rule state");
 	if (val.mv_size >= UG_SEAL_OVERHEAD &&
 	    val.mv_size - UG_SEAL_OVERHEAD > cap)
 		return UG_EMALFORMED; /* the caller's buffer is too small */
@@ -1702,7 +1786,7 @@ store_derived_state_put(store_dtxn *t, const uint8_t *person_key, uint8_t rule,
 	MDB_val key = {sizeof k, k}, val = {len + UG_SEAL_OVERHEAD, NULL};
 	int rc = mdb_put(t->txn, t->s->rule, &key, &val, MDB_RESERVE);
 	if (rc != 0)
-		return store__map_err(rc, "put rule state");
+		return store__env_err(rc, STORE_ENV_DERIVED, "put rule state");
 	store__seal(t->s, k, sizeof k, buf, len, val.mv_data);
 	return UG_OK;
 }
@@ -1717,14 +1801,17 @@ store_derived_commit(store_dtxn **tp, uint64_t last_applied)
 	int rc = mdb_put(t->txn, t->s->meta, &key, &val, 0);
 	if (rc != 0) {
 		store_derived_abort(tp);
-		return store__map_err(rc, "put last_applied");
+		return store__env_err(rc, STORE_ENV_DERIVED,
+				      "put last_applied");
 	}
 	rc = mdb_txn_commit(t->txn);
-	if (rc == 0)
+	if (rc == 0) {
 		t->s->last_applied = last_applied;
+		store__env_wrote(STORE_ENV_DERIVED);
+	}
 	free(t);
 	*tp = NULL;
-	return store__map_err(rc, "commit derived");
+	return store__env_err(rc, STORE_ENV_DERIVED, "commit derived");
 }
 
 void
@@ -1751,12 +1838,12 @@ store_derived_reset(store *s)
 		rc = mdb_drop(txn, more[i], 0);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
-		return store__map_err(rc, "reset derived");
+		return store__env_err(rc, STORE_ENV_DERIVED, "reset derived");
 	}
 	rc = mdb_txn_commit(txn);
 	if (rc == 0)
 		s->last_applied = 0;
-	return store__map_err(rc, "commit reset");
+	return store__env_err(rc, STORE_ENV_DERIVED, "commit reset");
 }
 
 ug_err
@@ -1766,7 +1853,7 @@ store_derived_schema_check(store *s, uint32_t schema, bool *reset)
 	MDB_txn *txn = NULL;
 	int rc = begin_write(s->derived_env, &txn);
 	if (rc != 0)
-		return store__map_err(rc, "derived schema");
+		return store__env_err(rc, STORE_ENV_DERIVED, "derived schema");
 	MDB_val key = {6, "schema"}, val;
 	rc = mdb_get(txn, s->meta, &key, &val);
 	uint32_t held = rc == 0 && val.mv_size == 8
@@ -1778,7 +1865,8 @@ store_derived_schema_check(store *s, uint32_t schema, bool *reset)
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
-		return store__map_err(rc, "read derived schema");
+		return store__env_err(rc, STORE_ENV_DERIVED,
+				      "read derived schema");
 	}
 	mdb_txn_abort(txn);
 	/* Another format (or none recorded, from before versions were kept)
@@ -1791,7 +1879,7 @@ store_derived_schema_check(store *s, uint32_t schema, bool *reset)
 	}
 	rc = begin_write(s->derived_env, &txn);
 	if (rc != 0)
-		return store__map_err(rc, "derived schema");
+		return store__env_err(rc, STORE_ENV_DERIVED, "derived schema");
 	uint8_t v[8];
 	ug_put_be64(v, schema);
 	val = (MDB_val){8, v};
@@ -1800,7 +1888,7 @@ store_derived_schema_check(store *s, uint32_t schema, bool *reset)
 		rc = mdb_txn_commit(txn);
 	else
 		mdb_txn_abort(txn);
-	return store__map_err(rc, "write derived schema");
+	return store__env_err(rc, STORE_ENV_DERIVED, "write derived schema");
 }
 
 /* ---- statistics ---- */

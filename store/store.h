@@ -55,6 +55,11 @@ const char *store_upgraded(const store *s);
 void store_close(store **s);
 /* Timer work: clear stale reader slots. */
 void store_maintain(store *s);
+/* The setting that sizes the map a write last found full (UG_EFULL) and
+ * that has not committed since: "derived_map_mb" (derived/, named first
+ * when several are full) or "log_map_mb" (log/ and ids/); NULL when none.
+ * Per process: hubd opens one store. */
+const char *store_map_full(void);
 /* Write derived state's dirty pages to disk (an fdatasync): safe from any
  * thread, beside a transaction in another. */
 void store_derived_flush(store *s);
@@ -156,7 +161,8 @@ ug_err store_log_scan_held(store *s, uint64_t from, size_t max,
 			   store_held_fn held, store_record_fn fn, void *ctx,
 			   uint64_t *next);
 
-/* Highest sequence in the log, 0 when empty. */
+/* Highest sequence handed out, 0 when none was: the log's last record,
+ * or above it when a purge or erasure took the newest records. */
 ug_err store_log_last(store *s, uint64_t *last);
 
 enum { STORE_ROLE_CONTACT = 0, STORE_ROLE_GUIDANCE = 1 };

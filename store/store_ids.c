@@ -149,7 +149,7 @@ store__ids_claim(store *s, MDB_txn *itxn, MDB_txn *ltxn,
 		val = (MDB_val){9 + agency_len + UG_SEAL_OVERHEAD, sealed};
 		rc = mdb_put(itxn, s->ids_db, &key, &val, 0);
 	}
-	return store__map_err(rc, "put event id");
+	return store__env_err(rc, STORE_ENV_IDS, "put event id");
 }
 
 ug_err
@@ -165,8 +165,8 @@ store__ids_find(store *s, const uint8_t *event_id, uint64_t *seq,
 	MDB_txn *itxn = txns[0], *ltxn = txns[1];
 	uint8_t k[STORE_IDS_KEY_MAX];
 	MDB_val key = {store__ids_key(s, event_id, false, k), k}, val;
-	ug_err err = store__map_err(mdb_get(itxn, s->ids_db, &key, &val),
-				    "get event id");
+	ug_err err = store__env_err(mdb_get(itxn, s->ids_db, &key, &val),
+				    STORE_ENV_IDS, "get event id");
 	if (err == UG_OK &&
 	    (ids_decode(s, &key, &val, seq, agency) != UG_OK ||
 	     !store__log_holds(s, ltxn, *seq, event_id, false)))
@@ -194,8 +194,8 @@ store__ids_mark(store *s, MDB_txn *itxn, uint64_t through)
 	uint8_t v[8];
 	ug_put_be64(v, through);
 	MDB_val key = {15, "indexed_through"}, val = {8, v};
-	return store__map_err(mdb_put(itxn, s->ids_meta, &key, &val, 0),
-			      "put indexed_through");
+	return store__env_err(mdb_put(itxn, s->ids_meta, &key, &val, 0),
+			      STORE_ENV_IDS, "put indexed_through");
 }
 
 typedef struct {
@@ -375,7 +375,7 @@ store__ids_open(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 		rc = mdb_dbi_open(itxn, "ids", MDB_CREATE, &s->ids_db);
 	if (rc == 0)
 		rc = mdb_dbi_open(itxn, "meta", MDB_CREATE, &s->ids_meta);
-	err = store__map_err(rc, "open event-id index");
+	err = store__env_err(rc, STORE_ENV_IDS, "open event-id index");
 	for (bool done = false; err == UG_OK && !done;) {
 		uint64_t last = 0;
 		err = store__map_err(
@@ -394,8 +394,9 @@ store__ids_open(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 			mdb_txn_abort(ltxn);
 		ltxn = NULL;
 		if (err == UG_OK)
-			err = store__map_err(mdb_txn_commit(itxn),
-					     "commit event ids");
+			err =
+			    store__env_err(mdb_txn_commit(itxn), STORE_ENV_IDS,
+					   "commit event ids");
 		else
 			mdb_txn_abort(itxn);
 		itxn = NULL;
@@ -404,7 +405,8 @@ store__ids_open(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 		mdb_txn_abort(itxn);
 	/* What was indexed again must not need indexing again. */
 	if (err == UG_OK)
-		err = store__map_err(mdb_env_sync(s->ids_env, 1), "sync ids");
+		err = store__env_err(mdb_env_sync(s->ids_env, 1),
+				     STORE_ENV_IDS, "sync ids");
 	return err;
 }
 

@@ -15,9 +15,27 @@
 #include "common/util.h"
 #include "store/store.h"
 
+/* The environment an LMDB write went to, so that a full map names the
+ * setting that sizes it: ids/ is sized by log_map_mb (store_ids.c),
+ * derived/ by derived_map_mb. STORE_ENV_ANY: one step wrote to several
+ * (a purge), and the message names both settings. */
+enum store__env {
+	STORE_ENV_LOG,
+	STORE_ENV_IDS,
+	STORE_ENV_DERIVED,
+	STORE_ENV_ANY,
+	STORE_ENV_N
+};
+
 /* Map an LMDB return code to ug_err, logging foreign failures once here with
- * LMDB's own text. MDB_MAP_FULL becomes UG_EFULL, a retryable condition. */
+ * LMDB's own text. MDB_MAP_FULL becomes UG_EFULL, a retryable condition,
+ * logged STORE-FULL at most once a minute per environment (a retry loop
+ * would otherwise log it at every attempt). store__map_err is for log/. */
+ug_err store__env_err(int rc, enum store__env env, const char *what);
 ug_err store__map_err(int rc, const char *what);
+/* A write transaction on env committed: if its map was full, say that it
+ * takes writes again. */
+void store__env_wrote(enum store__env env);
 
 /* Open an environment at path with the given map size and flags, creating
  * the directory, and clear stale readers. */

@@ -16,10 +16,10 @@
  * (and its state is erased) or starts after (and no longer finds the records),
  * never writes between.
  *
- * Deleted sequences are never handed out again: when the highest record
- * goes, log/meta "seq_floor" keeps its number (store.c's last_seq_in
- * reads it), because alerts, timers and the derived state's last_applied
- * are keyed by sequence.
+ * Deleted sequences are never handed out again: before records go,
+ * log/meta "seq_floor" is raised to the log's last sequence, never
+ * lowered (store.c's store__log_last_in reads it), because alerts, timers
+ * and the derived state's last_applied are keyed by sequence.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -181,7 +181,7 @@ del_person_alerts(store *s, MDB_txn *ltxn, MDB_txn *dtxn,
 	if (rc == 0 || rc == MDB_NOTFOUND)
 		rc = del_prefix(dtxn, s->palerts, prefix, sizeof prefix,
 				&c->palerts);
-	return store__map_err(rc, "delete person alerts");
+	return store__env_err(rc, STORE_ENV_ANY, "delete person alerts");
 }
 
 /* Timers of this person (person_key) or started by a deleted record. */
@@ -251,7 +251,9 @@ clear_person(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const uint8_t *pk,
 		rc = del_timers(s, dtxn, pk, NULL, 0, c);
 	if (err == UG_OK && rc == 0)
 		c->persons_cleared++;
-	return err != UG_OK ? err : store__map_err(rc, "clear person");
+	return err != UG_OK
+		   ? err
+		   : store__env_err(rc, STORE_ENV_ANY, "clear person");
 }
 
 static bool
@@ -271,10 +273,17 @@ has_index_entries(store *s, MDB_txn *dtxn, const uint8_t *pk)
 	return any;
 }
 
-/* Keep the highest sequence handed out, if a deletion takes it. */
+/* Keep the highest sequence handed out before any record is deleted. The
+ * floor only ever rises: a deletion of the log's newest record after an
+ * earlier one took the number above it (erase B, then erase A) must not
+ * lower it to A's, or the next append reuses a number already applied.
+ * Every record deleted here is in the log now, so its sequence is at most
+ * the log's last; items already gone were covered when they were deleted.
+ * Written on every purge that finds the log above the floor, not only when
+ * the newest record is among the items, so the floor does not depend on
+ * what the caller passes. */
 static int
-keep_seq_floor(store *s, MDB_txn *ltxn, const store_purge_item *items,
-	       size_t n)
+keep_seq_floor(store *s, MDB_txn *ltxn)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val key, val;
@@ -288,14 +297,16 @@ keep_seq_floor(store *s, MDB_txn *ltxn, const store_purge_item *items,
 	if (rc != 0)
 		return rc;
 	uint64_t last = ug_get_be64(key.mv_data);
-	for (size_t i = 0; i < n; i++)
-		if (items[i].seq == last) {
-			uint8_t v[8];
-			ug_put_be64(v, last);
-			MDB_val fk = {9, "seq_floor"}, fv = {8, v};
-			return mdb_put(ltxn, s->log_meta, &fk, &fv, 0);
-		}
-	return 0;
+	MDB_val fk = {9, "seq_floor"}, fv;
+	rc = mdb_get(ltxn, s->log_meta, &fk, &fv);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (rc == 0 && fv.mv_size == 8 && ug_get_be64(fv.mv_data) >= last)
+		return 0;
+	uint8_t v[8];
+	ug_put_be64(v, last);
+	fv = (MDB_val){8, v};
+	return mdb_put(ltxn, s->log_meta, &fk, &fv, 0);
 }
 
 static ug_err
@@ -304,13 +315,13 @@ purge_in(store *s, MDB_txn *itxn, MDB_txn *ltxn, MDB_txn *dtxn,
 	 store_purge_counts *c)
 {
 	ug_err err = UG_OK;
-	int rc = keep_seq_floor(s, ltxn, items, n);
+	int rc = n ? keep_seq_floor(s, ltxn) : 0;
 	for (size_t i = 0; rc == 0 && err == UG_OK && i < n; i++)
 		rc = del_record(s, itxn, ltxn, dtxn, &items[i], c, &err);
 	if (rc == 0 && err == UG_OK && n)
 		rc = del_timers(s, dtxn, NULL, items, n, c);
 	if (rc != 0)
-		return store__map_err(rc, "purge");
+		return store__env_err(rc, STORE_ENV_ANY, "purge");
 	if (err == UG_OK && erase_person)
 		err = clear_person(s, ltxn, dtxn, erase_person, c);
 	/* A person none of whose records remain keeps no state either. */
@@ -369,8 +380,11 @@ store_purge(store *s, const store_purge_item *items, size_t n,
 	if (rc == 0)
 		rc = mdb_env_sync(s->derived_env, 1);
 	if (irc != 0)
-		return store__map_err(irc, "commit purge (ids)");
-	return store__map_err(rc, "commit purge (derived)");
+		return store__env_err(irc, STORE_ENV_IDS,
+				      "commit purge (ids)");
+	if (rc == 0)
+		store__env_wrote(STORE_ENV_ANY);
+	return store__env_err(rc, STORE_ENV_DERIVED, "commit purge (derived)");
 }
 
 ug_err

@@ -43,8 +43,8 @@ store_derived_timer_put(store_dtxn *t, const store_timer *timer)
 	timer_key(t->s, timer, k, plain);
 	store__seal(t->s, k, sizeof k, plain, sizeof plain, sealed);
 	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
-	return store__map_err(mdb_put(t->txn, t->s->timer, &key, &val, 0),
-	                      "put timer");
+	return store__env_err(mdb_put(t->txn, t->s->timer, &key, &val, 0),
+	                      STORE_ENV_DERIVED, "put timer");
 }
 
 /* Timers that do not open are taken out with the due ones, at most this
@@ -59,7 +59,7 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 	MDB_cursor *cur = NULL;
 	int rc = mdb_cursor_open(t->txn, t->s->timer, &cur);
 	if (rc != 0)
-		return store__map_err(rc, "open timer cursor");
+		return store__env_err(rc, STORE_ENV_DERIVED, "open timer cursor");
 	uint8_t forged[FORGED_PER_CALL][TIMER_KEY_LEN];
 	size_t nforged = 0;
 	MDB_val key, val;
@@ -88,7 +88,7 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 	}
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
-		return store__map_err(rc, "due timers");
+		return store__env_err(rc, STORE_ENV_DERIVED, "due timers");
 	/* Deleted after the walk: deleting under a cursor and stepping on
 	 * from the last entry is where LMDB answers EINVAL. */
 	for (size_t i = 0; i < *n + nforged; i++) {
@@ -100,7 +100,8 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 		MDB_val dk = {sizeof k, k};
 		rc = mdb_del(t->txn, t->s->timer, &dk, NULL);
 		if (rc != 0 && rc != MDB_NOTFOUND)
-			return store__map_err(rc, "delete timer");
+			return store__env_err(rc, STORE_ENV_DERIVED,
+			                      "delete timer");
 	}
 	return UG_OK;
 }
@@ -122,7 +123,7 @@ store_next_timer(store *s, int64_t *due)
 	if (rc == 0 && key.mv_size == TIMER_KEY_LEN)
 		*due = (int64_t)ug_get_be64(key.mv_data);
 	mdb_txn_abort(txn);
-	return store__map_err(rc, "next timer");
+	return store__env_err(rc, STORE_ENV_DERIVED, "next timer");
 }
 
 ug_err
@@ -136,8 +137,8 @@ store_derived_person_alert(store_dtxn *t, const uint8_t *person_key,
 	            k + STORE_PERSON_HASH, 8);
 	store__seal(t->s, k, sizeof k, alert_id, STORE_ALERT_ID_LEN, sealed);
 	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
-	return store__map_err(mdb_put(t->txn, t->s->palerts, &key, &val, 0),
-	                      "index person alert");
+	return store__env_err(mdb_put(t->txn, t->s->palerts, &key, &val, 0),
+	                      STORE_ENV_DERIVED, "index person alert");
 }
 
 /* A person's entries in a derived db, unsealed (each item_len bytes) and
@@ -188,7 +189,7 @@ person_entries(store *s, MDB_dbi dbi, enum store__tag tag, const char *db,
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	if (err == UG_OK)
-		err = store__map_err(rc, "person scan");
+		err = store__env_err(rc, STORE_ENV_DERIVED, "person scan");
 	if (err != UG_OK) {
 		free(*items);
 		*items = NULL;
@@ -289,8 +290,8 @@ store_derived_desk_put(store_dtxn *t, const char *desk,
 	memcpy(v + 10, caseworker, cl);
 	store__seal(t->s, k, sizeof k, v, sizeof v, sealed);
 	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
-	return store__map_err(mdb_put(t->txn, t->s->desk, &key, &val, 0),
-	                      "put desk member");
+	return store__env_err(mdb_put(t->txn, t->s->desk, &key, &val, 0),
+	                      STORE_ENV_DERIVED, "put desk member");
 }
 
 /* Open a desk record: whether it is in force on `today` (lead says team

@@ -194,3 +194,38 @@ def test_export_then_erase_leaves_no_trace(make_hub):
     raw = (copy / "data.mdb").read_bytes()
     for value in sealed:
         assert bytes.fromhex(value[:64]) not in raw
+
+
+def test_event_after_two_tail_erasures_is_applied(make_hub):
+    """Erasing the person whose event is the newest, then the person whose
+    event is newest after that, keeps the highest sequence handed out:
+    the next event gets a new one and is applied (not skipped as if
+    applied already), also across a restart."""
+    gen = CprGen(6203)
+    a, b, c = (gen.born(d) for d in ("2004-05-05", "2003-01-20",
+                                     "2005-07-07"))
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-09-07T08:00:00")
+    [sa] = hub.send(ev_dropout(a, "2026-09-07"))
+    [sb] = hub.send(ev_dropout(b, "2026-09-07"))
+    assert sb == sa + 1
+    hub.wait_stats("both applied", lambda s: s["last_applied"] == sb)
+    for cpr in (b, a):
+        p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 62-3")
+        assert "erased: 1 records" in p.stdout, p.stdout
+    st = hub.stats()
+    assert (st["log_events"], st["last_seq"], st["last_applied"]) == \
+        (0, sb, sb), st
+
+    [sc] = hub.send(ev_dropout(c, "2026-09-07"))
+    assert sc == sb + 1
+    st = hub.wait_stats("the new event applied",
+                        lambda s: s["last_applied"] == sc)
+    assert st["last_seq"] == sc and st["alerts"] == 1, st
+    [al] = hub.peek("desk-dora", 1)
+    assert (al["rule"], al["cpr"]) == ("dropout", c)
+    hub.stop()
+    hub.start()
+    st = hub.stats()
+    assert (st["last_seq"], st["last_applied"]) == (sc, sc), st
+    assert "HUB-REBUILD" not in hub.log_text()

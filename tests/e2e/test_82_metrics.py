@@ -339,3 +339,70 @@ def test_good_metrics_settings_pass_the_check(make_hub):
                         "--config", str(hub.conf)], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 0, r.stderr
+
+
+def test_full_derived_map_refuses_events_and_is_not_ready(make_hub):
+    """derived/ full (derived_map_mb = 1): the applier cannot apply, so
+    once it is HUB_APPLY_LAG_MAX (1,024) behind, events are answered
+    REJECTED E_FULL retryable naming derived_map_mb instead of waiting
+    unanswered; a resend of a stored event is still DUPLICATE; /readyz is
+    503 naming the full derived map; STORE-FULL names derived_map_mb and
+    is not repeated at every retry. Nothing acked is lost: with a bigger
+    map, a restart applies every accepted event."""
+    hub = metrics_hub(make_hub, settings={"derived_map_mb": "1"})
+    cprs = CprGen(8206).take(6000)
+    hub.cprs.update(cprs)
+    accepted, refused = [], None
+    with IngestClient(hub, "school-a") as cli:
+        for start in range(0, len(cprs), 256):
+            window = [frame(envelope("school-a", c, salt=f"full-{c}"))
+                      for c in cprs[start:start + 256]]
+            for data in window:
+                assert cli.send(data)
+            for data in window:
+                ack = cli.recv_ack(30)
+                assert ack is not None, \
+                    f"no ack within 30 s after {len(accepted)} accepted"
+                if ack.status == ACCEPTED:
+                    accepted.append((ack.sequence, data))
+                elif refused is None:
+                    refused = ack
+            if refused is not None:
+                break
+        assert refused is not None, "derived/ never filled up"
+        assert (refused.status, refused.code, refused.retryable) == \
+            (REJECTED, hubtest.E_FULL, True), refused
+        assert "derived_map_mb" in refused.reason, refused.reason
+        # Still refused, and answered, while it lasts.
+        ack = cli.ack_for(frame(envelope("school-a", cprs[-1],
+                                         salt="full-again")), timeout=10)
+        assert (ack.status, ack.code, ack.retryable) == \
+            (REJECTED, hubtest.E_FULL, True), ack
+        # A resend of an accepted event is DUPLICATE all the same.
+        seq, data = accepted[-1]
+        ack = cli.ack_for(data)
+        assert (ack.status, ack.sequence) == (hubtest.DUPLICATE, seq), ack
+    st = hub.stats()
+    assert st["last_seq"] == accepted[-1][0], st
+    assert st["last_seq"] - st["last_applied"] > 1024, st
+    status, body = get(hub.metrics_url + "/readyz")
+    assert status == 503 and "derived map is full (derived_map_mb)" in \
+        body, (status, body)
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_events_rejected_total", code="E_FULL") >= 2
+    # The applier retries twice a second; STORE-FULL says so once a minute.
+    time.sleep(2 * hubtest.QUIET)
+    full = [l for l in hub.log_text().splitlines() if "STORE-FULL" in l]
+    assert full and all("raise derived_map_mb" in l for l in full), full
+    assert len(full) <= 2, full
+    assert "log_map_mb" not in "".join(full)
+
+    hub.stop()
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "derived_map_mb = 1\n", "derived_map_mb = 64\n"))
+    hub.start()
+    st = hub.wait_stats("every accepted event applied",
+                        lambda s: s["last_applied"] == s["last_seq"])
+    assert st["last_seq"] == accepted[-1][0]
+    assert st["log_events"] == len(accepted), st
+    assert get(hub.metrics_url + "/readyz")[0] == 200

@@ -1895,6 +1895,50 @@ test_map_full(void)
 	store_close(&s);
 }
 
+/* A full derived/ names its own setting, and a commit that goes through
+ * afterwards clears it: hubd's ingest refusals and /readyz go by this. */
+static void
+test_derived_map_full(void)
+{
+	const char *dir = ut_tmpdir();
+	store_opts opts = {
+	    .log_map_mb = 64, .derived_map_mb = 1, .storage_key = storage_key};
+	store *s = NULL;
+	ug_diag diag = {0};
+	CHECK_OK(store_open(&s, dir, &opts, &diag));
+	static uint8_t state[2000];
+	memset(state, 's', sizeof state);
+	ug_err err = UG_OK;
+	unsigned n = 0;
+	while (err == UG_OK && n < 10000) {
+		store_dtxn *t = NULL;
+		CHECK_OK(store_derived_begin(s, &t));
+		for (int i = 0; err == UG_OK && i < 16; i++) {
+			uint8_t pk[UG_PERSON_KEY_LEN] = {0};
+			memcpy(pk, &n, sizeof n);
+			n++;
+			err = store_derived_state_put(t, pk, 1, state,
+						      sizeof state);
+		}
+		if (err == UG_OK)
+			err = store_derived_commit(&t, n);
+		else
+			store_derived_abort(&t);
+	}
+	CHECK_ERR(err, UG_EFULL);
+	CHECK(store_map_full() != NULL);
+	CHECK_EQ_STR(store_map_full(), "derived_map_mb");
+	store_close(&s);
+	opts.derived_map_mb = 64;
+	CHECK_OK(store_open(&s, dir, &opts, &diag));
+	store_dtxn *t = NULL;
+	CHECK_OK(store_derived_begin(s, &t));
+	CHECK_OK(store_derived_commit(&t, n));
+	CHECK(store_map_full() == NULL ||
+	      strcmp(store_map_full(), "derived_map_mb") != 0);
+	store_close(&s);
+}
+
 static void
 test_stats(void)
 {
@@ -2193,6 +2237,63 @@ test_purge_and_erase(void)
 	store_close(&s);
 }
 
+/* The reviewer's case: A's event (seq 1), B's (seq 2), B erased, then A.
+ * The second erasure takes the log's newest record again, but the number
+ * kept must stay the highest ever handed out (2), not fall to A's (1):
+ * derived state has applied 2, so a new event given 2 would never be
+ * applied. */
+static void
+test_tail_deleted_twice(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	tevent ev[2];
+	make_event(&ev[0], 1, "school-a", CPR_A);
+	make_event(&ev[1], 2, "school-a", CPR_B);
+	CHECK_OK(append(s, ev, 2));
+	store_dtxn *t = NULL;
+	CHECK_OK(store_derived_begin(s, &t));
+	CHECK_OK(store_derived_commit(&t, 2));
+	store_purge_counts c;
+	store_purge_item it = purge_item(&ev[1]);
+	CHECK_OK(store_purge(s, &it, 1, ev[1].person, &c));
+	CHECK_EQ_INT(c.records, 1);
+	check_stats(s, 1, 1, 2, __LINE__);
+	it = purge_item(&ev[0]);
+	CHECK_OK(store_purge(s, &it, 1, ev[0].person, &c));
+	CHECK_EQ_INT(c.records, 1);
+	check_stats(s, 0, 0, 2, __LINE__);
+	/* A retention purge of records already gone keeps it too. */
+	CHECK_OK(store_purge(s, &it, 1, NULL, &c));
+	check_stats(s, 0, 0, 2, __LINE__);
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.last_applied, 2);
+
+	tevent next;
+	make_event(&next, 3, "school-a", CPR_C);
+	CHECK_OK(append(s, &next, 1));
+	CHECK_EQ_INT(next.ev.seq, 3);
+	/* Then a purge of a record below the newest leaves the floor alone
+	 * and the newest record where it is. */
+	tevent more;
+	make_event(&more, 4, "school-a", CPR_A);
+	CHECK_OK(append(s, &more, 1));
+	it = purge_item(&next);
+	CHECK_OK(store_purge(s, &it, 1, NULL, &c));
+	check_stats(s, 1, 1, 4, __LINE__);
+	it = purge_item(&more);
+	CHECK_OK(store_purge(s, &it, 1, NULL, &c));
+	check_stats(s, 0, 0, 4, __LINE__);
+	/* The floor survives a reopen. */
+	store_close(&s);
+	s = open_store(dir, storage_key, 64);
+	make_event(&more, 5, "school-a", CPR_B);
+	CHECK_OK(append(s, &more, 1));
+	CHECK_EQ_INT(more.ev.seq, 5);
+	store_close(&s);
+}
+
 TEST_LIST = {
     {"append duplicates conflicts", test_append_duplicates_conflicts},
     {"append failure stores nothing", test_append_failure_stores_nothing},
@@ -2224,10 +2325,12 @@ TEST_LIST = {
     {"alert deliveries", test_alert_deliveries},
     {"derived state", test_derived_state},
     {"map full", test_map_full},
+    {"derived map full", test_derived_map_full},
     {"stats", test_stats},
     {"open errors", test_open_errors},
     {"two processes", test_two_processes},
     {"map grown by other process", test_map_grown_by_other_process},
     {"purge and erase", test_purge_and_erase},
+    {"tail deleted twice", test_tail_deleted_twice},
     {NULL, NULL},
 };
