@@ -21,6 +21,7 @@
 #include "common/crypto.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/nodump.h"
 #include "common/util.h"
 #include "hub/hub.h"
 #include "hub/hubctl_audit.h"
@@ -763,6 +764,11 @@ all_settings(void)
 int
 main(int argc, char **argv)
 {
+	ug_diag nodump = {0};
+	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
+		fprintf(stderr, "hubctl: %s\n", nodump.reason);
+		return 1;
+	}
 	ug_log_init("hubctl", UG_LOG_WARN);
 	ug_config *cfg = NULL;
 	char **rest;

@@ -17,6 +17,7 @@
 #include "common/notify.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/nodump.h"
 #include "hub/hub.h"
 #include "hub/rules_config.h"
 
@@ -184,6 +185,11 @@ on_hup(int sig)
 int
 main(int argc, char **argv)
 {
+	ug_diag nodump = {0};
+	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
+		fprintf(stderr, "hubd: %s\n", nodump.reason);
+		return 1;
+	}
 	ug_log_init("hubd", UG_LOG_INFO);
 	ug_config *cfg = NULL;
 	char **rest;
