@@ -62,7 +62,9 @@ PAGES = {
                ("/var/lib/ungebro/hub", "data_dir: log/, ids/ and derived/")],
         exit=[("0", "stopped cleanly, or --check-config found no problem"),
               ("1", "could not start (keys, store, sockets)"),
-              ("2", "usage or settings; --check-config found problems")],
+              ("2", "usage or settings (an option, a line of the config "
+                    "file, the rules file), found at start or by "
+                    "--check-config")],
         see=["hubctl(1)", "inbox(1)", "webd(1)", "OPERATIONS.md",
              "RULES.md"]),
     "hubctl": dict(
