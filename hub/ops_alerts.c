@@ -375,20 +375,33 @@ check_queues(hub *h)
 	sweep(h, OPS_QUEUE_STALLED);
 }
 
+/* Whole MiB said "0 of 1 MiB" for a small map that was 80 % full: a
+ * tenth of a MiB, or KiB below one MiB, keeps the figure readable. */
+static void
+bytes_text(uint64_t bytes, char *out, size_t size)
+{
+	if (bytes < 1u << 20)
+		snprintf(out, size, "%llu KiB",
+		         (unsigned long long)((bytes + 512) >> 10));
+	else
+		snprintf(out, size, "%.1f MiB", (double)bytes / (1u << 20));
+}
+
 static void
 map_one(hub *h, const char *env, const char *setting, uint64_t used,
         uint64_t size)
 {
 	if (!size || used * 100 <= size * (uint64_t)h->ops->map_percent)
 		return;
-	char title[160], why[400];
+	char title[160], why[400], used_text[32], size_text[32];
+	unsigned long long percent = used * 100 / size;
 	snprintf(title, sizeof title, "Operations: the %s store is %llu %% "
-	         "full", env, (unsigned long long)(used * 100 / size));
-	snprintf(why, sizeof why, "%s uses %llu of %llu MiB (over %ld %%; "
-	         "raise %s and restart hubd before it fills)", env,
-	         (unsigned long long)(used >> 20),
-	         (unsigned long long)(size >> 20), h->ops->map_percent,
-	         setting);
+	         "full", env, percent);
+	bytes_text(used, used_text, sizeof used_text);
+	bytes_text(size, size_text, sizeof size_text);
+	snprintf(why, sizeof why, "%s uses %s of %s, %llu %% (over %ld %%; "
+	         "raise %s and restart hubd before it fills)", env, used_text,
+	         size_text, percent, h->ops->map_percent, setting);
 	holds(h, OPS_MAP_FULL, env, title, why);
 }
 
