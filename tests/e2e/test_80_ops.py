@@ -153,7 +153,10 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
                             str(other_conf), str(backup)],
                            capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 1, wrong.stdout + wrong.stderr
-    assert "does not open this store" in wrong.stderr, wrong.stderr
+    # Word for word as OPERATIONS.md "Store format" quotes it.
+    assert ("hubctl: cannot open the hub's keys and store: the hub's "
+            "storage key does not open this store (another "
+            "hub.key_secret?)") in wrong.stderr, wrong.stderr
     assert "nothing restored" in wrong.stderr, wrong.stderr
     assert not hub.data_dir.exists() or \
         not any(p.is_file() for p in hub.data_dir.rglob("*")), \
