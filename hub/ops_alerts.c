@@ -87,14 +87,15 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 {
 	const char *p = list;
 	size_t n = 0;
+	silence seen[OPS_SILENCE_MAX];
 	while (*p) {
 		size_t len = strcspn(p, ",");
 		const char *eq = memchr(p, '=', len);
-		char *end;
-		long hours = eq ? strtol(eq + 1, &end, 10) : 0;
+		long hours = 0;
 		if (!eq || eq == p || (size_t)(eq - p) >= STORE_ID_MAX ||
-		    hours < 1 || hours > 24 * 366 || end != p + len ||
-		    n == OPS_SILENCE_MAX) {
+		    ug_parse_long(eq + 1, (size_t)(p + len - eq - 1), &hours) !=
+		        UG_OK ||
+		    hours < 1 || hours > 24 * 366 || n == OPS_SILENCE_MAX) {
 			ug_diag_set(diag, "ops_silence", "ops_silence must be "
 			            "agency=HOURS[,agency=HOURS]... (1 to 8784 "
 			            "hours, at most %d agencies): '%.*s'",
@@ -110,6 +111,16 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 			            "not an agency id", one.agency);
 			return UG_EINVAL;
 		}
+		/* Two hours for one agency: which was meant is not ours to
+		 * guess. */
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(seen[i].agency, one.agency) == 0) {
+				ug_diag_set(diag, "ops_silence", "ops_silence "
+				            "names agency '%s' twice",
+				            one.agency);
+				return UG_EINVAL;
+			}
+		seen[n] = one;
 		if (o)
 			o->silences[n] = one;
 		n++;

@@ -60,6 +60,27 @@ def test_check_config_names_every_bad_line_and_opens_no_store(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
+    conf, _ = write_config(
+        tmp_path,
+        ["sessions_per_caseworker = +5",              # line 4
+         "ops_silence = school-a=5,school-a=6",       # line 5
+         "mail_sendmail = sendmail -f x",             # line 6
+         "mail_base_url = ftp://x",                   # line 7
+         "mail_sendmail = /usr/sbin/sendmail"],       # line 8: fine
+        [])
+    p = check_config("--config", str(conf))
+    assert p.returncode == 2, p.stdout + p.stderr
+    err = p.stderr
+    assert f"{conf}:4: sessions_per_caseworker must be a whole number" \
+        in err, err
+    assert f"{conf}:5: ops_silence names agency 'school-a' twice" in err
+    assert f"{conf}:6: mail_sendmail must be a program's path or name " \
+        "alone" in err
+    assert f"{conf}:7: mail_base_url must start with https://" in err
+    assert f"{conf}:8:" not in err
+
+
 def test_check_config_reports_a_missing_rules_file(tmp_path):
     conf, rules = write_config(tmp_path, [], [])
     rules.unlink()
