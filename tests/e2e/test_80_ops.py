@@ -300,3 +300,33 @@ def test_a_format_2_store_is_upgraded_once_and_keeps_its_event_ids(
     assert [a.sequence for a in resent] == first
     hub.send(hubtest.envelope("school-a", cprs[0], salt="format-new"))
     assert "STORE-UPGRADED" not in hub.current_log()
+
+
+def test_man_pages_match_each_programs_help():
+    """OPERATIONS.md: the man pages are made from each program's --help
+    by deploy/man/mkman.py. A page is what the script makes of today's
+    --help (its own date aside), so an option, a command or an exit
+    status added to --help without rerunning the script fails here."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.spec_from_file_location(
+        "mkman", hubtest.ROOT / "deploy" / "man" / "mkman.py")
+    mkman = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mkman)
+    programs = sorted(f.name for f in (hubtest.BUILD / "bin").iterdir())
+    assert set(programs) == set(mkman.PAGES), \
+        "deploy/man/mkman.py must have a page for every program"
+    stale = []
+    for name in programs:
+        path = hubtest.ROOT / "deploy" / "man" / f"{name}.1"
+        text = path.read_text()
+        date = re.match(r'\.TH \S+ 1 "([^"]*)"', text).group(1)
+        help_text = subprocess.run([hubtest.binary(name), "--help"],
+                                   capture_output=True, text=True,
+                                   timeout=20).stdout
+        assert "--config" in help_text, name
+        if text != mkman.page(name, mkman.PAGES[name], help_text, date):
+            stale.append(name)
+    assert not stale, (f"{', '.join(stale)}: the man page differs from "
+                       f"--help; run deploy/man/mkman.py build/release/bin")
