@@ -31,6 +31,7 @@
 #include "common/config.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/nodump.h"
 #include "common/util.h"
 #include "store/outbox.h"
 
@@ -531,6 +532,11 @@ run_command(struct runtime *rt, char **rest, int nrest)
 int
 adapter_main(const struct adapter_ops *ops, int argc, char **argv)
 {
+	ug_diag nodump = {0};
+	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
+		fprintf(stderr, "adapter-%s: %s\n", ops->name, nodump.reason);
+		return ADAPTER_EXIT_FATAL;
+	}
 	struct runtime rt = {.ops = ops, .fd = -1};
 	snprintf(rt.program, sizeof rt.program, "adapter-%s", ops->name);
 	ug_log_init(rt.program, UG_LOG_INFO);

@@ -305,10 +305,9 @@ ug_config_int(const ug_config *cfg, const char *name, long min, long max,
               long *value, ug_diag *diag)
 {
 	const char *text = ug_config_get(cfg, name);
-	char *end;
-	errno = 0;
-	long v = text ? strtol(text, &end, 10) : 0;
-	if (!text || errno || end == text || *end || v < min || v > max) {
+	long v = 0;
+	if (!text || ug_parse_long(text, strlen(text), &v) != UG_OK ||
+	    v < min || v > max) {
 		ug_diag_set(diag, name, "%s must be a whole number from %ld to "
 		            "%ld", name, min, max);
 		return UG_EMALFORMED;

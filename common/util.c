@@ -218,6 +218,24 @@ ug_unhex(const char *text, uint8_t *bytes, size_t len)
 	return UG_OK;
 }
 
+ug_err
+ug_parse_long(const char *text, size_t len, long *value)
+{
+	bool negative = len > 0 && text[0] == '-';
+	size_t i = negative, digits = len - i;
+	/* 18 digits always fit a 64-bit long: no overflow to check. */
+	if (digits < 1 || digits > 18)
+		return UG_EMALFORMED;
+	long v = 0;
+	for (; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return UG_EMALFORMED;
+		v = v * 10 + (text[i] - '0');
+	}
+	*value = negative ? -v : v;
+	return UG_OK;
+}
+
 bool
 ug_strlcpy(char *dst, const char *src, size_t size)
 {

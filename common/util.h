@@ -49,6 +49,14 @@ int32_t ug_today(void);
 ug_err ug_cpr_parse(const char *text, size_t len, char out[11],
 		    const char **why);
 
+/*
+ * The one parser of whole numbers in settings: the first len bytes of
+ * text are an optional '-' and 1 to 18 decimal digits, nothing else (no
+ * blanks, no '+', no base prefix), so every setting spells a number the
+ * same way. UG_EMALFORMED otherwise; *value is then untouched.
+ */
+ug_err ug_parse_long(const char *text, size_t len, long *value);
+
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void ug_hex(const uint8_t *bytes, size_t len, char *out);
 /* Parse exactly 2*len hex digits. */

@@ -26,8 +26,9 @@
 	{"login_gateway_failures", "30",                                      \
 	 "failed web logins one gateway may cause per minute (and at once)"}, \
 	{"mail_sendmail", "/usr/sbin/sendmail",                               \
-	 "the local MTA's sendmail command for e-mail notices of new alerts " \
-	 "(run as COMMAND -t -i, the message on stdin)"},                     \
+	 "the local MTA's sendmail program for e-mail notices of new alerts " \
+	 "(a path or a name on PATH, no arguments: run as PROGRAM -t -i, "    \
+	 "the message on stdin)"},                                            \
 	{"mail_base_url", "",                                                 \
 	 "the web inbox's address as caseworkers reach it (https://...); "    \
 	 "empty: no e-mail notices are sent"},                                \

@@ -171,6 +171,13 @@ load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 	long rate, burst;
 	ug_err err =
 	    ug_config_int(cfg, "batch_max", 1, 10000, &h->batch_max, diag);
+	if (err == UG_OK &&
+	    ug_log_parse_level(ug_config_get(cfg, "log_level")) < 0) {
+		ug_diag_set(diag, "log_level",
+			    "log_level must be err, warn, notice, info or "
+			    "debug");
+		err = UG_EINVAL;
+	}
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "sessions_max", 1, 100000,
 				    &h->sessions_max, diag);

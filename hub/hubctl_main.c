@@ -21,6 +21,7 @@
 #include "common/crypto.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/nodump.h"
 #include "common/util.h"
 #include "hub/hub.h"
 #include "hub/hubctl_audit.h"
@@ -72,7 +73,10 @@ static const char usage[] =
 	"                            web sessions end\n"
 	"  set-email ID ADDRESS      send e-mail notices of new alerts for a\n"
 	"                            caseworker (or the desk's id) to ADDRESS;\n"
-	"                            ADDRESS - removes it (hubd's mail_*)\n"
+	"                            ADDRESS - removes it (hubd's mail_*).\n"
+	"                            Exit 0 done, 1 ID neither a registered\n"
+	"                            caseworker nor the desk's id (or nothing\n"
+	"                            to remove), 2 usage\n"
 	"  assign                    make a caseworker a person's contact:\n"
 	"                            --cpr CPR --caseworker ID [--from DATE]\n"
 	"                            [--to DATE] [--role contact|guidance|mentor]\n"
@@ -114,11 +118,12 @@ static const char usage[] =
 	"                            2 usage\n"
 	"  backup DIR                hot, compacting copy of the store into\n"
 	"                            the new or empty DIR, with DIR/manifest.json;\n"
-	"                            safe while hubd runs. Exit 0 written, 1 failed\n"
+	"                            safe while hubd runs. Exit 0 written, 1 failed,\n"
+	"                            2 usage\n"
 	"  restore DIR               copy a backup into the empty data_dir and\n"
 	"                            check it against its manifest (hubd\n"
 	"                            stopped). Exit 0 restored, 1 failed (what\n"
-	"                            it copied is taken back)\n"
+	"                            it copied is taken back), 2 usage\n"
 	"  report --year YYYY --out FILE.html\n"
 	"                            the annual status on the strategy's goals\n"
 	"                            (or --from DATE --to DATE instead of\n"
@@ -130,7 +135,10 @@ static const char usage[] =
 	"register-*, revoke-*, assign, keygen (once the store exists), export,\n"
 	"erase and audit show are recorded in the audit trail as hubctl:USER.\n"
 	"Each checkpoint hubctl then signs is witnessed on stderr, whatever\n"
-	"the log level: STORE-AUDIT checkpoint signed at record N, head HEX.";
+	"the log level: STORE-AUDIT checkpoint signed at record N, head HEX.\n"
+	"\n"
+	"A usage error (an unknown command, a missing or extra argument, a bad\n"
+	"option) is exit 2.";
 
 static const ug_setting extra_settings[] = {
 	{"key", "", "register: public key file (default keys_dir/ID.key); "
@@ -763,6 +771,11 @@ all_settings(void)
 int
 main(int argc, char **argv)
 {
+	ug_diag nodump = {0};
+	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
+		fprintf(stderr, "hubctl: %s\n", nodump.reason);
+		return 1;
+	}
 	ug_log_init("hubctl", UG_LOG_WARN);
 	ug_config *cfg = NULL;
 	char **rest;
@@ -800,9 +813,23 @@ main(int argc, char **argv)
 	bool known = needs_id || audit || lifecycle || report ||
 	             strcmp(cmd, "assign") == 0 ||
 	             strcmp(cmd, "stats") == 0 || strcmp(cmd, "log") == 0;
+	bool dir = strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0;
+	/* The command, its ID, DIR or audit verb, and set-email's ADDRESS:
+	 * anything more is a typo, not something to ignore. */
+	int most = strcmp(cmd, "set-email") == 0 ? 3 : needs_id || audit ? 2
+	                                                                 : 1;
 	if (!known || (needs_id && !id)) {
-		fprintf(stderr, "hubctl: %s (see --help)\n",
-		        !known ? "unknown or missing command" : "missing ID");
+		if (!known)
+			fprintf(stderr, "hubctl: unknown or missing command (see "
+			        "--help)\n");
+		else
+			fprintf(stderr, "hubctl: %s needs %s (see --help)\n",
+			        cmd, dir ? "DIR" :
+			        strcmp(cmd, "set-password") == 0 ? "CASEWORKER"
+			                                         : "ID");
+	} else if (nrest > most) {
+		fprintf(stderr, "hubctl: %s: unexpected argument '%s' (see "
+		        "--help)\n", cmd, rest[most]);
 	} else if (audit && !hubctl_audit_known(id)) {
 		fprintf(stderr, "hubctl: audit needs verify or show (see "
 		        "--help)\n");
@@ -847,7 +874,7 @@ main(int argc, char **argv)
 		} else if (strcmp(cmd, "set-password") == 0) {
 			rc = hubctl_set_password(c.store, c.keys, id);
 		} else if (strcmp(cmd, "set-email") == 0) {
-			rc = hubctl_set_email(c.store, c.keys, id,
+			rc = hubctl_set_email(cfg, c.store, c.keys, id,
 			                      nrest > 2 ? rest[2] : NULL);
 		} else if (strcmp(cmd, "revoke-agency") == 0) {
 			rc = cmd_revoke(&c, STORE_AGENCY, id);

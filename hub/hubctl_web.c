@@ -7,11 +7,13 @@
  */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
 #include "hub/hubctl_audit.h"
 #include "hub/hubctl_web.h"
+#include "hub/rules_config.h"
 #include "store/store_password.h"
 
 #define PASSWORD_MIN 8
@@ -173,9 +175,34 @@ address_ok(const char *a)
 	return true;
 }
 
+/* Whether alerts can be raised for id: a registered caseworker (not the
+ * gateway) or the desk's id. An address stored for any other id would
+ * never be used, and a typo would go unnoticed. 1 yes, 0 no, -1 the
+ * rules file does not load. */
+static int
+recipient_known(const ug_config *cfg, store *s, const char *id)
+{
+	uint32_t flags = 0;
+	if (store_principal_flags(s, STORE_CASEWORKER, id, &flags) == UG_OK)
+		return !(flags & STORE_FLAG_GATEWAY);
+	rules_config *rules = malloc(sizeof *rules);
+	if (!rules)
+		return -1;
+	rules_config_defaults(rules);
+	const char *path = ug_config_get(cfg, "rules");
+	ug_diag diag = {0};
+	int known = -1;
+	if (path[0] && rules_config_load(rules, path, &diag) != UG_OK)
+		fprintf(stderr, "hubctl: set-email: %s\n", diag.reason);
+	else
+		known = strcmp(id, rules->desk) == 0;
+	free(rules);
+	return known;
+}
+
 int
-hubctl_set_email(store *s, ug_keys *keys, const char *id,
-                 const char *address)
+hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys,
+                 const char *id, const char *address)
 {
 	if (!address) {
 		fprintf(stderr, "hubctl: set-email: missing ADDRESS (or - to "
@@ -203,6 +230,15 @@ hubctl_set_email(store *s, ug_keys *keys, const char *id,
 		fprintf(stderr, "hubctl: set-email: '%s' is not a plain "
 		        "address (name@example.dk)\n", address);
 		return 2;
+	}
+	int known = recipient_known(cfg, s, id);
+	if (known <= 0) {
+		if (known == 0)
+			fprintf(stderr, "hubctl: set-email: '%s' is neither a "
+			        "registered caseworker (hubctl "
+			        "register-caseworker) nor the desk's id "
+			        "(routing.desk)\n", id);
+		return 1;
 	}
 	ug_err err = store_email_put(s, id, address);
 	/* The address is personal data of a kind: the trail names the id. */

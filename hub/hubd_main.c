@@ -17,6 +17,7 @@
 #include "common/notify.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/nodump.h"
 #include "hub/hub.h"
 #include "hub/rules_config.h"
 
@@ -30,7 +31,14 @@ static const char usage[] =
 	"\n"
 	"--check-config checks the config and the rules file it names and\n"
 	"exits 0, or 2 after printing each problem as FILE:LINE: reason;\n"
-	"it opens neither the store nor a socket.";
+	"it opens neither the store nor a socket. A start makes the same\n"
+	"check first and logs each problem as HUB-START cannot start:\n"
+	"SETTING: FILE:LINE: reason.\n"
+	"\n"
+	"Exit status: 0 stopped cleanly (or --check-config found nothing);\n"
+	"2 usage or settings (an unknown option, a bad value in a file or on\n"
+	"the command line, a bad rules file); 1 could not start for anything\n"
+	"else (keys, store, sockets).";
 
 /* One file's check: ug_kv_read stops at the first bad setting, so after
  * each one the file is read again from the top, skipping the settings
@@ -43,6 +51,20 @@ typedef struct {
 	bool failed; /* the stop came from check, not from the reader */
 } line_check;
 
+/* --check-config prints a problem as it is; at start the same text is
+ * logged as the reason hubd does not start, after the setting it
+ * concerns, so an operator under systemd finds it in the journal with
+ * the HUB-START id. */
+static void
+report(bool start, const char *prefix, const ug_diag *diag)
+{
+	if (start)
+		log_err("HUB-START", "cannot start: %s%s%s", diag->field,
+		        diag->field[0] ? ": " : "", diag->reason);
+	else
+		fprintf(stderr, "%s%s\n", prefix, diag->reason);
+}
+
 static ug_err
 check_line(void *ctx, const char *name, const char *value, ug_diag *diag)
 {
@@ -54,9 +76,9 @@ check_line(void *ctx, const char *name, const char *value, ug_diag *diag)
 	return err;
 }
 
-/* The number of problems found in path, each printed on stderr. */
+/* The number of problems found in path, each reported (see report). */
 static int
-check_file(const char *path, line_check *lc)
+check_file(const char *path, line_check *lc, bool start)
 {
 	int problems = 0;
 	for (;;) {
@@ -66,7 +88,7 @@ check_file(const char *path, line_check *lc)
 		if (ug_kv_read(path, 0, check_line, lc, &diag) == UG_OK)
 			return problems;
 		problems++;
-		fprintf(stderr, "%s\n", diag.reason);
+		report(start, "", &diag);
 		/* A line that is not "name = value" ends the reader's walk. */
 		if (!lc->failed)
 			return problems;
@@ -84,11 +106,6 @@ check_setting(void *ctx, const char *name, const char *value, ug_diag *diag)
 	config_check *cc = ctx;
 	if (strcmp(name, "rules") == 0)
 		snprintf(cc->rules, sizeof cc->rules, "%s", value);
-	if (strcmp(name, "log_level") == 0 && ug_log_parse_level(value) < 0) {
-		ug_diag_set(diag, name, "log_level must be err, warn, notice, "
-		            "info or debug");
-		return UG_EINVAL;
-	}
 	/* The setting alone over the defaults: a failure is this line's. */
 	char option[UG_KV_LINE_MAX + 8];
 	snprintf(option, sizeof option, "--%s=%s", name, value);
@@ -111,16 +128,21 @@ check_rule(void *ctx, const char *name, const char *value, ug_diag *diag)
 	return rules_config_set(ctx, name, value, diag);
 }
 
-/* hubd --check-config: argv without that option. Exit 0 or 2. */
+/* Every problem of the settings and of the rules file they name, each
+ * reported (see report): the number found, or -1 if the check itself
+ * could not run. hubd --check-config and a start both check this way,
+ * so a start refuses exactly what the check reports. */
 static int
-check_config(int argc, char **argv)
+config_problems(int argc, char **argv, bool start)
 {
 	int problems = 0;
 	config_check cc = {.rules = ""};
 	for (int i = 1; i + 1 < argc; i++)
 		if (strcmp(argv[i], "--config") == 0)
-			problems += check_file(argv[++i], &(line_check){
-			                       check_setting, &cc, 0, 0, false});
+			problems += check_file(argv[++i],
+			                       &(line_check){check_setting, &cc,
+			                                     0, 0, false},
+			                       start);
 	ug_config *cfg = NULL;
 	char **rest;
 	int nrest;
@@ -132,11 +154,12 @@ check_config(int argc, char **argv)
 		if (ug_config_load(&cfg, hub_settings, usage, argc, argv, &rest,
 		                   &nrest, &help, &diag) != UG_OK ||
 		    hub_check_settings(cfg, &diag) != UG_OK) {
-			fprintf(stderr, "hubd: %s\n", diag.reason);
+			report(start, "hubd: ", &diag);
 			problems++;
 		} else if (nrest > 0) {
-			fprintf(stderr, "hubd: unexpected argument '%s'\n",
-			        rest[0]);
+			ug_diag_set(&diag, "", "unexpected argument '%s' (see "
+			            "--help)", rest[0]);
+			report(start, "hubd: ", &diag);
 			problems++;
 		}
 		if (cfg)
@@ -146,23 +169,31 @@ check_config(int argc, char **argv)
 		rules_config *scratch = malloc(sizeof *scratch);
 		if (!scratch) {
 			ug_config_destroy(&cfg);
-			return 1;
+			return -1;
 		}
 		rules_config_defaults(scratch);
 		int bad = check_file(rules, &(line_check){check_rule, scratch,
-		                                         0, 0, false});
+		                                         0, 0, false}, start);
 		/* Settings that are fine alone may still not fit together. */
 		if (bad == 0 && rules_config_load(scratch, rules, &diag) !=
 		                    UG_OK) {
-			fprintf(stderr, "%s\n", diag.reason);
+			report(start, "", &diag);
 			bad++;
 		}
 		problems += bad;
 		free(scratch);
 	}
 	ug_config_destroy(&cfg);
-	if (problems > 0)
-		return 2;
+	return problems;
+}
+
+/* hubd --check-config: argv without that option. Exit 0, 1 or 2. */
+static int
+check_config(int argc, char **argv)
+{
+	int problems = config_problems(argc, argv, false);
+	if (problems != 0)
+		return problems < 0 ? 1 : 2;
 	printf("hubd: configuration OK\n");
 	return 0;
 }
@@ -184,6 +215,11 @@ on_hup(int sig)
 int
 main(int argc, char **argv)
 {
+	ug_diag nodump = {0};
+	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
+		fprintf(stderr, "hubd: %s\n", nodump.reason);
+		return 1;
+	}
 	ug_log_init("hubd", UG_LOG_INFO);
 	ug_config *cfg = NULL;
 	char **rest;
@@ -202,21 +238,24 @@ main(int argc, char **argv)
 		}
 	if (ug_config_load(&cfg, hub_settings, usage, argc, argv, &rest,
 	                   &nrest, &help, &diag) != UG_OK) {
-		fprintf(stderr, "hubd: %s\n", diag.reason);
+		/* Its problem and any other, each where it is. */
+		if (config_problems(argc, argv, true) <= 0)
+			report(true, "", &diag);
 		return 2;
 	}
 	if (help) {
 		ug_config_destroy(&cfg);
 		return 0;
 	}
-	int level = ug_log_parse_level(ug_config_get(cfg, "log_level"));
-	ug_log_init("hubd", level > 0 ? level : UG_LOG_INFO);
-	if (nrest > 0) {
-		fprintf(stderr, "hubd: unexpected argument '%s' (see --help)\n",
-		        rest[0]);
+	/* Settings are refused here, before keys, store or sockets: a bad
+	 * one is the operator's to fix (exit 2), not a failure to start
+	 * (exit 1) that Restart=on-failure would retry. */
+	if (config_problems(argc, argv, true) != 0) {
 		ug_config_destroy(&cfg);
 		return 2;
 	}
+	ug_log_init("hubd",
+	            ug_log_parse_level(ug_config_get(cfg, "log_level")));
 	struct sigaction sa = {.sa_handler = on_stop};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);

@@ -17,6 +17,7 @@
 #include "common/crypto.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/nodump.h"
 #include "common/util.h"
 #include "proto/wire.h"
 
@@ -595,6 +596,11 @@ connect_hub(inbox *ib, const ug_keys *keys, const char *hub_public)
 int
 main(int argc, char **argv)
 {
+	ug_diag nodump = {0};
+	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
+		fprintf(stderr, "inbox: %s\n", nodump.reason);
+		return 1;
+	}
 	ug_log_init("inbox", UG_LOG_WARN);
 	ug_config *cfg = NULL;
 	char **rest;

@@ -65,10 +65,11 @@ parse_listen(const char *text, struct sockaddr_in *sa, ug_diag *diag)
 {
 	char host[64];
 	const char *colon = strrchr(text, ':');
-	char *end;
-	long port = colon ? strtol(colon + 1, &end, 10) : 0;
-	if (!colon || (size_t)(colon - text) >= sizeof host || port < 1 ||
-	    port > 65535 || *end != '\0') {
+	long port = 0;
+	if (!colon ||
+	    ug_parse_long(colon + 1, strlen(colon + 1), &port) != UG_OK ||
+	    (size_t)(colon - text) >= sizeof host || port < 1 ||
+	    port > 65535) {
 		ug_diag_set(diag, "metrics_listen", "metrics_listen must be "
 		            "HOST:PORT (an IPv4 address, e.g. 127.0.0.1:7610) "
 		            "or empty");

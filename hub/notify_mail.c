@@ -65,20 +65,33 @@ hub__mail_open(notify_mail **out, const ug_config *cfg, ug_diag *diag)
 	const char *base = ug_config_get(cfg, "mail_base_url");
 	if (base[0] && strncmp(base, "https://", 8) != 0 &&
 	    strncmp(base, "http://", 7) != 0) {
-		ug_diag_set(diag, "mail_base_url",
-		            "must start with https:// (or http://)");
+		ug_diag_set(diag, "mail_base_url", "mail_base_url must start "
+		            "with https:// (or http://)");
 		return UG_EINVAL;
 	}
 	for (const char *p = base; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			ug_diag_set(diag, "mail_base_url",
-			            "must not hold spaces or control characters");
+			ug_diag_set(diag, "mail_base_url", "mail_base_url must "
+			            "not hold spaces or control characters");
 			return UG_EINVAL;
 		}
+	/* posix_spawnp runs the value as one program with "-t -i": words
+	 * after a space would be part of its name, never its arguments. */
+	const char *sendmail = ug_config_get(cfg, "mail_sendmail");
+	bool plain = sendmail[0] != '\0';
+	for (const char *p = sendmail; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			plain = false;
+	if (!plain) {
+		ug_diag_set(diag, "mail_sendmail", "mail_sendmail must be a "
+		            "program's path or name alone, without arguments or "
+		            "spaces (it is run as mail_sendmail -t -i)");
+		return UG_EINVAL;
+	}
 	notify_mail *m = calloc(1, sizeof *m);
 	if (!m)
 		return UG_ENOMEM;
-	m->sendmail = strdup(ug_config_get(cfg, "mail_sendmail"));
+	m->sendmail = strdup(sendmail);
 	m->base_url = strdup(base);
 	m->slots = calloc(PENDING_MAX, sizeof *m->slots);
 	if (!m->sendmail || !m->base_url || !m->slots) {

@@ -87,14 +87,15 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 {
 	const char *p = list;
 	size_t n = 0;
+	silence seen[OPS_SILENCE_MAX];
 	while (*p) {
 		size_t len = strcspn(p, ",");
 		const char *eq = memchr(p, '=', len);
-		char *end;
-		long hours = eq ? strtol(eq + 1, &end, 10) : 0;
+		long hours = 0;
 		if (!eq || eq == p || (size_t)(eq - p) >= STORE_ID_MAX ||
-		    hours < 1 || hours > 24 * 366 || end != p + len ||
-		    n == OPS_SILENCE_MAX) {
+		    ug_parse_long(eq + 1, (size_t)(p + len - eq - 1), &hours) !=
+		        UG_OK ||
+		    hours < 1 || hours > 24 * 366 || n == OPS_SILENCE_MAX) {
 			ug_diag_set(diag, "ops_silence", "ops_silence must be "
 			            "agency=HOURS[,agency=HOURS]... (1 to 8784 "
 			            "hours, at most %d agencies): '%.*s'",
@@ -110,6 +111,16 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 			            "not an agency id", one.agency);
 			return UG_EINVAL;
 		}
+		/* Two hours for one agency: which was meant is not ours to
+		 * guess. */
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(seen[i].agency, one.agency) == 0) {
+				ug_diag_set(diag, "ops_silence", "ops_silence "
+				            "names agency '%s' twice",
+				            one.agency);
+				return UG_EINVAL;
+			}
+		seen[n] = one;
 		if (o)
 			o->silences[n] = one;
 		n++;
@@ -375,20 +386,33 @@ check_queues(hub *h)
 	sweep(h, OPS_QUEUE_STALLED);
 }
 
+/* Whole MiB said "0 of 1 MiB" for a small map that was 80 % full: a
+ * tenth of a MiB, or KiB below one MiB, keeps the figure readable. */
+static void
+bytes_text(uint64_t bytes, char *out, size_t size)
+{
+	if (bytes < 1u << 20)
+		snprintf(out, size, "%llu KiB",
+		         (unsigned long long)((bytes + 512) >> 10));
+	else
+		snprintf(out, size, "%.1f MiB", (double)bytes / (1u << 20));
+}
+
 static void
 map_one(hub *h, const char *env, const char *setting, uint64_t used,
         uint64_t size)
 {
 	if (!size || used * 100 <= size * (uint64_t)h->ops->map_percent)
 		return;
-	char title[160], why[400];
+	char title[160], why[400], used_text[32], size_text[32];
+	unsigned long long percent = used * 100 / size;
 	snprintf(title, sizeof title, "Operations: the %s store is %llu %% "
-	         "full", env, (unsigned long long)(used * 100 / size));
-	snprintf(why, sizeof why, "%s uses %llu of %llu MiB (over %ld %%; "
-	         "raise %s and restart hubd before it fills)", env,
-	         (unsigned long long)(used >> 20),
-	         (unsigned long long)(size >> 20), h->ops->map_percent,
-	         setting);
+	         "full", env, percent);
+	bytes_text(used, used_text, sizeof used_text);
+	bytes_text(size, size_text, sizeof size_text);
+	snprintf(why, sizeof why, "%s uses %s of %s, %llu %% (over %ld %%; "
+	         "raise %s and restart hubd before it fills)", env, used_text,
+	         size_text, percent, h->ops->map_percent, setting);
 	holds(h, OPS_MAP_FULL, env, title, why);
 }
 

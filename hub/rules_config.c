@@ -159,10 +159,7 @@ rules_config_defaults(rules_config *cfg)
 static bool
 parse_int(const char *text, long *out)
 {
-	char *end;
-	errno = 0;
-	*out = strtol(text, &end, 10);
-	return !errno && end != text && *end == '\0';
+	return ug_parse_long(text, strlen(text), out) == UG_OK;
 }
 
 static int

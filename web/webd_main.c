@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/nodump.h"
 #include "web/hubconn.h"
 #include "web/webd.h"
 
@@ -66,6 +67,11 @@ on_signal(int sig)
 int
 main(int argc, char **argv)
 {
+	ug_diag nodump = {0};
+	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
+		fprintf(stderr, "webd: %s\n", nodump.reason);
+		return 1;
+	}
 	ug_log_init("webd", UG_LOG_INFO);
 	if (ug_crypto_init() != UG_OK)
 		return 1;

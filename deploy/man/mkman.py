@@ -6,7 +6,9 @@ program's options or this file:
     deploy/man/mkman.py build/release/bin
 
 The pages are committed, so `make install` needs neither this script nor
-a build of it; tests/e2e/test_80_ops.py checks they render cleanly."""
+a build of it; tests/e2e/test_80_ops.py checks they render cleanly and
+that each is what this script makes of the program's --help now (so a
+forgotten rerun fails there)."""
 
 import datetime
 import subprocess
@@ -62,7 +64,9 @@ PAGES = {
                ("/var/lib/ungebro/hub", "data_dir: log/, ids/ and derived/")],
         exit=[("0", "stopped cleanly, or --check-config found no problem"),
               ("1", "could not start (keys, store, sockets)"),
-              ("2", "usage or settings; --check-config found problems")],
+              ("2", "usage or settings (an option, a line of the config "
+                    "file, the rules file), found at start or by "
+                    "--check-config")],
         see=["hubctl(1)", "inbox(1)", "webd(1)", "OPERATIONS.md",
              "RULES.md"]),
     "hubctl": dict(
@@ -92,7 +96,10 @@ PAGES = {
                ("keys_dir/hub.key", "the hub's public key")],
         exit=[("0", "done"), ("1", "failed (connection, refused, not "
                                     "found)"),
-              ("2", "usage")],
+              ("2", "usage"),
+              ("3", "the hub refused this caseworker's key"),
+              ("4", "not the caseworker's alert or person, or the alert "
+                    "is not open for them (OPERATIONS.md, Caseworkers)")],
         see=["hubd(1)", "webd(1)", "hubctl(1)"]),
     "webd": dict(
         summary="the caseworkers' web inbox for the ungebro hub",

@@ -128,6 +128,10 @@ def test_trail_records_every_kind_and_verifies(make_hub):
     assert hub.hubctl("audit", "frobnicate", check=False).returncode == 2
     assert hub.hubctl("audit", "show", "--from", "2026-13-01",
                       check=False).returncode == 2
+    p = hub.hubctl("audit", "verify", "extra", check=False)
+    assert p.returncode == 2 and "unexpected argument 'extra'" in p.stderr
+    p = hub.hubctl("backup", check=False)
+    assert p.returncode == 2 and "backup needs DIR" in p.stderr, p.stderr
     # The signing key: made with the hub's keys, secret 0600.
     assert (hub.keys_dir / "hub.sign_public").exists()
     assert os.stat(hub.keys_dir / "hub.sign_secret").st_mode & 0o077 == 0

@@ -214,6 +214,12 @@ def test_notice_mail_debounced_and_without_person(make_hub, tmp_path):
     assert p.returncode == 2
     p = hub.hubctl("set-email", "cw-anna", "Anna <anna@x.dk>", check=False)
     assert p.returncode == 2
+    # Only for an id alerts are raised for: a caseworker or the desk.
+    p = hub.hubctl("set-email", "nobody", "a@b.dk", check=False)
+    assert p.returncode == 1, p.stderr
+    assert "'nobody' is neither a registered caseworker" in p.stderr
+    hub.hubctl("set-email", "duty-desk", "vagt@kommune.example.dk")
+    hub.hubctl("set-email", "duty-desk", "-")
     hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
     gen = CprGen(7201)
     a1, a2, b1 = gen.next(), gen.next(), gen.next()

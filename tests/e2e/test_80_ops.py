@@ -60,6 +60,27 @@ def test_check_config_names_every_bad_line_and_opens_no_store(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
+    conf, _ = write_config(
+        tmp_path,
+        ["sessions_per_caseworker = +5",              # line 4
+         "ops_silence = school-a=5,school-a=6",       # line 5
+         "mail_sendmail = sendmail -f x",             # line 6
+         "mail_base_url = ftp://x",                   # line 7
+         "mail_sendmail = /usr/sbin/sendmail"],       # line 8: fine
+        [])
+    p = check_config("--config", str(conf))
+    assert p.returncode == 2, p.stdout + p.stderr
+    err = p.stderr
+    assert f"{conf}:4: sessions_per_caseworker must be a whole number" \
+        in err, err
+    assert f"{conf}:5: ops_silence names agency 'school-a' twice" in err
+    assert f"{conf}:6: mail_sendmail must be a program's path or name " \
+        "alone" in err
+    assert f"{conf}:7: mail_base_url must start with https://" in err
+    assert f"{conf}:8:" not in err
+
+
 def test_check_config_reports_a_missing_rules_file(tmp_path):
     conf, rules = write_config(tmp_path, [], [])
     rules.unlink()
@@ -153,7 +174,10 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
                             str(other_conf), str(backup)],
                            capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 1, wrong.stdout + wrong.stderr
-    assert "does not open this store" in wrong.stderr, wrong.stderr
+    # Word for word as OPERATIONS.md "Store format" quotes it.
+    assert ("hubctl: cannot open the hub's keys and store: the hub's "
+            "storage key does not open this store (another "
+            "hub.key_secret?)") in wrong.stderr, wrong.stderr
     assert "nothing restored" in wrong.stderr, wrong.stderr
     assert not hub.data_dir.exists() or \
         not any(p.is_file() for p in hub.data_dir.rglob("*")), \
@@ -276,3 +300,33 @@ def test_a_format_2_store_is_upgraded_once_and_keeps_its_event_ids(
     assert [a.sequence for a in resent] == first
     hub.send(hubtest.envelope("school-a", cprs[0], salt="format-new"))
     assert "STORE-UPGRADED" not in hub.current_log()
+
+
+def test_man_pages_match_each_programs_help():
+    """OPERATIONS.md: the man pages are made from each program's --help
+    by deploy/man/mkman.py. A page is what the script makes of today's
+    --help (its own date aside), so an option, a command or an exit
+    status added to --help without rerunning the script fails here."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.spec_from_file_location(
+        "mkman", hubtest.ROOT / "deploy" / "man" / "mkman.py")
+    mkman = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mkman)
+    programs = sorted(f.name for f in (hubtest.BUILD / "bin").iterdir())
+    assert set(programs) == set(mkman.PAGES), \
+        "deploy/man/mkman.py must have a page for every program"
+    stale = []
+    for name in programs:
+        path = hubtest.ROOT / "deploy" / "man" / f"{name}.1"
+        text = path.read_text()
+        date = re.match(r'\.TH \S+ 1 "([^"]*)"', text).group(1)
+        help_text = subprocess.run([hubtest.binary(name), "--help"],
+                                   capture_output=True, text=True,
+                                   timeout=20).stdout
+        assert "--config" in help_text, name
+        if text != mkman.page(name, mkman.PAGES[name], help_text, date):
+            stale.append(name)
+    assert not stale, (f"{', '.join(stale)}: the man page differs from "
+                       f"--help; run deploy/man/mkman.py build/release/bin")

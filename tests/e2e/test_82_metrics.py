@@ -159,6 +159,11 @@ def test_map_use_over_the_limit(make_hub):
     hub = metrics_hub(make_hub, settings={"log_map_mb": "1",
                                           "ops_map_percent": "2"})
     hub.wait_log(r"HUB-OPS-MAP-FULL.*\(log\)")
+    # A figure that says how full: not "0 of 1 MiB".
+    line = next(ln for ln in hub.log_text().splitlines()
+                if "HUB-OPS-MAP-FULL" in ln and "(log)" in ln)
+    assert re.search(r"log uses [1-9][0-9]* KiB of 1\.0 MiB, [0-9]+ % "
+                     r"\(over 2 %; raise log_map_mb", line), line
     s, _ = scrape(hub)
     assert value(s, "ungebro_ops_condition", condition="map_full") == 1
     assert value(s, "ungebro_lmdb_map_use_ratio", env="log") > 0.02

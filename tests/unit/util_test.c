@@ -187,6 +187,30 @@ test_hex(void)
 }
 
 static void
+test_parse_long(void)
+{
+	long v = 7;
+	CHECK_OK(ug_parse_long("0", 1, &v));
+	CHECK_EQ_INT(v, 0);
+	CHECK_OK(ug_parse_long("-42", 3, &v));
+	CHECK_EQ_INT(v, -42);
+	CHECK_OK(ug_parse_long("123456789012345678", 18, &v));
+	CHECK_EQ_INT(v, 123456789012345678L);
+	/* Only the first len bytes count. */
+	CHECK_OK(ug_parse_long("15,x", 2, &v));
+	CHECK_EQ_INT(v, 15);
+	/* Every other spelling strtol would take is refused, v untouched. */
+	const char *bad[] = {"", "-", "+5", " 5", "5 ", "0x10", "1e3", "5.0",
+	                     "--5", "1234567890123456789"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		v = 7;
+		CHECK_ERR(ug_parse_long(bad[i], strlen(bad[i]), &v),
+		          UG_EMALFORMED);
+		CHECK_EQ_INT(v, 7);
+	}
+}
+
+static void
 test_strlcpy(void)
 {
 	char buf[6];
@@ -250,6 +274,7 @@ TEST_LIST = {
 	{"cpr invalid dates", test_cpr_invalid_dates},
 	{"cpr invalid forms", test_cpr_invalid_forms},
 	{"hex", test_hex},
+	{"parse long", test_parse_long},
 	{"strlcpy", test_strlcpy},
 	{"clock", test_clock},
 	{NULL, NULL},
