@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 int ug_log_level = UG_LOG_INFO;
@@ -70,4 +71,23 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 		line[sizeof line - 2] = '\n', len = sizeof line - 1;
 	fwrite(line, 1, len, stderr);
 	fflush(stderr);
+}
+
+void
+ug_log_witness(const char *msgid, const char *fmt, ...)
+{
+	char text[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	if (UG_LOG_NOTICE <= ug_log_level) {
+		ug_log_write(UG_LOG_NOTICE, msgid, "%s", text);
+		return;
+	}
+	/* No LOG_CONS: without a syslog socket the line is not kept, and it
+	 * must not land on a console. */
+	openlog(log_program, LOG_PID, LOG_AUTHPRIV);
+	syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s %s", msgid, text);
+	closelog();
 }

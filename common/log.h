@@ -19,6 +19,12 @@ void ug_log_init(const char *program, int level);
 int ug_log_parse_level(const char *name);
 void ug_log_write(int level, const char *msgid, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A notice that must be kept outside the process whatever the level (the
+ * audit trail's checkpoint witness): on stderr when the level shows
+ * notices, otherwise to the system log (syslog, facility authpriv, the
+ * program name as tag), so a command's own output stays as it was. */
+void ug_log_witness(const char *msgid, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #define UG_LOG_AT(lvl, id, ...)                                               \
 	do {                                                                  \

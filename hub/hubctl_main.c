@@ -134,8 +134,9 @@ static const char usage[] =
 	"\n"
 	"register-*, revoke-*, assign, keygen (once the store exists), export,\n"
 	"erase and audit show are recorded in the audit trail as hubctl:USER.\n"
-	"Each checkpoint hubctl then signs is witnessed on stderr, whatever\n"
-	"the log level: STORE-AUDIT checkpoint signed at record N, head HEX.\n"
+	"Each checkpoint hubctl then signs is witnessed in the system log\n"
+	"(syslog authpriv, tag hubctl): STORE-AUDIT checkpoint signed at\n"
+	"record N, head HEX.\n"
 	"\n"
 	"A usage error (an unknown command, a missing or extra argument, a bad\n"
 	"option) is exit 2.";

@@ -267,7 +267,8 @@ note_checkpoint(witnesses *w, uint64_t seq,
  * The log line is a witness outside the store: journald keeps the head
  * even if the store is rolled back whole. So it is written only once the
  * checkpoint is committed, and whatever the process's log level: hubctl
- * logs at warn, and hubctl signs most checkpoints.
+ * logs at warn (its witness lines go to the system log), and hubctl signs
+ * most checkpoints.
  */
 static void
 log_witnesses(const witnesses *w)
@@ -275,9 +276,9 @@ log_witnesses(const witnesses *w)
 	for (size_t i = 0; i < w->n; i++) {
 		char hex[2 * STORE_AUDIT_HASH_LEN + 1];
 		ug_hex(w->at[i].hash, STORE_AUDIT_HASH_LEN, hex);
-		ug_log_write(UG_LOG_NOTICE, "STORE-AUDIT",
-		             "checkpoint signed at record %llu, head %s",
-		             (unsigned long long)w->at[i].seq, hex);
+		ug_log_witness("STORE-AUDIT",
+		               "checkpoint signed at record %llu, head %s",
+		               (unsigned long long)w->at[i].seq, hex);
 	}
 }
 

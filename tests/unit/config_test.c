@@ -251,8 +251,8 @@ test_int_range(void)
 		{"30", true, 30},   {"1", true, 1},         {"3600", true, 3600},
 		{"0", false, 0},    {"3601", false, 0},     {"-5", false, 0},
 		{"abc", false, 0},  {"10x", false, 0},      {"", false, 0},
-		{" 7", true, 7},    {"99999999999999999999999", false, 0},
-		{"1.5", false, 0},
+		{" 7", false, 0},   {"99999999999999999999999", false, 0},
+		{"1.5", false, 0},  {"+5", false, 0},       {"0x10", false, 0},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char opt[64];
