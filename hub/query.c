@@ -641,7 +641,8 @@ void
 hub__query(hub *h, const void *routing, size_t routing_len,
            const char *caseworker, const wire_query *q)
 {
-	wire_result result = UNGEBRO__V1__RESULT__INIT;
+	wire_result result;
+	hub__result_init(h, routing, routing_len, &result);
 	result.request_id = q->request_id;
 	switch (q->kind) {
 	case UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS:
