@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "common/keys.h"
 #include "common/util.h"
 
 ug_err
@@ -71,10 +72,13 @@ fields_id(const char *text, const char *column, ug_diag *diag)
 			   "%s looks like a CPR number; it must be a "
 			   "caseworker or desk id",
 			   column);
-	if (strlen(text) > FIELDS_ID_MAX || !only(text, "._-"))
+	/* The hub's own test of an id: one it would refuse must be refused
+	 * here, where the row and column can still be named. */
+	if (strlen(text) > FIELDS_ID_MAX || !ug_id_valid(text))
 		FIELDS_BAD(diag, column,
 			   "%s must be an id as registered with the hub "
-			   "(at most %d letters, digits, '.', '_' or '-')",
+			   "(at most %d of a-z 0-9 . _ -, starting with a "
+			   "letter or digit)",
 			   column, FIELDS_ID_MAX);
 	return UG_OK;
 }

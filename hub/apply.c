@@ -337,9 +337,13 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 	};
 	if (env->supersedes.len == WIRE_EVENT_ID_LEN) {
 		char agency[STORE_ID_MAX];
+		/* Only an event stored before this one: the ids index
+		 * already holds events the applier has not reached, and a
+		 * rebuild from the log must decide as the live hub did. */
 		if (store_event_id_get(h->store, env->supersedes.data,
 				       &in.corrects_seq, agency) != UG_OK ||
-		    strcmp(agency, rec->agency) != 0)
+		    strcmp(agency, rec->agency) != 0 ||
+		    in.corrects_seq >= rec->seq)
 			in.corrects_seq = 0;
 	}
 	static outcome o;

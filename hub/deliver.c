@@ -612,10 +612,23 @@ hub__delivery_tick(hub *h)
 }
 
 void
+hub__result_init(const hub *h, const void *routing, size_t routing_len,
+                 wire_result *r)
+{
+	ungebro__v1__result__init(r);
+	if (h->acting_for.routing && routing_len == h->acting_for.routing_len &&
+	    memcmp(routing, h->acting_for.routing, routing_len) == 0) {
+		r->caseworker = (char *)h->acting_for.caseworker;
+		r->desk = h->acting_for.desk;
+	}
+}
+
+void
 hub__delivery_answer(hub *h, const void *routing, size_t routing_len,
                      uint32_t request_id, int code, const char *reason)
 {
-	wire_result result = UNGEBRO__V1__RESULT__INIT;
+	wire_result result;
+	hub__result_init(h, routing, routing_len, &result);
 	result.request_id = request_id;
 	result.code = code;
 	result.reason = (char *)reason;

@@ -35,6 +35,8 @@
 
 static const char WRONG[] = "wrong caseworker or password";
 static const char ENDED[] = "the session has ended; log in again";
+static const char ONLY[] = "a web gateway sends only Login, Logout, and "
+                           "Query, AlertAck and Action with a session";
 
 typedef struct {
 	bool used;
@@ -435,10 +437,10 @@ static void
 answer_version(hub *h, const void *routing, size_t routing_len,
                uint32_t request_id, const web_session *s)
 {
-	wire_result r = UNGEBRO__V1__RESULT__INIT;
+	wire_result r;
+	hub__result_init(h, routing, routing_len, &r);
 	r.request_id = request_id;
 	r.code = UNGEBRO__V1__ERROR_CODE__OK;
-	r.caseworker = (char *)s->caseworker;
 	r.alerts_version = s->alerts_version;
 	if (!hub__delivery_send(h, routing, routing_len,
 	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
@@ -527,11 +529,12 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 	const ProtobufCBinaryData *token = token_of(kind, msg);
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN) {
 		on_login(h, routing, routing_len, gateway, key ? key : "", msg);
-	} else if (!token) {
+	} else if (!token || token->len == 0) {
+		/* No session at all is a gateway that does not speak the
+		 * protocol, not a caseworker whose login ran out: telling
+		 * them to log in again would hide the bug. */
 		hub__delivery_answer(h, routing, routing_len, request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
-		       "a web gateway sends only Login, Logout, and Query, "
-		       "AlertAck and Action with a session");
+		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED, ONLY);
 	} else {
 		bool changed_query =
 		    kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
@@ -539,6 +542,13 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		        UNGEBRO__V1__QUERY_KIND__ALERTS_CHANGED;
 		web_session *s = session_of(h, token, gateway, key ? key : "",
 		                            !changed_query);
+		if (s) {
+			h->acting_for.routing = routing;
+			h->acting_for.routing_len = routing_len;
+			ug_strlcpy(h->acting_for.caseworker, s->caseworker,
+			           sizeof h->acting_for.caseworker);
+			h->acting_for.desk = hub__is_desk_member(h, s->caseworker);
+		}
 		if (!s)
 			hub__delivery_answer(h, routing, routing_len, request_id,
 			       UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED,
@@ -564,6 +574,7 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		} else {
 			on_ack(h, routing, routing_len, s->caseworker, msg);
 		}
+		h->acting_for.routing = NULL;
 	}
 	wire_free(kind, msg);
 }

@@ -127,6 +127,15 @@ struct hub {
 	double query_rate, query_burst;
 	hub_query_bucket *buckets;
 	struct hub_gateway *gateway; /* web sessions (gateway.c) */
+	/* While a gateway's session-bound frame is handled: the caseworker
+	 * it acts for, so every Result to that connection says so (the
+	 * .proto promises it), whichever code answers. */
+	struct {
+		const void *routing;
+		size_t routing_len;
+		char caseworker[STORE_ID_MAX];
+		bool desk;
+	} acting_for;
 	int64_t next_maintain, next_catchup, next_stats, next_pump;
 	struct hub_metrics *metrics; /* metrics.c */
 	struct hub_ops *ops;	     /* ops_alerts.c */
@@ -263,6 +272,11 @@ int32_t hub__today(const hub *h);
 /* Read the rules file (again); false keeps the rules in force. */
 bool hub__load_rules(hub *h, ug_diag *diag);
 
+/* deliver.c: a Result for the connection routing names, with the
+ * caseworker and desk of the session it acts for when it is a gateway's
+ * (acting_for). Every Result on the delivery socket starts here. */
+void hub__result_init(const hub *h, const void *routing, size_t routing_len,
+		      wire_result *r);
 /* deliver.c: answer a frame on the delivery socket with a Result. */
 void hub__delivery_answer(hub *h, const void *routing, size_t routing_len,
 			  uint32_t request_id, int code, const char *reason);

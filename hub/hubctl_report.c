@@ -78,6 +78,7 @@ typedef struct {
 	report_input in;
 	size_t cap, pcap;
 	uint8_t (*ids)[16], (*sup)[16];
+	char (*agency)[REPORT_LABEL_MAX]; /* each fact's sender */
 	/* person key -> index, open addressing */
 	uint8_t (*keys)[UG_PERSON_KEY_LEN];
 	uint32_t *slot;
@@ -150,7 +151,10 @@ new_fact(scan *sc)
 		void *s = realloc(sc->sup, cap * sizeof *sc->sup);
 		if (s)
 			sc->sup = s;
-		if (!f || !i || !s)
+		void *a = realloc(sc->agency, cap * sizeof *sc->agency);
+		if (a)
+			sc->agency = a;
+		if (!f || !i || !s || !a)
 			return NULL;
 		sc->cap = cap;
 	}
@@ -158,6 +162,7 @@ new_fact(scan *sc)
 	memset(f, 0, sizeof *f);
 	memset(sc->ids[sc->in.nfacts], 0, 16);
 	memset(sc->sup[sc->in.nfacts], 0, 16);
+	sc->agency[sc->in.nfacts][0] = '\0';
 	return f;
 }
 
@@ -293,6 +298,7 @@ take(void *ctx, const store_record *rec)
 			memcpy(sc->ids[i], env->event_id.data, 16);
 		if (env->supersedes.len == 16)
 			memcpy(sc->sup[i], env->supersedes.data, 16);
+		ug_strlcpy(sc->agency[i], rec->agency, sizeof sc->agency[i]);
 	}
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
 	return sc->oom ? UG_ENOMEM : UG_OK;
@@ -671,8 +677,10 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	memset(t, 0, sizeof t);
 	size_t made = 0;
 	if (err == UG_OK) {
-		report_drop_superseded(&sc.in, (const uint8_t (*)[16])sc.ids,
-		                       (const uint8_t (*)[16])sc.sup);
+		report_drop_superseded(
+		    &sc.in, (const uint8_t (*)[16])sc.ids,
+		    (const uint8_t (*)[16])sc.sup,
+		    (const char (*)[REPORT_LABEL_MAX])sc.agency);
 		bool (*const calc[REPORT_TABLES])(const report_input *,
 		                                  report_table *) = {
 			report_readiness, report_absence_bands,
@@ -707,6 +715,7 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	free(sc.in.alerts);
 	free(sc.ids);
 	free(sc.sup);
+	free(sc.agency);
 	free(sc.keys);
 	free(sc.slot);
 	free(sc.seqs);

@@ -243,13 +243,21 @@ may_see(hub *h, const char *caseworker, const uint8_t *person_key)
 }
 
 typedef struct {
+	uint8_t id[WIRE_EVENT_ID_LEN];
+	uint64_t seq;
+	char agency[STORE_ID_MAX];
+} timeline_correction;
+
+typedef struct {
 	Ungebro__V1__TimelineEntry *entries;
 	char (*text)[192];
 	char (*dates)[11];
 	size_t n, cap;
 	bool truncated;
-	/* The event ids corrected by later events (supersedes). */
-	uint8_t (*corrected)[WIRE_EVENT_ID_LEN];
+	uint64_t *seqs; /* entries[i]'s log sequence; 0 for an alert */
+	/* What the person's events name in `supersedes`, with who named it
+	 * and when, since only a later event of the same agency corrects. */
+	timeline_correction *corrected;
 	size_t ncorrected, corrected_cap;
 } timeline;
 
@@ -393,9 +401,12 @@ add_event(void *ctx, const store_record *rec)
 				t->corrected_cap = want;
 			}
 		}
-		if (t->ncorrected < t->corrected_cap)
-			memcpy(t->corrected[t->ncorrected++],
-			       env->supersedes.data, WIRE_EVENT_ID_LEN);
+		if (t->ncorrected < t->corrected_cap) {
+			timeline_correction *c = &t->corrected[t->ncorrected++];
+			memcpy(c->id, env->supersedes.data, WIRE_EVENT_ID_LEN);
+			c->seq = rec->seq;
+			ug_strlcpy(c->agency, rec->agency, sizeof c->agency);
+		}
 	}
 	char text[192], date[11];
 	if (summarise(env, text, sizeof text, date)) {
@@ -404,6 +415,7 @@ add_event(void *ctx, const store_record *rec)
 			memcpy(e->summary, text, sizeof text);
 			memcpy(e->date, date, sizeof date);
 			e->type = env->type;
+			t->seqs[e - t->entries] = rec->seq;
 			/* The stored agency string lives only during this call. */
 			e->agency = strdup(rec->agency);
 			e->event_id.len = env->event_id.len;
@@ -498,16 +510,24 @@ add_alert(void *ctx, const uint8_t *id)
 	return store_alert_get(p->h->store, id, add_alert_body, &a, &open);
 }
 
-/* Events a later correction replaced stay in the timeline, marked. */
+/*
+ * Events a later correction replaced stay in the timeline, marked. The
+ * same test as the rules' (apply.c): another agency cannot correct a
+ * school's report, and an event stored before the one it names is not
+ * its correction. An event naming itself is refused at ingest.
+ */
 static void
 mark_superseded(timeline *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		Ungebro__V1__TimelineEntry *e = &t->entries[i];
-		if (e->is_alert || e->event_id.len != WIRE_EVENT_ID_LEN)
+		if (e->is_alert || e->event_id.len != WIRE_EVENT_ID_LEN ||
+		    !e->event_id.data || !e->agency)
 			continue;
 		for (size_t j = 0; j < t->ncorrected; j++)
-			if (memcmp(t->corrected[j], e->event_id.data,
+			if (t->corrected[j].seq > t->seqs[i] &&
+			    strcmp(t->corrected[j].agency, e->agency) == 0 &&
+			    memcmp(t->corrected[j].id, e->event_id.data,
 			           WIRE_EVENT_ID_LEN) == 0) {
 				e->superseded = true;
 				size_t used = strlen(e->summary);
@@ -554,6 +574,7 @@ free_timeline(timeline *t)
 	free(t->entries);
 	free(t->text);
 	free(t->dates);
+	free(t->seqs);
 	free(t->corrected);
 }
 
@@ -590,8 +611,9 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 	 * order. */
 	size_t cap = TIMELINE_SCAN_MAX;
 	timeline t = {calloc(cap, sizeof *t.entries), calloc(cap, sizeof *t.text),
-	              calloc(cap, sizeof *t.dates), 0, cap, false, NULL, 0, 0};
-	if (t.entries && t.text && t.dates) {
+	              calloc(cap, sizeof *t.dates), 0, cap, false,
+	              calloc(cap, sizeof *t.seqs), NULL, 0, 0};
+	if (t.entries && t.text && t.dates && t.seqs) {
 		seq_ctx sc = {h, &t};
 		palert_ctx pc = {h, &t, caseworker};
 		store_person_events(h->store, person_key, add_seq, &sc);
@@ -619,7 +641,8 @@ void
 hub__query(hub *h, const void *routing, size_t routing_len,
            const char *caseworker, const wire_query *q)
 {
-	wire_result result = UNGEBRO__V1__RESULT__INIT;
+	wire_result result;
+	hub__result_init(h, routing, routing_len, &result);
 	result.request_id = q->request_id;
 	switch (q->kind) {
 	case UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS:

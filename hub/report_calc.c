@@ -797,27 +797,49 @@ report_anonymous(const report_input *in, report_table *t)
 
 /* ---- corrections ---- */
 
+typedef struct {
+	const uint8_t *id;
+	size_t fact;
+} id_index;
+
 static int
 cmp_id(const void *a, const void *b)
 {
-	return memcmp(a, b, 16);
+	return memcmp(((const id_index *)a)->id, ((const id_index *)b)->id,
+	              16);
 }
 
 void
 report_drop_superseded(report_input *in, const uint8_t (*ids)[16],
-                       const uint8_t (*sup)[16])
+                       const uint8_t (*sup)[16],
+                       const char (*agency)[REPORT_LABEL_MAX])
 {
 	static const uint8_t zero[16];
-	uint8_t (*set)[16] = calloc(in->nfacts + 1, sizeof *set);
-	size_t n = 0;
-	if (!set)
+	id_index *by_id = calloc(in->nfacts + 1, sizeof *by_id);
+	bool *drop = calloc(in->nfacts + 1, sizeof *drop);
+	if (!by_id || !drop) {
+		free(by_id);
+		free(drop);
 		return;
+	}
 	for (size_t i = 0; i < in->nfacts; i++)
-		if (memcmp(sup[i], zero, 16) != 0)
-			memcpy(set[n++], sup[i], 16);
-	qsort(set, n, sizeof *set, cmp_id);
-	for (size_t i = 0; n && i < in->nfacts; i++)
-		if (bsearch(ids[i], set, n, sizeof *set, cmp_id))
+		by_id[i] = (id_index){ids[i], i};
+	qsort(by_id, in->nfacts, sizeof *by_id, cmp_id);
+	/* Decided before any is dropped: a dropped correction still
+	 * corrected what it named. */
+	for (size_t j = 0; j < in->nfacts; j++) {
+		if (memcmp(sup[j], zero, 16) == 0)
+			continue;
+		id_index key = {sup[j], 0};
+		const id_index *hit = bsearch(&key, by_id, in->nfacts,
+		                              sizeof *by_id, cmp_id);
+		if (hit && in->facts[hit->fact].seq < in->facts[j].seq &&
+		    strcmp(agency[hit->fact], agency[j]) == 0)
+			drop[hit->fact] = true;
+	}
+	for (size_t i = 0; i < in->nfacts; i++)
+		if (drop[i])
 			in->facts[i].type = 0;
-	free(set);
+	free(by_id);
+	free(drop);
 }

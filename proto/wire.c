@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/keys.h"
 #include "common/util.h"
 
 static const ProtobufCMessageDescriptor *
@@ -210,49 +211,94 @@ payload_case_for(int type)
 		return UNGEBRO__V1__ERROR_CODE__E_MALFORMED;                   \
 	} while (0)
 
-/* Size and UTF-8 are checked for every string by check_strings; this is
- * what only some fields need. */
-static int
-check_text(const char *text, const char *field, int required, ug_diag *diag)
-{
-	if (required && (!text || !text[0]))
-		BAD(field, "%s is required", field);
-	return UNGEBRO__V1__ERROR_CODE__OK;
-}
-
-/* The store keeps these in id slots: a longer one would fail the whole
- * batch (assignments) or stop the rules at that event (desks). */
-static int
-check_id(const char *text, const char *path, const char *field, ug_diag *diag)
-{
-	size_t len = text ? strlen(text) : 0;
-	if (len > WIRE_ID_MAX)
-		BAD(field, "%s is %zu bytes, over the limit of %d for an id",
-		    path, len, WIRE_ID_MAX);
-	return UNGEBRO__V1__ERROR_CODE__OK;
-}
-
-static int
-check_date(const char *text, const char *field, int required,
-           int32_t *days, ug_diag *diag)
-{
-	int32_t ignored;
-	if (!text || !text[0]) {
-		if (required)
-			BAD(field, "%s is required (YYYY-MM-DD)", field);
-		return UNGEBRO__V1__ERROR_CODE__OK;
-	}
-	if (ug_date_parse(text, days ? days : &ignored) != UG_OK)
-		BAD(field, "%s is not a valid date (YYYY-MM-DD)", field);
-	return UNGEBRO__V1__ERROR_CODE__OK;
-}
-
 #define CHECK(expr)                                                           \
 	do {                                                                  \
 		int rc_ = (expr);                                             \
 		if (rc_ != UNGEBRO__V1__ERROR_CODE__OK)                        \
 			return rc_;                                           \
 	} while (0)
+
+/*
+ * Every reason names its field by its path from the Envelope, as
+ * check_strings does ("absence_report.school is required"): the sender
+ * finds the field in the .proto by that name. `p` is the payload's name
+ * in the Envelope.
+ */
+static int
+check_text(const char *text, const char *p, const char *field, ug_diag *diag)
+{
+	if (!text || !text[0])
+		BAD(field, "%s.%s is required", p, field);
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
+
+/* The store keeps these in id slots, and alerts are addressed by them: a
+ * longer one would fail the whole batch (assignments) or stop the rules
+ * at that event (desks), and one no registration can have (capitals,
+ * blanks) would route to nobody. */
+static int
+check_id(const char *text, const char *p, const char *field, ug_diag *diag)
+{
+	CHECK(check_text(text, p, field, diag));
+	size_t len = strlen(text);
+	if (len > WIRE_ID_MAX)
+		BAD(field, "%s.%s is %zu bytes, over the limit of %d for an id",
+		    p, field, len, WIRE_ID_MAX);
+	if (!ug_id_valid(text))
+		BAD(field, "%s.%s is not an id (1-63 of a-z 0-9 . _ -, "
+		    "starting with a letter or digit)", p, field);
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
+
+/* The syntax was checked with every string (check_strings); this is
+ * whether the payload needs the date, and its day number for ordering. */
+static int
+check_date(const char *text, const char *p, const char *field, int required,
+           int32_t *days, ug_diag *diag)
+{
+	int32_t ignored;
+	if (!text || !text[0]) {
+		if (required)
+			BAD(field, "%s.%s is required (YYYY-MM-DD)", p, field);
+		return UNGEBRO__V1__ERROR_CODE__OK;
+	}
+	if (ug_date_parse(text, days ? days : &ignored) != UG_OK)
+		BAD(field, "%s.%s is not a valid date (YYYY-MM-DD)", p, field);
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
+
+/* `later` (optional) not before `earlier`, both already checked. */
+static int
+check_order(const char *later, int32_t later_days, int32_t earlier_days,
+            const char *p, const char *later_field, const char *earlier_field,
+            ug_diag *diag)
+{
+	if (later && later[0] && later_days < earlier_days)
+		BAD(later_field, "%s.%s is before %s.%s", p, later_field, p,
+		    earlier_field);
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
+
+/*
+ * An enum field: proto3 decodes any number, so a value the schema does
+ * not define arrives as that number. The schema's own list decides, so a
+ * value added to it is taken without anyone remembering to. 0 (the
+ * _UNSPECIFIED value) is refused where the field is required.
+ */
+static int
+check_enum(int value, const ProtobufCEnumDescriptor *e, const char *p,
+           const char *field, int required, ug_diag *diag)
+{
+	if (value == 0) {
+		if (required)
+			BAD(field, "%s.%s is required", p, field);
+		return UNGEBRO__V1__ERROR_CODE__OK;
+	}
+	if (!protobuf_c_enum_descriptor_get_value(e, value))
+		BAD(field, "%s.%s %d is not a known %s", p, field, value,
+		    e->short_name);
+	return UNGEBRO__V1__ERROR_CODE__OK;
+}
 
 /*
  * Every date field of every payload (docs/PROTOCOL.md lists them): a
@@ -364,25 +410,27 @@ check_strings(const ProtobufCMessage *m, char *path, size_t plen, size_t cap,
 static int
 validate_absence(const Ungebro__V1__AbsenceReport *a, ug_diag *diag)
 {
+	const char *p = "absence_report";
 	int32_t start, end;
-	CHECK(check_text(a->school, "school", 1, diag));
-	CHECK(check_date(a->period_start, "period_start", 1, &start, diag));
-	CHECK(check_date(a->period_end, "period_end", 1, &end, diag));
-	if (end < start)
-		BAD("period_end", "period_end is before period_start");
+	CHECK(check_text(a->school, p, "school", diag));
+	CHECK(check_date(a->period_start, p, "period_start", 1, &start, diag));
+	CHECK(check_date(a->period_end, p, "period_end", 1, &end, diag));
+	CHECK(check_order(a->period_end, end, start, p, "period_end",
+	                  "period_start", diag));
 	if (end - start > 366)
-		BAD("period_end", "period is longer than a year");
+		BAD("period_end", "absence_report.period_end is more than 366 "
+		    "days after absence_report.period_start");
 	if (a->lessons_expected == 0)
-		BAD("lessons_expected", "lessons_expected must be above 0");
+		BAD("lessons_expected", "absence_report.lessons_expected must "
+		    "be above 0");
 	if (a->lessons_absent > a->lessons_expected)
-		BAD("lessons_absent", "lessons_absent %u is more than "
-		    "lessons_expected %u", a->lessons_absent,
-		    a->lessons_expected);
-	if (a->kind == UNGEBRO__V1__ABSENCE_KIND__ABSENCE_KIND_UNSPECIFIED ||
-	    a->kind > UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS)
-		BAD("kind", "absence kind is missing or unknown");
+		BAD("lessons_absent", "absence_report.lessons_absent %u is "
+		    "more than absence_report.lessons_expected %u",
+		    a->lessons_absent, a->lessons_expected);
+	CHECK(check_enum(a->kind, &ungebro__v1__absence_kind__descriptor, p,
+	                 "kind", 1, diag));
 	if (a->grade > 10)
-		BAD("grade", "grade %u is not 0-10", a->grade);
+		BAD("grade", "absence_report.grade %u is not 0-10", a->grade);
 	return UNGEBRO__V1__ERROR_CODE__OK;
 }
 
@@ -443,99 +491,113 @@ wire_assignment_role(const Ungebro__V1__ContactAssignment *a)
 static int
 validate_assignment(const Ungebro__V1__ContactAssignment *c, ug_diag *diag)
 {
-	CHECK(check_text(c->caseworker, "caseworker", 1, diag));
-	CHECK(check_id(c->caseworker, "contact_assignment.caseworker",
-		       "caseworker", diag));
-	CHECK(check_text(c->role, "role", 0, diag));
+	const char *p = "contact_assignment";
+	CHECK(check_id(c->caseworker, p, "caseworker", diag));
 	const char *field, *why;
 	if (assignment_role(c, &field, &why) == WIRE_ROLE_INVALID)
 		BAD(field, "%s", why);
 	int32_t from = 0, to = 0;
-	CHECK(check_date(c->from, "from", 1, &from, diag));
-	CHECK(check_date(c->to, "to", 0, &to, diag));
-	if (c->to && c->to[0] && to < from)
-		BAD("to", "to is before from");
+	CHECK(check_date(c->from, p, "from", 1, &from, diag));
+	CHECK(check_date(c->to, p, "to", 0, &to, diag));
+	return check_order(c->to, to, from, p, "to", "from", diag);
+}
+
+static int
+validate_enrolment(const Ungebro__V1__Enrolment *x, ug_diag *diag)
+{
+	const char *p = "enrolment";
+	int32_t start = 0, end = 0;
+	CHECK(check_text(x->institution, p, "institution", diag));
+	CHECK(check_date(x->start, p, "start", 1, &start, diag));
+	CHECK(check_date(x->end, p, "end", 0, &end, diag));
+	CHECK(check_order(x->end, end, start, p, "end", "start", diag));
+	CHECK(check_enum(x->end_reason,
+	                 &ungebro__v1__enrolment_end_reason__descriptor, p,
+	                 "end_reason", 0, diag));
+	/* A reason for an end nobody reported: the sender mixed two
+	 * records, and the hub would count a running enrolment as ended. */
+	if (x->end_reason && !(x->end && x->end[0]))
+		BAD("end_reason", "enrolment.end_reason is set without "
+		    "enrolment.end");
 	return UNGEBRO__V1__ERROR_CODE__OK;
 }
 
-/* Event types whose full rules arrive in later issues are checked for their
- * dates and text sizes here, so v1 accepts exactly what it will keep. */
+/* Every payload but AbsenceReport and ContactAssignment, which have
+ * their own functions above. */
 static int
 validate_other(const wire_envelope *env, ug_diag *diag)
 {
 	switch (env->payload_case) {
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT:
-		CHECK(check_text(env->dropout->institution, "institution", 1,
-		                 diag));
-		return check_date(env->dropout->date, "date", 1, NULL, diag);
+		CHECK(check_text(env->dropout->institution, "dropout",
+		                 "institution", diag));
+		return check_date(env->dropout->date, "dropout", "date", 1,
+		                  NULL, diag);
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK:
-		CHECK(check_text(env->dropout_risk->institution, "institution",
-		                 1, diag));
-		return check_date(env->dropout_risk->date, "date", 1, NULL,
-		                  diag);
+		CHECK(check_text(env->dropout_risk->institution,
+		                 "dropout_risk", "institution", diag));
+		return check_date(env->dropout_risk->date, "dropout_risk",
+		                  "date", 1, NULL, diag);
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ENROLMENT:
-		CHECK(check_text(env->enrolment->institution, "institution", 1,
-		                 diag));
-		CHECK(check_date(env->enrolment->start, "start", 1, NULL, diag));
-		return check_date(env->enrolment->end, "end", 0, NULL, diag);
-	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL:
-		CHECK(check_text(env->addiction_referral->service, "service", 1,
-		                 diag));
-		return check_date(env->addiction_referral->date, "date", 1,
-		                  NULL, diag);
-	case UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT:
-		CHECK(check_text(env->readiness_assessment->school, "school", 1,
-		                 diag));
-		if (env->readiness_assessment->grade < 7 ||
-		    env->readiness_assessment->grade > 10)
-			BAD("grade", "grade %u is not 7-10",
-			    env->readiness_assessment->grade);
-		return check_date(env->readiness_assessment->date, "date", 1,
-		                  NULL, diag);
+		return validate_enrolment(env->enrolment, diag);
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL: {
+		const Ungebro__V1__AddictionReferral *r =
+		    env->addiction_referral;
+		const char *p = "addiction_referral";
+		CHECK(check_text(r->service, p, "service", diag));
+		CHECK(check_date(r->date, p, "date", 1, NULL, diag));
+		return check_enum(r->stage,
+		                  &ungebro__v1__referral_stage__descriptor, p,
+		                  "stage", 1, diag);
+	}
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT: {
+		const Ungebro__V1__ReadinessAssessment *r =
+		    env->readiness_assessment;
+		const char *p = "readiness_assessment";
+		CHECK(check_text(r->school, p, "school", diag));
+		if (r->grade < 7 || r->grade > 10)
+			BAD("grade", "readiness_assessment.grade %u is not "
+			    "7-10", r->grade);
+		return check_date(r->date, p, "date", 1, NULL, diag);
+	}
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_BENEFIT_STATUS: {
 		const Ungebro__V1__BenefitStatus *b = env->benefit_status;
+		const char *p = "benefit_status";
 		int32_t start = 0, stop = 0;
-		CHECK(check_text(b->jobcenter, "jobcenter", 1, diag));
-		CHECK(check_text(b->reason, "reason", 0, diag));
-		if (b->benefit == UNGEBRO__V1__BENEFIT_KIND__BENEFIT_KIND_UNSPECIFIED ||
-		    b->benefit > UNGEBRO__V1__BENEFIT_KIND__INTEGRATION_BENEFIT)
-			BAD("benefit", "benefit kind is missing or unknown");
-		CHECK(check_date(b->start, "start", 1, &start, diag));
-		CHECK(check_date(b->stop, "stop", 0, &stop, diag));
-		if (b->stop && b->stop[0] && stop < start)
-			BAD("stop", "stop is before start");
-		return UNGEBRO__V1__ERROR_CODE__OK;
+		CHECK(check_text(b->jobcenter, p, "jobcenter", diag));
+		CHECK(check_enum(b->benefit,
+		                 &ungebro__v1__benefit_kind__descriptor, p,
+		                 "benefit", 1, diag));
+		CHECK(check_date(b->start, p, "start", 1, &start, diag));
+		CHECK(check_date(b->stop, p, "stop", 0, &stop, diag));
+		return check_order(b->stop, stop, start, p, "stop", "start",
+		                   diag);
 	}
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION:
-		CHECK(check_text(env->missed_activation->jobcenter, "jobcenter",
-		                 1, diag));
-		CHECK(check_text(env->missed_activation->activity, "activity", 0,
-		                 diag));
-		return check_date(env->missed_activation->date, "date", 1, NULL,
-		                  diag);
+		CHECK(check_text(env->missed_activation->jobcenter,
+		                 "missed_activation", "jobcenter", diag));
+		return check_date(env->missed_activation->date,
+		                  "missed_activation", "date", 1, NULL, diag);
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING: {
 		const Ungebro__V1__SchoolLeaving *l = env->school_leaving;
-		CHECK(check_text(l->school, "school", 1, diag));
+		const char *p = "school_leaving";
+		CHECK(check_text(l->school, p, "school", diag));
 		if (l->grade < 9 || l->grade > 10)
-			BAD("grade", "grade %u is not 9 or 10", l->grade);
-		if (l->kind == UNGEBRO__V1__LEAVING_KIND__LEAVING_KIND_UNSPECIFIED ||
-		    l->kind > UNGEBRO__V1__LEAVING_KIND__LEFT_SCHOOL)
-			BAD("kind", "leaving kind is missing or unknown");
-		return check_date(l->date, "date", 1, NULL, diag);
+			BAD("grade", "school_leaving.grade %u is not 9 or 10",
+			    l->grade);
+		CHECK(check_enum(l->kind, &ungebro__v1__leaving_kind__descriptor,
+		                 p, "kind", 1, diag));
+		return check_date(l->date, p, "date", 1, NULL, diag);
 	}
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DESK_MEMBERSHIP: {
 		const Ungebro__V1__DeskMembership *d = env->desk_membership;
+		const char *p = "desk_membership";
 		int32_t from = 0, to = 0;
-		CHECK(check_text(d->desk, "desk", 1, diag));
-		CHECK(check_text(d->caseworker, "caseworker", 1, diag));
-		CHECK(check_id(d->desk, "desk_membership.desk", "desk", diag));
-		CHECK(check_id(d->caseworker, "desk_membership.caseworker",
-			       "caseworker", diag));
-		CHECK(check_date(d->from, "from", 1, &from, diag));
-		CHECK(check_date(d->to, "to", 0, &to, diag));
-		if (d->to && d->to[0] && to < from)
-			BAD("to", "to is before from");
-		return UNGEBRO__V1__ERROR_CODE__OK;
+		CHECK(check_id(d->desk, p, "desk", diag));
+		CHECK(check_id(d->caseworker, p, "caseworker", diag));
+		CHECK(check_date(d->from, p, "from", 1, &from, diag));
+		CHECK(check_date(d->to, p, "to", 0, &to, diag));
+		return check_order(d->to, to, from, p, "to", "from", diag);
 	}
 	default:
 		return UNGEBRO__V1__ERROR_CODE__OK;
@@ -597,45 +659,68 @@ wire_validate_content(const wire_envelope *env, ug_diag *diag)
 	char path[128] = "";
 	CHECK(check_strings(&env->base, path, 0, sizeof path, diag));
 	if (env->occurred_at <= 0)
-		BAD("occurred_at", "occurred_at is required");
+		BAD("occurred_at", "occurred_at must be above 0 (ms since the "
+		    "epoch)");
 	if (env->supersedes.len != 0 &&
 	    env->supersedes.len != WIRE_EVENT_ID_LEN)
 		BAD("supersedes", "supersedes must be empty or %d bytes",
 		    WIRE_EVENT_ID_LEN);
+	/* A correction of itself corrects nothing: a sender that writes its
+	 * own id there has lost the id of the event it meant. */
+	if (env->supersedes.len == WIRE_EVENT_ID_LEN &&
+	    env->event_id.len == WIRE_EVENT_ID_LEN &&
+	    memcmp(env->supersedes.data, env->event_id.data,
+	           WIRE_EVENT_ID_LEN) == 0)
+		BAD("supersedes", "supersedes names the event itself (it must "
+		    "be the id of the earlier event it corrects)");
+	/* What the event is decides the sensitivity it may have, and that
+	 * decides whether it names a person: so a desk membership sent
+	 * PERSONAL is told about its sensitivity, not its missing cpr. */
+	bool referral =
+	    env->type == UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL;
+	bool desk = env->type == UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP;
 	switch (env->sensitivity) {
 	case UNGEBRO__V1__SENSITIVITY__PERSONAL:
-	case UNGEBRO__V1__SENSITIVITY__SPECIAL_CATEGORY: {
+		if (referral)
+			BAD("sensitivity", "sensitivity PERSONAL is not allowed "
+			    "for an addiction referral (SPECIAL_CATEGORY or "
+			    "ANONYMOUS)");
+		/* fall through */
+	case UNGEBRO__V1__SENSITIVITY__SPECIAL_CATEGORY:
+		if (desk)
+			BAD("sensitivity", "sensitivity of a desk membership "
+			    "must be ORGANISATIONAL");
+		break;
+	case UNGEBRO__V1__SENSITIVITY__ANONYMOUS:
+		if (!referral)
+			BAD("sensitivity", "sensitivity ANONYMOUS is only for "
+			    "addiction referrals");
+		break;
+	case UNGEBRO__V1__SENSITIVITY__ORGANISATIONAL:
+		if (!desk)
+			BAD("sensitivity", "sensitivity ORGANISATIONAL is only "
+			    "for desk memberships");
+		break;
+	case UNGEBRO__V1__SENSITIVITY__SENSITIVITY_UNSPECIFIED:
+		BAD("sensitivity", "sensitivity is required");
+	default:
+		BAD("sensitivity", "sensitivity %d is not a known Sensitivity",
+		    env->sensitivity);
+	}
+	if (env->sensitivity == UNGEBRO__V1__SENSITIVITY__PERSONAL ||
+	    env->sensitivity == UNGEBRO__V1__SENSITIVITY__SPECIAL_CATEGORY) {
 		char cpr[11];
 		/* On the wire only the normalised 10 digits: the same
 		 * person must hash to the same key on every path. */
 		if (!env->cpr || strlen(env->cpr) != 10 ||
 		    ug_cpr_parse(env->cpr, 10, cpr, NULL) != UG_OK)
 			BAD("cpr", "cpr must be 10 digits with a valid date");
-		break;
+	} else if (env->cpr && env->cpr[0]) {
+		BAD("cpr", "cpr must be empty in an %s event",
+		    env->sensitivity == UNGEBRO__V1__SENSITIVITY__ANONYMOUS
+		        ? "ANONYMOUS"
+		        : "ORGANISATIONAL");
 	}
-	case UNGEBRO__V1__SENSITIVITY__ANONYMOUS:
-		if (env->cpr && env->cpr[0])
-			BAD("cpr", "an anonymous event must not carry a cpr");
-		if (env->type != UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL)
-			BAD("sensitivity", "only addiction referrals may be "
-			    "anonymous");
-		break;
-	case UNGEBRO__V1__SENSITIVITY__ORGANISATIONAL:
-		if (env->cpr && env->cpr[0])
-			BAD("cpr", "an organisational event must not carry a cpr");
-		if (env->type != UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP)
-			BAD("sensitivity", "only desk memberships are "
-			    "organisational");
-		break;
-	default:
-		BAD("sensitivity", "sensitivity is missing or unknown");
-	}
-	if (env->type == UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL &&
-	    env->sensitivity == UNGEBRO__V1__SENSITIVITY__PERSONAL)
-		BAD("sensitivity", "addiction referrals are special category");
-	if (env->type == UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP &&
-	    env->sensitivity != UNGEBRO__V1__SENSITIVITY__ORGANISATIONAL)
-		BAD("sensitivity", "desk memberships are organisational");
 	switch (env->payload_case) {
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT:
 		return validate_absence(env->absence_report, diag);

@@ -9,7 +9,11 @@ computed independently. Every test ends with the privacy sweep."""
 
 import dataclasses
 
-from hubtest import EXIT_OK, AbsenceRow, CprGen
+import zmq
+
+from hubtest import (EXIT_OK, SLOW, AbsenceRow, CprGen, ev_absence,
+                     ev_dropout, ev_dropout_risk, pb, read_key_file,
+                     rules_hub)
 from runtimetest import assert_store, event_id, stored, wait_stored
 
 
@@ -119,3 +123,76 @@ def test_corrections_reach_the_hub_after_what_they_correct(make_hub):
     ic = event_id(hub, again[0])
     assert got[ic]["supersedes"] == event_id(hub, fixed[0])
     assert got[ic]["seq"] > got[event_id(hub, fixed[0])]["seq"]
+
+
+# ------------------------------------------------- supersedes in a timeline
+
+def timeline(hub, caseworker, cpr):
+    """TIMELINE over the caseworker's own CURVE connection: the Result."""
+    m = pb()
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    own = read_key_file(hub.keys_dir / f"{caseworker}.key_secret")
+    sock.curve_serverkey = \
+        read_key_file(hub.keys_dir / "hub.key")["public"].encode()
+    sock.curve_publickey = own["public"].encode()
+    sock.curve_secretkey = own["secret"].encode()
+    sock.connect(hub.delivery)
+    try:
+        sock.send(bytes([1, 7]) + m.Query(request_id=21, kind=m.TIMELINE,
+                                          cpr=cpr).SerializeToString())
+        assert sock.poll(int(10 * SLOW * 1000), zmq.POLLIN), "no Result"
+        data = sock.recv()
+        assert data[:2] == bytes([1, 8]), data[:2]
+        r = m.Result.FromString(data[2:])
+        assert (r.request_id, r.code) == (21, 0), r
+        return {e.event_id: e for e in r.timeline if not e.is_alert}
+    finally:
+        sock.close(0)
+        ctx.term()
+
+
+def test_only_a_later_event_of_the_same_agency_supersedes(make_hub):
+    """PROTOCOL.md §3 "supersedes" and §4 TIMELINE: an entry is marked
+    superseded only when a later event of the same agency names it. Another
+    agency's event naming it is a new event and marks nothing; an id the
+    hub does not hold marks nothing, not even when that id arrives later;
+    an event naming itself is refused."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    m = pb()
+    cpr = CprGen(2106).next()
+    hub.assign(cpr, "cw-anna")
+    report = ev_absence(cpr, "2026-08-31", 2)
+    fixed = ev_absence(cpr, "2026-08-31", 3)
+    fixed.supersedes = report.event_id
+    # The college names the school's report: not a correction of it.
+    foreign = ev_dropout(cpr, "2026-09-01")
+    foreign.supersedes = report.event_id
+    # Named before the event it names is stored: a new event.
+    early = ev_dropout_risk(cpr, "2026-09-02")
+    late = ev_dropout_risk(cpr, "2026-09-03")
+    early.supersedes = late.event_id
+    hub.send(report, foreign, early, late)
+    got = timeline(hub, "cw-anna", cpr)
+    assert not any(e.superseded for e in got.values()), got
+    assert not got[report.event_id].summary.endswith("(superseded)")
+
+    # The school's own later correction marks its report, and only it.
+    hub.send(fixed)
+    got = timeline(hub, "cw-anna", cpr)
+    assert got[report.event_id].superseded
+    assert got[report.event_id].summary.endswith(" (superseded)")
+    assert [i for i, e in got.items() if e.superseded] == [report.event_id]
+
+    # An event naming itself: E_MALFORMED, nothing stored.
+    stored_before = hub.wait_applied()["log_events"]
+    own = ev_dropout(cpr, "2026-09-04")
+    own.supersedes = own.event_id
+    [ack] = hub.acks(own)
+    assert (ack.status, ack.code, ack.event_id) == \
+        (m.REJECTED, m.E_MALFORMED, own.event_id), ack
+    assert ack.reason == ("supersedes names the event itself (it must be "
+                          "the id of the earlier event it corrects)")
+    assert own.event_id not in timeline(hub, "cw-anna", cpr)
+    assert hub.wait_applied()["log_events"] == stored_before

@@ -366,6 +366,175 @@ def test_every_date_field_is_a_date(make_hub):
     assert seen == DATE_FIELDS
 
 
+ID_RULE = "(1-63 of a-z 0-9 . _ -, starting with a letter or digit)"
+
+# PROTOCOL.md §3 "Payload rules": (payload, fields changed, reason).
+REFUSED = [
+    ("enrolment", dict(end="2024-08-11"),
+     "enrolment.end is before enrolment.start"),
+    ("enrolment", dict(end="", end_reason="COMPLETED"),
+     "enrolment.end_reason is set without enrolment.end"),
+    ("enrolment", dict(end_reason=9),
+     "enrolment.end_reason 9 is not a known EnrolmentEndReason"),
+    ("enrolment", dict(institution=""), "enrolment.institution is required"),
+    ("enrolment", dict(start=""),
+     "enrolment.start is required (YYYY-MM-DD)"),
+    ("addiction_referral", dict(stage=0),
+     "addiction_referral.stage is required"),
+    ("addiction_referral", dict(stage=7),
+     "addiction_referral.stage 7 is not a known ReferralStage"),
+    ("addiction_referral", dict(service=""),
+     "addiction_referral.service is required"),
+    ("absence_report", dict(kind=0), "absence_report.kind is required"),
+    ("absence_report", dict(kind=5),
+     "absence_report.kind 5 is not a known AbsenceKind"),
+    ("absence_report", dict(school=""), "absence_report.school is required"),
+    ("absence_report", dict(period_end="2024-05-05"),
+     "absence_report.period_end is before absence_report.period_start"),
+    ("absence_report", dict(period_start="2023-05-09"),
+     "absence_report.period_end is more than 366 days after "
+     "absence_report.period_start"),
+    ("absence_report", dict(lessons_expected=0, lessons_absent=0),
+     "absence_report.lessons_expected must be above 0"),
+    ("absence_report", dict(lessons_absent=31),
+     "absence_report.lessons_absent 31 is more than "
+     "absence_report.lessons_expected 30"),
+    ("absence_report", dict(grade=11), "absence_report.grade 11 is not 0-10"),
+    ("dropout", dict(institution=""), "dropout.institution is required"),
+    ("dropout", dict(date=""), "dropout.date is required (YYYY-MM-DD)"),
+    ("dropout_risk", dict(institution=""),
+     "dropout_risk.institution is required"),
+    ("readiness_assessment", dict(school=""),
+     "readiness_assessment.school is required"),
+    ("readiness_assessment", dict(grade=6),
+     "readiness_assessment.grade 6 is not 7-10"),
+    ("readiness_assessment", dict(date=""),
+     "readiness_assessment.date is required (YYYY-MM-DD)"),
+    ("contact_assignment", dict(caseworker="Cw Anna!"),
+     f"contact_assignment.caseworker is not an id {ID_RULE}"),
+    ("contact_assignment", dict(caseworker="CW-ANNA"),
+     f"contact_assignment.caseworker is not an id {ID_RULE}"),
+    ("contact_assignment", dict(caseworker="-anna"),
+     f"contact_assignment.caseworker is not an id {ID_RULE}"),
+    ("contact_assignment", dict(caseworker=""),
+     "contact_assignment.caseworker is required"),
+    ("contact_assignment", {"from": ""},
+     "contact_assignment.from is required (YYYY-MM-DD)"),
+    ("contact_assignment", {"to": "2023-12-31"},
+     "contact_assignment.to is before contact_assignment.from"),
+    ("benefit_status", dict(jobcenter=""),
+     "benefit_status.jobcenter is required"),
+    ("benefit_status", dict(benefit=0), "benefit_status.benefit is required"),
+    ("benefit_status", dict(benefit=4),
+     "benefit_status.benefit 4 is not a known BenefitKind"),
+    ("benefit_status", dict(stop="2024-01-31"),
+     "benefit_status.stop is before benefit_status.start"),
+    ("missed_activation", dict(jobcenter=""),
+     "missed_activation.jobcenter is required"),
+    ("school_leaving", dict(school=""), "school_leaving.school is required"),
+    ("school_leaving", dict(grade=8), "school_leaving.grade 8 is not 9 or 10"),
+    ("school_leaving", dict(kind=0), "school_leaving.kind is required"),
+    ("school_leaving", dict(kind=3),
+     "school_leaving.kind 3 is not a known LeavingKind"),
+    ("desk_membership", dict(desk="Duty Desk"),
+     f"desk_membership.desk is not an id {ID_RULE}"),
+    ("desk_membership", dict(caseworker="anna@desk"),
+     f"desk_membership.caseworker is not an id {ID_RULE}"),
+    ("desk_membership", {"to": "2023-12-31"},
+     "desk_membership.to is before desk_membership.from"),
+]
+
+
+def set_fields(env, payload, fields):
+    body = getattr(env, payload)
+    for name, value in fields.items():
+        if isinstance(value, str) and hasattr(pb(), value):
+            value = getattr(pb(), value)
+        setattr(body, name, value)
+
+
+@pytest.mark.parametrize("payload,fields,reason", REFUSED,
+                         ids=[r for _, _, r in REFUSED])
+def test_payload_rules_refused_with_reason(make_hub, payload, fields, reason):
+    """Each payload rule: E_MALFORMED, the exact reason naming the field
+    by its path, nothing stored."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5120).next()
+    env = sample(hub, payload, cpr)
+    if payload == "absence_report":
+        env.absence_report.lessons_expected = 30
+    set_fields(env, payload, fields)
+    with IngestClient(hub, "all-a") as c:
+        expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED, env.event_id,
+               reason)
+    assert hub.stats()["log_events"] == 0
+
+
+def test_payload_edges_accepted(make_hub):
+    """What the rules still let through: an enrolment ending on its first
+    day, with or without a reason; a reason of each kind; every referral
+    stage; a caseworker id no one has registered (yet)."""
+    hub = all_hub(make_hub)
+    cprs = iter(CprGen(5121).take(20))
+    m = pb()
+    envs = [sample(hub, "enrolment", next(cprs), end="2024-08-12",
+                   end_reason=m.DROPPED_OUT),
+            sample(hub, "enrolment", next(cprs), end="2024-12-20",
+                   end_reason=0),
+            sample(hub, "enrolment", next(cprs), end="", end_reason=0),
+            sample(hub, "enrolment", next(cprs), end_reason=m.TRANSFERRED),
+            sample(hub, "contact_assignment", next(cprs),
+                   caseworker="nobody", role="contact"),
+            sample(hub, "contact_assignment", next(cprs),
+                   caseworker="9.cw_x-y", role="contact")]
+    for stage in (m.REFERRED, m.TREATMENT_STARTED, m.TREATMENT_ENDED):
+        envs.append(sample(hub, "addiction_referral", next(cprs),
+                           stage=stage))
+    with IngestClient(hub, "all-a") as c:
+        for env in envs:
+            expect(c.ack_for(frame(env)), ACCEPTED, event_id=env.event_id)
+    assert hub.wait_applied()["log_events"] == len(envs)
+
+
+def test_sensitivity_before_cpr(make_hub):
+    """§3 validation order: the sensitivity the type allows is checked
+    before the cpr that sensitivity implies."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5122).next()
+    m = pb()
+    cases = [
+        ("readiness_assessment", m.ORGANISATIONAL, cpr,
+         "sensitivity ORGANISATIONAL is only for desk memberships"),
+        ("readiness_assessment", m.ANONYMOUS, cpr,
+         "sensitivity ANONYMOUS is only for addiction referrals"),
+        ("desk_membership", m.PERSONAL, "",
+         "sensitivity of a desk membership must be ORGANISATIONAL"),
+        ("addiction_referral", m.PERSONAL, cpr,
+         "sensitivity PERSONAL is not allowed for an addiction referral "
+         "(SPECIAL_CATEGORY or ANONYMOUS)"),
+        ("dropout", 0, cpr, "sensitivity is required"),
+        ("dropout", 9, cpr, "sensitivity 9 is not a known Sensitivity"),
+        ("desk_membership", m.ORGANISATIONAL, cpr,
+         "cpr must be empty in an ORGANISATIONAL event"),
+        ("addiction_referral", m.ANONYMOUS, cpr,
+         "cpr must be empty in an ANONYMOUS event"),
+        ("dropout", m.SPECIAL_CATEGORY, "",
+         "cpr must be 10 digits with a valid date"),
+    ]
+    with IngestClient(hub, "all-a") as c:
+        for payload, sensitivity, with_cpr, reason in cases:
+            env = sample(hub, payload, cpr)
+            env.sensitivity = sensitivity
+            env.cpr = with_cpr
+            expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED,
+                   env.event_id, reason)
+        # SPECIAL_CATEGORY on another type is taken as it is.
+        env = sample(hub, "absence_report", cpr)
+        env.sensitivity = m.SPECIAL_CATEGORY
+        expect(c.ack_for(frame(env)), ACCEPTED)
+    assert hub.wait_applied()["log_events"] == 1
+
+
 # ---------------------------------------------------------- items 15, 16
 
 
@@ -593,3 +762,23 @@ def test_key_files_as_documented(make_hub):
     assert zmq.curve_public(sec["secret"].encode()) == sec["public"].encode()
     for name in ("storage_key", "hash_key"):
         assert re.fullmatch(r"[0-9a-f]{64}", sec[name])
+
+
+def test_unregistered_contact_person_gets_the_alerts_later(make_hub):
+    """§3 "Payload rules": a ContactAssignment may name a caseworker not
+    registered yet; the person's alerts are addressed to that id, wait,
+    and are delivered once it is registered and says Hello."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(5123).next()
+    hub.send(hubtest.ev_assignment(cpr, "cw-zed", "2026-01-01"),
+             hubtest.ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    # Nobody on the desk is handed it.
+    rc, alerts, _ = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    assert alerts == [], alerts
+    hub.keygen("cw-zed")
+    hub.register_caseworker("cw-zed")
+    rc, alerts, err = hub.inbox("cw-zed", no_ack=True, max_alerts=1)
+    assert rc == 0, err
+    assert [(a["rule"], a["recipient"], a["cpr"]) for a in alerts] == \
+        [("dropout", "cw-zed", cpr)]

@@ -249,6 +249,42 @@ test_absence_correction_replaces(void)
 }
 
 static void
+test_superseded_only_by_same_agency_later(void)
+{
+	/* 0: school-a's report; 1: college-b names it (not a correction);
+	 * 2: names 3, which was stored after it; 4 names itself (refused
+	 * at ingest, but a report reads old logs too). None drops anything;
+	 * then 3, school-a's and later, names 0: 0 alone is dropped. */
+	report_fact f[5] = {0};
+	uint8_t ids[5][16] = {{0}}, sup[5][16] = {{0}};
+	char agency[5][REPORT_LABEL_MAX] = {"school-a", "college-b",
+	                                    "school-a", "school-a",
+	                                    "school-a"};
+	for (int i = 0; i < 5; i++) {
+		f[i].type = REPORT_ABSENCE;
+		f[i].seq = (uint64_t)(i + 1);
+		memset(ids[i], 'a' + i, 16);
+	}
+	memcpy(sup[1], ids[0], 16);
+	memcpy(sup[2], ids[3], 16);
+	memcpy(sup[4], ids[4], 16);
+	int32_t birth[1] = {0};
+	report_input in = input(f, 5, birth, 1);
+	report_drop_superseded(&in, (const uint8_t (*)[16])ids,
+	                       (const uint8_t (*)[16])sup,
+	                       (const char (*)[REPORT_LABEL_MAX])agency);
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ_INT(f[i].type, REPORT_ABSENCE);
+	memcpy(sup[3], ids[0], 16);
+	report_drop_superseded(&in, (const uint8_t (*)[16])ids,
+	                       (const uint8_t (*)[16])sup,
+	                       (const char (*)[REPORT_LABEL_MAX])agency);
+	CHECK_EQ_INT(f[0].type, 0);
+	for (int i = 1; i < 5; i++)
+		CHECK_EQ_INT(f[i].type, REPORT_ABSENCE);
+}
+
+static void
 test_readiness_latest_assessment(void)
 {
 	/* Six pupils in grade 8: person 0 assessed twice (not ready, then
@@ -354,6 +390,8 @@ TEST_LIST = {
 	{"programme types", test_programme_types},
 	{"absence: expected counted once", test_absence_expected_counted_once},
 	{"absence: a correction replaces", test_absence_correction_replaces},
+	{"corrections: same agency, later",
+	 test_superseded_only_by_same_agency_later},
 	{"readiness: latest assessment", test_readiness_latest_assessment},
 	{"clocks: met and missed", test_clock_met_and_missed},
 	{"alerts: what followed", test_alerts_what_followed},

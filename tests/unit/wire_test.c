@@ -469,6 +469,7 @@ test_validate_cpr(void)
 	ungebro__v1__addiction_referral__init(&ref);
 	ref.service = "rusmiddelcenter";
 	ref.date = "2024-05-02";
+	ref.stage = UNGEBRO__V1__REFERRAL_STAGE__REFERRED;
 	s.env.type = UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL;
 	s.env.payload_case = UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL;
 	s.env.addiction_referral = &ref;
@@ -546,6 +547,7 @@ test_validate_anonymous(void)
 	ungebro__v1__addiction_referral__init(&ref);
 	ref.service = "rusmiddelcenter";
 	ref.date = "2024-05-02";
+	ref.stage = UNGEBRO__V1__REFERRAL_STAGE__REFERRED;
 	s.env.type = UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL;
 	s.env.payload_case = UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL;
 	s.env.addiction_referral = &ref;
@@ -1090,6 +1092,129 @@ test_ids_fit_the_store(void)
 	CHECK_EQ_STR(diag.field, "caseworker");
 }
 
+/* Refused E_MALFORMED with exactly this reason, diag.field the leaf. */
+static void
+expect_reason(const any_sample *s, const char *field, const char *reason,
+              int line)
+{
+	ug_diag diag = {0};
+	int got = wire_validate_envelope(&s->env, NOW_MS, &diag);
+	if (got != UNGEBRO__V1__ERROR_CODE__E_MALFORMED ||
+	    strcmp(diag.field, field) != 0 || strcmp(diag.reason, reason) != 0)
+		FAIL("(line %d) expected E_MALFORMED '%s' \"%s\", got %d '%s' "
+		     "\"%s\"",
+		     line, field, reason, got, diag.field, diag.reason);
+}
+#define REASON(s, field, reason) expect_reason(&(s), field, reason, __LINE__)
+
+static void
+test_payload_rules(void)
+{
+	/* PROTOCOL.md §3 "Payload rules": the reason names the field by its
+	 * path, and an enum takes only the values the schema defines. */
+	any_sample s;
+	ug_diag diag = {0};
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_ENROLMENT);
+	s.enrolment.end = "2024-08-11";
+	REASON(s, "end", "enrolment.end is before enrolment.start");
+	s.enrolment.end = "2024-08-12"; /* one day: fine */
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag), 0);
+	s.enrolment.end_reason = (Ungebro__V1__EnrolmentEndReason)9;
+	REASON(s, "end_reason",
+	       "enrolment.end_reason 9 is not a known EnrolmentEndReason");
+	s.enrolment.end_reason = UNGEBRO__V1__ENROLMENT_END_REASON__DROPPED_OUT;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag), 0);
+	s.enrolment.end = "";
+	REASON(s, "end_reason",
+	       "enrolment.end_reason is set without enrolment.end");
+	s.enrolment.end_reason = 0; /* still enrolled */
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag), 0);
+	s.enrolment.institution = "";
+	REASON(s, "institution", "enrolment.institution is required");
+
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL);
+	s.referral.stage = 0;
+	REASON(s, "stage", "addiction_referral.stage is required");
+	s.referral.stage = (Ungebro__V1__ReferralStage)4;
+	REASON(s, "stage", "addiction_referral.stage 4 is not a known "
+	                   "ReferralStage");
+	s.referral.stage = UNGEBRO__V1__REFERRAL_STAGE__TREATMENT_ENDED;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag), 0);
+
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT);
+	s.absence.kind = (Ungebro__V1__AbsenceKind)5;
+	REASON(s, "kind", "absence_report.kind 5 is not a known AbsenceKind");
+	s.absence.kind = 0;
+	REASON(s, "kind", "absence_report.kind is required");
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT);
+	s.absence.school = "";
+	REASON(s, "school", "absence_report.school is required");
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT);
+	s.absence.period_end = "";
+	REASON(s, "period_end",
+	       "absence_report.period_end is required (YYYY-MM-DD)");
+	s.absence.period_end = "2024-04-30";
+	REASON(s, "period_end",
+	       "absence_report.period_end is before absence_report.period_start");
+
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_BENEFIT_STATUS);
+	s.benefit.benefit = (Ungebro__V1__BenefitKind)4;
+	REASON(s, "benefit",
+	       "benefit_status.benefit 4 is not a known BenefitKind");
+	s.benefit.benefit = UNGEBRO__V1__BENEFIT_KIND__EDUCATION_BENEFIT;
+	s.benefit.stop = "2024-01-31";
+	REASON(s, "stop", "benefit_status.stop is before benefit_status.start");
+
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING);
+	s.leaving.kind = (Ungebro__V1__LeavingKind)3;
+	REASON(s, "kind", "school_leaving.kind 3 is not a known LeavingKind");
+
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT);
+	s.assignment.caseworker = "Cw Anna!";
+	REASON(s, "caseworker",
+	       "contact_assignment.caseworker is not an id (1-63 of a-z 0-9 . "
+	       "_ -, starting with a letter or digit)");
+	s.assignment.caseworker = "-anna";
+	REASON(s, "caseworker",
+	       "contact_assignment.caseworker is not an id (1-63 of a-z 0-9 . "
+	       "_ -, starting with a letter or digit)");
+	s.assignment.caseworker = "";
+	REASON(s, "caseworker", "contact_assignment.caseworker is required");
+	/* Not registered (yet) is still an id. */
+	s.assignment.caseworker = "nobody";
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag), 0);
+	s.assignment.to = "2023-12-31";
+	REASON(s, "to", "contact_assignment.to is before contact_assignment.from");
+
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_DESK_MEMBERSHIP);
+	s.desk.desk = "Duty Desk";
+	REASON(s, "desk", "desk_membership.desk is not an id (1-63 of a-z 0-9 "
+	                  ". _ -, starting with a letter or digit)");
+
+	/* A correction of itself. */
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT);
+	s.env.supersedes = s.env.event_id;
+	REASON(s, "supersedes",
+	       "supersedes names the event itself (it must be the id of the "
+	       "earlier event it corrects)");
+
+	/* The sensitivity the type allows comes before the cpr it implies. */
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT);
+	s.env.sensitivity = UNGEBRO__V1__SENSITIVITY__ORGANISATIONAL;
+	REASON(s, "sensitivity",
+	       "sensitivity ORGANISATIONAL is only for desk memberships");
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_DESK_MEMBERSHIP);
+	s.env.cpr = TEST_CPR;
+	REASON(s, "cpr", "cpr must be empty in an ORGANISATIONAL event");
+	s.env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
+	REASON(s, "sensitivity",
+	       "sensitivity of a desk membership must be ORGANISATIONAL");
+	/* Special category on another type is taken as it is. */
+	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT);
+	s.env.sensitivity = UNGEBRO__V1__SENSITIVITY__SPECIAL_CATEGORY;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag), 0);
+}
+
 static void
 test_every_date_field(void)
 {
@@ -1126,7 +1251,11 @@ test_every_date_field(void)
 		size_t n = string_fields(&s.env.base, "", f, 0, 16);
 		for (size_t i = 0; i < n; i++) {
 			if (strcmp(f[i].path, "cpr") == 0 ||
-			    strcmp(f[i].path, "contact_assignment.role") == 0)
+			    strcmp(f[i].path, "contact_assignment.role") == 0 ||
+			    strcmp(f[i].path, "contact_assignment.caseworker") ==
+			        0 ||
+			    strcmp(f[i].path, "desk_membership.desk") == 0 ||
+			    strcmp(f[i].path, "desk_membership.caseworker") == 0)
 				continue; /* their own rules, tested above */
 			bool is_date = false;
 			for (size_t k = 0; k < sizeof dates / sizeof dates[0];
@@ -1358,6 +1487,7 @@ TEST_LIST = {
     {"every string utf8", test_every_string_utf8},
     {"ids fit the store", test_ids_fit_the_store},
     {"assignment role", test_assignment_role},
+    {"payload rules", test_payload_rules},
     {"every date field", test_every_date_field},
     {"validation order", test_validation_order},
     {"event id peek", test_event_id_peek},

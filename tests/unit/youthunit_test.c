@@ -242,6 +242,12 @@ test_rejections(void)
 	    AC_R1(AS_CASEWORKER, "", "caseworker", "caseworker is empty"),
 	    AC_R1(AS_CASEWORKER, "Anna Berg", "caseworker",
 		  "caseworker must be an id as registered with the hub"),
+	    /* Registered ids are lower case and start with a letter or
+	     * digit: the hub would refuse these. */
+	    AC_R1(AS_CASEWORKER, "CW-anna", "caseworker",
+		  "caseworker must be an id as registered with the hub"),
+	    AC_R1(AS_CASEWORKER, "_anna", "caseworker",
+		  "caseworker must be an id as registered with the hub"),
 	    AC_R1(AS_CASEWORKER,
 		  "cw-0123456789012345678901234567890123456789012345678901234"
 		  "567890",

@@ -1,0 +1,158 @@
+"""54 gateway frames: what docs/PROTOCOL.md §4a promises a web gateway, at
+the level of frames (no webd, no browser): a frame without a session is
+E_MALFORMED with the documented reason, a session that is set but unknown
+or ended is E_UNAUTHENTICATED, an undecodable frame is answered like any
+other (§2), and every answer to a session-bound frame names the caseworker
+it acted for and whether they are on the duty desk."""
+
+import subprocess
+
+import pytest
+import zmq
+
+from hubtest import SLOW, binary, pb, read_key_file
+
+FRAME_HELLO, FRAME_ALERT_ACK, FRAME_QUERY, FRAME_RESULT = 3, 5, 7, 8
+FRAME_ACTION, FRAME_LOGIN, FRAME_LOGOUT = 9, 10, 11
+PASSWORD = "korrekt hest batteri"
+ONLY = ("a web gateway sends only Login, Logout, and Query, AlertAck and "
+        "Action with a session")
+ENDED = "the session has ended; log in again"
+E_MALFORMED, E_DENIED, E_UNAUTHENTICATED = 1, 3, 9
+
+
+class Gateway:
+    """The gateway key's DEALER on the delivery endpoint."""
+
+    def __init__(self, hub, key_id="web-1"):
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        own = read_key_file(hub.keys_dir / f"{key_id}.key_secret")
+        self.sock.curve_serverkey = \
+            read_key_file(hub.keys_dir / "hub.key")["public"].encode()
+        self.sock.curve_publickey = own["public"].encode()
+        self.sock.curve_secretkey = own["secret"].encode()
+        self.sock.connect(hub.delivery)
+
+    def ask(self, kind, msg):
+        """Send one frame (a message, or raw bytes after the header when
+        kind is None); the Result it is answered with."""
+        data = msg if kind is None else \
+            bytes([1, kind]) + msg.SerializeToString()
+        self.sock.send(data)
+        assert self.sock.poll(int(20 * SLOW * 1000), zmq.POLLIN), \
+            "no answer"
+        back = self.sock.recv()
+        assert back[:2] == bytes([1, FRAME_RESULT]), back[:2]
+        return pb().Result.FromString(back[2:])
+
+    def close(self):
+        self.sock.close(0)
+        self.ctx.term()
+
+
+@pytest.fixture
+def gw(make_hub):
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    for cw in ("cw-anna", "desk-dora"):
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "set-password", cw], input=PASSWORD + "\n",
+                           capture_output=True, text=True,
+                           timeout=60 * SLOW)
+        assert p.returncode == 0, p.stderr
+    g = Gateway(hub)
+    try:
+        yield hub, g
+    finally:
+        g.close()
+
+
+def login(g, caseworker, request_id=1):
+    m = pb()
+    r = g.ask(FRAME_LOGIN, m.Login(request_id=request_id,
+                                   caseworker=caseworker, password=PASSWORD))
+    assert (r.request_id, r.code, len(r.session)) == (request_id, 0, 32), r
+    return r
+
+
+def test_frames_without_a_session_are_malformed(gw):
+    hub, g = gw
+    m = pb()
+    for kind, msg in ((FRAME_QUERY, m.Query(request_id=5,
+                                            kind=m.OPEN_ALERTS)),
+                      (FRAME_QUERY, m.Query(request_id=6,
+                                            kind=m.ALERTS_CHANGED)),
+                      (FRAME_ACTION, m.Action(request_id=7,
+                                              alert_id=b"\0" * 9,
+                                              kind=m.CONTACT_MADE,
+                                              how="phone")),
+                      (FRAME_ALERT_ACK, m.AlertAck(request_id=8,
+                                                   alert_id=b"\0" * 9)),
+                      (FRAME_LOGOUT, m.Logout(request_id=9))):
+        r = g.ask(kind, msg)
+        assert (r.request_id, r.code, r.reason) == \
+            (msg.request_id, E_MALFORMED, ONLY), (kind, r)
+        assert r.caseworker == "" and not r.desk
+    # A Hello carries no session: the same, with request_id 0.
+    r = g.ask(FRAME_HELLO, m.Hello(client="x"))
+    assert (r.request_id, r.code, r.reason) == (0, E_MALFORMED, ONLY)
+    # A frame that does not decode: §2's answer, naming the message.
+    r = g.ask(None, b"\x01\x07\xff\xff")
+    assert (r.request_id, r.code, r.reason) == \
+        (0, E_MALFORMED, "Query does not decode as protobuf")
+    r = g.ask(None, b"\x03\x07")
+    assert (r.request_id, r.code, r.reason) == \
+        (0, 2, "wire version 3 is not supported (expected 1)")
+    # A session that is set but unknown (any length): log in again.
+    for token in (b"x" * 32, b"x" * 5):
+        r = g.ask(FRAME_QUERY, m.Query(request_id=10, kind=m.OPEN_ALERTS,
+                                       session=token))
+        assert (r.request_id, r.code, r.reason) == \
+            (10, E_UNAUTHENTICATED, ENDED)
+        assert r.caseworker == ""
+
+
+@pytest.mark.parametrize("caseworker,desk", [("cw-anna", False),
+                                             ("desk-dora", True)])
+def test_every_session_answer_names_the_caseworker(gw, caseworker, desk):
+    hub, g = gw
+    m = pb()
+    first = login(g, caseworker)
+    assert (first.caseworker, first.desk) == (caseworker, desk)
+    s = first.session
+    asked = [
+        (FRAME_QUERY, m.Query(request_id=2, kind=m.OPEN_ALERTS, session=s),
+         0),
+        (FRAME_QUERY, m.Query(request_id=3, kind=m.TIMELINE, session=s,
+                              cpr="0101901234"), E_DENIED),
+        (FRAME_QUERY, m.Query(request_id=4, kind=m.TIMELINE, session=s,
+                              cpr="0113901234"), E_MALFORMED),
+        (FRAME_QUERY, m.Query(request_id=5, kind=m.ALERTS_CHANGED,
+                              session=s), 0),
+        (FRAME_QUERY, m.Query(request_id=6, kind=99, session=s),
+         E_MALFORMED),
+        (FRAME_ALERT_ACK, m.AlertAck(request_id=7, alert_id=b"\0" * 9,
+                                     session=s), E_DENIED),
+        (FRAME_ALERT_ACK, m.AlertAck(request_id=8, alert_id=b"\0" * 8,
+                                     session=s), E_MALFORMED),
+        (FRAME_ACTION, m.Action(request_id=9, alert_id=b"\0" * 9,
+                                kind=m.COULD_NOT_REACH, how="letter",
+                                session=s), E_DENIED),
+        (FRAME_ACTION, m.Action(request_id=10, alert_id=b"\0" * 9,
+                                kind=m.CONTACT_MADE, session=s),
+         E_MALFORMED),
+        (FRAME_LOGOUT, m.Logout(request_id=11, session=s), 0),
+    ]
+    hub.cprs.add("0101901234")
+    for kind, msg, code in asked:
+        r = g.ask(kind, msg)
+        assert (r.request_id, r.code) == (msg.request_id, code), (msg, r)
+        assert (r.caseworker, r.desk) == (caseworker, desk), (msg, r)
+    # The session has ended: no caseworker any more.
+    r = g.ask(FRAME_QUERY, m.Query(request_id=12, kind=m.OPEN_ALERTS,
+                                   session=s))
+    assert (r.code, r.reason, r.caseworker, r.desk) == \
+        (E_UNAUTHENTICATED, ENDED, "", False)
