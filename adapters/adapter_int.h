@@ -105,6 +105,7 @@ typedef struct {
 	const char *key_names[CSV_COLUMNS_MAX];
 	size_t nkeys;
 	char unknown[512]; /* columns ignored (ignore_columns) */
+	char *header;	   /* CSV: the header line, decoded */
 } adapter_plan;
 
 /* How one file's import ended. */
@@ -133,6 +134,7 @@ struct runtime {
 				  queued_at >= */
 	enc_kind encoding;     /* the setting */
 	adapter_format format; /* the setting */
+	long timeout_s, window, settle_s, rescan_s; /* the settings */
 	bool watching;
 
 	/* Called after every outbox transaction (watch: keep delivering). */
@@ -162,8 +164,8 @@ struct runtime {
 	/* Rejects: one file per input, or the one the setting names. */
 	FILE *rejects;
 	char rejects_path[ADAPTER_PATH_LEN]; /* "" = the default */
-	bool rejects_shared;
-	bool rejects_header; /* header written for the current input */
+	bool rejects_shared; /* the rejects setting: one file per format */
+	FILE *shared[2];     /* its CSV and JSON Lines files, once made */
 	/* Watch: the report being written (rejects listed as they come). */
 	FILE *report;
 	size_t report_rejects;
@@ -197,6 +199,9 @@ adapter_file_status adapter__import(struct runtime *rt,
 
 /* Close the rejects file if one is open (UG_EIO if writing failed). */
 ug_err adapter__close_rejects(struct runtime *rt);
+/* A run without a rejected row: remove the run-wide rejects files an
+ * earlier run left (the rejects setting). */
+void adapter__remove_shared_rejects(const struct runtime *rt);
 
 /* The counts as JSON members, without braces: "rows": 1, ... */
 void adapter__counts_json(FILE *f, const adapter_counts *c);
@@ -204,7 +209,7 @@ void adapter__counts_json(FILE *f, const adapter_counts *c);
 /* watch DIR: see watch.c. Returns the exit code. */
 int adapter__watch(struct runtime *rt, const char *dir);
 
-/* The delivery options from the settings; UG_EINVAL (reported) if bad. */
-ug_err adapter__send_opts(struct runtime *rt, adapter_send_opts *opts);
+/* The delivery options from the settings (checked by setup). */
+void adapter__send_opts(const struct runtime *rt, adapter_send_opts *opts);
 
 #endif

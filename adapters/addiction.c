@@ -137,7 +137,7 @@ static const char *const scope_text[] = {
 #define SCOPE_ACCEPTED                                                        \
 	"referral, stage or all (henvisning, forl\xC3\xB8"                    \
 	"b, alt), "                                                           \
-	"separated by ',', '/' or '+'"
+	"separated by ',', ';', '/', '+', '&', blanks, 'og' or 'and'"
 
 static ug_err
 parse_scope(const char *text, const char **out, ug_diag *diag)

@@ -628,26 +628,35 @@ append_name(char *list, size_t size, const char *name)
 	snprintf(list + used, size - used, "%s%s", used ? ", " : "", name);
 }
 
+/* The missing required columns with their other names, or, if that
+ * would not fit, their names alone: a cut list would hide the hint. */
 static void
 describe_missing(const csv_column *columns, const int *index, char *text,
 		 size_t size)
 {
-	text[0] = '\0';
-	for (size_t i = 0; columns[i].name; i++) {
-		if (index[i] >= 0 || !columns[i].required)
-			continue;
-		size_t used = strlen(text);
-		snprintf(text + used, size - used, "%s%s", used ? "; " : "",
-			 columns[i].name);
-		for (size_t a = 0;
-		     a < CSV_ALIASES_MAX && columns[i].aliases[a]; a++) {
-			used = strlen(text);
-			snprintf(text + used, size - used, "%s%s",
-				 a ? ", " : " (or ", columns[i].aliases[a]);
-			if (a + 1 == CSV_ALIASES_MAX ||
-			    !columns[i].aliases[a + 1])
-				strncat(text, ")", size - strlen(text) - 1);
+	for (int aliases = 1; aliases >= 0; aliases--) {
+		size_t used = 0;
+		text[0] = '\0';
+		for (size_t i = 0; columns[i].name && used < size; i++) {
+			if (index[i] >= 0 || !columns[i].required)
+				continue;
+			used += (size_t)snprintf(text + used, size - used,
+						 "%s%s", used ? "; " : "",
+						 columns[i].name);
+			for (size_t a = 0;
+			     aliases && a < CSV_ALIASES_MAX &&
+			     columns[i].aliases[a] && used < size;
+			     a++)
+				used += (size_t)snprintf(
+				    text + used, size - used, "%s%s%s",
+				    a ? ", " : " (or ", columns[i].aliases[a],
+				    a + 1 == CSV_ALIASES_MAX ||
+					    !columns[i].aliases[a + 1]
+					? ")"
+					: "");
 		}
+		if (used < size)
+			return;
 	}
 }
 
@@ -684,7 +693,8 @@ csv_map_names(const char *const *names, size_t nnames,
 		}
 		index[c] = (int)h;
 	}
-	char missing[200];
+	/* Room for the kind's name and the hint around it (ug_diag). */
+	char missing[sizeof diag->reason - 160];
 	describe_missing(columns, index, missing, sizeof missing);
 	if (missing[0]) {
 		/* The header names are not quoted back: a file without a

@@ -161,6 +161,55 @@ missing_required(const struct adapter_kind *kind, const char *const *names,
 	return missing;
 }
 
+/* A header cell with this many digits could be a CPR (a data row taken
+ * for the header, a CPR pasted into it): it is named by its position,
+ * never quoted. */
+#define NAME_DIGITS_MAX 5
+/* Longer names are named by position too: a list must fit a message. */
+#define NAME_QUOTE_MAX 64
+
+/* Header names for a message, as many as fit, then "and N more". */
+typedef struct {
+	char *buf;
+	size_t size, used;
+	size_t count, left_out;
+} name_list;
+
+static void
+list_add(name_list *l, const char *name, size_t h)
+{
+	char item[NAME_QUOTE_MAX + 48];
+	size_t digits = 0;
+	for (const char *p = name; *p; p++)
+		digits += *p >= '0' && *p <= '9';
+	if (digits > NAME_DIGITS_MAX)
+		snprintf(item, sizeof item,
+			 "column %zu (its name looks like a CPR number)",
+			 h + 1);
+	else if (strlen(name) > NAME_QUOTE_MAX)
+		snprintf(item, sizeof item, "column %zu (a %zu-byte name)",
+			 h + 1, strlen(name));
+	else
+		ug_strlcpy(item, name, sizeof item);
+	l->count++;
+	/* Keep room for ", and 255 more". */
+	size_t need = (l->used ? 2 : 0) + strlen(item);
+	if (l->left_out || l->used + need + 16 >= l->size) {
+		l->left_out++;
+		return;
+	}
+	l->used += (size_t)snprintf(l->buf + l->used, l->size - l->used,
+				    "%s%s", l->used ? ", " : "", item);
+}
+
+static void
+list_end(name_list *l)
+{
+	if (l->left_out)
+		snprintf(l->buf + l->used, l->size - l->used,
+			 "%sand %zu more", l->used ? ", " : "", l->left_out);
+}
+
 /*
  * The file's kind: --kind, else the kind whose required columns are all
  * present (the one with most columns found if several). None: a
@@ -220,31 +269,25 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 	plan->kind = best;
 	/* Unknown columns: a typo in a column name would otherwise read as
 	 * an absent optional column, and data would be lost quietly. */
-	char unknown[512] = "";
-	size_t nunknown = 0;
+	char unknown[320];
+	name_list ignored = {plan->unknown, sizeof plan->unknown, 0, 0, 0};
+	name_list refused = {unknown, sizeof unknown, 0, 0, 0};
+	plan->unknown[0] = unknown[0] = '\0';
 	for (size_t h = 0; h < n; h++) {
 		bool known = !names[h][0];
 		for (size_t i = 0; !known && best->columns[i].name; i++)
 			known = index[i] == (int)h;
-		if (known)
-			continue;
-		size_t used = strlen(plan->unknown);
-		if (ignorable(rt, names[h])) {
-			snprintf(plan->unknown + used,
-				 sizeof plan->unknown - used, "%s%s",
-				 used ? ", " : "", names[h]);
-			continue;
-		}
-		used = strlen(unknown);
-		snprintf(unknown + used, sizeof unknown - used, "%s%s",
-			 used ? ", " : "", names[h]);
-		nunknown++;
+		if (!known)
+			list_add(ignorable(rt, names[h]) ? &ignored : &refused,
+				 names[h], h);
 	}
-	if (nunknown) {
+	list_end(&ignored);
+	list_end(&refused);
+	if (refused.count) {
 		ug_diag_set(diag, "header",
 			    "unknown column%s for %s: %s (list in "
 			    "ignore_columns what may be left out)",
-			    nunknown > 1 ? "s" : "", best->name, unknown);
+			    refused.count > 1 ? "s" : "", best->name, unknown);
 		return UG_EMALFORMED;
 	}
 	return UG_OK;
@@ -338,6 +381,10 @@ plan_csv(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 	err = choose_kind(rt, plan, names, n, diag);
 	if (diag)
 		diag->line = 1;
+	size_t len;
+	const char *raw = csv_header_raw(csv, &len);
+	if (err == UG_OK && !(plan->header = strndup(raw, len)))
+		err = UG_ENOMEM;
 	csv_reader_destroy(&csv);
 	return err;
 }
@@ -422,6 +469,8 @@ adapter__plan_fini(adapter_plan *plan)
 {
 	free(plan->keys);
 	plan->keys = NULL;
+	free(plan->header);
+	plan->header = NULL;
 	plan->nkeys = 0;
 }
 
@@ -496,19 +545,49 @@ done:
 
 /* ---- the rejects file and the report -------------------------------- */
 
+/* The path of the run-wide rejects file for a format: the setting names
+ * the file of the format its name ends in (.jsonl: JSON Lines, else CSV);
+ * the other format's rows go to the same name with .csv and .jsonl
+ * swapped, or with the extension added when it ends in neither. */
+static void
+shared_path(const char *setting, adapter_format format, char *path,
+	    size_t size)
+{
+	bool want_jsonl = format == FORMAT_JSONL;
+	bool is_jsonl = has_suffix(setting, ".jsonl");
+	if (want_jsonl == is_jsonl) {
+		ug_strlcpy(path, setting, size);
+		return;
+	}
+	size_t stem = strlen(setting);
+	if (is_jsonl)
+		stem -= strlen(".jsonl");
+	else if (has_suffix(setting, ".csv"))
+		stem -= strlen(".csv");
+	snprintf(path, size, "%.*s.%s", (int)stem, setting,
+		 want_jsonl ? "jsonl" : "csv");
+}
+
+/* Where this input's rejected rows go: watch's work file, the run-wide
+ * file of the rejects setting, or FILE.rejects.csv / .jsonl beside it. */
+static void
+rejects_path(const struct runtime *rt, char *path, size_t size)
+{
+	const char *ext = rt->plan->format == FORMAT_JSONL ? "jsonl" : "csv";
+	if (rt->rejects_path[0])
+		ug_strlcpy(path, rt->rejects_path, size);
+	else if (rt->rejects_shared)
+		shared_path(ug_config_get(rt->cfg, "rejects"),
+			    rt->plan->format, path, size);
+	else
+		snprintf(path, size, "%s.rejects.%s", rt->path, ext);
+}
+
 static ug_err
 create_rejects(struct runtime *rt)
 {
-	const char *setting = ug_config_get(rt->cfg, "rejects");
 	char path[ADAPTER_PATH_LEN];
-	rt->rejects_shared = !rt->rejects_path[0] && setting[0] != '\0';
-	if (rt->rejects_path[0])
-		ug_strlcpy(path, rt->rejects_path, sizeof path);
-	else if (rt->rejects_shared)
-		ug_strlcpy(path, setting, sizeof path);
-	else
-		snprintf(path, sizeof path, "%s.rejects.%s", rt->path,
-			 rt->plan->format == FORMAT_JSONL ? "jsonl" : "csv");
+	rejects_path(rt, path, sizeof path);
 	struct stat in, out;
 	if (stat(rt->path, &in) == 0 && stat(path, &out) == 0 &&
 	    in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
@@ -526,48 +605,109 @@ create_rejects(struct runtime *rt)
 			close(fd);
 		return UG_EIO;
 	}
-	log_notice("ADP-REJECTS", "rejected rows go to %s", path);
+	if (rt->rejects_shared)
+		rt->shared[rt->plan->format == FORMAT_JSONL] = rt->rejects;
+	/* Under watch the file is renamed into done/: watch.c logs the
+	 * name it ends up with. */
+	if (!rt->rejects_path[0])
+		log_notice("ADP-REJECTS", "rejected rows go to %s", path);
 	return UG_OK;
 }
 
-/* The rejects file is made at the first bad row, never before, and gets
- * a header for each input it takes rows from (CSV). It is UTF-8; when
- * the input was not (converted from Windows-1252), or began with a byte
- * order mark, it gets one too, so a spreadsheet reads its æ ø å right. */
+/* The rejects file is made at the first bad row, never before, with one
+ * header (CSV; a run-wide file takes rows only from inputs with the same
+ * header line, checked before the run). CSV is UTF-8 with a byte order
+ * mark when the input was not UTF-8 (converted from Windows-1252) or
+ * began with one, so a spreadsheet reads its æ ø å right; JSON Lines
+ * never has one, which JSON parsers refuse. */
 static ug_err
 open_rejects(struct runtime *rt)
 {
-	bool fresh = !rt->rejects;
-	ug_err err = rt->rejects ? UG_OK : create_rejects(rt);
-	if (err != UG_OK || rt->rejects_header)
-		return err;
-	rt->rejects_header = true;
-	if (fresh && (rt->plan->encoding != ENC_UTF8 || rt->plan->bom))
-		fputs("\xEF\xBB\xBF", rt->rejects);
-	if (rt->plan->format == FORMAT_JSONL)
+	if (rt->rejects)
 		return UG_OK;
+	ug_err err = create_rejects(rt);
+	if (err != UG_OK || rt->plan->format == FORMAT_JSONL)
+		return err;
+	if (rt->plan->encoding != ENC_UTF8 || rt->plan->bom)
+		fputs("\xEF\xBB\xBF", rt->rejects);
 	char sep = csv_separator(rt->csv);
 	size_t len;
 	const char *raw = csv_header_raw(rt->csv, &len);
+	if (rt->rejects_shared)
+		fprintf(rt->rejects, "file%c", sep);
 	fprintf(rt->rejects, "line%ccolumn%creason%c", sep, sep, sep);
 	fwrite(raw, 1, len, rt->rejects);
 	fputs(csv_crlf(rt->csv) ? "\r\n" : "\n", rt->rejects);
 	return UG_OK;
 }
 
+static bool
+close_synced(FILE **f)
+{
+	if (!*f)
+		return true;
+	bool ok = fflush(*f) == 0 && !ferror(*f) && fsync(fileno(*f)) == 0;
+	ok = fclose(*f) == 0 && ok;
+	*f = NULL;
+	return ok;
+}
+
+void
+adapter__remove_shared_rejects(const struct runtime *rt)
+{
+	const char *setting = ug_config_get(rt->cfg, "rejects");
+	for (size_t i = 0; setting[0] && i < 2; i++) {
+		char path[ADAPTER_PATH_LEN];
+		shared_path(setting, i ? FORMAT_JSONL : FORMAT_CSV, path,
+			    sizeof path);
+		struct stat st;
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    unlink(path) == 0)
+			log_notice("ADP-REJECTS",
+				   "no row rejected; removed %s of an "
+				   "earlier run",
+				   path);
+	}
+}
+
 ug_err
 adapter__close_rejects(struct runtime *rt)
 {
-	if (!rt->rejects)
-		return UG_OK;
-	bool ok = fflush(rt->rejects) == 0 && !ferror(rt->rejects) &&
-		  fsync(fileno(rt->rejects)) == 0;
-	ok = fclose(rt->rejects) == 0 && ok;
-	rt->rejects = NULL;
+	bool ok = true;
+	if (rt->rejects_shared) {
+		for (size_t i = 0; i < 2; i++)
+			ok = close_synced(&rt->shared[i]) && ok;
+		rt->rejects = NULL;
+	} else {
+		ok = close_synced(&rt->rejects);
+	}
 	if (!ok)
 		adapter__fatal(rt, "cannot write the rejects file: %s",
 			       strerror(errno));
 	return ok ? UG_OK : UG_EIO;
+}
+
+/* A clean import leaves no rejects file of an earlier import of the same
+ * input behind: it would read as this one's. */
+static void
+remove_stale_rejects(const struct runtime *rt)
+{
+	const char *setting = ug_config_get(rt->cfg, "rejects");
+	for (size_t i = 0; i < 2; i++) {
+		char path[ADAPTER_PATH_LEN], shared[ADAPTER_PATH_LEN] = "";
+		snprintf(path, sizeof path, "%s.rejects.%s", rt->path,
+			 i ? "jsonl" : "csv");
+		if (rt->rejects_shared)
+			shared_path(setting, i ? FORMAT_JSONL : FORMAT_CSV,
+				    shared, sizeof shared);
+		struct stat st;
+		if (strcmp(path, shared) != 0 && lstat(path, &st) == 0 &&
+		    S_ISREG(st.st_mode) && unlink(path) == 0)
+			log_notice("ADP-REJECTS",
+				   "%s: no row rejected; removed %s of an "
+				   "earlier import",
+				   rt->path, path);
+	}
 }
 
 static void
@@ -595,16 +735,40 @@ put_value(FILE *f, const char *s, size_t len, char sep)
 		fwrite(s, 1, len, f);
 }
 
-/* Copy a row as it was, unless it would break the rejects file for the
- * rows after it: a row cut at CSV_RECORD_MAX, or one with an unclosed
- * quote, goes in as one quoted value instead. */
-static void
-put_raw(FILE *f, const char *raw, size_t len, bool truncated)
+/* Does a raw row leave a quote open, read as CSV (a quote opens a value
+ * only at its start; inside, "" is one quote and " closes it)? A '"'
+ * inside an unquoted value is a plain character. */
+static bool
+quote_left_open(const char *raw, size_t len, char sep)
 {
-	size_t quotes = 0;
-	for (size_t i = 0; i < len; i++)
-		quotes += raw[i] == '"';
-	if (truncated || quotes % 2)
+	bool quoted = false, start = true;
+	for (size_t i = 0; i < len; i++) {
+		char c = raw[i];
+		if (quoted) {
+			if (c == '"' && i + 1 < len && raw[i + 1] == '"')
+				i++;
+			else if (c == '"')
+				quoted = false;
+		} else if (c == sep || c == '\n' || c == '\r') {
+			start = true;
+		} else if (start && c == '"') {
+			quoted = true;
+			start = false;
+		} else if (c != ' ' && c != '\t') {
+			start = false;
+		}
+	}
+	return quoted;
+}
+
+/* Copy a row as it was, so it opens with the same fields, unless it would
+ * break the rejects file for the rows after it: a row cut at
+ * CSV_RECORD_MAX, or one with an unclosed quote, goes in as one quoted
+ * value instead. */
+static void
+put_raw(FILE *f, const char *raw, size_t len, bool truncated, char sep)
+{
+	if (truncated || quote_left_open(raw, len, sep))
 		put_quoted(f, raw, len);
 	else
 		fwrite(raw, 1, len, f);
@@ -624,7 +788,13 @@ write_reject(struct runtime *rt, long line, const ug_diag *diag)
 	bool truncated;
 	if (rt->plan->format == FORMAT_JSONL) {
 		const char *raw = jsonl_raw(rt->jsonl, &len, &truncated);
-		fprintf(f, "{\"line\": %ld, \"column\": ", line);
+		fputc('{', f);
+		if (rt->rejects_shared) {
+			fputs("\"file\": ", f);
+			json_string(f, rt->path, strlen(rt->path));
+			fputs(", ", f);
+		}
+		fprintf(f, "\"line\": %ld, \"column\": ", line);
 		json_string(f, diag->field, strlen(diag->field));
 		fputs(", \"reason\": ", f);
 		json_string(f, diag->reason, strlen(diag->reason));
@@ -635,12 +805,16 @@ write_reject(struct runtime *rt, long line, const ug_diag *diag)
 	}
 	char sep = csv_separator(rt->csv);
 	const char *raw = csv_raw(rt->csv, &len, &truncated);
+	if (rt->rejects_shared) {
+		put_value(f, rt->path, strlen(rt->path), sep);
+		fputc(sep, f);
+	}
 	fprintf(f, "%ld%c", line, sep);
 	put_value(f, diag->field, strlen(diag->field), sep);
 	fputc(sep, f);
 	put_value(f, diag->reason, strlen(diag->reason), sep);
 	fputc(sep, f);
-	put_raw(f, raw, len, truncated);
+	put_raw(f, raw, len, truncated, sep);
 	fputs(csv_crlf(rt->csv) ? "\r\n" : "\n", f);
 }
 
@@ -683,22 +857,20 @@ file_changed(struct runtime *rt)
 	return rt->changed;
 }
 
-/* An event the outbox already had: acked before (a re-import), queued by
- * an earlier row of this run (a repeated row, which the clerk should
- * hear of), or left pending by an earlier run, which this run delivers
- * and counts by its ack. */
+/* An event the outbox already had is a duplicate: acked before (a
+ * re-import), still pending from an earlier run (this run delivers it,
+ * once), or queued by an earlier row of this run (a repeated row, which
+ * the clerk should hear of). */
 static void
 count_repeat(struct runtime *rt, int state, int64_t queued_at, long line)
 {
-	if (state == OUTBOX_SENT) {
-		rt->file.duplicates++;
-	} else if (state == OUTBOX_ADDED || queued_at >= rt->started_ms) {
-		rt->file.duplicates++;
+	rt->file.duplicates++;
+	if (state != OUTBOX_SENT &&
+	    (state == OUTBOX_ADDED || queued_at >= rt->started_ms))
 		log_warn("ADP-REPEAT",
 			 "%s:%ld: repeats an earlier row of this import "
 			 "(same record, same values); ignored",
 			 rt->path, line);
-	}
 }
 
 static void
@@ -1166,7 +1338,11 @@ adapter__import(struct runtime *rt, const adapter_plan *plan)
 	rt->plan = plan;
 	rt->path = plan->path;
 	rt->changed = false;
-	rt->rejects_header = false;
+	rt->rejects_shared =
+	    !rt->rejects_path[0] && ug_config_get(rt->cfg, "rejects")[0];
+	rt->rejects = rt->rejects_shared
+			  ? rt->shared[plan->format == FORMAT_JSONL]
+			  : NULL;
 	adapter_file_status status = FILE_DONE;
 	ug_diag diag = {0};
 	rt->fd = open(plan->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -1193,6 +1369,9 @@ adapter__import(struct runtime *rt, const adapter_plan *plan)
 		status = FILE_CHANGED;
 	if (!rt->rejects_shared && adapter__close_rejects(rt) != UG_OK)
 		status = FILE_FATAL;
+	if (status == FILE_DONE && !rt->rejects_path[0] &&
+	    (rt->file.rejected_rows == 0 || rt->rejects_shared))
+		remove_stale_rejects(rt);
 	status = settle_stage(rt, status);
 	csv_reader_destroy(&rt->csv);
 	jsonl_reader_destroy(&rt->jsonl);

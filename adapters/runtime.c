@@ -307,6 +307,17 @@ setup(struct runtime *rt, ug_diag *diag)
 		return UG_EINVAL;
 	}
 	ug_log_init(rt->program, level);
+	/* Every number now, before a file is read: a bad window found at
+	 * delivery would come after the files were queued. */
+	if (ug_config_int(rt->cfg, "timeout", 0, 7 * 86400, &rt->timeout_s,
+			  diag) != UG_OK ||
+	    ug_config_int(rt->cfg, "window", 1, 65536, &rt->window, diag) !=
+		UG_OK ||
+	    ug_config_int(rt->cfg, "settle", 0, 3600, &rt->settle_s, diag) !=
+		UG_OK ||
+	    ug_config_int(rt->cfg, "rescan", 1, 3600, &rt->rescan_s, diag) !=
+		UG_OK)
+		return UG_EINVAL;
 	ug_err err = ug_crypto_init();
 	if (err == UG_OK)
 		err = load_keys(rt, diag);
@@ -379,6 +390,27 @@ import_files(struct runtime *rt, char **files, int nfiles)
 			err = perr;
 		}
 	}
+	/* One rejects file for the run: one header, so every CSV input
+	 * must have the same header line (separator included). */
+	const char *rejects = ug_config_get(rt->cfg, "rejects");
+	const adapter_plan *first = NULL;
+	for (int i = 0; !failed && rejects[0] && i < nfiles; i++) {
+		if (plans[i].format != FORMAT_CSV)
+			continue;
+		if (!first) {
+			first = &plans[i];
+		} else if (strcmp(plans[i].header, first->header) != 0) {
+			adapter__fatal(rt,
+				       "%s: its header line is not the one "
+				       "of %s; with rejects = %s every CSV "
+				       "file of the run must have the same "
+				       "(one rejects file, one header): "
+				       "import it in a run of its own",
+				       plans[i].path, first->path, rejects);
+			failed++;
+			err = UG_EINVAL;
+		}
+	}
 	if (failed) {
 		adapter__fatal(rt,
 			       "nothing imported: %d of %d file(s) cannot be "
@@ -417,34 +449,28 @@ import_files(struct runtime *rt, char **files, int nfiles)
 	for (int i = 0; i < nfiles; i++)
 		adapter__plan_fini(&plans[i]);
 	free(plans);
+	rt->rejects_shared = rejects[0] != '\0';
 	ug_err cerr = adapter__close_rejects(rt);
+	if (err == UG_OK && cerr == UG_OK && !failed &&
+	    rt->counts.rejected_rows == 0)
+		adapter__remove_shared_rejects(rt);
 	return err == UG_OK ? cerr : err;
 }
 
 /* ---- delivery and the end ----------------------------------------- */
 
-ug_err
-adapter__send_opts(struct runtime *rt, adapter_send_opts *opts)
+void
+adapter__send_opts(const struct runtime *rt, adapter_send_opts *opts)
 {
-	long timeout_s, window;
-	ug_diag diag = {0};
-	if (ug_config_int(rt->cfg, "timeout", 0, 7 * 86400, &timeout_s,
-			  &diag) != UG_OK ||
-	    ug_config_int(rt->cfg, "window", 1, 65536, &window, &diag) !=
-		UG_OK) {
-		adapter__fatal(rt, "%s", diag.reason);
-		return UG_EINVAL;
-	}
 	*opts = (adapter_send_opts){
 	    .endpoint = ug_config_get(rt->cfg, "hub"),
 	    .hub_key = rt->hub_key,
 	    .keys = rt->keys,
-	    .timeout_ms = timeout_s * 1000,
-	    .window = window,
+	    .timeout_ms = rt->timeout_s * 1000,
+	    .window = rt->window,
 	    .ack_timeout_ms = ACK_TIMEOUT_MS,
 	    .stop = &adapter__stop,
 	};
-	return UG_OK;
 }
 
 static ug_err
@@ -452,8 +478,7 @@ deliver(struct runtime *rt)
 {
 	adapter_send_opts opts;
 	ug_diag diag = {0};
-	if (adapter__send_opts(rt, &opts) != UG_OK)
-		return UG_EINVAL;
+	adapter__send_opts(rt, &opts);
 	ug_err err = adapter__send(rt->ob, &opts, &rt->counts, &diag);
 	if (err == UG_ETIMEDOUT)
 		return UG_OK; /* the pending count tells the rest */

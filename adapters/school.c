@@ -320,7 +320,7 @@ static const fields_word area_words[] = {
 
 #define AREAS_ACCEPTED                                                        \
 	"a list of academic, personal, social (faglig, personlig, social) "   \
-	"separated by ',', '/' or '+'"
+	"separated by ',', ';', '/', '+', '&', blanks, 'og' or 'and'"
 
 /* The one-column-per-area form: yes/x marks the area as not ready. */
 static ug_err

@@ -204,18 +204,23 @@ open_for_writing(const char *path)
 /* ---- one file ------------------------------------------------------- */
 
 /* A base name under DIR/sub that NAME, NAME.report.json and
- * NAME.rejects.* do not take yet: NAME, else NAME.2, NAME.3, ... */
+ * NAME.rejects.* do not take yet: NAME, else the number before the
+ * extension (uge19.2.csv, uge19.3.csv, ...; a name without one gets it at
+ * the end), so the file still opens as what it is. */
 static void
 free_base(const struct watch *w, const char *sub, const char *name, char *out,
 	  size_t size)
 {
 	static const char *const suffixes[] = {
 	    "", ".report.json", ".rejects.csv", ".rejects.jsonl"};
+	const char *dot = strrchr(name, '.');
+	int stem = dot && dot != name ? (int)(dot - name) : (int)strlen(name);
 	for (unsigned n = 1;; n++) {
 		if (n == 1)
 			ug_strlcpy(out, name, size);
 		else
-			snprintf(out, size, "%s.%u", name, n);
+			snprintf(out, size, "%.*s.%u%s", stem, name, n,
+				 name + stem);
 		bool taken = false;
 		for (size_t i = 0; !taken && i < 4; i++) {
 			char path[ADAPTER_PATH_LEN];
@@ -316,11 +321,10 @@ create_private(const char *path)
 
 /* Move the input and what was written about it into DIR/sub. */
 static ug_err
-move_out(struct watch *w, const char *sub, const char *name,
+move_out(struct watch *w, const char *sub, const char *name, const char *base,
 	 const char *report_tmp, const char *rejects_tmp, const char *ext)
 {
-	char base[NAME_MAX + 16], from[ADAPTER_PATH_LEN], to[ADAPTER_PATH_LEN];
-	free_base(w, sub, name, base, sizeof base);
+	char from[ADAPTER_PATH_LEN], to[ADAPTER_PATH_LEN];
 	char suffix[32];
 	snprintf(suffix, sizeof suffix, ".rejects.%s", ext);
 	/* The report first: a crash after it leaves the input in place, to
@@ -330,6 +334,7 @@ move_out(struct watch *w, const char *sub, const char *name,
 		path_in(to, sizeof to, w->dir, sub, base, suffix);
 		if (rename(rejects_tmp, to) != 0)
 			goto fail;
+		log_notice("ADP-REJECTS", "rejected rows go to %s", to);
 	}
 	path_in(to, sizeof to, w->dir, sub, base, ".report.json");
 	if (rename(report_tmp, to) != 0)
@@ -377,7 +382,9 @@ fail_file(struct watch *w, const char *name, const char *report_tmp,
 	finish_report(f, name, "failed", NULL, &none, NULL, diag);
 	if (close_synced(&f) != UG_OK)
 		return UG_EIO;
-	return move_out(w, "failed", name, report_tmp, NULL, "csv");
+	char base[NAME_MAX + 16];
+	free_base(w, "failed", name, base, sizeof base);
+	return move_out(w, "failed", name, base, report_tmp, NULL, "csv");
 }
 
 /*
@@ -445,15 +452,16 @@ process(struct watch *w, struct candidate *c)
 	const char *ext = plan.format == FORMAT_JSONL ? "jsonl" : "csv";
 	switch (status) {
 	case FILE_DONE: {
-		char rejects_name[NAME_MAX + 32];
+		char base[NAME_MAX + 16], rejects_name[NAME_MAX + 48];
+		free_base(w, "done", name, base, sizeof base);
 		snprintf(rejects_name, sizeof rejects_name, "%s.rejects.%s",
-			 name, ext);
+			 base, ext);
 		finish_report(rt->report, name, "done", &plan, &rt->file,
 			      rt->file.rejected_rows ? rejects_name : NULL,
 			      NULL);
 		err = close_synced(&rt->report);
 		if (err == UG_OK)
-			err = move_out(w, "done", name, report_tmp,
+			err = move_out(w, "done", name, base, report_tmp,
 				       rejects_tmp, ext);
 		/* Queued, but it cannot be moved (permissions?): do not
 		 * import it again and again; an operator must look. */
@@ -604,17 +612,8 @@ open_watch(struct watch *w, const char *dir)
 		adapter__fatal(rt, "%s is not a directory", w->dir);
 		return UG_EINVAL;
 	}
-	ug_diag diag = {0};
-	long settle_s, rescan_s;
-	if (ug_config_int(rt->cfg, "settle", 0, 3600, &settle_s, &diag) !=
-		UG_OK ||
-	    ug_config_int(rt->cfg, "rescan", 1, 3600, &rescan_s, &diag) !=
-		UG_OK) {
-		adapter__fatal(rt, "%s", diag.reason);
-		return UG_EINVAL;
-	}
-	w->settle_ms = settle_s * 1000;
-	w->rescan_ms = rescan_s * 1000;
+	w->settle_ms = rt->settle_s * 1000;
+	w->rescan_ms = rt->rescan_s * 1000;
 	const char *subs[] = {"done", "failed"};
 	for (size_t i = 0; i < 2; i++) {
 		char sub[ADAPTER_PATH_LEN];
@@ -633,9 +632,8 @@ open_watch(struct watch *w, const char *dir)
 				  IN_MOVED_FROM) < 0)
 		log_warn("ADP-WATCH",
 			 "inotify unavailable (%s); scanning %s every %ld s",
-			 strerror(errno), w->dir, rescan_s);
-	if (adapter__send_opts(rt, &w->opts) != UG_OK)
-		return UG_EINVAL;
+			 strerror(errno), w->dir, rt->rescan_s);
+	adapter__send_opts(rt, &w->opts);
 	w->opts.persistent = true;
 	ug_err err = adapter__sender_open(&w->sender, rt->ob, &w->opts,
 					  &rt->counts, &w->send_diag);

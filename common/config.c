@@ -26,6 +26,13 @@ find(const ug_config *cfg, const char *name)
 	return -1;
 }
 
+/* A setting whose default is "false" is a yes/no flag. */
+static bool
+is_flag(const ug_setting *s)
+{
+	return s->fallback && strcmp(s->fallback, "false") == 0;
+}
+
 static ug_err
 set(ug_config *cfg, const char *name, const char *value, ug_diag *diag)
 {
@@ -33,6 +40,13 @@ set(ug_config *cfg, const char *name, const char *value, ug_diag *diag)
 	if (i < 0) {
 		ug_diag_set(diag, name, "unknown setting '%s' (see --help)",
 		            name);
+		return UG_EINVAL;
+	}
+	bool yes;
+	if (is_flag(&cfg->settings[i]) && ug_parse_bool(value, &yes) != UG_OK) {
+		/* Read as false, a typo (json = ja) would quietly be a no. */
+		ug_diag_set(diag, name, "%s must be true or false (or yes/no, "
+		            "on/off, 1/0), not '%.40s'", name, value);
 		return UG_EINVAL;
 	}
 	char *copy = strdup(value);
@@ -184,7 +198,8 @@ ug_config_usage(const ug_setting *settings, const char *usage)
 	       "from FILE\n  --help\n      show this text\n",
 	       usage);
 	for (const ug_setting *s = settings; s->name; s++)
-		printf("  --%s VALUE\n      %s%s%s%s\n", s->name, s->help,
+		printf("  --%s %s\n      %s%s%s%s\n", s->name,
+		       is_flag(s) ? "[true|false]" : "VALUE", s->help,
 		       s->fallback ? " (default: " : " (required)",
 		       s->fallback ? (s->fallback[0] ? s->fallback : "empty")
 		                   : "",
@@ -249,11 +264,13 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 			err = UG_EINVAL;
 			break;
 		}
-		/* A setting whose default is "0"/"false" is a flag. */
-		const char *fallback = settings[idx].fallback;
-		bool flag = fallback && (strcmp(fallback, "false") == 0);
-		if (flag) {
-			err = set(cfg, name, "true", diag);
+		/* A flag alone means true; a yes/no word right after it is
+		 * its value, so "--json" and "--json false" both work. */
+		bool yes;
+		if (is_flag(&settings[idx])) {
+			bool valued = i + 1 < argc &&
+			              ug_parse_bool(argv[i + 1], &yes) == UG_OK;
+			err = set(cfg, name, valued ? argv[++i] : "true", diag);
 		} else if (i + 1 >= argc) {
 			ug_diag_set(diag, name, "--%s needs a value", name);
 			err = UG_EINVAL;
@@ -319,7 +336,8 @@ ug_config_int(const ug_config *cfg, const char *name, long min, long max,
 bool
 ug_config_bool(const ug_config *cfg, const char *name)
 {
-	const char *v = ug_config_get(cfg, name);
-	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
-	             strcmp(v, "yes") == 0 || strcmp(v, "on") == 0);
+	bool value = false;
+	/* set() let no other value in. */
+	ug_parse_bool(ug_config_get(cfg, name), &value);
+	return value;
 }

@@ -41,7 +41,14 @@ const char *ug_config_get(const ug_config *cfg, const char *name);
 /* Integer value; UG_EMALFORMED (with diag) if not a number in [min, max]. */
 ug_err ug_config_int(const ug_config *cfg, const char *name, long min,
                      long max, long *value, ug_diag *diag);
-/* True if the flag is "1", "true", "yes" or "on". */
+/*
+ * A yes/no setting: one whose default is "false". Its value is checked as
+ * it is set (ug_parse_bool: true/false, yes/no, on/off, 1/0, any case;
+ * anything else is an error naming the setting, and the file line if it
+ * came from one). On the command line "--name" alone means true, and a
+ * yes/no word right after it is its value ("--json false"); --help shows
+ * it as "--name [true|false]".
+ */
 bool ug_config_bool(const ug_config *cfg, const char *name);
 
 /* Longest line ug_kv_read accepts, in bytes, without its line break. */

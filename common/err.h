@@ -36,7 +36,7 @@ typedef struct {
 	char file[256];
 	long line;
 	char field[64];
-	char reason[256];
+	char reason[512];
 } ug_diag;
 
 /* Fill a diag's field and reason (printf-style); NULL diag is allowed. */

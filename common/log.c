@@ -41,7 +41,7 @@ ug_log_init(const char *program, int level)
 void
 ug_log_write(int level, const char *msgid, const char *fmt, ...)
 {
-	char line[1024];
+	char line[2048];
 	int used;
 	if (log_journal) {
 		used = snprintf(line, sizeof line, "<%d>%s %s ", level,

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include <string.h>
+#include <strings.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -139,6 +140,47 @@ ug_today(void)
 	return (int32_t)(ug_now_ms() / UG_DAY_MS);
 }
 
+/* The CPR office's table: the serial's first digit says the century of
+ * YY (0-3: 1900s; 4 and 9: 2000s up to 36, else 1900s; 5-8: 2000s up to
+ * 57, else 1800s), so a birth date is checked in the year it names. */
+static int
+cpr_year(const char *digits10)
+{
+	int yy = number(digits10 + 4, 2), c = digits10[6] - '0';
+	if (c == 4 || c == 9)
+		return (yy <= 36 ? 2000 : 1900) + yy;
+	if (c >= 5 && c <= 8)
+		return (yy <= 57 ? 2000 : 1800) + yy;
+	return 1900 + yy;
+}
+
+int32_t
+ug_cpr_birth(const char *cpr)
+{
+	if (!cpr || strlen(cpr) != 10 || digits_span(cpr, 10) != 10)
+		return 0;
+	return ug_days_from_civil(cpr_year(cpr), number(cpr + 2, 2),
+				  number(cpr, 2));
+}
+
+ug_err
+ug_parse_bool(const char *text, bool *value)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	for (size_t i = 0; text && i < 4; i++) {
+		if (strcasecmp(text, yes[i]) == 0) {
+			*value = true;
+			return UG_OK;
+		}
+		if (strcasecmp(text, no[i]) == 0) {
+			*value = false;
+			return UG_OK;
+		}
+	}
+	return UG_EMALFORMED;
+}
+
 ug_err
 ug_cpr_parse(const char *text, size_t len, char out[11], const char **why)
 {
@@ -158,12 +200,8 @@ ug_cpr_parse(const char *text, size_t len, char out[11], const char **why)
 		 * hand-typed sheets write it; the digits are the same. */
 		memcpy(buf, text, 6);
 		memcpy(buf + 6, text + len - 4, 4);
-		int day = number(buf, 2), month = number(buf + 2, 2),
-		    yy = number(buf + 4, 2);
-		/* The century is coded in the serial's first digit; any yy
-		 * divisible by four can be a leap year in one of the possible
-		 * centuries. */
-		int year = yy % 4 == 0 ? 2000 : 2001;
+		int day = number(buf, 2), month = number(buf + 2, 2);
+		int year = cpr_year(buf);
 		if (month >= 1 && month <= 12 && day >= 1 &&
 		    day <= days_in_month(year, month)) {
 			memcpy(out, buf, 10);

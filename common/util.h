@@ -40,7 +40,8 @@ int32_t ug_today(void);
 /*
  * The one CPR parser, for the adapters and the hub alike: the first len
  * bytes of text, written "DDMMYY-SSSS", "DDMMYY SSSS" or "DDMMYYSSSS",
- * become 10 digits in out (11 bytes). DDMMYY must be a real date;
+ * become 10 digits in out (11 bytes). DDMMYY must be a real date in the
+ * century the serial's first digit gives (ug_cpr_birth);
  * deliberately no modulus-11 check, which CPRs issued since 2007 need not
  * pass. On UG_EMALFORMED out is untouched and *why (if why is not NULL)
  * points at a static reason for a clerk, beginning "cpr", that never
@@ -48,6 +49,22 @@ int32_t ug_today(void);
  */
 ug_err ug_cpr_parse(const char *text, size_t len, char out[11],
 		    const char **why);
+
+/*
+ * The birth date of a parsed CPR (10 digits), as days since epoch: DDMMYY
+ * in the century the CPR office codes in the serial's first digit (0-3:
+ * 19YY; 4, 9: 20YY if YY <= 36, else 19YY; 5-8: 20YY if YY <= 57, else
+ * 18YY). 0 if cpr is not 10 digits. The one reading of a CPR's birth date,
+ * for the parser's check and the hub's ages alike.
+ */
+int32_t ug_cpr_birth(const char *cpr);
+
+/*
+ * The one parser of yes/no settings: "true", "yes", "on", "1" or "false",
+ * "no", "off", "0", in any case. UG_EMALFORMED otherwise (*value
+ * untouched).
+ */
+ug_err ug_parse_bool(const char *text, bool *value);
 
 /*
  * The one parser of whole numbers in settings: the first len bytes of

@@ -181,18 +181,7 @@ profile_decode(profile *p, const uint8_t *in, size_t len)
 int32_t
 profile_birth_from_cpr(const char *cpr)
 {
-	if (!cpr || strlen(cpr) != 10)
-		return 0;
-	int dd = (cpr[0] - '0') * 10 + cpr[1] - '0';
-	int mm = (cpr[2] - '0') * 10 + cpr[3] - '0';
-	int yy = (cpr[4] - '0') * 10 + cpr[5] - '0';
-	int c = cpr[6] - '0';
-	int century = 1900;
-	if (c == 4 || c == 9)
-		century = yy <= 36 ? 2000 : 1900;
-	else if (c >= 5 && c <= 8)
-		century = yy <= 57 ? 2000 : 1800;
-	return ug_days_from_civil(century + yy, mm, dd);
+	return ug_cpr_birth(cpr);
 }
 
 int

@@ -37,7 +37,7 @@ def adapter(name, what):
     return dict(
         summary=f"import {what} into the ungebro hub",
         description=f"adapter-{name} reads the agency's export files "
-                    f"(CSV or XLSX), turns each row into a signed event, "
+                    f"(CSV or JSON Lines), turns each row into a signed event, "
                     f"keeps it in a sealed outbox and delivers it to the "
                     f"hub until the hub acknowledges it. It runs once "
                     f"(import, flush) or as a service watching a "

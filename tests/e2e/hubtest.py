@@ -120,9 +120,28 @@ def read_key_file(path):
 # ---------------------------------------------------------------- CPRs
 
 
+def cpr_birth(cpr):
+    """The birth date a CPR names (common/util.c ug_cpr_birth: the CPR
+    office's century table on the serial's first digit), or None if that
+    date does not exist."""
+    yy, c = int(cpr[4:6]), int(cpr[6])
+    if c in (4, 9):
+        year = (2000 if yy <= 36 else 1900) + yy
+    elif 5 <= c <= 8:
+        year = (2000 if yy <= 57 else 1800) + yy
+    else:
+        year = 1900 + yy
+    try:
+        return datetime.date(year, int(cpr[2:4]), int(cpr[:2]))
+    except ValueError:
+        return None
+
+
 class CprGen:
     """Seeded synthetic CPR numbers: real dates (so they validate), serials
-    made up, never repeated within one generator. Youths: born 2000-2012."""
+    made up, never repeated within one generator. DDMMYY from 2000-2012;
+    the serial's first digit sets the century (cpr_birth), and a draw
+    whose date does not exist in it (29 February 1900) is drawn again."""
 
     def __init__(self, seed):
         self.rng = random.Random(seed)
@@ -134,7 +153,7 @@ class CprGen:
                 days=self.rng.randrange(13 * 365))
             serial = self.rng.randrange(10000)
             cpr = born.strftime("%d%m%y") + f"{serial:04d}"
-            if cpr not in self.seen:
+            if cpr not in self.seen and cpr_birth(cpr):
                 self.seen.add(cpr)
                 return cpr
 

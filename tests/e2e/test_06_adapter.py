@@ -213,7 +213,7 @@ def test_rejects_setting_names_the_file(hub):
     assert r.rc == EXIT_ROWS_REJECTED, str(r)
     rows = target.read_text().splitlines()
     assert len(rows) == 2
-    assert rows[1].startswith(f"{lines[1]};period_start;")
+    assert rows[1].startswith(f"{path};{lines[1]};period_start;")
     assert not (hub.inputs_dir / "x.csv.rejects.csv").exists()
 
 
@@ -287,3 +287,89 @@ def test_bad_usage_is_fatal(hub):
     assert r.rc == EXIT_FATAL, str(r)
     assert "school-nokey" in r.stderr
     assert hub.stats()["log_events"] == 0
+
+
+def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
+    """A bad timeout or window is a settings error (exit 3) found before
+    a file is read: nothing queued, so the next flush sends nothing."""
+    [cpr] = CprGen(608).take(1)
+    path, _ = hub.csv("s1.csv", [AbsenceRow(cpr)])
+    for setting, value, reason in [
+            ("window", "0", "window must be a whole number from 1 to 65536"),
+            ("timeout", "abc", "timeout must be a whole number from 0 to"),
+            ("timeout", "-5", "timeout must be a whole number from 0 to"),
+            ("settle", "x", "settle must be a whole number from 0 to 3600"),
+            ("rescan", "0", "rescan must be a whole number from 1 to 3600")]:
+        r = hub.adapter("import", path, **{setting: value})
+        assert r.rc == EXIT_FATAL, (setting, str(r))
+        assert reason in r.stderr, (setting, r.stderr)
+        assert '{"file"' not in r.stdout, (setting, r.stdout)
+    f = hub.adapter("flush")
+    assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+        (EXIT_OK, 0, 0), str(f)
+    assert hub.stats()["log_events"] == 0
+
+
+def test_yes_no_settings_take_a_value_or_none(hub):
+    """--json alone, --json true, --json=yes and json = On in the file
+    all mean true; --json false and json = no false; json = ja is an
+    error naming the setting and the line (exit 3), never a quiet no."""
+    import subprocess
+    [cpr] = CprGen(609).take(1)
+    path, _ = hub.csv("b1.csv", [AbsenceRow(cpr)])
+    conf = hub.school_conf()
+    exe = hubtest.binary("adapter-school")
+
+    def run(*args, conf_extra=""):
+        c = conf.parent / "bool.conf"
+        c.write_text(conf.read_text() + conf_extra)
+        return subprocess.run([exe, "--config", str(c), *args],
+                              capture_output=True, text=True, timeout=60)
+
+    for args, extra, as_json in [
+            (["--json", "true"], "", True), (["--json=yes"], "", True),
+            ([], "json = On\n", True), (["--json", "FALSE"], "", False),
+            ([], "json = no\n", False), (["--json", "0"], "json = yes\n",
+                                         False)]:
+        p = run(*args, "import", str(path), conf_extra=extra)
+        assert p.returncode == EXIT_OK, (args, extra, p.stderr)
+        last = p.stdout.splitlines()[-1]
+        assert last.startswith("{") == as_json, (args, extra, p.stdout)
+    p = run("import", str(path), conf_extra="json = ja\n")
+    assert p.returncode == EXIT_FATAL, p.stderr
+    assert re.search(r"bool\.conf:\d+: json must be true or false", p.stderr)
+    p = run("--json=ja", "flush")
+    assert p.returncode == EXIT_FATAL, p.stderr
+    assert "json must be true or false" in p.stderr
+    # --help shows it as the parser takes it.
+    h = subprocess.run([exe, "--help"], capture_output=True, text=True)
+    assert "  --json [true|false]\n" in h.stdout
+    assert "  --window VALUE\n" in h.stdout
+    # The other programs read yes/no settings the same way.
+    for prog, code in [("hubctl", 2), ("inbox", 2), ("webd", 2)]:
+        flag = {"hubctl": "json", "inbox": "json", "webd": "behind_tls"}[prog]
+        q = subprocess.run([hubtest.binary(prog), f"--{flag}=ja", "x"],
+                           capture_output=True, text=True, timeout=30)
+        assert q.returncode == code, (prog, q.returncode, q.stderr)
+        assert f"{flag} must be true or false" in q.stderr, (prog, q.stderr)
+
+
+def test_pending_rows_of_an_earlier_run_count_as_duplicates(make_hub):
+    """Imported again while its events are still pending (hub down), a
+    file's rows count as duplicates: rows = queued + duplicates +
+    rejected rows, on every run."""
+    hub = make_hub(start=False)
+    cprs = CprGen(610).take(2)
+    path, _ = hub.csv("pend.csv", [AbsenceRow(c) for c in cprs])
+    r = hub.adapter("import", path, timeout=1)
+    assert (r.rc, r.summary["queued"], r.summary["duplicates"],
+            r.summary["pending"]) == (EXIT_PENDING, 2, 0, 2), str(r)
+    r = hub.adapter("import", path, timeout=1)
+    assert (r.rc, r.summary["rows"], r.summary["events"],
+            r.summary["queued"], r.summary["duplicates"],
+            r.summary["pending"]) == (EXIT_PENDING, 2, 2, 0, 2, 2), str(r)
+    assert "ADP-REPEAT" not in r.stderr
+    hub.start()
+    f = hub.adapter("flush")
+    assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+        (EXIT_OK, 2, 0), str(f)

@@ -427,3 +427,174 @@ def test_corrected_rejects_file_imports_again(hub):
 def dataclasses_replace(row, **kw):
     import dataclasses
     return dataclasses.replace(row, **kw)
+
+
+# ------------------------------------------------------------ rejects files
+
+
+def test_run_wide_rejects_file_has_one_header_and_a_file_column(hub):
+    """rejects = PATH: one header (file;line;column;reason; and the
+    inputs' header), the file each row came from, JSON Lines rows in
+    PATH with .jsonl; re-imported with the four columns ignored, the
+    corrected rows are sent."""
+    gen = CprGen(2020)
+    good = [AbsenceRow(gen.next()) for _ in range(2)]
+    bad = [AbsenceRow(gen.next(), period_end="2024-05-32"),
+           AbsenceRow(gen.next(), period_end="2024-05-32")]
+    jbad = AbsenceRow(gen.next(), period_end="x")
+    remember(hub, good + bad + [jbad])
+    a, la = hub.csv("ra.csv", [good[0], bad[0]])
+    b, lb = hub.csv("rb.csv", [bad[1], good[1]])
+    j = write(hub, "rc.jsonl", (json.dumps(
+        {"cpr": jbad.cpr, "school": jbad.school,
+         "period_start": jbad.period_start, "period_end": "x",
+         "lessons_absent": 1, "lessons_expected": 30,
+         "kind": "sygdom"}) + "\n").encode())
+    target = hub.inputs_dir / "all.rejects.csv"
+    r = hub.adapter("import", a, b, j, rejects=target)
+    assert (r.rc, r.summary["queued"], r.summary["rejected_rows"]) == \
+        (EXIT_ROWS_REJECTED, 2, 3), str(r)
+    lines = target.read_text().splitlines()
+    assert lines[0] == "file;line;column;reason;cpr;school;period_start;" \
+        "period_end;lessons_absent;lessons_expected;kind;grade"
+    assert len(lines) == 3 and all(not ln.startswith("file;")
+                                   for ln in lines[1:])
+    assert lines[1].startswith(f"{a};{la[1]};period_end;")
+    assert lines[2].startswith(f"{b};{lb[0]};period_end;")
+    jl = [json.loads(x) for x in
+          (hub.inputs_dir / "all.rejects.jsonl").read_text().splitlines()]
+    assert [(x["file"], x["line"], x["column"]) for x in jl] == \
+        [(str(j), 1, "period_end")]
+    assert not (hub.inputs_dir / "ra.csv.rejects.csv").exists()
+    fixed = hub.inputs_dir / "all-fixed.csv"
+    fixed.write_text(target.read_text().replace("2024-05-32", "2024-05-10"))
+    r = hub.adapter("import", fixed, ignore_columns="file,line,column,reason")
+    assert (r.rc, r.summary["rows"], r.summary["queued"]) == \
+        (EXIT_OK, 2, 2), str(r)
+    assert_store(hub, good + [dataclasses_replace(x, period_end="2024-05-10")
+                              for x in bad])
+    # A clean run removes the earlier run's files.
+    r = hub.adapter("import", a, rejects=target)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    r = hub.adapter("import", fixed, rejects=target,
+                    ignore_columns="file,line,column,reason")
+    assert r.rc == EXIT_OK, str(r)
+    assert not target.exists()
+    assert not (hub.inputs_dir / "all.rejects.jsonl").exists()
+
+
+def test_run_wide_rejects_refuses_csv_files_with_other_headers(hub):
+    """With rejects, CSV inputs whose header lines differ (here only the
+    separator) cannot share its one header: exit 3, nothing queued."""
+    gen = CprGen(2021)
+    a, _ = hub.csv("ha.csv", [AbsenceRow(gen.next())])
+    b, _ = hub.csv("hb.csv", [AbsenceRow(gen.next())], sep=",")
+    r = hub.adapter("import", a, b, rejects=hub.inputs_dir / "x.csv")
+    assert r.rc == EXIT_FATAL, str(r)
+    assert f"{b}: its header line is not the one of {a}" in r.stderr
+    assert r.summary["queued"] == 0
+    assert hub.stats()["log_events"] == 0
+
+
+def test_rejected_row_with_a_stray_quote_keeps_its_fields(hub):
+    """A '"' inside an unquoted value is a plain character: the row goes
+    into the rejects file as it was, with the same fields."""
+    import csv as pycsv
+    gen = CprGen(2022)
+    row = AbsenceRow(gen.next(), grade='x"y')
+    remember(hub, [row])
+    path, _ = hub.csv("q.csv", [";".join(row.fields())])
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    rejects = hub.inputs_dir / "q.csv.rejects.csv"
+    lines = rejects.read_text().splitlines()
+    assert lines[1].endswith(';8b'.replace("8b", 'x"y')), lines
+    fields = next(pycsv.reader([lines[1]], delimiter=";"))
+    assert len(fields) == 3 + 8 and fields[-1] == 'x"y', fields
+    # Imported again, it is the grade that is wrong, not the field count.
+    r = hub.adapter("import", rejects, ignore_columns="line,column,reason")
+    assert "column grade" in r.stderr and "fields" not in r.stderr, r.stderr
+
+
+def test_clean_import_removes_a_stale_rejects_file(hub):
+    gen = CprGen(2023)
+    row = AbsenceRow(gen.next())
+    wrong = AbsenceRow(gen.next(), period_end="2024-05-32")
+    remember(hub, [row, wrong])
+    path, _ = hub.csv("st.csv", [row, wrong])
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    rejects = hub.inputs_dir / "st.csv.rejects.csv"
+    assert rejects.exists()
+    hub.csv("st.csv", [row, dataclasses_replace(wrong,
+                                                period_end="2024-05-10")])
+    r = hub.adapter("import", path, log_level="info")
+    assert r.rc == EXIT_OK, str(r)
+    assert not rejects.exists()
+    assert f"removed {rejects}" in r.stderr
+
+
+@pytest.mark.parametrize("data", [
+    lambda line: line.encode("cp1252"),
+    lambda line: b"\xef\xbb\xbf" + line.encode()])
+def test_jsonl_rejects_have_no_byte_order_mark(hub, data):
+    [cpr] = CprGen(2024).take(1)
+    hub.cprs.add(cpr)
+    line = json.dumps({"cpr": cpr, "skole": "280017", "fra": "14.10.2024",
+                       "til": "18.10.2024", "fravær": 4, "lektioner": 30,
+                       "type": "ulovligt", "klasse": "8ø"},
+                      ensure_ascii=False) + "\n"
+    path = write(hub, "jw.jsonl", data(line))
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    raw = (hub.inputs_dir / "jw.jsonl.rejects.jsonl").read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    assert json.loads(raw)["column"] == "klasse"
+
+
+def test_header_cell_like_a_cpr_is_never_echoed(hub):
+    """A CPR pasted into the header (or a data row taken for it) is named
+    by its position in the message, the log and the watch report."""
+    [cpr] = CprGen(2025).take(1)
+    hub.cprs.add(cpr)
+    header = ["cpr", "school", "period_start", "period_end",
+              "lessons_absent", "lessons_expected", "kind", cpr]
+    path, _ = hub.csv("ch.csv", [], header=header)
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert "unknown column for absence: column 8 (its name looks like a " \
+        "CPR number)" in r.stderr, r.stderr
+    assert cpr not in r.stderr and cpr[:6] not in r.stderr
+    # Listed for ignore_columns, the log does not quote it either.
+    r = hub.adapter("import", path, ignore_columns="*", log_level="info")
+    assert r.rc == EXIT_OK, str(r)
+    assert "ignoring column(s) column 8 (its name looks like a CPR " \
+        "number)" in r.stderr and cpr not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("program", ["school", "college", "addiction",
+                                     "jobcenter", "youthunit"])
+def test_whole_file_messages_are_complete(hub, program):
+    """The longest whole-file messages (no column a kind knows; hundreds
+    of unknown columns) end with their hint, not cut off."""
+    import subprocess
+    import hubtest
+    conf = hub.school_conf()
+    exe = hubtest.binary(f"adapter-{program}")
+    path = write(hub, f"none-{program}.csv", b"x\n1\n")
+    p = subprocess.run([exe, "--config", str(conf), "import", str(path)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == EXIT_FATAL, p.stderr
+    msg = p.stderr.splitlines()[0]
+    assert msg.startswith(f"adapter-{program}: {path}:1: "), msg
+    assert msg.endswith("(is the first line the header row?)"), msg
+    assert "missing required column(s): cpr" in msg or program == "youthunit"
+    names = ";".join(["cpr", "school", "period_start", "period_end",
+                      "lessons_absent", "lessons_expected", "kind"] +
+                     [f"ukendt_kolonne_nummer_{i}" for i in range(200)])
+    path = write(hub, "wide.csv", (names + "\n").encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, str(r)
+    msg = [ln for ln in r.stderr.splitlines() if "unknown columns" in ln][0]
+    assert re.search(r", and \d+ more \(list in ignore_columns what may be "
+                     r"left out\)$", msg), msg

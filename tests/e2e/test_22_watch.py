@@ -229,10 +229,23 @@ def test_same_name_again_and_whole_file_failure(hub, watchers):
     b = [AbsenceRow(c) for c in CprGen(2208).take(3)]
     drop_file(hub, drop, "week.csv", a)
     wait_moved(drop, "done", "week.csv")
-    drop_file(hub, drop, "week.csv", b)
-    rep = wait_moved(drop, "done", "week.csv.2")
+    hub.cprs.add("0101101234")
+    drop_file(hub, drop, "week.csv",
+              b + ["0101101234;280017;x;y;1;2;ulovligt;1"])
+    # The number goes before the extension: week.2.csv still opens as a
+    # CSV, and its rejects file and report are named after it.
+    rep = wait_moved(drop, "done", "week.2.csv")
     assert rep["file"] == "week.csv"
-    assert rep["queued"] == 3
+    assert (rep["queued"], rep["rejected_rows"]) == (3, 1)
+    assert rep["rejects_file"] == "week.2.csv.rejects.csv"
+    assert (drop / "done" / "week.2.csv.rejects.csv").exists()
+    assert not (drop / "done" / "week.csv.2").exists()
+    # The log names the rejects file where it ends up, not a work file.
+    wait_for(lambda: "ADP-REJECTS" in w.text(), 10, "ADP-REJECTS")
+    rej = [ln for ln in w.text().splitlines() if "ADP-REJECTS" in ln]
+    assert rej and all(".tmp" not in ln for ln in rej), rej
+    assert any(ln.endswith(f"{drop}/done/week.2.csv.rejects.csv")
+               for ln in rej), rej
     # A missing column: failed/, nothing queued from it.
     c = [AbsenceRow(x) for x in CprGen(2209).take(2)]
     drop_file(hub, drop, "nocols.csv", c,

@@ -115,20 +115,71 @@ test_defaults_and_flags(void)
 	CHECK(!ug_config_bool(cfg, "json"));
 	ug_config_destroy(&cfg);
 
-	static const char *const truths[] = {"1", "true", "yes", "on"};
-	static const char *const lies[] = {"0", "false", "no", "off", "",
-	                                   "TRUE2"};
-	for (size_t i = 0; i < 4 + 6; i++) {
-		const char *v = i < 4 ? truths[i] : lies[i - 4];
+	static const char *const truths[] = {"1", "true", "yes", "on", "TRUE",
+	                                     "Yes"};
+	static const char *const lies[] = {"0", "false", "no", "off", "False",
+	                                   "NO"};
+	for (size_t i = 0; i < 6 + 6; i++) {
+		const char *v = i < 6 ? truths[i] : lies[i - 6];
 		char opt[64];
 		snprintf(opt, sizeof opt, "--json=%s", v);
 		char *argv3[] = {"prog", "--agency", "a1", opt, NULL};
 		CHECK_OK(load(&cfg, argv3, &rest, &nrest, &help, &diag));
-		if (ug_config_bool(cfg, "json") != (i < 4))
+		if (ug_config_bool(cfg, "json") != (i < 6))
 			FAIL("json = \"%s\": expected %s", v,
-			     i < 4 ? "true" : "false");
+			     i < 6 ? "true" : "false");
+		ug_config_destroy(&cfg);
+		/* The same word as the option's next argument. */
+		char *argv4[] = {"prog", "--agency", "a1", "--json", (char *)v,
+		                 "import", NULL};
+		CHECK_OK(load(&cfg, argv4, &rest, &nrest, &help, &diag));
+		if (ug_config_bool(cfg, "json") != (i < 6) || nrest != 1)
+			FAIL("--json %s: expected %s and one argument", v,
+			     i < 6 ? "true" : "false");
 		ug_config_destroy(&cfg);
 	}
+}
+
+/* A yes/no setting with another value is an error naming it (and the
+ * line), never a quiet false. */
+static void
+test_bad_flag_values_refused(void)
+{
+	static const char *const bad[] = {"", "ja", "TRUE2", "y", "2"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char opt[64];
+		snprintf(opt, sizeof opt, "--json=%s", bad[i]);
+		char *argv[] = {"prog", "--agency", "a1", opt, NULL};
+		ug_config *cfg = NULL;
+		char **rest;
+		int nrest;
+		bool help;
+		ug_diag diag;
+		CHECK_ERR(load(&cfg, argv, &rest, &nrest, &help, &diag),
+		          UG_EINVAL);
+		CHECK_EQ_STR(diag.field, "json");
+		CHECK(strstr(diag.reason, "json must be true or false") !=
+		      NULL);
+	}
+	const char *dir = ut_tmpdir();
+	const char *path =
+	    write_conf(dir, "flag.conf", "agency = a1\njson = ja\n");
+	char *argv[] = {"prog", "--config", (char *)path, "flush", NULL};
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help;
+	ug_diag diag;
+	CHECK_ERR(load(&cfg, argv, &rest, &nrest, &help, &diag), UG_EINVAL);
+	CHECK(strstr(diag.reason, ":2: json must be true or false") != NULL);
+	CHECK_EQ_INT(diag.line, 2);
+	/* "--json" followed by something else leaves it an argument. */
+	char *argv2[] = {"prog", "--agency", "a1", "--json", "ja", NULL};
+	CHECK_OK(load(&cfg, argv2, &rest, &nrest, &help, &diag));
+	CHECK(ug_config_bool(cfg, "json"));
+	CHECK_EQ_INT(nrest, 1);
+	CHECK_EQ_STR(rest[0], "ja");
+	ug_config_destroy(&cfg);
 }
 
 static void
@@ -413,6 +464,7 @@ test_kv_line_limit(void)
 TEST_LIST = {
 	{"file and override", test_file_and_override},
 	{"defaults and flags", test_defaults_and_flags},
+	{"bad flag values refused", test_bad_flag_values_refused},
 	{"unknown setting names line", test_unknown_setting_names_line},
 	{"required missing", test_required_missing},
 	{"bad command lines", test_bad_command_lines},

@@ -69,7 +69,7 @@ test_cpr(void)
 	CHECK_EQ_STR(out, "1503094321");
 	CHECK_OK(ug_cpr_parse("150309 4321", 11, out, &why));
 	CHECK_EQ_STR(out, "1503094321");
-	CHECK_OK(ug_cpr_parse("290200-1234", 11, out, &why)); /* 2000 */
+	CHECK_OK(ug_cpr_parse("290200-4234", 11, out, &why)); /* 2000 */
 	static const struct {
 		const char *text, *why;
 	} bad[] = {
@@ -78,6 +78,7 @@ test_cpr(void)
 	    {"150309\t4321", "not a CPR number"},
 	    {"103094321", "9 digits: a spreadsheet may have dropped"},
 	    {"320309-4321", "real birth date"},
+	    {"290200-1234", "real birth date"}, /* 1900: no 29 February */
 	    {"150009-4321", "real birth date"},
 	    {"300201-1234", "real birth date"},
 	    {"15030943210", "not a CPR number"},

@@ -126,13 +126,24 @@ static void
 test_cpr_invalid_dates(void)
 {
 	char out[11];
-	/* 29 February exists only in years divisible by four (00, 04...):
-	 * 290200 can be 2000 (or 1900 under another century digit), 290201
-	 * is never a date. */
-	CHECK_OK(ug_cpr_parse("290200-1234", 11, out, NULL));
-	CHECK_EQ_STR(out, "2902001234");
+	/* 29 February is checked in the century the serial's first digit
+	 * gives: 290200 with 0-3 is 1900, not a leap year; with 4-9 it is
+	 * 2000, one. 290201 is never a date. */
+	CHECK_ERR(ug_cpr_parse("290200-1234", 11, out, NULL), UG_EMALFORMED);
+	CHECK_ERR(ug_cpr_parse("2902000234", 10, out, NULL), UG_EMALFORMED);
+	CHECK_ERR(ug_cpr_parse("2902003234", 10, out, NULL), UG_EMALFORMED);
+	CHECK_OK(ug_cpr_parse("290200-4234", 11, out, NULL));
+	CHECK_EQ_STR(out, "2902004234");
+	CHECK_OK(ug_cpr_parse("2902005234", 10, out, NULL));
+	CHECK_OK(ug_cpr_parse("2902009234", 10, out, NULL));
 	CHECK_OK(ug_cpr_parse("2902041234", 10, out, NULL));
 	CHECK_ERR(ug_cpr_parse("290201-1234", 11, out, NULL), UG_EMALFORMED);
+	/* 1896 (digit 5-8, YY > 57) is a leap year, 1900 never, 2036 (digit
+	 * 4, YY <= 36) one, 1940 (digit 4, YY > 36) one, 1937 none. */
+	CHECK_OK(ug_cpr_parse("2902965234", 10, out, NULL));
+	CHECK_OK(ug_cpr_parse("2902364234", 10, out, NULL));
+	CHECK_OK(ug_cpr_parse("2902404234", 10, out, NULL));
+	CHECK_ERR(ug_cpr_parse("2902374234", 10, out, NULL), UG_EMALFORMED);
 	CHECK_ERR(ug_cpr_parse("2902991234", 10, out, NULL), UG_EMALFORMED);
 	CHECK_ERR(ug_cpr_parse("310299-1234", 11, out, NULL), UG_EMALFORMED);
 	CHECK_ERR(ug_cpr_parse("300200-1234", 11, out, NULL), UG_EMALFORMED);
@@ -141,6 +152,43 @@ test_cpr_invalid_dates(void)
 	CHECK_ERR(ug_cpr_parse("0001001234", 10, out, NULL), UG_EMALFORMED);
 	CHECK_ERR(ug_cpr_parse("0100001234", 10, out, NULL), UG_EMALFORMED);
 	CHECK_ERR(ug_cpr_parse("0113001234", 10, out, NULL), UG_EMALFORMED);
+}
+
+/* The century table of the CPR office, as ug_cpr_birth reads it. */
+static void
+test_cpr_birth_century(void)
+{
+	static const struct {
+		const char *cpr;
+		int year;
+	} cases[] = {
+	    {"0101000000", 1900}, {"0101993999", 1999}, {"0101364000", 2036},
+	    {"0101374000", 1937}, {"0101369000", 2036}, {"0101379999", 1937},
+	    {"0101575000", 2057}, {"0101585000", 1858}, {"0101578999", 2057},
+	    {"0101998999", 1899},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int32_t want = ug_days_from_civil(cases[i].year, 1, 1);
+		if (ug_cpr_birth(cases[i].cpr) != want)
+			FAIL("%s: expected born %d-01-01", cases[i].cpr,
+			     cases[i].year);
+	}
+	CHECK_EQ_INT(ug_cpr_birth("290200-1234"), 0);
+	CHECK_EQ_INT(ug_cpr_birth(NULL), 0);
+}
+
+static void
+test_parse_bool(void)
+{
+	bool v = false;
+	CHECK_OK(ug_parse_bool("Yes", &v));
+	CHECK(v);
+	CHECK_OK(ug_parse_bool("OFF", &v));
+	CHECK(!v);
+	v = true;
+	CHECK_ERR(ug_parse_bool("ja", &v), UG_EMALFORMED);
+	CHECK_ERR(ug_parse_bool("", &v), UG_EMALFORMED);
+	CHECK(v);
 }
 
 static void
@@ -272,6 +320,8 @@ TEST_LIST = {
 	{"date invalid", test_date_invalid},
 	{"cpr normalize", test_cpr_normalize},
 	{"cpr invalid dates", test_cpr_invalid_dates},
+	{"cpr birth century", test_cpr_birth_century},
+	{"parse bool", test_parse_bool},
 	{"cpr invalid forms", test_cpr_invalid_forms},
 	{"hex", test_hex},
 	{"parse long", test_parse_long},
