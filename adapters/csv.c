@@ -495,6 +495,13 @@ csv_header_name(const csv_reader *r, size_t i)
 	return i < r->header.count ? r->header.values + r->header.off[i] : "";
 }
 
+void
+csv_header_leave_out(csv_reader *r, size_t i)
+{
+	if (i < r->header.count)
+		r->header.values[r->header.off[i]] = '\0';
+}
+
 const char *
 csv_header_raw(const csv_reader *r, size_t *len)
 {

@@ -367,6 +367,25 @@ close_text(FILE **raw, FILE **text)
 	*raw = *text = NULL;
 }
 
+/* A rejects file puts its own file, line, column and reason before the
+ * input's columns, and an input with a reason column of its own (college,
+ * jobcenter) then has two: of a name ignore_columns lists that the header
+ * holds more than once, the first is left out and the later one read. */
+static void
+leave_out_repeats(const struct runtime *rt, csv_reader *csv)
+{
+	size_t n = csv_header_count(csv);
+	for (size_t h = 0; h < n; h++) {
+		const char *name = csv_header_name(csv, h);
+		bool again = false;
+		for (size_t later = h + 1; later < n && !again; later++)
+			again = strcasecmp(name, csv_header_name(csv, later)) ==
+				0;
+		if (again && name[0] && ignorable(rt, name))
+			csv_header_leave_out(csv, h);
+	}
+}
+
 static ug_err
 plan_csv(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 {
@@ -374,6 +393,7 @@ plan_csv(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 	ug_err err = csv_reader_new(&csv, text, plan->path, diag);
 	if (err != UG_OK)
 		return err;
+	leave_out_repeats(rt, csv);
 	const char *names[CSV_COLUMNS_MAX];
 	size_t n = csv_header_count(csv);
 	for (size_t h = 0; h < n; h++)
@@ -1247,8 +1267,10 @@ open_readers(struct runtime *rt, ug_diag *diag)
 		return err;
 	}
 	err = csv_reader_new(&rt->csv, rt->text, plan->path, diag);
-	if (err == UG_OK)
+	if (err == UG_OK) {
+		leave_out_repeats(rt, rt->csv);
 		err = csv_map_columns(rt->csv, cols, rt->index, NULL, 0, diag);
+	}
 	return err;
 }
 

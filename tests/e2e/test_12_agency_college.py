@@ -66,6 +66,21 @@ def test_status_export(make_hub):
     events = check_run(hub, r, [(path, labelled)], AGENCY)
     assert len(events) == 9
 
+    # The rejects file, the bad reason code fixed, imports again with its
+    # own columns ignored, though it has two reason columns (its own
+    # first): the row is sent, the others are rejected again.
+    rejects = path.parent / "status.csv.rejects.csv"
+    fixed = hub.inputs_dir / "status-fixed.csv"
+    fixed.write_text(rejects.read_text(encoding="utf-8-sig").replace(
+        "ikke motiveret", "FRA-07"), encoding="utf-8")
+    r = run_adapter(hub, "college", "import", fixed, agency=AGENCY,
+                    ignore_columns="line,column,reason")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["queued"], r.summary["rejected_rows"]) == (1, 7), str(r)
+    [redone] = [e for e in stored(hub) if e not in events]
+    assert redone["type"] == "Dropout"
+    events.append(redone)
+
     # A later export: the completion corrected to a transfer (same
     # enrolment, another value) supersedes the event the hub holds; the
     # rest is as before and sends nothing.
@@ -78,7 +93,7 @@ def test_status_export(make_hub):
     assert (r2.summary["accepted"], r2.summary["corrections"],
             r2.summary["duplicates"]) == (1, 1, 8), str(r2)
     after = stored(hub)
-    assert len(after) == 10
+    assert len(after) == 11
     fixed = [e for e in after if e["supersedes"]]
     assert len(fixed) == 1 and fixed[0]["type"] == en
     assert fixed[0]["supersedes"] in {e["event_id"] for e in events}
