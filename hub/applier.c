@@ -29,7 +29,6 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "common/util.h"
 #include "hub/hub_int.h"
 
 /* Entries per derived transaction, which bounds how long the loop can wait
@@ -40,27 +39,9 @@
 /* At most this many entries are applied on the loop thread itself. */
 #define APPLY_INLINE_MAX 16
 
-/* A committed entry as the loop validated it, so that applying it needs
- * no second unsealing and decoding of its log record (docs/
- * PERFORMANCE.md, change 11). */
-struct hub_fresh {
-	struct hub_fresh *next;
-	uint64_t seq;
-	int64_t received_at;
-	wire_envelope *env;
-	bool personal;
-	uint8_t person_key[UG_PERSON_KEY_LEN];
-	char agency[STORE_ID_MAX];
-};
-
 struct hub_applier {
 	hub_worker t;
 	hub *h;
-	/* Entries the loop committed, in order of sequence, until applied:
-	 * at most HUB_APPLY_LAG_MAX and a batch (the loop stops taking
-	 * frames beyond that). */
-	pthread_mutex_t fresh_mu;
-	hub_fresh *fresh, **fresh_tail;
 	bool kicked;
 	atomic_uint_fast64_t applied; /* last_applied after the last chunk */
 	atomic_bool loop_waits;	      /* the loop is blocked on the lock */
@@ -112,8 +93,6 @@ hub__applier_start(hub *h)
 	atomic_init(&a->loop_waits, false);
 	atomic_init(&a->stopping, false);
 	pthread_mutex_init(&a->news_mu, NULL);
-	pthread_mutex_init(&a->fresh_mu, NULL);
-	a->fresh_tail = &a->fresh;
 	pthread_mutex_init(&h->derived_mu, NULL);
 	h->applier = a;
 	if (hub__worker_start(&a->t, "hubd-applier", applier_main, a, true) !=
@@ -121,7 +100,6 @@ hub__applier_start(hub *h)
 		h->applier = NULL;
 		pthread_mutex_destroy(&h->derived_mu);
 		pthread_mutex_destroy(&a->news_mu);
-		pthread_mutex_destroy(&a->fresh_mu);
 		free(a);
 		return UG_EIO;
 	}
@@ -269,101 +247,6 @@ hub__applier_stop(hub *h)
 	pthread_mutex_destroy(&h->derived_mu);
 	hub__applier_collect(h);
 	pthread_mutex_destroy(&a->news_mu);
-	while (a->fresh) {
-		hub_fresh *f = a->fresh;
-		a->fresh = f->next;
-		hub__fresh_free(f);
-	}
-	pthread_mutex_destroy(&a->fresh_mu);
 	free(a);
 	h->applier = NULL;
-}
-
-void
-hub__fresh_offer(hub *h, const store_event *ev, wire_envelope *env)
-{
-	hub_applier *a = h->applier;
-	hub_fresh *f = a ? malloc(sizeof *f) : NULL;
-	if (!f) {
-		/* The applier reads the entry from the log instead. */
-		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
-		return;
-	}
-	*f = (hub_fresh){.seq = ev->seq,
-			 .received_at = ev->received_at,
-			 .env = env,
-			 .personal = ev->person_key != NULL};
-	if (f->personal)
-		memcpy(f->person_key, ev->person_key, UG_PERSON_KEY_LEN);
-	ug_strlcpy(f->agency, ev->agency, sizeof f->agency);
-	pthread_mutex_lock(&a->fresh_mu);
-	*a->fresh_tail = f;
-	a->fresh_tail = &f->next;
-	pthread_mutex_unlock(&a->fresh_mu);
-}
-
-/* The head once every entry before seq is dropped: those the log no
- * longer holds (erased since) or that were applied from the log. */
-static hub_fresh *
-fresh_head(hub_applier *a, uint64_t seq)
-{
-	while (a->fresh && a->fresh->seq < seq) {
-		hub_fresh *f = a->fresh;
-		a->fresh = f->next;
-		if (!a->fresh)
-			a->fresh_tail = &a->fresh;
-		hub__fresh_free(f);
-	}
-	return a->fresh && a->fresh->seq == seq ? a->fresh : NULL;
-}
-
-bool
-hub__fresh_holds(hub *h, uint64_t seq)
-{
-	hub_applier *a = h->applier;
-	if (!a)
-		return false;
-	pthread_mutex_lock(&a->fresh_mu);
-	bool held = fresh_head(a, seq) != NULL;
-	pthread_mutex_unlock(&a->fresh_mu);
-	return held;
-}
-
-hub_fresh *
-hub__fresh_take(hub *h, uint64_t seq, store_record *rec)
-{
-	hub_applier *a = h->applier;
-	if (!a)
-		return NULL;
-	pthread_mutex_lock(&a->fresh_mu);
-	hub_fresh *f = fresh_head(a, seq);
-	if (f) {
-		a->fresh = f->next;
-		if (!a->fresh)
-			a->fresh_tail = &a->fresh;
-	}
-	pthread_mutex_unlock(&a->fresh_mu);
-	if (f)
-		*rec = (store_record){
-		    .seq = f->seq,
-		    .received_at = f->received_at,
-		    .agency = f->agency,
-		    .person_key = f->personal ? f->person_key : NULL,
-		};
-	return f;
-}
-
-wire_envelope *
-hub__fresh_env(const hub_fresh *f)
-{
-	return f->env;
-}
-
-void
-hub__fresh_free(hub_fresh *f)
-{
-	if (!f)
-		return;
-	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, f->env);
-	free(f);
 }

@@ -399,32 +399,13 @@ apply_desk(apply_ctx *c, const wire_envelope *env)
 				      x->team_lead);
 }
 
-static bool
-apply_held(void *ctx, uint64_t seq)
-{
-	apply_ctx *c = ctx;
-	return hub__fresh_holds(c->h, seq);
-}
-
 static ug_err
 apply_record(void *ctx, const store_record *rec)
 {
 	apply_ctx *c = ctx;
 	c->applied++;
-	store_record held;
-	hub_fresh *fresh = NULL;
-	wire_envelope *env;
-	if (!rec->body) {
-		/* apply_held said it is in hand; only this thread takes. */
-		fresh = hub__fresh_take(c->h, rec->seq, &held);
-		if (!fresh)
-			return UG_EIO;
-		rec = &held;
-		env = hub__fresh_env(fresh);
-	} else {
-		env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
-				  rec->body, rec->body_len);
-	}
+	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+					 rec->body, rec->body_len);
 	if (!env) {
 		log_err("HUB-APPLY", "log entry %llu does not decode; skipped",
 			(unsigned long long)rec->seq);
@@ -443,10 +424,7 @@ apply_record(void *ctx, const store_record *rec)
 		/* Anonymous counselling exists only as a count. */
 		c->h->anonymous_referrals++;
 	}
-	if (fresh)
-		hub__fresh_free(fresh);
-	else
-		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
 	return err;
 }
 
@@ -760,8 +738,7 @@ hub__apply_chunk(hub *h, size_t max, bool hand)
 		atomic_store(&h->apply_err, (int)err);
 		return -1;
 	}
-	err = store_log_scan_held(h->store, from, max, apply_held,
-				  apply_record, &c, &next);
+	err = store_log_scan(h->store, from, max, apply_record, &c, &next);
 	if (err == UG_OK && c.applied == 0) {
 		store_derived_abort(&c.txn);
 		/* Nothing waits to be applied, so nothing is held up. */

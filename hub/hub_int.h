@@ -248,16 +248,6 @@ int hub__apply_failure(const hub *h, char *reason, size_t cap);
 /* Applier side: queue news for the loop. Loop side: tell what is queued. */
 void hub__applier_hand(hub *h, const hub_news *news, size_t n);
 void hub__applier_collect(hub *h);
-/* Entries the loop committed, handed to whoever applies them next, so
- * they are not read back from the log: offer takes env (loop, after the
- * commit); holds says whether seq is in hand (dropping what is before
- * it); take hands it over with *rec filled (NULL if not in hand). */
-typedef struct hub_fresh hub_fresh;
-void hub__fresh_offer(hub *h, const store_event *ev, wire_envelope *env);
-bool hub__fresh_holds(hub *h, uint64_t seq);
-hub_fresh *hub__fresh_take(hub *h, uint64_t seq, store_record *rec);
-wire_envelope *hub__fresh_env(const hub_fresh *f);
-void hub__fresh_free(hub_fresh *f); /* and its envelope */
 /* The loop's exclusive use of derived state and the rules, against the
  * applier (no-ops when no applier runs, as in hubctl). */
 void hub__derived_enter(hub *h);

@@ -317,21 +317,10 @@ finish_batch(hub *h, ug_err err)
 			"rejected as retryable",
 			h->batch_stored, ug_strerror(err));
 	for (size_t i = 0; i < h->batch_frames; i++) {
-		pending *p = &batch[i];
-		answer(h, p, h->batch_events, err);
-		const store_event *ev = p->store_index >= 0
-					    ? &h->batch_events[p->store_index]
-					    : NULL;
-		/* A new entry goes to the applier as validated, so it is not
-		 * read back from the log (hub__fresh_offer takes env). */
-		if (err == UG_OK && ev && ev->status == STORE_NEW &&
-		    p->code == UNGEBRO__V1__ERROR_CODE__OK)
-			hub__fresh_offer(h, ev, p->env);
-		else
-			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
-				  p->env);
-		zmq_msg_close(&p->routing);
-		zmq_msg_close(&p->frame);
+		answer(h, &batch[i], h->batch_events, err);
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, batch[i].env);
+		zmq_msg_close(&batch[i].routing);
+		zmq_msg_close(&batch[i].frame);
 	}
 	h->batch_frames = h->batch_stored = 0;
 }

@@ -1004,9 +1004,8 @@ match_id(void *ctx, const store_record *rec)
  * there and stepped over instead of ending the scan; more (may be NULL) is
  * set when max ended it before the log's end. */
 static ug_err scan_into(store *s, MDB_txn *txn, uint8_t *buf, uint64_t from,
-			size_t max, store_held_fn held, store_record_fn fn,
-			void *ctx, uint64_t *next, uint64_t *unreadable,
-			bool *more);
+			size_t max, store_record_fn fn, void *ctx,
+			uint64_t *next, uint64_t *unreadable, bool *more);
 
 ug_err
 store__log_find_id(store *s, MDB_txn *ltxn, uint64_t from,
@@ -1019,8 +1018,8 @@ store__log_find_id(store *s, MDB_txn *ltxn, uint64_t from,
 		return UG_ENOMEM;
 	find_id f = {event_id, seq, agency};
 	uint64_t next, unreadable = 0;
-	ug_err err = scan_into(s, ltxn, buf, from, SIZE_MAX, NULL, match_id,
-			       &f, &next, &unreadable, NULL);
+	ug_err err = scan_into(s, ltxn, buf, from, SIZE_MAX, match_id, &f,
+			       &next, &unreadable, NULL);
 	free(buf);
 	return err == UG_EEXISTS ? UG_OK : err == UG_OK ? UG_ENOTFOUND : err;
 }
@@ -1029,23 +1028,12 @@ ug_err
 store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 	       void *ctx, uint64_t *next)
 {
-	return store_log_scan_held(s, from, max, NULL, fn, ctx, next);
-}
-
-ug_err
-store_log_scan_held(store *s, uint64_t from, size_t max, store_held_fn held,
-		    store_record_fn fn, void *ctx, uint64_t *next)
-{
 	*next = from;
-	uint8_t *scratch = store__scratch();
-	if (!scratch)
-		return UG_ENOMEM;
 	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin scan");
-	ug_err err = scan_into(s, txn, scratch, from, max, held, fn, ctx, next,
-			       NULL, NULL);
+	ug_err err = store__log_scan_in(s, txn, from, max, fn, ctx, next);
 	mdb_txn_abort(txn);
 	return err;
 }
@@ -1058,7 +1046,7 @@ store__log_scan_in(store *s, MDB_txn *txn, uint64_t from, size_t max,
 	uint8_t *scratch = store__scratch();
 	if (!scratch)
 		return UG_ENOMEM;
-	return scan_into(s, txn, scratch, from, max, NULL, fn, ctx, next, NULL,
+	return scan_into(s, txn, scratch, from, max, fn, ctx, next, NULL,
 			 NULL);
 }
 
@@ -1071,14 +1059,14 @@ store__log_scan_over(store *s, MDB_txn *txn, uint64_t from, size_t max,
 	uint8_t *scratch = store__scratch();
 	if (!scratch)
 		return UG_ENOMEM;
-	return scan_into(s, txn, scratch, from, max, NULL, fn, ctx, next,
-			 unreadable, more);
+	return scan_into(s, txn, scratch, from, max, fn, ctx, next, unreadable,
+			 more);
 }
 
 static ug_err
 scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
-	  store_held_fn held, store_record_fn fn, void *ctx, uint64_t *next,
-	  uint64_t *unreadable, bool *more)
+	  store_record_fn fn, void *ctx, uint64_t *next, uint64_t *unreadable,
+	  bool *more)
 {
 	*next = from;
 	if (more)
@@ -1093,10 +1081,8 @@ scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
 	ug_err err = UG_OK;
 	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 	for (size_t i = 0; rc == 0 && i < max && err == UG_OK; i++) {
-		store_record rec = {.seq = ug_get_be64(key.mv_data)};
-		err = held && held(ctx, rec.seq)
-			  ? UG_OK
-			  : decode_record(s, &key, &val, &rec, scratch);
+		store_record rec;
+		err = decode_record(s, &key, &val, &rec, scratch);
 		if (err == UG_EMALFORMED) {
 			/* A record that fails to open means the storage key is
 			 * wrong or the file was altered: stop, never guess —

@@ -150,16 +150,6 @@ typedef ug_err (*store_record_fn)(void *ctx, const store_record *rec);
  */
 ug_err store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 		      void *ctx, uint64_t *next);
-/* As store_log_scan, for a caller that already holds some records (it has
- * just written them): held is asked for each sequence the log has, before
- * the record is opened, and a record it claims is not unsealed or decoded
- * again — fn gets it with only seq set and body NULL. So the caller still
- * follows exactly what the log holds (a record erased since is not
- * visited) without paying to open what it has in hand. */
-typedef bool (*store_held_fn)(void *ctx, uint64_t seq);
-ug_err store_log_scan_held(store *s, uint64_t from, size_t max,
-			   store_held_fn held, store_record_fn fn, void *ctx,
-			   uint64_t *next);
 
 /* Highest sequence handed out, 0 when none was: the log's last record,
  * or above it when a purge or erasure took the newest records. */

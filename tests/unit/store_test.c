@@ -225,8 +225,6 @@ typedef struct {
 	uint8_t person[32][UG_PERSON_KEY_LEN];
 	char body[32][512];
 	size_t body_len[32];
-	bool body_null[32];
-	uint64_t held_mask; /* for held_mask() */
 } scan_log;
 
 static ug_err
@@ -246,10 +244,8 @@ collect(void *ctx, const store_record *rec)
 	if (rec->person_key)
 		memcpy(log->person[i], rec->person_key, UG_PERSON_KEY_LEN);
 	log->body_len[i] = rec->body_len;
-	log->body_null[i] = rec->body == NULL;
-	if (rec->body)
-		memcpy(log->body[i], rec->body,
-		       rec->body_len < 512 ? rec->body_len : 511);
+	memcpy(log->body[i], rec->body,
+	       rec->body_len < 512 ? rec->body_len : 511);
 	return UG_OK;
 }
 
@@ -308,62 +304,6 @@ test_log_scan(void)
 	CHECK_ERR(store_log_scan(s, 1, 100, collect, log, &next), UG_EAGAIN);
 	CHECK_EQ_INT(log->calls, 3);
 	CHECK_EQ_INT(next, 3);
-	free(log);
-	store_close(&s);
-}
-
-/* Claims the sequences in mask (bit seq) as held by the caller. */
-static bool
-held_mask(void *ctx, uint64_t seq)
-{
-	const scan_log *log = ctx;
-	return seq < 64 && (log->held_mask >> seq & 1);
-}
-
-/* A record the caller holds is visited without being opened (body NULL,
- * only seq); the others as ever; one erased since is not visited at all,
- * held or not. */
-static void
-test_log_scan_held(void)
-{
-	store *s = open_store(ut_tmpdir(), storage_key, 64);
-	tevent t[4];
-	make_event(&t[0], 10, "school-a", CPR_A);
-	make_event(&t[1], 11, "school-b", CPR_B);
-	make_event(&t[2], 12, "school-a", CPR_C);
-	make_event(&t[3], 13, "school-a", CPR_A);
-	CHECK_OK(append(s, t, 4));
-	scan_log *log = calloc(1, sizeof *log);
-	log->held_mask = 1u << 2 | 1u << 3;
-	uint64_t next = 0;
-	CHECK_OK(
-	    store_log_scan_held(s, 1, 100, held_mask, collect, log, &next));
-	CHECK_EQ_INT(log->calls, 4);
-	CHECK_EQ_INT(next, 5);
-	for (int i = 0; i < 4; i++) {
-		bool held = i == 1 || i == 2;
-		CHECK_EQ_INT(log->seq[i], i + 1);
-		CHECK_EQ_INT(log->body_null[i], held);
-		CHECK_EQ_INT(log->has_person[i], !held);
-		CHECK_EQ_INT(log->body_len[i], held ? 0 : strlen(t[i].body));
-	}
-	/* Seq 2 erased: a scan that holds it still does not visit it. */
-	store_purge_item it = {.seq = 2, .has_person = true};
-	memcpy(it.event_id, t[1].id, STORE_EVENT_ID_LEN);
-	memcpy(it.person_key, t[1].person, UG_PERSON_KEY_LEN);
-	store_purge_counts counts;
-	CHECK_OK(store_purge(s, &it, 1, NULL, &counts));
-	CHECK_EQ_INT(counts.records, 1);
-	memset(log, 0, sizeof *log);
-	log->held_mask = 1u << 2;
-	CHECK_OK(
-	    store_log_scan_held(s, 1, 100, held_mask, collect, log, &next));
-	CHECK_EQ_INT(log->calls, 3);
-	CHECK_EQ_INT(log->seq[0], 1);
-	CHECK_EQ_INT(log->seq[1], 3);
-	CHECK_EQ_INT(log->seq[2], 4);
-	CHECK_EQ_INT(log->body_null[1], false);
-	CHECK_EQ_INT(next, 5);
 	free(log);
 	store_close(&s);
 }
@@ -2298,7 +2238,6 @@ TEST_LIST = {
     {"append duplicates conflicts", test_append_duplicates_conflicts},
     {"append failure stores nothing", test_append_failure_stores_nothing},
     {"log scan", test_log_scan},
-    {"log scan of records the caller holds", test_log_scan_held},
     {"sealed at rest", test_sealed_at_rest},
     {"wrong storage key", test_wrong_storage_key},
     {"forged principals", test_forged_principals},
