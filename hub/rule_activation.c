@@ -62,12 +62,21 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 	char activity[96] = "";
 	if (x->activity && x->activity[0])
 		say(activity, sizeof activity, " (activity %s)", x->activity);
+	/* The caseworker calls the Jobcenter the event names; the agency id
+	 * is who sent it (one adapter may serve several Jobcenters). */
+	char jobcenter[2 * 64 + 16];
+	if (x->jobcenter && x->jobcenter[0] &&
+	    strcmp(x->jobcenter, in->agency) != 0)
+		say(jobcenter, sizeof jobcenter, "%s (sent by %s)",
+		    x->jobcenter, in->agency);
+	else
+		say(jobcenter, sizeof jobcenter, "%s", in->agency);
 	say(d->explanation, sizeof d->explanation,
 	    "%s reported a missed activation on %s%s: %d missed within %d "
 	    "days. Rule missed_activation: %d missed activations within %d "
 	    "days call for close follow-up. Expected of you: contact the "
 	    "young person and the Jobcenter about the activation by %s.",
-	    in->agency, x->date, activity, within,
+	    jobcenter, x->date, activity, within,
 	    rc->missed_activation.days, count, rc->missed_activation.days,
 	    due);
 	evidence_event(d, in->env, in->agency, x->date);

@@ -1184,6 +1184,30 @@ miss(profile *p, uint8_t tag, const char *date)
 	return out.nalerts;
 }
 
+/* The explanation names the Jobcenter the event names, and the agency
+ * that sent it when that is another id (docs/RULES.md). */
+static void
+test_missed_activation_names_the_jobcenter(void)
+{
+	profile p;
+	setup(&p, CPR18);
+	event e;
+	missed_ev(&e, 1, "2026-03-02");
+	rule_input in = input(&e, 101, "2026-03-02");
+	outcome_init(&out);
+	rule_missed_activation(&in, &p, &out);
+	missed_ev(&e, 2, "2026-03-20");
+	e.missed.jobcenter = "jc-albertslund";
+	in = input(&e, 102, "2026-03-20");
+	outcome_init(&out);
+	rule_missed_activation(&in, &p, &out);
+	CHECK_EQ_INT(out.nalerts, 1);
+	static const char want[] =
+	    "jc-albertslund (sent by jobcenter-x) reported a missed "
+	    "activation on 2026-03-20 (activity A1): 2 missed within 30 days.";
+	CHECK(strncmp(out.alerts[0].explanation, want, sizeof want - 1) == 0);
+}
+
 static void
 test_missed_activation_documented_example(void)
 {
@@ -2611,6 +2635,8 @@ TEST_LIST = {
     {"addiction: withdrawal", test_addiction_withdrawal_takes_back_the_alert},
     {"consent_allows", test_consent_allows},
     {"consent timer", test_consent_timer_withdraws_after_expiry},
+    {"missed activation: names the jobcenter",
+     test_missed_activation_names_the_jobcenter},
     {"missed activation: documented example",
      test_missed_activation_documented_example},
     {"missed activation: window edges", test_missed_activation_window_edges},
