@@ -57,6 +57,11 @@ enum {
 
 /* The rule's name for an alert id's last byte ("escalation" for notices). */
 const char *engine_rule_name(int rule_byte);
+/* How many escalation notices of the alert `id` the store holds (0-2: the
+ * desk's and the team lead's): the fact the annual report and an access
+ * export count, read from the notices themselves, so a replay that raised
+ * a notice again cannot count it twice or miss it. */
+uint32_t engine_escalation_notices(store *s, const uint8_t *id);
 
 /* Timer kinds; an acknowledgement deadline is TIMER_ACK + priority * 20 +
  * rule, so the escalation knows the alert and how long each step waits. */

@@ -23,6 +23,7 @@
 
 #include "common/crypto.h"
 #include "common/util.h"
+#include "hub/engine.h"
 #include "hub/hubctl_audit.h"
 #include "proto/wire.h"
 
@@ -371,7 +372,8 @@ write_alerts(alert_set *a, size_t *written)
 		        "\"recipient\": ", *written ? "," : "", hexid,
 		        open ? "true" : "false");
 		json_str(a->out, recipient);
-		fprintf(a->out, ", \"escalations\": %u", escalations);
+		fprintf(a->out, ", \"escalations\": %u",
+		        engine_escalation_notices(a->s, a->ids[i]));
 		ug_err err = store_alert_get(a->s, a->ids[i], write_alert_body,
 		                             a, &open);
 		if (err != UG_OK && err != UG_ENOTFOUND)

@@ -37,12 +37,19 @@ period_of(const ug_config *cfg, int32_t *from, int32_t *to)
 	const char *year = ug_config_get(cfg, "year");
 	const char *f = ug_config_get(cfg, "from"), *t = ug_config_get(cfg, "to");
 	if (year[0]) {
-		char *end;
-		long y = strtol(year, &end, 10);
+		long y;
 		char a[16], b[16];
-		if (*end || y < 1970 || y > 9999 || f[0] || t[0]) {
+		if (f[0] || t[0]) {
 			fprintf(stderr, "hubctl: report: --year YYYY, or --from "
 			        "DATE --to DATE (not both)\n");
+			return false;
+		}
+		if (strlen(year) != 4 ||
+		    ug_parse_long(year, 4, &y) != UG_OK || y < 1970 ||
+		    y > 9999) {
+			fprintf(stderr, "hubctl: report: --year must be a year "
+			        "of four digits, 1970-9999 (not '%.16s')\n",
+			        year);
 			return false;
 		}
 		snprintf(a, sizeof a, "%04ld-01-01", y);
@@ -350,6 +357,9 @@ alert_id(void *ctx, const uint8_t *id)
 	if (store_alert_state(c->s, id, &a->open, recipient,
 	                      &a->escalations) != UG_OK)
 		return UG_OK;
+	/* Escalation leaves the alert with its owner and raises notices of
+	 * it: those are the fact, not the head's counter. */
+	a->escalations = engine_escalation_notices(c->s, id);
 	bool open;
 	if (store_alert_get(c->s, id, alert_body, a, &open) != UG_OK ||
 	    !a->rule[0])
@@ -584,6 +594,10 @@ key_figures(FILE *f, const report_table *enrol, const report_table *neet)
 		        100.0 * (double)*report_cell(e, eud, 0) /
 		                (double)*report_cell(e, e->nrows, 0),
 		        *report_cell(e, eud, 0), *report_cell(e, e->nrows, 0));
+	else if (eud < e->nrows && !report_hidden(e, e->nrows, 0))
+		/* Nothing is suppressed: there were no enrolments. */
+		fputs("<li>Share of enrolments heading for vocational "
+		      "education (EUD): no enrolments in the period</li>\n", f);
 	else
 		fputs("<li>Share of enrolments heading for vocational "
 		      "education (EUD): suppressed (too few persons)</li>\n", f);

@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "hub/hub_int.h"
 #include "hub/metrics.h"
+#include "store/store_password.h"
 
 #define MET_AGENCIES 64
 #define MET_TYPES 32
@@ -289,8 +290,11 @@ typedef struct {
 static ug_err
 add_recipient(void *ctx, const char *id, uint32_t flags)
 {
-	(void)flags;
 	depths *ds = ctx;
+	/* A web gateway is registered as a caseworker but receives no
+	 * alerts of its own: not a queue. */
+	if (flags & STORE_FLAG_GATEWAY)
+		return UG_OK;
 	if (ds->n < MET_RECIPIENTS)
 		ug_strlcpy(ds->d[ds->n++].id, id, STORE_ID_MAX);
 	return UG_OK;

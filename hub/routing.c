@@ -272,3 +272,22 @@ hub__close_notices(hub *h, const uint8_t *id)
 			log_err("HUB-ALERT-ACK", "escalation notice not closed");
 	}
 }
+
+uint32_t
+engine_escalation_notices(store *s, const uint8_t *id)
+{
+	static const uint8_t steps[] = {R_ESCALATED_DESK, R_ESCALATED_LEAD};
+	uint32_t n = 0;
+	for (size_t i = 0; i < sizeof steps; i++) {
+		uint8_t notice[STORE_ALERT_ID_LEN];
+		memcpy(notice, id, sizeof notice);
+		notice[8] = (uint8_t)((id[8] & R_RULE_MASK) | steps[i]);
+		bool open;
+		char recipient[STORE_ID_MAX];
+		uint32_t escalations;
+		if (store_alert_state(s, notice, &open, recipient,
+				      &escalations) == UG_OK)
+			n++;
+	}
+	return n;
+}

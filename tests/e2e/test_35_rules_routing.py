@@ -10,6 +10,7 @@ The ack deadlines are the defaults here (HIGH 24 office hours = three
 working days, NORMAL 72) unless a test says otherwise. 2026-09-07 is a
 Monday; 08:00 UTC is 10:00 in Copenhagen (summer time)."""
 
+import csv
 import json
 import re
 
@@ -78,6 +79,20 @@ def test_unacknowledged_high_alert_stays_and_notices_climb(make_hub):
     rc, alerts, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
     assert rc == 0 and [x["alert_id"] for x in alerts] == [alert_id], err
     hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 0)
+    # The annual status counts it escalated, not acknowledged in time
+    # (OPERATIONS.md, the alerts table); the notices are no row.
+    out = hub.tmp / "status" / "status.html"
+    out.parent.mkdir()
+    hub.hubctl("report", "--year", "2026", "--out", str(out))
+    with open(out.parent / "status-alerts.csv", newline="") as f:
+        table = list(csv.reader(f))
+    head = table[0]
+    rows = {r[0]: dict(zip(head, r)) for r in table[1:]}
+    assert "escalation" not in rows
+    # One alert: small counts show as <5, and a zero as 0.
+    assert (rows["dropout"]["raised"], rows["dropout"]["acknowledged"],
+            rows["dropout"]["acknowledged in time"],
+            rows["dropout"]["escalated"]) == ("<5", "<5", "0", "<5"), rows
 
 
 def test_a_friday_alert_reaches_the_desk_after_office_hours(make_hub):

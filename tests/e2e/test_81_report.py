@@ -178,6 +178,15 @@ def test_usage_errors_exit_2(make_hub):
                   "x.html"]):
         p = hub.hubctl("report", *args, check=False)
         assert p.returncode == 2, (args, p.stderr)
+    # No enrolments at all: nothing is suppressed, there is nothing.
+    out, _ = report(hub, hub.tmp, "--year", "2027")
+    assert "(EUD): no enrolments in the period</li>" in out.read_text()
+    for year in ("26", "0", "99999", "2026x"):
+        p = hub.hubctl("report", "--year", year, "--out", "x.html",
+                       check=False)
+        assert p.returncode == 2
+        assert p.stderr == "hubctl: report: --year must be a year of four " \
+            f"digits, 1970-9999 (not '{year}')\n", p.stderr
 
 
 # ---------------------------------------------------------------- generated

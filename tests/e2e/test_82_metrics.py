@@ -110,6 +110,9 @@ def test_metrics_count_what_was_sent(make_hub):
 
 def test_queue_depth_and_oldest_alert(make_hub):
     hub = metrics_hub(make_hub)
+    # A web gateway is registered like a caseworker; it has no queue.
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
     cpr = CprGen(8202).take(1)[0]
     hub.assign(cpr, "cw-anna")
     hub.send(envelope("school-a", cpr, salt="q1", absent=30, expected=100))
@@ -120,6 +123,9 @@ def test_queue_depth_and_oldest_alert(make_hub):
     s, _ = scrape(hub)
     assert value(s, "ungebro_alerts_raised_total") == 1
     assert value(s, "ungebro_oldest_unacked_alert_age_seconds") >= 0
+    _, text = get(hub.metrics_url + "/metrics")
+    assert 'ungebro_queue_depth{recipient="cw-anna"}' in text, text
+    assert 'recipient="web-1"' not in text, text
 
 
 def test_adapter_silent_raised_once_and_cleared(make_hub):
