@@ -477,8 +477,6 @@ hub_run(hub *h)
 		log_err("HUB-REPLAY", "cannot apply the log to derived state");
 		return 1;
 	}
-	log_notice("HUB-READY", "store open, sockets bound; serving");
-	hub__metrics_serving(h);
 	if (hub__writer_start(h) != UG_OK) {
 		log_err("HUB-WRITER", "cannot start the writer thread");
 		return 1;
@@ -494,6 +492,10 @@ hub_run(hub *h)
 		hub__flusher_stop(h);
 		return 1;
 	}
+	/* Ready only once every thread runs: a hub that cannot start one
+	 * never said it was serving. */
+	log_notice("HUB-READY", "store open, sockets bound; serving");
+	hub__metrics_serving(h);
 	h->logged = store_derived_last_applied(h->store);
 	/* The four sockets, the writer's and the applier's signals, then
 	 * the metrics endpoint's, if it is on. */
