@@ -14,6 +14,7 @@
 #include <zmq.h>
 
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/util.h"
 #include "hub/engine.h"
 #include "hub/gateway.h"
@@ -495,6 +496,7 @@ hub_run(hub *h)
 	/* Ready only once every thread runs: a hub that cannot start one
 	 * never said it was serving. */
 	log_notice("HUB-READY", "store open, sockets bound; serving");
+	ug_notify_systemd("READY=1");
 	hub__metrics_serving(h);
 	h->logged = store_derived_last_applied(h->store);
 	/* The four sockets, the writer's and the applier's signals, then

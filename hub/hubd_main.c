@@ -272,8 +272,7 @@ main(int argc, char **argv)
 		ug_config_destroy(&cfg);
 		return 1;
 	}
-	ug_notify_systemd("READY=1");
-	int rc = hub_run(h);
+	int rc = hub_run(h); /* READY=1 once it serves */
 	ug_notify_systemd("STOPPING=1");
 	hub_close(&h);
 	ug_config_destroy(&cfg);

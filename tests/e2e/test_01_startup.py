@@ -6,6 +6,7 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import os
 import re
+import socket
 import subprocess
 
 import pytest
@@ -28,13 +29,37 @@ def test_ready_and_empty(hub):
     assert st["principals"] == 3
 
 
+def test_systemd_told_ready_once_serving_and_stopping(make_hub, tmp_path,
+                                                     monkeypatch):
+    """OPERATIONS.md: READY=1 (Type=notify) when hubd serves — HUB-READY
+    logged, its threads running — and STOPPING=1 when it stops."""
+    path = tmp_path / "notify"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.settimeout(15 * hubtest.SLOW)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    hub = make_hub(start=False)
+    hub.start(wait=False)
+    assert sock.recv(256) == b"READY=1"
+    assert "HUB-READY" in hub.current_log()
+    assert {"hubd-writer", "hubd-applier", "hubd-flusher"} <= \
+        thread_names(hub.proc.pid)
+    hub.stop()
+    assert sock.recv(256) == b"STOPPING=1"
+    sock.close()
+
+
+def thread_names(pid):
+    names = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            names.add(f.read().strip())
+    return names
+
+
 def test_threads_are_named(hub):
     """ARCHITECTURE.md: top -H shows the loop, writer, applier, flusher."""
-    task = "/proc/%d/task" % hub.proc.pid
-    names = set()
-    for tid in os.listdir(task):
-        with open(os.path.join(task, tid, "comm")) as f:
-            names.add(f.read().strip())
+    names = thread_names(hub.proc.pid)
     assert {"hubd", "hubd-writer", "hubd-applier",
             "hubd-flusher"} <= names, names
 
