@@ -294,9 +294,13 @@ finish_record(csv_reader *r, bool at_eof)
 		r->crlf = true;
 	}
 	rec->raw[rec->raw_len] = '\0';
-	if (rec->raw_truncated)
+	if (rec->raw_truncated) {
+		/* The cause of whatever else was found in it (a value cut at
+		 * the limit measures wrong): said instead. */
+		r->bad = false;
 		mark_bad(r, -1, "the row is longer than %d bytes",
 			 CSV_RECORD_MAX);
+	}
 }
 
 static int

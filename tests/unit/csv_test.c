@@ -255,6 +255,30 @@ test_record_limit(void)
 	free(in);
 }
 
+/* One value over the row limit: the row's length is the reason, not the
+ * value's (cut where the row was, it would measure wrong). */
+static void
+test_record_limit_one_value(void)
+{
+	size_t big = 70001, cap = big + 64;
+	char *in = malloc(cap);
+	CHECK(in);
+	char *p = in;
+	p += sprintf(p, "a;b\nx;");
+	memset(p, 'v', big), p += big;
+	p += sprintf(p, "\nnext;1\n");
+	struct fixture fx;
+	ug_diag d = {0};
+	CHECK_OK(open_n(&fx, in, (size_t)(p - in), &d));
+	CHECK_ERR(csv_next(fx.r, &d), UG_EMALFORMED);
+	CHECK_EQ_STR(d.reason, "the row is longer than 65536 bytes");
+	CHECK_EQ_STR(d.field, "");
+	CHECK_OK(csv_next(fx.r, &d));
+	CHECK_EQ_STR(csv_field(fx.r, 0), "next");
+	close_fx(&fx);
+	free(in);
+}
+
 static void
 test_bad_quotes(void)
 {
@@ -445,6 +469,7 @@ TEST_LIST = {
     {"empty lines skipped", test_empty_lines_skipped},
     {"field limit", test_field_limit},
     {"record limit", test_record_limit},
+    {"record limit, one value", test_record_limit_one_value},
     {"bad quotes", test_bad_quotes},
     {"field counts", test_field_counts},
     {"hostile bytes", test_hostile_bytes},
