@@ -95,7 +95,8 @@ fill_table(report_table *t, const char *name, labels *rows,
 	bool ok = order && sorted &&
 	          report_table_init(t, name, rows->n, ncols);
 	if (ok) {
-		memcpy(sorted, rows->v, rows->n * sizeof *sorted);
+		if (rows->n) /* an empty table has no labels at all */
+			memcpy(sorted, rows->v, rows->n * sizeof *sorted);
 		qsort(sorted, rows->n, sizeof *sorted, cmp_label);
 		for (size_t i = 0; i < rows->n; i++) {
 			for (size_t k = 0; k < rows->n; k++)
