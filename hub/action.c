@@ -88,12 +88,9 @@ audit_action(hub *h, const char *caseworker, const char *action,
              const char *detail)
 {
 	char key[UG_Z85_KEY_LEN + 1];
-	uint32_t flags;
-	if (store_principal_current(h->store, STORE_CASEWORKER, caseworker,
-	                            key, &flags) != UG_OK)
-		key[0] = '\0';
-	store_audit_entry e = {h->now, caseworker, key,    action,
-	                       result, person_key, detail};
+	store_audit_entry e;
+	hub__caseworker_audit_entry(h, &e, key, caseworker, action, result,
+	                            person_key, detail);
 	if (store_audit_write(h->store, &e, 1) != UG_OK)
 		log_err("HUB-AUDIT", "%s (%s) by %s not audited", action,
 		        result, caseworker);

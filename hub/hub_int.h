@@ -150,6 +150,13 @@ void hub__zap_handle(hub *h);
  * *flags receives the current flags (event types, desk). */
 bool hub__sender_current(hub *h, int kind, const void *zmq_frame,
 			 const char **id, uint32_t *flags);
+/* An audit record of what a caseworker did on the delivery endpoint,
+ * naming the key the caseworker is registered with (key is its storage). */
+void hub__caseworker_audit_entry(hub *h, store_audit_entry *e,
+				 char key[UG_Z85_KEY_LEN + 1],
+				 const char *caseworker, const char *action,
+				 const char *result, const uint8_t *person_key,
+				 const char *detail);
 /* Notice registrations changed by hubctl (cheap; once per loop turn). */
 void hub__principals_refresh(hub *h);
 

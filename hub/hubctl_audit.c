@@ -246,6 +246,33 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 	return 0;
 }
 
+
+int
+hubctl_register_outcome(store *s, ug_keys *keys, const char *action,
+                        const char *id, const char *public_z85,
+                        const char *what, const char *path, ug_err err,
+                        const ug_diag *diag)
+{
+	bool taken = err == UG_EEXISTS;
+	char detail[STORE_AUDIT_DETAIL_MAX];
+	snprintf(detail, sizeof detail, "%s key %.8s... %s%s%.160s", id,
+	         public_z85, what, taken ? ": " : "", taken ? diag->reason : "");
+	hubctl_audit_admin(s, keys, action,
+	                   err == UG_OK ? "ok" : taken ? "refused" : "failed",
+	                   NULL, detail);
+	if (taken) {
+		fprintf(stderr, "hubctl: register: %s (%s): %s is not "
+		        "registered; a key identifies one id, so give %s a key "
+		        "of its own\n", diag->reason, path, id, id);
+		return 1;
+	}
+	if (err != UG_OK) {
+		fprintf(stderr, "hubctl: register: %s\n", ug_strerror(err));
+		return 1;
+	}
+	return 0;
+}
+
 int
 hubctl_audit(const ug_config *cfg, store *s, ug_keys *keys, const char *sub)
 {

@@ -295,27 +295,13 @@ cmd_register(ctl *c, int kind, const char *id)
 		flags |= STORE_FLAG_OPS;
 	ug_err err = store_principal_put(c->store, kind, id, public_z85, flags,
 	                                 &diag);
-	char detail[STORE_AUDIT_DETAIL_MAX];
-	snprintf(detail, sizeof detail, "%s key %.8s... flags 0x%x%s%.160s", id,
-	         public_z85, (unsigned)flags, err == UG_EEXISTS ? ": " : "",
-	         err == UG_EEXISTS ? diag.reason : "");
-	hubctl_audit_admin(c->store, c->keys,
-	                   kind == STORE_AGENCY ? "register-agency"
-	                                        : "register-caseworker",
-	                   err == UG_OK          ? "ok"
-	                   : err == UG_EEXISTS ? "refused"
-	                                         : "failed",
-	                   NULL, detail);
-	if (err == UG_EEXISTS) {
-		fprintf(stderr, "hubctl: register: %s (%s): %s is not "
-		        "registered; a key identifies one id, so give %s a key "
-		        "of its own\n", diag.reason, path, id, id);
+	char what[32];
+	snprintf(what, sizeof what, "flags 0x%x", (unsigned)flags);
+	if (hubctl_register_outcome(c->store, c->keys,
+	                            kind == STORE_AGENCY ? "register-agency"
+	                                                 : "register-caseworker",
+	                            id, public_z85, what, path, err, &diag))
 		return 1;
-	}
-	if (err != UG_OK) {
-		fprintf(stderr, "hubctl: register: %s\n", ug_strerror(err));
-		return 1;
-	}
 	printf("registered %s %s (key %.8s...)\n",
 	       kind == STORE_AGENCY ? "agency" : "caseworker", id, public_z85);
 	return 0;

@@ -51,25 +51,9 @@ hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 	}
 	ug_err err = store_principal_put(s, STORE_CASEWORKER, id, public_z85,
 	                                 STORE_FLAG_GATEWAY, &diag);
-	char detail[STORE_AUDIT_DETAIL_MAX];
-	snprintf(detail, sizeof detail, "%s key %.8s... gateway%s%.160s", id,
-	         public_z85, err == UG_EEXISTS ? ": " : "",
-	         err == UG_EEXISTS ? diag.reason : "");
-	hubctl_audit_admin(s, keys, "register-gateway",
-	                   err == UG_OK          ? "ok"
-	                   : err == UG_EEXISTS ? "refused"
-	                                         : "failed",
-	                   NULL, detail);
-	if (err == UG_EEXISTS) {
-		fprintf(stderr, "hubctl: register: %s (%s): %s is not "
-		        "registered; a key identifies one id, so give %s a key "
-		        "of its own\n", diag.reason, path, id, id);
+	if (hubctl_register_outcome(s, keys, "register-gateway", id,
+	                            public_z85, "gateway", path, err, &diag))
 		return 1;
-	}
-	if (err != UG_OK) {
-		fprintf(stderr, "hubctl: register: %s\n", ug_strerror(err));
-		return 1;
-	}
 	printf("registered gateway %s (key %.8s...)\n", id, public_z85);
 	return 0;
 }

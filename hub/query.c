@@ -85,15 +85,10 @@ static void
 audit(hub *h, const char *caseworker, const char *action,
       const char *result, const uint8_t *person_key, const char *detail)
 {
-	/* The frame's key is the registered one: hub__sender_current
-	 * checked it before the query got here. */
 	char key[UG_Z85_KEY_LEN + 1];
-	uint32_t flags;
-	if (store_principal_current(h->store, STORE_CASEWORKER, caseworker,
-	                            key, &flags) != UG_OK)
-		key[0] = '\0';
-	store_audit_entry e = {h->now, caseworker, key,    action,
-	                       result, person_key, detail};
+	store_audit_entry e;
+	hub__caseworker_audit_entry(h, &e, key, caseworker, action, result,
+	                            person_key, detail);
 	store_audit_queue(h->store, &e);
 }
 

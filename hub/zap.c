@@ -122,6 +122,23 @@ hub__sender_current(hub *h, int kind, const void *zmq_frame,
 	return true;
 }
 
+void
+hub__caseworker_audit_entry(hub *h, store_audit_entry *e,
+                            char key[UG_Z85_KEY_LEN + 1],
+                            const char *caseworker, const char *action,
+                            const char *result, const uint8_t *person_key,
+                            const char *detail)
+{
+	/* The frame's key is the registered one: hub__sender_current checked
+	 * it before the frame got to the caller. */
+	uint32_t flags;
+	if (store_principal_current(h->store, STORE_CASEWORKER, caseworker,
+	                            key, &flags) != UG_OK)
+		key[0] = '\0';
+	*e = (store_audit_entry){h->now, caseworker, key,    action,
+	                         result, person_key, detail};
+}
+
 /* Read one request; returns the number of frames (ZAP_FRAMES when sane). */
 static int
 read_request(void *sock, zmq_msg_t *frames)

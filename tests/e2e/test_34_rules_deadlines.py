@@ -22,6 +22,18 @@ def dropout_alert(hub, caseworker="cw-anna"):
     return d
 
 
+def dropped_out(make_hub, seed, born, day="2026-09-07"):
+    """A hub on Monday 2026-09-07 08:00 and one young person born `born`,
+    assigned to cw-anna, whose dropout on `day` it has applied: (hub,
+    cpr, the dropout alert)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(seed).born(born)
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, day))
+    hub.wait_applied()
+    return hub, cpr, dropout_alert(hub)
+
+
 def test_contact_deadline_warns_desk_then_is_missed(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     # 16 on the very day of the dropout (Monday 2026-09-07).
@@ -126,12 +138,7 @@ def test_acknowledging_is_not_contact_recording_it_is(make_hub):
 
 
 def test_offer_deadline_runs_from_the_recorded_contact(make_hub):
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
-    cpr = CprGen(3403).born("2009-12-01")
-    hub.assign(cpr, "cw-anna")
-    hub.send(ev_dropout(cpr, "2026-09-07"))
-    hub.wait_applied()
-    d = dropout_alert(hub)
+    hub, cpr, d = dropped_out(make_hub, 3403, "2009-12-01")
     hub.set_clock("2026-09-09T10:00:00")
     rc, _, err = hub.record("cw-anna", "contact", d["alert_id"], "meeting")
     assert rc == 0, err
@@ -178,12 +185,7 @@ def test_no_offer_clock_without_a_recorded_contact(make_hub):
 
 
 def test_a_recorded_offer_meets_the_offer_deadline(make_hub):
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
-    cpr = CprGen(3412).born("2010-06-01")
-    hub.assign(cpr, "cw-anna")
-    hub.send(ev_dropout(cpr, "2026-09-07"))
-    hub.wait_applied()
-    d = dropout_alert(hub)
+    hub, cpr, d = dropped_out(make_hub, 3412, "2010-06-01")
     hub.set_clock("2026-09-08T10:00:00")
     assert hub.record("cw-anna", "contact", d["alert_id"], "phone")[0] == 0
     hub.set_clock("2026-09-21T10:00:00")
@@ -198,12 +200,7 @@ def test_a_recorded_offer_meets_the_offer_deadline(make_hub):
 
 
 def test_actions_refused_with_a_reason(make_hub):
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
-    cpr = CprGen(3413).born("2010-07-07")
-    hub.assign(cpr, "cw-anna")
-    hub.send(ev_dropout(cpr, "2026-09-07"))
-    hub.wait_applied()
-    d = dropout_alert(hub)
+    hub, cpr, d = dropped_out(make_hub, 3413, "2010-07-07")
     # Another caseworker's young person.
     rc, _, err = hub.record("cw-bob", "contact", d["alert_id"], "phone")
     assert rc == 4 and "not addressed to you or your desk" in err, err
@@ -232,12 +229,7 @@ def test_actions_refused_with_a_reason(make_hub):
 
 
 def test_enrolment_stops_the_offer_clock(make_hub):
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
-    cpr = CprGen(3404).born("2010-01-01")
-    hub.assign(cpr, "cw-anna")
-    hub.send(ev_dropout(cpr, "2026-09-07"))
-    hub.wait_applied()
-    d = dropout_alert(hub)
+    hub, cpr, d = dropped_out(make_hub, 3404, "2010-01-01")
     assert hub.record("cw-anna", "contact", d["alert_id"], "phone")[0] == 0
     hub.set_clock("2026-09-28T09:00:00")
     hub.send(ev_enrolment(cpr, "2026-09-28"))
@@ -347,12 +339,7 @@ def test_contact_dated_before_the_dropout_meets_no_deadline(make_hub):
     """A contact dated before the day the person left answers no duty of
     the episode: it stays a fact in the timeline, the contact clock runs
     on, and no offer clock starts from it."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
-    cpr = CprGen(3412).born("2010-01-10")
-    hub.assign(cpr, "cw-anna")
-    hub.send(ev_dropout(cpr, "2026-09-04"))
-    hub.wait_applied()
-    d = dropout_alert(hub)
+    hub, cpr, d = dropped_out(make_hub, 3412, "2010-01-10", "2026-09-04")
     rc, out, err = hub.record("cw-anna", "contact", d["alert_id"], "phone",
                               date="2026-08-01")
     assert (rc, out.strip()) == (0, "recorded"), err

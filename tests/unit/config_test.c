@@ -42,6 +42,18 @@ load(ug_config **cfg, char **argv, char ***rest, int *nrest, bool *help,
 	                      argv, rest, nrest, help, diag);
 }
 
+/* Load `prog --config FILE flush`, FILE named name holding text. */
+static ug_err
+load_file(const char *name, const char *text, ug_config **cfg, ug_diag *diag)
+{
+	const char *path = write_conf(ut_tmpdir(), name, text);
+	char *argv[] = {"prog", "--config", (char *)path, "flush", NULL};
+	char **rest;
+	int nrest;
+	bool help;
+	return load(cfg, argv, &rest, &nrest, &help, diag);
+}
+
 static void
 test_file_and_override(void)
 {
@@ -161,16 +173,14 @@ test_bad_flag_values_refused(void)
 		CHECK(strstr(diag.reason, "json must be true or false") !=
 		      NULL);
 	}
-	const char *dir = ut_tmpdir();
-	const char *path =
-	    write_conf(dir, "flag.conf", "agency = a1\njson = ja\n");
-	char *argv[] = {"prog", "--config", (char *)path, "flush", NULL};
 	ug_config *cfg = NULL;
 	char **rest;
 	int nrest;
 	bool help;
 	ug_diag diag;
-	CHECK_ERR(load(&cfg, argv, &rest, &nrest, &help, &diag), UG_EINVAL);
+	CHECK_ERR(load_file("flag.conf", "agency = a1\njson = ja\n", &cfg,
+	                    &diag),
+	          UG_EINVAL);
 	CHECK(strstr(diag.reason, ":2: json must be true or false") != NULL);
 	CHECK_EQ_INT(diag.line, 2);
 	/* "--json" followed by something else leaves it an argument. */
@@ -226,20 +236,18 @@ static void
 test_required_missing(void)
 {
 	const char *dir = ut_tmpdir();
-	const char *path = write_conf(dir, "c.conf", "timeout = 5\n");
-	char *argv[] = {"prog", "--config", (char *)path, "flush", NULL};
 	ug_config *cfg = NULL;
 	char **rest;
 	int nrest;
 	bool help;
 	ug_diag diag;
-	CHECK_ERR(load(&cfg, argv, &rest, &nrest, &help, &diag), UG_EINVAL);
+	CHECK_ERR(load_file("c.conf", "timeout = 5\n", &cfg, &diag), UG_EINVAL);
 	CHECK(cfg == NULL);
 	CHECK_EQ_STR(diag.field, "agency");
 	CHECK(strstr(diag.reason, "--agency") != NULL);
 	CHECK(strstr(diag.reason, "required") != NULL);
 	/* Given in the file, it is satisfied. */
-	path = write_conf(dir, "d.conf", "agency=x\n");
+	const char *path = write_conf(dir, "d.conf", "agency=x\n");
 	char *argv2[] = {"prog", "--config", (char *)path, NULL};
 	CHECK_OK(load(&cfg, argv2, &rest, &nrest, &help, &diag));
 	CHECK_EQ_STR(ug_config_get(cfg, "agency"), "x");

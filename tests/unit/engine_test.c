@@ -1172,16 +1172,25 @@ test_consent_timer_withdraws_after_expiry(void)
 
 /* ---- missed activations ---- */
 
-/* Feeds one miss dated (and applied) on `date`; returns the alerts. */
+/* Feeds one miss dated (and applied) on `date`, naming `jobcenter` (NULL:
+ * the sending agency's own id); returns the alerts. */
 static size_t
-miss(profile *p, uint8_t tag, const char *date)
+miss_at(profile *p, uint8_t tag, const char *date, const char *jobcenter)
 {
 	event e;
 	missed_ev(&e, tag, date);
+	if (jobcenter)
+		e.missed.jobcenter = (char *)jobcenter;
 	rule_input in = input(&e, 100 + tag, date);
 	outcome_init(&out);
 	rule_missed_activation(&in, p, &out);
 	return out.nalerts;
+}
+
+static size_t
+miss(profile *p, uint8_t tag, const char *date)
+{
+	return miss_at(p, tag, date, NULL);
 }
 
 /* The explanation names the Jobcenter the event names, and the agency
@@ -1191,17 +1200,8 @@ test_missed_activation_names_the_jobcenter(void)
 {
 	profile p;
 	setup(&p, CPR18);
-	event e;
-	missed_ev(&e, 1, "2026-03-02");
-	rule_input in = input(&e, 101, "2026-03-02");
-	outcome_init(&out);
-	rule_missed_activation(&in, &p, &out);
-	missed_ev(&e, 2, "2026-03-20");
-	e.missed.jobcenter = "jc-albertslund";
-	in = input(&e, 102, "2026-03-20");
-	outcome_init(&out);
-	rule_missed_activation(&in, &p, &out);
-	CHECK_EQ_INT(out.nalerts, 1);
+	CHECK_EQ_INT(miss(&p, 1, "2026-03-02"), 0);
+	CHECK_EQ_INT(miss_at(&p, 2, "2026-03-20", "jc-albertslund"), 1);
 	static const char want[] =
 	    "jc-albertslund (sent by jobcenter-x) reported a missed "
 	    "activation on 2026-03-20 (activity A1): 2 missed within 30 days.";
