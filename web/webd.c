@@ -13,7 +13,6 @@
  */
 #include "web/webd.h"
 
-#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,19 +67,23 @@ struct webd {
 	int64_t hub_quiet_until; /* the hub did not answer: poll less */
 };
 
-/* One request being read (POST bodies arrive in pieces). */
-typedef struct {
-	bool started;
-	char *body;
-	size_t len;
-	bool too_large;
-} request;
-
-/* A decoded form or query. */
+/* A decoded form: names and values are libmicrohttpd's decoding, copied
+ * (a value may arrive in pieces). The first of two fields of one name
+ * counts; fields past FIELDS_MAX are left out. */
 typedef struct {
 	size_t n;
 	char *name[FIELDS_MAX], *value[FIELDS_MAX];
+	size_t len[FIELDS_MAX];
 } form;
+
+/* One request being read: a POST body arrives in pieces and goes through
+ * libmicrohttpd's form decoder as it comes. */
+typedef struct {
+	struct MHD_PostProcessor *pp;
+	size_t len; /* of the body so far */
+	bool too_large;
+	form f;
+} request;
 
 /* What one page needs to know about who is asking. */
 typedef struct {
@@ -134,53 +137,79 @@ webd_destroy(webd **wp)
 
 /* ---- forms ---- */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
+#define FORM_DECODE_BUF 1024 /* libmicrohttpd's working buffer per form */
 
-static void
-url_decode(char *text)
+/* libmicrohttpd's post processor calls this for every piece of every
+ * field, url-encoded or multipart, already decoded; off > 0 continues the
+ * field begun last. */
+static enum MHD_Result
+form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+           const char *filename, const char *content_type,
+           const char *transfer_encoding, const char *data, uint64_t off,
+           size_t size)
 {
-	char *out = text;
-	for (char *in = text; *in; in++) {
-		if (*in == '+') {
-			*out++ = ' ';
-		} else if (*in == '%' && hexval(in[1]) >= 0 &&
-		           hexval(in[2]) >= 0) {
-			*out++ = (char)(hexval(in[1]) * 16 + hexval(in[2]));
-			in += 2;
-		} else {
-			*out++ = *in;
+	(void)kind;
+	(void)filename;
+	(void)content_type;
+	(void)transfer_encoding;
+	form *f = cls;
+	size_t i;
+	if (off == 0) {
+		if (f->n == FIELDS_MAX)
+			return MHD_YES;
+		i = f->n;
+		f->name[i] = strdup(key);
+		f->value[i] = calloc(1, 1);
+		f->len[i] = 0;
+		if (!f->name[i] || !f->value[i]) {
+			free(f->name[i]);
+			free(f->value[i]);
+			return MHD_NO;
 		}
+		f->n++;
+	} else {
+		if (f->n == 0 || strcmp(f->name[f->n - 1], key) != 0)
+			return MHD_YES; /* the start was left out */
+		i = f->n - 1;
 	}
-	*out = '\0';
+	if (size == 0)
+		return MHD_YES;
+	char *grown = malloc(f->len[i] + size + 1);
+	if (!grown)
+		return MHD_NO;
+	/* Copied, not realloc'd, so no piece of a password is left behind
+	 * in freed memory. */
+	memcpy(grown, f->value[i], f->len[i]);
+	memcpy(grown + f->len[i], data, size);
+	grown[f->len[i] + size] = '\0';
+	sodium_memzero(f->value[i], f->len[i]);
+	free(f->value[i]);
+	f->value[i] = grown;
+	f->len[i] += size;
+	return MHD_YES;
 }
 
-/* application/x-www-form-urlencoded, decoded in place. */
+/* A form holds passwords: wiped as it is freed. */
 static void
-form_parse(form *f, char *text)
+form_free(form *f)
 {
-	f->n = 0;
-	for (char *p = text; p && *p && f->n < FIELDS_MAX;) {
-		char *next = strchr(p, '&');
-		if (next)
-			*next++ = '\0';
-		char *eq = strchr(p, '=');
-		char *value = eq ? eq + 1 : p + strlen(p);
-		if (eq)
-			*eq = '\0';
-		url_decode(p);
-		url_decode(value);
-		f->name[f->n] = p;
-		f->value[f->n] = value;
-		f->n++;
-		p = next;
+	for (size_t i = 0; i < f->n; i++) {
+		sodium_memzero(f->value[i], f->len[i]);
+		free(f->value[i]);
+		free(f->name[i]);
 	}
+	f->n = 0;
+}
+
+/* A body the decoder could not read (malformed, or memory ran out) is
+ * read as no form at all: its CSRF check fails, nothing half-read acts. */
+static void
+form_refuse(request *req)
+{
+	if (req->pp)
+		MHD_destroy_post_processor(req->pp);
+	req->pp = NULL;
+	form_free(&req->f);
 }
 
 static const char *
@@ -194,18 +223,11 @@ form_get(const form *f, const char *name)
 
 /* ---- sessions and tokens ---- */
 
+/* Hex from a cookie, a form or a URL; absent reads as malformed. */
 static bool
 unhex(const char *hex, uint8_t *out, size_t len)
 {
-	if (!hex || strlen(hex) != 2 * len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi * 16 + lo);
-	}
-	return true;
+	return hex && ug_unhex(hex, out, len) == UG_OK;
 }
 
 static web_session *
@@ -1544,24 +1566,31 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		if (!req)
 			return MHD_NO;
 		*state = req;
+		/* Only forms are decoded (url-encoded or multipart); a body of
+		 * another type is read as empty, so its CSRF check fails. */
+		if (post)
+			req->pp = MHD_create_post_processor(c, FORM_DECODE_BUF,
+			                                    form_field, &req->f);
 		if (post)
 			return MHD_YES; /* the body follows */
 	}
 	if (post && *upload_size) {
-		if (req->len + *upload_size > BODY_MAX) {
+		req->len += *upload_size;
+		if (req->len > BODY_MAX)
 			req->too_large = true;
-		} else {
-			char *grown = realloc(req->body,
-			                      req->len + *upload_size + 1);
-			if (!grown)
-				return MHD_NO;
-			req->body = grown;
-			memcpy(req->body + req->len, upload_data, *upload_size);
-			req->len += *upload_size;
-			req->body[req->len] = '\0';
-		}
+		else if (req->pp && MHD_post_process(req->pp, upload_data,
+		                                     *upload_size) != MHD_YES)
+			form_refuse(req);
 		*upload_size = 0;
 		return MHD_YES;
+	}
+	/* The decoder holds a url-encoded form's last value until it is
+	 * told the body has ended. */
+	if (req->pp) {
+		enum MHD_Result whole = MHD_destroy_post_processor(req->pp);
+		req->pp = NULL;
+		if (whole != MHD_YES)
+			form_refuse(req);
 	}
 	ctx x = {.w = w, .c = c};
 	x.lang = pick_lang(&x);
@@ -1574,20 +1603,9 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (req->too_large)
 		return simple_page(&x, 413, T(&x, T_APP), T(&x, T_FORBIDDEN));
-	form f = {0};
-	if (post) {
-		/* Only forms are accepted; a body of another type is read as
-		 * empty, so its CSRF check fails. */
-		const char *type = MHD_lookup_connection_value(
-		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-		if (req->body && type &&
-		    strncmp(type, "application/x-www-form-urlencoded", 33) == 0)
-			form_parse(&f, req->body);
-	}
-	enum MHD_Result rc = route(&x, url, post, &f);
-	/* The password is in the body: wipe it once answered. */
-	if (req->body)
-		sodium_memzero(req->body, req->len);
+	enum MHD_Result rc = route(&x, url, post, &req->f);
+	/* The password is in the form: wiped once answered. */
+	form_free(&req->f);
 	return rc;
 }
 
@@ -1601,10 +1619,9 @@ webd_completed(void *cls, struct MHD_Connection *c, void **state,
 	request *req = *state;
 	if (!req)
 		return;
-	if (req->body) {
-		sodium_memzero(req->body, req->len);
-		free(req->body);
-	}
+	if (req->pp)
+		MHD_destroy_post_processor(req->pp);
+	form_free(&req->f);
 	free(req);
 	*state = NULL;
 }
