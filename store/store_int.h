@@ -173,6 +173,10 @@ ug_err store__alert_write_head(store *s, MDB_txn *txn, const uint8_t *id,
 ug_err store__queue_key_put(MDB_txn *txn, store *s, const char *recipient,
 			    const uint8_t *id, bool del);
 
+/* A sealed value's plaintext length, rounded up so that sizes group
+ * records coarsely instead of naming their kind. */
+size_t store__padded(size_t len);
+
 int store__begin_write(MDB_env *env, MDB_txn **txn);
 int store__begin_read(MDB_env *env, MDB_txn **txn);
 /* Begin a txn on each of n environments in the order given (flags 0 or

@@ -1,0 +1,212 @@
+/*
+ * The derived state the rules keep (derived/, not synced; rebuilt from the
+ * log when lost). Layouts:
+ *   meta       "last_applied" -> BE64, "schema" -> BE64
+ *   person     H(person_key)[16] | H(seq)[8] -> sealed(occurred_at | seq)
+ *   rule       H(person_key | rule)[16] -> sealed(state)
+ *   timer, palerts, desk: see store_rules.c
+ * Each database hashes the person under its own tag, so they cannot be
+ * joined on the key.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "store/store_int.h"
+
+ug_err
+store_derived_begin(store *s, store_dtxn **out)
+{
+	store_dtxn *t = calloc(1, sizeof *t);
+	if (!t)
+		return UG_ENOMEM;
+	t->s = s;
+	int rc = store__begin_write(s->derived_env, &t->txn);
+	if (rc != 0) {
+		free(t);
+		return store__env_err(rc, STORE_ENV_DERIVED, "begin derived");
+	}
+	*out = t;
+	return UG_OK;
+}
+
+uint64_t
+store_derived_last_applied(store *s)
+{
+	return s->last_applied;
+}
+
+/* A person's pseudonym in one derived database: a hash of the person key
+ * under that database's tag, so the databases cannot be joined on it. */
+void
+store__person_hash(const store *s, enum store__tag tag,
+		   const uint8_t *person_key, uint8_t out[STORE_PERSON_HASH])
+{
+	store__hash(s, tag, person_key, UG_PERSON_KEY_LEN, NULL, 0, out,
+		    STORE_PERSON_HASH);
+}
+
+ug_err
+store_derived_index(store_dtxn *t, const uint8_t *person_key,
+		    int64_t occurred_at, uint64_t seq)
+{
+	uint8_t k[STORE_PERSON_HASH + 8], plain[16];
+	uint8_t sealed[sizeof plain + UG_SEAL_OVERHEAD];
+	store__person_hash(t->s, TAG_PERSON, person_key, k);
+	ug_put_be64(plain, (uint64_t)occurred_at);
+	ug_put_be64(plain + 8, seq);
+	store__hash(t->s, TAG_PERSON_SEQ, plain + 8, 8, NULL, 0,
+		    k + STORE_PERSON_HASH, 8);
+	store__seal(t->s, k, sizeof k, plain, sizeof plain, sealed);
+	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
+	return store__env_err(mdb_put(t->txn, t->s->person, &key, &val, 0),
+			      STORE_ENV_DERIVED, "index person");
+}
+
+/* Rule state lives under a hash of person and rule: the key names
+ * neither, so which rules hold state for a person stays sealed. */
+static void
+rule_key(const store *s, const uint8_t *person_key, uint8_t rule,
+	 uint8_t out[16])
+{
+	store__hash(s, TAG_RULE, person_key, UG_PERSON_KEY_LEN, &rule, 1, out,
+		    16);
+}
+
+ug_err
+store_derived_state_get(store_dtxn *t, const uint8_t *person_key, uint8_t rule,
+			uint8_t *buf, size_t cap, size_t *len)
+{
+	uint8_t k[16];
+	rule_key(t->s, person_key, rule, k);
+	MDB_val key = {sizeof k, k}, val;
+	int rc = mdb_get(t->txn, t->s->rule, &key, &val);
+	if (rc != 0)
+		return store__env_err(rc, STORE_ENV_DERIVED, "get rule state");
+	if (val.mv_size >= UG_SEAL_OVERHEAD &&
+	    val.mv_size - UG_SEAL_OVERHEAD > cap)
+		return UG_EMALFORMED; /* the caller's buffer is too small */
+	ug_err err =
+	    store__open(t->s, k, sizeof k, val.mv_data, val.mv_size, buf, cap);
+	if (err != UG_OK) {
+		store__forged(t->s, TAG_RULE, "rule");
+		return err;
+	}
+	*len = val.mv_size - UG_SEAL_OVERHEAD;
+	return UG_OK;
+}
+
+ug_err
+store_derived_state_put(store_dtxn *t, const uint8_t *person_key, uint8_t rule,
+			const uint8_t *buf, size_t len)
+{
+	uint8_t k[16];
+	rule_key(t->s, person_key, rule, k);
+	MDB_val key = {sizeof k, k}, val = {len + UG_SEAL_OVERHEAD, NULL};
+	int rc = mdb_put(t->txn, t->s->rule, &key, &val, MDB_RESERVE);
+	if (rc != 0)
+		return store__env_err(rc, STORE_ENV_DERIVED, "put rule state");
+	store__seal(t->s, k, sizeof k, buf, len, val.mv_data);
+	return UG_OK;
+}
+
+ug_err
+store_derived_commit(store_dtxn **tp, uint64_t last_applied)
+{
+	store_dtxn *t = *tp;
+	uint8_t v[8];
+	ug_put_be64(v, last_applied);
+	MDB_val key = {12, "last_applied"}, val = {8, v};
+	int rc = mdb_put(t->txn, t->s->meta, &key, &val, 0);
+	if (rc != 0) {
+		store_derived_abort(tp);
+		return store__env_err(rc, STORE_ENV_DERIVED,
+				      "put last_applied");
+	}
+	rc = mdb_txn_commit(t->txn);
+	if (rc == 0) {
+		t->s->last_applied = last_applied;
+		store__env_wrote(STORE_ENV_DERIVED);
+	}
+	free(t);
+	*tp = NULL;
+	return store__env_err(rc, STORE_ENV_DERIVED, "commit derived");
+}
+
+void
+store_derived_abort(store_dtxn **tp)
+{
+	if (!tp || !*tp)
+		return;
+	mdb_txn_abort((*tp)->txn);
+	free(*tp);
+	*tp = NULL;
+}
+
+ug_err
+store_derived_reset(store *s)
+{
+	MDB_txn *txn = NULL;
+	int rc = store__begin_write(s->derived_env, &txn);
+	if (rc == 0)
+		rc = mdb_drop(txn, s->meta, 0);
+	if (rc == 0)
+		rc = mdb_drop(txn, s->person, 0);
+	MDB_dbi more[] = {s->rule, s->timer, s->palerts, s->desk};
+	for (size_t i = 0; rc == 0 && i < sizeof more / sizeof *more; i++)
+		rc = mdb_drop(txn, more[i], 0);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return store__env_err(rc, STORE_ENV_DERIVED, "reset derived");
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc == 0)
+		s->last_applied = 0;
+	return store__env_err(rc, STORE_ENV_DERIVED, "commit reset");
+}
+
+ug_err
+store_derived_schema_check(store *s, uint32_t schema, bool *reset)
+{
+	*reset = false;
+	MDB_txn *txn = NULL;
+	int rc = store__begin_write(s->derived_env, &txn);
+	if (rc != 0)
+		return store__env_err(rc, STORE_ENV_DERIVED, "derived schema");
+	MDB_val key = {6, "schema"}, val;
+	rc = mdb_get(txn, s->meta, &key, &val);
+	uint32_t held = rc == 0 && val.mv_size == 8
+			    ? (uint32_t)ug_get_be64(val.mv_data)
+			    : 0;
+	if (rc == 0 && held == schema) {
+		mdb_txn_abort(txn);
+		return UG_OK;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return store__env_err(rc, STORE_ENV_DERIVED,
+				      "read derived schema");
+	}
+	mdb_txn_abort(txn);
+	/* Another format (or none recorded, from before versions were kept)
+	 * over existing state: throw it away; the log rebuilds it. */
+	if (s->last_applied > 0) {
+		ug_err err = store_derived_reset(s);
+		if (err != UG_OK)
+			return err;
+		*reset = true;
+	}
+	rc = store__begin_write(s->derived_env, &txn);
+	if (rc != 0)
+		return store__env_err(rc, STORE_ENV_DERIVED, "derived schema");
+	uint8_t v[8];
+	ug_put_be64(v, schema);
+	val = (MDB_val){8, v};
+	rc = mdb_put(txn, s->meta, &key, &val, 0);
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	return store__env_err(rc, STORE_ENV_DERIVED, "write derived schema");
+}
