@@ -493,6 +493,9 @@ validate_assignment(const Ungebro__V1__ContactAssignment *c, ug_diag *diag)
 {
 	const char *p = "contact_assignment";
 	CHECK(check_id(c->caseworker, p, "caseworker", diag));
+	/* Like every enum field: the reason names the number sent. */
+	CHECK(check_enum(c->role_kind, &ungebro__v1__contact_role__descriptor,
+	                 p, "role_kind", 0, diag));
 	const char *field, *why;
 	if (assignment_role(c, &field, &why) == WIRE_ROLE_INVALID)
 		BAD(field, "%s", why);
