@@ -286,6 +286,45 @@ def test_invalid_utf8_refused_in_every_string(make_hub):
     assert hub.stats()["log_events"] == 1
 
 
+def test_nul_byte_refused_in_every_string(make_hub):
+    """A NUL byte is valid UTF-8 but ends a C string: in any string field
+    of any payload, or of the envelope, it is refused naming the field,
+    and the bytes after it count towards the 256-byte limit."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5112).next()
+    tried = []
+    with IngestClient(hub, "all-a") as c:
+        for payload in SAMPLES:
+            for path in string_paths(sample(hub, payload, cpr)):
+                env = sample(hub, payload, cpr)
+                ack = c.ack_for(with_raw(env, path, b"ab\x00\xff"))
+                if path == "agency":
+                    # Not the connection's identity, as sent.
+                    expect(ack, REJECTED, E_DENIED, env.event_id)
+                else:
+                    expect(ack, REJECTED, E_MALFORMED, env.event_id,
+                           f"{path} contains a NUL byte")
+                tried.append(path)
+        # The agency's own id and a NUL: still not the identity.
+        env = sample(hub, "dropout", cpr)
+        expect(c.ack_for(with_raw(env, "agency", b"all-a\x00")), REJECTED,
+               E_DENIED, env.event_id,
+               "envelope agency does not match the connection's key")
+        # 300 bytes after a short text and a NUL: over the limit.
+        env = sample(hub, "dropout", cpr)
+        expect(c.ack_for(with_raw(env, "dropout.programme",
+                                  b"smed\x00" + b"x" * 300)),
+               REJECTED, E_MALFORMED, env.event_id,
+               "dropout.programme is 305 bytes, over the limit of 256")
+        env = sample(hub, "addiction_referral", cpr)
+        expect(c.ack_for(with_raw(env, "addiction_referral.consent.scope",
+                                  b"referral\x00")),
+               REJECTED, E_MALFORMED, env.event_id,
+               "addiction_referral.consent.scope contains a NUL byte")
+    assert len(tried) == 60, tried
+    assert hub.stats()["log_events"] == 0
+
+
 def test_text_limit_holds_for_every_string(make_hub):
     """257 bytes in any string field: E_MALFORMED naming the field; 256
     bytes of two-byte characters are accepted in every free-text field
