@@ -803,6 +803,32 @@ def test_key_files_as_documented(make_hub):
         assert re.fullmatch(r"[0-9a-f]{64}", sec[name])
 
 
+def test_public_key_file_of_one_public_line(make_hub):
+    """PROTOCOL.md §3 "Key files": the hub uses only the `public` line;
+    a vendor's own file of that one line (CRLF, no blanks around `=`,
+    a comment and a name the hub does not know) registers its key."""
+    hub = all_hub(make_hub)
+    hub.keygen("vendor-x")
+    pub = read_key_file(hub.keys_dir / "vendor-x.key")["public"]
+    own = hub.tmp / "vendor-x.pub"
+    own.write_bytes(f"# made with zmq_curve_keypair\r\npublic={pub}\r\n"
+                    "made_by = our adapter 2.1\r\n".encode())
+    r = hub.hubctl("register-agency", "vendor-x", "--key", str(own),
+                   "--types", "absence", check=False)
+    assert r.returncode == 0, r.stderr
+    cpr = CprGen(5113).next()
+    hub.cprs.add(cpr)
+    with IngestClient(hub, "vendor-x") as c:
+        expect(c.ack_for(frame(envelope("vendor-x", cpr, salt="k1"))),
+               ACCEPTED)
+    # Without a public line it is no key file.
+    own.write_text("id = vendor-x\n")
+    r = hub.hubctl("register-agency", "vendor-y", "--key", str(own),
+                   "--types", "absence", check=False)
+    assert r.returncode == 1 and \
+        "not a public key file (needs public)" in r.stderr, r.stderr
+
+
 def test_unregistered_contact_person_gets_the_alerts_later(make_hub):
     """§3 "Payload rules": a ContactAssignment may name a caseworker not
     registered yet; the person's alerts are addressed to that id, wait,
