@@ -674,6 +674,47 @@ def test_validation_order(make_hub):
     assert hub.stats()["log_events"] == 0
 
 
+def test_refusals_not_about_a_field_say_the_documented_reason(make_hub):
+    """PROTOCOL.md §3 "Error codes": the texts of the refusals that name
+    no field, each answered on a connection that lives on."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5114).next()
+    hub.cprs.add(cpr)
+    stored = envelope("all-a", cpr, salt="r0")
+    body = envelope("all-a", cpr, salt="r1").SerializeToString()
+    with IngestClient(hub, "all-a") as c, \
+            IngestClient(hub, "school-b") as other:
+        expect(c.ack_for(frame(stored)), ACCEPTED)
+        c.sock.send_multipart([frame(envelope("all-a", cpr, salt="r2")),
+                               b"", b"x"])
+        expect(c.recv_ack(10), REJECTED, E_MALFORMED, b"",
+               "a message must be exactly one frame")
+        for data, code, reason in (
+                (b"\x01", E_MALFORMED,
+                 "frame of 1 bytes is shorter than the 2-byte header"),
+                (b"\x01\x0c" + body, E_MALFORMED, "unknown frame kind 12"),
+                (b"\x01\x01\xff\xff", E_MALFORMED,
+                 "Envelope does not decode as protobuf"),
+                (b"\x01\x03", E_MALFORMED,
+                 "only event frames are accepted on the ingest endpoint"),
+                (b"\x07\x01" + body, E_VERSION,
+                 "wire version 7 is not supported (expected 1)")):
+            expect(c.ack_for(data), REJECTED, code, b"", reason)
+        env = envelope("all-a", cpr, salt="r3", schema_version=3)
+        expect(c.ack_for(frame(env)), REJECTED, E_VERSION, env.event_id,
+               "schema version 3 is not supported (expected 1)")
+        env = envelope("school-b", cpr, salt="r4")
+        expect(c.ack_for(frame(env)), REJECTED, E_DENIED, env.event_id,
+               "envelope agency does not match the connection's key")
+        env = envelope("all-a", cpr, salt="r5", valid_until=1000)
+        expect(c.ack_for(frame(env)), REJECTED, E_STALE, env.event_id,
+               "event expired before it reached the hub")
+        stored.agency = "school-b"
+        expect(other.ack_for(frame(stored)), REJECTED, E_CONFLICT,
+               stored.event_id, "event id already used by another agency")
+    assert hub.stats()["log_events"] == 1
+
+
 # ---------------------------------------------------------------- item 12
 
 
