@@ -522,6 +522,9 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 	                &code, &diag) != UG_OK) {
 		log_warn("HUB-WEB", "frame from gateway %s refused: %s",
 		         gateway, diag.reason);
+		/* Like an undecodable frame from a caseworker's connection. */
+		audit(h, gateway, key ? key : "", "frame", "malformed",
+		      diag.reason);
 		hub__delivery_answer(h, routing, routing_len, 0, code, diag.reason);
 		return;
 	}

@@ -190,3 +190,19 @@ def test_session_queries_are_rate_limited_and_audited_alike(gw):
     assert len(limited) == len(refused), recs
     listed = [r for r in recs if (r["action"], r["result"]) == ("list", "ok")]
     assert len(listed) == 60 - len(refused), recs
+
+
+def test_undecodable_gateway_frame_is_audited(gw):
+    """docs/SECURITY.md "Audit trail": an undecodable frame is recorded
+    (`frame`, `malformed`), from a gateway's connection too."""
+    hub, g = gw
+    r = g.ask(None, b"\x01\x07\xff\xff")
+    assert (r.code, r.reason) == \
+        (E_MALFORMED, "Query does not decode as protobuf")
+    hub.stop()
+    p = hub.hubctl("audit", "show", "--json", "--actor", "web-1")
+    recs = [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+    assert [(r["action"], r["result"], r["detail"]) for r in recs
+            if r["action"] == "frame"] == \
+        [("frame", "malformed", "Query does not decode as protobuf")], recs
