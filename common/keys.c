@@ -189,8 +189,10 @@ ug_keys_load_public(const char *path, char id[UG_ID_MAX],
 	id[0] = public_z85[0] = '\0';
 	struct public_ctx ctx = {id, public_z85};
 	ug_err err = ug_kv_read(path, 0, public_pair, &ctx, diag);
-	if (err == UG_OK && (!id[0] || !public_z85[0])) {
-		ug_diag_set(diag, path, "not a public key file (needs id, public)");
+	/* Registrations take the id from hubctl's command line, never from
+	 * the file: a file of one `public` line is a whole public key. */
+	if (err == UG_OK && !public_z85[0]) {
+		ug_diag_set(diag, path, "not a public key file (needs public)");
 		err = UG_EMALFORMED;
 	}
 	return err;

@@ -43,7 +43,8 @@ ug_err ug_keys_generate(const char *dir, const char *id, ug_diag *diag);
 /* Load a secret key file; the caller owns *out (ug_keys_destroy). */
 ug_err ug_keys_load_secret(ug_keys **out, const char *path, ug_diag *diag);
 
-/* Load a public key file: its id and Z85 public key. */
+/* Load a public key file: its Z85 public key (required) and its id
+ * ("" when the file has no id line). */
 ug_err ug_keys_load_public(const char *path, char id[UG_ID_MAX],
                            char public_z85[UG_Z85_KEY_LEN + 1],
                            ug_diag *diag);

@@ -169,9 +169,18 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	uint8_t id[WIRE_EVENT_ID_LEN];
 	ug_put_be64(id, (uint64_t)env.occurred_at);
 	char natural[1024];
-	int n = snprintf(natural, sizeof natural, "%s|%s|%d|%s|%s|%s",
-	                 caseworker, hexid, (int)a->kind, date, a->how,
-	                 rec.note);
+	/* '|' separates the fields, so a how or note holding one is
+	 * written with its length: "a|" + "b" and "a" + "|b" are two
+	 * actions. Every other action keeps the id it always had (exactly
+	 * five '|'; these have more). */
+	int n = strchr(a->how, '|') || strchr(rec.note, '|')
+	            ? snprintf(natural, sizeof natural,
+	                       "%s|%s|%d|%s|%zu:%s|%zu:%s", caseworker, hexid,
+	                       (int)a->kind, date, strlen(a->how), a->how,
+	                       strlen(rec.note), rec.note)
+	            : snprintf(natural, sizeof natural, "%s|%s|%d|%s|%s|%s",
+	                       caseworker, hexid, (int)a->kind, date, a->how,
+	                       rec.note);
 	uint8_t digest[16];
 	ug_keyed_hash(h->keys->hash_key, natural,
 	              n < 0 ? 0 : (size_t)n < sizeof natural ? (size_t)n

@@ -652,14 +652,6 @@ static void
 answer_query(hub *h, zmq_msg_t *routing, const char *caseworker,
 	     const wire_query *q)
 {
-	if (!hub__query_allowed(h, caseworker)) {
-		refuse_frame(h, routing, q->request_id,
-		             UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
-		             "too many queries; wait a moment and ask again");
-		audit_queue(h, caseworker, NULL, "query", "rate-limited", NULL,
-			    "");
-		return;
-	}
 	hub__query(h, zmq_msg_data(routing), zmq_msg_size(routing), caseworker,
 		   q);
 }

@@ -522,6 +522,9 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 	                &code, &diag) != UG_OK) {
 		log_warn("HUB-WEB", "frame from gateway %s refused: %s",
 		         gateway, diag.reason);
+		/* Like an undecodable frame from a caseworker's connection. */
+		audit(h, gateway, key ? key : "", "frame", "malformed",
+		      diag.reason);
 		hub__delivery_answer(h, routing, routing_len, 0, code, diag.reason);
 		return;
 	}
@@ -560,14 +563,7 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		} else if (changed_query) {
 			answer_version(h, routing, routing_len, request_id, s);
 		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
-			if (hub__query_allowed(h, s->caseworker))
-				hub__query(h, routing, routing_len,
-				           s->caseworker, msg);
-			else
-				hub__delivery_answer(h, routing, routing_len, request_id,
-				       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
-				       "too many queries; wait a moment and "
-				       "ask again");
+			hub__query(h, routing, routing_len, s->caseworker, msg);
 		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION) {
 			hub__action(h, routing, routing_len, s->caseworker,
 			            msg);

@@ -336,11 +336,9 @@ void hub__session_end(hub *h, hub_session *s, const char *why);
 bool hub__is_desk_member(hub *h, const char *caseworker);
 
 /* query.c: answer a caseworker's Query (open alerts, a timeline), only
- * about persons assigned to them or their desk, and audit it. */
+ * about persons assigned to them or their desk, within query_rate per
+ * second and query_burst at once, and audit it. */
 void hub__query(hub *h, const void *routing, size_t routing_len,
 		const char *caseworker, const wire_query *q);
-/* query.c: whether the caseworker may ask another query now (token
- * bucket of query_rate per second, query_burst at once). */
-bool hub__query_allowed(hub *h, const char *caseworker);
 
 #endif

@@ -128,8 +128,13 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 		reject(p, code, diag.reason);
 		return;
 	}
+	/* Compared as sent (Envelope.agency is field 2): "school-a", a NUL
+	 * byte and more is not "school-a". */
+	size_t sent = wire_envelope_text_len(data + WIRE_HEADER_LEN,
+					     size - WIRE_HEADER_LEN, 2);
 	if (!agency || !p->env->agency[0] ||
-	    strcmp(agency, p->env->agency) != 0) {
+	    strcmp(agency, p->env->agency) != 0 ||
+	    (sent != SIZE_MAX && sent != strlen(p->env->agency))) {
 		reject(p, UNGEBRO__V1__ERROR_CODE__E_DENIED,
 		       p->env->agency[0]
 			   ? "envelope agency does not match the "
@@ -145,7 +150,8 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 		       "revoked or replaced");
 		return;
 	}
-	code = wire_validate_content(p->env, &diag);
+	code = wire_validate_content_raw(p->env, data + WIRE_HEADER_LEN,
+					 size - WIRE_HEADER_LEN, &diag);
 	if (code == UNGEBRO__V1__ERROR_CODE__OK &&
 	    !(types >> p->env->type & 1u)) {
 		code = UNGEBRO__V1__ERROR_CODE__E_DENIED;

@@ -51,8 +51,10 @@ fit_frame(wire_result *result)
 	}
 }
 
-bool
-hub__query_allowed(hub *h, const char *caseworker)
+/* A token bucket per caseworker: query_rate per second, query_burst at
+ * once, whichever door the query came through. */
+static bool
+query_allowed(hub *h, const char *caseworker)
 {
 	if (!h->buckets) {
 		h->buckets = calloc(QUERY_BUCKETS, sizeof *h->buckets);
@@ -639,6 +641,15 @@ hub__query(hub *h, const void *routing, size_t routing_len,
 	wire_result result;
 	hub__result_init(h, routing, routing_len, &result);
 	result.request_id = q->request_id;
+	/* Here, not at each door: a caseworker's own connection and a web
+	 * session are limited and audited alike. */
+	if (!query_allowed(h, caseworker)) {
+		result.code = UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE;
+		result.reason = "too many queries; wait a moment and ask again";
+		send_result(h, routing, routing_len, &result);
+		audit(h, caseworker, "query", "rate-limited", NULL, "");
+		return;
+	}
 	switch (q->kind) {
 	case UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS:
 		list_open(h, routing, routing_len, caseworker, q, &result);

@@ -339,14 +339,94 @@ is_date_field(const ProtobufCMessageDescriptor *msg,
 	return false;
 }
 
+/* One varint of buf at *i; false if it runs past len or over 10 bytes. */
+static bool
+raw_varint(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; shift < 64 && *i < len; shift += 7) {
+		uint8_t b = buf[(*i)++];
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The length on the wire of the string at the field-number path nums
+ * (depth numbers) in the protobuf bytes buf: 1 and *out when present (the
+ * last occurrence wins, and a sub-message sent in pieces is merged, as a
+ * decoder does), 0 when absent, -1 when the bytes cannot be walked.
+ */
 static int
-check_string(const char *text, const char *path, const char *name, bool date,
-	     ug_diag *diag)
+raw_len_at(const uint8_t *buf, size_t len, const uint32_t *nums, int depth,
+	   size_t *out)
+{
+	int found = 0;
+	size_t i = 0;
+	while (i < len) {
+		uint64_t key, n;
+		if (!raw_varint(buf, len, &i, &key))
+			return -1;
+		switch (key & 7) {
+		case 0:
+			if (!raw_varint(buf, len, &i, &n))
+				return -1;
+			break;
+		case 1:
+			if (len - i < 8)
+				return -1;
+			i += 8;
+			break;
+		case 5:
+			if (len - i < 4)
+				return -1;
+			i += 4;
+			break;
+		case 2:
+			if (!raw_varint(buf, len, &i, &n) || n > len - i)
+				return -1;
+			if (key >> 3 == nums[0] && depth == 1) {
+				*out = (size_t)n;
+				found = 1;
+			} else if (key >> 3 == nums[0]) {
+				int r = raw_len_at(buf + i, (size_t)n, nums + 1,
+						   depth - 1, out);
+				if (r < 0)
+					return -1;
+				found |= r;
+			}
+			i += (size_t)n;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return found;
+}
+
+size_t
+wire_envelope_text_len(const uint8_t *body, size_t len, uint32_t number)
+{
+	size_t out = SIZE_MAX;
+	return raw_len_at(body, len, &number, 1, &out) == 1 ? out : SIZE_MAX;
+}
+
+/* wire_len is the string's length on the wire, SIZE_MAX when unknown:
+ * the decoded text ends at its first NUL byte, so a NUL would hide the
+ * bytes after it from every check here while the store keeps them. */
+static int
+check_string(const char *text, size_t wire_len, const char *path,
+	     const char *name, bool date, ug_diag *diag)
 {
 	size_t len = text ? strlen(text) : 0;
-	if (len > WIRE_TEXT_MAX)
-		BAD(name, "%s is %zu bytes, over the limit of %d", path, len,
+	size_t size = wire_len != SIZE_MAX ? wire_len : len;
+	if (size > WIRE_TEXT_MAX)
+		BAD(name, "%s is %zu bytes, over the limit of %d", path, size,
 		    WIRE_TEXT_MAX);
+	if (size != len)
+		BAD(name, "%s contains a NUL byte", path);
 	if (!ug_utf8_valid(text, len))
 		BAD(name, "%s is not valid UTF-8", path);
 	int32_t days;
@@ -354,6 +434,15 @@ check_string(const char *text, const char *path, const char *name, bool date,
 		BAD(name, "%s is not a valid date (YYYY-MM-DD)", path);
 	return UNGEBRO__V1__ERROR_CODE__OK;
 }
+
+/* The protobuf bytes the message was decoded from, when known, and the
+ * field numbers leading to the message being walked. */
+typedef struct {
+	const uint8_t *buf;
+	size_t len;
+	uint32_t nums[8];
+	int depth;
+} raw_path;
 
 /*
  * Walk the message by its descriptor, so a field added to the schema is
@@ -363,7 +452,7 @@ check_string(const char *text, const char *path, const char *name, bool date,
  */
 static int
 check_strings(const ProtobufCMessage *m, char *path, size_t plen, size_t cap,
-	      ug_diag *diag)
+	      raw_path *raw, ug_diag *diag)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
 	for (unsigned i = 0; i < d->n_fields; i++) {
@@ -389,19 +478,36 @@ check_strings(const ProtobufCMessage *m, char *path, size_t plen, size_t cap,
 			items =
 			    *(const void *const *const *)(base + f->offset);
 		}
+		/* The raw bytes are followed into singular fields only: an
+		 * envelope has no repeated ones. */
+		bool deeper = raw && count == 1 &&
+			      f->label != PROTOBUF_C_LABEL_REPEATED &&
+			      raw->depth < (int)(sizeof raw->nums /
+						 sizeof raw->nums[0]);
+		if (deeper)
+			raw->nums[raw->depth++] = f->id;
 		for (size_t k = 0; k < count; k++) {
 			int rc;
-			if (f->type == PROTOBUF_C_TYPE_STRING)
-				rc = check_string(items[k], path, f->name,
-						  is_date_field(d, f), diag);
-			else if (items[k])
+			if (f->type == PROTOBUF_C_TYPE_STRING) {
+				size_t wire_len = SIZE_MAX;
+				if (deeper &&
+				    raw_len_at(raw->buf, raw->len, raw->nums,
+					       raw->depth, &wire_len) != 1)
+					wire_len = SIZE_MAX;
+				rc = check_string(items[k], wire_len, path,
+						  f->name, is_date_field(d, f),
+						  diag);
+			} else if (items[k]) {
 				rc = check_strings(items[k], path, sub, cap,
-						   diag);
-			else
+						   deeper ? raw : NULL, diag);
+			} else {
 				rc = UNGEBRO__V1__ERROR_CODE__OK;
+			}
 			if (rc != UNGEBRO__V1__ERROR_CODE__OK)
 				return rc;
 		}
+		if (deeper)
+			raw->depth--;
 		path[plen] = '\0';
 	}
 	return UNGEBRO__V1__ERROR_CODE__OK;
@@ -493,6 +599,9 @@ validate_assignment(const Ungebro__V1__ContactAssignment *c, ug_diag *diag)
 {
 	const char *p = "contact_assignment";
 	CHECK(check_id(c->caseworker, p, "caseworker", diag));
+	/* Like every enum field: the reason names the number sent. */
+	CHECK(check_enum(c->role_kind, &ungebro__v1__contact_role__descriptor,
+	                 p, "role_kind", 0, diag));
 	const char *field, *why;
 	if (assignment_role(c, &field, &why) == WIRE_ROLE_INVALID)
 		BAD(field, "%s", why);
@@ -650,6 +759,13 @@ wire_validate_envelope(const wire_envelope *env, int64_t now_ms, ug_diag *diag)
 int
 wire_validate_content(const wire_envelope *env, ug_diag *diag)
 {
+	return wire_validate_content_raw(env, NULL, 0, diag);
+}
+
+int
+wire_validate_content_raw(const wire_envelope *env, const uint8_t *body,
+			  size_t body_len, ug_diag *diag)
+{
 	int want = payload_case_for(env->type);
 	if (want < 0)
 		BAD("type", "unknown event type %d", env->type);
@@ -657,7 +773,9 @@ wire_validate_content(const wire_envelope *env, ug_diag *diag)
 		BAD("payload", "payload does not match type %s",
 		    wire_event_type_name(env->type));
 	char path[128] = "";
-	CHECK(check_strings(&env->base, path, 0, sizeof path, diag));
+	raw_path raw = {.buf = body, .len = body_len};
+	CHECK(check_strings(&env->base, path, 0, sizeof path,
+			    body ? &raw : NULL, diag));
 	if (env->occurred_at <= 0)
 		BAD("occurred_at", "occurred_at must be above 0 (ms since the "
 		    "epoch)");

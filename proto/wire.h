@@ -97,6 +97,17 @@ int wire_validate_head(const wire_envelope *env, ug_diag *diag);
  * string field's size and UTF-8, every date field, CPR and sensitivity,
  * the payload's own rules. */
 int wire_validate_content(const wire_envelope *env, ug_diag *diag);
+/* The same for an envelope decoded from body (the frame after its
+ * header): a string's size is the one on the wire, and a NUL byte in it
+ * is refused ("dropout.programme contains a NUL byte"), since the decoded
+ * text stops there while the store keeps the bytes as received. */
+/* The length on the wire of the Envelope's top-level string field of
+ * this number in body, SIZE_MAX when it is not there: longer than the
+ * decoded text when a NUL byte cut that short. */
+size_t wire_envelope_text_len(const uint8_t *body, size_t len,
+			      uint32_t number);
+int wire_validate_content_raw(const wire_envelope *env, const uint8_t *body,
+			      size_t body_len, ug_diag *diag);
 /* valid_until against now_ms (E_STALE). */
 int wire_validate_fresh(const wire_envelope *env, int64_t now_ms,
 			ug_diag *diag);

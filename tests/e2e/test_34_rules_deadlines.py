@@ -10,6 +10,8 @@ now. The age comes from the CPR's birth date on the dropout date
 
 Escalation of unacknowledged alerts is set out of the way (years)."""
 
+import re
+
 from hubtest import CprGen, ev_dropout, ev_enrolment, rules_hub
 
 
@@ -226,6 +228,25 @@ def test_actions_refused_with_a_reason(make_hub):
     hub.advance("2026-09-11")
     hub.advance("2026-09-15")
     assert hub.stats()["alerts"] == 3
+
+
+def test_different_actions_are_never_taken_for_one_another(make_hub):
+    """Only the same action sent again is stored once (PROTOCOL.md §4,
+    "Sending the same action again"): a how and note that differ are
+    two actions, whatever characters they hold."""
+    hub, cpr, d = dropped_out(make_hub, 3414, "2010-08-08")
+    hub.set_clock("2026-09-08T10:00:00")
+    for how, note in (("phone|", "agreed"), ("phone", "|agreed"),
+                      ("phone", "|agreed")):
+        rc, out, err = hub.record("cw-anna", "unreachable", d["alert_id"],
+                                  how, note=note)
+        assert (rc, out.strip()) == (0, "recorded"), err
+    hub.wait_log(r"HUB-ACTION cw-anna recorded could_not_reach .*"
+                 r"already recorded")
+    log = hub.log_text()
+    assert len(re.findall(r"HUB-ACTION cw-anna recorded could_not_reach "
+                          r"for alert \w+ \(seq \d+\)", log)) == 2, log
+    assert log.count("already recorded") == 1, log
 
 
 def test_enrolment_stops_the_offer_clock(make_hub):

@@ -88,8 +88,8 @@ def test_frame_with_unknown_role_rejected_with_reason(make_hub):
                   "contact_assignment.role_kind"))
     env = ev_assignment(cpr, "cw-anna", "2026-01-05", role="")
     env.contact_assignment.role_kind = 7
-    cases.append((env, "role_kind", "contact_assignment.role_kind is not "
-                  "a known ContactRole"))
+    cases.append((env, "role_kind", "contact_assignment.role_kind 7 is "
+                  "not a known ContactRole"))
     with IngestClient(hub, "youth-a") as client:
         for env, field, reason in cases:
             ack = client.ack_for(frame(env))

@@ -286,6 +286,45 @@ def test_invalid_utf8_refused_in_every_string(make_hub):
     assert hub.stats()["log_events"] == 1
 
 
+def test_nul_byte_refused_in_every_string(make_hub):
+    """A NUL byte is valid UTF-8 but ends a C string: in any string field
+    of any payload, or of the envelope, it is refused naming the field,
+    and the bytes after it count towards the 256-byte limit."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5112).next()
+    tried = []
+    with IngestClient(hub, "all-a") as c:
+        for payload in SAMPLES:
+            for path in string_paths(sample(hub, payload, cpr)):
+                env = sample(hub, payload, cpr)
+                ack = c.ack_for(with_raw(env, path, b"ab\x00\xff"))
+                if path == "agency":
+                    # Not the connection's identity, as sent.
+                    expect(ack, REJECTED, E_DENIED, env.event_id)
+                else:
+                    expect(ack, REJECTED, E_MALFORMED, env.event_id,
+                           f"{path} contains a NUL byte")
+                tried.append(path)
+        # The agency's own id and a NUL: still not the identity.
+        env = sample(hub, "dropout", cpr)
+        expect(c.ack_for(with_raw(env, "agency", b"all-a\x00")), REJECTED,
+               E_DENIED, env.event_id,
+               "envelope agency does not match the connection's key")
+        # 300 bytes after a short text and a NUL: over the limit.
+        env = sample(hub, "dropout", cpr)
+        expect(c.ack_for(with_raw(env, "dropout.programme",
+                                  b"smed\x00" + b"x" * 300)),
+               REJECTED, E_MALFORMED, env.event_id,
+               "dropout.programme is 305 bytes, over the limit of 256")
+        env = sample(hub, "addiction_referral", cpr)
+        expect(c.ack_for(with_raw(env, "addiction_referral.consent.scope",
+                                  b"referral\x00")),
+               REJECTED, E_MALFORMED, env.event_id,
+               "addiction_referral.consent.scope contains a NUL byte")
+    assert len(tried) == 60, tried
+    assert hub.stats()["log_events"] == 0
+
+
 def test_text_limit_holds_for_every_string(make_hub):
     """257 bytes in any string field: E_MALFORMED naming the field; 256
     bytes of two-byte characters are accepted in every free-text field
@@ -635,6 +674,47 @@ def test_validation_order(make_hub):
     assert hub.stats()["log_events"] == 0
 
 
+def test_refusals_not_about_a_field_say_the_documented_reason(make_hub):
+    """PROTOCOL.md §3 "Error codes": the texts of the refusals that name
+    no field, each answered on a connection that lives on."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5114).next()
+    hub.cprs.add(cpr)
+    stored = envelope("all-a", cpr, salt="r0")
+    body = envelope("all-a", cpr, salt="r1").SerializeToString()
+    with IngestClient(hub, "all-a") as c, \
+            IngestClient(hub, "school-b") as other:
+        expect(c.ack_for(frame(stored)), ACCEPTED)
+        c.sock.send_multipart([frame(envelope("all-a", cpr, salt="r2")),
+                               b"", b"x"])
+        expect(c.recv_ack(10), REJECTED, E_MALFORMED, b"",
+               "a message must be exactly one frame")
+        for data, code, reason in (
+                (b"\x01", E_MALFORMED,
+                 "frame of 1 bytes is shorter than the 2-byte header"),
+                (b"\x01\x0c" + body, E_MALFORMED, "unknown frame kind 12"),
+                (b"\x01\x01\xff\xff", E_MALFORMED,
+                 "Envelope does not decode as protobuf"),
+                (b"\x01\x03", E_MALFORMED,
+                 "only event frames are accepted on the ingest endpoint"),
+                (b"\x07\x01" + body, E_VERSION,
+                 "wire version 7 is not supported (expected 1)")):
+            expect(c.ack_for(data), REJECTED, code, b"", reason)
+        env = envelope("all-a", cpr, salt="r3", schema_version=3)
+        expect(c.ack_for(frame(env)), REJECTED, E_VERSION, env.event_id,
+               "schema version 3 is not supported (expected 1)")
+        env = envelope("school-b", cpr, salt="r4")
+        expect(c.ack_for(frame(env)), REJECTED, E_DENIED, env.event_id,
+               "envelope agency does not match the connection's key")
+        env = envelope("all-a", cpr, salt="r5", valid_until=1000)
+        expect(c.ack_for(frame(env)), REJECTED, E_STALE, env.event_id,
+               "event expired before it reached the hub")
+        stored.agency = "school-b"
+        expect(other.ack_for(frame(stored)), REJECTED, E_CONFLICT,
+               stored.event_id, "event id already used by another agency")
+    assert hub.stats()["log_events"] == 1
+
+
 # ---------------------------------------------------------------- item 12
 
 
@@ -762,6 +842,32 @@ def test_key_files_as_documented(make_hub):
     assert zmq.curve_public(sec["secret"].encode()) == sec["public"].encode()
     for name in ("storage_key", "hash_key"):
         assert re.fullmatch(r"[0-9a-f]{64}", sec[name])
+
+
+def test_public_key_file_of_one_public_line(make_hub):
+    """PROTOCOL.md §3 "Key files": the hub uses only the `public` line;
+    a vendor's own file of that one line (CRLF, no blanks around `=`,
+    a comment and a name the hub does not know) registers its key."""
+    hub = all_hub(make_hub)
+    hub.keygen("vendor-x")
+    pub = read_key_file(hub.keys_dir / "vendor-x.key")["public"]
+    own = hub.tmp / "vendor-x.pub"
+    own.write_bytes(f"# made with zmq_curve_keypair\r\npublic={pub}\r\n"
+                    "made_by = our adapter 2.1\r\n".encode())
+    r = hub.hubctl("register-agency", "vendor-x", "--key", str(own),
+                   "--types", "absence", check=False)
+    assert r.returncode == 0, r.stderr
+    cpr = CprGen(5113).next()
+    hub.cprs.add(cpr)
+    with IngestClient(hub, "vendor-x") as c:
+        expect(c.ack_for(frame(envelope("vendor-x", cpr, salt="k1"))),
+               ACCEPTED)
+    # Without a public line it is no key file.
+    own.write_text("id = vendor-x\n")
+    r = hub.hubctl("register-agency", "vendor-y", "--key", str(own),
+                   "--types", "absence", check=False)
+    assert r.returncode == 1 and \
+        "not a public key file (needs public)" in r.stderr, r.stderr
 
 
 def test_unregistered_contact_person_gets_the_alerts_later(make_hub):

@@ -5,6 +5,7 @@ or ended is E_UNAUTHENTICATED, an undecodable frame is answered like any
 other (§2), and every answer to a session-bound frame names the caseworker
 it acted for and whether they are on the duty desk."""
 
+import json
 import subprocess
 
 import pytest
@@ -18,7 +19,7 @@ PASSWORD = "korrekt hest batteri"
 ONLY = ("a web gateway sends only Login, Logout, and Query, AlertAck and "
         "Action with a session")
 ENDED = "the session has ended; log in again"
-E_MALFORMED, E_DENIED, E_UNAUTHENTICATED = 1, 3, 9
+E_MALFORMED, E_DENIED, E_UNAVAILABLE, E_UNAUTHENTICATED = 1, 3, 7, 9
 
 
 class Gateway:
@@ -156,3 +157,52 @@ def test_every_session_answer_names_the_caseworker(gw, caseworker, desk):
                                    session=s))
     assert (r.code, r.reason, r.caseworker, r.desk) == \
         (E_UNAUTHENTICATED, ENDED, "", False)
+
+
+def test_session_queries_are_rate_limited_and_audited_alike(gw):
+    """§4a: a session's Query meets the same rate limit as the
+    caseworker's own connection (§4 Limits), with the same answer and the
+    same audit record; ALERTS_CHANGED is not counted."""
+    hub, g = gw
+    m = pb()
+    s = login(g, "cw-anna").session
+    for n in range(60):
+        r = g.ask(FRAME_QUERY, m.Query(request_id=100 + n,
+                                       kind=m.ALERTS_CHANGED, session=s))
+        assert r.code == 0, r
+    refused = []
+    for n in range(60):
+        r = g.ask(FRAME_QUERY, m.Query(request_id=200 + n,
+                                       kind=m.OPEN_ALERTS, session=s))
+        assert r.request_id == 200 + n and r.caseworker == "cw-anna", r
+        if r.code:
+            assert (r.code, r.reason) == (
+                E_UNAVAILABLE,
+                "too many queries; wait a moment and ask again"), r
+            refused.append(r)
+    assert refused, "60 queries at once and none refused"
+    hub.stop()
+    p = hub.hubctl("audit", "show", "--json", "--actor", "cw-anna")
+    recs = [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+    limited = [r for r in recs
+               if (r["action"], r["result"]) == ("query", "rate-limited")]
+    assert len(limited) == len(refused), recs
+    listed = [r for r in recs if (r["action"], r["result"]) == ("list", "ok")]
+    assert len(listed) == 60 - len(refused), recs
+
+
+def test_undecodable_gateway_frame_is_audited(gw):
+    """docs/SECURITY.md "Audit trail": an undecodable frame is recorded
+    (`frame`, `malformed`), from a gateway's connection too."""
+    hub, g = gw
+    r = g.ask(None, b"\x01\x07\xff\xff")
+    assert (r.code, r.reason) == \
+        (E_MALFORMED, "Query does not decode as protobuf")
+    hub.stop()
+    p = hub.hubctl("audit", "show", "--json", "--actor", "web-1")
+    recs = [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+    assert [(r["action"], r["result"], r["detail"]) for r in recs
+            if r["action"] == "frame"] == \
+        [("frame", "malformed", "Query does not decode as protobuf")], recs

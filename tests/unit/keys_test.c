@@ -182,6 +182,13 @@ test_incomplete_secret_files(void)
 	char id[UG_ID_MAX], z85[UG_Z85_KEY_LEN + 1];
 	path = write_file(dir, "nopub.key", "id = x\n");
 	CHECK_ERR(ug_keys_load_public(path, id, z85, &diag), UG_EMALFORMED);
+	/* Only `public` is needed: the id a key is registered under is
+	 * hubctl's argument, never the file's. */
+	path = write_file(dir, "onlypub.key",
+			  "public = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n");
+	CHECK_OK(ug_keys_load_public(path, id, z85, &diag));
+	CHECK_EQ_STR(z85, "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
+	CHECK_EQ_STR(id, "");
 }
 
 TEST_LIST = {

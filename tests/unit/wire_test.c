@@ -1035,6 +1035,13 @@ test_assignment_role(void)
 		     UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
 	CHECK_EQ_STR(diag.reason, "contact_assignment.role contradicts "
 				  "contact_assignment.role_kind");
+	/* Like every enum field's, the reason names the number sent. */
+	s.assignment.role = "";
+	s.assignment.role_kind = (Ungebro__V1__ContactRole)7;
+	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
+		     UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+	CHECK_EQ_STR(diag.reason, "contact_assignment.role_kind 7 is not a "
+				  "known ContactRole");
 
 	/* The names the text field carries for older readers. */
 	CHECK_EQ_STR(wire_contact_role_name(CONTACT), "contact");
