@@ -1406,6 +1406,7 @@ test_combined_with_addiction_is_special_and_redacted(void)
 {
 	profile p;
 	setup(&p, CPR16);
+	p.consent = true; /* a referral is a signal only while shared */
 	note(&p, "college-x", SIG_DROPOUT_RISK, "2026-09-04", 1);
 	note(&p, "rusmiddel-vest", SIG_ADDICTION, "2026-09-14", 2);
 	CHECK(note(&p, "jobcenter-x", SIG_MISSED_ACTIVATION, "2026-09-20", 3));
