@@ -297,18 +297,25 @@ struct load_ctx {
 	bool holidays_given;
 };
 
+ug_err
+rules_config_set_line(rules_config *cfg, bool *holidays_given,
+                      const char *name, const char *value, ug_diag *diag)
+{
+	/* Configured school holidays replace the defaults, not add to
+	 * them: a municipality's own calendar is the whole truth. */
+	if (strcmp(name, "calendar.school_holiday") == 0 && !*holidays_given) {
+		calendar_clear_school_holidays(&cfg->cal);
+		*holidays_given = true;
+	}
+	return rules_config_set(cfg, name, value, diag);
+}
+
 static ug_err
 load_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 {
 	struct load_ctx *l = ctx;
-	/* Configured school holidays replace the defaults, not add to
-	 * them: a municipality's own calendar is the whole truth. */
-	if (strcmp(name, "calendar.school_holiday") == 0 &&
-	    !l->holidays_given) {
-		calendar_clear_school_holidays(&l->cfg->cal);
-		l->holidays_given = true;
-	}
-	return rules_config_set(l->cfg, name, value, diag);
+	return rules_config_set_line(l->cfg, &l->holidays_given, name, value,
+	                             diag);
 }
 
 ug_err

@@ -137,6 +137,7 @@ def test_sighup_moves_no_timer_already_scheduled(make_hub):
     hub.advance("2026-11-25T00:00:00")
     assert hub.stats()["alerts"] == 4
 
+
 def test_sighup_loses_nothing_in_flight(make_hub):
     hub = rules_hub(make_hub, "2026-09-21T08:00:00")
     cprs = CprGen(3705).take(60)
@@ -218,3 +219,22 @@ def test_missing_rules_file_at_start_stops_hubd(make_hub):
     hub.stopped_cleanly = True
     assert rc == 2
     assert f"cannot open {hub.tmp / 'rules.conf'}" in hub.current_log()
+
+
+def holidays(n):
+    """n one-day school holidays of 2027, one a line."""
+    return "".join(f"calendar.school_holiday = 2027-{1 + i // 28:02d}-"
+                   f"{1 + i % 28:02d}..2027-{1 + i // 28:02d}-"
+                   f"{1 + i % 28:02d}\n" for i in range(n))
+
+
+def test_64_school_holidays_start_65_do_not(make_hub):
+    # The file's ranges replace the five defaults: 64 of its own fit.
+    hub = make_hub(start=False, agencies=hubtest.RULE_AGENCIES)
+    (hub.tmp / "rules.conf").write_text(holidays(64))
+    hub.start()
+    assert hub.running
+    path, log = start_refused(make_hub, holidays(65))
+    assert f"HUB-START cannot start: calendar.school_holiday: {path}:65: " \
+        "more than 64 school holidays" in log
+    assert f"{path}:64:" not in log
