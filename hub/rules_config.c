@@ -177,21 +177,30 @@ static ug_err
 parse_grades(const char *text, uint32_t *mask, ug_diag *diag)
 {
 	*mask = 0;
-	const char *p = text;
-	while (*p) {
-		char *end;
-		long grade = strtol(p, &end, 10);
-		if (end == p || grade < 0 || grade > 10) {
-			ug_diag_set(diag, "grades", "grades must be numbers 0-10 "
-			            "separated by commas");
+	if (!*text)
+		return UG_OK; /* no grade raises the rule */
+	/* Each item whole numbers as everywhere in the file: digits only,
+	 * so "+8", "8.0" and an empty item between two commas are typos. */
+	for (const char *p = text;;) {
+		while (*p == ' ')
+			p++;
+		size_t len = strcspn(p, ",");
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		long grade;
+		if (ug_parse_long(p, len, &grade) != UG_OK || grade < 0 ||
+		    grade > 10) {
+			ug_diag_set(diag, "grades", "'%s' is not a list of grades "
+			            "(whole numbers 0-10, comma-separated, such as "
+			            "8,9)", text);
 			return UG_EMALFORMED;
 		}
 		*mask |= 1u << grade;
-		p = end;
-		while (*p == ',' || *p == ' ')
-			p++;
+		p += strcspn(p, ",");
+		if (!*p)
+			return UG_OK;
+		p++;
 	}
-	return UG_OK;
 }
 
 ug_err
