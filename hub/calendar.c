@@ -174,10 +174,13 @@ calendar_clear_school_holidays(calendar *cal)
 static ug_err
 parse_month_day(const char *text, int32_t *md)
 {
+	/* Every year's days: 02-29 holds in leap years, 02-30 never. */
+	static const int days[] = {31, 29, 31, 30, 31, 30,
+	                           31, 31, 30, 31, 30, 31};
 	int month, mday;
 	char tail;
 	if (sscanf(text, "%2d-%2d%c", &month, &mday, &tail) != 2 ||
-	    month < 1 || month > 12 || mday < 1 || mday > 31)
+	    month < 1 || month > 12 || mday < 1 || mday > days[month - 1])
 		return UG_EMALFORMED;
 	*md = month * 100 + mday;
 	return UG_OK;

@@ -102,6 +102,10 @@ typedef struct {
 	bool consent_no_referral; /* consent scope leaves referrals out */
 	int32_t birth;           /* days, from the CPR; 0 unknown */
 	int32_t left_day;        /* last exit (dropout, leaving); 0 none */
+	/* The day the exit's transition-gap timer is due: only that timer
+	 * may fire the gap. A reload that changes transition_gap.days or
+	 * the calendar leaves timers already scheduled as they are. */
+	int32_t gap_due;
 	int32_t consent_expires; /* last day; 0 until withdrawn */
 	int32_t combined_until;  /* signals merge into the combined alert */
 	int32_t enrolled_start;  /* first day of the current enrolment */
@@ -133,12 +137,12 @@ typedef struct {
 
 /* The stored format's version; a profile of another version is rebuilt
  * from the log (see hub.c's derived schema check). */
-#define PROFILE_FORMAT 4
+#define PROFILE_FORMAT 5
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
  * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
  * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA 6
+#define HUB_DERIVED_SCHEMA 7
 #define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */

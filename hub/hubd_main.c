@@ -122,10 +122,18 @@ check_setting(void *ctx, const char *name, const char *value, ug_diag *diag)
 	return err;
 }
 
+/* The rules file line by line, as rules_config_load reads it. */
+typedef struct {
+	rules_config *cfg;
+	bool holidays_given;
+} rule_check;
+
 static ug_err
 check_rule(void *ctx, const char *name, const char *value, ug_diag *diag)
 {
-	return rules_config_set(ctx, name, value, diag);
+	rule_check *rc = ctx;
+	return rules_config_set_line(rc->cfg, &rc->holidays_given, name, value,
+	                             diag);
 }
 
 /* Every problem of the settings and of the rules file they name, each
@@ -172,7 +180,8 @@ config_problems(int argc, char **argv, bool start)
 			return -1;
 		}
 		rules_config_defaults(scratch);
-		int bad = check_file(rules, &(line_check){check_rule, scratch,
+		rule_check one = {scratch, false};
+		int bad = check_file(rules, &(line_check){check_rule, &one,
 		                                         0, 0, false}, start);
 		/* Settings that are fine alone may still not fit together. */
 		if (bad == 0 && rules_config_load(scratch, rules, &diag) !=

@@ -25,14 +25,15 @@ raise_rolling(const rule_input *in, const profile *p,
 	    tenths / 10, tenths % 10, rc->rolling.window_days,
 	    rc->rolling.threshold_pct);
 	say(d->explanation, sizeof d->explanation,
-	    "From %s to %s (%d school days reported) the school reported %u "
-	    "of %u expected lessons absent (%u.%u %%) in %u reports. Rule "
+	    "From %s to %s (%d school day%s reported) the school reported %u "
+	    "of %u expected lessons absent (%u.%u %%) in %u report%s. Rule "
 	    "absence.rolling: absence %s %d %% of expected lessons over "
 	    "the last %d school days raises one alert per episode; it stays "
 	    "quiet until the rate falls back and rises again. Expected of you: "
 	    "contact the young person and the school by %s.",
-	    start, end, v->covered_days, v->absent, v->expected, tenths / 10,
-	    tenths % 10, v->nused,
+	    start, end, v->covered_days, v->covered_days == 1 ? "" : "s",
+	    v->absent, v->expected, tenths / 10, tenths % 10, v->nused,
+	    v->nused == 1 ? "" : "s",
 	    rc->rolling.strictly_above ? "above" : "at or above",
 	    rc->rolling.threshold_pct, rc->rolling.window_days, due);
 	for (uint16_t i = 0; i < v->nused && i < ABSENCE_MAX_REPORTS; i++) {

@@ -82,16 +82,18 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 	draft_due_in(d, in, 5, due);
 	say(d->title, sizeof d->title, "Referred to addiction treatment (shared "
 	    "with consent)");
+	/* Until when: the statement in force, which may have come on an
+	 * earlier event of the service. */
+	char until[11] = "";
+	if (p->consent_expires)
+		ug_date_format(p->consent_expires, until);
 	say(d->explanation, sizeof d->explanation,
 	    "%s registered a referral on %s and the young person consented to "
 	    "share it with the contact person%s%s. Rule addiction: a referral "
 	    "reaches the contact person only with consent in scope and "
 	    "unexpired; treatment must start within %d days. Expected of you: "
 	    "support the young person in starting treatment; follow up by %s.",
-	    x->service, x->date,
-	    consent && consent->expires && consent->expires[0] ? " until "
-	                                                         : "",
-	    consent && consent->expires ? consent->expires : "",
+	    x->service, x->date, until[0] ? " until " : "", until,
 	    rc->deadline.treatment_days, due);
 	evidence_event(d, in->env, in->agency, x->date);
 }

@@ -36,23 +36,80 @@ remember(const rule_input *in, profile *p, int kind, int32_t day)
 	p->nsignals++;
 }
 
+/* Whether a kept signal may count and be named today: a referral only
+ * while the consent still shares referrals. Consent is judged at this
+ * disclosure, not when the referral came: one withdrawn or expired since
+ * is no signal, as if it had never been shared. */
+static bool
+usable(const rule_input *in, const profile *p, int i)
+{
+	return p->signals[i].kind != SIG_ADDICTION ||
+	       consent_allows(p, in->today, false);
+}
+
+/* Different kinds among the usable signals dated from..to. */
+static int
+count_kinds(const rule_input *in, const profile *p, int32_t from, int32_t to,
+            bool *seen)
+{
+	int distinct = 0;
+	for (int i = 0; i < p->nsignals; i++)
+		if (p->signals[i].kind < SIG_KINDS && p->signals[i].day >= from &&
+		    p->signals[i].day <= to && usable(in, p, i) &&
+		    !seen[p->signals[i].kind]) {
+			seen[p->signals[i].kind] = true;
+			distinct++;
+		}
+	return distinct;
+}
+
+/* The first day of the window_days-long span holding this signal's day
+ * with the most different kinds. Signals are dated by their events and
+ * agencies export on their own schedules: a late report may be older
+ * than signals already kept, and only signals within one window of each
+ * other combine. Such a span can start at the earliest signal in it; of
+ * equals the earliest start wins (in arrival order: the last days). */
+static int32_t
+best_window(const rule_input *in, const profile *p, int32_t day,
+            int *distinct)
+{
+	int window = in->rc->combined.window_days;
+	int32_t best = day;
+	*distinct = 0;
+	for (int i = 0; i < p->nsignals; i++) {
+		int32_t from = p->signals[i].day;
+		if (from > day || from <= day - window)
+			continue;
+		bool seen[SIG_KINDS] = {false};
+		int n = count_kinds(in, p, from, from + window - 1, seen);
+		if (n > *distinct || (n == *distinct && from < best)) {
+			*distinct = n;
+			best = from;
+		}
+	}
+	return best;
+}
+
 /* "absence (school-nord, 2026-09-04), dropout risk (college-x,
- * 2026-09-20)": the latest signal of each kind, in the order the kinds
- * first appeared. */
+ * 2026-09-20)": the latest signal of each kind dated from..to, in the
+ * order the kinds first appeared. */
 static void
-list_signals(const profile *p, bool health, char *out, size_t cap)
+list_signals(const rule_input *in, const profile *p, int32_t from,
+             int32_t to, bool health, char *out, size_t cap)
 {
 	out[0] = '\0';
 	bool listed[SIG_KINDS] = {false};
 	for (int i = 0; i < p->nsignals; i++) {
 		int kind = p->signals[i].kind;
 		if (kind <= 0 || kind >= SIG_KINDS || listed[kind] ||
-		    (kind == SIG_ADDICTION && !health))
+		    p->signals[i].day < from || p->signals[i].day > to ||
+		    !usable(in, p, i) || (kind == SIG_ADDICTION && !health))
 			continue;
 		listed[kind] = true;
 		int latest = i;
 		for (int j = i + 1; j < p->nsignals; j++)
-			if (p->signals[j].kind == kind)
+			if (p->signals[j].kind == kind &&
+			    p->signals[j].day >= from && p->signals[j].day <= to)
 				latest = j;
 		char day[11];
 		ug_date_format(p->signals[latest].day, day);
@@ -77,14 +134,11 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 		o->merged = true;
 		return;
 	}
+	int distinct;
+	int32_t from = best_window(in, p, day, &distinct);
+	int32_t to = from + rc->combined.window_days - 1;
 	bool seen[SIG_KINDS] = {false};
-	int distinct = 0;
-	for (int i = 0; i < p->nsignals; i++)
-		if (p->signals[i].kind < SIG_KINDS &&
-		    !seen[p->signals[i].kind]) {
-			seen[p->signals[i].kind] = true;
-			distinct++;
-		}
+	count_kinds(in, p, from, to, seen);
 	if (distinct < rc->combined.min_signals)
 		return;
 	draft *d = outcome_alert(o, in, p, R_COMBINED,
@@ -95,7 +149,7 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	p->combined_until = day + rc->combined.window_days;
 	p->combined_seq = in->seq;
 	char list[640];
-	list_signals(p, true, list, sizeof list);
+	list_signals(in, p, from, to, true, list, sizeof list);
 	char due[11];
 	draft_due_in(d, in, 5, due);
 	say(d->title, sizeof d->title, "%d warning signs within %d days: "
@@ -113,7 +167,7 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 		/* Health data: named only to the contact person the consent
 		 * names; anyone else reads the other signals and a count. */
 		d->special = true;
-		list_signals(p, false, list, sizeof list);
+		list_signals(in, p, from, to, false, list, sizeof list);
 		say(d->redacted, sizeof d->redacted,
 		    "Signals for this young person: %s, and one more that only "
 		    "the young person's contact person may see. Rule combined: "

@@ -133,10 +133,12 @@ void
 rule_gap_timer(const rule_input *in, int64_t due, profile *p, outcome *o)
 {
 	const rules_config *rc = in->rc;
-	/* A corrected date moved the clock later: the earlier timer of the
-	 * same episode fires into nothing. */
+	/* A corrected date moved the clock: the other timer of the same
+	 * episode fires into nothing. The due kept in the profile decides,
+	 * not one computed from today's settings, which a reload may have
+	 * changed since the timer was scheduled. */
 	if (p->enrolled || p->left_seq != in->seq ||
-	    due < rule_gap_due(rc, p->left_day))
+	    due / UG_DAY_MS != p->gap_due)
 		return;
 	bool suppress = false;
 	int32_t day = (int32_t)(due / UG_DAY_MS);

@@ -177,21 +177,30 @@ static ug_err
 parse_grades(const char *text, uint32_t *mask, ug_diag *diag)
 {
 	*mask = 0;
-	const char *p = text;
-	while (*p) {
-		char *end;
-		long grade = strtol(p, &end, 10);
-		if (end == p || grade < 0 || grade > 10) {
-			ug_diag_set(diag, "grades", "grades must be numbers 0-10 "
-			            "separated by commas");
+	if (!*text)
+		return UG_OK; /* no grade raises the rule */
+	/* Each item whole numbers as everywhere in the file: digits only,
+	 * so "+8", "8.0" and an empty item between two commas are typos. */
+	for (const char *p = text;;) {
+		while (*p == ' ')
+			p++;
+		size_t len = strcspn(p, ",");
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		long grade;
+		if (ug_parse_long(p, len, &grade) != UG_OK || grade < 0 ||
+		    grade > 10) {
+			ug_diag_set(diag, "grades", "'%s' is not a list of grades "
+			            "(whole numbers 0-10, comma-separated, such as "
+			            "8,9)", text);
 			return UG_EMALFORMED;
 		}
 		*mask |= 1u << grade;
-		p = end;
-		while (*p == ',' || *p == ' ')
-			p++;
+		p += strcspn(p, ",");
+		if (!*p)
+			return UG_OK;
+		p++;
 	}
-	return UG_OK;
 }
 
 ug_err
@@ -297,18 +306,25 @@ struct load_ctx {
 	bool holidays_given;
 };
 
+ug_err
+rules_config_set_line(rules_config *cfg, bool *holidays_given,
+                      const char *name, const char *value, ug_diag *diag)
+{
+	/* Configured school holidays replace the defaults, not add to
+	 * them: a municipality's own calendar is the whole truth. */
+	if (strcmp(name, "calendar.school_holiday") == 0 && !*holidays_given) {
+		calendar_clear_school_holidays(&cfg->cal);
+		*holidays_given = true;
+	}
+	return rules_config_set(cfg, name, value, diag);
+}
+
 static ug_err
 load_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 {
 	struct load_ctx *l = ctx;
-	/* Configured school holidays replace the defaults, not add to
-	 * them: a municipality's own calendar is the whole truth. */
-	if (strcmp(name, "calendar.school_holiday") == 0 &&
-	    !l->holidays_given) {
-		calendar_clear_school_holidays(&l->cfg->cal);
-		l->holidays_given = true;
-	}
-	return rules_config_set(l->cfg, name, value, diag);
+	return rules_config_set_line(l->cfg, &l->holidays_given, name, value,
+	                             diag);
 }
 
 ug_err

@@ -118,6 +118,20 @@ def test_consent_given_again_shares_again(make_hub):
     assert a["evidence"][0]["period_start"] == "2026-09-14"
 
 
+
+def test_referral_judged_by_the_earlier_statement_says_until_when(make_hub):
+    hub, [cpr] = assigned_hub(make_hub, 3212)
+    # The statement came on an earlier event of the service; the
+    # referral itself carries none and is judged by it.
+    hub.send(ev_referral(cpr, "2026-09-01", stage="TREATMENT_ENDED",
+                         consent={"given": True, "expires": "2027-06-30"}),
+             ev_referral(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert "rmc-a registered a referral on 2026-09-07 and the young " \
+        "person consented to share it with the contact person until " \
+        "2027-06-30." in a["explanation"]
+
 def test_anonymous_referral_is_only_counted(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T09:00:00")
     hub.send(event("addiction-a", "", "addiction_referral",

@@ -185,3 +185,54 @@ def test_window_and_count_are_configuration(make_hub):
     c = next(a for a in alerts if a["rule"] == "combined")
     assert c["priority"] == "HIGH"
     assert c["title"].startswith("2 warning signs within 10 days")
+
+
+def test_signals_arriving_out_of_order_combine_only_within_the_window(
+        make_hub):
+    hub, [apart, close] = combined_hub(make_hub, 3309, n=2)
+    # The risk (09-01) is reported first; the not-ready assessment of
+    # 05-01 and the missed activation of 05-10 come late. 05-01..09-01
+    # is 124 days: no 90 days hold three kinds.
+    hub.send(ev_dropout_risk(apart, "2026-09-01"),
+             ev_readiness(apart, "2026-05-01", 9),
+             ev_missed_activation(apart, "2026-05-10"))
+    # A late signal in the middle: 06-20..09-01 fits in 90 days.
+    hub.send(ev_dropout_risk(close, "2026-09-01"),
+             ev_readiness(close, "2026-06-20", 9),
+             ev_missed_activation(close, "2026-07-10"))
+    assert hub.wait_applied()["alerts"] == 5
+    alerts = hub.peek("cw-anna", 5)
+    assert summary(a for a in alerts if a["cpr"] == apart) == [
+        ("dropout_risk", "NORMAL", "cw-anna"),
+        ("readiness", "NORMAL", "cw-anna")]
+    [c] = [a for a in alerts if a["cpr"] == close and
+           a["rule"] == "combined"]
+    assert "Signals for this young person: dropout risk (college-a, " \
+        "2026-09-01), not education-ready (school-a, 2026-06-20), " \
+        "missed activation (jobcenter-a, 2026-07-10)." in c["explanation"]
+
+
+def test_referral_no_longer_shared_is_no_signal(make_hub):
+    hub, [withdrawn, expired] = combined_hub(make_hub, 3310, n=2)
+    # Shared when it came (an addiction alert each), then the consent
+    # was withdrawn, or ended on 09-10.
+    hub.send(ev_referral(withdrawn, "2026-09-07", consent={"given": True}),
+             ev_referral(expired, "2026-09-07",
+                         consent={"given": True, "expires": "2026-09-10"}))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(ev_referral(withdrawn, "2026-09-09", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    hub.advance("2026-09-14T09:00:00")
+    assert hub.stats()["alerts"] == 4      # the two `withdrawn` notices
+    # Absence and a dropout risk later: the referral, no longer shared
+    # on this day, is not a third signal and is named to nobody.
+    for cpr in (withdrawn, expired):
+        hub.send(ev_absence(cpr, "2026-09-07", 6),
+                 ev_dropout_risk(cpr, "2026-09-14"))
+    assert hub.wait_applied()["alerts"] == 8
+    alerts = hub.peek("cw-anna", 6)
+    assert summary(a for a in alerts if a["rule"] != "withdrawn") == [
+        ("absence.rolling", "NORMAL", "cw-anna"),
+        ("absence.rolling", "NORMAL", "cw-anna"),
+        ("dropout_risk", "NORMAL", "cw-anna"),
+        ("dropout_risk", "NORMAL", "cw-anna")]

@@ -287,6 +287,23 @@ def test_age_window_edges(make_hub):
         dropouts[ages["17, 18 tomorrow"]]["explanation"]
 
 
+
+def test_born_on_a_leap_day_turns_older_on_1_march(make_hub):
+    hub = rules_hub(make_hub, "2026-03-02T08:00:00")
+    gen = CprGen(3411)
+    # Born 2008-02-29: in 2026, a year without 29 February, 17 on 02-28
+    # and 18 from 03-01.
+    on_28, on_1 = gen.born("2008-02-29"), gen.born("2008-02-29")
+    for cpr in (on_28, on_1):
+        hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(on_28, "2026-02-28"), ev_dropout(on_1, "2026-03-01"))
+    assert hub.wait_applied()["alerts"] == 2
+    dropouts = {a["cpr"]: a for a in hub.peek("cw-anna", 2)}
+    assert "The young person is 17 (the legal deadlines apply from 15 " \
+        "to 17)" in dropouts[on_28]["explanation"]
+    assert "Expected of you: make contact as soon as possible." in \
+        dropouts[on_1]["explanation"]
+
 def test_an_18_year_old_has_no_clocks(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     cpr = CprGen(3406).born("2008-01-10")

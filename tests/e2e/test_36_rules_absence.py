@@ -67,6 +67,18 @@ def test_rolling_waits_for_min_days(make_hub):
     assert a["rule"] == "absence.rolling"
 
 
+
+def test_rolling_explanation_counts_one_day_and_one_report(make_hub):
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00",
+                    rules={"absence.rolling.min_days": "1"})
+    cpr = CprGen(3603).next()
+    hub.send(ev_absence(cpr, "2026-09-14", 2, expected=6, days=1))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert "From 2026-09-14 to 2026-09-14 (1 school day reported) the " \
+        "school reported 2 of 6 expected lessons absent (33.3 %) in 1 " \
+        "report. Rule absence.rolling" in a["explanation"]
+
 QUARTER = {"absence.quarter.enabled": "yes",
            "absence.rolling.enabled": "no"}
 

@@ -103,6 +103,41 @@ def test_sighup_with_a_good_file_applies_to_later_events(make_hub):
     assert "(threshold 20 %)" in late["title"]
 
 
+
+def test_sighup_moves_no_timer_already_scheduled(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    before = CprGen(3705).born("2000-01-15")   # an adult: no legal clocks
+    hub.assign(before, "cw-anna")
+    hub.send(ev_dropout(before, "2026-09-07"))   # gap due 2026-10-08 00:00
+    assert hub.wait_applied()["alerts"] == 1
+    rules = dict(hubtest.NO_ESCALATION,
+                 **{"absence.rolling.min_days": "0",
+                    "absence.quarter.enabled": "no",
+                    "combined.enabled": "no",
+                    "transition_gap.days": "40"})
+    hub.write_rules(rules)
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded from .*rules\.conf")
+    # The clock scheduled before the reload keeps its instant.
+    hub.advance("2026-10-07T23:59:59")
+    assert hub.stats()["alerts"] == 1
+    hub.advance("2026-10-08T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    gap = next(a for a in hub.peek("cw-anna", 2)
+               if a["rule"] == "transition_gap")
+    assert gap["cpr"] == before
+    # A dropout after the reload gets the new 40 days.
+    after = CprGen(3706).born("2000-02-15")
+    hub.assign(after, "cw-anna")
+    hub.send(ev_dropout(after, "2026-10-08"))
+    assert hub.wait_applied()["alerts"] == 3
+    # 40 days outside the autumn holiday (week 42): the 40th is 11-24.
+    hub.advance("2026-11-24T23:59:59")
+    assert hub.stats()["alerts"] == 3
+    hub.advance("2026-11-25T00:00:00")
+    assert hub.stats()["alerts"] == 4
+
+
 def test_sighup_loses_nothing_in_flight(make_hub):
     hub = rules_hub(make_hub, "2026-09-21T08:00:00")
     cprs = CprGen(3705).take(60)
@@ -184,3 +219,22 @@ def test_missing_rules_file_at_start_stops_hubd(make_hub):
     hub.stopped_cleanly = True
     assert rc == 2
     assert f"cannot open {hub.tmp / 'rules.conf'}" in hub.current_log()
+
+
+def holidays(n):
+    """n one-day school holidays of 2027, one a line."""
+    return "".join(f"calendar.school_holiday = 2027-{1 + i // 28:02d}-"
+                   f"{1 + i % 28:02d}..2027-{1 + i // 28:02d}-"
+                   f"{1 + i % 28:02d}\n" for i in range(n))
+
+
+def test_64_school_holidays_start_65_do_not(make_hub):
+    # The file's ranges replace the five defaults: 64 of its own fit.
+    hub = make_hub(start=False, agencies=hubtest.RULE_AGENCIES)
+    (hub.tmp / "rules.conf").write_text(holidays(64))
+    hub.start()
+    assert hub.running
+    path, log = start_refused(make_hub, holidays(65))
+    assert f"HUB-START cannot start: calendar.school_holiday: {path}:65: " \
+        "more than 64 school holidays" in log
+    assert f"{path}:64:" not in log

@@ -1406,6 +1406,7 @@ test_combined_with_addiction_is_special_and_redacted(void)
 {
 	profile p;
 	setup(&p, CPR16);
+	p.consent = true; /* a referral is a signal only while shared */
 	note(&p, "college-x", SIG_DROPOUT_RISK, "2026-09-04", 1);
 	note(&p, "rusmiddel-vest", SIG_ADDICTION, "2026-09-14", 2);
 	CHECK(note(&p, "jobcenter-x", SIG_MISSED_ACTIVATION, "2026-09-20", 3));
@@ -1846,6 +1847,7 @@ test_gap_timer_quiet_when_enrolled_replaced_or_moved(void)
 	 * nothing. */
 	profile moved = p;
 	moved.left_day = day("2026-08-20");
+	moved.gap_due = (int32_t)(due / UG_DAY_MS) + 40;
 	in = timer_input(&e, 20, due);
 	rule_gap_timer(&in, due, &moved, &out);
 	CHECK_EQ_INT(out.nalerts, 0);
@@ -2103,6 +2105,7 @@ full_profile(profile *p)
 	for (int i = 0; i < 10; i++)
 		p->missed[i] = day("2026-03-01") + 3 * i;
 	p->missed_alerted_until = day("2026-04-18");
+	p->gap_due = day("2026-10-08");
 	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
 		p->dropout_event_id[i] = (uint8_t)(0xd0 + i);
 	p->left_seq = UINT64_C(0x0102030405060708);
@@ -2145,6 +2148,7 @@ check_full_profile(const profile *p)
 	for (int i = 0; i < 10; i++)
 		CHECK_EQ_INT(p->missed[i], day("2026-03-01") + 3 * i);
 	CHECK_DAY(p->missed_alerted_until, "2026-04-18");
+	CHECK_DAY(p->gap_due, "2026-10-08");
 	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
 		CHECK_EQ_INT(p->dropout_event_id[i], 0xd0 + i);
 	CHECK(p->left_seq == UINT64_C(0x0102030405060708));
@@ -2216,8 +2220,8 @@ test_profile_decode_refuses(void)
 	CHECK(!profile_decode(&back, buf, n + 1));
 	CHECK(profile_decode(&back, buf, n));
 	/* More signals than a profile keeps: the count byte sits before the
-	 * signals, after 1 + 8 + 9*8 + 10*8 + 12 + 16 + 16 + 6*8 bytes. */
-	size_t count_at = 1 + 8 + 9 * 8 + 10 * 8 + 12 + 16 + 16 + 6 * 8;
+	 * signals, after 1 + 8 + 10*8 + 10*8 + 12 + 16 + 16 + 6*8 bytes. */
+	size_t count_at = 1 + 8 + 10 * 8 + 10 * 8 + 12 + 16 + 16 + 6 * 8;
 	CHECK_EQ_INT(buf[count_at], PROFILE_SIGNALS);
 	buf[count_at] = PROFILE_SIGNALS + 1;
 	CHECK(!profile_decode(&back, buf, n));
@@ -2266,11 +2270,11 @@ vector(const char *name, const uint8_t *bytes, size_t len, size_t *stored)
 	return got;
 }
 
-/* The profile format frozen in tests/vectors/profile_v4.bin. A new
- * format writes a vector of its own (profile_v5.bin...); the old one
+/* The profile format frozen in tests/vectors/profile_v5.bin. A new
+ * format writes a vector of its own (profile_v6.bin...); the old one
  * stays as the record of what was stored. */
-#define FROZEN_PROFILE_FORMAT 4
-#define FROZEN_DERIVED_SCHEMA 4
+#define FROZEN_PROFILE_FORMAT 5
+#define FROZEN_DERIVED_SCHEMA 7
 
 static void
 test_profile_vector(void)

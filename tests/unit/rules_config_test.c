@@ -354,6 +354,13 @@ test_grades_setting(void)
 	refused("readiness.grades", "8;9", UG_EMALFORMED);
 	refused("readiness.grades", "eight", UG_EMALFORMED);
 	refused("readiness.grades", "-1", UG_EMALFORMED);
+	/* Whole numbers as everywhere in the file; no empty item. */
+	refused("readiness.grades", "+8", UG_EMALFORMED);
+	refused("readiness.grades", "8,,9", UG_EMALFORMED);
+	refused("readiness.grades", "8,", UG_EMALFORMED);
+	refused("readiness.grades", "8 9", UG_EMALFORMED);
+	CHECK_EQ_INT(with("readiness.grades", " 9 , 10 ").readiness.grades,
+	             1u << 9 | 1u << 10);
 }
 
 static void
