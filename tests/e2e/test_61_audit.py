@@ -140,6 +140,39 @@ def test_trail_records_every_kind_and_verifies(make_hub):
     assert os.stat(hub.keys_dir / "hub.sign_secret").st_mode & 0o077 == 0
 
 
+
+def test_a_cpr_typed_into_the_trail_is_masked(make_hub):
+    """The trail never holds a CPR: one a caseworker writes into an
+    acknowledgement's note, or an operator gives as an audit show filter,
+    is kept with its digits masked, in every written form."""
+    hub = make_hub()
+    cpr, sibling = CprGen(6102).take(2)
+    hub.cprs.update({cpr, sibling})
+    hub.assign(cpr, "cw-anna")
+    import_rows(hub, "w19.csv", [AbsenceRow(cpr, absent=20, expected=100)])
+    hub.wait_stats("one alert", lambda s: s["alerts"] == 1)
+    rc, alerts, err = hub.inbox("cw-anna", no_ack=True, max_alerts=1,
+                                idle_exit=10)
+    assert rc == 0 and len(alerts) == 1, err
+    alert_id = alerts[0]["alert_id"]
+    dashed = f"{sibling[:6]}-{sibling[6:]}"
+    p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note",
+                   f"sister {dashed}, brother {sibling}, "
+                   f"{sibling[:6]} {sibling[6:]}")
+    assert p.returncode == 0, p.stderr
+    show(hub, "--actor", sibling)
+    recs = show(hub)
+    [ack] = [r for r in recs if r["action"] == "ack"]
+    assert ack["detail"] == (f"{alert_id} sister xxxxxx-xxxx, brother "
+                             f"xxxxxxxxxx, xxxxxx xxxx"), ack
+    [filt] = [r for r in recs if r["action"] == "audit-show"
+              and "actor" in r["detail"]]
+    assert filt["detail"].endswith("actor xxxxxxxxxx"), filt
+    text = hub.hubctl("audit", "show").stdout
+    for form in (sibling, dashed, f"{sibling[:6]} {sibling[6:]}", cpr):
+        assert form not in text, form
+
+
 # ---------------------------------------------------------------- tamper
 
 

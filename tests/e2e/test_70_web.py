@@ -345,6 +345,31 @@ def test_web_inbox_in_a_browser(browser):
         re.search(r"login +denied", audit)
 
 
+
+def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
+    """Someone who types their CPR number where the caseworker id goes is
+    refused like any wrong login, and the audit trail records the refusal
+    with the digits masked: the trail never holds a CPR."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(7001).next()
+    hub.cprs.add(cpr)
+    web = Web(hub)
+    try:
+        for name in (cpr, f"{cpr[:6]}-{cpr[6:]}"):
+            assert web.raw_login(name, PASSWORD)[0].status == 401
+    finally:
+        web.stop()
+    wait_for(lambda: len(re.findall(r"login +denied", hub.hubctl(
+        "audit", "show").stdout)) == 2, 10, "both refusals audited",
+        interval=0.3)
+    audit = hub.hubctl("audit", "show").stdout
+    assert re.search(r"xxxxxxxxxx +login +denied", audit), audit
+    assert re.search(r"xxxxxx-xxxx +login +denied", audit), audit
+    assert cpr[:6] not in audit, audit
+
 def test_cookies_secure_behind_tls_and_login_limits(make_hub):
     hub = make_hub(settings={"login_failures_max": "3"})
     hub.keygen("web-1")
