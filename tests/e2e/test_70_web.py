@@ -10,6 +10,7 @@ HTTP requests. Screenshots of the main pages are kept under
 
 import html
 import http.client
+import json
 import os
 import re
 import shutil
@@ -413,5 +414,15 @@ def test_cookies_secure_behind_tls_and_login_limits(make_hub):
     assert p.returncode == 1 and "is a registered caseworker" in p.stderr
     p = hub.hubctl("set-password", "web-1", check=False)
     assert p.returncode == 1
+    # Revoking a gateway that is not there is refused and recorded, like
+    # revoke-caseworker's; a caseworker is no gateway.
+    for who in ("web-9", "cw-anna"):
+        p = hub.hubctl("revoke-gateway", who, check=False)
+        assert p.returncode == 1 and f"no gateway '{who}'" in p.stderr
+    audit = hub.hubctl("audit", "show", "--json").stdout
+    refused = [json.loads(ln) for ln in audit.splitlines()
+               if '"revoke-gateway"' in ln]
+    assert [(r["result"], r["detail"]) for r in refused] == [
+        ("not-found", "web-9"), ("not-found", "cw-anna")], refused
     assert html.escape("<") == "&lt;"
     time.sleep(0)
