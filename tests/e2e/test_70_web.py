@@ -371,6 +371,53 @@ def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
     assert re.search(r"xxxxxx-xxxx +login +denied", audit), audit
     assert cpr[:6] not in audit, audit
 
+
+def session_cookie(cookies):
+    [c] = [c for c in cookies if c.startswith("ug_session=")]
+    return c.split(";")[0].split("=", 1)[1]
+
+
+def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
+    """OPERATIONS.md: after revoke-gateway its sessions cannot be used any
+    more, and a revoked caseworker's session ends: registering the gateway
+    (same key) or the caseworker again does not bring an old session
+    back."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True,
+                                "cw-bo": False})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    set_password(hub, "cw-bo", PASSWORD)
+    web = Web(hub)
+
+    def ended(n):
+        wait_for(lambda: len(re.findall(r"logout +revoked", hub.hubctl(
+            "audit", "show").stdout)) >= n, 10, f"{n} sessions ended",
+            interval=0.3)
+
+    try:
+        anna = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
+        bo = session_cookie(web.raw_login("cw-bo", PASSWORD)[1])
+        for sid in (anna, bo):
+            r, _ = web.request("GET", "/alerts", cookies={"ug_session": sid})
+            assert r.status == 200
+        hub.hubctl("revoke-caseworker", "cw-anna")
+        ended(1)
+        hub.register_caseworker("cw-anna")
+        hub.hubctl("revoke-gateway", "web-1")
+        ended(2)
+        hub.hubctl("register-gateway", "web-1")
+        # The gateway serves again: a new login works, the old sessions
+        # stay ended.
+        wait_for(lambda: web.raw_login("cw-bo", PASSWORD)[0].status == 303,
+                 10, "logins through web-1 again", interval=0.3)
+        for sid in (anna, bo):
+            r, _ = web.request("GET", "/alerts", cookies={"ug_session": sid})
+            assert r.status == 303 and \
+                r.getheader("Location") == "/login?ended=1", sid
+    finally:
+        web.stop()
+
 def test_cookies_secure_behind_tls_and_login_limits(make_hub):
     hub = make_hub(settings={"login_failures_max": "3"})
     hub.keygen("web-1")
