@@ -381,7 +381,7 @@ def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
     """OPERATIONS.md: after revoke-gateway its sessions cannot be used any
     more, and a revoked caseworker's session ends: registering the gateway
     (same key) or the caseworker again does not bring an old session
-    back."""
+    back, nor the revoked caseworker's password."""
     hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True,
                                 "cw-bo": False})
     hub.keygen("web-1")
@@ -404,6 +404,9 @@ def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
         hub.hubctl("revoke-caseworker", "cw-anna")
         ended(1)
         hub.register_caseworker("cw-anna")
+        # The revoke took the password with it: the id registered again
+        # (perhaps for someone else) has none until set-password.
+        assert web.raw_login("cw-anna", PASSWORD)[0].status == 401
         hub.hubctl("revoke-gateway", "web-1")
         ended(2)
         hub.hubctl("register-gateway", "web-1")
