@@ -215,6 +215,22 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
 # -- make install / uninstall
 
 
+
+def test_backup_into_an_existing_empty_directory_is_closed_to_others(
+        make_hub, tmp_path):
+    """A backup is as sensitive as the store: DIR ends up 0700 also when
+    it existed (empty) with a looser mode, as a mount point or a
+    directory someone made beforehand would be."""
+    import stat
+    hub = make_hub()
+    backup = tmp_path / "existing"
+    backup.mkdir()
+    backup.chmod(0o755)
+    hub.hubctl("backup", str(backup))
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o700
+    for name in ("log", "ids", "derived"):
+        assert stat.S_IMODE((backup / name).stat().st_mode) == 0o700
+
 def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     import shutil
     import stat
