@@ -421,6 +421,46 @@ def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
     finally:
         web.stop()
 
+
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Frame-Options",
+                    "X-Content-Type-Options", "Referrer-Policy")
+
+
+def test_every_answer_carries_the_security_headers(make_hub):
+    """SECURITY.md "Headers": every answer, redirects and refusals
+    included, carries the CSP, X-Frame-Options, nosniff, no-referrer and
+    Cache-Control: no-store; only /static/live.js may be cached."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub)
+    try:
+        answers = {}
+        r, cookies = web.raw_login("cw-anna", PASSWORD)
+        answers["login"] = r
+        sid = session_cookie(cookies)
+        for path in ("/", "/alerts", "/events", "/nonexistent", "/login"):
+            answers[path] = web.request("GET", path)[0]
+        for path in ("/alerts", "/nonexistent"):
+            answers["in session " + path] = web.request(
+                "GET", path, cookies={"ug_session": sid})[0]
+        answers["PUT"] = web.request("PUT", "/alerts")[0]
+        statuses = {k: r.status for k, r in answers.items()}
+        assert statuses["login"] == 303 and statuses["/alerts"] == 303 and \
+            statuses["/events"] == 401 and statuses["PUT"] == 405, statuses
+        for what, r in answers.items():
+            for h in SECURITY_HEADERS:
+                assert r.getheader(h), (what, h)
+            assert r.getheader("Cache-Control") == "no-store", what
+        r, _ = web.request("GET", "/static/live.js")
+        assert r.status == 200 and r.getheader("Cache-Control") == \
+            "max-age=3600"
+        for h in SECURITY_HEADERS:
+            assert r.getheader(h), h
+    finally:
+        web.stop()
+
 def test_cookies_secure_behind_tls_and_login_limits(make_hub):
     hub = make_hub(settings={"login_failures_max": "3"})
     hub.keygen("web-1")
