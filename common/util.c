@@ -2,6 +2,7 @@
 #include "common/util.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <string.h>
@@ -217,6 +218,46 @@ ug_cpr_parse(const char *text, size_t len, char out[11], const char **why)
 	if (why)
 		*why = reason;
 	return UG_EMALFORMED;
+}
+
+static bool
+word_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	       (c >= 'A' && c <= 'Z');
+}
+
+size_t
+ug_cpr_mask(char *text)
+{
+	size_t masked = 0, len = text ? strlen(text) : 0;
+	for (size_t i = 0; i < len;) {
+		size_t run = digits_span(text + i, len - i);
+		if (run == 0 || (i > 0 && word_char(text[i - 1]))) {
+			i += run ? run : 1;
+			continue;
+		}
+		size_t n = 0;
+		if (run == 10)
+			n = 10;
+		else if (run == 6 && i + 11 <= len &&
+			 (text[i + 6] == '-' || text[i + 6] == ' ') &&
+			 digits_span(text + i + 7, 4) == 4)
+			n = 11;
+		char norm[11];
+		if (n && (i + n == len || !word_char(text[i + n])) &&
+		    ug_cpr_parse(text + i, n, norm, NULL) == UG_OK) {
+			for (size_t k = i; k < i + n; k++)
+				if (text[k] >= '0' && text[k] <= '9')
+					text[k] = 'x';
+			masked++;
+			sodium_memzero(norm, sizeof norm);
+			i += n;
+		} else {
+			i += run;
+		}
+	}
+	return masked;
 }
 
 void

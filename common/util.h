@@ -60,6 +60,15 @@ ug_err ug_cpr_parse(const char *text, size_t len, char out[11],
 int32_t ug_cpr_birth(const char *cpr);
 
 /*
+ * Overwrite with 'x' the digits of every CPR number in the string text,
+ * in any of ug_cpr_parse's forms, that stands alone (no letter or digit
+ * right before or after it): for free text that reaches a record meant
+ * never to hold a CPR (the audit trail), where a caseworker's note or a
+ * name typed at a login form may hold one. Returns how many were masked.
+ */
+size_t ug_cpr_mask(char *text);
+
+/*
  * The one parser of yes/no settings: "true", "yes", "on", "1" or "false",
  * "no", "off", "0", in any case. UG_EMALFORMED otherwise (*value
  * untouched).

@@ -448,6 +448,35 @@ answer_version(hub *h, const void *routing, size_t routing_len,
 }
 
 void
+hub__gateway_registrations_changed(hub *h)
+{
+	struct hub_gateway *g = h->gateway;
+	if (!g)
+		return;
+	for (long i = 0; i < g->max; i++) {
+		web_session *s = &g->sessions[i];
+		if (!s->used)
+			continue;
+		char key[UG_Z85_KEY_LEN + 1], gkey[UG_Z85_KEY_LEN + 1];
+		uint32_t flags = 0, gflags = 0;
+		ug_err cw = store_principal_current(h->store, STORE_CASEWORKER,
+		                                    s->caseworker, key, &flags);
+		ug_err gw = store_principal_current(h->store, STORE_CASEWORKER,
+		                                    s->gateway, gkey, &gflags);
+		/* A store that cannot be read now ends nothing: the next
+		 * request checks the caseworker again. */
+		if ((cw != UG_OK && cw != UG_ENOTFOUND) ||
+		    (gw != UG_OK && gw != UG_ENOTFOUND))
+			continue;
+		bool gone = cw == UG_ENOTFOUND || (flags & STORE_FLAG_GATEWAY) ||
+		            gw == UG_ENOTFOUND || !(gflags & STORE_FLAG_GATEWAY) ||
+		            strcmp(gkey, s->gateway_key) != 0;
+		if (gone)
+			end_session(h, s, "revoked");
+	}
+}
+
+void
 hub__notify_alerted(hub *h, const char *recipient)
 {
 	struct hub_gateway *g = h->gateway;

@@ -301,6 +301,10 @@ void hub__delivery_recv(hub *h);
 void hub__delivery_notify(hub *h, const char *recipient);
 /* gateway.c: a new alert for recipient: live web lists, e-mail notices. */
 void hub__notify_alerted(hub *h, const char *recipient);
+/* After a registration change: end every web session whose caseworker or
+ * gateway (with the key that opened it) is no longer registered, so that
+ * registering either again does not bring the session back (gateway.c). */
+void hub__gateway_registrations_changed(hub *h);
 /* Once a tick: pump every session (resumes delivery stalled by a full
  * peer queue or a store error) and write the delivery counts. */
 void hub__delivery_tick(hub *h);

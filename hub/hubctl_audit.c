@@ -132,6 +132,22 @@ json_string(const char *text)
 	putchar('"');
 }
 
+/* A detail holds what a caseworker typed (an acknowledgement's note):
+ * one record must stay one line, or a note with a line break could show
+ * the auditor records that are not in the trail. */
+static void
+text_field(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p == '\\')
+			fputs("\\\\", stdout);
+		else if (*p < 0x20 || *p == 0x7f)
+			printf("\\x%02x", *p);
+		else
+			putchar(*p);
+	}
+}
+
 static void
 format_time(int64_t ms, char out[32])
 {
@@ -164,10 +180,12 @@ show_one(void *ctx, const store_audit_record *r)
 		char about[2 * UG_PERSON_KEY_LEN + 16] = "";
 		if (person[0])
 			snprintf(about, sizeof about, "person %.12s ", person);
-		printf("%8llu  %s  %-18s %-12s %-10s %-10.10s %s%s\n",
+		printf("%8llu  %s  %-18s %-12s %-10s %-10.10s %s",
 		       (unsigned long long)r->seq, when, r->actor, r->action,
 		       r->result[0] ? r->result : "-",
-		       r->key[0] ? r->key : "-", about, r->detail);
+		       r->key[0] ? r->key : "-", about);
+		text_field(r->detail);
+		putchar('\n');
 		return UG_OK;
 	}
 	printf("{\"seq\": %llu, \"at\": %lld, \"time\": \"%s\", \"actor\": ",

@@ -291,15 +291,17 @@ hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd)
 	if (strcmp(cmd, "erase") != 0)
 		return true;
 	const char *reason = ug_config_get(cfg, "reason");
-	char dashed[12];
+	char dashed[12], spaced[12];
 	snprintf(dashed, sizeof dashed, "%.6s-%.4s", norm, norm + 6);
+	snprintf(spaced, sizeof spaced, "%.6s %.4s", norm, norm + 6);
 	bool ok = true;
 	if (!reason[0] || strlen(reason) > REASON_MAX) {
 		fprintf(stderr, "hubctl: erase needs --reason TEXT (1-%d "
 		        "bytes): the lawful ground, kept in the audit trail\n",
 		        REASON_MAX);
 		ok = false;
-	} else if (strstr(reason, norm) || strstr(reason, dashed)) {
+	} else if (strstr(reason, norm) || strstr(reason, dashed) ||
+		   strstr(reason, spaced)) {
 		/* The audit trail must never hold the CPR. */
 		fprintf(stderr, "hubctl: --reason must not contain the CPR "
 		        "number\n");
@@ -307,6 +309,7 @@ hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd)
 	}
 	sodium_memzero(norm, sizeof norm);
 	sodium_memzero(dashed, sizeof dashed);
+	sodium_memzero(spaced, sizeof spaced);
 	return ok;
 }
 

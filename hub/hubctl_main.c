@@ -31,6 +31,7 @@
 #include "hub/hubctl_web.h"
 #include "proto/wire.h"
 #include "store/store.h"
+#include "store/store_password.h"
 
 #define HUBCTL_AGENCY "hubctl"
 
@@ -310,7 +311,20 @@ cmd_register(ctl *c, int kind, const char *id)
 static int
 cmd_revoke(ctl *c, int kind, const char *id)
 {
-	ug_err err = store_principal_revoke(c->store, kind, id);
+	/* What let the caseworker in through the web, and where notices
+	 * went, goes with the registration: an id registered again later,
+	 * perhaps for someone else, starts without either. Removed first,
+	 * so that a revoke run again after a failure finishes the job. */
+	ug_err err = UG_OK;
+	if (kind == STORE_CASEWORKER) {
+		err = store_password_delete(c->store, id);
+		if (err == UG_OK || err == UG_ENOTFOUND)
+			err = store_email_delete(c->store, id);
+		if (err == UG_ENOTFOUND)
+			err = UG_OK;
+	}
+	if (err == UG_OK)
+		err = store_principal_revoke(c->store, kind, id);
 	hubctl_audit_admin(c->store, c->keys,
 	                   kind == STORE_AGENCY ? "revoke-agency"
 	                                        : "revoke-caseworker",

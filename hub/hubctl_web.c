@@ -64,6 +64,10 @@ hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id)
 	uint32_t flags = 0;
 	if (store_principal_flags(s, STORE_CASEWORKER, id, &flags) != UG_OK ||
 	    !(flags & STORE_FLAG_GATEWAY)) {
+		/* Recorded like revoke-agency's and revoke-caseworker's: an
+		 * attempt on an id that is not there is the auditor's too. */
+		hubctl_audit_admin(s, keys, "revoke-gateway", "not-found",
+		                   NULL, id);
 		fprintf(stderr, "hubctl: revoke: no gateway '%s' is "
 		        "registered\n", id);
 		return 1;

@@ -100,6 +100,7 @@ hub__principals_refresh(hub *h)
 		else if (p)
 			s->desk = hub__is_desk_member(h, s->caseworker);
 	}
+	hub__gateway_registrations_changed(h);
 	log_info("HUB-ZAP", "registrations changed (generation %llu); "
 	         "connections are checked against them from now on",
 	         (unsigned long long)gen);

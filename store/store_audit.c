@@ -54,16 +54,30 @@ copy_field(char *dst, const char *src, size_t size)
 	ug_utf8_trim_tail(dst);
 }
 
+/* The trail promises never to hold a CPR, but an actor or a detail can
+ * carry what someone typed: a name at the web login, an acknowledgement's
+ * note, a filter. Masked before the cut, so that no CPR straddling the
+ * field's end leaves its first digits behind. */
+static void
+copy_masked(char *dst, const char *src, size_t size)
+{
+	char wide[STORE_AUDIT_DETAIL_MAX + 16];
+	ug_strlcpy(wide, src ? src : "", sizeof wide);
+	ug_cpr_mask(wide);
+	copy_field(dst, wide, size);
+	sodium_memzero(wide, sizeof wide);
+}
+
 static void
 entry_to_record(const store_audit_entry *e, store_audit_record *r)
 {
 	memset(r, 0, sizeof *r);
 	r->at = e->at;
-	copy_field(r->actor, e->actor, sizeof r->actor);
+	copy_masked(r->actor, e->actor, sizeof r->actor);
 	copy_field(r->key, e->key, sizeof r->key);
 	copy_field(r->action, e->action, sizeof r->action);
 	copy_field(r->result, e->result, sizeof r->result);
-	copy_field(r->detail, e->detail, sizeof r->detail);
+	copy_masked(r->detail, e->detail, sizeof r->detail);
 	r->has_person = e->person_key != NULL;
 	if (e->person_key)
 		memcpy(r->person_key, e->person_key, UG_PERSON_KEY_LEN);

@@ -46,10 +46,13 @@ require_empty(const char *path, ug_diag *diag)
 	return UG_OK;
 }
 
+/* 0700 also when the (empty) directory was there before, with a looser
+ * mode: what goes into it is as sensitive as the store. */
 static ug_err
 make_dir(const char *path, ug_diag *diag)
 {
-	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+	if ((mkdir(path, 0700) != 0 && errno != EEXIST) ||
+	    chmod(path, 0700) != 0) {
 		ug_diag_set(diag, path, "cannot create %s: %s", path,
 			    strerror(errno));
 		return UG_EIO;

@@ -318,6 +318,12 @@ send_response(ctx *x, unsigned status, struct MHD_Response *r,
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	/* Redirects and refusals too: one that sets the session cookie, or
+	 * answers for a session, must not be kept by a cache either. Only
+	 * the static script says otherwise. */
+	if (!MHD_get_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+		                        "no-store");
 	if (x->set_lang)
 		cookie(x, r, "ug_lang", x->lang == LANG_EN ? "en" : "da",
 		       false);

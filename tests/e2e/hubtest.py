@@ -714,7 +714,8 @@ class Hub:
                            timeout=60 * SLOW)
         # The command line is ours, so it is logged with the CPR masked;
         # what hubctl itself prints is logged as it is, and swept.
-        shown = [("<cpr>" if i and args[i - 1] == "--cpr" else a)
+        shown = [("<cpr>" if (i and args[i - 1] == "--cpr")
+                  or a.replace("-", "") in self.cprs else a)
                  for i, a in enumerate(args)]
         with open(self.logs_dir / "hubctl.log", "a") as log:
             log.write(f"$ {' '.join(shown)}\nexit {p.returncode}\n"

@@ -199,3 +199,97 @@ def test_flipped_alert_byte_is_not_delivered(make_hub):
     hub.peek("cw-bob", 0)
     hub.wait_log(r"STORE-FORGED alerts: a record does not open")
     hub.peek("cw-anna", 1)
+
+
+class RecordingRelay:
+    """A TCP relay to one of the hub's endpoints that keeps every byte it
+    passes, both ways: what someone on the network path would see."""
+
+    def __init__(self, target):
+        import socket
+        import threading
+        host, port = target.rsplit("//", 1)[1].rsplit(":", 1)
+        self.target = (host, int(port))
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(8)
+        self.lsock.settimeout(0.2)
+        self.endpoint = f"tcp://127.0.0.1:{self.lsock.getsockname()[1]}"
+        self.seen = bytearray()
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.socks = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while not self.done.is_set():
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                continue
+            u = socket.create_connection(self.target)
+            self.socks += [c, u]
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pipe, args=(a, b),
+                                 daemon=True).start()
+
+    def _pipe(self, a, b):
+        while True:
+            try:
+                data = a.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            with self.lock:
+                self.seen += data
+            try:
+                b.sendall(data)
+            except OSError:
+                return
+
+    def close(self):
+        self.done.set()
+        for s in self.socks + [self.lsock]:
+            s.close()
+
+
+def test_nothing_personal_crosses_the_wire_in_clear(make_hub):
+    """SECURITY.md: both endpoints speak CURVE only, every byte on the
+    wire is encrypted. Through relays on the ingest and delivery paths:
+    an import, the alert it raises delivered to inbox, a timeline; the
+    bytes that crossed hold no CPR in any written form, no agency,
+    caseworker or rule name, no date of the report."""
+    from hubtest import AbsenceRow
+    import hubtest
+    hub = make_hub()
+    cpr = CprGen(6003).next()
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna")
+    ingest, delivery = RecordingRelay(hub.ingest), RecordingRelay(
+        hub.delivery)
+    try:
+        path, _ = hub.csv("w.csv", [AbsenceRow(cpr, absent=20,
+                                               expected=100)])
+        r = hub.adapter("import", path, hub=ingest.endpoint)
+        assert r.rc == 0, str(r)
+        hub.wait_stats("one alert", lambda s: s["alerts"] == 1)
+        hub.delivery = delivery.endpoint
+        rc, alerts, err = hub.inbox("cw-anna", no_ack=True, max_alerts=1,
+                                    idle_exit=10)
+        assert rc == 0 and len(alerts) == 1, err
+        conf = hub.tmp / "inbox-cw-anna.conf"
+        p = subprocess.run([hubtest.binary("inbox"), "--config", str(conf),
+                            "--timeline", cpr], capture_output=True,
+                           text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+    finally:
+        ingest.close()
+        delivery.close()
+    assert len(ingest.seen) > 200 and len(delivery.seen) > 200
+    for seen in (bytes(ingest.seen), bytes(delivery.seen)):
+        for needle in (cpr, f"{cpr[:6]}-{cpr[6:]}", f"{cpr[:6]} {cpr[6:]}",
+                       "school-a", "cw-anna", "absence", "rolling"):
+            assert needle.encode() not in seen, needle

@@ -140,6 +140,45 @@ def test_trail_records_every_kind_and_verifies(make_hub):
     assert os.stat(hub.keys_dir / "hub.sign_secret").st_mode & 0o077 == 0
 
 
+
+def test_a_cpr_typed_into_the_trail_is_masked(make_hub):
+    """The trail never holds a CPR: one a caseworker writes into an
+    acknowledgement's note, or an operator gives as an audit show filter,
+    is kept with its digits masked, in every written form. A line break
+    in a note does not split its record in audit show's listing."""
+    hub = make_hub()
+    cpr, sibling = CprGen(6102).take(2)
+    hub.cprs.update({cpr, sibling})
+    hub.assign(cpr, "cw-anna")
+    import_rows(hub, "w19.csv", [AbsenceRow(cpr, absent=20, expected=100)])
+    hub.wait_stats("one alert", lambda s: s["alerts"] == 1)
+    rc, alerts, err = hub.inbox("cw-anna", no_ack=True, max_alerts=1,
+                                idle_exit=10)
+    assert rc == 0 and len(alerts) == 1, err
+    alert_id = alerts[0]["alert_id"]
+    dashed = f"{sibling[:6]}-{sibling[6:]}"
+    # A line break in the note, followed by what looks like a record.
+    forged = "     999  2026-01-01T00:00:00Z  hubctl:root  erase  ok"
+    p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note",
+                   f"sister {dashed}, brother {sibling}, "
+                   f"{sibling[:6]} {sibling[6:]}\n{forged}")
+    assert p.returncode == 0, p.stderr
+    show(hub, "--actor", sibling)
+    recs = show(hub)
+    [ack] = [r for r in recs if r["action"] == "ack"]
+    assert ack["detail"] == (f"{alert_id} sister xxxxxx-xxxx, brother "
+                             f"xxxxxxxxxx, xxxxxx xxxx\n{forged}"), ack
+    [filt] = [r for r in recs if r["action"] == "audit-show"
+              and "actor" in r["detail"]]
+    assert filt["detail"].endswith("actor xxxxxxxxxx"), filt
+    text = hub.hubctl("audit", "show").stdout
+    for form in (sibling, dashed, f"{sibling[:6]} {sibling[6:]}", cpr):
+        assert form not in text, form
+    # The text listing keeps one record to a line: the break is shown.
+    assert not any(line.startswith(forged) for line in text.splitlines())
+    assert f"xxxxxx xxxx\\x0a{forged}" in text, text
+
+
 # ---------------------------------------------------------------- tamper
 
 

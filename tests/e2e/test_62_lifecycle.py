@@ -138,11 +138,13 @@ def test_export_then_erase_leaves_no_trace(make_hub):
     # Usage errors: no reason, a reason holding the CPR.
     assert hub.hubctl("erase", "--cpr", cpr, check=False).returncode == 2
     # (run directly: the harness's hubctl log would keep this CPR)
-    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
-                        "erase", "--cpr", cpr, "--reason",
-                        f"asked by {cpr[:6]}-{cpr[6:]}"],
-                       capture_output=True, text=True)
-    assert p.returncode == 2 and "must not contain" in p.stderr, p.stderr
+    for form in (f"{cpr[:6]}-{cpr[6:]}", f"{cpr[:6]} {cpr[6:]}", cpr):
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "erase", "--cpr", cpr, "--reason",
+                            f"asked by {form}"],
+                           capture_output=True, text=True)
+        assert p.returncode == 2 and "must not contain" in p.stderr, \
+            (form, p.stderr)
     # Erased while hubd runs.
     p = hub.hubctl("erase", "--cpr", cpr, "--reason",
                    "GDPR art. 17 request 2026-014")

@@ -10,6 +10,7 @@ HTTP requests. Screenshots of the main pages are kept under
 
 import html
 import http.client
+import json
 import os
 import re
 import shutil
@@ -345,6 +346,121 @@ def test_web_inbox_in_a_browser(browser):
         re.search(r"login +denied", audit)
 
 
+
+def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
+    """Someone who types their CPR number where the caseworker id goes is
+    refused like any wrong login, and the audit trail records the refusal
+    with the digits masked: the trail never holds a CPR."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(7001).next()
+    hub.cprs.add(cpr)
+    web = Web(hub)
+    try:
+        for name in (cpr, f"{cpr[:6]}-{cpr[6:]}"):
+            assert web.raw_login(name, PASSWORD)[0].status == 401
+    finally:
+        web.stop()
+    wait_for(lambda: len(re.findall(r"login +denied", hub.hubctl(
+        "audit", "show").stdout)) == 2, 10, "both refusals audited",
+        interval=0.3)
+    audit = hub.hubctl("audit", "show").stdout
+    assert re.search(r"xxxxxxxxxx +login +denied", audit), audit
+    assert re.search(r"xxxxxx-xxxx +login +denied", audit), audit
+    assert cpr[:6] not in audit, audit
+
+
+def session_cookie(cookies):
+    [c] = [c for c in cookies if c.startswith("ug_session=")]
+    return c.split(";")[0].split("=", 1)[1]
+
+
+def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
+    """OPERATIONS.md: after revoke-gateway its sessions cannot be used any
+    more, and a revoked caseworker's session ends: registering the gateway
+    (same key) or the caseworker again does not bring an old session
+    back, nor the revoked caseworker's password."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True,
+                                "cw-bo": False})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    set_password(hub, "cw-bo", PASSWORD)
+    web = Web(hub)
+
+    def ended(n):
+        wait_for(lambda: len(re.findall(r"logout +revoked", hub.hubctl(
+            "audit", "show").stdout)) >= n, 10, f"{n} sessions ended",
+            interval=0.3)
+
+    try:
+        anna = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
+        bo = session_cookie(web.raw_login("cw-bo", PASSWORD)[1])
+        for sid in (anna, bo):
+            r, _ = web.request("GET", "/alerts", cookies={"ug_session": sid})
+            assert r.status == 200
+        hub.hubctl("revoke-caseworker", "cw-anna")
+        ended(1)
+        hub.register_caseworker("cw-anna")
+        # The revoke took the password with it: the id registered again
+        # (perhaps for someone else) has none until set-password.
+        assert web.raw_login("cw-anna", PASSWORD)[0].status == 401
+        hub.hubctl("revoke-gateway", "web-1")
+        ended(2)
+        hub.hubctl("register-gateway", "web-1")
+        # The gateway serves again: a new login works, the old sessions
+        # stay ended.
+        wait_for(lambda: web.raw_login("cw-bo", PASSWORD)[0].status == 303,
+                 10, "logins through web-1 again", interval=0.3)
+        for sid in (anna, bo):
+            r, _ = web.request("GET", "/alerts", cookies={"ug_session": sid})
+            assert r.status == 303 and \
+                r.getheader("Location") == "/login?ended=1", sid
+    finally:
+        web.stop()
+
+
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Frame-Options",
+                    "X-Content-Type-Options", "Referrer-Policy")
+
+
+def test_every_answer_carries_the_security_headers(make_hub):
+    """SECURITY.md "Headers": every answer, redirects and refusals
+    included, carries the CSP, X-Frame-Options, nosniff, no-referrer and
+    Cache-Control: no-store; only /static/live.js may be cached."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub)
+    try:
+        answers = {}
+        r, cookies = web.raw_login("cw-anna", PASSWORD)
+        answers["login"] = r
+        sid = session_cookie(cookies)
+        for path in ("/", "/alerts", "/events", "/nonexistent", "/login"):
+            answers[path] = web.request("GET", path)[0]
+        for path in ("/alerts", "/nonexistent"):
+            answers["in session " + path] = web.request(
+                "GET", path, cookies={"ug_session": sid})[0]
+        answers["PUT"] = web.request("PUT", "/alerts")[0]
+        statuses = {k: r.status for k, r in answers.items()}
+        assert statuses["login"] == 303 and statuses["/alerts"] == 303 and \
+            statuses["/events"] == 401 and statuses["PUT"] == 405, statuses
+        for what, r in answers.items():
+            for h in SECURITY_HEADERS:
+                assert r.getheader(h), (what, h)
+            assert r.getheader("Cache-Control") == "no-store", what
+        r, _ = web.request("GET", "/static/live.js")
+        assert r.status == 200 and r.getheader("Cache-Control") == \
+            "max-age=3600"
+        for h in SECURITY_HEADERS:
+            assert r.getheader(h), h
+    finally:
+        web.stop()
+
 def test_cookies_secure_behind_tls_and_login_limits(make_hub):
     hub = make_hub(settings={"login_failures_max": "3"})
     hub.keygen("web-1")
@@ -388,6 +504,16 @@ def test_cookies_secure_behind_tls_and_login_limits(make_hub):
     assert p.returncode == 1 and "is a registered caseworker" in p.stderr
     p = hub.hubctl("set-password", "web-1", check=False)
     assert p.returncode == 1
+    # Revoking a gateway that is not there is refused and recorded, like
+    # revoke-caseworker's; a caseworker is no gateway.
+    for who in ("web-9", "cw-anna"):
+        p = hub.hubctl("revoke-gateway", who, check=False)
+        assert p.returncode == 1 and f"no gateway '{who}'" in p.stderr
+    audit = hub.hubctl("audit", "show", "--json").stdout
+    refused = [json.loads(ln) for ln in audit.splitlines()
+               if '"revoke-gateway"' in ln]
+    assert [(r["result"], r["detail"]) for r in refused] == [
+        ("not-found", "web-9"), ("not-found", "cw-anna")], refused
     assert html.escape("<") == "&lt;"
     time.sleep(0)
 

@@ -215,6 +215,45 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
 # -- make install / uninstall
 
 
+
+def test_backup_into_an_existing_empty_directory_is_closed_to_others(
+        make_hub, tmp_path):
+    """A backup is as sensitive as the store: DIR ends up 0700 also when
+    it existed (empty) with a looser mode, as a mount point or a
+    directory someone made beforehand would be."""
+    import stat
+    hub = make_hub()
+    backup = tmp_path / "existing"
+    backup.mkdir()
+    backup.chmod(0o755)
+    hub.hubctl("backup", str(backup))
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o700
+    for name in ("log", "ids", "derived"):
+        assert stat.S_IMODE((backup / name).stat().st_mode) == 0o700
+
+
+def test_the_units_are_hardened_alike(tmp_path):
+    """OPERATIONS.md "Start and stop" / ADAPTERS.md: hubd's unit has the
+    adapters' hardening, no core dumps; systemd-analyze rates both OK."""
+    import re
+    import shutil
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        import pytest
+        pytest.skip("needs systemd-analyze")
+    deploy = hubtest.ROOT / "deploy"
+    (tmp_path / "ungebro-adapter@school.service").write_text(
+        (deploy / "ungebro-adapter@.service").read_text())
+    shutil.copy(deploy / "hubd.service", tmp_path / "hubd.service")
+    for unit in ("hubd.service", "ungebro-adapter@school.service"):
+        assert "\nLimitCORE=0\n" in (tmp_path / unit).read_text(), unit
+        p = subprocess.run([analyze, "security", "--offline=true",
+                            str(tmp_path / unit)], capture_output=True,
+                           text=True, timeout=60)
+        m = re.search(r"Overall exposure level for \S+: ([0-9.]+) OK",
+                      p.stdout)
+        assert m and float(m.group(1)) <= 4.0, (unit, p.stdout[-300:])
+
 def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     import shutil
     import stat

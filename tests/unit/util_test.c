@@ -312,6 +312,28 @@ test_big_endian(void)
 	CHECK_EQ_INT((int64_t)19723 * UG_DAY_MS / UG_DAY_MS, 19723);
 }
 
+/* Free text headed for the audit trail: each CPR standing alone loses its
+ * digits, in every written form; digits that are not a CPR (a bad date, a
+ * longer number, part of a hex id or a word) stay. */
+static void
+test_cpr_mask(void)
+{
+	char text[] = "ring 010203-1234, 0102031234 or 010203 1234; "
+	              "not 310203-1234 12010203123456 ab0102031234 "
+	              "0102031234cd 010203-12345";
+	CHECK_EQ_INT(ug_cpr_mask(text), 3);
+	CHECK_EQ_STR(text, "ring xxxxxx-xxxx, xxxxxxxxxx or xxxxxx xxxx; "
+	                   "not 310203-1234 12010203123456 ab0102031234 "
+	                   "0102031234cd 010203-12345");
+	char whole[] = "0102031234";
+	CHECK_EQ_INT(ug_cpr_mask(whole), 1);
+	CHECK_EQ_STR(whole, "xxxxxxxxxx");
+	char none[] = "000000000000000201 called";
+	CHECK_EQ_INT(ug_cpr_mask(none), 0);
+	CHECK_EQ_STR(none, "000000000000000201 called");
+	CHECK_EQ_INT(ug_cpr_mask(NULL), 0);
+}
+
 TEST_LIST = {
 	{"big endian", test_big_endian},
 	{"date known values", test_date_known_values},
@@ -323,6 +345,7 @@ TEST_LIST = {
 	{"cpr birth century", test_cpr_birth_century},
 	{"parse bool", test_parse_bool},
 	{"cpr invalid forms", test_cpr_invalid_forms},
+	{"cpr mask", test_cpr_mask},
 	{"hex", test_hex},
 	{"parse long", test_parse_long},
 	{"strlcpy", test_strlcpy},
