@@ -138,8 +138,10 @@ static const char usage[] =
 	"(syslog authpriv, tag hubctl): STORE-AUDIT checkpoint signed at\n"
 	"record N, head HEX.\n"
 	"\n"
-	"A usage error (an unknown command, a missing or extra argument, a bad\n"
-	"option) is exit 2.";
+	"A usage error (an unknown command, a missing or extra argument, an\n"
+	"id outside [a-z0-9._-], a bad option value: --types, --after,\n"
+	"--limit, a map size) is exit 2, found before the store is opened:\n"
+	"nothing is changed or recorded.";
 
 static const ug_setting extra_settings[] = {
 	{"key", "", "register: public key file (default keys_dir/ID.key); "
@@ -621,6 +623,52 @@ assign_usage_ok(const ug_config *cfg)
 	return true;
 }
 
+/* Bad values on the command line are usage errors (exit 2), found
+ * before the store is opened, so nothing is created, changed or audited
+ * because of a typo. An agency with an empty --types could send nothing
+ * at all: that is a mistake, never a wish. */
+static bool
+values_ok(const ug_config *cfg, const char *cmd, const char *id)
+{
+	ug_diag diag = {0};
+	long n;
+	bool named = strcmp(cmd, "backup") != 0 &&
+	             strcmp(cmd, "restore") != 0 && strcmp(cmd, "audit") != 0;
+	if (id && named && !ug_id_valid(id)) {
+		fprintf(stderr, "hubctl: %s: '%s' is not a valid id "
+		        "([a-z0-9._-])\n", cmd, id);
+		return false;
+	}
+	if (strcmp(cmd, "log") == 0 &&
+	    (ug_config_int(cfg, "after", 0, LONG_MAX, &n, &diag) != UG_OK ||
+	     ug_config_int(cfg, "limit", 0, LONG_MAX, &n, &diag) != UG_OK)) {
+		fprintf(stderr, "hubctl: log: %s\n", diag.reason);
+		return false;
+	}
+	if (strcmp(cmd, "register-agency") == 0) {
+		uint32_t flags;
+		if (hub_parse_types(ug_config_get(cfg, "types"), &flags,
+		                    &diag) != UG_OK) {
+			fprintf(stderr, "hubctl: --types: %s\n", diag.reason);
+			return false;
+		}
+		if (!flags) {
+			fprintf(stderr, "hubctl: --types: name at least one "
+			        "event type the agency may send\n");
+			return false;
+		}
+	}
+	if (strcmp(cmd, "keygen") != 0 &&
+	    (ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &n, &diag) !=
+	             UG_OK ||
+	     ug_config_int(cfg, "derived_map_mb", 1, 1L << 24, &n, &diag) !=
+	             UG_OK)) {
+		fprintf(stderr, "hubctl: %s\n", diag.reason);
+		return false;
+	}
+	return true;
+}
+
 static int
 cmd_assign(ctl *c)
 {
@@ -820,6 +868,8 @@ main(int argc, char **argv)
 	} else if (audit && !hubctl_audit_known(id)) {
 		fprintf(stderr, "hubctl: audit needs verify or show (see "
 		        "--help)\n");
+	} else if (!values_ok(cfg, cmd, id)) {
+		rc = 2;
 	} else if (strcmp(cmd, "keygen") == 0) {
 		rc = cmd_keygen(cfg, id);
 		if (rc == 0)

@@ -95,6 +95,46 @@ def test_check_config_reports_a_missing_rules_file(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+# -- hubctl usage errors
+
+
+def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
+        make_hub):
+    """hubctl --help: a usage error (a bad option) is exit 2. A bad value
+    is refused before the store is opened: nothing registered, nothing
+    audited."""
+    hub = make_hub()
+    hub.keygen("school-b")
+    audit_before = hub.stats()["audit_records"]
+    cases = [
+        (["log", "--after", "x"], "log: after must be a whole number"),
+        (["log", "--limit", "-1"], "log: limit must be a whole number"),
+        (["register-agency", "school-b", "--types", "bogus"],
+         "--types: unknown event type 'bogus'"),
+        (["register-agency", "school-b", "--types", ""],
+         "--types: name at least one event type"),
+        (["register-agency", "school-b", "--types", "absence,,dropout"],
+         "--types: unknown event type ''"),
+        (["register-agency", "School B"],
+         "register-agency: 'School B' is not a valid id"),
+        (["register-caseworker", "cw/x"],
+         "register-caseworker: 'cw/x' is not a valid id"),
+        (["revoke-agency", "A"], "revoke-agency: 'A' is not a valid id"),
+        (["keygen", "../hub"], "keygen: '../hub' is not a valid id"),
+        (["stats", "--log_map_mb", "0"], "log_map_mb must be a whole number"),
+    ]
+    for args, message in cases:
+        p = hub.hubctl(*args, check=False)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert f"hubctl: {message}" in p.stderr, (args, p.stderr)
+    registered = hub.hubctl("audit", "show", "--json").stdout
+    assert "school-b" not in registered
+    assert hub.stats()["audit_records"] == audit_before + 1  # the show
+    # The same commands with good values work.
+    hub.register_agency("school-b", "absence,dropout")
+    assert hub.hubctl("log", "--after", "0", "--limit", "1").returncode == 0
+
+
 # -- hubctl backup / restore
 
 
