@@ -3,7 +3,11 @@ for each bad line of the config and of the rules file, without creating
 the store), hubctl backup / restore under load, and make install /
 uninstall into a DESTDIR. docs/OPERATIONS.md."""
 
+import json
 import subprocess
+from pathlib import Path
+
+import pytest
 
 import hubtest
 
@@ -250,6 +254,89 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
     shown = hub.hubctl("audit", "show", "--json").stdout
     assert '"action": "restore"' in shown
     assert '"action": "backup"' not in shown
+
+
+def test_a_restore_by_root_is_the_service_users_store(make_hub):
+    """OPERATIONS.md, Backup and restore: root restores into the data_dir
+    of a hubd that runs as its own user (ungebro under the unit), then
+    starts hubd. The restored files are the service user's, so that
+    hubd opens them, with the events intact."""
+    import os
+    import pwd
+    import shutil
+    import stat
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("only root hands files to another user")
+    svc = pwd.getpwnam("nobody")
+    # Not under pytest's 0700 tmp: the service user must reach it.
+    top = Path(tempfile.mkdtemp(prefix="ug-svc-"))
+    try:
+        os.chmod(top, 0o755)
+        hub = make_hub()
+        cprs = hubtest.CprGen(8101).take(3)
+        hub.cprs.update(cprs)
+        hub.send(*[hubtest.envelope("school-a", c, salt=f"svc-{i}")
+                   for i, c in enumerate(cprs)])
+        backup = top / "backup"
+        hub.hubctl("backup", str(backup))
+        hub.stop()
+        # The service's state directory, as systemd's StateDirectory=
+        # makes it; data_dir inside it does not exist yet.
+        state = top / "state"
+        state.mkdir()
+        os.chown(state, svc.pw_uid, svc.pw_gid)
+        keys = top / "keys"
+        shutil.copytree(hub.keys_dir, keys)
+        for f in [keys, *keys.iterdir()]:
+            os.chown(f, svc.pw_uid, svc.pw_gid)
+        data = state / "hub"
+        conf = top / "hubd.conf"
+        conf.write_text(hub.conf.read_text()
+                        .replace(f"data_dir = {hub.data_dir}",
+                                 f"data_dir = {data}")
+                        .replace(f"keys_dir = {hub.keys_dir}",
+                                 f"keys_dir = {keys}")
+                        .replace(f"rules = {hub.tmp / 'rules.conf'}",
+                                 "rules = "))
+        p = subprocess.run([hubtest.binary("hubctl"), "restore", "--config",
+                            str(conf), str(backup)],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stdout + p.stderr
+        for f in [data, *data.rglob("*")]:
+            st = f.stat()
+            assert (st.st_uid, st.st_gid) == (svc.pw_uid, svc.pw_gid), f
+            assert stat.S_IMODE(st.st_mode) & 0o077 == 0, f
+
+        def as_service():
+            os.setgroups([])
+            os.setgid(svc.pw_gid)
+            os.setuid(svc.pw_uid)
+
+        log = top / "hubd.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([hubtest.binary("hubd"), "--config",
+                                     str(conf)], stdout=out,
+                                    stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL,
+                                    preexec_fn=as_service)
+        try:
+            hubtest.wait_for(lambda: proc.poll() is not None or
+                             "HUB-READY" in log.read_text(), 15,
+                             "HUB-READY or an exit")
+            assert proc.poll() is None, log.read_text()
+        finally:
+            proc.terminate()
+            assert proc.wait(20) == 0, log.read_text()
+        stats = subprocess.run([hubtest.binary("hubctl"), "stats", "--json",
+                                "--config", str(conf)],
+                               capture_output=True, text=True, timeout=60,
+                               preexec_fn=as_service)
+        assert stats.returncode == 0, stats.stderr
+        assert json.loads(stats.stdout)["log_events"] == 3
+    finally:
+        shutil.rmtree(top)
 
 
 # -- make install / uninstall
