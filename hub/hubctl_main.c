@@ -863,8 +863,17 @@ all_settings(void)
 {
 	static ug_setting table[64];
 	size_t n = 0;
-	for (const ug_setting *s = hub_settings; s->name; s++)
-		table[n++] = *s;
+	for (const ug_setting *s = hub_settings; s->name; s++) {
+		table[n] = *s;
+		/* hubctl shares hubd.conf, but its own log stays at warn:
+		 * its output is for the operator, its STORE-AUDIT lines go
+		 * to the system log (OPERATIONS.md, "The audit trail"). */
+		if (strcmp(s->name, "log_level") == 0)
+			table[n].help = "hubd's log level (err, warn, notice, "
+			                "info or debug); hubctl's own is warn "
+			                "whatever this says";
+		n++;
+	}
 	for (size_t i = 0; i < sizeof extra_settings / sizeof *extra_settings;
 	     i++)
 		table[n++] = extra_settings[i];
