@@ -385,6 +385,33 @@ def test_a_restore_by_root_is_the_service_users_store(make_hub):
         shutil.rmtree(top)
 
 
+def test_the_hubd_unit_is_what_operations_describes():
+    """deploy/hubd.service as OPERATIONS.md describes it: notify, its own
+    user, data_dir of the example config writable, SIGHUP on reload,
+    no core dumps, and no restart loop on a bad setting (exit 2)."""
+    unit = {}
+    for line in (hubtest.ROOT / "deploy/hubd.service").read_text() \
+            .splitlines():
+        if "=" in line and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            unit.setdefault(name.strip(), []).append(value.strip())
+    assert unit["Type"] == ["notify"]
+    assert unit["User"] == ["ungebro"] and unit["Group"] == ["ungebro"]
+    assert unit["ExecStart"] == [
+        "/usr/local/bin/hubd --config /etc/ungebro/hubd.conf"]
+    assert unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    assert unit["LimitCORE"] == ["0"]
+    assert unit["Restart"] == ["on-failure"]
+    assert unit["RestartPreventExitStatus"] == ["2"]
+    conf = (hubtest.ROOT / "deploy/hubd.conf.example").read_text()
+    data_dir = next(line.split("=", 1)[1].strip()
+                    for line in conf.splitlines()
+                    if line.startswith("data_dir"))
+    assert data_dir.startswith("/var/lib/" + unit["StateDirectory"][0] +
+                               "/")
+    assert unit["ProtectSystem"] == ["strict"]
+
+
 # -- make install / uninstall
 
 
