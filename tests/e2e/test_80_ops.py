@@ -302,6 +302,31 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
     assert '"action": "backup"' not in shown
 
 
+def test_a_restore_cut_short_leaves_data_dir_empty_for_another_try(
+        make_hub, tmp_path):
+    """OPERATIONS.md, restore: when the copy cannot be restored, restore
+    takes back the files it copied, says so, exits 1, and a second try
+    into the same data_dir works."""
+    import shutil
+
+    hub = make_hub()
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    broken = tmp_path / "broken"
+    shutil.copytree(backup, broken)
+    (broken / "log" / "data.mdb").unlink()   # copied last: derived/, ids/
+    old_data, hub.data_dir = hub.data_dir, tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+    p = hub.hubctl("restore", str(broken), check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"nothing restored; {hub.data_dir} is empty again" in p.stderr
+    assert not [f for f in hub.data_dir.rglob("*") if f.is_file()]
+    hub.hubctl("restore", str(backup))
+    hub.start()
+
+
 def test_a_restore_by_root_is_the_service_users_store(make_hub):
     """OPERATIONS.md, Backup and restore: root restores into the data_dir
     of a hubd that runs as its own user (ungebro under the unit), then
