@@ -302,6 +302,38 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
     assert '"action": "backup"' not in shown
 
 
+def test_log_and_stats_print_the_documented_fields(make_hub):
+    hub = make_hub()
+    cprs = hubtest.CprGen(8201).take(3)
+    envs = [hubtest.envelope("school-a", c, salt=f"fields-{i}")
+            for i, c in enumerate(cprs)]
+    seqs = hub.send(*envs)
+    stats = hub.stats()
+    assert set(stats) == {
+        "log_events", "last_seq", "last_applied", "event_ids",
+        "assignments", "principals", "alerts", "alerts_open",
+        "person_index_entries", "timers", "audit_records", "log_bytes",
+        "derived_bytes", "ids_bytes", "log_map_bytes", "derived_map_bytes",
+        "ids_map_bytes"}
+    assert all(isinstance(v, int) for v in stats.values())
+    text = hub.hubctl("stats").stdout.split("\n")
+    assert f"log_events {stats['log_events']}" in \
+        [" ".join(line.split()) for line in text]
+    lines = hub.hubctl("log", "--json", "--after", str(seqs[0]),
+                       "--limit", "1").stdout.splitlines()
+    assert len(lines) == 1
+    rec = json.loads(lines[0])
+    assert set(rec) == {"seq", "type", "agency", "event_id", "supersedes",
+                        "received_at", "person"}
+    assert rec["seq"] == seqs[1] and rec["type"] == "AbsenceReport"
+    assert rec["agency"] == "school-a" and rec["person"] is True
+    assert rec["event_id"] == envs[1].event_id.hex()
+    assert rec["supersedes"] == ""
+    plain = hub.hubctl("log").stdout.splitlines()
+    assert plain[0].split() == [str(seqs[0]), "AbsenceReport", "school-a",
+                                envs[0].event_id.hex()]
+
+
 def test_a_restore_cut_short_leaves_data_dir_empty_for_another_try(
         make_hub, tmp_path):
     """OPERATIONS.md, restore: when the copy cannot be restored, restore
