@@ -197,6 +197,25 @@ def test_bad_metrics_settings_are_refused(make_hub):
             (bad, r.stderr)
 
 
+def test_metrics_port_in_use_stops_the_start_with_one_log_line(make_hub):
+    """OPERATIONS.md: a metrics port in use stops hubd at start, exit 1,
+    with the HUB-START line it quotes; every line is a hub log line (no
+    bare libmicrohttpd text in the journal)."""
+    first = metrics_hub(make_hub)
+    second = make_hub(start=False, settings={
+        "metrics_listen": first.metrics_url.split("//")[1]})
+    p = subprocess.run([hubtest.binary("hubd"), "--config", str(second.conf)],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1, p.stderr
+    assert (f"HUB-START cannot start: metrics_listen: cannot listen on "
+            f"{first.metrics_url.split('//')[1]} (in use, or not a local "
+            f"address)") in p.stderr, p.stderr
+    line = re.compile(r"^\S+Z hubd (err|warn|notice|info|debug) [A-Z-]+ ")
+    for text in p.stderr.splitlines():
+        assert line.match(text), text
+    assert get(first.metrics_url + "/healthz")[0] == 200
+
+
 def run_on_pty(cmd, timeout=120):
     """Run cmd with stderr on a pseudo-terminal; (rc, stdout, stderr)."""
     master, slave = pty.openpty()
