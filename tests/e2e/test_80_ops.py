@@ -137,6 +137,8 @@ def test_help_says_what_the_signals_and_settings_do():
     assert "SIGHUP reloads the rules file" in hubd
     assert "SIGTERM" in hubd and "SIGINT" in hubd
     assert "(1-100)" in hubd.split("--ops_map_percent")[1].split("--")[0]
+    assert "(0-54750)" in \
+        hubd.split("--retention_absence")[1].split("--")[0]
     hubctl = subprocess.run([hubtest.binary("hubctl"), "--help"],
                             capture_output=True, text=True,
                             timeout=20).stdout
