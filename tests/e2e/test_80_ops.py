@@ -147,6 +147,27 @@ def test_help_says_what_the_signals_and_settings_do():
         hubctl.split("--log_level")[1].split("--")[0]
 
 
+def test_the_config_file_format_as_documented(tmp_path):
+    conf, _ = write_config(tmp_path, ["# a comment", "",
+                                      "  batch_max   =   7  ",
+                                      "batch_max = 5 # more"], [])
+    p = check_config("--config", str(conf))
+    assert p.returncode == 2
+    assert f"{conf}:7: batch_max must be a whole number" in p.stderr
+    assert f"{conf}:6:" not in p.stderr and f"{conf}:4:" not in p.stderr
+    # The command line wins over every file, wherever it stands.
+    good, _ = write_config(tmp_path, ["batch_max = 7"], [])
+    for args in (["--config", str(good), "--batch_max", "0"],
+                 ["--batch_max", "0", "--config", str(good)]):
+        p = check_config(*args)
+        assert p.returncode == 2 and "hubd: batch_max" in p.stderr, args
+    # Two files, read in order: the second one's bad line is named.
+    second = tmp_path / "second.conf"
+    second.write_text("log_level = loud\n")
+    p = check_config("--config", str(good), "--config", str(second))
+    assert p.returncode == 2 and f"{second}:1: log_level" in p.stderr
+
+
 # -- hubctl usage errors
 
 
