@@ -185,7 +185,23 @@ audit_tick(hub *h)
 	if (!tried) {
 		tried = true;
 		ug_diag diag = {0};
-		ug_err err = ug_keys_load_signing(h->keys, true, &diag);
+		ug_err err = ug_keys_load_signing(h->keys, false, &diag);
+		/* A pair made here is one the operator has not backed up nor
+		 * copied off the host yet (OPERATIONS.md, "Keys"), and
+		 * checkpoints signed with a lost one no longer verify: say
+		 * so, once. */
+		if (err == UG_ENOTFOUND) {
+			diag = (ug_diag){0};
+			err = ug_keys_load_signing(h->keys, true, &diag);
+			if (err == UG_OK)
+				log_warn("HUB-AUDIT",
+					 "no audit signing key in keys_dir: "
+					 "wrote a new pair, %s.sign_public and "
+					 "%s.sign_secret; back up the secret "
+					 "and keep a copy of the public key "
+					 "off this host",
+					 h->keys->id, h->keys->id);
+		}
 		if (err == UG_OK) {
 			store_audit_signer(h->store, h->keys->sign_secret,
 					   STORE_AUDIT_CHECKPOINT_EVERY);

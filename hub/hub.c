@@ -422,9 +422,13 @@ catch_up(hub *h)
 			   "derived state",
 			   (unsigned long long)from + 1,
 			   (unsigned long long)last);
+	/* A long replay (a whole log, after derived/ was deleted) must not
+	 * leave /healthz and /readyz unanswered: a probe that times out
+	 * looks like a hung hub. Between chunks they answer (healthz 200,
+	 * readyz 503 "replaying the log"). */
 	long n;
 	while ((n = hub__apply(h, 4096)) > 0)
-		;
+		hub__metrics_run(h);
 	return n < 0 ? -1 : 0;
 }
 

@@ -144,10 +144,15 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 		return 1;
 	}
 	ug_diag diag = {0};
-	ug_err err = store_restore(dir, ug_config_get(cfg, "data_dir"), &diag);
-	if (err != UG_OK)
-		return failed("restore", &diag, err);
-	return 0;
+	const char *data_dir = ug_config_get(cfg, "data_dir");
+	ug_err err = store_restore(dir, data_dir, &diag);
+	if (err == UG_OK)
+		return 0;
+	failed("restore", &diag, err);
+	if (err != UG_EEXISTS && access(data_dir, F_OK) == 0)
+		fprintf(stderr, "hubctl: restore: nothing restored; %s is "
+		        "empty again\n", data_dir);
+	return 1;
 }
 
 int

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "adapters/csv.h"
@@ -139,8 +140,15 @@ static const char usage[] =
 	"(syslog authpriv, tag hubctl): STORE-AUDIT checkpoint signed at\n"
 	"record N, head HEX.\n"
 	"\n"
-	"A usage error (an unknown command, a missing or extra argument, a bad\n"
-	"option) is exit 2.";
+	"Run as root, hubctl gives what it makes for hubd (keys, a new store,\n"
+	"the files of a restore) the owner and group of the directory it\n"
+	"makes them in (data_dir's parent when it creates data_dir), so hubd\n"
+	"running as its own user can open them.\n"
+	"\n"
+	"A usage error (an unknown command, a missing or extra argument, an\n"
+	"id outside [a-z0-9._-], a bad option value: --types, --after,\n"
+	"--limit, a map size) is exit 2, found before the store is opened:\n"
+	"nothing is changed or recorded.";
 
 static const ug_setting extra_settings[] = {
 	{"key", "", "register: public key file (default keys_dir/ID.key); "
@@ -635,6 +643,52 @@ assign_usage_ok(const ug_config *cfg)
 	return true;
 }
 
+/* Bad values on the command line are usage errors (exit 2), found
+ * before the store is opened, so nothing is created, changed or audited
+ * because of a typo. An agency with an empty --types could send nothing
+ * at all: that is a mistake, never a wish. */
+static bool
+values_ok(const ug_config *cfg, const char *cmd, const char *id)
+{
+	ug_diag diag = {0};
+	long n;
+	bool named = strcmp(cmd, "backup") != 0 &&
+	             strcmp(cmd, "restore") != 0 && strcmp(cmd, "audit") != 0;
+	if (id && named && !ug_id_valid(id)) {
+		fprintf(stderr, "hubctl: %s: '%s' is not a valid id "
+		        "([a-z0-9._-])\n", cmd, id);
+		return false;
+	}
+	if (strcmp(cmd, "log") == 0 &&
+	    (ug_config_int(cfg, "after", 0, LONG_MAX, &n, &diag) != UG_OK ||
+	     ug_config_int(cfg, "limit", 0, LONG_MAX, &n, &diag) != UG_OK)) {
+		fprintf(stderr, "hubctl: log: %s\n", diag.reason);
+		return false;
+	}
+	if (strcmp(cmd, "register-agency") == 0) {
+		uint32_t flags;
+		if (hub_parse_types(ug_config_get(cfg, "types"), &flags,
+		                    &diag) != UG_OK) {
+			fprintf(stderr, "hubctl: --types: %s\n", diag.reason);
+			return false;
+		}
+		if (!flags) {
+			fprintf(stderr, "hubctl: --types: name at least one "
+			        "event type the agency may send\n");
+			return false;
+		}
+	}
+	if (strcmp(cmd, "keygen") != 0 &&
+	    (ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &n, &diag) !=
+	             UG_OK ||
+	     ug_config_int(cfg, "derived_map_mb", 1, 1L << 24, &n, &diag) !=
+	             UG_OK)) {
+		fprintf(stderr, "hubctl: %s\n", diag.reason);
+		return false;
+	}
+	return true;
+}
+
 static int
 cmd_assign(ctl *c)
 {
@@ -755,13 +809,85 @@ cmd_log(ctl *c)
 	return 0;
 }
 
+/* Whose files these are to be: the directory's owner if it is there,
+ * else its parent's (the directory hubctl is about to make in it). */
+static bool
+owner_of(const char *dir, struct stat *st)
+{
+	if (stat(dir, st) == 0)
+		return true;
+	char parent[512];
+	ug_strlcpy(parent, dir, sizeof parent);
+	size_t n = strlen(parent);
+	while (n > 1 && parent[n - 1] == '/')
+		parent[--n] = '\0';
+	char *slash = strrchr(parent, '/');
+	if (!slash)
+		ug_strlcpy(parent, ".", sizeof parent);
+	else
+		slash[slash == parent] = '\0';
+	return stat(parent, st) == 0;
+}
+
+static void
+give(const char *path, const struct stat *owner)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0 &&
+	    (st.st_uid != owner->st_uid || st.st_gid != owner->st_gid) &&
+	    lchown(path, owner->st_uid, owner->st_gid) != 0)
+		fprintf(stderr, "hubctl: warning: cannot give %s to uid %u: "
+		        "%s\n", path, (unsigned)owner->st_uid, strerror(errno));
+}
+
+/* hubd runs as a user of its own (ungebro under the unit). What hubctl
+ * makes as root for it (a new store, the files of a restore, an ids/ or
+ * derived/ made again, keys) would be root's and 0600, and hubd could
+ * not open them: they are given the owner of the directory they are in,
+ * as if that user had made them. Only root can, and only root needs to. */
+static void
+give_to_owner(const char *dir, const struct stat *owner, const char *id)
+{
+	char path[1024];
+	if (geteuid() != 0 || (owner->st_uid == 0 && owner->st_gid == 0))
+		return;
+	give(dir, owner);
+	if (id) {
+		static const char *const key_files[] = {
+		    ".key", ".key_secret", ".sign_public", ".sign_secret"};
+		for (size_t i = 0; i < 4; i++) {
+			snprintf(path, sizeof path, "%s/%s%s", dir, id,
+			         key_files[i]);
+			give(path, owner);
+		}
+		return;
+	}
+	static const char *const envs[] = {"log", "ids", "derived"};
+	static const char *const files[] = {"", "/data.mdb", "/lock.mdb"};
+	for (size_t i = 0; i < 3; i++)
+		for (size_t j = 0; j < 3; j++) {
+			snprintf(path, sizeof path, "%s/%s%s", dir, envs[i],
+			         files[j]);
+			give(path, owner);
+		}
+}
+
 static const ug_setting *
 all_settings(void)
 {
 	static ug_setting table[64];
 	size_t n = 0;
-	for (const ug_setting *s = hub_settings; s->name; s++)
-		table[n++] = *s;
+	for (const ug_setting *s = hub_settings; s->name; s++) {
+		table[n] = *s;
+		/* hubctl shares hubd.conf, but its own log stays at warn:
+		 * its output is for the operator, its STORE-AUDIT lines go
+		 * to the system log (OPERATIONS.md, "The audit trail"). */
+		if (strcmp(s->name, "log_level") == 0)
+			table[n].help = "hubd's log level (err, warn, notice, "
+			                "info or debug); hubctl's own is warn "
+			                "whatever this says";
+		n++;
+	}
 	for (size_t i = 0; i < sizeof extra_settings / sizeof *extra_settings;
 	     i++)
 		table[n++] = extra_settings[i];
@@ -797,6 +923,11 @@ main(int argc, char **argv)
 	const char *cmd = nrest > 0 ? rest[0] : "";
 	const char *id = nrest > 1 ? rest[1] : NULL;
 	int rc = 2;
+	const char *data_dir = ug_config_get(cfg, "data_dir");
+	const char *keys_dir = ug_config_get(cfg, "keys_dir");
+	struct stat data_owner, keys_owner;
+	bool data_known = owner_of(data_dir, &data_owner);
+	bool keys_known = owner_of(keys_dir, &keys_owner);
 	bool needs_id = strcmp(cmd, "keygen") == 0 ||
 	                strcmp(cmd, "register-agency") == 0 ||
 	                strcmp(cmd, "register-caseworker") == 0 ||
@@ -834,6 +965,8 @@ main(int argc, char **argv)
 	} else if (audit && !hubctl_audit_known(id)) {
 		fprintf(stderr, "hubctl: audit needs verify or show (see "
 		        "--help)\n");
+	} else if (!values_ok(cfg, cmd, id)) {
+		rc = 2;
 	} else if (strcmp(cmd, "keygen") == 0) {
 		rc = cmd_keygen(cfg, id);
 		if (rc == 0)
@@ -898,6 +1031,11 @@ main(int argc, char **argv)
 			        ug_config_get(cfg, "data_dir"));
 		}
 	}
+	if (strcmp(cmd, "keygen") == 0 && rc == 0 && keys_known)
+		give_to_owner(keys_dir, &keys_owner, id);
+	struct stat made;
+	if (data_known && stat(data_dir, &made) == 0)
+		give_to_owner(data_dir, &data_owner, NULL);
 	ug_config_destroy(&cfg);
 	return rc;
 }

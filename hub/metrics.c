@@ -563,6 +563,19 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	             MHD_RESPMEM_PERSISTENT);
 }
 
+/* libmicrohttpd's own messages would go to stderr bare, without time,
+ * level or message id, between hubd's log lines: they go through the log
+ * instead (a refused bind is reported by HUB-START, with the address). */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char line[256];
+	vsnprintf(line, sizeof line, fmt, ap);
+	line[strcspn(line, "\r\n")] = '\0';
+	log_info("HUB-METRICS", "libmicrohttpd: %s", line);
+}
+
 ug_err
 hub__metrics_open(hub *h, const ug_config *cfg, ug_diag *diag)
 {
@@ -579,6 +592,7 @@ hub__metrics_open(hub *h, const ug_config *cfg, ug_diag *diag)
 	/* No threading flag: MHD runs only when the loop calls MHD_run. */
 	h->metrics->mhd = MHD_start_daemon(
 	    MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HUB_METRICS_CONNECTIONS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);

@@ -24,14 +24,16 @@
 	                    "when the agency sent nothing accepted for "      \
 	                    "longer (hub clock)"},                            \
 	{"ops_queue_open", "50", "ops.queue_stalled: open alerts a "          \
-	                         "recipient must exceed"},                    \
+	                         "recipient must exceed (1-1000000)"},        \
 	{"ops_queue_hours", "24", "ops.queue_stalled: hours without the "     \
-	                          "recipient's open count going down"},       \
-	{"ops_map_percent", "80", "ops.map_full: percent of log_map_mb or "   \
-	                          "derived_map_mb in use"},                   \
+	                          "recipient's open count going down "        \
+	                          "(1-8784)"},                                \
+	{"ops_map_percent", "80", "ops.map_full: percent of its map that "    \
+	                          "log/ or ids/ (log_map_mb) or derived/ "    \
+	                          "(derived_map_mb) may use (1-100)"},        \
 	{"ops_audit_hours", "24", "ops.audit_broken: verify the audit "      \
 	                          "chain at start and every this many hours " \
-	                          "(0 = at start only)"}
+	                          "(0 = at start only; 0-8784)"}
 
 /* Settings check without side effects (hub_check_settings). */
 ug_err hub__metrics_check(const ug_config *cfg, ug_diag *diag);

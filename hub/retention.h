@@ -17,12 +17,15 @@
 /* Days after the hub received a record of the type that it is deleted;
  * 0: the type has no period of its own (only the age limit applies). */
 #define HUB_RETENTION_DAYS(name, days)                                        \
-	{"retention_" name, days, "days a " name " record is kept after the " \
-	                          "hub received it; 0 = until the age limit"}
+	{"retention_" name, days, "days a record of type " name " is kept "  \
+	                          "after the hub received it (0-54750); 0 = " \
+	                          "no period of its own (kept until the age " \
+	                          "limit, if one is set)"}
 #define HUB_RETENTION_SETTINGS                                                \
 	{"retention_age", "0",                                                \
 	 "every record about a person is deleted on their birthday of this "  \
-	 "age (from the CPR number); 0 = no age limit (recommended: 30)"},    \
+	 "age (from the CPR number; 0-150); 0 = no age limit (recommended: " \
+	 "30)"},                                                              \
 	HUB_RETENTION_DAYS("absence", "1095"),                                \
 	HUB_RETENTION_DAYS("readiness", "1095"),                              \
 	HUB_RETENTION_DAYS("dropout_risk", "1095"),                           \

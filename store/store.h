@@ -521,7 +521,8 @@ ug_err store_backup(store *s, const char *dir, const store_opts *opts,
 		    ug_diag *diag) __attribute__((warn_unused_result));
 /* Copy a backup's data files into data_dir (a backup from before format 4
  * has no ids/), which must be missing or
- * empty (else UG_EEXISTS, nothing written); no store is opened here. */
+ * empty (else UG_EEXISTS, nothing written); no store is opened here. A
+ * copy that fails takes back what it wrote (store_restore_undo). */
 ug_err store_restore(const char *from, const char *data_dir, ug_diag *diag)
     __attribute__((warn_unused_result));
 /* Take back what store_restore put into data_dir (which it found empty):

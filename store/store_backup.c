@@ -180,6 +180,11 @@ store_restore(const char *from, const char *data_dir, ug_diag *diag)
 		if (err == UG_OK)
 			err = copy_file(src, dst, diag);
 	}
+	/* A copy cut short (a file missing from the backup, a full disk)
+	 * must not leave a store that is neither the backup nor empty: a
+	 * second try would be refused as "not empty". */
+	if (err != UG_OK)
+		store_restore_undo(data_dir);
 	return err;
 }
 

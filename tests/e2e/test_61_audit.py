@@ -275,7 +275,15 @@ def test_hubd_makes_the_signing_key_and_signs_what_hubctl_left(make_hub):
         hub.register_caseworker(name, desk)
     hub.start()
     hub.wait_log(r"checkpoint signed at record")
+    # The operator learns of the new pair: it is not backed up yet.
+    assert re.search(r"hubd warn HUB-AUDIT no audit signing key in "
+                     r"keys_dir: wrote a new pair, hub\.sign_public and "
+                     r"hub\.sign_secret", hub.log_text()), hub.log_text()
     hub.stop()
+    hub.start()         # the pair is there now: nothing more is said
+    hub.wait_log(r"HUB-READY")
+    hub.stop()
+    assert hub.log_text().count("wrote a new pair") == 1
     assert os.stat(hub.keys_dir / "hub.sign_secret").st_mode & 0o077 == 0
     p = verify(hub)
     assert p.returncode == 0, p.stdout

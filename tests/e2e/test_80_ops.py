@@ -3,7 +3,11 @@ for each bad line of the config and of the rules file, without creating
 the store), hubctl backup / restore under load, and make install /
 uninstall into a DESTDIR. docs/OPERATIONS.md."""
 
+import json
 import subprocess
+from pathlib import Path
+
+import pytest
 
 import hubtest
 
@@ -93,6 +97,115 @@ def test_check_config_reports_a_missing_rules_file(tmp_path):
     assert p.returncode == 2
     assert "sessions_max" in p.stderr
     assert not (tmp_path / "data").exists()
+
+
+# OPERATIONS.md, "Start and stop": each whole-number setting's range.
+SETTING_RANGES = {
+    "log_map_mb": (1, 16777216), "derived_map_mb": (1, 16777216),
+    "batch_max": (1, 10000), "sessions_max": (1, 100000),
+    "sessions_per_caseworker": (1, 1000), "query_rate": (1, 100000),
+    "query_burst": (1, 100000), "web_sessions_max": (1, 100000),
+    "web_session_idle": (1, 1440), "login_lockout": (1, 1440),
+    "login_failures_max": (1, 1000), "login_gateway_failures": (1, 100000),
+    "mail_delay": (0, 86400), "mail_interval": (1, 10080),
+    "retention_absence": (0, 54750), "retention_desk": (0, 54750),
+    "retention_age": (0, 150), "purge_batch": (1, 10000),
+    "ops_queue_open": (1, 1000000), "ops_queue_hours": (1, 8784),
+    "ops_map_percent": (1, 100), "ops_audit_hours": (0, 8784),
+}
+
+
+def test_check_config_takes_each_documented_range_and_no_more(tmp_path):
+    conf, _ = write_config(tmp_path, [], [])
+    ends = [f"{name} = {v}" for name, (low, high) in SETTING_RANGES.items()
+            for v in (low, high)]
+    # Every end is taken (each setting's last line counts).
+    good, _ = write_config(tmp_path, ends, [])
+    p = check_config("--config", str(good))
+    assert p.returncode == 0, p.stderr
+    for name, (low, high) in SETTING_RANGES.items():
+        for bad in (low - 1, high + 1):
+            p = check_config("--config", str(conf), f"--{name}", str(bad))
+            assert p.returncode == 2, (name, bad, p.stderr)
+            assert f"{name} must be a whole number from {low} to {high}" \
+                in p.stderr, (name, bad, p.stderr)
+
+
+def test_help_says_what_the_signals_and_settings_do():
+    hubd = subprocess.run([hubtest.binary("hubd"), "--help"],
+                          capture_output=True, text=True, timeout=20).stdout
+    assert "SIGHUP reloads the rules file" in hubd
+    assert "SIGTERM" in hubd and "SIGINT" in hubd
+    assert "(1-100)" in hubd.split("--ops_map_percent")[1].split("--")[0]
+    assert "(0-54750)" in \
+        hubd.split("--retention_absence")[1].split("--")[0]
+    hubctl = subprocess.run([hubtest.binary("hubctl"), "--help"],
+                            capture_output=True, text=True,
+                            timeout=20).stdout
+    # hubctl logs at warn whatever hubd.conf's log_level says.
+    assert "hubctl's own is warn" in \
+        hubctl.split("--log_level")[1].split("--")[0]
+
+
+def test_the_config_file_format_as_documented(tmp_path):
+    conf, _ = write_config(tmp_path, ["# a comment", "",
+                                      "  batch_max   =   7  ",
+                                      "batch_max = 5 # more"], [])
+    p = check_config("--config", str(conf))
+    assert p.returncode == 2
+    assert f"{conf}:7: batch_max must be a whole number" in p.stderr
+    assert f"{conf}:6:" not in p.stderr and f"{conf}:4:" not in p.stderr
+    # The command line wins over every file, wherever it stands.
+    good, _ = write_config(tmp_path, ["batch_max = 7"], [])
+    for args in (["--config", str(good), "--batch_max", "0"],
+                 ["--batch_max", "0", "--config", str(good)]):
+        p = check_config(*args)
+        assert p.returncode == 2 and "hubd: batch_max" in p.stderr, args
+    # Two files, read in order: the second one's bad line is named.
+    second = tmp_path / "second.conf"
+    second.write_text("log_level = loud\n")
+    p = check_config("--config", str(good), "--config", str(second))
+    assert p.returncode == 2 and f"{second}:1: log_level" in p.stderr
+
+
+# -- hubctl usage errors
+
+
+def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
+        make_hub):
+    """hubctl --help: a usage error (a bad option) is exit 2. A bad value
+    is refused before the store is opened: nothing registered, nothing
+    audited."""
+    hub = make_hub()
+    hub.keygen("school-b")
+    audit_before = hub.stats()["audit_records"]
+    cases = [
+        (["log", "--after", "x"], "log: after must be a whole number"),
+        (["log", "--limit", "-1"], "log: limit must be a whole number"),
+        (["register-agency", "school-b", "--types", "bogus"],
+         "--types: unknown event type 'bogus'"),
+        (["register-agency", "school-b", "--types", ""],
+         "--types: name at least one event type"),
+        (["register-agency", "school-b", "--types", "absence,,dropout"],
+         "--types: unknown event type ''"),
+        (["register-agency", "School B"],
+         "register-agency: 'School B' is not a valid id"),
+        (["register-caseworker", "cw/x"],
+         "register-caseworker: 'cw/x' is not a valid id"),
+        (["revoke-agency", "A"], "revoke-agency: 'A' is not a valid id"),
+        (["keygen", "../hub"], "keygen: '../hub' is not a valid id"),
+        (["stats", "--log_map_mb", "0"], "log_map_mb must be a whole number"),
+    ]
+    for args, message in cases:
+        p = hub.hubctl(*args, check=False)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert f"hubctl: {message}" in p.stderr, (args, p.stderr)
+    registered = hub.hubctl("audit", "show", "--json").stdout
+    assert "school-b" not in registered
+    assert hub.stats()["audit_records"] == audit_before + 1  # the show
+    # The same commands with good values work.
+    hub.register_agency("school-b", "absence,dropout")
+    assert hub.hubctl("log", "--after", "0", "--limit", "1").returncode == 0
 
 
 # -- hubctl backup / restore
@@ -210,6 +323,173 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
     shown = hub.hubctl("audit", "show", "--json").stdout
     assert '"action": "restore"' in shown
     assert '"action": "backup"' not in shown
+
+
+def test_log_and_stats_print_the_documented_fields(make_hub):
+    hub = make_hub()
+    cprs = hubtest.CprGen(8201).take(3)
+    envs = [hubtest.envelope("school-a", c, salt=f"fields-{i}")
+            for i, c in enumerate(cprs)]
+    seqs = hub.send(*envs)
+    stats = hub.stats()
+    assert set(stats) == {
+        "log_events", "last_seq", "last_applied", "event_ids",
+        "assignments", "principals", "alerts", "alerts_open",
+        "person_index_entries", "timers", "audit_records", "log_bytes",
+        "derived_bytes", "ids_bytes", "log_map_bytes", "derived_map_bytes",
+        "ids_map_bytes"}
+    assert all(isinstance(v, int) for v in stats.values())
+    text = hub.hubctl("stats").stdout.split("\n")
+    assert f"log_events {stats['log_events']}" in \
+        [" ".join(line.split()) for line in text]
+    lines = hub.hubctl("log", "--json", "--after", str(seqs[0]),
+                       "--limit", "1").stdout.splitlines()
+    assert len(lines) == 1
+    rec = json.loads(lines[0])
+    assert set(rec) == {"seq", "type", "agency", "event_id", "supersedes",
+                        "received_at", "person"}
+    assert rec["seq"] == seqs[1] and rec["type"] == "AbsenceReport"
+    assert rec["agency"] == "school-a" and rec["person"] is True
+    assert rec["event_id"] == envs[1].event_id.hex()
+    assert rec["supersedes"] == ""
+    plain = hub.hubctl("log").stdout.splitlines()
+    assert plain[0].split() == [str(seqs[0]), "AbsenceReport", "school-a",
+                                envs[0].event_id.hex()]
+
+
+def test_a_restore_cut_short_leaves_data_dir_empty_for_another_try(
+        make_hub, tmp_path):
+    """OPERATIONS.md, restore: when the copy cannot be restored, restore
+    takes back the files it copied, says so, exits 1, and a second try
+    into the same data_dir works."""
+    import shutil
+
+    hub = make_hub()
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    broken = tmp_path / "broken"
+    shutil.copytree(backup, broken)
+    (broken / "log" / "data.mdb").unlink()   # copied last: derived/, ids/
+    old_data, hub.data_dir = hub.data_dir, tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+    p = hub.hubctl("restore", str(broken), check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"nothing restored; {hub.data_dir} is empty again" in p.stderr
+    assert not [f for f in hub.data_dir.rglob("*") if f.is_file()]
+    hub.hubctl("restore", str(backup))
+    hub.start()
+
+
+def test_a_restore_by_root_is_the_service_users_store(make_hub):
+    """OPERATIONS.md, Backup and restore: root restores into the data_dir
+    of a hubd that runs as its own user (ungebro under the unit), then
+    starts hubd. The restored files are the service user's, so that
+    hubd opens them, with the events intact."""
+    import os
+    import pwd
+    import shutil
+    import stat
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("only root hands files to another user")
+    svc = pwd.getpwnam("nobody")
+    # Not under pytest's 0700 tmp: the service user must reach it.
+    top = Path(tempfile.mkdtemp(prefix="ug-svc-"))
+    try:
+        os.chmod(top, 0o755)
+        hub = make_hub()
+        cprs = hubtest.CprGen(8101).take(3)
+        hub.cprs.update(cprs)
+        hub.send(*[hubtest.envelope("school-a", c, salt=f"svc-{i}")
+                   for i, c in enumerate(cprs)])
+        backup = top / "backup"
+        hub.hubctl("backup", str(backup))
+        hub.stop()
+        # The service's state directory, as systemd's StateDirectory=
+        # makes it; data_dir inside it does not exist yet.
+        state = top / "state"
+        state.mkdir()
+        os.chown(state, svc.pw_uid, svc.pw_gid)
+        keys = top / "keys"
+        shutil.copytree(hub.keys_dir, keys)
+        for f in [keys, *keys.iterdir()]:
+            os.chown(f, svc.pw_uid, svc.pw_gid)
+        data = state / "hub"
+        conf = top / "hubd.conf"
+        conf.write_text(hub.conf.read_text()
+                        .replace(f"data_dir = {hub.data_dir}",
+                                 f"data_dir = {data}")
+                        .replace(f"keys_dir = {hub.keys_dir}",
+                                 f"keys_dir = {keys}")
+                        .replace(f"rules = {hub.tmp / 'rules.conf'}",
+                                 "rules = "))
+        p = subprocess.run([hubtest.binary("hubctl"), "restore", "--config",
+                            str(conf), str(backup)],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stdout + p.stderr
+        for f in [data, *data.rglob("*")]:
+            st = f.stat()
+            assert (st.st_uid, st.st_gid) == (svc.pw_uid, svc.pw_gid), f
+            assert stat.S_IMODE(st.st_mode) & 0o077 == 0, f
+
+        def as_service():
+            os.setgroups([])
+            os.setgid(svc.pw_gid)
+            os.setuid(svc.pw_uid)
+
+        log = top / "hubd.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([hubtest.binary("hubd"), "--config",
+                                     str(conf)], stdout=out,
+                                    stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL,
+                                    preexec_fn=as_service)
+        try:
+            hubtest.wait_for(lambda: proc.poll() is not None or
+                             "HUB-READY" in log.read_text(), 15,
+                             "HUB-READY or an exit")
+            assert proc.poll() is None, log.read_text()
+        finally:
+            proc.terminate()
+            assert proc.wait(20) == 0, log.read_text()
+        stats = subprocess.run([hubtest.binary("hubctl"), "stats", "--json",
+                                "--config", str(conf)],
+                               capture_output=True, text=True, timeout=60,
+                               preexec_fn=as_service)
+        assert stats.returncode == 0, stats.stderr
+        assert json.loads(stats.stdout)["log_events"] == 3
+    finally:
+        shutil.rmtree(top)
+
+
+def test_the_hubd_unit_is_what_operations_describes():
+    """deploy/hubd.service as OPERATIONS.md describes it: notify, its own
+    user, data_dir of the example config writable, SIGHUP on reload,
+    no core dumps, and no restart loop on a bad setting (exit 2)."""
+    unit = {}
+    for line in (hubtest.ROOT / "deploy/hubd.service").read_text() \
+            .splitlines():
+        if "=" in line and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            unit.setdefault(name.strip(), []).append(value.strip())
+    assert unit["Type"] == ["notify"]
+    assert unit["User"] == ["ungebro"] and unit["Group"] == ["ungebro"]
+    assert unit["ExecStart"] == [
+        "/usr/local/bin/hubd --config /etc/ungebro/hubd.conf"]
+    assert unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    assert unit["LimitCORE"] == ["0"]
+    assert unit["Restart"] == ["on-failure"]
+    assert unit["RestartPreventExitStatus"] == ["2"]
+    conf = (hubtest.ROOT / "deploy/hubd.conf.example").read_text()
+    data_dir = next(line.split("=", 1)[1].strip()
+                    for line in conf.splitlines()
+                    if line.startswith("data_dir"))
+    assert data_dir.startswith("/var/lib/" + unit["StateDirectory"][0] +
+                               "/")
+    assert unit["ProtectSystem"] == ["strict"]
 
 
 # -- make install / uninstall

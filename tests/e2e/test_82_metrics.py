@@ -69,6 +69,72 @@ def test_health_endpoints_answer(make_hub):
     assert get(hub.metrics_url + "/nothing")[0] == 404
 
 
+def test_health_endpoints_answer_during_a_long_replay(make_hub):
+    """OPERATIONS.md: /readyz answers 503 "replaying the log" until the
+    start's replay is done, and /healthz 200 (the process is alive): a
+    replay of the whole log (derived/ deleted) does not leave them
+    unanswered until it ends."""
+    import socket
+    import threading
+
+    hub = metrics_hub(make_hub)
+    cprs = CprGen(8301).take(40)
+    hub.cprs.update(cprs)
+    with IngestClient(hub, "school-a") as client:
+        sent = 0
+        while sent < 14000:      # several replay chunks of 4096
+            window = [envelope("school-a", cprs[(sent + i) % len(cprs)],
+                               salt=f"replay-{sent + i}")
+                      for i in range(200)]
+            for env in window:
+                assert client.send(frame(env))
+            for _ in window:
+                ack = client.recv_ack(30)
+                assert ack is not None and ack.status == ACCEPTED, ack
+            sent += len(window)
+    hub.stop()
+    for f in (hub.data_dir / "derived").iterdir():
+        f.unlink()
+    port = int(hub.metrics_url.rsplit(":", 1)[1])
+    answers = []
+
+    def probe(path):
+        # Connect as soon as the port is bound; the first answer counts.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port),
+                                              timeout=60) as s:
+                    s.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
+                    data = b""
+                    while chunk := s.recv(4096):
+                        data += chunk
+                answers.append((path, data.decode(errors="replace"),
+                                "HUB-READY" in hub.current_log()))
+                return
+            except OSError:
+                time.sleep(0.002)
+
+    threads = [threading.Thread(target=probe, args=(p,))
+               for p in ("/readyz", "/healthz")]
+    for t in threads:
+        t.start()
+    hub.start(wait=False)
+    for t in threads:
+        t.join(60)
+    hub.wait_ready(60)
+    hub.wait_log(r"HUB-REPLAY applying log entries 1\.\.")
+    got = dict((path, (text, ready)) for path, text, ready in answers)
+    text, ready = got["/readyz"]
+    assert not ready, "answered only once the replay was over"
+    assert text.startswith("HTTP/1.") and " 503 " in text.split("\r\n")[0]
+    assert text.endswith("replaying the log\n"), text
+    text, _ = got["/healthz"]
+    assert " 200 " in text.split("\r\n")[0] and text.endswith("ok\n"), text
+    hubtest.wait_for(lambda: get(hub.metrics_url + "/readyz")[0] == 200, 30,
+                     "/readyz 200 after the replay")
+
+
 def test_metrics_count_what_was_sent(make_hub):
     hub = metrics_hub(make_hub)
     before, types = scrape(hub)
@@ -195,6 +261,25 @@ def test_bad_metrics_settings_are_refused(make_hub):
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 2 and "ops_silence" in r.stderr, \
             (bad, r.stderr)
+
+
+def test_metrics_port_in_use_stops_the_start_with_one_log_line(make_hub):
+    """OPERATIONS.md: a metrics port in use stops hubd at start, exit 1,
+    with the HUB-START line it quotes; every line is a hub log line (no
+    bare libmicrohttpd text in the journal)."""
+    first = metrics_hub(make_hub)
+    second = make_hub(start=False, settings={
+        "metrics_listen": first.metrics_url.split("//")[1]})
+    p = subprocess.run([hubtest.binary("hubd"), "--config", str(second.conf)],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1, p.stderr
+    assert (f"HUB-START cannot start: metrics_listen: cannot listen on "
+            f"{first.metrics_url.split('//')[1]} (in use, or not a local "
+            f"address)") in p.stderr, p.stderr
+    line = re.compile(r"^\S+Z hubd (err|warn|notice|info|debug) [A-Z-]+ ")
+    for text in p.stderr.splitlines():
+        assert line.match(text), text
+    assert get(first.metrics_url + "/healthz")[0] == 200
 
 
 def run_on_pty(cmd, timeout=120):
