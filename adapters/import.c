@@ -109,9 +109,9 @@ adapter__counts_json(FILE *f, const adapter_counts *c)
 
 /* ---- columns and kinds ---------------------------------------------- */
 
-/* Is name one the operator allows to be ignored (ignore_columns)? */
+/* Does ignore_columns list name (by its name; also by "*" if any)? */
 static bool
-ignorable(const struct runtime *rt, const char *name)
+in_ignore_list(const struct runtime *rt, const char *name, bool any)
 {
 	const char *list = ug_config_get(rt->cfg, "ignore_columns");
 	char buf[1024];
@@ -125,13 +125,23 @@ ignorable(const struct runtime *rt, const char *name)
 		size_t n = strlen(t);
 		while (n > 0 && t[n - 1] == ' ')
 			t[--n] = '\0';
-		if (strcmp(t, "*") == 0)
-			return true;
+		if (strcmp(t, "*") == 0) {
+			if (any)
+				return true;
+			continue;
+		}
 		csv_column col = {t, {NULL}, false};
 		if (n > 0 && csv_column_matches(&col, name))
 			return true;
 	}
 	return false;
+}
+
+/* Is name one the operator allows to be ignored (ignore_columns)? */
+static bool
+ignorable(const struct runtime *rt, const char *name)
+{
+	return in_ignore_list(rt, name, true);
 }
 
 /* Map names onto kind's columns: the number found, or -1 (diag). */
@@ -243,8 +253,9 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 				best = rt->ops->kinds[k], best_found = found;
 		}
 	}
+	size_t fewest = 0;
 	if (!best) {
-		size_t fewest = (size_t)-1;
+		fewest = (size_t)-1;
 		for (size_t k = 0; k < nkinds; k++) {
 			size_t missing =
 			    missing_required(rt->ops->kinds[k], names, n);
@@ -253,7 +264,9 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 		}
 	}
 	if (map_kind(best, names, n, index, diag) < 0) {
-		if (nkinds > 1 && !want[0]) {
+		/* A kind whose columns are all there but twice is the file's
+		 * kind: the clash alone is the message. */
+		if (nkinds > 1 && !want[0] && fewest > 0) {
 			char reason[2 * sizeof diag->reason];
 			int len =
 			    snprintf(reason, sizeof reason,
@@ -367,21 +380,39 @@ close_text(FILE **raw, FILE **text)
 	*raw = *text = NULL;
 }
 
+/* Do a and b mean the same column of one of the adapter's kinds? */
+static bool
+same_meaning(const struct runtime *rt, const char *a, const char *b)
+{
+	for (size_t k = 0; rt->ops->kinds[k]; k++)
+		for (const csv_column *c = rt->ops->kinds[k]->columns; c->name;
+		     c++)
+			if (csv_column_matches(c, a) && csv_column_matches(c, b))
+				return true;
+	return false;
+}
+
 /* A rejects file puts its own file, line, column and reason before the
  * input's columns, and an input with a reason column of its own (college,
  * jobcenter) then has two: of a name ignore_columns lists that the header
- * holds more than once, the first is left out and the later one read. */
+ * holds more than once, the first is left out and the later one read. The
+ * input may call its own an alias (a Jobcenter's "Ophørsårsag"): the same
+ * holds then, but only for a name listed as such, so that "*" never hides
+ * two columns that disagree about one value. */
 static void
 leave_out_repeats(const struct runtime *rt, csv_reader *csv)
 {
 	size_t n = csv_header_count(csv);
 	for (size_t h = 0; h < n; h++) {
 		const char *name = csv_header_name(csv, h);
-		bool again = false;
-		for (size_t later = h + 1; later < n && !again; later++)
-			again = strcasecmp(name, csv_header_name(csv, later)) ==
-				0;
-		if (again && name[0] && ignorable(rt, name))
+		bool again = false, alias = false;
+		for (size_t later = h + 1; later < n && !again; later++) {
+			const char *other = csv_header_name(csv, later);
+			again = strcasecmp(name, other) == 0;
+			alias = alias || same_meaning(rt, name, other);
+		}
+		if (name[0] && ((again && ignorable(rt, name)) ||
+				(alias && in_ignore_list(rt, name, false))))
 			csv_header_leave_out(csv, h);
 	}
 }
