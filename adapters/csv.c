@@ -65,6 +65,7 @@ struct csv_reader {
 
 	struct record header;
 	long header_line;
+	size_t header_named; /* header fields up to the last named one */
 };
 
 static bool
@@ -441,6 +442,10 @@ read_header(csv_reader *r, ug_diag *diag)
 	}
 	r->header = r->rec;
 	r->header_line = r->line;
+	r->header_named = r->header.count;
+	while (r->header_named > 0 &&
+	       r->header.values[r->header.off[r->header_named - 1]] == '\0')
+		r->header_named--;
 	return UG_OK;
 }
 
@@ -531,11 +536,13 @@ check_field_count(csv_reader *r)
 			 "the row has %zu fields, the header has %zu (is a "
 			 "separator inside an unquoted value?)",
 			 rec->count, want);
-	else if (rec->count < want)
+	/* A header ending in separators names no column there: a row
+	 * without those trailing empty fields lacks nothing. */
+	else if (rec->count < r->header_named)
 		mark_bad(r, -1,
 			 "the row has %zu fields, the header has %zu (a "
 			 "separator is missing, or the row is cut short)",
-			 rec->count, want);
+			 rec->count, r->header_named);
 }
 
 ug_err
