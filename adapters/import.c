@@ -72,12 +72,35 @@ has_suffix(const char *s, const char *suffix)
 
 /* A JSON string: quotes, backslashes and control bytes escaped, the rest
  * as it is. */
+/* Write s as UTF-8 text: what a rejects file holds must open in the
+ * clerk's spreadsheet and parse as JSON even where a row was not UTF-8. */
+static size_t
+put_utf8_piece(FILE *f, const char *s, size_t len)
+{
+	uint8_t out[4];
+	size_t n;
+	size_t used = enc_utf8_piece((const uint8_t *)s, len, out, &n);
+	fwrite(out, 1, n, f);
+	return used;
+}
+
+static void
+put_text(FILE *f, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len;)
+		i += put_utf8_piece(f, s + i, len - i);
+}
+
 static void
 json_string(FILE *f, const char *s, size_t len)
 {
 	fputc('"', f);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80) {
+			i += put_utf8_piece(f, s + i, len - i) - 1;
+			continue;
+		}
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
 		else if (c == '\n')
@@ -765,10 +788,10 @@ static void
 put_quoted(FILE *f, const char *s, size_t len)
 {
 	fputc('"', f);
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0; i < len;) {
 		if (s[i] == '"')
 			fputc('"', f);
-		fputc(s[i], f);
+		i += put_utf8_piece(f, s + i, len - i);
 	}
 	fputc('"', f);
 }
@@ -783,7 +806,7 @@ put_value(FILE *f, const char *s, size_t len, char sep)
 	if (quote)
 		put_quoted(f, s, len);
 	else
-		fwrite(s, 1, len, f);
+		put_text(f, s, len);
 }
 
 /* Does a raw row leave a quote open, read as CSV (a quote opens a value
@@ -822,7 +845,7 @@ put_raw(FILE *f, const char *raw, size_t len, bool truncated, char sep)
 	if (truncated || quote_left_open(raw, len, sep))
 		put_quoted(f, raw, len);
 	else
-		fwrite(raw, 1, len, f);
+		put_text(f, raw, len);
 }
 
 static long

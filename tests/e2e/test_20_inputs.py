@@ -110,6 +110,47 @@ def test_utf8_bom_crlf_quoted_newlines_and_separators(hub):
     assert_store(hub, rows)
 
 
+def test_pasted_windows_1252_row_rejected_into_a_utf8_rejects_file(hub):
+    """A UTF-8 file with one row pasted from a Windows-1252 export keeps
+    its good rows and rejects that one; the rejects file (CSV and JSON
+    Lines) stays UTF-8 text, the row's letters as the clerk typed them,
+    so it opens and parses, and imports again once looked over."""
+    cprs = CprGen(2012).take(3)
+    rows = [AbsenceRow(cprs[0], school="Ærtebjerg Skole"),
+            AbsenceRow(cprs[1], school="Søholt Skole"),
+            AbsenceRow(cprs[2], school="Vestskolen")]
+    remember(hub, rows)
+    lines = [quoted_line(f) + "\n" for f in
+             [HEADER_DK] + [danish_fields(row) for row in rows]]
+    data = (lines[0] + lines[1]).encode() + lines[2].encode("cp1252") + \
+        lines[3].encode()
+    path = write(hub, "pasted.csv", data)
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (3, 2, 1), str(r)
+    rejects = path.parent / "pasted.csv.rejects.csv"
+    text = rejects.read_bytes().decode("utf-8")      # strict
+    assert "Søholt Skole" in text
+    assert [(n, c) for n, c, _ in rejects_csv(rejects)] == [(3, "Skole")]
+    fixed = write(hub, "pasted-fixed.csv", rejects.read_bytes())
+    r = hub.adapter("import", fixed, ignore_columns="line,column,reason")
+    assert r.rc == EXIT_OK, str(r)
+    assert_store(hub, rows)
+
+    jl = [json.dumps(dict(zip(HEADER_DK, danish_fields(row))),
+                     ensure_ascii=False) for row in rows]
+    jpath = write(hub, "pasted.jsonl", (jl[0] + "\n").encode() +
+                  (jl[1] + "\n").encode("cp1252"))
+    r = hub.adapter("import", jpath)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert r.summary["rejected_rows"] == 1, str(r)
+    raw = (jpath.parent / "pasted.jsonl.rejects.jsonl").read_bytes()
+    [rec] = [json.loads(line) for line in raw.decode("utf-8").splitlines()]
+    assert (rec["line"], rec["column"]) == (2, "Skole")
+    assert "Søholt Skole" in rec["record"]
+
+
 # ------------------------------------------------------------ bad rows
 
 
