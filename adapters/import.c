@@ -1380,6 +1380,26 @@ print_file(const struct runtime *rt, adapter_file_status status)
 	}
 }
 
+void
+adapter__print_unimported(const struct runtime *rt, const char *path,
+			  bool failed, const char *error)
+{
+	if (ug_config_bool(rt->cfg, "json")) {
+		fputs("{\"file\": ", stdout);
+		json_string(stdout, path, strlen(path));
+		printf(", \"status\": \"%s\", \"error\": ",
+		       failed ? "failed" : "not_imported");
+		json_string(stdout, error, strlen(error));
+		fputs(", \"rows\": 0, \"events\": 0, \"queued\": 0, "
+		      "\"corrections\": 0, \"duplicates\": 0, "
+		      "\"rejected_rows\": 0}\n",
+		      stdout);
+	} else {
+		printf("file %s: %s: %s\n", path,
+		       failed ? "failed" : "not imported", error);
+	}
+}
+
 /* The file is queued whole or not at all: release what it queued to
  * the sender, or take all of it out again. */
 static adapter_file_status

@@ -377,8 +377,13 @@ static ug_err
 import_files(struct runtime *rt, char **files, int nfiles)
 {
 	adapter_plan *plans = calloc((size_t)nfiles, sizeof *plans);
-	if (!plans)
+	/* Each file's whole-file problem, for its line on stdout. */
+	ug_diag *why = calloc((size_t)nfiles, sizeof *why);
+	if (!plans || !why) {
+		free(plans);
+		free(why);
 		return UG_ENOMEM;
+	}
 	ug_err err = UG_OK;
 	int failed = 0;
 	for (int i = 0; i < nfiles; i++) {
@@ -386,6 +391,7 @@ import_files(struct runtime *rt, char **files, int nfiles)
 		ug_err perr = adapter__plan(rt, files[i], &plans[i], &diag);
 		if (perr != UG_OK) {
 			report_plan_error(rt, perr, &diag);
+			why[i] = diag;
 			failed++;
 			err = perr;
 		}
@@ -400,13 +406,15 @@ import_files(struct runtime *rt, char **files, int nfiles)
 		if (!first) {
 			first = &plans[i];
 		} else if (strcmp(plans[i].header, first->header) != 0) {
-			adapter__fatal(rt,
-				       "%s: its header line is not the one "
-				       "of %s; with rejects = %s every CSV "
-				       "file of the run must have the same "
-				       "(one rejects file, one header): "
-				       "import it in a run of its own",
-				       plans[i].path, first->path, rejects);
+			ug_diag_set(&why[i], "rejects",
+				    "its header line is not the one of %s; "
+				    "with rejects = %s every CSV file of the "
+				    "run must have the same (one rejects "
+				    "file, one header): import it in a run "
+				    "of its own",
+				    first->path, rejects);
+			adapter__fatal(rt, "%s: %s", plans[i].path,
+				       why[i].reason);
 			failed++;
 			err = UG_EINVAL;
 		}
@@ -416,8 +424,18 @@ import_files(struct runtime *rt, char **files, int nfiles)
 			       "nothing imported: %d of %d file(s) cannot be "
 			       "imported as a whole",
 			       failed, nfiles);
+		char other[96];
+		snprintf(other, sizeof other,
+			 "%d other file(s) of the run cannot be imported "
+			 "as a whole",
+			 failed);
+		for (int i = 0; i < nfiles; i++)
+			adapter__print_unimported(
+			    rt, files[i], why[i].reason[0] != '\0',
+			    why[i].reason[0] ? why[i].reason : other);
 	}
 	rt->started_ms = ug_now_ms();
+	int stopped_at = -1; /* the files after it are not imported */
 	for (int i = 0; !failed && err == UG_OK && i < nfiles; i++) {
 		if (adapter__stop) {
 			adapter__fatal(rt,
@@ -425,8 +443,10 @@ import_files(struct runtime *rt, char **files, int nfiles)
 				       "it were not imported",
 				       plans[i].path);
 			err = UG_ECLOSED;
+			stopped_at = i - 1;
 			break;
 		}
+		stopped_at = i;
 		adapter_file_status st = adapter__import(rt, &plans[i]);
 		if (st == FILE_FATAL) {
 			err = UG_EIO;
@@ -446,9 +466,14 @@ import_files(struct runtime *rt, char **files, int nfiles)
 			err = UG_ECLOSED;
 		}
 	}
+	for (int i = stopped_at + 1; !failed && err != UG_OK && i < nfiles;
+	     i++)
+		adapter__print_unimported(rt, files[i], false,
+					  "the run stopped before it");
 	for (int i = 0; i < nfiles; i++)
 		adapter__plan_fini(&plans[i]);
 	free(plans);
+	free(why);
 	rt->rejects_shared = rejects[0] != '\0';
 	ug_err cerr = adapter__close_rejects(rt);
 	if (err == UG_OK && cerr == UG_OK && !failed &&

@@ -410,6 +410,16 @@ def test_whole_file_problems_queue_nothing(hub, name, data, reason):
     assert "nothing imported: 1 of 2 file(s)" in r.stderr
     assert (r.summary["rows"], r.summary["queued"],
             r.summary["pending"]) == (0, 0, 0)
+    # One line per file, the summary last: the refused file with its
+    # reason, the good one not imported.
+    lines = [json.loads(line) for line in r.stdout.splitlines()
+             if line.startswith("{")]
+    assert [(f.get("file"), f.get("status")) for f in lines[:-1]] == \
+        [(str(good), "not_imported"), (str(path), "failed")], r.stdout
+    assert reason in lines[1]["error"]
+    assert "1 other file(s) of the run cannot be imported" in \
+        lines[0]["error"]
+    assert all(f["queued"] == 0 for f in lines)
     assert not list(hub.inputs_dir.glob("*.rejects.*"))
     for c in cprs:
         assert c not in r.stderr and dashed(c) not in r.stderr
