@@ -200,8 +200,12 @@ end_field(csv_reader *r)
 			len--;
 	rec->values_len = start + len;
 	if (rec->count >= CSV_COLUMNS_MAX) {
-		mark_bad(r, -1, "the row has more than %d fields",
-			 CSV_COLUMNS_MAX);
+		/* Spreadsheets pad rows with separators out to the widest
+		 * row ever used: empty fields past the limit hold nothing
+		 * to lose. */
+		if (len > 0)
+			mark_bad(r, -1, "the row has more than %d fields",
+				 CSV_COLUMNS_MAX);
 	} else {
 		check_value(r, start, len);
 		rec->values[rec->values_len++] = '\0';

@@ -203,6 +203,30 @@ def test_header_ending_in_a_separator(hub):
     assert_store(hub, rows[:3])
 
 
+def test_rows_padded_with_separators_past_the_column_limit(hub):
+    """A spreadsheet pads rows (and the header) with separators out to
+    the widest row it ever held: empty fields past the 256-column limit
+    are no fields; a value out there still makes the row too wide."""
+    cprs = CprGen(2013).take(3)
+    rows = [AbsenceRow(c) for c in cprs]
+    remember(hub, rows)
+    pad = ";" * 300
+    text = (csv_line(hubtest_header()) + pad + "\n" +
+            csv_line(rows[0].fields()) + pad + "\n" +
+            pad + "\n" +
+            csv_line(rows[1].fields()) + "\n" +
+            csv_line(rows[2].fields()) + pad + "x\n")
+    path = write(hub, "padded.csv", text.encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (3, 2, 1), str(r)
+    rej = rejects_csv(path.parent / "padded.csv.rejects.csv")
+    assert [(n, c, why) for n, c, why in rej] == \
+        [(5, "", "the row has more than 256 fields")]
+    assert_store(hub, rows[:2])
+
+
 def hubtest_header():
     from hubtest import DEFAULT_HEADER
     return DEFAULT_HEADER
