@@ -370,6 +370,40 @@ report_plan_error(const struct runtime *rt, ug_err err, const ug_diag *diag)
 		adapter__fatal(rt, "%s: %s", diag->file, diag->reason);
 }
 
+/* The rejects setting names a file made at the first bad row: a
+ * directory it cannot be made in is a settings error found before a
+ * file is read, not a failure halfway through the first file. */
+static ug_err
+check_rejects_dir(const struct runtime *rt)
+{
+	const char *setting = ug_config_get(rt->cfg, "rejects");
+	if (!setting[0])
+		return UG_OK;
+	char dir[4096];
+	if (!ug_strlcpy(dir, setting, sizeof dir)) {
+		adapter__fatal(rt, "rejects = %s: the path is too long",
+			       setting);
+		return UG_EINVAL;
+	}
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else
+		slash[slash == dir] = '\0';
+	struct stat st;
+	errno = 0;
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		errno = ENOTDIR;
+	if (errno != 0 || access(dir, W_OK | X_OK) != 0) {
+		adapter__fatal(rt,
+			       "rejects = %s: cannot make the rejects file "
+			       "in %s: %s",
+			       setting, dir, strerror(errno));
+		return UG_EINVAL;
+	}
+	return UG_OK;
+}
+
 /* Whole-file problems first, for every file: a typo in the third name,
  * or a third file with a missing column, should not leave the first two
  * imported and the run half-done. */
@@ -572,7 +606,8 @@ run_command(struct runtime *rt, char **rest, int nrest)
 	}
 	if (watch)
 		return adapter__watch(rt, rest[1]);
-	if (import && import_files(rt, rest + 1, nrest - 1) != UG_OK)
+	if (import && (check_rejects_dir(rt) != UG_OK ||
+		       import_files(rt, rest + 1, nrest - 1) != UG_OK))
 		return finish(rt, true);
 	if (!adapter__stop && deliver(rt) != UG_OK)
 		return finish(rt, true);

@@ -318,8 +318,9 @@ def test_bad_usage_is_fatal(hub):
 
 
 def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
-    """A bad timeout or window is a settings error (exit 3) found before
-    a file is read: nothing queued, so the next flush sends nothing."""
+    """A bad timeout or window, or a rejects file that cannot be made, is
+    a settings error (exit 3) found before a file is read: nothing
+    queued, so the next flush sends nothing."""
     [cpr] = CprGen(608).take(1)
     path, _ = hub.csv("s1.csv", [AbsenceRow(cpr)])
     for setting, value, reason in [
@@ -327,7 +328,9 @@ def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
             ("timeout", "abc", "timeout must be a whole number from 0 to"),
             ("timeout", "-5", "timeout must be a whole number from 0 to"),
             ("settle", "x", "settle must be a whole number from 0 to 3600"),
-            ("rescan", "0", "rescan must be a whole number from 1 to 3600")]:
+            ("rescan", "0", "rescan must be a whole number from 1 to 3600"),
+            ("rejects", str(hub.tmp / "no-such-dir" / "r.csv"),
+             "cannot make the rejects file in")]:
         r = hub.adapter("import", path, **{setting: value})
         assert r.rc == EXIT_FATAL, (setting, str(r))
         assert reason in r.stderr, (setting, r.stderr)
