@@ -197,6 +197,11 @@ void adapter__plan_fini(adapter_plan *plan);
 adapter_file_status adapter__import(struct runtime *rt,
 				    const adapter_plan *plan);
 
+/* The per-file line of a file the run did not import (import only): it
+ * failed as a whole (error: the reason), or was left alone (!failed). */
+void adapter__print_unimported(const struct runtime *rt, const char *path,
+			       bool failed, const char *error);
+
 /* Close the rejects file if one is open (UG_EIO if writing failed). */
 ug_err adapter__close_rejects(struct runtime *rt);
 /* A run without a rejected row: remove the run-wide rejects files an

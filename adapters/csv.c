@@ -65,6 +65,7 @@ struct csv_reader {
 
 	struct record header;
 	long header_line;
+	size_t header_named; /* header fields up to the last named one */
 };
 
 static bool
@@ -199,8 +200,12 @@ end_field(csv_reader *r)
 			len--;
 	rec->values_len = start + len;
 	if (rec->count >= CSV_COLUMNS_MAX) {
-		mark_bad(r, -1, "the row has more than %d fields",
-			 CSV_COLUMNS_MAX);
+		/* Spreadsheets pad rows with separators out to the widest
+		 * row ever used: empty fields past the limit hold nothing
+		 * to lose. */
+		if (len > 0)
+			mark_bad(r, -1, "the row has more than %d fields",
+				 CSV_COLUMNS_MAX);
 	} else {
 		check_value(r, start, len);
 		rec->values[rec->values_len++] = '\0';
@@ -441,6 +446,10 @@ read_header(csv_reader *r, ug_diag *diag)
 	}
 	r->header = r->rec;
 	r->header_line = r->line;
+	r->header_named = r->header.count;
+	while (r->header_named > 0 &&
+	       r->header.values[r->header.off[r->header_named - 1]] == '\0')
+		r->header_named--;
 	return UG_OK;
 }
 
@@ -531,11 +540,13 @@ check_field_count(csv_reader *r)
 			 "the row has %zu fields, the header has %zu (is a "
 			 "separator inside an unquoted value?)",
 			 rec->count, want);
-	else if (rec->count < want)
+	/* A header ending in separators names no column there: a row
+	 * without those trailing empty fields lacks nothing. */
+	else if (rec->count < r->header_named)
 		mark_bad(r, -1,
 			 "the row has %zu fields, the header has %zu (a "
 			 "separator is missing, or the row is cut short)",
-			 rec->count, want);
+			 rec->count, r->header_named);
 }
 
 ug_err

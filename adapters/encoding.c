@@ -278,6 +278,21 @@ enc_to_utf8(enc_kind kind, const uint8_t *in, size_t len, uint8_t *out)
 	return n;
 }
 
+size_t
+enc_utf8_piece(const uint8_t *s, size_t len, uint8_t *out, size_t *out_len)
+{
+	size_t n = utf8_len(s[0]);
+	if (n > 0 && n <= len && (n == 1 || utf8_ok(s, n))) {
+		memcpy(out, s, n);
+		*out_len = n;
+		return n;
+	}
+	*out_len = enc_to_utf8(ENC_CP1252, s, 1, out);
+	if (*out_len == 1 && s[0] >= 0x80)
+		*out_len = enc_to_utf8(ENC_LATIN1, s, 1, out);
+	return 1;
+}
+
 /* ---- the converting stream ----------------------------------------- */
 
 #define STREAM_CHUNK 8192

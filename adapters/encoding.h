@@ -85,6 +85,17 @@ ug_err enc_decide(const enc_scan *scan, enc_kind requested, enc_kind *out,
 size_t enc_to_utf8(enc_kind kind, const uint8_t *in, size_t len, uint8_t *out);
 
 /*
+ * Make text that was read as UTF-8 but holds stray bytes (a Windows-1252
+ * row pasted into a UTF-8 file) UTF-8 for writing out: the next piece of
+ * s, at most len bytes, goes to out (4 bytes at least) and its length in
+ * s is returned. A valid sequence is copied; a stray byte is taken as
+ * Windows-1252 (Latin-1 where that leaves it undefined), so the character
+ * the clerk typed shows and nothing is dropped.
+ */
+size_t enc_utf8_piece(const uint8_t *s, size_t len, uint8_t *out,
+		      size_t *out_len);
+
+/*
  * A stream that reads raw (borrowed; the caller closes it after this
  * one) as UTF-8: a leading UTF-8 byte order mark is dropped, and
  * ENC_CP1252 and ENC_LATIN1 input is converted. NULL (errno set) on

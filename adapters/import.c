@@ -72,12 +72,35 @@ has_suffix(const char *s, const char *suffix)
 
 /* A JSON string: quotes, backslashes and control bytes escaped, the rest
  * as it is. */
+/* Write s as UTF-8 text: what a rejects file holds must open in the
+ * clerk's spreadsheet and parse as JSON even where a row was not UTF-8. */
+static size_t
+put_utf8_piece(FILE *f, const char *s, size_t len)
+{
+	uint8_t out[4];
+	size_t n;
+	size_t used = enc_utf8_piece((const uint8_t *)s, len, out, &n);
+	fwrite(out, 1, n, f);
+	return used;
+}
+
+static void
+put_text(FILE *f, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len;)
+		i += put_utf8_piece(f, s + i, len - i);
+}
+
 static void
 json_string(FILE *f, const char *s, size_t len)
 {
 	fputc('"', f);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80) {
+			i += put_utf8_piece(f, s + i, len - i) - 1;
+			continue;
+		}
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
 		else if (c == '\n')
@@ -109,9 +132,9 @@ adapter__counts_json(FILE *f, const adapter_counts *c)
 
 /* ---- columns and kinds ---------------------------------------------- */
 
-/* Is name one the operator allows to be ignored (ignore_columns)? */
+/* Does ignore_columns list name (by its name; also by "*" if any)? */
 static bool
-ignorable(const struct runtime *rt, const char *name)
+in_ignore_list(const struct runtime *rt, const char *name, bool any)
 {
 	const char *list = ug_config_get(rt->cfg, "ignore_columns");
 	char buf[1024];
@@ -125,13 +148,23 @@ ignorable(const struct runtime *rt, const char *name)
 		size_t n = strlen(t);
 		while (n > 0 && t[n - 1] == ' ')
 			t[--n] = '\0';
-		if (strcmp(t, "*") == 0)
-			return true;
+		if (strcmp(t, "*") == 0) {
+			if (any)
+				return true;
+			continue;
+		}
 		csv_column col = {t, {NULL}, false};
 		if (n > 0 && csv_column_matches(&col, name))
 			return true;
 	}
 	return false;
+}
+
+/* Is name one the operator allows to be ignored (ignore_columns)? */
+static bool
+ignorable(const struct runtime *rt, const char *name)
+{
+	return in_ignore_list(rt, name, true);
 }
 
 /* Map names onto kind's columns: the number found, or -1 (diag). */
@@ -243,8 +276,9 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 				best = rt->ops->kinds[k], best_found = found;
 		}
 	}
+	size_t fewest = 0;
 	if (!best) {
-		size_t fewest = (size_t)-1;
+		fewest = (size_t)-1;
 		for (size_t k = 0; k < nkinds; k++) {
 			size_t missing =
 			    missing_required(rt->ops->kinds[k], names, n);
@@ -253,7 +287,9 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 		}
 	}
 	if (map_kind(best, names, n, index, diag) < 0) {
-		if (nkinds > 1 && !want[0]) {
+		/* A kind whose columns are all there but twice is the file's
+		 * kind: the clash alone is the message. */
+		if (nkinds > 1 && !want[0] && fewest > 0) {
 			char reason[2 * sizeof diag->reason];
 			int len =
 			    snprintf(reason, sizeof reason,
@@ -367,21 +403,39 @@ close_text(FILE **raw, FILE **text)
 	*raw = *text = NULL;
 }
 
+/* Do a and b mean the same column of one of the adapter's kinds? */
+static bool
+same_meaning(const struct runtime *rt, const char *a, const char *b)
+{
+	for (size_t k = 0; rt->ops->kinds[k]; k++)
+		for (const csv_column *c = rt->ops->kinds[k]->columns; c->name;
+		     c++)
+			if (csv_column_matches(c, a) && csv_column_matches(c, b))
+				return true;
+	return false;
+}
+
 /* A rejects file puts its own file, line, column and reason before the
  * input's columns, and an input with a reason column of its own (college,
  * jobcenter) then has two: of a name ignore_columns lists that the header
- * holds more than once, the first is left out and the later one read. */
+ * holds more than once, the first is left out and the later one read. The
+ * input may call its own an alias (a Jobcenter's "Ophørsårsag"): the same
+ * holds then, but only for a name listed as such, so that "*" never hides
+ * two columns that disagree about one value. */
 static void
 leave_out_repeats(const struct runtime *rt, csv_reader *csv)
 {
 	size_t n = csv_header_count(csv);
 	for (size_t h = 0; h < n; h++) {
 		const char *name = csv_header_name(csv, h);
-		bool again = false;
-		for (size_t later = h + 1; later < n && !again; later++)
-			again = strcasecmp(name, csv_header_name(csv, later)) ==
-				0;
-		if (again && name[0] && ignorable(rt, name))
+		bool again = false, alias = false;
+		for (size_t later = h + 1; later < n && !again; later++) {
+			const char *other = csv_header_name(csv, later);
+			again = strcasecmp(name, other) == 0;
+			alias = alias || same_meaning(rt, name, other);
+		}
+		if (name[0] && ((again && ignorable(rt, name)) ||
+				(alias && in_ignore_list(rt, name, false))))
 			csv_header_leave_out(csv, h);
 	}
 }
@@ -734,10 +788,10 @@ static void
 put_quoted(FILE *f, const char *s, size_t len)
 {
 	fputc('"', f);
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0; i < len;) {
 		if (s[i] == '"')
 			fputc('"', f);
-		fputc(s[i], f);
+		i += put_utf8_piece(f, s + i, len - i);
 	}
 	fputc('"', f);
 }
@@ -752,7 +806,7 @@ put_value(FILE *f, const char *s, size_t len, char sep)
 	if (quote)
 		put_quoted(f, s, len);
 	else
-		fwrite(s, 1, len, f);
+		put_text(f, s, len);
 }
 
 /* Does a raw row leave a quote open, read as CSV (a quote opens a value
@@ -791,7 +845,7 @@ put_raw(FILE *f, const char *raw, size_t len, bool truncated, char sep)
 	if (truncated || quote_left_open(raw, len, sep))
 		put_quoted(f, raw, len);
 	else
-		fwrite(raw, 1, len, f);
+		put_text(f, raw, len);
 }
 
 static long
@@ -1323,6 +1377,26 @@ print_file(const struct runtime *rt, adapter_file_status status)
 		       plan->kind->name, c->rows, c->queued, c->corrections,
 		       c->duplicates, c->rejected_rows,
 		       status == FILE_DONE ? "" : " (not complete)");
+	}
+}
+
+void
+adapter__print_unimported(const struct runtime *rt, const char *path,
+			  bool failed, const char *error)
+{
+	if (ug_config_bool(rt->cfg, "json")) {
+		fputs("{\"file\": ", stdout);
+		json_string(stdout, path, strlen(path));
+		printf(", \"status\": \"%s\", \"error\": ",
+		       failed ? "failed" : "not_imported");
+		json_string(stdout, error, strlen(error));
+		fputs(", \"rows\": 0, \"events\": 0, \"queued\": 0, "
+		      "\"corrections\": 0, \"duplicates\": 0, "
+		      "\"rejected_rows\": 0}\n",
+		      stdout);
+	} else {
+		printf("file %s: %s: %s\n", path,
+		       failed ? "failed" : "not imported", error);
 	}
 }
 

@@ -370,6 +370,40 @@ report_plan_error(const struct runtime *rt, ug_err err, const ug_diag *diag)
 		adapter__fatal(rt, "%s: %s", diag->file, diag->reason);
 }
 
+/* The rejects setting names a file made at the first bad row: a
+ * directory it cannot be made in is a settings error found before a
+ * file is read, not a failure halfway through the first file. */
+static ug_err
+check_rejects_dir(const struct runtime *rt)
+{
+	const char *setting = ug_config_get(rt->cfg, "rejects");
+	if (!setting[0])
+		return UG_OK;
+	char dir[4096];
+	if (!ug_strlcpy(dir, setting, sizeof dir)) {
+		adapter__fatal(rt, "rejects = %s: the path is too long",
+			       setting);
+		return UG_EINVAL;
+	}
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else
+		slash[slash == dir] = '\0';
+	struct stat st;
+	errno = 0;
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		errno = ENOTDIR;
+	if (errno != 0 || access(dir, W_OK | X_OK) != 0) {
+		adapter__fatal(rt,
+			       "rejects = %s: cannot make the rejects file "
+			       "in %s: %s",
+			       setting, dir, strerror(errno));
+		return UG_EINVAL;
+	}
+	return UG_OK;
+}
+
 /* Whole-file problems first, for every file: a typo in the third name,
  * or a third file with a missing column, should not leave the first two
  * imported and the run half-done. */
@@ -377,8 +411,13 @@ static ug_err
 import_files(struct runtime *rt, char **files, int nfiles)
 {
 	adapter_plan *plans = calloc((size_t)nfiles, sizeof *plans);
-	if (!plans)
+	/* Each file's whole-file problem, for its line on stdout. */
+	ug_diag *why = calloc((size_t)nfiles, sizeof *why);
+	if (!plans || !why) {
+		free(plans);
+		free(why);
 		return UG_ENOMEM;
+	}
 	ug_err err = UG_OK;
 	int failed = 0;
 	for (int i = 0; i < nfiles; i++) {
@@ -386,6 +425,7 @@ import_files(struct runtime *rt, char **files, int nfiles)
 		ug_err perr = adapter__plan(rt, files[i], &plans[i], &diag);
 		if (perr != UG_OK) {
 			report_plan_error(rt, perr, &diag);
+			why[i] = diag;
 			failed++;
 			err = perr;
 		}
@@ -400,13 +440,15 @@ import_files(struct runtime *rt, char **files, int nfiles)
 		if (!first) {
 			first = &plans[i];
 		} else if (strcmp(plans[i].header, first->header) != 0) {
-			adapter__fatal(rt,
-				       "%s: its header line is not the one "
-				       "of %s; with rejects = %s every CSV "
-				       "file of the run must have the same "
-				       "(one rejects file, one header): "
-				       "import it in a run of its own",
-				       plans[i].path, first->path, rejects);
+			ug_diag_set(&why[i], "rejects",
+				    "its header line is not the one of %s; "
+				    "with rejects = %s every CSV file of the "
+				    "run must have the same (one rejects "
+				    "file, one header): import it in a run "
+				    "of its own",
+				    first->path, rejects);
+			adapter__fatal(rt, "%s: %s", plans[i].path,
+				       why[i].reason);
 			failed++;
 			err = UG_EINVAL;
 		}
@@ -416,8 +458,18 @@ import_files(struct runtime *rt, char **files, int nfiles)
 			       "nothing imported: %d of %d file(s) cannot be "
 			       "imported as a whole",
 			       failed, nfiles);
+		char other[96];
+		snprintf(other, sizeof other,
+			 "%d other file(s) of the run cannot be imported "
+			 "as a whole",
+			 failed);
+		for (int i = 0; i < nfiles; i++)
+			adapter__print_unimported(
+			    rt, files[i], why[i].reason[0] != '\0',
+			    why[i].reason[0] ? why[i].reason : other);
 	}
 	rt->started_ms = ug_now_ms();
+	int stopped_at = -1; /* the files after it are not imported */
 	for (int i = 0; !failed && err == UG_OK && i < nfiles; i++) {
 		if (adapter__stop) {
 			adapter__fatal(rt,
@@ -425,8 +477,10 @@ import_files(struct runtime *rt, char **files, int nfiles)
 				       "it were not imported",
 				       plans[i].path);
 			err = UG_ECLOSED;
+			stopped_at = i - 1;
 			break;
 		}
+		stopped_at = i;
 		adapter_file_status st = adapter__import(rt, &plans[i]);
 		if (st == FILE_FATAL) {
 			err = UG_EIO;
@@ -446,9 +500,14 @@ import_files(struct runtime *rt, char **files, int nfiles)
 			err = UG_ECLOSED;
 		}
 	}
+	for (int i = stopped_at + 1; !failed && err != UG_OK && i < nfiles;
+	     i++)
+		adapter__print_unimported(rt, files[i], false,
+					  "the run stopped before it");
 	for (int i = 0; i < nfiles; i++)
 		adapter__plan_fini(&plans[i]);
 	free(plans);
+	free(why);
 	rt->rejects_shared = rejects[0] != '\0';
 	ug_err cerr = adapter__close_rejects(rt);
 	if (err == UG_OK && cerr == UG_OK && !failed &&
@@ -547,7 +606,8 @@ run_command(struct runtime *rt, char **rest, int nrest)
 	}
 	if (watch)
 		return adapter__watch(rt, rest[1]);
-	if (import && import_files(rt, rest + 1, nrest - 1) != UG_OK)
+	if (import && (check_rejects_dir(rt) != UG_OK ||
+		       import_files(rt, rest + 1, nrest - 1) != UG_OK))
 		return finish(rt, true);
 	if (!adapter__stop && deliver(rt) != UG_OK)
 		return finish(rt, true);

@@ -334,6 +334,39 @@ parse_area_column(const char *text, const char *column, unsigned bit,
 	return err;
 }
 
+/* The area column a row's mistake is in: the first that names an area
+ * (marked), or the first the file has (!marked). */
+static const char *
+area_column(const char *const *f, bool marked)
+{
+	static const struct {
+		int index;
+		const char *name;
+	} cols[] = {{RD_AREAS, "areas"},
+		    {RD_ACADEMIC, "not_ready_academic"},
+		    {RD_PERSONAL, "not_ready_personal"},
+		    {RD_SOCIAL, "not_ready_social"}};
+	for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+		const char *v = f[cols[i].index];
+		int yes = 0;
+		ug_diag ignored = {0};
+		if (!v)
+			continue;
+		if (!marked)
+			return cols[i].name;
+		bool says;
+		if (cols[i].index == RD_AREAS)
+			says = v[0] != '\0';
+		else
+			says = fields_yes_no(v, cols[i].name, true, &yes,
+					     &ignored) == UG_OK &&
+			       yes == 1;
+		if (says)
+			return cols[i].name;
+	}
+	return "areas";
+}
+
 static ug_err
 readiness_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
 {
@@ -370,10 +403,15 @@ readiness_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
 	 * academic, personal and social prerequisites); a row that says
 	 * both, or a not-ready row in a file that has the areas but names
 	 * none, is a mistake the school can fix, not a fact to guess at. */
-	if (r->ready && areas)
+	/* Blame a column the file has, and the one that says it: a clerk
+	 * looks for the mistake where the message points. */
+	const char *says = area_column(f, true);
+	if (r->ready && areas && strcmp(says, "areas") == 0)
 		BAD("areas", "areas must be empty when ready is yes");
+	if (r->ready && areas)
+		BAD(says, "%s must be no or empty when ready is yes", says);
 	if (!r->ready && areas_known && !areas)
-		BAD("areas",
+		BAD(area_column(f, false),
 		    "ready is no, so name the areas the pupil is not ready "
 		    "in (academic, personal, social)");
 	r->not_ready_academic = (areas & AREA_ACADEMIC) != 0;

@@ -52,7 +52,9 @@ _Static_assert(OUTBOX_FRAME_MAX == WIRE_MAX_FRAME,
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_MAX_MS	30000
 #define POLL_MAX_MS	1000
-#define DRAIN_MAX	1024 /* acks read before one outbox_done */
+/* timeout = 0: how long one round may take, connecting included. */
+#define ONE_ROUND_MS 1000
+#define DRAIN_MAX    1024 /* acks read before one outbox_done */
 /* A hub that drops the connection during every CURVE handshake has
  * refused the key (or we hold the wrong hub key); once may be a restart. */
 #define HANDSHAKE_FAILURES_MAX 3
@@ -97,6 +99,9 @@ struct sender {
 	bool refused;
 	size_t retryable_seen;
 	int64_t idle_deadline; /* give up if no progress by then */
+	/* timeout = 0: send the window once loaded, await its answers
+	 * until the deadline, and load nothing more. */
+	bool one_round, round_loaded;
 };
 
 /* ---- the window --------------------------------------------------- */
@@ -229,8 +234,9 @@ static ug_err
 fill(struct sender *s)
 {
 	size_t window = (size_t)s->opts->window;
-	if (s->exhausted || s->nflights >= window)
+	if (s->exhausted || s->nflights >= window || s->round_loaded)
 		return UG_OK;
+	s->round_loaded = s->one_round;
 	size_t max = window - s->nflights;
 	s->visited = 0;
 	ug_err err = outbox_scan_queue(s->ob, s->cursor, max, load_fn, s);
@@ -371,7 +377,9 @@ finalise(struct sender *s, size_t i, bool rejected)
 	s->done_rejected[s->ndone] = rejected;
 	memcpy(s->done[s->ndone++], s->flights[i]->id, OUTBOX_ID_LEN);
 	flight_remove(s, i);
-	s->idle_deadline = ug_mono_ms() + s->opts->timeout_ms;
+	/* One round has its one deadline: an answer does not extend it. */
+	if (!s->one_round)
+		s->idle_deadline = ug_mono_ms() + s->opts->timeout_ms;
 }
 
 static void
@@ -765,15 +773,30 @@ adapter__sender_wake(adapter_sender *s)
 static ug_err
 run(struct sender *s)
 {
+	/* timeout = 0 stops after one round, not at once: with no time at
+	 * all not even the connection would be made, and nothing sent. */
+	s->one_round = s->opts->timeout_ms == 0;
+	if (s->one_round)
+		s->idle_deadline = ug_mono_ms() + ONE_ROUND_MS;
 	for (;;) {
 		ug_err err = adapter__sender_step(s, POLL_MAX_MS, -1, NULL);
 		if (err != UG_OK)
 			return err;
-		if (adapter__sender_idle(s))
+		if (adapter__sender_idle(s) ||
+		    (s->round_loaded && s->nflights == 0))
 			return UG_OK;
 		if (*s->opts->stop) {
 			log_notice("ADP-STOP", "interrupted; the outbox keeps "
 					       "what was not acknowledged");
+			return UG_ETIMEDOUT;
+		}
+		if (s->one_round && ug_mono_ms() >= s->idle_deadline) {
+			log_notice("ADP-TIMEOUT",
+				   "timeout 0: one round to %s, %zu "
+				   "events not answered within %d s; giving "
+				   "up for now",
+				   s->opts->endpoint, s->nflights,
+				   ONE_ROUND_MS / 1000);
 			return UG_ETIMEDOUT;
 		}
 		if (ug_mono_ms() >= s->idle_deadline) {

@@ -9,6 +9,7 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 import hashlib
 import hubtest
 import re
+import time
 
 from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_PENDING, EXIT_ROWS_REJECTED,
                      AbsenceRow, CprGen, csv_line, dashed, read_key_file)
@@ -203,6 +204,33 @@ def test_hub_down_exit_2_then_flush(make_hub):
     assert hub.stats()["log_events"] == 25
 
 
+def test_timeout_0_sends_one_round(make_hub):
+    """timeout = 0: one window of events goes, its acks are awaited (at
+    most 1 s), and the rest stays pending (exit 2) for a later flush;
+    with the hub down nothing goes and the run ends within about 1 s."""
+    hub = make_hub()
+    rows = [AbsenceRow(c) for c in CprGen(611).take(25)]
+    path, _ = hub.csv("round.csv", rows)
+    r = hub.adapter("import", path, timeout=0, window=10)
+    assert r.rc == EXIT_PENDING, str(r)
+    assert (r.summary["queued"], r.summary["accepted"],
+            r.summary["pending"]) == (25, 10, 15), str(r)
+    f = hub.adapter("flush", timeout=0, window=10)
+    assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+        (EXIT_PENDING, 10, 5), str(f)
+    f = hub.adapter("flush", timeout=0, window=10)
+    assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+        (EXIT_OK, 5, 0), str(f)
+    assert hub.stats()["log_events"] == 25
+    hub.stop()
+    more = [AbsenceRow(c) for c in CprGen(612).take(3)]
+    path, _ = hub.csv("round-2.csv", more)
+    began = time.monotonic()
+    r = hub.adapter("import", path, timeout=0)
+    assert time.monotonic() - began < 5 * hubtest.SLOW
+    assert (r.rc, r.summary["pending"]) == (EXIT_PENDING, 3), str(r)
+
+
 def test_rejects_setting_names_the_file(hub):
     [cpr] = CprGen(605).take(1)
     path, lines = hub.csv("x.csv", [AbsenceRow(cpr),
@@ -290,8 +318,9 @@ def test_bad_usage_is_fatal(hub):
 
 
 def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
-    """A bad timeout or window is a settings error (exit 3) found before
-    a file is read: nothing queued, so the next flush sends nothing."""
+    """A bad timeout or window, or a rejects file that cannot be made, is
+    a settings error (exit 3) found before a file is read: nothing
+    queued, so the next flush sends nothing."""
     [cpr] = CprGen(608).take(1)
     path, _ = hub.csv("s1.csv", [AbsenceRow(cpr)])
     for setting, value, reason in [
@@ -299,7 +328,9 @@ def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
             ("timeout", "abc", "timeout must be a whole number from 0 to"),
             ("timeout", "-5", "timeout must be a whole number from 0 to"),
             ("settle", "x", "settle must be a whole number from 0 to 3600"),
-            ("rescan", "0", "rescan must be a whole number from 1 to 3600")]:
+            ("rescan", "0", "rescan must be a whole number from 1 to 3600"),
+            ("rejects", str(hub.tmp / "no-such-dir" / "r.csv"),
+             "cannot make the rejects file in")]:
         r = hub.adapter("import", path, **{setting: value})
         assert r.rc == EXIT_FATAL, (setting, str(r))
         assert reason in r.stderr, (setting, r.stderr)

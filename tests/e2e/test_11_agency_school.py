@@ -100,3 +100,31 @@ def test_kind_chosen_by_option(make_hub):
     assert "ready" in wrong.stderr
     assert len(stored(hub)) == 2
     hub.sweep()
+
+
+def test_readiness_area_columns_blame_the_column_that_says_it(make_hub):
+    """The areas as one yes/no column per area (docs/ADAPTERS.md): a
+    contradiction is reported under the column that holds it, one the
+    file has, never under a list column it does not have."""
+    hub = make_hub(agencies={AGENCY: TYPES})
+    p = CprGen(1103).take(5)
+    ra = "ReadinessAssessment"
+    rows = [
+        ([p[0], "280017", "8a", "15-01-2027", "ikke parat", "x", "", ""],
+         Ok(ra)),
+        ([p[1], "280017", "8a", "15-01-2027", "parat", "", "", ""], Ok(ra)),
+        ([p[2], "280017", "8a", "15-01-2027", "parat", "", "", "x"],
+         Bad("Sociale", "not_ready_social must be no or empty when ready "
+                        "is yes")),
+        ([p[3], "280017", "8a", "15-01-2027", "ikke parat", "nej", "", ""],
+         Bad("Faglig", "ready is no, so name the areas")),
+        ([p[4], "280017", "8a", "15-01-2027", "ikke parat", "", "ja", "x"],
+         Ok(ra)),
+    ]
+    path, labelled = write_export(
+        hub, "upv-omraader.csv", ["CPRnr", "Skole", "Klassetrin", "Dato",
+                                  "Parat", "Faglig", "Personlig", "Sociale"],
+        rows)
+    r = run_adapter(hub, "school", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    hub.sweep()

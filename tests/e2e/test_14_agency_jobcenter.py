@@ -69,6 +69,22 @@ def test_benefits_and_missed_activations(make_hub):
     events = check_run(hub, r, [(b_path, b_rows), (m_path, m_rows)], AGENCY)
     assert len(events) == 8
 
+    # The rejects file, a bad row corrected, imports again with the
+    # documented command, though its own "reason" column and the export's
+    # "Ophørsårsag" both mean reason: the rejects file's goes, the
+    # export's is read.
+    rejects = b_path.parent / "ydelser.csv.rejects.csv"
+    fixed = hub.inputs_dir / "ydelser-fixed.csv"
+    fixed.write_text(rejects.read_text(encoding="utf-8-sig").replace(
+        f"{p[8]};jc-a;{uh};2024-02-01;2024-01-31;",
+        f"{p[8]};jc-a;{uh};2024-02-01;2024-03-31;JOB"), encoding="utf-8")
+    r = run_adapter(hub, "jobcenter", "import", fixed, agency=AGENCY,
+                    ignore_columns="line,column,reason")
+    assert r.rc == 1, str(r)
+    assert (r.summary["queued"], r.summary["rejected_rows"]) == (1, 6), str(r)
+    [redone] = [e for e in stored(hub) if e not in events]
+    assert redone["type"] == BS
+
     # The next export: the same periods, one of them stopped since.
     again = [(f, lab) for f, lab in benefits if isinstance(lab, Ok)]
     again[0] = ([p[0], "jc-a", uh, "01-02-2024", "30-04-2024", "JOB"],
@@ -83,6 +99,6 @@ def test_benefits_and_missed_activations(make_hub):
             r2.summary["corrections"], r2.summary["duplicates"]) == \
         (1, 1, 0, 4), str(r2)
     after = stored(hub)
-    assert len(after) == 9
+    assert len(after) == 10
     assert not any(e["supersedes"] for e in after)
     hub.sweep()

@@ -110,6 +110,47 @@ def test_utf8_bom_crlf_quoted_newlines_and_separators(hub):
     assert_store(hub, rows)
 
 
+def test_pasted_windows_1252_row_rejected_into_a_utf8_rejects_file(hub):
+    """A UTF-8 file with one row pasted from a Windows-1252 export keeps
+    its good rows and rejects that one; the rejects file (CSV and JSON
+    Lines) stays UTF-8 text, the row's letters as the clerk typed them,
+    so it opens and parses, and imports again once looked over."""
+    cprs = CprGen(2012).take(3)
+    rows = [AbsenceRow(cprs[0], school="Ærtebjerg Skole"),
+            AbsenceRow(cprs[1], school="Søholt Skole"),
+            AbsenceRow(cprs[2], school="Vestskolen")]
+    remember(hub, rows)
+    lines = [quoted_line(f) + "\n" for f in
+             [HEADER_DK] + [danish_fields(row) for row in rows]]
+    data = (lines[0] + lines[1]).encode() + lines[2].encode("cp1252") + \
+        lines[3].encode()
+    path = write(hub, "pasted.csv", data)
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (3, 2, 1), str(r)
+    rejects = path.parent / "pasted.csv.rejects.csv"
+    text = rejects.read_bytes().decode("utf-8")      # strict
+    assert "Søholt Skole" in text
+    assert [(n, c) for n, c, _ in rejects_csv(rejects)] == [(3, "Skole")]
+    fixed = write(hub, "pasted-fixed.csv", rejects.read_bytes())
+    r = hub.adapter("import", fixed, ignore_columns="line,column,reason")
+    assert r.rc == EXIT_OK, str(r)
+    assert_store(hub, rows)
+
+    jl = [json.dumps(dict(zip(HEADER_DK, danish_fields(row))),
+                     ensure_ascii=False) for row in rows]
+    jpath = write(hub, "pasted.jsonl", (jl[0] + "\n").encode() +
+                  (jl[1] + "\n").encode("cp1252"))
+    r = hub.adapter("import", jpath)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert r.summary["rejected_rows"] == 1, str(r)
+    raw = (jpath.parent / "pasted.jsonl.rejects.jsonl").read_bytes()
+    [rec] = [json.loads(line) for line in raw.decode("utf-8").splitlines()]
+    assert (rec["line"], rec["column"]) == (2, "Skole")
+    assert "Søholt Skole" in rec["record"]
+
+
 # ------------------------------------------------------------ bad rows
 
 
@@ -137,6 +178,53 @@ def test_mixed_separators_and_field_counts(hub):
     assert "the row has 9 fields, the header has 8" in rej[1][2]
     assert "the row has 7 fields, the header has 8" in rej[2][2]
     assert_store(hub, good)
+
+
+def test_header_ending_in_a_separator(hub):
+    """Some systems end every line, or only the header, with a separator:
+    a trailing empty field is no field, so a row with one more or one
+    fewer of them still has as many fields as the header."""
+    cprs = CprGen(2011).take(4)
+    rows = [AbsenceRow(c) for c in cprs]
+    remember(hub, rows)
+    lines = [csv_line(rows[0].fields()),
+             csv_line(rows[1].fields()) + ";",
+             csv_line(rows[2].fields()) + ";;",
+             csv_line(rows[3].fields()[:7])]
+    path = write(hub, "trailing.csv", (csv_line(hubtest_header()) + ";\r\n" +
+                                       "\r\n".join(lines)).encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (4, 3, 1), str(r)
+    rej = rejects_csv(path.parent / "trailing.csv.rejects.csv")
+    assert [(n, c) for n, c, _ in rej] == [(5, "")]
+    assert "the row has 7 fields, the header has 8" in rej[0][2]
+    assert_store(hub, rows[:3])
+
+
+def test_rows_padded_with_separators_past_the_column_limit(hub):
+    """A spreadsheet pads rows (and the header) with separators out to
+    the widest row it ever held: empty fields past the 256-column limit
+    are no fields; a value out there still makes the row too wide."""
+    cprs = CprGen(2013).take(3)
+    rows = [AbsenceRow(c) for c in cprs]
+    remember(hub, rows)
+    pad = ";" * 300
+    text = (csv_line(hubtest_header()) + pad + "\n" +
+            csv_line(rows[0].fields()) + pad + "\n" +
+            pad + "\n" +
+            csv_line(rows[1].fields()) + "\n" +
+            csv_line(rows[2].fields()) + pad + "x\n")
+    path = write(hub, "padded.csv", text.encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (3, 2, 1), str(r)
+    rej = rejects_csv(path.parent / "padded.csv.rejects.csv")
+    assert [(n, c, why) for n, c, why in rej] == \
+        [(5, "", "the row has more than 256 fields")]
+    assert_store(hub, rows[:2])
 
 
 def hubtest_header():
@@ -339,10 +427,23 @@ def test_whole_file_problems_queue_nothing(hub, name, data, reason):
     r = hub.adapter("import", good, path)
     assert r.rc == EXIT_FATAL, str(r)
     assert reason in r.stderr, r.stderr
+    if name == "duplicate.csv":
+        # Every column of the kind is there: it fits, only twice.
+        assert "fit no kind" not in r.stderr, r.stderr
     assert f"{name}" in r.stderr
     assert "nothing imported: 1 of 2 file(s)" in r.stderr
     assert (r.summary["rows"], r.summary["queued"],
             r.summary["pending"]) == (0, 0, 0)
+    # One line per file, the summary last: the refused file with its
+    # reason, the good one not imported.
+    lines = [json.loads(line) for line in r.stdout.splitlines()
+             if line.startswith("{")]
+    assert [(f.get("file"), f.get("status")) for f in lines[:-1]] == \
+        [(str(good), "not_imported"), (str(path), "failed")], r.stdout
+    assert reason in lines[1]["error"]
+    assert "1 other file(s) of the run cannot be imported" in \
+        lines[0]["error"]
+    assert all(f["queued"] == 0 for f in lines)
     assert not list(hub.inputs_dir.glob("*.rejects.*"))
     for c in cprs:
         assert c not in r.stderr and dashed(c) not in r.stderr
