@@ -569,6 +569,16 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 {
 	char hexid[2 * STORE_ALERT_ID_LEN + 1];
 	ug_hex(id, STORE_ALERT_ID_LEN, hexid);
+	/* The note goes into the audit trail and its exports: a note that is
+	 * not text is not kept, whichever door it came through; the
+	 * acknowledgement is. */
+	if (note && !ug_utf8_valid(note, strlen(note))) {
+		log_warn("HUB-DELIVER",
+			 "alert ack from %s with a note that is not valid "
+			 "UTF-8; the note is not kept",
+			 caseworker);
+		note = NULL;
+	}
 	ug_err err = store_ack(h, caseworker, id, note, found);
 	if (err == UG_OK && !*found)
 		audit_queue(h, caseworker, NULL, "ack", "not-open", NULL,
@@ -598,17 +608,7 @@ on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack)
 		return;
 	}
 	bool found;
-	/* The note goes into the audit trail and its exports: a note that is
-	 * not text is not kept; the acknowledgement is. */
-	const char *note = ack->note;
-	if (note && !ug_utf8_valid(note, strlen(note))) {
-		log_warn("HUB-DELIVER",
-			 "alert ack from %s with a note that is not valid "
-			 "UTF-8; the note is not kept",
-			 caseworker);
-		note = NULL;
-	}
-	(void)hub__delivery_ack(h, caseworker, ack->alert_id.data, note,
+	(void)hub__delivery_ack(h, caseworker, ack->alert_id.data, ack->note,
 				&found);
 }
 

@@ -27,6 +27,7 @@
 #define QUERY_BUCKETS 1024
 #define TIMELINE_DEFAULT 200
 #define TIMELINE_MAX 400
+#define SUMMARY_MAX 192 /* bytes of a timeline summary, with its NUL */
 
 static void
 send_result(hub *h, const void *routing, size_t routing_len,
@@ -247,7 +248,7 @@ typedef struct {
 
 typedef struct {
 	Ungebro__V1__TimelineEntry *entries;
-	char (*text)[192];
+	char (*text)[SUMMARY_MAX];
 	char (*dates)[11];
 	size_t n, cap;
 	bool truncated;
@@ -405,7 +406,7 @@ add_event(void *ctx, const store_record *rec)
 			ug_strlcpy(c->agency, rec->agency, sizeof c->agency);
 		}
 	}
-	char text[192], date[11];
+	char text[SUMMARY_MAX], date[11];
 	if (summarise(env, text, sizeof text, date)) {
 		Ungebro__V1__TimelineEntry *e = next_entry(t);
 		if (e) {
@@ -456,7 +457,7 @@ add_alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	Ungebro__V1__TimelineEntry *e = next_entry(a->t);
 	if (e) {
 		e->is_alert = true;
-		snprintf(e->summary, 192, "%s", alert->title);
+		snprintf(e->summary, SUMMARY_MAX, "%s", alert->title);
 		ug_utf8_trim_tail(e->summary);
 		ug_date_format((int32_t)(alert->raised_at / UG_DAY_MS), e->date);
 		e->rule = strdup(alert->rule);
@@ -507,6 +508,21 @@ add_alert(void *ctx, const uint8_t *id)
 	return store_alert_get(p->h->store, id, add_alert_body, &a, &open);
 }
 
+/* End a summary (SUMMARY_MAX bytes with its NUL) with the superseded
+ * mark: a summary already at its length gives up its tail, cut at a
+ * character boundary, since the mark is what the reader must see. */
+static void
+mark_text(char *summary)
+{
+	static const char mark[] = " (superseded)";
+	size_t room = SUMMARY_MAX - sizeof mark;
+	if (strlen(summary) > room) {
+		summary[room] = '\0';
+		ug_utf8_trim_tail(summary);
+	}
+	memcpy(summary + strlen(summary), mark, sizeof mark);
+}
+
 /*
  * Events a later correction replaced stay in the timeline, marked. The
  * same test as the rules' (apply.c): another agency cannot correct a
@@ -527,10 +543,7 @@ mark_superseded(timeline *t)
 			    memcmp(t->corrected[j].id, e->event_id.data,
 			           WIRE_EVENT_ID_LEN) == 0) {
 				e->superseded = true;
-				size_t used = strlen(e->summary);
-				snprintf(e->summary + used, 192 - used,
-				         " (superseded)");
-				ug_utf8_trim_tail(e->summary);
+				mark_text(e->summary);
 				break;
 			}
 	}

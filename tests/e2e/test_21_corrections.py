@@ -196,3 +196,24 @@ def test_only_a_later_event_of_the_same_agency_supersedes(make_hub):
                           "the id of the earlier event it corrects)")
     assert own.event_id not in timeline(hub, "cw-anna", cpr)
     assert hub.wait_applied()["log_events"] == stored_before
+
+
+def test_long_summary_keeps_its_superseded_mark(make_hub):
+    """§4 TIMELINE: a corrected event's summary ends " (superseded)",
+    also when the summary was shortened to fit: the mark is never the
+    part cut off."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(2107).next()
+    hub.assign(cpr, "cw-anna")
+    # 250 bytes of two-byte characters: a summary far over its length.
+    first = ev_dropout(cpr, "2026-09-01", programme="\u00f8" * 125)
+    fixed = ev_dropout(cpr, "2026-09-01", programme="\u00e6" * 125)
+    fixed.supersedes = first.event_id
+    hub.send(first)
+    hub.send(fixed)
+    got = timeline(hub, "cw-anna", cpr)
+    old, new = got[first.event_id], got[fixed.event_id]
+    assert old.superseded and not new.superseded
+    assert old.summary.endswith("\u00f8 (superseded)"), old.summary
+    assert new.summary.startswith("dropped out of \u00e6"), new.summary
+    assert len(old.summary.encode()) <= len(new.summary.encode()) + 1

@@ -509,6 +509,24 @@ def test_payload_rules_refused_with_reason(make_hub, payload, fields, reason):
     assert hub.stats()["log_events"] == 0
 
 
+def test_dates_from_1900_to_2199(make_hub):
+    """PROTOCOL.md §3 "Date fields": a real date in the years 1900 to
+    2199; a day outside them is refused like one that does not exist."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5115).next()
+    with IngestClient(hub, "all-a") as c:
+        for date in ("1900-01-01", "2199-12-31"):
+            env = sample(hub, "dropout", cpr)
+            env.dropout.date = date
+            expect(c.ack_for(frame(env)), ACCEPTED)
+        for date in ("1899-12-31", "2200-01-01", "0001-01-01"):
+            env = sample(hub, "dropout", cpr)
+            env.dropout.date = date
+            expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED,
+                   env.event_id,
+                   "dropout.date is not a valid date (YYYY-MM-DD)")
+
+
 def test_payload_edges_accepted(make_hub):
     """What the rules still let through: an enrolment ending on its first
     day, with or without a reason; a reason of each kind; every referral

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import zmq
 
-from hubtest import SLOW, binary, pb, read_key_file
+from hubtest import SLOW, CprGen, binary, envelope, pb, read_key_file
 
 FRAME_HELLO, FRAME_ALERT_ACK, FRAME_QUERY, FRAME_RESULT = 3, 5, 7, 8
 FRAME_ACTION, FRAME_LOGIN, FRAME_LOGOUT = 9, 10, 11
@@ -206,3 +206,31 @@ def test_undecodable_gateway_frame_is_audited(gw):
     assert [(r["action"], r["result"], r["detail"]) for r in recs
             if r["action"] == "frame"] == \
         [("frame", "malformed", "Query does not decode as protobuf")], recs
+
+
+def test_session_ack_note_not_text_is_not_kept(gw):
+    """§4 step 4 and §4a: an acknowledgement whose note is not valid
+    UTF-8 is stored, answered OK, and its note is not kept, through a
+    session as on the caseworker's own connection."""
+    hub, g = gw
+    m = pb()
+    [cpr] = CprGen(5401).take(1)
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt="gw-ack", absent=30,
+                      expected=100))
+    [alert] = hub.peek("cw-anna", 1)
+    s = login(g, "cw-anna").session
+    msg = m.AlertAck(request_id=3, alert_id=bytes.fromhex(alert["alert_id"]),
+                     note="\x7f\x7f\x7f\x7f\x7f", session=s)
+    data = bytes([1, FRAME_ALERT_ACK]) + \
+        msg.SerializeToString().replace(b"\x7f" * 5, b"\xd8rhus")
+    r = g.ask(None, data)
+    assert (r.request_id, r.code) == (3, 0), r
+    hub.wait_log(r"HUB-DELIVER alert ack from cw-anna with a note that is "
+                 r"not valid UTF-8; the note is not kept")
+    hub.stop()
+    p = hub.hubctl("audit", "show", "--json", "--actor", "cw-anna")
+    acks = [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{") and '"ack"' in line]
+    assert [(a["result"], a["detail"].strip()) for a in acks] == \
+        [("ok", alert["alert_id"])], acks

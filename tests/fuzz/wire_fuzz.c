@@ -21,7 +21,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_EVENT) {
 		(void)wire_validate_envelope(msg, 1700000000000, &diag);
 		/* The hub's path: the strings measured on the wire too. */
-		(void)wire_validate_content_raw(msg, data + 2, size - 2, &diag);
+		(void)wire_validate_content_raw(msg, data + 2, size - 2,
+						&diag);
 		(void)wire_envelope_text_len(data + 2, size - 2, 2);
 	}
 	wire_free(kind, msg);
