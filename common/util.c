@@ -367,6 +367,14 @@ ug_utf8_valid(const char *s, size_t len)
 	return true;
 }
 
+void
+ug_text_one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7F)
+			*s = ' ';
+}
+
 size_t
 ug_utf8_trim_tail(char *s)
 {

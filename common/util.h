@@ -165,5 +165,11 @@ bool ug_utf8_valid(const char *s, size_t len);
  * Returns the new length.
  */
 size_t ug_utf8_trim_tail(char *s);
+/*
+ * Text the hub composes from what agencies and caseworkers sent (alert
+ * titles, explanations, timeline summaries) is one line: every control
+ * character (U+0000-U+001F, U+007F) becomes a space.
+ */
+void ug_text_one_line(char *s);
 
 #endif

@@ -48,6 +48,7 @@ say(char *buf, size_t cap, const char *fmt, ...)
 	vsnprintf(buf, cap, fmt, ap);
 	va_end(ap);
 	ug_utf8_trim_tail(buf);
+	ug_text_one_line(buf);
 }
 
 int32_t

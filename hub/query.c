@@ -374,6 +374,7 @@ summarise(const wire_envelope *env, char *text, size_t cap, char *date)
 		return false;
 	}
 	ug_utf8_trim_tail(text);
+	ug_text_one_line(text);
 	if (when && strlen(when) == 10)
 		memcpy(date, when, 11);
 	else

@@ -222,3 +222,26 @@ def test_absence_corrected_to_nothing_withdraws_the_alert(make_hub):
     assert "school-a corrected its report for 2026-08-31 to 2026-09-04: " \
         "absence is now 0 of 30 expected lessons (0.0 %), under the " \
         "threshold of 10 %" in w["explanation"]
+
+
+def test_texts_an_agency_sent_stay_on_one_line(make_hub):
+    """A line break or tab an agency put in an institution's or a reason's
+    name shows as a space in the alert's title and explanation and in the
+    timeline's summary (PROTOCOL.md §4: the title is one line)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(4199).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-04", institution="college\nx",
+                        programme="eud\tsmed", reason="moved\r\naway"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["title"] == "Dropped out of eud smed at college x"
+    assert "left college x on 2026-09-04, reason moved  away" \
+        in a["explanation"]
+    for text in (a["title"], a["explanation"]):
+        assert not any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+    summaries = [e["summary"] for e in timeline(hub, "cw-anna", cpr)
+                 if "summary" in e]
+    assert "dropped out of eud smed at college x" in summaries, summaries
+    for s in summaries:
+        assert not any(ord(c) < 0x20 or ord(c) == 0x7F for c in s), s
