@@ -458,8 +458,19 @@ def test_every_answer_carries_the_security_headers(make_hub):
             "max-age=3600"
         for h in SECURITY_HEADERS:
             assert r.getheader(h), h
+        # A refused POST is logged with its path: a CPR or a line break
+        # in it reaches no log (the teardown's sweep reads webd's).
+        cpr = CprGen(7002).next()
+        hub.cprs.add(cpr)
+        forged = "2026-01-01T00:00:00.000Z webd notice WEB-LOGIN forged"
+        r, _ = web.request("POST", f"/alert/{cpr}%0a{forged.replace(' ', '%20')}",
+                           {"note": "x"}, cookies={"ug_session": sid})
+        assert r.status == 403
     finally:
         web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    assert "WEB-CSRF" in log and "xxxxxxxxxx?" + forged in log, log
+    assert not any(ln.startswith(forged) for ln in log.splitlines()), log
 
 def test_cookies_secure_behind_tls_and_login_limits(make_hub):
     hub = make_hub(settings={"login_failures_max": "3"})
