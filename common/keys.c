@@ -93,6 +93,12 @@ ug_keys_generate(const char *dir, const char *id, ug_diag *diag)
 	         "id = %s\npublic = %s\n",
 	         id, public_z85);
 	err = write_file(path, 0644, text, diag);
+	if (err != UG_OK) {
+		/* A public file already there is another pair's: the secret
+		 * just written must not stay beside it as if they matched. */
+		snprintf(path, sizeof path, "%s/%s.key_secret", dir, id);
+		unlink(path);
+	}
 fail:
 	sodium_free(secret_z85);
 	sodium_free(sym);

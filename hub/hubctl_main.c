@@ -199,17 +199,41 @@ cmd_keygen(const ug_config *cfg, const char *id)
 		        strerror(errno));
 		return 1;
 	}
-	if (ug_keys_generate(dir, id, &diag) != UG_OK)
+	bool hub_keys = strcmp(id, "hub") == 0;
+	char secret[600], public[600];
+	snprintf(secret, sizeof secret, "%s/%s.key_secret", dir, id);
+	snprintf(public, sizeof public, "%s/%s.key", dir, id);
+	ug_err err = ug_keys_generate(dir, id, &diag);
+	/* The hub's keys may be there without its signing pair (a hub from
+	 * before the audit trail was signed, or under the unit, where hubd
+	 * cannot write keys_dir): keygen hub then makes the pair alone, as
+	 * OPERATIONS.md says. Nothing is ever overwritten. */
+	bool kept = err == UG_EEXISTS && hub_keys && access(secret, F_OK) == 0;
+	if (err == UG_EEXISTS && !kept) {
+		fprintf(stderr, "hubctl: keygen: %s exists (keys are never "
+		        "overwritten)\n",
+		        access(secret, F_OK) == 0 ? secret : public);
+		return 1;
+	}
+	if (err != UG_OK && !kept)
 		return fail("keygen", &diag);
-	printf("wrote %s/%s.key and %s/%s.key_secret (0600)\n", dir, id, dir,
-	       id);
-	if (strcmp(id, "hub") == 0) {
-		ug_err err = ug_keys_generate_signing(dir, id, &diag);
-		if (err == UG_OK)
+	if (err == UG_OK)
+		printf("wrote %s and %s (0600)\n", public, secret);
+	if (hub_keys) {
+		ug_err serr = ug_keys_generate_signing(dir, id, &diag);
+		if (serr == UG_EEXISTS && kept) {
+			fprintf(stderr, "hubctl: keygen: %s, %s and the signing "
+			        "pair exist (keys are never overwritten)\n",
+			        public, secret);
+			return 1;
+		}
+		if (serr != UG_OK && serr != UG_EEXISTS)
+			return fail("keygen (signing key)", &diag);
+		if (kept)
+			printf("kept %s and %s (they exist)\n", public, secret);
+		if (serr == UG_OK)
 			printf("wrote %s/hub.sign_public and %s/hub.sign_secret "
 			       "(0600)\n", dir, dir);
-		else if (err != UG_EEXISTS)
-			return fail("keygen (signing key)", &diag);
 	}
 	return 0;
 }

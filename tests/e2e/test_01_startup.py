@@ -99,6 +99,24 @@ def test_keygen_refuses_overwrite(hub):
     assert mode == 0o600
 
 
+
+def test_keygen_hub_makes_a_missing_signing_pair(tmp_path):
+    """OPERATIONS.md "Keys": when the signing pair is missing (hubd cannot
+    write keys_dir under its unit), `hubctl keygen hub` makes it beside
+    the hub's existing keys, which it leaves as they are."""
+    h = Hub(tmp_path, register=False)
+    before = (h.keys_dir / "hub.key_secret").read_bytes()
+    for name in ("hub.sign_public", "hub.sign_secret"):
+        (h.keys_dir / name).unlink()
+    p = h.keygen("hub")
+    assert "kept" in p.stdout and "hub.sign_secret" in p.stdout, p.stdout
+    assert (h.keys_dir / "hub.key_secret").read_bytes() == before
+    assert (h.keys_dir / "hub.sign_secret").stat().st_mode & 0o777 == 0o600
+    # Everything there: nothing is overwritten, and the file is named.
+    p = h.keygen("hub", check=False)
+    assert p.returncode == 1 and "the signing pair exist" in p.stderr \
+        and "never overwritten" in p.stderr, p.stderr
+
 def test_unknown_setting_is_named(tmp_path):
     h = Hub(tmp_path, settings={"absense_threshold_pct": "15"},
             register=False)
