@@ -264,7 +264,12 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	size_t pwlen = strlen(password);
 	if (!ug_id_valid(id)) {
 		/* Not an id at all: nothing to verify, and nothing a lock
-		 * slot should be spent on. */
+		 * slot should be spent on. Still a failed login the auditor
+		 * must see; what was typed is not kept (it may be a name). */
+		char detail[STORE_ID_MAX + 40];
+		snprintf(detail, sizeof detail, "%s: not a caseworker id",
+		         gateway);
+		audit(h, "-", gateway_key, "login", "denied", detail);
 		hub__delivery_answer(h, routing, routing_len, l->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_DENIED, WRONG);
 		return;

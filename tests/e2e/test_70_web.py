@@ -350,7 +350,8 @@ def test_web_inbox_in_a_browser(browser):
 def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
     """Someone who types their CPR number where the caseworker id goes is
     refused like any wrong login, and the audit trail records the refusal
-    with the digits masked: the trail never holds a CPR."""
+    with the digits masked: the trail never holds a CPR. A name that is
+    no id at all is recorded too, without what was typed."""
     hub = make_hub()
     hub.keygen("web-1")
     hub.hubctl("register-gateway", "web-1")
@@ -359,17 +360,20 @@ def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
     hub.cprs.add(cpr)
     web = Web(hub)
     try:
-        for name in (cpr, f"{cpr[:6]}-{cpr[6:]}"):
+        for name in (cpr, f"{cpr[:6]}-{cpr[6:]}", "Anna Hansen"):
             assert web.raw_login(name, PASSWORD)[0].status == 401
     finally:
         web.stop()
     wait_for(lambda: len(re.findall(r"login +denied", hub.hubctl(
-        "audit", "show").stdout)) == 2, 10, "both refusals audited",
+        "audit", "show").stdout)) == 3, 10, "the refusals audited",
         interval=0.3)
     audit = hub.hubctl("audit", "show").stdout
     assert re.search(r"xxxxxxxxxx +login +denied", audit), audit
     assert re.search(r"xxxxxx-xxxx +login +denied", audit), audit
-    assert cpr[:6] not in audit, audit
+    # A name that is no caseworker id at all: recorded, without the name.
+    assert re.search(r"- +login +denied .* web-1: not a caseworker id",
+                     audit), audit
+    assert cpr[:6] not in audit and "Hansen" not in audit, audit
 
 
 def session_cookie(cookies):
