@@ -352,7 +352,7 @@ def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
     refused like any wrong login, and the audit trail records the refusal
     with the digits masked: the trail never holds a CPR. A name that is
     no id at all is recorded too, without what was typed."""
-    hub = make_hub()
+    hub = make_hub(settings={"login_gateway_failures": "3"})
     hub.keygen("web-1")
     hub.hubctl("register-gateway", "web-1")
     set_password(hub, "cw-anna", PASSWORD)
@@ -362,6 +362,9 @@ def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
     try:
         for name in (cpr, f"{cpr[:6]}-{cpr[6:]}", "Anna Hansen"):
             assert web.raw_login(name, PASSWORD)[0].status == 401
+        # Each was a failed login through web-1: its three a minute are
+        # spent, the right password waits too.
+        assert web.raw_login("cw-anna", PASSWORD)[0].status != 303
     finally:
         web.stop()
     wait_for(lambda: len(re.findall(r"login +denied", hub.hubctl(
@@ -373,6 +376,7 @@ def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
     # A name that is no caseworker id at all: recorded, without the name.
     assert re.search(r"- +login +denied .* web-1: not a caseworker id",
                      audit), audit
+    assert re.search(r"cw-anna +login +limited", audit), audit
     assert cpr[:6] not in audit and "Hansen" not in audit, audit
 
 
