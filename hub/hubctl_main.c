@@ -319,6 +319,19 @@ cmd_register(ctl *c, int kind, const char *id)
 	    hub_parse_types(ug_config_get(c->cfg, "types"), &flags, &diag) !=
 	            UG_OK)
 		return fail("--types", &diag);
+	/* The mirror of register-gateway's check: the web inbox's key
+	 * would otherwise become a caseworker's without a word, and webd
+	 * could no longer log anyone in. */
+	uint32_t held = 0;
+	if (kind == STORE_CASEWORKER &&
+	    store_principal_flags(c->store, STORE_CASEWORKER, id, &held) ==
+	        UG_OK &&
+	    (held & STORE_FLAG_GATEWAY)) {
+		fprintf(stderr, "hubctl: '%s' is a registered gateway; a "
+		        "caseworker needs an id of its own (revoke-gateway "
+		        "it first to reuse the id)\n", id);
+		return 1;
+	}
 	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "desk"))
 		flags |= STORE_FLAG_DESK;
 	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "ops"))
