@@ -430,8 +430,10 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	}
 	if (store_principal_flags(c->store, STORE_CASEWORKER, cw, &flags) !=
 	    UG_OK) {
-		ug_diag_set(diag, "caseworker", "caseworker '%s' is not "
-		            "registered (hubctl register-caseworker)", cw);
+		/* Not quoted: a file's columns may be swapped, and the value
+		 * then a CPR (OPERATIONS.md: never the row's values). */
+		ug_diag_set(diag, "caseworker", "the caseworker is not "
+		            "registered (hubctl register-caseworker)");
 		return UG_EMALFORMED;
 	}
 	if ((from[0] && ug_date_parse(from, &from_day) != UG_OK) ||
