@@ -117,6 +117,21 @@ def test_keygen_hub_makes_a_missing_signing_pair(tmp_path):
     assert p.returncode == 1 and "the signing pair exist" in p.stderr \
         and "never overwritten" in p.stderr, p.stderr
 
+
+def test_a_secret_key_file_open_to_others_is_warned_about(make_hub):
+    """SECURITY.md: key files are made 0600; one that others may read
+    still works, and every program that loads it says so (KEYS-MODE)."""
+    hub = make_hub(start=False)
+    secret = hub.keys_dir / "hub.key_secret"
+    secret.chmod(0o640)
+    hub.start()
+    hub.wait_log(r"hubd warn KEYS-MODE .*hub\.key_secret is open to others "
+                 r"than its owner \(mode 0640\)")
+    p = hub.hubctl("stats")
+    assert "KEYS-MODE" in p.stderr and "chmod 600" in p.stderr, p.stderr
+    secret.chmod(0o600)
+    assert "KEYS-MODE" not in hub.hubctl("stats").stderr
+
 def test_unknown_setting_is_named(tmp_path):
     h = Hub(tmp_path, settings={"absense_threshold_pct": "15"},
             register=False)
