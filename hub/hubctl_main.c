@@ -358,6 +358,20 @@ cmd_revoke(ctl *c, int kind, const char *id)
 	 * perhaps for someone else, starts without either. Removed first,
 	 * so that a revoke run again after a failure finishes the job. */
 	ug_err err = UG_OK;
+	uint32_t held = 0;
+	if (kind == STORE_CASEWORKER &&
+	    store_principal_flags(c->store, STORE_CASEWORKER, id, &held) ==
+	        UG_OK &&
+	    (held & STORE_FLAG_GATEWAY)) {
+		/* The mirror of revoke-gateway's check: each kind is revoked
+		 * by its own command. */
+		hubctl_audit_admin(c->store, c->keys, "revoke-caseworker",
+		                   "not-found", NULL, id);
+		fprintf(stderr, "hubctl: revoke: no caseworker '%s' is "
+		        "registered ('%s' is a gateway: revoke-gateway)\n",
+		        id, id);
+		return 1;
+	}
 	if (kind == STORE_CASEWORKER) {
 		err = store_password_delete(c->store, id);
 		if (err == UG_OK || err == UG_ENOTFOUND)

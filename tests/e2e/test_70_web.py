@@ -523,9 +523,12 @@ def test_cookies_secure_behind_tls_and_login_limits(make_hub):
     assert p.returncode == 1 and "is a registered caseworker" in p.stderr
     p = hub.hubctl("set-password", "web-1", check=False)
     assert p.returncode == 1
-    # Nor does a gateway's id become a caseworker's.
+    # Nor does a gateway's id become a caseworker's, nor is a gateway
+    # revoked as a caseworker.
     p = hub.hubctl("register-caseworker", "web-1", check=False)
     assert p.returncode == 1 and "is a registered gateway" in p.stderr
+    p = hub.hubctl("revoke-caseworker", "web-1", check=False)
+    assert p.returncode == 1 and "is a gateway: revoke-gateway" in p.stderr
     # Revoking a gateway that is not there is refused and recorded, like
     # revoke-caseworker's; a caseworker is no gateway.
     for who in ("web-9", "cw-anna"):
