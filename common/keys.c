@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "common/crypto.h"
+#include "common/log.h"
 #include "common/util.h"
 
 int
@@ -93,6 +95,12 @@ ug_keys_generate(const char *dir, const char *id, ug_diag *diag)
 	         "id = %s\npublic = %s\n",
 	         id, public_z85);
 	err = write_file(path, 0644, text, diag);
+	if (err != UG_OK) {
+		/* A public file already there is another pair's: the secret
+		 * just written must not stay beside it as if they matched. */
+		snprintf(path, sizeof path, "%s/%s.key_secret", dir, id);
+		unlink(path);
+	}
 fail:
 	sodium_free(secret_z85);
 	sodium_free(sym);
@@ -124,6 +132,20 @@ secret_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 	return UG_OK;
 }
 
+/* Keys are created 0600; a secret file others may read has been copied
+ * or edited carelessly. Said, not refused: the keys still work, and the
+ * operator decides (SECURITY.md). */
+static void
+warn_if_open(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && (st.st_mode & 077))
+		log_warn("KEYS-MODE",
+		         "%s is open to others than its owner (mode %04o): "
+		         "it holds secret keys; chmod 600 it",
+		         path, (unsigned)(st.st_mode & 07777));
+}
+
 ug_err
 ug_keys_load_secret(ug_keys **out, const char *path, ug_diag *diag)
 {
@@ -141,6 +163,8 @@ ug_keys_load_secret(ug_keys **out, const char *path, ug_diag *diag)
 	sodium_memzero(keys->hash_key, UG_KEY_LEN);
 	ug_strlcpy(keys->path, path, sizeof keys->path);
 	err = ug_kv_read(path, UG_KV_SECRET, secret_pair, keys, diag);
+	if (err == UG_OK)
+		warn_if_open(path);
 	if (err != UG_OK)
 		goto fail;
 	/* A missing symmetric key would leave zeros: sealing and hashing with
@@ -312,6 +336,7 @@ ug_keys_load_signing(ug_keys *keys, bool create, ug_diag *diag)
 	}
 	if (err != UG_OK)
 		goto out;
+	warn_if_open(path);
 	/* The stated public key must be the seed's: a file stitched from two
 	 * pairs would sign checkpoints that never verify. */
 	if (!f.has_seed || !f.has_public ||

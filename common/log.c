@@ -1,5 +1,6 @@
 /* stderr logger; see log.h for the rules on what may be logged. */
 #include "common/log.h"
+#include "common/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,8 +61,16 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 	}
 	va_list ap;
 	va_start(ap, fmt);
-	if (used > 0 && (size_t)used < sizeof line)
+	if (used > 0 && (size_t)used < sizeof line) {
 		vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
+		/* A message can quote what a client sent (a URL, a reason):
+		 * it stays one line, and never carries a CPR whoever typed
+		 * it. */
+		for (char *p = line + used; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		ug_cpr_mask(line + used);
+	}
 	va_end(ap);
 	/* One write per record so lines from several processes never interleave. */
 	size_t len = strlen(line);

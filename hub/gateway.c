@@ -262,21 +262,31 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	const char *id = l->caseworker ? l->caseworker : "";
 	const char *password = l->password ? l->password : "";
 	size_t pwlen = strlen(password);
-	if (!ug_id_valid(id)) {
-		/* Not an id at all: nothing to verify, and nothing a lock
-		 * slot should be spent on. */
-		hub__delivery_answer(h, routing, routing_len, l->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_DENIED, WRONG);
-		return;
-	}
+	bool is_id = ug_id_valid(id);
 	gateway_allowance *allow = allowance_of(h, gateway);
 	if (allow->tokens < 1.0) {
 		g->refused++;
-		audit(h, id, gateway_key, "login", "limited", gateway);
+		audit(h, is_id ? id : "-", gateway_key, "login", "limited",
+		      gateway);
 		hub__delivery_answer(h, routing, routing_len, l->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
 		       "too many failed logins through this gateway; wait a "
 		       "minute and try again");
+		return;
+	}
+	if (!is_id) {
+		/* Not an id at all: nothing to verify, and nothing a lock
+		 * slot should be spent on. Still a failed login, counted
+		 * against the gateway and seen by the auditor; what was
+		 * typed is not kept (it may be a name). */
+		g->refused++;
+		allow->tokens -= 1.0;
+		char detail[STORE_ID_MAX + 40];
+		snprintf(detail, sizeof detail, "%s: not a caseworker id",
+		         gateway);
+		audit(h, "-", gateway_key, "login", "denied", detail);
+		hub__delivery_answer(h, routing, routing_len, l->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_DENIED, WRONG);
 		return;
 	}
 	if (locked(h, id)) {

@@ -256,9 +256,13 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 	/* Reading the trail discloses it: that is recorded too, with the
 	 * filter (the person key, never the CPR). */
 	char detail[STORE_AUDIT_DETAIL_MAX];
-	snprintf(detail, sizeof detail, "%llu records shown%s%.40s%s%.63s",
+	const char *from = ug_config_get(cfg, "from"),
+	           *to = ug_config_get(cfg, "to");
+	snprintf(detail, sizeof detail,
+	         "%llu records shown%s%.40s%s%.63s%s%.10s%s%.10s",
 	         (unsigned long long)c.shown, c.key[0] ? " key " : "",
-	         c.key, c.actor[0] ? " actor " : "", c.actor);
+	         c.key, c.actor[0] ? " actor " : "", c.actor,
+	         from[0] ? " from " : "", from, to[0] ? " to " : "", to);
 	hubctl_audit_admin(s, keys, "audit-show", "ok",
 	                   c.by_person ? c.person_key : NULL, detail);
 	return 0;

@@ -45,7 +45,10 @@ static const char usage[] =
 	"                            which also writes hub.sign_public and\n"
 	"                            hub.sign_secret (0600), the audit\n"
 	"                            signing pair (hubd makes it at start if\n"
-	"                            it is missing)\n"
+	"                            it is missing and keys_dir is writable;\n"
+	"                            with the hub's keys there, keygen hub\n"
+	"                            writes the pair alone). Files are never\n"
+	"                            overwritten: exit 1 if they exist\n"
 	"  register-agency ID        admit an agency's key on the ingest\n"
 	"                            endpoint [--key FILE.key] [--types LIST]\n"
 	"  register-caseworker ID    admit a caseworker's key on the delivery\n"
@@ -62,7 +65,9 @@ static const char usage[] =
 	"  revoke-agency ID          remove an agency's registration: its key\n"
 	"                            is refused, open connections included\n"
 	"  revoke-caseworker ID      the same for a caseworker; their delivery\n"
-	"                            session ends at once\n"
+	"                            and web sessions end at once, and their\n"
+	"                            web password and notice address are\n"
+	"                            deleted\n"
 	"  register-gateway ID       admit the web inbox's key (webd) on the\n"
 	"                            delivery endpoint [--key FILE.key]: it\n"
 	"                            may log caseworkers in and act only in\n"
@@ -205,17 +210,41 @@ cmd_keygen(const ug_config *cfg, const char *id)
 		        strerror(errno));
 		return 1;
 	}
-	if (ug_keys_generate(dir, id, &diag) != UG_OK)
+	bool hub_keys = strcmp(id, "hub") == 0;
+	char secret[600], public[600];
+	snprintf(secret, sizeof secret, "%s/%s.key_secret", dir, id);
+	snprintf(public, sizeof public, "%s/%s.key", dir, id);
+	ug_err err = ug_keys_generate(dir, id, &diag);
+	/* The hub's keys may be there without its signing pair (a hub from
+	 * before the audit trail was signed, or under the unit, where hubd
+	 * cannot write keys_dir): keygen hub then makes the pair alone, as
+	 * OPERATIONS.md says. Nothing is ever overwritten. */
+	bool kept = err == UG_EEXISTS && hub_keys && access(secret, F_OK) == 0;
+	if (err == UG_EEXISTS && !kept) {
+		fprintf(stderr, "hubctl: keygen: %s exists (keys are never "
+		        "overwritten)\n",
+		        access(secret, F_OK) == 0 ? secret : public);
+		return 1;
+	}
+	if (err != UG_OK && !kept)
 		return fail("keygen", &diag);
-	printf("wrote %s/%s.key and %s/%s.key_secret (0600)\n", dir, id, dir,
-	       id);
-	if (strcmp(id, "hub") == 0) {
-		ug_err err = ug_keys_generate_signing(dir, id, &diag);
-		if (err == UG_OK)
+	if (err == UG_OK)
+		printf("wrote %s and %s (0600)\n", public, secret);
+	if (hub_keys) {
+		ug_err serr = ug_keys_generate_signing(dir, id, &diag);
+		if (serr == UG_EEXISTS && kept) {
+			fprintf(stderr, "hubctl: keygen: %s, %s and the signing "
+			        "pair exist (keys are never overwritten)\n",
+			        public, secret);
+			return 1;
+		}
+		if (serr != UG_OK && serr != UG_EEXISTS)
+			return fail("keygen (signing key)", &diag);
+		if (kept)
+			printf("kept %s and %s (they exist)\n", public, secret);
+		if (serr == UG_OK)
 			printf("wrote %s/hub.sign_public and %s/hub.sign_secret "
 			       "(0600)\n", dir, dir);
-		else if (err != UG_EEXISTS)
-			return fail("keygen (signing key)", &diag);
 	}
 	return 0;
 }
@@ -298,6 +327,19 @@ cmd_register(ctl *c, int kind, const char *id)
 	    hub_parse_types(ug_config_get(c->cfg, "types"), &flags, &diag) !=
 	            UG_OK)
 		return fail("--types", &diag);
+	/* The mirror of register-gateway's check: the web inbox's key
+	 * would otherwise become a caseworker's without a word, and webd
+	 * could no longer log anyone in. */
+	uint32_t held = 0;
+	if (kind == STORE_CASEWORKER &&
+	    store_principal_flags(c->store, STORE_CASEWORKER, id, &held) ==
+	        UG_OK &&
+	    (held & STORE_FLAG_GATEWAY)) {
+		fprintf(stderr, "hubctl: '%s' is a registered gateway; a "
+		        "caseworker needs an id of its own (revoke-gateway "
+		        "it first to reuse the id)\n", id);
+		return 1;
+	}
 	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "desk"))
 		flags |= STORE_FLAG_DESK;
 	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "ops"))
@@ -324,6 +366,20 @@ cmd_revoke(ctl *c, int kind, const char *id)
 	 * perhaps for someone else, starts without either. Removed first,
 	 * so that a revoke run again after a failure finishes the job. */
 	ug_err err = UG_OK;
+	uint32_t held = 0;
+	if (kind == STORE_CASEWORKER &&
+	    store_principal_flags(c->store, STORE_CASEWORKER, id, &held) ==
+	        UG_OK &&
+	    (held & STORE_FLAG_GATEWAY)) {
+		/* The mirror of revoke-gateway's check: each kind is revoked
+		 * by its own command. */
+		hubctl_audit_admin(c->store, c->keys, "revoke-caseworker",
+		                   "not-found", NULL, id);
+		fprintf(stderr, "hubctl: revoke: no caseworker '%s' is "
+		        "registered ('%s' is a gateway: revoke-gateway)\n",
+		        id, id);
+		return 1;
+	}
 	if (kind == STORE_CASEWORKER) {
 		err = store_password_delete(c->store, id);
 		if (err == UG_OK || err == UG_ENOTFOUND)
@@ -396,8 +452,10 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	}
 	if (store_principal_flags(c->store, STORE_CASEWORKER, cw, &flags) !=
 	    UG_OK) {
-		ug_diag_set(diag, "caseworker", "caseworker '%s' is not "
-		            "registered (hubctl register-caseworker)", cw);
+		/* Not quoted: a file's columns may be swapped, and the value
+		 * then a CPR (OPERATIONS.md: never the row's values). */
+		ug_diag_set(diag, "caseworker", "the caseworker is not "
+		            "registered (hubctl register-caseworker)");
 		return UG_EMALFORMED;
 	}
 	if ((from[0] && ug_date_parse(from, &from_day) != UG_OK) ||

@@ -201,11 +201,16 @@ check_alert_access(void *ctx, const uint8_t *id)
 	bool open = false;
 	char recipient[STORE_ID_MAX];
 	uint32_t escalations;
+	hub_alert_summary f;
+	/* An alert that names no person (a health alert's escalation
+	 * notice) grants nothing: it is content-free so that the desk does
+	 * not learn whom it is about, which a timeline would tell. */
 	if (store_alert_state(a->h->store, id, &open, recipient,
 	                      &escalations) == UG_OK &&
 	    open &&
 	    (strcmp(recipient, a->caseworker) == 0 ||
-	     (a->desk && strcmp(recipient, a->h->rules.desk) == 0)))
+	     (a->desk && strcmp(recipient, a->h->rules.desk) == 0)) &&
+	    hub__alert_summary(a->h, id, &f) == UG_OK && f.cpr[0])
 		a->allowed = true;
 	return UG_OK;
 }

@@ -99,6 +99,39 @@ def test_keygen_refuses_overwrite(hub):
     assert mode == 0o600
 
 
+
+def test_keygen_hub_makes_a_missing_signing_pair(tmp_path):
+    """OPERATIONS.md "Keys": when the signing pair is missing (hubd cannot
+    write keys_dir under its unit), `hubctl keygen hub` makes it beside
+    the hub's existing keys, which it leaves as they are."""
+    h = Hub(tmp_path, register=False)
+    before = (h.keys_dir / "hub.key_secret").read_bytes()
+    for name in ("hub.sign_public", "hub.sign_secret"):
+        (h.keys_dir / name).unlink()
+    p = h.keygen("hub")
+    assert "kept" in p.stdout and "hub.sign_secret" in p.stdout, p.stdout
+    assert (h.keys_dir / "hub.key_secret").read_bytes() == before
+    assert (h.keys_dir / "hub.sign_secret").stat().st_mode & 0o777 == 0o600
+    # Everything there: nothing is overwritten, and the file is named.
+    p = h.keygen("hub", check=False)
+    assert p.returncode == 1 and "the signing pair exist" in p.stderr \
+        and "never overwritten" in p.stderr, p.stderr
+
+
+def test_a_secret_key_file_open_to_others_is_warned_about(make_hub):
+    """SECURITY.md: key files are made 0600; one that others may read
+    still works, and every program that loads it says so (KEYS-MODE)."""
+    hub = make_hub(start=False)
+    secret = hub.keys_dir / "hub.key_secret"
+    secret.chmod(0o640)
+    hub.start()
+    hub.wait_log(r"hubd warn KEYS-MODE .*hub\.key_secret is open to others "
+                 r"than its owner \(mode 0640\)")
+    p = hub.hubctl("stats")
+    assert "KEYS-MODE" in p.stderr and "chmod 600" in p.stderr, p.stderr
+    secret.chmod(0o600)
+    assert "KEYS-MODE" not in hub.hubctl("stats").stderr
+
 def test_unknown_setting_is_named(tmp_path):
     h = Hub(tmp_path, settings={"absense_threshold_pct": "15"},
             register=False)

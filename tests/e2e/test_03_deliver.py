@@ -260,10 +260,13 @@ def test_assign_from_file(hub):
     path.write_text("cpr;caseworker;from;to;role\n"
                     f"{hubtest.dashed(a)};cw-anna;2024-01-01;;contact\n"
                     f"{b};desk-dora;2024-01-01;;mentor\n"
-                    f"{c};cw-nobody;2024-01-01;;contact\n")
+                    f"{c};cw-nobody;2024-01-01;;contact\n"
+                    # A CPR where the caseworker goes: not quoted either.
+                    f"{c};{a};2024-01-01;;contact\n")
     p = hub.hubctl("assign", "--file", str(path), check=False)
     for cpr in (a, b, c):
         assert cpr not in p.stdout + p.stderr
+    assert f"{path}:5: column caseworker:" in p.stderr, p.stderr
     st = hub.stats()
     # b's mentor is logged but routes nothing: one contact assignment.
     assert (st["assignments"], st["log_events"]) == (1, 2)

@@ -187,6 +187,14 @@ def test_health_alert_escalates_without_its_content(make_hub):
     assert n["title"] == "An alert you may not read is overdue with cw-anna"
     assert "addiction" not in json.dumps(n).lower()
     assert a["alert_id"] in n["explanation"]
+    # Nor does the notice open the person's timeline to the desk: it
+    # would say whom the health alert is about.
+    conf = hub.tmp / "inbox-desk-dora.conf"
+    p = subprocess.run([binary("inbox"), "--config", str(conf), "--json",
+                        "--timeline", cpr], capture_output=True, text=True,
+                       timeout=30 * SLOW)
+    assert p.returncode != 0 and "not assigned to you" in p.stderr, \
+        p.stdout
 
 
 def test_health_alert_stops_escalating_once_consent_is_withdrawn(make_hub):

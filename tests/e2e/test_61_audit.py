@@ -171,6 +171,11 @@ def test_a_cpr_typed_into_the_trail_is_masked(make_hub):
     [filt] = [r for r in recs if r["action"] == "audit-show"
               and "actor" in r["detail"]]
     assert filt["detail"].endswith("actor xxxxxxxxxx"), filt
+    # The whole filter is recorded, the days included.
+    show(hub, "--from", "2026-01-01", "--to", "2026-01-31")
+    last = show(hub)[-1]
+    assert last["action"] == "audit-show" and last["detail"] == \
+        "0 records shown from 2026-01-01 to 2026-01-31", last
     text = hub.hubctl("audit", "show").stdout
     for form in (sibling, dashed, f"{sibling[:6]} {sibling[6:]}", cpr):
         assert form not in text, form

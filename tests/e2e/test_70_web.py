@@ -350,8 +350,9 @@ def test_web_inbox_in_a_browser(browser):
 def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
     """Someone who types their CPR number where the caseworker id goes is
     refused like any wrong login, and the audit trail records the refusal
-    with the digits masked: the trail never holds a CPR."""
-    hub = make_hub()
+    with the digits masked: the trail never holds a CPR. A name that is
+    no id at all is recorded too, without what was typed."""
+    hub = make_hub(settings={"login_gateway_failures": "3"})
     hub.keygen("web-1")
     hub.hubctl("register-gateway", "web-1")
     set_password(hub, "cw-anna", PASSWORD)
@@ -359,17 +360,24 @@ def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
     hub.cprs.add(cpr)
     web = Web(hub)
     try:
-        for name in (cpr, f"{cpr[:6]}-{cpr[6:]}"):
+        for name in (cpr, f"{cpr[:6]}-{cpr[6:]}", "Anna Hansen"):
             assert web.raw_login(name, PASSWORD)[0].status == 401
+        # Each was a failed login through web-1: its three a minute are
+        # spent, the right password waits too.
+        assert web.raw_login("cw-anna", PASSWORD)[0].status != 303
     finally:
         web.stop()
     wait_for(lambda: len(re.findall(r"login +denied", hub.hubctl(
-        "audit", "show").stdout)) == 2, 10, "both refusals audited",
+        "audit", "show").stdout)) == 3, 10, "the refusals audited",
         interval=0.3)
     audit = hub.hubctl("audit", "show").stdout
     assert re.search(r"xxxxxxxxxx +login +denied", audit), audit
     assert re.search(r"xxxxxx-xxxx +login +denied", audit), audit
-    assert cpr[:6] not in audit, audit
+    # A name that is no caseworker id at all: recorded, without the name.
+    assert re.search(r"- +login +denied .* web-1: not a caseworker id",
+                     audit), audit
+    assert re.search(r"cw-anna +login +limited", audit), audit
+    assert cpr[:6] not in audit and "Hansen" not in audit, audit
 
 
 def session_cookie(cookies):
@@ -458,8 +466,19 @@ def test_every_answer_carries_the_security_headers(make_hub):
             "max-age=3600"
         for h in SECURITY_HEADERS:
             assert r.getheader(h), h
+        # A refused POST is logged with its path: a CPR or a line break
+        # in it reaches no log (the teardown's sweep reads webd's).
+        cpr = CprGen(7002).next()
+        hub.cprs.add(cpr)
+        forged = "2026-01-01T00:00:00.000Z webd notice WEB-LOGIN forged"
+        r, _ = web.request("POST", f"/alert/{cpr}%0a{forged.replace(' ', '%20')}",
+                           {"note": "x"}, cookies={"ug_session": sid})
+        assert r.status == 403
     finally:
         web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    assert "WEB-CSRF" in log and "xxxxxxxxxx?" + forged in log, log
+    assert not any(ln.startswith(forged) for ln in log.splitlines()), log
 
 def test_cookies_secure_behind_tls_and_login_limits(make_hub):
     hub = make_hub(settings={"login_failures_max": "3"})
@@ -504,6 +523,12 @@ def test_cookies_secure_behind_tls_and_login_limits(make_hub):
     assert p.returncode == 1 and "is a registered caseworker" in p.stderr
     p = hub.hubctl("set-password", "web-1", check=False)
     assert p.returncode == 1
+    # Nor does a gateway's id become a caseworker's, nor is a gateway
+    # revoked as a caseworker.
+    p = hub.hubctl("register-caseworker", "web-1", check=False)
+    assert p.returncode == 1 and "is a registered gateway" in p.stderr
+    p = hub.hubctl("revoke-caseworker", "web-1", check=False)
+    assert p.returncode == 1 and "is a gateway: revoke-gateway" in p.stderr
     # Revoking a gateway that is not there is refused and recorded, like
     # revoke-caseworker's; a caseworker is no gateway.
     for who in ("web-9", "cw-anna"):
