@@ -108,9 +108,8 @@ left_education(const rule_input *in, profile *p, int32_t day, outcome *o)
 	p->enrolled = false;
 	p->left_day = day;
 	p->left_seq = in->seq;
-	p->gap_due = 0;
-	if (!rc->transition_gap.on.enabled)
-		return;
+	/* The clock runs with the gap's alert switched off too: the gap is
+	 * still a signal for the combined rule (rule_gap_timer). */
 	int64_t due = rule_gap_due(rc, day);
 	p->gap_due = (int32_t)(due / UG_DAY_MS);
 	outcome_timer(o, due, TIMER_GAP);
@@ -135,17 +134,14 @@ correct_dropout(const rule_input *in, profile *p, int32_t day, outcome *o)
 	if (p->left_seq == p->dropout_seq && p->left_day != day &&
 	    !p->enrolled) {
 		p->left_day = day;
-		p->gap_due = 0;
-		if (in->rc->transition_gap.on.enabled) {
-			/* The timer keeps the first report's sequence, so the
-			 * episode stays one; rule_gap_timer fires only the timer
-			 * whose due matches the corrected date. */
-			int64_t due = rule_gap_due(in->rc, day);
-			p->gap_due = (int32_t)(due / UG_DAY_MS);
-			outcome_timer(o, due, TIMER_GAP);
-			if (o->ntimers)
-				o->timers[o->ntimers - 1].seq = p->dropout_seq;
-		}
+		/* The timer keeps the first report's sequence, so the
+		 * episode stays one; rule_gap_timer fires only the timer
+		 * whose due matches the corrected date. */
+		int64_t due = rule_gap_due(in->rc, day);
+		p->gap_due = (int32_t)(due / UG_DAY_MS);
+		outcome_timer(o, due, TIMER_GAP);
+		if (o->ntimers)
+			o->timers[o->ntimers - 1].seq = p->dropout_seq;
 	}
 }
 

@@ -236,3 +236,29 @@ def test_referral_no_longer_shared_is_no_signal(make_hub):
         ("absence.rolling", "NORMAL", "cw-anna"),
         ("dropout_risk", "NORMAL", "cw-anna"),
         ("dropout_risk", "NORMAL", "cw-anna")]
+
+
+def test_a_signal_counts_with_its_own_alert_switched_off(make_hub):
+    hub, [gap, absent] = combined_hub(
+        make_hub, 3311, n=2, clock="2026-09-07T08:00:00",
+        **{"transition_gap.enabled": "no",
+           "absence.rolling.enabled": "no"})
+    # Not ready and a dropout; 30 days on the gap opens: the third kind,
+    # though the gap raises no alert of its own.
+    hub.send(ev_readiness(gap, "2026-09-02", 9), ev_dropout(gap, "2026-09-07"))
+    # Not ready and a dropout risk; then an absence episode starts:
+    # the third kind, though the rolling rule raises no alert.
+    hub.send(ev_readiness(absent, "2026-09-02", 9),
+             ev_dropout_risk(absent, "2026-09-03"),
+             ev_absence(absent, "2026-08-31", 6))
+    assert hub.wait_applied()["alerts"] == 5
+    hub.advance("2026-10-08T00:00:00")
+    assert hub.stats()["alerts"] == 6
+    alerts = hub.peek("cw-anna", 6)
+    assert summary(a for a in alerts if a["cpr"] == gap) == [
+        ("combined", "URGENT", "cw-anna"), ("dropout", "HIGH", "cw-anna"),
+        ("readiness", "NORMAL", "cw-anna")]
+    assert summary(a for a in alerts if a["cpr"] == absent) == [
+        ("combined", "URGENT", "cw-anna"),
+        ("dropout_risk", "NORMAL", "cw-anna"),
+        ("readiness", "NORMAL", "cw-anna")]

@@ -825,7 +825,7 @@ test_leaving_after_later_enrolment_no_gap(void)
 }
 
 static void
-test_leaving_gap_disabled_no_timer(void)
+test_leaving_gap_disabled_signal_only(void)
 {
 	profile p;
 	setup(&p, CPR16);
@@ -834,8 +834,16 @@ test_leaving_gap_disabled_no_timer(void)
 	leaving_ev(&e, 1, "2026-06-26");
 	rule_input in = input(&e, 20, "2026-06-29");
 	rule_leaving(&in, &p, &out);
-	CHECK_EQ_INT(out.ntimers, 0);
 	CHECK_DAY(p.left_day, "2026-06-26");
+	/* The clock still runs: the gap is a signal, with no alert. */
+	CHECK_EQ_INT(out.ntimers, 1);
+	int64_t due = out.timers[0].due;
+	outcome_init(&out);
+	in = timer_input(&e, 20, due);
+	rule_gap_timer(&in, due, &p, &out);
+	CHECK_EQ_INT(out.nalerts, 0);
+	CHECK_EQ_INT(p.nsignals, 1);
+	CHECK_EQ_INT(p.signals[0].kind, SIG_GAP);
 }
 
 static void
@@ -2623,7 +2631,7 @@ TEST_LIST = {
     {"leaving: gap timer", test_leaving_starts_gap_timer},
     {"leaving: after later enrolment",
      test_leaving_after_later_enrolment_no_gap},
-    {"leaving: gap disabled", test_leaving_gap_disabled_no_timer},
+    {"leaving: gap disabled", test_leaving_gap_disabled_signal_only},
     {"gap due", test_gap_due},
     {"readiness: counsellor first",
      test_readiness_not_ready_goes_to_counsellor},
