@@ -129,7 +129,12 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	remember(in, p, kind, day);
 	if (!rc->combined.on.enabled)
 		return;
-	if (p->combined_until >= day) {
+	/* The merge window: window_days after the combined alert's day,
+	 * and a late report dated within window_days before it (it would
+	 * have been one of its signals). One dated earlier still has nothing
+	 * to do with it and is judged on its own. */
+	if (p->combined_until >= day &&
+	    day > p->combined_until - 2 * rc->combined.window_days) {
 		*suppress = true;
 		o->merged = true;
 		return;

@@ -262,3 +262,18 @@ def test_a_signal_counts_with_its_own_alert_switched_off(make_hub):
         ("combined", "URGENT", "cw-anna"),
         ("dropout_risk", "NORMAL", "cw-anna"),
         ("readiness", "NORMAL", "cw-anna")]
+
+
+def test_a_late_signal_long_before_the_combined_alert_is_not_merged(make_hub):
+    hub, [cpr] = combined_hub(make_hub, 3312)
+    hub.send(*three_signals(cpr))
+    assert hub.wait_applied()["alerts"] == 3       # combined on 09-08
+    # Reported late: a not-ready assessment of 2026-03-02, more than 90
+    # days before the combined alert, and one of 06-15, within them.
+    hub.send(ev_readiness(cpr, "2026-03-02", 9))
+    assert hub.wait_applied()["alerts"] == 4
+    hub.send(ev_readiness(cpr, "2026-06-15", 9))
+    assert hub.wait_applied()["alerts"] == 4
+    hub.wait_log(r"HUB-MERGE", count=1)
+    [r] = [a for a in hub.peek("cw-anna", 4) if a["rule"] == "readiness"]
+    assert r["evidence"][0]["period_start"] == "2026-03-02"
