@@ -44,6 +44,11 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 	int rule = 0;
 	char what[128];
 	int32_t timer_day = (int32_t)(due / UG_DAY_MS), deadline = timer_day - 1;
+	/* A reload leaves scheduled timers at their instants, but judges
+	 * them by the rules in force: clocks switched off since fire into
+	 * nothing. */
+	if (!rc->deadline.on.enabled)
+		return;
 	switch (kind) {
 	case TIMER_CONTACT_WARN:
 	case TIMER_CONTACT_DUE:
