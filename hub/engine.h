@@ -106,6 +106,10 @@ typedef struct {
 	 * may fire the gap. A reload that changes transition_gap.days or
 	 * the calendar leaves timers already scheduled as they are. */
 	int32_t gap_due;
+	/* The open episode's contact and offer deadlines as their clocks
+	 * were started (days; 0 none): a warning names the deadline its
+	 * own clock keeps, whatever a reload changed since. */
+	int32_t contact_due, offer_due;
 	int32_t consent_expires; /* last day; 0 until withdrawn */
 	int32_t combined_until;  /* signals merge into the combined alert */
 	int32_t enrolled_start;  /* first day of the current enrolment */
@@ -276,7 +280,7 @@ void rule_action(const rule_input *in, profile *p, outcome *o);
 int32_t deadline_contact_due(const rules_config *rc, int32_t known);
 int32_t deadline_offer_due(const rules_config *rc, int32_t contact);
 int64_t rule_gap_due(const rules_config *rc, int32_t left_day);
-void rule_start_offer_clock(const rule_input *in, const profile *p,
+void rule_start_offer_clock(const rule_input *in, profile *p,
                             outcome *o);
 
 /* Whether the youth's consent, as last stated, allows sharing addiction

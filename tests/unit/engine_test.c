@@ -2114,6 +2114,8 @@ full_profile(profile *p)
 		p->missed[i] = day("2026-03-01") + 3 * i;
 	p->missed_alerted_until = day("2026-04-18");
 	p->gap_due = day("2026-10-08");
+	p->contact_due = day("2026-09-14");
+	p->offer_due = day("2026-10-09");
 	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
 		p->dropout_event_id[i] = (uint8_t)(0xd0 + i);
 	p->left_seq = UINT64_C(0x0102030405060708);
@@ -2157,6 +2159,8 @@ check_full_profile(const profile *p)
 		CHECK_EQ_INT(p->missed[i], day("2026-03-01") + 3 * i);
 	CHECK_DAY(p->missed_alerted_until, "2026-04-18");
 	CHECK_DAY(p->gap_due, "2026-10-08");
+	CHECK_DAY(p->contact_due, "2026-09-14");
+	CHECK_DAY(p->offer_due, "2026-10-09");
 	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
 		CHECK_EQ_INT(p->dropout_event_id[i], 0xd0 + i);
 	CHECK(p->left_seq == UINT64_C(0x0102030405060708));
@@ -2228,8 +2232,8 @@ test_profile_decode_refuses(void)
 	CHECK(!profile_decode(&back, buf, n + 1));
 	CHECK(profile_decode(&back, buf, n));
 	/* More signals than a profile keeps: the count byte sits before the
-	 * signals, after 1 + 8 + 10*8 + 10*8 + 12 + 16 + 16 + 6*8 bytes. */
-	size_t count_at = 1 + 8 + 10 * 8 + 10 * 8 + 12 + 16 + 16 + 6 * 8;
+	 * signals, after 1 + 8 + 12*8 + 10*8 + 12 + 16 + 16 + 6*8 bytes. */
+	size_t count_at = 1 + 8 + 12 * 8 + 10 * 8 + 12 + 16 + 16 + 6 * 8;
 	CHECK_EQ_INT(buf[count_at], PROFILE_SIGNALS);
 	buf[count_at] = PROFILE_SIGNALS + 1;
 	CHECK(!profile_decode(&back, buf, n));
