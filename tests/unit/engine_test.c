@@ -2282,11 +2282,11 @@ vector(const char *name, const uint8_t *bytes, size_t len, size_t *stored)
 	return got;
 }
 
-/* The profile format frozen in tests/vectors/profile_v5.bin. A new
- * format writes a vector of its own (profile_v6.bin...); the old one
+/* The profile format frozen in tests/vectors/profile_v6.bin. A new
+ * format writes a vector of its own (profile_v7.bin...); the old one
  * stays as the record of what was stored. */
-#define FROZEN_PROFILE_FORMAT 5
-#define FROZEN_DERIVED_SCHEMA 7
+#define FROZEN_PROFILE_FORMAT 6
+#define FROZEN_DERIVED_SCHEMA 8
 
 static void
 test_profile_vector(void)
