@@ -67,8 +67,9 @@ count_kinds(const rule_input *in, const profile *p, int32_t from, int32_t to,
  * with the most different kinds. Signals are dated by their events and
  * agencies export on their own schedules: a late report may be older
  * than signals already kept, and only signals within one window of each
- * other combine. Such a span can start at the earliest signal in it; of
- * equals the earliest start wins (in arrival order: the last days). */
+ * other combine. Such a span can start at the earliest signal in it. Of
+ * spans with as many kinds the earliest wins: for signals that arrive in
+ * date order, the last window_days up to this one. */
 static int32_t
 best_window(const rule_input *in, const profile *p, int32_t day,
             int *distinct)
