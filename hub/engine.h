@@ -106,6 +106,10 @@ typedef struct {
 	 * may fire the gap. A reload that changes transition_gap.days or
 	 * the calendar leaves timers already scheduled as they are. */
 	int32_t gap_due;
+	/* The open episode's contact and offer deadlines as their clocks
+	 * were started (days; 0 none): a warning names the deadline its
+	 * own clock keeps, whatever a reload changed since. */
+	int32_t contact_due, offer_due;
 	int32_t consent_expires; /* last day; 0 until withdrawn */
 	int32_t combined_until;  /* signals merge into the combined alert */
 	int32_t enrolled_start;  /* first day of the current enrolment */
@@ -137,12 +141,12 @@ typedef struct {
 
 /* The stored format's version; a profile of another version is rebuilt
  * from the log (see hub.c's derived schema check). */
-#define PROFILE_FORMAT 5
+#define PROFILE_FORMAT 6
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
  * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
  * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA 7
+#define HUB_DERIVED_SCHEMA 8
 #define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */
@@ -276,7 +280,7 @@ void rule_action(const rule_input *in, profile *p, outcome *o);
 int32_t deadline_contact_due(const rules_config *rc, int32_t known);
 int32_t deadline_offer_due(const rules_config *rc, int32_t contact);
 int64_t rule_gap_due(const rules_config *rc, int32_t left_day);
-void rule_start_offer_clock(const rule_input *in, const profile *p,
+void rule_start_offer_clock(const rule_input *in, profile *p,
                             outcome *o);
 
 /* Whether the youth's consent, as last stated, allows sharing addiction

@@ -55,6 +55,7 @@ typedef struct {
 	apply_ctx *c;
 	char to[STORE_ID_MAX];
 	char counsellor[STORE_ID_MAX]; /* keeps the alerts addressed to them */
+	bool referral_shared; /* the consent shares referrals today */
 } move_ctx;
 
 static ug_err
@@ -79,6 +80,10 @@ move_alert(void *ctx, const uint8_t *id)
 	int rule = id[STORE_ALERT_ID_LEN - 1];
 	if (rule >= R_CONTACT_WARN && rule <= R_TREATMENT_MISSED)
 		return UG_OK;
+	/* A `withdrawn` notice tells the withdrawn alert's recipient, and
+	 * only them, that it is over (it may name an addiction alert). */
+	if (rule == R_WITHDRAWN)
+		return UG_OK;
 	/* Health data was shared with a contact person under the consent;
 	 * the desk is outside it. An addiction alert, or a combined alert
 	 * that may name one, stays with the caseworker it was shared with
@@ -86,6 +91,15 @@ move_alert(void *ctx, const uint8_t *id)
 	if ((rule == R_ADDICTION || rule == R_COMBINED) &&
 	    strcmp(m->to, m->c->h->rules.desk) == 0)
 		return UG_OK;
+	/* Handing a combined alert that names a referral to a new contact
+	 * person discloses the referral to them: only while the consent
+	 * still shares it (judged at every disclosure). */
+	if (rule == R_COMBINED && !m->referral_shared) {
+		hub_alert_summary s;
+		if (hub__alert_summary(m->c->h, id, &s) != UG_OK ||
+		    s.names_referral)
+			return UG_OK;
+	}
 	return effects_reroute(m->c, id, m->to);
 }
 
@@ -97,6 +111,11 @@ routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key)
 	routing_resolve(c->h, person_key, TO_CONTACT, m.to, &contact);
 	store_assignment_role(c->h->store, person_key, STORE_ROLE_GUIDANCE,
 	                      hub__today(c->h), m.counsellor);
+	profile p;
+	ug_err err = effects_profile_load(c, person_key, NULL, &p, NULL);
+	if (err != UG_OK)
+		return err;
+	m.referral_shared = consent_allows(&p, hub__today(c->h), false);
 	return store_person_alerts(c->h->store, person_key, move_alert, &m);
 }
 
@@ -128,6 +147,9 @@ read_summary(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	ug_strlcpy(o->title, a->title ? a->title : "", sizeof o->title);
 	ug_strlcpy(o->cpr, a->cpr ? a->cpr : "", sizeof o->cpr);
 	ug_strlcpy(o->due, a->due ? a->due : "", sizeof o->due);
+	/* The combined rule's name for the signal (rule_signals.c). */
+	o->names_referral = a->explanation &&
+	                    strstr(a->explanation, "addiction referral (");
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, a);
 	return UG_OK;
 }

@@ -154,12 +154,14 @@ rule_absence(const rule_input *in, profile *p, absence_state *rolling,
 		}
 		p->absence_alert_seq = 0;
 	}
-	bool raise_roll = verdict.raise && rc->rolling.on.enabled;
-	bool raise_q = (qv.warn || qv.notify) && rc->quarter.on.enabled;
-	if (!raise_roll && !raise_q)
+	/* An absence alert that would be raised is a signal for the
+	 * combined rule even with its own alert switched off. */
+	if (!verdict.raise && !qv.warn && !qv.notify)
 		return;
 	bool suppress = false;
 	rule_note_signal(in, p, SIG_ABSENCE, report.end, o, &suppress);
+	bool raise_roll = verdict.raise && rc->rolling.on.enabled;
+	bool raise_q = (qv.warn || qv.notify) && rc->quarter.on.enabled;
 	if (raise_roll && !suppress) {
 		raise_rolling(in, p, rolling, &verdict, o);
 		p->absence_alert_seq = in->seq;

@@ -81,19 +81,19 @@ start_clock(const rule_input *in, const profile *p, int32_t from,
 /* Contact: contact_working_days working days after the hub learned of
  * the dropout. */
 static void
-start_contact_clock(const rule_input *in, const profile *p, outcome *o)
+start_contact_clock(const rule_input *in, profile *p, outcome *o)
 {
-	start_clock(in, p, p->dropout_known,
-	            deadline_contact_due(in->rc, p->dropout_known),
+	p->contact_due = deadline_contact_due(in->rc, p->dropout_known);
+	start_clock(in, p, p->dropout_known, p->contact_due,
 	            TIMER_CONTACT_WARN, TIMER_CONTACT_DUE, o);
 }
 
 void
-rule_start_offer_clock(const rule_input *in, const profile *p, outcome *o)
+rule_start_offer_clock(const rule_input *in, profile *p, outcome *o)
 {
-	start_clock(in, p, p->contact_day,
-	            deadline_offer_due(in->rc, p->contact_day),
-	            TIMER_OFFER_WARN, TIMER_OFFER_DUE, o);
+	p->offer_due = deadline_offer_due(in->rc, p->contact_day);
+	start_clock(in, p, p->contact_day, p->offer_due, TIMER_OFFER_WARN,
+	            TIMER_OFFER_DUE, o);
 }
 
 static void
@@ -108,9 +108,8 @@ left_education(const rule_input *in, profile *p, int32_t day, outcome *o)
 	p->enrolled = false;
 	p->left_day = day;
 	p->left_seq = in->seq;
-	p->gap_due = 0;
-	if (!rc->transition_gap.on.enabled)
-		return;
+	/* The clock runs with the gap's alert switched off too: the gap is
+	 * still a signal for the combined rule (rule_gap_timer). */
 	int64_t due = rule_gap_due(rc, day);
 	p->gap_due = (int32_t)(due / UG_DAY_MS);
 	outcome_timer(o, due, TIMER_GAP);
@@ -135,17 +134,14 @@ correct_dropout(const rule_input *in, profile *p, int32_t day, outcome *o)
 	if (p->left_seq == p->dropout_seq && p->left_day != day &&
 	    !p->enrolled) {
 		p->left_day = day;
-		p->gap_due = 0;
-		if (in->rc->transition_gap.on.enabled) {
-			/* The timer keeps the first report's sequence, so the
-			 * episode stays one; rule_gap_timer fires only the timer
-			 * whose due matches the corrected date. */
-			int64_t due = rule_gap_due(in->rc, day);
-			p->gap_due = (int32_t)(due / UG_DAY_MS);
-			outcome_timer(o, due, TIMER_GAP);
-			if (o->ntimers)
-				o->timers[o->ntimers - 1].seq = p->dropout_seq;
-		}
+		/* The timer keeps the first report's sequence, so the
+		 * episode stays one; rule_gap_timer fires only the timer
+		 * whose due matches the corrected date. */
+		int64_t due = rule_gap_due(in->rc, day);
+		p->gap_due = (int32_t)(due / UG_DAY_MS);
+		outcome_timer(o, due, TIMER_GAP);
+		if (o->ntimers)
+			o->timers[o->ntimers - 1].seq = p->dropout_seq;
 	}
 }
 
@@ -182,6 +178,7 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 		p->dropout_known = day_of(in->received_at ? in->received_at
 		                                          : in->now);
 		p->contact_day = p->offer_day = 0;
+		p->contact_due = p->offer_due = 0;
 		memcpy(p->dropout_event_id, in->env->event_id.data,
 		       WIRE_EVENT_ID_LEN);
 	}

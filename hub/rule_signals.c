@@ -67,8 +67,9 @@ count_kinds(const rule_input *in, const profile *p, int32_t from, int32_t to,
  * with the most different kinds. Signals are dated by their events and
  * agencies export on their own schedules: a late report may be older
  * than signals already kept, and only signals within one window of each
- * other combine. Such a span can start at the earliest signal in it; of
- * equals the earliest start wins (in arrival order: the last days). */
+ * other combine. Such a span can start at the earliest signal in it. Of
+ * spans with as many kinds the earliest wins: for signals that arrive in
+ * date order, the last window_days up to this one. */
 static int32_t
 best_window(const rule_input *in, const profile *p, int32_t day,
             int *distinct)
@@ -129,7 +130,12 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	remember(in, p, kind, day);
 	if (!rc->combined.on.enabled)
 		return;
-	if (p->combined_until >= day) {
+	/* The merge window: window_days after the combined alert's day,
+	 * and a late report dated within window_days before it (it would
+	 * have been one of its signals). One dated earlier still has nothing
+	 * to do with it and is judged on its own. */
+	if (p->combined_until >= day &&
+	    day > p->combined_until - 2 * rc->combined.window_days) {
 		*suppress = true;
 		o->merged = true;
 		return;

@@ -44,6 +44,11 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 	int rule = 0;
 	char what[128];
 	int32_t timer_day = (int32_t)(due / UG_DAY_MS), deadline = timer_day - 1;
+	/* A reload leaves scheduled timers at their instants, but judges
+	 * them by the rules in force: clocks switched off since fire into
+	 * nothing. */
+	if (!rc->deadline.on.enabled)
+		return;
 	switch (kind) {
 	case TIMER_CONTACT_WARN:
 	case TIMER_CONTACT_DUE:
@@ -52,7 +57,9 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 		rule = kind == TIMER_CONTACT_WARN ? R_CONTACT_WARN
 		                                  : R_CONTACT_MISSED;
 		if (kind == TIMER_CONTACT_WARN)
-			deadline = deadline_contact_due(rc, p->dropout_known);
+			deadline = p->contact_due ? p->contact_due
+			                          : deadline_contact_due(
+			                                    rc, p->dropout_known);
 		say(what, sizeof what, "contact the young person (%d working "
 		    "days after the municipality learned of the dropout)",
 		    rc->deadline.contact_working_days);
@@ -64,7 +71,9 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 		unhandled = episode && p->contact_day && !p->offer_day;
 		rule = kind == TIMER_OFFER_WARN ? R_OFFER_WARN : R_OFFER_MISSED;
 		if (kind == TIMER_OFFER_WARN && p->contact_day)
-			deadline = deadline_offer_due(rc, p->contact_day);
+			deadline = p->offer_due ? p->offer_due
+			                        : deadline_offer_due(
+			                                  rc, p->contact_day);
 		say(what, sizeof what, "offer a new activity (%d days after the "
 		    "contact was made)", rc->deadline.offer_days);
 		break;

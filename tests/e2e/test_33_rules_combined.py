@@ -236,3 +236,44 @@ def test_referral_no_longer_shared_is_no_signal(make_hub):
         ("absence.rolling", "NORMAL", "cw-anna"),
         ("dropout_risk", "NORMAL", "cw-anna"),
         ("dropout_risk", "NORMAL", "cw-anna")]
+
+
+def test_a_signal_counts_with_its_own_alert_switched_off(make_hub):
+    hub, [gap, absent] = combined_hub(
+        make_hub, 3311, n=2, clock="2026-09-07T08:00:00",
+        **{"transition_gap.enabled": "no",
+           "absence.rolling.enabled": "no"})
+    # Not ready and a dropout; 30 days on the gap opens: the third kind,
+    # though the gap raises no alert of its own.
+    hub.send(ev_readiness(gap, "2026-09-02", 9), ev_dropout(gap, "2026-09-07"))
+    # Not ready and a dropout risk; then an absence episode starts:
+    # the third kind, though the rolling rule raises no alert.
+    hub.send(ev_readiness(absent, "2026-09-02", 9),
+             ev_dropout_risk(absent, "2026-09-03"),
+             ev_absence(absent, "2026-08-31", 6))
+    assert hub.wait_applied()["alerts"] == 5
+    hub.advance("2026-10-08T00:00:00")
+    assert hub.stats()["alerts"] == 6
+    alerts = hub.peek("cw-anna", 6)
+    assert summary(a for a in alerts if a["cpr"] == gap) == [
+        ("combined", "URGENT", "cw-anna"), ("dropout", "HIGH", "cw-anna"),
+        ("readiness", "NORMAL", "cw-anna")]
+    assert summary(a for a in alerts if a["cpr"] == absent) == [
+        ("combined", "URGENT", "cw-anna"),
+        ("dropout_risk", "NORMAL", "cw-anna"),
+        ("readiness", "NORMAL", "cw-anna")]
+
+
+def test_a_late_signal_long_before_the_combined_alert_is_not_merged(make_hub):
+    hub, [cpr] = combined_hub(make_hub, 3312)
+    hub.send(*three_signals(cpr))
+    assert hub.wait_applied()["alerts"] == 3       # combined on 09-08
+    # Reported late: a not-ready assessment of 2026-03-02, more than 90
+    # days before the combined alert, and one of 06-15, within them.
+    hub.send(ev_readiness(cpr, "2026-03-02", 9))
+    assert hub.wait_applied()["alerts"] == 4
+    hub.send(ev_readiness(cpr, "2026-06-15", 9))
+    assert hub.wait_applied()["alerts"] == 4
+    hub.wait_log(r"HUB-MERGE", count=1)
+    [r] = [a for a in hub.peek("cw-anna", 4) if a["rule"] == "readiness"]
+    assert r["evidence"][0]["period_start"] == "2026-03-02"

@@ -138,6 +138,55 @@ def test_sighup_moves_no_timer_already_scheduled(make_hub):
     assert hub.stats()["alerts"] == 4
 
 
+def test_sighup_switching_the_legal_clocks_off_stops_those_running(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3707).born("2010-03-03")        # 16: the legal clocks
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    rules = dict(hubtest.NO_ESCALATION,
+                 **{"absence.rolling.min_days": "0",
+                    "absence.quarter.enabled": "no",
+                    "combined.enabled": "no",
+                    "deadline.enabled": "no"})
+    hub.write_rules(rules)
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded from .*rules\.conf")
+    # The warning (09-11) and the miss (09-15) are judged by the rules
+    # in force when they fire: no legal clock any more.
+    hub.advance("2026-09-15T00:00:00")
+    assert hub.stats()["alerts"] == 1
+    assert "HUB-DEADLINE" not in hub.log_text()
+    hub.peek("desk-dora", 0)
+
+
+def test_sighup_leaves_a_running_legal_clock_and_its_warning_as_they_were(
+        make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3708).born("2010-03-03")        # 16: the legal clocks
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))      # contact due 09-14
+    assert hub.wait_applied()["alerts"] == 1
+    rules = dict(hubtest.NO_ESCALATION,
+                 **{"absence.rolling.min_days": "0",
+                    "absence.quarter.enabled": "no",
+                    "combined.enabled": "no",
+                    "deadline.contact_working_days": "7"})
+    hub.write_rules(rules)
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded from .*rules\.conf")
+    # The clock started before keeps its deadline: warned on 09-11 for
+    # 09-14, missed at the end of 09-14.
+    hub.advance("2026-09-11T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    [w] = hub.peek("desk-dora", 1)
+    assert w["rule"] == "deadline.contact.warn"
+    assert w["due"] == "2026-09-14"
+    assert "the deadline is 2026-09-14" in w["explanation"]
+    hub.advance("2026-09-15T00:00:00")
+    assert hub.stats()["alerts"] == 3
+
+
 def test_sighup_loses_nothing_in_flight(make_hub):
     hub = rules_hub(make_hub, "2026-09-21T08:00:00")
     cprs = CprGen(3705).take(60)

@@ -172,6 +172,35 @@ def test_combined_alert_to_the_desk_names_no_health_fact(make_hub):
     assert "absence (school-a, 2026-09-04)" in c["explanation"]
 
 
+def test_combined_alert_naming_a_referral_follows_only_under_consent(
+        make_hub):
+    hub = rules_hub(make_hub, "2026-09-08T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    gen = CprGen(4112)
+    shared, withdrawn = gen.born("2000-05-15"), gen.born("2000-06-15")
+    for cpr in (shared, withdrawn):
+        hub.assign(cpr, "cw-anna")
+        hub.send(ev_absence(cpr, "2026-08-31", 6),
+                 ev_referral(cpr, "2026-09-07", consent={"given": True}),
+                 ev_dropout_risk(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 6    # rolling, addiction, combined
+    # One withdraws the consent: its addiction alert is withdrawn, and
+    # the combined alert naming the referral may reach no one new.
+    hub.send(ev_referral(withdrawn, "2026-09-08", stage="TREATMENT_ENDED",
+                         consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 7    # the `withdrawn` notice
+    for cpr in (shared, withdrawn):
+        hub.assign(cpr, "cw-bob")
+    hub.settle()
+    bob = hub.peek("cw-bob", 4)
+    assert sorted((a["cpr"] == shared, a["rule"]) for a in bob) == [
+        (False, "absence.rolling"), (True, "absence.rolling"),
+        (True, "addiction"), (True, "combined")]
+    anna = hub.peek("cw-anna", 2)
+    assert sorted((a["cpr"], a["rule"]) for a in anna) == [
+        (withdrawn, "combined"), (withdrawn, "withdrawn")]
+
+
 def test_health_alert_escalates_without_its_content(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
     cpr = CprGen(4108).born("2008-04-04")

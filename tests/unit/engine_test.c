@@ -825,7 +825,7 @@ test_leaving_after_later_enrolment_no_gap(void)
 }
 
 static void
-test_leaving_gap_disabled_no_timer(void)
+test_leaving_gap_disabled_signal_only(void)
 {
 	profile p;
 	setup(&p, CPR16);
@@ -834,8 +834,16 @@ test_leaving_gap_disabled_no_timer(void)
 	leaving_ev(&e, 1, "2026-06-26");
 	rule_input in = input(&e, 20, "2026-06-29");
 	rule_leaving(&in, &p, &out);
-	CHECK_EQ_INT(out.ntimers, 0);
 	CHECK_DAY(p.left_day, "2026-06-26");
+	/* The clock still runs: the gap is a signal, with no alert. */
+	CHECK_EQ_INT(out.ntimers, 1);
+	int64_t due = out.timers[0].due;
+	outcome_init(&out);
+	in = timer_input(&e, 20, due);
+	rule_gap_timer(&in, due, &p, &out);
+	CHECK_EQ_INT(out.nalerts, 0);
+	CHECK_EQ_INT(p.nsignals, 1);
+	CHECK_EQ_INT(p.signals[0].kind, SIG_GAP);
 }
 
 static void
@@ -2106,6 +2114,8 @@ full_profile(profile *p)
 		p->missed[i] = day("2026-03-01") + 3 * i;
 	p->missed_alerted_until = day("2026-04-18");
 	p->gap_due = day("2026-10-08");
+	p->contact_due = day("2026-09-14");
+	p->offer_due = day("2026-10-09");
 	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
 		p->dropout_event_id[i] = (uint8_t)(0xd0 + i);
 	p->left_seq = UINT64_C(0x0102030405060708);
@@ -2149,6 +2159,8 @@ check_full_profile(const profile *p)
 		CHECK_EQ_INT(p->missed[i], day("2026-03-01") + 3 * i);
 	CHECK_DAY(p->missed_alerted_until, "2026-04-18");
 	CHECK_DAY(p->gap_due, "2026-10-08");
+	CHECK_DAY(p->contact_due, "2026-09-14");
+	CHECK_DAY(p->offer_due, "2026-10-09");
 	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
 		CHECK_EQ_INT(p->dropout_event_id[i], 0xd0 + i);
 	CHECK(p->left_seq == UINT64_C(0x0102030405060708));
@@ -2220,8 +2232,8 @@ test_profile_decode_refuses(void)
 	CHECK(!profile_decode(&back, buf, n + 1));
 	CHECK(profile_decode(&back, buf, n));
 	/* More signals than a profile keeps: the count byte sits before the
-	 * signals, after 1 + 8 + 10*8 + 10*8 + 12 + 16 + 16 + 6*8 bytes. */
-	size_t count_at = 1 + 8 + 10 * 8 + 10 * 8 + 12 + 16 + 16 + 6 * 8;
+	 * signals, after 1 + 8 + 12*8 + 10*8 + 12 + 16 + 16 + 6*8 bytes. */
+	size_t count_at = 1 + 8 + 12 * 8 + 10 * 8 + 12 + 16 + 16 + 6 * 8;
 	CHECK_EQ_INT(buf[count_at], PROFILE_SIGNALS);
 	buf[count_at] = PROFILE_SIGNALS + 1;
 	CHECK(!profile_decode(&back, buf, n));
@@ -2270,11 +2282,11 @@ vector(const char *name, const uint8_t *bytes, size_t len, size_t *stored)
 	return got;
 }
 
-/* The profile format frozen in tests/vectors/profile_v5.bin. A new
- * format writes a vector of its own (profile_v6.bin...); the old one
+/* The profile format frozen in tests/vectors/profile_v6.bin. A new
+ * format writes a vector of its own (profile_v7.bin...); the old one
  * stays as the record of what was stored. */
-#define FROZEN_PROFILE_FORMAT 5
-#define FROZEN_DERIVED_SCHEMA 7
+#define FROZEN_PROFILE_FORMAT 6
+#define FROZEN_DERIVED_SCHEMA 8
 
 static void
 test_profile_vector(void)
@@ -2623,7 +2635,7 @@ TEST_LIST = {
     {"leaving: gap timer", test_leaving_starts_gap_timer},
     {"leaving: after later enrolment",
      test_leaving_after_later_enrolment_no_gap},
-    {"leaving: gap disabled", test_leaving_gap_disabled_no_timer},
+    {"leaving: gap disabled", test_leaving_gap_disabled_signal_only},
     {"gap due", test_gap_due},
     {"readiness: counsellor first",
      test_readiness_not_ready_goes_to_counsellor},
