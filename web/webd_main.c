@@ -18,6 +18,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/nodump.h"
+#include "common/notify.h"
 #include "web/hubconn.h"
 #include "web/webd.h"
 
@@ -160,12 +161,14 @@ main(int argc, char **argv)
 	log_info("WEB-START", "serving http://%s:%ld/ for gateway %s",
 	         ug_config_get(cfg, "listen_address"), port,
 	         ug_config_get(cfg, "gateway"));
+	ug_notify_systemd("READY=1");
 	while (!stop) {
 		MHD_run_wait(d, 250);
 		webd_tick(w);
 	}
 	/* Suspended streams are resumed and ended (their last event sent)
 	 * before the daemon stops; a client that does not read gets 2 s. */
+	ug_notify_systemd("STOPPING=1");
 	webd_end_streams(w);
 	for (int turn = 0; turn < 20 && webd_streams_open(w) > 0; turn++)
 		MHD_run_wait(d, 100);

@@ -20,8 +20,8 @@ import urllib.parse
 
 import pytest
 
-from hubtest import (BUILD, SLOW, CprGen, binary, envelope, free_port,
-                     wait_for)
+from hubtest import (BUILD, ROOT, SLOW, CprGen, binary, envelope,
+                     free_port, wait_for)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -587,3 +587,56 @@ def test_forms_decoded_as_browsers_send_them(make_hub):
         assert r.status == 403
     finally:
         web.stop()
+
+
+def test_webd_runs_as_the_example_service(make_hub, monkeypatch):
+    """OPERATIONS.md "The web inbox": deploy/webd.service starts webd with
+    a config like deploy/webd.conf.example and waits for its READY=1;
+    SIGTERM ends it with STOPPING=1 and exit 0."""
+    import socket
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    port = free_port()
+    example = (ROOT / "deploy/webd.conf.example").read_text()
+    lines = []
+    for line in example.splitlines():
+        name = line.split("=")[0].strip()
+        if name == "keys_dir":
+            line = f"keys_dir = {hub.keys_dir}"
+        elif name == "delivery":
+            line = f"delivery = {hub.delivery}"
+        elif name == "port":
+            line = f"port = {port}"
+        lines.append(line)
+    conf = hub.tmp / "webd.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    unit = (ROOT / "deploy/webd.service").read_text()
+    assert "ExecStart=/usr/local/bin/webd --config /etc/ungebro/webd.conf" \
+        in unit and "Type=notify" in unit and "\nLimitCORE=0\n" in unit
+    path = hub.tmp / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.settimeout(15 * SLOW)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    log = open(hub.logs_dir / "webd-service.log", "wb")
+    proc = subprocess.Popen([binary("webd"), "--config", str(conf)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert sock.recv(256) == b"READY=1"
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/login")
+        r = c.getresponse()
+        r.read()
+        c.close()
+        # The example sits behind a TLS proxy: its cookies are Secure.
+        assert r.status == 200 and "Secure" in r.getheader("Set-Cookie")
+        proc.terminate()
+        assert proc.wait(10) == 0
+        assert sock.recv(256) == b"STOPPING=1"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+        sock.close()
+

@@ -513,8 +513,9 @@ def test_backup_into_an_existing_empty_directory_is_closed_to_others(
 
 
 def test_the_units_are_hardened_alike(tmp_path):
-    """OPERATIONS.md "Start and stop" / ADAPTERS.md: hubd's unit has the
-    adapters' hardening, no core dumps; systemd-analyze rates both OK."""
+    """OPERATIONS.md "Start and stop" / ADAPTERS.md: hubd's and webd's
+    units have the adapters' hardening, no core dumps; systemd-analyze
+    rates all three OK."""
     import re
     import shutil
     analyze = shutil.which("systemd-analyze")
@@ -525,7 +526,9 @@ def test_the_units_are_hardened_alike(tmp_path):
     (tmp_path / "ungebro-adapter@school.service").write_text(
         (deploy / "ungebro-adapter@.service").read_text())
     shutil.copy(deploy / "hubd.service", tmp_path / "hubd.service")
-    for unit in ("hubd.service", "ungebro-adapter@school.service"):
+    shutil.copy(deploy / "webd.service", tmp_path / "webd.service")
+    for unit in ("hubd.service", "ungebro-adapter@school.service",
+                 "webd.service"):
         assert "\nLimitCORE=0\n" in (tmp_path / unit).read_text(), unit
         p = subprocess.run([analyze, "security", "--offline=true",
                             str(tmp_path / unit)], capture_output=True,
@@ -553,7 +556,8 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
         assert stat.S_IMODE(exe.stat().st_mode) == 0o755, name
         page = usr / "share/man/man1" / f"{name}.1"
         assert stat.S_IMODE(page.stat().st_mode) == 0o644, name
-    for unit in ("hubd.service", "ungebro-adapter@.service"):
+    for unit in ("hubd.service", "ungebro-adapter@.service",
+                 "webd.service"):
         text = (usr / "lib/systemd/system" / unit).read_text()
         assert "ExecStart=/usr/bin/" in text and "/usr/local" not in text
     doc = usr / "share/doc/ungebro"
