@@ -678,6 +678,17 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	const char *why = NULL;
+	char cpr[11];
+	if (command == 't' &&
+	    ug_cpr_parse(ug_config_get(cfg, "timeline"),
+	                 strlen(ug_config_get(cfg, "timeline")), cpr,
+	                 &why) != UG_OK) {
+		fprintf(stderr, "inbox: --timeline needs a CPR number "
+		        "(DDMMYY-SSSS): %s; nothing sent\n", why);
+		rc = 2;
+		goto out;
+	}
 	if (command) {
 		rc = one_shot(&ib, command);
 		goto out;

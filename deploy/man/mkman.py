@@ -94,9 +94,11 @@ PAGES = {
                     "alert or record what was done.",
         files=[("keys_dir/ID.key_secret", "the caseworker's key"),
                ("keys_dir/hub.key", "the hub's public key")],
-        exit=[("0", "done"), ("1", "failed (connection, refused, not "
-                                    "found)"),
-              ("2", "usage"),
+        exit=[("0", "done"), ("1", "failed (keys, connection, or the "
+                                    "hub refused for another reason)"),
+              ("2", "usage (a bad option, alert id or CPR number, --how "
+                    "missing; nothing sent), or no answer from the hub "
+                    "within --timeout"),
               ("3", "the hub refused this caseworker's key"),
               ("4", "not the caseworker's alert or person, or the alert "
                     "is not open for them (OPERATIONS.md, Caseworkers)")],
@@ -109,7 +111,9 @@ PAGES = {
                     "record what was done and open a timeline. It talks "
                     "to hubd on the delivery endpoint with the gateway's "
                     "key; hubd checks the passwords.",
-        files=[("keys_dir/ID.key_secret", "the gateway's key"),
+        files=[("/etc/ungebro/webd.conf", "settings, as deploy/webd.service "
+                "runs it (webd.conf.example)"),
+               ("keys_dir/ID.key_secret", "the gateway's key"),
                ("keys_dir/hub.key", "the hub's public key")],
         exit=[("0", "stopped cleanly"), ("1", "could not start"),
               ("2", "usage or settings")],

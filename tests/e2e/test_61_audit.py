@@ -369,3 +369,27 @@ def test_hubctl_checkpoints_are_witnessed_in_the_system_log(make_hub):
                    for x in lines), lines
     # hubd's own checkpoints are in its log, whatever its level.
     assert WITNESS.search(hub.log_text()), "hubd logged no STORE-AUDIT"
+
+
+def test_inbox_timeline_of_no_cpr_is_a_usage_error(make_hub):
+    """OPERATIONS.md, inbox's --list and --timeline outcomes: a --timeline
+    that is no CPR number is refused by inbox itself (exit 2, nothing sent,
+    so nothing audited); another caseworker's person is exit 4."""
+    hub = make_hub(caseworkers={"cw-anna": False, "cw-bo": False})
+    cpr = CprGen(6190).next()
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna")
+    before = len(show(hub))
+    for bad in ("12345", "320199-1234", "abcdefghij"):
+        p = inbox_once(hub, "cw-anna", "--timeline", bad)
+        assert p.returncode == 2, (bad, p.stderr)
+        assert p.stderr.startswith("inbox: --timeline needs a CPR number "
+                                   "(DDMMYY-SSSS): cpr"), p.stderr
+        assert "nothing sent" in p.stderr and bad not in p.stderr
+    # Each audit show is itself recorded: one more, no timeline record.
+    after = show(hub)
+    assert [r["action"] for r in after[before:]] == ["audit-show"]
+    p = inbox_once(hub, "cw-bo", "--timeline", cpr)
+    assert p.returncode == 4 and "the hub refused" in p.stderr, p.stderr
+    p = inbox_once(hub, "cw-anna", "--timeline", cpr)
+    assert p.returncode == 0 and "entries" in p.stdout, p.stderr
