@@ -14,6 +14,7 @@
  * the replay raises the same alerts under the same ids (raising sequence +
  * rule), which the store keeps once.
  */
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +78,9 @@ effects_emit(apply_ctx *c, const draft *d, const uint8_t *person_key,
 		return UG_ENOMEM;
 	a->alert.body = body;
 	a->alert.body_len = len;
-	if (person_key)
+	a->has_person = person_key && !sodium_is_zero(person_key,
+						     UG_PERSON_KEY_LEN);
+	if (a->has_person)
 		memcpy(a->person_key, person_key, UG_PERSON_KEY_LEN);
 	c->nalerts++;
 	if (person_key)
@@ -178,6 +181,9 @@ withdraw(apply_ctx *c, const rule_input *in, const profile *p,
 	withdrawal *w = &c->withdrawals[c->nwithdrawals++];
 	memcpy(w->id, id, sizeof id);
 	w->closed = false;
+	w->has_person = person_key != NULL;
+	if (person_key)
+		memcpy(w->person_key, person_key, UG_PERSON_KEY_LEN);
 	draft d;
 	memset(&d, 0, sizeof d);
 	d.seq = in->seq;
@@ -576,7 +582,9 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 		ug_hex(e->id, STORE_ALERT_ID_LEN, hexid);
 		if (e->kind == HUB_NEWS_WITHDRAWN) {
 			if (store_audit_append(h->store, h->now, "hub",
-					       "withdraw", NULL,
+					       "withdraw",
+					       e->has_person ? e->person_key
+							     : NULL,
 					       hexid) != UG_OK)
 				log_err("HUB-AUDIT",
 					"withdrawal of %s not audited", hexid);
@@ -595,7 +603,9 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 				   "time; notice %s to %s",
 				   owned, hexid, e->recipient);
 			if (store_audit_append(h->store, h->now, "hub",
-					       "escalate", NULL,
+					       "escalate",
+					       e->has_person ? e->person_key
+							     : NULL,
 					       hexid) != UG_OK)
 				log_err("HUB-AUDIT",
 					"escalation of %s not "
@@ -619,13 +629,16 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 
 static void
 add_news(hub_news *news, size_t *n, const uint8_t *id, const char *recipient,
-	 int kind)
+	 int kind, const uint8_t *person_key)
 {
 	hub_news *e = &news[(*n)++];
 	memcpy(e->id, id, STORE_ALERT_ID_LEN);
 	ug_strlcpy(e->recipient, recipient ? recipient : "",
 		   sizeof e->recipient);
 	e->kind = kind;
+	e->has_person = person_key != NULL;
+	if (person_key)
+		memcpy(e->person_key, person_key, UG_PERSON_KEY_LEN);
 }
 
 /* Withdrawals first: each was audited before the alerts of its apply were
@@ -648,16 +661,22 @@ announce(apply_ctx *c)
 	for (size_t i = 0; i < c->nwithdrawals; i++)
 		if (c->withdrawals[i].closed)
 			add_news(news, &n, c->withdrawals[i].id, NULL,
-				 HUB_NEWS_WITHDRAWN);
+				 HUB_NEWS_WITHDRAWN,
+				 c->withdrawals[i].has_person
+				     ? c->withdrawals[i].person_key
+				     : NULL);
 	for (size_t i = 0; i < c->nalerts; i++)
 		if (c->alerts[i].alert.created)
 			add_news(news, &n, c->alerts[i].alert.id,
 				 c->alerts[i].recipient,
 				 c->alerts[i].escalation ? HUB_NEWS_ESCALATION
-							 : HUB_NEWS_ALERT);
+							 : HUB_NEWS_ALERT,
+				 c->alerts[i].has_person
+				     ? c->alerts[i].person_key
+				     : NULL);
 	for (size_t i = 0; i < c->nreroutes; i++)
 		add_news(news, &n, c->reroutes[i].id, c->reroutes[i].recipient,
-			 HUB_NEWS_REROUTE);
+			 HUB_NEWS_REROUTE, NULL);
 	if (c->hand)
 		hub__applier_hand(c->h, news, n);
 	else

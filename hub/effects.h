@@ -13,6 +13,7 @@ typedef struct {
 	store_alert alert;
 	char recipient[STORE_ID_MAX];
 	uint8_t person_key[UG_PERSON_KEY_LEN];
+	bool has_person;
 	bool escalation; /* a notice to the desk or team lead */
 } new_alert;
 
@@ -23,6 +24,8 @@ typedef struct {
 
 typedef struct {
 	uint8_t id[STORE_ALERT_ID_LEN];
+	uint8_t person_key[UG_PERSON_KEY_LEN]; /* for the audit record */
+	bool has_person;
 	bool closed; /* was open and is closed now: to audit */
 } withdrawal;
 

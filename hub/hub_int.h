@@ -225,6 +225,9 @@ typedef struct {
 	uint8_t id[STORE_ALERT_ID_LEN];
 	char recipient[STORE_ID_MAX];
 	int kind; /* HUB_NEWS_* */
+	/* Whom a withdrawal or escalation is about, for its audit record. */
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+	bool has_person;
 } hub_news;
 /* As hub__apply; with `hand`, the news goes to the loop through
  * hub__applier_hand instead of being told at once. */

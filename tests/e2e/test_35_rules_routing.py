@@ -51,6 +51,11 @@ def test_unacknowledged_high_alert_stays_and_notices_climb(make_hub):
     assert hub.stats()["audit_records"] > audit
     escalated = [r for r in show_audit(hub) if r["action"] == "escalate"]
     assert len(escalated) == 1, escalated
+    # About the person (SECURITY.md): an access request finds it.
+    assert escalated[0]["person"] != "", escalated
+    p = hub.hubctl("audit", "show", "--json", "--cpr", adult)
+    assert "escalate" in [json.loads(line)["action"]
+                          for line in p.stdout.splitlines()], p.stdout
     # The alert stays with its owner; the desk has a notice of it.
     [mine] = hub.peek("cw-anna", 1)
     assert (mine["alert_id"], mine["recipient"]) == (alert_id, "cw-anna")

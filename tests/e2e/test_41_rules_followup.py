@@ -91,6 +91,12 @@ def test_readiness_corrected_to_ready_withdraws_the_alert(make_hub):
     assert {e["id"]: e["superseded"] for e in entries
             if e["kind"] == "event" and
             e["type"] == "ReadinessAssessment"}[first.event_id.hex()]
+    # The withdrawal is recorded about the person (SECURITY.md, the
+    # audit trail): `audit show --cpr` finds it with the alert's id.
+    p = hub.hubctl("audit", "show", "--json", "--cpr", cpr)
+    about = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [(x["actor"], x["detail"]) for x in about
+            if x["action"] == "withdraw"] == [("hub", r["alert_id"])], about
 
 
 def test_two_missed_activations_alert_the_contact_person(make_hub):
