@@ -508,6 +508,12 @@ csv_header_name(const csv_reader *r, size_t i)
 	return i < r->header.count ? r->header.values + r->header.off[i] : "";
 }
 
+long
+csv_header_line(const csv_reader *r)
+{
+	return r->header_line;
+}
+
 void
 csv_header_leave_out(csv_reader *r, size_t i)
 {

@@ -454,7 +454,7 @@ plan_csv(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 		names[h] = csv_header_name(csv, h);
 	err = choose_kind(rt, plan, names, n, diag);
 	if (diag)
-		diag->line = 1;
+		diag->line = csv_header_line(csv);
 	size_t len;
 	const char *raw = csv_header_raw(csv, &len);
 	if (err == UG_OK && !(plan->header = strndup(raw, len)))

@@ -454,6 +454,17 @@ def test_whole_file_problems_queue_nothing(hub, name, data, reason):
     assert_store(hub, rows[:2])
 
 
+def test_whole_file_problem_names_the_header_line(hub):
+    """Blank lines before the header are skipped: a header problem is
+    reported on the line the header is on."""
+    path = write(hub, "late-header.csv",
+                 b"\r\n\r\ncpr;school;period_start;period_end;kind\r\n")
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert f"{path}:3: " in r.stderr, r.stderr
+    assert "missing required column(s): lessons_absent" in r.stderr
+
+
 def test_header_only_is_fine_and_unknown_columns_can_be_allowed(hub):
     path = write(hub, "none.csv", (csv_line(hubtest_header()) +
                                    "\n").encode())
