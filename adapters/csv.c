@@ -198,6 +198,19 @@ end_field(csv_reader *r)
 		while (len > 0 &&
 		       is_blank((unsigned char)rec->values[start + len - 1]))
 			len--;
+	/* Blanks around a value are dropped inside quotes too: exports
+	 * quote every value and pad fixed-width ones ("8b   "). A line
+	 * break inside quotes stays: it is part of the value. */
+	if (r->quoted) {
+		char *v = rec->values + start;
+		size_t lead = 0;
+		while (lead < len && (v[lead] == ' ' || v[lead] == '\t'))
+			lead++;
+		while (len > lead && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		memmove(v, v + lead, len - lead);
+		len -= lead;
+	}
 	rec->values_len = start + len;
 	if (rec->count >= CSV_COLUMNS_MAX) {
 		/* Spreadsheets pad rows with separators out to the widest

@@ -151,6 +151,27 @@ def test_pasted_windows_1252_row_rejected_into_a_utf8_rejects_file(hub):
     assert "Søholt Skole" in rec["record"]
 
 
+def test_padded_values_read_as_unpadded(hub):
+    """Blanks around values are dropped, inside quotes and in JSON
+    strings too: a database export that quotes and pads every value
+    (" 8b ") sends the events the plain file would."""
+    cprs = CprGen(2014).take(4)
+    rows = [AbsenceRow(c) for c in cprs]
+    remember(hub, rows)
+    padded = ";".join(f'" {v}  "' for v in rows[0].fields()) + "\r\n" + \
+        ";".join(f'"{v}\t"' for v in rows[1].fields()) + "\r\n"
+    path = write(hub, "padded-values.csv",
+                 (csv_line(hubtest_header()) + "\r\n" + padded).encode())
+    jl = "".join(json.dumps(dict(zip(hubtest_header(),
+                                     [f" {v} " for v in r.fields()]))) +
+                 "\n" for r in rows[2:])
+    jpath = write(hub, "padded-values.jsonl", jl.encode())
+    r = hub.adapter("import", path, jpath)
+    assert r.rc == EXIT_OK, str(r)
+    assert (r.summary["rows"], r.summary["queued"]) == (4, 4), str(r)
+    assert_store(hub, rows)
+
+
 # ------------------------------------------------------------ bad rows
 
 
