@@ -1370,12 +1370,13 @@ print_file(const struct runtime *rt, adapter_file_status status)
 		       plan->kind->name, c->rows, c->events, c->queued,
 		       c->corrections, c->duplicates, c->rejected_rows);
 	} else {
-		printf("file %s: %s, %s%s, kind %s: rows %zu, queued %zu "
-		       "(corrections %zu), repeats %zu, rejected rows %zu%s\n",
+		printf("file %s: %s, %s%s, kind %s: rows %zu, events %zu, "
+		       "queued %zu (corrections %zu), duplicates %zu, "
+		       "rejected rows %zu%s\n",
 		       plan->path, format, enc_name(plan->encoding),
 		       plan->encoding_detected ? " (detected)" : "",
-		       plan->kind->name, c->rows, c->queued, c->corrections,
-		       c->duplicates, c->rejected_rows,
+		       plan->kind->name, c->rows, c->events, c->queued,
+		       c->corrections, c->duplicates, c->rejected_rows,
 		       status == FILE_DONE ? "" : " (not complete)");
 	}
 }
@@ -1477,7 +1478,7 @@ adapter__import(struct runtime *rt, const adapter_plan *plan)
 	add_counts(&rt->counts, &rt->file);
 	log_info("ADP-FILE",
 		 "%s: %zu rows, %zu rejected, %zu queued (%zu corrections), "
-		 "%zu repeats",
+		 "%zu duplicates",
 		 plan->path, rt->file.rows, rt->file.rejected_rows,
 		 rt->file.queued, rt->file.corrections, rt->file.duplicates);
 	if (!rt->watching)

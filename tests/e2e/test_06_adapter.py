@@ -9,6 +9,7 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 import hashlib
 import hubtest
 import re
+import subprocess
 import time
 
 from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_PENDING, EXIT_ROWS_REJECTED,
@@ -229,6 +230,22 @@ def test_timeout_0_sends_one_round(make_hub):
     r = hub.adapter("import", path, timeout=0)
     assert time.monotonic() - began < 5 * hubtest.SLOW
     assert (r.rc, r.summary["pending"]) == (EXIT_PENDING, 3), str(r)
+
+
+def test_text_output_counts_as_the_json_names_them(hub):
+    """Without --json the per-file line and the summary name the same
+    counts as the JSON: a re-import's rows are duplicates."""
+    rows = [AbsenceRow(c) for c in CprGen(613).take(2)]
+    path, _ = hub.csv("text.csv", rows)
+    for dup in (0, 2):
+        cmd = [c for c in hub.adapter_cmd("import", path) if c != "--json"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert p.returncode == EXIT_OK, p.stderr
+        assert (f"file {path}: csv, utf-8 (detected), kind absence: rows 2, "
+                f"events 2, queued {2 - dup} (corrections 0), duplicates "
+                f"{dup}, rejected rows 0\n") in p.stdout, p.stdout
+        assert f"duplicates {dup}, rejected rows 0, rejected by hub 0" \
+            in p.stdout, p.stdout
 
 
 def test_rejects_setting_names_the_file(hub):
