@@ -441,6 +441,17 @@ read_header(csv_reader *r, ug_diag *diag)
 		fill_diag(r, diag);
 		return UG_EMALFORMED;
 	}
+	/* Lines ended by a carriage return alone (the old Mac "CSV") make
+	 * the whole file one line: its rows would be named as columns. */
+	if (r->next_line == 1 && memchr(r->rec.raw, '\r', r->rec.raw_len)) {
+		r->bad_field = -1;
+		snprintf(r->bad_reason, sizeof r->bad_reason,
+			 "the lines end in a carriage return alone (an old "
+			 "Mac format): save the file as \"CSV UTF-8\" or "
+			 "with Windows or Unix line ends");
+		fill_diag(r, diag);
+		return UG_EMALFORMED;
+	}
 	r->sep = r->commas > r->semicolons ? ',' : ';';
 	/* Feed the header again with the separator now known. */
 	memcpy(r->header.raw, r->rec.raw, r->rec.raw_len + 1);

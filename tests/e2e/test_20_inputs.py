@@ -420,6 +420,7 @@ UTF16 = "cpr;school\n".encode("utf-16")
     ("duplicate.csv", None, 'columns "cpr" and "CPRnr" (1 and 9) both '
      'mean cpr; keep one'),
     ("noheader.csv", None, "missing required column(s)"),
+    ("mac.csv", None, "the lines end in a carriage return alone"),
     ("empty.jsonl", b"[1]\n{broken\n", "no line of the file is a JSON"),
 ])
 def test_whole_file_problems_queue_nothing(hub, name, data, reason):
@@ -442,6 +443,9 @@ def test_whole_file_problems_queue_nothing(hub, name, data, reason):
                 "\n").encode()
     elif name == "noheader.csv":
         data = body.encode()
+    elif name == "mac.csv":
+        data = (csv_line(hubtest_header()) + "\r" +
+                body.replace("\n", "\r")).encode()
     # A good file beside it: nothing of it is queued either.
     good, _ = hub.csv("good.csv", rows[:2])
     path = write(hub, name, data)
