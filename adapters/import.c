@@ -594,7 +594,8 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 	err = enc_decide(&scan, rt->encoding, &plan->encoding, diag);
 	if (err != UG_OK)
 		goto done;
-	plan->encoding_detected = rt->encoding == ENC_AUTO;
+	plan->encoding_detected = rt->encoding == ENC_AUTO ||
+				  plan->encoding != rt->encoding;
 	plan->bom = scan.bom;
 	plan->format = pick_format(rt, path, first);
 	err = open_text(fd, plan->encoding, &raw, &text, diag);

@@ -90,6 +90,35 @@ def test_windows_1252_and_latin1_with_danish_letters(hub, encoding, setting):
     assert_store(hub, rows)
 
 
+def test_rejects_file_imports_again_under_encoding_cp1252(hub):
+    """A site that sets encoding = cp1252 for its exports gets rejects
+    files in UTF-8 with a byte order mark; corrected, they import again
+    under the same setting: the mark says UTF-8, so the header's æ and
+    the school's ø read right (the event ids would differ otherwise)."""
+    cprs = CprGen(2015).take(2)
+    rows = [AbsenceRow(cprs[0], school="Søholt Skole"),
+            AbsenceRow(cprs[1], school="Ærtebjerg Skole", absent=3)]
+    remember(hub, rows)
+    bad = danish_fields(rows[1])
+    bad[4] = "300"
+    text = text_file(hub, "x", HEADER_DK,
+                     [danish_fields(rows[0]), bad], eol="\r\n")
+    path = write(hub, "cp.csv", text.encode("cp1252"))
+    r = hub.adapter("import", path, encoding="cp1252")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    rejects = path.parent / "cp.csv.rejects.csv"
+    assert rejects.read_bytes().startswith(b"\xef\xbb\xbf")
+    fixed = write(hub, "cp-fixed.csv", rejects.read_bytes().replace(
+        b";300;", b";3;"))
+    r = hub.adapter("import", fixed, encoding="cp1252",
+                    ignore_columns="line,column,reason")
+    assert r.rc == EXIT_OK, str(r)
+    [f] = [json.loads(line) for line in r.stdout.splitlines()
+           if line.startswith('{"file"')]
+    assert (f["encoding"], f["encoding_detected"]) == ("utf-8", True)
+    assert_store(hub, rows)
+
+
 def test_utf8_bom_crlf_quoted_newlines_and_separators(hub):
     """A BOM, CRLF line ends, quoted values holding the separator, quotes
     and line breaks (in a column the operator told us to leave out)."""
