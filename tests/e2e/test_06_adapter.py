@@ -335,8 +335,8 @@ def test_bad_usage_is_fatal(hub):
 
 
 def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
-    """A bad timeout or window, or a rejects file that cannot be made, is
-    a settings error (exit 3) found before a file is read: nothing
+    """A bad timeout or window, a hub that is no endpoint, or a rejects
+    file that cannot be made, is a settings error (exit 3) found before a file is read: nothing
     queued, so the next flush sends nothing."""
     [cpr] = CprGen(608).take(1)
     path, _ = hub.csv("s1.csv", [AbsenceRow(cpr)])
@@ -347,7 +347,9 @@ def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
             ("settle", "x", "settle must be a whole number from 0 to 3600"),
             ("rescan", "0", "rescan must be a whole number from 1 to 3600"),
             ("rejects", str(hub.tmp / "no-such-dir" / "r.csv"),
-             "cannot make the rejects file in")]:
+             "cannot make the rejects file in"),
+            ("hub", hub.ingest.replace("tcp://", ""),
+             "is not an endpoint (tcp://HOST:PORT)")]:
         r = hub.adapter("import", path, **{setting: value})
         assert r.rc == EXIT_FATAL, (setting, str(r))
         assert reason in r.stderr, (setting, r.stderr)
