@@ -535,7 +535,16 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 			    "JSON Lines? use --format csv for a CSV file)");
 		return UG_EMALFORMED;
 	}
-	return choose_kind(rt, plan, plan->key_names, plan->nkeys, diag);
+	err = choose_kind(rt, plan, plan->key_names, plan->nkeys, diag);
+	/* The mapping's hint is a CSV one: JSON Lines has no header row. */
+	static const char csv_hint[] = " (is the first line the header row?)";
+	size_t len = diag ? strlen(diag->reason) : 0;
+	if (err != UG_OK && len >= sizeof csv_hint - 1 &&
+	    strcmp(diag->reason + len - (sizeof csv_hint - 1), csv_hint) == 0)
+		snprintf(diag->reason + len - (sizeof csv_hint - 1),
+			 sizeof diag->reason - (len - (sizeof csv_hint - 1)),
+			 " (no line of the file has a key of that name)");
+	return err;
 }
 
 void

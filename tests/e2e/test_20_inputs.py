@@ -414,6 +414,22 @@ def test_jsonl_with_bad_lines(hub):
     assert_store(hub, good)
 
 
+def test_jsonl_missing_key_is_not_blamed_on_a_header_row(hub):
+    """A JSON Lines file has no header row: a key no line has is named
+    as such, without the CSV hint about the first line."""
+    [cpr] = CprGen(2016).take(1)
+    row = AbsenceRow(cpr)
+    remember(hub, [row])
+    obj = dict(zip(hubtest_header(), row.fields()))
+    del obj["lessons_expected"]
+    path = write(hub, "nokey.jsonl", (json.dumps(obj) + "\n").encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert "missing required column(s): lessons_expected" in r.stderr
+    assert "no line of the file has a key of that name" in r.stderr
+    assert "header row" not in r.stderr, r.stderr
+
+
 def test_jsonl_detected_by_content_and_by_option(hub):
     [cpr] = CprGen(2007).take(1)
     row = AbsenceRow(cpr)
