@@ -1401,7 +1401,11 @@ adapter__print_unimported(const struct runtime *rt, const char *path,
 		printf(", \"status\": \"%s\", \"error\": ",
 		       failed ? "failed" : "not_imported");
 		json_string(stdout, error, strlen(error));
-		fputs(", \"rows\": 0, \"events\": 0, \"queued\": 0, "
+		/* The keys of every file's line, so that a script reads
+		 * them all alike; what was not read is null. */
+		fputs(", \"format\": null, \"encoding\": null, "
+		      "\"encoding_detected\": null, \"kind\": null, "
+		      "\"rows\": 0, \"events\": 0, \"queued\": 0, "
 		      "\"corrections\": 0, \"duplicates\": 0, "
 		      "\"rejected_rows\": 0}\n",
 		      stdout);

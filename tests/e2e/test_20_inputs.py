@@ -514,6 +514,7 @@ def test_whole_file_problems_queue_nothing(hub, name, data, reason):
     assert "1 other file(s) of the run cannot be imported" in \
         lines[0]["error"]
     assert all(f["queued"] == 0 for f in lines)
+    assert (lines[1]["format"], lines[1]["kind"]) == (None, None)
     assert not list(hub.inputs_dir.glob("*.rejects.*"))
     for c in cprs:
         assert c not in r.stderr and dashed(c) not in r.stderr
