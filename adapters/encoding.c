@@ -249,7 +249,7 @@ enc_decide(const enc_scan *scan, enc_kind requested, enc_kind *out,
 	else if (requested != ENC_AUTO)
 		*out = requested;
 	else if (scan->utf8_bad > 0 && scan->utf8_multi == 0 &&
-		 scan->cp1252_bad == 0 && !scan->bom)
+		 scan->cp1252_bad == 0)
 		*out = ENC_CP1252;
 	else
 		*out = ENC_UTF8;

@@ -70,8 +70,6 @@ has_suffix(const char *s, const char *suffix)
 	return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-/* A JSON string: quotes, backslashes and control bytes escaped, the rest
- * as it is. */
 /* Write s as UTF-8 text: what a rejects file holds must open in the
  * clerk's spreadsheet and parse as JSON even where a row was not UTF-8. */
 static size_t
@@ -91,6 +89,8 @@ put_text(FILE *f, const char *s, size_t len)
 		i += put_utf8_piece(f, s + i, len - i);
 }
 
+/* A JSON string: quotes, backslashes and control bytes escaped, the rest
+ * as it is (as UTF-8). */
 static void
 json_string(FILE *f, const char *s, size_t len)
 {
