@@ -198,6 +198,19 @@ end_field(csv_reader *r)
 		while (len > 0 &&
 		       is_blank((unsigned char)rec->values[start + len - 1]))
 			len--;
+	/* Blanks around a value are dropped inside quotes too: exports
+	 * quote every value and pad fixed-width ones ("8b   "). A line
+	 * break inside quotes stays: it is part of the value. */
+	if (r->quoted) {
+		char *v = rec->values + start;
+		size_t lead = 0;
+		while (lead < len && (v[lead] == ' ' || v[lead] == '\t'))
+			lead++;
+		while (len > lead && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		memmove(v, v + lead, len - lead);
+		len -= lead;
+	}
 	rec->values_len = start + len;
 	if (rec->count >= CSV_COLUMNS_MAX) {
 		/* Spreadsheets pad rows with separators out to the widest
@@ -428,6 +441,17 @@ read_header(csv_reader *r, ug_diag *diag)
 		fill_diag(r, diag);
 		return UG_EMALFORMED;
 	}
+	/* Lines ended by a carriage return alone (the old Mac "CSV") make
+	 * the whole file one line: its rows would be named as columns. */
+	if (r->next_line == 1 && memchr(r->rec.raw, '\r', r->rec.raw_len)) {
+		r->bad_field = -1;
+		snprintf(r->bad_reason, sizeof r->bad_reason,
+			 "the lines end in a carriage return alone (an old "
+			 "Mac format): save the file as \"CSV UTF-8\" or "
+			 "with Windows or Unix line ends");
+		fill_diag(r, diag);
+		return UG_EMALFORMED;
+	}
 	r->sep = r->commas > r->semicolons ? ',' : ';';
 	/* Feed the header again with the separator now known. */
 	memcpy(r->header.raw, r->rec.raw, r->rec.raw_len + 1);
@@ -506,6 +530,12 @@ const char *
 csv_header_name(const csv_reader *r, size_t i)
 {
 	return i < r->header.count ? r->header.values + r->header.off[i] : "";
+}
+
+long
+csv_header_line(const csv_reader *r)
+{
+	return r->header_line;
 }
 
 void

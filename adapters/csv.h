@@ -55,6 +55,8 @@ bool csv_crlf(const csv_reader *r);
  * raw header text without its line break. Valid while the reader lives. */
 size_t csv_header_count(const csv_reader *r);
 const char *csv_header_name(const csv_reader *r, size_t i);
+/* Physical line (1-based) of the header: blank lines may come first. */
+long csv_header_line(const csv_reader *r);
 /* Column i is read as a column without a name: mapped to nothing, its
  * values left out (csv_header_raw still gives the line as it was). */
 void csv_header_leave_out(csv_reader *r, size_t i);

@@ -241,10 +241,15 @@ enc_decide(const enc_scan *scan, enc_kind requested, enc_kind *out,
 			    "columns is required");
 		return UG_EMALFORMED;
 	}
-	if (requested != ENC_AUTO)
+	/* A byte order mark says UTF-8 whatever the setting: a site that
+	 * sets cp1252 for its exports must still read the rejects files
+	 * the adapter wrote (UTF-8 with a mark) when they come back. */
+	if (scan->bom)
+		*out = ENC_UTF8;
+	else if (requested != ENC_AUTO)
 		*out = requested;
 	else if (scan->utf8_bad > 0 && scan->utf8_multi == 0 &&
-		 scan->cp1252_bad == 0 && !scan->bom)
+		 scan->cp1252_bad == 0)
 		*out = ENC_CP1252;
 	else
 		*out = ENC_UTF8;

@@ -69,7 +69,8 @@ void enc_scan_end(enc_scan *scan);
 
 /*
  * What to read the scanned file as, given the requested kind (ENC_AUTO
- * decides). UG_EMALFORMED with a reason for a clerk (diag field
+ * decides; a UTF-8 byte order mark makes it UTF-8 whatever was asked for).
+ * UG_EMALFORMED with a reason for a clerk (diag field
  * "encoding") for UTF-16 and binary files and for an empty file.
  */
 ug_err enc_decide(const enc_scan *scan, enc_kind requested, enc_kind *out,

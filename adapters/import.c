@@ -70,8 +70,6 @@ has_suffix(const char *s, const char *suffix)
 	return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-/* A JSON string: quotes, backslashes and control bytes escaped, the rest
- * as it is. */
 /* Write s as UTF-8 text: what a rejects file holds must open in the
  * clerk's spreadsheet and parse as JSON even where a row was not UTF-8. */
 static size_t
@@ -91,6 +89,8 @@ put_text(FILE *f, const char *s, size_t len)
 		i += put_utf8_piece(f, s + i, len - i);
 }
 
+/* A JSON string: quotes, backslashes and control bytes escaped, the rest
+ * as it is (as UTF-8). */
 static void
 json_string(FILE *f, const char *s, size_t len)
 {
@@ -454,7 +454,7 @@ plan_csv(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 		names[h] = csv_header_name(csv, h);
 	err = choose_kind(rt, plan, names, n, diag);
 	if (diag)
-		diag->line = 1;
+		diag->line = csv_header_line(csv);
 	size_t len;
 	const char *raw = csv_header_raw(csv, &len);
 	if (err == UG_OK && !(plan->header = strndup(raw, len)))
@@ -535,7 +535,16 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 			    "JSON Lines? use --format csv for a CSV file)");
 		return UG_EMALFORMED;
 	}
-	return choose_kind(rt, plan, plan->key_names, plan->nkeys, diag);
+	err = choose_kind(rt, plan, plan->key_names, plan->nkeys, diag);
+	/* The mapping's hint is a CSV one: JSON Lines has no header row. */
+	static const char csv_hint[] = " (is the first line the header row?)";
+	size_t len = diag ? strlen(diag->reason) : 0;
+	if (err != UG_OK && len >= sizeof csv_hint - 1 &&
+	    strcmp(diag->reason + len - (sizeof csv_hint - 1), csv_hint) == 0)
+		snprintf(diag->reason + len - (sizeof csv_hint - 1),
+			 sizeof diag->reason - (len - (sizeof csv_hint - 1)),
+			 " (no line of the file has a key of that name)");
+	return err;
 }
 
 void
@@ -594,7 +603,8 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 	err = enc_decide(&scan, rt->encoding, &plan->encoding, diag);
 	if (err != UG_OK)
 		goto done;
-	plan->encoding_detected = rt->encoding == ENC_AUTO;
+	plan->encoding_detected = rt->encoding == ENC_AUTO ||
+				  plan->encoding != rt->encoding;
 	plan->bom = scan.bom;
 	plan->format = pick_format(rt, path, first);
 	err = open_text(fd, plan->encoding, &raw, &text, diag);
@@ -1370,12 +1380,13 @@ print_file(const struct runtime *rt, adapter_file_status status)
 		       plan->kind->name, c->rows, c->events, c->queued,
 		       c->corrections, c->duplicates, c->rejected_rows);
 	} else {
-		printf("file %s: %s, %s%s, kind %s: rows %zu, queued %zu "
-		       "(corrections %zu), repeats %zu, rejected rows %zu%s\n",
+		printf("file %s: %s, %s%s, kind %s: rows %zu, events %zu, "
+		       "queued %zu (corrections %zu), duplicates %zu, "
+		       "rejected rows %zu%s\n",
 		       plan->path, format, enc_name(plan->encoding),
 		       plan->encoding_detected ? " (detected)" : "",
-		       plan->kind->name, c->rows, c->queued, c->corrections,
-		       c->duplicates, c->rejected_rows,
+		       plan->kind->name, c->rows, c->events, c->queued,
+		       c->corrections, c->duplicates, c->rejected_rows,
 		       status == FILE_DONE ? "" : " (not complete)");
 	}
 }
@@ -1390,7 +1401,11 @@ adapter__print_unimported(const struct runtime *rt, const char *path,
 		printf(", \"status\": \"%s\", \"error\": ",
 		       failed ? "failed" : "not_imported");
 		json_string(stdout, error, strlen(error));
-		fputs(", \"rows\": 0, \"events\": 0, \"queued\": 0, "
+		/* The keys of every file's line, so that a script reads
+		 * them all alike; what was not read is null. */
+		fputs(", \"format\": null, \"encoding\": null, "
+		      "\"encoding_detected\": null, \"kind\": null, "
+		      "\"rows\": 0, \"events\": 0, \"queued\": 0, "
 		      "\"corrections\": 0, \"duplicates\": 0, "
 		      "\"rejected_rows\": 0}\n",
 		      stdout);
@@ -1477,7 +1492,7 @@ adapter__import(struct runtime *rt, const adapter_plan *plan)
 	add_counts(&rt->counts, &rt->file);
 	log_info("ADP-FILE",
 		 "%s: %zu rows, %zu rejected, %zu queued (%zu corrections), "
-		 "%zu repeats",
+		 "%zu duplicates",
 		 plan->path, rt->file.rows, rt->file.rejected_rows,
 		 rt->file.queued, rt->file.corrections, rt->file.duplicates);
 	if (!rt->watching)

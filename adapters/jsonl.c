@@ -528,6 +528,23 @@ line_blank(const jsonl_reader *r)
 	return !r->truncated;
 }
 
+/* A value reads as a CSV cell does, without blanks around it: an export
+ * that pads its strings (" 8b ") means what it would say unpadded. */
+static void
+trim_values(jsonl_record *rec)
+{
+	for (size_t i = 0; i < rec->count; i++) {
+		char *v = rec->text + rec->value[i];
+		size_t len = strlen(v), lead = 0;
+		while (lead < len && (v[lead] == ' ' || v[lead] == '\t'))
+			lead++;
+		while (len > lead && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		v[len] = '\0';
+		rec->value[i] += lead;
+	}
+}
+
 ug_err
 jsonl_next(jsonl_reader *r, ug_diag *diag)
 {
@@ -559,7 +576,10 @@ jsonl_next(jsonl_reader *r, ug_diag *diag)
 				    CSV_RECORD_MAX);
 			return UG_EMALFORMED;
 		}
-		return jsonl_parse(r->raw, r->raw_len, &r->rec, diag);
+		ug_err got = jsonl_parse(r->raw, r->raw_len, &r->rec, diag);
+		if (got == UG_OK)
+			trim_values(&r->rec);
+		return got;
 	}
 }
 

@@ -45,16 +45,18 @@ static const ug_setting adapter_settings[] = {
     {"keys_dir", "./var/keys", "holds AGENCY.key_secret and hub.key"},
     {"hub", "tcp://127.0.0.1:7601", "the hub's ingest endpoint"},
     {"outbox", OUTBOX_DEFAULT, "outbox directory (AGENCY: the agency)"},
-    {"timeout", "30", "seconds without progress before exit 2"},
+    {"timeout", "30",
+     "seconds without progress before exit 2 (0: one round of sending)"},
     {"window", "256", "most events sent and not yet acknowledged"},
-    {"rejects", "", "rejected rows file (empty: FILE.rejects.csv)"},
+    {"rejects", "",
+     "import: one rejected rows file for the run (empty: FILE.rejects.csv)"},
     {"kind", "", "the kind of record in every file (empty: by header)"},
     {"format", "auto", "csv, jsonl or auto (by extension or content)"},
     {"encoding", "auto", "utf-8, cp1252, latin1 or auto (detected)"},
     {"ignore_columns", "", "columns to leave out (comma list, * = any)"},
     {"settle", "2", "watch: seconds a file must stay unchanged"},
     {"rescan", "10", "watch: seconds between full directory scans"},
-    {"json", "false", "print the summary as one JSON object"},
+    {"json", "false", "print the per-file lines and the summary as JSON"},
     {"log_level", "info", "err, warn, notice, info or debug"},
     {NULL, NULL, NULL},
 };
@@ -288,6 +290,31 @@ open_outbox(struct runtime *rt, ug_diag *diag)
 	return err;
 }
 
+/* tcp://HOST:PORT (HOST a name, an address or [IPv6]; PORT 1-65535) or
+ * ipc://PATH: what the sender will connect to, checked before a file is
+ * read, so that a typo does not leave the files queued and undelivered. */
+static bool
+endpoint_valid(const char *ep)
+{
+	if (strncmp(ep, "ipc://", 6) == 0)
+		return ep[6] != '\0';
+	if (strncmp(ep, "tcp://", 6) != 0)
+		return false;
+	const char *host = ep + 6, *colon = strrchr(host, ':');
+	if (!colon || colon == host)
+		return false;
+	if (host[0] == '[' && colon[-1] != ']')
+		return false;
+	for (const char *h = host; h < colon; h++)
+		if (*h == '/' || *h == ' ')
+			return false;
+	long port = 0;
+	const char *p = colon + 1;
+	for (; *p >= '0' && *p <= '9' && port <= 65535; p++)
+		port = port * 10 + (*p - '0');
+	return *p == '\0' && p > colon + 1 && port >= 1 && port <= 65535;
+}
+
 static ug_err
 setup(struct runtime *rt, ug_diag *diag)
 {
@@ -307,6 +334,13 @@ setup(struct runtime *rt, ug_diag *diag)
 		return UG_EINVAL;
 	}
 	ug_log_init(rt->program, level);
+	const char *hub = ug_config_get(rt->cfg, "hub");
+	if (!endpoint_valid(hub)) {
+		ug_diag_set(diag, "hub",
+			    "hub '%s' is not an endpoint (tcp://HOST:PORT)",
+			    hub);
+		return UG_EINVAL;
+	}
 	/* Every number now, before a file is read: a bad window found at
 	 * delivery would come after the files were queued. */
 	if (ug_config_int(rt->cfg, "timeout", 0, 7 * 86400, &rt->timeout_s,

@@ -472,7 +472,7 @@ process(struct watch *w, struct candidate *c)
 		err = UG_OK;
 		log_notice("ADP-WATCH",
 			   "%s: %zu rows, %zu queued (%zu corrections), %zu "
-			   "repeats, %zu rejected",
+			   "duplicates, %zu rejected",
 			   name, rt->file.rows, rt->file.queued,
 			   rt->file.corrections, rt->file.duplicates,
 			   rt->file.rejected_rows);

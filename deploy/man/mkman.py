@@ -22,8 +22,9 @@ ADAPTER_EXIT = [
           "hub)"),
     ("2", "not everything delivered yet (hub unreachable or slow); the "
           "outbox keeps the events"),
-    ("3", "fatal: usage or settings, a whole-file problem, the hub refused "
-          "the key, the outbox failed"),
+    ("3", "fatal: usage or settings, a whole-file problem, a file that "
+          "changed while read, an import interrupted (SIGINT, SIGTERM), "
+          "the hub refused the key, the outbox failed"),
 ]
 ADAPTER_FILES = [
     ("/etc/ungebro/adapter-NAME.conf", "settings (adapter.conf.example)"),

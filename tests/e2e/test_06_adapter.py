@@ -9,6 +9,7 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 import hashlib
 import hubtest
 import re
+import subprocess
 import time
 
 from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_PENDING, EXIT_ROWS_REJECTED,
@@ -231,6 +232,22 @@ def test_timeout_0_sends_one_round(make_hub):
     assert (r.rc, r.summary["pending"]) == (EXIT_PENDING, 3), str(r)
 
 
+def test_text_output_counts_as_the_json_names_them(hub):
+    """Without --json the per-file line and the summary name the same
+    counts as the JSON: a re-import's rows are duplicates."""
+    rows = [AbsenceRow(c) for c in CprGen(613).take(2)]
+    path, _ = hub.csv("text.csv", rows)
+    for dup in (0, 2):
+        cmd = [c for c in hub.adapter_cmd("import", path) if c != "--json"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert p.returncode == EXIT_OK, p.stderr
+        assert (f"file {path}: csv, utf-8 (detected), kind absence: rows 2, "
+                f"events 2, queued {2 - dup} (corrections 0), duplicates "
+                f"{dup}, rejected rows 0\n") in p.stdout, p.stdout
+        assert f"duplicates {dup}, rejected rows 0, rejected by hub 0" \
+            in p.stdout, p.stdout
+
+
 def test_rejects_setting_names_the_file(hub):
     [cpr] = CprGen(605).take(1)
     path, lines = hub.csv("x.csv", [AbsenceRow(cpr),
@@ -318,8 +335,8 @@ def test_bad_usage_is_fatal(hub):
 
 
 def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
-    """A bad timeout or window, or a rejects file that cannot be made, is
-    a settings error (exit 3) found before a file is read: nothing
+    """A bad timeout or window, a hub that is no endpoint, or a rejects
+    file that cannot be made, is a settings error (exit 3) found before a file is read: nothing
     queued, so the next flush sends nothing."""
     [cpr] = CprGen(608).take(1)
     path, _ = hub.csv("s1.csv", [AbsenceRow(cpr)])
@@ -330,7 +347,9 @@ def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
             ("settle", "x", "settle must be a whole number from 0 to 3600"),
             ("rescan", "0", "rescan must be a whole number from 1 to 3600"),
             ("rejects", str(hub.tmp / "no-such-dir" / "r.csv"),
-             "cannot make the rejects file in")]:
+             "cannot make the rejects file in"),
+            ("hub", hub.ingest.replace("tcp://", ""),
+             "is not an endpoint (tcp://HOST:PORT)")]:
         r = hub.adapter("import", path, **{setting: value})
         assert r.rc == EXIT_FATAL, (setting, str(r))
         assert reason in r.stderr, (setting, r.stderr)

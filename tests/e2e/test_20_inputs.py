@@ -90,6 +90,35 @@ def test_windows_1252_and_latin1_with_danish_letters(hub, encoding, setting):
     assert_store(hub, rows)
 
 
+def test_rejects_file_imports_again_under_encoding_cp1252(hub):
+    """A site that sets encoding = cp1252 for its exports gets rejects
+    files in UTF-8 with a byte order mark; corrected, they import again
+    under the same setting: the mark says UTF-8, so the header's æ and
+    the school's ø read right (the event ids would differ otherwise)."""
+    cprs = CprGen(2015).take(2)
+    rows = [AbsenceRow(cprs[0], school="Søholt Skole"),
+            AbsenceRow(cprs[1], school="Ærtebjerg Skole", absent=3)]
+    remember(hub, rows)
+    bad = danish_fields(rows[1])
+    bad[4] = "300"
+    text = text_file(hub, "x", HEADER_DK,
+                     [danish_fields(rows[0]), bad], eol="\r\n")
+    path = write(hub, "cp.csv", text.encode("cp1252"))
+    r = hub.adapter("import", path, encoding="cp1252")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    rejects = path.parent / "cp.csv.rejects.csv"
+    assert rejects.read_bytes().startswith(b"\xef\xbb\xbf")
+    fixed = write(hub, "cp-fixed.csv", rejects.read_bytes().replace(
+        b";300;", b";3;"))
+    r = hub.adapter("import", fixed, encoding="cp1252",
+                    ignore_columns="line,column,reason")
+    assert r.rc == EXIT_OK, str(r)
+    [f] = [json.loads(line) for line in r.stdout.splitlines()
+           if line.startswith('{"file"')]
+    assert (f["encoding"], f["encoding_detected"]) == ("utf-8", True)
+    assert_store(hub, rows)
+
+
 def test_utf8_bom_crlf_quoted_newlines_and_separators(hub):
     """A BOM, CRLF line ends, quoted values holding the separator, quotes
     and line breaks (in a column the operator told us to leave out)."""
@@ -149,6 +178,27 @@ def test_pasted_windows_1252_row_rejected_into_a_utf8_rejects_file(hub):
     [rec] = [json.loads(line) for line in raw.decode("utf-8").splitlines()]
     assert (rec["line"], rec["column"]) == (2, "Skole")
     assert "Søholt Skole" in rec["record"]
+
+
+def test_padded_values_read_as_unpadded(hub):
+    """Blanks around values are dropped, inside quotes and in JSON
+    strings too: a database export that quotes and pads every value
+    (" 8b ") sends the events the plain file would."""
+    cprs = CprGen(2014).take(4)
+    rows = [AbsenceRow(c) for c in cprs]
+    remember(hub, rows)
+    padded = ";".join(f'" {v}  "' for v in rows[0].fields()) + "\r\n" + \
+        ";".join(f'"{v}\t"' for v in rows[1].fields()) + "\r\n"
+    path = write(hub, "padded-values.csv",
+                 (csv_line(hubtest_header()) + "\r\n" + padded).encode())
+    jl = "".join(json.dumps(dict(zip(hubtest_header(),
+                                     [f" {v} " for v in r.fields()]))) +
+                 "\n" for r in rows[2:])
+    jpath = write(hub, "padded-values.jsonl", jl.encode())
+    r = hub.adapter("import", path, jpath)
+    assert r.rc == EXIT_OK, str(r)
+    assert (r.summary["rows"], r.summary["queued"]) == (4, 4), str(r)
+    assert_store(hub, rows)
 
 
 # ------------------------------------------------------------ bad rows
@@ -364,6 +414,22 @@ def test_jsonl_with_bad_lines(hub):
     assert_store(hub, good)
 
 
+def test_jsonl_missing_key_is_not_blamed_on_a_header_row(hub):
+    """A JSON Lines file has no header row: a key no line has is named
+    as such, without the CSV hint about the first line."""
+    [cpr] = CprGen(2016).take(1)
+    row = AbsenceRow(cpr)
+    remember(hub, [row])
+    obj = dict(zip(hubtest_header(), row.fields()))
+    del obj["lessons_expected"]
+    path = write(hub, "nokey.jsonl", (json.dumps(obj) + "\n").encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert "missing required column(s): lessons_expected" in r.stderr
+    assert "no line of the file has a key of that name" in r.stderr
+    assert "header row" not in r.stderr, r.stderr
+
+
 def test_jsonl_detected_by_content_and_by_option(hub):
     [cpr] = CprGen(2007).take(1)
     row = AbsenceRow(cpr)
@@ -399,6 +465,7 @@ UTF16 = "cpr;school\n".encode("utf-16")
     ("duplicate.csv", None, 'columns "cpr" and "CPRnr" (1 and 9) both '
      'mean cpr; keep one'),
     ("noheader.csv", None, "missing required column(s)"),
+    ("mac.csv", None, "the lines end in a carriage return alone"),
     ("empty.jsonl", b"[1]\n{broken\n", "no line of the file is a JSON"),
 ])
 def test_whole_file_problems_queue_nothing(hub, name, data, reason):
@@ -421,6 +488,9 @@ def test_whole_file_problems_queue_nothing(hub, name, data, reason):
                 "\n").encode()
     elif name == "noheader.csv":
         data = body.encode()
+    elif name == "mac.csv":
+        data = (csv_line(hubtest_header()) + "\r" +
+                body.replace("\n", "\r")).encode()
     # A good file beside it: nothing of it is queued either.
     good, _ = hub.csv("good.csv", rows[:2])
     path = write(hub, name, data)
@@ -444,6 +514,7 @@ def test_whole_file_problems_queue_nothing(hub, name, data, reason):
     assert "1 other file(s) of the run cannot be imported" in \
         lines[0]["error"]
     assert all(f["queued"] == 0 for f in lines)
+    assert (lines[1]["format"], lines[1]["kind"]) == (None, None)
     assert not list(hub.inputs_dir.glob("*.rejects.*"))
     for c in cprs:
         assert c not in r.stderr and dashed(c) not in r.stderr
@@ -452,6 +523,17 @@ def test_whole_file_problems_queue_nothing(hub, name, data, reason):
     r = hub.adapter("import", good)
     assert r.rc == EXIT_OK, str(r)
     assert_store(hub, rows[:2])
+
+
+def test_whole_file_problem_names_the_header_line(hub):
+    """Blank lines before the header are skipped: a header problem is
+    reported on the line the header is on."""
+    path = write(hub, "late-header.csv",
+                 b"\r\n\r\ncpr;school;period_start;period_end;kind\r\n")
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert f"{path}:3: " in r.stderr, r.stderr
+    assert "missing required column(s): lessons_absent" in r.stderr
 
 
 def test_header_only_is_fine_and_unknown_columns_can_be_allowed(hub):
