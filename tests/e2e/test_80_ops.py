@@ -4,6 +4,7 @@ the store), hubctl backup / restore under load, and make install /
 uninstall into a DESTDIR. docs/OPERATIONS.md."""
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -355,6 +356,50 @@ def test_log_and_stats_print_the_documented_fields(make_hub):
     plain = hub.hubctl("log").stdout.splitlines()
     assert plain[0].split() == [str(seqs[0]), "AbsenceReport", "school-a",
                                 envs[0].event_id.hex()]
+
+
+def test_a_plain_copy_of_the_log_restored_by_hand(make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: `mdb_copy -c data_dir/log DEST`
+    restored by hand into data_dir/log/ of an empty data_dir; hubd
+    rebuilds ids/ (STORE-IDS) and derived/ (HUB-REPLAY), and a resend is
+    DUPLICATE with its first sequence. An old log under newer derived
+    state is rebuilt from the log (HUB-REBUILD, warn)."""
+    import shutil
+
+    hub = make_hub()
+    cprs = hubtest.CprGen(8401).take(4)
+    first = [hubtest.envelope("school-a", c, salt=f"plain-{i}")
+             for i, c in enumerate(cprs)]
+    seqs = hub.send(*first)
+    copy = tmp_path / "plain"
+    copy.mkdir()
+    subprocess.run(["mdb_copy", "-c", str(hub.data_dir / "log"), str(copy)],
+                   check=True)
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"later-{i}")
+               for i, c in enumerate(cprs)])
+    hub.stop()
+    # An old log under the newer derived/ and ids/ of the same data_dir.
+    shutil.copy(copy / "data.mdb", hub.data_dir / "log" / "data.mdb")
+    (hub.data_dir / "log" / "lock.mdb").unlink()
+    hub.start()
+    assert re.search(r"hubd warn HUB-REBUILD derived state is ahead of the "
+                     r"log \(8 > 4\); rebuilding it", hub.current_log())
+    st = hub.stats()
+    assert (st["last_seq"], st["last_applied"]) == (4, 4), st
+    hub.stop()
+    # Into an empty data_dir: ids/ and derived/ are made from the log.
+    old_data, hub.data_dir = hub.data_dir, tmp_path / "fresh" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+    (hub.data_dir / "log").mkdir(parents=True)
+    shutil.copy(copy / "data.mdb", hub.data_dir / "log" / "data.mdb")
+    hub.start()
+    log = hub.current_log()
+    assert "STORE-IDS indexed the event ids of 4 log records" in log, log
+    assert "HUB-REPLAY applying log entries 1..4" in log, log
+    acks = hub.acks(*first)
+    assert [(a.status, a.sequence) for a in acks] == \
+        [(hubtest.DUPLICATE, s) for s in seqs]
 
 
 def test_a_restore_cut_short_leaves_data_dir_empty_for_another_try(
