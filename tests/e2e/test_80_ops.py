@@ -169,6 +169,32 @@ def test_the_config_file_format_as_documented(tmp_path):
     assert p.returncode == 2 and f"{second}:1: log_level" in p.stderr
 
 
+def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
+    """OPERATIONS.md, webd's settings: each bad one is exit 2 with one
+    line naming it, before anything is opened."""
+    cases = [
+        (["--log_level", "loud"], "webd: log_level must be err, warn, "
+                                   "notice, info or debug"),
+        (["--streams_max", "64"], "webd: streams_max must be less than "
+                                  "connections_max"),
+        (["--events_poll", "61"], "webd: events_poll must be a whole "
+                                  "number from 1 to 60"),
+        (["--port", "0"], "webd: port must be a whole number from 1 to "
+                          "65535"),
+        (["--hub_timeout", "601"], "webd: hub_timeout must be a whole "
+                                   "number from 1 to 600"),
+        (["--listen_address", "localhost"], "webd: listen_address: not an "
+                                            "IPv4 address"),
+    ]
+    for args, message in cases:
+        p = subprocess.run([hubtest.binary("webd"), "--gateway", "web-x",
+                            "--keys_dir", "/nonexistent", *args],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert p.stderr.splitlines() == [p.stderr.splitlines()[0]] and \
+            p.stderr.startswith(message), (args, p.stderr)
+
+
 # -- hubctl usage errors
 
 
