@@ -131,6 +131,12 @@ def test_trail_records_every_kind_and_verifies(make_hub):
     assert hub.hubctl("audit", "frobnicate", check=False).returncode == 2
     assert hub.hubctl("audit", "show", "--from", "2026-13-01",
                       check=False).returncode == 2
+    p = hub.hubctl("audit", "show", "--from", "2026-03-02", "--to",
+                   "2026-03-01", check=False)
+    assert p.returncode == 2 and p.stdout == "", p.stdout
+    assert "hubctl: audit show: --from 2026-03-02 is after --to " \
+        "2026-03-01" in p.stderr, p.stderr
+    assert show(hub, "--from", "2026-03-01", "--to", "2026-03-01") == []
     p = hub.hubctl("audit", "verify", "extra", check=False)
     assert p.returncode == 2 and "unexpected argument 'extra'" in p.stderr
     p = hub.hubctl("backup", check=False)
