@@ -44,7 +44,9 @@ static const char usage[] =
 	"                            which also writes hub.sign_public and\n"
 	"                            hub.sign_secret (0600), the audit\n"
 	"                            signing pair (hubd makes it at start if\n"
-	"                            it is missing)\n"
+	"                            it is missing). Never overwrites a key:\n"
+	"                            for an existing hub it adds only a\n"
+	"                            missing signing pair\n"
 	"  register-agency ID        admit an agency's key on the ingest\n"
 	"                            endpoint [--key FILE.key] [--types LIST]\n"
 	"  register-caseworker ID    admit a caseworker's key on the delivery\n"
@@ -204,16 +206,35 @@ cmd_keygen(const ug_config *cfg, const char *id)
 		        strerror(errno));
 		return 1;
 	}
-	if (ug_keys_generate(dir, id, &diag) != UG_OK)
+	ug_err err = ug_keys_generate(dir, id, &diag);
+	/* A hub whose keys were made before the audit signing pair existed,
+	 * or that lost the pair, still gets one here: under the unit hubd
+	 * cannot write it into the read-only keys_dir itself. Existing keys
+	 * are never overwritten. */
+	bool kept = err == UG_EEXISTS && strcmp(id, "hub") == 0;
+	if (err == UG_EEXISTS && !kept) {
+		fprintf(stderr, "hubctl: keygen: %s/%s.key_secret exists "
+		        "already; keys are never overwritten\n", dir, id);
+		return 1;
+	}
+	if (err != UG_OK && !kept)
 		return fail("keygen", &diag);
-	printf("wrote %s/%s.key and %s/%s.key_secret (0600)\n", dir, id, dir,
-	       id);
+	if (!kept)
+		printf("wrote %s/%s.key and %s/%s.key_secret (0600)\n", dir,
+		       id, dir, id);
 	if (strcmp(id, "hub") == 0) {
-		ug_err err = ug_keys_generate_signing(dir, id, &diag);
+		err = ug_keys_generate_signing(dir, id, &diag);
 		if (err == UG_OK)
-			printf("wrote %s/hub.sign_public and %s/hub.sign_secret "
-			       "(0600)\n", dir, dir);
-		else if (err != UG_EEXISTS)
+			printf("%swrote %s/hub.sign_public and "
+			       "%s/hub.sign_secret (0600)\n",
+			       kept ? "kept the existing hub.key and "
+			              "hub.key_secret; " : "", dir, dir);
+		else if (err == UG_EEXISTS && kept) {
+			fprintf(stderr, "hubctl: keygen: %s/hub.key_secret and "
+			        "the signing pair exist already; keys are "
+			        "never overwritten\n", dir);
+			return 1;
+		} else if (err != UG_EEXISTS)
 			return fail("keygen (signing key)", &diag);
 	}
 	return 0;

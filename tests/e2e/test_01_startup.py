@@ -94,9 +94,33 @@ def test_keygen_refuses_overwrite(hub):
     before = (hub.keys_dir / "hub.key_secret").read_bytes()
     p = hub.keygen("hub", check=False)
     assert p.returncode == 1, p.stdout + p.stderr
+    assert "hub.key_secret and the signing pair exist already; keys are " \
+        "never overwritten" in p.stderr, p.stderr
     assert (hub.keys_dir / "hub.key_secret").read_bytes() == before
     mode = (hub.keys_dir / "hub.key_secret").stat().st_mode & 0o777
     assert mode == 0o600
+    p = hub.keygen("cw-anna", check=False)
+    assert p.returncode == 1
+    assert f"hubctl: keygen: {hub.keys_dir}/cw-anna.key_secret exists " \
+        "already; keys are never overwritten" in p.stderr, p.stderr
+
+
+def test_keygen_hub_adds_a_missing_signing_pair(hub):
+    """OPERATIONS.md, Keys: under the unit hubd cannot write the audit
+    signing pair, "so make them with hubctl keygen hub": that works for
+    a hub whose CURVE keys exist (made before the pair, or the pair
+    lost), and keeps those keys."""
+    hub.stop()
+    before = (hub.keys_dir / "hub.key_secret").read_bytes()
+    (hub.keys_dir / "hub.sign_secret").unlink()
+    (hub.keys_dir / "hub.sign_public").unlink()
+    p = hub.keygen("hub")
+    assert "kept the existing hub.key and hub.key_secret; wrote" in p.stdout
+    assert (hub.keys_dir / "hub.key_secret").read_bytes() == before
+    mode = (hub.keys_dir / "hub.sign_secret").stat().st_mode & 0o777
+    assert mode == 0o600
+    hub.start()
+    assert "wrote a new pair" not in hub.current_log()
 
 
 def test_unknown_setting_is_named(tmp_path):
