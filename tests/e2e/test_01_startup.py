@@ -49,6 +49,25 @@ def test_systemd_told_ready_once_serving_and_stopping(make_hub, tmp_path,
     sock.close()
 
 
+def test_under_systemd_log_lines_keep_msgid_then_text(make_hub,
+                                                      monkeypatch):
+    """OPERATIONS.md quotes log lines as "MSGID text" (e.g. "STORE-AUDIT
+    checkpoint signed at record N", to be found with journalctl -g and
+    compared with audit verify): under the journal (JOURNAL_STREAM set) a
+    line is the priority for journald, the level, then exactly that (as a
+    plain line has it after the time and the program)."""
+    monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
+    hub = make_hub()
+    hub.stop()
+    lines = hub.current_log().splitlines()
+    assert any(line == "<5>notice HUB-READY store open, sockets bound; "
+               "serving" for line in lines), lines
+    assert any(line.startswith("<5>notice HUB-STOP accepted 0, ")
+               for line in lines), lines
+    assert all(re.match(r"<[3-7]>(err|warn|notice|info|debug) [A-Z-]+ ",
+                        line) for line in lines), lines
+
+
 def thread_names(pid):
     names = set()
     for tid in os.listdir(f"/proc/{pid}/task"):
