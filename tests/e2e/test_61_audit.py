@@ -243,7 +243,7 @@ def test_hubd_makes_the_signing_key_and_signs_what_hubctl_left(make_hub):
     hub.start()
     hub.wait_log(r"checkpoint signed at record")
     # The operator learns of the new pair: it is not backed up yet.
-    assert re.search(r"hubd warn HUB-AUDIT no audit signing key in "
+    assert re.search(r"\bwarn HUB-AUDIT no audit signing key in "
                      r"keys_dir: wrote a new pair, hub\.sign_public and "
                      r"hub\.sign_secret", hub.log_text()), hub.log_text()
     hub.stop()

@@ -276,7 +276,8 @@ def test_metrics_port_in_use_stops_the_start_with_one_log_line(make_hub):
     assert (f"HUB-START cannot start: metrics_listen: cannot listen on "
             f"{first.metrics_url.split('//')[1]} (in use, or not a local "
             f"address)") in p.stderr, p.stderr
-    line = re.compile(r"^\S+Z hubd (err|warn|notice|info|debug) [A-Z-]+ ")
+    line = re.compile(r"^(\S+Z hubd |<[3-7]>)(err|warn|notice|info|debug) "
+                      r"[A-Z-]+ ")
     for text in p.stderr.splitlines():
         assert line.match(text), text
     assert get(first.metrics_url + "/healthz")[0] == 200
