@@ -101,7 +101,8 @@ PAGES = {
                ("keys_dir/hub.key", "the hub's public key")],
         exit=[("0", "done"), ("1", "failed (connection, refused, not "
                                     "found)"),
-              ("2", "usage"),
+              ("2", "usage, or no answer from the hub within --timeout "
+                    "(one-shot commands)"),
               ("3", "the hub refused this caseworker's key"),
               ("4", "not the caseworker's alert or person, or the alert "
                     "is not open for them (OPERATIONS.md, Caseworkers)")],

@@ -143,6 +143,10 @@ def test_help_says_what_the_signals_and_settings_do():
     hubctl = subprocess.run([hubtest.binary("hubctl"), "--help"],
                             capture_output=True, text=True,
                             timeout=20).stdout
+    inbox = subprocess.run([hubtest.binary("inbox"), "--help"],
+                           capture_output=True, text=True,
+                           timeout=20).stdout
+    assert "2\nusage, or no answer from the hub within --timeout" in inbox
     # hubctl logs at warn whatever hubd.conf's log_level says.
     assert "hubctl's own is warn" in \
         hubctl.split("--log_level")[1].split("--")[0]
