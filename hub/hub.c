@@ -166,12 +166,45 @@ open_server_socket(hub *h, void **out, const char *endpoint,
 	return UG_OK;
 }
 
+/* An endpoint's form is a value like any other: a typo in it would pass
+ * --check-config and stop the start with exit 1, which the unit retries
+ * for ever. Whether it can be bound is still the start's to find. */
+static ug_err
+check_endpoint(const ug_config *cfg, const char *name, ug_diag *diag)
+{
+	const char *v = ug_config_get(cfg, name);
+	bool ok = false;
+	if (strncmp(v, "tcp://", 6) == 0) {
+		const char *colon = strrchr(v + 6, ':');
+		char *end;
+		errno = 0;
+		long port = colon && colon > v + 6 && colon[1] >= '0' &&
+		                    colon[1] <= '9'
+		                ? strtol(colon + 1, &end, 10)
+		                : 0;
+		ok = port >= 1 && port <= 65535 && errno == 0 && *end == '\0';
+	} else if (strncmp(v, "ipc://", 6) == 0) {
+		ok = v[6] != '\0';
+	}
+	if (ok)
+		return UG_OK;
+	ug_diag_set(diag, name,
+		    "%s must be tcp://ADDRESS:PORT (port 1-65535) or "
+		    "ipc://PATH, not '%s'",
+		    name, v);
+	return UG_EINVAL;
+}
+
 static ug_err
 load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 {
 	long rate, burst;
 	ug_err err =
 	    ug_config_int(cfg, "batch_max", 1, 10000, &h->batch_max, diag);
+	if (err == UG_OK)
+		err = check_endpoint(cfg, "ingest", diag);
+	if (err == UG_OK)
+		err = check_endpoint(cfg, "delivery", diag);
 	if (err == UG_OK &&
 	    ug_log_parse_level(ug_config_get(cfg, "log_level")) < 0) {
 		ug_diag_set(diag, "log_level",

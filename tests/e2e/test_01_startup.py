@@ -174,8 +174,13 @@ def start_bad(tmp_path, settings=None, args=()):
     (["--ops_silence", "school-a"], "ops_silence must be agency=HOURS"),
     (["--no_such_option", "1"], "unknown option --no_such_option"),
     (["stray"], "unexpected argument 'stray'"),
+    (["--ingest", "127.0.0.1:7601"],
+     "ingest must be tcp://ADDRESS:PORT (port 1-65535) or ipc://PATH, "
+     "not '127.0.0.1:7601'"),
+    (["--delivery", "tcp://127.0.0.1:76020"],
+     "delivery must be tcp://ADDRESS:PORT"),
 ], ids=["log_level", "batch_max", "metrics_listen", "ops_silence",
-        "unknown", "argument"])
+        "unknown", "argument", "ingest", "delivery"])
 def test_bad_option_at_start_exits_2(tmp_path, args, reason):
     """hubd.1 EXIT STATUS: 2 usage or settings, each problem logged as
     --check-config reports it."""
