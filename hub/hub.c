@@ -201,6 +201,14 @@ load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 	long rate, burst;
 	ug_err err =
 	    ug_config_int(cfg, "batch_max", 1, 10000, &h->batch_max, diag);
+	/* Empty, they would name "/log" and "/hub.key_secret". */
+	for (const char *const *d = (const char *const[]){"data_dir",
+							  "keys_dir", NULL};
+	     err == UG_OK && *d; d++)
+		if (!ug_config_get(cfg, *d)[0]) {
+			ug_diag_set(diag, *d, "%s must name a directory", *d);
+			err = UG_EINVAL;
+		}
 	if (err == UG_OK)
 		err = check_endpoint(cfg, "ingest", diag);
 	if (err == UG_OK)

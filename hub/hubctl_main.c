@@ -685,6 +685,13 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 			return false;
 		}
 	}
+	if (!ug_config_get(cfg, "keys_dir")[0] ||
+	    (strcmp(cmd, "keygen") != 0 && !ug_config_get(cfg, "data_dir")[0])) {
+		fprintf(stderr, "hubctl: %s must name a directory\n",
+		        ug_config_get(cfg, "keys_dir")[0] ? "data_dir"
+		                                          : "keys_dir");
+		return false;
+	}
 	if (strcmp(cmd, "keygen") != 0 &&
 	    (ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &n, &diag) !=
 	             UG_OK ||

@@ -179,8 +179,11 @@ def start_bad(tmp_path, settings=None, args=()):
      "not '127.0.0.1:7601'"),
     (["--delivery", "tcp://127.0.0.1:76020"],
      "delivery must be tcp://ADDRESS:PORT"),
+    (["--data_dir", ""], "data_dir must name a directory"),
+    (["--keys_dir", ""], "keys_dir must name a directory"),
 ], ids=["log_level", "batch_max", "metrics_listen", "ops_silence",
-        "unknown", "argument", "ingest", "delivery"])
+        "unknown", "argument", "ingest", "delivery", "data_dir",
+        "keys_dir"])
 def test_bad_option_at_start_exits_2(tmp_path, args, reason):
     """hubd.1 EXIT STATUS: 2 usage or settings, each problem logged as
     --check-config reports it."""

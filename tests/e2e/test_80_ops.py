@@ -226,6 +226,8 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
         (["revoke-agency", "A"], "revoke-agency: 'A' is not a valid id"),
         (["keygen", "../hub"], "keygen: '../hub' is not a valid id"),
         (["stats", "--log_map_mb", "0"], "log_map_mb must be a whole number"),
+        (["stats", "--data_dir", ""], "data_dir must name a directory"),
+        (["keygen", "x", "--keys_dir", ""], "keys_dir must name a directory"),
     ]
     for args, message in cases:
         p = hub.hubctl(*args, check=False)
