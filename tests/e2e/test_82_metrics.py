@@ -257,6 +257,19 @@ def test_ops_flag_combines_with_desk_and_goes_when_registered_again(
     assert sorted(rules) == ["absence.rolling", "ops.adapter_silent"], rules
 
 
+def test_ops_silence_naming_no_registered_agency_is_warned_at_start(
+        make_hub):
+    """OPERATIONS.md: ops_silence takes agency ids as registered. A
+    misspelt one would be reported silent hours later while the agency
+    meant goes unwatched: hubd warns at start, naming it."""
+    hub = make_hub(settings={"ops_silence": "school-a=2,school-x=3"})
+    hub.wait_log(r"warn HUB-OPS ops_silence names 'school-x', which is "
+                 r"not a registered agency")
+    time.sleep(1.5 * hubtest.SLOW)
+    assert "'school-a'" not in hub.log_text()
+    assert hub.log_text().count("ops_silence names") == 1
+
+
 def test_map_use_over_the_limit(make_hub):
     hub = metrics_hub(make_hub, settings={"log_map_mb": "1",
                                           "ops_map_percent": "2"})
