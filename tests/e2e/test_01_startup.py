@@ -246,6 +246,28 @@ def test_port_in_use_fails_fast(make_hub, tmp_path):
     second.sweep()
 
 
+def test_a_second_hubd_on_the_same_store_is_refused(hub):
+    """OPERATIONS.md, Start and stop: one hubd per data_dir. A second one
+    (other ports, same store) would apply, fire timers, deliver and purge
+    twice over: it stops at start, exit 1, naming the first; hubctl works
+    beside hubd; once the first stops, a start works."""
+    other = hub.conf.read_text() \
+        .replace(hub.ingest, f"tcp://127.0.0.1:{hubtest.free_port()}") \
+        .replace(hub.delivery, f"tcp://127.0.0.1:{hubtest.free_port()}")
+    conf = hub.tmp / "second.conf"
+    conf.write_text(other)
+    p = subprocess.run([binary("hubd"), "--config", str(conf)],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1, p.stderr
+    assert (f"HUB-START cannot start: data_dir: {hub.data_dir} is in use "
+            f"by another hubd (pid {hub.proc.pid}): one hubd per store") \
+        in p.stderr, p.stderr
+    assert "HUB-READY" not in p.stderr
+    assert hub.running and hub.stats()["principals"] == 3
+    hub.stop()
+    hub.start()
+
+
 def test_no_core_dumps(tmp_path):
     """SECURITY.md "No core dumps": hubd lowers its own core limit to 0
     however it was started, and a signal that would dump leaves no core."""
