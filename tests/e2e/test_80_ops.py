@@ -241,6 +241,33 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
     assert hub.hubctl("log", "--after", "0", "--limit", "1").returncode == 0
 
 
+def test_hubctl_on_a_data_dir_without_a_store_makes_none(make_hub,
+                                                         tmp_path):
+    """A wrong data_dir (a typo in a nightly backup's config) must not
+    become an empty store that is backed up, counted or verified as a
+    success: only register-* (before hubd's first start) and restore
+    make a store."""
+    hub = make_hub()
+    cpr = hubtest.CprGen(8501).next()
+    hub.cprs.add(cpr)
+    typo = tmp_path / "typo" / "data"
+    for args in (["backup", str(tmp_path / "bk")], ["stats"], ["log"],
+                 ["audit", "verify"], ["audit", "show"],
+                 ["export", "--cpr", cpr],
+                 ["erase", "--cpr", cpr, "--reason", "a ruling"],
+                 ["set-email", "duty-desk", "vagt@kommune.example.dk"],
+                 ["report", "--year", "2026", "--out",
+                  str(tmp_path / "r.html")]):
+        p = hub.hubctl(*args, "--data_dir", str(typo), check=False)
+        assert p.returncode == 1, (args, p.returncode, p.stderr)
+        assert f"hubctl: {args[0]}: no store in {typo} (data_dir)" in \
+            p.stderr, (args, p.stderr)
+    assert not typo.exists() and not (tmp_path / "bk").exists()
+    hub.keygen("school-z")
+    hub.hubctl("register-agency", "school-z", "--data_dir", str(typo))
+    assert (typo / "log" / "data.mdb").exists()
+
+
 # -- hubctl backup / restore
 
 
