@@ -44,9 +44,13 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 {
 	char line[2048];
 	int used;
+	/* The journal stamps time and program itself; the rest keeps the
+	 * order of a plain line, so "MSGID text" as the docs quote it
+	 * (journalctl -g 'STORE-AUDIT checkpoint signed') is found either
+	 * way. */
 	if (log_journal) {
 		used = snprintf(line, sizeof line, "<%d>%s %s ", level,
-		                msgid, level_names[level]);
+		                level_names[level], msgid);
 	} else {
 		struct timespec now;
 		struct tm tm;

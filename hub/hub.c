@@ -7,10 +7,13 @@
 #include "hub/hub_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "common/log.h"
@@ -166,12 +169,53 @@ open_server_socket(hub *h, void **out, const char *endpoint,
 	return UG_OK;
 }
 
+/* An endpoint's form is a value like any other: a typo in it would pass
+ * --check-config and stop the start with exit 1, which the unit retries
+ * for ever. Whether it can be bound is still the start's to find. */
+static ug_err
+check_endpoint(const ug_config *cfg, const char *name, ug_diag *diag)
+{
+	const char *v = ug_config_get(cfg, name);
+	bool ok = false;
+	if (strncmp(v, "tcp://", 6) == 0) {
+		const char *colon = strrchr(v + 6, ':');
+		char *end;
+		errno = 0;
+		long port = colon && colon > v + 6 && colon[1] >= '0' &&
+		                    colon[1] <= '9'
+		                ? strtol(colon + 1, &end, 10)
+		                : 0;
+		ok = port >= 1 && port <= 65535 && errno == 0 && *end == '\0';
+	} else if (strncmp(v, "ipc://", 6) == 0) {
+		ok = v[6] != '\0';
+	}
+	if (ok)
+		return UG_OK;
+	ug_diag_set(diag, name,
+		    "%s must be tcp://ADDRESS:PORT (port 1-65535) or "
+		    "ipc://PATH, not '%s'",
+		    name, v);
+	return UG_EINVAL;
+}
+
 static ug_err
 load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 {
 	long rate, burst;
 	ug_err err =
 	    ug_config_int(cfg, "batch_max", 1, 10000, &h->batch_max, diag);
+	/* Empty, they would name "/log" and "/hub.key_secret". */
+	for (const char *const *d = (const char *const[]){"data_dir",
+							  "keys_dir", NULL};
+	     err == UG_OK && *d; d++)
+		if (!ug_config_get(cfg, *d)[0]) {
+			ug_diag_set(diag, *d, "%s must name a directory", *d);
+			err = UG_EINVAL;
+		}
+	if (err == UG_OK)
+		err = check_endpoint(cfg, "ingest", diag);
+	if (err == UG_OK)
+		err = check_endpoint(cfg, "delivery", diag);
 	if (err == UG_OK &&
 	    ug_log_parse_level(ug_config_get(cfg, "log_level")) < 0) {
 		ug_diag_set(diag, "log_level",
@@ -289,6 +333,53 @@ open_store(hub *h, const ug_config *cfg, ug_diag *diag)
 			  diag);
 }
 
+/* One hubd per store. A second one on the same data_dir (started by hand
+ * beside the unit, or a second unit) would apply the log, fire timers,
+ * deliver and purge a second time. hubctl takes no lock: it works beside
+ * hubd. The kernel drops the lock when the process ends, however. */
+static ug_err
+lock_data_dir(hub *h, const char *dir, ug_diag *diag)
+{
+	char path[600];
+	if (ug_mkdir_p(dir) != 0) {
+		ug_diag_set(diag, "data_dir", "cannot create %s: %s", dir,
+			    strerror(errno));
+		return UG_EIO;
+	}
+	snprintf(path, sizeof path, "%s/hubd.lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ug_diag_set(diag, "data_dir", "cannot open %s: %s", path,
+			    strerror(errno));
+		return UG_EIO;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		bool busy = errno == EWOULDBLOCK;
+		char pid[24] = "";
+		ssize_t n = busy ? pread(fd, pid, sizeof pid - 1, 0) : 0;
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		if (busy)
+			ug_diag_set(diag, "data_dir",
+				    "%s is in use by another hubd%s%s%s: one "
+				    "hubd per store",
+				    dir, pid[0] ? " (pid " : "", pid,
+				    pid[0] ? ")" : "");
+		else
+			ug_diag_set(diag, "data_dir", "cannot lock %s: %s",
+				    path, strerror(errno));
+		close(fd);
+		return busy ? UG_EEXISTS : UG_EIO;
+	}
+	char text[24];
+	int len = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+	/* The pid only names the holder in the message above. */
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != len)
+		log_warn("HUB-START", "cannot write the pid into %s", path);
+	h->lock_fd = fd;
+	return UG_OK;
+}
+
 ug_err
 hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 {
@@ -301,6 +392,8 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 	ug_err err = load_settings(h, cfg, true, diag);
 	if (err == UG_OK)
 		err = ug_keys_load_secret(&h->keys, path, diag);
+	if (err == UG_OK)
+		err = lock_data_dir(h, ug_config_get(cfg, "data_dir"), diag);
 	if (err == UG_OK)
 		err = open_store(h, cfg, diag);
 	if (err != UG_OK)
@@ -356,6 +449,8 @@ hub_close(hub **hp)
 	if (h->zmq)
 		zmq_ctx_term(h->zmq);
 	store_close(&h->store);
+	if (h->lock_fd > 0)
+		close(h->lock_fd);
 	ug_keys_destroy(&h->keys);
 	free(h->batch);
 	free(h->batch_events);

@@ -75,6 +75,7 @@ struct hub_ingest_batch;
 struct hub {
 	void *zmq;
 	void *ingest, *delivery, *zap;
+	int lock_fd; /* data_dir/hubd.lock, held while hubd runs; 0: none */
 	store *store;
 	ug_keys *keys;
 	rules_config rules;   /* thresholds, calendars, recipients */

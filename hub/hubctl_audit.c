@@ -247,6 +247,14 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 	if (!day_option(cfg, "from", &c.from, INT64_MIN, 0) ||
 	    !day_option(cfg, "to", &c.to, INT64_MAX, 1))
 		return 2;
+	/* An empty period is a typo, not a question whose answer is
+	 * "nothing": the same rule as report's. */
+	if (c.from >= c.to) {
+		fprintf(stderr, "hubctl: audit show: --from %s is after --to "
+		        "%s\n", ug_config_get(cfg, "from"),
+		        ug_config_get(cfg, "to"));
+		return 2;
+	}
 	ug_err err = store_audit_scan(s, 1, show_one, &c);
 	if (err != UG_OK) {
 		fprintf(stderr, "hubctl: reading the audit trail stopped: %s "

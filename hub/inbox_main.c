@@ -45,7 +45,12 @@ static const char usage[] =
 	"was offered; --date the day, default today): a recorded contact meets\n"
 	"the contact deadline, a recorded offer the offer deadline.\n"
 	"Acknowledging only says you have seen the alert. Every read and\n"
-	"action is recorded in the hub's audit trail.";
+	"action is recorded in the hub's audit trail.\n"
+	"\n"
+	"Exit status: 0 done; 1 failed (connection, refused, not found); 2\n"
+	"usage, or no answer from the hub within --timeout; 3 the hub\n"
+	"refused this caseworker's key; 4 not your alert or person, or the\n"
+	"alert is not open for you.";
 
 static const ug_setting settings[] = {
 	{"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},

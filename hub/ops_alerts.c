@@ -525,8 +525,24 @@ hub__ops_tick(hub *h)
 	if (!o || mono < o->next_check)
 		return;
 	o->next_check = mono + OPS_CHECK_MS;
-	if (!o->started)
+	if (!o->started) {
 		o->started = h->now;
+		/* A misspelt id would be reported silent hours later while
+		 * the agency meant goes unwatched: say so now. */
+		for (size_t i = 0; i < o->nsilences; i++) {
+			uint32_t flags;
+			if (store_principal_flags(h->store, STORE_AGENCY,
+			                          o->silences[i].agency,
+			                          &flags) == UG_ENOTFOUND)
+				log_warn("HUB-OPS",
+				         "ops_silence names '%s', which is not "
+				         "a registered agency: it will be "
+				         "reported silent (hubctl "
+				         "register-agency, or correct "
+				         "ops_silence)",
+				         o->silences[i].agency);
+		}
+	}
 	check_silence(h);
 	/* Counting a queue opens every alert in it: on a store whose desk
 	 * held 100,000 open alerts, once a second took a third of hubd's

@@ -96,9 +96,16 @@ main(int argc, char **argv)
 	webd *w = NULL;
 	struct MHD_Daemon *d = NULL;
 	struct sockaddr_in addr = {.sin_family = AF_INET};
+	/* A typo here must not leave webd logging at a level nobody chose,
+	 * silently: refused like every other bad setting. */
 	int level = ug_log_parse_level(ug_config_get(cfg, "log_level"));
-	if (level >= 0)
-		ug_log_level = level;
+	if (level < 0) {
+		fprintf(stderr, "webd: log_level must be err, warn, notice, "
+		        "info or debug\n");
+		rc = 2;
+		goto done;
+	}
+	ug_log_level = level;
 	if (ug_config_int(cfg, "port", 1, 65535, &port, &diag) != UG_OK ||
 	    ug_config_int(cfg, "hub_timeout", 1, 600, &timeout, &diag) !=
 	        UG_OK ||
@@ -117,7 +124,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "webd: streams_max must be less than "
 		        "connections_max, or open streams leave no room for "
 		        "pages\n");
-		fprintf(stderr, "webd: %s\n", diag.reason);
 		rc = 2;
 		goto done;
 	}

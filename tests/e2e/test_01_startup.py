@@ -49,6 +49,25 @@ def test_systemd_told_ready_once_serving_and_stopping(make_hub, tmp_path,
     sock.close()
 
 
+def test_under_systemd_log_lines_keep_msgid_then_text(make_hub,
+                                                      monkeypatch):
+    """OPERATIONS.md quotes log lines as "MSGID text" (e.g. "STORE-AUDIT
+    checkpoint signed at record N", to be found with journalctl -g and
+    compared with audit verify): under the journal (JOURNAL_STREAM set) a
+    line is the priority for journald, the level, then exactly that (as a
+    plain line has it after the time and the program)."""
+    monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
+    hub = make_hub()
+    hub.stop()
+    lines = hub.current_log().splitlines()
+    assert any(line == "<5>notice HUB-READY store open, sockets bound; "
+               "serving" for line in lines), lines
+    assert any(line.startswith("<5>notice HUB-STOP accepted 0, ")
+               for line in lines), lines
+    assert all(re.match(r"<[3-7]>(err|warn|notice|info|debug) [A-Z-]+ ",
+                        line) for line in lines), lines
+
+
 def thread_names(pid):
     names = set()
     for tid in os.listdir(f"/proc/{pid}/task"):
@@ -94,10 +113,15 @@ def test_keygen_refuses_overwrite(hub):
     before = (hub.keys_dir / "hub.key_secret").read_bytes()
     p = hub.keygen("hub", check=False)
     assert p.returncode == 1, p.stdout + p.stderr
+    assert "hub.key_secret and the signing pair exist (keys are never " \
+        "overwritten)" in p.stderr, p.stderr
     assert (hub.keys_dir / "hub.key_secret").read_bytes() == before
     mode = (hub.keys_dir / "hub.key_secret").stat().st_mode & 0o777
     assert mode == 0o600
-
+    p = hub.keygen("cw-anna", check=False)
+    assert p.returncode == 1
+    assert f"hubctl: keygen: {hub.keys_dir}/cw-anna.key_secret exists " \
+        "(keys are never overwritten)" in p.stderr, p.stderr
 
 
 def test_keygen_hub_makes_a_missing_signing_pair(tmp_path):
@@ -164,8 +188,16 @@ def start_bad(tmp_path, settings=None, args=()):
     (["--ops_silence", "school-a"], "ops_silence must be agency=HOURS"),
     (["--no_such_option", "1"], "unknown option --no_such_option"),
     (["stray"], "unexpected argument 'stray'"),
+    (["--ingest", "127.0.0.1:7601"],
+     "ingest must be tcp://ADDRESS:PORT (port 1-65535) or ipc://PATH, "
+     "not '127.0.0.1:7601'"),
+    (["--delivery", "tcp://127.0.0.1:76020"],
+     "delivery must be tcp://ADDRESS:PORT"),
+    (["--data_dir", ""], "data_dir must name a directory"),
+    (["--keys_dir", ""], "keys_dir must name a directory"),
 ], ids=["log_level", "batch_max", "metrics_listen", "ops_silence",
-        "unknown", "argument"])
+        "unknown", "argument", "ingest", "delivery", "data_dir",
+        "keys_dir"])
 def test_bad_option_at_start_exits_2(tmp_path, args, reason):
     """hubd.1 EXIT STATUS: 2 usage or settings, each problem logged as
     --check-config reports it."""
@@ -226,6 +258,28 @@ def test_port_in_use_fails_fast(make_hub, tmp_path):
     assert "HUB-READY" not in p.stderr
     assert first.running
     second.sweep()
+
+
+def test_a_second_hubd_on_the_same_store_is_refused(hub):
+    """OPERATIONS.md, Start and stop: one hubd per data_dir. A second one
+    (other ports, same store) would apply, fire timers, deliver and purge
+    twice over: it stops at start, exit 1, naming the first; hubctl works
+    beside hubd; once the first stops, a start works."""
+    other = hub.conf.read_text() \
+        .replace(hub.ingest, f"tcp://127.0.0.1:{hubtest.free_port()}") \
+        .replace(hub.delivery, f"tcp://127.0.0.1:{hubtest.free_port()}")
+    conf = hub.tmp / "second.conf"
+    conf.write_text(other)
+    p = subprocess.run([binary("hubd"), "--config", str(conf)],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1, p.stderr
+    assert (f"HUB-START cannot start: data_dir: {hub.data_dir} is in use "
+            f"by another hubd (pid {hub.proc.pid}): one hubd per store") \
+        in p.stderr, p.stderr
+    assert "HUB-READY" not in p.stderr
+    assert hub.running and hub.stats()["principals"] == 3
+    hub.stop()
+    hub.start()
 
 
 def test_no_core_dumps(tmp_path):

@@ -131,6 +131,12 @@ def test_trail_records_every_kind_and_verifies(make_hub):
     assert hub.hubctl("audit", "frobnicate", check=False).returncode == 2
     assert hub.hubctl("audit", "show", "--from", "2026-13-01",
                       check=False).returncode == 2
+    p = hub.hubctl("audit", "show", "--from", "2026-03-02", "--to",
+                   "2026-03-01", check=False)
+    assert p.returncode == 2 and p.stdout == "", p.stdout
+    assert "hubctl: audit show: --from 2026-03-02 is after --to " \
+        "2026-03-01" in p.stderr, p.stderr
+    assert show(hub, "--from", "2026-03-01", "--to", "2026-03-01") == []
     p = hub.hubctl("audit", "verify", "extra", check=False)
     assert p.returncode == 2 and "unexpected argument 'extra'" in p.stderr
     p = hub.hubctl("backup", check=False)
@@ -281,7 +287,7 @@ def test_hubd_makes_the_signing_key_and_signs_what_hubctl_left(make_hub):
     hub.start()
     hub.wait_log(r"checkpoint signed at record")
     # The operator learns of the new pair: it is not backed up yet.
-    assert re.search(r"hubd warn HUB-AUDIT no audit signing key in "
+    assert re.search(r"\bwarn HUB-AUDIT no audit signing key in "
                      r"keys_dir: wrote a new pair, hub\.sign_public and "
                      r"hub\.sign_secret", hub.log_text()), hub.log_text()
     hub.stop()

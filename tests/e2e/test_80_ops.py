@@ -4,6 +4,7 @@ the store), hubctl backup / restore under load, and make install /
 uninstall into a DESTDIR. docs/OPERATIONS.md."""
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -142,6 +143,10 @@ def test_help_says_what_the_signals_and_settings_do():
     hubctl = subprocess.run([hubtest.binary("hubctl"), "--help"],
                             capture_output=True, text=True,
                             timeout=20).stdout
+    inbox = subprocess.run([hubtest.binary("inbox"), "--help"],
+                           capture_output=True, text=True,
+                           timeout=20).stdout
+    assert "2\nusage, or no answer from the hub within --timeout" in inbox
     # hubctl logs at warn whatever hubd.conf's log_level says.
     assert "hubctl's own is warn" in \
         hubctl.split("--log_level")[1].split("--")[0]
@@ -166,6 +171,32 @@ def test_the_config_file_format_as_documented(tmp_path):
     second.write_text("log_level = loud\n")
     p = check_config("--config", str(good), "--config", str(second))
     assert p.returncode == 2 and f"{second}:1: log_level" in p.stderr
+
+
+def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
+    """OPERATIONS.md, webd's settings: each bad one is exit 2 with one
+    line naming it, before anything is opened."""
+    cases = [
+        (["--log_level", "loud"], "webd: log_level must be err, warn, "
+                                   "notice, info or debug"),
+        (["--streams_max", "64"], "webd: streams_max must be less than "
+                                  "connections_max"),
+        (["--events_poll", "61"], "webd: events_poll must be a whole "
+                                  "number from 1 to 60"),
+        (["--port", "0"], "webd: port must be a whole number from 1 to "
+                          "65535"),
+        (["--hub_timeout", "601"], "webd: hub_timeout must be a whole "
+                                   "number from 1 to 600"),
+        (["--listen_address", "localhost"], "webd: listen_address: not an "
+                                            "IPv4 address"),
+    ]
+    for args, message in cases:
+        p = subprocess.run([hubtest.binary("webd"), "--gateway", "web-x",
+                            "--keys_dir", "/nonexistent", *args],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert p.stderr.splitlines() == [p.stderr.splitlines()[0]] and \
+            p.stderr.startswith(message), (args, p.stderr)
 
 
 # -- hubctl usage errors
@@ -195,6 +226,8 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
         (["revoke-agency", "A"], "revoke-agency: 'A' is not a valid id"),
         (["keygen", "../hub"], "keygen: '../hub' is not a valid id"),
         (["stats", "--log_map_mb", "0"], "log_map_mb must be a whole number"),
+        (["stats", "--data_dir", ""], "data_dir must name a directory"),
+        (["keygen", "x", "--keys_dir", ""], "keys_dir must name a directory"),
     ]
     for args, message in cases:
         p = hub.hubctl(*args, check=False)
@@ -206,6 +239,33 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
     # The same commands with good values work.
     hub.register_agency("school-b", "absence,dropout")
     assert hub.hubctl("log", "--after", "0", "--limit", "1").returncode == 0
+
+
+def test_hubctl_on_a_data_dir_without_a_store_makes_none(make_hub,
+                                                         tmp_path):
+    """A wrong data_dir (a typo in a nightly backup's config) must not
+    become an empty store that is backed up, counted or verified as a
+    success: only register-* (before hubd's first start) and restore
+    make a store."""
+    hub = make_hub()
+    cpr = hubtest.CprGen(8501).next()
+    hub.cprs.add(cpr)
+    typo = tmp_path / "typo" / "data"
+    for args in (["backup", str(tmp_path / "bk")], ["stats"], ["log"],
+                 ["audit", "verify"], ["audit", "show"],
+                 ["export", "--cpr", cpr],
+                 ["erase", "--cpr", cpr, "--reason", "a ruling"],
+                 ["set-email", "duty-desk", "vagt@kommune.example.dk"],
+                 ["report", "--year", "2026", "--out",
+                  str(tmp_path / "r.html")]):
+        p = hub.hubctl(*args, "--data_dir", str(typo), check=False)
+        assert p.returncode == 1, (args, p.returncode, p.stderr)
+        assert f"hubctl: {args[0]}: no store in {typo} (data_dir)" in \
+            p.stderr, (args, p.stderr)
+    assert not typo.exists() and not (tmp_path / "bk").exists()
+    hub.keygen("school-z")
+    hub.hubctl("register-agency", "school-z", "--data_dir", str(typo))
+    assert (typo / "log" / "data.mdb").exists()
 
 
 # -- hubctl backup / restore
@@ -355,6 +415,50 @@ def test_log_and_stats_print_the_documented_fields(make_hub):
     plain = hub.hubctl("log").stdout.splitlines()
     assert plain[0].split() == [str(seqs[0]), "AbsenceReport", "school-a",
                                 envs[0].event_id.hex()]
+
+
+def test_a_plain_copy_of_the_log_restored_by_hand(make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: `mdb_copy -c data_dir/log DEST`
+    restored by hand into data_dir/log/ of an empty data_dir; hubd
+    rebuilds ids/ (STORE-IDS) and derived/ (HUB-REPLAY), and a resend is
+    DUPLICATE with its first sequence. An old log under newer derived
+    state is rebuilt from the log (HUB-REBUILD, warn)."""
+    import shutil
+
+    hub = make_hub()
+    cprs = hubtest.CprGen(8401).take(4)
+    first = [hubtest.envelope("school-a", c, salt=f"plain-{i}")
+             for i, c in enumerate(cprs)]
+    seqs = hub.send(*first)
+    copy = tmp_path / "plain"
+    copy.mkdir()
+    subprocess.run(["mdb_copy", "-c", str(hub.data_dir / "log"), str(copy)],
+                   check=True)
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"later-{i}")
+               for i, c in enumerate(cprs)])
+    hub.stop()
+    # An old log under the newer derived/ and ids/ of the same data_dir.
+    shutil.copy(copy / "data.mdb", hub.data_dir / "log" / "data.mdb")
+    (hub.data_dir / "log" / "lock.mdb").unlink()
+    hub.start()
+    assert re.search(r"\bwarn HUB-REBUILD derived state is ahead of the "
+                     r"log \(8 > 4\); rebuilding it", hub.current_log())
+    st = hub.stats()
+    assert (st["last_seq"], st["last_applied"]) == (4, 4), st
+    hub.stop()
+    # Into an empty data_dir: ids/ and derived/ are made from the log.
+    old_data, hub.data_dir = hub.data_dir, tmp_path / "fresh" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+    (hub.data_dir / "log").mkdir(parents=True)
+    shutil.copy(copy / "data.mdb", hub.data_dir / "log" / "data.mdb")
+    hub.start()
+    log = hub.current_log()
+    assert "STORE-IDS indexed the event ids of 4 log records" in log, log
+    assert "HUB-REPLAY applying log entries 1..4" in log, log
+    acks = hub.acks(*first)
+    assert [(a.status, a.sequence) for a in acks] == \
+        [(hubtest.DUPLICATE, s) for s in seqs]
 
 
 def test_a_restore_cut_short_leaves_data_dir_empty_for_another_try(

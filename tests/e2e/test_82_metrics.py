@@ -227,6 +227,49 @@ def test_adapter_silent_raised_once_and_cleared(make_hub):
     hub.peek("ops-olga", 2)
 
 
+def test_ops_flag_combines_with_desk_and_goes_when_registered_again(
+        make_hub):
+    """OPERATIONS.md, Registering: --ops may be combined with --desk;
+    registering the id again without --ops takes it away."""
+    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                   settings={"ops_silence": "school-a=2"})
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops", "--desk")
+    hub.start()
+    time.sleep(1.5 * hubtest.SLOW)   # the first check notes the start
+    hub.set_clock("2026-01-05T11:00:00")
+    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT")
+    alerts = hub.peek("ops-olga", 1)
+    assert alerts[0]["rule"] == "ops.adapter_silent"
+    # Still a desk member: an alert for a person without a contact
+    # person reaches her too.
+    hub.send(envelope("school-a", CprGen(8204).take(1)[0], salt="desk",
+                      absent=20, expected=30))
+    hub.wait_log(r"HUB-OPS-CLEARED.*adapter_silent")
+    rules = {a["rule"] for a in hub.peek("ops-olga", 2)}
+    assert rules == {"ops.adapter_silent", "absence.rolling"}, rules
+    # Without --ops: the next ops alert goes to nobody.
+    hub.hubctl("register-caseworker", "ops-olga", "--desk")
+    hub.set_clock("2026-01-05T14:00:00")
+    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT", count=2)
+    time.sleep(1.5 * hubtest.SLOW)
+    rules = [a["rule"] for a in hub.peek("ops-olga", 2)]
+    assert sorted(rules) == ["absence.rolling", "ops.adapter_silent"], rules
+
+
+def test_ops_silence_naming_no_registered_agency_is_warned_at_start(
+        make_hub):
+    """OPERATIONS.md: ops_silence takes agency ids as registered. A
+    misspelt one would be reported silent hours later while the agency
+    meant goes unwatched: hubd warns at start, naming it."""
+    hub = make_hub(settings={"ops_silence": "school-a=2,school-x=3"})
+    hub.wait_log(r"warn HUB-OPS ops_silence names 'school-x', which is "
+                 r"not a registered agency")
+    time.sleep(1.5 * hubtest.SLOW)
+    assert "'school-a'" not in hub.log_text()
+    assert hub.log_text().count("ops_silence names") == 1
+
+
 def test_map_use_over_the_limit(make_hub):
     hub = metrics_hub(make_hub, settings={"log_map_mb": "1",
                                           "ops_map_percent": "2"})
@@ -276,7 +319,8 @@ def test_metrics_port_in_use_stops_the_start_with_one_log_line(make_hub):
     assert (f"HUB-START cannot start: metrics_listen: cannot listen on "
             f"{first.metrics_url.split('//')[1]} (in use, or not a local "
             f"address)") in p.stderr, p.stderr
-    line = re.compile(r"^\S+Z hubd (err|warn|notice|info|debug) [A-Z-]+ ")
+    line = re.compile(r"^(\S+Z hubd |<[3-7]>)(err|warn|notice|info|debug) "
+                      r"[A-Z-]+ ")
     for text in p.stderr.splitlines():
         assert line.match(text), text
     assert get(first.metrics_url + "/healthz")[0] == 200
