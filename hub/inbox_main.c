@@ -47,10 +47,11 @@ static const char usage[] =
 	"Acknowledging only says you have seen the alert. Every read and\n"
 	"action is recorded in the hub's audit trail.\n"
 	"\n"
-	"Exit status: 0 done; 1 failed (connection, refused, not found); 2\n"
-	"usage, or no answer from the hub within --timeout; 3 the hub\n"
-	"refused this caseworker's key; 4 not your alert or person, or the\n"
-	"alert is not open for you.";
+	"Exit status: 0 done; 1 failed (keys, connection, or the hub\n"
+	"refused for another reason); 2 usage (a bad option, alert id or CPR\n"
+	"number, --how missing: nothing sent), or no answer from the hub\n"
+	"within --timeout; 3 the hub refused this caseworker's key; 4 not\n"
+	"your alert or person, or the alert is not open for you.";
 
 static const ug_setting settings[] = {
 	{"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
