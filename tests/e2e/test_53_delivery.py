@@ -47,7 +47,7 @@ from hubtest import (ACCEPTED, E_DENIED, E_FULL, E_MALFORMED,
                      E_TOO_LARGE, E_UNAVAILABLE, E_VERSION, FRAME_ACK,
                      FRAME_ALERT, FRAME_ALERT_ACK, FRAME_HELLO,
                      FRAME_WELCOME, OK, QUIET, REJECTED, SLOW, CprGen,
-                     IngestClient, ev_assignment, ev_dropout,
+                     IngestClient, TcpRelay, ev_assignment, ev_dropout,
                      ev_dropout_risk, frame, pb, read_key_file, rules_hub)
 
 FRAME_QUERY, FRAME_RESULT = 7, 8
@@ -1507,70 +1507,13 @@ def test_hello_on_a_live_session_when_the_table_is_full(make_hub, clients):
     a.wait_alerts(1)
 
 
-class FreezableProxy:
-    """A TCP relay to the hub's delivery endpoint that can go silent
-    (stop forwarding in both directions, connections left open): a
-    client whose machine vanished without a FIN, as the hub sees it."""
-
-    def __init__(self, target):
-        import socket
-        host, port = target.rsplit("//", 1)[1].rsplit(":", 1)
-        self.target = (host, int(port))
-        self.lsock = socket.socket()
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(8)
-        self.endpoint = f"tcp://127.0.0.1:{self.lsock.getsockname()[1]}"
-        self.frozen = threading.Event()
-        self.done = threading.Event()
-        self.socks = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        import socket
-        self.lsock.settimeout(0.2)
-        while not self.done.is_set():
-            try:
-                c, _ = self.lsock.accept()
-            except OSError:
-                continue
-            u = socket.create_connection(self.target)
-            self.socks += [c, u]
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self._pipe, args=(a, b),
-                                 daemon=True).start()
-
-    def _pipe(self, a, b):
-        a.settimeout(0.1)
-        while not self.done.is_set():
-            if self.frozen.is_set():
-                time.sleep(0.05)
-                continue
-            try:
-                data = a.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if not data:
-                return
-            try:
-                b.sendall(data)
-            except OSError:
-                return
-
-    def close(self):
-        self.done.set()
-        for s in self.socks + [self.lsock]:
-            s.close()
-
-
 def test_silent_client_session_reclaimed_by_heartbeat(make_hub, clients):
     """§1 Heartbeats / §4 Sessions: a connection that has sent nothing
     for 5 s after a PING is closed and its session ends ("from the
     heartbeat within about 10 s"). With sessions_max = 1, a client whose
     link goes silent must not hold the only slot for longer than that."""
     hub = hub53(make_hub, settings={"sessions_max": "1"})
-    proxy = FreezableProxy(hub.delivery)
+    proxy = TcpRelay(hub.delivery)
     try:
         real = hub.delivery
         hub.delivery = proxy.endpoint

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nacl.hash
 
-from hubtest import (CprGen, ev_desk, ev_dropout, ev_referral,
+from hubtest import (CprGen, TcpRelay, ev_desk, ev_dropout, ev_referral,
                      read_key_file, rules_hub)
 
 TAG_PRINCIPAL = 3
@@ -201,61 +201,6 @@ def test_flipped_alert_byte_is_not_delivered(make_hub):
     hub.peek("cw-anna", 1)
 
 
-class RecordingRelay:
-    """A TCP relay to one of the hub's endpoints that keeps every byte it
-    passes, both ways: what someone on the network path would see."""
-
-    def __init__(self, target):
-        import socket
-        import threading
-        host, port = target.rsplit("//", 1)[1].rsplit(":", 1)
-        self.target = (host, int(port))
-        self.lsock = socket.socket()
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(8)
-        self.lsock.settimeout(0.2)
-        self.endpoint = f"tcp://127.0.0.1:{self.lsock.getsockname()[1]}"
-        self.seen = bytearray()
-        self.lock = threading.Lock()
-        self.done = threading.Event()
-        self.socks = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        import socket
-        import threading
-        while not self.done.is_set():
-            try:
-                c, _ = self.lsock.accept()
-            except OSError:
-                continue
-            u = socket.create_connection(self.target)
-            self.socks += [c, u]
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self._pipe, args=(a, b),
-                                 daemon=True).start()
-
-    def _pipe(self, a, b):
-        while True:
-            try:
-                data = a.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            with self.lock:
-                self.seen += data
-            try:
-                b.sendall(data)
-            except OSError:
-                return
-
-    def close(self):
-        self.done.set()
-        for s in self.socks + [self.lsock]:
-            s.close()
-
-
 def test_nothing_personal_crosses_the_wire_in_clear(make_hub):
     """SECURITY.md: both endpoints speak CURVE only, every byte on the
     wire is encrypted. Through relays on the ingest and delivery paths:
@@ -268,7 +213,7 @@ def test_nothing_personal_crosses_the_wire_in_clear(make_hub):
     cpr = CprGen(6003).next()
     hub.cprs.add(cpr)
     hub.assign(cpr, "cw-anna")
-    ingest, delivery = RecordingRelay(hub.ingest), RecordingRelay(
+    ingest, delivery = TcpRelay(hub.ingest), TcpRelay(
         hub.delivery)
     try:
         path, _ = hub.csv("w.csv", [AbsenceRow(cpr, absent=20,

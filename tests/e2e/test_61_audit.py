@@ -44,19 +44,25 @@ def show(hub, *args):
             if line.startswith("{")]
 
 
-def busy_hub(make_hub):
-    """A hub that delivered, was read, acked, recorded an action, and
-    registered and revoked a key; stopped. Returns (hub, cpr, alert id)."""
-    hub = make_hub()
-    cpr = CprGen(6101).next()
-    hub.cprs.add(cpr)
+def alert_for_anna(hub, cpr):
+    """cpr assigned to cw-anna, an absence alert raised and delivered to
+    her (not acknowledged); returns its id."""
     hub.assign(cpr, "cw-anna")
     import_rows(hub, "w19.csv", [AbsenceRow(cpr, absent=20, expected=100)])
     hub.wait_stats("one alert", lambda s: s["alerts"] == 1)
     rc, alerts, err = hub.inbox("cw-anna", no_ack=True, max_alerts=1,
                                 idle_exit=10)
     assert rc == 0 and len(alerts) == 1, err
-    alert_id = alerts[0]["alert_id"]
+    return alerts[0]["alert_id"]
+
+
+def busy_hub(make_hub):
+    """A hub that delivered, was read, acked, recorded an action, and
+    registered and revoked a key; stopped. Returns (hub, cpr, alert id)."""
+    hub = make_hub()
+    cpr = CprGen(6101).next()
+    hub.cprs.add(cpr)
+    alert_id = alert_for_anna(hub, cpr)
     p = inbox_once(hub, "cw-anna", "--timeline", cpr)
     assert p.returncode == 0, p.stderr
     p = inbox_once(hub, "desk-dora", "--timeline", cpr)   # not hers: denied
@@ -155,13 +161,7 @@ def test_a_cpr_typed_into_the_trail_is_masked(make_hub):
     hub = make_hub()
     cpr, sibling = CprGen(6102).take(2)
     hub.cprs.update({cpr, sibling})
-    hub.assign(cpr, "cw-anna")
-    import_rows(hub, "w19.csv", [AbsenceRow(cpr, absent=20, expected=100)])
-    hub.wait_stats("one alert", lambda s: s["alerts"] == 1)
-    rc, alerts, err = hub.inbox("cw-anna", no_ack=True, max_alerts=1,
-                                idle_exit=10)
-    assert rc == 0 and len(alerts) == 1, err
-    alert_id = alerts[0]["alert_id"]
+    alert_id = alert_for_anna(hub, cpr)
     dashed = f"{sibling[:6]}-{sibling[6:]}"
     # A line break in the note, followed by what looks like a record.
     forged = "     999  2026-01-01T00:00:00Z  hubctl:root  erase  ok"
