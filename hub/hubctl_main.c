@@ -139,11 +139,15 @@ static const char usage[] =
 	"                            persons suppressed (<5), never a CPR.\n"
 	"                            Audited. Exit 0 written, 1 failed, 2 usage\n"
 	"\n"
-	"register-*, revoke-*, assign, keygen (once the store exists), export,\n"
-	"erase and audit show are recorded in the audit trail as hubctl:USER.\n"
+	"Every command but stats, log and audit verify is recorded in the\n"
+	"audit trail as hubctl:USER (keygen once the store exists; backup\n"
+	"after its copy, so not in it).\n"
 	"Each checkpoint hubctl then signs is witnessed in the system log\n"
 	"(syslog authpriv, tag hubctl): STORE-AUDIT checkpoint signed at\n"
 	"record N, head HEX.\n"
+	"\n"
+	"Only register-* (before hubd's first start) and restore make a\n"
+	"store; any other command on a data_dir without one is exit 1.\n"
 	"\n"
 	"Run as root, hubctl gives what it makes for hubd (keys, a new store,\n"
 	"the files of a restore) the owner and group of the directory it\n"
@@ -736,6 +740,13 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 			return false;
 		}
 	}
+	if (!ug_config_get(cfg, "keys_dir")[0] ||
+	    (strcmp(cmd, "keygen") != 0 && !ug_config_get(cfg, "data_dir")[0])) {
+		fprintf(stderr, "hubctl: %s must name a directory\n",
+		        ug_config_get(cfg, "keys_dir")[0] ? "data_dir"
+		                                          : "keys_dir");
+		return false;
+	}
 	if (strcmp(cmd, "keygen") != 0 &&
 	    (ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &n, &diag) !=
 	             UG_OK ||
@@ -865,6 +876,25 @@ cmd_log(ctl *c)
 			break;
 	}
 	return 0;
+}
+
+/* Only a registration (before hubd's first start) or a restore makes a
+ * store. Any other command on a data_dir without one has the wrong
+ * data_dir: a backup, stats or audit verify would otherwise make an
+ * empty store there and report it, every night, as a success. */
+static bool
+store_expected(const char *cmd, const char *data_dir)
+{
+	char path[600];
+	if (strncmp(cmd, "register-", 9) == 0 || strcmp(cmd, "restore") == 0)
+		return true;
+	snprintf(path, sizeof path, "%s/log/data.mdb", data_dir);
+	if (access(path, F_OK) == 0)
+		return true;
+	fprintf(stderr, "hubctl: %s: no store in %s (data_dir): hubd makes "
+	        "it at its first start, hubctl register-* before that\n",
+	        cmd, data_dir);
+	return false;
 }
 
 /* Whose files these are to be: the directory's owner if it is there,
@@ -1038,6 +1068,8 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "restore") == 0 &&
 	           (rc = hubctl_restore_files(cfg, id)) != 0) {
 		/* nothing restored: no store to open */
+	} else if (!store_expected(cmd, data_dir)) {
+		rc = 1;
 	} else {
 		ctl c = {0};
 		bool restoring = strcmp(cmd, "restore") == 0;

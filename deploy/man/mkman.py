@@ -73,18 +73,23 @@ PAGES = {
     "hubctl": dict(
         summary="administer the ungebro hub",
         description="hubctl makes keys, registers agencies, caseworkers "
-                    "and the web gateway, assigns contact persons, shows "
+                    "and the web gateway, sets web passwords and e-mail "
+                    "addresses for notices, assigns contact persons, shows "
                     "statistics and the event log, verifies and shows the "
-                    "audit trail, exports and erases a person's data, and "
-                    "backs the store up and restores it. It works on the "
-                    "store named by the hub's configuration, also while "
-                    "hubd runs (restore excepted).",
+                    "audit trail, exports and erases a person's data, "
+                    "writes the annual status report, and backs the store "
+                    "up and restores it. It works on the store named by "
+                    "the hub's configuration, also while hubd runs "
+                    "(restore excepted).",
         files=[("/etc/ungebro/hubd.conf", "the hub's settings"),
-               ("/etc/ungebro/keys", "keys_dir")],
+               ("/etc/ungebro/keys", "keys_dir"),
+               ("/var/lib/ungebro/hub", "data_dir: log/, ids/ and derived/")],
         exit=[("0", "done"), ("1", "failed, or refused (the audit trail "
                                     "is broken; register-* with a key "
                                     "registered to another id)"),
-              ("2", "usage")],
+              ("2", "usage: an unknown command, a missing or extra "
+                    "argument, an id outside [a-z0-9._-], a bad option "
+                    "value; nothing changed")],
         see=["hubd(1)", "OPERATIONS.md", "SECURITY.md"]),
     "inbox": dict(
         summary="a caseworker's terminal inbox of early-warning alerts",
