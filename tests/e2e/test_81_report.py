@@ -154,6 +154,13 @@ def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
     assert sum(c[(row, k)] in ("<5", "x") for k in
                ("met", "missed", "closed by enrolment", "pending")) >= 2
 
+    # Fixed rows in the documented order, whatever the counts.
+    assert [r[0] for r in tables["enrolments"][1:]] == \
+        ["gymnasium", "EUD", "FGU", "other", "Total"]
+    assert [r[0] for r in tables["anonymous"][1:]] == \
+        ["referred", "treatment started", "treatment ended", "other",
+         "Total"]
+
     a = cells(tables["anonymous"])
     assert a[("referred", "records")] == "<5"
     assert a[("Total", "records")] == "<5"
