@@ -120,6 +120,7 @@ def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
                            "anonymous"}
     for t in tables.values():
         assert_no_recompute(t)
+    assert_starts_do_not_recompute(tables)
 
     r = cells(tables["readiness"])
     assert r[("280017 2026 grade 8", "not ready")] == "<5"
@@ -142,6 +143,7 @@ def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
     assert e[("EUD", "started")] == "<5"
     assert e[("Total", "started")] == "9"
     assert e[("FGU", "started")] == "x"
+    assert "(EUD): suppressed (too few persons)</li>" in html
 
     c = cells(tables["clocks"])
     row = "contact within 5 working days"
@@ -173,6 +175,47 @@ def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
     assert_clean(files, hub.cprs | set(g8) | set(g9) | set(youth))
     for f in files:
         assert key not in f.read_text()
+
+
+def assert_starts_do_not_recompute(tables):
+    """The dropouts table's starts of each programme type's institutions
+    add up to the enrolments table's figure of that type (and the Total
+    to the Total): 0 or at least 2 hidden entries on each such line."""
+    hidden = lambda t: t in ("<5", "x")
+    e = cells(tables["enrolments"])
+    d = tables["dropouts"]
+    col = d[0].index("started")
+    for kind in ("gymnasium", "EUD", "FGU", "other", "Total"):
+        line = [r[col] for r in d[1:] if r[0].endswith(f"({kind})") or
+                r[0] == kind] + [e[(kind, "started")]]
+        n = sum(hidden(t) for t in line)
+        assert n != 1, f"{kind}: {line} gives its hidden start away"
+
+
+def test_starts_per_institution_not_given_back_by_the_types(make_hub,
+                                                            tmp_path):
+    # 3 start at one gymnasium, 12 at another, 10 at an EUD college: the
+    # 3 is hidden, and with it the EUD college's 10 (the column's
+    # smallest); the enrolments table's gymnasium 15 and EUD 10 would
+    # give both back (15 - 12, and 10 itself) unless hidden with them.
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8103)
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution="gym-a",
+                            programme="stx") for c in gen.take(3)],
+             *[ev_enrolment(c, "2026-08-10", institution="gym-b",
+                            programme="htx") for c in gen.take(12)],
+             *[ev_enrolment(c, "2026-08-10", institution="eud-c",
+                            programme="eud-smed") for c in gen.take(10)])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    d, e = cells(tables["dropouts"]), cells(tables["enrolments"])
+    assert d[("gym-a (gymnasium)", "started")] == "<5"
+    assert d[("Total", "started")] == e[("Total", "started")] == "25"
+    assert_starts_do_not_recompute(tables)
+    for t in tables.values():
+        assert_no_recompute(t)
+    # The key figure needs EUD and Total both shown.
+    assert "(EUD): suppressed (too few persons)</li>" in out.read_text()
 
 
 def test_usage_errors_exit_2(make_hub):
@@ -327,6 +370,7 @@ def test_generated_cohort_figures(make_hub, tmp_path):
     for name, figures in want.items():
         check_against(name, tables[name], figures)
         assert_no_recompute(tables[name])
+    assert_starts_do_not_recompute(tables)
     # The generator's own counts: the strategy's share not ready.
     for g, r in cohort["readiness"].items():
         rows = [k for k in want["readiness"] if k[0].endswith(f"grade {g}")]
