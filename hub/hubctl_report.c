@@ -695,8 +695,8 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	rules_config_defaults(&rc);
 	const char *rules = ug_config_get(cfg, "rules");
 	if (rules[0] && rules_config_load(&rc, rules, &diag) != UG_OK) {
-		fprintf(stderr, "hubctl: report: %s:%ld: %s\n", rules,
-		        diag.line, diag.reason);
+		/* The reason names the file and line itself. */
+		fprintf(stderr, "hubctl: report: %s\n", diag.reason);
 		return 1;
 	}
 	sc.in.rules = &rc;

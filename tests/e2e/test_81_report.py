@@ -231,6 +231,14 @@ def test_usage_errors_exit_2(make_hub):
     # No enrolments at all: nothing is suppressed, there is nothing.
     out, _ = report(hub, hub.tmp, "--year", "2027")
     assert "(EUD): no enrolments in the period</li>" in out.read_text()
+    # The hub's rules file does not load: exit 1, the file named once.
+    bad = hub.tmp / "bad.rules"
+    bad.write_text("not a setting\n")
+    p = hub.hubctl("report", "--year", "2026", "--out", "x.html",
+                   "--rules", str(bad), check=False)
+    assert p.returncode == 1
+    assert p.stderr.startswith(f"hubctl: report: {bad}:1: ") and \
+        p.stderr.count(str(bad)) == 1, p.stderr
     for year in ("26", "0", "99999", "2026x"):
         p = hub.hubctl("report", "--year", year, "--out", "x.html",
                        check=False)
