@@ -133,10 +133,13 @@ static const char usage[] =
 	"                            it copied is taken back), 2 usage\n"
 	"  report --year YYYY --out FILE.html\n"
 	"                            the annual status on the strategy's goals\n"
-	"                            (or --from DATE --to DATE instead of\n"
-	"                            --year): one self-contained HTML page and\n"
-	"                            status-TABLE.csv beside it, counts of 1-4\n"
-	"                            persons suppressed (<5), never a CPR.\n"
+	"                            (or --from DATE --to DATE, YYYY-MM-DD,\n"
+	"                            both inclusive, instead of --year): one\n"
+	"                            self-contained HTML page and\n"
+	"                            status-TABLE.csv beside it (replaced if\n"
+	"                            there), counts of 1-4 persons shown as\n"
+	"                            <5 and a second cell as x wherever a\n"
+	"                            total would give one back, never a CPR.\n"
 	"                            Audited. Exit 0 written, 1 failed, 2 usage\n"
 	"\n"
 	"Every command but stats, log and audit verify is recorded in the\n"
@@ -182,7 +185,8 @@ static const ug_setting extra_settings[] = {
 	{"out", "", "export: write the JSON to this file (0600); report: "
 	            "the HTML page (status-*.csv beside it)"},
 	{"reason", "", "erase: the lawful ground, kept in the audit trail"},
-	{"year", "", "report: the calendar year reported on"},
+	{"year", "", "report: the calendar year reported on, 1 January to "
+	             "31 December (four digits, 1970-9999)"},
 	{"json", "false", "stats, log, audit show: print JSON"},
 	{"after", "0", "log: start after this sequence"},
 	{"limit", "0", "log: at most this many events (0 = all)"},

@@ -79,6 +79,32 @@ hubctl_report_usage_ok(const ug_config *cfg)
 	return true;
 }
 
+/* The dropouts table's starts per institution add up, per programme
+ * type, to the enrolments table's (its row "inst (type)"), and its Total
+ * to theirs: left alone, a type's figure would give back a start hidden
+ * at one of its institutions. */
+static bool
+link_starts(report_table *dropouts, report_table *types)
+{
+	long *group = malloc((dropouts->nrows + 1) * sizeof *group);
+	if (!group)
+		return false;
+	for (size_t r = 0; r < dropouts->nrows; r++) {
+		const char *open = strrchr(dropouts->rows[r], '(');
+		group[r] = -1;
+		for (size_t g = 0; open && g < types->nrows; g++) {
+			size_t n = strlen(types->rows[g]);
+			if (strncmp(open + 1, types->rows[g], n) == 0 &&
+			    strcmp(open + 1 + n, ")") == 0)
+				group[r] = (long)g;
+		}
+	}
+	group[dropouts->nrows] = (long)types->nrows;
+	bool ok = report_suppress_linked(dropouts, 0, types, 0, group);
+	free(group);
+	return ok;
+}
+
 /* ---- reading the log ---- */
 
 typedef struct {
@@ -594,8 +620,7 @@ key_figures(FILE *f, const report_table *enrol, const report_table *neet)
 		        100.0 * (double)*report_cell(e, eud, 0) /
 		                (double)*report_cell(e, e->nrows, 0),
 		        *report_cell(e, eud, 0), *report_cell(e, e->nrows, 0));
-	else if (eud < e->nrows && !report_hidden(e, e->nrows, 0))
-		/* Nothing is suppressed: there were no enrolments. */
+	else if (*report_cell(e, e->nrows, 0) == 0)
 		fputs("<li>Share of enrolments heading for vocational "
 		      "education (EUD): no enrolments in the period</li>\n", f);
 	else
@@ -670,8 +695,8 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	rules_config_defaults(&rc);
 	const char *rules = ug_config_get(cfg, "rules");
 	if (rules[0] && rules_config_load(&rc, rules, &diag) != UG_OK) {
-		fprintf(stderr, "hubctl: report: %s:%ld: %s\n", rules,
-		        diag.line, diag.reason);
+		/* The reason names the file and line itself. */
+		fprintf(stderr, "hubctl: report: %s\n", diag.reason);
 		return 1;
 	}
 	sc.in.rules = &rc;
@@ -706,6 +731,8 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 				err = UG_ENOMEM;
 				break;
 			}
+		if (made == REPORT_TABLES && !link_starts(&t[3], &t[4]))
+			err = UG_ENOMEM;
 	}
 	const char *out = ug_config_get(cfg, "out");
 	char dirbuf[PATH_MAX];

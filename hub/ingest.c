@@ -282,6 +282,7 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 			ack.sequence = ev->seq;
 			h->accepted++;
 			hub__metrics_event(h, ev->agency, ev->type);
+			hub__ops_accepted(h, ev->agency);
 		} else if (ev->status == STORE_DUPLICATE) {
 			ack.status = UNGEBRO__V1__ACK_STATUS__DUPLICATE;
 			ack.sequence = ev->seq;

@@ -42,7 +42,6 @@ static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
 typedef struct {
 	char id[STORE_ID_MAX];
 	uint64_t events[MET_TYPES];
-	int64_t last_at; /* hub clock of its last accepted event, 0 = none */
 } met_agency;
 
 typedef struct {
@@ -119,22 +118,10 @@ hub__metrics_event(hub *h, const char *agency, uint32_t type)
 		return;
 	type = type < MET_TYPES ? type : 0;
 	met_agency *a = agency_slot(h, agency, true);
-	if (a) {
+	if (a)
 		a->events[type]++;
-		a->last_at = h->now;
-	} else {
+	else
 		h->metrics->other[type]++;
-	}
-}
-
-bool
-hub__metrics_last_seen(hub *h, const char *agency, int64_t *at)
-{
-	met_agency *a = h->metrics ? agency_slot(h, agency, false) : NULL;
-	if (!a || !a->last_at)
-		return false;
-	*at = a->last_at;
-	return true;
 }
 
 void

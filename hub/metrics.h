@@ -57,8 +57,6 @@ void hub__metrics_event(hub *h, const char *agency, uint32_t type);
 void hub__metrics_reject(hub *h, int code);
 void hub__metrics_batch(hub *h, size_t events, double seconds);
 double hub__metrics_clock(void); /* monotonic seconds */
-/* Hub clock of the agency's last accepted event since start. */
-bool hub__metrics_last_seen(hub *h, const char *agency, int64_t *at);
 void hub__metrics_put(char **buf, size_t *len, size_t *cap, bool *failed,
                       const char *line);
 
@@ -67,6 +65,8 @@ ug_err hub__ops_open(hub *h, const ug_config *cfg, ug_diag *diag);
 void hub__ops_close(hub *h);
 /* Check the conditions (rate-limited inside); once a loop turn. */
 void hub__ops_tick(hub *h);
+/* An event of the agency was accepted (adapter_silent). */
+void hub__ops_accepted(hub *h, const char *agency);
 /* A deadline.* alert was raised to the desk: is anybody on it? */
 void hub__ops_deadline_to_desk(hub *h);
 /* The ungebro_ops_condition lines for /metrics. */

@@ -51,6 +51,7 @@ static const struct {
 typedef struct {
 	char agency[STORE_ID_MAX];
 	int64_t ms;
+	int64_t last; /* hub clock of its last accepted event, 0 none yet */
 } silence;
 
 typedef struct {
@@ -302,6 +303,18 @@ mark(struct hub_ops *o, int cond)
 			o->active[i].seen = false;
 }
 
+/* Kept here, not taken from the metrics' per-agency series: those stop
+ * at the first agencies seen, and a watched agency after them would be
+ * taken for silent while it sends. */
+void
+hub__ops_accepted(hub *h, const char *agency)
+{
+	struct hub_ops *o = h->ops;
+	for (size_t i = 0; o && i < o->nsilences; i++)
+		if (strcmp(o->silences[i].agency, agency) == 0)
+			o->silences[i].last = h->now;
+}
+
 /* ---- the conditions ---- */
 
 static void
@@ -311,10 +324,7 @@ check_silence(hub *h)
 	mark(o, OPS_ADAPTER_SILENT);
 	for (size_t i = 0; i < o->nsilences; i++) {
 		const silence *s = &o->silences[i];
-		int64_t last = o->started;
-		if (!hub__metrics_last_seen(h, s->agency, &last) ||
-		    last < o->started)
-			last = o->started;
+		int64_t last = s->last > o->started ? s->last : o->started;
 		if (h->now - last <= s->ms)
 			continue;
 		char title[160], why[400];

@@ -101,6 +101,16 @@ bool report_exists(const report_table *t, size_t r, size_t c);
  * shown: it reveals nobody. */
 void report_suppress(report_table *t);
 
+/* Lines across two suppressed tables: in detail's column dcol, the rows
+ * r (Total row included) with group[r] == g add up to summary's cell
+ * (g, scol), g up to and including summary's Total row; group[r] < 0
+ * for a row in none. Hides more, as report_suppress does, until every
+ * line of both tables and every such line has 0 or at least 2 hidden
+ * entries. false when out of memory. */
+bool report_suppress_linked(report_table *detail, size_t dcol,
+                            report_table *summary, size_t scol,
+                            const long *group);
+
 /* Programme type of a programme code (and institution id as a fallback):
  * "gymnasium", "EUD", "FGU" or "other". */
 const char *report_programme_type(const char *programme,

@@ -83,9 +83,10 @@ cmp_triple(const void *a, const void *b)
 	return x->person < y->person ? -1 : x->person > y->person;
 }
 
-/* Sort the row labels, then fill the table with distinct persons. */
+/* Sort the row labels (not a fixed list: its order is the documented
+ * one), then fill the table with distinct persons. */
 static bool
-fill_table(report_table *t, const char *name, labels *rows,
+fill_table(report_table *t, const char *name, labels *rows, bool sort,
            const char *const *cols, size_t ncols, triples *tr)
 {
 	/* Rows in label order: remap. */
@@ -97,7 +98,8 @@ fill_table(report_table *t, const char *name, labels *rows,
 	if (ok) {
 		if (rows->n) /* an empty table has no labels at all */
 			memcpy(sorted, rows->v, rows->n * sizeof *sorted);
-		qsort(sorted, rows->n, sizeof *sorted, cmp_label);
+		if (sort)
+			qsort(sorted, rows->n, sizeof *sorted, cmp_label);
 		for (size_t i = 0; i < rows->n; i++) {
 			for (size_t k = 0; k < rows->n; k++)
 				if (strcmp(sorted[k], rows->v[i]) == 0)
@@ -181,7 +183,7 @@ report_readiness(const report_input *in, report_table *t)
 		ok = triple_add(&tr, label_index(&rows, label), f->flag ? 0 : 1,
 		                f->person);
 	}
-	ok = fill_table(t, "readiness", &rows, cols, 2, &tr) && ok;
+	ok = fill_table(t, "readiness", &rows, true, cols, 2, &tr) && ok;
 	if (!ok)
 		return false;
 	snprintf(t->title, sizeof t->title, "Education-readiness, grades 8 "
@@ -338,7 +340,7 @@ report_absence_bands(const report_input *in, report_table *t)
 	                                   "15 % and over"};
 	absence_ctx a = {.ok = true};
 	bool ok = absence_groups(in, add_absence, &a) && a.ok;
-	ok = fill_table(t, "absence", &a.rows, cols, 3, &a.tr) && ok;
+	ok = fill_table(t, "absence", &a.rows, true, cols, 3, &a.tr) && ok;
 	if (!ok)
 		return false;
 	snprintf(t->title, sizeof t->title, "Unlawful absence per pupil, "
@@ -360,7 +362,7 @@ report_absence_chronic(const report_input *in, report_table *t)
 	                                   "under 10 %"};
 	absence_ctx a = {.chronic = true, .ok = true};
 	bool ok = absence_groups(in, add_absence, &a) && a.ok;
-	ok = fill_table(t, "chronic", &a.rows, cols, 2, &a.tr) && ok;
+	ok = fill_table(t, "chronic", &a.rows, true, cols, 2, &a.tr) && ok;
 	if (!ok)
 		return false;
 	snprintf(t->title, sizeof t->title, "Chronic absence (any reason) "
@@ -397,7 +399,7 @@ report_dropouts(const report_input *in, report_table *t)
 		         report_programme_type(f->prog, f->org));
 		ok = triple_add(&tr, label_index(&rows, label), col, f->person);
 	}
-	ok = fill_table(t, "dropouts", &rows, cols, 3, &tr) && ok;
+	ok = fill_table(t, "dropouts", &rows, true, cols, 3, &tr) && ok;
 	if (!ok)
 		return false;
 	snprintf(t->title, sizeof t->title, "Enrolments, dropout risks and "
@@ -433,7 +435,7 @@ report_enrolment_types(const report_input *in, report_table *t)
 		                report_programme_type(f->prog, f->org)), 0,
 		                f->person);
 	}
-	ok = fill_table(t, "enrolments", &rows, cols, 1, &tr) && ok;
+	ok = fill_table(t, "enrolments", &rows, false, cols, 1, &tr) && ok;
 	if (!ok)
 		return false;
 	snprintf(t->title, sizeof t->title, "Enrolments per programme type "
@@ -583,7 +585,7 @@ report_neet(const report_input *in, report_table *t)
 		m = next;
 	}
 	person_index_fini(&pi);
-	ok = fill_table(t, "neet", &rows, cols, 1, &tr) && ok;
+	ok = fill_table(t, "neet", &rows, true, cols, 1, &tr) && ok;
 	if (!ok)
 		return false;
 	snprintf(t->title, sizeof t->title, "Young people known to the hub "
@@ -672,7 +674,7 @@ report_clocks(const report_input *in, report_table *t)
 			c = CLOCK_PENDING;
 		ok = triple_add(&tr, 1, c, f->person);
 	}
-	ok = fill_table(t, "clocks", &rows, cols, 4, &tr) && ok;
+	ok = fill_table(t, "clocks", &rows, true, cols, 4, &tr) && ok;
 	if (!ok)
 		return false;
 	memmove(t->rows[0], t->rows[0] + 2, REPORT_LABEL_MAX - 2);
@@ -745,7 +747,7 @@ report_alerts(const report_input *in, report_table *t)
 			ok = triple_add(&tr, row, 5, id);
 	}
 	person_index_fini(&pi);
-	ok = fill_table(t, "alerts", &rows, cols, 6, &tr) && ok;
+	ok = fill_table(t, "alerts", &rows, true, cols, 6, &tr) && ok;
 	if (!ok)
 		return false;
 	snprintf(t->title, sizeof t->title, "Alerts per rule, and what "
@@ -783,7 +785,7 @@ report_anonymous(const report_input *in, report_table *t)
 		long row = f->kind >= 1 && f->kind <= 3 ? f->kind - 1 : 3;
 		ok = triple_add(&tr, row, 0, REPORT_NO_PERSON);
 	}
-	ok = fill_table(t, "anonymous", &rows, cols, 1, &tr) && ok;
+	ok = fill_table(t, "anonymous", &rows, false, cols, 1, &tr) && ok;
 	if (!ok)
 		return false;
 	snprintf(t->title, sizeof t->title, "Anonymous addiction counselling "

@@ -78,26 +78,52 @@ fill_totals(report_table *t)
 		}
 }
 
-/* One additive line: entries (r0 + i*dr, c0 + i*dc) for i < n, the
- * total last. When it has exactly one hidden entry, hide a second: the
- * smallest shown cell above zero; a zero cell only when there is no such
- * cell (a zero marked "x" would tell the reader the other hidden entry
- * is the whole rest), the total only when no cell is left. Returns
- * whether it hid something. */
+/* An additive line, the total last: entries (r0 + i*dr, c0 + i*dc) of
+ * one table, or a list of entries that may run across two tables. */
+typedef struct {
+	report_table *t;
+	size_t r, c;
+} entry;
+
+typedef struct {
+	entry first;
+	size_t dr, dc;
+	const entry *list;
+} line;
+
+static entry
+line_at(const line *l, size_t i)
+{
+	if (l->list)
+		return l->list[i];
+	return (entry){l->first.t, l->first.r + i * l->dr,
+	               l->first.c + i * l->dc};
+}
+
+static uint8_t *
+hid_of(entry e)
+{
+	return &e.t->hid[e.r * (e.t->ncols + 1) + e.c];
+}
+
+/* When the line of n entries has exactly one hidden entry, hide a
+ * second: the smallest shown cell above zero; a zero cell only when
+ * there is no such cell (a zero marked "x" would tell the reader the
+ * other hidden entry is the whole rest), the total only when no cell is
+ * left. Returns whether it hid something. */
 static bool
-fix_line(report_table *t, size_t r0, size_t c0, size_t dr, size_t dc,
-         size_t n)
+fix_line(const line *l, size_t n)
 {
 	size_t hidden = 0, best = n;
 	long best_v = 0;
 	int best_rank = 3; /* 0: cell above zero, 1: zero cell, 2: total */
 	for (size_t i = 0; i < n; i++) {
-		size_t r = r0 + i * dr, c = c0 + i * dc;
-		if (report_hidden(t, r, c)) {
+		entry e = line_at(l, i);
+		if (*hid_of(e)) {
 			hidden++;
 			continue;
 		}
-		long v = *report_cell(t, r, c);
+		long v = *report_cell(e.t, e.r, e.c);
 		int rank = i == n - 1 ? 2 : v > 0 ? 0 : 1;
 		if (rank < best_rank || (rank == best_rank && v < best_v)) {
 			best = i;
@@ -107,9 +133,28 @@ fix_line(report_table *t, size_t r0, size_t c0, size_t dr, size_t dc,
 	}
 	if (hidden != 1 || best == n)
 		return false;
-	t->hid[(r0 + best * dr) * (t->ncols + 1) + c0 + best * dc] =
-		REPORT_SECONDARY;
+	*hid_of(line_at(l, best)) = REPORT_SECONDARY;
 	return true;
+}
+
+/* One pass over the table's own lines; whether it hid something. */
+static bool
+fix_lines(report_table *t)
+{
+	bool changed = false;
+	if (t->row_total)
+		for (size_t r = 0; r <= t->nrows; r++)
+			if (report_exists(t, r, 0)) {
+				line l = {{t, r, 0}, 0, 1, NULL};
+				changed |= fix_line(&l, t->ncols + 1);
+			}
+	if (t->col_total)
+		for (size_t c = 0; c <= t->ncols; c++)
+			if (report_exists(t, 0, c)) {
+				line l = {{t, 0, c}, 1, 0, NULL};
+				changed |= fix_line(&l, t->nrows + 1);
+			}
+	return changed;
 }
 
 void
@@ -125,19 +170,36 @@ report_suppress(report_table *t)
 				                    : REPORT_SHOWN;
 		}
 	/* Each pass can only hide more, so this ends. */
+	while (fix_lines(t))
+		;
+}
+
+bool
+report_suppress_linked(report_table *detail, size_t dcol,
+                       report_table *summary, size_t scol,
+                       const long *group)
+{
+	entry *e = calloc(detail->nrows + 2, sizeof *e);
+	if (!e)
+		return false;
+	/* Each pass can only hide more, so this ends. */
 	for (bool changed = true; changed;) {
-		changed = false;
-		if (t->row_total)
-			for (size_t r = 0; r <= t->nrows; r++)
-				if (report_exists(t, r, 0))
-					changed |= fix_line(t, r, 0, 0, 1,
-					                    t->ncols + 1);
-		if (t->col_total)
-			for (size_t c = 0; c <= t->ncols; c++)
-				if (report_exists(t, 0, c))
-					changed |= fix_line(t, 0, c, 1, 0,
-					                    t->nrows + 1);
+		changed = fix_lines(detail);
+		changed |= fix_lines(summary);
+		for (size_t g = 0; g <= summary->nrows; g++) {
+			size_t n = 0;
+			for (size_t r = 0; r <= detail->nrows; r++)
+				if (group[r] == (long)g)
+					e[n++] = (entry){detail, r, dcol};
+			if (!n)
+				continue;
+			e[n++] = (entry){summary, g, scol};
+			line l = {{NULL, 0, 0}, 0, 0, e};
+			changed |= fix_line(&l, n);
+		}
 	}
+	free(e);
+	return true;
 }
 
 static bool

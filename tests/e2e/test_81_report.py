@@ -120,6 +120,7 @@ def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
                            "anonymous"}
     for t in tables.values():
         assert_no_recompute(t)
+    assert_starts_do_not_recompute(tables)
 
     r = cells(tables["readiness"])
     assert r[("280017 2026 grade 8", "not ready")] == "<5"
@@ -142,6 +143,7 @@ def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
     assert e[("EUD", "started")] == "<5"
     assert e[("Total", "started")] == "9"
     assert e[("FGU", "started")] == "x"
+    assert "(EUD): suppressed (too few persons)</li>" in html
 
     c = cells(tables["clocks"])
     row = "contact within 5 working days"
@@ -153,6 +155,13 @@ def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
     assert c[(row, "Total")] == "9"
     assert sum(c[(row, k)] in ("<5", "x") for k in
                ("met", "missed", "closed by enrolment", "pending")) >= 2
+
+    # Fixed rows in the documented order, whatever the counts.
+    assert [r[0] for r in tables["enrolments"][1:]] == \
+        ["gymnasium", "EUD", "FGU", "other", "Total"]
+    assert [r[0] for r in tables["anonymous"][1:]] == \
+        ["referred", "treatment started", "treatment ended", "other",
+         "Total"]
 
     a = cells(tables["anonymous"])
     assert a[("referred", "records")] == "<5"
@@ -168,6 +177,47 @@ def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
         assert key not in f.read_text()
 
 
+def assert_starts_do_not_recompute(tables):
+    """The dropouts table's starts of each programme type's institutions
+    add up to the enrolments table's figure of that type (and the Total
+    to the Total): 0 or at least 2 hidden entries on each such line."""
+    hidden = lambda t: t in ("<5", "x")
+    e = cells(tables["enrolments"])
+    d = tables["dropouts"]
+    col = d[0].index("started")
+    for kind in ("gymnasium", "EUD", "FGU", "other", "Total"):
+        line = [r[col] for r in d[1:] if r[0].endswith(f"({kind})") or
+                r[0] == kind] + [e[(kind, "started")]]
+        n = sum(hidden(t) for t in line)
+        assert n != 1, f"{kind}: {line} gives its hidden start away"
+
+
+def test_starts_per_institution_not_given_back_by_the_types(make_hub,
+                                                            tmp_path):
+    # 3 start at one gymnasium, 12 at another, 10 at an EUD college: the
+    # 3 is hidden, and with it the EUD college's 10 (the column's
+    # smallest); the enrolments table's gymnasium 15 and EUD 10 would
+    # give both back (15 - 12, and 10 itself) unless hidden with them.
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8103)
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution="gym-a",
+                            programme="stx") for c in gen.take(3)],
+             *[ev_enrolment(c, "2026-08-10", institution="gym-b",
+                            programme="htx") for c in gen.take(12)],
+             *[ev_enrolment(c, "2026-08-10", institution="eud-c",
+                            programme="eud-smed") for c in gen.take(10)])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    d, e = cells(tables["dropouts"]), cells(tables["enrolments"])
+    assert d[("gym-a (gymnasium)", "started")] == "<5"
+    assert d[("Total", "started")] == e[("Total", "started")] == "25"
+    assert_starts_do_not_recompute(tables)
+    for t in tables.values():
+        assert_no_recompute(t)
+    # The key figure needs EUD and Total both shown.
+    assert "(EUD): suppressed (too few persons)</li>" in out.read_text()
+
+
 def test_usage_errors_exit_2(make_hub):
     hub = make_hub()
     for args in (["--year", "2026"], ["--year", "26x", "--out", "x.html"],
@@ -181,6 +231,14 @@ def test_usage_errors_exit_2(make_hub):
     # No enrolments at all: nothing is suppressed, there is nothing.
     out, _ = report(hub, hub.tmp, "--year", "2027")
     assert "(EUD): no enrolments in the period</li>" in out.read_text()
+    # The hub's rules file does not load: exit 1, the file named once.
+    bad = hub.tmp / "bad.rules"
+    bad.write_text("not a setting\n")
+    p = hub.hubctl("report", "--year", "2026", "--out", "x.html",
+                   "--rules", str(bad), check=False)
+    assert p.returncode == 1
+    assert p.stderr.startswith(f"hubctl: report: {bad}:1: ") and \
+        p.stderr.count(str(bad)) == 1, p.stderr
     for year in ("26", "0", "99999", "2026x"):
         p = hub.hubctl("report", "--year", year, "--out", "x.html",
                        check=False)
@@ -320,6 +378,7 @@ def test_generated_cohort_figures(make_hub, tmp_path):
     for name, figures in want.items():
         check_against(name, tables[name], figures)
         assert_no_recompute(tables[name])
+    assert_starts_do_not_recompute(tables)
     # The generator's own counts: the strategy's share not ready.
     for g, r in cohort["readiness"].items():
         rows = [k for k in want["readiness"] if k[0].endswith(f"grade {g}")]

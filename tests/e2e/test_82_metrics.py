@@ -227,6 +227,37 @@ def test_adapter_silent_raised_once_and_cleared(make_hub):
     hub.peek("ops-olga", 2)
 
 
+def test_watched_agency_after_64_others_is_not_taken_for_silent(make_hub):
+    # ungebro_events_in_total keeps series for the first 64 agencies
+    # seen; a watched agency seen after them still counts as heard from.
+    port = hubtest.free_port()
+    agencies = {f"school-{i:02d}": "absence" for i in range(65)}
+    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                   agencies=agencies,
+                   settings={"metrics_listen": f"127.0.0.1:{port}",
+                             "ops_silence": "school-64=1"})
+    hub.metrics_url = f"http://127.0.0.1:{port}"
+    hub.start()
+    time.sleep(1.5 * hubtest.SLOW)   # the first check notes the start
+    cprs = CprGen(8207).take(65)
+    hub.send(*[envelope(f"school-{i:02d}", cprs[i], salt=f"s{i}")
+               for i in range(64)])
+    hub.set_clock("2026-01-05T08:50:00")
+    hub.send(envelope("school-64", cprs[64], salt="s64"))
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_events_in_total", agency="other",
+                 type="ABSENCE_REPORT") == 1
+    # 40 minutes after its event, 90 after the start: not silent.
+    hub.set_clock("2026-01-05T09:30:00")
+    time.sleep(2.5 * hubtest.SLOW)   # checks run on the new time
+    assert "HUB-OPS-ADAPTER-SILENT" not in hub.log_text()
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="adapter_silent") == 0
+    # Silent an hour after its event: raised.
+    hub.set_clock("2026-01-05T10:00:00")
+    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT adapter_silent \(school-64\)")
+
+
 def test_ops_flag_combines_with_desk_and_goes_when_registered_again(
         make_hub):
     """OPERATIONS.md, Registering: --ops may be combined with --desk;

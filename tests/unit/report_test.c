@@ -157,6 +157,63 @@ test_random_tables_are_safe(void)
 	}
 }
 
+/* Detail rows in groups whose sums are the summary's cells (the starts
+ * per institution and per programme type): after the linked pass no
+ * such line, and no line of either table, has exactly one hidden
+ * entry. */
+static void
+test_linked_tables_are_safe(void)
+{
+	srand(11);
+	for (int n = 0; n < 2000; n++) {
+		size_t groups = 1 + (size_t)(rand() % 4);
+		size_t rows = 1 + (size_t)(rand() % 8);
+		long v[8], sums[4] = {0}, group[9];
+		for (size_t r = 0; r < rows; r++) {
+			v[r] = rand() % 3 ? rand() % 30 : rand() % 6;
+			group[r] = rand() % (long)groups;
+			sums[group[r]] += v[r];
+		}
+		group[rows] = (long)groups;
+		report_table d = table(rows, 1, v, false, true);
+		report_table s = table(groups, 1, sums, false, true);
+		CHECK(report_suppress_linked(&d, 0, &s, 0, group));
+		check_safe(&d);
+		check_safe(&s);
+		for (size_t g = 0; g <= groups; g++) {
+			int h = report_hidden(&s, g, 0) != 0;
+			for (size_t r = 0; r <= rows; r++)
+				if (group[r] == (long)g)
+					h += report_hidden(&d, r, 0) != 0;
+			CHECK(h != 1);
+		}
+		report_table_fini(&d);
+		report_table_fini(&s);
+	}
+}
+
+static void
+test_starts_of_one_type_do_not_give_a_start_back(void)
+{
+	/* gym-a 3, eud-c 10, gym-b 12: the column hides 3 and 10; the
+	 * types' gymnasium 15 and EUD 10 would give both back. */
+	const long starts[] = {10, 3, 12}, types[] = {15, 10};
+	const long group[] = {1, 0, 0, 2};
+	report_table d = table(3, 1, starts, false, true);
+	report_table s = table(2, 1, types, false, true);
+	CHECK_EQ_INT(report_hidden(&d, 0, 0), REPORT_SECONDARY);
+	CHECK_EQ_INT(report_hidden(&s, 0, 0), REPORT_SHOWN);
+	CHECK(report_suppress_linked(&d, 0, &s, 0, group));
+	CHECK_EQ_INT(report_hidden(&d, 1, 0), REPORT_PRIMARY);
+	CHECK_EQ_INT(report_hidden(&d, 2, 0), REPORT_SECONDARY);
+	CHECK_EQ_INT(report_hidden(&s, 0, 0), REPORT_SECONDARY);
+	CHECK_EQ_INT(report_hidden(&s, 1, 0), REPORT_SECONDARY);
+	CHECK_EQ_INT(report_hidden(&d, 3, 0), REPORT_SHOWN);
+	CHECK_EQ_INT(report_hidden(&s, 2, 0), REPORT_SHOWN);
+	report_table_fini(&d);
+	report_table_fini(&s);
+}
+
 static void
 test_programme_types(void)
 {
@@ -387,6 +444,9 @@ TEST_LIST = {
 	{"small total hidden", test_small_total_hidden},
 	{"no totals: primary only", test_no_totals_primary_only},
 	{"random tables are safe", test_random_tables_are_safe},
+	{"linked tables are safe", test_linked_tables_are_safe},
+	{"starts of one type do not give a start back",
+	 test_starts_of_one_type_do_not_give_a_start_back},
 	{"programme types", test_programme_types},
 	{"absence: expected counted once", test_absence_expected_counted_once},
 	{"absence: a correction replaces", test_absence_correction_replaces},
