@@ -100,6 +100,10 @@ static const char *const texts[T_COUNT][2] = {
 	[T_SUPERSEDED] = {"rettet senere", "corrected later"},
 	[T_LIVE_UPDATED] = {"Listen over åbne advarsler er opdateret.",
 	                    "The list of open alerts was updated."},
+	[T_TOO_LARGE] = {"Formularen er for stor (højst 16 KiB). Gå tilbage, "
+	                 "gør teksten kortere og prøv igen.",
+	                 "The form is too large (at most 16 KiB). Go back, "
+	                 "shorten the text and try again."},
 };
 
 const char *

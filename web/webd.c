@@ -509,7 +509,7 @@ query(ctx *x, int kind, const char *cpr, uint32_t limit, uint32_t offset)
 /* ---- pages ---- */
 
 static enum MHD_Result
-login_page(ctx *x, unsigned status, const char *error, bool ended)
+login_page(ctx *x, unsigned status, const char *error, const char *notice)
 {
 	/* The login form's CSRF token is tied to a random cookie: another
 	 * site cannot log a browser in to an account of its choosing. */
@@ -531,8 +531,8 @@ login_page(ctx *x, unsigned status, const char *error, bool ended)
 	web_add(&b, "<h1>");
 	web_esc(&b, T(x, T_LOGIN));
 	web_add(&b, "</h1>");
-	if (ended)
-		message(&b, "msg", T(x, T_ENDED), NULL);
+	if (notice)
+		message(&b, "msg", notice, NULL);
 	if (error)
 		message(&b, "err", error, NULL);
 	web_add(&b, "<form method=\"post\" action=\"/login\" class=\"card\">"
@@ -592,7 +592,7 @@ do_login(ctx *x, const form *f)
 		free_result(r);
 		log_info("WEB-LOGIN", "login refused");
 		return login_page(x, limited ? 429 : 401,
-		                  T(x, limited ? T_LIMITED : T_WRONG), false);
+		                  T(x, limited ? T_LIMITED : T_WRONG), NULL);
 	}
 	web_session *s = session_add(x->w, r->session.data, r->caseworker,
 	                             r->desk);
@@ -1498,8 +1498,9 @@ route(ctx *x, const char *url, bool post, form *f)
 		const char *out = MHD_lookup_connection_value(
 		    x->c, MHD_GET_ARGUMENT_KIND, "out");
 		if (out)
-			return login_page(x, 200, NULL, false);
-		return login_page(x, 200, NULL, ended != NULL);
+			return login_page(x, 200, NULL, T(x, T_LOGGED_OUT));
+		return login_page(x, 200, NULL,
+		                  ended ? T(x, T_ENDED) : NULL);
 	}
 	const char *cookie_value = MHD_lookup_connection_value(
 	    x->c, MHD_COOKIE_KIND, "ug_session");
@@ -1608,7 +1609,7 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		return send_response(&x, 405, r, "text/plain; charset=utf-8");
 	}
 	if (req->too_large)
-		return simple_page(&x, 413, T(&x, T_APP), T(&x, T_FORBIDDEN));
+		return simple_page(&x, 413, T(&x, T_APP), T(&x, T_TOO_LARGE));
 	enum MHD_Result rc = route(&x, url, post, &req->f);
 	/* The password is in the form: wiped once answered. */
 	form_free(&req->f);

@@ -640,3 +640,52 @@ def test_webd_runs_as_the_example_service(make_hub, monkeypatch):
         log.close()
         sock.close()
 
+
+
+def errors_of(page):
+    return [html.unescape(m) for m in
+            re.findall(r'<p class="err" role="alert">(.*?)</p>', page)]
+
+
+def notices_of(page):
+    return [html.unescape(m) for m in
+            re.findall(r'<p class="msg" role="status">(.*?)</p>', page)]
+
+
+def test_logout_and_a_large_form_say_what_happened(make_hub):
+    """After logging out the login page says so, in the chosen language;
+    a form over 16 KiB is refused 413 with a page that says it is too
+    large (not that it has expired)."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub)
+    try:
+        sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
+        r, page = web.request("GET", "/alerts", cookies={"ug_session": sid})
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", "/logout", {"csrf": csrf},
+                           cookies={"ug_session": sid})
+        assert r.status == 303 and r.getheader("Location") == "/login?out=1"
+        r, page = web.request("GET", "/login?out=1")
+        assert notices_of(page) == ["Du er logget ud."], page
+        assert not errors_of(page)
+        r, page = web.request("GET", "/login?out=1",
+                              cookies={"ug_lang": "en"})
+        assert notices_of(page) == ["You are logged out."], page
+        r, page = web.request("GET", "/login?ended=1")
+        assert notices_of(page) == ["Din session er udløbet. Log ind igen."]
+
+        sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": "1" * (17 * 1024)},
+                              cookies={"ug_session": sid})
+        assert r.status == 413
+        assert errors_of(page) == [
+            "Formularen er for stor (højst 16 KiB). Gå tilbage, gør "
+            "teksten kortere og prøv igen."], page
+        for h in SECURITY_HEADERS:
+            assert r.getheader(h), h
+    finally:
+        web.stop()
