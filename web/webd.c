@@ -1044,9 +1044,12 @@ timeline_button(ctx *x, web_buf *b, const char *cpr)
 	web_add(b, "</button></form>");
 }
 
+/* kept: a refused action's form, shown again so that nothing typed is
+ * lost (NULL: an empty form). */
 static void
-action_forms(ctx *x, web_buf *b, const char *hexid)
+action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept)
 {
+	const char *chosen = kept ? form_get(kept, "kind") : "";
 	web_add(b, "<section aria-labelledby=\"rec\"><h2 id=\"rec\">");
 	web_esc(b, T(x, T_RECORD));
 	web_add(b, "</h2><form method=\"post\" action=\"/alert/");
@@ -1062,26 +1065,36 @@ action_forms(ctx *x, web_buf *b, const char *hexid)
 	} kinds[] = {{"contact", T_CONTACT},
 	             {"offer", T_OFFER},
 	             {"unreachable", T_UNREACHABLE}};
+	size_t checked = 0;
+	for (size_t i = 0; i < 3; i++)
+		if (strcmp(chosen, kinds[i].value) == 0)
+			checked = i;
 	for (size_t i = 0; i < 3; i++) {
 		web_addf(b, "<div class=\"choice\"><input type=\"radio\" "
 		         "name=\"kind\" id=\"kind-%s\" value=\"%s\"%s>"
 		         "<label for=\"kind-%s\">",
 		         kinds[i].value, kinds[i].value,
-		         i == 0 ? " checked" : "", kinds[i].value);
+		         i == checked ? " checked" : "", kinds[i].value);
 		web_esc(b, T(x, kinds[i].label));
 		web_add(b, "</label></div>");
 	}
 	web_add(b, "</fieldset><label for=\"how\">");
 	web_esc(b, T(x, T_HOW));
 	web_add(b, "</label><input id=\"how\" name=\"how\" maxlength=\"256\" "
-	           "required><label for=\"date\">");
+	           "required value=\"");
+	web_esc(b, kept ? form_get(kept, "how") : "");
+	web_add(b, "\"><label for=\"date\">");
 	web_esc(b, T(x, T_DATE));
 	web_add(b, "</label><input id=\"date\" name=\"date\" "
 	           "pattern=\"[0-9]{4}-[0-9]{2}-[0-9]{2}\" "
-	           "placeholder=\"YYYY-MM-DD\"><label for=\"action-note\">");
+	           "placeholder=\"YYYY-MM-DD\" value=\"");
+	web_esc(b, kept ? form_get(kept, "date") : "");
+	web_add(b, "\"><label for=\"action-note\">");
 	web_esc(b, T(x, T_NOTE));
 	web_add(b, "</label><input id=\"action-note\" name=\"note\" "
-	           "maxlength=\"200\"><button type=\"submit\" id=\"save-action\">");
+	           "maxlength=\"200\" value=\"");
+	web_esc(b, kept ? form_get(kept, "note") : "");
+	web_add(b, "\"><button type=\"submit\" id=\"save-action\">");
 	web_esc(b, T(x, T_SAVE));
 	web_add(b, "</button></form></section>");
 
@@ -1101,8 +1114,11 @@ action_forms(ctx *x, web_buf *b, const char *hexid)
 	web_add(b, "</button></form></section>");
 }
 
+/* error: why an action was refused, shown above the alert with its form
+ * as sent (kept) and answered with status. */
 static enum MHD_Result
-alert_page(ctx *x, const char *hexid, const char *msg, const char *error)
+alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
+           unsigned status, const form *kept)
 {
 	uint8_t id[WIRE_ALERT_ID_LEN];
 	if (!unhex(hexid, id, sizeof id))
@@ -1129,7 +1145,7 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error)
 		web_add(&b, "</h1>");
 		message(&b, "err", T(x, T_NOT_OPEN), NULL);
 		page_end(&b);
-		return send_page(x, 404, &b);
+		return send_page(x, error ? status : 404, &b);
 	}
 	char raised[11];
 	day_of(a->raised_at, raised);
@@ -1169,10 +1185,10 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error)
 		evidence_table(x, &b, a);
 	if (a->cpr && a->cpr[0])
 		timeline_button(x, &b, a->cpr);
-	action_forms(x, &b, hexid);
+	action_forms(x, &b, hexid, kept);
 	free_result(page);
 	page_end(&b);
-	return send_page(x, 200, &b);
+	return send_page(x, status, &b);
 }
 
 static enum MHD_Result
@@ -1245,11 +1261,23 @@ do_action(ctx *x, const char *hexid, const form *f)
 		snprintf(where, sizeof where, "/alert/%s?msg=saved", hexid);
 		return redirect(x, where, NULL);
 	}
-	/* The hub's reason names the field ("how must say how ..."). */
+	/* The hub's reason names the field ("how must say how ..."); the
+	 * caseworker reads it in the page's language. */
 	char reason[256];
-	ug_strlcpy(reason, r->reason ? r->reason : "", sizeof reason);
+	unsigned status = 503;
+	if (r->code == UNGEBRO__V1__ERROR_CODE__E_MALFORMED) {
+		const char *said = web_action_reason(x->lang, r->reason);
+		ug_strlcpy(reason, said ? said : r->reason ? r->reason : "",
+		           sizeof reason);
+		status = 400;
+	} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
+		ug_strlcpy(reason, T(x, T_ACTION_DENIED), sizeof reason);
+		status = 403;
+	} else {
+		ug_strlcpy(reason, T(x, T_ACTION_LATER), sizeof reason);
+	}
 	free_result(r);
-	return alert_page(x, hexid, NULL, reason);
+	return alert_page(x, hexid, NULL, reason, status, f);
 }
 
 static enum MHD_Result
@@ -1548,7 +1576,7 @@ route(ctx *x, const char *url, bool post, form *f)
 			    x, hexid,
 			    MHD_lookup_connection_value(
 			        x->c, MHD_GET_ARGUMENT_KIND, "msg"),
-			    NULL);
+			    NULL, 200, NULL);
 		if (post && strcmp(suffix, "/ack") == 0)
 			return do_ack(x, hexid, f);
 		if (post && strcmp(suffix, "/action") == 0)

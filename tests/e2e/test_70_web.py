@@ -689,3 +689,89 @@ def test_logout_and_a_large_form_say_what_happened(make_hub):
             assert r.getheader(h), h
     finally:
         web.stop()
+
+
+def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
+    """An action the hub refuses is not saved: the alert's page comes back
+    (400 for a field that is wrong) with the reason in the page's language
+    above the form, and the form holds what was typed. The note's limit is
+    200 bytes, as its label says: 150 Danish letters æ are 300."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(7003).next()
+    hub.assign(cpr, "cw-anna")
+    web = Web(hub)
+    try:
+        sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
+        session = {"ug_session": sid}
+        hub.send(envelope("school-a", cpr, salt="web-refused",
+                          period_start="2024-05-06", period_end="2024-05-10",
+                          absent=12, expected=30))
+
+        def listed():
+            page = web.request("GET", "/alerts", cookies=session)[1]
+            return re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+        [hexid] = wait_for(listed, 20, "the alert in the list",
+                           interval=0.3)
+        r, page = web.request("GET", f"/alert/{hexid}", cookies=session)
+        assert "200 bytes" in page
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        refused = "Handlingen blev ikke gemt: "
+        cases = [
+            ({"kind": "contact", "how": ""},
+             "Skriv hvordan (telefon, møde, hjemmebesøg, brev ...)."),
+            ({"kind": "offer", "how": ""}, "Skriv hvad der blev tilbudt."),
+            ({"kind": "contact", "how": "telefon", "date": "9.5.2024"},
+             "Datoen skal være dagen, det skete, skrevet ÅÅÅÅ-MM-DD "
+             "(eller tom for i dag)."),
+            ({"kind": "contact", "how": "telefon", "date": "2199-01-01"},
+             "Datoen ligger i fremtiden: registrér handlingen, når den er "
+             "gjort."),
+            ({"kind": "unreachable", "how": "h" * 257},
+             "Hvordan er for lang: højst 256 bytes (æ, ø og å tæller for "
+             "2)."),
+            ({"kind": "offer", "how": "praktik", "note": "æ" * 150},
+             "Noten er for lang: højst 200 bytes (æ, ø og å tæller for "
+             "2)."),
+            ({"kind": "something", "how": "telefon"},
+             "Vælg hvad der skete: kontakt opnået, tilbud givet eller "
+             "kunne ikke træffes."),
+        ]
+        for fields, reason in cases:
+            r, page = web.request("POST", f"/alert/{hexid}/action",
+                                  dict(fields, csrf=csrf), cookies=session)
+            assert r.status == 400, (fields, r.status)
+            assert errors_of(page) == [refused + reason], (fields, page)
+            # What was typed is still there to correct.
+            for name in ("how", "date"):
+                if fields.get(name):
+                    assert f'name="{name}"' in page and \
+                        f'value="{html.escape(fields[name])}"' in page, name
+            if fields.get("note"):
+                assert f'value="{fields["note"]}"' in page
+            if fields["kind"] != "something":
+                assert re.search(r'id="kind-%s" value="%s" checked'
+                                 % (fields["kind"], fields["kind"]), page)
+        # In English when the page is.
+        r, page = web.request("POST", f"/alert/{hexid}/action",
+                              {"csrf": csrf, "kind": "contact", "how": ""},
+                              cookies=dict(session, ug_lang="en"))
+        assert r.status == 400 and errors_of(page) == [
+            "The action was not saved: Say how (phone, meeting, home "
+            "visit, letter, ...)."], page
+        # Nothing was recorded; a right one is.
+        r, _ = web.request("POST", f"/alert/{hexid}/action",
+                           {"csrf": csrf, "kind": "contact",
+                            "how": "telefon", "note": "æ" * 100},
+                           cookies=session)
+        assert r.status == 303 and \
+            r.getheader("Location") == f"/alert/{hexid}?msg=saved"
+    finally:
+        web.stop()
+    wait_for(lambda: "action" in hub.hubctl("audit", "show", "--actor",
+                                            "cw-anna").stdout,
+             10, "the action audited", interval=0.3)
+    audit = hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
+    assert len(re.findall(r"action +ok", audit)) == 1, audit
