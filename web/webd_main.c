@@ -16,6 +16,7 @@
 
 #include "common/config.h"
 #include "common/crypto.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/nodump.h"
 #include "common/notify.h"
@@ -96,6 +97,24 @@ main(int argc, char **argv)
 	webd *w = NULL;
 	struct MHD_Daemon *d = NULL;
 	struct sockaddr_in addr = {.sin_family = AF_INET};
+	/* A stray word is a mistyped setting more often than not: refused,
+	 * as hubd refuses it, rather than left unread. */
+	if (nrest > 0) {
+		fprintf(stderr, "webd: unexpected argument '%s' (see --help)\n",
+		        rest[0]);
+		rc = 2;
+		goto done;
+	}
+	/* The id names the key file: one hubctl could not have registered
+	 * would at best fail later, at worst read outside keys_dir. */
+	const char *gateway = ug_config_get(cfg, "gateway");
+	if (!ug_id_valid(gateway)) {
+		fprintf(stderr, "webd: gateway '%s' is not a valid id (1-63 of "
+		        "a-z 0-9 . _ -, starting with a letter or digit)\n",
+		        gateway);
+		rc = 2;
+		goto done;
+	}
 	/* A typo here must not leave webd logging at a level nobody chose,
 	 * silently: refused like every other bad setting. */
 	int level = ug_log_parse_level(ug_config_get(cfg, "log_level"));
