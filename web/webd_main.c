@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -58,6 +59,19 @@ static const ug_setting settings[] = {
 };
 
 static volatile sig_atomic_t stop;
+
+/* libmicrohttpd's own messages quote the request's path, which a client
+ * may fill with a CPR: they go through webd's log, which keeps them to
+ * one line and masks CPR numbers, instead of straight to stderr. */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char text[512];
+	vsnprintf(text, sizeof text, fmt, ap);
+	text[strcspn(text, "\n")] = '\0';
+	log_warn("WEB-HTTP", "%s", text);
+}
 
 static void
 on_signal(int sig)
@@ -173,7 +187,8 @@ main(int argc, char **argv)
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	    MHD_OPTION_NOTIFY_COMPLETED, webd_completed, w,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_EXTERNAL_LOGGER,
+	    mhd_log, NULL, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "webd: cannot serve on %s:%ld\n",
 		        ug_config_get(cfg, "listen_address"), port);

@@ -480,6 +480,38 @@ def test_every_answer_carries_the_security_headers(make_hub):
     assert "WEB-CSRF" in log and "xxxxxxxxxx?" + forged in log, log
     assert not any(ln.startswith(forged) for ln in log.splitlines()), log
 
+def test_a_cpr_in_a_path_reaches_no_log(make_hub):
+    """A client that asks for a path with a CPR in it and hangs up before
+    the answer: libmicrohttpd's own complaint about the failed send names
+    the path, and goes to webd's log like every other line — one line in
+    its format, the CPR masked."""
+    import socket
+    import struct
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    web = Web(hub)
+    cpr = CprGen(7004).next()
+    hub.cprs.add(cpr)
+    try:
+        for _ in range(30):
+            s = socket.create_connection(("127.0.0.1", web.port))
+            s.sendall(f"GET /alert/{cpr} HTTP/1.1\r\nHost: x\r\n\r\n"
+                      .encode())
+            # Reset, not close: webd's answer finds no one to take it.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+            s.close()
+        assert web.up()
+    finally:
+        web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    assert cpr not in log, log
+    for line in log.splitlines():
+        assert re.match(r"\d{4}-\d\d-\d\dT[\d:.]+Z webd \w+ WEB-", line), \
+            line
+
+
 def test_cookies_secure_behind_tls_and_login_limits(make_hub):
     hub = make_hub(settings={"login_failures_max": "3"})
     hub.keygen("web-1")
