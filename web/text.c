@@ -95,8 +95,19 @@ static const char *const texts[T_COUNT][2] = {
 	             "Your session has ended. Log in again."},
 	[T_NAV] = {"Hovedmenu", "Main menu"},
 	[T_MORE] = {"Flere advarsler", "More alerts"},
-	[T_MALFORMED_CPR] = {"Skriv et CPR-nummer med 10 cifre.",
-	                     "Enter a CPR number of 10 digits."},
+	[T_MALFORMED_CPR] = {"Skriv et CPR-nummer med 10 cifre (DDMMÅÅSSSS, "
+	                     "DDMMÅÅ-SSSS eller DDMMÅÅ SSSS).",
+	                     "Enter a CPR number of 10 digits (DDMMYYSSSS, "
+	                     "DDMMYY-SSSS or DDMMYY SSSS)."},
+	[T_CPR_EMPTY] = {"Skriv et CPR-nummer.", "Enter a CPR number."},
+	[T_CPR_9] = {"CPR-nummeret har 9 cifre: et regneark kan have fjernet "
+	             "det første 0.",
+	             "The CPR number has 9 digits: a spreadsheet may have "
+	             "dropped its leading 0."},
+	[T_CPR_DATE] = {"Det er ikke et CPR-nummer: de første seks cifre er "
+	                "ikke en rigtig fødselsdato (DDMMÅÅ).",
+	                "That is not a CPR number: the first six digits are "
+	                "not a real birth date (DDMMYY)."},
 	[T_LOGGED_OUT] = {"Du er logget ud.", "You are logged out."},
 	[T_ACTION_REFUSED] = {"Handlingen blev ikke gemt:",
 	                      "The action was not saved:"},

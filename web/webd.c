@@ -1280,9 +1280,39 @@ do_action(ctx *x, const char *hexid, const form *f)
 	return alert_page(x, hexid, NULL, reason, status, f);
 }
 
-static enum MHD_Result
-timeline_page(ctx *x, const char *cpr)
+/* Why the hub would not read a CPR (its reasons start the same way as
+ * ug_cpr_parse's), for the person who typed it. */
+static enum web_text
+cpr_refusal(const char *reason)
 {
+	if (!reason)
+		return T_MALFORMED_CPR;
+	if (strncmp(reason, "cpr is empty", 12) == 0)
+		return T_CPR_EMPTY;
+	if (strncmp(reason, "cpr has 9 digits", 16) == 0)
+		return T_CPR_9;
+	if (strstr(reason, "not a real birth date"))
+		return T_CPR_DATE;
+	return T_MALFORMED_CPR;
+}
+
+static enum MHD_Result
+timeline_page(ctx *x, const char *typed)
+{
+	/* A pasted number often brings a blank or a line break with it. */
+	char cpr_buf[32];
+	const char *cpr = typed;
+	if (typed) {
+		size_t start = strspn(typed, " \t\r\n");
+		size_t len = strlen(typed + start);
+		while (len && strchr(" \t\r\n", typed[start + len - 1]))
+			len--;
+		if (len < sizeof cpr_buf) {
+			memcpy(cpr_buf, typed + start, len);
+			cpr_buf[len] = '\0';
+			cpr = cpr_buf;
+		}
+	}
 	web_buf b = {0};
 	page_head(x, &b, T(x, T_TIMELINE));
 	web_add(&b, "<h1>");
@@ -1317,7 +1347,7 @@ timeline_page(ctx *x, const char *cpr)
 			message(&b, "err", T(x, T_NOT_YOURS), NULL);
 		} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_MALFORMED) {
 			status = 400;
-			message(&b, "err", T(x, T_MALFORMED_CPR), NULL);
+			message(&b, "err", T(x, cpr_refusal(r->reason)), NULL);
 		} else if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 			status = 503;
 			message(&b, "err", T(x, T_HUB_DOWN), NULL);
@@ -1360,6 +1390,7 @@ timeline_page(ctx *x, const char *cpr)
 		}
 		free_result(r);
 	}
+	sodium_memzero(cpr_buf, sizeof cpr_buf);
 	page_end(&b);
 	return send_page(x, status, &b);
 }

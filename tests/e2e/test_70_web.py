@@ -807,3 +807,52 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
              10, "the action audited", interval=0.3)
     audit = hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
     assert len(re.findall(r"action +ok", audit)) == 1, audit
+
+
+def test_the_timeline_takes_a_cpr_as_it_is_pasted(make_hub):
+    """The timeline form takes a CPR in the forms the hub knows (10
+    digits, or a dash or a blank after the sixth), with blanks around it
+    as a paste leaves them; one it cannot take is refused 400 with what
+    is wrong, in the page's language."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(7005).next()
+    hub.assign(cpr, "cw-anna")
+    web = Web(hub)
+    try:
+        session = {"ug_session":
+                   session_cookie(web.raw_login("cw-anna", PASSWORD)[1])}
+        r, page = web.request("GET", "/timeline", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        for typed in (cpr, f"{cpr[:6]}-{cpr[6:]}", f"{cpr[:6]} {cpr[6:]}",
+                      f" {cpr} ", f"{cpr}\r\n", f"\t{cpr[:6]}-{cpr[6:]} "):
+            r, page = web.request("POST", "/timeline",
+                                  {"csrf": csrf, "cpr": typed},
+                                  cookies=session)
+            assert r.status == 200 and not errors_of(page), (typed, page)
+            assert "ol class=\"timeline\"" in page, typed
+        cases = [
+            ("", "Skriv et CPR-nummer."),
+            (cpr[1:], "CPR-nummeret har 9 cifre: et regneark kan have "
+                      "fjernet det første 0."),
+            ("3213991234", "Det er ikke et CPR-nummer: de første seks cifre "
+                           "er ikke en rigtig fødselsdato (DDMMÅÅ)."),
+            ("12345", "Skriv et CPR-nummer med 10 cifre (DDMMÅÅSSSS, "
+                      "DDMMÅÅ-SSSS eller DDMMÅÅ SSSS)."),
+        ]
+        for typed, error in cases:
+            r, page = web.request("POST", "/timeline",
+                                  {"csrf": csrf, "cpr": typed},
+                                  cookies=session)
+            assert r.status == 400 and errors_of(page) == [error], \
+                (typed, page)
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr[1:]},
+                              cookies=dict(session, ug_lang="en"))
+        assert r.status == 400 and errors_of(page) == [
+            "The CPR number has 9 digits: a spreadsheet may have dropped "
+            "its leading 0."], page
+    finally:
+        web.stop()
