@@ -99,6 +99,10 @@ static const char *const texts[T_COUNT][2] = {
 	                     "DDMMÅÅ-SSSS eller DDMMÅÅ SSSS).",
 	                     "Enter a CPR number of 10 digits (DDMMYYSSSS, "
 	                     "DDMMYY-SSSS or DDMMYY SSSS)."},
+	[T_TIMELINE_PARTIAL] = {"Ikke alle poster kunne vises: listen "
+	                        "slutter her.",
+	                        "Not every entry could be shown: the list "
+	                        "ends here."},
 	[T_CPR_EMPTY] = {"Skriv et CPR-nummer.", "Enter a CPR number."},
 	[T_CPR_9] = {"CPR-nummeret har 9 cifre: et regneark kan have fjernet "
 	             "det første 0.",

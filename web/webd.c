@@ -31,6 +31,9 @@
 #define FIELDS_MAX 16
 #define ALERT_PAGE 50   /* the hub's largest OPEN_ALERTS page */
 #define ALERT_PAGES 100 /* 5,000 open alerts: what the hub orders */
+#define TIMELINE_PAGE 400 /* the hub's largest TIMELINE answer */
+#define TIMELINE_PAGES 50 /* 5,000 entries (the hub's most) and room for
+                           * answers shortened to fit a frame */
 
 typedef struct {
 	bool used;
@@ -1280,6 +1283,36 @@ do_action(ctx *x, const char *hexid, const form *f)
 	return alert_page(x, hexid, NULL, reason, status, f);
 }
 
+/* One answer's timeline entries, as list items. */
+static void
+timeline_entries(ctx *x, web_buf *b, const wire_result *r)
+{
+	for (size_t i = 0; i < r->n_timeline; i++) {
+		const Ungebro__V1__TimelineEntry *e = r->timeline[i];
+		web_addf(b, "<li class=\"%s\"><span class=\"date\">",
+		         e->is_alert ? "t-alert" : "t-event");
+		web_esc(b, e->date);
+		web_add(b, "</span> <span class=\"badge\">");
+		web_esc(b, e->is_alert ? T(x, T_ALERT)
+		                       : web_event_type(x->lang, e->type));
+		web_add(b, "</span> ");
+		if (!e->is_alert && e->agency) {
+			web_add(b, "<span class=\"agency\">");
+			web_esc(b, e->agency);
+			web_add(b, "</span> ");
+		}
+		web_add(b, "<span class=\"summary\">");
+		web_esc(b, e->summary);
+		web_add(b, "</span>");
+		if (e->is_alert && e->open) {
+			web_add(b, " <span class=\"open\">(");
+			web_esc(b, T(x, T_OPEN));
+			web_add(b, ")</span>");
+		}
+		web_add(b, "</li>");
+	}
+}
+
 /* Why the hub would not read a CPR (its reasons start the same way as
  * ug_cpr_parse's), for the person who typed it. */
 static enum web_text
@@ -1332,8 +1365,8 @@ timeline_page(ctx *x, const char *typed)
 	web_add(&b, "</button></form>");
 	unsigned status = 200;
 	if (cpr) {
-		wire_result *r =
-		    query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr, 400, 0);
+		wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr,
+		                       TIMELINE_PAGE, 0);
 		if (unauthenticated(r)) {
 			free_result(r);
 			web_buf_fini(&b);
@@ -1358,35 +1391,34 @@ timeline_page(ctx *x, const char *typed)
 			if (!r->n_timeline)
 				message(&b, "msg", T(x, T_NO_ENTRIES), NULL);
 			web_add(&b, "<ol class=\"timeline\">");
-			for (size_t i = 0; i < r->n_timeline; i++) {
-				const Ungebro__V1__TimelineEntry *e =
-				    r->timeline[i];
-				web_addf(&b, "<li class=\"%s\"><span "
-				         "class=\"date\">",
-				         e->is_alert ? "t-alert" : "t-event");
-				web_esc(&b, e->date);
-				web_add(&b, "</span> <span class=\"badge\">");
-				web_esc(&b, e->is_alert
-				                ? T(x, T_ALERT)
-				                : web_event_type(x->lang,
-				                                 e->type));
-				web_add(&b, "</span> ");
-				if (!e->is_alert && e->agency) {
-					web_add(&b, "<span class=\"agency\">");
-					web_esc(&b, e->agency);
-					web_add(&b, "</span> ");
+			timeline_entries(x, &b, r);
+			/* The hub answers at most TIMELINE_PAGE entries, oldest
+			 * first: the newest, which matter most, come last. */
+			uint32_t offset = 0;
+			bool partial = false;
+			for (int page = 1; page < TIMELINE_PAGES && r->truncated &&
+			                   r->n_timeline > 0;
+			     page++) {
+				offset += (uint32_t)r->n_timeline;
+				free_result(r);
+				r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr,
+				          TIMELINE_PAGE, offset);
+				if (unauthenticated(r)) {
+					free_result(r);
+					web_buf_fini(&b);
+					sodium_memzero(cpr_buf, sizeof cpr_buf);
+					return session_ended(x);
 				}
-				web_add(&b, "<span class=\"summary\">");
-				web_esc(&b, e->summary);
-				web_add(&b, "</span>");
-				if (e->is_alert && e->open) {
-					web_add(&b, " <span class=\"open\">(");
-					web_esc(&b, T(x, T_OPEN));
-					web_add(&b, ")</span>");
+				if (!r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+					partial = true;
+					break;
 				}
-				web_add(&b, "</li>");
+				timeline_entries(x, &b, r);
 			}
 			web_add(&b, "</ol>");
+			if (partial || (r && r->truncated))
+				message(&b, "err", T(x, T_TIMELINE_PARTIAL),
+				        NULL);
 		}
 		free_result(r);
 	}

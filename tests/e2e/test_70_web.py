@@ -856,3 +856,48 @@ def test_the_timeline_takes_a_cpr_as_it_is_pasted(make_hub):
             "its leading 0."], page
     finally:
         web.stop()
+
+
+def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
+    """A young person followed for years has more entries than the hub
+    gives in one answer (400): the timeline page still shows all of them
+    in date order, the newest included."""
+    import datetime
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(7006).next()
+    hub.assign(cpr, "cw-anna")
+    monday = datetime.date(2017, 1, 2)
+    weeks = []
+    for i in range(420):
+        start = monday + datetime.timedelta(weeks=i)
+        weeks.append((start.isoformat(),
+                       (start + datetime.timedelta(days=4)).isoformat()))
+    for chunk in range(0, len(weeks), 60):
+        hub.send(*[envelope("school-a", cpr, salt=f"long-{s}",
+                            period_start=s, period_end=e, absent=1,
+                            expected=30)
+                   for s, e in weeks[chunk:chunk + 60]])
+    web = Web(hub)
+    try:
+        session = {"ug_session":
+                   session_cookie(web.raw_login("cw-anna", PASSWORD)[1])}
+        r, page = web.request("GET", "/timeline", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+
+        def all_there():
+            r, page = web.request("POST", "/timeline",
+                                  {"csrf": csrf, "cpr": cpr},
+                                  cookies=session)
+            assert r.status == 200
+            dates = re.findall(r'<span class="date">([0-9-]+)</span> '
+                               r'<span class="badge">Fraværsindberetning',
+                               page)
+            return dates if len(dates) == 420 else None
+        dates = wait_for(all_there, 20, "every report in the timeline",
+                         interval=0.5)
+        assert dates == [e for _, e in weeks]
+    finally:
+        web.stop()
