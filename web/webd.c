@@ -1633,6 +1633,10 @@ route(ctx *x, const char *url, bool post, form *f)
 		return timeline_page(x, post ? form_get(f, "cpr") : NULL);
 	if (strcmp(url, "/logout") == 0 && post)
 		return do_logout(x);
+	/* Never a logout (another site could link to it): the language
+	 * link of a refused logout form leads back to the list. */
+	if (strcmp(url, "/logout") == 0)
+		return redirect(x, "/alerts", NULL);
 	if (alert_path(url, hexid, &suffix)) {
 		if (!post && !*suffix)
 			return alert_page(
@@ -1640,6 +1644,14 @@ route(ctx *x, const char *url, bool post, form *f)
 			    MHD_lookup_connection_value(
 			        x->c, MHD_GET_ARGUMENT_KIND, "msg"),
 			    NULL, 200, NULL);
+		/* A page answering a form's POST has the form's address, so
+		 * its language link ("?lang=en") comes back here as a GET. */
+		if (!post && (strcmp(suffix, "/ack") == 0 ||
+		              strcmp(suffix, "/action") == 0)) {
+			char where[64];
+			snprintf(where, sizeof where, "/alert/%s", hexid);
+			return redirect(x, where, NULL);
+		}
 		if (post && strcmp(suffix, "/ack") == 0)
 			return do_ack(x, hexid, f);
 		if (post && strcmp(suffix, "/action") == 0)

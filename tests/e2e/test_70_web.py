@@ -793,6 +793,23 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
         assert r.status == 400 and errors_of(page) == [
             "The action was not saved: Say how (phone, meeting, home "
             "visit, letter, ...)."], page
+        # The page's language link ("?lang=en") is relative to the
+        # form's address: it leads back to the alert, in English.
+        assert '<a href="?lang=da" lang="da">Dansk</a>' in page
+        for form in ("action", "ack"):
+            r, _ = web.request("GET", f"/alert/{hexid}/{form}?lang=en",
+                               cookies=session)
+            assert r.status == 303 and \
+                r.getheader("Location") == f"/alert/{hexid}", form
+            assert "ug_lang=en" in r.getheader("Set-Cookie"), form
+        r, page = web.request("GET", f"/alert/{hexid}",
+                              cookies=dict(session, ug_lang="en"))
+        assert r.status == 200 and "Record what you did" in page
+        # Likewise a refused logout form's; a GET never logs out.
+        r, _ = web.request("GET", "/logout?lang=en", cookies=session)
+        assert r.status == 303 and r.getheader("Location") == "/alerts"
+        assert web.request("GET", "/alerts", cookies=session)[0].status \
+            == 200
         # Nothing was recorded; a right one is.
         r, _ = web.request("POST", f"/alert/{hexid}/action",
                            {"csrf": csrf, "kind": "contact",
