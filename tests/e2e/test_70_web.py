@@ -918,3 +918,63 @@ def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
         assert dates == [e for _, e in weeks]
     finally:
         web.stop()
+
+
+def test_what_the_hub_did_not_answer_is_not_done_later(make_hub):
+    """A request webd could not get to hubd (hubd down) is answered 503
+    "Hubben svarer ikke lige nu." and then forgotten: when hubd is back,
+    a login the caseworker was told failed does not open a session and an
+    action they were told was not saved is not recorded after all."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(7007).next()
+    hub.assign(cpr, "cw-anna")
+    web = Web(hub, hub_timeout=1)
+    try:
+        session = {"ug_session":
+                   session_cookie(web.raw_login("cw-anna", PASSWORD)[1])}
+        hub.send(envelope("school-a", cpr, salt="web-down",
+                          period_start="2024-05-06", period_end="2024-05-10",
+                          absent=12, expected=30))
+
+        def listed():
+            page = web.request("GET", "/alerts", cookies=session)[1]
+            return re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+        [hexid] = wait_for(listed, 20, "the alert in the list",
+                           interval=0.3)
+        r, page = web.request("GET", f"/alert/{hexid}", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("GET", "/login")
+        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
+        login_csrf = re.search(r'name="csrf" value="([0-9a-f]+)"',
+                               page).group(1)
+        hub.stop()
+        r, page = web.request("POST", f"/alert/{hexid}/action",
+                              {"csrf": csrf, "kind": "contact",
+                               "how": "telefon"}, cookies=session)
+        assert r.status == 503 and \
+            "Hubben svarer ikke lige nu. Prøv igen om lidt." in page
+        r, page = web.request("POST", "/login",
+                              {"csrf": login_csrf, "caseworker": "cw-anna",
+                               "password": PASSWORD},
+                              cookies={"ug_pre": pre.group(1)})
+        assert r.status == 503
+        hub.start()
+        # Back: the session it ended asks for a new login, which works.
+        wait_for(lambda: web.raw_login("cw-anna", PASSWORD)[0].status ==
+                 303, 20, "logins again", interval=0.5)
+        hub.settle()
+    finally:
+        web.stop()
+
+    def audit():
+        return hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
+    # Two logins, before hubd stopped and after it came back (audit
+    # records are written once a tick); no third, no action.
+    wait_for(lambda: len(re.findall(r"login +ok", audit())) >= 2, 10,
+             "the second login audited", interval=0.3)
+    hub.settle()
+    assert len(re.findall(r"login +ok", audit())) == 2, audit()
+    assert not re.search(r"action +ok", audit()), audit()
