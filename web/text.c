@@ -103,6 +103,10 @@ static const char *const texts[T_COUNT][2] = {
 	                        "slutter her.",
 	                        "Not every entry could be shown: the list "
 	                        "ends here."},
+	[T_RECORD_LATER] = {"Har du kvitteret for den, kan du stadig "
+	                    "registrere, hvad du har gjort.",
+	                    "If you have acknowledged it, you can still record "
+	                    "what you did."},
 	[T_CPR_EMPTY] = {"Skriv et CPR-nummer.", "Enter a CPR number."},
 	[T_CPR_9] = {"CPR-nummeret har 9 cifre: et regneark kan have fjernet "
 	             "det første 0.",

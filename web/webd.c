@@ -1050,7 +1050,8 @@ timeline_button(ctx *x, web_buf *b, const char *cpr)
 /* kept: a refused action's form, shown again so that nothing typed is
  * lost (NULL: an empty form). */
 static void
-action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept)
+action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
+             bool ack)
 {
 	const char *chosen = kept ? form_get(kept, "kind") : "";
 	web_add(b, "<section aria-labelledby=\"rec\"><h2 id=\"rec\">");
@@ -1100,6 +1101,8 @@ action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept)
 	web_add(b, "\"><button type=\"submit\" id=\"save-action\">");
 	web_esc(b, T(x, T_SAVE));
 	web_add(b, "</button></form></section>");
+	if (!ack)
+		return;
 
 	web_add(b, "<section aria-labelledby=\"ackh\"><h2 id=\"ackh\">");
 	web_esc(b, T(x, T_ACK));
@@ -1147,6 +1150,13 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 		web_esc(&b, T(x, T_ALERT));
 		web_add(&b, "</h1>");
 		message(&b, "err", T(x, T_NOT_OPEN), NULL);
+		/* What was done is often recorded after the acknowledgement,
+		 * and the hub takes it for an acknowledged alert too; it
+		 * refuses one that is not the caseworker's. */
+		web_add(&b, "<p>");
+		web_esc(&b, T(x, T_RECORD_LATER));
+		web_add(&b, "</p>");
+		action_forms(x, &b, hexid, kept, false);
 		page_end(&b);
 		return send_page(x, error ? status : 404, &b);
 	}
@@ -1188,7 +1198,7 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 		evidence_table(x, &b, a);
 	if (a->cpr && a->cpr[0])
 		timeline_button(x, &b, a->cpr);
-	action_forms(x, &b, hexid, kept);
+	action_forms(x, &b, hexid, kept, true);
 	free_result(page);
 	page_end(&b);
 	return send_page(x, status, &b);
@@ -1302,7 +1312,17 @@ timeline_entries(ctx *x, web_buf *b, const wire_result *r)
 			web_add(b, "</span> ");
 		}
 		web_add(b, "<span class=\"summary\">");
-		web_esc(b, e->summary);
+		if (e->is_alert && e->alert_id.len == WIRE_ALERT_ID_LEN) {
+			/* The way back to an acknowledged alert, to record
+			 * what was done about it. */
+			char hexid[2 * WIRE_ALERT_ID_LEN + 1];
+			ug_hex(e->alert_id.data, WIRE_ALERT_ID_LEN, hexid);
+			web_addf(b, "<a href=\"/alert/%s\">", hexid);
+			web_esc(b, e->summary);
+			web_add(b, "</a>");
+		} else {
+			web_esc(b, e->summary);
+		}
 		web_add(b, "</span>");
 		if (e->is_alert && e->open) {
 			web_add(b, " <span class=\"open\">(");

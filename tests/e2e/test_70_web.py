@@ -978,3 +978,66 @@ def test_what_the_hub_did_not_answer_is_not_done_later(make_hub):
     hub.settle()
     assert len(re.findall(r"login +ok", audit())) == 2, audit()
     assert not re.search(r"action +ok", audit()), audit()
+
+
+def test_an_action_is_recorded_after_the_alert_is_acknowledged(make_hub):
+    """Acknowledging says only "I have seen it"; what was done is often
+    recorded days later. An acknowledged alert leaves the open list, but
+    the young person's timeline links to it, and its page still takes an
+    action (PROTOCOL.md: an Action answers an alert open or
+    acknowledged)."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(7008).next()
+    hub.assign(cpr, "cw-anna")
+    web = Web(hub)
+    try:
+        session = {"ug_session":
+                   session_cookie(web.raw_login("cw-anna", PASSWORD)[1])}
+        hub.send(envelope("school-a", cpr, salt="web-later",
+                          period_start="2024-05-06", period_end="2024-05-10",
+                          absent=12, expected=30))
+
+        def listed():
+            page = web.request("GET", "/alerts", cookies=session)[1]
+            return re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+        [hexid] = wait_for(listed, 20, "the alert in the list",
+                           interval=0.3)
+        r, page = web.request("GET", f"/alert/{hexid}", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", f"/alert/{hexid}/ack", {"csrf": csrf},
+                           cookies=session)
+        assert r.status == 303 and r.getheader("Location") == \
+            "/alerts?msg=acked"
+        assert not listed()
+        r, page = web.request("POST", "/timeline", {"csrf": csrf,
+                                                    "cpr": cpr},
+                              cookies=session)
+        assert f'href="/alert/{hexid}"' in page, page
+        r, page = web.request("GET", f"/alert/{hexid}", cookies=session)
+        assert "ikke åben for dig" in page
+        assert f'action="/alert/{hexid}/action"' in page and \
+            'id="save-action"' in page
+        assert f'action="/alert/{hexid}/ack"' not in page
+        r, _ = web.request("POST", f"/alert/{hexid}/action",
+                           {"csrf": csrf, "kind": "contact",
+                            "how": "hjemmebesøg"}, cookies=session)
+        assert r.status == 303 and \
+            r.getheader("Location") == f"/alert/{hexid}?msg=saved"
+        r, page = web.request("GET", f"/alert/{hexid}?msg=saved",
+                              cookies=session)
+        assert "Handlingen er gemt." in notices_of(page)
+        # Someone else's alert id: the form is there, the hub refuses.
+        r, page = web.request("POST", "/alert/" + "0" * 18 + "/action",
+                              {"csrf": csrf, "kind": "contact",
+                               "how": "telefon"}, cookies=session)
+        assert r.status == 403 and \
+            "Handlingen blev ikke gemt: Advarslen er ikke stilet til dig " \
+            "eller dit team." in errors_of(page), page
+    finally:
+        web.stop()
+    wait_for(lambda: re.search(r"action +ok", hub.hubctl(
+        "audit", "show", "--actor", "cw-anna").stdout), 10,
+        "the action audited", interval=0.3)
