@@ -461,11 +461,12 @@ def test_every_answer_carries_the_security_headers(make_hub):
             for h in SECURITY_HEADERS:
                 assert r.getheader(h), (what, h)
             assert r.getheader("Cache-Control") == "no-store", what
-        r, _ = web.request("GET", "/static/live.js")
-        assert r.status == 200 and r.getheader("Cache-Control") == \
-            "max-age=3600"
-        for h in SECURITY_HEADERS:
-            assert r.getheader(h), h
+        for path in ("/static/live.js", "/static/app.css"):
+            r, _ = web.request("GET", path)
+            assert r.status == 200 and r.getheader("Cache-Control") == \
+                "max-age=3600", path
+            for h in SECURITY_HEADERS:
+                assert r.getheader(h), (path, h)
         # A refused POST is logged with its path: a CPR or a line break
         # in it reaches no log (the teardown's sweep reads webd's).
         cpr = CprGen(7002).next()
