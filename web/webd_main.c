@@ -184,11 +184,13 @@ main(int argc, char **argv)
 	 * events, so one thread serves them and the pages alike. */
 	d = MHD_start_daemon(
 	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, webd_handle, w,
+	    /* First, or libmicrohttpd's messages about the options that
+	     * come before it still go to stderr. */
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	    MHD_OPTION_NOTIFY_COMPLETED, webd_completed, w,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_EXTERNAL_LOGGER,
-	    mhd_log, NULL, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "webd: cannot serve on %s:%ld\n",
 		        ug_config_get(cfg, "listen_address"), port);

@@ -508,6 +508,7 @@ def test_a_cpr_in_a_path_reaches_no_log(make_hub):
         web.stop()
     log = (hub.logs_dir / "webd.log").read_text()
     assert cpr not in log, log
+    assert "MHD_OPTION" not in log, log
     for line in log.splitlines():
         assert re.match(r"\d{4}-\d\d-\d\dT[\d:.]+Z webd \w+ WEB-", line), \
             line
