@@ -107,6 +107,10 @@ static const char *const texts[T_COUNT][2] = {
 	                    "registrere, hvad du har gjort.",
 	                    "If you have acknowledged it, you can still record "
 	                    "what you did."},
+	[T_GATEWAY_REFUSED] = {"Webindbakken er ikke tilsluttet hubben lige "
+	                       "nu. Prøv igen senere, eller kontakt driften.",
+	                       "The web inbox is not admitted by the hub right "
+	                       "now. Try again later, or contact operations."},
 	[T_CPR_EMPTY] = {"Skriv et CPR-nummer.", "Enter a CPR number."},
 	[T_CPR_9] = {"CPR-nummeret har 9 cifre: et regneark kan have fjernet "
 	             "det første 0.",

@@ -588,6 +588,13 @@ do_login(ctx *x, const form *f)
 	                     l.request_id);
 	if (!r)
 		return simple_page(x, 503, T(x, T_LOGIN), T(x, T_HUB_DOWN));
+	/* A refusal without our request id is the hub refusing this
+	 * gateway's key (revoked or replaced), not the caseworker. */
+	if (r->code != UNGEBRO__V1__ERROR_CODE__OK && r->request_id == 0) {
+		free_result(r);
+		log_warn("WEB-LOGIN", "the hub refuses this gateway's key");
+		return login_page(x, 503, T(x, T_GATEWAY_REFUSED), NULL);
+	}
 	if (r->code != UNGEBRO__V1__ERROR_CODE__OK ||
 	    r->session.len != TOKEN_LEN || !r->caseworker) {
 		bool limited =

@@ -417,6 +417,20 @@ def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
         assert web.raw_login("cw-anna", PASSWORD)[0].status == 401
         hub.hubctl("revoke-gateway", "web-1")
         ended(2)
+        # The hub refuses the gateway itself: no caseworker is told that
+        # their password is wrong.
+        r, _ = web.raw_login("cw-bo", PASSWORD)
+        assert r.status == 503, r.status
+        r, page = web.request("GET", "/login")
+        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("POST", "/login",
+                              {"csrf": csrf, "caseworker": "cw-bo",
+                               "password": PASSWORD},
+                              cookies={"ug_pre": pre.group(1)})
+        assert r.status == 503 and errors_of(page) == [
+            "Webindbakken er ikke tilsluttet hubben lige nu. Prøv igen "
+            "senere, eller kontakt driften."], page
         hub.hubctl("register-gateway", "web-1")
         # The gateway serves again: a new login works, the old sessions
         # stay ended.
