@@ -299,14 +299,20 @@ static const char CSP[] = "default-src 'self'; script-src 'self'; "
                           "frame-ancestors 'none'; base-uri 'none'; "
                           "object-src 'none'";
 
+/* How long a cookie lives: until the browser closes, a year (a choice
+ * such as the language, worth keeping), or not at all (cleared). */
+enum cookie_life { COOKIE_SESSION, COOKIE_YEAR, COOKIE_CLEAR };
+
 static void
 cookie(ctx *x, struct MHD_Response *r, const char *name, const char *value,
-       bool clear)
+       enum cookie_life life)
 {
 	char line[256];
 	snprintf(line, sizeof line, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
 	         name, value, x->w->opts.behind_tls ? "; Secure" : "",
-	         clear ? "; Max-Age=0" : "");
+	         life == COOKIE_CLEAR  ? "; Max-Age=0"
+	         : life == COOKIE_YEAR ? "; Max-Age=31536000"
+	                               : "");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, line);
 }
 
@@ -329,7 +335,7 @@ send_response(ctx *x, unsigned status, struct MHD_Response *r,
 		                        "no-store");
 	if (x->set_lang)
 		cookie(x, r, "ug_lang", x->lang == LANG_EN ? "en" : "da",
-		       false);
+		       COOKIE_YEAR);
 	enum MHD_Result ok = MHD_queue_response(x->c, status, r);
 	MHD_destroy_response(r);
 	return ok;
@@ -472,7 +478,7 @@ session_ended(ctx *x)
 	x->s = NULL;
 	struct MHD_Response *r = empty_response();
 	if (r)
-		cookie(x, r, "ug_session", "", true);
+		cookie(x, r, "ug_session", "", COOKIE_CLEAR);
 	return redirect(x, "/login?ended=1", r);
 }
 
@@ -565,7 +571,7 @@ login_page(ctx *x, unsigned status, const char *error, const char *notice)
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (new_pre)
-		cookie(x, r, "ug_pre", pre, false);
+		cookie(x, r, "ug_pre", pre, COOKIE_SESSION);
 	return send_response(x, status, r, "text/html; charset=utf-8");
 }
 
@@ -612,7 +618,7 @@ do_login(ctx *x, const form *f)
 	log_info("WEB-LOGIN", "%s logged in", s->caseworker);
 	struct MHD_Response *resp = empty_response();
 	if (resp)
-		cookie(x, resp, "ug_session", hex, false);
+		cookie(x, resp, "ug_session", hex, COOKIE_SESSION);
 	sodium_memzero(hex, sizeof hex);
 	return redirect(x, "/alerts", resp);
 }
@@ -840,7 +846,7 @@ do_logout(ctx *x)
 	x->s = NULL;
 	struct MHD_Response *r = empty_response();
 	if (r)
-		cookie(x, r, "ug_session", "", true);
+		cookie(x, r, "ug_session", "", COOKIE_CLEAR);
 	return redirect(x, "/login?out=1", r);
 }
 

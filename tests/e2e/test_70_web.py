@@ -722,6 +722,13 @@ def test_logout_and_a_large_form_say_what_happened(make_hub):
         r, page = web.request("GET", "/login?out=1",
                               cookies={"ug_lang": "en"})
         assert notices_of(page) == ["You are logged out."], page
+        # The language chosen is kept after the browser is closed (a
+        # year), unlike the session.
+        r, _ = web.request("GET", "/login?lang=en")
+        [lang] = [c for c in r.headers.get_all("Set-Cookie")
+                  if c.startswith("ug_lang=")]
+        assert lang.startswith("ug_lang=en;") and \
+            "Max-Age=31536000" in lang and "HttpOnly" in lang, lang
         r, page = web.request("GET", "/login?ended=1")
         assert notices_of(page) == ["Din session er udløbet. Log ind igen."]
 
