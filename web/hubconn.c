@@ -1,6 +1,7 @@
 /* webd's connection to hubd; see hubconn.h. */
 #include "web/hubconn.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
 	hc->next_id = (uint32_t)ug_now_ms();
 	hc->zmq = zmq_ctx_new();
 	hc->sock = hc->zmq ? zmq_socket(hc->zmq, ZMQ_DEALER) : NULL;
-	int zero = 0;
+	int zero = 0, one = 1;
 	err = UG_EIO;
 	if (!hc->sock ||
 	    zmq_setsockopt(hc->sock, ZMQ_CURVE_SERVERKEY, hub_public,
@@ -49,6 +50,10 @@ hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
 	    zmq_setsockopt(hc->sock, ZMQ_CURVE_SECRETKEY, keys->secret_z85,
 	                   UG_Z85_KEY_LEN) ||
 	    zmq_setsockopt(hc->sock, ZMQ_LINGER, &zero, sizeof zero) ||
+	    /* No queue while the hub is away: a request the browser was
+	     * told failed (503) must not reach the hub when it is back, a
+	     * login with its password, an action dated the day it lands. */
+	    zmq_setsockopt(hc->sock, ZMQ_IMMEDIATE, &one, sizeof one) ||
 	    zmq_connect(hc->sock, endpoint) != 0) {
 		ug_diag_set(diag, "delivery", "cannot connect to %s: %s",
 		            endpoint, zmq_strerror(zmq_errno()));
@@ -93,15 +98,26 @@ hubconn_call(hubconn *hc, int kind, const void *msg, uint32_t request_id)
 	if (!buf)
 		return NULL;
 	size_t len = wire_encode(kind, msg, buf, need);
+	int64_t deadline = ug_now_ms() + hc->timeout_ms;
 	int rc = zmq_send(hc->sock, buf, len, ZMQ_DONTWAIT);
+	if (rc < 0 && zmq_errno() == EAGAIN) {
+		/* No connection yet (webd just started, or the hub is coming
+		 * back): wait for one within the timeout. */
+		zmq_pollitem_t out = {hc->sock, 0, ZMQ_POLLOUT, 0};
+		if (zmq_poll(&out, 1, (long)hc->timeout_ms) > 0)
+			rc = zmq_send(hc->sock, buf, len, ZMQ_DONTWAIT);
+		else
+			errno = EAGAIN;
+	}
+	int send_errno = zmq_errno();
 	sodium_memzero(buf, len); /* a Login holds a password */
 	free(buf);
 	if (rc < 0) {
 		log_warn("WEB-HUB", "request not sent: %s",
-		         zmq_strerror(zmq_errno()));
+		         send_errno == EAGAIN ? "no connection to the hub"
+		                              : zmq_strerror(send_errno));
 		return NULL;
 	}
-	int64_t deadline = ug_now_ms() + hc->timeout_ms;
 	for (;;) {
 		int64_t left = deadline - ug_now_ms();
 		if (left <= 0)

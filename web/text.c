@@ -2,6 +2,8 @@
 #include "web/text.h"
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
 
 #include "proto/wire.h"
 
@@ -34,8 +36,10 @@ static const char *const texts[T_COUNT][2] = {
 	[T_FIGURES] = {"Tal", "Figures"},
 	[T_EXPECTED] = {"Forventet af dig senest", "Expected of you by"},
 	[T_ACK] = {"Kvittér for advarslen", "Acknowledge the alert"},
-	[T_NOTE] = {"Note (valgfri, højst 200 tegn)",
-	            "Note (optional, at most 200 characters)"},
+	/* The hub counts bytes: æ, ø and å take two. */
+	[T_NOTE] = {"Note (valgfri, højst 200 bytes; æ, ø og å tæller for 2)",
+	            "Note (optional, at most 200 bytes; æ, ø and å count as "
+	            "2)"},
 	[T_RECORD] = {"Registrér hvad du har gjort", "Record what you did"},
 	[T_KIND] = {"Hvad skete der", "What happened"},
 	[T_CONTACT] = {"Kontakt opnået", "Contact made"},
@@ -91,8 +95,31 @@ static const char *const texts[T_COUNT][2] = {
 	             "Your session has ended. Log in again."},
 	[T_NAV] = {"Hovedmenu", "Main menu"},
 	[T_MORE] = {"Flere advarsler", "More alerts"},
-	[T_MALFORMED_CPR] = {"Skriv et CPR-nummer med 10 cifre.",
-	                     "Enter a CPR number of 10 digits."},
+	[T_MALFORMED_CPR] = {"Skriv et CPR-nummer med 10 cifre (DDMMÅÅSSSS, "
+	                     "DDMMÅÅ-SSSS eller DDMMÅÅ SSSS).",
+	                     "Enter a CPR number of 10 digits (DDMMYYSSSS, "
+	                     "DDMMYY-SSSS or DDMMYY SSSS)."},
+	[T_TIMELINE_PARTIAL] = {"Ikke alle poster kunne vises: listen "
+	                        "slutter her.",
+	                        "Not every entry could be shown: the list "
+	                        "ends here."},
+	[T_RECORD_LATER] = {"Har du kvitteret for den, kan du stadig "
+	                    "registrere, hvad du har gjort.",
+	                    "If you have acknowledged it, you can still record "
+	                    "what you did."},
+	[T_GATEWAY_REFUSED] = {"Webindbakken er ikke tilsluttet hubben lige "
+	                       "nu. Prøv igen senere, eller kontakt driften.",
+	                       "The web inbox is not admitted by the hub right "
+	                       "now. Try again later, or contact operations."},
+	[T_CPR_EMPTY] = {"Skriv et CPR-nummer.", "Enter a CPR number."},
+	[T_CPR_9] = {"CPR-nummeret har 9 cifre: et regneark kan have fjernet "
+	             "det første 0.",
+	             "The CPR number has 9 digits: a spreadsheet may have "
+	             "dropped its leading 0."},
+	[T_CPR_DATE] = {"Det er ikke et CPR-nummer: de første seks cifre er "
+	                "ikke en rigtig fødselsdato (DDMMÅÅ).",
+	                "That is not a CPR number: the first six digits are "
+	                "not a real birth date (DDMMYY)."},
 	[T_LOGGED_OUT] = {"Du er logget ud.", "You are logged out."},
 	[T_ACTION_REFUSED] = {"Handlingen blev ikke gemt:",
 	                      "The action was not saved:"},
@@ -100,6 +127,17 @@ static const char *const texts[T_COUNT][2] = {
 	[T_SUPERSEDED] = {"rettet senere", "corrected later"},
 	[T_LIVE_UPDATED] = {"Listen over åbne advarsler er opdateret.",
 	                    "The list of open alerts was updated."},
+	[T_TOO_LARGE] = {"Formularen er for stor (højst 16 KiB). Gå tilbage, "
+	                 "gør teksten kortere og prøv igen.",
+	                 "The form is too large (at most 16 KiB). Go back, "
+	                 "shorten the text and try again."},
+	[T_ACTION_DENIED] = {"Advarslen er ikke stilet til dig eller dit team.",
+	                     "This alert is not addressed to you or your "
+	                     "desk."},
+	[T_ACTION_LATER] = {"Hubben kan ikke gemme handlingen lige nu. Prøv "
+	                    "igen om lidt.",
+	                    "The hub cannot store the action right now. Try "
+	                    "again shortly."},
 };
 
 const char *
@@ -107,6 +145,45 @@ web_text(enum web_lang lang, enum web_text which)
 {
 	const char *t = texts[which][lang == LANG_EN];
 	return t ? t : "";
+}
+
+const char *
+web_action_reason(enum web_lang lang, const char *reason)
+{
+	static const char *const reasons[][3] = {
+		{"kind must be CONTACT_MADE, OFFER_MADE or COULD_NOT_REACH",
+		 "Vælg hvad der skete: kontakt opnået, tilbud givet eller "
+		 "kunne ikke træffes.",
+		 "Choose what happened: contact made, offer made or could not "
+		 "reach."},
+		{"date must be the day it was done, YYYY-MM-DD",
+		 "Datoen skal være dagen, det skete, skrevet ÅÅÅÅ-MM-DD "
+		 "(eller tom for i dag).",
+		 "The date must be the day it was done, written YYYY-MM-DD "
+		 "(or empty for today)."},
+		{"date is in the future: record an action once it is done",
+		 "Datoen ligger i fremtiden: registrér handlingen, når den er "
+		 "gjort.",
+		 "The date is in the future: record the action once it is "
+		 "done."},
+		{"how must say what was offered", "Skriv hvad der blev tilbudt.",
+		 "Say what was offered."},
+		{"how must say how (phone, meeting, home visit, letter, ...)",
+		 "Skriv hvordan (telefon, møde, hjemmebesøg, brev ...).",
+		 "Say how (phone, meeting, home visit, letter, ...)."},
+		{"how is longer than 256 bytes",
+		 "Hvordan er for lang: højst 256 bytes (æ, ø og å tæller for "
+		 "2).",
+		 "How is too long: at most 256 bytes (æ, ø and å count as 2)."},
+		{"note is longer than 200 bytes",
+		 "Noten er for lang: højst 200 bytes (æ, ø og å tæller for 2).",
+		 "The note is too long: at most 200 bytes (æ, ø and å count as "
+		 "2)."},
+	};
+	for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++)
+		if (reason && strcmp(reason, reasons[i][0]) == 0)
+			return reasons[i][lang == LANG_EN ? 2 : 1];
+	return NULL;
 }
 
 const char *

@@ -19,11 +19,17 @@ enum web_text {
 	T_OTHER_LANG, T_SIGNED_IN, T_NOT_FOUND, T_LESSONS_OF, T_ACK_HELP,
 	T_TIMELINE_HELP, T_NO_ENTRIES, T_ENDED, T_NAV, T_MORE, T_MALFORMED_CPR,
 	T_LOGGED_OUT, T_ACTION_REFUSED, T_DESK_ALERT, T_SUPERSEDED,
-	T_LIVE_UPDATED,
+	T_LIVE_UPDATED, T_TOO_LARGE, T_ACTION_DENIED, T_ACTION_LATER,
+	T_CPR_EMPTY, T_CPR_9, T_CPR_DATE, T_TIMELINE_PARTIAL, T_RECORD_LATER,
+	T_GATEWAY_REFUSED,
 	T_COUNT
 };
 
 const char *web_text(enum web_lang lang, enum web_text which);
+/* The hub's reason for refusing an Action (docs/PROTOCOL.md, "Recording
+ * what was done") in the caseworker's language; NULL for a reason this
+ * table does not know, which is then shown as the hub wrote it. */
+const char *web_action_reason(enum web_lang lang, const char *reason);
 /* "Lav", "Normal", "Høj", "Akut" / "Low", ... for a Priority value. */
 const char *web_priority(enum web_lang lang, int priority);
 /* An event type for a person ("Fraværsindberetning" / "Absence report"). */

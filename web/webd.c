@@ -31,6 +31,9 @@
 #define FIELDS_MAX 16
 #define ALERT_PAGE 50   /* the hub's largest OPEN_ALERTS page */
 #define ALERT_PAGES 100 /* 5,000 open alerts: what the hub orders */
+#define TIMELINE_PAGE 400 /* the hub's largest TIMELINE answer */
+#define TIMELINE_PAGES 50 /* 5,000 entries (the hub's most) and room for
+                           * answers shortened to fit a frame */
 
 typedef struct {
 	bool used;
@@ -296,14 +299,20 @@ static const char CSP[] = "default-src 'self'; script-src 'self'; "
                           "frame-ancestors 'none'; base-uri 'none'; "
                           "object-src 'none'";
 
+/* How long a cookie lives: until the browser closes, a year (a choice
+ * such as the language, worth keeping), or not at all (cleared). */
+enum cookie_life { COOKIE_SESSION, COOKIE_YEAR, COOKIE_CLEAR };
+
 static void
 cookie(ctx *x, struct MHD_Response *r, const char *name, const char *value,
-       bool clear)
+       enum cookie_life life)
 {
 	char line[256];
 	snprintf(line, sizeof line, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
 	         name, value, x->w->opts.behind_tls ? "; Secure" : "",
-	         clear ? "; Max-Age=0" : "");
+	         life == COOKIE_CLEAR  ? "; Max-Age=0"
+	         : life == COOKIE_YEAR ? "; Max-Age=31536000"
+	                               : "");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, line);
 }
 
@@ -326,7 +335,7 @@ send_response(ctx *x, unsigned status, struct MHD_Response *r,
 		                        "no-store");
 	if (x->set_lang)
 		cookie(x, r, "ug_lang", x->lang == LANG_EN ? "en" : "da",
-		       false);
+		       COOKIE_YEAR);
 	enum MHD_Result ok = MHD_queue_response(x->c, status, r);
 	MHD_destroy_response(r);
 	return ok;
@@ -469,7 +478,7 @@ session_ended(ctx *x)
 	x->s = NULL;
 	struct MHD_Response *r = empty_response();
 	if (r)
-		cookie(x, r, "ug_session", "", true);
+		cookie(x, r, "ug_session", "", COOKIE_CLEAR);
 	return redirect(x, "/login?ended=1", r);
 }
 
@@ -509,7 +518,7 @@ query(ctx *x, int kind, const char *cpr, uint32_t limit, uint32_t offset)
 /* ---- pages ---- */
 
 static enum MHD_Result
-login_page(ctx *x, unsigned status, const char *error, bool ended)
+login_page(ctx *x, unsigned status, const char *error, const char *notice)
 {
 	/* The login form's CSRF token is tied to a random cookie: another
 	 * site cannot log a browser in to an account of its choosing. */
@@ -531,8 +540,8 @@ login_page(ctx *x, unsigned status, const char *error, bool ended)
 	web_add(&b, "<h1>");
 	web_esc(&b, T(x, T_LOGIN));
 	web_add(&b, "</h1>");
-	if (ended)
-		message(&b, "msg", T(x, T_ENDED), NULL);
+	if (notice)
+		message(&b, "msg", notice, NULL);
 	if (error)
 		message(&b, "err", error, NULL);
 	web_add(&b, "<form method=\"post\" action=\"/login\" class=\"card\">"
@@ -562,7 +571,7 @@ login_page(ctx *x, unsigned status, const char *error, bool ended)
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (new_pre)
-		cookie(x, r, "ug_pre", pre, false);
+		cookie(x, r, "ug_pre", pre, COOKIE_SESSION);
 	return send_response(x, status, r, "text/html; charset=utf-8");
 }
 
@@ -585,6 +594,13 @@ do_login(ctx *x, const form *f)
 	                     l.request_id);
 	if (!r)
 		return simple_page(x, 503, T(x, T_LOGIN), T(x, T_HUB_DOWN));
+	/* A refusal without our request id is the hub refusing this
+	 * gateway's key (revoked or replaced), not the caseworker. */
+	if (r->code != UNGEBRO__V1__ERROR_CODE__OK && r->request_id == 0) {
+		free_result(r);
+		log_warn("WEB-LOGIN", "the hub refuses this gateway's key");
+		return login_page(x, 503, T(x, T_GATEWAY_REFUSED), NULL);
+	}
 	if (r->code != UNGEBRO__V1__ERROR_CODE__OK ||
 	    r->session.len != TOKEN_LEN || !r->caseworker) {
 		bool limited =
@@ -592,7 +608,7 @@ do_login(ctx *x, const form *f)
 		free_result(r);
 		log_info("WEB-LOGIN", "login refused");
 		return login_page(x, limited ? 429 : 401,
-		                  T(x, limited ? T_LIMITED : T_WRONG), false);
+		                  T(x, limited ? T_LIMITED : T_WRONG), NULL);
 	}
 	web_session *s = session_add(x->w, r->session.data, r->caseworker,
 	                             r->desk);
@@ -602,7 +618,7 @@ do_login(ctx *x, const form *f)
 	log_info("WEB-LOGIN", "%s logged in", s->caseworker);
 	struct MHD_Response *resp = empty_response();
 	if (resp)
-		cookie(x, resp, "ug_session", hex, false);
+		cookie(x, resp, "ug_session", hex, COOKIE_SESSION);
 	sodium_memzero(hex, sizeof hex);
 	return redirect(x, "/alerts", resp);
 }
@@ -830,7 +846,7 @@ do_logout(ctx *x)
 	x->s = NULL;
 	struct MHD_Response *r = empty_response();
 	if (r)
-		cookie(x, r, "ug_session", "", true);
+		cookie(x, r, "ug_session", "", COOKIE_CLEAR);
 	return redirect(x, "/login?out=1", r);
 }
 
@@ -1044,9 +1060,13 @@ timeline_button(ctx *x, web_buf *b, const char *cpr)
 	web_add(b, "</button></form>");
 }
 
+/* kept: a refused action's form, shown again so that nothing typed is
+ * lost (NULL: an empty form). */
 static void
-action_forms(ctx *x, web_buf *b, const char *hexid)
+action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
+             bool ack)
 {
+	const char *chosen = kept ? form_get(kept, "kind") : "";
 	web_add(b, "<section aria-labelledby=\"rec\"><h2 id=\"rec\">");
 	web_esc(b, T(x, T_RECORD));
 	web_add(b, "</h2><form method=\"post\" action=\"/alert/");
@@ -1062,28 +1082,40 @@ action_forms(ctx *x, web_buf *b, const char *hexid)
 	} kinds[] = {{"contact", T_CONTACT},
 	             {"offer", T_OFFER},
 	             {"unreachable", T_UNREACHABLE}};
+	size_t checked = 0;
+	for (size_t i = 0; i < 3; i++)
+		if (strcmp(chosen, kinds[i].value) == 0)
+			checked = i;
 	for (size_t i = 0; i < 3; i++) {
 		web_addf(b, "<div class=\"choice\"><input type=\"radio\" "
 		         "name=\"kind\" id=\"kind-%s\" value=\"%s\"%s>"
 		         "<label for=\"kind-%s\">",
 		         kinds[i].value, kinds[i].value,
-		         i == 0 ? " checked" : "", kinds[i].value);
+		         i == checked ? " checked" : "", kinds[i].value);
 		web_esc(b, T(x, kinds[i].label));
 		web_add(b, "</label></div>");
 	}
 	web_add(b, "</fieldset><label for=\"how\">");
 	web_esc(b, T(x, T_HOW));
 	web_add(b, "</label><input id=\"how\" name=\"how\" maxlength=\"256\" "
-	           "required><label for=\"date\">");
+	           "required value=\"");
+	web_esc(b, kept ? form_get(kept, "how") : "");
+	web_add(b, "\"><label for=\"date\">");
 	web_esc(b, T(x, T_DATE));
 	web_add(b, "</label><input id=\"date\" name=\"date\" "
 	           "pattern=\"[0-9]{4}-[0-9]{2}-[0-9]{2}\" "
-	           "placeholder=\"YYYY-MM-DD\"><label for=\"action-note\">");
+	           "placeholder=\"YYYY-MM-DD\" value=\"");
+	web_esc(b, kept ? form_get(kept, "date") : "");
+	web_add(b, "\"><label for=\"action-note\">");
 	web_esc(b, T(x, T_NOTE));
 	web_add(b, "</label><input id=\"action-note\" name=\"note\" "
-	           "maxlength=\"200\"><button type=\"submit\" id=\"save-action\">");
+	           "maxlength=\"200\" value=\"");
+	web_esc(b, kept ? form_get(kept, "note") : "");
+	web_add(b, "\"><button type=\"submit\" id=\"save-action\">");
 	web_esc(b, T(x, T_SAVE));
 	web_add(b, "</button></form></section>");
+	if (!ack)
+		return;
 
 	web_add(b, "<section aria-labelledby=\"ackh\"><h2 id=\"ackh\">");
 	web_esc(b, T(x, T_ACK));
@@ -1101,8 +1133,11 @@ action_forms(ctx *x, web_buf *b, const char *hexid)
 	web_add(b, "</button></form></section>");
 }
 
+/* error: why an action was refused, shown above the alert with its form
+ * as sent (kept) and answered with status. */
 static enum MHD_Result
-alert_page(ctx *x, const char *hexid, const char *msg, const char *error)
+alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
+           unsigned status, const form *kept)
 {
 	uint8_t id[WIRE_ALERT_ID_LEN];
 	if (!unhex(hexid, id, sizeof id))
@@ -1128,8 +1163,15 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error)
 		web_esc(&b, T(x, T_ALERT));
 		web_add(&b, "</h1>");
 		message(&b, "err", T(x, T_NOT_OPEN), NULL);
+		/* What was done is often recorded after the acknowledgement,
+		 * and the hub takes it for an acknowledged alert too; it
+		 * refuses one that is not the caseworker's. */
+		web_add(&b, "<p>");
+		web_esc(&b, T(x, T_RECORD_LATER));
+		web_add(&b, "</p>");
+		action_forms(x, &b, hexid, kept, false);
 		page_end(&b);
-		return send_page(x, 404, &b);
+		return send_page(x, error ? status : 404, &b);
 	}
 	char raised[11];
 	day_of(a->raised_at, raised);
@@ -1169,10 +1211,10 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error)
 		evidence_table(x, &b, a);
 	if (a->cpr && a->cpr[0])
 		timeline_button(x, &b, a->cpr);
-	action_forms(x, &b, hexid);
+	action_forms(x, &b, hexid, kept, true);
 	free_result(page);
 	page_end(&b);
-	return send_page(x, 200, &b);
+	return send_page(x, status, &b);
 }
 
 static enum MHD_Result
@@ -1245,16 +1287,98 @@ do_action(ctx *x, const char *hexid, const form *f)
 		snprintf(where, sizeof where, "/alert/%s?msg=saved", hexid);
 		return redirect(x, where, NULL);
 	}
-	/* The hub's reason names the field ("how must say how ..."). */
+	/* The hub's reason names the field ("how must say how ..."); the
+	 * caseworker reads it in the page's language. */
 	char reason[256];
-	ug_strlcpy(reason, r->reason ? r->reason : "", sizeof reason);
+	unsigned status = 503;
+	if (r->code == UNGEBRO__V1__ERROR_CODE__E_MALFORMED) {
+		const char *said = web_action_reason(x->lang, r->reason);
+		ug_strlcpy(reason, said ? said : r->reason ? r->reason : "",
+		           sizeof reason);
+		status = 400;
+	} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
+		ug_strlcpy(reason, T(x, T_ACTION_DENIED), sizeof reason);
+		status = 403;
+	} else {
+		ug_strlcpy(reason, T(x, T_ACTION_LATER), sizeof reason);
+	}
 	free_result(r);
-	return alert_page(x, hexid, NULL, reason);
+	return alert_page(x, hexid, NULL, reason, status, f);
+}
+
+/* One answer's timeline entries, as list items. */
+static void
+timeline_entries(ctx *x, web_buf *b, const wire_result *r)
+{
+	for (size_t i = 0; i < r->n_timeline; i++) {
+		const Ungebro__V1__TimelineEntry *e = r->timeline[i];
+		web_addf(b, "<li class=\"%s\"><span class=\"date\">",
+		         e->is_alert ? "t-alert" : "t-event");
+		web_esc(b, e->date);
+		web_add(b, "</span> <span class=\"badge\">");
+		web_esc(b, e->is_alert ? T(x, T_ALERT)
+		                       : web_event_type(x->lang, e->type));
+		web_add(b, "</span> ");
+		if (!e->is_alert && e->agency) {
+			web_add(b, "<span class=\"agency\">");
+			web_esc(b, e->agency);
+			web_add(b, "</span> ");
+		}
+		web_add(b, "<span class=\"summary\">");
+		if (e->is_alert && e->alert_id.len == WIRE_ALERT_ID_LEN) {
+			/* The way back to an acknowledged alert, to record
+			 * what was done about it. */
+			char hexid[2 * WIRE_ALERT_ID_LEN + 1];
+			ug_hex(e->alert_id.data, WIRE_ALERT_ID_LEN, hexid);
+			web_addf(b, "<a href=\"/alert/%s\">", hexid);
+			web_esc(b, e->summary);
+			web_add(b, "</a>");
+		} else {
+			web_esc(b, e->summary);
+		}
+		web_add(b, "</span>");
+		if (e->is_alert && e->open) {
+			web_add(b, " <span class=\"open\">(");
+			web_esc(b, T(x, T_OPEN));
+			web_add(b, ")</span>");
+		}
+		web_add(b, "</li>");
+	}
+}
+
+/* Why the hub would not read a CPR (its reasons start the same way as
+ * ug_cpr_parse's), for the person who typed it. */
+static enum web_text
+cpr_refusal(const char *reason)
+{
+	if (!reason)
+		return T_MALFORMED_CPR;
+	if (strncmp(reason, "cpr is empty", 12) == 0)
+		return T_CPR_EMPTY;
+	if (strncmp(reason, "cpr has 9 digits", 16) == 0)
+		return T_CPR_9;
+	if (strstr(reason, "not a real birth date"))
+		return T_CPR_DATE;
+	return T_MALFORMED_CPR;
 }
 
 static enum MHD_Result
-timeline_page(ctx *x, const char *cpr)
+timeline_page(ctx *x, const char *typed)
 {
+	/* A pasted number often brings a blank or a line break with it. */
+	char cpr_buf[32];
+	const char *cpr = typed;
+	if (typed) {
+		size_t start = strspn(typed, " \t\r\n");
+		size_t len = strlen(typed + start);
+		while (len && strchr(" \t\r\n", typed[start + len - 1]))
+			len--;
+		if (len < sizeof cpr_buf) {
+			memcpy(cpr_buf, typed + start, len);
+			cpr_buf[len] = '\0';
+			cpr = cpr_buf;
+		}
+	}
 	web_buf b = {0};
 	page_head(x, &b, T(x, T_TIMELINE));
 	web_add(&b, "<h1>");
@@ -1274,8 +1398,8 @@ timeline_page(ctx *x, const char *cpr)
 	web_add(&b, "</button></form>");
 	unsigned status = 200;
 	if (cpr) {
-		wire_result *r =
-		    query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr, 400, 0);
+		wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr,
+		                       TIMELINE_PAGE, 0);
 		if (unauthenticated(r)) {
 			free_result(r);
 			web_buf_fini(&b);
@@ -1289,7 +1413,7 @@ timeline_page(ctx *x, const char *cpr)
 			message(&b, "err", T(x, T_NOT_YOURS), NULL);
 		} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_MALFORMED) {
 			status = 400;
-			message(&b, "err", T(x, T_MALFORMED_CPR), NULL);
+			message(&b, "err", T(x, cpr_refusal(r->reason)), NULL);
 		} else if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 			status = 503;
 			message(&b, "err", T(x, T_HUB_DOWN), NULL);
@@ -1300,38 +1424,38 @@ timeline_page(ctx *x, const char *cpr)
 			if (!r->n_timeline)
 				message(&b, "msg", T(x, T_NO_ENTRIES), NULL);
 			web_add(&b, "<ol class=\"timeline\">");
-			for (size_t i = 0; i < r->n_timeline; i++) {
-				const Ungebro__V1__TimelineEntry *e =
-				    r->timeline[i];
-				web_addf(&b, "<li class=\"%s\"><span "
-				         "class=\"date\">",
-				         e->is_alert ? "t-alert" : "t-event");
-				web_esc(&b, e->date);
-				web_add(&b, "</span> <span class=\"badge\">");
-				web_esc(&b, e->is_alert
-				                ? T(x, T_ALERT)
-				                : web_event_type(x->lang,
-				                                 e->type));
-				web_add(&b, "</span> ");
-				if (!e->is_alert && e->agency) {
-					web_add(&b, "<span class=\"agency\">");
-					web_esc(&b, e->agency);
-					web_add(&b, "</span> ");
+			timeline_entries(x, &b, r);
+			/* The hub answers at most TIMELINE_PAGE entries, oldest
+			 * first: the newest, which matter most, come last. */
+			uint32_t offset = 0;
+			bool partial = false;
+			for (int page = 1; page < TIMELINE_PAGES && r->truncated &&
+			                   r->n_timeline > 0;
+			     page++) {
+				offset += (uint32_t)r->n_timeline;
+				free_result(r);
+				r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr,
+				          TIMELINE_PAGE, offset);
+				if (unauthenticated(r)) {
+					free_result(r);
+					web_buf_fini(&b);
+					sodium_memzero(cpr_buf, sizeof cpr_buf);
+					return session_ended(x);
 				}
-				web_add(&b, "<span class=\"summary\">");
-				web_esc(&b, e->summary);
-				web_add(&b, "</span>");
-				if (e->is_alert && e->open) {
-					web_add(&b, " <span class=\"open\">(");
-					web_esc(&b, T(x, T_OPEN));
-					web_add(&b, ")</span>");
+				if (!r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+					partial = true;
+					break;
 				}
-				web_add(&b, "</li>");
+				timeline_entries(x, &b, r);
 			}
 			web_add(&b, "</ol>");
+			if (partial || (r && r->truncated))
+				message(&b, "err", T(x, T_TIMELINE_PARTIAL),
+				        NULL);
 		}
 		free_result(r);
 	}
+	sodium_memzero(cpr_buf, sizeof cpr_buf);
 	page_end(&b);
 	return send_page(x, status, &b);
 }
@@ -1498,8 +1622,9 @@ route(ctx *x, const char *url, bool post, form *f)
 		const char *out = MHD_lookup_connection_value(
 		    x->c, MHD_GET_ARGUMENT_KIND, "out");
 		if (out)
-			return login_page(x, 200, NULL, false);
-		return login_page(x, 200, NULL, ended != NULL);
+			return login_page(x, 200, NULL, T(x, T_LOGGED_OUT));
+		return login_page(x, 200, NULL,
+		                  ended ? T(x, T_ENDED) : NULL);
 	}
 	const char *cookie_value = MHD_lookup_connection_value(
 	    x->c, MHD_COOKIE_KIND, "ug_session");
@@ -1541,13 +1666,25 @@ route(ctx *x, const char *url, bool post, form *f)
 		return timeline_page(x, post ? form_get(f, "cpr") : NULL);
 	if (strcmp(url, "/logout") == 0 && post)
 		return do_logout(x);
+	/* Never a logout (another site could link to it): the language
+	 * link of a refused logout form leads back to the list. */
+	if (strcmp(url, "/logout") == 0)
+		return redirect(x, "/alerts", NULL);
 	if (alert_path(url, hexid, &suffix)) {
 		if (!post && !*suffix)
 			return alert_page(
 			    x, hexid,
 			    MHD_lookup_connection_value(
 			        x->c, MHD_GET_ARGUMENT_KIND, "msg"),
-			    NULL);
+			    NULL, 200, NULL);
+		/* A page answering a form's POST has the form's address, so
+		 * its language link ("?lang=en") comes back here as a GET. */
+		if (!post && (strcmp(suffix, "/ack") == 0 ||
+		              strcmp(suffix, "/action") == 0)) {
+			char where[64];
+			snprintf(where, sizeof where, "/alert/%s", hexid);
+			return redirect(x, where, NULL);
+		}
 		if (post && strcmp(suffix, "/ack") == 0)
 			return do_ack(x, hexid, f);
 		if (post && strcmp(suffix, "/action") == 0)
@@ -1608,7 +1745,7 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		return send_response(&x, 405, r, "text/plain; charset=utf-8");
 	}
 	if (req->too_large)
-		return simple_page(&x, 413, T(&x, T_APP), T(&x, T_FORBIDDEN));
+		return simple_page(&x, 413, T(&x, T_APP), T(&x, T_TOO_LARGE));
 	enum MHD_Result rc = route(&x, url, post, &req->f);
 	/* The password is in the form: wiped once answered. */
 	form_free(&req->f);

@@ -10,12 +10,14 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "common/config.h"
 #include "common/crypto.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/nodump.h"
 #include "common/notify.h"
@@ -58,6 +60,19 @@ static const ug_setting settings[] = {
 
 static volatile sig_atomic_t stop;
 
+/* libmicrohttpd's own messages quote the request's path, which a client
+ * may fill with a CPR: they go through webd's log, which keeps them to
+ * one line and masks CPR numbers, instead of straight to stderr. */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char text[512];
+	vsnprintf(text, sizeof text, fmt, ap);
+	text[strcspn(text, "\n")] = '\0';
+	log_warn("WEB-HTTP", "%s", text);
+}
+
 static void
 on_signal(int sig)
 {
@@ -96,6 +111,24 @@ main(int argc, char **argv)
 	webd *w = NULL;
 	struct MHD_Daemon *d = NULL;
 	struct sockaddr_in addr = {.sin_family = AF_INET};
+	/* A stray word is a mistyped setting more often than not: refused,
+	 * as hubd refuses it, rather than left unread. */
+	if (nrest > 0) {
+		fprintf(stderr, "webd: unexpected argument '%s' (see --help)\n",
+		        rest[0]);
+		rc = 2;
+		goto done;
+	}
+	/* The id names the key file: one hubctl could not have registered
+	 * would at best fail later, at worst read outside keys_dir. */
+	const char *gateway = ug_config_get(cfg, "gateway");
+	if (!ug_id_valid(gateway)) {
+		fprintf(stderr, "webd: gateway '%s' is not a valid id (1-63 of "
+		        "a-z 0-9 . _ -, starting with a letter or digit)\n",
+		        gateway);
+		rc = 2;
+		goto done;
+	}
 	/* A typo here must not leave webd logging at a level nobody chose,
 	 * silently: refused like every other bad setting. */
 	int level = ug_log_parse_level(ug_config_get(cfg, "log_level"));
@@ -151,6 +184,9 @@ main(int argc, char **argv)
 	 * events, so one thread serves them and the pages alike. */
 	d = MHD_start_daemon(
 	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, webd_handle, w,
+	    /* First, or libmicrohttpd's messages about the options that
+	     * come before it still go to stderr. */
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	    MHD_OPTION_NOTIFY_COMPLETED, webd_completed, w,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)connections,

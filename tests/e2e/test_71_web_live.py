@@ -257,3 +257,68 @@ def test_notice_mail_debounced_and_without_person(make_hub, tmp_path):
     assert re.search(r"set-email", hub.hubctl("audit", "show").stdout)
     assert re.search(r"notice-mail +ok",
                      hub.hubctl("audit", "show", "--actor", "hub").stdout)
+
+
+def test_an_idle_session_ends_with_its_stream_and_a_lockout_expires(
+        make_hub):
+    """SECURITY.md: a session ends after web_session_idle minutes without
+    a request — an open live list does not keep it alive, its stream ends
+    with it — and the next page sends the caseworker to log in again
+    ("Din session er udløbet."). A locked caseworker id opens again
+    login_lockout minutes after its last failure."""
+    hub = make_hub(clock="2026-09-07T09:00:00",
+                   caseworkers={"cw-anna": False, "cw-bo": False},
+                   settings={"web_session_idle": "30",
+                             "login_failures_max": "3",
+                             "login_lockout": "15"})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    set_password(hub, "cw-bo", PASSWORD)
+    web = Web(hub, events_poll=1)
+    try:
+        r, cookies = web.raw_login("cw-anna", PASSWORD)
+        sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
+        session = {"ug_session": sid.group(1)}
+        head, stream = open_events(web, session)
+        assert head.startswith("HTTP/1.1 200"), head
+        # 29 minutes with only the stream's polls: still alive.
+        hub.advance("2026-09-07T09:29:00")
+        time.sleep(2.5)   # a few of webd's polls at the new time
+        r, _ = web.request("GET", "/alerts", cookies=session)
+        assert r.status == 200
+        # That page was a request: 30 minutes from it the session ends,
+        # and the stream with it.
+        hub.advance("2026-09-07T09:59:30")
+        stream.settimeout(10 * SLOW)
+        rest = b""
+        while b"event: ended" not in rest:
+            chunk = stream.recv(4096)
+            if not chunk:
+                break
+            rest += chunk
+        stream.close()
+        assert b"event: ended" in rest, rest
+        r, _ = web.request("GET", "/alerts", cookies=session)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/login?ended=1"
+        r, page = web.request("GET", "/login?ended=1")
+        assert "Din session er udløbet. Log ind igen." in page
+
+        # Three failures lock cw-bo, the right password too ...
+        for _ in range(3):
+            assert web.raw_login("cw-bo", "not the password")[0].status \
+                == 401
+        hub.advance("2026-09-07T10:10:00")
+        assert web.raw_login("cw-bo", "not the password")[0].status == 429
+        r, page = web.raw_login("cw-bo", PASSWORD)[0], None
+        assert r.status == 429
+        # ... until 15 minutes after the last failure (09:59:30 on the
+        # hub's clock; a refused try while locked is no new failure).
+        hub.advance("2026-09-07T10:14:00")
+        assert web.raw_login("cw-bo", PASSWORD)[0].status == 429
+        hub.advance("2026-09-07T10:15:00")
+        r, _ = web.raw_login("cw-bo", PASSWORD)
+        assert r.status == 303 and r.getheader("Location") == "/alerts"
+    finally:
+        web.stop()

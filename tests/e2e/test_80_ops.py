@@ -191,6 +191,13 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
                                    "number from 1 to 600"),
         (["--listen_address", "localhost"], "webd: listen_address: not an "
                                             "IPv4 address"),
+        # An id hubctl would never register (and a path out of keys_dir).
+        (["--gateway", "../web-x"], "webd: gateway '../web-x' is not a "
+                                    "valid id (1-63 of a-z 0-9 . _ -"),
+        (["--gateway", "Web 1"], "webd: gateway 'Web 1' is not a valid "
+                                 "id"),
+        # webd takes no arguments, only settings.
+        (["8080"], "webd: unexpected argument '8080' (see --help)"),
     ]
     for args, message in cases:
         p = subprocess.run([hubtest.binary("webd"), "--gateway", "web-x",
