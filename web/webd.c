@@ -77,6 +77,7 @@ typedef struct {
 	size_t n;
 	char *name[FIELDS_MAX], *value[FIELDS_MAX];
 	size_t len[FIELDS_MAX];
+	bool skipping; /* the field being read is past FIELDS_MAX */
 } form;
 
 /* One request being read: a POST body arrives in pieces and goes through
@@ -158,7 +159,8 @@ form_field(void *cls, enum MHD_ValueKind kind, const char *key,
 	form *f = cls;
 	size_t i;
 	if (off == 0) {
-		if (f->n == FIELDS_MAX)
+		f->skipping = f->n == FIELDS_MAX;
+		if (f->skipping)
 			return MHD_YES;
 		i = f->n;
 		f->name[i] = strdup(key);
@@ -171,7 +173,8 @@ form_field(void *cls, enum MHD_ValueKind kind, const char *key,
 		}
 		f->n++;
 	} else {
-		if (f->n == 0 || strcmp(f->name[f->n - 1], key) != 0)
+		if (f->skipping || f->n == 0 ||
+		    strcmp(f->name[f->n - 1], key) != 0)
 			return MHD_YES; /* the start was left out */
 		i = f->n - 1;
 	}

@@ -633,6 +633,14 @@ def test_forms_decoded_as_browsers_send_them(make_hub):
         # A JSON body is no form: its CSRF token is not read.
         r = post("application/json", '{"csrf": "%s"}' % csrf)
         assert r.status == 403
+        # Only the first 16 fields are read; a 17th of the 16th's name,
+        # long enough to arrive in pieces, changes nothing of it.
+        fields = [("csrf", csrf), ("caseworker", "cw-anna")] + \
+            [(f"pad{i}", "x") for i in range(13)] + \
+            [("password", odd), ("password", "y" * 3000)]
+        r = post("application/x-www-form-urlencoded",
+                 urllib.parse.urlencode(fields))
+        assert r.status == 303, r.status
     finally:
         web.stop()
 
