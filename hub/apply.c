@@ -289,10 +289,40 @@ state_get(apply_ctx *c, const uint8_t *person_key, uint8_t rule, uint8_t *blob,
  * report instead of two each (the apply loop's largest cost). */
 #define ABSENCE_BOTH_MAX (2 + ABSENCE_STATE_MAX + QUARTER_STATE_MAX)
 
+typedef struct {
+	const uint8_t *person_key;
+	bool found;
+	absence_report row;
+} replaced_row;
+
+static ug_err
+load_replaced(void *ctx, const store_record *rec)
+{
+	replaced_row *r = ctx;
+	/* Only a report about the same person: a correction naming another
+	 * person's report takes nothing from this one's measures. */
+	if (!rec->person_key ||
+	    memcmp(rec->person_key, r->person_key, UG_PERSON_KEY_LEN) != 0)
+		return UG_OK;
+	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+					 rec->body, rec->body_len);
+	if (!env)
+		return UG_OK;
+	if (env->payload_case == UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT)
+		r->found = absence_row(env->absence_report, &r->row);
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+	return UG_OK;
+}
+
 static ug_err
 absence_event(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 	      profile *p, outcome *o)
 {
+	replaced_row replaced = {.person_key = person_key};
+	if (in->corrects_seq &&
+	    store_log_get(c->h->store, in->corrects_seq, load_replaced,
+			  &replaced) != UG_OK)
+		replaced.found = false;
 	static absence_state rolling;
 	static quarter_state quarter;
 	static uint8_t blob[ABSENCE_BOTH_MAX];
@@ -309,7 +339,8 @@ absence_event(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 	    !quarter_state_parse(&quarter, blob + 2 + rolling_len,
 				 len - 2 - rolling_len))
 		memset(&quarter, 0, sizeof quarter);
-	rule_absence(in, p, &rolling, &quarter, o);
+	rule_absence(in, p, &rolling, &quarter,
+		     replaced.found ? &replaced.row : NULL, o);
 	rolling_len =
 	    absence_state_write(&rolling, blob + 2, ABSENCE_STATE_MAX);
 	ug_put_be16(blob, (uint16_t)rolling_len);
@@ -410,6 +441,18 @@ apply_record(void *ctx, const store_record *rec)
 {
 	apply_ctx *c = ctx;
 	c->applied++;
+	/* *rec points into the buffer a nested log read reuses (the report
+	 * a correction replaces): keep what the rules use after it. */
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+	char agency[STORE_ID_MAX];
+	store_record own = *rec;
+	ug_strlcpy(agency, rec->agency, sizeof agency);
+	own.agency = agency;
+	if (rec->person_key) {
+		memcpy(person_key, rec->person_key, sizeof person_key);
+		own.person_key = person_key;
+	}
+	rec = &own;
 	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
 					 rec->body, rec->body_len);
 	if (!env) {

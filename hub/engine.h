@@ -260,8 +260,13 @@ void rule_note_signal(const rule_input *in, profile *p, int kind,
 
 /* The rules, one per event type (rule_absence.c, rule_education.c,
  * rule_addiction.c, rule_activation.c). */
+/* replaced: the row of the report the event corrects (apply.c reads it
+ * from the log), or NULL. */
 void rule_absence(const rule_input *in, profile *p, absence_state *rolling,
-                  quarter_state *quarter, outcome *o);
+                  quarter_state *quarter, const absence_report *replaced,
+                  outcome *o);
+/* The measures' row of a report; false for dates that do not parse. */
+bool absence_row(const Ungebro__V1__AbsenceReport *a, absence_report *row);
 void rule_dropout(const rule_input *in, profile *p, outcome *o);
 void rule_dropout_risk(const rule_input *in, profile *p, outcome *o);
 void rule_enrolment(const rule_input *in, profile *p, outcome *o);

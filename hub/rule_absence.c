@@ -104,22 +104,36 @@ lessons(uint32_t n)
 	return (uint16_t)(n > 65535 ? 65535 : n);
 }
 
-void
-rule_absence(const rule_input *in, profile *p, absence_state *rolling,
-             quarter_state *quarter, outcome *o)
+bool
+absence_row(const Ungebro__V1__AbsenceReport *a, absence_report *row)
 {
-	const rules_config *rc = in->rc;
-	const Ungebro__V1__AbsenceReport *a = in->env->absence_report;
-	absence_report report = {
+	*row = (absence_report){
 		.absent = lessons(a->lessons_absent),
 		.expected = lessons(a->lessons_expected),
 		.kind = (uint8_t)a->kind,
 		.school = absence_school_key(a->school),
 	};
-	if (ug_date_parse(a->period_start, &report.start) != UG_OK ||
-	    ug_date_parse(a->period_end, &report.end) != UG_OK)
+	return ug_date_parse(a->period_start, &row->start) == UG_OK &&
+	       ug_date_parse(a->period_end, &row->end) == UG_OK;
+}
+
+void
+rule_absence(const rule_input *in, profile *p, absence_state *rolling,
+             quarter_state *quarter, const absence_report *replaced,
+             outcome *o)
+{
+	const rules_config *rc = in->rc;
+	const Ungebro__V1__AbsenceReport *a = in->env->absence_report;
+	absence_report report;
+	if (!absence_row(a, &report))
 		return; /* validated at ingest; a bad old record is skipped */
 	memcpy(report.event_id, in->env->event_id.data, WIRE_EVENT_ID_LEN);
+	/* The corrected fact no longer holds, whatever the correction now
+	 * says its period, kind or school is. */
+	if (replaced) {
+		absence_forget(rolling, replaced);
+		quarter_forget(quarter, replaced);
+	}
 
 	absence_config acfg = {rc->rolling.threshold_pct,
 	                       rc->rolling.strictly_above,

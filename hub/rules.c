@@ -171,6 +171,20 @@ upsert(absence_state *st, const absence_report *report)
 	st->reports[st->count++] = *report;
 }
 
+static bool
+same_row(const absence_report *a, const absence_report *b)
+{
+	return same_period(a, b) && a->kind == b->kind;
+}
+
+void
+absence_forget(absence_state *st, const absence_report *row)
+{
+	for (uint16_t i = st->count; i-- > 0;)
+		if (same_row(&st->reports[i], row))
+			remove_at(st, i);
+}
+
 void
 absence_apply(const absence_config *cfg, absence_state *st,
               const absence_report *report, absence_verdict *verdict)
@@ -433,6 +447,14 @@ quarter_close(const quarter_config *cfg, quarter_state *st, int32_t next)
 	memset(st, 0, sizeof *st);
 	st->quarter = next;
 	st->prev = past;
+}
+
+void
+quarter_forget(quarter_state *st, const absence_report *row)
+{
+	for (uint16_t i = st->count; i-- > 0;)
+		if (same_row(&st->reports[i], row))
+			st->reports[i] = st->reports[--st->count];
 }
 
 void

@@ -7,7 +7,7 @@ only where the consent allows at every disclosure (docs/RULES.md)."""
 import json
 import subprocess
 
-from hubtest import (SLOW, CprGen, binary, ev_assignment, ev_absence,
+from hubtest import (SLOW, CprGen, binary, pb, ev_assignment, ev_absence,
                      ev_dropout, ev_dropout_risk, ev_missed_activation,
                      ev_readiness, ev_referral, rules_hub)
 
@@ -265,6 +265,51 @@ def test_absence_corrected_to_nothing_withdraws_the_alert(make_hub):
     assert "school-a corrected its report for 2026-08-31 to 2026-09-04: " \
         "absence is now 0 of 30 expected lessons (0.0 %), under the " \
         "threshold of 10 %" in w["explanation"]
+
+
+def test_absence_corrected_to_another_kind_no_longer_counts(make_hub):
+    """A week reported as unlawful absence, corrected to illness once the
+    sick note came: the unlawful row is gone from the quarter measure. With
+    it kept beside the illness row, the next week's 2 lessons made 6 of 60
+    unlawful (10 %) and a warning."""
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00",
+                    rules={"absence.quarter.enabled": "yes",
+                           "absence.rolling.enabled": "no"})
+    cpr = CprGen(4111).born("2012-03-03")
+    first = ev_absence(cpr, "2026-09-07", 4)
+    hub.send(first)
+    hub.send(corrected(first, ev_absence(cpr, "2026-09-07", 4,
+                                         kind=pb().ILLNESS)))
+    hub.send(ev_absence(cpr, "2026-09-14", 2))
+    assert hub.wait_applied()["alerts"] == 0
+    hub.send(ev_absence(cpr, "2026-09-21", 7))
+    # 9 of 90 unlawful over 15 school days: the warning.
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert a["rule"] == "absence.quarter.warn"
+    assert "the school reported 9 of 90 expected lessons as unlawful " \
+        "absence (10.0 %, 15 school days reported)" in a["explanation"]
+
+
+def test_absence_corrected_to_another_period_replaces_it(make_hub):
+    """A week corrected to the four days the pupil was enrolled, none of
+    them absent: the five-day row is replaced, the rate is 0 of 24 and the
+    alert it raised is withdrawn."""
+    hub = rules_hub(make_hub, "2026-09-14T08:00:00",
+                    rules={"absence.rolling.min_days": "4"})
+    cpr = CprGen(4112).born("2012-04-04")
+    hub.assign(cpr, "cw-anna")
+    first = ev_absence(cpr, "2026-09-07", 6)
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    hub.send(corrected(first, ev_absence(cpr, "2026-09-07", 0, expected=24,
+                                         days=4)))
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert w["title"] == f"Withdrawn: alert {a['alert_id']} (absence.rolling)"
+    assert "school-a corrected its report for 2026-09-07 to 2026-09-10: " \
+        "absence is now 0 of 24 expected lessons (0.0 %)" in w["explanation"]
 
 
 def test_texts_an_agency_sent_stay_on_one_line(make_hub):
