@@ -291,26 +291,19 @@ state_get(apply_ctx *c, const uint8_t *person_key, uint8_t rule, uint8_t *blob,
 
 typedef struct {
 	const uint8_t *person_key;
-	bool found;
-	absence_report row;
-} replaced_row;
+	wire_envelope *env;
+} corrected_event;
 
 static ug_err
-load_replaced(void *ctx, const store_record *rec)
+load_corrected(void *ctx, const store_record *rec)
 {
-	replaced_row *r = ctx;
-	/* Only a report about the same person: a correction naming another
-	 * person's report takes nothing from this one's measures. */
-	if (!rec->person_key ||
-	    memcmp(rec->person_key, r->person_key, UG_PERSON_KEY_LEN) != 0)
-		return UG_OK;
-	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
-					 rec->body, rec->body_len);
-	if (!env)
-		return UG_OK;
-	if (env->payload_case == UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT)
-		r->found = absence_row(env->absence_report, &r->row);
-	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+	corrected_event *r = ctx;
+	/* Only an event about the same person: a correction naming another
+	 * person's event takes nothing from this one's state. */
+	if (rec->person_key &&
+	    memcmp(rec->person_key, r->person_key, UG_PERSON_KEY_LEN) == 0)
+		r->env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+				     rec->body, rec->body_len);
 	return UG_OK;
 }
 
@@ -318,11 +311,12 @@ static ug_err
 absence_event(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 	      profile *p, outcome *o)
 {
-	replaced_row replaced = {.person_key = person_key};
-	if (in->corrects_seq &&
-	    store_log_get(c->h->store, in->corrects_seq, load_replaced,
-			  &replaced) != UG_OK)
-		replaced.found = false;
+	absence_report replaced;
+	bool replaces =
+	    in->corrected &&
+	    in->corrected->payload_case ==
+		UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT &&
+	    absence_row(in->corrected->absence_report, &replaced);
 	static absence_state rolling;
 	static quarter_state quarter;
 	static uint8_t blob[ABSENCE_BOTH_MAX];
@@ -339,8 +333,8 @@ absence_event(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 	    !quarter_state_parse(&quarter, blob + 2 + rolling_len,
 				 len - 2 - rolling_len))
 		memset(&quarter, 0, sizeof quarter);
-	rule_absence(in, p, &rolling, &quarter,
-		     replaced.found ? &replaced.row : NULL, o);
+	rule_absence(in, p, &rolling, &quarter, replaces ? &replaced : NULL,
+		     o);
 	rolling_len =
 	    absence_state_write(&rolling, blob + 2, ABSENCE_STATE_MAX);
 	ug_put_be16(blob, (uint16_t)rolling_len);
@@ -383,6 +377,15 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 		    in.corrects_seq >= rec->seq)
 			in.corrects_seq = 0;
 	}
+	corrected_event corrected = {.person_key = rec->person_key};
+	if (in.corrects_seq &&
+	    store_log_get(h->store, in.corrects_seq, load_corrected,
+			  &corrected) != UG_OK &&
+	    corrected.env) {
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, corrected.env);
+		corrected.env = NULL;
+	}
+	in.corrected = corrected.env;
 	static outcome o;
 	outcome_init(&o);
 	switch (env->payload_case) {
@@ -424,6 +427,8 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 	/* Most absence reports change nothing here: skip the write. */
 	if (err == UG_OK && !(stored && memcmp(&before, &p, sizeof p) == 0))
 		err = effects_profile_save(c, rec->person_key, &p);
+	if (corrected.env)
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, corrected.env);
 	return err;
 }
 

@@ -116,6 +116,25 @@ def test_two_missed_activations_alert_the_contact_person(make_hub):
     assert hub.wait_applied()["alerts"] == 1
 
 
+def test_a_corrected_miss_counts_on_its_corrected_date(make_hub):
+    """The Jobcenter corrects a miss of 03-02 to 02-01: a miss of 03-20 is
+    then alone in its 30 days and raises nothing. Counted on its old date
+    it made two within 30 days and an alert."""
+    hub = rules_hub(make_hub, "2026-03-30T09:00:00")
+    cpr = CprGen(4113).born("2004-05-05")
+    first = ev_missed_activation(cpr, "2026-03-02")
+    hub.send(first)
+    hub.send(corrected(first, ev_missed_activation(cpr, "2026-02-01")))
+    hub.send(ev_missed_activation(cpr, "2026-03-20"))
+    assert hub.wait_applied()["alerts"] == 0
+    # A miss of 02-20 is within 30 days of either: the alert.
+    hub.send(ev_missed_activation(cpr, "2026-02-20"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert "reported a missed activation on 2026-02-20 (activity akt-1): " \
+        "2 missed within 30 days" in a["explanation"]
+
+
 def test_dropout_reaches_the_counsellor_without_a_contact_person(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     cpr = CprGen(4104).born("2009-09-09")
