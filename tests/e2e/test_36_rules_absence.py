@@ -326,3 +326,27 @@ def test_a_warning_just_under_the_notify_level_is_not_shown_as_it(
         "Unlawful absence 14.9 % this quarter (level 10 %)")
     assert "299 of 2000 expected lessons as unlawful absence (14.9 %, 10 " \
         "school days reported)" in a["explanation"]
+
+
+def test_rolling_window_takes_its_share_of_a_longer_report(make_hub):
+    """A school exporting monthly: September 2026 has 22 school days, more
+    than the window's 20, so the window ending 09-30 starts 09-03 and the
+    month begins before it. It counts with its 20 school days inside: 60
+    of its 66 absent lessons and 120 of its 132 expected (apportioned as
+    across a quarter boundary), 50 %. Left out whole, it made a pupil
+    absent half the month never judged."""
+    hub = rules_hub(make_hub, "2026-10-01T08:00:00",
+                    rules={"absence.rolling.min_days": "10"})
+    cpr = CprGen(3614).next()
+    hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.envelope("school-a", cpr, "month-2026-09",
+                              period_start="2026-09-01",
+                              period_end="2026-09-30", absent=66,
+                              expected=132))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["title"] == \
+        "Absence 50.0 % over the last 20 school days (threshold 10 %)"
+    assert "From 2026-09-03 to 2026-09-30 (20 school days reported) the " \
+        "school reported 60 of 120 expected lessons absent (50.0 %) in 1 " \
+        "report" in a["explanation"]
