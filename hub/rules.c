@@ -75,20 +75,27 @@ absence_sum(const absence_report *reports, const uint16_t *idx, uint16_t n,
 			first = !same_period(&reports[idx[k]], r);
 		if (!first)
 			continue; /* its period was summed with an earlier row */
-		uint32_t exp = 0, sum = 0, all = 0;
+		uint32_t exp = 0, sum = 0, all = 0, left_out = 0;
 		for (uint16_t k = i; k < n; k++) {
 			const absence_report *o = &reports[idx[k]];
 			if (!same_period(o, r))
 				continue;
 			if (o->expected > exp)
 				exp = o->expected;
-			if (!(kinds & 1u << o->kind))
+			if (!(kinds & 1u << o->kind)) {
+				if (o->kind != UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS)
+					left_out += o->absent;
 				continue;
+			}
 			if (o->kind == UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS)
 				all = o->absent > all ? o->absent : all;
 			else
 				sum += o->absent;
 		}
+		/* The total holds the kinds not counted too (permitted leave
+		 * left out): what the period's rows say of them is not
+		 * counted through it either. */
+		all = all > left_out ? all - left_out : 0;
 		*absent += all > sum ? all : sum;
 		*expected += exp;
 	}

@@ -274,6 +274,11 @@ test_sum_takes_largest_expected_and_all_kinds(void)
 	            &absent, &expected);
 	CHECK_EQ_INT(absent, 1);
 	CHECK_EQ_INT(expected, 30);
+	/* Illness left out: the total stands for the rest, 5 - 2. */
+	r[2].absent = 5;
+	absence_sum(r, idx, 3, ~(1u << UNGEBRO__V1__ABSENCE_KIND__ILLNESS),
+	            &absent, &expected);
+	CHECK_EQ_INT(absent, 3);
 }
 
 static void
