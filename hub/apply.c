@@ -446,8 +446,8 @@ apply_record(void *ctx, const store_record *rec)
 {
 	apply_ctx *c = ctx;
 	c->applied++;
-	/* *rec points into the buffer a nested log read reuses (the report
-	 * a correction replaces): keep what the rules use after it. */
+	/* *rec points into the buffer a nested log read reuses (the event
+	 * a correction supersedes): keep what the rules use after it. */
 	uint8_t person_key[UG_PERSON_KEY_LEN];
 	char agency[STORE_ID_MAX];
 	store_record own = *rec;
