@@ -513,6 +513,10 @@ quarter_apply(const quarter_config *cfg, quarter_state *st,
 {
 	memset(verdict, 0, sizeof *verdict);
 	int32_t quarter = quarter_of(report->end);
+	/* A quarter without a row is one a corrected report alone had
+	 * opened (dated ahead by mistake): it ended nothing. */
+	if (quarter < st->quarter && st->count == 0)
+		memset(st, 0, sizeof *st);
 	if (quarter < st->quarter)
 		return; /* a late report for a closed quarter changes nothing */
 	if (quarter > st->quarter)

@@ -331,6 +331,27 @@ def test_absence_corrected_to_another_period_replaces_it(make_hub):
         "absence is now 0 of 24 expected lessons (0.0 %)" in w["explanation"]
 
 
+def test_absence_dated_a_year_ahead_and_corrected(make_hub):
+    """A week sent as 2027 by mistake takes the quarter measure to 2027's
+    third quarter; its correction to 2026 takes it back, and the measure
+    counts afresh: 3 of 30 in the corrected week and 3 of 30 the next make
+    6 of 60, the warning. Left in 2027's quarter, the measure took every
+    2026 report as late and said nothing for a year."""
+    hub = rules_hub(make_hub, "2026-09-28T08:00:00",
+                    rules={"absence.quarter.enabled": "yes",
+                           "absence.rolling.enabled": "no"})
+    cpr = CprGen(4114).born("2012-06-06")
+    typo = ev_absence(cpr, "2027-09-13", 3)
+    hub.send(typo)
+    hub.send(corrected(typo, ev_absence(cpr, "2026-09-14", 3)))
+    hub.send(ev_absence(cpr, "2026-09-21", 3))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert a["rule"] == "absence.quarter.warn"
+    assert "In the quarter 2026-07-01 to 2026-09-30 the school reported 6 " \
+        "of 60 expected lessons" in a["explanation"]
+
+
 def test_texts_an_agency_sent_stay_on_one_line(make_hub):
     """A line break or tab an agency put in an institution's or a reason's
     name shows as a space in the alert's title and explanation and in the
