@@ -289,10 +289,34 @@ state_get(apply_ctx *c, const uint8_t *person_key, uint8_t rule, uint8_t *blob,
  * report instead of two each (the apply loop's largest cost). */
 #define ABSENCE_BOTH_MAX (2 + ABSENCE_STATE_MAX + QUARTER_STATE_MAX)
 
+typedef struct {
+	const uint8_t *person_key;
+	wire_envelope *env;
+} corrected_event;
+
+static ug_err
+load_corrected(void *ctx, const store_record *rec)
+{
+	corrected_event *r = ctx;
+	/* Only an event about the same person: a correction naming another
+	 * person's event takes nothing from this one's state. */
+	if (rec->person_key &&
+	    memcmp(rec->person_key, r->person_key, UG_PERSON_KEY_LEN) == 0)
+		r->env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+				     rec->body, rec->body_len);
+	return UG_OK;
+}
+
 static ug_err
 absence_event(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 	      profile *p, outcome *o)
 {
+	absence_report replaced;
+	bool replaces =
+	    in->corrected &&
+	    in->corrected->payload_case ==
+		UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT &&
+	    absence_row(in->corrected->absence_report, &replaced);
 	static absence_state rolling;
 	static quarter_state quarter;
 	static uint8_t blob[ABSENCE_BOTH_MAX];
@@ -309,7 +333,8 @@ absence_event(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 	    !quarter_state_parse(&quarter, blob + 2 + rolling_len,
 				 len - 2 - rolling_len))
 		memset(&quarter, 0, sizeof quarter);
-	rule_absence(in, p, &rolling, &quarter, o);
+	rule_absence(in, p, &rolling, &quarter, replaces ? &replaced : NULL,
+		     o);
 	rolling_len =
 	    absence_state_write(&rolling, blob + 2, ABSENCE_STATE_MAX);
 	ug_put_be16(blob, (uint16_t)rolling_len);
@@ -352,6 +377,15 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 		    in.corrects_seq >= rec->seq)
 			in.corrects_seq = 0;
 	}
+	corrected_event corrected = {.person_key = rec->person_key};
+	if (in.corrects_seq &&
+	    store_log_get(h->store, in.corrects_seq, load_corrected,
+			  &corrected) != UG_OK &&
+	    corrected.env) {
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, corrected.env);
+		corrected.env = NULL;
+	}
+	in.corrected = corrected.env;
 	static outcome o;
 	outcome_init(&o);
 	switch (env->payload_case) {
@@ -393,6 +427,8 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 	/* Most absence reports change nothing here: skip the write. */
 	if (err == UG_OK && !(stored && memcmp(&before, &p, sizeof p) == 0))
 		err = effects_profile_save(c, rec->person_key, &p);
+	if (corrected.env)
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, corrected.env);
 	return err;
 }
 
@@ -410,6 +446,18 @@ apply_record(void *ctx, const store_record *rec)
 {
 	apply_ctx *c = ctx;
 	c->applied++;
+	/* *rec points into the buffer a nested log read reuses (the event
+	 * a correction supersedes): keep what the rules use after it. */
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+	char agency[STORE_ID_MAX];
+	store_record own = *rec;
+	ug_strlcpy(agency, rec->agency, sizeof agency);
+	own.agency = agency;
+	if (rec->person_key) {
+		memcpy(person_key, rec->person_key, sizeof person_key);
+		own.person_key = person_key;
+	}
+	rec = &own;
 	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
 					 rec->body, rec->body_len);
 	if (!env) {

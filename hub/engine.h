@@ -227,6 +227,8 @@ typedef struct {
 	const wire_envelope *env; /* for a timer: the starting event, or NULL */
 	/* Read by apply.c for the rules that need it. */
 	uint64_t corrects_seq;   /* the sequence the event supersedes, or 0 */
+	/* That event, when it is about the same person; else NULL. */
+	const wire_envelope *corrected;
 	bool source_alert_open;  /* timers: the alert they watch is still open */
 } rule_input;
 
@@ -260,8 +262,12 @@ void rule_note_signal(const rule_input *in, profile *p, int kind,
 
 /* The rules, one per event type (rule_absence.c, rule_education.c,
  * rule_addiction.c, rule_activation.c). */
+/* replaced: the row of the report the event corrects, or NULL. */
 void rule_absence(const rule_input *in, profile *p, absence_state *rolling,
-                  quarter_state *quarter, outcome *o);
+                  quarter_state *quarter, const absence_report *replaced,
+                  outcome *o);
+/* The measures' row of a report; false for dates that do not parse. */
+bool absence_row(const Ungebro__V1__AbsenceReport *a, absence_report *row);
 void rule_dropout(const rule_input *in, profile *p, outcome *o);
 void rule_dropout_risk(const rule_input *in, profile *p, outcome *o);
 void rule_enrolment(const rule_input *in, profile *p, outcome *o);

@@ -6,6 +6,25 @@
 
 #include "hub/engine.h"
 
+/* A rate in tenths of a percent, half up, but never rounded onto the
+ * threshold pct from the side the exact rate is on: 199 of 2000 (9.95 %)
+ * under 10 % shows 9.9, and, when only a rate above pct counts, 1001 of
+ * 10000 shows 10.1. A figure must not contradict the verdict beside it. */
+static unsigned
+rate_tenths(uint32_t part, uint32_t whole, int pct, bool strict)
+{
+	if (whole == 0)
+		return 0;
+	unsigned tenths = (unsigned)(((uint64_t)part * 2000 / whole + 1) / 2);
+	uint64_t exact = (uint64_t)part * 100, at = (uint64_t)pct * whole;
+	unsigned level = (unsigned)pct * 10;
+	if (exact < at && tenths >= level)
+		tenths = level - 1;
+	else if (strict && exact > at && tenths <= level)
+		tenths = level + 1;
+	return tenths;
+}
+
 static void
 raise_rolling(const rule_input *in, const profile *p,
               const absence_state *st, const absence_verdict *v, outcome *o)
@@ -18,8 +37,9 @@ raise_rolling(const rule_input *in, const profile *p,
 	ug_date_format(v->first_day, start);
 	ug_date_format(v->window_end, end);
 	draft_due_in(d, in, 5, due);
-	unsigned tenths = (unsigned)(((uint64_t)v->absent * 2000 / v->expected +
-	                              1) / 2);
+	unsigned tenths = rate_tenths(v->absent, v->expected,
+	                              rc->rolling.threshold_pct,
+	                              rc->rolling.strictly_above);
 	say(d->title, sizeof d->title,
 	    "Absence %u.%u %% over the last %d school days (threshold %d %%)",
 	    tenths / 10, tenths % 10, rc->rolling.window_days,
@@ -70,8 +90,9 @@ raise_quarter(const rule_input *in, const profile *p,
 	ug_date_format(v->quarter_start, start);
 	ug_date_format(v->quarter_end, end);
 	draft_due_in(d, in, notify ? 2 : 5, due);
-	unsigned tenths = (unsigned)(((uint64_t)v->absent * 2000 / v->expected +
-	                              1) / 2);
+	/* Under the notify level a warning never shows it. */
+	unsigned tenths =
+		rate_tenths(v->absent, v->expected, rc->quarter.notify_pct, false);
 	int level = notify ? rc->quarter.notify_pct : rc->quarter.warn_pct;
 	/* A report spanning the boundary can reach a level in the quarter
 	 * before its own (hub/rules.c apportions it). */
@@ -104,22 +125,36 @@ lessons(uint32_t n)
 	return (uint16_t)(n > 65535 ? 65535 : n);
 }
 
-void
-rule_absence(const rule_input *in, profile *p, absence_state *rolling,
-             quarter_state *quarter, outcome *o)
+bool
+absence_row(const Ungebro__V1__AbsenceReport *a, absence_report *row)
 {
-	const rules_config *rc = in->rc;
-	const Ungebro__V1__AbsenceReport *a = in->env->absence_report;
-	absence_report report = {
+	*row = (absence_report){
 		.absent = lessons(a->lessons_absent),
 		.expected = lessons(a->lessons_expected),
 		.kind = (uint8_t)a->kind,
 		.school = absence_school_key(a->school),
 	};
-	if (ug_date_parse(a->period_start, &report.start) != UG_OK ||
-	    ug_date_parse(a->period_end, &report.end) != UG_OK)
+	return ug_date_parse(a->period_start, &row->start) == UG_OK &&
+	       ug_date_parse(a->period_end, &row->end) == UG_OK;
+}
+
+void
+rule_absence(const rule_input *in, profile *p, absence_state *rolling,
+             quarter_state *quarter, const absence_report *replaced,
+             outcome *o)
+{
+	const rules_config *rc = in->rc;
+	const Ungebro__V1__AbsenceReport *a = in->env->absence_report;
+	absence_report report;
+	if (!absence_row(a, &report))
 		return; /* validated at ingest; a bad old record is skipped */
 	memcpy(report.event_id, in->env->event_id.data, WIRE_EVENT_ID_LEN);
+	/* The corrected fact no longer holds, whatever the correction now
+	 * says its period, kind or school is. */
+	if (replaced) {
+		absence_forget(rolling, replaced);
+		quarter_forget(quarter, replaced);
+	}
 
 	absence_config acfg = {rc->rolling.threshold_pct,
 	                       rc->rolling.strictly_above,
@@ -138,18 +173,18 @@ rule_absence(const rule_input *in, profile *p, absence_state *rolling,
 		 * takes the ground from the episode's alert. */
 		if (in->corrects_seq) {
 			char why[256];
-			unsigned tenths =
-				verdict.expected
-					? (unsigned)(((uint64_t)verdict.absent *
-					              2000 / verdict.expected +
-					              1) / 2)
-					: 0;
+			unsigned tenths = rate_tenths(
+				verdict.absent, verdict.expected,
+				rc->rolling.threshold_pct,
+				rc->rolling.strictly_above);
 			say(why, sizeof why, "%s corrected its report for %s to "
 			    "%s: absence is now %u of %u expected lessons "
-			    "(%u.%u %%), under the threshold of %d %%",
+			    "(%u.%u %%), %s the threshold of %d %%",
 			    in->agency, a->period_start, a->period_end,
 			    verdict.absent, verdict.expected, tenths / 10,
-			    tenths % 10, rc->rolling.threshold_pct);
+			    tenths % 10,
+			    rc->rolling.strictly_above ? "not above" : "under",
+			    rc->rolling.threshold_pct);
 			outcome_withdraw(o, p->absence_alert_seq, R_ROLLING, why);
 		}
 		p->absence_alert_seq = 0;

@@ -14,9 +14,22 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 {
 	const rules_config *rc = in->rc;
 	const Ungebro__V1__MissedActivation *x = in->env->missed_activation;
-	if (in->corrects_seq)
-		return; /* the same miss, corrected: counted once */
 	int32_t day = date_or(x->date, in->today);
+	if (in->corrects_seq) {
+		/* The same miss, corrected: counted once, on the day it now
+		 * gives. It raises nothing. */
+		const wire_envelope *was = in->corrected;
+		if (was && was->payload_case ==
+		               UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION) {
+			int32_t old = date_or(was->missed_activation->date, 0);
+			for (int i = MISSED_KEPT; i-- > 0;)
+				if (old && p->missed[i] == old) {
+					p->missed[i] = day;
+					break;
+				}
+		}
+		return;
+	}
 	memmove(&p->missed[0], &p->missed[1],
 	        (MISSED_KEPT - 1) * sizeof p->missed[0]);
 	p->missed[MISSED_KEPT - 1] = day;

@@ -299,12 +299,14 @@ rule_enrolment(const rule_input *in, profile *p, outcome *o)
 	say(d->title, sizeof d->title, "Back on track: enrolled at %s",
 	    x->institution);
 	say(d->explanation, sizeof d->explanation,
-	    "After leaving education on %s the young person started %s at %s "
+	    "After leaving education on %s the young person %s %s at %s "
 	    "on %s (%d days later). Rule back_on_track: an enrolment after a "
 	    "dropout closes the episode; the transition and offer clocks stop. "
 	    "No action needed beyond your own follow-up.",
-	    left_iso, x->programme && x->programme[0] ? x->programme
-	                                               : "an education",
+	    left_iso,
+	    /* Reported before it begins: not yet a fact of the past. */
+	    start > in->today ? "is to start" : "started",
+	    x->programme && x->programme[0] ? x->programme : "an education",
 	    x->institution, x->start, (int)(start - left));
 	evidence_event(d, in->env, in->agency, x->start);
 }

@@ -75,20 +75,27 @@ absence_sum(const absence_report *reports, const uint16_t *idx, uint16_t n,
 			first = !same_period(&reports[idx[k]], r);
 		if (!first)
 			continue; /* its period was summed with an earlier row */
-		uint32_t exp = 0, sum = 0, all = 0;
+		uint32_t exp = 0, sum = 0, all = 0, left_out = 0;
 		for (uint16_t k = i; k < n; k++) {
 			const absence_report *o = &reports[idx[k]];
 			if (!same_period(o, r))
 				continue;
 			if (o->expected > exp)
 				exp = o->expected;
-			if (!(kinds & 1u << o->kind))
+			if (!(kinds & 1u << o->kind)) {
+				if (o->kind != UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS)
+					left_out += o->absent;
 				continue;
+			}
 			if (o->kind == UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS)
 				all = o->absent > all ? o->absent : all;
 			else
 				sum += o->absent;
 		}
+		/* The total holds the kinds not counted too (permitted leave
+		 * left out): what the period's rows say of them is not
+		 * counted through it either. */
+		all = all > left_out ? all - left_out : 0;
 		*absent += all > sum ? all : sum;
 		*expected += exp;
 	}
@@ -171,6 +178,60 @@ upsert(absence_state *st, const absence_report *report)
 	st->reports[st->count++] = *report;
 }
 
+static bool
+same_row(const absence_report *a, const absence_report *b)
+{
+	return same_period(a, b) && a->kind == b->kind;
+}
+
+/* As absence_sum, but a period that begins before the window counts with
+ * the share of its lessons its school days inside the window carry, as
+ * the quarter measure apportions a period across a boundary: a monthly
+ * report of 22 school days must not fall out of a 20-day window whole. */
+static void
+window_sum(const absence_config *cfg, const absence_report *reports,
+           const uint16_t *idx, uint16_t n, unsigned kinds, int32_t start,
+           uint32_t *absent, uint32_t *expected)
+{
+	*absent = *expected = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		const absence_report *r = &reports[idx[i]];
+		bool first = true;
+		for (uint16_t k = 0; k < i && first; k++)
+			first = !same_period(&reports[idx[k]], r);
+		if (!first)
+			continue; /* its period was summed with an earlier row */
+		uint16_t group[ABSENCE_MAX_REPORTS], g = 0;
+		for (uint16_t k = i; k < n; k++)
+			if (same_period(&reports[idx[k]], r))
+				group[g++] = idx[k];
+		uint32_t a, e;
+		absence_sum(reports, group, g, kinds, &a, &e);
+		uint32_t before = 0, inside = 0;
+		for (int32_t d = r->start; d < start && d <= r->end; d++)
+			before += school_day(cfg->cal, d);
+		for (int32_t d = r->start < start ? start : r->start;
+		     d <= r->end; d++)
+			inside += school_day(cfg->cal, d);
+		/* A period of no school day has nothing to apportion by: it
+		 * counts whole where it ends. */
+		if (before > 0) {
+			a = absence_apportion(a, before, inside, before + inside);
+			e = absence_apportion(e, before, inside, before + inside);
+		}
+		*absent += a;
+		*expected += e;
+	}
+}
+
+void
+absence_forget(absence_state *st, const absence_report *row)
+{
+	for (uint16_t i = st->count; i-- > 0;)
+		if (same_row(&st->reports[i], row))
+			remove_at(st, i);
+}
+
 void
 absence_apply(const absence_config *cfg, absence_state *st,
               const absence_report *report, absence_verdict *verdict)
@@ -198,12 +259,15 @@ absence_apply(const absence_config *cfg, absence_state *st,
 	verdict->first_day = end;
 	for (uint16_t i = 0; i < st->count; i++) {
 		const absence_report *r = &st->reports[i];
-		if (r->start < start || r->end > end)
+		if (r->end < start || r->end > end)
 			continue;
 		verdict->used[verdict->nused++] = i;
-		if (r->start < verdict->first_day)
-			verdict->first_day = r->start;
-		for (int32_t d = r->start; d <= r->end; d++)
+		/* A report begun before the window counts with its days in
+		 * it (window_sum). */
+		int32_t from = r->start < start ? start : r->start;
+		if (from < verdict->first_day)
+			verdict->first_day = from;
+		for (int32_t d = from; d <= r->end; d++)
 			if (d - start < ABSENCE_WINDOW_SPAN &&
 			    school_day(cfg->cal, d) && !covered[d - start]++)
 				verdict->covered_days++;
@@ -211,8 +275,8 @@ absence_apply(const absence_config *cfg, absence_state *st,
 	unsigned kinds = ~0u;
 	if (!cfg->count_permitted)
 		kinds &= ~(1u << UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE);
-	absence_sum(st->reports, verdict->used, verdict->nused, kinds,
-	            &verdict->absent, &verdict->expected);
+	window_sum(cfg, st->reports, verdict->used, verdict->nused, kinds,
+	           start, &verdict->absent, &verdict->expected);
 	if (verdict->covered_days < cfg->min_days)
 		return;
 	uint64_t absent100 = (uint64_t)verdict->absent * 100;
@@ -436,11 +500,23 @@ quarter_close(const quarter_config *cfg, quarter_state *st, int32_t next)
 }
 
 void
+quarter_forget(quarter_state *st, const absence_report *row)
+{
+	for (uint16_t i = st->count; i-- > 0;)
+		if (same_row(&st->reports[i], row))
+			st->reports[i] = st->reports[--st->count];
+}
+
+void
 quarter_apply(const quarter_config *cfg, quarter_state *st,
               const absence_report *report, quarter_verdict *verdict)
 {
 	memset(verdict, 0, sizeof *verdict);
 	int32_t quarter = quarter_of(report->end);
+	/* A quarter without a row is one a corrected report alone had
+	 * opened (dated ahead by mistake): it ended nothing. */
+	if (quarter < st->quarter && st->count == 0)
+		memset(st, 0, sizeof *st);
 	if (quarter < st->quarter)
 		return; /* a late report for a closed quarter changes nothing */
 	if (quarter > st->quarter)

@@ -86,6 +86,11 @@ void absence_sum(const absence_report *reports, const uint16_t *idx,
 void absence_apply(const absence_config *cfg, absence_state *st,
                    const absence_report *report, absence_verdict *verdict);
 
+/* Drop the row of row's school, period and kind, if held: the row a
+ * correction replaces when it changes the period, kind or school (a week
+ * first reported unlawful, then illness once the sick note came). */
+void absence_forget(absence_state *st, const absence_report *row);
+
 /*
  * Unlawful absence per calendar quarter (Danish practice: at 10 % the
  * school warns the parents, at 15 % it must notify the municipality). One
@@ -149,5 +154,8 @@ uint32_t absence_apportion(uint32_t lessons, uint32_t before, uint32_t part,
  * later quarter is judged with its next report. */
 void quarter_apply(const quarter_config *cfg, quarter_state *st,
                    const absence_report *report, quarter_verdict *verdict);
+
+/* As absence_forget, for the rows of the current quarter. */
+void quarter_forget(quarter_state *st, const absence_report *row);
 
 #endif

@@ -251,6 +251,27 @@ def test_back_on_track_40_days_after_dropout(make_hub):
     assert hub.wait_applied()["alerts"] == 3
 
 
+def test_back_on_track_before_the_education_begins(make_hub):
+    """An enrolment reported before its start closes the episode at once;
+    the notice does not say the young person already started."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(3112).born("2004-12-12")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.set_clock("2026-09-21T10:00:00")
+    hub.send(ev_enrolment(adult, "2026-11-02", institution="fgu-vest",
+                          programme="fgu-egu"))
+    assert hub.wait_applied()["alerts"] == 2
+    # The gap clock stopped with it.
+    hub.advance("2026-10-09")
+    assert hub.stats()["alerts"] == 2
+    back = next(a for a in hub.peek("cw-anna", 2)
+                if a["rule"] == "back_on_track")
+    assert "After leaving education on 2026-09-07 the young person is to " \
+        "start fgu-egu at fgu-vest on 2026-11-02 (56 days later)" \
+        in back["explanation"]
+
+
 def test_enrolment_without_dropout_is_quiet(make_hub):
     hub = rules_hub(make_hub, "2026-08-10T08:00:00")
     cpr = CprGen(3110).born("2010-08-01")

@@ -269,3 +269,84 @@ def test_quarter_counts_a_spanning_report_in_the_quarter_before(make_hub):
         "Unlawful absence 11.1 % this quarter (level 10 %)"
     assert "the school reported 8 of 72 expected lessons as unlawful " \
         "absence (11.1 %, 12 school days reported)" in q4[0]["explanation"]
+
+
+# Rates are shown with one decimal, rounded half up, but never onto a
+# threshold the exact rate is not at: the figure must not contradict the
+# verdict beside it.
+
+def test_a_rate_just_under_the_threshold_is_not_shown_as_it(make_hub):
+    """Corrected to 199 of 2000 lessons (9.95 %): the withdrawal says
+    9.9 %, not "10.0 %, under the threshold of 10 %"."""
+    hub = rules_hub(make_hub, "2026-09-14T08:00:00",
+                    rules={"absence.rolling.min_days": "5"})
+    cpr = CprGen(3611).next()
+    first = ev_absence(cpr, "2026-09-07", 400, expected=2000)
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    fix = ev_absence(cpr, "2026-09-07", 199, expected=2000)
+    fix.supersedes = first.event_id
+    hub.send(fix)
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("desk-dora", 1)
+    assert "absence is now 199 of 2000 expected lessons (9.9 %), under " \
+        "the threshold of 10 %" in w["explanation"]
+
+
+def test_a_rate_just_above_a_strict_threshold_is_not_shown_as_it(make_hub):
+    """With strictly_above, 1001 of 10000 (10.01 %) alerts: shown 10.1 %,
+    not "10.0 %" in an alert about absence above 10 %."""
+    hub = rules_hub(make_hub, "2026-09-14T08:00:00",
+                    rules={"absence.rolling.min_days": "5",
+                           "absence.rolling.strictly_above": "yes"})
+    cpr = CprGen(3612).next()
+    hub.send(ev_absence(cpr, "2026-09-07", 1001, expected=10000))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert a["title"] == \
+        "Absence 10.1 % over the last 20 school days (threshold 10 %)"
+    assert "1001 of 10000 expected lessons absent (10.1 %)" in \
+        a["explanation"]
+
+
+def test_a_warning_just_under_the_notify_level_is_not_shown_as_it(
+        make_hub):
+    """299 of 2000 unlawful (14.95 %): the warning says 14.9 %; "15.0 %"
+    beside "at 15 % it must notify" would contradict the warning level."""
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00",
+                    rules={"absence.quarter.enabled": "yes",
+                           "absence.rolling.enabled": "no"})
+    cpr = CprGen(3613).next()
+    hub.send(ev_absence(cpr, "2026-09-07", 0, expected=1000),
+             ev_absence(cpr, "2026-09-14", 299, expected=1000))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["rule"], a["title"]) == (
+        "absence.quarter.warn",
+        "Unlawful absence 14.9 % this quarter (level 10 %)")
+    assert "299 of 2000 expected lessons as unlawful absence (14.9 %, 10 " \
+        "school days reported)" in a["explanation"]
+
+
+def test_rolling_window_takes_its_share_of_a_longer_report(make_hub):
+    """A school exporting monthly: September 2026 has 22 school days, more
+    than the window's 20, so the window ending 09-30 starts 09-03 and the
+    month begins before it. It counts with its 20 school days inside: 60
+    of its 66 absent lessons and 120 of its 132 expected (apportioned as
+    across a quarter boundary), 50 %. Left out whole, it made a pupil
+    absent half the month never judged."""
+    hub = rules_hub(make_hub, "2026-10-01T08:00:00",
+                    rules={"absence.rolling.min_days": "10"})
+    cpr = CprGen(3614).next()
+    hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.envelope("school-a", cpr, "month-2026-09",
+                              period_start="2026-09-01",
+                              period_end="2026-09-30", absent=66,
+                              expected=132))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["title"] == \
+        "Absence 50.0 % over the last 20 school days (threshold 10 %)"
+    assert "From 2026-09-03 to 2026-09-30 (20 school days reported) the " \
+        "school reported 60 of 120 expected lessons absent (50.0 %) in 1 " \
+        "report" in a["explanation"]

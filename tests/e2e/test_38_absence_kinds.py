@@ -141,6 +141,26 @@ def test_permitted_leave_counts_toward_chronic_absence(make_hub, rules,
         a["explanation"]
 
 
+def test_permitted_leave_left_out_of_an_all_kinds_total(make_hub):
+    """Without permitted leave, a period exported as an "alle" total of 6
+    and a permitted-leave row of 6 has no absence that counts: 0 of 60,
+    no alert. The total used as it stood counted the leave all the same
+    (6 of 60, 10 %)."""
+    hub = rules_hub(make_hub, CLOCK, rules={
+        **ROLLING, "absence.rolling.count_permitted_leave": "no"})
+    cpr = CprGen(3806).next()
+    assert import_rows(hub, [
+        week(cpr, "2026-09-07", 6, "alle"),
+        week(cpr, "2026-09-07", 6, PERMITTED),
+        week(cpr, "2026-09-14", 0, UNLAWFUL)])["alerts"] == 0
+    # A total of 6 for the second week, no leave in it: 6 of 60, the alert.
+    assert import_rows(hub, [
+        week(cpr, "2026-09-14", 6, "alle")])["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert "6 of 60 expected lessons absent (10.0 %) in 4 reports" in \
+        a["explanation"]
+
+
 def test_quarter_counts_expected_lessons_once(make_hub):
     """The quarter rule counts unlawful absence only, but every kind's row
     tells its period's expected lessons and school days: an unlawful row

@@ -7,7 +7,7 @@ only where the consent allows at every disclosure (docs/RULES.md)."""
 import json
 import subprocess
 
-from hubtest import (SLOW, CprGen, binary, ev_assignment, ev_absence,
+from hubtest import (SLOW, CprGen, binary, pb, ev_assignment, ev_absence,
                      ev_dropout, ev_dropout_risk, ev_missed_activation,
                      ev_readiness, ev_referral, rules_hub)
 
@@ -114,6 +114,25 @@ def test_two_missed_activations_alert_the_contact_person(make_hub):
     # Within the quiet period: nothing more.
     hub.send(ev_missed_activation(cpr, "2026-03-25"))
     assert hub.wait_applied()["alerts"] == 1
+
+
+def test_a_corrected_miss_counts_on_its_corrected_date(make_hub):
+    """The Jobcenter corrects a miss of 03-02 to 02-01: a miss of 03-20 is
+    then alone in its 30 days and raises nothing. Counted on its old date
+    it made two within 30 days and an alert."""
+    hub = rules_hub(make_hub, "2026-03-30T09:00:00")
+    cpr = CprGen(4113).born("2004-05-05")
+    first = ev_missed_activation(cpr, "2026-03-02")
+    hub.send(first)
+    hub.send(corrected(first, ev_missed_activation(cpr, "2026-02-01")))
+    hub.send(ev_missed_activation(cpr, "2026-03-20"))
+    assert hub.wait_applied()["alerts"] == 0
+    # A miss of 02-20 is within 30 days of either: the alert.
+    hub.send(ev_missed_activation(cpr, "2026-02-20"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert "reported a missed activation on 2026-02-20 (activity akt-1): " \
+        "2 missed within 30 days" in a["explanation"]
 
 
 def test_dropout_reaches_the_counsellor_without_a_contact_person(make_hub):
@@ -265,6 +284,72 @@ def test_absence_corrected_to_nothing_withdraws_the_alert(make_hub):
     assert "school-a corrected its report for 2026-08-31 to 2026-09-04: " \
         "absence is now 0 of 30 expected lessons (0.0 %), under the " \
         "threshold of 10 %" in w["explanation"]
+
+
+def test_absence_corrected_to_another_kind_no_longer_counts(make_hub):
+    """A week reported as unlawful absence, corrected to illness once the
+    sick note came: the unlawful row is gone from the quarter measure. With
+    it kept beside the illness row, the next week's 2 lessons made 6 of 60
+    unlawful (10 %) and a warning."""
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00",
+                    rules={"absence.quarter.enabled": "yes",
+                           "absence.rolling.enabled": "no"})
+    cpr = CprGen(4111).born("2012-03-03")
+    first = ev_absence(cpr, "2026-09-07", 4)
+    hub.send(first)
+    hub.send(corrected(first, ev_absence(cpr, "2026-09-07", 4,
+                                         kind=pb().ILLNESS)))
+    hub.send(ev_absence(cpr, "2026-09-14", 2))
+    assert hub.wait_applied()["alerts"] == 0
+    hub.send(ev_absence(cpr, "2026-09-21", 7))
+    # 9 of 90 unlawful over 15 school days: the warning.
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert a["rule"] == "absence.quarter.warn"
+    assert "the school reported 9 of 90 expected lessons as unlawful " \
+        "absence (10.0 %, 15 school days reported)" in a["explanation"]
+
+
+def test_absence_corrected_to_another_period_replaces_it(make_hub):
+    """A week corrected to the four days the pupil was enrolled, none of
+    them absent: the five-day row is replaced, the rate is 0 of 24 and the
+    alert it raised is withdrawn."""
+    hub = rules_hub(make_hub, "2026-09-14T08:00:00",
+                    rules={"absence.rolling.min_days": "4"})
+    cpr = CprGen(4112).born("2012-04-04")
+    hub.assign(cpr, "cw-anna")
+    first = ev_absence(cpr, "2026-09-07", 6)
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    hub.send(corrected(first, ev_absence(cpr, "2026-09-07", 0, expected=24,
+                                         days=4)))
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert w["title"] == f"Withdrawn: alert {a['alert_id']} (absence.rolling)"
+    assert "school-a corrected its report for 2026-09-07 to 2026-09-10: " \
+        "absence is now 0 of 24 expected lessons (0.0 %)" in w["explanation"]
+
+
+def test_absence_dated_a_year_ahead_and_corrected(make_hub):
+    """A week sent as 2027 by mistake takes the quarter measure to 2027's
+    third quarter; its correction to 2026 takes it back, and the measure
+    counts afresh: 3 of 30 in the corrected week and 3 of 30 the next make
+    6 of 60, the warning. Left in 2027's quarter, the measure took every
+    2026 report as late and said nothing for a year."""
+    hub = rules_hub(make_hub, "2026-09-28T08:00:00",
+                    rules={"absence.quarter.enabled": "yes",
+                           "absence.rolling.enabled": "no"})
+    cpr = CprGen(4114).born("2012-06-06")
+    typo = ev_absence(cpr, "2027-09-13", 3)
+    hub.send(typo)
+    hub.send(corrected(typo, ev_absence(cpr, "2026-09-14", 3)))
+    hub.send(ev_absence(cpr, "2026-09-21", 3))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert a["rule"] == "absence.quarter.warn"
+    assert "In the quarter 2026-07-01 to 2026-09-30 the school reported 6 " \
+        "of 60 expected lessons" in a["explanation"]
 
 
 def test_texts_an_agency_sent_stay_on_one_line(make_hub):

@@ -1984,7 +1984,7 @@ test_absence_rolling_then_quarter_notify(void)
 		absence_ev(&e, (uint8_t)(i + 1), weeks[i].mon, weeks[i].fri,
 			   weeks[i].absent);
 		rule_input in = input(&e, 70 + i, weeks[i].fri);
-		rule_absence(&in, &p, &rolling, &quarter, &out);
+		rule_absence(&in, &p, &rolling, &quarter, NULL, &out);
 		CHECK_EQ_INT(out.nalerts, weeks[i].alerts);
 		if (weeks[i].alerts)
 			CHECK_EQ_INT(out.alerts[0].rule, weeks[i].rule);
@@ -2013,11 +2013,11 @@ test_absence_rolling_alert_evidence(void)
 	event a, b;
 	absence_ev(&a, 1, "2026-11-02", "2026-11-06", 3);
 	rule_input in = input(&a, 70, "2026-11-06");
-	rule_absence(&in, &p, &rolling, &quarter, &out);
+	rule_absence(&in, &p, &rolling, &quarter, NULL, &out);
 	outcome_init(&out);
 	absence_ev(&b, 2, "2026-11-09", "2026-11-13", 3);
 	in = input(&b, 71, "2026-11-13");
-	rule_absence(&in, &p, &rolling, &quarter, &out);
+	rule_absence(&in, &p, &rolling, &quarter, NULL, &out);
 	CHECK_EQ_INT(out.nalerts, 1);
 	const draft *d = &out.alerts[0];
 	CHECK_EQ_INT(d->rule, R_ROLLING);

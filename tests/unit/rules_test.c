@@ -274,6 +274,11 @@ test_sum_takes_largest_expected_and_all_kinds(void)
 	            &absent, &expected);
 	CHECK_EQ_INT(absent, 1);
 	CHECK_EQ_INT(expected, 30);
+	/* Illness left out: the total stands for the rest, 5 - 2. */
+	r[2].absent = 5;
+	absence_sum(r, idx, 3, ~(1u << UNGEBRO__V1__ABSENCE_KIND__ILLNESS),
+	            &absent, &expected);
+	CHECK_EQ_INT(absent, 3);
 }
 
 static void
@@ -300,6 +305,26 @@ test_version_1_state_still_parses(void)
 	absence_verdict v = feed(&st, again);
 	CHECK_EQ_INT(st.count, 1);
 	CHECK_EQ_INT(v.absent, 1);
+}
+
+static void
+test_report_begun_before_the_window_counts_its_share(void)
+{
+	absence_state st = {0};
+	/* Two weeks, half of them before the window of 10-05..10-30. */
+	absence_report two = week("2026-09-28", 10);
+	two.end = day("2026-10-09");
+	two.expected = 60;
+	feed(&st, two);
+	feed(&st, week("2026-10-12", 0));
+	feed(&st, week("2026-10-19", 0));
+	absence_verdict v = feed(&st, week("2026-10-26", 0));
+	CHECK_EQ_INT(v.window_start, day("2026-10-05"));
+	CHECK_EQ_INT(v.first_day, day("2026-10-05"));
+	CHECK_EQ_INT(v.covered_days, 20);
+	CHECK_EQ_INT(v.nused, 4);
+	CHECK_EQ_INT(v.absent, 5);
+	CHECK_EQ_INT(v.expected, 120);
 }
 
 static void
@@ -1019,6 +1044,8 @@ TEST_LIST = {
 	{"sum takes largest expected and all kinds",
 	 test_sum_takes_largest_expected_and_all_kinds},
 	{"version 1 state still parses", test_version_1_state_still_parses},
+	{"report begun before the window counts its share",
+	 test_report_begun_before_the_window_counts_its_share},
 	{"late report counts in its window",
 	 test_late_report_counts_in_its_window},
 	{"needs min days covered", test_needs_min_days_covered},
