@@ -56,8 +56,22 @@ raise_rolling(const rule_input *in, const profile *p,
 	    v->nused == 1 ? "" : "s",
 	    rc->rolling.strictly_above ? "above" : "at or above",
 	    rc->rolling.threshold_pct, rc->rolling.window_days, due);
-	for (uint16_t i = 0; i < v->nused && i < ABSENCE_MAX_REPORTS; i++) {
-		const absence_report *r = &st->reports[v->used[i]];
+	/* The evidence in the order of the school days it covers, as a
+	 * reader checks it; the state keeps its rows in no such order. */
+	uint16_t order[ABSENCE_MAX_REPORTS];
+	uint16_t n = v->nused < ABSENCE_MAX_REPORTS ? v->nused
+	                                            : ABSENCE_MAX_REPORTS;
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t at = i;
+		while (at > 0 && st->reports[order[at - 1]].start >
+		                     st->reports[v->used[i]].start) {
+			order[at] = order[at - 1];
+			at--;
+		}
+		order[at] = v->used[i];
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		const absence_report *r = &st->reports[order[i]];
 		Ungebro__V1__Evidence *e = &d->evidence[d->nevidence];
 		ungebro__v1__evidence__init(e);
 		e->event_id.data = (uint8_t *)r->event_id;
