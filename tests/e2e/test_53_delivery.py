@@ -47,7 +47,7 @@ from hubtest import (ACCEPTED, E_DENIED, E_FULL, E_MALFORMED,
                      E_TOO_LARGE, E_UNAVAILABLE, E_VERSION, FRAME_ACK,
                      FRAME_ALERT, FRAME_ALERT_ACK, FRAME_HELLO,
                      FRAME_WELCOME, OK, QUIET, REJECTED, SLOW, CprGen,
-                     IngestClient, ev_assignment, ev_dropout,
+                     IngestClient, ev_assignment, ev_desk, ev_dropout,
                      ev_dropout_risk, frame, pb, read_key_file, rules_hub)
 
 FRAME_QUERY, FRAME_RESULT = 7, 8
@@ -1468,6 +1468,36 @@ def test_escalated_alert_reaches_connected_desk(make_hub, clients):
     anna.ack(x.alert_id)
     anna.ask(2)
     assert not dora.ask(3).alerts
+
+
+def test_desk_membership_dated_on_a_live_connection(make_hub, clients):
+    """§4 Order: the desk's alerts go "for duty-desk members" and only
+    to them; membership is dated (ADAPTERS.md, kind `desk`). A member
+    whose DeskMembership ended yesterday must not be pushed a desk alert
+    raised today on the connection opened while they were on the desk;
+    one whose membership starts today gets the desk's open alerts without
+    a new Hello."""
+    hub = hub53(make_hub)
+    ending = ev_desk("cw-bob", "2026-10-01")
+    ending.desk_membership.to = "2026-11-02"
+    hub.send(ending, ev_desk("cw-anna", "2026-11-03"))
+    hub.wait_applied()
+    bob = clients(hub, "cw-bob")
+    anna = clients(hub, "cw-anna")
+    for c in (bob, anna):
+        assert c.welcome().code == OK
+    p1, p2 = adults(5347, 2)
+    hub.send(ev_dropout(p1, "2026-10-30"))
+    assert [x.cpr for x in bob.wait_alerts(1)] == [p1]
+    assert not anna.quiet(1), "pushed the desk's alert to a future member"
+    hub.advance("2026-11-03T08:00:00")
+    hub.send(ev_dropout(p2, "2026-10-31"))
+    anna.wait(lambda: {x.cpr for x in anna.alerts} == {p1, p2}, 10,
+              "the desk's alerts for the member from today")
+    assert [x.cpr for x in bob.alerts] == [p1] and not [
+        f for f in bob.quiet(1) if f[0] == FRAME_ALERT], \
+        "a desk alert pushed to a caseworker no longer on the desk"
+    assert not bob.ask(1).alerts and (bob.handshakes, bob.hellos) == (1, 1)
 
 
 def test_alert_ack_of_wrong_length_is_not_answered(make_hub, clients):
