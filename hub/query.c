@@ -154,8 +154,8 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	size_t limit = q->limit ? q->limit : LIST_DEFAULT;
 	if (limit > LIST_MAX)
 		limit = LIST_MAX;
-	/* All open alerts are ordered, so the most urgent is never missed
-	 * and pages (offset) are slices of one order. */
+	/* The open alerts (up to LIST_SCAN_MAX of them) are ordered as a
+	 * whole, so pages (offset) are slices of one order. */
 	alert_list l = {calloc(LIST_SCAN_MAX, sizeof(wire_alert *)), 0,
 	                LIST_SCAN_MAX, NULL};
 	if (!l.alerts)
@@ -176,7 +176,9 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	size_t n = l.n - offset < limit ? l.n - offset : limit;
 	result->n_alerts = n;
 	result->alerts = l.alerts + offset;
-	result->truncated = more || offset + n < l.n;
+	/* Past the alerts ordered there is no next page to ask for: an
+	 * empty page that said `truncated` would keep a client asking. */
+	result->truncated = offset + n < l.n || (more && n > 0);
 	fit_frame(result);
 	send_result(h, routing, routing_len, result);
 	audit(h, caseworker, "list", "ok", NULL, "");
@@ -644,7 +646,7 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 			ptrs[i] = &t.entries[offset + i];
 		result->n_timeline = ptrs ? n : 0;
 		result->timeline = ptrs;
-		result->truncated = t.truncated || offset + n < t.n;
+		result->truncated = offset + n < t.n || (t.truncated && n > 0);
 		fit_frame(result);
 		send_result(h, routing, routing_len, result);
 		free(ptrs);

@@ -891,6 +891,40 @@ def test_results_fit_a_frame_and_paging_yields_every_alert_once(
     assert (r.code, len(r.alerts), r.truncated) == (OK, 0, False), r
 
 
+def test_paging_past_the_alerts_the_hub_orders_ends(make_hub, clients):
+    """§4 Queries: "The hub orders at most 5,000 open alerts per query",
+    and Paging: "truncated false means you have reached the end". With
+    more open alerts than that, a client that pages as told (offset +=
+    entries received while truncated) must reach a page with truncated
+    false, not be sent empty truncated pages for ever."""
+    hub = hub53(make_hub)
+    cprs = adults(5348, 5003)
+    for i in range(0, len(cprs), 500):
+        send_batch(hub, [ev_dropout(c, "2026-10-27")
+                         for c in cprs[i:i + 500]], "college-a")
+    hub.wait_applied(timeout=120)
+    hub.cprs.difference_update(cprs)
+    hub.cprs.update(cprs[::40])          # a sample for the sweep
+    dora = clients(hub, "desk-dora", hello=False)
+    dora.connected()
+    got, offset, rid = 0, 0, 1
+    while True:
+        r = dora.ask(rid, limit=50, offset=offset)
+        assert r.code == OK, r
+        got += len(r.alerts)
+        rid += 1
+        if not r.truncated:
+            break
+        assert r.alerts, f"truncated page with no entry at offset {offset}"
+        offset += len(r.alerts)
+        assert rid < 200, "paging does not end"
+        if rid % 30 == 0:
+            time.sleep(1.5)       # within query_rate
+    assert got == 5000, got
+    r = dora.ask(rid, limit=50, offset=6000)
+    assert (r.code, len(r.alerts), r.truncated) == (OK, 0, False), r
+
+
 # ---------------------------------------------------------------- item 3
 
 
