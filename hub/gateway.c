@@ -230,6 +230,16 @@ dummy_hash(struct hub_gateway *g)
 	return g->dummy_hash;
 }
 
+static void end_session(hub *h, web_session *s, const char *why);
+
+/* A session idle for web_session_idle minutes has ended, whether or not
+ * anyone uses its token again. */
+static bool
+idle_out(const hub *h, const web_session *s)
+{
+	return h->now - s->last_used >= h->gateway->idle_ms;
+}
+
 static web_session *
 free_slot(hub *h)
 {
@@ -237,13 +247,20 @@ free_slot(hub *h)
 	web_session *idlest = &g->sessions[0];
 	for (long i = 0; i < g->max; i++) {
 		web_session *s = &g->sessions[i];
-		if (!s->used || h->now - s->last_used > g->idle_ms)
+		if (!s->used)
 			return s;
+		if (idle_out(h, s)) {
+			end_session(h, s, "idle");
+			return s;
+		}
 		if (s->last_used < idlest->last_used)
 			idlest = s;
 	}
 	log_info("HUB-WEB", "session table full: the session of %s idle "
 	         "longest ends", idlest->caseworker);
+	/* Its end is audited like any other: the caseworker's page just
+	 * asks them to log in again. */
+	end_session(h, idlest, "full");
 	return idlest;
 }
 
@@ -391,7 +408,7 @@ session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
 	if (strcmp(s->gateway, gateway) != 0 ||
 	    strcmp(s->gateway_key, gateway_key) != 0)
 		return NULL;
-	if (h->now - s->last_used > g->idle_ms) {
+	if (idle_out(h, s)) {
 		end_session(h, s, "idle");
 		return NULL;
 	}
@@ -505,8 +522,15 @@ hub__notify_alerted(hub *h, const char *recipient)
 void
 hub__gateway_tick(hub *h)
 {
-	if (h->gateway)
-		hub__mail_tick(h, h->gateway->mail);
+	struct hub_gateway *g = h->gateway;
+	if (!g)
+		return;
+	/* Sessions end when their idle time runs out, not when their token
+	 * is next seen (which may be never): the audit trail says when. */
+	for (long i = 0; i < g->max; i++)
+		if (g->sessions[i].used && idle_out(h, &g->sessions[i]))
+			end_session(h, &g->sessions[i], "idle");
+	hub__mail_tick(h, g->mail);
 }
 
 static uint32_t

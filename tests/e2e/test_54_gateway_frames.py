@@ -234,3 +234,56 @@ def test_session_ack_note_not_text_is_not_kept(gw):
             if line.startswith("{") and '"ack"' in line]
     assert [(a["result"], a["detail"].strip()) for a in acks] == \
         [("ok", alert["alert_id"])], acks
+
+
+def test_session_end_by_idle_time_and_full_table_is_audited(make_hub):
+    """§4a: a session ends after `web_session_idle` minutes without a
+    frame (hub clock) and when a login needs the place of the one idle
+    longest; SECURITY.md "Audit trail": every end of a web session is a
+    `logout` record saying why. At 30 minutes the session has ended, and
+    a session nobody uses again ends (and is audited) all the same."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True,
+                                "desk-dan": True},
+                   clock="2026-11-02T08:00:00",
+                   settings={"web_sessions_max": "2"})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    for cw in ("cw-anna", "desk-dora", "desk-dan"):
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "set-password", cw], input=PASSWORD + "\n",
+                           capture_output=True, text=True,
+                           timeout=60 * SLOW)
+        assert p.returncode == 0, p.stderr
+    g = Gateway(hub)
+    m = pb()
+    try:
+        first = login(g, "cw-anna").session
+        hub.advance("2026-11-02T08:30:00")
+        r = g.ask(FRAME_QUERY, m.Query(request_id=2, kind=m.OPEN_ALERTS,
+                                       session=first))
+        assert (r.code, r.reason) == (E_UNAUTHENTICATED, ENDED), \
+            "alive after web_session_idle minutes without a frame"
+        dora = login(g, "desk-dora", 3).session
+        hub.advance("2026-11-02T08:31:00")
+        login(g, "desk-dan", 4)
+        hub.advance("2026-11-02T08:32:00")
+        login(g, "cw-anna", 5)          # the table is full: dora's ends
+        r = g.ask(FRAME_QUERY, m.Query(request_id=6, kind=m.OPEN_ALERTS,
+                                       session=dora))
+        assert r.code == E_UNAUTHENTICATED, r
+        hub.advance("2026-11-02T09:05:00")   # no frame: both run out
+        hub.wait_log(r"HUB-WEB web session of desk-dan ended: idle")
+        hub.wait_log(r"HUB-WEB web session of cw-anna ended: idle",
+                     count=2)
+    finally:
+        g.close()
+    hub.stop()
+    p = hub.hubctl("audit", "show", "--json")
+    recs = [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+    ends = [(r["actor"], r["result"]) for r in recs
+            if r["action"] == "logout"]
+    assert sorted(ends) == sorted([("cw-anna", "idle"),
+                                   ("desk-dora", "full"),
+                                   ("desk-dan", "idle"),
+                                   ("cw-anna", "idle")]), recs
