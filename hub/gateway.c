@@ -383,6 +383,24 @@ end_session(hub *h, web_session *s, const char *why)
 	memset(s, 0, sizeof *s);
 }
 
+/* The caseworker is still registered and their password not set again
+ * since the login. */
+static bool
+still_current(hub *h, const web_session *s)
+{
+	char hash[STORE_PASSWORD_HASH_MAX], key[UG_Z85_KEY_LEN + 1];
+	int64_t set_at;
+	uint32_t flags;
+	bool current =
+	    store_principal_current(h->store, STORE_CASEWORKER, s->caseworker,
+	                            key, &flags) == UG_OK &&
+	    store_password_get(h->store, s->caseworker, hash, &set_at) ==
+	        UG_OK &&
+	    set_at == s->password_set_at;
+	sodium_memzero(hash, sizeof hash);
+	return current;
+}
+
 /* The live session the token names for this gateway key, or NULL (a
  * session found stale on the way is ended). `touch`: the caseworker did
  * something, so the session's idle time starts again; the live list's
@@ -408,22 +426,12 @@ session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
 	if (strcmp(s->gateway, gateway) != 0 ||
 	    strcmp(s->gateway_key, gateway_key) != 0)
 		return NULL;
-	if (idle_out(h, s)) {
-		end_session(h, s, "idle");
+	if (!still_current(h, s)) {
+		end_session(h, s, "revoked");
 		return NULL;
 	}
-	char hash[STORE_PASSWORD_HASH_MAX], key[UG_Z85_KEY_LEN + 1];
-	int64_t set_at;
-	uint32_t flags;
-	bool current =
-	    store_principal_current(h->store, STORE_CASEWORKER, s->caseworker,
-	                            key, &flags) == UG_OK &&
-	    store_password_get(h->store, s->caseworker, hash, &set_at) ==
-	        UG_OK &&
-	    set_at == s->password_set_at;
-	sodium_memzero(hash, sizeof hash);
-	if (!current) {
-		end_session(h, s, "revoked");
+	if (idle_out(h, s)) {
+		end_session(h, s, "idle");
 		return NULL;
 	}
 	if (touch)
@@ -527,9 +535,12 @@ hub__gateway_tick(hub *h)
 		return;
 	/* Sessions end when their idle time runs out, not when their token
 	 * is next seen (which may be never): the audit trail says when. */
-	for (long i = 0; i < g->max; i++)
-		if (g->sessions[i].used && idle_out(h, &g->sessions[i]))
-			end_session(h, &g->sessions[i], "idle");
+	for (long i = 0; i < g->max; i++) {
+		web_session *s = &g->sessions[i];
+		if (s->used && idle_out(h, s))
+			end_session(h, s, still_current(h, s) ? "idle"
+			                                        : "revoked");
+	}
 	hub__mail_tick(h, g->mail);
 }
 

@@ -271,8 +271,15 @@ def test_session_end_by_idle_time_and_full_table_is_audited(make_hub):
         r = g.ask(FRAME_QUERY, m.Query(request_id=6, kind=m.OPEN_ALERTS,
                                        session=dora))
         assert r.code == E_UNAUTHENTICATED, r
+        # dan's password is set again: his session ended with it, and
+        # is not recorded as merely idle when its time runs out.
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "set-password", "desk-dan"],
+                           input=PASSWORD + "\n", capture_output=True,
+                           text=True, timeout=60 * SLOW)
+        assert p.returncode == 0, p.stderr
         hub.advance("2026-11-02T09:05:00")   # no frame: both run out
-        hub.wait_log(r"HUB-WEB web session of desk-dan ended: idle")
+        hub.wait_log(r"HUB-WEB web session of desk-dan ended: revoked")
         hub.wait_log(r"HUB-WEB web session of cw-anna ended: idle",
                      count=2)
     finally:
@@ -285,5 +292,5 @@ def test_session_end_by_idle_time_and_full_table_is_audited(make_hub):
             if r["action"] == "logout"]
     assert sorted(ends) == sorted([("cw-anna", "idle"),
                                    ("desk-dora", "full"),
-                                   ("desk-dan", "idle"),
+                                   ("desk-dan", "revoked"),
                                    ("cw-anna", "idle")]), recs
