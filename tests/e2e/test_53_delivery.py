@@ -1534,6 +1534,19 @@ def test_desk_membership_dated_on_a_live_connection(make_hub, clients):
     assert not bob.ask(1).alerts and (bob.handshakes, bob.hellos) == (1, 1)
 
 
+def test_unknown_query_kind_on_own_connection(make_hub, clients):
+    """§4 Queries: any kind other than OPEN_ALERTS and TIMELINE (0, not
+    set; ALERTS_CHANGED, a gateway's) is answered E_MALFORMED "unknown
+    query kind" with its request_id, before any Hello."""
+    hub = hub53(make_hub)
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    for rid, kind in ((1, 0), (2, 3), (3, 77)):
+        r = a.ask(rid, kind=kind)
+        assert (r.request_id, r.code, r.reason) == \
+            (rid, E_MALFORMED, "unknown query kind"), r
+
+
 def test_alert_ack_of_wrong_length_is_not_answered(make_hub, clients):
     """§4 step 4: an AlertAck for an unknown id or one not 9 bytes
     "changes nothing and is not answered either"."""
