@@ -294,3 +294,34 @@ def test_session_end_by_idle_time_and_full_table_is_audited(make_hub):
                                    ("desk-dora", "full"),
                                    ("desk-dan", "revoked"),
                                    ("cw-anna", "idle")]), recs
+
+
+def test_session_ack_answers_twice_foreign_and_short(gw):
+    """§4a: a session's AlertAck is answered OK once stored; sent again
+    (from this session or another of the caseworker's), for another
+    caseworker's alert or for an unknown id it is E_DENIED "this alert is
+    not open for you or your desk"; an id that is not 9 bytes is
+    E_MALFORMED with the documented reason."""
+    hub, g = gw
+    m = pb()
+    [cpr] = CprGen(5402).take(1)
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt="gw-twice", absent=30,
+                      expected=100))
+    [alert] = hub.peek("cw-anna", 1)
+    aid = bytes.fromhex(alert["alert_id"])
+    anna, anna2 = login(g, "cw-anna").session, login(g, "cw-anna").session
+    dora = login(g, "desk-dora").session
+    not_open = "this alert is not open for you or your desk"
+    for rid, session, alert_id, want in (
+            (2, dora, aid, (E_DENIED, not_open)),
+            (3, anna, aid, (0, "")),
+            (4, anna, aid, (E_DENIED, not_open)),
+            (5, anna2, aid, (E_DENIED, not_open)),
+            (6, anna, b"\xff" * 9, (E_DENIED, not_open)),
+            (7, anna, aid[:8],
+             (E_MALFORMED, "alert_id must be the 9 bytes of an alert's id"))):
+        r = g.ask(FRAME_ALERT_ACK, m.AlertAck(request_id=rid,
+                                              alert_id=alert_id,
+                                              session=session))
+        assert (r.request_id, r.code, r.reason) == (rid,) + want, r
