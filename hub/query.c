@@ -25,6 +25,7 @@
 #define LIST_SCAN_MAX 5000 /* open alerts ordered per query, at most */
 #define TIMELINE_SCAN_MAX 5000
 #define QUERY_BUCKETS 1024
+#define QUERY_PROBE 16 /* slots tried from a caseworker's own */
 #define TIMELINE_DEFAULT 200
 #define TIMELINE_MAX 400
 #define SUMMARY_MAX 192 /* bytes of a timeline summary, with its NUL */
@@ -65,9 +66,24 @@ query_allowed(hub *h, const char *caseworker)
 	uint32_t hash = 2166136261u;
 	for (const char *p = caseworker; *p; p++)
 		hash = (hash ^ (uint8_t)*p) * 16777619u;
-	hub_query_bucket *b = &h->buckets[hash % QUERY_BUCKETS];
+	/* Caseworkers whose ids hash alike share a run of slots, each with
+	 * its own bucket: were one slot theirs by turns, each would hand the
+	 * other a full burst and neither would ever be limited. When the
+	 * run is taken, the bucket left alone longest (full again, or
+	 * nearly) gives its place up. */
+	hub_query_bucket *b = NULL, *oldest = NULL;
+	for (uint32_t i = 0; i < QUERY_PROBE && !b; i++) {
+		hub_query_bucket *c =
+		    &h->buckets[(hash + i) % QUERY_BUCKETS];
+		if (strcmp(c->caseworker, caseworker) == 0)
+			b = c;
+		else if (!oldest || !c->caseworker[0] ||
+		         (oldest->caseworker[0] && c->at < oldest->at))
+			oldest = c;
+	}
 	int64_t now = ug_mono_ms();
-	if (strcmp(b->caseworker, caseworker) != 0) {
+	if (!b) {
+		b = oldest;
 		ug_strlcpy(b->caseworker, caseworker, sizeof b->caseworker);
 		b->tokens = h->query_burst;
 		b->at = now;

@@ -1547,6 +1547,37 @@ def test_unknown_query_kind_on_own_connection(make_hub, clients):
             (rid, E_MALFORMED, "unknown query kind"), r
 
 
+def test_query_rate_limit_is_per_caseworker_whatever_their_ids(
+        make_hub, clients):
+    """§4 Limits: "Each caseworker may ask query_rate queries per second
+    ... and query_burst at once". cw-103 is an id the hub's bucket table
+    happens to place where it places cw-anna; a query of cw-103's must
+    not hand cw-anna a fresh burst."""
+    hub = hub53(make_hub)
+    hub.keygen("cw-103")
+    hub.register_caseworker("cw-103")
+    anna = clients(hub, "cw-anna", hello=False)
+    other = clients(hub, "cw-103", hello=False)
+    anna.connected()
+    other.connected()
+
+    def burst(first, n):
+        for i in range(first, first + n):
+            anna.query(i)
+        anna.wait(lambda: sum(1 for k, m, _ in anna.frames
+                              if k == FRAME_RESULT and
+                              first <= m.request_id < first + n) == n,
+                  15, f"{n} answers")
+        return [m for k, m, _ in anna.frames if k == FRAME_RESULT and
+                first <= m.request_id < first + n and m.code != OK]
+
+    assert burst(1, 60), "60 queries at once and none refused"
+    assert other.ask(1).code == OK
+    refused = burst(100, 39)            # a full burst would take all
+    assert len(refused) >= 15, \
+        f"only {len(refused)} of 39 refused: another's query refilled"
+
+
 def test_alert_ack_of_wrong_length_is_not_answered(make_hub, clients):
     """§4 step 4: an AlertAck for an unknown id or one not 9 bytes
     "changes nothing and is not answered either"."""
