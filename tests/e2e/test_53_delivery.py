@@ -1057,6 +1057,29 @@ def test_sessions_per_caseworker_ends_the_oldest(make_hub, clients):
     assert anna.welcome().code == OK
 
 
+def test_repeated_hello_does_not_make_a_session_newer(make_hub, clients):
+    """§4 Sessions: the session sessions_per_caseworker ends is the one
+    opened first; a live session's repeated Hello (the check a client
+    makes now and then) answers a Welcome and leaves its age alone."""
+    hub = hub53(make_hub, settings={"sessions_per_caseworker": "2"})
+    [p] = adults(5333, 1)
+    hub.assign(p, "cw-bob")
+    hub.wait_applied()
+    s1 = clients(hub, "cw-bob")
+    assert s1.welcome().code == OK
+    s2 = clients(hub, "cw-bob")
+    assert s2.welcome().code == OK
+    s1.hello()
+    assert s1.welcome().code == OK
+    s3 = clients(hub, "cw-bob")
+    assert s3.welcome().code == OK
+    hub.send(ev_dropout(p, "2026-10-26"))
+    for c in (s2, s3):
+        c.wait_alerts(1)
+    assert not [f for f in s1.quiet(1) if f[0] == FRAME_ALERT], \
+        "the session opened first still receives after a third one"
+
+
 # ---------------------------------------------------------------- item 7
 
 
