@@ -1601,6 +1601,31 @@ def test_query_rate_limit_is_per_caseworker_whatever_their_ids(
         f"only {len(refused)} of 39 refused: another's query refilled"
 
 
+def test_session_fields_ignored_on_own_connection(make_hub, clients):
+    """§4a: on a caseworker's own connection `session` and
+    AlertAck.request_id are ignored: the Query is answered as in §4,
+    the AlertAck is taken and not answered."""
+    hub = hub53(make_hub)
+    [p] = adults(5349, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-27"))
+    hub.wait_applied()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    m = a.m
+    a.send(FRAME_QUERY, m.Query(request_id=1, kind=m.OPEN_ALERTS,
+                                session=b"x" * 32))
+    r = a.result(1)[0]
+    assert (r.code, [x.cpr for x in r.alerts]) == (OK, [p]), r
+    a.send(FRAME_ALERT_ACK, m.AlertAck(request_id=2,
+                                       alert_id=r.alerts[0].alert_id,
+                                       session=b"y" * 32))
+    r = a.ask(3)
+    assert (r.code, list(r.alerts)) == (OK, []), r
+    assert [msg.request_id for k, msg, _ in a.frames
+            if k == FRAME_RESULT] == [1, 3], "the AlertAck was answered"
+
+
 def test_alert_ack_of_wrong_length_is_not_answered(make_hub, clients):
     """§4 step 4: an AlertAck for an unknown id or one not 9 bytes
     "changes nothing and is not answered either"."""
