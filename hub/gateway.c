@@ -298,6 +298,14 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 		 * typed is not kept (it may be a name). */
 		g->refused++;
 		allow->tokens -= 1.0;
+		/* The same work as for a caseworker id, so the answer's time
+		 * does not set this refusal apart. */
+		const char *dummy = dummy_hash(g);
+		if (dummy) {
+			int spent = crypto_pwhash_str_verify(dummy, password,
+			                                     pwlen);
+			(void)spent;
+		}
 		char detail[STORE_ID_MAX + 40];
 		snprintf(detail, sizeof detail, "%s: not a caseworker id",
 		         gateway);
@@ -326,9 +334,11 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	                            &flags) == UG_OK &&
 	    !(flags & STORE_FLAG_GATEWAY);
 	const char *against = known ? hash : dummy_hash(g);
-	bool ok = against && pwlen > 0 && pwlen <= PASSWORD_MAX &&
-	          crypto_pwhash_str_verify(against, password, pwlen) == 0 &&
-	          known;
+	/* Verified whatever its length too: an empty or too long password
+	 * is refused after the same work as a wrong one. */
+	bool verified = against && crypto_pwhash_str_verify(
+	                               against, password, pwlen) == 0;
+	bool ok = verified && known && pwlen > 0 && pwlen <= PASSWORD_MAX;
 	sodium_memzero(hash, sizeof hash);
 	if (!ok) {
 		g->refused++;

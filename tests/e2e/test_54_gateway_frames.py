@@ -7,6 +7,7 @@ it acted for and whether they are on the duty desk."""
 
 import json
 import subprocess
+import time
 
 import pytest
 import zmq
@@ -325,3 +326,33 @@ def test_session_ack_answers_twice_foreign_and_short(gw):
                                               alert_id=alert_id,
                                               session=session))
         assert (r.request_id, r.code, r.reason) == (rid,) + want, r
+
+
+def test_every_refused_login_takes_a_verification(gw):
+    """§4a Login: a wrong, an empty or a too long (over 1,024 bytes)
+    password and a caseworker that is unknown, or no caseworker id at
+    all, get the same answer "and take the same time (one argon2id
+    verification ...)": none comes back at once."""
+    hub, g = gw
+    m = pb()
+
+    def timed(caseworker, password):
+        t0 = time.monotonic()
+        r = g.ask(FRAME_LOGIN, m.Login(request_id=1, caseworker=caseworker,
+                                       password=password))
+        assert (r.code, r.reason) == (E_DENIED,
+                                      "wrong caseworker or password"), r
+        return time.monotonic() - t0
+
+    hub.cprs.add("0101901234")
+    timed("cw-nobody", "warm up the dummy hash")
+    wrong = min(timed("cw-anna", "not the password") for _ in range(2))
+    for caseworker, password in (("cw-anna", "x" * 2000),
+                                 ("desk-dora", ""),
+                                 ("0101901234", PASSWORD),
+                                 ("not an id at all", PASSWORD)):
+        took = timed(caseworker, password)
+        assert took > wrong / 3, \
+            (f"{caseworker!r}/{len(password)} bytes answered in "
+             f"{took * 1000:.0f} ms, a wrong password in "
+             f"{wrong * 1000:.0f} ms")
