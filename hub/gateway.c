@@ -620,6 +620,7 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		/* No session at all is a gateway that does not speak the
 		 * protocol, not a caseworker whose login ran out: telling
 		 * them to log in again would hide the bug. */
+		audit(h, gateway, key ? key : "", "frame", "malformed", ONLY);
 		hub__delivery_answer(h, routing, routing_len, request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED, ONLY);
 	} else {
@@ -636,11 +637,15 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 			           sizeof h->acting_for.caseworker);
 			h->acting_for.desk = hub__is_desk_member(h, s->caseworker);
 		}
-		if (!s)
+		if (!s) {
+			/* A token that opens nothing is recorded: a gateway
+			 * guessing tokens shows in the audit trail. */
+			audit(h, gateway, key ? key : "", "frame", "refused",
+			      "no live web session with that token");
 			hub__delivery_answer(h, routing, routing_len, request_id,
 			       UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED,
 			       ENDED);
-		else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT) {
+		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT) {
 			end_session(h, s, "logout");
 			hub__delivery_answer(h, routing, routing_len, request_id,
 			       UNGEBRO__V1__ERROR_CODE__OK, "");

@@ -356,3 +356,29 @@ def test_every_refused_login_takes_a_verification(gw):
             (f"{caseworker!r}/{len(password)} bytes answered in "
              f"{took * 1000:.0f} ms, a wrong password in "
              f"{wrong * 1000:.0f} ms")
+
+
+def test_frames_refused_for_their_session_are_audited(gw):
+    """PROTOCOL.md §4 "every refusal is appended to the hub's audit
+    trail": a gateway's frame without a session, and one whose session
+    has ended or never was, are recorded with the gateway as actor; a
+    gateway guessing tokens shows there."""
+    hub, g = gw
+    m = pb()
+    s = login(g, "cw-anna").session
+    assert g.ask(FRAME_LOGOUT, m.Logout(request_id=2, session=s)).code == 0
+    for rid, token in ((3, s), (4, b"z" * 32)):
+        r = g.ask(FRAME_QUERY, m.Query(request_id=rid, kind=m.OPEN_ALERTS,
+                                       session=token))
+        assert r.code == E_UNAUTHENTICATED, r
+    r = g.ask(FRAME_QUERY, m.Query(request_id=5, kind=m.OPEN_ALERTS))
+    assert (r.code, r.reason) == (E_MALFORMED, ONLY), r
+    hub.stop()
+    p = hub.hubctl("audit", "show", "--json", "--actor", "web-1")
+    recs = [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+    assert [(r["action"], r["result"], r["detail"]) for r in recs
+            if r["action"] == "frame"] == [
+        ("frame", "refused", "no live web session with that token"),
+        ("frame", "refused", "no live web session with that token"),
+        ("frame", "malformed", ONLY)], recs
