@@ -379,6 +379,10 @@ pump(hub *h, hub_session *s)
 	hub__sessions_events(h);
 	if (!s->used)
 		return;
+	/* Membership is dated (a DeskMembership ends, another starts at
+	 * midnight): the Hello's answer would go stale, and a former member
+	 * would go on being sent the desk's alerts. */
+	s->desk = hub__is_desk_member(h, s->caseworker);
 	if (s->n_flight >= s->window)
 		prune_flight(h, s);
 	pump_queue(h, s, s->caseworker);
@@ -405,6 +409,10 @@ hub__delivery_notify(hub *h, const char *recipient)
 	bool desk = strcmp(recipient, h->rules.desk) == 0;
 	for (long i = 0; i < h->sessions_max; i++) {
 		hub_session *s = &h->sessions[i];
+		/* s->desk is as of the session's last pump: pump() checks it
+		 * again before it sends anything of the desk's, and the tick
+		 * pumps every session, so a member from today is served
+		 * within a second. */
 		if (s->used && (strcmp(s->caseworker, recipient) == 0 ||
 				(desk && s->desk)))
 			pump(h, s);

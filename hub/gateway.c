@@ -230,6 +230,16 @@ dummy_hash(struct hub_gateway *g)
 	return g->dummy_hash;
 }
 
+static void end_session(hub *h, web_session *s, const char *why);
+
+/* A session idle for web_session_idle minutes has ended, whether or not
+ * anyone uses its token again. */
+static bool
+idle_out(const hub *h, const web_session *s)
+{
+	return h->now - s->last_used >= h->gateway->idle_ms;
+}
+
 static web_session *
 free_slot(hub *h)
 {
@@ -237,13 +247,20 @@ free_slot(hub *h)
 	web_session *idlest = &g->sessions[0];
 	for (long i = 0; i < g->max; i++) {
 		web_session *s = &g->sessions[i];
-		if (!s->used || h->now - s->last_used > g->idle_ms)
+		if (!s->used)
 			return s;
+		if (idle_out(h, s)) {
+			end_session(h, s, "idle");
+			return s;
+		}
 		if (s->last_used < idlest->last_used)
 			idlest = s;
 	}
 	log_info("HUB-WEB", "session table full: the session of %s idle "
 	         "longest ends", idlest->caseworker);
+	/* Its end is audited like any other: the caseworker's page just
+	 * asks them to log in again. */
+	end_session(h, idlest, "full");
 	return idlest;
 }
 
@@ -281,6 +298,14 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 		 * typed is not kept (it may be a name). */
 		g->refused++;
 		allow->tokens -= 1.0;
+		/* The same work as for a caseworker id, so the answer's time
+		 * does not set this refusal apart. */
+		const char *dummy = dummy_hash(g);
+		if (dummy) {
+			int spent = crypto_pwhash_str_verify(dummy, password,
+			                                     pwlen);
+			(void)spent;
+		}
 		char detail[STORE_ID_MAX + 40];
 		snprintf(detail, sizeof detail, "%s: not a caseworker id",
 		         gateway);
@@ -309,9 +334,11 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	                            &flags) == UG_OK &&
 	    !(flags & STORE_FLAG_GATEWAY);
 	const char *against = known ? hash : dummy_hash(g);
-	bool ok = against && pwlen > 0 && pwlen <= PASSWORD_MAX &&
-	          crypto_pwhash_str_verify(against, password, pwlen) == 0 &&
-	          known;
+	/* Verified whatever its length too: an empty or too long password
+	 * is refused after the same work as a wrong one. */
+	bool verified = against && crypto_pwhash_str_verify(
+	                               against, password, pwlen) == 0;
+	bool ok = verified && known && pwlen > 0 && pwlen <= PASSWORD_MAX;
 	sodium_memzero(hash, sizeof hash);
 	if (!ok) {
 		g->refused++;
@@ -366,6 +393,24 @@ end_session(hub *h, web_session *s, const char *why)
 	memset(s, 0, sizeof *s);
 }
 
+/* The caseworker is still registered and their password not set again
+ * since the login. */
+static bool
+still_current(hub *h, const web_session *s)
+{
+	char hash[STORE_PASSWORD_HASH_MAX], key[UG_Z85_KEY_LEN + 1];
+	int64_t set_at;
+	uint32_t flags;
+	bool current =
+	    store_principal_current(h->store, STORE_CASEWORKER, s->caseworker,
+	                            key, &flags) == UG_OK &&
+	    store_password_get(h->store, s->caseworker, hash, &set_at) ==
+	        UG_OK &&
+	    set_at == s->password_set_at;
+	sodium_memzero(hash, sizeof hash);
+	return current;
+}
+
 /* The live session the token names for this gateway key, or NULL (a
  * session found stale on the way is ended). `touch`: the caseworker did
  * something, so the session's idle time starts again; the live list's
@@ -391,22 +436,12 @@ session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
 	if (strcmp(s->gateway, gateway) != 0 ||
 	    strcmp(s->gateway_key, gateway_key) != 0)
 		return NULL;
-	if (h->now - s->last_used > g->idle_ms) {
-		end_session(h, s, "idle");
+	if (!still_current(h, s)) {
+		end_session(h, s, "revoked");
 		return NULL;
 	}
-	char hash[STORE_PASSWORD_HASH_MAX], key[UG_Z85_KEY_LEN + 1];
-	int64_t set_at;
-	uint32_t flags;
-	bool current =
-	    store_principal_current(h->store, STORE_CASEWORKER, s->caseworker,
-	                            key, &flags) == UG_OK &&
-	    store_password_get(h->store, s->caseworker, hash, &set_at) ==
-	        UG_OK &&
-	    set_at == s->password_set_at;
-	sodium_memzero(hash, sizeof hash);
-	if (!current) {
-		end_session(h, s, "revoked");
+	if (idle_out(h, s)) {
+		end_session(h, s, "idle");
 		return NULL;
 	}
 	if (touch)
@@ -505,8 +540,18 @@ hub__notify_alerted(hub *h, const char *recipient)
 void
 hub__gateway_tick(hub *h)
 {
-	if (h->gateway)
-		hub__mail_tick(h, h->gateway->mail);
+	struct hub_gateway *g = h->gateway;
+	if (!g)
+		return;
+	/* Sessions end when their idle time runs out, not when their token
+	 * is next seen (which may be never): the audit trail says when. */
+	for (long i = 0; i < g->max; i++) {
+		web_session *s = &g->sessions[i];
+		if (s->used && idle_out(h, s))
+			end_session(h, s, still_current(h, s) ? "idle"
+			                                        : "revoked");
+	}
+	hub__mail_tick(h, g->mail);
 }
 
 static uint32_t
@@ -575,6 +620,7 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		/* No session at all is a gateway that does not speak the
 		 * protocol, not a caseworker whose login ran out: telling
 		 * them to log in again would hide the bug. */
+		audit(h, gateway, key ? key : "", "frame", "malformed", ONLY);
 		hub__delivery_answer(h, routing, routing_len, request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED, ONLY);
 	} else {
@@ -591,11 +637,15 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 			           sizeof h->acting_for.caseworker);
 			h->acting_for.desk = hub__is_desk_member(h, s->caseworker);
 		}
-		if (!s)
+		if (!s) {
+			/* A token that opens nothing is recorded: a gateway
+			 * guessing tokens shows in the audit trail. */
+			audit(h, gateway, key ? key : "", "frame", "refused",
+			      "no live web session with that token");
 			hub__delivery_answer(h, routing, routing_len, request_id,
 			       UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED,
 			       ENDED);
-		else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT) {
+		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT) {
 			end_session(h, s, "logout");
 			hub__delivery_answer(h, routing, routing_len, request_id,
 			       UNGEBRO__V1__ERROR_CODE__OK, "");

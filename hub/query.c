@@ -25,6 +25,7 @@
 #define LIST_SCAN_MAX 5000 /* open alerts ordered per query, at most */
 #define TIMELINE_SCAN_MAX 5000
 #define QUERY_BUCKETS 1024
+#define QUERY_PROBE 16 /* slots tried from a caseworker's own */
 #define TIMELINE_DEFAULT 200
 #define TIMELINE_MAX 400
 #define SUMMARY_MAX 192 /* bytes of a timeline summary, with its NUL */
@@ -65,9 +66,24 @@ query_allowed(hub *h, const char *caseworker)
 	uint32_t hash = 2166136261u;
 	for (const char *p = caseworker; *p; p++)
 		hash = (hash ^ (uint8_t)*p) * 16777619u;
-	hub_query_bucket *b = &h->buckets[hash % QUERY_BUCKETS];
+	/* Caseworkers whose ids hash alike share a run of slots, each with
+	 * its own bucket: were one slot theirs by turns, each would hand the
+	 * other a full burst and neither would ever be limited. When the
+	 * run is taken, the bucket left alone longest (full again, or
+	 * nearly) gives its place up. */
+	hub_query_bucket *b = NULL, *oldest = NULL;
+	for (uint32_t i = 0; i < QUERY_PROBE && !b; i++) {
+		hub_query_bucket *c =
+		    &h->buckets[(hash + i) % QUERY_BUCKETS];
+		if (strcmp(c->caseworker, caseworker) == 0)
+			b = c;
+		else if (!oldest || !c->caseworker[0] ||
+		         (oldest->caseworker[0] && c->at < oldest->at))
+			oldest = c;
+	}
 	int64_t now = ug_mono_ms();
-	if (strcmp(b->caseworker, caseworker) != 0) {
+	if (!b) {
+		b = oldest;
 		ug_strlcpy(b->caseworker, caseworker, sizeof b->caseworker);
 		b->tokens = h->query_burst;
 		b->at = now;
@@ -154,8 +170,8 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	size_t limit = q->limit ? q->limit : LIST_DEFAULT;
 	if (limit > LIST_MAX)
 		limit = LIST_MAX;
-	/* All open alerts are ordered, so the most urgent is never missed
-	 * and pages (offset) are slices of one order. */
+	/* The open alerts (up to LIST_SCAN_MAX of them) are ordered as a
+	 * whole, so pages (offset) are slices of one order. */
 	alert_list l = {calloc(LIST_SCAN_MAX, sizeof(wire_alert *)), 0,
 	                LIST_SCAN_MAX, NULL};
 	if (!l.alerts)
@@ -176,7 +192,9 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	size_t n = l.n - offset < limit ? l.n - offset : limit;
 	result->n_alerts = n;
 	result->alerts = l.alerts + offset;
-	result->truncated = more || offset + n < l.n;
+	/* Past the alerts ordered there is no next page to ask for: an
+	 * empty page that said `truncated` would keep a client asking. */
+	result->truncated = offset + n < l.n || (more && n > 0);
 	fit_frame(result);
 	send_result(h, routing, routing_len, result);
 	audit(h, caseworker, "list", "ok", NULL, "");
@@ -644,7 +662,7 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 			ptrs[i] = &t.entries[offset + i];
 		result->n_timeline = ptrs ? n : 0;
 		result->timeline = ptrs;
-		result->truncated = t.truncated || offset + n < t.n;
+		result->truncated = offset + n < t.n || (t.truncated && n > 0);
 		fit_frame(result);
 		send_result(h, routing, routing_len, result);
 		free(ptrs);

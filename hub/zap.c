@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "hub/hub_int.h"
+#include "store/store_password.h"
 
 #define ZAP_FRAMES 7
 
@@ -198,9 +199,11 @@ handle_one(hub *h)
 			                   ? STORE_AGENCY
 			                   : STORE_CASEWORKER;
 			if (kind != want)
-				why = want == STORE_AGENCY
-				              ? "key registered as a caseworker"
-				              : "key registered as an agency";
+				why = want == STORE_CASEWORKER
+				              ? "key registered as an agency"
+				      : (flags & STORE_FLAG_GATEWAY)
+				              ? "key registered as a web gateway"
+				              : "key registered as a caseworker";
 			else
 				why = NULL;
 		}
@@ -220,9 +223,13 @@ handle_one(hub *h)
 		store_audit_queue(h->store, &e);
 	} else {
 		h->zap_admitted++;
+		/* A gateway shares the caseworkers' endpoint and table, but
+		 * is never a caseworker of its own: say which it is. */
 		log_info("HUB-ZAP", "admitted %s '%s' from %s on %s",
-		         kind == STORE_AGENCY ? "agency" : "caseworker", id,
-		         address, domain);
+		         kind == STORE_AGENCY            ? "agency"
+		         : (flags & STORE_FLAG_GATEWAY) ? "web gateway"
+		                                        : "caseworker",
+		         id, address, domain);
 		reply(h->zap, request_id, request_id_len, "200", "OK", id, key);
 	}
 	for (int i = 0; i < ZAP_FRAMES; i++)

@@ -74,6 +74,35 @@ def test_caseworker_key_refused_on_ingest(hub):
                  r"registered as a caseworker")
 
 
+def test_gateway_key_named_as_a_gateway(hub):
+    """A web gateway's key is never a caseworker of its own (PROTOCOL.md
+    §4a): refused on ingest as a gateway's, and admitted on delivery as
+    one, so an operator reading the log is not told of a caseworker
+    that does not exist."""
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    [cpr] = CprGen(507).take(1)
+    hub.cprs.add(cpr)
+    before = hub.stats()
+    with IngestClient(hub, "web-1") as c:
+        c.send(frame(envelope("web-1", cpr, salt=1)), timeout=1.5)
+        assert c.recv_ack(1.5) is None
+    hub.wait_log(r"HUB-ZAP refused CURVE client .* on ingest: key "
+                 r"registered as a web gateway")
+    unchanged(hub, before)
+    c = IngestClient(hub, "web-1")
+    try:                     # the same key on the delivery endpoint
+        c.sock.disconnect(hub.ingest)
+        c.sock.connect(hub.delivery)
+        c.send(b"\x01\x07")
+        assert c.sock.poll(10000), "no answer on delivery"
+    finally:
+        c.close()
+    hub.wait_log(r"HUB-ZAP admitted web gateway 'web-1' from .* on "
+                 r"delivery")
+    assert "admitted caseworker 'web-1'" not in hub.log_text()
+
+
 def test_agency_key_refused_on_delivery(hub):
     rc, alerts, err = hub.inbox("school-a", idle_exit=20)
     assert rc == 3, err

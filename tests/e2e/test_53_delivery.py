@@ -47,8 +47,9 @@ from hubtest import (ACCEPTED, E_DENIED, E_FULL, E_MALFORMED,
                      E_TOO_LARGE, E_UNAVAILABLE, E_VERSION, FRAME_ACK,
                      FRAME_ALERT, FRAME_ALERT_ACK, FRAME_HELLO,
                      FRAME_WELCOME, OK, QUIET, REJECTED, SLOW, CprGen,
-                     IngestClient, TcpRelay, ev_assignment, ev_dropout,
-                     ev_dropout_risk, frame, pb, read_key_file, rules_hub)
+                     IngestClient, TcpRelay, ev_assignment, ev_desk,
+                     ev_dropout, ev_dropout_risk, frame, pb, read_key_file,
+                     rules_hub)
 
 FRAME_QUERY, FRAME_RESULT = 7, 8
 MAX_FRAME = 65536
@@ -891,6 +892,40 @@ def test_results_fit_a_frame_and_paging_yields_every_alert_once(
     assert (r.code, len(r.alerts), r.truncated) == (OK, 0, False), r
 
 
+def test_paging_past_the_alerts_the_hub_orders_ends(make_hub, clients):
+    """§4 Queries: "The hub orders at most 5,000 open alerts per query",
+    and Paging: "truncated false means you have reached the end". With
+    more open alerts than that, a client that pages as told (offset +=
+    entries received while truncated) must reach a page with truncated
+    false, not be sent empty truncated pages for ever."""
+    hub = hub53(make_hub)
+    cprs = adults(5348, 5003)
+    for i in range(0, len(cprs), 500):
+        send_batch(hub, [ev_dropout(c, "2026-10-27")
+                         for c in cprs[i:i + 500]], "college-a")
+    hub.wait_applied(timeout=120)
+    hub.cprs.difference_update(cprs)
+    hub.cprs.update(cprs[::40])          # a sample for the sweep
+    dora = clients(hub, "desk-dora", hello=False)
+    dora.connected()
+    got, offset, rid = 0, 0, 1
+    while True:
+        r = dora.ask(rid, limit=50, offset=offset)
+        assert r.code == OK, r
+        got += len(r.alerts)
+        rid += 1
+        if not r.truncated:
+            break
+        assert r.alerts, f"truncated page with no entry at offset {offset}"
+        offset += len(r.alerts)
+        assert rid < 200, "paging does not end"
+        if rid % 30 == 0:
+            time.sleep(1.5)       # within query_rate
+    assert got == 5000, got
+    r = dora.ask(rid, limit=50, offset=6000)
+    assert (r.code, len(r.alerts), r.truncated) == (OK, 0, False), r
+
+
 # ---------------------------------------------------------------- item 3
 
 
@@ -959,8 +994,8 @@ def test_session_table_reclaims_churn_and_refuses_when_full(make_hub,
             extra = clients(hub, who)
             w = extra.welcome()
             assert w.code == E_UNAVAILABLE, (who, w)
-            assert w.reason, (who, w)
-            print(f"5th Hello ({who}): {w.reason!r}")
+            assert w.reason == ("the hub's session table is full "
+                                "(sessions_max); retry later"), (who, w)
             assert not [f for f in extra.quiet(0.3) if f[0] == FRAME_ALERT]
             # queries need no session: still answered
             assert extra.ask(1).code == OK
@@ -1021,6 +1056,29 @@ def test_sessions_per_caseworker_ends_the_oldest(make_hub, clients):
     # One caseworker's session limit never touches another's session.
     anna = clients(hub, "cw-anna")
     assert anna.welcome().code == OK
+
+
+def test_repeated_hello_does_not_make_a_session_newer(make_hub, clients):
+    """§4 Sessions: the session sessions_per_caseworker ends is the one
+    opened first; a live session's repeated Hello (the check a client
+    makes now and then) answers a Welcome and leaves its age alone."""
+    hub = hub53(make_hub, settings={"sessions_per_caseworker": "2"})
+    [p] = adults(5333, 1)
+    hub.assign(p, "cw-bob")
+    hub.wait_applied()
+    s1 = clients(hub, "cw-bob")
+    assert s1.welcome().code == OK
+    s2 = clients(hub, "cw-bob")
+    assert s2.welcome().code == OK
+    s1.hello()
+    assert s1.welcome().code == OK
+    s3 = clients(hub, "cw-bob")
+    assert s3.welcome().code == OK
+    hub.send(ev_dropout(p, "2026-10-26"))
+    for c in (s2, s3):
+        c.wait_alerts(1)
+    assert not [f for f in s1.quiet(1) if f[0] == FRAME_ALERT], \
+        "the session opened first still receives after a third one"
 
 
 # ---------------------------------------------------------------- item 7
@@ -1468,6 +1526,105 @@ def test_escalated_alert_reaches_connected_desk(make_hub, clients):
     anna.ack(x.alert_id)
     anna.ask(2)
     assert not dora.ask(3).alerts
+
+
+def test_desk_membership_dated_on_a_live_connection(make_hub, clients):
+    """§4 Order: the desk's alerts go "for duty-desk members" and only
+    to them; membership is dated (ADAPTERS.md, kind `desk`). A member
+    whose DeskMembership ended yesterday must not be pushed a desk alert
+    raised today on the connection opened while they were on the desk;
+    one whose membership starts today gets the desk's open alerts without
+    a new Hello."""
+    hub = hub53(make_hub)
+    ending = ev_desk("cw-bob", "2026-10-01")
+    ending.desk_membership.to = "2026-11-02"
+    hub.send(ending, ev_desk("cw-anna", "2026-11-03"))
+    hub.wait_applied()
+    bob = clients(hub, "cw-bob")
+    anna = clients(hub, "cw-anna")
+    for c in (bob, anna):
+        assert c.welcome().code == OK
+    p1, p2 = adults(5347, 2)
+    hub.send(ev_dropout(p1, "2026-10-30"))
+    assert [x.cpr for x in bob.wait_alerts(1)] == [p1]
+    assert not anna.quiet(1), "pushed the desk's alert to a future member"
+    hub.advance("2026-11-03T08:00:00")
+    hub.send(ev_dropout(p2, "2026-10-31"))
+    anna.wait(lambda: {x.cpr for x in anna.alerts} == {p1, p2}, 10,
+              "the desk's alerts for the member from today")
+    assert [x.cpr for x in bob.alerts] == [p1] and not [
+        f for f in bob.quiet(1) if f[0] == FRAME_ALERT], \
+        "a desk alert pushed to a caseworker no longer on the desk"
+    assert not bob.ask(1).alerts and (bob.handshakes, bob.hellos) == (1, 1)
+
+
+def test_unknown_query_kind_on_own_connection(make_hub, clients):
+    """§4 Queries: any kind other than OPEN_ALERTS and TIMELINE (0, not
+    set; ALERTS_CHANGED, a gateway's) is answered E_MALFORMED "unknown
+    query kind" with its request_id, before any Hello."""
+    hub = hub53(make_hub)
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    for rid, kind in ((1, 0), (2, 3), (3, 77)):
+        r = a.ask(rid, kind=kind)
+        assert (r.request_id, r.code, r.reason) == \
+            (rid, E_MALFORMED, "unknown query kind"), r
+
+
+def test_query_rate_limit_is_per_caseworker_whatever_their_ids(
+        make_hub, clients):
+    """§4 Limits: "Each caseworker may ask query_rate queries per second
+    ... and query_burst at once". cw-103 is an id the hub's bucket table
+    happens to place where it places cw-anna; a query of cw-103's must
+    not hand cw-anna a fresh burst."""
+    hub = hub53(make_hub)
+    hub.keygen("cw-103")
+    hub.register_caseworker("cw-103")
+    anna = clients(hub, "cw-anna", hello=False)
+    other = clients(hub, "cw-103", hello=False)
+    anna.connected()
+    other.connected()
+
+    def burst(first, n):
+        for i in range(first, first + n):
+            anna.query(i)
+        anna.wait(lambda: sum(1 for k, m, _ in anna.frames
+                              if k == FRAME_RESULT and
+                              first <= m.request_id < first + n) == n,
+                  15, f"{n} answers")
+        return [m for k, m, _ in anna.frames if k == FRAME_RESULT and
+                first <= m.request_id < first + n and m.code != OK]
+
+    assert burst(1, 60), "60 queries at once and none refused"
+    assert other.ask(1).code == OK
+    refused = burst(100, 39)            # a full burst would take all
+    assert len(refused) >= 15, \
+        f"only {len(refused)} of 39 refused: another's query refilled"
+
+
+def test_session_fields_ignored_on_own_connection(make_hub, clients):
+    """§4a: on a caseworker's own connection `session` and
+    AlertAck.request_id are ignored: the Query is answered as in §4,
+    the AlertAck is taken and not answered."""
+    hub = hub53(make_hub)
+    [p] = adults(5349, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-27"))
+    hub.wait_applied()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    m = a.m
+    a.send(FRAME_QUERY, m.Query(request_id=1, kind=m.OPEN_ALERTS,
+                                session=b"x" * 32))
+    r = a.result(1)[0]
+    assert (r.code, [x.cpr for x in r.alerts]) == (OK, [p]), r
+    a.send(FRAME_ALERT_ACK, m.AlertAck(request_id=2,
+                                       alert_id=r.alerts[0].alert_id,
+                                       session=b"y" * 32))
+    r = a.ask(3)
+    assert (r.code, list(r.alerts)) == (OK, []), r
+    assert [msg.request_id for k, msg, _ in a.frames
+            if k == FRAME_RESULT] == [1, 3], "the AlertAck was answered"
 
 
 def test_alert_ack_of_wrong_length_is_not_answered(make_hub, clients):

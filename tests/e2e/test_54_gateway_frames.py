@@ -7,6 +7,7 @@ it acted for and whether they are on the duty desk."""
 
 import json
 import subprocess
+import time
 
 import pytest
 import zmq
@@ -234,3 +235,150 @@ def test_session_ack_note_not_text_is_not_kept(gw):
             if line.startswith("{") and '"ack"' in line]
     assert [(a["result"], a["detail"].strip()) for a in acks] == \
         [("ok", alert["alert_id"])], acks
+
+
+def test_session_end_by_idle_time_and_full_table_is_audited(make_hub):
+    """§4a: a session ends after `web_session_idle` minutes without a
+    frame (hub clock) and when a login needs the place of the one idle
+    longest; SECURITY.md "Audit trail": every end of a web session is a
+    `logout` record saying why. At 30 minutes the session has ended, and
+    a session nobody uses again ends (and is audited) all the same."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True,
+                                "desk-dan": True},
+                   clock="2026-11-02T08:00:00",
+                   settings={"web_sessions_max": "2"})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    for cw in ("cw-anna", "desk-dora", "desk-dan"):
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "set-password", cw], input=PASSWORD + "\n",
+                           capture_output=True, text=True,
+                           timeout=60 * SLOW)
+        assert p.returncode == 0, p.stderr
+    g = Gateway(hub)
+    m = pb()
+    try:
+        first = login(g, "cw-anna").session
+        hub.advance("2026-11-02T08:30:00")
+        r = g.ask(FRAME_QUERY, m.Query(request_id=2, kind=m.OPEN_ALERTS,
+                                       session=first))
+        assert (r.code, r.reason) == (E_UNAUTHENTICATED, ENDED), \
+            "alive after web_session_idle minutes without a frame"
+        dora = login(g, "desk-dora", 3).session
+        hub.advance("2026-11-02T08:31:00")
+        login(g, "desk-dan", 4)
+        hub.advance("2026-11-02T08:32:00")
+        login(g, "cw-anna", 5)          # the table is full: dora's ends
+        r = g.ask(FRAME_QUERY, m.Query(request_id=6, kind=m.OPEN_ALERTS,
+                                       session=dora))
+        assert r.code == E_UNAUTHENTICATED, r
+        # dan's password is set again: his session ended with it, and
+        # is not recorded as merely idle when its time runs out.
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "set-password", "desk-dan"],
+                           input=PASSWORD + "\n", capture_output=True,
+                           text=True, timeout=60 * SLOW)
+        assert p.returncode == 0, p.stderr
+        hub.advance("2026-11-02T09:05:00")   # no frame: both run out
+        hub.wait_log(r"HUB-WEB web session of desk-dan ended: revoked")
+        hub.wait_log(r"HUB-WEB web session of cw-anna ended: idle",
+                     count=2)
+    finally:
+        g.close()
+    hub.stop()
+    p = hub.hubctl("audit", "show", "--json")
+    recs = [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+    ends = [(r["actor"], r["result"]) for r in recs
+            if r["action"] == "logout"]
+    assert sorted(ends) == sorted([("cw-anna", "idle"),
+                                   ("desk-dora", "full"),
+                                   ("desk-dan", "revoked"),
+                                   ("cw-anna", "idle")]), recs
+
+
+def test_session_ack_answers_twice_foreign_and_short(gw):
+    """§4a: a session's AlertAck is answered OK once stored; sent again
+    (from this session or another of the caseworker's), for another
+    caseworker's alert or for an unknown id it is E_DENIED "this alert is
+    not open for you or your desk"; an id that is not 9 bytes is
+    E_MALFORMED with the documented reason."""
+    hub, g = gw
+    m = pb()
+    [cpr] = CprGen(5402).take(1)
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt="gw-twice", absent=30,
+                      expected=100))
+    [alert] = hub.peek("cw-anna", 1)
+    aid = bytes.fromhex(alert["alert_id"])
+    anna, anna2 = login(g, "cw-anna").session, login(g, "cw-anna").session
+    dora = login(g, "desk-dora").session
+    not_open = "this alert is not open for you or your desk"
+    for rid, session, alert_id, want in (
+            (2, dora, aid, (E_DENIED, not_open)),
+            (3, anna, aid, (0, "")),
+            (4, anna, aid, (E_DENIED, not_open)),
+            (5, anna2, aid, (E_DENIED, not_open)),
+            (6, anna, b"\xff" * 9, (E_DENIED, not_open)),
+            (7, anna, aid[:8],
+             (E_MALFORMED, "alert_id must be the 9 bytes of an alert's id"))):
+        r = g.ask(FRAME_ALERT_ACK, m.AlertAck(request_id=rid,
+                                              alert_id=alert_id,
+                                              session=session))
+        assert (r.request_id, r.code, r.reason) == (rid,) + want, r
+
+
+def test_every_refused_login_takes_a_verification(gw):
+    """§4a Login: a wrong, an empty or a too long (over 1,024 bytes)
+    password and a caseworker that is unknown, or no caseworker id at
+    all, get the same answer "and take the same time (one argon2id
+    verification ...)": none comes back at once."""
+    hub, g = gw
+    m = pb()
+
+    def timed(caseworker, password):
+        t0 = time.monotonic()
+        r = g.ask(FRAME_LOGIN, m.Login(request_id=1, caseworker=caseworker,
+                                       password=password))
+        assert (r.code, r.reason) == (E_DENIED,
+                                      "wrong caseworker or password"), r
+        return time.monotonic() - t0
+
+    hub.cprs.add("0101901234")
+    timed("cw-nobody", "warm up the dummy hash")
+    wrong = min(timed("cw-anna", "not the password") for _ in range(2))
+    for caseworker, password in (("cw-anna", "x" * 2000),
+                                 ("desk-dora", ""),
+                                 ("0101901234", PASSWORD),
+                                 ("not an id at all", PASSWORD)):
+        took = timed(caseworker, password)
+        assert took > wrong / 3, \
+            (f"{caseworker!r}/{len(password)} bytes answered in "
+             f"{took * 1000:.0f} ms, a wrong password in "
+             f"{wrong * 1000:.0f} ms")
+
+
+def test_frames_refused_for_their_session_are_audited(gw):
+    """PROTOCOL.md §4 "every refusal is appended to the hub's audit
+    trail": a gateway's frame without a session, and one whose session
+    has ended or never was, are recorded with the gateway as actor; a
+    gateway guessing tokens shows there."""
+    hub, g = gw
+    m = pb()
+    s = login(g, "cw-anna").session
+    assert g.ask(FRAME_LOGOUT, m.Logout(request_id=2, session=s)).code == 0
+    for rid, token in ((3, s), (4, b"z" * 32)):
+        r = g.ask(FRAME_QUERY, m.Query(request_id=rid, kind=m.OPEN_ALERTS,
+                                       session=token))
+        assert r.code == E_UNAUTHENTICATED, r
+    r = g.ask(FRAME_QUERY, m.Query(request_id=5, kind=m.OPEN_ALERTS))
+    assert (r.code, r.reason) == (E_MALFORMED, ONLY), r
+    hub.stop()
+    p = hub.hubctl("audit", "show", "--json", "--actor", "web-1")
+    recs = [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+    assert [(r["action"], r["result"], r["detail"]) for r in recs
+            if r["action"] == "frame"] == [
+        ("frame", "refused", "no live web session with that token"),
+        ("frame", "refused", "no live web session with that token"),
+        ("frame", "malformed", ONLY)], recs
