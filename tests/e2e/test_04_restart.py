@@ -3,6 +3,7 @@ when hubd or an adapter dies at a bad moment.
 
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
+import re
 import signal
 
 import hubtest
@@ -239,3 +240,48 @@ def test_a_lost_event_id_index_is_rebuilt_from_the_log(make_hub):
     assert hub.send(hubtest.envelope("school-a", envs[0].cpr,
                                      salt="ids-new")) == [max(first) + 1]
     assert hub.stats()["event_ids"] == 21
+
+
+def test_unreadable_derived_and_ids_files_are_rebuilt_from_the_log(make_hub):
+    """ARCHITECTURE.md: derived/ and ids/ hold only what the log rebuilds
+    (OPERATIONS.md: "rebuildable, no backup needed"). Files there that are
+    no LMDB environment any more (overwritten by hand, a disk error) are
+    emptied at start, logged, and made again from the log: the hub starts,
+    every resend is still DUPLICATE at its first sequence, and each alert
+    stays one."""
+    hub = make_hub()
+    rows, alerted = cohort(408, 40)
+    path, _ = hub.csv("term.csv", rows)
+    assert hub.adapter("import", path).rc == 0
+    envs = [hubtest.envelope("school-a", c, salt=f"torn-{i}")
+            for i, c in enumerate(CprGen(4402).take(10))]
+    first = hub.send(*envs)
+    hub.wait_stats("applied", lambda s: s["last_applied"] == s["last_seq"])
+    hub.stop()
+    for env in ("derived", "ids"):
+        with open(hub.data_dir / env / "data.mdb", "r+b") as f:
+            f.write(b"\xa5" * 16384)        # both meta pages gone
+
+    hub.start()
+    log = hub.current_log()
+    data = hub.data_dir
+    assert re.search(r"\bwarn STORE-DERIVED " + re.escape(
+        f"{data}/derived does not open (MDB_INVALID: File is not an LMDB "
+        "file): emptied it; the derived state is rebuilt from the log"),
+        log), log
+    assert re.search(r"\bwarn STORE-IDS " + re.escape(
+        f"{data}/ids does not open (MDB_INVALID: File is not an LMDB "
+        "file): emptied it; the event-id index is rebuilt from the log"),
+        log), log
+    assert "STORE-IDS indexed the event ids of 50 log records" in log, log
+    assert "HUB-REPLAY applying log entries 1..50 to derived state" in log
+    for env in ("derived", "ids"):
+        assert oct((data / env / "data.mdb").stat().st_mode & 0o777) == \
+            "0o600"
+    st = hub.wait_stats("last_applied caught up",
+                        lambda s: s["last_applied"] == s["last_seq"] == 50)
+    assert (st["log_events"], st["event_ids"]) == (50, 50)
+    resent = hub.acks(*envs)
+    assert [a.status for a in resent] == [hubtest.DUPLICATE] * 10, resent
+    assert [a.sequence for a in resent] == first
+    check_alerts_once(hub, alerted)
