@@ -130,7 +130,10 @@ static const char usage[] =
 	"  restore DIR               copy a backup into the empty data_dir and\n"
 	"                            check it against its manifest (hubd\n"
 	"                            stopped). Exit 0 restored, 1 failed (what\n"
-	"                            it copied is taken back), 2 usage\n"
+	"                            it copied is taken back), 2 usage. Until\n"
+	"                            it succeeds, data_dir/restore.unfinished\n"
+	"                            keeps hubd and hubctl off the store; run\n"
+	"                            it again to start over\n"
 	"  report --year YYYY --out FILE.html\n"
 	"                            the annual status on the strategy's goals\n"
 	"                            (or --from DATE --to DATE instead of\n"
@@ -188,6 +191,7 @@ typedef struct {
 	const ug_config *cfg;
 	store *store;
 	ug_keys *keys;
+	bool restoring; /* restore opens what it copied, under its mark */
 } ctl;
 
 static int
@@ -287,7 +291,7 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 	if (err != UG_OK)
 		return err;
 	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
-	                   c->keys->storage_key};
+	                   c->keys->storage_key, c->restoring};
 	err = store_open(&c->store, ug_config_get(cfg, "data_dir"), &opts,
 	                 diag);
 	if (err == UG_OK && store_upgraded(c->store))
@@ -1039,8 +1043,8 @@ main(int argc, char **argv)
 	           (rc = hubctl_restore_files(cfg, id)) != 0) {
 		/* nothing restored: no store to open */
 	} else {
-		ctl c = {0};
 		bool restoring = strcmp(cmd, "restore") == 0;
+		ctl c = {.restoring = restoring};
 		if (open_ctl(&c, cfg, &diag) != UG_OK) {
 			rc = fail("cannot open the hub's keys and store", &diag);
 		} else if (audit) {
@@ -1049,6 +1053,10 @@ main(int argc, char **argv)
 			rc = hubctl_backup(cfg, c.store, c.keys, id);
 		} else if (strcmp(cmd, "restore") == 0) {
 			rc = hubctl_restore_check(c.store, c.keys, id);
+			if (rc == 0 &&
+			    store_restore_done(ug_config_get(cfg, "data_dir"),
+			                       &diag) != UG_OK)
+				rc = fail("restore", &diag);
 		} else if (strcmp(cmd, "export") == 0) {
 			rc = hubctl_export(cfg, c.store, c.keys);
 		} else if (strcmp(cmd, "erase") == 0) {

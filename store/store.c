@@ -634,6 +634,15 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 		goto fail;
 	}
 	char path[512];
+	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, dir);
+	if (!opts->restoring && access(path, F_OK) == 0) {
+		ug_diag_set(diag, "data_dir",
+			    "a restore into %s did not finish (%s is there): "
+			    "run hubctl restore again, it starts over",
+			    dir, STORE_RESTORE_MARK);
+		err = UG_EINVAL;
+		goto fail;
+	}
 	snprintf(path, sizeof path, "%s/log", dir);
 	err = store__env_open(&s->log_env, path,
 			      opts->log_map_mb ? opts->log_map_mb : 16384, 16,
