@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -574,8 +575,22 @@ hub_run(hub *h)
 {
 	h->now = hub__clock(h);
 	if (catch_up(h) != 0) {
-		log_err("HUB-REPLAY", "cannot apply the log to derived state");
-		return 1;
+		if (atomic_load(&h->apply_err) == UG_OK) {
+			log_err("HUB-REPLAY",
+				"cannot apply the log to derived state");
+			return 1;
+		}
+		/* Applying fails (derived/ full, most likely, after a
+		 * restart before derived_map_mb was raised): stopping here
+		 * would stop the delivery of every stored alert too, and
+		 * under the unit start again every 2 s for as long as it
+		 * lasts. Serve as when it fails while running: the applier
+		 * retries, ingest refuses retryable beyond the lag. */
+		log_err("HUB-REPLAY",
+			"cannot apply the log to derived state yet (%s): "
+			"serving without it; events are refused retryable "
+			"until it is applied",
+			ug_strerror((ug_err)atomic_load(&h->apply_err)));
 	}
 	if (hub__writer_start(h) != UG_OK) {
 		log_err("HUB-WRITER", "cannot start the writer thread");
@@ -597,7 +612,10 @@ hub_run(hub *h)
 	log_notice("HUB-READY", "store open, sockets bound; serving");
 	ug_notify_systemd("READY=1");
 	hub__metrics_serving(h);
-	h->logged = store_derived_last_applied(h->store);
+	/* The log, not the derived state: after a replay that failed they
+	 * differ, and the gate must count what is already waiting. */
+	if (store_log_last(h->store, &h->logged) != UG_OK)
+		h->logged = store_derived_last_applied(h->store);
 	/* The four sockets, the writer's and the applier's signals, then
 	 * the metrics endpoint's, if it is on. */
 	zmq_pollitem_t items[6 + HUB_METRICS_POLL_MAX] = {
