@@ -871,6 +871,29 @@ cmd_log(ctl *c)
 	return 0;
 }
 
+/* Only a registration (before hubd's first start) or a restore makes a
+ * store. Any other command on a data_dir without one has the wrong
+ * data_dir: a backup, stats or audit verify would otherwise make an
+ * empty store there and report it, every night, as a success. A restore
+ * that did not finish is left to store_open, which says so. */
+static bool
+store_expected(const char *cmd, const char *data_dir)
+{
+	char path[600];
+	if (strncmp(cmd, "register-", 9) == 0 || strcmp(cmd, "restore") == 0)
+		return true;
+	snprintf(path, sizeof path, "%s/log/data.mdb", data_dir);
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
+	if (access(path, F_OK) == 0)
+		return true;
+	fprintf(stderr, "hubctl: %s: no store in %s (data_dir): hubd makes "
+	        "it at its first start, hubctl register-* before that\n",
+	        cmd, data_dir);
+	return false;
+}
+
 /* Whose files these are to be: the directory's owner if it is there,
  * else its parent's (the directory hubctl is about to make in it). */
 static bool
@@ -1042,6 +1065,8 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "restore") == 0 &&
 	           (rc = hubctl_restore_files(cfg, id)) != 0) {
 		/* nothing restored: no store to open */
+	} else if (!store_expected(cmd, data_dir)) {
+		rc = 1;
 	} else {
 		bool restoring = strcmp(cmd, "restore") == 0;
 		ctl c = {.restoring = restoring};
