@@ -537,9 +537,13 @@ reload(hub *h)
 		log_notice("HUB-RELOAD", "rules reloaded from %s",
 			   h->rules_path[0] ? h->rules_path : "(defaults)");
 	else
+		/* The file stays as it is for the next start, which it stops
+		 * with exit 2, and the unit does not start hubd again after
+		 * that: a crash would leave the hub down. Say so now. */
 		log_err("HUB-RELOAD",
-			"rules not reloaded, the old ones stay: "
-			"%s",
+			"rules not reloaded, the old ones stay: %s; the next "
+			"start refuses this file (exit 2): fix it (hubd "
+			"--check-config)",
 			diag.reason);
 }
 
