@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,7 +329,7 @@ open_store(hub *h, const ug_config *cfg, ug_diag *diag)
 	if (err != UG_OK)
 		return err;
 	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
-			   h->keys->storage_key};
+			   h->keys->storage_key, false};
 	return store_open(&h->store, ug_config_get(cfg, "data_dir"), &opts,
 			  diag);
 }
@@ -536,9 +537,13 @@ reload(hub *h)
 		log_notice("HUB-RELOAD", "rules reloaded from %s",
 			   h->rules_path[0] ? h->rules_path : "(defaults)");
 	else
+		/* The file stays as it is for the next start, which it stops
+		 * with exit 2, and the unit does not start hubd again after
+		 * that: a crash would leave the hub down. Say so now. */
 		log_err("HUB-RELOAD",
-			"rules not reloaded, the old ones stay: "
-			"%s",
+			"rules not reloaded, the old ones stay: %s; the next "
+			"start refuses this file (exit 2): fix it (hubd "
+			"--check-config)",
 			diag.reason);
 }
 
@@ -574,8 +579,22 @@ hub_run(hub *h)
 {
 	h->now = hub__clock(h);
 	if (catch_up(h) != 0) {
-		log_err("HUB-REPLAY", "cannot apply the log to derived state");
-		return 1;
+		if (atomic_load(&h->apply_err) == UG_OK) {
+			log_err("HUB-REPLAY",
+				"cannot apply the log to derived state");
+			return 1;
+		}
+		/* Applying fails (derived/ full, most likely, after a
+		 * restart before derived_map_mb was raised): stopping here
+		 * would stop the delivery of every stored alert too, and
+		 * under the unit start again every 2 s for as long as it
+		 * lasts. Serve as when it fails while running: the applier
+		 * retries, ingest refuses retryable beyond the lag. */
+		log_err("HUB-REPLAY",
+			"cannot apply the log to derived state yet (%s): "
+			"serving without it; events are refused retryable "
+			"until it is applied",
+			ug_strerror((ug_err)atomic_load(&h->apply_err)));
 	}
 	if (hub__writer_start(h) != UG_OK) {
 		log_err("HUB-WRITER", "cannot start the writer thread");
@@ -597,7 +616,10 @@ hub_run(hub *h)
 	log_notice("HUB-READY", "store open, sockets bound; serving");
 	ug_notify_systemd("READY=1");
 	hub__metrics_serving(h);
-	h->logged = store_derived_last_applied(h->store);
+	/* The log, not the derived state: after a replay that failed they
+	 * differ, and the gate must count what is already waiting. */
+	if (store_log_last(h->store, &h->logged) != UG_OK)
+		h->logged = store_derived_last_applied(h->store);
 	/* The four sockets, the writer's and the applier's signals, then
 	 * the metrics endpoint's, if it is on. */
 	zmq_pollitem_t items[6 + HUB_METRICS_POLL_MAX] = {
@@ -609,7 +631,10 @@ hub_run(hub *h)
 	    {NULL, hub__applier_fd(h), ZMQ_POLLIN, 0},
 	};
 	while (!stop_requested) {
-		long timeout = 200;
+		/* A purge goes a bounded step per turn so that ingest is
+		 * served between steps, not so that it waits: an idle loop's
+		 * 200 ms between steps held it to 5 steps a second. */
+		long timeout = hub__retention_busy() ? 0 : 200;
 		/* While the writer holds a batch, new frames wait in the
 		 * socket: they become the next batch (group commit). So they
 		 * do while the rules are far behind the log, unless applying

@@ -130,7 +130,10 @@ static const char usage[] =
 	"  restore DIR               copy a backup into the empty data_dir and\n"
 	"                            check it against its manifest (hubd\n"
 	"                            stopped). Exit 0 restored, 1 failed (what\n"
-	"                            it copied is taken back), 2 usage\n"
+	"                            it copied is taken back), 2 usage. Until\n"
+	"                            it succeeds, data_dir/restore.unfinished\n"
+	"                            keeps hubd and hubctl off the store; run\n"
+	"                            it again to start over\n"
 	"  report --year YYYY --out FILE.html\n"
 	"                            the annual status on the strategy's goals\n"
 	"                            (or --from DATE --to DATE, YYYY-MM-DD,\n"
@@ -196,6 +199,7 @@ typedef struct {
 	const ug_config *cfg;
 	store *store;
 	ug_keys *keys;
+	bool restoring; /* restore opens what it copied, under its mark */
 } ctl;
 
 static int
@@ -295,7 +299,7 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 	if (err != UG_OK)
 		return err;
 	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
-	                   c->keys->storage_key};
+	                   c->keys->storage_key, c->restoring};
 	err = store_open(&c->store, ug_config_get(cfg, "data_dir"), &opts,
 	                 diag);
 	if (err == UG_OK && store_upgraded(c->store))
@@ -885,7 +889,8 @@ cmd_log(ctl *c)
 /* Only a registration (before hubd's first start) or a restore makes a
  * store. Any other command on a data_dir without one has the wrong
  * data_dir: a backup, stats or audit verify would otherwise make an
- * empty store there and report it, every night, as a success. */
+ * empty store there and report it, every night, as a success. A restore
+ * that did not finish is left to store_open, which says so. */
 static bool
 store_expected(const char *cmd, const char *data_dir)
 {
@@ -893,6 +898,9 @@ store_expected(const char *cmd, const char *data_dir)
 	if (strncmp(cmd, "register-", 9) == 0 || strcmp(cmd, "restore") == 0)
 		return true;
 	snprintf(path, sizeof path, "%s/log/data.mdb", data_dir);
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
 	if (access(path, F_OK) == 0)
 		return true;
 	fprintf(stderr, "hubctl: %s: no store in %s (data_dir): hubd makes "
@@ -1075,8 +1083,8 @@ main(int argc, char **argv)
 	} else if (!store_expected(cmd, data_dir)) {
 		rc = 1;
 	} else {
-		ctl c = {0};
 		bool restoring = strcmp(cmd, "restore") == 0;
+		ctl c = {.restoring = restoring};
 		if (open_ctl(&c, cfg, &diag) != UG_OK) {
 			rc = fail("cannot open the hub's keys and store", &diag);
 		} else if (audit) {
@@ -1085,6 +1093,10 @@ main(int argc, char **argv)
 			rc = hubctl_backup(cfg, c.store, c.keys, id);
 		} else if (strcmp(cmd, "restore") == 0) {
 			rc = hubctl_restore_check(c.store, c.keys, id);
+			if (rc == 0 &&
+			    store_restore_done(ug_config_get(cfg, "data_dir"),
+			                       &diag) != UG_OK)
+				rc = fail("restore", &diag);
 		} else if (strcmp(cmd, "export") == 0) {
 			rc = hubctl_export(cfg, c.store, c.keys);
 		} else if (strcmp(cmd, "erase") == 0) {

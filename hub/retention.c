@@ -56,6 +56,7 @@ static const struct {
 static struct {
 	long age, days[TYPES], batch;
 	bool running, ran;
+	bool moved; /* the last turn of the run went on without a failure */
 	int32_t last_day, run_day; /* the day a run started on */
 	uint64_t cursor, end; /* end: the last record when the run began */
 	uint64_t records, persons, alerts;
@@ -237,9 +238,16 @@ hub__retention_tick(hub *h)
 	hub__derived_leave(h);
 }
 
+bool
+hub__retention_busy(void)
+{
+	return R.running && R.moved;
+}
+
 static void
 retention_turn(hub *h, int32_t today)
 {
+	R.moved = false;
 	if (!R.running) {
 		R.running = true;
 		R.run_day = today;
@@ -281,6 +289,7 @@ retention_turn(hub *h, int32_t today)
 		R.persons += counts.persons_cleared;
 	}
 	free(c.items);
+	R.moved = true;
 	if (c.done || (next == R.cursor && err != UG_EAGAIN))
 		finish_run();
 	else

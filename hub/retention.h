@@ -48,5 +48,8 @@ ug_err hub__retention_load(const ug_config *cfg, ug_diag *diag);
  * to a day it has not run on, else go on with the one running, deleting
  * at most purge_batch records. */
 void hub__retention_tick(hub *h);
+/* A run is under way and its last turn did not fail: the loop turns
+ * again at once instead of waiting for a frame or its 200 ms. */
+bool hub__retention_busy(void);
 
 #endif

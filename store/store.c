@@ -42,11 +42,13 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -262,9 +264,80 @@ store__env_err(int rc, enum store__env env, const char *what)
 	}
 }
 
+static ug_err env_open(MDB_env **out, const char *path, size_t map_mb,
+		       unsigned max_dbs, unsigned flags, ug_diag *diag,
+		       int *mdb_rc);
+
 ug_err
 store__env_open(MDB_env **out, const char *path, size_t map_mb,
 		unsigned max_dbs, unsigned flags, ug_diag *diag)
+{
+	int rc;
+	return env_open(out, path, map_mb, max_dbs, flags, diag, &rc);
+}
+
+/* What mdb_env_open says of files that are no LMDB environment this
+ * library reads: overwritten, cut short, or never finished. */
+static bool
+env_unreadable(int rc)
+{
+	return rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ||
+	       rc == MDB_CORRUPTED;
+}
+
+ug_err
+store__env_open_rebuilt(store *s, MDB_env **out, const char *path,
+			size_t map_mb, unsigned max_dbs, const char *msgid,
+			const char *then, ug_diag *diag)
+{
+	int rc = 0;
+	ug_err err =
+	    env_open(out, path, map_mb, max_dbs, MDB_NOSYNC, NULL, &rc);
+	if (err == UG_OK || !env_unreadable(rc))
+		return err == UG_OK ? UG_OK
+				    : env_open(out, path, map_mb, max_dbs,
+					       MDB_NOSYNC, diag, &rc);
+	/* Everything here is rebuilt from the log, so files that do not
+	 * open must not keep the hub from starting. Emptied under log/'s
+	 * write lock and only if they still do not open under it: two
+	 * processes opening at once must not empty what the other one has
+	 * just made (and has mapped). Truncated, not deleted, so that they
+	 * keep their owner and mode. */
+	MDB_txn *txn = NULL;
+	int lrc = store__begin_write(s->log_env, &txn);
+	if (lrc != 0)
+		return store__map_err(lrc, "empty an unreadable environment");
+	err = env_open(out, path, map_mb, max_dbs, MDB_NOSYNC, NULL, &rc);
+	if (err == UG_OK || !env_unreadable(rc)) {
+		mdb_txn_abort(txn);
+		return err == UG_OK ? UG_OK
+				    : env_open(out, path, map_mb, max_dbs,
+					       MDB_NOSYNC, diag, &rc);
+	}
+	log_warn(msgid, "%s does not open (%s): emptied it; %s", path,
+		 mdb_strerror(rc), then);
+	static const char *const files[] = {"data.mdb", "lock.mdb"};
+	for (size_t i = 0; i < 2; i++) {
+		char file[600];
+		snprintf(file, sizeof file, "%s/%s", path, files[i]);
+		int fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT) {
+			ug_diag_set(diag, path, "cannot empty %s: %s", file,
+				    strerror(errno));
+			mdb_txn_abort(txn);
+			return UG_EIO;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	err = env_open(out, path, map_mb, max_dbs, MDB_NOSYNC, diag, &rc);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+static ug_err
+env_open(MDB_env **out, const char *path, size_t map_mb, unsigned max_dbs,
+	 unsigned flags, ug_diag *diag, int *mdb_rc)
 {
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 		ug_diag_set(diag, path, "cannot create: %s", strerror(errno));
@@ -282,6 +355,7 @@ store__env_open(MDB_env **out, const char *path, size_t map_mb,
 	 * read txn on one env and a write txn on the other may overlap. */
 	if (rc == 0)
 		rc = mdb_env_open(env, path, flags | MDB_NOTLS, 0600);
+	*mdb_rc = rc;
 	if (rc != 0) {
 		ug_diag_set(diag, path, "cannot open LMDB environment: %s",
 			    mdb_strerror(rc));
@@ -385,8 +459,9 @@ open_derived(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 	snprintf(path, sizeof path, "%s/derived", dir);
 	/* No fsync on commit: everything here is rebuilt from the log, and an
 	 * fsync per batch for it would halve ingest (see PERF-FACTS). */
-	ug_err err = store__env_open(&s->derived_env, path, map_mb, 8,
-				     MDB_NOSYNC, diag);
+	ug_err err = store__env_open_rebuilt(
+	    s, &s->derived_env, path, map_mb, 8, "STORE-DERIVED",
+	    "the derived state is rebuilt from the log", diag);
 	if (err != UG_OK)
 		return err;
 	const char *names[] = {"meta",	"person",  "rule",
@@ -559,6 +634,15 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 		goto fail;
 	}
 	char path[512];
+	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, dir);
+	if (!opts->restoring && access(path, F_OK) == 0) {
+		ug_diag_set(diag, "data_dir",
+			    "a restore into %s did not finish (%s is there): "
+			    "run hubctl restore again, it starts over",
+			    dir, STORE_RESTORE_MARK);
+		err = UG_EINVAL;
+		goto fail;
+	}
 	snprintf(path, sizeof path, "%s/log", dir);
 	err = store__env_open(&s->log_env, path,
 			      opts->log_map_mb ? opts->log_map_mb : 16384, 16,

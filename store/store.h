@@ -42,7 +42,13 @@ typedef struct {
 	size_t log_map_mb;	    /* map size of log/ (default 16384) */
 	size_t derived_map_mb;	    /* map size of derived/ (default 8192) */
 	const uint8_t *storage_key; /* borrowed; must outlive the store */
+	bool restoring; /* hubctl restore's own open of what it copied */
 } store_opts;
+
+/* In data_dir from the start of a restore's copy until its store is
+ * checked (store_restore_done): a store_open that finds it refuses the
+ * store, which may be only part of the backup. */
+#define STORE_RESTORE_MARK "restore.unfinished"
 
 /* Open (creating if needed) the store in dir. Clears stale readers. */
 ug_err store_open(store **out, const char *dir, const store_opts *opts,
@@ -522,11 +528,16 @@ ug_err store_backup(store *s, const char *dir, const store_opts *opts,
 /* Copy a backup's data files into data_dir (a backup from before format 4
  * has no ids/), which must be missing or
  * empty (else UG_EEXISTS, nothing written); no store is opened here. A
- * copy that fails takes back what it wrote (store_restore_undo). */
+ * copy that fails takes back what it wrote (store_restore_undo). What a
+ * restore that never finished left (STORE_RESTORE_MARK in data_dir) is
+ * taken back first, so the restore starts over. */
 ug_err store_restore(const char *from, const char *data_dir, ug_diag *diag)
     __attribute__((warn_unused_result));
 /* Take back what store_restore put into data_dir (which it found empty):
  * for a restore whose store then does not open or does not match. */
 void store_restore_undo(const char *data_dir);
+/* The restored store is checked: take STORE_RESTORE_MARK away. */
+ug_err store_restore_done(const char *data_dir, ug_diag *diag)
+    __attribute__((warn_unused_result));
 
 #endif

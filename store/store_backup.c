@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -156,9 +158,79 @@ copy_file(const char *from, const char *to, ug_diag *diag)
 	return err;
 }
 
+static ug_err
+sync_dir(const char *path, ug_diag *diag)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0) {
+		ug_diag_set(diag, path, "cannot sync %s: %s", path,
+			    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return UG_EIO;
+	}
+	close(fd);
+	return UG_OK;
+}
+
+/* A restore killed (or the machine stopped) during its copy leaves part
+ * of a backup that opens as a store: derived/ and ids/ without their log,
+ * or a log cut short. The mark, made durable before the first file is
+ * copied, keeps every store_open from taking that for the store. */
+static ug_err
+mark_restore(const char *data_dir, ug_diag *diag)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || fsync(fd) != 0) {
+		ug_diag_set(diag, data_dir, "cannot create %s: %s", path,
+			    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return UG_EIO;
+	}
+	close(fd);
+	return sync_dir(data_dir, diag);
+}
+
+/* What an unfinished restore left is taken back before a new one; so is
+ * the hubd.lock of a hubd that refused to start on it, unless a hubd
+ * still holds it. */
+static void
+undo_unfinished(const char *data_dir)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
+	if (access(path, F_OK) != 0)
+		return;
+	store_restore_undo(data_dir);
+	snprintf(path, sizeof path, "%s/hubd.lock", data_dir);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			unlink(path);
+		close(fd);
+	}
+}
+
+ug_err
+store_restore_done(const char *data_dir, ug_diag *diag)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
+	if (unlink(path) != 0 && errno != ENOENT) {
+		ug_diag_set(diag, data_dir, "cannot remove %s: %s", path,
+			    strerror(errno));
+		return UG_EIO;
+	}
+	return sync_dir(data_dir, diag);
+}
+
 ug_err
 store_restore(const char *from, const char *data_dir, ug_diag *diag)
 {
+	undo_unfinished(data_dir);
 	ug_err err = require_empty(data_dir, diag);
 	if (err != UG_OK)
 		return err;
@@ -167,6 +239,9 @@ store_restore(const char *from, const char *data_dir, ug_diag *diag)
 			    strerror(errno));
 		return UG_EIO;
 	}
+	err = mark_restore(data_dir, diag);
+	if (err != UG_OK)
+		return err;
 	char src[600], dst[600];
 	for (size_t i = 0; err == UG_OK && i < NENVS; i++) {
 		snprintf(src, sizeof src, "%s/%s/data.mdb", from, envs[i]);
@@ -202,4 +277,7 @@ store_restore_undo(const char *data_dir)
 		snprintf(path, sizeof path, "%s/%s", data_dir, envs[i]);
 		rmdir(path);
 	}
+	/* Last: until the copied files are gone, it must stay. */
+	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
+	unlink(path);
 }

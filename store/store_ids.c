@@ -365,8 +365,9 @@ store__ids_open(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 			 "rebuilt after a restart of the machine (delete "
 			 "data_dir/ids after an OS crash)");
 	if (err == UG_OK)
-		err = store__env_open(&s->ids_env, path, map_mb, 2, MDB_NOSYNC,
-				      diag);
+		err = store__env_open_rebuilt(
+		    s, &s->ids_env, path, map_mb, 2, "STORE-IDS",
+		    "the event-id index is rebuilt from the log", diag);
 	if (err != UG_OK)
 		return err;
 	MDB_txn *itxn = NULL, *ltxn = NULL;

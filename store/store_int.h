@@ -41,6 +41,13 @@ void store__env_wrote(enum store__env env);
  * the directory, and clear stale readers. */
 ug_err store__env_open(MDB_env **out, const char *path, size_t map_mb,
 		       unsigned max_dbs, unsigned flags, ug_diag *diag);
+/* The same without fsync, for ids/ and derived/: files there that are no
+ * LMDB environment are emptied (logged warn under msgid, saying what
+ * happens `then`) and made again, since the log rebuilds what they held. */
+ug_err store__env_open_rebuilt(store *s, MDB_env **out, const char *path,
+			       size_t map_mb, unsigned max_dbs,
+			       const char *msgid, const char *then,
+			       ug_diag *diag);
 
 /* An ids key: the event id's first STORE_IDS_PREFIX bytes, then a keyed
  * hash of the id; legacy (format 2) keys are the hash alone. */

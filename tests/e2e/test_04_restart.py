@@ -3,6 +3,7 @@ when hubd or an adapter dies at a bad moment.
 
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
+import re
 import signal
 
 import hubtest
@@ -239,3 +240,109 @@ def test_a_lost_event_id_index_is_rebuilt_from_the_log(make_hub):
     assert hub.send(hubtest.envelope("school-a", envs[0].cpr,
                                      salt="ids-new")) == [max(first) + 1]
     assert hub.stats()["event_ids"] == 21
+
+
+def test_unreadable_derived_and_ids_files_are_rebuilt_from_the_log(make_hub):
+    """ARCHITECTURE.md: derived/ and ids/ hold only what the log rebuilds
+    (OPERATIONS.md: "rebuildable, no backup needed"). Files there that are
+    no LMDB environment any more (overwritten by hand, a disk error) are
+    emptied at start, logged, and made again from the log: the hub starts,
+    every resend is still DUPLICATE at its first sequence, and each alert
+    stays one."""
+    hub = make_hub()
+    rows, alerted = cohort(408, 40)
+    path, _ = hub.csv("term.csv", rows)
+    assert hub.adapter("import", path).rc == 0
+    envs = [hubtest.envelope("school-a", c, salt=f"torn-{i}")
+            for i, c in enumerate(CprGen(4402).take(10))]
+    first = hub.send(*envs)
+    hub.wait_stats("applied", lambda s: s["last_applied"] == s["last_seq"])
+    hub.stop()
+    for env in ("derived", "ids"):
+        with open(hub.data_dir / env / "data.mdb", "r+b") as f:
+            f.write(b"\xa5" * 16384)        # both meta pages gone
+
+    hub.start()
+    log = hub.current_log()
+    data = hub.data_dir
+    assert re.search(r"\bwarn STORE-DERIVED " + re.escape(
+        f"{data}/derived does not open (MDB_INVALID: File is not an LMDB "
+        "file): emptied it; the derived state is rebuilt from the log"),
+        log), log
+    assert re.search(r"\bwarn STORE-IDS " + re.escape(
+        f"{data}/ids does not open (MDB_INVALID: File is not an LMDB "
+        "file): emptied it; the event-id index is rebuilt from the log"),
+        log), log
+    assert "STORE-IDS indexed the event ids of 50 log records" in log, log
+    assert "HUB-REPLAY applying log entries 1..50 to derived state" in log
+    for env in ("derived", "ids"):
+        assert oct((data / env / "data.mdb").stat().st_mode & 0o777) == \
+            "0o600"
+    st = hub.wait_stats("last_applied caught up",
+                        lambda s: s["last_applied"] == s["last_seq"] == 50)
+    assert (st["log_events"], st["event_ids"]) == (50, 50)
+    resent = hub.acks(*envs)
+    assert [a.status for a in resent] == [hubtest.DUPLICATE] * 10, resent
+    assert [a.sequence for a in resent] == first
+    check_alerts_once(hub, alerted)
+
+
+def test_a_restart_with_derived_still_full_serves_what_is_stored(make_hub):
+    """OPERATIONS.md, "Where data lives": with derived/ full, events are
+    refused retryable beyond 1,024 waiting, and "in every case alerts
+    already stored are still delivered". A hub restarted before
+    derived_map_mb is raised (a crash, a reboot) is in the same case: it
+    starts and serves (the replay's failure logged HUB-REPLAY), instead
+    of exiting and leaving every caseworker without their alerts.
+    Raising the map and restarting then applies everything."""
+    hub = make_hub(settings={"derived_map_mb": "1"})
+    cpr = CprGen(4403).next()
+    hub.send(hubtest.envelope("school-a", cpr, salt="alerted", absent=30))
+    hub.wait_stats("the alert raised", lambda s: s["alerts"] == 1)
+    accepted, refused = [], None
+    cprs = CprGen(4404).take(6000)
+    hub.cprs.update(cprs)
+    with hubtest.IngestClient(hub, "school-a") as cli:
+        for start in range(0, len(cprs), 256):
+            window = [hubtest.frame(hubtest.envelope("school-a", c,
+                                                     salt=f"fill-{c}"))
+                      for c in cprs[start:start + 256]]
+            for data in window:
+                assert cli.send(data)
+            for data in window:
+                ack = cli.recv_ack(30)
+                assert ack is not None
+                if ack.status == hubtest.ACCEPTED:
+                    accepted.append((ack.sequence, data))
+                elif refused is None:
+                    refused = ack
+            if refused is not None:
+                break
+    assert refused is not None and refused.code == hubtest.E_FULL, refused
+    hub.kill9()
+
+    hub.start()                 # HUB-READY, not exit 1
+    assert re.search(r"\berr HUB-REPLAY cannot apply the log to derived "
+                     r"state yet \(full\): serving without it; events are "
+                     r"refused retryable until it is applied",
+                     hub.current_log()), hub.current_log()
+    with hubtest.IngestClient(hub, "school-a") as cli:
+        ack = cli.ack_for(hubtest.frame(hubtest.envelope(
+            "school-a", cprs[-1], salt="after-restart")))
+        assert (ack.status, ack.code, ack.retryable) == \
+            (hubtest.REJECTED, hubtest.E_FULL, True), ack
+        assert "derived_map_mb" in ack.reason, ack.reason
+        seq, data = accepted[-1]
+        ack = cli.ack_for(data)
+        assert (ack.status, ack.sequence) == (hubtest.DUPLICATE, seq), ack
+    [alert] = hub.peek("desk-dora", 1)
+    assert alert["cpr"] == cpr
+
+    hub.stop()
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "derived_map_mb = 1\n", "derived_map_mb = 64\n"))
+    hub.start()
+    st = hub.wait_stats("every stored event applied",
+                        lambda s: s["last_applied"] == s["last_seq"])
+    assert st["log_events"] == len(accepted) + 1, st
+    assert st["alerts"] == 1, st

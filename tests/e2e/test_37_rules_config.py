@@ -71,7 +71,8 @@ def test_sighup_with_a_bad_file_keeps_the_old_rules(make_hub):
     hub.wait_log(r"hubd err HUB-RELOAD rules not reloaded, the old ones "
                  rf"stay: {re.escape(str(rules_path))}:{bad_line}: unknown "
                  r"rule setting "
-                 r"'absence\.rolling\.treshold'")
+                 r"'absence\.rolling\.treshold'; the next start refuses "
+                 r"this file \(exit 2\): fix it \(hubd --check-config\)")
     assert hub.running
     # The old threshold (10 %) is still in force, not the 30 % of the
     # refused file's valid first line.

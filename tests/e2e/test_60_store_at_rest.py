@@ -146,6 +146,37 @@ def test_every_database_is_in_the_at_rest_table(make_hub):
     hub.start()
 
 
+def architecture_databases():
+    """The databases ARCHITECTURE.md's LMDB layout tables list ("env/db"),
+    each table under its environment's heading (**`log/` ...)."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" /
+           "ARCHITECTURE.md").read_text()
+    layout = doc.split("## The LMDB layout", 1)[1].split("\n## ", 1)[0]
+    found, env = set(), None
+    for line in layout.splitlines():
+        m = re.match(r"\*\*`(\w+)/`", line)
+        if m:
+            env = m.group(1)
+        m = re.match(r"\| `(\w+)` \|", line)
+        if m and env:
+            found.add(f"{env}/{m.group(1)}")
+    return found
+
+
+def test_the_architecture_layout_names_every_database(make_hub):
+    """ARCHITECTURE.md, "The LMDB layout": its tables say what each
+    database of the three environments holds, so they name every one
+    the store has, and none it does not."""
+    hub, _, _, _ = populated(make_hub)
+    hub.stop()
+    present = {f"{env}/{db}" for env in ("log", "ids", "derived")
+               for db in databases(hub.data_dir / env)}
+    assert present == architecture_databases(), \
+        (sorted(present - architecture_databases()),
+         sorted(architecture_databases() - present))
+    hub.start()
+
+
 def test_forged_principal_is_refused(make_hub):
     hub, _, _, _ = populated(make_hub)
     hub.keygen("cw-mallory")           # never registered

@@ -231,3 +231,31 @@ def test_event_after_two_tail_erasures_is_applied(make_hub):
     st = hub.stats()
     assert (st["last_seq"], st["last_applied"]) == (sc, sc), st
     assert "HUB-REBUILD" not in hub.log_text()
+
+
+def test_a_purge_runs_its_turns_one_after_another(make_hub):
+    """OPERATIONS.md, Retention: a run deletes at most purge_batch
+    records per loop turn "so ingest goes on between turns" — between
+    them, not instead of them: an idle hub must not wait its 200 ms poll
+    between two turns of a purge (at purge_batch 2, 800 due records were
+    80 s of purging; at the default 128, 640 records a second). Ingest
+    is still answered while it runs."""
+    from hubtest import AbsenceRow, envelope
+    import time
+
+    hub = make_hub(clock="2026-11-02T10:00:00",
+                   settings={"retention_absence": "1", "purge_batch": "2"})
+    rows = [AbsenceRow(c) for c in CprGen(6209).take(800)]
+    path, _ = hub.csv("term.csv", rows)
+    assert hub.adapter("import", path).rc == 0
+    hub.wait_applied()
+    hub.set_clock("2026-11-04T10:00:00")
+    started = time.monotonic()
+    # Ingest is answered during the run.
+    cpr = CprGen(6210).next()
+    hub.send(envelope("school-a", cpr, salt="during-purge"))
+    hub.wait_log(r"HUB-PURGE retention purge done: 800 records", timeout=60)
+    took = time.monotonic() - started
+    assert took < 20, f"800 records purged in {took:.1f} s"
+    st = hub.stats()
+    assert (st["log_events"], st["event_ids"]) == (1, 1), st

@@ -495,6 +495,67 @@ def test_a_restore_cut_short_leaves_data_dir_empty_for_another_try(
     hub.start()
 
 
+def test_a_restore_killed_mid_copy_is_not_taken_for_the_store(
+        make_hub, tmp_path):
+    """OPERATIONS.md, restore: a restore killed during its copy (kill -9,
+    the machine stopped) leaves part of a backup in data_dir: derived/
+    and ids/ without their log. hubd must not serve that as the store
+    (it would answer every resend as new and raise every alert again);
+    it refuses to start, exit 1, and so does hubctl. Running restore
+    again starts over, and the store is the backup."""
+    import os
+    import shutil
+    import signal
+
+    hub = make_hub()
+    envs = [hubtest.envelope("school-a", c, salt=f"cut-{i}")
+            for i, c in enumerate(hubtest.CprGen(8402).take(6))]
+    seqs = hub.send(*envs)
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    # The log, copied last, never arrives: restore blocks on it.
+    stuck = tmp_path / "stuck"
+    shutil.copytree(backup, stuck)
+    (stuck / "log" / "data.mdb").unlink()
+    os.mkfifo(stuck / "log" / "data.mdb")
+    old_data, hub.data_dir = hub.data_dir, tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+    p = subprocess.Popen([hubtest.binary("hubctl"), "--config",
+                          str(hub.conf), "restore", str(stuck)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        hubtest.wait_for(lambda: (hub.data_dir / "log").is_dir(), 20,
+                         "restore copying into data_dir")
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.communicate(timeout=10)
+    assert p.returncode == -signal.SIGKILL
+
+    refusal = (f"a restore into {hub.data_dir} did not finish "
+               "(restore.unfinished is there): run hubctl restore again, "
+               "it starts over")
+    hub.start(wait=False)
+    rc = hub._reap(15)
+    hub.stopped_cleanly = True
+    assert rc == 1, hub.current_log()
+    assert f"HUB-START cannot start: data_dir: {refusal}" in \
+        hub.current_log(), hub.current_log()
+    st = hub.hubctl("stats", check=False)
+    assert st.returncode == 1, st.stdout + st.stderr
+    assert f"hubctl: cannot open the hub's keys and store: {refusal}" \
+        in st.stderr, st.stderr
+
+    done = hub.hubctl("restore", str(backup))
+    assert "restored from" in done.stdout, done.stdout
+    assert not (hub.data_dir / "restore.unfinished").exists()
+    hub.start()
+    acks = hub.acks(*envs)
+    assert [(a.status, a.sequence) for a in acks] == \
+        [(hubtest.DUPLICATE, s) for s in seqs]
+
+
 def test_a_restore_by_root_is_the_service_users_store(make_hub):
     """OPERATIONS.md, Backup and restore: root restores into the data_dir
     of a hubd that runs as its own user (ungebro under the unit), then
