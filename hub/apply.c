@@ -837,9 +837,15 @@ fire_due(hub *h)
 {
 	/* A timer judges the facts: every one the log holds (an action just
 	 * recorded, an assignment hubctl wrote) is applied first, in the
-	 * applier's chunks (LMDB holds a transaction's pages in memory). */
-	while (hub__apply(h, 512) > 0)
+	 * applier's chunks (LMDB holds a transaction's pages in memory).
+	 * While the log cannot be applied (derived/ full), no timer fires:
+	 * it would judge facts it has not seen, such as a contact recorded
+	 * but not yet applied, and a deadline would be missed that was met. */
+	long applied;
+	while ((applied = hub__apply(h, 512)) > 0)
 		;
+	if (applied < 0)
+		return;
 	apply_ctx c = {.h = h};
 	if (store_derived_begin(h->store, &c.txn) != UG_OK)
 		return;
