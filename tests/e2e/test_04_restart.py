@@ -180,8 +180,12 @@ def test_store_full_is_retryable_and_nothing_is_lost(make_hub):
     assert r.rc == hubtest.EXIT_PENDING, str(r)
     stored = hub.stats()["log_events"]
     assert 0 < stored < 6000
-    assert r.summary["accepted"] == stored
-    assert r.summary["pending"] == 6000 - stored
+    # What the hub acked within the adapter's 3 s is stored; on a busy
+    # machine a few more may be stored whose acks came too late: those
+    # stay pending in the outbox and come back DUPLICATE at the flush.
+    late = stored - r.summary["accepted"]
+    assert 0 <= late <= 1000, (r.summary, stored)
+    assert r.summary["pending"] == 6000 - r.summary["accepted"]
     assert r.summary["rejected_by_hub"] == 0
     assert "E_FULL" in r.stderr
     hub.wait_log(r"HUB-REJECT .*store is full.*\(retryable\)")
@@ -208,8 +212,8 @@ def test_store_full_is_retryable_and_nothing_is_lost(make_hub):
     hub.start()
     f = hub.adapter("flush")
     assert f.rc == hubtest.EXIT_OK, str(f)
-    assert (f.summary["accepted"], f.summary["pending"]) == \
-        (6000 - stored, 0)
+    assert (f.summary["accepted"], f.summary["duplicates"],
+            f.summary["pending"]) == (6000 - stored, late, 0), f.summary
     total = 6000 + extra
     st = hub.wait_stats(f"last_applied == {total}",
                         lambda s: s["last_applied"] == total)
