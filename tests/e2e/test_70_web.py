@@ -385,6 +385,43 @@ def session_cookie(cookies):
     return c.split(";")[0].split("=", 1)[1]
 
 
+def anna_with_a_person(make_hub, seed):
+    """A hub with gateway web-1 registered, cw-anna's web password set and
+    a person (CprGen(seed)) assigned to her; returns (hub, cpr)."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(seed).next()
+    hub.assign(cpr, "cw-anna")
+    return hub, cpr
+
+
+def anna_session(web):
+    """cw-anna logged in through webd: the cookies of her session."""
+    return {"ug_session":
+            session_cookie(web.raw_login("cw-anna", PASSWORD)[1])}
+
+
+def open_new_alert(hub, web, session, cpr, salt):
+    """An absence alert for cpr raised, seen in the session's list and its
+    page opened: returns (its hex id, the page's CSRF token)."""
+    hub.send(envelope("school-a", cpr, salt=salt,
+                      period_start="2024-05-06", period_end="2024-05-10",
+                      absent=12, expected=30))
+    [hexid] = wait_for(lambda: alerts_listed(web, session), 20,
+                       "the alert in the list", interval=0.3)
+    page = web.request("GET", f"/alert/{hexid}", cookies=session)[1]
+    return hexid, re.search(r'name="csrf" value="([0-9a-f]+)"',
+                            page).group(1)
+
+
+def alerts_listed(web, session):
+    """The ids of the alerts on the session's open list."""
+    page = web.request("GET", "/alerts", cookies=session)[1]
+    return re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+
+
 def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
     """OPERATIONS.md: after revoke-gateway its sessions cannot be used any
     more, and a revoked caseworker's session ends: registering the gateway
@@ -759,12 +796,7 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
     (400 for a field that is wrong) with the reason in the page's language
     above the form, and the form holds what was typed. The note's limit is
     200 bytes, as its label says: 150 Danish letters æ are 300."""
-    hub = make_hub()
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
-    cpr = CprGen(7003).next()
-    hub.assign(cpr, "cw-anna")
+    hub, cpr = anna_with_a_person(make_hub, 7003)
     web = Web(hub)
     try:
         sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
@@ -774,8 +806,7 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
                           absent=12, expected=30))
 
         def listed():
-            page = web.request("GET", "/alerts", cookies=session)[1]
-            return re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+            return alerts_listed(web, session)
         [hexid] = wait_for(listed, 20, "the alert in the list",
                            interval=0.3)
         r, page = web.request("GET", f"/alert/{hexid}", cookies=session)
@@ -862,16 +893,10 @@ def test_the_timeline_takes_a_cpr_as_it_is_pasted(make_hub):
     digits, or a dash or a blank after the sixth), with blanks around it
     as a paste leaves them; one it cannot take is refused 400 with what
     is wrong, in the page's language."""
-    hub = make_hub()
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
-    cpr = CprGen(7005).next()
-    hub.assign(cpr, "cw-anna")
+    hub, cpr = anna_with_a_person(make_hub, 7005)
     web = Web(hub)
     try:
-        session = {"ug_session":
-                   session_cookie(web.raw_login("cw-anna", PASSWORD)[1])}
+        session = anna_session(web)
         r, page = web.request("GET", "/timeline", cookies=session)
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
         for typed in (cpr, f"{cpr[:6]}-{cpr[6:]}", f"{cpr[:6]} {cpr[6:]}",
@@ -911,12 +936,7 @@ def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
     gives in one answer (400): the timeline page still shows all of them
     in date order, the newest included."""
     import datetime
-    hub = make_hub()
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
-    cpr = CprGen(7006).next()
-    hub.assign(cpr, "cw-anna")
+    hub, cpr = anna_with_a_person(make_hub, 7006)
     monday = datetime.date(2017, 1, 2)
     weeks = []
     for i in range(420):
@@ -930,8 +950,7 @@ def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
                    for s, e in weeks[chunk:chunk + 60]])
     web = Web(hub)
     try:
-        session = {"ug_session":
-                   session_cookie(web.raw_login("cw-anna", PASSWORD)[1])}
+        session = anna_session(web)
         r, page = web.request("GET", "/timeline", cookies=session)
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
 
@@ -956,27 +975,11 @@ def test_what_the_hub_did_not_answer_is_not_done_later(make_hub):
     "Hubben svarer ikke lige nu." and then forgotten: when hubd is back,
     a login the caseworker was told failed does not open a session and an
     action they were told was not saved is not recorded after all."""
-    hub = make_hub()
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
-    cpr = CprGen(7007).next()
-    hub.assign(cpr, "cw-anna")
+    hub, cpr = anna_with_a_person(make_hub, 7007)
     web = Web(hub, hub_timeout=1)
     try:
-        session = {"ug_session":
-                   session_cookie(web.raw_login("cw-anna", PASSWORD)[1])}
-        hub.send(envelope("school-a", cpr, salt="web-down",
-                          period_start="2024-05-06", period_end="2024-05-10",
-                          absent=12, expected=30))
-
-        def listed():
-            page = web.request("GET", "/alerts", cookies=session)[1]
-            return re.findall(r'href="/alert/([0-9a-f]{18})"', page)
-        [hexid] = wait_for(listed, 20, "the alert in the list",
-                           interval=0.3)
-        r, page = web.request("GET", f"/alert/{hexid}", cookies=session)
-        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-down")
         r, page = web.request("GET", "/login")
         pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
         login_csrf = re.search(r'name="csrf" value="([0-9a-f]+)"',
@@ -1017,32 +1020,16 @@ def test_an_action_is_recorded_after_the_alert_is_acknowledged(make_hub):
     the young person's timeline links to it, and its page still takes an
     action (PROTOCOL.md: an Action answers an alert open or
     acknowledged)."""
-    hub = make_hub()
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
-    cpr = CprGen(7008).next()
-    hub.assign(cpr, "cw-anna")
+    hub, cpr = anna_with_a_person(make_hub, 7008)
     web = Web(hub)
     try:
-        session = {"ug_session":
-                   session_cookie(web.raw_login("cw-anna", PASSWORD)[1])}
-        hub.send(envelope("school-a", cpr, salt="web-later",
-                          period_start="2024-05-06", period_end="2024-05-10",
-                          absent=12, expected=30))
-
-        def listed():
-            page = web.request("GET", "/alerts", cookies=session)[1]
-            return re.findall(r'href="/alert/([0-9a-f]{18})"', page)
-        [hexid] = wait_for(listed, 20, "the alert in the list",
-                           interval=0.3)
-        r, page = web.request("GET", f"/alert/{hexid}", cookies=session)
-        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-later")
         r, _ = web.request("POST", f"/alert/{hexid}/ack", {"csrf": csrf},
                            cookies=session)
         assert r.status == 303 and r.getheader("Location") == \
             "/alerts?msg=acked"
-        assert not listed()
+        assert not alerts_listed(web, session)
         r, page = web.request("POST", "/timeline", {"csrf": csrf,
                                                     "cpr": cpr},
                               cookies=session)
