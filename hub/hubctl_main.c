@@ -37,162 +37,173 @@
 #define HUBCTL_AGENCY "hubctl"
 
 static const char usage[] =
-	"usage: hubctl COMMAND [--config hubd.conf] [OPTIONS]\n"
-	"\n"
-	"commands:\n"
-	"  keygen ID                 write keys_dir/ID.key and ID.key_secret\n"
-	"                            (0600); the hub's own keys are ID 'hub',\n"
-	"                            which also writes hub.sign_public and\n"
-	"                            hub.sign_secret (0600), the audit\n"
-	"                            signing pair (hubd makes it at start if\n"
-	"                            it is missing and keys_dir is writable;\n"
-	"                            with the hub's keys there, keygen hub\n"
-	"                            writes the pair alone). Files are never\n"
-	"                            overwritten: exit 1 if they exist\n"
-	"  register-agency ID        admit an agency's key on the ingest\n"
-	"                            endpoint [--key FILE.key] [--types LIST]\n"
-	"  register-caseworker ID    admit a caseworker's key on the delivery\n"
-	"                            endpoint [--key FILE.key] [--desk]\n"
-	"                            [--ops] (--ops: receives hubd's\n"
-	"                            operational alerts, ops.*)\n"
-	"                            (registering an id again replaces its key\n"
-	"                            and permissions; open connections with the\n"
-	"                            old key are refused from their next frame)\n"
-	"                            register-*: a key registered to another id\n"
-	"                            (agency, caseworker or gateway) is refused,\n"
-	"                            naming that id: exit 1, nothing changed,\n"
-	"                            audited 'refused'\n"
-	"  revoke-agency ID          remove an agency's registration: its key\n"
-	"                            is refused, open connections included\n"
-	"  revoke-caseworker ID      the same for a caseworker; their delivery\n"
-	"                            and web sessions end at once, and their\n"
-	"                            web password and notice address are\n"
-	"                            deleted\n"
-	"  register-gateway ID       admit the web inbox's key (webd) on the\n"
-	"                            delivery endpoint [--key FILE.key]: it\n"
-	"                            may log caseworkers in and act only in\n"
-	"                            their sessions\n"
-	"  revoke-gateway ID         remove it: its frames are refused and its\n"
-	"                            sessions end\n"
-	"  set-password CASEWORKER   set or reset a caseworker's web password,\n"
-	"                            read from the first line of standard\n"
-	"                            input (8-1024 bytes; argon2id); their open\n"
-	"                            web sessions end\n"
-	"  set-email ID ADDRESS      send e-mail notices of new alerts for a\n"
-	"                            caseworker (or the desk's id) to ADDRESS;\n"
-	"                            ADDRESS - removes it (hubd's mail_*).\n"
-	"                            Exit 0 done, 1 ID neither a registered\n"
-	"                            caseworker nor the desk's id (or nothing\n"
-	"                            to remove), 2 usage\n"
-	"  assign                    make a caseworker a person's contact:\n"
-	"                            --cpr CPR --caseworker ID [--from DATE]\n"
-	"                            [--to DATE] [--role contact|guidance|mentor]\n"
-	"                            or --file CSV: a header row naming cpr,\n"
-	"                            caseworker and any of from, to, role; ';'\n"
-	"                            or ','; \"quoted\" fields may hold either\n"
-	"                            (an unknown role: exit 2, nothing stored)\n"
-	"  stats                     print store statistics [--json]\n"
-	"  log                       list the stored events, oldest first: sequence,\n"
-	"                            type, agency, event id (no personal data)\n"
-	"                            [--json] [--after SEQ] [--limit N]\n"
-	"  audit verify              check the audit trail's hash chain, its\n"
-	"                            recorded head and every checkpoint's\n"
-	"                            signature (keys_dir/hub.sign_public); names\n"
-	"                            the first broken record, or when intact\n"
-	"                            the last checkpoint's record and head\n"
-	"                            hash. Exit 0 intact, 1 broken or not\n"
-	"                            verifiable, 2 usage\n"
-	"  audit show                print audit records, oldest first\n"
-	"                            [--cpr CPR] [--key KEYID] [--actor ID]\n"
-	"                            [--from DATE] [--to DATE] [--json]; --cpr\n"
-	"                            is hashed here to the person key and is\n"
-	"                            never printed; showing is itself audited\n"
-	"  export --cpr CPR          write everything held about one person as\n"
-	"                            JSON [--out FILE] (created 0600; default\n"
-	"                            standard output): their events (envelopes\n"
-	"                            decoded, recorded actions marked), alerts\n"
-	"                            with state and recipient, and the audit\n"
-	"                            records about them (who read what, when).\n"
-	"                            Audited. Exit 0 written, 1 failed, 2 usage\n"
-	"  erase --cpr CPR --reason TEXT\n"
-	"                            a lawful erasure: delete the person's log\n"
-	"                            records, ids and index entries, alerts and\n"
-	"                            their queue entries, rule states, profile,\n"
-	"                            timers and assignments (safe while hubd\n"
-	"                            runs). Audited with the reason (1-200\n"
-	"                            bytes, never the CPR). Exit 0 erased\n"
-	"                            (also when nothing was held), 1 failed,\n"
-	"                            2 usage\n"
-	"  backup DIR                hot, compacting copy of the store into\n"
-	"                            the new or empty DIR, with DIR/manifest.json;\n"
-	"                            safe while hubd runs. Exit 0 written, 1 failed,\n"
-	"                            2 usage\n"
-	"  restore DIR               copy a backup into the empty data_dir and\n"
-	"                            check it against its manifest (hubd\n"
-	"                            stopped). Exit 0 restored, 1 failed (what\n"
-	"                            it copied is taken back), 2 usage. Until\n"
-	"                            it succeeds, data_dir/restore.unfinished\n"
-	"                            keeps hubd and hubctl off the store; run\n"
-	"                            it again to start over\n"
-	"  report --year YYYY --out FILE.html\n"
-	"                            the annual status on the strategy's goals\n"
-	"                            (or --from DATE --to DATE, YYYY-MM-DD,\n"
-	"                            both inclusive, instead of --year): one\n"
-	"                            self-contained HTML page and\n"
-	"                            status-TABLE.csv beside it (replaced if\n"
-	"                            there), counts of 1-4 persons shown as\n"
-	"                            <5 and a second cell as x wherever a\n"
-	"                            total would give one back, never a CPR.\n"
-	"                            Audited. Exit 0 written, 1 failed, 2 usage\n"
-	"\n"
-	"Every command but stats, log and audit verify is recorded in the\n"
-	"audit trail as hubctl:USER (keygen once the store exists; backup\n"
-	"after its copy, so not in it).\n"
-	"Each checkpoint hubctl then signs is witnessed in the system log\n"
-	"(syslog authpriv, tag hubctl): STORE-AUDIT checkpoint signed at\n"
-	"record N, head HEX.\n"
-	"\n"
-	"Only register-* (before hubd's first start) and restore make a\n"
-	"store; any other command on a data_dir without one is exit 1.\n"
-	"\n"
-	"Run as root, hubctl gives what it makes for hubd (keys, a new store,\n"
-	"the files of a restore) the owner and group of the directory it\n"
-	"makes them in (data_dir's parent when it creates data_dir), so hubd\n"
-	"running as its own user can open them.\n"
-	"\n"
-	"A usage error (an unknown command, a missing or extra argument, an\n"
-	"id outside [a-z0-9._-], a bad option value: --types, --after,\n"
-	"--limit, a map size) is exit 2, found before the store is opened:\n"
-	"nothing is changed or recorded.";
+    "usage: hubctl COMMAND [--config hubd.conf] [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  keygen ID                 write keys_dir/ID.key and ID.key_secret\n"
+    "                            (0600); the hub's own keys are ID 'hub',\n"
+    "                            which also writes hub.sign_public and\n"
+    "                            hub.sign_secret (0600), the audit\n"
+    "                            signing pair (hubd makes it at start if\n"
+    "                            it is missing and keys_dir is writable;\n"
+    "                            with the hub's keys there, keygen hub\n"
+    "                            writes the pair alone). Files are never\n"
+    "                            overwritten: exit 1 if they exist\n"
+    "  register-agency ID        admit an agency's key on the ingest\n"
+    "                            endpoint [--key FILE.key] [--types LIST]\n"
+    "  register-caseworker ID    admit a caseworker's key on the delivery\n"
+    "                            endpoint [--key FILE.key] [--desk]\n"
+    "                            [--ops] (--ops: receives hubd's\n"
+    "                            operational alerts, ops.*)\n"
+    "                            (registering an id again replaces its key\n"
+    "                            and permissions; open connections with the\n"
+    "                            old key are refused from their next frame)\n"
+    "                            register-*: a key registered to another id\n"
+    "                            (agency, caseworker or gateway) is refused,\n"
+    "                            naming that id: exit 1, nothing changed,\n"
+    "                            audited 'refused'\n"
+    "  revoke-agency ID          remove an agency's registration: its key\n"
+    "                            is refused, open connections included\n"
+    "  revoke-caseworker ID      the same for a caseworker; their delivery\n"
+    "                            and web sessions end at once, and their\n"
+    "                            web password and notice address are\n"
+    "                            deleted\n"
+    "  register-gateway ID       admit the web inbox's key (webd) on the\n"
+    "                            delivery endpoint [--key FILE.key]: it\n"
+    "                            may log caseworkers in and act only in\n"
+    "                            their sessions\n"
+    "  revoke-gateway ID         remove it: its frames are refused and its\n"
+    "                            sessions end\n"
+    "  set-password CASEWORKER   set or reset a caseworker's web password,\n"
+    "                            read from the first line of standard\n"
+    "                            input (8-1024 bytes; argon2id); their open\n"
+    "                            web sessions end\n"
+    "  set-email ID ADDRESS      send e-mail notices of new alerts for a\n"
+    "                            caseworker (or the desk's id) to ADDRESS;\n"
+    "                            ADDRESS - removes it (hubd's mail_*).\n"
+    "                            Exit 0 done, 1 ID neither a registered\n"
+    "                            caseworker nor the desk's id (or nothing\n"
+    "                            to remove), 2 usage\n"
+    "  assign                    make a caseworker a person's contact:\n"
+    "                            --cpr CPR --caseworker ID [--from DATE]\n"
+    "                            [--to DATE] [--role "
+    "contact|guidance|mentor]\n"
+    "                            or --file CSV: a header row naming cpr,\n"
+    "                            caseworker and any of from, to, role; ';'\n"
+    "                            or ','; \"quoted\" fields may hold either\n"
+    "                            (an unknown role: exit 2, nothing stored)\n"
+    "  stats                     print store statistics [--json]\n"
+    "  log                       list the stored events, oldest first: "
+    "sequence,\n"
+    "                            type, agency, event id (no personal data)\n"
+    "                            [--json] [--after SEQ] [--limit N]\n"
+    "  audit verify              check the audit trail's hash chain, its\n"
+    "                            recorded head and every checkpoint's\n"
+    "                            signature (keys_dir/hub.sign_public); names\n"
+    "                            the first broken record, or when intact\n"
+    "                            the last checkpoint's record and head\n"
+    "                            hash. Exit 0 intact, 1 broken or not\n"
+    "                            verifiable, 2 usage\n"
+    "  audit show                print audit records, oldest first\n"
+    "                            [--cpr CPR] [--key KEYID] [--actor ID]\n"
+    "                            [--from DATE] [--to DATE] [--json]; --cpr\n"
+    "                            is hashed here to the person key and is\n"
+    "                            never printed; showing is itself audited\n"
+    "  export --cpr CPR          write everything held about one person as\n"
+    "                            JSON [--out FILE] (created 0600; default\n"
+    "                            standard output): their events (envelopes\n"
+    "                            decoded, recorded actions marked), alerts\n"
+    "                            with state and recipient, and the audit\n"
+    "                            records about them (who read what, when).\n"
+    "                            Audited. Exit 0 written, 1 failed, 2 usage\n"
+    "  erase --cpr CPR --reason TEXT\n"
+    "                            a lawful erasure: delete the person's log\n"
+    "                            records, ids and index entries, alerts and\n"
+    "                            their queue entries, rule states, profile,\n"
+    "                            timers and assignments (safe while hubd\n"
+    "                            runs). Audited with the reason (1-200\n"
+    "                            bytes, never the CPR). Exit 0 erased\n"
+    "                            (also when nothing was held), 1 failed,\n"
+    "                            2 usage\n"
+    "  backup DIR                hot, compacting copy of the store into\n"
+    "                            the new or empty DIR, with "
+    "DIR/manifest.json;\n"
+    "                            safe while hubd runs. Exit 0 written, 1 "
+    "failed,\n"
+    "                            2 usage\n"
+    "  restore DIR               copy a backup into the empty data_dir and\n"
+    "                            check it against its manifest (hubd\n"
+    "                            stopped). Exit 0 restored, 1 failed (what\n"
+    "                            it copied is taken back), 2 usage. Until\n"
+    "                            it succeeds, data_dir/restore.unfinished\n"
+    "                            keeps hubd and hubctl off the store; run\n"
+    "                            it again to start over\n"
+    "  report --year YYYY --out FILE.html\n"
+    "                            the annual status on the strategy's goals\n"
+    "                            (or --from DATE --to DATE, YYYY-MM-DD,\n"
+    "                            both inclusive, instead of --year): one\n"
+    "                            self-contained HTML page and\n"
+    "                            status-TABLE.csv beside it (replaced if\n"
+    "                            there), counts of 1-4 persons shown as\n"
+    "                            <5 and a second cell as x wherever a\n"
+    "                            total would give one back, never a CPR.\n"
+    "                            Audited. Exit 0 written, 1 failed, 2 usage\n"
+    "\n"
+    "Every command but stats, log and audit verify is recorded in the\n"
+    "audit trail as hubctl:USER (keygen once the store exists; backup\n"
+    "after its copy, so not in it).\n"
+    "Each checkpoint hubctl then signs is witnessed in the system log\n"
+    "(syslog authpriv, tag hubctl): STORE-AUDIT checkpoint signed at\n"
+    "record N, head HEX.\n"
+    "\n"
+    "Only register-* (before hubd's first start) and restore make a\n"
+    "store; any other command on a data_dir without one is exit 1.\n"
+    "\n"
+    "Run as root, hubctl gives what it makes for hubd (keys, a new store,\n"
+    "the files of a restore) the owner and group of the directory it\n"
+    "makes them in (data_dir's parent when it creates data_dir), so hubd\n"
+    "running as its own user can open them.\n"
+    "\n"
+    "A usage error (an unknown command, a missing or extra argument, an\n"
+    "id outside [a-z0-9._-], a bad option value: --types, --after,\n"
+    "--limit, a map size) is exit 2, found before the store is opened:\n"
+    "nothing is changed or recorded.";
 
 static const ug_setting extra_settings[] = {
-	{"key", "", "register: public key file (default keys_dir/ID.key); "
-	            "audit show: only records of this key (Z85, or its first "
-	            "characters)"},
-	{"actor", "", "audit show: only records of this principal id"},
-	{"types", "absence", "event types an agency may send, comma-separated"},
-	{"desk", "false", "the caseworker is a member of the duty desk"},
-	{"ops", "false", "the caseworker receives operational alerts"},
-	{"cpr", "", "assign: the person's CPR number; audit show: only "
-	            "records about this person"},
-	{"caseworker", "", "assign: the caseworker id"},
-	{"from", "", "assign: first day (default today); audit show: from "
-	             "this day (UTC); report: the period's first day"},
-	{"to", "", "assign: last day (default open-ended); audit show: up to "
-	           "and including this day (UTC); report: the period's last "
-	           "day"},
-	{"role", "contact", "assign: contact, guidance or mentor (anything "
-	                    "else: exit 2, nothing stored); with --file the "
-	                    "file's role column decides"},
-	{"file", "", "assign: CSV file of assignments"},
-	{"out", "", "export: write the JSON to this file (0600); report: "
-	            "the HTML page (status-*.csv beside it)"},
-	{"reason", "", "erase: the lawful ground, kept in the audit trail"},
-	{"year", "", "report: the calendar year reported on, 1 January to "
-	             "31 December (four digits, 1970-9999)"},
-	{"json", "false", "stats, log, audit show: print JSON"},
-	{"after", "0", "log: start after this sequence"},
-	{"limit", "0", "log: at most this many events (0 = all)"},
+    {"key", "",
+     "register: public key file (default keys_dir/ID.key); "
+     "audit show: only records of this key (Z85, or its first "
+     "characters)"},
+    {"actor", "", "audit show: only records of this principal id"},
+    {"types", "absence", "event types an agency may send, comma-separated"},
+    {"desk", "false", "the caseworker is a member of the duty desk"},
+    {"ops", "false", "the caseworker receives operational alerts"},
+    {"cpr", "",
+     "assign: the person's CPR number; audit show: only "
+     "records about this person"},
+    {"caseworker", "", "assign: the caseworker id"},
+    {"from", "",
+     "assign: first day (default today); audit show: from "
+     "this day (UTC); report: the period's first day"},
+    {"to", "",
+     "assign: last day (default open-ended); audit show: up to "
+     "and including this day (UTC); report: the period's last "
+     "day"},
+    {"role", "contact",
+     "assign: contact, guidance or mentor (anything "
+     "else: exit 2, nothing stored); with --file the "
+     "file's role column decides"},
+    {"file", "", "assign: CSV file of assignments"},
+    {"out", "",
+     "export: write the JSON to this file (0600); report: "
+     "the HTML page (status-*.csv beside it)"},
+    {"reason", "", "erase: the lawful ground, kept in the audit trail"},
+    {"year", "",
+     "report: the calendar year reported on, 1 January to "
+     "31 December (four digits, 1970-9999)"},
+    {"json", "false", "stats, log, audit show: print JSON"},
+    {"after", "0", "log: start after this sequence"},
+    {"limit", "0", "log: at most this many events (0 = all)"},
 };
 
 typedef struct {
@@ -205,10 +216,8 @@ typedef struct {
 static int
 fail(const char *what, const ug_diag *diag)
 {
-	fprintf(stderr, "hubctl: %s%s%s\n", what, diag && diag->reason[0]
-	                                                  ? ": "
-	                                                  : "",
-	        diag ? diag->reason : "");
+	fprintf(stderr, "hubctl: %s%s%s\n", what,
+		diag && diag->reason[0] ? ": " : "", diag ? diag->reason : "");
 	return 1;
 }
 
@@ -219,7 +228,7 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	const char *dir = ug_config_get(cfg, "keys_dir");
 	if (ug_mkdir_p(dir) != 0) {
 		fprintf(stderr, "hubctl: cannot create %s: %s\n", dir,
-		        strerror(errno));
+			strerror(errno));
 		return 1;
 	}
 	bool hub_keys = strcmp(id, "hub") == 0;
@@ -233,9 +242,10 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	 * OPERATIONS.md says. Nothing is ever overwritten. */
 	bool kept = err == UG_EEXISTS && hub_keys && access(secret, F_OK) == 0;
 	if (err == UG_EEXISTS && !kept) {
-		fprintf(stderr, "hubctl: keygen: %s exists (keys are never "
-		        "overwritten)\n",
-		        access(secret, F_OK) == 0 ? secret : public);
+		fprintf(stderr,
+			"hubctl: keygen: %s exists (keys are never "
+			"overwritten)\n",
+			access(secret, F_OK) == 0 ? secret : public);
 		return 1;
 	}
 	if (err != UG_OK && !kept)
@@ -245,18 +255,22 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	if (hub_keys) {
 		ug_err serr = ug_keys_generate_signing(dir, id, &diag);
 		if (serr == UG_EEXISTS && kept) {
-			fprintf(stderr, "hubctl: keygen: %s, %s and the signing "
-			        "pair exist (keys are never overwritten)\n",
-			        public, secret);
+			fprintf(stderr,
+				"hubctl: keygen: %s, %s and the signing "
+				"pair exist (keys are never overwritten)\n",
+				public, secret);
 			return 1;
 		}
 		if (serr != UG_OK && serr != UG_EEXISTS)
 			return fail("keygen (signing key)", &diag);
 		if (kept)
-			printf("kept %s and %s (they exist)\n", public, secret);
+			printf("kept %s and %s (they exist)\n", public,
+			       secret);
 		if (serr == UG_OK)
-			printf("wrote %s/hub.sign_public and %s/hub.sign_secret "
-			       "(0600)\n", dir, dir);
+			printf(
+			    "wrote %s/hub.sign_public and %s/hub.sign_secret "
+			    "(0600)\n",
+			    dir, dir);
 	}
 	return 0;
 }
@@ -271,7 +285,7 @@ audit_keygen(const ug_config *cfg, const char *id)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/log/data.mdb",
-	         ug_config_get(cfg, "data_dir"));
+		 ug_config_get(cfg, "data_dir"));
 	if (access(path, F_OK) != 0)
 		return;
 	ctl c = {0};
@@ -286,7 +300,7 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/hub.key_secret",
-	         ug_config_get(cfg, "keys_dir"));
+		 ug_config_get(cfg, "keys_dir"));
 	c->cfg = cfg;
 	ug_err err = ug_keys_load_secret(&c->keys, path, diag);
 	if (err != UG_OK)
@@ -295,16 +309,16 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 	err = ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &log_mb, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "derived_map_mb", 1, 1L << 24,
-		                    &derived_mb, diag);
+				    &derived_mb, diag);
 	if (err != UG_OK)
 		return err;
 	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
-	                   c->keys->storage_key, c->restoring};
-	err = store_open(&c->store, ug_config_get(cfg, "data_dir"), &opts,
-	                 diag);
+			   c->keys->storage_key, c->restoring};
+	err =
+	    store_open(&c->store, ug_config_get(cfg, "data_dir"), &opts, diag);
 	if (err == UG_OK && store_upgraded(c->store))
 		fprintf(stderr, "hubctl: STORE-UPGRADED %s\n",
-		        store_upgraded(c->store));
+			store_upgraded(c->store));
 	if (err == UG_OK)
 		hubctl_audit_signer(c->store, c->keys);
 	return err;
@@ -331,13 +345,13 @@ cmd_register(ctl *c, int kind, const char *id)
 		ug_strlcpy(path, key, sizeof path);
 	else
 		snprintf(path, sizeof path, "%s/%s.key",
-		         ug_config_get(c->cfg, "keys_dir"), id);
+			 ug_config_get(c->cfg, "keys_dir"), id);
 	if (ug_keys_load_public(path, key_id, public_z85, &diag) != UG_OK)
 		return fail("cannot read the public key", &diag);
 	uint32_t flags = 0;
 	if (kind == STORE_AGENCY &&
 	    hub_parse_types(ug_config_get(c->cfg, "types"), &flags, &diag) !=
-	            UG_OK)
+		UG_OK)
 		return fail("--types", &diag);
 	/* The mirror of register-gateway's check: the web inbox's key
 	 * would otherwise become a caseworker's without a word, and webd
@@ -345,25 +359,28 @@ cmd_register(ctl *c, int kind, const char *id)
 	uint32_t held = 0;
 	if (kind == STORE_CASEWORKER &&
 	    store_principal_flags(c->store, STORE_CASEWORKER, id, &held) ==
-	        UG_OK &&
+		UG_OK &&
 	    (held & STORE_FLAG_GATEWAY)) {
-		fprintf(stderr, "hubctl: '%s' is a registered gateway; a "
-		        "caseworker needs an id of its own (revoke-gateway "
-		        "it first to reuse the id)\n", id);
+		fprintf(stderr,
+			"hubctl: '%s' is a registered gateway; a "
+			"caseworker needs an id of its own (revoke-gateway "
+			"it first to reuse the id)\n",
+			id);
 		return 1;
 	}
 	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "desk"))
 		flags |= STORE_FLAG_DESK;
 	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "ops"))
 		flags |= STORE_FLAG_OPS;
-	ug_err err = store_principal_put(c->store, kind, id, public_z85, flags,
-	                                 &diag);
+	ug_err err =
+	    store_principal_put(c->store, kind, id, public_z85, flags, &diag);
 	char what[32];
 	snprintf(what, sizeof what, "flags 0x%x", (unsigned)flags);
 	if (hubctl_register_outcome(c->store, c->keys,
-	                            kind == STORE_AGENCY ? "register-agency"
-	                                                 : "register-caseworker",
-	                            id, public_z85, what, path, err, &diag))
+				    kind == STORE_AGENCY
+					? "register-agency"
+					: "register-caseworker",
+				    id, public_z85, what, path, err, &diag))
 		return 1;
 	printf("registered %s %s (key %.8s...)\n",
 	       kind == STORE_AGENCY ? "agency" : "caseworker", id, public_z85);
@@ -381,15 +398,16 @@ cmd_revoke(ctl *c, int kind, const char *id)
 	uint32_t held = 0;
 	if (kind == STORE_CASEWORKER &&
 	    store_principal_flags(c->store, STORE_CASEWORKER, id, &held) ==
-	        UG_OK &&
+		UG_OK &&
 	    (held & STORE_FLAG_GATEWAY)) {
 		/* The mirror of revoke-gateway's check: each kind is revoked
 		 * by its own command. */
 		hubctl_audit_admin(c->store, c->keys, "revoke-caseworker",
-		                   "not-found", NULL, id);
-		fprintf(stderr, "hubctl: revoke: no caseworker '%s' is "
-		        "registered ('%s' is a gateway: revoke-gateway)\n",
-		        id, id);
+				   "not-found", NULL, id);
+		fprintf(stderr,
+			"hubctl: revoke: no caseworker '%s' is "
+			"registered ('%s' is a gateway: revoke-gateway)\n",
+			id, id);
 		return 1;
 	}
 	if (kind == STORE_CASEWORKER) {
@@ -402,23 +420,23 @@ cmd_revoke(ctl *c, int kind, const char *id)
 	if (err == UG_OK)
 		err = store_principal_revoke(c->store, kind, id);
 	hubctl_audit_admin(c->store, c->keys,
-	                   kind == STORE_AGENCY ? "revoke-agency"
-	                                        : "revoke-caseworker",
-	                   err == UG_OK         ? "ok"
-	                   : err == UG_ENOTFOUND ? "not-found"
-	                                         : "failed",
-	                   NULL, id);
+			   kind == STORE_AGENCY ? "revoke-agency"
+						: "revoke-caseworker",
+			   err == UG_OK		 ? "ok"
+			   : err == UG_ENOTFOUND ? "not-found"
+						 : "failed",
+			   NULL, id);
 	if (err == UG_ENOTFOUND) {
 		fprintf(stderr, "hubctl: revoke: no %s '%s' is registered\n",
-		        kind == STORE_AGENCY ? "agency" : "caseworker", id);
+			kind == STORE_AGENCY ? "agency" : "caseworker", id);
 		return 1;
 	}
 	if (err != UG_OK) {
 		fprintf(stderr, "hubctl: revoke: %s\n", ug_strerror(err));
 		return 1;
 	}
-	printf("revoked %s %s\n", kind == STORE_AGENCY ? "agency" : "caseworker",
-	       id);
+	printf("revoked %s %s\n",
+	       kind == STORE_AGENCY ? "agency" : "caseworker", id);
 	return 0;
 }
 
@@ -446,16 +464,17 @@ role_parse(const char *text)
 
 static ug_err
 build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
-                 const char *from, const char *to, const char *role,
-                 ug_diag *diag)
+		 const char *from, const char *to, const char *role,
+		 ug_diag *diag)
 {
 	memset(a, 0, sizeof *a);
 	int32_t from_day = ug_today(), to_day = 0;
 	uint32_t flags;
 	const char *why;
 	if ((a->role = role_parse(role)) == WIRE_ROLE_INVALID) {
-		ug_diag_set(diag, "role", "the role must be "
-		            WIRE_ROLE_ACCEPTED " (empty means contact)");
+		ug_diag_set(diag, "role",
+			    "the role must be " WIRE_ROLE_ACCEPTED
+			    " (empty means contact)");
 		return UG_EMALFORMED;
 	}
 	if (ug_cpr_parse(cpr, strlen(cpr), a->cpr, &why) != UG_OK) {
@@ -466,8 +485,9 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	    UG_OK) {
 		/* Not quoted: a file's columns may be swapped, and the value
 		 * then a CPR (OPERATIONS.md: never the row's values). */
-		ug_diag_set(diag, "caseworker", "the caseworker is not "
-		            "registered (hubctl register-caseworker)");
+		ug_diag_set(diag, "caseworker",
+			    "the caseworker is not "
+			    "registered (hubctl register-caseworker)");
 		return UG_EMALFORMED;
 	}
 	if ((from[0] && ug_date_parse(from, &from_day) != UG_OK) ||
@@ -486,9 +506,10 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	const char *role_name = wire_contact_role_name(a->role);
 
 	char natural[256];
-	int len = snprintf(natural, sizeof natural, "assign\x1f%s\x1f%s\x1f%s"
-	                   "\x1f%s\x1f%s", a->cpr, a->caseworker, a->from,
-	                   a->to, role_name);
+	int len = snprintf(natural, sizeof natural,
+			   "assign\x1f%s\x1f%s\x1f%s"
+			   "\x1f%s\x1f%s",
+			   a->cpr, a->caseworker, a->from, a->to, role_name);
 	int64_t occurred = (int64_t)from_day * UG_DAY_MS;
 	ug_put_be64(a->event_id, (uint64_t)occurred);
 	uint8_t hash[16];
@@ -513,31 +534,32 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	a->env.occurred_at = occurred;
 	a->env.sent_at = ug_now_ms();
 	a->env.cpr = a->cpr;
-	a->env.payload_case = UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT;
+	a->env.payload_case =
+	    UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT;
 	a->env.contact_assignment = &a->payload;
 	if (wire_packed_size(&a->env) > sizeof a->body) {
 		ug_diag_set(diag, "role", "assignment too large");
 		return UG_EMALFORMED;
 	}
 	a->ev = (store_event){
-		.event_id = a->event_id,
-		.agency = HUBCTL_AGENCY,
-		.type = UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT,
-		.person_key = a->person_key,
-		.received_at = ug_now_ms(),
-		.body = a->body,
-		.body_len = wire_pack(&a->env, a->body),
-		/* A mentor is logged but routes nothing. */
-		.assign_caseworker =
-		    a->role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR
-		        ? NULL
-		        : a->caseworker,
-		.assign_role =
-		    a->role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE
-		        ? STORE_ROLE_GUIDANCE
-		        : STORE_ROLE_CONTACT,
-		.assign_from = from_day,
-		.assign_to = to_day,
+	    .event_id = a->event_id,
+	    .agency = HUBCTL_AGENCY,
+	    .type = UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT,
+	    .person_key = a->person_key,
+	    .received_at = ug_now_ms(),
+	    .body = a->body,
+	    .body_len = wire_pack(&a->env, a->body),
+	    /* A mentor is logged but routes nothing. */
+	    .assign_caseworker =
+		a->role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR
+		    ? NULL
+		    : a->caseworker,
+	    .assign_role =
+		a->role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE
+		    ? STORE_ROLE_GUIDANCE
+		    : STORE_ROLE_CONTACT,
+	    .assign_from = from_day,
+	    .assign_to = to_day,
 	};
 	return UG_OK;
 }
@@ -549,32 +571,35 @@ audit_assignments(ctl *c, const assignment *batch, size_t n)
 {
 	char who[STORE_ID_MAX];
 	store_audit_entry *e = calloc(n, sizeof *e);
-	char (*detail)[128] = calloc(n, sizeof *detail);
+	char(*detail)[128] = calloc(n, sizeof *detail);
 	if (!e || !detail) {
 		free(e);
 		free(detail);
 		fprintf(stderr, "hubctl: assignments not audited: out of "
-		        "memory\n");
+				"memory\n");
 		return;
 	}
 	hubctl_audit_operator(who);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(detail[i], sizeof detail[i], "%s %s from %s%s%s",
-		         wire_contact_role_name(batch[i].role),
-		         batch[i].caseworker, batch[i].from,
-		         batch[i].to[0] ? " to " : "", batch[i].to);
-		e[i] = (store_audit_entry){ug_now_ms(), who, NULL, "assign",
-		                           batch[i].ev.status == STORE_NEW
-		                               ? "ok"
-		                               : "already-known",
-		                           batch[i].person_key, detail[i]};
+			 wire_contact_role_name(batch[i].role),
+			 batch[i].caseworker, batch[i].from,
+			 batch[i].to[0] ? " to " : "", batch[i].to);
+		e[i] = (store_audit_entry){
+		    ug_now_ms(),
+		    who,
+		    NULL,
+		    "assign",
+		    batch[i].ev.status == STORE_NEW ? "ok" : "already-known",
+		    batch[i].person_key,
+		    detail[i]};
 	}
 	ug_err err = store_audit_write(c->store, e, n);
 	if (err == UG_OK && c->keys->sign_secret)
 		err = store_audit_checkpoint(c->store, ug_now_ms());
 	if (err != UG_OK)
 		fprintf(stderr, "hubctl: assignments not audited: %s\n",
-		        ug_strerror(err));
+			ug_strerror(err));
 	free(e);
 	free(detail);
 }
@@ -582,7 +607,7 @@ audit_assignments(ctl *c, const assignment *batch, size_t n)
 /* Append a run of assignments in one transaction; counts new ones. */
 static ug_err
 flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
-                  size_t *dups)
+		  size_t *dups)
 {
 	store_event *events = calloc(n ? n : 1, sizeof *events);
 	if (!events)
@@ -607,12 +632,12 @@ flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
  * names: case, blanks and '-' do not matter); others are ignored. */
 enum { COL_CPR, COL_CASEWORKER, COL_FROM, COL_TO, COL_ROLE, COL_COUNT };
 static const csv_column assign_columns[] = {
-	[COL_CPR] = {"cpr", {NULL}, true},
-	[COL_CASEWORKER] = {"caseworker", {NULL}, true},
-	[COL_FROM] = {"from", {NULL}, false},
-	[COL_TO] = {"to", {NULL}, false},
-	[COL_ROLE] = {"role", {NULL}, false},
-	{NULL, {NULL}, false},
+    [COL_CPR] = {"cpr", {NULL}, true},
+    [COL_CASEWORKER] = {"caseworker", {NULL}, true},
+    [COL_FROM] = {"from", {NULL}, false},
+    [COL_TO] = {"to", {NULL}, false},
+    [COL_ROLE] = {"role", {NULL}, false},
+    {NULL, {NULL}, false},
 };
 
 /*
@@ -626,7 +651,7 @@ assign_file(ctl *c, const char *path)
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "hubctl: cannot open %s: %s\n", path,
-		        strerror(errno));
+			strerror(errno));
 		return 1;
 	}
 	enum { BATCH = 512 };
@@ -641,7 +666,7 @@ assign_file(ctl *c, const char *path)
 		err = csv_map_columns(r, assign_columns, idx, NULL, 0, &diag);
 	if (err != UG_OK) {
 		fprintf(stderr, "hubctl: %s:%ld: %s\n", path, diag.line,
-		        err == UG_ENOMEM ? ug_strerror(err) : diag.reason);
+			err == UG_ENOMEM ? ug_strerror(err) : diag.reason);
 		goto out;
 	}
 	while (err == UG_OK) {
@@ -653,12 +678,12 @@ assign_file(ctl *c, const char *path)
 			const char *field[COL_COUNT];
 			for (int i = 0; i < COL_COUNT; i++)
 				field[i] = idx[i] >= 0
-				                   ? csv_field(r, (size_t)idx[i])
-				                   : "";
+					       ? csv_field(r, (size_t)idx[i])
+					       : "";
 			row = build_assignment(c, &batch[n], field[COL_CPR],
-			                       field[COL_CASEWORKER],
-			                       field[COL_FROM], field[COL_TO],
-			                       field[COL_ROLE], &diag);
+					       field[COL_CASEWORKER],
+					       field[COL_FROM], field[COL_TO],
+					       field[COL_ROLE], &diag);
 			ug_strlcpy(diag.file, path, sizeof diag.file);
 			diag.line = csv_line(r);
 		}
@@ -666,8 +691,8 @@ assign_file(ctl *c, const char *path)
 			err = row;
 		} else if (row != UG_OK) {
 			fprintf(stderr, "%s:%ld: %s%s%s%s\n", path, diag.line,
-			        diag.field[0] ? "column " : "", diag.field,
-			        diag.field[0] ? ": " : "", diag.reason);
+				diag.field[0] ? "column " : "", diag.field,
+				diag.field[0] ? ": " : "", diag.reason);
 			bad++;
 		} else if (++n == BATCH) {
 			err = flush_assignments(c, batch, n, &added, &dups);
@@ -678,7 +703,7 @@ assign_file(ctl *c, const char *path)
 		err = flush_assignments(c, batch, n, &added, &dups);
 	if (err != UG_OK) {
 		fprintf(stderr, "hubctl: storing assignments: %s\n",
-		        err == UG_EIO ? diag.reason : ug_strerror(err));
+			err == UG_EIO ? diag.reason : ug_strerror(err));
 		goto out;
 	}
 	printf("assignments: %zu new, %zu already known, %zu rejected\n",
@@ -699,15 +724,17 @@ assign_usage_ok(const ug_config *cfg)
 {
 	const char *role = ug_config_get(cfg, "role");
 	if (role_parse(role) == WIRE_ROLE_INVALID) {
-		fprintf(stderr, "hubctl: unknown role '%s': --role must be "
-		        WIRE_ROLE_ACCEPTED "\n", role);
+		fprintf(stderr,
+			"hubctl: unknown role '%s': --role must "
+			"be " WIRE_ROLE_ACCEPTED "\n",
+			role);
 		return false;
 	}
 	if (!ug_config_get(cfg, "file")[0] &&
 	    (!ug_config_get(cfg, "cpr")[0] ||
 	     !ug_config_get(cfg, "caseworker")[0])) {
 		fprintf(stderr, "hubctl: assign needs --cpr and --caseworker, "
-		        "or --file\n");
+				"or --file\n");
 		return false;
 	}
 	return true;
@@ -723,10 +750,12 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	ug_diag diag = {0};
 	long n;
 	bool named = strcmp(cmd, "backup") != 0 &&
-	             strcmp(cmd, "restore") != 0 && strcmp(cmd, "audit") != 0;
+		     strcmp(cmd, "restore") != 0 && strcmp(cmd, "audit") != 0;
 	if (id && named && !ug_id_valid(id)) {
-		fprintf(stderr, "hubctl: %s: '%s' is not a valid id "
-		        "([a-z0-9._-])\n", cmd, id);
+		fprintf(stderr,
+			"hubctl: %s: '%s' is not a valid id "
+			"([a-z0-9._-])\n",
+			cmd, id);
 		return false;
 	}
 	if (strcmp(cmd, "log") == 0 &&
@@ -738,28 +767,29 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	if (strcmp(cmd, "register-agency") == 0) {
 		uint32_t flags;
 		if (hub_parse_types(ug_config_get(cfg, "types"), &flags,
-		                    &diag) != UG_OK) {
+				    &diag) != UG_OK) {
 			fprintf(stderr, "hubctl: --types: %s\n", diag.reason);
 			return false;
 		}
 		if (!flags) {
 			fprintf(stderr, "hubctl: --types: name at least one "
-			        "event type the agency may send\n");
+					"event type the agency may send\n");
 			return false;
 		}
 	}
 	if (!ug_config_get(cfg, "keys_dir")[0] ||
-	    (strcmp(cmd, "keygen") != 0 && !ug_config_get(cfg, "data_dir")[0])) {
+	    (strcmp(cmd, "keygen") != 0 &&
+	     !ug_config_get(cfg, "data_dir")[0])) {
 		fprintf(stderr, "hubctl: %s must name a directory\n",
-		        ug_config_get(cfg, "keys_dir")[0] ? "data_dir"
-		                                          : "keys_dir");
+			ug_config_get(cfg, "keys_dir")[0] ? "data_dir"
+							  : "keys_dir");
 		return false;
 	}
 	if (strcmp(cmd, "keygen") != 0 &&
 	    (ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &n, &diag) !=
-	             UG_OK ||
+		 UG_OK ||
 	     ug_config_int(cfg, "derived_map_mb", 1, 1L << 24, &n, &diag) !=
-	             UG_OK)) {
+		 UG_OK)) {
 		fprintf(stderr, "hubctl: %s\n", diag.reason);
 		return false;
 	}
@@ -781,8 +811,8 @@ cmd_assign(ctl *c)
 	if (!a)
 		return 1;
 	if (build_assignment(c, a, cpr, cw, ug_config_get(c->cfg, "from"),
-	                     ug_config_get(c->cfg, "to"),
-	                     ug_config_get(c->cfg, "role"), &diag) != UG_OK)
+			     ug_config_get(c->cfg, "to"),
+			     ug_config_get(c->cfg, "role"), &diag) != UG_OK)
 		fail(diag.field, &diag);
 	else if (flush_assignments(c, a, 1, &added, &dups) != UG_OK)
 		fprintf(stderr, "hubctl: the assignment was not stored\n");
@@ -804,11 +834,11 @@ cmd_stats(ctl *c)
 		return 1;
 	}
 #define STAT_FIELDS(X)                                                        \
-	X(log_events) X(last_seq) X(last_applied) X(event_ids)                \
-	X(assignments) X(principals) X(alerts) X(alerts_open)                 \
-	X(person_index_entries) X(timers) X(audit_records) X(log_bytes)       \
-	X(derived_bytes) X(ids_bytes)                                         \
-	X(log_map_bytes) X(derived_map_bytes) X(ids_map_bytes)
+	X(log_events)                                                         \
+	X(last_seq) X(last_applied) X(event_ids) X(assignments) X(principals) \
+	    X(alerts) X(alerts_open) X(person_index_entries) X(timers)        \
+		X(audit_records) X(log_bytes) X(derived_bytes) X(ids_bytes)   \
+		    X(log_map_bytes) X(derived_map_bytes) X(ids_map_bytes)
 	if (ug_config_bool(c->cfg, "json")) {
 		const char *sep = "{";
 #define JSON_FIELD(name)                                                      \
@@ -834,7 +864,7 @@ print_record(void *ctx, const store_record *rec)
 {
 	log_ctx *c = ctx;
 	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
-	                                 rec->body, rec->body_len);
+					 rec->body, rec->body_len);
 	char hexid[2 * WIRE_EVENT_ID_LEN + 1] = "-";
 	char supersedes[2 * WIRE_EVENT_ID_LEN + 1] = "";
 	if (env && env->event_id.len == WIRE_EVENT_ID_LEN)
@@ -846,14 +876,14 @@ print_record(void *ctx, const store_record *rec)
 		       "\"event_id\": \"%s\", \"supersedes\": \"%s\", "
 		       "\"received_at\": %lld, \"person\": %s}\n",
 		       (unsigned long long)rec->seq,
-		       wire_event_type_name((int)rec->type), rec->agency, hexid,
-		       supersedes, (long long)rec->received_at,
+		       wire_event_type_name((int)rec->type), rec->agency,
+		       hexid, supersedes, (long long)rec->received_at,
 		       rec->person_key ? "true" : "false");
 	else
 		printf("%10llu  %-20s %-24s %s%s%s\n",
 		       (unsigned long long)rec->seq,
-		       wire_event_type_name((int)rec->type), rec->agency, hexid,
-		       supersedes[0] ? " supersedes " : "", supersedes);
+		       wire_event_type_name((int)rec->type), rec->agency,
+		       hexid, supersedes[0] ? " supersedes " : "", supersedes);
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
 	c->printed++;
 	return UG_OK;
@@ -865,18 +895,19 @@ cmd_log(ctl *c)
 	long after, limit;
 	ug_diag diag = {0};
 	if (ug_config_int(c->cfg, "after", 0, LONG_MAX, &after, &diag) !=
-	            UG_OK ||
+		UG_OK ||
 	    ug_config_int(c->cfg, "limit", 0, LONG_MAX, &limit, &diag) !=
-	            UG_OK)
+		UG_OK)
 		return fail("log", &diag);
 	log_ctx lc = {.json = ug_config_bool(c->cfg, "json")};
 	uint64_t next = (uint64_t)after + 1;
 	size_t want = limit ? (size_t)limit : SIZE_MAX;
 	while (lc.printed < want) {
 		size_t before = lc.printed;
-		size_t chunk = want - lc.printed < 4096 ? want - lc.printed : 4096;
+		size_t chunk =
+		    want - lc.printed < 4096 ? want - lc.printed : 4096;
 		if (store_log_scan(c->store, next, chunk, print_record, &lc,
-		                   &next) != UG_OK) {
+				   &next) != UG_OK) {
 			fprintf(stderr, "hubctl: cannot read the log\n");
 			return 1;
 		}
@@ -903,9 +934,10 @@ store_expected(const char *cmd, const char *data_dir)
 	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
 	if (access(path, F_OK) == 0)
 		return true;
-	fprintf(stderr, "hubctl: %s: no store in %s (data_dir): hubd makes "
-	        "it at its first start, hubctl register-* before that\n",
-	        cmd, data_dir);
+	fprintf(stderr,
+		"hubctl: %s: no store in %s (data_dir): hubd makes "
+		"it at its first start, hubctl register-* before that\n",
+		cmd, data_dir);
 	return false;
 }
 
@@ -936,8 +968,10 @@ give(const char *path, const struct stat *owner)
 	if (lstat(path, &st) == 0 &&
 	    (st.st_uid != owner->st_uid || st.st_gid != owner->st_gid) &&
 	    lchown(path, owner->st_uid, owner->st_gid) != 0)
-		fprintf(stderr, "hubctl: warning: cannot give %s to uid %u: "
-		        "%s\n", path, (unsigned)owner->st_uid, strerror(errno));
+		fprintf(stderr,
+			"hubctl: warning: cannot give %s to uid %u: "
+			"%s\n",
+			path, (unsigned)owner->st_uid, strerror(errno));
 }
 
 /* hubd runs as a user of its own (ungebro under the unit). What hubctl
@@ -957,7 +991,7 @@ give_to_owner(const char *dir, const struct stat *owner, const char *id)
 		    ".key", ".key_secret", ".sign_public", ".sign_secret"};
 		for (size_t i = 0; i < 4; i++) {
 			snprintf(path, sizeof path, "%s/%s%s", dir, id,
-			         key_files[i]);
+				 key_files[i]);
 			give(path, owner);
 		}
 		return;
@@ -967,7 +1001,7 @@ give_to_owner(const char *dir, const struct stat *owner, const char *id)
 	for (size_t i = 0; i < 3; i++)
 		for (size_t j = 0; j < 3; j++) {
 			snprintf(path, sizeof path, "%s/%s%s", dir, envs[i],
-			         files[j]);
+				 files[j]);
 			give(path, owner);
 		}
 }
@@ -984,8 +1018,8 @@ all_settings(void)
 		 * to the system log (OPERATIONS.md, "The audit trail"). */
 		if (strcmp(s->name, "log_level") == 0)
 			table[n].help = "hubd's log level (err, warn, notice, "
-			                "info or debug); hubctl's own is warn "
-			                "whatever this says";
+					"info or debug); hubctl's own is warn "
+					"whatever this says";
 		n++;
 	}
 	for (size_t i = 0; i < sizeof extra_settings / sizeof *extra_settings;
@@ -1012,7 +1046,7 @@ main(int argc, char **argv)
 	if (ug_crypto_init() != UG_OK)
 		return 1;
 	if (ug_config_load(&cfg, all_settings(), usage, argc, argv, &rest,
-	                   &nrest, &help, &diag) != UG_OK) {
+			   &nrest, &help, &diag) != UG_OK) {
 		fprintf(stderr, "hubctl: %s\n", diag.reason);
 		return 2;
 	}
@@ -1029,42 +1063,48 @@ main(int argc, char **argv)
 	bool data_known = owner_of(data_dir, &data_owner);
 	bool keys_known = owner_of(keys_dir, &keys_owner);
 	bool needs_id = strcmp(cmd, "keygen") == 0 ||
-	                strcmp(cmd, "register-agency") == 0 ||
-	                strcmp(cmd, "register-caseworker") == 0 ||
-	                strcmp(cmd, "register-gateway") == 0 ||
-	                strcmp(cmd, "revoke-gateway") == 0 ||
-	                strcmp(cmd, "set-password") == 0 ||
-	                strcmp(cmd, "set-email") == 0 ||
-	                strcmp(cmd, "revoke-agency") == 0 ||
-	                strcmp(cmd, "revoke-caseworker") == 0 ||
-	                strcmp(cmd, "backup") == 0 ||
-	                strcmp(cmd, "restore") == 0;
+			strcmp(cmd, "register-agency") == 0 ||
+			strcmp(cmd, "register-caseworker") == 0 ||
+			strcmp(cmd, "register-gateway") == 0 ||
+			strcmp(cmd, "revoke-gateway") == 0 ||
+			strcmp(cmd, "set-password") == 0 ||
+			strcmp(cmd, "set-email") == 0 ||
+			strcmp(cmd, "revoke-agency") == 0 ||
+			strcmp(cmd, "revoke-caseworker") == 0 ||
+			strcmp(cmd, "backup") == 0 ||
+			strcmp(cmd, "restore") == 0;
 	bool audit = strcmp(cmd, "audit") == 0;
-	bool lifecycle = strcmp(cmd, "export") == 0 || strcmp(cmd, "erase") == 0;
+	bool lifecycle =
+	    strcmp(cmd, "export") == 0 || strcmp(cmd, "erase") == 0;
 	bool report = strcmp(cmd, "report") == 0;
 	bool known = needs_id || audit || lifecycle || report ||
-	             strcmp(cmd, "assign") == 0 ||
-	             strcmp(cmd, "stats") == 0 || strcmp(cmd, "log") == 0;
+		     strcmp(cmd, "assign") == 0 || strcmp(cmd, "stats") == 0 ||
+		     strcmp(cmd, "log") == 0;
 	bool dir = strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0;
 	/* The command, its ID, DIR or audit verb, and set-email's ADDRESS:
 	 * anything more is a typo, not something to ignore. */
-	int most = strcmp(cmd, "set-email") == 0 ? 3 : needs_id || audit ? 2
-	                                                                 : 1;
+	int most = strcmp(cmd, "set-email") == 0 ? 3
+		   : needs_id || audit		 ? 2
+						 : 1;
 	if (!known || (needs_id && !id)) {
 		if (!known)
-			fprintf(stderr, "hubctl: unknown or missing command (see "
-			        "--help)\n");
+			fprintf(stderr,
+				"hubctl: unknown or missing command (see "
+				"--help)\n");
 		else
-			fprintf(stderr, "hubctl: %s needs %s (see --help)\n",
-			        cmd, dir ? "DIR" :
-			        strcmp(cmd, "set-password") == 0 ? "CASEWORKER"
-			                                         : "ID");
+			fprintf(
+			    stderr, "hubctl: %s needs %s (see --help)\n", cmd,
+			    dir				       ? "DIR"
+			    : strcmp(cmd, "set-password") == 0 ? "CASEWORKER"
+							       : "ID");
 	} else if (nrest > most) {
-		fprintf(stderr, "hubctl: %s: unexpected argument '%s' (see "
-		        "--help)\n", cmd, rest[most]);
+		fprintf(stderr,
+			"hubctl: %s: unexpected argument '%s' (see "
+			"--help)\n",
+			cmd, rest[most]);
 	} else if (audit && !hubctl_audit_known(id)) {
 		fprintf(stderr, "hubctl: audit needs verify or show (see "
-		        "--help)\n");
+				"--help)\n");
 	} else if (!values_ok(cfg, cmd, id)) {
 		rc = 2;
 	} else if (strcmp(cmd, "keygen") == 0) {
@@ -1078,7 +1118,7 @@ main(int argc, char **argv)
 	} else if (report && !hubctl_report_usage_ok(cfg)) {
 		rc = 2;
 	} else if (strcmp(cmd, "restore") == 0 &&
-	           (rc = hubctl_restore_files(cfg, id)) != 0) {
+		   (rc = hubctl_restore_files(cfg, id)) != 0) {
 		/* nothing restored: no store to open */
 	} else if (!store_expected(cmd, data_dir)) {
 		rc = 1;
@@ -1086,7 +1126,8 @@ main(int argc, char **argv)
 		bool restoring = strcmp(cmd, "restore") == 0;
 		ctl c = {.restoring = restoring};
 		if (open_ctl(&c, cfg, &diag) != UG_OK) {
-			rc = fail("cannot open the hub's keys and store", &diag);
+			rc = fail("cannot open the hub's keys and store",
+				  &diag);
 		} else if (audit) {
 			rc = hubctl_audit(cfg, c.store, c.keys, id);
 		} else if (strcmp(cmd, "backup") == 0) {
@@ -1095,7 +1136,7 @@ main(int argc, char **argv)
 			rc = hubctl_restore_check(c.store, c.keys, id);
 			if (rc == 0 &&
 			    store_restore_done(ug_config_get(cfg, "data_dir"),
-			                       &diag) != UG_OK)
+					       &diag) != UG_OK)
 				rc = fail("restore", &diag);
 		} else if (strcmp(cmd, "export") == 0) {
 			rc = hubctl_export(cfg, c.store, c.keys);
@@ -1115,7 +1156,7 @@ main(int argc, char **argv)
 			rc = hubctl_set_password(c.store, c.keys, id);
 		} else if (strcmp(cmd, "set-email") == 0) {
 			rc = hubctl_set_email(cfg, c.store, c.keys, id,
-			                      nrest > 2 ? rest[2] : NULL);
+					      nrest > 2 ? rest[2] : NULL);
 		} else if (strcmp(cmd, "revoke-agency") == 0) {
 			rc = cmd_revoke(&c, STORE_AGENCY, id);
 		} else if (strcmp(cmd, "revoke-caseworker") == 0) {
@@ -1132,9 +1173,10 @@ main(int argc, char **argv)
 		 * data_dir as empty as it found it, ready for another try. */
 		if (restoring && rc != 0) {
 			store_restore_undo(ug_config_get(cfg, "data_dir"));
-			fprintf(stderr, "hubctl: restore: nothing restored; "
-			                "%s is empty again\n",
-			        ug_config_get(cfg, "data_dir"));
+			fprintf(stderr,
+				"hubctl: restore: nothing restored; "
+				"%s is empty again\n",
+				ug_config_get(cfg, "data_dir"));
 		}
 	}
 	if (strcmp(cmd, "keygen") == 0 && rc == 0 && keys_known)
