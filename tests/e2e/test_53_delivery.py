@@ -71,6 +71,16 @@ def adults(seed, n):
 # ---------------------------------------------------------------- client
 
 
+def only_newest_two_receive(hub, cpr, oldest, s2, s3):
+    """With sessions_per_caseworker = 2, a dropout's alert reaches the two
+    newer sessions and not the one opened first."""
+    hub.send(ev_dropout(cpr, "2026-10-26"))
+    for c in (s2, s3):
+        c.wait_alerts(1)
+    assert not [f for f in oldest.quiet(1) if f[0] == FRAME_ALERT], \
+        "the session opened first still receives after a third one"
+
+
 class CaseworkerClient:
     """A caseworker client written from PROTOCOL.md §4: DEALER, CURVE,
     a socket monitor, and a Hello after every HANDSHAKE_SUCCEEDED (when
@@ -1033,11 +1043,7 @@ def test_sessions_per_caseworker_ends_the_oldest(make_hub, clients):
     assert s2.welcome().code == OK
     s3 = clients(hub, "cw-bob")
     assert s3.welcome().code == OK
-    hub.send(ev_dropout(p1, "2026-10-26"))
-    for c in (s2, s3):
-        c.wait_alerts(1)
-    assert not [f for f in s1.quiet(1) if f[0] == FRAME_ALERT], \
-        "the oldest session still receives after a third Hello"
+    only_newest_two_receive(hub, p1, s1, s2, s3)
     r = s1.ask(1)                         # the connection stays open
     assert r.code == OK and [a.cpr for a in r.alerts] == [p1], r
     s1.hello()                            # Hello again: s1 is back ...
@@ -1074,11 +1080,7 @@ def test_repeated_hello_does_not_make_a_session_newer(make_hub, clients):
     assert s1.welcome().code == OK
     s3 = clients(hub, "cw-bob")
     assert s3.welcome().code == OK
-    hub.send(ev_dropout(p, "2026-10-26"))
-    for c in (s2, s3):
-        c.wait_alerts(1)
-    assert not [f for f in s1.quiet(1) if f[0] == FRAME_ALERT], \
-        "the session opened first still receives after a third one"
+    only_newest_two_receive(hub, p, s1, s2, s3)
 
 
 # ---------------------------------------------------------------- item 7

@@ -209,17 +209,24 @@ def test_undecodable_gateway_frame_is_audited(gw):
         [("frame", "malformed", "Query does not decode as protobuf")], recs
 
 
+def alert_for_anna(hub, seed, salt):
+    """An absence alert raised for a person (CprGen(seed)) assigned to
+    cw-anna, as she has it open."""
+    [cpr] = CprGen(seed).take(1)
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt=salt, absent=30,
+                      expected=100))
+    [alert] = hub.peek("cw-anna", 1)
+    return alert
+
+
 def test_session_ack_note_not_text_is_not_kept(gw):
     """§4 step 4 and §4a: an acknowledgement whose note is not valid
     UTF-8 is stored, answered OK, and its note is not kept, through a
     session as on the caseworker's own connection."""
     hub, g = gw
     m = pb()
-    [cpr] = CprGen(5401).take(1)
-    hub.assign(cpr, "cw-anna")
-    hub.send(envelope("school-a", cpr, salt="gw-ack", absent=30,
-                      expected=100))
-    [alert] = hub.peek("cw-anna", 1)
+    alert = alert_for_anna(hub, 5401, "gw-ack")
     s = login(g, "cw-anna").session
     msg = m.AlertAck(request_id=3, alert_id=bytes.fromhex(alert["alert_id"]),
                      note="\x7f\x7f\x7f\x7f\x7f", session=s)
@@ -305,11 +312,7 @@ def test_session_ack_answers_twice_foreign_and_short(gw):
     E_MALFORMED with the documented reason."""
     hub, g = gw
     m = pb()
-    [cpr] = CprGen(5402).take(1)
-    hub.assign(cpr, "cw-anna")
-    hub.send(envelope("school-a", cpr, salt="gw-twice", absent=30,
-                      expected=100))
-    [alert] = hub.peek("cw-anna", 1)
+    alert = alert_for_anna(hub, 5402, "gw-twice")
     aid = bytes.fromhex(alert["alert_id"])
     anna, anna2 = login(g, "cw-anna").session, login(g, "cw-anna").session
     dora = login(g, "desk-dora").session
