@@ -61,6 +61,10 @@ _Static_assert(OUTBOX_FRAME_MAX == WIRE_MAX_FRAME,
 #define REFUSED_TEXT                                                          \
 	"the hub refused this adapter's key: register it with "               \
 	"hubctl register-agency"
+#define KEY_REVOKED_TEXT                                                      \
+	"the hub no longer accepts the key this adapter connected with (it "  \
+	"was revoked or replaced): put the agency's new key in keys_dir and " \
+	"run again; the outbox keeps the events"
 
 struct flight {
 	uint64_t seq; /* queue position */
@@ -382,6 +386,9 @@ finalise(struct sender *s, size_t i, bool rejected)
 		s->idle_deadline = ug_mono_ms() + s->opts->timeout_ms;
 }
 
+static void refuse(struct sender *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 on_rejected(struct sender *s, size_t i, const wire_ack *ack, int64_t now)
 {
@@ -401,6 +408,17 @@ on_rejected(struct sender *s, size_t i, const wire_ack *ack, int64_t now)
 		else
 			log_debug("ADP-RETRY", "event %s: %s", hex,
 				  code_name(ack->code));
+		return;
+	}
+	/* Not a verdict on the event: this connection's key was revoked or
+	 * replaced after the handshake, and the hub takes the same event
+	 * from a connection with the new key. Dropping it would lose rows
+	 * whose files a watcher has already moved to done/. */
+	if (ack->code == UNGEBRO__V1__ERROR_CODE__E_DENIED && ack->reason &&
+	    strcmp(ack->reason, WIRE_REASON_KEY_REVOKED) == 0) {
+		s->flights[i]->sent = false;
+		s->flights[i]->due = now;
+		refuse(s, KEY_REVOKED_TEXT);
 		return;
 	}
 	log_warn("ADP-REJECT", "the hub rejected event %s: %s: %.200s", hex,
@@ -497,9 +515,6 @@ drain_acks(struct sender *s)
 }
 
 /* ---- the monitor -------------------------------------------------- */
-
-static void refuse(struct sender *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 static void
 refuse(struct sender *s, const char *fmt, ...)

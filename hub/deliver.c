@@ -714,8 +714,7 @@ refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 		wire_free(kind, msg);
 	}
 	refuse_frame(h, routing, request_id, UNGEBRO__V1__ERROR_CODE__E_DENIED,
-	             "the key this connection authenticated with has been "
-	             "revoked or replaced");
+	             WIRE_REASON_KEY_REVOKED);
 }
 
 static void

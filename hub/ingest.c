@@ -146,8 +146,7 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 	uint32_t types = 0;
 	if (!sender_current(h, p, &types)) {
 		reject(p, UNGEBRO__V1__ERROR_CODE__E_DENIED,
-		       "the key this connection authenticated with has been "
-		       "revoked or replaced");
+		       WIRE_REASON_KEY_REVOKED);
 		return;
 	}
 	code = wire_validate_content_raw(p->env, data + WIRE_HEADER_LEN,

@@ -35,6 +35,15 @@
 #define WIRE_TEXT_MAX	    256 /* bytes of any string field in an envelope */
 /* Caseworker and desk ids the hub keeps as ids (assignments, desks). */
 #define WIRE_ID_MAX 63
+/*
+ * The E_DENIED reason of a frame on a connection whose key was revoked or
+ * replaced after its handshake (docs/PROTOCOL.md §1). Published text: a
+ * sender tells by it that the refusal is about the connection, not the
+ * event, and that the event goes again once it holds the new key.
+ */
+#define WIRE_REASON_KEY_REVOKED                                               \
+	"the key this connection authenticated with has been revoked or "     \
+	"replaced"
 
 typedef Ungebro__V1__Envelope wire_envelope;
 typedef Ungebro__V1__Ack wire_ack;

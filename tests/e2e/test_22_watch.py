@@ -12,6 +12,7 @@ design)."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -19,8 +20,8 @@ import time
 import pytest
 
 import hubtest
-from hubtest import (AbsenceRow, CprGen, csv_line, privacy_sweep, wait_for,
-                     write_absence_csv)
+from hubtest import (AbsenceRow, CprGen, csv_line, privacy_sweep,
+                     read_key_file, wait_for, write_absence_csv)
 from runtimetest import assert_store, wait_stored
 
 SETTLE = 1
@@ -257,3 +258,46 @@ def test_same_name_again_and_whole_file_failure(hub, watchers):
     assert_store(hub, a + b)
     w.stop()
     sweep_reports(hub, drop)
+
+
+def test_key_replaced_while_watching_keeps_the_events(hub, watchers):
+    """PROTOCOL.md §1 and §3 step 4: once the agency's key is replaced,
+    an event on the connection made with the old key is refused E_DENIED
+    "... revoked or replaced", and goes through as soon as it is sent
+    with the new key. The watcher does not count that as the event's
+    fate: it stops with exit 3 (the hub refused the key), its outbox
+    keeps the events of the file it already moved to done/, and a flush
+    with the new key delivers them."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    first = [AbsenceRow(c) for c in CprGen(2231).take(3)]
+    drop_file(hub, drop, "w1.csv", first)
+    wait_stored(hub, 3)
+    hub.keygen("school-a-new")
+    hub.register_agency("school-a", key=hub.keys_dir / "school-a-new.key")
+    time.sleep(1)  # OPERATIONS.md: the hub sees it well within a second
+    second = [AbsenceRow(c) for c in CprGen(2232).take(4)]
+    drop_file(hub, drop, "w2.csv", second)
+    assert wait_moved(drop, "done", "w2.csv")["queued"] == 4
+    rc = w.proc.wait(timeout=30 * hubtest.SLOW)
+    assert rc == 3, w.text()
+    assert "revoked or replaced" in w.text()
+    assert "ADP-REJECT" not in w.text(), w.text()
+    assert hub.stats()["log_events"] == 3
+    # The new key pair in the agency's secret key file, its storage_key
+    # and hash_key kept (ADAPTERS.md, "Replacing the adapter's key").
+    new_keys = hub.tmp / "new-keys"
+    new_keys.mkdir()
+    shutil.copy(hub.keys_dir / "hub.key", new_keys / "hub.key")
+    old = read_key_file(hub.keys_dir / "school-a.key_secret")
+    new = read_key_file(hub.keys_dir / "school-a-new.key_secret")
+    (new_keys / "school-a.key_secret").write_text(
+        f"id = school-a\npublic = {new['public']}\n"
+        f"secret = {new['secret']}\nstorage_key = {old['storage_key']}\n"
+        f"hash_key = {old['hash_key']}\n")
+    os.chmod(new_keys / "school-a.key_secret", 0o600)
+    r = hub.adapter("flush", keys_dir=new_keys)
+    assert (r.rc, r.summary["accepted"], r.summary["rejected_by_hub"],
+            r.summary["pending"]) == (0, 4, 0, 0), str(r)
+    assert_store(hub, first + second)
