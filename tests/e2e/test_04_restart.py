@@ -3,11 +3,15 @@ when hubd or an adapter dies at a bad moment.
 
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
+import collections
 import re
 import signal
 
+import zmq
+
 import hubtest
-from hubtest import AbsenceRow, CprGen, wait_for
+from hubtest import (ACCEPTED, DUPLICATE, AbsenceRow, CprGen, IngestClient,
+                     envelope, frame, wait_for)
 
 
 def cohort(seed, n, every=5):
@@ -57,6 +61,68 @@ def test_acked_means_durable_across_kill9(hub):
     assert again.rc == 0, str(again)
     assert again.summary["pending"] == 0
     assert again.summary["accepted"] == 0
+
+
+def all_acks(client, quiet=3):
+    """Every ack until none comes for `quiet` seconds."""
+    acks = []
+    while (ack := client.recv_ack(quiet)) is not None:
+        acks.append(ack)
+    return acks
+
+
+def test_raw_client_resends_its_window_after_kill9(hub):
+    """PROTOCOL.md §1 and §3: a vendor's DEALER with the hub down queues
+    what it sends and delivers it once the hub is up; with 100 events in
+    flight the hub is killed, restarted, and the client resends all 100
+    on the same socket. Every event is stored once: each id is ACCEPTED
+    at most once ever, an id acked before the kill is only DUPLICATE
+    after it, and all acks of one id carry the same sequence (the socket
+    may deliver a frame it still held besides the resend, so one id can
+    be acked twice)."""
+    cprs = CprGen(404).take(101)
+    hub.cprs.update(cprs)
+    early = envelope("school-a", cprs[100], salt="down")
+    envs = [envelope("school-a", c, salt=f"w{i}")
+            for i, c in enumerate(cprs[:100])]
+    hub.stop()
+    with IngestClient(hub, "school-a") as c:
+        # Hub down: the socket queues the frame (ZMQ_IMMEDIATE 0).
+        c.sock.send(frame(early), zmq.DONTWAIT)
+        hub.start()
+        ack = c.recv_ack(10)
+        assert (ack.status, ack.event_id, ack.sequence) == \
+            (ACCEPTED, early.event_id, 1), ack
+        for env in envs:
+            c.sock.send(frame(env), zmq.DONTWAIT)
+        before = []
+        while len(before) < 20:
+            ack = c.recv_ack(10)
+            assert ack is not None, f"{len(before)} acks before the kill"
+            before.append(ack)
+        hub.kill9()
+        before += all_acks(c, 0.5)
+        hub.start()
+        for env in envs:
+            c.sock.send(frame(env), zmq.DONTWAIT)
+        after = all_acks(c)
+    seqs = {}
+    accepted = collections.Counter()
+    for ack in before + after:
+        assert ack.status in (ACCEPTED, DUPLICATE), ack
+        accepted[ack.event_id] += ack.status == ACCEPTED
+        assert seqs.setdefault(ack.event_id, ack.sequence) == ack.sequence
+    assert set(seqs) == {e.event_id for e in envs}
+    assert max(accepted.values()) == 1, accepted
+    durable = {a.event_id for a in before}
+    assert all(a.status == DUPLICATE for a in after
+               if a.event_id in durable)
+    # Every resend is answered.
+    assert {a.event_id for a in after} == set(seqs)
+    assert sorted(seqs.values()) == list(range(2, 102))
+    st = hub.stats()
+    assert (st["log_events"], st["event_ids"], st["last_seq"]) == \
+        (101, 101, 101)
 
 
 def test_hub_killed_mid_ingest_adapter_finishes(hub):
