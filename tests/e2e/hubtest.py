@@ -540,10 +540,12 @@ class IngestClient:
     """A DEALER on the hub's ingest endpoint: CURVE with a key pair read
     from key files (key_id), or plain when curve=False."""
 
-    def __init__(self, hub, key_id=None, curve=True):
+    def __init__(self, hub, key_id=None, curve=True, routing_id=None):
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        if routing_id is not None:
+            self.sock.setsockopt(zmq.ROUTING_ID, routing_id)
         if curve:
             server = read_key_file(hub.keys_dir / "hub.key")["public"]
             own = read_key_file(hub.keys_dir / f"{key_id}.key_secret")

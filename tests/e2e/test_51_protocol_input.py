@@ -13,6 +13,7 @@ sockets, with Python's protobuf as the other side.
 - Frame sizes: up to 65,536 bytes processed; up to 1 MiB answered
   E_TOO_LARGE with the event_id; above that the connection is closed and
   the hub lives on.
+- A routing id already in use: the connection is ignored.
 - The key files' lines, as documented."""
 
 import re
@@ -751,8 +752,8 @@ def sized(cpr, salt, total):
 class Monitored(IngestClient):
     """An IngestClient that sees its connection's handshakes and drops."""
 
-    def __init__(self, hub, key_id):
-        super().__init__(hub, key_id)
+    def __init__(self, hub, key_id, routing_id=None):
+        super().__init__(hub, key_id, routing_id=routing_id)
         self.mon = self.sock.get_monitor_socket(
             zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED)
 
@@ -830,6 +831,38 @@ def test_frame_over_the_cap_drops_the_connection(make_hub):
     with IngestClient(hub, "all-a") as c:
         expect(c.ack_for(frame(first)), DUPLICATE, event_id=first.event_id)
         expect(c.ack_for(frame(envelope("all-a", cprs[3], salt="d3"))),
+               ACCEPTED)
+    assert hub.stats()["log_events"] == 2
+
+
+def test_routing_id_in_use_is_ignored(make_hub):
+    """PROTOCOL.md §1 "Routing ids": a routing id set by the client must
+    be unique among every connection to the endpoint. A second agency's
+    connection with one already in use gets through its handshake, but
+    nothing it sends is answered, even after the first one closed; the
+    same client without a routing id is served."""
+    hub = all_hub(make_hub)
+    cprs = CprGen(5124).take(4)
+    hub.cprs.update(cprs)
+    first = Monitored(hub, "all-a", routing_id=b"our-adapter")
+    second = Monitored(hub, "school-b", routing_id=b"our-adapter")
+    try:
+        assert first.wait_event(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        assert second.wait_event(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        expect(first.ack_for(frame(envelope("all-a", cprs[0], salt="i1"))),
+               ACCEPTED)
+        assert second.send(frame(envelope("school-b", cprs[1], salt="i2")))
+        assert second.recv_ack(2) is None
+        first.close()
+        first = None
+        assert second.send(frame(envelope("school-b", cprs[2], salt="i3")))
+        assert second.recv_ack(2) is None
+    finally:
+        if first is not None:
+            first.close()
+        second.close()
+    with IngestClient(hub, "school-b") as c:
+        expect(c.ack_for(frame(envelope("school-b", cprs[3], salt="i4"))),
                ACCEPTED)
     assert hub.stats()["log_events"] == 2
 
