@@ -8,9 +8,13 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import json
 import re
+import time
 
-from hubtest import (ACCEPTED, EXIT_FATAL, AbsenceRow, CprGen, IngestClient,
-                     envelope, frame)
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+from hubtest import (ACCEPTED, EXIT_FATAL, SLOW, AbsenceRow, CprGen,
+                     IngestClient, envelope, frame, read_key_file)
 
 
 def unchanged(hub, before):
@@ -49,6 +53,65 @@ def test_python_client_with_unregistered_key_gets_nothing(hub):
         assert c.recv_ack(1.5) is None
     hub.wait_log(r"HUB-ZAP refused CURVE client")
     unchanged(hub, before)
+
+
+def handshake_events(hub, key_id, server_key=None, seconds=3):
+    """(event, value) of every monitor event of a CURVE DEALER on the
+    ingest endpoint during `seconds`."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    own = read_key_file(hub.keys_dir / f"{key_id}.key_secret")
+    sock.curve_serverkey = (server_key or read_key_file(
+        hub.keys_dir / "hub.key")["public"]).encode()
+    sock.curve_publickey = own["public"].encode()
+    sock.curve_secretkey = own["secret"].encode()
+    mon = sock.get_monitor_socket()
+    sock.connect(hub.ingest)
+    seen = []
+    deadline = time.monotonic() + seconds * SLOW
+    while time.monotonic() < deadline:
+        if mon.poll(100, zmq.POLLIN):
+            e = recv_monitor_message(mon)
+            seen.append((e["event"], e["value"]))
+    sock.disable_monitor()
+    mon.close(0)
+    sock.close(0)
+    ctx.term()
+    return seen
+
+
+def test_handshake_failures_as_a_socket_monitor_sees_them(hub):
+    """PROTOCOL.md §1: an unregistered key is refused once with
+    HANDSHAKE_FAILED_AUTH 400 and the socket does not try again; a wrong
+    CURVE_SERVERKEY fails with HANDSHAKE_FAILED_NO_DETAIL at every
+    reconnect; and an adapter with the wrong hub.key exits 3 naming it."""
+    hub.keygen("school-x")
+    seen = handshake_events(hub, "school-x")
+    failed = [(e, v) for e, v in seen if e & (
+        zmq.EVENT_HANDSHAKE_FAILED_AUTH |
+        zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+        zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)]
+    assert failed == [(zmq.EVENT_HANDSHAKE_FAILED_AUTH, 400)], seen
+    assert [e for e, _ in seen].count(zmq.EVENT_CONNECTED) == 1, seen
+    wrong = read_key_file(hub.keys_dir / "cw-anna.key")["public"]
+    seen = handshake_events(hub, "school-a", server_key=wrong)
+    events = [e for e, _ in seen]
+    assert events.count(zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL) >= 3, seen
+    assert zmq.EVENT_HANDSHAKE_SUCCEEDED not in events, seen
+    assert zmq.EVENT_HANDSHAKE_FAILED_AUTH not in events, seen
+    keys = hub.tmp / "wrong-hub-key"
+    keys.mkdir()
+    (keys / "hub.key").write_text(f"public = {wrong}\n")
+    (keys / "school-a.key_secret").write_bytes(
+        (hub.keys_dir / "school-a.key_secret").read_bytes())
+    (keys / "school-a.key_secret").chmod(0o600)
+    path, _ = hub.csv("w19.csv", [AbsenceRow(c) for c in CprGen(506).take(2)])
+    r = hub.adapter("import", path, keys_dir=keys)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert r.summary["pending"] == 2, str(r)
+    assert "keys_dir/hub.key is not the hub's public key" in r.stderr, \
+        r.stderr
 
 
 def test_plaintext_client_gets_nowhere(hub):
