@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +110,19 @@ fail:
 	return err;
 }
 
+/* A value of the right length that is not Z85, or does not decode to 32
+ * bytes, would be registered and then match no client ever; refused here
+ * with the file's line instead. */
+static bool
+z85_key_ok(const char *value)
+{
+	uint8_t raw[32];
+	bool ok = strlen(value) == UG_Z85_KEY_LEN &&
+	          zmq_z85_decode(raw, value) != NULL;
+	sodium_memzero(raw, sizeof raw);
+	return ok;
+}
+
 static ug_err
 secret_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 {
@@ -116,10 +131,10 @@ secret_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 	if (strcmp(name, "id") == 0)
 		ok = ug_strlcpy(keys->id, value, sizeof keys->id);
 	else if (strcmp(name, "public") == 0)
-		ok = strlen(value) == UG_Z85_KEY_LEN &&
+		ok = z85_key_ok(value) &&
 		     ug_strlcpy(keys->public_z85, value, sizeof keys->public_z85);
 	else if (strcmp(name, "secret") == 0)
-		ok = strlen(value) == UG_Z85_KEY_LEN &&
+		ok = z85_key_ok(value) &&
 		     ug_strlcpy(keys->secret_z85, value, UG_Z85_KEY_LEN + 1);
 	else if (strcmp(name, "storage_key") == 0)
 		ok = ug_unhex(value, keys->storage_key, UG_KEY_LEN) == UG_OK;
@@ -177,6 +192,16 @@ ug_keys_load_secret(ug_keys **out, const char *path, ug_diag *diag)
 		err = UG_EMALFORMED;
 		goto fail;
 	}
+	/* Written by hand from two pairs, the file would pass here and every
+	 * handshake would be refused as an unregistered key. */
+	char derived[UG_Z85_KEY_LEN + 1];
+	if (zmq_curve_public(derived, keys->secret_z85) != 0 ||
+	    strcmp(derived, keys->public_z85) != 0) {
+		ug_diag_set(diag, path, "public is not the public key of "
+		                        "secret (write both from one key pair)");
+		err = UG_EMALFORMED;
+		goto fail;
+	}
 	*out = keys;
 	return UG_OK;
 fail:
@@ -197,7 +222,7 @@ public_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 	if (strcmp(name, "id") == 0)
 		ok = ug_strlcpy(pub->id, value, UG_ID_MAX);
 	else if (strcmp(name, "public") == 0)
-		ok = strlen(value) == UG_Z85_KEY_LEN &&
+		ok = z85_key_ok(value) &&
 		     ug_strlcpy(pub->public_z85, value, UG_Z85_KEY_LEN + 1);
 	if (!ok) {
 		ug_diag_set(diag, name, "bad value for '%s'", name);

@@ -921,6 +921,37 @@ def test_public_key_file_of_one_public_line(make_hub):
         "not a public key file (needs public)" in r.stderr, r.stderr
 
 
+def test_key_values_must_be_curve_keys(make_hub):
+    """PROTOCOL.md §3 "Key files": `public` and `secret` are Z85 CURVE
+    keys, and in a secret key file `public` belongs to `secret`. A
+    40-character value that is not Z85 is refused by hubctl with the
+    line (it would match no client ever); an adapter whose secret key
+    file pairs one key's public with another's secret exits 3 saying
+    so, before anything is read."""
+    hub = all_hub(make_hub)
+    own = hub.tmp / "vendor.pub"
+    own.write_text("id = vendor-z\npublic = " + "~" * 40 + "\n")
+    r = hub.hubctl("register-agency", "vendor-z", "--key", str(own),
+                   "--types", "absence", check=False)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert f"{own}:2: bad value for 'public'" in r.stderr, r.stderr
+    keys = hub.tmp / "mixed-keys"
+    keys.mkdir()
+    (keys / "hub.key").write_bytes((hub.keys_dir / "hub.key").read_bytes())
+    sec = read_key_file(hub.keys_dir / "all-a.key_secret")
+    other = read_key_file(hub.keys_dir / "school-b.key")["public"]
+    path = keys / "all-a.key_secret"
+    path.write_text("".join(f"{k} = {other if k == 'public' else v}\n"
+                            for k, v in sec.items()))
+    path.chmod(0o600)
+    cpr = CprGen(5125).next()
+    csv, _ = hub.csv("w.csv", [hubtest.AbsenceRow(cpr)])
+    r = hub.adapter("import", csv, agency="all-a", keys_dir=keys)
+    assert r.rc == hubtest.EXIT_FATAL, str(r)
+    assert "public is not the public key of secret" in r.stderr, r.stderr
+    assert hub.stats()["log_events"] == 0
+
+
 def test_unregistered_contact_person_gets_the_alerts_later(make_hub):
     """§3 "Payload rules": a ContactAssignment may name a caseworker not
     registered yet; the person's alerts are addressed to that id, wait,

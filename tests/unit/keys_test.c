@@ -166,6 +166,14 @@ test_incomplete_secret_files(void)
 		/* hash_key missing */
 		"id = x\npublic = " PUB "\nsecret = " SEC "\nstorage_key = "
 		HEX32 "\n",
+		/* 40 characters, not Z85 */
+		"id = x\npublic = " PUB "\nsecret = "
+		"~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\nstorage_key = " HEX32
+		"\nhash_key = " HEX32 "\n",
+		/* a public key of another pair */
+		"id = x\npublic = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+		"\nsecret = " SEC "\nstorage_key = " HEX32 "\nhash_key = " HEX32
+		"\n",
 	};
 	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
 		char name[32];
@@ -189,6 +197,16 @@ test_incomplete_secret_files(void)
 	CHECK_OK(ug_keys_load_public(path, id, z85, &diag));
 	CHECK_EQ_STR(z85, "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
 	CHECK_EQ_STR(id, "");
+	/* 40 characters outside Z85's alphabet, or Z85 that overflows 32
+	 * bits: no key. */
+	path = write_file(dir, "notz85.key",
+			  "public = ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
+	CHECK_ERR(ug_keys_load_public(path, id, z85, &diag), UG_EMALFORMED);
+	CHECK(strstr(diag.reason, "notz85.key:1: bad value for 'public'") !=
+	      NULL);
+	path = write_file(dir, "overflow.key",
+			  "public = ########################################\n");
+	CHECK_ERR(ug_keys_load_public(path, id, z85, &diag), UG_EMALFORMED);
 }
 
 TEST_LIST = {
