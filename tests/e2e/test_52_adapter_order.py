@@ -233,3 +233,37 @@ def test_resends_keep_queue_order(make_hub):
             proc.kill()
             proc.wait()
         fake.close()
+
+
+def test_retry_backoff_as_documented(make_hub):
+    """ADAPTERS.md "Delivery order": an event the hub asks to retry goes
+    again after 0.5 s, then 1 s, 2 s, 4 s ... (doubling, at most 30 s),
+    each plus up to a quarter at random; stored, the run ends."""
+    hub = make_hub(start=False)
+    rows = dated_rows(5207, 1)
+    [want] = [event_id(hub, r) for r in rows]
+    path, _ = hub.csv("w.csv", rows)
+    fake = StandInHub(hub)
+    proc = hub.adapter_popen("import", path, window=1, timeout=30)
+    try:
+        [(ident, eid)] = fake.take(1)
+        assert eid == want
+        for nominal in (0.5, 1, 2, 4):
+            fake.answer(ident, eid, REJECTED, E_UNAVAILABLE, True)
+            asked = time.monotonic()
+            [(ident, eid)] = fake.take(1)
+            waited = time.monotonic() - asked
+            assert nominal <= waited <= nominal * 1.25 + 0.4 * SLOW, \
+                (nominal, waited)
+        fake.answer(ident, eid)
+        out, err = proc.communicate(timeout=60 * SLOW)
+        r = hub._adapter_result(proc.returncode, out, err)
+        assert (r.rc, r.summary["accepted"], r.summary["pending"]) == \
+            (EXIT_OK, 1, 0), str(r)
+        assert "ADP-RETRY the hub asks to retry later (E_UNAVAILABLE" in \
+            r.stderr, r.stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        fake.close()
