@@ -96,6 +96,36 @@ def test_resent_envelope_is_duplicate(hub):
     assert (st["log_events"], st["event_ids"], st["last_seq"]) == (1, 1, 1)
 
 
+def test_example_exchange_byte_for_byte(hub):
+    """PROTOCOL.md §5, "Example exchange": the hub's acks are exactly the
+    bytes shown (a proto3 encoder writes the fields set, in number
+    order): 01 02, event_id (0a 10 ...), status (10 01 ACCEPTED, 10 02
+    DUPLICATE), sequence (30 05); the wrong version byte's ack has no
+    event_id, sequence or retryable, only status, code and reason."""
+    cprs = CprGen(209).take(5)
+    hub.cprs.update(cprs)
+    with IngestClient(hub, "school-a") as c:
+        for n, cpr in enumerate(cprs[:4]):
+            assert c.ack_for(frame(envelope("school-a", cpr,
+                                            salt=f"x{n}"))).sequence == n + 1
+        env = envelope("school-a", cprs[4], salt="example")
+        env.event_id = bytes.fromhex("0000019a8b4c0000") + \
+            env.event_id[8:]
+        data = frame(env)
+        assert data[:4] == bytes.fromhex("01010a10")
+        assert data[4:12] == bytes.fromhex("0000019a8b4c0000")
+        head = bytes.fromhex("01020a10") + env.event_id
+        assert c.send(data)
+        assert c.sock.recv() == head + bytes.fromhex("10013005")
+        assert c.send(data)
+        assert c.sock.recv() == head + bytes.fromhex("10023005")
+        assert c.send(b"\x07" + data[1:])
+        reason = b"wire version 7 is not supported (expected 1)"
+        assert c.sock.recv() == bytes.fromhex("0102" "1003" "1802") + \
+            bytes([0x22, len(reason)]) + reason
+    assert hub.stats()["log_events"] == 5
+
+
 def expect_rejected(ack, code, event_id=b""):
     assert ack.status == REJECTED, ack
     assert ack.code == code, ack
