@@ -14,6 +14,8 @@ sockets, with Python's protobuf as the other side.
   E_TOO_LARGE with the event_id; above that the connection is closed and
   the hub lives on.
 - A routing id already in use: the connection is ignored.
+- Fields of a newer sender are ignored; an event type v1 does not know is
+  refused.
 - The key files' lines, as documented."""
 
 import re
@@ -865,6 +867,59 @@ def test_routing_id_in_use_is_ignored(make_hub):
         expect(c.ack_for(frame(envelope("school-b", cprs[3], salt="i4"))),
                ACCEPTED)
     assert hub.stats()["log_events"] == 2
+
+
+def test_newer_sender_fields_are_ignored(make_hub):
+    """PROTOCOL.md §6: fields a v1 hub does not know, of every wire type
+    (varint, 64-bit, length-delimited, 32-bit), in the Envelope, in its
+    payload and in a payload's sub-message, are ignored: the event is
+    ACCEPTED and its resend with other unknown fields is DUPLICATE. An
+    event type v1 does not know, with its payload in a field v1 does not
+    know, is refused E_MALFORMED "unknown event type 13" (not
+    retryable)."""
+    hub = all_hub(make_hub)
+    cprs = CprGen(5126).take(3)
+    hub.cprs.update(cprs)
+    # Field 100 in each wire type: varint, fixed64, bytes, fixed32.
+    extra = bytes.fromhex("a00605" "a1060102030405060708" "a20602ff00"
+                          "a50601020304")
+
+    def varint(n):
+        out = b""
+        while n >= 0x80:
+            out += bytes([n & 0x7f | 0x80])
+            n >>= 7
+        return out + bytes([n])
+
+    def nested(body, number, inner):
+        """body with the length-delimited field `number` holding inner."""
+        return body + varint(number << 3 | 2) + varint(len(inner)) + inner
+
+    with IngestClient(hub, "all-a") as c:
+        env = sample(hub, "absence_report", cprs[0])
+        expect(c.ack_for(frame(env) + extra), ACCEPTED, 0, env.event_id)
+        expect(c.ack_for(frame(env) + extra[:3]), DUPLICATE, 0,
+               env.event_id)
+        env = sample(hub, "addiction_referral", cprs[1])
+        consent = env.addiction_referral.consent.SerializeToString()
+        referral = env.addiction_referral
+        referral.ClearField("consent")
+        payload = nested(referral.SerializeToString() + extra, 4,
+                         consent + extra)
+        env.ClearField("addiction_referral")
+        assert env.WhichOneof("payload") is None
+        data = b"\x01\x01" + nested(env.SerializeToString(), 24,
+                                     payload) + extra
+        expect(c.ack_for(data), ACCEPTED, 0, env.event_id)
+        env = sample(hub, "dropout", cprs[2])
+        env.type = 13
+        env.ClearField("dropout")
+        data = frame(env) + bytes.fromhex("8a02020801")
+        expect(c.ack_for(data), REJECTED, E_MALFORMED, env.event_id,
+               "unknown event type 13")
+    assert hub.stats()["log_events"] == 2
+    log = hub.hubctl("log", "--json").stdout
+    assert log.count('"type"') == 2, log
 
 
 # ---------------------------------------------------------------- keys
