@@ -632,10 +632,17 @@ set_options(struct sender *s)
 	const adapter_send_opts *o = s->opts;
 	int zero = 0, one = 1, ivl_max = 1000;
 	int hwm = (int)o->window + 64;
+	/* Without ZMQ_IPV6 libzmq resolves IPv4 only, and a `[IPv6]` hub
+	 * is never connected to, without an error. Only for such an
+	 * address: with it, a name that also has an IPv6 address (localhost
+	 * with ::1, on many systems) could go there while the hub listens
+	 * on 127.0.0.1. */
+	int ipv6 = strncmp(o->endpoint, "tcp://[", 7) == 0;
 	/* LINGER 0: what was not acked stays in the outbox; nothing is
 	 * worth blocking the exit for. */
 	if (zmq_setsockopt(s->sock, ZMQ_LINGER, &zero, sizeof zero) ||
 	    zmq_setsockopt(s->sock, ZMQ_IMMEDIATE, &one, sizeof one) ||
+	    zmq_setsockopt(s->sock, ZMQ_IPV6, &ipv6, sizeof ipv6) ||
 	    zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
 	    zmq_setsockopt(s->sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
 	    zmq_setsockopt(s->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max,

@@ -205,6 +205,20 @@ def test_hub_down_exit_2_then_flush(make_hub):
     assert hub.stats()["log_events"] == 25
 
 
+def test_hub_endpoint_of_an_ipv6_address(hub):
+    """ADAPTERS.md, `hub`: tcp://HOST:PORT with HOST "a name, an address
+    or [IPv6]". The tests' hubs listen on 127.0.0.1 only, so the IPv6
+    form here is that address IPv4-mapped, [::ffff:127.0.0.1]."""
+    cprs = CprGen(610).take(3)
+    path, _ = hub.csv("v6.csv", [AbsenceRow(c) for c in cprs])
+    port = hub.ingest.rsplit(":", 1)[1]
+    r = hub.adapter("import", path, timeout=10,
+                    hub=f"tcp://[::ffff:127.0.0.1]:{port}")
+    assert r.rc == EXIT_OK, str(r)
+    assert (r.summary["accepted"], r.summary["pending"]) == (3, 0)
+    assert hub.stats()["log_events"] == 3
+
+
 def test_timeout_0_sends_one_round(make_hub):
     """timeout = 0: one window of events goes, its acks are awaited (at
     most 1 s), and the rest stays pending (exit 2) for a later flush;
