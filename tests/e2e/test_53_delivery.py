@@ -1747,7 +1747,9 @@ def test_timeline_pages_fit_and_cover_every_entry_once(make_hub, clients):
 
 def test_frame_size_boundary_on_delivery(make_hub, clients):
     """§2 Limits: a frame of exactly 65,536 bytes (header included) is
-    processed; 65,537 is answered E_TOO_LARGE (request_id 0)."""
+    processed; 65,537 and 1,048,576 are answered E_TOO_LARGE (request_id
+    0) on a connection that stays open; 1,048,577 makes libzmq close the
+    connection unanswered, the DEALER reconnects and the hub serves it."""
     hub = hub53(make_hub)
     a = clients(hub, "cw-anna", hello=False)
     a.connected()
@@ -1769,6 +1771,21 @@ def test_frame_size_boundary_on_delivery(make_hub, clients):
     r = next_result(a, lambda: None)
     assert (r.request_id, r.code) == (0, E_TOO_LARGE) and r.reason, r
     assert a.ask(7).code == OK
+    a.raw(padded(8, 1024 * 1024))
+    r = next_result(a, lambda: None)
+    assert (r.request_id, r.code, r.reason) == \
+        (0, E_TOO_LARGE, "frame of 1048576 bytes exceeds the limit of "
+         "65536"), r
+    assert a.ask(9).code == OK
+    drops, handshakes = a.disconnects, a.handshakes
+    a.raw(padded(10, 1024 * 1024 + 1))
+    a.wait(lambda: a.disconnects > drops and a.handshakes > handshakes,
+           15, "the connection closed and made again")
+    assert a.ask(11).code == OK
+    assert not [m for k, m, _ in a.frames
+                if k == FRAME_RESULT and m.request_id in (0, 10)
+                and m.reason.startswith("frame of 1048577")]
+    assert hub.running
 
 
 def _varint(n):
