@@ -30,18 +30,31 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 	const Ungebro__V1__AddictionReferral *x = in->env->addiction_referral;
 	int32_t day = date_or(x->date, in->today);
 	const Ungebro__V1__Consent *consent = x->consent;
-	/* The latest statement of consent rules; a withdrawal stops all
-	 * future sharing and takes back the open alert. */
+	/* The latest statement of consent rules; one that no longer shares
+	 * referrals today stops all future sharing and takes back the open
+	 * alert, or it would stay readable (and follow a new contact person)
+	 * outside the consent. */
 	if (consent) {
-		bool was = p->consent;
+		bool shared = consent_allows(p, in->today, false);
 		p->consent = consent->given;
 		p->consent_expires = date_or(consent->expires, 0);
 		p->consent_stage = scope_has(consent->scope, "stage");
 		p->consent_no_referral = !scope_has(consent->scope, "referral");
-		if (was && !p->consent && p->referral_seq)
-			outcome_withdraw(o, p->referral_seq, R_ADDICTION,
-			                 "the young person withdrew the consent "
-			                 "to share it");
+		if (shared && p->referral_seq &&
+		    !consent_allows(p, in->today, false)) {
+			char why[256], last[11];
+			ug_date_format(p->consent_expires, last);
+			if (!p->consent)
+				say(why, sizeof why, "the young person withdrew "
+				    "the consent to share it");
+			else if (p->consent_no_referral)
+				say(why, sizeof why, "the young person's consent "
+				    "no longer covers the referral");
+			else
+				say(why, sizeof why, "the young person's consent "
+				    "to share it ended on %s", last);
+			outcome_withdraw(o, p->referral_seq, R_ADDICTION, why);
+		}
 		/* Shared until a day: taken back the day after. */
 		if (p->consent && p->consent_expires)
 			outcome_timer(o,

@@ -109,6 +109,40 @@ def test_withdrawn_consent_stops_later_sharing(make_hub):
     hub.peek("desk-dora", 0)
 
 
+def test_consent_that_no_longer_covers_referrals_takes_the_alert_back(
+        make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    gen = CprGen(3213)
+    narrowed, shortened = gen.born("2008-04-04"), gen.born("2008-05-05")
+    for cpr in (narrowed, shortened):
+        hub.assign(cpr, "cw-anna")
+        hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 2
+    first = {a["cpr"]: a["alert_id"] for a in hub.peek("cw-anna", 2)}
+    # Still given, but now only for treatment stages; and given with an
+    # expiry that has already passed: neither shares the referral any
+    # more, so the open alert is taken back at once, like a withdrawal.
+    hub.set_clock("2026-09-10T09:00:00")
+    hub.send(ev_referral(narrowed, "2026-09-10", stage="TREATMENT_ENDED",
+                         consent={"given": True, "scope": "stage"}),
+             ev_referral(shortened, "2026-09-10", stage="TREATMENT_ENDED",
+                         consent={"given": True, "expires": "2026-09-09"}))
+    assert hub.wait_applied()["alerts"] == 4
+    notes = {a["cpr"]: a for a in hub.peek("cw-anna", 2)}
+    assert {a["rule"] for a in notes.values()} == {"withdrawn"}
+    assert f"Alert {first[narrowed]} (addiction) is withdrawn: the young " \
+        "person's consent no longer covers the referral." in \
+        notes[narrowed]["explanation"]
+    assert f"Alert {first[shortened]} (addiction) is withdrawn: the young " \
+        "person's consent to share it ended on 2026-09-09." in \
+        notes[shortened]["explanation"]
+    # A new contact person gets nothing of it.
+    hub.assign(narrowed, "cw-bob", start="2026-09-10")
+    hub.assign(shortened, "cw-bob", start="2026-09-10")
+    hub.settle()
+    hub.peek("cw-bob", 0)
+
+
 def test_consent_given_again_shares_again(make_hub):
     hub, [cpr] = assigned_hub(make_hub, 3207)
     hub.send(ev_referral(cpr, "2026-09-07", consent={"given": False}),
