@@ -272,6 +272,33 @@ def test_back_on_track_before_the_education_begins(make_hub):
         in back["explanation"]
 
 
+def test_dropout_reported_after_a_later_enrolment_opens_no_episode(
+        make_hub):
+    """The person is back already: the dropout still alerts at once, due
+    5 working days after the day the hub learned of it (not after an
+    earlier episode's), and no gap clock or notice follows."""
+    hub = rules_hub(make_hub, "2026-03-02T08:00:00")
+    adult = CprGen(3113).born("2004-06-06")
+    hub.assign(adult, "cw-anna")
+    # An earlier episode, closed by an enrolment.
+    hub.send(ev_dropout(adult, "2026-03-02", institution="college-y"))
+    hub.set_clock("2026-03-16T08:00:00")
+    hub.send(ev_enrolment(adult, "2026-03-16", institution="eud-vest"))
+    assert hub.wait_applied()["alerts"] == 2
+    # Monday 2026-10-05: the FGU reports the start of 10-01 first, then
+    # eud-vest its dropout of 09-07.
+    hub.set_clock("2026-10-05T08:00:00")
+    hub.send(ev_enrolment(adult, "2026-10-01"))
+    hub.send(ev_dropout(adult, "2026-09-07", institution="eud-vest"))
+    assert hub.wait_applied()["alerts"] == 3
+    [d] = [a for a in hub.peek("cw-anna", 3)
+           if a["rule"] == "dropout" and "eud-vest" in a["title"]]
+    assert d["due"] == "2026-10-12"
+    assert "left eud-vest on 2026-09-07" in d["explanation"]
+    hub.advance("2026-12-01")
+    assert hub.stats()["alerts"] == 3
+
+
 def test_enrolment_without_dropout_is_quiet(make_hub):
     hub = rules_hub(make_hub, "2026-08-10T08:00:00")
     cpr = CprGen(3110).born("2010-08-01")
