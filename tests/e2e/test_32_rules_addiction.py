@@ -246,6 +246,47 @@ def test_treatment_missed_needs_stage_scope_and_unexpired_consent(
     hub.peek("desk-dora", 0)
 
 
+def test_missed_treatment_alert_is_taken_back_with_the_consent(make_hub):
+    hub, [withdrawn, lapsing, narrowed] = assigned_hub(make_hub, 3214, n=3)
+    hub.send(ev_referral(withdrawn, "2026-09-07", consent={"given": True}),
+             ev_referral(lapsing, "2026-09-07",
+                         consent={"given": True, "expires": "2026-09-30"}),
+             ev_referral(narrowed, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 3
+    hub.advance("2026-09-22T00:00:00")
+    assert hub.stats()["alerts"] == 6
+    missed = {a["cpr"]: a["alert_id"] for a in hub.peek("desk-dora", 3)}
+    assert set(missed) == {withdrawn, lapsing, narrowed}
+    # One withdraws the consent, one narrows it to referrals: the desk's
+    # alert about a treatment stage is closed, with no notice that would
+    # tell the desk more about the consent; the contact person hears of
+    # the withdrawn addiction alert as before.
+    hub.set_clock("2026-09-23T09:00:00")
+    hub.send(ev_referral(withdrawn, "2026-09-23", stage="TREATMENT_ENDED",
+                         consent={"given": False}),
+             ev_referral(narrowed, "2026-09-23", stage="TREATMENT_ENDED",
+                         consent={"given": True, "scope": "referral"}))
+    assert hub.wait_applied()["alerts"] == 7
+    hub.wait_log(f"HUB-WITHDRAW alert {missed[withdrawn]} withdrawn")
+    hub.wait_log(f"HUB-WITHDRAW alert {missed[narrowed]} withdrawn")
+    [left] = hub.peek("desk-dora", 1)
+    assert (left["cpr"], left["rule"]) == (lapsing,
+                                           "deadline.treatment.missed")
+    assert sorted((a["cpr"] == withdrawn, a["rule"])
+                  for a in hub.peek("cw-anna", 3)) == [
+        (False, "addiction"), (False, "addiction"), (True, "withdrawn")]
+    # The other consent ends after 09-30: its two alerts go then.
+    hub.advance("2026-09-30T23:59:59")
+    hub.peek("desk-dora", 1)
+    hub.advance("2026-10-01T00:00:00")
+    hub.wait_log(f"HUB-WITHDRAW alert {missed[lapsing]} withdrawn")
+    hub.peek("desk-dora", 0)
+    assert hub.stats()["alerts"] == 8
+    assert "the young person's consent to share it ended on 2026-09-30" \
+        in [a for a in hub.peek("cw-anna", 3)
+            if a["cpr"] == lapsing][-1]["explanation"]
+
+
 def test_treatment_clock_is_configuration(make_hub):
     hub, [cpr] = assigned_hub(make_hub, 3212,
                               rules={"deadline.treatment_days": "7"})
