@@ -365,3 +365,22 @@ def test_old_enrolment_arriving_after_the_dropout_closes_nothing(make_hub):
             if a["rule"] == "back_on_track"]
     assert len(back) == 1
     assert "on 2026-12-01 (46 days later)" in back[0]["explanation"]
+
+
+def test_rules_do_not_filter_by_age(make_hub):
+    """The target group is 13-30, but the hub checks no age: a dropout of
+    a 12-year-old and of someone turning 31 that day alert as any other,
+    without legal clocks."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(3114)
+    child, thirty_one = gen.born("2014-01-01"), gen.born("1995-09-07")
+    for cpr in (child, thirty_one):
+        hub.assign(cpr, "cw-anna")
+        hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 2
+    for a in hub.peek("cw-anna", 2):
+        assert (a["rule"], a["due"]) == ("dropout", "2026-09-14")
+        assert a["explanation"].endswith(
+            "Expected of you: make contact as soon as possible.")
+    hub.advance("2026-09-15T00:00:01")
+    hub.peek("desk-dora", 0)
