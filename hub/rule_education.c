@@ -407,7 +407,10 @@ rule_action(const rule_input *in, profile *p, outcome *o)
 	if (day < p->left_day)
 		return;
 	int age;
-	bool clocks = clocks_apply(in->rc, p, p->left_day, &age);
+	/* With the dropout rule off a dropout has no legal clock, the offer
+	 * clock included. */
+	bool clocks = in->rc->dropout.enabled &&
+	              clocks_apply(in->rc, p, p->left_day, &age);
 	if (x->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
 	    !p->contact_day) {
 		/* The first recorded contact meets the contact deadline and

@@ -327,6 +327,29 @@ def test_disabled_rules_raise_nothing(make_hub):
     assert "HUB-ALERT" not in hub.log_text()
 
 
+def test_without_the_dropout_rule_a_recorded_contact_starts_no_clock(
+        make_hub):
+    """dropout.enabled = no: no dropout alert and no legal clock for a
+    16-year-old, not even the offer clock a recorded contact would
+    start; the gap clock runs on."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"dropout.enabled": "no"})
+    cpr = CprGen(3115).born("2010-04-04")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"), ev_dropout_risk(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    [risk] = hub.peek("cw-anna", 1)
+    hub.set_clock("2026-09-08T08:00:00")
+    assert hub.record("cw-anna", "contact", risk["alert_id"], "phone")[0] == 0
+    hub.settle()
+    hub.advance("2026-12-01")
+    assert summary(hub.peek("cw-anna", 2)) == [
+        ("dropout_risk", "NORMAL", "cw-anna"),
+        ("transition_gap", "HIGH", "cw-anna")]
+    hub.peek("desk-dora", 0)
+    assert "HUB-DEADLINE" not in hub.log_text()
+
+
 def test_old_enrolment_arriving_after_the_dropout_closes_nothing(make_hub):
     """The start row of the education left (or of an earlier one) may
     arrive after the dropout (agencies export on their own schedules):
