@@ -184,6 +184,11 @@ withdraw(apply_ctx *c, const rule_input *in, const profile *p,
 	w->has_person = person_key != NULL;
 	if (person_key)
 		memcpy(w->person_key, person_key, UG_PERSON_KEY_LEN);
+	/* A missed treatment deadline is taken back when the consent stops
+	 * covering treatment stages: telling the desk why would say more
+	 * about the youth's consent than it now allows. */
+	if (rule == R_TREATMENT_MISSED)
+		return UG_OK;
 	draft d;
 	memset(&d, 0, sizeof d);
 	d.seq = in->seq;

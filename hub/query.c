@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "hub/engine.h"
 #include "hub/hub_int.h"
 
 #define LIST_DEFAULT 40
@@ -466,7 +467,26 @@ add_seq(void *ctx, uint64_t seq)
 typedef struct {
 	timeline *t;
 	bool open;
+	bool hide_health; /* the asker may not see a health alert's notice */
 } alert_entry_ctx;
+
+/* A withdrawn notice names the alert it withdrew, rule included, in its
+ * title ("Withdrawn: alert <id> (addiction)", apply.c): that an addiction
+ * alert (or a missed treatment start) existed is itself health data. */
+static bool
+withdraws_health_alert(const wire_alert *alert)
+{
+	static const char lead[] = "Withdrawn: alert ";
+	const char *t = alert->title;
+	size_t at = sizeof lead - 1 + 2 * STORE_ALERT_ID_LEN;
+	if (!t || strncmp(t, lead, sizeof lead - 1) != 0 || strlen(t) < at)
+		return false;
+	char hex[3] = {t[at - 2], t[at - 1], '\0'};
+	char *end;
+	long rule = strtol(hex, &end, 16) & R_RULE_MASK;
+	return *end == '\0' && (rule == R_ADDICTION ||
+	                        rule == R_TREATMENT_MISSED);
+}
 
 static ug_err
 add_alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
@@ -478,6 +498,10 @@ add_alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	                                body, len);
 	if (!alert)
 		return UG_OK;
+	if (a->hide_health && withdraws_health_alert(alert)) {
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, alert);
+		return UG_OK;
+	}
 	Ungebro__V1__TimelineEntry *e = next_entry(a->t);
 	if (e) {
 		e->is_alert = true;
@@ -507,15 +531,15 @@ typedef struct {
 static bool
 health_alert(const uint8_t *id)
 {
-	int rule = id[STORE_ALERT_ID_LEN - 1] & 0x3f;
-	return rule == 7 || rule == 15;
+	int rule = id[STORE_ALERT_ID_LEN - 1] & R_RULE_MASK;
+	return rule == R_ADDICTION || rule == R_TREATMENT_MISSED;
 }
 
 static ug_err
 add_alert(void *ctx, const uint8_t *id)
 {
 	palert_ctx *p = ctx;
-	alert_entry_ctx a = {p->t, false};
+	alert_entry_ctx a = {p->t, false, false};
 	bool open = false;
 	/* State first: the callback needs it. */
 	char recipient[STORE_ID_MAX];
@@ -526,8 +550,14 @@ add_alert(void *ctx, const uint8_t *id)
 	/* The consent names the contact person it was shared with: a health
 	 * alert shows only in the timeline of the caseworker it is addressed
 	 * to, and only while it is open (a withdrawal closes it). */
-	if (health_alert(id) && (!open || strcmp(recipient, p->caseworker) != 0))
+	bool theirs = open && strcmp(recipient, p->caseworker) == 0;
+	if (health_alert(id) && !theirs)
 		return UG_OK;
+	/* So does the notice that withdrew one: it was for that alert's
+	 * recipient. */
+	a.hide_health = (id[STORE_ALERT_ID_LEN - 1] & R_RULE_MASK) ==
+	                        R_WITHDRAWN &&
+	                !theirs;
 	a.open = open;
 	return store_alert_get(p->h->store, id, add_alert_body, &a, &open);
 }

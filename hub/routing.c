@@ -91,9 +91,12 @@ move_alert(void *ctx, const uint8_t *id)
 	if ((rule == R_ADDICTION || rule == R_COMBINED) &&
 	    strcmp(m->to, m->c->h->rules.desk) == 0)
 		return UG_OK;
-	/* Handing a combined alert that names a referral to a new contact
-	 * person discloses the referral to them: only while the consent
-	 * still shares it (judged at every disclosure). */
+	/* Handing an addiction alert, or a combined alert that names a
+	 * referral, to a new contact person discloses the referral to them:
+	 * only while the consent still shares it (judged at every
+	 * disclosure; the consent's end takes the alert back). */
+	if (rule == R_ADDICTION && !m->referral_shared)
+		return UG_OK;
 	if (rule == R_COMBINED && !m->referral_shared) {
 		hub_alert_summary s;
 		if (hub__alert_summary(m->c->h, id, &s) != UG_OK ||

@@ -23,6 +23,47 @@ consent_allows(const profile *p, int32_t day, bool stage)
 	return stage ? p->consent_stage : !p->consent_no_referral;
 }
 
+/* Why the consent in force today no longer shares the referral. */
+static void
+why_not_shared(const profile *p, char *why, size_t cap)
+{
+	char last[11];
+	ug_date_format(p->consent_expires, last);
+	if (!p->consent)
+		say(why, cap, "the young person withdrew the consent to share "
+		    "it");
+	else if (p->consent_no_referral)
+		say(why, cap, "the young person's consent no longer covers the "
+		    "referral");
+	else if (p->consent_expires)
+		say(why, cap, "the young person's consent to share it ended on "
+		    "%s", last);
+	else
+		say(why, cap, "the young person's consent to share it no longer "
+		    "holds");
+}
+
+/* Health data shared under a consent that no longer shares it today: an
+ * open alert that holds it (the addiction alert with the contact person,
+ * a missed treatment deadline at the desk) is taken back, or it would stay
+ * readable, reach whoever joins the desk, and follow a new contact
+ * person outside the consent. */
+static void
+take_back(const rule_input *in, const profile *p, bool referral_shared,
+          bool stage_shared, outcome *o)
+{
+	char why[256];
+	if (!p->referral_seq)
+		return;
+	if (referral_shared && !consent_allows(p, in->today, false)) {
+		why_not_shared(p, why, sizeof why);
+		outcome_withdraw(o, p->referral_seq, R_ADDICTION, why);
+	}
+	/* Closed without a notice (apply.c). */
+	if (stage_shared && !consent_allows(p, in->today, true))
+		outcome_withdraw(o, p->referral_seq, R_TREATMENT_MISSED, "");
+}
+
 void
 rule_addiction(const rule_input *in, profile *p, outcome *o)
 {
@@ -30,18 +71,16 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 	const Ungebro__V1__AddictionReferral *x = in->env->addiction_referral;
 	int32_t day = date_or(x->date, in->today);
 	const Ungebro__V1__Consent *consent = x->consent;
-	/* The latest statement of consent rules; a withdrawal stops all
-	 * future sharing and takes back the open alert. */
+	/* The latest statement of consent rules; one that no longer shares
+	 * what an open alert holds takes that alert back (take_back). */
 	if (consent) {
-		bool was = p->consent;
+		bool referral = consent_allows(p, in->today, false),
+		     stage = consent_allows(p, in->today, true);
 		p->consent = consent->given;
 		p->consent_expires = date_or(consent->expires, 0);
 		p->consent_stage = scope_has(consent->scope, "stage");
 		p->consent_no_referral = !scope_has(consent->scope, "referral");
-		if (was && !p->consent && p->referral_seq)
-			outcome_withdraw(o, p->referral_seq, R_ADDICTION,
-			                 "the young person withdrew the consent "
-			                 "to share it");
+		take_back(in, p, referral, stage, o);
 		/* Shared until a day: taken back the day after. */
 		if (p->consent && p->consent_expires)
 			outcome_timer(o,
@@ -101,16 +140,9 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 void
 rule_consent_timer(const rule_input *in, profile *p, outcome *o)
 {
-	/* A later statement may have renewed the consent: judge today. */
-	if (!p->referral_seq || consent_allows(p, in->today, false))
-		return;
-	char why[256], last[11];
-	ug_date_format(p->consent_expires, last);
-	if (p->consent && p->consent_expires)
-		say(why, sizeof why, "the young person's consent to share it "
-		    "ended on %s", last);
-	else
-		say(why, sizeof why, "the young person's consent to share it "
-		    "no longer holds");
-	outcome_withdraw(o, p->referral_seq, R_ADDICTION, why);
+	/* A later statement may have renewed the consent: judge today. The
+	 * statement in force says what it shared until its end; taking back
+	 * an alert already closed (or never raised) does nothing. */
+	take_back(in, p, p->consent && !p->consent_no_referral,
+	          p->consent && p->consent_stage, o);
 }

@@ -171,12 +171,12 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	/* Back in an education that started after this dropout (reported
 	 * first): the dropout is still news, but no episode opens. */
 	bool back_already = p->enrolled && p->enrolled_start > day;
+	int32_t known = day_of(in->received_at ? in->received_at : in->now);
 	left_education(in, p, day, o);
 	if (!back_already) {
 		p->dropout_open = true;
 		p->dropout_seq = in->seq;
-		p->dropout_known = day_of(in->received_at ? in->received_at
-		                                          : in->now);
+		p->dropout_known = known;
 		p->contact_day = p->offer_day = 0;
 		p->contact_due = p->offer_due = 0;
 		memcpy(p->dropout_event_id, in->env->event_id.data,
@@ -198,7 +198,8 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	if (!d)
 		return;
 	d->to = TO_CONTACT_OR_COUNSELLOR;
-	int32_t known = p->dropout_known ? p->dropout_known : in->today;
+	/* From the day the hub learned of this dropout, also when it opened
+	 * no episode (an earlier episode's day would be long past). */
 	d->due = deadline_contact_due(rc, known);
 	char due[11];
 	ug_date_format(d->due, due);
@@ -406,7 +407,10 @@ rule_action(const rule_input *in, profile *p, outcome *o)
 	if (day < p->left_day)
 		return;
 	int age;
-	bool clocks = clocks_apply(in->rc, p, p->left_day, &age);
+	/* With the dropout rule off a dropout has no legal clock, the offer
+	 * clock included. */
+	bool clocks = in->rc->dropout.enabled &&
+	              clocks_apply(in->rc, p, p->left_day, &age);
 	if (x->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
 	    !p->contact_day) {
 		/* The first recorded contact meets the contact deadline and

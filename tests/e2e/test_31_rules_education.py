@@ -272,6 +272,33 @@ def test_back_on_track_before_the_education_begins(make_hub):
         in back["explanation"]
 
 
+def test_dropout_reported_after_a_later_enrolment_opens_no_episode(
+        make_hub):
+    """The person is back already: the dropout still alerts at once, due
+    5 working days after the day the hub learned of it (not after an
+    earlier episode's), and no gap clock or notice follows."""
+    hub = rules_hub(make_hub, "2026-03-02T08:00:00")
+    adult = CprGen(3113).born("2004-06-06")
+    hub.assign(adult, "cw-anna")
+    # An earlier episode, closed by an enrolment.
+    hub.send(ev_dropout(adult, "2026-03-02", institution="college-y"))
+    hub.set_clock("2026-03-16T08:00:00")
+    hub.send(ev_enrolment(adult, "2026-03-16", institution="eud-vest"))
+    assert hub.wait_applied()["alerts"] == 2
+    # Monday 2026-10-05: the FGU reports the start of 10-01 first, then
+    # eud-vest its dropout of 09-07.
+    hub.set_clock("2026-10-05T08:00:00")
+    hub.send(ev_enrolment(adult, "2026-10-01"))
+    hub.send(ev_dropout(adult, "2026-09-07", institution="eud-vest"))
+    assert hub.wait_applied()["alerts"] == 3
+    [d] = [a for a in hub.peek("cw-anna", 3)
+           if a["rule"] == "dropout" and "eud-vest" in a["title"]]
+    assert d["due"] == "2026-10-12"
+    assert "left eud-vest on 2026-09-07" in d["explanation"]
+    hub.advance("2026-12-01")
+    assert hub.stats()["alerts"] == 3
+
+
 def test_enrolment_without_dropout_is_quiet(make_hub):
     hub = rules_hub(make_hub, "2026-08-10T08:00:00")
     cpr = CprGen(3110).born("2010-08-01")
@@ -298,6 +325,29 @@ def test_disabled_rules_raise_nothing(make_hub):
     hub.settle()
     assert hub.stats()["alerts"] == 0
     assert "HUB-ALERT" not in hub.log_text()
+
+
+def test_without_the_dropout_rule_a_recorded_contact_starts_no_clock(
+        make_hub):
+    """dropout.enabled = no: no dropout alert and no legal clock for a
+    16-year-old, not even the offer clock a recorded contact would
+    start; the gap clock runs on."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"dropout.enabled": "no"})
+    cpr = CprGen(3115).born("2010-04-04")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"), ev_dropout_risk(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    [risk] = hub.peek("cw-anna", 1)
+    hub.set_clock("2026-09-08T08:00:00")
+    assert hub.record("cw-anna", "contact", risk["alert_id"], "phone")[0] == 0
+    hub.settle()
+    hub.advance("2026-12-01")
+    assert summary(hub.peek("cw-anna", 2)) == [
+        ("dropout_risk", "NORMAL", "cw-anna"),
+        ("transition_gap", "HIGH", "cw-anna")]
+    hub.peek("desk-dora", 0)
+    assert "HUB-DEADLINE" not in hub.log_text()
 
 
 def test_old_enrolment_arriving_after_the_dropout_closes_nothing(make_hub):
@@ -338,3 +388,22 @@ def test_old_enrolment_arriving_after_the_dropout_closes_nothing(make_hub):
             if a["rule"] == "back_on_track"]
     assert len(back) == 1
     assert "on 2026-12-01 (46 days later)" in back[0]["explanation"]
+
+
+def test_rules_do_not_filter_by_age(make_hub):
+    """The target group is 13-30, but the hub checks no age: a dropout of
+    a 12-year-old and of someone turning 31 that day alert as any other,
+    without legal clocks."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(3114)
+    child, thirty_one = gen.born("2014-01-01"), gen.born("1995-09-07")
+    for cpr in (child, thirty_one):
+        hub.assign(cpr, "cw-anna")
+        hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 2
+    for a in hub.peek("cw-anna", 2):
+        assert (a["rule"], a["due"]) == ("dropout", "2026-09-14")
+        assert a["explanation"].endswith(
+            "Expected of you: make contact as soon as possible.")
+    hub.advance("2026-09-15T00:00:01")
+    hub.peek("desk-dora", 0)

@@ -109,6 +109,40 @@ def test_withdrawn_consent_stops_later_sharing(make_hub):
     hub.peek("desk-dora", 0)
 
 
+def test_consent_that_no_longer_covers_referrals_takes_the_alert_back(
+        make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    gen = CprGen(3213)
+    narrowed, shortened = gen.born("2008-04-04"), gen.born("2008-05-05")
+    for cpr in (narrowed, shortened):
+        hub.assign(cpr, "cw-anna")
+        hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 2
+    first = {a["cpr"]: a["alert_id"] for a in hub.peek("cw-anna", 2)}
+    # Still given, but now only for treatment stages; and given with an
+    # expiry that has already passed: neither shares the referral any
+    # more, so the open alert is taken back at once, like a withdrawal.
+    hub.set_clock("2026-09-10T09:00:00")
+    hub.send(ev_referral(narrowed, "2026-09-10", stage="TREATMENT_ENDED",
+                         consent={"given": True, "scope": "stage"}),
+             ev_referral(shortened, "2026-09-10", stage="TREATMENT_ENDED",
+                         consent={"given": True, "expires": "2026-09-09"}))
+    assert hub.wait_applied()["alerts"] == 4
+    notes = {a["cpr"]: a for a in hub.peek("cw-anna", 2)}
+    assert {a["rule"] for a in notes.values()} == {"withdrawn"}
+    assert f"Alert {first[narrowed]} (addiction) is withdrawn: the young " \
+        "person's consent no longer covers the referral." in \
+        notes[narrowed]["explanation"]
+    assert f"Alert {first[shortened]} (addiction) is withdrawn: the young " \
+        "person's consent to share it ended on 2026-09-09." in \
+        notes[shortened]["explanation"]
+    # A new contact person gets nothing of it.
+    hub.assign(narrowed, "cw-bob", start="2026-09-10")
+    hub.assign(shortened, "cw-bob", start="2026-09-10")
+    hub.settle()
+    hub.peek("cw-bob", 0)
+
+
 def test_consent_given_again_shares_again(make_hub):
     hub, [cpr] = assigned_hub(make_hub, 3207)
     hub.send(ev_referral(cpr, "2026-09-07", consent={"given": False}),
@@ -210,6 +244,47 @@ def test_treatment_missed_needs_stage_scope_and_unexpired_consent(
     assert summary(hub.peek("cw-anna", 2)) == [
         ("addiction", "HIGH", "cw-anna"), ("withdrawn", "LOW", "cw-anna")]
     hub.peek("desk-dora", 0)
+
+
+def test_missed_treatment_alert_is_taken_back_with_the_consent(make_hub):
+    hub, [withdrawn, lapsing, narrowed] = assigned_hub(make_hub, 3214, n=3)
+    hub.send(ev_referral(withdrawn, "2026-09-07", consent={"given": True}),
+             ev_referral(lapsing, "2026-09-07",
+                         consent={"given": True, "expires": "2026-09-30"}),
+             ev_referral(narrowed, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 3
+    hub.advance("2026-09-22T00:00:00")
+    assert hub.stats()["alerts"] == 6
+    missed = {a["cpr"]: a["alert_id"] for a in hub.peek("desk-dora", 3)}
+    assert set(missed) == {withdrawn, lapsing, narrowed}
+    # One withdraws the consent, one narrows it to referrals: the desk's
+    # alert about a treatment stage is closed, with no notice that would
+    # tell the desk more about the consent; the contact person hears of
+    # the withdrawn addiction alert as before.
+    hub.set_clock("2026-09-23T09:00:00")
+    hub.send(ev_referral(withdrawn, "2026-09-23", stage="TREATMENT_ENDED",
+                         consent={"given": False}),
+             ev_referral(narrowed, "2026-09-23", stage="TREATMENT_ENDED",
+                         consent={"given": True, "scope": "referral"}))
+    assert hub.wait_applied()["alerts"] == 7
+    hub.wait_log(f"HUB-WITHDRAW alert {missed[withdrawn]} withdrawn")
+    hub.wait_log(f"HUB-WITHDRAW alert {missed[narrowed]} withdrawn")
+    [left] = hub.peek("desk-dora", 1)
+    assert (left["cpr"], left["rule"]) == (lapsing,
+                                           "deadline.treatment.missed")
+    assert sorted((a["cpr"] == withdrawn, a["rule"])
+                  for a in hub.peek("cw-anna", 3)) == [
+        (False, "addiction"), (False, "addiction"), (True, "withdrawn")]
+    # The other consent ends after 09-30: its two alerts go then.
+    hub.advance("2026-09-30T23:59:59")
+    hub.peek("desk-dora", 1)
+    hub.advance("2026-10-01T00:00:00")
+    hub.wait_log(f"HUB-WITHDRAW alert {missed[lapsing]} withdrawn")
+    hub.peek("desk-dora", 0)
+    assert hub.stats()["alerts"] == 8
+    assert "the young person's consent to share it ended on 2026-09-30" \
+        in [a for a in hub.peek("cw-anna", 3)
+            if a["cpr"] == lapsing][-1]["explanation"]
 
 
 def test_treatment_clock_is_configuration(make_hub):

@@ -14,7 +14,7 @@ import csv
 import json
 import re
 
-from hubtest import (CprGen, ev_assignment, ev_desk, ev_dropout,
+from hubtest import (CprGen, event, ev_assignment, ev_desk, ev_dropout,
                      ev_dropout_risk, ev_readiness, rules_hub)
 
 LEAD = {"routing.team_lead": "cw-lead"}
@@ -274,4 +274,33 @@ def test_reassignment_moves_an_escalated_alert_not_its_notice(make_hub):
     hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
     assert hub.peek("cw-bob", 1)[0]["rule"] == "dropout"
     assert hub.peek("desk-dora", 1)[0]["rule"] == "escalation"
+    hub.peek("cw-anna", 0)
+
+
+def test_an_ended_assignment_brings_no_earlier_one_back(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(3512)
+    covered, corrected = gen.born("2004-07-07"), gen.born("2004-08-08")
+    # cw-bob covers September after cw-anna; for the other person the
+    # youth unit corrects the row of 2026-01-01 to name cw-bob instead.
+    hub.send(ev_assignment(covered, "cw-anna", "2026-01-01"),
+             event("youth-a", covered, "contact_assignment",
+                   caseworker="cw-bob", role="contact",
+                   **{"from": "2026-09-01", "to": "2026-09-30"}),
+             ev_assignment(corrected, "cw-anna", "2026-01-01"),
+             ev_assignment(corrected, "cw-bob", "2026-01-01"),
+             ev_dropout_risk(covered, "2026-09-07"),
+             ev_dropout_risk(corrected, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 2
+    assert {a["cpr"] for a in hub.peek("cw-bob", 2)} == {covered,
+                                                         corrected}
+    hub.peek("cw-anna", 0)
+    # The cover ends with its last day: nobody is the contact person
+    # then, not cw-anna again.
+    hub.advance("2026-09-30T23:59:59")
+    hub.peek("desk-dora", 0)
+    hub.advance("2026-10-01T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to duty-desk")
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["cpr"], a["recipient"]) == (covered, "duty-desk")
     hub.peek("cw-anna", 0)

@@ -176,6 +176,28 @@ def test_expired_consent_takes_the_open_alert_back(make_hub):
                 if e["kind"] == "alert" and e["rule"] == "addiction"]
 
 
+def test_a_withdrawn_addiction_alert_leaves_no_trace_for_others(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    cpr = CprGen(4113).born("2008-06-06")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    hub.wait_applied()
+    hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_ENDED",
+                         consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert w["title"].endswith("(addiction)")
+    # Its recipient sees the notice in the timeline while it is open; a
+    # new contact person, outside the consent, sees no sign of it.
+    hub.assign(cpr, "cw-bob", start="2026-09-07")
+    hub.settle()
+    assert [e["rule"] for e in timeline(hub, "cw-anna", cpr)
+            if e["kind"] == "alert"] == ["withdrawn"]
+    bob = timeline(hub, "cw-bob", cpr)
+    assert [e for e in bob if e["kind"] == "alert"] == []
+    assert "addiction" not in json.dumps(bob).lower()
+
+
 def test_combined_alert_to_the_desk_names_no_health_fact(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T09:00:00",
                     rules={"absence.rolling.min_days": "5",

@@ -91,6 +91,21 @@ def test_retention_purges_due_records_audits_and_frees_pages(make_hub):
     assert hub.stats()["log_events"] == 1
 
 
+def test_retention_age_of_a_leap_day_birth_is_1_march(make_hub):
+    # Born 1996-02-29: 30 on 2026-03-01, a year without 29 February.
+    leap = CprGen(6203).born("1996-02-29")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-02-27", settings={"retention_age": "30"})
+    hub.send(ev_absence(leap, "2026-02-16", 1))
+    hub.wait_applied()
+    hub.set_clock("2026-02-28T23:00:00")
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    assert hub.stats()["log_events"] == 1
+    hub.set_clock("2026-03-01T00:00:00")
+    hub.wait_stats("the age limit applied",
+                   lambda s: s["log_events"] == 0)
+
+
 def test_export_then_erase_leaves_no_trace(make_hub):
     gen = CprGen(6202)
     cpr, other = gen.next(), gen.next()

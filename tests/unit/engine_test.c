@@ -1102,11 +1102,15 @@ test_addiction_withdrawal_takes_back_the_alert(void)
 	rule_addiction(&in, &p, &out);
 	CHECK_EQ_INT(out.nalerts, 0);
 	CHECK_EQ_INT(out.ntimers, 0);
-	CHECK_EQ_INT(out.nwithdraw, 1);
+	/* Scope "all" shared stages too: a missed treatment start raised
+	 * under it is taken back as well. */
+	CHECK_EQ_INT(out.nwithdraw, 2);
 	CHECK_EQ_INT(out.withdraw[0].seq, 40);
 	CHECK_EQ_INT(out.withdraw[0].rule, R_ADDICTION);
 	CHECK_EQ_STR(out.withdraw[0].why,
 		     "the young person withdrew the consent to share it");
+	CHECK_EQ_INT(out.withdraw[1].seq, 40);
+	CHECK_EQ_INT(out.withdraw[1].rule, R_TREATMENT_MISSED);
 	CHECK(!p.consent);
 	CHECK(!p.referral_open);
 
