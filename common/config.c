@@ -14,6 +14,7 @@ struct ug_config {
 	const ug_setting *settings;
 	size_t count;
 	char **values; /* heap copies; NULL = default */
+	bool *given;   /* set on the command line, not (only) in a file */
 	char **rest;
 };
 
@@ -219,11 +220,15 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 	while (settings[cfg->count].name)
 		cfg->count++;
 	cfg->values = calloc(cfg->count + 1, sizeof *cfg->values);
+	cfg->given = calloc(cfg->count + 1, sizeof *cfg->given);
 	cfg->rest = calloc((size_t)argc + 1, sizeof *cfg->rest);
-	ug_err err = cfg->values && cfg->rest ? UG_OK : UG_ENOMEM;
+	ug_err err = cfg->values && cfg->given && cfg->rest ? UG_OK : UG_ENOMEM;
 	int n = 0;
 	/* The file first, so command-line options override it. */
 	for (int i = 1; err == UG_OK && i < argc; i++) {
+		/* After "--" everything is an argument, "--config" too. */
+		if (strcmp(argv[i], "--") == 0)
+			break;
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			ug_config_usage(settings, usage);
 			*help = true;
@@ -244,7 +249,14 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 			i++;
 			continue;
 		}
-		if (strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0') {
+		/* "--" ends the options, so an argument may start with "-"
+		 * (a file named --x.csv, an address "-"). */
+		if (strcmp(argv[i], "--") == 0) {
+			while (++i < argc)
+				cfg->rest[n++] = argv[i];
+			break;
+		}
+		if (strncmp(argv[i], "--", 2) != 0) {
 			cfg->rest[n++] = argv[i];
 			continue;
 		}
@@ -255,6 +267,8 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 			snprintf(namebuf, sizeof namebuf, "%.*s",
 			         (int)(eq - name), name);
 			err = set(cfg, namebuf, eq + 1, diag);
+			if (err == UG_OK)
+				cfg->given[find(cfg, namebuf)] = true;
 			continue;
 		}
 		long idx = find(cfg, name);
@@ -277,6 +291,8 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 		} else {
 			err = set(cfg, name, argv[++i], diag);
 		}
+		if (err == UG_OK)
+			cfg->given[idx] = true;
 	}
 	for (size_t i = 0; err == UG_OK && !*help && i < cfg->count; i++)
 		if (!cfg->values[i] && !settings[i].fallback) {
@@ -303,6 +319,7 @@ ug_config_destroy(ug_config **cfgp)
 	for (size_t i = 0; cfg->values && i < cfg->count; i++)
 		free(cfg->values[i]);
 	free(cfg->values);
+	free(cfg->given);
 	free(cfg->rest);
 	free(cfg);
 	*cfgp = NULL;
@@ -315,6 +332,13 @@ ug_config_get(const ug_config *cfg, const char *name)
 	if (i < 0)
 		return NULL;
 	return cfg->values[i] ? cfg->values[i] : cfg->settings[i].fallback;
+}
+
+bool
+ug_config_given(const ug_config *cfg, const char *name)
+{
+	long i = find(cfg, name);
+	return i >= 0 && cfg->given[i];
 }
 
 ug_err

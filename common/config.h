@@ -28,7 +28,8 @@ typedef struct {
 /*
  * Build a config from a NULL-name-terminated settings table, the file named
  * by a --config option (if any), then the --name value options. Arguments
- * that are not options are left in *rest / *nrest (borrowed from argv).
+ * that are not options are left in *rest / *nrest (borrowed from argv),
+ * and so is everything after a "--" argument, which ends the options.
  * --help prints usage (with `usage` as the first lines) and sets *help.
  */
 ug_err ug_config_load(ug_config **out, const ug_setting *settings,
@@ -38,6 +39,12 @@ void ug_config_destroy(ug_config **cfg);
 
 /* Value of a setting (its default when unset); never NULL for a known name. */
 const char *ug_config_get(const ug_config *cfg, const char *name);
+/*
+ * Whether the setting was given on the command line ("--name value"),
+ * as opposed to a --config file or its default: what a command refuses
+ * as not its own is what its user typed for it.
+ */
+bool ug_config_given(const ug_config *cfg, const char *name);
 /* Integer value; UG_EMALFORMED (with diag) if not a number in [min, max]. */
 ug_err ug_config_int(const ug_config *cfg, const char *name, long min,
                      long max, long *value, ug_diag *diag);

@@ -166,8 +166,10 @@ static const char usage[] =
     "\n"
     "A usage error (an unknown command, a missing or extra argument, an\n"
     "id outside [a-z0-9._-], a bad option value: --types, --after,\n"
-    "--limit, a map size) is exit 2, found before the store is opened:\n"
-    "nothing is changed or recorded.";
+    "--limit, a map size; an option below that is not the command's,\n"
+    "given on the command line) is exit 2, found before the store is\n"
+    "opened: nothing is changed or recorded. hubd's settings go with\n"
+    "every command. \"--\" ends the options.";
 
 static const ug_setting extra_settings[] = {
     {"key", "",
@@ -175,11 +177,14 @@ static const ug_setting extra_settings[] = {
      "audit show: only records of this key (Z85, or its first "
      "characters)"},
     {"actor", "", "audit show: only records of this principal id"},
-    {"types", "absence", "event types an agency may send, comma-separated"},
-    {"desk", "false", "the caseworker is a member of the duty desk"},
-    {"ops", "false", "the caseworker receives operational alerts"},
+    {"types", "absence",
+     "register-agency: event types the agency may send, comma-separated"},
+    {"desk", "false",
+     "register-caseworker: the caseworker is a member of the duty desk"},
+    {"ops", "false",
+     "register-caseworker: the caseworker receives operational alerts"},
     {"cpr", "",
-     "assign: the person's CPR number; audit show: only "
+     "assign, export, erase: the person's CPR number; audit show: only "
      "records about this person"},
     {"caseworker", "", "assign: the caseworker id"},
     {"from", "",
@@ -730,11 +735,78 @@ assign_usage_ok(const ug_config *cfg)
 			role);
 		return false;
 	}
+	/* A file's rows bring their own: a --from meant for all of them
+	 * would otherwise be dropped without a word. */
+	static const char *const per_row[] = {"cpr", "caseworker", "from",
+					      "to"};
+	for (size_t i = 0; ug_config_get(cfg, "file")[0] && i < 4; i++)
+		if (ug_config_given(cfg, per_row[i])) {
+			fprintf(stderr,
+				"hubctl: assign: --%s does not apply with "
+				"--file (the file's %s column decides)\n",
+				per_row[i], per_row[i]);
+			return false;
+		}
 	if (!ug_config_get(cfg, "file")[0] &&
 	    (!ug_config_get(cfg, "cpr")[0] ||
 	     !ug_config_get(cfg, "caseworker")[0])) {
 		fprintf(stderr, "hubctl: assign needs --cpr and --caseworker, "
 				"or --file\n");
+		return false;
+	}
+	return true;
+}
+
+/* The commands each of hubctl's own options belongs to ("audit show" by
+ * its verb). hubd's settings are not listed: hubctl reads hubd.conf, so
+ * they are taken by every command. */
+static const struct {
+	const char *option;
+	const char *commands; /* space-separated, each ended by ',' */
+} option_commands[] = {
+    {"key", "register-agency, register-caseworker, register-gateway, "
+	    "audit show,"},
+    {"actor", "audit show,"},
+    {"types", "register-agency,"},
+    {"desk", "register-caseworker,"},
+    {"ops", "register-caseworker,"},
+    {"cpr", "assign, audit show, export, erase,"},
+    {"caseworker", "assign,"},
+    {"from", "assign, audit show, report,"},
+    {"to", "assign, audit show, report,"},
+    {"role", "assign,"},
+    {"file", "assign,"},
+    {"out", "export, report,"},
+    {"reason", "erase,"},
+    {"year", "report,"},
+    {"json", "stats, log, audit show,"},
+    {"after", "log,"},
+    {"limit", "log,"},
+};
+
+/* An option typed for another command would otherwise be dropped without
+ * a word (stats --cpr X, report --json): the operator believes it did
+ * something. Only the command line counts; a --config file may hold
+ * options for several commands. */
+static bool
+options_apply(const ug_config *cfg, const char *cmd, const char *verb)
+{
+	char what[64], key[66];
+	snprintf(what, sizeof what, "%s%s%s", cmd, verb ? " " : "",
+		 verb ? verb : "");
+	snprintf(key, sizeof key, "%s,", what);
+	for (size_t i = 0;
+	     i < sizeof option_commands / sizeof *option_commands; i++) {
+		const char *opt = option_commands[i].option;
+		const char *list = option_commands[i].commands;
+		const char *at = strstr(list, key);
+		if (!ug_config_given(cfg, opt) ||
+		    (at && (at == list || at[-1] == ' ')))
+			continue;
+		fprintf(stderr,
+			"hubctl: %s: --%s does not apply to %s (see "
+			"--help)\n",
+			what, opt, what);
 		return false;
 	}
 	return true;
@@ -1105,6 +1177,8 @@ main(int argc, char **argv)
 	} else if (audit && !hubctl_audit_known(id)) {
 		fprintf(stderr, "hubctl: audit needs verify or show (see "
 				"--help)\n");
+	} else if (!options_apply(cfg, cmd, audit ? id : NULL)) {
+		rc = 2;
 	} else if (!values_ok(cfg, cmd, id)) {
 		rc = 2;
 	} else if (strcmp(cmd, "keygen") == 0) {

@@ -250,6 +250,70 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
     assert hub.hubctl("log", "--after", "0", "--limit", "1").returncode == 0
 
 
+def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
+    """OPERATIONS.md: an option given on the command line to a command it
+    does not belong to is a usage error naming it (exit 2), found before
+    the store is opened: nothing done, nothing audited. hubd's settings
+    are taken by every command; "--" ends the options."""
+    hub = make_hub()
+    cpr = hubtest.CprGen(8502).next()
+    hub.cprs.add(cpr)
+    hub.keygen("cw-zed")
+    audit_before = hub.stats()["audit_records"]
+    csv = hub.inputs_dir / "assign.csv"
+    csv.write_text(f"cpr;caseworker\n{cpr};cw-anna\n")
+    cases = [
+        (["stats", "--cpr", cpr], "stats: --cpr does not apply to stats"),
+        (["log", "--year", "2026"], "log: --year does not apply to log"),
+        (["audit", "verify", "--json"],
+         "audit verify: --json does not apply to audit verify"),
+        (["audit", "show", "--out", "x"],
+         "audit show: --out does not apply to audit show"),
+        (["report", "--year", "2026", "--out", str(tmp_path / "r.html"),
+          "--json"], "report: --json does not apply to report"),
+        (["register-caseworker", "cw-zed", "--types", "absence"],
+         "register-caseworker: --types does not apply to "
+         "register-caseworker"),
+        (["register-agency", "school-a", "--desk"],
+         "register-agency: --desk does not apply to register-agency"),
+        (["export", "--cpr", cpr, "--reason", "x"],
+         "export: --reason does not apply to export"),
+        (["erase", "--cpr", cpr, "--reason", "a ruling", "--out", "x"],
+         "erase: --out does not apply to erase"),
+        (["backup", str(tmp_path / "bk"), "--json"],
+         "backup: --json does not apply to backup"),
+        (["keygen", "cw-zed2", "--desk"], "keygen: --desk does not apply"),
+        (["assign", "--file", str(csv), "--from", "2026-01-01"],
+         "assign: --from does not apply with --file"),
+        (["assign", "--file", str(csv), "--cpr", cpr],
+         "assign: --cpr does not apply with --file"),
+    ]
+    for args, message in cases:
+        p = hub.hubctl(*args, check=False)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert p.stderr == f"hubctl: {message}" + \
+            p.stderr[len(message) + 8:] and len(p.stderr.splitlines()) == 1, \
+            (args, p.stderr)
+    assert not (tmp_path / "bk").exists()
+    assert not (tmp_path / "r.html").exists()
+    assert not (hub.keys_dir / "cw-zed2.key").exists()
+    assert "cw-zed" not in hub.hubctl("audit", "show").stdout
+    assert hub.stats()["audit_records"] == audit_before + 1  # the show
+    assert hub.stats()["assignments"] == 0
+    # hubd's settings go with every command, and an option in a --config
+    # file is not refused: hubd.conf is shared.
+    conf = tmp_path / "extra.conf"
+    conf.write_text("json = true\n")
+    assert hub.hubctl("stats", "--batch_max", "5").returncode == 0
+    p = hub.hubctl("audit", "--config", str(conf), "verify")
+    assert p.returncode == 0, p.stderr
+    # "--" ends the options: an address after it is an argument.
+    p = hub.hubctl("set-email", "cw-anna", "--", "-", check=False)
+    assert p.returncode == 1 and "has no address" in p.stderr, p.stderr
+    assert hub.hubctl("--config", str(hub.conf), "--", "stats",
+                      config=False).returncode == 0
+
+
 def test_hubctl_on_a_data_dir_without_a_store_makes_none(make_hub,
                                                          tmp_path):
     """A wrong data_dir (a typo in a nightly backup's config) must not

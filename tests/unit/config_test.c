@@ -469,7 +469,48 @@ test_kv_line_limit(void)
 	}
 }
 
+/* "--" ends the options: what follows is arguments, even "--config" or a
+ * name that starts with "-"; only what the command line set counts as
+ * given. */
+static void
+test_double_dash_and_given(void)
+{
+	const char *path = write_conf(ut_tmpdir(), "given.conf",
+	                              "rejects = from-file\ntimeout = 9\n");
+	char *argv[] = {"prog", "--config", (char *)path, "--agency", "a1",
+	                "--timeout=5", "import", "--", "--json", "-",
+	                "--config", NULL};
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help;
+	ug_diag diag;
+	CHECK_OK(load(&cfg, argv, &rest, &nrest, &help, &diag));
+	CHECK_EQ_INT(nrest, 4);
+	CHECK_EQ_STR(rest[0], "import");
+	CHECK_EQ_STR(rest[1], "--json");
+	CHECK_EQ_STR(rest[2], "-");
+	CHECK_EQ_STR(rest[3], "--config");
+	CHECK(!ug_config_bool(cfg, "json"));
+	CHECK(ug_config_given(cfg, "agency"));
+	CHECK(ug_config_given(cfg, "timeout"));
+	CHECK(!ug_config_given(cfg, "rejects"));
+	CHECK(!ug_config_given(cfg, "hub"));
+	CHECK(!ug_config_given(cfg, "no_such_setting"));
+	CHECK_EQ_STR(ug_config_get(cfg, "rejects"), "from-file");
+	ug_config_destroy(&cfg);
+
+	/* --help after "--" is an argument too. */
+	char *argv2[] = {"prog", "--agency", "a1", "--", "--help", NULL};
+	CHECK_OK(load(&cfg, argv2, &rest, &nrest, &help, &diag));
+	CHECK(!help);
+	CHECK_EQ_INT(nrest, 1);
+	CHECK_EQ_STR(rest[0], "--help");
+	ug_config_destroy(&cfg);
+}
+
 TEST_LIST = {
+	{"double dash and given", test_double_dash_and_given},
 	{"file and override", test_file_and_override},
 	{"defaults and flags", test_defaults_and_flags},
 	{"bad flag values refused", test_bad_flag_values_refused},
