@@ -208,6 +208,47 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
             p.stderr.startswith(message), (args, p.stderr)
 
 
+def test_inbox_usage_errors_send_nothing(tmp_path):
+    """OPERATIONS.md, "Caseworkers": one command at a time, only its own
+    options, no stray word, --timeout 1-3600; anything else is exit 2
+    with one line on stderr before the keys are read or the hub asked
+    (there are no keys here: a usage error is all it can say)."""
+    cases = [
+        (["--list", "--ack", "0" * 18],
+         "inbox: --list and --ack: one command at a time"),
+        (["--timeline", "0101900000", "--contact", "0" * 18, "--how", "x"],
+         "inbox: --timeline and --contact: one command at a time"),
+        (["--list", "--how", "phone"], "inbox: --how does not apply to --list"),
+        (["--ack", "0" * 18, "--date", "2026-01-01"],
+         "inbox: --date does not apply to --ack"),
+        (["--timeline", "0101900000", "--note", "x"],
+         "inbox: --note does not apply to --timeline"),
+        (["--ack", "0" * 18, "--json"], "inbox: --json does not apply to --ack"),
+        (["--list", "--max", "3"], "inbox: --max does not apply to --list"),
+        (["--idle_exit", "1", "--timeout", "5"],
+         "inbox: --timeout does not apply to the live mode"),
+        (["--list", "--timeout", "0"],
+         "inbox: timeout must be a whole number from 1 to 3600"),
+        (["--list", "--timeout", "ten"],
+         "inbox: timeout must be a whole number from 1 to 3600"),
+        (["--list", "stray"], "inbox: unexpected argument 'stray'"),
+        (["--ack", ""], "inbox: --ack needs an alert id of 18 hex digits"),
+        (["--offer", "0" * 18], "inbox: --offer needs --how: what was "
+                                "offered"),
+        (["--timeline", "0101900000x"],
+         "inbox: --timeline needs a CPR number (DDMMYY-SSSS): "),
+    ]
+    for args, message in cases:
+        p = subprocess.run([hubtest.binary("inbox"), "--caseworker",
+                            "cw-anna", "--keys_dir", str(tmp_path / "none"),
+                            "--delivery", "tcp://127.0.0.1:1", *args],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert p.stderr.startswith(message) and \
+            len(p.stderr.splitlines()) == 1, (args, p.stderr)
+        assert p.stdout == "", (args, p.stdout)
+
+
 # -- hubctl usage errors
 
 
