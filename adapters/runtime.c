@@ -321,24 +321,25 @@ setup(struct runtime *rt, ug_diag *diag)
 	rt->agency = ug_config_get(rt->cfg, "agency");
 	if (!ug_id_valid(rt->agency)) {
 		ug_diag_set(diag, "agency",
-			    "agency '%s' is not a valid id (1-63 "
+			    "%sagency '%s' is not a valid id (1-63 "
 			    "of a-z 0-9 . _ -)",
-			    rt->agency);
+			    ug_config_where(rt->cfg, "agency"), rt->agency);
 		return UG_EINVAL;
 	}
 	int level = ug_log_parse_level(ug_config_get(rt->cfg, "log_level"));
 	if (level < 0) {
 		ug_diag_set(diag, "log_level",
-			    "log_level must be err, warn, "
-			    "notice, info or debug");
+			    "%slog_level must be err, warn, "
+			    "notice, info or debug",
+			    ug_config_where(rt->cfg, "log_level"));
 		return UG_EINVAL;
 	}
 	ug_log_init(rt->program, level);
 	const char *hub = ug_config_get(rt->cfg, "hub");
 	if (!endpoint_valid(hub)) {
 		ug_diag_set(diag, "hub",
-			    "hub '%s' is not an endpoint (tcp://HOST:PORT)",
-			    hub);
+			    "%shub '%s' is not an endpoint (tcp://HOST:PORT)",
+			    ug_config_where(rt->cfg, "hub"), hub);
 		return UG_EINVAL;
 	}
 	/* Every number now, before a file is read: a bad window found at
@@ -352,13 +353,13 @@ setup(struct runtime *rt, ug_diag *diag)
 	    ug_config_int(rt->cfg, "rescan", 1, 3600, &rt->rescan_s, diag) !=
 		UG_OK)
 		return UG_EINVAL;
-	ug_err err = ug_crypto_init();
-	if (err == UG_OK)
-		err = load_keys(rt, diag);
+	/* The words too, before the keys: a usage error is told as one. */
+	ug_err err = UG_OK;
 	const char *enc = ug_config_get(rt->cfg, "encoding");
 	if (err == UG_OK && enc_parse(enc, &rt->encoding) != UG_OK) {
 		ug_diag_set(diag, "encoding",
-			    "encoding must be utf-8, cp1252, latin1 or auto");
+			    "%sencoding must be utf-8, cp1252, latin1 or auto",
+			    ug_config_where(rt->cfg, "encoding"));
 		err = UG_EINVAL;
 	}
 	const char *format = ug_config_get(rt->cfg, "format");
@@ -371,7 +372,8 @@ setup(struct runtime *rt, ug_diag *diag)
 			rt->format = FORMAT_AUTO;
 		else {
 			ug_diag_set(diag, "format",
-				    "format must be csv, jsonl or auto");
+				    "%sformat must be csv, jsonl or auto",
+				    ug_config_where(rt->cfg, "format"));
 			err = UG_EINVAL;
 		}
 	}
@@ -383,9 +385,14 @@ setup(struct runtime *rt, ug_diag *diag)
 			snprintf(names + used, sizeof names - used, "%s%s",
 				 k ? ", " : "", rt->ops->kinds[k]->name);
 		}
-		ug_diag_set(diag, "kind", "kind must be one of: %s", names);
+		ug_diag_set(diag, "kind", "%skind must be one of: %s",
+			    ug_config_where(rt->cfg, "kind"), names);
 		err = UG_EINVAL;
 	}
+	if (err == UG_OK)
+		err = ug_crypto_init();
+	if (err == UG_OK)
+		err = load_keys(rt, diag);
 	if (err == UG_OK)
 		err = open_outbox(rt, diag);
 	return err;

@@ -15,6 +15,7 @@ struct ug_config {
 	size_t count;
 	char **values; /* heap copies; NULL = default */
 	bool *given;   /* set on the command line, not (only) in a file */
+	char **where;  /* "PATH:LINE: " of the file line that set it, or NULL */
 	char **rest;
 };
 
@@ -55,6 +56,10 @@ set(ug_config *cfg, const char *name, const char *value, ug_diag *diag)
 		return UG_ENOMEM;
 	free(cfg->values[i]);
 	cfg->values[i] = copy;
+	/* Set again (a later line, the command line): the old place no
+	 * longer holds the value in force. */
+	free(cfg->where[i]);
+	cfg->where[i] = NULL;
 	return UG_OK;
 }
 
@@ -153,6 +158,12 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 			char *p = trim(line);
 			if (*p == '#' || *p == '\0')
 				continue;
+			/* So that fn can tell where a value it keeps came
+			 * from (config.c names it when the value is bad). */
+			if (diag) {
+				ug_strlcpy(diag->file, path, sizeof diag->file);
+				diag->line = lineno;
+			}
 			char *eq = strchr(p, '=');
 			*(eq ? eq : p) = '\0';
 			char *name = trim(p);
@@ -181,13 +192,24 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 static ug_err
 config_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 {
-	return set(ctx, name, value, diag);
+	ug_config *cfg = ctx;
+	ug_err err = set(cfg, name, value, diag);
+	long i = find(cfg, name);
+	if (err != UG_OK || i < 0)
+		return err;
+	char where[sizeof diag->file + 32];
+	snprintf(where, sizeof where, "%s:%ld: ", diag->file, diag->line);
+	cfg->where[i] = strdup(where);
+	return cfg->where[i] ? UG_OK : UG_ENOMEM;
 }
 
 static ug_err
 load_file(ug_config *cfg, const char *path, ug_diag *diag)
 {
-	ug_err err = ug_kv_read(path, 0, config_pair, cfg, diag);
+	ug_diag local = {0};
+	ug_err err = ug_kv_read(path, 0, config_pair, cfg, &local);
+	if (err != UG_OK && diag)
+		*diag = local;
 	return err == UG_ENOTFOUND ? UG_EIO : err;
 }
 
@@ -221,8 +243,11 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 		cfg->count++;
 	cfg->values = calloc(cfg->count + 1, sizeof *cfg->values);
 	cfg->given = calloc(cfg->count + 1, sizeof *cfg->given);
+	cfg->where = calloc(cfg->count + 1, sizeof *cfg->where);
 	cfg->rest = calloc((size_t)argc + 1, sizeof *cfg->rest);
-	ug_err err = cfg->values && cfg->given && cfg->rest ? UG_OK : UG_ENOMEM;
+	ug_err err = cfg->values && cfg->given && cfg->where && cfg->rest
+	                 ? UG_OK
+	                 : UG_ENOMEM;
 	int n = 0;
 	/* The file first, so command-line options override it. */
 	for (int i = 1; err == UG_OK && i < argc; i++) {
@@ -318,6 +343,9 @@ ug_config_destroy(ug_config **cfgp)
 	ug_config *cfg = *cfgp;
 	for (size_t i = 0; cfg->values && i < cfg->count; i++)
 		free(cfg->values[i]);
+	for (size_t i = 0; cfg->where && i < cfg->count; i++)
+		free(cfg->where[i]);
+	free(cfg->where);
 	free(cfg->values);
 	free(cfg->given);
 	free(cfg->rest);
@@ -332,6 +360,13 @@ ug_config_get(const ug_config *cfg, const char *name)
 	if (i < 0)
 		return NULL;
 	return cfg->values[i] ? cfg->values[i] : cfg->settings[i].fallback;
+}
+
+const char *
+ug_config_where(const ug_config *cfg, const char *name)
+{
+	long i = find(cfg, name);
+	return i >= 0 && cfg->where[i] ? cfg->where[i] : "";
 }
 
 bool
@@ -349,8 +384,9 @@ ug_config_int(const ug_config *cfg, const char *name, long min, long max,
 	long v = 0;
 	if (!text || ug_parse_long(text, strlen(text), &v) != UG_OK ||
 	    v < min || v > max) {
-		ug_diag_set(diag, name, "%s must be a whole number from %ld to "
-		            "%ld", name, min, max);
+		ug_diag_set(diag, name, "%s%s must be a whole number from %ld "
+		            "to %ld", ug_config_where(cfg, name), name, min,
+		            max);
 		return UG_EMALFORMED;
 	}
 	*value = v;

@@ -45,7 +45,14 @@ const char *ug_config_get(const ug_config *cfg, const char *name);
  * as not its own is what its user typed for it.
  */
 bool ug_config_given(const ug_config *cfg, const char *name);
-/* Integer value; UG_EMALFORMED (with diag) if not a number in [min, max]. */
+/*
+ * "PATH:LINE: " of the --config file line whose value is in force, or ""
+ * when it came from the command line or is the default: put before a
+ * message about a bad value, so the operator finds the line.
+ */
+const char *ug_config_where(const ug_config *cfg, const char *name);
+/* Integer value; UG_EMALFORMED (with diag) if not a number in [min, max],
+ * the reason led by ug_config_where. */
 ug_err ug_config_int(const ug_config *cfg, const char *name, long min,
                      long max, long *value, ug_diag *diag);
 /*
@@ -70,8 +77,10 @@ enum {
 
 /*
  * Called for each setting, in file order, with name and value trimmed
- * (borrowed: valid during the call only). A non-UG_OK return stops the
- * read; the callback's diag reason is then prefixed with "PATH:LINE: ".
+ * (borrowed: valid during the call only), and with diag->file and
+ * diag->line naming the line (when a diag is given). A non-UG_OK return
+ * stops the read; the callback's diag reason is then prefixed with
+ * "PATH:LINE: ".
  */
 typedef ug_err (*ug_kv_fn)(void *ctx, const char *name, const char *value,
                            ug_diag *diag);

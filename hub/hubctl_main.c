@@ -852,9 +852,11 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	if (!ug_config_get(cfg, "keys_dir")[0] ||
 	    (strcmp(cmd, "keygen") != 0 &&
 	     !ug_config_get(cfg, "data_dir")[0])) {
-		fprintf(stderr, "hubctl: %s must name a directory\n",
-			ug_config_get(cfg, "keys_dir")[0] ? "data_dir"
-							  : "keys_dir");
+		const char *which = ug_config_get(cfg, "keys_dir")[0]
+					? "data_dir"
+					: "keys_dir";
+		fprintf(stderr, "hubctl: %s%s must name a directory\n",
+			ug_config_where(cfg, which), which);
 		return false;
 	}
 	if (strcmp(cmd, "keygen") != 0 &&

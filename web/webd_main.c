@@ -123,9 +123,9 @@ main(int argc, char **argv)
 	 * would at best fail later, at worst read outside keys_dir. */
 	const char *gateway = ug_config_get(cfg, "gateway");
 	if (!ug_id_valid(gateway)) {
-		fprintf(stderr, "webd: gateway '%s' is not a valid id (1-63 of "
-		        "a-z 0-9 . _ -, starting with a letter or digit)\n",
-		        gateway);
+		fprintf(stderr, "webd: %sgateway '%s' is not a valid id (1-63 "
+		        "of a-z 0-9 . _ -, starting with a letter or digit)\n",
+		        ug_config_where(cfg, "gateway"), gateway);
 		rc = 2;
 		goto done;
 	}
@@ -133,8 +133,8 @@ main(int argc, char **argv)
 	 * silently: refused like every other bad setting. */
 	int level = ug_log_parse_level(ug_config_get(cfg, "log_level"));
 	if (level < 0) {
-		fprintf(stderr, "webd: log_level must be err, warn, notice, "
-		        "info or debug\n");
+		fprintf(stderr, "webd: %slog_level must be err, warn, notice, "
+		        "info or debug\n", ug_config_where(cfg, "log_level"));
 		rc = 2;
 		goto done;
 	}
@@ -162,7 +162,8 @@ main(int argc, char **argv)
 	}
 	if (inet_pton(AF_INET, ug_config_get(cfg, "listen_address"),
 	              &addr.sin_addr) != 1) {
-		fprintf(stderr, "webd: listen_address: not an IPv4 address\n");
+		fprintf(stderr, "webd: %slisten_address: not an IPv4 address\n",
+		        ug_config_where(cfg, "listen_address"));
 		rc = 2;
 		goto done;
 	}

@@ -249,6 +249,57 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
         assert p.stdout == "", (args, p.stdout)
 
 
+def test_a_bad_value_in_a_config_file_names_its_file_and_line(tmp_path):
+    """OPERATIONS.md, "Start and stop": every program reads the same
+    config format; a bad value read from a file is refused naming the
+    file and line, as hubd --check-config does (the command line wins,
+    and the last line of a name is the one in force)."""
+    def conf(name, *lines):
+        path = tmp_path / name
+        path.write_text("".join(line + "\n" for line in lines))
+        return str(path)
+
+    school = conf("school.conf", "agency = school-a",
+                  f"keys_dir = {tmp_path}", "window = 5", "window = 0")
+    school2 = conf("school2.conf", "agency = school-a", "format = xml")
+    web = conf("webd.conf", "gateway = web-1", "# the port", "port = 0")
+    web2 = conf("webd2.conf", "gateway = web-1", "log_level = loud")
+    box = conf("inbox.conf", "caseworker = cw-anna", "timeout = 0")
+    ctl = conf("hubd.conf", f"keys_dir = {tmp_path / 'keys'}",
+               f"data_dir = {tmp_path / 'data'}", "log_map_mb = 0")
+    ctl2 = conf("hubd2.conf", "data_dir =")
+    cases = [
+        ("adapter-school", [school, "flush"], 3,
+         f"adapter-school: {school}:4: window must be a whole number "
+         "from 1 to 65536"),
+        ("adapter-school", [school2, "flush"], 3,
+         f"adapter-school: {school2}:2: format must be csv, jsonl or auto"),
+        ("webd", [web], 2,
+         f"webd: {web}:3: port must be a whole number from 1 to 65535"),
+        ("webd", [web2], 2,
+         f"webd: {web2}:2: log_level must be err, warn, notice, info or "
+         "debug"),
+        ("inbox", [box, "--list"], 2,
+         f"inbox: {box}:2: timeout must be a whole number from 1 to 3600"),
+        ("hubctl", [ctl, "stats"], 2,
+         f"hubctl: {ctl}:3: log_map_mb must be a whole number from 1 to "
+         "16777216"),
+        ("hubctl", [ctl2, "stats"], 2,
+         f"hubctl: {ctl2}:1: data_dir must name a directory"),
+    ]
+    for program, args, code, message in cases:
+        p = subprocess.run([hubtest.binary(program), "--config", *args],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == code, (program, args, p.returncode, p.stderr)
+        assert p.stderr.splitlines()[0] == message, (program, p.stderr)
+    # Given on the command line, the same value names no file.
+    p = subprocess.run([hubtest.binary("webd"), "--config", web, "--port",
+                        "70000"], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 2
+    assert p.stderr.startswith("webd: port must be a whole number"), p.stderr
+    assert not (tmp_path / "data").exists()
+
+
 # -- hubctl usage errors
 
 
