@@ -1193,6 +1193,9 @@ main(int argc, char **argv)
 		rc = 2;
 	} else if (report && !hubctl_report_usage_ok(cfg)) {
 		rc = 2;
+	} else if (strcmp(cmd, "set-email") == 0 &&
+		   !hubctl_set_email_usage_ok(id, nrest > 2 ? rest[2] : NULL)) {
+		rc = 2;
 	} else if (strcmp(cmd, "restore") == 0 &&
 		   (rc = hubctl_restore_files(cfg, id)) != 0) {
 		/* nothing restored: no store to open */

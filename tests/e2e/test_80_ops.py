@@ -427,6 +427,15 @@ def test_hubctl_on_a_data_dir_without_a_store_makes_none(make_hub,
         assert p.returncode == 1, (args, p.returncode, p.stderr)
         assert f"hubctl: {args[0]}: no store in {typo} (data_dir)" in \
             p.stderr, (args, p.stderr)
+    # A usage error is found first, store or no store (exit 2).
+    for args, message in (
+            (["set-email", "cw-anna"], "set-email: missing ADDRESS"),
+            (["set-email", "cw-anna", "anna"],
+             "set-email: 'anna' is not a plain address"),
+            (["export"], "export needs --cpr CPR")):
+        p = hub.hubctl(*args, "--data_dir", str(typo), check=False)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert p.stderr.startswith(f"hubctl: {message}"), (args, p.stderr)
     assert not typo.exists() and not (tmp_path / "bk").exists()
     hub.keygen("school-z")
     hub.hubctl("register-agency", "school-z", "--data_dir", str(typo))
@@ -893,7 +902,8 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     doc = usr / "share/doc/ungebro"
     for name in ("README.md", "OPERATIONS.md", "examples/hubd.conf.example",
                  "examples/rules.conf.example",
-                 "examples/adapter.conf.example"):
+                 "examples/adapter.conf.example",
+                 "examples/webd.conf.example"):
         assert stat.S_IMODE((doc / name).stat().st_mode) == 0o644, name
     # Each page renders without a warning.
     renderer = shutil.which("groff")
