@@ -37,6 +37,11 @@ def test_check_config_accepts_a_good_config(tmp_path):
     p = check_config("--config", str(conf))
     assert p.returncode == 0, p.stderr
     assert p.stderr == ""
+    assert p.stdout == "hubd: configuration OK\n"
+    # Given twice it is one check, as any option given twice.
+    p = check_config("--config", str(conf), "--check-config")
+    assert (p.returncode, p.stdout) == (0, "hubd: configuration OK\n"), \
+        p.stderr
     assert not (tmp_path / "data").exists()
 
 
