@@ -32,7 +32,12 @@ static const char usage[] =
 	"done, open a young person's timeline. Serves plain HTTP on\n"
 	"listen_address:port for a reverse proxy with TLS, and connects to the\n"
 	"hub's delivery endpoint with the gateway's key (hubctl\n"
-	"register-gateway ID). Stops on SIGTERM or SIGINT.";
+	"register-gateway ID). Stops on SIGTERM or SIGINT.\n"
+	"\n"
+	"Exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start (keys\n"
+	"that cannot be read, a port that cannot be bound); 2 usage or\n"
+	"settings (a bad value, a word that is no setting), found before the\n"
+	"keys are read or a port is bound.";
 
 static const ug_setting settings[] = {
 	{"gateway", NULL, "the gateway id (keys_dir/ID.key_secret, registered "
@@ -41,19 +46,19 @@ static const ug_setting settings[] = {
 	                           "hub.key"},
 	{"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
 	{"listen_address", "127.0.0.1", "IPv4 address to serve HTTP on"},
-	{"port", "8080", "TCP port to serve HTTP on"},
+	{"port", "8080", "TCP port to serve HTTP on (1-65535)"},
 	{"behind_tls", "false", "the proxy in front speaks HTTPS: cookies "
 	                        "are marked Secure"},
-	{"hub_timeout", "5", "seconds to wait for the hub's answer"},
+	{"hub_timeout", "5", "seconds to wait for the hub's answer (1-600)"},
 	{"sessions_max", "4096", "web sessions webd remembers (the oldest "
-	                         "unused is forgotten first)"},
+	                         "unused is forgotten first; 1-1000000)"},
 	{"connections_max", "64", "HTTP connections at once, live-update "
-	                          "streams included"},
+	                          "streams included (1-10000)"},
 	{"streams_max", "32", "live-update streams (/events) open at once; "
-	                      "one more is answered 503 (less than "
-	                      "connections_max)"},
+	                      "one more is answered 503 (1 or more, less "
+	                      "than connections_max)"},
 	{"events_poll", "2", "seconds between two questions to the hub for "
-	                     "each open live-update stream"},
+	                     "each open live-update stream (1-60)"},
 	{"log_level", "info", "err, warn, notice, info or debug"},
 	{NULL, NULL, NULL},
 };

@@ -157,6 +157,23 @@ def test_help_says_what_the_signals_and_settings_do():
     # hubctl logs at warn whatever hubd.conf's log_level says.
     assert "hubctl's own is warn" in \
         hubctl.split("--log_level")[1].split("--")[0]
+    # webd's exit statuses and each whole-number setting's range, as
+    # OPERATIONS.md gives them.
+    webd = subprocess.run([hubtest.binary("webd"), "--help"],
+                          capture_output=True, text=True, timeout=20).stdout
+    said = " ".join(webd.split())
+    assert "Exit status: 0 stopped by SIGTERM or SIGINT; 1 could not " \
+        "start" in said and "2 usage or settings" in said, webd
+    for name, limits in (("port", "(1-65535)"), ("hub_timeout", "(1-600)"),
+                         ("sessions_max", "1-1000000)"),
+                         ("connections_max", "(1-10000)"),
+                         ("events_poll", "(1-60)")):
+        assert limits in " ".join(
+            webd.split(f"--{name} ")[1].split("\n  --")[0].split()), name
+    for page, words in (("hubctl", "an option of another command"),
+                        ("inbox", "an option of another command")):
+        man = (hubtest.ROOT / "deploy" / "man" / f"{page}.1").read_text()
+        assert words in man.split(".SH EXIT STATUS")[1], page
 
 
 def test_the_config_file_format_as_documented(tmp_path):
