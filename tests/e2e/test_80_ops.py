@@ -145,6 +145,11 @@ def test_help_says_what_the_signals_and_settings_do():
     assert "(1-100)" in hubd.split("--ops_map_percent")[1].split("--")[0]
     assert "(0-54750)" in \
         hubd.split("--retention_absence")[1].split("--")[0]
+    # Every whole-number setting's range, as OPERATIONS.md's table has it.
+    for name, (low, high) in SETTING_RANGES.items():
+        text = " ".join(hubd.split(f"  --{name} ")[1].split("\n  --")[0]
+                        .split())
+        assert f"{low}-{high})" in text, (name, text)
     hubctl = subprocess.run([hubtest.binary("hubctl"), "--help"],
                             capture_output=True, text=True,
                             timeout=20).stdout
