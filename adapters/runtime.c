@@ -46,14 +46,19 @@ static const ug_setting adapter_settings[] = {
     {"hub", "tcp://127.0.0.1:7601", "the hub's ingest endpoint"},
     {"outbox", OUTBOX_DEFAULT, "outbox directory (AGENCY: the agency)"},
     {"timeout", "30",
-     "seconds without progress before exit 2 (0: one round of sending)"},
+     "import, flush: seconds without progress before exit 2 (0: one "
+     "round of sending)"},
     {"window", "256", "most events sent and not yet acknowledged"},
     {"rejects", "",
      "import: one rejected rows file for the run (empty: FILE.rejects.csv)"},
-    {"kind", "", "the kind of record in every file (empty: by header)"},
-    {"format", "auto", "csv, jsonl or auto (by extension or content)"},
-    {"encoding", "auto", "utf-8, cp1252, latin1 or auto (detected)"},
-    {"ignore_columns", "", "columns to leave out (comma list, * = any)"},
+    {"kind", "",
+     "import, watch: the kind of record in every file (empty: by header)"},
+    {"format", "auto",
+     "import, watch: csv, jsonl or auto (by extension or content)"},
+    {"encoding", "auto",
+     "import, watch: utf-8, cp1252, latin1 or auto (detected)"},
+    {"ignore_columns", "",
+     "import, watch: columns to leave out (comma list, * = any)"},
     {"settle", "2", "watch: seconds a file must stay unchanged"},
     {"rescan", "10", "watch: seconds between full directory scans"},
     {"json", "false", "print the per-file lines and the summary as JSON"},
@@ -211,7 +216,9 @@ build_usage(const struct adapter_ops *ops, const char *program, char *buf,
 		snprintf(buf + used, size - used,
 			 "\nExit: 0 all delivered; 1 all delivered but rows "
 			 "rejected (see the rejects file);\n      2 not all "
-			 "delivered yet (run again or flush); 3 fatal.");
+			 "delivered yet (run again or flush); 3 fatal (also "
+			 "usage:\n      an option given for another "
+			 "command, e.g. flush --kind).");
 }
 
 /* mkdir -p for the directories above path; the outbox makes the last. */
@@ -629,6 +636,37 @@ finish(struct runtime *rt, bool fatal_error)
 	return ADAPTER_EXIT_OK;
 }
 
+/* The options only some commands use. An adapter.conf may hold all of
+ * them for every command; typed on the command line for a command that
+ * does not use it (flush --kind, import --settle), one would be dropped
+ * without a word. */
+static const struct {
+	const char *option;
+	const char *commands; /* each ended by ',' */
+} option_commands[] = {
+    {"timeout", "import,flush,"},  {"rejects", "import,"},
+    {"kind", "import,watch,"},	   {"format", "import,watch,"},
+    {"encoding", "import,watch,"}, {"ignore_columns", "import,watch,"},
+    {"settle", "watch,"},	   {"rescan", "watch,"},
+};
+
+static bool
+options_apply(struct runtime *rt, const char *cmd)
+{
+	char key[16];
+	snprintf(key, sizeof key, "%s,", cmd);
+	for (size_t i = 0;
+	     i < sizeof option_commands / sizeof *option_commands; i++) {
+		if (!ug_config_given(rt->cfg, option_commands[i].option) ||
+		    strstr(option_commands[i].commands, key))
+			continue;
+		adapter__fatal(rt, "--%s does not apply to %s (see --help)",
+			       option_commands[i].option, cmd);
+		return false;
+	}
+	return true;
+}
+
 static int
 run_command(struct runtime *rt, char **rest, int nrest)
 {
@@ -641,6 +679,8 @@ run_command(struct runtime *rt, char **rest, int nrest)
 				   "`flush` (see --help)");
 		return ADAPTER_EXIT_FATAL;
 	}
+	if (!options_apply(rt, rest[0]))
+		return ADAPTER_EXIT_FATAL;
 	if (setup(rt, &diag) != UG_OK) {
 		adapter__fatal(rt, "%s", diag.reason);
 		return finish(rt, true);

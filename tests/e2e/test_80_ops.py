@@ -327,6 +327,38 @@ def test_a_bad_value_in_a_config_file_names_its_file_and_line(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+def test_an_adapter_refuses_an_option_of_another_command(tmp_path):
+    """ADAPTERS.md: a setting for some commands only, given on the
+    command line to one that does not use it, is refused (exit 3) before
+    anything is read or sent; in the config file it stands for every
+    command."""
+    conf = tmp_path / "school.conf"
+    conf.write_text(f"agency = school-a\nkeys_dir = {tmp_path}\n"
+                    f"outbox = {tmp_path / 'outbox'}\nkind = absence\n"
+                    "settle = 5\nrejects = \n")
+    exe = hubtest.binary("adapter-school")
+    for args, message in (
+            (["flush", "--kind", "absence"], "--kind does not apply to flush"),
+            (["flush", "--format", "csv"], "--format does not apply to flush"),
+            (["import", "x.csv", "--settle", "3"],
+             "--settle does not apply to import"),
+            (["watch", str(tmp_path), "--timeout", "5"],
+             "--timeout does not apply to watch"),
+            (["watch", str(tmp_path), "--rejects", "r.csv"],
+             "--rejects does not apply to watch")):
+        p = subprocess.run([exe, "--config", str(conf), *args],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 3, (args, p.returncode, p.stderr)
+        assert p.stderr.splitlines() == [
+            f"adapter-school: {message} (see --help)"], (args, p.stderr)
+    assert not (tmp_path / "outbox").exists()
+    # From the file they are no usage error: flush goes on to its keys.
+    p = subprocess.run([exe, "--config", str(conf), "--window", "5",
+                        "flush"], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 3 and "does not apply" not in p.stderr and \
+        "school-a.key_secret" in p.stderr, p.stderr
+
+
 # -- hubctl usage errors
 
 
