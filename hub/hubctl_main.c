@@ -495,9 +495,13 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 			    "registered (hubctl register-caseworker)");
 		return UG_EMALFORMED;
 	}
-	if ((from[0] && ug_date_parse(from, &from_day) != UG_OK) ||
-	    (to[0] && ug_date_parse(to, &to_day) != UG_OK)) {
+	/* Each named on its own: a file's bad to column is not its from. */
+	if (from[0] && ug_date_parse(from, &from_day) != UG_OK) {
 		ug_diag_set(diag, "from", "dates must be YYYY-MM-DD");
+		return UG_EMALFORMED;
+	}
+	if (to[0] && ug_date_parse(to, &to_day) != UG_OK) {
+		ug_diag_set(diag, "to", "dates must be YYYY-MM-DD");
 		return UG_EMALFORMED;
 	}
 	if (to[0] && to_day < from_day) {
