@@ -143,7 +143,9 @@ main(int argc, char **argv)
 		rc = 2;
 		goto done;
 	}
-	ug_log_level = level;
+	/* Through ug_log_init, so UG_LOG_LEVEL overrides it here too, as
+	 * in every other program. */
+	ug_log_init("webd", level);
 	if (ug_config_int(cfg, "port", 1, 65535, &port, &diag) != UG_OK ||
 	    ug_config_int(cfg, "hub_timeout", 1, 600, &timeout, &diag) !=
 	        UG_OK ||

@@ -359,6 +359,48 @@ def test_an_adapter_refuses_an_option_of_another_command(tmp_path):
         "school-a.key_secret" in p.stderr, p.stderr
 
 
+def test_ug_log_level_overrides_log_level_in_webd_too(tmp_path):
+    """OPERATIONS.md, Monitoring: UG_LOG_LEVEL overrides log_level in
+    every program. webd set its level from log_level past it."""
+    import os
+    import signal
+    import socket
+    keys = tmp_path / "keys"
+    for name in ("hub", "web-1"):
+        subprocess.run([hubtest.binary("hubctl"), "keygen", "--keys_dir",
+                        str(keys), name], check=True, capture_output=True,
+                       timeout=30)
+
+    def run_webd(env_level, log_level):
+        port = hubtest.free_port()
+        env = dict(os.environ)
+        env.pop("UG_LOG_LEVEL", None)
+        if env_level:
+            env["UG_LOG_LEVEL"] = env_level
+        p = subprocess.Popen([hubtest.binary("webd"), "--gateway", "web-1",
+                              "--keys_dir", str(keys), "--delivery",
+                              "tcp://127.0.0.1:1", "--port", str(port),
+                              "--log_level", log_level],
+                             stderr=subprocess.PIPE, text=True, env=env)
+
+        def serving():
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", port)) == 0
+        try:
+            hubtest.wait_for(lambda: p.poll() is not None or serving(), 10,
+                             "webd serving")
+        finally:
+            p.send_signal(signal.SIGTERM)
+            err = p.communicate(timeout=20)[1]
+        assert p.returncode == 0, err
+        return err
+
+    assert "WEB-START" in run_webd(None, "info")
+    assert "WEB-START" not in run_webd(None, "warn")
+    assert "WEB-START" not in run_webd("warn", "info")
+    assert "WEB-START" in run_webd("info", "err")
+
+
 # -- hubctl usage errors
 
 
