@@ -500,6 +500,26 @@ test_double_dash_and_given(void)
 	CHECK_EQ_STR(ug_config_get(cfg, "rejects"), "from-file");
 	ug_config_destroy(&cfg);
 
+	/* Where a value came from: the file line in force, or nowhere. */
+	const char *where = write_conf(ut_tmpdir(), "where2.conf",
+	                               "timeout = 1\n\nrejects = a\n"
+	                               "timeout = x\n");
+	char *argv3[] = {"prog", "--config", (char *)where, "--agency", "a1",
+	                 "--rejects", "b", NULL};
+	CHECK_OK(load(&cfg, argv3, &rest, &nrest, &help, &diag));
+	char want[PATH_MAX + 16];
+	snprintf(want, sizeof want, "%s:4: ", where);
+	CHECK_EQ_STR(ug_config_where(cfg, "timeout"), want);
+	CHECK_EQ_STR(ug_config_where(cfg, "rejects"), "");
+	CHECK_EQ_STR(ug_config_where(cfg, "hub"), "");
+	long v;
+	CHECK_ERR(ug_config_int(cfg, "timeout", 0, 9, &v, &diag),
+	          UG_EMALFORMED);
+	snprintf(want, sizeof want,
+	         "%s:4: timeout must be a whole number from 0 to 9", where);
+	CHECK_EQ_STR(diag.reason, want);
+	ug_config_destroy(&cfg);
+
 	/* --help after "--" is an argument too. */
 	char *argv2[] = {"prog", "--agency", "a1", "--", "--help", NULL};
 	CHECK_OK(load(&cfg, argv2, &rest, &nrest, &help, &diag));
