@@ -260,6 +260,12 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
          "inbox: timeout must be a whole number from 1 to 3600"),
         (["--list", "stray"], "inbox: unexpected argument 'stray'"),
         (["--ack", ""], "inbox: --ack needs an alert id of 18 hex digits"),
+        # The id names the key file: never a path out of keys_dir.
+        (["--caseworker", "../keys/cw-anna", "--list"],
+         "inbox: caseworker '../keys/cw-anna' is not a valid id (1-63 of "
+         "a-z 0-9 . _ -"),
+        (["--caseworker", "CW Anna", "--list"],
+         "inbox: caseworker 'CW Anna' is not a valid id"),
         (["--offer", "0" * 18], "inbox: --offer needs --how: what was "
                                 "offered"),
         (["--timeline", "0101900000x"],
