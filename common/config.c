@@ -141,6 +141,11 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 		if (!line || !iobuf || setvbuf(f, iobuf, _IOFBF, BUFSIZ) != 0)
 			err = UG_ENOMEM;
 	}
+	/* The line is lent to fn in diag; a read that succeeds leaves the
+	 * caller's diag as it was. */
+	ug_diag before = {0};
+	if (diag)
+		before = *diag;
 	long lineno = 0;
 	while (err == UG_OK) {
 		int got = read_line(f, line);
@@ -185,6 +190,10 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 			sodium_memzero(iobuf, BUFSIZ);
 		sodium_free(line);
 		sodium_free(iobuf);
+	}
+	if (err == UG_OK && diag) {
+		ug_strlcpy(diag->file, before.file, sizeof diag->file);
+		diag->line = before.line;
 	}
 	return err;
 }

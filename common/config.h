@@ -78,7 +78,8 @@ enum {
 /*
  * Called for each setting, in file order, with name and value trimmed
  * (borrowed: valid during the call only), and with diag->file and
- * diag->line naming the line (when a diag is given). A non-UG_OK return
+ * diag->line naming the line (when a diag is given; a read that succeeds
+ * puts back what they held before). A non-UG_OK return
  * stops the read; the callback's diag reason is then prefixed with
  * "PATH:LINE: ".
  */

@@ -443,7 +443,12 @@ test_kv_line_limit(void)
 	const char *path = write_conf(dir, "max.conf", text);
 	kv_log l = {0};
 	ug_diag diag = {0};
+	/* A read that succeeds leaves the caller's diag as it was. */
+	diag.line = 77;
 	CHECK_OK(ug_kv_read(path, 0, kv_collect, &l, &diag));
+	CHECK_EQ_INT(diag.line, 77);
+	CHECK_EQ_STR(diag.file, "");
+	diag.line = 0;
 	CHECK_EQ_INT(l.calls, 2);
 	CHECK_EQ_INT(strlen(l.seen),
 	             strlen("v=;w=1;") + UG_KV_LINE_MAX - 4);
