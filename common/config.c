@@ -276,6 +276,15 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 				break;
 			}
 			err = load_file(cfg, argv[++i], diag);
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			/* As every other option may be written --name=value. */
+			if (!argv[i][9]) {
+				ug_diag_set(diag, "config", "--config needs a "
+				            "file name");
+				err = UG_EINVAL;
+				break;
+			}
+			err = load_file(cfg, argv[i] + 9, diag);
 		}
 	}
 	for (int i = 1; err == UG_OK && !*help && i < argc; i++) {
@@ -283,6 +292,8 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 			i++;
 			continue;
 		}
+		if (strncmp(argv[i], "--config=", 9) == 0)
+			continue;
 		/* "--" ends the options, so an argument may start with "-"
 		 * (a file named --x.csv, an address "-"). */
 		if (strcmp(argv[i], "--") == 0) {

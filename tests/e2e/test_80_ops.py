@@ -195,6 +195,13 @@ def test_the_config_file_format_as_documented(tmp_path):
                  ["--batch_max", "0", "--config", str(good)]):
         p = check_config(*args)
         assert p.returncode == 2 and "hubd: batch_max" in p.stderr, args
+    # --name=value, --config=FILE too.
+    p = check_config(f"--config={good}", "--batch_max=9")
+    assert p.returncode == 0, p.stderr
+    bad = tmp_path / "bad.conf"
+    bad.write_text("batch_max = 5 # more\n")
+    p = check_config(f"--config={good}", f"--config={bad}")
+    assert p.returncode == 2 and f"{bad}:1: batch_max" in p.stderr
     # Two files, read in order: the second one's bad line is named.
     second = tmp_path / "second.conf"
     second.write_text("log_level = loud\n")

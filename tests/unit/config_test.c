@@ -525,6 +525,19 @@ test_double_dash_and_given(void)
 	CHECK_EQ_STR(diag.reason, want);
 	ug_config_destroy(&cfg);
 
+	/* --config=FILE, as any option may be written --name=value. */
+	char opt[PATH_MAX + 16];
+	snprintf(opt, sizeof opt, "--config=%s",
+	         write_conf(ut_tmpdir(), "eq.conf", "rejects = from-file\n"));
+	char *argv4[] = {"prog", opt, "--agency", "a1", NULL};
+	CHECK_OK(load(&cfg, argv4, &rest, &nrest, &help, &diag));
+	CHECK_EQ_STR(ug_config_get(cfg, "rejects"), "from-file");
+	CHECK_EQ_INT(nrest, 0);
+	ug_config_destroy(&cfg);
+	char *argv5[] = {"prog", "--config=", "--agency", "a1", NULL};
+	CHECK_ERR(load(&cfg, argv5, &rest, &nrest, &help, &diag), UG_EINVAL);
+	CHECK_EQ_STR(diag.reason, "--config needs a file name");
+
 	/* --help after "--" is an argument too. */
 	char *argv2[] = {"prog", "--agency", "a1", "--", "--help", NULL};
 	CHECK_OK(load(&cfg, argv2, &rest, &nrest, &help, &diag));
