@@ -160,7 +160,12 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 			            UG_KV_LINE_MAX);
 			err = UG_EMALFORMED;
 		} else {
-			char *p = trim(line);
+			char *p = line;
+			/* Windows editors start a UTF-8 file with a byte order
+			 * mark; it is no part of the first name. */
+			if (lineno == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
+				p += 3;
+			p = trim(p);
 			if (*p == '#' || *p == '\0')
 				continue;
 			/* So that fn can tell where a value it keeps came

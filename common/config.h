@@ -87,7 +87,8 @@ typedef ug_err (*ug_kv_fn)(void *ctx, const char *name, const char *value,
                            ug_diag *diag);
 
 /*
- * Read the "name = value" lines of path. Blanks (space, tab, CR) around
+ * Read the "name = value" lines of path. A UTF-8 byte order mark at its
+ * start is skipped. Blanks (space, tab, CR) around
  * names and values are dropped; empty lines and lines whose first
  * non-blank byte is '#' are skipped; a line ends at "\n" or "\r\n". The
  * first '=' splits name from value, so a value may hold '='.

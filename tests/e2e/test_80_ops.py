@@ -195,6 +195,11 @@ def test_the_config_file_format_as_documented(tmp_path):
                  ["--batch_max", "0", "--config", str(good)]):
         p = check_config(*args)
         assert p.returncode == 2 and "hubd: batch_max" in p.stderr, args
+    # A Windows editor's byte order mark and CRLF line ends are fine.
+    bom = tmp_path / "bom.conf"
+    bom.write_bytes(b"\xef\xbb\xbfbatch_max = 7\r\nlog_level = warn\r\n")
+    p = check_config("--config", str(good), "--config", str(bom))
+    assert p.returncode == 0, p.stderr
     # --name=value, --config=FILE too.
     p = check_config(f"--config={good}", "--batch_max=9")
     assert p.returncode == 0, p.stderr

@@ -453,6 +453,14 @@ test_kv_line_limit(void)
 	CHECK_EQ_INT(strlen(l.seen),
 	             strlen("v=;w=1;") + UG_KV_LINE_MAX - 4);
 
+	/* A UTF-8 byte order mark (a Windows editor's) is no part of the
+	 * first name, and CRLF ends a line. */
+	const char *bom = write_conf(dir, "bom.conf",
+	                             "\xef\xbb\xbfv = 1\r\nw = 2\r\n");
+	kv_log b = {0};
+	CHECK_OK(ug_kv_read(bom, 0, kv_collect, &b, &diag));
+	CHECK_EQ_STR(b.seen, "v=1;w=2;");
+
 	/* One byte more is refused, and a '=' in its tail is never read
 	 * as a setting of its own. */
 	for (int tail_break = 0; tail_break < 2; tail_break++) {
