@@ -268,6 +268,23 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 		/* After "--" everything is an argument, "--config" too. */
 		if (strcmp(argv[i], "--") == 0)
 			break;
+		/* An option's value is skipped as the second pass takes it
+		 * (--note --config is a note), so both passes agree on what
+		 * is an option. */
+		long known = strncmp(argv[i], "--", 2) == 0 &&
+		                     !strchr(argv[i], '=')
+		                 ? find(cfg, argv[i] + 2)
+		                 : -1;
+		bool word;
+		if (known >= 0 && !is_flag(&settings[known])) {
+			i++;
+			continue;
+		}
+		if (known >= 0 && i + 1 < argc &&
+		    ug_parse_bool(argv[i + 1], &word) == UG_OK) {
+			i++;
+			continue;
+		}
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			ug_config_usage(settings, usage);
 			*help = true;

@@ -546,6 +546,20 @@ test_double_dash_and_given(void)
 	CHECK_ERR(load(&cfg, argv5, &rest, &nrest, &help, &diag), UG_EINVAL);
 	CHECK_EQ_STR(diag.reason, "--config needs a file name");
 
+	/* An option's value is never taken for "--", --config or --help:
+	 * both passes read the command line alike. */
+	char *cfgfile = (char *)write_conf(ut_tmpdir(), "val.conf",
+	                                   "timeout = 7\n");
+	char *argv6[] = {"prog", "--agency", "a1", "--rejects", "--",
+	                 "--config", cfgfile, "--hub", "--help", NULL};
+	CHECK_OK(load(&cfg, argv6, &rest, &nrest, &help, &diag));
+	CHECK(!help);
+	CHECK_EQ_INT(nrest, 0);
+	CHECK_EQ_STR(ug_config_get(cfg, "rejects"), "--");
+	CHECK_EQ_STR(ug_config_get(cfg, "timeout"), "7");
+	CHECK_EQ_STR(ug_config_get(cfg, "hub"), "--help");
+	ug_config_destroy(&cfg);
+
 	/* --help after "--" is an argument too. */
 	char *argv2[] = {"prog", "--agency", "a1", "--", "--help", NULL};
 	CHECK_OK(load(&cfg, argv2, &rest, &nrest, &help, &diag));
