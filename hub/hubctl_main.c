@@ -1199,7 +1199,8 @@ main(int argc, char **argv)
 	} else if (report && !hubctl_report_usage_ok(cfg)) {
 		rc = 2;
 	} else if (strcmp(cmd, "set-email") == 0 &&
-		   !hubctl_set_email_usage_ok(id, nrest > 2 ? rest[2] : NULL)) {
+		   !hubctl_set_email_usage_ok(id,
+					      nrest > 2 ? rest[2] : NULL)) {
 		rc = 2;
 	} else if (strcmp(cmd, "restore") == 0 &&
 		   (rc = hubctl_restore_files(cfg, id)) != 0) {
