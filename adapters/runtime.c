@@ -46,14 +46,19 @@ static const ug_setting adapter_settings[] = {
     {"hub", "tcp://127.0.0.1:7601", "the hub's ingest endpoint"},
     {"outbox", OUTBOX_DEFAULT, "outbox directory (AGENCY: the agency)"},
     {"timeout", "30",
-     "seconds without progress before exit 2 (0: one round of sending)"},
+     "import, flush: seconds without progress before exit 2 (0: one "
+     "round of sending)"},
     {"window", "256", "most events sent and not yet acknowledged"},
     {"rejects", "",
      "import: one rejected rows file for the run (empty: FILE.rejects.csv)"},
-    {"kind", "", "the kind of record in every file (empty: by header)"},
-    {"format", "auto", "csv, jsonl or auto (by extension or content)"},
-    {"encoding", "auto", "utf-8, cp1252, latin1 or auto (detected)"},
-    {"ignore_columns", "", "columns to leave out (comma list, * = any)"},
+    {"kind", "",
+     "import, watch: the kind of record in every file (empty: by header)"},
+    {"format", "auto",
+     "import, watch: csv, jsonl or auto (by extension or content)"},
+    {"encoding", "auto",
+     "import, watch: utf-8, cp1252, latin1 or auto (detected)"},
+    {"ignore_columns", "",
+     "import, watch: columns to leave out (comma list, * = any)"},
     {"settle", "2", "watch: seconds a file must stay unchanged"},
     {"rescan", "10", "watch: seconds between full directory scans"},
     {"json", "false", "print the per-file lines and the summary as JSON"},
@@ -211,7 +216,9 @@ build_usage(const struct adapter_ops *ops, const char *program, char *buf,
 		snprintf(buf + used, size - used,
 			 "\nExit: 0 all delivered; 1 all delivered but rows "
 			 "rejected (see the rejects file);\n      2 not all "
-			 "delivered yet (run again or flush); 3 fatal.");
+			 "delivered yet (run again or flush); 3 fatal (also "
+			 "usage:\n      an option given for another "
+			 "command, e.g. flush --kind).");
 }
 
 /* mkdir -p for the directories above path; the outbox makes the last. */
@@ -321,24 +328,25 @@ setup(struct runtime *rt, ug_diag *diag)
 	rt->agency = ug_config_get(rt->cfg, "agency");
 	if (!ug_id_valid(rt->agency)) {
 		ug_diag_set(diag, "agency",
-			    "agency '%s' is not a valid id (1-63 "
+			    "%sagency '%s' is not a valid id (1-63 "
 			    "of a-z 0-9 . _ -)",
-			    rt->agency);
+			    ug_config_where(rt->cfg, "agency"), rt->agency);
 		return UG_EINVAL;
 	}
 	int level = ug_log_parse_level(ug_config_get(rt->cfg, "log_level"));
 	if (level < 0) {
 		ug_diag_set(diag, "log_level",
-			    "log_level must be err, warn, "
-			    "notice, info or debug");
+			    "%slog_level must be err, warn, "
+			    "notice, info or debug",
+			    ug_config_where(rt->cfg, "log_level"));
 		return UG_EINVAL;
 	}
 	ug_log_init(rt->program, level);
 	const char *hub = ug_config_get(rt->cfg, "hub");
 	if (!endpoint_valid(hub)) {
 		ug_diag_set(diag, "hub",
-			    "hub '%s' is not an endpoint (tcp://HOST:PORT)",
-			    hub);
+			    "%shub '%s' is not an endpoint (tcp://HOST:PORT)",
+			    ug_config_where(rt->cfg, "hub"), hub);
 		return UG_EINVAL;
 	}
 	/* Every number now, before a file is read: a bad window found at
@@ -352,13 +360,13 @@ setup(struct runtime *rt, ug_diag *diag)
 	    ug_config_int(rt->cfg, "rescan", 1, 3600, &rt->rescan_s, diag) !=
 		UG_OK)
 		return UG_EINVAL;
-	ug_err err = ug_crypto_init();
-	if (err == UG_OK)
-		err = load_keys(rt, diag);
+	/* The words too, before the keys: a usage error is told as one. */
+	ug_err err = UG_OK;
 	const char *enc = ug_config_get(rt->cfg, "encoding");
 	if (err == UG_OK && enc_parse(enc, &rt->encoding) != UG_OK) {
 		ug_diag_set(diag, "encoding",
-			    "encoding must be utf-8, cp1252, latin1 or auto");
+			    "%sencoding must be utf-8, cp1252, latin1 or auto",
+			    ug_config_where(rt->cfg, "encoding"));
 		err = UG_EINVAL;
 	}
 	const char *format = ug_config_get(rt->cfg, "format");
@@ -371,7 +379,8 @@ setup(struct runtime *rt, ug_diag *diag)
 			rt->format = FORMAT_AUTO;
 		else {
 			ug_diag_set(diag, "format",
-				    "format must be csv, jsonl or auto");
+				    "%sformat must be csv, jsonl or auto",
+				    ug_config_where(rt->cfg, "format"));
 			err = UG_EINVAL;
 		}
 	}
@@ -383,9 +392,14 @@ setup(struct runtime *rt, ug_diag *diag)
 			snprintf(names + used, sizeof names - used, "%s%s",
 				 k ? ", " : "", rt->ops->kinds[k]->name);
 		}
-		ug_diag_set(diag, "kind", "kind must be one of: %s", names);
+		ug_diag_set(diag, "kind", "%skind must be one of: %s",
+			    ug_config_where(rt->cfg, "kind"), names);
 		err = UG_EINVAL;
 	}
+	if (err == UG_OK)
+		err = ug_crypto_init();
+	if (err == UG_OK)
+		err = load_keys(rt, diag);
 	if (err == UG_OK)
 		err = open_outbox(rt, diag);
 	return err;
@@ -622,6 +636,37 @@ finish(struct runtime *rt, bool fatal_error)
 	return ADAPTER_EXIT_OK;
 }
 
+/* The options only some commands use. An adapter.conf may hold all of
+ * them for every command; typed on the command line for a command that
+ * does not use it (flush --kind, import --settle), one would be dropped
+ * without a word. */
+static const struct {
+	const char *option;
+	const char *commands; /* each ended by ',' */
+} option_commands[] = {
+    {"timeout", "import,flush,"},  {"rejects", "import,"},
+    {"kind", "import,watch,"},	   {"format", "import,watch,"},
+    {"encoding", "import,watch,"}, {"ignore_columns", "import,watch,"},
+    {"settle", "watch,"},	   {"rescan", "watch,"},
+};
+
+static bool
+options_apply(struct runtime *rt, const char *cmd)
+{
+	char key[16];
+	snprintf(key, sizeof key, "%s,", cmd);
+	for (size_t i = 0;
+	     i < sizeof option_commands / sizeof *option_commands; i++) {
+		if (!ug_config_given(rt->cfg, option_commands[i].option) ||
+		    strstr(option_commands[i].commands, key))
+			continue;
+		adapter__fatal(rt, "--%s does not apply to %s (see --help)",
+			       option_commands[i].option, cmd);
+		return false;
+	}
+	return true;
+}
+
 static int
 run_command(struct runtime *rt, char **rest, int nrest)
 {
@@ -634,6 +679,8 @@ run_command(struct runtime *rt, char **rest, int nrest)
 				   "`flush` (see --help)");
 		return ADAPTER_EXIT_FATAL;
 	}
+	if (!options_apply(rt, rest[0]))
+		return ADAPTER_EXIT_FATAL;
 	if (setup(rt, &diag) != UG_OK) {
 		adapter__fatal(rt, "%s", diag.reason);
 		return finish(rt, true);

@@ -14,6 +14,8 @@ struct ug_config {
 	const ug_setting *settings;
 	size_t count;
 	char **values; /* heap copies; NULL = default */
+	bool *given;   /* set on the command line, not (only) in a file */
+	char **where;  /* "PATH:LINE: " of the file line that set it, or NULL */
 	char **rest;
 };
 
@@ -54,6 +56,10 @@ set(ug_config *cfg, const char *name, const char *value, ug_diag *diag)
 		return UG_ENOMEM;
 	free(cfg->values[i]);
 	cfg->values[i] = copy;
+	/* Set again (a later line, the command line): the old place no
+	 * longer holds the value in force. */
+	free(cfg->where[i]);
+	cfg->where[i] = NULL;
 	return UG_OK;
 }
 
@@ -135,6 +141,11 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 		if (!line || !iobuf || setvbuf(f, iobuf, _IOFBF, BUFSIZ) != 0)
 			err = UG_ENOMEM;
 	}
+	/* The line is lent to fn in diag; a read that succeeds leaves the
+	 * caller's diag as it was. */
+	ug_diag before = {0};
+	if (diag)
+		before = *diag;
 	long lineno = 0;
 	while (err == UG_OK) {
 		int got = read_line(f, line);
@@ -149,9 +160,20 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 			            UG_KV_LINE_MAX);
 			err = UG_EMALFORMED;
 		} else {
-			char *p = trim(line);
+			char *p = line;
+			/* Windows editors start a UTF-8 file with a byte order
+			 * mark; it is no part of the first name. */
+			if (lineno == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
+				p += 3;
+			p = trim(p);
 			if (*p == '#' || *p == '\0')
 				continue;
+			/* So that fn can tell where a value it keeps came
+			 * from (config.c names it when the value is bad). */
+			if (diag) {
+				ug_strlcpy(diag->file, path, sizeof diag->file);
+				diag->line = lineno;
+			}
 			char *eq = strchr(p, '=');
 			*(eq ? eq : p) = '\0';
 			char *name = trim(p);
@@ -174,19 +196,34 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 		sodium_free(line);
 		sodium_free(iobuf);
 	}
+	if (err == UG_OK && diag) {
+		ug_strlcpy(diag->file, before.file, sizeof diag->file);
+		diag->line = before.line;
+	}
 	return err;
 }
 
 static ug_err
 config_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 {
-	return set(ctx, name, value, diag);
+	ug_config *cfg = ctx;
+	ug_err err = set(cfg, name, value, diag);
+	long i = find(cfg, name);
+	if (err != UG_OK || i < 0)
+		return err;
+	char where[sizeof diag->file + 32];
+	snprintf(where, sizeof where, "%s:%ld: ", diag->file, diag->line);
+	cfg->where[i] = strdup(where);
+	return cfg->where[i] ? UG_OK : UG_ENOMEM;
 }
 
 static ug_err
 load_file(ug_config *cfg, const char *path, ug_diag *diag)
 {
-	ug_err err = ug_kv_read(path, 0, config_pair, cfg, diag);
+	ug_diag local = {0};
+	ug_err err = ug_kv_read(path, 0, config_pair, cfg, &local);
+	if (err != UG_OK && diag)
+		*diag = local;
 	return err == UG_ENOTFOUND ? UG_EIO : err;
 }
 
@@ -219,11 +256,35 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 	while (settings[cfg->count].name)
 		cfg->count++;
 	cfg->values = calloc(cfg->count + 1, sizeof *cfg->values);
+	cfg->given = calloc(cfg->count + 1, sizeof *cfg->given);
+	cfg->where = calloc(cfg->count + 1, sizeof *cfg->where);
 	cfg->rest = calloc((size_t)argc + 1, sizeof *cfg->rest);
-	ug_err err = cfg->values && cfg->rest ? UG_OK : UG_ENOMEM;
+	ug_err err = cfg->values && cfg->given && cfg->where && cfg->rest
+	                 ? UG_OK
+	                 : UG_ENOMEM;
 	int n = 0;
 	/* The file first, so command-line options override it. */
 	for (int i = 1; err == UG_OK && i < argc; i++) {
+		/* After "--" everything is an argument, "--config" too. */
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		/* An option's value is skipped as the second pass takes it
+		 * (--note --config is a note), so both passes agree on what
+		 * is an option. */
+		long known = strncmp(argv[i], "--", 2) == 0 &&
+		                     !strchr(argv[i], '=')
+		                 ? find(cfg, argv[i] + 2)
+		                 : -1;
+		bool word;
+		if (known >= 0 && !is_flag(&settings[known])) {
+			i++;
+			continue;
+		}
+		if (known >= 0 && i + 1 < argc &&
+		    ug_parse_bool(argv[i + 1], &word) == UG_OK) {
+			i++;
+			continue;
+		}
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			ug_config_usage(settings, usage);
 			*help = true;
@@ -237,6 +298,15 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 				break;
 			}
 			err = load_file(cfg, argv[++i], diag);
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			/* As every other option may be written --name=value. */
+			if (!argv[i][9]) {
+				ug_diag_set(diag, "config", "--config needs a "
+				            "file name");
+				err = UG_EINVAL;
+				break;
+			}
+			err = load_file(cfg, argv[i] + 9, diag);
 		}
 	}
 	for (int i = 1; err == UG_OK && !*help && i < argc; i++) {
@@ -244,7 +314,16 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 			i++;
 			continue;
 		}
-		if (strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0') {
+		if (strncmp(argv[i], "--config=", 9) == 0)
+			continue;
+		/* "--" ends the options, so an argument may start with "-"
+		 * (a file named --x.csv, an address "-"). */
+		if (strcmp(argv[i], "--") == 0) {
+			while (++i < argc)
+				cfg->rest[n++] = argv[i];
+			break;
+		}
+		if (strncmp(argv[i], "--", 2) != 0) {
 			cfg->rest[n++] = argv[i];
 			continue;
 		}
@@ -255,6 +334,8 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 			snprintf(namebuf, sizeof namebuf, "%.*s",
 			         (int)(eq - name), name);
 			err = set(cfg, namebuf, eq + 1, diag);
+			if (err == UG_OK)
+				cfg->given[find(cfg, namebuf)] = true;
 			continue;
 		}
 		long idx = find(cfg, name);
@@ -277,6 +358,8 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 		} else {
 			err = set(cfg, name, argv[++i], diag);
 		}
+		if (err == UG_OK)
+			cfg->given[idx] = true;
 	}
 	for (size_t i = 0; err == UG_OK && !*help && i < cfg->count; i++)
 		if (!cfg->values[i] && !settings[i].fallback) {
@@ -302,7 +385,11 @@ ug_config_destroy(ug_config **cfgp)
 	ug_config *cfg = *cfgp;
 	for (size_t i = 0; cfg->values && i < cfg->count; i++)
 		free(cfg->values[i]);
+	for (size_t i = 0; cfg->where && i < cfg->count; i++)
+		free(cfg->where[i]);
+	free(cfg->where);
 	free(cfg->values);
+	free(cfg->given);
 	free(cfg->rest);
 	free(cfg);
 	*cfgp = NULL;
@@ -317,6 +404,20 @@ ug_config_get(const ug_config *cfg, const char *name)
 	return cfg->values[i] ? cfg->values[i] : cfg->settings[i].fallback;
 }
 
+const char *
+ug_config_where(const ug_config *cfg, const char *name)
+{
+	long i = find(cfg, name);
+	return i >= 0 && cfg->where[i] ? cfg->where[i] : "";
+}
+
+bool
+ug_config_given(const ug_config *cfg, const char *name)
+{
+	long i = find(cfg, name);
+	return i >= 0 && cfg->given[i];
+}
+
 ug_err
 ug_config_int(const ug_config *cfg, const char *name, long min, long max,
               long *value, ug_diag *diag)
@@ -325,8 +426,9 @@ ug_config_int(const ug_config *cfg, const char *name, long min, long max,
 	long v = 0;
 	if (!text || ug_parse_long(text, strlen(text), &v) != UG_OK ||
 	    v < min || v > max) {
-		ug_diag_set(diag, name, "%s must be a whole number from %ld to "
-		            "%ld", name, min, max);
+		ug_diag_set(diag, name, "%s%s must be a whole number from %ld "
+		            "to %ld", ug_config_where(cfg, name), name, min,
+		            max);
 		return UG_EMALFORMED;
 	}
 	*value = v;

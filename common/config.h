@@ -28,7 +28,8 @@ typedef struct {
 /*
  * Build a config from a NULL-name-terminated settings table, the file named
  * by a --config option (if any), then the --name value options. Arguments
- * that are not options are left in *rest / *nrest (borrowed from argv).
+ * that are not options are left in *rest / *nrest (borrowed from argv),
+ * and so is everything after a "--" argument, which ends the options.
  * --help prints usage (with `usage` as the first lines) and sets *help.
  */
 ug_err ug_config_load(ug_config **out, const ug_setting *settings,
@@ -38,7 +39,20 @@ void ug_config_destroy(ug_config **cfg);
 
 /* Value of a setting (its default when unset); never NULL for a known name. */
 const char *ug_config_get(const ug_config *cfg, const char *name);
-/* Integer value; UG_EMALFORMED (with diag) if not a number in [min, max]. */
+/*
+ * Whether the setting was given on the command line ("--name value"),
+ * as opposed to a --config file or its default: what a command refuses
+ * as not its own is what its user typed for it.
+ */
+bool ug_config_given(const ug_config *cfg, const char *name);
+/*
+ * "PATH:LINE: " of the --config file line whose value is in force, or ""
+ * when it came from the command line or is the default: put before a
+ * message about a bad value, so the operator finds the line.
+ */
+const char *ug_config_where(const ug_config *cfg, const char *name);
+/* Integer value; UG_EMALFORMED (with diag) if not a number in [min, max],
+ * the reason led by ug_config_where. */
 ug_err ug_config_int(const ug_config *cfg, const char *name, long min,
                      long max, long *value, ug_diag *diag);
 /*
@@ -63,14 +77,18 @@ enum {
 
 /*
  * Called for each setting, in file order, with name and value trimmed
- * (borrowed: valid during the call only). A non-UG_OK return stops the
- * read; the callback's diag reason is then prefixed with "PATH:LINE: ".
+ * (borrowed: valid during the call only), and with diag->file and
+ * diag->line naming the line (when a diag is given; a read that succeeds
+ * puts back what they held before). A non-UG_OK return
+ * stops the read; the callback's diag reason is then prefixed with
+ * "PATH:LINE: ".
  */
 typedef ug_err (*ug_kv_fn)(void *ctx, const char *name, const char *value,
                            ug_diag *diag);
 
 /*
- * Read the "name = value" lines of path. Blanks (space, tab, CR) around
+ * Read the "name = value" lines of path. A UTF-8 byte order mark at its
+ * start is skipped. Blanks (space, tab, CR) around
  * names and values are dropped; empty lines and lines whose first
  * non-blank byte is '#' are skipped; a line ends at "\n" or "\r\n". The
  * first '=' splits name from value, so a value may hold '='.

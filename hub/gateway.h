@@ -15,16 +15,20 @@
 /* Settings of hubd's gateway part, appended to hub_settings[]. */
 #define HUB_GATEWAY_SETTINGS                                                  \
 	{"web_session_idle", "30",                                            \
-	 "minutes without a request after which a web session ends"},        \
+	 "minutes without a request after which a web session ends "         \
+	 "(1-1440)"},                                                         \
 	{"web_sessions_max", "1024",                                          \
 	 "most web sessions at once; a login beyond it ends the session "     \
-	 "idle longest"},                                                     \
+	 "idle longest (1-100000)"},                                          \
 	{"login_failures_max", "5",                                           \
-	 "failed web logins for one caseworker id before it is locked"},      \
+	 "failed web logins for one caseworker id before it is locked "       \
+	 "(1-1000)"},                                                         \
 	{"login_lockout", "15",                                               \
-	 "minutes a caseworker id stays locked after its last failed login"}, \
+	 "minutes a caseworker id stays locked after its last failed login "  \
+	 "(1-1440)"},                                                         \
 	{"login_gateway_failures", "30",                                      \
-	 "failed web logins one gateway may cause per minute (and at once)"}, \
+	 "failed web logins one gateway may cause per minute (and at once) "  \
+	 "(1-100000)"},                                                       \
 	{"mail_sendmail", "/usr/sbin/sendmail",                               \
 	 "the local MTA's sendmail program for e-mail notices of new alerts " \
 	 "(a path or a name on PATH, no arguments: run as PROGRAM -t -i, "    \
@@ -33,10 +37,10 @@
 	 "the web inbox's address as caseworkers reach it (https://...); "    \
 	 "empty: no e-mail notices are sent"},                                \
 	{"mail_interval", "15",                                               \
-	 "minutes at least between two notices to one address"},             \
+	 "minutes at least between two notices to one address (1-10080)"},    \
 	{"mail_delay", "60",                                                  \
 	 "seconds a notice waits after the first new alert, so alerts "       \
-	 "raised together are counted in one notice"}
+	 "raised together are counted in one notice (0-86400)"}
 
 /* E-mail notices of new alerts (notify_mail.c). */
 typedef struct notify_mail notify_mail;

@@ -32,8 +32,10 @@ const ug_setting hub_settings[] = {
     {"delivery", "tcp://127.0.0.1:7602",
      "endpoint caseworker clients receive alerts from"},
     {"log_level", "info", "err, warn, notice, info or debug"},
-    {"log_map_mb", "16384", "maximum size of the durable log, MiB"},
-    {"derived_map_mb", "8192", "maximum size of the derived state, MiB"},
+    {"log_map_mb", "16384",
+     "maximum size of the durable log, MiB (1-16777216)"},
+    {"derived_map_mb", "8192",
+     "maximum size of the derived state, MiB (1-16777216)"},
     {"rules", "",
      "rules file (thresholds, windows, priorities, deadlines, "
      "recipients, calendars; see docs/RULES.md); empty = the "
@@ -41,19 +43,21 @@ const ug_setting hub_settings[] = {
     {"clock_file", "",
      "tests only: read the hub's clock from this file "
      "(YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC)"},
-    {"batch_max", "256", "most events written in one transaction"},
+    {"batch_max", "256",
+     "most events written in one transaction (1-10000)"},
     {"sessions_max", "1024",
      "most caseworker delivery sessions at once; "
      "a Hello beyond it is refused (Welcome "
-     "E_UNAVAILABLE) until one ends"},
+     "E_UNAVAILABLE) until one ends (1-100000)"},
     {"sessions_per_caseworker", "8",
      "most sessions one caseworker holds; "
      "a further Hello ends that "
-     "caseworker's oldest"},
+     "caseworker's oldest (1-1000)"},
     {"query_rate", "20",
      "queries a caseworker may ask per second, on "
-     "average"},
-    {"query_burst", "40", "queries a caseworker may ask at once"},
+     "average (1-100000)"},
+    {"query_burst", "40",
+     "queries a caseworker may ask at once (1-100000)"},
     HUB_GATEWAY_SETTINGS,
     HUB_RETENTION_SETTINGS,
     HUB_METRICS_SETTINGS,

@@ -164,10 +164,13 @@ static const char usage[] =
     "makes them in (data_dir's parent when it creates data_dir), so hubd\n"
     "running as its own user can open them.\n"
     "\n"
+    "Ids are 1-63 of [a-z0-9._-], the first a letter or digit.\n"
     "A usage error (an unknown command, a missing or extra argument, an\n"
-    "id outside [a-z0-9._-], a bad option value: --types, --after,\n"
-    "--limit, a map size) is exit 2, found before the store is opened:\n"
-    "nothing is changed or recorded.";
+    "id that is not one, a bad option value: --types, --after,\n"
+    "--limit, a map size; an option below that is not the command's,\n"
+    "given on the command line) is exit 2, found before the store is\n"
+    "opened: nothing is changed or recorded. hubd's settings go with\n"
+    "every command. \"--\" ends the options.";
 
 static const ug_setting extra_settings[] = {
     {"key", "",
@@ -175,11 +178,14 @@ static const ug_setting extra_settings[] = {
      "audit show: only records of this key (Z85, or its first "
      "characters)"},
     {"actor", "", "audit show: only records of this principal id"},
-    {"types", "absence", "event types an agency may send, comma-separated"},
-    {"desk", "false", "the caseworker is a member of the duty desk"},
-    {"ops", "false", "the caseworker receives operational alerts"},
+    {"types", "absence",
+     "register-agency: event types the agency may send, comma-separated"},
+    {"desk", "false",
+     "register-caseworker: the caseworker is a member of the duty desk"},
+    {"ops", "false",
+     "register-caseworker: the caseworker receives operational alerts"},
     {"cpr", "",
-     "assign: the person's CPR number; audit show: only "
+     "assign, export, erase: the person's CPR number; audit show: only "
      "records about this person"},
     {"caseworker", "", "assign: the caseworker id"},
     {"from", "",
@@ -490,9 +496,13 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 			    "registered (hubctl register-caseworker)");
 		return UG_EMALFORMED;
 	}
-	if ((from[0] && ug_date_parse(from, &from_day) != UG_OK) ||
-	    (to[0] && ug_date_parse(to, &to_day) != UG_OK)) {
+	/* Each named on its own: a file's bad to column is not its from. */
+	if (from[0] && ug_date_parse(from, &from_day) != UG_OK) {
 		ug_diag_set(diag, "from", "dates must be YYYY-MM-DD");
+		return UG_EMALFORMED;
+	}
+	if (to[0] && ug_date_parse(to, &to_day) != UG_OK) {
+		ug_diag_set(diag, "to", "dates must be YYYY-MM-DD");
 		return UG_EMALFORMED;
 	}
 	if (to[0] && to_day < from_day) {
@@ -730,11 +740,78 @@ assign_usage_ok(const ug_config *cfg)
 			role);
 		return false;
 	}
+	/* A file's rows bring their own: a --from meant for all of them
+	 * would otherwise be dropped without a word. */
+	static const char *const per_row[] = {"cpr", "caseworker", "from",
+					      "to"};
+	for (size_t i = 0; ug_config_get(cfg, "file")[0] && i < 4; i++)
+		if (ug_config_given(cfg, per_row[i])) {
+			fprintf(stderr,
+				"hubctl: assign: --%s does not apply with "
+				"--file (the file's %s column decides)\n",
+				per_row[i], per_row[i]);
+			return false;
+		}
 	if (!ug_config_get(cfg, "file")[0] &&
 	    (!ug_config_get(cfg, "cpr")[0] ||
 	     !ug_config_get(cfg, "caseworker")[0])) {
 		fprintf(stderr, "hubctl: assign needs --cpr and --caseworker, "
 				"or --file\n");
+		return false;
+	}
+	return true;
+}
+
+/* The commands each of hubctl's own options belongs to ("audit show" by
+ * its verb). hubd's settings are not listed: hubctl reads hubd.conf, so
+ * they are taken by every command. */
+static const struct {
+	const char *option;
+	const char *commands; /* space-separated, each ended by ',' */
+} option_commands[] = {
+    {"key", "register-agency, register-caseworker, register-gateway, "
+	    "audit show,"},
+    {"actor", "audit show,"},
+    {"types", "register-agency,"},
+    {"desk", "register-caseworker,"},
+    {"ops", "register-caseworker,"},
+    {"cpr", "assign, audit show, export, erase,"},
+    {"caseworker", "assign,"},
+    {"from", "assign, audit show, report,"},
+    {"to", "assign, audit show, report,"},
+    {"role", "assign,"},
+    {"file", "assign,"},
+    {"out", "export, report,"},
+    {"reason", "erase,"},
+    {"year", "report,"},
+    {"json", "stats, log, audit show,"},
+    {"after", "log,"},
+    {"limit", "log,"},
+};
+
+/* An option typed for another command would otherwise be dropped without
+ * a word (stats --cpr X, report --json): the operator believes it did
+ * something. Only the command line counts; a --config file may hold
+ * options for several commands. */
+static bool
+options_apply(const ug_config *cfg, const char *cmd, const char *verb)
+{
+	char what[64], key[66];
+	snprintf(what, sizeof what, "%s%s%s", cmd, verb ? " " : "",
+		 verb ? verb : "");
+	snprintf(key, sizeof key, "%s,", what);
+	for (size_t i = 0;
+	     i < sizeof option_commands / sizeof *option_commands; i++) {
+		const char *opt = option_commands[i].option;
+		const char *list = option_commands[i].commands;
+		const char *at = strstr(list, key);
+		if (!ug_config_given(cfg, opt) ||
+		    (at && (at == list || at[-1] == ' ')))
+			continue;
+		fprintf(stderr,
+			"hubctl: %s: --%s does not apply to %s (see "
+			"--help)\n",
+			what, opt, what);
 		return false;
 	}
 	return true;
@@ -780,9 +857,11 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	if (!ug_config_get(cfg, "keys_dir")[0] ||
 	    (strcmp(cmd, "keygen") != 0 &&
 	     !ug_config_get(cfg, "data_dir")[0])) {
-		fprintf(stderr, "hubctl: %s must name a directory\n",
-			ug_config_get(cfg, "keys_dir")[0] ? "data_dir"
-							  : "keys_dir");
+		const char *which = ug_config_get(cfg, "keys_dir")[0]
+					? "data_dir"
+					: "keys_dir";
+		fprintf(stderr, "hubctl: %s%s must name a directory\n",
+			ug_config_where(cfg, which), which);
 		return false;
 	}
 	if (strcmp(cmd, "keygen") != 0 &&
@@ -1105,6 +1184,8 @@ main(int argc, char **argv)
 	} else if (audit && !hubctl_audit_known(id)) {
 		fprintf(stderr, "hubctl: audit needs verify or show (see "
 				"--help)\n");
+	} else if (!options_apply(cfg, cmd, audit ? id : NULL)) {
+		rc = 2;
 	} else if (!values_ok(cfg, cmd, id)) {
 		rc = 2;
 	} else if (strcmp(cmd, "keygen") == 0) {
@@ -1116,6 +1197,10 @@ main(int argc, char **argv)
 	} else if (lifecycle && !hubctl_lifecycle_usage_ok(cfg, cmd)) {
 		rc = 2;
 	} else if (report && !hubctl_report_usage_ok(cfg)) {
+		rc = 2;
+	} else if (strcmp(cmd, "set-email") == 0 &&
+		   !hubctl_set_email_usage_ok(id,
+					      nrest > 2 ? rest[2] : NULL)) {
 		rc = 2;
 	} else if (strcmp(cmd, "restore") == 0 &&
 		   (rc = hubctl_restore_files(cfg, id)) != 0) {

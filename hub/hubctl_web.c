@@ -188,19 +188,32 @@ recipient_known(const ug_config *cfg, store *s, const char *id)
 	return known;
 }
 
-int
-hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys,
-                 const char *id, const char *address)
+bool
+hubctl_set_email_usage_ok(const char *id, const char *address)
 {
 	if (!address) {
 		fprintf(stderr, "hubctl: set-email: missing ADDRESS (or - to "
 		        "remove it)\n");
-		return 2;
+		return false;
 	}
 	if (!ug_id_valid(id)) {
 		fprintf(stderr, "hubctl: set-email: '%s' is not an id\n", id);
-		return 2;
+		return false;
 	}
+	if (strcmp(address, "-") != 0 && !address_ok(address)) {
+		fprintf(stderr, "hubctl: set-email: '%s' is not a plain "
+		        "address (name@example.dk)\n", address);
+		return false;
+	}
+	return true;
+}
+
+int
+hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys,
+                 const char *id, const char *address)
+{
+	if (!hubctl_set_email_usage_ok(id, address))
+		return 2;
 	if (strcmp(address, "-") == 0) {
 		ug_err err = store_email_delete(s, id);
 		hubctl_audit_admin(s, keys, "set-email",
@@ -213,11 +226,6 @@ hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys,
 		}
 		printf("no more e-mail notices for %s\n", id);
 		return 0;
-	}
-	if (!address_ok(address)) {
-		fprintf(stderr, "hubctl: set-email: '%s' is not a plain "
-		        "address (name@example.dk)\n", address);
-		return 2;
 	}
 	int known = recipient_known(cfg, s, id);
 	if (known <= 0) {

@@ -17,6 +17,9 @@ int hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id);
 /* `hubctl set-password CASEWORKER` (the password is the first line of
  * stdin): exit code. */
 int hubctl_set_password(store *s, ug_keys *keys, const char *id);
+/* set-email's usage, checked before the store is opened: an ADDRESS,
+ * an id, a plain address or "-"; false after saying what is wrong. */
+bool hubctl_set_email_usage_ok(const char *id, const char *address);
 /* `hubctl set-email ID ADDRESS` (ADDRESS "-" removes it): exit code.
  * cfg names the rules file, whose routing.desk is the desk's id. */
 int hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys,

@@ -242,12 +242,20 @@ main(int argc, char **argv)
 		log_err("HUB-START", "libsodium failed to initialise");
 		return 1;
 	}
-	for (int i = 1; i < argc; i++)
+	/* Given twice it is still one check, as any option given twice is
+	 * one setting; after "--" it would be an argument. */
+	bool check = false;
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0;)
 		if (strcmp(argv[i], "--check-config") == 0) {
 			memmove(argv + i, argv + i + 1,
 			        (size_t)(argc - i) * sizeof *argv);
-			return check_config(argc - 1, argv);
+			argc--;
+			check = true;
+		} else {
+			i++;
 		}
+	if (check)
+		return check_config(argc, argv);
 	if (ug_config_load(&cfg, hub_settings, usage, argc, argv, &rest,
 	                   &nrest, &help, &diag) != UG_OK) {
 		/* Its problem and any other, each where it is. */

@@ -47,6 +47,10 @@ static const char usage[] =
 	"Acknowledging only says you have seen the alert. Every read and\n"
 	"action is recorded in the hub's audit trail.\n"
 	"\n"
+	"One command at a time; an option of another command (--how with\n"
+	"--list, --note with --timeline), two commands or a stray word is a\n"
+	"usage error. \"--\" ends the options.\n"
+	"\n"
 	"Exit status: 0 done; 1 failed (keys, connection, or the hub\n"
 	"refused for another reason); 2 usage (a bad option, alert id or CPR\n"
 	"number, --how missing: nothing sent), or no answer from the hub\n"
@@ -57,12 +61,15 @@ static const ug_setting settings[] = {
 	{"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
 	{"keys_dir", "./var/keys", "directory with the keys and hub.key"},
 	{"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
-	{"json", "false", "print one JSON object per alert"},
-	{"no_ack", "false", "do not acknowledge (alerts come again)"},
-	{"max", "0", "exit after this many alerts (0 = no limit)"},
-	{"idle_exit", "0", "exit after this many seconds without an alert "
-	                   "(0 = run until interrupted)"},
-	{"note", "", "note on the action taken, sent with acknowledgements"},
+	{"json", "false", "live, --list, --timeline: print one JSON object "
+	                  "per alert or entry"},
+	{"no_ack", "false", "live: do not acknowledge (alerts come again)"},
+	{"max", "0", "live: exit after this many alerts (0 = no limit)"},
+	{"idle_exit", "0", "live: exit after this many seconds without an "
+	                   "alert (0 = run until interrupted)"},
+	{"note", "", "live, --ack: note sent with acknowledgements; "
+	             "--contact, --offer, --unreachable: note on the action "
+	             "(at most 200 bytes)"},
 	{"list", "false", "print the open alerts (most urgent, newest first) "
 	                  "and exit"},
 	{"timeline", "", "print one person's events and alerts (CPR) and exit"},
@@ -75,8 +82,10 @@ static const ug_setting settings[] = {
 	                    "reached"},
 	{"how", "", "--contact/--unreachable: how (phone, meeting, ...); "
 	            "--offer: what was offered (at most 256 bytes)"},
-	{"date", "", "the day it was done, YYYY-MM-DD (default: today)"},
-	{"timeout", "10", "one-shot commands: seconds to wait for the hub"},
+	{"date", "", "--contact, --offer, --unreachable: the day it was "
+	             "done, YYYY-MM-DD (empty: today)"},
+	{"timeout", "10", "one-shot commands: seconds to wait for the hub "
+	                  "(1-3600)"},
 	{NULL, NULL, NULL},
 };
 
@@ -599,6 +608,94 @@ connect_hub(inbox *ib, const ug_keys *keys, const char *hub_public)
 	return 0;
 }
 
+/* The commands, one at a time, and the options each takes beyond the
+ * connection's (caseworker, keys_dir, delivery): an option typed for
+ * another command would otherwise be dropped without a word, and the
+ * caseworker believe a note or a date was sent. */
+static const struct {
+	const char *command; /* the option that selects it; "" = live */
+	const char *options; /* each ended by ',' */
+} commands[] = {
+    {"list", "json,timeout,"},
+    {"timeline", "json,timeout,"},
+    {"ack", "note,timeout,"},
+    {"contact", "how,date,note,timeout,"},
+    {"offer", "how,date,note,timeout,"},
+    {"unreachable", "how,date,note,timeout,"},
+    {"", "json,no_ack,max,idle_exit,note,"},
+};
+
+/* "--ack ''" is a command with a bad id, not the live mode. */
+static bool
+selected(const ug_config *cfg, const char *command)
+{
+	if (strcmp(command, "list") == 0)
+		return ug_config_bool(cfg, "list");
+	return ug_config_get(cfg, command)[0] ||
+	       ug_config_given(cfg, command);
+}
+
+/* Exit 2 before anything is read or sent: a stray word, two commands,
+ * an option of another command, a --timeout out of range. */
+static bool
+usage_ok(const ug_config *cfg, char **rest, int nrest, int *command)
+{
+	static const char *const optional[] = {
+	    "json", "no_ack", "max", "idle_exit", "note",
+	    "how",  "date",   "timeout"};
+	size_t n = sizeof commands / sizeof *commands, chosen = n - 1;
+	ug_diag diag = {0};
+	long timeout;
+	if (nrest > 0) {
+		fprintf(stderr, "inbox: unexpected argument '%s' (see "
+		        "--help)\n", rest[0]);
+		return false;
+	}
+	/* The id names the key file: one hubctl could not have registered
+	 * would at best fail later, at worst read a key outside keys_dir. */
+	if (!ug_id_valid(ug_config_get(cfg, "caseworker"))) {
+		fprintf(stderr, "inbox: %scaseworker '%s' is not a valid id "
+		        "(1-63 of a-z 0-9 . _ -, starting with a letter or "
+		        "digit)\n", ug_config_where(cfg, "caseworker"),
+		        ug_config_get(cfg, "caseworker"));
+		return false;
+	}
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (!selected(cfg, commands[i].command))
+			continue;
+		if (chosen != n - 1) {
+			fprintf(stderr, "inbox: --%s and --%s: one command at "
+			        "a time (see --help)\n",
+			        commands[chosen].command, commands[i].command);
+			return false;
+		}
+		chosen = i;
+	}
+	for (size_t i = 0; i < sizeof optional / sizeof *optional; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "%s,", optional[i]);
+		const char *at = strstr(commands[chosen].options, key);
+		if (!ug_config_given(cfg, optional[i]) ||
+		    (at && (at == commands[chosen].options || at[-1] == ',')))
+			continue;
+		if (chosen == n - 1)
+			fprintf(stderr, "inbox: --%s does not apply to the "
+			        "live mode (see --help)\n", optional[i]);
+		else
+			fprintf(stderr, "inbox: --%s does not apply to --%s "
+			        "(see --help)\n", optional[i],
+			        commands[chosen].command);
+		return false;
+	}
+	if (ug_config_int(cfg, "timeout", 1, 3600, &timeout, &diag) != UG_OK) {
+		fprintf(stderr, "inbox: %s\n", diag.reason);
+		return false;
+	}
+	/* --unreachable is 'u', --contact 'c', ...; live 0. */
+	*command = commands[chosen].command[0];
+	return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -636,34 +733,11 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	snprintf(path, sizeof path, "%s/%s.key_secret",
-	         ug_config_get(cfg, "keys_dir"),
-	         ug_config_get(cfg, "caseworker"));
-	if (ug_keys_load_secret(&keys, path, &diag) != UG_OK) {
-		fprintf(stderr, "inbox: %s\n", diag.reason);
+	int command = 0;
+	if (!usage_ok(cfg, rest, nrest, &command)) {
+		rc = 2;
 		goto out;
 	}
-	snprintf(path, sizeof path, "%s/hub.key", ug_config_get(cfg, "keys_dir"));
-	if (ug_keys_load_public(path, hub_id, hub_public, &diag) != UG_OK) {
-		fprintf(stderr, "inbox: %s\n", diag.reason);
-		goto out;
-	}
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	if (connect_hub(&ib, keys, hub_public) != 0) {
-		fprintf(stderr, "inbox: cannot connect to %s: %s\n",
-		        ug_config_get(cfg, "delivery"), zmq_strerror(errno));
-		goto out;
-	}
-	int command = ug_config_bool(cfg, "list")               ? 'l'
-	              : ug_config_get(cfg, "timeline")[0]         ? 't'
-	              : ug_config_get(cfg, "ack")[0]              ? 'a'
-	              : ug_config_get(cfg, "contact")[0]          ? 'c'
-	              : ug_config_get(cfg, "offer")[0]            ? 'o'
-	              : ug_config_get(cfg, "unreachable")[0]      ? 'u'
-	                                                          : 0;
 	const char *option = command == 'a'   ? "ack"
 	                     : command == 'c' ? "contact"
 	                     : command == 'o' ? "offer"
@@ -693,6 +767,27 @@ main(int argc, char **argv)
 		fprintf(stderr, "inbox: --timeline needs a CPR number "
 		        "(DDMMYY-SSSS): %s; nothing sent\n", why);
 		rc = 2;
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/%s.key_secret",
+	         ug_config_get(cfg, "keys_dir"),
+	         ug_config_get(cfg, "caseworker"));
+	if (ug_keys_load_secret(&keys, path, &diag) != UG_OK) {
+		fprintf(stderr, "inbox: %s\n", diag.reason);
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/hub.key", ug_config_get(cfg, "keys_dir"));
+	if (ug_keys_load_public(path, hub_id, hub_public, &diag) != UG_OK) {
+		fprintf(stderr, "inbox: %s\n", diag.reason);
+		goto out;
+	}
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (connect_hub(&ib, keys, hub_public) != 0) {
+		fprintf(stderr, "inbox: cannot connect to %s: %s\n",
+		        ug_config_get(cfg, "delivery"), zmq_strerror(errno));
 		goto out;
 	}
 	if (command) {

@@ -32,7 +32,12 @@ static const char usage[] =
 	"done, open a young person's timeline. Serves plain HTTP on\n"
 	"listen_address:port for a reverse proxy with TLS, and connects to the\n"
 	"hub's delivery endpoint with the gateway's key (hubctl\n"
-	"register-gateway ID). Stops on SIGTERM or SIGINT.";
+	"register-gateway ID). Stops on SIGTERM or SIGINT.\n"
+	"\n"
+	"Exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start (keys\n"
+	"that cannot be read, a port that cannot be bound); 2 usage or\n"
+	"settings (a bad value, a word that is no setting), found before the\n"
+	"keys are read or a port is bound.";
 
 static const ug_setting settings[] = {
 	{"gateway", NULL, "the gateway id (keys_dir/ID.key_secret, registered "
@@ -41,19 +46,19 @@ static const ug_setting settings[] = {
 	                           "hub.key"},
 	{"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
 	{"listen_address", "127.0.0.1", "IPv4 address to serve HTTP on"},
-	{"port", "8080", "TCP port to serve HTTP on"},
+	{"port", "8080", "TCP port to serve HTTP on (1-65535)"},
 	{"behind_tls", "false", "the proxy in front speaks HTTPS: cookies "
 	                        "are marked Secure"},
-	{"hub_timeout", "5", "seconds to wait for the hub's answer"},
+	{"hub_timeout", "5", "seconds to wait for the hub's answer (1-600)"},
 	{"sessions_max", "4096", "web sessions webd remembers (the oldest "
-	                         "unused is forgotten first)"},
+	                         "unused is forgotten first; 1-1000000)"},
 	{"connections_max", "64", "HTTP connections at once, live-update "
-	                          "streams included"},
+	                          "streams included (1-10000)"},
 	{"streams_max", "32", "live-update streams (/events) open at once; "
-	                      "one more is answered 503 (less than "
-	                      "connections_max)"},
+	                      "one more is answered 503 (1 or more, less "
+	                      "than connections_max)"},
 	{"events_poll", "2", "seconds between two questions to the hub for "
-	                     "each open live-update stream"},
+	                     "each open live-update stream (1-60)"},
 	{"log_level", "info", "err, warn, notice, info or debug"},
 	{NULL, NULL, NULL},
 };
@@ -123,9 +128,9 @@ main(int argc, char **argv)
 	 * would at best fail later, at worst read outside keys_dir. */
 	const char *gateway = ug_config_get(cfg, "gateway");
 	if (!ug_id_valid(gateway)) {
-		fprintf(stderr, "webd: gateway '%s' is not a valid id (1-63 of "
-		        "a-z 0-9 . _ -, starting with a letter or digit)\n",
-		        gateway);
+		fprintf(stderr, "webd: %sgateway '%s' is not a valid id (1-63 "
+		        "of a-z 0-9 . _ -, starting with a letter or digit)\n",
+		        ug_config_where(cfg, "gateway"), gateway);
 		rc = 2;
 		goto done;
 	}
@@ -133,12 +138,14 @@ main(int argc, char **argv)
 	 * silently: refused like every other bad setting. */
 	int level = ug_log_parse_level(ug_config_get(cfg, "log_level"));
 	if (level < 0) {
-		fprintf(stderr, "webd: log_level must be err, warn, notice, "
-		        "info or debug\n");
+		fprintf(stderr, "webd: %slog_level must be err, warn, notice, "
+		        "info or debug\n", ug_config_where(cfg, "log_level"));
 		rc = 2;
 		goto done;
 	}
-	ug_log_level = level;
+	/* Through ug_log_init, so UG_LOG_LEVEL overrides it here too, as
+	 * in every other program. */
+	ug_log_init("webd", level);
 	if (ug_config_int(cfg, "port", 1, 65535, &port, &diag) != UG_OK ||
 	    ug_config_int(cfg, "hub_timeout", 1, 600, &timeout, &diag) !=
 	        UG_OK ||
@@ -162,7 +169,8 @@ main(int argc, char **argv)
 	}
 	if (inet_pton(AF_INET, ug_config_get(cfg, "listen_address"),
 	              &addr.sin_addr) != 1) {
-		fprintf(stderr, "webd: listen_address: not an IPv4 address\n");
+		fprintf(stderr, "webd: %slisten_address: not an IPv4 address\n",
+		        ug_config_where(cfg, "listen_address"));
 		rc = 2;
 		goto done;
 	}

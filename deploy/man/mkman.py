@@ -88,8 +88,10 @@ PAGES = {
                                     "is broken; register-* with a key "
                                     "registered to another id)"),
               ("2", "usage: an unknown command, a missing or extra "
-                    "argument, an id outside [a-z0-9._-], a bad option "
-                    "value; nothing changed")],
+                    "argument, an id that is not 1-63 of [a-z0-9._-] "
+                    "starting with a letter or digit, a bad option "
+                    "value, an option of another command; nothing "
+                    "changed")],
         see=["hubd(1)", "OPERATIONS.md", "SECURITY.md"]),
     "inbox": dict(
         summary="a caseworker's terminal inbox of early-warning alerts",
@@ -103,8 +105,9 @@ PAGES = {
         exit=[("0", "done"), ("1", "failed (keys, connection, or the "
                                     "hub refused for another reason)"),
               ("2", "usage (a bad option, alert id or CPR number, --how "
-                    "missing; nothing sent), or no answer from the hub "
-                    "within --timeout"),
+                    "missing, two commands, an option of another command, "
+                    "a stray word; nothing sent), or no answer from the "
+                    "hub within --timeout"),
               ("3", "the hub refused this caseworker's key"),
               ("4", "not the caseworker's alert or person, or the alert "
                     "is not open for them (OPERATIONS.md, Caseworkers)")],
@@ -121,8 +124,11 @@ PAGES = {
                 "runs it (webd.conf.example)"),
                ("keys_dir/ID.key_secret", "the gateway's key"),
                ("keys_dir/hub.key", "the hub's public key")],
-        exit=[("0", "stopped cleanly"), ("1", "could not start"),
-              ("2", "usage or settings")],
+        exit=[("0", "stopped cleanly (SIGTERM or SIGINT)"),
+              ("1", "could not start (keys that cannot be read, a port "
+                    "that cannot be bound)"),
+              ("2", "usage or settings (a bad value, a word that is no "
+                    "setting), before the keys are read or a port bound")],
         see=["hubd(1)", "hubctl(1)", "OPERATIONS.md"]),
     "adapter-addiction": adapter("addiction", "the addiction centre's "
                                  "referrals"),

@@ -37,6 +37,11 @@ def test_check_config_accepts_a_good_config(tmp_path):
     p = check_config("--config", str(conf))
     assert p.returncode == 0, p.stderr
     assert p.stderr == ""
+    assert p.stdout == "hubd: configuration OK\n"
+    # Given twice it is one check, as any option given twice.
+    p = check_config("--config", str(conf), "--check-config")
+    assert (p.returncode, p.stdout) == (0, "hubd: configuration OK\n"), \
+        p.stderr
     assert not (tmp_path / "data").exists()
 
 
@@ -140,6 +145,11 @@ def test_help_says_what_the_signals_and_settings_do():
     assert "(1-100)" in hubd.split("--ops_map_percent")[1].split("--")[0]
     assert "(0-54750)" in \
         hubd.split("--retention_absence")[1].split("--")[0]
+    # Every whole-number setting's range, as OPERATIONS.md's table has it.
+    for name, (low, high) in SETTING_RANGES.items():
+        text = " ".join(hubd.split(f"  --{name} ")[1].split("\n  --")[0]
+                        .split())
+        assert f"{low}-{high})" in text, (name, text)
     hubctl = subprocess.run([hubtest.binary("hubctl"), "--help"],
                             capture_output=True, text=True,
                             timeout=20).stdout
@@ -152,6 +162,23 @@ def test_help_says_what_the_signals_and_settings_do():
     # hubctl logs at warn whatever hubd.conf's log_level says.
     assert "hubctl's own is warn" in \
         hubctl.split("--log_level")[1].split("--")[0]
+    # webd's exit statuses and each whole-number setting's range, as
+    # OPERATIONS.md gives them.
+    webd = subprocess.run([hubtest.binary("webd"), "--help"],
+                          capture_output=True, text=True, timeout=20).stdout
+    said = " ".join(webd.split())
+    assert "Exit status: 0 stopped by SIGTERM or SIGINT; 1 could not " \
+        "start" in said and "2 usage or settings" in said, webd
+    for name, limits in (("port", "(1-65535)"), ("hub_timeout", "(1-600)"),
+                         ("sessions_max", "1-1000000)"),
+                         ("connections_max", "(1-10000)"),
+                         ("events_poll", "(1-60)")):
+        assert limits in " ".join(
+            webd.split(f"--{name} ")[1].split("\n  --")[0].split()), name
+    for page, words in (("hubctl", "an option of another command"),
+                        ("inbox", "an option of another command")):
+        man = (hubtest.ROOT / "deploy" / "man" / f"{page}.1").read_text()
+        assert words in man.split(".SH EXIT STATUS")[1], page
 
 
 def test_the_config_file_format_as_documented(tmp_path):
@@ -168,6 +195,18 @@ def test_the_config_file_format_as_documented(tmp_path):
                  ["--batch_max", "0", "--config", str(good)]):
         p = check_config(*args)
         assert p.returncode == 2 and "hubd: batch_max" in p.stderr, args
+    # A Windows editor's byte order mark and CRLF line ends are fine.
+    bom = tmp_path / "bom.conf"
+    bom.write_bytes(b"\xef\xbb\xbfbatch_max = 7\r\nlog_level = warn\r\n")
+    p = check_config("--config", str(good), "--config", str(bom))
+    assert p.returncode == 0, p.stderr
+    # --name=value, --config=FILE too.
+    p = check_config(f"--config={good}", "--batch_max=9")
+    assert p.returncode == 0, p.stderr
+    bad = tmp_path / "bad.conf"
+    bad.write_text("batch_max = 5 # more\n")
+    p = check_config(f"--config={good}", f"--config={bad}")
+    assert p.returncode == 2 and f"{bad}:1: batch_max" in p.stderr
     # Two files, read in order: the second one's bad line is named.
     second = tmp_path / "second.conf"
     second.write_text("log_level = loud\n")
@@ -208,6 +247,178 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
             p.stderr.startswith(message), (args, p.stderr)
 
 
+def test_inbox_usage_errors_send_nothing(tmp_path):
+    """OPERATIONS.md, "Caseworkers": one command at a time, only its own
+    options, no stray word, --timeout 1-3600; anything else is exit 2
+    with one line on stderr before the keys are read or the hub asked
+    (there are no keys here: a usage error is all it can say)."""
+    cases = [
+        (["--list", "--ack", "0" * 18],
+         "inbox: --list and --ack: one command at a time"),
+        (["--timeline", "0101900000", "--contact", "0" * 18, "--how", "x"],
+         "inbox: --timeline and --contact: one command at a time"),
+        (["--list", "--how", "phone"], "inbox: --how does not apply to --list"),
+        (["--ack", "0" * 18, "--date", "2026-01-01"],
+         "inbox: --date does not apply to --ack"),
+        (["--timeline", "0101900000", "--note", "x"],
+         "inbox: --note does not apply to --timeline"),
+        (["--ack", "0" * 18, "--json"], "inbox: --json does not apply to --ack"),
+        (["--list", "--max", "3"], "inbox: --max does not apply to --list"),
+        (["--idle_exit", "1", "--timeout", "5"],
+         "inbox: --timeout does not apply to the live mode"),
+        (["--list", "--timeout", "0"],
+         "inbox: timeout must be a whole number from 1 to 3600"),
+        (["--list", "--timeout", "ten"],
+         "inbox: timeout must be a whole number from 1 to 3600"),
+        (["--list", "stray"], "inbox: unexpected argument 'stray'"),
+        (["--ack", ""], "inbox: --ack needs an alert id of 18 hex digits"),
+        # The id names the key file: never a path out of keys_dir.
+        (["--caseworker", "../keys/cw-anna", "--list"],
+         "inbox: caseworker '../keys/cw-anna' is not a valid id (1-63 of "
+         "a-z 0-9 . _ -"),
+        (["--caseworker", "CW Anna", "--list"],
+         "inbox: caseworker 'CW Anna' is not a valid id"),
+        (["--offer", "0" * 18], "inbox: --offer needs --how: what was "
+                                "offered"),
+        (["--timeline", "0101900000x"],
+         "inbox: --timeline needs a CPR number (DDMMYY-SSSS): "),
+    ]
+    for args, message in cases:
+        p = subprocess.run([hubtest.binary("inbox"), "--caseworker",
+                            "cw-anna", "--keys_dir", str(tmp_path / "none"),
+                            "--delivery", "tcp://127.0.0.1:1", *args],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert p.stderr.startswith(message) and \
+            len(p.stderr.splitlines()) == 1, (args, p.stderr)
+        assert p.stdout == "", (args, p.stdout)
+
+
+def test_a_bad_value_in_a_config_file_names_its_file_and_line(tmp_path):
+    """OPERATIONS.md, "Start and stop": every program reads the same
+    config format; a bad value read from a file is refused naming the
+    file and line, as hubd --check-config does (the command line wins,
+    and the last line of a name is the one in force)."""
+    def conf(name, *lines):
+        path = tmp_path / name
+        path.write_text("".join(line + "\n" for line in lines))
+        return str(path)
+
+    school = conf("school.conf", "agency = school-a",
+                  f"keys_dir = {tmp_path}", "window = 5", "window = 0")
+    school2 = conf("school2.conf", "agency = school-a", "format = xml")
+    web = conf("webd.conf", "gateway = web-1", "# the port", "port = 0")
+    web2 = conf("webd2.conf", "gateway = web-1", "log_level = loud")
+    box = conf("inbox.conf", "caseworker = cw-anna", "timeout = 0")
+    ctl = conf("hubd.conf", f"keys_dir = {tmp_path / 'keys'}",
+               f"data_dir = {tmp_path / 'data'}", "log_map_mb = 0")
+    ctl2 = conf("hubd2.conf", "data_dir =")
+    cases = [
+        ("adapter-school", [school, "flush"], 3,
+         f"adapter-school: {school}:4: window must be a whole number "
+         "from 1 to 65536"),
+        ("adapter-school", [school2, "flush"], 3,
+         f"adapter-school: {school2}:2: format must be csv, jsonl or auto"),
+        ("webd", [web], 2,
+         f"webd: {web}:3: port must be a whole number from 1 to 65535"),
+        ("webd", [web2], 2,
+         f"webd: {web2}:2: log_level must be err, warn, notice, info or "
+         "debug"),
+        ("inbox", [box, "--list"], 2,
+         f"inbox: {box}:2: timeout must be a whole number from 1 to 3600"),
+        ("hubctl", [ctl, "stats"], 2,
+         f"hubctl: {ctl}:3: log_map_mb must be a whole number from 1 to "
+         "16777216"),
+        ("hubctl", [ctl2, "stats"], 2,
+         f"hubctl: {ctl2}:1: data_dir must name a directory"),
+    ]
+    for program, args, code, message in cases:
+        p = subprocess.run([hubtest.binary(program), "--config", *args],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == code, (program, args, p.returncode, p.stderr)
+        assert p.stderr.splitlines()[0] == message, (program, p.stderr)
+    # Given on the command line, the same value names no file.
+    p = subprocess.run([hubtest.binary("webd"), "--config", web, "--port",
+                        "70000"], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 2
+    assert p.stderr.startswith("webd: port must be a whole number"), p.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_an_adapter_refuses_an_option_of_another_command(tmp_path):
+    """ADAPTERS.md: a setting for some commands only, given on the
+    command line to one that does not use it, is refused (exit 3) before
+    anything is read or sent; in the config file it stands for every
+    command."""
+    conf = tmp_path / "school.conf"
+    conf.write_text(f"agency = school-a\nkeys_dir = {tmp_path}\n"
+                    f"outbox = {tmp_path / 'outbox'}\nkind = absence\n"
+                    "settle = 5\nrejects = \n")
+    exe = hubtest.binary("adapter-school")
+    for args, message in (
+            (["flush", "--kind", "absence"], "--kind does not apply to flush"),
+            (["flush", "--format", "csv"], "--format does not apply to flush"),
+            (["import", "x.csv", "--settle", "3"],
+             "--settle does not apply to import"),
+            (["watch", str(tmp_path), "--timeout", "5"],
+             "--timeout does not apply to watch"),
+            (["watch", str(tmp_path), "--rejects", "r.csv"],
+             "--rejects does not apply to watch")):
+        p = subprocess.run([exe, "--config", str(conf), *args],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 3, (args, p.returncode, p.stderr)
+        assert p.stderr.splitlines() == [
+            f"adapter-school: {message} (see --help)"], (args, p.stderr)
+    assert not (tmp_path / "outbox").exists()
+    # From the file they are no usage error: flush goes on to its keys.
+    p = subprocess.run([exe, "--config", str(conf), "--window", "5",
+                        "flush"], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 3 and "does not apply" not in p.stderr and \
+        "school-a.key_secret" in p.stderr, p.stderr
+
+
+def test_ug_log_level_overrides_log_level_in_webd_too(tmp_path):
+    """OPERATIONS.md, Monitoring: UG_LOG_LEVEL overrides log_level in
+    every program. webd set its level from log_level past it."""
+    import os
+    import signal
+    import socket
+    keys = tmp_path / "keys"
+    for name in ("hub", "web-1"):
+        subprocess.run([hubtest.binary("hubctl"), "keygen", "--keys_dir",
+                        str(keys), name], check=True, capture_output=True,
+                       timeout=30)
+
+    def run_webd(env_level, log_level):
+        port = hubtest.free_port()
+        env = dict(os.environ)
+        env.pop("UG_LOG_LEVEL", None)
+        if env_level:
+            env["UG_LOG_LEVEL"] = env_level
+        p = subprocess.Popen([hubtest.binary("webd"), "--gateway", "web-1",
+                              "--keys_dir", str(keys), "--delivery",
+                              "tcp://127.0.0.1:1", "--port", str(port),
+                              "--log_level", log_level],
+                             stderr=subprocess.PIPE, text=True, env=env)
+
+        def serving():
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", port)) == 0
+        try:
+            hubtest.wait_for(lambda: p.poll() is not None or serving(), 10,
+                             "webd serving")
+        finally:
+            p.send_signal(signal.SIGTERM)
+            err = p.communicate(timeout=20)[1]
+        assert p.returncode == 0, err
+        return err
+
+    assert "WEB-START" in run_webd(None, "info")
+    assert "WEB-START" not in run_webd(None, "warn")
+    assert "WEB-START" not in run_webd("warn", "info")
+    assert "WEB-START" in run_webd("info", "err")
+
+
 # -- hubctl usage errors
 
 
@@ -234,6 +445,9 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
          "register-caseworker: 'cw/x' is not a valid id"),
         (["revoke-agency", "A"], "revoke-agency: 'A' is not a valid id"),
         (["keygen", "../hub"], "keygen: '../hub' is not a valid id"),
+        (["keygen", ".hub"], "keygen: '.hub' is not a valid id"),
+        (["register-caseworker", "c" * 64],
+         f"register-caseworker: '{'c' * 64}' is not a valid id"),
         (["stats", "--log_map_mb", "0"], "log_map_mb must be a whole number"),
         (["stats", "--data_dir", ""], "data_dir must name a directory"),
         (["keygen", "x", "--keys_dir", ""], "keys_dir must name a directory"),
@@ -248,6 +462,70 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
     # The same commands with good values work.
     hub.register_agency("school-b", "absence,dropout")
     assert hub.hubctl("log", "--after", "0", "--limit", "1").returncode == 0
+
+
+def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
+    """OPERATIONS.md: an option given on the command line to a command it
+    does not belong to is a usage error naming it (exit 2), found before
+    the store is opened: nothing done, nothing audited. hubd's settings
+    are taken by every command; "--" ends the options."""
+    hub = make_hub()
+    cpr = hubtest.CprGen(8502).next()
+    hub.cprs.add(cpr)
+    hub.keygen("cw-zed")
+    audit_before = hub.stats()["audit_records"]
+    csv = hub.inputs_dir / "assign.csv"
+    csv.write_text(f"cpr;caseworker\n{cpr};cw-anna\n")
+    cases = [
+        (["stats", "--cpr", cpr], "stats: --cpr does not apply to stats"),
+        (["log", "--year", "2026"], "log: --year does not apply to log"),
+        (["audit", "verify", "--json"],
+         "audit verify: --json does not apply to audit verify"),
+        (["audit", "show", "--out", "x"],
+         "audit show: --out does not apply to audit show"),
+        (["report", "--year", "2026", "--out", str(tmp_path / "r.html"),
+          "--json"], "report: --json does not apply to report"),
+        (["register-caseworker", "cw-zed", "--types", "absence"],
+         "register-caseworker: --types does not apply to "
+         "register-caseworker"),
+        (["register-agency", "school-a", "--desk"],
+         "register-agency: --desk does not apply to register-agency"),
+        (["export", "--cpr", cpr, "--reason", "x"],
+         "export: --reason does not apply to export"),
+        (["erase", "--cpr", cpr, "--reason", "a ruling", "--out", "x"],
+         "erase: --out does not apply to erase"),
+        (["backup", str(tmp_path / "bk"), "--json"],
+         "backup: --json does not apply to backup"),
+        (["keygen", "cw-zed2", "--desk"], "keygen: --desk does not apply"),
+        (["assign", "--file", str(csv), "--from", "2026-01-01"],
+         "assign: --from does not apply with --file"),
+        (["assign", "--file", str(csv), "--cpr", cpr],
+         "assign: --cpr does not apply with --file"),
+    ]
+    for args, message in cases:
+        p = hub.hubctl(*args, check=False)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert p.stderr == f"hubctl: {message}" + \
+            p.stderr[len(message) + 8:] and len(p.stderr.splitlines()) == 1, \
+            (args, p.stderr)
+    assert not (tmp_path / "bk").exists()
+    assert not (tmp_path / "r.html").exists()
+    assert not (hub.keys_dir / "cw-zed2.key").exists()
+    assert "cw-zed" not in hub.hubctl("audit", "show").stdout
+    assert hub.stats()["audit_records"] == audit_before + 1  # the show
+    assert hub.stats()["assignments"] == 0
+    # hubd's settings go with every command, and an option in a --config
+    # file is not refused: hubd.conf is shared.
+    conf = tmp_path / "extra.conf"
+    conf.write_text("json = true\n")
+    assert hub.hubctl("stats", "--batch_max", "5").returncode == 0
+    p = hub.hubctl("audit", "--config", str(conf), "verify")
+    assert p.returncode == 0, p.stderr
+    # "--" ends the options: an address after it is an argument.
+    p = hub.hubctl("set-email", "cw-anna", "--", "-", check=False)
+    assert p.returncode == 1 and "has no address" in p.stderr, p.stderr
+    assert hub.hubctl("--config", str(hub.conf), "--", "stats",
+                      config=False).returncode == 0
 
 
 def test_hubctl_on_a_data_dir_without_a_store_makes_none(make_hub,
@@ -271,6 +549,15 @@ def test_hubctl_on_a_data_dir_without_a_store_makes_none(make_hub,
         assert p.returncode == 1, (args, p.returncode, p.stderr)
         assert f"hubctl: {args[0]}: no store in {typo} (data_dir)" in \
             p.stderr, (args, p.stderr)
+    # A usage error is found first, store or no store (exit 2).
+    for args, message in (
+            (["set-email", "cw-anna"], "set-email: missing ADDRESS"),
+            (["set-email", "cw-anna", "anna"],
+             "set-email: 'anna' is not a plain address"),
+            (["export"], "export needs --cpr CPR")):
+        p = hub.hubctl(*args, "--data_dir", str(typo), check=False)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert p.stderr.startswith(f"hubctl: {message}"), (args, p.stderr)
     assert not typo.exists() and not (tmp_path / "bk").exists()
     hub.keygen("school-z")
     hub.hubctl("register-agency", "school-z", "--data_dir", str(typo))
@@ -737,7 +1024,8 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     doc = usr / "share/doc/ungebro"
     for name in ("README.md", "OPERATIONS.md", "examples/hubd.conf.example",
                  "examples/rules.conf.example",
-                 "examples/adapter.conf.example"):
+                 "examples/adapter.conf.example",
+                 "examples/webd.conf.example"):
         assert stat.S_IMODE((doc / name).stat().st_mode) == 0o644, name
     # Each page renders without a warning.
     renderer = shutil.which("groff")

@@ -443,10 +443,23 @@ test_kv_line_limit(void)
 	const char *path = write_conf(dir, "max.conf", text);
 	kv_log l = {0};
 	ug_diag diag = {0};
+	/* A read that succeeds leaves the caller's diag as it was. */
+	diag.line = 77;
 	CHECK_OK(ug_kv_read(path, 0, kv_collect, &l, &diag));
+	CHECK_EQ_INT(diag.line, 77);
+	CHECK_EQ_STR(diag.file, "");
+	diag.line = 0;
 	CHECK_EQ_INT(l.calls, 2);
 	CHECK_EQ_INT(strlen(l.seen),
 	             strlen("v=;w=1;") + UG_KV_LINE_MAX - 4);
+
+	/* A UTF-8 byte order mark (a Windows editor's) is no part of the
+	 * first name, and CRLF ends a line. */
+	const char *bom = write_conf(dir, "bom.conf",
+	                             "\xef\xbb\xbfv = 1\r\nw = 2\r\n");
+	kv_log b = {0};
+	CHECK_OK(ug_kv_read(bom, 0, kv_collect, &b, &diag));
+	CHECK_EQ_STR(b.seen, "v=1;w=2;");
 
 	/* One byte more is refused, and a '=' in its tail is never read
 	 * as a setting of its own. */
@@ -469,7 +482,95 @@ test_kv_line_limit(void)
 	}
 }
 
+/* "--" ends the options: what follows is arguments, even "--config" or a
+ * name that starts with "-"; only what the command line set counts as
+ * given. */
+static void
+test_double_dash_and_given(void)
+{
+	const char *path = write_conf(ut_tmpdir(), "given.conf",
+	                              "rejects = from-file\ntimeout = 9\n");
+	char *argv[] = {"prog", "--config", (char *)path, "--agency", "a1",
+	                "--timeout=5", "import", "--", "--json", "-",
+	                "--config", NULL};
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help;
+	ug_diag diag;
+	CHECK_OK(load(&cfg, argv, &rest, &nrest, &help, &diag));
+	CHECK_EQ_INT(nrest, 4);
+	CHECK_EQ_STR(rest[0], "import");
+	CHECK_EQ_STR(rest[1], "--json");
+	CHECK_EQ_STR(rest[2], "-");
+	CHECK_EQ_STR(rest[3], "--config");
+	CHECK(!ug_config_bool(cfg, "json"));
+	CHECK(ug_config_given(cfg, "agency"));
+	CHECK(ug_config_given(cfg, "timeout"));
+	CHECK(!ug_config_given(cfg, "rejects"));
+	CHECK(!ug_config_given(cfg, "hub"));
+	CHECK(!ug_config_given(cfg, "no_such_setting"));
+	CHECK_EQ_STR(ug_config_get(cfg, "rejects"), "from-file");
+	ug_config_destroy(&cfg);
+
+	/* Where a value came from: the file line in force, or nowhere. */
+	const char *where = write_conf(ut_tmpdir(), "where2.conf",
+	                               "timeout = 1\n\nrejects = a\n"
+	                               "timeout = x\n");
+	char *argv3[] = {"prog", "--config", (char *)where, "--agency", "a1",
+	                 "--rejects", "b", NULL};
+	CHECK_OK(load(&cfg, argv3, &rest, &nrest, &help, &diag));
+	char want[PATH_MAX + 16];
+	snprintf(want, sizeof want, "%s:4: ", where);
+	CHECK_EQ_STR(ug_config_where(cfg, "timeout"), want);
+	CHECK_EQ_STR(ug_config_where(cfg, "rejects"), "");
+	CHECK_EQ_STR(ug_config_where(cfg, "hub"), "");
+	long v;
+	CHECK_ERR(ug_config_int(cfg, "timeout", 0, 9, &v, &diag),
+	          UG_EMALFORMED);
+	snprintf(want, sizeof want,
+	         "%s:4: timeout must be a whole number from 0 to 9", where);
+	CHECK_EQ_STR(diag.reason, want);
+	ug_config_destroy(&cfg);
+
+	/* --config=FILE, as any option may be written --name=value. */
+	char opt[PATH_MAX + 16];
+	snprintf(opt, sizeof opt, "--config=%s",
+	         write_conf(ut_tmpdir(), "eq.conf", "rejects = from-file\n"));
+	char *argv4[] = {"prog", opt, "--agency", "a1", NULL};
+	CHECK_OK(load(&cfg, argv4, &rest, &nrest, &help, &diag));
+	CHECK_EQ_STR(ug_config_get(cfg, "rejects"), "from-file");
+	CHECK_EQ_INT(nrest, 0);
+	ug_config_destroy(&cfg);
+	char *argv5[] = {"prog", "--config=", "--agency", "a1", NULL};
+	CHECK_ERR(load(&cfg, argv5, &rest, &nrest, &help, &diag), UG_EINVAL);
+	CHECK_EQ_STR(diag.reason, "--config needs a file name");
+
+	/* An option's value is never taken for "--", --config or --help:
+	 * both passes read the command line alike. */
+	char *cfgfile = (char *)write_conf(ut_tmpdir(), "val.conf",
+	                                   "timeout = 7\n");
+	char *argv6[] = {"prog", "--agency", "a1", "--rejects", "--",
+	                 "--config", cfgfile, "--hub", "--help", NULL};
+	CHECK_OK(load(&cfg, argv6, &rest, &nrest, &help, &diag));
+	CHECK(!help);
+	CHECK_EQ_INT(nrest, 0);
+	CHECK_EQ_STR(ug_config_get(cfg, "rejects"), "--");
+	CHECK_EQ_STR(ug_config_get(cfg, "timeout"), "7");
+	CHECK_EQ_STR(ug_config_get(cfg, "hub"), "--help");
+	ug_config_destroy(&cfg);
+
+	/* --help after "--" is an argument too. */
+	char *argv2[] = {"prog", "--agency", "a1", "--", "--help", NULL};
+	CHECK_OK(load(&cfg, argv2, &rest, &nrest, &help, &diag));
+	CHECK(!help);
+	CHECK_EQ_INT(nrest, 1);
+	CHECK_EQ_STR(rest[0], "--help");
+	ug_config_destroy(&cfg);
+}
+
 TEST_LIST = {
+	{"double dash and given", test_double_dash_and_given},
 	{"file and override", test_file_and_override},
 	{"defaults and flags", test_defaults_and_flags},
 	{"bad flag values refused", test_bad_flag_values_refused},
