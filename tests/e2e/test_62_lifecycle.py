@@ -259,3 +259,29 @@ def test_a_purge_runs_its_turns_one_after_another(make_hub):
     assert took < 20, f"800 records purged in {took:.1f} s"
     st = hub.stats()
     assert (st["log_events"], st["event_ids"]) == (1, 1), st
+
+
+def test_an_erasure_keeps_its_whole_reason(make_hub):
+    """OPERATIONS.md, Erasure: the reason (1-200 bytes) is kept in the
+    erase audit record with the counts: all of it, also at 200 bytes and
+    with counts in front of it."""
+    cpr = CprGen(6204).next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-09-07T08:00:00")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    reason = ("Case 2026-0417: the person's request under GDPR art. 17 "
+              "(right to erasure), granted by the municipality's DPO; "
+              "no legal obligation to keep the data remains. ")
+    reason = (reason * 2)[:200]
+    assert len(reason.encode()) == 200
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", reason)
+    assert "erased: 1 records" in p.stdout, p.stdout
+    [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "erase"]
+    assert rec["detail"].startswith("1 records, 1 alerts"), rec
+    assert rec["detail"].endswith("reason: " + reason), rec["detail"]
+    # One byte more is a usage error, and nothing is recorded.
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", reason + "x",
+                   check=False)
+    assert p.returncode == 2 and "1-200 bytes" in p.stderr, p.stderr
+    assert len([r for r in audit(hub) if r["action"] == "erase"]) == 1
