@@ -285,3 +285,24 @@ def test_an_erasure_keeps_its_whole_reason(make_hub):
                    check=False)
     assert p.returncode == 2 and "1-200 bytes" in p.stderr, p.stderr
     assert len([r for r in audit(hub) if r["action"] == "erase"]) == 1
+
+
+def test_a_failed_export_is_audited(make_hub):
+    """OPERATIONS.md, Access: the export is audited, `ok` or `failed`;
+    one whose --out cannot be created (exit 1) is recorded as a failed
+    export of that person, and the file's name (which may hold what the
+    operator typed) is not kept."""
+    cpr = CprGen(6205).next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-09-07T08:00:00")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    missing = hub.client_dir / "no-such-dir" / "export.json"
+    p = hub.hubctl("export", "--cpr", cpr, "--out", str(missing),
+                   check=False)
+    assert p.returncode == 1 and "cannot write" in p.stderr, p.stderr
+    assert not missing.exists()
+    [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
+    assert rec["result"] == "failed", rec
+    assert rec["actor"].startswith("hubctl:"), rec
+    assert "no-such-dir" not in rec["detail"], rec
