@@ -58,24 +58,25 @@ def test_retention_purges_due_records_audits_and_frees_pages(make_hub):
     hub.send(ev_absence(young, "2025-12-01", 2),
              ev_absence(young, "2025-12-08", 3),
              ev_dropout(young, "2025-12-20"),
-             ev_absence(turning, "2025-12-01", 1))
+             ev_absence(turning, "2025-12-01", 1),
+             ev_dropout(turning, "2025-12-20"))
     hub.assign(turning, "cw-anna", start="2025-12-01")
     st = hub.wait_applied()
-    assert st["log_events"] == 5 and st["assignments"] == 1, st
+    assert st["log_events"] == 6 and st["assignments"] == 1, st
     free_before = free_pages(hub.data_dir / "log")
 
     # 36 days on: the three absence reports are past their 30 days.
     hub.set_clock("2026-02-10")
     st = hub.wait_stats("absence reports purged",
-                        lambda s: s["log_events"] == 2)
-    assert st["person_index_entries"] == 2, st
+                        lambda s: s["log_events"] == 3)
+    assert st["person_index_entries"] == 3, st
     purges = [r for r in audit(hub) if r["action"] == "purge"]
     assert {r["actor"] for r in purges} == {"hub"}
     per_person = [r for r in purges if r["person"]]
     assert sorted(r["detail"] for r in per_person) == \
         ["1 record deleted (retention)", "2 records deleted (retention)"]
     assert all(young not in r["detail"] for r in purges)
-    assert hub.stats()["assignments"] == 1    # B still has a record
+    assert hub.stats()["assignments"] == 1    # B still has their dropout
 
     # B's 30th birthday: the age limit takes the rest of B, assignment
     # included; A's dropout stays.
@@ -306,3 +307,57 @@ def test_a_failed_export_is_audited(make_hub):
     assert rec["result"] == "failed", rec
     assert rec["actor"].startswith("hubctl:"), rec
     assert "no-such-dir" not in rec["detail"], rec
+
+
+def test_assignments_go_with_the_persons_last_other_record(make_hub):
+    """SECURITY.md, Retention: assignments have no period of their own;
+    "they route alerts for as long as the person has anything else here;
+    a person none of whose records is left loses their assignments too".
+    Assignments made with hubctl first (as an operator does before the
+    agencies' events arrive) neither end the purge's walk nor outlive
+    the person's last other record; one for a person the hub holds
+    nothing else about waits for their first event."""
+    gen = CprGen(6206)
+    a, b, c = gen.next(), gen.next(), gen.next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T10:00:00",
+                   settings={"retention_absence": "30",
+                             "retention_dropout": "60"})
+    for cpr in (a, b, c):
+        hub.assign(cpr, "cw-anna", start="2025-11-01")
+    hub.send(ev_absence(a, "2025-12-01", 2), ev_dropout(a, "2026-01-02"),
+             ev_absence(c, "2025-12-01", 3))
+    st = hub.wait_applied()
+    assert (st["log_events"], st["assignments"]) == (6, 3), st
+
+    # 36 days on: both absence reports are due. C has nothing else, so
+    # C's assignment goes with it; A keeps theirs beside the dropout.
+    hub.set_clock("2026-02-10")
+    st = hub.wait_stats("the absence reports purged",
+                        lambda s: s["log_events"] == 3)
+    assert (st["assignments"], st["person_index_entries"]) == (2, 3), st
+    purged = {r["person"]: r["detail"] for r in audit(hub)
+              if r["action"] == "purge" and r["person"]}
+    [c_key] = [r["person"] for r in audit(hub, "--cpr", c)
+               if r["action"] == "assign"]
+    assert purged[c_key] == "2 records deleted (retention)", purged
+    assert len(purged) == 2, purged
+    out = hub.client_dir / "c.json"
+    hub.hubctl("export", "--cpr", c, "--out", str(out))
+    doc = json.loads(out.read_text())
+    assert doc["events"] == [] and doc["alerts"] == [], doc
+
+    # A's dropout is past its 60 days: A's assignment goes with it. B's,
+    # the only thing held about B, stays.
+    hub.set_clock("2026-03-10")
+    st = hub.wait_stats("the dropout purged",
+                        lambda s: s["log_events"] == 1)
+    assert (st["assignments"], st["person_index_entries"]) == (1, 1), st
+    hub.hubctl("export", "--cpr", b, "--out", str(out))
+    [ev] = json.loads(out.read_text())["events"]
+    assert ev["type"] == "ContactAssignment", ev
+    # Durably: a restart (and its replay) brings nothing back.
+    hub.stop()
+    hub.start()
+    st = hub.stats()
+    assert (st["log_events"], st["assignments"]) == (1, 1), st
