@@ -361,3 +361,42 @@ def test_assignments_go_with_the_persons_last_other_record(make_hub):
     hub.start()
     st = hub.stats()
     assert (st["log_events"], st["assignments"]) == (1, 1), st
+
+
+def test_export_of_an_escalated_alert_and_nothing_of_others(make_hub):
+    """OPERATIONS.md, Access: each exported alert has `escalations`, the
+    escalation notices it raised; the notice itself (exported too: it
+    names the person) raised none. The `escalate` audit record is in the
+    export; another person's export holds nothing of this one."""
+    gen = CprGen(6207)
+    a, b = gen.next(), gen.next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T08:00:00")
+    hub.cprs.update({a, b})
+    hub.send(ev_dropout(a, "2026-01-05"), ev_dropout(b, "2026-01-05"))
+    hub.assign(a, "cw-anna", start="2025-11-01")
+    hub.wait_applied()
+    hub.advance("2026-01-20T08:00:00")      # past the ack deadline
+    wait_for(lambda: any(r["action"] == "escalate" for r in audit(hub)),
+             10, "the escalation audited")
+    out = hub.client_dir / "a.json"
+    hub.hubctl("export", "--cpr", a, "--out", str(out))
+    doc = json.loads(out.read_text())
+    alerts = {x["alert"]["rule"]: x for x in doc["alerts"]}
+    assert sorted(alerts) == ["dropout", "escalation"], alerts
+    dropout, notice = alerts["dropout"], alerts["escalation"]
+    assert (dropout["recipient"], dropout["escalations"]) == ("cw-anna", 1)
+    assert (notice["recipient"], notice["escalations"]) == ("duty-desk", 0)
+    assert dropout["id"] in notice["alert"]["explanation"]
+    [esc] = [r for r in doc["audit"] if r["action"] == "escalate"]
+    assert (esc["actor"], esc["detail"]) == ("hub", notice["id"]), esc
+
+    other = hub.client_dir / "b.json"
+    hub.hubctl("export", "--cpr", b, "--out", str(other))
+    text = other.read_text()
+    for needle in (a, f"{a[:6]}-{a[6:]}", doc["person"], dropout["id"],
+                   notice["id"]):
+        assert needle not in text, needle
+    doc_b = json.loads(text)
+    assert [x["alert"]["rule"] for x in doc_b["alerts"]] == ["dropout"]
+    assert all(e["envelope"]["cpr"] == b for e in doc_b["events"])
