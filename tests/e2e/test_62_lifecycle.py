@@ -400,3 +400,31 @@ def test_export_of_an_escalated_alert_and_nothing_of_others(make_hub):
     doc_b = json.loads(text)
     assert [x["alert"]["rule"] for x in doc_b["alerts"]] == ["dropout"]
     assert all(e["envelope"]["cpr"] == b for e in doc_b["events"])
+
+
+def test_a_purge_of_records_about_no_one_is_audited_without_a_person(
+        make_hub):
+    """OPERATIONS.md, Retention: each turn that deletes writes one purge
+    record per person, one of the same form without a person key for
+    records about no one (an anonymous referral), and one with the
+    turn's totals."""
+    from hubtest import event
+    cpr = CprGen(6208).next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T10:00:00",
+                   settings={"retention_addiction": "30"})
+    hub.cprs.add(cpr)
+    hub.send(event("addiction-a", None, "addiction_referral",
+                   sensitivity="ANONYMOUS", service="rmc-a",
+                   date="2026-01-05", stage="REFERRED"),
+             event("addiction-a", cpr, "addiction_referral",
+                   service="rmc-a", date="2026-01-05", stage="REFERRED"))
+    hub.wait_applied()
+    hub.set_clock("2026-02-10")
+    hub.wait_stats("both purged", lambda s: s["log_events"] == 0)
+    purges = [r for r in audit(hub) if r["action"] == "purge"]
+    details = sorted((bool(r["person"]), r["detail"]) for r in purges)
+    assert details == [
+        (False, "1 record deleted (retention)"),
+        (False, "batch: 2 records, 0 alerts, 0 timers, 1 persons cleared"),
+        (True, "1 record deleted (retention)")], details
