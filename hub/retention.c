@@ -182,7 +182,10 @@ static ug_err
 kept_record(void *ctx, const store_record *rec)
 {
 	kept_ctx *k = ctx;
-	if (rec->type != UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT) {
+	/* One made since the run began is a new decision about the person,
+	 * judged with what comes for them next. */
+	if (rec->type != UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT ||
+	    rec->seq > R.end) {
 		k->other = true;
 		return UG_OK;
 	}
