@@ -428,3 +428,48 @@ def test_a_purge_of_records_about_no_one_is_audited_without_a_person(
         (False, "1 record deleted (retention)"),
         (False, "batch: 2 records, 0 alerts, 0 timers, 1 persons cleared"),
         (True, "1 record deleted (retention)")], details
+
+
+def test_export_names_who_was_shown_the_persons_alerts_in_a_list(make_hub):
+    """SECURITY.md, Right of access: the export holds every audit record
+    that names the person, "who received, read, acknowledged or acted on
+    what about them". An open-alerts list (`inbox --list`, and every page
+    of the web inbox) hands over whole alerts, CPR included: each alert
+    it returned is recorded (`listed`, the alert's person, its id),
+    besides the query's own `list` record, which names no one."""
+    gen = CprGen(6209)
+    a, b = gen.next(), gen.next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T08:00:00")
+    hub.cprs.update({a, b})
+    hub.assign(a, "cw-anna", start="2025-11-01")
+    hub.send(ev_dropout(a, "2026-01-05"), ev_dropout(b, "2026-01-05"))
+    hub.wait_stats("two alerts", lambda s: s["alerts"] == 2)
+    conf = hub.tmp / "inbox-list.conf"
+    conf.write_text(f"caseworker = cw-anna\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([binary("inbox"), "--config", str(conf), "--list",
+                        "--json"], capture_output=True, text=True,
+                       timeout=60)
+    (hub.client_dir / "list.out").write_text(p.stdout)    # holds the CPR
+    assert p.returncode == 0, p.stderr
+    [shown] = [json.loads(l) for l in p.stdout.splitlines()
+               if l.startswith("{")]
+    assert shown["cpr"] == a
+    wait_for(lambda: any(r["action"] == "listed" for r in audit(hub)), 10,
+             "the list's alerts audited")
+    lists = [r for r in audit(hub) if r["action"] in ("list", "listed")]
+    assert [(r["action"], r["actor"], r["result"], r["detail"])
+            for r in lists] == [
+        ("list", "cw-anna", "ok", ""),
+        ("listed", "cw-anna", "ok", shown["alert_id"])], lists
+    assert lists[0]["person"] == "" and lists[1]["person"], lists
+    out = hub.client_dir / "a.json"
+    hub.hubctl("export", "--cpr", a, "--out", str(out))
+    doc = json.loads(out.read_text())
+    assert lists[1]["person"] == doc["person"]
+    assert [(r["actor"], r["detail"]) for r in doc["audit"]
+            if r["action"] == "listed"] == [("cw-anna", shown["alert_id"])]
+    hub.hubctl("export", "--cpr", b, "--out", str(out))
+    assert not [r for r in json.loads(out.read_text())["audit"]
+                if r["action"] == "listed"]
