@@ -473,3 +473,36 @@ def test_export_names_who_was_shown_the_persons_alerts_in_a_list(make_hub):
     hub.hubctl("export", "--cpr", b, "--out", str(out))
     assert not [r for r in json.loads(out.read_text())["audit"]
                 if r["action"] == "listed"]
+
+
+def test_a_cpr_typed_into_an_action_is_not_kept(make_hub):
+    """A recorded action is the person's record: their access export
+    holds it, their erasure deletes it. A CPR number a caseworker types
+    into its note or `how` (a sibling's) is masked before it is stored
+    (OPERATIONS.md, Caseworkers), so the person's export holds no other
+    person's CPR and nothing of the sibling outlives the sibling's
+    erasure."""
+    from hubtest import NO_ESCALATION
+    gen = CprGen(6210)
+    a, sibling = gen.next(), gen.next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T10:00:00", rules=NO_ESCALATION)
+    hub.cprs.update({a, sibling})
+    hub.assign(a, "cw-anna", start="2025-11-01")
+    hub.send(ev_dropout(a, "2026-01-05"))
+    [al] = hub.peek("cw-anna", 1)
+    dashed = f"{sibling[:6]}-{sibling[6:]}"
+    rc, out, err = hub.record("cw-anna", "contact", al["alert_id"],
+                              f"phone, via {sibling}",
+                              note=f"sister {dashed} too")
+    assert rc == 0, err
+    hub.wait_applied()
+    path = hub.client_dir / "a.json"
+    hub.hubctl("export", "--cpr", a, "--out", str(path))
+    text = path.read_text()
+    for form in (sibling, dashed, f"{sibling[:6]} {sibling[6:]}"):
+        assert form not in text, form
+    [act] = [e["envelope"]["caseworker_action"]
+             for e in json.loads(text)["events"] if e["action"]]
+    assert (act["how"], act["note"]) == \
+        ("phone, via xxxxxxxxxx", "sister xxxxxx-xxxx too"), act
