@@ -152,8 +152,16 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	char date[11];
 	ug_date_format(day, date);
 	rec.date = date;
-	rec.how = a->how;
-	rec.note = a->note ? a->note : "";
+	/* What a caseworker types may name someone else by CPR (a sibling):
+	 * stored under this person, it would reach their access export and
+	 * escape the other's erasure. Masked as the audit trail masks it. */
+	char how[ACTION_TEXT_MAX + 1], note[ACTION_NOTE_MAX + 1];
+	ug_strlcpy(how, a->how, sizeof how);
+	ug_strlcpy(note, a->note ? a->note : "", sizeof note);
+	ug_cpr_mask(how);
+	ug_cpr_mask(note);
+	rec.how = how;
+	rec.note = note;
 	wire_envelope env = UNGEBRO__V1__ENVELOPE__INIT;
 	env.agency = "hub";
 	env.schema_version = 1;
@@ -173,14 +181,14 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	 * written with its length: "a|" + "b" and "a" + "|b" are two
 	 * actions. Every other action keeps the id it always had (exactly
 	 * five '|'; these have more). */
-	int n = strchr(a->how, '|') || strchr(rec.note, '|')
+	int n = strchr(how, '|') || strchr(note, '|')
 	            ? snprintf(natural, sizeof natural,
 	                       "%s|%s|%d|%s|%zu:%s|%zu:%s", caseworker, hexid,
-	                       (int)a->kind, date, strlen(a->how), a->how,
-	                       strlen(rec.note), rec.note)
+	                       (int)a->kind, date, strlen(how), how,
+	                       strlen(note), note)
 	            : snprintf(natural, sizeof natural, "%s|%s|%d|%s|%s|%s",
-	                       caseworker, hexid, (int)a->kind, date, a->how,
-	                       rec.note);
+	                       caseworker, hexid, (int)a->kind, date, how,
+	                       note);
 	uint8_t digest[16];
 	ug_keyed_hash(h->keys->hash_key, natural,
 	              n < 0 ? 0 : (size_t)n < sizeof natural ? (size_t)n

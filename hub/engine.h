@@ -60,7 +60,7 @@ const char *engine_rule_name(int rule_byte);
 /* How many escalation notices of the alert `id` the store holds (0-2: the
  * desk's and the team lead's): the fact the annual report and an access
  * export count, read from the notices themselves, so a replay that raised
- * a notice again cannot count it twice or miss it. */
+ * a notice again cannot count it twice or miss it. 0 for a notice. */
 uint32_t engine_escalation_notices(store *s, const uint8_t *id);
 
 /* Timer kinds; an acknowledgement deadline is TIMER_ACK + priority * 20 +

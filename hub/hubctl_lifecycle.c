@@ -417,23 +417,26 @@ write_audit(void *ctx, const store_audit_record *r)
 }
 
 /* --out FILE, created 0600 (it holds the person's data in the clear), or
- * standard output. */
+ * standard output. NULL with *why set when it cannot be written. */
 static FILE *
-open_out(const char *path)
+open_out(const char *path, int *why)
 {
 	if (!path[0])
 		return stdout;
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || fchmod(fd, 0600) != 0) {
+		*why = errno;
 		fprintf(stderr, "hubctl: cannot write %s: %s\n", path,
-		        strerror(errno));
+		        strerror(*why));
 		if (fd >= 0)
 			close(fd);
 		return NULL;
 	}
 	FILE *f = fdopen(fd, "w");
-	if (!f)
+	if (!f) {
+		*why = errno;
 		close(fd);
+	}
 	return f;
 }
 
@@ -446,9 +449,17 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 		return 2;
 	sodium_memzero(norm, sizeof norm);
 	const char *path = ug_config_get(cfg, "out");
-	FILE *out = open_out(path);
-	if (!out)
+	int why = 0;
+	FILE *out = open_out(path, &why);
+	if (!out) {
+		/* An attempt to disclose is evidence too, failed or not. */
+		char detail[STORE_AUDIT_DETAIL_MAX];
+		snprintf(detail, sizeof detail, "nothing written: cannot "
+		         "create the file (%s)", strerror(why));
+		hubctl_audit_admin(s, keys, "export", "failed", p.person_key,
+		                   detail);
 		return 1;
+	}
 	char hex[2 * UG_PERSON_KEY_LEN + 1];
 	ug_hex(p.person_key, UG_PERSON_KEY_LEN, hex);
 	alert_set a = {.s = s, .out = out};

@@ -100,12 +100,25 @@ read_password(size_t *len)
 	return buf;
 }
 
+/* A refusal is recorded like the change it refused: an operator's
+ * attempt on someone's credentials is evidence too. */
+static void
+refused(store *s, ug_keys *keys, const char *action, const char *id,
+        const char *why)
+{
+	char detail[STORE_AUDIT_DETAIL_MAX];
+	snprintf(detail, sizeof detail, "%.63s: %s", id, why);
+	hubctl_audit_admin(s, keys, action, "failed", NULL, detail);
+}
+
 int
 hubctl_set_password(store *s, ug_keys *keys, const char *id)
 {
 	uint32_t flags = 0;
 	if (store_principal_flags(s, STORE_CASEWORKER, id, &flags) != UG_OK ||
 	    (flags & STORE_FLAG_GATEWAY)) {
+		refused(s, keys, "set-password", id,
+		        "not a registered caseworker");
 		fprintf(stderr, "hubctl: set-password: '%s' is not a "
 		        "registered caseworker (hubctl register-caseworker)\n",
 		        id);
@@ -118,6 +131,8 @@ hubctl_set_password(store *s, ug_keys *keys, const char *id)
 	int rc = 1;
 	char hash[crypto_pwhash_STRBYTES];
 	if (len < PASSWORD_MIN || len > PASSWORD_MAX) {
+		refused(s, keys, "set-password", id,
+		        "the password's length is out of bounds");
 		fprintf(stderr, "hubctl: set-password: the password (the first "
 		        "line of standard input) must be %d to %d bytes\n",
 		        PASSWORD_MIN, PASSWORD_MAX);
@@ -229,6 +244,10 @@ hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys,
 	}
 	int known = recipient_known(cfg, s, id);
 	if (known <= 0) {
+		refused(s, keys, "set-email", id,
+		        known == 0 ? "neither a registered caseworker nor "
+		                     "the desk's id"
+		                   : "the rules file does not load");
 		if (known == 0)
 			fprintf(stderr, "hubctl: set-email: '%s' is neither a "
 			        "registered caseworker (hubctl "

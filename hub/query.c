@@ -199,6 +199,20 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	fit_frame(result);
 	send_result(h, routing, routing_len, result);
 	audit(h, caseworker, "list", "ok", NULL, "");
+	/* The list hands over each alert whole, the CPR included: a person's
+	 * access export must show who was shown their alerts, as it shows
+	 * who was sent them (the web inbox reads alerts only this way). */
+	for (size_t i = 0; i < result->n_alerts; i++) {
+		const wire_alert *a = result->alerts[i];
+		if (!a->cpr || !a->cpr[0] ||
+		    a->alert_id.len != STORE_ALERT_ID_LEN)
+			continue;
+		uint8_t person_key[UG_PERSON_KEY_LEN];
+		char id[2 * STORE_ALERT_ID_LEN + 1];
+		ug_person_key(h->keys->hash_key, a->cpr, person_key);
+		ug_hex(a->alert_id.data, STORE_ALERT_ID_LEN, id);
+		audit(h, caseworker, "listed", "ok", person_key, id);
+	}
 	for (size_t i = 0; i < l.n; i++)
 		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, l.alerts[i]);
 	free(l.alerts);

@@ -19,6 +19,14 @@
  * the shortest period ago (the log is in order of receipt, so nothing
  * after it can be due). Without the bounds a busy hub's walk chased the
  * log's tail all day, unsealing every new record once more.
+ *
+ * Assignments have no period of their own: they route alerts about the
+ * person's other records, so a turn that deletes a person's last other
+ * record deletes their assignment records with it (on top of
+ * purge_batch), and the person's state goes as for any person with
+ * nothing left. Nor do they end the walk: hubctl writes them with its own
+ * clock, which is not the hub clock when a clock_file is set, so their
+ * receipt times say nothing about the records around them.
  */
 #include "hub/retention.h"
 
@@ -83,7 +91,7 @@ typedef struct {
 	hub *h;
 	int32_t today;
 	store_purge_item *items;
-	size_t n;
+	size_t n, cap;
 	bool done; /* the walk reached its end */
 } scan_ctx;
 
@@ -125,9 +133,11 @@ visit(void *ctx, const store_record *rec)
 {
 	scan_ctx *c = ctx;
 	long least = shortest_period();
+	long days = rec->type < TYPES ? R.days[rec->type] : 0;
 	if (rec->seq > R.end ||
-	    (R.age == 0 && (least == 0 || c->h->now - rec->received_at <
-					      least * UG_DAY_MS))) {
+	    (R.age == 0 &&
+	     (least == 0 || (days > 0 && c->h->now - rec->received_at <
+					     least * UG_DAY_MS)))) {
 		c->done = true;
 		return UG_EAGAIN;
 	}
@@ -157,6 +167,117 @@ same_person(const store_purge_item *a, const store_purge_item *b)
 	return a->has_person == b->has_person &&
 	       (!a->has_person ||
 		memcmp(a->person_key, b->person_key, UG_PERSON_KEY_LEN) == 0);
+}
+
+/* What a person keeps besides the records a turn deletes. */
+typedef struct {
+	const scan_ctx *c;
+	store_purge_item *left; /* their assignment records */
+	size_t n, cap;
+	bool other; /* a record that is not an assignment */
+	ug_err err;
+} kept_ctx;
+
+static ug_err
+kept_record(void *ctx, const store_record *rec)
+{
+	kept_ctx *k = ctx;
+	/* One made since the run began is a new decision about the person,
+	 * judged with what comes for them next. */
+	if (rec->type != UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT ||
+	    rec->seq > R.end) {
+		k->other = true;
+		return UG_OK;
+	}
+	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+					 rec->body, rec->body_len);
+	bool whole =
+	    env && env->event_id.len == STORE_EVENT_ID_LEN && rec->person_key;
+	if (whole && k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 4;
+		store_purge_item *more = realloc(k->left, cap * sizeof *more);
+		if (more) {
+			k->left = more;
+			k->cap = cap;
+		} else {
+			k->err = UG_ENOMEM;
+		}
+	}
+	if (whole && k->n < k->cap) {
+		store_purge_item *it = &k->left[k->n++];
+		memset(it, 0, sizeof *it);
+		it->seq = rec->seq;
+		memcpy(it->event_id, env->event_id.data, STORE_EVENT_ID_LEN);
+		it->has_person = true;
+		memcpy(it->person_key, rec->person_key, UG_PERSON_KEY_LEN);
+	} else if (!whole) {
+		/* Kept as visit() keeps it, and the person with it. */
+		k->other = true;
+	}
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+	return UG_OK;
+}
+
+static ug_err
+kept_seq(void *ctx, uint64_t seq)
+{
+	kept_ctx *k = ctx;
+	for (size_t i = 0; i < k->c->n; i++)
+		if (k->c->items[i].seq == seq)
+			return UG_OK;
+	ug_err err = store_log_get(k->c->h->store, seq, kept_record, k);
+	if (err == UG_ENOTFOUND)
+		err = UG_OK; /* an index entry whose record is gone */
+	if (err == UG_OK)
+		err = k->err;
+	/* One other record keeps the person: no need to read the rest. */
+	return err == UG_OK && k->other ? UG_EAGAIN : err;
+}
+
+/* Add to the turn's items the assignment records of every person whose
+ * last other record is among them. */
+static ug_err
+add_lone_assignments(scan_ctx *c)
+{
+	/* The person index must hold every record of theirs the log does;
+	 * while the log cannot be applied, assignments stay (the purge does
+	 * not wait for derived/). */
+	long applied;
+	while ((applied = hub__apply(c->h, 512)) > 0)
+		;
+	if (applied < 0)
+		return UG_OK;
+	size_t n = c->n;
+	ug_err err = UG_OK;
+	for (size_t i = 0; err == UG_OK && i < n; i++) {
+		bool seen = !c->items[i].has_person;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = same_person(&c->items[i], &c->items[j]);
+		if (seen)
+			continue;
+		kept_ctx k = {.c = c};
+		err = store_person_events(c->h->store, c->items[i].person_key,
+					  kept_seq, &k);
+		if (err == UG_EAGAIN && k.other)
+			err = UG_OK;
+		if (err == UG_OK && !k.other && k.n && c->n + k.n > c->cap) {
+			size_t cap = c->n + k.n;
+			store_purge_item *more =
+			    realloc(c->items, cap * sizeof *more);
+			if (more) {
+				c->items = more;
+				c->cap = cap;
+			} else {
+				err = UG_ENOMEM;
+			}
+		}
+		if (err == UG_OK && !k.other && k.n) {
+			memcpy(&c->items[c->n], k.left, k.n * sizeof *k.left);
+			c->n += k.n;
+		}
+		free(k.left);
+	}
+	return err;
 }
 
 /* One audit record per person (one for the records about nobody), then
@@ -258,8 +379,10 @@ retention_turn(hub *h, int32_t today)
 			return; /* tried again next turn */
 		}
 	}
-	scan_ctx c = {h, today, calloc((size_t)R.batch, sizeof *c.items), 0,
-		      false};
+	scan_ctx c = {.h = h,
+		      .today = today,
+		      .items = calloc((size_t)R.batch, sizeof *c.items),
+		      .cap = (size_t)R.batch};
 	if (!c.items)
 		return;
 	uint64_t next = R.cursor;
@@ -275,6 +398,13 @@ retention_turn(hub *h, int32_t today)
 	}
 	store_purge_counts counts;
 	if (c.n) {
+		ug_err lone = add_lone_assignments(&c);
+		if (lone != UG_OK) {
+			log_err("HUB-PURGE", "purge: %s; retrying next turn",
+				ug_strerror(lone));
+			free(c.items);
+			return;
+		}
 		err = store_purge(h->store, c.items, c.n, NULL, &counts);
 		if (err == UG_OK)
 			err = audit_batch(h, c.items, c.n, &counts);

@@ -36,8 +36,14 @@
 	HUB_RETENTION_DAYS("school_leaving", "1825"),                         \
 	HUB_RETENTION_DAYS("benefit", "1825"),                                \
 	HUB_RETENTION_DAYS("action", "1825"),                                 \
-	HUB_RETENTION_DAYS("assignment", "0"),                                \
-	HUB_RETENTION_DAYS("desk", "0"),                                      \
+	{"retention_assignment", "0",                                         \
+	 "days a record of type assignment is kept after the hub received "   \
+	 "it (0-54750); 0 = no period of its own (an assignment goes with "  \
+	 "the person's last other record, or at the age limit)"},            \
+	{"retention_desk", "0",                                               \
+	 "days a record of type desk is kept after the hub received it "     \
+	 "(0-54750); 0 = no period of its own (kept: it is about a "         \
+	 "caseworker, whom the age limit does not concern)"},                \
 	{"purge_batch", "128", "most records the daily purge deletes in one " \
 	                       "loop turn (1-10000)"}
 

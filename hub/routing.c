@@ -303,6 +303,10 @@ engine_escalation_notices(store *s, const uint8_t *id)
 {
 	static const uint8_t steps[] = {R_ESCALATED_DESK, R_ESCALATED_LEAD};
 	uint32_t n = 0;
+	/* A notice shares its alert's id but for these bits, so its own
+	 * "notices" would be itself and its sibling: it escalates nothing. */
+	if (id[8] & (R_ESCALATED_DESK | R_ESCALATED_LEAD))
+		return 0;
 	for (size_t i = 0; i < sizeof steps; i++) {
 		uint8_t notice[STORE_ALERT_ID_LEN];
 		memcpy(notice, id, sizeof notice);

@@ -364,7 +364,7 @@ ug_err store_alert_reroute(store *s, const uint8_t *id, const char *recipient,
 #define STORE_AUDIT_KEY_MAX	     41 /* a Z85 key and its NUL */
 #define STORE_AUDIT_ACTION_MAX	     32
 #define STORE_AUDIT_RESULT_MAX	     16
-#define STORE_AUDIT_DETAIL_MAX	     256
+#define STORE_AUDIT_DETAIL_MAX	     512 /* erase: its counts, a 200-byte reason */
 #define STORE_AUDIT_HASH_LEN	     32 /* BLAKE2b-256 */
 #define STORE_AUDIT_QUEUE_MAX	     4096
 

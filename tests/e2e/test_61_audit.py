@@ -399,3 +399,39 @@ def test_inbox_timeline_of_no_cpr_is_a_usage_error(make_hub):
     assert p.returncode == 4 and "the hub refused" in p.stderr, p.stderr
     p = inbox_once(hub, "cw-anna", "--timeline", cpr)
     assert p.returncode == 0 and "entries" in p.stdout, p.stderr
+
+
+def test_refused_password_and_address_settings_are_recorded(make_hub):
+    """SECURITY.md, Audit trail: set-password (`ok`, `failed`) and
+    set-email (`ok`, `removed`, `failed`) are recorded, refusals included
+    (OPERATIONS.md: every hubctl command but stats, log and audit
+    verify): an id that is not a registered caseworker (exit 1) and a
+    password of the wrong length (exit 1) leave a `failed` record naming
+    the id, never the address or the password."""
+    hub = make_hub()
+
+    def set_password(who, password):
+        return subprocess.run([hubtest.binary("hubctl"), "--config",
+                               str(hub.conf), "set-password", who],
+                              input=password + "\n", capture_output=True,
+                              text=True, timeout=60)
+
+    assert set_password("cw-nobody", "long enough secret").returncode == 1
+    assert set_password("cw-anna", "short").returncode == 1
+    p = hub.hubctl("set-email", "cw-nobody", "nobody@example.org",
+                   check=False)
+    assert p.returncode == 1 and "neither a registered caseworker" in \
+        p.stderr, p.stderr
+    assert set_password("cw-anna", "long enough secret").returncode == 0
+    recs = [(r["action"], r["result"], r["detail"]) for r in show(hub)
+            if r["action"] in ("set-password", "set-email")]
+    assert [(a, res) for a, res, _ in recs] == [
+        ("set-password", "failed"), ("set-password", "failed"),
+        ("set-email", "failed"), ("set-password", "ok")], recs
+    assert recs[0][2].startswith("cw-nobody"), recs
+    assert recs[1][2].startswith("cw-anna"), recs
+    assert recs[2][2].startswith("cw-nobody"), recs
+    assert recs[3][2] == "cw-anna", recs
+    text = json.dumps(recs)
+    assert "nobody@example.org" not in text and "secret" not in text
+    assert "short" not in text

@@ -58,24 +58,25 @@ def test_retention_purges_due_records_audits_and_frees_pages(make_hub):
     hub.send(ev_absence(young, "2025-12-01", 2),
              ev_absence(young, "2025-12-08", 3),
              ev_dropout(young, "2025-12-20"),
-             ev_absence(turning, "2025-12-01", 1))
+             ev_absence(turning, "2025-12-01", 1),
+             ev_dropout(turning, "2025-12-20"))
     hub.assign(turning, "cw-anna", start="2025-12-01")
     st = hub.wait_applied()
-    assert st["log_events"] == 5 and st["assignments"] == 1, st
+    assert st["log_events"] == 6 and st["assignments"] == 1, st
     free_before = free_pages(hub.data_dir / "log")
 
     # 36 days on: the three absence reports are past their 30 days.
     hub.set_clock("2026-02-10")
     st = hub.wait_stats("absence reports purged",
-                        lambda s: s["log_events"] == 2)
-    assert st["person_index_entries"] == 2, st
+                        lambda s: s["log_events"] == 3)
+    assert st["person_index_entries"] == 3, st
     purges = [r for r in audit(hub) if r["action"] == "purge"]
     assert {r["actor"] for r in purges} == {"hub"}
     per_person = [r for r in purges if r["person"]]
     assert sorted(r["detail"] for r in per_person) == \
         ["1 record deleted (retention)", "2 records deleted (retention)"]
     assert all(young not in r["detail"] for r in purges)
-    assert hub.stats()["assignments"] == 1    # B still has a record
+    assert hub.stats()["assignments"] == 1    # B still has their dropout
 
     # B's 30th birthday: the age limit takes the rest of B, assignment
     # included; A's dropout stays.
@@ -274,3 +275,249 @@ def test_a_purge_runs_its_turns_one_after_another(make_hub):
     assert took < 20, f"800 records purged in {took:.1f} s"
     st = hub.stats()
     assert (st["log_events"], st["event_ids"]) == (1, 1), st
+
+
+def test_an_erasure_keeps_its_whole_reason(make_hub):
+    """OPERATIONS.md, Erasure: the reason (1-200 bytes) is kept in the
+    erase audit record with the counts: all of it, also at 200 bytes and
+    with counts in front of it."""
+    cpr = CprGen(6204).next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-09-07T08:00:00")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    reason = ("Case 2026-0417: the person's request under GDPR art. 17 "
+              "(right to erasure), granted by the municipality's DPO; "
+              "no legal obligation to keep the data remains. ")
+    reason = (reason * 2)[:200]
+    assert len(reason.encode()) == 200
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", reason)
+    assert "erased: 1 records" in p.stdout, p.stdout
+    [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "erase"]
+    assert rec["detail"].startswith("1 records, 1 alerts"), rec
+    assert rec["detail"].endswith("reason: " + reason), rec["detail"]
+    # One byte more is a usage error, and nothing is recorded.
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", reason + "x",
+                   check=False)
+    assert p.returncode == 2 and "1-200 bytes" in p.stderr, p.stderr
+    assert len([r for r in audit(hub) if r["action"] == "erase"]) == 1
+
+
+def test_a_failed_export_is_audited(make_hub):
+    """OPERATIONS.md, Access: the export is audited, `ok` or `failed`;
+    one whose --out cannot be created (exit 1) is recorded as a failed
+    export of that person, and the file's name (which may hold what the
+    operator typed) is not kept."""
+    cpr = CprGen(6205).next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-09-07T08:00:00")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    missing = hub.client_dir / "no-such-dir" / "export.json"
+    p = hub.hubctl("export", "--cpr", cpr, "--out", str(missing),
+                   check=False)
+    assert p.returncode == 1 and "cannot write" in p.stderr, p.stderr
+    assert not missing.exists()
+    [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
+    assert rec["result"] == "failed", rec
+    assert rec["actor"].startswith("hubctl:"), rec
+    assert "no-such-dir" not in rec["detail"], rec
+
+
+def test_assignments_go_with_the_persons_last_other_record(make_hub):
+    """SECURITY.md, Retention: assignments have no period of their own;
+    "they route alerts for as long as the person has anything else here;
+    a person none of whose records is left loses their assignments too".
+    Assignments made with hubctl first (as an operator does before the
+    agencies' events arrive) neither end the purge's walk nor outlive
+    the person's last other record; one for a person the hub holds
+    nothing else about waits for their first event."""
+    gen = CprGen(6206)
+    a, b, c = gen.next(), gen.next(), gen.next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T10:00:00",
+                   settings={"retention_absence": "30",
+                             "retention_dropout": "60"})
+    for cpr in (a, b, c):
+        hub.assign(cpr, "cw-anna", start="2025-11-01")
+    hub.send(ev_absence(a, "2025-12-01", 2), ev_dropout(a, "2026-01-02"),
+             ev_absence(c, "2025-12-01", 3))
+    st = hub.wait_applied()
+    assert (st["log_events"], st["assignments"]) == (6, 3), st
+
+    # 36 days on: both absence reports are due. C has nothing else, so
+    # C's assignment goes with it; A keeps theirs beside the dropout.
+    hub.set_clock("2026-02-10")
+    st = hub.wait_stats("the absence reports purged",
+                        lambda s: s["log_events"] == 3)
+    assert (st["assignments"], st["person_index_entries"]) == (2, 3), st
+    purged = {r["person"]: r["detail"] for r in audit(hub)
+              if r["action"] == "purge" and r["person"]}
+    [c_key] = [r["person"] for r in audit(hub, "--cpr", c)
+               if r["action"] == "assign"]
+    assert purged[c_key] == "2 records deleted (retention)", purged
+    assert len(purged) == 2, purged
+    out = hub.client_dir / "c.json"
+    hub.hubctl("export", "--cpr", c, "--out", str(out))
+    doc = json.loads(out.read_text())
+    assert doc["events"] == [] and doc["alerts"] == [], doc
+
+    # A's dropout is past its 60 days: A's assignment goes with it. B's,
+    # the only thing held about B, stays.
+    hub.set_clock("2026-03-10")
+    st = hub.wait_stats("the dropout purged",
+                        lambda s: s["log_events"] == 1)
+    assert (st["assignments"], st["person_index_entries"]) == (1, 1), st
+    hub.hubctl("export", "--cpr", b, "--out", str(out))
+    [ev] = json.loads(out.read_text())["events"]
+    assert ev["type"] == "ContactAssignment", ev
+    # Durably: a restart (and its replay) brings nothing back.
+    hub.stop()
+    hub.start()
+    st = hub.stats()
+    assert (st["log_events"], st["assignments"]) == (1, 1), st
+
+
+def test_export_of_an_escalated_alert_and_nothing_of_others(make_hub):
+    """OPERATIONS.md, Access: each exported alert has `escalations`, the
+    escalation notices it raised; the notice itself (exported too: it
+    names the person) raised none. The `escalate` audit record is in the
+    export; another person's export holds nothing of this one."""
+    gen = CprGen(6207)
+    a, b = gen.next(), gen.next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T08:00:00")
+    hub.cprs.update({a, b})
+    hub.send(ev_dropout(a, "2026-01-05"), ev_dropout(b, "2026-01-05"))
+    hub.assign(a, "cw-anna", start="2025-11-01")
+    hub.wait_applied()
+    hub.advance("2026-01-20T08:00:00")      # past the ack deadline
+    wait_for(lambda: any(r["action"] == "escalate" for r in audit(hub)),
+             10, "the escalation audited")
+    out = hub.client_dir / "a.json"
+    hub.hubctl("export", "--cpr", a, "--out", str(out))
+    doc = json.loads(out.read_text())
+    alerts = {x["alert"]["rule"]: x for x in doc["alerts"]}
+    assert sorted(alerts) == ["dropout", "escalation"], alerts
+    dropout, notice = alerts["dropout"], alerts["escalation"]
+    assert (dropout["recipient"], dropout["escalations"]) == ("cw-anna", 1)
+    assert (notice["recipient"], notice["escalations"]) == ("duty-desk", 0)
+    assert dropout["id"] in notice["alert"]["explanation"]
+    [esc] = [r for r in doc["audit"] if r["action"] == "escalate"]
+    assert (esc["actor"], esc["detail"]) == ("hub", notice["id"]), esc
+
+    other = hub.client_dir / "b.json"
+    hub.hubctl("export", "--cpr", b, "--out", str(other))
+    text = other.read_text()
+    for needle in (a, f"{a[:6]}-{a[6:]}", doc["person"], dropout["id"],
+                   notice["id"]):
+        assert needle not in text, needle
+    doc_b = json.loads(text)
+    assert [x["alert"]["rule"] for x in doc_b["alerts"]] == ["dropout"]
+    assert all(e["envelope"]["cpr"] == b for e in doc_b["events"])
+
+
+def test_a_purge_of_records_about_no_one_is_audited_without_a_person(
+        make_hub):
+    """OPERATIONS.md, Retention: each turn that deletes writes one purge
+    record per person, one of the same form without a person key for
+    records about no one (an anonymous referral), and one with the
+    turn's totals."""
+    from hubtest import event
+    cpr = CprGen(6208).next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T10:00:00",
+                   settings={"retention_addiction": "30"})
+    hub.cprs.add(cpr)
+    hub.send(event("addiction-a", None, "addiction_referral",
+                   sensitivity="ANONYMOUS", service="rmc-a",
+                   date="2026-01-05", stage="REFERRED"),
+             event("addiction-a", cpr, "addiction_referral",
+                   service="rmc-a", date="2026-01-05", stage="REFERRED"))
+    hub.wait_applied()
+    hub.set_clock("2026-02-10")
+    hub.wait_stats("both purged", lambda s: s["log_events"] == 0)
+    purges = [r for r in audit(hub) if r["action"] == "purge"]
+    details = sorted((bool(r["person"]), r["detail"]) for r in purges)
+    assert details == [
+        (False, "1 record deleted (retention)"),
+        (False, "batch: 2 records, 0 alerts, 0 timers, 1 persons cleared"),
+        (True, "1 record deleted (retention)")], details
+
+
+def test_export_names_who_was_shown_the_persons_alerts_in_a_list(make_hub):
+    """SECURITY.md, Right of access: the export holds every audit record
+    that names the person, "who received, read, acknowledged or acted on
+    what about them". An open-alerts list (`inbox --list`, and every page
+    of the web inbox) hands over whole alerts, CPR included: each alert
+    it returned is recorded (`listed`, the alert's person, its id),
+    besides the query's own `list` record, which names no one."""
+    gen = CprGen(6209)
+    a, b = gen.next(), gen.next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T08:00:00")
+    hub.cprs.update({a, b})
+    hub.assign(a, "cw-anna", start="2025-11-01")
+    hub.send(ev_dropout(a, "2026-01-05"), ev_dropout(b, "2026-01-05"))
+    hub.wait_stats("two alerts", lambda s: s["alerts"] == 2)
+    conf = hub.tmp / "inbox-list.conf"
+    conf.write_text(f"caseworker = cw-anna\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([binary("inbox"), "--config", str(conf), "--list",
+                        "--json"], capture_output=True, text=True,
+                       timeout=60)
+    (hub.client_dir / "list.out").write_text(p.stdout)    # holds the CPR
+    assert p.returncode == 0, p.stderr
+    [shown] = [json.loads(l) for l in p.stdout.splitlines()
+               if l.startswith("{")]
+    assert shown["cpr"] == a
+    wait_for(lambda: any(r["action"] == "listed" for r in audit(hub)), 10,
+             "the list's alerts audited")
+    lists = [r for r in audit(hub) if r["action"] in ("list", "listed")]
+    assert [(r["action"], r["actor"], r["result"], r["detail"])
+            for r in lists] == [
+        ("list", "cw-anna", "ok", ""),
+        ("listed", "cw-anna", "ok", shown["alert_id"])], lists
+    assert lists[0]["person"] == "" and lists[1]["person"], lists
+    out = hub.client_dir / "a.json"
+    hub.hubctl("export", "--cpr", a, "--out", str(out))
+    doc = json.loads(out.read_text())
+    assert lists[1]["person"] == doc["person"]
+    assert [(r["actor"], r["detail"]) for r in doc["audit"]
+            if r["action"] == "listed"] == [("cw-anna", shown["alert_id"])]
+    hub.hubctl("export", "--cpr", b, "--out", str(out))
+    assert not [r for r in json.loads(out.read_text())["audit"]
+                if r["action"] == "listed"]
+
+
+def test_a_cpr_typed_into_an_action_is_not_kept(make_hub):
+    """A recorded action is the person's record: their access export
+    holds it, their erasure deletes it. A CPR number a caseworker types
+    into its note or `how` (a sibling's) is masked before it is stored
+    (OPERATIONS.md, Caseworkers), so the person's export holds no other
+    person's CPR and nothing of the sibling outlives the sibling's
+    erasure."""
+    from hubtest import NO_ESCALATION
+    gen = CprGen(6210)
+    a, sibling = gen.next(), gen.next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T10:00:00", rules=NO_ESCALATION)
+    hub.cprs.update({a, sibling})
+    hub.assign(a, "cw-anna", start="2025-11-01")
+    hub.send(ev_dropout(a, "2026-01-05"))
+    [al] = hub.peek("cw-anna", 1)
+    dashed = f"{sibling[:6]}-{sibling[6:]}"
+    rc, out, err = hub.record("cw-anna", "contact", al["alert_id"],
+                              f"phone, via {sibling}",
+                              note=f"sister {dashed} too")
+    assert rc == 0, err
+    hub.wait_applied()
+    path = hub.client_dir / "a.json"
+    hub.hubctl("export", "--cpr", a, "--out", str(path))
+    text = path.read_text()
+    for form in (sibling, dashed, f"{sibling[:6]} {sibling[6:]}"):
+        assert form not in text, form
+    [act] = [e["envelope"]["caseworker_action"]
+             for e in json.loads(text)["events"] if e["action"]]
+    assert (act["how"], act["note"]) == \
+        ("phone, via xxxxxxxxxx", "sister xxxxxx-xxxx too"), act
