@@ -141,6 +141,28 @@ ug_today(void)
 	return (int32_t)(ug_now_ms() / UG_DAY_MS);
 }
 
+bool
+ug_clock_file_ms(const char *path, int64_t *ms)
+{
+	char text[64] = "";
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(text, sizeof text, f))
+		text[0] = '\0';
+	fclose(f);
+	text[strcspn(text, "\r\n")] = '\0';
+	int32_t day;
+	int hh = 0, mm = 0, ss = 0;
+	if (strlen(text) < 10 || ug_date_parse_n(text, 10, &day) != UG_OK ||
+	    (text[10] != '\0' &&
+	     sscanf(text + 10, "T%d:%d:%d", &hh, &mm, &ss) < 2))
+		return false;
+	*ms = (int64_t)day * UG_DAY_MS +
+	      ((int64_t)hh * 3600 + mm * 60 + ss) * 1000;
+	return true;
+}
+
 /* The CPR office's table: the serial's first digit says the century of
  * YY (0-3: 1900s; 4 and 9: 2000s up to 36, else 1900s; 5-8: 2000s up to
  * 57, else 1800s), so a birth date is checked in the year it names. */

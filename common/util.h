@@ -36,6 +36,11 @@ void ug_civil(int32_t days, int *year, int *month, int *day);
 int ug_weekday(int32_t days);
 /* Today in UTC, as days since epoch. */
 int32_t ug_today(void);
+/* The instant a test's clock file holds ("YYYY-MM-DD" or
+ * "YYYY-MM-DDTHH:MM[:SS]", UTC, on its first line), in ms since the
+ * epoch; false when it cannot be read or parsed. The one reader, so hubd
+ * and hubctl agree on what "today" is under a test clock. */
+bool ug_clock_file_ms(const char *path, int64_t *ms);
 
 /*
  * The one CPR parser, for the adapters and the hub alike: the first len

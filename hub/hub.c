@@ -276,21 +276,9 @@ hub__clock(hub *h)
 {
 	if (!h->clock_path[0])
 		return ug_now_ms();
-	char text[64] = "";
-	FILE *f = fopen(h->clock_path, "r");
-	if (f) {
-		if (!fgets(text, sizeof text, f))
-			text[0] = '\0';
-		fclose(f);
-	}
-	text[strcspn(text, "\r\n")] = '\0';
-	int32_t day;
-	int hh = 0, mm = 0, ss = 0;
-	if (strlen(text) >= 10 && ug_date_parse_n(text, 10, &day) == UG_OK &&
-	    (text[10] == '\0' ||
-	     sscanf(text + 10, "T%d:%d:%d", &hh, &mm, &ss) >= 2))
-		return (int64_t)day * UG_DAY_MS +
-		       ((int64_t)hh * 3600 + mm * 60 + ss) * 1000;
+	int64_t ms;
+	if (ug_clock_file_ms(h->clock_path, &ms))
+		return ms;
 	/* An unreadable test clock keeps the last reading. */
 	return h->now ? h->now : ug_now_ms();
 }

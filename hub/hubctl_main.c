@@ -219,6 +219,20 @@ typedef struct {
 	bool restoring; /* restore opens what it copied, under its mark */
 } ctl;
 
+/* The hub clock as hubd reads it: a test's clock_file when one is set, so
+ * an assignment's default first day and its receipt time agree with the
+ * hub's today (RULES.md section 1). The audit trail keeps the system
+ * clock (SECURITY.md). */
+static int64_t
+ctl_now(const ctl *c)
+{
+	const char *path = ug_config_get(c->cfg, "clock_file");
+	int64_t ms;
+	if (path && path[0] && ug_clock_file_ms(path, &ms))
+		return ms;
+	return ug_now_ms();
+}
+
 static int
 fail(const char *what, const ug_diag *diag)
 {
@@ -474,7 +488,7 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 		 ug_diag *diag)
 {
 	memset(a, 0, sizeof *a);
-	int32_t from_day = ug_today(), to_day = 0;
+	int32_t from_day = (int32_t)(ctl_now(c) / UG_DAY_MS), to_day = 0;
 	uint32_t flags;
 	const char *why;
 	if ((a->role = role_parse(role)) == WIRE_ROLE_INVALID) {
@@ -542,7 +556,7 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	a->env.type = UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT;
 	a->env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
 	a->env.occurred_at = occurred;
-	a->env.sent_at = ug_now_ms();
+	a->env.sent_at = ctl_now(c);
 	a->env.cpr = a->cpr;
 	a->env.payload_case =
 	    UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT;
@@ -556,7 +570,7 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	    .agency = HUBCTL_AGENCY,
 	    .type = UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT,
 	    .person_key = a->person_key,
-	    .received_at = ug_now_ms(),
+	    .received_at = ctl_now(c),
 	    .body = a->body,
 	    .body_len = wire_pack(&a->env, a->body),
 	    /* A mentor is logged but routes nothing. */

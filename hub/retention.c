@@ -25,8 +25,9 @@
  * record deletes their assignment records with it (on top of
  * purge_batch), and the person's state goes as for any person with
  * nothing left. Nor do they end the walk: hubctl writes them with its own
- * clock, which is not the hub clock when a clock_file is set, so their
- * receipt times say nothing about the records around them.
+ * reading of the clock (the system clock, or the clock_file of the config
+ * it was given, which need not be hubd's), so their receipt times say
+ * nothing about the records around them.
  */
 #include "hub/retention.h"
 

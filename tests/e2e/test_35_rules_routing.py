@@ -304,3 +304,19 @@ def test_an_ended_assignment_brings_no_earlier_one_back(make_hub):
     [a] = hub.peek("desk-dora", 1)
     assert (a["cpr"], a["recipient"]) == (covered, "duty-desk")
     hub.peek("cw-anna", 0)
+
+
+def test_assign_without_from_starts_on_the_hub_clocks_today(make_hub):
+    """OPERATIONS: "`--from` defaults to today"; RULES section 1: "today"
+    is the hub clock, a test's clock_file when one is set. With the hub
+    clock months before the system clock, an assignment made without
+    --from is in force at once: the next alert goes to the caseworker,
+    not to the desk as if the assignment began in the machine's today."""
+    hub = rules_hub(make_hub, "2026-03-02T08:00:00")
+    adult = CprGen(3561).born("2001-02-03")
+    hub.cprs.add(adult)
+    hub.hubctl("assign", "--cpr", adult, "--caseworker", "cw-anna")
+    hub.send(ev_dropout(adult, "2026-03-02"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["recipient"] == "cw-anna", a
