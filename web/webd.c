@@ -392,6 +392,15 @@ T(const ctx *x, enum web_text t)
 	return web_text(x->lang, t);
 }
 
+/* The hub writes alert titles, explanations and timeline summaries in
+ * English whatever the page's language; marking them lets a screen
+ * reader read them with an English voice on a Danish page (WCAG 3.1.2). */
+static const char *
+hub_text_lang(const ctx *x)
+{
+	return x->lang == LANG_EN ? "" : " lang=\"en\"";
+}
+
 static void
 page_head(ctx *x, web_buf *b, const char *title)
 {
@@ -888,7 +897,7 @@ alert_list(ctx *x, web_buf *b, const wire_result *r, long from)
 		web_esc(b, web_priority(x->lang, a->priority));
 		web_add(b, "</span> <a class=\"alert-link\" href=\"/alert/");
 		web_esc(b, hexid);
-		web_add(b, "\">");
+		web_addf(b, "\"%s>", hub_text_lang(x));
 		web_esc(b, a->title);
 		web_add(b, "</a><div class=\"meta\">");
 		web_esc(b, T(x, T_DUE));
@@ -1178,7 +1187,8 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	}
 	char raised[11];
 	day_of(a->raised_at, raised);
-	web_addf(&b, "<h1 class=\"p%d\">", (int)a->priority);
+	web_addf(&b, "<h1 class=\"p%d\"%s>", (int)a->priority,
+	         hub_text_lang(x));
 	web_esc(&b, a->title);
 	web_add(&b, "</h1><dl class=\"facts\"><dt>");
 	web_esc(&b, T(x, T_PRIORITY));
@@ -1207,7 +1217,8 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	web_add(&b, "</strong></dd></dl>");
 	web_add(&b, "<section aria-labelledby=\"why\"><h2 id=\"why\">");
 	web_esc(&b, T(x, T_WHY));
-	web_add(&b, "</h2><p class=\"explain\" id=\"explanation\">");
+	web_addf(&b, "</h2><p class=\"explain\" id=\"explanation\"%s>",
+	         hub_text_lang(x));
 	web_esc(&b, a->explanation);
 	web_add(&b, "</p></section>");
 	if (a->n_evidence)
@@ -1327,7 +1338,7 @@ timeline_entries(ctx *x, web_buf *b, const wire_result *r)
 			web_esc(b, e->agency);
 			web_add(b, "</span> ");
 		}
-		web_add(b, "<span class=\"summary\">");
+		web_addf(b, "<span class=\"summary\"%s>", hub_text_lang(x));
 		if (e->is_alert && e->alert_id.len == WIRE_ALERT_ID_LEN) {
 			/* The way back to an acknowledged alert, to record
 			 * what was done about it. */
@@ -1482,8 +1493,11 @@ static const char APP_CSS[] =
     "main{max-width:60rem;margin:0 auto;padding:1rem}"
     "h1{font-size:1.5rem;line-height:1.25}h2{font-size:1.2rem}"
     "a{color:#0b4f8a}"
+    /* Amber alone is under 3:1 on the light page; the dark ring inside
+     * it keeps the focus visible there as well as on the dark header
+     * (WCAG 1.4.11). */
     "a:focus,button:focus,input:focus,select:focus{outline:3px solid "
-    "#f2a900;outline-offset:2px}"
+    "#f2a900;outline-offset:2px;box-shadow:0 0 0 2px #1b1b1b}"
     ".skip{position:absolute;left:-9999px}"
     ".skip:focus{left:1rem;top:1rem;background:#fff;color:#000;"
     "padding:.5rem;z-index:1}"
@@ -1492,9 +1506,10 @@ static const char APP_CSS[] =
     "border-left:6px solid #6b6b6b;margin:.5rem 0;padding:.5rem .75rem}"
     "ol.timeline li.t-alert{border-left-color:#8a5a00}"
     "h1.p2,h1.p3,h1.p4{border-left:6px solid;padding-left:.5rem}"
-    "li.p4,h1.p4{border-left-color:#a4001d}"
-    "li.p3,h1.p3{border-left-color:#c24e00}"
-    "li.p2,h1.p2{border-left-color:#0b4f8a}"
+    /* As specific as "ol.alerts li" above, or its grey would win. */
+    "ol.alerts li.p4,h1.p4{border-left-color:#a4001d}"
+    "ol.alerts li.p3,h1.p3{border-left-color:#c24e00}"
+    "ol.alerts li.p2,h1.p2{border-left-color:#0b4f8a}"
     ".meta{font-size:.9rem;color:#444}"
     ".badge{display:inline-block;padding:0 .4rem;border-radius:3px;"
     "font-size:.85rem;font-weight:600;background:#e4e4e4;color:#1b1b1b}"
@@ -1648,7 +1663,8 @@ route(ctx *x, const char *url, bool post, form *f)
 	if (post && !csrf_ok(x->csrf, form_get(f, "csrf"))) {
 		log_warn("WEB-CSRF", "POST %s without a valid CSRF token "
 		         "refused", url);
-		return simple_page(x, 403, T(x, T_APP), T(x, T_FORBIDDEN));
+		return simple_page(x, 403, T(x, T_TITLE_REFUSED),
+		                   T(x, T_FORBIDDEN));
 	}
 	char hexid[2 * WIRE_ALERT_ID_LEN + 1];
 	const char *suffix;
@@ -1693,7 +1709,8 @@ route(ctx *x, const char *url, bool post, form *f)
 		if (post && strcmp(suffix, "/action") == 0)
 			return do_action(x, hexid, f);
 	}
-	return simple_page(x, 404, T(x, T_APP), T(x, T_NOT_FOUND));
+	return simple_page(x, 404, T(x, T_TITLE_NOT_FOUND),
+	                   T(x, T_NOT_FOUND));
 }
 
 enum MHD_Result
@@ -1748,7 +1765,8 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		return send_response(&x, 405, r, "text/plain; charset=utf-8");
 	}
 	if (req->too_large)
-		return simple_page(&x, 413, T(&x, T_APP), T(&x, T_TOO_LARGE));
+		return simple_page(&x, 413, T(&x, T_TITLE_TOO_LARGE),
+		                   T(&x, T_TOO_LARGE));
 	enum MHD_Result rc = route(&x, url, post, &req->f);
 	/* The password is in the form: wiped once answered. */
 	form_free(&req->f);

@@ -21,7 +21,7 @@ import urllib.parse
 import pytest
 
 from hubtest import (BUILD, ROOT, SLOW, CprGen, binary, envelope,
-                     free_port, wait_for)
+                     ev_dropout, free_port, wait_for)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -34,6 +34,7 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
     HAVE_SELENIUM = True
 except ImportError:
@@ -1059,3 +1060,109 @@ def test_an_action_is_recorded_after_the_alert_is_acknowledged(make_hub):
     wait_for(lambda: re.search(r"action +ok", hub.hubctl(
         "audit", "show", "--actor", "cw-anna").stdout), 10,
         "the action audited", interval=0.3)
+
+
+def tab_to(driver, element_id, most=20):
+    """Press Tab until the element with this id has the focus."""
+    for _ in range(most):
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+        if driver.switch_to.active_element.get_attribute("id") == \
+                element_id:
+            return driver.switch_to.active_element
+    raise AssertionError(f"#{element_id} not reached with Tab")
+
+
+def test_keyboard_only_and_accessibility_basics(make_hub):
+    """A municipality's pages must meet WCAG 2.1 AA: everything works
+    from the keyboard with a visible focus, the hub's English texts are
+    marked as English on a Danish page (3.1.2), a priority is told by
+    text and not by its colour alone, and every page's title says what
+    the page is."""
+    hub = make_hub(agencies={"school-a": "absence", "college-a": "dropout"})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(7011).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt="web-a11y",
+                      period_start="2024-05-06", period_end="2024-05-10",
+                      absent=12, expected=30))
+    hub.send(ev_dropout(cpr, "2024-05-10"))
+    web = Web(hub)
+    d = chrome(hub, "chromium-keyboard")
+    try:
+        # Log in with the keyboard alone; the skip link comes first and
+        # shows itself when it has the focus.
+        d.get(web.base + "/login")
+        d.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+        skip = d.switch_to.active_element
+        assert skip.get_attribute("class") == "skip"
+        assert skip.rect["x"] >= 0 and skip.is_displayed()
+        tab_to(d, "caseworker").send_keys("cw-anna")
+        tab_to(d, "password").send_keys(PASSWORD)
+        page = d.find_element(By.TAG_NAME, "html")
+        d.switch_to.active_element.send_keys(Keys.ENTER)
+        WebDriverWait(d, 20 * SLOW).until(left(page))
+        assert d.current_url.endswith("/alerts")
+
+        # The dropout, its transition gap (the dropout lies in the past)
+        # and the absence.
+        def listed():
+            d.refresh()
+            links = d.find_elements(By.CSS_SELECTOR, "a.alert-link")
+            return links if len(links) == 3 else None
+        wait_for(listed, 20, "the three alerts in the list", interval=0.3)
+        assert d.find_element(By.TAG_NAME, "html").get_attribute("lang") \
+            == "da"
+        items = d.find_elements(By.CSS_SELECTOR, "ol.alerts li")
+        # Most urgent first, each priority said in words; its colour
+        # only repeats it.
+        assert [i.find_element(By.CLASS_NAME, "badge").text
+                for i in items] == ["Høj", "Høj", "Normal"]
+        colours = [i.value_of_css_property("border-left-color")
+                   for i in items]
+        assert colours[0] == colours[1] != colours[2], colours
+        for link in d.find_elements(By.CSS_SELECTOR, "a.alert-link"):
+            assert link.get_attribute("lang") == "en", link.text
+
+        # The focus: an outline, and a dark ring inside it that stands
+        # out on the light page.
+        link = tab_to_class(d, "alert-link")
+        assert link.value_of_css_property("outline-style") == "solid"
+        assert "rgb(27, 27, 27)" in link.value_of_css_property("box-shadow")
+        page = d.find_element(By.TAG_NAME, "html")
+        link.send_keys(Keys.ENTER)
+        WebDriverWait(d, 20 * SLOW).until(left(page))
+        h1 = d.find_element(By.TAG_NAME, "h1")
+        assert h1.get_attribute("lang") == "en"
+        assert h1.value_of_css_property("border-left-color") == colours[0]
+        assert d.find_element(By.ID, "explanation").get_attribute("lang") \
+            == "en"
+        assert d.title == h1.text + " – Ungeindbakke"
+        submit(d, "show-timeline")
+        summaries = d.find_elements(By.CSS_SELECTOR,
+                                    "ol.timeline .summary")
+        assert summaries and all(s.get_attribute("lang") == "en"
+                                 for s in summaries)
+
+        # In English nothing needs marking.
+        d.get(web.base + "/alerts?lang=en")
+        assert d.find_element(By.TAG_NAME, "html").get_attribute("lang") \
+            == "en"
+        assert all(not a.get_attribute("lang") for a in
+                   d.find_elements(By.CSS_SELECTOR, "a.alert-link"))
+        d.get(web.base + "/nowhere?lang=da")
+        assert d.title == "Siden findes ikke – Ungeindbakke"
+    finally:
+        d.quit()
+        web.stop()
+
+
+def tab_to_class(driver, cls, most=20):
+    """Press Tab until an element of this class has the focus."""
+    for _ in range(most):
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+        el = driver.switch_to.active_element
+        if cls in (el.get_attribute("class") or "").split():
+            return el
+    raise AssertionError(f".{cls} not reached with Tab")
