@@ -115,6 +115,15 @@ def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
     assert "<svg" in html and "http://" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
     assert "src=" not in html and "<link" not in html
+    # Every chart is an image with a text alternative (WCAG 1.1.1) that
+    # names what it draws and where its figures are.
+    charts = re.findall(r"<svg [^>]*>", html)
+    assert charts
+    for svg in charts:
+        name = re.search(r'role="img" aria-label="Chart: ([^"]+)"', svg)
+        assert name and name.group(1).endswith(
+            "; the figures are in the table above"), svg
+    assert html.count("<title>Chart: ") == len(charts)
     assert set(tables) >= {"readiness", "absence", "chronic", "dropouts",
                            "enrolments", "neet", "clocks", "alerts",
                            "anonymous"}
