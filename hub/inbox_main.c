@@ -58,7 +58,9 @@ static const ug_setting settings[] = {
 	{"keys_dir", "./var/keys", "directory with the keys and hub.key"},
 	{"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
 	{"json", "false", "print one JSON object per alert"},
-	{"no_ack", "false", "do not acknowledge (alerts come again)"},
+	{"no_ack", "false",
+	 "do not acknowledge (alerts come again); shows at most 256 of the "
+	 "open alerts (--list shows them all)"},
 	{"max", "0", "exit after this many alerts (0 = no limit)"},
 	{"idle_exit", "0", "exit after this many seconds without an alert "
 	                   "(0 = run until interrupted)"},
@@ -230,7 +232,10 @@ send_hello(inbox *ib)
 {
 	wire_hello hello = UNGEBRO__V1__HELLO__INIT;
 	hello.client = "ungebro-inbox/1";
-	hello.window = 32;
+	/* The hub sends only `window` alerts not yet acknowledged; without
+	 * acknowledging, 32 would hide the rest of a longer list, so ask
+	 * for the most the hub allows. */
+	hello.window = ib->ack ? 32 : 256;
 	if (!send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_HELLO, &hello))
 		fprintf(stderr, "inbox: cannot send hello: %s\n",
 		        zmq_strerror(errno));

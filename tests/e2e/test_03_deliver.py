@@ -312,3 +312,19 @@ def test_desk_setting_names_the_desk(make_hub):
     wait_applied(hub, events=1, alerts=1)
     rc, alerts, _ = hub.inbox("desk-dora", max_alerts=1, idle_exit=10)
     assert [a["recipient"] for a in alerts] == ["youth-desk"]
+
+
+def test_no_ack_shows_more_than_one_window_of_open_alerts(hub):
+    """`inbox --no_ack` reads the open alerts without acknowledging them:
+    a caseworker with 40 open alerts sees all 40, not the first 32 the
+    hub keeps in flight by default, and they all stay open."""
+    cprs = CprGen(309).take(40)
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    hub.send(*[hubtest.envelope("school-a", cpr, salt=f"many-{cpr}",
+                                absent=12, expected=30) for cpr in cprs])
+    wait_applied(hub, events=80, alerts=40)   # 40 assignments, 40 reports
+    rc, alerts, err = hub.inbox("cw-anna", no_ack=True, idle_exit=2)
+    assert rc == 0, err
+    assert sorted(a["cpr"] for a in alerts) == sorted(cprs)
+    assert hub.stats()["alerts_open"] == 40
