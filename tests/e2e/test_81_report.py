@@ -69,6 +69,16 @@ def assert_clean(paths, cprs):
         assert not HEX_KEY.search(text), f"{path}: a hex key"
 
 
+def contrast_on_white(hex6):
+    """WCAG 2.1's contrast ratio of an sRGB colour against white."""
+    def linear(c):
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (linear(int(hex6[i:i + 2], 16)) for i in (0, 2, 4))
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 1.05 / (lum + 0.05)
+
+
 def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
         make_hub, tmp_path):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
@@ -124,6 +134,12 @@ def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
         assert name and name.group(1).endswith(
             "; the figures are in the table above"), svg
     assert html.count("<title>Chart: ") == len(charts)
+    # Suppressed cells are greyed; their text still reads at the 4.5:1
+    # contrast WCAG AA asks for, on the white page.
+    grey = re.search(r"td\.sup\{color:#([0-9a-f]{3,6})\}", html).group(1)
+    if len(grey) == 3:
+        grey = "".join(c * 2 for c in grey)
+    assert contrast_on_white(grey) >= 4.5, grey
     assert set(tables) >= {"readiness", "absence", "chronic", "dropouts",
                            "enrolments", "neet", "clocks", "alerts",
                            "anonymous"}
