@@ -1115,8 +1115,9 @@ action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
 	web_add(b, "\"><label for=\"date\">");
 	web_esc(b, T(x, T_DATE));
 	web_add(b, "</label><input id=\"date\" name=\"date\" "
-	           "pattern=\"[0-9]{4}-[0-9]{2}-[0-9]{2}\" "
-	           "placeholder=\"YYYY-MM-DD\" value=\"");
+	           "pattern=\"[0-9]{4}-[0-9]{2}-[0-9]{2}\" placeholder=\"");
+	web_esc(b, T(x, T_DATE_FORMAT));
+	web_add(b, "\" value=\"");
 	web_esc(b, kept ? form_get(kept, "date") : "");
 	web_add(b, "\"><label for=\"action-note\">");
 	web_esc(b, T(x, T_NOTE));

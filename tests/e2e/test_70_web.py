@@ -1139,6 +1139,11 @@ def test_keyboard_only_and_accessibility_basics(make_hub):
         assert d.find_element(By.ID, "explanation").get_attribute("lang") \
             == "en"
         assert d.title == h1.text + " – Ungeindbakke"
+        # The date field's hint spells the format as its label does.
+        assert "ÅÅÅÅ-MM-DD" in d.find_element(By.CSS_SELECTOR,
+                                              "label[for=date]").text
+        assert d.find_element(By.ID, "date").get_attribute(
+            "placeholder") == "ÅÅÅÅ-MM-DD"
         submit(d, "show-timeline")
         summaries = d.find_elements(By.CSS_SELECTOR,
                                     "ol.timeline .summary")
