@@ -102,6 +102,9 @@ typedef struct {
 	 * so an alert that is not open for us is said so, and after it. */
 	bool ack_sent, ack_listed;
 	uint32_t list_offset;
+	/* --list, --timeline: entries printed so far; the hub answers a
+	 * page at a time and inbox asks for the next until the last. */
+	size_t shown;
 } inbox;
 
 static void
@@ -369,9 +372,6 @@ print_list(const inbox *ib, const wire_result *r)
 		                                                   : "",
 		       a->title);
 	}
-	if (!ib->json)
-		printf("%zu open alerts%s\n", r->n_alerts,
-		       r->truncated ? " (more not shown)" : "");
 }
 
 static void
@@ -409,9 +409,15 @@ print_timeline(const inbox *ib, const wire_result *r)
 			       e->is_alert ? "" : "");
 		}
 	}
+}
+
+static void
+print_count(const inbox *ib, int command, bool partial)
+{
 	if (!ib->json)
-		printf("%zu entries%s\n", r->n_timeline,
-		       r->truncated ? " (more not shown)" : "");
+		printf("%zu %s%s\n", ib->shown,
+		       command == 't' ? "entries" : "open alerts",
+		       partial ? " (more not shown)" : "");
 }
 
 static bool
@@ -422,6 +428,9 @@ send_query(inbox *ib, int kind, const char *cpr, uint32_t offset)
 	q.kind = kind;
 	q.cpr = (char *)(cpr ? cpr : "");
 	q.offset = offset;
+	/* The largest pages the hub gives (docs/PROTOCOL.md): fewer
+	 * round trips, and fewer queries against the caseworker's rate. */
+	q.limit = kind == UNGEBRO__V1__QUERY_KIND__TIMELINE ? 400 : 50;
 	return send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q);
 }
 
@@ -501,19 +510,35 @@ static int
 on_result(inbox *ib, const wire_result *r, int command)
 {
 	if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+		/* A later page refused: what was printed stands, and the
+		 * count says the list is not whole. */
+		if ((command == 'l' || command == 't') && ib->list_offset)
+			print_count(ib, command, true);
 		fprintf(stderr, "inbox: the hub refused: %s\n",
 		        r->reason ? r->reason : "?");
 		return r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? 4 : 1;
 	}
 	if (command == 'c' || command == 'o' || command == 'u') {
 		printf("recorded\n");
-	} else if (command == 'l') {
-		print_list(ib, r);
-	} else if (command == 't') {
-		print_timeline(ib, r);
-	} else {
-		return on_ack_page(ib, r);
+		return 0;
 	}
+	if (command != 'l' && command != 't')
+		return on_ack_page(ib, r);
+	size_t n = command == 'l' ? r->n_alerts : r->n_timeline;
+	if (command == 'l')
+		print_list(ib, r);
+	else
+		print_timeline(ib, r);
+	ib->shown += n;
+	if (r->truncated && n) {
+		ib->list_offset += (uint32_t)n;
+		send_query(ib, command == 't'
+		                       ? UNGEBRO__V1__QUERY_KIND__TIMELINE
+		                       : UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
+		           ug_config_get(ib->cfg, "timeline"), ib->list_offset);
+		return -1;
+	}
+	print_count(ib, command, false);
 	return 0;
 }
 
