@@ -63,7 +63,8 @@ static const ug_setting settings[] = {
 	 "open alerts (--list shows them all)"},
 	{"max", "0", "exit after this many alerts (0 = no limit)"},
 	{"idle_exit", "0", "exit after this many seconds without an alert "
-	                   "(0 = run until interrupted)"},
+	                   "once the hub has answered; before that, at least "
+	                   "--timeout (0 = run until interrupted)"},
 	{"note", "", "note on the action taken, sent with acknowledgements"},
 	{"list", "false", "print the open alerts (most urgent, newest first) "
 	                  "and exit"},
@@ -78,7 +79,8 @@ static const ug_setting settings[] = {
 	{"how", "", "--contact/--unreachable: how (phone, meeting, ...); "
 	            "--offer: what was offered (at most 256 bytes)"},
 	{"date", "", "the day it was done, YYYY-MM-DD (default: today)"},
-	{"timeout", "10", "one-shot commands: seconds to wait for the hub"},
+	{"timeout", "10", "one-shot commands, and live with --idle_exit "
+	                  "before the hub answers: seconds to wait for the hub"},
 	{NULL, NULL, NULL},
 };
 
@@ -95,7 +97,7 @@ typedef struct {
 	void *zmq, *sock, *monitor;
 	const ug_config *cfg;
 	bool json, ack;
-	long max, idle_exit;
+	long max, idle_exit, timeout;
 	long received;
 	uint8_t acked_id[WIRE_ALERT_ID_LEN]; /* --ack: the alert */
 	/* --ack: the open list is read whole (page by page) before the ack,
@@ -311,13 +313,19 @@ static int
 run(inbox *ib)
 {
 	int64_t last_activity = ug_mono_ms();
+	bool heard = false;
 	zmq_pollitem_t items[] = {{ib->sock, 0, ZMQ_POLLIN, 0},
 	                          {ib->monitor, 0, ZMQ_POLLIN, 0}};
 	while (!interrupted) {
 		if (ib->max && ib->received >= ib->max)
 			return 0;
-		if (ib->idle_exit &&
-		    ug_mono_ms() - last_activity > ib->idle_exit * 1000)
+		/* No alert can come before the hub answers: on a busy machine
+		 * the handshake alone may outlast a short idle_exit, so the
+		 * wait for the first frame is at least --timeout. */
+		long idle = ib->idle_exit;
+		if (!heard && idle < ib->timeout)
+			idle = ib->timeout;
+		if (ib->idle_exit && ug_mono_ms() - last_activity > idle * 1000)
 			return 0;
 		if (zmq_poll(items, 2, 100) < 0 && errno != EINTR)
 			return 1;
@@ -343,6 +351,7 @@ run(inbox *ib)
 			             zmq_msg_size(&frame));
 			zmq_msg_close(&frame);
 			last_activity = ug_mono_ms();
+			heard = true;
 			if (ib->max && ib->received >= ib->max)
 				break;
 		}
@@ -655,7 +664,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	inbox ib = {.cfg = cfg, .json = ug_config_bool(cfg, "json"),
-	            .ack = !ug_config_bool(cfg, "no_ack")};
+	            .ack = !ug_config_bool(cfg, "no_ack"), .timeout = 10};
+	ug_config_int(cfg, "timeout", 1, 3600, &ib.timeout, NULL);
 	ug_keys *keys = NULL;
 	char path[512], hub_id[UG_ID_MAX], hub_public[UG_Z85_KEY_LEN + 1];
 	int rc = 1;

@@ -7,6 +7,7 @@ included) raises one "absence.rolling" alert (NORMAL) per episode, to the assign
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import datetime
+import json
 import time
 import subprocess
 
@@ -366,3 +367,40 @@ def test_every_open_alert_shown_beyond_one_window_or_page(hub):
     lines = inbox_once(hub, "--timeline", busy)
     assert lines[-1] == "452 entries", lines[-3:]
     assert len(lines) == 453
+
+
+def test_idle_exit_counts_from_the_hubs_answer(hub):
+    """--idle_exit N is N seconds without an alert once the hub has
+    answered: a handshake slower than N (a busy machine) does not end the
+    run before the alerts could come; the wait for the hub itself is at
+    least --timeout, and with no hub the run ends after it (exit 0)."""
+    [cpr] = CprGen(311).take(1)
+    hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.envelope("school-a", cpr, salt="slow", absent=12,
+                              expected=30))
+    wait_applied(hub, events=2, alerts=1)
+
+    def inbox(endpoint, *extra):
+        return subprocess.Popen(
+            [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+             "--keys_dir", str(hub.keys_dir), "--delivery", endpoint,
+             "--json", "--idle_exit", "1", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    relay = hubtest.TcpRelay(hub.delivery)
+    relay.frozen.set()
+    try:
+        p = inbox(relay.endpoint)
+        time.sleep(2.5)
+        relay.frozen.clear()
+        out, err = p.communicate(timeout=30 * hubtest.SLOW)
+    finally:
+        relay.close()
+    assert p.returncode == 0, err
+    assert [json.loads(line)["cpr"] for line in out.splitlines()
+            if line.startswith("{")] == [cpr]
+
+    t = time.monotonic()
+    p = inbox(f"tcp://127.0.0.1:{hubtest.free_port()}", "--timeout", "2")
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0 and out == "", err
+    assert 2 <= time.monotonic() - t < 8
