@@ -1394,6 +1394,19 @@ timeline_page(ctx *x, const char *typed)
 			cpr = cpr_buf;
 		}
 	}
+	/* Asked before the form is written: a CPR the hub cannot read
+	 * marks the field invalid and points it at the reason. */
+	wire_result *r = NULL;
+	if (cpr) {
+		r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr,
+		          TIMELINE_PAGE, 0);
+		if (unauthenticated(r)) {
+			free_result(r);
+			sodium_memzero(cpr_buf, sizeof cpr_buf);
+			return session_ended(x);
+		}
+	}
+	bool unreadable = r && r->code == UNGEBRO__V1__ERROR_CODE__E_MALFORMED;
 	web_buf b = {0};
 	page_head(x, &b, T(x, T_TIMELINE));
 	web_add(&b, "<h1>");
@@ -1405,30 +1418,29 @@ timeline_page(ctx *x, const char *typed)
 	csrf_field(x, &b);
 	web_add(&b, "<label for=\"cpr\">");
 	web_esc(&b, T(x, T_CPR));
-	web_add(&b, "</label><input id=\"cpr\" name=\"cpr\" inputmode=\"numeric\" "
-	            "autocomplete=\"off\" required value=\"");
+	web_addf(&b, "</label><input id=\"cpr\" name=\"cpr\" "
+	             "inputmode=\"numeric\" autocomplete=\"off\" required%s "
+	             "value=\"",
+	         unreadable ? " aria-invalid=\"true\" "
+	                      "aria-describedby=\"cpr-error\""
+	                    : "");
 	web_esc(&b, cpr ? cpr : "");
 	web_add(&b, "\"><button type=\"submit\" id=\"show-timeline\">");
 	web_esc(&b, T(x, T_SHOW_TIMELINE));
 	web_add(&b, "</button></form>");
 	unsigned status = 200;
 	if (cpr) {
-		wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr,
-		                       TIMELINE_PAGE, 0);
-		if (unauthenticated(r)) {
-			free_result(r);
-			web_buf_fini(&b);
-			return session_ended(x);
-		}
 		if (!r) {
 			status = 503;
 			message(&b, "err", T(x, T_HUB_DOWN), NULL);
 		} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
 			status = 403;
 			message(&b, "err", T(x, T_NOT_YOURS), NULL);
-		} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_MALFORMED) {
+		} else if (unreadable) {
 			status = 400;
+			web_add(&b, "<div id=\"cpr-error\">");
 			message(&b, "err", T(x, cpr_refusal(r->reason)), NULL);
+			web_add(&b, "</div>");
 		} else if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 			status = 503;
 			message(&b, "err", T(x, T_HUB_DOWN), NULL);

@@ -907,6 +907,7 @@ def test_the_timeline_takes_a_cpr_as_it_is_pasted(make_hub):
                                   cookies=session)
             assert r.status == 200 and not errors_of(page), (typed, page)
             assert "ol class=\"timeline\"" in page, typed
+            assert "aria-invalid" not in page, typed
         cases = [
             ("", "Skriv et CPR-nummer."),
             (cpr[1:], "CPR-nummeret har 9 cifre: et regneark kan have "
@@ -922,6 +923,13 @@ def test_the_timeline_takes_a_cpr_as_it_is_pasted(make_hub):
                                   cookies=session)
             assert r.status == 400 and errors_of(page) == [error], \
                 (typed, page)
+            # The field says it is wrong and where the reason is, for a
+            # screen reader (WCAG 3.3.1).
+            field = re.search(r'<input id="cpr"[^>]*>', page).group(0)
+            assert 'aria-invalid="true"' in field and \
+                'aria-describedby="cpr-error"' in field, field
+            assert '<div id="cpr-error"><p class="err" role="alert">' + \
+                html.escape(error, quote=False) in page
         r, page = web.request("POST", "/timeline",
                               {"csrf": csrf, "cpr": cpr[1:]},
                               cookies=dict(session, ug_lang="en"))
