@@ -97,6 +97,9 @@ typedef struct {
 	bool set_lang; /* ?lang= chose it: set the cookie */
 	web_session *s;
 	char csrf[2 * CSRF_LEN + 1];
+	/* The action form's field the hub refused ("how", "date",
+	 * "action-note"), marked invalid when the form comes back. */
+	const char *bad_field;
 } ctx;
 
 ug_err
@@ -1074,6 +1077,16 @@ timeline_button(ctx *x, web_buf *b, const char *cpr)
 
 /* kept: a refused action's form, shown again so that nothing typed is
  * lost (NULL: an empty form). */
+/* For the field the hub refused: says it is wrong and where the reason
+ * is, for a screen reader (WCAG 3.3.1). */
+static const char *
+invalid(const ctx *x, const char *field)
+{
+	return x->bad_field && strcmp(x->bad_field, field) == 0
+	               ? " aria-invalid=\"true\" aria-describedby=\"action-error\""
+	               : "";
+}
+
 static void
 action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
              bool ack)
@@ -1109,20 +1122,21 @@ action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
 	}
 	web_add(b, "</fieldset><label for=\"how\">");
 	web_esc(b, T(x, T_HOW));
-	web_add(b, "</label><input id=\"how\" name=\"how\" maxlength=\"256\" "
-	           "required value=\"");
+	web_addf(b, "</label><input id=\"how\" name=\"how\" maxlength=\"256\" "
+	            "required%s value=\"", invalid(x, "how"));
 	web_esc(b, kept ? form_get(kept, "how") : "");
 	web_add(b, "\"><label for=\"date\">");
 	web_esc(b, T(x, T_DATE));
-	web_add(b, "</label><input id=\"date\" name=\"date\" "
-	           "pattern=\"[0-9]{4}-[0-9]{2}-[0-9]{2}\" placeholder=\"");
+	web_addf(b, "</label><input id=\"date\" name=\"date\"%s "
+	            "pattern=\"[0-9]{4}-[0-9]{2}-[0-9]{2}\" placeholder=\"",
+	         invalid(x, "date"));
 	web_esc(b, T(x, T_DATE_FORMAT));
 	web_add(b, "\" value=\"");
 	web_esc(b, kept ? form_get(kept, "date") : "");
 	web_add(b, "\"><label for=\"action-note\">");
 	web_esc(b, T(x, T_NOTE));
-	web_add(b, "</label><input id=\"action-note\" name=\"note\" "
-	           "maxlength=\"200\" value=\"");
+	web_addf(b, "</label><input id=\"action-note\" name=\"note\"%s "
+	            "maxlength=\"200\" value=\"", invalid(x, "action-note"));
 	web_esc(b, kept ? form_get(kept, "note") : "");
 	web_add(b, "\"><button type=\"submit\" id=\"save-action\">");
 	web_esc(b, T(x, T_SAVE));
@@ -1169,8 +1183,11 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	web_add(&b, "</a></p>");
 	if (msg && strcmp(msg, "saved") == 0)
 		message(&b, "msg", T(x, T_SAVED), NULL);
-	if (error)
+	if (error) {
+		web_add(&b, "<div id=\"action-error\">");
 		message(&b, "err", T(x, T_ACTION_REFUSED), error);
+		web_add(&b, "</div>");
+	}
 	if (!a) {
 		web_add(&b, "<h1>");
 		web_esc(&b, T(x, T_ALERT));
@@ -1311,6 +1328,12 @@ do_action(ctx *x, const char *hexid, const form *f)
 		ug_strlcpy(reason, said ? said : r->reason ? r->reason : "",
 		           sizeof reason);
 		status = 400;
+		static const char *const fields[][2] = {
+			{"how ", "how"}, {"date ", "date"}, {"note ", "action-note"}};
+		for (size_t i = 0; r->reason && i < 3; i++)
+			if (strncmp(r->reason, fields[i][0],
+			            strlen(fields[i][0])) == 0)
+				x->bad_field = fields[i][1];
 	} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
 		ug_strlcpy(reason, T(x, T_ACTION_DENIED), sizeof reason);
 		status = 403;

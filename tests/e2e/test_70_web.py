@@ -834,11 +834,21 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
              "Vælg hvad der skete: kontakt opnået, tilbud givet eller "
              "kunne ikke træffes."),
         ]
-        for fields, reason in cases:
+        # The field the reason is about is marked invalid and points at
+        # the reason, for a screen reader (WCAG 3.3.1).
+        wrong_fields = ["how", "how", "date", "date", "how", "action-note",
+                        None]
+        for (fields, reason), wrong in zip(cases, wrong_fields):
             r, page = web.request("POST", f"/alert/{hexid}/action",
                                   dict(fields, csrf=csrf), cookies=session)
             assert r.status == 400, (fields, r.status)
             assert errors_of(page) == [refused + reason], (fields, page)
+            marked = re.findall(r'<input id="([\w-]+)"[^>]* aria-invalid='
+                                r'"true" aria-describedby="action-error"',
+                                page)
+            assert marked == ([wrong] if wrong else []), (fields, marked)
+            assert '<div id="action-error"><p class="err" role="alert">' \
+                in page
             # What was typed is still there to correct.
             for name in ("how", "date"):
                 if fields.get(name):
