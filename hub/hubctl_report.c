@@ -518,9 +518,9 @@ chart_name(FILE *f, const report_table *t)
 		fprintf(f, ", per month, against the baseline %d and the goal "
 		        "%d", NEET_BASELINE, NEET_GOAL);
 	} else {
-		fputs(", ", f);
+		fputs("; bars: ", f);
 		html_text(f, t->cols[t->chart_col]);
-		fputs(" per row", f);
+		fputs(", one per row", f);
 	}
 	fputs("; the figures are in the table above", f);
 }
