@@ -63,10 +63,13 @@ static const ug_setting settings[] = {
 	{"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
 	{"json", "false", "live, --list, --timeline: print one JSON object "
 	                  "per alert or entry"},
-	{"no_ack", "false", "live: do not acknowledge (alerts come again)"},
+	{"no_ack", "false", "live: do not acknowledge (alerts come again); "
+	                    "shows at most 256 of the open alerts (--list "
+	                    "shows them all)"},
 	{"max", "0", "live: exit after this many alerts (0 = no limit)"},
 	{"idle_exit", "0", "live: exit after this many seconds without an "
-	                   "alert (0 = run until interrupted)"},
+	                   "alert once the hub has answered; before that, at "
+	                   "least --timeout (0 = run until interrupted)"},
 	{"note", "", "live, --ack: note sent with acknowledgements; "
 	             "--contact, --offer, --unreachable: note on the action "
 	             "(at most 200 bytes)"},
@@ -84,7 +87,8 @@ static const ug_setting settings[] = {
 	            "--offer: what was offered (at most 256 bytes)"},
 	{"date", "", "--contact, --offer, --unreachable: the day it was "
 	             "done, YYYY-MM-DD (empty: today)"},
-	{"timeout", "10", "one-shot commands: seconds to wait for the hub "
+	{"timeout", "10", "one-shot commands, and live with --idle_exit "
+	                  "before the hub answers: seconds to wait for the hub "
 	                  "(1-3600)"},
 	{NULL, NULL, NULL},
 };
@@ -102,13 +106,16 @@ typedef struct {
 	void *zmq, *sock, *monitor;
 	const ug_config *cfg;
 	bool json, ack;
-	long max, idle_exit;
+	long max, idle_exit, timeout;
 	long received;
 	uint8_t acked_id[WIRE_ALERT_ID_LEN]; /* --ack: the alert */
 	/* --ack: the open list is read whole (page by page) before the ack,
 	 * so an alert that is not open for us is said so, and after it. */
 	bool ack_sent, ack_listed;
 	uint32_t list_offset;
+	/* --list, --timeline: entries printed so far; the hub answers a
+	 * page at a time and inbox asks for the next until the last. */
+	size_t shown;
 } inbox;
 
 static void
@@ -239,7 +246,10 @@ send_hello(inbox *ib)
 {
 	wire_hello hello = UNGEBRO__V1__HELLO__INIT;
 	hello.client = "ungebro-inbox/1";
-	hello.window = 32;
+	/* The hub sends only `window` alerts not yet acknowledged; without
+	 * acknowledging, 32 would hide the rest of a longer list, so ask
+	 * for the most the hub allows. */
+	hello.window = ib->ack ? 32 : 256;
 	if (!send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_HELLO, &hello))
 		fprintf(stderr, "inbox: cannot send hello: %s\n",
 		        zmq_strerror(errno));
@@ -312,13 +322,19 @@ static int
 run(inbox *ib)
 {
 	int64_t last_activity = ug_mono_ms();
+	bool heard = false;
 	zmq_pollitem_t items[] = {{ib->sock, 0, ZMQ_POLLIN, 0},
 	                          {ib->monitor, 0, ZMQ_POLLIN, 0}};
 	while (!interrupted) {
 		if (ib->max && ib->received >= ib->max)
 			return 0;
-		if (ib->idle_exit &&
-		    ug_mono_ms() - last_activity > ib->idle_exit * 1000)
+		/* No alert can come before the hub answers: on a busy machine
+		 * the handshake alone may outlast a short idle_exit, so the
+		 * wait for the first frame is at least --timeout. */
+		long idle = ib->idle_exit;
+		if (!heard && idle < ib->timeout)
+			idle = ib->timeout;
+		if (ib->idle_exit && ug_mono_ms() - last_activity > idle * 1000)
 			return 0;
 		if (zmq_poll(items, 2, 100) < 0 && errno != EINTR)
 			return 1;
@@ -344,6 +360,7 @@ run(inbox *ib)
 			             zmq_msg_size(&frame));
 			zmq_msg_close(&frame);
 			last_activity = ug_mono_ms();
+			heard = true;
 			if (ib->max && ib->received >= ib->max)
 				break;
 		}
@@ -373,9 +390,6 @@ print_list(const inbox *ib, const wire_result *r)
 		                                                   : "",
 		       a->title);
 	}
-	if (!ib->json)
-		printf("%zu open alerts%s\n", r->n_alerts,
-		       r->truncated ? " (more not shown)" : "");
 }
 
 static void
@@ -413,9 +427,15 @@ print_timeline(const inbox *ib, const wire_result *r)
 			       e->is_alert ? "" : "");
 		}
 	}
+}
+
+static void
+print_count(const inbox *ib, int command, bool partial)
+{
 	if (!ib->json)
-		printf("%zu entries%s\n", r->n_timeline,
-		       r->truncated ? " (more not shown)" : "");
+		printf("%zu %s%s\n", ib->shown,
+		       command == 't' ? "entries" : "open alerts",
+		       partial ? " (more not shown)" : "");
 }
 
 static bool
@@ -426,6 +446,9 @@ send_query(inbox *ib, int kind, const char *cpr, uint32_t offset)
 	q.kind = kind;
 	q.cpr = (char *)(cpr ? cpr : "");
 	q.offset = offset;
+	/* The largest pages the hub gives (docs/PROTOCOL.md): fewer
+	 * round trips, and fewer queries against the caseworker's rate. */
+	q.limit = kind == UNGEBRO__V1__QUERY_KIND__TIMELINE ? 400 : 50;
 	return send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q);
 }
 
@@ -505,19 +528,35 @@ static int
 on_result(inbox *ib, const wire_result *r, int command)
 {
 	if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+		/* A later page refused: what was printed stands, and the
+		 * count says the list is not whole. */
+		if ((command == 'l' || command == 't') && ib->list_offset)
+			print_count(ib, command, true);
 		fprintf(stderr, "inbox: the hub refused: %s\n",
 		        r->reason ? r->reason : "?");
 		return r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? 4 : 1;
 	}
 	if (command == 'c' || command == 'o' || command == 'u') {
 		printf("recorded\n");
-	} else if (command == 'l') {
-		print_list(ib, r);
-	} else if (command == 't') {
-		print_timeline(ib, r);
-	} else {
-		return on_ack_page(ib, r);
+		return 0;
 	}
+	if (command != 'l' && command != 't')
+		return on_ack_page(ib, r);
+	size_t n = command == 'l' ? r->n_alerts : r->n_timeline;
+	if (command == 'l')
+		print_list(ib, r);
+	else
+		print_timeline(ib, r);
+	ib->shown += n;
+	if (r->truncated && n) {
+		ib->list_offset += (uint32_t)n;
+		send_query(ib, command == 't'
+		                       ? UNGEBRO__V1__QUERY_KIND__TIMELINE
+		                       : UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
+		           ug_config_get(ib->cfg, "timeline"), ib->list_offset);
+		return -1;
+	}
+	print_count(ib, command, false);
 	return 0;
 }
 
@@ -622,7 +661,7 @@ static const struct {
     {"contact", "how,date,note,timeout,"},
     {"offer", "how,date,note,timeout,"},
     {"unreachable", "how,date,note,timeout,"},
-    {"", "json,no_ack,max,idle_exit,note,"},
+    {"", "json,no_ack,max,idle_exit,note,timeout,"},
 };
 
 /* "--ack ''" is a command with a bad id, not the live mode. */
@@ -722,7 +761,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	inbox ib = {.cfg = cfg, .json = ug_config_bool(cfg, "json"),
-	            .ack = !ug_config_bool(cfg, "no_ack")};
+	            .ack = !ug_config_bool(cfg, "no_ack"), .timeout = 10};
+	ug_config_int(cfg, "timeout", 1, 3600, &ib.timeout, NULL);
 	ug_keys *keys = NULL;
 	char path[512], hub_id[UG_ID_MAX], hub_public[UG_Z85_KEY_LEN + 1];
 	int rc = 1;

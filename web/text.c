@@ -134,6 +134,13 @@ static const char *const texts[T_COUNT][2] = {
 	[T_ACTION_DENIED] = {"Advarslen er ikke stilet til dig eller dit team.",
 	                     "This alert is not addressed to you or your "
 	                     "desk."},
+	/* Page titles of the error pages: a tab or a screen reader's list
+	 * of windows says what went wrong, not only the app's name. */
+	[T_TITLE_NOT_FOUND] = {"Siden findes ikke", "Page not found"},
+	[T_TITLE_REFUSED] = {"Formularen blev afvist", "Form refused"},
+	[T_TITLE_TOO_LARGE] = {"Formularen er for stor", "Form too large"},
+	/* The date field's placeholder, as its label spells the format. */
+	[T_DATE_FORMAT] = {"ÅÅÅÅ-MM-DD", "YYYY-MM-DD"},
 	[T_ACTION_LATER] = {"Hubben kan ikke gemme handlingen lige nu. Prøv "
 	                    "igen om lidt.",
 	                    "The hub cannot store the action right now. Try "

@@ -97,6 +97,9 @@ typedef struct {
 	bool set_lang; /* ?lang= chose it: set the cookie */
 	web_session *s;
 	char csrf[2 * CSRF_LEN + 1];
+	/* The action form's field the hub refused ("how", "date",
+	 * "action-note"), marked invalid when the form comes back. */
+	const char *bad_field;
 } ctx;
 
 ug_err
@@ -390,6 +393,15 @@ static const char *
 T(const ctx *x, enum web_text t)
 {
 	return web_text(x->lang, t);
+}
+
+/* The hub writes alert titles, explanations and timeline summaries in
+ * English whatever the page's language; marking them lets a screen
+ * reader read them with an English voice on a Danish page (WCAG 3.1.2). */
+static const char *
+hub_text_lang(const ctx *x)
+{
+	return x->lang == LANG_EN ? "" : " lang=\"en\"";
 }
 
 static void
@@ -888,7 +900,7 @@ alert_list(ctx *x, web_buf *b, const wire_result *r, long from)
 		web_esc(b, web_priority(x->lang, a->priority));
 		web_add(b, "</span> <a class=\"alert-link\" href=\"/alert/");
 		web_esc(b, hexid);
-		web_add(b, "\">");
+		web_addf(b, "\"%s>", hub_text_lang(x));
 		web_esc(b, a->title);
 		web_add(b, "</a><div class=\"meta\">");
 		web_esc(b, T(x, T_DUE));
@@ -1065,6 +1077,16 @@ timeline_button(ctx *x, web_buf *b, const char *cpr)
 
 /* kept: a refused action's form, shown again so that nothing typed is
  * lost (NULL: an empty form). */
+/* For the field the hub refused: says it is wrong and where the reason
+ * is, for a screen reader (WCAG 3.3.1). */
+static const char *
+invalid(const ctx *x, const char *field)
+{
+	return x->bad_field && strcmp(x->bad_field, field) == 0
+	               ? " aria-invalid=\"true\" aria-describedby=\"action-error\""
+	               : "";
+}
+
 static void
 action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
              bool ack)
@@ -1100,19 +1122,21 @@ action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
 	}
 	web_add(b, "</fieldset><label for=\"how\">");
 	web_esc(b, T(x, T_HOW));
-	web_add(b, "</label><input id=\"how\" name=\"how\" maxlength=\"256\" "
-	           "required value=\"");
+	web_addf(b, "</label><input id=\"how\" name=\"how\" maxlength=\"256\" "
+	            "required%s value=\"", invalid(x, "how"));
 	web_esc(b, kept ? form_get(kept, "how") : "");
 	web_add(b, "\"><label for=\"date\">");
 	web_esc(b, T(x, T_DATE));
-	web_add(b, "</label><input id=\"date\" name=\"date\" "
-	           "pattern=\"[0-9]{4}-[0-9]{2}-[0-9]{2}\" "
-	           "placeholder=\"YYYY-MM-DD\" value=\"");
+	web_addf(b, "</label><input id=\"date\" name=\"date\"%s "
+	            "pattern=\"[0-9]{4}-[0-9]{2}-[0-9]{2}\" placeholder=\"",
+	         invalid(x, "date"));
+	web_esc(b, T(x, T_DATE_FORMAT));
+	web_add(b, "\" value=\"");
 	web_esc(b, kept ? form_get(kept, "date") : "");
 	web_add(b, "\"><label for=\"action-note\">");
 	web_esc(b, T(x, T_NOTE));
-	web_add(b, "</label><input id=\"action-note\" name=\"note\" "
-	           "maxlength=\"200\" value=\"");
+	web_addf(b, "</label><input id=\"action-note\" name=\"note\"%s "
+	            "maxlength=\"200\" value=\"", invalid(x, "action-note"));
 	web_esc(b, kept ? form_get(kept, "note") : "");
 	web_add(b, "\"><button type=\"submit\" id=\"save-action\">");
 	web_esc(b, T(x, T_SAVE));
@@ -1159,8 +1183,11 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	web_add(&b, "</a></p>");
 	if (msg && strcmp(msg, "saved") == 0)
 		message(&b, "msg", T(x, T_SAVED), NULL);
-	if (error)
+	if (error) {
+		web_add(&b, "<div id=\"action-error\">");
 		message(&b, "err", T(x, T_ACTION_REFUSED), error);
+		web_add(&b, "</div>");
+	}
 	if (!a) {
 		web_add(&b, "<h1>");
 		web_esc(&b, T(x, T_ALERT));
@@ -1178,7 +1205,8 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	}
 	char raised[11];
 	day_of(a->raised_at, raised);
-	web_addf(&b, "<h1 class=\"p%d\">", (int)a->priority);
+	web_addf(&b, "<h1 class=\"p%d\"%s>", (int)a->priority,
+	         hub_text_lang(x));
 	web_esc(&b, a->title);
 	web_add(&b, "</h1><dl class=\"facts\"><dt>");
 	web_esc(&b, T(x, T_PRIORITY));
@@ -1207,7 +1235,8 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	web_add(&b, "</strong></dd></dl>");
 	web_add(&b, "<section aria-labelledby=\"why\"><h2 id=\"why\">");
 	web_esc(&b, T(x, T_WHY));
-	web_add(&b, "</h2><p class=\"explain\" id=\"explanation\">");
+	web_addf(&b, "</h2><p class=\"explain\" id=\"explanation\"%s>",
+	         hub_text_lang(x));
 	web_esc(&b, a->explanation);
 	web_add(&b, "</p></section>");
 	if (a->n_evidence)
@@ -1299,6 +1328,12 @@ do_action(ctx *x, const char *hexid, const form *f)
 		ug_strlcpy(reason, said ? said : r->reason ? r->reason : "",
 		           sizeof reason);
 		status = 400;
+		static const char *const fields[][2] = {
+			{"how ", "how"}, {"date ", "date"}, {"note ", "action-note"}};
+		for (size_t i = 0; r->reason && i < 3; i++)
+			if (strncmp(r->reason, fields[i][0],
+			            strlen(fields[i][0])) == 0)
+				x->bad_field = fields[i][1];
 	} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
 		ug_strlcpy(reason, T(x, T_ACTION_DENIED), sizeof reason);
 		status = 403;
@@ -1327,7 +1362,7 @@ timeline_entries(ctx *x, web_buf *b, const wire_result *r)
 			web_esc(b, e->agency);
 			web_add(b, "</span> ");
 		}
-		web_add(b, "<span class=\"summary\">");
+		web_addf(b, "<span class=\"summary\"%s>", hub_text_lang(x));
 		if (e->is_alert && e->alert_id.len == WIRE_ALERT_ID_LEN) {
 			/* The way back to an acknowledged alert, to record
 			 * what was done about it. */
@@ -1382,6 +1417,19 @@ timeline_page(ctx *x, const char *typed)
 			cpr = cpr_buf;
 		}
 	}
+	/* Asked before the form is written: a CPR the hub cannot read
+	 * marks the field invalid and points it at the reason. */
+	wire_result *r = NULL;
+	if (cpr) {
+		r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr,
+		          TIMELINE_PAGE, 0);
+		if (unauthenticated(r)) {
+			free_result(r);
+			sodium_memzero(cpr_buf, sizeof cpr_buf);
+			return session_ended(x);
+		}
+	}
+	bool unreadable = r && r->code == UNGEBRO__V1__ERROR_CODE__E_MALFORMED;
 	web_buf b = {0};
 	page_head(x, &b, T(x, T_TIMELINE));
 	web_add(&b, "<h1>");
@@ -1393,30 +1441,29 @@ timeline_page(ctx *x, const char *typed)
 	csrf_field(x, &b);
 	web_add(&b, "<label for=\"cpr\">");
 	web_esc(&b, T(x, T_CPR));
-	web_add(&b, "</label><input id=\"cpr\" name=\"cpr\" inputmode=\"numeric\" "
-	            "autocomplete=\"off\" required value=\"");
+	web_addf(&b, "</label><input id=\"cpr\" name=\"cpr\" "
+	             "inputmode=\"numeric\" autocomplete=\"off\" required%s "
+	             "value=\"",
+	         unreadable ? " aria-invalid=\"true\" "
+	                      "aria-describedby=\"cpr-error\""
+	                    : "");
 	web_esc(&b, cpr ? cpr : "");
 	web_add(&b, "\"><button type=\"submit\" id=\"show-timeline\">");
 	web_esc(&b, T(x, T_SHOW_TIMELINE));
 	web_add(&b, "</button></form>");
 	unsigned status = 200;
 	if (cpr) {
-		wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr,
-		                       TIMELINE_PAGE, 0);
-		if (unauthenticated(r)) {
-			free_result(r);
-			web_buf_fini(&b);
-			return session_ended(x);
-		}
 		if (!r) {
 			status = 503;
 			message(&b, "err", T(x, T_HUB_DOWN), NULL);
 		} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
 			status = 403;
 			message(&b, "err", T(x, T_NOT_YOURS), NULL);
-		} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_MALFORMED) {
+		} else if (unreadable) {
 			status = 400;
+			web_add(&b, "<div id=\"cpr-error\">");
 			message(&b, "err", T(x, cpr_refusal(r->reason)), NULL);
+			web_add(&b, "</div>");
 		} else if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 			status = 503;
 			message(&b, "err", T(x, T_HUB_DOWN), NULL);
@@ -1482,8 +1529,11 @@ static const char APP_CSS[] =
     "main{max-width:60rem;margin:0 auto;padding:1rem}"
     "h1{font-size:1.5rem;line-height:1.25}h2{font-size:1.2rem}"
     "a{color:#0b4f8a}"
+    /* Amber alone is under 3:1 on the light page; the dark ring inside
+     * it keeps the focus visible there as well as on the dark header
+     * (WCAG 1.4.11). */
     "a:focus,button:focus,input:focus,select:focus{outline:3px solid "
-    "#f2a900;outline-offset:2px}"
+    "#f2a900;outline-offset:2px;box-shadow:0 0 0 2px #1b1b1b}"
     ".skip{position:absolute;left:-9999px}"
     ".skip:focus{left:1rem;top:1rem;background:#fff;color:#000;"
     "padding:.5rem;z-index:1}"
@@ -1492,9 +1542,10 @@ static const char APP_CSS[] =
     "border-left:6px solid #6b6b6b;margin:.5rem 0;padding:.5rem .75rem}"
     "ol.timeline li.t-alert{border-left-color:#8a5a00}"
     "h1.p2,h1.p3,h1.p4{border-left:6px solid;padding-left:.5rem}"
-    "li.p4,h1.p4{border-left-color:#a4001d}"
-    "li.p3,h1.p3{border-left-color:#c24e00}"
-    "li.p2,h1.p2{border-left-color:#0b4f8a}"
+    /* As specific as "ol.alerts li" above, or its grey would win. */
+    "ol.alerts li.p4,h1.p4{border-left-color:#a4001d}"
+    "ol.alerts li.p3,h1.p3{border-left-color:#c24e00}"
+    "ol.alerts li.p2,h1.p2{border-left-color:#0b4f8a}"
     ".meta{font-size:.9rem;color:#444}"
     ".badge{display:inline-block;padding:0 .4rem;border-radius:3px;"
     "font-size:.85rem;font-weight:600;background:#e4e4e4;color:#1b1b1b}"
@@ -1648,7 +1699,8 @@ route(ctx *x, const char *url, bool post, form *f)
 	if (post && !csrf_ok(x->csrf, form_get(f, "csrf"))) {
 		log_warn("WEB-CSRF", "POST %s without a valid CSRF token "
 		         "refused", url);
-		return simple_page(x, 403, T(x, T_APP), T(x, T_FORBIDDEN));
+		return simple_page(x, 403, T(x, T_TITLE_REFUSED),
+		                   T(x, T_FORBIDDEN));
 	}
 	char hexid[2 * WIRE_ALERT_ID_LEN + 1];
 	const char *suffix;
@@ -1693,7 +1745,8 @@ route(ctx *x, const char *url, bool post, form *f)
 		if (post && strcmp(suffix, "/action") == 0)
 			return do_action(x, hexid, f);
 	}
-	return simple_page(x, 404, T(x, T_APP), T(x, T_NOT_FOUND));
+	return simple_page(x, 404, T(x, T_TITLE_NOT_FOUND),
+	                   T(x, T_NOT_FOUND));
 }
 
 enum MHD_Result
@@ -1748,7 +1801,8 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		return send_response(&x, 405, r, "text/plain; charset=utf-8");
 	}
 	if (req->too_large)
-		return simple_page(&x, 413, T(&x, T_APP), T(&x, T_TOO_LARGE));
+		return simple_page(&x, 413, T(&x, T_TITLE_TOO_LARGE),
+		                   T(&x, T_TOO_LARGE));
 	enum MHD_Result rc = route(&x, url, post, &req->f);
 	/* The password is in the form: wiped once answered. */
 	form_free(&req->f);

@@ -6,6 +6,8 @@ report, absent/expected of 10 % or more (any kind, permitted leave
 included) raises one "absence.rolling" alert (NORMAL) per episode, to the assigned caseworker or else the desk.
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
+import datetime
+import json
 import time
 import subprocess
 
@@ -317,3 +319,93 @@ def test_desk_setting_names_the_desk(make_hub):
     wait_applied(hub, events=1, alerts=1)
     rc, alerts, _ = hub.inbox("desk-dora", max_alerts=1, idle_exit=10)
     assert [a["recipient"] for a in alerts] == ["youth-desk"]
+
+
+def inbox_once(hub, *args):
+    """inbox --caseworker cw-anna with a one-shot command; stdout holds
+    CPRs, so it is returned, not written anywhere."""
+    p = subprocess.run([hubtest.binary("inbox"), "--caseworker", "cw-anna",
+                        "--keys_dir", str(hub.keys_dir),
+                        "--delivery", hub.delivery, *args],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.splitlines()
+
+
+def test_every_open_alert_shown_beyond_one_window_or_page(hub):
+    """`inbox --no_ack` reads the open alerts without acknowledging them,
+    `--list` prints them and `--timeline` a person's entries: a
+    caseworker with 60 open alerts sees all 60 each way (not the first
+    32 the hub keeps in flight by default, nor the first page of 40 it
+    answers a query with), and a timeline of 450 entries comes whole."""
+    cprs = CprGen(309).take(60)
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    hub.send(*[hubtest.envelope("school-a", cpr, salt=f"many-{cpr}",
+                                absent=12, expected=30) for cpr in cprs])
+    # One person with 449 more weekly reports, none absent, before the
+    # week that raised the alert: 452 entries with the assignment, that
+    # report and the alert.
+    busy = cprs[0]
+    weeks = []
+    for i in range(1, 450):
+        start = datetime.date(2015, 1, 5) + datetime.timedelta(weeks=i)
+        weeks.append(hubtest.envelope(
+            "school-a", busy, salt=f"week-{i}",
+            period_start=start.isoformat(),
+            period_end=(start + datetime.timedelta(days=4)).isoformat(),
+            absent=0, expected=30))
+    hub.send(*weeks)
+    wait_applied(hub, events=120 + 449, alerts=60)
+
+    rc, alerts, err = hub.inbox("cw-anna", no_ack=True, idle_exit=2)
+    assert rc == 0, err
+    assert sorted(a["cpr"] for a in alerts) == sorted(cprs)
+    assert hub.stats()["alerts_open"] == 60
+
+    lines = inbox_once(hub, "--list")
+    assert lines[-1] == "60 open alerts", lines[-3:]
+    assert sorted(line.split()[6].replace("-", "") for line in lines[:-1]) \
+        == sorted(cprs)
+    assert len(inbox_once(hub, "--list", "--json")) == 60
+
+    lines = inbox_once(hub, "--timeline", busy)
+    assert lines[-1] == "452 entries", lines[-3:]
+    assert len(lines) == 453
+
+
+def test_idle_exit_counts_from_the_hubs_answer(hub):
+    """--idle_exit N is N seconds without an alert once the hub has
+    answered: a handshake slower than N (a busy machine) does not end the
+    run before the alerts could come; the wait for the hub itself is at
+    least --timeout, and with no hub the run ends after it (exit 0)."""
+    [cpr] = CprGen(311).take(1)
+    hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.envelope("school-a", cpr, salt="slow", absent=12,
+                              expected=30))
+    wait_applied(hub, events=2, alerts=1)
+
+    def inbox(endpoint, *extra):
+        return subprocess.Popen(
+            [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+             "--keys_dir", str(hub.keys_dir), "--delivery", endpoint,
+             "--json", "--idle_exit", "1", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    relay = hubtest.TcpRelay(hub.delivery)
+    relay.frozen.set()
+    try:
+        p = inbox(relay.endpoint)
+        time.sleep(2.5)
+        relay.frozen.clear()
+        out, err = p.communicate(timeout=30 * hubtest.SLOW)
+    finally:
+        relay.close()
+    assert p.returncode == 0, err
+    assert [json.loads(line)["cpr"] for line in out.splitlines()
+            if line.startswith("{")] == [cpr]
+
+    t = time.monotonic()
+    p = inbox(f"tcp://127.0.0.1:{hubtest.free_port()}", "--timeout", "2")
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0 and out == "", err
+    assert 2 <= time.monotonic() - t < 8

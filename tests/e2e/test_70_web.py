@@ -21,7 +21,7 @@ import urllib.parse
 import pytest
 
 from hubtest import (BUILD, ROOT, SLOW, CprGen, binary, envelope,
-                     free_port, wait_for)
+                     ev_dropout, free_port, wait_for)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -34,6 +34,7 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
     HAVE_SELENIUM = True
 except ImportError:
@@ -836,11 +837,21 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
              "Vælg hvad der skete: kontakt opnået, tilbud givet eller "
              "kunne ikke træffes."),
         ]
-        for fields, reason in cases:
+        # The field the reason is about is marked invalid and points at
+        # the reason, for a screen reader (WCAG 3.3.1).
+        wrong_fields = ["how", "how", "date", "date", "how", "action-note",
+                        None]
+        for (fields, reason), wrong in zip(cases, wrong_fields):
             r, page = web.request("POST", f"/alert/{hexid}/action",
                                   dict(fields, csrf=csrf), cookies=session)
             assert r.status == 400, (fields, r.status)
             assert errors_of(page) == [refused + reason], (fields, page)
+            marked = re.findall(r'<input id="([\w-]+)"[^>]* aria-invalid='
+                                r'"true" aria-describedby="action-error"',
+                                page)
+            assert marked == ([wrong] if wrong else []), (fields, marked)
+            assert '<div id="action-error"><p class="err" role="alert">' \
+                in page
             # What was typed is still there to correct.
             for name in ("how", "date"):
                 if fields.get(name):
@@ -909,6 +920,7 @@ def test_the_timeline_takes_a_cpr_as_it_is_pasted(make_hub):
                                   cookies=session)
             assert r.status == 200 and not errors_of(page), (typed, page)
             assert "ol class=\"timeline\"" in page, typed
+            assert "aria-invalid" not in page, typed
         cases = [
             ("", "Skriv et CPR-nummer."),
             (cpr[1:], "CPR-nummeret har 9 cifre: et regneark kan have "
@@ -924,6 +936,13 @@ def test_the_timeline_takes_a_cpr_as_it_is_pasted(make_hub):
                                   cookies=session)
             assert r.status == 400 and errors_of(page) == [error], \
                 (typed, page)
+            # The field says it is wrong and where the reason is, for a
+            # screen reader (WCAG 3.3.1).
+            field = re.search(r'<input id="cpr"[^>]*>', page).group(0)
+            assert 'aria-invalid="true"' in field and \
+                'aria-describedby="cpr-error"' in field, field
+            assert '<div id="cpr-error"><p class="err" role="alert">' + \
+                html.escape(error, quote=False) in page
         r, page = web.request("POST", "/timeline",
                               {"csrf": csrf, "cpr": cpr[1:]},
                               cookies=dict(session, ug_lang="en"))
@@ -1062,3 +1081,114 @@ def test_an_action_is_recorded_after_the_alert_is_acknowledged(make_hub):
     wait_for(lambda: re.search(r"action +ok", hub.hubctl(
         "audit", "show", "--actor", "cw-anna").stdout), 10,
         "the action audited", interval=0.3)
+
+
+def tab_to(driver, element_id, most=20):
+    """Press Tab until the element with this id has the focus."""
+    for _ in range(most):
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+        if driver.switch_to.active_element.get_attribute("id") == \
+                element_id:
+            return driver.switch_to.active_element
+    raise AssertionError(f"#{element_id} not reached with Tab")
+
+
+def test_keyboard_only_and_accessibility_basics(make_hub):
+    """A municipality's pages must meet WCAG 2.1 AA: everything works
+    from the keyboard with a visible focus, the hub's English texts are
+    marked as English on a Danish page (3.1.2), a priority is told by
+    text and not by its colour alone, and every page's title says what
+    the page is."""
+    hub = make_hub(agencies={"school-a": "absence", "college-a": "dropout"})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(7011).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt="web-a11y",
+                      period_start="2024-05-06", period_end="2024-05-10",
+                      absent=12, expected=30))
+    hub.send(ev_dropout(cpr, "2024-05-10"))
+    web = Web(hub)
+    d = chrome(hub, "chromium-keyboard")
+    try:
+        # Log in with the keyboard alone; the skip link comes first and
+        # shows itself when it has the focus.
+        d.get(web.base + "/login")
+        d.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+        skip = d.switch_to.active_element
+        assert skip.get_attribute("class") == "skip"
+        assert skip.rect["x"] >= 0 and skip.is_displayed()
+        tab_to(d, "caseworker").send_keys("cw-anna")
+        tab_to(d, "password").send_keys(PASSWORD)
+        page = d.find_element(By.TAG_NAME, "html")
+        d.switch_to.active_element.send_keys(Keys.ENTER)
+        WebDriverWait(d, 20 * SLOW).until(left(page))
+        assert d.current_url.endswith("/alerts")
+
+        # The dropout, its transition gap (the dropout lies in the past)
+        # and the absence.
+        def listed():
+            d.refresh()
+            links = d.find_elements(By.CSS_SELECTOR, "a.alert-link")
+            return links if len(links) == 3 else None
+        wait_for(listed, 20, "the three alerts in the list", interval=0.3)
+        assert d.find_element(By.TAG_NAME, "html").get_attribute("lang") \
+            == "da"
+        items = d.find_elements(By.CSS_SELECTOR, "ol.alerts li")
+        # Most urgent first, each priority said in words; its colour
+        # only repeats it.
+        assert [i.find_element(By.CLASS_NAME, "badge").text
+                for i in items] == ["Høj", "Høj", "Normal"]
+        colours = [i.value_of_css_property("border-left-color")
+                   for i in items]
+        assert colours[0] == colours[1] != colours[2], colours
+        for link in d.find_elements(By.CSS_SELECTOR, "a.alert-link"):
+            assert link.get_attribute("lang") == "en", link.text
+
+        # The focus: an outline, and a dark ring inside it that stands
+        # out on the light page.
+        link = tab_to_class(d, "alert-link")
+        assert link.value_of_css_property("outline-style") == "solid"
+        assert "rgb(27, 27, 27)" in link.value_of_css_property("box-shadow")
+        page = d.find_element(By.TAG_NAME, "html")
+        link.send_keys(Keys.ENTER)
+        WebDriverWait(d, 20 * SLOW).until(left(page))
+        h1 = d.find_element(By.TAG_NAME, "h1")
+        assert h1.get_attribute("lang") == "en"
+        assert h1.value_of_css_property("border-left-color") == colours[0]
+        assert d.find_element(By.ID, "explanation").get_attribute("lang") \
+            == "en"
+        assert d.title == h1.text + " – Ungeindbakke"
+        # The date field's hint spells the format as its label does.
+        assert "ÅÅÅÅ-MM-DD" in d.find_element(By.CSS_SELECTOR,
+                                              "label[for=date]").text
+        assert d.find_element(By.ID, "date").get_attribute(
+            "placeholder") == "ÅÅÅÅ-MM-DD"
+        submit(d, "show-timeline")
+        summaries = d.find_elements(By.CSS_SELECTOR,
+                                    "ol.timeline .summary")
+        assert summaries and all(s.get_attribute("lang") == "en"
+                                 for s in summaries)
+
+        # In English nothing needs marking.
+        d.get(web.base + "/alerts?lang=en")
+        assert d.find_element(By.TAG_NAME, "html").get_attribute("lang") \
+            == "en"
+        assert all(not a.get_attribute("lang") for a in
+                   d.find_elements(By.CSS_SELECTOR, "a.alert-link"))
+        d.get(web.base + "/nowhere?lang=da")
+        assert d.title == "Siden findes ikke – Ungeindbakke"
+    finally:
+        d.quit()
+        web.stop()
+
+
+def tab_to_class(driver, cls, most=20):
+    """Press Tab until an element of this class has the focus."""
+    for _ in range(most):
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+        el = driver.switch_to.active_element
+        if cls in (el.get_attribute("class") or "").split():
+            return el
+    raise AssertionError(f".{cls} not reached with Tab")

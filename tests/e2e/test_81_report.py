@@ -69,6 +69,16 @@ def assert_clean(paths, cprs):
         assert not HEX_KEY.search(text), f"{path}: a hex key"
 
 
+def contrast_on_white(hex6):
+    """WCAG 2.1's contrast ratio of an sRGB colour against white."""
+    def linear(c):
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (linear(int(hex6[i:i + 2], 16)) for i in (0, 2, 4))
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 1.05 / (lum + 0.05)
+
+
 def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
         make_hub, tmp_path):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
@@ -115,6 +125,24 @@ def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
     assert "<svg" in html and "http://" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
     assert "src=" not in html and "<link" not in html
+    # Every chart is an image with a text alternative (WCAG 1.1.1) that
+    # names what it draws and where its figures are.
+    charts = re.findall(r"<svg [^>]*>", html)
+    assert charts
+    for svg in charts:
+        name = re.search(r'role="img" aria-label="Chart: ([^"]+)"', svg)
+        assert name and name.group(1).endswith(
+            "; the figures are in the table above"), svg
+    assert html.count("<title>Chart: ") == len(charts)
+    assert 'aria-label="Chart: Education-readiness, grades 8 and 9, per ' \
+        'school and year; bars: not ready, one per row; the figures are ' \
+        'in the table above"' in html
+    # Suppressed cells are greyed; their text still reads at the 4.5:1
+    # contrast WCAG AA asks for, on the white page.
+    grey = re.search(r"td\.sup\{color:#([0-9a-f]{3,6})\}", html).group(1)
+    if len(grey) == 3:
+        grey = "".join(c * 2 for c in grey)
+    assert contrast_on_white(grey) >= 4.5, grey
     assert set(tables) >= {"readiness", "absence", "chronic", "dropouts",
                            "enrolments", "neet", "clocks", "alerts",
                            "anonymous"}
