@@ -416,28 +416,61 @@ write_audit(void *ctx, const store_audit_record *r)
 	return UG_OK;
 }
 
-/* --out FILE, created 0600 (it holds the person's data in the clear), or
- * standard output. NULL with *why set when it cannot be written. */
-static FILE *
-open_out(const char *path, int *why)
+/* --out FILE, or standard output. The document is written to a new
+ * file beside FILE (mkstemp: 0600, it holds the person's data in the
+ * clear) and renamed to FILE only once all of it is written and synced:
+ * a failed export leaves no part of a person's data behind and an
+ * existing FILE as it was, and a symbolic link at FILE is replaced, never
+ * written through. */
+typedef struct {
+	FILE *f;
+	const char *path;
+	char tmp[4096];
+} out_file;
+
+static bool
+open_out(out_file *o, const char *path, int *why)
 {
-	if (!path[0])
-		return stdout;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || fchmod(fd, 0600) != 0) {
+	o->path = path;
+	o->tmp[0] = '\0';
+	if (!path[0]) {
+		o->f = stdout;
+		return true;
+	}
+	int fd = -1;
+	if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%s.XXXXXX", path) >=
+	    sizeof o->tmp)
+		errno = ENAMETOOLONG;
+	else
+		fd = mkstemp(o->tmp);
+	if (fd < 0 || fchmod(fd, 0600) != 0 ||
+	    !(o->f = fdopen(fd, "w"))) {
 		*why = errno;
 		fprintf(stderr, "hubctl: cannot write %s: %s\n", path,
 		        strerror(*why));
-		if (fd >= 0)
+		if (fd >= 0) {
 			close(fd);
-		return NULL;
+			unlink(o->tmp);
+		}
+		return false;
 	}
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		*why = errno;
-		close(fd);
-	}
-	return f;
+	return true;
+}
+
+/* True when the whole document is in place at FILE (or on stdout). */
+static bool
+close_out(out_file *o, bool complete)
+{
+	bool written = fflush(o->f) == 0 && !ferror(o->f);
+	if (o->f == stdout)
+		return complete && written;
+	written = written && complete && fsync(fileno(o->f)) == 0;
+	if (fclose(o->f) != 0)
+		written = false;
+	if (written && rename(o->tmp, o->path) == 0)
+		return true;
+	unlink(o->tmp);
+	return false;
 }
 
 int
@@ -450,8 +483,8 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 	sodium_memzero(norm, sizeof norm);
 	const char *path = ug_config_get(cfg, "out");
 	int why = 0;
-	FILE *out = open_out(path, &why);
-	if (!out) {
+	out_file of;
+	if (!open_out(&of, path, &why)) {
 		/* An attempt to disclose is evidence too, failed or not. */
 		char detail[STORE_AUDIT_DETAIL_MAX];
 		snprintf(detail, sizeof detail, "nothing written: cannot "
@@ -460,6 +493,7 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 		                   detail);
 		return 1;
 	}
+	FILE *out = of.f;
 	char hex[2 * UG_PERSON_KEY_LEN + 1];
 	ug_hex(p.person_key, UG_PERSON_KEY_LEN, hex);
 	alert_set a = {.s = s, .out = out};
@@ -482,9 +516,7 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 	if (err == UG_OK)
 		err = store_audit_scan(s, 1, write_audit, &ac);
 	fputs("\n  ]\n}\n", out);
-	bool written = fflush(out) == 0 && !ferror(out);
-	if (out != stdout && fclose(out) != 0)
-		written = false;
+	bool written = close_out(&of, err == UG_OK);
 	char detail[STORE_AUDIT_DETAIL_MAX];
 	snprintf(detail, sizeof detail, "%zu events (%zu actions), %zu "
 	         "alerts, %zu audit records%s", p.n, p.actions, alerts, ac.n,

@@ -324,6 +324,46 @@ def test_a_failed_export_is_audited(make_hub):
     assert "no-such-dir" not in rec["detail"], rec
 
 
+def test_an_export_is_written_whole_or_not_at_all(make_hub):
+    """OPERATIONS.md, Access: FILE is written whole or not at all. A
+    symbolic link at FILE is replaced, not written through; an export
+    that runs out of space (a 4 KiB tmpfs) exits 1, leaves no part of the
+    person's data in the directory and an existing FILE as it was."""
+    cpr = CprGen(6207).next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-09-07T08:00:00")
+    mondays = ["2026-06-01", "2026-06-08", "2026-06-15", "2026-06-22",
+               "2026-08-10", "2026-08-17", "2026-08-24", "2026-08-31"]
+    hub.send(*[ev_absence(cpr, m, 1) for m in mondays])
+    hub.wait_applied()
+
+    elsewhere = hub.client_dir / "elsewhere.json"
+    link = hub.client_dir / "export.json"
+    link.symlink_to(elsewhere)
+    hub.hubctl("export", "--cpr", cpr, "--out", str(link))
+    assert not elsewhere.exists(), "the export went through the link"
+    assert not link.is_symlink() and link.stat().st_mode & 0o777 == 0o600
+    assert len(json.loads(link.read_text())["events"]) == len(mondays)
+
+    small = hub.client_dir / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs",
+                    str(small)], check=True)
+    try:
+        out = small / "export.json"
+        out.write_text("before\n")
+        p = hub.hubctl("export", "--cpr", cpr, "--out", str(out),
+                       check=False)
+        assert p.returncode == 1 and "export failed" in p.stderr, p.stderr
+        assert [f.name for f in small.iterdir()] == ["export.json"]
+        assert out.read_text() == "before\n"
+    finally:
+        subprocess.run(["umount", "-l", str(small)])
+    [*_, rec] = [r for r in audit(hub, "--cpr", cpr)
+                 if r["action"] == "export"]
+    assert rec["result"] == "failed", rec
+
+
 def test_assignments_go_with_the_persons_last_other_record(make_hub):
     """SECURITY.md, Retention: assignments have no period of their own;
     "they route alerts for as long as the person has anything else here;
