@@ -181,7 +181,9 @@ parse_consent(const adapter_row *row, adapter_event *ev, int32_t date,
 		if (!fields_empty(f[COL_SCOPE]))
 			FIELDS_BAD(diag, "consent_scope",
 				   "consent_scope is set but consent is no");
-		if (!fields_empty(f[COL_EXPIRES]))
+		/* 9999-12-31 is "until withdrawn", no expiry: exports
+		 * write it in every row, given or not. */
+		if (!fields_no_end(f[COL_EXPIRES]))
 			FIELDS_BAD(diag, "consent_expires",
 				   "consent_expires is set but consent is no");
 		return UG_OK;
@@ -224,7 +226,7 @@ check_anonymous(const adapter_row *row, ug_diag *diag)
 			return err;
 	}
 	if (given == 1 || !fields_empty(f[COL_SCOPE]) ||
-	    !fields_empty(f[COL_EXPIRES]))
+	    !fields_no_end(f[COL_EXPIRES]))
 		FIELDS_BAD(diag, "consent",
 			   "an anonymous row cannot carry a consent to share: "
 			   "leave consent, consent_scope and consent_expires "

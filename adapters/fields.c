@@ -130,6 +130,15 @@ fields_date(const char *text, const char *column, int32_t *days, char iso[11],
 	return parse_date(text, column, days, iso, diag);
 }
 
+bool
+fields_no_end(const char *text)
+{
+	/* Many systems write "no end" as the last day of year 9999. */
+	static const char *const no_end[] = {"9999-12-31", "31-12-9999",
+					     "31.12.9999", NULL};
+	return fields_empty(text) || adapter_match(text, no_end) >= 0;
+}
+
 ug_err
 fields_date_opt(const char *text, const char *column, bool open_ended,
 		int32_t *days, char iso[11], bool *present, ug_diag *diag)
@@ -137,12 +146,7 @@ fields_date_opt(const char *text, const char *column, bool open_ended,
 	*present = false;
 	*days = 0;
 	iso[0] = '\0';
-	if (fields_empty(text))
-		return UG_OK;
-	/* Many systems write "no end" as the last day of year 9999. */
-	static const char *const no_end[] = {"9999-12-31", "31-12-9999",
-					     "31.12.9999", NULL};
-	if (open_ended && adapter_match(text, no_end) >= 0)
+	if (fields_empty(text) || (open_ended && fields_no_end(text)))
 		return UG_OK;
 	ug_err err = parse_date(text, column, days, iso, diag);
 	*present = err == UG_OK;

@@ -75,6 +75,12 @@ ug_err fields_date(const char *text, const char *column, int32_t *days,
 		   char iso[11], ug_diag *diag);
 
 /*
+ * True if an optional end date says "no end": empty, or 9999-12-31 in
+ * any of the three forms.
+ */
+bool fields_no_end(const char *text);
+
+/*
  * An optional date: "" leaves *present false, *days 0 and iso "";
  * otherwise as fields_date. With open_ended, 9999-12-31 (in any of the
  * three forms), many systems' "no end", reads as "" too.

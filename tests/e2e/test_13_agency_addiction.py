@@ -85,3 +85,30 @@ def test_referrals_and_anonymous_counselling(make_hub):
     assert len(after) == 8
     assert sum(1 for e in after if e["supersedes"]) == 1
     hub.sweep()
+
+
+def test_no_expiry_written_as_9999_12_31(make_hub):
+    """consent_expires 9999-12-31 means "until withdrawn", no expiry
+    (docs/ADAPTERS.md): exports that write it in every row keep their
+    refusals and anonymous rows, which carry no expiry; a real expiry
+    beside a "no" is still refused."""
+    hub = make_hub(agencies={AGENCY: "addiction"})
+    p = CprGen(1303).take(4)
+    rows = [
+        ([p[0], "", "", "rmc-a", "2024-03-01", "henvist", "nej", "",
+          "9999-12-31"], Ok(AR)),
+        ([p[1], "", "", "rmc-a", "2024-03-01", "henvist", "tilbagekaldt",
+          "", "31-12-9999"], Ok(AR)),
+        (["", "ja", "A-2024-101", "rmc-a", "2024-03-01", "henvist", "", "",
+          "31.12.9999"], Ok(AR, person=False)),
+        ([p[2], "", "", "rmc-a", "2024-03-01", "henvist", "ja", "alt",
+          "9999-12-31"], Ok(AR)),
+        ([p[3], "", "", "rmc-a", "2024-03-01", "henvist", "nej", "",
+          "2025-02-28"],
+         Bad("consent_expires", "consent_expires is set but consent is "
+                                "no")),
+    ]
+    path, labelled = write_export(hub, "rmc-9999.csv", HEADER, rows)
+    r = run_adapter(hub, "addiction", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    hub.sweep()
