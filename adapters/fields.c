@@ -46,6 +46,15 @@ fields_text(const char *text, const char *column, bool required, ug_diag *diag)
 	if (has_control(text))
 		FIELDS_BAD(diag, column, "%s contains a control character",
 			   column);
+	/* A CPR here is a column mix-up; sent on, it would label the
+	 * hub's counts and reports, and tie an anonymous count to a
+	 * person. */
+	char cpr[11];
+	if (ug_cpr_parse(text, strlen(text), cpr, NULL) == UG_OK)
+		FIELDS_BAD(diag, column,
+			   "%s looks like a CPR number; it must be an id or "
+			   "a name, never a person's number",
+			   column);
 	return UG_OK;
 }
 

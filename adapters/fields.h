@@ -51,8 +51,8 @@ ug_err fields_cpr(const char *text, const char *column, adapter_event *ev,
 /*
  * A name or number of a place or thing (school, institution, programme,
  * service, jobcenter): at most WIRE_TEXT_MAX bytes without control
- * characters. Required unless `required` is false, in which case "" is
- * accepted.
+ * characters, and not something that reads as a CPR number. Required
+ * unless `required` is false, in which case "" is accepted.
  */
 ug_err fields_text(const char *text, const char *column, bool required,
 		   ug_diag *diag);

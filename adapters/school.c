@@ -69,14 +69,7 @@ static const struct {
 static ug_err
 parse_school(const char *text, ug_diag *diag)
 {
-	if (!text[0])
-		BAD("school", "school is empty");
-	if (strlen(text) > WIRE_TEXT_MAX)
-		BAD("school", "school is longer than %d bytes", WIRE_TEXT_MAX);
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-		if (*p < 0x20 || *p == 0x7F)
-			BAD("school", "school contains a control character");
-	return UG_OK;
+	return fields_text(text, "school", true, diag);
 }
 
 /* The shared check, range and placeholders included: a period of

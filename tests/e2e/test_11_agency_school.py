@@ -128,3 +128,27 @@ def test_readiness_area_columns_blame_the_column_that_says_it(make_hub):
     r = run_adapter(hub, "school", "import", path, agency=AGENCY)
     check_run(hub, r, [(path, labelled)], AGENCY)
     hub.sweep()
+
+
+def test_cpr_in_the_school_column_is_refused(make_hub):
+    """A CPR where the school belongs (a column mix-up) is refused, never
+    sent as the school's id: the hub labels its counts and reports with
+    it. The reason names the column and quotes nothing."""
+    hub = make_hub(agencies={AGENCY: TYPES})
+    p = CprGen(1104).take(4)
+    rows = [
+        ([p[0], "280017", "9", "26-06-2024", "afgang"],
+         Ok("SchoolLeaving")),
+        ([p[1], dashed(p[2]), "9", "26-06-2024", "afgang"],
+         Bad("Skole", "school looks like a CPR number")),
+        ([p[3], p[2], "10", "26-06-2024", "udmeldt"],
+         Bad("Skole", "school looks like a CPR number")),
+    ]
+    path, labelled = write_export(
+        hub, "afgang-cpr.csv", ["CPRnr", "Skole", "Klassetrin", "Dato",
+                                "Afgangstype"], rows)
+    r = run_adapter(hub, "school", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    for cpr in p:
+        assert cpr not in r.stderr and dashed(cpr) not in r.stderr
+    hub.sweep()

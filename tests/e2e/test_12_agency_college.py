@@ -131,3 +131,22 @@ def test_type_not_registered_is_refused_by_the_hub(make_hub):
     assert not denied & {e["event_id"] for e in events}
     assert hub.stats()["log_events"] == 3
     hub.sweep()
+
+
+def test_cpr_in_institution_or_programme_is_refused(make_hub):
+    """A CPR in the institution or programme column (a column mix-up) is
+    refused, never sent as a name the hub's reports show."""
+    hub = make_hub(agencies={AGENCY: "enrolment,dropout,dropout_risk"})
+    p = CprGen(1203).take(4)
+    rows = [
+        ([p[0], "751021", "stx", "start", "2024-08-12", "", ""],
+         Ok("Enrolment")),
+        ([p[1], p[3], "stx", "frafald", "2024-10-04", "", ""],
+         Bad("institution", "institution looks like a CPR number")),
+        ([p[2], "751021", dashed(p[3]), "risk", "2024-10-04", "", ""],
+         Bad("programme", "programme looks like a CPR number")),
+    ]
+    path, labelled = write_export(hub, "status-cpr.csv", HEADER, rows)
+    r = run_adapter(hub, "college", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    hub.sweep()

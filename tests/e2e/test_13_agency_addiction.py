@@ -61,6 +61,9 @@ def test_referrals_and_anonymous_counselling(make_hub):
          Bad("consent_scope", "consent_scope is set but consent is no")),
         ([p[9], "", "", "", "2024-03-01", "henvist", "ja", "alt", ""],
          Bad("service", "service is empty")),
+        # A CPR in the service column would tie the count to a person.
+        (["", "ja", "A-2024-006", dashed(p[9]), "2024-03-01", "henvist",
+          "", "", ""], Bad("service", "service looks like a CPR number")),
         (["", "ja", "A-2024-001", "rmc-a", "2024-03-01", "henvist", "", "",
           ""], Dup()),
         ([p[0], "", "", "rmc-a", "2024-03-01", "henvist", "ja",
