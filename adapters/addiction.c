@@ -225,9 +225,17 @@ check_anonymous(const adapter_row *row, ug_diag *diag)
 		if (err != UG_OK)
 			return err;
 	}
-	if (given == 1 || !fields_empty(f[COL_SCOPE]) ||
-	    !fields_no_end(f[COL_EXPIRES]))
-		FIELDS_BAD(diag, "consent",
+	/* Blame the column that holds the consent, where a clerk looks
+	 * for it (the file may not even have a consent column). */
+	const char *holds = NULL;
+	if (given == 1)
+		holds = "consent";
+	else if (!fields_empty(f[COL_SCOPE]))
+		holds = "consent_scope";
+	else if (!fields_no_end(f[COL_EXPIRES]))
+		holds = "consent_expires";
+	if (holds)
+		FIELDS_BAD(diag, holds,
 			   "an anonymous row cannot carry a consent to share: "
 			   "leave consent, consent_scope and consent_expires "
 			   "empty");

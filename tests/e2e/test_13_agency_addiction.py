@@ -115,3 +115,25 @@ def test_no_expiry_written_as_9999_12_31(make_hub):
     r = run_adapter(hub, "addiction", "import", path, agency=AGENCY)
     check_run(hub, r, [(path, labelled)], AGENCY)
     hub.sweep()
+
+
+def test_anonymous_row_with_a_consent_names_the_column_holding_it(make_hub):
+    """An anonymous row that carries a consent scope or expiry is refused
+    under the column that holds it, one the file has: a counselling
+    export need not have a consent column at all."""
+    hub = make_hub(agencies={AGENCY: "addiction"})
+    rows = [
+        (["anonym", "A-2024-201", "rmc-a", "2024-03-01", "henvist", "", ""],
+         Ok(AR, person=False)),
+        (["anonym", "A-2024-202", "rmc-a", "2024-03-01", "henvist", "alt",
+          ""], Bad("Omfang", "an anonymous row cannot carry a consent")),
+        (["anonym", "A-2024-203", "rmc-a", "2024-03-01", "henvist", "",
+          "2024-12-31"],
+         Bad("Udl\u00f8b", "an anonymous row cannot carry a consent")),
+    ]
+    path, labelled = write_export(
+        hub, "anonym.csv", ["CPRnr", "L\u00f8benr", "Tilbud", "Dato",
+                            "Forl\u00f8b", "Omfang", "Udl\u00f8b"], rows)
+    r = run_adapter(hub, "addiction", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    hub.sweep()

@@ -379,8 +379,10 @@ test_rejections(void)
 		  "record_id must be a code"),
 	    AC_R1(CONSENT, "ja", "consent",
 		  "an anonymous row cannot carry a consent to share"),
-	    AC_R1(SCOPE, "referral", "consent", "cannot carry a consent"),
-	    AC_R1(EXPIRES, "2024-12-31", "consent", "cannot carry a consent"),
+	    AC_R1(SCOPE, "referral", "consent_scope",
+		  "cannot carry a consent"),
+	    AC_R1(EXPIRES, "2024-12-31", "consent_expires",
+		  "cannot carry a consent"),
 	    AC_R1(CONSENT, "perhaps", "consent", "consent must be yes or no"),
 	    AC_R1(STAGE, "x", "stage", "stage must be"),
 	};
