@@ -188,8 +188,9 @@ fields_code(const char *text, const char *column, ug_diag *diag)
 			   column);
 	if (len > FIELDS_CODE_MAX || !only(text, "._-/"))
 		FIELDS_BAD(diag, column,
-			   "%s must be a code of at most %d letters, digits, "
-			   "'.', '_', '-' or '/' (no free text)",
+			   "%s must be a code of at most %d of A-Z a-z 0-9 "
+			   ". _ - / (no free text, no blank, no \xC3\xA6 "
+			   "\xC3\xB8 \xC3\xA5)",
 			   column, FIELDS_CODE_MAX);
 	return UG_OK;
 }

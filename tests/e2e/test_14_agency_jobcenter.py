@@ -55,6 +55,10 @@ def test_benefits_and_missed_activations(make_hub):
          Bad("date", "date is not a date")),
         ([p[9], "jc-a", "2024-03-05", "m\u00f8dte ikke op"],
          Bad("activity", "activity must be a code")),
+        # A code is ASCII: the reason says which letters.
+        ([p[9], "jc-a", "2024-03-06", "SAMTALE-F\u00d8R"],
+         Bad("activity", "activity must be a code of at most 32 of A-Z "
+                         "a-z 0-9 . _ - /")),
         ([p[10], "jc-a", "2024-03-05", p[11]],
          Bad("activity", "activity looks like a CPR number")),
         (["", "jc-a", "2024-03-05", "SAMTALE"], Bad("cpr", "cpr is empty")),
