@@ -1145,8 +1145,17 @@ file_column_name(const struct runtime *rt, ug_diag *diag)
 {
 	const csv_column *cols = rt->plan->kind->columns;
 	for (size_t i = 0; cols[i].name; i++) {
-		if (strcmp(cols[i].name, diag->field) != 0 || rt->index[i] < 0)
+		if (strcmp(cols[i].name, diag->field) != 0)
 			continue;
+		if (rt->index[i] < 0) {
+			/* An optional column some rows need ("consent is
+			 * empty"): the clerk would look for a cell that is
+			 * not there, the column being missing. */
+			size_t len = strlen(diag->reason);
+			snprintf(diag->reason + len, sizeof diag->reason - len,
+				 " (the file has no %s column)", cols[i].name);
+			return;
+		}
 		const char *name =
 		    rt->csv ? csv_header_name(rt->csv, (size_t)rt->index[i])
 			    : rt->plan->key_names[rt->index[i]];

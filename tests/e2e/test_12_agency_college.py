@@ -150,3 +150,23 @@ def test_cpr_in_institution_or_programme_is_refused(make_hub):
     r = run_adapter(hub, "college", "import", path, agency=AGENCY)
     check_run(hub, r, [(path, labelled)], AGENCY)
     hub.sweep()
+
+
+def test_a_row_needing_a_column_the_file_lacks(make_hub):
+    """An export without the optional start column: its start rows go
+    through, a completed row (which needs the start) is refused with a
+    reason that says the column is missing, not just the cell empty."""
+    hub = make_hub(agencies={AGENCY: "enrolment,dropout,dropout_risk"})
+    p = CprGen(1204).take(2)
+    rows = [
+        ([p[0], "751021", "stx", "start", "2024-08-12"], Ok("Enrolment")),
+        ([p[1], "751021", "stx", "completed", "2024-06-21"],
+         Bad("start", "start is empty; a completed row needs the day the "
+                      "enrolment started (the file has no start column)")),
+    ]
+    path, labelled = write_export(
+        hub, "status-nostart.csv",
+        ["cpr", "institution", "programme", "status", "date"], rows)
+    r = run_adapter(hub, "college", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    hub.sweep()
