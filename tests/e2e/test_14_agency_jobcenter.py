@@ -106,3 +106,25 @@ def test_benefits_and_missed_activations(make_hub):
     assert len(after) == 10
     assert not any(e["supersedes"] for e in after)
     hub.sweep()
+
+
+def test_a_stop_cannot_be_taken_back(make_hub):
+    """docs/ADAPTERS.md: the period exported again without its stop is the
+    start the hub already has, so nothing is sent; a benefit that runs
+    again is a new period with its own start."""
+    hub = make_hub(agencies={AGENCY: "benefit,missed_activation"})
+    [cpr] = CprGen(1402).take(1)
+    uh = "uddannelseshj\u00e6lp"
+    runs = [([cpr, "jc-a", uh, "2024-02-01", "", ""], (1, 0)),
+            ([cpr, "jc-a", uh, "2024-02-01", "2024-03-31", "JOB"], (1, 0)),
+            ([cpr, "jc-a", uh, "2024-02-01", "", ""], (0, 1)),
+            ([cpr, "jc-a", uh, "2024-05-01", "", ""], (1, 0))]
+    for i, (fields, (queued, duplicates)) in enumerate(runs):
+        path, _ = write_export(hub, f"ydelser-{i}.csv", BENEFIT_HEADER,
+                               [(fields, None)])
+        r = run_adapter(hub, "jobcenter", "import", path, agency=AGENCY)
+        assert r.rc == 0, str(r)
+        assert (r.summary["queued"], r.summary["duplicates"],
+                r.summary["corrections"]) == (queued, duplicates, 0), str(r)
+    assert len(stored(hub)) == 3
+    hub.sweep()
