@@ -7,6 +7,8 @@ stage, no consent) are rejected with the file's column and a reason; a
 repeated row is stored once; and no CPR reaches the hub's store, logs or
 the outbox."""
 
+import json
+
 from agencytest import Bad, Dup, Ok, check_run, run_adapter, stored, \
     write_export
 from hubtest import CprGen, dashed
@@ -136,4 +138,24 @@ def test_anonymous_row_with_a_consent_names_the_column_holding_it(make_hub):
                             "Forl\u00f8b", "Omfang", "Udl\u00f8b"], rows)
     r = run_adapter(hub, "addiction", "import", path, agency=AGENCY)
     check_run(hub, r, [(path, labelled)], AGENCY)
+    hub.sweep()
+
+
+def test_anonymous_json_lines_need_the_cpr_key(make_hub):
+    """docs/ADAPTERS.md: the cpr column is required even in a file of
+    anonymous rows only; in JSON Lines a null cpr will do, and a file
+    where no line has the key is refused as a whole."""
+    hub = make_hub(agencies={AGENCY: "addiction"})
+    line = {"anonymous": True, "record_id": "A-2024-301", "service": "rmc-a",
+            "date": "2024-03-01", "stage": "henvist"}
+    without = hub.inputs_dir / "anonym-uden.jsonl"
+    without.write_text(json.dumps(line) + "\n")
+    r = run_adapter(hub, "addiction", "import", without, agency=AGENCY)
+    assert r.rc == 3, str(r)
+    assert "missing required column(s): cpr" in r.stderr, r.stderr
+    with_null = hub.inputs_dir / "anonym.jsonl"
+    with_null.write_text(json.dumps(dict(line, cpr=None)) + "\n")
+    r = run_adapter(hub, "addiction", "import", with_null, agency=AGENCY)
+    assert (r.rc, r.summary["accepted"]) == (0, 1), str(r)
+    assert [e["person"] for e in stored(hub)] == [False]
     hub.sweep()
