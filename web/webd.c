@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/log.h"
@@ -1765,13 +1766,26 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		if (!req)
 			return MHD_NO;
 		*state = req;
+		/* A client that waits for "100 Continue" before sending a
+		 * body announced over the limit is answered 413 at once,
+		 * the body never sent. Any other client's body is read to
+		 * its end first: answered and closed before that, it would
+		 * meet a reset while still sending, and never see the 413. */
+		const char *announced = MHD_lookup_connection_value(
+		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *expect = MHD_lookup_connection_value(
+		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+		if (post && announced && expect &&
+		    strcasecmp(expect, "100-continue") == 0 &&
+		    strtoull(announced, NULL, 10) > BODY_MAX)
+			req->too_large = true;
 		/* Only forms are decoded (url-encoded or multipart); a body of
 		 * another type is read as empty, so its CSRF check fails. */
-		if (post)
+		else if (post) {
 			req->pp = MHD_create_post_processor(c, FORM_DECODE_BUF,
 			                                    form_field, &req->f);
-		if (post)
 			return MHD_YES; /* the body follows */
+		}
 	}
 	if (post && *upload_size) {
 		req->len += *upload_size;

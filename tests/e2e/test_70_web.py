@@ -569,6 +569,63 @@ def test_a_cpr_in_a_path_reaches_no_log(make_hub):
             line
 
 
+def raw_http(port, data):
+    """Send bytes as they are and read the answer until webd closes."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(data)
+    out = b""
+    while True:
+        piece = s.recv(65536)
+        if not piece:
+            break
+        out += piece
+    s.close()
+    return out.decode(errors="replace")
+
+
+def test_what_libmicrohttpd_refuses_it_answers_and_webd_serves_on(make_hub):
+    """SECURITY.md "Headers": HTTP/1.1 without Host, a bad Content-Length,
+    a request line or header over the memory limit and an unsupported
+    version are answered by libmicrohttpd (400, 414, 431, 505), and webd
+    serves on; a form over 16 KiB announced with "Expect: 100-continue"
+    is answered 413 before its body is sent."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub)
+    try:
+        def status(request):
+            answer = raw_http(web.port, request.encode())
+            return int(answer.split(" ", 2)[1]) if answer else None
+        assert status("GET /login HTTP/1.1\r\n\r\n") == 400
+        assert status("GET /login HTTP/1.0\r\n\r\n") == 200
+        assert status("POST /login HTTP/1.1\r\nHost: x\r\n"
+                      "Content-Length: many\r\n\r\n") == 400
+        assert status(f"GET /{'a' * 100000} HTTP/1.1\r\nHost: x\r\n"
+                      "\r\n") == 414
+        assert status(f"GET /login HTTP/1.1\r\nHost: x\r\nX-Big: "
+                      f"{'a' * 100000}\r\n\r\n") == 431
+        assert status("GET /login HTTP/2.0\r\nHost: x\r\n\r\n") == 505
+        sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
+        answer = raw_http(web.port, (
+            "POST /timeline HTTP/1.1\r\nHost: x\r\n"
+            f"Cookie: ug_session={sid}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Content-Length: 10000000\r\nExpect: 100-continue\r\n\r\n"
+        ).encode())
+        head = answer.split("\r\n\r\n", 1)[0]
+        assert head.startswith("HTTP/1.1 413 "), answer[:200]
+        for h in SECURITY_HEADERS:
+            assert f"\r\n{h}: " in head, (h, head)
+        assert "højst 16 KiB" in answer
+        r, _ = web.request("GET", "/alerts", cookies={"ug_session": sid})
+        assert r.status == 200
+    finally:
+        web.stop()
+
+
 def test_cookies_secure_behind_tls_and_login_limits(make_hub):
     hub = make_hub(settings={"login_failures_max": "3"})
     hub.keygen("web-1")
