@@ -315,7 +315,8 @@ cookie(ctx *x, struct MHD_Response *r, const char *name, const char *value,
        enum cookie_life life)
 {
 	char line[256];
-	snprintf(line, sizeof line, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
+	/* The attributes in the order SECURITY.md writes them. */
+	snprintf(line, sizeof line, "%s=%s; HttpOnly; SameSite=Strict; Path=/%s%s",
 	         name, value, x->w->opts.behind_tls ? "; Secure" : "",
 	         life == COOKIE_CLEAR  ? "; Max-Age=0"
 	         : life == COOKIE_YEAR ? "; Max-Age=31536000"

@@ -636,8 +636,19 @@ def test_cookies_secure_behind_tls_and_login_limits(make_hub):
         r, cookies = web.raw_login("cw-anna", PASSWORD)
         assert r.status == 303 and r.getheader("Location") == "/alerts"
         [session] = [c for c in cookies if c.startswith("ug_session=")]
-        assert "HttpOnly" in session and "SameSite=Strict" in session \
-            and "Secure" in session
+        # Each cookie's attributes as SECURITY.md and OPERATIONS.md write
+        # them; the session and the login form's ug_pre end with the
+        # browser, the language is kept a year.
+        assert re.fullmatch(r"ug_session=[0-9a-f]{64}; HttpOnly; "
+                            r"SameSite=Strict; Path=/; Secure", session), \
+            session
+        r, _ = web.request("GET", "/login?lang=en")
+        said = sorted(r.headers.get_all("Set-Cookie"))
+        assert len(said) == 2 and re.fullmatch(
+            r"ug_lang=en; HttpOnly; SameSite=Strict; Path=/; Secure; "
+            r"Max-Age=31536000", said[0]) and re.fullmatch(
+            r"ug_pre=[0-9a-f]{32}; HttpOnly; SameSite=Strict; Path=/; "
+            r"Secure", said[1]), said
         # A login form posted without the login CSRF token is refused.
         r, _ = web.request("POST", "/login", {"caseworker": "cw-anna",
                                               "password": PASSWORD})
