@@ -1650,6 +1650,23 @@ alert_path(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
 	return true;
 }
 
+/* The pages a GET may ask for in a session (the login page and the
+ * static files are served before any session is looked at). */
+static bool
+known_page(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
+           const char **suffix)
+{
+	static const char *const pages[] = {"/",       "/alerts",
+	                                    "/alerts/list", "/events",
+	                                    "/timeline", "/logout"};
+	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
+		if (strcmp(url, pages[i]) == 0)
+			return true;
+	return alert_path(url, hexid, suffix) &&
+	       (!**suffix || strcmp(*suffix, "/ack") == 0 ||
+	        strcmp(*suffix, "/action") == 0);
+}
+
 static enum MHD_Result
 static_file(ctx *x, const char *data, size_t len, const char *type)
 {
@@ -1685,6 +1702,13 @@ route(ctx *x, const char *url, bool post, form *f)
 	const char *cookie_value = MHD_lookup_connection_value(
 	    x->c, MHD_COOKIE_KIND, "ug_session");
 	x->s = session_find(x->w, cookie_value);
+	char hexid[2 * WIRE_ALERT_ID_LEN + 1];
+	const char *suffix;
+	/* A page that does not exist is 404 for anyone: logging in would
+	 * not make it exist (a browser's /favicon.ico included). */
+	if (!x->s && !post && !known_page(url, hexid, &suffix))
+		return simple_page(x, 404, T(x, T_TITLE_NOT_FOUND),
+		                   T(x, T_NOT_FOUND));
 	if (!x->s) {
 		if (post)
 			return simple_page(x, 403, T(x, T_LOGIN),
@@ -1704,8 +1728,6 @@ route(ctx *x, const char *url, bool post, form *f)
 		return simple_page(x, 403, T(x, T_TITLE_REFUSED),
 		                   T(x, T_FORBIDDEN));
 	}
-	char hexid[2 * WIRE_ALERT_ID_LEN + 1];
-	const char *suffix;
 	if (strcmp(url, "/") == 0 && !post)
 		return redirect(x, "/alerts", NULL);
 	if ((strcmp(url, "/alerts") == 0 || strcmp(url, "/alerts/list") == 0) &&

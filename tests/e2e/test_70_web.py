@@ -512,6 +512,11 @@ def test_every_answer_carries_the_security_headers(make_hub):
         statuses = {k: r.status for k, r in answers.items()}
         assert statuses["login"] == 303 and statuses["/alerts"] == 303 and \
             statuses["/events"] == 401 and statuses["PUT"] == 405, statuses
+        # A page that does not exist is 404 with or without a session.
+        assert statuses["/nonexistent"] == 404 and \
+            statuses["in session /nonexistent"] == 404, statuses
+        r, page = web.request("GET", "/favicon.ico")
+        assert r.status == 404 and "<title>Siden findes ikke – " in page
         for what, r in answers.items():
             for h in SECURITY_HEADERS:
                 assert r.getheader(h), (what, h)
