@@ -592,6 +592,8 @@ login_page(ctx *x, unsigned status, const char *error, const char *notice)
 	return send_response(x, status, r, "text/html; charset=utf-8");
 }
 
+static void session_logout(ctx *x, web_session *s);
+
 static enum MHD_Result
 do_login(ctx *x, const form *f)
 {
@@ -627,6 +629,14 @@ do_login(ctx *x, const form *f)
 		return login_page(x, limited ? 429 : 401,
 		                  T(x, limited ? T_LIMITED : T_WRONG), NULL);
 	}
+	/* The session this browser held before (another caseworker's at a
+	 * shared desk, or an earlier one) ends: a login never leaves one
+	 * alive that no browser will log out. */
+	web_session *before = session_find(
+	    x->w,
+	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_session"));
+	if (before)
+		session_logout(x, before);
 	web_session *s = session_add(x->w, r->session.data, r->caseworker,
 	                             r->desk);
 	char hex[TOKEN_HEX + 1];
@@ -848,18 +858,26 @@ webd_tick(webd *w)
 	}
 }
 
-static enum MHD_Result
-do_logout(ctx *x)
+/* Ends the session at the hub (recorded there as a logout) and here,
+ * with its live-update streams. */
+static void
+session_logout(ctx *x, web_session *s)
 {
 	wire_logout l = UNGEBRO__V1__LOGOUT__INIT;
 	l.request_id = hubconn_next_id(x->w->opts.hub);
-	l.session.data = x->s->token;
+	l.session.data = s->token;
 	l.session.len = TOKEN_LEN;
 	free_result(ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT, &l,
 	                l.request_id));
-	log_info("WEB-LOGIN", "%s logged out", x->s->caseworker);
-	streams_end(x->w, x->s->token);
-	memset(x->s, 0, sizeof *x->s);
+	log_info("WEB-LOGIN", "%s logged out", s->caseworker);
+	streams_end(x->w, s->token);
+	memset(s, 0, sizeof *s);
+}
+
+static enum MHD_Result
+do_logout(ctx *x)
+{
+	session_logout(x, x->s);
 	x->s = NULL;
 	struct MHD_Response *r = empty_response();
 	if (r)

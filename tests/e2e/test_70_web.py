@@ -96,15 +96,16 @@ class Web:
         c.close()
         return r, text
 
-    def raw_login(self, caseworker, password):
-        """Log in without a browser; returns (response, Set-Cookie list)."""
+    def raw_login(self, caseworker, password, cookies=None):
+        """Log in without a browser, sending `cookies` too (a session the
+        browser holds); returns (response, Set-Cookie list)."""
         r, text = self.request("GET", "/login")
         pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', text)
         r, _ = self.request("POST", "/login",
                             {"csrf": csrf.group(1), "caseworker": caseworker,
                              "password": password},
-                            cookies={"ug_pre": pre.group(1)})
+                            cookies=dict(cookies or {}, ug_pre=pre.group(1)))
         return r, r.headers.get_all("Set-Cookie") or []
 
     def stop(self):
@@ -424,6 +425,45 @@ def alerts_listed(web, session):
     """The ids of the alerts on the session's open list."""
     page = web.request("GET", "/alerts", cookies=session)[1]
     return re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+
+
+def test_a_login_ends_the_session_the_browser_held(make_hub):
+    """Session fixation: the session after a login is a new one, never the
+    one the browser sent; and the one it held before — another
+    caseworker's at a shared desk — ends at the hub, recorded as a
+    logout, so no session is left alive that no browser can log out."""
+    hub = make_hub(caseworkers={"cw-anna": False, "cw-bo": False})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    set_password(hub, "cw-bo", PASSWORD)
+    web = Web(hub)
+    try:
+        planted = "ab" * 32
+        r, cookies = web.raw_login("cw-anna", PASSWORD,
+                                   cookies={"ug_session": planted})
+        anna = session_cookie(cookies)
+        assert r.status == 303 and anna != planted
+        r, cookies = web.raw_login("cw-bo", PASSWORD,
+                                   cookies={"ug_session": anna})
+        bo = session_cookie(cookies)
+        assert r.status == 303 and bo != anna
+        r, _ = web.request("GET", "/alerts", cookies={"ug_session": anna})
+        assert r.status == 303 and r.getheader("Location") == "/login"
+        r, page = web.request("GET", "/alerts", cookies={"ug_session": bo})
+        assert r.status == 200 and "cw-bo" in page
+        # A failed login leaves the session the browser holds as it is.
+        r, _ = web.raw_login("cw-anna", "not the password",
+                             cookies={"ug_session": bo})
+        assert r.status == 401
+        r, _ = web.request("GET", "/alerts", cookies={"ug_session": bo})
+        assert r.status == 200
+    finally:
+        web.stop()
+    wait_for(lambda: re.search(r"logout +logout",
+                               hub.hubctl("audit", "show", "--actor",
+                                          "cw-anna").stdout),
+             10, "anna's session ended as a logout", interval=0.3)
 
 
 def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
