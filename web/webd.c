@@ -1693,6 +1693,9 @@ static_file(ctx *x, const char *data, size_t len, const char *type)
 	if (r)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
 		                        "max-age=3600");
+	/* A cached answer is the same for everyone: it sets no cookie,
+	 * whatever ?lang= asked for. */
+	x->set_lang = false;
 	return send_response(x, 200, r, type);
 }
 

@@ -565,6 +565,9 @@ def test_every_answer_carries_the_security_headers(make_hub):
             r, _ = web.request("GET", path)
             assert r.status == 200 and r.getheader("Cache-Control") == \
                 "max-age=3600", path
+            # What a cache may keep sets no cookie, ?lang= or not.
+            r, _ = web.request("GET", path + "?lang=en")
+            assert r.status == 200 and not r.getheader("Set-Cookie"), path
             for h in SECURITY_HEADERS:
                 assert r.getheader(h), (path, h)
         # A refused POST is logged with its path: a CPR or a line break
