@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/log.h"
@@ -314,7 +315,8 @@ cookie(ctx *x, struct MHD_Response *r, const char *name, const char *value,
        enum cookie_life life)
 {
 	char line[256];
-	snprintf(line, sizeof line, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
+	/* The attributes in the order SECURITY.md writes them. */
+	snprintf(line, sizeof line, "%s=%s; HttpOnly; SameSite=Strict; Path=/%s%s",
 	         name, value, x->w->opts.behind_tls ? "; Secure" : "",
 	         life == COOKIE_CLEAR  ? "; Max-Age=0"
 	         : life == COOKIE_YEAR ? "; Max-Age=31536000"
@@ -590,6 +592,8 @@ login_page(ctx *x, unsigned status, const char *error, const char *notice)
 	return send_response(x, status, r, "text/html; charset=utf-8");
 }
 
+static void session_logout(ctx *x, web_session *s);
+
 static enum MHD_Result
 do_login(ctx *x, const form *f)
 {
@@ -625,6 +629,14 @@ do_login(ctx *x, const form *f)
 		return login_page(x, limited ? 429 : 401,
 		                  T(x, limited ? T_LIMITED : T_WRONG), NULL);
 	}
+	/* The session this browser held before (another caseworker's at a
+	 * shared desk, or an earlier one) ends: a login never leaves one
+	 * alive that no browser will log out. */
+	web_session *before = session_find(
+	    x->w,
+	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_session"));
+	if (before)
+		session_logout(x, before);
 	web_session *s = session_add(x->w, r->session.data, r->caseworker,
 	                             r->desk);
 	char hex[TOKEN_HEX + 1];
@@ -846,18 +858,26 @@ webd_tick(webd *w)
 	}
 }
 
-static enum MHD_Result
-do_logout(ctx *x)
+/* Ends the session at the hub (recorded there as a logout) and here,
+ * with its live-update streams. */
+static void
+session_logout(ctx *x, web_session *s)
 {
 	wire_logout l = UNGEBRO__V1__LOGOUT__INIT;
 	l.request_id = hubconn_next_id(x->w->opts.hub);
-	l.session.data = x->s->token;
+	l.session.data = s->token;
 	l.session.len = TOKEN_LEN;
 	free_result(ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT, &l,
 	                l.request_id));
-	log_info("WEB-LOGIN", "%s logged out", x->s->caseworker);
-	streams_end(x->w, x->s->token);
-	memset(x->s, 0, sizeof *x->s);
+	log_info("WEB-LOGIN", "%s logged out", s->caseworker);
+	streams_end(x->w, s->token);
+	memset(s, 0, sizeof *s);
+}
+
+static enum MHD_Result
+do_logout(ctx *x)
+{
+	session_logout(x, x->s);
 	x->s = NULL;
 	struct MHD_Response *r = empty_response();
 	if (r)
@@ -1648,6 +1668,23 @@ alert_path(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
 	return true;
 }
 
+/* The pages a GET may ask for in a session (the login page and the
+ * static files are served before any session is looked at). */
+static bool
+known_page(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
+           const char **suffix)
+{
+	static const char *const pages[] = {"/",       "/alerts",
+	                                    "/alerts/list", "/events",
+	                                    "/timeline", "/logout"};
+	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
+		if (strcmp(url, pages[i]) == 0)
+			return true;
+	return alert_path(url, hexid, suffix) &&
+	       (!**suffix || strcmp(*suffix, "/ack") == 0 ||
+	        strcmp(*suffix, "/action") == 0);
+}
+
 static enum MHD_Result
 static_file(ctx *x, const char *data, size_t len, const char *type)
 {
@@ -1656,6 +1693,9 @@ static_file(ctx *x, const char *data, size_t len, const char *type)
 	if (r)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
 		                        "max-age=3600");
+	/* A cached answer is the same for everyone: it sets no cookie,
+	 * whatever ?lang= asked for. */
+	x->set_lang = false;
 	return send_response(x, 200, r, type);
 }
 
@@ -1683,6 +1723,13 @@ route(ctx *x, const char *url, bool post, form *f)
 	const char *cookie_value = MHD_lookup_connection_value(
 	    x->c, MHD_COOKIE_KIND, "ug_session");
 	x->s = session_find(x->w, cookie_value);
+	char hexid[2 * WIRE_ALERT_ID_LEN + 1];
+	const char *suffix;
+	/* A page that does not exist is 404 for anyone: logging in would
+	 * not make it exist (a browser's /favicon.ico included). */
+	if (!x->s && !post && !known_page(url, hexid, &suffix))
+		return simple_page(x, 404, T(x, T_TITLE_NOT_FOUND),
+		                   T(x, T_NOT_FOUND));
 	if (!x->s) {
 		if (post)
 			return simple_page(x, 403, T(x, T_LOGIN),
@@ -1702,8 +1749,6 @@ route(ctx *x, const char *url, bool post, form *f)
 		return simple_page(x, 403, T(x, T_TITLE_REFUSED),
 		                   T(x, T_FORBIDDEN));
 	}
-	char hexid[2 * WIRE_ALERT_ID_LEN + 1];
-	const char *suffix;
 	if (strcmp(url, "/") == 0 && !post)
 		return redirect(x, "/alerts", NULL);
 	if ((strcmp(url, "/alerts") == 0 || strcmp(url, "/alerts/list") == 0) &&
@@ -1765,13 +1810,26 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		if (!req)
 			return MHD_NO;
 		*state = req;
+		/* A client that waits for "100 Continue" before sending a
+		 * body announced over the limit is answered 413 at once,
+		 * the body never sent. Any other client's body is read to
+		 * its end first: answered and closed before that, it would
+		 * meet a reset while still sending, and never see the 413. */
+		const char *announced = MHD_lookup_connection_value(
+		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *expect = MHD_lookup_connection_value(
+		    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+		if (post && announced && expect &&
+		    strcasecmp(expect, "100-continue") == 0 &&
+		    strtoull(announced, NULL, 10) > BODY_MAX)
+			req->too_large = true;
 		/* Only forms are decoded (url-encoded or multipart); a body of
 		 * another type is read as empty, so its CSRF check fails. */
-		if (post)
+		else if (post) {
 			req->pp = MHD_create_post_processor(c, FORM_DECODE_BUF,
 			                                    form_field, &req->f);
-		if (post)
 			return MHD_YES; /* the body follows */
+		}
 	}
 	if (post && *upload_size) {
 		req->len += *upload_size;

@@ -198,7 +198,10 @@ main(int argc, char **argv)
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 	    MHD_OPTION_NOTIFY_COMPLETED, webd_completed, w,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    /* HTTP/1.1 without Host is refused 400 (RFC 9112 3.2), as the
+	     * docs say; left lenient, libmicrohttpd answers it. */
+	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "webd: cannot serve on %s:%ld\n",
 		        ug_config_get(cfg, "listen_address"), port);

@@ -96,15 +96,16 @@ class Web:
         c.close()
         return r, text
 
-    def raw_login(self, caseworker, password):
-        """Log in without a browser; returns (response, Set-Cookie list)."""
+    def raw_login(self, caseworker, password, cookies=None):
+        """Log in without a browser, sending `cookies` too (a session the
+        browser holds); returns (response, Set-Cookie list)."""
         r, text = self.request("GET", "/login")
         pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', text)
         r, _ = self.request("POST", "/login",
                             {"csrf": csrf.group(1), "caseworker": caseworker,
                              "password": password},
-                            cookies={"ug_pre": pre.group(1)})
+                            cookies=dict(cookies or {}, ug_pre=pre.group(1)))
         return r, r.headers.get_all("Set-Cookie") or []
 
     def stop(self):
@@ -426,6 +427,45 @@ def alerts_listed(web, session):
     return re.findall(r'href="/alert/([0-9a-f]{18})"', page)
 
 
+def test_a_login_ends_the_session_the_browser_held(make_hub):
+    """Session fixation: the session after a login is a new one, never the
+    one the browser sent; and the one it held before — another
+    caseworker's at a shared desk — ends at the hub, recorded as a
+    logout, so no session is left alive that no browser can log out."""
+    hub = make_hub(caseworkers={"cw-anna": False, "cw-bo": False})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    set_password(hub, "cw-bo", PASSWORD)
+    web = Web(hub)
+    try:
+        planted = "ab" * 32
+        r, cookies = web.raw_login("cw-anna", PASSWORD,
+                                   cookies={"ug_session": planted})
+        anna = session_cookie(cookies)
+        assert r.status == 303 and anna != planted
+        r, cookies = web.raw_login("cw-bo", PASSWORD,
+                                   cookies={"ug_session": anna})
+        bo = session_cookie(cookies)
+        assert r.status == 303 and bo != anna
+        r, _ = web.request("GET", "/alerts", cookies={"ug_session": anna})
+        assert r.status == 303 and r.getheader("Location") == "/login"
+        r, page = web.request("GET", "/alerts", cookies={"ug_session": bo})
+        assert r.status == 200 and "cw-bo" in page
+        # A failed login leaves the session the browser holds as it is.
+        r, _ = web.raw_login("cw-anna", "not the password",
+                             cookies={"ug_session": bo})
+        assert r.status == 401
+        r, _ = web.request("GET", "/alerts", cookies={"ug_session": bo})
+        assert r.status == 200
+    finally:
+        web.stop()
+    wait_for(lambda: re.search(r"logout +logout",
+                               hub.hubctl("audit", "show", "--actor",
+                                          "cw-anna").stdout),
+             10, "anna's session ended as a logout", interval=0.3)
+
+
 def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
     """OPERATIONS.md: after revoke-gateway its sessions cannot be used any
     more, and a revoked caseworker's session ends: registering the gateway
@@ -512,6 +552,11 @@ def test_every_answer_carries_the_security_headers(make_hub):
         statuses = {k: r.status for k, r in answers.items()}
         assert statuses["login"] == 303 and statuses["/alerts"] == 303 and \
             statuses["/events"] == 401 and statuses["PUT"] == 405, statuses
+        # A page that does not exist is 404 with or without a session.
+        assert statuses["/nonexistent"] == 404 and \
+            statuses["in session /nonexistent"] == 404, statuses
+        r, page = web.request("GET", "/favicon.ico")
+        assert r.status == 404 and "<title>Siden findes ikke – " in page
         for what, r in answers.items():
             for h in SECURITY_HEADERS:
                 assert r.getheader(h), (what, h)
@@ -520,6 +565,9 @@ def test_every_answer_carries_the_security_headers(make_hub):
             r, _ = web.request("GET", path)
             assert r.status == 200 and r.getheader("Cache-Control") == \
                 "max-age=3600", path
+            # What a cache may keep sets no cookie, ?lang= or not.
+            r, _ = web.request("GET", path + "?lang=en")
+            assert r.status == 200 and not r.getheader("Set-Cookie"), path
             for h in SECURITY_HEADERS:
                 assert r.getheader(h), (path, h)
         # A refused POST is logged with its path: a CPR or a line break
@@ -569,6 +617,63 @@ def test_a_cpr_in_a_path_reaches_no_log(make_hub):
             line
 
 
+def raw_http(port, data):
+    """Send bytes as they are and read the answer until webd closes."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(data)
+    out = b""
+    while True:
+        piece = s.recv(65536)
+        if not piece:
+            break
+        out += piece
+    s.close()
+    return out.decode(errors="replace")
+
+
+def test_what_libmicrohttpd_refuses_it_answers_and_webd_serves_on(make_hub):
+    """SECURITY.md "Headers": HTTP/1.1 without Host, a bad Content-Length,
+    a request line or header over the memory limit and an unsupported
+    version are answered by libmicrohttpd (400, 414, 431, 505), and webd
+    serves on; a form over 16 KiB announced with "Expect: 100-continue"
+    is answered 413 before its body is sent."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub)
+    try:
+        def status(request):
+            answer = raw_http(web.port, request.encode())
+            return int(answer.split(" ", 2)[1]) if answer else None
+        assert status("GET /login HTTP/1.1\r\n\r\n") == 400
+        assert status("GET /login HTTP/1.0\r\n\r\n") == 200
+        assert status("POST /login HTTP/1.1\r\nHost: x\r\n"
+                      "Content-Length: many\r\n\r\n") == 400
+        assert status(f"GET /{'a' * 100000} HTTP/1.1\r\nHost: x\r\n"
+                      "\r\n") == 414
+        assert status(f"GET /login HTTP/1.1\r\nHost: x\r\nX-Big: "
+                      f"{'a' * 100000}\r\n\r\n") == 431
+        assert status("GET /login HTTP/2.0\r\nHost: x\r\n\r\n") == 505
+        sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
+        answer = raw_http(web.port, (
+            "POST /timeline HTTP/1.1\r\nHost: x\r\n"
+            f"Cookie: ug_session={sid}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Content-Length: 10000000\r\nExpect: 100-continue\r\n\r\n"
+        ).encode())
+        head = answer.split("\r\n\r\n", 1)[0]
+        assert head.startswith("HTTP/1.1 413 "), answer[:200]
+        for h in SECURITY_HEADERS:
+            assert f"\r\n{h}: " in head, (h, head)
+        assert "højst 16 KiB" in answer
+        r, _ = web.request("GET", "/alerts", cookies={"ug_session": sid})
+        assert r.status == 200
+    finally:
+        web.stop()
+
+
 def test_cookies_secure_behind_tls_and_login_limits(make_hub):
     hub = make_hub(settings={"login_failures_max": "3"})
     hub.keygen("web-1")
@@ -579,8 +684,19 @@ def test_cookies_secure_behind_tls_and_login_limits(make_hub):
         r, cookies = web.raw_login("cw-anna", PASSWORD)
         assert r.status == 303 and r.getheader("Location") == "/alerts"
         [session] = [c for c in cookies if c.startswith("ug_session=")]
-        assert "HttpOnly" in session and "SameSite=Strict" in session \
-            and "Secure" in session
+        # Each cookie's attributes as SECURITY.md and OPERATIONS.md write
+        # them; the session and the login form's ug_pre end with the
+        # browser, the language is kept a year.
+        assert re.fullmatch(r"ug_session=[0-9a-f]{64}; HttpOnly; "
+                            r"SameSite=Strict; Path=/; Secure", session), \
+            session
+        r, _ = web.request("GET", "/login?lang=en")
+        said = sorted(r.headers.get_all("Set-Cookie"))
+        assert len(said) == 2 and re.fullmatch(
+            r"ug_lang=en; HttpOnly; SameSite=Strict; Path=/; Secure; "
+            r"Max-Age=31536000", said[0]) and re.fullmatch(
+            r"ug_pre=[0-9a-f]{32}; HttpOnly; SameSite=Strict; Path=/; "
+            r"Secure", said[1]), said
         # A login form posted without the login CSRF token is refused.
         r, _ = web.request("POST", "/login", {"caseworker": "cw-anna",
                                               "password": PASSWORD})
