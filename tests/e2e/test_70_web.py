@@ -114,6 +114,16 @@ class Web:
         self.log.close()
 
 
+def web_hub(make_hub, **kw):
+    """A hub (make_hub(**kw)) with the gateway web-1 registered and
+    cw-anna's web password set to PASSWORD."""
+    hub = make_hub(**kw)
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    return hub
+
+
 def chrome(hub, name, javascript=True):
     """Headless Chromium with its profile in the hub's client_dir;
     javascript=False turns scripts off (the page must work without)."""
@@ -134,11 +144,8 @@ def chrome(hub, name, javascript=True):
 
 @pytest.fixture
 def browser(make_hub):
-    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True,
-                                "cw-bo": False})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False,
+                                         "desk-dora": True, "cw-bo": False})
     web = Web(hub)
     driver = chrome(hub, "chromium")
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -354,10 +361,7 @@ def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
     refused like any wrong login, and the audit trail records the refusal
     with the digits masked: the trail never holds a CPR. A name that is
     no id at all is recorded too, without what was typed."""
-    hub = make_hub(settings={"login_gateway_failures": "3"})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, settings={"login_gateway_failures": "3"})
     cpr = CprGen(7001).next()
     hub.cprs.add(cpr)
     web = Web(hub)
@@ -393,10 +397,7 @@ def session_cookie(cookies):
 def anna_with_a_person(make_hub, seed):
     """A hub with gateway web-1 registered, cw-anna's web password set and
     a person (CprGen(seed)) assigned to her; returns (hub, cpr)."""
-    hub = make_hub()
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub)
     cpr = CprGen(seed).next()
     hub.assign(cpr, "cw-anna")
     return hub, cpr
@@ -432,10 +433,7 @@ def test_a_login_ends_the_session_the_browser_held(make_hub):
     one the browser sent; and the one it held before — another
     caseworker's at a shared desk — ends at the hub, recorded as a
     logout, so no session is left alive that no browser can log out."""
-    hub = make_hub(caseworkers={"cw-anna": False, "cw-bo": False})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False})
     set_password(hub, "cw-bo", PASSWORD)
     web = Web(hub)
     try:
@@ -471,11 +469,8 @@ def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
     more, and a revoked caseworker's session ends: registering the gateway
     (same key) or the caseworker again does not bring an old session
     back, nor the revoked caseworker's password."""
-    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True,
-                                "cw-bo": False})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False,
+                                         "desk-dora": True, "cw-bo": False})
     set_password(hub, "cw-bo", PASSWORD)
     web = Web(hub)
 
@@ -533,10 +528,7 @@ def test_every_answer_carries_the_security_headers(make_hub):
     """SECURITY.md "Headers": every answer, redirects and refusals
     included, carries the CSP, X-Frame-Options, nosniff, no-referrer and
     Cache-Control: no-store; only /static/live.js may be cached."""
-    hub = make_hub()
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub)
     web = Web(hub)
     try:
         answers = {}
@@ -638,10 +630,7 @@ def test_what_libmicrohttpd_refuses_it_answers_and_webd_serves_on(make_hub):
     version are answered by libmicrohttpd (400, 414, 431, 505), and webd
     serves on; a form over 16 KiB announced with "Expect: 100-continue"
     is answered 413 before its body is sent."""
-    hub = make_hub()
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub)
     web = Web(hub)
     try:
         def status(request):
@@ -675,10 +664,7 @@ def test_what_libmicrohttpd_refuses_it_answers_and_webd_serves_on(make_hub):
 
 
 def test_cookies_secure_behind_tls_and_login_limits(make_hub):
-    hub = make_hub(settings={"login_failures_max": "3"})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, settings={"login_failures_max": "3"})
     web = Web(hub, behind_tls="true")
     try:
         r, cookies = web.raw_login("cw-anna", PASSWORD)
@@ -869,10 +855,7 @@ def test_logout_and_a_large_form_say_what_happened(make_hub):
     """After logging out the login page says so, in the chosen language;
     a form over 16 KiB is refused 413 with a page that says it is too
     large (not that it has expired)."""
-    hub = make_hub()
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub)
     web = Web(hub)
     try:
         sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
@@ -1215,10 +1198,8 @@ def test_keyboard_only_and_accessibility_basics(make_hub):
     marked as English on a Danish page (3.1.2), a priority is told by
     text and not by its colour alone, and every page's title says what
     the page is."""
-    hub = make_hub(agencies={"school-a": "absence", "college-a": "dropout"})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, agencies={"school-a": "absence",
+                                      "college-a": "dropout"})
     cpr = CprGen(7011).born("2004-05-05")
     hub.assign(cpr, "cw-anna")
     hub.send(envelope("school-a", cpr, salt="web-a11y",
