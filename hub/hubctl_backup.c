@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,12 +58,28 @@ write_manifest(const char *dir, const store_backup_info *b, ug_diag *diag)
 	        "\"audit_intact\":%s,\"audit_head\":%" PRIu64 ","
 	        "\"audit_checkpoints\":%" PRIu64 ","
 	        "\"audit_last_checkpoint\":%" PRIu64 ","
-	        "\"files\":[\"log/data.mdb\",\"ids/data.mdb\",\"derived/data.mdb\"]}\n",
+	        "\"files\":[\"log/data.mdb\",\"ids/data.mdb\",\"derived/data.mdb\"]",
 	        when, now, b->format, b->stats.last_seq, b->stats.log_events,
 	        b->stats.last_applied, b->stats.audit_records,
 	        b->audit_verified ? "true" : "false",
 	        b->audit_verified && !a->broken_seq ? "true" : "false",
 	        a->head, a->checkpoints, a->last_checkpoint);
+	/* Log first, as in files: what restore checks each copied file
+	 * against. */
+	static const int order[] = {2, 1, 0};
+	fputs(",\"file_bytes\":{", f);
+	for (int i = 0; i < STORE_BACKUP_FILES; i++)
+		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "",
+		        b->files[order[i]].path, b->files[order[i]].bytes);
+	fputs("},\"file_blake2b\":{", f);
+	for (int i = 0; i < STORE_BACKUP_FILES; i++) {
+		char hex[2 * STORE_BACKUP_HASH_LEN + 1];
+		sodium_bin2hex(hex, sizeof hex, b->files[order[i]].blake2b,
+		               STORE_BACKUP_HASH_LEN);
+		fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "",
+		        b->files[order[i]].path, hex);
+	}
+	fputs("}}\n", f);
 	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
 	ok = fclose(f) == 0 && ok;
 	if (!ok) {
@@ -111,26 +128,74 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 	return 0;
 }
 
-/* The manifest's value of a whole-number field, or false. */
+/* The manifest's text, or false. */
 static bool
-manifest_number(const char *dir, const char *name, uint64_t *value)
+manifest_text(const char *dir, char *text, size_t size)
 {
-	char path[600], text[4096];
+	char path[600];
 	snprintf(path, sizeof path, "%s/" MANIFEST, dir);
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return false;
-	size_t n = fread(text, 1, sizeof text - 1, f);
+	size_t n = fread(text, 1, size - 1, f);
 	fclose(f);
 	text[n] = '\0';
-	char key[64];
+	return true;
+}
+
+/* Where name's value starts in text, or NULL. */
+static const char *
+manifest_value(const char *text, const char *name)
+{
+	char key[80];
 	snprintf(key, sizeof key, "\"%s\":", name);
 	const char *at = strstr(text, key);
+	return at ? at + strlen(key) : NULL;
+}
+
+/* The manifest's value of a whole-number field, or false. */
+static bool
+manifest_number(const char *dir, const char *name, uint64_t *value)
+{
+	char text[8192];
+	const char *at = manifest_text(dir, text, sizeof text)
+	                     ? manifest_value(text, name)
+	                     : NULL;
 	if (!at)
 		return false;
 	char *end;
-	*value = strtoull(at + strlen(key), &end, 10);
-	return end != at + strlen(key);
+	*value = strtoull(at, &end, 10);
+	return end != at;
+}
+
+/* Each data file's length and hash as the manifest records them; a
+ * backup made before the manifest had them leaves them unknown. */
+static void
+manifest_files(const char *dir, store_backup_file files[STORE_BACKUP_FILES])
+{
+	store_backup_files(files);
+	char text[8192];
+	if (!manifest_text(dir, text, sizeof text))
+		return;
+	const char *bytes = manifest_value(text, "file_bytes");
+	const char *hashes = manifest_value(text, "file_blake2b");
+	if (!bytes || !hashes)
+		return;
+	for (int i = 0; i < STORE_BACKUP_FILES; i++) {
+		store_backup_file *f = &files[i];
+		const char *b = manifest_value(bytes, f->path);
+		const char *h = manifest_value(hashes, f->path);
+		char *end;
+		size_t got = 0;
+		if (!b || !h || *h != '"')
+			continue;
+		f->bytes = strtoull(b, &end, 10);
+		f->known = end != b &&
+		           sodium_hex2bin(f->blake2b, sizeof f->blake2b, h + 1,
+		                          2 * STORE_BACKUP_HASH_LEN, NULL,
+		                          &got, NULL) == 0 &&
+		           got == STORE_BACKUP_HASH_LEN;
+	}
 }
 
 int
@@ -145,7 +210,9 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 	}
 	ug_diag diag = {0};
 	const char *data_dir = ug_config_get(cfg, "data_dir");
-	ug_err err = store_restore(dir, data_dir, &diag);
+	store_backup_file expect[STORE_BACKUP_FILES];
+	manifest_files(dir, expect);
+	ug_err err = store_restore(dir, data_dir, expect, &diag);
 	if (err == UG_OK)
 		return 0;
 	failed("restore", &diag, err);

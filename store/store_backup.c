@@ -11,6 +11,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -22,6 +24,48 @@
 /* Each before the one it is rebuilt from. */
 static const char *const envs[] = {"derived", "ids", "log"};
 #define NENVS (sizeof envs / sizeof *envs)
+_Static_assert(NENVS == STORE_BACKUP_FILES, "one file per environment");
+
+void
+store_backup_files(store_backup_file out[STORE_BACKUP_FILES])
+{
+	static const char *const paths[] = {"derived/data.mdb", "ids/data.mdb",
+					    "log/data.mdb"};
+	for (size_t i = 0; i < NENVS; i++)
+		out[i] = (store_backup_file){.path = paths[i]};
+}
+
+/* Length and BLAKE2b-256 of a file as it is now. */
+static ug_err
+hash_file(const char *path, store_backup_file *f, ug_diag *diag)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ug_diag_set(diag, path, "cannot open %s: %s", path,
+			    strerror(errno));
+		return UG_EIO;
+	}
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, STORE_BACKUP_HASH_LEN);
+	char buf[1 << 16];
+	ssize_t n;
+	f->bytes = 0;
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		crypto_generichash_update(&st, (const uint8_t *)buf,
+					  (size_t)n);
+		f->bytes += (uint64_t)n;
+	}
+	int saved = errno;
+	close(fd);
+	if (n < 0) {
+		ug_diag_set(diag, path, "cannot read %s: %s", path,
+			    strerror(saved));
+		return UG_EIO;
+	}
+	crypto_generichash_final(&st, f->blake2b, STORE_BACKUP_HASH_LEN);
+	f->known = true;
+	return UG_OK;
+}
 
 /* UG_OK when path is missing or an empty directory. */
 static ug_err
@@ -122,11 +166,19 @@ store_backup(store *s, const char *dir, const store_opts *opts,
 	store_close(&copy);
 	for (size_t i = 0; i < NENVS; i++)
 		drop_lock(dir, envs[i]);
+	/* Hashed last: opening the copy above may write to it. */
+	store_backup_files(out->files);
+	for (size_t i = 0; err == UG_OK && i < NENVS; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, out->files[i].path);
+		err = hash_file(path, &out->files[i], diag);
+	}
 	return err;
 }
 
+/* Copies from to to, with what was copied (length, hash) in got. */
 static ug_err
-copy_file(const char *from, const char *to, ug_diag *diag)
+copy_file(const char *from, const char *to, store_backup_file *got,
+	  ug_diag *diag)
 {
 	int in = open(from, O_RDONLY | O_CLOEXEC);
 	if (in < 0) {
@@ -136,9 +188,15 @@ copy_file(const char *from, const char *to, ug_diag *diag)
 	}
 	int outfd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	ug_err err = outfd < 0 ? UG_EIO : UG_OK;
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, STORE_BACKUP_HASH_LEN);
+	got->bytes = 0;
 	char buf[1 << 16];
 	ssize_t n = 0;
-	while (err == UG_OK && (n = read(in, buf, sizeof buf)) > 0)
+	while (err == UG_OK && (n = read(in, buf, sizeof buf)) > 0) {
+		crypto_generichash_update(&st, (const uint8_t *)buf,
+					  (size_t)n);
+		got->bytes += (uint64_t)n;
 		for (ssize_t done = 0; err == UG_OK && done < n;) {
 			ssize_t w =
 			    write(outfd, buf + done, (size_t)(n - done));
@@ -147,6 +205,7 @@ copy_file(const char *from, const char *to, ug_diag *diag)
 			else
 				done += w;
 		}
+	}
 	if (n < 0 || (err == UG_OK && fsync(outfd) != 0))
 		err = UG_EIO;
 	if (err != UG_OK)
@@ -155,7 +214,76 @@ copy_file(const char *from, const char *to, ug_diag *diag)
 	if (outfd >= 0)
 		close(outfd);
 	close(in);
+	crypto_generichash_final(&st, got->blake2b, STORE_BACKUP_HASH_LEN);
+	got->known = err == UG_OK;
 	return err;
+}
+
+/* A data file cut short maps pages past its end, and the first read of
+ * one kills the process (SIGBUS) with part of a backup in data_dir: so
+ * the file must hold every page its LMDB header counts before any store
+ * opens it. The header is read with read(), not through the map. */
+static ug_err
+check_pages(const char *path, const char *shown, ug_diag *diag)
+{
+	struct stat st;
+	MDB_env *env = NULL;
+	int rc = stat(path, &st) != 0 ? errno : mdb_env_create(&env);
+	if (rc == 0)
+		rc = mdb_env_open(
+		    env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK, 0600);
+	MDB_envinfo info;
+	MDB_stat ms;
+	if (rc == 0)
+		rc = mdb_env_info(env, &info);
+	if (rc == 0)
+		rc = mdb_env_stat(env, &ms);
+	if (env)
+		mdb_env_close(env);
+	if (rc != 0) {
+		ug_diag_set(diag, shown,
+			    "%s is damaged: it does not open as "
+			    "LMDB (%s)",
+			    shown, mdb_strerror(rc));
+		return UG_EMALFORMED;
+	}
+	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	if ((uint64_t)st.st_size < need) {
+		ug_diag_set(diag, shown,
+			    "%s is damaged: %" PRIu64 " bytes, "
+			    "but its LMDB header counts %" PRIu64 " (cut "
+			    "short)",
+			    shown, (uint64_t)st.st_size, need);
+		return UG_EMALFORMED;
+	}
+	return UG_OK;
+}
+
+/* What was copied against what the backup's manifest says it wrote. */
+static ug_err
+check_copy(const store_backup_file *want, const store_backup_file *got,
+	   const char *shown, ug_diag *diag)
+{
+	if (!want->known)
+		return UG_OK;
+	if (got->bytes != want->bytes) {
+		ug_diag_set(diag, shown,
+			    "%s is damaged: %" PRIu64 " bytes, "
+			    "the backup wrote %" PRIu64 " (manifest.json "
+			    "file_bytes)",
+			    shown, got->bytes, want->bytes);
+		return UG_EMALFORMED;
+	}
+	if (sodium_memcmp(got->blake2b, want->blake2b,
+			  STORE_BACKUP_HASH_LEN) != 0) {
+		ug_diag_set(diag, shown,
+			    "%s is damaged: its bytes are not "
+			    "the ones the backup wrote (manifest.json "
+			    "file_blake2b)",
+			    shown);
+		return UG_EMALFORMED;
+	}
+	return UG_OK;
 }
 
 static ug_err
@@ -228,7 +356,9 @@ store_restore_done(const char *data_dir, ug_diag *diag)
 }
 
 ug_err
-store_restore(const char *from, const char *data_dir, ug_diag *diag)
+store_restore(const char *from, const char *data_dir,
+	      const store_backup_file expect[STORE_BACKUP_FILES],
+	      ug_diag *diag)
 {
 	undo_unfinished(data_dir);
 	ug_err err = require_empty(data_dir, diag);
@@ -246,14 +376,21 @@ store_restore(const char *from, const char *data_dir, ug_diag *diag)
 	for (size_t i = 0; err == UG_OK && i < NENVS; i++) {
 		snprintf(src, sizeof src, "%s/%s/data.mdb", from, envs[i]);
 		/* A backup from before format 4 has no ids/: the hub indexes
-		 * the log again when it opens the restored store. */
-		if (strcmp(envs[i], "ids") == 0 && access(src, F_OK) != 0)
+		 * the log again when it opens the restored store. One whose
+		 * manifest lists ids/ has lost it. */
+		if (strcmp(envs[i], "ids") == 0 && !expect[i].known &&
+		    access(src, F_OK) != 0)
 			continue;
 		snprintf(dst, sizeof dst, "%s/%s", data_dir, envs[i]);
 		err = make_dir(dst, diag);
 		snprintf(dst, sizeof dst, "%s/%s/data.mdb", data_dir, envs[i]);
+		store_backup_file got;
 		if (err == UG_OK)
-			err = copy_file(src, dst, diag);
+			err = copy_file(src, dst, &got, diag);
+		if (err == UG_OK)
+			err = check_copy(&expect[i], &got, src, diag);
+		if (err == UG_OK)
+			err = check_pages(dst, src, diag);
 	}
 	/* A copy cut short (a file missing from the backup, a full disk)
 	 * must not leave a store that is neither the backup nor empty: a

@@ -782,6 +782,74 @@ def test_a_restore_cut_short_leaves_data_dir_empty_for_another_try(
     hub.start()
 
 
+def test_a_damaged_backup_is_refused_and_nothing_is_restored(
+        make_hub, tmp_path):
+    """OPERATIONS.md, restore: the manifest records each data file's
+    length and BLAKE2b-256 (file_bytes, file_blake2b); a file cut short
+    or changed is refused with the file named, exit 1, and data_dir is
+    left empty (no restore.unfinished), so a good copy restores into it
+    at once. A file cut short under a manifest without those figures is
+    refused too, from its LMDB header, rather than mapped past its end."""
+    import hashlib
+    import os
+    import shutil
+
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"dmg-{i}")
+               for i, c in enumerate(hubtest.CprGen(8403).take(30))])
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    manifest = json.loads((backup / "manifest.json").read_text())
+    files = ["log/data.mdb", "ids/data.mdb", "derived/data.mdb"]
+    assert list(manifest["file_bytes"]) == files
+    for name in files:
+        data = (backup / name).read_bytes()
+        assert manifest["file_bytes"][name] == len(data)
+        assert manifest["file_blake2b"][name] == \
+            hashlib.blake2b(data, digest_size=32).hexdigest()
+    old_data, hub.data_dir = hub.data_dir, tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+
+    def cut(path):
+        os.truncate(path, path.stat().st_size // 2)
+
+    def flip(path):
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
+
+    def older(b):
+        m = json.loads((b / "manifest.json").read_text())
+        del m["file_bytes"], m["file_blake2b"]
+        (b / "manifest.json").write_text(json.dumps(m))
+
+    cases = [("log/data.mdb", cut, "bytes, the backup wrote"),
+             ("derived/data.mdb", cut, "bytes, the backup wrote"),
+             ("log/data.mdb", flip, "its bytes are not the ones the "
+              "backup wrote"),
+             ("ids/data.mdb", Path.unlink, "No such file"),
+             ("log/data.mdb", lambda f: (older(f.parent.parent), cut(f)),
+              "but its LMDB header counts")]
+    for i, (name, damage, why) in enumerate(cases):
+        damaged = tmp_path / f"damaged-{i}"
+        shutil.copytree(backup, damaged)
+        damage(damaged / name)
+        p = hub.hubctl("restore", str(damaged), check=False)
+        assert p.returncode == 1, (name, p.returncode, p.stdout, p.stderr)
+        first = p.stderr.splitlines()[0]
+        assert first.startswith("hubctl: restore: ") and \
+            str(damaged / name) in first and why in first, (name, first)
+        assert f"nothing restored; {hub.data_dir} is empty again" in \
+            p.stderr, p.stderr
+        assert not [f for f in hub.data_dir.rglob("*") if f.is_file()], \
+            (name, list(hub.data_dir.rglob("*")))
+    hub.hubctl("restore", str(backup))
+    assert hub.hubctl("audit", "verify").returncode == 0
+    assert hub.stats()["log_events"] == 30
+
+
 def test_a_restore_killed_mid_copy_is_not_taken_for_the_store(
         make_hub, tmp_path):
     """OPERATIONS.md, restore: a restore killed during its copy (kill -9,
