@@ -111,11 +111,22 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 	bool have_pk = ug_keys_load_sign_public(path, pk, &pk_diag) == UG_OK;
 	store_backup_info info;
 	err = store_backup(s, dir, &opts, have_pk ? pk : NULL, &info, &diag);
-	if (err == UG_OK)
+	if (err == UG_OK) {
 		err = write_manifest(dir, &info, &diag);
+		if (err != UG_OK) {
+			snprintf(path, sizeof path, "%s/" MANIFEST, dir);
+			unlink(path);
+			store_backup_undo(dir, info.made_dir);
+		}
+	}
 	if (err != UG_OK) {
 		hubctl_audit_admin(s, keys, "backup", "failed", NULL, dir);
-		return failed("backup", &diag, err);
+		failed("backup", &diag, err);
+		if (info.started)
+			fprintf(stderr, "hubctl: backup: nothing backed up; "
+			        "%s %s\n", dir, info.made_dir ? "is removed"
+			                                      : "is empty again");
+		return 1;
 	}
 	hubctl_audit_admin(s, keys, "backup", "ok", NULL, dir);
 	printf("backup in %s: log up to sequence %" PRIu64 " (%" PRIu64

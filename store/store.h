@@ -533,6 +533,9 @@ typedef struct {
 	bool audit_verified;	  /* a sign_public key was given */
 	uint32_t format;	  /* the log's store format number */
 	store_backup_file files[STORE_BACKUP_FILES]; /* as finally written */
+	bool made_dir; /* dir did not exist before: a failure removes it */
+	bool started;  /* dir was made ready: a failure took back what it wrote
+			*/
 } store_backup_info;
 
 /* Hot, compacting copy of derived/, ids/, then log/ (so the copy's derived
@@ -540,10 +543,14 @@ typedef struct {
  * (0600), dir made 0700 and required missing or empty
  * (else UG_EEXISTS). The copy is then opened with opts' key, its figures
  * read into out and its audit chain verified against sign_public (32
- * bytes, or NULL: not verified). Safe while hubd runs. */
+ * bytes, or NULL: not verified). Safe while hubd runs. A failure takes
+ * back what it wrote (dir, when it made it, included). */
 ug_err store_backup(store *s, const char *dir, const store_opts *opts,
 		    const uint8_t *sign_public, store_backup_info *out,
 		    ug_diag *diag) __attribute__((warn_unused_result));
+/* Take back what store_backup wrote into dir, and dir itself when it
+ * made it: for a backup whose manifest cannot be written. */
+void store_backup_undo(const char *dir, bool made_dir);
 /* Copy a backup's data files into data_dir (a backup from before format 4
  * has no ids/), which must be missing or
  * empty (else UG_EEXISTS, nothing written); no store is opened here.

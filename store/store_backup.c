@@ -116,14 +116,55 @@ drop_lock(const char *dir, const char *env)
 	unlink(path);
 }
 
+void
+store_backup_undo(const char *dir, bool made_dir)
+{
+	static const char *const files[] = {"data.mdb", "lock.mdb"};
+	char path[600];
+	for (size_t i = 0; i < NENVS; i++) {
+		for (size_t f = 0; f < 2; f++) {
+			snprintf(path, sizeof path, "%s/%s/%s", dir, envs[i],
+				 files[f]);
+			unlink(path);
+		}
+		snprintf(path, sizeof path, "%s/%s", dir, envs[i]);
+		rmdir(path);
+	}
+	if (made_dir)
+		rmdir(dir);
+}
+
+static ug_err backup_into(store *s, const char *dir, const store_opts *opts,
+			  const uint8_t *sign_public, store_backup_info *out,
+			  ug_diag *diag);
+
+/* A backup that fails (a full disk, a copy that does not open) takes
+ * back what it wrote: what is left is no backup, and would only be
+ * refused as "not empty" by the next night's run into the same DIR. */
 ug_err
 store_backup(store *s, const char *dir, const store_opts *opts,
 	     const uint8_t *sign_public, store_backup_info *out, ug_diag *diag)
 {
 	memset(out, 0, sizeof *out);
 	ug_err err = require_empty(dir, diag);
-	if (err == UG_OK)
-		err = make_dir(dir, diag);
+	if (err != UG_OK)
+		return err;
+	out->made_dir = access(dir, F_OK) != 0;
+	err = make_dir(dir, diag);
+	if (err != UG_OK)
+		return err;
+	out->started = true;
+	err = backup_into(s, dir, opts, sign_public, out, diag);
+	if (err != UG_OK)
+		store_backup_undo(dir, out->made_dir);
+	return err;
+}
+
+static ug_err
+backup_into(store *s, const char *dir, const store_opts *opts,
+	    const uint8_t *sign_public, store_backup_info *out, ug_diag *diag)
+{
+	ug_err err = UG_OK;
 	MDB_env *from[] = {s->derived_env, s->ids_env, s->log_env};
 	char path[600];
 	for (size_t i = 0; err == UG_OK && i < NENVS; i++) {

@@ -1041,6 +1041,52 @@ def test_backup_into_an_existing_empty_directory_is_closed_to_others(
         assert stat.S_IMODE((backup / name).stat().st_mode) == 0o700
 
 
+def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: a backup that fails (here onto a
+    full disk) exits 1 with the reason, is recorded `backup failed`, and
+    takes back what it wrote: a DIR it made is gone, an empty one it was
+    given is empty again, so the same command succeeds once there is
+    room."""
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs",
+                       str(disk)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        hub = make_hub()
+        hub.send(*[hubtest.envelope("school-a", c, salt=f"full-{i}")
+                   for i, c in enumerate(hubtest.CprGen(8404).take(100))])
+        given = disk / "given"
+        given.mkdir()
+        for target, left in ((disk / "made", "is removed"),
+                             (given, "is empty again")):
+            p = hub.hubctl("backup", str(target), check=False)
+            assert p.returncode == 1, p.stdout + p.stderr
+            assert re.search(r"hubctl: backup: copy of \w+/ failed: No "
+                             r"space left on device", p.stderr), p.stderr
+            assert f"hubctl: backup: nothing backed up; {target} {left}" \
+                in p.stderr, p.stderr
+            assert given.is_dir() and not any(given.iterdir())
+            assert not (disk / "made").exists()
+        subprocess.run(["mount", "-o", "remount,size=4m", str(disk)],
+                       check=True)
+        for target in (disk / "made", given):
+            hub.hubctl("backup", str(target))
+            assert (target / "manifest.json").exists()
+        shown = [json.loads(line) for line in
+                 hub.hubctl("audit", "show", "--json").stdout.splitlines()]
+        assert [(r["result"], r["detail"]) for r in shown
+                if r["action"] == "backup"] == [
+            ("failed", str(disk / "made")), ("failed", str(given)),
+            ("ok", str(disk / "made")), ("ok", str(given))]
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
 def test_the_units_are_hardened_alike(tmp_path):
     """OPERATIONS.md "Start and stop" / ADAPTERS.md: hubd's and webd's
     units have the adapters' hardening, no core dumps; systemd-analyze
