@@ -6,6 +6,7 @@ uninstall into a DESTDIR. docs/OPERATIONS.md."""
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -812,6 +813,35 @@ def test_a_plain_copy_of_the_log_restored_by_hand(make_hub, tmp_path):
     acks = hub.acks(*first)
     assert [(a.status, a.sequence) for a in acks] == \
         [(hubtest.DUPLICATE, s) for s in seqs]
+
+
+def test_a_backup_without_the_signing_public_key_says_unverified(
+        make_hub, tmp_path):
+    """OPERATIONS.md, the manifest: without keys_dir/hub.sign_public the
+    copy's chain is not checked: audit_verified and audit_intact are
+    false, the chain's figures 0, and the backup is still made (exit 0)
+    and restores."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"nosign-{i}")
+               for i, c in enumerate(hubtest.CprGen(8406).take(3))])
+    (hub.keys_dir / "hub.sign_public").rename(tmp_path / "sign_public")
+    backup = tmp_path / "backup"
+    p = hub.hubctl("backup", str(backup))
+    assert "(not verified: no hub.sign_public)" in p.stdout, p.stdout
+    m = json.loads((backup / "manifest.json").read_text())
+    assert (m["audit_verified"], m["audit_intact"]) == (False, False)
+    assert (m["audit_head"], m["audit_checkpoints"],
+            m["audit_last_checkpoint"]) == (0, 0, 0)
+    assert m["audit_records"] > 0 and m["log_events"] == 3
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", m["created"])
+    assert abs(m["created_ms"] - time.time() * 1000) < 600_000
+    hub.stop()
+    (tmp_path / "sign_public").rename(hub.keys_dir / "hub.sign_public")
+    old_data, hub.data_dir = hub.data_dir, tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+    hub.hubctl("restore", str(backup))
+    assert hub.hubctl("audit", "verify").returncode == 0
 
 
 def test_a_restore_cut_short_leaves_data_dir_empty_for_another_try(
