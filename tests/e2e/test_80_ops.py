@@ -932,9 +932,23 @@ def test_a_damaged_backup_is_refused_and_nothing_is_restored(
             p.stderr, p.stderr
         assert not [f for f in hub.data_dir.rglob("*") if f.is_file()], \
             (name, list(hub.data_dir.rglob("*")))
+    # Files intact, but not the log the manifest describes.
+    claims = tmp_path / "claims-more"
+    shutil.copytree(backup, claims)
+    m = json.loads((claims / "manifest.json").read_text())
+    m["log_events"] += 1
+    (claims / "manifest.json").write_text(json.dumps(m))
+    p = hub.hubctl("restore", str(claims), check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "hubctl: restore: the restored log (sequence 30, 30 events) " \
+        "does not match the manifest (30, 31)" in p.stderr, p.stderr
+    assert not [f for f in hub.data_dir.rglob("*") if f.is_file()]
     hub.hubctl("restore", str(backup))
     assert hub.hubctl("audit", "verify").returncode == 0
     assert hub.stats()["log_events"] == 30
+    shown = hub.hubctl("audit", "show", "--json").stdout
+    assert [json.loads(line)["result"] for line in shown.splitlines()
+            if json.loads(line)["action"] == "restore"] == ["ok"]
 
 
 def test_a_restore_killed_mid_copy_is_not_taken_for_the_store(
