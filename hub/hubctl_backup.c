@@ -234,7 +234,8 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 }
 
 int
-hubctl_restore_check(store *s, ug_keys *keys, const char *dir)
+hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
+                     const char *dir)
 {
 	uint64_t last = 0, events = 0;
 	manifest_number(dir, "log_last_seq", &last);
@@ -250,6 +251,33 @@ hubctl_restore_check(store *s, ug_keys *keys, const char *dir)
 		 * witnessed for it would name a chain that no longer is. */
 		return 1;
 	}
+	/* The data is restored either way; but a keys_dir without the
+	 * signing pair that signed the copy's checkpoints (a new machine
+	 * given hub.key_secret alone) makes every later audit verify say
+	 * BROKEN, and the restore's own checkpoint, signed with whatever
+	 * pair keys_dir holds, keeps it so: best learnt now, while the old
+	 * keys_dir may still be at hand and a restore again is cheap. */
+	char path[600];
+	uint8_t pk[UG_SIGN_PUBLIC_LEN];
+	ug_diag pk_diag = {0};
+	store_audit_report audit;
+	snprintf(path, sizeof path, "%s/hub.sign_public",
+	         ug_config_get(cfg, "keys_dir"));
+	if (ug_keys_load_sign_public(path, pk, &pk_diag) != UG_OK)
+		fprintf(stderr, "hubctl: restore: warning: the restored audit "
+		        "trail cannot be verified: %s; to verify it, move "
+		        "data_dir aside, put the signing pair of the hub that "
+		        "made the backup (hub.sign_public, hub.sign_secret) in "
+		        "keys_dir and restore again\n", pk_diag.reason);
+	else if (store_audit_verify(s, pk, &audit) == UG_OK &&
+	         audit.broken_seq)
+		fprintf(stderr, "hubctl: restore: warning: the restored audit "
+		        "trail does not verify with %s (record %" PRIu64 ": "
+		        "%s): if the backup was made with another signing "
+		        "pair, move data_dir aside, put that pair "
+		        "(hub.sign_public, hub.sign_secret) in keys_dir and "
+		        "restore again\n",
+		        path, audit.broken_seq, audit.problem);
 	hubctl_audit_admin(s, keys, "restore", "ok", NULL, dir);
 	printf("restored from %s: log up to sequence %" PRIu64 " (%" PRIu64
 	       " events); run hubctl audit verify, then start hubd\n", dir,

@@ -1232,7 +1232,7 @@ main(int argc, char **argv)
 		} else if (strcmp(cmd, "backup") == 0) {
 			rc = hubctl_backup(cfg, c.store, c.keys, id);
 		} else if (strcmp(cmd, "restore") == 0) {
-			rc = hubctl_restore_check(c.store, c.keys, id);
+			rc = hubctl_restore_check(cfg, c.store, c.keys, id);
 			if (rc == 0 &&
 			    store_restore_done(ug_config_get(cfg, "data_dir"),
 					       &diag) != UG_OK)

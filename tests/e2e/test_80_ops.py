@@ -844,6 +844,61 @@ def test_a_backup_without_the_signing_public_key_says_unverified(
     assert hub.hubctl("audit", "verify").returncode == 0
 
 
+def test_a_restore_without_the_backups_signing_pair_warns(make_hub,
+                                                         tmp_path):
+    """OPERATIONS.md, restore: keys_dir needs the hub's signing pair as
+    well as hub.key_secret. On a new machine given hub.key_secret alone
+    (a new signing pair, or none) the data is restored (exit 0) with a
+    warning, and audit verify says why; restored again with the backup's
+    pair, it verifies."""
+    import shutil
+
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"pair-{i}")
+               for i, c in enumerate(hubtest.CprGen(8407).take(3))])
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    keys = tmp_path / "new-machine-keys"
+    shutil.copytree(hub.keys_dir, keys)
+    for name in ("hub.sign_public", "hub.sign_secret"):
+        (keys / name).unlink()
+    data = tmp_path / "new-machine-data"
+    conf = tmp_path / "new-machine.conf"
+    conf.write_text(hub.conf.read_text()
+                    .replace(f"data_dir = {hub.data_dir}",
+                             f"data_dir = {data}")
+                    .replace(f"keys_dir = {hub.keys_dir}",
+                             f"keys_dir = {keys}"))
+
+    def hubctl(*args):
+        return subprocess.run([hubtest.binary("hubctl"), "--config",
+                               str(conf), *args], capture_output=True,
+                              text=True, timeout=60)
+
+    p = hubctl("restore", str(backup))
+    assert p.returncode == 0, p.stderr
+    assert "hubctl: restore: warning: the restored audit trail cannot be " \
+        "verified: " in p.stderr, p.stderr
+    assert "restore again" in p.stderr
+    shutil.rmtree(data)
+    hub.hubctl("keygen", "--keys_dir", str(keys), "hub", config=False)
+    p = hubctl("restore", str(backup))
+    assert p.returncode == 0, p.stderr
+    assert "hubctl: restore: warning: the restored audit trail does not " \
+        f"verify with {keys}/hub.sign_public (record 1: " in p.stderr, \
+        p.stderr
+    v = hubctl("audit", "verify")
+    assert v.returncode == 1 and "BROKEN" in v.stdout, v.stdout + v.stderr
+    shutil.rmtree(data)
+    for name in ("hub.sign_public", "hub.sign_secret"):
+        shutil.copy(hub.keys_dir / name, keys / name)
+    p = hubctl("restore", str(backup))
+    assert p.returncode == 0 and "warning" not in p.stderr, p.stderr
+    v = hubctl("audit", "verify")
+    assert v.returncode == 0, v.stdout + v.stderr
+
+
 def test_a_restore_cut_short_leaves_data_dir_empty_for_another_try(
         make_hub, tmp_path):
     """OPERATIONS.md, restore: when the copy cannot be restored, restore
