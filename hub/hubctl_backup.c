@@ -82,6 +82,12 @@ write_manifest(const char *dir, const store_backup_info *b, ug_diag *diag)
 	fputs("}}\n", f);
 	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
 	ok = fclose(f) == 0 && ok;
+	/* The manifest's name too: a backup reported written must not lose
+	 * it to a crash, and be refused by restore as cut short. */
+	int dfd = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	ok = ok && dfd >= 0 && fsync(dfd) == 0;
+	if (dfd >= 0)
+		close(dfd);
 	if (!ok) {
 		ug_diag_set(diag, path, "cannot write %s", path);
 		return UG_EIO;

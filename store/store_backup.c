@@ -35,7 +35,9 @@ store_backup_files(store_backup_file out[STORE_BACKUP_FILES])
 		out[i] = (store_backup_file){.path = paths[i]};
 }
 
-/* Length and BLAKE2b-256 of a file as it is now. */
+static ug_err sync_dir(const char *path, ug_diag *diag);
+
+/* Length and BLAKE2b-256 of a file as it is now, once it is on disk. */
 static ug_err
 hash_file(const char *path, store_backup_file *f, ug_diag *diag)
 {
@@ -55,6 +57,8 @@ hash_file(const char *path, store_backup_file *f, ug_diag *diag)
 					  (size_t)n);
 		f->bytes += (uint64_t)n;
 	}
+	if (n == 0 && fsync(fd) != 0)
+		n = -1;
 	int saved = errno;
 	close(fd);
 	if (n < 0) {
@@ -207,11 +211,15 @@ backup_into(store *s, const char *dir, const store_opts *opts,
 	store_close(&copy);
 	for (size_t i = 0; i < NENVS; i++)
 		drop_lock(dir, envs[i]);
-	/* Hashed last: opening the copy above may write to it. */
+	/* Hashed last: opening the copy above may write to it. Synced, names
+	 * included, before the manifest says the backup is whole. */
 	store_backup_files(out->files);
 	for (size_t i = 0; err == UG_OK && i < NENVS; i++) {
 		snprintf(path, sizeof path, "%s/%s", dir, out->files[i].path);
 		err = hash_file(path, &out->files[i], diag);
+		snprintf(path, sizeof path, "%s/%s", dir, envs[i]);
+		if (err == UG_OK)
+			err = sync_dir(path, diag);
 	}
 	return err;
 }
@@ -432,7 +440,16 @@ store_restore(const char *from, const char *data_dir,
 			err = check_copy(&expect[i], &got, src, diag);
 		if (err == UG_OK)
 			err = check_pages(dst, src, diag);
+		/* The file's name in its directory must be as durable as its
+		 * bytes before the mark goes: a crash after that must not
+		 * leave a data_dir whose log/ has lost its data.mdb, which
+		 * the next open would take for a new, empty store. */
+		snprintf(dst, sizeof dst, "%s/%s", data_dir, envs[i]);
+		if (err == UG_OK)
+			err = sync_dir(dst, diag);
 	}
+	if (err == UG_OK)
+		err = sync_dir(data_dir, diag);
 	/* A copy cut short (a file missing from the backup, a full disk)
 	 * must not leave a store that is neither the backup nor empty: a
 	 * second try would be refused as "not empty". */
