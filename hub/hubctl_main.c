@@ -1179,6 +1179,10 @@ main(int argc, char **argv)
 	int most = strcmp(cmd, "set-email") == 0 ? 3
 		   : needs_id || audit		 ? 2
 						 : 1;
+	/* An empty DIR (an unset variable in a nightly job) names no
+	 * directory: missing, not one to try and fail on. */
+	if (dir && id && !*id)
+		id = NULL;
 	if (!known || (needs_id && !id)) {
 		if (!known)
 			fprintf(stderr,
