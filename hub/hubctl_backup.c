@@ -160,14 +160,22 @@ manifest_text(const char *dir, char *text, size_t size)
 	return true;
 }
 
-/* Where name's value starts in text, or NULL. */
+/* Where name's value starts in text, or NULL. JSON's spacing around the
+ * colon is taken (a manifest pretty-printed by jq is the same
+ * manifest). */
 static const char *
 manifest_value(const char *text, const char *name)
 {
 	char key[80];
-	snprintf(key, sizeof key, "\"%s\":", name);
-	const char *at = strstr(text, key);
-	return at ? at + strlen(key) : NULL;
+	snprintf(key, sizeof key, "\"%s\"", name);
+	for (const char *at = strstr(text, key); at;
+	     at = strstr(at + 1, key)) {
+		const char *v = at + strlen(key);
+		v += strspn(v, " \t\r\n");
+		if (*v == ':')
+			return v + 1 + strspn(v + 1, " \t\r\n");
+	}
+	return NULL;
 }
 
 /* The manifest's value of a whole-number field, or false. */
@@ -186,33 +194,43 @@ manifest_number(const char *dir, const char *name, uint64_t *value)
 }
 
 /* Each data file's length and hash as the manifest records them; a
- * backup made before the manifest had them leaves them unknown. */
-static void
-manifest_files(const char *dir, store_backup_file files[STORE_BACKUP_FILES])
+ * backup made before the manifest had them leaves them unknown. False,
+ * naming the file, when the manifest has them but not whole: a damaged
+ * manifest must not quietly turn the check off. */
+static bool
+manifest_files(const char *dir, store_backup_file files[STORE_BACKUP_FILES],
+               const char **bad)
 {
 	store_backup_files(files);
 	char text[8192];
 	if (!manifest_text(dir, text, sizeof text))
-		return;
+		return true;
 	const char *bytes = manifest_value(text, "file_bytes");
 	const char *hashes = manifest_value(text, "file_blake2b");
-	if (!bytes || !hashes)
-		return;
+	if (!bytes && !hashes)
+		return true;
 	for (int i = 0; i < STORE_BACKUP_FILES; i++) {
 		store_backup_file *f = &files[i];
-		const char *b = manifest_value(bytes, f->path);
-		const char *h = manifest_value(hashes, f->path);
+		*bad = f->path;
+		const char *b = bytes ? manifest_value(bytes, f->path) : NULL;
+		const char *h = hashes ? manifest_value(hashes, f->path) : NULL;
 		char *end;
 		size_t got = 0;
-		if (!b || !h || *h != '"')
-			continue;
+		if (!b || !h || *h != '"' ||
+		    strspn(h + 1, "0123456789abcdef") !=
+		        2 * STORE_BACKUP_HASH_LEN ||
+		    h[1 + 2 * STORE_BACKUP_HASH_LEN] != '"')
+			return false;
 		f->bytes = strtoull(b, &end, 10);
-		f->known = end != b &&
-		           sodium_hex2bin(f->blake2b, sizeof f->blake2b, h + 1,
-		                          2 * STORE_BACKUP_HASH_LEN, NULL,
-		                          &got, NULL) == 0 &&
-		           got == STORE_BACKUP_HASH_LEN;
+		if (end == b ||
+		    sodium_hex2bin(f->blake2b, sizeof f->blake2b, h + 1,
+		                   2 * STORE_BACKUP_HASH_LEN, NULL, &got,
+		                   NULL) != 0 ||
+		    got != STORE_BACKUP_HASH_LEN)
+			return false;
+		f->known = true;
 	}
+	return true;
 }
 
 int
@@ -228,7 +246,13 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 	ug_diag diag = {0};
 	const char *data_dir = ug_config_get(cfg, "data_dir");
 	store_backup_file expect[STORE_BACKUP_FILES];
-	manifest_files(dir, expect);
+	const char *bad = NULL;
+	if (!manifest_files(dir, expect, &bad)) {
+		fprintf(stderr, "hubctl: restore: %s/" MANIFEST " is damaged: "
+		        "no whole file_bytes and file_blake2b for %s\n", dir,
+		        bad);
+		return 1;
+	}
 	ug_err err = store_restore(dir, data_dir, expect, &diag);
 	if (err == UG_OK)
 		return 0;

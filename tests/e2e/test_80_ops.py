@@ -987,6 +987,17 @@ def test_a_damaged_backup_is_refused_and_nothing_is_restored(
             p.stderr, p.stderr
         assert not [f for f in hub.data_dir.rglob("*") if f.is_file()], \
             (name, list(hub.data_dir.rglob("*")))
+    # A manifest whose figures are themselves damaged turns no check off.
+    torn = tmp_path / "torn-manifest"
+    shutil.copytree(backup, torn)
+    m = json.loads((torn / "manifest.json").read_text())
+    m["file_blake2b"]["log/data.mdb"] = m["file_blake2b"]["log/data.mdb"][:10]
+    (torn / "manifest.json").write_text(json.dumps(m))
+    p = hub.hubctl("restore", str(torn), check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stderr == f"hubctl: restore: {torn}/manifest.json is damaged: " \
+        "no whole file_bytes and file_blake2b for log/data.mdb\n", p.stderr
+    assert not [f for f in hub.data_dir.rglob("*") if f.is_file()]
     # Files intact, but not the log the manifest describes.
     claims = tmp_path / "claims-more"
     shutil.copytree(backup, claims)
@@ -998,6 +1009,8 @@ def test_a_damaged_backup_is_refused_and_nothing_is_restored(
     assert "hubctl: restore: the restored log (sequence 30, 30 events) " \
         "does not match the manifest (30, 31)" in p.stderr, p.stderr
     assert not [f for f in hub.data_dir.rglob("*") if f.is_file()]
+    # The same manifest pretty-printed (jq .) is still the manifest.
+    (backup / "manifest.json").write_text(json.dumps(manifest, indent=2))
     hub.hubctl("restore", str(backup))
     assert hub.hubctl("audit", "verify").returncode == 0
     assert hub.stats()["log_events"] == 30
