@@ -404,13 +404,55 @@ store_restore_done(const char *data_dir, ug_diag *diag)
 	return sync_dir(data_dir, diag);
 }
 
+/* hubd.lock held: a hubd runs on data_dir, refused by name rather than
+ * as "not empty". Left by a hubd that stopped, it holds nothing: a
+ * data_dir whose store was moved aside but not the lock is empty, and
+ * the lock goes. */
+static ug_err
+check_hubd_lock(const char *data_dir, ug_diag *diag)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/hubd.lock", data_dir);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return UG_OK;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		char pid[24] = "";
+		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		close(fd);
+		ug_diag_set(diag, data_dir,
+			    "hubd runs on %s%s%s%s: stop it first (a restore "
+			    "never replaces the store in use)",
+			    data_dir, pid[0] ? " (pid " : "", pid,
+			    pid[0] ? ")" : "");
+		return UG_EEXISTS;
+	}
+	DIR *d = opendir(data_dir);
+	bool alone = d != NULL;
+	struct dirent *e;
+	while (alone && (e = readdir(d)))
+		alone = strcmp(e->d_name, ".") == 0 ||
+			strcmp(e->d_name, "..") == 0 ||
+			strcmp(e->d_name, "hubd.lock") == 0;
+	if (d)
+		closedir(d);
+	if (alone)
+		unlink(path);
+	close(fd);
+	return UG_OK;
+}
+
 ug_err
 store_restore(const char *from, const char *data_dir,
 	      const store_backup_file expect[STORE_BACKUP_FILES],
 	      ug_diag *diag)
 {
 	undo_unfinished(data_dir);
-	ug_err err = require_empty(data_dir, diag);
+	ug_err err = check_hubd_lock(data_dir, diag);
+	if (err == UG_OK)
+		err = require_empty(data_dir, diag);
 	if (err != UG_OK)
 		return err;
 	if (ug_mkdir_p(data_dir) != 0) {

@@ -899,6 +899,42 @@ def test_a_restore_without_the_backups_signing_pair_warns(make_hub,
     assert v.returncode == 0, v.stdout + v.stderr
 
 
+def test_a_restore_onto_a_running_hub_is_refused_by_name(make_hub,
+                                                         tmp_path):
+    """OPERATIONS.md, restore: hubd stopped first. A restore into the
+    data_dir a hubd runs on is refused naming it (exit 1), and the store
+    and hubd go on untouched. Once hubd is stopped and its store moved
+    aside, the hubd.lock it left behind does not count as content."""
+    import shutil
+
+    hub = make_hub()
+    envs = [hubtest.envelope("school-a", c, salt=f"busy-{i}")
+            for i, c in enumerate(hubtest.CprGen(8408).take(4))]
+    seqs = hub.send(*envs)
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    before = hub.stats()
+    p = hub.hubctl("restore", str(backup), check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stderr == (f"hubctl: restore: hubd runs on {hub.data_dir} "
+                        f"(pid {hub.proc.pid}): stop it first (a restore "
+                        "never replaces the store in use)\n"), p.stderr
+    assert hub.running
+    assert hub.stats()["log_events"] == before["log_events"]
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8409).next(),
+                              salt="busy-after"))
+    hub.stop()
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for name in ("log", "ids", "derived"):
+        shutil.move(hub.data_dir / name, aside / name)
+    assert [f.name for f in hub.data_dir.iterdir()] == ["hubd.lock"]
+    hub.hubctl("restore", str(backup))
+    hub.start()
+    assert [(a.status, a.sequence) for a in hub.acks(*envs)] == \
+        [(hubtest.DUPLICATE, s) for s in seqs]
+
+
 def test_a_restore_cut_short_leaves_data_dir_empty_for_another_try(
         make_hub, tmp_path):
     """OPERATIONS.md, restore: when the copy cannot be restored, restore
