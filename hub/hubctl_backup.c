@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,14 +58,36 @@ write_manifest(const char *dir, const store_backup_info *b, ug_diag *diag)
 	        "\"audit_intact\":%s,\"audit_head\":%" PRIu64 ","
 	        "\"audit_checkpoints\":%" PRIu64 ","
 	        "\"audit_last_checkpoint\":%" PRIu64 ","
-	        "\"files\":[\"log/data.mdb\",\"ids/data.mdb\",\"derived/data.mdb\"]}\n",
+	        "\"files\":[\"log/data.mdb\",\"ids/data.mdb\",\"derived/data.mdb\"]",
 	        when, now, b->format, b->stats.last_seq, b->stats.log_events,
 	        b->stats.last_applied, b->stats.audit_records,
 	        b->audit_verified ? "true" : "false",
 	        b->audit_verified && !a->broken_seq ? "true" : "false",
 	        a->head, a->checkpoints, a->last_checkpoint);
+	/* Log first, as in files: what restore checks each copied file
+	 * against. */
+	static const int order[] = {2, 1, 0};
+	fputs(",\"file_bytes\":{", f);
+	for (int i = 0; i < STORE_BACKUP_FILES; i++)
+		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "",
+		        b->files[order[i]].path, b->files[order[i]].bytes);
+	fputs("},\"file_blake2b\":{", f);
+	for (int i = 0; i < STORE_BACKUP_FILES; i++) {
+		char hex[2 * STORE_BACKUP_HASH_LEN + 1];
+		sodium_bin2hex(hex, sizeof hex, b->files[order[i]].blake2b,
+		               STORE_BACKUP_HASH_LEN);
+		fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "",
+		        b->files[order[i]].path, hex);
+	}
+	fputs("}}\n", f);
 	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
 	ok = fclose(f) == 0 && ok;
+	/* The manifest's name too: a backup reported written must not lose
+	 * it to a crash, and be refused by restore as cut short. */
+	int dfd = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	ok = ok && dfd >= 0 && fsync(dfd) == 0;
+	if (dfd >= 0)
+		close(dfd);
 	if (!ok) {
 		ug_diag_set(diag, path, "cannot write %s", path);
 		return UG_EIO;
@@ -94,11 +117,22 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 	bool have_pk = ug_keys_load_sign_public(path, pk, &pk_diag) == UG_OK;
 	store_backup_info info;
 	err = store_backup(s, dir, &opts, have_pk ? pk : NULL, &info, &diag);
-	if (err == UG_OK)
+	if (err == UG_OK) {
 		err = write_manifest(dir, &info, &diag);
+		if (err != UG_OK) {
+			snprintf(path, sizeof path, "%s/" MANIFEST, dir);
+			unlink(path);
+			store_backup_undo(dir, info.made_dir);
+		}
+	}
 	if (err != UG_OK) {
 		hubctl_audit_admin(s, keys, "backup", "failed", NULL, dir);
-		return failed("backup", &diag, err);
+		failed("backup", &diag, err);
+		if (info.started)
+			fprintf(stderr, "hubctl: backup: nothing backed up; "
+			        "%s %s\n", dir, info.made_dir ? "is removed"
+			                                      : "is empty again");
+		return 1;
 	}
 	hubctl_audit_admin(s, keys, "backup", "ok", NULL, dir);
 	printf("backup in %s: log up to sequence %" PRIu64 " (%" PRIu64
@@ -111,26 +145,92 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 	return 0;
 }
 
-/* The manifest's value of a whole-number field, or false. */
+/* The manifest's text, or false. */
 static bool
-manifest_number(const char *dir, const char *name, uint64_t *value)
+manifest_text(const char *dir, char *text, size_t size)
 {
-	char path[600], text[4096];
+	char path[600];
 	snprintf(path, sizeof path, "%s/" MANIFEST, dir);
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return false;
-	size_t n = fread(text, 1, sizeof text - 1, f);
+	size_t n = fread(text, 1, size - 1, f);
 	fclose(f);
 	text[n] = '\0';
-	char key[64];
-	snprintf(key, sizeof key, "\"%s\":", name);
-	const char *at = strstr(text, key);
+	return true;
+}
+
+/* Where name's value starts in text, or NULL. JSON's spacing around the
+ * colon is taken (a manifest pretty-printed by jq is the same
+ * manifest). */
+static const char *
+manifest_value(const char *text, const char *name)
+{
+	char key[80];
+	snprintf(key, sizeof key, "\"%s\"", name);
+	for (const char *at = strstr(text, key); at;
+	     at = strstr(at + 1, key)) {
+		const char *v = at + strlen(key);
+		v += strspn(v, " \t\r\n");
+		if (*v == ':')
+			return v + 1 + strspn(v + 1, " \t\r\n");
+	}
+	return NULL;
+}
+
+/* The manifest's value of a whole-number field, or false. */
+static bool
+manifest_number(const char *dir, const char *name, uint64_t *value)
+{
+	char text[8192];
+	const char *at = manifest_text(dir, text, sizeof text)
+	                     ? manifest_value(text, name)
+	                     : NULL;
 	if (!at)
 		return false;
 	char *end;
-	*value = strtoull(at + strlen(key), &end, 10);
-	return end != at + strlen(key);
+	*value = strtoull(at, &end, 10);
+	return end != at;
+}
+
+/* Each data file's length and hash as the manifest records them; a
+ * backup made before the manifest had them leaves them unknown. False,
+ * naming the file, when the manifest has them but not whole: a damaged
+ * manifest must not quietly turn the check off. */
+static bool
+manifest_files(const char *dir, store_backup_file files[STORE_BACKUP_FILES],
+               const char **bad)
+{
+	store_backup_files(files);
+	char text[8192];
+	if (!manifest_text(dir, text, sizeof text))
+		return true;
+	const char *bytes = manifest_value(text, "file_bytes");
+	const char *hashes = manifest_value(text, "file_blake2b");
+	if (!bytes && !hashes)
+		return true;
+	for (int i = 0; i < STORE_BACKUP_FILES; i++) {
+		store_backup_file *f = &files[i];
+		*bad = f->path;
+		const char *b = bytes ? manifest_value(bytes, f->path) : NULL;
+		const char *h = hashes ? manifest_value(hashes, f->path) : NULL;
+		char *end;
+		size_t got = 0;
+		if (!b || !h || *h != '"' ||
+		    strspn(h + 1, "0123456789abcdef") !=
+		        2 * STORE_BACKUP_HASH_LEN ||
+		    h[1 + 2 * STORE_BACKUP_HASH_LEN] != '"')
+			return false;
+		f->bytes = strtoull(b, &end, 10);
+		if (end == b ||
+		    sodium_hex2bin(f->blake2b, sizeof f->blake2b, h + 1,
+		                   2 * STORE_BACKUP_HASH_LEN, NULL, &got,
+		                   NULL) != 0 ||
+		    got != STORE_BACKUP_HASH_LEN)
+			return false;
+		f->known = true;
+	}
+	return true;
 }
 
 int
@@ -145,7 +245,15 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 	}
 	ug_diag diag = {0};
 	const char *data_dir = ug_config_get(cfg, "data_dir");
-	ug_err err = store_restore(dir, data_dir, &diag);
+	store_backup_file expect[STORE_BACKUP_FILES];
+	const char *bad = NULL;
+	if (!manifest_files(dir, expect, &bad)) {
+		fprintf(stderr, "hubctl: restore: %s/" MANIFEST " is damaged: "
+		        "no whole file_bytes and file_blake2b for %s\n", dir,
+		        bad);
+		return 1;
+	}
+	ug_err err = store_restore(dir, data_dir, expect, &diag);
 	if (err == UG_OK)
 		return 0;
 	failed("restore", &diag, err);
@@ -156,7 +264,8 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 }
 
 int
-hubctl_restore_check(store *s, ug_keys *keys, const char *dir)
+hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
+                     const char *dir)
 {
 	uint64_t last = 0, events = 0;
 	manifest_number(dir, "log_last_seq", &last);
@@ -168,9 +277,37 @@ hubctl_restore_check(store *s, ug_keys *keys, const char *dir)
 		        "%" PRIu64 ", %" PRIu64 " events) does not match the "
 		        "manifest (%" PRIu64 ", %" PRIu64 ")\n", st.last_seq,
 		        st.log_events, last, events);
-		hubctl_audit_admin(s, keys, "restore", "failed", NULL, dir);
+		/* Not recorded: the store is taken back, and a checkpoint
+		 * witnessed for it would name a chain that no longer is. */
 		return 1;
 	}
+	/* The data is restored either way; but a keys_dir without the
+	 * signing pair that signed the copy's checkpoints (a new machine
+	 * given hub.key_secret alone) makes every later audit verify say
+	 * BROKEN, and the restore's own checkpoint, signed with whatever
+	 * pair keys_dir holds, keeps it so: best learnt now, while the old
+	 * keys_dir may still be at hand and a restore again is cheap. */
+	char path[600];
+	uint8_t pk[UG_SIGN_PUBLIC_LEN];
+	ug_diag pk_diag = {0};
+	store_audit_report audit;
+	snprintf(path, sizeof path, "%s/hub.sign_public",
+	         ug_config_get(cfg, "keys_dir"));
+	if (ug_keys_load_sign_public(path, pk, &pk_diag) != UG_OK)
+		fprintf(stderr, "hubctl: restore: warning: the restored audit "
+		        "trail cannot be verified: %s; to verify it, move "
+		        "data_dir aside, put the signing pair of the hub that "
+		        "made the backup (hub.sign_public, hub.sign_secret) in "
+		        "keys_dir and restore again\n", pk_diag.reason);
+	else if (store_audit_verify(s, pk, &audit) == UG_OK &&
+	         audit.broken_seq)
+		fprintf(stderr, "hubctl: restore: warning: the restored audit "
+		        "trail does not verify with %s (record %" PRIu64 ": "
+		        "%s): if the backup was made with another signing "
+		        "pair, move data_dir aside, put that pair "
+		        "(hub.sign_public, hub.sign_secret) in keys_dir and "
+		        "restore again\n",
+		        path, audit.broken_seq, audit.problem);
 	hubctl_audit_admin(s, keys, "restore", "ok", NULL, dir);
 	printf("restored from %s: log up to sequence %" PRIu64 " (%" PRIu64
 	       " events); run hubctl audit verify, then start hubd\n", dir,

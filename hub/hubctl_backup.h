@@ -19,7 +19,9 @@ int hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys,
  * (0: go on with hubctl_restore_check on the opened store). */
 int hubctl_restore_files(const ug_config *cfg, const char *dir);
 /* Second half, on the restored store: it holds what the manifest says;
- * the restore is recorded in the audit trail. */
-int hubctl_restore_check(store *s, ug_keys *keys, const char *dir);
+ * a warning when its audit trail does not verify with keys_dir's signing
+ * key; the restore is recorded in the audit trail. */
+int hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
+                         const char *dir);
 
 #endif

@@ -129,11 +129,13 @@ static const char usage[] =
     "                            the new or empty DIR, with "
     "DIR/manifest.json;\n"
     "                            safe while hubd runs. Exit 0 written, 1 "
-    "failed,\n"
-    "                            2 usage\n"
+    "failed\n"
+    "                            (what it wrote is taken back), 2 usage\n"
     "  restore DIR               copy a backup into the empty data_dir and\n"
-    "                            check it against its manifest (hubd\n"
-    "                            stopped). Exit 0 restored, 1 failed (what\n"
+    "                            check it against its manifest (each data\n"
+    "                            file's length and hash, the log's last\n"
+    "                            sequence and events; hubd stopped).\n"
+    "                            Exit 0 restored, 1 failed or damaged (what\n"
     "                            it copied is taken back), 2 usage. Until\n"
     "                            it succeeds, data_dir/restore.unfinished\n"
     "                            keeps hubd and hubctl off the store; run\n"
@@ -1179,6 +1181,10 @@ main(int argc, char **argv)
 	int most = strcmp(cmd, "set-email") == 0 ? 3
 		   : needs_id || audit		 ? 2
 						 : 1;
+	/* An empty DIR (an unset variable in a nightly job) names no
+	 * directory: missing, not one to try and fail on. */
+	if (dir && id && !*id)
+		id = NULL;
 	if (!known || (needs_id && !id)) {
 		if (!known)
 			fprintf(stderr,
@@ -1232,7 +1238,7 @@ main(int argc, char **argv)
 		} else if (strcmp(cmd, "backup") == 0) {
 			rc = hubctl_backup(cfg, c.store, c.keys, id);
 		} else if (strcmp(cmd, "restore") == 0) {
-			rc = hubctl_restore_check(c.store, c.keys, id);
+			rc = hubctl_restore_check(cfg, c.store, c.keys, id);
 			if (rc == 0 &&
 			    store_restore_done(ug_config_get(cfg, "data_dir"),
 					       &diag) != UG_OK)

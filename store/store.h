@@ -508,12 +508,34 @@ ug_err store_get_stats(store *s, store_stats *out);
 
 /* ---- backup and restore (store_backup.c) ---- */
 
+#define STORE_BACKUP_FILES    3 /* derived/, ids/, log/: the copy's order */
+#define STORE_BACKUP_HASH_LEN 32
+
+/* One data file of a backup: its path in the backup, its length and its
+ * BLAKE2b-256, so that a restore can tell a damaged or cut-short file
+ * from the one the backup wrote. known is false where a manifest from
+ * before these figures has none. */
+typedef struct {
+	const char *path; /* "derived/data.mdb", "ids/data.mdb", "log/..." */
+	bool known;
+	uint64_t bytes;
+	uint8_t blake2b[STORE_BACKUP_HASH_LEN];
+} store_backup_file;
+
+/* The backup's files in the copy's order (derived, ids, log), known
+ * false. */
+void store_backup_files(store_backup_file out[STORE_BACKUP_FILES]);
+
 /* What a backup holds, read back from the copy itself. */
 typedef struct {
 	store_stats stats;	  /* of the copy: last_seq, log_events... */
 	store_audit_report audit; /* the copy's chain (if verified) */
 	bool audit_verified;	  /* a sign_public key was given */
 	uint32_t format;	  /* the log's store format number */
+	store_backup_file files[STORE_BACKUP_FILES]; /* as finally written */
+	bool made_dir; /* dir did not exist before: a failure removes it */
+	bool started;  /* dir was made ready: a failure took back what it wrote
+			*/
 } store_backup_info;
 
 /* Hot, compacting copy of derived/, ids/, then log/ (so the copy's derived
@@ -521,18 +543,27 @@ typedef struct {
  * (0600), dir made 0700 and required missing or empty
  * (else UG_EEXISTS). The copy is then opened with opts' key, its figures
  * read into out and its audit chain verified against sign_public (32
- * bytes, or NULL: not verified). Safe while hubd runs. */
+ * bytes, or NULL: not verified). Safe while hubd runs. A failure takes
+ * back what it wrote (dir, when it made it, included). */
 ug_err store_backup(store *s, const char *dir, const store_opts *opts,
 		    const uint8_t *sign_public, store_backup_info *out,
 		    ug_diag *diag) __attribute__((warn_unused_result));
+/* Take back what store_backup wrote into dir, and dir itself when it
+ * made it: for a backup whose manifest cannot be written. */
+void store_backup_undo(const char *dir, bool made_dir);
 /* Copy a backup's data files into data_dir (a backup from before format 4
  * has no ids/), which must be missing or
- * empty (else UG_EEXISTS, nothing written); no store is opened here. A
- * copy that fails takes back what it wrote (store_restore_undo). What a
- * restore that never finished left (STORE_RESTORE_MARK in data_dir) is
- * taken back first, so the restore starts over. */
-ug_err store_restore(const char *from, const char *data_dir, ug_diag *diag)
-    __attribute__((warn_unused_result));
+ * empty (else UG_EEXISTS, nothing written); no store is opened here.
+ * Each file copied must have the length and hash expect records for it
+ * (where known) and hold every page its LMDB header counts, else
+ * UG_EMALFORMED: a damaged or cut-short file is refused before anything
+ * maps it. A copy that fails takes back what it wrote
+ * (store_restore_undo). What a restore that never finished left
+ * (STORE_RESTORE_MARK in data_dir) is taken back first, so the restore
+ * starts over. */
+ug_err store_restore(const char *from, const char *data_dir,
+		     const store_backup_file expect[STORE_BACKUP_FILES],
+		     ug_diag *diag) __attribute__((warn_unused_result));
 /* Take back what store_restore put into data_dir (which it found empty):
  * for a restore whose store then does not open or does not match. */
 void store_restore_undo(const char *data_dir);

@@ -11,6 +11,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -22,6 +24,52 @@
 /* Each before the one it is rebuilt from. */
 static const char *const envs[] = {"derived", "ids", "log"};
 #define NENVS (sizeof envs / sizeof *envs)
+_Static_assert(NENVS == STORE_BACKUP_FILES, "one file per environment");
+
+void
+store_backup_files(store_backup_file out[STORE_BACKUP_FILES])
+{
+	static const char *const paths[] = {"derived/data.mdb", "ids/data.mdb",
+					    "log/data.mdb"};
+	for (size_t i = 0; i < NENVS; i++)
+		out[i] = (store_backup_file){.path = paths[i]};
+}
+
+static ug_err sync_dir(const char *path, ug_diag *diag);
+
+/* Length and BLAKE2b-256 of a file as it is now, once it is on disk. */
+static ug_err
+hash_file(const char *path, store_backup_file *f, ug_diag *diag)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ug_diag_set(diag, path, "cannot open %s: %s", path,
+			    strerror(errno));
+		return UG_EIO;
+	}
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, STORE_BACKUP_HASH_LEN);
+	char buf[1 << 16];
+	ssize_t n;
+	f->bytes = 0;
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		crypto_generichash_update(&st, (const uint8_t *)buf,
+					  (size_t)n);
+		f->bytes += (uint64_t)n;
+	}
+	if (n == 0 && fsync(fd) != 0)
+		n = -1;
+	int saved = errno;
+	close(fd);
+	if (n < 0) {
+		ug_diag_set(diag, path, "cannot read %s: %s", path,
+			    strerror(saved));
+		return UG_EIO;
+	}
+	crypto_generichash_final(&st, f->blake2b, STORE_BACKUP_HASH_LEN);
+	f->known = true;
+	return UG_OK;
+}
 
 /* UG_OK when path is missing or an empty directory. */
 static ug_err
@@ -72,14 +120,55 @@ drop_lock(const char *dir, const char *env)
 	unlink(path);
 }
 
+void
+store_backup_undo(const char *dir, bool made_dir)
+{
+	static const char *const files[] = {"data.mdb", "lock.mdb"};
+	char path[600];
+	for (size_t i = 0; i < NENVS; i++) {
+		for (size_t f = 0; f < 2; f++) {
+			snprintf(path, sizeof path, "%s/%s/%s", dir, envs[i],
+				 files[f]);
+			unlink(path);
+		}
+		snprintf(path, sizeof path, "%s/%s", dir, envs[i]);
+		rmdir(path);
+	}
+	if (made_dir)
+		rmdir(dir);
+}
+
+static ug_err backup_into(store *s, const char *dir, const store_opts *opts,
+			  const uint8_t *sign_public, store_backup_info *out,
+			  ug_diag *diag);
+
+/* A backup that fails (a full disk, a copy that does not open) takes
+ * back what it wrote: what is left is no backup, and would only be
+ * refused as "not empty" by the next night's run into the same DIR. */
 ug_err
 store_backup(store *s, const char *dir, const store_opts *opts,
 	     const uint8_t *sign_public, store_backup_info *out, ug_diag *diag)
 {
 	memset(out, 0, sizeof *out);
 	ug_err err = require_empty(dir, diag);
-	if (err == UG_OK)
-		err = make_dir(dir, diag);
+	if (err != UG_OK)
+		return err;
+	out->made_dir = access(dir, F_OK) != 0;
+	err = make_dir(dir, diag);
+	if (err != UG_OK)
+		return err;
+	out->started = true;
+	err = backup_into(s, dir, opts, sign_public, out, diag);
+	if (err != UG_OK)
+		store_backup_undo(dir, out->made_dir);
+	return err;
+}
+
+static ug_err
+backup_into(store *s, const char *dir, const store_opts *opts,
+	    const uint8_t *sign_public, store_backup_info *out, ug_diag *diag)
+{
+	ug_err err = UG_OK;
 	MDB_env *from[] = {s->derived_env, s->ids_env, s->log_env};
 	char path[600];
 	for (size_t i = 0; err == UG_OK && i < NENVS; i++) {
@@ -122,11 +211,23 @@ store_backup(store *s, const char *dir, const store_opts *opts,
 	store_close(&copy);
 	for (size_t i = 0; i < NENVS; i++)
 		drop_lock(dir, envs[i]);
+	/* Hashed last: opening the copy above may write to it. Synced, names
+	 * included, before the manifest says the backup is whole. */
+	store_backup_files(out->files);
+	for (size_t i = 0; err == UG_OK && i < NENVS; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, out->files[i].path);
+		err = hash_file(path, &out->files[i], diag);
+		snprintf(path, sizeof path, "%s/%s", dir, envs[i]);
+		if (err == UG_OK)
+			err = sync_dir(path, diag);
+	}
 	return err;
 }
 
+/* Copies from to to, with what was copied (length, hash) in got. */
 static ug_err
-copy_file(const char *from, const char *to, ug_diag *diag)
+copy_file(const char *from, const char *to, store_backup_file *got,
+	  ug_diag *diag)
 {
 	int in = open(from, O_RDONLY | O_CLOEXEC);
 	if (in < 0) {
@@ -136,9 +237,15 @@ copy_file(const char *from, const char *to, ug_diag *diag)
 	}
 	int outfd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	ug_err err = outfd < 0 ? UG_EIO : UG_OK;
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, STORE_BACKUP_HASH_LEN);
+	got->bytes = 0;
 	char buf[1 << 16];
 	ssize_t n = 0;
-	while (err == UG_OK && (n = read(in, buf, sizeof buf)) > 0)
+	while (err == UG_OK && (n = read(in, buf, sizeof buf)) > 0) {
+		crypto_generichash_update(&st, (const uint8_t *)buf,
+					  (size_t)n);
+		got->bytes += (uint64_t)n;
 		for (ssize_t done = 0; err == UG_OK && done < n;) {
 			ssize_t w =
 			    write(outfd, buf + done, (size_t)(n - done));
@@ -147,6 +254,7 @@ copy_file(const char *from, const char *to, ug_diag *diag)
 			else
 				done += w;
 		}
+	}
 	if (n < 0 || (err == UG_OK && fsync(outfd) != 0))
 		err = UG_EIO;
 	if (err != UG_OK)
@@ -155,7 +263,76 @@ copy_file(const char *from, const char *to, ug_diag *diag)
 	if (outfd >= 0)
 		close(outfd);
 	close(in);
+	crypto_generichash_final(&st, got->blake2b, STORE_BACKUP_HASH_LEN);
+	got->known = err == UG_OK;
 	return err;
+}
+
+/* A data file cut short maps pages past its end, and the first read of
+ * one kills the process (SIGBUS) with part of a backup in data_dir: so
+ * the file must hold every page its LMDB header counts before any store
+ * opens it. The header is read with read(), not through the map. */
+static ug_err
+check_pages(const char *path, const char *shown, ug_diag *diag)
+{
+	struct stat st;
+	MDB_env *env = NULL;
+	int rc = stat(path, &st) != 0 ? errno : mdb_env_create(&env);
+	if (rc == 0)
+		rc = mdb_env_open(
+		    env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK, 0600);
+	MDB_envinfo info;
+	MDB_stat ms;
+	if (rc == 0)
+		rc = mdb_env_info(env, &info);
+	if (rc == 0)
+		rc = mdb_env_stat(env, &ms);
+	if (env)
+		mdb_env_close(env);
+	if (rc != 0) {
+		ug_diag_set(diag, shown,
+			    "%s is damaged: it does not open as "
+			    "LMDB (%s)",
+			    shown, mdb_strerror(rc));
+		return UG_EMALFORMED;
+	}
+	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	if ((uint64_t)st.st_size < need) {
+		ug_diag_set(diag, shown,
+			    "%s is damaged: %" PRIu64 " bytes, "
+			    "but its LMDB header counts %" PRIu64 " (cut "
+			    "short)",
+			    shown, (uint64_t)st.st_size, need);
+		return UG_EMALFORMED;
+	}
+	return UG_OK;
+}
+
+/* What was copied against what the backup's manifest says it wrote. */
+static ug_err
+check_copy(const store_backup_file *want, const store_backup_file *got,
+	   const char *shown, ug_diag *diag)
+{
+	if (!want->known)
+		return UG_OK;
+	if (got->bytes != want->bytes) {
+		ug_diag_set(diag, shown,
+			    "%s is damaged: %" PRIu64 " bytes, "
+			    "the backup wrote %" PRIu64 " (manifest.json "
+			    "file_bytes)",
+			    shown, got->bytes, want->bytes);
+		return UG_EMALFORMED;
+	}
+	if (sodium_memcmp(got->blake2b, want->blake2b,
+			  STORE_BACKUP_HASH_LEN) != 0) {
+		ug_diag_set(diag, shown,
+			    "%s is damaged: its bytes are not "
+			    "the ones the backup wrote (manifest.json "
+			    "file_blake2b)",
+			    shown);
+		return UG_EMALFORMED;
+	}
+	return UG_OK;
 }
 
 static ug_err
@@ -227,11 +404,55 @@ store_restore_done(const char *data_dir, ug_diag *diag)
 	return sync_dir(data_dir, diag);
 }
 
+/* hubd.lock held: a hubd runs on data_dir, refused by name rather than
+ * as "not empty". Left by a hubd that stopped, it holds nothing: a
+ * data_dir whose store was moved aside but not the lock is empty, and
+ * the lock goes. */
+static ug_err
+check_hubd_lock(const char *data_dir, ug_diag *diag)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/hubd.lock", data_dir);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return UG_OK;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		char pid[24] = "";
+		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		close(fd);
+		ug_diag_set(diag, data_dir,
+			    "hubd runs on %s%s%s%s: stop it first (a restore "
+			    "never replaces the store in use)",
+			    data_dir, pid[0] ? " (pid " : "", pid,
+			    pid[0] ? ")" : "");
+		return UG_EEXISTS;
+	}
+	DIR *d = opendir(data_dir);
+	bool alone = d != NULL;
+	struct dirent *e;
+	while (alone && (e = readdir(d)))
+		alone = strcmp(e->d_name, ".") == 0 ||
+			strcmp(e->d_name, "..") == 0 ||
+			strcmp(e->d_name, "hubd.lock") == 0;
+	if (d)
+		closedir(d);
+	if (alone)
+		unlink(path);
+	close(fd);
+	return UG_OK;
+}
+
 ug_err
-store_restore(const char *from, const char *data_dir, ug_diag *diag)
+store_restore(const char *from, const char *data_dir,
+	      const store_backup_file expect[STORE_BACKUP_FILES],
+	      ug_diag *diag)
 {
 	undo_unfinished(data_dir);
-	ug_err err = require_empty(data_dir, diag);
+	ug_err err = check_hubd_lock(data_dir, diag);
+	if (err == UG_OK)
+		err = require_empty(data_dir, diag);
 	if (err != UG_OK)
 		return err;
 	if (ug_mkdir_p(data_dir) != 0) {
@@ -246,15 +467,31 @@ store_restore(const char *from, const char *data_dir, ug_diag *diag)
 	for (size_t i = 0; err == UG_OK && i < NENVS; i++) {
 		snprintf(src, sizeof src, "%s/%s/data.mdb", from, envs[i]);
 		/* A backup from before format 4 has no ids/: the hub indexes
-		 * the log again when it opens the restored store. */
-		if (strcmp(envs[i], "ids") == 0 && access(src, F_OK) != 0)
+		 * the log again when it opens the restored store. One whose
+		 * manifest lists ids/ has lost it. */
+		if (strcmp(envs[i], "ids") == 0 && !expect[i].known &&
+		    access(src, F_OK) != 0)
 			continue;
 		snprintf(dst, sizeof dst, "%s/%s", data_dir, envs[i]);
 		err = make_dir(dst, diag);
 		snprintf(dst, sizeof dst, "%s/%s/data.mdb", data_dir, envs[i]);
+		store_backup_file got;
 		if (err == UG_OK)
-			err = copy_file(src, dst, diag);
+			err = copy_file(src, dst, &got, diag);
+		if (err == UG_OK)
+			err = check_copy(&expect[i], &got, src, diag);
+		if (err == UG_OK)
+			err = check_pages(dst, src, diag);
+		/* The file's name in its directory must be as durable as its
+		 * bytes before the mark goes: a crash after that must not
+		 * leave a data_dir whose log/ has lost its data.mdb, which
+		 * the next open would take for a new, empty store. */
+		snprintf(dst, sizeof dst, "%s/%s", data_dir, envs[i]);
+		if (err == UG_OK)
+			err = sync_dir(dst, diag);
 	}
+	if (err == UG_OK)
+		err = sync_dir(data_dir, diag);
 	/* A copy cut short (a file missing from the backup, a full disk)
 	 * must not leave a store that is neither the backup nor empty: a
 	 * second try would be refused as "not empty". */

@@ -147,6 +147,15 @@ def test_trail_records_every_kind_and_verifies(make_hub):
     assert p.returncode == 2 and "unexpected argument 'extra'" in p.stderr
     p = hub.hubctl("backup", check=False)
     assert p.returncode == 2 and "backup needs DIR" in p.stderr, p.stderr
+    # An empty DIR (an unset variable in a cron line) is no DIR either:
+    # a usage error, nothing tried, nothing recorded.
+    before = hub.stats()["audit_records"]
+    for cmd in ("backup", "restore"):
+        p = hub.hubctl(cmd, "", check=False)
+        assert p.returncode == 2, (cmd, p.returncode, p.stderr)
+        assert p.stderr == f"hubctl: {cmd} needs DIR (see --help)\n", \
+            p.stderr
+    assert hub.stats()["audit_records"] == before
     # The signing key: made with the hub's keys, secret 0600.
     assert (hub.keys_dir / "hub.sign_public").exists()
     assert os.stat(hub.keys_dir / "hub.sign_secret").st_mode & 0o077 == 0

@@ -6,6 +6,7 @@ uninstall into a DESTDIR. docs/OPERATIONS.md."""
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -681,6 +682,63 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
     assert '"action": "backup"' not in shown
 
 
+def test_what_a_restore_keeps_and_how_lost_events_come_back(make_hub,
+                                                           tmp_path):
+    """OPERATIONS.md, Backup and restore: an alert acknowledged before the
+    backup stays acknowledged; one open at the backup and acknowledged
+    after it is open again and delivered again; an event acked after the
+    backup is gone with its alert. The adapter does not send it again by
+    itself (its outbox remembers the ack): with the outbox moved aside,
+    importing the exports again gives the hub the lost events, and the
+    ones it holds are DUPLICATE."""
+    import shutil
+
+    hub = make_hub()
+    cprs = hubtest.CprGen(8405).take(6)
+    for c in cprs:
+        hub.assign(c, "cw-anna")
+    week1, _ = hub.csv("week1.csv", [hubtest.AbsenceRow(c, absent=30)
+                                     for c in cprs[:2]])
+    week2, _ = hub.csv("week2.csv", [
+        hubtest.AbsenceRow(c, absent=30, period_start="2024-05-13",
+                           period_end="2024-05-17") for c in cprs[2:]])
+    assert hub.adapter("import", week1).summary["accepted"] == 2
+    hub.wait_applied()
+    rc, acked_before, _ = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
+    assert rc == 0 and len(acked_before) == 1
+    held = hub.stats()["log_events"]    # the assignments and week 1
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    assert hub.adapter("import", week2).summary["accepted"] == 4
+    hub.wait_applied()
+    rc, acked_after, _ = hub.inbox("cw-anna", max_alerts=5, idle_exit=10)
+    assert rc == 0 and len(acked_after) == 5
+    hub.stop()
+
+    old_data, hub.data_dir = hub.data_dir, tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+    hub.hubctl("restore", str(backup))
+    hub.start()
+    st = hub.stats()
+    assert (st["log_events"], st["alerts"], st["alerts_open"]) == \
+        (held, 2, 1)
+    reopened = hub.peek("cw-anna", 1)
+    assert reopened[0]["alert_id"] != acked_before[0]["alert_id"]
+    assert reopened[0]["alert_id"] in {a["alert_id"] for a in acked_after}
+
+    again = hub.adapter("import", week2)
+    assert (again.summary["queued"], again.summary["duplicates"]) == (0, 4)
+    assert hub.stats()["log_events"] == held
+    shutil.move(hub.outbox_dir(), tmp_path / "outbox-before-restore")
+    resent = hub.adapter("import", week1, week2)
+    assert resent.rc == 0, resent
+    assert (resent.summary["accepted"], resent.summary["duplicates"]) == \
+        (4, 2), resent.summary
+    st = hub.wait_applied()
+    assert (st["log_events"], st["alerts"]) == (held + 4, 6)
+
+
 def test_log_and_stats_print_the_documented_fields(make_hub):
     hub = make_hub()
     cprs = hubtest.CprGen(8201).take(3)
@@ -757,6 +815,126 @@ def test_a_plain_copy_of_the_log_restored_by_hand(make_hub, tmp_path):
         [(hubtest.DUPLICATE, s) for s in seqs]
 
 
+def test_a_backup_without_the_signing_public_key_says_unverified(
+        make_hub, tmp_path):
+    """OPERATIONS.md, the manifest: without keys_dir/hub.sign_public the
+    copy's chain is not checked: audit_verified and audit_intact are
+    false, the chain's figures 0, and the backup is still made (exit 0)
+    and restores."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"nosign-{i}")
+               for i, c in enumerate(hubtest.CprGen(8406).take(3))])
+    (hub.keys_dir / "hub.sign_public").rename(tmp_path / "sign_public")
+    backup = tmp_path / "backup"
+    p = hub.hubctl("backup", str(backup))
+    assert "(not verified: no hub.sign_public)" in p.stdout, p.stdout
+    m = json.loads((backup / "manifest.json").read_text())
+    assert (m["audit_verified"], m["audit_intact"]) == (False, False)
+    assert (m["audit_head"], m["audit_checkpoints"],
+            m["audit_last_checkpoint"]) == (0, 0, 0)
+    assert m["audit_records"] > 0 and m["log_events"] == 3
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", m["created"])
+    assert abs(m["created_ms"] - time.time() * 1000) < 600_000
+    hub.stop()
+    (tmp_path / "sign_public").rename(hub.keys_dir / "hub.sign_public")
+    old_data, hub.data_dir = hub.data_dir, tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+    hub.hubctl("restore", str(backup))
+    assert hub.hubctl("audit", "verify").returncode == 0
+
+
+def test_a_restore_without_the_backups_signing_pair_warns(make_hub,
+                                                         tmp_path):
+    """OPERATIONS.md, restore: keys_dir needs the hub's signing pair as
+    well as hub.key_secret. On a new machine given hub.key_secret alone
+    (a new signing pair, or none) the data is restored (exit 0) with a
+    warning, and audit verify says why; restored again with the backup's
+    pair, it verifies."""
+    import shutil
+
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"pair-{i}")
+               for i, c in enumerate(hubtest.CprGen(8407).take(3))])
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    keys = tmp_path / "new-machine-keys"
+    shutil.copytree(hub.keys_dir, keys)
+    for name in ("hub.sign_public", "hub.sign_secret"):
+        (keys / name).unlink()
+    data = tmp_path / "new-machine-data"
+    conf = tmp_path / "new-machine.conf"
+    conf.write_text(hub.conf.read_text()
+                    .replace(f"data_dir = {hub.data_dir}",
+                             f"data_dir = {data}")
+                    .replace(f"keys_dir = {hub.keys_dir}",
+                             f"keys_dir = {keys}"))
+
+    def hubctl(*args):
+        return subprocess.run([hubtest.binary("hubctl"), "--config",
+                               str(conf), *args], capture_output=True,
+                              text=True, timeout=60)
+
+    p = hubctl("restore", str(backup))
+    assert p.returncode == 0, p.stderr
+    assert "hubctl: restore: warning: the restored audit trail cannot be " \
+        "verified: " in p.stderr, p.stderr
+    assert "restore again" in p.stderr
+    shutil.rmtree(data)
+    hub.hubctl("keygen", "--keys_dir", str(keys), "hub", config=False)
+    p = hubctl("restore", str(backup))
+    assert p.returncode == 0, p.stderr
+    assert "hubctl: restore: warning: the restored audit trail does not " \
+        f"verify with {keys}/hub.sign_public (record 1: " in p.stderr, \
+        p.stderr
+    v = hubctl("audit", "verify")
+    assert v.returncode == 1 and "BROKEN" in v.stdout, v.stdout + v.stderr
+    shutil.rmtree(data)
+    for name in ("hub.sign_public", "hub.sign_secret"):
+        shutil.copy(hub.keys_dir / name, keys / name)
+    p = hubctl("restore", str(backup))
+    assert p.returncode == 0 and "warning" not in p.stderr, p.stderr
+    v = hubctl("audit", "verify")
+    assert v.returncode == 0, v.stdout + v.stderr
+
+
+def test_a_restore_onto_a_running_hub_is_refused_by_name(make_hub,
+                                                         tmp_path):
+    """OPERATIONS.md, restore: hubd stopped first. A restore into the
+    data_dir a hubd runs on is refused naming it (exit 1), and the store
+    and hubd go on untouched. Once hubd is stopped and its store moved
+    aside, the hubd.lock it left behind does not count as content."""
+    import shutil
+
+    hub = make_hub()
+    envs = [hubtest.envelope("school-a", c, salt=f"busy-{i}")
+            for i, c in enumerate(hubtest.CprGen(8408).take(4))]
+    seqs = hub.send(*envs)
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    before = hub.stats()
+    p = hub.hubctl("restore", str(backup), check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stderr == (f"hubctl: restore: hubd runs on {hub.data_dir} "
+                        f"(pid {hub.proc.pid}): stop it first (a restore "
+                        "never replaces the store in use)\n"), p.stderr
+    assert hub.running
+    assert hub.stats()["log_events"] == before["log_events"]
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8409).next(),
+                              salt="busy-after"))
+    hub.stop()
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for name in ("log", "ids", "derived"):
+        shutil.move(hub.data_dir / name, aside / name)
+    assert [f.name for f in hub.data_dir.iterdir()] == ["hubd.lock"]
+    hub.hubctl("restore", str(backup))
+    hub.start()
+    assert [(a.status, a.sequence) for a in hub.acks(*envs)] == \
+        [(hubtest.DUPLICATE, s) for s in seqs]
+
+
 def test_a_restore_cut_short_leaves_data_dir_empty_for_another_try(
         make_hub, tmp_path):
     """OPERATIONS.md, restore: when the copy cannot be restored, restore
@@ -780,6 +958,101 @@ def test_a_restore_cut_short_leaves_data_dir_empty_for_another_try(
     assert not [f for f in hub.data_dir.rglob("*") if f.is_file()]
     hub.hubctl("restore", str(backup))
     hub.start()
+
+
+def test_a_damaged_backup_is_refused_and_nothing_is_restored(
+        make_hub, tmp_path):
+    """OPERATIONS.md, restore: the manifest records each data file's
+    length and BLAKE2b-256 (file_bytes, file_blake2b); a file cut short
+    or changed is refused with the file named, exit 1, and data_dir is
+    left empty (no restore.unfinished), so a good copy restores into it
+    at once. A file cut short under a manifest without those figures is
+    refused too, from its LMDB header, rather than mapped past its end."""
+    import hashlib
+    import os
+    import shutil
+
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"dmg-{i}")
+               for i, c in enumerate(hubtest.CprGen(8403).take(30))])
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    manifest = json.loads((backup / "manifest.json").read_text())
+    files = ["log/data.mdb", "ids/data.mdb", "derived/data.mdb"]
+    assert list(manifest["file_bytes"]) == files
+    for name in files:
+        data = (backup / name).read_bytes()
+        assert manifest["file_bytes"][name] == len(data)
+        assert manifest["file_blake2b"][name] == \
+            hashlib.blake2b(data, digest_size=32).hexdigest()
+    old_data, hub.data_dir = hub.data_dir, tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+
+    def cut(path):
+        os.truncate(path, path.stat().st_size // 2)
+
+    def flip(path):
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
+
+    def older(b):
+        m = json.loads((b / "manifest.json").read_text())
+        del m["file_bytes"], m["file_blake2b"]
+        (b / "manifest.json").write_text(json.dumps(m))
+
+    cases = [("log/data.mdb", cut, "bytes, the backup wrote"),
+             ("derived/data.mdb", cut, "bytes, the backup wrote"),
+             ("log/data.mdb", flip, "its bytes are not the ones the "
+              "backup wrote"),
+             ("ids/data.mdb", Path.unlink, "No such file"),
+             ("log/data.mdb", lambda f: (older(f.parent.parent), cut(f)),
+              "but its LMDB header counts")]
+    for i, (name, damage, why) in enumerate(cases):
+        damaged = tmp_path / f"damaged-{i}"
+        shutil.copytree(backup, damaged)
+        damage(damaged / name)
+        p = hub.hubctl("restore", str(damaged), check=False)
+        assert p.returncode == 1, (name, p.returncode, p.stdout, p.stderr)
+        first = p.stderr.splitlines()[0]
+        assert first.startswith("hubctl: restore: ") and \
+            str(damaged / name) in first and why in first, (name, first)
+        assert f"nothing restored; {hub.data_dir} is empty again" in \
+            p.stderr, p.stderr
+        assert not [f for f in hub.data_dir.rglob("*") if f.is_file()], \
+            (name, list(hub.data_dir.rglob("*")))
+    # A manifest whose figures are themselves damaged turns no check off.
+    torn = tmp_path / "torn-manifest"
+    shutil.copytree(backup, torn)
+    m = json.loads((torn / "manifest.json").read_text())
+    m["file_blake2b"]["log/data.mdb"] = m["file_blake2b"]["log/data.mdb"][:10]
+    (torn / "manifest.json").write_text(json.dumps(m))
+    p = hub.hubctl("restore", str(torn), check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stderr == f"hubctl: restore: {torn}/manifest.json is damaged: " \
+        "no whole file_bytes and file_blake2b for log/data.mdb\n", p.stderr
+    assert not [f for f in hub.data_dir.rglob("*") if f.is_file()]
+    # Files intact, but not the log the manifest describes.
+    claims = tmp_path / "claims-more"
+    shutil.copytree(backup, claims)
+    m = json.loads((claims / "manifest.json").read_text())
+    m["log_events"] += 1
+    (claims / "manifest.json").write_text(json.dumps(m))
+    p = hub.hubctl("restore", str(claims), check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "hubctl: restore: the restored log (sequence 30, 30 events) " \
+        "does not match the manifest (30, 31)" in p.stderr, p.stderr
+    assert not [f for f in hub.data_dir.rglob("*") if f.is_file()]
+    # The same manifest pretty-printed (jq .) is still the manifest.
+    (backup / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    hub.hubctl("restore", str(backup))
+    assert hub.hubctl("audit", "verify").returncode == 0
+    assert hub.stats()["log_events"] == 30
+    shown = hub.hubctl("audit", "show", "--json").stdout
+    assert [json.loads(line)["result"] for line in shown.splitlines()
+            if json.loads(line)["action"] == "restore"] == ["ok"]
 
 
 def test_a_restore_killed_mid_copy_is_not_taken_for_the_store(
@@ -971,6 +1244,52 @@ def test_backup_into_an_existing_empty_directory_is_closed_to_others(
     assert stat.S_IMODE(backup.stat().st_mode) == 0o700
     for name in ("log", "ids", "derived"):
         assert stat.S_IMODE((backup / name).stat().st_mode) == 0o700
+
+
+def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: a backup that fails (here onto a
+    full disk) exits 1 with the reason, is recorded `backup failed`, and
+    takes back what it wrote: a DIR it made is gone, an empty one it was
+    given is empty again, so the same command succeeds once there is
+    room."""
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs",
+                       str(disk)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        hub = make_hub()
+        hub.send(*[hubtest.envelope("school-a", c, salt=f"full-{i}")
+                   for i, c in enumerate(hubtest.CprGen(8404).take(100))])
+        given = disk / "given"
+        given.mkdir()
+        for target, left in ((disk / "made", "is removed"),
+                             (given, "is empty again")):
+            p = hub.hubctl("backup", str(target), check=False)
+            assert p.returncode == 1, p.stdout + p.stderr
+            assert re.search(r"hubctl: backup: copy of \w+/ failed: No "
+                             r"space left on device", p.stderr), p.stderr
+            assert f"hubctl: backup: nothing backed up; {target} {left}" \
+                in p.stderr, p.stderr
+            assert given.is_dir() and not any(given.iterdir())
+            assert not (disk / "made").exists()
+        subprocess.run(["mount", "-o", "remount,size=4m", str(disk)],
+                       check=True)
+        for target in (disk / "made", given):
+            hub.hubctl("backup", str(target))
+            assert (target / "manifest.json").exists()
+        shown = [json.loads(line) for line in
+                 hub.hubctl("audit", "show", "--json").stdout.splitlines()]
+        assert [(r["result"], r["detail"]) for r in shown
+                if r["action"] == "backup"] == [
+            ("failed", str(disk / "made")), ("failed", str(given)),
+            ("ok", str(disk / "made")), ("ok", str(given))]
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
 
 
 def test_the_units_are_hardened_alike(tmp_path):
