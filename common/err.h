@@ -35,7 +35,7 @@ const char *ug_strerror(ug_err err);
 typedef struct {
 	char file[256];
 	long line;
-	char field[512]; /* a data file's whole path, too */
+	char field[64];
 	char reason[512];
 } ug_diag;
 

@@ -43,7 +43,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -265,22 +264,16 @@ store__env_err(int rc, enum store__env env, const char *what)
 	}
 }
 
-/* Why an environment did not open, for the log. */
-typedef struct {
-	int rc;
-	char why[160];
-} env_fail;
-
 static ug_err env_open(MDB_env **out, const char *path, size_t map_mb,
 		       unsigned max_dbs, unsigned flags, ug_diag *diag,
-		       env_fail *fail);
+		       int *mdb_rc);
 
 ug_err
 store__env_open(MDB_env **out, const char *path, size_t map_mb,
 		unsigned max_dbs, unsigned flags, ug_diag *diag)
 {
-	env_fail fail;
-	return env_open(out, path, map_mb, max_dbs, flags, diag, &fail);
+	int rc;
+	return env_open(out, path, map_mb, max_dbs, flags, diag, &rc);
 }
 
 /* What mdb_env_open says of files that are no LMDB environment this
@@ -292,44 +285,18 @@ env_unreadable(int rc)
 	       rc == MDB_CORRUPTED;
 }
 
-/* A data file shorter than its header's last page (the pages an OS crash
- * took from a file written without fsync, a copy cut short) opens, and
- * the first read of a missing page kills the process with SIGBUS: at
- * every start, so a service restarting on failure would never come up.
- * mdb_env_open reads the header with read(), not through the map, so
- * this is known before any page is touched. */
-static int
-env_cut_short(MDB_env *env, char *why, size_t len)
-{
-	MDB_envinfo info;
-	MDB_stat st;
-	mdb_filehandle_t fd;
-	struct stat fs;
-	if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &st) != 0 ||
-	    mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &fs) != 0)
-		return 0;
-	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
-	if ((uint64_t)fs.st_size >= need)
-		return 0;
-	snprintf(why, len,
-		 "data.mdb is cut short: %" PRIu64 " bytes, its LMDB header "
-		 "counts %" PRIu64,
-		 (uint64_t)fs.st_size, need);
-	return MDB_CORRUPTED;
-}
-
 ug_err
 store__env_open_rebuilt(store *s, MDB_env **out, const char *path,
 			size_t map_mb, unsigned max_dbs, const char *msgid,
 			const char *then, ug_diag *diag)
 {
-	env_fail fail;
+	int rc = 0;
 	ug_err err =
-	    env_open(out, path, map_mb, max_dbs, MDB_NOSYNC, NULL, &fail);
-	if (err == UG_OK || !env_unreadable(fail.rc))
+	    env_open(out, path, map_mb, max_dbs, MDB_NOSYNC, NULL, &rc);
+	if (err == UG_OK || !env_unreadable(rc))
 		return err == UG_OK ? UG_OK
 				    : env_open(out, path, map_mb, max_dbs,
-					       MDB_NOSYNC, diag, &fail);
+					       MDB_NOSYNC, diag, &rc);
 	/* Everything here is rebuilt from the log, so files that do not
 	 * open must not keep the hub from starting. Emptied under log/'s
 	 * write lock and only if they still do not open under it: two
@@ -340,15 +307,15 @@ store__env_open_rebuilt(store *s, MDB_env **out, const char *path,
 	int lrc = store__begin_write(s->log_env, &txn);
 	if (lrc != 0)
 		return store__map_err(lrc, "empty an unreadable environment");
-	err = env_open(out, path, map_mb, max_dbs, MDB_NOSYNC, NULL, &fail);
-	if (err == UG_OK || !env_unreadable(fail.rc)) {
+	err = env_open(out, path, map_mb, max_dbs, MDB_NOSYNC, NULL, &rc);
+	if (err == UG_OK || !env_unreadable(rc)) {
 		mdb_txn_abort(txn);
 		return err == UG_OK ? UG_OK
 				    : env_open(out, path, map_mb, max_dbs,
-					       MDB_NOSYNC, diag, &fail);
+					       MDB_NOSYNC, diag, &rc);
 	}
 	log_warn(msgid, "%s does not open (%s): emptied it; %s", path,
-		 fail.why, then);
+		 mdb_strerror(rc), then);
 	static const char *const files[] = {"data.mdb", "lock.mdb"};
 	for (size_t i = 0; i < 2; i++) {
 		char file[600];
@@ -363,14 +330,14 @@ store__env_open_rebuilt(store *s, MDB_env **out, const char *path,
 		if (fd >= 0)
 			close(fd);
 	}
-	err = env_open(out, path, map_mb, max_dbs, MDB_NOSYNC, diag, &fail);
+	err = env_open(out, path, map_mb, max_dbs, MDB_NOSYNC, diag, &rc);
 	mdb_txn_abort(txn);
 	return err;
 }
 
 static ug_err
 env_open(MDB_env **out, const char *path, size_t map_mb, unsigned max_dbs,
-	 unsigned flags, ug_diag *diag, env_fail *fail)
+	 unsigned flags, ug_diag *diag, int *mdb_rc)
 {
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 		ug_diag_set(diag, path, "cannot create: %s", strerror(errno));
@@ -388,13 +355,10 @@ env_open(MDB_env **out, const char *path, size_t map_mb, unsigned max_dbs,
 	 * read txn on one env and a write txn on the other may overlap. */
 	if (rc == 0)
 		rc = mdb_env_open(env, path, flags | MDB_NOTLS, 0600);
-	snprintf(fail->why, sizeof fail->why, "%s", mdb_strerror(rc));
-	if (rc == 0)
-		rc = env_cut_short(env, fail->why, sizeof fail->why);
-	fail->rc = rc;
+	*mdb_rc = rc;
 	if (rc != 0) {
 		ug_diag_set(diag, path, "cannot open LMDB environment: %s",
-			    fail->why);
+			    mdb_strerror(rc));
 		mdb_env_close(env);
 		return rc == MDB_MAP_FULL ? UG_EFULL : UG_EIO;
 	}
