@@ -577,3 +577,49 @@ def test_full_derived_map_refuses_events_and_is_not_ready(make_hub):
     assert st["last_seq"] == accepted[-1][0]
     assert st["log_events"] == len(accepted), st
     assert get(hub.metrics_url + "/readyz")[0] == 200
+
+
+def test_oldest_open_alert_is_the_one_raised_first_in_any_queue(make_hub):
+    """OPERATIONS.md: ungebro_oldest_unacked_alert_age_seconds is the age
+    of the oldest open alert. A queue is kept in the order of the events
+    that raised its alerts, so an alert a timer raised late for an early
+    event (the transition gap of a dropout) stands before one raised
+    weeks earlier by a later event: the oldest is still that one. And a
+    caseworker registered under the desk's own id is one queue, not two
+    series of the same name."""
+    port = hubtest.free_port()
+    hub = make_hub(start=False, agencies=hubtest.RULE_AGENCIES,
+                   caseworkers=dict(hubtest.RULE_CASEWORKERS,
+                                    **{"duty-desk": False}),
+                   clock="2026-09-07T08:00:00",
+                   rules=dict(hubtest.NO_ESCALATION),
+                   settings={"metrics_listen": f"127.0.0.1:{port}"})
+    hub.metrics_url = f"http://127.0.0.1:{port}"
+    hub.start()
+    gen = CprGen(8208)
+    left, risk = gen.born("2001-02-03"), gen.born("2002-03-04")
+    hub.assign(left, "cw-anna")
+    hub.assign(risk, "cw-anna")
+    hub.send(hubtest.ev_dropout(left, "2026-09-07"))
+    hub.set_clock("2026-09-08T08:00:00")
+    hub.send(hubtest.ev_dropout_risk(risk, "2026-09-08"))
+    hub.wait_applied()
+    [dropout] = [a for a in hub.peek("cw-anna", 2) if a["rule"] == "dropout"]
+    p = subprocess.run([hubtest.binary("inbox"), "--config",
+                        str(hub.tmp / "inbox-cw-anna.conf"), "--ack",
+                        dropout["alert_id"]], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    # No enrolment: the gap alert comes weeks later, for the dropout.
+    hub.advance("2026-11-02T08:00:00")
+    rules = [a["rule"] for a in hub.peek("cw-anna", 2)]
+    assert rules == ["transition_gap", "dropout_risk"], rules
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_queue_depth", recipient="cw-anna") == 2
+    # The dropout risk of 2026-09-08 08:00, 55 days before.
+    assert value(s, "ungebro_oldest_unacked_alert_age_seconds") == \
+        55 * 86400
+    # The desk's queue is listed once.
+    _, text = get(hub.metrics_url + "/metrics")
+    assert text.count('ungebro_queue_depth{recipient="duty-desk"}') == 1, \
+        text
