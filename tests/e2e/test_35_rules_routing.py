@@ -133,6 +133,29 @@ def test_team_lead_from_desk_membership(make_hub):
     assert hub.peek("desk-dora", 1)[0]["alert_id"] == a["alert_id"]
 
 
+def test_team_lead_named_after_the_desk_notice_gets_the_second(make_hub):
+    """RULES.md section 8: the team lead's notice goes to the desk's team
+    lead valid on the day of that step. A DeskMembership as team lead
+    that starts between the desk's notice and the team lead's step still
+    gets the second notice."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    adult = CprGen(3513).born("2001-08-08")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_desk("cw-lead", "2026-09-14", team_lead=True),
+             ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    hub.advance("2026-09-10T08:00:00")
+    assert escalations(hub) == [(a["alert_id"], "duty-desk")]
+    # Another 24 office hours: Tuesday 09-15, the lead in office since
+    # Monday.
+    hub.advance("2026-09-15T07:59:59")
+    assert len(escalations(hub)) == 1
+    hub.advance("2026-09-15T08:00:00")
+    assert escalations(hub) == [(a["alert_id"], "duty-desk"),
+                                (a["alert_id"], "cw-lead")]
+
+
 def test_desk_without_team_lead_keeps_the_alert(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
     adult = CprGen(3503).born("2002-03-03")
