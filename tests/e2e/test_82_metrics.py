@@ -623,3 +623,57 @@ def test_oldest_open_alert_is_the_one_raised_first_in_any_queue(make_hub):
     _, text = get(hub.metrics_url + "/metrics")
     assert text.count('ungebro_queue_depth{recipient="duty-desk"}') == 1, \
         text
+
+
+def test_alert_counters_after_escalation_ack_and_withdrawal(make_hub):
+    """OPERATIONS.md, the metrics table: escalation notices count in
+    ungebro_escalations_total (desk and team lead each), not in
+    ungebro_alerts_raised_total, which counts the rules' alerts and
+    `withdrawn` notices; an acknowledgement counts once, however many
+    notices it closes, and a withdrawal is no acknowledgement."""
+    from test_41_rules_followup import corrected
+    port = hubtest.free_port()
+    hub = make_hub(start=False, agencies=hubtest.RULE_AGENCIES,
+                   caseworkers=hubtest.RULE_CASEWORKERS,
+                   clock="2026-09-07T08:00:00",
+                   rules={"routing.team_lead": "cw-lead"},
+                   settings={"metrics_listen": f"127.0.0.1:{port}"})
+    hub.metrics_url = f"http://127.0.0.1:{port}"
+    hub.start()
+    gen = CprGen(8209)
+    adult, pupil = gen.born("2001-02-03"), gen.born("2011-01-11")
+    hub.assign(adult, "cw-anna")
+    hub.assign(pupil, "cw-anna")
+    hub.send(hubtest.ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    # HIGH, 24 office hours twice: the desk on 09-10, the lead on 09-15.
+    hub.advance("2026-09-15T08:00:00")
+    s, _ = scrape(hub)
+    assert (value(s, "ungebro_alerts_raised_total"),
+            value(s, "ungebro_escalations_total"),
+            value(s, "ungebro_alerts_open"),
+            value(s, "ungebro_queue_depth", recipient="duty-desk"),
+            value(s, "ungebro_queue_depth", recipient="cw-lead"),
+            value(s, "ungebro_oldest_unacked_alert_age_seconds")) == \
+        (1, 2, 3, 1, 1, 8 * 86400)
+    rc, alerts, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
+    assert rc == 0 and [a["rule"] for a in alerts] == ["dropout"], err
+    hub.wait_stats("acknowledged", lambda st: st["alerts_open"] == 0)
+    s, _ = scrape(hub)
+    assert (value(s, "ungebro_alerts_acked_total"),
+            value(s, "ungebro_alerts_open"),
+            value(s, "ungebro_queue_depth", recipient="duty-desk"),
+            value(s, "ungebro_oldest_unacked_alert_age_seconds")) == \
+        (1, 0, 0, 0)
+    first = hubtest.ev_readiness(pupil, "2026-09-03", 9,
+                                 not_ready_academic=True)
+    hub.send(first)
+    hub.send(corrected(first, hubtest.ev_readiness(pupil, "2026-09-03", 9,
+                                                   ready=True)))
+    hub.wait_applied()
+    s, _ = scrape(hub)
+    assert (value(s, "ungebro_alerts_raised_total"),
+            value(s, "ungebro_alerts_acked_total"),
+            value(s, "ungebro_alerts_open"),
+            value(s, "ungebro_queue_depth", recipient="cw-anna")) == \
+        (3, 1, 1, 1)
