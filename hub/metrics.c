@@ -4,8 +4,9 @@
  * libmicrohttpd runs without a thread of its own: hubd's loop adds MHD's
  * sockets to its zmq_poll set and calls MHD_run every turn, so a scrape
  * reads the counters and the store on the loop thread, like everything
- * else in the hub, and nothing needs a lock. A scrape costs a few store
- * reads per registered caseworker; the loop is held up for that long.
+ * else in the hub, and nothing needs a lock. A scrape reads the open
+ * alerts of every registered caseworker and the desk (up to
+ * MET_OLDEST_SCAN a queue); the loop is held up for that long.
  * Label values are principal ids (ug_id_valid: [a-z0-9._-]) and fixed
  * names, so none needs escaping.
  */
