@@ -386,7 +386,7 @@ pump(hub *h, hub_session *s)
 	if (s->n_flight >= s->window)
 		prune_flight(h, s);
 	pump_queue(h, s, s->caseworker);
-	if (s->used && s->desk)
+	if (s->used && s->desk && strcmp(s->caseworker, h->rules.desk) != 0)
 		pump_queue(h, s, h->rules.desk);
 }
 
@@ -463,7 +463,7 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
 	s->window = window > HUB_WINDOW_MAX ? HUB_WINDOW_MAX : window;
 	size_t own = 0, desk = 0;
 	store_alerts_count(h->store, caseworker, &own);
-	if (s->desk)
+	if (s->desk && strcmp(caseworker, h->rules.desk) != 0)
 		store_alerts_count(h->store, h->rules.desk, &desk);
 	wire_welcome welcome = UNGEBRO__V1__WELCOME__INIT;
 	welcome.caseworker = s->caseworker;

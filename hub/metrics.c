@@ -4,8 +4,9 @@
  * libmicrohttpd runs without a thread of its own: hubd's loop adds MHD's
  * sockets to its zmq_poll set and calls MHD_run every turn, so a scrape
  * reads the counters and the store on the loop thread, like everything
- * else in the hub, and nothing needs a lock. A scrape costs a few store
- * reads per registered caseworker; the loop is held up for that long.
+ * else in the hub, and nothing needs a lock. A scrape reads the open
+ * alerts of every registered caseworker and the desk (up to
+ * MET_OLDEST_SCAN a queue); the loop is held up for that long.
  * Label values are principal ids (ug_id_valid: [a-z0-9._-]) and fixed
  * names, so none needs escaping.
  */
@@ -31,6 +32,7 @@
 #define MET_CODES 32
 #define MET_RECIPIENTS 4096 /* read per scrape; the top ones are shown */
 #define MET_TOP 50
+#define MET_OLDEST_SCAN 5000 /* alerts of one queue read for the oldest */
 
 static const double batch_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256,
                                       512, 1024, 4096};
@@ -274,16 +276,23 @@ typedef struct {
 	size_t n;
 } depths;
 
+typedef struct {
+	depths ds;
+	const char *desk;
+} recipients;
+
 static ug_err
 add_recipient(void *ctx, const char *id, uint32_t flags)
 {
-	depths *ds = ctx;
+	recipients *r = ctx;
 	/* A web gateway is registered as a caseworker but receives no
-	 * alerts of its own: not a queue. */
-	if (flags & STORE_FLAG_GATEWAY)
+	 * alerts of its own: not a queue. A caseworker registered under the
+	 * desk's id reads the desk's queue, which is added once below: two
+	 * samples of one series would fail the whole scrape. */
+	if ((flags & STORE_FLAG_GATEWAY) || strcmp(id, r->desk) == 0)
 		return UG_OK;
-	if (ds->n < MET_RECIPIENTS)
-		ug_strlcpy(ds->d[ds->n++].id, id, STORE_ID_MAX);
+	if (r->ds.n < MET_RECIPIENTS)
+		ug_strlcpy(r->ds.d[r->ds.n++].id, id, STORE_ID_MAX);
 	return UG_OK;
 }
 
@@ -301,27 +310,34 @@ oldest_cb(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 {
 	(void)id;
 	(void)deliveries;
-	int64_t *raised = ctx;
+	int64_t *oldest = ctx;
 	wire_alert *a = ungebro__v1__alert__unpack(NULL, len, body);
 	if (a) {
-		*raised = a->raised_at;
+		if (a->raised_at > 0 && (*oldest < 0 || a->raised_at < *oldest))
+			*oldest = a->raised_at;
 		ungebro__v1__alert__free_unpacked(a, NULL);
 	}
 	return UG_OK;
 }
 
-/* Queue depth of every registered caseworker and the desk; the oldest
- * open alert's age is the largest over the queues' first alerts. */
+/* Queue depth of every registered caseworker and the desk, and the
+ * oldest open alert. A queue runs in the order of the raising events,
+ * not of raising: a timer's alert for an early event, an escalation
+ * notice or an ops alert may stand before or behind alerts raised long
+ * before it, so each queue is read, up to MET_OLDEST_SCAN of it. */
 static void
 queues(hub *h, text *t)
 {
-	depths ds = {calloc(MET_RECIPIENTS + 1, sizeof(depth)), 0};
-	if (!ds.d) {
+	recipients r = {{calloc(MET_RECIPIENTS + 1, sizeof(depth)), 0},
+	                h->rules.desk};
+	depths ds;
+	if (!r.ds.d) {
 		t->failed = true;
 		return;
 	}
 	(void)store_principal_list(h->store, STORE_CASEWORKER, add_recipient,
-	                           &ds);
+	                           &r);
+	ds = r.ds;
 	ug_strlcpy(ds.d[ds.n++].id, h->rules.desk, STORE_ID_MAX);
 	int64_t oldest = -1;
 	for (size_t i = 0; i < ds.n; i++) {
@@ -329,11 +345,8 @@ queues(hub *h, text *t)
 		        UG_OK ||
 		    ds.d[i].depth == 0)
 			continue;
-		int64_t raised = 0;
-		if (store_alerts_open(h->store, ds.d[i].id, NULL, 1, oldest_cb,
-		                      &raised) == UG_OK &&
-		    raised > 0 && (oldest < 0 || raised < oldest))
-			oldest = raised;
+		(void)store_alerts_open(h->store, ds.d[i].id, NULL,
+		                        MET_OLDEST_SCAN, oldest_cb, &oldest);
 	}
 	qsort(ds.d, ds.n, sizeof *ds.d, by_depth);
 	head(t, "ungebro_queue_depth", "gauge",

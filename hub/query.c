@@ -178,7 +178,10 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	if (!l.alerts)
 		return;
 	const char *recipients[2] = {caseworker, NULL};
-	if (hub__is_desk_member(h, caseworker))
+	/* A caseworker registered under the desk's own id reads the desk's
+	 * queue as theirs: listed twice, every alert would show twice. */
+	if (hub__is_desk_member(h, caseworker) &&
+	    strcmp(caseworker, h->rules.desk) != 0)
 		recipients[1] = h->rules.desk;
 	bool more = false;
 	for (int i = 0; i < 2 && recipients[i]; i++) {

@@ -262,9 +262,11 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 	ug_err err = effects_emit(c, &d, t->person_key, to);
 	if (err == UG_OK) {
 		c->alerts[c->nalerts - 1].escalation = true;
-		if (step == R_ESCALATED_DESK && lead[0] && priority >= 1 &&
+		if (step == R_ESCALATED_DESK && priority >= 1 &&
 		    priority <= 4 && hours > 0)
-			/* The team lead's step, after another period. */
+			/* The team lead's step, after another period; the
+			 * lead is the one in force on that day, who may be
+			 * named only by then. */
 			err = effects_schedule(
 				c,
 				calendar_add_office_hours(&h->rules.cal,

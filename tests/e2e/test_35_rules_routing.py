@@ -13,9 +13,12 @@ Monday; 08:00 UTC is 10:00 in Copenhagen (summer time)."""
 import csv
 import json
 import re
+import subprocess
 
-from hubtest import (CprGen, event, ev_assignment, ev_desk, ev_dropout,
-                     ev_dropout_risk, ev_readiness, rules_hub)
+from hubtest import (NO_ESCALATION, RULE_AGENCIES, RULE_CASEWORKERS, CprGen,
+                     binary, event,
+                     ev_assignment, ev_desk, ev_dropout, ev_dropout_risk,
+                     ev_readiness, rules_hub)
 
 LEAD = {"routing.team_lead": "cw-lead"}
 
@@ -131,6 +134,51 @@ def test_team_lead_from_desk_membership(make_hub):
     [n] = hub.peek("cw-lead", 1)
     assert (n["rule"], n["recipient"]) == ("escalation", "cw-lead")
     assert hub.peek("desk-dora", 1)[0]["alert_id"] == a["alert_id"]
+
+
+def test_team_lead_named_after_the_desk_notice_gets_the_second(make_hub):
+    """RULES.md section 8: the team lead's notice goes to the desk's team
+    lead valid on the day of that step. A DeskMembership as team lead
+    that starts between the desk's notice and the team lead's step still
+    gets the second notice."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    adult = CprGen(3513).born("2001-08-08")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_desk("cw-lead", "2026-09-14", team_lead=True),
+             ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    hub.advance("2026-09-10T08:00:00")
+    assert escalations(hub) == [(a["alert_id"], "duty-desk")]
+    # Another 24 office hours: Tuesday 09-15, the lead in office since
+    # Monday.
+    hub.advance("2026-09-15T07:59:59")
+    assert len(escalations(hub)) == 1
+    hub.advance("2026-09-15T08:00:00")
+    assert escalations(hub) == [(a["alert_id"], "duty-desk"),
+                                (a["alert_id"], "cw-lead")]
+
+
+def test_a_caseworker_registered_under_the_desk_id_sees_each_alert_once(
+        make_hub):
+    """A shared desk login registered under the desk's own id (and
+    --desk): its queue is the desk's, and the open list (PROTOCOL.md
+    section 4, OPEN_ALERTS) names each of the desk's alerts once."""
+    hub = make_hub(agencies=RULE_AGENCIES, clock="2026-09-07T08:00:00",
+                   caseworkers=dict(RULE_CASEWORKERS, **{"duty-desk": True}),
+                   rules=dict(NO_ESCALATION))
+    adult = CprGen(3514).born("2001-09-09")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    conf = hub.tmp / "inbox-duty-desk.conf"
+    conf.write_text(f"caseworker = duty-desk\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([binary("inbox"), "--config", str(conf), "--list"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[-1] == "1 open alerts", p.stdout
+    [a] = hub.peek("duty-desk", 1)
+    assert a["recipient"] == "duty-desk"
 
 
 def test_desk_without_team_lead_keeps_the_alert(make_hub):

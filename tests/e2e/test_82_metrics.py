@@ -577,3 +577,103 @@ def test_full_derived_map_refuses_events_and_is_not_ready(make_hub):
     assert st["last_seq"] == accepted[-1][0]
     assert st["log_events"] == len(accepted), st
     assert get(hub.metrics_url + "/readyz")[0] == 200
+
+
+def test_oldest_open_alert_is_the_one_raised_first_in_any_queue(make_hub):
+    """OPERATIONS.md: ungebro_oldest_unacked_alert_age_seconds is the age
+    of the oldest open alert. A queue is kept in the order of the events
+    that raised its alerts, so an alert a timer raised late for an early
+    event (the transition gap of a dropout) stands before one raised
+    weeks earlier by a later event: the oldest is still that one. And a
+    caseworker registered under the desk's own id is one queue, not two
+    series of the same name."""
+    port = hubtest.free_port()
+    hub = make_hub(start=False, agencies=hubtest.RULE_AGENCIES,
+                   caseworkers=dict(hubtest.RULE_CASEWORKERS,
+                                    **{"duty-desk": False}),
+                   clock="2026-09-07T08:00:00",
+                   rules=dict(hubtest.NO_ESCALATION),
+                   settings={"metrics_listen": f"127.0.0.1:{port}"})
+    hub.metrics_url = f"http://127.0.0.1:{port}"
+    hub.start()
+    gen = CprGen(8208)
+    left, risk = gen.born("2001-02-03"), gen.born("2002-03-04")
+    hub.assign(left, "cw-anna")
+    hub.assign(risk, "cw-anna")
+    hub.send(hubtest.ev_dropout(left, "2026-09-07"))
+    hub.set_clock("2026-09-08T08:00:00")
+    hub.send(hubtest.ev_dropout_risk(risk, "2026-09-08"))
+    hub.wait_applied()
+    [dropout] = [a for a in hub.peek("cw-anna", 2) if a["rule"] == "dropout"]
+    p = subprocess.run([hubtest.binary("inbox"), "--config",
+                        str(hub.tmp / "inbox-cw-anna.conf"), "--ack",
+                        dropout["alert_id"]], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    # No enrolment: the gap alert comes weeks later, for the dropout.
+    hub.advance("2026-11-02T08:00:00")
+    rules = [a["rule"] for a in hub.peek("cw-anna", 2)]
+    assert rules == ["transition_gap", "dropout_risk"], rules
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_queue_depth", recipient="cw-anna") == 2
+    # The dropout risk of 2026-09-08 08:00, 55 days before.
+    assert value(s, "ungebro_oldest_unacked_alert_age_seconds") == \
+        55 * 86400
+    # The desk's queue is listed once.
+    _, text = get(hub.metrics_url + "/metrics")
+    assert text.count('ungebro_queue_depth{recipient="duty-desk"}') == 1, \
+        text
+
+
+def test_alert_counters_after_escalation_ack_and_withdrawal(make_hub):
+    """OPERATIONS.md, the metrics table: escalation notices count in
+    ungebro_escalations_total (desk and team lead each), not in
+    ungebro_alerts_raised_total, which counts the rules' alerts and
+    `withdrawn` notices; an acknowledgement counts once, however many
+    notices it closes, and a withdrawal is no acknowledgement."""
+    from test_41_rules_followup import corrected
+    port = hubtest.free_port()
+    hub = make_hub(start=False, agencies=hubtest.RULE_AGENCIES,
+                   caseworkers=hubtest.RULE_CASEWORKERS,
+                   clock="2026-09-07T08:00:00",
+                   rules={"routing.team_lead": "cw-lead"},
+                   settings={"metrics_listen": f"127.0.0.1:{port}"})
+    hub.metrics_url = f"http://127.0.0.1:{port}"
+    hub.start()
+    gen = CprGen(8209)
+    adult, pupil = gen.born("2001-02-03"), gen.born("2011-01-11")
+    hub.assign(adult, "cw-anna")
+    hub.assign(pupil, "cw-anna")
+    hub.send(hubtest.ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    # HIGH, 24 office hours twice: the desk on 09-10, the lead on 09-15.
+    hub.advance("2026-09-15T08:00:00")
+    s, _ = scrape(hub)
+    assert (value(s, "ungebro_alerts_raised_total"),
+            value(s, "ungebro_escalations_total"),
+            value(s, "ungebro_alerts_open"),
+            value(s, "ungebro_queue_depth", recipient="duty-desk"),
+            value(s, "ungebro_queue_depth", recipient="cw-lead"),
+            value(s, "ungebro_oldest_unacked_alert_age_seconds")) == \
+        (1, 2, 3, 1, 1, 8 * 86400)
+    rc, alerts, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
+    assert rc == 0 and [a["rule"] for a in alerts] == ["dropout"], err
+    hub.wait_stats("acknowledged", lambda st: st["alerts_open"] == 0)
+    s, _ = scrape(hub)
+    assert (value(s, "ungebro_alerts_acked_total"),
+            value(s, "ungebro_alerts_open"),
+            value(s, "ungebro_queue_depth", recipient="duty-desk"),
+            value(s, "ungebro_oldest_unacked_alert_age_seconds")) == \
+        (1, 0, 0, 0)
+    first = hubtest.ev_readiness(pupil, "2026-09-03", 9,
+                                 not_ready_academic=True)
+    hub.send(first)
+    hub.send(corrected(first, hubtest.ev_readiness(pupil, "2026-09-03", 9,
+                                                   ready=True)))
+    hub.wait_applied()
+    s, _ = scrape(hub)
+    assert (value(s, "ungebro_alerts_raised_total"),
+            value(s, "ungebro_alerts_acked_total"),
+            value(s, "ungebro_alerts_open"),
+            value(s, "ungebro_queue_depth", recipient="cw-anna")) == \
+        (3, 1, 1, 1)
