@@ -1202,7 +1202,8 @@ def test_a_restore_by_root_is_the_service_users_store(make_hub):
 def test_the_hubd_unit_is_what_operations_describes():
     """deploy/hubd.service as OPERATIONS.md describes it: notify, its own
     user, data_dir of the example config writable, SIGHUP on reload,
-    no core dumps, and no restart loop on a bad setting (exit 2)."""
+    no core dumps, no restart loop on a bad setting (exit 2), and SIGTERM
+    to hubd alone (KillMode=mixed) so that a notice's sendmail finishes."""
     unit = {}
     for line in (hubtest.ROOT / "deploy/hubd.service").read_text() \
             .splitlines():
@@ -1214,6 +1215,9 @@ def test_the_hubd_unit_is_what_operations_describes():
     assert unit["ExecStart"] == [
         "/usr/local/bin/hubd --config /etc/ungebro/hubd.conf"]
     assert unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    # SIGTERM to hubd only: the sendmail of a notice in flight finishes.
+    assert unit["KillSignal"] == ["SIGTERM"]
+    assert unit["KillMode"] == ["mixed"]
     assert unit["LimitCORE"] == ["0"]
     assert unit["Restart"] == ["on-failure"]
     assert unit["RestartPreventExitStatus"] == ["2"]
