@@ -37,7 +37,9 @@
 	 "the web inbox's address as caseworkers reach it (https://...); "    \
 	 "empty: no e-mail notices are sent"},                                \
 	{"mail_interval", "15",                                               \
-	 "minutes at least between two notices to one address (1-10080)"},    \
+	 "minutes at least between two notices to one recipient (a "          \
+	 "caseworker or the desk's id), a failed one included: it is tried "  \
+	 "again after them (1-10080)"},                                       \
 	{"mail_delay", "60",                                                  \
 	 "seconds a notice waits after the first new alert, so alerts "       \
 	 "raised together are counted in one notice (0-86400)"}

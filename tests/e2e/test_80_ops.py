@@ -143,6 +143,9 @@ def test_help_says_what_the_signals_and_settings_do():
                           capture_output=True, text=True, timeout=20).stdout
     assert "SIGHUP reloads the rules file" in hubd
     assert "SIGTERM" in hubd and "SIGINT" in hubd
+    # mail_interval is per recipient id (OPERATIONS.md), not per address.
+    assert "between two notices to one recipient (a caseworker or the " \
+        "desk's id)" in " ".join(hubd.split("--mail_interval")[1].split())
     assert "(1-100)" in hubd.split("--ops_map_percent")[1].split("--")[0]
     assert "(0-54750)" in \
         hubd.split("--retention_absence")[1].split("--")[0]
