@@ -86,6 +86,17 @@ hub__mail_open(notify_mail **out, const ug_config *cfg, ug_diag *diag)
 			            "not hold spaces or control characters");
 			return UG_EINVAL;
 		}
+	/* The link is BASE/alerts: without a host it leads nowhere
+	 * ("https:/alerts"), and after a query or a fragment "/alerts" is
+	 * no longer part of the path. */
+	const char *host = base[0] ? strstr(base, "//") + 2 : NULL;
+	if (host && (*host == '\0' || *host == '/' || *host == '?' ||
+	             *host == '#' || strpbrk(base, "?#"))) {
+		ug_diag_set(diag, "mail_base_url", "mail_base_url must be "
+		            "https://HOST or https://HOST/PATH (or http://), "
+		            "without ? or #: the link is mail_base_url/alerts");
+		return UG_EINVAL;
+	}
 	/* posix_spawnp runs the value as one program with "-t -i": words
 	 * after a space would be part of its name, never its arguments. */
 	const char *sendmail = ug_config_get(cfg, "mail_sendmail");

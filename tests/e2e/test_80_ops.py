@@ -78,7 +78,10 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
          "ops_silence = school-a=5,school-a=6",       # line 5
          "mail_sendmail = sendmail -f x",             # line 6
          "mail_base_url = ftp://x",                   # line 7
-         "mail_sendmail = /usr/sbin/sendmail"],       # line 8: fine
+         "mail_sendmail = /usr/sbin/sendmail",        # line 8: fine
+         "mail_base_url = https://",                  # line 9: no host
+         "mail_base_url = https://x.dk/?a=1",         # line 10
+         "mail_base_url = https://unge.example.dk/"], # line 11: fine
         [])
     p = check_config("--config", str(conf))
     assert p.returncode == 2, p.stdout + p.stderr
@@ -90,6 +93,12 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
         "alone" in err
     assert f"{conf}:7: mail_base_url must start with https://" in err
     assert f"{conf}:8:" not in err
+    # The link is mail_base_url/alerts: a host is needed, and after a
+    # query or fragment "/alerts" would not be in the path.
+    for line in (9, 10):
+        assert f"{conf}:{line}: mail_base_url must be https://HOST or " \
+            "https://HOST/PATH (or http://), without ? or #" in err, err
+    assert f"{conf}:11:" not in err
 
 
 def test_check_config_reports_a_missing_rules_file(tmp_path):
