@@ -376,6 +376,10 @@ def test_a_notice_with_the_mta_at_stop_is_still_audited(make_hub, tmp_path):
     hub.stop()
     assert len(mails(out)) == 1
     assert notice_records(hub) == [("ok", "cw-anna", "sent")]
+    log = hub.log_text()
+    assert "hubd info HUB-MAIL notice of 1 new alert(s) for cw-anna" in log
+    assert "hubd info HUB-MAIL notice to cw-anna handed to the MTA" in log
+    assert log.index("handed to the MTA") < log.index("HUB-STOP")
 
 
 def test_an_idle_session_ends_with_its_stream_and_a_lockout_expires(
