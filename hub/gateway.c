@@ -120,6 +120,13 @@ hub__gateway_open(hub *h, const ug_config *cfg, ug_diag *diag)
 }
 
 void
+hub__gateway_stop(hub *h)
+{
+	if (h->gateway)
+		hub__mail_stop(h, h->gateway->mail);
+}
+
+void
 hub__gateway_close(hub *h)
 {
 	struct hub_gateway *g = h->gateway;

@@ -37,7 +37,9 @@
 	 "the web inbox's address as caseworkers reach it (https://...); "    \
 	 "empty: no e-mail notices are sent"},                                \
 	{"mail_interval", "15",                                               \
-	 "minutes at least between two notices to one address (1-10080)"},    \
+	 "minutes at least between two notices to one recipient (a "          \
+	 "caseworker or the desk's id), a failed one included: it is tried "  \
+	 "again after them (1-10080)"},                                       \
 	{"mail_delay", "60",                                                  \
 	 "seconds a notice waits after the first new alert, so alerts "       \
 	 "raised together are counted in one notice (0-86400)"}
@@ -50,6 +52,8 @@ ug_err hub__gateway_open(hub *h, const ug_config *cfg, ug_diag *diag);
  * reaps finished sendmail processes. */
 void hub__gateway_tick(hub *h);
 void hub__gateway_close(hub *h);
+/* At a stop, before the audit trail's last flush (hub__mail_stop). */
+void hub__gateway_stop(hub *h);
 /* Handle one frame (zmq_msg_t routing id and frame) from a gateway key
  * (User-Id `gateway`, checked as current by the caller); every frame is
  * answered by one Result. */
@@ -63,5 +67,8 @@ void hub__mail_close(notify_mail **m);
 /* One new alert for recipient (a caseworker id or the desk's id). */
 void hub__mail_alerted(notify_mail *m, const char *recipient);
 void hub__mail_tick(hub *h, notify_mail *m);
+/* At a stop, before the audit trail's last flush: reaps the sendmail
+ * processes still running, waiting a few seconds at most. */
+void hub__mail_stop(hub *h, notify_mail *m);
 
 #endif

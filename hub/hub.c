@@ -694,6 +694,7 @@ hub_run(hub *h)
 	hub__flusher_stop(h);
 	while (hub__apply(h, 4096) > 0)
 		;
+	hub__gateway_stop(h);
 	hub__delivery_flush(h);
 	log_stats(h, "HUB-STOP");
 	return 0;

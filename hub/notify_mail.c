@@ -11,16 +11,23 @@
  * arrived since; the address is read from the store (hubctl set-email)
  * only then, and without one the count is dropped. The notice is piped
  * to `mail_sendmail -t -i`, started with posix_spawn and reaped on later
- * ticks, so hubd's loop never waits for the MTA. Counts are not kept
+ * ticks, so hubd's loop never waits for the MTA. A notice that fails (the
+ * MTA exits non-zero, or cannot be run) gives its count back to the
+ * recipient, to be tried again once mail_interval has passed: a mail
+ * server that is down for an hour costs the caseworker a late notice, not
+ * a lost one, and is not hammered once a second. Counts are not kept
  * across a restart: a notice is a nudge, the inbox is the record.
  */
+#define _GNU_SOURCE /* posix_spawn_file_actions_addclosefrom_np */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -32,6 +39,7 @@
 #define PENDING_MAX 4096 /* recipients with uncounted alerts at once */
 #define CHILDREN_MAX 16  /* sendmail processes not yet reaped */
 #define MESSAGE_MAX 2048
+#define STOP_WAIT_MS 5000 /* at a stop, for notices still with the MTA */
 
 extern char **environ;
 
@@ -49,6 +57,9 @@ struct notify_mail {
 	size_t nslots;
 	pid_t children[CHILDREN_MAX];
 	char child_of[CHILDREN_MAX][STORE_ID_MAX];
+	long child_count[CHILDREN_MAX];      /* alerts in that notice */
+	int64_t child_first[CHILDREN_MAX];   /* first_at of those alerts */
+	int64_t child_at[CHILDREN_MAX];      /* mono ms it was started */
 };
 
 ug_err
@@ -75,6 +86,17 @@ hub__mail_open(notify_mail **out, const ug_config *cfg, ug_diag *diag)
 			            "not hold spaces or control characters");
 			return UG_EINVAL;
 		}
+	/* The link is BASE/alerts: without a host it leads nowhere
+	 * ("https:/alerts"), and after a query or a fragment "/alerts" is
+	 * no longer part of the path. */
+	const char *host = base[0] ? strstr(base, "//") + 2 : NULL;
+	if (host && (*host == '\0' || *host == '/' || *host == '?' ||
+	             *host == '#' || strpbrk(base, "?#"))) {
+		ug_diag_set(diag, "mail_base_url", "mail_base_url must be "
+		            "https://HOST or https://HOST/PATH (or http://), "
+		            "without ? or #: the link is mail_base_url/alerts");
+		return UG_EINVAL;
+	}
 	/* posix_spawnp runs the value as one program with "-t -i": words
 	 * after a space would be part of its name, never its arguments. */
 	const char *sendmail = ug_config_get(cfg, "mail_sendmail");
@@ -122,20 +144,16 @@ hub__mail_close(notify_mail **mp)
 	*mp = NULL;
 }
 
-void
-hub__mail_alerted(notify_mail *m, const char *recipient)
+/* The recipient's slot, or a fresh one (pending 0, never mailed); NULL
+ * when every slot is taken. */
+static mail_slot *
+slot_of(notify_mail *m, const char *recipient, int64_t now)
 {
-	if (!m || !m->base_url[0])
-		return;
 	mail_slot *free_slot = NULL;
-	int64_t now = ug_mono_ms();
 	for (size_t i = 0; i < m->nslots; i++) {
 		mail_slot *s = &m->slots[i];
-		if (strcmp(s->recipient, recipient) == 0) {
-			if (s->pending++ == 0)
-				s->first_at = now;
-			return;
-		}
+		if (strcmp(s->recipient, recipient) == 0)
+			return s;
 		/* A slot past its interval holds nothing worth keeping. */
 		if (!free_slot && s->pending == 0 &&
 		    (!s->last_mail || now - s->last_mail >= m->interval_ms))
@@ -146,13 +164,40 @@ hub__mail_alerted(notify_mail *m, const char *recipient)
 	if (!free_slot) {
 		log_warn("HUB-MAIL", "too many recipients waiting for a "
 		         "notice; no notice for %s", recipient);
-		return;
+		return NULL;
 	}
 	ug_strlcpy(free_slot->recipient, recipient,
 	           sizeof free_slot->recipient);
-	free_slot->pending = 1;
-	free_slot->first_at = now;
+	free_slot->pending = 0;
 	free_slot->last_mail = 0;
+	return free_slot;
+}
+
+void
+hub__mail_alerted(notify_mail *m, const char *recipient)
+{
+	if (!m || !m->base_url[0])
+		return;
+	int64_t now = ug_mono_ms();
+	mail_slot *s = slot_of(m, recipient, now);
+	if (s && s->pending++ == 0)
+		s->first_at = now;
+}
+
+/* A notice that did not reach the MTA: its alerts count into the next
+ * one, tried mail_interval after this attempt (attempted_at). */
+static void
+give_back(notify_mail *m, const char *recipient, long count,
+          int64_t first_at, int64_t attempted_at)
+{
+	mail_slot *s = slot_of(m, recipient, ug_mono_ms());
+	if (!s)
+		return;
+	if (s->pending == 0 || first_at < s->first_at)
+		s->first_at = first_at;
+	s->pending += count;
+	if (attempted_at > s->last_mail)
+		s->last_mail = attempted_at;
 }
 
 static void
@@ -194,21 +239,25 @@ compose(const notify_mail *m, const char *address, long count,
 	                m->base_url);
 }
 
-/* Start sendmail with the message on its stdin; false if it could not
- * be started (the count is kept for the next tick). */
-static bool
-spawn_sendmail(notify_mail *m, const char *recipient, const char *message,
-               size_t len)
+enum spawn_result { SPAWN_STARTED, SPAWN_LATER, SPAWN_FAILED };
+
+/* Start sendmail with the message on its stdin. SPAWN_LATER: no room or
+ * no pipe now, the count waits for the next tick; SPAWN_FAILED: the
+ * program cannot be run (*why says why). */
+static enum spawn_result
+spawn_sendmail(notify_mail *m, const char *recipient, long count,
+               int64_t first_at, const char *message, size_t len,
+               const char **why)
 {
 	size_t slot = 0;
 	while (slot < CHILDREN_MAX && m->children[slot])
 		slot++;
 	if (slot == CHILDREN_MAX)
-		return false;
+		return SPAWN_LATER;
 	int fds[2];
 	if (pipe(fds) != 0) {
 		log_warn("HUB-MAIL", "pipe: %s", strerror(errno));
-		return false;
+		return SPAWN_LATER;
 	}
 	/* Neither end leaks into another child hubd starts. */
 	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
@@ -216,16 +265,31 @@ spawn_sendmail(notify_mail *m, const char *recipient, const char *message,
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[0], STDIN_FILENO);
+	/* LMDB leaves the store's data files open across exec: the MTA is
+	 * given the message and hubd's log, never a handle on the store. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+	/* hubd ignores SIGPIPE, and an ignored signal stays ignored across
+	 * exec: the MTA gets the default it expects. */
+	posix_spawnattr_t attr;
+	posix_spawnattr_init(&attr);
+	sigset_t dflt, none;
+	sigemptyset(&dflt);
+	sigaddset(&dflt, SIGPIPE);
+	sigemptyset(&none);
+	posix_spawnattr_setsigdefault(&attr, &dflt);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr,
+	                         POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 	char *argv[] = {m->sendmail, "-t", "-i", NULL};
 	pid_t pid;
-	int rc = posix_spawnp(&pid, m->sendmail, &fa, NULL, argv, environ);
+	int rc = posix_spawnp(&pid, m->sendmail, &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[0]);
 	if (rc != 0) {
 		close(fds[1]);
-		log_warn("HUB-MAIL", "cannot run %s: %s", m->sendmail,
-		         strerror(rc));
-		return false;
+		*why = strerror(rc);
+		return SPAWN_FAILED;
 	}
 	/* A notice is far smaller than a pipe's buffer: this write does not
 	 * wait for the MTA. SIGPIPE is ignored by hubd. */
@@ -236,33 +300,61 @@ spawn_sendmail(notify_mail *m, const char *recipient, const char *message,
 		         recipient, m->sendmail);
 	m->children[slot] = pid;
 	ug_strlcpy(m->child_of[slot], recipient, sizeof m->child_of[slot]);
-	return true;
+	m->child_count[slot] = count;
+	m->child_first[slot] = first_at;
+	m->child_at[slot] = ug_mono_ms();
+	return SPAWN_STARTED;
 }
 
-static void
+/* Reap the sendmail processes that ended; the number still running. */
+static size_t
 reap(hub *h, notify_mail *m)
 {
+	size_t running = 0;
 	for (size_t i = 0; i < CHILDREN_MAX; i++) {
 		if (!m->children[i])
 			continue;
-		int status;
+		int status = 0;
 		pid_t got = waitpid(m->children[i], &status, WNOHANG);
-		if (got == 0)
+		if (got == 0) {
+			running++;
 			continue;
+		}
 		bool ok = got == m->children[i] && WIFEXITED(status) &&
 		          WEXITSTATUS(status) == 0;
+		char why[96];
+		if (got != m->children[i])
+			snprintf(why, sizeof why, "lost track of it: %s",
+			         strerror(errno));
+		else if (WIFEXITED(status))
+			snprintf(why, sizeof why, "exit status %d",
+			         WEXITSTATUS(status));
+		else
+			snprintf(why, sizeof why, "killed by signal %d",
+			         WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		if (ok) {
 			log_info("HUB-MAIL", "notice to %s handed to the MTA",
 			         m->child_of[i]);
 			audit_mail(h, m->child_of[i], "ok", "sent");
 		} else {
-			log_warn("HUB-MAIL", "%s failed for the notice to %s",
-			         m->sendmail, m->child_of[i]);
-			audit_mail(h, m->child_of[i], "failed",
-			           "the MTA refused it");
+			log_warn("HUB-MAIL",
+			         "%s failed for the notice to %s (%s); its %ld "
+			         "alert(s) count into the next notice, tried "
+			         "after mail_interval",
+			         m->sendmail, m->child_of[i], why,
+			         m->child_count[i]);
+			char detail[128];
+			snprintf(detail, sizeof detail, "the MTA refused it (%s)",
+			         why);
+			audit_mail(h, m->child_of[i], "failed", detail);
+			/* Retried an interval after the attempt, not after
+			 * the reap. */
+			give_back(m, m->child_of[i], m->child_count[i],
+			          m->child_first[i], m->child_at[i]);
 		}
 		m->children[i] = 0;
 	}
+	return running;
 }
 
 void
@@ -290,11 +382,50 @@ hub__mail_tick(hub *h, notify_mail *m)
 			s->pending = 0;
 			continue;
 		}
-		if (!spawn_sendmail(m, s->recipient, message, (size_t)len))
+		const char *why = NULL;
+		enum spawn_result r =
+		    spawn_sendmail(m, s->recipient, s->pending, s->first_at,
+		                   message, (size_t)len, &why);
+		if (r == SPAWN_LATER)
 			continue;
 		log_info("HUB-MAIL", "notice of %ld new alert(s) for %s",
 		         s->pending, s->recipient);
-		s->pending = 0;
+		/* Either way this was the interval's attempt: a program that
+		 * cannot be run is tried again after mail_interval, not every
+		 * second. */
 		s->last_mail = now;
+		if (r == SPAWN_FAILED) {
+			log_warn("HUB-MAIL",
+			         "%s failed for the notice to %s (cannot run "
+			         "it: %s); its %ld alert(s) count into the "
+			         "next notice, tried after mail_interval",
+			         m->sendmail, s->recipient, why, s->pending);
+			char detail[128];
+			snprintf(detail, sizeof detail,
+			         "the MTA cannot be run (%s)", why);
+			audit_mail(h, s->recipient, "failed", detail);
+			continue;
+		}
+		s->pending = 0;
 	}
+}
+
+void
+hub__mail_stop(hub *h, notify_mail *m)
+{
+	if (!m)
+		return;
+	/* Each notice handed over is in the audit trail: wait a little for
+	 * those still with the MTA, never for long (a hung MTA must not
+	 * hold up a stop). */
+	int64_t until = ug_mono_ms() + STOP_WAIT_MS;
+	struct timespec pause = {0, 50 * 1000000L};
+	while (reap(h, m) > 0 && ug_mono_ms() < until)
+		nanosleep(&pause, NULL);
+	for (size_t i = 0; i < CHILDREN_MAX; i++)
+		if (m->children[i])
+			log_warn("HUB-MAIL",
+			         "%s still runs with the notice to %s at stop; "
+			         "its outcome is not recorded",
+			         m->sendmail, m->child_of[i]);
 }

@@ -105,6 +105,21 @@ def test_sighup_with_a_good_file_applies_to_later_events(make_hub):
 
 
 
+def test_sighup_rereads_the_rules_file_and_no_other_setting(make_hub):
+    """OPERATIONS.md: SIGHUP reloads the rules file hubd started with and
+    nothing else; hubd.conf (log_level, rules, mail_*, ...) is read at
+    start only."""
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00")
+    rules_path = hub.tmp / "rules.conf"
+    with open(hub.conf, "a") as conf:
+        conf.write("log_level = err\n"
+                   f"rules = {hub.tmp / 'other-rules.conf'}\n")
+    hub.proc.send_signal(signal.SIGHUP)
+    # Still at info (a notice is shown), still the file it started with.
+    hub.wait_log(r"hubd notice HUB-RELOAD rules reloaded from "
+                 + re.escape(str(rules_path)) + r"\n")
+
+
 def test_sighup_moves_no_timer_already_scheduled(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     before = CprGen(3705).born("2000-01-15")   # an adult: no legal clocks

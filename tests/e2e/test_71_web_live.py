@@ -259,6 +259,129 @@ def test_notice_mail_debounced_and_without_person(make_hub, tmp_path):
                      hub.hubctl("audit", "show", "--actor", "hub").stdout)
 
 
+def flaky_sendmail(d):
+    """A sendmail that lists the files it was given open (d/fds.PID),
+    fails with exit 75 while d/down exists, takes 2 s while d/slow
+    exists, else appends its arguments and stdin to d/out.txt."""
+    d.mkdir(parents=True, exist_ok=True)
+    out = d / "out.txt"
+    script = d / "sendmail"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"ls -l /proc/$$/fd > '{d}/fds.'$$\n"
+        "msg=$(cat)\n"
+        f"if [ -e '{d}/down' ]; then\n"
+        "  echo 'sendmail: cannot reach the mail server' >&2; exit 75\n"
+        "fi\n"
+        f"[ -e '{d}/slow' ] && sleep 2\n"
+        f"{{ echo \"ARGS: $*\"; printf '%s\\n' \"$msg\"; "
+        f"echo '--END--'; }} >> '{out}'\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script, out
+
+
+def notice_records(hub):
+    return re.findall(r"notice-mail +(ok|failed) .*?(cw-\S+): (.*)",
+                      hub.hubctl("audit", "show", "--actor", "hub").stdout)
+
+
+def test_a_failed_notice_counts_into_the_next_and_the_mta_gets_no_store(
+        make_hub, tmp_path):
+    """OPERATIONS.md: a notice sendmail fails (the mail server down) is
+    logged and audited `notice-mail failed`, and its alerts are counted
+    into the next notice, tried once mail_interval has passed since the
+    failed one; sendmail is given the message, not hubd's open files."""
+    d = tmp_path / "mailhub" / "mail"
+    script, out = flaky_sendmail(d)
+    hub = make_hub(name="mailhub",
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"mail_base_url": "https://inbox.example.dk",
+                             "mail_sendmail": str(script),
+                             "mail_delay": "0", "mail_interval": "1"})
+    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    gen = CprGen(7221)
+    a1, a2 = gen.next(), gen.next()
+    hub.assign(a1, "cw-anna")
+    hub.assign(a2, "cw-anna")
+    (d / "down").touch()
+    hub.send(absence(a1, "fail-1"))
+    hub.wait_log(r"hubd warn HUB-MAIL \S+ failed for the notice to cw-anna",
+                 timeout=15)
+    failed_at = time.monotonic()
+    wait_for(lambda: notice_records(hub), 10, "the audit record")
+    assert notice_records(hub) == [
+        ("failed", "cw-anna", "the MTA refused it (exit status 75)")]
+    # The mail server is back; a second alert comes meanwhile. Nothing
+    # goes out before the interval since the failed attempt has passed.
+    (d / "down").unlink()
+    hub.send(absence(a2, "fail-2"))
+    hub.wait_stats("two alerts", lambda s: s["alerts_open"] == 2)
+    time.sleep(3)
+    assert mails(out) == []
+    [mail] = wait_for(lambda: mails(out), 90, "the notice after the "
+                      "interval", interval=0.5)
+    assert time.monotonic() - failed_at >= 55
+    assert "2 nye advarsler" in mail and "2 new alerts" in mail, mail
+    wait_for(lambda: ("ok", "cw-anna", "sent") in notice_records(hub), 10,
+             "notice-mail ok")
+    # Neither sendmail had a descriptor on the store or the keys.
+    lists = list(d.glob("fds.*"))
+    assert len(lists) == 2, lists
+    for f in lists:
+        text = f.read_text()
+        assert "data.mdb" not in text and str(hub.data_dir) not in text \
+            and str(hub.keys_dir) not in text, text
+
+
+def test_a_sendmail_that_cannot_be_run_is_a_failed_notice(make_hub,
+                                                        tmp_path):
+    """A mail_sendmail that does not exist (no MTA installed) fails each
+    notice as an MTA that refuses does: once per mail_interval, logged
+    and audited `notice-mail failed`, not retried every second."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"mail_base_url": "https://inbox.example.dk",
+                             "mail_sendmail": str(tmp_path / "no-mta"),
+                             "mail_delay": "0", "mail_interval": "1"})
+    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    a1 = CprGen(7222).next()
+    hub.assign(a1, "cw-anna")
+    hub.send(absence(a1, "nomta-1"))
+    hub.wait_log(r"HUB-MAIL \S+no-mta failed for the notice to cw-anna "
+                 r"\(cannot run it: No such file or directory\)")
+    time.sleep(4)
+    assert hub.log_text().count("failed for the notice to cw-anna") == 1
+    wait_for(lambda: notice_records(hub), 10, "the audit record")
+    assert notice_records(hub) == [
+        ("failed", "cw-anna",
+         "the MTA cannot be run (No such file or directory)")]
+
+
+def test_a_notice_with_the_mta_at_stop_is_still_audited(make_hub, tmp_path):
+    """SECURITY.md: each notice handed to the MTA is audited. One still
+    with sendmail when hubd is stopped is waited for (a few seconds at
+    most) and recorded before hubd exits."""
+    d = tmp_path / "mailhub" / "mail"
+    script, out = flaky_sendmail(d)
+    (d / "slow").touch()
+    hub = make_hub(name="mailhub",
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"mail_base_url": "https://inbox.example.dk",
+                             "mail_sendmail": str(script),
+                             "mail_delay": "0"})
+    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    a1 = CprGen(7223).next()
+    hub.assign(a1, "cw-anna")
+    hub.send(absence(a1, "stop-1"))
+    hub.wait_log(r"HUB-MAIL notice of 1 new alert\(s\) for cw-anna")
+    hub.stop()
+    assert len(mails(out)) == 1
+    assert notice_records(hub) == [("ok", "cw-anna", "sent")]
+    log = hub.log_text()
+    assert "hubd info HUB-MAIL notice of 1 new alert(s) for cw-anna" in log
+    assert "hubd info HUB-MAIL notice to cw-anna handed to the MTA" in log
+    assert log.index("handed to the MTA") < log.index("HUB-STOP")
+
+
 def test_an_idle_session_ends_with_its_stream_and_a_lockout_expires(
         make_hub):
     """SECURITY.md: a session ends after web_session_idle minutes without

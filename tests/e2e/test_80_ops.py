@@ -78,7 +78,10 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
          "ops_silence = school-a=5,school-a=6",       # line 5
          "mail_sendmail = sendmail -f x",             # line 6
          "mail_base_url = ftp://x",                   # line 7
-         "mail_sendmail = /usr/sbin/sendmail"],       # line 8: fine
+         "mail_sendmail = /usr/sbin/sendmail",        # line 8: fine
+         "mail_base_url = https://",                  # line 9: no host
+         "mail_base_url = https://x.dk/?a=1",         # line 10
+         "mail_base_url = https://unge.example.dk/"], # line 11: fine
         [])
     p = check_config("--config", str(conf))
     assert p.returncode == 2, p.stdout + p.stderr
@@ -90,6 +93,12 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
         "alone" in err
     assert f"{conf}:7: mail_base_url must start with https://" in err
     assert f"{conf}:8:" not in err
+    # The link is mail_base_url/alerts: a host is needed, and after a
+    # query or fragment "/alerts" would not be in the path.
+    for line in (9, 10):
+        assert f"{conf}:{line}: mail_base_url must be https://HOST or " \
+            "https://HOST/PATH (or http://), without ? or #" in err, err
+    assert f"{conf}:11:" not in err
 
 
 def test_check_config_reports_a_missing_rules_file(tmp_path):
@@ -143,6 +152,9 @@ def test_help_says_what_the_signals_and_settings_do():
                           capture_output=True, text=True, timeout=20).stdout
     assert "SIGHUP reloads the rules file" in hubd
     assert "SIGTERM" in hubd and "SIGINT" in hubd
+    # mail_interval is per recipient id (OPERATIONS.md), not per address.
+    assert "between two notices to one recipient (a caseworker or the " \
+        "desk's id)" in " ".join(hubd.split("--mail_interval")[1].split())
     assert "(1-100)" in hubd.split("--ops_map_percent")[1].split("--")[0]
     assert "(0-54750)" in \
         hubd.split("--retention_absence")[1].split("--")[0]
@@ -1202,7 +1214,8 @@ def test_a_restore_by_root_is_the_service_users_store(make_hub):
 def test_the_hubd_unit_is_what_operations_describes():
     """deploy/hubd.service as OPERATIONS.md describes it: notify, its own
     user, data_dir of the example config writable, SIGHUP on reload,
-    no core dumps, and no restart loop on a bad setting (exit 2)."""
+    no core dumps, no restart loop on a bad setting (exit 2), and SIGTERM
+    to hubd alone (KillMode=mixed) so that a notice's sendmail finishes."""
     unit = {}
     for line in (hubtest.ROOT / "deploy/hubd.service").read_text() \
             .splitlines():
@@ -1214,6 +1227,9 @@ def test_the_hubd_unit_is_what_operations_describes():
     assert unit["ExecStart"] == [
         "/usr/local/bin/hubd --config /etc/ungebro/hubd.conf"]
     assert unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    # SIGTERM to hubd only: the sendmail of a notice in flight finishes.
+    assert unit["KillSignal"] == ["SIGTERM"]
+    assert unit["KillMode"] == ["mixed"]
     assert unit["LimitCORE"] == ["0"]
     assert unit["Restart"] == ["on-failure"]
     assert unit["RestartPreventExitStatus"] == ["2"]
