@@ -230,14 +230,10 @@ def test_adapter_silent_raised_once_and_cleared(make_hub):
 def test_watched_agency_after_64_others_is_not_taken_for_silent(make_hub):
     # ungebro_events_in_total keeps series for the first 64 agencies
     # seen; a watched agency seen after them still counts as heard from.
-    port = hubtest.free_port()
     agencies = {f"school-{i:02d}": "absence" for i in range(65)}
-    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
-                   agencies=agencies,
-                   settings={"metrics_listen": f"127.0.0.1:{port}",
-                             "ops_silence": "school-64=1"})
-    hub.metrics_url = f"http://127.0.0.1:{port}"
-    hub.start()
+    hub = metrics_hub(make_hub, clock="2026-01-05T08:00:00",
+                      agencies=agencies,
+                      settings={"ops_silence": "school-64=1"})
     time.sleep(1.5 * hubtest.SLOW)   # the first check notes the start
     cprs = CprGen(8207).take(65)
     hub.send(*[envelope(f"school-{i:02d}", cprs[i], salt=f"s{i}")
@@ -587,15 +583,11 @@ def test_oldest_open_alert_is_the_one_raised_first_in_any_queue(make_hub):
     weeks earlier by a later event: the oldest is still that one. And a
     caseworker registered under the desk's own id is one queue, not two
     series of the same name."""
-    port = hubtest.free_port()
-    hub = make_hub(start=False, agencies=hubtest.RULE_AGENCIES,
-                   caseworkers=dict(hubtest.RULE_CASEWORKERS,
-                                    **{"duty-desk": False}),
-                   clock="2026-09-07T08:00:00",
-                   rules=dict(hubtest.NO_ESCALATION),
-                   settings={"metrics_listen": f"127.0.0.1:{port}"})
-    hub.metrics_url = f"http://127.0.0.1:{port}"
-    hub.start()
+    hub = metrics_hub(make_hub, agencies=hubtest.RULE_AGENCIES,
+                      caseworkers=dict(hubtest.RULE_CASEWORKERS,
+                                       **{"duty-desk": False}),
+                      clock="2026-09-07T08:00:00",
+                      rules=dict(hubtest.NO_ESCALATION))
     gen = CprGen(8208)
     left, risk = gen.born("2001-02-03"), gen.born("2002-03-04")
     hub.assign(left, "cw-anna")
@@ -632,14 +624,10 @@ def test_alert_counters_after_escalation_ack_and_withdrawal(make_hub):
     `withdrawn` notices; an acknowledgement counts once, however many
     notices it closes, and a withdrawal is no acknowledgement."""
     from test_41_rules_followup import corrected
-    port = hubtest.free_port()
-    hub = make_hub(start=False, agencies=hubtest.RULE_AGENCIES,
-                   caseworkers=hubtest.RULE_CASEWORKERS,
-                   clock="2026-09-07T08:00:00",
-                   rules={"routing.team_lead": "cw-lead"},
-                   settings={"metrics_listen": f"127.0.0.1:{port}"})
-    hub.metrics_url = f"http://127.0.0.1:{port}"
-    hub.start()
+    hub = metrics_hub(make_hub, agencies=hubtest.RULE_AGENCIES,
+                      caseworkers=hubtest.RULE_CASEWORKERS,
+                      clock="2026-09-07T08:00:00",
+                      rules={"routing.team_lead": "cw-lead"})
     gen = CprGen(8209)
     adult, pupil = gen.born("2001-02-03"), gen.born("2011-01-11")
     hub.assign(adult, "cw-anna")
