@@ -42,7 +42,10 @@
 	 "again after them (1-10080)"},                                       \
 	{"mail_delay", "60",                                                  \
 	 "seconds a notice waits after the first new alert, so alerts "       \
-	 "raised together are counted in one notice (0-86400)"}
+	 "raised together are counted in one notice (0-86400)"},              \
+	{"mail_timeout", "60",                                                \
+	 "seconds a sendmail may run before hubd kills it (and its process "  \
+	 "group) and counts the notice as failed (1-3600)"}
 
 /* E-mail notices of new alerts (notify_mail.c). */
 typedef struct notify_mail notify_mail;

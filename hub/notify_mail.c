@@ -11,8 +11,11 @@
  * arrived since; the address is read from the store (hubctl set-email)
  * only then, and without one the count is dropped. The notice is piped
  * to `mail_sendmail -t -i`, started with posix_spawn and reaped on later
- * ticks, so hubd's loop never waits for the MTA. A notice that fails (the
- * MTA exits non-zero, or cannot be run) gives its count back to the
+ * ticks, so hubd's loop never waits for the MTA. A sendmail still running
+ * mail_timeout seconds after it was started is killed with its process
+ * group: a hung MTA would otherwise hold its notice (and a child slot)
+ * forever. A notice that fails (the MTA exits non-zero, is killed, times
+ * out, or cannot be run) gives its count back to the
  * recipient, to be tried again once mail_interval has passed: a mail
  * server that is down for an hour costs the caseworker a late notice, not
  * a lost one, and is not hammered once a second. Counts are not kept
@@ -52,7 +55,7 @@ typedef struct {
 
 struct notify_mail {
 	char *sendmail, *base_url;
-	int64_t interval_ms, delay_ms;
+	int64_t interval_ms, delay_ms, timeout_ms;
 	mail_slot *slots;
 	size_t nslots;
 	pid_t children[CHILDREN_MAX];
@@ -60,16 +63,20 @@ struct notify_mail {
 	long child_count[CHILDREN_MAX];      /* alerts in that notice */
 	int64_t child_first[CHILDREN_MAX];   /* first_at of those alerts */
 	int64_t child_at[CHILDREN_MAX];      /* mono ms it was started */
+	bool child_killed[CHILDREN_MAX];     /* killed for mail_timeout */
 };
 
 ug_err
 hub__mail_open(notify_mail **out, const ug_config *cfg, ug_diag *diag)
 {
-	long interval, delay;
+	long interval, delay, timeout;
 	ug_err err = ug_config_int(cfg, "mail_interval", 1, 7 * 24 * 60,
 	                           &interval, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "mail_delay", 0, 24 * 3600, &delay,
+		                    diag);
+	if (err == UG_OK)
+		err = ug_config_int(cfg, "mail_timeout", 1, 3600, &timeout,
 		                    diag);
 	if (err != UG_OK)
 		return err;
@@ -126,6 +133,7 @@ hub__mail_open(notify_mail **out, const ug_config *cfg, ug_diag *diag)
 		m->base_url[--n] = '\0';
 	m->interval_ms = interval * 60000;
 	m->delay_ms = delay * 1000;
+	m->timeout_ms = timeout * 1000;
 	*out = m;
 	return UG_OK;
 }
@@ -278,8 +286,12 @@ spawn_sendmail(notify_mail *m, const char *recipient, long count,
 	sigemptyset(&none);
 	posix_spawnattr_setsigdefault(&attr, &dflt);
 	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr,
-	                         POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	/* Its own process group: at mail_timeout the MTA is killed with
+	 * whatever it started (a relay helper would keep the pipe open). */
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF |
+	                                    POSIX_SPAWN_SETSIGMASK |
+	                                    POSIX_SPAWN_SETPGROUP);
 	char *argv[] = {m->sendmail, "-t", "-i", NULL};
 	pid_t pid;
 	int rc = posix_spawnp(&pid, m->sendmail, &fa, &attr, argv, environ);
@@ -303,6 +315,7 @@ spawn_sendmail(notify_mail *m, const char *recipient, long count,
 	m->child_count[slot] = count;
 	m->child_first[slot] = first_at;
 	m->child_at[slot] = ug_mono_ms();
+	m->child_killed[slot] = false;
 	return SPAWN_STARTED;
 }
 
@@ -316,14 +329,28 @@ reap(hub *h, notify_mail *m)
 			continue;
 		int status = 0;
 		pid_t got = waitpid(m->children[i], &status, WNOHANG);
+		if (got == 0 && !m->child_killed[i] &&
+		    ug_mono_ms() - m->child_at[i] >= m->timeout_ms) {
+			/* SIGKILL: an MTA that ignores its input for this long
+			 * is not going to honour a polite SIGTERM either. The
+			 * group goes too, then the reap on this or a later
+			 * tick records the notice as failed. */
+			if (kill(-m->children[i], SIGKILL) != 0)
+				kill(m->children[i], SIGKILL);
+			m->child_killed[i] = true;
+			got = waitpid(m->children[i], &status, WNOHANG);
+		}
 		if (got == 0) {
 			running++;
 			continue;
 		}
-		bool ok = got == m->children[i] && WIFEXITED(status) &&
-		          WEXITSTATUS(status) == 0;
+		bool ok = got == m->children[i] && !m->child_killed[i] &&
+		          WIFEXITED(status) && WEXITSTATUS(status) == 0;
 		char why[96];
-		if (got != m->children[i])
+		if (m->child_killed[i])
+			snprintf(why, sizeof why, "timed out after %lld s",
+			         (long long)(m->timeout_ms / 1000));
+		else if (got != m->children[i])
 			snprintf(why, sizeof why, "lost track of it: %s",
 			         strerror(errno));
 		else if (WIFEXITED(status))
@@ -344,7 +371,9 @@ reap(hub *h, notify_mail *m)
 			         m->sendmail, m->child_of[i], why,
 			         m->child_count[i]);
 			char detail[128];
-			snprintf(detail, sizeof detail, "the MTA refused it (%s)",
+			snprintf(detail, sizeof detail,
+			         m->child_killed[i] ? "the MTA did not finish (%s)"
+			                            : "the MTA refused it (%s)",
 			         why);
 			audit_mail(h, m->child_of[i], "failed", detail);
 			/* Retried an interval after the attempt, not after

@@ -356,6 +356,54 @@ def test_a_sendmail_that_cannot_be_run_is_a_failed_notice(make_hub,
          "the MTA cannot be run (No such file or directory)")]
 
 
+def test_a_sendmail_that_hangs_is_killed_after_mail_timeout(make_hub,
+                                                           tmp_path):
+    """OPERATIONS.md: a sendmail still running `mail_timeout` seconds
+    after it was started is killed with its process group and the notice
+    is failed like a refused one: logged `(timed out after N s)`, audited
+    `notice-mail failed` and counted into the next notice."""
+    d = tmp_path / "mailhub" / "mail"
+    d.mkdir(parents=True)
+    script = d / "sendmail"
+    # The MTA hangs in a child of its own, as a relay helper would.
+    script.write_text("#!/bin/sh\n"
+                      "cat > /dev/null\n"
+                      "sleep 600 &\n"
+                      f"echo $! > '{d}/child.pid'\n"
+                      "wait\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    hub = make_hub(name="mailhub",
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"mail_base_url": "https://inbox.example.dk",
+                             "mail_sendmail": str(script),
+                             "mail_delay": "0", "mail_interval": "1",
+                             "mail_timeout": "2"})
+    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    a1 = CprGen(7224).next()
+    hub.assign(a1, "cw-anna")
+    hub.send(absence(a1, "hang-1"))
+    hub.wait_log(r"HUB-MAIL notice of 1 new alert\(s\) for cw-anna")
+    started = time.monotonic()
+    hub.wait_log(r"hubd warn HUB-MAIL \S+sendmail failed for the notice to "
+                 r"cw-anna \(timed out after 2 s\); its 1 alert\(s\) count "
+                 r"into the next notice, tried after mail_interval",
+                 timeout=15 * SLOW)
+    assert time.monotonic() - started >= 1.5
+    wait_for(lambda: notice_records(hub), 10, "the audit record")
+    assert notice_records(hub) == [
+        ("failed", "cw-anna", "the MTA did not finish (timed out after 2 s)")]
+    # The MTA's own child went with it.
+    pid = int((d / "child.pid").read_text())
+
+    def gone():
+        try:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1]
+        except FileNotFoundError:
+            return True
+        return state.split()[0] == "Z"
+    wait_for(gone, 10, "the hung MTA's child killed")
+
+
 def test_a_notice_with_the_mta_at_stop_is_still_audited(make_hub, tmp_path):
     """SECURITY.md: each notice handed to the MTA is audited. One still
     with sendmail when hubd is stopped is waited for (a few seconds at

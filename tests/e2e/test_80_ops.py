@@ -124,6 +124,7 @@ SETTING_RANGES = {
     "web_session_idle": (1, 1440), "login_lockout": (1, 1440),
     "login_failures_max": (1, 1000), "login_gateway_failures": (1, 100000),
     "mail_delay": (0, 86400), "mail_interval": (1, 10080),
+    "mail_timeout": (1, 3600),
     "retention_absence": (0, 54750), "retention_desk": (0, 54750),
     "retention_age": (0, 150), "purge_batch": (1, 10000),
     "ops_queue_open": (1, 1000000), "ops_queue_hours": (1, 8784),
