@@ -120,13 +120,6 @@ hub__gateway_open(hub *h, const ug_config *cfg, ug_diag *diag)
 }
 
 void
-hub__gateway_stop(hub *h)
-{
-	if (h->gateway)
-		hub__mail_stop(h, h->gateway->mail);
-}
-
-void
 hub__gateway_close(hub *h)
 {
 	struct hub_gateway *g = h->gateway;
@@ -559,6 +552,26 @@ hub__gateway_tick(hub *h)
 			                                        : "revoked");
 	}
 	hub__mail_tick(h, g->mail);
+}
+
+void
+hub__gateway_stop(hub *h)
+{
+	struct hub_gateway *g = h->gateway;
+	if (!g)
+		return;
+	/* Sessions live in memory only, so a stop ends every one of them;
+	 * the audit trail says so as it does for every other end, before
+	 * its last flush. A session whose time had run out already (or
+	 * whose caseworker was revoked) ended for that reason. */
+	for (long i = 0; i < g->max; i++) {
+		web_session *s = &g->sessions[i];
+		if (s->used)
+			end_session(h, s, !still_current(h, s) ? "revoked"
+			                  : idle_out(h, s)     ? "idle"
+			                                       : "stopped");
+	}
+	hub__mail_stop(h, g->mail);
 }
 
 static uint32_t

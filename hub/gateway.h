@@ -55,7 +55,8 @@ ug_err hub__gateway_open(hub *h, const ug_config *cfg, ug_diag *diag);
  * reaps finished sendmail processes. */
 void hub__gateway_tick(hub *h);
 void hub__gateway_close(hub *h);
-/* At a stop, before the audit trail's last flush (hub__mail_stop). */
+/* At a stop, before the audit trail's last flush: ends the web sessions
+ * (audited, "stopped") and waits a little for sendmail (hub__mail_stop). */
 void hub__gateway_stop(hub *h);
 /* Handle one frame (zmq_msg_t routing id and frame) from a gateway key
  * (User-Id `gateway`, checked as current by the caller); every frame is

@@ -12,7 +12,8 @@ import time
 import pytest
 import zmq
 
-from hubtest import SLOW, CprGen, binary, envelope, pb, read_key_file
+from hubtest import (SLOW, CprGen, binary, envelope, pb, read_key_file,
+                     wait_for)
 
 FRAME_HELLO, FRAME_ALERT_ACK, FRAME_QUERY, FRAME_RESULT = 3, 5, 7, 8
 FRAME_ACTION, FRAME_LOGIN, FRAME_LOGOUT = 9, 10, 11
@@ -302,6 +303,53 @@ def test_session_end_by_idle_time_and_full_table_is_audited(make_hub):
                                    ("desk-dora", "full"),
                                    ("desk-dan", "revoked"),
                                    ("cw-anna", "idle")]), recs
+
+
+def test_session_end_by_a_stop_is_audited_and_a_crash_leaves_none(gw):
+    """SECURITY.md "Sessions": a stop of hubd (SIGTERM) ends every live
+    web session and records each end as `logout` with result `stopped`;
+    one ended before (a Logout) is not recorded again. After a crash
+    (kill -9) nothing records the end: that session's login is its last
+    record. Either way the session has ended when hubd is back."""
+    hub, g = gw
+    m = pb()
+    anna = login(g, "cw-anna").session
+    dora = login(g, "desk-dora", 2).session
+    gone = login(g, "cw-anna", 3).session
+    r = g.ask(FRAME_LOGOUT, m.Logout(request_id=4, session=gone))
+    assert r.code == 0, r
+    hub.stop()
+    hub.wait_log(r"HUB-WEB web session of cw-anna ended: stopped")
+    hub.wait_log(r"HUB-WEB web session of desk-dora ended: stopped")
+    hub.start()
+    for rid, session in ((5, anna), (6, dora)):
+        r = g.ask(FRAME_QUERY, m.Query(request_id=rid, kind=m.OPEN_ALERTS,
+                                       session=session))
+        assert (r.request_id, r.code, r.reason) == \
+            (rid, E_UNAUTHENTICATED, ENDED), r
+    crashed = login(g, "desk-dora", 7).session
+    # SECURITY.md "What a crash can lose": a login is written within a
+    # second; the crash comes after that.
+    wait_for(lambda: hub.hubctl("audit", "show", "--actor", "desk-dora")
+             .stdout.count(" login ") == 2, 10, "the login written")
+    hub.kill9()
+    hub.start()
+    r = g.ask(FRAME_QUERY, m.Query(request_id=8, kind=m.OPEN_ALERTS,
+                                   session=crashed))
+    assert r.code == E_UNAUTHENTICATED, r
+    hub.stop()
+    p = hub.hubctl("audit", "show", "--json")
+    recs = [json.loads(line) for line in p.stdout.splitlines()
+            if line.startswith("{")]
+    ends = [(r["actor"], r["action"], r["result"]) for r in recs
+            if r["action"] in ("login", "logout")]
+    assert ends == [("cw-anna", "login", "ok"),
+                    ("desk-dora", "login", "ok"),
+                    ("cw-anna", "login", "ok"),
+                    ("cw-anna", "logout", "logout"),
+                    ("cw-anna", "logout", "stopped"),
+                    ("desk-dora", "logout", "stopped"),
+                    ("desk-dora", "login", "ok")], recs
 
 
 def test_session_ack_answers_twice_foreign_and_short(gw):
