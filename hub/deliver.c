@@ -247,10 +247,20 @@ flush_counts(hub *h)
 			 h->n_pending_counts, ug_strerror(err));
 }
 
+static void retry_acks(hub *h);
+
 void
 hub__delivery_flush(hub *h)
 {
 	flush_counts(h);
+	/* The last chance for acks the store could not take: those still
+	 * waiting are lost, and their alerts are delivered again. */
+	retry_acks(h);
+	if (h->n_pending_acks)
+		log_err("HUB-DELIVER",
+			"%zu acknowledgement(s) not stored at stop; their "
+			"alerts stay open and are delivered again",
+			h->n_pending_acks);
 	/* At stop: what is queued, then a signed checkpoint of the head. */
 	ug_err err = h->keys->sign_secret
 			     ? store_audit_checkpoint(h->store, h->now)
@@ -535,23 +545,26 @@ acked_everywhere(hub *h, const char *caseworker, const uint8_t *id)
 /* An ack the store could not take (disk or map full) is kept and written
  * on a later tick; meanwhile the alert stays in flight, so the client is
  * not sent it again in a loop. A hub crash before the write loses the
- * ack, and the alert is delivered again: at least once, never lost. */
-static void
+ * ack, and the alert is delivered again: at least once, never lost.
+ * False when there is no room to keep it: the caller must say so, since
+ * a client told "kept" would never send it again. */
+static bool
 keep_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note)
 {
 	if (!h->pending_acks) {
 		h->pending_acks =
 		    calloc(HUB_PENDING_ACKS, sizeof *h->pending_acks);
 		if (!h->pending_acks)
-			return;
+			return false;
 	}
 	if (h->n_pending_acks == HUB_PENDING_ACKS)
-		return; /* not kept: the alert is delivered again later */
+		return false;
 	hub_pending_ack *p = &h->pending_acks[h->n_pending_acks++];
 	ug_strlcpy(p->caseworker, caseworker, sizeof p->caseworker);
 	memcpy(p->id, id, STORE_ALERT_ID_LEN);
 	ug_strlcpy(p->note, note ? note : "", sizeof p->note);
 	ug_utf8_trim_tail(p->note);
+	return true;
 }
 
 static void
@@ -592,12 +605,20 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 		audit_queue(h, caseworker, NULL, "ack", "not-open", NULL,
 			    hexid);
 	if (err != UG_OK) {
+		if (!keep_ack(h, caseworker, id, note)) {
+			log_err("HUB-DELIVER",
+				"ack of alert %s by %s not stored: %s; not "
+				"kept either (%d acknowledgements wait "
+				"already): the alert stays open",
+				hexid, caseworker, ug_strerror(err),
+				HUB_PENDING_ACKS);
+			return UG_EFULL;
+		}
 		log_err("HUB-DELIVER",
 			"ack of alert %s by %s not stored yet: "
 			"%s; retried every second",
 			hexid, caseworker, ug_strerror(err));
-		keep_ack(h, caseworker, id, note);
-		return err;
+		return UG_EAGAIN;
 	}
 	acked_everywhere(h, caseworker, id);
 	return UG_OK;

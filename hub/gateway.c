@@ -462,11 +462,16 @@ on_ack(hub *h, const void *routing, size_t routing_len, const char *cw,
 	bool found = false;
 	ug_err err = hub__delivery_ack(h, cw, ack->alert_id.data, ack->note,
 	                               &found);
-	if (err != UG_OK)
+	if (err == UG_EAGAIN)
 		hub__delivery_answer(h, routing, routing_len, ack->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
 		       "the acknowledgement is kept and stored as soon as the "
 		       "hub can");
+	else if (err != UG_OK)
+		hub__delivery_answer(h, routing, routing_len, ack->request_id,
+		       UNGEBRO__V1__ERROR_CODE__E_FULL,
+		       "the acknowledgement was not kept: the hub cannot store "
+		       "it now; send it again later");
 	else if (!found)
 		hub__delivery_answer(h, routing, routing_len, ack->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_DENIED,

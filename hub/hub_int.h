@@ -317,8 +317,9 @@ void hub__gateway_registrations_changed(hub *h);
 void hub__delivery_tick(hub *h);
 /* Acknowledge an alert for a caseworker (inbox, or a web session):
  * durably, audited, gone from every session; *found false when it was not
- * open for them or their desk. On a store error the ack is kept and
- * retried every tick. */
+ * open for them or their desk. When the store cannot take it the ack is
+ * kept and retried every tick (UG_EAGAIN), or, with HUB_PENDING_ACKS
+ * already waiting, dropped (UG_EFULL: the client must send it again). */
 ug_err hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 			 const char *note, bool *found);
 /* Write the delivery counts kept in memory (at stop, and every tick). */

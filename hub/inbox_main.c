@@ -22,6 +22,7 @@
 #include "proto/wire.h"
 
 #define EXIT_REFUSED 3
+#define RESEND_MS 1000 /* --ack: between tries while the hub has not stored it */
 
 static const char usage[] =
 	"usage: inbox --caseworker ID [--config FILE] [OPTIONS]\n"
@@ -78,7 +79,8 @@ static const ug_setting settings[] = {
 	{"timeline", "", "print one person's events and alerts (CPR) and exit"},
 	{"ack", "",
 	 "acknowledge one alert (its id in hex) and exit; exit 4 when it is "
-	 "not open for you"},
+	 "not open for you; sent again once a second while the hub has not "
+	 "stored it, until --timeout (then exit 1)"},
 	{"contact", "", "record contact made with the alert's young person"},
 	{"offer", "", "record an offer made to the alert's young person"},
 	{"unreachable", "", "record that the young person could not be "
@@ -112,6 +114,10 @@ typedef struct {
 	/* --ack: the open list is read whole (page by page) before the ack,
 	 * so an alert that is not open for us is said so, and after it. */
 	bool ack_sent, ack_listed;
+	/* --ack: the alert was still open after the ack, which is sent
+	 * again (and the list read again) at resend_at; ack_tries so far. */
+	int64_t resend_at;
+	int ack_tries;
 	uint32_t list_offset;
 	/* --list, --timeline: entries printed so far; the hub answers a
 	 * page at a time and inbox asks for the next until the last. */
@@ -498,10 +504,13 @@ on_ack_page(inbox *ib, const wire_result *r)
 		send_query(ib, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL, 0);
 		return -1;
 	}
+	ib->ack_tries++;
 	if (ib->ack_listed) {
-		fprintf(stderr, "inbox: the alert is still open (not yours, or "
-		        "already moved)\n");
-		return 1;
+		/* It was open for us before the ack, so the hub has not
+		 * stored it: its store cannot take it now, and an ack it
+		 * could not keep is not answered on this connection. */
+		ib->resend_at = ug_mono_ms() + RESEND_MS;
+		return -1;
 	}
 	printf("acknowledged\n");
 	return 0;
@@ -573,6 +582,14 @@ one_shot(inbox *ib, int command)
 	while (!interrupted && ug_mono_ms() < deadline) {
 		if (zmq_poll(items, 2, 100) < 0 && errno != EINTR)
 			return 1;
+		if (ib->resend_at && ug_mono_ms() >= ib->resend_at) {
+			ib->resend_at = 0;
+			send_ack(ib);
+			ib->ack_listed = false;
+			ib->list_offset = 0;
+			send_query(ib, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL,
+			           0);
+		}
 		if ((items[1].revents & ZMQ_POLLIN)) {
 			int m = read_monitor(ib);
 			if (m < 0) {
@@ -613,6 +630,13 @@ one_shot(inbox *ib, int command)
 		zmq_msg_close(&frame);
 		if (rc >= 0)
 			return rc;
+	}
+	if (ib->ack_tries) {
+		fprintf(stderr, "inbox: the alert is still open after %d "
+		        "tries in %ld s: the hub has not stored the "
+		        "acknowledgement (it cannot store it now); send it "
+		        "again later\n", ib->ack_tries, timeout);
+		return 1;
 	}
 	fprintf(stderr, "inbox: no answer from the hub within %ld s\n",
 	        timeout);

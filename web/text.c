@@ -141,6 +141,16 @@ static const char *const texts[T_COUNT][2] = {
 	[T_TITLE_TOO_LARGE] = {"Formularen er for stor", "Form too large"},
 	/* The date field's placeholder, as its label spells the format. */
 	[T_DATE_FORMAT] = {"ÅÅÅÅ-MM-DD", "YYYY-MM-DD"},
+	[T_ACK_KEPT] = {"Kvitteringen er modtaget og gemmes, så snart hubben "
+	                "kan. Advarslen kan stå som åben så længe.",
+	                "The acknowledgement is received and will be stored "
+	                "as soon as the hub can. Until then the alert may "
+	                "still show as open."},
+	[T_ACK_NOT_KEPT] = {"Kvitteringen blev ikke gemt: hubben kan ikke "
+	                    "gemme den lige nu. Kvittér igen om lidt.",
+	                    "The acknowledgement was not stored: the hub "
+	                    "cannot store it right now. Acknowledge again "
+	                    "shortly."},
 	[T_ACTION_LATER] = {"Hubben kan ikke gemme handlingen lige nu. Prøv "
 	                    "igen om lidt.",
 	                    "The hub cannot store the action right now. Try "

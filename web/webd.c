@@ -978,6 +978,8 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 	web_add(&b, "</h1>");
 	if (msg && strcmp(msg, "acked") == 0)
 		message(&b, "msg", T(x, T_ACKED), NULL);
+	else if (msg && strcmp(msg, "ack-kept") == 0)
+		message(&b, "msg", T(x, T_ACK_KEPT), NULL);
 	/* live.js (the only script) replaces the list when /events says
 	 * it changed, and says so in the polite live region. */
 	web_addf(&b, "<div id=\"alert-list\" data-src=\"/alerts/list?from=%ld\">",
@@ -1292,8 +1294,16 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	free_result(r);
 	if (code == UNGEBRO__V1__ERROR_CODE__OK)
 		return redirect(x, "/alerts?msg=acked", NULL);
+	/* The hub keeps it and stores it itself: nothing to do again, but
+	 * the caseworker must not read "acknowledged" yet. */
+	if (code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE)
+		return redirect(x, "/alerts?msg=ack-kept", NULL);
 	if (code < 0)
 		return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
+	/* Not kept: only the caseworker can send it again. */
+	if (code == UNGEBRO__V1__ERROR_CODE__E_FULL)
+		return simple_page(x, 503, T(x, T_ALERT),
+		                   T(x, T_ACK_NOT_KEPT));
 	return simple_page(x, code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? 403
 	                                                                  : 503,
 	                   T(x, T_ALERT),

@@ -1261,13 +1261,15 @@ def sentinel(i, tag):
                             period_end="2000-01-07", absent=0, expected=1)
 
 
-def until_refused(hub, tag, most=20000):
-    """Send raise-nothing events until one is REJECTED; it must be
-    retryable (E_FULL or E_UNAVAILABLE, §3). Returns that envelope."""
+def until_refused(hub, tag, most=20000, step=64):
+    """Send raise-nothing events, step at a time, until one is REJECTED;
+    it must be retryable (E_FULL or E_UNAVAILABLE, §3). Returns that
+    envelope. A second call with step=1 fills what a refused batch of
+    64 left."""
     hub.cprs.add(hubtest.Hub.SENTINEL_CPR)
     with IngestClient(hub, "school-a") as ing:
-        for i in range(0, most, 64):
-            envs = [sentinel(j, tag) for j in range(i, i + 64)]
+        for i in range(0, most, step):
+            envs = [sentinel(j, tag) for j in range(i, i + step)]
             for env in envs:
                 assert ing.send(frame(env))
             acks = [ing.recv_ack(20) for _ in envs]

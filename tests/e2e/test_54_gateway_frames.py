@@ -6,6 +6,7 @@ other (§2), and every answer to a session-bound frame names the caseworker
 it acted for and whether they are on the duty desk."""
 
 import json
+import re
 import subprocess
 import time
 
@@ -21,7 +22,8 @@ PASSWORD = "korrekt hest batteri"
 ONLY = ("a web gateway sends only Login, Logout, and Query, AlertAck and "
         "Action with a session")
 ENDED = "the session has ended; log in again"
-E_MALFORMED, E_DENIED, E_UNAVAILABLE, E_UNAUTHENTICATED = 1, 3, 7, 9
+E_MALFORMED, E_DENIED, E_FULL, E_UNAVAILABLE, E_UNAUTHENTICATED = \
+    1, 3, 6, 7, 9
 
 
 class Gateway:
@@ -377,6 +379,92 @@ def test_session_ack_answers_twice_foreign_and_short(gw):
                                               alert_id=alert_id,
                                               session=session))
         assert (r.request_id, r.code, r.reason) == (rid,) + want, r
+
+
+KEPT = "the acknowledgement is kept and stored as soon as the hub can"
+NOT_KEPT = ("the acknowledgement was not kept: the hub cannot store it now; "
+            "send it again later")
+
+
+def test_session_ack_the_store_cannot_take_says_whether_it_is_kept(
+        make_hub):
+    """§4a: an AlertAck the store cannot take (log_map_mb full) is
+    answered E_UNAVAILABLE with KEPT while the hub keeps it (1,024 wait
+    at most); beyond that it is E_FULL with NOT_KEPT, never "kept". The
+    ones still kept at a stop are said lost in the log, and the
+    acknowledgement sent again once there is room is stored."""
+    from test_53_delivery import until_refused
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"log_map_mb": "1"})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                        "set-password", "cw-anna"], input=PASSWORD + "\n",
+                       capture_output=True, text=True, timeout=60 * SLOW)
+    assert p.returncode == 0, p.stderr
+    cprs = CprGen(5403).take(40)
+    for i, cpr in enumerate(cprs):
+        hub.assign(cpr, "cw-anna")
+    hub.send(*[envelope("school-a", cpr, salt=f"gw-full-{i}", absent=30,
+                        expected=100) for i, cpr in enumerate(cprs)])
+    alerts = [bytes.fromhex(a["alert_id"]) for a in hub.peek("cw-anna", 40)]
+    g = Gateway(hub)
+    m = pb()
+    try:
+        s = login(g, "cw-anna").session
+        until_refused(hub, "gw-full")
+        until_refused(hub, "gw-full-1", step=1)
+        # The few pages the refused events left may take an ack or two.
+        for rid, aid in enumerate(alerts, 1):
+            r = g.ask(FRAME_ALERT_ACK, m.AlertAck(request_id=rid,
+                                                  alert_id=aid, session=s))
+            if r.code:
+                break
+        assert (r.code, r.reason) == (E_UNAVAILABLE, KEPT), r
+        # Sent again while the store is still full: each is kept too.
+        for rid in range(1, 1024):
+            r = g.ask(FRAME_ALERT_ACK, m.AlertAck(request_id=rid,
+                                                  alert_id=aid, session=s))
+            assert (r.request_id, r.code, r.reason) == \
+                (rid, E_UNAVAILABLE, KEPT), r
+        r = g.ask(FRAME_ALERT_ACK, m.AlertAck(request_id=1025, alert_id=aid,
+                                              session=s))
+        assert (r.request_id, r.code, r.reason, r.caseworker) == \
+            (1025, E_FULL, NOT_KEPT, "cw-anna"), r
+        hub.wait_log(r"HUB-DELIVER ack of alert \S+ by cw-anna not stored: "
+                     r".*; not kept either \(1024 acknowledgements wait "
+                     r"already\): the alert stays open")
+    finally:
+        g.close()
+    # OPERATIONS.md, inbox --ack: sent again once a second while the
+    # alert stays open, and said not stored at --timeout.
+    conf = hub.tmp / "inbox-cw-anna.conf"
+    conf.write_text(f"caseworker = cw-anna\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([binary("inbox"), "--config", str(conf), "--ack",
+                        aid.hex(), "--timeout", "3"], capture_output=True,
+                       text=True, timeout=60 * SLOW)
+    assert (p.returncode, p.stdout) == (1, ""), (p.returncode, p.stderr)
+    assert re.fullmatch(r"inbox: the alert is still open after \d+ tries "
+                        r"in 3 s: the hub has not stored the "
+                        r"acknowledgement \(it cannot store it now\); send "
+                        r"it again later\n", p.stderr), p.stderr
+    hub.stop()
+    assert re.search(r"HUB-DELIVER 1024 acknowledgement\(s\) not stored at "
+                     r"stop; their alerts stay open and are delivered again",
+                     hub.log_text())
+    # Room again: the acknowledgement sent again is stored.
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "log_map_mb = 1\n", "log_map_mb = 64\n"))
+    hub.start()
+    g = Gateway(hub)
+    try:
+        s = login(g, "cw-anna").session
+        r = g.ask(FRAME_ALERT_ACK, m.AlertAck(request_id=1026, alert_id=aid,
+                                              session=s))
+        assert (r.request_id, r.code) == (1026, 0), r
+    finally:
+        g.close()
 
 
 def test_every_refused_login_takes_a_verification(gw):
