@@ -265,6 +265,10 @@ fact_of(const wire_envelope *env, report_fact *f)
 		f->type = REPORT_BENEFIT;
 		f->day = day_of(env->benefit_status->start);
 		f->day2 = day_of(env->benefit_status->stop);
+		/* With the start, the period's natural key: a later stop
+		 * event of the same key ends the start event's period. */
+		f->kind = (uint8_t)env->benefit_status->benefit;
+		copy(f->org, env->benefit_status->jobcenter);
 		return true;
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING:
 		f->type = REPORT_LEAVING;

@@ -514,6 +514,26 @@ enrolment_runs(const report_input *in, const report_fact *e, int32_t d,
 	return true;
 }
 
+/* Whether a benefit fact's period runs on day d. The Jobcenter sends a
+ * period's start and, once it stops, a second event with the same
+ * jobcenter, benefit and start and the stop (docs/ADAPTERS.md): the
+ * start event alone says nothing of the end. */
+static bool
+benefit_runs(const report_input *in, const report_fact *b, int32_t d,
+             const size_t *idx, size_t n)
+{
+	if (b->day > d || (b->day2 != 0 && b->day2 < d))
+		return false;
+	for (size_t k = 0; b->day2 == 0 && k < n; k++) {
+		const report_fact *g = &in->facts[idx[k]];
+		if (g->type == REPORT_BENEFIT && g->day2 != 0 &&
+		    g->day2 < d && g->day == b->day && g->kind == b->kind &&
+		    strcmp(g->org, b->org) == 0)
+			return false;
+	}
+	return true;
+}
+
 static bool
 neet_on(const report_input *in, uint32_t p, const size_t *idx, size_t n,
         int32_t d)
@@ -528,8 +548,8 @@ neet_on(const report_input *in, uint32_t p, const size_t *idx, size_t n,
 		if ((f->type == REPORT_DROPOUT || f->type == REPORT_LEAVING) &&
 		    f->day <= d && f->day > exit)
 			exit = f->day;
-		if (f->type == REPORT_BENEFIT && f->day <= d &&
-		    (f->day2 == 0 || f->day2 >= d))
+		if (f->type == REPORT_BENEFIT &&
+		    benefit_runs(in, f, d, idx, n))
 			benefit = true;
 	}
 	(void)p;

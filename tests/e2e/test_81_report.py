@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 from hubtest import CprGen, binary, ev_dropout, ev_enrolment, \
-    ev_readiness, event, rules_hub
+    ev_leaving, ev_readiness, event, rules_hub
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -273,6 +273,37 @@ def test_usage_errors_exit_2(make_hub):
         assert p.returncode == 2
         assert p.stderr == "hubctl: report: --year must be a year of four " \
             f"digits, 1970-9999 (not '{year}')\n", p.stderr
+
+
+def ev_benefit(cpr, start, stop=""):
+    return event("jobcenter-a", cpr, "benefit_status", jobcenter="jc-a",
+                 benefit="EDUCATION_BENEFIT", start=start, stop=stop)
+
+
+def test_without_attachment_month_by_month(make_hub, tmp_path):
+    # Five whose benefit started 2026-02-01 and stopped 2026-03-31 (the
+    # Jobcenter's start event, then the same period's stop event): in
+    # February and March, not after. Five on benefit all year who turn
+    # 25 on 2026-07-15: counted up to June. Five who left school in
+    # January and turn 15 on 2026-03-31, the month's last day: from
+    # March on.
+    hub = rules_hub(make_hub, "2026-01-05T08:00:00")
+    gen = CprGen(8104)
+    stopped = [gen.born("2005-06-%02d" % (i + 1)) for i in range(5)]
+    aged_out = [gen.born("2001-07-15") for _ in range(5)]
+    leavers = [gen.born("2011-03-31") for _ in range(5)]
+    hub.send(*[ev_benefit(c, "2026-02-01") for c in stopped],
+             *[ev_benefit(c, "2026-01-01") for c in aged_out],
+             *[ev_leaving(c, "2026-01-10") for c in leavers])
+    hub.send(*[ev_benefit(c, "2026-02-01", "2026-03-31") for c in stopped])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    want = {"2026-01": 5, "2026-02": 10, "2026-03": 15, "2026-04": 10,
+            "2026-05": 10, "2026-06": 10}
+    want.update({"2026-%02d" % m: 5 for m in range(7, 13)})
+    today = datetime.datetime.utcnow().date().isoformat()[:7]
+    got = {r[0]: r[1] for r in tables["neet"][1:]}
+    assert got == {m: str(n) for m, n in want.items() if m <= today}
 
 
 # ---------------------------------------------------------------- generated
