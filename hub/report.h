@@ -39,6 +39,12 @@ typedef struct {
 	uint32_t n1, n2;     /* absent/expected lessons; grade */
 	char org[REPORT_LABEL_MAX];  /* school or institution id */
 	char prog[REPORT_LABEL_MAX]; /* programme code */
+	/* Set by report_drop_superseded: the type a superseded fact had
+	 * (its type is 0 then), and 1 + the index of the fact a correction
+	 * corrects (0: none). The legal clocks replay the log as the rules
+	 * applied it, corrections and all. */
+	uint8_t was;
+	size_t corrects;
 } report_fact;
 
 typedef struct {

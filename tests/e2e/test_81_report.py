@@ -306,6 +306,86 @@ def test_without_attachment_month_by_month(make_hub, tmp_path):
     assert got == {m: str(n) for m, n in want.items() if m <= today}
 
 
+def record_contact(hub, cprs, date=None):
+    """A contact recorded on one open dropout alert of each person."""
+    rc, alerts, err = hub.inbox("cw-anna", no_ack=True, idle_exit=2)
+    assert rc == 0, err
+    ids = {a["cpr"]: a["alert_id"] for a in alerts
+           if a["rule"] == "dropout" and a["cpr"] in cprs}
+    assert len(ids) == len(cprs)
+    for alert_id in ids.values():
+        rc, out, err = hub.record("cw-anna", "contact", alert_id, "phone",
+                                  date=date)
+        assert rc == 0, err
+
+
+def test_legal_clocks_as_the_rules_keep_them(make_hub, tmp_path):
+    # 16-year-olds, each group's answer as RULES.md section 6 gives it:
+    # twice: drop out in February and September, contacted in time both
+    #   times: two clocks each (10 met), the first offer closed by the
+    #   enrolment in March;
+    # fixed: the dropout corrected after the contact: met, no new clock;
+    # early: a contact dated before the dropout answers no duty: missed;
+    # late: the start of the education they left, reported after the
+    #   dropout, closes nothing: missed;
+    # back: enrolled in an education starting after the dropout, reported
+    #   first: no episode, no clock.
+    hub = rules_hub(make_hub, "2026-03-02T08:00:00")
+    gen = CprGen(8105)
+    born = lambda n: [gen.born("2010-03-%02d" % (i + 1)) for i in range(n)]
+    twice, fixed, early, late, back = born(5), born(6), born(5), born(7), \
+        born(8)
+    for c in twice + fixed + early + late + back:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_dropout(c, "2026-02-27") for c in twice])
+    hub.wait_applied()
+    record_contact(hub, twice)
+    hub.send(*[ev_enrolment(c, "2026-03-10", institution="fgu-z",
+                            programme="fgu-egu") for c in twice])
+    hub.wait_applied()
+    hub.set_clock("2026-09-07T08:00:00")
+    hub.send(*[ev_enrolment(c, "2026-09-21", institution="fgu-z",
+                            programme="fgu-egu") for c in back])
+    drops = {c: ev_dropout(c, "2026-09-04")
+             for c in twice + fixed + early + late + back}
+    hub.send(*drops.values())
+    hub.wait_applied()
+    hub.set_clock("2026-09-08T10:00:00")
+    record_contact(hub, twice + fixed)
+    record_contact(hub, early, date="2026-09-01")
+    hub.send(*[ev_enrolment(c, "2025-08-11", institution="college-x",
+                            programme="eud-smed") for c in late])
+    hub.set_clock("2026-09-10T10:00:00")
+    fixes = []
+    for c in fixed:
+        fix = ev_dropout(c, "2026-09-03")
+        fix.supersedes = drops[c].event_id
+        fixes.append(fix)
+    hub.send(*fixes)
+    hub.wait_applied()
+    hub.advance("2026-09-16T10:00:00")
+    rc, alerts, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    missed = [a for a in alerts if a["rule"] == "deadline.contact.missed"]
+    assert len(missed) == 12
+
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    c = cells(tables["clocks"])
+    contact = "contact within 5 working days"
+    assert [c[(contact, k)] for k in ("met", "missed", "closed by enrolment",
+                                      "pending", "Total")] == \
+        ["16", "12", "0", "0", "28"]
+    # The offers of September's contacts (09-08) are due 10-08.
+    late_offer = "missed" if datetime.datetime.utcnow().date() > \
+        datetime.date(2026, 10, 8) else "pending"
+    offer = "offer within 30 days"
+    assert c[(offer, "closed by enrolment")] == "5"
+    assert c[(offer, late_offer)] == "11"
+    assert c[(offer, "Total")] == "16"
+    # The misses are the hub's own missed-deadline alerts.
+    a = cells(tables["alerts"])
+    assert a[("deadline.contact.missed", "raised")] == "12"
+
+
 # ---------------------------------------------------------------- generated
 
 
