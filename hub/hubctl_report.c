@@ -105,6 +105,29 @@ link_starts(report_table *dropouts, report_table *types)
 	return ok;
 }
 
+/* A missed legal clock is, most of the time, one of the hub's own
+ * missed-deadline alerts: the clocks table's missed and the alerts
+ * table's deadline.*.missed raised are the same count, and one shown
+ * would give the other back when it is hidden. */
+static bool
+link_misses(report_table *clocks, report_table *alerts)
+{
+	static const char *const rules[] = {"deadline.contact.missed",
+	                                    "deadline.offer.missed"};
+	size_t pairs[2][4], n = 0;
+	for (size_t i = 0; i < 2 && i < clocks->nrows; i++)
+		for (size_t r = 0; r < alerts->nrows; r++)
+			if (strcmp(alerts->rows[r], rules[i]) == 0) {
+				pairs[n][0] = i;
+				pairs[n][1] = 1; /* missed */
+				pairs[n][2] = r;
+				pairs[n][3] = 0; /* raised */
+				n++;
+			}
+	return report_suppress_same(clocks, alerts,
+	                            (const size_t(*)[4])pairs, n);
+}
+
 /* ---- reading the log ---- */
 
 typedef struct {
@@ -764,7 +787,8 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 				err = UG_ENOMEM;
 				break;
 			}
-		if (made == REPORT_TABLES && !link_starts(&t[3], &t[4]))
+		if (made == REPORT_TABLES && (!link_starts(&t[3], &t[4]) ||
+		                              !link_misses(&t[6], &t[7])))
 			err = UG_ENOMEM;
 	}
 	const char *out = ug_config_get(cfg, "out");

@@ -117,6 +117,14 @@ bool report_suppress_linked(report_table *detail, size_t dcol,
                             report_table *summary, size_t scol,
                             const long *group);
 
+/* Figures two tables give of the same thing, counted their own way
+ * (pairs[i]: a's row and column, then b's): when one of a pair is
+ * hidden, the other, shown, would give it back, so it is hidden too;
+ * then both tables' own lines again, until nothing changes. Rows and
+ * columns that do not exist are skipped. */
+bool report_suppress_same(report_table *a, report_table *b,
+                          const size_t (*pairs)[4], size_t npairs);
+
 /* Programme type of a programme code (and institution id as a fallback):
  * "gymnasium", "EUD", "FGU" or "other". */
 const char *report_programme_type(const char *programme,
