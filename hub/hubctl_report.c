@@ -751,8 +751,16 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	rules_config_defaults(&rc);
 	const char *rules = ug_config_get(cfg, "rules");
 	if (rules[0] && rules_config_load(&rc, rules, &diag) != UG_OK) {
-		/* The reason names the file and line itself. */
+		/* The reason names the file and line itself. The store is
+		 * open: a report that fails is recorded, this one too. */
 		fprintf(stderr, "hubctl: report: %s\n", diag.reason);
+		char detail[STORE_AUDIT_DETAIL_MAX], a[11], b[11];
+		ug_date_format(sc.in.from, a);
+		ug_date_format(sc.in.to, b);
+		snprintf(detail, sizeof detail, "annual status %s to %s: 0 "
+		         "events read, 0 alerts, 0 tables (the rules file does "
+		         "not load)", a, b);
+		hubctl_audit_admin(s, keys, "report", "failed", NULL, detail);
 		return 1;
 	}
 	sc.in.rules = &rc;

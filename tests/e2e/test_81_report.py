@@ -267,6 +267,14 @@ def test_usage_errors_exit_2(make_hub):
     assert p.returncode == 1
     assert p.stderr.startswith(f"hubctl: report: {bad}:1: ") and \
         p.stderr.count(str(bad)) == 1, p.stderr
+    # A report that fails is recorded (OPERATIONS.md, "hubctl"), with
+    # its period; the usage errors above are not.
+    p = hub.hubctl("audit", "show", "--json")
+    reports = [json.loads(l) for l in p.stdout.splitlines()
+               if json.loads(l)["action"] == "report"]
+    assert [(r["result"], r["detail"].split(":")[0]) for r in reports] == \
+        [("ok", "annual status 2027-01-01 to 2027-12-31"),
+         ("failed", "annual status 2026-01-01 to 2026-12-31")]
     for year in ("26", "0", "99999", "2026x"):
         p = hub.hubctl("report", "--year", year, "--out", "x.html",
                        check=False)
