@@ -275,6 +275,18 @@ def test_usage_errors_exit_2(make_hub):
     assert [(r["result"], r["detail"].split(":")[0]) for r in reports] == \
         [("ok", "annual status 2027-01-01 to 2027-12-31"),
          ("failed", "annual status 2026-01-01 to 2026-12-31")]
+    period = "hubctl: report needs --year YYYY, or --from DATE --to " \
+        "DATE (YYYY-MM-DD, from not after to)\n"
+    for a, b in (("2026-02-30", "2026-03-01"), ("2027-02-29", "2027-03-01"),
+                 ("2026-1-5", "2026-03-01"), ("2026-03-02", "2026-03-01")):
+        p = hub.hubctl("report", "--from", a, "--to", b, "--out", "x.html",
+                       check=False)
+        assert (p.returncode, p.stderr) == (2, period), (a, b)
+    p = hub.hubctl("report", "--year", "2026", check=False)
+    assert (p.returncode, p.stderr) == \
+        (2, "hubctl: report needs --out FILE.html\n")
+    # A leap day is a day, and one day is a period.
+    report(hub, hub.tmp, "--from", "2028-02-29", "--to", "2028-02-29")
     for year in ("26", "0", "99999", "2026x"):
         p = hub.hubctl("report", "--year", year, "--out", "x.html",
                        check=False)
