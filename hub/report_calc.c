@@ -776,9 +776,10 @@ report_clocks(const report_input *in, report_table *t)
 	memmove(t->rows[1], t->rows[1] + 2, REPORT_LABEL_MAX - 2);
 	snprintf(t->title, sizeof t->title, "The legal clocks for "
 	         "15-17-year-olds who dropped out");
-	snprintf(t->note, sizeof t->note, "Clocks, one of each per dropout of "
-	         "a 15-17-year-old the hub received in the period (a person "
-	         "who dropped out twice has two). Contact: a contact (or offer) "
+	snprintf(t->note, sizeof t->note, "Clocks, not persons: a contact "
+	         "clock for each dropout of a 15-17-year-old the hub received "
+	         "in the period, an offer clock for each recorded contact (a "
+	         "person who dropped out twice has two of each). Contact: a contact (or offer) "
 	         "recorded with the inbox by the 5th working day after the day "
 	         "the hub received the dropout. Offer: an offer recorded or an "
 	         "enrolment started by 30 days after the recorded contact (the "
