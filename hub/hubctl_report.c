@@ -105,6 +105,29 @@ link_starts(report_table *dropouts, report_table *types)
 	return ok;
 }
 
+/* A missed legal clock is, most of the time, one of the hub's own
+ * missed-deadline alerts: the clocks table's missed and the alerts
+ * table's deadline.*.missed raised are the same count, and one shown
+ * would give the other back when it is hidden. */
+static bool
+link_misses(report_table *clocks, report_table *alerts)
+{
+	static const char *const rules[] = {"deadline.contact.missed",
+	                                    "deadline.offer.missed"};
+	size_t pairs[2][4], n = 0;
+	for (size_t i = 0; i < 2 && i < clocks->nrows; i++)
+		for (size_t r = 0; r < alerts->nrows; r++)
+			if (strcmp(alerts->rows[r], rules[i]) == 0) {
+				pairs[n][0] = i;
+				pairs[n][1] = 1; /* missed */
+				pairs[n][2] = r;
+				pairs[n][3] = 0; /* raised */
+				n++;
+			}
+	return report_suppress_same(clocks, alerts,
+	                            (const size_t(*)[4])pairs, n);
+}
+
 /* ---- reading the log ---- */
 
 typedef struct {
@@ -265,6 +288,10 @@ fact_of(const wire_envelope *env, report_fact *f)
 		f->type = REPORT_BENEFIT;
 		f->day = day_of(env->benefit_status->start);
 		f->day2 = day_of(env->benefit_status->stop);
+		/* With the start, the period's natural key: a later stop
+		 * event of the same key ends the start event's period. */
+		f->kind = (uint8_t)env->benefit_status->benefit;
+		copy(f->org, env->benefit_status->jobcenter);
 		return true;
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING:
 		f->type = REPORT_LEAVING;
@@ -724,8 +751,16 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	rules_config_defaults(&rc);
 	const char *rules = ug_config_get(cfg, "rules");
 	if (rules[0] && rules_config_load(&rc, rules, &diag) != UG_OK) {
-		/* The reason names the file and line itself. */
+		/* The reason names the file and line itself. The store is
+		 * open: a report that fails is recorded, this one too. */
 		fprintf(stderr, "hubctl: report: %s\n", diag.reason);
+		char detail[STORE_AUDIT_DETAIL_MAX], a[11], b[11];
+		ug_date_format(sc.in.from, a);
+		ug_date_format(sc.in.to, b);
+		snprintf(detail, sizeof detail, "annual status %s to %s: 0 "
+		         "events read, 0 alerts, 0 tables (the rules file does "
+		         "not load)", a, b);
+		hubctl_audit_admin(s, keys, "report", "failed", NULL, detail);
 		return 1;
 	}
 	sc.in.rules = &rc;
@@ -760,7 +795,8 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 				err = UG_ENOMEM;
 				break;
 			}
-		if (made == REPORT_TABLES && !link_starts(&t[3], &t[4]))
+		if (made == REPORT_TABLES && (!link_starts(&t[3], &t[4]) ||
+		                              !link_misses(&t[6], &t[7])))
 			err = UG_ENOMEM;
 	}
 	const char *out = ug_config_get(cfg, "out");

@@ -39,6 +39,12 @@ typedef struct {
 	uint32_t n1, n2;     /* absent/expected lessons; grade */
 	char org[REPORT_LABEL_MAX];  /* school or institution id */
 	char prog[REPORT_LABEL_MAX]; /* programme code */
+	/* Set by report_drop_superseded: the type a superseded fact had
+	 * (its type is 0 then), and 1 + the index of the fact a correction
+	 * corrects (0: none). The legal clocks replay the log as the rules
+	 * applied it, corrections and all. */
+	uint8_t was;
+	size_t corrects;
 } report_fact;
 
 typedef struct {
@@ -110,6 +116,14 @@ void report_suppress(report_table *t);
 bool report_suppress_linked(report_table *detail, size_t dcol,
                             report_table *summary, size_t scol,
                             const long *group);
+
+/* Figures two tables give of the same thing, counted their own way
+ * (pairs[i]: a's row and column, then b's): when one of a pair is
+ * hidden, the other, shown, would give it back, so it is hidden too;
+ * then both tables' own lines again, until nothing changes. Rows and
+ * columns that do not exist are skipped. */
+bool report_suppress_same(report_table *a, report_table *b,
+                          const size_t (*pairs)[4], size_t npairs);
 
 /* Programme type of a programme code (and institution id as a fallback):
  * "gymnasium", "EUD", "FGU" or "other". */

@@ -514,6 +514,26 @@ enrolment_runs(const report_input *in, const report_fact *e, int32_t d,
 	return true;
 }
 
+/* Whether a benefit fact's period runs on day d. The Jobcenter sends a
+ * period's start and, once it stops, a second event with the same
+ * jobcenter, benefit and start and the stop (docs/ADAPTERS.md): the
+ * start event alone says nothing of the end. */
+static bool
+benefit_runs(const report_input *in, const report_fact *b, int32_t d,
+             const size_t *idx, size_t n)
+{
+	if (b->day > d || (b->day2 != 0 && b->day2 < d))
+		return false;
+	for (size_t k = 0; b->day2 == 0 && k < n; k++) {
+		const report_fact *g = &in->facts[idx[k]];
+		if (g->type == REPORT_BENEFIT && g->day2 != 0 &&
+		    g->day2 < d && g->day == b->day && g->kind == b->kind &&
+		    strcmp(g->org, b->org) == 0)
+			return false;
+	}
+	return true;
+}
+
 static bool
 neet_on(const report_input *in, uint32_t p, const size_t *idx, size_t n,
         int32_t d)
@@ -528,8 +548,8 @@ neet_on(const report_input *in, uint32_t p, const size_t *idx, size_t n,
 		if ((f->type == REPORT_DROPOUT || f->type == REPORT_LEAVING) &&
 		    f->day <= d && f->day > exit)
 			exit = f->day;
-		if (f->type == REPORT_BENEFIT && f->day <= d &&
-		    (f->day2 == 0 || f->day2 >= d))
+		if (f->type == REPORT_BENEFIT &&
+		    benefit_runs(in, f, d, idx, n))
 			benefit = true;
 	}
 	(void)p;
@@ -604,6 +624,48 @@ report_neet(const report_input *in, report_table *t)
 
 typedef enum { CLOCK_MET, CLOCK_MISSED, CLOCK_ENROLLED, CLOCK_PENDING } clock_outcome;
 
+/* One dropout episode with the legal clocks, as the rules keep it. */
+typedef struct {
+	int32_t known;   /* the day the hub received the first report */
+	int32_t contact; /* the first contact (or offer) recorded, 0 none */
+	int32_t offer;   /* the first offer recorded, 0 none */
+	int32_t closed;  /* the day an enrolment closed the episode, 0 open */
+} clock_run;
+
+/* What the rules keep of a person for the clocks (rule_education.c):
+ * enrolled since when, the day they left, the open episode. */
+typedef struct {
+	bool enrolled, open, left_by_dropout;
+	int32_t enrolled_start, left_day;
+	size_t chain; /* the open episode's latest dropout (a correction) */
+	long run;     /* its clock run, -1 none */
+} clock_person;
+
+static void
+clock_left(clock_person *cp, int32_t day, bool dropout)
+{
+	/* An enrolment that started after this exit is already known: the
+	 * person stays enrolled and no exit is noted. */
+	if (cp->enrolled && cp->enrolled_start > day)
+		return;
+	cp->enrolled = false;
+	cp->left_day = day;
+	cp->left_by_dropout = dropout;
+}
+
+static clock_outcome
+clock_judge(const report_input *in, int32_t done, int32_t closed,
+            int32_t due)
+{
+	if (done && done <= due)
+		return CLOCK_MET;
+	if (closed && closed <= due)
+		return CLOCK_ENROLLED;
+	if (done || due < in->asof)
+		return CLOCK_MISSED;
+	return CLOCK_PENDING;
+}
+
 bool
 report_clocks(const report_input *in, report_table *t)
 {
@@ -614,66 +676,99 @@ report_clocks(const report_input *in, report_table *t)
 	bool ok = label_index(&rows, "1 contact within 5 working days") >= 0 &&
 	          label_index(&rows, "2 offer within 30 days") >= 0;
 	const rules_config *rc = in->rules;
+	clock_person *st = calloc(in->npersons + 1, sizeof *st);
+	clock_run *runs = calloc(in->nfacts + 1, sizeof *runs);
+	size_t nruns = 0;
+	ok = ok && st && runs;
+	for (size_t p = 0; ok && p < in->npersons; p++)
+		st[p].run = -1;
+	/* The log replayed in its order, every event as the rules applied
+	 * it: a superseded event was applied before its correction came. */
 	for (size_t i = 0; ok && i < in->nfacts; i++) {
 		const report_fact *f = &in->facts[i];
-		if (f->type != REPORT_DROPOUT || !in_period(in, f->known) ||
-		    f->person >= in->npersons || !in->birth[f->person])
+		uint8_t type = f->type ? f->type : f->was;
+		if (f->person >= in->npersons)
 			continue;
-		int age = profile_age_on(in->birth[f->person], f->day);
-		if (age < rc->deadline.min_age || age > rc->deadline.max_age)
-			continue;
-		/* The episode runs until the person's next dropout. */
-		uint64_t end = UINT64_MAX;
-		for (size_t k = i + 1; k < in->nfacts && end == UINT64_MAX; k++)
-			if (in->facts[k].type == REPORT_DROPOUT &&
-			    in->facts[k].person == f->person)
-				end = in->facts[k].seq;
-		int32_t due = deadline_contact_due(rc, f->known);
-		int32_t contact = 0, offer = 0, enrol_known = 0;
-		for (size_t k = i + 1; k < in->nfacts; k++) {
-			const report_fact *g = &in->facts[k];
-			if (g->person != f->person || g->seq >= end)
+		clock_person *cp = &st[f->person];
+		clock_run *run = cp->run >= 0 ? &runs[cp->run] : NULL;
+		if (type == REPORT_ENROL && f->day2 != 0) {
+			cp->enrolled = false;
+		} else if (type == REPORT_ENROL) {
+			/* Only an education that starts after the day the
+			 * person left closes the episode, when reported. */
+			bool out = cp->open || cp->left_day;
+			if (out && f->day <= cp->left_day)
 				continue;
-			if (g->type == REPORT_ACTION &&
-			    (g->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE ||
-			     g->kind == UNGEBRO__V1__ACTION_KIND__OFFER_MADE) &&
-			    !contact && !enrol_known)
-				contact = g->day;
-			if (g->type == REPORT_ACTION &&
-			    g->kind == UNGEBRO__V1__ACTION_KIND__OFFER_MADE &&
-			    !offer)
-				offer = g->day;
-			if (g->type == REPORT_ENROL && g->day2 == 0 &&
-			    !enrol_known)
-				enrol_known = g->known > g->day ? g->known
-				                                : g->day;
+			cp->enrolled = true;
+			cp->enrolled_start = f->day;
+			if (cp->open && run)
+				run->closed = f->known;
+			cp->open = false;
+			cp->left_day = 0;
+			cp->run = -1;
+		} else if (type == REPORT_LEAVING) {
+			clock_left(cp, f->day, false);
+		} else if (type == REPORT_DROPOUT) {
+			/* A correction of the open episode's dropout restarts
+			 * no clock; a corrected date moves the day left. */
+			if (f->corrects && cp->open && f->corrects - 1 == cp->chain) {
+				cp->chain = i;
+				if (cp->left_by_dropout && !cp->enrolled)
+					cp->left_day = f->day;
+				continue;
+			}
+			/* Back already in an education that started later:
+			 * no episode opens. */
+			if (cp->enrolled && cp->enrolled_start > f->day)
+				continue;
+			clock_left(cp, f->day, true);
+			cp->open = true;
+			cp->chain = i;
+			cp->run = -1;
+			int32_t birth = in->birth[f->person];
+			int age = birth ? profile_age_on(birth, f->day) : -1;
+			if (rc->deadline.on.enabled && rc->dropout.enabled &&
+			    birth && age >= rc->deadline.min_age &&
+			    age <= rc->deadline.max_age &&
+			    in_period(in, f->known)) {
+				runs[nruns] = (clock_run){.known = f->known};
+				cp->run = (long)nruns++;
+			}
+		} else if (type == REPORT_ACTION && cp->open && run &&
+		           f->day >= cp->left_day) {
+			/* Done before the person left answers no duty of this
+			 * episode; an offer without a contact before it stands
+			 * for both. */
+			if (f->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
+			    !run->contact) {
+				run->contact = f->day;
+			} else if (f->kind ==
+			                   UNGEBRO__V1__ACTION_KIND__OFFER_MADE &&
+			           !run->offer) {
+				run->offer = f->day;
+				if (!run->contact)
+					run->contact = f->day;
+			}
 		}
-		clock_outcome c;
-		if (contact && contact <= due)
-			c = CLOCK_MET;
-		else if (!contact && enrol_known && enrol_known <= due)
-			c = CLOCK_ENROLLED;
-		else if (contact || due < in->asof)
-			c = CLOCK_MISSED;
-		else
-			c = CLOCK_PENDING;
-		ok = triple_add(&tr, 0, c, f->person);
-		if (!ok || !contact)
-			continue;
-		int32_t odue = deadline_offer_due(rc, contact);
-		int32_t met = offer;
-		if (enrol_known && (!met || enrol_known < met))
-			met = enrol_known;
-		if (offer && offer <= odue)
-			c = CLOCK_MET;
-		else if (enrol_known && enrol_known <= odue)
-			c = CLOCK_ENROLLED;
-		else if (met || odue < in->asof)
-			c = CLOCK_MISSED;
-		else
-			c = CLOCK_PENDING;
-		ok = triple_add(&tr, 1, c, f->person);
 	}
+	/* Clocks, not persons: each episode is its own entry. */
+	for (size_t r = 0; ok && r < nruns; r++) {
+		const clock_run *run = &runs[r];
+		int32_t due = deadline_contact_due(rc, run->known);
+		/* A contact recorded closes the episode no more: an
+		 * enrolment after it meets only the offer. */
+		int32_t closed = run->contact ? 0 : run->closed;
+		ok = triple_add(&tr, 0, clock_judge(in, run->contact, closed, due),
+		                (uint32_t)r);
+		if (ok && run->contact)
+			ok = triple_add(&tr, 1,
+			                clock_judge(in, run->offer, run->closed,
+			                            deadline_offer_due(rc,
+			                                               run->contact)),
+			                (uint32_t)r);
+	}
+	free(st);
+	free(runs);
 	ok = fill_table(t, "clocks", &rows, true, cols, 4, &tr) && ok;
 	if (!ok)
 		return false;
@@ -681,8 +776,10 @@ report_clocks(const report_input *in, report_table *t)
 	memmove(t->rows[1], t->rows[1] + 2, REPORT_LABEL_MAX - 2);
 	snprintf(t->title, sizeof t->title, "The legal clocks for "
 	         "15-17-year-olds who dropped out");
-	snprintf(t->note, sizeof t->note, "Dropouts of 15-17-year-olds the hub "
-	         "received in the period. Contact: a contact (or offer) "
+	snprintf(t->note, sizeof t->note, "Clocks, not persons: a contact "
+	         "clock for each dropout of a 15-17-year-old the hub received "
+	         "in the period, an offer clock for each recorded contact (a "
+	         "person who dropped out twice has two of each). Contact: a contact (or offer) "
 	         "recorded with the inbox by the 5th working day after the day "
 	         "the hub received the dropout. Offer: an offer recorded or an "
 	         "enrolment started by 30 days after the recorded contact (the "
@@ -837,12 +934,16 @@ report_drop_superseded(report_input *in, const uint8_t (*ids)[16],
 		const id_index *hit = bsearch(&key, by_id, in->nfacts,
 		                              sizeof *by_id, cmp_id);
 		if (hit && in->facts[hit->fact].seq < in->facts[j].seq &&
-		    strcmp(agency[hit->fact], agency[j]) == 0)
+		    strcmp(agency[hit->fact], agency[j]) == 0) {
 			drop[hit->fact] = true;
+			in->facts[j].corrects = hit->fact + 1;
+		}
 	}
 	for (size_t i = 0; i < in->nfacts; i++)
-		if (drop[i])
+		if (drop[i]) {
+			in->facts[i].was = in->facts[i].type;
 			in->facts[i].type = 0;
+		}
 	free(by_id);
 	free(drop);
 }

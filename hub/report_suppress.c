@@ -202,6 +202,35 @@ report_suppress_linked(report_table *detail, size_t dcol,
 	return true;
 }
 
+bool
+report_suppress_same(report_table *a, report_table *b,
+                     const size_t (*pairs)[4], size_t npairs)
+{
+	/* Each pass can only hide more, so this ends. */
+	for (bool changed = true; changed;) {
+		changed = fix_lines(a);
+		changed |= fix_lines(b);
+		for (size_t i = 0; i < npairs; i++) {
+			entry x = {a, pairs[i][0], pairs[i][1]};
+			entry y = {b, pairs[i][2], pairs[i][3]};
+			if (x.r > a->nrows || x.c > a->ncols ||
+			    y.r > b->nrows || y.c > b->ncols ||
+			    !report_exists(a, x.r, x.c) ||
+			    !report_exists(b, y.r, y.c) ||
+			    !*hid_of(x) == !*hid_of(y))
+				continue;
+			/* A shown 0 gives nothing back: the other is hidden
+			 * as 1-4 or as the small figure it is anyway. */
+			entry shown = *hid_of(x) ? y : x;
+			if (*report_cell(shown.t, shown.r, shown.c) > 0) {
+				*hid_of(shown) = REPORT_SECONDARY;
+				changed = true;
+			}
+		}
+	}
+	return true;
+}
+
 static bool
 starts(const char *s, const char *prefix)
 {

@@ -215,6 +215,30 @@ test_starts_of_one_type_do_not_give_a_start_back(void)
 }
 
 static void
+test_same_figure_in_two_tables(void)
+{
+	/* A row 20 | 7 | 2 | 0 hides the 2 and the 7; a second table's
+	 * column 7, 5, 9 shows the same 7 and must hide it, and with it a
+	 * second figure of its own column (the 5, the smallest). A pair
+	 * naming a row the table lacks is skipped. */
+	const long row[] = {20, 7, 2, 0};
+	const long col[] = {7, 5, 9};
+	report_table a = table(1, 4, row, true, false);
+	report_table b = table(3, 1, col, false, true);
+	CHECK_EQ_INT(report_hidden(&a, 0, 1), REPORT_SECONDARY);
+	CHECK_EQ_INT(report_hidden(&b, 0, 0), REPORT_SHOWN);
+	const size_t pairs[][4] = {{0, 1, 0, 0}, {0, 3, 9, 0}};
+	CHECK(report_suppress_same(&a, &b, pairs, 2));
+	CHECK_EQ_INT(report_hidden(&b, 0, 0), REPORT_SECONDARY);
+	CHECK_EQ_INT(report_hidden(&b, 1, 0), REPORT_SECONDARY);
+	CHECK_EQ_INT(report_hidden(&b, 2, 0), REPORT_SHOWN);
+	check_safe(&a);
+	check_safe(&b);
+	report_table_fini(&a);
+	report_table_fini(&b);
+}
+
+static void
 test_programme_types(void)
 {
 	CHECK_EQ_STR(report_programme_type("stx", "gym-albertslund"),
@@ -447,6 +471,7 @@ TEST_LIST = {
 	{"linked tables are safe", test_linked_tables_are_safe},
 	{"starts of one type do not give a start back",
 	 test_starts_of_one_type_do_not_give_a_start_back},
+	{"the same figure in two tables", test_same_figure_in_two_tables},
 	{"programme types", test_programme_types},
 	{"absence: expected counted once", test_absence_expected_counted_once},
 	{"absence: a correction replaces", test_absence_correction_replaces},
