@@ -1,0 +1,81 @@
+"""The module boundaries docs/ARCHITECTURE.md ("The folders") states,
+checked from the sources' #include lines: a boundary nobody checks erodes
+one convenient include at a time."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
+
+# folder -> the project folders its sources may include from (its own too).
+ALLOWED = {
+    "common": {"common"},
+    "proto": {"proto", "common"},
+    "store": {"store", "common"},
+    "hub": {"hub", "store", "proto", "common"},
+    "web": {"web", "proto", "common"},
+    "adapters": {"adapters", "proto", "common", "store/outbox.h"},
+}
+
+
+def sources(folder):
+    return sorted(p for p in (ROOT / folder).glob("*.[ch]"))
+
+
+def includes(path):
+    return INCLUDE.findall(path.read_text(encoding="utf-8"))
+
+
+def test_every_product_folder_is_listed():
+    found = {p.parent.name for p in ROOT.glob("*/*.[ch]")}
+    assert found == set(ALLOWED), "a folder the table does not list"
+
+
+@pytest.mark.parametrize("folder", sorted(ALLOWED))
+def test_folder_includes_only_what_it_depends_on(folder):
+    bad = []
+    for src in sources(folder):
+        for kind, name in includes(src):
+            if kind != '"':
+                continue
+            top = name.split("/")[0]
+            allowed = ALLOWED[folder]
+            if top not in allowed and name not in allowed:
+                bad.append(f"{src.relative_to(ROOT)}: {name}")
+    assert not bad, "includes across a stated boundary:\n" + "\n".join(bad)
+
+
+def test_only_store_includes_lmdb():
+    bad = [str(p.relative_to(ROOT)) for p in ROOT.glob("*/*.[ch]")
+           if p.parent.name != "store" and ("<", "lmdb.h") in includes(p)]
+    assert not bad, f"lmdb.h outside store/: {bad}"
+
+
+def test_only_proto_packs_and_unpacks():
+    # The generated ungebro__v1__*__pack/__unpack functions and
+    # protobuf-c's own message (un)packing are wire.c's alone.
+    ops = r"(?:get_packed_size|pack|pack_to_buffer|unpack|free_unpacked)"
+    call = re.compile(rf"\b((?:ungebro__v1__\w+__|protobuf_c_message_){ops})"
+                      r"\s*\(")
+    bad = []
+    for p in ROOT.glob("*/*.c"):
+        if p.parent.name == "proto":
+            continue
+        for m in call.finditer(p.read_text(encoding="utf-8")):
+            bad.append(f"{p.relative_to(ROOT)}: {m.group(1)}")
+    assert not bad, "packing outside proto/:\n" + "\n".join(bad)
+
+
+def test_client_programs_stay_outside_the_daemon():
+    # inbox and webd speak the protocol only; the adapters reach the
+    # store only through their own outbox.
+    progs = [ROOT / "hub/inbox_main.c", *sources("web"),
+             *sorted((ROOT / "adapters").glob("*_main.c"))]
+    bad = [f"{p.relative_to(ROOT)}: {name}" for p in progs
+           for kind, name in includes(p)
+           if name.startswith("hub/") or (name.startswith("store/")
+                                          and name != "store/outbox.h")]
+    assert not bad, "\n".join(bad)
