@@ -79,3 +79,13 @@ def test_client_programs_stay_outside_the_daemon():
            if name.startswith("hub/") or (name.startswith("store/")
                                           and name != "store/outbox.h")]
     assert not bad, "\n".join(bad)
+
+
+def test_only_webd_and_the_metrics_endpoint_speak_http():
+    # libmicrohttpd serves webd and hubd's /metrics (hub/metrics.c); the
+    # adapters, inbox, the store and the protocol never touch it.
+    bad = [str(p.relative_to(ROOT)) for p in ROOT.glob("*/*.[ch]")
+           if ("<", "microhttpd.h") in includes(p)
+           and p.parent.name != "web"
+           and p.relative_to(ROOT).as_posix() != "hub/metrics.c"]
+    assert not bad, f"microhttpd.h outside web/ and hub/metrics.c: {bad}"
