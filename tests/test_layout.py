@@ -89,3 +89,20 @@ def test_only_webd_and_the_metrics_endpoint_speak_http():
            and p.parent.name != "web"
            and p.relative_to(ROOT).as_posix() != "hub/metrics.c"]
     assert not bad, f"microhttpd.h outside web/ and hub/metrics.c: {bad}"
+
+
+def test_the_rules_read_no_store():
+    # ARCHITECTURE.md, "The rules engine": a rule is a pure function over
+    # the profile and one event; apply.c reads and writes the store.
+    pure = [*sorted((ROOT / "hub").glob("rule_*.c")), ROOT / "hub/profile.c",
+            ROOT / "hub/compose.c", ROOT / "hub/rules.c",
+            ROOT / "hub/engine.h", ROOT / "hub/rules.h"]
+    store_call = re.compile(r"\bstore_\w+\s*\(")
+    bad = []
+    for p in pure:
+        text = p.read_text(encoding="utf-8")
+        bad += [f"{p.relative_to(ROOT)}: {name}"
+                for _, name in includes(p) if name.startswith("store/")]
+        bad += [f"{p.relative_to(ROOT)}: {m.group(0)}"
+                for m in store_call.finditer(text)]
+    assert not bad, "the rules reach the store:\n" + "\n".join(bad)
