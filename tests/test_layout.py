@@ -3,6 +3,7 @@ checked from the sources' #include lines: a boundary nobody checks erodes
 one convenient include at a time."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,21 @@ def test_the_rules_read_no_store():
         bad += [f"{p.relative_to(ROOT)}: {m.group(0)}"
                 for m in store_call.finditer(text)]
     assert not bad, "the rules reach the store:\n" + "\n".join(bad)
+
+
+def test_every_compile_has_the_warnings(tmp_path):
+    # ARCHITECTURE.md, "The folders": every C file, generated code and
+    # fuzz targets included, compiles under -Wall -Wextra -Werror. make -n
+    # -B prints what a full build would run (nothing is built).
+    cmds = []
+    for args in (["all", f"BUILD={tmp_path}"], ["fuzz-build"]):
+        out = subprocess.run(["make", "-n", "-B", "--no-print-directory",
+                              *args], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout
+        cmds += [c for c in out.replace("\\\n", " ").splitlines()
+                 if re.match(r"\s*(gcc|clang|cc)\s", c)
+                 and re.search(r"\S+\.c(\s|$)", c)]
+    assert len(cmds) > 100, cmds
+    bad = [c for c in cmds
+           if not {"-Wall", "-Wextra", "-Werror"} <= set(c.split())]
+    assert not bad, "compiled without the warnings:\n" + "\n".join(bad)
