@@ -25,8 +25,9 @@ def built():
 # The decoders of outside input README.md names, by target: frames and
 # envelopes; the adapters' JSON Lines, encodings and field parsers; the
 # CSV reader and every adapter's row parsers; settings, rules, key, clock
-# and backup manifest files.
-DOCUMENTED = {"wire_fuzz", "adapter_input_fuzz", "csv_fuzz", "files_fuzz"}
+# and backup manifest files; what a browser sends webd.
+DOCUMENTED = {"wire_fuzz", "adapter_input_fuzz", "csv_fuzz", "files_fuzz",
+              "webd_fuzz"}
 
 
 def test_every_target_has_a_seed_corpus():
