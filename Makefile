@@ -81,7 +81,7 @@ $(PROTO_C) $(PROTO_H): $(PROTO_SRC)
 
 $(BUILD)/obj/gen/ungebro.pb-c.o: $(PROTO_C)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(OPT) -I$(GEN) -MMD -MP -c $< -o $@
+	$(CC) $(CSTD) $(WARN) $(OPT) -I$(GEN) -MMD -MP -c $< -o $@
 
 # Every object may include the generated header, so it must exist first.
 $(BUILD)/obj/%.o: %.c | $(PROTO_H)
@@ -153,9 +153,12 @@ fuzz-build: bootstrap
 	  OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build/fuzz/libungebro.a
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
 
+# The targets are compiled under the same warnings as everything else;
+# a target that reaches hubd's code (files_fuzz) links its libraries.
 build/fuzz/%_fuzz: tests/fuzz/%_fuzz.c build/fuzz/libungebro.a
-	clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. -Ibuild/fuzz/gen \
-	  -fsanitize=fuzzer,address,undefined $< build/fuzz/libungebro.a $(LDLIBS) -o $@
+	clang $(CSTD) $(WARN) -I. -Ibuild/fuzz/gen \
+	  -fsanitize=fuzzer,address,undefined $< build/fuzz/libungebro.a \
+	  $(LDLIBS) $(LDLIBS_hubd) -o $@
 
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \

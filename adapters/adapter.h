@@ -41,8 +41,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "adapters/csv.h"
 #include "common/crypto.h"
+#include "common/csv.h"
 #include "common/err.h"
 #include "proto/wire.h"
 

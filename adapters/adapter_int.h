@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 
 #include "adapters/adapter.h"
-#include "adapters/csv.h"
 #include "adapters/encoding.h"
 #include "adapters/jsonl.h"
 #include "common/config.h"
+#include "common/csv.h"
 #include "common/err.h"
 #include "common/keys.h"
 #include "store/outbox.h"

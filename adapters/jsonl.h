@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "adapters/csv.h"
+#include "common/csv.h"
 #include "common/err.h"
 
 #define JSONL_KEYS_MAX CSV_COLUMNS_MAX

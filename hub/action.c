@@ -197,7 +197,7 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	memcpy(id + 8, digest, 8);
 	env.event_id.data = id;
 	env.event_id.len = WIRE_EVENT_ID_LEN;
-	size_t len = protobuf_c_message_get_packed_size(&env.base);
+	size_t len = wire_packed_size(&env);
 	uint8_t body[4096];
 	if (len > sizeof body) {
 		hub__delivery_answer(h, routing, routing_len, a->request_id,
@@ -205,7 +205,7 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 		       "the action is too large");
 		return;
 	}
-	protobuf_c_message_pack(&env.base, body);
+	wire_pack(&env, body);
 	store_event ev = {
 		.event_id = id,
 		.agency = "hub",

@@ -153,8 +153,8 @@ compose_alert(const draft *d, const uint8_t *id, const char *recipient,
 		ptrs[i] = (Ungebro__V1__Evidence *)&d->evidence[i];
 	wire_alert alert = UNGEBRO__V1__ALERT__INIT;
 	alert.alert_id.data = (uint8_t *)id;
-	alert.alert_id.len = STORE_ALERT_ID_LEN;
-	alert.rule = (char *)engine_rule_name(id[STORE_ALERT_ID_LEN - 1]);
+	alert.alert_id.len = WIRE_ALERT_ID_LEN;
+	alert.rule = (char *)engine_rule_name(id[WIRE_ALERT_ID_LEN - 1]);
 	alert.priority = d->priority;
 	alert.cpr = (char *)(d->cpr ? d->cpr : "");
 	alert.recipient = (char *)recipient;

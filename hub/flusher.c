@@ -1,12 +1,13 @@
 /*
- * The flusher: one thread that writes the derived state's dirty pages to
- * disk every HUB_FLUSH_MS, which bounds what an OS crash can cost (the
- * derived environment is committed without fsync and replayed from the
- * log past its last flush). The loop thread used to do this itself: on a
- * store of millions of persons that is hundreds of megabytes of scattered
- * pages, during which no frame was read or acked (docs/PERFORMANCE.md).
- * It touches nothing but store_derived_flush, which is an fdatasync and
- * safe beside the loop's transactions.
+ * The flusher: one thread that writes the dirty pages of the derived
+ * state and the event-id index to disk every HUB_FLUSH_MS, which bounds
+ * what an OS crash can cost (both environments are committed without
+ * fsync and made again from the log past their last flush). The loop
+ * thread used to do this itself: on a store of millions of persons that is
+ * hundreds of megabytes of scattered pages, during which no frame was read
+ * or acked (docs/PERFORMANCE.md). It touches nothing but
+ * store_derived_flush, an fdatasync of each, safe beside the loop's
+ * transactions.
  */
 #include <stdbool.h>
 #include <stdlib.h>

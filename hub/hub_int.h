@@ -1,6 +1,9 @@
 /*
  * Internals shared by the hub module: the hub struct and the parts' entry
- * points. Everything runs on the one loop thread, so nothing here locks.
+ * points. The loop thread owns the hub and its sockets; the writer,
+ * applier and flusher threads (writer.c, applier.c, flusher.c) share with
+ * it only what worker.c's lock and the derived lock (derived_mu) guard,
+ * as each field's comment says.
  */
 #ifndef UG_HUB_INT_H
 #define UG_HUB_INT_H

@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "adapters/csv.h"
 #include "common/config.h"
 #include "common/crypto.h"
+#include "common/csv.h"
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/nodump.h"
@@ -667,7 +667,7 @@ static const csv_column assign_columns[] = {
 };
 
 /*
- * The youth unit's export read as its adapter reads it (adapters/csv.h:
+ * The youth unit's export read as its adapter reads it (common/csv.h:
  * quoting, ';' or ',', BOM, CRLF, line breaks inside quotes), so a
  * quoted field with a separator in it is one field here too.
  */

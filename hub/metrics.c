@@ -311,11 +311,12 @@ oldest_cb(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	(void)id;
 	(void)deliveries;
 	int64_t *oldest = ctx;
-	wire_alert *a = ungebro__v1__alert__unpack(NULL, len, body);
+	wire_alert *a =
+	    wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body, len);
 	if (a) {
 		if (a->raised_at > 0 && (*oldest < 0 || a->raised_at < *oldest))
 			*oldest = a->raised_at;
-		ungebro__v1__alert__free_unpacked(a, NULL);
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, a);
 	}
 	return UG_OK;
 }

@@ -60,7 +60,7 @@ typedef struct rules_config {
 	char team_lead[RULES_ID_MAX];
 } rules_config;
 
-/* The defaults of DOMAIN.md. */
+/* The defaults docs/RULES.md lists (§10). */
 void rules_config_defaults(rules_config *cfg);
 /* Defaults, then the file's settings. On error *cfg is unspecified and the
  * diag names file:line and the reason. */

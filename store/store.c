@@ -458,7 +458,7 @@ open_derived(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 	char path[512];
 	snprintf(path, sizeof path, "%s/derived", dir);
 	/* No fsync on commit: everything here is rebuilt from the log, and an
-	 * fsync per batch for it would halve ingest (see PERF-FACTS). */
+	 * fsync per batch for it would halve ingest (docs/PERFORMANCE.md). */
 	ug_err err = store__env_open_rebuilt(
 	    s, &s->derived_env, path, map_mb, 8, "STORE-DERIVED",
 	    "the derived state is rebuilt from the log", diag);

@@ -22,8 +22,17 @@ def built():
     return ROOT / "build/fuzz"
 
 
+# The decoders of outside input README.md names, by target: frames and
+# envelopes; the adapters' JSON Lines, encodings and field parsers; the
+# CSV reader and every adapter's row parsers; settings, rules, key, clock
+# and backup manifest files; what a browser sends webd.
+DOCUMENTED = {"wire_fuzz", "adapter_input_fuzz", "csv_fuzz", "files_fuzz",
+              "webd_fuzz"}
+
+
 def test_every_target_has_a_seed_corpus():
     assert TARGETS, "no fuzz targets found"
+    assert DOCUMENTED <= set(TARGETS), DOCUMENTED - set(TARGETS)
     for name in TARGETS:
         seeds = list((ROOT / "tests/fuzz/corpus" / name).glob("*"))
         assert seeds, f"tests/fuzz/corpus/{name} has no seeds"

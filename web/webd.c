@@ -162,6 +162,11 @@ form_field(void *cls, enum MHD_ValueKind kind, const char *key,
 	(void)transfer_encoding;
 	form *f = cls;
 	size_t i;
+	/* A multipart part whose name libmicrohttpd could not read (an
+	 * unclosed quote) comes without a key: no field anyone can ask for,
+	 * so it is left out, every piece of it. */
+	if (!key)
+		return MHD_YES;
 	if (off == 0) {
 		f->skipping = f->n == FIELDS_MAX;
 		if (f->skipping)

@@ -6,6 +6,7 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 import collections
 import re
 import signal
+import subprocess
 
 import zmq
 
@@ -356,6 +357,48 @@ def test_unreadable_derived_and_ids_files_are_rebuilt_from_the_log(make_hub):
     assert [a.sequence for a in resent] == first
     check_alerts_once(hub, alerted)
 
+
+
+def test_derived_state_of_another_format_is_rebuilt_from_the_log(make_hub):
+    """ARCHITECTURE.md, "The derived schema": derived state recorded
+    under another format (`schema` in derived/'s `meta` database) is
+    thrown away at start, logged as HUB-REBUILD with the hub's own
+    format, and rebuilt by replaying the whole log; every alert stays
+    one, and the format recorded afterwards is the hub's."""
+    hub = make_hub()
+    rows, alerted = cohort(409, 30)
+    path, _ = hub.csv("term.csv", rows)
+    assert hub.adapter("import", path).rc == 0
+    hub.wait_stats("applied", lambda s: s["last_applied"] == s["last_seq"])
+    hub.stop()
+
+    derived = str(hub.data_dir / "derived")
+    key = " " + b"schema".hex()
+
+    def schema_lines():
+        lines = subprocess.run(["mdb_dump", "-s", "meta", derived],
+                               capture_output=True, text=True,
+                               check=True).stdout.splitlines()
+        return lines, lines.index(key) + 1
+
+    lines, at = schema_lines()
+    ours = int(lines[at], 16)
+    lines[at] = " " + (ours + 1).to_bytes(8, "big").hex()
+    subprocess.run(["mdb_load", "-s", "meta", derived],
+                   input="\n".join(lines) + "\n", text=True, check=True)
+
+    hub.start()
+    log = hub.current_log()
+    assert re.search(r"\bwarn HUB-REBUILD " + re.escape(
+        "derived state was written in another format; rebuilding it "
+        f"from the log (format {ours})"), log), log
+    assert "HUB-REPLAY applying log entries 1..30 to derived state" in log
+    hub.wait_stats("last_applied caught up",
+                   lambda s: s["last_applied"] == s["last_seq"] == 30)
+    check_alerts_once(hub, alerted)
+    hub.stop()
+    lines, at = schema_lines()
+    assert int(lines[at], 16) == ours
 
 def test_a_restart_with_derived_still_full_serves_what_is_stored(make_hub):
     """OPERATIONS.md, "Where data lives": with derived/ full, events are

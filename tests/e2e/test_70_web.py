@@ -788,6 +788,37 @@ def test_forms_decoded_as_browsers_send_them(make_hub):
         web.stop()
 
 
+
+def test_a_form_part_without_a_name_is_left_out(make_hub):
+    """A multipart part whose name libmicrohttpd cannot read (an unclosed
+    quote) is no field: webd leaves it out, reads the rest of the form
+    (the login goes through) and serves on. It used to take the part's
+    missing name as a string and crash on any POST, before any login."""
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        r, page = web.request("GET", "/login")
+        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        parts = [f'name="csrf"\r\n\r\n{csrf}',
+                 'name="note \r\n\r\ncalled her',
+                 'name="caseworker"\r\n\r\ncw-anna',
+                 f'name="password"\r\n\r\n{PASSWORD}']
+        body = "".join(f"--B0undary\r\nContent-Disposition: form-data; "
+                       f"{p}\r\n" for p in parts) + "--B0undary--\r\n"
+        answer = raw_http(web.port, (
+            "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Cookie: ug_pre={pre.group(1)}\r\n"
+            "Content-Type: multipart/form-data; boundary=B0undary\r\n"
+            f"Content-Length: {len(body.encode())}\r\n\r\n{body}"
+        ).encode())
+        assert web.proc.poll() is None, "webd died on the form"
+        assert answer.startswith("HTTP/1.1 303 "), answer[:300]
+        r, _ = web.request("GET", "/login")
+        assert r.status == 200
+    finally:
+        web.stop()
+
 def test_webd_runs_as_the_example_service(make_hub, monkeypatch):
     """OPERATIONS.md "The web inbox": deploy/webd.service starts webd with
     a config like deploy/webd.conf.example and waits for its READY=1;

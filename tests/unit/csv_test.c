@@ -5,7 +5,7 @@
  * the header mapping. Inputs are in-memory files (fmemopen), so each case
  * states its bytes exactly.
  */
-#include "adapters/csv.h"
+#include "common/csv.h"
 
 #include "tests/unit/check.h"
 

@@ -1,5 +1,5 @@
 /*
- * hub/rules_config: the defaults are DOMAIN.md's, every kind of setting
+ * hub/rules_config: the defaults are docs/RULES.md's, every kind of setting
  * parses (and refuses what it must), an unknown name or a bad value is an
  * error naming file:line, settings that contradict each other are refused,
  * configured school holidays replace the defaults, office hours and the

@@ -8,7 +8,7 @@
  * read once treating both ';' and ',' as separators (which finds its end
  * and counts each), then fed again from its raw text with the winner.
  */
-#include "adapters/csv.h"
+#include "common/csv.h"
 
 #include <errno.h>
 #include <sodium.h>

@@ -1,0 +1,127 @@
+"""The module boundaries docs/ARCHITECTURE.md ("The folders") states,
+checked from the sources' #include lines: a boundary nobody checks erodes
+one convenient include at a time."""
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
+
+# folder -> the project folders its sources may include from (its own too).
+ALLOWED = {
+    "common": {"common"},
+    "proto": {"proto", "common"},
+    "store": {"store", "common"},
+    "hub": {"hub", "store", "proto", "common"},
+    "web": {"web", "proto", "common"},
+    "adapters": {"adapters", "proto", "common", "store/outbox.h"},
+}
+
+
+def sources(folder):
+    return sorted(p for p in (ROOT / folder).glob("*.[ch]"))
+
+
+def includes(path):
+    return INCLUDE.findall(path.read_text(encoding="utf-8"))
+
+
+def test_every_product_folder_is_listed():
+    found = {p.parent.name for p in ROOT.glob("*/*.[ch]")}
+    assert found == set(ALLOWED), "a folder the table does not list"
+
+
+@pytest.mark.parametrize("folder", sorted(ALLOWED))
+def test_folder_includes_only_what_it_depends_on(folder):
+    bad = []
+    for src in sources(folder):
+        for kind, name in includes(src):
+            if kind != '"':
+                continue
+            top = name.split("/")[0]
+            allowed = ALLOWED[folder]
+            if top not in allowed and name not in allowed:
+                bad.append(f"{src.relative_to(ROOT)}: {name}")
+    assert not bad, "includes across a stated boundary:\n" + "\n".join(bad)
+
+
+def test_only_store_includes_lmdb():
+    bad = [str(p.relative_to(ROOT)) for p in ROOT.glob("*/*.[ch]")
+           if p.parent.name != "store" and ("<", "lmdb.h") in includes(p)]
+    assert not bad, f"lmdb.h outside store/: {bad}"
+
+
+def test_only_proto_packs_and_unpacks():
+    # The generated ungebro__v1__*__pack/__unpack functions and
+    # protobuf-c's own message (un)packing are wire.c's alone.
+    ops = r"(?:get_packed_size|pack|pack_to_buffer|unpack|free_unpacked)"
+    call = re.compile(rf"\b((?:ungebro__v1__\w+__|protobuf_c_message_){ops})"
+                      r"\s*\(")
+    bad = []
+    for p in ROOT.glob("*/*.c"):
+        if p.parent.name == "proto":
+            continue
+        for m in call.finditer(p.read_text(encoding="utf-8")):
+            bad.append(f"{p.relative_to(ROOT)}: {m.group(1)}")
+    assert not bad, "packing outside proto/:\n" + "\n".join(bad)
+
+
+def test_client_programs_stay_outside_the_daemon():
+    # inbox and webd speak the protocol only; the adapters reach the
+    # store only through their own outbox.
+    progs = [ROOT / "hub/inbox_main.c", *sources("web"),
+             *sorted((ROOT / "adapters").glob("*_main.c"))]
+    bad = [f"{p.relative_to(ROOT)}: {name}" for p in progs
+           for kind, name in includes(p)
+           if name.startswith("hub/") or (name.startswith("store/")
+                                          and name != "store/outbox.h")]
+    assert not bad, "\n".join(bad)
+
+
+def test_only_webd_and_the_metrics_endpoint_speak_http():
+    # libmicrohttpd serves webd and hubd's /metrics (hub/metrics.c); the
+    # adapters, inbox, the store and the protocol never touch it.
+    bad = [str(p.relative_to(ROOT)) for p in ROOT.glob("*/*.[ch]")
+           if ("<", "microhttpd.h") in includes(p)
+           and p.parent.name != "web"
+           and p.relative_to(ROOT).as_posix() != "hub/metrics.c"]
+    assert not bad, f"microhttpd.h outside web/ and hub/metrics.c: {bad}"
+
+
+def test_the_rules_read_no_store():
+    # ARCHITECTURE.md, "The rules engine": a rule is a pure function over
+    # the profile and one event; apply.c reads and writes the store.
+    pure = [*sorted((ROOT / "hub").glob("rule_*.c")), ROOT / "hub/profile.c",
+            ROOT / "hub/compose.c", ROOT / "hub/rules.c",
+            ROOT / "hub/engine.h", ROOT / "hub/rules.h"]
+    store_call = re.compile(r"\bstore_\w+\s*\(")
+    bad = []
+    for p in pure:
+        text = p.read_text(encoding="utf-8")
+        bad += [f"{p.relative_to(ROOT)}: {name}"
+                for _, name in includes(p) if name.startswith("store/")]
+        bad += [f"{p.relative_to(ROOT)}: {m.group(0)}"
+                for m in store_call.finditer(text)]
+    assert not bad, "the rules reach the store:\n" + "\n".join(bad)
+
+
+def test_every_compile_has_the_warnings(tmp_path):
+    # ARCHITECTURE.md, "The folders": every C file, generated code and
+    # fuzz targets included, compiles under -Wall -Wextra -Werror. make -n
+    # -B prints what a full build would run (nothing is built).
+    cmds = []
+    for args in (["all", f"BUILD={tmp_path}"], ["fuzz-build"]):
+        out = subprocess.run(["make", "-n", "-B", "--no-print-directory",
+                              *args], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout
+        cmds += [c for c in out.replace("\\\n", " ").splitlines()
+                 if re.match(r"\s*(gcc|clang|cc)\s", c)
+                 and re.search(r"\S+\.c(\s|$)", c)]
+    assert len(cmds) > 100, cmds
+    bad = [c for c in cmds
+           if not {"-Wall", "-Wextra", "-Werror"} <= set(c.split())]
+    assert not bad, "compiled without the warnings:\n" + "\n".join(bad)
