@@ -253,6 +253,45 @@ def broken_at(hub):
     return int(m.group(1)), m.group(2)
 
 
+def test_a_cpr_typed_as_an_id_or_file_is_masked_in_messages(make_hub,
+                                                            tmp_path):
+    """What hubctl and inbox print about what was typed (an id that is a
+    CPR, a file named after one) is masked as the trail masks it: their
+    standard error ends up in journals and cron mails. The trail records
+    the same commands masked too."""
+    hub = make_hub()
+    cpr, other = CprGen(6103).take(2)
+    hub.cprs.update({cpr, other})
+    hub.assign(cpr, "cw-anna")
+    dashed = f"{other[:6]}-{other[6:]}"
+    runs = [
+        hub.hubctl("revoke-caseworker", dashed, check=False),
+        hub.hubctl("set-password", other, check=False),
+        hub.hubctl("register-caseworker", other, check=False),
+        hub.hubctl("export", "--cpr", cpr, "--out",
+                   str(tmp_path / "no-such-dir" / f"{cpr}.json"),
+                   check=False),
+    ]
+    for p in runs:
+        assert p.returncode == 1, p
+        assert "xxxxxx" in p.stderr, p.stderr
+        for form in (cpr, other, dashed):
+            assert form not in p.stdout + p.stderr, (form, p.stderr)
+    assert "no caseworker 'xxxxxx-xxxx' is registered" in runs[0].stderr
+    assert "xxxxxxxxxx.json" in runs[3].stderr, runs[3].stderr
+    conf = hub.tmp / "inbox-cpr.conf"
+    conf.write_text(f"caseworker = {other}\n"
+                    f"keys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([hubtest.binary("inbox"), "--config", str(conf),
+                        "--list"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode != 0 and "xxxxxxxxxx" in p.stderr, p.stderr
+    assert other not in p.stderr, p.stderr
+    text = hub.hubctl("audit", "show").stdout
+    assert "xxxxxx-xxxx" in text and dashed not in text, text
+
+
 def test_flipped_byte_is_named(make_hub):
     hub, _, _ = busy_hub(make_hub)
     n = len(show(hub))
