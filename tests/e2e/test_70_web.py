@@ -371,12 +371,16 @@ def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
         # Each was a failed login through web-1: its three a minute are
         # spent, the right password waits too.
         assert web.raw_login("cw-anna", PASSWORD)[0].status != 303
+        # A name refused while the gateway waits is recorded as a name
+        # refused at any other time is: no id, and said so.
+        assert web.raw_login("Bo Jensen", PASSWORD)[0].status != 303
     finally:
         web.stop()
-    # hubd writes refusals once a second: the waiting login's `limited`
+    # hubd writes refusals once a second: the waiting logins' `limited`
     # may come a flush after the three denials.
     wait_for(lambda: (lambda text: len(re.findall(r"login +denied", text))
-                      == 3 and re.search(r"login +limited", text))(
+                      == 3 and len(re.findall(r"login +limited", text))
+                      == 2)(
         hub.hubctl("audit", "show").stdout), 10, "the refusals audited",
         interval=0.3)
     audit = hub.hubctl("audit", "show").stdout
@@ -385,8 +389,12 @@ def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
     # A name that is no caseworker id at all: recorded, without the name.
     assert re.search(r"- +login +denied .* web-1: not a caseworker id",
                      audit), audit
-    assert re.search(r"cw-anna +login +limited", audit), audit
-    assert cpr[:6] not in audit and "Hansen" not in audit, audit
+    assert re.search(r"cw-anna +login +limited .* web-1$", audit,
+                     re.M), audit
+    assert re.search(r"- +login +limited .* web-1: not a caseworker id",
+                     audit), audit
+    assert cpr[:6] not in audit and "Hansen" not in audit and \
+        "Jensen" not in audit, audit
 
 
 def session_cookie(cookies):
