@@ -508,13 +508,9 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 	uint8_t person_key[UG_PERSON_KEY_LEN];
 	bool person = alert_person(h, id, person_key);
 	char key[UG_Z85_KEY_LEN + 1] = "";
-	uint32_t flags;
-	/* The frame's key is the registered one (checked per frame). */
-	if (store_principal_current(h->store, STORE_CASEWORKER, caseworker,
-				    key, &flags) != UG_OK)
-		key[0] = '\0';
-	store_audit_entry e = {h->now, caseworker, key, "ack", "ok",
-			       person ? person_key : NULL, detail};
+	store_audit_entry e;
+	hub__caseworker_audit_entry(h, &e, key, caseworker, "ack", "ok",
+				    person ? person_key : NULL, detail);
 	if (store_audit_write(h->store, &e, 1) != UG_OK)
 		log_err("HUB-AUDIT", "ack of %s not audited", hexid);
 	return UG_OK;

@@ -643,6 +643,8 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 			h->acting_for.routing_len = routing_len;
 			ug_strlcpy(h->acting_for.caseworker, s->caseworker,
 			           sizeof h->acting_for.caseworker);
+			ug_strlcpy(h->acting_for.key, key ? key : "",
+			           sizeof h->acting_for.key);
 			h->acting_for.desk = hub__is_desk_member(h, s->caseworker);
 		}
 		if (!s) {
