@@ -139,6 +139,19 @@ audit_queue(hub *h, const char *who, const char *key, const char *action,
 	store_audit_queue(h->store, &e);
 }
 
+/* A caseworker's record, with the key their connection authenticated
+ * with: a refusal names it as an accepted frame does. */
+static void
+audit_queue_cw(hub *h, const char *caseworker, const char *action,
+	       const char *result, const char *detail)
+{
+	char key[UG_Z85_KEY_LEN + 1] = "";
+	store_audit_entry e;
+	hub__caseworker_audit_entry(h, &e, key, caseworker, action, result,
+				    NULL, detail);
+	store_audit_queue(h->store, &e);
+}
+
 /* The person an alert is about, as a person key; false if unknown. */
 typedef struct {
 	const uint8_t *hash_key;
@@ -430,7 +443,7 @@ refuse_hello(hub *h, zmq_msg_t *routing, const char *caseworker, int code,
 	welcome.code = code;
 	welcome.reason = (char *)why;
 	log_warn("HUB-HELLO", "no session for %s: %s", caseworker, why);
-	audit_queue(h, caseworker, NULL, "hello", "refused", NULL, why);
+	audit_queue_cw(h, caseworker, "hello", "refused", why);
 	hub__delivery_send(h, zmq_msg_data(routing), zmq_msg_size(routing),
 			   UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME, &welcome);
 }
@@ -585,8 +598,7 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 	}
 	ug_err err = store_ack(h, caseworker, id, note, found);
 	if (err == UG_OK && !*found)
-		audit_queue(h, caseworker, NULL, "ack", "not-open", NULL,
-			    hexid);
+		audit_queue_cw(h, caseworker, "ack", "not-open", hexid);
 	if (err != UG_OK) {
 		log_err("HUB-DELIVER",
 			"ack of alert %s by %s not stored yet: "
@@ -734,8 +746,9 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 			&code, &diag) != UG_OK) {
 		log_warn("HUB-DELIVER", "frame from %s refused: %s",
 			 caseworker, diag.reason);
-		audit_queue(h, caseworker, NULL, "frame", "malformed", NULL,
-			    diag.reason);
+		audit_queue(h, caseworker,
+			    zmq_msg_gets(frame, HUB_KEY_PROPERTY), "frame",
+			    "malformed", NULL, diag.reason);
 		refuse_frame(h, routing, 0, code, diag.reason);
 		return;
 	}
