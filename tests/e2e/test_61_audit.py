@@ -292,6 +292,48 @@ def test_a_cpr_typed_as_an_id_or_file_is_masked_in_messages(make_hub,
     assert "xxxxxx-xxxx" in text and dashed not in text, text
 
 
+def test_an_agencys_refused_frames_are_recorded(make_hub):
+    """SECURITY.md "Audit trail": `frame` `refused` / `malformed` for a
+    frame from a revoked key and an undecodable frame, on ingest as on
+    delivery, with the agency as actor and the key its connection
+    authenticated with; so are a frame naming another agency and one of
+    a type the agency is not registered for. A frame refused for its
+    content is answered, not recorded."""
+    hub = make_hub(agencies={"school-a": "absence", "school-b": "absence"})
+    cpr = CprGen(6104).next()
+    hub.cprs.add(cpr)
+    key = hubtest.read_key_file(hub.keys_dir / "school-a.key")["public"]
+    with hubtest.IngestClient(hub, key_id="school-a") as c:
+        def code(data):
+            return c.ack_for(data).code
+        assert code(hubtest.frame(hubtest.envelope(
+            "school-b", cpr, salt=1))) == hubtest.E_DENIED
+        dropout = hubtest.ev_dropout(cpr, "2026-09-07")
+        dropout.agency = "school-a"
+        assert code(hubtest.frame(dropout)) == hubtest.E_DENIED
+        assert code(b"\x01\x01garbage") == hubtest.E_MALFORMED
+        assert code(hubtest.frame(hubtest.envelope(
+            "school-a", cpr, salt=2, absent=99, expected=30))) == \
+            hubtest.E_MALFORMED
+        hub.hubctl("revoke-agency", "school-a")
+        hubtest.wait_for(
+            lambda: code(hubtest.frame(hubtest.envelope(
+                "school-a", cpr, salt=3))) == hubtest.E_DENIED, 10,
+            "the revoked key refused")
+
+    def frames():
+        return [r for r in show(hub, "--actor", "school-a")
+                if r["action"] == "frame"]
+    recs = hubtest.wait_for(lambda: (lambda r: r if len(r) >= 4 else None)(
+        frames()), 10, "the refusals audited", interval=0.3)
+    assert all(r["key"] == key and r["person"] == "" for r in recs), recs
+    assert [(r["result"], r["detail"]) for r in recs] == [
+        ("refused", "envelope agency does not match the connection's key"),
+        ("refused", "agency is not registered for this event type"),
+        ("malformed", "Envelope does not decode as protobuf"),
+        ("refused", "key revoked or replaced")], recs
+
+
 def test_flipped_byte_is_named(make_hub):
     hub, _, _ = busy_hub(make_hub)
     n = len(show(hub))
