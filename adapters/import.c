@@ -679,8 +679,16 @@ create_rejects(struct runtime *rt)
 			       path);
 		return UG_EINVAL;
 	}
-	/* 0600: the rows hold CPRs. No symlink: we truncate what we open. */
+	/* 0600: the rows hold CPRs. No symlink: we truncate what we open.
+	 * The mode at open only applies to a new file: one left from an
+	 * earlier import, copied or chmodded open since, is narrowed too. */
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+	if (fd >= 0 && fchmod(fd, 0600) != 0) {
+		int e = errno;
+		close(fd);
+		fd = -1;
+		errno = e;
+	}
 	rt->rejects = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!rt->rejects) {
 		adapter__fatal(rt, "cannot create the rejects file %s: %s",

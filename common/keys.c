@@ -43,9 +43,12 @@ write_file(const char *path, mode_t mode, const char *text, ug_diag *diag)
 		ug_diag_set(diag, path, "cannot create: %s", strerror(errno));
 		return errno == EEXIST ? UG_EEXISTS : UG_EIO;
 	}
+	/* The umask may only have narrowed the mode at open: a public key
+	 * file made 0600 under umask 077 could not be read by the service
+	 * user or handed on as documented (0644). */
 	size_t len = strlen(text);
 	ssize_t n = write(fd, text, len);
-	int ok = n == (ssize_t)len && fsync(fd) == 0;
+	int ok = fchmod(fd, mode) == 0 && n == (ssize_t)len && fsync(fd) == 0;
 	close(fd);
 	if (!ok) {
 		ug_diag_set(diag, path, "cannot write: %s", strerror(errno));

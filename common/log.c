@@ -87,6 +87,36 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 }
 
 void
+ug_eprintf(const char *fmt, ...)
+{
+	char small[2048], *text = small;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof small) {
+		text = malloc((size_t)n + 1);
+		if (!text) {
+			/* Cut, but never unmasked. */
+			text = small;
+			n = (int)sizeof small - 1;
+		} else {
+			va_start(ap, fmt);
+			vsnprintf(text, (size_t)n + 1, fmt, ap);
+			va_end(ap);
+		}
+	}
+	ug_cpr_mask(text);
+	fflush(stderr);
+	fwrite(text, 1, (size_t)n, stderr);
+	fflush(stderr);
+	if (text != small)
+		free(text);
+}
+
+void
 ug_log_witness(const char *msgid, const char *fmt, ...)
 {
 	char text[768];

@@ -26,6 +26,13 @@ void ug_log_write(int level, const char *msgid, const char *fmt, ...)
 void ug_log_witness(const char *msgid, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* A command's message to its user on stderr (usage errors, refusals: what
+ * hubctl and inbox print as "PROGRAM: ..."), written as one write with
+ * every CPR number in it masked as ug_log_write masks it: the message may
+ * echo what was typed (an id, a file name), and the stream may be kept
+ * (a journal, a cron mail). Line breaks are kept. */
+void ug_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define UG_LOG_AT(lvl, id, ...)                                               \
 	do {                                                                  \
 		if ((lvl) <= ug_log_level)                                    \

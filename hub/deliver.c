@@ -139,6 +139,19 @@ audit_queue(hub *h, const char *who, const char *key, const char *action,
 	store_audit_queue(h->store, &e);
 }
 
+/* A caseworker's record, with the key their connection authenticated
+ * with: a refusal names it as an accepted frame does. */
+static void
+audit_queue_cw(hub *h, const char *caseworker, const char *action,
+	       const char *result, const char *detail)
+{
+	char key[UG_Z85_KEY_LEN + 1] = "";
+	store_audit_entry e;
+	hub__caseworker_audit_entry(h, &e, key, caseworker, action, result,
+				    NULL, detail);
+	store_audit_queue(h->store, &e);
+}
+
 /* The person an alert is about, as a person key; false if unknown. */
 typedef struct {
 	const uint8_t *hash_key;
@@ -440,7 +453,7 @@ refuse_hello(hub *h, zmq_msg_t *routing, const char *caseworker, int code,
 	welcome.code = code;
 	welcome.reason = (char *)why;
 	log_warn("HUB-HELLO", "no session for %s: %s", caseworker, why);
-	audit_queue(h, caseworker, NULL, "hello", "refused", NULL, why);
+	audit_queue_cw(h, caseworker, "hello", "refused", why);
 	hub__delivery_send(h, zmq_msg_data(routing), zmq_msg_size(routing),
 			   UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME, &welcome);
 }
@@ -518,13 +531,9 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 	uint8_t person_key[UG_PERSON_KEY_LEN];
 	bool person = alert_person(h, id, person_key);
 	char key[UG_Z85_KEY_LEN + 1] = "";
-	uint32_t flags;
-	/* The frame's key is the registered one (checked per frame). */
-	if (store_principal_current(h->store, STORE_CASEWORKER, caseworker,
-				    key, &flags) != UG_OK)
-		key[0] = '\0';
-	store_audit_entry e = {h->now, caseworker, key, "ack", "ok",
-			       person ? person_key : NULL, detail};
+	store_audit_entry e;
+	hub__caseworker_audit_entry(h, &e, key, caseworker, "ack", "ok",
+				    person ? person_key : NULL, detail);
 	if (store_audit_write(h->store, &e, 1) != UG_OK)
 		log_err("HUB-AUDIT", "ack of %s not audited", hexid);
 	return UG_OK;
@@ -602,8 +611,7 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 	}
 	ug_err err = store_ack(h, caseworker, id, note, found);
 	if (err == UG_OK && !*found)
-		audit_queue(h, caseworker, NULL, "ack", "not-open", NULL,
-			    hexid);
+		audit_queue_cw(h, caseworker, "ack", "not-open", hexid);
 	if (err != UG_OK) {
 		if (!keep_ack(h, caseworker, id, note)) {
 			log_err("HUB-DELIVER",
@@ -759,8 +767,9 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 			&code, &diag) != UG_OK) {
 		log_warn("HUB-DELIVER", "frame from %s refused: %s",
 			 caseworker, diag.reason);
-		audit_queue(h, caseworker, NULL, "frame", "malformed", NULL,
-			    diag.reason);
+		audit_queue(h, caseworker,
+			    zmq_msg_gets(frame, HUB_KEY_PROPERTY), "frame",
+			    "malformed", NULL, diag.reason);
 		refuse_frame(h, routing, 0, code, diag.reason);
 		return;
 	}

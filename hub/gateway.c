@@ -281,10 +281,14 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	size_t pwlen = strlen(password);
 	bool is_id = ug_id_valid(id);
 	gateway_allowance *allow = allowance_of(h, gateway);
+	/* What is no id at all (a name) is recorded as such, never as it
+	 * was typed, whichever refusal it meets. */
+	char not_id[STORE_ID_MAX + 40];
+	snprintf(not_id, sizeof not_id, "%s: not a caseworker id", gateway);
 	if (allow->tokens < 1.0) {
 		g->refused++;
 		audit(h, is_id ? id : "-", gateway_key, "login", "limited",
-		      gateway);
+		      is_id ? gateway : not_id);
 		hub__delivery_answer(h, routing, routing_len, l->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
 		       "too many failed logins through this gateway; wait a "
@@ -306,10 +310,7 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 			                                     pwlen);
 			(void)spent;
 		}
-		char detail[STORE_ID_MAX + 40];
-		snprintf(detail, sizeof detail, "%s: not a caseworker id",
-		         gateway);
-		audit(h, "-", gateway_key, "login", "denied", detail);
+		audit(h, "-", gateway_key, "login", "denied", not_id);
 		hub__delivery_answer(h, routing, routing_len, l->request_id,
 		       UNGEBRO__V1__ERROR_CODE__E_DENIED, WRONG);
 		return;
@@ -660,6 +661,8 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 			h->acting_for.routing_len = routing_len;
 			ug_strlcpy(h->acting_for.caseworker, s->caseworker,
 			           sizeof h->acting_for.caseworker);
+			ug_strlcpy(h->acting_for.key, key ? key : "",
+			           sizeof h->acting_for.key);
 			h->acting_for.desk = hub__is_desk_member(h, s->caseworker);
 		}
 		if (!s) {

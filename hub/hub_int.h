@@ -133,11 +133,14 @@ struct hub {
 	struct hub_gateway *gateway; /* web sessions (gateway.c) */
 	/* While a gateway's session-bound frame is handled: the caseworker
 	 * it acts for, so every Result to that connection says so (the
-	 * .proto promises it), whichever code answers. */
+	 * .proto promises it), whichever code answers; and the gateway's
+	 * key, the one the connection authenticated with, which its audit
+	 * records name instead of the caseworker's own. */
 	struct {
 		const void *routing;
 		size_t routing_len;
 		char caseworker[STORE_ID_MAX];
+		char key[UG_Z85_KEY_LEN + 1];
 		bool desk;
 	} acting_for;
 	int64_t next_maintain, next_catchup, next_stats, next_pump;

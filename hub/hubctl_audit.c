@@ -49,8 +49,8 @@ hubctl_audit_admin(store *s, ug_keys *keys, const char *action,
 	if (err == UG_OK && keys->sign_secret)
 		err = store_audit_checkpoint(s, e.at);
 	if (err != UG_OK)
-		fprintf(stderr, "hubctl: %s was not recorded in the audit "
-		        "trail: %s\n", action, ug_strerror(err));
+		ug_eprintf("hubctl: %s was not recorded in the audit "
+		           "trail: %s\n", action, ug_strerror(err));
 }
 
 int
@@ -217,8 +217,8 @@ day_option(const ug_config *cfg, const char *name, int64_t *ms,
 		return true;
 	}
 	if (ug_date_parse(text, &day) != UG_OK) {
-		fprintf(stderr, "hubctl: --%s must be a date, YYYY-MM-DD\n",
-		        name);
+		ug_eprintf("hubctl: --%s must be a date, YYYY-MM-DD\n",
+		           name);
 		return false;
 	}
 	*ms = ((int64_t)day + add_days) * UG_DAY_MS;
@@ -236,7 +236,7 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 		char norm[11];
 		const char *why;
 		if (ug_cpr_parse(cpr, strlen(cpr), norm, &why) != UG_OK) {
-			fprintf(stderr, "hubctl: --cpr: %s\n", why);
+			ug_eprintf("hubctl: --cpr: %s\n", why);
 			return 2;
 		}
 		ug_person_key(keys->hash_key, norm, c.person_key);
@@ -250,15 +250,15 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 	/* An empty period is a typo, not a question whose answer is
 	 * "nothing": the same rule as report's. */
 	if (c.from >= c.to) {
-		fprintf(stderr, "hubctl: audit show: --from %s is after --to "
-		        "%s\n", ug_config_get(cfg, "from"),
-		        ug_config_get(cfg, "to"));
+		ug_eprintf("hubctl: audit show: --from %s is after --to "
+		           "%s\n", ug_config_get(cfg, "from"),
+		           ug_config_get(cfg, "to"));
 		return 2;
 	}
 	ug_err err = store_audit_scan(s, 1, show_one, &c);
 	if (err != UG_OK) {
-		fprintf(stderr, "hubctl: reading the audit trail stopped: %s "
-		        "(run hubctl audit verify)\n", ug_strerror(err));
+		ug_eprintf("hubctl: reading the audit trail stopped: %s "
+		           "(run hubctl audit verify)\n", ug_strerror(err));
 		return 1;
 	}
 	/* Reading the trail discloses it: that is recorded too, with the
@@ -291,13 +291,13 @@ hubctl_register_outcome(store *s, ug_keys *keys, const char *action,
 	                   err == UG_OK ? "ok" : taken ? "refused" : "failed",
 	                   NULL, detail);
 	if (taken) {
-		fprintf(stderr, "hubctl: register: %s (%s): %s is not "
-		        "registered; a key identifies one id, so give %s a key "
-		        "of its own\n", diag->reason, path, id, id);
+		ug_eprintf("hubctl: register: %s (%s): %s is not "
+		           "registered; a key identifies one id, so give %s a key "
+		           "of its own\n", diag->reason, path, id, id);
 		return 1;
 	}
 	if (err != UG_OK) {
-		fprintf(stderr, "hubctl: register: %s\n", ug_strerror(err));
+		ug_eprintf("hubctl: register: %s\n", ug_strerror(err));
 		return 1;
 	}
 	return 0;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "hub/hubctl_audit.h"
 
@@ -24,8 +25,8 @@
 static int
 failed(const char *what, const ug_diag *diag, ug_err err)
 {
-	fprintf(stderr, "hubctl: %s: %s\n", what,
-	        diag->reason[0] ? diag->reason : ug_strerror(err));
+	ug_eprintf("hubctl: %s: %s\n", what,
+	           diag->reason[0] ? diag->reason : ug_strerror(err));
 	return 1;
 }
 
@@ -129,9 +130,9 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 		hubctl_audit_admin(s, keys, "backup", "failed", NULL, dir);
 		failed("backup", &diag, err);
 		if (info.started)
-			fprintf(stderr, "hubctl: backup: nothing backed up; "
-			        "%s %s\n", dir, info.made_dir ? "is removed"
-			                                      : "is empty again");
+			ug_eprintf("hubctl: backup: nothing backed up; "
+			           "%s %s\n", dir, info.made_dir ? "is removed"
+			                                         : "is empty again");
 		return 1;
 	}
 	hubctl_audit_admin(s, keys, "backup", "ok", NULL, dir);
@@ -238,9 +239,9 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 {
 	uint64_t last;
 	if (!manifest_number(dir, "log_last_seq", &last)) {
-		fprintf(stderr, "hubctl: restore: %s/" MANIFEST " is missing "
-		        "or unreadable: not a backup made by hubctl backup\n",
-		        dir);
+		ug_eprintf("hubctl: restore: %s/" MANIFEST " is missing "
+		           "or unreadable: not a backup made by hubctl backup\n",
+		           dir);
 		return 1;
 	}
 	ug_diag diag = {0};
@@ -248,9 +249,9 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 	store_backup_file expect[STORE_BACKUP_FILES];
 	const char *bad = NULL;
 	if (!manifest_files(dir, expect, &bad)) {
-		fprintf(stderr, "hubctl: restore: %s/" MANIFEST " is damaged: "
-		        "no whole file_bytes and file_blake2b for %s\n", dir,
-		        bad);
+		ug_eprintf("hubctl: restore: %s/" MANIFEST " is damaged: "
+		           "no whole file_bytes and file_blake2b for %s\n", dir,
+		           bad);
 		return 1;
 	}
 	ug_err err = store_restore(dir, data_dir, expect, &diag);
@@ -258,8 +259,8 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 		return 0;
 	failed("restore", &diag, err);
 	if (err != UG_EEXISTS && access(data_dir, F_OK) == 0)
-		fprintf(stderr, "hubctl: restore: nothing restored; %s is "
-		        "empty again\n", data_dir);
+		ug_eprintf("hubctl: restore: nothing restored; %s is "
+		           "empty again\n", data_dir);
 	return 1;
 }
 
@@ -273,10 +274,10 @@ hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
 	store_stats st = {0};
 	ug_err err = store_get_stats(s, &st);
 	if (err != UG_OK || st.last_seq != last || st.log_events != events) {
-		fprintf(stderr, "hubctl: restore: the restored log (sequence "
-		        "%" PRIu64 ", %" PRIu64 " events) does not match the "
-		        "manifest (%" PRIu64 ", %" PRIu64 ")\n", st.last_seq,
-		        st.log_events, last, events);
+		ug_eprintf("hubctl: restore: the restored log (sequence "
+		           "%" PRIu64 ", %" PRIu64 " events) does not match the "
+		           "manifest (%" PRIu64 ", %" PRIu64 ")\n", st.last_seq,
+		           st.log_events, last, events);
 		/* Not recorded: the store is taken back, and a checkpoint
 		 * witnessed for it would name a chain that no longer is. */
 		return 1;
@@ -294,20 +295,20 @@ hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
 	snprintf(path, sizeof path, "%s/hub.sign_public",
 	         ug_config_get(cfg, "keys_dir"));
 	if (ug_keys_load_sign_public(path, pk, &pk_diag) != UG_OK)
-		fprintf(stderr, "hubctl: restore: warning: the restored audit "
-		        "trail cannot be verified: %s; to verify it, move "
-		        "data_dir aside, put the signing pair of the hub that "
-		        "made the backup (hub.sign_public, hub.sign_secret) in "
-		        "keys_dir and restore again\n", pk_diag.reason);
+		ug_eprintf("hubctl: restore: warning: the restored audit "
+		           "trail cannot be verified: %s; to verify it, move "
+		           "data_dir aside, put the signing pair of the hub that "
+		           "made the backup (hub.sign_public, hub.sign_secret) in "
+		           "keys_dir and restore again\n", pk_diag.reason);
 	else if (store_audit_verify(s, pk, &audit) == UG_OK &&
 	         audit.broken_seq)
-		fprintf(stderr, "hubctl: restore: warning: the restored audit "
-		        "trail does not verify with %s (record %" PRIu64 ": "
-		        "%s): if the backup was made with another signing "
-		        "pair, move data_dir aside, put that pair "
-		        "(hub.sign_public, hub.sign_secret) in keys_dir and "
-		        "restore again\n",
-		        path, audit.broken_seq, audit.problem);
+		ug_eprintf("hubctl: restore: warning: the restored audit "
+		           "trail does not verify with %s (record %" PRIu64 ": "
+		           "%s): if the backup was made with another signing "
+		           "pair, move data_dir aside, put that pair "
+		           "(hub.sign_public, hub.sign_secret) in keys_dir and "
+		           "restore again\n",
+		           path, audit.broken_seq, audit.problem);
 	hubctl_audit_admin(s, keys, "restore", "ok", NULL, dir);
 	printf("restored from %s: log up to sequence %" PRIu64 " (%" PRIu64
 	       " events); run hubctl audit verify, then start hubd\n", dir,

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "hub/engine.h"
 #include "hub/hubctl_audit.h"
@@ -269,7 +270,7 @@ person_key_of(const ug_config *cfg, const ug_keys *keys,
 	const char *cpr = ug_config_get(cfg, "cpr");
 	const char *why;
 	if (ug_cpr_parse(cpr, strlen(cpr), norm, &why) != UG_OK) {
-		fprintf(stderr, "hubctl: --cpr: %s\n", why);
+		ug_eprintf("hubctl: --cpr: %s\n", why);
 		return false;
 	}
 	if (keys)
@@ -283,7 +284,7 @@ hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd)
 	uint8_t pk[UG_PERSON_KEY_LEN];
 	char norm[11];
 	if (!ug_config_get(cfg, "cpr")[0]) {
-		fprintf(stderr, "hubctl: %s needs --cpr CPR\n", cmd);
+		ug_eprintf("hubctl: %s needs --cpr CPR\n", cmd);
 		return false;
 	}
 	if (!person_key_of(cfg, NULL, pk, norm))
@@ -296,15 +297,15 @@ hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd)
 	snprintf(spaced, sizeof spaced, "%.6s %.4s", norm, norm + 6);
 	bool ok = true;
 	if (!reason[0] || strlen(reason) > REASON_MAX) {
-		fprintf(stderr, "hubctl: erase needs --reason TEXT (1-%d "
-		        "bytes): the lawful ground, kept in the audit trail\n",
-		        REASON_MAX);
+		ug_eprintf("hubctl: erase needs --reason TEXT (1-%d "
+		           "bytes): the lawful ground, kept in the audit trail\n",
+		           REASON_MAX);
 		ok = false;
 	} else if (strstr(reason, norm) || strstr(reason, dashed) ||
 		   strstr(reason, spaced)) {
 		/* The audit trail must never hold the CPR. */
-		fprintf(stderr, "hubctl: --reason must not contain the CPR "
-		        "number\n");
+		ug_eprintf("hubctl: --reason must not contain the CPR "
+		           "number\n");
 		ok = false;
 	}
 	sodium_memzero(norm, sizeof norm);
@@ -446,8 +447,8 @@ open_out(out_file *o, const char *path, int *why)
 	if (fd < 0 || fchmod(fd, 0600) != 0 ||
 	    !(o->f = fdopen(fd, "w"))) {
 		*why = errno;
-		fprintf(stderr, "hubctl: cannot write %s: %s\n", path,
-		        strerror(*why));
+		ug_eprintf("hubctl: cannot write %s: %s\n", path,
+		           strerror(*why));
 		if (fd >= 0) {
 			close(fd);
 			unlink(o->tmp);
@@ -527,12 +528,12 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 	free(p.items);
 	free(a.ids);
 	if (err != UG_OK || !written) {
-		fprintf(stderr, "hubctl: export failed: %s\n",
-		        err != UG_OK ? ug_strerror(err) : "write error");
+		ug_eprintf("hubctl: export failed: %s\n",
+		           err != UG_OK ? ug_strerror(err) : "write error");
 		return 1;
 	}
 	if (path[0])
-		fprintf(stderr, "hubctl: exported %s\n", detail);
+		ug_eprintf("hubctl: exported %s\n", detail);
 	return 0;
 }
 
@@ -561,8 +562,8 @@ hubctl_erase(const ug_config *cfg, store *s, ug_keys *keys)
 	                   p.person_key, detail);
 	free(p.items);
 	if (err != UG_OK) {
-		fprintf(stderr, "hubctl: erase failed: %s (nothing or part "
-		        "deleted; run it again)\n", ug_strerror(err));
+		ug_eprintf("hubctl: erase failed: %s (nothing or part "
+		           "deleted; run it again)\n", ug_strerror(err));
 		return 1;
 	}
 	printf("erased: %llu records, %llu ids entries, %llu index entries, "

@@ -238,8 +238,8 @@ ctl_now(const ctl *c)
 static int
 fail(const char *what, const ug_diag *diag)
 {
-	fprintf(stderr, "hubctl: %s%s%s\n", what,
-		diag && diag->reason[0] ? ": " : "", diag ? diag->reason : "");
+	ug_eprintf("hubctl: %s%s%s\n", what,
+		   diag && diag->reason[0] ? ": " : "", diag ? diag->reason : "");
 	return 1;
 }
 
@@ -249,8 +249,8 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	ug_diag diag = {0};
 	const char *dir = ug_config_get(cfg, "keys_dir");
 	if (ug_mkdir_p(dir) != 0) {
-		fprintf(stderr, "hubctl: cannot create %s: %s\n", dir,
-			strerror(errno));
+		ug_eprintf("hubctl: cannot create %s: %s\n", dir,
+			   strerror(errno));
 		return 1;
 	}
 	bool hub_keys = strcmp(id, "hub") == 0;
@@ -264,7 +264,7 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	 * OPERATIONS.md says. Nothing is ever overwritten. */
 	bool kept = err == UG_EEXISTS && hub_keys && access(secret, F_OK) == 0;
 	if (err == UG_EEXISTS && !kept) {
-		fprintf(stderr,
+		ug_eprintf(
 			"hubctl: keygen: %s exists (keys are never "
 			"overwritten)\n",
 			access(secret, F_OK) == 0 ? secret : public);
@@ -277,7 +277,7 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	if (hub_keys) {
 		ug_err serr = ug_keys_generate_signing(dir, id, &diag);
 		if (serr == UG_EEXISTS && kept) {
-			fprintf(stderr,
+			ug_eprintf(
 				"hubctl: keygen: %s, %s and the signing "
 				"pair exist (keys are never overwritten)\n",
 				public, secret);
@@ -339,8 +339,8 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 	err =
 	    store_open(&c->store, ug_config_get(cfg, "data_dir"), &opts, diag);
 	if (err == UG_OK && store_upgraded(c->store))
-		fprintf(stderr, "hubctl: STORE-UPGRADED %s\n",
-			store_upgraded(c->store));
+		ug_eprintf("hubctl: STORE-UPGRADED %s\n",
+			   store_upgraded(c->store));
 	if (err == UG_OK)
 		hubctl_audit_signer(c->store, c->keys);
 	return err;
@@ -358,7 +358,7 @@ cmd_register(ctl *c, int kind, const char *id)
 {
 	ug_diag diag = {0};
 	if (!ug_id_valid(id)) {
-		fprintf(stderr, "hubctl: '%s' is not a valid id\n", id);
+		ug_eprintf("hubctl: '%s' is not a valid id\n", id);
 		return 1;
 	}
 	char path[512], key_id[UG_ID_MAX], public_z85[UG_Z85_KEY_LEN + 1];
@@ -383,7 +383,7 @@ cmd_register(ctl *c, int kind, const char *id)
 	    store_principal_flags(c->store, STORE_CASEWORKER, id, &held) ==
 		UG_OK &&
 	    (held & STORE_FLAG_GATEWAY)) {
-		fprintf(stderr,
+		ug_eprintf(
 			"hubctl: '%s' is a registered gateway; a "
 			"caseworker needs an id of its own (revoke-gateway "
 			"it first to reuse the id)\n",
@@ -426,7 +426,7 @@ cmd_revoke(ctl *c, int kind, const char *id)
 		 * by its own command. */
 		hubctl_audit_admin(c->store, c->keys, "revoke-caseworker",
 				   "not-found", NULL, id);
-		fprintf(stderr,
+		ug_eprintf(
 			"hubctl: revoke: no caseworker '%s' is "
 			"registered ('%s' is a gateway: revoke-gateway)\n",
 			id, id);
@@ -449,12 +449,12 @@ cmd_revoke(ctl *c, int kind, const char *id)
 						 : "failed",
 			   NULL, id);
 	if (err == UG_ENOTFOUND) {
-		fprintf(stderr, "hubctl: revoke: no %s '%s' is registered\n",
-			kind == STORE_AGENCY ? "agency" : "caseworker", id);
+		ug_eprintf("hubctl: revoke: no %s '%s' is registered\n",
+			   kind == STORE_AGENCY ? "agency" : "caseworker", id);
 		return 1;
 	}
 	if (err != UG_OK) {
-		fprintf(stderr, "hubctl: revoke: %s\n", ug_strerror(err));
+		ug_eprintf("hubctl: revoke: %s\n", ug_strerror(err));
 		return 1;
 	}
 	printf("revoked %s %s\n",
@@ -601,8 +601,8 @@ audit_assignments(ctl *c, const assignment *batch, size_t n)
 	if (!e || !detail) {
 		free(e);
 		free(detail);
-		fprintf(stderr, "hubctl: assignments not audited: out of "
-				"memory\n");
+		ug_eprintf("hubctl: assignments not audited: out of "
+				   "memory\n");
 		return;
 	}
 	hubctl_audit_operator(who);
@@ -624,8 +624,8 @@ audit_assignments(ctl *c, const assignment *batch, size_t n)
 	if (err == UG_OK && c->keys->sign_secret)
 		err = store_audit_checkpoint(c->store, ug_now_ms());
 	if (err != UG_OK)
-		fprintf(stderr, "hubctl: assignments not audited: %s\n",
-			ug_strerror(err));
+		ug_eprintf("hubctl: assignments not audited: %s\n",
+			   ug_strerror(err));
 	free(e);
 	free(detail);
 }
@@ -676,8 +676,8 @@ assign_file(ctl *c, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		fprintf(stderr, "hubctl: cannot open %s: %s\n", path,
-			strerror(errno));
+		ug_eprintf("hubctl: cannot open %s: %s\n", path,
+			   strerror(errno));
 		return 1;
 	}
 	enum { BATCH = 512 };
@@ -691,8 +691,8 @@ assign_file(ctl *c, const char *path)
 	if (err == UG_OK)
 		err = csv_map_columns(r, assign_columns, idx, NULL, 0, &diag);
 	if (err != UG_OK) {
-		fprintf(stderr, "hubctl: %s:%ld: %s\n", path, diag.line,
-			err == UG_ENOMEM ? ug_strerror(err) : diag.reason);
+		ug_eprintf("hubctl: %s:%ld: %s\n", path, diag.line,
+			   err == UG_ENOMEM ? ug_strerror(err) : diag.reason);
 		goto out;
 	}
 	while (err == UG_OK) {
@@ -716,9 +716,9 @@ assign_file(ctl *c, const char *path)
 		if (row == UG_EIO) {
 			err = row;
 		} else if (row != UG_OK) {
-			fprintf(stderr, "%s:%ld: %s%s%s%s\n", path, diag.line,
-				diag.field[0] ? "column " : "", diag.field,
-				diag.field[0] ? ": " : "", diag.reason);
+			ug_eprintf("%s:%ld: %s%s%s%s\n", path, diag.line,
+				   diag.field[0] ? "column " : "", diag.field,
+				   diag.field[0] ? ": " : "", diag.reason);
 			bad++;
 		} else if (++n == BATCH) {
 			err = flush_assignments(c, batch, n, &added, &dups);
@@ -728,8 +728,8 @@ assign_file(ctl *c, const char *path)
 	if (err == UG_OK)
 		err = flush_assignments(c, batch, n, &added, &dups);
 	if (err != UG_OK) {
-		fprintf(stderr, "hubctl: storing assignments: %s\n",
-			err == UG_EIO ? diag.reason : ug_strerror(err));
+		ug_eprintf("hubctl: storing assignments: %s\n",
+			   err == UG_EIO ? diag.reason : ug_strerror(err));
 		goto out;
 	}
 	printf("assignments: %zu new, %zu already known, %zu rejected\n",
@@ -750,7 +750,7 @@ assign_usage_ok(const ug_config *cfg)
 {
 	const char *role = ug_config_get(cfg, "role");
 	if (role_parse(role) == WIRE_ROLE_INVALID) {
-		fprintf(stderr,
+		ug_eprintf(
 			"hubctl: unknown role '%s': --role must "
 			"be " WIRE_ROLE_ACCEPTED "\n",
 			role);
@@ -762,7 +762,7 @@ assign_usage_ok(const ug_config *cfg)
 					      "to"};
 	for (size_t i = 0; ug_config_get(cfg, "file")[0] && i < 4; i++)
 		if (ug_config_given(cfg, per_row[i])) {
-			fprintf(stderr,
+			ug_eprintf(
 				"hubctl: assign: --%s does not apply with "
 				"--file (the file's %s column decides)\n",
 				per_row[i], per_row[i]);
@@ -771,8 +771,8 @@ assign_usage_ok(const ug_config *cfg)
 	if (!ug_config_get(cfg, "file")[0] &&
 	    (!ug_config_get(cfg, "cpr")[0] ||
 	     !ug_config_get(cfg, "caseworker")[0])) {
-		fprintf(stderr, "hubctl: assign needs --cpr and --caseworker, "
-				"or --file\n");
+		ug_eprintf("hubctl: assign needs --cpr and --caseworker, "
+				   "or --file\n");
 		return false;
 	}
 	return true;
@@ -824,7 +824,7 @@ options_apply(const ug_config *cfg, const char *cmd, const char *verb)
 		if (!ug_config_given(cfg, opt) ||
 		    (at && (at == list || at[-1] == ' ')))
 			continue;
-		fprintf(stderr,
+		ug_eprintf(
 			"hubctl: %s: --%s does not apply to %s (see "
 			"--help)\n",
 			what, opt, what);
@@ -845,7 +845,7 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	bool named = strcmp(cmd, "backup") != 0 &&
 		     strcmp(cmd, "restore") != 0 && strcmp(cmd, "audit") != 0;
 	if (id && named && !ug_id_valid(id)) {
-		fprintf(stderr,
+		ug_eprintf(
 			"hubctl: %s: '%s' is not a valid id "
 			"([a-z0-9._-])\n",
 			cmd, id);
@@ -854,19 +854,19 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	if (strcmp(cmd, "log") == 0 &&
 	    (ug_config_int(cfg, "after", 0, LONG_MAX, &n, &diag) != UG_OK ||
 	     ug_config_int(cfg, "limit", 0, LONG_MAX, &n, &diag) != UG_OK)) {
-		fprintf(stderr, "hubctl: log: %s\n", diag.reason);
+		ug_eprintf("hubctl: log: %s\n", diag.reason);
 		return false;
 	}
 	if (strcmp(cmd, "register-agency") == 0) {
 		uint32_t flags;
 		if (hub_parse_types(ug_config_get(cfg, "types"), &flags,
 				    &diag) != UG_OK) {
-			fprintf(stderr, "hubctl: --types: %s\n", diag.reason);
+			ug_eprintf("hubctl: --types: %s\n", diag.reason);
 			return false;
 		}
 		if (!flags) {
-			fprintf(stderr, "hubctl: --types: name at least one "
-					"event type the agency may send\n");
+			ug_eprintf("hubctl: --types: name at least one "
+					   "event type the agency may send\n");
 			return false;
 		}
 	}
@@ -876,8 +876,8 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 		const char *which = ug_config_get(cfg, "keys_dir")[0]
 					? "data_dir"
 					: "keys_dir";
-		fprintf(stderr, "hubctl: %s%s must name a directory\n",
-			ug_config_where(cfg, which), which);
+		ug_eprintf("hubctl: %s%s must name a directory\n",
+			   ug_config_where(cfg, which), which);
 		return false;
 	}
 	if (strcmp(cmd, "keygen") != 0 &&
@@ -885,7 +885,7 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 		 UG_OK ||
 	     ug_config_int(cfg, "derived_map_mb", 1, 1L << 24, &n, &diag) !=
 		 UG_OK)) {
-		fprintf(stderr, "hubctl: %s\n", diag.reason);
+		ug_eprintf("hubctl: %s\n", diag.reason);
 		return false;
 	}
 	return true;
@@ -910,7 +910,7 @@ cmd_assign(ctl *c)
 			     ug_config_get(c->cfg, "role"), &diag) != UG_OK)
 		fail(diag.field, &diag);
 	else if (flush_assignments(c, a, 1, &added, &dups) != UG_OK)
-		fprintf(stderr, "hubctl: the assignment was not stored\n");
+		ug_eprintf("hubctl: the assignment was not stored\n");
 	else {
 		printf("assigned to %s from %s%s\n", a->caseworker, a->from,
 		       dups ? " (already known)" : "");
@@ -925,7 +925,7 @@ cmd_stats(ctl *c)
 {
 	store_stats st;
 	if (store_get_stats(c->store, &st) != UG_OK) {
-		fprintf(stderr, "hubctl: cannot read statistics\n");
+		ug_eprintf("hubctl: cannot read statistics\n");
 		return 1;
 	}
 #define STAT_FIELDS(X)                                                        \
@@ -1003,7 +1003,7 @@ cmd_log(ctl *c)
 		    want - lc.printed < 4096 ? want - lc.printed : 4096;
 		if (store_log_scan(c->store, next, chunk, print_record, &lc,
 				   &next) != UG_OK) {
-			fprintf(stderr, "hubctl: cannot read the log\n");
+			ug_eprintf("hubctl: cannot read the log\n");
 			return 1;
 		}
 		if (lc.printed == before)
@@ -1029,7 +1029,7 @@ store_expected(const char *cmd, const char *data_dir)
 	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
 	if (access(path, F_OK) == 0)
 		return true;
-	fprintf(stderr,
+	ug_eprintf(
 		"hubctl: %s: no store in %s (data_dir): hubd makes "
 		"it at its first start, hubctl register-* before that\n",
 		cmd, data_dir);
@@ -1063,7 +1063,7 @@ give(const char *path, const struct stat *owner)
 	if (lstat(path, &st) == 0 &&
 	    (st.st_uid != owner->st_uid || st.st_gid != owner->st_gid) &&
 	    lchown(path, owner->st_uid, owner->st_gid) != 0)
-		fprintf(stderr,
+		ug_eprintf(
 			"hubctl: warning: cannot give %s to uid %u: "
 			"%s\n",
 			path, (unsigned)owner->st_uid, strerror(errno));
@@ -1129,7 +1129,7 @@ main(int argc, char **argv)
 {
 	ug_diag nodump = {0};
 	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
-		fprintf(stderr, "hubctl: %s\n", nodump.reason);
+		ug_eprintf("hubctl: %s\n", nodump.reason);
 		return 1;
 	}
 	ug_log_init("hubctl", UG_LOG_WARN);
@@ -1142,7 +1142,7 @@ main(int argc, char **argv)
 		return 1;
 	if (ug_config_load(&cfg, all_settings(), usage, argc, argv, &rest,
 			   &nrest, &help, &diag) != UG_OK) {
-		fprintf(stderr, "hubctl: %s\n", diag.reason);
+		ug_eprintf("hubctl: %s\n", diag.reason);
 		return 2;
 	}
 	if (help) {
@@ -1187,7 +1187,7 @@ main(int argc, char **argv)
 		id = NULL;
 	if (!known || (needs_id && !id)) {
 		if (!known)
-			fprintf(stderr,
+			ug_eprintf(
 				"hubctl: unknown or missing command (see "
 				"--help)\n");
 		else
@@ -1197,13 +1197,13 @@ main(int argc, char **argv)
 			    : strcmp(cmd, "set-password") == 0 ? "CASEWORKER"
 							       : "ID");
 	} else if (nrest > most) {
-		fprintf(stderr,
+		ug_eprintf(
 			"hubctl: %s: unexpected argument '%s' (see "
 			"--help)\n",
 			cmd, rest[most]);
 	} else if (audit && !hubctl_audit_known(id)) {
-		fprintf(stderr, "hubctl: audit needs verify or show (see "
-				"--help)\n");
+		ug_eprintf("hubctl: audit needs verify or show (see "
+				   "--help)\n");
 	} else if (!options_apply(cfg, cmd, audit ? id : NULL)) {
 		rc = 2;
 	} else if (!values_ok(cfg, cmd, id)) {
@@ -1278,7 +1278,7 @@ main(int argc, char **argv)
 		 * data_dir as empty as it found it, ready for another try. */
 		if (restoring && rc != 0) {
 			store_restore_undo(ug_config_get(cfg, "data_dir"));
-			fprintf(stderr,
+			ug_eprintf(
 				"hubctl: restore: nothing restored; "
 				"%s is empty again\n",
 				ug_config_get(cfg, "data_dir"));

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "hub/engine.h"
 #include "hub/hubctl_audit.h"
@@ -40,16 +41,16 @@ period_of(const ug_config *cfg, int32_t *from, int32_t *to)
 		long y;
 		char a[16], b[16];
 		if (f[0] || t[0]) {
-			fprintf(stderr, "hubctl: report: --year YYYY, or --from "
-			        "DATE --to DATE (not both)\n");
+			ug_eprintf("hubctl: report: --year YYYY, or --from "
+			           "DATE --to DATE (not both)\n");
 			return false;
 		}
 		if (strlen(year) != 4 ||
 		    ug_parse_long(year, 4, &y) != UG_OK || y < 1970 ||
 		    y > 9999) {
-			fprintf(stderr, "hubctl: report: --year must be a year "
-			        "of four digits, 1970-9999 (not '%.16s')\n",
-			        year);
+			ug_eprintf("hubctl: report: --year must be a year "
+			           "of four digits, 1970-9999 (not '%.16s')\n",
+			           year);
 			return false;
 		}
 		snprintf(a, sizeof a, "%04ld-01-01", y);
@@ -59,8 +60,8 @@ period_of(const ug_config *cfg, int32_t *from, int32_t *to)
 	}
 	if (!f[0] || !t[0] || ug_date_parse(f, from) != UG_OK ||
 	    ug_date_parse(t, to) != UG_OK || *to < *from) {
-		fprintf(stderr, "hubctl: report needs --year YYYY, or --from "
-		        "DATE --to DATE (YYYY-MM-DD, from not after to)\n");
+		ug_eprintf("hubctl: report needs --year YYYY, or --from "
+		           "DATE --to DATE (YYYY-MM-DD, from not after to)\n");
 		return false;
 	}
 	return true;
@@ -73,7 +74,7 @@ hubctl_report_usage_ok(const ug_config *cfg)
 	if (!period_of(cfg, &from, &to))
 		return false;
 	if (!ug_config_get(cfg, "out")[0]) {
-		fprintf(stderr, "hubctl: report needs --out FILE.html\n");
+		ug_eprintf("hubctl: report needs --out FILE.html\n");
 		return false;
 	}
 	return true;
@@ -475,8 +476,8 @@ write_csv(const char *dir, const report_table *t)
 	         dir, t->name);
 	FILE *f = fopen(path, "w");
 	if (!f) {
-		fprintf(stderr, "hubctl: cannot write %s: %s\n", path,
-		        strerror(errno));
+		ug_eprintf("hubctl: cannot write %s: %s\n", path,
+		           strerror(errno));
 		return false;
 	}
 	char buf[24];
@@ -702,8 +703,8 @@ write_html(const char *path, const report_input *in, report_table *t,
 {
 	FILE *f = fopen(path, "w");
 	if (!f) {
-		fprintf(stderr, "hubctl: cannot write %s: %s\n", path,
-		        strerror(errno));
+		ug_eprintf("hubctl: cannot write %s: %s\n", path,
+		           strerror(errno));
 		return false;
 	}
 	char a[11], b[11], now[11];
@@ -753,7 +754,7 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	if (rules[0] && rules_config_load(&rc, rules, &diag) != UG_OK) {
 		/* The reason names the file and line itself. The store is
 		 * open: a report that fails is recorded, this one too. */
-		fprintf(stderr, "hubctl: report: %s\n", diag.reason);
+		ug_eprintf("hubctl: report: %s\n", diag.reason);
 		char detail[STORE_AUDIT_DETAIL_MAX], a[11], b[11];
 		ug_date_format(sc.in.from, a);
 		ug_date_format(sc.in.to, b);
@@ -828,8 +829,8 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	free(sc.seq_person);
 	if (!written) {
 		if (err != UG_OK)
-			fprintf(stderr, "hubctl: report failed: %s\n",
-			        ug_strerror(err));
+			ug_eprintf("hubctl: report failed: %s\n",
+			           ug_strerror(err));
 		return 1;
 	}
 	printf("wrote %s and %zu tables as %s/status-*.csv\n", out, made, dir);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "hub/hubctl_audit.h"
 #include "hub/hubctl_web.h"
@@ -25,7 +26,7 @@ hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 {
 	ug_diag diag = {0};
 	if (!ug_id_valid(id)) {
-		fprintf(stderr, "hubctl: '%s' is not a valid id\n", id);
+		ug_eprintf("hubctl: '%s' is not a valid id\n", id);
 		return 1;
 	}
 	char path[512], key_id[UG_ID_MAX], public_z85[UG_Z85_KEY_LEN + 1];
@@ -36,8 +37,8 @@ hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 		snprintf(path, sizeof path, "%s/%s.key",
 		         ug_config_get(cfg, "keys_dir"), id);
 	if (ug_keys_load_public(path, key_id, public_z85, &diag) != UG_OK) {
-		fprintf(stderr, "hubctl: cannot read the public key: %s\n",
-		        diag.reason);
+		ug_eprintf("hubctl: cannot read the public key: %s\n",
+		           diag.reason);
 		return 1;
 	}
 	/* A caseworker's id is not taken over: the gateway would inherit
@@ -45,8 +46,8 @@ hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 	uint32_t flags = 0;
 	if (store_principal_flags(s, STORE_CASEWORKER, id, &flags) == UG_OK &&
 	    !(flags & STORE_FLAG_GATEWAY)) {
-		fprintf(stderr, "hubctl: '%s' is a registered caseworker; a "
-		        "gateway needs an id of its own\n", id);
+		ug_eprintf("hubctl: '%s' is a registered caseworker; a "
+		           "gateway needs an id of its own\n", id);
 		return 1;
 	}
 	ug_err err = store_principal_put(s, STORE_CASEWORKER, id, public_z85,
@@ -68,15 +69,15 @@ hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id)
 		 * attempt on an id that is not there is the auditor's too. */
 		hubctl_audit_admin(s, keys, "revoke-gateway", "not-found",
 		                   NULL, id);
-		fprintf(stderr, "hubctl: revoke: no gateway '%s' is "
-		        "registered\n", id);
+		ug_eprintf("hubctl: revoke: no gateway '%s' is "
+		           "registered\n", id);
 		return 1;
 	}
 	ug_err err = store_principal_revoke(s, STORE_CASEWORKER, id);
 	hubctl_audit_admin(s, keys, "revoke-gateway",
 	                   err == UG_OK ? "ok" : "failed", NULL, id);
 	if (err != UG_OK) {
-		fprintf(stderr, "hubctl: revoke: %s\n", ug_strerror(err));
+		ug_eprintf("hubctl: revoke: %s\n", ug_strerror(err));
 		return 1;
 	}
 	printf("revoked gateway %s\n", id);
@@ -119,9 +120,9 @@ hubctl_set_password(store *s, ug_keys *keys, const char *id)
 	    (flags & STORE_FLAG_GATEWAY)) {
 		refused(s, keys, "set-password", id,
 		        "not a registered caseworker");
-		fprintf(stderr, "hubctl: set-password: '%s' is not a "
-		        "registered caseworker (hubctl register-caseworker)\n",
-		        id);
+		ug_eprintf("hubctl: set-password: '%s' is not a "
+		           "registered caseworker (hubctl register-caseworker)\n",
+		           id);
 		return 1;
 	}
 	size_t len = 0;
@@ -133,24 +134,24 @@ hubctl_set_password(store *s, ug_keys *keys, const char *id)
 	if (len < PASSWORD_MIN || len > PASSWORD_MAX) {
 		refused(s, keys, "set-password", id,
 		        "the password's length is out of bounds");
-		fprintf(stderr, "hubctl: set-password: the password (the first "
-		        "line of standard input) must be %d to %d bytes\n",
-		        PASSWORD_MIN, PASSWORD_MAX);
+		ug_eprintf("hubctl: set-password: the password (the first "
+		           "line of standard input) must be %d to %d bytes\n",
+		           PASSWORD_MIN, PASSWORD_MAX);
 		goto done;
 	}
 	if (crypto_pwhash_str(hash, password, len,
 	                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
 	                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
-		fprintf(stderr, "hubctl: set-password: out of memory hashing "
-		        "the password\n");
+		ug_eprintf("hubctl: set-password: out of memory hashing "
+		           "the password\n");
 		goto done;
 	}
 	ug_err err = store_password_put(s, id, hash, ug_now_ms());
 	hubctl_audit_admin(s, keys, "set-password",
 	                   err == UG_OK ? "ok" : "failed", NULL, id);
 	if (err != UG_OK) {
-		fprintf(stderr, "hubctl: set-password: %s\n",
-		        ug_strerror(err));
+		ug_eprintf("hubctl: set-password: %s\n",
+		           ug_strerror(err));
 		goto done;
 	}
 	printf("password set for %s; their open web sessions end\n", id);
@@ -196,7 +197,7 @@ recipient_known(const ug_config *cfg, store *s, const char *id)
 	ug_diag diag = {0};
 	int known = -1;
 	if (path[0] && rules_config_load(rules, path, &diag) != UG_OK)
-		fprintf(stderr, "hubctl: set-email: %s\n", diag.reason);
+		ug_eprintf("hubctl: set-email: %s\n", diag.reason);
 	else
 		known = strcmp(id, rules->desk) == 0;
 	free(rules);
@@ -207,17 +208,17 @@ bool
 hubctl_set_email_usage_ok(const char *id, const char *address)
 {
 	if (!address) {
-		fprintf(stderr, "hubctl: set-email: missing ADDRESS (or - to "
-		        "remove it)\n");
+		ug_eprintf("hubctl: set-email: missing ADDRESS (or - to "
+		           "remove it)\n");
 		return false;
 	}
 	if (!ug_id_valid(id)) {
-		fprintf(stderr, "hubctl: set-email: '%s' is not an id\n", id);
+		ug_eprintf("hubctl: set-email: '%s' is not an id\n", id);
 		return false;
 	}
 	if (strcmp(address, "-") != 0 && !address_ok(address)) {
-		fprintf(stderr, "hubctl: set-email: '%s' is not a plain "
-		        "address (name@example.dk)\n", address);
+		ug_eprintf("hubctl: set-email: '%s' is not a plain "
+		           "address (name@example.dk)\n", address);
 		return false;
 	}
 	return true;
@@ -235,8 +236,8 @@ hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys,
 		                   err == UG_OK ? "removed" : "failed", NULL,
 		                   id);
 		if (err != UG_OK) {
-			fprintf(stderr, "hubctl: set-email: %s has no "
-			        "address\n", id);
+			ug_eprintf("hubctl: set-email: %s has no "
+			           "address\n", id);
 			return 1;
 		}
 		printf("no more e-mail notices for %s\n", id);
@@ -249,10 +250,10 @@ hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys,
 		                     "the desk's id"
 		                   : "the rules file does not load");
 		if (known == 0)
-			fprintf(stderr, "hubctl: set-email: '%s' is neither a "
-			        "registered caseworker (hubctl "
-			        "register-caseworker) nor the desk's id "
-			        "(routing.desk)\n", id);
+			ug_eprintf("hubctl: set-email: '%s' is neither a "
+			           "registered caseworker (hubctl "
+			           "register-caseworker) nor the desk's id "
+			           "(routing.desk)\n", id);
 		return 1;
 	}
 	ug_err err = store_email_put(s, id, address);
@@ -260,7 +261,7 @@ hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys,
 	hubctl_audit_admin(s, keys, "set-email",
 	                   err == UG_OK ? "ok" : "failed", NULL, id);
 	if (err != UG_OK) {
-		fprintf(stderr, "hubctl: set-email: %s\n", ug_strerror(err));
+		ug_eprintf("hubctl: set-email: %s\n", ug_strerror(err));
 		return 1;
 	}
 	printf("e-mail notices of new alerts for %s go to %s\n", id, address);

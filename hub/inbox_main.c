@@ -257,8 +257,8 @@ send_hello(inbox *ib)
 	 * for the most the hub allows. */
 	hello.window = ib->ack ? 32 : 256;
 	if (!send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_HELLO, &hello))
-		fprintf(stderr, "inbox: cannot send hello: %s\n",
-		        zmq_strerror(errno));
+		ug_eprintf("inbox: cannot send hello: %s\n",
+		           zmq_strerror(errno));
 }
 
 /* Returns -1 when the key was refused, 1 after a (re)connect, else 0. */
@@ -294,8 +294,8 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 	void *msg;
 	ug_diag diag = {0};
 	if (wire_decode(data, len, &kind, &msg, &code, &diag) != UG_OK) {
-		fprintf(stderr, "inbox: frame from the hub refused: %s\n",
-		        diag.reason);
+		ug_eprintf("inbox: frame from the hub refused: %s\n",
+		           diag.reason);
 		return;
 	}
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME) {
@@ -317,8 +317,8 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 			ack.note = (char *)ug_config_get(ib->cfg, "note");
 			if (!send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK,
 			              &ack))
-				fprintf(stderr, "inbox: ack not sent; the alert "
-				        "will come again\n");
+				ug_eprintf("inbox: ack not sent; the alert "
+				           "will come again\n");
 		}
 	}
 	wire_free(kind, msg);
@@ -347,9 +347,9 @@ run(inbox *ib)
 		if (items[1].revents & ZMQ_POLLIN) {
 			int m = read_monitor(ib);
 			if (m < 0) {
-				fprintf(stderr, "inbox: the hub refused this "
-				        "caseworker's key: register it with "
-				        "hubctl register-caseworker\n");
+				ug_eprintf("inbox: the hub refused this "
+				           "caseworker's key: register it with "
+				           "hubctl register-caseworker\n");
 				return EXIT_REFUSED;
 			}
 			if (m > 0)
@@ -489,10 +489,10 @@ on_ack_page(inbox *ib, const wire_result *r)
 	ug_hex(ib->acked_id, WIRE_ALERT_ID_LEN, hexid);
 	if (!ib->ack_sent) {
 		if (!ib->ack_listed) {
-			fprintf(stderr, "inbox: alert %s is not open for %s "
-			        "(unknown, another caseworker's, or acknowledged "
-			        "already); nothing sent\n", hexid,
-			        ug_config_get(ib->cfg, "caseworker"));
+			ug_eprintf("inbox: alert %s is not open for %s "
+			           "(unknown, another caseworker's, or acknowledged "
+			           "already); nothing sent\n", hexid,
+			           ug_config_get(ib->cfg, "caseworker"));
 			return 4;
 		}
 		/* Frames on one connection are handled in order: the list
@@ -541,8 +541,8 @@ on_result(inbox *ib, const wire_result *r, int command)
 		 * count says the list is not whole. */
 		if ((command == 'l' || command == 't') && ib->list_offset)
 			print_count(ib, command, true);
-		fprintf(stderr, "inbox: the hub refused: %s\n",
-		        r->reason ? r->reason : "?");
+		ug_eprintf("inbox: the hub refused: %s\n",
+		           r->reason ? r->reason : "?");
 		return r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? 4 : 1;
 	}
 	if (command == 'c' || command == 'o' || command == 'u') {
@@ -593,9 +593,9 @@ one_shot(inbox *ib, int command)
 		if ((items[1].revents & ZMQ_POLLIN)) {
 			int m = read_monitor(ib);
 			if (m < 0) {
-				fprintf(stderr, "inbox: the hub refused this "
-				        "caseworker's key: register it with "
-				        "hubctl register-caseworker\n");
+				ug_eprintf("inbox: the hub refused this "
+				           "caseworker's key: register it with "
+				           "hubctl register-caseworker\n");
 				return EXIT_REFUSED;
 			}
 			if (m > 0 && !asked) {
@@ -632,13 +632,13 @@ one_shot(inbox *ib, int command)
 			return rc;
 	}
 	if (ib->ack_tries) {
-		fprintf(stderr, "inbox: the alert is still open after %d "
+		ug_eprintf("inbox: the alert is still open after %d "
 		        "tries in %ld s: the hub has not stored the "
 		        "acknowledgement (it cannot store it now); send it "
 		        "again later\n", ib->ack_tries, timeout);
 		return 1;
 	}
-	fprintf(stderr, "inbox: no answer from the hub within %ld s\n",
+	ug_eprintf("inbox: no answer from the hub within %ld s\n",
 	        timeout);
 	return 2;
 }
@@ -710,26 +710,26 @@ usage_ok(const ug_config *cfg, char **rest, int nrest, int *command)
 	ug_diag diag = {0};
 	long timeout;
 	if (nrest > 0) {
-		fprintf(stderr, "inbox: unexpected argument '%s' (see "
-		        "--help)\n", rest[0]);
+		ug_eprintf("inbox: unexpected argument '%s' (see "
+		           "--help)\n", rest[0]);
 		return false;
 	}
 	/* The id names the key file: one hubctl could not have registered
 	 * would at best fail later, at worst read a key outside keys_dir. */
 	if (!ug_id_valid(ug_config_get(cfg, "caseworker"))) {
-		fprintf(stderr, "inbox: %scaseworker '%s' is not a valid id "
-		        "(1-63 of a-z 0-9 . _ -, starting with a letter or "
-		        "digit)\n", ug_config_where(cfg, "caseworker"),
-		        ug_config_get(cfg, "caseworker"));
+		ug_eprintf("inbox: %scaseworker '%s' is not a valid id "
+		           "(1-63 of a-z 0-9 . _ -, starting with a letter or "
+		           "digit)\n", ug_config_where(cfg, "caseworker"),
+		           ug_config_get(cfg, "caseworker"));
 		return false;
 	}
 	for (size_t i = 0; i + 1 < n; i++) {
 		if (!selected(cfg, commands[i].command))
 			continue;
 		if (chosen != n - 1) {
-			fprintf(stderr, "inbox: --%s and --%s: one command at "
-			        "a time (see --help)\n",
-			        commands[chosen].command, commands[i].command);
+			ug_eprintf("inbox: --%s and --%s: one command at "
+			           "a time (see --help)\n",
+			           commands[chosen].command, commands[i].command);
 			return false;
 		}
 		chosen = i;
@@ -742,16 +742,16 @@ usage_ok(const ug_config *cfg, char **rest, int nrest, int *command)
 		    (at && (at == commands[chosen].options || at[-1] == ',')))
 			continue;
 		if (chosen == n - 1)
-			fprintf(stderr, "inbox: --%s does not apply to the "
-			        "live mode (see --help)\n", optional[i]);
+			ug_eprintf("inbox: --%s does not apply to the "
+			           "live mode (see --help)\n", optional[i]);
 		else
-			fprintf(stderr, "inbox: --%s does not apply to --%s "
-			        "(see --help)\n", optional[i],
-			        commands[chosen].command);
+			ug_eprintf("inbox: --%s does not apply to --%s "
+			           "(see --help)\n", optional[i],
+			           commands[chosen].command);
 		return false;
 	}
 	if (ug_config_int(cfg, "timeout", 1, 3600, &timeout, &diag) != UG_OK) {
-		fprintf(stderr, "inbox: %s\n", diag.reason);
+		ug_eprintf("inbox: %s\n", diag.reason);
 		return false;
 	}
 	/* --unreachable is 'u', --contact 'c', ...; live 0. */
@@ -764,7 +764,7 @@ main(int argc, char **argv)
 {
 	ug_diag nodump = {0};
 	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
-		fprintf(stderr, "inbox: %s\n", nodump.reason);
+		ug_eprintf("inbox: %s\n", nodump.reason);
 		return 1;
 	}
 	ug_log_init("inbox", UG_LOG_WARN);
@@ -777,7 +777,7 @@ main(int argc, char **argv)
 		return 1;
 	if (ug_config_load(&cfg, settings, usage, argc, argv, &rest, &nrest,
 	                   &help, &diag) != UG_OK) {
-		fprintf(stderr, "inbox: %s\n", diag.reason);
+		ug_eprintf("inbox: %s\n", diag.reason);
 		return 2;
 	}
 	if (help) {
@@ -793,7 +793,7 @@ main(int argc, char **argv)
 	if (ug_config_int(cfg, "max", 0, 1L << 30, &ib.max, &diag) != UG_OK ||
 	    ug_config_int(cfg, "idle_exit", 0, 86400, &ib.idle_exit, &diag) !=
 	            UG_OK) {
-		fprintf(stderr, "inbox: %s\n", diag.reason);
+		ug_eprintf("inbox: %s\n", diag.reason);
 		rc = 2;
 		goto out;
 	}
@@ -809,16 +809,16 @@ main(int argc, char **argv)
 	                                      : NULL;
 	if (option && ug_unhex(ug_config_get(cfg, option), ib.acked_id,
 	                       WIRE_ALERT_ID_LEN) != UG_OK) {
-		fprintf(stderr, "inbox: --%s needs an alert id of %d hex "
-		        "digits\n", option, 2 * WIRE_ALERT_ID_LEN);
+		ug_eprintf("inbox: --%s needs an alert id of %d hex "
+		           "digits\n", option, 2 * WIRE_ALERT_ID_LEN);
 		rc = 2;
 		goto out;
 	}
 	if (option && command != 'a' && !ug_config_get(cfg, "how")[0]) {
-		fprintf(stderr, "inbox: --%s needs --how: %s\n", option,
-		        command == 'o' ? "what was offered"
-		                       : "how (phone, meeting, home visit, "
-		                         "letter, ...)");
+		ug_eprintf("inbox: --%s needs --how: %s\n", option,
+		           command == 'o' ? "what was offered"
+		                          : "how (phone, meeting, home visit, "
+		                            "letter, ...)");
 		rc = 2;
 		goto out;
 	}
@@ -828,8 +828,8 @@ main(int argc, char **argv)
 	    ug_cpr_parse(ug_config_get(cfg, "timeline"),
 	                 strlen(ug_config_get(cfg, "timeline")), cpr,
 	                 &why) != UG_OK) {
-		fprintf(stderr, "inbox: --timeline needs a CPR number "
-		        "(DDMMYY-SSSS): %s; nothing sent\n", why);
+		ug_eprintf("inbox: --timeline needs a CPR number "
+		           "(DDMMYY-SSSS): %s; nothing sent\n", why);
 		rc = 2;
 		goto out;
 	}
@@ -837,12 +837,12 @@ main(int argc, char **argv)
 	         ug_config_get(cfg, "keys_dir"),
 	         ug_config_get(cfg, "caseworker"));
 	if (ug_keys_load_secret(&keys, path, &diag) != UG_OK) {
-		fprintf(stderr, "inbox: %s\n", diag.reason);
+		ug_eprintf("inbox: %s\n", diag.reason);
 		goto out;
 	}
 	snprintf(path, sizeof path, "%s/hub.key", ug_config_get(cfg, "keys_dir"));
 	if (ug_keys_load_public(path, hub_id, hub_public, &diag) != UG_OK) {
-		fprintf(stderr, "inbox: %s\n", diag.reason);
+		ug_eprintf("inbox: %s\n", diag.reason);
 		goto out;
 	}
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -850,8 +850,8 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (connect_hub(&ib, keys, hub_public) != 0) {
-		fprintf(stderr, "inbox: cannot connect to %s: %s\n",
-		        ug_config_get(cfg, "delivery"), zmq_strerror(errno));
+		ug_eprintf("inbox: cannot connect to %s: %s\n",
+		           ug_config_get(cfg, "delivery"), zmq_strerror(errno));
 		goto out;
 	}
 	if (command) {

@@ -59,6 +59,25 @@ reject(pending *p, int code, const char *reason)
 	ug_strlcpy(p->reason, reason, sizeof p->reason);
 }
 
+/* A refusal that says who tried what (a revoked key, another agency's
+ * name, a type the agency may not send, bytes that are no event) is
+ * queued for the audit trail, as a caseworker's is on delivery. Content
+ * checks (a bad field, a stale event) are data quality, not access:
+ * answered and counted only. */
+static void
+audit_frame(hub *h, pending *p, const char *agency, const char *result,
+	    const char *detail)
+{
+	store_audit_entry e = {.at = h->now,
+			       .actor = agency && agency[0] ? agency : "-",
+			       .key =
+				   zmq_msg_gets(&p->frame, HUB_KEY_PROPERTY),
+			       .action = "frame",
+			       .result = result,
+			       .detail = detail};
+	store_audit_queue(h->store, &e);
+}
+
 /* The registration is read for every frame (from a cache the hub drops
  * whenever hubctl changes a registration), so a revoked key or a narrowed
  * --types takes effect on the next frame of an open connection. */
@@ -113,6 +132,7 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 		if (code == UNGEBRO__V1__ERROR_CODE__E_TOO_LARGE)
 			p->has_id = wire_event_id_peek(data, size, p->id);
 		reject(p, code, diag.reason);
+		audit_frame(h, p, agency, "malformed", diag.reason);
 		return;
 	}
 	if (kind != UNGEBRO__V1__FRAME_KIND__FRAME_EVENT) {
@@ -120,6 +140,7 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 		reject(
 		    p, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
 		    "only event frames are accepted on the ingest endpoint");
+		audit_frame(h, p, agency, "malformed", p->reason);
 		return;
 	}
 	p->env = msg;
@@ -141,12 +162,15 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 			     "connection's key"
 			   : "agency is empty; it must be the id the "
 			     "connection's key is registered under");
+		audit_frame(h, p, agency, "refused", p->reason);
 		return;
 	}
 	uint32_t types = 0;
 	if (!sender_current(h, p, &types)) {
 		reject(p, UNGEBRO__V1__ERROR_CODE__E_DENIED,
 		       WIRE_REASON_KEY_REVOKED);
+		audit_frame(h, p, agency, "refused",
+			    "key revoked or replaced");
 		return;
 	}
 	code = wire_validate_content_raw(p->env, data + WIRE_HEADER_LEN,
@@ -161,8 +185,12 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 	if (code == UNGEBRO__V1__ERROR_CODE__OK)
 		code = wire_validate_fresh(p->env, now, &diag);
 	if (code != UNGEBRO__V1__ERROR_CODE__OK) {
-		if (!already_stored(h, p, agency))
+		if (!already_stored(h, p, agency)) {
 			reject(p, code, diag.reason);
+			if (code == UNGEBRO__V1__ERROR_CODE__E_DENIED)
+				audit_frame(h, p, agency, "refused",
+					    p->reason);
+		}
 		return;
 	}
 	bool personal = p->env->cpr && p->env->cpr[0];

@@ -132,10 +132,14 @@ hub__caseworker_audit_entry(hub *h, store_audit_entry *e,
                             const char *detail)
 {
 	/* The frame's key is the registered one: hub__sender_current checked
-	 * it before the frame got to the caller. */
+	 * it before the frame got to the caller. In a web session it is the
+	 * gateway's, whatever key the caseworker has of their own. */
 	uint32_t flags;
-	if (store_principal_current(h->store, STORE_CASEWORKER, caseworker,
-	                            key, &flags) != UG_OK)
+	if (h->acting_for.routing &&
+	    strcmp(h->acting_for.caseworker, caseworker) == 0)
+		ug_strlcpy(key, h->acting_for.key, UG_Z85_KEY_LEN + 1);
+	else if (store_principal_current(h->store, STORE_CASEWORKER,
+	                                 caseworker, key, &flags) != UG_OK)
 		key[0] = '\0';
 	*e = (store_audit_entry){h->now, caseworker, key,    action,
 	                         result, person_key, detail};

@@ -781,8 +781,12 @@ class Hub:
                            timeout=60 * SLOW)
         # The command line is ours, so it is logged with the CPR masked;
         # what hubctl itself prints is logged as it is, and swept.
+        def masked(a):
+            for cpr in self.cprs:
+                a = a.replace(cpr, "<cpr>").replace(dashed(cpr), "<cpr>")
+            return a
         shown = [("<cpr>" if (i and args[i - 1] == "--cpr")
-                  or a.replace("-", "") in self.cprs else a)
+                  or a.replace("-", "") in self.cprs else masked(str(a)))
                  for i, a in enumerate(args)]
         with open(self.logs_dir / "hubctl.log", "a") as log:
             log.write(f"$ {' '.join(shown)}\nexit {p.returncode}\n"

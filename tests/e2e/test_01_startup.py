@@ -142,6 +142,24 @@ def test_keygen_hub_makes_a_missing_signing_pair(tmp_path):
         and "never overwritten" in p.stderr, p.stderr
 
 
+def test_keygen_modes_do_not_follow_the_umask(tmp_path):
+    """PROTOCOL.md: ID.key is mode 0644 and ID.key_secret 0600; OPERATIONS.md
+    the same for hub.sign_public and hub.sign_secret. An operator's umask
+    neither opens the secrets (umask 000) nor closes the public files
+    (umask 077)."""
+    for umask in (0o000, 0o077):
+        keys = tmp_path / f"keys-{umask:03o}"
+        for name in ("hub", "school-a"):
+            subprocess.run([binary("hubctl"), "keygen", "--keys_dir",
+                            str(keys), name], check=True, capture_output=True,
+                           timeout=20, preexec_fn=lambda: os.umask(umask))
+        modes = {p.name: p.stat().st_mode & 0o777 for p in keys.iterdir()}
+        assert modes == {"hub.key": 0o644, "hub.key_secret": 0o600,
+                         "hub.sign_public": 0o644, "hub.sign_secret": 0o600,
+                         "school-a.key": 0o644,
+                         "school-a.key_secret": 0o600}, (umask, modes)
+
+
 def test_a_secret_key_file_open_to_others_is_warned_about(make_hub):
     """SECURITY.md: key files are made 0600; one that others may read
     still works, and every program that loads it says so (KEYS-MODE)."""

@@ -9,6 +9,7 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 import hashlib
 import hubtest
 import re
+import stat
 import subprocess
 import time
 
@@ -274,6 +275,22 @@ def test_rejects_setting_names_the_file(hub):
     assert len(rows) == 2
     assert rows[1].startswith(f"{path};{lines[1]};period_start;")
     assert not (hub.inputs_dir / "x.csv.rejects.csv").exists()
+
+
+def test_a_rejects_file_made_again_is_0600_whatever_it_was(hub):
+    """The rejects file holds CPRs: made again over a copy someone left
+    group- and world-readable, it is 0600 again, not the old file's mode."""
+    [cpr] = CprGen(606).take(1)
+    hub.cprs.add("0101101234")
+    path, _ = hub.csv("y.csv", [AbsenceRow(cpr),
+                                "0101101234;280017;x;y;1;2;ulovligt;1"])
+    rejects = path.parent / (path.name + ".rejects.csv")
+    rejects.write_text("left over\n")
+    rejects.chmod(0o644)
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert rejects.read_text().startswith("line;column;reason;")
+    assert stat.S_IMODE(rejects.stat().st_mode) == 0o600
 
 
 def test_unreadable_file_is_fatal(hub):

@@ -30,6 +30,7 @@ Every hub runs on the injectable clock at 2026-11-02 (a Monday) with the
 rules tests' cast (hubtest.RULE_AGENCIES, RULE_CASEWORKERS)."""
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -49,7 +50,7 @@ from hubtest import (ACCEPTED, E_DENIED, E_FULL, E_MALFORMED,
                      FRAME_WELCOME, OK, QUIET, REJECTED, SLOW, CprGen,
                      IngestClient, TcpRelay, ev_assignment, ev_desk,
                      ev_dropout, ev_dropout_risk, frame, pb, read_key_file,
-                     rules_hub)
+                     rules_hub, wait_for)
 
 FRAME_QUERY, FRAME_RESULT = 7, 8
 MAX_FRAME = 65536
@@ -516,6 +517,36 @@ def test_undecodable_frames_on_delivery_answered_and_connection_kept(
     [alert] = a.wait_alerts(1)
     assert alert.cpr == p
     assert a.handshakes == 1
+
+
+def test_refusals_on_a_caseworkers_connection_name_their_key(make_hub,
+                                                            clients):
+    """SECURITY.md "Audit trail": a record names the key the connection
+    authenticated with. A frame the hub cannot decode and an
+    acknowledgement of an alert that is not open are refused on a
+    connection that authenticated with cw-anna's key: their records name
+    it, as an accepted frame's record does."""
+    hub = hub53(make_hub)
+    own = read_key_file(hub.keys_dir / "cw-anna.key")["public"]
+    a = clients(hub, "cw-anna")
+    assert a.welcome().code == OK
+    a.raw(bytes([1, FRAME_QUERY]) + b"\xff\xff\xff\x07")
+    a.ack(b"\x00" * 9)
+    assert a.ask(7).code == OK
+
+    def records():
+        out = hub.hubctl("audit", "show", "--json", "--actor",
+                         "cw-anna").stdout
+        return {(r["action"], r["result"]): r["key"]
+                for r in map(json.loads, out.splitlines())}
+    # Refusals are written once a second.
+    recs = wait_for(lambda: (lambda r: r if {("frame", "malformed"),
+                                              ("ack", "not-open")} <= set(r)
+                             else None)(records()), 10,
+                    "the refusals audited", interval=0.3)
+    assert recs[("frame", "malformed")] == own, recs
+    assert recs[("ack", "not-open")] == own, recs
+    assert recs[("list", "ok")] == own, recs
 
 
 # ---------------------------------------------------------------- item 5

@@ -253,6 +253,87 @@ def broken_at(hub):
     return int(m.group(1)), m.group(2)
 
 
+def test_a_cpr_typed_as_an_id_or_file_is_masked_in_messages(make_hub,
+                                                            tmp_path):
+    """What hubctl and inbox print about what was typed (an id that is a
+    CPR, a file named after one) is masked as the trail masks it: their
+    standard error ends up in journals and cron mails. The trail records
+    the same commands masked too."""
+    hub = make_hub()
+    cpr, other = CprGen(6103).take(2)
+    hub.cprs.update({cpr, other})
+    hub.assign(cpr, "cw-anna")
+    dashed = f"{other[:6]}-{other[6:]}"
+    runs = [
+        hub.hubctl("revoke-caseworker", dashed, check=False),
+        hub.hubctl("set-password", other, check=False),
+        hub.hubctl("register-caseworker", other, check=False),
+        hub.hubctl("export", "--cpr", cpr, "--out",
+                   str(tmp_path / "no-such-dir" / f"{cpr}.json"),
+                   check=False),
+    ]
+    for p in runs:
+        assert p.returncode == 1, p
+        assert "xxxxxx" in p.stderr, p.stderr
+        for form in (cpr, other, dashed):
+            assert form not in p.stdout + p.stderr, (form, p.stderr)
+    assert "no caseworker 'xxxxxx-xxxx' is registered" in runs[0].stderr
+    assert "xxxxxxxxxx.json" in runs[3].stderr, runs[3].stderr
+    conf = hub.tmp / "inbox-cpr.conf"
+    conf.write_text(f"caseworker = {other}\n"
+                    f"keys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([hubtest.binary("inbox"), "--config", str(conf),
+                        "--list"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode != 0 and "xxxxxxxxxx" in p.stderr, p.stderr
+    assert other not in p.stderr, p.stderr
+    text = hub.hubctl("audit", "show").stdout
+    assert "xxxxxx-xxxx" in text and dashed not in text, text
+
+
+def test_an_agencys_refused_frames_are_recorded(make_hub):
+    """SECURITY.md "Audit trail": `frame` `refused` / `malformed` for a
+    frame from a revoked key and an undecodable frame, on ingest as on
+    delivery, with the agency as actor and the key its connection
+    authenticated with; so are a frame naming another agency and one of
+    a type the agency is not registered for. A frame refused for its
+    content is answered, not recorded."""
+    hub = make_hub(agencies={"school-a": "absence", "school-b": "absence"})
+    cpr = CprGen(6104).next()
+    hub.cprs.add(cpr)
+    key = hubtest.read_key_file(hub.keys_dir / "school-a.key")["public"]
+    with hubtest.IngestClient(hub, key_id="school-a") as c:
+        def code(data):
+            return c.ack_for(data).code
+        assert code(hubtest.frame(hubtest.envelope(
+            "school-b", cpr, salt=1))) == hubtest.E_DENIED
+        dropout = hubtest.ev_dropout(cpr, "2026-09-07")
+        dropout.agency = "school-a"
+        assert code(hubtest.frame(dropout)) == hubtest.E_DENIED
+        assert code(b"\x01\x01garbage") == hubtest.E_MALFORMED
+        assert code(hubtest.frame(hubtest.envelope(
+            "school-a", cpr, salt=2, absent=99, expected=30))) == \
+            hubtest.E_MALFORMED
+        hub.hubctl("revoke-agency", "school-a")
+        hubtest.wait_for(
+            lambda: code(hubtest.frame(hubtest.envelope(
+                "school-a", cpr, salt=3))) == hubtest.E_DENIED, 10,
+            "the revoked key refused")
+
+    def frames():
+        return [r for r in show(hub, "--actor", "school-a")
+                if r["action"] == "frame"]
+    recs = hubtest.wait_for(lambda: (lambda r: r if len(r) >= 4 else None)(
+        frames()), 10, "the refusals audited", interval=0.3)
+    assert all(r["key"] == key and r["person"] == "" for r in recs), recs
+    assert [(r["result"], r["detail"]) for r in recs] == [
+        ("refused", "envelope agency does not match the connection's key"),
+        ("refused", "agency is not registered for this event type"),
+        ("malformed", "Envelope does not decode as protobuf"),
+        ("refused", "key revoked or replaced")], recs
+
+
 def test_flipped_byte_is_named(make_hub):
     hub, _, _ = busy_hub(make_hub)
     n = len(show(hub))

@@ -21,7 +21,7 @@ import urllib.parse
 import pytest
 
 from hubtest import (BUILD, ROOT, SLOW, CprGen, binary, envelope,
-                     ev_dropout, free_port, wait_for)
+                     ev_dropout, free_port, read_key_file, wait_for)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -371,12 +371,16 @@ def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
         # Each was a failed login through web-1: its three a minute are
         # spent, the right password waits too.
         assert web.raw_login("cw-anna", PASSWORD)[0].status != 303
+        # A name refused while the gateway waits is recorded as a name
+        # refused at any other time is: no id, and said so.
+        assert web.raw_login("Bo Jensen", PASSWORD)[0].status != 303
     finally:
         web.stop()
-    # hubd writes refusals once a second: the waiting login's `limited`
+    # hubd writes refusals once a second: the waiting logins' `limited`
     # may come a flush after the three denials.
     wait_for(lambda: (lambda text: len(re.findall(r"login +denied", text))
-                      == 3 and re.search(r"login +limited", text))(
+                      == 3 and len(re.findall(r"login +limited", text))
+                      == 2)(
         hub.hubctl("audit", "show").stdout), 10, "the refusals audited",
         interval=0.3)
     audit = hub.hubctl("audit", "show").stdout
@@ -385,8 +389,12 @@ def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
     # A name that is no caseworker id at all: recorded, without the name.
     assert re.search(r"- +login +denied .* web-1: not a caseworker id",
                      audit), audit
-    assert re.search(r"cw-anna +login +limited", audit), audit
-    assert cpr[:6] not in audit and "Hansen" not in audit, audit
+    assert re.search(r"cw-anna +login +limited .* web-1$", audit,
+                     re.M), audit
+    assert re.search(r"- +login +limited .* web-1: not a caseworker id",
+                     audit), audit
+    assert cpr[:6] not in audit and "Hansen" not in audit and \
+        "Jensen" not in audit, audit
 
 
 def session_cookie(cookies):
@@ -1214,6 +1222,54 @@ def test_an_ack_the_hub_cannot_store_now_says_whether_it_is_kept(
             "lige nu. Kvittér igen om lidt." in html.unescape(page), page
     finally:
         web.stop()
+
+
+def test_what_a_web_session_does_is_audited_with_the_gateways_key(
+        make_hub):
+    """SECURITY.md "Audit trail": each record names the key the connection
+    authenticated with. Through webd that is the gateway's key, whose
+    connection carried the request, never the caseworker's own (which
+    may sit on a machine that took no part): the reads, the action and
+    the acknowledgement of a web session name web-1's key, as its login
+    and logout do, and `audit show --key` finds them under it."""
+    hub, cpr = anna_with_a_person(make_hub, 7009)
+    gateway = read_key_file(hub.keys_dir / "web-1.key")["public"]
+    own = read_key_file(hub.keys_dir / "cw-anna.key")["public"]
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-key")
+        r, _ = web.request("POST", "/timeline", {"csrf": csrf, "cpr": cpr},
+                           cookies=session)
+        assert r.status == 200
+        r, _ = web.request("POST", f"/alert/{hexid}/action",
+                           {"csrf": csrf, "kind": "contact",
+                            "how": "telefon"}, cookies=session)
+        assert r.status == 303
+        r, _ = web.request("POST", f"/alert/{hexid}/ack", {"csrf": csrf},
+                           cookies=session)
+        assert r.status == 303
+        r, _ = web.request("POST", "/logout", {"csrf": csrf},
+                           cookies=session)
+    finally:
+        web.stop()
+
+    def records():
+        out = hub.hubctl("audit", "show", "--json", "--actor",
+                         "cw-anna").stdout
+        return [json.loads(ln) for ln in out.splitlines()]
+    # Reads are written once a second.
+    wait_for(lambda: {"list", "listed", "timeline", "action", "ack",
+                      "login", "logout"} <= {r["action"] for r in records()},
+             10, "the session's records", interval=0.3)
+    recs = records()
+    assert {r["key"] for r in recs} == {gateway}, \
+        [(r["action"], r["key"]) for r in recs if r["key"] != gateway]
+    by_key = hub.hubctl("audit", "show", "--json", "--key",
+                        gateway[:10]).stdout
+    assert {json.loads(ln)["action"] for ln in by_key.splitlines()} >= \
+        {"list", "timeline", "action", "ack"}, by_key
+    assert own not in hub.hubctl("audit", "show", "--json").stdout
 
 
 def test_an_action_is_recorded_after_the_alert_is_acknowledged(make_hub):
