@@ -283,6 +283,12 @@ finish_report(FILE *f, const char *name, const char *status,
 			enc_name(plan->encoding),
 			plan->encoding_detected ? "true" : "false");
 		json_text(f, plan->kind->name);
+	} else {
+		/* The same members as a file's line from import, null when
+		 * the file was not read as anything, so one reader fits both. */
+		fputs(",\n\"format\": null,\n\"encoding\": null,\n"
+		      "\"encoding_detected\": null,\n\"kind\": null",
+		      f);
 	}
 	fprintf(f,
 		",\n\"rows\": %zu, \"events\": %zu, \"queued\": %zu, "

@@ -255,6 +255,12 @@ def test_same_name_again_and_whole_file_failure(hub, watchers):
     rep = wait_moved(drop, "failed", "nocols.csv")
     assert "missing required column(s): lessons_expected" in rep["error"]
     assert rep["error_line"] == 1
+    # A failed file's report has the members a done one has, as import's
+    # line for a failed file: what it was read as is null, its counts 0.
+    for key in ("format", "encoding", "encoding_detected", "kind"):
+        assert key in rep and rep[key] is None, (key, rep)
+    assert (rep["status"], rep["rows"], rep["queued"],
+            rep["rejects_file"]) == ("failed", 0, 0, None)
     assert_store(hub, a + b)
     w.stop()
     sweep_reports(hub, drop)
