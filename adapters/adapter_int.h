@@ -128,6 +128,7 @@ struct runtime {
 	ug_keys *keys;
 	char hub_key[UG_Z85_KEY_LEN + 1];
 	outbox *ob;
+	char outbox_path[ADAPTER_PATH_LEN];
 	adapter_counts counts; /* the whole run */
 	adapter_counts file;   /* the file being imported */
 	int64_t started_ms;    /* events queued by this run have

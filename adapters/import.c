@@ -43,6 +43,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "adapters/adapter_int.h"
@@ -61,6 +62,31 @@ same_file(const struct stat *a, const struct stat *b)
 	       a->st_size == b->st_size &&
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
 	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Below this much room left, a failed outbox write is put down to a
+ * full disk: LMDB reports a short write as an I/O error, which alone
+ * would not tell the clerk what to do. */
+#define OUTBOX_FULL_BELOW (16u << 20)
+
+static void
+outbox_failed(struct runtime *rt, const char *what, ug_err err,
+	      const char *then)
+{
+	struct statvfs fs;
+	if (rt->outbox_path[0] && statvfs(rt->outbox_path, &fs) == 0 &&
+	    (unsigned long long)fs.f_bavail * fs.f_frsize < OUTBOX_FULL_BELOW)
+		adapter__fatal(rt,
+			       "%s: %s: %s: the disk is full (%llu KiB free "
+			       "for %s)%s; free space there, then import "
+			       "the file again",
+			       rt->path, what, ug_strerror(err),
+			       (unsigned long long)fs.f_bavail * fs.f_frsize /
+				   1024,
+			       rt->outbox_path, then);
+	else
+		adapter__fatal(rt, "%s: %s: %s%s", rt->path, what,
+			       ug_strerror(err), then);
 }
 
 static bool
@@ -998,8 +1024,7 @@ flush_batch(struct runtime *rt)
 	}
 	drop_batch(rt);
 	if (err != UG_OK)
-		adapter__fatal(rt, "cannot write to the outbox: %s",
-			       ug_strerror(err));
+		outbox_failed(rt, "cannot write to the outbox", err, "");
 	if (err == UG_OK && rt->on_batch)
 		rt->on_batch(rt);
 	return err;
@@ -1444,10 +1469,20 @@ settle_stage(struct runtime *rt, adapter_file_status status)
 				   rt->path, removed);
 		rt->file.queued = 0;
 		rt->file.corrections = 0;
+		if (err != UG_OK) {
+			outbox_failed(rt,
+				      "cannot take what was queued from it "
+				      "out of the outbox",
+				      err,
+				      "; it stays held back, never sent, and "
+				      "the next import, flush or watch takes "
+				      "it out");
+			return FILE_FATAL;
+		}
 	}
 	if (err == UG_OK)
 		return status;
-	adapter__fatal(rt, "cannot write to the outbox: %s", ug_strerror(err));
+	outbox_failed(rt, "cannot write to the outbox", err, "");
 	return FILE_FATAL;
 }
 

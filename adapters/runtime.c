@@ -288,6 +288,7 @@ open_outbox(struct runtime *rt, ug_diag *diag)
 			 rt->agency);
 	else
 		ug_strlcpy(path, setting, sizeof path);
+	ug_strlcpy(rt->outbox_path, path, sizeof rt->outbox_path);
 	ug_err err = make_parents(path, diag);
 	if (err == UG_OK)
 		err =
@@ -616,10 +617,16 @@ print_summary(const struct runtime *rt)
 static int
 finish(struct runtime *rt, bool fatal_error)
 {
-	size_t sent;
+	size_t sent, held = 0;
 	if (rt->ob &&
-	    outbox_counts(rt->ob, &rt->counts.pending, &sent) != UG_OK)
+	    (outbox_counts(rt->ob, &rt->counts.pending, &sent) != UG_OK ||
+	     outbox_held(rt->ob, &held) != UG_OK))
 		fatal_error = true;
+	/* A file whose events could not be taken out again (a full disk)
+	 * left them held back: the next open takes them out, none is sent,
+	 * so they are not pending. */
+	rt->counts.pending -= held < rt->counts.pending ? held
+						       : rt->counts.pending;
 	if (rt->ob)
 		print_summary(rt);
 	if (rt->counts.pending > 0 && !fatal_error)

@@ -25,6 +25,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -294,10 +295,21 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 		size_t removed = 0;
 		err = outbox_stage_abort(ob, &removed);
 		if (err != UG_OK) {
+			/* LMDB reports a short write as EIO: say when it is
+			 * the disk, which the operator can act on. */
+			struct statvfs fs;
+			bool full = statvfs(dir, &fs) == 0 &&
+				    (unsigned long long)fs.f_bavail *
+					    fs.f_frsize <
+					(16u << 20);
 			ug_diag_set(diag, dir,
 				    "cannot take an unfinished import out of "
-				    "the outbox: %s",
-				    ug_strerror(err));
+				    "the outbox: %s%s; nothing is sent until "
+				    "it is",
+				    ug_strerror(err),
+				    full ? " (the disk is full: free space "
+					   "there, then run again)"
+					 : "");
 			outbox_close(&ob);
 			return err;
 		}
@@ -621,6 +633,32 @@ outbox_counts(outbox *ob, size_t *pending, size_t *sent)
 	*sent = mdb_stat(txn, ob->sent, &st) == 0 ? st.ms_entries : 0;
 	mdb_txn_abort(txn);
 	return UG_OK;
+}
+
+ug_err
+outbox_held(outbox *ob, size_t *held)
+{
+	*held = 0;
+	if (!ob->stage_first)
+		return UG_OK;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, ob->order, &cur);
+	uint8_t first[8];
+	ug_put_be64(first, ob->stage_first);
+	MDB_val key = {8, first}, val;
+	MDB_cursor_op op = MDB_SET_RANGE;
+	while (rc == 0 && (rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
+		(*held)++;
+		op = MDB_NEXT;
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	return rc == MDB_NOTFOUND ? UG_OK : store__map_err(rc, "outbox held");
 }
 
 static int

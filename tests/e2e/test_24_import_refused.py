@@ -18,9 +18,12 @@ file, kill, signal) happens in the middle of the import, every time."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
+
+import pytest
 
 import hubtest
 from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_ROWS_REJECTED, AbsenceRow,
@@ -207,3 +210,54 @@ def test_watch_takes_a_changed_file_out_and_imports_it_whole(hub):
         if w.poll() is None:
             w.kill()
             w.wait()
+
+
+def test_full_disk_under_the_outbox_queues_nothing_of_the_file(hub, tmp_path):
+    """The outbox's disk fills up mid-file: that file is "fatal", nothing
+    of it is counted pending or sent, the message says the disk is full;
+    the file before it stays queued. With room again, flush takes the
+    held-back events out and delivers the first file; the big file
+    imported again is delivered whole, once."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs",
+                       str(disk)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        cprs = CprGen(2410).take(3_001)
+        hub.cprs.update(cprs[::40])
+        first = write(hub, "first.csv", [AbsenceRow(cprs[0])])
+        rows = [AbsenceRow(c) for c in cprs[1:]]
+        big = write(hub, "big.csv", rows)
+        hub.stop()
+        outbox = disk / "outbox"
+        r = hub.adapter("import", first, big, outbox=outbox, timeout=1)
+        assert r.rc == EXIT_FATAL, str(r)[-3000:]
+        lines = [json.loads(x) for x in r.stdout.splitlines()
+                 if x.startswith('{"file"')]
+        assert [(x["status"], x["queued"]) for x in lines] == \
+            [("done", 1), ("fatal", 0)], r.stdout
+        assert r.summary["pending"] == 1, r.summary
+        assert re.search(rf"big\.csv: cannot write to the outbox: .*the "
+                         rf"disk is full \(\d+ KiB free for {outbox}\); "
+                         rf"free space there, then import the file again",
+                         r.stderr), r.stderr
+        subprocess.run(["mount", "-o", "remount,size=64m", str(disk)],
+                       check=True)
+        hub.start()
+        f = hub.adapter("flush", outbox=outbox)
+        assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+            (EXIT_OK, 1, 0), str(f)[-3000:]
+        assert "of an import that did not finish out of the outbox" \
+            in f.stderr, f.stderr
+        again = hub.adapter("import", big, outbox=outbox, wait=120)
+        assert (again.rc, again.summary["queued"],
+                again.summary["accepted"], again.summary["pending"]) == \
+            (EXIT_OK, len(rows), len(rows), 0), again.summary
+        got = wait_stored(hub, 1 + len(rows), timeout=60)
+        assert set(got) == {event_id(hub, x)
+                            for x in [AbsenceRow(cprs[0])] + rows}
+    finally:
+        subprocess.run(["umount", "-l", str(disk)])
