@@ -784,16 +784,30 @@ ug_err
 adapter__close_rejects(struct runtime *rt)
 {
 	bool ok = true;
+	char path[ADAPTER_PATH_LEN] = "";
 	if (rt->rejects_shared) {
 		for (size_t i = 0; i < 2; i++)
 			ok = close_synced(&rt->shared[i]) && ok;
 		rt->rejects = NULL;
+		ug_strlcpy(path, ug_config_get(rt->cfg, "rejects"),
+			   sizeof path);
 	} else {
+		if (rt->rejects)
+			rejects_path(rt, path, sizeof path);
 		ok = close_synced(&rt->rejects);
 	}
-	if (!ok)
-		adapter__fatal(rt, "cannot write the rejects file: %s",
-			       strerror(errno));
+	/* Name the file and the input: with several files in a run, a
+	 * bare "the rejects file" leaves the clerk guessing. */
+	int why = errno;
+	if (!ok && rt->rejects_shared)
+		adapter__fatal(rt, "cannot write the rejects file %s: %s", path,
+			       strerror(why));
+	else if (!ok)
+		adapter__fatal(rt,
+			       "%s: cannot write the rejects file %s: %s; "
+			       "nothing of %s was queued: make room, then "
+			       "import it again",
+			       rt->path, path, strerror(why), rt->path);
 	return ok ? UG_OK : UG_EIO;
 }
 

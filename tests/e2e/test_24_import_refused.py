@@ -261,3 +261,33 @@ def test_full_disk_under_the_outbox_queues_nothing_of_the_file(hub, tmp_path):
                             for x in [AbsenceRow(cprs[0])] + rows}
     finally:
         subprocess.run(["umount", "-l", str(disk)])
+
+
+def test_full_disk_under_the_rejects_file_names_it(hub, tmp_path):
+    """The input's disk has no room for its rejects file: the file is
+    "fatal", nothing of it queued, and the message names the input and
+    the rejects file it could not write."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs",
+                       str(disk)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        cprs = CprGen(2411).take(3_000)
+        hub.cprs.update(cprs[::40])
+        rows = [AbsenceRow(c, absent="x" if i % 2 else 1)
+                for i, c in enumerate(cprs)]
+        path = disk / "full.csv"
+        hubtest.write_absence_csv(path, rows, dash_every=0)
+        r = hub.adapter("import", path)
+        assert r.rc == EXIT_FATAL, str(r)[-3000:]
+        assert (file_line(r)["status"], file_line(r)["queued"],
+                r.summary["pending"]) == ("fatal", 0, 0), r.stdout
+        assert (f"adapter-school: {path}: cannot write the rejects file "
+                f"{path}.rejects.csv: No space left on device; nothing of "
+                f"{path} was queued") in r.stderr, r.stderr[-2000:]
+        assert hub.stats()["log_events"] == 0
+    finally:
+        subprocess.run(["umount", "-l", str(disk)])
