@@ -705,8 +705,17 @@ create_rejects(struct runtime *rt)
 			       path);
 		return UG_EINVAL;
 	}
-	/* 0600: the rows hold CPRs. No symlink: we truncate what we open. */
+	/* 0600: the rows hold CPRs. No symlink: we truncate what we open.
+	 * open's mode applies only to a new file: one an earlier import
+	 * left, since opened up by hand, is made private again before a
+	 * row goes in. */
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+	if (fd >= 0 && fchmod(fd, 0600) != 0) {
+		int why = errno;
+		close(fd);
+		errno = why;
+		fd = -1;
+	}
 	rt->rejects = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!rt->rejects) {
 		adapter__fatal(rt, "cannot create the rejects file %s: %s",

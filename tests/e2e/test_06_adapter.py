@@ -67,11 +67,19 @@ def test_bad_rows_go_to_rejects_file(hub):
         assert (int(line_no), column) == (n, col)
         assert rest.endswith(";" + original)
 
-    # Importing it again queues nothing and still reports the bad rows.
+    # It holds CPRs: the owner's alone.
+    assert rejects.stat().st_mode & 0o777 == 0o600
+
+    # Importing it again queues nothing and still reports the bad rows;
+    # the rejects file made again is private again, even one opened up
+    # by hand meanwhile.
+    rejects.chmod(0o644)
     again = hub.adapter("import", path)
     assert again.rc == EXIT_ROWS_REJECTED, str(again)
     assert (again.summary["queued"], again.summary["rejected_rows"]) == (0, 8)
     assert hub.stats()["log_events"] == 4
+    assert rejects.stat().st_mode & 0o777 == 0o600
+    assert len(rejects.read_text().splitlines()) == 1 + len(bad)
 
 
 def test_csv_dialects_and_kinds(hub):
