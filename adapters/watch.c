@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -80,8 +81,10 @@ ignored_name(const char *name)
 	size_t n = strlen(name);
 	if (name[0] == '.')
 		return true;
-	return (n >= 5 && strcmp(name + n - 5, ".part") == 0) ||
-	       (n >= 4 && strcmp(name + n - 4, ".tmp") == 0);
+	/* In any case: an export job on Windows writes EXPORT.CSV.PART,
+	 * and its temporary files end in .TMP. */
+	return (n >= 5 && strcasecmp(name + n - 5, ".part") == 0) ||
+	       (n >= 4 && strcasecmp(name + n - 4, ".tmp") == 0);
 }
 
 static bool

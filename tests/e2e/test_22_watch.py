@@ -102,8 +102,12 @@ def test_watch_imports_moves_and_reports(hub, watchers):
     bad_cpr = gen.next()
     hub.cprs.add(bad_cpr)
     mixed = [AbsenceRow(c) for c in gen.take(3)]
-    # Not to be touched: a dotfile, a .tmp and a .part that stays.
-    for name in (".hidden.csv", "x.tmp", "y.csv.part"):
+    # Not to be touched: a dotfile, a .tmp and a .part that stays, in
+    # any case (a Windows export job's EXPORT.CSV.PART, ~X.TMP), and a
+    # file in a subdirectory.
+    (drop / "sub").mkdir()
+    for name in (".hidden.csv", "x.tmp", "y.csv.part", "Z.CSV.PART",
+                 "~W.TMP", "sub/v.csv"):
         write_absence_csv(drop / name, [AbsenceRow(gen.next())])
         hub.cprs.update(gen.seen)
     drop_file(hub, drop, "good.csv", good)
@@ -136,7 +140,9 @@ def test_watch_imports_moves_and_reports(hub, watchers):
     assert_store(hub, good + mixed)
     # The ignored files are where they were; nothing else is left.
     left = sorted(p.name for p in drop.iterdir() if p.is_file())
-    assert left == [".hidden.csv", "x.tmp", "y.csv.part"]
+    assert left == [".hidden.csv", "Z.CSV.PART", "x.tmp", "y.csv.part",
+                    "~W.TMP"]
+    assert (drop / "sub" / "v.csv").is_file()
     w.stop()
     assert "ADP-STOP" in w.text()
     sweep_reports(hub, drop)
