@@ -718,8 +718,21 @@ create_rejects(struct runtime *rt)
 	}
 	rt->rejects = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!rt->rejects) {
-		adapter__fatal(rt, "cannot create the rejects file %s: %s",
-			       path, strerror(errno));
+		int why = errno;
+		/* Beside an input on a share the clerk can only read, the
+		 * way out is the rejects setting: say so. */
+		if (!rt->rejects_path[0] && !rt->rejects_shared)
+			adapter__fatal(rt,
+				       "%s: cannot create the rejects file "
+				       "%s: %s; nothing of %s was queued: "
+				       "import it again with --rejects PATH "
+				       "in a directory you can write to",
+				       rt->path, path, strerror(why),
+				       rt->path);
+		else
+			adapter__fatal(rt,
+				       "cannot create the rejects file %s: %s",
+				       path, strerror(why));
 		if (fd >= 0)
 			close(fd);
 		return UG_EIO;

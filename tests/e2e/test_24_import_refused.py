@@ -291,3 +291,44 @@ def test_full_disk_under_the_rejects_file_names_it(hub, tmp_path):
         assert hub.stats()["log_events"] == 0
     finally:
         subprocess.run(["umount", "-l", str(disk)])
+
+
+def test_input_on_a_read_only_share_points_to_the_rejects_setting(
+        hub, tmp_path):
+    """An input whose directory cannot take its rejects file (a share
+    mounted read-only) is "fatal" at its first bad row, nothing of it
+    queued, and the message says how to import it: with --rejects."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    share = tmp_path / "share"
+    share.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                       str(share)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        cprs = CprGen(2412).take(3)
+        hub.cprs.update(cprs)
+        rows = [AbsenceRow(cprs[0]), AbsenceRow(cprs[1], absent="x"),
+                AbsenceRow(cprs[2])]
+        path = share / "week.csv"
+        hubtest.write_absence_csv(path, rows, dash_every=0)
+        subprocess.run(["mount", "-o", "remount,ro", str(share)],
+                       check=True)
+        r = hub.adapter("import", path)
+        assert r.rc == EXIT_FATAL, str(r)[-3000:]
+        assert (file_line(r)["status"], file_line(r)["queued"]) == \
+            ("fatal", 0), r.stdout
+        assert (f"adapter-school: {path}: cannot create the rejects file "
+                f"{path}.rejects.csv: Read-only file system; nothing of "
+                f"{path} was queued: import it again with --rejects PATH "
+                "in a directory you can write to") in r.stderr, r.stderr
+        assert hub.stats()["log_events"] == 0
+        rejects = tmp_path / "rejects.csv"
+        again = hub.adapter("import", "--rejects", rejects, path)
+        assert (again.rc, again.summary["accepted"],
+                again.summary["rejected_rows"]) == \
+            (EXIT_ROWS_REJECTED, 2, 1), str(again)[-3000:]
+        assert rejects.read_text().splitlines()[1].startswith(
+            f"{path};3;lessons_absent;")
+    finally:
+        subprocess.run(["umount", "-l", str(share)])
