@@ -117,8 +117,8 @@ put_text(FILE *f, const char *s, size_t len)
 
 /* A JSON string: quotes, backslashes and control bytes escaped, the rest
  * as it is (as UTF-8). */
-static void
-json_string(FILE *f, const char *s, size_t len)
+void
+adapter__json_string(FILE *f, const char *s, size_t len)
 {
 	fputc('"', f);
 	for (size_t i = 0; i < len; i++) {
@@ -937,15 +937,15 @@ write_reject(struct runtime *rt, long line, const ug_diag *diag)
 		fputc('{', f);
 		if (rt->rejects_shared) {
 			fputs("\"file\": ", f);
-			json_string(f, rt->path, strlen(rt->path));
+			adapter__json_string(f, rt->path, strlen(rt->path));
 			fputs(", ", f);
 		}
 		fprintf(f, "\"line\": %ld, \"column\": ", line);
-		json_string(f, diag->field, strlen(diag->field));
+		adapter__json_string(f, diag->field, strlen(diag->field));
 		fputs(", \"reason\": ", f);
-		json_string(f, diag->reason, strlen(diag->reason));
+		adapter__json_string(f, diag->reason, strlen(diag->reason));
 		fputs(", \"record\": ", f);
-		json_string(f, raw, len);
+		adapter__json_string(f, raw, len);
 		fputs(jsonl_crlf(rt->jsonl) ? "}\r\n" : "}\n", f);
 		return;
 	}
@@ -977,9 +977,9 @@ reject_row(struct runtime *rt, const ug_diag *diag)
 	if (rt->report) {
 		fprintf(rt->report, "%s\n  {\"line\": %ld, \"column\": ",
 			rt->report_rejects++ ? "," : "", line);
-		json_string(rt->report, diag->field, strlen(diag->field));
+		adapter__json_string(rt->report, diag->field, strlen(diag->field));
 		fputs(", \"reason\": ", rt->report);
-		json_string(rt->report, diag->reason, strlen(diag->reason));
+		adapter__json_string(rt->report, diag->reason, strlen(diag->reason));
 		fputc('}', rt->report);
 	}
 	ug_err err = open_rejects(rt);
@@ -1439,7 +1439,7 @@ print_file(const struct runtime *rt, adapter_file_status status)
 					    "stopped", "fatal"};
 	if (ug_config_bool(rt->cfg, "json")) {
 		fputs("{\"file\": ", stdout);
-		json_string(stdout, plan->path, strlen(plan->path));
+		adapter__json_string(stdout, plan->path, strlen(plan->path));
 		printf(", \"status\": \"%s\", \"format\": \"%s\", "
 		       "\"encoding\": \"%s\", \"encoding_detected\": %s, "
 		       "\"kind\": \"%s\", \"rows\": %zu, \"events\": %zu, "
@@ -1467,10 +1467,10 @@ adapter__print_unimported(const struct runtime *rt, const char *path,
 {
 	if (ug_config_bool(rt->cfg, "json")) {
 		fputs("{\"file\": ", stdout);
-		json_string(stdout, path, strlen(path));
+		adapter__json_string(stdout, path, strlen(path));
 		printf(", \"status\": \"%s\", \"error\": ",
 		       failed ? "failed" : "not_imported");
-		json_string(stdout, error, strlen(error));
+		adapter__json_string(stdout, error, strlen(error));
 		/* The keys of every file's line, so that a script reads
 		 * them all alike; what was not read is null. */
 		fputs(", \"format\": null, \"encoding\": null, "

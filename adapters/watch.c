@@ -245,20 +245,12 @@ time_text(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* A report must parse as JSON whatever bytes a dropped file's name
+ * holds. */
 static void
 json_text(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	adapter__json_string(f, s, strlen(s));
 }
 
 /* The report's members after the rejects list, then the closing brace. */

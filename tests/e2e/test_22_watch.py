@@ -313,3 +313,26 @@ def test_key_replaced_while_watching_keeps_the_events(hub, watchers):
     assert (r.rc, r.summary["accepted"], r.summary["rejected_by_hub"],
             r.summary["pending"]) == (0, 4, 0, 0), str(r)
     assert_store(hub, first + second)
+
+
+def test_report_of_a_windows_1252_file_name_is_json(hub, watchers):
+    """A file whose name is not UTF-8 (fravær.csv in Windows-1252, off a
+    share with the wrong character set) still gets a report that is
+    UTF-8 JSON, its name read as Windows-1252."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    rows = [AbsenceRow(c) for c in CprGen(2211).take(2)]
+    hub.cprs.update(r.cpr for r in rows)
+    name = "fravær.csv".encode("cp1252")
+    part = drop / "export.part"
+    write_absence_csv(part, rows)
+    os.rename(part, os.fsencode(drop) + b"/" + name)
+    report = os.fsencode(drop) + b"/done/" + name + b".report.json"
+    wait_for(lambda: os.path.exists(report), 20, "the report")
+    rep = json.loads(open(report, "rb").read().decode("utf-8"))
+    assert (rep["file"], rep["status"], rep["queued"]) == \
+        ("fravær.csv", "done", 2), rep
+    assert_store(hub, rows)
+    w.stop()
+    sweep_reports(hub, drop)
