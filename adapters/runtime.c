@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -371,12 +372,13 @@ setup(struct runtime *rt, ug_diag *diag)
 		err = UG_EINVAL;
 	}
 	const char *format = ug_config_get(rt->cfg, "format");
+	/* In any case, as encoding and kind: CSV is what a clerk writes. */
 	if (err == UG_OK) {
-		if (strcmp(format, "csv") == 0)
+		if (strcasecmp(format, "csv") == 0)
 			rt->format = FORMAT_CSV;
-		else if (strcmp(format, "jsonl") == 0)
+		else if (strcasecmp(format, "jsonl") == 0)
 			rt->format = FORMAT_JSONL;
-		else if (strcmp(format, "auto") == 0)
+		else if (strcasecmp(format, "auto") == 0)
 			rt->format = FORMAT_AUTO;
 		else {
 			ug_diag_set(diag, "format",
@@ -625,8 +627,8 @@ finish(struct runtime *rt, bool fatal_error)
 	/* A file whose events could not be taken out again (a full disk)
 	 * left them held back: the next open takes them out, none is sent,
 	 * so they are not pending. */
-	rt->counts.pending -= held < rt->counts.pending ? held
-						       : rt->counts.pending;
+	rt->counts.pending -=
+	    held < rt->counts.pending ? held : rt->counts.pending;
 	if (rt->ob)
 		print_summary(rt);
 	if (rt->counts.pending > 0 && !fatal_error)

@@ -443,6 +443,12 @@ def test_jsonl_detected_by_content_and_by_option(hub):
     r = hub.adapter("import", path, format="csv")
     assert r.rc == EXIT_FATAL, str(r)
     assert cpr not in r.stderr and dashed(cpr) not in r.stderr
+    # The words of format read in any case, as those of encoding and kind.
+    r = hub.adapter("import", path, format="JSONL", encoding="UTF-8",
+                    kind="Absence")
+    assert (r.rc, r.summary["duplicates"]) == (EXIT_OK, 1), str(r)
+    r = hub.adapter("import", path, format="CSV")
+    assert r.rc == EXIT_FATAL and "format must be" not in r.stderr, str(r)
     assert_store(hub, [row])
 
 
