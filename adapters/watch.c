@@ -614,7 +614,14 @@ open_watch(struct watch *w, const char *dir)
 	while (n > 1 && w->dir[n - 1] == '/')
 		w->dir[--n] = '\0';
 	struct stat st;
-	if (stat(w->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (stat(w->dir, &st) != 0) {
+		/* "not a directory" would send the operator looking for a
+		 * file of that name: say why it cannot be watched. */
+		adapter__fatal(rt, "cannot watch %s: %s", w->dir,
+			       strerror(errno));
+		return UG_EINVAL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
 		adapter__fatal(rt, "%s is not a directory", w->dir);
 		return UG_EINVAL;
 	}

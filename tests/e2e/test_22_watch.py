@@ -336,3 +336,18 @@ def test_report_of_a_windows_1252_file_name_is_json(hub, watchers):
     assert_store(hub, rows)
     w.stop()
     sweep_reports(hub, drop)
+
+
+def test_watch_of_a_missing_directory_or_a_file_is_fatal(hub):
+    """watch DIR where DIR does not exist, or is a file: exit 3 with the
+    reason, before anything is watched."""
+    for target, reason in (
+            (hub.inputs_dir / "nowhere",
+             f"cannot watch {hub.inputs_dir / 'nowhere'}: No such file or "
+             "directory"),
+            (hub.tmp / "hubd.conf",
+             f"{hub.tmp / 'hubd.conf'} is not a directory")):
+        r = hub.adapter("watch", target)
+        assert r.rc == hubtest.EXIT_FATAL, str(r)
+        assert f"adapter-school: {reason}\n" in r.stderr, r.stderr
+        assert "ADP-WATCH" not in r.stderr
