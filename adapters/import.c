@@ -74,8 +74,15 @@ outbox_failed(struct runtime *rt, const char *what, ug_err err,
 	      const char *then)
 {
 	struct statvfs fs;
-	if (rt->outbox_path[0] && statvfs(rt->outbox_path, &fs) == 0 &&
-	    (unsigned long long)fs.f_bavail * fs.f_frsize < OUTBOX_FULL_BELOW)
+	if (err == UG_EFULL)
+		adapter__fatal(rt,
+			       "%s: %s: the outbox is full of events the hub "
+			       "has not acknowledged%s; run flush with the "
+			       "hub reachable, then import the file again",
+			       rt->path, what, then);
+	else if (rt->outbox_path[0] && statvfs(rt->outbox_path, &fs) == 0 &&
+		 (unsigned long long)fs.f_bavail * fs.f_frsize <
+		     OUTBOX_FULL_BELOW)
 		adapter__fatal(rt,
 			       "%s: %s: %s: the disk is full (%llu KiB free "
 			       "for %s)%s; free space there, then import "
