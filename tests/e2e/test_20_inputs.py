@@ -234,22 +234,27 @@ def test_header_ending_in_a_separator(hub):
     """Some systems end every line, or only the header, with a separator:
     a trailing empty field is no field, so a row with one more or one
     fewer of them still has as many fields as the header."""
-    cprs = CprGen(2011).take(4)
+    cprs = CprGen(2011).take(5)
     rows = [AbsenceRow(c) for c in cprs]
     remember(hub, rows)
+    # A value past the header's last name is no cell of that empty
+    # header field: the row has one field too many (shifted), as it
+    # would have past a header without the trailing separator.
     lines = [csv_line(rows[0].fields()),
              csv_line(rows[1].fields()) + ";",
              csv_line(rows[2].fields()) + ";;",
-             csv_line(rows[3].fields()[:7])]
+             csv_line(rows[3].fields()[:7]),
+             csv_line(rows[4].fields()) + ";x"]
     path = write(hub, "trailing.csv", (csv_line(hubtest_header()) + ";\r\n" +
                                        "\r\n".join(lines)).encode())
     r = hub.adapter("import", path)
     assert r.rc == EXIT_ROWS_REJECTED, str(r)
     assert (r.summary["rows"], r.summary["queued"],
-            r.summary["rejected_rows"]) == (4, 3, 1), str(r)
+            r.summary["rejected_rows"]) == (5, 3, 2), str(r)
     rej = rejects_csv(path.parent / "trailing.csv.rejects.csv")
-    assert [(n, c) for n, c, _ in rej] == [(5, "")]
+    assert [(n, c) for n, c, _ in rej] == [(5, ""), (6, "")]
     assert "the row has 7 fields, the header has 8" in rej[0][2]
+    assert "the row has 9 fields, the header has 8" in rej[1][2]
     assert_store(hub, rows[:3])
 
 
