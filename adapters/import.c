@@ -73,24 +73,30 @@ static void
 outbox_failed(struct runtime *rt, const char *what, ug_err err,
 	      const char *then)
 {
+	/* watch imports the file again by itself once it runs again: the
+	 * clerk's step is import's alone. */
+	const char *again = rt->watching
+				? "; the file stays in the directory and is "
+				  "imported again when the watcher is started "
+				  "again"
+				: ", then import the file again";
 	struct statvfs fs;
 	if (err == UG_EFULL)
 		adapter__fatal(rt,
 			       "%s: %s: the outbox is full of events the hub "
 			       "has not acknowledged%s; run flush with the "
-			       "hub reachable, then import the file again",
-			       rt->path, what, then);
+			       "hub reachable%s",
+			       rt->path, what, then, again);
 	else if (rt->outbox_path[0] && statvfs(rt->outbox_path, &fs) == 0 &&
 		 (unsigned long long)fs.f_bavail * fs.f_frsize <
 		     OUTBOX_FULL_BELOW)
 		adapter__fatal(rt,
 			       "%s: %s: %s: the disk is full (%llu KiB free "
-			       "for %s)%s; free space there, then import "
-			       "the file again",
+			       "for %s)%s; free space there%s",
 			       rt->path, what, ug_strerror(err),
 			       (unsigned long long)fs.f_bavail * fs.f_frsize /
 				   1024,
-			       rt->outbox_path, then);
+			       rt->outbox_path, then, again);
 	else
 		adapter__fatal(rt, "%s: %s: %s%s", rt->path, what,
 			       ug_strerror(err), then);

@@ -332,3 +332,48 @@ def test_input_on_a_read_only_share_points_to_the_rejects_setting(
             f"{path};3;lessons_absent;")
     finally:
         subprocess.run(["umount", "-l", str(share)])
+
+
+def test_watch_on_a_full_disk_stops_and_keeps_the_file(hub, tmp_path):
+    """watch whose outbox's disk fills up mid-file: exit 3 (systemd
+    restarts it), the file stays in DIR, not in failed/, nothing of it
+    sent; started again with room, it imports the file whole, once."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs",
+                       str(disk)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        cprs = CprGen(2413).take(3_000)
+        hub.cprs.update(cprs[::40])
+        rows = [AbsenceRow(c) for c in cprs]
+        drop = hub.inputs_dir / "drop"
+        drop.mkdir()
+        write(hub, "drop/big.csv", rows)
+        outbox = disk / "outbox"
+        r = hub.adapter("watch", drop, outbox=outbox, settle=0)
+        assert r.rc == EXIT_FATAL, str(r)[-3000:]
+        assert re.search(
+            r"big\.csv: cannot write to the outbox: .*the disk is full "
+            r".*; free space there; the file stays in the directory and "
+            r"is imported again when the watcher is started again",
+            r.stderr), r.stderr
+        assert (drop / "big.csv").exists()
+        assert not any((drop / "failed").iterdir())
+        assert hub.stats()["log_events"] == 0
+        subprocess.run(["mount", "-o", "remount,size=64m", str(disk)],
+                       check=True)
+        p = hub.adapter_popen("watch", drop, outbox=outbox, settle=0)
+        try:
+            hubtest.wait_for(lambda: (drop / "done" / "big.csv").exists(),
+                             60, "the file in done/")
+            got = wait_stored(hub, len(rows), timeout=60)
+        finally:
+            p.send_signal(signal.SIGTERM)
+            w = hub.adapter_finish(p)
+        assert w.rc == EXIT_OK, str(w)[-3000:]
+        assert set(got) == {event_id(hub, x) for x in rows}
+    finally:
+        subprocess.run(["umount", "-l", str(disk)])
