@@ -840,9 +840,13 @@ adapter__close_rejects(struct runtime *rt)
 	else if (!ok)
 		adapter__fatal(rt,
 			       "%s: cannot write the rejects file %s: %s; "
-			       "nothing of %s was queued: make room, then "
-			       "import it again",
-			       rt->path, path, strerror(why), rt->path);
+			       "nothing of %s was queued: make room%s",
+			       rt->path, path, strerror(why), rt->path,
+			       rt->watching
+				   ? "; the file stays in the directory and is "
+				     "imported again when the watcher is "
+				     "started again"
+				   : ", then import it again");
 	return ok ? UG_OK : UG_EIO;
 }
 

@@ -377,3 +377,35 @@ def test_watch_on_a_full_disk_stops_and_keeps_the_file(hub, tmp_path):
         assert set(got) == {event_id(hub, x) for x in rows}
     finally:
         subprocess.run(["umount", "-l", str(disk)])
+
+
+def test_watch_without_room_for_rejects_keeps_the_file(hub, tmp_path):
+    """watch on a drop directory too full for the rejects file: exit 3,
+    the file stays in DIR, nothing of it sent, and the message says it
+    is imported again when the watcher runs again."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs",
+                       str(drop)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        cprs = CprGen(2414).take(3_000)
+        hub.cprs.update(cprs[::40])
+        rows = [AbsenceRow(c, absent="x" if i % 2 else 1)
+                for i, c in enumerate(cprs)]
+        hubtest.write_absence_csv(drop / "full.csv", rows, dash_every=0)
+        r = hub.adapter("watch", drop, settle=0)
+        assert r.rc == EXIT_FATAL, str(r)[-3000:]
+        assert ("full.csv: cannot write the rejects file "
+                f"{drop}/.full.csv.rejects.tmp: No space left on device; "
+                f"nothing of {drop}/full.csv was queued: make room; the "
+                "file stays in the directory and is imported again when "
+                "the watcher is started again") in r.stderr, \
+            r.stderr[-2000:]
+        assert sorted(p.name for p in drop.iterdir()) == \
+            ["done", "failed", "full.csv"]
+        assert hub.stats()["log_events"] == 0
+    finally:
+        subprocess.run(["umount", "-l", str(drop)])
