@@ -9,6 +9,7 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 import hashlib
 import hubtest
 import re
+import signal
 import subprocess
 import time
 
@@ -211,6 +212,39 @@ def test_hub_down_exit_2_then_flush(make_hub):
     assert f2.rc == EXIT_OK, str(f2)
     assert (f2.summary["accepted"], f2.summary["pending"]) == (0, 0)
     assert hub.stats()["log_events"] == 25
+
+
+def test_stopped_while_delivering_exits_2_and_keeps_the_events(make_hub):
+    """SIGTERM or SIGINT once every file is queued, while the adapter
+    waits for the hub: nothing is lost, so it is exit 2 (flush later),
+    not the 3 of an import stopped inside a file."""
+    hub = make_hub(start=False)
+    cprs = CprGen(619).take(20)
+    path, _ = hub.csv("w20.csv", [AbsenceRow(c) for c in cprs])
+    def catches(pid, sig):
+        with open(f"/proc/{pid}/status") as f:
+            mask = next(ln for ln in f if ln.startswith("SigCgt:"))
+        return int(mask.split()[1], 16) >> (sig - 1) & 1
+
+    for cmd, sig in ((("import", path), signal.SIGTERM),
+                     (("flush",), signal.SIGINT)):
+        p = hub.adapter_popen(*cmd, timeout=60)
+        hubtest.wait_for(lambda: catches(p.pid, sig), 20, "its handler")
+        if cmd[0] == "import":
+            # Past the file's import, into the wait for the hub.
+            hubtest.wait_for(lambda: "20 rows, 0 rejected" in
+                             p.stderr.readline(), 20, "the file's line",
+                             interval=0)
+        p.send_signal(sig)
+        r = hub.adapter_finish(p)
+        assert r.rc == EXIT_PENDING, str(r)
+        assert r.summary["pending"] == 20, r.summary
+        assert "ADP-STOP interrupted; the outbox keeps what was not " \
+            "acknowledged" in r.stderr, r.stderr
+    hub.start()
+    f = hub.adapter("flush")
+    assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+        (EXIT_OK, 20, 0), str(f)
 
 
 def test_hub_endpoint_of_an_ipv6_address(hub):
