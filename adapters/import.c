@@ -994,9 +994,11 @@ reject_row(struct runtime *rt, const ug_diag *diag)
 	if (rt->report) {
 		fprintf(rt->report, "%s\n  {\"line\": %ld, \"column\": ",
 			rt->report_rejects++ ? "," : "", line);
-		adapter__json_string(rt->report, diag->field, strlen(diag->field));
+		adapter__json_string(rt->report, diag->field,
+				     strlen(diag->field));
 		fputs(", \"reason\": ", rt->report);
-		adapter__json_string(rt->report, diag->reason, strlen(diag->reason));
+		adapter__json_string(rt->report, diag->reason,
+				     strlen(diag->reason));
 		fputc('}', rt->report);
 	}
 	ug_err err = open_rejects(rt);

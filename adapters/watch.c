@@ -280,7 +280,7 @@ finish_report(FILE *f, const char *name, const char *status,
 		json_text(f, plan->kind->name);
 	} else {
 		/* The same members as a file's line from import, null when
-		 * the file was not read as anything, so one reader fits both. */
+		 * the file was not read as anything: one reader fits both. */
 		fputs(",\n\"format\": null,\n\"encoding\": null,\n"
 		      "\"encoding_detected\": null,\n\"kind\": null",
 		      f);
