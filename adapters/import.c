@@ -492,6 +492,15 @@ plan_csv(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 	for (size_t h = 0; h < n; h++)
 		names[h] = csv_header_name(csv, h);
 	err = choose_kind(rt, plan, names, n, diag);
+	/* A tab-separated export reads as one column whose name holds the
+	 * others: "missing cpr" would send the clerk looking for a column
+	 * that is plainly there. */
+	if (err != UG_OK && err != UG_ENOMEM && n == 1 &&
+	    strchr(names[0], '\t'))
+		ug_diag_set(diag, "header",
+			    "the header row is separated by tabs; the "
+			    "separator must be ';' or ',' (save or export the "
+			    "file as CSV)");
 	if (diag)
 		diag->line = csv_header_line(csv);
 	size_t len;

@@ -477,6 +477,9 @@ UTF16 = "cpr;school\n".encode("utf-16")
      'mean cpr; keep one'),
     ("noheader.csv", None, "missing required column(s)"),
     ("mac.csv", None, "the lines end in a carriage return alone"),
+    ("tabs.csv", b"cpr\tschool\tperiod_start\tperiod_end\tlessons_absent"
+     b"\tlessons_expected\tkind\n", "the header row is separated by tabs; "
+     "the separator must be ';' or ','"),
     ("empty.jsonl", b"[1]\n{broken\n", "no line of the file is a JSON"),
 ])
 def test_whole_file_problems_queue_nothing(hub, name, data, reason):
