@@ -370,15 +370,16 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 
 /* ---- the first pass ------------------------------------------------- */
 
-/* Scan the raw bytes: encoding, and the first byte that is not blank. */
+/* Scan the raw bytes: encoding, and the first and last bytes that are
+ * not blank. */
 static ug_err
-scan_bytes(int fd, enc_scan *scan, int *first, ug_diag *diag)
+scan_bytes(int fd, enc_scan *scan, int *first, int *last, ug_diag *diag)
 {
 	uint8_t *buf = malloc(SCAN_CHUNK);
 	if (!buf)
 		return UG_ENOMEM;
 	enc_scan_init(scan);
-	*first = -1;
+	*first = *last = -1;
 	for (;;) {
 		ssize_t got = read(fd, buf, SCAN_CHUNK);
 		if (got < 0 && errno == EINTR)
@@ -400,6 +401,12 @@ scan_bytes(int fd, enc_scan *scan, int *first, ug_diag *diag)
 			    c != '\n')
 				*first = c;
 		}
+		for (ssize_t i = got; i-- > 0;)
+			if (buf[i] != ' ' && buf[i] != '\t' &&
+			    buf[i] != '\r' && buf[i] != '\n') {
+				*last = buf[i];
+				break;
+			}
 		enc_scan_feed(scan, buf, (size_t)got);
 	}
 	enc_scan_end(scan);
@@ -633,7 +640,7 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 	}
 	struct stat after;
 	enc_scan scan;
-	int first;
+	int first, last;
 	FILE *raw = NULL, *text = NULL;
 	ug_err err = UG_OK;
 	if (fstat(fd, &plan->st) != 0 || !S_ISREG(plan->st.st_mode)) {
@@ -641,7 +648,7 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 		err = UG_EIO;
 		goto done;
 	}
-	err = scan_bytes(fd, &scan, &first, diag);
+	err = scan_bytes(fd, &scan, &first, &last, diag);
 	if (err != UG_OK)
 		goto done;
 	if (fstat(fd, &after) != 0 || !same_file(&plan->st, &after)) {
@@ -655,6 +662,16 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 				  plan->encoding != rt->encoding;
 	plan->bom = scan.bom;
 	plan->format = pick_format(rt, path, first);
+	/* A file in [ ] is a JSON array, which both readers would blame
+	 * on some quote or line instead. */
+	if (first == '[' && last == ']' && rt->format != FORMAT_CSV) {
+		ug_diag_set(diag, "file",
+			    "the file is one JSON array; the adapter reads "
+			    "JSON Lines: one object per line, without [ ] "
+			    "and commas between them");
+		err = UG_EMALFORMED;
+		goto done;
+	}
 	err = open_text(fd, plan->encoding, &raw, &text, diag);
 	if (err == UG_OK && plan->format == FORMAT_CSV)
 		err = plan_csv(rt, plan, text, diag);

@@ -477,6 +477,9 @@ UTF16 = "cpr;school\n".encode("utf-16")
      'mean cpr; keep one'),
     ("noheader.csv", None, "missing required column(s)"),
     ("mac.csv", None, "the lines end in a carriage return alone"),
+    ("array.json", b'\xef\xbb\xbf [{"cpr": null, "skole": "280017"},\n'
+     b'{"cpr": null, "skole": "280017"}]\n',
+     "the file is one JSON array; the adapter reads JSON Lines"),
     ("tabs.csv", b"cpr\tschool\tperiod_start\tperiod_end\tlessons_absent"
      b"\tlessons_expected\tkind\n", "the header row is separated by tabs; "
      "the separator must be ';' or ','"),
