@@ -480,6 +480,10 @@ UTF16 = "cpr;school\n".encode("utf-16")
     ("array.json", b'\xef\xbb\xbf [{"cpr": null, "skole": "280017"},\n'
      b'{"cpr": null, "skole": "280017"}]\n',
      "the file is one JSON array; the adapter reads JSON Lines"),
+    ("sep.csv", b"sep=;\ncpr;school;period_start;period_end;"
+     b"lessons_absent;lessons_expected;kind\n",
+     "the first line is a spreadsheet's \"sep=\" line, not the header "
+     "row: delete that line"),
     ("tabs.csv", b"cpr\tschool\tperiod_start\tperiod_end\tlessons_absent"
      b"\tlessons_expected\tkind\n", "the header row is separated by tabs; "
      "the separator must be ';' or ','"),
