@@ -128,6 +128,7 @@ struct runtime {
 	ug_keys *keys;
 	char hub_key[UG_Z85_KEY_LEN + 1];
 	outbox *ob;
+	char outbox_path[ADAPTER_PATH_LEN];
 	adapter_counts counts; /* the whole run */
 	adapter_counts file;   /* the file being imported */
 	int64_t started_ms;    /* events queued by this run have
@@ -210,6 +211,10 @@ void adapter__remove_shared_rejects(const struct runtime *rt);
 
 /* The counts as JSON members, without braces: "rows": 1, ... */
 void adapter__counts_json(FILE *f, const adapter_counts *c);
+
+/* s as a JSON string, always UTF-8: bytes that are not (a file name
+ * from a Windows-1252 share) are read as Windows-1252. */
+void adapter__json_string(FILE *f, const char *s, size_t len);
 
 /* watch DIR: see watch.c. Returns the exit code. */
 int adapter__watch(struct runtime *rt, const char *dir);

@@ -43,6 +43,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "adapters/adapter_int.h"
@@ -61,6 +62,44 @@ same_file(const struct stat *a, const struct stat *b)
 	       a->st_size == b->st_size &&
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
 	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Below this much room left, a failed outbox write is put down to a
+ * full disk: LMDB reports a short write as an I/O error, which alone
+ * would not tell the clerk what to do. */
+#define OUTBOX_FULL_BELOW (16u << 20)
+
+static void
+outbox_failed(struct runtime *rt, const char *what, ug_err err,
+	      const char *then)
+{
+	/* watch imports the file again by itself once it runs again: the
+	 * clerk's step is import's alone. */
+	const char *again = rt->watching
+				? "; the file stays in the directory and is "
+				  "imported again when the watcher is started "
+				  "again"
+				: ", then import the file again";
+	struct statvfs fs;
+	if (err == UG_EFULL)
+		adapter__fatal(rt,
+			       "%s: %s: the outbox is full of events the hub "
+			       "has not acknowledged%s; run flush with the "
+			       "hub reachable%s",
+			       rt->path, what, then, again);
+	else if (rt->outbox_path[0] && statvfs(rt->outbox_path, &fs) == 0 &&
+		 (unsigned long long)fs.f_bavail * fs.f_frsize <
+		     OUTBOX_FULL_BELOW)
+		adapter__fatal(rt,
+			       "%s: %s: %s: the disk is full (%llu KiB free "
+			       "for %s)%s; free space there%s",
+			       rt->path, what, ug_strerror(err),
+			       (unsigned long long)fs.f_bavail * fs.f_frsize /
+				   1024,
+			       rt->outbox_path, then, again);
+	else
+		adapter__fatal(rt, "%s: %s: %s%s", rt->path, what,
+			       ug_strerror(err), then);
 }
 
 static bool
@@ -91,8 +130,8 @@ put_text(FILE *f, const char *s, size_t len)
 
 /* A JSON string: quotes, backslashes and control bytes escaped, the rest
  * as it is (as UTF-8). */
-static void
-json_string(FILE *f, const char *s, size_t len)
+void
+adapter__json_string(FILE *f, const char *s, size_t len)
 {
 	fputc('"', f);
 	for (size_t i = 0; i < len; i++) {
@@ -331,15 +370,16 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 
 /* ---- the first pass ------------------------------------------------- */
 
-/* Scan the raw bytes: encoding, and the first byte that is not blank. */
+/* Scan the raw bytes: encoding, and the first and last bytes that are
+ * not blank. */
 static ug_err
-scan_bytes(int fd, enc_scan *scan, int *first, ug_diag *diag)
+scan_bytes(int fd, enc_scan *scan, int *first, int *last, ug_diag *diag)
 {
 	uint8_t *buf = malloc(SCAN_CHUNK);
 	if (!buf)
 		return UG_ENOMEM;
 	enc_scan_init(scan);
-	*first = -1;
+	*first = *last = -1;
 	for (;;) {
 		ssize_t got = read(fd, buf, SCAN_CHUNK);
 		if (got < 0 && errno == EINTR)
@@ -361,6 +401,12 @@ scan_bytes(int fd, enc_scan *scan, int *first, ug_diag *diag)
 			    c != '\n')
 				*first = c;
 		}
+		for (ssize_t i = got; i-- > 0;)
+			if (buf[i] != ' ' && buf[i] != '\t' &&
+			    buf[i] != '\r' && buf[i] != '\n') {
+				*last = buf[i];
+				break;
+			}
 		enc_scan_feed(scan, buf, (size_t)got);
 	}
 	enc_scan_end(scan);
@@ -453,6 +499,22 @@ plan_csv(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 	for (size_t h = 0; h < n; h++)
 		names[h] = csv_header_name(csv, h);
 	err = choose_kind(rt, plan, names, n, diag);
+	/* A tab-separated export reads as one column whose name holds the
+	 * others: "missing cpr" would send the clerk looking for a column
+	 * that is plainly there. */
+	if (err != UG_OK && err != UG_ENOMEM && n == 1 &&
+	    strchr(names[0], '\t'))
+		ug_diag_set(diag, "header",
+			    "the header row is separated by tabs; the "
+			    "separator must be ';' or ',' (save or export the "
+			    "file as CSV)");
+	/* Excel's separator hint line, above the header. */
+	else if (err != UG_OK && err != UG_ENOMEM && n >= 1 && n <= 2 &&
+		 strncasecmp(names[0], "sep=", 4) == 0 &&
+		 (n == 1 || names[1][0] == '\0'))
+		ug_diag_set(diag, "header",
+			    "the first line is a spreadsheet's \"sep=\" line, "
+			    "not the header row: delete that line");
 	if (diag)
 		diag->line = csv_header_line(csv);
 	size_t len;
@@ -585,7 +647,7 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 	}
 	struct stat after;
 	enc_scan scan;
-	int first;
+	int first, last;
 	FILE *raw = NULL, *text = NULL;
 	ug_err err = UG_OK;
 	if (fstat(fd, &plan->st) != 0 || !S_ISREG(plan->st.st_mode)) {
@@ -593,7 +655,7 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 		err = UG_EIO;
 		goto done;
 	}
-	err = scan_bytes(fd, &scan, &first, diag);
+	err = scan_bytes(fd, &scan, &first, &last, diag);
 	if (err != UG_OK)
 		goto done;
 	if (fstat(fd, &after) != 0 || !same_file(&plan->st, &after)) {
@@ -607,6 +669,16 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 				  plan->encoding != rt->encoding;
 	plan->bom = scan.bom;
 	plan->format = pick_format(rt, path, first);
+	/* A file in [ ] is a JSON array, which both readers would blame
+	 * on some quote or line instead. */
+	if (first == '[' && last == ']' && rt->format != FORMAT_CSV) {
+		ug_diag_set(diag, "file",
+			    "the file is one JSON array; the adapter reads "
+			    "JSON Lines: one object per line, without [ ] "
+			    "and commas between them");
+		err = UG_EMALFORMED;
+		goto done;
+	}
 	err = open_text(fd, plan->encoding, &raw, &text, diag);
 	if (err == UG_OK && plan->format == FORMAT_CSV)
 		err = plan_csv(rt, plan, text, diag);
@@ -691,8 +763,21 @@ create_rejects(struct runtime *rt)
 	}
 	rt->rejects = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!rt->rejects) {
-		adapter__fatal(rt, "cannot create the rejects file %s: %s",
-			       path, strerror(errno));
+		int why = errno;
+		/* Beside an input on a share the clerk can only read, the
+		 * way out is the rejects setting: say so. */
+		if (!rt->rejects_path[0] && !rt->rejects_shared)
+			adapter__fatal(rt,
+				       "%s: cannot create the rejects file "
+				       "%s: %s; nothing of %s was queued: "
+				       "import it again with --rejects PATH "
+				       "in a directory you can write to",
+				       rt->path, path, strerror(why),
+				       rt->path);
+		else
+			adapter__fatal(rt,
+				       "cannot create the rejects file %s: %s",
+				       path, strerror(why));
 		if (fd >= 0)
 			close(fd);
 		return UG_EIO;
@@ -766,16 +851,34 @@ ug_err
 adapter__close_rejects(struct runtime *rt)
 {
 	bool ok = true;
+	char path[ADAPTER_PATH_LEN] = "";
 	if (rt->rejects_shared) {
 		for (size_t i = 0; i < 2; i++)
 			ok = close_synced(&rt->shared[i]) && ok;
 		rt->rejects = NULL;
+		ug_strlcpy(path, ug_config_get(rt->cfg, "rejects"),
+			   sizeof path);
 	} else {
+		if (rt->rejects)
+			rejects_path(rt, path, sizeof path);
 		ok = close_synced(&rt->rejects);
 	}
-	if (!ok)
-		adapter__fatal(rt, "cannot write the rejects file: %s",
-			       strerror(errno));
+	/* Name the file and the input: with several files in a run, a
+	 * bare "the rejects file" leaves the clerk guessing. */
+	int why = errno;
+	if (!ok && rt->rejects_shared)
+		adapter__fatal(rt, "cannot write the rejects file %s: %s", path,
+			       strerror(why));
+	else if (!ok)
+		adapter__fatal(rt,
+			       "%s: cannot write the rejects file %s: %s; "
+			       "nothing of %s was queued: make room%s",
+			       rt->path, path, strerror(why), rt->path,
+			       rt->watching
+				   ? "; the file stays in the directory and is "
+				     "imported again when the watcher is "
+				     "started again"
+				   : ", then import it again");
 	return ok ? UG_OK : UG_EIO;
 }
 
@@ -883,15 +986,15 @@ write_reject(struct runtime *rt, long line, const ug_diag *diag)
 		fputc('{', f);
 		if (rt->rejects_shared) {
 			fputs("\"file\": ", f);
-			json_string(f, rt->path, strlen(rt->path));
+			adapter__json_string(f, rt->path, strlen(rt->path));
 			fputs(", ", f);
 		}
 		fprintf(f, "\"line\": %ld, \"column\": ", line);
-		json_string(f, diag->field, strlen(diag->field));
+		adapter__json_string(f, diag->field, strlen(diag->field));
 		fputs(", \"reason\": ", f);
-		json_string(f, diag->reason, strlen(diag->reason));
+		adapter__json_string(f, diag->reason, strlen(diag->reason));
 		fputs(", \"record\": ", f);
-		json_string(f, raw, len);
+		adapter__json_string(f, raw, len);
 		fputs(jsonl_crlf(rt->jsonl) ? "}\r\n" : "}\n", f);
 		return;
 	}
@@ -923,9 +1026,11 @@ reject_row(struct runtime *rt, const ug_diag *diag)
 	if (rt->report) {
 		fprintf(rt->report, "%s\n  {\"line\": %ld, \"column\": ",
 			rt->report_rejects++ ? "," : "", line);
-		json_string(rt->report, diag->field, strlen(diag->field));
+		adapter__json_string(rt->report, diag->field,
+				     strlen(diag->field));
 		fputs(", \"reason\": ", rt->report);
-		json_string(rt->report, diag->reason, strlen(diag->reason));
+		adapter__json_string(rt->report, diag->reason,
+				     strlen(diag->reason));
 		fputc('}', rt->report);
 	}
 	ug_err err = open_rejects(rt);
@@ -1006,8 +1111,7 @@ flush_batch(struct runtime *rt)
 	}
 	drop_batch(rt);
 	if (err != UG_OK)
-		adapter__fatal(rt, "cannot write to the outbox: %s",
-			       ug_strerror(err));
+		outbox_failed(rt, "cannot write to the outbox", err, "");
 	if (err == UG_OK && rt->on_batch)
 		rt->on_batch(rt);
 	return err;
@@ -1386,7 +1490,7 @@ print_file(const struct runtime *rt, adapter_file_status status)
 					    "stopped", "fatal"};
 	if (ug_config_bool(rt->cfg, "json")) {
 		fputs("{\"file\": ", stdout);
-		json_string(stdout, plan->path, strlen(plan->path));
+		adapter__json_string(stdout, plan->path, strlen(plan->path));
 		printf(", \"status\": \"%s\", \"format\": \"%s\", "
 		       "\"encoding\": \"%s\", \"encoding_detected\": %s, "
 		       "\"kind\": \"%s\", \"rows\": %zu, \"events\": %zu, "
@@ -1414,10 +1518,10 @@ adapter__print_unimported(const struct runtime *rt, const char *path,
 {
 	if (ug_config_bool(rt->cfg, "json")) {
 		fputs("{\"file\": ", stdout);
-		json_string(stdout, path, strlen(path));
+		adapter__json_string(stdout, path, strlen(path));
 		printf(", \"status\": \"%s\", \"error\": ",
 		       failed ? "failed" : "not_imported");
-		json_string(stdout, error, strlen(error));
+		adapter__json_string(stdout, error, strlen(error));
 		/* The keys of every file's line, so that a script reads
 		 * them all alike; what was not read is null. */
 		fputs(", \"format\": null, \"encoding\": null, "
@@ -1452,10 +1556,20 @@ settle_stage(struct runtime *rt, adapter_file_status status)
 				   rt->path, removed);
 		rt->file.queued = 0;
 		rt->file.corrections = 0;
+		if (err != UG_OK) {
+			outbox_failed(rt,
+				      "cannot take what was queued from it "
+				      "out of the outbox",
+				      err,
+				      "; it stays held back, never sent, and "
+				      "the next import, flush or watch takes "
+				      "it out");
+			return FILE_FATAL;
+		}
 	}
 	if (err == UG_OK)
 		return status;
-	adapter__fatal(rt, "cannot write to the outbox: %s", ug_strerror(err));
+	outbox_failed(rt, "cannot write to the outbox", err, "");
 	return FILE_FATAL;
 }
 

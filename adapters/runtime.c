@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -288,6 +289,7 @@ open_outbox(struct runtime *rt, ug_diag *diag)
 			 rt->agency);
 	else
 		ug_strlcpy(path, setting, sizeof path);
+	ug_strlcpy(rt->outbox_path, path, sizeof rt->outbox_path);
 	ug_err err = make_parents(path, diag);
 	if (err == UG_OK)
 		err =
@@ -370,12 +372,13 @@ setup(struct runtime *rt, ug_diag *diag)
 		err = UG_EINVAL;
 	}
 	const char *format = ug_config_get(rt->cfg, "format");
+	/* In any case, as encoding and kind: CSV is what a clerk writes. */
 	if (err == UG_OK) {
-		if (strcmp(format, "csv") == 0)
+		if (strcasecmp(format, "csv") == 0)
 			rt->format = FORMAT_CSV;
-		else if (strcmp(format, "jsonl") == 0)
+		else if (strcasecmp(format, "jsonl") == 0)
 			rt->format = FORMAT_JSONL;
-		else if (strcmp(format, "auto") == 0)
+		else if (strcasecmp(format, "auto") == 0)
 			rt->format = FORMAT_AUTO;
 		else {
 			ug_diag_set(diag, "format",
@@ -616,10 +619,16 @@ print_summary(const struct runtime *rt)
 static int
 finish(struct runtime *rt, bool fatal_error)
 {
-	size_t sent;
+	size_t sent, held = 0;
 	if (rt->ob &&
-	    outbox_counts(rt->ob, &rt->counts.pending, &sent) != UG_OK)
+	    (outbox_counts(rt->ob, &rt->counts.pending, &sent) != UG_OK ||
+	     outbox_held(rt->ob, &held) != UG_OK))
 		fatal_error = true;
+	/* A file whose events could not be taken out again (a full disk)
+	 * left them held back: the next open takes them out, none is sent,
+	 * so they are not pending. */
+	rt->counts.pending -=
+	    held < rt->counts.pending ? held : rt->counts.pending;
 	if (rt->ob)
 		print_summary(rt);
 	if (rt->counts.pending > 0 && !fatal_error)

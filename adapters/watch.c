@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -80,8 +81,10 @@ ignored_name(const char *name)
 	size_t n = strlen(name);
 	if (name[0] == '.')
 		return true;
-	return (n >= 5 && strcmp(name + n - 5, ".part") == 0) ||
-	       (n >= 4 && strcmp(name + n - 4, ".tmp") == 0);
+	/* In any case: an export job on Windows writes EXPORT.CSV.PART,
+	 * and its temporary files end in .TMP. */
+	return (n >= 5 && strcasecmp(name + n - 5, ".part") == 0) ||
+	       (n >= 4 && strcasecmp(name + n - 4, ".tmp") == 0);
 }
 
 static bool
@@ -242,20 +245,12 @@ time_text(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* A report must parse as JSON whatever bytes a dropped file's name
+ * holds. */
 static void
 json_text(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	adapter__json_string(f, s, strlen(s));
 }
 
 /* The report's members after the rejects list, then the closing brace. */
@@ -283,6 +278,12 @@ finish_report(FILE *f, const char *name, const char *status,
 			enc_name(plan->encoding),
 			plan->encoding_detected ? "true" : "false");
 		json_text(f, plan->kind->name);
+	} else {
+		/* The same members as a file's line from import, null when
+		 * the file was not read as anything: one reader fits both. */
+		fputs(",\n\"format\": null,\n\"encoding\": null,\n"
+		      "\"encoding_detected\": null,\n\"kind\": null",
+		      f);
 	}
 	fprintf(f,
 		",\n\"rows\": %zu, \"events\": %zu, \"queued\": %zu, "
@@ -613,7 +614,14 @@ open_watch(struct watch *w, const char *dir)
 	while (n > 1 && w->dir[n - 1] == '/')
 		w->dir[--n] = '\0';
 	struct stat st;
-	if (stat(w->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (stat(w->dir, &st) != 0) {
+		/* "not a directory" would send the operator looking for a
+		 * file of that name: say why it cannot be watched. */
+		adapter__fatal(rt, "cannot watch %s: %s", w->dir,
+			       strerror(errno));
+		return UG_EINVAL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
 		adapter__fatal(rt, "%s is not a directory", w->dir);
 		return UG_EINVAL;
 	}

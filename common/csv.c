@@ -562,14 +562,17 @@ static void
 check_field_count(csv_reader *r)
 {
 	const struct record *rec = &r->rec;
-	size_t want = r->header.count, used = rec->count;
+	/* Trailing empty fields count on neither side: a value under a
+	 * header that ends in separators is past the last column as much
+	 * as one past the header's end, and a shifted row ends so. */
+	size_t want = r->header_named, used = rec->count;
 	while (used > want && rec->values[rec->off[used - 1]] == '\0')
 		used--;
 	if (used > want)
 		mark_bad(r, -1,
 			 "the row has %zu fields, the header has %zu (is a "
 			 "separator inside an unquoted value?)",
-			 rec->count, want);
+			 used, want);
 	/* A header ending in separators names no column there: a row
 	 * without those trailing empty fields lacks nothing. */
 	else if (rec->count < r->header_named)

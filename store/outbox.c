@@ -25,6 +25,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -186,6 +187,26 @@ load_order(outbox *ob, MDB_txn *txn)
 	return rc;
 }
 
+/* store__map_err names the hub's map settings for a full map; the
+ * outbox has none to raise: what frees it is delivering what it holds. */
+static ug_err
+outbox_err(const outbox *ob, int rc, const char *what)
+{
+	if (rc != MDB_MAP_FULL)
+		return store__map_err(rc, what);
+	MDB_envinfo info;
+	size_t mb = ob && ob->env && mdb_env_info(ob->env, &info) == 0
+			? info.me_mapsize >> 20
+			: 0;
+	log_err("OUTBOX-FULL",
+		"%s: the outbox is full (its %zu MB hold events the hub has "
+		"not acknowledged): nothing more is queued until they are "
+		"delivered; run flush with the hub reachable, then import "
+		"again",
+		what, mb);
+	return UG_EFULL;
+}
+
 /* A stage left open on disk: the process that opened it died. */
 static int
 load_stage(outbox *ob, MDB_txn *txn)
@@ -285,7 +306,7 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 		ug_diag_set(diag, dir, "cannot open outbox: %s",
 			    mdb_strerror(rc));
 		outbox_close(&ob);
-		return store__map_err(rc, "open outbox");
+		return outbox_err(ob, rc, "open outbox");
 	}
 	find_map(ob);
 	if (ob->staging) {
@@ -294,10 +315,21 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 		size_t removed = 0;
 		err = outbox_stage_abort(ob, &removed);
 		if (err != UG_OK) {
+			/* LMDB reports a short write as EIO: say when it is
+			 * the disk, which the operator can act on. */
+			struct statvfs fs;
+			bool full = statvfs(dir, &fs) == 0 &&
+				    (unsigned long long)fs.f_bavail *
+					    fs.f_frsize <
+					(16u << 20);
 			ug_diag_set(diag, dir,
 				    "cannot take an unfinished import out of "
-				    "the outbox: %s",
-				    ug_strerror(err));
+				    "the outbox: %s%s; nothing is sent until "
+				    "it is",
+				    ug_strerror(err),
+				    full ? " (the disk is full: free space "
+					   "there, then run again)"
+					 : "");
 			outbox_close(&ob);
 			return err;
 		}
@@ -442,7 +474,7 @@ outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 	if (rc != 0) {
 		ob->last_seq = last_seq; /* moved in this txn only */
 		mdb_txn_abort(txn);
-		return store__map_err(rc, "outbox put");
+		return outbox_err(ob, rc, "outbox put");
 	}
 	rc = mdb_txn_commit(txn);
 	if (rc != 0)
@@ -450,7 +482,7 @@ outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 	else if (first)
 		ob->stage_first = first;
 	trim_map(ob);
-	return store__map_err(rc, "outbox commit");
+	return outbox_err(ob, rc, "outbox commit");
 }
 
 ug_err
@@ -460,7 +492,7 @@ outbox_scan(outbox *ob, const uint8_t *after, size_t max, outbox_fn fn,
 	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
-		return store__map_err(rc, "outbox scan");
+		return outbox_err(ob, rc, "outbox scan");
 	MDB_cursor *cur = NULL;
 	rc = mdb_cursor_open(txn, ob->pending, &cur);
 	MDB_val key, val;
@@ -494,7 +526,7 @@ outbox_scan(outbox *ob, const uint8_t *after, size_t max, outbox_fn fn,
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	if (err == UG_OK && rc != 0 && rc != MDB_NOTFOUND)
-		err = store__map_err(rc, "outbox scan");
+		err = outbox_err(ob, rc, "outbox scan");
 	return err;
 }
 
@@ -522,7 +554,7 @@ outbox_scan_queue(outbox *ob, uint64_t after, size_t max, outbox_queue_fn fn,
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
-		return store__map_err(rc, "outbox scan");
+		return outbox_err(ob, rc, "outbox scan");
 	MDB_cursor *cur;
 	rc = mdb_cursor_open(txn, ob->order, &cur);
 	uint8_t from[8];
@@ -577,7 +609,7 @@ outbox_scan_queue(outbox *ob, uint64_t after, size_t max, outbox_queue_fn fn,
 	 * what this scan mapped is not needed again. */
 	trim_map(ob);
 	if (err == UG_OK && rc != 0 && rc != MDB_NOTFOUND)
-		err = store__map_err(rc, "outbox scan");
+		err = outbox_err(ob, rc, "outbox scan");
 	return err;
 }
 
@@ -602,11 +634,11 @@ outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
 	}
 	if (rc != 0) {
 		mdb_txn_abort(txn);
-		return store__map_err(rc, "outbox done");
+		return outbox_err(ob, rc, "outbox done");
 	}
 	rc = mdb_txn_commit(txn);
 	trim_map(ob);
-	return store__map_err(rc, "outbox done commit");
+	return outbox_err(ob, rc, "outbox done commit");
 }
 
 ug_err
@@ -615,12 +647,38 @@ outbox_counts(outbox *ob, size_t *pending, size_t *sent)
 	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
-		return store__map_err(rc, "outbox counts");
+		return outbox_err(ob, rc, "outbox counts");
 	MDB_stat st;
 	*pending = mdb_stat(txn, ob->pending, &st) == 0 ? st.ms_entries : 0;
 	*sent = mdb_stat(txn, ob->sent, &st) == 0 ? st.ms_entries : 0;
 	mdb_txn_abort(txn);
 	return UG_OK;
+}
+
+ug_err
+outbox_held(outbox *ob, size_t *held)
+{
+	*held = 0;
+	if (!ob->stage_first)
+		return UG_OK;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, ob->order, &cur);
+	uint8_t first[8];
+	ug_put_be64(first, ob->stage_first);
+	MDB_val key = {8, first}, val;
+	MDB_cursor_op op = MDB_SET_RANGE;
+	while (rc == 0 && (rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
+		(*held)++;
+		op = MDB_NEXT;
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	return rc == MDB_NOTFOUND ? UG_OK : outbox_err(ob, rc, "outbox held");
 }
 
 static int
@@ -654,7 +712,7 @@ outbox_lookup(outbox *ob, const uint8_t key[OUTBOX_KEY_LEN],
 	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
-		return store__map_err(rc, "outbox lookup");
+		return outbox_err(ob, rc, "outbox lookup");
 	MDB_val k = {OUTBOX_KEY_LEN, (void *)key}, val;
 	rc = mdb_get(txn, ob->latest, &k, &val);
 	if (rc == 0 && val.mv_size == LATEST_LEN) {
@@ -667,7 +725,7 @@ outbox_lookup(outbox *ob, const uint8_t key[OUTBOX_KEY_LEN],
 		rc = 0;
 	}
 	mdb_txn_abort(txn);
-	return rc == 0 ? UG_OK : store__map_err(rc, "outbox lookup");
+	return rc == 0 ? UG_OK : outbox_err(ob, rc, "outbox lookup");
 }
 
 ug_err
@@ -677,10 +735,10 @@ outbox_id_state(outbox *ob, const uint8_t id[OUTBOX_ID_LEN], int *state,
 	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
-		return store__map_err(rc, "outbox state");
+		return outbox_err(ob, rc, "outbox state");
 	rc = id_state(ob, txn, id, state, queued_at);
 	mdb_txn_abort(txn);
-	return rc == 0 ? UG_OK : store__map_err(rc, "outbox state");
+	return rc == 0 ? UG_OK : outbox_err(ob, rc, "outbox state");
 }
 
 /* ---- staging -------------------------------------------------------- */
@@ -716,7 +774,7 @@ outbox_stage_commit(outbox *ob)
 			mdb_txn_abort(txn);
 	}
 	if (rc != 0)
-		return store__map_err(rc, "outbox stage commit");
+		return outbox_err(ob, rc, "outbox stage commit");
 	ob->staging = false;
 	ob->stage_first = 0;
 	return UG_OK;
@@ -786,7 +844,7 @@ outbox_stage_abort(outbox *ob, size_t *removed)
 			mdb_txn_abort(txn);
 		trim_map(ob);
 		if (rc != 0)
-			return store__map_err(rc, "outbox stage abort");
+			return outbox_err(ob, rc, "outbox stage abort");
 	}
 	ob->staging = false;
 	ob->stage_first = 0;

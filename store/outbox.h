@@ -149,4 +149,8 @@ ug_err outbox_stage_abort(outbox *ob, size_t *removed)
  * far. */
 ug_err outbox_counts(outbox *ob, size_t *pending, size_t *sent);
 
+/* Frames of a stage still on disk (an abort that failed): held back,
+ * to be taken out at the next open, never sent. */
+ug_err outbox_held(outbox *ob, size_t *held);
+
 #endif

@@ -9,7 +9,7 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 import hashlib
 import hubtest
 import re
-import stat
+import signal
 import subprocess
 import time
 
@@ -68,11 +68,19 @@ def test_bad_rows_go_to_rejects_file(hub):
         assert (int(line_no), column) == (n, col)
         assert rest.endswith(";" + original)
 
-    # Importing it again queues nothing and still reports the bad rows.
+    # It holds CPRs: the owner's alone.
+    assert rejects.stat().st_mode & 0o777 == 0o600
+
+    # Importing it again queues nothing and still reports the bad rows;
+    # the rejects file made again is private again, even one opened up
+    # by hand meanwhile.
+    rejects.chmod(0o644)
     again = hub.adapter("import", path)
     assert again.rc == EXIT_ROWS_REJECTED, str(again)
     assert (again.summary["queued"], again.summary["rejected_rows"]) == (0, 8)
     assert hub.stats()["log_events"] == 4
+    assert rejects.stat().st_mode & 0o777 == 0o600
+    assert len(rejects.read_text().splitlines()) == 1 + len(bad)
 
 
 def test_csv_dialects_and_kinds(hub):
@@ -206,6 +214,39 @@ def test_hub_down_exit_2_then_flush(make_hub):
     assert hub.stats()["log_events"] == 25
 
 
+def test_stopped_while_delivering_exits_2_and_keeps_the_events(make_hub):
+    """SIGTERM or SIGINT once every file is queued, while the adapter
+    waits for the hub: nothing is lost, so it is exit 2 (flush later),
+    not the 3 of an import stopped inside a file."""
+    hub = make_hub(start=False)
+    cprs = CprGen(619).take(20)
+    path, _ = hub.csv("w20.csv", [AbsenceRow(c) for c in cprs])
+    def catches(pid, sig):
+        with open(f"/proc/{pid}/status") as f:
+            mask = next(ln for ln in f if ln.startswith("SigCgt:"))
+        return int(mask.split()[1], 16) >> (sig - 1) & 1
+
+    for cmd, sig in ((("import", path), signal.SIGTERM),
+                     (("flush",), signal.SIGINT)):
+        p = hub.adapter_popen(*cmd, timeout=60)
+        hubtest.wait_for(lambda: catches(p.pid, sig), 20, "its handler")
+        if cmd[0] == "import":
+            # Past the file's import, into the wait for the hub.
+            hubtest.wait_for(lambda: "20 rows, 0 rejected" in
+                             p.stderr.readline(), 20, "the file's line",
+                             interval=0)
+        p.send_signal(sig)
+        r = hub.adapter_finish(p)
+        assert r.rc == EXIT_PENDING, str(r)
+        assert r.summary["pending"] == 20, r.summary
+        assert "ADP-STOP interrupted; the outbox keeps what was not " \
+            "acknowledged" in r.stderr, r.stderr
+    hub.start()
+    f = hub.adapter("flush")
+    assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+        (EXIT_OK, 20, 0), str(f)
+
+
 def test_hub_endpoint_of_an_ipv6_address(hub):
     """ADAPTERS.md, `hub`: tcp://HOST:PORT with HOST "a name, an address
     or [IPv6]". The tests' hubs listen on 127.0.0.1 only, so the IPv6
@@ -275,22 +316,6 @@ def test_rejects_setting_names_the_file(hub):
     assert len(rows) == 2
     assert rows[1].startswith(f"{path};{lines[1]};period_start;")
     assert not (hub.inputs_dir / "x.csv.rejects.csv").exists()
-
-
-def test_a_rejects_file_made_again_is_0600_whatever_it_was(hub):
-    """The rejects file holds CPRs: made again over a copy someone left
-    group- and world-readable, it is 0600 again, not the old file's mode."""
-    [cpr] = CprGen(606).take(1)
-    hub.cprs.add("0101101234")
-    path, _ = hub.csv("y.csv", [AbsenceRow(cpr),
-                                "0101101234;280017;x;y;1;2;ulovligt;1"])
-    rejects = path.parent / (path.name + ".rejects.csv")
-    rejects.write_text("left over\n")
-    rejects.chmod(0o644)
-    r = hub.adapter("import", path)
-    assert r.rc == EXIT_ROWS_REJECTED, str(r)
-    assert rejects.read_text().startswith("line;column;reason;")
-    assert stat.S_IMODE(rejects.stat().st_mode) == 0o600
 
 
 def test_unreadable_file_is_fatal(hub):

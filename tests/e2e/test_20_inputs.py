@@ -234,22 +234,27 @@ def test_header_ending_in_a_separator(hub):
     """Some systems end every line, or only the header, with a separator:
     a trailing empty field is no field, so a row with one more or one
     fewer of them still has as many fields as the header."""
-    cprs = CprGen(2011).take(4)
+    cprs = CprGen(2011).take(5)
     rows = [AbsenceRow(c) for c in cprs]
     remember(hub, rows)
+    # A value past the header's last name is no cell of that empty
+    # header field: the row has one field too many (shifted), as it
+    # would have past a header without the trailing separator.
     lines = [csv_line(rows[0].fields()),
              csv_line(rows[1].fields()) + ";",
              csv_line(rows[2].fields()) + ";;",
-             csv_line(rows[3].fields()[:7])]
+             csv_line(rows[3].fields()[:7]),
+             csv_line(rows[4].fields()) + ";x"]
     path = write(hub, "trailing.csv", (csv_line(hubtest_header()) + ";\r\n" +
                                        "\r\n".join(lines)).encode())
     r = hub.adapter("import", path)
     assert r.rc == EXIT_ROWS_REJECTED, str(r)
     assert (r.summary["rows"], r.summary["queued"],
-            r.summary["rejected_rows"]) == (4, 3, 1), str(r)
+            r.summary["rejected_rows"]) == (5, 3, 2), str(r)
     rej = rejects_csv(path.parent / "trailing.csv.rejects.csv")
-    assert [(n, c) for n, c, _ in rej] == [(5, "")]
+    assert [(n, c) for n, c, _ in rej] == [(5, ""), (6, "")]
     assert "the row has 7 fields, the header has 8" in rej[0][2]
+    assert "the row has 9 fields, the header has 8" in rej[1][2]
     assert_store(hub, rows[:3])
 
 
@@ -443,6 +448,12 @@ def test_jsonl_detected_by_content_and_by_option(hub):
     r = hub.adapter("import", path, format="csv")
     assert r.rc == EXIT_FATAL, str(r)
     assert cpr not in r.stderr and dashed(cpr) not in r.stderr
+    # The words of format read in any case, as those of encoding and kind.
+    r = hub.adapter("import", path, format="JSONL", encoding="UTF-8",
+                    kind="Absence")
+    assert (r.rc, r.summary["duplicates"]) == (EXIT_OK, 1), str(r)
+    r = hub.adapter("import", path, format="CSV")
+    assert r.rc == EXIT_FATAL and "format must be" not in r.stderr, str(r)
     assert_store(hub, [row])
 
 
@@ -466,6 +477,16 @@ UTF16 = "cpr;school\n".encode("utf-16")
      'mean cpr; keep one'),
     ("noheader.csv", None, "missing required column(s)"),
     ("mac.csv", None, "the lines end in a carriage return alone"),
+    ("array.json", b'\xef\xbb\xbf [{"cpr": null, "skole": "280017"},\n'
+     b'{"cpr": null, "skole": "280017"}]\n',
+     "the file is one JSON array; the adapter reads JSON Lines"),
+    ("sep.csv", b"sep=;\ncpr;school;period_start;period_end;"
+     b"lessons_absent;lessons_expected;kind\n",
+     "the first line is a spreadsheet's \"sep=\" line, not the header "
+     "row: delete that line"),
+    ("tabs.csv", b"cpr\tschool\tperiod_start\tperiod_end\tlessons_absent"
+     b"\tlessons_expected\tkind\n", "the header row is separated by tabs; "
+     "the separator must be ';' or ','"),
     ("empty.jsonl", b"[1]\n{broken\n", "no line of the file is a JSON"),
 ])
 def test_whole_file_problems_queue_nothing(hub, name, data, reason):

@@ -102,8 +102,12 @@ def test_watch_imports_moves_and_reports(hub, watchers):
     bad_cpr = gen.next()
     hub.cprs.add(bad_cpr)
     mixed = [AbsenceRow(c) for c in gen.take(3)]
-    # Not to be touched: a dotfile, a .tmp and a .part that stays.
-    for name in (".hidden.csv", "x.tmp", "y.csv.part"):
+    # Not to be touched: a dotfile, a .tmp and a .part that stays, in
+    # any case (a Windows export job's EXPORT.CSV.PART, ~X.TMP), and a
+    # file in a subdirectory.
+    (drop / "sub").mkdir()
+    for name in (".hidden.csv", "x.tmp", "y.csv.part", "Z.CSV.PART",
+                 "~W.TMP", "sub/v.csv"):
         write_absence_csv(drop / name, [AbsenceRow(gen.next())])
         hub.cprs.update(gen.seen)
     drop_file(hub, drop, "good.csv", good)
@@ -136,7 +140,9 @@ def test_watch_imports_moves_and_reports(hub, watchers):
     assert_store(hub, good + mixed)
     # The ignored files are where they were; nothing else is left.
     left = sorted(p.name for p in drop.iterdir() if p.is_file())
-    assert left == [".hidden.csv", "x.tmp", "y.csv.part"]
+    assert left == [".hidden.csv", "Z.CSV.PART", "x.tmp", "y.csv.part",
+                    "~W.TMP"]
+    assert (drop / "sub" / "v.csv").is_file()
     w.stop()
     assert "ADP-STOP" in w.text()
     sweep_reports(hub, drop)
@@ -255,6 +261,12 @@ def test_same_name_again_and_whole_file_failure(hub, watchers):
     rep = wait_moved(drop, "failed", "nocols.csv")
     assert "missing required column(s): lessons_expected" in rep["error"]
     assert rep["error_line"] == 1
+    # A failed file's report has the members a done one has, as import's
+    # line for a failed file: what it was read as is null, its counts 0.
+    for key in ("format", "encoding", "encoding_detected", "kind"):
+        assert key in rep and rep[key] is None, (key, rep)
+    assert (rep["status"], rep["rows"], rep["queued"],
+            rep["rejects_file"]) == ("failed", 0, 0, None)
     assert_store(hub, a + b)
     w.stop()
     sweep_reports(hub, drop)
@@ -301,3 +313,41 @@ def test_key_replaced_while_watching_keeps_the_events(hub, watchers):
     assert (r.rc, r.summary["accepted"], r.summary["rejected_by_hub"],
             r.summary["pending"]) == (0, 4, 0, 0), str(r)
     assert_store(hub, first + second)
+
+
+def test_report_of_a_windows_1252_file_name_is_json(hub, watchers):
+    """A file whose name is not UTF-8 (fravær.csv in Windows-1252, off a
+    share with the wrong character set) still gets a report that is
+    UTF-8 JSON, its name read as Windows-1252."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    rows = [AbsenceRow(c) for c in CprGen(2211).take(2)]
+    hub.cprs.update(r.cpr for r in rows)
+    name = "fravær.csv".encode("cp1252")
+    part = drop / "export.part"
+    write_absence_csv(part, rows)
+    os.rename(part, os.fsencode(drop) + b"/" + name)
+    report = os.fsencode(drop) + b"/done/" + name + b".report.json"
+    wait_for(lambda: os.path.exists(report), 20, "the report")
+    rep = json.loads(open(report, "rb").read().decode("utf-8"))
+    assert (rep["file"], rep["status"], rep["queued"]) == \
+        ("fravær.csv", "done", 2), rep
+    assert_store(hub, rows)
+    w.stop()
+    sweep_reports(hub, drop)
+
+
+def test_watch_of_a_missing_directory_or_a_file_is_fatal(hub):
+    """watch DIR where DIR does not exist, or is a file: exit 3 with the
+    reason, before anything is watched."""
+    for target, reason in (
+            (hub.inputs_dir / "nowhere",
+             f"cannot watch {hub.inputs_dir / 'nowhere'}: No such file or "
+             "directory"),
+            (hub.tmp / "hubd.conf",
+             f"{hub.tmp / 'hubd.conf'} is not a directory")):
+        r = hub.adapter("watch", target)
+        assert r.rc == hubtest.EXIT_FATAL, str(r)
+        assert f"adapter-school: {reason}\n" in r.stderr, r.stderr
+        assert "ADP-WATCH" not in r.stderr

@@ -18,9 +18,12 @@ file, kill, signal) happens in the middle of the import, every time."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
+
+import pytest
 
 import hubtest
 from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_ROWS_REJECTED, AbsenceRow,
@@ -207,3 +210,202 @@ def test_watch_takes_a_changed_file_out_and_imports_it_whole(hub):
         if w.poll() is None:
             w.kill()
             w.wait()
+
+
+def test_full_disk_under_the_outbox_queues_nothing_of_the_file(hub, tmp_path):
+    """The outbox's disk fills up mid-file: that file is "fatal", nothing
+    of it is counted pending or sent, the message says the disk is full;
+    the file before it stays queued. With room again, flush takes the
+    held-back events out and delivers the first file; the big file
+    imported again is delivered whole, once."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs",
+                       str(disk)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        cprs = CprGen(2410).take(3_001)
+        hub.cprs.update(cprs[::40])
+        first = write(hub, "first.csv", [AbsenceRow(cprs[0])])
+        rows = [AbsenceRow(c) for c in cprs[1:]]
+        big = write(hub, "big.csv", rows)
+        hub.stop()
+        outbox = disk / "outbox"
+        r = hub.adapter("import", first, big, outbox=outbox, timeout=1)
+        assert r.rc == EXIT_FATAL, str(r)[-3000:]
+        lines = [json.loads(x) for x in r.stdout.splitlines()
+                 if x.startswith('{"file"')]
+        assert [(x["status"], x["queued"]) for x in lines] == \
+            [("done", 1), ("fatal", 0)], r.stdout
+        assert r.summary["pending"] == 1, r.summary
+        assert re.search(rf"big\.csv: cannot write to the outbox: .*the "
+                         rf"disk is full \(\d+ KiB free for {outbox}\); "
+                         rf"free space there, then import the file again",
+                         r.stderr), r.stderr
+        subprocess.run(["mount", "-o", "remount,size=64m", str(disk)],
+                       check=True)
+        hub.start()
+        f = hub.adapter("flush", outbox=outbox)
+        assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+            (EXIT_OK, 1, 0), str(f)[-3000:]
+        assert "of an import that did not finish out of the outbox" \
+            in f.stderr, f.stderr
+        again = hub.adapter("import", big, outbox=outbox, wait=120)
+        assert (again.rc, again.summary["queued"],
+                again.summary["accepted"], again.summary["pending"]) == \
+            (EXIT_OK, len(rows), len(rows), 0), again.summary
+        got = wait_stored(hub, 1 + len(rows), timeout=60)
+        assert set(got) == {event_id(hub, x)
+                            for x in [AbsenceRow(cprs[0])] + rows}
+    finally:
+        subprocess.run(["umount", "-l", str(disk)])
+
+
+def test_full_disk_under_the_rejects_file_names_it(hub, tmp_path):
+    """The input's disk has no room for its rejects file: the file is
+    "fatal", nothing of it queued, and the message names the input and
+    the rejects file it could not write."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs",
+                       str(disk)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        cprs = CprGen(2411).take(3_000)
+        hub.cprs.update(cprs[::40])
+        rows = [AbsenceRow(c, absent="x" if i % 2 else 1)
+                for i, c in enumerate(cprs)]
+        path = disk / "full.csv"
+        hubtest.write_absence_csv(path, rows, dash_every=0)
+        r = hub.adapter("import", path)
+        assert r.rc == EXIT_FATAL, str(r)[-3000:]
+        assert (file_line(r)["status"], file_line(r)["queued"],
+                r.summary["pending"]) == ("fatal", 0, 0), r.stdout
+        assert (f"adapter-school: {path}: cannot write the rejects file "
+                f"{path}.rejects.csv: No space left on device; nothing of "
+                f"{path} was queued") in r.stderr, r.stderr[-2000:]
+        assert hub.stats()["log_events"] == 0
+    finally:
+        subprocess.run(["umount", "-l", str(disk)])
+
+
+def test_input_on_a_read_only_share_points_to_the_rejects_setting(
+        hub, tmp_path):
+    """An input whose directory cannot take its rejects file (a share
+    mounted read-only) is "fatal" at its first bad row, nothing of it
+    queued, and the message says how to import it: with --rejects."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    share = tmp_path / "share"
+    share.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
+                       str(share)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        cprs = CprGen(2412).take(3)
+        hub.cprs.update(cprs)
+        rows = [AbsenceRow(cprs[0]), AbsenceRow(cprs[1], absent="x"),
+                AbsenceRow(cprs[2])]
+        path = share / "week.csv"
+        hubtest.write_absence_csv(path, rows, dash_every=0)
+        subprocess.run(["mount", "-o", "remount,ro", str(share)],
+                       check=True)
+        r = hub.adapter("import", path)
+        assert r.rc == EXIT_FATAL, str(r)[-3000:]
+        assert (file_line(r)["status"], file_line(r)["queued"]) == \
+            ("fatal", 0), r.stdout
+        assert (f"adapter-school: {path}: cannot create the rejects file "
+                f"{path}.rejects.csv: Read-only file system; nothing of "
+                f"{path} was queued: import it again with --rejects PATH "
+                "in a directory you can write to") in r.stderr, r.stderr
+        assert hub.stats()["log_events"] == 0
+        rejects = tmp_path / "rejects.csv"
+        again = hub.adapter("import", "--rejects", rejects, path)
+        assert (again.rc, again.summary["accepted"],
+                again.summary["rejected_rows"]) == \
+            (EXIT_ROWS_REJECTED, 2, 1), str(again)[-3000:]
+        assert rejects.read_text().splitlines()[1].startswith(
+            f"{path};3;lessons_absent;")
+    finally:
+        subprocess.run(["umount", "-l", str(share)])
+
+
+def test_watch_on_a_full_disk_stops_and_keeps_the_file(hub, tmp_path):
+    """watch whose outbox's disk fills up mid-file: exit 3 (systemd
+    restarts it), the file stays in DIR, not in failed/, nothing of it
+    sent; started again with room, it imports the file whole, once."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs",
+                       str(disk)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        cprs = CprGen(2413).take(3_000)
+        hub.cprs.update(cprs[::40])
+        rows = [AbsenceRow(c) for c in cprs]
+        drop = hub.inputs_dir / "drop"
+        drop.mkdir()
+        write(hub, "drop/big.csv", rows)
+        outbox = disk / "outbox"
+        r = hub.adapter("watch", drop, outbox=outbox, settle=0)
+        assert r.rc == EXIT_FATAL, str(r)[-3000:]
+        assert re.search(
+            r"big\.csv: cannot write to the outbox: .*the disk is full "
+            r".*; free space there; the file stays in the directory and "
+            r"is imported again when the watcher is started again",
+            r.stderr), r.stderr
+        assert (drop / "big.csv").exists()
+        assert not any((drop / "failed").iterdir())
+        assert hub.stats()["log_events"] == 0
+        subprocess.run(["mount", "-o", "remount,size=64m", str(disk)],
+                       check=True)
+        p = hub.adapter_popen("watch", drop, outbox=outbox, settle=0)
+        try:
+            hubtest.wait_for(lambda: (drop / "done" / "big.csv").exists(),
+                             60, "the file in done/")
+            got = wait_stored(hub, len(rows), timeout=60)
+        finally:
+            p.send_signal(signal.SIGTERM)
+            w = hub.adapter_finish(p)
+        assert w.rc == EXIT_OK, str(w)[-3000:]
+        assert set(got) == {event_id(hub, x) for x in rows}
+    finally:
+        subprocess.run(["umount", "-l", str(disk)])
+
+
+def test_watch_without_room_for_rejects_keeps_the_file(hub, tmp_path):
+    """watch on a drop directory too full for the rejects file: exit 3,
+    the file stays in DIR, nothing of it sent, and the message says it
+    is imported again when the watcher runs again."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs",
+                       str(drop)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        cprs = CprGen(2414).take(3_000)
+        hub.cprs.update(cprs[::40])
+        rows = [AbsenceRow(c, absent="x" if i % 2 else 1)
+                for i, c in enumerate(cprs)]
+        hubtest.write_absence_csv(drop / "full.csv", rows, dash_every=0)
+        r = hub.adapter("watch", drop, settle=0)
+        assert r.rc == EXIT_FATAL, str(r)[-3000:]
+        assert ("full.csv: cannot write the rejects file "
+                f"{drop}/.full.csv.rejects.tmp: No space left on device; "
+                f"nothing of {drop}/full.csv was queued: make room; the "
+                "file stays in the directory and is imported again when "
+                "the watcher is started again") in r.stderr, \
+            r.stderr[-2000:]
+        assert sorted(p.name for p in drop.iterdir()) == \
+            ["done", "failed", "full.csv"]
+        assert hub.stats()["log_events"] == 0
+    finally:
+        subprocess.run(["umount", "-l", str(drop)])

@@ -321,6 +321,16 @@ test_field_counts(void)
 	CHECK_OK(csv_next(fx.r, &d));
 	CHECK_EQ_STR(csv_field(fx.r, 0), "ok");
 	close_fx(&fx);
+	/* A header ending in separators: a value past its last name is one
+	 * field too many (a shifted row), not a cell of a column. */
+	CHECK_OK(open_n(&fx, "a;b;c;\n1;2;3;\n1;2;3;4\n1;2;3;4;;\n", 0, &d));
+	CHECK_OK(csv_next(fx.r, &d));
+	CHECK_ERR(csv_next(fx.r, &d), UG_EMALFORMED);
+	CHECK(strstr(d.reason, "the row has 4 fields, the header has 3"));
+	CHECK_EQ_INT(d.line, 3);
+	CHECK_ERR(csv_next(fx.r, &d), UG_EMALFORMED);
+	CHECK(strstr(d.reason, "the row has 4 fields, the header has 3"));
+	close_fx(&fx);
 }
 
 static void

@@ -764,6 +764,52 @@ test_stage_left_open_is_aborted(void)
 	outbox_close(&ob);
 }
 
+/* A full map is the outbox's own: the message must not send the
+ * adapter's operator to hubd's map settings. */
+static void
+test_full_map_names_the_outbox(void)
+{
+	const char *dir = ut_tmpdir();
+	CHECK_OK(ug_crypto_init());
+	outbox *ob = NULL;
+	ug_diag diag = {0};
+	CHECK_OK(outbox_open(&ob, dir, storage_key, 1, &diag));
+	char log[600];
+	snprintf(log, sizeof log, "%s/stderr", dir);
+	fflush(stderr);
+	int saved = dup(2), fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	ug_err err = UG_OK;
+	for (int i = 0; err == UG_OK && i < 1 << 16; i += 8) {
+		titem t[8];
+		for (size_t k = 0; k < 8; k++) {
+			make_item(&t[k], 0, CPR_A);
+			t[k].id[5] = (uint8_t)((i + (int)k) >> 16);
+			t[k].id[6] = (uint8_t)((i + (int)k) >> 8);
+			t[k].id[7] = (uint8_t)(i + (int)k);
+		}
+		err = put(ob, t, 8);
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	CHECK_EQ_INT(err, UG_EFULL);
+	char text[4096] = "";
+	FILE *f = fopen(log, "r");
+	CHECK(f != NULL);
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	if (!strstr(text,
+		    "OUTBOX-FULL outbox commit: the outbox is full (its 1 "
+		    "MB hold events the hub has not acknowledged)") ||
+	    strstr(text, "log_map_mb"))
+		FAIL("the full map's log: %s", text);
+	outbox_close(&ob);
+}
+
 TEST_LIST = {
     {"put scan done", test_put_scan_done},
     {"re-put skipped", test_reput_skipped},
@@ -777,5 +823,6 @@ TEST_LIST = {
     {"queue order", test_queue_order},
     {"stage commit and abort", test_stage_commit_and_abort},
     {"stage left open is aborted", test_stage_left_open_is_aborted},
+    {"full map names the outbox", test_full_map_names_the_outbox},
     {NULL, NULL},
 };
