@@ -278,8 +278,8 @@ static void
 list_end(name_list *l)
 {
 	if (l->left_out)
-		snprintf(l->buf + l->used, l->size - l->used,
-			 "%sand %zu more", l->used ? ", " : "", l->left_out);
+		snprintf(l->buf + l->used, l->size - l->used, "%sand %zu more",
+			 l->used ? ", " : "", l->left_out);
 }
 
 /*
@@ -456,7 +456,8 @@ same_meaning(const struct runtime *rt, const char *a, const char *b)
 	for (size_t k = 0; rt->ops->kinds[k]; k++)
 		for (const csv_column *c = rt->ops->kinds[k]->columns; c->name;
 		     c++)
-			if (csv_column_matches(c, a) && csv_column_matches(c, b))
+			if (csv_column_matches(c, a) &&
+			    csv_column_matches(c, b))
 				return true;
 	return false;
 }
@@ -665,8 +666,8 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 	err = enc_decide(&scan, rt->encoding, &plan->encoding, diag);
 	if (err != UG_OK)
 		goto done;
-	plan->encoding_detected = rt->encoding == ENC_AUTO ||
-				  plan->encoding != rt->encoding;
+	plan->encoding_detected =
+	    rt->encoding == ENC_AUTO || plan->encoding != rt->encoding;
 	plan->bom = scan.bom;
 	plan->format = pick_format(rt, path, first);
 	/* A file in [ ] is a JSON array, which both readers would blame
@@ -867,18 +868,18 @@ adapter__close_rejects(struct runtime *rt)
 	 * bare "the rejects file" leaves the clerk guessing. */
 	int why = errno;
 	if (!ok && rt->rejects_shared)
-		adapter__fatal(rt, "cannot write the rejects file %s: %s", path,
-			       strerror(why));
+		adapter__fatal(rt, "cannot write the rejects file %s: %s",
+			       path, strerror(why));
 	else if (!ok)
-		adapter__fatal(rt,
-			       "%s: cannot write the rejects file %s: %s; "
-			       "nothing of %s was queued: make room%s",
-			       rt->path, path, strerror(why), rt->path,
-			       rt->watching
-				   ? "; the file stays in the directory and is "
-				     "imported again when the watcher is "
-				     "started again"
-				   : ", then import it again");
+		adapter__fatal(
+		    rt,
+		    "%s: cannot write the rejects file %s: %s; "
+		    "nothing of %s was queued: make room%s",
+		    rt->path, path, strerror(why), rt->path,
+		    rt->watching ? "; the file stays in the directory and is "
+				   "imported again when the watcher is "
+				   "started again"
+				 : ", then import it again");
 	return ok ? UG_OK : UG_EIO;
 }
 
@@ -1377,9 +1378,9 @@ progress_show(struct runtime *rt, progress *pg, bool done)
 		snprintf(left, sizeof left, "done");
 	else if (at > 0 && size > at && secs > 0)
 		snprintf(left, sizeof left, "%.0f s left",
-		         secs * (double)(size - at) / (double)at);
-	fprintf(stderr, "\r%s: %zu rows, %.0f rows/s, %s\033[K%s",
-	        rt->path, rt->file.rows, rate, left, done ? "\n" : "");
+			 secs * (double)(size - at) / (double)at);
+	fprintf(stderr, "\r%s: %zu rows, %.0f rows/s, %s\033[K%s", rt->path,
+		rt->file.rows, rate, left, done ? "\n" : "");
 	fflush(stderr);
 	pg->shown = true;
 }
@@ -1390,8 +1391,8 @@ import_rows(struct runtime *rt)
 	ug_err err = UG_OK;
 	adapter_file_status status = FILE_DONE;
 	progress pg = {isatty(STDERR_FILENO) && !rt->watching &&
-	                   !ug_config_bool(rt->cfg, "json"),
-	               false, ug_mono_ms(), ug_mono_ms() + 250};
+			   !ug_config_bool(rt->cfg, "json"),
+		       false, ug_mono_ms(), ug_mono_ms() + 250};
 	while (err == UG_OK && !rt->changed) {
 		progress_show(rt, &pg, false);
 		if (adapter__stop) {

@@ -42,9 +42,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/notify.h"
 #include "adapters/adapter_int.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/util.h"
 
 #define WAIT_MAX_MS 1000

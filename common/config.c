@@ -15,7 +15,7 @@ struct ug_config {
 	size_t count;
 	char **values; /* heap copies; NULL = default */
 	bool *given;   /* set on the command line, not (only) in a file */
-	char **where;  /* "PATH:LINE: " of the file line that set it, or NULL */
+	char **where; /* "PATH:LINE: " of the file line that set it, or NULL */
 	char **rest;
 };
 
@@ -41,14 +41,17 @@ set(ug_config *cfg, const char *name, const char *value, ug_diag *diag)
 	long i = find(cfg, name);
 	if (i < 0) {
 		ug_diag_set(diag, name, "unknown setting '%s' (see --help)",
-		            name);
+			    name);
 		return UG_EINVAL;
 	}
 	bool yes;
-	if (is_flag(&cfg->settings[i]) && ug_parse_bool(value, &yes) != UG_OK) {
+	if (is_flag(&cfg->settings[i]) &&
+	    ug_parse_bool(value, &yes) != UG_OK) {
 		/* Read as false, a typo (json = ja) would quietly be a no. */
-		ug_diag_set(diag, name, "%s must be true or false (or yes/no, "
-		            "on/off, 1/0), not '%.40s'", name, value);
+		ug_diag_set(diag, name,
+			    "%s must be true or false (or yes/no, "
+			    "on/off, 1/0), not '%.40s'",
+			    name, value);
 		return UG_EINVAL;
 	}
 	char *copy = strdup(value);
@@ -82,7 +85,7 @@ locate(ug_diag *diag, const char *path, long lineno)
 		return;
 	char reason[sizeof diag->reason + 300];
 	snprintf(reason, sizeof reason, "%s:%ld: %s", path, lineno,
-	         diag->reason);
+		 diag->reason);
 	ug_strlcpy(diag->reason, reason, sizeof diag->reason);
 	ug_strlcpy(diag->file, path, sizeof diag->file);
 	diag->line = lineno;
@@ -117,7 +120,7 @@ read_line(FILE *f, char *buf)
 
 ug_err
 ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
-           ug_diag *diag)
+	   ug_diag *diag)
 {
 	bool secret = flags & UG_KV_SECRET;
 	FILE *f = fopen(path, "r");
@@ -153,11 +156,12 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 			break;
 		lineno++;
 		if (got == -2) {
-			ug_diag_set(diag, "", "read error: %s", strerror(errno));
+			ug_diag_set(diag, "", "read error: %s",
+				    strerror(errno));
 			err = UG_EIO;
 		} else if (got == -1) {
 			ug_diag_set(diag, "", "line longer than %d bytes",
-			            UG_KV_LINE_MAX);
+				    UG_KV_LINE_MAX);
 			err = UG_EMALFORMED;
 		} else {
 			char *p = line;
@@ -171,7 +175,8 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 			/* So that fn can tell where a value it keeps came
 			 * from (config.c names it when the value is bad). */
 			if (diag) {
-				ug_strlcpy(diag->file, path, sizeof diag->file);
+				ug_strlcpy(diag->file, path,
+					   sizeof diag->file);
 				diag->line = lineno;
 			}
 			char *eq = strchr(p, '=');
@@ -180,9 +185,11 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 			if (!eq)
 				ug_diag_set(diag, "", "expected name = value");
 			else if (!name[0])
-				ug_diag_set(diag, "", "expected a name before '='");
-			err = !eq || !name[0] ? UG_EMALFORMED
-			                      : fn(ctx, name, trim(eq + 1), diag);
+				ug_diag_set(diag, "",
+					    "expected a name before '='");
+			err = !eq || !name[0]
+				  ? UG_EMALFORMED
+				  : fn(ctx, name, trim(eq + 1), diag);
 		}
 		if (err != UG_OK)
 			locate(diag, path, lineno);
@@ -239,14 +246,14 @@ ug_config_usage(const ug_setting *settings, const char *usage)
 		       is_flag(s) ? "[true|false]" : "VALUE", s->help,
 		       s->fallback ? " (default: " : " (required)",
 		       s->fallback ? (s->fallback[0] ? s->fallback : "empty")
-		                   : "",
+				   : "",
 		       s->fallback ? ")" : "");
 }
 
 ug_err
-ug_config_load(ug_config **out, const ug_setting *settings,
-               const char *usage, int argc, char **argv, char ***rest,
-               int *nrest, bool *help, ug_diag *diag)
+ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
+	       int argc, char **argv, char ***rest, int *nrest, bool *help,
+	       ug_diag *diag)
 {
 	*help = false;
 	ug_config *cfg = calloc(1, sizeof *cfg);
@@ -260,8 +267,8 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 	cfg->where = calloc(cfg->count + 1, sizeof *cfg->where);
 	cfg->rest = calloc((size_t)argc + 1, sizeof *cfg->rest);
 	ug_err err = cfg->values && cfg->given && cfg->where && cfg->rest
-	                 ? UG_OK
-	                 : UG_ENOMEM;
+			 ? UG_OK
+			 : UG_ENOMEM;
 	int n = 0;
 	/* The file first, so command-line options override it. */
 	for (int i = 1; err == UG_OK && i < argc; i++) {
@@ -271,10 +278,10 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 		/* An option's value is skipped as the second pass takes it
 		 * (--note --config is a note), so both passes agree on what
 		 * is an option. */
-		long known = strncmp(argv[i], "--", 2) == 0 &&
-		                     !strchr(argv[i], '=')
-		                 ? find(cfg, argv[i] + 2)
-		                 : -1;
+		long known =
+		    strncmp(argv[i], "--", 2) == 0 && !strchr(argv[i], '=')
+			? find(cfg, argv[i] + 2)
+			: -1;
 		bool word;
 		if (known >= 0 && !is_flag(&settings[known])) {
 			i++;
@@ -285,24 +292,28 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 			i++;
 			continue;
 		}
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
 			ug_config_usage(settings, usage);
 			*help = true;
 			break;
 		}
 		if (strcmp(argv[i], "--config") == 0) {
 			if (i + 1 >= argc) {
-				ug_diag_set(diag, "config", "--config needs a "
-				            "file name");
+				ug_diag_set(diag, "config",
+					    "--config needs a "
+					    "file name");
 				err = UG_EINVAL;
 				break;
 			}
 			err = load_file(cfg, argv[++i], diag);
 		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			/* As every other option may be written --name=value. */
+			/* As every other option may be written --name=value.
+			 */
 			if (!argv[i][9]) {
-				ug_diag_set(diag, "config", "--config needs a "
-				            "file name");
+				ug_diag_set(diag, "config",
+					    "--config needs a "
+					    "file name");
 				err = UG_EINVAL;
 				break;
 			}
@@ -332,7 +343,7 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 		char namebuf[128];
 		if (eq) {
 			snprintf(namebuf, sizeof namebuf, "%.*s",
-			         (int)(eq - name), name);
+				 (int)(eq - name), name);
 			err = set(cfg, namebuf, eq + 1, diag);
 			if (err == UG_OK)
 				cfg->given[find(cfg, namebuf)] = true;
@@ -340,8 +351,10 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 		}
 		long idx = find(cfg, name);
 		if (idx < 0) {
-			ug_diag_set(diag, name, "unknown option --%s (see "
-			            "--help)", name);
+			ug_diag_set(diag, name,
+				    "unknown option --%s (see "
+				    "--help)",
+				    name);
 			err = UG_EINVAL;
 			break;
 		}
@@ -349,9 +362,11 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 		 * its value, so "--json" and "--json false" both work. */
 		bool yes;
 		if (is_flag(&settings[idx])) {
-			bool valued = i + 1 < argc &&
-			              ug_parse_bool(argv[i + 1], &yes) == UG_OK;
-			err = set(cfg, name, valued ? argv[++i] : "true", diag);
+			bool valued =
+			    i + 1 < argc &&
+			    ug_parse_bool(argv[i + 1], &yes) == UG_OK;
+			err =
+			    set(cfg, name, valued ? argv[++i] : "true", diag);
 		} else if (i + 1 >= argc) {
 			ug_diag_set(diag, name, "--%s needs a value", name);
 			err = UG_EINVAL;
@@ -363,8 +378,10 @@ ug_config_load(ug_config **out, const ug_setting *settings,
 	}
 	for (size_t i = 0; err == UG_OK && !*help && i < cfg->count; i++)
 		if (!cfg->values[i] && !settings[i].fallback) {
-			ug_diag_set(diag, settings[i].name, "--%s is required "
-			            "(see --help)", settings[i].name);
+			ug_diag_set(diag, settings[i].name,
+				    "--%s is required "
+				    "(see --help)",
+				    settings[i].name);
 			err = UG_EINVAL;
 		}
 	if (err != UG_OK) {
@@ -420,15 +437,16 @@ ug_config_given(const ug_config *cfg, const char *name)
 
 ug_err
 ug_config_int(const ug_config *cfg, const char *name, long min, long max,
-              long *value, ug_diag *diag)
+	      long *value, ug_diag *diag)
 {
 	const char *text = ug_config_get(cfg, name);
 	long v = 0;
 	if (!text || ug_parse_long(text, strlen(text), &v) != UG_OK ||
 	    v < min || v > max) {
-		ug_diag_set(diag, name, "%s%s must be a whole number from %ld "
-		            "to %ld", ug_config_where(cfg, name), name, min,
-		            max);
+		ug_diag_set(diag, name,
+			    "%s%s must be a whole number from %ld "
+			    "to %ld",
+			    ug_config_where(cfg, name), name, min, max);
 		return UG_EMALFORMED;
 	}
 	*value = v;

@@ -33,8 +33,8 @@ typedef struct {
  * --help prints usage (with `usage` as the first lines) and sets *help.
  */
 ug_err ug_config_load(ug_config **out, const ug_setting *settings,
-                      const char *usage, int argc, char **argv,
-                      char ***rest, int *nrest, bool *help, ug_diag *diag);
+		      const char *usage, int argc, char **argv, char ***rest,
+		      int *nrest, bool *help, ug_diag *diag);
 void ug_config_destroy(ug_config **cfg);
 
 /* Value of a setting (its default when unset); never NULL for a known name. */
@@ -54,7 +54,7 @@ const char *ug_config_where(const ug_config *cfg, const char *name);
 /* Integer value; UG_EMALFORMED (with diag) if not a number in [min, max],
  * the reason led by ug_config_where. */
 ug_err ug_config_int(const ug_config *cfg, const char *name, long min,
-                     long max, long *value, ug_diag *diag);
+		     long max, long *value, ug_diag *diag);
 /*
  * A yes/no setting: one whose default is "false". Its value is checked as
  * it is set (ug_parse_bool: true/false, yes/no, on/off, 1/0, any case;
@@ -84,7 +84,7 @@ enum {
  * "PATH:LINE: ".
  */
 typedef ug_err (*ug_kv_fn)(void *ctx, const char *name, const char *value,
-                           ug_diag *diag);
+			   ug_diag *diag);
 
 /*
  * Read the "name = value" lines of path. A UTF-8 byte order mark at its
@@ -104,7 +104,7 @@ typedef ug_err (*ug_kv_fn)(void *ctx, const char *name, const char *value,
  *   otherwise      whatever fn returned, with fn's diag.
  */
 ug_err ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
-                  ug_diag *diag);
+		  ug_diag *diag);
 
 /* Print the usage text and every setting with its default and help. */
 void ug_config_usage(const ug_setting *settings, const char *usage);

@@ -8,18 +8,30 @@ const char *
 ug_strerror(ug_err err)
 {
 	switch (err) {
-	case UG_OK: return "ok";
-	case UG_ENOMEM: return "out of memory";
-	case UG_EINVAL: return "invalid argument";
-	case UG_EIO: return "input/output error";
-	case UG_ENOTFOUND: return "not found";
-	case UG_EEXISTS: return "already exists";
-	case UG_EMALFORMED: return "malformed input";
-	case UG_EDENIED: return "denied";
-	case UG_EFULL: return "full";
-	case UG_EAGAIN: return "try again";
-	case UG_ECLOSED: return "closed";
-	case UG_ETIMEDOUT: return "timed out";
+	case UG_OK:
+		return "ok";
+	case UG_ENOMEM:
+		return "out of memory";
+	case UG_EINVAL:
+		return "invalid argument";
+	case UG_EIO:
+		return "input/output error";
+	case UG_ENOTFOUND:
+		return "not found";
+	case UG_EEXISTS:
+		return "already exists";
+	case UG_EMALFORMED:
+		return "malformed input";
+	case UG_EDENIED:
+		return "denied";
+	case UG_EFULL:
+		return "full";
+	case UG_EAGAIN:
+		return "try again";
+	case UG_ECLOSED:
+		return "closed";
+	case UG_ETIMEDOUT:
+		return "timed out";
 	}
 	return "unknown error";
 }

@@ -11,9 +11,9 @@
 
 typedef enum {
 	UG_OK = 0,
-	UG_ENOMEM,     /* out of memory */
-	UG_EINVAL,     /* invalid argument (a programmer's or operator's error) */
-	UG_EIO,        /* I/O or library failure; details were logged */
+	UG_ENOMEM, /* out of memory */
+	UG_EINVAL, /* invalid argument (a programmer's or operator's error) */
+	UG_EIO,	   /* I/O or library failure; details were logged */
 	UG_ENOTFOUND,  /* no such record */
 	UG_EEXISTS,    /* record already there */
 	UG_EMALFORMED, /* outside input does not parse or validate */
@@ -41,6 +41,6 @@ typedef struct {
 
 /* Fill a diag's field and reason (printf-style); NULL diag is allowed. */
 void ug_diag_set(ug_diag *diag, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -1,6 +1,6 @@
 /* Key file reading and writing; see keys.h for the format. */
-#include "common/config.h"
 #include "common/keys.h"
+#include "common/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -27,7 +27,8 @@ ug_id_valid(const char *text)
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)text[i];
-		if (!(islower(c) || isdigit(c) || c == '.' || c == '_' || c == '-'))
+		if (!(islower(c) || isdigit(c) || c == '.' || c == '_' ||
+		      c == '-'))
 			return 0;
 	}
 	return 1;
@@ -62,7 +63,8 @@ ug_err
 ug_keys_generate(const char *dir, const char *id, ug_diag *diag)
 {
 	if (!ug_id_valid(id)) {
-		ug_diag_set(diag, "id", "'%s' is not a valid id ([a-z0-9._-])", id);
+		ug_diag_set(diag, "id", "'%s' is not a valid id ([a-z0-9._-])",
+			    id);
 		return UG_EINVAL;
 	}
 	char public_z85[41], *secret_z85 = sodium_malloc(41);
@@ -75,7 +77,7 @@ ug_keys_generate(const char *dir, const char *id, ug_diag *diag)
 	err = UG_EIO;
 	if (zmq_curve_keypair(public_z85, secret_z85) != 0) {
 		ug_diag_set(diag, "curve", "zmq_curve_keypair: %s",
-		            zmq_strerror(errno));
+			    zmq_strerror(errno));
 		goto fail;
 	}
 	randombytes_buf(sym, 2 * UG_KEY_LEN);
@@ -85,10 +87,10 @@ ug_keys_generate(const char *dir, const char *id, ug_diag *diag)
 
 	snprintf(path, sizeof path, "%s/%s.key_secret", dir, id);
 	snprintf(text, 1024,
-	         "# ungebro secret key file: keep it 0600, never copy it.\n"
-	         "id = %s\npublic = %s\nsecret = %s\nstorage_key = %s\n"
-	         "hash_key = %s\n",
-	         id, public_z85, secret_z85, storage_hex, hash_hex);
+		 "# ungebro secret key file: keep it 0600, never copy it.\n"
+		 "id = %s\npublic = %s\nsecret = %s\nstorage_key = %s\n"
+		 "hash_key = %s\n",
+		 id, public_z85, secret_z85, storage_hex, hash_hex);
 	sodium_memzero(storage_hex, sizeof storage_hex);
 	sodium_memzero(hash_hex, sizeof hash_hex);
 	err = write_file(path, 0600, text, diag);
@@ -96,9 +98,9 @@ ug_keys_generate(const char *dir, const char *id, ug_diag *diag)
 		goto fail;
 	snprintf(path, sizeof path, "%s/%s.key", dir, id);
 	snprintf(text, 1024,
-	         "# ungebro public key file: register it with hubctl.\n"
-	         "id = %s\npublic = %s\n",
-	         id, public_z85);
+		 "# ungebro public key file: register it with hubctl.\n"
+		 "id = %s\npublic = %s\n",
+		 id, public_z85);
 	err = write_file(path, 0644, text, diag);
 	if (err != UG_OK) {
 		/* A public file already there is another pair's: the secret
@@ -121,7 +123,7 @@ z85_key_ok(const char *value)
 {
 	uint8_t raw[32];
 	bool ok = strlen(value) == UG_Z85_KEY_LEN &&
-	          zmq_z85_decode(raw, value) != NULL;
+		  zmq_z85_decode(raw, value) != NULL;
 	sodium_memzero(raw, sizeof raw);
 	return ok;
 }
@@ -134,8 +136,8 @@ secret_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 	if (strcmp(name, "id") == 0)
 		ok = ug_strlcpy(keys->id, value, sizeof keys->id);
 	else if (strcmp(name, "public") == 0)
-		ok = z85_key_ok(value) &&
-		     ug_strlcpy(keys->public_z85, value, sizeof keys->public_z85);
+		ok = z85_key_ok(value) && ug_strlcpy(keys->public_z85, value,
+						     sizeof keys->public_z85);
 	else if (strcmp(name, "secret") == 0)
 		ok = z85_key_ok(value) &&
 		     ug_strlcpy(keys->secret_z85, value, UG_Z85_KEY_LEN + 1);
@@ -159,9 +161,9 @@ warn_if_open(const char *path)
 	struct stat st;
 	if (stat(path, &st) == 0 && (st.st_mode & 077))
 		log_warn("KEYS-MODE",
-		         "%s is open to others than its owner (mode %04o): "
-		         "it holds secret keys; chmod 600 it",
-		         path, (unsigned)(st.st_mode & 07777));
+			 "%s is open to others than its owner (mode %04o): "
+			 "it holds secret keys; chmod 600 it",
+			 path, (unsigned)(st.st_mode & 07777));
 }
 
 ug_err
@@ -190,8 +192,9 @@ ug_keys_load_secret(ug_keys **out, const char *path, ug_diag *diag)
 	if (!keys->id[0] || !keys->public_z85[0] || !keys->secret_z85[0] ||
 	    sodium_is_zero(keys->storage_key, UG_KEY_LEN) ||
 	    sodium_is_zero(keys->hash_key, UG_KEY_LEN)) {
-		ug_diag_set(diag, path, "not a secret key file (needs id, "
-		                        "public, secret, storage_key, hash_key)");
+		ug_diag_set(diag, path,
+			    "not a secret key file (needs id, "
+			    "public, secret, storage_key, hash_key)");
 		err = UG_EMALFORMED;
 		goto fail;
 	}
@@ -200,8 +203,9 @@ ug_keys_load_secret(ug_keys **out, const char *path, ug_diag *diag)
 	char derived[UG_Z85_KEY_LEN + 1];
 	if (zmq_curve_public(derived, keys->secret_z85) != 0 ||
 	    strcmp(derived, keys->public_z85) != 0) {
-		ug_diag_set(diag, path, "public is not the public key of "
-		                        "secret (write both from one key pair)");
+		ug_diag_set(diag, path,
+			    "public is not the public key of "
+			    "secret (write both from one key pair)");
 		err = UG_EMALFORMED;
 		goto fail;
 	}
@@ -236,7 +240,7 @@ public_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 
 ug_err
 ug_keys_load_public(const char *path, char id[UG_ID_MAX],
-                    char public_z85[UG_Z85_KEY_LEN + 1], ug_diag *diag)
+		    char public_z85[UG_Z85_KEY_LEN + 1], ug_diag *diag)
 {
 	id[0] = public_z85[0] = '\0';
 	struct public_ctx ctx = {id, public_z85};
@@ -244,7 +248,8 @@ ug_keys_load_public(const char *path, char id[UG_ID_MAX],
 	/* Registrations take the id from hubctl's command line, never from
 	 * the file: a file of one `public` line is a whole public key. */
 	if (err == UG_OK && !public_z85[0]) {
-		ug_diag_set(diag, path, "not a public key file (needs public)");
+		ug_diag_set(diag, path,
+			    "not a public key file (needs public)");
 		err = UG_EMALFORMED;
 	}
 	return err;
@@ -256,7 +261,8 @@ ug_err
 ug_keys_generate_signing(const char *dir, const char *id, ug_diag *diag)
 {
 	if (!ug_id_valid(id)) {
-		ug_diag_set(diag, "id", "'%s' is not a valid id ([a-z0-9._-])", id);
+		ug_diag_set(diag, "id", "'%s' is not a valid id ([a-z0-9._-])",
+			    id);
 		return UG_EINVAL;
 	}
 	uint8_t pk[UG_SIGN_PUBLIC_LEN];
@@ -272,10 +278,10 @@ ug_keys_generate_signing(const char *dir, const char *id, ug_diag *diag)
 	 * the hub sign what no one can check. */
 	snprintf(path, sizeof path, "%s/%s.sign_public", dir, id);
 	snprintf(text, 1024,
-	         "# ungebro audit signing key, public: hubctl audit verify "
-	         "checks\n# the audit trail's checkpoints against it.\n"
-	         "id = %s\nsign_public = %s\n",
-	         id, pk_hex);
+		 "# ungebro audit signing key, public: hubctl audit verify "
+		 "checks\n# the audit trail's checkpoints against it.\n"
+		 "id = %s\nsign_public = %s\n",
+		 id, pk_hex);
 	err = write_file(path, 0644, text, diag);
 	if (err != UG_OK)
 		goto fail;
@@ -284,9 +290,9 @@ ug_keys_generate_signing(const char *dir, const char *id, ug_diag *diag)
 	ug_hex(sk, 32, seed_hex);
 	snprintf(path, sizeof path, "%s/%s.sign_secret", dir, id);
 	snprintf(text, 1024,
-	         "# ungebro audit signing key, secret: keep it 0600, back it "
-	         "up.\nid = %s\nsign_public = %s\nsign_secret = %s\n",
-	         id, pk_hex, seed_hex);
+		 "# ungebro audit signing key, secret: keep it 0600, back it "
+		 "up.\nid = %s\nsign_public = %s\nsign_secret = %s\n",
+		 id, pk_hex, seed_hex);
 	sodium_memzero(seed_hex, sizeof seed_hex);
 	err = write_file(path, 0600, text, diag);
 	if (err != UG_OK) {
@@ -312,10 +318,10 @@ sign_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 	int ok = 1;
 	if (strcmp(name, "sign_public") == 0)
 		ok = f->has_public = ug_unhex(value, f->public_key,
-		                              UG_SIGN_PUBLIC_LEN) == UG_OK;
+					      UG_SIGN_PUBLIC_LEN) == UG_OK;
 	else if (strcmp(name, "sign_secret") == 0)
-		ok = f->has_seed = f->seed &&
-		                   ug_unhex(value, f->seed, 32) == UG_OK;
+		ok = f->has_seed =
+		    f->seed && ug_unhex(value, f->seed, 32) == UG_OK;
 	if (!ok) {
 		ug_diag_set(diag, name, "bad value for '%s'", name);
 		return UG_EMALFORMED;
@@ -325,13 +331,14 @@ sign_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 
 ug_err
 ug_keys_load_sign_public(const char *path, uint8_t out[UG_SIGN_PUBLIC_LEN],
-                         ug_diag *diag)
+			 ug_diag *diag)
 {
 	sign_fields f = {0};
 	ug_err err = ug_kv_read(path, 0, sign_pair, &f, diag);
 	if (err == UG_OK && !f.has_public) {
-		ug_diag_set(diag, path, "not a signing public key file (needs "
-		                        "sign_public)");
+		ug_diag_set(diag, path,
+			    "not a signing public key file (needs "
+			    "sign_public)");
 		err = UG_EMALFORMED;
 	}
 	if (err == UG_OK)
@@ -360,7 +367,8 @@ ug_keys_load_signing(ug_keys *keys, bool create, ug_diag *diag)
 	if (err == UG_ENOTFOUND && create) {
 		err = ug_keys_generate_signing(dir, keys->id, diag);
 		if (err == UG_OK)
-			err = ug_kv_read(path, UG_KV_SECRET, sign_pair, &f, diag);
+			err = ug_kv_read(path, UG_KV_SECRET, sign_pair, &f,
+					 diag);
 	}
 	if (err != UG_OK)
 		goto out;
@@ -370,9 +378,10 @@ ug_keys_load_signing(ug_keys *keys, bool create, ug_diag *diag)
 	if (!f.has_seed || !f.has_public ||
 	    crypto_sign_seed_keypair(pk, sk, f.seed) != 0 ||
 	    sodium_memcmp(pk, f.public_key, sizeof pk) != 0) {
-		ug_diag_set(diag, path, "not a signing key file (needs "
-		                        "sign_public and the matching "
-		                        "sign_secret)");
+		ug_diag_set(diag, path,
+			    "not a signing key file (needs "
+			    "sign_public and the matching "
+			    "sign_secret)");
 		err = UG_EMALFORMED;
 		goto out;
 	}

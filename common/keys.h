@@ -18,8 +18,8 @@
 
 #include "common/err.h"
 
-#define UG_Z85_KEY_LEN 40
-#define UG_ID_MAX 64
+#define UG_Z85_KEY_LEN	   40
+#define UG_ID_MAX	   64
 #define UG_SIGN_PUBLIC_LEN 32 /* Ed25519 */
 #define UG_SIGN_SECRET_LEN 64 /* libsodium's form: seed, public key */
 
@@ -29,9 +29,10 @@ typedef struct ug_keys {
 	char *secret_z85;     /* sodium_malloc, 41 bytes */
 	uint8_t *storage_key; /* sodium_malloc, UG_KEY_LEN */
 	uint8_t *hash_key;    /* sodium_malloc, UG_KEY_LEN */
-	/* sodium_malloc, UG_SIGN_SECRET_LEN; NULL until ug_keys_load_signing */
+	/* sodium_malloc, UG_SIGN_SECRET_LEN; NULL until ug_keys_load_signing
+	 */
 	uint8_t *sign_secret;
-	char path[512];       /* the secret key file these came from */
+	char path[512]; /* the secret key file these came from */
 } ug_keys;
 
 /*
@@ -46,15 +47,14 @@ ug_err ug_keys_load_secret(ug_keys **out, const char *path, ug_diag *diag);
 /* Load a public key file: its Z85 public key (required) and its id
  * ("" when the file has no id line). */
 ug_err ug_keys_load_public(const char *path, char id[UG_ID_MAX],
-                           char public_z85[UG_Z85_KEY_LEN + 1],
-                           ug_diag *diag);
+			   char public_z85[UG_Z85_KEY_LEN + 1], ug_diag *diag);
 
 /*
  * Create DIR/ID.sign_secret (0600, O_EXCL) and DIR/ID.sign_public with a
  * fresh Ed25519 pair. Refuses (UG_EEXISTS) to overwrite either file.
  */
 ug_err ug_keys_generate_signing(const char *dir, const char *id,
-                                ug_diag *diag);
+				ug_diag *diag);
 
 /*
  * Load the signing key that belongs with keys: ID.sign_secret beside the
@@ -66,8 +66,8 @@ ug_err ug_keys_load_signing(ug_keys *keys, bool create, ug_diag *diag);
 
 /* Read a signing public key file (ID.sign_public). */
 ug_err ug_keys_load_sign_public(const char *path,
-                                uint8_t out[UG_SIGN_PUBLIC_LEN],
-                                ug_diag *diag);
+				uint8_t out[UG_SIGN_PUBLIC_LEN],
+				ug_diag *diag);
 
 void ug_keys_destroy(ug_keys **keys);
 

@@ -14,9 +14,9 @@ static const char *log_program = "ungebro";
 static int log_journal;
 
 static const char *const level_names[] = {
-	[UG_LOG_ERR] = "err", [UG_LOG_WARN] = "warn",
-	[UG_LOG_NOTICE] = "notice", [UG_LOG_INFO] = "info",
-	[UG_LOG_DEBUG] = "debug",
+    [UG_LOG_ERR] = "err",	[UG_LOG_WARN] = "warn",
+    [UG_LOG_NOTICE] = "notice", [UG_LOG_INFO] = "info",
+    [UG_LOG_DEBUG] = "debug",
 };
 
 int
@@ -50,18 +50,18 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 	 * way. */
 	if (log_journal) {
 		used = snprintf(line, sizeof line, "<%d>%s %s ", level,
-		                level_names[level], msgid);
+				level_names[level], msgid);
 	} else {
 		struct timespec now;
 		struct tm tm;
 		clock_gettime(CLOCK_REALTIME, &now);
 		gmtime_r(&now.tv_sec, &tm);
-		used = snprintf(line, sizeof line,
-		                "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s %s ",
-		                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		                tm.tm_hour, tm.tm_min, tm.tm_sec,
-		                now.tv_nsec / 1000000, log_program,
-		                level_names[level], msgid);
+		used = snprintf(
+		    line, sizeof line,
+		    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s %s ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000, log_program,
+		    level_names[level], msgid);
 	}
 	va_list ap;
 	va_start(ap, fmt);
@@ -76,7 +76,8 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 		ug_cpr_mask(line + used);
 	}
 	va_end(ap);
-	/* One write per record so lines from several processes never interleave. */
+	/* One write per record so lines from several processes never
+	 * interleave. */
 	size_t len = strlen(line);
 	if (len < sizeof line - 1)
 		line[len++] = '\n';

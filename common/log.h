@@ -7,8 +7,13 @@
 #ifndef UG_LOG_H
 #define UG_LOG_H
 
-enum { UG_LOG_ERR = 3, UG_LOG_WARN = 4, UG_LOG_NOTICE = 5, UG_LOG_INFO = 6,
-       UG_LOG_DEBUG = 7 };
+enum {
+	UG_LOG_ERR = 3,
+	UG_LOG_WARN = 4,
+	UG_LOG_NOTICE = 5,
+	UG_LOG_INFO = 6,
+	UG_LOG_DEBUG = 7
+};
 
 extern int ug_log_level;
 
@@ -18,13 +23,13 @@ void ug_log_init(const char *program, int level);
 /* Parse "err", "warn", "notice", "info", "debug"; -1 if unknown. */
 int ug_log_parse_level(const char *name);
 void ug_log_write(int level, const char *msgid, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* A notice that must be kept outside the process whatever the level (the
  * audit trail's checkpoint witness): on stderr when the level shows
  * notices, otherwise to the system log (syslog, facility authpriv, the
  * program name as tag), so a command's own output stays as it was. */
 void ug_log_witness(const char *msgid, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* A command's message to its user on stderr (usage errors, refusals: what
  * hubctl and inbox print as "PROGRAM: ..."), written as one write with
@@ -38,10 +43,10 @@ void ug_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 		if ((lvl) <= ug_log_level)                                    \
 			ug_log_write((lvl), (id), __VA_ARGS__);               \
 	} while (0)
-#define log_err(id, ...) UG_LOG_AT(UG_LOG_ERR, id, __VA_ARGS__)
-#define log_warn(id, ...) UG_LOG_AT(UG_LOG_WARN, id, __VA_ARGS__)
+#define log_err(id, ...)    UG_LOG_AT(UG_LOG_ERR, id, __VA_ARGS__)
+#define log_warn(id, ...)   UG_LOG_AT(UG_LOG_WARN, id, __VA_ARGS__)
 #define log_notice(id, ...) UG_LOG_AT(UG_LOG_NOTICE, id, __VA_ARGS__)
-#define log_info(id, ...) UG_LOG_AT(UG_LOG_INFO, id, __VA_ARGS__)
-#define log_debug(id, ...) UG_LOG_AT(UG_LOG_DEBUG, id, __VA_ARGS__)
+#define log_info(id, ...)   UG_LOG_AT(UG_LOG_INFO, id, __VA_ARGS__)
+#define log_debug(id, ...)  UG_LOG_AT(UG_LOG_DEBUG, id, __VA_ARGS__)
 
 #endif

@@ -2,12 +2,12 @@
 #include "common/util.h"
 
 #include <ctype.h>
-#include <sodium.h>
 #include <errno.h>
-#include <sys/stat.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 int64_t
@@ -34,8 +34,9 @@ ug_days_from_civil(int year, int month, int day)
 	year -= month <= 2;
 	int era = (year >= 0 ? year : year - 399) / 400;
 	unsigned yoe = (unsigned)(year - era * 400);
-	unsigned doy = (153u * (unsigned)(month + (month > 2 ? -3 : 9)) + 2) / 5
-	               + (unsigned)day - 1;
+	unsigned doy =
+	    (153u * (unsigned)(month + (month > 2 ? -3 : 9)) + 2) / 5 +
+	    (unsigned)day - 1;
 	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	return era * 146097 + (int32_t)doe - 719468;
 }
@@ -64,7 +65,8 @@ is_leap(int year)
 static int
 days_in_month(int year, int month)
 {
-	static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int dim[] = {31, 28, 31, 30, 31, 30,
+				  31, 31, 30, 31, 30, 31};
 	return month == 2 && is_leap(year) ? 29 : dim[month - 1];
 }
 
@@ -124,7 +126,7 @@ ug_date_format(int32_t days, char out[11])
 	/* The modulo keeps gcc's format-truncation analysis satisfied; dates
 	 * outside years 0-9999 never reach here. */
 	snprintf(out, 11, "%04d-%02d-%02d", (unsigned)year % 10000u,
-	         (unsigned)month % 100u, (unsigned)day % 100u);
+		 (unsigned)month % 100u, (unsigned)day % 100u);
 }
 
 int
@@ -213,8 +215,9 @@ ug_cpr_parse(const char *text, size_t len, char out[11], const char **why)
 	if (!text || len == 0) {
 		reason = "cpr is empty";
 	} else if (len == 9 && lead == 9) {
-		reason = "cpr has 9 digits: a spreadsheet may have dropped its "
-			 "leading zero (format the column as text)";
+		reason =
+		    "cpr has 9 digits: a spreadsheet may have dropped its "
+		    "leading zero (format the column as text)";
 	} else if ((len == 10 && lead == 10) ||
 		   (len == 11 && lead == 6 &&
 		    (text[6] == '-' || text[6] == ' ') &&
@@ -234,8 +237,9 @@ ug_cpr_parse(const char *text, size_t len, char out[11], const char **why)
 		reason = "cpr is not a CPR number: DDMMYY is not a real birth "
 			 "date";
 	} else {
-		reason = "cpr is not a CPR number (DDMMYY-SSSS, DDMMYY SSSS or "
-			 "DDMMYYSSSS)";
+		reason =
+		    "cpr is not a CPR number (DDMMYY-SSSS, DDMMYY SSSS or "
+		    "DDMMYYSSSS)";
 	}
 	if (why)
 		*why = reason;

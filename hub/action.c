@@ -28,18 +28,20 @@ malformed(const hub *h, const wire_action *a, int32_t *day)
 	if (a->kind != UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
 	    a->kind != UNGEBRO__V1__ACTION_KIND__OFFER_MADE &&
 	    a->kind != UNGEBRO__V1__ACTION_KIND__COULD_NOT_REACH)
-		return "kind must be CONTACT_MADE, OFFER_MADE or COULD_NOT_REACH";
+		return "kind must be CONTACT_MADE, OFFER_MADE or "
+		       "COULD_NOT_REACH";
 	if (!a->date || !a->date[0])
 		*day = hub__today(h); /* not given: today */
 	else if (ug_date_parse(a->date, day) != UG_OK)
 		return "date must be the day it was done, YYYY-MM-DD";
 	if (*day > hub__today(h))
-		return "date is in the future: record an action once it is done";
+		return "date is in the future: record an action once it is "
+		       "done";
 	if (!a->how || !a->how[0])
 		return a->kind == UNGEBRO__V1__ACTION_KIND__OFFER_MADE
-		               ? "how must say what was offered"
-		               : "how must say how (phone, meeting, home visit, "
-		                 "letter, ...)";
+			   ? "how must say what was offered"
+			   : "how must say how (phone, meeting, home visit, "
+			     "letter, ...)";
 	if (strlen(a->how) > ACTION_TEXT_MAX)
 		return "how is longer than 256 bytes";
 	if (a->note && strlen(a->note) > ACTION_NOTE_MAX)
@@ -58,7 +60,7 @@ malformed(const hub *h, const wire_action *a, int32_t *day)
  * guidance counsellor today. */
 static bool
 may_act(hub *h, const char *caseworker, const char *recipient,
-        const uint8_t *person_key)
+	const uint8_t *person_key)
 {
 	if (strcmp(recipient, caseworker) == 0)
 		return true;
@@ -71,12 +73,15 @@ may_act(hub *h, const char *caseworker, const char *recipient,
 	    strcmp(who, caseworker) == 0)
 		return true;
 	return store_assignment_role(h->store, person_key, STORE_ROLE_GUIDANCE,
-	                             today, who) == UG_OK &&
+				     today, who) == UG_OK &&
 	       strcmp(who, caseworker) == 0;
 }
 
 static const char *const kind_names[] = {
-	"", "contact_made", "offer_made", "could_not_reach",
+    "",
+    "contact_made",
+    "offer_made",
+    "could_not_reach",
 };
 
 /* Like every delivery-endpoint record, an action's names the key the
@@ -84,21 +89,20 @@ static const char *const kind_names[] = {
  * checked against before it got here. */
 static void
 audit_action(hub *h, const char *caseworker, const char *action,
-             const char *result, const uint8_t *person_key,
-             const char *detail)
+	     const char *result, const uint8_t *person_key, const char *detail)
 {
 	char key[UG_Z85_KEY_LEN + 1];
 	store_audit_entry e;
 	hub__caseworker_audit_entry(h, &e, key, caseworker, action, result,
-	                            person_key, detail);
+				    person_key, detail);
 	if (store_audit_write(h->store, &e, 1) != UG_OK)
 		log_err("HUB-AUDIT", "%s (%s) by %s not audited", action,
-		        result, caseworker);
+			result, caseworker);
 }
 
 void
 hub__action(hub *h, const void *routing, size_t routing_len,
-            const char *caseworker, const wire_action *a)
+	    const char *caseworker, const wire_action *a)
 {
 	int32_t day = 0;
 	const char *bad = malformed(h, a, &day);
@@ -109,9 +113,9 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	bool open = false;
 	uint32_t escalations = 0;
 	ug_err err = a->alert_id.len == STORE_ALERT_ID_LEN
-	                 ? store_alert_state(h->store, a->alert_id.data, &open,
-	                                     recipient, &escalations)
-	                 : UG_ENOTFOUND;
+			 ? store_alert_state(h->store, a->alert_id.data, &open,
+					     recipient, &escalations)
+			 : UG_ENOTFOUND;
 	if (err == UG_OK)
 		err = hub__alert_summary(h, a->alert_id.data, &f);
 	else
@@ -128,24 +132,26 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 		snprintf(why, sizeof why, "%s %s", hexid, bad);
 		ug_utf8_trim_tail(why);
 		audit_action(h, caseworker, "action refused", "malformed",
-		             person ? person_key : NULL, why);
+			     person ? person_key : NULL, why);
 		hub__delivery_answer(h, routing, routing_len, a->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED, bad);
+				     UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+				     bad);
 		return;
 	}
 	const char *denied = "this alert is not addressed to you or your desk";
 	if (!person || !may_act(h, caseworker, recipient, person_key)) {
 		snprintf(why, sizeof why, "%s %s", hexid,
-		         person ? "not the caseworker's alert or person"
-		                : "no such alert");
+			 person ? "not the caseworker's alert or person"
+				: "no such alert");
 		audit_action(h, caseworker, "action refused", "denied",
-		             person ? person_key : NULL, why);
+			     person ? person_key : NULL, why);
 		hub__delivery_answer(h, routing, routing_len, a->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_DENIED, denied);
+				     UNGEBRO__V1__ERROR_CODE__E_DENIED,
+				     denied);
 		return;
 	}
 	Ungebro__V1__CaseworkerAction rec =
-		UNGEBRO__V1__CASEWORKER_ACTION__INIT;
+	    UNGEBRO__V1__CASEWORKER_ACTION__INIT;
 	rec.caseworker = (char *)caseworker;
 	rec.alert_id = a->alert_id;
 	rec.kind = a->kind;
@@ -181,19 +187,20 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	 * written with its length: "a|" + "b" and "a" + "|b" are two
 	 * actions. Every other action keeps the id it always had (exactly
 	 * five '|'; these have more). */
-	int n = strchr(how, '|') || strchr(note, '|')
-	            ? snprintf(natural, sizeof natural,
-	                       "%s|%s|%d|%s|%zu:%s|%zu:%s", caseworker, hexid,
-	                       (int)a->kind, date, strlen(how), how,
-	                       strlen(note), note)
-	            : snprintf(natural, sizeof natural, "%s|%s|%d|%s|%s|%s",
-	                       caseworker, hexid, (int)a->kind, date, how,
-	                       note);
+	int n =
+	    strchr(how, '|') || strchr(note, '|')
+		? snprintf(natural, sizeof natural,
+			   "%s|%s|%d|%s|%zu:%s|%zu:%s", caseworker, hexid,
+			   (int)a->kind, date, strlen(how), how, strlen(note),
+			   note)
+		: snprintf(natural, sizeof natural, "%s|%s|%d|%s|%s|%s",
+			   caseworker, hexid, (int)a->kind, date, how, note);
 	uint8_t digest[16];
 	ug_keyed_hash(h->keys->hash_key, natural,
-	              n < 0 ? 0 : (size_t)n < sizeof natural ? (size_t)n
-	                                                     : sizeof natural,
-	              digest, sizeof digest);
+		      n < 0			   ? 0
+		      : (size_t)n < sizeof natural ? (size_t)n
+						   : sizeof natural,
+		      digest, sizeof digest);
 	memcpy(id + 8, digest, 8);
 	env.event_id.data = id;
 	env.event_id.len = WIRE_EVENT_ID_LEN;
@@ -201,35 +208,36 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	uint8_t body[4096];
 	if (len > sizeof body) {
 		hub__delivery_answer(h, routing, routing_len, a->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
-		       "the action is too large");
+				     UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+				     "the action is too large");
 		return;
 	}
 	wire_pack(&env, body);
 	store_event ev = {
-		.event_id = id,
-		.agency = "hub",
-		.type = (uint32_t)env.type,
-		.person_key = person_key,
-		.received_at = h->now,
-		.body = body,
-		.body_len = len,
+	    .event_id = id,
+	    .agency = "hub",
+	    .type = (uint32_t)env.type,
+	    .person_key = person_key,
+	    .received_at = h->now,
+	    .body = body,
+	    .body_len = len,
 	};
 	err = store_append(h->store, &ev, 1);
 	if (err != UG_OK) {
-		hub__delivery_answer(h, routing, routing_len, a->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
-		       "the hub cannot store the action right now; send it "
-		       "again later");
+		hub__delivery_answer(
+		    h, routing, routing_len, a->request_id,
+		    UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		    "the hub cannot store the action right now; send it "
+		    "again later");
 		return;
 	}
 	char detail[64];
 	snprintf(detail, sizeof detail, "%s %s", hexid, kind_names[a->kind]);
 	audit_action(h, caseworker, "action", "ok", person_key, detail);
 	log_info("HUB-ACTION", "%s recorded %s for alert %s (seq %llu%s)",
-	         caseworker, kind_names[a->kind], hexid,
-	         (unsigned long long)ev.seq,
-	         ev.status == STORE_DUPLICATE ? ", already recorded" : "");
+		 caseworker, kind_names[a->kind], hexid,
+		 (unsigned long long)ev.seq,
+		 ev.status == STORE_DUPLICATE ? ", already recorded" : "");
 	hub__delivery_answer(h, routing, routing_len, a->request_id,
-	       UNGEBRO__V1__ERROR_CODE__OK, NULL);
+			     UNGEBRO__V1__ERROR_CODE__OK, NULL);
 }

@@ -78,8 +78,8 @@ effects_emit(apply_ctx *c, const draft *d, const uint8_t *person_key,
 		return UG_ENOMEM;
 	a->alert.body = body;
 	a->alert.body_len = len;
-	a->has_person = person_key && !sodium_is_zero(person_key,
-						     UG_PERSON_KEY_LEN);
+	a->has_person =
+	    person_key && !sodium_is_zero(person_key, UG_PERSON_KEY_LEN);
 	if (a->has_person)
 		memcpy(a->person_key, person_key, UG_PERSON_KEY_LEN);
 	c->nalerts++;
@@ -317,11 +317,10 @@ absence_event(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 	      profile *p, outcome *o)
 {
 	absence_report replaced;
-	bool replaces =
-	    in->corrected &&
-	    in->corrected->payload_case ==
-		UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT &&
-	    absence_row(in->corrected->absence_report, &replaced);
+	bool replaces = in->corrected &&
+			in->corrected->payload_case ==
+			    UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT &&
+			absence_row(in->corrected->absence_report, &replaced);
 	static absence_state rolling;
 	static quarter_state quarter;
 	static uint8_t blob[ABSENCE_BOTH_MAX];
@@ -634,11 +633,10 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 		char hexid[2 * STORE_ALERT_ID_LEN + 1];
 		ug_hex(e->id, STORE_ALERT_ID_LEN, hexid);
 		if (e->kind == HUB_NEWS_WITHDRAWN) {
-			if (store_audit_append(h->store, h->now, "hub",
-					       "withdraw",
-					       e->has_person ? e->person_key
-							     : NULL,
-					       hexid) != UG_OK)
+			if (store_audit_append(
+				h->store, h->now, "hub", "withdraw",
+				e->has_person ? e->person_key : NULL,
+				hexid) != UG_OK)
 				log_err("HUB-AUDIT",
 					"withdrawal of %s not audited", hexid);
 			continue;
@@ -655,11 +653,10 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 				   "alert %s not acknowledged in "
 				   "time; notice %s to %s",
 				   owned, hexid, e->recipient);
-			if (store_audit_append(h->store, h->now, "hub",
-					       "escalate",
-					       e->has_person ? e->person_key
-							     : NULL,
-					       hexid) != UG_OK)
+			if (store_audit_append(
+				h->store, h->now, "hub", "escalate",
+				e->has_person ? e->person_key : NULL,
+				hexid) != UG_OK)
 				log_err("HUB-AUDIT",
 					"escalation of %s not "
 					"audited",

@@ -18,7 +18,8 @@ civil(int32_t day, int *year, int *month, int *mday)
 static int32_t
 easter(int year)
 {
-	int a = year % 19, b = year / 100, c = year % 100, d = b / 4, e = b % 4;
+	int a = year % 19, b = year / 100, c = year % 100, d = b / 4,
+	    e = b % 4;
 	int f = (b + 8) / 25, g = (b - f + 1) / 3;
 	int h = (19 * a + b - d - g + 15) % 30;
 	int i = c / 4, k = c % 4;
@@ -92,7 +93,7 @@ in_range(const calendar_range *r, int32_t day)
 		int md = month * 100 + mday;
 		/* A range over New Year (12-21..01-02) wraps. */
 		return r->from <= r->to ? md >= r->from && md <= r->to
-		                        : md >= r->from || md <= r->to;
+					: md >= r->from || md <= r->to;
 	}
 	return false;
 }
@@ -176,7 +177,7 @@ parse_month_day(const char *text, int32_t *md)
 {
 	/* Every year's days: 02-29 holds in leap years, 02-30 never. */
 	static const int days[] = {31, 29, 31, 30, 31, 30,
-	                           31, 31, 30, 31, 30, 31};
+				   31, 31, 30, 31, 30, 31};
 	int month, mday;
 	char tail;
 	if (sscanf(text, "%2d-%2d%c", &month, &mday, &tail) != 2 ||
@@ -191,7 +192,7 @@ calendar_add_school_holiday(calendar *cal, const char *text, ug_diag *diag)
 {
 	if (cal->nschool_holidays == CALENDAR_RANGES_MAX) {
 		ug_diag_set(diag, "calendar", "more than %d school holidays",
-		            CALENDAR_RANGES_MAX);
+			    CALENDAR_RANGES_MAX);
 		return UG_EINVAL;
 	}
 	calendar_range r = {0};
@@ -206,18 +207,18 @@ calendar_add_school_holiday(calendar *cal, const char *text, ug_diag *diag)
 		r.from = -7;
 		r.to = 1;
 	} else if (sscanf(text, "easter %d..%d%c", &before, &after, &tail) ==
-	                   2 &&
-	           before <= after && before >= -60 && after <= 60) {
+		       2 &&
+		   before <= after && before >= -60 && after <= 60) {
 		r.kind = CAL_EASTER;
 		r.from = before;
 		r.to = after;
 	} else if (sscanf(text, "week %d%c", &week, &tail) == 1 && week >= 1 &&
-	           week <= 53) {
+		   week <= 53) {
 		r.kind = CAL_WEEK;
 		r.week = week;
 	} else if (dots && dots - text == 10 &&
-	           ug_date_parse_n(text, 10, &r.from) == UG_OK &&
-	           ug_date_parse(dots + 2, &r.to) == UG_OK && r.to >= r.from) {
+		   ug_date_parse_n(text, 10, &r.from) == UG_OK &&
+		   ug_date_parse(dots + 2, &r.to) == UG_OK && r.to >= r.from) {
 		r.kind = CAL_DATES;
 	} else if (dots && dots - text == 5) {
 		char first[6];
@@ -234,9 +235,11 @@ calendar_add_school_holiday(calendar *cal, const char *text, ug_diag *diag)
 	cal->generation = next_generation++;
 	return UG_OK;
 bad:
-	ug_diag_set(diag, "calendar", "'%s' is not a holiday range "
-	            "(YYYY-MM-DD..YYYY-MM-DD, MM-DD..MM-DD, week N, easter or "
-	            "easter -N..+M)", text);
+	ug_diag_set(diag, "calendar",
+		    "'%s' is not a holiday range "
+		    "(YYYY-MM-DD..YYYY-MM-DD, MM-DD..MM-DD, week N, easter or "
+		    "easter -N..+M)",
+		    text);
 	return UG_EMALFORMED;
 }
 
@@ -246,7 +249,7 @@ calendar_defaults(calendar *cal)
 	memset(cal, 0, sizeof *cal);
 	cal->christmas_eve_is_holiday = true;
 	static const char *const defaults[] = {"week 7", "easter", "week 42",
-	                                       "12-21..01-02", "06-27..08-09"};
+					       "12-21..01-02", "06-27..08-09"};
 	for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
 		calendar_add_school_holiday(cal, defaults[i], NULL);
 }
@@ -273,7 +276,7 @@ calendar_add_days_outside_holidays(const calendar *cal, int32_t from, int n)
 }
 
 #define MINUTE_MS INT64_C(60000)
-#define HOUR_MS (60 * MINUTE_MS)
+#define HOUR_MS	  (60 * MINUTE_MS)
 
 void
 calendar_office_defaults(office_hours *oh)
@@ -287,7 +290,7 @@ static int
 weekday_named(const char *text, size_t len)
 {
 	static const char *const names[] = {"mon", "tue", "wed", "thu",
-	                                    "fri", "sat", "sun"};
+					    "fri", "sat", "sun"};
 	for (int i = 0; i < 7; i++)
 		if (len == 3 && strncasecmp(text, names[i], 3) == 0)
 			return i;
@@ -330,9 +333,11 @@ calendar_parse_office_days(office_hours *oh, const char *text, ug_diag *diag)
 	oh->days = days;
 	return UG_OK;
 bad:
-	ug_diag_set(diag, "office.days", "'%s' is not a list of weekdays "
-	            "(mon, tue, wed, thu, fri, sat, sun; ranges Monday-first "
-	            "such as mon-fri; comma-separated)", text);
+	ug_diag_set(diag, "office.days",
+		    "'%s' is not a list of weekdays "
+		    "(mon, tue, wed, thu, fri, sat, sun; ranges Monday-first "
+		    "such as mon-fri; comma-separated)",
+		    text);
 	return UG_EMALFORMED;
 }
 
@@ -354,8 +359,7 @@ parse_clock(const char **p, int *minutes)
 }
 
 ug_err
-calendar_parse_office_hours(office_hours *oh, const char *text,
-                            ug_diag *diag)
+calendar_parse_office_hours(office_hours *oh, const char *text, ug_diag *diag)
 {
 	const char *p = text;
 	int open, close;
@@ -372,9 +376,11 @@ calendar_parse_office_hours(office_hours *oh, const char *text,
 	oh->close_min = close;
 	return UG_OK;
 bad:
-	ug_diag_set(diag, "office.hours", "'%s' is not an opening time "
-	            "(HH:MM-HH:MM, 00:00 to 24:00, opening before closing, "
-	            "such as 08:00-16:00)", text);
+	ug_diag_set(diag, "office.hours",
+		    "'%s' is not an opening time "
+		    "(HH:MM-HH:MM, 00:00 to 24:00, opening before closing, "
+		    "such as 08:00-16:00)",
+		    text);
 	return UG_EMALFORMED;
 }
 
@@ -400,7 +406,7 @@ calendar_copenhagen_offset_ms(int64_t utc_ms)
 	int64_t summer_from = last_sunday(year, 3) * UG_DAY_MS + HOUR_MS;
 	int64_t summer_to = last_sunday(year, 10) * UG_DAY_MS + HOUR_MS;
 	return utc_ms >= summer_from && utc_ms < summer_to ? 2 * HOUR_MS
-	                                                   : HOUR_MS;
+							   : HOUR_MS;
 }
 
 /* The UTC instant of a Danish wall-clock time. A time the spring switch
@@ -417,7 +423,7 @@ copenhagen_to_utc(int32_t day, int minutes)
 
 int64_t
 calendar_add_office_hours(const calendar *cal, const office_hours *oh,
-                          int64_t start_ms, int hours)
+			  int64_t start_ms, int hours)
 {
 	if (hours <= 0)
 		return start_ms;
@@ -428,7 +434,7 @@ calendar_add_office_hours(const calendar *cal, const office_hours *oh,
 		return start_ms + left;
 	int64_t at = start_ms;
 	int32_t day = (int32_t)floor_div(
-		start_ms + calendar_copenhagen_offset_ms(start_ms), UG_DAY_MS);
+	    start_ms + calendar_copenhagen_offset_ms(start_ms), UG_DAY_MS);
 	for (;; day++) {
 		if (!(oh->days & 1u << ug_weekday(day)) ||
 		    calendar_is_public_holiday(cal, day))

@@ -18,9 +18,9 @@
 /* One recurring or dated school-holiday range. */
 typedef struct {
 	enum { CAL_DATES, CAL_YEARLY, CAL_WEEK, CAL_EASTER } kind;
-	int32_t from, to;  /* CAL_DATES: days; CAL_YEARLY: month*100+day;
-	                    * CAL_EASTER: days from Easter Sunday */
-	int week;          /* CAL_WEEK: ISO week number, every year */
+	int32_t from, to; /* CAL_DATES: days; CAL_YEARLY: month*100+day;
+			   * CAL_EASTER: days from Easter Sunday */
+	int week;	  /* CAL_WEEK: ISO week number, every year */
 } calendar_range;
 
 typedef struct {
@@ -36,7 +36,7 @@ void calendar_defaults(calendar *cal);
 /* Add a school-holiday range: "2026-10-12..2026-10-16", "12-21..01-02"
  * (every year) or "week 42" (every year). */
 ug_err calendar_add_school_holiday(calendar *cal, const char *text,
-                                   ug_diag *diag);
+				   ug_diag *diag);
 /* Renew the calendar's generation after changing a field directly. */
 void calendar_touch(calendar *cal);
 /* Drop every school-holiday range (before adding configured ones). */
@@ -57,14 +57,14 @@ bool calendar_in_school_holiday(const calendar *cal, int32_t day);
  * a summer holiday does not eat a "within 30 days" period of a school
  * leaver (colleges start in August). */
 int32_t calendar_add_days_outside_holidays(const calendar *cal, int32_t from,
-                                           int n);
+					   int n);
 
 /* When a desk is staffed, in Danish local time: the acknowledgement
  * windows count these hours only. Public holidays are always closed. */
 typedef struct {
-	unsigned days;      /* bit per weekday: 1 << 0 Monday ... 1 << 6 Sunday */
-	int open_min;       /* minutes after local midnight, 0..1439 */
-	int close_min;      /* open_min < close_min <= 1440 (24:00) */
+	unsigned days; /* bit per weekday: 1 << 0 Monday ... 1 << 6 Sunday */
+	int open_min;  /* minutes after local midnight, 0..1439 */
+	int close_min; /* open_min < close_min <= 1440 (24:00) */
 } office_hours;
 
 /* Monday to Friday, 08:00-16:00. */
@@ -72,10 +72,10 @@ void calendar_office_defaults(office_hours *oh);
 /* "mon-fri", "mon,wed,fri", "mon-thu, sat" (any case; a range runs
  * Monday-first). */
 ug_err calendar_parse_office_days(office_hours *oh, const char *text,
-                                  ug_diag *diag);
+				  ug_diag *diag);
 /* "08:00-16:00" (24:00 closes at midnight; opening before closing). */
 ug_err calendar_parse_office_hours(office_hours *oh, const char *text,
-                                   ug_diag *diag);
+				   ug_diag *diag);
 
 /* Europe/Copenhagen's offset from UTC at a UTC instant, in milliseconds:
  * CEST (+2 h) from the last Sunday of March 01:00 UTC up to the last
@@ -89,6 +89,6 @@ int64_t calendar_copenhagen_offset_ms(int64_t utc_ms);
  * that closing instant. hours <= 0 returns start_ms; an office_hours
  * without an office day counts clock hours. */
 int64_t calendar_add_office_hours(const calendar *cal, const office_hours *oh,
-                                  int64_t start_ms, int hours);
+				  int64_t start_ms, int hours);
 
 #endif

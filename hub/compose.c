@@ -11,23 +11,23 @@
 #include "hub/engine.h"
 
 static const char *const rule_names[R_COUNT] = {
-	[R_ROLLING] = "absence.rolling",
-	[R_QUARTER_WARN] = "absence.quarter.warn",
-	[R_QUARTER_NOTIFY] = "absence.quarter.notify",
-	[R_DROPOUT] = "dropout",
-	[R_DROPOUT_RISK] = "dropout_risk",
-	[R_READINESS] = "readiness",
-	[R_ADDICTION] = "addiction",
-	[R_COMBINED] = "combined",
-	[R_GAP] = "transition_gap",
-	[R_BACK_ON_TRACK] = "back_on_track",
-	[R_CONTACT_WARN] = "deadline.contact.warn",
-	[R_CONTACT_MISSED] = "deadline.contact.missed",
-	[R_OFFER_WARN] = "deadline.offer.warn",
-	[R_OFFER_MISSED] = "deadline.offer.missed",
-	[R_TREATMENT_MISSED] = "deadline.treatment.missed",
-	[R_MISSED_ACTIVATION] = "missed_activation",
-	[R_WITHDRAWN] = "withdrawn",
+    [R_ROLLING] = "absence.rolling",
+    [R_QUARTER_WARN] = "absence.quarter.warn",
+    [R_QUARTER_NOTIFY] = "absence.quarter.notify",
+    [R_DROPOUT] = "dropout",
+    [R_DROPOUT_RISK] = "dropout_risk",
+    [R_READINESS] = "readiness",
+    [R_ADDICTION] = "addiction",
+    [R_COMBINED] = "combined",
+    [R_GAP] = "transition_gap",
+    [R_BACK_ON_TRACK] = "back_on_track",
+    [R_CONTACT_WARN] = "deadline.contact.warn",
+    [R_CONTACT_MISSED] = "deadline.contact.missed",
+    [R_OFFER_WARN] = "deadline.offer.warn",
+    [R_OFFER_MISSED] = "deadline.offer.missed",
+    [R_TREATMENT_MISSED] = "deadline.treatment.missed",
+    [R_MISSED_ACTIVATION] = "missed_activation",
+    [R_WITHDRAWN] = "withdrawn",
 };
 
 const char *
@@ -36,8 +36,9 @@ engine_rule_name(int rule_byte)
 	if (rule_byte & (R_ESCALATED_DESK | R_ESCALATED_LEAD))
 		return "escalation";
 	int rule = rule_byte & R_RULE_MASK;
-	return rule > 0 && rule < R_COUNT && rule_names[rule] ? rule_names[rule]
-	                                                     : "unknown";
+	return rule > 0 && rule < R_COUNT && rule_names[rule]
+		   ? rule_names[rule]
+		   : "unknown";
 }
 
 void
@@ -69,12 +70,14 @@ outcome_init(outcome *o)
 
 draft *
 outcome_alert(outcome *o, const rule_input *in, const profile *p, int rule,
-              int priority)
+	      int priority)
 {
 	if (o->nalerts == OUTCOME_ALERTS) {
-		log_err("HUB-APPLY", "more than %d alerts for seq %llu; rule %s "
-		        "dropped", OUTCOME_ALERTS, (unsigned long long)in->seq,
-		        engine_rule_name(rule));
+		log_err("HUB-APPLY",
+			"more than %d alerts for seq %llu; rule %s "
+			"dropped",
+			OUTCOME_ALERTS, (unsigned long long)in->seq,
+			engine_rule_name(rule));
 		return NULL;
 	}
 	draft *d = &o->alerts[o->nalerts++];
@@ -93,8 +96,8 @@ outcome_alert(outcome *o, const rule_input *in, const profile *p, int rule,
 void
 draft_due_in(draft *d, const rule_input *in, int working_days, char due[11])
 {
-	d->due = calendar_add_working_days(&in->rc->cal, in->today,
-	                                   working_days);
+	d->due =
+	    calendar_add_working_days(&in->rc->cal, in->today, working_days);
 	ug_date_format(d->due, due);
 }
 
@@ -102,8 +105,10 @@ void
 outcome_timer(outcome *o, int64_t due, int kind)
 {
 	if (o->ntimers == OUTCOME_TIMERS) {
-		log_err("HUB-APPLY", "more than %d timers from one event; "
-		        "timer kind %d dropped", OUTCOME_TIMERS, kind);
+		log_err("HUB-APPLY",
+			"more than %d timers from one event; "
+			"timer kind %d dropped",
+			OUTCOME_TIMERS, kind);
 		return;
 	}
 	o->timers[o->ntimers].due = due;
@@ -120,13 +125,13 @@ outcome_withdraw(outcome *o, uint64_t seq, int rule, const char *why)
 	o->withdraw[o->nwithdraw].seq = seq;
 	o->withdraw[o->nwithdraw].rule = rule;
 	ug_strlcpy(o->withdraw[o->nwithdraw].why, why,
-	           sizeof o->withdraw[o->nwithdraw].why);
+		   sizeof o->withdraw[o->nwithdraw].why);
 	o->nwithdraw++;
 }
 
 void
 evidence_event(draft *d, const wire_envelope *env, const char *agency,
-               const char *date)
+	       const char *date)
 {
 	if (!env || d->nevidence == ABSENCE_MAX_REPORTS)
 		return;
@@ -143,7 +148,7 @@ evidence_event(draft *d, const wire_envelope *env, const char *agency,
 
 uint8_t *
 compose_alert(const draft *d, const uint8_t *id, const char *recipient,
-              int64_t raised_at, size_t *len)
+	      int64_t raised_at, size_t *len)
 {
 	char due[11] = "";
 	if (d->due)

@@ -134,8 +134,9 @@ static void
 audit_queue(hub *h, const char *who, const char *key, const char *action,
 	    const char *result, const uint8_t *person_key, const char *detail)
 {
-	store_audit_entry e = {h->now, who && who[0] ? who : "-", key,
-			       action, result, person_key, detail};
+	store_audit_entry e = {
+	    h->now, who && who[0] ? who : "-", key, action, result, person_key,
+	    detail};
 	store_audit_queue(h->store, &e);
 }
 
@@ -160,8 +161,8 @@ typedef struct {
 } person_ctx;
 
 static ug_err
-alert_person_of(void *ctx, const uint8_t *id, const uint8_t *body,
-		size_t len, uint32_t deliveries)
+alert_person_of(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+		uint32_t deliveries)
 {
 	(void)id;
 	(void)deliveries;
@@ -182,7 +183,7 @@ alert_person(hub *h, const uint8_t *id, uint8_t person_key[UG_PERSON_KEY_LEN])
 	person_ctx p = {h->keys->hash_key, person_key, false};
 	bool open;
 	return store_alert_get(h->store, id, alert_person_of, &p, &open) ==
-		       UG_OK &&
+		   UG_OK &&
 	       p.found;
 }
 
@@ -207,13 +208,14 @@ audit_tick(hub *h)
 			diag = (ug_diag){0};
 			err = ug_keys_load_signing(h->keys, true, &diag);
 			if (err == UG_OK)
-				log_warn("HUB-AUDIT",
-					 "no audit signing key in keys_dir: "
-					 "wrote a new pair, %s.sign_public and "
-					 "%s.sign_secret; back up the secret "
-					 "and keep a copy of the public key "
-					 "off this host",
-					 h->keys->id, h->keys->id);
+				log_warn(
+				    "HUB-AUDIT",
+				    "no audit signing key in keys_dir: "
+				    "wrote a new pair, %s.sign_public and "
+				    "%s.sign_secret; back up the secret "
+				    "and keep a copy of the public key "
+				    "off this host",
+				    h->keys->id, h->keys->id);
 		}
 		if (err == UG_OK) {
 			store_audit_signer(h->store, h->keys->sign_secret,
@@ -276,11 +278,13 @@ hub__delivery_flush(hub *h)
 			h->n_pending_acks);
 	/* At stop: what is queued, then a signed checkpoint of the head. */
 	ug_err err = h->keys->sign_secret
-			     ? store_audit_checkpoint(h->store, h->now)
-			     : store_audit_flush(h->store);
+			 ? store_audit_checkpoint(h->store, h->now)
+			 : store_audit_flush(h->store);
 	if (err != UG_OK)
-		log_err("HUB-AUDIT", "audit records or checkpoint not written "
-			"at stop: %s", ug_strerror(err));
+		log_err("HUB-AUDIT",
+			"audit records or checkpoint not written "
+			"at stop: %s",
+			ug_strerror(err));
 }
 
 /* ---- pumping ---- */
@@ -666,10 +670,11 @@ hub__delivery_tick(hub *h)
 
 void
 hub__result_init(const hub *h, const void *routing, size_t routing_len,
-                 wire_result *r)
+		 wire_result *r)
 {
 	ungebro__v1__result__init(r);
-	if (h->acting_for.routing && routing_len == h->acting_for.routing_len &&
+	if (h->acting_for.routing &&
+	    routing_len == h->acting_for.routing_len &&
 	    memcmp(routing, h->acting_for.routing, routing_len) == 0) {
 		r->caseworker = (char *)h->acting_for.caseworker;
 		r->desk = h->acting_for.desk;
@@ -678,7 +683,7 @@ hub__result_init(const hub *h, const void *routing, size_t routing_len,
 
 void
 hub__delivery_answer(hub *h, const void *routing, size_t routing_len,
-                     uint32_t request_id, int code, const char *reason)
+		     uint32_t request_id, int code, const char *reason)
 {
 	wire_result result;
 	hub__result_init(h, routing, routing_len, &result);
@@ -686,19 +691,20 @@ hub__delivery_answer(hub *h, const void *routing, size_t routing_len,
 	result.code = code;
 	result.reason = (char *)reason;
 	if (!hub__delivery_send(h, routing, routing_len,
-	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &result))
+				UNGEBRO__V1__FRAME_KIND__FRAME_RESULT,
+				&result))
 		log_info("HUB-DELIVER", "answer not sent: %s",
-		         zmq_strerror(errno));
+			 zmq_strerror(errno));
 }
 
 /* A frame the hub cannot use is answered with a Result carrying the
  * reason (request_id 0 unless it is a Query's); the connection lives on. */
 static void
 refuse_frame(hub *h, zmq_msg_t *routing, uint32_t request_id, int code,
-             const char *why)
+	     const char *why)
 {
 	hub__delivery_answer(h, zmq_msg_data(routing), zmq_msg_size(routing),
-	                     request_id, code, why);
+			     request_id, code, why);
 }
 
 static void
@@ -735,7 +741,7 @@ refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 	void *msg = NULL;
 	ug_diag diag = {0};
 	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
-	                &code, &diag) == UG_OK) {
+			&code, &diag) == UG_OK) {
 		if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY)
 			request_id = ((wire_query *)msg)->request_id;
 		else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION)
@@ -743,7 +749,7 @@ refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 		wire_free(kind, msg);
 	}
 	refuse_frame(h, routing, request_id, UNGEBRO__V1__ERROR_CODE__E_DENIED,
-	             WIRE_REASON_KEY_REVOKED);
+		     WIRE_REASON_KEY_REVOKED);
 }
 
 static void
@@ -781,11 +787,12 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 		answer_query(h, routing, caseworker, msg);
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION) {
 		hub__action(h, zmq_msg_data(routing), zmq_msg_size(routing),
-		            caseworker, msg);
+			    caseworker, msg);
 	} else {
 		log_warn("HUB-DELIVER", "unexpected frame kind %d from %s",
 			 kind, caseworker);
-		refuse_frame(h, routing, 0, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+		refuse_frame(h, routing, 0,
+			     UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
 			     "only Hello, AlertAck, Query and Action frames "
 			     "are accepted on the delivery endpoint");
 	}

@@ -39,28 +39,28 @@ typedef struct {
 	withdrawal *withdrawals;
 	size_t nwithdrawals, withdrawals_cap;
 	size_t applied;
-	bool hand; /* news to the loop thread (hub__applier_hand) */
+	bool hand;  /* news to the loop thread (hub__applier_hand) */
 	ug_err err; /* why finish failed */
 } apply_ctx;
 
 /* Queue the alert a draft describes, addressed to `recipient`, under the
  * id (d->seq, d->rule); schedules its acknowledgement deadline. */
 ug_err effects_emit(apply_ctx *c, const draft *d, const uint8_t *person_key,
-                    const char *recipient);
+		    const char *recipient);
 ug_err effects_schedule(apply_ctx *c, int64_t due, uint64_t seq, int kind,
-                        const uint8_t *person_key);
+			const uint8_t *person_key);
 ug_err effects_reroute(apply_ctx *c, const uint8_t *id, const char *recipient);
 ug_err effects_profile_load(apply_ctx *c, const uint8_t *person_key,
-                            const char *cpr, profile *p, bool *stored);
+			    const char *cpr, profile *p, bool *stored);
 ug_err effects_profile_save(apply_ctx *c, const uint8_t *person_key,
-                            const profile *p);
+			    const profile *p);
 
 /* routing.c */
 /* The recipient for a draft on today; false when it may go to nobody (a
  * health alert for a person without a contact person). *contact says the
  * recipient is the person's contact person (inside the consent). */
 bool routing_resolve(hub *h, const uint8_t *person_key, recipient_rule to,
-                     char out[STORE_ID_MAX], bool *contact);
+		     char out[STORE_ID_MAX], bool *contact);
 /* Move the person's open alerts to whoever is the contact person today
  * (or the desk); a counsellor keeps the alerts addressed to them. */
 ug_err routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key);

@@ -76,7 +76,7 @@ enum {
 	TIMER_OFFER_WARN,
 	TIMER_OFFER_DUE,
 	TIMER_TREATMENT_DUE,
-	TIMER_REASSIGN, /* a dated assignment starts or ends: move alerts */
+	TIMER_REASSIGN,	   /* a dated assignment starts or ends: move alerts */
 	TIMER_CONSENT_END, /* the day after consent expires */
 	TIMER_ACK = 100,
 };
@@ -94,18 +94,18 @@ enum {
 };
 
 #define PROFILE_SIGNALS 16
-#define RULE_PROFILE 0 /* the profile's slot among the rules' states */
+#define RULE_PROFILE	0 /* the profile's slot among the rules' states */
 
 /* What the hub knows of one person beyond single rules (derived state). */
 typedef struct {
-	bool enrolled;       /* in a youth education now */
-	bool dropout_open;   /* an episode begun by a dropout */
-	bool consent;        /* addiction data may be shared */
-	bool referral_open;  /* referred, treatment not started */
-	bool consent_stage;  /* consent scope includes treatment stages */
+	bool enrolled;		  /* in a youth education now */
+	bool dropout_open;	  /* an episode begun by a dropout */
+	bool consent;		  /* addiction data may be shared */
+	bool referral_open;	  /* referred, treatment not started */
+	bool consent_stage;	  /* consent scope includes treatment stages */
 	bool consent_no_referral; /* consent scope leaves referrals out */
-	int32_t birth;           /* days, from the CPR; 0 unknown */
-	int32_t left_day;        /* last exit (dropout, leaving); 0 none */
+	int32_t birth;		  /* days, from the CPR; 0 unknown */
+	int32_t left_day;	  /* last exit (dropout, leaving); 0 none */
 	/* The day the exit's transition-gap timer is due: only that timer
 	 * may fire the gap. A reload that changes transition_gap.days or
 	 * the calendar leaves timers already scheduled as they are. */
@@ -115,8 +115,8 @@ typedef struct {
 	 * own clock keeps, whatever a reload changed since. */
 	int32_t contact_due, offer_due;
 	int32_t consent_expires; /* last day; 0 until withdrawn */
-	int32_t combined_until;  /* signals merge into the combined alert */
-	int32_t enrolled_start;  /* first day of the current enrolment */
+	int32_t combined_until;	 /* signals merge into the combined alert */
+	int32_t enrolled_start;	 /* first day of the current enrolment */
 	/* The open dropout: when the hub learned of it (its contact clock
 	 * runs from then), the recorded contact (the offer clock runs from
 	 * it) and offer, days; 0 none. Its event id, so a correction of it
@@ -131,9 +131,10 @@ typedef struct {
 	 * window in which they have been alerted. */
 	int32_t missed[10];
 	int32_t missed_alerted_until;
-	char cpr[12];            /* sealed with the rest; timers need it */
+	char cpr[12]; /* sealed with the rest; timers need it */
 	uint64_t left_seq, dropout_seq, referral_seq, combined_seq;
-	uint64_t absence_alert_seq; /* raised the open absence episode's alert */
+	uint64_t
+	    absence_alert_seq; /* raised the open absence episode's alert */
 	uint8_t nsignals;
 	struct {
 		uint8_t kind;
@@ -150,7 +151,7 @@ typedef struct {
  * with any change to a stored derived format (this profile, the absence
  * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
  * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA 8
+#define HUB_DERIVED_SCHEMA  8
 #define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */
@@ -167,8 +168,8 @@ int profile_age_on(int32_t birth, int32_t day);
 
 /* Who an alert goes to; routing.c resolves it on the day it is raised. */
 typedef enum {
-	TO_CONTACT,           /* contact person, else the desk */
-	TO_COUNSELLOR_FIRST,  /* guidance counsellor, else contact, else desk */
+	TO_CONTACT,	     /* contact person, else the desk */
+	TO_COUNSELLOR_FIRST, /* guidance counsellor, else contact, else desk */
 	TO_CONTACT_OR_COUNSELLOR, /* contact, else counsellor, else desk */
 	TO_DESK,
 } recipient_rule;
@@ -206,9 +207,9 @@ typedef struct {
 		uint64_t seq; /* the episode it belongs to; 0: the input's */
 	} timers[OUTCOME_TIMERS];
 	size_t ntimers;
-	bool merged;      /* a signal went into an open combined alert */
-	bool withheld;    /* health data that may not be shared */
-	bool missed;      /* a legal deadline was missed */
+	bool merged;	  /* a signal went into an open combined alert */
+	bool withheld;	  /* health data that may not be shared */
+	bool missed;	  /* a legal deadline was missed */
 	bool move_alerts; /* the contact person changed */
 	/* Alerts a correction took the ground from: closed, and their
 	 * recipient told why (an R_WITHDRAWN notice composed by apply.c). */
@@ -225,51 +226,53 @@ typedef struct {
 	const rules_config *rc;
 	int64_t now;   /* ms */
 	int32_t today; /* days */
-	uint64_t seq;  /* the log entry (for a timer: the one that started it) */
+	uint64_t
+	    seq; /* the log entry (for a timer: the one that started it) */
 	const char *agency;
 	int64_t received_at; /* when the hub learned of the event, ms */
-	const wire_envelope *env; /* for a timer: the starting event, or NULL */
+	const wire_envelope
+	    *env; /* for a timer: the starting event, or NULL */
 	/* Read by apply.c for the rules that need it. */
-	uint64_t corrects_seq;   /* the sequence the event supersedes, or 0 */
+	uint64_t corrects_seq; /* the sequence the event supersedes, or 0 */
 	/* That event, when it is about the same person; else NULL. */
 	const wire_envelope *corrected;
-	bool source_alert_open;  /* timers: the alert they watch is still open */
+	bool
+	    source_alert_open; /* timers: the alert they watch is still open */
 } rule_input;
 
 /* compose.c */
 void outcome_init(outcome *o);
 /* A new draft in o (NULL when the outcome is full: a defect, logged). */
 draft *outcome_alert(outcome *o, const rule_input *in, const profile *p,
-                     int rule, int priority);
+		     int rule, int priority);
 void outcome_timer(outcome *o, int64_t due, int kind);
 /* The draft is due `working_days` working days after the hub's today;
  * due receives the date as text. */
 void draft_due_in(draft *d, const rule_input *in, int working_days,
-                  char due[11]);
+		  char due[11]);
 void outcome_withdraw(outcome *o, uint64_t seq, int rule, const char *why);
 void say(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Evidence: the event itself, with its date. */
 void evidence_event(draft *d, const wire_envelope *env, const char *agency,
-                    const char *date);
+		    const char *date);
 /* The packed wire Alert for a draft; *len its size. NULL on ENOMEM. */
 uint8_t *compose_alert(const draft *d, const uint8_t *id,
-                       const char *recipient, int64_t raised_at,
-                       size_t *len);
+		       const char *recipient, int64_t raised_at, size_t *len);
 int32_t date_or(const char *text, int32_t fallback);
 
 /* rule_signals.c: note a signal for the combined rule. *suppress says the
  * signal's own alert must not go out (the combined one goes instead, or it
  * merged into an open one). */
-void rule_note_signal(const rule_input *in, profile *p, int kind,
-                      int32_t day, outcome *o, bool *suppress);
+void rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
+		      outcome *o, bool *suppress);
 
 /* The rules, one per event type (rule_absence.c, rule_education.c,
  * rule_addiction.c, rule_activation.c). */
 /* replaced: the row of the report the event corrects, or NULL. */
 void rule_absence(const rule_input *in, profile *p, absence_state *rolling,
-                  quarter_state *quarter, const absence_report *replaced,
-                  outcome *o);
+		  quarter_state *quarter, const absence_report *replaced,
+		  outcome *o);
 /* The measures' row of a report; false for dates that do not parse. */
 bool absence_row(const Ungebro__V1__AbsenceReport *a, absence_report *row);
 void rule_dropout(const rule_input *in, profile *p, outcome *o);
@@ -290,8 +293,7 @@ void rule_action(const rule_input *in, profile *p, outcome *o);
 int32_t deadline_contact_due(const rules_config *rc, int32_t known);
 int32_t deadline_offer_due(const rules_config *rc, int32_t contact);
 int64_t rule_gap_due(const rules_config *rc, int32_t left_day);
-void rule_start_offer_clock(const rule_input *in, profile *p,
-                            outcome *o);
+void rule_start_offer_clock(const rule_input *in, profile *p, outcome *o);
 
 /* Whether the youth's consent, as last stated, allows sharing addiction
  * data on `day`: referrals (stage false) or treatment stages (true). */
@@ -299,9 +301,8 @@ bool consent_allows(const profile *p, int32_t day, bool stage);
 
 /* rule_timers.c: a fired legal deadline or transition gap. */
 void rule_deadline_timer(const rule_input *in, int kind, int64_t due,
-                         profile *p, outcome *o);
-void rule_gap_timer(const rule_input *in, int64_t due, profile *p,
-                    outcome *o);
+			 profile *p, outcome *o);
+void rule_gap_timer(const rule_input *in, int64_t due, profile *p, outcome *o);
 /* rule_addiction.c: consent expired; what was shared under it is taken
  * back from the open alert. */
 void rule_consent_timer(const rule_input *in, profile *p, outcome *o);

@@ -28,15 +28,15 @@
 #include "hub/hub_int.h"
 #include "store/store_password.h"
 
-#define TOKEN_LEN 32
-#define PASSWORD_MAX 1024 /* bytes; longer is refused like a wrong one */
-#define FAIL_SLOTS 1024   /* caseworker ids with recent failed logins */
-#define GATEWAY_SLOTS 16  /* gateways with a failure allowance */
+#define TOKEN_LEN     32
+#define PASSWORD_MAX  1024 /* bytes; longer is refused like a wrong one */
+#define FAIL_SLOTS    1024 /* caseworker ids with recent failed logins */
+#define GATEWAY_SLOTS 16   /* gateways with a failure allowance */
 
 static const char WRONG[] = "wrong caseworker or password";
 static const char ENDED[] = "the session has ended; log in again";
 static const char ONLY[] = "a web gateway sends only Login, Logout, and "
-                           "Query, AlertAck and Action with a session";
+			   "Query, AlertAck and Action with a session";
 
 typedef struct {
 	bool used;
@@ -78,20 +78,20 @@ ug_err
 hub__gateway_open(hub *h, const ug_config *cfg, ug_diag *diag)
 {
 	long idle, max, fails, lockout, per_gateway;
-	ug_err err = ug_config_int(cfg, "web_session_idle", 1, 24 * 60, &idle,
-	                           diag);
+	ug_err err =
+	    ug_config_int(cfg, "web_session_idle", 1, 24 * 60, &idle, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "web_sessions_max", 1, 100000, &max,
-		                    diag);
+				    diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "login_failures_max", 1, 1000, &fails,
-		                    diag);
+				    diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "login_lockout", 1, 24 * 60, &lockout,
-		                    diag);
+				    diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "login_gateway_failures", 1, 100000,
-		                    &per_gateway, diag);
+				    &per_gateway, diag);
 	if (err != UG_OK)
 		return err;
 	struct hub_gateway *g = calloc(1, sizeof *g);
@@ -136,7 +136,8 @@ static void
 audit(hub *h, const char *actor, const char *key, const char *action,
       const char *result, const char *detail)
 {
-	store_audit_entry e = {h->now, actor, key, action, result, NULL, detail};
+	store_audit_entry e = {h->now, actor, key,   action,
+			       result, NULL,  detail};
 	store_audit_queue(h->store, &e);
 }
 
@@ -197,8 +198,8 @@ allowance_of(hub *h, const char *gateway)
 		slot->tokens = g->gateway_per_minute;
 		slot->at = h->now;
 	}
-	double refill = (double)(h->now - slot->at) / 60000.0 *
-	                g->gateway_per_minute;
+	double refill =
+	    (double)(h->now - slot->at) / 60000.0 * g->gateway_per_minute;
 	if (refill > 0) {
 		slot->tokens += refill;
 		if (slot->tokens > g->gateway_per_minute)
@@ -217,11 +218,10 @@ dummy_hash(struct hub_gateway *g)
 		char *hash = calloc(1, crypto_pwhash_STRBYTES);
 		uint8_t random[16];
 		randombytes_buf(random, sizeof random);
-		if (hash && crypto_pwhash_str(hash, (const char *)random,
-		                              sizeof random,
-		                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
-		                              crypto_pwhash_MEMLIMIT_INTERACTIVE) !=
-		                    0) {
+		if (hash && crypto_pwhash_str(
+				hash, (const char *)random, sizeof random,
+				crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
 			free(hash);
 			hash = NULL;
 		}
@@ -256,8 +256,10 @@ free_slot(hub *h)
 		if (s->last_used < idlest->last_used)
 			idlest = s;
 	}
-	log_info("HUB-WEB", "session table full: the session of %s idle "
-	         "longest ends", idlest->caseworker);
+	log_info("HUB-WEB",
+		 "session table full: the session of %s idle "
+		 "longest ends",
+		 idlest->caseworker);
 	/* Its end is audited like any other: the caseworker's page just
 	 * asks them to log in again. */
 	end_session(h, idlest, "full");
@@ -268,12 +270,12 @@ static void
 hash_token(const uint8_t *token, uint8_t out[crypto_generichash_BYTES])
 {
 	crypto_generichash(out, crypto_generichash_BYTES, token, TOKEN_LEN,
-	                   NULL, 0);
+			   NULL, 0);
 }
 
 static void
 on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
-         const char *gateway_key, const wire_login *l)
+	 const char *gateway_key, const wire_login *l)
 {
 	struct hub_gateway *g = h->gateway;
 	const char *id = l->caseworker ? l->caseworker : "";
@@ -289,10 +291,11 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 		g->refused++;
 		audit(h, is_id ? id : "-", gateway_key, "login", "limited",
 		      is_id ? gateway : not_id);
-		hub__delivery_answer(h, routing, routing_len, l->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
-		       "too many failed logins through this gateway; wait a "
-		       "minute and try again");
+		hub__delivery_answer(
+		    h, routing, routing_len, l->request_id,
+		    UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		    "too many failed logins through this gateway; wait a "
+		    "minute and try again");
 		return;
 	}
 	if (!is_id) {
@@ -306,22 +309,23 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 		 * does not set this refusal apart. */
 		const char *dummy = dummy_hash(g);
 		if (dummy) {
-			int spent = crypto_pwhash_str_verify(dummy, password,
-			                                     pwlen);
+			int spent =
+			    crypto_pwhash_str_verify(dummy, password, pwlen);
 			(void)spent;
 		}
 		audit(h, "-", gateway_key, "login", "denied", not_id);
 		hub__delivery_answer(h, routing, routing_len, l->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_DENIED, WRONG);
+				     UNGEBRO__V1__ERROR_CODE__E_DENIED, WRONG);
 		return;
 	}
 	if (locked(h, id)) {
 		g->refused++;
 		audit(h, id, gateway_key, "login", "locked", gateway);
-		hub__delivery_answer(h, routing, routing_len, l->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
-		       "too many failed logins for this caseworker; wait and "
-		       "try again later");
+		hub__delivery_answer(
+		    h, routing, routing_len, l->request_id,
+		    UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		    "too many failed logins for this caseworker; wait and "
+		    "try again later");
 		return;
 	}
 	/* Known or not, one argon2id verification: the same time and the
@@ -332,13 +336,13 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	bool known =
 	    store_password_get(h->store, id, hash, &set_at) == UG_OK &&
 	    store_principal_current(h->store, STORE_CASEWORKER, id, key,
-	                            &flags) == UG_OK &&
+				    &flags) == UG_OK &&
 	    !(flags & STORE_FLAG_GATEWAY);
 	const char *against = known ? hash : dummy_hash(g);
 	/* Verified whatever its length too: an empty or too long password
 	 * is refused after the same work as a wrong one. */
-	bool verified = against && crypto_pwhash_str_verify(
-	                               against, password, pwlen) == 0;
+	bool verified =
+	    against && crypto_pwhash_str_verify(against, password, pwlen) == 0;
 	bool ok = verified && known && pwlen > 0 && pwlen <= PASSWORD_MAX;
 	sodium_memzero(hash, sizeof hash);
 	if (!ok) {
@@ -347,10 +351,11 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 		f->failures++;
 		f->last = h->now;
 		allow->tokens -= 1.0;
-		log_warn("HUB-WEB", "login refused through gateway %s", gateway);
+		log_warn("HUB-WEB", "login refused through gateway %s",
+			 gateway);
 		audit(h, id, gateway_key, "login", "denied", gateway);
 		hub__delivery_answer(h, routing, routing_len, l->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_DENIED, WRONG);
+				     UNGEBRO__V1__ERROR_CODE__E_DENIED, WRONG);
 		return;
 	}
 	login_failures *f = failures_of(g, id, false);
@@ -369,7 +374,7 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	s->last_used = h->now;
 	g->logins++;
 	log_info("HUB-WEB", "caseworker %s logged in through gateway %s", id,
-	         gateway);
+		 gateway);
 	audit(h, id, gateway_key, "login", "ok", gateway);
 	wire_result r = UNGEBRO__V1__RESULT__INIT;
 	r.request_id = l->request_id;
@@ -379,7 +384,7 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	r.caseworker = s->caseworker;
 	r.desk = hub__is_desk_member(h, id);
 	if (!hub__delivery_send(h, routing, routing_len,
-	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
+				UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
 		log_info("HUB-WEB", "login answer not sent");
 	sodium_memzero(token, sizeof token);
 }
@@ -404,9 +409,9 @@ still_current(hub *h, const web_session *s)
 	uint32_t flags;
 	bool current =
 	    store_principal_current(h->store, STORE_CASEWORKER, s->caseworker,
-	                            key, &flags) == UG_OK &&
+				    key, &flags) == UG_OK &&
 	    store_password_get(h->store, s->caseworker, hash, &set_at) ==
-	        UG_OK &&
+		UG_OK &&
 	    set_at == s->password_set_at;
 	sodium_memzero(hash, sizeof hash);
 	return current;
@@ -418,7 +423,7 @@ still_current(hub *h, const web_session *s)
  * ALERTS_CHANGED polls do not touch, or an open page would never end. */
 static web_session *
 session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
-           const char *gateway_key, bool touch)
+	   const char *gateway_key, bool touch)
 {
 	struct hub_gateway *g = h->gateway;
 	if (token->len != TOKEN_LEN)
@@ -429,7 +434,7 @@ session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
 	for (long i = 0; i < g->max && !s; i++)
 		if (g->sessions[i].used &&
 		    sodium_memcmp(g->sessions[i].token_hash, want,
-		                  sizeof want) == 0)
+				  sizeof want) == 0)
 			s = &g->sessions[i];
 	if (!s)
 		return NULL;
@@ -455,38 +460,42 @@ on_ack(hub *h, const void *routing, size_t routing_len, const char *cw,
        const wire_alert_ack *ack)
 {
 	if (ack->alert_id.len != STORE_ALERT_ID_LEN) {
-		hub__delivery_answer(h, routing, routing_len, ack->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
-		       "alert_id must be the 9 bytes of an alert's id");
+		hub__delivery_answer(
+		    h, routing, routing_len, ack->request_id,
+		    UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+		    "alert_id must be the 9 bytes of an alert's id");
 		return;
 	}
 	bool found = false;
-	ug_err err = hub__delivery_ack(h, cw, ack->alert_id.data, ack->note,
-	                               &found);
+	ug_err err =
+	    hub__delivery_ack(h, cw, ack->alert_id.data, ack->note, &found);
 	if (err == UG_EAGAIN)
-		hub__delivery_answer(h, routing, routing_len, ack->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
-		       "the acknowledgement is kept and stored as soon as the "
-		       "hub can");
+		hub__delivery_answer(
+		    h, routing, routing_len, ack->request_id,
+		    UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		    "the acknowledgement is kept and stored as soon as the "
+		    "hub can");
 	else if (err != UG_OK)
-		hub__delivery_answer(h, routing, routing_len, ack->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_FULL,
-		       "the acknowledgement was not kept: the hub cannot store "
-		       "it now; send it again later");
+		hub__delivery_answer(
+		    h, routing, routing_len, ack->request_id,
+		    UNGEBRO__V1__ERROR_CODE__E_FULL,
+		    "the acknowledgement was not kept: the hub cannot store "
+		    "it now; send it again later");
 	else if (!found)
-		hub__delivery_answer(h, routing, routing_len, ack->request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_DENIED,
-		       "this alert is not open for you or your desk");
+		hub__delivery_answer(
+		    h, routing, routing_len, ack->request_id,
+		    UNGEBRO__V1__ERROR_CODE__E_DENIED,
+		    "this alert is not open for you or your desk");
 	else
 		hub__delivery_answer(h, routing, routing_len, ack->request_id,
-		       UNGEBRO__V1__ERROR_CODE__OK, "");
+				     UNGEBRO__V1__ERROR_CODE__OK, "");
 }
 
 /* ALERTS_CHANGED: only a counter, so nothing about any person is read
  * and nothing is audited; webd asks it every few seconds per open list. */
 static void
 answer_version(hub *h, const void *routing, size_t routing_len,
-               uint32_t request_id, const web_session *s)
+	       uint32_t request_id, const web_session *s)
 {
 	wire_result r;
 	hub__result_init(h, routing, routing_len, &r);
@@ -494,7 +503,7 @@ answer_version(hub *h, const void *routing, size_t routing_len,
 	r.code = UNGEBRO__V1__ERROR_CODE__OK;
 	r.alerts_version = s->alerts_version;
 	if (!hub__delivery_send(h, routing, routing_len,
-	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
+				UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
 		log_info("HUB-WEB", "alerts version not sent");
 }
 
@@ -510,18 +519,19 @@ hub__gateway_registrations_changed(hub *h)
 			continue;
 		char key[UG_Z85_KEY_LEN + 1], gkey[UG_Z85_KEY_LEN + 1];
 		uint32_t flags = 0, gflags = 0;
-		ug_err cw = store_principal_current(h->store, STORE_CASEWORKER,
-		                                    s->caseworker, key, &flags);
+		ug_err cw = store_principal_current(
+		    h->store, STORE_CASEWORKER, s->caseworker, key, &flags);
 		ug_err gw = store_principal_current(h->store, STORE_CASEWORKER,
-		                                    s->gateway, gkey, &gflags);
+						    s->gateway, gkey, &gflags);
 		/* A store that cannot be read now ends nothing: the next
 		 * request checks the caseworker again. */
 		if ((cw != UG_OK && cw != UG_ENOTFOUND) ||
 		    (gw != UG_OK && gw != UG_ENOTFOUND))
 			continue;
-		bool gone = cw == UG_ENOTFOUND || (flags & STORE_FLAG_GATEWAY) ||
-		            gw == UG_ENOTFOUND || !(gflags & STORE_FLAG_GATEWAY) ||
-		            strcmp(gkey, s->gateway_key) != 0;
+		bool gone =
+		    cw == UG_ENOTFOUND || (flags & STORE_FLAG_GATEWAY) ||
+		    gw == UG_ENOTFOUND || !(gflags & STORE_FLAG_GATEWAY) ||
+		    strcmp(gkey, s->gateway_key) != 0;
 		if (gone)
 			end_session(h, s, "revoked");
 	}
@@ -536,8 +546,9 @@ hub__notify_alerted(hub *h, const char *recipient)
 	bool desk = strcmp(recipient, h->rules.desk) == 0;
 	for (long i = 0; i < g->max; i++) {
 		web_session *s = &g->sessions[i];
-		if (s->used && (strcmp(s->caseworker, recipient) == 0 ||
-		                (desk && hub__is_desk_member(h, s->caseworker))))
+		if (s->used &&
+		    (strcmp(s->caseworker, recipient) == 0 ||
+		     (desk && hub__is_desk_member(h, s->caseworker))))
 			s->alerts_version++;
 	}
 	hub__mail_alerted(g->mail, recipient);
@@ -554,8 +565,8 @@ hub__gateway_tick(hub *h)
 	for (long i = 0; i < g->max; i++) {
 		web_session *s = &g->sessions[i];
 		if (s->used && idle_out(h, s))
-			end_session(h, s, still_current(h, s) ? "idle"
-			                                        : "revoked");
+			end_session(h, s,
+				    still_current(h, s) ? "idle" : "revoked");
 	}
 	hub__mail_tick(h, g->mail);
 }
@@ -573,9 +584,10 @@ hub__gateway_stop(hub *h)
 	for (long i = 0; i < g->max; i++) {
 		web_session *s = &g->sessions[i];
 		if (s->used)
-			end_session(h, s, !still_current(h, s) ? "revoked"
-			                  : idle_out(h, s)     ? "idle"
-			                                       : "stopped");
+			end_session(h, s,
+				    !still_current(h, s) ? "revoked"
+				    : idle_out(h, s)	 ? "idle"
+							 : "stopped");
 	}
 	hub__mail_stop(h, g->mail);
 }
@@ -618,7 +630,7 @@ token_of(int kind, const void *msg)
 
 void
 hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
-                   const char *gateway)
+		   const char *gateway)
 {
 	zmq_msg_t *routing_msg = (zmq_msg_t *)zrouting;
 	zmq_msg_t *frame = (zmq_msg_t *)zframe;
@@ -629,61 +641,67 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 	void *msg;
 	ug_diag diag = {0};
 	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
-	                &code, &diag) != UG_OK) {
+			&code, &diag) != UG_OK) {
 		log_warn("HUB-WEB", "frame from gateway %s refused: %s",
-		         gateway, diag.reason);
+			 gateway, diag.reason);
 		/* Like an undecodable frame from a caseworker's connection. */
 		audit(h, gateway, key ? key : "", "frame", "malformed",
 		      diag.reason);
-		hub__delivery_answer(h, routing, routing_len, 0, code, diag.reason);
+		hub__delivery_answer(h, routing, routing_len, 0, code,
+				     diag.reason);
 		return;
 	}
 	uint32_t request_id = request_id_of(kind, msg);
 	const ProtobufCBinaryData *token = token_of(kind, msg);
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN) {
-		on_login(h, routing, routing_len, gateway, key ? key : "", msg);
+		on_login(h, routing, routing_len, gateway, key ? key : "",
+			 msg);
 	} else if (!token || token->len == 0) {
 		/* No session at all is a gateway that does not speak the
 		 * protocol, not a caseworker whose login ran out: telling
 		 * them to log in again would hide the bug. */
 		audit(h, gateway, key ? key : "", "frame", "malformed", ONLY);
 		hub__delivery_answer(h, routing, routing_len, request_id,
-		       UNGEBRO__V1__ERROR_CODE__E_MALFORMED, ONLY);
+				     UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+				     ONLY);
 	} else {
 		bool changed_query =
 		    kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
 		    ((const wire_query *)msg)->kind ==
-		        UNGEBRO__V1__QUERY_KIND__ALERTS_CHANGED;
+			UNGEBRO__V1__QUERY_KIND__ALERTS_CHANGED;
 		web_session *s = session_of(h, token, gateway, key ? key : "",
-		                            !changed_query);
+					    !changed_query);
 		if (s) {
 			h->acting_for.routing = routing;
 			h->acting_for.routing_len = routing_len;
 			ug_strlcpy(h->acting_for.caseworker, s->caseworker,
-			           sizeof h->acting_for.caseworker);
+				   sizeof h->acting_for.caseworker);
 			ug_strlcpy(h->acting_for.key, key ? key : "",
-			           sizeof h->acting_for.key);
-			h->acting_for.desk = hub__is_desk_member(h, s->caseworker);
+				   sizeof h->acting_for.key);
+			h->acting_for.desk =
+			    hub__is_desk_member(h, s->caseworker);
 		}
 		if (!s) {
 			/* A token that opens nothing is recorded: a gateway
 			 * guessing tokens shows in the audit trail. */
 			audit(h, gateway, key ? key : "", "frame", "refused",
 			      "no live web session with that token");
-			hub__delivery_answer(h, routing, routing_len, request_id,
-			       UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED,
-			       ENDED);
+			hub__delivery_answer(
+			    h, routing, routing_len, request_id,
+			    UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED, ENDED);
 		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT) {
 			end_session(h, s, "logout");
-			hub__delivery_answer(h, routing, routing_len, request_id,
-			       UNGEBRO__V1__ERROR_CODE__OK, "");
+			hub__delivery_answer(h, routing, routing_len,
+					     request_id,
+					     UNGEBRO__V1__ERROR_CODE__OK, "");
 		} else if (changed_query) {
 			answer_version(h, routing, routing_len, request_id, s);
 		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
-			hub__query(h, routing, routing_len, s->caseworker, msg);
+			hub__query(h, routing, routing_len, s->caseworker,
+				   msg);
 		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION) {
 			hub__action(h, routing, routing_len, s->caseworker,
-			            msg);
+				    msg);
 		} else {
 			on_ack(h, routing, routing_len, s->caseworker, msg);
 		}

@@ -15,37 +15,46 @@
 /* Settings of hubd's gateway part, appended to hub_settings[]. */
 #define HUB_GATEWAY_SETTINGS                                                  \
 	{"web_session_idle", "30",                                            \
-	 "minutes without a request after which a web session ends "         \
+	 "minutes without a request after which a web session ends "          \
 	 "(1-1440)"},                                                         \
-	{"web_sessions_max", "1024",                                          \
-	 "most web sessions at once; a login beyond it ends the session "     \
-	 "idle longest (1-100000)"},                                          \
-	{"login_failures_max", "5",                                           \
-	 "failed web logins for one caseworker id before it is locked "       \
-	 "(1-1000)"},                                                         \
-	{"login_lockout", "15",                                               \
-	 "minutes a caseworker id stays locked after its last failed login "  \
-	 "(1-1440)"},                                                         \
-	{"login_gateway_failures", "30",                                      \
-	 "failed web logins one gateway may cause per minute (and at once) "  \
-	 "(1-100000)"},                                                       \
-	{"mail_sendmail", "/usr/sbin/sendmail",                               \
-	 "the local MTA's sendmail program for e-mail notices of new alerts " \
-	 "(a path or a name on PATH, no arguments: run as PROGRAM -t -i, "    \
-	 "the message on stdin)"},                                            \
-	{"mail_base_url", "",                                                 \
-	 "the web inbox's address as caseworkers reach it (https://...); "    \
-	 "empty: no e-mail notices are sent"},                                \
-	{"mail_interval", "15",                                               \
-	 "minutes at least between two notices to one recipient (a "          \
-	 "caseworker or the desk's id), a failed one included: it is tried "  \
-	 "again after them (1-10080)"},                                       \
-	{"mail_delay", "60",                                                  \
-	 "seconds a notice waits after the first new alert, so alerts "       \
-	 "raised together are counted in one notice (0-86400)"},              \
-	{"mail_timeout", "60",                                                \
-	 "seconds a sendmail may run before hubd kills it (and its process "  \
-	 "group) and counts the notice as failed (1-3600)"}
+	    {"web_sessions_max", "1024",                                      \
+	     "most web sessions at once; a login beyond it ends the session " \
+	     "idle longest (1-100000)"},                                      \
+	    {"login_failures_max", "5",                                       \
+	     "failed web logins for one caseworker id before it is locked "   \
+	     "(1-1000)"},                                                     \
+	    {"login_lockout", "15",                                           \
+	     "minutes a caseworker id stays locked after its last failed "    \
+	     "login "                                                         \
+	     "(1-1440)"},                                                     \
+	    {"login_gateway_failures", "30",                                  \
+	     "failed web logins one gateway may cause per minute (and at "    \
+	     "once) "                                                         \
+	     "(1-100000)"},                                                   \
+	    {"mail_sendmail", "/usr/sbin/sendmail",                           \
+	     "the local MTA's sendmail program for e-mail notices of new "    \
+	     "alerts "                                                        \
+	     "(a path or a name on PATH, no arguments: run as PROGRAM -t "    \
+	     "-i, "                                                           \
+	     "the message on stdin)"},                                        \
+	    {"mail_base_url", "",                                             \
+	     "the web inbox's address as caseworkers reach it "               \
+	     "(https://...); "                                                \
+	     "empty: no e-mail notices are sent"},                            \
+	    {"mail_interval", "15",                                           \
+	     "minutes at least between two notices to one recipient (a "      \
+	     "caseworker or the desk's id), a failed one included: it is "    \
+	     "tried "                                                         \
+	     "again after them (1-10080)"},                                   \
+	    {"mail_delay", "60",                                              \
+	     "seconds a notice waits after the first new alert, so alerts "   \
+	     "raised together are counted in one notice (0-86400)"},          \
+	{                                                                     \
+		"mail_timeout", "60",                                         \
+		    "seconds a sendmail may run before hubd kills it (and "   \
+		    "its process "                                            \
+		    "group) and counts the notice as failed (1-3600)"         \
+	}
 
 /* E-mail notices of new alerts (notify_mail.c). */
 typedef struct notify_mail notify_mail;
@@ -62,11 +71,10 @@ void hub__gateway_stop(hub *h);
  * (User-Id `gateway`, checked as current by the caller); every frame is
  * answered by one Result. */
 void hub__gateway_frame(hub *h, const void *routing, const void *frame,
-                        const char *gateway);
+			const char *gateway);
 
 /* notify_mail.c: the settings above (mail_*); pending counts in memory. */
-ug_err hub__mail_open(notify_mail **out, const ug_config *cfg,
-                      ug_diag *diag);
+ug_err hub__mail_open(notify_mail **out, const ug_config *cfg, ug_diag *diag);
 void hub__mail_close(notify_mail **m);
 /* One new alert for recipient (a caseworker id or the desk's id). */
 void hub__mail_alerted(notify_mail *m, const char *recipient);

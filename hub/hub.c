@@ -43,8 +43,7 @@ const ug_setting hub_settings[] = {
     {"clock_file", "",
      "tests only: read the hub's clock from this file "
      "(YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC)"},
-    {"batch_max", "256",
-     "most events written in one transaction (1-10000)"},
+    {"batch_max", "256", "most events written in one transaction (1-10000)"},
     {"sessions_max", "1024",
      "most caseworker delivery sessions at once; "
      "a Hello beyond it is refused (Welcome "
@@ -56,8 +55,7 @@ const ug_setting hub_settings[] = {
     {"query_rate", "20",
      "queries a caseworker may ask per second, on "
      "average (1-100000)"},
-    {"query_burst", "40",
-     "queries a caseworker may ask at once (1-100000)"},
+    {"query_burst", "40", "queries a caseworker may ask at once (1-100000)"},
     HUB_GATEWAY_SETTINGS,
     HUB_RETENTION_SETTINGS,
     HUB_METRICS_SETTINGS,
@@ -187,9 +185,9 @@ check_endpoint(const ug_config *cfg, const char *name, ug_diag *diag)
 		char *end;
 		errno = 0;
 		long port = colon && colon > v + 6 && colon[1] >= '0' &&
-		                    colon[1] <= '9'
-		                ? strtol(colon + 1, &end, 10)
-		                : 0;
+				    colon[1] <= '9'
+				? strtol(colon + 1, &end, 10)
+				: 0;
 		ok = port >= 1 && port <= 65535 && errno == 0 && *end == '\0';
 	} else if (strncmp(v, "ipc://", 6) == 0) {
 		ok = v[6] != '\0';
@@ -210,8 +208,8 @@ load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 	ug_err err =
 	    ug_config_int(cfg, "batch_max", 1, 10000, &h->batch_max, diag);
 	/* Empty, they would name "/log" and "/hub.key_secret". */
-	for (const char *const *d = (const char *const[]){"data_dir",
-							  "keys_dir", NULL};
+	for (const char *const *d =
+		 (const char *const[]){"data_dir", "keys_dir", NULL};
 	     err == UG_OK && *d; d++)
 		if (!ug_config_get(cfg, *d)[0]) {
 			ug_diag_set(diag, *d, "%s must name a directory", *d);

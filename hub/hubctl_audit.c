@@ -24,7 +24,7 @@ hubctl_audit_operator(char out[STORE_ID_MAX])
 		snprintf(out, STORE_ID_MAX, "hubctl:%.50s", pw->pw_name);
 	else
 		snprintf(out, STORE_ID_MAX, "hubctl:uid=%u",
-		         (unsigned)geteuid());
+			 (unsigned)geteuid());
 }
 
 void
@@ -33,24 +33,25 @@ hubctl_audit_signer(store *s, ug_keys *keys)
 	ug_diag diag = {0};
 	if (ug_keys_load_signing(keys, false, &diag) == UG_OK)
 		store_audit_signer(s, keys->sign_secret,
-		                   STORE_AUDIT_CHECKPOINT_EVERY);
+				   STORE_AUDIT_CHECKPOINT_EVERY);
 }
 
 void
 hubctl_audit_admin(store *s, ug_keys *keys, const char *action,
-                   const char *result, const uint8_t *person_key,
-                   const char *detail)
+		   const char *result, const uint8_t *person_key,
+		   const char *detail)
 {
 	char who[STORE_ID_MAX];
 	hubctl_audit_operator(who);
-	store_audit_entry e = {ug_now_ms(), who,        NULL,  action,
-	                       result,      person_key, detail};
+	store_audit_entry e = {ug_now_ms(), who,	NULL,  action,
+			       result,	    person_key, detail};
 	ug_err err = store_audit_write(s, &e, 1);
 	if (err == UG_OK && keys->sign_secret)
 		err = store_audit_checkpoint(s, e.at);
 	if (err != UG_OK)
 		ug_eprintf("hubctl: %s was not recorded in the audit "
-		           "trail: %s\n", action, ug_strerror(err));
+			   "trail: %s\n",
+			   action, ug_strerror(err));
 }
 
 int
@@ -66,10 +67,11 @@ verify(const ug_config *cfg, store *s)
 	uint8_t pk[UG_SIGN_PUBLIC_LEN];
 	ug_diag diag = {0};
 	snprintf(path, sizeof path, "%s/hub.sign_public",
-	         ug_config_get(cfg, "keys_dir"));
+		 ug_config_get(cfg, "keys_dir"));
 	if (ug_keys_load_sign_public(path, pk, &diag) != UG_OK) {
 		printf("audit trail NOT VERIFIED: cannot read the signing "
-		       "public key: %s\n", diag.reason);
+		       "public key: %s\n",
+		       diag.reason);
 		return 1;
 	}
 	store_audit_report r;
@@ -83,18 +85,18 @@ verify(const ug_config *cfg, store *s)
 		printf("audit trail BROKEN at record %llu: %s\n",
 		       (unsigned long long)r.broken_seq, r.problem);
 		printf("%llu problem%s in all; %llu records, %llu "
-		       "checkpoints\n", (unsigned long long)r.problems,
+		       "checkpoints\n",
+		       (unsigned long long)r.problems,
 		       r.problems == 1 ? "" : "s",
 		       (unsigned long long)r.records,
 		       (unsigned long long)r.checkpoints);
 		return 1;
 	}
-	printf("audit trail intact: %llu records, %llu signed checkpoints "
-	       "(last at record %llu), head at record %llu\n",
-	       (unsigned long long)r.records,
-	       (unsigned long long)r.checkpoints,
-	       (unsigned long long)r.last_checkpoint,
-	       (unsigned long long)r.head);
+	printf(
+	    "audit trail intact: %llu records, %llu signed checkpoints "
+	    "(last at record %llu), head at record %llu\n",
+	    (unsigned long long)r.records, (unsigned long long)r.checkpoints,
+	    (unsigned long long)r.last_checkpoint, (unsigned long long)r.head);
 	if (r.checkpoints) {
 		char hex[2 * STORE_AUDIT_HASH_LEN + 1];
 		ug_hex(r.last_checkpoint_hash, STORE_AUDIT_HASH_LEN, hex);
@@ -152,12 +154,12 @@ static void
 format_time(int64_t ms, char out[32])
 {
 	int32_t day = (int32_t)(ms >= 0 ? ms / UG_DAY_MS
-	                                : (ms - UG_DAY_MS + 1) / UG_DAY_MS);
+					: (ms - UG_DAY_MS + 1) / UG_DAY_MS);
 	int64_t in_day = (ms - (int64_t)day * UG_DAY_MS) / 1000;
 	char date[11];
 	ug_date_format(day, date);
 	snprintf(out, 32, "%sT%02d:%02d:%02dZ", date, (int)(in_day / 3600),
-	         (int)(in_day / 60 % 60), (int)(in_day % 60));
+		 (int)(in_day / 60 % 60), (int)(in_day % 60));
 }
 
 static ug_err
@@ -166,7 +168,7 @@ show_one(void *ctx, const store_audit_record *r)
 	show_ctx *c = ctx;
 	if ((c->by_person &&
 	     (!r->has_person || sodium_memcmp(r->person_key, c->person_key,
-	                                      UG_PERSON_KEY_LEN) != 0)) ||
+					      UG_PERSON_KEY_LEN) != 0)) ||
 	    (c->key[0] && strncmp(r->key, c->key, strlen(c->key)) != 0) ||
 	    (c->actor[0] && strcmp(r->actor, c->actor) != 0) ||
 	    r->at < c->from || r->at >= c->to)
@@ -207,8 +209,8 @@ show_one(void *ctx, const store_audit_record *r)
 
 /* --from/--to as UTC days; a bad date is a usage error. */
 static bool
-day_option(const ug_config *cfg, const char *name, int64_t *ms,
-           int64_t dflt, int add_days)
+day_option(const ug_config *cfg, const char *name, int64_t *ms, int64_t dflt,
+	   int add_days)
 {
 	const char *text = ug_config_get(cfg, name);
 	int32_t day;
@@ -217,8 +219,7 @@ day_option(const ug_config *cfg, const char *name, int64_t *ms,
 		return true;
 	}
 	if (ug_date_parse(text, &day) != UG_OK) {
-		ug_eprintf("hubctl: --%s must be a date, YYYY-MM-DD\n",
-		           name);
+		ug_eprintf("hubctl: --%s must be a date, YYYY-MM-DD\n", name);
 		return false;
 	}
 	*ms = ((int64_t)day + add_days) * UG_DAY_MS;
@@ -229,8 +230,8 @@ static int
 show(const ug_config *cfg, store *s, ug_keys *keys)
 {
 	show_ctx c = {.json = ug_config_bool(cfg, "json"),
-	              .key = ug_config_get(cfg, "key"),
-	              .actor = ug_config_get(cfg, "actor")};
+		      .key = ug_config_get(cfg, "key"),
+		      .actor = ug_config_get(cfg, "actor")};
 	const char *cpr = ug_config_get(cfg, "cpr");
 	if (cpr[0]) {
 		char norm[11];
@@ -251,49 +252,55 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 	 * "nothing": the same rule as report's. */
 	if (c.from >= c.to) {
 		ug_eprintf("hubctl: audit show: --from %s is after --to "
-		           "%s\n", ug_config_get(cfg, "from"),
-		           ug_config_get(cfg, "to"));
+			   "%s\n",
+			   ug_config_get(cfg, "from"),
+			   ug_config_get(cfg, "to"));
 		return 2;
 	}
 	ug_err err = store_audit_scan(s, 1, show_one, &c);
 	if (err != UG_OK) {
 		ug_eprintf("hubctl: reading the audit trail stopped: %s "
-		           "(run hubctl audit verify)\n", ug_strerror(err));
+			   "(run hubctl audit verify)\n",
+			   ug_strerror(err));
 		return 1;
 	}
 	/* Reading the trail discloses it: that is recorded too, with the
 	 * filter (the person key, never the CPR). */
 	char detail[STORE_AUDIT_DETAIL_MAX];
 	const char *from = ug_config_get(cfg, "from"),
-	           *to = ug_config_get(cfg, "to");
+		   *to = ug_config_get(cfg, "to");
 	snprintf(detail, sizeof detail,
-	         "%llu records shown%s%.40s%s%.63s%s%.10s%s%.10s",
-	         (unsigned long long)c.shown, c.key[0] ? " key " : "",
-	         c.key, c.actor[0] ? " actor " : "", c.actor,
-	         from[0] ? " from " : "", from, to[0] ? " to " : "", to);
+		 "%llu records shown%s%.40s%s%.63s%s%.10s%s%.10s",
+		 (unsigned long long)c.shown, c.key[0] ? " key " : "", c.key,
+		 c.actor[0] ? " actor " : "", c.actor, from[0] ? " from " : "",
+		 from, to[0] ? " to " : "", to);
 	hubctl_audit_admin(s, keys, "audit-show", "ok",
-	                   c.by_person ? c.person_key : NULL, detail);
+			   c.by_person ? c.person_key : NULL, detail);
 	return 0;
 }
 
-
 int
 hubctl_register_outcome(store *s, ug_keys *keys, const char *action,
-                        const char *id, const char *public_z85,
-                        const char *what, const char *path, ug_err err,
-                        const ug_diag *diag)
+			const char *id, const char *public_z85,
+			const char *what, const char *path, ug_err err,
+			const ug_diag *diag)
 {
 	bool taken = err == UG_EEXISTS;
 	char detail[STORE_AUDIT_DETAIL_MAX];
 	snprintf(detail, sizeof detail, "%s key %.8s... %s%s%.160s", id,
-	         public_z85, what, taken ? ": " : "", taken ? diag->reason : "");
+		 public_z85, what, taken ? ": " : "",
+		 taken ? diag->reason : "");
 	hubctl_audit_admin(s, keys, action,
-	                   err == UG_OK ? "ok" : taken ? "refused" : "failed",
-	                   NULL, detail);
+			   err == UG_OK ? "ok"
+			   : taken	? "refused"
+					: "failed",
+			   NULL, detail);
 	if (taken) {
-		ug_eprintf("hubctl: register: %s (%s): %s is not "
-		           "registered; a key identifies one id, so give %s a key "
-		           "of its own\n", diag->reason, path, id, id);
+		ug_eprintf(
+		    "hubctl: register: %s (%s): %s is not "
+		    "registered; a key identifies one id, so give %s a key "
+		    "of its own\n",
+		    diag->reason, path, id, id);
 		return 1;
 	}
 	if (err != UG_OK) {

@@ -24,22 +24,22 @@ void hubctl_audit_operator(char out[STORE_ID_MAX]);
  * checkpoint after it when a signing key is loaded. Logs on failure; the
  * action itself stands. */
 void hubctl_audit_admin(store *s, ug_keys *keys, const char *action,
-                        const char *result, const uint8_t *person_key,
-                        const char *detail);
+			const char *result, const uint8_t *person_key,
+			const char *detail);
 
 /* After a register-* wrote (or refused) a registration: audit it under
  * `action` (ok, refused: the key is another id's, failed) with `what`
  * (flags or kind) in the detail, say why on stderr when it did not stand,
  * and return the exit code (0 registered, 1 not). path: the key file. */
 int hubctl_register_outcome(store *s, ug_keys *keys, const char *action,
-                            const char *id, const char *public_z85,
-                            const char *what, const char *path, ug_err err,
-                            const ug_diag *diag);
+			    const char *id, const char *public_z85,
+			    const char *what, const char *path, ug_err err,
+			    const ug_diag *diag);
 
 /* `hubctl audit verify|show`: the exit code (0 intact / printed, 1 broken
  * or failed, 2 usage). */
 int hubctl_audit(const ug_config *cfg, store *s, ug_keys *keys,
-                 const char *sub);
+		 const char *sub);
 
 /* Whether `sub` is an audit subcommand hubctl knows. */
 int hubctl_audit_known(const char *sub);

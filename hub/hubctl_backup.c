@@ -26,7 +26,7 @@ static int
 failed(const char *what, const ug_diag *diag, ug_err err)
 {
 	ug_eprintf("hubctl: %s: %s\n", what,
-	           diag->reason[0] ? diag->reason : ug_strerror(err));
+		   diag->reason[0] ? diag->reason : ug_strerror(err));
 	return 1;
 }
 
@@ -39,7 +39,7 @@ write_manifest(const char *dir, const store_backup_info *b, ug_diag *diag)
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
 		ug_diag_set(diag, path, "cannot create %s: %s", path,
-		            strerror(errno));
+			    strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return UG_EIO;
@@ -51,34 +51,35 @@ write_manifest(const char *dir, const store_backup_info *b, ug_diag *diag)
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	const store_audit_report *a = &b->audit;
 	fprintf(f,
-	        "{\"created\":\"%s\",\"created_ms\":%" PRId64 ","
-	        "\"store_format\":%" PRIu32 ","
-	        "\"log_last_seq\":%" PRIu64 ",\"log_events\":%" PRIu64 ","
-	        "\"last_applied\":%" PRIu64 ","
-	        "\"audit_records\":%" PRIu64 ",\"audit_verified\":%s,"
-	        "\"audit_intact\":%s,\"audit_head\":%" PRIu64 ","
-	        "\"audit_checkpoints\":%" PRIu64 ","
-	        "\"audit_last_checkpoint\":%" PRIu64 ","
-	        "\"files\":[\"log/data.mdb\",\"ids/data.mdb\",\"derived/data.mdb\"]",
-	        when, now, b->format, b->stats.last_seq, b->stats.log_events,
-	        b->stats.last_applied, b->stats.audit_records,
-	        b->audit_verified ? "true" : "false",
-	        b->audit_verified && !a->broken_seq ? "true" : "false",
-	        a->head, a->checkpoints, a->last_checkpoint);
+		"{\"created\":\"%s\",\"created_ms\":%" PRId64 ","
+		"\"store_format\":%" PRIu32 ","
+		"\"log_last_seq\":%" PRIu64 ",\"log_events\":%" PRIu64 ","
+		"\"last_applied\":%" PRIu64 ","
+		"\"audit_records\":%" PRIu64 ",\"audit_verified\":%s,"
+		"\"audit_intact\":%s,\"audit_head\":%" PRIu64 ","
+		"\"audit_checkpoints\":%" PRIu64 ","
+		"\"audit_last_checkpoint\":%" PRIu64 ","
+		"\"files\":[\"log/data.mdb\",\"ids/data.mdb\",\"derived/"
+		"data.mdb\"]",
+		when, now, b->format, b->stats.last_seq, b->stats.log_events,
+		b->stats.last_applied, b->stats.audit_records,
+		b->audit_verified ? "true" : "false",
+		b->audit_verified && !a->broken_seq ? "true" : "false",
+		a->head, a->checkpoints, a->last_checkpoint);
 	/* Log first, as in files: what restore checks each copied file
 	 * against. */
 	static const int order[] = {2, 1, 0};
 	fputs(",\"file_bytes\":{", f);
 	for (int i = 0; i < STORE_BACKUP_FILES; i++)
 		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "",
-		        b->files[order[i]].path, b->files[order[i]].bytes);
+			b->files[order[i]].path, b->files[order[i]].bytes);
 	fputs("},\"file_blake2b\":{", f);
 	for (int i = 0; i < STORE_BACKUP_FILES; i++) {
 		char hex[2 * STORE_BACKUP_HASH_LEN + 1];
 		sodium_bin2hex(hex, sizeof hex, b->files[order[i]].blake2b,
-		               STORE_BACKUP_HASH_LEN);
+			       STORE_BACKUP_HASH_LEN);
 		fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "",
-		        b->files[order[i]].path, hex);
+			b->files[order[i]].path, hex);
 	}
 	fputs("}}\n", f);
 	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
@@ -101,19 +102,19 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 {
 	ug_diag diag = {0};
 	long log_mb, derived_mb;
-	ug_err err = ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &log_mb,
-	                           &diag);
+	ug_err err =
+	    ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &log_mb, &diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "derived_map_mb", 1, 1L << 24,
-		                    &derived_mb, &diag);
+				    &derived_mb, &diag);
 	if (err != UG_OK)
 		return failed("backup", &diag, err);
 	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
-	                   keys->storage_key, false};
+			   keys->storage_key, false};
 	char path[600];
 	uint8_t pk[UG_SIGN_PUBLIC_LEN];
 	snprintf(path, sizeof path, "%s/hub.sign_public",
-	         ug_config_get(cfg, "keys_dir"));
+		 ug_config_get(cfg, "keys_dir"));
 	ug_diag pk_diag = {0};
 	bool have_pk = ug_keys_load_sign_public(path, pk, &pk_diag) == UG_OK;
 	store_backup_info info;
@@ -131,8 +132,10 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 		failed("backup", &diag, err);
 		if (info.started)
 			ug_eprintf("hubctl: backup: nothing backed up; "
-			           "%s %s\n", dir, info.made_dir ? "is removed"
-			                                         : "is empty again");
+				   "%s %s\n",
+				   dir,
+				   info.made_dir ? "is removed"
+						 : "is empty again");
 		return 1;
 	}
 	hubctl_audit_admin(s, keys, "backup", "ok", NULL, dir);
@@ -140,9 +143,9 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 	       " events), audit trail %" PRIu64 " records%s\n",
 	       dir, info.stats.last_seq, info.stats.log_events,
 	       info.stats.audit_records,
-	       !info.audit_verified  ? " (not verified: no hub.sign_public)"
+	       !info.audit_verified    ? " (not verified: no hub.sign_public)"
 	       : info.audit.broken_seq ? " (BROKEN in the copy)"
-	                             : " (intact)");
+				       : " (intact)");
 	return 0;
 }
 
@@ -185,8 +188,8 @@ manifest_number(const char *dir, const char *name, uint64_t *value)
 {
 	char text[8192];
 	const char *at = manifest_text(dir, text, sizeof text)
-	                     ? manifest_value(text, name)
-	                     : NULL;
+			     ? manifest_value(text, name)
+			     : NULL;
 	if (!at)
 		return false;
 	char *end;
@@ -200,7 +203,7 @@ manifest_number(const char *dir, const char *name, uint64_t *value)
  * manifest must not quietly turn the check off. */
 static bool
 manifest_files(const char *dir, store_backup_file files[STORE_BACKUP_FILES],
-               const char **bad)
+	       const char **bad)
 {
 	store_backup_files(files);
 	char text[8192];
@@ -214,19 +217,20 @@ manifest_files(const char *dir, store_backup_file files[STORE_BACKUP_FILES],
 		store_backup_file *f = &files[i];
 		*bad = f->path;
 		const char *b = bytes ? manifest_value(bytes, f->path) : NULL;
-		const char *h = hashes ? manifest_value(hashes, f->path) : NULL;
+		const char *h =
+		    hashes ? manifest_value(hashes, f->path) : NULL;
 		char *end;
 		size_t got = 0;
 		if (!b || !h || *h != '"' ||
 		    strspn(h + 1, "0123456789abcdef") !=
-		        2 * STORE_BACKUP_HASH_LEN ||
+			2 * STORE_BACKUP_HASH_LEN ||
 		    h[1 + 2 * STORE_BACKUP_HASH_LEN] != '"')
 			return false;
 		f->bytes = strtoull(b, &end, 10);
 		if (end == b ||
 		    sodium_hex2bin(f->blake2b, sizeof f->blake2b, h + 1,
-		                   2 * STORE_BACKUP_HASH_LEN, NULL, &got,
-		                   NULL) != 0 ||
+				   2 * STORE_BACKUP_HASH_LEN, NULL, &got,
+				   NULL) != 0 ||
 		    got != STORE_BACKUP_HASH_LEN)
 			return false;
 		f->known = true;
@@ -239,9 +243,10 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 {
 	uint64_t last;
 	if (!manifest_number(dir, "log_last_seq", &last)) {
-		ug_eprintf("hubctl: restore: %s/" MANIFEST " is missing "
-		           "or unreadable: not a backup made by hubctl backup\n",
-		           dir);
+		ug_eprintf(
+		    "hubctl: restore: %s/" MANIFEST " is missing "
+		    "or unreadable: not a backup made by hubctl backup\n",
+		    dir);
 		return 1;
 	}
 	ug_diag diag = {0};
@@ -250,8 +255,8 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 	const char *bad = NULL;
 	if (!manifest_files(dir, expect, &bad)) {
 		ug_eprintf("hubctl: restore: %s/" MANIFEST " is damaged: "
-		           "no whole file_bytes and file_blake2b for %s\n", dir,
-		           bad);
+			   "no whole file_bytes and file_blake2b for %s\n",
+			   dir, bad);
 		return 1;
 	}
 	ug_err err = store_restore(dir, data_dir, expect, &diag);
@@ -260,13 +265,14 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 	failed("restore", &diag, err);
 	if (err != UG_EEXISTS && access(data_dir, F_OK) == 0)
 		ug_eprintf("hubctl: restore: nothing restored; %s is "
-		           "empty again\n", data_dir);
+			   "empty again\n",
+			   data_dir);
 	return 1;
 }
 
 int
 hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
-                     const char *dir)
+		     const char *dir)
 {
 	uint64_t last = 0, events = 0;
 	manifest_number(dir, "log_last_seq", &last);
@@ -275,9 +281,10 @@ hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
 	ug_err err = store_get_stats(s, &st);
 	if (err != UG_OK || st.last_seq != last || st.log_events != events) {
 		ug_eprintf("hubctl: restore: the restored log (sequence "
-		           "%" PRIu64 ", %" PRIu64 " events) does not match the "
-		           "manifest (%" PRIu64 ", %" PRIu64 ")\n", st.last_seq,
-		           st.log_events, last, events);
+			   "%" PRIu64 ", %" PRIu64
+			   " events) does not match the "
+			   "manifest (%" PRIu64 ", %" PRIu64 ")\n",
+			   st.last_seq, st.log_events, last, events);
 		/* Not recorded: the store is taken back, and a checkpoint
 		 * witnessed for it would name a chain that no longer is. */
 		return 1;
@@ -293,25 +300,28 @@ hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
 	ug_diag pk_diag = {0};
 	store_audit_report audit;
 	snprintf(path, sizeof path, "%s/hub.sign_public",
-	         ug_config_get(cfg, "keys_dir"));
+		 ug_config_get(cfg, "keys_dir"));
 	if (ug_keys_load_sign_public(path, pk, &pk_diag) != UG_OK)
-		ug_eprintf("hubctl: restore: warning: the restored audit "
-		           "trail cannot be verified: %s; to verify it, move "
-		           "data_dir aside, put the signing pair of the hub that "
-		           "made the backup (hub.sign_public, hub.sign_secret) in "
-		           "keys_dir and restore again\n", pk_diag.reason);
+		ug_eprintf(
+		    "hubctl: restore: warning: the restored audit "
+		    "trail cannot be verified: %s; to verify it, move "
+		    "data_dir aside, put the signing pair of the hub that "
+		    "made the backup (hub.sign_public, hub.sign_secret) in "
+		    "keys_dir and restore again\n",
+		    pk_diag.reason);
 	else if (store_audit_verify(s, pk, &audit) == UG_OK &&
-	         audit.broken_seq)
-		ug_eprintf("hubctl: restore: warning: the restored audit "
-		           "trail does not verify with %s (record %" PRIu64 ": "
-		           "%s): if the backup was made with another signing "
-		           "pair, move data_dir aside, put that pair "
-		           "(hub.sign_public, hub.sign_secret) in keys_dir and "
-		           "restore again\n",
-		           path, audit.broken_seq, audit.problem);
+		 audit.broken_seq)
+		ug_eprintf(
+		    "hubctl: restore: warning: the restored audit "
+		    "trail does not verify with %s (record %" PRIu64 ": "
+		    "%s): if the backup was made with another signing "
+		    "pair, move data_dir aside, put that pair "
+		    "(hub.sign_public, hub.sign_secret) in keys_dir and "
+		    "restore again\n",
+		    path, audit.broken_seq, audit.problem);
 	hubctl_audit_admin(s, keys, "restore", "ok", NULL, dir);
 	printf("restored from %s: log up to sequence %" PRIu64 " (%" PRIu64
-	       " events); run hubctl audit verify, then start hubd\n", dir,
-	       st.last_seq, st.log_events);
+	       " events); run hubctl audit verify, then start hubd\n",
+	       dir, st.last_seq, st.log_events);
 	return 0;
 }

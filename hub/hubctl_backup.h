@@ -12,7 +12,7 @@
 
 /* `hubctl backup DIR`: exit 0 written, 1 failed. */
 int hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys,
-                  const char *dir);
+		  const char *dir);
 
 /* `hubctl restore DIR`, first half, before any store is opened: check the
  * manifest and copy the data files into the empty data_dir. Exit code
@@ -22,6 +22,6 @@ int hubctl_restore_files(const ug_config *cfg, const char *dir);
  * a warning when its audit trail does not verify with keys_dir's signing
  * key; the restore is recorded in the audit trail. */
 int hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
-                         const char *dir);
+			 const char *dir);
 
 #endif

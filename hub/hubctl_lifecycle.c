@@ -88,8 +88,9 @@ json_value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *v)
 		fputs(*(const protobuf_c_boolean *)v ? "true" : "false", f);
 		break;
 	case PROTOBUF_C_TYPE_ENUM: {
-		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
-			fd->descriptor, *(const int *)v);
+		const ProtobufCEnumValue *ev =
+		    protobuf_c_enum_descriptor_get_value(fd->descriptor,
+							 *(const int *)v);
 		if (ev)
 			json_str(f, ev->name);
 		else
@@ -152,7 +153,7 @@ present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd)
 	    fd->type != PROTOBUF_C_TYPE_STRING &&
 	    fd->type != PROTOBUF_C_TYPE_MESSAGE)
 		return *(const protobuf_c_boolean *)(base +
-		                                     fd->quantifier_offset);
+						     fd->quantifier_offset);
 	if (fd->type == PROTOBUF_C_TYPE_MESSAGE ||
 	    fd->type == PROTOBUF_C_TYPE_STRING)
 		return *(void *const *)(base + fd->offset) != NULL;
@@ -170,8 +171,8 @@ json_message(FILE *f, const ProtobufCMessage *m)
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *fd = &d->fields[i];
 		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n = *(const size_t *)(base +
-			                             fd->quantifier_offset);
+			size_t n =
+			    *(const size_t *)(base + fd->quantifier_offset);
 			const char *arr = *(char *const *)(base + fd->offset);
 			fprintf(f, "%s\"%s\": [", sep, fd->name);
 			for (size_t j = 0; j < n; j++) {
@@ -195,7 +196,7 @@ json_message(FILE *f, const ProtobufCMessage *m)
 
 typedef struct {
 	uint8_t person_key[UG_PERSON_KEY_LEN];
-	FILE *out;               /* export: events are written as found */
+	FILE *out; /* export: events are written as found */
 	size_t n, cap;
 	store_purge_item *items; /* seq, event id of each record found */
 	size_t actions;
@@ -205,9 +206,8 @@ static ug_err
 take_record(void *ctx, const store_record *rec)
 {
 	person_scan *p = ctx;
-	if (!rec->person_key ||
-	    sodium_memcmp(rec->person_key, p->person_key, UG_PERSON_KEY_LEN) !=
-	            0)
+	if (!rec->person_key || sodium_memcmp(rec->person_key, p->person_key,
+					      UG_PERSON_KEY_LEN) != 0)
 		return UG_OK;
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? 2 * p->cap : 64;
@@ -223,21 +223,21 @@ take_record(void *ctx, const store_record *rec)
 	it->has_person = true;
 	memcpy(it->person_key, rec->person_key, UG_PERSON_KEY_LEN);
 	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
-	                                 rec->body, rec->body_len);
+					 rec->body, rec->body_len);
 	if (env && env->event_id.len == STORE_EVENT_ID_LEN)
 		memcpy(it->event_id, env->event_id.data, STORE_EVENT_ID_LEN);
 	if (p->out) {
-		bool action = rec->type ==
-		              UNGEBRO__V1__EVENT_TYPE__CASEWORKER_ACTION;
+		bool action =
+		    rec->type == UNGEBRO__V1__EVENT_TYPE__CASEWORKER_ACTION;
 		p->actions += action;
 		fprintf(p->out, "%s\n    {\"seq\": %llu, \"type\": ",
-		        p->n > 1 ? "," : "", (unsigned long long)rec->seq);
+			p->n > 1 ? "," : "", (unsigned long long)rec->seq);
 		json_str(p->out, wire_event_type_name((int)rec->type));
 		fprintf(p->out, ", \"action\": %s, \"agency\": ",
-		        action ? "true" : "false");
+			action ? "true" : "false");
 		json_str(p->out, rec->agency);
 		fprintf(p->out, ", \"received_at\": %lld, \"envelope\": ",
-		        (long long)rec->received_at);
+			(long long)rec->received_at);
 		if (env)
 			json_message(p->out, &env->base);
 		else
@@ -254,8 +254,8 @@ scan_person(store *s, person_scan *p)
 	uint64_t next = 1, last = 0;
 	do {
 		last = next;
-		ug_err err = store_log_scan(s, next, 4096, take_record, p,
-		                            &next);
+		ug_err err =
+		    store_log_scan(s, next, 4096, take_record, p, &next);
 		if (err != UG_OK)
 			return err;
 	} while (next != last);
@@ -265,7 +265,7 @@ scan_person(store *s, person_scan *p)
 /* --cpr as the person key; false (usage) when it is no CPR number. */
 static bool
 person_key_of(const ug_config *cfg, const ug_keys *keys,
-              uint8_t out[UG_PERSON_KEY_LEN], char norm[11])
+	      uint8_t out[UG_PERSON_KEY_LEN], char norm[11])
 {
 	const char *cpr = ug_config_get(cfg, "cpr");
 	const char *why;
@@ -297,15 +297,16 @@ hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd)
 	snprintf(spaced, sizeof spaced, "%.6s %.4s", norm, norm + 6);
 	bool ok = true;
 	if (!reason[0] || strlen(reason) > REASON_MAX) {
-		ug_eprintf("hubctl: erase needs --reason TEXT (1-%d "
-		           "bytes): the lawful ground, kept in the audit trail\n",
-		           REASON_MAX);
+		ug_eprintf(
+		    "hubctl: erase needs --reason TEXT (1-%d "
+		    "bytes): the lawful ground, kept in the audit trail\n",
+		    REASON_MAX);
 		ok = false;
 	} else if (strstr(reason, norm) || strstr(reason, dashed) ||
 		   strstr(reason, spaced)) {
 		/* The audit trail must never hold the CPR. */
 		ug_eprintf("hubctl: --reason must not contain the CPR "
-		           "number\n");
+			   "number\n");
 		ok = false;
 	}
 	sodium_memzero(norm, sizeof norm);
@@ -343,14 +344,14 @@ add_alert_id(void *ctx, const uint8_t *id)
 }
 
 static ug_err
-write_alert_body(void *ctx, const uint8_t *id, const uint8_t *body,
-                 size_t len, uint32_t deliveries)
+write_alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+		 uint32_t deliveries)
 {
 	alert_set *a = ctx;
 	(void)id;
 	fprintf(a->out, ", \"deliveries\": %u, \"alert\": ", deliveries);
-	wire_alert *al = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
-	                             body, len);
+	wire_alert *al =
+	    wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body, len);
 	if (al)
 		json_message(a->out, &al->base);
 	else
@@ -368,18 +369,19 @@ write_alerts(alert_set *a, size_t *written)
 		char recipient[STORE_ID_MAX] = "";
 		uint32_t escalations = 0;
 		if (store_alert_state(a->s, a->ids[i], &open, recipient,
-		                      &escalations) != UG_OK)
+				      &escalations) != UG_OK)
 			continue;
 		char hexid[2 * STORE_ALERT_ID_LEN + 1];
 		ug_hex(a->ids[i], STORE_ALERT_ID_LEN, hexid);
-		fprintf(a->out, "%s\n    {\"id\": \"%s\", \"open\": %s, "
-		        "\"recipient\": ", *written ? "," : "", hexid,
-		        open ? "true" : "false");
+		fprintf(a->out,
+			"%s\n    {\"id\": \"%s\", \"open\": %s, "
+			"\"recipient\": ",
+			*written ? "," : "", hexid, open ? "true" : "false");
 		json_str(a->out, recipient);
 		fprintf(a->out, ", \"escalations\": %u",
-		        engine_escalation_notices(a->s, a->ids[i]));
+			engine_escalation_notices(a->s, a->ids[i]));
 		ug_err err = store_alert_get(a->s, a->ids[i], write_alert_body,
-		                             a, &open);
+					     a, &open);
 		if (err != UG_OK && err != UG_ENOTFOUND)
 			return err;
 		fputc('}', a->out);
@@ -399,11 +401,11 @@ write_audit(void *ctx, const store_audit_record *r)
 {
 	audit_ctx *c = ctx;
 	if (!r->has_person || sodium_memcmp(r->person_key, c->person_key,
-	                                    UG_PERSON_KEY_LEN) != 0)
+					    UG_PERSON_KEY_LEN) != 0)
 		return UG_OK;
 	fprintf(c->out, "%s\n    {\"seq\": %llu, \"at\": %lld, \"actor\": ",
-	        c->n++ ? "," : "", (unsigned long long)r->seq,
-	        (long long)r->at);
+		c->n++ ? "," : "", (unsigned long long)r->seq,
+		(long long)r->at);
 	json_str(c->out, r->actor);
 	fputs(", \"key\": ", c->out);
 	json_str(c->out, r->key);
@@ -444,11 +446,10 @@ open_out(out_file *o, const char *path, int *why)
 		errno = ENAMETOOLONG;
 	else
 		fd = mkstemp(o->tmp);
-	if (fd < 0 || fchmod(fd, 0600) != 0 ||
-	    !(o->f = fdopen(fd, "w"))) {
+	if (fd < 0 || fchmod(fd, 0600) != 0 || !(o->f = fdopen(fd, "w"))) {
 		*why = errno;
 		ug_eprintf("hubctl: cannot write %s: %s\n", path,
-		           strerror(*why));
+			   strerror(*why));
 		if (fd >= 0) {
 			close(fd);
 			unlink(o->tmp);
@@ -488,10 +489,12 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 	if (!open_out(&of, path, &why)) {
 		/* An attempt to disclose is evidence too, failed or not. */
 		char detail[STORE_AUDIT_DETAIL_MAX];
-		snprintf(detail, sizeof detail, "nothing written: cannot "
-		         "create the file (%s)", strerror(why));
+		snprintf(detail, sizeof detail,
+			 "nothing written: cannot "
+			 "create the file (%s)",
+			 strerror(why));
 		hubctl_audit_admin(s, keys, "export", "failed", p.person_key,
-		                   detail);
+				   detail);
 		return 1;
 	}
 	FILE *out = of.f;
@@ -501,8 +504,10 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 	audit_ctx ac = {out, p.person_key, 0};
 	size_t alerts = 0;
 	p.out = out;
-	fprintf(out, "{\"person\": \"%s\", \"exported_at\": %lld,\n  "
-	        "\"events\": [", hex, (long long)ug_now_ms());
+	fprintf(out,
+		"{\"person\": \"%s\", \"exported_at\": %lld,\n  "
+		"\"events\": [",
+		hex, (long long)ug_now_ms());
 	ug_err err = scan_person(s, &p);
 	fputs("\n  ],\n  \"alerts\": [", out);
 	/* The alerts each record raised, and those in the person's list
@@ -519,17 +524,19 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 	fputs("\n  ]\n}\n", out);
 	bool written = close_out(&of, err == UG_OK);
 	char detail[STORE_AUDIT_DETAIL_MAX];
-	snprintf(detail, sizeof detail, "%zu events (%zu actions), %zu "
-	         "alerts, %zu audit records%s", p.n, p.actions, alerts, ac.n,
-	         path[0] ? " to a file" : " to standard output");
+	snprintf(detail, sizeof detail,
+		 "%zu events (%zu actions), %zu "
+		 "alerts, %zu audit records%s",
+		 p.n, p.actions, alerts, ac.n,
+		 path[0] ? " to a file" : " to standard output");
 	hubctl_audit_admin(s, keys, "export",
-	                   err == UG_OK && written ? "ok" : "failed",
-	                   p.person_key, detail);
+			   err == UG_OK && written ? "ok" : "failed",
+			   p.person_key, detail);
 	free(p.items);
 	free(a.ids);
 	if (err != UG_OK || !written) {
 		ug_eprintf("hubctl: export failed: %s\n",
-		           err != UG_OK ? ug_strerror(err) : "write error");
+			   err != UG_OK ? ug_strerror(err) : "write error");
 		return 1;
 	}
 	if (path[0])
@@ -552,29 +559,30 @@ hubctl_erase(const ug_config *cfg, store *s, ug_keys *keys)
 	if (err == UG_OK)
 		err = store_purge(s, p.items, p.n, p.person_key, &c);
 	char detail[STORE_AUDIT_DETAIL_MAX];
-	snprintf(detail, sizeof detail, "%llu records, %llu alerts, %llu "
-	         "rule states, %llu assignments deleted; reason: %s",
-	         (unsigned long long)c.records, (unsigned long long)c.alerts,
-	         (unsigned long long)c.states,
-	         (unsigned long long)c.assignments,
-	         ug_config_get(cfg, "reason"));
+	snprintf(detail, sizeof detail,
+		 "%llu records, %llu alerts, %llu "
+		 "rule states, %llu assignments deleted; reason: %s",
+		 (unsigned long long)c.records, (unsigned long long)c.alerts,
+		 (unsigned long long)c.states,
+		 (unsigned long long)c.assignments,
+		 ug_config_get(cfg, "reason"));
 	hubctl_audit_admin(s, keys, "erase", err == UG_OK ? "ok" : "failed",
-	                   p.person_key, detail);
+			   p.person_key, detail);
 	free(p.items);
 	if (err != UG_OK) {
 		ug_eprintf("hubctl: erase failed: %s (nothing or part "
-		           "deleted; run it again)\n", ug_strerror(err));
+			   "deleted; run it again)\n",
+			   ug_strerror(err));
 		return 1;
 	}
-	printf("erased: %llu records, %llu ids entries, %llu index entries, "
-	       "%llu alerts, %llu queue entries, %llu person-alert entries, "
-	       "%llu timers, %llu rule states, %llu assignments\n",
-	       (unsigned long long)c.records, (unsigned long long)c.ids,
-	       (unsigned long long)c.index_entries,
-	       (unsigned long long)c.alerts,
-	       (unsigned long long)c.queue_entries,
-	       (unsigned long long)c.palerts, (unsigned long long)c.timers,
-	       (unsigned long long)c.states,
-	       (unsigned long long)c.assignments);
+	printf(
+	    "erased: %llu records, %llu ids entries, %llu index entries, "
+	    "%llu alerts, %llu queue entries, %llu person-alert entries, "
+	    "%llu timers, %llu rule states, %llu assignments\n",
+	    (unsigned long long)c.records, (unsigned long long)c.ids,
+	    (unsigned long long)c.index_entries, (unsigned long long)c.alerts,
+	    (unsigned long long)c.queue_entries, (unsigned long long)c.palerts,
+	    (unsigned long long)c.timers, (unsigned long long)c.states,
+	    (unsigned long long)c.assignments);
 	return 0;
 }

@@ -239,7 +239,8 @@ static int
 fail(const char *what, const ug_diag *diag)
 {
 	ug_eprintf("hubctl: %s%s%s\n", what,
-		   diag && diag->reason[0] ? ": " : "", diag ? diag->reason : "");
+		   diag && diag->reason[0] ? ": " : "",
+		   diag ? diag->reason : "");
 	return 1;
 }
 
@@ -264,10 +265,9 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	 * OPERATIONS.md says. Nothing is ever overwritten. */
 	bool kept = err == UG_EEXISTS && hub_keys && access(secret, F_OK) == 0;
 	if (err == UG_EEXISTS && !kept) {
-		ug_eprintf(
-			"hubctl: keygen: %s exists (keys are never "
-			"overwritten)\n",
-			access(secret, F_OK) == 0 ? secret : public);
+		ug_eprintf("hubctl: keygen: %s exists (keys are never "
+			   "overwritten)\n",
+			   access(secret, F_OK) == 0 ? secret : public);
 		return 1;
 	}
 	if (err != UG_OK && !kept)
@@ -277,10 +277,9 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	if (hub_keys) {
 		ug_err serr = ug_keys_generate_signing(dir, id, &diag);
 		if (serr == UG_EEXISTS && kept) {
-			ug_eprintf(
-				"hubctl: keygen: %s, %s and the signing "
-				"pair exist (keys are never overwritten)\n",
-				public, secret);
+			ug_eprintf("hubctl: keygen: %s, %s and the signing "
+				   "pair exist (keys are never overwritten)\n",
+				   public, secret);
 			return 1;
 		}
 		if (serr != UG_OK && serr != UG_EEXISTS)
@@ -383,11 +382,10 @@ cmd_register(ctl *c, int kind, const char *id)
 	    store_principal_flags(c->store, STORE_CASEWORKER, id, &held) ==
 		UG_OK &&
 	    (held & STORE_FLAG_GATEWAY)) {
-		ug_eprintf(
-			"hubctl: '%s' is a registered gateway; a "
-			"caseworker needs an id of its own (revoke-gateway "
-			"it first to reuse the id)\n",
-			id);
+		ug_eprintf("hubctl: '%s' is a registered gateway; a "
+			   "caseworker needs an id of its own (revoke-gateway "
+			   "it first to reuse the id)\n",
+			   id);
 		return 1;
 	}
 	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "desk"))
@@ -426,10 +424,9 @@ cmd_revoke(ctl *c, int kind, const char *id)
 		 * by its own command. */
 		hubctl_audit_admin(c->store, c->keys, "revoke-caseworker",
 				   "not-found", NULL, id);
-		ug_eprintf(
-			"hubctl: revoke: no caseworker '%s' is "
-			"registered ('%s' is a gateway: revoke-gateway)\n",
-			id, id);
+		ug_eprintf("hubctl: revoke: no caseworker '%s' is "
+			   "registered ('%s' is a gateway: revoke-gateway)\n",
+			   id, id);
 		return 1;
 	}
 	if (kind == STORE_CASEWORKER) {
@@ -602,7 +599,7 @@ audit_assignments(ctl *c, const assignment *batch, size_t n)
 		free(e);
 		free(detail);
 		ug_eprintf("hubctl: assignments not audited: out of "
-				   "memory\n");
+			   "memory\n");
 		return;
 	}
 	hubctl_audit_operator(who);
@@ -750,10 +747,9 @@ assign_usage_ok(const ug_config *cfg)
 {
 	const char *role = ug_config_get(cfg, "role");
 	if (role_parse(role) == WIRE_ROLE_INVALID) {
-		ug_eprintf(
-			"hubctl: unknown role '%s': --role must "
-			"be " WIRE_ROLE_ACCEPTED "\n",
-			role);
+		ug_eprintf("hubctl: unknown role '%s': --role must "
+			   "be " WIRE_ROLE_ACCEPTED "\n",
+			   role);
 		return false;
 	}
 	/* A file's rows bring their own: a --from meant for all of them
@@ -762,17 +758,16 @@ assign_usage_ok(const ug_config *cfg)
 					      "to"};
 	for (size_t i = 0; ug_config_get(cfg, "file")[0] && i < 4; i++)
 		if (ug_config_given(cfg, per_row[i])) {
-			ug_eprintf(
-				"hubctl: assign: --%s does not apply with "
-				"--file (the file's %s column decides)\n",
-				per_row[i], per_row[i]);
+			ug_eprintf("hubctl: assign: --%s does not apply with "
+				   "--file (the file's %s column decides)\n",
+				   per_row[i], per_row[i]);
 			return false;
 		}
 	if (!ug_config_get(cfg, "file")[0] &&
 	    (!ug_config_get(cfg, "cpr")[0] ||
 	     !ug_config_get(cfg, "caseworker")[0])) {
 		ug_eprintf("hubctl: assign needs --cpr and --caseworker, "
-				   "or --file\n");
+			   "or --file\n");
 		return false;
 	}
 	return true;
@@ -824,10 +819,9 @@ options_apply(const ug_config *cfg, const char *cmd, const char *verb)
 		if (!ug_config_given(cfg, opt) ||
 		    (at && (at == list || at[-1] == ' ')))
 			continue;
-		ug_eprintf(
-			"hubctl: %s: --%s does not apply to %s (see "
-			"--help)\n",
-			what, opt, what);
+		ug_eprintf("hubctl: %s: --%s does not apply to %s (see "
+			   "--help)\n",
+			   what, opt, what);
 		return false;
 	}
 	return true;
@@ -845,10 +839,9 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	bool named = strcmp(cmd, "backup") != 0 &&
 		     strcmp(cmd, "restore") != 0 && strcmp(cmd, "audit") != 0;
 	if (id && named && !ug_id_valid(id)) {
-		ug_eprintf(
-			"hubctl: %s: '%s' is not a valid id "
-			"([a-z0-9._-])\n",
-			cmd, id);
+		ug_eprintf("hubctl: %s: '%s' is not a valid id "
+			   "([a-z0-9._-])\n",
+			   cmd, id);
 		return false;
 	}
 	if (strcmp(cmd, "log") == 0 &&
@@ -866,7 +859,7 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 		}
 		if (!flags) {
 			ug_eprintf("hubctl: --types: name at least one "
-					   "event type the agency may send\n");
+				   "event type the agency may send\n");
 			return false;
 		}
 	}
@@ -930,10 +923,11 @@ cmd_stats(ctl *c)
 	}
 #define STAT_FIELDS(X)                                                        \
 	X(log_events)                                                         \
-	X(last_seq) X(last_applied) X(event_ids) X(assignments) X(principals) \
-	    X(alerts) X(alerts_open) X(person_index_entries) X(timers)        \
-		X(audit_records) X(log_bytes) X(derived_bytes) X(ids_bytes)   \
-		    X(log_map_bytes) X(derived_map_bytes) X(ids_map_bytes)
+	X(last_seq)                                                           \
+	X(last_applied) X(event_ids) X(assignments) X(principals) X(alerts)   \
+	    X(alerts_open) X(person_index_entries) X(timers) X(audit_records) \
+		X(log_bytes) X(derived_bytes) X(ids_bytes) X(log_map_bytes)   \
+		    X(derived_map_bytes) X(ids_map_bytes)
 	if (ug_config_bool(c->cfg, "json")) {
 		const char *sep = "{";
 #define JSON_FIELD(name)                                                      \
@@ -1029,10 +1023,9 @@ store_expected(const char *cmd, const char *data_dir)
 	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
 	if (access(path, F_OK) == 0)
 		return true;
-	ug_eprintf(
-		"hubctl: %s: no store in %s (data_dir): hubd makes "
-		"it at its first start, hubctl register-* before that\n",
-		cmd, data_dir);
+	ug_eprintf("hubctl: %s: no store in %s (data_dir): hubd makes "
+		   "it at its first start, hubctl register-* before that\n",
+		   cmd, data_dir);
 	return false;
 }
 
@@ -1063,10 +1056,9 @@ give(const char *path, const struct stat *owner)
 	if (lstat(path, &st) == 0 &&
 	    (st.st_uid != owner->st_uid || st.st_gid != owner->st_gid) &&
 	    lchown(path, owner->st_uid, owner->st_gid) != 0)
-		ug_eprintf(
-			"hubctl: warning: cannot give %s to uid %u: "
-			"%s\n",
-			path, (unsigned)owner->st_uid, strerror(errno));
+		ug_eprintf("hubctl: warning: cannot give %s to uid %u: "
+			   "%s\n",
+			   path, (unsigned)owner->st_uid, strerror(errno));
 }
 
 /* hubd runs as a user of its own (ungebro under the unit). What hubctl
@@ -1187,9 +1179,8 @@ main(int argc, char **argv)
 		id = NULL;
 	if (!known || (needs_id && !id)) {
 		if (!known)
-			ug_eprintf(
-				"hubctl: unknown or missing command (see "
-				"--help)\n");
+			ug_eprintf("hubctl: unknown or missing command (see "
+				   "--help)\n");
 		else
 			fprintf(
 			    stderr, "hubctl: %s needs %s (see --help)\n", cmd,
@@ -1197,13 +1188,12 @@ main(int argc, char **argv)
 			    : strcmp(cmd, "set-password") == 0 ? "CASEWORKER"
 							       : "ID");
 	} else if (nrest > most) {
-		ug_eprintf(
-			"hubctl: %s: unexpected argument '%s' (see "
-			"--help)\n",
-			cmd, rest[most]);
+		ug_eprintf("hubctl: %s: unexpected argument '%s' (see "
+			   "--help)\n",
+			   cmd, rest[most]);
 	} else if (audit && !hubctl_audit_known(id)) {
 		ug_eprintf("hubctl: audit needs verify or show (see "
-				   "--help)\n");
+			   "--help)\n");
 	} else if (!options_apply(cfg, cmd, audit ? id : NULL)) {
 		rc = 2;
 	} else if (!values_ok(cfg, cmd, id)) {
@@ -1278,10 +1268,9 @@ main(int argc, char **argv)
 		 * data_dir as empty as it found it, ready for another try. */
 		if (restoring && rc != 0) {
 			store_restore_undo(ug_config_get(cfg, "data_dir"));
-			ug_eprintf(
-				"hubctl: restore: nothing restored; "
-				"%s is empty again\n",
-				ug_config_get(cfg, "data_dir"));
+			ug_eprintf("hubctl: restore: nothing restored; "
+				   "%s is empty again\n",
+				   ug_config_get(cfg, "data_dir"));
 		}
 	}
 	if (strcmp(cmd, "keygen") == 0 && rc == 0 && keys_known)

@@ -28,7 +28,7 @@
 
 #define REPORT_TABLES 9
 #define NEET_BASELINE 360
-#define NEET_GOAL 160
+#define NEET_GOAL     160
 
 /* ---- the period ---- */
 
@@ -36,21 +36,21 @@ static bool
 period_of(const ug_config *cfg, int32_t *from, int32_t *to)
 {
 	const char *year = ug_config_get(cfg, "year");
-	const char *f = ug_config_get(cfg, "from"), *t = ug_config_get(cfg, "to");
+	const char *f = ug_config_get(cfg, "from"),
+		   *t = ug_config_get(cfg, "to");
 	if (year[0]) {
 		long y;
 		char a[16], b[16];
 		if (f[0] || t[0]) {
 			ug_eprintf("hubctl: report: --year YYYY, or --from "
-			           "DATE --to DATE (not both)\n");
+				   "DATE --to DATE (not both)\n");
 			return false;
 		}
-		if (strlen(year) != 4 ||
-		    ug_parse_long(year, 4, &y) != UG_OK || y < 1970 ||
-		    y > 9999) {
+		if (strlen(year) != 4 || ug_parse_long(year, 4, &y) != UG_OK ||
+		    y < 1970 || y > 9999) {
 			ug_eprintf("hubctl: report: --year must be a year "
-			           "of four digits, 1970-9999 (not '%.16s')\n",
-			           year);
+				   "of four digits, 1970-9999 (not '%.16s')\n",
+				   year);
 			return false;
 		}
 		snprintf(a, sizeof a, "%04ld-01-01", y);
@@ -61,7 +61,7 @@ period_of(const ug_config *cfg, int32_t *from, int32_t *to)
 	if (!f[0] || !t[0] || ug_date_parse(f, from) != UG_OK ||
 	    ug_date_parse(t, to) != UG_OK || *to < *from) {
 		ug_eprintf("hubctl: report needs --year YYYY, or --from "
-		           "DATE --to DATE (YYYY-MM-DD, from not after to)\n");
+			   "DATE --to DATE (YYYY-MM-DD, from not after to)\n");
 		return false;
 	}
 	return true;
@@ -114,7 +114,7 @@ static bool
 link_misses(report_table *clocks, report_table *alerts)
 {
 	static const char *const rules[] = {"deadline.contact.missed",
-	                                    "deadline.offer.missed"};
+					    "deadline.offer.missed"};
 	size_t pairs[2][4], n = 0;
 	for (size_t i = 0; i < 2 && i < clocks->nrows; i++)
 		for (size_t r = 0; r < alerts->nrows; r++)
@@ -125,8 +125,8 @@ link_misses(report_table *clocks, report_table *alerts)
 				pairs[n][3] = 0; /* raised */
 				n++;
 			}
-	return report_suppress_same(clocks, alerts,
-	                            (const size_t(*)[4])pairs, n);
+	return report_suppress_same(clocks, alerts, (const size_t(*)[4])pairs,
+				    n);
 }
 
 /* ---- reading the log ---- */
@@ -246,7 +246,7 @@ fact_of(const wire_envelope *env, report_fact *f)
 	switch (env->payload_case) {
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT: {
 		const Ungebro__V1__ReadinessAssessment *r =
-			env->readiness_assessment;
+		    env->readiness_assessment;
 		f->type = REPORT_READY;
 		f->n1 = r->grade;
 		f->flag = r->ready;
@@ -324,7 +324,7 @@ take(void *ctx, const store_record *rec)
 	scan *sc = ctx;
 	uint32_t person = REPORT_NO_PERSON;
 	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
-	                                 rec->body, rec->body_len);
+					 rec->body, rec->body_len);
 	if (rec->person_key) {
 		person = person_of(sc, rec->person_key, env ? env->cpr : NULL);
 		if (person == REPORT_NO_PERSON)
@@ -335,7 +335,8 @@ take(void *ctx, const store_record *rec)
 		void *a = realloc(sc->seqs, cap * sizeof *sc->seqs);
 		if (a)
 			sc->seqs = a;
-		void *b = realloc(sc->seq_person, cap * sizeof *sc->seq_person);
+		void *b =
+		    realloc(sc->seq_person, cap * sizeof *sc->seq_person);
 		if (b)
 			sc->seq_person = b;
 		if (!a || !b) {
@@ -349,8 +350,8 @@ take(void *ctx, const store_record *rec)
 	report_fact *f = env ? new_fact(sc) : NULL;
 	if (env && !f)
 		sc->oom = true;
-	if (f && fact_of(env, f) && (person != REPORT_NO_PERSON ||
-	                             f->type == REPORT_ANON)) {
+	if (f && fact_of(env, f) &&
+	    (person != REPORT_NO_PERSON || f->type == REPORT_ANON)) {
 		f->person = person;
 		f->seq = rec->seq;
 		f->known = (int32_t)(rec->received_at / UG_DAY_MS);
@@ -377,15 +378,16 @@ typedef struct {
 
 static ug_err
 alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
-           uint32_t deliveries)
+	   uint32_t deliveries)
 {
 	report_alert *a = ctx;
 	(void)id;
 	(void)deliveries;
-	wire_alert *al = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
-	                             body, len);
+	wire_alert *al =
+	    wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body, len);
 	if (al) {
-		snprintf(a->rule, sizeof a->rule, "%s", al->rule ? al->rule : "");
+		snprintf(a->rule, sizeof a->rule, "%s",
+			 al->rule ? al->rule : "");
 		a->raised = (int32_t)(al->raised_at / UG_DAY_MS);
 	}
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, al);
@@ -409,7 +411,7 @@ alert_id(void *ctx, const uint8_t *id)
 	memset(a, 0, sizeof *a);
 	char recipient[STORE_ID_MAX];
 	if (store_alert_state(c->s, id, &a->open, recipient,
-	                      &a->escalations) != UG_OK)
+			      &a->escalations) != UG_OK)
 		return UG_OK;
 	/* Escalation leaves the alert with its owner and raises notices of
 	 * it: those are the fact, not the head's counter. */
@@ -431,11 +433,20 @@ html_text(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			fputc(*s, f);
 		}
 	}
 }
@@ -472,12 +483,12 @@ static bool
 write_csv(const char *dir, const report_table *t)
 {
 	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%.*s/status-%.31s.csv", PATH_MAX - 1,
-	         dir, t->name);
+	snprintf(path, sizeof path, "%.*s/status-%.31s.csv", PATH_MAX - 1, dir,
+		 t->name);
 	FILE *f = fopen(path, "w");
 	if (!f) {
 		ug_eprintf("hubctl: cannot write %s: %s\n", path,
-		           strerror(errno));
+			   strerror(errno));
 		return false;
 	}
 	char buf[24];
@@ -518,14 +529,16 @@ html_table(FILE *f, const report_table *t)
 	for (size_t r = 0; r <= t->nrows; r++) {
 		if (!report_exists(t, r, 0))
 			continue;
-		fprintf(f, "<tr%s><th>", r == t->nrows ? " class=\"total\"" : "");
+		fprintf(f, "<tr%s><th>",
+			r == t->nrows ? " class=\"total\"" : "");
 		html_text(f, r < t->nrows ? t->rows[r] : "Total");
 		fputs("</th>", f);
 		for (size_t c = 0; c <= t->ncols; c++)
 			if (report_exists(t, r, c)) {
-				fprintf(f, "<td%s>", report_hidden(t, r, c)
-				                         ? " class=\"sup\""
-				                         : "");
+				fprintf(f, "<td%s>",
+					report_hidden(t, r, c)
+					    ? " class=\"sup\""
+					    : "");
 				html_text(f, shown(t, r, c, buf));
 				fputs("</td>", f);
 			}
@@ -543,8 +556,10 @@ chart_name(FILE *f, const report_table *t)
 	fputs("Chart: ", f);
 	html_text(f, t->title);
 	if (t->chart_line) {
-		fprintf(f, ", per month, against the baseline %d and the goal "
-		        "%d", NEET_BASELINE, NEET_GOAL);
+		fprintf(f,
+			", per month, against the baseline %d and the goal "
+			"%d",
+			NEET_BASELINE, NEET_GOAL);
 	} else {
 		fputs("; bars: ", f);
 		html_text(f, t->cols[t->chart_col]);
@@ -556,8 +571,10 @@ chart_name(FILE *f, const report_table *t)
 static void
 chart_open(FILE *f, const report_table *t, int height)
 {
-	fprintf(f, "<svg class=\"chart\" viewBox=\"0 0 720 %d\" width=\"720\" "
-	        "height=\"%d\" role=\"img\" aria-label=\"", height, height);
+	fprintf(f,
+		"<svg class=\"chart\" viewBox=\"0 0 720 %d\" width=\"720\" "
+		"height=\"%d\" role=\"img\" aria-label=\"",
+		height, height);
 	chart_name(f, t);
 	fputs("\"><title>", f);
 	chart_name(f, t);
@@ -572,8 +589,8 @@ bar_chart(FILE *f, const report_table *t)
 	long max = 1;
 	char buf[24];
 	for (size_t r = 0; r < t->nrows; r++)
-		if (!report_hidden(t, r, c) && *report_cell((report_table *)t,
-		                                             r, c) > max)
+		if (!report_hidden(t, r, c) &&
+		    *report_cell((report_table *)t, r, c) > max)
 			max = *report_cell((report_table *)t, r, c);
 	int h = 22 * (int)t->nrows + 30;
 	chart_open(f, t, h);
@@ -583,13 +600,16 @@ bar_chart(FILE *f, const report_table *t)
 	for (size_t r = 0; r < t->nrows; r++) {
 		int y = 24 + 22 * (int)r;
 		long v = *report_cell((report_table *)t, r, c);
-		fprintf(f, "<text x=\"250\" y=\"%d\" text-anchor=\"end\">", y + 14);
+		fprintf(f, "<text x=\"250\" y=\"%d\" text-anchor=\"end\">",
+			y + 14);
 		html_text(f, t->rows[r]);
 		fputs("</text>", f);
 		int w = report_hidden(t, r, c) ? 0 : (int)(400 * v / max);
 		if (w)
-			fprintf(f, "<rect x=\"260\" y=\"%d\" width=\"%d\" "
-			        "height=\"16\" class=\"bar\"/>", y + 2, w);
+			fprintf(f,
+				"<rect x=\"260\" y=\"%d\" width=\"%d\" "
+				"height=\"16\" class=\"bar\"/>",
+				y + 2, w);
 		fprintf(f, "<text x=\"%d\" y=\"%d\">", 266 + w, y + 14);
 		html_text(f, shown(t, r, c, buf));
 		fputs("</text>\n", f);
@@ -610,16 +630,19 @@ line_chart(FILE *f, const report_table *t)
 	size_t n = t->nrows ? t->nrows : 1;
 #define YPOS(v) (y0 + hgt - (int)(hgt * (v) / max))
 	chart_open(f, t, 260);
-	fprintf(f, "\n<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"base\"/>"
-	        "<text x=\"%d\" y=\"%d\" class=\"cap\">baseline %d</text>\n"
-	        "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"goal\"/>"
-	        "<text x=\"%d\" y=\"%d\" class=\"cap\">goal %d</text>\n",
-	        x0, YPOS(NEET_BASELINE), x0 + w, YPOS(NEET_BASELINE), x0 + 4,
-	        YPOS(NEET_BASELINE) - 4, NEET_BASELINE, x0, YPOS(NEET_GOAL),
-	        x0 + w, YPOS(NEET_GOAL), x0 + 4, YPOS(NEET_GOAL) - 4,
-	        NEET_GOAL);
-	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
-	        "class=\"axis\"/>\n", x0, y0 + hgt, x0 + w, y0 + hgt);
+	fprintf(
+	    f,
+	    "\n<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"base\"/>"
+	    "<text x=\"%d\" y=\"%d\" class=\"cap\">baseline %d</text>\n"
+	    "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"goal\"/>"
+	    "<text x=\"%d\" y=\"%d\" class=\"cap\">goal %d</text>\n",
+	    x0, YPOS(NEET_BASELINE), x0 + w, YPOS(NEET_BASELINE), x0 + 4,
+	    YPOS(NEET_BASELINE) - 4, NEET_BASELINE, x0, YPOS(NEET_GOAL),
+	    x0 + w, YPOS(NEET_GOAL), x0 + 4, YPOS(NEET_GOAL) - 4, NEET_GOAL);
+	fprintf(f,
+		"<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+		"class=\"axis\"/>\n",
+		x0, y0 + hgt, x0 + w, y0 + hgt);
 	int px = -1, py = -1;
 	for (size_t r = 0; r < t->nrows; r++) {
 		int x = x0 + (int)((w - 20) * r / (n > 1 ? n - 1 : 1)) + 10;
@@ -627,16 +650,24 @@ line_chart(FILE *f, const report_table *t)
 		long v = *report_cell((report_table *)t, r, 0);
 		int y = YPOS(hide ? 0 : v);
 		if (!hide && px >= 0)
-			fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
-			        "class=\"series\"/>", px, py, x, y);
+			fprintf(
+			    f,
+			    "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" "
+			    "class=\"series\"/>",
+			    px, py, x, y);
 		if (!hide)
-			fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"3\" "
-			        "class=\"dot\"/>", x, y);
+			fprintf(f,
+				"<circle cx=\"%d\" cy=\"%d\" r=\"3\" "
+				"class=\"dot\"/>",
+				x, y);
 		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
-		        x, hide ? y0 + hgt - 6 : y - 6);
+			x, hide ? y0 + hgt - 6 : y - 6);
 		html_text(f, shown(t, r, 0, buf));
-		fprintf(f, "</text><text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
-		        "class=\"cap\">", x, y0 + hgt + 16);
+		fprintf(
+		    f,
+		    "</text><text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
+		    "class=\"cap\">",
+		    x, y0 + hgt + 16);
 		html_text(f, t->rows[r]);
 		fputs("</text>\n", f);
 		px = hide ? -1 : x;
@@ -647,20 +678,20 @@ line_chart(FILE *f, const report_table *t)
 }
 
 static const char style[] =
-	"body{font-family:'DejaVu Sans',Arial,sans-serif;margin:2em auto;"
-	"max-width:60em;color:#222}h1{font-size:1.6em}h2{font-size:1.2em;"
-	"margin-top:2em;border-bottom:1px solid #999}"
-	"table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid "
-	"#bbb;padding:.2em .6em}td{text-align:right}thead th{background:#eee}"
-	/* #777 on white is 4.48:1, under the 4.5:1 WCAG AA asks of text. */
-	"tr.total th,tr.total td{font-weight:bold}td.sup{color:#666}"
-	".note{font-size:.9em;color:#444}.key{background:#f4f4f4;padding:"
-	".5em 1em}svg text{font-size:11px;fill:#222}svg .cap{fill:#555}"
-	".bar{fill:#3b6ea5}.series{stroke:#3b6ea5;stroke-width:2}.dot{fill:"
-	"#3b6ea5}.goal{stroke:#2a8a3a;stroke-dasharray:6 3}.base{stroke:"
-	"#b33;stroke-dasharray:2 3}.axis{stroke:#888}"
-	"@media print{body{margin:0;max-width:none}section{break-inside:"
-	"avoid}h2{break-after:avoid}}";
+    "body{font-family:'DejaVu Sans',Arial,sans-serif;margin:2em auto;"
+    "max-width:60em;color:#222}h1{font-size:1.6em}h2{font-size:1.2em;"
+    "margin-top:2em;border-bottom:1px solid #999}"
+    "table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid "
+    "#bbb;padding:.2em .6em}td{text-align:right}thead th{background:#eee}"
+    /* #777 on white is 4.48:1, under the 4.5:1 WCAG AA asks of text. */
+    "tr.total th,tr.total td{font-weight:bold}td.sup{color:#666}"
+    ".note{font-size:.9em;color:#444}.key{background:#f4f4f4;padding:"
+    ".5em 1em}svg text{font-size:11px;fill:#222}svg .cap{fill:#555}"
+    ".bar{fill:#3b6ea5}.series{stroke:#3b6ea5;stroke-width:2}.dot{fill:"
+    "#3b6ea5}.goal{stroke:#2a8a3a;stroke-dasharray:6 3}.base{stroke:"
+    "#b33;stroke-dasharray:2 3}.axis{stroke:#888}"
+    "@media print{body{margin:0;max-width:none}section{break-inside:"
+    "avoid}h2{break-after:avoid}}";
 
 static void
 key_figures(FILE *f, const report_table *enrol, const report_table *neet)
@@ -670,56 +701,59 @@ key_figures(FILE *f, const report_table *enrol, const report_table *neet)
 	size_t eud = 0;
 	while (eud < e->nrows && strcmp(e->rows[eud], "EUD") != 0)
 		eud++;
-	if (eud < e->nrows && !report_hidden(e, eud, 0) && !report_hidden(e, e->nrows, 0) &&
-	    *report_cell(e, e->nrows, 0) > 0)
-		fprintf(f, "<li>Share of enrolments heading for vocational "
-		        "education (EUD): %.1f %% (%ld of %ld)</li>\n",
-		        100.0 * (double)*report_cell(e, eud, 0) /
-		                (double)*report_cell(e, e->nrows, 0),
-		        *report_cell(e, eud, 0), *report_cell(e, e->nrows, 0));
+	if (eud < e->nrows && !report_hidden(e, eud, 0) &&
+	    !report_hidden(e, e->nrows, 0) && *report_cell(e, e->nrows, 0) > 0)
+		fprintf(f,
+			"<li>Share of enrolments heading for vocational "
+			"education (EUD): %.1f %% (%ld of %ld)</li>\n",
+			100.0 * (double)*report_cell(e, eud, 0) /
+			    (double)*report_cell(e, e->nrows, 0),
+			*report_cell(e, eud, 0), *report_cell(e, e->nrows, 0));
 	else if (*report_cell(e, e->nrows, 0) == 0)
 		fputs("<li>Share of enrolments heading for vocational "
-		      "education (EUD): no enrolments in the period</li>\n", f);
+		      "education (EUD): no enrolments in the period</li>\n",
+		      f);
 	else
 		fputs("<li>Share of enrolments heading for vocational "
-		      "education (EUD): suppressed (too few persons)</li>\n", f);
+		      "education (EUD): suppressed (too few persons)</li>\n",
+		      f);
 	if (neet->nrows) {
 		char buf[24];
 		size_t last = neet->nrows - 1;
 		fprintf(f, "<li>Without attachment to education in ");
 		html_text(f, neet->rows[last]);
 		fprintf(f, ": %s (baseline %d, goal %d)</li>\n",
-		        shown(neet, last, 0, buf)[0] == '<' ? "&lt;5"
-		                                           : shown(neet, last, 0,
-		                                                   buf),
-		        NEET_BASELINE, NEET_GOAL);
+			shown(neet, last, 0, buf)[0] == '<'
+			    ? "&lt;5"
+			    : shown(neet, last, 0, buf),
+			NEET_BASELINE, NEET_GOAL);
 	}
 	fputs("</ul></div>\n", f);
 }
 
 static bool
-write_html(const char *path, const report_input *in, report_table *t,
-           size_t n)
+write_html(const char *path, const report_input *in, report_table *t, size_t n)
 {
 	FILE *f = fopen(path, "w");
 	if (!f) {
 		ug_eprintf("hubctl: cannot write %s: %s\n", path,
-		           strerror(errno));
+			   strerror(errno));
 		return false;
 	}
 	char a[11], b[11], now[11];
 	ug_date_format(in->from, a);
 	ug_date_format(in->to, b);
 	ug_date_format(in->asof, now);
-	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
-	        "charset=\"utf-8\"><title>Annual status %s to %s</title>\n"
-	        "<style>%s</style></head><body>\n<h1>Strong choices: the "
-	        "annual status, %s to %s</h1>\n<p class=\"note\">Computed by "
-	        "the hub from its log on %s. Counts of persons (alerts: of "
-	        "alerts); a count of 1 to 4 is shown as &lt;5, and where a "
-	        "total would reveal it a second cell is hidden too (x). No "
-	        "CPR number, name or pseudonym is in this report.</p>\n",
-	        a, b, style, a, b, now);
+	fprintf(f,
+		"<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
+		"charset=\"utf-8\"><title>Annual status %s to %s</title>\n"
+		"<style>%s</style></head><body>\n<h1>Strong choices: the "
+		"annual status, %s to %s</h1>\n<p class=\"note\">Computed by "
+		"the hub from its log on %s. Counts of persons (alerts: of "
+		"alerts); a count of 1 to 4 is shown as &lt;5, and where a "
+		"total would reveal it a second cell is hidden too (x). No "
+		"CPR number, name or pseudonym is in this report.</p>\n",
+		a, b, style, a, b, now);
 	key_figures(f, &t[4], &t[5]);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "<section id=\"%s\"><h2>", t[i].name);
@@ -758,9 +792,12 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 		char detail[STORE_AUDIT_DETAIL_MAX], a[11], b[11];
 		ug_date_format(sc.in.from, a);
 		ug_date_format(sc.in.to, b);
-		snprintf(detail, sizeof detail, "annual status %s to %s: 0 "
-		         "events read, 0 alerts, 0 tables (the rules file does "
-		         "not load)", a, b);
+		snprintf(
+		    detail, sizeof detail,
+		    "annual status %s to %s: 0 "
+		    "events read, 0 alerts, 0 tables (the rules file does "
+		    "not load)",
+		    a, b);
 		hubctl_audit_admin(s, keys, "report", "failed", NULL, detail);
 		return 1;
 	}
@@ -782,22 +819,23 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	size_t made = 0;
 	if (err == UG_OK) {
 		report_drop_superseded(
-		    &sc.in, (const uint8_t (*)[16])sc.ids,
-		    (const uint8_t (*)[16])sc.sup,
-		    (const char (*)[REPORT_LABEL_MAX])sc.agency);
+		    &sc.in, (const uint8_t(*)[16])sc.ids,
+		    (const uint8_t(*)[16])sc.sup,
+		    (const char(*)[REPORT_LABEL_MAX])sc.agency);
 		bool (*const calc[REPORT_TABLES])(const report_input *,
-		                                  report_table *) = {
-			report_readiness, report_absence_bands,
-			report_absence_chronic, report_dropouts,
-			report_enrolment_types, report_neet, report_clocks,
-			report_alerts, report_anonymous};
+						  report_table *) = {
+		    report_readiness,	    report_absence_bands,
+		    report_absence_chronic, report_dropouts,
+		    report_enrolment_types, report_neet,
+		    report_clocks,	    report_alerts,
+		    report_anonymous};
 		for (; made < REPORT_TABLES; made++)
 			if (!calc[made](&sc.in, &t[made])) {
 				err = UG_ENOMEM;
 				break;
 			}
-		if (made == REPORT_TABLES && (!link_starts(&t[3], &t[4]) ||
-		                              !link_misses(&t[6], &t[7])))
+		if (made == REPORT_TABLES &&
+		    (!link_starts(&t[3], &t[4]) || !link_misses(&t[6], &t[7])))
 			err = UG_ENOMEM;
 	}
 	const char *out = ug_config_get(cfg, "out");
@@ -810,11 +848,12 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	char detail[STORE_AUDIT_DETAIL_MAX], a[11], b[11];
 	ug_date_format(sc.in.from, a);
 	ug_date_format(sc.in.to, b);
-	snprintf(detail, sizeof detail, "annual status %s to %s: %zu events "
-	         "read, %zu alerts, %zu tables", a, b, sc.nseqs,
-	         sc.in.nalerts, made);
+	snprintf(detail, sizeof detail,
+		 "annual status %s to %s: %zu events "
+		 "read, %zu alerts, %zu tables",
+		 a, b, sc.nseqs, sc.in.nalerts, made);
 	hubctl_audit_admin(s, keys, "report", written ? "ok" : "failed", NULL,
-	                   detail);
+			   detail);
 	for (size_t i = 0; i < made; i++)
 		report_table_fini(&t[i]);
 	free(sc.in.facts);
@@ -830,7 +869,7 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	if (!written) {
 		if (err != UG_OK)
 			ug_eprintf("hubctl: report failed: %s\n",
-			           ug_strerror(err));
+				   ug_strerror(err));
 		return 1;
 	}
 	printf("wrote %s and %zu tables as %s/status-*.csv\n", out, made, dir);

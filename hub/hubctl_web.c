@@ -22,7 +22,7 @@
 
 int
 hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
-                        const char *id)
+			const char *id)
 {
 	ug_diag diag = {0};
 	if (!ug_id_valid(id)) {
@@ -35,10 +35,10 @@ hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 		ug_strlcpy(path, key, sizeof path);
 	else
 		snprintf(path, sizeof path, "%s/%s.key",
-		         ug_config_get(cfg, "keys_dir"), id);
+			 ug_config_get(cfg, "keys_dir"), id);
 	if (ug_keys_load_public(path, key_id, public_z85, &diag) != UG_OK) {
 		ug_eprintf("hubctl: cannot read the public key: %s\n",
-		           diag.reason);
+			   diag.reason);
 		return 1;
 	}
 	/* A caseworker's id is not taken over: the gateway would inherit
@@ -47,13 +47,14 @@ hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 	if (store_principal_flags(s, STORE_CASEWORKER, id, &flags) == UG_OK &&
 	    !(flags & STORE_FLAG_GATEWAY)) {
 		ug_eprintf("hubctl: '%s' is a registered caseworker; a "
-		           "gateway needs an id of its own\n", id);
+			   "gateway needs an id of its own\n",
+			   id);
 		return 1;
 	}
 	ug_err err = store_principal_put(s, STORE_CASEWORKER, id, public_z85,
-	                                 STORE_FLAG_GATEWAY, &diag);
+					 STORE_FLAG_GATEWAY, &diag);
 	if (hubctl_register_outcome(s, keys, "register-gateway", id,
-	                            public_z85, "gateway", path, err, &diag))
+				    public_z85, "gateway", path, err, &diag))
 		return 1;
 	printf("registered gateway %s (key %.8s...)\n", id, public_z85);
 	return 0;
@@ -68,14 +69,15 @@ hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id)
 		/* Recorded like revoke-agency's and revoke-caseworker's: an
 		 * attempt on an id that is not there is the auditor's too. */
 		hubctl_audit_admin(s, keys, "revoke-gateway", "not-found",
-		                   NULL, id);
+				   NULL, id);
 		ug_eprintf("hubctl: revoke: no gateway '%s' is "
-		           "registered\n", id);
+			   "registered\n",
+			   id);
 		return 1;
 	}
 	ug_err err = store_principal_revoke(s, STORE_CASEWORKER, id);
 	hubctl_audit_admin(s, keys, "revoke-gateway",
-	                   err == UG_OK ? "ok" : "failed", NULL, id);
+			   err == UG_OK ? "ok" : "failed", NULL, id);
 	if (err != UG_OK) {
 		ug_eprintf("hubctl: revoke: %s\n", ug_strerror(err));
 		return 1;
@@ -105,7 +107,7 @@ read_password(size_t *len)
  * attempt on someone's credentials is evidence too. */
 static void
 refused(store *s, ug_keys *keys, const char *action, const char *id,
-        const char *why)
+	const char *why)
 {
 	char detail[STORE_AUDIT_DETAIL_MAX];
 	snprintf(detail, sizeof detail, "%.63s: %s", id, why);
@@ -119,10 +121,11 @@ hubctl_set_password(store *s, ug_keys *keys, const char *id)
 	if (store_principal_flags(s, STORE_CASEWORKER, id, &flags) != UG_OK ||
 	    (flags & STORE_FLAG_GATEWAY)) {
 		refused(s, keys, "set-password", id,
-		        "not a registered caseworker");
-		ug_eprintf("hubctl: set-password: '%s' is not a "
-		           "registered caseworker (hubctl register-caseworker)\n",
-		           id);
+			"not a registered caseworker");
+		ug_eprintf(
+		    "hubctl: set-password: '%s' is not a "
+		    "registered caseworker (hubctl register-caseworker)\n",
+		    id);
 		return 1;
 	}
 	size_t len = 0;
@@ -133,25 +136,24 @@ hubctl_set_password(store *s, ug_keys *keys, const char *id)
 	char hash[crypto_pwhash_STRBYTES];
 	if (len < PASSWORD_MIN || len > PASSWORD_MAX) {
 		refused(s, keys, "set-password", id,
-		        "the password's length is out of bounds");
+			"the password's length is out of bounds");
 		ug_eprintf("hubctl: set-password: the password (the first "
-		           "line of standard input) must be %d to %d bytes\n",
-		           PASSWORD_MIN, PASSWORD_MAX);
+			   "line of standard input) must be %d to %d bytes\n",
+			   PASSWORD_MIN, PASSWORD_MAX);
 		goto done;
 	}
 	if (crypto_pwhash_str(hash, password, len,
-	                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+			      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
 		ug_eprintf("hubctl: set-password: out of memory hashing "
-		           "the password\n");
+			   "the password\n");
 		goto done;
 	}
 	ug_err err = store_password_put(s, id, hash, ug_now_ms());
 	hubctl_audit_admin(s, keys, "set-password",
-	                   err == UG_OK ? "ok" : "failed", NULL, id);
+			   err == UG_OK ? "ok" : "failed", NULL, id);
 	if (err != UG_OK) {
-		ug_eprintf("hubctl: set-password: %s\n",
-		           ug_strerror(err));
+		ug_eprintf("hubctl: set-password: %s\n", ug_strerror(err));
 		goto done;
 	}
 	printf("password set for %s; their open web sessions end\n", id);
@@ -170,8 +172,8 @@ address_ok(const char *a)
 {
 	size_t len = strlen(a);
 	const char *at = strchr(a, '@');
-	if (len < 3 || len >= STORE_EMAIL_MAX || !at || at == a ||
-	    !at[1] || strchr(at + 1, '@') || a[0] == '-')
+	if (len < 3 || len >= STORE_EMAIL_MAX || !at || at == a || !at[1] ||
+	    strchr(at + 1, '@') || a[0] == '-')
 		return false;
 	for (const char *p = a; *p; p++)
 		if (*p <= ' ' || *p >= 0x7f || strchr("\"(),:;<>[\\]", *p))
@@ -209,7 +211,7 @@ hubctl_set_email_usage_ok(const char *id, const char *address)
 {
 	if (!address) {
 		ug_eprintf("hubctl: set-email: missing ADDRESS (or - to "
-		           "remove it)\n");
+			   "remove it)\n");
 		return false;
 	}
 	if (!ug_id_valid(id)) {
@@ -218,26 +220,28 @@ hubctl_set_email_usage_ok(const char *id, const char *address)
 	}
 	if (strcmp(address, "-") != 0 && !address_ok(address)) {
 		ug_eprintf("hubctl: set-email: '%s' is not a plain "
-		           "address (name@example.dk)\n", address);
+			   "address (name@example.dk)\n",
+			   address);
 		return false;
 	}
 	return true;
 }
 
 int
-hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys,
-                 const char *id, const char *address)
+hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys, const char *id,
+		 const char *address)
 {
 	if (!hubctl_set_email_usage_ok(id, address))
 		return 2;
 	if (strcmp(address, "-") == 0) {
 		ug_err err = store_email_delete(s, id);
 		hubctl_audit_admin(s, keys, "set-email",
-		                   err == UG_OK ? "removed" : "failed", NULL,
-		                   id);
+				   err == UG_OK ? "removed" : "failed", NULL,
+				   id);
 		if (err != UG_OK) {
 			ug_eprintf("hubctl: set-email: %s has no "
-			           "address\n", id);
+				   "address\n",
+				   id);
 			return 1;
 		}
 		printf("no more e-mail notices for %s\n", id);
@@ -246,20 +250,21 @@ hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys,
 	int known = recipient_known(cfg, s, id);
 	if (known <= 0) {
 		refused(s, keys, "set-email", id,
-		        known == 0 ? "neither a registered caseworker nor "
-		                     "the desk's id"
-		                   : "the rules file does not load");
+			known == 0 ? "neither a registered caseworker nor "
+				     "the desk's id"
+				   : "the rules file does not load");
 		if (known == 0)
 			ug_eprintf("hubctl: set-email: '%s' is neither a "
-			           "registered caseworker (hubctl "
-			           "register-caseworker) nor the desk's id "
-			           "(routing.desk)\n", id);
+				   "registered caseworker (hubctl "
+				   "register-caseworker) nor the desk's id "
+				   "(routing.desk)\n",
+				   id);
 		return 1;
 	}
 	ug_err err = store_email_put(s, id, address);
 	/* The address is personal data of a kind: the trail names the id. */
 	hubctl_audit_admin(s, keys, "set-email",
-	                   err == UG_OK ? "ok" : "failed", NULL, id);
+			   err == UG_OK ? "ok" : "failed", NULL, id);
 	if (err != UG_OK) {
 		ug_eprintf("hubctl: set-email: %s\n", ug_strerror(err));
 		return 1;

@@ -11,7 +11,7 @@
 
 /* `hubctl register-gateway ID [--key FILE]`: exit code. */
 int hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
-                            const char *id);
+			    const char *id);
 /* `hubctl revoke-gateway ID`: exit code. */
 int hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id);
 /* `hubctl set-password CASEWORKER` (the password is the first line of
@@ -23,6 +23,6 @@ bool hubctl_set_email_usage_ok(const char *id, const char *address);
 /* `hubctl set-email ID ADDRESS` (ADDRESS "-" removes it): exit code.
  * cfg names the rules file, whose routing.desk is the desk's id. */
 int hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys,
-                     const char *id, const char *address);
+		     const char *id, const char *address);
 
 #endif

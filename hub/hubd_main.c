@@ -8,47 +8,47 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <stdlib.h>
 
-#include "common/notify.h"
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/nodump.h"
+#include "common/notify.h"
 #include "hub/hub.h"
 #include "hub/rules_config.h"
 
 static const char usage[] =
-	"usage: hubd [--config FILE] [--SETTING VALUE]...\n"
-	"       hubd --check-config [--config FILE] [--SETTING VALUE]...\n"
-	"\n"
-	"The ungebro hub: receives agencies' events on the ingest endpoint,\n"
-	"stores them durably, raises early-warning alerts and delivers them\n"
-	"to caseworkers on the delivery endpoint. Stops cleanly on SIGTERM\n"
-	"or SIGINT; SIGHUP reloads the rules file (a bad one is refused with\n"
-	"HUB-RELOAD and the rules in force stay). Other settings are read\n"
-	"at start only.\n"
-	"\n"
-	"--check-config checks the config and the rules file it names and\n"
-	"exits 0, or 2 after printing each problem as FILE:LINE: reason;\n"
-	"it opens neither the store nor a socket. A start makes the same\n"
-	"check first and logs each problem as HUB-START cannot start:\n"
-	"SETTING: FILE:LINE: reason.\n"
-	"\n"
-	"Exit status: 0 stopped cleanly (or --check-config found nothing);\n"
-	"2 usage or settings (an unknown option, a bad value in a file or on\n"
-	"the command line, a bad rules file); 1 could not start for anything\n"
-	"else (keys, store, sockets).";
+    "usage: hubd [--config FILE] [--SETTING VALUE]...\n"
+    "       hubd --check-config [--config FILE] [--SETTING VALUE]...\n"
+    "\n"
+    "The ungebro hub: receives agencies' events on the ingest endpoint,\n"
+    "stores them durably, raises early-warning alerts and delivers them\n"
+    "to caseworkers on the delivery endpoint. Stops cleanly on SIGTERM\n"
+    "or SIGINT; SIGHUP reloads the rules file (a bad one is refused with\n"
+    "HUB-RELOAD and the rules in force stay). Other settings are read\n"
+    "at start only.\n"
+    "\n"
+    "--check-config checks the config and the rules file it names and\n"
+    "exits 0, or 2 after printing each problem as FILE:LINE: reason;\n"
+    "it opens neither the store nor a socket. A start makes the same\n"
+    "check first and logs each problem as HUB-START cannot start:\n"
+    "SETTING: FILE:LINE: reason.\n"
+    "\n"
+    "Exit status: 0 stopped cleanly (or --check-config found nothing);\n"
+    "2 usage or settings (an unknown option, a bad value in a file or on\n"
+    "the command line, a bad rules file); 1 could not start for anything\n"
+    "else (keys, store, sockets).";
 
 /* One file's check: ug_kv_read stops at the first bad setting, so after
  * each one the file is read again from the top, skipping the settings
  * already seen; every bad line is reported, each with its line. */
 typedef struct {
 	ug_err (*check)(void *ctx, const char *name, const char *value,
-	                ug_diag *diag);
+			ug_diag *diag);
 	void *ctx;
 	long seen, skip;
 	bool failed; /* the stop came from check, not from the reader */
@@ -63,7 +63,7 @@ report(bool start, const char *prefix, const ug_diag *diag)
 {
 	if (start)
 		log_err("HUB-START", "cannot start: %s%s%s", diag->field,
-		        diag->field[0] ? ": " : "", diag->reason);
+			diag->field[0] ? ": " : "", diag->reason);
 	else
 		fprintf(stderr, "%s%s\n", prefix, diag->reason);
 }
@@ -118,7 +118,7 @@ check_setting(void *ctx, const char *name, const char *value, ug_diag *diag)
 	int nrest;
 	bool help;
 	ug_err err = ug_config_load(&one, hub_settings, "", 2, argv, &rest,
-	                            &nrest, &help, diag);
+				    &nrest, &help, diag);
 	if (err == UG_OK)
 		err = hub_check_settings(one, diag);
 	ug_config_destroy(&one);
@@ -136,7 +136,7 @@ check_rule(void *ctx, const char *name, const char *value, ug_diag *diag)
 {
 	rule_check *rc = ctx;
 	return rules_config_set_line(rc->cfg, &rc->holidays_given, name, value,
-	                             diag);
+				     diag);
 }
 
 /* Every problem of the settings and of the rules file they name, each
@@ -150,10 +150,10 @@ config_problems(int argc, char **argv, bool start)
 	config_check cc = {.rules = ""};
 	for (int i = 1; i + 1 < argc; i++)
 		if (strcmp(argv[i], "--config") == 0)
-			problems += check_file(argv[++i],
-			                       &(line_check){check_setting, &cc,
-			                                     0, 0, false},
-			                       start);
+			problems += check_file(
+			    argv[++i],
+			    &(line_check){check_setting, &cc, 0, 0, false},
+			    start);
 	ug_config *cfg = NULL;
 	char **rest;
 	int nrest;
@@ -162,14 +162,16 @@ config_problems(int argc, char **argv, bool start)
 	const char *rules = cc.rules;
 	if (problems == 0) {
 		/* Now the whole: command-line options and their mix. */
-		if (ug_config_load(&cfg, hub_settings, usage, argc, argv, &rest,
-		                   &nrest, &help, &diag) != UG_OK ||
+		if (ug_config_load(&cfg, hub_settings, usage, argc, argv,
+				   &rest, &nrest, &help, &diag) != UG_OK ||
 		    hub_check_settings(cfg, &diag) != UG_OK) {
 			report(start, "hubd: ", &diag);
 			problems++;
 		} else if (nrest > 0) {
-			ug_diag_set(&diag, "", "unexpected argument '%s' (see "
-			            "--help)", rest[0]);
+			ug_diag_set(&diag, "",
+				    "unexpected argument '%s' (see "
+				    "--help)",
+				    rest[0]);
 			report(start, "hubd: ", &diag);
 			problems++;
 		}
@@ -184,11 +186,12 @@ config_problems(int argc, char **argv, bool start)
 		}
 		rules_config_defaults(scratch);
 		rule_check one = {scratch, false};
-		int bad = check_file(rules, &(line_check){check_rule, &one,
-		                                         0, 0, false}, start);
+		int bad = check_file(
+		    rules, &(line_check){check_rule, &one, 0, 0, false},
+		    start);
 		/* Settings that are fine alone may still not fit together. */
-		if (bad == 0 && rules_config_load(scratch, rules, &diag) !=
-		                    UG_OK) {
+		if (bad == 0 &&
+		    rules_config_load(scratch, rules, &diag) != UG_OK) {
 			report(start, "", &diag);
 			bad++;
 		}
@@ -248,7 +251,7 @@ main(int argc, char **argv)
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0;)
 		if (strcmp(argv[i], "--check-config") == 0) {
 			memmove(argv + i, argv + i + 1,
-			        (size_t)(argc - i) * sizeof *argv);
+				(size_t)(argc - i) * sizeof *argv);
 			argc--;
 			check = true;
 		} else {
@@ -257,7 +260,7 @@ main(int argc, char **argv)
 	if (check)
 		return check_config(argc, argv);
 	if (ug_config_load(&cfg, hub_settings, usage, argc, argv, &rest,
-	                   &nrest, &help, &diag) != UG_OK) {
+			   &nrest, &help, &diag) != UG_OK) {
 		/* Its problem and any other, each where it is. */
 		if (config_problems(argc, argv, true) <= 0)
 			report(true, "", &diag);
@@ -275,7 +278,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	ug_log_init("hubd",
-	            ug_log_parse_level(ug_config_get(cfg, "log_level")));
+		    ug_log_parse_level(ug_config_get(cfg, "log_level")));
 	struct sigaction sa = {.sa_handler = on_stop};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -288,7 +291,7 @@ main(int argc, char **argv)
 	hub *h = NULL;
 	if (hub_open(&h, cfg, &diag) != UG_OK) {
 		log_err("HUB-START", "cannot start: %s%s%s", diag.field,
-		        diag.field[0] ? ": " : "", diag.reason);
+			diag.field[0] ? ": " : "", diag.reason);
 		ug_config_destroy(&cfg);
 		return 1;
 	}

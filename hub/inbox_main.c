@@ -22,77 +22,87 @@
 #include "proto/wire.h"
 
 #define EXIT_REFUSED 3
-#define RESEND_MS 1000 /* --ack: between tries while the hub has not stored it */
+#define RESEND_MS                                                             \
+	1000 /* --ack: between tries while the hub has not stored it */
 
 static const char usage[] =
-	"usage: inbox --caseworker ID [--config FILE] [OPTIONS]\n"
-	"       inbox --caseworker ID --list [--json]\n"
-	"       inbox --caseworker ID --timeline CPR [--json]\n"
-	"       inbox --caseworker ID --ack ALERT_ID [--note TEXT]\n"
-	"       inbox --caseworker ID --contact ALERT_ID --how TEXT "
-	"[--date D] [--note TEXT]\n"
-	"       inbox --caseworker ID --offer ALERT_ID --how TEXT "
-	"[--date D] [--note TEXT]\n"
-	"       inbox --caseworker ID --unreachable ALERT_ID --how TEXT "
-	"[--date D] [--note TEXT]\n"
-	"\n"
-	"Live (the default): shows a caseworker's early-warning alerts as they\n"
-	"arrive and acknowledges each one; alerts not acknowledged come again\n"
-	"on the next connect. The one-shot commands print the open alerts,\n"
-	"one person's timeline (only a person assigned to you or your desk),\n"
-	"or acknowledge one alert with a note, and exit. --contact, --offer\n"
-	"and --unreachable record what you did about the alert's young person\n"
-	"(contact made, offer made, could not reach: --how says how, or what\n"
-	"was offered; --date the day, default today): a recorded contact meets\n"
-	"the contact deadline, a recorded offer the offer deadline.\n"
-	"Acknowledging only says you have seen the alert. Every read and\n"
-	"action is recorded in the hub's audit trail.\n"
-	"\n"
-	"One command at a time; an option of another command (--how with\n"
-	"--list, --note with --timeline), two commands or a stray word is a\n"
-	"usage error. \"--\" ends the options.\n"
-	"\n"
-	"Exit status: 0 done; 1 failed (keys, connection, or the hub\n"
-	"refused for another reason); 2 usage (a bad option, alert id or CPR\n"
-	"number, --how missing: nothing sent), or no answer from the hub\n"
-	"within --timeout; 3 the hub refused this caseworker's key; 4 not\n"
-	"your alert or person, or the alert is not open for you.";
+    "usage: inbox --caseworker ID [--config FILE] [OPTIONS]\n"
+    "       inbox --caseworker ID --list [--json]\n"
+    "       inbox --caseworker ID --timeline CPR [--json]\n"
+    "       inbox --caseworker ID --ack ALERT_ID [--note TEXT]\n"
+    "       inbox --caseworker ID --contact ALERT_ID --how TEXT "
+    "[--date D] [--note TEXT]\n"
+    "       inbox --caseworker ID --offer ALERT_ID --how TEXT "
+    "[--date D] [--note TEXT]\n"
+    "       inbox --caseworker ID --unreachable ALERT_ID --how TEXT "
+    "[--date D] [--note TEXT]\n"
+    "\n"
+    "Live (the default): shows a caseworker's early-warning alerts as they\n"
+    "arrive and acknowledges each one; alerts not acknowledged come again\n"
+    "on the next connect. The one-shot commands print the open alerts,\n"
+    "one person's timeline (only a person assigned to you or your desk),\n"
+    "or acknowledge one alert with a note, and exit. --contact, --offer\n"
+    "and --unreachable record what you did about the alert's young person\n"
+    "(contact made, offer made, could not reach: --how says how, or what\n"
+    "was offered; --date the day, default today): a recorded contact meets\n"
+    "the contact deadline, a recorded offer the offer deadline.\n"
+    "Acknowledging only says you have seen the alert. Every read and\n"
+    "action is recorded in the hub's audit trail.\n"
+    "\n"
+    "One command at a time; an option of another command (--how with\n"
+    "--list, --note with --timeline), two commands or a stray word is a\n"
+    "usage error. \"--\" ends the options.\n"
+    "\n"
+    "Exit status: 0 done; 1 failed (keys, connection, or the hub\n"
+    "refused for another reason); 2 usage (a bad option, alert id or CPR\n"
+    "number, --how missing: nothing sent), or no answer from the hub\n"
+    "within --timeout; 3 the hub refused this caseworker's key; 4 not\n"
+    "your alert or person, or the alert is not open for you.";
 
 static const ug_setting settings[] = {
-	{"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
-	{"keys_dir", "./var/keys", "directory with the keys and hub.key"},
-	{"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
-	{"json", "false", "live, --list, --timeline: print one JSON object "
-	                  "per alert or entry"},
-	{"no_ack", "false", "live: do not acknowledge (alerts come again); "
-	                    "shows at most 256 of the open alerts (--list "
-	                    "shows them all)"},
-	{"max", "0", "live: exit after this many alerts (0 = no limit)"},
-	{"idle_exit", "0", "live: exit after this many seconds without an "
-	                   "alert once the hub has answered; before that, at "
-	                   "least --timeout (0 = run until interrupted)"},
-	{"note", "", "live, --ack: note sent with acknowledgements; "
-	             "--contact, --offer, --unreachable: note on the action "
-	             "(at most 200 bytes)"},
-	{"list", "false", "print the open alerts (most urgent, newest first) "
-	                  "and exit"},
-	{"timeline", "", "print one person's events and alerts (CPR) and exit"},
-	{"ack", "",
-	 "acknowledge one alert (its id in hex) and exit; exit 4 when it is "
-	 "not open for you; sent again once a second while the hub has not "
-	 "stored it, until --timeout (then exit 1)"},
-	{"contact", "", "record contact made with the alert's young person"},
-	{"offer", "", "record an offer made to the alert's young person"},
-	{"unreachable", "", "record that the young person could not be "
-	                    "reached"},
-	{"how", "", "--contact/--unreachable: how (phone, meeting, ...); "
-	            "--offer: what was offered (at most 256 bytes)"},
-	{"date", "", "--contact, --offer, --unreachable: the day it was "
-	             "done, YYYY-MM-DD (empty: today)"},
-	{"timeout", "10", "one-shot commands, and live with --idle_exit "
-	                  "before the hub answers: seconds to wait for the hub "
-	                  "(1-3600)"},
-	{NULL, NULL, NULL},
+    {"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
+    {"keys_dir", "./var/keys", "directory with the keys and hub.key"},
+    {"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
+    {"json", "false",
+     "live, --list, --timeline: print one JSON object "
+     "per alert or entry"},
+    {"no_ack", "false",
+     "live: do not acknowledge (alerts come again); "
+     "shows at most 256 of the open alerts (--list "
+     "shows them all)"},
+    {"max", "0", "live: exit after this many alerts (0 = no limit)"},
+    {"idle_exit", "0",
+     "live: exit after this many seconds without an "
+     "alert once the hub has answered; before that, at "
+     "least --timeout (0 = run until interrupted)"},
+    {"note", "",
+     "live, --ack: note sent with acknowledgements; "
+     "--contact, --offer, --unreachable: note on the action "
+     "(at most 200 bytes)"},
+    {"list", "false",
+     "print the open alerts (most urgent, newest first) "
+     "and exit"},
+    {"timeline", "", "print one person's events and alerts (CPR) and exit"},
+    {"ack", "",
+     "acknowledge one alert (its id in hex) and exit; exit 4 when it is "
+     "not open for you; sent again once a second while the hub has not "
+     "stored it, until --timeout (then exit 1)"},
+    {"contact", "", "record contact made with the alert's young person"},
+    {"offer", "", "record an offer made to the alert's young person"},
+    {"unreachable", "",
+     "record that the young person could not be "
+     "reached"},
+    {"how", "",
+     "--contact/--unreachable: how (phone, meeting, ...); "
+     "--offer: what was offered (at most 256 bytes)"},
+    {"date", "",
+     "--contact, --offer, --unreachable: the day it was "
+     "done, YYYY-MM-DD (empty: today)"},
+    {"timeout", "10",
+     "one-shot commands, and live with --idle_exit "
+     "before the hub answers: seconds to wait for the hub "
+     "(1-3600)"},
+    {NULL, NULL, NULL},
 };
 
 static volatile sig_atomic_t interrupted;
@@ -128,7 +138,8 @@ static void
 json_string(const char *text)
 {
 	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)(text ? text : "");
+	for (const unsigned char *p =
+		 (const unsigned char *)(text ? text : "");
 	     *p; p++) {
 		if (*p == '"' || *p == '\\')
 			printf("\\%c", *p);
@@ -146,11 +157,16 @@ static const char *
 priority_name(int priority)
 {
 	switch (priority) {
-	case UNGEBRO__V1__PRIORITY__LOW: return "LOW";
-	case UNGEBRO__V1__PRIORITY__NORMAL: return "NORMAL";
-	case UNGEBRO__V1__PRIORITY__HIGH: return "HIGH";
-	case UNGEBRO__V1__PRIORITY__URGENT: return "URGENT";
-	default: return "UNSPECIFIED";
+	case UNGEBRO__V1__PRIORITY__LOW:
+		return "LOW";
+	case UNGEBRO__V1__PRIORITY__NORMAL:
+		return "NORMAL";
+	case UNGEBRO__V1__PRIORITY__HIGH:
+		return "HIGH";
+	case UNGEBRO__V1__PRIORITY__URGENT:
+		return "URGENT";
+	default:
+		return "UNSPECIFIED";
 	}
 }
 
@@ -162,7 +178,8 @@ print_json(const wire_alert *a)
 	       hex);
 	printf("{\"alert_id\": \"%s\", \"rule\": ", hex);
 	json_string(a->rule);
-	printf(", \"priority\": \"%s\", \"cpr\": ", priority_name(a->priority));
+	printf(", \"priority\": \"%s\", \"cpr\": ",
+	       priority_name(a->priority));
 	json_string(a->cpr);
 	printf(", \"recipient\": ");
 	json_string(a->recipient);
@@ -258,7 +275,7 @@ send_hello(inbox *ib)
 	hello.window = ib->ack ? 32 : 256;
 	if (!send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_HELLO, &hello))
 		ug_eprintf("inbox: cannot send hello: %s\n",
-		           zmq_strerror(errno));
+			   zmq_strerror(errno));
 }
 
 /* Returns -1 when the key was refused, 1 after a (re)connect, else 0. */
@@ -278,8 +295,8 @@ read_monitor(inbox *ib)
 		if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
 			rc = 1;
 		else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
-		         id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
-		         id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+			 id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+			 id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
 			rc = -1;
 	}
 	zmq_msg_close(&event);
@@ -295,7 +312,7 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 	ug_diag diag = {0};
 	if (wire_decode(data, len, &kind, &msg, &code, &diag) != UG_OK) {
 		ug_eprintf("inbox: frame from the hub refused: %s\n",
-		           diag.reason);
+			   diag.reason);
 		return;
 	}
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME) {
@@ -315,10 +332,11 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 			wire_alert_ack ack = UNGEBRO__V1__ALERT_ACK__INIT;
 			ack.alert_id = a->alert_id;
 			ack.note = (char *)ug_config_get(ib->cfg, "note");
-			if (!send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK,
-			              &ack))
+			if (!send_msg(ib,
+				      UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK,
+				      &ack))
 				ug_eprintf("inbox: ack not sent; the alert "
-				           "will come again\n");
+					   "will come again\n");
 		}
 	}
 	wire_free(kind, msg);
@@ -330,7 +348,7 @@ run(inbox *ib)
 	int64_t last_activity = ug_mono_ms();
 	bool heard = false;
 	zmq_pollitem_t items[] = {{ib->sock, 0, ZMQ_POLLIN, 0},
-	                          {ib->monitor, 0, ZMQ_POLLIN, 0}};
+				  {ib->monitor, 0, ZMQ_POLLIN, 0}};
 	while (!interrupted) {
 		if (ib->max && ib->received >= ib->max)
 			return 0;
@@ -340,16 +358,18 @@ run(inbox *ib)
 		long idle = ib->idle_exit;
 		if (!heard && idle < ib->timeout)
 			idle = ib->timeout;
-		if (ib->idle_exit && ug_mono_ms() - last_activity > idle * 1000)
+		if (ib->idle_exit &&
+		    ug_mono_ms() - last_activity > idle * 1000)
 			return 0;
 		if (zmq_poll(items, 2, 100) < 0 && errno != EINTR)
 			return 1;
 		if (items[1].revents & ZMQ_POLLIN) {
 			int m = read_monitor(ib);
 			if (m < 0) {
-				ug_eprintf("inbox: the hub refused this "
-				           "caseworker's key: register it with "
-				           "hubctl register-caseworker\n");
+				ug_eprintf(
+				    "inbox: the hub refused this "
+				    "caseworker's key: register it with "
+				    "hubctl register-caseworker\n");
 				return EXIT_REFUSED;
 			}
 			if (m > 0)
@@ -363,7 +383,7 @@ run(inbox *ib)
 				break;
 			}
 			handle_frame(ib, zmq_msg_data(&frame),
-			             zmq_msg_size(&frame));
+				     zmq_msg_size(&frame));
 			zmq_msg_close(&frame);
 			last_activity = ug_mono_ms();
 			heard = true;
@@ -392,9 +412,8 @@ print_list(const inbox *ib, const wire_result *r)
 		ug_date_format((int32_t)(a->raised_at / UG_DAY_MS), raised);
 		printf("%-7s %s  %s  due %-10s  %-12s %.6s-%.4s  %s\n",
 		       priority_name(a->priority), hex, raised, a->due,
-		       a->recipient, a->cpr, strlen(a->cpr) == 10 ? a->cpr + 6
-		                                                   : "",
-		       a->title);
+		       a->recipient, a->cpr,
+		       strlen(a->cpr) == 10 ? a->cpr + 6 : "", a->title);
 	}
 }
 
@@ -404,20 +423,22 @@ print_timeline(const inbox *ib, const wire_result *r)
 	for (size_t i = 0; i < r->n_timeline; i++) {
 		const Ungebro__V1__TimelineEntry *e = r->timeline[i];
 		char hex[2 * 16 + 1] = "";
-		const ProtobufCBinaryData *id = e->is_alert ? &e->alert_id
-		                                            : &e->event_id;
+		const ProtobufCBinaryData *id =
+		    e->is_alert ? &e->alert_id : &e->event_id;
 		if (id->len <= 16)
 			ug_hex(id->data, id->len, hex);
 		if (ib->json) {
 			printf("{\"date\": ");
 			json_string(e->date);
-			printf(", \"kind\": \"%s\", \"id\": \"%s\", \"summary\": ",
+			printf(", \"kind\": \"%s\", \"id\": \"%s\", "
+			       "\"summary\": ",
 			       e->is_alert ? "alert" : "event", hex);
 			json_string(e->summary);
 			if (e->is_alert) {
 				printf(", \"rule\": ");
 				json_string(e->rule);
-				printf(", \"open\": %s", e->open ? "true" : "false");
+				printf(", \"open\": %s",
+				       e->open ? "true" : "false");
 			} else {
 				printf(", \"type\": \"%s\", \"agency\": ",
 				       wire_event_type_name(e->type));
@@ -477,22 +498,23 @@ on_ack_page(inbox *ib, const wire_result *r)
 	for (size_t i = 0; i < r->n_alerts; i++)
 		if (r->alerts[i]->alert_id.len == WIRE_ALERT_ID_LEN &&
 		    memcmp(r->alerts[i]->alert_id.data, ib->acked_id,
-		           WIRE_ALERT_ID_LEN) == 0)
+			   WIRE_ALERT_ID_LEN) == 0)
 			ib->ack_listed = true;
 	if (r->truncated && r->n_alerts) {
 		ib->list_offset += (uint32_t)r->n_alerts;
 		send_query(ib, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL,
-		           ib->list_offset);
+			   ib->list_offset);
 		return -1;
 	}
 	char hexid[2 * WIRE_ALERT_ID_LEN + 1];
 	ug_hex(ib->acked_id, WIRE_ALERT_ID_LEN, hexid);
 	if (!ib->ack_sent) {
 		if (!ib->ack_listed) {
-			ug_eprintf("inbox: alert %s is not open for %s "
-			           "(unknown, another caseworker's, or acknowledged "
-			           "already); nothing sent\n", hexid,
-			           ug_config_get(ib->cfg, "caseworker"));
+			ug_eprintf(
+			    "inbox: alert %s is not open for %s "
+			    "(unknown, another caseworker's, or acknowledged "
+			    "already); nothing sent\n",
+			    hexid, ug_config_get(ib->cfg, "caseworker"));
 			return 4;
 		}
 		/* Frames on one connection are handled in order: the list
@@ -523,9 +545,9 @@ send_action(inbox *ib, int command)
 	a.request_id = 1;
 	a.alert_id.data = ib->acked_id;
 	a.alert_id.len = WIRE_ALERT_ID_LEN;
-	a.kind = command == 'c'   ? UNGEBRO__V1__ACTION_KIND__CONTACT_MADE
-	         : command == 'o' ? UNGEBRO__V1__ACTION_KIND__OFFER_MADE
-	                          : UNGEBRO__V1__ACTION_KIND__COULD_NOT_REACH;
+	a.kind = command == 'c'	  ? UNGEBRO__V1__ACTION_KIND__CONTACT_MADE
+		 : command == 'o' ? UNGEBRO__V1__ACTION_KIND__OFFER_MADE
+				  : UNGEBRO__V1__ACTION_KIND__COULD_NOT_REACH;
 	a.date = (char *)ug_config_get(ib->cfg, "date");
 	a.how = (char *)ug_config_get(ib->cfg, "how");
 	a.note = (char *)ug_config_get(ib->cfg, "note");
@@ -542,7 +564,7 @@ on_result(inbox *ib, const wire_result *r, int command)
 		if ((command == 'l' || command == 't') && ib->list_offset)
 			print_count(ib, command, true);
 		ug_eprintf("inbox: the hub refused: %s\n",
-		           r->reason ? r->reason : "?");
+			   r->reason ? r->reason : "?");
 		return r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? 4 : 1;
 	}
 	if (command == 'c' || command == 'o' || command == 'u') {
@@ -559,10 +581,11 @@ on_result(inbox *ib, const wire_result *r, int command)
 	ib->shown += n;
 	if (r->truncated && n) {
 		ib->list_offset += (uint32_t)n;
-		send_query(ib, command == 't'
-		                       ? UNGEBRO__V1__QUERY_KIND__TIMELINE
-		                       : UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
-		           ug_config_get(ib->cfg, "timeline"), ib->list_offset);
+		send_query(
+		    ib,
+		    command == 't' ? UNGEBRO__V1__QUERY_KIND__TIMELINE
+				   : UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
+		    ug_config_get(ib->cfg, "timeline"), ib->list_offset);
 		return -1;
 	}
 	print_count(ib, command, false);
@@ -577,7 +600,7 @@ one_shot(inbox *ib, int command)
 	ug_config_int(ib->cfg, "timeout", 1, 3600, &timeout, NULL);
 	deadline += timeout * 1000;
 	zmq_pollitem_t items[] = {{ib->sock, 0, ZMQ_POLLIN, 0},
-	                          {ib->monitor, 0, ZMQ_POLLIN, 0}};
+				  {ib->monitor, 0, ZMQ_POLLIN, 0}};
 	bool asked = false;
 	while (!interrupted && ug_mono_ms() < deadline) {
 		if (zmq_poll(items, 2, 100) < 0 && errno != EINTR)
@@ -587,15 +610,16 @@ one_shot(inbox *ib, int command)
 			send_ack(ib);
 			ib->ack_listed = false;
 			ib->list_offset = 0;
-			send_query(ib, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL,
-			           0);
+			send_query(ib, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
+				   NULL, 0);
 		}
 		if ((items[1].revents & ZMQ_POLLIN)) {
 			int m = read_monitor(ib);
 			if (m < 0) {
-				ug_eprintf("inbox: the hub refused this "
-				           "caseworker's key: register it with "
-				           "hubctl register-caseworker\n");
+				ug_eprintf(
+				    "inbox: the hub refused this "
+				    "caseworker's key: register it with "
+				    "hubctl register-caseworker\n");
 				return EXIT_REFUSED;
 			}
 			if (m > 0 && !asked) {
@@ -605,10 +629,12 @@ one_shot(inbox *ib, int command)
 					send_action(ib, command);
 					continue;
 				}
-				send_query(ib, command == 't'
-				                       ? UNGEBRO__V1__QUERY_KIND__TIMELINE
-				                       : UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
-				           ug_config_get(ib->cfg, "timeline"), 0);
+				send_query(
+				    ib,
+				    command == 't'
+					? UNGEBRO__V1__QUERY_KIND__TIMELINE
+					: UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
+				    ug_config_get(ib->cfg, "timeline"), 0);
 			}
 		}
 		if (!(items[0].revents & ZMQ_POLLIN))
@@ -622,7 +648,7 @@ one_shot(inbox *ib, int command)
 		int kind, code, rc = -1;
 		void *msg;
 		if (wire_decode(zmq_msg_data(&frame), zmq_msg_size(&frame),
-		                &kind, &msg, &code, NULL) == UG_OK) {
+				&kind, &msg, &code, NULL) == UG_OK) {
 			if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_RESULT)
 				rc = on_result(ib, msg, command);
 			wire_free(kind, msg);
@@ -633,13 +659,13 @@ one_shot(inbox *ib, int command)
 	}
 	if (ib->ack_tries) {
 		ug_eprintf("inbox: the alert is still open after %d "
-		        "tries in %ld s: the hub has not stored the "
-		        "acknowledgement (it cannot store it now); send it "
-		        "again later\n", ib->ack_tries, timeout);
+			   "tries in %ld s: the hub has not stored the "
+			   "acknowledgement (it cannot store it now); send it "
+			   "again later\n",
+			   ib->ack_tries, timeout);
 		return 1;
 	}
-	ug_eprintf("inbox: no answer from the hub within %ld s\n",
-	        timeout);
+	ug_eprintf("inbox: no answer from the hub within %ld s\n", timeout);
 	return 2;
 }
 
@@ -652,16 +678,16 @@ connect_hub(inbox *ib, const ug_keys *keys, const char *hub_public)
 	if (!ib->sock ||
 	    zmq_setsockopt(ib->sock, ZMQ_CURVE_SERVERKEY, hub_public, 40) ||
 	    zmq_setsockopt(ib->sock, ZMQ_CURVE_PUBLICKEY, keys->public_z85,
-	                   40) ||
+			   40) ||
 	    zmq_setsockopt(ib->sock, ZMQ_CURVE_SECRETKEY, keys->secret_z85,
-	                   40) ||
+			   40) ||
 	    zmq_setsockopt(ib->sock, ZMQ_LINGER, &linger, sizeof linger) ||
 	    zmq_setsockopt(ib->sock, ZMQ_IMMEDIATE, &zero, sizeof zero) ||
 	    zmq_socket_monitor(ib->sock, "inproc://inbox-monitor",
-	                       ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-	                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-	                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-	                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
+			       ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+				   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+				   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+				   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
 		return -1;
 	ib->monitor = zmq_socket(ib->zmq, ZMQ_PAIR);
 	if (!ib->monitor ||
@@ -694,8 +720,7 @@ selected(const ug_config *cfg, const char *command)
 {
 	if (strcmp(command, "list") == 0)
 		return ug_config_bool(cfg, "list");
-	return ug_config_get(cfg, command)[0] ||
-	       ug_config_given(cfg, command);
+	return ug_config_get(cfg, command)[0] || ug_config_given(cfg, command);
 }
 
 /* Exit 2 before anything is read or sent: a stray word, two commands,
@@ -703,24 +728,26 @@ selected(const ug_config *cfg, const char *command)
 static bool
 usage_ok(const ug_config *cfg, char **rest, int nrest, int *command)
 {
-	static const char *const optional[] = {
-	    "json", "no_ack", "max", "idle_exit", "note",
-	    "how",  "date",   "timeout"};
+	static const char *const optional[] = {"json",	    "no_ack", "max",
+					       "idle_exit", "note",   "how",
+					       "date",	    "timeout"};
 	size_t n = sizeof commands / sizeof *commands, chosen = n - 1;
 	ug_diag diag = {0};
 	long timeout;
 	if (nrest > 0) {
 		ug_eprintf("inbox: unexpected argument '%s' (see "
-		           "--help)\n", rest[0]);
+			   "--help)\n",
+			   rest[0]);
 		return false;
 	}
 	/* The id names the key file: one hubctl could not have registered
 	 * would at best fail later, at worst read a key outside keys_dir. */
 	if (!ug_id_valid(ug_config_get(cfg, "caseworker"))) {
 		ug_eprintf("inbox: %scaseworker '%s' is not a valid id "
-		           "(1-63 of a-z 0-9 . _ -, starting with a letter or "
-		           "digit)\n", ug_config_where(cfg, "caseworker"),
-		           ug_config_get(cfg, "caseworker"));
+			   "(1-63 of a-z 0-9 . _ -, starting with a letter or "
+			   "digit)\n",
+			   ug_config_where(cfg, "caseworker"),
+			   ug_config_get(cfg, "caseworker"));
 		return false;
 	}
 	for (size_t i = 0; i + 1 < n; i++) {
@@ -728,8 +755,9 @@ usage_ok(const ug_config *cfg, char **rest, int nrest, int *command)
 			continue;
 		if (chosen != n - 1) {
 			ug_eprintf("inbox: --%s and --%s: one command at "
-			           "a time (see --help)\n",
-			           commands[chosen].command, commands[i].command);
+				   "a time (see --help)\n",
+				   commands[chosen].command,
+				   commands[i].command);
 			return false;
 		}
 		chosen = i;
@@ -743,11 +771,12 @@ usage_ok(const ug_config *cfg, char **rest, int nrest, int *command)
 			continue;
 		if (chosen == n - 1)
 			ug_eprintf("inbox: --%s does not apply to the "
-			           "live mode (see --help)\n", optional[i]);
+				   "live mode (see --help)\n",
+				   optional[i]);
 		else
 			ug_eprintf("inbox: --%s does not apply to --%s "
-			           "(see --help)\n", optional[i],
-			           commands[chosen].command);
+				   "(see --help)\n",
+				   optional[i], commands[chosen].command);
 		return false;
 	}
 	if (ug_config_int(cfg, "timeout", 1, 3600, &timeout, &diag) != UG_OK) {
@@ -776,7 +805,7 @@ main(int argc, char **argv)
 	if (ug_crypto_init() != UG_OK)
 		return 1;
 	if (ug_config_load(&cfg, settings, usage, argc, argv, &rest, &nrest,
-	                   &help, &diag) != UG_OK) {
+			   &help, &diag) != UG_OK) {
 		ug_eprintf("inbox: %s\n", diag.reason);
 		return 2;
 	}
@@ -784,15 +813,17 @@ main(int argc, char **argv)
 		ug_config_destroy(&cfg);
 		return 0;
 	}
-	inbox ib = {.cfg = cfg, .json = ug_config_bool(cfg, "json"),
-	            .ack = !ug_config_bool(cfg, "no_ack"), .timeout = 10};
+	inbox ib = {.cfg = cfg,
+		    .json = ug_config_bool(cfg, "json"),
+		    .ack = !ug_config_bool(cfg, "no_ack"),
+		    .timeout = 10};
 	ug_config_int(cfg, "timeout", 1, 3600, &ib.timeout, NULL);
 	ug_keys *keys = NULL;
 	char path[512], hub_id[UG_ID_MAX], hub_public[UG_Z85_KEY_LEN + 1];
 	int rc = 1;
 	if (ug_config_int(cfg, "max", 0, 1L << 30, &ib.max, &diag) != UG_OK ||
 	    ug_config_int(cfg, "idle_exit", 0, 86400, &ib.idle_exit, &diag) !=
-	            UG_OK) {
+		UG_OK) {
 		ug_eprintf("inbox: %s\n", diag.reason);
 		rc = 2;
 		goto out;
@@ -803,22 +834,23 @@ main(int argc, char **argv)
 		goto out;
 	}
 	const char *option = command == 'a'   ? "ack"
-	                     : command == 'c' ? "contact"
-	                     : command == 'o' ? "offer"
-	                     : command == 'u' ? "unreachable"
-	                                      : NULL;
+			     : command == 'c' ? "contact"
+			     : command == 'o' ? "offer"
+			     : command == 'u' ? "unreachable"
+					      : NULL;
 	if (option && ug_unhex(ug_config_get(cfg, option), ib.acked_id,
-	                       WIRE_ALERT_ID_LEN) != UG_OK) {
+			       WIRE_ALERT_ID_LEN) != UG_OK) {
 		ug_eprintf("inbox: --%s needs an alert id of %d hex "
-		           "digits\n", option, 2 * WIRE_ALERT_ID_LEN);
+			   "digits\n",
+			   option, 2 * WIRE_ALERT_ID_LEN);
 		rc = 2;
 		goto out;
 	}
 	if (option && command != 'a' && !ug_config_get(cfg, "how")[0]) {
 		ug_eprintf("inbox: --%s needs --how: %s\n", option,
-		           command == 'o' ? "what was offered"
-		                          : "how (phone, meeting, home visit, "
-		                            "letter, ...)");
+			   command == 'o' ? "what was offered"
+					  : "how (phone, meeting, home visit, "
+					    "letter, ...)");
 		rc = 2;
 		goto out;
 	}
@@ -826,21 +858,23 @@ main(int argc, char **argv)
 	char cpr[11];
 	if (command == 't' &&
 	    ug_cpr_parse(ug_config_get(cfg, "timeline"),
-	                 strlen(ug_config_get(cfg, "timeline")), cpr,
-	                 &why) != UG_OK) {
+			 strlen(ug_config_get(cfg, "timeline")), cpr,
+			 &why) != UG_OK) {
 		ug_eprintf("inbox: --timeline needs a CPR number "
-		           "(DDMMYY-SSSS): %s; nothing sent\n", why);
+			   "(DDMMYY-SSSS): %s; nothing sent\n",
+			   why);
 		rc = 2;
 		goto out;
 	}
 	snprintf(path, sizeof path, "%s/%s.key_secret",
-	         ug_config_get(cfg, "keys_dir"),
-	         ug_config_get(cfg, "caseworker"));
+		 ug_config_get(cfg, "keys_dir"),
+		 ug_config_get(cfg, "caseworker"));
 	if (ug_keys_load_secret(&keys, path, &diag) != UG_OK) {
 		ug_eprintf("inbox: %s\n", diag.reason);
 		goto out;
 	}
-	snprintf(path, sizeof path, "%s/hub.key", ug_config_get(cfg, "keys_dir"));
+	snprintf(path, sizeof path, "%s/hub.key",
+		 ug_config_get(cfg, "keys_dir"));
 	if (ug_keys_load_public(path, hub_id, hub_public, &diag) != UG_OK) {
 		ug_eprintf("inbox: %s\n", diag.reason);
 		goto out;
@@ -851,7 +885,8 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	if (connect_hub(&ib, keys, hub_public) != 0) {
 		ug_eprintf("inbox: cannot connect to %s: %s\n",
-		           ug_config_get(cfg, "delivery"), zmq_strerror(errno));
+			   ug_config_get(cfg, "delivery"),
+			   zmq_strerror(errno));
 		goto out;
 	}
 	if (command) {

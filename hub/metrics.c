@@ -27,18 +27,17 @@
 #include "hub/metrics.h"
 #include "store/store_password.h"
 
-#define MET_AGENCIES 64
-#define MET_TYPES 32
-#define MET_CODES 32
-#define MET_RECIPIENTS 4096 /* read per scrape; the top ones are shown */
-#define MET_TOP 50
+#define MET_AGENCIES	64
+#define MET_TYPES	32
+#define MET_CODES	32
+#define MET_RECIPIENTS	4096 /* read per scrape; the top ones are shown */
+#define MET_TOP		50
 #define MET_OLDEST_SCAN 5000 /* alerts of one queue read for the oldest */
 
-static const double batch_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256,
-                                      512, 1024, 4096};
-static const double commit_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                       0.025,  0.05,  0.1,    0.25,  0.5,
-                                       1,      2.5};
+static const double batch_bounds[] = {1,  2,   4,   8,	 16,   32,
+				      64, 128, 256, 512, 1024, 4096};
+static const double commit_bounds[] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 #define NBOUNDS 12
 
 typedef struct {
@@ -72,18 +71,21 @@ parse_listen(const char *text, struct sockaddr_in *sa, ug_diag *diag)
 	    ug_parse_long(colon + 1, strlen(colon + 1), &port) != UG_OK ||
 	    (size_t)(colon - text) >= sizeof host || port < 1 ||
 	    port > 65535) {
-		ug_diag_set(diag, "metrics_listen", "metrics_listen must be "
-		            "HOST:PORT (an IPv4 address, e.g. 127.0.0.1:7610) "
-		            "or empty");
+		ug_diag_set(diag, "metrics_listen",
+			    "metrics_listen must be "
+			    "HOST:PORT (an IPv4 address, e.g. 127.0.0.1:7610) "
+			    "or empty");
 		return UG_EINVAL;
 	}
 	memcpy(host, text, (size_t)(colon - text));
 	host[colon - text] = '\0';
 	*sa = (struct sockaddr_in){.sin_family = AF_INET,
-	                           .sin_port = htons((uint16_t)port)};
+				   .sin_port = htons((uint16_t)port)};
 	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
-		ug_diag_set(diag, "metrics_listen", "metrics_listen: '%s' is "
-		            "not an IPv4 address", host);
+		ug_diag_set(diag, "metrics_listen",
+			    "metrics_listen: '%s' is "
+			    "not an IPv4 address",
+			    host);
 		return UG_EINVAL;
 	}
 	return UG_OK;
@@ -130,7 +132,8 @@ void
 hub__metrics_reject(hub *h, int code)
 {
 	if (h->metrics)
-		h->metrics->rejected[code >= 0 && code < MET_CODES ? code : 0]++;
+		h->metrics
+		    ->rejected[code >= 0 && code < MET_CODES ? code : 0]++;
 }
 
 static void
@@ -175,8 +178,8 @@ put(text *t, const char *fmt, ...)
 		va_list ap;
 		va_start(ap, fmt);
 		int n = t->failed ? 0
-		                  : vsnprintf(t->buf + t->len, t->cap - t->len,
-		                              fmt, ap);
+				  : vsnprintf(t->buf + t->len, t->cap - t->len,
+					      fmt, ap);
 		va_end(ap);
 		if (t->failed || n < 0)
 			return;
@@ -232,7 +235,7 @@ static const char *
 type_name(uint32_t type)
 {
 	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-		&ungebro__v1__event_type__descriptor, (int)type);
+	    &ungebro__v1__event_type__descriptor, (int)type);
 	return v ? v->name : "UNKNOWN";
 }
 
@@ -245,23 +248,29 @@ events_in(hub *h, text *t)
 	for (size_t i = 0; i < m->nagencies; i++)
 		for (uint32_t ty = 0; ty < MET_TYPES; ty++)
 			if (m->agencies[i].events[ty])
-				put(t, "ungebro_events_in_total{agency=\"%s\","
-				    "type=\"%s\"} %llu\n", m->agencies[i].id,
-				    type_name(ty),
-				    (unsigned long long)m->agencies[i].events[ty]);
+				put(t,
+				    "ungebro_events_in_total{agency=\"%s\","
+				    "type=\"%s\"} %llu\n",
+				    m->agencies[i].id, type_name(ty),
+				    (unsigned long long)m->agencies[i]
+					.events[ty]);
 	for (uint32_t ty = 0; ty < MET_TYPES; ty++)
 		if (m->other[ty])
-			put(t, "ungebro_events_in_total{agency=\"other\","
-			    "type=\"%s\"} %llu\n", type_name(ty),
-			    (unsigned long long)m->other[ty]);
+			put(t,
+			    "ungebro_events_in_total{agency=\"other\","
+			    "type=\"%s\"} %llu\n",
+			    type_name(ty), (unsigned long long)m->other[ty]);
 	head(t, "ungebro_events_rejected_total", "counter",
 	     "events refused, by error code");
 	for (int c = 0; c < MET_CODES; c++) {
-		const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		const ProtobufCEnumValue *v =
+		    protobuf_c_enum_descriptor_get_value(
 			&ungebro__v1__error_code__descriptor, c);
 		if (m->rejected[c] || (v && c != 0))
-			put(t, "ungebro_events_rejected_total{code=\"%s\"} "
-			    "%llu\n", v ? v->name : "OTHER",
+			put(t,
+			    "ungebro_events_rejected_total{code=\"%s\"} "
+			    "%llu\n",
+			    v ? v->name : "OTHER",
 			    (unsigned long long)m->rejected[c]);
 	}
 }
@@ -300,13 +309,14 @@ static int
 by_depth(const void *a, const void *b)
 {
 	const depth *x = a, *y = b;
-	return x->depth < y->depth ? 1 : x->depth > y->depth ? -1
-	                                : strcmp(x->id, y->id);
+	return x->depth < y->depth   ? 1
+	       : x->depth > y->depth ? -1
+				     : strcmp(x->id, y->id);
 }
 
 static ug_err
 oldest_cb(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
-          uint32_t deliveries)
+	  uint32_t deliveries)
 {
 	(void)id;
 	(void)deliveries;
@@ -314,7 +324,8 @@ oldest_cb(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	wire_alert *a =
 	    wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body, len);
 	if (a) {
-		if (a->raised_at > 0 && (*oldest < 0 || a->raised_at < *oldest))
+		if (a->raised_at > 0 &&
+		    (*oldest < 0 || a->raised_at < *oldest))
 			*oldest = a->raised_at;
 		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, a);
 	}
@@ -330,24 +341,24 @@ static void
 queues(hub *h, text *t)
 {
 	recipients r = {{calloc(MET_RECIPIENTS + 1, sizeof(depth)), 0},
-	                h->rules.desk};
+			h->rules.desk};
 	depths ds;
 	if (!r.ds.d) {
 		t->failed = true;
 		return;
 	}
 	(void)store_principal_list(h->store, STORE_CASEWORKER, add_recipient,
-	                           &r);
+				   &r);
 	ds = r.ds;
 	ug_strlcpy(ds.d[ds.n++].id, h->rules.desk, STORE_ID_MAX);
 	int64_t oldest = -1;
 	for (size_t i = 0; i < ds.n; i++) {
 		if (store_alerts_count(h->store, ds.d[i].id, &ds.d[i].depth) !=
-		        UG_OK ||
+			UG_OK ||
 		    ds.d[i].depth == 0)
 			continue;
 		(void)store_alerts_open(h->store, ds.d[i].id, NULL,
-		                        MET_OLDEST_SCAN, oldest_cb, &oldest);
+					MET_OLDEST_SCAN, oldest_cb, &oldest);
 	}
 	qsort(ds.d, ds.n, sizeof *ds.d, by_depth);
 	head(t, "ungebro_queue_depth", "gauge",
@@ -357,18 +368,19 @@ queues(hub *h, text *t)
 		    ds.d[i].id, ds.d[i].depth);
 	gauge(t, "ungebro_oldest_unacked_alert_age_seconds",
 	      "age on the hub clock of the oldest open alert, 0 when none",
-	      oldest < 0 || oldest > h->now ? 0
-	                                    : (double)(h->now - oldest) / 1000);
+	      oldest < 0 || oldest > h->now
+		  ? 0
+		  : (double)(h->now - oldest) / 1000);
 	free(ds.d);
 }
 
 static void
 per_env(text *t, const char *name, const char *help, double log,
-        double derived, double ids)
+	double derived, double ids)
 {
 	head(t, name, "gauge", help);
-	put(t, "%s{env=\"log\"} %.17g\n%s{env=\"derived\"} %.17g\n", name,
-	    log, name, derived);
+	put(t, "%s{env=\"log\"} %.17g\n%s{env=\"derived\"} %.17g\n", name, log,
+	    name, derived);
 	put(t, "%s{env=\"ids\"} %.17g\n", name, ids);
 }
 
@@ -380,43 +392,54 @@ store_metrics(hub *h, text *t)
 		t->failed = true;
 		return;
 	}
-	gauge(t, "ungebro_alerts_open", "alerts waiting for an "
-	      "acknowledgement, all recipients", (double)st.alerts_open);
+	gauge(t, "ungebro_alerts_open",
+	      "alerts waiting for an "
+	      "acknowledgement, all recipients",
+	      (double)st.alerts_open);
 	gauge(t, "ungebro_log_last_sequence", "highest log sequence",
 	      (double)st.last_seq);
 	gauge(t, "ungebro_derived_last_applied",
 	      "last log sequence applied to the derived state",
 	      (double)st.last_applied);
-	gauge(t, "ungebro_timers", "stored timers (legal clocks, "
-	      "acknowledgement deadlines)", (double)st.timers);
+	gauge(t, "ungebro_timers",
+	      "stored timers (legal clocks, "
+	      "acknowledgement deadlines)",
+	      (double)st.timers);
 	int64_t due = 0;
 	bool any = store_next_timer(h->store, &due) == UG_OK;
-	gauge(t, "ungebro_timers_overdue_seconds", "how long the earliest "
+	gauge(t, "ungebro_timers_overdue_seconds",
+	      "how long the earliest "
 	      "timer has been due on the hub clock, 0 when none is due",
 	      any && due < h->now ? (double)(h->now - due) / 1000 : 0);
-	per_env(t, "ungebro_lmdb_map_used_bytes", "pages in use in each "
-	        "LMDB environment", (double)st.log_bytes,
-	        (double)st.derived_bytes, (double)st.ids_bytes);
-	per_env(t, "ungebro_lmdb_map_size_bytes", "map size of each LMDB "
-	        "environment (log_map_mb, derived_map_mb; ids: log_map_mb)",
-	        (double)st.log_map_bytes, (double)st.derived_map_bytes,
-	        (double)st.ids_map_bytes);
-	per_env(t, "ungebro_lmdb_map_use_ratio", "used / map size, 0..1",
-	        st.log_map_bytes
-	            ? (double)st.log_bytes / (double)st.log_map_bytes
-	            : 0,
-	        st.derived_map_bytes
-	            ? (double)st.derived_bytes / (double)st.derived_map_bytes
-	            : 0,
-	        st.ids_map_bytes
-	            ? (double)st.ids_bytes / (double)st.ids_map_bytes
-	            : 0);
-	per_env(t, "ungebro_lmdb_readers", "reader slots in use in each LMDB "
-	        "environment's reader table", (double)st.log_readers,
-	        (double)st.derived_readers, (double)st.ids_readers);
-	per_env(t, "ungebro_lmdb_max_readers", "size of each LMDB "
-	        "environment's reader table", (double)st.log_max_readers,
-	        (double)st.derived_max_readers, (double)st.ids_max_readers);
+	per_env(t, "ungebro_lmdb_map_used_bytes",
+		"pages in use in each "
+		"LMDB environment",
+		(double)st.log_bytes, (double)st.derived_bytes,
+		(double)st.ids_bytes);
+	per_env(t, "ungebro_lmdb_map_size_bytes",
+		"map size of each LMDB "
+		"environment (log_map_mb, derived_map_mb; ids: log_map_mb)",
+		(double)st.log_map_bytes, (double)st.derived_map_bytes,
+		(double)st.ids_map_bytes);
+	per_env(
+	    t, "ungebro_lmdb_map_use_ratio", "used / map size, 0..1",
+	    st.log_map_bytes ? (double)st.log_bytes / (double)st.log_map_bytes
+			     : 0,
+	    st.derived_map_bytes
+		? (double)st.derived_bytes / (double)st.derived_map_bytes
+		: 0,
+	    st.ids_map_bytes ? (double)st.ids_bytes / (double)st.ids_map_bytes
+			     : 0);
+	per_env(t, "ungebro_lmdb_readers",
+		"reader slots in use in each LMDB "
+		"environment's reader table",
+		(double)st.log_readers, (double)st.derived_readers,
+		(double)st.ids_readers);
+	per_env(t, "ungebro_lmdb_max_readers",
+		"size of each LMDB "
+		"environment's reader table",
+		(double)st.log_max_readers, (double)st.derived_max_readers,
+		(double)st.ids_max_readers);
 	gauge(t, "ungebro_audit_chain_length", "records in the audit trail",
 	      (double)st.audit_records);
 }
@@ -428,21 +451,31 @@ render(hub *h, size_t *len)
 	text t = {0};
 	events_in(h, &t);
 	counter(&t, "ungebro_events_duplicate_total",
-	        "resent events answered DUPLICATE", h->duplicates);
-	hist(&t, "ungebro_ingest_batch_size", "events written per "
-	     "transaction", &m->batch, batch_bounds);
-	hist(&t, "ungebro_commit_seconds", "time of one synchronous "
-	     "append transaction", &m->commit, commit_bounds);
-	counter(&t, "ungebro_alerts_raised_total", "alerts raised by the "
-	        "rules", h->alerts_raised);
-	counter(&t, "ungebro_alerts_delivered_total", "alerts sent to a "
-	        "caseworker's session", h->alerts_delivered);
+		"resent events answered DUPLICATE", h->duplicates);
+	hist(&t, "ungebro_ingest_batch_size",
+	     "events written per "
+	     "transaction",
+	     &m->batch, batch_bounds);
+	hist(&t, "ungebro_commit_seconds",
+	     "time of one synchronous "
+	     "append transaction",
+	     &m->commit, commit_bounds);
+	counter(&t, "ungebro_alerts_raised_total",
+		"alerts raised by the "
+		"rules",
+		h->alerts_raised);
+	counter(&t, "ungebro_alerts_delivered_total",
+		"alerts sent to a "
+		"caseworker's session",
+		h->alerts_delivered);
 	counter(&t, "ungebro_alerts_acked_total", "alerts acknowledged",
-	        h->alerts_acked);
+		h->alerts_acked);
 	counter(&t, "ungebro_escalations_total", "escalation notices sent",
-	        h->escalations);
-	counter(&t, "ungebro_deadlines_missed_total", "legal deadlines "
-	        "missed", h->deadlines_missed);
+		h->escalations);
+	counter(&t, "ungebro_deadlines_missed_total",
+		"legal deadlines "
+		"missed",
+		h->deadlines_missed);
 	store_metrics(h, &t);
 	queues(h, &t);
 	hub__ops_metrics(h, &t.buf, &t.len, &t.cap, &t.failed);
@@ -457,7 +490,7 @@ render(hub *h, size_t *len)
 /* Appends for ops_alerts.c, which has no access to the text type. */
 void
 hub__metrics_put(char **buf, size_t *len, size_t *cap, bool *failed,
-                 const char *line)
+		 const char *line)
 {
 	text t = {*buf, *len, *cap, *failed};
 	put(&t, "%s", line);
@@ -491,12 +524,12 @@ hub__ready(hub *h, const char **why)
 	if (last > applied && err != UG_OK) {
 		const char *setting = store_map_full();
 		*why = err != UG_EFULL ? "derived state behind the log: "
-		                         "applying events fails\n"
+					 "applying events fails\n"
 		       : setting && strcmp(setting, "log_map_mb") == 0
-		           ? "derived state behind the log: the log map is "
-		             "full (log_map_mb)\n"
-		           : "derived state behind the log: the derived map "
-		             "is full (derived_map_mb)\n";
+			   ? "derived state behind the log: the log map is "
+			     "full (log_map_mb)\n"
+			   : "derived state behind the log: the derived map "
+			     "is full (derived_map_mb)\n";
 		return false;
 	}
 	/* Under load the rules run up to HUB_APPLY_LAG_MAX entries and one
@@ -512,8 +545,8 @@ hub__ready(hub *h, const char **why)
 }
 
 static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned status, const char *type,
-      char *body, size_t len, enum MHD_ResponseMemoryMode mode)
+reply(struct MHD_Connection *c, unsigned status, const char *type, char *body,
+      size_t len, enum MHD_ResponseMemoryMode mode)
 {
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(len, body, mode);
@@ -539,29 +572,29 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	const char *plain = "text/plain; charset=utf-8";
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, plain,
-		             "GET only\n", 9, MHD_RESPMEM_PERSISTENT);
+			     "GET only\n", 9, MHD_RESPMEM_PERSISTENT);
 	if (strcmp(url, "/healthz") == 0)
 		return reply(c, MHD_HTTP_OK, plain, "ok\n", 3,
-		             MHD_RESPMEM_PERSISTENT);
+			     MHD_RESPMEM_PERSISTENT);
 	if (strcmp(url, "/readyz") == 0) {
 		const char *why;
 		bool ready = hub__ready(h, &why);
-		return reply(c, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-		             plain, (char *)why, strlen(why),
-		             MHD_RESPMEM_PERSISTENT);
+		return reply(
+		    c, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+		    plain, (char *)why, strlen(why), MHD_RESPMEM_PERSISTENT);
 	}
 	if (strcmp(url, "/metrics") == 0) {
 		size_t len = 0;
 		char *body = render(h, &len);
 		if (!body)
 			return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, plain,
-			             "store unreadable\n", 17,
-			             MHD_RESPMEM_PERSISTENT);
-		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4",
-		             body, len, MHD_RESPMEM_MUST_FREE);
+				     "store unreadable\n", 17,
+				     MHD_RESPMEM_PERSISTENT);
+		return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4", body,
+			     len, MHD_RESPMEM_MUST_FREE);
 	}
 	return reply(c, MHD_HTTP_NOT_FOUND, plain, "not found\n", 10,
-	             MHD_RESPMEM_PERSISTENT);
+		     MHD_RESPMEM_PERSISTENT);
 }
 
 /* libmicrohttpd's own messages would go to stderr bare, without time,
@@ -593,13 +626,15 @@ hub__metrics_open(hub *h, const ug_config *cfg, ug_diag *diag)
 	/* No threading flag: MHD runs only when the loop calls MHD_run. */
 	h->metrics->mhd = MHD_start_daemon(
 	    MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HUB_METRICS_CONNECTIONS,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)HUB_METRICS_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+	    10u, MHD_OPTION_END);
 	if (!h->metrics->mhd) {
-		ug_diag_set(diag, "metrics_listen", "cannot listen on %s "
-		            "(in use, or not a local address)", listen);
+		ug_diag_set(diag, "metrics_listen",
+			    "cannot listen on %s "
+			    "(in use, or not a local address)",
+			    listen);
 		return UG_EIO;
 	}
 	log_notice("HUB-METRICS", "metrics and health on http://%s/", listen);
@@ -639,12 +674,13 @@ hub__metrics_poll(hub *h, zmq_pollitem_t *items, size_t max, long *timeout)
 	size_t n = 0;
 	for (int fd = 0; fd <= top && n < max; fd++) {
 		short ev = (short)((FD_ISSET(fd, &rs) ? ZMQ_POLLIN : 0) |
-		                   (FD_ISSET(fd, &ws) ? ZMQ_POLLOUT : 0));
+				   (FD_ISSET(fd, &ws) ? ZMQ_POLLOUT : 0));
 		if (ev)
 			items[n++] = (zmq_pollitem_t){NULL, fd, ev, 0};
 	}
 	MHD_UNSIGNED_LONG_LONG ms;
-	if (MHD_get_timeout(m->mhd, &ms) == MHD_YES && (long long)ms < *timeout)
+	if (MHD_get_timeout(m->mhd, &ms) == MHD_YES &&
+	    (long long)ms < *timeout)
 		*timeout = (long)ms;
 	return n;
 }

@@ -39,17 +39,17 @@
 #include "hub/hub_int.h"
 #include "store/store_password.h"
 
-#define PENDING_MAX 4096 /* recipients with uncounted alerts at once */
-#define CHILDREN_MAX 16  /* sendmail processes not yet reaped */
-#define MESSAGE_MAX 2048
+#define PENDING_MAX  4096 /* recipients with uncounted alerts at once */
+#define CHILDREN_MAX 16	  /* sendmail processes not yet reaped */
+#define MESSAGE_MAX  2048
 #define STOP_WAIT_MS 5000 /* at a stop, for notices still with the MTA */
 
 extern char **environ;
 
 typedef struct {
 	char recipient[STORE_ID_MAX];
-	long pending;     /* new alerts not yet in a notice */
-	int64_t first_at; /* mono ms of the first of them */
+	long pending;	   /* new alerts not yet in a notice */
+	int64_t first_at;  /* mono ms of the first of them */
 	int64_t last_mail; /* mono ms of the last notice; 0: none yet */
 } mail_slot;
 
@@ -60,10 +60,10 @@ struct notify_mail {
 	size_t nslots;
 	pid_t children[CHILDREN_MAX];
 	char child_of[CHILDREN_MAX][STORE_ID_MAX];
-	long child_count[CHILDREN_MAX];      /* alerts in that notice */
-	int64_t child_first[CHILDREN_MAX];   /* first_at of those alerts */
-	int64_t child_at[CHILDREN_MAX];      /* mono ms it was started */
-	bool child_killed[CHILDREN_MAX];     /* killed for mail_timeout */
+	long child_count[CHILDREN_MAX];	   /* alerts in that notice */
+	int64_t child_first[CHILDREN_MAX]; /* first_at of those alerts */
+	int64_t child_at[CHILDREN_MAX];	   /* mono ms it was started */
+	bool child_killed[CHILDREN_MAX];   /* killed for mail_timeout */
 };
 
 ug_err
@@ -71,26 +71,28 @@ hub__mail_open(notify_mail **out, const ug_config *cfg, ug_diag *diag)
 {
 	long interval, delay, timeout;
 	ug_err err = ug_config_int(cfg, "mail_interval", 1, 7 * 24 * 60,
-	                           &interval, diag);
+				   &interval, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "mail_delay", 0, 24 * 3600, &delay,
-		                    diag);
+				    diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "mail_timeout", 1, 3600, &timeout,
-		                    diag);
+				    diag);
 	if (err != UG_OK)
 		return err;
 	const char *base = ug_config_get(cfg, "mail_base_url");
 	if (base[0] && strncmp(base, "https://", 8) != 0 &&
 	    strncmp(base, "http://", 7) != 0) {
-		ug_diag_set(diag, "mail_base_url", "mail_base_url must start "
-		            "with https:// (or http://)");
+		ug_diag_set(diag, "mail_base_url",
+			    "mail_base_url must start "
+			    "with https:// (or http://)");
 		return UG_EINVAL;
 	}
 	for (const char *p = base; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			ug_diag_set(diag, "mail_base_url", "mail_base_url must "
-			            "not hold spaces or control characters");
+			ug_diag_set(diag, "mail_base_url",
+				    "mail_base_url must "
+				    "not hold spaces or control characters");
 			return UG_EINVAL;
 		}
 	/* The link is BASE/alerts: without a host it leads nowhere
@@ -98,10 +100,12 @@ hub__mail_open(notify_mail **out, const ug_config *cfg, ug_diag *diag)
 	 * no longer part of the path. */
 	const char *host = base[0] ? strstr(base, "//") + 2 : NULL;
 	if (host && (*host == '\0' || *host == '/' || *host == '?' ||
-	             *host == '#' || strpbrk(base, "?#"))) {
-		ug_diag_set(diag, "mail_base_url", "mail_base_url must be "
-		            "https://HOST or https://HOST/PATH (or http://), "
-		            "without ? or #: the link is mail_base_url/alerts");
+		     *host == '#' || strpbrk(base, "?#"))) {
+		ug_diag_set(
+		    diag, "mail_base_url",
+		    "mail_base_url must be "
+		    "https://HOST or https://HOST/PATH (or http://), "
+		    "without ? or #: the link is mail_base_url/alerts");
 		return UG_EINVAL;
 	}
 	/* posix_spawnp runs the value as one program with "-t -i": words
@@ -112,9 +116,11 @@ hub__mail_open(notify_mail **out, const ug_config *cfg, ug_diag *diag)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
 			plain = false;
 	if (!plain) {
-		ug_diag_set(diag, "mail_sendmail", "mail_sendmail must be a "
-		            "program's path or name alone, without arguments or "
-		            "spaces (it is run as mail_sendmail -t -i)");
+		ug_diag_set(
+		    diag, "mail_sendmail",
+		    "mail_sendmail must be a "
+		    "program's path or name alone, without arguments or "
+		    "spaces (it is run as mail_sendmail -t -i)");
 		return UG_EINVAL;
 	}
 	notify_mail *m = calloc(1, sizeof *m);
@@ -170,12 +176,14 @@ slot_of(notify_mail *m, const char *recipient, int64_t now)
 	if (!free_slot && m->nslots < PENDING_MAX)
 		free_slot = &m->slots[m->nslots++];
 	if (!free_slot) {
-		log_warn("HUB-MAIL", "too many recipients waiting for a "
-		         "notice; no notice for %s", recipient);
+		log_warn("HUB-MAIL",
+			 "too many recipients waiting for a "
+			 "notice; no notice for %s",
+			 recipient);
 		return NULL;
 	}
 	ug_strlcpy(free_slot->recipient, recipient,
-	           sizeof free_slot->recipient);
+		   sizeof free_slot->recipient);
 	free_slot->pending = 0;
 	free_slot->last_mail = 0;
 	return free_slot;
@@ -195,8 +203,8 @@ hub__mail_alerted(notify_mail *m, const char *recipient)
 /* A notice that did not reach the MTA: its alerts count into the next
  * one, tried mail_interval after this attempt (attempted_at). */
 static void
-give_back(notify_mail *m, const char *recipient, long count,
-          int64_t first_at, int64_t attempted_at)
+give_back(notify_mail *m, const char *recipient, long count, int64_t first_at,
+	  int64_t attempted_at)
 {
 	mail_slot *s = slot_of(m, recipient, ug_mono_ms());
 	if (!s)
@@ -210,10 +218,10 @@ give_back(notify_mail *m, const char *recipient, long count,
 
 static void
 audit_mail(hub *h, const char *recipient, const char *result,
-           const char *detail)
+	   const char *detail)
 {
-	store_audit_entry e = {h->now, "hub", NULL, "notice-mail", result,
-	                       NULL, detail};
+	store_audit_entry e = {h->now, "hub", NULL,  "notice-mail",
+			       result, NULL,  detail};
 	char text[STORE_AUDIT_DETAIL_MAX];
 	snprintf(text, sizeof text, "%s: %s", recipient, detail);
 	e.detail = text;
@@ -223,28 +231,28 @@ audit_mail(hub *h, const char *recipient, const char *result,
 /* The notice: a count and a link, in Danish and English. */
 static int
 compose(const notify_mail *m, const char *address, long count,
-        char out[MESSAGE_MAX])
+	char out[MESSAGE_MAX])
 {
 	bool one = count == 1;
 	return snprintf(out, MESSAGE_MAX,
-	                "To: %s\n"
-	                "Subject: Ungebro: %ld %s / %ld %s\n"
-	                "MIME-Version: 1.0\n"
-	                "Content-Type: text/plain; charset=utf-8\n"
-	                "Content-Transfer-Encoding: 8bit\n"
-	                "Auto-Submitted: auto-generated\n"
-	                "\n"
-	                "Du har %ld %s i Ungebro.\n"
-	                "Log ind for at se %s: %s/alerts\n"
-	                "\n"
-	                "You have %ld %s in Ungebro.\n"
-	                "Log in to see %s: %s/alerts\n",
-	                address, count, one ? "ny advarsel" : "nye advarsler",
-	                count, one ? "new alert" : "new alerts", count,
-	                one ? "ny advarsel" : "nye advarsler",
-	                one ? "den" : "dem", m->base_url, count,
-	                one ? "new alert" : "new alerts", one ? "it" : "them",
-	                m->base_url);
+			"To: %s\n"
+			"Subject: Ungebro: %ld %s / %ld %s\n"
+			"MIME-Version: 1.0\n"
+			"Content-Type: text/plain; charset=utf-8\n"
+			"Content-Transfer-Encoding: 8bit\n"
+			"Auto-Submitted: auto-generated\n"
+			"\n"
+			"Du har %ld %s i Ungebro.\n"
+			"Log ind for at se %s: %s/alerts\n"
+			"\n"
+			"You have %ld %s in Ungebro.\n"
+			"Log in to see %s: %s/alerts\n",
+			address, count, one ? "ny advarsel" : "nye advarsler",
+			count, one ? "new alert" : "new alerts", count,
+			one ? "ny advarsel" : "nye advarsler",
+			one ? "den" : "dem", m->base_url, count,
+			one ? "new alert" : "new alerts", one ? "it" : "them",
+			m->base_url);
 }
 
 enum spawn_result { SPAWN_STARTED, SPAWN_LATER, SPAWN_FAILED };
@@ -254,8 +262,8 @@ enum spawn_result { SPAWN_STARTED, SPAWN_LATER, SPAWN_FAILED };
  * program cannot be run (*why says why). */
 static enum spawn_result
 spawn_sendmail(notify_mail *m, const char *recipient, long count,
-               int64_t first_at, const char *message, size_t len,
-               const char **why)
+	       int64_t first_at, const char *message, size_t len,
+	       const char **why)
 {
 	size_t slot = 0;
 	while (slot < CHILDREN_MAX && m->children[slot])
@@ -290,8 +298,8 @@ spawn_sendmail(notify_mail *m, const char *recipient, long count,
 	 * whatever it started (a relay helper would keep the pipe open). */
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF |
-	                                    POSIX_SPAWN_SETSIGMASK |
-	                                    POSIX_SPAWN_SETPGROUP);
+					    POSIX_SPAWN_SETSIGMASK |
+					    POSIX_SPAWN_SETPGROUP);
 	char *argv[] = {m->sendmail, "-t", "-i", NULL};
 	pid_t pid;
 	int rc = posix_spawnp(&pid, m->sendmail, &fa, &attr, argv, environ);
@@ -309,7 +317,7 @@ spawn_sendmail(notify_mail *m, const char *recipient, long count,
 	close(fds[1]);
 	if (wrote != (ssize_t)len)
 		log_warn("HUB-MAIL", "notice for %s not handed to %s in full",
-		         recipient, m->sendmail);
+			 recipient, m->sendmail);
 	m->children[slot] = pid;
 	ug_strlcpy(m->child_of[slot], recipient, sizeof m->child_of[slot]);
 	m->child_count[slot] = count;
@@ -345,41 +353,43 @@ reap(hub *h, notify_mail *m)
 			continue;
 		}
 		bool ok = got == m->children[i] && !m->child_killed[i] &&
-		          WIFEXITED(status) && WEXITSTATUS(status) == 0;
+			  WIFEXITED(status) && WEXITSTATUS(status) == 0;
 		char why[96];
 		if (m->child_killed[i])
 			snprintf(why, sizeof why, "timed out after %lld s",
-			         (long long)(m->timeout_ms / 1000));
+				 (long long)(m->timeout_ms / 1000));
 		else if (got != m->children[i])
 			snprintf(why, sizeof why, "lost track of it: %s",
-			         strerror(errno));
+				 strerror(errno));
 		else if (WIFEXITED(status))
 			snprintf(why, sizeof why, "exit status %d",
-			         WEXITSTATUS(status));
+				 WEXITSTATUS(status));
 		else
 			snprintf(why, sizeof why, "killed by signal %d",
-			         WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+				 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		if (ok) {
 			log_info("HUB-MAIL", "notice to %s handed to the MTA",
-			         m->child_of[i]);
+				 m->child_of[i]);
 			audit_mail(h, m->child_of[i], "ok", "sent");
 		} else {
-			log_warn("HUB-MAIL",
-			         "%s failed for the notice to %s (%s); its %ld "
-			         "alert(s) count into the next notice, tried "
-			         "after mail_interval",
-			         m->sendmail, m->child_of[i], why,
-			         m->child_count[i]);
+			log_warn(
+			    "HUB-MAIL",
+			    "%s failed for the notice to %s (%s); its %ld "
+			    "alert(s) count into the next notice, tried "
+			    "after mail_interval",
+			    m->sendmail, m->child_of[i], why,
+			    m->child_count[i]);
 			char detail[128];
 			snprintf(detail, sizeof detail,
-			         m->child_killed[i] ? "the MTA did not finish (%s)"
-			                            : "the MTA refused it (%s)",
-			         why);
+				 m->child_killed[i]
+				     ? "the MTA did not finish (%s)"
+				     : "the MTA refused it (%s)",
+				 why);
 			audit_mail(h, m->child_of[i], "failed", detail);
 			/* Retried an interval after the attempt, not after
 			 * the reap. */
 			give_back(m, m->child_of[i], m->child_count[i],
-			          m->child_first[i], m->child_at[i]);
+				  m->child_first[i], m->child_at[i]);
 		}
 		m->children[i] = 0;
 	}
@@ -414,24 +424,24 @@ hub__mail_tick(hub *h, notify_mail *m)
 		const char *why = NULL;
 		enum spawn_result r =
 		    spawn_sendmail(m, s->recipient, s->pending, s->first_at,
-		                   message, (size_t)len, &why);
+				   message, (size_t)len, &why);
 		if (r == SPAWN_LATER)
 			continue;
 		log_info("HUB-MAIL", "notice of %ld new alert(s) for %s",
-		         s->pending, s->recipient);
+			 s->pending, s->recipient);
 		/* Either way this was the interval's attempt: a program that
 		 * cannot be run is tried again after mail_interval, not every
 		 * second. */
 		s->last_mail = now;
 		if (r == SPAWN_FAILED) {
 			log_warn("HUB-MAIL",
-			         "%s failed for the notice to %s (cannot run "
-			         "it: %s); its %ld alert(s) count into the "
-			         "next notice, tried after mail_interval",
-			         m->sendmail, s->recipient, why, s->pending);
+				 "%s failed for the notice to %s (cannot run "
+				 "it: %s); its %ld alert(s) count into the "
+				 "next notice, tried after mail_interval",
+				 m->sendmail, s->recipient, why, s->pending);
 			char detail[128];
 			snprintf(detail, sizeof detail,
-			         "the MTA cannot be run (%s)", why);
+				 "the MTA cannot be run (%s)", why);
 			audit_mail(h, s->recipient, "failed", detail);
 			continue;
 		}
@@ -453,8 +463,9 @@ hub__mail_stop(hub *h, notify_mail *m)
 		nanosleep(&pause, NULL);
 	for (size_t i = 0; i < CHILDREN_MAX; i++)
 		if (m->children[i])
-			log_warn("HUB-MAIL",
-			         "%s still runs with the notice to %s at stop; "
-			         "its outcome is not recorded",
-			         m->sendmail, m->child_of[i]);
+			log_warn(
+			    "HUB-MAIL",
+			    "%s still runs with the notice to %s at stop; "
+			    "its outcome is not recorded",
+			    m->sendmail, m->child_of[i]);
 }

@@ -33,19 +33,19 @@ enum {
 static const struct {
 	const char *name, *msgid, *rule;
 } conds[OPS_COUNT] = {
-	{"adapter_silent", "HUB-OPS-ADAPTER-SILENT", "ops.adapter_silent"},
-	{"queue_stalled", "HUB-OPS-QUEUE-STALLED", "ops.queue_stalled"},
-	{"map_full", "HUB-OPS-MAP-FULL", "ops.map_full"},
-	{"desk_uncovered", "HUB-OPS-DESK-UNCOVERED", "ops.desk_uncovered"},
-	{"audit_broken", "HUB-OPS-AUDIT-BROKEN", "ops.audit_broken"},
+    {"adapter_silent", "HUB-OPS-ADAPTER-SILENT", "ops.adapter_silent"},
+    {"queue_stalled", "HUB-OPS-QUEUE-STALLED", "ops.queue_stalled"},
+    {"map_full", "HUB-OPS-MAP-FULL", "ops.map_full"},
+    {"desk_uncovered", "HUB-OPS-DESK-UNCOVERED", "ops.desk_uncovered"},
+    {"audit_broken", "HUB-OPS-AUDIT-BROKEN", "ops.audit_broken"},
 };
 
-#define OPS_RULE_BASE 0x30
-#define OPS_SILENCE_MAX 32
-#define OPS_ACTIVE_MAX 256
-#define OPS_TRACKED_MAX 4096
-#define OPS_CHECK_MS 1000
-#define OPS_QUEUES_MS 60000
+#define OPS_RULE_BASE	   0x30
+#define OPS_SILENCE_MAX	   32
+#define OPS_ACTIVE_MAX	   256
+#define OPS_TRACKED_MAX	   4096
+#define OPS_CHECK_MS	   1000
+#define OPS_QUEUES_MS	   60000
 #define OPS_RECIPIENTS_MAX 256 /* ops caseworkers an alert goes to */
 
 typedef struct {
@@ -94,13 +94,15 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 		const char *eq = memchr(p, '=', len);
 		long hours = 0;
 		if (!eq || eq == p || (size_t)(eq - p) >= STORE_ID_MAX ||
-		    ug_parse_long(eq + 1, (size_t)(p + len - eq - 1), &hours) !=
-		        UG_OK ||
+		    ug_parse_long(eq + 1, (size_t)(p + len - eq - 1),
+				  &hours) != UG_OK ||
 		    hours < 1 || hours > 24 * 366 || n == OPS_SILENCE_MAX) {
-			ug_diag_set(diag, "ops_silence", "ops_silence must be "
-			            "agency=HOURS[,agency=HOURS]... (1 to 8784 "
-			            "hours, at most %d agencies): '%.*s'",
-			            OPS_SILENCE_MAX, (int)len, p);
+			ug_diag_set(
+			    diag, "ops_silence",
+			    "ops_silence must be "
+			    "agency=HOURS[,agency=HOURS]... (1 to 8784 "
+			    "hours, at most %d agencies): '%.*s'",
+			    OPS_SILENCE_MAX, (int)len, p);
 			return UG_EINVAL;
 		}
 		silence one = {.ms = hours * 3600000LL};
@@ -108,17 +110,20 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 		one.agency[eq - p] = '\0';
 		/* Registered ids only: the name goes into metric labels. */
 		if (!ug_id_valid(one.agency)) {
-			ug_diag_set(diag, "ops_silence", "ops_silence: '%s' is "
-			            "not an agency id", one.agency);
+			ug_diag_set(diag, "ops_silence",
+				    "ops_silence: '%s' is "
+				    "not an agency id",
+				    one.agency);
 			return UG_EINVAL;
 		}
 		/* Two hours for one agency: which was meant is not ours to
 		 * guess. */
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(seen[i].agency, one.agency) == 0) {
-				ug_diag_set(diag, "ops_silence", "ops_silence "
-				            "names agency '%s' twice",
-				            one.agency);
+				ug_diag_set(diag, "ops_silence",
+					    "ops_silence "
+					    "names agency '%s' twice",
+					    one.agency);
 				return UG_EINVAL;
 			}
 		seen[n] = one;
@@ -138,16 +143,16 @@ load(struct hub_ops *o, const ug_config *cfg, ug_diag *diag)
 	ug_err err = parse_silence(ug_config_get(cfg, "ops_silence"), o, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "ops_queue_open", 1, 1000000,
-		                    &o->queue_open, diag);
+				    &o->queue_open, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "ops_queue_hours", 1, 24 * 366,
-		                    &o->queue_hours, diag);
+				    &o->queue_hours, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "ops_map_percent", 1, 100,
-		                    &o->map_percent, diag);
+				    &o->map_percent, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "ops_audit_hours", 0, 24 * 366,
-		                    &o->audit_hours, diag);
+				    &o->audit_hours, diag);
 	return err;
 }
 
@@ -202,8 +207,8 @@ send_alerts(hub *h, int cond, const char *title, const char *explanation)
 	ops_people *people = calloc(1, sizeof *people);
 	if (!people)
 		return;
-	if (store_principal_list(h->store, STORE_CASEWORKER, add_ops, people) !=
-	    UG_OK)
+	if (store_principal_list(h->store, STORE_CASEWORKER, add_ops,
+				 people) != UG_OK)
 		log_err(conds[cond].msgid, "cannot list the ops caseworkers");
 	uint32_t second = (uint32_t)(ug_now_ms() / 1000);
 	uint16_t raise = h->ops->raises++;
@@ -230,14 +235,17 @@ send_alerts(hub *h, int cond, const char *title, const char *explanation)
 		if (!body)
 			break;
 		wire_pack(&a, body);
-		store_alert sa = {.recipient = people->ids[i], .body = body,
-		                  .body_len = len};
+		store_alert sa = {.recipient = people->ids[i],
+				  .body = body,
+				  .body_len = len};
 		memcpy(sa.id, id, sizeof id);
 		ug_err err = store_alerts_put(h->store, &sa, 1);
 		free(body);
 		if (err != UG_OK) {
-			log_err(conds[cond].msgid, "ops alert to %s not stored: "
-			        "%s", people->ids[i], ug_strerror(err));
+			log_err(conds[cond].msgid,
+				"ops alert to %s not stored: "
+				"%s",
+				people->ids[i], ug_strerror(err));
 			continue;
 		}
 		hub__delivery_notify(h, people->ids[i]);
@@ -274,7 +282,7 @@ holds(hub *h, int cond, const char *subject, const char *title,
 	ug_strlcpy(a->subject, subject, sizeof a->subject);
 	a->seen = true;
 	log_warn(conds[cond].msgid, "%s (%s): %s", conds[cond].name, subject,
-	         explanation);
+		 explanation);
 	send_alerts(h, cond, title, explanation);
 }
 
@@ -290,7 +298,7 @@ sweep(hub *h, int cond)
 			continue;
 		}
 		log_notice("HUB-OPS-CLEARED", "%s (%s) no longer holds",
-		           conds[cond].name, a->subject);
+			   conds[cond].name, a->subject);
 		o->active[i] = o->active[--o->nactive];
 	}
 }
@@ -328,13 +336,14 @@ check_silence(hub *h)
 		if (h->now - last <= s->ms)
 			continue;
 		char title[160], why[400];
-		snprintf(title, sizeof title, "Operations: agency %s is silent",
-		         s->agency);
-		snprintf(why, sizeof why, "no event from %s accepted for %lld "
-		         "hours (expected at least every %lld hours; "
-		         "ops_silence)", s->agency,
-		         (long long)((h->now - last) / 3600000),
-		         (long long)(s->ms / 3600000));
+		snprintf(title, sizeof title,
+			 "Operations: agency %s is silent", s->agency);
+		snprintf(why, sizeof why,
+			 "no event from %s accepted for %lld "
+			 "hours (expected at least every %lld hours; "
+			 "ops_silence)",
+			 s->agency, (long long)((h->now - last) / 3600000),
+			 (long long)(s->ms / 3600000));
 		holds(h, OPS_ADAPTER_SILENT, s->agency, title, why);
 	}
 	sweep(h, OPS_ADAPTER_SILENT);
@@ -370,12 +379,15 @@ queue_one(hub *h, const char *id)
 	    h->now - t->since < o->queue_hours * 3600000LL)
 		return;
 	char title[160], why[400];
-	snprintf(title, sizeof title, "Operations: %s's queue is not being "
-	         "worked", id);
-	snprintf(why, sizeof why, "%zu open alerts for %s (more than %ld) "
-	         "and none acknowledged for %ld hours or more "
-	         "(ops_queue_open, ops_queue_hours)", open, id, o->queue_open,
-	         o->queue_hours);
+	snprintf(title, sizeof title,
+		 "Operations: %s's queue is not being "
+		 "worked",
+		 id);
+	snprintf(why, sizeof why,
+		 "%zu open alerts for %s (more than %ld) "
+		 "and none acknowledged for %ld hours or more "
+		 "(ops_queue_open, ops_queue_hours)",
+		 open, id, o->queue_open, o->queue_hours);
 	holds(h, OPS_QUEUE_STALLED, id, title, why);
 }
 
@@ -403,26 +415,30 @@ bytes_text(uint64_t bytes, char *out, size_t size)
 {
 	if (bytes < 1u << 20)
 		snprintf(out, size, "%llu KiB",
-		         (unsigned long long)((bytes + 512) >> 10));
+			 (unsigned long long)((bytes + 512) >> 10));
 	else
 		snprintf(out, size, "%.1f MiB", (double)bytes / (1u << 20));
 }
 
 static void
 map_one(hub *h, const char *env, const char *setting, uint64_t used,
-        uint64_t size)
+	uint64_t size)
 {
 	if (!size || used * 100 <= size * (uint64_t)h->ops->map_percent)
 		return;
 	char title[160], why[400], used_text[32], size_text[32];
 	unsigned long long percent = used * 100 / size;
-	snprintf(title, sizeof title, "Operations: the %s store is %llu %% "
-	         "full", env, percent);
+	snprintf(title, sizeof title,
+		 "Operations: the %s store is %llu %% "
+		 "full",
+		 env, percent);
 	bytes_text(used, used_text, sizeof used_text);
 	bytes_text(size, size_text, sizeof size_text);
-	snprintf(why, sizeof why, "%s uses %s of %s, %llu %% (over %ld %%; "
-	         "raise %s and restart hubd before it fills)", env, used_text,
-	         size_text, percent, h->ops->map_percent, setting);
+	snprintf(why, sizeof why,
+		 "%s uses %s of %s, %llu %% (over %ld %%; "
+		 "raise %s and restart hubd before it fills)",
+		 env, used_text, size_text, percent, h->ops->map_percent,
+		 setting);
 	holds(h, OPS_MAP_FULL, env, title, why);
 }
 
@@ -435,7 +451,7 @@ check_map(hub *h)
 	mark(h->ops, OPS_MAP_FULL);
 	map_one(h, "log", "log_map_mb", st.log_bytes, st.log_map_bytes);
 	map_one(h, "derived", "derived_map_mb", st.derived_bytes,
-	        st.derived_map_bytes);
+		st.derived_map_bytes);
 	/* ids/ is mapped at log_map_mb too (store_ids.c). */
 	map_one(h, "ids", "log_map_mb", st.ids_bytes, st.ids_map_bytes);
 	sweep(h, OPS_MAP_FULL);
@@ -471,11 +487,13 @@ hub__ops_deadline_to_desk(hub *h)
 		return;
 	char title[160], why[400];
 	snprintf(title, sizeof title, "Operations: nobody is on the desk %s",
-	         h->rules.desk);
-	snprintf(why, sizeof why, "a legal deadline alert went to the desk "
-	         "%s and no registered caseworker is a member of it today; "
-	         "register one with hubctl register-caseworker --desk or a "
-	         "DeskMembership", h->rules.desk);
+		 h->rules.desk);
+	snprintf(why, sizeof why,
+		 "a legal deadline alert went to the desk "
+		 "%s and no registered caseworker is a member of it today; "
+		 "register one with hubctl register-caseworker --desk or a "
+		 "DeskMembership",
+		 h->rules.desk);
 	holds(h, OPS_DESK_UNCOVERED, h->rules.desk, title, why);
 }
 
@@ -498,21 +516,23 @@ check_audit(hub *h, int64_t mono)
 	/* The signing key is loaded by the delivery tick; verify after. */
 	if (!h->keys->sign_secret || mono < o->next_audit)
 		return;
-	o->next_audit = o->audit_hours ? mono + o->audit_hours * 3600000LL
-	                               : INT64_MAX;
+	o->next_audit =
+	    o->audit_hours ? mono + o->audit_hours * 3600000LL : INT64_MAX;
 	store_audit_report r;
 	ug_err err = store_audit_verify(
-	    h->store, h->keys->sign_secret + UG_SIGN_SECRET_LEN -
-	                  UG_SIGN_PUBLIC_LEN, &r);
+	    h->store,
+	    h->keys->sign_secret + UG_SIGN_SECRET_LEN - UG_SIGN_PUBLIC_LEN,
+	    &r);
 	o->audit_broken = err != UG_OK || r.broken_seq != 0;
 	if (err != UG_OK)
 		snprintf(o->audit_problem, sizeof o->audit_problem,
-		         "the audit trail cannot be read: %s", ug_strerror(err));
+			 "the audit trail cannot be read: %s",
+			 ug_strerror(err));
 	else if (r.broken_seq)
 		snprintf(o->audit_problem, sizeof o->audit_problem,
-		         "the audit chain is broken at record %llu: %.200s "
-		         "(hubctl audit verify)",
-		         (unsigned long long)r.broken_seq, r.problem);
+			 "the audit chain is broken at record %llu: %.200s "
+			 "(hubctl audit verify)",
+			 (unsigned long long)r.broken_seq, r.problem);
 }
 
 static void
@@ -542,15 +562,16 @@ hub__ops_tick(hub *h)
 		for (size_t i = 0; i < o->nsilences; i++) {
 			uint32_t flags;
 			if (store_principal_flags(h->store, STORE_AGENCY,
-			                          o->silences[i].agency,
-			                          &flags) == UG_ENOTFOUND)
-				log_warn("HUB-OPS",
-				         "ops_silence names '%s', which is not "
-				         "a registered agency: it will be "
-				         "reported silent (hubctl "
-				         "register-agency, or correct "
-				         "ops_silence)",
-				         o->silences[i].agency);
+						  o->silences[i].agency,
+						  &flags) == UG_ENOTFOUND)
+				log_warn(
+				    "HUB-OPS",
+				    "ops_silence names '%s', which is not "
+				    "a registered agency: it will be "
+				    "reported silent (hubctl "
+				    "register-agency, or correct "
+				    "ops_silence)",
+				    o->silences[i].agency);
 		}
 	}
 	check_silence(h);
@@ -561,8 +582,7 @@ hub__ops_tick(hub *h)
 	 * alert off a queue (another process's doing waits for the minute). */
 	uint64_t unqueued = store_alerts_unqueued(h->store);
 	if (mono >= o->next_queues || unqueued != o->queues_unqueued ||
-	    h->now - o->queues_at >= OPS_QUEUES_MS ||
-	    h->now < o->queues_at) {
+	    h->now - o->queues_at >= OPS_QUEUES_MS || h->now < o->queues_at) {
 		o->next_queues = mono + OPS_QUEUES_MS;
 		o->queues_at = h->now;
 		o->queues_unqueued = unqueued;
@@ -578,30 +598,30 @@ void
 hub__ops_metrics(hub *h, char **buf, size_t *len, size_t *cap, bool *failed)
 {
 	hub__metrics_put(buf, len, cap, failed,
-	                 "# HELP ungebro_ops_condition 1 while an operational "
-	                 "condition holds (any subject)\n"
-	                 "# TYPE ungebro_ops_condition gauge\n");
+			 "# HELP ungebro_ops_condition 1 while an operational "
+			 "condition holds (any subject)\n"
+			 "# TYPE ungebro_ops_condition gauge\n");
 	for (int c = 0; c < OPS_COUNT; c++) {
 		bool on = false;
 		for (size_t i = 0; h->ops && i < h->ops->nactive; i++)
 			on |= h->ops->active[i].cond == c;
 		char line[128];
 		snprintf(line, sizeof line,
-		         "ungebro_ops_condition{condition=\"%s\"} %d\n",
-		         conds[c].name, on);
+			 "ungebro_ops_condition{condition=\"%s\"} %d\n",
+			 conds[c].name, on);
 		hub__metrics_put(buf, len, cap, failed, line);
 	}
 	hub__metrics_put(buf, len, cap, failed,
-	                 "# HELP ungebro_ops_active the subjects (agency, "
-	                 "recipient, env) an operational condition holds for\n"
-	                 "# TYPE ungebro_ops_active gauge\n");
+			 "# HELP ungebro_ops_active the subjects (agency, "
+			 "recipient, env) an operational condition holds for\n"
+			 "# TYPE ungebro_ops_active gauge\n");
 	for (size_t i = 0; h->ops && i < h->ops->nactive; i++) {
 		char line[256];
 		snprintf(line, sizeof line,
-		         "ungebro_ops_active{condition=\"%s\",subject=\"%s\"} "
-		         "1\n",
-		         conds[h->ops->active[i].cond].name,
-		         h->ops->active[i].subject);
+			 "ungebro_ops_active{condition=\"%s\",subject=\"%s\"} "
+			 "1\n",
+			 conds[h->ops->active[i].cond].name,
+			 h->ops->active[i].subject);
 		hub__metrics_put(buf, len, cap, failed, line);
 	}
 }

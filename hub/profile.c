@@ -98,17 +98,17 @@ profile_encode(const profile *p, uint8_t *out, size_t cap)
 		return 0;
 	out[c.at++] = PROFILE_FORMAT;
 	uint64_t flags = (p->enrolled ? F_ENROLLED : 0) |
-	                 (p->dropout_open ? F_DROPOUT_OPEN : 0) |
-	                 (p->consent ? F_CONSENT : 0) |
-	                 (p->referral_open ? F_REFERRAL_OPEN : 0) |
-	                 (p->consent_stage ? F_CONSENT_STAGE : 0) |
-	                 (p->consent_no_referral ? F_CONSENT_NO_REFERRAL : 0);
+			 (p->dropout_open ? F_DROPOUT_OPEN : 0) |
+			 (p->consent ? F_CONSENT : 0) |
+			 (p->referral_open ? F_REFERRAL_OPEN : 0) |
+			 (p->consent_stage ? F_CONSENT_STAGE : 0) |
+			 (p->consent_no_referral ? F_CONSENT_NO_REFERRAL : 0);
 	put_u64(&c, flags);
 	const int32_t days[] = {
-		p->birth, p->left_day, p->consent_expires, p->combined_until,
-		p->enrolled_start, p->dropout_known, p->contact_day,
-		p->offer_day, p->missed_alerted_until, p->gap_due,
-		p->contact_due, p->offer_due};
+	    p->birth,	       p->left_day,	  p->consent_expires,
+	    p->combined_until, p->enrolled_start, p->dropout_known,
+	    p->contact_day,    p->offer_day,	  p->missed_alerted_until,
+	    p->gap_due,	       p->contact_due,	  p->offer_due};
 	for (size_t i = 0; i < sizeof days / sizeof *days; i++)
 		put_u64(&c, (uint32_t)days[i]);
 	for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed; i++)
@@ -116,20 +116,20 @@ profile_encode(const profile *p, uint8_t *out, size_t cap)
 	put_bytes(&c, p->cpr, sizeof p->cpr);
 	put_bytes(&c, p->dropout_event_id, sizeof p->dropout_event_id);
 	put_bytes(&c, p->readiness_event_id, sizeof p->readiness_event_id);
-	const uint64_t seqs[] = {p->left_seq, p->dropout_seq, p->referral_seq,
-	                         p->combined_seq, p->absence_alert_seq,
-	                         p->readiness_seq};
+	const uint64_t seqs[] = {p->left_seq,	       p->dropout_seq,
+				 p->referral_seq,      p->combined_seq,
+				 p->absence_alert_seq, p->readiness_seq};
 	for (size_t i = 0; i < sizeof seqs / sizeof *seqs; i++)
 		put_u64(&c, seqs[i]);
-	uint8_t n = p->nsignals > PROFILE_SIGNALS ? PROFILE_SIGNALS
-	                                          : p->nsignals;
+	uint8_t n =
+	    p->nsignals > PROFILE_SIGNALS ? PROFILE_SIGNALS : p->nsignals;
 	put_bytes(&c, &n, 1);
 	for (uint8_t i = 0; i < n; i++) {
 		put_bytes(&c, &p->signals[i].kind, 1);
 		put_u64(&c, (uint32_t)p->signals[i].day);
 		put_u64(&c, p->signals[i].seq);
 		put_bytes(&c, p->signals[i].agency,
-		          sizeof p->signals[i].agency);
+			  sizeof p->signals[i].agency);
 	}
 	return c.ok ? c.at : 0;
 }
@@ -149,10 +149,10 @@ profile_decode(profile *p, const uint8_t *in, size_t len)
 	p->consent_stage = flags & F_CONSENT_STAGE;
 	p->consent_no_referral = flags & F_CONSENT_NO_REFERRAL;
 	int32_t *days[] = {
-		&p->birth, &p->left_day, &p->consent_expires,
-		&p->combined_until, &p->enrolled_start, &p->dropout_known,
-		&p->contact_day, &p->offer_day, &p->missed_alerted_until,
-		&p->gap_due, &p->contact_due, &p->offer_due};
+	    &p->birth,		&p->left_day,	    &p->consent_expires,
+	    &p->combined_until, &p->enrolled_start, &p->dropout_known,
+	    &p->contact_day,	&p->offer_day,	    &p->missed_alerted_until,
+	    &p->gap_due,	&p->contact_due,    &p->offer_due};
 	for (size_t i = 0; i < sizeof days / sizeof *days; i++)
 		*days[i] = (int32_t)(uint32_t)get_u64(&c);
 	for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed; i++)
@@ -160,9 +160,9 @@ profile_decode(profile *p, const uint8_t *in, size_t len)
 	get_text(&c, p->cpr, sizeof p->cpr);
 	get_bytes(&c, p->dropout_event_id, sizeof p->dropout_event_id);
 	get_bytes(&c, p->readiness_event_id, sizeof p->readiness_event_id);
-	uint64_t *seqs[] = {&p->left_seq, &p->dropout_seq, &p->referral_seq,
-	                    &p->combined_seq, &p->absence_alert_seq,
-	                    &p->readiness_seq};
+	uint64_t *seqs[] = {&p->left_seq,	   &p->dropout_seq,
+			    &p->referral_seq,	   &p->combined_seq,
+			    &p->absence_alert_seq, &p->readiness_seq};
 	for (size_t i = 0; i < sizeof seqs / sizeof *seqs; i++)
 		*seqs[i] = get_u64(&c);
 	uint8_t n = 0;
@@ -175,7 +175,7 @@ profile_decode(profile *p, const uint8_t *in, size_t len)
 		p->signals[i].day = (int32_t)(uint32_t)get_u64(&c);
 		p->signals[i].seq = get_u64(&c);
 		get_text(&c, p->signals[i].agency,
-		         sizeof p->signals[i].agency);
+			 sizeof p->signals[i].agency);
 	}
 	return c.ok && c.at == len;
 }

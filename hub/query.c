@@ -21,23 +21,24 @@
 #include "hub/engine.h"
 #include "hub/hub_int.h"
 
-#define LIST_DEFAULT 40
-#define LIST_MAX 50
-#define LIST_SCAN_MAX 5000 /* open alerts ordered per query, at most */
+#define LIST_DEFAULT	  40
+#define LIST_MAX	  50
+#define LIST_SCAN_MAX	  5000 /* open alerts ordered per query, at most */
 #define TIMELINE_SCAN_MAX 5000
-#define QUERY_BUCKETS 1024
-#define QUERY_PROBE 16 /* slots tried from a caseworker's own */
-#define TIMELINE_DEFAULT 200
-#define TIMELINE_MAX 400
-#define SUMMARY_MAX 192 /* bytes of a timeline summary, with its NUL */
+#define QUERY_BUCKETS	  1024
+#define QUERY_PROBE	  16 /* slots tried from a caseworker's own */
+#define TIMELINE_DEFAULT  200
+#define TIMELINE_MAX	  400
+#define SUMMARY_MAX	  192 /* bytes of a timeline summary, with its NUL */
 
 static void
 send_result(hub *h, const void *routing, size_t routing_len,
-            const wire_result *result)
+	    const wire_result *result)
 {
 	if (!hub__delivery_send(h, routing, routing_len,
-	                        UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, result))
-		log_info("HUB-QUERY", "result not sent: %s", zmq_strerror(errno));
+				UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, result))
+		log_info("HUB-QUERY", "result not sent: %s",
+			 zmq_strerror(errno));
 }
 
 /* Fewer entries until the frame fits WIRE_MAX_FRAME; `truncated` tells the
@@ -47,8 +48,8 @@ fit_frame(wire_result *result)
 {
 	size_t *n = result->n_alerts ? &result->n_alerts : &result->n_timeline;
 	while (*n > 0 &&
-	       wire_encoded_size(UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, result) >
-	               WIRE_MAX_FRAME) {
+	       wire_encoded_size(UNGEBRO__V1__FRAME_KIND__FRAME_RESULT,
+				 result) > WIRE_MAX_FRAME) {
 		*n -= *n > 8 ? *n / 8 : 1;
 		result->truncated = true;
 	}
@@ -74,12 +75,11 @@ query_allowed(hub *h, const char *caseworker)
 	 * nearly) gives its place up. */
 	hub_query_bucket *b = NULL, *oldest = NULL;
 	for (uint32_t i = 0; i < QUERY_PROBE && !b; i++) {
-		hub_query_bucket *c =
-		    &h->buckets[(hash + i) % QUERY_BUCKETS];
+		hub_query_bucket *c = &h->buckets[(hash + i) % QUERY_BUCKETS];
 		if (strcmp(c->caseworker, caseworker) == 0)
 			b = c;
 		else if (!oldest || !c->caseworker[0] ||
-		         (oldest->caseworker[0] && c->at < oldest->at))
+			 (oldest->caseworker[0] && c->at < oldest->at))
 			oldest = c;
 	}
 	int64_t now = ug_mono_ms();
@@ -102,13 +102,13 @@ query_allowed(hub *h, const char *caseworker)
 }
 
 static void
-audit(hub *h, const char *caseworker, const char *action,
-      const char *result, const uint8_t *person_key, const char *detail)
+audit(hub *h, const char *caseworker, const char *action, const char *result,
+      const uint8_t *person_key, const char *detail)
 {
 	char key[UG_Z85_KEY_LEN + 1];
 	store_audit_entry e;
 	hub__caseworker_audit_entry(h, &e, key, caseworker, action, result,
-	                            person_key, detail);
+				    person_key, detail);
 	store_audit_queue(h->store, &e);
 }
 
@@ -122,14 +122,14 @@ typedef struct {
 
 static ug_err
 collect_alert(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
-              uint32_t deliveries)
+	      uint32_t deliveries)
 {
 	(void)id;
 	alert_list *l = ctx;
 	if (l->n == l->cap)
 		return UG_EFULL;
-	wire_alert *a = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body,
-	                            len);
+	wire_alert *a =
+	    wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body, len);
 	if (!a)
 		return UG_OK;
 	/* The queue says who it is for now (a reassignment or escalation may
@@ -159,14 +159,14 @@ most_urgent_first(const void *a, const void *b)
 	if (x->raised_at != y->raised_at)
 		return x->raised_at < y->raised_at ? 1 : -1;
 	size_t n = x->alert_id.len < y->alert_id.len ? x->alert_id.len
-	                                             : y->alert_id.len;
+						     : y->alert_id.len;
 	int c = n ? memcmp(y->alert_id.data, x->alert_id.data, n) : 0;
 	return c ? c : (int)y->alert_id.len - (int)x->alert_id.len;
 }
 
 static void
 list_open(hub *h, const void *routing, size_t routing_len,
-          const char *caseworker, const wire_query *q, wire_result *result)
+	  const char *caseworker, const wire_query *q, wire_result *result)
 {
 	size_t limit = q->limit ? q->limit : LIST_DEFAULT;
 	if (limit > LIST_MAX)
@@ -174,7 +174,7 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	/* The open alerts (up to LIST_SCAN_MAX of them) are ordered as a
 	 * whole, so pages (offset) are slices of one order. */
 	alert_list l = {calloc(LIST_SCAN_MAX, sizeof(wire_alert *)), 0,
-	                LIST_SCAN_MAX, NULL};
+			LIST_SCAN_MAX, NULL};
 	if (!l.alerts)
 		return;
 	const char *recipients[2] = {caseworker, NULL};
@@ -187,8 +187,8 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	for (int i = 0; i < 2 && recipients[i]; i++) {
 		l.current = recipients[i];
 		if (store_alerts_open(h->store, recipients[i], NULL,
-		                      l.cap - l.n + 1, collect_alert,
-		                      &l) == UG_EFULL)
+				      l.cap - l.n + 1, collect_alert,
+				      &l) == UG_EFULL)
 			more = true;
 	}
 	qsort(l.alerts, l.n, sizeof *l.alerts, most_urgent_first);
@@ -242,7 +242,7 @@ check_alert_access(void *ctx, const uint8_t *id)
 	 * notice) grants nothing: it is content-free so that the desk does
 	 * not learn whom it is about, which a timeline would tell. */
 	if (store_alert_state(a->h->store, id, &open, recipient,
-	                      &escalations) == UG_OK &&
+			      &escalations) == UG_OK &&
 	    open &&
 	    (strcmp(recipient, a->caseworker) == 0 ||
 	     (a->desk && strcmp(recipient, a->h->rules.desk) == 0)) &&
@@ -267,11 +267,11 @@ may_see(hub *h, const char *caseworker, const uint8_t *person_key)
 {
 	char contact[STORE_ID_MAX];
 	bool assigned = store_assignment_get(h->store, person_key,
-	                                     hub__today(h), contact) == UG_OK;
+					     hub__today(h), contact) == UG_OK;
 	if (assigned && strcmp(contact, caseworker) == 0)
 		return true;
 	access_ctx a = {h, caseworker, hub__is_desk_member(h, caseworker),
-	                false};
+			false};
 	if (!assigned && a.desk) {
 		bool known = false;
 		store_person_events(h->store, person_key, found_one, &known);
@@ -330,45 +330,45 @@ summarise(const wire_envelope *env, char *text, size_t cap, char *date)
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT: {
 		const Ungebro__V1__AbsenceReport *a = env->absence_report;
 		snprintf(text, cap, "absence %u of %u lessons, %s to %s",
-		         a->lessons_absent, a->lessons_expected, a->period_start,
-		         a->period_end);
+			 a->lessons_absent, a->lessons_expected,
+			 a->period_start, a->period_end);
 		when = a->period_end;
 		break;
 	}
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT:
 		snprintf(text, cap, "dropped out of %s at %s",
-		         nonempty(env->dropout->programme, "a programme"),
-		         env->dropout->institution);
+			 nonempty(env->dropout->programme, "a programme"),
+			 env->dropout->institution);
 		when = env->dropout->date;
 		break;
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK:
 		snprintf(text, cap, "risk of dropping out at %s",
-		         env->dropout_risk->institution);
+			 env->dropout_risk->institution);
 		when = env->dropout_risk->date;
 		break;
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ENROLMENT:
 		snprintf(text, cap, "%s %s at %s",
-		         env->enrolment->end && env->enrolment->end[0]
-		                 ? "enrolment ended:"
-		                 : "enrolled in",
-		         nonempty(env->enrolment->programme, "a programme"),
-		         env->enrolment->institution);
+			 env->enrolment->end && env->enrolment->end[0]
+			     ? "enrolment ended:"
+			     : "enrolled in",
+			 nonempty(env->enrolment->programme, "a programme"),
+			 env->enrolment->institution);
 		when = nonempty(env->enrolment->end, env->enrolment->start);
 		break;
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT:
 		snprintf(text, cap, "readiness assessment grade %u: %s",
-		         env->readiness_assessment->grade,
-		         env->readiness_assessment->ready ? "ready"
-		                                          : "not ready");
+			 env->readiness_assessment->grade,
+			 env->readiness_assessment->ready ? "ready"
+							  : "not ready");
 		when = env->readiness_assessment->date;
 		break;
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING:
 		snprintf(text, cap, "left school after grade %u (%s)",
-		         env->school_leaving->grade,
-		         env->school_leaving->kind ==
-		                         UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE
-		                 ? "completed"
-		                 : "left early");
+			 env->school_leaving->grade,
+			 env->school_leaving->kind ==
+				 UNGEBRO__V1__LEAVING_KIND__COMPLETED_GRADE
+			     ? "completed"
+			     : "left early");
 		when = env->school_leaving->date;
 		break;
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT: {
@@ -378,18 +378,19 @@ summarise(const wire_envelope *env, char *text, size_t cap, char *date)
 		const char *role = wire_contact_role_name(
 		    wire_assignment_role(env->contact_assignment));
 		snprintf(text, cap, "contact person: %s (%s)",
-		         env->contact_assignment->caseworker,
-		         role ? role : "unrecognised role");
+			 env->contact_assignment->caseworker,
+			 role ? role : "unrecognised role");
 		when = env->contact_assignment->from;
 		break;
 	}
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_BENEFIT_STATUS:
 		snprintf(text, cap, "benefit %s",
-		         env->benefit_status->stop && env->benefit_status->stop[0]
-		                 ? "stopped"
-		                 : "started");
+			 env->benefit_status->stop &&
+				 env->benefit_status->stop[0]
+			     ? "stopped"
+			     : "started");
 		when = nonempty(env->benefit_status->stop,
-		                env->benefit_status->start);
+				env->benefit_status->start);
 		break;
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION:
 		snprintf(text, cap, "missed an activation offer");
@@ -400,13 +401,13 @@ summarise(const wire_envelope *env, char *text, size_t cap, char *date)
 		    env->caseworker_action;
 		const char *what =
 		    x->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE
-		        ? "contact made"
+			? "contact made"
 		    : x->kind == UNGEBRO__V1__ACTION_KIND__OFFER_MADE
-		        ? "offer made"
-		        : "could not reach the young person";
+			? "offer made"
+			: "could not reach the young person";
 		snprintf(text, cap, "%s by %s: %s%s%s", what, x->caseworker,
-		         x->how, x->note && x->note[0] ? " — " : "",
-		         x->note ? x->note : "");
+			 x->how, x->note && x->note[0] ? " — " : "",
+			 x->note ? x->note : "");
 		when = x->date;
 		break;
 	}
@@ -428,21 +429,23 @@ add_event(void *ctx, const store_record *rec)
 {
 	timeline *t = ctx;
 	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
-	                                 rec->body, rec->body_len);
+					 rec->body, rec->body_len);
 	if (!env)
 		return UG_OK;
 	if (env->supersedes.len == WIRE_EVENT_ID_LEN) {
 		if (t->ncorrected == t->corrected_cap) {
-			size_t want = t->corrected_cap ? 2 * t->corrected_cap : 16;
-			void *grown = realloc(t->corrected,
-			                      want * sizeof *t->corrected);
+			size_t want =
+			    t->corrected_cap ? 2 * t->corrected_cap : 16;
+			void *grown =
+			    realloc(t->corrected, want * sizeof *t->corrected);
 			if (grown) {
 				t->corrected = grown;
 				t->corrected_cap = want;
 			}
 		}
 		if (t->ncorrected < t->corrected_cap) {
-			timeline_correction *c = &t->corrected[t->ncorrected++];
+			timeline_correction *c =
+			    &t->corrected[t->ncorrected++];
 			memcpy(c->id, env->supersedes.data, WIRE_EVENT_ID_LEN);
 			c->seq = rec->seq;
 			ug_strlcpy(c->agency, rec->agency, sizeof c->agency);
@@ -456,7 +459,8 @@ add_event(void *ctx, const store_record *rec)
 			memcpy(e->date, date, sizeof date);
 			e->type = env->type;
 			t->seqs[e - t->entries] = rec->seq;
-			/* The stored agency string lives only during this call. */
+			/* The stored agency string lives only during this
+			 * call. */
 			e->agency = strdup(rec->agency);
 			e->event_id.len = env->event_id.len;
 			e->event_id.data = malloc(env->event_id.len + 1);
@@ -501,18 +505,18 @@ withdraws_health_alert(const wire_alert *alert)
 	char hex[3] = {t[at - 2], t[at - 1], '\0'};
 	char *end;
 	long rule = strtol(hex, &end, 16) & R_RULE_MASK;
-	return *end == '\0' && (rule == R_ADDICTION ||
-	                        rule == R_TREATMENT_MISSED);
+	return *end == '\0' &&
+	       (rule == R_ADDICTION || rule == R_TREATMENT_MISSED);
 }
 
 static ug_err
 add_alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
-               uint32_t deliveries)
+	       uint32_t deliveries)
 {
 	(void)deliveries;
 	alert_entry_ctx *a = ctx;
-	wire_alert *alert = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
-	                                body, len);
+	wire_alert *alert =
+	    wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body, len);
 	if (!alert)
 		return UG_OK;
 	if (a->hide_health && withdraws_health_alert(alert)) {
@@ -524,7 +528,8 @@ add_alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 		e->is_alert = true;
 		snprintf(e->summary, SUMMARY_MAX, "%s", alert->title);
 		ug_utf8_trim_tail(e->summary);
-		ug_date_format((int32_t)(alert->raised_at / UG_DAY_MS), e->date);
+		ug_date_format((int32_t)(alert->raised_at / UG_DAY_MS),
+			       e->date);
 		e->rule = strdup(alert->rule);
 		e->alert_id.len = STORE_ALERT_ID_LEN;
 		e->alert_id.data = malloc(STORE_ALERT_ID_LEN);
@@ -562,7 +567,7 @@ add_alert(void *ctx, const uint8_t *id)
 	char recipient[STORE_ID_MAX];
 	uint32_t escalations;
 	if (store_alert_state(p->h->store, id, &open, recipient,
-	                      &escalations) != UG_OK)
+			      &escalations) != UG_OK)
 		return UG_OK;
 	/* The consent names the contact person it was shared with: a health
 	 * alert shows only in the timeline of the caseworker it is addressed
@@ -572,9 +577,9 @@ add_alert(void *ctx, const uint8_t *id)
 		return UG_OK;
 	/* So does the notice that withdrew one: it was for that alert's
 	 * recipient. */
-	a.hide_health = (id[STORE_ALERT_ID_LEN - 1] & R_RULE_MASK) ==
-	                        R_WITHDRAWN &&
-	                !theirs;
+	a.hide_health =
+	    (id[STORE_ALERT_ID_LEN - 1] & R_RULE_MASK) == R_WITHDRAWN &&
+	    !theirs;
 	a.open = open;
 	return store_alert_get(p->h->store, id, add_alert_body, &a, &open);
 }
@@ -612,7 +617,7 @@ mark_superseded(timeline *t)
 			if (t->corrected[j].seq > t->seqs[i] &&
 			    strcmp(t->corrected[j].agency, e->agency) == 0 &&
 			    memcmp(t->corrected[j].id, e->event_id.data,
-			           WIRE_EVENT_ID_LEN) == 0) {
+				   WIRE_EVENT_ID_LEN) == 0) {
 				e->superseded = true;
 				mark_text(e->summary);
 				break;
@@ -628,8 +633,10 @@ by_date(const void *a, const void *b)
 	if (c || x->is_alert != y->is_alert)
 		return c ? c : (int)x->is_alert - (int)y->is_alert;
 	/* Same day and kind: by id, so every page is cut from one order. */
-	const ProtobufCBinaryData *i = x->is_alert ? &x->alert_id : &x->event_id;
-	const ProtobufCBinaryData *j = y->is_alert ? &y->alert_id : &y->event_id;
+	const ProtobufCBinaryData *i =
+	    x->is_alert ? &x->alert_id : &x->event_id;
+	const ProtobufCBinaryData *j =
+	    y->is_alert ? &y->alert_id : &y->event_id;
 	size_t n = i->len < j->len ? i->len : j->len;
 	c = n ? memcmp(i->data, j->data, n) : 0;
 	return c ? c : (int)i->len - (int)j->len;
@@ -661,7 +668,7 @@ free_timeline(timeline *t)
 
 static void
 show_timeline(hub *h, const void *routing, size_t routing_len,
-              const char *caseworker, const wire_query *q, wire_result *result)
+	      const char *caseworker, const wire_query *q, wire_result *result)
 {
 	char cpr[11];
 	const char *why = "cpr is empty";
@@ -678,11 +685,12 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 	if (!may_see(h, caseworker, person_key)) {
 		result->code = UNGEBRO__V1__ERROR_CODE__E_DENIED;
 		result->reason = "this person is not assigned to you or your "
-		                 "desk";
+				 "desk";
 		send_result(h, routing, routing_len, result);
 		audit(h, caseworker, "timeline", "denied", person_key, "");
-		log_warn("HUB-QUERY", "timeline refused to %s: not their person",
-		         caseworker);
+		log_warn("HUB-QUERY",
+			 "timeline refused to %s: not their person",
+			 caseworker);
 		return;
 	}
 	size_t limit = q->limit ? q->limit : TIMELINE_DEFAULT;
@@ -691,9 +699,16 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 	/* The whole timeline is ordered, so pages (offset) are slices of one
 	 * order. */
 	size_t cap = TIMELINE_SCAN_MAX;
-	timeline t = {calloc(cap, sizeof *t.entries), calloc(cap, sizeof *t.text),
-	              calloc(cap, sizeof *t.dates), 0, cap, false,
-	              calloc(cap, sizeof *t.seqs), NULL, 0, 0};
+	timeline t = {calloc(cap, sizeof *t.entries),
+		      calloc(cap, sizeof *t.text),
+		      calloc(cap, sizeof *t.dates),
+		      0,
+		      cap,
+		      false,
+		      calloc(cap, sizeof *t.seqs),
+		      NULL,
+		      0,
+		      0};
 	if (t.entries && t.text && t.dates && t.seqs) {
 		seq_ctx sc = {h, &t};
 		palert_ctx pc = {h, &t, caseworker};
@@ -703,8 +718,8 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 		qsort(t.entries, t.n, sizeof *t.entries, by_date);
 		size_t offset = q->offset < t.n ? q->offset : t.n;
 		size_t n = t.n - offset < limit ? t.n - offset : limit;
-		Ungebro__V1__TimelineEntry **ptrs = calloc(n + 1,
-		                                           sizeof *ptrs);
+		Ungebro__V1__TimelineEntry **ptrs =
+		    calloc(n + 1, sizeof *ptrs);
 		for (size_t i = 0; ptrs && i < n; i++)
 			ptrs[i] = &t.entries[offset + i];
 		result->n_timeline = ptrs ? n : 0;
@@ -720,7 +735,7 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 
 void
 hub__query(hub *h, const void *routing, size_t routing_len,
-           const char *caseworker, const wire_query *q)
+	   const char *caseworker, const wire_query *q)
 {
 	wire_result result;
 	hub__result_init(h, routing, routing_len, &result);
@@ -729,7 +744,8 @@ hub__query(hub *h, const void *routing, size_t routing_len,
 	 * session are limited and audited alike. */
 	if (!query_allowed(h, caseworker)) {
 		result.code = UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE;
-		result.reason = "too many queries; wait a moment and ask again";
+		result.reason =
+		    "too many queries; wait a moment and ask again";
 		send_result(h, routing, routing_len, &result);
 		audit(h, caseworker, "query", "rate-limited", NULL, "");
 		return;

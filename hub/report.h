@@ -17,26 +17,32 @@
 
 #include "hub/rules_config.h"
 
-#define REPORT_MIN_CELL 5    /* counts 1..4 are suppressed */
+#define REPORT_MIN_CELL	 5 /* counts 1..4 are suppressed */
 #define REPORT_LABEL_MAX 64
 #define REPORT_NO_PERSON UINT32_MAX
 
 enum {
-	REPORT_READY = 1, REPORT_ABSENCE, REPORT_DROPOUT, REPORT_RISK,
-	REPORT_ENROL, REPORT_BENEFIT, REPORT_LEAVING, REPORT_ACTION,
+	REPORT_READY = 1,
+	REPORT_ABSENCE,
+	REPORT_DROPOUT,
+	REPORT_RISK,
+	REPORT_ENROL,
+	REPORT_BENEFIT,
+	REPORT_LEAVING,
+	REPORT_ACTION,
 	REPORT_ANON
 };
 
 /* One event as the report needs it. Days are days since 1970-01-01. */
 typedef struct {
-	uint8_t type;        /* REPORT_* */
-	uint8_t kind;        /* absence kind, end reason, action kind, stage */
-	bool flag;           /* readiness: ready */
-	uint32_t person;     /* index, REPORT_NO_PERSON when anonymous */
-	uint64_t seq;        /* log order */
-	int32_t known;       /* UTC day the hub received it */
-	int32_t day, day2;   /* the event's day(s); day2 0 = none */
-	uint32_t n1, n2;     /* absent/expected lessons; grade */
+	uint8_t type;	   /* REPORT_* */
+	uint8_t kind;	   /* absence kind, end reason, action kind, stage */
+	bool flag;	   /* readiness: ready */
+	uint32_t person;   /* index, REPORT_NO_PERSON when anonymous */
+	uint64_t seq;	   /* log order */
+	int32_t known;	   /* UTC day the hub received it */
+	int32_t day, day2; /* the event's day(s); day2 0 = none */
+	uint32_t n1, n2;   /* absent/expected lessons; grade */
 	char org[REPORT_LABEL_MAX];  /* school or institution id */
 	char prog[REPORT_LABEL_MAX]; /* programme code */
 	/* Set by report_drop_superseded: the type a superseded fact had
@@ -49,9 +55,9 @@ typedef struct {
 
 typedef struct {
 	char rule[32];
-	uint64_t seq;        /* the log record that raised it */
-	uint32_t person;     /* REPORT_NO_PERSON if unknown */
-	int32_t raised;      /* day */
+	uint64_t seq;	 /* the log record that raised it */
+	uint32_t person; /* REPORT_NO_PERSON if unknown */
+	int32_t raised;	 /* day */
 	bool open;
 	uint32_t escalations;
 } report_alert;
@@ -59,12 +65,12 @@ typedef struct {
 typedef struct {
 	report_fact *facts;
 	size_t nfacts;
-	int32_t *birth;      /* per person: birth day, 0 unknown */
+	int32_t *birth; /* per person: birth day, 0 unknown */
 	size_t npersons;
 	report_alert *alerts;
 	size_t nalerts;
-	int32_t from, to;    /* the period, inclusive */
-	int32_t asof;        /* today: clocks after it are pending */
+	int32_t from, to;	   /* the period, inclusive */
+	int32_t asof;		   /* today: clocks after it are pending */
 	const rules_config *rules; /* the hub's calendar and deadlines */
 } report_input;
 
@@ -73,24 +79,24 @@ typedef struct {
  * col_total a Total row; these lines are additive and the suppression
  * keeps 0 or at least 2 hidden entries on each of them. */
 typedef struct {
-	char name[32];           /* CSV: status-<name>.csv */
+	char name[32]; /* CSV: status-<name>.csv */
 	char title[160];
 	char note[700];
 	size_t nrows, ncols;
 	char (*rows)[REPORT_LABEL_MAX];
 	char (*cols)[REPORT_LABEL_MAX];
-	long *v;                 /* (nrows+1) x (ncols+1), totals at the end */
-	uint8_t *hid;            /* same shape: 0 shown, 1 primary, 2 second */
+	long *v;      /* (nrows+1) x (ncols+1), totals at the end */
+	uint8_t *hid; /* same shape: 0 shown, 1 primary, 2 second */
 	bool row_total, col_total;
-	int chart_col;           /* column drawn as bars, -1 none */
-	int chart_line;          /* 1: a monthly line chart against goals */
+	int chart_col;	/* column drawn as bars, -1 none */
+	int chart_line; /* 1: a monthly line chart against goals */
 } report_table;
 
 enum { REPORT_SHOWN = 0, REPORT_PRIMARY = 1, REPORT_SECONDARY = 2 };
 
 /* Make an empty table (all zero); false when out of memory. */
 bool report_table_init(report_table *t, const char *name, size_t nrows,
-                       size_t ncols);
+		       size_t ncols);
 void report_table_fini(report_table *t);
 /* The cell (r, c); r == nrows is the Total row, c == ncols the Total
  * column. */
@@ -114,8 +120,8 @@ void report_suppress(report_table *t);
  * line of both tables and every such line has 0 or at least 2 hidden
  * entries. false when out of memory. */
 bool report_suppress_linked(report_table *detail, size_t dcol,
-                            report_table *summary, size_t scol,
-                            const long *group);
+			    report_table *summary, size_t scol,
+			    const long *group);
 
 /* Figures two tables give of the same thing, counted their own way
  * (pairs[i]: a's row and column, then b's): when one of a pair is
@@ -123,12 +129,12 @@ bool report_suppress_linked(report_table *detail, size_t dcol,
  * then both tables' own lines again, until nothing changes. Rows and
  * columns that do not exist are skipped. */
 bool report_suppress_same(report_table *a, report_table *b,
-                          const size_t (*pairs)[4], size_t npairs);
+			  const size_t (*pairs)[4], size_t npairs);
 
 /* Programme type of a programme code (and institution id as a fallback):
  * "gymnasium", "EUD", "FGU" or "other". */
 const char *report_programme_type(const char *programme,
-                                  const char *institution);
+				  const char *institution);
 
 /* The tables, computed from in; each returns false when out of memory. */
 bool report_readiness(const report_input *in, report_table *t);
@@ -147,7 +153,7 @@ bool report_anonymous(const report_input *in, report_table *t);
  * supersedes, as in the rules and the timeline (docs/RULES.md §3). Marks
  * superseded facts with type 0. */
 void report_drop_superseded(report_input *in, const uint8_t (*ids)[16],
-                            const uint8_t (*sup)[16],
-                            const char (*agency)[REPORT_LABEL_MAX]);
+			    const uint8_t (*sup)[16],
+			    const char (*agency)[REPORT_LABEL_MAX]);
 
 #endif

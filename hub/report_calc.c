@@ -87,14 +87,13 @@ cmp_triple(const void *a, const void *b)
  * one), then fill the table with distinct persons. */
 static bool
 fill_table(report_table *t, const char *name, labels *rows, bool sort,
-           const char *const *cols, size_t ncols, triples *tr)
+	   const char *const *cols, size_t ncols, triples *tr)
 {
 	/* Rows in label order: remap. */
 	size_t *order = calloc(rows->n + 1, sizeof *order);
-	char (*sorted)[REPORT_LABEL_MAX] =
-		calloc(rows->n + 1, sizeof *sorted);
-	bool ok = order && sorted &&
-	          report_table_init(t, name, rows->n, ncols);
+	char(*sorted)[REPORT_LABEL_MAX] = calloc(rows->n + 1, sizeof *sorted);
+	bool ok =
+	    order && sorted && report_table_init(t, name, rows->n, ncols);
 	if (ok) {
 		if (rows->n) /* an empty table has no labels at all */
 			memcpy(sorted, rows->v, rows->n * sizeof *sorted);
@@ -114,8 +113,7 @@ fill_table(report_table *t, const char *name, labels *rows, bool sort,
 			if (i && cmp_triple(&tr->v[i - 1], &tr->v[i]) == 0 &&
 			    tr->v[i].person != REPORT_NO_PERSON)
 				continue;
-			(*report_cell(t, order[tr->v[i].row],
-			              tr->v[i].col))++;
+			(*report_cell(t, order[tr->v[i].row], tr->v[i].col))++;
 		}
 	}
 	free(order);
@@ -170,28 +168,31 @@ report_readiness(const report_input *in, report_table *t)
 		for (size_t k = i + 1; k < n && !later; k++) {
 			const report_fact *g = &in->facts[k];
 			later = g->type == REPORT_READY &&
-			        g->person == f->person && g->n1 == f->n1 &&
-			        in_period(in, g->day) &&
-			        year_of(g->day) == year_of(f->day) &&
-			        strcmp(g->org, f->org) == 0;
+				g->person == f->person && g->n1 == f->n1 &&
+				in_period(in, g->day) &&
+				year_of(g->day) == year_of(f->day) &&
+				strcmp(g->org, f->org) == 0;
 		}
 		if (later)
 			continue;
 		char label[REPORT_LABEL_MAX];
 		snprintf(label, sizeof label, "%.40s %d grade %u", f->org,
-		         year_of(f->day), f->n1);
-		ok = triple_add(&tr, label_index(&rows, label), f->flag ? 0 : 1,
-		                f->person);
+			 year_of(f->day), f->n1);
+		ok = triple_add(&tr, label_index(&rows, label),
+				f->flag ? 0 : 1, f->person);
 	}
 	ok = fill_table(t, "readiness", &rows, true, cols, 2, &tr) && ok;
 	if (!ok)
 		return false;
-	snprintf(t->title, sizeof t->title, "Education-readiness, grades 8 "
-	         "and 9, per school and year");
-	snprintf(t->note, sizeof t->note, "Pupils assessed (their latest "
-	         "ReadinessAssessment per school, year and grade, dated in the "
-	         "period). Baseline January 2018: 146 of 286 not ready in "
-	         "grade 8, 83 of 286 in grade 9.");
+	snprintf(t->title, sizeof t->title,
+		 "Education-readiness, grades 8 "
+		 "and 9, per school and year");
+	snprintf(
+	    t->note, sizeof t->note,
+	    "Pupils assessed (their latest "
+	    "ReadinessAssessment per school, year and grade, dated in the "
+	    "period). Baseline January 2018: 146 of 286 not ready in "
+	    "grade 8, 83 of 286 in grade 9.");
 	t->row_total = t->col_total = true;
 	t->chart_col = 1;
 	report_suppress(t);
@@ -222,8 +223,7 @@ cmp_absence(const void *a, const void *b)
 }
 
 typedef void (*absence_fn)(void *ctx, const char *row, uint32_t person,
-                           uint32_t unlawful, uint32_t any,
-                           uint32_t expected);
+			   uint32_t unlawful, uint32_t any, uint32_t expected);
 
 /* Per person, school and quarter (of the report's last day): the
  * unlawful and any-reason absence and the expected lessons, the expected
@@ -246,18 +246,17 @@ absence_groups(const report_input *in, absence_fn fn, void *ctx)
 		if (f->type != REPORT_ABSENCE || !in_period(in, f->day2))
 			continue;
 		keys[n++] = (absence_key){f->person, f->org,
-		                          year_of(f->day2) * 10 +
-		                                  (month_of(f->day2) - 1) / 3 +
-		                                  1,
-		                          i};
+					  year_of(f->day2) * 10 +
+					      (month_of(f->day2) - 1) / 3 + 1,
+					  i};
 	}
 	qsort(keys, n, sizeof *keys, cmp_absence);
 	const unsigned unlawful = 1u << UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL;
-	const unsigned any = unlawful |
-	                     1u << UNGEBRO__V1__ABSENCE_KIND__ILLNESS |
-	                     1u << UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE |
-	                     1u << UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS |
-	                     1u << UNGEBRO__V1__ABSENCE_KIND__ABSENCE_KIND_UNSPECIFIED;
+	const unsigned any =
+	    unlawful | 1u << UNGEBRO__V1__ABSENCE_KIND__ILLNESS |
+	    1u << UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE |
+	    1u << UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS |
+	    1u << UNGEBRO__V1__ABSENCE_KIND__ABSENCE_KIND_UNSPECIFIED;
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		uint16_t m = 0;
@@ -273,22 +272,24 @@ absence_groups(const report_input *in, absence_fn fn, void *ctx)
 			 * the group is in log order. */
 			bool replaced = false;
 			for (size_t k = j + 1; k < end && !replaced; k++) {
-				const report_fact *g = &in->facts[keys[k].fact];
+				const report_fact *g =
+				    &in->facts[keys[k].fact];
 				replaced = g->day == f->day &&
-				           g->day2 == f->day2 &&
-				           g->kind == f->kind;
+					   g->day2 == f->day2 &&
+					   g->kind == f->kind;
 			}
 			if (!replaced && m < UINT16_MAX) {
 				reps[m] = (absence_report){
-					.start = f->day, .end = f->day2,
-					.school = 1,
-					.absent = (uint16_t)(f->n1 > UINT16_MAX
-					                         ? UINT16_MAX
-					                         : f->n1),
-					.expected = (uint16_t)(f->n2 > UINT16_MAX
-					                           ? UINT16_MAX
-					                           : f->n2),
-					.kind = f->kind};
+				    .start = f->day,
+				    .end = f->day2,
+				    .school = 1,
+				    .absent = (uint16_t)(f->n1 > UINT16_MAX
+							     ? UINT16_MAX
+							     : f->n1),
+				    .expected = (uint16_t)(f->n2 > UINT16_MAX
+							       ? UINT16_MAX
+							       : f->n2),
+				    .kind = f->kind};
 				idx[m] = m;
 				m++;
 			}
@@ -298,7 +299,7 @@ absence_groups(const report_input *in, absence_fn fn, void *ctx)
 		absence_sum(reps, idx, m, any, &a_any, &e_any);
 		char row[REPORT_LABEL_MAX];
 		snprintf(row, sizeof row, "%.40s %d Q%d", keys[i].school,
-		         keys[i].quarter / 10, keys[i].quarter % 10);
+			 keys[i].quarter / 10, keys[i].quarter % 10);
 		if (e_unl > 0)
 			fn(ctx, row, keys[i].person, a_unl, a_any, e_unl);
 		i = j;
@@ -317,7 +318,7 @@ typedef struct {
 
 static void
 add_absence(void *ctx, const char *row, uint32_t person, uint32_t unlawful,
-            uint32_t any, uint32_t expected)
+	    uint32_t any, uint32_t expected)
 {
 	absence_ctx *a = ctx;
 	long col;
@@ -337,18 +338,21 @@ bool
 report_absence_bands(const report_input *in, report_table *t)
 {
 	static const char *const cols[] = {"under 10 %", "10-15 %",
-	                                   "15 % and over"};
+					   "15 % and over"};
 	absence_ctx a = {.ok = true};
 	bool ok = absence_groups(in, add_absence, &a) && a.ok;
 	ok = fill_table(t, "absence", &a.rows, true, cols, 3, &a.tr) && ok;
 	if (!ok)
 		return false;
-	snprintf(t->title, sizeof t->title, "Unlawful absence per pupil, "
-	         "school and quarter");
-	snprintf(t->note, sizeof t->note, "Pupils by their unlawful absence "
-	         "in the quarter (lessons of kind UNLAWFUL / expected lessons, "
-	         "a period's expected lessons counted once); reports counted "
-	         "in the quarter of their last day. Total: pupils reported.");
+	snprintf(t->title, sizeof t->title,
+		 "Unlawful absence per pupil, "
+		 "school and quarter");
+	snprintf(
+	    t->note, sizeof t->note,
+	    "Pupils by their unlawful absence "
+	    "in the quarter (lessons of kind UNLAWFUL / expected lessons, "
+	    "a period's expected lessons counted once); reports counted "
+	    "in the quarter of their last day. Total: pupils reported.");
 	t->row_total = true;
 	t->chart_col = 2;
 	report_suppress(t);
@@ -359,17 +363,19 @@ bool
 report_absence_chronic(const report_input *in, report_table *t)
 {
 	static const char *const cols[] = {"chronic (10 % or more)",
-	                                   "under 10 %"};
+					   "under 10 %"};
 	absence_ctx a = {.chronic = true, .ok = true};
 	bool ok = absence_groups(in, add_absence, &a) && a.ok;
 	ok = fill_table(t, "chronic", &a.rows, true, cols, 2, &a.tr) && ok;
 	if (!ok)
 		return false;
-	snprintf(t->title, sizeof t->title, "Chronic absence (any reason) "
-	         "per school and quarter");
-	snprintf(t->note, sizeof t->note, "Pupils whose absence of every "
-	         "kind (illness, permitted leave, unlawful, totals) reached "
-	         "10 %% of their expected lessons in the quarter.");
+	snprintf(t->title, sizeof t->title,
+		 "Chronic absence (any reason) "
+		 "per school and quarter");
+	snprintf(t->note, sizeof t->note,
+		 "Pupils whose absence of every "
+		 "kind (illness, permitted leave, unlawful, totals) reached "
+		 "10 %% of their expected lessons in the quarter.");
 	t->row_total = true;
 	t->chart_col = 0;
 	report_suppress(t);
@@ -382,33 +388,37 @@ bool
 report_dropouts(const report_input *in, report_table *t)
 {
 	static const char *const cols[] = {"started", "dropout risk",
-	                                   "dropped out"};
+					   "dropped out"};
 	labels rows = {0};
 	triples tr = {0};
 	bool ok = true;
 	for (size_t i = 0; ok && i < in->nfacts; i++) {
 		const report_fact *f = &in->facts[i];
 		long col = f->type == REPORT_ENROL && f->day2 == 0 ? 0
-		           : f->type == REPORT_RISK                ? 1
-		           : f->type == REPORT_DROPOUT             ? 2
-		                                                   : -1;
+			   : f->type == REPORT_RISK		   ? 1
+			   : f->type == REPORT_DROPOUT		   ? 2
+								   : -1;
 		if (col < 0 || !in_period(in, f->day))
 			continue;
 		char label[REPORT_LABEL_MAX];
 		snprintf(label, sizeof label, "%.40s (%s)", f->org,
-		         report_programme_type(f->prog, f->org));
-		ok = triple_add(&tr, label_index(&rows, label), col, f->person);
+			 report_programme_type(f->prog, f->org));
+		ok =
+		    triple_add(&tr, label_index(&rows, label), col, f->person);
 	}
 	ok = fill_table(t, "dropouts", &rows, true, cols, 3, &tr) && ok;
 	if (!ok)
 		return false;
-	snprintf(t->title, sizeof t->title, "Enrolments, dropout risks and "
-	         "dropouts per institution and programme type");
-	snprintf(t->note, sizeof t->note, "Persons with an Enrolment start, a "
-	         "DropoutRisk or a Dropout dated in the period, per institution "
-	         "and programme type (stx, hhx, htx, hf, ib: gymnasium; eud-*, "
-	         "eux-*: EUD; fgu-*: FGU; else the institution id's prefix "
-	         "gym-, eud-, fgu-; else other).");
+	snprintf(t->title, sizeof t->title,
+		 "Enrolments, dropout risks and "
+		 "dropouts per institution and programme type");
+	snprintf(
+	    t->note, sizeof t->note,
+	    "Persons with an Enrolment start, a "
+	    "DropoutRisk or a Dropout dated in the period, per institution "
+	    "and programme type (stx, hhx, htx, hf, ib: gymnasium; eud-*, "
+	    "eux-*: EUD; fgu-*: FGU; else the institution id's prefix "
+	    "gym-, eud-, fgu-; else other).");
 	t->col_total = true;
 	t->chart_col = 2;
 	report_suppress(t);
@@ -420,7 +430,7 @@ report_enrolment_types(const report_input *in, report_table *t)
 {
 	static const char *const cols[] = {"started"};
 	static const char *const types[] = {"gymnasium", "EUD", "FGU",
-	                                    "other"};
+					    "other"};
 	labels rows = {0};
 	triples tr = {0};
 	bool ok = true;
@@ -431,20 +441,24 @@ report_enrolment_types(const report_input *in, report_table *t)
 		if (f->type != REPORT_ENROL || f->day2 != 0 ||
 		    !in_period(in, f->day))
 			continue;
-		ok = triple_add(&tr, label_index(&rows,
-		                report_programme_type(f->prog, f->org)), 0,
-		                f->person);
+		ok = triple_add(
+		    &tr,
+		    label_index(&rows, report_programme_type(f->prog, f->org)),
+		    0, f->person);
 	}
 	ok = fill_table(t, "enrolments", &rows, false, cols, 1, &tr) && ok;
 	if (!ok)
 		return false;
-	snprintf(t->title, sizeof t->title, "Enrolments per programme type "
-	         "(the share heading for vocational education)");
-	snprintf(t->note, sizeof t->note, "Persons with an Enrolment start "
-	         "dated in the period, per programme type. The EUD share is "
-	         "EUD / Total, shown when neither is suppressed. Goal: at "
-	         "least 35 %% of 25-year-olds with a vocational education by "
-	         "2030; 14.7 %% of the 2016 grade-9 cohort were projected to.");
+	snprintf(t->title, sizeof t->title,
+		 "Enrolments per programme type "
+		 "(the share heading for vocational education)");
+	snprintf(
+	    t->note, sizeof t->note,
+	    "Persons with an Enrolment start "
+	    "dated in the period, per programme type. The EUD share is "
+	    "EUD / Total, shown when neither is suppressed. Goal: at "
+	    "least 35 %% of 25-year-olds with a vocational education by "
+	    "2030; 14.7 %% of the 2016 grade-9 cohort were projected to.");
 	t->col_total = true;
 	t->chart_col = 0;
 	report_suppress(t);
@@ -495,7 +509,7 @@ person_index_init(person_index *pi, const report_input *in)
  * before it, and no dropout from the same institution before it. */
 static bool
 enrolment_runs(const report_input *in, const report_fact *e, int32_t d,
-               const size_t *idx, size_t n)
+	       const size_t *idx, size_t n)
 {
 	if (e->day > d)
 		return false;
@@ -520,14 +534,14 @@ enrolment_runs(const report_input *in, const report_fact *e, int32_t d,
  * start event alone says nothing of the end. */
 static bool
 benefit_runs(const report_input *in, const report_fact *b, int32_t d,
-             const size_t *idx, size_t n)
+	     const size_t *idx, size_t n)
 {
 	if (b->day > d || (b->day2 != 0 && b->day2 < d))
 		return false;
 	for (size_t k = 0; b->day2 == 0 && k < n; k++) {
 		const report_fact *g = &in->facts[idx[k]];
-		if (g->type == REPORT_BENEFIT && g->day2 != 0 &&
-		    g->day2 < d && g->day == b->day && g->kind == b->kind &&
+		if (g->type == REPORT_BENEFIT && g->day2 != 0 && g->day2 < d &&
+		    g->day == b->day && g->kind == b->kind &&
 		    strcmp(g->org, b->org) == 0)
 			return false;
 	}
@@ -536,7 +550,7 @@ benefit_runs(const report_input *in, const report_fact *b, int32_t d,
 
 static bool
 neet_on(const report_input *in, uint32_t p, const size_t *idx, size_t n,
-        int32_t d)
+	int32_t d)
 {
 	int32_t exit = 0;
 	bool benefit = false;
@@ -581,7 +595,7 @@ report_neet(const report_input *in, report_table *t)
 		int32_t next;
 		char nx[32];
 		snprintf(nx, sizeof nx, "%04d-%02d-01", mo == 12 ? y + 1 : y,
-		         mo == 12 ? 1 : mo + 1);
+			 mo == 12 ? 1 : mo + 1);
 		if (ug_date_parse(nx, &next) != UG_OK)
 			break;
 		if (m > in->asof)
@@ -594,12 +608,13 @@ report_neet(const report_input *in, report_table *t)
 		long row = label_index(&rows, label);
 		ok = row >= 0;
 		for (uint32_t p = 0; ok && p < in->npersons; p++) {
-			int age = in->birth[p] ? profile_age_on(in->birth[p], d)
-			                       : -1;
+			int age = in->birth[p]
+				      ? profile_age_on(in->birth[p], d)
+				      : -1;
 			if (age < 15 || age > 24)
 				continue;
 			if (neet_on(in, p, pi.idx + pi.start[p], pi.count[p],
-			            d))
+				    d))
 				ok = triple_add(&tr, row, 0, p);
 		}
 		m = next;
@@ -608,13 +623,17 @@ report_neet(const report_input *in, report_table *t)
 	ok = fill_table(t, "neet", &rows, true, cols, 1, &tr) && ok;
 	if (!ok)
 		return false;
-	snprintf(t->title, sizeof t->title, "Young people known to the hub "
-	         "without attachment to education, per month");
-	snprintf(t->note, sizeof t->note, "Persons aged 15-24 on the month's "
-	         "last day (or the period's end, or today if earlier) with no running enrolment "
-	         "that day and either a running benefit or a dropout or school "
-	         "leaving on or before it with no enrolment started since. "
-	         "Goal: halve the number, from 360 (2017) to 160.");
+	snprintf(t->title, sizeof t->title,
+		 "Young people known to the hub "
+		 "without attachment to education, per month");
+	snprintf(
+	    t->note, sizeof t->note,
+	    "Persons aged 15-24 on the month's "
+	    "last day (or the period's end, or today if earlier) with no "
+	    "running enrolment "
+	    "that day and either a running benefit or a dropout or school "
+	    "leaving on or before it with no enrolment started since. "
+	    "Goal: halve the number, from 360 (2017) to 160.");
 	t->chart_line = 1;
 	report_suppress(t);
 	return true;
@@ -622,14 +641,19 @@ report_neet(const report_input *in, report_table *t)
 
 /* ---- the legal clocks ---- */
 
-typedef enum { CLOCK_MET, CLOCK_MISSED, CLOCK_ENROLLED, CLOCK_PENDING } clock_outcome;
+typedef enum {
+	CLOCK_MET,
+	CLOCK_MISSED,
+	CLOCK_ENROLLED,
+	CLOCK_PENDING
+} clock_outcome;
 
 /* One dropout episode with the legal clocks, as the rules keep it. */
 typedef struct {
-	int32_t known;   /* the day the hub received the first report */
+	int32_t known;	 /* the day the hub received the first report */
 	int32_t contact; /* the first contact (or offer) recorded, 0 none */
-	int32_t offer;   /* the first offer recorded, 0 none */
-	int32_t closed;  /* the day an enrolment closed the episode, 0 open */
+	int32_t offer;	 /* the first offer recorded, 0 none */
+	int32_t closed;	 /* the day an enrolment closed the episode, 0 open */
 } clock_run;
 
 /* What the rules keep of a person for the clocks (rule_education.c):
@@ -654,8 +678,7 @@ clock_left(clock_person *cp, int32_t day, bool dropout)
 }
 
 static clock_outcome
-clock_judge(const report_input *in, int32_t done, int32_t closed,
-            int32_t due)
+clock_judge(const report_input *in, int32_t done, int32_t closed, int32_t due)
 {
 	if (done && done <= due)
 		return CLOCK_MET;
@@ -670,11 +693,11 @@ bool
 report_clocks(const report_input *in, report_table *t)
 {
 	static const char *const cols[] = {"met", "missed",
-	                                   "closed by enrolment", "pending"};
+					   "closed by enrolment", "pending"};
 	labels rows = {0};
 	triples tr = {0};
 	bool ok = label_index(&rows, "1 contact within 5 working days") >= 0 &&
-	          label_index(&rows, "2 offer within 30 days") >= 0;
+		  label_index(&rows, "2 offer within 30 days") >= 0;
 	const rules_config *rc = in->rules;
 	clock_person *st = calloc(in->npersons + 1, sizeof *st);
 	clock_run *runs = calloc(in->nfacts + 1, sizeof *runs);
@@ -711,7 +734,8 @@ report_clocks(const report_input *in, report_table *t)
 		} else if (type == REPORT_DROPOUT) {
 			/* A correction of the open episode's dropout restarts
 			 * no clock; a corrected date moves the day left. */
-			if (f->corrects && cp->open && f->corrects - 1 == cp->chain) {
+			if (f->corrects && cp->open &&
+			    f->corrects - 1 == cp->chain) {
 				cp->chain = i;
 				if (cp->left_by_dropout && !cp->enrolled)
 					cp->left_day = f->day;
@@ -735,16 +759,17 @@ report_clocks(const report_input *in, report_table *t)
 				cp->run = (long)nruns++;
 			}
 		} else if (type == REPORT_ACTION && cp->open && run &&
-		           f->day >= cp->left_day) {
+			   f->day >= cp->left_day) {
 			/* Done before the person left answers no duty of this
 			 * episode; an offer without a contact before it stands
 			 * for both. */
-			if (f->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
+			if (f->kind ==
+				UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
 			    !run->contact) {
 				run->contact = f->day;
 			} else if (f->kind ==
-			                   UNGEBRO__V1__ACTION_KIND__OFFER_MADE &&
-			           !run->offer) {
+				       UNGEBRO__V1__ACTION_KIND__OFFER_MADE &&
+				   !run->offer) {
 				run->offer = f->day;
 				if (!run->contact)
 					run->contact = f->day;
@@ -758,14 +783,15 @@ report_clocks(const report_input *in, report_table *t)
 		/* A contact recorded closes the episode no more: an
 		 * enrolment after it meets only the offer. */
 		int32_t closed = run->contact ? 0 : run->closed;
-		ok = triple_add(&tr, 0, clock_judge(in, run->contact, closed, due),
-		                (uint32_t)r);
+		ok = triple_add(&tr, 0,
+				clock_judge(in, run->contact, closed, due),
+				(uint32_t)r);
 		if (ok && run->contact)
-			ok = triple_add(&tr, 1,
-			                clock_judge(in, run->offer, run->closed,
-			                            deadline_offer_due(rc,
-			                                               run->contact)),
-			                (uint32_t)r);
+			ok = triple_add(
+			    &tr, 1,
+			    clock_judge(in, run->offer, run->closed,
+					deadline_offer_due(rc, run->contact)),
+			    (uint32_t)r);
 	}
 	free(st);
 	free(runs);
@@ -774,17 +800,21 @@ report_clocks(const report_input *in, report_table *t)
 		return false;
 	memmove(t->rows[0], t->rows[0] + 2, REPORT_LABEL_MAX - 2);
 	memmove(t->rows[1], t->rows[1] + 2, REPORT_LABEL_MAX - 2);
-	snprintf(t->title, sizeof t->title, "The legal clocks for "
-	         "15-17-year-olds who dropped out");
-	snprintf(t->note, sizeof t->note, "Clocks, not persons: a contact "
-	         "clock for each dropout of a 15-17-year-old the hub received "
-	         "in the period, an offer clock for each recorded contact (a "
-	         "person who dropped out twice has two of each). Contact: a contact (or offer) "
-	         "recorded with the inbox by the 5th working day after the day "
-	         "the hub received the dropout. Offer: an offer recorded or an "
-	         "enrolment started by 30 days after the recorded contact (the "
-	         "summer holiday not counted). Pending: the deadline has not "
-	         "passed yet. Total: the clocks started.");
+	snprintf(t->title, sizeof t->title,
+		 "The legal clocks for "
+		 "15-17-year-olds who dropped out");
+	snprintf(
+	    t->note, sizeof t->note,
+	    "Clocks, not persons: a contact "
+	    "clock for each dropout of a 15-17-year-old the hub received "
+	    "in the period, an offer clock for each recorded contact (a "
+	    "person who dropped out twice has two of each). Contact: a "
+	    "contact (or offer) "
+	    "recorded with the inbox by the 5th working day after the day "
+	    "the hub received the dropout. Offer: an offer recorded or an "
+	    "enrolment started by 30 days after the recorded contact (the "
+	    "summer holiday not counted). Pending: the deadline has not "
+	    "passed yet. Total: the clocks started.");
 	t->row_total = true;
 	t->chart_col = 1;
 	report_suppress(t);
@@ -796,9 +826,12 @@ report_clocks(const report_input *in, report_table *t)
 bool
 report_alerts(const report_input *in, report_table *t)
 {
-	static const char *const cols[] = {
-		"raised", "acknowledged", "acknowledged in time", "escalated",
-		"enrolment within 90 days", "back on track within 90 days"};
+	static const char *const cols[] = {"raised",
+					   "acknowledged",
+					   "acknowledged in time",
+					   "escalated",
+					   "enrolment within 90 days",
+					   "back on track within 90 days"};
 	labels rows = {0};
 	triples tr = {0};
 	person_index pi = {0};
@@ -822,16 +855,17 @@ report_alerts(const report_input *in, report_table *t)
 		size_t nf = a->person < in->npersons ? pi.count[a->person] : 0;
 		for (size_t k = 0; k < nf && !enrol; k++) {
 			const report_fact *f =
-				&in->facts[pi.idx[pi.start[a->person] + k]];
+			    &in->facts[pi.idx[pi.start[a->person] + k]];
 			/* What followed: logged after the record that
 			 * raised the alert, received from its day on. */
 			enrol = f->type == REPORT_ENROL && f->day2 == 0 &&
-			        f->person == a->person && f->seq > a->seq &&
-			        f->known >= a->raised &&
-			        f->known <= a->raised + 90;
+				f->person == a->person && f->seq > a->seq &&
+				f->known >= a->raised &&
+				f->known <= a->raised + 90;
 		}
-		for (size_t k = 0; a->person != REPORT_NO_PERSON &&
-		                   k < in->nalerts && !back; k++) {
+		for (size_t k = 0;
+		     a->person != REPORT_NO_PERSON && k < in->nalerts && !back;
+		     k++) {
 			const report_alert *b = &in->alerts[k];
 			back = b->person == a->person && k != i &&
 			       strcmp(b->rule, "back_on_track") == 0 &&
@@ -847,15 +881,18 @@ report_alerts(const report_input *in, report_table *t)
 	ok = fill_table(t, "alerts", &rows, true, cols, 6, &tr) && ok;
 	if (!ok)
 		return false;
-	snprintf(t->title, sizeof t->title, "Alerts per rule, and what "
-	         "followed");
-	snprintf(t->note, sizeof t->note, "Alerts raised in the period (by "
-	         "the day raised; escalation notices not counted as alerts). "
-	         "Acknowledged: no longer open. In time: acknowledged and never "
-	         "escalated. Escalated: at least one escalation notice. Within "
-	         "90 days: an Enrolment start of the person received from the "
-	         "alert's day to 90 days after (and logged after the event that "
-	         "raised it), or a back_on_track notice raised so.");
+	snprintf(t->title, sizeof t->title,
+		 "Alerts per rule, and what "
+		 "followed");
+	snprintf(
+	    t->note, sizeof t->note,
+	    "Alerts raised in the period (by "
+	    "the day raised; escalation notices not counted as alerts). "
+	    "Acknowledged: no longer open. In time: acknowledged and never "
+	    "escalated. Escalated: at least one escalation notice. Within "
+	    "90 days: an Enrolment start of the person received from the "
+	    "alert's day to 90 days after (and logged after the event that "
+	    "raised it), or a back_on_track notice raised so.");
 	t->col_total = true;
 	t->chart_col = 0;
 	report_suppress(t);
@@ -869,7 +906,7 @@ report_anonymous(const report_input *in, report_table *t)
 {
 	static const char *const cols[] = {"records"};
 	static const char *const stages[] = {"referred", "treatment started",
-	                                     "treatment ended", "other"};
+					     "treatment ended", "other"};
 	labels rows = {0};
 	triples tr = {0};
 	bool ok = true;
@@ -885,10 +922,13 @@ report_anonymous(const report_input *in, report_table *t)
 	ok = fill_table(t, "anonymous", &rows, false, cols, 1, &tr) && ok;
 	if (!ok)
 		return false;
-	snprintf(t->title, sizeof t->title, "Anonymous addiction counselling "
-	         "(counts only)");
-	snprintf(t->note, sizeof t->note, "Anonymous AddictionReferral records "
-	         "(no CPR, never linked to one) dated in the period, by stage.");
+	snprintf(t->title, sizeof t->title,
+		 "Anonymous addiction counselling "
+		 "(counts only)");
+	snprintf(
+	    t->note, sizeof t->note,
+	    "Anonymous AddictionReferral records "
+	    "(no CPR, never linked to one) dated in the period, by stage.");
 	t->col_total = true;
 	t->chart_col = 0;
 	report_suppress(t);
@@ -906,13 +946,13 @@ static int
 cmp_id(const void *a, const void *b)
 {
 	return memcmp(((const id_index *)a)->id, ((const id_index *)b)->id,
-	              16);
+		      16);
 }
 
 void
 report_drop_superseded(report_input *in, const uint8_t (*ids)[16],
-                       const uint8_t (*sup)[16],
-                       const char (*agency)[REPORT_LABEL_MAX])
+		       const uint8_t (*sup)[16],
+		       const char (*agency)[REPORT_LABEL_MAX])
 {
 	static const uint8_t zero[16];
 	id_index *by_id = calloc(in->nfacts + 1, sizeof *by_id);
@@ -931,8 +971,8 @@ report_drop_superseded(report_input *in, const uint8_t (*ids)[16],
 		if (memcmp(sup[j], zero, 16) == 0)
 			continue;
 		id_index key = {sup[j], 0};
-		const id_index *hit = bsearch(&key, by_id, in->nfacts,
-		                              sizeof *by_id, cmp_id);
+		const id_index *hit =
+		    bsearch(&key, by_id, in->nfacts, sizeof *by_id, cmp_id);
 		if (hit && in->facts[hit->fact].seq < in->facts[j].seq &&
 		    strcmp(agency[hit->fact], agency[j]) == 0) {
 			drop[hit->fact] = true;

@@ -12,7 +12,7 @@
 
 bool
 report_table_init(report_table *t, const char *name, size_t nrows,
-                  size_t ncols)
+		  size_t ncols)
 {
 	memset(t, 0, sizeof *t);
 	size_t cells = (nrows + 1) * (ncols + 1);
@@ -59,7 +59,8 @@ report_hidden(const report_table *t, size_t r, size_t c)
 bool
 report_exists(const report_table *t, size_t r, size_t c)
 {
-	return (r < t->nrows || t->col_total) && (c < t->ncols || t->row_total);
+	return (r < t->nrows || t->col_total) &&
+	       (c < t->ncols || t->row_total);
 }
 
 static void
@@ -97,7 +98,7 @@ line_at(const line *l, size_t i)
 	if (l->list)
 		return l->list[i];
 	return (entry){l->first.t, l->first.r + i * l->dr,
-	               l->first.c + i * l->dc};
+		       l->first.c + i * l->dc};
 }
 
 static uint8_t *
@@ -165,9 +166,10 @@ report_suppress(report_table *t)
 		for (size_t c = 0; c <= t->ncols; c++) {
 			long v = *report_cell(t, r, c);
 			t->hid[r * (t->ncols + 1) + c] =
-				report_exists(t, r, c) && v > 0 &&
-				v < REPORT_MIN_CELL ? REPORT_PRIMARY
-				                    : REPORT_SHOWN;
+			    report_exists(t, r, c) && v > 0 &&
+				    v < REPORT_MIN_CELL
+				? REPORT_PRIMARY
+				: REPORT_SHOWN;
 		}
 	/* Each pass can only hide more, so this ends. */
 	while (fix_lines(t))
@@ -176,8 +178,7 @@ report_suppress(report_table *t)
 
 bool
 report_suppress_linked(report_table *detail, size_t dcol,
-                       report_table *summary, size_t scol,
-                       const long *group)
+		       report_table *summary, size_t scol, const long *group)
 {
 	entry *e = calloc(detail->nrows + 2, sizeof *e);
 	if (!e)
@@ -204,7 +205,7 @@ report_suppress_linked(report_table *detail, size_t dcol,
 
 bool
 report_suppress_same(report_table *a, report_table *b,
-                     const size_t (*pairs)[4], size_t npairs)
+		     const size_t (*pairs)[4], size_t npairs)
 {
 	/* Each pass can only hide more, so this ends. */
 	for (bool changed = true; changed;) {
@@ -240,8 +241,8 @@ starts(const char *s, const char *prefix)
 const char *
 report_programme_type(const char *programme, const char *institution)
 {
-	static const char *const gym[] = {"stx", "hhx", "htx", "hf", "ib",
-	                                  "gym"};
+	static const char *const gym[] = {"stx", "hhx", "htx",
+					  "hf",	 "ib",	"gym"};
 	if (starts(programme, "fgu"))
 		return "FGU";
 	if (starts(programme, "eud") || starts(programme, "eux"))

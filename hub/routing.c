@@ -11,19 +11,19 @@
 
 bool
 routing_resolve(hub *h, const uint8_t *person_key, recipient_rule to,
-                char out[STORE_ID_MAX], bool *contact)
+		char out[STORE_ID_MAX], bool *contact)
 {
 	int32_t today = hub__today(h);
 	*contact = false;
-	bool has_contact = person_key && store_assignment_get(
-	                                         h->store, person_key, today,
-	                                         out) == UG_OK;
+	bool has_contact =
+	    person_key &&
+	    store_assignment_get(h->store, person_key, today, out) == UG_OK;
 	char counsellor[STORE_ID_MAX] = "";
 	bool has_counsellor =
-		person_key && (to == TO_COUNSELLOR_FIRST ||
-		               to == TO_CONTACT_OR_COUNSELLOR) &&
-		store_assignment_role(h->store, person_key, STORE_ROLE_GUIDANCE,
-		                      today, counsellor) == UG_OK;
+	    person_key &&
+	    (to == TO_COUNSELLOR_FIRST || to == TO_CONTACT_OR_COUNSELLOR) &&
+	    store_assignment_role(h->store, person_key, STORE_ROLE_GUIDANCE,
+				  today, counsellor) == UG_OK;
 	switch (to) {
 	case TO_COUNSELLOR_FIRST:
 		if (has_counsellor) {
@@ -55,7 +55,7 @@ typedef struct {
 	apply_ctx *c;
 	char to[STORE_ID_MAX];
 	char counsellor[STORE_ID_MAX]; /* keeps the alerts addressed to them */
-	bool referral_shared; /* the consent shares referrals today */
+	bool referral_shared;	       /* the consent shares referrals today */
 } move_ctx;
 
 static ug_err
@@ -69,11 +69,10 @@ move_alert(void *ctx, const uint8_t *id)
 	if (id[STORE_ALERT_ID_LEN - 1] & (R_ESCALATED_DESK | R_ESCALATED_LEAD))
 		return UG_OK;
 	if (store_alert_state(m->c->h->store, id, &open, recipient,
-	                      &escalations) != UG_OK ||
+			      &escalations) != UG_OK ||
 	    !open || strcmp(recipient, m->to) == 0 ||
 	    strcmp(recipient, m->counsellor) == 0 ||
-	    (strcmp(recipient, m->c->h->rules.desk) == 0 &&
-	     escalations))
+	    (strcmp(recipient, m->c->h->rules.desk) == 0 && escalations))
 		return UG_OK;
 	/* Only alerts that went to the contact person, or to the desk for
 	 * want of one, follow the contact person. */
@@ -113,7 +112,7 @@ routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key)
 	bool contact;
 	routing_resolve(c->h, person_key, TO_CONTACT, m.to, &contact);
 	store_assignment_role(c->h->store, person_key, STORE_ROLE_GUIDANCE,
-	                      hub__today(c->h), m.counsellor);
+			      hub__today(c->h), m.counsellor);
 	profile p;
 	ug_err err = effects_profile_load(c, person_key, NULL, &p, NULL);
 	if (err != UG_OK)
@@ -138,21 +137,21 @@ alert_status(hub *h, const uint8_t *id)
 
 static ug_err
 read_summary(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
-             uint32_t deliveries)
+	     uint32_t deliveries)
 {
 	(void)id;
 	(void)deliveries;
 	hub_alert_summary *o = ctx;
-	wire_alert *a = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body,
-	                            len);
+	wire_alert *a =
+	    wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body, len);
 	if (!a)
 		return UG_OK;
 	ug_strlcpy(o->title, a->title ? a->title : "", sizeof o->title);
 	ug_strlcpy(o->cpr, a->cpr ? a->cpr : "", sizeof o->cpr);
 	ug_strlcpy(o->due, a->due ? a->due : "", sizeof o->due);
 	/* The combined rule's name for the signal (rule_signals.c). */
-	o->names_referral = a->explanation &&
-	                    strstr(a->explanation, "addiction referral (");
+	o->names_referral =
+	    a->explanation && strstr(a->explanation, "addiction referral (");
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, a);
 	return UG_OK;
 }
@@ -186,19 +185,19 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 	char owner[STORE_ID_MAX], lead[STORE_ID_MAX] = "";
 	uint32_t escalations = 0;
 	if (store_alert_state(h->store, id, &open, owner, &escalations) !=
-	            UG_OK ||
+		UG_OK ||
 	    !open)
 		return UG_OK;
 	if (special_rule(rule)) {
 		/* Consent judged at this disclosure too: once it no longer
 		 * allows sharing, nothing about the alert travels further. */
 		profile p;
-		ug_err err = effects_profile_load(c, t->person_key, NULL, &p,
-		                                  NULL);
+		ug_err err =
+		    effects_profile_load(c, t->person_key, NULL, &p, NULL);
 		if (err != UG_OK)
 			return err;
 		if (!consent_allows(&p, hub__today(h),
-		                    rule == R_TREATMENT_MISSED))
+				    rule == R_TREATMENT_MISSED))
 			return UG_OK;
 	}
 	if (h->rules.team_lead[0])
@@ -218,7 +217,7 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 		to = h->rules.desk;
 		step = R_ESCALATED_DESK;
 	} else if (desk_notice != ALERT_CLOSED && lead[0] &&
-	           alert_status(h, lead_id) == ALERT_NONE) {
+		   alert_status(h, lead_id) == ALERT_NONE) {
 		/* A desk that acknowledged its notice has taken it on: the
 		 * team lead is not needed. */
 		to = lead;
@@ -239,8 +238,10 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 	char hexid[2 * STORE_ALERT_ID_LEN + 1];
 	ug_hex(id, STORE_ALERT_ID_LEN, hexid);
 	if (special_rule(rule)) {
-		say(d.title, sizeof d.title, "An alert you may not read is "
-		    "overdue with %s", owner);
+		say(d.title, sizeof d.title,
+		    "An alert you may not read is "
+		    "overdue with %s",
+		    owner);
 		say(d.explanation, sizeof d.explanation,
 		    "Alert %s, addressed to %s, has not been acknowledged "
 		    "within %d office hours. It holds data that only its "
@@ -254,7 +255,8 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 		say(d.explanation, sizeof d.explanation,
 		    "Alert %s (%s), addressed to %s%s%s, has not been "
 		    "acknowledged within %d office hours; it stays with %s, "
-		    "who remains responsible. Expected of you: make sure it is "
+		    "who remains responsible. Expected of you: make sure it "
+		    "is "
 		    "handled today, by %s or by the desk.",
 		    hexid, engine_rule_name(rule), owner,
 		    o.due[0] ? ", due " : "", o.due, hours, owner, owner);
@@ -268,11 +270,11 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 			 * lead is the one in force on that day, who may be
 			 * named only by then. */
 			err = effects_schedule(
-				c,
-				calendar_add_office_hours(&h->rules.cal,
-				                          &h->rules.office, t->due,
-				                          hours),
-				t->seq, t->kind, t->person_key);
+			    c,
+			    calendar_add_office_hours(&h->rules.cal,
+						      &h->rules.office, t->due,
+						      hours),
+			    t->seq, t->kind, t->person_key);
 	}
 	return err;
 }
@@ -291,12 +293,14 @@ hub__close_notices(hub *h, const uint8_t *id)
 		char to[STORE_ID_MAX];
 		uint32_t escalations;
 		if (store_alert_state(h->store, notice, &open, to,
-		                      &escalations) == UG_OK &&
+				      &escalations) == UG_OK &&
 		    open &&
-		    store_alerts_ack(h->store, to,
-		                     (const uint8_t(*)[STORE_ALERT_ID_LEN])notice,
-		                     1, &found) != UG_OK)
-			log_err("HUB-ALERT-ACK", "escalation notice not closed");
+		    store_alerts_ack(
+			h->store, to,
+			(const uint8_t(*)[STORE_ALERT_ID_LEN])notice, 1,
+			&found) != UG_OK)
+			log_err("HUB-ALERT-ACK",
+				"escalation notice not closed");
 	}
 }
 

@@ -26,8 +26,8 @@ rate_tenths(uint32_t part, uint32_t whole, int pct, bool strict)
 }
 
 static void
-raise_rolling(const rule_input *in, const profile *p,
-              const absence_state *st, const absence_verdict *v, outcome *o)
+raise_rolling(const rule_input *in, const profile *p, const absence_state *st,
+	      const absence_verdict *v, outcome *o)
 {
 	const rules_config *rc = in->rc;
 	draft *d = outcome_alert(o, in, p, R_ROLLING, rc->rolling.on.priority);
@@ -37,9 +37,9 @@ raise_rolling(const rule_input *in, const profile *p,
 	ug_date_format(v->first_day, start);
 	ug_date_format(v->window_end, end);
 	draft_due_in(d, in, 5, due);
-	unsigned tenths = rate_tenths(v->absent, v->expected,
-	                              rc->rolling.threshold_pct,
-	                              rc->rolling.strictly_above);
+	unsigned tenths =
+	    rate_tenths(v->absent, v->expected, rc->rolling.threshold_pct,
+			rc->rolling.strictly_above);
 	say(d->title, sizeof d->title,
 	    "Absence %u.%u %% over the last %d school days (threshold %d %%)",
 	    tenths / 10, tenths % 10, rc->rolling.window_days,
@@ -49,7 +49,8 @@ raise_rolling(const rule_input *in, const profile *p,
 	    "of %u expected lessons absent (%u.%u %%) in %u report%s. Rule "
 	    "absence.rolling: absence %s %d %% of expected lessons over "
 	    "the last %d school days raises one alert per episode; it stays "
-	    "quiet until the rate falls back and rises again. Expected of you: "
+	    "quiet until the rate falls back and rises again. Expected of "
+	    "you: "
 	    "contact the young person and the school by %s.",
 	    start, end, v->covered_days, v->covered_days == 1 ? "" : "s",
 	    v->absent, v->expected, tenths / 10, tenths % 10, v->nused,
@@ -59,12 +60,12 @@ raise_rolling(const rule_input *in, const profile *p,
 	/* The evidence in the order of the school days it covers, as a
 	 * reader checks it; the state keeps its rows in no such order. */
 	uint16_t order[ABSENCE_MAX_REPORTS];
-	uint16_t n = v->nused < ABSENCE_MAX_REPORTS ? v->nused
-	                                            : ABSENCE_MAX_REPORTS;
+	uint16_t n =
+	    v->nused < ABSENCE_MAX_REPORTS ? v->nused : ABSENCE_MAX_REPORTS;
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t at = i;
 		while (at > 0 && st->reports[order[at - 1]].start >
-		                     st->reports[v->used[i]].start) {
+				     st->reports[v->used[i]].start) {
 			order[at] = order[at - 1];
 			at--;
 		}
@@ -89,15 +90,14 @@ raise_rolling(const rule_input *in, const profile *p,
 }
 
 static void
-raise_quarter(const rule_input *in, const profile *p,
-              const quarter_verdict *v, outcome *o)
+raise_quarter(const rule_input *in, const profile *p, const quarter_verdict *v,
+	      outcome *o)
 {
 	const rules_config *rc = in->rc;
 	bool notify = v->notify;
-	draft *d = outcome_alert(o, in, p,
-	                         notify ? R_QUARTER_NOTIFY : R_QUARTER_WARN,
-	                         notify ? rc->quarter.notify_priority
-	                                : rc->quarter.on.priority);
+	draft *d = outcome_alert(
+	    o, in, p, notify ? R_QUARTER_NOTIFY : R_QUARTER_WARN,
+	    notify ? rc->quarter.notify_priority : rc->quarter.on.priority);
 	if (!d)
 		return;
 	char start[11], end[11], due[11];
@@ -106,16 +106,18 @@ raise_quarter(const rule_input *in, const profile *p,
 	draft_due_in(d, in, notify ? 2 : 5, due);
 	/* Under the notify level a warning never shows it. */
 	unsigned tenths =
-		rate_tenths(v->absent, v->expected, rc->quarter.notify_pct, false);
+	    rate_tenths(v->absent, v->expected, rc->quarter.notify_pct, false);
 	int level = notify ? rc->quarter.notify_pct : rc->quarter.warn_pct;
 	/* A report spanning the boundary can reach a level in the quarter
 	 * before its own (hub/rules.c apportions it). */
 	int32_t report_end = 0;
 	bool earlier = ug_date_parse(in->env->absence_report->period_end,
-	                             &report_end) == UG_OK &&
-	               v->quarter_end < report_end;
-	say(d->title, sizeof d->title, "Unlawful absence %u.%u %% %s "
-	    "(level %d %%)", tenths / 10, tenths % 10,
+				     &report_end) == UG_OK &&
+		       v->quarter_end < report_end;
+	say(d->title, sizeof d->title,
+	    "Unlawful absence %u.%u %% %s "
+	    "(level %d %%)",
+	    tenths / 10, tenths % 10,
 	    earlier ? "last quarter" : "this quarter", level);
 	say(d->explanation, sizeof d->explanation,
 	    "In the quarter %s to %s the school reported %u of %u expected "
@@ -126,11 +128,11 @@ raise_quarter(const rule_input *in, const profile *p,
 	    start, end, v->absent, v->expected, tenths / 10, tenths % 10,
 	    v->covered_days, rc->quarter.warn_pct, rc->quarter.notify_pct,
 	    notify ? "take up the school's notification and decide on the "
-	             "child benefit"
-	           : "check with the school that the parents were warned",
+		     "child benefit"
+		   : "check with the school that the parents were warned",
 	    due);
 	evidence_event(d, in->env, in->agency,
-	               in->env->absence_report->period_end);
+		       in->env->absence_report->period_end);
 }
 
 static uint16_t
@@ -143,10 +145,10 @@ bool
 absence_row(const Ungebro__V1__AbsenceReport *a, absence_report *row)
 {
 	*row = (absence_report){
-		.absent = lessons(a->lessons_absent),
-		.expected = lessons(a->lessons_expected),
-		.kind = (uint8_t)a->kind,
-		.school = absence_school_key(a->school),
+	    .absent = lessons(a->lessons_absent),
+	    .expected = lessons(a->lessons_expected),
+	    .kind = (uint8_t)a->kind,
+	    .school = absence_school_key(a->school),
 	};
 	return ug_date_parse(a->period_start, &row->start) == UG_OK &&
 	       ug_date_parse(a->period_end, &row->end) == UG_OK;
@@ -154,8 +156,8 @@ absence_row(const Ungebro__V1__AbsenceReport *a, absence_report *row)
 
 void
 rule_absence(const rule_input *in, profile *p, absence_state *rolling,
-             quarter_state *quarter, const absence_report *replaced,
-             outcome *o)
+	     quarter_state *quarter, const absence_report *replaced,
+	     outcome *o)
 {
 	const rules_config *rc = in->rc;
 	const Ungebro__V1__AbsenceReport *a = in->env->absence_report;
@@ -170,15 +172,14 @@ rule_absence(const rule_input *in, profile *p, absence_state *rolling,
 		quarter_forget(quarter, replaced);
 	}
 
-	absence_config acfg = {rc->rolling.threshold_pct,
-	                       rc->rolling.strictly_above,
-	                       rc->rolling.count_permitted,
-	                       rc->rolling.window_days, rc->rolling.min_days,
-	                       &rc->cal};
+	absence_config acfg = {
+	    rc->rolling.threshold_pct,	 rc->rolling.strictly_above,
+	    rc->rolling.count_permitted, rc->rolling.window_days,
+	    rc->rolling.min_days,	 &rc->cal};
 	absence_verdict verdict;
 	absence_apply(&acfg, rolling, &report, &verdict);
 	quarter_config qcfg = {rc->quarter.warn_pct, rc->quarter.notify_pct,
-	                       rc->quarter.min_days, &rc->cal};
+			       rc->quarter.min_days, &rc->cal};
 	quarter_verdict qv;
 	quarter_apply(&qcfg, quarter, &report, &qv);
 
@@ -187,11 +188,12 @@ rule_absence(const rule_input *in, profile *p, absence_state *rolling,
 		 * takes the ground from the episode's alert. */
 		if (in->corrects_seq) {
 			char why[256];
-			unsigned tenths = rate_tenths(
-				verdict.absent, verdict.expected,
-				rc->rolling.threshold_pct,
-				rc->rolling.strictly_above);
-			say(why, sizeof why, "%s corrected its report for %s to "
+			unsigned tenths =
+			    rate_tenths(verdict.absent, verdict.expected,
+					rc->rolling.threshold_pct,
+					rc->rolling.strictly_above);
+			say(why, sizeof why,
+			    "%s corrected its report for %s to "
 			    "%s: absence is now %u of %u expected lessons "
 			    "(%u.%u %%), %s the threshold of %d %%",
 			    in->agency, a->period_start, a->period_end,
@@ -199,7 +201,8 @@ rule_absence(const rule_input *in, profile *p, absence_state *rolling,
 			    tenths % 10,
 			    rc->rolling.strictly_above ? "not above" : "under",
 			    rc->rolling.threshold_pct);
-			outcome_withdraw(o, p->absence_alert_seq, R_ROLLING, why);
+			outcome_withdraw(o, p->absence_alert_seq, R_ROLLING,
+					 why);
 		}
 		p->absence_alert_seq = 0;
 	}

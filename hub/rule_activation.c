@@ -7,7 +7,7 @@
 
 #include "hub/engine.h"
 
-#define MISSED_KEPT (int)(sizeof ((profile *)0)->missed / sizeof(int32_t))
+#define MISSED_KEPT (int)(sizeof((profile *)0)->missed / sizeof(int32_t))
 
 void
 rule_missed_activation(const rule_input *in, profile *p, outcome *o)
@@ -19,8 +19,9 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 		/* The same miss, corrected: counted once, on the day it now
 		 * gives. It raises nothing. */
 		const wire_envelope *was = in->corrected;
-		if (was && was->payload_case ==
-		               UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION) {
+		if (was &&
+		    was->payload_case ==
+			UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION) {
 			int32_t old = date_or(was->missed_activation->date, 0);
 			for (int i = MISSED_KEPT; i-- > 0;)
 				if (old && p->missed[i] == old) {
@@ -31,7 +32,7 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 		return;
 	}
 	memmove(&p->missed[0], &p->missed[1],
-	        (MISSED_KEPT - 1) * sizeof p->missed[0]);
+		(MISSED_KEPT - 1) * sizeof p->missed[0]);
 	p->missed[MISSED_KEPT - 1] = day;
 	bool suppress = false;
 	rule_note_signal(in, p, SIG_MISSED_ACTIVATION, day, o, &suppress);
@@ -54,8 +55,8 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 			within = n;
 	}
 	int count = rc->missed_activation.count > MISSED_KEPT
-	                    ? MISSED_KEPT
-	                    : rc->missed_activation.count;
+			? MISSED_KEPT
+			: rc->missed_activation.count;
 	if (within < count || day <= p->missed_alerted_until)
 		return;
 	/* Alerted once per window: the next alert needs a window's worth of
@@ -64,14 +65,13 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 	if (suppress)
 		return;
 	draft *d = outcome_alert(o, in, p, R_MISSED_ACTIVATION,
-	                         rc->missed_activation.on.priority);
+				 rc->missed_activation.on.priority);
 	if (!d)
 		return;
 	char due[11];
 	draft_due_in(d, in, 5, due);
-	say(d->title, sizeof d->title,
-	    "%d missed activations within %d days", within,
-	    rc->missed_activation.days);
+	say(d->title, sizeof d->title, "%d missed activations within %d days",
+	    within, rc->missed_activation.days);
 	char activity[96] = "";
 	if (x->activity && x->activity[0])
 		say(activity, sizeof activity, " (activity %s)", x->activity);
@@ -89,8 +89,7 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 	    "days. Rule missed_activation: %d missed activations within %d "
 	    "days call for close follow-up. Expected of you: contact the "
 	    "young person and the Jobcenter about the activation by %s.",
-	    jobcenter, x->date, activity, within,
-	    rc->missed_activation.days, count, rc->missed_activation.days,
-	    due);
+	    jobcenter, x->date, activity, within, rc->missed_activation.days,
+	    count, rc->missed_activation.days, due);
 	evidence_event(d, in->env, in->agency, x->date);
 }

@@ -30,16 +30,21 @@ why_not_shared(const profile *p, char *why, size_t cap)
 	char last[11];
 	ug_date_format(p->consent_expires, last);
 	if (!p->consent)
-		say(why, cap, "the young person withdrew the consent to share "
+		say(why, cap,
+		    "the young person withdrew the consent to share "
 		    "it");
 	else if (p->consent_no_referral)
-		say(why, cap, "the young person's consent no longer covers the "
+		say(why, cap,
+		    "the young person's consent no longer covers the "
 		    "referral");
 	else if (p->consent_expires)
-		say(why, cap, "the young person's consent to share it ended on "
-		    "%s", last);
+		say(why, cap,
+		    "the young person's consent to share it ended on "
+		    "%s",
+		    last);
 	else
-		say(why, cap, "the young person's consent to share it no longer "
+		say(why, cap,
+		    "the young person's consent to share it no longer "
 		    "holds");
 }
 
@@ -50,7 +55,7 @@ why_not_shared(const profile *p, char *why, size_t cap)
  * person outside the consent. */
 static void
 take_back(const rule_input *in, const profile *p, bool referral_shared,
-          bool stage_shared, outcome *o)
+	  bool stage_shared, outcome *o)
 {
 	char why[256];
 	if (!p->referral_seq)
@@ -79,13 +84,14 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 		p->consent = consent->given;
 		p->consent_expires = date_or(consent->expires, 0);
 		p->consent_stage = scope_has(consent->scope, "stage");
-		p->consent_no_referral = !scope_has(consent->scope, "referral");
+		p->consent_no_referral =
+		    !scope_has(consent->scope, "referral");
 		take_back(in, p, referral, stage, o);
 		/* Shared until a day: taken back the day after. */
 		if (p->consent && p->consent_expires)
-			outcome_timer(o,
-			              (int64_t)(p->consent_expires + 1) * UG_DAY_MS,
-			              TIMER_CONSENT_END);
+			outcome_timer(
+			    o, (int64_t)(p->consent_expires + 1) * UG_DAY_MS,
+			    TIMER_CONSENT_END);
 	}
 	if (x->stage == UNGEBRO__V1__REFERRAL_STAGE__REFERRED) {
 		p->referral_open = true;
@@ -93,11 +99,13 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 		/* The treatment clock runs for the service's own trail whether
 		 * or not anything may be shared. */
 		if (rc->deadline.on.enabled)
-			outcome_timer(o,
-			              (int64_t)(day + rc->deadline.treatment_days +
-			                        1) * UG_DAY_MS,
-			              TIMER_TREATMENT_DUE);
-	} else if (x->stage == UNGEBRO__V1__REFERRAL_STAGE__TREATMENT_STARTED) {
+			outcome_timer(
+			    o,
+			    (int64_t)(day + rc->deadline.treatment_days + 1) *
+				UG_DAY_MS,
+			    TIMER_TREATMENT_DUE);
+	} else if (x->stage ==
+		   UNGEBRO__V1__REFERRAL_STAGE__TREATMENT_STARTED) {
 		p->referral_open = false;
 	}
 	if (x->stage != UNGEBRO__V1__REFERRAL_STAGE__REFERRED)
@@ -113,13 +121,15 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 	rule_note_signal(in, p, SIG_ADDICTION, day, o, &suppress);
 	if (suppress || !rc->addiction.enabled)
 		return;
-	draft *d = outcome_alert(o, in, p, R_ADDICTION, rc->addiction.priority);
+	draft *d =
+	    outcome_alert(o, in, p, R_ADDICTION, rc->addiction.priority);
 	if (!d)
 		return;
 	d->special = true;
 	char due[11];
 	draft_due_in(d, in, 5, due);
-	say(d->title, sizeof d->title, "Referred to addiction treatment (shared "
+	say(d->title, sizeof d->title,
+	    "Referred to addiction treatment (shared "
 	    "with consent)");
 	/* Until when: the statement in force, which may have come on an
 	 * earlier event of the service. */
@@ -144,5 +154,5 @@ rule_consent_timer(const rule_input *in, profile *p, outcome *o)
 	 * statement in force says what it shared until its end; taking back
 	 * an alert already closed (or never raised) does nothing. */
 	take_back(in, p, p->consent && !p->consent_no_referral,
-	          p->consent && p->consent_stage, o);
+		  p->consent && p->consent_stage, o);
 }

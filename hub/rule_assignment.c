@@ -19,5 +19,6 @@ rule_assignment(const rule_input *in, outcome *o)
 	if (from > in->today)
 		outcome_timer(o, (int64_t)from * UG_DAY_MS, TIMER_REASSIGN);
 	if (to && to >= in->today)
-		outcome_timer(o, (int64_t)(to + 1) * UG_DAY_MS, TIMER_REASSIGN);
+		outcome_timer(o, (int64_t)(to + 1) * UG_DAY_MS,
+			      TIMER_REASSIGN);
 }

@@ -27,7 +27,7 @@ int32_t
 deadline_contact_due(const rules_config *rc, int32_t known)
 {
 	return calendar_add_working_days(&rc->cal, known,
-	                                 rc->deadline.contact_working_days);
+					 rc->deadline.contact_working_days);
 }
 
 /* Offer: offer_days calendar days after the recorded contact, not counting
@@ -67,11 +67,11 @@ warn_before(const rules_config *rc, int32_t deadline, int32_t from)
  * episode (timers carry the dropout's sequence, whatever started them). */
 static void
 start_clock(const rule_input *in, const profile *p, int32_t from,
-            int32_t deadline, int warn_kind, int due_kind, outcome *o)
+	    int32_t deadline, int warn_kind, int due_kind, outcome *o)
 {
-	outcome_timer(o, (int64_t)warn_before(in->rc, deadline, from) *
-	                         UG_DAY_MS,
-	              warn_kind);
+	outcome_timer(o,
+		      (int64_t)warn_before(in->rc, deadline, from) * UG_DAY_MS,
+		      warn_kind);
 	outcome_timer(o, (int64_t)(deadline + 1) * UG_DAY_MS, due_kind);
 	for (size_t i = o->ntimers >= 2 ? o->ntimers - 2 : 0; i < o->ntimers;
 	     i++)
@@ -85,7 +85,7 @@ start_contact_clock(const rule_input *in, profile *p, outcome *o)
 {
 	p->contact_due = deadline_contact_due(in->rc, p->dropout_known);
 	start_clock(in, p, p->dropout_known, p->contact_due,
-	            TIMER_CONTACT_WARN, TIMER_CONTACT_DUE, o);
+		    TIMER_CONTACT_WARN, TIMER_CONTACT_DUE, o);
 }
 
 void
@@ -93,7 +93,7 @@ rule_start_offer_clock(const rule_input *in, profile *p, outcome *o)
 {
 	p->offer_due = deadline_offer_due(in->rc, p->contact_day);
 	start_clock(in, p, p->contact_day, p->offer_due, TIMER_OFFER_WARN,
-	            TIMER_OFFER_DUE, o);
+		    TIMER_OFFER_DUE, o);
 }
 
 static void
@@ -121,8 +121,9 @@ rule_gap_due(const rules_config *rc, int32_t left_day)
 	/* "No enrolment within N days": an enrolment on day N is in time,
 	 * so the gap opens at the end of that day, like every deadline. */
 	return (int64_t)(calendar_add_days_outside_holidays(
-	                         &rc->cal, left_day, rc->transition_gap.days) +
-	                 1) * UG_DAY_MS;
+			     &rc->cal, left_day, rc->transition_gap.days) +
+			 1) *
+	       UG_DAY_MS;
 }
 
 /* A correction of the dropout already known: the same fact corrected.
@@ -214,19 +215,20 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	    x->reason ? x->reason : "");
 	size_t used = strlen(d->explanation);
 	if (clocks)
-		snprintf(d->explanation + used, sizeof d->explanation - used,
-		         "The young person is %d (the legal deadlines apply "
-		         "from %d to %d): the municipality must make contact "
-		         "within %d working days of learning of the dropout "
-		         "and offer a new activity within %d days of the "
-		         "contact; the hub keeps both clocks. Expected of you: "
-		         "make contact by %s and record it (inbox contact).",
-		         age, rc->deadline.min_age, rc->deadline.max_age,
-		         rc->deadline.contact_working_days,
-		         rc->deadline.offer_days, due);
+		snprintf(
+		    d->explanation + used, sizeof d->explanation - used,
+		    "The young person is %d (the legal deadlines apply "
+		    "from %d to %d): the municipality must make contact "
+		    "within %d working days of learning of the dropout "
+		    "and offer a new activity within %d days of the "
+		    "contact; the hub keeps both clocks. Expected of you: "
+		    "make contact by %s and record it (inbox contact).",
+		    age, rc->deadline.min_age, rc->deadline.max_age,
+		    rc->deadline.contact_working_days, rc->deadline.offer_days,
+		    due);
 	else
 		snprintf(d->explanation + used, sizeof d->explanation - used,
-		         "Expected of you: make contact as soon as possible.");
+			 "Expected of you: make contact as soon as possible.");
 	ug_utf8_trim_tail(d->explanation);
 	evidence_event(d, in->env, in->agency, x->date);
 }
@@ -243,8 +245,8 @@ rule_dropout_risk(const rule_input *in, profile *p, outcome *o)
 	rule_note_signal(in, p, SIG_DROPOUT_RISK, day, o, &suppress);
 	if (suppress || !rc->dropout_risk.enabled)
 		return;
-	draft *d = outcome_alert(o, in, p, R_DROPOUT_RISK,
-	                         rc->dropout_risk.priority);
+	draft *d =
+	    outcome_alert(o, in, p, R_DROPOUT_RISK, rc->dropout_risk.priority);
 	if (!d)
 		return;
 	char due[11];
@@ -252,11 +254,14 @@ rule_dropout_risk(const rule_input *in, profile *p, outcome *o)
 	say(d->title, sizeof d->title, "Risk of dropping out of %s",
 	    x->institution);
 	say(d->explanation, sizeof d->explanation,
-	    "%s sees an imminent risk that the young person drops out (assessed "
+	    "%s sees an imminent risk that the young person drops out "
+	    "(assessed "
 	    "%s%s%s). Rule dropout_risk: institutions must tell the "
-	    "municipality before the dropout happens. Expected of you: contact "
+	    "municipality before the dropout happens. Expected of you: "
+	    "contact "
 	    "the young person and the institution by %s.",
-	    x->institution, x->date, x->reason && x->reason[0] ? ", reason " : "",
+	    x->institution, x->date,
+	    x->reason && x->reason[0] ? ", reason " : "",
 	    x->reason ? x->reason : "", due);
 	evidence_event(d, in->env, in->agency, x->date);
 }
@@ -292,7 +297,7 @@ rule_enrolment(const rule_input *in, profile *p, outcome *o)
 	    !rc->back_on_track.enabled)
 		return;
 	draft *d = outcome_alert(o, in, p, R_BACK_ON_TRACK,
-	                         rc->back_on_track.priority);
+				 rc->back_on_track.priority);
 	if (!d)
 		return;
 	char left_iso[11];
@@ -302,7 +307,8 @@ rule_enrolment(const rule_input *in, profile *p, outcome *o)
 	say(d->explanation, sizeof d->explanation,
 	    "After leaving education on %s the young person %s %s at %s "
 	    "on %s (%d days later). Rule back_on_track: an enrolment after a "
-	    "dropout closes the episode; the transition and offer clocks stop. "
+	    "dropout closes the episode; the transition and offer clocks "
+	    "stop. "
 	    "No action needed beyond your own follow-up.",
 	    left_iso,
 	    /* Reported before it begins: not yet a fact of the past. */
@@ -315,8 +321,8 @@ rule_enrolment(const rule_input *in, profile *p, outcome *o)
 void
 rule_leaving(const rule_input *in, profile *p, outcome *o)
 {
-	left_education(in, p, date_or(in->env->school_leaving->date, in->today),
-	               o);
+	left_education(in, p,
+		       date_or(in->env->school_leaving->date, in->today), o);
 }
 
 void
@@ -324,7 +330,7 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 {
 	const rules_config *rc = in->rc;
 	const Ungebro__V1__ReadinessAssessment *x =
-		in->env->readiness_assessment;
+	    in->env->readiness_assessment;
 	if (in->corrects_seq && p->readiness_seq &&
 	    corrects(in, p->readiness_event_id)) {
 		/* A corrected verdict of the not-ready assessment that raised
@@ -334,10 +340,12 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 		       WIRE_EVENT_ID_LEN);
 		if (x->ready) {
 			char why[256];
-			say(why, sizeof why, "%s corrected its assessment of "
-			    "%s: the pupil is education-ready", in->agency,
-			    x->date);
-			outcome_withdraw(o, p->readiness_seq, R_READINESS, why);
+			say(why, sizeof why,
+			    "%s corrected its assessment of "
+			    "%s: the pupil is education-ready",
+			    in->agency, x->date);
+			outcome_withdraw(o, p->readiness_seq, R_READINESS,
+					 why);
 			p->readiness_seq = 0;
 		}
 		return;
@@ -348,11 +356,11 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 		return;
 	bool suppress = false;
 	rule_note_signal(in, p, SIG_NOT_READY, date_or(x->date, in->today), o,
-	                 &suppress);
+			 &suppress);
 	if (suppress || !rc->readiness.on.enabled)
 		return;
-	draft *d = outcome_alert(o, in, p, R_READINESS,
-	                         rc->readiness.on.priority);
+	draft *d =
+	    outcome_alert(o, in, p, R_READINESS, rc->readiness.on.priority);
 	if (!d)
 		return;
 	/* DOMAIN rule 3: the guidance counsellor (UU-vejleder) if one is
@@ -365,12 +373,12 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 	draft_due_in(d, in, 10, due);
 	const char *names[] = {"academic", "personal", "social"};
 	bool flags[] = {x->not_ready_academic, x->not_ready_personal,
-	                x->not_ready_social};
+			x->not_ready_social};
 	for (int i = 0; i < 3; i++)
 		if (flags[i]) {
 			size_t used = strlen(areas);
 			snprintf(areas + used, sizeof areas - used, "%s%s",
-			         used ? ", " : "", names[i]);
+				 used ? ", " : "", names[i]);
 		}
 	/* The configured grades, "8 or 9" with the defaults. */
 	char grades[64] = "";
@@ -379,16 +387,20 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 		if (rc->readiness.grades >> g & 1u) {
 			size_t used = strlen(grades);
 			snprintf(grades + used, sizeof grades - used, "%s%d",
-			         !ngrades ? ""
-			         : ngrades == total - 1 ? " or " : ", ", g);
+				 !ngrades		? ""
+				 : ngrades == total - 1 ? " or "
+							: ", ",
+				 g);
 			ngrades++;
 		}
 	say(d->title, sizeof d->title, "Not education-ready in grade %u",
 	    x->grade);
 	say(d->explanation, sizeof d->explanation,
-	    "%s assessed the pupil not education-ready in grade %u on %s%s%s%s."
+	    "%s assessed the pupil not education-ready in grade %u on "
+	    "%s%s%s%s."
 	    " Rule readiness: a not-ready assessment in grade %s goes to "
-	    "the guidance counsellor. Expected of you: plan the guidance effort "
+	    "the guidance counsellor. Expected of you: plan the guidance "
+	    "effort "
 	    "with the pupil and the school by %s.",
 	    x->school, x->grade, x->date, areas[0] ? " (areas: " : "", areas,
 	    areas[0] ? ")" : "", grades, due);
@@ -410,7 +422,7 @@ rule_action(const rule_input *in, profile *p, outcome *o)
 	/* With the dropout rule off a dropout has no legal clock, the offer
 	 * clock included. */
 	bool clocks = in->rc->dropout.enabled &&
-	              clocks_apply(in->rc, p, p->left_day, &age);
+		      clocks_apply(in->rc, p, p->left_day, &age);
 	if (x->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
 	    !p->contact_day) {
 		/* The first recorded contact meets the contact deadline and
@@ -419,7 +431,7 @@ rule_action(const rule_input *in, profile *p, outcome *o)
 		if (clocks)
 			rule_start_offer_clock(in, p, o);
 	} else if (x->kind == UNGEBRO__V1__ACTION_KIND__OFFER_MADE &&
-	           !p->offer_day) {
+		   !p->offer_day) {
 		p->offer_day = day;
 		/* An offer is made in a contact: one recorded without a
 		 * contact before it stands for both. */

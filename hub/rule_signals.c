@@ -8,8 +8,14 @@
 #include "hub/engine.h"
 
 static const char *const signal_names[SIG_KINDS] = {
-	"", "absence", "dropout", "dropout risk", "not education-ready",
-	"addiction referral", "missed activation", "transition gap",
+    "",
+    "absence",
+    "dropout",
+    "dropout risk",
+    "not education-ready",
+    "addiction referral",
+    "missed activation",
+    "transition gap",
 };
 
 /* Keep the signals within the window, make room, add this one. */
@@ -24,15 +30,15 @@ remember(const rule_input *in, profile *p, int kind, int32_t day)
 	p->nsignals = (uint8_t)n;
 	if (p->nsignals == PROFILE_SIGNALS) {
 		memmove(&p->signals[0], &p->signals[1],
-		        (PROFILE_SIGNALS - 1) * sizeof p->signals[0]);
+			(PROFILE_SIGNALS - 1) * sizeof p->signals[0]);
 		p->nsignals--;
 	}
 	p->signals[p->nsignals].kind = (uint8_t)kind;
 	p->signals[p->nsignals].day = day;
 	p->signals[p->nsignals].seq = in->seq;
 	ug_strlcpy(p->signals[p->nsignals].agency,
-	           in->agency ? in->agency : "hub",
-	           sizeof p->signals[p->nsignals].agency);
+		   in->agency ? in->agency : "hub",
+		   sizeof p->signals[p->nsignals].agency);
 	p->nsignals++;
 }
 
@@ -50,13 +56,13 @@ usable(const rule_input *in, const profile *p, int i)
 /* Different kinds among the usable signals dated from..to. */
 static int
 count_kinds(const rule_input *in, const profile *p, int32_t from, int32_t to,
-            bool *seen)
+	    bool *seen)
 {
 	int distinct = 0;
 	for (int i = 0; i < p->nsignals; i++)
-		if (p->signals[i].kind < SIG_KINDS && p->signals[i].day >= from &&
-		    p->signals[i].day <= to && usable(in, p, i) &&
-		    !seen[p->signals[i].kind]) {
+		if (p->signals[i].kind < SIG_KINDS &&
+		    p->signals[i].day >= from && p->signals[i].day <= to &&
+		    usable(in, p, i) && !seen[p->signals[i].kind]) {
 			seen[p->signals[i].kind] = true;
 			distinct++;
 		}
@@ -71,8 +77,7 @@ count_kinds(const rule_input *in, const profile *p, int32_t from, int32_t to,
  * spans with as many kinds the earliest wins: for signals that arrive in
  * date order, the last window_days up to this one. */
 static int32_t
-best_window(const rule_input *in, const profile *p, int32_t day,
-            int *distinct)
+best_window(const rule_input *in, const profile *p, int32_t day, int *distinct)
 {
 	int window = in->rc->combined.window_days;
 	int32_t best = day;
@@ -95,8 +100,8 @@ best_window(const rule_input *in, const profile *p, int32_t day,
  * 2026-09-20)": the latest signal of each kind dated from..to, in the
  * order the kinds first appeared. */
 static void
-list_signals(const rule_input *in, const profile *p, int32_t from,
-             int32_t to, bool health, char *out, size_t cap)
+list_signals(const rule_input *in, const profile *p, int32_t from, int32_t to,
+	     bool health, char *out, size_t cap)
 {
 	out[0] = '\0';
 	bool listed[SIG_KINDS] = {false};
@@ -110,20 +115,21 @@ list_signals(const rule_input *in, const profile *p, int32_t from,
 		int latest = i;
 		for (int j = i + 1; j < p->nsignals; j++)
 			if (p->signals[j].kind == kind &&
-			    p->signals[j].day >= from && p->signals[j].day <= to)
+			    p->signals[j].day >= from &&
+			    p->signals[j].day <= to)
 				latest = j;
 		char day[11];
 		ug_date_format(p->signals[latest].day, day);
 		size_t used = strlen(out);
 		snprintf(out + used, cap - used, "%s%s (%s, %s)",
-		         used ? ", " : "", signal_names[kind],
-		         p->signals[latest].agency, day);
+			 used ? ", " : "", signal_names[kind],
+			 p->signals[latest].agency, day);
 	}
 }
 
 void
 rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
-                 outcome *o, bool *suppress)
+		 outcome *o, bool *suppress)
 {
 	const rules_config *rc = in->rc;
 	*suppress = false;
@@ -147,8 +153,8 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	count_kinds(in, p, from, to, seen);
 	if (distinct < rc->combined.min_signals)
 		return;
-	draft *d = outcome_alert(o, in, p, R_COMBINED,
-	                         rc->combined.on.priority);
+	draft *d =
+	    outcome_alert(o, in, p, R_COMBINED, rc->combined.on.priority);
 	if (!d)
 		return;
 	*suppress = true;
@@ -158,9 +164,10 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	list_signals(in, p, from, to, true, list, sizeof list);
 	char due[11];
 	draft_due_in(d, in, 5, due);
-	say(d->title, sizeof d->title, "%d warning signs within %d days: "
-	    "cross-disciplinary meeting proposed", distinct,
-	    rc->combined.window_days);
+	say(d->title, sizeof d->title,
+	    "%d warning signs within %d days: "
+	    "cross-disciplinary meeting proposed",
+	    distinct, rc->combined.window_days);
 	say(d->explanation, sizeof d->explanation,
 	    "Signals for this young person: %s. Rule combined: %d or more "
 	    "different signals within %d days raise one combined alert "
@@ -175,8 +182,10 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 		d->special = true;
 		list_signals(in, p, from, to, false, list, sizeof list);
 		say(d->redacted, sizeof d->redacted,
-		    "Signals for this young person: %s, and one more that only "
-		    "the young person's contact person may see. Rule combined: "
+		    "Signals for this young person: %s, and one more that "
+		    "only "
+		    "the young person's contact person may see. Rule "
+		    "combined: "
 		    "%d or more different signals within %d days raise one "
 		    "combined alert. Expected of you: assign a contact person "
 		    "and call a cross-disciplinary meeting with the agencies "

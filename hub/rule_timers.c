@@ -13,9 +13,12 @@ what_now(int rule)
 {
 	switch (rule) {
 	case R_CONTACT_MISSED:
-		return "Expected of you now: make contact with the young person "
-		       "today (phone, then a home visit if there is no answer), "
-		       "record it with inbox contact, and note in the case why "
+		return "Expected of you now: make contact with the young "
+		       "person "
+		       "today (phone, then a home visit if there is no "
+		       "answer), "
+		       "record it with inbox contact, and note in the case "
+		       "why "
 		       "the deadline was missed";
 	case R_OFFER_MISSED:
 		return "Expected of you now: offer the young person an "
@@ -23,7 +26,8 @@ what_now(int rule)
 		       "working days, record it with inbox offer, and note in "
 		       "the case why the deadline was missed";
 	case R_TREATMENT_MISSED:
-		return "Expected of you now: contact the addiction service and "
+		return "Expected of you now: contact the addiction service "
+		       "and "
 		       "the young person about starting treatment";
 	case R_CONTACT_WARN:
 		return "Expected of you: make sure the contact is made and "
@@ -36,14 +40,15 @@ what_now(int rule)
 
 void
 rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
-                    outcome *o)
+		    outcome *o)
 {
 	const rules_config *rc = in->rc;
 	bool episode = p->dropout_open && p->dropout_seq == in->seq;
 	bool unhandled = false;
 	int rule = 0;
 	char what[128];
-	int32_t timer_day = (int32_t)(due / UG_DAY_MS), deadline = timer_day - 1;
+	int32_t timer_day = (int32_t)(due / UG_DAY_MS),
+		deadline = timer_day - 1;
 	/* A reload leaves scheduled timers at their instants, but judges
 	 * them by the rules in force: clocks switched off since fire into
 	 * nothing. */
@@ -55,12 +60,14 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 		/* Met by a recorded contact, not by an acknowledgement. */
 		unhandled = episode && !p->contact_day;
 		rule = kind == TIMER_CONTACT_WARN ? R_CONTACT_WARN
-		                                  : R_CONTACT_MISSED;
+						  : R_CONTACT_MISSED;
 		if (kind == TIMER_CONTACT_WARN)
-			deadline = p->contact_due ? p->contact_due
-			                          : deadline_contact_due(
-			                                    rc, p->dropout_known);
-		say(what, sizeof what, "contact the young person (%d working "
+			deadline =
+			    p->contact_due
+				? p->contact_due
+				: deadline_contact_due(rc, p->dropout_known);
+		say(what, sizeof what,
+		    "contact the young person (%d working "
 		    "days after the municipality learned of the dropout)",
 		    rc->deadline.contact_working_days);
 		break;
@@ -69,19 +76,25 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 		/* Met by a recorded offer, or an enrolment (which closes the
 		 * episode). */
 		unhandled = episode && p->contact_day && !p->offer_day;
-		rule = kind == TIMER_OFFER_WARN ? R_OFFER_WARN : R_OFFER_MISSED;
+		rule =
+		    kind == TIMER_OFFER_WARN ? R_OFFER_WARN : R_OFFER_MISSED;
 		if (kind == TIMER_OFFER_WARN && p->contact_day)
-			deadline = p->offer_due ? p->offer_due
-			                        : deadline_offer_due(
-			                                  rc, p->contact_day);
-		say(what, sizeof what, "offer a new activity (%d days after the "
-		    "contact was made)", rc->deadline.offer_days);
+			deadline =
+			    p->offer_due
+				? p->offer_due
+				: deadline_offer_due(rc, p->contact_day);
+		say(what, sizeof what,
+		    "offer a new activity (%d days after the "
+		    "contact was made)",
+		    rc->deadline.offer_days);
 		break;
 	case TIMER_TREATMENT_DUE:
 		unhandled = p->referral_open && p->referral_seq == in->seq;
 		rule = R_TREATMENT_MISSED;
-		say(what, sizeof what, "start treatment (%d days after the "
-		    "referral)", rc->deadline.treatment_days);
+		say(what, sizeof what,
+		    "start treatment (%d days after the "
+		    "referral)",
+		    rc->deadline.treatment_days);
 		break;
 	default:
 		return;
@@ -89,7 +102,7 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 	if (!unhandled)
 		return;
 	bool missed = rule == R_CONTACT_MISSED || rule == R_OFFER_MISSED ||
-	              rule == R_TREATMENT_MISSED;
+		      rule == R_TREATMENT_MISSED;
 	/* A warning more than a day late (events imported long after the
 	 * fact, a hub that was down) warns of nothing: the missed alert
 	 * follows on its own. */
@@ -103,8 +116,8 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 	if (rule == R_TREATMENT_MISSED && !consent_allows(p, in->today, true))
 		return;
 	draft *d = outcome_alert(o, in, p, rule,
-	                         missed ? UNGEBRO__V1__PRIORITY__HIGH
-	                                : rc->deadline.on.priority);
+				 missed ? UNGEBRO__V1__PRIORITY__HIGH
+					: rc->deadline.on.priority);
 	if (!d)
 		return;
 	d->to = TO_DESK;
@@ -117,11 +130,12 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 	if (env && env->payload_case == UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT)
 		date = env->dropout->date;
 	else if (env && env->payload_case ==
-	                        UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL)
+			    UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL)
 		date = env->addiction_referral->date;
 	evidence_event(d, env, in->agency, date);
-	say(d->title, sizeof d->title, "%s: the duty to %s", missed
-	    ? "Legal deadline missed" : "Legal deadline near, not handled",
+	say(d->title, sizeof d->title, "%s: the duty to %s",
+	    missed ? "Legal deadline missed"
+		   : "Legal deadline near, not handled",
 	    what);
 	say(d->explanation, sizeof d->explanation,
 	    "The hub keeps the legal clocks. %s reported the %s on %s. %s %s. "
@@ -129,12 +143,13 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 	    env ? in->agency : "An agency",
 	    rule == R_TREATMENT_MISSED ? "referral" : "dropout",
 	    date ? date : "(unknown)",
-	    missed ? "The deadline passed on" : "Not recorded as done, and "
-	                                        "the deadline is",
+	    missed ? "The deadline passed on"
+		   : "Not recorded as done, and "
+		     "the deadline is",
 	    due_iso, engine_rule_name(rule),
 	    missed ? "a missed deadline goes to the duty desk and is a fact "
-	             "in the annual status report"
-	           : "a deadline that nears unhandled goes to the duty desk",
+		     "in the annual status report"
+		   : "a deadline that nears unhandled goes to the duty desk",
 	    what_now(rule));
 }
 
@@ -154,22 +169,22 @@ rule_gap_timer(const rule_input *in, int64_t due, profile *p, outcome *o)
 	rule_note_signal(in, p, SIG_GAP, day, o, &suppress);
 	if (suppress || !rc->transition_gap.on.enabled)
 		return;
-	draft *d = outcome_alert(o, in, p, R_GAP,
-	                         rc->transition_gap.on.priority);
+	draft *d =
+	    outcome_alert(o, in, p, R_GAP, rc->transition_gap.on.priority);
 	if (!d)
 		return;
 	d->due = calendar_add_working_days(&rc->cal, in->today, 5);
 	char left[11], due_iso[11];
 	ug_date_format(p->left_day, left);
 	ug_date_format(d->due, due_iso);
-	say(d->title, sizeof d->title, "No new education %d days after leaving",
-	    rc->transition_gap.days);
+	say(d->title, sizeof d->title,
+	    "No new education %d days after leaving", rc->transition_gap.days);
 	const wire_envelope *env = in->env;
 	const char *date = NULL;
 	if (env && env->payload_case == UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT)
 		date = env->dropout->date;
 	else if (env && env->payload_case ==
-	                        UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING)
+			    UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING)
 		date = env->school_leaving->date;
 	evidence_event(d, env, in->agency, date);
 	say(d->explanation, sizeof d->explanation,

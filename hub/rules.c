@@ -13,8 +13,8 @@
 
 /* Version 2 added the school key; a version 1 state still parses, its
  * reports of school 0 (unknown), which match any school. */
-#define STATE_VERSION 2
-#define REPORT_BYTES 33
+#define STATE_VERSION	2
+#define REPORT_BYTES	33
 #define REPORT_BYTES_V1 29
 /* Calendar days a window of at most 200 school days can span. */
 #define ABSENCE_WINDOW_SPAN 320
@@ -30,7 +30,7 @@ absence_window_start(const absence_config *cfg, int32_t end)
 {
 	if (cfg->cal)
 		return calendar_school_days_back(cfg->cal, end,
-		                                 cfg->window_days);
+						 cfg->window_days);
 	int32_t day = end;
 	int counted = 0;
 	for (;;) {
@@ -39,7 +39,6 @@ absence_window_start(const absence_config *cfg, int32_t end)
 		day--;
 	}
 }
-
 
 uint32_t
 absence_school_key(const char *school)
@@ -65,7 +64,7 @@ same_period(const absence_report *a, const absence_report *b)
 
 void
 absence_sum(const absence_report *reports, const uint16_t *idx, uint16_t n,
-            unsigned kinds, uint32_t *absent, uint32_t *expected)
+	    unsigned kinds, uint32_t *absent, uint32_t *expected)
 {
 	*absent = *expected = 0;
 	for (uint16_t i = 0; i < n; i++) {
@@ -74,7 +73,8 @@ absence_sum(const absence_report *reports, const uint16_t *idx, uint16_t n,
 		for (uint16_t k = 0; k < i && first; k++)
 			first = !same_period(&reports[idx[k]], r);
 		if (!first)
-			continue; /* its period was summed with an earlier row */
+			continue; /* its period was summed with an earlier row
+				   */
 		uint32_t exp = 0, sum = 0, all = 0, left_out = 0;
 		for (uint16_t k = i; k < n; k++) {
 			const absence_report *o = &reports[idx[k]];
@@ -83,7 +83,8 @@ absence_sum(const absence_report *reports, const uint16_t *idx, uint16_t n,
 			if (o->expected > exp)
 				exp = o->expected;
 			if (!(kinds & 1u << o->kind)) {
-				if (o->kind != UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS)
+				if (o->kind !=
+				    UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS)
 					left_out += o->absent;
 				continue;
 			}
@@ -190,8 +191,8 @@ same_row(const absence_report *a, const absence_report *b)
  * report of 22 school days must not fall out of a 20-day window whole. */
 static void
 window_sum(const absence_config *cfg, const absence_report *reports,
-           const uint16_t *idx, uint16_t n, unsigned kinds, int32_t start,
-           uint32_t *absent, uint32_t *expected)
+	   const uint16_t *idx, uint16_t n, unsigned kinds, int32_t start,
+	   uint32_t *absent, uint32_t *expected)
 {
 	*absent = *expected = 0;
 	for (uint16_t i = 0; i < n; i++) {
@@ -200,7 +201,8 @@ window_sum(const absence_config *cfg, const absence_report *reports,
 		for (uint16_t k = 0; k < i && first; k++)
 			first = !same_period(&reports[idx[k]], r);
 		if (!first)
-			continue; /* its period was summed with an earlier row */
+			continue; /* its period was summed with an earlier row
+				   */
 		uint16_t group[ABSENCE_MAX_REPORTS], g = 0;
 		for (uint16_t k = i; k < n; k++)
 			if (same_period(&reports[idx[k]], r))
@@ -216,8 +218,10 @@ window_sum(const absence_config *cfg, const absence_report *reports,
 		/* A period of no school day has nothing to apportion by: it
 		 * counts whole where it ends. */
 		if (before > 0) {
-			a = absence_apportion(a, before, inside, before + inside);
-			e = absence_apportion(e, before, inside, before + inside);
+			a = absence_apportion(a, before, inside,
+					      before + inside);
+			e = absence_apportion(e, before, inside,
+					      before + inside);
 		}
 		*absent += a;
 		*expected += e;
@@ -234,7 +238,7 @@ absence_forget(absence_state *st, const absence_report *row)
 
 void
 absence_apply(const absence_config *cfg, absence_state *st,
-              const absence_report *report, absence_verdict *verdict)
+	      const absence_report *report, absence_verdict *verdict)
 {
 	memset(verdict, 0, sizeof *verdict);
 	/* Kept whatever counts: a permitted-leave row still tells its
@@ -276,14 +280,14 @@ absence_apply(const absence_config *cfg, absence_state *st,
 	if (!cfg->count_permitted)
 		kinds &= ~(1u << UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE);
 	window_sum(cfg, st->reports, verdict->used, verdict->nused, kinds,
-	           start, &verdict->absent, &verdict->expected);
+		   start, &verdict->absent, &verdict->expected);
 	if (verdict->covered_days < cfg->min_days)
 		return;
 	uint64_t absent100 = (uint64_t)verdict->absent * 100;
 	uint64_t limit = (uint64_t)cfg->threshold_pct * verdict->expected;
-	bool above = verdict->expected > 0 &&
-	             (cfg->strictly_above ? absent100 > limit
-	                                  : absent100 >= limit);
+	bool above =
+	    verdict->expected > 0 &&
+	    (cfg->strictly_above ? absent100 > limit : absent100 >= limit);
 	if (above && !st->in_episode) {
 		st->in_episode = true;
 		verdict->raise = true;
@@ -298,10 +302,10 @@ absence_apply(const absence_config *cfg, absence_state *st,
 /* Version 3 adds the quarter before (quarter_past); version 2 keeps every
  * kind's rows with their school key; version 1 kept unlawful rows only.
  * Both still parse, without a quarter before. */
-#define QUARTER_VERSION 3
-#define QUARTER_REPORT_BYTES 17
+#define QUARTER_VERSION		3
+#define QUARTER_REPORT_BYTES	17
 #define QUARTER_REPORT_BYTES_V1 12
-#define QUARTER_PAST_BYTES (13 + QUARTER_DAY_BYTES)
+#define QUARTER_PAST_BYTES	(13 + QUARTER_DAY_BYTES)
 
 static void
 quarter_bounds(int32_t quarter, int32_t *first, int32_t *last)
@@ -309,7 +313,8 @@ quarter_bounds(int32_t quarter, int32_t *first, int32_t *last)
 	int year = quarter / 4, q = quarter % 4;
 	*first = ug_days_from_civil(year, q * 3 + 1, 1);
 	*last = (q == 3 ? ug_days_from_civil(year + 1, 1, 1)
-	                : ug_days_from_civil(year, q * 3 + 4, 1)) - 1;
+			: ug_days_from_civil(year, q * 3 + 4, 1)) -
+		1;
 }
 
 static int32_t
@@ -318,14 +323,14 @@ quarter_of(int32_t day)
 	char iso[11];
 	ug_date_format(day, iso);
 	int year = (iso[0] - '0') * 1000 + (iso[1] - '0') * 100 +
-	           (iso[2] - '0') * 10 + (iso[3] - '0');
+		   (iso[2] - '0') * 10 + (iso[3] - '0');
 	int month = (iso[5] - '0') * 10 + (iso[6] - '0');
 	return year * 4 + (month - 1) / 3;
 }
 
 uint32_t
 absence_apportion(uint32_t lessons, uint32_t before, uint32_t part,
-                  uint32_t days)
+		  uint32_t days)
 {
 	if (days == 0)
 		return 0;
@@ -339,9 +344,8 @@ absence_apportion(uint32_t lessons, uint32_t before, uint32_t part,
  * falls into first..last, and marks the school days they cover there. */
 static void
 quarter_figures(const quarter_config *cfg, const absence_report *reports,
-                uint16_t count, int32_t first, int32_t last,
-                uint32_t *absent, uint32_t *expected,
-                uint8_t covered[QUARTER_DAY_BYTES])
+		uint16_t count, int32_t first, int32_t last, uint32_t *absent,
+		uint32_t *expected, uint8_t covered[QUARTER_DAY_BYTES])
 {
 	for (uint16_t i = 0; i < count; i++) {
 		const absence_report *r = &reports[i];
@@ -356,7 +360,7 @@ quarter_figures(const quarter_config *cfg, const absence_report *reports,
 				idx[n++] = k;
 		uint32_t a, e;
 		absence_sum(reports, idx, n,
-		            1u << UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL, &a, &e);
+			    1u << UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL, &a, &e);
 		uint32_t before = 0, part = 0, days = 0;
 		for (int32_t d = r->start; d <= r->end; d++) {
 			if (!school_day(cfg->cal, d))
@@ -366,7 +370,8 @@ quarter_figures(const quarter_config *cfg, const absence_report *reports,
 				before++;
 			} else if (d <= last) {
 				part++;
-				covered[(d - first) / 8] |= 1u << (d - first) % 8;
+				covered[(d - first) / 8] |= 1u
+							    << (d - first) % 8;
 			}
 		}
 		/* A period of no school day has nothing to apportion by: it
@@ -390,7 +395,7 @@ count_bits(const uint8_t bits[QUARTER_DAY_BYTES])
 /* The levels reached for the first time; notify alone if both. */
 static void
 quarter_judge(const quarter_config *cfg, bool *warned, bool *notified,
-              quarter_verdict *v)
+	      quarter_verdict *v)
 {
 	if (v->covered_days < cfg->min_days || v->expected == 0)
 		return;
@@ -412,8 +417,8 @@ quarter_judge(const quarter_config *cfg, bool *warned, bool *notified,
 size_t
 quarter_state_write(const quarter_state *st, uint8_t *out, size_t cap)
 {
-	size_t need = 9 + QUARTER_PAST_BYTES +
-	              (size_t)st->count * QUARTER_REPORT_BYTES;
+	size_t need =
+	    9 + QUARTER_PAST_BYTES + (size_t)st->count * QUARTER_REPORT_BYTES;
 	if (cap < need)
 		return 0;
 	out[0] = QUARTER_VERSION;
@@ -445,8 +450,8 @@ quarter_state_parse(quarter_state *st, const uint8_t *in, size_t len)
 	memset(st, 0, sizeof *st);
 	if (len < 9 || in[0] < 1 || in[0] > QUARTER_VERSION)
 		return false;
-	size_t bytes = in[0] == 1 ? QUARTER_REPORT_BYTES_V1
-	                          : QUARTER_REPORT_BYTES;
+	size_t bytes =
+	    in[0] == 1 ? QUARTER_REPORT_BYTES_V1 : QUARTER_REPORT_BYTES;
 	size_t past = in[0] == QUARTER_VERSION ? QUARTER_PAST_BYTES : 0;
 	st->quarter = (int32_t)ug_get_be32(in + 1);
 	st->warned = in[5] != 0;
@@ -470,12 +475,12 @@ quarter_state_parse(quarter_state *st, const uint8_t *in, size_t len)
 		st->reports[i].end = (int32_t)ug_get_be32(p + 4);
 		st->reports[i].absent = ug_get_be16(p + 8);
 		st->reports[i].expected = ug_get_be16(p + 10);
-		st->reports[i].kind = bytes == QUARTER_REPORT_BYTES
-		                              ? p[12]
-		                              : UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL;
-		st->reports[i].school = bytes == QUARTER_REPORT_BYTES
-		                                ? ug_get_be32(p + 13)
-		                                : 0;
+		st->reports[i].kind =
+		    bytes == QUARTER_REPORT_BYTES
+			? p[12]
+			: UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL;
+		st->reports[i].school =
+		    bytes == QUARTER_REPORT_BYTES ? ug_get_be32(p + 13) : 0;
 	}
 	return true;
 }
@@ -490,7 +495,7 @@ quarter_close(const quarter_config *cfg, quarter_state *st, int32_t next)
 		int32_t first, last;
 		quarter_bounds(st->quarter, &first, &last);
 		quarter_figures(cfg, st->reports, st->count, first, last,
-		                &past.absent, &past.expected, past.covered);
+				&past.absent, &past.expected, past.covered);
 		past.warned = st->warned;
 		past.notified = st->notified;
 	}
@@ -509,7 +514,7 @@ quarter_forget(quarter_state *st, const absence_report *row)
 
 void
 quarter_apply(const quarter_config *cfg, quarter_state *st,
-              const absence_report *report, quarter_verdict *verdict)
+	      const absence_report *report, quarter_verdict *verdict)
 {
 	memset(verdict, 0, sizeof *verdict);
 	int32_t quarter = quarter_of(report->end);
@@ -518,12 +523,13 @@ quarter_apply(const quarter_config *cfg, quarter_state *st,
 	if (quarter < st->quarter && st->count == 0)
 		memset(st, 0, sizeof *st);
 	if (quarter < st->quarter)
-		return; /* a late report for a closed quarter changes nothing */
+		return; /* a late report for a closed quarter changes nothing
+			 */
 	if (quarter > st->quarter)
 		quarter_close(cfg, st, quarter);
 	uint16_t i = 0;
 	while (i < st->count && !(same_period(&st->reports[i], report) &&
-	                          st->reports[i].kind == report->kind))
+				  st->reports[i].kind == report->kind))
 		i++;
 	if (i == st->count) {
 		if (st->count == QUARTER_MAX_REPORTS)
@@ -540,14 +546,14 @@ quarter_apply(const quarter_config *cfg, quarter_state *st,
 		 * still judge: the quarter before has no other report to
 		 * come. */
 		quarter_verdict pv = {.absent = prev->absent,
-		                      .expected = prev->expected};
+				      .expected = prev->expected};
 		uint8_t covered[QUARTER_DAY_BYTES];
 		memcpy(covered, prev->covered, sizeof covered);
 		quarter_bounds(prev->quarter, &pv.quarter_start,
-		               &pv.quarter_end);
+			       &pv.quarter_end);
 		quarter_figures(cfg, st->reports, st->count, pv.quarter_start,
-		                pv.quarter_end, &pv.absent, &pv.expected,
-		                covered);
+				pv.quarter_end, &pv.absent, &pv.expected,
+				covered);
 		pv.covered_days = count_bits(covered);
 		quarter_judge(cfg, &prev->warned, &prev->notified, &pv);
 		if (pv.warn || pv.notify) {
@@ -559,7 +565,7 @@ quarter_apply(const quarter_config *cfg, quarter_state *st,
 	verdict->quarter_end = last;
 	uint8_t covered[QUARTER_DAY_BYTES] = {0};
 	quarter_figures(cfg, st->reports, st->count, first, last,
-	                &verdict->absent, &verdict->expected, covered);
+			&verdict->absent, &verdict->expected, covered);
 	verdict->covered_days = count_bits(covered);
 	quarter_judge(cfg, &st->warned, &st->notified, verdict);
 }

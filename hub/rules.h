@@ -13,29 +13,29 @@
 
 #include "hub/calendar.h"
 
-#define RULE_ABSENCE 1 /* rule id in the store and in alert ids */
+#define RULE_ABSENCE	  1 /* rule id in the store and in alert ids */
 #define RULE_ABSENCE_NAME "absence.rolling"
 /* Schools export one row per pupil, period and kind: daily rows of two
  * kinds over 20 school days must fit. */
 #define ABSENCE_MAX_REPORTS 64
-#define ABSENCE_STATE_MAX 4096 /* bytes; the serialised state fits in it */
+#define ABSENCE_STATE_MAX   4096 /* bytes; the serialised state fits in it */
 
 typedef struct {
 	int threshold_pct; /* alert when absence reaches this (or is above it,
-	                      with strictly_above) */
+			      with strictly_above) */
 	bool strictly_above;
 	bool count_permitted; /* permitted leave is absence "for any reason" */
-	int window_days;   /* school days in the rolling window */
-	int min_days;      /* school days the window's reports must cover
-	                      before the rule judges at all */
-	const calendar *cal; /* school days; NULL = Monday to Friday */
+	int window_days;      /* school days in the rolling window */
+	int min_days;	      /* school days the window's reports must cover
+				 before the rule judges at all */
+	const calendar *cal;  /* school days; NULL = Monday to Friday */
 } absence_config;
 
 typedef struct {
-	int32_t start, end;  /* days since epoch, inclusive */
-	uint32_t school;     /* absence_school_key; 0: unknown (an old state) */
+	int32_t start, end; /* days since epoch, inclusive */
+	uint32_t school;    /* absence_school_key; 0: unknown (an old state) */
 	uint16_t absent, expected;
-	uint8_t kind;        /* AbsenceKind */
+	uint8_t kind; /* AbsenceKind */
 	uint8_t event_id[16];
 } absence_report;
 
@@ -50,12 +50,12 @@ typedef struct {
 } absence_state;
 
 typedef struct {
-	bool raise;          /* a new episode starts: raise one alert */
-	bool episode_ended;  /* the rate fell back from the threshold */
+	bool raise;	    /* a new episode starts: raise one alert */
+	bool episode_ended; /* the rate fell back from the threshold */
 	int32_t window_start, window_end;
 	uint32_t absent, expected; /* sums over the window */
-	int covered_days;          /* school days the window's reports cover */
-	int32_t first_day;         /* first day a report in the window covers */
+	int covered_days;	   /* school days the window's reports cover */
+	int32_t first_day; /* first day a report in the window covers */
 	uint16_t used[ABSENCE_MAX_REPORTS]; /* indexes of reports in window */
 	uint16_t nused;
 } absence_verdict;
@@ -75,16 +75,16 @@ int32_t absence_window_start(const absence_config *cfg, int32_t end);
  * counted, stands for its period's kinds when it is larger than their
  * sum. */
 void absence_sum(const absence_report *reports, const uint16_t *idx,
-                 uint16_t n, unsigned kinds, uint32_t *absent,
-                 uint32_t *expected);
+		 uint16_t n, unsigned kinds, uint32_t *absent,
+		 uint32_t *expected);
 
 /* Add (or replace: same school, period and kind is a correction) one
- * report and decide. Permitted leave counts only with count_permitted. Until the
- * reports in the window cover min_days school days the rule neither raises
+ * report and decide. Permitted leave counts only with count_permitted. Until
+ * the reports in the window cover min_days school days the rule neither raises
  * nor ends an episode: one bad week at the start of term is not yet
  * "absence over the last 20 school days". */
 void absence_apply(const absence_config *cfg, absence_state *st,
-                   const absence_report *report, absence_verdict *verdict);
+		   const absence_report *report, absence_verdict *verdict);
 
 /* Drop the row of row's school, period and kind, if held: the row a
  * correction replaces when it changes the period, kind or school (a week
@@ -99,7 +99,7 @@ void absence_forget(absence_state *st, const absence_report *row);
 #define RULE_QUARTER 2
 /* Daily rows of three kinds for a quarter's school days. */
 #define QUARTER_MAX_REPORTS 200
-#define QUARTER_STATE_MAX 3500
+#define QUARTER_STATE_MAX   3500
 
 typedef struct {
 	int warn_pct, notify_pct, min_days;
@@ -114,12 +114,12 @@ typedef struct {
 typedef struct {
 	int32_t quarter; /* 0: none (a state of an older version) */
 	bool warned, notified;
-	uint32_t absent, expected; /* its own reports' part of it */
+	uint32_t absent, expected;	    /* its own reports' part of it */
 	uint8_t covered[QUARTER_DAY_BYTES]; /* bit d: its day d reported */
 } quarter_past;
 
 typedef struct {
-	int32_t quarter;  /* year * 4 + quarter index, of the latest report */
+	int32_t quarter; /* year * 4 + quarter index, of the latest report */
 	bool warned, notified;
 	uint16_t count;
 	/* Whole rows ending in the quarter; one starting in the quarter
@@ -129,7 +129,7 @@ typedef struct {
 } quarter_state;
 
 typedef struct {
-	bool warn, notify;         /* a level reached for the first time */
+	bool warn, notify; /* a level reached for the first time */
 	int32_t quarter_start, quarter_end;
 	uint32_t absent, expected;
 	int covered_days;
@@ -143,7 +143,7 @@ bool quarter_state_parse(quarter_state *st, const uint8_t *in, size_t len);
  * (half up) at both ends, so the parts of a period, however it is cut,
  * add up to `lessons` exactly. days 0 gives 0. */
 uint32_t absence_apportion(uint32_t lessons, uint32_t before, uint32_t part,
-                           uint32_t days);
+			   uint32_t days);
 
 /* Feed one report: only UNLAWFUL absence counts toward this rule, but the
  * rows of every kind tell the period's expected lessons. A period that
@@ -153,7 +153,7 @@ uint32_t absence_apportion(uint32_t lessons, uint32_t before, uint32_t part,
  * quarter before reaches a level there: then it is that quarter's, and the
  * later quarter is judged with its next report. */
 void quarter_apply(const quarter_config *cfg, quarter_state *st,
-                   const absence_report *report, quarter_verdict *verdict);
+		   const absence_report *report, quarter_verdict *verdict);
 
 /* As absence_forget, for the rows of the current quarter. */
 void quarter_forget(quarter_state *st, const absence_report *row);

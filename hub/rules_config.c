@@ -33,72 +33,71 @@ typedef struct {
 
 #define F(field) offsetof(rules_config, field)
 static const setting settings[] = {
-	{"absence.rolling.enabled", S_BOOL, F(rolling.on.enabled), 0, 1},
-	{"absence.rolling.priority", S_PRIORITY, F(rolling.on.priority), 1, 4},
-	{"absence.rolling.threshold_pct", S_INT, F(rolling.threshold_pct), 0,
-	 100},
-	{"absence.rolling.window_school_days", S_INT, F(rolling.window_days), 1,
-	 200},
-	{"absence.rolling.min_days", S_INT, F(rolling.min_days), 0, 200},
-	{"absence.rolling.strictly_above", S_BOOL, F(rolling.strictly_above),
-	 0, 1},
-	{"absence.rolling.count_permitted_leave", S_BOOL,
-	 F(rolling.count_permitted), 0, 1},
-	{"absence.quarter.enabled", S_BOOL, F(quarter.on.enabled), 0, 1},
-	{"absence.quarter.priority", S_PRIORITY, F(quarter.on.priority), 1, 4},
-	{"absence.quarter.warn_pct", S_INT, F(quarter.warn_pct), 0, 100},
-	{"absence.quarter.notify_pct", S_INT, F(quarter.notify_pct), 0, 100},
-	{"absence.quarter.notify_priority", S_PRIORITY,
-	 F(quarter.notify_priority), 1, 4},
-	{"absence.quarter.min_days", S_INT, F(quarter.min_days), 0, 100},
-	{"dropout.enabled", S_BOOL, F(dropout.enabled), 0, 1},
-	{"dropout.priority", S_PRIORITY, F(dropout.priority), 1, 4},
-	{"dropout_risk.enabled", S_BOOL, F(dropout_risk.enabled), 0, 1},
-	{"dropout_risk.priority", S_PRIORITY, F(dropout_risk.priority), 1, 4},
-	{"addiction.enabled", S_BOOL, F(addiction.enabled), 0, 1},
-	{"addiction.priority", S_PRIORITY, F(addiction.priority), 1, 4},
-	{"back_on_track.enabled", S_BOOL, F(back_on_track.enabled), 0, 1},
-	{"back_on_track.priority", S_PRIORITY, F(back_on_track.priority), 1, 4},
-	{"readiness.enabled", S_BOOL, F(readiness.on.enabled), 0, 1},
-	{"readiness.priority", S_PRIORITY, F(readiness.on.priority), 1, 4},
-	{"readiness.grades", S_GRADES, F(readiness.grades), 0, 10},
-	{"combined.enabled", S_BOOL, F(combined.on.enabled), 0, 1},
-	{"combined.priority", S_PRIORITY, F(combined.on.priority), 1, 4},
-	{"combined.window_days", S_INT, F(combined.window_days), 1, 730},
-	/* Seven kinds of signal exist (see docs/RULES.md): more could never
-	 * be reached. */
-	{"combined.min_signals", S_INT, F(combined.min_signals), 2, 7},
-	{"transition_gap.enabled", S_BOOL, F(transition_gap.on.enabled), 0, 1},
-	{"transition_gap.priority", S_PRIORITY, F(transition_gap.on.priority), 1,
-	 4},
-	{"transition_gap.days", S_INT, F(transition_gap.days), 1, 365},
-	{"deadline.enabled", S_BOOL, F(deadline.on.enabled), 0, 1},
-	{"deadline.priority", S_PRIORITY, F(deadline.on.priority), 1, 4},
-	{"deadline.contact_working_days", S_INT,
-	 F(deadline.contact_working_days), 1, 60},
-	{"deadline.offer_days", S_INT, F(deadline.offer_days), 1, 365},
-	{"deadline.treatment_days", S_INT, F(deadline.treatment_days), 1, 365},
-	{"deadline.warn_working_days", S_INT, F(deadline.warn_working_days), 0,
-	 30},
-	{"deadline.min_age", S_INT, F(deadline.min_age), 0, 30},
-	{"deadline.max_age", S_INT, F(deadline.max_age), 0, 30},
-	{"missed_activation.enabled", S_BOOL, F(missed_activation.on.enabled),
-	 0, 1},
-	{"missed_activation.priority", S_PRIORITY,
-	 F(missed_activation.on.priority), 1, 4},
-	{"missed_activation.count", S_INT, F(missed_activation.count), 1, 10},
-	{"missed_activation.days", S_INT, F(missed_activation.days), 1, 365},
-	{"ack.low_hours", S_INT, F(ack_hours[1]), 1, 24 * 365},
-	{"ack.normal_hours", S_INT, F(ack_hours[2]), 1, 24 * 365},
-	{"ack.high_hours", S_INT, F(ack_hours[3]), 1, 24 * 365},
-	{"ack.urgent_hours", S_INT, F(ack_hours[4]), 1, 24 * 365},
-	{"office.days", S_OFFICE_DAYS, F(office), 0, 0},
-	{"office.hours", S_OFFICE_HOURS, F(office), 0, 0},
-	{"routing.desk", S_ID, F(desk), 0, 0},
-	{"routing.team_lead", S_ID, F(team_lead), 0, 0},
-	{"calendar.school_holiday", S_HOLIDAY, F(cal), 0, 0},
-	{"calendar.christmas_eve_is_holiday", S_BOOL,
-	 F(cal.christmas_eve_is_holiday), 0, 1},
+    {"absence.rolling.enabled", S_BOOL, F(rolling.on.enabled), 0, 1},
+    {"absence.rolling.priority", S_PRIORITY, F(rolling.on.priority), 1, 4},
+    {"absence.rolling.threshold_pct", S_INT, F(rolling.threshold_pct), 0, 100},
+    {"absence.rolling.window_school_days", S_INT, F(rolling.window_days), 1,
+     200},
+    {"absence.rolling.min_days", S_INT, F(rolling.min_days), 0, 200},
+    {"absence.rolling.strictly_above", S_BOOL, F(rolling.strictly_above), 0,
+     1},
+    {"absence.rolling.count_permitted_leave", S_BOOL,
+     F(rolling.count_permitted), 0, 1},
+    {"absence.quarter.enabled", S_BOOL, F(quarter.on.enabled), 0, 1},
+    {"absence.quarter.priority", S_PRIORITY, F(quarter.on.priority), 1, 4},
+    {"absence.quarter.warn_pct", S_INT, F(quarter.warn_pct), 0, 100},
+    {"absence.quarter.notify_pct", S_INT, F(quarter.notify_pct), 0, 100},
+    {"absence.quarter.notify_priority", S_PRIORITY, F(quarter.notify_priority),
+     1, 4},
+    {"absence.quarter.min_days", S_INT, F(quarter.min_days), 0, 100},
+    {"dropout.enabled", S_BOOL, F(dropout.enabled), 0, 1},
+    {"dropout.priority", S_PRIORITY, F(dropout.priority), 1, 4},
+    {"dropout_risk.enabled", S_BOOL, F(dropout_risk.enabled), 0, 1},
+    {"dropout_risk.priority", S_PRIORITY, F(dropout_risk.priority), 1, 4},
+    {"addiction.enabled", S_BOOL, F(addiction.enabled), 0, 1},
+    {"addiction.priority", S_PRIORITY, F(addiction.priority), 1, 4},
+    {"back_on_track.enabled", S_BOOL, F(back_on_track.enabled), 0, 1},
+    {"back_on_track.priority", S_PRIORITY, F(back_on_track.priority), 1, 4},
+    {"readiness.enabled", S_BOOL, F(readiness.on.enabled), 0, 1},
+    {"readiness.priority", S_PRIORITY, F(readiness.on.priority), 1, 4},
+    {"readiness.grades", S_GRADES, F(readiness.grades), 0, 10},
+    {"combined.enabled", S_BOOL, F(combined.on.enabled), 0, 1},
+    {"combined.priority", S_PRIORITY, F(combined.on.priority), 1, 4},
+    {"combined.window_days", S_INT, F(combined.window_days), 1, 730},
+    /* Seven kinds of signal exist (see docs/RULES.md): more could never
+     * be reached. */
+    {"combined.min_signals", S_INT, F(combined.min_signals), 2, 7},
+    {"transition_gap.enabled", S_BOOL, F(transition_gap.on.enabled), 0, 1},
+    {"transition_gap.priority", S_PRIORITY, F(transition_gap.on.priority), 1,
+     4},
+    {"transition_gap.days", S_INT, F(transition_gap.days), 1, 365},
+    {"deadline.enabled", S_BOOL, F(deadline.on.enabled), 0, 1},
+    {"deadline.priority", S_PRIORITY, F(deadline.on.priority), 1, 4},
+    {"deadline.contact_working_days", S_INT, F(deadline.contact_working_days),
+     1, 60},
+    {"deadline.offer_days", S_INT, F(deadline.offer_days), 1, 365},
+    {"deadline.treatment_days", S_INT, F(deadline.treatment_days), 1, 365},
+    {"deadline.warn_working_days", S_INT, F(deadline.warn_working_days), 0,
+     30},
+    {"deadline.min_age", S_INT, F(deadline.min_age), 0, 30},
+    {"deadline.max_age", S_INT, F(deadline.max_age), 0, 30},
+    {"missed_activation.enabled", S_BOOL, F(missed_activation.on.enabled), 0,
+     1},
+    {"missed_activation.priority", S_PRIORITY,
+     F(missed_activation.on.priority), 1, 4},
+    {"missed_activation.count", S_INT, F(missed_activation.count), 1, 10},
+    {"missed_activation.days", S_INT, F(missed_activation.days), 1, 365},
+    {"ack.low_hours", S_INT, F(ack_hours[1]), 1, 24 * 365},
+    {"ack.normal_hours", S_INT, F(ack_hours[2]), 1, 24 * 365},
+    {"ack.high_hours", S_INT, F(ack_hours[3]), 1, 24 * 365},
+    {"ack.urgent_hours", S_INT, F(ack_hours[4]), 1, 24 * 365},
+    {"office.days", S_OFFICE_DAYS, F(office), 0, 0},
+    {"office.hours", S_OFFICE_HOURS, F(office), 0, 0},
+    {"routing.desk", S_ID, F(desk), 0, 0},
+    {"routing.team_lead", S_ID, F(team_lead), 0, 0},
+    {"calendar.school_holiday", S_HOLIDAY, F(cal), 0, 0},
+    {"calendar.christmas_eve_is_holiday", S_BOOL,
+     F(cal.christmas_eve_is_holiday), 0, 1},
 };
 #undef F
 
@@ -108,9 +107,9 @@ rules_config_defaults(rules_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	calendar_defaults(&cfg->cal);
 	const int normal = UNGEBRO__V1__PRIORITY__NORMAL,
-	          high = UNGEBRO__V1__PRIORITY__HIGH,
-	          urgent = UNGEBRO__V1__PRIORITY__URGENT,
-	          low = UNGEBRO__V1__PRIORITY__LOW;
+		  high = UNGEBRO__V1__PRIORITY__HIGH,
+		  urgent = UNGEBRO__V1__PRIORITY__URGENT,
+		  low = UNGEBRO__V1__PRIORITY__LOW;
 	cfg->rolling.on = (rule_switch){true, normal};
 	cfg->rolling.threshold_pct = 10;
 	cfg->rolling.window_days = 20;
@@ -166,7 +165,7 @@ static int
 parse_priority(const char *text)
 {
 	static const char *const names[] = {"", "low", "normal", "high",
-	                                    "urgent"};
+					    "urgent"};
 	for (int i = 1; i <= 4; i++)
 		if (strcasecmp(text, names[i]) == 0)
 			return i;
@@ -190,9 +189,12 @@ parse_grades(const char *text, uint32_t *mask, ug_diag *diag)
 		long grade;
 		if (ug_parse_long(p, len, &grade) != UG_OK || grade < 0 ||
 		    grade > 10) {
-			ug_diag_set(diag, "grades", "'%s' is not a list of grades "
-			            "(whole numbers 0-10, comma-separated, such as "
-			            "8,9)", text);
+			ug_diag_set(
+			    diag, "grades",
+			    "'%s' is not a list of grades "
+			    "(whole numbers 0-10, comma-separated, such as "
+			    "8,9)",
+			    text);
 			return UG_EMALFORMED;
 		}
 		*mask |= 1u << grade;
@@ -205,7 +207,7 @@ parse_grades(const char *text, uint32_t *mask, ug_diag *diag)
 
 ug_err
 rules_config_set(rules_config *cfg, const char *name, const char *value,
-                 ug_diag *diag)
+		 ug_diag *diag)
 {
 	const setting *s = NULL;
 	for (size_t i = 0; i < sizeof settings / sizeof *settings; i++)
@@ -223,8 +225,9 @@ rules_config_set(rules_config *cfg, const char *name, const char *value,
 		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 ||
 		    strcmp(value, "on") == 0)
 			*(bool *)field = true;
-		else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 ||
-		         strcmp(value, "off") == 0)
+		else if (strcmp(value, "no") == 0 ||
+			 strcmp(value, "false") == 0 ||
+			 strcmp(value, "off") == 0)
 			*(bool *)field = false;
 		else
 			goto bad;
@@ -232,8 +235,10 @@ rules_config_set(rules_config *cfg, const char *name, const char *value,
 	case S_INT:
 		if (!parse_int(value, &number) || number < s->min ||
 		    number > s->max) {
-			ug_diag_set(diag, name, "%s must be a whole number from "
-			            "%d to %d", name, s->min, s->max);
+			ug_diag_set(diag, name,
+				    "%s must be a whole number from "
+				    "%d to %d",
+				    name, s->min, s->max);
 			return UG_EMALFORMED;
 		}
 		*(int *)field = (int)number;
@@ -263,7 +268,7 @@ rules_config_set(rules_config *cfg, const char *name, const char *value,
 	}
 bad:
 	ug_diag_set(diag, name, "'%s' is not a valid value for %s", value,
-	            name);
+		    name);
 	return UG_EMALFORMED;
 named:
 	/* The parsers shared with other settings name what they parse;
@@ -277,25 +282,28 @@ static ug_err
 check_consistency(const rules_config *cfg, ug_diag *diag)
 {
 	if (cfg->rolling.min_days > cfg->rolling.window_days) {
-		ug_diag_set(diag, "absence.rolling.min_days", "min_days is "
-		            "larger than window_school_days");
+		ug_diag_set(diag, "absence.rolling.min_days",
+			    "min_days is "
+			    "larger than window_school_days");
 		return UG_EINVAL;
 	}
 	if (cfg->quarter.notify_pct < cfg->quarter.warn_pct) {
-		ug_diag_set(diag, "absence.quarter.notify_pct", "notify_pct is "
-		            "below warn_pct");
+		ug_diag_set(diag, "absence.quarter.notify_pct",
+			    "notify_pct is "
+			    "below warn_pct");
 		return UG_EINVAL;
 	}
 	if (cfg->deadline.warn_working_days >=
 	    cfg->deadline.contact_working_days) {
 		ug_diag_set(diag, "deadline.warn_working_days",
-		            "warn_working_days must be below "
-		            "contact_working_days");
+			    "warn_working_days must be below "
+			    "contact_working_days");
 		return UG_EINVAL;
 	}
 	if (cfg->deadline.min_age > cfg->deadline.max_age) {
-		ug_diag_set(diag, "deadline.min_age", "min_age is above "
-		            "max_age");
+		ug_diag_set(diag, "deadline.min_age",
+			    "min_age is above "
+			    "max_age");
 		return UG_EINVAL;
 	}
 	return UG_OK;
@@ -308,7 +316,7 @@ struct load_ctx {
 
 ug_err
 rules_config_set_line(rules_config *cfg, bool *holidays_given,
-                      const char *name, const char *value, ug_diag *diag)
+		      const char *name, const char *value, ug_diag *diag)
 {
 	/* Configured school holidays replace the defaults, not add to
 	 * them: a municipality's own calendar is the whole truth. */
@@ -324,7 +332,7 @@ load_pair(void *ctx, const char *name, const char *value, ug_diag *diag)
 {
 	struct load_ctx *l = ctx;
 	return rules_config_set_line(l->cfg, &l->holidays_given, name, value,
-	                             diag);
+				     diag);
 }
 
 ug_err

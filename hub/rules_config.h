@@ -66,13 +66,13 @@ void rules_config_defaults(rules_config *cfg);
  * diag names file:line and the reason. */
 ug_err rules_config_load(rules_config *cfg, const char *path, ug_diag *diag);
 /* Parse one "name = value" setting into cfg. */
-ug_err rules_config_set(rules_config *cfg, const char *name,
-                        const char *value, ug_diag *diag);
+ug_err rules_config_set(rules_config *cfg, const char *name, const char *value,
+			ug_diag *diag);
 /* One line of a rules file, as rules_config_set, except that the file's
  * first calendar.school_holiday replaces the default holidays;
  * *holidays_given (false before the first line) remembers it. */
 ug_err rules_config_set_line(rules_config *cfg, bool *holidays_given,
-                             const char *name, const char *value,
-                             ug_diag *diag);
+			     const char *name, const char *value,
+			     ug_diag *diag);
 
 #endif

@@ -69,7 +69,7 @@ principal(hub *h, int kind, const char *id)
 	hub_principal fresh = {kind, "", "", 0};
 	ug_strlcpy(fresh.id, id, sizeof fresh.id);
 	ug_err err = store_principal_current(h->store, kind, id, fresh.key,
-	                                     &fresh.flags);
+					     &fresh.flags);
 	if (err == UG_ENOTFOUND)
 		fresh.key[0] = '\0';
 	else if (err != UG_OK)
@@ -94,22 +94,24 @@ hub__principals_refresh(hub *h)
 		if (!s->used)
 			continue;
 		const hub_principal *p =
-			principal(h, STORE_CASEWORKER, s->caseworker);
+		    principal(h, STORE_CASEWORKER, s->caseworker);
 		if (p && strcmp(p->key, s->key) != 0)
-			hub__session_end(h, s, "its key was revoked or "
-			                       "replaced");
+			hub__session_end(h, s,
+					 "its key was revoked or "
+					 "replaced");
 		else if (p)
 			s->desk = hub__is_desk_member(h, s->caseworker);
 	}
 	hub__gateway_registrations_changed(h);
-	log_info("HUB-ZAP", "registrations changed (generation %llu); "
-	         "connections are checked against them from now on",
-	         (unsigned long long)gen);
+	log_info("HUB-ZAP",
+		 "registrations changed (generation %llu); "
+		 "connections are checked against them from now on",
+		 (unsigned long long)gen);
 }
 
 bool
-hub__sender_current(hub *h, int kind, const void *zmq_frame,
-                    const char **id, uint32_t *flags)
+hub__sender_current(hub *h, int kind, const void *zmq_frame, const char **id,
+		    uint32_t *flags)
 {
 	zmq_msg_t *frame = (zmq_msg_t *)zmq_frame;
 	*id = zmq_msg_gets(frame, "User-Id");
@@ -126,10 +128,10 @@ hub__sender_current(hub *h, int kind, const void *zmq_frame,
 
 void
 hub__caseworker_audit_entry(hub *h, store_audit_entry *e,
-                            char key[UG_Z85_KEY_LEN + 1],
-                            const char *caseworker, const char *action,
-                            const char *result, const uint8_t *person_key,
-                            const char *detail)
+			    char key[UG_Z85_KEY_LEN + 1],
+			    const char *caseworker, const char *action,
+			    const char *result, const uint8_t *person_key,
+			    const char *detail)
 {
 	/* The frame's key is the registered one: hub__sender_current checked
 	 * it before the frame got to the caller. In a web session it is the
@@ -139,10 +141,10 @@ hub__caseworker_audit_entry(hub *h, store_audit_entry *e,
 	    strcmp(h->acting_for.caseworker, caseworker) == 0)
 		ug_strlcpy(key, h->acting_for.key, UG_Z85_KEY_LEN + 1);
 	else if (store_principal_current(h->store, STORE_CASEWORKER,
-	                                 caseworker, key, &flags) != UG_OK)
+					 caseworker, key, &flags) != UG_OK)
 		key[0] = '\0';
-	*e = (store_audit_entry){h->now, caseworker, key,    action,
-	                         result, person_key, detail};
+	*e = (store_audit_entry){h->now, caseworker, key,   action,
+				 result, person_key, detail};
 }
 
 /* Read one request; returns the number of frames (ZAP_FRAMES when sane). */
@@ -174,7 +176,8 @@ handle_one(hub *h)
 	int n = read_request(h->zap, f);
 	int have = n < ZAP_FRAMES ? n : ZAP_FRAMES;
 	if (n != ZAP_FRAMES) {
-		/* A REP socket must answer every request, even a broken one. */
+		/* A REP socket must answer every request, even a broken one.
+		 */
 		log_err("HUB-ZAP", "malformed ZAP request with %d frames", n);
 		reply(h->zap, "", 0, "500", "malformed request", "", NULL);
 		for (int i = 0; i < have; i++)
@@ -185,11 +188,11 @@ handle_one(hub *h)
 	size_t request_id_len = zmq_msg_size(&f[1]);
 	char domain[32] = "", address[64] = "", key[41] = "?";
 	snprintf(domain, sizeof domain, "%.*s", (int)zmq_msg_size(&f[2]),
-	         (char *)zmq_msg_data(&f[2]));
+		 (char *)zmq_msg_data(&f[2]));
 	snprintf(address, sizeof address, "%.*s", (int)zmq_msg_size(&f[3]),
-	         (char *)zmq_msg_data(&f[3]));
+		 (char *)zmq_msg_data(&f[3]));
 	bool curve = zmq_msg_size(&f[5]) == 5 &&
-	             memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0;
+		     memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0;
 	int kind = 0;
 	uint32_t flags = 0;
 	char id[STORE_ID_MAX] = "";
@@ -200,41 +203,46 @@ handle_one(hub *h)
 		if (store_principal_find(h->store, key, &kind, id, &flags) ==
 		    UG_OK) {
 			int want = strcmp(domain, "ingest") == 0
-			                   ? STORE_AGENCY
-			                   : STORE_CASEWORKER;
+				       ? STORE_AGENCY
+				       : STORE_CASEWORKER;
 			if (kind != want)
 				why = want == STORE_CASEWORKER
-				              ? "key registered as an agency"
+					  ? "key registered as an agency"
 				      : (flags & STORE_FLAG_GATEWAY)
-				              ? "key registered as a web gateway"
-				              : "key registered as a caseworker";
+					  ? "key registered as a web gateway"
+					  : "key registered as a caseworker";
 			else
 				why = NULL;
 		}
 	}
 	if (why) {
 		h->zap_refused++;
-		log_warn("HUB-ZAP", "refused %s client from %s on %s: %s "
-		         "(key %.8s...)", curve ? "CURVE" : "non-CURVE", address,
-		         domain, why, key);
-		reply(h->zap, request_id, request_id_len, "400", why, "", NULL);
+		log_warn("HUB-ZAP",
+			 "refused %s client from %s on %s: %s "
+			 "(key %.8s...)",
+			 curve ? "CURVE" : "non-CURVE", address, domain, why,
+			 key);
+		reply(h->zap, request_id, request_id_len, "400", why, "",
+		      NULL);
 		char detail[160];
 		snprintf(detail, sizeof detail, "%s from %s: %s", domain,
-		         address, why);
-		store_audit_entry e = {h->now, id[0] ? id : "-",
-		                       curve ? key : NULL, "connect", "refused",
-		                       NULL, detail};
+			 address, why);
+		store_audit_entry e = {
+		    h->now,    id[0] ? id : "-", curve ? key : NULL,
+		    "connect", "refused",	 NULL,
+		    detail};
 		store_audit_queue(h->store, &e);
 	} else {
 		h->zap_admitted++;
 		/* A gateway shares the caseworkers' endpoint and table, but
 		 * is never a caseworker of its own: say which it is. */
 		log_info("HUB-ZAP", "admitted %s '%s' from %s on %s",
-		         kind == STORE_AGENCY            ? "agency"
-		         : (flags & STORE_FLAG_GATEWAY) ? "web gateway"
-		                                        : "caseworker",
-		         id, address, domain);
-		reply(h->zap, request_id, request_id_len, "200", "OK", id, key);
+			 kind == STORE_AGENCY		? "agency"
+			 : (flags & STORE_FLAG_GATEWAY) ? "web gateway"
+							: "caseworker",
+			 id, address, domain);
+		reply(h->zap, request_id, request_id_len, "200", "OK", id,
+		      key);
 	}
 	for (int i = 0; i < ZAP_FRAMES; i++)
 		zmq_msg_close(&f[i]);

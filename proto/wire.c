@@ -39,26 +39,32 @@ descriptor_for(int kind)
 }
 
 ug_err
-wire_decode(const uint8_t *frame, size_t len, int *kind, void **msg,
-            int *code, ug_diag *diag)
+wire_decode(const uint8_t *frame, size_t len, int *kind, void **msg, int *code,
+	    ug_diag *diag)
 {
 	*msg = NULL;
 	*code = UNGEBRO__V1__ERROR_CODE__E_MALFORMED;
 	if (len > WIRE_MAX_FRAME) {
 		*code = UNGEBRO__V1__ERROR_CODE__E_TOO_LARGE;
-		ug_diag_set(diag, "frame", "frame of %zu bytes exceeds the limit "
-		            "of %d", len, WIRE_MAX_FRAME);
+		ug_diag_set(diag, "frame",
+			    "frame of %zu bytes exceeds the limit "
+			    "of %d",
+			    len, WIRE_MAX_FRAME);
 		return UG_EMALFORMED;
 	}
 	if (len < WIRE_HEADER_LEN) {
-		ug_diag_set(diag, "frame", "frame of %zu bytes is shorter than "
-		            "the 2-byte header", len);
+		ug_diag_set(diag, "frame",
+			    "frame of %zu bytes is shorter than "
+			    "the 2-byte header",
+			    len);
 		return UG_EMALFORMED;
 	}
 	if (frame[0] != WIRE_VERSION) {
 		*code = UNGEBRO__V1__ERROR_CODE__E_VERSION;
-		ug_diag_set(diag, "version", "wire version %u is not supported "
-		            "(expected %d)", frame[0], WIRE_VERSION);
+		ug_diag_set(diag, "version",
+			    "wire version %u is not supported "
+			    "(expected %d)",
+			    frame[0], WIRE_VERSION);
 		return UG_EMALFORMED;
 	}
 	const ProtobufCMessageDescriptor *desc = descriptor_for(frame[1]);
@@ -67,10 +73,10 @@ wire_decode(const uint8_t *frame, size_t len, int *kind, void **msg,
 		return UG_EMALFORMED;
 	}
 	ProtobufCMessage *m = protobuf_c_message_unpack(
-		desc, NULL, len - WIRE_HEADER_LEN, frame + WIRE_HEADER_LEN);
+	    desc, NULL, len - WIRE_HEADER_LEN, frame + WIRE_HEADER_LEN);
 	if (!m) {
 		ug_diag_set(diag, "frame", "%s does not decode as protobuf",
-		            desc->short_name);
+			    desc->short_name);
 		return UG_EMALFORMED;
 	}
 	*kind = frame[1];
@@ -151,25 +157,32 @@ const char *
 wire_event_type_name(int type)
 {
 	switch (type) {
-	case UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT: return "AbsenceReport";
-	case UNGEBRO__V1__EVENT_TYPE__DROPOUT: return "Dropout";
-	case UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK: return "DropoutRisk";
-	case UNGEBRO__V1__EVENT_TYPE__ENROLMENT: return "Enrolment";
+	case UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT:
+		return "AbsenceReport";
+	case UNGEBRO__V1__EVENT_TYPE__DROPOUT:
+		return "Dropout";
+	case UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK:
+		return "DropoutRisk";
+	case UNGEBRO__V1__EVENT_TYPE__ENROLMENT:
+		return "Enrolment";
 	case UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL:
 		return "AddictionReferral";
 	case UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT:
 		return "ReadinessAssessment";
 	case UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT:
 		return "ContactAssignment";
-	case UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS: return "BenefitStatus";
+	case UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS:
+		return "BenefitStatus";
 	case UNGEBRO__V1__EVENT_TYPE__MISSED_ACTIVATION:
 		return "MissedActivation";
-	case UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING: return "SchoolLeaving";
+	case UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING:
+		return "SchoolLeaving";
 	case UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP:
 		return "DeskMembership";
 	case UNGEBRO__V1__EVENT_TYPE__CASEWORKER_ACTION:
 		return "CaseworkerAction";
-	default: return "?";
+	default:
+		return "?";
 	}
 }
 
@@ -208,13 +221,13 @@ payload_case_for(int type)
 #define BAD(field, ...)                                                       \
 	do {                                                                  \
 		ug_diag_set(diag, field, __VA_ARGS__);                        \
-		return UNGEBRO__V1__ERROR_CODE__E_MALFORMED;                   \
+		return UNGEBRO__V1__ERROR_CODE__E_MALFORMED;                  \
 	} while (0)
 
 #define CHECK(expr)                                                           \
 	do {                                                                  \
 		int rc_ = (expr);                                             \
-		if (rc_ != UNGEBRO__V1__ERROR_CODE__OK)                        \
+		if (rc_ != UNGEBRO__V1__ERROR_CODE__OK)                       \
 			return rc_;                                           \
 	} while (0)
 
@@ -242,11 +255,14 @@ check_id(const char *text, const char *p, const char *field, ug_diag *diag)
 	CHECK(check_text(text, p, field, diag));
 	size_t len = strlen(text);
 	if (len > WIRE_ID_MAX)
-		BAD(field, "%s.%s is %zu bytes, over the limit of %d for an id",
-		    p, field, len, WIRE_ID_MAX);
+		BAD(field,
+		    "%s.%s is %zu bytes, over the limit of %d for an id", p,
+		    field, len, WIRE_ID_MAX);
 	if (!ug_id_valid(text))
-		BAD(field, "%s.%s is not an id (1-63 of a-z 0-9 . _ -, "
-		    "starting with a letter or digit)", p, field);
+		BAD(field,
+		    "%s.%s is not an id (1-63 of a-z 0-9 . _ -, "
+		    "starting with a letter or digit)",
+		    p, field);
 	return UNGEBRO__V1__ERROR_CODE__OK;
 }
 
@@ -254,7 +270,7 @@ check_id(const char *text, const char *p, const char *field, ug_diag *diag)
  * whether the payload needs the date, and its day number for ordering. */
 static int
 check_date(const char *text, const char *p, const char *field, int required,
-           int32_t *days, ug_diag *diag)
+	   int32_t *days, ug_diag *diag)
 {
 	int32_t ignored;
 	if (!text || !text[0]) {
@@ -270,8 +286,8 @@ check_date(const char *text, const char *p, const char *field, int required,
 /* `later` (optional) not before `earlier`, both already checked. */
 static int
 check_order(const char *later, int32_t later_days, int32_t earlier_days,
-            const char *p, const char *later_field, const char *earlier_field,
-            ug_diag *diag)
+	    const char *p, const char *later_field, const char *earlier_field,
+	    ug_diag *diag)
 {
 	if (later && later[0] && later_days < earlier_days)
 		BAD(later_field, "%s.%s is before %s.%s", p, later_field, p,
@@ -287,7 +303,7 @@ check_order(const char *later, int32_t later_days, int32_t earlier_days,
  */
 static int
 check_enum(int value, const ProtobufCEnumDescriptor *e, const char *p,
-           const char *field, int required, ug_diag *diag)
+	   const char *field, int required, ug_diag *diag)
 {
 	if (value == 0) {
 		if (required)
@@ -391,8 +407,8 @@ raw_len_at(const uint8_t *buf, size_t len, const uint32_t *nums, int depth,
 				*out = (size_t)n;
 				found = 1;
 			} else if (key >> 3 == nums[0]) {
-				int r = raw_len_at(buf + i, (size_t)n, nums + 1,
-						   depth - 1, out);
+				int r = raw_len_at(buf + i, (size_t)n,
+						   nums + 1, depth - 1, out);
 				if (r < 0)
 					return -1;
 				found |= r;
@@ -480,10 +496,10 @@ check_strings(const ProtobufCMessage *m, char *path, size_t plen, size_t cap,
 		}
 		/* The raw bytes are followed into singular fields only: an
 		 * envelope has no repeated ones. */
-		bool deeper = raw && count == 1 &&
-			      f->label != PROTOBUF_C_LABEL_REPEATED &&
-			      raw->depth < (int)(sizeof raw->nums /
-						 sizeof raw->nums[0]);
+		bool deeper =
+		    raw && count == 1 &&
+		    f->label != PROTOBUF_C_LABEL_REPEATED &&
+		    raw->depth < (int)(sizeof raw->nums / sizeof raw->nums[0]);
 		if (deeper)
 			raw->nums[raw->depth++] = f->id;
 		for (size_t k = 0; k < count; k++) {
@@ -522,28 +538,29 @@ validate_absence(const Ungebro__V1__AbsenceReport *a, ug_diag *diag)
 	CHECK(check_date(a->period_start, p, "period_start", 1, &start, diag));
 	CHECK(check_date(a->period_end, p, "period_end", 1, &end, diag));
 	CHECK(check_order(a->period_end, end, start, p, "period_end",
-	                  "period_start", diag));
+			  "period_start", diag));
 	if (end - start > 366)
 		BAD("period_end", "absence_report.period_end is more than 366 "
-		    "days after absence_report.period_start");
+				  "days after absence_report.period_start");
 	if (a->lessons_expected == 0)
 		BAD("lessons_expected", "absence_report.lessons_expected must "
-		    "be above 0");
+					"be above 0");
 	if (a->lessons_absent > a->lessons_expected)
-		BAD("lessons_absent", "absence_report.lessons_absent %u is "
+		BAD("lessons_absent",
+		    "absence_report.lessons_absent %u is "
 		    "more than absence_report.lessons_expected %u",
 		    a->lessons_absent, a->lessons_expected);
 	CHECK(check_enum(a->kind, &ungebro__v1__absence_kind__descriptor, p,
-	                 "kind", 1, diag));
+			 "kind", 1, diag));
 	if (a->grade > 10)
 		BAD("grade", "absence_report.grade %u is not 0-10", a->grade);
 	return UNGEBRO__V1__ERROR_CODE__OK;
 }
 
 static const char *const role_names[] = {
-	[UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_CONTACT] = "contact",
-	[UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE] = "guidance",
-	[UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR] = "mentor",
+    [UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_CONTACT] = "contact",
+    [UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE] = "guidance",
+    [UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR] = "mentor",
 };
 #define ROLE_LAST UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR
 
@@ -568,13 +585,15 @@ assignment_role(const Ungebro__V1__ContactAssignment *a, const char **field,
 			by_text = r;
 	int kind = (int)a->role_kind;
 	if (kind == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_UNSPECIFIED) {
-		*why = "contact_assignment.role is not one of "
-		       WIRE_ROLE_ACCEPTED " (or empty, meaning contact)";
+		*why =
+		    "contact_assignment.role is not one of " WIRE_ROLE_ACCEPTED
+		    " (or empty, meaning contact)";
 		return by_text;
 	}
 	if (kind < 1 || kind > ROLE_LAST) {
 		*field = "role_kind";
-		*why = "contact_assignment.role_kind is not a known ContactRole";
+		*why =
+		    "contact_assignment.role_kind is not a known ContactRole";
 		return WIRE_ROLE_INVALID;
 	}
 	/* A sender that writes both must mean the same role by them: a
@@ -601,7 +620,7 @@ validate_assignment(const Ungebro__V1__ContactAssignment *c, ug_diag *diag)
 	CHECK(check_id(c->caseworker, p, "caseworker", diag));
 	/* Like every enum field: the reason names the number sent. */
 	CHECK(check_enum(c->role_kind, &ungebro__v1__contact_role__descriptor,
-	                 p, "role_kind", 0, diag));
+			 p, "role_kind", 0, diag));
 	const char *field, *why;
 	if (assignment_role(c, &field, &why) == WIRE_ROLE_INVALID)
 		BAD(field, "%s", why);
@@ -621,13 +640,13 @@ validate_enrolment(const Ungebro__V1__Enrolment *x, ug_diag *diag)
 	CHECK(check_date(x->end, p, "end", 0, &end, diag));
 	CHECK(check_order(x->end, end, start, p, "end", "start", diag));
 	CHECK(check_enum(x->end_reason,
-	                 &ungebro__v1__enrolment_end_reason__descriptor, p,
-	                 "end_reason", 0, diag));
+			 &ungebro__v1__enrolment_end_reason__descriptor, p,
+			 "end_reason", 0, diag));
 	/* A reason for an end nobody reported: the sender mixed two
 	 * records, and the hub would count a running enrolment as ended. */
 	if (x->end_reason && !(x->end && x->end[0]))
 		BAD("end_reason", "enrolment.end_reason is set without "
-		    "enrolment.end");
+				  "enrolment.end");
 	return UNGEBRO__V1__ERROR_CODE__OK;
 }
 
@@ -639,14 +658,14 @@ validate_other(const wire_envelope *env, ug_diag *diag)
 	switch (env->payload_case) {
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT:
 		CHECK(check_text(env->dropout->institution, "dropout",
-		                 "institution", diag));
+				 "institution", diag));
 		return check_date(env->dropout->date, "dropout", "date", 1,
-		                  NULL, diag);
+				  NULL, diag);
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK:
 		CHECK(check_text(env->dropout_risk->institution,
-		                 "dropout_risk", "institution", diag));
+				 "dropout_risk", "institution", diag));
 		return check_date(env->dropout_risk->date, "dropout_risk",
-		                  "date", 1, NULL, diag);
+				  "date", 1, NULL, diag);
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ENROLMENT:
 		return validate_enrolment(env->enrolment, diag);
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL: {
@@ -656,8 +675,8 @@ validate_other(const wire_envelope *env, ug_diag *diag)
 		CHECK(check_text(r->service, p, "service", diag));
 		CHECK(check_date(r->date, p, "date", 1, NULL, diag));
 		return check_enum(r->stage,
-		                  &ungebro__v1__referral_stage__descriptor, p,
-		                  "stage", 1, diag);
+				  &ungebro__v1__referral_stage__descriptor, p,
+				  "stage", 1, diag);
 	}
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT: {
 		const Ungebro__V1__ReadinessAssessment *r =
@@ -665,8 +684,10 @@ validate_other(const wire_envelope *env, ug_diag *diag)
 		const char *p = "readiness_assessment";
 		CHECK(check_text(r->school, p, "school", diag));
 		if (r->grade < 7 || r->grade > 10)
-			BAD("grade", "readiness_assessment.grade %u is not "
-			    "7-10", r->grade);
+			BAD("grade",
+			    "readiness_assessment.grade %u is not "
+			    "7-10",
+			    r->grade);
 		return check_date(r->date, p, "date", 1, NULL, diag);
 	}
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_BENEFIT_STATUS: {
@@ -675,18 +696,18 @@ validate_other(const wire_envelope *env, ug_diag *diag)
 		int32_t start = 0, stop = 0;
 		CHECK(check_text(b->jobcenter, p, "jobcenter", diag));
 		CHECK(check_enum(b->benefit,
-		                 &ungebro__v1__benefit_kind__descriptor, p,
-		                 "benefit", 1, diag));
+				 &ungebro__v1__benefit_kind__descriptor, p,
+				 "benefit", 1, diag));
 		CHECK(check_date(b->start, p, "start", 1, &start, diag));
 		CHECK(check_date(b->stop, p, "stop", 0, &stop, diag));
 		return check_order(b->stop, stop, start, p, "stop", "start",
-		                   diag);
+				   diag);
 	}
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION:
 		CHECK(check_text(env->missed_activation->jobcenter,
-		                 "missed_activation", "jobcenter", diag));
+				 "missed_activation", "jobcenter", diag));
 		return check_date(env->missed_activation->date,
-		                  "missed_activation", "date", 1, NULL, diag);
+				  "missed_activation", "date", 1, NULL, diag);
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING: {
 		const Ungebro__V1__SchoolLeaving *l = env->school_leaving;
 		const char *p = "school_leaving";
@@ -694,8 +715,9 @@ validate_other(const wire_envelope *env, ug_diag *diag)
 		if (l->grade < 9 || l->grade > 10)
 			BAD("grade", "school_leaving.grade %u is not 9 or 10",
 			    l->grade);
-		CHECK(check_enum(l->kind, &ungebro__v1__leaving_kind__descriptor,
-		                 p, "kind", 1, diag));
+		CHECK(check_enum(l->kind,
+				 &ungebro__v1__leaving_kind__descriptor, p,
+				 "kind", 1, diag));
 		return check_date(l->date, p, "date", 1, NULL, diag);
 	}
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DESK_MEMBERSHIP: {
@@ -717,9 +739,10 @@ int
 wire_validate_head(const wire_envelope *env, ug_diag *diag)
 {
 	if (env->schema_version != WIRE_SCHEMA_VERSION) {
-		ug_diag_set(diag, "schema_version", "schema version %u is not "
-		            "supported (expected %d)", env->schema_version,
-		            WIRE_SCHEMA_VERSION);
+		ug_diag_set(diag, "schema_version",
+			    "schema version %u is not "
+			    "supported (expected %d)",
+			    env->schema_version, WIRE_SCHEMA_VERSION);
 		return UNGEBRO__V1__ERROR_CODE__E_VERSION;
 	}
 	if (env->event_id.len != WIRE_EVENT_ID_LEN)
@@ -778,7 +801,7 @@ wire_validate_content_raw(const wire_envelope *env, const uint8_t *body,
 			    body ? &raw : NULL, diag));
 	if (env->occurred_at <= 0)
 		BAD("occurred_at", "occurred_at must be above 0 (ms since the "
-		    "epoch)");
+				   "epoch)");
 	if (env->supersedes.len != 0 &&
 	    env->supersedes.len != WIRE_EVENT_ID_LEN)
 		BAD("supersedes", "supersedes must be empty or %d bytes",
@@ -788,8 +811,9 @@ wire_validate_content_raw(const wire_envelope *env, const uint8_t *body,
 	if (env->supersedes.len == WIRE_EVENT_ID_LEN &&
 	    env->event_id.len == WIRE_EVENT_ID_LEN &&
 	    memcmp(env->supersedes.data, env->event_id.data,
-	           WIRE_EVENT_ID_LEN) == 0)
-		BAD("supersedes", "supersedes names the event itself (it must "
+		   WIRE_EVENT_ID_LEN) == 0)
+		BAD("supersedes",
+		    "supersedes names the event itself (it must "
 		    "be the id of the earlier event it corrects)");
 	/* What the event is decides the sensitivity it may have, and that
 	 * decides whether it names a person: so a desk membership sent
@@ -800,23 +824,25 @@ wire_validate_content_raw(const wire_envelope *env, const uint8_t *body,
 	switch (env->sensitivity) {
 	case UNGEBRO__V1__SENSITIVITY__PERSONAL:
 		if (referral)
-			BAD("sensitivity", "sensitivity PERSONAL is not allowed "
+			BAD("sensitivity",
+			    "sensitivity PERSONAL is not allowed "
 			    "for an addiction referral (SPECIAL_CATEGORY or "
 			    "ANONYMOUS)");
 		/* fall through */
 	case UNGEBRO__V1__SENSITIVITY__SPECIAL_CATEGORY:
 		if (desk)
 			BAD("sensitivity", "sensitivity of a desk membership "
-			    "must be ORGANISATIONAL");
+					   "must be ORGANISATIONAL");
 		break;
 	case UNGEBRO__V1__SENSITIVITY__ANONYMOUS:
 		if (!referral)
 			BAD("sensitivity", "sensitivity ANONYMOUS is only for "
-			    "addiction referrals");
+					   "addiction referrals");
 		break;
 	case UNGEBRO__V1__SENSITIVITY__ORGANISATIONAL:
 		if (!desk)
-			BAD("sensitivity", "sensitivity ORGANISATIONAL is only "
+			BAD("sensitivity",
+			    "sensitivity ORGANISATIONAL is only "
 			    "for desk memberships");
 		break;
 	case UNGEBRO__V1__SENSITIVITY__SENSITIVITY_UNSPECIFIED:
@@ -836,8 +862,8 @@ wire_validate_content_raw(const wire_envelope *env, const uint8_t *body,
 	} else if (env->cpr && env->cpr[0]) {
 		BAD("cpr", "cpr must be empty in an %s event",
 		    env->sensitivity == UNGEBRO__V1__SENSITIVITY__ANONYMOUS
-		        ? "ANONYMOUS"
-		        : "ORGANISATIONAL");
+			? "ANONYMOUS"
+			: "ORGANISATIONAL");
 	}
 	switch (env->payload_case) {
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT:

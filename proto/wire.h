@@ -15,10 +15,10 @@
 #include "common/err.h"
 #include "proto/ungebro.pb-c.h"
 
-#define WIRE_VERSION 1
+#define WIRE_VERSION	    1
 #define WIRE_SCHEMA_VERSION 1
-#define WIRE_HEADER_LEN 2
-#define WIRE_MAX_FRAME (64 * 1024) /* frames above this are refused */
+#define WIRE_HEADER_LEN	    2
+#define WIRE_MAX_FRAME	    (64 * 1024) /* frames above this are refused */
 /*
  * The hard cap on one message. Up to it an oversized frame is still read,
  * so the hub can refuse it with an ack (E_TOO_LARGE) the sender can match;
@@ -30,8 +30,8 @@
  * MAC and flags around the frame), not the frame itself.
  */
 #define WIRE_CURVE_OVERHEAD 33
-#define WIRE_EVENT_ID_LEN 16
-#define WIRE_ALERT_ID_LEN 9
+#define WIRE_EVENT_ID_LEN   16
+#define WIRE_ALERT_ID_LEN   9
 #define WIRE_TEXT_MAX	    256 /* bytes of any string field in an envelope */
 /* Caseworker and desk ids the hub keeps as ids (assignments, desks). */
 #define WIRE_ID_MAX 63
@@ -64,7 +64,8 @@ typedef Ungebro__V1__Logout wire_logout;
  * E_VERSION/E_MALFORMED; an oversized one E_TOO_LARGE.
  */
 ug_err wire_decode(const uint8_t *frame, size_t len, int *kind, void **msg,
-                   int *code, ug_diag *diag) __attribute__((warn_unused_result));
+		   int *code, ug_diag *diag)
+    __attribute__((warn_unused_result));
 
 void wire_free(int kind, void *msg);
 
@@ -97,7 +98,7 @@ size_t wire_pack(const void *msg, uint8_t *buf);
  * it by its path ("dropout.programme").
  */
 int wire_validate_envelope(const wire_envelope *env, int64_t now_ms,
-                           ug_diag *diag);
+			   ug_diag *diag);
 
 /* The parts, for the hub, which checks the sender and looks the id up
  * between them. Head: schema_version (E_VERSION), event_id length. */

@@ -44,8 +44,8 @@
 struct outbox {
 	MDB_env *env;
 	MDB_dbi pending, sent, latest, undo, order, seqof, stage;
-	uint64_t last_seq; /* the highest seq in order */
-	bool staging;	   /* between stage_begin and commit/abort */
+	uint64_t last_seq;    /* the highest seq in order */
+	bool staging;	      /* between stage_begin and commit/abort */
 	uint64_t stage_first; /* the stage's first seq on disk; 0: the
 				 stage has queued nothing yet */
 	const uint8_t *storage_key;
@@ -318,10 +318,10 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 			/* LMDB reports a short write as EIO: say when it is
 			 * the disk, which the operator can act on. */
 			struct statvfs fs;
-			bool full = statvfs(dir, &fs) == 0 &&
-				    (unsigned long long)fs.f_bavail *
-					    fs.f_frsize <
-					(16u << 20);
+			bool full =
+			    statvfs(dir, &fs) == 0 &&
+			    (unsigned long long)fs.f_bavail * fs.f_frsize <
+				(16u << 20);
 			ug_diag_set(diag, dir,
 				    "cannot take an unfinished import out of "
 				    "the outbox: %s%s; nothing is sent until "

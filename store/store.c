@@ -869,7 +869,8 @@ append_one(store *s, MDB_txn *itxn, MDB_txn *txn, store_event *ev,
 
 	uint8_t seqkey[8];
 	ug_put_be64(seqkey, *next_seq);
-	size_t plain_len = store__padded(LOG_FIXED + agency_len + ev->body_len);
+	size_t plain_len =
+	    store__padded(LOG_FIXED + agency_len + ev->body_len);
 	uint8_t *plain = calloc(1, plain_len);
 	if (!plain)
 		return UG_ENOMEM;

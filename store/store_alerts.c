@@ -205,7 +205,8 @@ static ug_err
 put_alert(store *s, MDB_txn *txn, store_alert *a)
 {
 	size_t rlen = strlen(a->recipient);
-	if (rlen == 0 || rlen >= STORE_ID_MAX || a->body_len > STORE_SEAL_MAX - 128)
+	if (rlen == 0 || rlen >= STORE_ID_MAX ||
+	    a->body_len > STORE_SEAL_MAX - 128)
 		return UG_EINVAL;
 	uint8_t k[ALERT_KEY_LEN], ad[ALERT_AD_LEN];
 	alert_key(s, a->id, k);

@@ -31,13 +31,14 @@
 #include "store/store_int.h"
 
 #define RECORD_VERSION 2
-#define CKPT_VERSION 1
-#define CKPT_LEN (1 + 8 + STORE_AUDIT_HASH_LEN + 8 + 32 + 64)
-#define CKPT_CONTEXT "ungebro audit checkpoint v1"
-#define HEAD_AD "head"
+#define CKPT_VERSION   1
+#define CKPT_LEN       (1 + 8 + STORE_AUDIT_HASH_LEN + 8 + 32 + 64)
+#define CKPT_CONTEXT   "ungebro audit checkpoint v1"
+#define HEAD_AD	       "head"
 #define PLAIN_MAX                                                             \
 	(8 + STORE_ID_MAX + STORE_AUDIT_KEY_MAX + STORE_AUDIT_ACTION_MAX +    \
-	 STORE_AUDIT_RESULT_MAX + 1 + UG_PERSON_KEY_LEN + STORE_AUDIT_DETAIL_MAX)
+	 STORE_AUDIT_RESULT_MAX + 1 + UG_PERSON_KEY_LEN +                     \
+	 STORE_AUDIT_DETAIL_MAX)
 #define PREFIX (1 + STORE_AUDIT_HASH_LEN)
 
 /* A record as queued and as read back: the same fixed-size fields. */
@@ -146,7 +147,7 @@ decode(const uint8_t *plain, size_t len, store_audit_record *r)
 
 static void
 record_hash(uint64_t seq, const void *value, size_t len,
-            uint8_t out[STORE_AUDIT_HASH_LEN])
+	    uint8_t out[STORE_AUDIT_HASH_LEN])
 {
 	uint8_t k[8];
 	ug_put_be64(k, seq);
@@ -169,7 +170,7 @@ record_ad(uint64_t seq, const uint8_t *prefix, uint8_t ad[8 + PREFIX])
 /* The chain's last sequence and hash as the store has it in txn. */
 static int
 chain_tail(store *s, MDB_txn *txn, uint64_t *seq,
-           uint8_t hash[STORE_AUDIT_HASH_LEN])
+	   uint8_t hash[STORE_AUDIT_HASH_LEN])
 {
 	MDB_cursor *cur = NULL;
 	MDB_val key, val;
@@ -189,7 +190,7 @@ chain_tail(store *s, MDB_txn *txn, uint64_t *seq,
 
 static int
 put_record(store *s, MDB_txn *txn, uint64_t seq,
-           uint8_t hash[STORE_AUDIT_HASH_LEN], const store_audit_record *r)
+	   uint8_t hash[STORE_AUDIT_HASH_LEN], const store_audit_record *r)
 {
 	uint8_t plain[PLAIN_MAX];
 	size_t n = encode(r, plain);
@@ -210,32 +211,32 @@ put_record(store *s, MDB_txn *txn, uint64_t seq,
 
 static int
 put_head(store *s, MDB_txn *txn, uint64_t seq,
-         const uint8_t hash[STORE_AUDIT_HASH_LEN])
+	 const uint8_t hash[STORE_AUDIT_HASH_LEN])
 {
 	uint8_t plain[8 + STORE_AUDIT_HASH_LEN];
 	uint8_t sealed[sizeof plain + UG_SEAL_OVERHEAD];
 	ug_put_be64(plain, seq);
 	memcpy(plain + 8, hash, STORE_AUDIT_HASH_LEN);
 	ug_seal(s->storage_key, HEAD_AD, strlen(HEAD_AD), plain, sizeof plain,
-	        sealed);
+		sealed);
 	MDB_val key = {1, "h"}, val = {sizeof sealed, sealed};
 	return mdb_put(txn, s->audit_ckpt, &key, &val, 0);
 }
 
 static void
 ckpt_message(uint64_t seq, const uint8_t *hash, int64_t at,
-             uint8_t out[sizeof CKPT_CONTEXT + 8 + STORE_AUDIT_HASH_LEN + 8])
+	     uint8_t out[sizeof CKPT_CONTEXT + 8 + STORE_AUDIT_HASH_LEN + 8])
 {
 	memcpy(out, CKPT_CONTEXT, sizeof CKPT_CONTEXT);
 	ug_put_be64(out + sizeof CKPT_CONTEXT, seq);
 	memcpy(out + sizeof CKPT_CONTEXT + 8, hash, STORE_AUDIT_HASH_LEN);
 	ug_put_be64(out + sizeof CKPT_CONTEXT + 8 + STORE_AUDIT_HASH_LEN,
-	            (uint64_t)at);
+		    (uint64_t)at);
 }
 
 static int
 put_checkpoint(store *s, MDB_txn *txn, uint64_t seq,
-               const uint8_t hash[STORE_AUDIT_HASH_LEN], int64_t at)
+	       const uint8_t hash[STORE_AUDIT_HASH_LEN], int64_t at)
 {
 	uint8_t msg[sizeof CKPT_CONTEXT + 8 + STORE_AUDIT_HASH_LEN + 8];
 	ckpt_message(seq, hash, at, msg);
@@ -245,7 +246,7 @@ put_checkpoint(store *s, MDB_txn *txn, uint64_t seq,
 	/* The public half is the last 32 bytes of libsodium's secret key. */
 	memcpy(v + 1 + 8 + STORE_AUDIT_HASH_LEN + 8, s->audit_signer + 32, 32);
 	crypto_sign_detached(v + CKPT_LEN - 64, NULL, msg, sizeof msg,
-	                     s->audit_signer);
+			     s->audit_signer);
 	ug_put_be64(k + 1, seq);
 	MDB_val key = {sizeof k, k}, val = {sizeof v, v};
 	return mdb_put(txn, s->audit_ckpt, &key, &val, 0);
@@ -257,12 +258,12 @@ typedef struct {
 	struct witness {
 		uint64_t seq;
 		uint8_t hash[STORE_AUDIT_HASH_LEN];
-	} *at;
+	} * at;
 } witnesses;
 
 static int
 note_checkpoint(witnesses *w, uint64_t seq,
-                const uint8_t hash[STORE_AUDIT_HASH_LEN])
+		const uint8_t hash[STORE_AUDIT_HASH_LEN])
 {
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? 2 * w->cap : 4;
@@ -291,8 +292,8 @@ log_witnesses(const witnesses *w)
 		char hex[2 * STORE_AUDIT_HASH_LEN + 1];
 		ug_hex(w->at[i].hash, STORE_AUDIT_HASH_LEN, hex);
 		ug_log_witness("STORE-AUDIT",
-		               "checkpoint signed at record %llu, head %s",
-		               (unsigned long long)w->at[i].seq, hex);
+			       "checkpoint signed at record %llu, head %s",
+			       (unsigned long long)w->at[i].seq, hex);
 	}
 }
 
@@ -325,18 +326,19 @@ last_checkpoint(store *s, MDB_txn *txn, uint64_t *seq)
  */
 static ug_err
 write_chain(store *s, const store_audit_record *extra, size_t n,
-            bool checkpoint, int64_t at)
+	    bool checkpoint, int64_t at)
 {
 	struct store_audit_queue *q = s->audit_queue;
 	store_audit_record dropped;
 	bool note_drops = q && q->dropped;
 	if (note_drops) {
 		char detail[96];
-		snprintf(detail, sizeof detail, "%llu records not kept: the "
-		         "audit queue was full",
-		         (unsigned long long)q->dropped);
-		store_audit_entry e = {at, "hub", NULL, "audit-dropped",
-		                       "lost", NULL, detail};
+		snprintf(detail, sizeof detail,
+			 "%llu records not kept: the "
+			 "audit queue was full",
+			 (unsigned long long)q->dropped);
+		store_audit_entry e = {at,     "hub", NULL,  "audit-dropped",
+				       "lost", NULL,  detail};
 		entry_to_record(&e, &dropped);
 	}
 	size_t queued = q ? q->n : 0;
@@ -354,8 +356,9 @@ write_chain(store *s, const store_audit_record *extra, size_t n,
 	for (size_t i = 0; rc == 0 && i < queued + note_drops + n; i++) {
 		const store_audit_record *r =
 		    i < queued ? &q->rec[i]
-		    : i < queued + note_drops ? &dropped
-		                              : &extra[i - queued - note_drops];
+		    : i < queued + note_drops
+			? &dropped
+			: &extra[i - queued - note_drops];
 		rc = put_record(s, txn, ++seq, hash, r);
 		if (rc == 0 && s->audit_signer && seq % s->audit_every == 0) {
 			rc = put_checkpoint(s, txn, seq, hash, r->at);
@@ -393,7 +396,8 @@ write_chain(store *s, const store_audit_record *extra, size_t n,
 ug_err
 store_audit_write(store *s, const store_audit_entry *e, size_t n)
 {
-	store_audit_record one = {0}, *recs = n > 1 ? calloc(n, sizeof *recs) : &one;
+	store_audit_record one = {0},
+			   *recs = n > 1 ? calloc(n, sizeof *recs) : &one;
 	if (!recs)
 		return UG_ENOMEM;
 	for (size_t i = 0; i < n; i++)
@@ -405,12 +409,11 @@ store_audit_write(store *s, const store_audit_entry *e, size_t n)
 }
 
 ug_err
-store_audit_append(store *s, int64_t at, const char *actor,
-                   const char *action, const uint8_t *person_key,
-                   const char *detail)
+store_audit_append(store *s, int64_t at, const char *actor, const char *action,
+		   const uint8_t *person_key, const char *detail)
 {
-	store_audit_entry e = {at, actor, NULL, action, NULL, person_key,
-	                       detail};
+	store_audit_entry e = {at,   actor,	 NULL,	action,
+			       NULL, person_key, detail};
 	return store_audit_write(s, &e, 1);
 }
 
@@ -420,9 +423,10 @@ store_audit_queue(store *s, const store_audit_entry *e)
 	if (!s->audit_queue) {
 		s->audit_queue = calloc(1, sizeof *s->audit_queue);
 		if (!s->audit_queue) {
-			log_err("STORE-AUDIT", "no memory to queue an audit "
-			        "record (%s by %s); it is lost", e->action,
-			        e->actor);
+			log_err("STORE-AUDIT",
+				"no memory to queue an audit "
+				"record (%s by %s); it is lost",
+				e->action, e->actor);
 			return;
 		}
 	}
@@ -473,8 +477,7 @@ store_audit_count(store *s, uint64_t *n)
 /* ---- reading and checking ---- */
 
 static bool
-open_record(store *s, uint64_t seq, const MDB_val *val,
-            store_audit_record *r)
+open_record(store *s, uint64_t seq, const MDB_val *val, store_audit_record *r)
 {
 	const uint8_t *in = val->mv_data;
 	if (val->mv_size < PREFIX + UG_SEAL_OVERHEAD + 8 ||
@@ -485,7 +488,7 @@ open_record(store *s, uint64_t seq, const MDB_val *val,
 	record_ad(seq, in, ad);
 	size_t len = val->mv_size - PREFIX - UG_SEAL_OVERHEAD;
 	if (ug_seal_open(s->storage_key, ad, sizeof ad, in + PREFIX,
-	                 val->mv_size - PREFIX, plain) != UG_OK ||
+			 val->mv_size - PREFIX, plain) != UG_OK ||
 	    !decode(plain, len, r))
 		return false;
 	r->seq = seq;
@@ -530,9 +533,8 @@ store_audit_scan(store *s, uint64_t from, store_audit_fn fn, void *ctx)
 }
 
 /* Note a problem at seq; the report keeps the first in sequence order. */
-static void
-problem(store_audit_report *out, uint64_t seq, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void problem(store_audit_report *out, uint64_t seq, const char *fmt,
+		    ...) __attribute__((format(printf, 3, 4)));
 
 static void
 problem(store_audit_report *out, uint64_t seq, const char *fmt, ...)
@@ -556,7 +558,7 @@ typedef struct {
 /* Read and check every checkpoint's signature; *out is malloc'ed. */
 static int
 read_checkpoints(store *s, MDB_txn *txn, const uint8_t *sign_public,
-                 checkpoint **out, size_t *n, store_audit_report *rep)
+		 checkpoint **out, size_t *n, store_audit_report *rep)
 {
 	MDB_cursor *cur = NULL;
 	size_t cap = 0;
@@ -580,21 +582,23 @@ read_checkpoints(store *s, MDB_txn *txn, const uint8_t *sign_public,
 		checkpoint *c = &(*out)[(*n)++];
 		memset(c, 0, sizeof *c);
 		const uint8_t *v = val.mv_data;
-		c->seq = key.mv_size == 9 ? ug_get_be64((uint8_t *)key.mv_data + 1)
-		                          : 0;
+		c->seq = key.mv_size == 9
+			     ? ug_get_be64((uint8_t *)key.mv_data + 1)
+			     : 0;
 		c->bad_form = key.mv_size != 9 || val.mv_size != CKPT_LEN ||
-		              v[0] != CKPT_VERSION || ug_get_be64(v + 1) != c->seq;
+			      v[0] != CKPT_VERSION ||
+			      ug_get_be64(v + 1) != c->seq;
 		if (!c->bad_form) {
 			uint8_t msg[sizeof CKPT_CONTEXT + 8 +
-			            STORE_AUDIT_HASH_LEN + 8];
+				    STORE_AUDIT_HASH_LEN + 8];
 			memcpy(c->hash, v + 9, STORE_AUDIT_HASH_LEN);
-			ckpt_message(c->seq, c->hash,
-			             (int64_t)ug_get_be64(v + 9 +
-			                                  STORE_AUDIT_HASH_LEN),
-			             msg);
+			ckpt_message(
+			    c->seq, c->hash,
+			    (int64_t)ug_get_be64(v + 9 + STORE_AUDIT_HASH_LEN),
+			    msg);
 			c->signed_ok = crypto_sign_verify_detached(
-			                   v + CKPT_LEN - 64, msg, sizeof msg,
-			                   sign_public) == 0;
+					   v + CKPT_LEN - 64, msg, sizeof msg,
+					   sign_public) == 0;
 		}
 		rep->checkpoints++;
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
@@ -606,14 +610,14 @@ read_checkpoints(store *s, MDB_txn *txn, const uint8_t *sign_public,
 /* The sealed head: false if absent or it does not open. */
 static bool
 read_head(store *s, MDB_txn *txn, uint64_t *seq,
-          uint8_t hash[STORE_AUDIT_HASH_LEN], bool *present)
+	  uint8_t hash[STORE_AUDIT_HASH_LEN], bool *present)
 {
 	MDB_val key = {1, "h"}, val;
 	uint8_t plain[8 + STORE_AUDIT_HASH_LEN];
 	*present = mdb_get(txn, s->audit_ckpt, &key, &val) == 0;
 	if (!*present || val.mv_size != sizeof plain + UG_SEAL_OVERHEAD ||
-	    ug_seal_open(s->storage_key, HEAD_AD, strlen(HEAD_AD),
-	                 val.mv_data, val.mv_size, plain) != UG_OK)
+	    ug_seal_open(s->storage_key, HEAD_AD, strlen(HEAD_AD), val.mv_data,
+			 val.mv_size, plain) != UG_OK)
 		return false;
 	*seq = ug_get_be64(plain);
 	memcpy(hash, plain + 8, STORE_AUDIT_HASH_LEN);
@@ -621,26 +625,28 @@ read_head(store *s, MDB_txn *txn, uint64_t *seq,
 }
 
 static void
-check_checkpoint(const checkpoint *c, uint64_t seq,
-                 const uint8_t *hash, store_audit_report *out)
+check_checkpoint(const checkpoint *c, uint64_t seq, const uint8_t *hash,
+		 store_audit_report *out)
 {
 	if (c->bad_form)
 		problem(out, c->seq, "checkpoint at record %llu is malformed",
-		        (unsigned long long)c->seq);
+			(unsigned long long)c->seq);
 	else if (!c->signed_ok)
-		problem(out, c->seq, "checkpoint at record %llu: bad signature "
-		        "(not made with this hub's signing key, or altered)",
-		        (unsigned long long)c->seq);
+		problem(out, c->seq,
+			"checkpoint at record %llu: bad signature "
+			"(not made with this hub's signing key, or altered)",
+			(unsigned long long)c->seq);
 	else if (seq == c->seq &&
-	         sodium_memcmp(c->hash, hash, STORE_AUDIT_HASH_LEN) != 0)
-		problem(out, c->seq, "record %llu: hash mismatch with its "
-		        "signed checkpoint (the trail up to it was rewritten)",
-		        (unsigned long long)c->seq);
+		 sodium_memcmp(c->hash, hash, STORE_AUDIT_HASH_LEN) != 0)
+		problem(out, c->seq,
+			"record %llu: hash mismatch with its "
+			"signed checkpoint (the trail up to it was rewritten)",
+			(unsigned long long)c->seq);
 }
 
 ug_err
 store_audit_verify(store *s, const uint8_t *sign_public,
-                   store_audit_report *out)
+		   store_audit_report *out)
 {
 	memset(out, 0, sizeof *out);
 	MDB_txn *txn = NULL;
@@ -668,26 +674,30 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 	for (; rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		uint64_t seq = key.mv_size == 8 ? ug_get_be64(key.mv_data) : 0;
 		if (seq < expect) {
-			problem(out, expect, "a record with a malformed "
-			        "sequence sits before record %llu",
-			        (unsigned long long)expect);
+			problem(out, expect,
+				"a record with a malformed "
+				"sequence sits before record %llu",
+				(unsigned long long)expect);
 			continue;
 		}
 		if (seq > expect)
-			problem(out, expect, "record %llu missing (gap: the "
-			        "next record is %llu)",
-			        (unsigned long long)expect,
-			        (unsigned long long)seq);
+			problem(out, expect,
+				"record %llu missing (gap: the "
+				"next record is %llu)",
+				(unsigned long long)expect,
+				(unsigned long long)seq);
 		const uint8_t *v = val.mv_data;
 		if (!open_record(s, seq, &val, r))
-			problem(out, seq, "record %llu altered: it does not "
-			        "open with the storage key",
-			        (unsigned long long)seq);
+			problem(out, seq,
+				"record %llu altered: it does not "
+				"open with the storage key",
+				(unsigned long long)seq);
 		else if (seq == expect &&
-		         sodium_memcmp(v + 1, hash, STORE_AUDIT_HASH_LEN) != 0)
-			problem(out, seq, "record %llu: hash mismatch (the "
-			        "record before it was changed or replaced)",
-			        (unsigned long long)seq);
+			 sodium_memcmp(v + 1, hash, STORE_AUDIT_HASH_LEN) != 0)
+			problem(out, seq,
+				"record %llu: hash mismatch (the "
+				"record before it was changed or replaced)",
+				(unsigned long long)seq);
 		record_hash(seq, v, val.mv_size, hash);
 		for (; ci < ncp && cps[ci].seq <= seq; ci++)
 			check_checkpoint(&cps[ci], seq, hash, out);
@@ -698,10 +708,12 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 	for (; ci < ncp; ci++) {
 		check_checkpoint(&cps[ci], 0, NULL, out);
 		if (cps[ci].signed_ok && cps[ci].seq > last)
-			problem(out, last + 1, "tail truncated: the signed "
-			        "checkpoint covers %llu records, only %llu "
-			        "exist", (unsigned long long)cps[ci].seq,
-			        (unsigned long long)last);
+			problem(out, last + 1,
+				"tail truncated: the signed "
+				"checkpoint covers %llu records, only %llu "
+				"exist",
+				(unsigned long long)cps[ci].seq,
+				(unsigned long long)last);
 	}
 	if (ncp) {
 		out->last_checkpoint = cps[ncp - 1].seq;
@@ -716,23 +728,29 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 	if (!present && last)
 		problem(out, last, "the chain's recorded head is missing");
 	else if (present && !head_ok)
-		problem(out, last ? last : 1, "the chain's recorded head is "
-		        "altered (does not open)");
+		problem(out, last ? last : 1,
+			"the chain's recorded head is "
+			"altered (does not open)");
 	else if (head_ok && head_seq > last)
-		problem(out, last + 1, "tail truncated: the recorded head is "
-		        "record %llu, the last record is %llu",
-		        (unsigned long long)head_seq, (unsigned long long)last);
+		problem(out, last + 1,
+			"tail truncated: the recorded head is "
+			"record %llu, the last record is %llu",
+			(unsigned long long)head_seq,
+			(unsigned long long)last);
 	else if (head_ok && head_seq < last)
-		problem(out, head_seq + 1, "records after the recorded head "
-		        "(%llu): appended outside the hub",
-		        (unsigned long long)head_seq);
+		problem(out, head_seq + 1,
+			"records after the recorded head "
+			"(%llu): appended outside the hub",
+			(unsigned long long)head_seq);
 	else if (head_ok &&
-	         sodium_memcmp(head_hash, hash, STORE_AUDIT_HASH_LEN) != 0)
-		problem(out, last, "record %llu: hash mismatch with the "
-		        "recorded head", (unsigned long long)last);
+		 sodium_memcmp(head_hash, hash, STORE_AUDIT_HASH_LEN) != 0)
+		problem(out, last,
+			"record %llu: hash mismatch with the "
+			"recorded head",
+			(unsigned long long)last);
 	ug_err err = rc == 0 || rc == MDB_NOTFOUND
-	                     ? (r ? UG_OK : UG_ENOMEM)
-	                     : store__map_err(rc, "verify audit");
+			 ? (r ? UG_OK : UG_ENOMEM)
+			 : store__map_err(rc, "verify audit");
 	free(r);
 	free(cps);
 	mdb_cursor_close(cur);

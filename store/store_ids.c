@@ -407,7 +407,8 @@ store__ids_open(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 	if (err == UG_EFULL) {
 		/* A full ids/ must not keep the store from opening (hubctl
 		 * stats, the operator's way to see it): the index stays behind
-		 * and a lookup reads the log past it, as after a lost commit. */
+		 * and a lookup reads the log past it, as after a lost commit.
+		 */
 		log_warn("STORE-IDS",
 			 "ids/ is full: the event-id index stays behind the "
 			 "log (lookups read the log past it) until log_map_mb "

@@ -17,15 +17,16 @@
 #include "store/store_int.h"
 #include "store/store_password.h"
 
-#define PW_KEY_LEN 16
-#define REC_HEAD (8 + 1 + STORE_ID_MAX - 1)
-#define PW_PLAIN (REC_HEAD + STORE_PASSWORD_HASH_MAX)
+#define PW_KEY_LEN  16
+#define REC_HEAD    (8 + 1 + STORE_ID_MAX - 1)
+#define PW_PLAIN    (REC_HEAD + STORE_PASSWORD_HASH_MAX)
 #define EMAIL_PLAIN (REC_HEAD + STORE_EMAIL_MAX)
 
 /* Under the principal-id tag with a prefix no kind byte takes: these keys
  * never equal a registration's, nor each other's. */
 static const char PASSWORD[] = "\xffpassword";
-static const char EMAIL[] = "\xff" "email";
+static const char EMAIL[] = "\xff"
+			    "email";
 
 static ug_err
 key_of(const store *s, const char *prefix, const char *caseworker,
@@ -35,17 +36,18 @@ key_of(const store *s, const char *prefix, const char *caseworker,
 	if (len == 0 || len >= STORE_ID_MAX)
 		return UG_EINVAL;
 	store__hash(s, TAG_PRINCIPAL_ID, prefix, strlen(prefix), caseworker,
-	            len, out, PW_KEY_LEN);
+		    len, out, PW_KEY_LEN);
 	return UG_OK;
 }
 
 /* Seal stamp | id | value (padded to plain_len) under key k and put it. */
 static ug_err
 record_put(store *s, const uint8_t k[PW_KEY_LEN], const char *caseworker,
-           int64_t stamp, const char *value, size_t plain_len,
-           const char *what)
+	   int64_t stamp, const char *value, size_t plain_len,
+	   const char *what)
 {
-	uint8_t plain[EMAIL_PLAIN] = {0}, sealed[EMAIL_PLAIN + UG_SEAL_OVERHEAD];
+	uint8_t plain[EMAIL_PLAIN] = {0},
+		sealed[EMAIL_PLAIN + UG_SEAL_OVERHEAD];
 	size_t idlen = strlen(caseworker);
 	ug_put_be64(plain, (uint64_t)stamp);
 	plain[8] = (uint8_t)idlen;
@@ -58,7 +60,7 @@ record_put(store *s, const uint8_t k[PW_KEY_LEN], const char *caseworker,
 	if (rc != 0)
 		return store__map_err(rc, what);
 	MDB_val key = {PW_KEY_LEN, (void *)k},
-	        val = {plain_len + UG_SEAL_OVERHEAD, sealed};
+		val = {plain_len + UG_SEAL_OVERHEAD, sealed};
 	rc = mdb_put(txn, s->password, &key, &val, 0);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
@@ -71,7 +73,7 @@ record_put(store *s, const uint8_t k[PW_KEY_LEN], const char *caseworker,
  * that does not open, or names another caseworker, is STORE-FORGED. */
 static ug_err
 record_get(store *s, const uint8_t k[PW_KEY_LEN], const char *caseworker,
-           int64_t *stamp, char *value, size_t value_max, const char *what)
+	   int64_t *stamp, char *value, size_t value_max, const char *what)
 {
 	size_t plain_len = REC_HEAD + value_max;
 	MDB_txn *txn = NULL;
@@ -83,14 +85,14 @@ record_get(store *s, const uint8_t k[PW_KEY_LEN], const char *caseworker,
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return rc == MDB_NOTFOUND ? UG_ENOTFOUND
-		                          : store__map_err(rc, what);
+					  : store__map_err(rc, what);
 	}
 	uint8_t plain[EMAIL_PLAIN];
 	size_t idlen = strlen(caseworker);
 	ug_err err = UG_OK;
 	if (val.mv_size != plain_len + UG_SEAL_OVERHEAD ||
 	    store__open(s, k, PW_KEY_LEN, val.mv_data, val.mv_size, plain,
-	                plain_len) != UG_OK ||
+			plain_len) != UG_OK ||
 	    plain[8] != idlen || memcmp(plain + 9, caseworker, idlen) != 0 ||
 	    plain[plain_len - 1] != 0) {
 		store__forged(s, TAG_PRINCIPAL_ID, what);
@@ -116,14 +118,14 @@ record_delete(store *s, const uint8_t k[PW_KEY_LEN], const char *what)
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return rc == MDB_NOTFOUND ? UG_ENOTFOUND
-		                          : store__map_err(rc, what);
+					  : store__map_err(rc, what);
 	}
 	return store__map_err(mdb_txn_commit(txn), what);
 }
 
 ug_err
 store_password_put(store *s, const char *caseworker, const char *hash,
-                   int64_t set_at)
+		   int64_t set_at)
 {
 	uint8_t k[PW_KEY_LEN];
 	size_t hlen = strlen(hash);
@@ -131,18 +133,18 @@ store_password_put(store *s, const char *caseworker, const char *hash,
 	    hlen >= STORE_PASSWORD_HASH_MAX)
 		return UG_EINVAL;
 	return record_put(s, k, caseworker, set_at, hash, PW_PLAIN,
-	                  "set password");
+			  "set password");
 }
 
 ug_err
 store_password_get(store *s, const char *caseworker,
-                   char hash[STORE_PASSWORD_HASH_MAX], int64_t *set_at)
+		   char hash[STORE_PASSWORD_HASH_MAX], int64_t *set_at)
 {
 	uint8_t k[PW_KEY_LEN];
 	if (key_of(s, PASSWORD, caseworker, k) != UG_OK)
 		return UG_ENOTFOUND;
 	return record_get(s, k, caseworker, set_at, hash,
-	                  STORE_PASSWORD_HASH_MAX, "password");
+			  STORE_PASSWORD_HASH_MAX, "password");
 }
 
 ug_err
@@ -163,19 +165,19 @@ store_email_put(store *s, const char *caseworker, const char *address)
 	    alen >= STORE_EMAIL_MAX)
 		return UG_EINVAL;
 	return record_put(s, k, caseworker, 0, address, EMAIL_PLAIN,
-	                  "set e-mail");
+			  "set e-mail");
 }
 
 ug_err
 store_email_get(store *s, const char *caseworker,
-                char address[STORE_EMAIL_MAX])
+		char address[STORE_EMAIL_MAX])
 {
 	uint8_t k[PW_KEY_LEN];
 	int64_t stamp;
 	if (key_of(s, EMAIL, caseworker, k) != UG_OK)
 		return UG_ENOTFOUND;
 	return record_get(s, k, caseworker, &stamp, address, STORE_EMAIL_MAX,
-	                  "e-mail");
+			  "e-mail");
 }
 
 ug_err

@@ -25,11 +25,11 @@
  * (ms): a session remembers the stamp it logged in under, so a reset
  * password ends the sessions opened with the old one. */
 ug_err store_password_put(store *s, const char *caseworker, const char *hash,
-                          int64_t set_at);
+			  int64_t set_at);
 /* The caseworker's hash and stamp; UG_ENOTFOUND if none is set (or the
  * record does not open: reported as STORE-FORGED). */
 ug_err store_password_get(store *s, const char *caseworker,
-                          char hash[STORE_PASSWORD_HASH_MAX], int64_t *set_at);
+			  char hash[STORE_PASSWORD_HASH_MAX], int64_t *set_at);
 /* Remove it: the caseworker can no longer log in. UG_ENOTFOUND if none. */
 ug_err store_password_delete(store *s, const char *caseworker);
 
@@ -42,7 +42,7 @@ ug_err store_password_delete(store *s, const char *caseworker);
 ug_err store_email_put(store *s, const char *caseworker, const char *address);
 /* The address; UG_ENOTFOUND if none is set (or it does not open). */
 ug_err store_email_get(store *s, const char *caseworker,
-                       char address[STORE_EMAIL_MAX]);
+		       char address[STORE_EMAIL_MAX]);
 /* Remove it: no more notices. UG_ENOTFOUND if none. */
 ug_err store_email_delete(store *s, const char *caseworker);
 

@@ -23,9 +23,9 @@
 #include "store/store_int.h"
 #include "store/store_password.h"
 
-#define PKEY_LEN 16
-#define Z85_LEN 40
-#define PRINCIPAL_PLAIN (1 + 4 + 1 + STORE_ID_MAX - 1)
+#define PKEY_LEN	   16
+#define Z85_LEN		   40
+#define PRINCIPAL_PLAIN	   (1 + 4 + 1 + STORE_ID_MAX - 1)
 #define PRINCIPAL_ID_PLAIN (Z85_LEN + 1 + 1 + STORE_ID_MAX - 1)
 
 static const uint8_t generation_key[] = "\0generation";
@@ -44,7 +44,7 @@ bump_generation(store *s, MDB_txn *txn)
 	ug_put_be64(buf, gen + 1);
 	MDB_val nv = {8, buf};
 	return store__map_err(mdb_put(txn, s->principal_id, &key, &nv, 0),
-	                      "bump registration generation");
+			      "bump registration generation");
 }
 
 ug_err
@@ -60,15 +60,16 @@ store_principal_generation(store *s, uint64_t *gen)
 	if (rc == 0 && val.mv_size == 8)
 		*gen = ug_get_be64(val.mv_data);
 	mdb_txn_abort(txn);
-	return rc == 0 || rc == MDB_NOTFOUND ? UG_OK
-	                                     : store__map_err(rc, "generation");
+	return rc == 0 || rc == MDB_NOTFOUND
+		   ? UG_OK
+		   : store__map_err(rc, "generation");
 }
 
 static void
 key_of(const store *s, const char *public_z85, uint8_t out[PKEY_LEN])
 {
 	store__hash(s, TAG_PRINCIPAL, public_z85, Z85_LEN, NULL, 0, out,
-	            PKEY_LEN);
+		    PKEY_LEN);
 }
 
 static void
@@ -82,7 +83,7 @@ id_key(const store *s, int kind, const char *id, uint8_t out[PKEY_LEN])
  * *found false if there is none or it does not open (reported). */
 static int
 read_id(store *s, MDB_txn *txn, int kind, const char *id,
-        char public_z85[Z85_LEN + 1], bool *found)
+	char public_z85[Z85_LEN + 1], bool *found)
 {
 	*found = false;
 	uint8_t k[PKEY_LEN], plain[PRINCIPAL_ID_PLAIN];
@@ -93,7 +94,7 @@ read_id(store *s, MDB_txn *txn, int kind, const char *id,
 		return rc == MDB_NOTFOUND ? 0 : rc;
 	size_t idlen = strlen(id);
 	if (store__open(s, k, PKEY_LEN, val.mv_data, val.mv_size, plain,
-	                sizeof plain) != UG_OK ||
+			sizeof plain) != UG_OK ||
 	    val.mv_size != PRINCIPAL_ID_PLAIN + UG_SEAL_OVERHEAD ||
 	    plain[Z85_LEN] != kind || plain[Z85_LEN + 1] != idlen ||
 	    memcmp(plain + Z85_LEN + 2, id, idlen) != 0) {
@@ -109,7 +110,7 @@ read_id(store *s, MDB_txn *txn, int kind, const char *id,
 /* The registration a key holds, from principal: kind, flags, id. */
 static int
 read_key(store *s, MDB_txn *txn, const char *public_z85, int *kind,
-         char id[STORE_ID_MAX], uint32_t *flags, bool *found)
+	 char id[STORE_ID_MAX], uint32_t *flags, bool *found)
 {
 	*found = false;
 	uint8_t k[PKEY_LEN], plain[PRINCIPAL_PLAIN];
@@ -119,7 +120,7 @@ read_key(store *s, MDB_txn *txn, const char *public_z85, int *kind,
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? 0 : rc;
 	if (store__open(s, k, PKEY_LEN, val.mv_data, val.mv_size, plain,
-	                sizeof plain) != UG_OK ||
+			sizeof plain) != UG_OK ||
 	    val.mv_size != PRINCIPAL_PLAIN + UG_SEAL_OVERHEAD ||
 	    plain[5] == 0 || plain[5] >= STORE_ID_MAX) {
 		store__forged(s, TAG_PRINCIPAL, "principal");
@@ -150,19 +151,20 @@ drop_key(store *s, MDB_txn *txn, int kind, const char *id)
 }
 
 static ug_err find_in(store *s, MDB_txn *txn, const char *public_z85,
-                      int *kind, char id[STORE_ID_MAX], uint32_t *flags);
+		      int *kind, char id[STORE_ID_MAX], uint32_t *flags);
 
 ug_err
 store_principal_put(store *s, int kind, const char *id, const char *public_z85,
-                    uint32_t flags, ug_diag *diag)
+		    uint32_t flags, ug_diag *diag)
 {
 	size_t idlen = strlen(id);
 	if (idlen == 0 || idlen >= STORE_ID_MAX ||
 	    strlen(public_z85) != Z85_LEN ||
 	    (kind != STORE_AGENCY && kind != STORE_CASEWORKER)) {
-		ug_diag_set(diag, "id", "an id of 1-%d bytes, a %d-character "
-		            "Z85 key and a known kind are needed",
-		            STORE_ID_MAX - 1, Z85_LEN);
+		ug_diag_set(diag, "id",
+			    "an id of 1-%d bytes, a %d-character "
+			    "Z85 key and a known kind are needed",
+			    STORE_ID_MAX - 1, Z85_LEN);
 		return UG_EINVAL;
 	}
 	MDB_txn *txn = NULL;
@@ -177,15 +179,16 @@ store_principal_put(store *s, int kind, const char *id, const char *public_z85,
 	int held_kind;
 	char held[STORE_ID_MAX];
 	uint32_t held_flags;
-	ug_err held_err = find_in(s, txn, public_z85, &held_kind, held,
-	                          &held_flags);
+	ug_err held_err =
+	    find_in(s, txn, public_z85, &held_kind, held, &held_flags);
 	if (held_err == UG_OK &&
 	    (held_kind != kind || strcmp(held, id) != 0)) {
-		ug_diag_set(diag, "key", "the key is already registered to %s %s",
-		            held_kind == STORE_AGENCY              ? "agency"
-		            : held_flags & STORE_FLAG_GATEWAY ? "gateway"
-		                                                 : "caseworker",
-		            held);
+		ug_diag_set(diag, "key",
+			    "the key is already registered to %s %s",
+			    held_kind == STORE_AGENCY	      ? "agency"
+			    : held_flags & STORE_FLAG_GATEWAY ? "gateway"
+							      : "caseworker",
+			    held);
 		mdb_txn_abort(txn);
 		return UG_EEXISTS;
 	}
@@ -260,7 +263,7 @@ store_principal_revoke(store *s, int kind, const char *id)
  * back: one record alone, forged or left over, admits nobody. */
 static ug_err
 find_in(store *s, MDB_txn *txn, const char *public_z85, int *kind,
-        char id[STORE_ID_MAX], uint32_t *flags)
+	char id[STORE_ID_MAX], uint32_t *flags)
 {
 	bool found;
 	char back[Z85_LEN + 1];
@@ -281,7 +284,7 @@ find_in(store *s, MDB_txn *txn, const char *public_z85, int *kind,
 
 ug_err
 store_principal_find(store *s, const char *public_z85, int *kind,
-                     char id[STORE_ID_MAX], uint32_t *flags)
+		     char id[STORE_ID_MAX], uint32_t *flags)
 {
 	if (strlen(public_z85) != Z85_LEN)
 		return UG_ENOTFOUND;
@@ -296,7 +299,7 @@ store_principal_find(store *s, const char *public_z85, int *kind,
 
 ug_err
 store_principal_current(store *s, int kind, const char *id,
-                        char public_z85[41], uint32_t *flags)
+			char public_z85[41], uint32_t *flags)
 {
 	size_t idlen = strlen(id);
 	if (idlen == 0 || idlen >= STORE_ID_MAX)
@@ -350,7 +353,7 @@ store_principal_list(store *s, int kind, store_principal_fn fn, void *ctx)
 		if (key.mv_size != PKEY_LEN ||
 		    val.mv_size != PRINCIPAL_ID_PLAIN + UG_SEAL_OVERHEAD ||
 		    store__open(s, key.mv_data, PKEY_LEN, val.mv_data,
-		                val.mv_size, plain, sizeof plain) != UG_OK ||
+				val.mv_size, plain, sizeof plain) != UG_OK ||
 		    plain[Z85_LEN] != kind || plain[Z85_LEN + 1] == 0 ||
 		    plain[Z85_LEN + 1] >= STORE_ID_MAX)
 			continue;

@@ -22,11 +22,11 @@
 #include "store/store_int.h"
 
 #define TIMER_KEY_LEN 16
-#define TIMER_PLAIN (8 + 1 + UG_PERSON_KEY_LEN)
+#define TIMER_PLAIN   (8 + 1 + UG_PERSON_KEY_LEN)
 
 static void
 timer_key(const store *s, const store_timer *tm, uint8_t k[TIMER_KEY_LEN],
-          uint8_t plain[TIMER_PLAIN])
+	  uint8_t plain[TIMER_PLAIN])
 {
 	ug_put_be64(plain, tm->seq);
 	plain[8] = tm->kind;
@@ -44,7 +44,7 @@ store_derived_timer_put(store_dtxn *t, const store_timer *timer)
 	store__seal(t->s, k, sizeof k, plain, sizeof plain, sealed);
 	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
 	return store__env_err(mdb_put(t->txn, t->s->timer, &key, &val, 0),
-	                      STORE_ENV_DERIVED, "put timer");
+			      STORE_ENV_DERIVED, "put timer");
 }
 
 /* Timers that do not open are taken out with the due ones, at most this
@@ -53,13 +53,14 @@ store_derived_timer_put(store_dtxn *t, const store_timer *timer)
 
 ug_err
 store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
-                         size_t max, size_t *n)
+			 size_t max, size_t *n)
 {
 	*n = 0;
 	MDB_cursor *cur = NULL;
 	int rc = mdb_cursor_open(t->txn, t->s->timer, &cur);
 	if (rc != 0)
-		return store__env_err(rc, STORE_ENV_DERIVED, "open timer cursor");
+		return store__env_err(rc, STORE_ENV_DERIVED,
+				      "open timer cursor");
 	uint8_t forged[FORGED_PER_CALL][TIMER_KEY_LEN];
 	size_t nforged = 0;
 	MDB_val key, val;
@@ -73,7 +74,7 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 			break;
 		uint8_t plain[TIMER_PLAIN];
 		if (store__open(t->s, k, TIMER_KEY_LEN, val.mv_data,
-		                val.mv_size, plain, sizeof plain) != UG_OK ||
+				val.mv_size, plain, sizeof plain) != UG_OK ||
 		    val.mv_size != TIMER_PLAIN + UG_SEAL_OVERHEAD) {
 			store__forged(t->s, TAG_TIMER, "timer");
 			memcpy(forged[nforged++], k, TIMER_KEY_LEN);
@@ -101,7 +102,7 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 		rc = mdb_del(t->txn, t->s->timer, &dk, NULL);
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return store__env_err(rc, STORE_ENV_DERIVED,
-			                      "delete timer");
+					      "delete timer");
 	}
 	return UG_OK;
 }
@@ -128,17 +129,17 @@ store_next_timer(store *s, int64_t *due)
 
 ug_err
 store_derived_person_alert(store_dtxn *t, const uint8_t *person_key,
-                           const uint8_t *alert_id)
+			   const uint8_t *alert_id)
 {
 	uint8_t k[STORE_PERSON_HASH + 8];
 	uint8_t sealed[STORE_ALERT_ID_LEN + UG_SEAL_OVERHEAD];
 	store__person_hash(t->s, TAG_PALERTS, person_key, k);
-	store__hash(t->s, TAG_PALERTS_ID, alert_id, STORE_ALERT_ID_LEN, NULL, 0,
-	            k + STORE_PERSON_HASH, 8);
+	store__hash(t->s, TAG_PALERTS_ID, alert_id, STORE_ALERT_ID_LEN, NULL,
+		    0, k + STORE_PERSON_HASH, 8);
 	store__seal(t->s, k, sizeof k, alert_id, STORE_ALERT_ID_LEN, sealed);
 	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
 	return store__env_err(mdb_put(t->txn, t->s->palerts, &key, &val, 0),
-	                      STORE_ENV_DERIVED, "index person alert");
+			      STORE_ENV_DERIVED, "index person alert");
 }
 
 /* A person's entries in a derived db, unsealed (each item_len bytes) and
@@ -146,8 +147,8 @@ store_derived_person_alert(store_dtxn *t, const uint8_t *person_key,
  * reported and left out. */
 static ug_err
 person_entries(store *s, MDB_dbi dbi, enum store__tag tag, const char *db,
-               const uint8_t *person_key, size_t item_len, uint8_t **items,
-               size_t *n)
+	       const uint8_t *person_key, size_t item_len, uint8_t **items,
+	       size_t *n)
 {
 	*items = NULL;
 	*n = 0;
@@ -164,7 +165,8 @@ person_entries(store *s, MDB_dbi dbi, enum store__tag tag, const char *db,
 		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 	ug_err err = UG_OK;
 	size_t cap = 0;
-	while (rc == 0 && err == UG_OK && key.mv_size == STORE_PERSON_HASH + 8 &&
+	while (rc == 0 && err == UG_OK &&
+	       key.mv_size == STORE_PERSON_HASH + 8 &&
 	       memcmp(key.mv_data, prefix, STORE_PERSON_HASH) == 0) {
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 32;
@@ -177,7 +179,7 @@ person_entries(store *s, MDB_dbi dbi, enum store__tag tag, const char *db,
 		}
 		uint8_t *item = *items + *n * item_len;
 		if (store__open(s, key.mv_data, key.mv_size, val.mv_data,
-		                val.mv_size, item, item_len) == UG_OK &&
+				val.mv_size, item, item_len) == UG_OK &&
 		    val.mv_size == item_len + UG_SEAL_OVERHEAD)
 			(*n)++;
 		else
@@ -208,12 +210,12 @@ bytewise(const void *a, const void *b)
 
 ug_err
 store_person_alerts(store *s, const uint8_t *person_key, store_id_fn fn,
-                    void *ctx)
+		    void *ctx)
 {
 	uint8_t *ids;
 	size_t n;
 	ug_err err = person_entries(s, s->palerts, TAG_PALERTS, "palerts",
-	                            person_key, STORE_ALERT_ID_LEN, &ids, &n);
+				    person_key, STORE_ALERT_ID_LEN, &ids, &n);
 	sort_len = STORE_ALERT_ID_LEN; /* one thread uses a store */
 	if (n > 1)
 		qsort(ids, n, STORE_ALERT_ID_LEN, bytewise);
@@ -226,12 +228,12 @@ store_person_alerts(store *s, const uint8_t *person_key, store_id_fn fn,
 
 ug_err
 store_person_events(store *s, const uint8_t *person_key, store_seq_fn fn,
-                    void *ctx)
+		    void *ctx)
 {
 	uint8_t *items;
 	size_t n;
 	ug_err err = person_entries(s, s->person, TAG_PERSON, "person",
-	                            person_key, 16, &items, &n);
+				    person_key, 16, &items, &n);
 	/* occurred_at BE64 | seq BE64: bytewise is time order. */
 	sort_len = 16;
 	if (n > 1)
@@ -254,7 +256,7 @@ store_log_get(store *s, uint64_t seq, store_record_fn fn, void *ctx)
 }
 
 #define DESK_KEY_LEN 16
-#define DESK_PLAIN (4 + 4 + 1 + 1 + STORE_ID_MAX - 1)
+#define DESK_PLAIN   (4 + 4 + 1 + 1 + STORE_ID_MAX - 1)
 
 static void
 desk_prefix(const store *s, const char *desk, uint8_t out[8])
@@ -264,18 +266,17 @@ desk_prefix(const store *s, const char *desk, uint8_t out[8])
 
 static void
 desk_key(const store *s, const char *desk, const char *caseworker,
-         uint8_t out[DESK_KEY_LEN])
+	 uint8_t out[DESK_KEY_LEN])
 {
 	desk_prefix(s, desk, out);
 	/* The desk with its NUL, so "ab"+"c" and "a"+"bc" differ. */
 	store__hash(s, TAG_DESK_MEMBER, desk, strlen(desk) + 1, caseworker,
-	            strlen(caseworker), out + 8, 8);
+		    strlen(caseworker), out + 8, 8);
 }
 
 ug_err
-store_derived_desk_put(store_dtxn *t, const char *desk,
-                       const char *caseworker, int32_t from, int32_t to,
-                       bool team_lead)
+store_derived_desk_put(store_dtxn *t, const char *desk, const char *caseworker,
+		       int32_t from, int32_t to, bool team_lead)
 {
 	size_t cl = strlen(caseworker);
 	if (strlen(desk) >= STORE_ID_MAX || cl >= STORE_ID_MAX)
@@ -291,7 +292,7 @@ store_derived_desk_put(store_dtxn *t, const char *desk,
 	store__seal(t->s, k, sizeof k, v, sizeof v, sealed);
 	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
 	return store__env_err(mdb_put(t->txn, t->s->desk, &key, &val, 0),
-	                      STORE_ENV_DERIVED, "put desk member");
+			      STORE_ENV_DERIVED, "put desk member");
 }
 
 /* Open a desk record: whether it is in force on `today` (lead says team
@@ -299,18 +300,19 @@ store_derived_desk_put(store_dtxn *t, const char *desk,
  * under its key is reported and counts as no membership. */
 static bool
 member_on(store *s, const MDB_val *key, const MDB_val *val, int32_t today,
-          bool *lead, char caseworker[STORE_ID_MAX])
+	  bool *lead, char caseworker[STORE_ID_MAX])
 {
 	uint8_t v[DESK_PLAIN];
 	if (key->mv_size != DESK_KEY_LEN ||
 	    store__open(s, key->mv_data, key->mv_size, val->mv_data,
-	                val->mv_size, v, sizeof v) != UG_OK ||
+			val->mv_size, v, sizeof v) != UG_OK ||
 	    val->mv_size != DESK_PLAIN + UG_SEAL_OVERHEAD ||
 	    v[9] >= STORE_ID_MAX) {
 		store__forged(s, TAG_DESK, "desk");
 		return false;
 	}
-	int32_t from = (int32_t)ug_get_be32(v), to = (int32_t)ug_get_be32(v + 4);
+	int32_t from = (int32_t)ug_get_be32(v),
+		to = (int32_t)ug_get_be32(v + 4);
 	if (lead)
 		*lead = v[8] != 0;
 	memcpy(caseworker, v + 10, v[9]);
@@ -320,7 +322,7 @@ member_on(store *s, const MDB_val *key, const MDB_val *val, int32_t today,
 
 bool
 store_desk_member(store *s, const char *desk, const char *caseworker,
-                  int32_t today, bool *lead)
+		  int32_t today, bool *lead)
 {
 	if (strlen(desk) >= STORE_ID_MAX || strlen(caseworker) >= STORE_ID_MAX)
 		return false;
@@ -332,15 +334,15 @@ store_desk_member(store *s, const char *desk, const char *caseworker,
 	desk_key(s, desk, caseworker, k);
 	MDB_val key = {sizeof k, k}, val;
 	bool member = mdb_get(txn, s->desk, &key, &val) == 0 &&
-	              member_on(s, &key, &val, today, lead, named) &&
-	              strcmp(named, caseworker) == 0;
+		      member_on(s, &key, &val, today, lead, named) &&
+		      strcmp(named, caseworker) == 0;
 	mdb_txn_abort(txn);
 	return member;
 }
 
 ug_err
 store_desk_lead(store *s, const char *desk, int32_t today,
-                char lead[STORE_ID_MAX])
+		char lead[STORE_ID_MAX])
 {
 	if (strlen(desk) >= STORE_ID_MAX)
 		return UG_EINVAL;
@@ -380,7 +382,7 @@ store_desk_lead(store *s, const char *desk, int32_t today,
 
 ug_err
 store_alert_state(store *s, const uint8_t *id, bool *open,
-                  char recipient[STORE_ID_MAX], uint32_t *escalations)
+		  char recipient[STORE_ID_MAX], uint32_t *escalations)
 {
 	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->log_env, &txn);
@@ -403,7 +405,7 @@ store_alert_state(store *s, const uint8_t *id, bool *open,
 
 ug_err
 store_alert_reroute(store *s, const uint8_t *id, const char *recipient,
-                    bool escalate, bool *moved)
+		    bool escalate, bool *moved)
 {
 	*moved = false;
 	size_t rlen = strlen(recipient);

@@ -62,12 +62,23 @@ web_esc(web_buf *b, const char *text)
 {
 	for (const char *p = text ? text : ""; *p; p++) {
 		switch (*p) {
-		case '&': web_add(b, "&amp;"); break;
-		case '<': web_add(b, "&lt;"); break;
-		case '>': web_add(b, "&gt;"); break;
-		case '"': web_add(b, "&quot;"); break;
-		case '\'': web_add(b, "&#39;"); break;
-		default: append(b, p, 1);
+		case '&':
+			web_add(b, "&amp;");
+			break;
+		case '<':
+			web_add(b, "&lt;");
+			break;
+		case '>':
+			web_add(b, "&gt;");
+			break;
+		case '"':
+			web_add(b, "&quot;");
+			break;
+		case '\'':
+			web_add(b, "&#39;");
+			break;
+		default:
+			append(b, p, 1);
 		}
 	}
 }

@@ -18,7 +18,7 @@ typedef struct {
 
 void web_add(web_buf *b, const char *literal);
 void web_addf(web_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* HTML-escape text (& < > " ') and append it; NULL appends nothing. */
 void web_esc(web_buf *b, const char *text);
 /* Take the bytes (malloc'd, NUL-terminated); the buffer is empty after. */

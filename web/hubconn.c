@@ -2,10 +2,10 @@
 #include "web/hubconn.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
 #include <zmq.h>
 
 #include "common/keys.h"
@@ -20,7 +20,7 @@ struct hubconn {
 
 ug_err
 hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
-             const char *endpoint, int timeout_ms, ug_diag *diag)
+	     const char *endpoint, int timeout_ms, ug_diag *diag)
 {
 	char path[512], hub_id[UG_ID_MAX], hub_public[UG_Z85_KEY_LEN + 1];
 	snprintf(path, sizeof path, "%s/hub.key", keys_dir);
@@ -44,11 +44,11 @@ hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
 	err = UG_EIO;
 	if (!hc->sock ||
 	    zmq_setsockopt(hc->sock, ZMQ_CURVE_SERVERKEY, hub_public,
-	                   UG_Z85_KEY_LEN) ||
+			   UG_Z85_KEY_LEN) ||
 	    zmq_setsockopt(hc->sock, ZMQ_CURVE_PUBLICKEY, keys->public_z85,
-	                   UG_Z85_KEY_LEN) ||
+			   UG_Z85_KEY_LEN) ||
 	    zmq_setsockopt(hc->sock, ZMQ_CURVE_SECRETKEY, keys->secret_z85,
-	                   UG_Z85_KEY_LEN) ||
+			   UG_Z85_KEY_LEN) ||
 	    zmq_setsockopt(hc->sock, ZMQ_LINGER, &zero, sizeof zero) ||
 	    /* No queue while the hub is away: a request the browser was
 	     * told failed (503) must not reach the hub when it is back, a
@@ -56,7 +56,7 @@ hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
 	    zmq_setsockopt(hc->sock, ZMQ_IMMEDIATE, &one, sizeof one) ||
 	    zmq_connect(hc->sock, endpoint) != 0) {
 		ug_diag_set(diag, "delivery", "cannot connect to %s: %s",
-		            endpoint, zmq_strerror(zmq_errno()));
+			    endpoint, zmq_strerror(zmq_errno()));
 		goto fail;
 	}
 	ug_keys_destroy(&keys);
@@ -114,8 +114,8 @@ hubconn_call(hubconn *hc, int kind, const void *msg, uint32_t request_id)
 	free(buf);
 	if (rc < 0) {
 		log_warn("WEB-HUB", "request not sent: %s",
-		         send_errno == EAGAIN ? "no connection to the hub"
-		                              : zmq_strerror(send_errno));
+			 send_errno == EAGAIN ? "no connection to the hub"
+					      : zmq_strerror(send_errno));
 		return NULL;
 	}
 	for (;;) {
@@ -134,9 +134,9 @@ hubconn_call(hubconn *hc, int kind, const void *msg, uint32_t request_id)
 		int got, code;
 		void *answer = NULL;
 		ug_diag diag = {0};
-		bool decoded = wire_decode(zmq_msg_data(&frame),
-		                           zmq_msg_size(&frame), &got, &answer,
-		                           &code, &diag) == UG_OK;
+		bool decoded =
+		    wire_decode(zmq_msg_data(&frame), zmq_msg_size(&frame),
+				&got, &answer, &code, &diag) == UG_OK;
 		zmq_msg_close(&frame);
 		if (!decoded)
 			continue;
@@ -153,6 +153,6 @@ hubconn_call(hubconn *hc, int kind, const void *msg, uint32_t request_id)
 		wire_free(got, answer);
 	}
 	log_warn("WEB-HUB", "no answer from the hub within %d ms",
-	         hc->timeout_ms);
+		 hc->timeout_ms);
 	return NULL;
 }

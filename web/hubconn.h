@@ -16,7 +16,7 @@ typedef struct hubconn hubconn;
 
 /* Connect (libzmq connects in the background and reconnects by itself). */
 ug_err hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
-                    const char *endpoint, int timeout_ms, ug_diag *diag);
+		    const char *endpoint, int timeout_ms, ug_diag *diag);
 void hubconn_close(hubconn **hc);
 /* A fresh request id for the next frame. */
 uint32_t hubconn_next_id(hubconn *hc);
@@ -24,6 +24,6 @@ uint32_t hubconn_next_id(hubconn *hc);
  * the hub's Result (free with wire_free(FRAME_RESULT, r)), or NULL when
  * none came in time. */
 wire_result *hubconn_call(hubconn *hc, int kind, const void *msg,
-                          uint32_t request_id);
+			  uint32_t request_id);
 
 #endif

@@ -25,16 +25,17 @@
 #include "web/html.h"
 #include "web/text.h"
 
-#define TOKEN_LEN 32
-#define TOKEN_HEX (2 * TOKEN_LEN)
-#define CSRF_LEN 16
-#define BODY_MAX (16 * 1024) /* a form is far smaller */
-#define FIELDS_MAX 16
-#define ALERT_PAGE 50   /* the hub's largest OPEN_ALERTS page */
-#define ALERT_PAGES 100 /* 5,000 open alerts: what the hub orders */
+#define TOKEN_LEN     32
+#define TOKEN_HEX     (2 * TOKEN_LEN)
+#define CSRF_LEN      16
+#define BODY_MAX      (16 * 1024) /* a form is far smaller */
+#define FIELDS_MAX    16
+#define ALERT_PAGE    50  /* the hub's largest OPEN_ALERTS page */
+#define ALERT_PAGES   100 /* 5,000 open alerts: what the hub orders */
 #define TIMELINE_PAGE 400 /* the hub's largest TIMELINE answer */
-#define TIMELINE_PAGES 50 /* 5,000 entries (the hub's most) and room for
-                           * answers shortened to fit a frame */
+#define TIMELINE_PAGES                                                        \
+	50 /* 5,000 entries (the hub's most) and room for                     \
+	    * answers shortened to fit a frame */
 
 typedef struct {
 	bool used;
@@ -67,7 +68,7 @@ struct webd {
 	webd_opts opts;
 	uint8_t csrf_key[crypto_generichash_KEYBYTES];
 	web_session *sessions;
-	web_stream *streams; /* tokens: off swap like the sessions */
+	web_stream *streams;	 /* tokens: off swap like the sessions */
 	int64_t hub_quiet_until; /* the hub did not answer: poll less */
 };
 
@@ -117,7 +118,8 @@ webd_new(webd **out, const webd_opts *opts)
 		free(w);
 		return UG_ENOMEM;
 	}
-	memset(w->sessions, 0, (size_t)opts->sessions_max * sizeof *w->sessions);
+	memset(w->sessions, 0,
+	       (size_t)opts->sessions_max * sizeof *w->sessions);
 	w->streams =
 	    sodium_allocarray((size_t)opts->streams_max, sizeof *w->streams);
 	if (!w->streams) {
@@ -138,7 +140,7 @@ webd_destroy(webd **wp)
 		return;
 	sodium_free((*wp)->sessions);
 	sodium_free((*wp)->streams);
-	sodium_memzero((*wp)->csrf_key, sizeof (*wp)->csrf_key);
+	sodium_memzero((*wp)->csrf_key, sizeof(*wp)->csrf_key);
 	free(*wp);
 	*wp = NULL;
 }
@@ -152,9 +154,9 @@ webd_destroy(webd **wp)
  * field begun last. */
 static enum MHD_Result
 form_field(void *cls, enum MHD_ValueKind kind, const char *key,
-           const char *filename, const char *content_type,
-           const char *transfer_encoding, const char *data, uint64_t off,
-           size_t size)
+	   const char *filename, const char *content_type,
+	   const char *transfer_encoding, const char *data, uint64_t off,
+	   size_t size)
 {
 	(void)kind;
 	(void)filename;
@@ -283,14 +285,14 @@ session_add(webd *w, const uint8_t *token, const char *caseworker, bool desk)
 
 static void
 csrf_of(const webd *w, const char *purpose, const void *bound, size_t len,
-        char out[2 * CSRF_LEN + 1])
+	char out[2 * CSRF_LEN + 1])
 {
 	uint8_t mac[CSRF_LEN];
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, w->csrf_key, sizeof w->csrf_key,
-	                        sizeof mac);
+				sizeof mac);
 	crypto_generichash_update(&st, (const uint8_t *)purpose,
-	                          strlen(purpose) + 1);
+				  strlen(purpose) + 1);
 	crypto_generichash_update(&st, bound, len);
 	crypto_generichash_final(&st, mac, sizeof mac);
 	ug_hex(mac, sizeof mac, out);
@@ -307,9 +309,9 @@ csrf_ok(const char *expected, const char *given)
 
 /* Scripts only from webd itself (/static/live.js), never inline. */
 static const char CSP[] = "default-src 'self'; script-src 'self'; "
-                          "connect-src 'self'; form-action 'self'; "
-                          "frame-ancestors 'none'; base-uri 'none'; "
-                          "object-src 'none'";
+			  "connect-src 'self'; form-action 'self'; "
+			  "frame-ancestors 'none'; base-uri 'none'; "
+			  "object-src 'none'";
 
 /* How long a cookie lives: until the browser closes, a year (a choice
  * such as the language, worth keeping), or not at all (cleared). */
@@ -321,17 +323,18 @@ cookie(ctx *x, struct MHD_Response *r, const char *name, const char *value,
 {
 	char line[256];
 	/* The attributes in the order SECURITY.md writes them. */
-	snprintf(line, sizeof line, "%s=%s; HttpOnly; SameSite=Strict; Path=/%s%s",
-	         name, value, x->w->opts.behind_tls ? "; Secure" : "",
-	         life == COOKIE_CLEAR  ? "; Max-Age=0"
-	         : life == COOKIE_YEAR ? "; Max-Age=31536000"
-	                               : "");
+	snprintf(line, sizeof line,
+		 "%s=%s; HttpOnly; SameSite=Strict; Path=/%s%s", name, value,
+		 x->w->opts.behind_tls ? "; Secure" : "",
+		 life == COOKIE_CLEAR  ? "; Max-Age=0"
+		 : life == COOKIE_YEAR ? "; Max-Age=31536000"
+				       : "");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, line);
 }
 
 static enum MHD_Result
 send_response(ctx *x, unsigned status, struct MHD_Response *r,
-              const char *type)
+	      const char *type)
 {
 	if (!r)
 		return MHD_NO;
@@ -345,7 +348,7 @@ send_response(ctx *x, unsigned status, struct MHD_Response *r,
 	 * the static script says otherwise. */
 	if (!MHD_get_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL))
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-		                        "no-store");
+					"no-store");
 	if (x->set_lang)
 		cookie(x, r, "ug_lang", x->lang == LANG_EN ? "en" : "da",
 		       COOKIE_YEAR);
@@ -365,8 +368,8 @@ send_page(ctx *x, unsigned status, web_buf *b)
 		    sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
 		return send_response(x, 500, r, "text/plain; charset=utf-8");
 	}
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-	    len, data, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(data);
 		return MHD_NO;
@@ -380,7 +383,7 @@ static struct MHD_Response *
 empty_response(void)
 {
 	return MHD_create_response_from_buffer(0, (void *)"",
-	                                       MHD_RESPMEM_PERSISTENT);
+					       MHD_RESPMEM_PERSISTENT);
 }
 
 static enum MHD_Result
@@ -414,16 +417,17 @@ hub_text_lang(const ctx *x)
 static void
 page_head(ctx *x, web_buf *b, const char *title)
 {
-	web_addf(b, "<!DOCTYPE html>\n<html lang=\"%s\"><head>"
-	         "<meta charset=\"utf-8\">"
-	         "<meta name=\"viewport\" content=\"width=device-width, "
-	         "initial-scale=1\"><title>",
-	         x->lang == LANG_EN ? "en" : "da");
+	web_addf(b,
+		 "<!DOCTYPE html>\n<html lang=\"%s\"><head>"
+		 "<meta charset=\"utf-8\">"
+		 "<meta name=\"viewport\" content=\"width=device-width, "
+		 "initial-scale=1\"><title>",
+		 x->lang == LANG_EN ? "en" : "da");
 	web_esc(b, title);
 	web_add(b, " – ");
 	web_esc(b, T(x, T_APP));
 	web_add(b, "</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
-	           "</head><body><a class=\"skip\" href=\"#main\">");
+		   "</head><body><a class=\"skip\" href=\"#main\">");
 	web_esc(b, T(x, T_SKIP));
 	web_add(b, "</a><header><span class=\"brand\">");
 	web_esc(b, T(x, T_APP));
@@ -438,8 +442,8 @@ page_head(ctx *x, web_buf *b, const char *title)
 		web_add(b, "</a>");
 	}
 	web_addf(b, "<a href=\"?lang=%s\" lang=\"%s\">",
-	         x->lang == LANG_EN ? "da" : "en",
-	         x->lang == LANG_EN ? "da" : "en");
+		 x->lang == LANG_EN ? "da" : "en",
+		 x->lang == LANG_EN ? "da" : "en");
 	web_esc(b, T(x, T_OTHER_LANG));
 	web_add(b, "</a>");
 	if (x->s) {
@@ -448,7 +452,7 @@ page_head(ctx *x, web_buf *b, const char *title)
 		web_add(b, " ");
 		web_esc(b, x->s->caseworker);
 		web_add(b, "</span><form method=\"post\" action=\"/logout\">"
-		           "<input type=\"hidden\" name=\"csrf\" value=\"");
+			   "<input type=\"hidden\" name=\"csrf\" value=\"");
 		web_esc(b, x->csrf);
 		web_add(b, "\"><button type=\"submit\" id=\"logout\">");
 		web_esc(b, T(x, T_LOGOUT));
@@ -467,7 +471,7 @@ static void
 message(web_buf *b, const char *cls, const char *text, const char *detail)
 {
 	web_addf(b, "<p class=\"%s\" role=\"%s\">", cls,
-	         strcmp(cls, "err") == 0 ? "alert" : "status");
+		 strcmp(cls, "err") == 0 ? "alert" : "status");
 	web_esc(b, text);
 	if (detail && detail[0]) {
 		web_add(b, " ");
@@ -544,8 +548,8 @@ login_page(ctx *x, unsigned status, const char *error, const char *notice)
 {
 	/* The login form's CSRF token is tied to a random cookie: another
 	 * site cannot log a browser in to an account of its choosing. */
-	const char *pre = MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND,
-	                                              "ug_pre");
+	const char *pre =
+	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_pre");
 	char fresh[33];
 	uint8_t raw[16];
 	bool new_pre = !pre || strlen(pre) != 32 || !unhex(pre, raw, 16);
@@ -567,17 +571,18 @@ login_page(ctx *x, unsigned status, const char *error, const char *notice)
 	if (error)
 		message(&b, "err", error, NULL);
 	web_add(&b, "<form method=\"post\" action=\"/login\" class=\"card\">"
-	            "<input type=\"hidden\" name=\"csrf\" value=\"");
+		    "<input type=\"hidden\" name=\"csrf\" value=\"");
 	web_esc(&b, csrf);
 	web_add(&b, "\"><label for=\"caseworker\">");
 	web_esc(&b, T(x, T_CASEWORKER));
-	web_add(&b, "</label><input id=\"caseworker\" name=\"caseworker\" "
-	            "autocomplete=\"username\" required autocapitalize=\"none\">"
-	            "<label for=\"password\">");
+	web_add(&b,
+		"</label><input id=\"caseworker\" name=\"caseworker\" "
+		"autocomplete=\"username\" required autocapitalize=\"none\">"
+		"<label for=\"password\">");
 	web_esc(&b, T(x, T_PASSWORD));
 	web_add(&b, "</label><input id=\"password\" name=\"password\" "
-	            "type=\"password\" autocomplete=\"current-password\" "
-	            "required><button type=\"submit\" id=\"login\">");
+		    "type=\"password\" autocomplete=\"current-password\" "
+		    "required><button type=\"submit\" id=\"login\">");
 	web_esc(&b, T(x, T_LOGIN));
 	web_add(&b, "</button></form>");
 	page_end(&b);
@@ -585,8 +590,8 @@ login_page(ctx *x, unsigned status, const char *error, const char *notice)
 	char *data = web_take(&b, &len);
 	if (!data)
 		return MHD_NO;
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-	    len, data, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(data);
 		return MHD_NO;
@@ -602,8 +607,8 @@ static void session_logout(ctx *x, web_session *s);
 static enum MHD_Result
 do_login(ctx *x, const form *f)
 {
-	const char *pre = MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND,
-	                                              "ug_pre");
+	const char *pre =
+	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_pre");
 	char csrf[2 * CSRF_LEN + 1];
 	if (!pre || strlen(pre) != 32)
 		return simple_page(x, 403, T(x, T_LOGIN), T(x, T_FORBIDDEN));
@@ -614,8 +619,8 @@ do_login(ctx *x, const form *f)
 	l.request_id = hubconn_next_id(x->w->opts.hub);
 	l.caseworker = (char *)form_get(f, "caseworker");
 	l.password = (char *)form_get(f, "password");
-	wire_result *r = ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN, &l,
-	                     l.request_id);
+	wire_result *r =
+	    ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN, &l, l.request_id);
 	if (!r)
 		return simple_page(x, 503, T(x, T_LOGIN), T(x, T_HUB_DOWN));
 	/* A refusal without our request id is the hub refusing this
@@ -632,7 +637,7 @@ do_login(ctx *x, const form *f)
 		free_result(r);
 		log_info("WEB-LOGIN", "login refused");
 		return login_page(x, limited ? 429 : 401,
-		                  T(x, limited ? T_LIMITED : T_WRONG), NULL);
+				  T(x, limited ? T_LIMITED : T_WRONG), NULL);
 	}
 	/* The session this browser held before (another caseworker's at a
 	 * shared desk, or an earlier one) ends: a login never leaves one
@@ -642,8 +647,8 @@ do_login(ctx *x, const form *f)
 	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_session"));
 	if (before)
 		session_logout(x, before);
-	web_session *s = session_add(x->w, r->session.data, r->caseworker,
-	                             r->desk);
+	web_session *s =
+	    session_add(x->w, r->session.data, r->caseworker, r->desk);
 	char hex[TOKEN_HEX + 1];
 	ug_hex(r->session.data, TOKEN_LEN, hex);
 	free_result(r);
@@ -753,9 +758,9 @@ alerts_version(webd *w, const uint8_t *token, uint64_t *version, bool *ended)
 	q.kind = UNGEBRO__V1__QUERY_KIND__ALERTS_CHANGED;
 	q.session.data = (uint8_t *)token;
 	q.session.len = TOKEN_LEN;
-	wire_result *r = hubconn_call(w->opts.hub,
-	                              UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q,
-	                              q.request_id);
+	wire_result *r =
+	    hubconn_call(w->opts.hub, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q,
+			 q.request_id);
 	*ended = unauthenticated(r);
 	bool ok = r && r->code == UNGEBRO__V1__ERROR_CODE__OK;
 	if (ok)
@@ -775,8 +780,10 @@ events(ctx *x)
 	if (!st) {
 		/* The page works without live updates; EventSource gives up
 		 * on a 503 and the list is as fresh as the last reload. */
-		log_warn("WEB-EVENTS", "streams_max (%ld) streams open; one "
-		         "more refused", w->opts.streams_max);
+		log_warn("WEB-EVENTS",
+			 "streams_max (%ld) streams open; one "
+			 "more refused",
+			 w->opts.streams_max);
 		struct MHD_Response *r = empty_response();
 		if (r)
 			MHD_add_response_header(r, "Retry-After", "60");
@@ -788,7 +795,7 @@ events(ctx *x)
 		if (ended)
 			memset(x->s, 0, sizeof *x->s);
 		return send_response(x, ended ? 401 : 503, empty_response(),
-		                     "text/plain; charset=utf-8");
+				     "text/plain; charset=utf-8");
 	}
 	memset(st, 0, sizeof *st);
 	st->used = true;
@@ -825,8 +832,8 @@ webd_tick(webd *w)
 		bool known = false;
 		for (long j = 0; j < w->opts.sessions_max && !known; j++)
 			known = w->sessions[j].used &&
-			        sodium_memcmp(w->sessions[j].token, st->token,
-			                      TOKEN_LEN) == 0;
+				sodium_memcmp(w->sessions[j].token, st->token,
+					      TOKEN_LEN) == 0;
 		if (!known) {
 			stream_finish(st);
 			continue;
@@ -838,9 +845,10 @@ webd_tick(webd *w)
 			if (alerts_version(w, st->token, &version, &ended)) {
 				if (version != st->version) {
 					char line[64];
-					snprintf(line, sizeof line,
-					         "event: alerts\ndata: %llu\n\n",
-					         (unsigned long long)version);
+					snprintf(
+					    line, sizeof line,
+					    "event: alerts\ndata: %llu\n\n",
+					    (unsigned long long)version);
 					st->version = version;
 					stream_queue(st, line);
 					st->next_ping = now + STREAM_PING_MS;
@@ -872,8 +880,8 @@ session_logout(ctx *x, web_session *s)
 	l.request_id = hubconn_next_id(x->w->opts.hub);
 	l.session.data = s->token;
 	l.session.len = TOKEN_LEN;
-	free_result(ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT, &l,
-	                l.request_id));
+	free_result(
+	    ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT, &l, l.request_id));
 	log_info("WEB-LOGIN", "%s logged out", s->caseworker);
 	streams_end(x->w, s->token);
 	memset(s, 0, sizeof *s);
@@ -921,7 +929,7 @@ alert_list(ctx *x, web_buf *b, const wire_result *r, long from)
 		char raised[11];
 		day_of(a->raised_at, raised);
 		web_addf(b, "<li class=\"p%d\"><span class=\"badge\">",
-		         (int)a->priority);
+			 (int)a->priority);
 		web_esc(b, web_priority(x->lang, a->priority));
 		web_add(b, "</span> <a class=\"alert-link\" href=\"/alert/");
 		web_esc(b, hexid);
@@ -947,7 +955,7 @@ alert_list(ctx *x, web_buf *b, const wire_result *r, long from)
 	web_add(b, "</ol>");
 	if (r->truncated)
 		web_addf(b, "<p><a href=\"/alerts?from=%zu\">%s</a></p>",
-		         (size_t)from + r->n_alerts, T(x, T_MORE));
+			 (size_t)from + r->n_alerts, T(x, T_MORE));
 }
 
 /* /alerts, or with `fragment` /alerts/list: only the list, for live.js
@@ -959,14 +967,14 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 	if (from < 0 || from > ALERT_PAGE * ALERT_PAGES)
 		from = 0;
 	wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL,
-	                       ALERT_PAGE, (uint32_t)from);
+			       ALERT_PAGE, (uint32_t)from);
 	bool ended = unauthenticated(r);
 	if (ended || !r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 		free_result(r);
 		if (fragment)
 			return send_response(x, ended ? 401 : 503,
-			                     empty_response(),
-			                     "text/plain; charset=utf-8");
+					     empty_response(),
+					     "text/plain; charset=utf-8");
 		if (ended)
 			return session_ended(x);
 		return simple_page(x, 503, T(x, T_ALERTS), T(x, T_HUB_DOWN));
@@ -987,11 +995,12 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 		message(&b, "msg", T(x, T_ACK_KEPT), NULL);
 	/* live.js (the only script) replaces the list when /events says
 	 * it changed, and says so in the polite live region. */
-	web_addf(&b, "<div id=\"alert-list\" data-src=\"/alerts/list?from=%ld\">",
-	         from);
+	web_addf(&b,
+		 "<div id=\"alert-list\" data-src=\"/alerts/list?from=%ld\">",
+		 from);
 	alert_list(x, &b, r, from);
 	web_add(&b, "</div><p id=\"live-status\" class=\"sr-only\" "
-	            "role=\"status\" aria-live=\"polite\" data-updated=\"");
+		    "role=\"status\" aria-live=\"polite\" data-updated=\"");
 	web_esc(&b, T(x, T_LIVE_UPDATED));
 	web_add(&b, "\"></p><script src=\"/static/live.js\"></script>");
 	free_result(r);
@@ -1004,14 +1013,14 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
  * *ended: the session has ended. */
 static const wire_alert *
 find_alert(ctx *x, const uint8_t *id, wire_result **out, bool *ended,
-           bool *down)
+	   bool *down)
 {
 	*out = NULL;
 	*ended = *down = false;
 	uint32_t offset = 0;
 	for (int page = 0; page < ALERT_PAGES; page++) {
 		wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
-		                       NULL, ALERT_PAGE, offset);
+				       NULL, ALERT_PAGE, offset);
 		if (unauthenticated(r)) {
 			*ended = true;
 			free_result(r);
@@ -1025,7 +1034,7 @@ find_alert(ctx *x, const uint8_t *id, wire_result **out, bool *ended,
 		for (size_t i = 0; i < r->n_alerts; i++)
 			if (r->alerts[i]->alert_id.len == WIRE_ALERT_ID_LEN &&
 			    memcmp(r->alerts[i]->alert_id.data, id,
-			           WIRE_ALERT_ID_LEN) == 0) {
+				   WIRE_ALERT_ID_LEN) == 0) {
 				*out = r;
 				return r->alerts[i];
 			}
@@ -1052,7 +1061,7 @@ evidence_table(ctx *x, web_buf *b, const wire_alert *a)
 	web_add(b, "<section aria-labelledby=\"ev\"><h2 id=\"ev\">");
 	web_esc(b, T(x, T_EVIDENCE));
 	web_add(b, "</h2><div class=\"scroll\"><table class=\"evidence\">"
-	           "<thead><tr><th scope=\"col\">");
+		   "<thead><tr><th scope=\"col\">");
 	web_esc(b, T(x, T_WHAT));
 	web_add(b, "</th><th scope=\"col\">");
 	web_esc(b, T(x, T_AGENCY));
@@ -1070,17 +1079,16 @@ evidence_table(ctx *x, web_buf *b, const wire_alert *a)
 		web_add(b, "</td><td>");
 		web_esc(b, e->period_start);
 		if (e->period_end && e->period_end[0] &&
-		    strcmp(e->period_end, e->period_start ? e->period_start
-		                                          : "") != 0) {
+		    strcmp(e->period_end,
+			   e->period_start ? e->period_start : "") != 0) {
 			web_add(b, " – ");
 			web_esc(b, e->period_end);
 		}
 		web_add(b, "</td><td>");
 		if (e->lessons_expected > 0) {
 			char figures[96];
-			snprintf(figures, sizeof figures,
-			         T(x, T_LESSONS_OF), e->lessons_absent,
-			         e->lessons_expected);
+			snprintf(figures, sizeof figures, T(x, T_LESSONS_OF),
+				 e->lessons_absent, e->lessons_expected);
 			web_esc(b, figures);
 		} else {
 			web_add(b, "-");
@@ -1110,13 +1118,12 @@ static const char *
 invalid(const ctx *x, const char *field)
 {
 	return x->bad_field && strcmp(x->bad_field, field) == 0
-	               ? " aria-invalid=\"true\" aria-describedby=\"action-error\""
-	               : "";
+		   ? " aria-invalid=\"true\" aria-describedby=\"action-error\""
+		   : "";
 }
 
 static void
-action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
-             bool ack)
+action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept, bool ack)
 {
 	const char *chosen = kept ? form_get(kept, "kind") : "";
 	web_add(b, "<section aria-labelledby=\"rec\"><h2 id=\"rec\">");
@@ -1132,38 +1139,44 @@ action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
 		const char *value;
 		enum web_text label;
 	} kinds[] = {{"contact", T_CONTACT},
-	             {"offer", T_OFFER},
-	             {"unreachable", T_UNREACHABLE}};
+		     {"offer", T_OFFER},
+		     {"unreachable", T_UNREACHABLE}};
 	size_t checked = 0;
 	for (size_t i = 0; i < 3; i++)
 		if (strcmp(chosen, kinds[i].value) == 0)
 			checked = i;
 	for (size_t i = 0; i < 3; i++) {
-		web_addf(b, "<div class=\"choice\"><input type=\"radio\" "
-		         "name=\"kind\" id=\"kind-%s\" value=\"%s\"%s>"
-		         "<label for=\"kind-%s\">",
-		         kinds[i].value, kinds[i].value,
-		         i == checked ? " checked" : "", kinds[i].value);
+		web_addf(b,
+			 "<div class=\"choice\"><input type=\"radio\" "
+			 "name=\"kind\" id=\"kind-%s\" value=\"%s\"%s>"
+			 "<label for=\"kind-%s\">",
+			 kinds[i].value, kinds[i].value,
+			 i == checked ? " checked" : "", kinds[i].value);
 		web_esc(b, T(x, kinds[i].label));
 		web_add(b, "</label></div>");
 	}
 	web_add(b, "</fieldset><label for=\"how\">");
 	web_esc(b, T(x, T_HOW));
-	web_addf(b, "</label><input id=\"how\" name=\"how\" maxlength=\"256\" "
-	            "required%s value=\"", invalid(x, "how"));
+	web_addf(b,
+		 "</label><input id=\"how\" name=\"how\" maxlength=\"256\" "
+		 "required%s value=\"",
+		 invalid(x, "how"));
 	web_esc(b, kept ? form_get(kept, "how") : "");
 	web_add(b, "\"><label for=\"date\">");
 	web_esc(b, T(x, T_DATE));
-	web_addf(b, "</label><input id=\"date\" name=\"date\"%s "
-	            "pattern=\"[0-9]{4}-[0-9]{2}-[0-9]{2}\" placeholder=\"",
-	         invalid(x, "date"));
+	web_addf(b,
+		 "</label><input id=\"date\" name=\"date\"%s "
+		 "pattern=\"[0-9]{4}-[0-9]{2}-[0-9]{2}\" placeholder=\"",
+		 invalid(x, "date"));
 	web_esc(b, T(x, T_DATE_FORMAT));
 	web_add(b, "\" value=\"");
 	web_esc(b, kept ? form_get(kept, "date") : "");
 	web_add(b, "\"><label for=\"action-note\">");
 	web_esc(b, T(x, T_NOTE));
-	web_addf(b, "</label><input id=\"action-note\" name=\"note\"%s "
-	            "maxlength=\"200\" value=\"", invalid(x, "action-note"));
+	web_addf(b,
+		 "</label><input id=\"action-note\" name=\"note\"%s "
+		 "maxlength=\"200\" value=\"",
+		 invalid(x, "action-note"));
 	web_esc(b, kept ? form_get(kept, "note") : "");
 	web_add(b, "\"><button type=\"submit\" id=\"save-action\">");
 	web_esc(b, T(x, T_SAVE));
@@ -1182,7 +1195,7 @@ action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
 	web_add(b, "<label for=\"ack-note\">");
 	web_esc(b, T(x, T_NOTE));
 	web_add(b, "</label><input id=\"ack-note\" name=\"note\" "
-	           "maxlength=\"200\"><button type=\"submit\" id=\"ack\">");
+		   "maxlength=\"200\"><button type=\"submit\" id=\"ack\">");
 	web_esc(b, T(x, T_ACK));
 	web_add(b, "</button></form></section>");
 }
@@ -1191,7 +1204,7 @@ action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
  * as sent (kept) and answered with status. */
 static enum MHD_Result
 alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
-           unsigned status, const form *kept)
+	   unsigned status, const form *kept)
 {
 	uint8_t id[WIRE_ALERT_ID_LEN];
 	if (!unhex(hexid, id, sizeof id))
@@ -1233,7 +1246,7 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	char raised[11];
 	day_of(a->raised_at, raised);
 	web_addf(&b, "<h1 class=\"p%d\"%s>", (int)a->priority,
-	         hub_text_lang(x));
+		 hub_text_lang(x));
 	web_esc(&b, a->title);
 	web_add(&b, "</h1><dl class=\"facts\"><dt>");
 	web_esc(&b, T(x, T_PRIORITY));
@@ -1263,7 +1276,7 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	web_add(&b, "<section aria-labelledby=\"why\"><h2 id=\"why\">");
 	web_esc(&b, T(x, T_WHY));
 	web_addf(&b, "</h2><p class=\"explain\" id=\"explanation\"%s>",
-	         hub_text_lang(x));
+		 hub_text_lang(x));
 	web_esc(&b, a->explanation);
 	web_add(&b, "</p></section>");
 	if (a->n_evidence)
@@ -1290,7 +1303,7 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	ack.session.data = x->s->token;
 	ack.session.len = TOKEN_LEN;
 	wire_result *r = ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &ack,
-	                     ack.request_id);
+			     ack.request_id);
 	if (unauthenticated(r)) {
 		free_result(r);
 		return session_ended(x);
@@ -1308,13 +1321,12 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	/* Not kept: only the caseworker can send it again. */
 	if (code == UNGEBRO__V1__ERROR_CODE__E_FULL)
 		return simple_page(x, 503, T(x, T_ALERT),
-		                   T(x, T_ACK_NOT_KEPT));
-	return simple_page(x, code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? 403
-	                                                                  : 503,
-	                   T(x, T_ALERT),
-	                   T(x, code == UNGEBRO__V1__ERROR_CODE__E_DENIED
-	                            ? T_NOT_OPEN
-	                            : T_HUB_DOWN));
+				   T(x, T_ACK_NOT_KEPT));
+	return simple_page(
+	    x, code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? 403 : 503,
+	    T(x, T_ALERT),
+	    T(x, code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? T_NOT_OPEN
+							   : T_HUB_DOWN));
 }
 
 static enum MHD_Result
@@ -1329,12 +1341,12 @@ do_action(ctx *x, const char *hexid, const form *f)
 	a.alert_id.data = id;
 	a.alert_id.len = sizeof id;
 	a.kind = strcmp(kind, "contact") == 0
-	             ? UNGEBRO__V1__ACTION_KIND__CONTACT_MADE
-	         : strcmp(kind, "offer") == 0
-	             ? UNGEBRO__V1__ACTION_KIND__OFFER_MADE
-	         : strcmp(kind, "unreachable") == 0
-	             ? UNGEBRO__V1__ACTION_KIND__COULD_NOT_REACH
-	             : UNGEBRO__V1__ACTION_KIND__ACTION_KIND_UNSPECIFIED;
+		     ? UNGEBRO__V1__ACTION_KIND__CONTACT_MADE
+		 : strcmp(kind, "offer") == 0
+		     ? UNGEBRO__V1__ACTION_KIND__OFFER_MADE
+		 : strcmp(kind, "unreachable") == 0
+		     ? UNGEBRO__V1__ACTION_KIND__COULD_NOT_REACH
+		     : UNGEBRO__V1__ACTION_KIND__ACTION_KIND_UNSPECIFIED;
 	a.date = (char *)form_get(f, "date");
 	a.how = (char *)form_get(f, "how");
 	a.note = (char *)form_get(f, "note");
@@ -1360,14 +1372,19 @@ do_action(ctx *x, const char *hexid, const form *f)
 	unsigned status = 503;
 	if (r->code == UNGEBRO__V1__ERROR_CODE__E_MALFORMED) {
 		const char *said = web_action_reason(x->lang, r->reason);
-		ug_strlcpy(reason, said ? said : r->reason ? r->reason : "",
-		           sizeof reason);
+		ug_strlcpy(reason,
+			   said	       ? said
+			   : r->reason ? r->reason
+				       : "",
+			   sizeof reason);
 		status = 400;
 		static const char *const fields[][2] = {
-			{"how ", "how"}, {"date ", "date"}, {"note ", "action-note"}};
+		    {"how ", "how"},
+		    {"date ", "date"},
+		    {"note ", "action-note"}};
 		for (size_t i = 0; r->reason && i < 3; i++)
 			if (strncmp(r->reason, fields[i][0],
-			            strlen(fields[i][0])) == 0)
+				    strlen(fields[i][0])) == 0)
 				x->bad_field = fields[i][1];
 	} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
 		ug_strlcpy(reason, T(x, T_ACTION_DENIED), sizeof reason);
@@ -1386,11 +1403,11 @@ timeline_entries(ctx *x, web_buf *b, const wire_result *r)
 	for (size_t i = 0; i < r->n_timeline; i++) {
 		const Ungebro__V1__TimelineEntry *e = r->timeline[i];
 		web_addf(b, "<li class=\"%s\"><span class=\"date\">",
-		         e->is_alert ? "t-alert" : "t-event");
+			 e->is_alert ? "t-alert" : "t-event");
 		web_esc(b, e->date);
 		web_add(b, "</span> <span class=\"badge\">");
 		web_esc(b, e->is_alert ? T(x, T_ALERT)
-		                       : web_event_type(x->lang, e->type));
+				       : web_event_type(x->lang, e->type));
 		web_add(b, "</span> ");
 		if (!e->is_alert && e->agency) {
 			web_add(b, "<span class=\"agency\">");
@@ -1457,7 +1474,7 @@ timeline_page(ctx *x, const char *typed)
 	wire_result *r = NULL;
 	if (cpr) {
 		r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr,
-		          TIMELINE_PAGE, 0);
+			  TIMELINE_PAGE, 0);
 		if (unauthenticated(r)) {
 			free_result(r);
 			sodium_memzero(cpr_buf, sizeof cpr_buf);
@@ -1472,16 +1489,17 @@ timeline_page(ctx *x, const char *typed)
 	web_add(&b, "</h1><p>");
 	web_esc(&b, T(x, T_TIMELINE_HELP));
 	web_add(&b, "</p><form method=\"post\" action=\"/timeline\" "
-	            "class=\"card\">");
+		    "class=\"card\">");
 	csrf_field(x, &b);
 	web_add(&b, "<label for=\"cpr\">");
 	web_esc(&b, T(x, T_CPR));
-	web_addf(&b, "</label><input id=\"cpr\" name=\"cpr\" "
-	             "inputmode=\"numeric\" autocomplete=\"off\" required%s "
-	             "value=\"",
-	         unreadable ? " aria-invalid=\"true\" "
-	                      "aria-describedby=\"cpr-error\""
-	                    : "");
+	web_addf(&b,
+		 "</label><input id=\"cpr\" name=\"cpr\" "
+		 "inputmode=\"numeric\" autocomplete=\"off\" required%s "
+		 "value=\"",
+		 unreadable ? " aria-invalid=\"true\" "
+			      "aria-describedby=\"cpr-error\""
+			    : "");
 	web_esc(&b, cpr ? cpr : "");
 	web_add(&b, "\"><button type=\"submit\" id=\"show-timeline\">");
 	web_esc(&b, T(x, T_SHOW_TIMELINE));
@@ -1510,24 +1528,27 @@ timeline_page(ctx *x, const char *typed)
 				message(&b, "msg", T(x, T_NO_ENTRIES), NULL);
 			web_add(&b, "<ol class=\"timeline\">");
 			timeline_entries(x, &b, r);
-			/* The hub answers at most TIMELINE_PAGE entries, oldest
-			 * first: the newest, which matter most, come last. */
+			/* The hub answers at most TIMELINE_PAGE entries,
+			 * oldest first: the newest, which matter most, come
+			 * last. */
 			uint32_t offset = 0;
 			bool partial = false;
-			for (int page = 1; page < TIMELINE_PAGES && r->truncated &&
-			                   r->n_timeline > 0;
+			for (int page = 1; page < TIMELINE_PAGES &&
+					   r->truncated && r->n_timeline > 0;
 			     page++) {
 				offset += (uint32_t)r->n_timeline;
 				free_result(r);
-				r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr,
-				          TIMELINE_PAGE, offset);
+				r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE,
+					  cpr, TIMELINE_PAGE, offset);
 				if (unauthenticated(r)) {
 					free_result(r);
 					web_buf_fini(&b);
-					sodium_memzero(cpr_buf, sizeof cpr_buf);
+					sodium_memzero(cpr_buf,
+						       sizeof cpr_buf);
 					return session_ended(x);
 				}
-				if (!r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+				if (!r ||
+				    r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 					partial = true;
 					break;
 				}
@@ -1536,7 +1557,7 @@ timeline_page(ctx *x, const char *typed)
 			web_add(&b, "</ol>");
 			if (partial || (r && r->truncated))
 				message(&b, "err", T(x, T_TIMELINE_PARTIAL),
-				        NULL);
+					NULL);
 		}
 		free_result(r);
 	}
@@ -1655,21 +1676,21 @@ static const char LIVE_JS[] =
 static enum web_lang
 pick_lang(ctx *x)
 {
-	const char *q = MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND,
-	                                            "lang");
+	const char *q =
+	    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "lang");
 	if (q && (strcmp(q, "en") == 0 || strcmp(q, "da") == 0)) {
 		x->set_lang = true;
 		return strcmp(q, "en") == 0 ? LANG_EN : LANG_DA;
 	}
-	const char *c = MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND,
-	                                            "ug_lang");
+	const char *c =
+	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_lang");
 	return c && strcmp(c, "en") == 0 ? LANG_EN : LANG_DA;
 }
 
 /* "/alert/HEX" and "/alert/HEX/SUFFIX": the hex id (18 chars). */
 static bool
 alert_path(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
-           const char **suffix)
+	   const char **suffix)
 {
 	if (strncmp(url, "/alert/", 7) != 0)
 		return false;
@@ -1687,17 +1708,16 @@ alert_path(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
  * static files are served before any session is looked at). */
 static bool
 known_page(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
-           const char **suffix)
+	   const char **suffix)
 {
-	static const char *const pages[] = {"/",       "/alerts",
-	                                    "/alerts/list", "/events",
-	                                    "/timeline", "/logout"};
+	static const char *const pages[] = {
+	    "/", "/alerts", "/alerts/list", "/events", "/timeline", "/logout"};
 	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
 		if (strcmp(url, pages[i]) == 0)
 			return true;
 	return alert_path(url, hexid, suffix) &&
 	       (!**suffix || strcmp(*suffix, "/ack") == 0 ||
-	        strcmp(*suffix, "/action") == 0);
+		strcmp(*suffix, "/action") == 0);
 }
 
 static enum MHD_Result
@@ -1707,7 +1727,7 @@ static_file(ctx *x, const char *data, size_t len, const char *type)
 	    len, (void *)data, MHD_RESPMEM_PERSISTENT);
 	if (r)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-		                        "max-age=3600");
+					"max-age=3600");
 	/* A cached answer is the same for everyone: it sets no cookie,
 	 * whatever ?lang= asked for. */
 	x->set_lang = false;
@@ -1719,10 +1739,10 @@ route(ctx *x, const char *url, bool post, form *f)
 {
 	if (!post && strcmp(url, "/static/app.css") == 0)
 		return static_file(x, APP_CSS, sizeof APP_CSS - 1,
-		                   "text/css; charset=utf-8");
+				   "text/css; charset=utf-8");
 	if (!post && strcmp(url, "/static/live.js") == 0)
 		return static_file(x, LIVE_JS, sizeof LIVE_JS - 1,
-		                   "text/javascript; charset=utf-8");
+				   "text/javascript; charset=utf-8");
 	if (strcmp(url, "/login") == 0) {
 		if (post)
 			return do_login(x, f);
@@ -1732,11 +1752,10 @@ route(ctx *x, const char *url, bool post, form *f)
 		    x->c, MHD_GET_ARGUMENT_KIND, "out");
 		if (out)
 			return login_page(x, 200, NULL, T(x, T_LOGGED_OUT));
-		return login_page(x, 200, NULL,
-		                  ended ? T(x, T_ENDED) : NULL);
+		return login_page(x, 200, NULL, ended ? T(x, T_ENDED) : NULL);
 	}
-	const char *cookie_value = MHD_lookup_connection_value(
-	    x->c, MHD_COOKIE_KIND, "ug_session");
+	const char *cookie_value =
+	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_session");
 	x->s = session_find(x->w, cookie_value);
 	char hexid[2 * WIRE_ALERT_ID_LEN + 1];
 	const char *suffix;
@@ -1744,37 +1763,39 @@ route(ctx *x, const char *url, bool post, form *f)
 	 * not make it exist (a browser's /favicon.ico included). */
 	if (!x->s && !post && !known_page(url, hexid, &suffix))
 		return simple_page(x, 404, T(x, T_TITLE_NOT_FOUND),
-		                   T(x, T_NOT_FOUND));
+				   T(x, T_NOT_FOUND));
 	if (!x->s) {
 		if (post)
 			return simple_page(x, 403, T(x, T_LOGIN),
-			                   T(x, T_FORBIDDEN));
+					   T(x, T_FORBIDDEN));
 		/* What scripts ask for gets a status, not a login page. */
 		if (strcmp(url, "/events") == 0 ||
 		    strcmp(url, "/alerts/list") == 0)
 			return send_response(x, 401, empty_response(),
-			                     "text/plain; charset=utf-8");
+					     "text/plain; charset=utf-8");
 		return redirect(x, "/login", NULL);
 	}
 	x->s->last = ug_now_ms();
 	csrf_of(x->w, "session", x->s->token, TOKEN_LEN, x->csrf);
 	if (post && !csrf_ok(x->csrf, form_get(f, "csrf"))) {
-		log_warn("WEB-CSRF", "POST %s without a valid CSRF token "
-		         "refused", url);
+		log_warn("WEB-CSRF",
+			 "POST %s without a valid CSRF token "
+			 "refused",
+			 url);
 		return simple_page(x, 403, T(x, T_TITLE_REFUSED),
-		                   T(x, T_FORBIDDEN));
+				   T(x, T_FORBIDDEN));
 	}
 	if (strcmp(url, "/") == 0 && !post)
 		return redirect(x, "/alerts", NULL);
-	if ((strcmp(url, "/alerts") == 0 || strcmp(url, "/alerts/list") == 0) &&
+	if ((strcmp(url, "/alerts") == 0 ||
+	     strcmp(url, "/alerts/list") == 0) &&
 	    !post)
-		return alerts_page(
-		    x,
-		    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND,
-		                                "from"),
-		    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND,
-		                                "msg"),
-		    strcmp(url, "/alerts/list") == 0);
+		return alerts_page(x,
+				   MHD_lookup_connection_value(
+				       x->c, MHD_GET_ARGUMENT_KIND, "from"),
+				   MHD_lookup_connection_value(
+				       x->c, MHD_GET_ARGUMENT_KIND, "msg"),
+				   strcmp(url, "/alerts/list") == 0);
 	if (strcmp(url, "/events") == 0 && !post)
 		return events(x);
 	if (strcmp(url, "/timeline") == 0)
@@ -1790,12 +1811,12 @@ route(ctx *x, const char *url, bool post, form *f)
 			return alert_page(
 			    x, hexid,
 			    MHD_lookup_connection_value(
-			        x->c, MHD_GET_ARGUMENT_KIND, "msg"),
+				x->c, MHD_GET_ARGUMENT_KIND, "msg"),
 			    NULL, 200, NULL);
 		/* A page answering a form's POST has the form's address, so
 		 * its language link ("?lang=en") comes back here as a GET. */
 		if (!post && (strcmp(suffix, "/ack") == 0 ||
-		              strcmp(suffix, "/action") == 0)) {
+			      strcmp(suffix, "/action") == 0)) {
 			char where[64];
 			snprintf(where, sizeof where, "/alert/%s", hexid);
 			return redirect(x, where, NULL);
@@ -1805,20 +1826,19 @@ route(ctx *x, const char *url, bool post, form *f)
 		if (post && strcmp(suffix, "/action") == 0)
 			return do_action(x, hexid, f);
 	}
-	return simple_page(x, 404, T(x, T_TITLE_NOT_FOUND),
-	                   T(x, T_NOT_FOUND));
+	return simple_page(x, 404, T(x, T_TITLE_NOT_FOUND), T(x, T_NOT_FOUND));
 }
 
 enum MHD_Result
 webd_handle(void *cls, struct MHD_Connection *c, const char *url,
-            const char *method, const char *version, const char *upload_data,
-            size_t *upload_size, void **state)
+	    const char *method, const char *version, const char *upload_data,
+	    size_t *upload_size, void **state)
 {
 	(void)version;
 	webd *w = cls;
 	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
 	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-	           strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+		   strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	request *req = *state;
 	if (!req) {
 		req = calloc(1, sizeof *req);
@@ -1841,8 +1861,8 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		/* Only forms are decoded (url-encoded or multipart); a body of
 		 * another type is read as empty, so its CSRF check fails. */
 		else if (post) {
-			req->pp = MHD_create_post_processor(c, FORM_DECODE_BUF,
-			                                    form_field, &req->f);
+			req->pp = MHD_create_post_processor(
+			    c, FORM_DECODE_BUF, form_field, &req->f);
 			return MHD_YES; /* the body follows */
 		}
 	}
@@ -1851,7 +1871,7 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		if (req->len > BODY_MAX)
 			req->too_large = true;
 		else if (req->pp && MHD_post_process(req->pp, upload_data,
-		                                     *upload_size) != MHD_YES)
+						     *upload_size) != MHD_YES)
 			form_refuse(req);
 		*upload_size = 0;
 		return MHD_YES;
@@ -1870,12 +1890,12 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 		struct MHD_Response *r = empty_response();
 		if (r)
 			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
-			                        "GET, HEAD, POST");
+						"GET, HEAD, POST");
 		return send_response(&x, 405, r, "text/plain; charset=utf-8");
 	}
 	if (req->too_large)
 		return simple_page(&x, 413, T(&x, T_TITLE_TOO_LARGE),
-		                   T(&x, T_TOO_LARGE));
+				   T(&x, T_TOO_LARGE));
 	enum MHD_Result rc = route(&x, url, post, &req->f);
 	/* The password is in the form: wiped once answered. */
 	form_free(&req->f);
@@ -1884,7 +1904,7 @@ webd_handle(void *cls, struct MHD_Connection *c, const char *url,
 
 void
 webd_completed(void *cls, struct MHD_Connection *c, void **state,
-               enum MHD_RequestTerminationCode why)
+	       enum MHD_RequestTerminationCode why)
 {
 	(void)cls;
 	(void)c;

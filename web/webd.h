@@ -16,11 +16,11 @@
 typedef struct webd webd;
 
 typedef struct {
-	hubconn *hub;      /* borrowed; used from the serving thread only */
+	hubconn *hub;	   /* borrowed; used from the serving thread only */
 	bool behind_tls;   /* cookies get Secure */
 	long sessions_max; /* sessions webd remembers */
 	long streams_max;  /* live-update (/events) streams open at once */
-	int poll_ms;       /* how often a stream asks the hub for news */
+	int poll_ms;	   /* how often a stream asks the hub for news */
 } webd_opts;
 
 ug_err webd_new(webd **out, const webd_opts *opts);
@@ -34,11 +34,11 @@ void webd_end_streams(webd *w);
 long webd_streams_open(const webd *w);
 /* libmicrohttpd's access handler (cls is the webd). */
 enum MHD_Result webd_handle(void *cls, struct MHD_Connection *c,
-                            const char *url, const char *method,
-                            const char *version, const char *upload_data,
-                            size_t *upload_size, void **state);
+			    const char *url, const char *method,
+			    const char *version, const char *upload_data,
+			    size_t *upload_size, void **state);
 /* libmicrohttpd's request-completed callback: frees the request state. */
 void webd_completed(void *cls, struct MHD_Connection *c, void **state,
-                    enum MHD_RequestTerminationCode why);
+		    enum MHD_RequestTerminationCode why);
 
 #endif

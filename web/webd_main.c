@@ -25,42 +25,49 @@
 #include "web/webd.h"
 
 static const char usage[] =
-	"usage: webd --gateway ID [--config FILE] [OPTIONS]\n"
-	"\n"
-	"The caseworkers' web inbox: log in with a password (hubctl\n"
-	"set-password), see open alerts and why they fired, record what was\n"
-	"done, open a young person's timeline. Serves plain HTTP on\n"
-	"listen_address:port for a reverse proxy with TLS, and connects to the\n"
-	"hub's delivery endpoint with the gateway's key (hubctl\n"
-	"register-gateway ID). Stops on SIGTERM or SIGINT.\n"
-	"\n"
-	"Exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start (keys\n"
-	"that cannot be read, a port that cannot be bound); 2 usage or\n"
-	"settings (a bad value, a word that is no setting), found before the\n"
-	"keys are read or a port is bound.";
+    "usage: webd --gateway ID [--config FILE] [OPTIONS]\n"
+    "\n"
+    "The caseworkers' web inbox: log in with a password (hubctl\n"
+    "set-password), see open alerts and why they fired, record what was\n"
+    "done, open a young person's timeline. Serves plain HTTP on\n"
+    "listen_address:port for a reverse proxy with TLS, and connects to the\n"
+    "hub's delivery endpoint with the gateway's key (hubctl\n"
+    "register-gateway ID). Stops on SIGTERM or SIGINT.\n"
+    "\n"
+    "Exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start (keys\n"
+    "that cannot be read, a port that cannot be bound); 2 usage or\n"
+    "settings (a bad value, a word that is no setting), found before the\n"
+    "keys are read or a port is bound.";
 
 static const ug_setting settings[] = {
-	{"gateway", NULL, "the gateway id (keys_dir/ID.key_secret, registered "
-	                  "with hubctl register-gateway)"},
-	{"keys_dir", "./var/keys", "directory with the gateway's keys and "
-	                           "hub.key"},
-	{"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
-	{"listen_address", "127.0.0.1", "IPv4 address to serve HTTP on"},
-	{"port", "8080", "TCP port to serve HTTP on (1-65535)"},
-	{"behind_tls", "false", "the proxy in front speaks HTTPS: cookies "
-	                        "are marked Secure"},
-	{"hub_timeout", "5", "seconds to wait for the hub's answer (1-600)"},
-	{"sessions_max", "4096", "web sessions webd remembers (the oldest "
-	                         "unused is forgotten first; 1-1000000)"},
-	{"connections_max", "64", "HTTP connections at once, live-update "
-	                          "streams included (1-10000)"},
-	{"streams_max", "32", "live-update streams (/events) open at once; "
-	                      "one more is answered 503 (1 or more, less "
-	                      "than connections_max)"},
-	{"events_poll", "2", "seconds between two questions to the hub for "
-	                     "each open live-update stream (1-60)"},
-	{"log_level", "info", "err, warn, notice, info or debug"},
-	{NULL, NULL, NULL},
+    {"gateway", NULL,
+     "the gateway id (keys_dir/ID.key_secret, registered "
+     "with hubctl register-gateway)"},
+    {"keys_dir", "./var/keys",
+     "directory with the gateway's keys and "
+     "hub.key"},
+    {"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
+    {"listen_address", "127.0.0.1", "IPv4 address to serve HTTP on"},
+    {"port", "8080", "TCP port to serve HTTP on (1-65535)"},
+    {"behind_tls", "false",
+     "the proxy in front speaks HTTPS: cookies "
+     "are marked Secure"},
+    {"hub_timeout", "5", "seconds to wait for the hub's answer (1-600)"},
+    {"sessions_max", "4096",
+     "web sessions webd remembers (the oldest "
+     "unused is forgotten first; 1-1000000)"},
+    {"connections_max", "64",
+     "HTTP connections at once, live-update "
+     "streams included (1-10000)"},
+    {"streams_max", "32",
+     "live-update streams (/events) open at once; "
+     "one more is answered 503 (1 or more, less "
+     "than connections_max)"},
+    {"events_poll", "2",
+     "seconds between two questions to the hub for "
+     "each open live-update stream (1-60)"},
+    {"log_level", "info", "err, warn, notice, info or debug"},
+    {NULL, NULL, NULL},
 };
 
 static volatile sig_atomic_t stop;
@@ -102,7 +109,7 @@ main(int argc, char **argv)
 	bool help;
 	ug_diag diag = {0};
 	if (ug_config_load(&cfg, settings, usage, argc, argv, &rest, &nrest,
-	                   &help, &diag) != UG_OK) {
+			   &help, &diag) != UG_OK) {
 		fprintf(stderr, "webd: %s\n", diag.reason);
 		return 2;
 	}
@@ -119,8 +126,9 @@ main(int argc, char **argv)
 	/* A stray word is a mistyped setting more often than not: refused,
 	 * as hubd refuses it, rather than left unread. */
 	if (nrest > 0) {
-		fprintf(stderr, "webd: unexpected argument '%s' (see --help)\n",
-		        rest[0]);
+		fprintf(stderr,
+			"webd: unexpected argument '%s' (see --help)\n",
+			rest[0]);
 		rc = 2;
 		goto done;
 	}
@@ -128,9 +136,10 @@ main(int argc, char **argv)
 	 * would at best fail later, at worst read outside keys_dir. */
 	const char *gateway = ug_config_get(cfg, "gateway");
 	if (!ug_id_valid(gateway)) {
-		fprintf(stderr, "webd: %sgateway '%s' is not a valid id (1-63 "
-		        "of a-z 0-9 . _ -, starting with a letter or digit)\n",
-		        ug_config_where(cfg, "gateway"), gateway);
+		fprintf(stderr,
+			"webd: %sgateway '%s' is not a valid id (1-63 "
+			"of a-z 0-9 . _ -, starting with a letter or digit)\n",
+			ug_config_where(cfg, "gateway"), gateway);
 		rc = 2;
 		goto done;
 	}
@@ -138,8 +147,10 @@ main(int argc, char **argv)
 	 * silently: refused like every other bad setting. */
 	int level = ug_log_parse_level(ug_config_get(cfg, "log_level"));
 	if (level < 0) {
-		fprintf(stderr, "webd: %slog_level must be err, warn, notice, "
-		        "info or debug\n", ug_config_where(cfg, "log_level"));
+		fprintf(stderr,
+			"webd: %slog_level must be err, warn, notice, "
+			"info or debug\n",
+			ug_config_where(cfg, "log_level"));
 		rc = 2;
 		goto done;
 	}
@@ -148,42 +159,44 @@ main(int argc, char **argv)
 	ug_log_init("webd", level);
 	if (ug_config_int(cfg, "port", 1, 65535, &port, &diag) != UG_OK ||
 	    ug_config_int(cfg, "hub_timeout", 1, 600, &timeout, &diag) !=
-	        UG_OK ||
+		UG_OK ||
 	    ug_config_int(cfg, "sessions_max", 1, 1000000, &sessions, &diag) !=
-	        UG_OK ||
+		UG_OK ||
 	    ug_config_int(cfg, "connections_max", 1, 10000, &connections,
-	                  &diag) != UG_OK ||
+			  &diag) != UG_OK ||
 	    ug_config_int(cfg, "streams_max", 1, 10000, &streams, &diag) !=
-	        UG_OK ||
+		UG_OK ||
 	    ug_config_int(cfg, "events_poll", 1, 60, &poll, &diag) != UG_OK) {
 		fprintf(stderr, "webd: %s\n", diag.reason);
 		rc = 2;
 		goto done;
 	}
 	if (streams >= connections) {
-		fprintf(stderr, "webd: streams_max must be less than "
-		        "connections_max, or open streams leave no room for "
-		        "pages\n");
+		fprintf(stderr,
+			"webd: streams_max must be less than "
+			"connections_max, or open streams leave no room for "
+			"pages\n");
 		rc = 2;
 		goto done;
 	}
 	if (inet_pton(AF_INET, ug_config_get(cfg, "listen_address"),
-	              &addr.sin_addr) != 1) {
-		fprintf(stderr, "webd: %slisten_address: not an IPv4 address\n",
-		        ug_config_where(cfg, "listen_address"));
+		      &addr.sin_addr) != 1) {
+		fprintf(stderr,
+			"webd: %slisten_address: not an IPv4 address\n",
+			ug_config_where(cfg, "listen_address"));
 		rc = 2;
 		goto done;
 	}
 	addr.sin_port = htons((uint16_t)port);
 	if (hubconn_open(&hub, ug_config_get(cfg, "keys_dir"),
-	                 ug_config_get(cfg, "gateway"),
-	                 ug_config_get(cfg, "delivery"), (int)timeout * 1000,
-	                 &diag) != UG_OK) {
+			 ug_config_get(cfg, "gateway"),
+			 ug_config_get(cfg, "delivery"), (int)timeout * 1000,
+			 &diag) != UG_OK) {
 		fprintf(stderr, "webd: %s\n", diag.reason);
 		goto done;
 	}
 	webd_opts opts = {hub, ug_config_bool(cfg, "behind_tls"), sessions,
-	                  streams, (int)poll * 1000};
+			  streams, (int)poll * 1000};
 	if (webd_new(&w, &opts) != UG_OK) {
 		fprintf(stderr, "webd: out of memory\n");
 		goto done;
@@ -191,20 +204,20 @@ main(int argc, char **argv)
 	/* Live-update streams park their connections (suspend) between
 	 * events, so one thread serves them and the pages alike. */
 	d = MHD_start_daemon(
-	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, webd_handle, w,
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
+	    webd_handle, w,
 	    /* First, or libmicrohttpd's messages about the options that
 	     * come before it still go to stderr. */
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-	    MHD_OPTION_NOTIFY_COMPLETED, webd_completed, w,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
+	    webd_completed, w, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)connections, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 	    /* HTTP/1.1 without Host is refused 400 (RFC 9112 3.2), as the
 	     * docs say; left lenient, libmicrohttpd answers it. */
 	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "webd: cannot serve on %s:%ld\n",
-		        ug_config_get(cfg, "listen_address"), port);
+			ug_config_get(cfg, "listen_address"), port);
 		goto done;
 	}
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -212,8 +225,8 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	log_info("WEB-START", "serving http://%s:%ld/ for gateway %s",
-	         ug_config_get(cfg, "listen_address"), port,
-	         ug_config_get(cfg, "gateway"));
+		 ug_config_get(cfg, "listen_address"), port,
+		 ug_config_get(cfg, "gateway"));
 	ug_notify_systemd("READY=1");
 	while (!stop) {
 		MHD_run_wait(d, 250);

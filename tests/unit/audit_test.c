@@ -18,9 +18,9 @@
 #define T0 ((int64_t)1717000000000)
 
 static const uint8_t storage_key[UG_KEY_LEN] = {
-	0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
-	0xcc, 0xdd, 0xee, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-	0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x20};
+    0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+    0xcc, 0xdd, 0xee, 0xff, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+    0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x20};
 
 typedef struct {
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
@@ -31,8 +31,9 @@ static store *
 open_store(const char *dir)
 {
 	CHECK_OK(ug_crypto_init());
-	store_opts opts = {.log_map_mb = 16, .derived_map_mb = 16,
-	                   .storage_key = storage_key};
+	store_opts opts = {.log_map_mb = 16,
+			   .derived_map_mb = 16,
+			   .storage_key = storage_key};
 	store *s = NULL;
 	ug_diag diag = {0};
 	CHECK_OK(store_open(&s, dir, &opts, &diag));
@@ -54,9 +55,9 @@ append_n(store *s, unsigned n, unsigned first)
 	for (unsigned i = 0; i < n; i++) {
 		char detail[32];
 		snprintf(detail, sizeof detail, "alert %u", first + i);
-		store_audit_entry e = {T0 + first + i, "cw-anna", NULL,
-		                       "deliver", "ok", i % 2 ? person : NULL,
-		                       detail};
+		store_audit_entry e = {
+		    T0 + first + i,	   "cw-anna", NULL, "deliver", "ok",
+		    i % 2 ? person : NULL, detail};
 		CHECK_OK(store_audit_write(s, &e, 1));
 	}
 }
@@ -133,7 +134,7 @@ tamper(const char *dir, tamper_kind kind, uint64_t seq, uint64_t other)
 
 static void
 expect_broken(const char *dir, const signer *k, uint64_t seq,
-              const char *words)
+	      const char *words)
 {
 	store *s = open_store(dir);
 	store_audit_report r = verify(s, k);
@@ -193,16 +194,16 @@ test_queue_batch_and_scan(void)
 	store_audit_signer(s, k.sk, 1000);
 	uint8_t person[UG_PERSON_KEY_LEN] = {1, 2, 3};
 	for (int i = 0; i < 5; i++) {
-		store_audit_entry e = {T0 + i, "cw-bo", "KEY", "deliver", "ok",
-		                       person, "queued"};
+		store_audit_entry e = {T0 + i, "cw-bo", "KEY",	 "deliver",
+				       "ok",   person,	"queued"};
 		store_audit_queue(s, &e);
 	}
 	uint64_t n = 99;
 	CHECK_OK(store_audit_count(s, &n));
 	CHECK_EQ_INT(n, 0); /* queued is not written */
 	/* A direct write takes what is queued first, in one transaction. */
-	CHECK_OK(store_audit_append(s, T0 + 9, "hub", "withdraw", NULL,
-	                            "direct"));
+	CHECK_OK(
+	    store_audit_append(s, T0 + 9, "hub", "withdraw", NULL, "direct"));
 	CHECK_OK(store_audit_count(s, &n));
 	CHECK_EQ_INT(n, 6);
 	CHECK_OK(store_audit_flush(s)); /* nothing left: a no-op */
@@ -227,8 +228,8 @@ test_queue_overflow_is_recorded(void)
 	const char *dir = ut_tmpdir();
 	store *s = open_store(dir);
 	for (int i = 0; i < STORE_AUDIT_QUEUE_MAX + 7; i++) {
-		store_audit_entry e = {T0, "-", NULL, "connect", "refused",
-		                       NULL, "flood"};
+		store_audit_entry e = {T0,	  "-",	NULL,	"connect",
+				       "refused", NULL, "flood"};
 		store_audit_queue(s, &e);
 	}
 	CHECK_OK(store_audit_flush(s));
@@ -334,16 +335,16 @@ test_empty_trail_is_intact(void)
 }
 
 TEST_LIST = {
-	{"chain and checkpoints", test_chain_and_checkpoints},
-	{"queue, batch and scan", test_queue_batch_and_scan},
-	{"queue overflow is recorded", test_queue_overflow_is_recorded},
-	{"flipped byte", test_flipped_byte},
-	{"deleted record", test_deleted_record},
-	{"truncated tail", test_truncated_tail},
-	{"truncated tail without checkpoint",
-	 test_truncated_tail_without_checkpoint},
-	{"swapped records", test_swapped_records},
-	{"other signing key", test_other_signing_key},
-	{"empty trail is intact", test_empty_trail_is_intact},
-	{NULL, NULL},
+    {"chain and checkpoints", test_chain_and_checkpoints},
+    {"queue, batch and scan", test_queue_batch_and_scan},
+    {"queue overflow is recorded", test_queue_overflow_is_recorded},
+    {"flipped byte", test_flipped_byte},
+    {"deleted record", test_deleted_record},
+    {"truncated tail", test_truncated_tail},
+    {"truncated tail without checkpoint",
+     test_truncated_tail_without_checkpoint},
+    {"swapped records", test_swapped_records},
+    {"other signing key", test_other_signing_key},
+    {"empty trail is intact", test_empty_trail_is_intact},
+    {NULL, NULL},
 };

@@ -43,7 +43,7 @@ bare(void)
 
 static void
 check_holidays(const calendar *cal, const char *const *dates, size_t n,
-               bool want)
+	       bool want)
 {
 	for (size_t i = 0; i < n; i++)
 		if (calendar_is_public_holiday(cal, day(dates[i])) != want)
@@ -56,13 +56,13 @@ test_fixed_public_holidays(void)
 {
 	calendar cal = bare();
 	static const char *const yes[] = {
-		"2025-01-01", "2025-06-05", "2025-12-24", "2025-12-25",
-		"2025-12-26", "2026-01-01", "2026-06-05", "2026-12-25",
-		"2027-12-26",
+	    "2025-01-01", "2025-06-05", "2025-12-24",
+	    "2025-12-25", "2025-12-26", "2026-01-01",
+	    "2026-06-05", "2026-12-25", "2027-12-26",
 	};
 	static const char *const no[] = {
-		"2025-01-02", "2025-06-04", "2025-12-23", "2025-12-27",
-		"2025-12-31", "2026-05-01",
+	    "2025-01-02", "2025-06-04", "2025-12-23",
+	    "2025-12-27", "2025-12-31", "2026-05-01",
 	};
 	check_holidays(&cal, yes, sizeof yes / sizeof *yes, true);
 	check_holidays(&cal, no, sizeof no / sizeof *no, false);
@@ -80,19 +80,19 @@ test_easter_based_holidays(void)
 	 * Ascension, Whit Sunday, Whit Monday. Easter: 2025-04-20,
 	 * 2026-04-05, 2027-03-28. */
 	static const char *const yes[] = {
-		"2025-04-17", "2025-04-18", "2025-04-20", "2025-04-21",
-		"2025-05-29", "2025-06-08", "2025-06-09",
-		"2026-04-02", "2026-04-03", "2026-04-05", "2026-04-06",
-		"2026-05-14", "2026-05-24", "2026-05-25",
-		"2027-03-25", "2027-03-26", "2027-03-28", "2027-03-29",
-		"2027-05-06", "2027-05-16", "2027-05-17",
+	    "2025-04-17", "2025-04-18", "2025-04-20", "2025-04-21",
+	    "2025-05-29", "2025-06-08", "2025-06-09", "2026-04-02",
+	    "2026-04-03", "2026-04-05", "2026-04-06", "2026-05-14",
+	    "2026-05-24", "2026-05-25", "2027-03-25", "2027-03-26",
+	    "2027-03-28", "2027-03-29", "2027-05-06", "2027-05-16",
+	    "2027-05-17",
 	};
 	/* The days around them are not holidays (Easter Saturday is not). */
 	static const char *const no[] = {
-		"2025-04-16", "2025-04-19", "2025-04-22", "2025-05-28",
-		"2025-05-30", "2025-06-10", "2026-04-01", "2026-04-04",
-		"2026-04-07", "2026-05-15", "2026-05-26", "2027-03-24",
-		"2027-03-27", "2027-03-30", "2027-05-07", "2027-05-18",
+	    "2025-04-16", "2025-04-19", "2025-04-22", "2025-05-28",
+	    "2025-05-30", "2025-06-10", "2026-04-01", "2026-04-04",
+	    "2026-04-07", "2026-05-15", "2026-05-26", "2027-03-24",
+	    "2027-03-27", "2027-03-30", "2027-05-07", "2027-05-18",
 	};
 	check_holidays(&cal, yes, sizeof yes / sizeof *yes, true);
 	check_holidays(&cal, no, sizeof no / sizeof *no, false);
@@ -169,8 +169,8 @@ static void
 test_dated_range(void)
 {
 	calendar cal = bare();
-	CHECK_OK(calendar_add_school_holiday(&cal, "2026-10-14..2026-10-16",
-	                                     NULL));
+	CHECK_OK(
+	    calendar_add_school_holiday(&cal, "2026-10-14..2026-10-16", NULL));
 	CHECK_EQ_INT(cal.nschool_holidays, 1);
 	CHECK(calendar_is_school_day(&cal, day("2026-10-13")));
 	CHECK(!calendar_is_school_day(&cal, day("2026-10-14")));
@@ -179,8 +179,8 @@ test_dated_range(void)
 	/* Dated: only that year. */
 	CHECK(calendar_is_school_day(&cal, day("2027-10-14")));
 	/* One day is a range too. */
-	CHECK_OK(calendar_add_school_holiday(&cal, "2026-11-02..2026-11-02",
-	                                     NULL));
+	CHECK_OK(
+	    calendar_add_school_holiday(&cal, "2026-11-02..2026-11-02", NULL));
 	CHECK(!calendar_is_school_day(&cal, day("2026-11-02")));
 	CHECK(calendar_is_school_day(&cal, day("2026-11-03")));
 }
@@ -269,16 +269,28 @@ test_bad_ranges_refused(void)
 {
 	calendar cal = bare();
 	static const char *const bad[] = {
-		"", "week", "week 0", "week 54", "week 7x", "2026-10-16..2026-10-14",
-		"2026-10-12", "2026-13-01..2026-13-05", "13-01..13-05",
-		"12-21", "12-21..", "..01-02", "10-12..10-32", "autumn",
-		"02-27..02-30", "04-31..05-02", "06-31..08-09",
-		"2026-10-12..10-16",
+	    "",
+	    "week",
+	    "week 0",
+	    "week 54",
+	    "week 7x",
+	    "2026-10-16..2026-10-14",
+	    "2026-10-12",
+	    "2026-13-01..2026-13-05",
+	    "13-01..13-05",
+	    "12-21",
+	    "12-21..",
+	    "..01-02",
+	    "10-12..10-32",
+	    "autumn",
+	    "02-27..02-30",
+	    "04-31..05-02",
+	    "06-31..08-09",
+	    "2026-10-12..10-16",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		ug_diag diag = {0};
-		if (calendar_add_school_holiday(&cal, bad[i], &diag) ==
-		    UG_OK)
+		if (calendar_add_school_holiday(&cal, bad[i], &diag) == UG_OK)
 			FAIL("'%s' was accepted", bad[i]);
 		CHECK(strstr(diag.reason, "not a holiday range") != NULL);
 	}
@@ -293,7 +305,7 @@ test_too_many_ranges(void)
 		CHECK_OK(calendar_add_school_holiday(&cal, "week 7", NULL));
 	ug_diag diag = {0};
 	CHECK_ERR(calendar_add_school_holiday(&cal, "week 8", &diag),
-	          UG_EINVAL);
+		  UG_EINVAL);
 	CHECK(strstr(diag.reason, "more than") != NULL);
 }
 
@@ -302,19 +314,19 @@ test_school_days_back_over_weekends(void)
 {
 	calendar cal = bare();
 	/* 20 school days ending Friday 2026-10-02 start Monday 2026-09-07. */
-	CHECK_EQ_STR(iso(calendar_school_days_back(&cal, day("2026-10-02"),
-	                                           20)),
-	             "2026-09-07");
+	CHECK_EQ_STR(
+	    iso(calendar_school_days_back(&cal, day("2026-10-02"), 20)),
+	    "2026-09-07");
 	/* From a Sunday: counted back from the Friday before. */
-	CHECK_EQ_STR(iso(calendar_school_days_back(&cal, day("2026-10-04"),
-	                                           20)),
-	             "2026-09-07");
-	CHECK_EQ_STR(iso(calendar_school_days_back(&cal, day("2026-10-05"),
-	                                           1)),
-	             "2026-10-05");
-	CHECK_EQ_STR(iso(calendar_school_days_back(&cal, day("2026-10-04"),
-	                                           1)),
-	             "2026-10-02");
+	CHECK_EQ_STR(
+	    iso(calendar_school_days_back(&cal, day("2026-10-04"), 20)),
+	    "2026-09-07");
+	CHECK_EQ_STR(
+	    iso(calendar_school_days_back(&cal, day("2026-10-05"), 1)),
+	    "2026-10-05");
+	CHECK_EQ_STR(
+	    iso(calendar_school_days_back(&cal, day("2026-10-04"), 1)),
+	    "2026-10-02");
 }
 
 static void
@@ -324,25 +336,25 @@ test_school_days_back_over_holidays(void)
 	calendar_defaults(&cal);
 	/* Ending Friday 2026-10-30: weeks 44, 43, (42 is the autumn
 	 * holiday), 41, 40: the window starts Monday 2026-09-28. */
-	CHECK_EQ_STR(iso(calendar_school_days_back(&cal, day("2026-10-30"),
-	                                           20)),
-	             "2026-09-28");
+	CHECK_EQ_STR(
+	    iso(calendar_school_days_back(&cal, day("2026-10-30"), 20)),
+	    "2026-09-28");
 	/* Without the autumn holiday it would start 2026-10-05. */
 	calendar plain = bare();
-	CHECK_EQ_STR(iso(calendar_school_days_back(&plain, day("2026-10-30"),
-	                                           20)),
-	             "2026-10-05");
+	CHECK_EQ_STR(
+	    iso(calendar_school_days_back(&plain, day("2026-10-30"), 20)),
+	    "2026-10-05");
 	/* Over Easter 2026 (Thursday 04-02 to Monday 04-06 off): 5 school
 	 * days ending Wednesday 04-08 are 04-08, 04-07, 04-01, 03-31,
 	 * 03-30. */
-	CHECK_EQ_STR(iso(calendar_school_days_back(&plain, day("2026-04-08"),
-	                                           5)),
-	             "2026-03-30");
+	CHECK_EQ_STR(
+	    iso(calendar_school_days_back(&plain, day("2026-04-08"), 5)),
+	    "2026-03-30");
 	/* Over Christmas with the defaults: 3 school days ending Tuesday
 	 * 2027-01-05 are 01-05, 01-04 and Friday 2026-12-18. */
-	CHECK_EQ_STR(iso(calendar_school_days_back(&cal, day("2027-01-05"),
-	                                           3)),
-	             "2026-12-18");
+	CHECK_EQ_STR(
+	    iso(calendar_school_days_back(&cal, day("2027-01-05"), 3)),
+	    "2026-12-18");
 }
 
 static void
@@ -351,48 +363,48 @@ test_add_working_days(void)
 	calendar cal;
 	calendar_defaults(&cal);
 	/* From a Monday: 5 working days is the next Monday. */
-	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-09-07"),
-	                                           5)),
-	             "2026-09-14");
+	CHECK_EQ_STR(
+	    iso(calendar_add_working_days(&cal, day("2026-09-07"), 5)),
+	    "2026-09-14");
 	/* From a Friday or a Saturday: 1 working day is the Monday. */
-	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-09-11"),
-	                                           1)),
-	             "2026-09-14");
-	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-09-12"),
-	                                           1)),
-	             "2026-09-14");
+	CHECK_EQ_STR(
+	    iso(calendar_add_working_days(&cal, day("2026-09-11"), 1)),
+	    "2026-09-14");
+	CHECK_EQ_STR(
+	    iso(calendar_add_working_days(&cal, day("2026-09-12"), 1)),
+	    "2026-09-14");
 	/* 0: the day itself, even on a weekend. */
-	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-09-12"),
-	                                           0)),
-	             "2026-09-12");
+	CHECK_EQ_STR(
+	    iso(calendar_add_working_days(&cal, day("2026-09-12"), 0)),
+	    "2026-09-12");
 	/* School holidays are working days: week 42 counts. */
-	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-10-09"),
-	                                           5)),
-	             "2026-10-16");
+	CHECK_EQ_STR(
+	    iso(calendar_add_working_days(&cal, day("2026-10-09"), 5)),
+	    "2026-10-16");
 	/* Over Easter 2026: from Wednesday 04-01, 5 working days are
 	 * 04-07, 04-08, 04-09, 04-10, 04-13. */
-	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-04-01"),
-	                                           5)),
-	             "2026-04-13");
+	CHECK_EQ_STR(
+	    iso(calendar_add_working_days(&cal, day("2026-04-01"), 5)),
+	    "2026-04-13");
 	/* Over Christmas: from Tuesday 2026-12-22, 5 working days are
 	 * 12-23, 12-28, 12-29, 12-30, 12-31 (24-26 are holidays). */
-	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-12-22"),
-	                                           5)),
-	             "2026-12-31");
+	CHECK_EQ_STR(
+	    iso(calendar_add_working_days(&cal, day("2026-12-22"), 5)),
+	    "2026-12-31");
 	/* ... and 6 skips New Year's Day (a Friday) to Monday 2027-01-04. */
-	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-12-22"),
-	                                           6)),
-	             "2027-01-04");
+	CHECK_EQ_STR(
+	    iso(calendar_add_working_days(&cal, day("2026-12-22"), 6)),
+	    "2027-01-04");
 	/* Without Christmas Eve as a holiday it counts. */
 	cal.christmas_eve_is_holiday = false;
-	CHECK_EQ_STR(iso(calendar_add_working_days(&cal, day("2026-12-22"),
-	                                           5)),
-	             "2026-12-30");
+	CHECK_EQ_STR(
+	    iso(calendar_add_working_days(&cal, day("2026-12-22"), 5)),
+	    "2026-12-30");
 	/* Over Ascension 2027 (Thursday 05-06). */
 	calendar plain = bare();
-	CHECK_EQ_STR(iso(calendar_add_working_days(&plain, day("2027-05-04"),
-	                                           3)),
-	             "2027-05-10");
+	CHECK_EQ_STR(
+	    iso(calendar_add_working_days(&plain, day("2027-05-04"), 3)),
+	    "2027-05-10");
 }
 
 static void
@@ -418,9 +430,9 @@ test_easter_school_holiday(void)
 	CHECK(!calendar_is_school_day(&cal, day("2026-04-02")));
 	ug_diag diag = {0};
 	CHECK_ERR(calendar_add_school_holiday(&cal, "easter 2..1", &diag),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 	CHECK_ERR(calendar_add_school_holiday(&cal, "easterish", &diag),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 }
 
 /* "2026-09-08T07:00", UTC, as milliseconds since 1970. */
@@ -445,7 +457,7 @@ utc_text(int64_t ms)
 	char date[11];
 	ug_date_format((int32_t)(minutes / 1440), date);
 	snprintf(out, sizeof buf[0], "%sT%02d:%02d", date,
-	         (int)(minutes % 1440 / 60), (int)(minutes % 60));
+		 (int)(minutes % 1440 / 60), (int)(minutes % 60));
 	return out;
 }
 
@@ -455,7 +467,8 @@ office_end(const calendar *cal, const char *start, int hours)
 {
 	office_hours oh;
 	calendar_office_defaults(&oh);
-	return utc_text(calendar_add_office_hours(cal, &oh, utc(start), hours));
+	return utc_text(
+	    calendar_add_office_hours(cal, &oh, utc(start), hours));
 }
 
 static void
@@ -463,31 +476,31 @@ test_copenhagen_offset(void)
 {
 	const int64_t cet = 3600000, cest = 7200000;
 	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2026-01-15T12:00")),
-	             cet);
+		     cet);
 	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2026-07-01T12:00")),
-	             cest);
+		     cest);
 	/* 2026: the last Sundays are March 29 and October 25; the clock
 	 * changes at 01:00 UTC. */
 	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2026-03-29T00:59")),
-	             cet);
+		     cet);
 	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2026-03-29T01:00")),
-	             cest);
+		     cest);
 	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2026-10-25T00:59")),
-	             cest);
+		     cest);
 	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2026-10-25T01:00")),
-	             cet);
+		     cet);
 	/* A month's last day that is itself a Sunday: 2024-03-31,
 	 * 2027-10-31. */
 	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2024-03-30T12:00")),
-	             cet);
+		     cet);
 	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2024-03-31T01:00")),
-	             cest);
+		     cest);
 	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2027-10-31T00:59")),
-	             cest);
+		     cest);
 	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2027-10-31T01:00")),
-	             cet);
+		     cet);
 	CHECK_EQ_INT(calendar_copenhagen_offset_ms(utc("2027-10-24T12:00")),
-	             cest);
+		     cest);
 }
 
 static void
@@ -496,14 +509,14 @@ test_office_hours_within_a_day(void)
 	calendar cal = bare();
 	/* Tuesday 2026-09-08, summer time: 09:00 + 4 h = 13:00 local. */
 	CHECK_EQ_STR(office_end(&cal, "2026-09-08T07:00", 4),
-	             "2026-09-08T11:00");
+		     "2026-09-08T11:00");
 	/* From opening, a full day ends at closing that day, not at the
 	 * next opening. */
 	CHECK_EQ_STR(office_end(&cal, "2026-09-08T06:00", 8),
-	             "2026-09-08T14:00");
+		     "2026-09-08T14:00");
 	/* Nothing to count. */
 	CHECK_EQ_STR(office_end(&cal, "2026-09-08T07:00", 0),
-	             "2026-09-08T07:00");
+		     "2026-09-08T07:00");
 }
 
 static void
@@ -512,15 +525,15 @@ test_office_hours_across_closing(void)
 	calendar cal = bare();
 	/* 14:00 + 4 h: two hours to 16:00, two from 08:00 Wednesday. */
 	CHECK_EQ_STR(office_end(&cal, "2026-09-08T12:00", 4),
-	             "2026-09-09T08:00");
+		     "2026-09-09T08:00");
 	/* Raised after closing or exactly at it: from the next opening. */
 	CHECK_EQ_STR(office_end(&cal, "2026-09-08T18:00", 1),
-	             "2026-09-09T07:00");
+		     "2026-09-09T07:00");
 	CHECK_EQ_STR(office_end(&cal, "2026-09-08T14:00", 1),
-	             "2026-09-09T07:00");
+		     "2026-09-09T07:00");
 	/* Three days of 8 hours: Tuesday 10:00 to Friday 10:00. */
 	CHECK_EQ_STR(office_end(&cal, "2026-09-08T08:00", 24),
-	             "2026-09-11T08:00");
+		     "2026-09-11T08:00");
 }
 
 static void
@@ -529,14 +542,14 @@ test_office_hours_over_the_weekend(void)
 	calendar cal = bare();
 	/* Friday 15:00 + 4 h = Monday 11:00 (CEST). */
 	CHECK_EQ_STR(office_end(&cal, "2026-09-11T13:00", 4),
-	             "2026-09-14T09:00");
+		     "2026-09-14T09:00");
 	/* A HIGH alert (24 h) raised Friday 10:00 reaches the desk on
 	 * Wednesday 10:00, not on Saturday. */
 	CHECK_EQ_STR(office_end(&cal, "2026-09-11T08:00", 24),
-	             "2026-09-16T08:00");
+		     "2026-09-16T08:00");
 	/* Raised on a Saturday: from Monday 08:00. */
 	CHECK_EQ_STR(office_end(&cal, "2026-09-12T10:00", 2),
-	             "2026-09-14T08:00");
+		     "2026-09-14T08:00");
 }
 
 static void
@@ -546,13 +559,13 @@ test_office_hours_from_midnight_utc(void)
 	/* A deadline warning at 00:00 UTC on a Tuesday (02:00 CEST) with 4
 	 * hours counts from 08:00 local: 12:00 CEST. */
 	CHECK_EQ_STR(office_end(&cal, "2026-09-08T00:00", 4),
-	             "2026-09-08T10:00");
+		     "2026-09-08T10:00");
 	/* In winter 00:00 UTC is 01:00 CET: 12:00 CET is 11:00 UTC. */
 	CHECK_EQ_STR(office_end(&cal, "2026-01-13T00:00", 4),
-	             "2026-01-13T11:00");
+		     "2026-01-13T11:00");
 	/* 23:30 UTC on a Monday in summer is already Tuesday 01:30 local. */
 	CHECK_EQ_STR(office_end(&cal, "2026-09-07T23:30", 1),
-	             "2026-09-08T07:00");
+		     "2026-09-08T07:00");
 }
 
 static void
@@ -562,18 +575,18 @@ test_office_hours_over_public_holidays(void)
 	/* Wednesday 2026-12-23 15:00 CET: 1 h, then Christmas Eve, Christmas
 	 * Day, Boxing Day (a Saturday), Sunday; Monday 08:00 + 3 h. */
 	CHECK_EQ_STR(office_end(&cal, "2026-12-23T14:00", 4),
-	             "2026-12-28T10:00");
+		     "2026-12-28T10:00");
 	/* Christmas Eve as a working day counts. */
 	cal.christmas_eve_is_holiday = false;
 	CHECK_EQ_STR(office_end(&cal, "2026-12-23T14:00", 4),
-	             "2026-12-24T10:00");
+		     "2026-12-24T10:00");
 	/* Wednesday before Easter 2026 14:00 CEST: Maundy Thursday, Good
 	 * Friday, the weekend and Easter Monday are closed. */
 	CHECK_EQ_STR(office_end(&cal, "2026-04-01T12:00", 4),
-	             "2026-04-07T08:00");
+		     "2026-04-07T08:00");
 	/* Ascension Day 2026 (Thursday 05-14) started on. */
 	CHECK_EQ_STR(office_end(&cal, "2026-05-14T07:00", 1),
-	             "2026-05-15T07:00");
+		     "2026-05-15T07:00");
 }
 
 static void
@@ -583,11 +596,11 @@ test_office_hours_across_summer_time_switches(void)
 	/* Friday 2026-03-27 14:00 CET (13:00 UTC): 2 h that day; Monday
 	 * 03-30 is summer time, 08:00 CEST = 06:00 UTC, + 2 h. */
 	CHECK_EQ_STR(office_end(&cal, "2026-03-27T13:00", 4),
-	             "2026-03-30T08:00");
+		     "2026-03-30T08:00");
 	/* Friday 2026-10-23 14:00 CEST (12:00 UTC): Monday 10-26 is winter
 	 * time, 10:00 CET = 09:00 UTC. */
 	CHECK_EQ_STR(office_end(&cal, "2026-10-23T12:00", 4),
-	             "2026-10-26T09:00");
+		     "2026-10-26T09:00");
 	/* An office open round the clock every day counts real hours over
 	 * the switching Sundays (23 and 25 local hours long). */
 	office_hours always;
@@ -595,11 +608,11 @@ test_office_hours_across_summer_time_switches(void)
 	CHECK_OK(calendar_parse_office_days(&always, "mon-sun", &diag));
 	CHECK_OK(calendar_parse_office_hours(&always, "00:00-24:00", &diag));
 	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
-			     &cal, &always, utc("2026-03-28T23:00"), 24)),
-	             "2026-03-29T23:00");
+			 &cal, &always, utc("2026-03-28T23:00"), 24)),
+		     "2026-03-29T23:00");
 	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
-			     &cal, &always, utc("2026-10-24T22:00"), 26)),
-	             "2026-10-26T00:00");
+			 &cal, &always, utc("2026-10-24T22:00"), 26)),
+		     "2026-10-26T00:00");
 }
 
 static void
@@ -613,14 +626,14 @@ test_office_hours_configured(void)
 	CHECK_OK(calendar_parse_office_hours(&oh, "07:30-15:30", &diag));
 	/* Friday 15:00 CEST: half an hour, then Saturday from 07:30. */
 	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
-			     &cal, &oh, utc("2026-09-11T13:00"), 4)),
-	             "2026-09-12T09:00");
+			 &cal, &oh, utc("2026-09-11T13:00"), 4)),
+		     "2026-09-12T09:00");
 	/* Without an office day (never configured) it counts clock hours
 	 * rather than never ending. */
 	office_hours none = {0};
 	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
-			     &cal, &none, utc("2026-09-11T13:00"), 4)),
-	             "2026-09-11T17:00");
+			 &cal, &none, utc("2026-09-11T13:00"), 4)),
+		     "2026-09-11T17:00");
 }
 
 static void
@@ -641,8 +654,8 @@ test_office_days_parse(void)
 	CHECK_OK(calendar_parse_office_days(&oh, "mon - fri", &diag));
 	CHECK_EQ_INT(oh.days, 0x1f);
 	static const char *const bad[] = {
-		"", "fri-mon", "monday", "mon-", "mon,,tue", "mon-fri,",
-		"1-5", "mon fri", "mon-tue-wed", "weekdays",
+	    "",		"fri-mon", "monday",  "mon-",	     "mon,,tue",
+	    "mon-fri,", "1-5",	   "mon fri", "mon-tue-wed", "weekdays",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		memset(&diag, 0, sizeof diag);
@@ -669,9 +682,9 @@ test_office_hours_parse(void)
 	CHECK_EQ_INT(oh.open_min, 0);
 	CHECK_EQ_INT(oh.close_min, 1440);
 	static const char *const bad[] = {
-		"16:00-08:00", "08:00-08:00", "8:00-16:00", "08:00-16:00x",
-		"08:60-16:00", "24:30-24:45", "22:00-25:00", "",
-		"08:00",       "08.00-16.00", "08:00-24:01",
+	    "16:00-08:00", "08:00-08:00", "8:00-16:00",	 "08:00-16:00x",
+	    "08:60-16:00", "24:30-24:45", "22:00-25:00", "",
+	    "08:00",	   "08.00-16.00", "08:00-24:01",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		memset(&diag, 0, sizeof diag);
@@ -684,37 +697,33 @@ test_office_hours_parse(void)
 }
 
 TEST_LIST = {
-	{"fixed public holidays", test_fixed_public_holidays},
-	{"easter based holidays", test_easter_based_holidays},
-	{"great prayer day until 2023", test_great_prayer_day_until_2023},
-	{"weekends", test_weekends},
-	{"default school holidays", test_default_school_holidays},
-	{"easter school holiday", test_easter_school_holiday},
-	{"dated range", test_dated_range},
-	{"yearly range wraps new year", test_yearly_range_wraps_new_year},
-	{"iso week", test_iso_week},
-	{"iso week 1 in previous year", test_iso_week_1_in_previous_year},
-	{"iso week 53 only in long years",
-	 test_iso_week_53_only_in_long_years},
-	{"bad ranges refused", test_bad_ranges_refused},
-	{"too many ranges", test_too_many_ranges},
-	{"school days back over weekends",
-	 test_school_days_back_over_weekends},
-	{"school days back over holidays",
-	 test_school_days_back_over_holidays},
-	{"add working days", test_add_working_days},
-	{"copenhagen offset", test_copenhagen_offset},
-	{"office hours within a day", test_office_hours_within_a_day},
-	{"office hours across closing", test_office_hours_across_closing},
-	{"office hours over the weekend", test_office_hours_over_the_weekend},
-	{"office hours from midnight utc",
-	 test_office_hours_from_midnight_utc},
-	{"office hours over public holidays",
-	 test_office_hours_over_public_holidays},
-	{"office hours across summer time switches",
-	 test_office_hours_across_summer_time_switches},
-	{"office hours configured", test_office_hours_configured},
-	{"office days parse", test_office_days_parse},
-	{"office hours parse", test_office_hours_parse},
-	{NULL, NULL},
+    {"fixed public holidays", test_fixed_public_holidays},
+    {"easter based holidays", test_easter_based_holidays},
+    {"great prayer day until 2023", test_great_prayer_day_until_2023},
+    {"weekends", test_weekends},
+    {"default school holidays", test_default_school_holidays},
+    {"easter school holiday", test_easter_school_holiday},
+    {"dated range", test_dated_range},
+    {"yearly range wraps new year", test_yearly_range_wraps_new_year},
+    {"iso week", test_iso_week},
+    {"iso week 1 in previous year", test_iso_week_1_in_previous_year},
+    {"iso week 53 only in long years", test_iso_week_53_only_in_long_years},
+    {"bad ranges refused", test_bad_ranges_refused},
+    {"too many ranges", test_too_many_ranges},
+    {"school days back over weekends", test_school_days_back_over_weekends},
+    {"school days back over holidays", test_school_days_back_over_holidays},
+    {"add working days", test_add_working_days},
+    {"copenhagen offset", test_copenhagen_offset},
+    {"office hours within a day", test_office_hours_within_a_day},
+    {"office hours across closing", test_office_hours_across_closing},
+    {"office hours over the weekend", test_office_hours_over_the_weekend},
+    {"office hours from midnight utc", test_office_hours_from_midnight_utc},
+    {"office hours over public holidays",
+     test_office_hours_over_public_holidays},
+    {"office hours across summer time switches",
+     test_office_hours_across_summer_time_switches},
+    {"office hours configured", test_office_hours_configured},
+    {"office days parse", test_office_days_parse},
+    {"office hours parse", test_office_hours_parse},
+    {NULL, NULL},
 };

@@ -21,9 +21,9 @@
 #ifndef UG_CHECK_H
 #define UG_CHECK_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -48,13 +48,13 @@ typedef struct {
 #define UT_MAX_TMPDIRS 16
 
 static jmp_buf ut_jump;
-static int ut_failures;                 /* failed checks in this case */
+static int ut_failures; /* failed checks in this case */
 static char ut_tmpdirs[UT_MAX_TMPDIRS][PATH_MAX];
 static int ut_ntmpdirs;
 
-static inline void
-ut_fail_here(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), noreturn));
+static inline void ut_fail_here(const char *file, int line, const char *fmt,
+				...)
+    __attribute__((format(printf, 3, 4), noreturn));
 
 static inline void
 ut_fail_here(const char *file, int line, const char *fmt, ...)
@@ -87,7 +87,7 @@ ut_hexdump(const void *p, size_t n, char *out, size_t cap)
 	do {                                                                  \
 		if (!(expr))                                                  \
 			ut_fail_here(__FILE__, __LINE__, "CHECK(%s) failed",  \
-			             #expr);                                  \
+				     #expr);                                  \
 	} while (0)
 
 #define CHECK_OK(expr)                                                        \
@@ -95,8 +95,8 @@ ut_hexdump(const void *p, size_t n, char *out, size_t cap)
 		ug_err ut_err_ = (expr);                                      \
 		if (ut_err_ != UG_OK)                                         \
 			ut_fail_here(__FILE__, __LINE__,                      \
-			             "%s: expected ok, got %s (%d)", #expr,   \
-			             ug_strerror(ut_err_), (int)ut_err_);     \
+				     "%s: expected ok, got %s (%d)", #expr,   \
+				     ug_strerror(ut_err_), (int)ut_err_);     \
 	} while (0)
 
 /* An ug_err call that must fail with exactly `want`. */
@@ -106,10 +106,10 @@ ut_hexdump(const void *p, size_t n, char *out, size_t cap)
 		ug_err ut_want_ = (want);                                     \
 		if (ut_err_ != ut_want_)                                      \
 			ut_fail_here(__FILE__, __LINE__,                      \
-			             "%s: expected %s (%d), got %s (%d)",     \
-			             #expr, ug_strerror(ut_want_),            \
-			             (int)ut_want_, ug_strerror(ut_err_),     \
-			             (int)ut_err_);                           \
+				     "%s: expected %s (%d), got %s (%d)",     \
+				     #expr, ug_strerror(ut_want_),            \
+				     (int)ut_want_, ug_strerror(ut_err_),     \
+				     (int)ut_err_);                           \
 	} while (0)
 
 #define CHECK_EQ_INT(actual, expected)                                        \
@@ -118,8 +118,8 @@ ut_hexdump(const void *p, size_t n, char *out, size_t cap)
 		long long ut_e_ = (long long)(expected);                      \
 		if (ut_a_ != ut_e_)                                           \
 			ut_fail_here(__FILE__, __LINE__,                      \
-			             "%s == %s: expected %lld, got %lld",     \
-			             #actual, #expected, ut_e_, ut_a_);       \
+				     "%s == %s: expected %lld, got %lld",     \
+				     #actual, #expected, ut_e_, ut_a_);       \
 	} while (0)
 
 #define CHECK_EQ_STR(actual, expected)                                        \
@@ -128,10 +128,10 @@ ut_hexdump(const void *p, size_t n, char *out, size_t cap)
 		const char *ut_e_ = (expected);                               \
 		if (!ut_a_ || !ut_e_ || strcmp(ut_a_, ut_e_) != 0)            \
 			ut_fail_here(__FILE__, __LINE__,                      \
-			             "%s == %s: expected \"%s\", got \"%s\"", \
-			             #actual, #expected,                      \
-			             ut_e_ ? ut_e_ : "(null)",                \
-			             ut_a_ ? ut_a_ : "(null)");               \
+				     "%s == %s: expected \"%s\", got \"%s\"", \
+				     #actual, #expected,                      \
+				     ut_e_ ? ut_e_ : "(null)",                \
+				     ut_a_ ? ut_a_ : "(null)");               \
 	} while (0)
 
 #define CHECK_EQ_MEM(actual, expected, n)                                     \
@@ -144,10 +144,10 @@ ut_hexdump(const void *p, size_t n, char *out, size_t cap)
 			ut_hexdump(ut_a_, ut_n_, ut_ha_, sizeof ut_ha_);      \
 			ut_hexdump(ut_e_, ut_n_, ut_he_, sizeof ut_he_);      \
 			ut_fail_here(__FILE__, __LINE__,                      \
-			             "%s == %s (%zu bytes): expected %s, "    \
-			             "got %s",                                \
-			             #actual, #expected, ut_n_, ut_he_,       \
-			             ut_ha_);                                 \
+				     "%s == %s (%zu bytes): expected %s, "    \
+				     "got %s",                                \
+				     #actual, #expected, ut_n_, ut_he_,       \
+				     ut_ha_);                                 \
 		}                                                             \
 	} while (0)
 
@@ -322,8 +322,7 @@ ut_dir_contains(const char *dir, const void *bytes, size_t n, int *files)
  * _exit, so that under valgrind the helper's inherited, never-freed state
  * (the parent's open handles) is not reported as the helper's leaks.
  */
-static inline void __attribute__((noreturn))
-ut_child_exit(int code)
+static inline void __attribute__((noreturn)) ut_child_exit(int code)
 {
 	fflush(stdout);
 	fflush(stderr);
@@ -401,14 +400,16 @@ ut_run(const ut_case *cases, int argc, char **argv)
 				;
 			ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 			if (WIFSIGNALED(status))
-				snprintf(why, sizeof why, " (killed by signal %d)",
-				         WTERMSIG(status));
+				snprintf(why, sizeof why,
+					 " (killed by signal %d)",
+					 WTERMSIG(status));
 			else if (WIFEXITED(status) && WEXITSTATUS(status) > 1)
 				snprintf(why, sizeof why, " (exit %d)",
-				         WEXITSTATUS(status));
+					 WEXITSTATUS(status));
 		}
 		fflush(stderr);
-		printf("%-4s %s: %s%s\n", ok ? "ok" : "FAIL", prog, c->name, why);
+		printf("%-4s %s: %s%s\n", ok ? "ok" : "FAIL", prog, c->name,
+		       why);
 		fflush(stdout);
 		if (ok)
 			passed++;

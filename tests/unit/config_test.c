@@ -9,12 +9,12 @@
 #include "tests/unit/check.h"
 
 static const ug_setting settings[] = {
-	{"agency", NULL, "agency id"},
-	{"hub", "tcp://127.0.0.1:7601", "hub ingest endpoint"},
-	{"timeout", "30", "seconds to wait"},
-	{"rejects", "", "rejects file"},
-	{"json", "false", "print JSON"},
-	{NULL, NULL, NULL},
+    {"agency", NULL, "agency id"},
+    {"hub", "tcp://127.0.0.1:7601", "hub ingest endpoint"},
+    {"timeout", "30", "seconds to wait"},
+    {"rejects", "", "rejects file"},
+    {"json", "false", "print JSON"},
+    {NULL, NULL, NULL},
 };
 
 static const char *
@@ -39,7 +39,7 @@ load(ug_config **cfg, char **argv, char ***rest, int *nrest, bool *help,
 		argc++;
 	memset(diag, 0, sizeof *diag);
 	return ug_config_load(cfg, settings, "usage: test [options]", argc,
-	                      argv, rest, nrest, help, diag);
+			      argv, rest, nrest, help, diag);
 }
 
 /* Load `prog --config FILE flush`, FILE named name holding text. */
@@ -59,16 +59,17 @@ test_file_and_override(void)
 {
 	const char *dir = ut_tmpdir();
 	const char *path = write_conf(dir, "a.conf",
-	                              "# a comment\n"
-	                              "\n"
-	                              "agency = school-hedemark\n"
-	                              "  timeout   =   45  \n"
-	                              "hub = tcp://127.0.0.1:9?x=y\n"
-	                              "rejects = first\n"
-	                              "rejects = second\n");
-	char *argv[] = {"prog", "--timeout", "12", "--config", (char *)path,
-	                "import", "a.csv", "--rejects=/tmp/r.csv", "b.csv",
-	                NULL};
+				      "# a comment\n"
+				      "\n"
+				      "agency = school-hedemark\n"
+				      "  timeout   =   45  \n"
+				      "hub = tcp://127.0.0.1:9?x=y\n"
+				      "rejects = first\n"
+				      "rejects = second\n");
+	char *argv[] = {
+	    "prog",	  "--timeout", "12",	"--config",
+	    (char *)path, "import",    "a.csv", "--rejects=/tmp/r.csv",
+	    "b.csv",	  NULL};
 	ug_config *cfg = NULL;
 	char **rest;
 	int nrest = -1;
@@ -127,10 +128,10 @@ test_defaults_and_flags(void)
 	CHECK(!ug_config_bool(cfg, "json"));
 	ug_config_destroy(&cfg);
 
-	static const char *const truths[] = {"1", "true", "yes", "on", "TRUE",
-	                                     "Yes"};
-	static const char *const lies[] = {"0", "false", "no", "off", "False",
-	                                   "NO"};
+	static const char *const truths[] = {"1",  "true", "yes",
+					     "on", "TRUE", "Yes"};
+	static const char *const lies[] = {"0",	  "false", "no",
+					   "off", "False", "NO"};
 	for (size_t i = 0; i < 6 + 6; i++) {
 		const char *v = i < 6 ? truths[i] : lies[i - 6];
 		char opt[64];
@@ -142,8 +143,8 @@ test_defaults_and_flags(void)
 			     i < 6 ? "true" : "false");
 		ug_config_destroy(&cfg);
 		/* The same word as the option's next argument. */
-		char *argv4[] = {"prog", "--agency", "a1", "--json", (char *)v,
-		                 "import", NULL};
+		char *argv4[] = {"prog",    "--agency", "a1", "--json",
+				 (char *)v, "import",	NULL};
 		CHECK_OK(load(&cfg, argv4, &rest, &nrest, &help, &diag));
 		if (ug_config_bool(cfg, "json") != (i < 6) || nrest != 1)
 			FAIL("--json %s: expected %s and one argument", v,
@@ -168,7 +169,7 @@ test_bad_flag_values_refused(void)
 		bool help;
 		ug_diag diag;
 		CHECK_ERR(load(&cfg, argv, &rest, &nrest, &help, &diag),
-		          UG_EINVAL);
+			  UG_EINVAL);
 		CHECK_EQ_STR(diag.field, "json");
 		CHECK(strstr(diag.reason, "json must be true or false") !=
 		      NULL);
@@ -178,9 +179,9 @@ test_bad_flag_values_refused(void)
 	int nrest;
 	bool help;
 	ug_diag diag;
-	CHECK_ERR(load_file("flag.conf", "agency = a1\njson = ja\n", &cfg,
-	                    &diag),
-	          UG_EINVAL);
+	CHECK_ERR(
+	    load_file("flag.conf", "agency = a1\njson = ja\n", &cfg, &diag),
+	    UG_EINVAL);
 	CHECK(strstr(diag.reason, ":2: json must be true or false") != NULL);
 	CHECK_EQ_INT(diag.line, 2);
 	/* "--json" followed by something else leaves it an argument. */
@@ -197,9 +198,9 @@ test_unknown_setting_names_line(void)
 {
 	const char *dir = ut_tmpdir();
 	const char *path = write_conf(dir, "typo.conf",
-	                              "agency = a1\n"
-	                              "# comment\n"
-	                              "timeuot = 5\n");
+				      "agency = a1\n"
+				      "# comment\n"
+				      "timeuot = 5\n");
 	char *argv[] = {"prog", "--config", (char *)path, NULL};
 	ug_config *cfg = NULL;
 	char **rest;
@@ -218,7 +219,7 @@ test_unknown_setting_names_line(void)
 	path = write_conf(dir, "noeq.conf", "agency = a1\n\n\njson\n");
 	char *argv2[] = {"prog", "--config", (char *)path, NULL};
 	CHECK_ERR(load(&cfg, argv2, &rest, &nrest, &help, &diag),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 	snprintf(want, sizeof want, "%s:4:", path);
 	if (!strstr(diag.reason, want))
 		FAIL("reason should name %s: \"%s\"", want, diag.reason);
@@ -241,7 +242,8 @@ test_required_missing(void)
 	int nrest;
 	bool help;
 	ug_diag diag;
-	CHECK_ERR(load_file("c.conf", "timeout = 5\n", &cfg, &diag), UG_EINVAL);
+	CHECK_ERR(load_file("c.conf", "timeout = 5\n", &cfg, &diag),
+		  UG_EINVAL);
 	CHECK(cfg == NULL);
 	CHECK_EQ_STR(diag.field, "agency");
 	CHECK(strstr(diag.reason, "--agency") != NULL);
@@ -307,11 +309,20 @@ test_int_range(void)
 		bool ok;
 		long want;
 	} cases[] = {
-		{"30", true, 30},   {"1", true, 1},         {"3600", true, 3600},
-		{"0", false, 0},    {"3601", false, 0},     {"-5", false, 0},
-		{"abc", false, 0},  {"10x", false, 0},      {"", false, 0},
-		{" 7", false, 0},   {"99999999999999999999999", false, 0},
-		{"1.5", false, 0},  {"+5", false, 0},       {"0x10", false, 0},
+	    {"30", true, 30},
+	    {"1", true, 1},
+	    {"3600", true, 3600},
+	    {"0", false, 0},
+	    {"3601", false, 0},
+	    {"-5", false, 0},
+	    {"abc", false, 0},
+	    {"10x", false, 0},
+	    {"", false, 0},
+	    {" 7", false, 0},
+	    {"99999999999999999999999", false, 0},
+	    {"1.5", false, 0},
+	    {"+5", false, 0},
+	    {"0x10", false, 0},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char opt[64];
@@ -328,7 +339,8 @@ test_int_range(void)
 		ug_config_destroy(&cfg);
 		if (cases[i].ok && (err != UG_OK || v != cases[i].want))
 			FAIL("timeout=\"%s\": expected %ld, got %s / %ld",
-			     cases[i].value, cases[i].want, ug_strerror(err), v);
+			     cases[i].value, cases[i].want, ug_strerror(err),
+			     v);
 		if (!cases[i].ok) {
 			if (err != UG_EMALFORMED || v != -999)
 				FAIL("timeout=\"%s\": expected malformed and "
@@ -357,8 +369,7 @@ kv_collect(void *ctx, const char *name, const char *value, ug_diag *diag)
 		return UG_EINVAL;
 	}
 	size_t used = strlen(l->seen);
-	snprintf(l->seen + used, sizeof l->seen - used, "%s=%s;", name,
-	         value);
+	snprintf(l->seen + used, sizeof l->seen - used, "%s=%s;", name, value);
 	return UG_OK;
 }
 
@@ -370,25 +381,25 @@ test_kv_syntax(void)
 	 * holding '=', a comment after blanks, a last line without a
 	 * break. */
 	const char *path = write_conf(dir, "kv.conf",
-	                              "a = 1\r\n"
-	                              "\t b\t=\t two words \r\n"
-	                              "   # c = 3\n"
-	                              "\r\n"
-	                              "url = tcp://h:1?x=y\n"
-	                              "empty =\n"
-	                              "last = end");
+				      "a = 1\r\n"
+				      "\t b\t=\t two words \r\n"
+				      "   # c = 3\n"
+				      "\r\n"
+				      "url = tcp://h:1?x=y\n"
+				      "empty =\n"
+				      "last = end");
 	kv_log l = {0};
 	ug_diag diag = {0};
 	CHECK_OK(ug_kv_read(path, 0, kv_collect, &l, &diag));
 	CHECK_EQ_STR(l.seen, "a=1;b=two words;url=tcp://h:1?x=y;empty=;"
-	                     "last=end;");
+			     "last=end;");
 
 	/* The same through guarded memory. */
 	CHECK_OK(ug_crypto_init());
 	memset(&l, 0, sizeof l);
 	CHECK_OK(ug_kv_read(path, UG_KV_SECRET, kv_collect, &l, &diag));
 	CHECK_EQ_STR(l.seen, "a=1;b=two words;url=tcp://h:1?x=y;empty=;"
-	                     "last=end;");
+			     "last=end;");
 }
 
 static void
@@ -450,13 +461,12 @@ test_kv_line_limit(void)
 	CHECK_EQ_STR(diag.file, "");
 	diag.line = 0;
 	CHECK_EQ_INT(l.calls, 2);
-	CHECK_EQ_INT(strlen(l.seen),
-	             strlen("v=;w=1;") + UG_KV_LINE_MAX - 4);
+	CHECK_EQ_INT(strlen(l.seen), strlen("v=;w=1;") + UG_KV_LINE_MAX - 4);
 
 	/* A UTF-8 byte order mark (a Windows editor's) is no part of the
 	 * first name, and CRLF ends a line. */
-	const char *bom = write_conf(dir, "bom.conf",
-	                             "\xef\xbb\xbfv = 1\r\nw = 2\r\n");
+	const char *bom =
+	    write_conf(dir, "bom.conf", "\xef\xbb\xbfv = 1\r\nw = 2\r\n");
 	kv_log b = {0};
 	CHECK_OK(ug_kv_read(bom, 0, kv_collect, &b, &diag));
 	CHECK_EQ_STR(b.seen, "v=1;w=2;");
@@ -474,9 +484,9 @@ test_kv_line_limit(void)
 		memset(&l, 0, sizeof l);
 		memset(&diag, 0, sizeof diag);
 		CHECK_ERR(ug_kv_read(path, 0, kv_collect, &l, &diag),
-		          UG_EMALFORMED);
+			  UG_EMALFORMED);
 		snprintf(want, sizeof want, "%s:1: line longer than 510 bytes",
-		         path);
+			 path);
 		CHECK_EQ_STR(diag.reason, want);
 		CHECK_EQ_INT(l.calls, 0);
 	}
@@ -489,10 +499,10 @@ static void
 test_double_dash_and_given(void)
 {
 	const char *path = write_conf(ut_tmpdir(), "given.conf",
-	                              "rejects = from-file\ntimeout = 9\n");
-	char *argv[] = {"prog", "--config", (char *)path, "--agency", "a1",
-	                "--timeout=5", "import", "--", "--json", "-",
-	                "--config", NULL};
+				      "rejects = from-file\ntimeout = 9\n");
+	char *argv[] = {"prog",	  "--config",	 (char *)path, "--agency",
+			"a1",	  "--timeout=5", "import",     "--",
+			"--json", "-",		 "--config",   NULL};
 	ug_config *cfg = NULL;
 	char **rest;
 	int nrest;
@@ -515,10 +525,10 @@ test_double_dash_and_given(void)
 
 	/* Where a value came from: the file line in force, or nowhere. */
 	const char *where = write_conf(ut_tmpdir(), "where2.conf",
-	                               "timeout = 1\n\nrejects = a\n"
-	                               "timeout = x\n");
-	char *argv3[] = {"prog", "--config", (char *)where, "--agency", "a1",
-	                 "--rejects", "b", NULL};
+				       "timeout = 1\n\nrejects = a\n"
+				       "timeout = x\n");
+	char *argv3[] = {"prog", "--config",  (char *)where, "--agency",
+			 "a1",	 "--rejects", "b",	     NULL};
 	CHECK_OK(load(&cfg, argv3, &rest, &nrest, &help, &diag));
 	char want[PATH_MAX + 16];
 	snprintf(want, sizeof want, "%s:4: ", where);
@@ -527,16 +537,16 @@ test_double_dash_and_given(void)
 	CHECK_EQ_STR(ug_config_where(cfg, "hub"), "");
 	long v;
 	CHECK_ERR(ug_config_int(cfg, "timeout", 0, 9, &v, &diag),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 	snprintf(want, sizeof want,
-	         "%s:4: timeout must be a whole number from 0 to 9", where);
+		 "%s:4: timeout must be a whole number from 0 to 9", where);
 	CHECK_EQ_STR(diag.reason, want);
 	ug_config_destroy(&cfg);
 
 	/* --config=FILE, as any option may be written --name=value. */
 	char opt[PATH_MAX + 16];
 	snprintf(opt, sizeof opt, "--config=%s",
-	         write_conf(ut_tmpdir(), "eq.conf", "rejects = from-file\n"));
+		 write_conf(ut_tmpdir(), "eq.conf", "rejects = from-file\n"));
 	char *argv4[] = {"prog", opt, "--agency", "a1", NULL};
 	CHECK_OK(load(&cfg, argv4, &rest, &nrest, &help, &diag));
 	CHECK_EQ_STR(ug_config_get(cfg, "rejects"), "from-file");
@@ -548,10 +558,10 @@ test_double_dash_and_given(void)
 
 	/* An option's value is never taken for "--", --config or --help:
 	 * both passes read the command line alike. */
-	char *cfgfile = (char *)write_conf(ut_tmpdir(), "val.conf",
-	                                   "timeout = 7\n");
-	char *argv6[] = {"prog", "--agency", "a1", "--rejects", "--",
-	                 "--config", cfgfile, "--hub", "--help", NULL};
+	char *cfgfile =
+	    (char *)write_conf(ut_tmpdir(), "val.conf", "timeout = 7\n");
+	char *argv6[] = {"prog",     "--agency", "a1",	  "--rejects", "--",
+			 "--config", cfgfile,	 "--hub", "--help",    NULL};
 	CHECK_OK(load(&cfg, argv6, &rest, &nrest, &help, &diag));
 	CHECK(!help);
 	CHECK_EQ_INT(nrest, 0);
@@ -570,17 +580,17 @@ test_double_dash_and_given(void)
 }
 
 TEST_LIST = {
-	{"double dash and given", test_double_dash_and_given},
-	{"file and override", test_file_and_override},
-	{"defaults and flags", test_defaults_and_flags},
-	{"bad flag values refused", test_bad_flag_values_refused},
-	{"unknown setting names line", test_unknown_setting_names_line},
-	{"required missing", test_required_missing},
-	{"bad command lines", test_bad_command_lines},
-	{"help", test_help},
-	{"int range", test_int_range},
-	{"kv syntax", test_kv_syntax},
-	{"kv errors", test_kv_errors},
-	{"kv line limit", test_kv_line_limit},
-	{NULL, NULL},
+    {"double dash and given", test_double_dash_and_given},
+    {"file and override", test_file_and_override},
+    {"defaults and flags", test_defaults_and_flags},
+    {"bad flag values refused", test_bad_flag_values_refused},
+    {"unknown setting names line", test_unknown_setting_names_line},
+    {"required missing", test_required_missing},
+    {"bad command lines", test_bad_command_lines},
+    {"help", test_help},
+    {"int range", test_int_range},
+    {"kv syntax", test_kv_syntax},
+    {"kv errors", test_kv_errors},
+    {"kv line limit", test_kv_line_limit},
+    {NULL, NULL},
 };

@@ -128,7 +128,8 @@ write_file(const char *dir, const char *name, const char *text)
 
 #define PUB "oOQj)QPu5HLwar4r3>&^g5[p{1UQGPEo1w!OhT>@"
 #define SEC "DbYoOdpy[[AIsA1wyGAOSwFvbuIB&mh2{QTCRMJU"
-#define HEX32 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define HEX32                                                                 \
+	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 static void
 test_incomplete_secret_files(void)
@@ -138,42 +139,42 @@ test_incomplete_secret_files(void)
 	ug_diag diag = {0};
 	ug_keys *k = NULL;
 	/* Complete: loads. */
-	const char *path = write_file(dir, "ok.key_secret",
-	                              "id = ok\npublic = " PUB "\nsecret = " SEC
-	                              "\nstorage_key = " HEX32
-	                              "\nhash_key = " HEX32 "\n");
+	const char *path =
+	    write_file(dir, "ok.key_secret",
+		       "id = ok\npublic = " PUB "\nsecret = " SEC
+		       "\nstorage_key = " HEX32 "\nhash_key = " HEX32 "\n");
 	CHECK_OK(ug_keys_load_secret(&k, path, &diag));
 	CHECK_EQ_INT(k->storage_key[1], 0x11);
 	ug_keys_destroy(&k);
 
 	static const char *const broken[] = {
-		/* each lacks one part or has a bad value */
-		"public = " PUB "\nsecret = " SEC "\nstorage_key = " HEX32
-		"\nhash_key = " HEX32 "\n",
-		"id = x\nsecret = " SEC "\nstorage_key = " HEX32
-		"\nhash_key = " HEX32 "\n",
-		"id = x\npublic = " PUB "\nstorage_key = " HEX32
-		"\nhash_key = " HEX32 "\n",
-		"id = x\npublic = " PUB "\nsecret = " SEC "\nstorage_key = 00ff"
-		"\nhash_key = " HEX32 "\n",
-		"id = x\npublic = short\nsecret = " SEC "\nstorage_key = " HEX32
-		"\nhash_key = " HEX32 "\n",
-		"id = x\npublic = " PUB "\nsecret = " SEC "\nstorage_key "
-		HEX32 "\n",
-		/* storage_key missing: must not load with an unset key */
-		"id = x\npublic = " PUB "\nsecret = " SEC "\nhash_key = " HEX32
-		"\n",
-		/* hash_key missing */
-		"id = x\npublic = " PUB "\nsecret = " SEC "\nstorage_key = "
-		HEX32 "\n",
-		/* 40 characters, not Z85 */
-		"id = x\npublic = " PUB "\nsecret = "
-		"~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\nstorage_key = " HEX32
-		"\nhash_key = " HEX32 "\n",
-		/* a public key of another pair */
-		"id = x\npublic = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
-		"\nsecret = " SEC "\nstorage_key = " HEX32 "\nhash_key = " HEX32
-		"\n",
+	    /* each lacks one part or has a bad value */
+	    "public = " PUB "\nsecret = " SEC "\nstorage_key = " HEX32
+	    "\nhash_key = " HEX32 "\n",
+	    "id = x\nsecret = " SEC "\nstorage_key = " HEX32
+	    "\nhash_key = " HEX32 "\n",
+	    "id = x\npublic = " PUB "\nstorage_key = " HEX32
+	    "\nhash_key = " HEX32 "\n",
+	    "id = x\npublic = " PUB "\nsecret = " SEC "\nstorage_key = 00ff"
+	    "\nhash_key = " HEX32 "\n",
+	    "id = x\npublic = short\nsecret = " SEC "\nstorage_key = " HEX32
+	    "\nhash_key = " HEX32 "\n",
+	    "id = x\npublic = " PUB "\nsecret = " SEC "\nstorage_key " HEX32
+	    "\n",
+	    /* storage_key missing: must not load with an unset key */
+	    "id = x\npublic = " PUB "\nsecret = " SEC "\nhash_key = " HEX32
+	    "\n",
+	    /* hash_key missing */
+	    "id = x\npublic = " PUB "\nsecret = " SEC "\nstorage_key = " HEX32
+	    "\n",
+	    /* 40 characters, not Z85 */
+	    "id = x\npublic = " PUB "\nsecret = "
+	    "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\nstorage_key = " HEX32
+	    "\nhash_key = " HEX32 "\n",
+	    /* a public key of another pair */
+	    "id = x\npublic = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+	    "\nsecret = " SEC "\nstorage_key = " HEX32 "\nhash_key = " HEX32
+	    "\n",
 	};
 	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
 		char name[32];
@@ -182,37 +183,41 @@ test_incomplete_secret_files(void)
 		k = NULL;
 		ug_err err = ug_keys_load_secret(&k, path, &diag);
 		if (err != UG_EMALFORMED || k != NULL)
-			FAIL("broken key file #%zu: expected malformed, got %s",
-			     i, ug_strerror(err));
+			FAIL(
+			    "broken key file #%zu: expected malformed, got %s",
+			    i, ug_strerror(err));
 	}
 	CHECK_ERR(ug_keys_load_secret(&k, "/nonexistent/x.key_secret", &diag),
-	          UG_ENOTFOUND);
+		  UG_ENOTFOUND);
 	char id[UG_ID_MAX], z85[UG_Z85_KEY_LEN + 1];
 	path = write_file(dir, "nopub.key", "id = x\n");
 	CHECK_ERR(ug_keys_load_public(path, id, z85, &diag), UG_EMALFORMED);
 	/* Only `public` is needed: the id a key is registered under is
 	 * hubctl's argument, never the file's. */
-	path = write_file(dir, "onlypub.key",
-			  "public = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n");
+	path =
+	    write_file(dir, "onlypub.key",
+		       "public = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n");
 	CHECK_OK(ug_keys_load_public(path, id, z85, &diag));
 	CHECK_EQ_STR(z85, "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
 	CHECK_EQ_STR(id, "");
 	/* 40 characters outside Z85's alphabet, or Z85 that overflows 32
 	 * bits: no key. */
-	path = write_file(dir, "notz85.key",
-			  "public = ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
+	path =
+	    write_file(dir, "notz85.key",
+		       "public = ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n");
 	CHECK_ERR(ug_keys_load_public(path, id, z85, &diag), UG_EMALFORMED);
 	CHECK(strstr(diag.reason, "notz85.key:1: bad value for 'public'") !=
 	      NULL);
-	path = write_file(dir, "overflow.key",
-			  "public = ########################################\n");
+	path =
+	    write_file(dir, "overflow.key",
+		       "public = ########################################\n");
 	CHECK_ERR(ug_keys_load_public(path, id, z85, &diag), UG_EMALFORMED);
 }
 
 TEST_LIST = {
-	{"generate and load", test_generate_and_load},
-	{"refuses overwrite", test_refuses_overwrite},
-	{"ids", test_ids},
-	{"incomplete secret files", test_incomplete_secret_files},
-	{NULL, NULL},
+    {"generate and load", test_generate_and_load},
+    {"refuses overwrite", test_refuses_overwrite},
+    {"ids", test_ids},
+    {"incomplete secret files", test_incomplete_secret_files},
+    {NULL, NULL},
 };

@@ -37,7 +37,8 @@ check_safe(report_table *t)
 		for (size_t c = 0; c <= t->ncols; c++) {
 			long v = *report_cell(t, r, c);
 			if (report_exists(t, r, c) && v > 0 && v < 5)
-				CHECK(report_hidden(t, r, c) == REPORT_PRIMARY);
+				CHECK(report_hidden(t, r, c) ==
+				      REPORT_PRIMARY);
 		}
 	if (t->row_total)
 		for (size_t r = 0; r <= t->nrows; r++) {
@@ -150,8 +151,7 @@ test_random_tables_are_safe(void)
 		long v[30];
 		for (size_t i = 0; i < rows * cols; i++)
 			v[i] = rand() % 3 ? rand() % 40 : rand() % 6;
-		report_table t = table(rows, cols, v, rand() % 2,
-		                       rand() % 2);
+		report_table t = table(rows, cols, v, rand() % 2, rand() % 2);
 		check_safe(&t);
 		report_table_fini(&t);
 	}
@@ -242,7 +242,7 @@ static void
 test_programme_types(void)
 {
 	CHECK_EQ_STR(report_programme_type("stx", "gym-albertslund"),
-	             "gymnasium");
+		     "gymnasium");
 	CHECK_EQ_STR(report_programme_type("hhx", ""), "gymnasium");
 	CHECK_EQ_STR(report_programme_type("eud-tomrer", ""), "EUD");
 	CHECK_EQ_STR(report_programme_type("eux-data", ""), "EUD");
@@ -265,10 +265,14 @@ input(report_fact *facts, size_t n, int32_t *birth, size_t persons)
 {
 	static rules_config rc;
 	rules_config_defaults(&rc);
-	return (report_input){.facts = facts, .nfacts = n, .birth = birth,
-	                      .npersons = persons, .from = day("2026-01-01"),
-	                      .to = day("2026-12-31"),
-	                      .asof = day("2026-12-31"), .rules = &rc};
+	return (report_input){.facts = facts,
+			      .nfacts = n,
+			      .birth = birth,
+			      .npersons = persons,
+			      .from = day("2026-01-01"),
+			      .to = day("2026-12-31"),
+			      .asof = day("2026-12-31"),
+			      .rules = &rc};
 }
 
 static void
@@ -338,9 +342,8 @@ test_superseded_only_by_same_agency_later(void)
 	 * then 3, school-a's and later, names 0: 0 alone is dropped. */
 	report_fact f[5] = {0};
 	uint8_t ids[5][16] = {{0}}, sup[5][16] = {{0}};
-	char agency[5][REPORT_LABEL_MAX] = {"school-a", "college-b",
-	                                    "school-a", "school-a",
-	                                    "school-a"};
+	char agency[5][REPORT_LABEL_MAX] = {
+	    "school-a", "college-b", "school-a", "school-a", "school-a"};
 	for (int i = 0; i < 5; i++) {
 		f[i].type = REPORT_ABSENCE;
 		f[i].seq = (uint64_t)(i + 1);
@@ -351,15 +354,15 @@ test_superseded_only_by_same_agency_later(void)
 	memcpy(sup[4], ids[4], 16);
 	int32_t birth[1] = {0};
 	report_input in = input(f, 5, birth, 1);
-	report_drop_superseded(&in, (const uint8_t (*)[16])ids,
-	                       (const uint8_t (*)[16])sup,
-	                       (const char (*)[REPORT_LABEL_MAX])agency);
+	report_drop_superseded(&in, (const uint8_t(*)[16])ids,
+			       (const uint8_t(*)[16])sup,
+			       (const char(*)[REPORT_LABEL_MAX])agency);
 	for (int i = 0; i < 5; i++)
 		CHECK_EQ_INT(f[i].type, REPORT_ABSENCE);
 	memcpy(sup[3], ids[0], 16);
-	report_drop_superseded(&in, (const uint8_t (*)[16])ids,
-	                       (const uint8_t (*)[16])sup,
-	                       (const char (*)[REPORT_LABEL_MAX])agency);
+	report_drop_superseded(&in, (const uint8_t(*)[16])ids,
+			       (const uint8_t(*)[16])sup,
+			       (const char(*)[REPORT_LABEL_MAX])agency);
 	CHECK_EQ_INT(f[0].type, 0);
 	for (int i = 1; i < 5; i++)
 		CHECK_EQ_INT(f[i].type, REPORT_ABSENCE);
@@ -460,25 +463,25 @@ test_alerts_what_followed(void)
 }
 
 TEST_LIST = {
-	{"primary and secondary", test_primary_and_secondary},
-	{"next smallest is chosen", test_next_smallest_is_chosen},
-	{"zero is not the partner", test_zero_is_not_the_partner},
-	{"zero shown, two small need nothing more",
-	 test_zero_shown_two_small_need_nothing_more},
-	{"small total hidden", test_small_total_hidden},
-	{"no totals: primary only", test_no_totals_primary_only},
-	{"random tables are safe", test_random_tables_are_safe},
-	{"linked tables are safe", test_linked_tables_are_safe},
-	{"starts of one type do not give a start back",
-	 test_starts_of_one_type_do_not_give_a_start_back},
-	{"the same figure in two tables", test_same_figure_in_two_tables},
-	{"programme types", test_programme_types},
-	{"absence: expected counted once", test_absence_expected_counted_once},
-	{"absence: a correction replaces", test_absence_correction_replaces},
-	{"corrections: same agency, later",
-	 test_superseded_only_by_same_agency_later},
-	{"readiness: latest assessment", test_readiness_latest_assessment},
-	{"clocks: met and missed", test_clock_met_and_missed},
-	{"alerts: what followed", test_alerts_what_followed},
-	{NULL, NULL},
+    {"primary and secondary", test_primary_and_secondary},
+    {"next smallest is chosen", test_next_smallest_is_chosen},
+    {"zero is not the partner", test_zero_is_not_the_partner},
+    {"zero shown, two small need nothing more",
+     test_zero_shown_two_small_need_nothing_more},
+    {"small total hidden", test_small_total_hidden},
+    {"no totals: primary only", test_no_totals_primary_only},
+    {"random tables are safe", test_random_tables_are_safe},
+    {"linked tables are safe", test_linked_tables_are_safe},
+    {"starts of one type do not give a start back",
+     test_starts_of_one_type_do_not_give_a_start_back},
+    {"the same figure in two tables", test_same_figure_in_two_tables},
+    {"programme types", test_programme_types},
+    {"absence: expected counted once", test_absence_expected_counted_once},
+    {"absence: a correction replaces", test_absence_correction_replaces},
+    {"corrections: same agency, later",
+     test_superseded_only_by_same_agency_later},
+    {"readiness: latest assessment", test_readiness_latest_assessment},
+    {"clocks: met and missed", test_clock_met_and_missed},
+    {"alerts: what followed", test_alerts_what_followed},
+    {NULL, NULL},
 };

@@ -174,41 +174,43 @@ test_comments_blanks_and_spaces(void)
 {
 	rules_config c;
 	ug_diag diag;
-	CHECK_OK(load_text(&c, "# a comment\n"
-	                       "\n"
-	                       "   \t\n"
-	                       "   # indented comment\n"
-	                       "  absence.rolling.threshold_pct   =   12  \n"
-	                       "dropout.priority=urgent\r\n"
-	                       "routing.desk = desk-north",
-	                   &diag));
+	CHECK_OK(load_text(&c,
+			   "# a comment\n"
+			   "\n"
+			   "   \t\n"
+			   "   # indented comment\n"
+			   "  absence.rolling.threshold_pct   =   12  \n"
+			   "dropout.priority=urgent\r\n"
+			   "routing.desk = desk-north",
+			   &diag));
 	CHECK_EQ_INT(c.rolling.threshold_pct, 12);
 	CHECK_EQ_INT(c.dropout.priority, URGENT);
 	CHECK_EQ_STR(c.desk, "desk-north");
 	/* Everything else stays at its default. */
 	CHECK_EQ_INT(c.rolling.window_days, 20);
 	/* The last of two settings wins. */
-	CHECK_OK(load_text(&c, "combined.window_days = 60\n"
-	                       "combined.window_days = 45\n",
-	                   &diag));
+	CHECK_OK(load_text(&c,
+			   "combined.window_days = 60\n"
+			   "combined.window_days = 45\n",
+			   &diag));
 	CHECK_EQ_INT(c.combined.window_days, 45);
 }
 
 static void
 test_bool_settings(void)
 {
-	const char *yes[] = {"yes", "true", "on"}, *no[] = {"no", "false",
-	                                                     "off"};
+	const char *yes[] = {"yes", "true", "on"},
+		   *no[] = {"no", "false", "off"};
 	for (int i = 0; i < 3; i++) {
 		CHECK(!with("dropout.enabled", no[i]).dropout.enabled);
 		rules_config c = with("dropout.enabled", no[i]);
 		ug_diag diag = {0};
-		CHECK_OK(rules_config_set(&c, "dropout.enabled", yes[i],
-		                          &diag));
+		CHECK_OK(
+		    rules_config_set(&c, "dropout.enabled", yes[i], &diag));
 		CHECK(c.dropout.enabled);
 	}
 	CHECK(!with("calendar.christmas_eve_is_holiday", "no")
-	               .cal.christmas_eve_is_holiday);
+		   .cal.christmas_eve_is_holiday);
 	CHECK(!with("absence.quarter.enabled", "off").quarter.on.enabled);
 	refused("dropout.enabled", "maybe", UG_EMALFORMED);
 	refused("dropout.enabled", "1", UG_EMALFORMED);
@@ -241,13 +243,13 @@ test_rolling_threshold_settings(void)
 	CHECK(!c.rolling.strictly_above);
 	CHECK(c.rolling.count_permitted);
 	CHECK(with("absence.rolling.strictly_above", "yes")
-	              .rolling.strictly_above);
+		  .rolling.strictly_above);
 	CHECK(!with("absence.rolling.strictly_above", "off")
-	               .rolling.strictly_above);
+		   .rolling.strictly_above);
 	CHECK(!with("absence.rolling.count_permitted_leave", "no")
-	               .rolling.count_permitted);
+		   .rolling.count_permitted);
 	CHECK(with("absence.rolling.count_permitted_leave", "true")
-	              .rolling.count_permitted);
+		  .rolling.count_permitted);
 	/* One does not move the other. */
 	c = with("absence.rolling.strictly_above", "yes");
 	CHECK(c.rolling.count_permitted);
@@ -257,46 +259,47 @@ test_rolling_threshold_settings(void)
 	const char *bad[] = {"maybe", "1", "", "Yes", "above"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		refused("absence.rolling.strictly_above", bad[i],
-		        UG_EMALFORMED);
+			UG_EMALFORMED);
 		refused("absence.rolling.count_permitted_leave", bad[i],
-		        UG_EMALFORMED);
+			UG_EMALFORMED);
 	}
 
 	/* From a file: both set, then each bad value named at its line. */
 	ug_diag diag;
-	CHECK_OK(load_text(&c, "absence.rolling.strictly_above = yes\n"
-	                       "absence.rolling.count_permitted_leave = no\n",
-	                   &diag));
+	CHECK_OK(load_text(&c,
+			   "absence.rolling.strictly_above = yes\n"
+			   "absence.rolling.count_permitted_leave = no\n",
+			   &diag));
 	CHECK(c.rolling.strictly_above);
 	CHECK(!c.rolling.count_permitted);
 	load_refused("# chronic absence\n"
-	             "absence.rolling.threshold_pct = 10\n"
-	             "absence.rolling.strictly_above = 1\n",
-	             3, "'1' is not a valid value for "
-	                "absence.rolling.strictly_above");
+		     "absence.rolling.threshold_pct = 10\n"
+		     "absence.rolling.strictly_above = 1\n",
+		     3,
+		     "'1' is not a valid value for "
+		     "absence.rolling.strictly_above");
 	load_refused("absence.rolling.count_permitted_leave = sometimes\n", 1,
-	             "'sometimes' is not a valid value for "
-	             "absence.rolling.count_permitted_leave");
+		     "'sometimes' is not a valid value for "
+		     "absence.rolling.count_permitted_leave");
 }
 
 static void
 test_int_settings(void)
 {
-	CHECK_EQ_INT(with("absence.rolling.threshold_pct", "0")
-	                     .rolling.threshold_pct,
-	             0);
-	CHECK_EQ_INT(with("absence.rolling.threshold_pct", "100")
-	                     .rolling.threshold_pct,
-	             100);
+	CHECK_EQ_INT(
+	    with("absence.rolling.threshold_pct", "0").rolling.threshold_pct,
+	    0);
+	CHECK_EQ_INT(
+	    with("absence.rolling.threshold_pct", "100").rolling.threshold_pct,
+	    100);
 	CHECK_EQ_INT(with("transition_gap.days", "45").transition_gap.days,
-	             45);
+		     45);
 	CHECK_EQ_INT(with("ack.high_hours", "8760").ack_hours[HIGH], 8760);
 	CHECK_EQ_INT(with("ack.low_hours", "1").ack_hours[LOW], 1);
 	CHECK_EQ_INT(with("ack.normal_hours", "48").ack_hours[NORMAL], 48);
 	CHECK_EQ_INT(with("ack.urgent_hours", "2").ack_hours[URGENT], 2);
-	CHECK_EQ_INT(with("deadline.treatment_days", "21")
-	                     .deadline.treatment_days,
-	             21);
+	CHECK_EQ_INT(
+	    with("deadline.treatment_days", "21").deadline.treatment_days, 21);
 	refused("absence.rolling.threshold_pct", "101", UG_EMALFORMED);
 	refused("absence.rolling.threshold_pct", "-1", UG_EMALFORMED);
 	refused("absence.rolling.threshold_pct", "10%", UG_EMALFORMED);
@@ -305,19 +308,18 @@ test_int_settings(void)
 	refused("absence.rolling.window_school_days", "0", UG_EMALFORMED);
 	refused("ack.high_hours", "0", UG_EMALFORMED);
 	refused("ack.high_hours", "8761", UG_EMALFORMED);
-	refused("transition_gap.days", "99999999999999999999",
-	        UG_EMALFORMED);
+	refused("transition_gap.days", "99999999999999999999", UG_EMALFORMED);
 	refused("combined.min_signals", "1", UG_EMALFORMED);
 	/* There are seven kinds of signal: eight could never be reached. */
 	refused("combined.min_signals", "8", UG_EMALFORMED);
 	CHECK_EQ_INT(with("combined.min_signals", "7").combined.min_signals,
-	             7);
+		     7);
 	/* The reason names the setting and its range. */
 	rules_config c;
 	rules_config_defaults(&c);
 	ug_diag diag = {0};
 	CHECK_ERR(rules_config_set(&c, "combined.window_days", "731", &diag),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 	CHECK(strstr(diag.reason, "combined.window_days") != NULL);
 	CHECK(strstr(diag.reason, "1 to 730") != NULL);
 	CHECK_EQ_INT(c.combined.window_days, 90);
@@ -328,13 +330,13 @@ test_priority_settings(void)
 {
 	CHECK_EQ_INT(with("dropout.priority", "low").dropout.priority, LOW);
 	CHECK_EQ_INT(with("dropout.priority", "NORMAL").dropout.priority,
-	             NORMAL);
+		     NORMAL);
 	CHECK_EQ_INT(with("dropout.priority", "High").dropout.priority, HIGH);
 	CHECK_EQ_INT(with("combined.priority", "urgent").combined.on.priority,
-	             URGENT);
+		     URGENT);
 	CHECK_EQ_INT(with("absence.quarter.notify_priority", "urgent")
-	                     .quarter.notify_priority,
-	             URGENT);
+			 .quarter.notify_priority,
+		     URGENT);
 	refused("dropout.priority", "critical", UG_EMALFORMED);
 	refused("dropout.priority", "3", UG_EMALFORMED);
 	refused("dropout.priority", "", UG_EMALFORMED);
@@ -344,10 +346,10 @@ static void
 test_grades_setting(void)
 {
 	CHECK_EQ_INT(with("readiness.grades", "8,9,10").readiness.grades,
-	             1u << 8 | 1u << 9 | 1u << 10);
+		     1u << 8 | 1u << 9 | 1u << 10);
 	CHECK_EQ_INT(with("readiness.grades", "9").readiness.grades, 1u << 9);
 	CHECK_EQ_INT(with("readiness.grades", "7, 8").readiness.grades,
-	             1u << 7 | 1u << 8);
+		     1u << 7 | 1u << 8);
 	/* Empty: no grade raises the rule. */
 	CHECK_EQ_INT(with("readiness.grades", "").readiness.grades, 0);
 	refused("readiness.grades", "11", UG_EMALFORMED);
@@ -360,23 +362,23 @@ test_grades_setting(void)
 	refused("readiness.grades", "8,", UG_EMALFORMED);
 	refused("readiness.grades", "8 9", UG_EMALFORMED);
 	CHECK_EQ_INT(with("readiness.grades", " 9 , 10 ").readiness.grades,
-	             1u << 9 | 1u << 10);
+		     1u << 9 | 1u << 10);
 }
 
 static void
 test_id_settings(void)
 {
 	CHECK_EQ_STR(with("routing.desk", "youth-desk.2").desk,
-	             "youth-desk.2");
+		     "youth-desk.2");
 	CHECK_EQ_STR(with("routing.team_lead", "cw-lead").team_lead,
-	             "cw-lead");
+		     "cw-lead");
 	refused("routing.desk", "Duty Desk", UG_EMALFORMED);
 	refused("routing.desk", "", UG_EMALFORMED);
 	refused("routing.team_lead", "-lead", UG_EMALFORMED);
 	refused("routing.team_lead",
-	        "a-very-long-caseworker-id-that-goes-on-and-on-and-on-past-"
-	        "the-limit",
-	        UG_EMALFORMED);
+		"a-very-long-caseworker-id-that-goes-on-and-on-and-on-past-"
+		"the-limit",
+		UG_EMALFORMED);
 }
 
 static void
@@ -396,15 +398,17 @@ test_unknown_name_names_file_and_line(void)
 	rules_config c;
 	ug_diag diag;
 	const char *path = write_rules("# rules\n"
-	                               "dropout.enabled = yes\n"
-	                               "\n"
-	                               "absence.rolling.treshold_pct = 12\n"
-	                               "dropout.priority = low\n");
+				       "dropout.enabled = yes\n"
+				       "\n"
+				       "absence.rolling.treshold_pct = 12\n"
+				       "dropout.priority = low\n");
 	memset(&diag, 0, sizeof diag);
 	CHECK_ERR(rules_config_load(&c, path, &diag), UG_EINVAL);
 	char want[PATH_MAX + 64];
-	snprintf(want, sizeof want, "%s:4: unknown rule setting "
-	         "'absence.rolling.treshold_pct'", path);
+	snprintf(want, sizeof want,
+		 "%s:4: unknown rule setting "
+		 "'absence.rolling.treshold_pct'",
+		 path);
 	CHECK_EQ_STR(diag.reason, want);
 	CHECK_EQ_INT(diag.line, 4);
 	CHECK_EQ_STR(diag.file, path);
@@ -416,28 +420,32 @@ test_bad_value_names_file_and_line(void)
 	rules_config c;
 	ug_diag diag;
 	const char *path = write_rules("dropout.enabled = yes\n"
-	                               "dropout.priority = severe\n");
+				       "dropout.priority = severe\n");
 	memset(&diag, 0, sizeof diag);
 	CHECK_ERR(rules_config_load(&c, path, &diag), UG_EMALFORMED);
 	char want[PATH_MAX + 64];
-	snprintf(want, sizeof want, "%s:2: 'severe' is not a valid value "
-	         "for dropout.priority", path);
+	snprintf(want, sizeof want,
+		 "%s:2: 'severe' is not a valid value "
+		 "for dropout.priority",
+		 path);
 	CHECK_EQ_STR(diag.reason, want);
 	CHECK_EQ_INT(diag.line, 2);
 
-	CHECK_ERR(load_text(&c, "\n\n\nabsence.rolling.window_school_days "
-	                        "= 201\n",
-	                    &diag),
-	          UG_EMALFORMED);
+	CHECK_ERR(load_text(&c,
+			    "\n\n\nabsence.rolling.window_school_days "
+			    "= 201\n",
+			    &diag),
+		  UG_EMALFORMED);
 	CHECK_EQ_INT(diag.line, 4);
-	CHECK(strstr(diag.reason, ":4: absence.rolling.window_school_days "
-	                          "must be a whole number from 1 to 200") !=
-	      NULL);
+	CHECK(strstr(diag.reason,
+		     ":4: absence.rolling.window_school_days "
+		     "must be a whole number from 1 to 200") != NULL);
 
-	CHECK_ERR(load_text(&c, "calendar.school_holiday = week 42\n"
-	                        "calendar.school_holiday = autumn\n",
-	                    &diag),
-	          UG_EMALFORMED);
+	CHECK_ERR(load_text(&c,
+			    "calendar.school_holiday = week 42\n"
+			    "calendar.school_holiday = autumn\n",
+			    &diag),
+		  UG_EMALFORMED);
 	CHECK_EQ_INT(diag.line, 2);
 	CHECK(strstr(diag.reason, ":2: 'autumn' is not a holiday range") !=
 	      NULL);
@@ -448,10 +456,11 @@ test_line_without_equals(void)
 {
 	rules_config c;
 	ug_diag diag;
-	CHECK_ERR(load_text(&c, "dropout.enabled = yes\ndropout.priority "
-	                        "high\n",
-	                    &diag),
-	          UG_EMALFORMED);
+	CHECK_ERR(load_text(&c,
+			    "dropout.enabled = yes\ndropout.priority "
+			    "high\n",
+			    &diag),
+		  UG_EMALFORMED);
 	CHECK_EQ_INT(diag.line, 2);
 	CHECK(strstr(diag.reason, ":2: expected name = value") != NULL);
 }
@@ -494,18 +503,17 @@ test_consistency_errors(void)
 	const struct {
 		const char *text, *field, *reason;
 	} cases[] = {
-		{"absence.rolling.window_school_days = 15\n"
-		 "absence.rolling.min_days = 16\n",
-		 "absence.rolling.min_days",
-		 "min_days is larger than window_school_days"},
-		{"absence.quarter.warn_pct = 12\n"
-		 "absence.quarter.notify_pct = 11\n",
-		 "absence.quarter.notify_pct", "notify_pct is below warn_pct"},
-		{"deadline.min_age = 18\n", "deadline.min_age",
-		 "min_age is above max_age"},
-		{"deadline.warn_working_days = 5\n",
-		 "deadline.warn_working_days",
-		 "warn_working_days must be below contact_working_days"},
+	    {"absence.rolling.window_school_days = 15\n"
+	     "absence.rolling.min_days = 16\n",
+	     "absence.rolling.min_days",
+	     "min_days is larger than window_school_days"},
+	    {"absence.quarter.warn_pct = 12\n"
+	     "absence.quarter.notify_pct = 11\n",
+	     "absence.quarter.notify_pct", "notify_pct is below warn_pct"},
+	    {"deadline.min_age = 18\n", "deadline.min_age",
+	     "min_age is above max_age"},
+	    {"deadline.warn_working_days = 5\n", "deadline.warn_working_days",
+	     "warn_working_days must be below contact_working_days"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		CHECK_ERR(load_text(&c, cases[i].text, &diag), UG_EINVAL);
@@ -514,17 +522,18 @@ test_consistency_errors(void)
 		CHECK_EQ_INT(diag.line, 0);
 		char want[PATH_MAX + 128];
 		snprintf(want, sizeof want, "%s: %s", diag.file,
-		         cases[i].reason);
+			 cases[i].reason);
 		CHECK_EQ_STR(diag.reason, want);
 	}
 	/* Equal values are consistent. */
-	CHECK_OK(load_text(&c, "absence.rolling.window_school_days = 10\n"
-	                       "absence.rolling.min_days = 10\n"
-	                       "absence.quarter.warn_pct = 15\n"
-	                       "deadline.min_age = 16\n"
-	                       "deadline.max_age = 16\n"
-	                       "deadline.warn_working_days = 4\n",
-	                   &diag));
+	CHECK_OK(load_text(&c,
+			   "absence.rolling.window_school_days = 10\n"
+			   "absence.rolling.min_days = 10\n"
+			   "absence.quarter.warn_pct = 15\n"
+			   "deadline.min_age = 16\n"
+			   "deadline.max_age = 16\n"
+			   "deadline.warn_working_days = 4\n",
+			   &diag));
 	CHECK_EQ_INT(c.quarter.warn_pct, 15);
 	CHECK_EQ_INT(c.quarter.notify_pct, 15);
 }
@@ -534,11 +543,12 @@ test_school_holidays_replace_defaults(void)
 {
 	rules_config c;
 	ug_diag diag;
-	CHECK_OK(load_text(&c, "calendar.school_holiday = week 8\n"
-	                       "dropout.priority = high\n"
-	                       "calendar.school_holiday = "
-	                       "2026-10-19..2026-10-23\n",
-	                   &diag));
+	CHECK_OK(load_text(&c,
+			   "calendar.school_holiday = week 8\n"
+			   "dropout.priority = high\n"
+			   "calendar.school_holiday = "
+			   "2026-10-19..2026-10-23\n",
+			   &diag));
 	CHECK_EQ_INT(c.cal.nschool_holidays, 2);
 	/* The configured ones... */
 	CHECK(!calendar_is_school_day(&c.cal, day("2026-02-18")));
@@ -564,10 +574,11 @@ test_error_stops_at_first_bad_line(void)
 	 * and does not go on to later lines. */
 	rules_config c;
 	ug_diag diag;
-	CHECK_ERR(load_text(&c, "dropout.priority = nope\n"
-	                        "unknown.setting = 1\n",
-	                    &diag),
-	          UG_EMALFORMED);
+	CHECK_ERR(load_text(&c,
+			    "dropout.priority = nope\n"
+			    "unknown.setting = 1\n",
+			    &diag),
+		  UG_EMALFORMED);
 	CHECK_EQ_INT(diag.line, 1);
 }
 
@@ -579,8 +590,8 @@ test_example_file_is_the_defaults(void)
 	rules_config want, got;
 	rules_config_defaults(&want);
 	ug_diag diag = {0};
-	ug_err err = rules_config_load(&got, "deploy/rules.conf.example",
-	                               &diag);
+	ug_err err =
+	    rules_config_load(&got, "deploy/rules.conf.example", &diag);
 	if (err != UG_OK)
 		FAIL("deploy/rules.conf.example: %s", diag.reason);
 	CHECK_EQ_INT(got.cal.nschool_holidays, want.cal.nschool_holidays);
@@ -638,7 +649,7 @@ test_office_settings(void)
 	CHECK_EQ_INT(c.office.open_min, 7 * 60 + 30);
 	CHECK_EQ_INT(c.office.close_min, 15 * 60);
 	CHECK_EQ_INT(with("office.days", "mon,wed, sat").office.days,
-	             1 | 4 | 32);
+		     1 | 4 | 32);
 	refused("office.days", "", UG_EMALFORMED);
 	refused("office.days", "fri-mon", UG_EMALFORMED);
 	refused("office.days", "weekdays", UG_EMALFORMED);
@@ -648,9 +659,10 @@ test_office_settings(void)
 
 	/* From a file, with the line named. */
 	ug_diag diag;
-	CHECK_OK(load_text(&c, "office.days = mon-sat\n"
-	                       "office.hours = 09:00 - 17:30\n",
-	                   &diag));
+	CHECK_OK(load_text(&c,
+			   "office.days = mon-sat\n"
+			   "office.hours = 09:00 - 17:30\n",
+			   &diag));
 	CHECK_EQ_INT(c.office.days, 0x3f);
 	CHECK_EQ_INT(c.office.open_min, 9 * 60);
 	CHECK_EQ_INT(c.office.close_min, 17 * 60 + 30);
@@ -658,40 +670,38 @@ test_office_settings(void)
 	 * Saturday 10:30 CEST. */
 	int64_t friday = ((int64_t)day("2026-09-11") * 24 + 13) * 3600000;
 	CHECK_EQ_INT(calendar_add_office_hours(&c.cal, &c.office, friday, 4),
-	             ((int64_t)day("2026-09-12") * 24 + 8) * 3600000 +
-	                     30 * 60000);
-	CHECK_ERR(load_text(&c, "dropout.enabled = yes\n"
-	                        "office.hours = 08:00-16:00\n"
-	                        "office.days = monday-friday\n",
-	                    &diag),
-	          UG_EMALFORMED);
+		     ((int64_t)day("2026-09-12") * 24 + 8) * 3600000 +
+			 30 * 60000);
+	CHECK_ERR(load_text(&c,
+			    "dropout.enabled = yes\n"
+			    "office.hours = 08:00-16:00\n"
+			    "office.days = monday-friday\n",
+			    &diag),
+		  UG_EMALFORMED);
 	CHECK_EQ_INT(diag.line, 3);
 	CHECK(strstr(diag.reason, ":3: 'monday-friday' is not a list of "
-	                          "weekdays") != NULL);
+				  "weekdays") != NULL);
 	CHECK_ERR(load_text(&c, "office.hours = 16:00-08:00\n", &diag),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 	CHECK_EQ_INT(diag.line, 1);
 	CHECK(strstr(diag.reason, ":1: '16:00-08:00' is not an opening "
-	                          "time") != NULL);
+				  "time") != NULL);
 }
 
 static void
 test_missed_activation_settings(void)
 {
 	CHECK(!with("missed_activation.enabled", "no")
-	               .missed_activation.on.enabled);
+		   .missed_activation.on.enabled);
 	CHECK_EQ_INT(with("missed_activation.priority", "high")
-	                     .missed_activation.on.priority,
-	             HIGH);
-	CHECK_EQ_INT(with("missed_activation.count", "1")
-	                     .missed_activation.count,
-	             1);
-	CHECK_EQ_INT(with("missed_activation.count", "10")
-	                     .missed_activation.count,
-	             10);
-	CHECK_EQ_INT(with("missed_activation.days", "365")
-	                     .missed_activation.days,
-	             365);
+			 .missed_activation.on.priority,
+		     HIGH);
+	CHECK_EQ_INT(
+	    with("missed_activation.count", "1").missed_activation.count, 1);
+	CHECK_EQ_INT(
+	    with("missed_activation.count", "10").missed_activation.count, 10);
+	CHECK_EQ_INT(
+	    with("missed_activation.days", "365").missed_activation.days, 365);
 	refused("missed_activation.enabled", "sometimes", UG_EMALFORMED);
 	refused("missed_activation.priority", "severe", UG_EMALFORMED);
 	refused("missed_activation.count", "0", UG_EMALFORMED);
@@ -701,46 +711,47 @@ test_missed_activation_settings(void)
 	refused("missed_activation.days", "30d", UG_EMALFORMED);
 	ug_diag diag;
 	rules_config c;
-	CHECK_OK(load_text(&c, "missed_activation.count = 3\n"
-	                       "missed_activation.days = 60\n",
-	                   &diag));
+	CHECK_OK(load_text(&c,
+			   "missed_activation.count = 3\n"
+			   "missed_activation.days = 60\n",
+			   &diag));
 	CHECK_EQ_INT(c.missed_activation.count, 3);
 	CHECK_EQ_INT(c.missed_activation.days, 60);
 	CHECK(c.missed_activation.on.enabled);
-	CHECK_ERR(load_text(&c, "# activations\n"
-	                        "missed_activation.days = 400\n",
-	                    &diag),
-	          UG_EMALFORMED);
+	CHECK_ERR(load_text(&c,
+			    "# activations\n"
+			    "missed_activation.days = 400\n",
+			    &diag),
+		  UG_EMALFORMED);
 	CHECK_EQ_INT(diag.line, 2);
 	CHECK(strstr(diag.reason, ":2: missed_activation.days must be a "
-	                          "whole number from 1 to 365") != NULL);
+				  "whole number from 1 to 365") != NULL);
 }
 
 TEST_LIST = {
-	{"defaults are domain", test_defaults_are_domain},
-	{"no file means defaults", test_no_file_means_defaults},
-	{"comments blanks and spaces", test_comments_blanks_and_spaces},
-	{"bool settings", test_bool_settings},
-	{"rolling threshold settings", test_rolling_threshold_settings},
-	{"int settings", test_int_settings},
-	{"priority settings", test_priority_settings},
-	{"grades setting", test_grades_setting},
-	{"id settings", test_id_settings},
-	{"holiday setting", test_holiday_setting},
-	{"unknown name names file and line",
-	 test_unknown_name_names_file_and_line},
-	{"bad value names file and line", test_bad_value_names_file_and_line},
-	{"line without equals", test_line_without_equals},
-	{"overlong line", test_overlong_line},
-	{"missing file", test_missing_file},
-	{"consistency errors", test_consistency_errors},
-	{"school holidays replace defaults",
-	 test_school_holidays_replace_defaults},
-	{"error stops at the first bad line",
-	 test_error_stops_at_first_bad_line},
-	{"office settings", test_office_settings},
-	{"missed activation settings", test_missed_activation_settings},
-	{"example file is the defaults", test_example_file_is_the_defaults},
-	{"docs example loads", test_docs_example_loads},
-	{NULL, NULL},
+    {"defaults are domain", test_defaults_are_domain},
+    {"no file means defaults", test_no_file_means_defaults},
+    {"comments blanks and spaces", test_comments_blanks_and_spaces},
+    {"bool settings", test_bool_settings},
+    {"rolling threshold settings", test_rolling_threshold_settings},
+    {"int settings", test_int_settings},
+    {"priority settings", test_priority_settings},
+    {"grades setting", test_grades_setting},
+    {"id settings", test_id_settings},
+    {"holiday setting", test_holiday_setting},
+    {"unknown name names file and line",
+     test_unknown_name_names_file_and_line},
+    {"bad value names file and line", test_bad_value_names_file_and_line},
+    {"line without equals", test_line_without_equals},
+    {"overlong line", test_overlong_line},
+    {"missing file", test_missing_file},
+    {"consistency errors", test_consistency_errors},
+    {"school holidays replace defaults",
+     test_school_holidays_replace_defaults},
+    {"error stops at the first bad line", test_error_stops_at_first_bad_line},
+    {"office settings", test_office_settings},
+    {"missed activation settings", test_missed_activation_settings},
+    {"example file is the defaults", test_example_file_is_the_defaults},
+    {"docs example loads", test_docs_example_loads},
+    {NULL, NULL},
 };

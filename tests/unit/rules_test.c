@@ -15,12 +15,11 @@
 #include "proto/ungebro.pb-c.h"
 
 /* The defaults (DOMAIN: "10 % or more ... for any reason"). */
-static const absence_config cfg = {.threshold_pct = 10, .window_days = 20,
-                                   .count_permitted = true};
+static const absence_config cfg = {
+    .threshold_pct = 10, .window_days = 20, .count_permitted = true};
 /* The rule as it was: strictly above, permitted leave left out. */
-static const absence_config strict_cfg = {.threshold_pct = 10,
-                                          .window_days = 20,
-                                          .strictly_above = true};
+static const absence_config strict_cfg = {
+    .threshold_pct = 10, .window_days = 20, .strictly_above = true};
 
 static int32_t
 day(const char *iso)
@@ -35,9 +34,11 @@ day(const char *iso)
 static absence_report
 week(const char *monday, unsigned absent)
 {
-	absence_report r = {.start = day(monday), .end = day(monday) + 4,
-	                    .absent = (uint16_t)absent, .expected = 30,
-	                    .kind = UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL};
+	absence_report r = {.start = day(monday),
+			    .end = day(monday) + 4,
+			    .absent = (uint16_t)absent,
+			    .expected = 30,
+			    .kind = UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL};
 	r.event_id[0] = (uint8_t)absent;
 	return r;
 }
@@ -69,13 +70,13 @@ test_window_start_skips_weekends(void)
 {
 	/* 20 school days ending Friday 2026-10-02 start Monday 2026-09-07. */
 	CHECK_EQ_INT(absence_window_start(&cfg, day("2026-10-02")),
-	             day("2026-09-07"));
+		     day("2026-09-07"));
 	/* Ending on a Sunday counts back from the Friday before it. */
 	CHECK_EQ_INT(absence_window_start(&cfg, day("2026-10-04")),
-	             day("2026-09-07"));
+		     day("2026-09-07"));
 	absence_config one = {.window_days = 1};
 	CHECK_EQ_INT(absence_window_start(&one, day("2026-10-05")),
-	             day("2026-10-05"));
+		     day("2026-10-05"));
 }
 
 static void
@@ -121,14 +122,14 @@ test_one_alert_per_episode(void)
 	absence_state st = {0};
 	int raised = 0, ended = 0;
 	const char *mondays[] = {"2026-09-07", "2026-09-14", "2026-09-21",
-	                         "2026-09-28", "2026-10-05", "2026-10-12",
-	                         "2026-10-19", "2026-10-26", "2026-11-02",
-	                         "2026-11-09"};
+				 "2026-09-28", "2026-10-05", "2026-10-12",
+				 "2026-10-19", "2026-10-26", "2026-11-02",
+				 "2026-11-09"};
 	/* High for four weeks, then four clean weeks, then high again. */
 	unsigned absent[] = {6, 6, 6, 6, 0, 0, 0, 0, 12, 12};
 	for (int i = 0; i < 10; i++) {
 		absence_verdict v =
-			feed_with(&strict_cfg, &st, week(mondays[i], absent[i]));
+		    feed_with(&strict_cfg, &st, week(mondays[i], absent[i]));
 		raised += v.raise;
 		ended += v.episode_ended;
 		if (i == 0)
@@ -176,10 +177,10 @@ static void
 test_permitted_leave_counts_by_default(void)
 {
 	absence_state st = {0};
-	absence_report r = kind_row(week("2026-09-07", 2),
-	                            UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE);
+	absence_report r = kind_row(
+	    week("2026-09-07", 2), UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE);
 	absence_report ill = kind_row(week("2026-09-07", 1),
-	                              UNGEBRO__V1__ABSENCE_KIND__ILLNESS);
+				      UNGEBRO__V1__ABSENCE_KIND__ILLNESS);
 	CHECK(!feed(&st, ill).raise); /* 1 of 30 */
 	absence_verdict v = feed(&st, r);
 	CHECK_EQ_INT(v.absent, 3);
@@ -197,9 +198,9 @@ test_kind_rows_count_expected_once(void)
 	absence_verdict v;
 	for (int i = 0; i < 2; i++) {
 		feed(&st, kind_row(week(mondays[i], 2),
-		                   UNGEBRO__V1__ABSENCE_KIND__ILLNESS));
+				   UNGEBRO__V1__ABSENCE_KIND__ILLNESS));
 		v = feed(&st, kind_row(week(mondays[i], 2),
-		                       UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
+				       UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
 	}
 	CHECK_EQ_INT(v.absent, 8);
 	CHECK_EQ_INT(v.expected, 60);
@@ -209,18 +210,18 @@ test_kind_rows_count_expected_once(void)
 	absence_state st2 = {0};
 	for (int i = 0; i < 2; i++) {
 		feed_with(&strict_cfg, &st2,
-		          kind_row(week(mondays[i], 2),
-		                   UNGEBRO__V1__ABSENCE_KIND__ILLNESS));
+			  kind_row(week(mondays[i], 2),
+				   UNGEBRO__V1__ABSENCE_KIND__ILLNESS));
 		v = feed_with(&strict_cfg, &st2,
-		              kind_row(week(mondays[i], 2),
-		                       UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
+			      kind_row(week(mondays[i], 2),
+				       UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
 	}
 	CHECK_EQ_INT(v.expected, 60);
 	CHECK(st2.in_episode);
 	/* A corrected unlawful row replaces its row, not adds: 6 of 60. */
 	v = feed_with(&strict_cfg, &st2,
-	              kind_row(week("2026-09-14", 0),
-	                       UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
+		      kind_row(week("2026-09-14", 0),
+			       UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
 	CHECK_EQ_INT(st2.count, 4);
 	CHECK_EQ_INT(v.absent, 6);
 	CHECK_EQ_INT(v.expected, 60);
@@ -253,11 +254,14 @@ static void
 test_sum_takes_largest_expected_and_all_kinds(void)
 {
 	absence_report r[4] = {
-		kind_row(week("2026-09-07", 2), UNGEBRO__V1__ABSENCE_KIND__ILLNESS),
-		kind_row(week("2026-09-07", 1), UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL),
-		kind_row(week("2026-09-07", 5),
-		         UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS),
-		kind_row(week("2026-09-14", 4), UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL),
+	    kind_row(week("2026-09-07", 2),
+		     UNGEBRO__V1__ABSENCE_KIND__ILLNESS),
+	    kind_row(week("2026-09-07", 1),
+		     UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL),
+	    kind_row(week("2026-09-07", 5),
+		     UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS),
+	    kind_row(week("2026-09-14", 4),
+		     UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL),
 	};
 	r[1].expected = 28; /* rows that disagree: the largest counts */
 	uint16_t idx[] = {0, 1, 2, 3};
@@ -271,13 +275,13 @@ test_sum_takes_largest_expected_and_all_kinds(void)
 	CHECK_EQ_INT(absent, 3 + 4);
 	/* Unlawful only: the illness rows still tell the expected lessons. */
 	absence_sum(r, idx, 3, 1u << UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL,
-	            &absent, &expected);
+		    &absent, &expected);
 	CHECK_EQ_INT(absent, 1);
 	CHECK_EQ_INT(expected, 30);
 	/* Illness left out: the total stands for the rest, 5 - 2. */
 	r[2].absent = 5;
 	absence_sum(r, idx, 3, ~(1u << UNGEBRO__V1__ABSENCE_KIND__ILLNESS),
-	            &absent, &expected);
+		    &absent, &expected);
 	CHECK_EQ_INT(absent, 3);
 }
 
@@ -343,8 +347,10 @@ test_late_report_counts_in_its_window(void)
 static void
 test_needs_min_days_covered(void)
 {
-	absence_config strict = {.threshold_pct = 10, .window_days = 20,
-	                         .min_days = 10, .strictly_above = true};
+	absence_config strict = {.threshold_pct = 10,
+				 .window_days = 20,
+				 .min_days = 10,
+				 .strictly_above = true};
 	absence_state st = {0};
 	absence_report first = week("2026-09-07", 9), ill = first;
 	ill.kind = UNGEBRO__V1__ABSENCE_KIND__ILLNESS;
@@ -391,8 +397,11 @@ test_full_state_evicts_oldest(void)
 	absence_config wide = {.threshold_pct = 10, .window_days = 60};
 	int32_t d = day("2026-09-07");
 	for (int i = 0; i < ABSENCE_MAX_REPORTS + 5; i++, d++) {
-		absence_report r = {.start = d, .end = d, .absent = 0,
-		                    .expected = 6, .kind = 3};
+		absence_report r = {.start = d,
+				    .end = d,
+				    .absent = 0,
+				    .expected = 6,
+				    .kind = 3};
 		absence_verdict v;
 		absence_apply(&wide, &st, &r, &v);
 	}
@@ -408,16 +417,18 @@ test_window_over_autumn_holiday(void)
 {
 	calendar cal;
 	calendar_defaults(&cal);
-	absence_config hol = {.threshold_pct = 10, .window_days = 20,
-	                      .min_days = 20, .cal = &cal};
+	absence_config hol = {.threshold_pct = 10,
+			      .window_days = 20,
+			      .min_days = 20,
+			      .cal = &cal};
 	/* 20 school days ending Friday 2026-10-30 skip week 42. */
 	CHECK_EQ_INT(absence_window_start(&hol, day("2026-10-30")),
-	             day("2026-09-28"));
+		     day("2026-09-28"));
 	absence_state st = {0};
 	absence_verdict v;
 	/* Weeks 40, 41, 43 and 44: 20 school days around the holiday. */
 	const char *mondays[] = {"2026-09-28", "2026-10-05", "2026-10-19",
-	                         "2026-10-26"};
+				 "2026-10-26"};
 	unsigned absent[] = {4, 3, 3, 3};
 	for (int i = 0; i < 4; i++) {
 		absence_report r = week(mondays[i], absent[i]);
@@ -453,8 +464,10 @@ test_holiday_days_are_not_school_days(void)
 {
 	calendar cal;
 	calendar_defaults(&cal);
-	absence_config hol = {.threshold_pct = 10, .window_days = 20,
-	                      .min_days = 1, .cal = &cal};
+	absence_config hol = {.threshold_pct = 10,
+			      .window_days = 20,
+			      .min_days = 1,
+			      .cal = &cal};
 	absence_state st = {0};
 	absence_verdict v;
 	/* A report over the autumn holiday covers no school day: with
@@ -468,9 +481,10 @@ test_holiday_days_are_not_school_days(void)
 	 * 2026-03-30..04-06 covers no school day. */
 	absence_state st2 = {0};
 	absence_report easter = {.start = day("2026-03-30"),
-	                         .end = day("2026-04-06"), .absent = 2,
-	                         .expected = 18,
-	                         .kind = UNGEBRO__V1__ABSENCE_KIND__ILLNESS};
+				 .end = day("2026-04-06"),
+				 .absent = 2,
+				 .expected = 18,
+				 .kind = UNGEBRO__V1__ABSENCE_KIND__ILLNESS};
 	absence_apply(&hol, &st2, &easter, &v);
 	CHECK_EQ_INT(v.covered_days, 0);
 	CHECK(!v.raise);
@@ -487,8 +501,8 @@ test_holiday_days_are_not_school_days(void)
 
 /* ---- unlawful absence per quarter ---- */
 
-static const quarter_config qcfg = {.warn_pct = 10, .notify_pct = 15,
-                                    .min_days = 10};
+static const quarter_config qcfg = {
+    .warn_pct = 10, .notify_pct = 15, .min_days = 10};
 
 /* The quarter rule's defaults over the Danish school calendar. */
 static quarter_config
@@ -565,10 +579,10 @@ test_quarter_one_alert_per_level(void)
 	/* 10 %, staying between the levels for weeks, then 15 %+. */
 	unsigned absent[] = {3, 3, 4, 3, 3, 12};
 	const char *mondays[] = {"2026-08-10", "2026-08-17", "2026-08-24",
-	                         "2026-08-31", "2026-09-07", "2026-09-14"};
+				 "2026-08-31", "2026-09-07", "2026-09-14"};
 	for (int i = 0; i < 6; i++) {
-		quarter_verdict v = qfeed(&qcfg, &st, week(mondays[i],
-		                                           absent[i]));
+		quarter_verdict v =
+		    qfeed(&qcfg, &st, week(mondays[i], absent[i]));
 		warns += v.warn;
 		notifies += v.notify;
 		if (i == 1)
@@ -686,10 +700,11 @@ test_quarter_only_unlawful_counts(void)
 	quarter_config any = qcfg;
 	any.min_days = 0;
 	quarter_state st = {0};
-	uint8_t kinds[] = {UNGEBRO__V1__ABSENCE_KIND__ILLNESS,
-	                   UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE,
-	                   UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS,
-	                   UNGEBRO__V1__ABSENCE_KIND__ABSENCE_KIND_UNSPECIFIED};
+	uint8_t kinds[] = {
+	    UNGEBRO__V1__ABSENCE_KIND__ILLNESS,
+	    UNGEBRO__V1__ABSENCE_KIND__PERMITTED_LEAVE,
+	    UNGEBRO__V1__ABSENCE_KIND__ALL_KINDS,
+	    UNGEBRO__V1__ABSENCE_KIND__ABSENCE_KIND_UNSPECIFIED};
 	for (size_t i = 0; i < sizeof kinds; i++) {
 		absence_report r = week("2026-09-07", 30);
 		r.kind = kinds[i];
@@ -716,18 +731,21 @@ test_quarter_kind_rows_count_expected_once(void)
 	const char *mondays[] = {"2026-09-07", "2026-09-14"};
 	quarter_verdict v;
 	for (int i = 0; i < 2; i++) {
-		qfeed(&qcfg, &st, kind_row(week(mondays[i], 3),
-		                           UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
-		v = qfeed(&qcfg, &st, kind_row(week(mondays[i], 4),
-		                               UNGEBRO__V1__ABSENCE_KIND__ILLNESS));
+		qfeed(&qcfg, &st,
+		      kind_row(week(mondays[i], 3),
+			       UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
+		v = qfeed(&qcfg, &st,
+			  kind_row(week(mondays[i], 4),
+				   UNGEBRO__V1__ABSENCE_KIND__ILLNESS));
 	}
 	CHECK_EQ_INT(v.absent, 6);
 	CHECK_EQ_INT(v.expected, 60);
 	CHECK_EQ_INT(v.covered_days, 10);
 	CHECK(st.warned); /* by the second week's unlawful row */
 	/* A corrected unlawful row replaces its row. */
-	v = qfeed(&qcfg, &st, kind_row(week("2026-09-14", 6),
-	                               UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
+	v = qfeed(&qcfg, &st,
+		  kind_row(week("2026-09-14", 6),
+			   UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL));
 	CHECK_EQ_INT(st.count, 4);
 	CHECK_EQ_INT(v.absent, 9);
 	CHECK(v.notify);
@@ -740,9 +758,10 @@ test_quarter_week_without_unlawful_row_counts_expected(void)
 	/* An illness-only week still tells its 30 expected lessons and its
 	 * school days: 6 of 60 over 10 days. */
 	qfeed(&qcfg, &st, week("2026-09-07", 6));
-	quarter_verdict v = qfeed(
-		&qcfg, &st,
-		kind_row(week("2026-09-14", 9), UNGEBRO__V1__ABSENCE_KIND__ILLNESS));
+	quarter_verdict v =
+	    qfeed(&qcfg, &st,
+		  kind_row(week("2026-09-14", 9),
+			   UNGEBRO__V1__ABSENCE_KIND__ILLNESS));
 	CHECK_EQ_INT(v.covered_days, 10);
 	CHECK_EQ_INT(v.absent, 6);
 	CHECK_EQ_INT(v.expected, 60);
@@ -774,9 +793,12 @@ test_quarter_state_round_trip(void)
 	quarter_config any = qcfg;
 	any.min_days = 0;
 	for (int32_t d = day("2026-07-01"); d <= day("2026-09-30"); d++) {
-		absence_report r = {.start = d, .end = d, .absent = 0,
-		                    .expected = 6,
-		                    .kind = UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL};
+		absence_report r = {.start = d,
+				    .end = d,
+				    .absent = 0,
+				    .expected = 6,
+				    .kind =
+					UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL};
 		qfeed(&any, &full, r);
 	}
 	CHECK_EQ_INT(full.count, 92);
@@ -787,10 +809,11 @@ test_quarter_state_round_trip(void)
 static absence_report
 period(const char *from, const char *to, unsigned absent, unsigned expected)
 {
-	absence_report r = {.start = day(from), .end = day(to),
-	                    .absent = (uint16_t)absent,
-	                    .expected = (uint16_t)expected,
-	                    .kind = UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL};
+	absence_report r = {.start = day(from),
+			    .end = day(to),
+			    .absent = (uint16_t)absent,
+			    .expected = (uint16_t)expected,
+			    .kind = UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL};
 	return r;
 }
 
@@ -814,23 +837,28 @@ test_apportion_rounding_keeps_every_lesson(void)
 		for (uint32_t days = 1; days <= 23; days++)
 			for (uint32_t a = 0; a <= days; a++)
 				for (uint32_t b = a; b <= days; b++) {
-					uint32_t p1 = absence_apportion(lessons, 0, a,
-					                                days);
+					uint32_t p1 = absence_apportion(
+					    lessons, 0, a, days);
 					uint32_t p2 = absence_apportion(
-						lessons, a, b - a, days);
+					    lessons, a, b - a, days);
 					uint32_t p3 = absence_apportion(
-						lessons, b, days - b, days);
+					    lessons, b, days - b, days);
 					if (p1 + p2 + p3 != lessons)
-						FAIL("%u lessons, %u days, cut at "
+						FAIL("%u lessons, %u days, "
+						     "cut at "
 						     "%u and %u: %u + %u + %u",
-						     lessons, days, a, b, p1, p2, p3);
-					uint64_t exact2 = 2 * (uint64_t)lessons *
-					                  (b - a);
-					uint64_t got2 = 2 * (uint64_t)p2 * days;
+						     lessons, days, a, b, p1,
+						     p2, p3);
+					uint64_t exact2 =
+					    2 * (uint64_t)lessons * (b - a);
+					uint64_t got2 =
+					    2 * (uint64_t)p2 * days;
 					if (got2 + 2 * days < exact2 ||
 					    got2 > exact2 + 2 * days)
-						FAIL("%u lessons, %u days, part %u..%u: "
-						     "%u", lessons, days, a, b, p2);
+						FAIL("%u lessons, %u days, "
+						     "part %u..%u: "
+						     "%u",
+						     lessons, days, a, b, p2);
 				}
 }
 
@@ -842,8 +870,8 @@ test_quarter_report_inside_a_quarter_is_whole(void)
 	quarter_state st = {0};
 	/* Odd figures that would round differently were they apportioned:
 	 * a report wholly inside its quarter counts whole. */
-	quarter_verdict v = qfeed(&withcal, &st,
-	                          period("2026-09-01", "2026-09-30", 7, 133));
+	quarter_verdict v =
+	    qfeed(&withcal, &st, period("2026-09-01", "2026-09-30", 7, 133));
 	CHECK_EQ_INT(v.absent, 7);
 	CHECK_EQ_INT(v.expected, 133);
 	CHECK_EQ_INT(v.covered_days, 22);
@@ -868,8 +896,8 @@ test_quarter_spanning_report_apportioned_warns_later_quarter(void)
 	quarter_config withcal = with_calendar(&cal);
 	quarter_state st = {0};
 	qfeed(&withcal, &st, week("2026-09-21", 0));
-	quarter_verdict v = qfeed(&withcal, &st,
-	                          period("2026-09-28", "2026-10-09", 0, 60));
+	quarter_verdict v =
+	    qfeed(&withcal, &st, period("2026-09-28", "2026-10-09", 0, 60));
 	CHECK(!v.warn && !v.notify);
 	CHECK_EQ_INT(v.quarter_start, day("2026-10-01"));
 	CHECK_EQ_INT(v.absent, 0);
@@ -901,8 +929,9 @@ test_quarter_spanning_report_counts_in_the_quarter_before(void)
 	CHECK(!qfeed(&qcfg, &st, week("2026-09-21", 2)).warn);
 	/* Its illness row comes first: it tells the period's expected
 	 * lessons, Q3 stays under the level (5 of 78). */
-	absence_report ill = kind_row(period("2026-09-28", "2026-10-09", 9, 60),
-	                              UNGEBRO__V1__ABSENCE_KIND__ILLNESS);
+	absence_report ill =
+	    kind_row(period("2026-09-28", "2026-10-09", 9, 60),
+		     UNGEBRO__V1__ABSENCE_KIND__ILLNESS);
 	quarter_verdict v = qfeed(&qcfg, &st, ill);
 	CHECK(!v.warn && !v.notify);
 	CHECK_EQ_INT(v.quarter_start, day("2026-10-01"));
@@ -988,7 +1017,7 @@ test_quarter_spanning_report_parts_add_up(void)
 	all.cal = &cal; /* the Christmas holiday */
 	quarter_state st2 = {0};
 	quarter_verdict q1 =
-		qfeed(&all, &st2, period("2026-12-27", "2027-01-03", 2, 10));
+	    qfeed(&all, &st2, period("2026-12-27", "2027-01-03", 2, 10));
 	CHECK_EQ_INT(q1.quarter_start, day("2027-01-01"));
 	CHECK_EQ_INT(q1.absent, 2);
 	CHECK_EQ_INT(q1.expected, 10);
@@ -1021,71 +1050,71 @@ test_quarter_state_keeps_the_quarter_before(void)
 	CHECK_EQ_INT(back.prev.quarter, 0);
 	CHECK_EQ_INT(back.reports[0].expected, 60);
 	quarter_verdict v =
-		qfeed(&qcfg, &back, period("2026-09-28", "2026-10-09", 30, 60));
+	    qfeed(&qcfg, &back, period("2026-09-28", "2026-10-09", 30, 60));
 	CHECK_EQ_INT(v.quarter_start, day("2026-10-01"));
 	CHECK(!back.prev.warned);
 }
 
 TEST_LIST = {
-	{"window start skips weekends", test_window_start_skips_weekends},
-	{"exactly at threshold raises by default",
-	 test_exactly_at_threshold_raises_by_default},
-	{"exactly at threshold is quiet when strict",
-	 test_exactly_at_threshold_is_quiet_when_strict},
-	{"one alert per episode", test_one_alert_per_episode},
-	{"window drops old reports", test_window_drops_old_reports},
-	{"permitted leave not counted when configured",
-	 test_permitted_leave_not_counted_when_configured},
-	{"permitted leave counts by default",
-	 test_permitted_leave_counts_by_default},
-	{"kind rows count expected once", test_kind_rows_count_expected_once},
-	{"kind rows of two schools are two periods",
-	 test_kind_rows_of_two_schools_are_two_periods},
-	{"sum takes largest expected and all kinds",
-	 test_sum_takes_largest_expected_and_all_kinds},
-	{"version 1 state still parses", test_version_1_state_still_parses},
-	{"report begun before the window counts its share",
-	 test_report_begun_before_the_window_counts_its_share},
-	{"late report counts in its window",
-	 test_late_report_counts_in_its_window},
-	{"needs min days covered", test_needs_min_days_covered},
-	{"state round trip", test_state_round_trip},
-	{"full state evicts oldest", test_full_state_evicts_oldest},
-	{"window over autumn holiday", test_window_over_autumn_holiday},
-	{"holiday days are not school days",
-	 test_holiday_days_are_not_school_days},
-	{"quarter exactly at warn level warns",
-	 test_quarter_exactly_at_warn_level_warns},
-	{"quarter just below warn is quiet",
-	 test_quarter_just_below_warn_is_quiet},
-	{"quarter straight to notify is one alert",
-	 test_quarter_straight_to_notify_is_one_alert},
-	{"quarter one alert per level", test_quarter_one_alert_per_level},
-	{"quarter new quarter resets", test_quarter_new_quarter_resets},
-	{"quarter late report for old quarter ignored",
-	 test_quarter_late_report_for_old_quarter_ignored},
-	{"quarter needs min days", test_quarter_needs_min_days},
-	{"quarter counts school days with calendar",
-	 test_quarter_counts_school_days_with_calendar},
-	{"quarter only unlawful counts", test_quarter_only_unlawful_counts},
-	{"quarter kind rows count expected once",
-	 test_quarter_kind_rows_count_expected_once},
-	{"quarter week without unlawful row counts expected",
-	 test_quarter_week_without_unlawful_row_counts_expected},
-	{"quarter state round trip", test_quarter_state_round_trip},
-	{"apportion rounding keeps every lesson",
-	 test_apportion_rounding_keeps_every_lesson},
-	{"quarter report inside a quarter is whole",
-	 test_quarter_report_inside_a_quarter_is_whole},
-	{"quarter spanning report apportioned warns later quarter",
-	 test_quarter_spanning_report_apportioned_warns_later_quarter},
-	{"quarter spanning report counts in the quarter before",
-	 test_quarter_spanning_report_counts_in_the_quarter_before},
-	{"quarter spanning report both quarters reach a level",
-	 test_quarter_spanning_report_both_quarters_reach_a_level},
-	{"quarter spanning report parts add up",
-	 test_quarter_spanning_report_parts_add_up},
-	{"quarter state keeps the quarter before",
-	 test_quarter_state_keeps_the_quarter_before},
-	{NULL, NULL},
+    {"window start skips weekends", test_window_start_skips_weekends},
+    {"exactly at threshold raises by default",
+     test_exactly_at_threshold_raises_by_default},
+    {"exactly at threshold is quiet when strict",
+     test_exactly_at_threshold_is_quiet_when_strict},
+    {"one alert per episode", test_one_alert_per_episode},
+    {"window drops old reports", test_window_drops_old_reports},
+    {"permitted leave not counted when configured",
+     test_permitted_leave_not_counted_when_configured},
+    {"permitted leave counts by default",
+     test_permitted_leave_counts_by_default},
+    {"kind rows count expected once", test_kind_rows_count_expected_once},
+    {"kind rows of two schools are two periods",
+     test_kind_rows_of_two_schools_are_two_periods},
+    {"sum takes largest expected and all kinds",
+     test_sum_takes_largest_expected_and_all_kinds},
+    {"version 1 state still parses", test_version_1_state_still_parses},
+    {"report begun before the window counts its share",
+     test_report_begun_before_the_window_counts_its_share},
+    {"late report counts in its window",
+     test_late_report_counts_in_its_window},
+    {"needs min days covered", test_needs_min_days_covered},
+    {"state round trip", test_state_round_trip},
+    {"full state evicts oldest", test_full_state_evicts_oldest},
+    {"window over autumn holiday", test_window_over_autumn_holiday},
+    {"holiday days are not school days",
+     test_holiday_days_are_not_school_days},
+    {"quarter exactly at warn level warns",
+     test_quarter_exactly_at_warn_level_warns},
+    {"quarter just below warn is quiet",
+     test_quarter_just_below_warn_is_quiet},
+    {"quarter straight to notify is one alert",
+     test_quarter_straight_to_notify_is_one_alert},
+    {"quarter one alert per level", test_quarter_one_alert_per_level},
+    {"quarter new quarter resets", test_quarter_new_quarter_resets},
+    {"quarter late report for old quarter ignored",
+     test_quarter_late_report_for_old_quarter_ignored},
+    {"quarter needs min days", test_quarter_needs_min_days},
+    {"quarter counts school days with calendar",
+     test_quarter_counts_school_days_with_calendar},
+    {"quarter only unlawful counts", test_quarter_only_unlawful_counts},
+    {"quarter kind rows count expected once",
+     test_quarter_kind_rows_count_expected_once},
+    {"quarter week without unlawful row counts expected",
+     test_quarter_week_without_unlawful_row_counts_expected},
+    {"quarter state round trip", test_quarter_state_round_trip},
+    {"apportion rounding keeps every lesson",
+     test_apportion_rounding_keeps_every_lesson},
+    {"quarter report inside a quarter is whole",
+     test_quarter_report_inside_a_quarter_is_whole},
+    {"quarter spanning report apportioned warns later quarter",
+     test_quarter_spanning_report_apportioned_warns_later_quarter},
+    {"quarter spanning report counts in the quarter before",
+     test_quarter_spanning_report_counts_in_the_quarter_before},
+    {"quarter spanning report both quarters reach a level",
+     test_quarter_spanning_report_both_quarters_reach_a_level},
+    {"quarter spanning report parts add up",
+     test_quarter_spanning_report_parts_add_up},
+    {"quarter state keeps the quarter before",
+     test_quarter_state_keeps_the_quarter_before},
+    {NULL, NULL},
 };

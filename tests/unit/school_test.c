@@ -206,7 +206,8 @@ test_event_id_determinism(void)
 	memset(&diag, 0, sizeof diag);
 	CHECK_OK(school_absence_kind.parse_row(&row, &ev, &diag));
 	uint8_t key2[UG_KEY_LEN] = {0};
-	CHECK_OK(adapter_event_finish(&ev, "school-test", key2, NOW_MS, &diag));
+	CHECK_OK(
+	    adapter_event_finish(&ev, "school-test", key2, NOW_MS, &diag));
 	CHECK(memcmp(first + 8, ev.event_id + 8, 8) != 0);
 	CHECK(memcmp(first_key, ev.key_hash, 16) != 0);
 	CHECK_EQ_MEM(first, ev.event_id, 8);
@@ -479,8 +480,7 @@ test_import(void)
 	snprintf(rejects, sizeof rejects, "%s.rejects.csv", csv);
 	write_text(csv, import_csv);
 	struct run r;
-	const char *args[] = {"--ignore_columns", "navn", "import", csv,
-			      NULL};
+	const char *args[] = {"--ignore_columns", "navn", "import", csv, NULL};
 	run_adapter(dir, &r, args);
 	CHECK_EQ_INT(r.code, 2); /* no hub: all stays in the outbox */
 	/* What the file was read as comes first, then the summary. */
@@ -488,10 +488,11 @@ test_import(void)
 			     "\"encoding\": \"utf-8\", \"encoding_detected\": "
 			     "true, \"kind\": \"absence\", \"rows\": 6"))
 		FAIL("no file line: %s", r.files);
-	CHECK_EQ_STR(r.out, "{\"rows\": 6, \"events\": 3, \"queued\": 3, "
-			    "\"corrections\": 0, \"accepted\": 0, \"duplicates\": 0, "
-			    "\"rejected_rows\": 3, \"rejected_by_hub\": 0, "
-			    "\"pending\": 3}\n");
+	CHECK_EQ_STR(r.out,
+		     "{\"rows\": 6, \"events\": 3, \"queued\": 3, "
+		     "\"corrections\": 0, \"accepted\": 0, \"duplicates\": 0, "
+		     "\"rejected_rows\": 3, \"rejected_by_hub\": 0, "
+		     "\"pending\": 3}\n");
 	/* One diagnostic per bad row, FILE:LINE: column COL: reason, named
 	 * as the file names the column, with no CPR. */
 	char want[1024];
@@ -584,10 +585,11 @@ test_reimport(void)
 	run_adapter(dir, &r, args);
 	CHECK_EQ_INT(r.code, 2);
 	/* The third row repeats the first report: the clerk hears of it. */
-	CHECK_EQ_STR(r.out, "{\"rows\": 3, \"events\": 3, \"queued\": 2, "
-			    "\"corrections\": 0, \"accepted\": 0, \"duplicates\": 1, "
-			    "\"rejected_rows\": 0, \"rejected_by_hub\": 0, "
-			    "\"pending\": 2}\n");
+	CHECK_EQ_STR(r.out,
+		     "{\"rows\": 3, \"events\": 3, \"queued\": 2, "
+		     "\"corrections\": 0, \"accepted\": 0, \"duplicates\": 1, "
+		     "\"rejected_rows\": 0, \"rejected_by_hub\": 0, "
+		     "\"pending\": 2}\n");
 	char want[600];
 	snprintf(want, sizeof want, "%s:4: repeats an earlier row", csv);
 	CHECK(strstr(r.err, want));
@@ -618,10 +620,11 @@ test_reimport(void)
 	ug_keys_destroy(&keys);
 	run_adapter(dir, &r, args);
 	CHECK_EQ_INT(r.code, 0);
-	CHECK_EQ_STR(r.out, "{\"rows\": 3, \"events\": 3, \"queued\": 0, "
-			    "\"corrections\": 0, \"accepted\": 0, \"duplicates\": 3, "
-			    "\"rejected_rows\": 0, \"rejected_by_hub\": 0, "
-			    "\"pending\": 0}\n");
+	CHECK_EQ_STR(r.out,
+		     "{\"rows\": 3, \"events\": 3, \"queued\": 0, "
+		     "\"corrections\": 0, \"accepted\": 0, \"duplicates\": 3, "
+		     "\"rejected_rows\": 0, \"rejected_by_hub\": 0, "
+		     "\"pending\": 0}\n");
 	char rejects[600];
 	snprintf(rejects, sizeof rejects, "%s.rejects.csv", csv);
 	CHECK(access(rejects, F_OK) != 0);
@@ -808,16 +811,17 @@ test_deliver(void)
 	stop_fake_hub(hub);
 	if (r.code != 0)
 		FAIL("exit %d: %s%s", r.code, r.out, r.err);
-	CHECK_EQ_STR(r.out,
-		     "{\"rows\": 700, \"events\": 700, \"queued\": 700, "
-		     "\"corrections\": 0, \"accepted\": 700, \"duplicates\": 0, "
-		     "\"rejected_rows\": 0, \"rejected_by_hub\": 0, "
-		     "\"pending\": 0}\n");
+	CHECK_EQ_STR(
+	    r.out, "{\"rows\": 700, \"events\": 700, \"queued\": 700, "
+		   "\"corrections\": 0, \"accepted\": 700, \"duplicates\": 0, "
+		   "\"rejected_rows\": 0, \"rejected_by_hub\": 0, "
+		   "\"pending\": 0}\n");
 	/* Imported again with the hub gone: all known, nothing to send. */
 	run_adapter(dir, &r, args);
 	CHECK_EQ_INT(r.code, 0);
-	CHECK(strstr(r.out, "\"queued\": 0, \"corrections\": 0, \"accepted\": 0, "
-			    "\"duplicates\": 700,"));
+	CHECK(strstr(r.out,
+		     "\"queued\": 0, \"corrections\": 0, \"accepted\": 0, "
+		     "\"duplicates\": 700,"));
 }
 
 static void

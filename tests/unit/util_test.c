@@ -15,19 +15,19 @@ test_date_known_values(void)
 		int32_t days;
 		int weekday; /* 0 = Monday */
 	} known[] = {
-		{"1970-01-01", 0, 3},      {"1969-12-31", -1, 2},
-		{"2000-01-01", 10957, 5},  {"2000-03-01", 11017, 2},
-		{"2024-01-01", 19723, 0},  {"2024-02-29", 19782, 3},
-		{"1900-01-01", -25567, 0}, {"2199-12-31", 84005, 1},
+	    {"1970-01-01", 0, 3},      {"1969-12-31", -1, 2},
+	    {"2000-01-01", 10957, 5},  {"2000-03-01", 11017, 2},
+	    {"2024-01-01", 19723, 0},  {"2024-02-29", 19782, 3},
+	    {"1900-01-01", -25567, 0}, {"2199-12-31", 84005, 1},
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
 		int32_t days = 12345678;
 		CHECK_OK(ug_date_parse(known[i].text, &days));
 		CHECK_EQ_INT(days, known[i].days);
 		CHECK_EQ_INT(ug_days_from_civil(atoi(known[i].text),
-		                                atoi(known[i].text + 5),
-		                                atoi(known[i].text + 8)),
-		             known[i].days);
+						atoi(known[i].text + 5),
+						atoi(known[i].text + 8)),
+			     known[i].days);
 		CHECK_EQ_INT(ug_weekday(days), known[i].weekday);
 		char out[11];
 		ug_date_format(days, out);
@@ -80,17 +80,18 @@ static void
 test_date_invalid(void)
 {
 	static const char *const bad[] = {
-		"",           "2024-1-01",   "2024-01-1",   "24-01-01",
-		"2024-13-01", "2024-00-10",  "2024-04-31",  "2024-06-00",
-		"2024/01/01", "2024-01-01x", " 2024-01-01", "abcd-ef-gh",
-		"1899-12-31", "2200-01-01",  "2024-0a-01",  "2024-01-32",
-		"+024-01-01", "2024--1-01",
+	    "",		  "2024-1-01",	 "2024-01-1",	"24-01-01",
+	    "2024-13-01", "2024-00-10",	 "2024-04-31",	"2024-06-00",
+	    "2024/01/01", "2024-01-01x", " 2024-01-01", "abcd-ef-gh",
+	    "1899-12-31", "2200-01-01",	 "2024-0a-01",	"2024-01-32",
+	    "+024-01-01", "2024--1-01",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int32_t days = 777;
 		ug_err err = ug_date_parse(bad[i], &days);
 		if (err != UG_EMALFORMED)
-			FAIL("ug_date_parse(\"%s\"): expected malformed, got %s",
+			FAIL("ug_date_parse(\"%s\"): expected malformed, got "
+			     "%s",
 			     bad[i], ug_strerror(err));
 		CHECK_EQ_INT(days, 777); /* untouched on failure */
 	}
@@ -198,17 +199,20 @@ test_cpr_invalid_forms(void)
 		const char *text;
 		size_t len;
 	} bad[] = {
-		{"010203123", 9},     {"01020312345", 11}, {"010203  234", 11},
-		{"0102031234 ", 11},  {"01020a1234", 10},  {"010203-123a", 11},
-		{"010203-12345", 12}, {"", 0},             {"-010203123", 10},
-		{"0102-031234", 11},  {"+102031234", 10},  {"0102031-234", 11},
+	    {"010203123", 9},	  {"01020312345", 11},
+	    {"010203  234", 11},  {"0102031234 ", 11},
+	    {"01020a1234", 10},	  {"010203-123a", 11},
+	    {"010203-12345", 12}, {"", 0},
+	    {"-010203123", 10},	  {"0102-031234", 11},
+	    {"+102031234", 10},	  {"0102031-234", 11},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char out[11] = "untouched!";
 		ug_err err = ug_cpr_parse(bad[i].text, bad[i].len, out, NULL);
 		if (err != UG_EMALFORMED)
 			FAIL("ug_cpr_parse(\"%s\", %zu): expected malformed, "
-			     "got %s", bad[i].text, bad[i].len, ug_strerror(err));
+			     "got %s",
+			     bad[i].text, bad[i].len, ug_strerror(err));
 		CHECK_EQ_STR(out, "untouched!");
 	}
 }
@@ -227,7 +231,7 @@ test_hex(void)
 	CHECK_EQ_MEM(back, bytes, sizeof bytes);
 	CHECK_ERR(ug_unhex("00017f80abf", back, sizeof back), UG_EMALFORMED);
 	CHECK_ERR(ug_unhex("00017f80abfff0", back, sizeof back),
-	          UG_EMALFORMED);
+		  UG_EMALFORMED);
 	CHECK_ERR(ug_unhex("00017f80abfg", back, sizeof back), UG_EMALFORMED);
 	CHECK_ERR(ug_unhex(" 0017f80abff", back, sizeof back), UG_EMALFORMED);
 	ug_hex(bytes, 0, text);
@@ -248,12 +252,13 @@ test_parse_long(void)
 	CHECK_OK(ug_parse_long("15,x", 2, &v));
 	CHECK_EQ_INT(v, 15);
 	/* Every other spelling strtol would take is refused, v untouched. */
-	const char *bad[] = {"", "-", "+5", " 5", "5 ", "0x10", "1e3", "5.0",
-	                     "--5", "1234567890123456789"};
+	const char *bad[] = {
+	    "",	    "-",   "+5",  " 5",	 "5 ",
+	    "0x10", "1e3", "5.0", "--5", "1234567890123456789"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		v = 7;
 		CHECK_ERR(ug_parse_long(bad[i], strlen(bad[i]), &v),
-		          UG_EMALFORMED);
+			  UG_EMALFORMED);
 		CHECK_EQ_INT(v, 7);
 	}
 }
@@ -319,12 +324,12 @@ static void
 test_cpr_mask(void)
 {
 	char text[] = "ring 010203-1234, 0102031234 or 010203 1234; "
-	              "not 310203-1234 12010203123456 ab0102031234 "
-	              "0102031234cd 010203-12345";
+		      "not 310203-1234 12010203123456 ab0102031234 "
+		      "0102031234cd 010203-12345";
 	CHECK_EQ_INT(ug_cpr_mask(text), 3);
 	CHECK_EQ_STR(text, "ring xxxxxx-xxxx, xxxxxxxxxx or xxxxxx xxxx; "
-	                   "not 310203-1234 12010203123456 ab0102031234 "
-	                   "0102031234cd 010203-12345");
+			   "not 310203-1234 12010203123456 ab0102031234 "
+			   "0102031234cd 010203-12345");
 	char whole[] = "0102031234";
 	CHECK_EQ_INT(ug_cpr_mask(whole), 1);
 	CHECK_EQ_STR(whole, "xxxxxxxxxx");
@@ -335,20 +340,20 @@ test_cpr_mask(void)
 }
 
 TEST_LIST = {
-	{"big endian", test_big_endian},
-	{"date known values", test_date_known_values},
-	{"date round trip", test_date_round_trip},
-	{"date leap years", test_date_leap_years},
-	{"date invalid", test_date_invalid},
-	{"cpr normalize", test_cpr_normalize},
-	{"cpr invalid dates", test_cpr_invalid_dates},
-	{"cpr birth century", test_cpr_birth_century},
-	{"parse bool", test_parse_bool},
-	{"cpr invalid forms", test_cpr_invalid_forms},
-	{"cpr mask", test_cpr_mask},
-	{"hex", test_hex},
-	{"parse long", test_parse_long},
-	{"strlcpy", test_strlcpy},
-	{"clock", test_clock},
-	{NULL, NULL},
+    {"big endian", test_big_endian},
+    {"date known values", test_date_known_values},
+    {"date round trip", test_date_round_trip},
+    {"date leap years", test_date_leap_years},
+    {"date invalid", test_date_invalid},
+    {"cpr normalize", test_cpr_normalize},
+    {"cpr invalid dates", test_cpr_invalid_dates},
+    {"cpr birth century", test_cpr_birth_century},
+    {"parse bool", test_parse_bool},
+    {"cpr invalid forms", test_cpr_invalid_forms},
+    {"cpr mask", test_cpr_mask},
+    {"hex", test_hex},
+    {"parse long", test_parse_long},
+    {"strlcpy", test_strlcpy},
+    {"clock", test_clock},
+    {NULL, NULL},
 };

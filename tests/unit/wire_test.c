@@ -8,7 +8,7 @@
 #include "common/util.h"
 #include "tests/unit/check.h"
 
-#define NOW_MS ((int64_t)1717000000000) /* 2024-05-29T16:26:40Z */
+#define NOW_MS	 ((int64_t)1717000000000) /* 2024-05-29T16:26:40Z */
 #define TEST_CPR "0102031234"
 
 /* A valid absence envelope; each validation case breaks one thing. */
@@ -63,7 +63,7 @@ test_envelope_round_trip(void)
 	sample_init(&s);
 	uint8_t buf[1024];
 	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf,
-	                    sizeof buf);
+			    sizeof buf);
 	int kind = -1, code = -1;
 	void *msg = NULL;
 	ug_diag diag = {0};
@@ -82,7 +82,7 @@ test_envelope_round_trip(void)
 	CHECK_EQ_INT(e->valid_until, 0);
 	CHECK_EQ_STR(e->cpr, TEST_CPR);
 	CHECK_EQ_INT(e->payload_case,
-	             UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT);
+		     UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT);
 	CHECK(e->absence_report != NULL);
 	CHECK_EQ_STR(e->absence_report->school, "280017");
 	CHECK_EQ_STR(e->absence_report->period_start, "2024-05-01");
@@ -90,10 +90,10 @@ test_envelope_round_trip(void)
 	CHECK_EQ_INT(e->absence_report->lessons_absent, 12);
 	CHECK_EQ_INT(e->absence_report->lessons_expected, 80);
 	CHECK_EQ_INT(e->absence_report->kind,
-	             UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL);
+		     UNGEBRO__V1__ABSENCE_KIND__UNLAWFUL);
 	CHECK_EQ_INT(e->absence_report->grade, 8);
 	CHECK_EQ_INT(wire_validate_envelope(e, NOW_MS, &diag),
-	             UNGEBRO__V1__ERROR_CODE__OK);
+		     UNGEBRO__V1__ERROR_CODE__OK);
 	/* Re-encoding the decoded message gives the same bytes. */
 	uint8_t again[1024];
 	size_t len2 = encode(kind, e, again, sizeof again);
@@ -102,8 +102,8 @@ test_envelope_round_trip(void)
 	wire_free(kind, msg);
 	/* Too small a buffer encodes nothing. */
 	CHECK_EQ_INT(wire_encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env,
-	                         buf, len - 1),
-	             0);
+				 buf, len - 1),
+		     0);
 }
 
 static void
@@ -124,8 +124,8 @@ test_other_kinds_round_trip(void)
 	ack.reason = "store full";
 	ack.retryable = 1;
 	ack.sequence = 1234567890123ull;
-	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_ACK, &ack, buf,
-	                    sizeof buf);
+	size_t len =
+	    encode(UNGEBRO__V1__FRAME_KIND__FRAME_ACK, &ack, buf, sizeof buf);
 	CHECK_OK(wire_decode(buf, len, &kind, &msg, &code, &diag));
 	CHECK_EQ_INT(kind, UNGEBRO__V1__FRAME_KIND__FRAME_ACK);
 	wire_ack *a = msg;
@@ -142,7 +142,7 @@ test_other_kinds_round_trip(void)
 	hello.client = "inbox 1";
 	hello.window = 32;
 	len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_HELLO, &hello, buf,
-	             sizeof buf);
+		     sizeof buf);
 	CHECK_OK(wire_decode(buf, len, &kind, &msg, &code, &diag));
 	CHECK_EQ_INT(kind, UNGEBRO__V1__FRAME_KIND__FRAME_HELLO);
 	CHECK_EQ_STR(((wire_hello *)msg)->client, "inbox 1");
@@ -173,7 +173,7 @@ test_other_kinds_round_trip(void)
 	alert.n_evidence = 2;
 	alert.evidence = evp;
 	len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, &alert, buf,
-	             sizeof buf);
+		     sizeof buf);
 	CHECK_OK(wire_decode(buf, len, &kind, &msg, &code, &diag));
 	wire_alert *al = msg;
 	CHECK_EQ_INT(kind, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT);
@@ -190,7 +190,7 @@ test_other_kinds_round_trip(void)
 	aa.alert_id.data = aid;
 	aa.alert_id.len = sizeof aid;
 	len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &aa, buf,
-	             sizeof buf);
+		     sizeof buf);
 	CHECK_OK(wire_decode(buf, len, &kind, &msg, &code, &diag));
 	CHECK_EQ_INT(kind, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK);
 	CHECK_EQ_INT(((wire_alert_ack *)msg)->alert_id.len, WIRE_ALERT_ID_LEN);
@@ -201,7 +201,7 @@ test_other_kinds_round_trip(void)
 	w.caseworker = "cw-anna";
 	w.open_alerts = 7;
 	len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME, &w, buf,
-	             sizeof buf);
+		     sizeof buf);
 	CHECK_OK(wire_decode(buf, len, &kind, &msg, &code, &diag));
 	CHECK_EQ_INT(kind, UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME);
 	CHECK_EQ_INT(((wire_welcome *)msg)->open_alerts, 7);
@@ -212,7 +212,7 @@ test_other_kinds_round_trip(void)
 /* Decode must fail with UG_EMALFORMED, *msg NULL, this code and field. */
 static void
 expect_reject(const uint8_t *frame, size_t len, int want_code,
-              const char *want_field, int line)
+	      const char *want_field, int line)
 {
 	int kind = -1, code = -1;
 	void *msg = (void *)1;
@@ -232,20 +232,20 @@ static void
 test_truncated_frames(void)
 {
 	expect_reject((const uint8_t *)"", 0,
-	              UNGEBRO__V1__ERROR_CODE__E_MALFORMED, "frame", __LINE__);
+		      UNGEBRO__V1__ERROR_CODE__E_MALFORMED, "frame", __LINE__);
 	expect_reject((const uint8_t *)"\x01", 1,
-	              UNGEBRO__V1__ERROR_CODE__E_MALFORMED, "frame", __LINE__);
+		      UNGEBRO__V1__ERROR_CODE__E_MALFORMED, "frame", __LINE__);
 	sample s;
 	sample_init(&s);
 	uint8_t buf[1024];
 	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf,
-	                    sizeof buf);
+			    sizeof buf);
 	/* The payload (field 20) is encoded last, so cutting its tail leaves
 	 * a submessage shorter than its length prefix says. */
 	expect_reject(buf, len - 1, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
-	              "frame", __LINE__);
+		      "frame", __LINE__);
 	expect_reject(buf, len - 5, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
-	              "frame", __LINE__);
+		      "frame", __LINE__);
 	/* Header only: an empty protobuf is a valid, empty Envelope, which
 	 * decodes; validation is what refuses it. */
 	int kind, code;
@@ -253,7 +253,7 @@ test_truncated_frames(void)
 	ug_diag diag = {0};
 	CHECK_OK(wire_decode(buf, 2, &kind, &msg, &code, &diag));
 	CHECK_EQ_INT(wire_validate_envelope(msg, NOW_MS, &diag),
-	             UNGEBRO__V1__ERROR_CODE__E_VERSION);
+		     UNGEBRO__V1__ERROR_CODE__E_VERSION);
 	wire_free(kind, msg);
 }
 
@@ -264,12 +264,12 @@ test_bad_version(void)
 	sample_init(&s);
 	uint8_t buf[1024];
 	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf,
-	                    sizeof buf);
+			    sizeof buf);
 	const uint8_t versions[] = {0x00, 0x02, 0x7f, 0xff};
 	for (size_t i = 0; i < sizeof versions; i++) {
 		buf[0] = versions[i];
 		expect_reject(buf, len, UNGEBRO__V1__ERROR_CODE__E_VERSION,
-		              "version", __LINE__);
+			      "version", __LINE__);
 	}
 }
 
@@ -280,13 +280,13 @@ test_unknown_kind(void)
 	sample_init(&s);
 	uint8_t buf[1024];
 	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf,
-	                    sizeof buf);
+			    sizeof buf);
 	/* 0 is FRAME_KIND_UNSPECIFIED; the schema defines 1-11 so far. */
 	const uint8_t kinds[] = {0, 12, 13, 0x80, 0xff};
 	for (size_t i = 0; i < sizeof kinds; i++) {
 		buf[1] = kinds[i];
 		expect_reject(buf, len, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
-		              "kind", __LINE__);
+			      "kind", __LINE__);
 	}
 }
 
@@ -303,11 +303,11 @@ test_oversized(void)
 	sample_init(&s);
 	s.env.supersedes.data = pad;
 	s.env.supersedes.len = WIRE_MAX_FRAME - 300;
-	size_t base = wire_encoded_size(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
-	                                &s.env);
+	size_t base =
+	    wire_encoded_size(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env);
 	s.env.supersedes.len += WIRE_MAX_FRAME - base;
-	size_t len = encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf,
-	                    cap);
+	size_t len =
+	    encode(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, &s.env, buf, cap);
 	CHECK_EQ_INT(len, WIRE_MAX_FRAME);
 	int kind, code;
 	void *msg;
@@ -315,7 +315,7 @@ test_oversized(void)
 	CHECK_OK(wire_decode(buf, len, &kind, &msg, &code, &diag));
 	wire_free(kind, msg);
 	expect_reject(buf, WIRE_MAX_FRAME + 1,
-	              UNGEBRO__V1__ERROR_CODE__E_TOO_LARGE, "frame", __LINE__);
+		      UNGEBRO__V1__ERROR_CODE__E_TOO_LARGE, "frame", __LINE__);
 	free(buf);
 	free(pad);
 }
@@ -327,18 +327,19 @@ test_garbage_protobuf(void)
 		const char *bytes;
 		size_t len;
 	} garbage[] = {
-		{"\x01\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 13},
-		{"\x01\x01\x0a\x10\x01\x02", 6},     /* bytes field cut short */
-		{"\x01\x01\x0a", 3},                 /* tag without length */
-		{"\x01\x01\x12\x80", 4},             /* unfinished varint */
-		{"\x01\x01\x00\x01", 4},             /* field number 0 */
-		{"\x01\x01\x0f\x00", 4},             /* wire type 7 */
-		{"\x01\x02\xa2\x01\x05\x0a\x03\x61", 8}, /* Ack, nested cut */
+	    {"\x01\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 13},
+	    {"\x01\x01\x0a\x10\x01\x02", 6}, /* bytes field cut short */
+	    {"\x01\x01\x0a", 3},	     /* tag without length */
+	    {"\x01\x01\x12\x80", 4},	     /* unfinished varint */
+	    {"\x01\x01\x00\x01", 4},	     /* field number 0 */
+	    {"\x01\x01\x0f\x00", 4},	     /* wire type 7 */
+	    {"\x01\x02\xa2\x01\x05\x0a\x03\x61", 8}, /* Ack, nested cut */
 	};
 	for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
-		expect_reject((const uint8_t *)garbage[i].bytes, garbage[i].len,
-		              UNGEBRO__V1__ERROR_CODE__E_MALFORMED, "frame",
-		              (int)(1000 + i));
+		expect_reject((const uint8_t *)garbage[i].bytes,
+			      garbage[i].len,
+			      UNGEBRO__V1__ERROR_CODE__E_MALFORMED, "frame",
+			      (int)(1000 + i));
 	/* Pseudo-random bodies never crash the decoder (ASan watches) and
 	 * never decode into a valid envelope. */
 	uint32_t x = 2463534242u;
@@ -355,14 +356,16 @@ test_garbage_protobuf(void)
 		int kind, code;
 		void *msg = NULL;
 		ug_diag diag = {0};
-		if (wire_decode(buf, len, &kind, &msg, &code, &diag) == UG_OK) {
+		if (wire_decode(buf, len, &kind, &msg, &code, &diag) ==
+		    UG_OK) {
 			decoded++;
 			if (wire_validate_envelope(msg, NOW_MS, &diag) == 0)
 				valid++;
 			wire_free(kind, msg);
 		} else {
 			CHECK(msg == NULL);
-			CHECK_EQ_INT(code, UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
+			CHECK_EQ_INT(code,
+				     UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
 		}
 	}
 	CHECK_EQ_INT(valid, 0);
@@ -372,7 +375,7 @@ test_garbage_protobuf(void)
 /* Validate s and expect `code` with the diag naming `field`. */
 static void
 expect_invalid(const sample *s, int64_t now, int code, const char *field,
-               int line)
+	       int line)
 {
 	ug_diag diag = {0};
 	int got = wire_validate_envelope(&s->env, now, &diag);
@@ -382,13 +385,14 @@ expect_invalid(const sample *s, int64_t now, int code, const char *field,
 		     line, code, field, got, diag.field, diag.reason);
 	/* Reasons reach logs and acks: never personal data. */
 	if (s->env.cpr && s->env.cpr[0] && strstr(diag.reason, s->env.cpr))
-		FAIL("(line %d) reason contains the cpr: %s", line, diag.reason);
+		FAIL("(line %d) reason contains the cpr: %s", line,
+		     diag.reason);
 	CHECK(diag.reason[0] != '\0');
 }
 
 #define INVALID(s, code, field)                                               \
 	expect_invalid(&(s), NOW_MS, UNGEBRO__V1__ERROR_CODE__##code, field,  \
-	               __LINE__)
+		       __LINE__)
 
 static void
 test_validate_good(void)
@@ -397,24 +401,24 @@ test_validate_good(void)
 	sample_init(&s);
 	ug_diag diag = {0};
 	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
-	             UNGEBRO__V1__ERROR_CODE__OK);
+		     UNGEBRO__V1__ERROR_CODE__OK);
 	/* Edges that are still valid. */
 	s.absence.lessons_absent = s.absence.lessons_expected;
 	s.absence.period_start = s.absence.period_end;
 	s.absence.grade = 10;
 	s.env.valid_until = NOW_MS; /* expires after now, not at it */
 	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
-	             UNGEBRO__V1__ERROR_CODE__OK);
+		     UNGEBRO__V1__ERROR_CODE__OK);
 	s.absence.lessons_absent = 0;
 	s.env.valid_until = NOW_MS + 60000;
 	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
-	             UNGEBRO__V1__ERROR_CODE__OK);
+		     UNGEBRO__V1__ERROR_CODE__OK);
 	char school[WIRE_TEXT_MAX + 1];
 	memset(school, 'x', WIRE_TEXT_MAX);
 	school[WIRE_TEXT_MAX] = '\0';
 	s.absence.school = school;
 	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
-	             UNGEBRO__V1__ERROR_CODE__OK);
+		     UNGEBRO__V1__ERROR_CODE__OK);
 }
 
 static void
@@ -453,8 +457,9 @@ static void
 test_validate_cpr(void)
 {
 	static const char *const bad[] = {
-		"",           "010203-1234", "3102031234", "290201123",
-		"01020312345", "010203123x", "0113031234", "2902011234",
+	    "",		  "010203-1234", "3102031234",
+	    "290201123",  "01020312345", "010203123x",
+	    "0113031234", "2902011234",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		sample s;
@@ -479,7 +484,7 @@ test_validate_cpr(void)
 	s.env.cpr = TEST_CPR;
 	ug_diag diag = {0};
 	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
-	             UNGEBRO__V1__ERROR_CODE__OK);
+		     UNGEBRO__V1__ERROR_CODE__OK);
 	/* Health data is never merely PERSONAL. */
 	s.env.sensitivity = UNGEBRO__V1__SENSITIVITY__PERSONAL;
 	INVALID(s, E_MALFORMED, "sensitivity");
@@ -557,7 +562,7 @@ test_validate_anonymous(void)
 	s.env.cpr = "";
 	ug_diag diag = {0};
 	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
-	             UNGEBRO__V1__ERROR_CODE__OK);
+		     UNGEBRO__V1__ERROR_CODE__OK);
 	/* Only addiction referrals may be anonymous. */
 	sample_init(&s);
 	s.env.sensitivity = UNGEBRO__V1__SENSITIVITY__ANONYMOUS;
@@ -617,10 +622,10 @@ test_validate_misc(void)
 	s.env.contact_assignment = &ca;
 	ug_diag diag = {0};
 	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
-	             UNGEBRO__V1__ERROR_CODE__OK);
+		     UNGEBRO__V1__ERROR_CODE__OK);
 	ca.to = "";
 	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
-	             UNGEBRO__V1__ERROR_CODE__OK);
+		     UNGEBRO__V1__ERROR_CODE__OK);
 	ca.to = "2023-12-31";
 	INVALID(s, E_MALFORMED, "to");
 	ca.to = "";
@@ -1001,14 +1006,18 @@ test_assignment_role(void)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		any_sample s;
-		any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT);
+		any_init(&s,
+			 UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT);
 		s.assignment.role = (char *)cases[i].text;
-		s.assignment.role_kind = (Ungebro__V1__ContactRole)cases[i].kind;
+		s.assignment.role_kind =
+		    (Ungebro__V1__ContactRole)cases[i].kind;
 		int got = wire_assignment_role(&s.assignment);
 		if (got != cases[i].want)
-			FAIL("case %zu (role '%s', role_kind %d): got %d, want "
-			     "%d", i, cases[i].text ? cases[i].text : "(null)",
-			     cases[i].kind, got, cases[i].want);
+			FAIL(
+			    "case %zu (role '%s', role_kind %d): got %d, want "
+			    "%d",
+			    i, cases[i].text ? cases[i].text : "(null)",
+			    cases[i].kind, got, cases[i].want);
 		ug_diag diag = {0};
 		int code = wire_validate_envelope(&s.env, NOW_MS, &diag);
 		if (!cases[i].field) {
@@ -1030,7 +1039,8 @@ test_assignment_role(void)
 				  "contact, guidance or mentor (or empty, "
 				  "meaning contact)");
 	s.assignment.role = "contact";
-	s.assignment.role_kind = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR;
+	s.assignment.role_kind =
+	    UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR;
 	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag),
 		     UNGEBRO__V1__ERROR_CODE__E_MALFORMED);
 	CHECK_EQ_STR(diag.reason, "contact_assignment.role contradicts "
@@ -1054,7 +1064,8 @@ test_assignment_role(void)
 	/* role_kind survives the wire: pack, unpack, decide again. */
 	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT);
 	s.assignment.role = "";
-	s.assignment.role_kind = UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE;
+	s.assignment.role_kind =
+	    UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE;
 	uint8_t buf[1024];
 	size_t len = wire_pack(&s.env, buf);
 	CHECK(len > 0 && len <= sizeof buf);
@@ -1102,7 +1113,7 @@ test_ids_fit_the_store(void)
 /* Refused E_MALFORMED with exactly this reason, diag.field the leaf. */
 static void
 expect_reason(const any_sample *s, const char *field, const char *reason,
-              int line)
+	      int line)
 {
 	ug_diag diag = {0};
 	int got = wire_validate_envelope(&s->env, NOW_MS, &diag);
@@ -1129,7 +1140,8 @@ test_payload_rules(void)
 	s.enrolment.end_reason = (Ungebro__V1__EnrolmentEndReason)9;
 	REASON(s, "end_reason",
 	       "enrolment.end_reason 9 is not a known EnrolmentEndReason");
-	s.enrolment.end_reason = UNGEBRO__V1__ENROLMENT_END_REASON__DROPPED_OUT;
+	s.enrolment.end_reason =
+	    UNGEBRO__V1__ENROLMENT_END_REASON__DROPPED_OUT;
 	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag), 0);
 	s.enrolment.end = "";
 	REASON(s, "end_reason",
@@ -1143,8 +1155,9 @@ test_payload_rules(void)
 	s.referral.stage = 0;
 	REASON(s, "stage", "addiction_referral.stage is required");
 	s.referral.stage = (Ungebro__V1__ReferralStage)4;
-	REASON(s, "stage", "addiction_referral.stage 4 is not a known "
-	                   "ReferralStage");
+	REASON(s, "stage",
+	       "addiction_referral.stage 4 is not a known "
+	       "ReferralStage");
 	s.referral.stage = UNGEBRO__V1__REFERRAL_STAGE__TREATMENT_ENDED;
 	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag), 0);
 
@@ -1161,8 +1174,9 @@ test_payload_rules(void)
 	REASON(s, "period_end",
 	       "absence_report.period_end is required (YYYY-MM-DD)");
 	s.absence.period_end = "2024-04-30";
-	REASON(s, "period_end",
-	       "absence_report.period_end is before absence_report.period_start");
+	REASON(
+	    s, "period_end",
+	    "absence_report.period_end is before absence_report.period_start");
 
 	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_BENEFIT_STATUS);
 	s.benefit.benefit = (Ungebro__V1__BenefitKind)4;
@@ -1170,7 +1184,8 @@ test_payload_rules(void)
 	       "benefit_status.benefit 4 is not a known BenefitKind");
 	s.benefit.benefit = UNGEBRO__V1__BENEFIT_KIND__EDUCATION_BENEFIT;
 	s.benefit.stop = "2024-01-31";
-	REASON(s, "stop", "benefit_status.stop is before benefit_status.start");
+	REASON(s, "stop",
+	       "benefit_status.stop is before benefit_status.start");
 
 	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING);
 	s.leaving.kind = (Ungebro__V1__LeavingKind)3;
@@ -1191,12 +1206,14 @@ test_payload_rules(void)
 	s.assignment.caseworker = "nobody";
 	CHECK_EQ_INT(wire_validate_envelope(&s.env, NOW_MS, &diag), 0);
 	s.assignment.to = "2023-12-31";
-	REASON(s, "to", "contact_assignment.to is before contact_assignment.from");
+	REASON(s, "to",
+	       "contact_assignment.to is before contact_assignment.from");
 
 	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_DESK_MEMBERSHIP);
 	s.desk.desk = "Duty Desk";
-	REASON(s, "desk", "desk_membership.desk is not an id (1-63 of a-z 0-9 "
-	                  ". _ -, starting with a letter or digit)");
+	REASON(s, "desk",
+	       "desk_membership.desk is not an id (1-63 of a-z 0-9 "
+	       ". _ -, starting with a letter or digit)");
 
 	/* A correction of itself. */
 	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT);
@@ -1258,11 +1275,13 @@ test_every_date_field(void)
 		size_t n = string_fields(&s.env.base, "", f, 0, 16);
 		for (size_t i = 0; i < n; i++) {
 			if (strcmp(f[i].path, "cpr") == 0 ||
-			    strcmp(f[i].path, "contact_assignment.role") == 0 ||
-			    strcmp(f[i].path, "contact_assignment.caseworker") ==
-			        0 ||
+			    strcmp(f[i].path, "contact_assignment.role") ==
+				0 ||
+			    strcmp(f[i].path,
+				   "contact_assignment.caseworker") == 0 ||
 			    strcmp(f[i].path, "desk_membership.desk") == 0 ||
-			    strcmp(f[i].path, "desk_membership.caseworker") == 0)
+			    strcmp(f[i].path, "desk_membership.caseworker") ==
+				0)
 				continue; /* their own rules, tested above */
 			bool is_date = false;
 			for (size_t k = 0; k < sizeof dates / sizeof dates[0];

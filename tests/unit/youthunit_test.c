@@ -286,8 +286,11 @@ test_rejections(void)
 }
 
 TEST_LIST = {
-    {"columns", test_columns},		 {"assignment", test_assignment},
-    {"reassignment", test_reassignment}, {"desk", test_desk},
-    {"rejections", test_rejections},	 {"cpr forms", test_cpr_forms},
+    {"columns", test_columns},
+    {"assignment", test_assignment},
+    {"reassignment", test_reassignment},
+    {"desk", test_desk},
+    {"rejections", test_rejections},
+    {"cpr forms", test_cpr_forms},
     {NULL, NULL},
 };
