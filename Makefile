@@ -184,7 +184,7 @@ MAN1DIR := $(PREFIX)/share/man/man1
 DOCDIR  := $(PREFIX)/share/doc/ungebro
 UNITDIR := $(PREFIX)/lib/systemd/system
 INSTALL_UNITS := $(wildcard deploy/*.service)
-INSTALL_EXAMPLES := $(wildcard deploy/*.example)
+INSTALL_EXAMPLES := $(wildcard deploy/*.example) deploy/grafana-ungebro.json
 INSTALL_DOCS := README.md $(wildcard docs/*.md docs/*.png)
 INSTALL_MAN := $(PROGRAMS:%=deploy/man/%.1)
 INSTALLED := $(PROGRAMS:%=$(BINDIR)/%) \

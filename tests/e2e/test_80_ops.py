@@ -1361,7 +1361,8 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     for name in ("README.md", "OPERATIONS.md", "examples/hubd.conf.example",
                  "examples/rules.conf.example",
                  "examples/adapter.conf.example",
-                 "examples/webd.conf.example"):
+                 "examples/webd.conf.example",
+                 "examples/grafana-ungebro.json"):
         assert stat.S_IMODE((doc / name).stat().st_mode) == 0o644, name
     # Each page renders without a warning.
     renderer = shutil.which("groff")
