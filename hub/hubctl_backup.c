@@ -242,11 +242,20 @@ int
 hubctl_restore_files(const ug_config *cfg, const char *dir)
 {
 	uint64_t last;
-	if (!manifest_number(dir, "log_last_seq", &last)) {
+	char text[8192];
+	if (!manifest_text(dir, text, sizeof text)) {
 		ug_eprintf(
 		    "hubctl: restore: %s/" MANIFEST " is missing "
 		    "or unreadable: not a backup made by hubctl backup\n",
 		    dir);
+		return 1;
+	}
+	/* There but without its log_last_seq: told apart from a missing
+	 * manifest, so the operator looks for another copy of this one. */
+	if (!manifest_number(dir, "log_last_seq", &last)) {
+		ug_eprintf("hubctl: restore: %s/" MANIFEST " is damaged: "
+			   "no log_last_seq\n",
+			   dir);
 		return 1;
 	}
 	ug_diag diag = {0};

@@ -1047,6 +1047,17 @@ def test_a_damaged_backup_is_refused_and_nothing_is_restored(
     assert p.stderr == f"hubctl: restore: {torn}/manifest.json is damaged: " \
         "no whole file_bytes and file_blake2b for log/data.mdb\n", p.stderr
     assert not [f for f in hub.data_dir.rglob("*") if f.is_file()]
+    # A manifest without its log_last_seq is damaged, not missing.
+    noseq = tmp_path / "no-last-seq"
+    shutil.copytree(backup, noseq)
+    m = json.loads((noseq / "manifest.json").read_text())
+    del m["log_last_seq"]
+    (noseq / "manifest.json").write_text(json.dumps(m))
+    p = hub.hubctl("restore", str(noseq), check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stderr == f"hubctl: restore: {noseq}/manifest.json is " \
+        "damaged: no log_last_seq\n", p.stderr
+    assert not [f for f in hub.data_dir.rglob("*") if f.is_file()]
     # Files intact, but not the log the manifest describes.
     claims = tmp_path / "claims-more"
     shutil.copytree(backup, claims)
