@@ -246,6 +246,33 @@ def test_starts_per_institution_not_given_back_by_the_types(make_hub,
     assert "(EUD): suppressed (too few persons)</li>" in out.read_text()
 
 
+def test_long_institution_ids_that_begin_alike_are_two_rows(make_hub,
+                                                           tmp_path):
+    """OPERATIONS.md "Never in the report": an id of more than 40 bytes is
+    shown as its first 23 bytes, ~ and 16 hex digits of a BLAKE2b hash of
+    the whole id; two ids alike in their first 40 bytes are two rows."""
+    import hashlib
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8104)
+    common = "gym-" + "x" * 40
+    a, b = common + "-north", common + "-south"
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution=a,
+                            programme="stx") for c in gen.take(6)],
+             *[ev_enrolment(c, "2026-08-10", institution=b,
+                            programme="stx") for c in gen.take(7)])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    d = cells(tables["dropouts"])
+
+    def shown(inst):
+        h = hashlib.blake2b(inst.encode(), digest_size=8).hexdigest()
+        return f"{inst[:23]}~{h} (gymnasium)"
+    assert len(shown(a)) == 40 + len(" (gymnasium)")
+    assert d[(shown(a), "started")] == "6"
+    assert d[(shown(b), "started")] == "7"
+    assert d[("Total", "started")] == "13"
+
+
 def test_usage_errors_exit_2(make_hub):
     hub = make_hub()
     for args in (["--year", "2026"], ["--year", "26x", "--out", "x.html"],
