@@ -1020,10 +1020,10 @@ reject_row(struct runtime *rt, const ug_diag *diag)
 	rt->file.rejected_rows++;
 	long line = current_line(rt);
 	if (diag->field[0])
-		fprintf(stderr, "%s:%ld: column %s: %s\n", rt->path, line,
-			diag->field, diag->reason);
+		ug_eprintf("%s:%ld: column %s: %s\n", rt->path, line,
+			   diag->field, diag->reason);
 	else
-		fprintf(stderr, "%s:%ld: %s\n", rt->path, line, diag->reason);
+		ug_eprintf("%s:%ld: %s\n", rt->path, line, diag->reason);
 	if (rt->report) {
 		fprintf(rt->report, "%s\n  {\"line\": %ld, \"column\": ",
 			rt->report_rejects++ ? "," : "", line);
@@ -1100,11 +1100,11 @@ flush_batch(struct runtime *rt)
 			 * for the rejects file; here it is gone. */
 			rt->file.events--;
 			rt->file.rejected_rows++;
-			fprintf(stderr,
-				"%s:%ld: the row makes an event of %zu bytes, "
-				"over the hub's limit of %d; not queued\n",
-				rt->path, rt->lines[i], rt->items[i].len,
-				OUTBOX_FRAME_MAX);
+			ug_eprintf(
+			    "%s:%ld: the row makes an event of %zu bytes, "
+			    "over the hub's limit of %d; not queued\n",
+			    rt->path, rt->lines[i], rt->items[i].len,
+			    OUTBOX_FRAME_MAX);
 		} else {
 			count_repeat(rt, rt->items[i].added,
 				     rt->items[i].queued_at, rt->lines[i]);
@@ -1379,8 +1379,8 @@ progress_show(struct runtime *rt, progress *pg, bool done)
 	else if (at > 0 && size > at && secs > 0)
 		snprintf(left, sizeof left, "%.0f s left",
 			 secs * (double)(size - at) / (double)at);
-	fprintf(stderr, "\r%s: %zu rows, %.0f rows/s, %s\033[K%s", rt->path,
-		rt->file.rows, rate, left, done ? "\n" : "");
+	ug_eprintf("\r%s: %zu rows, %.0f rows/s, %s\033[K%s", rt->path,
+		   rt->file.rows, rate, left, done ? "\n" : "");
 	fflush(stderr);
 	pg->shown = true;
 }
@@ -1478,6 +1478,16 @@ log_file(const struct runtime *rt)
 			   plan->unknown);
 }
 
+/* A file name as the summary shows it: one named after a CPR (a clerk's
+ * export per pupil) is masked as the logs mask it, since the summary
+ * ends up in the journal beside them (SECURITY.md). */
+static void
+shown_path(const char *text, char *out, size_t cap)
+{
+	ug_strlcpy(out, text ? text : "", cap);
+	ug_cpr_mask(out);
+}
+
 /* One line per file on stdout, before the run's summary: what the file
  * was read as (the encoding detected, above all) and what became of it.
  * With --json it is a JSON object like the summary, which stays last. */
@@ -1489,9 +1499,11 @@ print_file(const struct runtime *rt, adapter_file_status status)
 	const char *format = plan->format == FORMAT_JSONL ? "jsonl" : "csv";
 	static const char *const names[] = {"done", "failed", "changed",
 					    "stopped", "fatal"};
+	char path[PATH_MAX];
+	shown_path(plan->path, path, sizeof path);
 	if (ug_config_bool(rt->cfg, "json")) {
 		fputs("{\"file\": ", stdout);
-		adapter__json_string(stdout, plan->path, strlen(plan->path));
+		adapter__json_string(stdout, path, strlen(path));
 		printf(", \"status\": \"%s\", \"format\": \"%s\", "
 		       "\"encoding\": \"%s\", \"encoding_detected\": %s, "
 		       "\"kind\": \"%s\", \"rows\": %zu, \"events\": %zu, "
@@ -1505,7 +1517,7 @@ print_file(const struct runtime *rt, adapter_file_status status)
 		printf("file %s: %s, %s%s, kind %s: rows %zu, events %zu, "
 		       "queued %zu (corrections %zu), duplicates %zu, "
 		       "rejected rows %zu%s\n",
-		       plan->path, format, enc_name(plan->encoding),
+		       path, format, enc_name(plan->encoding),
 		       plan->encoding_detected ? " (detected)" : "",
 		       plan->kind->name, c->rows, c->events, c->queued,
 		       c->corrections, c->duplicates, c->rejected_rows,
@@ -1514,9 +1526,12 @@ print_file(const struct runtime *rt, adapter_file_status status)
 }
 
 void
-adapter__print_unimported(const struct runtime *rt, const char *path,
-			  bool failed, const char *error)
+adapter__print_unimported(const struct runtime *rt, const char *file,
+			  bool failed, const char *why)
 {
+	char path[PATH_MAX], error[PATH_MAX + 512];
+	shown_path(file, path, sizeof path);
+	shown_path(why, error, sizeof error);
 	if (ug_config_bool(rt->cfg, "json")) {
 		fputs("{\"file\": ", stdout);
 		adapter__json_string(stdout, path, strlen(path));

@@ -171,7 +171,7 @@ adapter__fatal(const struct runtime *rt, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\n", rt->program, text);
+	ug_eprintf("%s: %s\n", rt->program, text);
 }
 
 static size_t

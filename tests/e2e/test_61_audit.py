@@ -290,6 +290,14 @@ def test_a_cpr_typed_as_an_id_or_file_is_masked_in_messages(make_hub,
     assert other not in p.stderr, p.stderr
     text = hub.hubctl("audit", "show").stdout
     assert "xxxxxx-xxxx" in text and dashed not in text, text
+    # An adapter's messages name the file: one named after a CPR is
+    # masked on standard error (the journal), its rows reported by line.
+    path, _ = hub.csv(f"{cpr}.csv", [AbsenceRow(cpr),
+                                     f"{other};280017;x;y;1;2;ulovligt;1"])
+    r = hub.adapter("import", path)
+    assert "xxxxxxxxxx.csv:3: " in r.stderr, r.stderr
+    for form in (cpr, other, dashed):
+        assert form not in r.stderr, (form, r.stderr)
 
 
 def test_an_agencys_refused_frames_are_recorded(make_hub):
