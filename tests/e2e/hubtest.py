@@ -35,6 +35,7 @@ keeps (its last three runs) for a look after a failure. Client output that
 legitimately holds CPRs (inbox alerts) is kept out of the swept dirs.
 """
 
+import contextlib
 import dataclasses
 import datetime
 import importlib
@@ -91,6 +92,26 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def small_disk(path, size):
+    """A tmpfs of `size` (e.g. "200k") mounted on the new directory `path`
+    for the with-block, to fill a disk for real; skips the test where it
+    cannot be mounted (not root). Unmounted after, lazily, so a process
+    the test left holding a file there does not keep it."""
+    import pytest
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    path.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}",
+                       "tmpfs", str(path)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)])
 
 
 def wait_for(condition, timeout, what, interval=0.02):

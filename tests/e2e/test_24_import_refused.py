@@ -23,12 +23,10 @@ import signal
 import subprocess
 import threading
 
-import pytest
-
 import hubtest
 from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_ROWS_REJECTED, AbsenceRow,
                      CprGen, csv_line)
-from runtimetest import event_id, stored, wait_stored
+from runtimetest import event_id, wait_stored
 
 GOOD_BEFORE = 1_000
 BAD = 2_000
@@ -218,14 +216,7 @@ def test_full_disk_under_the_outbox_queues_nothing_of_the_file(hub, tmp_path):
     the file before it stays queued. With room again, flush takes the
     held-back events out and delivers the first file; the big file
     imported again is delivered whole, once."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small tmpfs")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs",
-                       str(disk)], capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with hubtest.small_disk(tmp_path / "disk", "2m") as disk:
         cprs = CprGen(2410).take(3_001)
         hub.cprs.update(cprs[::40])
         first = write(hub, "first.csv", [AbsenceRow(cprs[0])])
@@ -259,22 +250,13 @@ def test_full_disk_under_the_outbox_queues_nothing_of_the_file(hub, tmp_path):
         got = wait_stored(hub, 1 + len(rows), timeout=60)
         assert set(got) == {event_id(hub, x)
                             for x in [AbsenceRow(cprs[0])] + rows}
-    finally:
-        subprocess.run(["umount", "-l", str(disk)])
 
 
 def test_full_disk_under_the_rejects_file_names_it(hub, tmp_path):
     """The input's disk has no room for its rejects file: the file is
     "fatal", nothing of it queued, and the message names the input and
     the rejects file it could not write."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small tmpfs")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs",
-                       str(disk)], capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with hubtest.small_disk(tmp_path / "disk", "200k") as disk:
         cprs = CprGen(2411).take(3_000)
         hub.cprs.update(cprs[::40])
         rows = [AbsenceRow(c, absent="x" if i % 2 else 1)
@@ -289,8 +271,6 @@ def test_full_disk_under_the_rejects_file_names_it(hub, tmp_path):
                 f"{path}.rejects.csv: No space left on device; nothing of "
                 f"{path} was queued") in r.stderr, r.stderr[-2000:]
         assert hub.stats()["log_events"] == 0
-    finally:
-        subprocess.run(["umount", "-l", str(disk)])
 
 
 def test_input_on_a_read_only_share_points_to_the_rejects_setting(
@@ -298,14 +278,7 @@ def test_input_on_a_read_only_share_points_to_the_rejects_setting(
     """An input whose directory cannot take its rejects file (a share
     mounted read-only) is "fatal" at its first bad row, nothing of it
     queued, and the message says how to import it: with --rejects."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small tmpfs")
-    share = tmp_path / "share"
-    share.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
-                       str(share)], capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with hubtest.small_disk(tmp_path / "share", "1m") as share:
         cprs = CprGen(2412).take(3)
         hub.cprs.update(cprs)
         rows = [AbsenceRow(cprs[0]), AbsenceRow(cprs[1], absent="x"),
@@ -330,22 +303,13 @@ def test_input_on_a_read_only_share_points_to_the_rejects_setting(
             (EXIT_ROWS_REJECTED, 2, 1), str(again)[-3000:]
         assert rejects.read_text().splitlines()[1].startswith(
             f"{path};3;lessons_absent;")
-    finally:
-        subprocess.run(["umount", "-l", str(share)])
 
 
 def test_watch_on_a_full_disk_stops_and_keeps_the_file(hub, tmp_path):
     """watch whose outbox's disk fills up mid-file: exit 3 (systemd
     restarts it), the file stays in DIR, not in failed/, nothing of it
     sent; started again with room, it imports the file whole, once."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small tmpfs")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs",
-                       str(disk)], capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with hubtest.small_disk(tmp_path / "disk", "2m") as disk:
         cprs = CprGen(2413).take(3_000)
         hub.cprs.update(cprs[::40])
         rows = [AbsenceRow(c) for c in cprs]
@@ -375,22 +339,13 @@ def test_watch_on_a_full_disk_stops_and_keeps_the_file(hub, tmp_path):
             w = hub.adapter_finish(p)
         assert w.rc == EXIT_OK, str(w)[-3000:]
         assert set(got) == {event_id(hub, x) for x in rows}
-    finally:
-        subprocess.run(["umount", "-l", str(disk)])
 
 
 def test_watch_without_room_for_rejects_keeps_the_file(hub, tmp_path):
     """watch on a drop directory too full for the rejects file: exit 3,
     the file stays in DIR, nothing of it sent, and the message says it
     is imported again when the watcher runs again."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small tmpfs")
-    drop = tmp_path / "drop"
-    drop.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs",
-                       str(drop)], capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with hubtest.small_disk(tmp_path / "drop", "200k") as drop:
         cprs = CprGen(2414).take(3_000)
         hub.cprs.update(cprs[::40])
         rows = [AbsenceRow(c, absent="x" if i % 2 else 1)
@@ -407,5 +362,3 @@ def test_watch_without_room_for_rejects_keeps_the_file(hub, tmp_path):
         assert sorted(p.name for p in drop.iterdir()) == \
             ["done", "failed", "full.csv"]
         assert hub.stats()["log_events"] == 0
-    finally:
-        subprocess.run(["umount", "-l", str(drop)])

@@ -1280,16 +1280,7 @@ def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
     takes back what it wrote: a DIR it made is gone, an empty one it was
     given is empty again, so the same command succeeds once there is
     room."""
-    import os
-
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small tmpfs")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs",
-                       str(disk)], capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with hubtest.small_disk(tmp_path / "disk", "48k") as disk:
         hub = make_hub()
         hub.send(*[hubtest.envelope("school-a", c, salt=f"full-{i}")
                    for i, c in enumerate(hubtest.CprGen(8404).take(100))])
@@ -1316,8 +1307,6 @@ def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
                 if r["action"] == "backup"] == [
             ("failed", str(disk / "made")), ("failed", str(given)),
             ("ok", str(disk / "made")), ("ok", str(given))]
-    finally:
-        subprocess.run(["umount", str(disk)], check=True)
 
 
 def test_the_units_are_hardened_alike(tmp_path):
