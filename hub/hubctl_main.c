@@ -921,13 +921,15 @@ cmd_stats(ctl *c)
 		ug_eprintf("hubctl: cannot read statistics\n");
 		return 1;
 	}
+	/* clang-format wraps this list differently on each run. */
+	// clang-format off
 #define STAT_FIELDS(X)                                                        \
-	X(log_events)                                                         \
-	X(last_seq)                                                           \
-	X(last_applied) X(event_ids) X(assignments) X(principals) X(alerts)   \
-	    X(alerts_open) X(person_index_entries) X(timers) X(audit_records) \
-		X(log_bytes) X(derived_bytes) X(ids_bytes) X(log_map_bytes)   \
-		    X(derived_map_bytes) X(ids_map_bytes)
+	X(log_events) X(last_seq) X(last_applied) X(event_ids)                \
+	X(assignments) X(principals) X(alerts) X(alerts_open)                 \
+	X(person_index_entries) X(timers) X(audit_records) X(log_bytes)       \
+	X(derived_bytes) X(ids_bytes) X(log_map_bytes) X(derived_map_bytes)   \
+	X(ids_map_bytes)
+	// clang-format on
 	if (ug_config_bool(c->cfg, "json")) {
 		const char *sep = "{";
 #define JSON_FIELD(name)                                                      \

@@ -125,3 +125,22 @@ def test_every_compile_has_the_warnings(tmp_path):
     bad = [c for c in cmds
            if not {"-Wall", "-Wextra", "-Werror"} <= set(c.split())]
     assert not bad, "compiled without the warnings:\n" + "\n".join(bad)
+
+
+def test_every_c_file_is_as_make_format_leaves_it():
+    """Every C file is as `make format` (clang-format, .clang-format)
+    leaves it: an unformatted file makes the next edit of it reformat
+    lines nobody meant to change."""
+    p = subprocess.run(["make", "-s", "-C", str(ROOT), "--no-print-directory",
+                        "-f", "Makefile", "-f", "-", "formatted-files"],
+                       input="formatted-files:\n\t@echo $(FORMATTED)\n",
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    files = p.stdout.split()
+    assert len(files) > 100, files
+    r = subprocess.run(["clang-format", "--dry-run", "--Werror", *files],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    unformatted = sorted(set(re.findall(r"^(\S+\.[ch]):\d+:\d+: error",
+                                        r.stderr, re.M)))
+    assert r.returncode == 0 and not unformatted, \
+        f"run make format: {unformatted or r.stderr[-2000:]}"
