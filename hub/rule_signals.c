@@ -158,8 +158,13 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	if (!d)
 		return;
 	*suppress = true;
-	p->combined_until = day + rc->combined.window_days;
-	p->combined_seq = in->seq;
+	/* A late report may tip a combined alert of an earlier window: the
+	 * merge window of a later one still runs, else the signals after it
+	 * would raise yet another combined alert. */
+	if (day + rc->combined.window_days > p->combined_until) {
+		p->combined_until = day + rc->combined.window_days;
+		p->combined_seq = in->seq;
+	}
 	char list[640];
 	list_signals(in, p, from, to, true, list, sizeof list);
 	char due[11];

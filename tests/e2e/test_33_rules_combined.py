@@ -277,3 +277,27 @@ def test_a_late_signal_long_before_the_combined_alert_is_not_merged(make_hub):
     hub.wait_log(r"HUB-MERGE", count=1)
     [r] = [a for a in hub.peek("cw-anna", 4) if a["rule"] == "readiness"]
     assert r["evidence"][0]["period_start"] == "2026-03-02"
+
+
+def test_a_late_combined_alert_does_not_cut_the_merge_window_short(
+        make_hub):
+    hub, [cpr] = combined_hub(make_hub, 3313)
+    hub.send(ev_dropout_risk(cpr, "2026-09-01"),
+             ev_readiness(cpr, "2026-09-02", 9),
+             ev_missed_activation(cpr, "2026-09-03"))
+    assert hub.wait_applied()["alerts"] == 3       # combined on 09-03
+    # Reported late, three kinds of April: long before the window, they
+    # are judged on their own and raise a combined alert of their own.
+    hub.send(ev_readiness(cpr, "2026-04-01", 9),
+             ev_missed_activation(cpr, "2026-04-02"),
+             ev_dropout_risk(cpr, "2026-04-03"))
+    assert hub.wait_applied()["alerts"] == 5
+    # A new absence episode (week to 09-11) is still within 90 days
+    # after the September combined alert: it merges, no alert at all.
+    hub.send(ev_absence(cpr, "2026-09-07", 6))
+    assert hub.wait_applied()["alerts"] == 5
+    assert summary(hub.peek("cw-anna", 5)) == [
+        ("combined", "URGENT", "cw-anna"), ("combined", "URGENT", "cw-anna"),
+        ("dropout_risk", "NORMAL", "cw-anna"),
+        ("readiness", "NORMAL", "cw-anna"),
+        ("readiness", "NORMAL", "cw-anna")]
