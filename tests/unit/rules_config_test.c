@@ -375,6 +375,12 @@ test_id_settings(void)
 	refused("routing.desk", "Duty Desk", UG_EMALFORMED);
 	refused("routing.desk", "", UG_EMALFORMED);
 	refused("routing.team_lead", "-lead", UG_EMALFORMED);
+	/* Empty is the default, none: the desk's team lead from the youth
+	 * unit's DeskMembership events. */
+	rules_config lead = with("routing.team_lead", "cw-lead");
+	ug_diag diag = {0};
+	CHECK_OK(rules_config_set(&lead, "routing.team_lead", "", &diag));
+	CHECK_EQ_STR(lead.team_lead, "");
 	refused("routing.team_lead",
 		"a-very-long-caseworker-id-that-goes-on-and-on-and-on-past-"
 		"the-limit",
