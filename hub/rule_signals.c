@@ -137,11 +137,14 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	if (!rc->combined.on.enabled)
 		return;
 	/* The merge window: window_days after the combined alert's day,
-	 * and a late report dated within window_days before it (it would
-	 * have been one of its signals). One dated earlier still has nothing
-	 * to do with it and is judged on its own. */
+	 * and a late report dated up to window_days before it, both end
+	 * days included (it would have been one of its signals; counted
+	 * like the days after, else a report of the first day before would
+	 * tip a second combined alert over the same signals). One dated
+	 * earlier still has nothing to do with it and is judged on its own.
+	 */
 	if (p->combined_until >= day &&
-	    day > p->combined_until - 2 * rc->combined.window_days) {
+	    day >= p->combined_until - 2 * rc->combined.window_days) {
 		*suppress = true;
 		o->merged = true;
 		return;

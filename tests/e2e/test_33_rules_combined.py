@@ -301,3 +301,17 @@ def test_a_late_combined_alert_does_not_cut_the_merge_window_short(
         ("dropout_risk", "NORMAL", "cw-anna"),
         ("readiness", "NORMAL", "cw-anna"),
         ("readiness", "NORMAL", "cw-anna")]
+
+
+def test_late_signals_merge_from_window_days_before(make_hub):
+    hub, [edge, before] = combined_hub(make_hub, 3314, n=2)
+    hub.send(*three_signals(edge), *three_signals(before))
+    assert hub.wait_applied()["alerts"] == 6       # combined on 09-08
+    # As the days after (up to 12-07, 90 days after, included), the days
+    # before: 06-10, 90 days before, merges; 06-09 is judged on its own.
+    hub.send(ev_readiness(edge, "2026-06-10", 9),
+             ev_readiness(before, "2026-06-09", 9))
+    assert hub.wait_applied()["alerts"] == 7
+    hub.wait_log(r"HUB-MERGE", count=1)
+    [r] = [a for a in hub.peek("cw-anna", 7) if a["rule"] == "readiness"]
+    assert r["cpr"] == before
