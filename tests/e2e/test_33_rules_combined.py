@@ -67,6 +67,9 @@ def test_three_signals_raise_one_combined_alert(make_hub):
     assert c["due"] == "2026-09-15"
     [ev] = c["evidence"]
     assert (ev["agency"], ev["type"]) == ("college-a", "DropoutRisk")
+    # With its date, as the risk's own alert would give it.
+    assert (ev["period_start"], ev["period_end"]) == \
+        ("2026-09-08", "2026-09-08")
     hub.peek("desk-dora", 0)
 
 
@@ -262,6 +265,17 @@ def test_a_signal_counts_with_its_own_alert_switched_off(make_hub):
         ("combined", "URGENT", "cw-anna"),
         ("dropout_risk", "NORMAL", "cw-anna"),
         ("readiness", "NORMAL", "cw-anna")]
+    # The evidence is the tipping event with its dates: the dropout that
+    # started the gap clock; the absence report, its period and figures.
+    [ev] = next(a for a in alerts if a["cpr"] == gap and
+                a["rule"] == "combined")["evidence"]
+    assert (ev["type"], ev["period_start"], ev["period_end"]) == \
+        ("Dropout", "2026-09-07", "2026-09-07")
+    [ev] = next(a for a in alerts if a["cpr"] == absent and
+                a["rule"] == "combined")["evidence"]
+    assert (ev["type"], ev["period_start"], ev["period_end"],
+            ev["lessons_absent"], ev["lessons_expected"]) == \
+        ("AbsenceReport", "2026-08-31", "2026-09-04", 6, 30)
 
 
 def test_a_late_signal_long_before_the_combined_alert_is_not_merged(make_hub):
