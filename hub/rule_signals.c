@@ -127,54 +127,6 @@ list_signals(const rule_input *in, const profile *p, int32_t from, int32_t to,
 	}
 }
 
-/* The tipping event as evidence, with its own date as every rule's alert
- * gives it (an absence report: its period and figures; a timer's event,
- * the exit that started the gap clock: the exit's date). */
-static void
-evidence_tipping(draft *d, const rule_input *in)
-{
-	const wire_envelope *env = in->env;
-	const char *date = NULL;
-	if (!env)
-		return;
-	switch (env->payload_case) {
-	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT:
-		date = env->dropout->date;
-		break;
-	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK:
-		date = env->dropout_risk->date;
-		break;
-	case UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT:
-		date = env->readiness_assessment->date;
-		break;
-	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL:
-		date = env->addiction_referral->date;
-		break;
-	case UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION:
-		date = env->missed_activation->date;
-		break;
-	case UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING:
-		date = env->school_leaving->date;
-		break;
-	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT:
-		date = env->absence_report->period_start;
-		break;
-	default:
-		break;
-	}
-	size_t at = d->nevidence;
-	evidence_event(d, env, in->agency, date);
-	if (d->nevidence == at ||
-	    env->payload_case != UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT)
-		return;
-	const Ungebro__V1__AbsenceReport *a = env->absence_report;
-	Ungebro__V1__Evidence *e = &d->evidence[at];
-	ug_strlcpy(d->dates[at][1], a->period_end ? a->period_end : "", 11);
-	e->period_end = d->dates[at][1];
-	e->lessons_absent = a->lessons_absent;
-	e->lessons_expected = a->lessons_expected;
-}
-
 void
 rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 		 outcome *o, bool *suppress)
@@ -231,7 +183,7 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	    "merged into it. Expected of you: call a cross-disciplinary "
 	    "meeting with the agencies involved by %s.",
 	    list, rc->combined.min_signals, rc->combined.window_days, due);
-	evidence_tipping(d, in);
+	evidence_event_dated(d, in->env, in->agency);
 	if (seen[SIG_ADDICTION]) {
 		/* Health data: named only to the contact person the consent
 		 * names; anyone else reads the other signals and a count. */
