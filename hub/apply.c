@@ -204,7 +204,7 @@ withdraw(apply_ctx *c, const rule_input *in, const profile *p,
 	    "you for it.",
 	    hexid, engine_rule_name(rule), why);
 	if (in->env)
-		evidence_event(&d, in->env, in->agency, NULL);
+		evidence_event_dated(&d, in->env, in->agency);
 	return effects_emit(c, &d, person_key, recipient);
 }
 

@@ -1,6 +1,7 @@
 /* Danish calendars for the rules; see calendar.h. */
 #include "hub/calendar.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,8 +188,34 @@ parse_month_day(const char *text, int32_t *md)
 	return UG_OK;
 }
 
+/* The range as the parser reads it: "Week 7" as "week 7", "12-21 ..
+ * 01-02" as "12-21..01-02" (clerks write both). False if too long. */
+static bool
+normalise_range(const char *text, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (const char *p = text; *p; p++) {
+		if (*p == ' ') {
+			const char *next = p;
+			while (*next == ' ')
+				next++;
+			bool after_dots =
+			    n >= 2 && out[n - 1] == '.' && out[n - 2] == '.';
+			if (after_dots || strncmp(next, "..", 2) == 0) {
+				p = next - 1;
+				continue;
+			}
+		}
+		if (n + 1 >= cap)
+			return false;
+		out[n++] = (char)tolower((unsigned char)*p);
+	}
+	out[n] = '\0';
+	return true;
+}
+
 ug_err
-calendar_add_school_holiday(calendar *cal, const char *text, ug_diag *diag)
+calendar_add_school_holiday(calendar *cal, const char *original, ug_diag *diag)
 {
 	if (cal->nschool_holidays == CALENDAR_RANGES_MAX) {
 		ug_diag_set(diag, "calendar", "more than %d school holidays",
@@ -198,6 +225,9 @@ calendar_add_school_holiday(calendar *cal, const char *text, ug_diag *diag)
 	calendar_range r = {0};
 	int week;
 	char tail;
+	char text[64];
+	if (!normalise_range(original, text, sizeof text))
+		goto bad;
 	const char *dots = strstr(text, "..");
 	int before, after;
 	if (strcmp(text, "easter") == 0) {
@@ -239,7 +269,7 @@ bad:
 		    "'%s' is not a holiday range "
 		    "(YYYY-MM-DD..YYYY-MM-DD, MM-DD..MM-DD, week N, easter or "
 		    "easter -N..+M)",
-		    text);
+		    original);
 	return UG_EMALFORMED;
 }
 

@@ -146,6 +146,50 @@ evidence_event(draft *d, const wire_envelope *env, const char *agency,
 	d->nevidence++;
 }
 
+void
+evidence_event_dated(draft *d, const wire_envelope *env, const char *agency)
+{
+	const char *date = NULL;
+	if (!env)
+		return;
+	switch (env->payload_case) {
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT:
+		date = env->dropout->date;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK:
+		date = env->dropout_risk->date;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_READINESS_ASSESSMENT:
+		date = env->readiness_assessment->date;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL:
+		date = env->addiction_referral->date;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_MISSED_ACTIVATION:
+		date = env->missed_activation->date;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_SCHOOL_LEAVING:
+		date = env->school_leaving->date;
+		break;
+	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT:
+		date = env->absence_report->period_start;
+		break;
+	default:
+		break;
+	}
+	size_t at = d->nevidence;
+	evidence_event(d, env, agency, date);
+	if (d->nevidence == at ||
+	    env->payload_case != UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT)
+		return;
+	const Ungebro__V1__AbsenceReport *a = env->absence_report;
+	Ungebro__V1__Evidence *e = &d->evidence[at];
+	ug_strlcpy(d->dates[at][1], a->period_end ? a->period_end : "", 11);
+	e->period_end = d->dates[at][1];
+	e->lessons_absent = a->lessons_absent;
+	e->lessons_expected = a->lessons_expected;
+}
+
 uint8_t *
 compose_alert(const draft *d, const uint8_t *id, const char *recipient,
 	      int64_t raised_at, size_t *len)

@@ -256,6 +256,11 @@ void say(char *buf, size_t cap, const char *fmt, ...)
 /* Evidence: the event itself, with its date. */
 void evidence_event(draft *d, const wire_envelope *env, const char *agency,
 		    const char *date);
+/* The event as evidence with its own date, as its own alert gives it (an
+ * absence report: its period and figures); for the alerts about an event
+ * that no rule of its own words (combined, withdrawn). */
+void evidence_event_dated(draft *d, const wire_envelope *env,
+			  const char *agency);
 /* The packed wire Alert for a draft; *len its size. NULL on ENOMEM. */
 uint8_t *compose_alert(const draft *d, const uint8_t *id,
 		       const char *recipient, int64_t raised_at, size_t *len);

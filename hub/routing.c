@@ -55,7 +55,8 @@ typedef struct {
 	apply_ctx *c;
 	char to[STORE_ID_MAX];
 	char counsellor[STORE_ID_MAX]; /* keeps the alerts addressed to them */
-	bool referral_shared;	       /* the consent shares referrals today */
+	const uint8_t *person_key;
+	bool referral_shared; /* the consent shares referrals today */
 } move_ctx;
 
 static ug_err
@@ -78,6 +79,19 @@ move_alert(void *ctx, const uint8_t *id)
 	 * want of one, follow the contact person. */
 	int rule = id[STORE_ALERT_ID_LEN - 1];
 	if (rule >= R_CONTACT_WARN && rule <= R_TREATMENT_MISSED)
+		return UG_OK;
+	/* A counsellor replaced since still owns what was addressed to
+	 * them: neither the new counsellor nor the contact person takes it
+	 * over. A dropout alert goes to a counsellor only for want of a
+	 * contact person: to one who was the contact person too, it went as
+	 * such. */
+	store *st = m->c->h->store;
+	if ((rule == R_READINESS || rule == R_DROPOUT) &&
+	    store_assignment_held(st, m->person_key, STORE_ROLE_GUIDANCE,
+				  recipient) &&
+	    (rule == R_READINESS ||
+	     !store_assignment_held(st, m->person_key, STORE_ROLE_CONTACT,
+				    recipient)))
 		return UG_OK;
 	/* A `withdrawn` notice tells the withdrawn alert's recipient, and
 	 * only them, that it is over (it may name an addiction alert). */
@@ -108,7 +122,7 @@ move_alert(void *ctx, const uint8_t *id)
 ug_err
 routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key)
 {
-	move_ctx m = {.c = c};
+	move_ctx m = {.c = c, .person_key = person_key};
 	bool contact;
 	routing_resolve(c->h, person_key, TO_CONTACT, m.to, &contact);
 	store_assignment_role(c->h->store, person_key, STORE_ROLE_GUIDANCE,

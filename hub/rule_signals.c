@@ -137,11 +137,14 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	if (!rc->combined.on.enabled)
 		return;
 	/* The merge window: window_days after the combined alert's day,
-	 * and a late report dated within window_days before it (it would
-	 * have been one of its signals). One dated earlier still has nothing
-	 * to do with it and is judged on its own. */
+	 * and a late report dated up to window_days before it, both end
+	 * days included (it would have been one of its signals; counted
+	 * like the days after, else a report of the first day before would
+	 * tip a second combined alert over the same signals). One dated
+	 * earlier still has nothing to do with it and is judged on its own.
+	 */
 	if (p->combined_until >= day &&
-	    day > p->combined_until - 2 * rc->combined.window_days) {
+	    day >= p->combined_until - 2 * rc->combined.window_days) {
 		*suppress = true;
 		o->merged = true;
 		return;
@@ -158,8 +161,13 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	if (!d)
 		return;
 	*suppress = true;
-	p->combined_until = day + rc->combined.window_days;
-	p->combined_seq = in->seq;
+	/* A late report may tip a combined alert of an earlier window: the
+	 * merge window of a later one still runs, else the signals after it
+	 * would raise yet another combined alert. */
+	if (day + rc->combined.window_days > p->combined_until) {
+		p->combined_until = day + rc->combined.window_days;
+		p->combined_seq = in->seq;
+	}
 	char list[640];
 	list_signals(in, p, from, to, true, list, sizeof list);
 	char due[11];
@@ -175,7 +183,7 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	    "merged into it. Expected of you: call a cross-disciplinary "
 	    "meeting with the agencies involved by %s.",
 	    list, rc->combined.min_signals, rc->combined.window_days, due);
-	evidence_event(d, in->env, in->agency, NULL);
+	evidence_event_dated(d, in->env, in->agency);
 	if (seen[SIG_ADDICTION]) {
 		/* Health data: named only to the contact person the consent
 		 * names; anyone else reads the other signals and a count. */

@@ -94,7 +94,8 @@ static const setting settings[] = {
     {"office.days", S_OFFICE_DAYS, F(office), 0, 0},
     {"office.hours", S_OFFICE_HOURS, F(office), 0, 0},
     {"routing.desk", S_ID, F(desk), 0, 0},
-    {"routing.team_lead", S_ID, F(team_lead), 0, 0},
+    /* min 1: may be empty, for none (its default). */
+    {"routing.team_lead", S_ID, F(team_lead), 1, 0},
     {"calendar.school_holiday", S_HOLIDAY, F(cal), 0, 0},
     {"calendar.christmas_eve_is_holiday", S_BOOL,
      F(cal.christmas_eve_is_holiday), 0, 1},
@@ -252,7 +253,7 @@ rules_config_set(rules_config *cfg, const char *name, const char *value,
 		err = parse_grades(value, field, diag);
 		goto named;
 	case S_ID:
-		if (!ug_id_valid(value))
+		if (!ug_id_valid(value) && !(s->min == 1 && value[0] == '\0'))
 			goto bad;
 		ug_strlcpy(field, value, RULES_ID_MAX);
 		return UG_OK;

@@ -1221,6 +1221,24 @@ store_assignment_role(store *s, const uint8_t *person_key, int role,
 	return UG_ENOTFOUND;
 }
 
+bool
+store_assignment_held(store *s, const uint8_t *person_key, int role,
+		      const char *caseworker)
+{
+	MDB_txn *txn = NULL;
+	if (begin_read(s->log_env, &txn) != 0)
+		return false;
+	assign_list list;
+	ug_err err = assign_read(s, txn, person_key, role, &list);
+	mdb_txn_abort(txn);
+	if (err != UG_OK)
+		return false;
+	for (int i = 0; i < list.count; i++)
+		if (strcmp(list.entry[i].caseworker, caseworker) == 0)
+			return true;
+	return false;
+}
+
 /* ---- statistics ---- */
 
 static uint64_t

@@ -167,6 +167,10 @@ enum { STORE_ROLE_CONTACT = 0, STORE_ROLE_GUIDANCE = 1 };
  * person on `today` (days), or UG_ENOTFOUND. */
 ug_err store_assignment_role(store *s, const uint8_t *person_key, int role,
 			     int32_t today, char caseworker[STORE_ID_MAX]);
+/* Whether the caseworker holds or held the role for the person (among
+ * the assignments kept), whatever the day. */
+bool store_assignment_held(store *s, const uint8_t *person_key, int role,
+			   const char *caseworker);
 /* The contact person on `today`, or UG_ENOTFOUND. */
 ug_err store_assignment_get(store *s, const uint8_t *person_key, int32_t today,
 			    char caseworker[STORE_ID_MAX]);

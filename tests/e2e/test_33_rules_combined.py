@@ -67,6 +67,9 @@ def test_three_signals_raise_one_combined_alert(make_hub):
     assert c["due"] == "2026-09-15"
     [ev] = c["evidence"]
     assert (ev["agency"], ev["type"]) == ("college-a", "DropoutRisk")
+    # With its date, as the risk's own alert would give it.
+    assert (ev["period_start"], ev["period_end"]) == \
+        ("2026-09-08", "2026-09-08")
     hub.peek("desk-dora", 0)
 
 
@@ -262,6 +265,17 @@ def test_a_signal_counts_with_its_own_alert_switched_off(make_hub):
         ("combined", "URGENT", "cw-anna"),
         ("dropout_risk", "NORMAL", "cw-anna"),
         ("readiness", "NORMAL", "cw-anna")]
+    # The evidence is the tipping event with its dates: the dropout that
+    # started the gap clock; the absence report, its period and figures.
+    [ev] = next(a for a in alerts if a["cpr"] == gap and
+                a["rule"] == "combined")["evidence"]
+    assert (ev["type"], ev["period_start"], ev["period_end"]) == \
+        ("Dropout", "2026-09-07", "2026-09-07")
+    [ev] = next(a for a in alerts if a["cpr"] == absent and
+                a["rule"] == "combined")["evidence"]
+    assert (ev["type"], ev["period_start"], ev["period_end"],
+            ev["lessons_absent"], ev["lessons_expected"]) == \
+        ("AbsenceReport", "2026-08-31", "2026-09-04", 6, 30)
 
 
 def test_a_late_signal_long_before_the_combined_alert_is_not_merged(make_hub):
@@ -277,3 +291,41 @@ def test_a_late_signal_long_before_the_combined_alert_is_not_merged(make_hub):
     hub.wait_log(r"HUB-MERGE", count=1)
     [r] = [a for a in hub.peek("cw-anna", 4) if a["rule"] == "readiness"]
     assert r["evidence"][0]["period_start"] == "2026-03-02"
+
+
+def test_a_late_combined_alert_does_not_cut_the_merge_window_short(
+        make_hub):
+    hub, [cpr] = combined_hub(make_hub, 3313)
+    hub.send(ev_dropout_risk(cpr, "2026-09-01"),
+             ev_readiness(cpr, "2026-09-02", 9),
+             ev_missed_activation(cpr, "2026-09-03"))
+    assert hub.wait_applied()["alerts"] == 3       # combined on 09-03
+    # Reported late, three kinds of April: long before the window, they
+    # are judged on their own and raise a combined alert of their own.
+    hub.send(ev_readiness(cpr, "2026-04-01", 9),
+             ev_missed_activation(cpr, "2026-04-02"),
+             ev_dropout_risk(cpr, "2026-04-03"))
+    assert hub.wait_applied()["alerts"] == 5
+    # A new absence episode (week to 09-11) is still within 90 days
+    # after the September combined alert: it merges, no alert at all.
+    hub.send(ev_absence(cpr, "2026-09-07", 6))
+    assert hub.wait_applied()["alerts"] == 5
+    assert summary(hub.peek("cw-anna", 5)) == [
+        ("combined", "URGENT", "cw-anna"), ("combined", "URGENT", "cw-anna"),
+        ("dropout_risk", "NORMAL", "cw-anna"),
+        ("readiness", "NORMAL", "cw-anna"),
+        ("readiness", "NORMAL", "cw-anna")]
+
+
+def test_late_signals_merge_from_window_days_before(make_hub):
+    hub, [edge, before] = combined_hub(make_hub, 3314, n=2)
+    hub.send(*three_signals(edge), *three_signals(before))
+    assert hub.wait_applied()["alerts"] == 6       # combined on 09-08
+    # As the days after (up to 12-07, 90 days after, included), the days
+    # before: 06-10, 90 days before, merges; 06-09 is judged on its own.
+    hub.send(ev_readiness(edge, "2026-06-10", 9),
+             ev_readiness(before, "2026-06-09", 9))
+    assert hub.wait_applied()["alerts"] == 7
+    hub.wait_log(r"HUB-MERGE", count=1)
+    [r] = [a for a in hub.peek("cw-anna", 7) if a["rule"] == "readiness"]
+    assert r["cpr"] == before

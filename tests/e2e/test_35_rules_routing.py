@@ -310,6 +310,35 @@ def test_ended_assignment_hands_open_alerts_to_the_desk(make_hub):
     hub.peek("cw-anna", 0)
 
 
+def test_a_former_counsellor_keeps_the_alerts_addressed_to_them(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(3513)
+    pupil, dropped = gen.born("2011-06-06"), gen.born("2001-06-07")
+    # The counsellor (cw-bob) gets the pupil's readiness alert and, with
+    # no contact person, the dropout alert.
+    hub.send(ev_assignment(pupil, "cw-anna", "2026-01-01"),
+             ev_assignment(pupil, "cw-bob", "2026-01-01", role="guidance"),
+             ev_assignment(dropped, "cw-bob", "2026-01-01",
+                           role="guidance"))
+    hub.send(ev_readiness(pupil, "2026-09-07", 9),
+             ev_dropout(dropped, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 2
+    assert sorted(a["rule"] for a in hub.peek("cw-bob", 2)) == \
+        ["dropout", "readiness"]
+    # A new counsellor takes over neither; nor does the contact person
+    # named afterwards: they stay with the counsellor they went to.
+    for cpr in (pupil, dropped):
+        hub.send(ev_assignment(cpr, "uu-carl", "2026-09-08",
+                               role="guidance"))
+    hub.advance("2026-09-09T08:00:00")
+    for cpr in (pupil, dropped):
+        hub.send(ev_assignment(cpr, "cw-lead", "2026-09-09"))
+    hub.settle()
+    assert "HUB-REROUTE" not in hub.log_text()
+    assert {a["recipient"] for a in hub.peek("cw-bob", 2)} == {"cw-bob"}
+    hub.peek("cw-lead", 0)
+
+
 def test_reassignment_moves_an_escalated_alert_not_its_notice(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
     adult = CprGen(3511).born("2001-05-05")

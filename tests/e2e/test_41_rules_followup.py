@@ -84,6 +84,9 @@ def test_readiness_corrected_to_ready_withdraws_the_alert(make_hub):
     assert w["title"] == f"Withdrawn: alert {r['alert_id']} (readiness)"
     assert "school-a corrected its assessment of 2026-09-03: the pupil " \
         "is education-ready" in w["explanation"]
+    [ev] = w["evidence"]
+    assert (ev["type"], ev["period_start"]) == \
+        ("ReadinessAssessment", "2026-09-03")
     entries = timeline(hub, "cw-anna", cpr)
     [old] = [e for e in entries if e["kind"] == "alert" and
              e["rule"] == "readiness"]
@@ -306,6 +309,11 @@ def test_absence_corrected_to_nothing_withdraws_the_alert(make_hub):
     assert "school-a corrected its report for 2026-08-31 to 2026-09-04: " \
         "absence is now 0 of 30 expected lessons (0.0 %), under the " \
         "threshold of 10 %" in w["explanation"]
+    # The deciding event as evidence, with its period and figures.
+    [ev] = w["evidence"]
+    assert (ev["type"], ev["period_start"], ev["period_end"],
+            ev["lessons_absent"], ev["lessons_expected"]) == \
+        ("AbsenceReport", "2026-08-31", "2026-09-04", 0, 30)
 
 
 def test_absence_corrected_to_another_kind_no_longer_counts(make_hub):

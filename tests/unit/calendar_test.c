@@ -207,6 +207,30 @@ test_yearly_range_wraps_new_year(void)
 }
 
 static void
+test_range_spelling(void)
+{
+	/* Keywords in any case, spaces around "..": the same ranges. */
+	calendar cal = bare();
+	CHECK_OK(calendar_add_school_holiday(&cal, "Week 42", NULL));
+	CHECK_OK(calendar_add_school_holiday(&cal, "EASTER", NULL));
+	CHECK_OK(calendar_add_school_holiday(&cal, "Easter -3 .. +1", NULL));
+	CHECK_OK(calendar_add_school_holiday(&cal, "12-28 .. 01-05", NULL));
+	CHECK_OK(calendar_add_school_holiday(&cal, "2027-02-15 ..2027-02-19",
+					     NULL));
+	CHECK(!calendar_is_school_day(&cal, day("2026-10-14")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-03-30")));
+	CHECK(!calendar_is_school_day(&cal, day("2027-01-05")));
+	CHECK(!calendar_is_school_day(&cal, day("2027-02-17")));
+	CHECK(calendar_is_school_day(&cal, day("2027-02-22")));
+	/* A refused one is named as written. */
+	ug_diag diag = {0};
+	CHECK(calendar_add_school_holiday(&cal, "12-28 .. 01-32", &diag) !=
+	      UG_OK);
+	CHECK(strstr(diag.reason, "'12-28 .. 01-32' is not a holiday range") !=
+	      NULL);
+}
+
+static void
 test_iso_week(void)
 {
 	calendar cal = bare();
@@ -705,6 +729,7 @@ TEST_LIST = {
     {"easter school holiday", test_easter_school_holiday},
     {"dated range", test_dated_range},
     {"yearly range wraps new year", test_yearly_range_wraps_new_year},
+    {"range spelling", test_range_spelling},
     {"iso week", test_iso_week},
     {"iso week 1 in previous year", test_iso_week_1_in_previous_year},
     {"iso week 53 only in long years", test_iso_week_53_only_in_long_years},

@@ -375,6 +375,12 @@ test_id_settings(void)
 	refused("routing.desk", "Duty Desk", UG_EMALFORMED);
 	refused("routing.desk", "", UG_EMALFORMED);
 	refused("routing.team_lead", "-lead", UG_EMALFORMED);
+	/* Empty is the default, none: the desk's team lead from the youth
+	 * unit's DeskMembership events. */
+	rules_config lead = with("routing.team_lead", "cw-lead");
+	ug_diag diag = {0};
+	CHECK_OK(rules_config_set(&lead, "routing.team_lead", "", &diag));
+	CHECK_EQ_STR(lead.team_lead, "");
 	refused("routing.team_lead",
 		"a-very-long-caseworker-id-that-goes-on-and-on-and-on-past-"
 		"the-limit",
@@ -601,6 +607,52 @@ test_example_file_is_the_defaults(void)
 }
 
 static void
+test_example_file_lists_every_setting(void)
+{
+	/* Each setting of docs/RULES.md's table ("| `name` | default |")
+	 * has its "name =" line in deploy/rules.conf.example (commented
+	 * out where the default is none). */
+	size_t dlen = 0, elen = 0;
+	uint8_t *doc = ut_read_file("docs/RULES.md", &dlen);
+	uint8_t *ex = ut_read_file("deploy/rules.conf.example", &elen);
+	if (!doc || !ex) {
+		free(doc);
+		free(ex);
+		FAIL("docs/RULES.md or the example not readable");
+	}
+	char *text = malloc(dlen + 1), *example = malloc(elen + 1);
+	CHECK(text != NULL && example != NULL);
+	memcpy(text, doc, dlen);
+	text[dlen] = '\0';
+	memcpy(example, ex, elen);
+	example[elen] = '\0';
+	free(doc);
+	free(ex);
+	char *table = strstr(text, "### Every setting");
+	CHECK(table != NULL);
+	int settings = 0;
+	for (char *row = table ? strstr(table, "\n| `") : NULL; row;
+	     row = strstr(row + 1, "\n| `")) {
+		char *name = row + 4, *end = strchr(name, '`');
+		if (!end || end - name > 60)
+			break;
+		char want[80];
+		snprintf(want, sizeof want, "\n%.*s = ", (int)(end - name),
+			 name);
+		char commented[80];
+		snprintf(commented, sizeof commented,
+			 "\n#%.*s = ", (int)(end - name), name);
+		if (!strstr(example, want) && !strstr(example, commented))
+			FAIL("deploy/rules.conf.example lacks %.*s",
+			     (int)(end - name), name);
+		settings++;
+	}
+	CHECK(settings >= 50);
+	free(text);
+	free(example);
+}
+
+static void
 test_docs_example_loads(void)
 {
 	/* The example in docs/RULES.md ("### Example", the first fenced
@@ -752,6 +804,8 @@ TEST_LIST = {
     {"office settings", test_office_settings},
     {"missed activation settings", test_missed_activation_settings},
     {"example file is the defaults", test_example_file_is_the_defaults},
+    {"example file lists every setting",
+     test_example_file_lists_every_setting},
     {"docs example loads", test_docs_example_loads},
     {NULL, NULL},
 };
