@@ -120,6 +120,9 @@ typedef struct {
 	bool json, ack;
 	long max, idle_exit, timeout;
 	long received;
+	/* Live: some frame came from the hub. Without one, a summary line
+	 * would claim a run that never reached it. */
+	bool heard;
 	uint8_t acked_id[WIRE_ALERT_ID_LEN]; /* --ack: the alert */
 	/* --ack: the open list is read whole (page by page) before the ack,
 	 * so an alert that is not open for us is said so, and after it. */
@@ -346,7 +349,6 @@ static int
 run(inbox *ib)
 {
 	int64_t last_activity = ug_mono_ms();
-	bool heard = false;
 	zmq_pollitem_t items[] = {{ib->sock, 0, ZMQ_POLLIN, 0},
 				  {ib->monitor, 0, ZMQ_POLLIN, 0}};
 	while (!interrupted) {
@@ -356,7 +358,7 @@ run(inbox *ib)
 		 * the handshake alone may outlast a short idle_exit, so the
 		 * wait for the first frame is at least --timeout. */
 		long idle = ib->idle_exit;
-		if (!heard && idle < ib->timeout)
+		if (!ib->heard && idle < ib->timeout)
 			idle = ib->timeout;
 		if (ib->idle_exit &&
 		    ug_mono_ms() - last_activity > idle * 1000)
@@ -386,7 +388,7 @@ run(inbox *ib)
 				     zmq_msg_size(&frame));
 			zmq_msg_close(&frame);
 			last_activity = ug_mono_ms();
-			heard = true;
+			ib->heard = true;
 			if (ib->max && ib->received >= ib->max)
 				break;
 		}
@@ -894,7 +896,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	rc = run(&ib);
-	if (!ib.json)
+	if (!ib.json && ib.heard)
 		printf("%ld alerts received%s\n", ib.received,
 		       ib.ack ? " and acknowledged" : " (not acknowledged)");
 out:

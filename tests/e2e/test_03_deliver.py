@@ -378,7 +378,8 @@ def test_idle_exit_counts_from_the_hubs_answer(hub):
     """--idle_exit N is N seconds without an alert once the hub has
     answered: a handshake slower than N (a busy machine) does not end the
     run before the alerts could come; the wait for the hub itself is at
-    least --timeout, and with no hub the run ends after it (exit 0)."""
+    least --timeout, and with no hub the run ends after it (exit 0,
+    nothing printed: OPERATIONS.md, "Caseworkers")."""
     [cpr] = CprGen(311).take(1)
     hub.assign(cpr, "cw-anna")
     hub.send(hubtest.envelope("school-a", cpr, salt="slow", absent=12,
@@ -409,3 +410,11 @@ def test_idle_exit_counts_from_the_hubs_answer(hub):
     out, err = p.communicate(timeout=30)
     assert p.returncode == 0 and out == "", err
     assert 2 <= time.monotonic() - t < 8
+    # Without --json too: no "0 alerts received" when no hub answered.
+    p = subprocess.run(
+        [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+         "--keys_dir", str(hub.keys_dir),
+         "--delivery", f"tcp://127.0.0.1:{hubtest.free_port()}",
+         "--idle_exit", "1", "--timeout", "1"],
+        capture_output=True, text=True, timeout=30)
+    assert (p.returncode, p.stdout) == (0, ""), p
