@@ -708,11 +708,12 @@ refuse_frame(hub *h, zmq_msg_t *routing, uint32_t request_id, int code,
 }
 
 static void
-answer_query(hub *h, zmq_msg_t *routing, const char *caseworker,
-	     const wire_query *q)
+answer_query(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
+	     const char *caseworker, const wire_query *q)
 {
 	hub__query(h, zmq_msg_data(routing), zmq_msg_size(routing), caseworker,
-		   q);
+		   q, (const uint8_t *)zmq_msg_data(frame) + 2,
+		   zmq_msg_size(frame) - 2);
 }
 
 /* The key was revoked or replaced since this connection authenticated:
@@ -784,10 +785,12 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK) {
 		on_ack(h, caseworker, msg);
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
-		answer_query(h, routing, caseworker, msg);
+		answer_query(h, routing, frame, caseworker, msg);
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION) {
 		hub__action(h, zmq_msg_data(routing), zmq_msg_size(routing),
-			    caseworker, msg);
+			    caseworker, msg,
+			    (const uint8_t *)zmq_msg_data(frame) + 2,
+			    zmq_msg_size(frame) - 2);
 	} else {
 		log_warn("HUB-DELIVER", "unexpected frame kind %d from %s",
 			 kind, caseworker);

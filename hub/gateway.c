@@ -651,6 +651,9 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 				     diag.reason);
 		return;
 	}
+	/* Decoded: at least the 2-byte header. */
+	const uint8_t *body = (const uint8_t *)zmq_msg_data(frame) + 2;
+	size_t body_len = zmq_msg_size(frame) - 2;
 	uint32_t request_id = request_id_of(kind, msg);
 	const ProtobufCBinaryData *token = token_of(kind, msg);
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN) {
@@ -697,11 +700,11 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		} else if (changed_query) {
 			answer_version(h, routing, routing_len, request_id, s);
 		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
-			hub__query(h, routing, routing_len, s->caseworker,
-				   msg);
+			hub__query(h, routing, routing_len, s->caseworker, msg,
+				   body, body_len);
 		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION) {
 			hub__action(h, routing, routing_len, s->caseworker,
-				    msg);
+				    msg, body, body_len);
 		} else {
 			on_ack(h, routing, routing_len, s->caseworker, msg);
 		}

@@ -304,9 +304,12 @@ ug_err hub__alert_summary(hub *h, const uint8_t *id, hub_alert_summary *out);
  * its escalation sent to the desk and the team lead. */
 void hub__close_notices(hub *h, const uint8_t *id);
 
-/* action.c: record a caseworker's Action in the log; answers a Result. */
+/* action.c: record a caseworker's Action in the log; answers a Result.
+ * raw is the frame after its header: a NUL byte in a text is seen only
+ * there. */
 void hub__action(hub *h, const void *routing, size_t routing_len,
-		 const char *caseworker, const wire_action *a);
+		 const char *caseworker, const wire_action *a,
+		 const uint8_t *raw, size_t raw_len);
 
 /* deliver.c */
 void hub__delivery_recv(hub *h);
@@ -357,6 +360,7 @@ bool hub__is_desk_member(hub *h, const char *caseworker);
  * about persons assigned to them or their desk, within query_rate per
  * second and query_burst at once, and audit it. */
 void hub__query(hub *h, const void *routing, size_t routing_len,
-		const char *caseworker, const wire_query *q);
+		const char *caseworker, const wire_query *q,
+		const uint8_t *body, size_t body_len);
 
 #endif

@@ -1871,3 +1871,73 @@ def test_inbox_ack_says_when_the_alert_is_not_open_for_you(make_hub):
     hub.wait_stats("acked", lambda s: s["alerts_open"] == 59)
     p = inbox_ack(hub, "cw-anna", target)
     assert p.returncode == 4 and "acknowledged already" in p.stderr
+
+
+def test_nul_byte_in_an_action_or_a_timeline_cpr_is_refused(make_hub,
+                                                           clients):
+    """§2: a string a client sends is valid UTF-8 "without a NUL byte";
+    §4 Action: "an action that differs in any of them, by a single
+    character, is another action". The decoded text of a protobuf string
+    stops at its first NUL byte: an Action whose `how` or `note` holds
+    one must be refused with its request_id, not stored cut short (and
+    then taken for another action sent "again"), and a TIMELINE `cpr`
+    with bytes after a NUL is no CPR number."""
+    hub = hub53(make_hub)
+    [p] = adults(5360, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26"))
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [aid] = open_ids(a)
+
+    def act(rid, **kw):
+        return next_result(a, lambda: a.send(9, a.m.Action(
+            request_id=rid, alert_id=aid, kind=a.m.CONTACT_MADE, **kw)))
+    for rid, kw, why in (
+            (1, dict(how="phone\0 call"), "how contains a NUL byte"),
+            (2, dict(how="\0phone"), "how contains a NUL byte"),
+            (3, dict(how="phone", note="agreed\0 to meet"),
+             "note contains a NUL byte"),
+            (4, dict(how="phone", date="2026-11-02\0x"),
+             "date must be the day it was done, YYYY-MM-DD"),
+            (5, dict(how="p" + "\0" * 256), "how is longer than 256 bytes"),
+            (6, dict(how="p", note="n" + "\0" * 200),
+             "note is longer than 200 bytes")):
+        r = act(rid, **kw)
+        assert (r.request_id, r.code, r.reason) == (rid, E_MALFORMED,
+                                                    why), (kw, r)
+    assert act(7, how="phone").code == OK
+    assert "HUB-ACTION cw-anna recorded" in hub.log_text()
+    tl = a.ask(8, kind=a.m.TIMELINE, cpr=p)
+    assert tl.code == OK and [e.summary for e in tl.timeline].count(
+        "contact made by cw-anna: phone") == 1, [
+            e.summary for e in tl.timeline]
+    for rid, cpr in ((9, p + "\0" + "1234"), (10, p[:6] + "-" + p[6:] +
+                                                "\0")):
+        r = a.ask(rid, kind=a.m.TIMELINE, cpr=cpr)
+        assert (r.code, r.reason, len(r.timeline)) == (
+            E_MALFORMED, "cpr is not a CPR number (DDMMYY-SSSS, "
+            "DDMMYY SSSS or DDMMYYSSSS)", 0), r
+
+
+def test_recorded_action_is_in_the_next_timeline_answer(make_hub, clients):
+    """§4 Action: "OK once the action is durably stored" and "It appears
+    in the person's timeline on its date"; frames on one connection are
+    handled in order. A client that records an action and then asks for
+    the timeline on the same connection must find it there, not half a
+    second later."""
+    hub = hub53(make_hub)
+    [p] = adults(5361, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26"))
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [aid] = open_ids(a)
+    for rid, how in ((1, "phone"), (3, "home visit"), (5, "letter")):
+        a.send(9, a.m.Action(request_id=rid, alert_id=aid,
+                             kind=a.m.CONTACT_MADE, how=how))
+        a.query(rid + 1, kind=a.m.TIMELINE, cpr=p)
+        assert a.result(rid)[0].code == OK
+        tl = a.result(rid + 1)[0]
+        assert f"contact made by cw-anna: {how}" in [
+            e.summary for e in tl.timeline], [e.summary for e in tl.timeline]
