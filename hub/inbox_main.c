@@ -24,6 +24,8 @@
 #define EXIT_REFUSED 3
 #define RESEND_MS                                                             \
 	1000 /* --ack: between tries while the hub has not stored it */
+#define HELLO_BACKOFF_MIN 1000
+#define HELLO_BACKOFF_MAX 60000
 
 static const char usage[] =
     "usage: inbox --caseworker ID [--config FILE] [OPTIONS]\n"
@@ -130,6 +132,10 @@ typedef struct {
 	/* --ack: the alert was still open after the ack, which is sent
 	 * again (and the list read again) at resend_at; ack_tries so far. */
 	int64_t resend_at;
+	/* Live: the hub had no session for us (its table full): Hello is
+	 * said again at hello_at, the wait doubling up to HELLO_BACKOFF_MAX
+	 * so that many refused clients do not keep a full hub busy. */
+	int64_t hello_at, hello_wait;
 	int ack_tries;
 	uint32_t list_offset;
 	/* --list, --timeline: entries printed so far; the hub answers a
@@ -320,9 +326,25 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 	}
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME) {
 		const wire_welcome *w = msg;
-		if (!ib->json)
-			printf("connected as %s: %u open alerts\n\n",
-			       w->caseworker, w->open_alerts);
+		if (w->code != UNGEBRO__V1__ERROR_CODE__OK) {
+			/* No session: nothing will be pushed on this
+			 * connection until a later Hello finds room. */
+			ib->hello_wait = ib->hello_wait ? 2 * ib->hello_wait
+							: HELLO_BACKOFF_MIN;
+			if (ib->hello_wait > HELLO_BACKOFF_MAX)
+				ib->hello_wait = HELLO_BACKOFF_MAX;
+			ib->hello_at = ug_mono_ms() + ib->hello_wait;
+			ug_eprintf("inbox: the hub refused: %s; saying Hello "
+				   "again in %lld s\n",
+				   w->reason && w->reason[0] ? w->reason : "?",
+				   (long long)(ib->hello_wait / 1000));
+		} else {
+			ib->hello_at = 0;
+			ib->hello_wait = 0;
+			if (!ib->json)
+				printf("connected as %s: %u open alerts\n\n",
+				       w->caseworker, w->open_alerts);
+		}
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT) {
 		const wire_alert *a = msg;
 		if (ib->json)
@@ -365,6 +387,10 @@ run(inbox *ib)
 			return 0;
 		if (zmq_poll(items, 2, 100) < 0 && errno != EINTR)
 			return 1;
+		if (ib->hello_at && ug_mono_ms() >= ib->hello_at) {
+			ib->hello_at = 0;
+			send_hello(ib);
+		}
 		if (items[1].revents & ZMQ_POLLIN) {
 			int m = read_monitor(ib);
 			if (m < 0) {
@@ -374,8 +400,11 @@ run(inbox *ib)
 				    "hubctl register-caseworker\n");
 				return EXIT_REFUSED;
 			}
-			if (m > 0)
+			if (m > 0) {
+				/* A new connection: its own Hello now. */
+				ib->hello_at = ib->hello_wait = 0;
 				send_hello(ib);
+			}
 		}
 		while (items[0].revents & ZMQ_POLLIN) {
 			zmq_msg_t frame;

@@ -1941,3 +1941,39 @@ def test_recorded_action_is_in_the_next_timeline_answer(make_hub, clients):
         tl = a.result(rid + 1)[0]
         assert f"contact made by cw-anna: {how}" in [
             e.summary for e in tl.timeline], [e.summary for e in tl.timeline]
+
+
+def test_inbox_says_hello_again_while_the_session_table_is_full(
+        make_hub, clients):
+    """§4 Sessions: a Hello answered Welcome E_UNAVAILABLE (the table is
+    full) gets no alerts; "Retry the Hello later (with backoff)". inbox
+    live is such a client: it must not print "connected as" and wait for
+    ever, but say why on stderr and say Hello again until it has a
+    session, then show the open alerts."""
+    hub = hub53(make_hub, settings={"sessions_max": "1"})
+    [p] = adults(5362, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26"))
+    bob = clients(hub, "cw-bob")
+    assert bob.welcome().code == OK
+    proc = subprocess.Popen(
+        [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+         "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery,
+         "--max", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        hub.wait_log(r"HUB-HELLO no session for cw-anna")
+        time.sleep(1.5)
+        bob.close()
+        out, err = proc.communicate(timeout=30 * SLOW)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert ("inbox: the hub refused: the hub's session table is full "
+            "(sessions_max); retry later; saying Hello again in 1 s") in err
+    lines = out.splitlines()
+    assert lines[0] == "connected as cw-anna: 1 open alerts", out
+    assert f"{p[:6]}-{p[6:]}" in out and \
+        lines[-1] == "1 alerts received and acknowledged", out
