@@ -636,8 +636,28 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 	return UG_OK;
 }
 
+const char *
+hub__ack_note(const char *caseworker, const wire_alert_ack *ack,
+	      const uint8_t *body, size_t body_len)
+{
+	const ProtobufCFieldDescriptor *f =
+	    protobuf_c_message_descriptor_get_field_by_name(
+		&ungebro__v1__alert_ack__descriptor, "note");
+	/* Kept cut at the NUL, the note would say less than was written
+	 * while looking whole: not kept, like one that is not text. */
+	if (f && wire_text_cut(body, body_len, f->id, ack->note)) {
+		log_warn("HUB-DELIVER",
+			 "alert ack from %s with a note that holds a NUL "
+			 "byte; the note is not kept",
+			 caseworker);
+		return NULL;
+	}
+	return ack->note;
+}
+
 static void
-on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack)
+on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack,
+       const uint8_t *body, size_t body_len)
 {
 	/* A session is not required: `inbox --ack ID` acknowledges in one
 	 * shot without saying Hello. */
@@ -649,7 +669,8 @@ on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack)
 		return;
 	}
 	bool found;
-	(void)hub__delivery_ack(h, caseworker, ack->alert_id.data, ack->note,
+	(void)hub__delivery_ack(h, caseworker, ack->alert_id.data,
+				hub__ack_note(caseworker, ack, body, body_len),
 				&found);
 }
 
@@ -783,7 +804,9 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_HELLO) {
 		on_hello(h, routing, frame, caseworker, msg);
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK) {
-		on_ack(h, caseworker, msg);
+		on_ack(h, caseworker, msg,
+		       (const uint8_t *)zmq_msg_data(frame) + 2,
+		       zmq_msg_size(frame) - 2);
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
 		answer_query(h, routing, frame, caseworker, msg);
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION) {

@@ -457,7 +457,7 @@ session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
 
 static void
 on_ack(hub *h, const void *routing, size_t routing_len, const char *cw,
-       const wire_alert_ack *ack)
+       const wire_alert_ack *ack, const uint8_t *body, size_t body_len)
 {
 	if (ack->alert_id.len != STORE_ALERT_ID_LEN) {
 		hub__delivery_answer(
@@ -468,7 +468,8 @@ on_ack(hub *h, const void *routing, size_t routing_len, const char *cw,
 	}
 	bool found = false;
 	ug_err err =
-	    hub__delivery_ack(h, cw, ack->alert_id.data, ack->note, &found);
+	    hub__delivery_ack(h, cw, ack->alert_id.data,
+			      hub__ack_note(cw, ack, body, body_len), &found);
 	if (err == UG_EAGAIN)
 		hub__delivery_answer(
 		    h, routing, routing_len, ack->request_id,
@@ -706,7 +707,8 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 			hub__action(h, routing, routing_len, s->caseworker,
 				    msg, body, body_len);
 		} else {
-			on_ack(h, routing, routing_len, s->caseworker, msg);
+			on_ack(h, routing, routing_len, s->caseworker, msg,
+			       body, body_len);
 		}
 		h->acting_for.routing = NULL;
 	}

@@ -331,6 +331,10 @@ void hub__delivery_tick(hub *h);
  * already waiting, dropped (UG_EFULL: the client must send it again). */
 ug_err hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 			 const char *note, bool *found);
+/* The AlertAck's note as it may be kept: NULL when the frame (body, after
+ * its header) shows a NUL byte in it, which the decoded text hides. */
+const char *hub__ack_note(const char *caseworker, const wire_alert_ack *ack,
+			  const uint8_t *body, size_t body_len);
 /* Write the delivery counts kept in memory (at stop, and every tick). */
 void hub__delivery_flush(hub *h);
 /* Send one frame to a delivery peer; false if it did not go (errno). */

@@ -1977,3 +1977,29 @@ def test_inbox_says_hello_again_while_the_session_table_is_full(
     assert lines[0] == "connected as cw-anna: 1 open alerts", out
     assert f"{p[:6]}-{p[6:]}" in out and \
         lines[-1] == "1 alerts received and acknowledged", out
+
+
+def test_ack_note_with_a_nul_byte_is_not_kept(make_hub, clients):
+    """§4 step 4: the note's first 200 bytes are kept, and "a note that
+    is not valid UTF-8 is not kept (the acknowledgement is, and the hub
+    logs HUB-DELIVER ... note is not kept)". A note with a NUL byte in
+    it would be kept cut at the NUL, saying less than was written while
+    looking whole: it is not kept either; the acknowledgement is."""
+    hub = hub53(make_hub)
+    p1, p2 = adults(5363, 2)
+    for p in (p1, p2):
+        hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p1, "2026-10-26"), ev_dropout(p2, "2026-10-26"))
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    x, y = sorted(open_ids(a))
+    a.ack(x, note="not at home\0; called the mother, who will call back")
+    a.ack(y, note="called the family")
+    assert open_ids(a, 10) == []
+    hub.wait_log(r"HUB-DELIVER alert ack from cw-anna with a note that "
+                 r"holds a NUL byte; the note is not kept")
+    out = hub.hubctl("audit", "show", "--actor", "cw-anna", "--json").stdout
+    acks = {r["detail"].split(" ", 1)[0]: r["detail"] for r in
+            map(json.loads, out.splitlines()) if r["action"] == "ack"}
+    assert acks[x.hex()].strip() == x.hex(), acks
+    assert acks[y.hex()] == f"{y.hex()} called the family", acks
