@@ -58,8 +58,9 @@ static const char usage[] =
     "Exit status: 0 done; 1 failed (keys, connection, or the hub\n"
     "refused for another reason); 2 usage (a bad option, alert id or CPR\n"
     "number, --how missing: nothing sent), or no answer from the hub\n"
-    "within --timeout; 3 the hub refused this caseworker's key; 4 not\n"
-    "your alert or person, or the alert is not open for you.";
+    "within --timeout; 3 the hub refused this caseworker's key, or\n"
+    "keys_dir/hub.key is not the hub's public key; 4 not your alert or\n"
+    "person, or the alert is not open for you.";
 
 static const ug_setting settings[] = {
     {"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
@@ -136,6 +137,7 @@ typedef struct {
 	 * said again at hello_at, the wait doubling up to HELLO_BACKOFF_MAX
 	 * so that many refused clients do not keep a full hub busy. */
 	int64_t hello_at, hello_wait;
+	int handshake_failures; /* NO_DETAIL in a row */
 	int ack_tries;
 	uint32_t list_offset;
 	/* --list, --timeline: entries printed so far; the hub answers a
@@ -287,7 +289,30 @@ send_hello(inbox *ib)
 			   zmq_strerror(errno));
 }
 
-/* Returns -1 when the key was refused, 1 after a (re)connect, else 0. */
+/* Handshakes the hub closed in a row (NO_DETAIL) before inbox gives up:
+ * one alone can be a hub going down mid-handshake; again and again, the
+ * hub cannot read ours: hub.key is not its key (docs/PROTOCOL.md §1). */
+#define HANDSHAKE_FAILURES_MAX 3
+
+/* The handshake failed for good: say why and give the exit status. */
+static int
+refused(int why)
+{
+	if (why == -2)
+		ug_eprintf("inbox: the CURVE handshake with the hub failed %d "
+			   "times: keys_dir/hub.key is not the hub's public "
+			   "key (or --delivery is not the hub's delivery "
+			   "endpoint)\n",
+			   HANDSHAKE_FAILURES_MAX);
+	else
+		ug_eprintf("inbox: the hub refused this caseworker's key: "
+			   "register it with hubctl register-caseworker\n");
+	return EXIT_REFUSED;
+}
+
+/* Returns -1 when the key was refused, -2 when the hub could not open
+ * our handshakes (HANDSHAKE_FAILURES_MAX in a row), 1 after a
+ * (re)connect, else 0. */
 static int
 read_monitor(inbox *ib)
 {
@@ -301,12 +326,16 @@ read_monitor(inbox *ib)
 		memcpy(&id, zmq_msg_data(&event), 2);
 		if (zmq_msg_more(&event))
 			zmq_msg_recv(&endpoint, ib->monitor, 0);
-		if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+		if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+			ib->handshake_failures = 0;
 			rc = 1;
-		else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
-			 id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
-			 id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+		} else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
 			rc = -1;
+		} else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+			   id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+			if (++ib->handshake_failures >= HANDSHAKE_FAILURES_MAX)
+				rc = -2;
+		}
 	}
 	zmq_msg_close(&event);
 	zmq_msg_close(&endpoint);
@@ -393,13 +422,8 @@ run(inbox *ib)
 		}
 		if (items[1].revents & ZMQ_POLLIN) {
 			int m = read_monitor(ib);
-			if (m < 0) {
-				ug_eprintf(
-				    "inbox: the hub refused this "
-				    "caseworker's key: register it with "
-				    "hubctl register-caseworker\n");
-				return EXIT_REFUSED;
-			}
+			if (m < 0)
+				return refused(m);
 			if (m > 0) {
 				/* A new connection: its own Hello now. */
 				ib->hello_at = ib->hello_wait = 0;
@@ -646,13 +670,8 @@ one_shot(inbox *ib, int command)
 		}
 		if ((items[1].revents & ZMQ_POLLIN)) {
 			int m = read_monitor(ib);
-			if (m < 0) {
-				ug_eprintf(
-				    "inbox: the hub refused this "
-				    "caseworker's key: register it with "
-				    "hubctl register-caseworker\n");
-				return EXIT_REFUSED;
-			}
+			if (m < 0)
+				return refused(m);
 			if (m > 0 && !asked) {
 				asked = true;
 				if (command == 'c' || command == 'o' ||
