@@ -26,6 +26,10 @@
 	1000 /* --ack: between tries while the hub has not stored it */
 #define HELLO_BACKOFF_MIN 1000
 #define HELLO_BACKOFF_MAX 60000
+/* Live: Hello again this often. The hub does not tell a connection that
+ * its session ended (its key revoked, sessions_per_caseworker): only the
+ * answer to a frame does (docs/PROTOCOL.md §4, Sessions). */
+#define HELLO_EVERY_MS 15000
 
 static const char usage[] =
     "usage: inbox --caseworker ID [--config FILE] [OPTIONS]\n"
@@ -138,6 +142,9 @@ typedef struct {
 	 * so that many refused clients do not keep a full hub busy. */
 	int64_t hello_at, hello_wait;
 	int handshake_failures; /* NO_DETAIL in a row */
+	/* Live: this connection's session was welcomed (a repeated Hello's
+	 * Welcome prints nothing); the key was refused on it (exit 3). */
+	bool welcomed, revoked;
 	int ack_tries;
 	uint32_t list_offset;
 	/* --list, --timeline: entries printed so far; the hub answers a
@@ -342,18 +349,33 @@ read_monitor(inbox *ib)
 	return rc;
 }
 
-static void
+/* Returns false for a frame that is not news: the Welcome answering a
+ * repeated Hello, which must not keep --idle_exit from ending the run. */
+static bool
 handle_frame(inbox *ib, const uint8_t *data, size_t len)
 {
 	int kind, code;
 	void *msg;
 	ug_diag diag = {0};
+	bool news = true;
 	if (wire_decode(data, len, &kind, &msg, &code, &diag) != UG_OK) {
 		ug_eprintf("inbox: frame from the hub refused: %s\n",
 			   diag.reason);
-		return;
+		return true;
 	}
-	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME) {
+	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_RESULT) {
+		/* Live, only a refused Hello or AlertAck is answered. */
+		const wire_result *r = msg;
+		if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
+			ug_eprintf("inbox: the hub refused this caseworker's "
+				   "key: %s\n",
+				   r->reason ? r->reason : "?");
+			ib->revoked = true;
+		} else if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+			ug_eprintf("inbox: the hub refused a frame: %s\n",
+				   r->reason ? r->reason : "?");
+		}
+	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME) {
 		const wire_welcome *w = msg;
 		if (w->code != UNGEBRO__V1__ERROR_CODE__OK) {
 			/* No session: nothing will be pushed on this
@@ -368,11 +390,13 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 				   w->reason && w->reason[0] ? w->reason : "?",
 				   (long long)(ib->hello_wait / 1000));
 		} else {
-			ib->hello_at = 0;
+			ib->hello_at = ug_mono_ms() + HELLO_EVERY_MS;
 			ib->hello_wait = 0;
-			if (!ib->json)
+			news = !ib->welcomed;
+			if (!ib->json && !ib->welcomed)
 				printf("connected as %s: %u open alerts\n\n",
 				       w->caseworker, w->open_alerts);
+			ib->welcomed = true;
 		}
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT) {
 		const wire_alert *a = msg;
@@ -394,6 +418,7 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 		}
 	}
 	wire_free(kind, msg);
+	return news;
 }
 
 static int
@@ -427,6 +452,7 @@ run(inbox *ib)
 			if (m > 0) {
 				/* A new connection: its own Hello now. */
 				ib->hello_at = ib->hello_wait = 0;
+				ib->welcomed = false;
 				send_hello(ib);
 			}
 		}
@@ -437,11 +463,13 @@ run(inbox *ib)
 				zmq_msg_close(&frame);
 				break;
 			}
-			handle_frame(ib, zmq_msg_data(&frame),
-				     zmq_msg_size(&frame));
+			if (handle_frame(ib, zmq_msg_data(&frame),
+					 zmq_msg_size(&frame)))
+				last_activity = ug_mono_ms();
 			zmq_msg_close(&frame);
-			last_activity = ug_mono_ms();
 			ib->heard = true;
+			if (ib->revoked)
+				return EXIT_REFUSED;
 			if (ib->max && ib->received >= ib->max)
 				break;
 		}

@@ -2003,3 +2003,38 @@ def test_ack_note_with_a_nul_byte_is_not_kept(make_hub, clients):
             map(json.loads, out.splitlines()) if r["action"] == "ack"}
     assert acks[x.hex()].strip() == x.hex(), acks
     assert acks[y.hex()] == f"{y.hex()} called the family", acks
+
+
+def test_live_inbox_notices_its_key_revoked(make_hub):
+    """§1/§4: when a caseworker's key is revoked, "the session ends at
+    once (no more alerts are pushed on it)" and is not told; "every later
+    frame on that connection is answered with a Result E_DENIED". A
+    client that must be sure it still receives says Hello again now and
+    then (§4 Sessions). Live inbox does (OPERATIONS.md, "Caseworkers"):
+    it exits 3 with the hub's reason instead of waiting for ever, and its
+    repeated Hellos print nothing more and do not keep --idle_exit from
+    ending a quiet run."""
+    hub = hub53(make_hub)
+    cmd = [hubtest.binary("inbox"), "--caseworker", "cw-bob",
+           "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery]
+    t = time.monotonic()
+    p = subprocess.run(cmd + ["--idle_exit", "20"], capture_output=True,
+                       text=True, timeout=120 * SLOW)
+    assert (p.returncode, p.stdout) == (
+        0, "connected as cw-bob: 0 open alerts\n\n"
+        "0 alerts received and acknowledged\n"), p
+    assert time.monotonic() - t < 40, "repeated Hellos kept the run alive"
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        hub.wait_log(r"HUB-HELLO caseworker cw-bob connected", count=2)
+        hub.hubctl("revoke-caseworker", "cw-bob")
+        out, err = proc.communicate(timeout=40 * SLOW)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 3, (out, err)
+    assert err == ("inbox: the hub refused this caseworker's key: the key "
+                   "this connection authenticated with has been revoked "
+                   "or replaced\n"), err
