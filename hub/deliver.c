@@ -497,9 +497,20 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
 	welcome.open_alerts = (uint32_t)(own + desk);
 	/* A repeated Hello on the same connection changes the window and is
 	 * answered, but resends nothing: what is in flight stays in flight. */
-	log_info("HUB-HELLO", "caseworker %s %s%s, %zu open alerts",
-		 caseworker, again ? "said Hello again" : "connected",
-		 s->desk ? " (desk member)" : "", own + desk);
+	/* A client that checks its session now and then (inbox, every 15 s)
+	 * says Hello again on a live one: a line each time is noise. */
+	if (again)
+		log_debug("HUB-HELLO",
+			  "caseworker %s said Hello again%s, %zu "
+			  "open alerts",
+			  caseworker, s->desk ? " (desk member)" : "",
+			  own + desk);
+	else
+		log_info("HUB-HELLO",
+			 "caseworker %s connected%s, %zu open "
+			 "alerts",
+			 caseworker, s->desk ? " (desk member)" : "",
+			 own + desk);
 	if (session_send(h, s, UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME,
 			 &welcome))
 		pump(h, s);
