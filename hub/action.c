@@ -19,9 +19,26 @@
 #define ACTION_TEXT_MAX 256 /* bytes of `how` */
 #define ACTION_NOTE_MAX 200 /* bytes of `note` */
 
-/* Why the action cannot be taken as sent, or NULL. */
+/* The bytes the sender gave the Action's text field `name`: a NUL byte
+ * ends the decoded text but not what was sent, and an action stored cut
+ * at it would be taken for another one sent again. */
+static size_t
+sent_len(const uint8_t *body, size_t body_len, const char *name,
+	 const char *text)
+{
+	const ProtobufCFieldDescriptor *f =
+	    protobuf_c_message_descriptor_get_field_by_name(
+		&ungebro__v1__action__descriptor, name);
+	size_t n =
+	    f ? wire_envelope_text_len(body, body_len, f->id) : SIZE_MAX;
+	return n != SIZE_MAX ? n : text ? strlen(text) : 0;
+}
+
+/* Why the action cannot be taken as sent (body: the frame after its
+ * header), or NULL. */
 static const char *
-malformed(const hub *h, const wire_action *a, int32_t *day)
+malformed(const hub *h, const wire_action *a, const uint8_t *body,
+	  size_t body_len, int32_t *day)
 {
 	if (a->alert_id.len != STORE_ALERT_ID_LEN)
 		return "alert_id must be the 9 bytes of an alert's id";
@@ -30,22 +47,30 @@ malformed(const hub *h, const wire_action *a, int32_t *day)
 	    a->kind != UNGEBRO__V1__ACTION_KIND__COULD_NOT_REACH)
 		return "kind must be CONTACT_MADE, OFFER_MADE or "
 		       "COULD_NOT_REACH";
-	if (!a->date || !a->date[0])
+	size_t date_len = sent_len(body, body_len, "date", a->date);
+	size_t how_len = sent_len(body, body_len, "how", a->how);
+	size_t note_len = sent_len(body, body_len, "note", a->note);
+	if (date_len == 0)
 		*day = hub__today(h); /* not given: today */
-	else if (ug_date_parse(a->date, day) != UG_OK)
+	else if (date_len != strlen(a->date) ||
+		 ug_date_parse(a->date, day) != UG_OK)
 		return "date must be the day it was done, YYYY-MM-DD";
 	if (*day > hub__today(h))
 		return "date is in the future: record an action once it is "
 		       "done";
-	if (!a->how || !a->how[0])
+	if (how_len == 0)
 		return a->kind == UNGEBRO__V1__ACTION_KIND__OFFER_MADE
 			   ? "how must say what was offered"
 			   : "how must say how (phone, meeting, home visit, "
 			     "letter, ...)";
-	if (strlen(a->how) > ACTION_TEXT_MAX)
+	if (how_len > ACTION_TEXT_MAX)
 		return "how is longer than 256 bytes";
-	if (a->note && strlen(a->note) > ACTION_NOTE_MAX)
+	if (note_len > ACTION_NOTE_MAX)
 		return "note is longer than 200 bytes";
+	if (how_len != strlen(a->how))
+		return "how contains a NUL byte";
+	if (note_len != (a->note ? strlen(a->note) : 0))
+		return "note contains a NUL byte";
 	/* Stored, and shown in every timeline of the person: one bad byte
 	 * would make those answers undecodable for a strict client. */
 	if (!ug_utf8_valid(a->how, strlen(a->how)))
@@ -102,10 +127,11 @@ audit_action(hub *h, const char *caseworker, const char *action,
 
 void
 hub__action(hub *h, const void *routing, size_t routing_len,
-	    const char *caseworker, const wire_action *a)
+	    const char *caseworker, const wire_action *a, const uint8_t *raw,
+	    size_t raw_len)
 {
 	int32_t day = 0;
-	const char *bad = malformed(h, a, &day);
+	const char *bad = malformed(h, a, raw, raw_len, &day);
 	/* The alert and its person are looked up even for a malformed
 	 * action, so that a refusal names whom it was about. */
 	hub_alert_summary f;
@@ -238,6 +264,14 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 		 caseworker, kind_names[a->kind], hexid,
 		 (unsigned long long)ev.seq,
 		 ev.status == STORE_DUPLICATE ? ", already recorded" : "");
+	/* Applied now rather than at the next catch-up, half a second on:
+	 * a client that asks for the timeline after this answer finds the
+	 * action in it (a busy applier takes it in its turn). */
+	if (ev.status != STORE_DUPLICATE) {
+		if (ev.seq > h->logged)
+			h->logged = ev.seq;
+		hub__applier_kick(h);
+	}
 	hub__delivery_answer(h, routing, routing_len, a->request_id,
 			     UNGEBRO__V1__ERROR_CODE__OK, NULL);
 }

@@ -497,9 +497,20 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
 	welcome.open_alerts = (uint32_t)(own + desk);
 	/* A repeated Hello on the same connection changes the window and is
 	 * answered, but resends nothing: what is in flight stays in flight. */
-	log_info("HUB-HELLO", "caseworker %s %s%s, %zu open alerts",
-		 caseworker, again ? "said Hello again" : "connected",
-		 s->desk ? " (desk member)" : "", own + desk);
+	/* A client that checks its session now and then (inbox, every 15 s)
+	 * says Hello again on a live one: a line each time is noise. */
+	if (again)
+		log_debug("HUB-HELLO",
+			  "caseworker %s said Hello again%s, %zu "
+			  "open alerts",
+			  caseworker, s->desk ? " (desk member)" : "",
+			  own + desk);
+	else
+		log_info("HUB-HELLO",
+			 "caseworker %s connected%s, %zu open "
+			 "alerts",
+			 caseworker, s->desk ? " (desk member)" : "",
+			 own + desk);
 	if (session_send(h, s, UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME,
 			 &welcome))
 		pump(h, s);
@@ -636,8 +647,28 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 	return UG_OK;
 }
 
+const char *
+hub__ack_note(const char *caseworker, const wire_alert_ack *ack,
+	      const uint8_t *body, size_t body_len)
+{
+	const ProtobufCFieldDescriptor *f =
+	    protobuf_c_message_descriptor_get_field_by_name(
+		&ungebro__v1__alert_ack__descriptor, "note");
+	/* Kept cut at the NUL, the note would say less than was written
+	 * while looking whole: not kept, like one that is not text. */
+	if (f && wire_text_cut(body, body_len, f->id, ack->note)) {
+		log_warn("HUB-DELIVER",
+			 "alert ack from %s with a note that holds a NUL "
+			 "byte; the note is not kept",
+			 caseworker);
+		return NULL;
+	}
+	return ack->note;
+}
+
 static void
-on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack)
+on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack,
+       const uint8_t *body, size_t body_len)
 {
 	/* A session is not required: `inbox --ack ID` acknowledges in one
 	 * shot without saying Hello. */
@@ -649,7 +680,8 @@ on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack)
 		return;
 	}
 	bool found;
-	(void)hub__delivery_ack(h, caseworker, ack->alert_id.data, ack->note,
+	(void)hub__delivery_ack(h, caseworker, ack->alert_id.data,
+				hub__ack_note(caseworker, ack, body, body_len),
 				&found);
 }
 
@@ -708,11 +740,12 @@ refuse_frame(hub *h, zmq_msg_t *routing, uint32_t request_id, int code,
 }
 
 static void
-answer_query(hub *h, zmq_msg_t *routing, const char *caseworker,
-	     const wire_query *q)
+answer_query(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
+	     const char *caseworker, const wire_query *q)
 {
 	hub__query(h, zmq_msg_data(routing), zmq_msg_size(routing), caseworker,
-		   q);
+		   q, (const uint8_t *)zmq_msg_data(frame) + 2,
+		   zmq_msg_size(frame) - 2);
 }
 
 /* The key was revoked or replaced since this connection authenticated:
@@ -782,12 +815,16 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_HELLO) {
 		on_hello(h, routing, frame, caseworker, msg);
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK) {
-		on_ack(h, caseworker, msg);
+		on_ack(h, caseworker, msg,
+		       (const uint8_t *)zmq_msg_data(frame) + 2,
+		       zmq_msg_size(frame) - 2);
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
-		answer_query(h, routing, caseworker, msg);
+		answer_query(h, routing, frame, caseworker, msg);
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION) {
 		hub__action(h, zmq_msg_data(routing), zmq_msg_size(routing),
-			    caseworker, msg);
+			    caseworker, msg,
+			    (const uint8_t *)zmq_msg_data(frame) + 2,
+			    zmq_msg_size(frame) - 2);
 	} else {
 		log_warn("HUB-DELIVER", "unexpected frame kind %d from %s",
 			 kind, caseworker);

@@ -457,7 +457,7 @@ session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
 
 static void
 on_ack(hub *h, const void *routing, size_t routing_len, const char *cw,
-       const wire_alert_ack *ack)
+       const wire_alert_ack *ack, const uint8_t *body, size_t body_len)
 {
 	if (ack->alert_id.len != STORE_ALERT_ID_LEN) {
 		hub__delivery_answer(
@@ -468,7 +468,8 @@ on_ack(hub *h, const void *routing, size_t routing_len, const char *cw,
 	}
 	bool found = false;
 	ug_err err =
-	    hub__delivery_ack(h, cw, ack->alert_id.data, ack->note, &found);
+	    hub__delivery_ack(h, cw, ack->alert_id.data,
+			      hub__ack_note(cw, ack, body, body_len), &found);
 	if (err == UG_EAGAIN)
 		hub__delivery_answer(
 		    h, routing, routing_len, ack->request_id,
@@ -651,6 +652,9 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 				     diag.reason);
 		return;
 	}
+	/* Decoded: at least the 2-byte header. */
+	const uint8_t *body = (const uint8_t *)zmq_msg_data(frame) + 2;
+	size_t body_len = zmq_msg_size(frame) - 2;
 	uint32_t request_id = request_id_of(kind, msg);
 	const ProtobufCBinaryData *token = token_of(kind, msg);
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN) {
@@ -697,13 +701,14 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		} else if (changed_query) {
 			answer_version(h, routing, routing_len, request_id, s);
 		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
-			hub__query(h, routing, routing_len, s->caseworker,
-				   msg);
+			hub__query(h, routing, routing_len, s->caseworker, msg,
+				   body, body_len);
 		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION) {
 			hub__action(h, routing, routing_len, s->caseworker,
-				    msg);
+				    msg, body, body_len);
 		} else {
-			on_ack(h, routing, routing_len, s->caseworker, msg);
+			on_ack(h, routing, routing_len, s->caseworker, msg,
+			       body, body_len);
 		}
 		h->acting_for.routing = NULL;
 	}

@@ -304,9 +304,12 @@ ug_err hub__alert_summary(hub *h, const uint8_t *id, hub_alert_summary *out);
  * its escalation sent to the desk and the team lead. */
 void hub__close_notices(hub *h, const uint8_t *id);
 
-/* action.c: record a caseworker's Action in the log; answers a Result. */
+/* action.c: record a caseworker's Action in the log; answers a Result.
+ * raw is the frame after its header: a NUL byte in a text is seen only
+ * there. */
 void hub__action(hub *h, const void *routing, size_t routing_len,
-		 const char *caseworker, const wire_action *a);
+		 const char *caseworker, const wire_action *a,
+		 const uint8_t *raw, size_t raw_len);
 
 /* deliver.c */
 void hub__delivery_recv(hub *h);
@@ -328,6 +331,10 @@ void hub__delivery_tick(hub *h);
  * already waiting, dropped (UG_EFULL: the client must send it again). */
 ug_err hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 			 const char *note, bool *found);
+/* The AlertAck's note as it may be kept: NULL when the frame (body, after
+ * its header) shows a NUL byte in it, which the decoded text hides. */
+const char *hub__ack_note(const char *caseworker, const wire_alert_ack *ack,
+			  const uint8_t *body, size_t body_len);
 /* Write the delivery counts kept in memory (at stop, and every tick). */
 void hub__delivery_flush(hub *h);
 /* Send one frame to a delivery peer; false if it did not go (errno). */
@@ -357,6 +364,7 @@ bool hub__is_desk_member(hub *h, const char *caseworker);
  * about persons assigned to them or their desk, within query_rate per
  * second and query_burst at once, and audit it. */
 void hub__query(hub *h, const void *routing, size_t routing_len,
-		const char *caseworker, const wire_query *q);
+		const char *caseworker, const wire_query *q,
+		const uint8_t *body, size_t body_len);
 
 #endif

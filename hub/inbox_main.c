@@ -24,6 +24,12 @@
 #define EXIT_REFUSED 3
 #define RESEND_MS                                                             \
 	1000 /* --ack: between tries while the hub has not stored it */
+#define HELLO_BACKOFF_MIN 1000
+#define HELLO_BACKOFF_MAX 60000
+/* Live: Hello again this often. The hub does not tell a connection that
+ * its session ended (its key revoked, sessions_per_caseworker): only the
+ * answer to a frame does (docs/PROTOCOL.md §4, Sessions). */
+#define HELLO_EVERY_MS 15000
 
 static const char usage[] =
     "usage: inbox --caseworker ID [--config FILE] [OPTIONS]\n"
@@ -56,8 +62,9 @@ static const char usage[] =
     "Exit status: 0 done; 1 failed (keys, connection, or the hub\n"
     "refused for another reason); 2 usage (a bad option, alert id or CPR\n"
     "number, --how missing: nothing sent), or no answer from the hub\n"
-    "within --timeout; 3 the hub refused this caseworker's key; 4 not\n"
-    "your alert or person, or the alert is not open for you.";
+    "within --timeout; 3 the hub refused this caseworker's key, or\n"
+    "keys_dir/hub.key is not the hub's public key; 4 not your alert or\n"
+    "person, or the alert is not open for you.";
 
 static const ug_setting settings[] = {
     {"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
@@ -120,6 +127,9 @@ typedef struct {
 	bool json, ack;
 	long max, idle_exit, timeout;
 	long received;
+	/* Live: some frame came from the hub. Without one, a summary line
+	 * would claim a run that never reached it. */
+	bool heard;
 	uint8_t acked_id[WIRE_ALERT_ID_LEN]; /* --ack: the alert */
 	/* --ack: the open list is read whole (page by page) before the ack,
 	 * so an alert that is not open for us is said so, and after it. */
@@ -127,6 +137,14 @@ typedef struct {
 	/* --ack: the alert was still open after the ack, which is sent
 	 * again (and the list read again) at resend_at; ack_tries so far. */
 	int64_t resend_at;
+	/* Live: the hub had no session for us (its table full): Hello is
+	 * said again at hello_at, the wait doubling up to HELLO_BACKOFF_MAX
+	 * so that many refused clients do not keep a full hub busy. */
+	int64_t hello_at, hello_wait;
+	int handshake_failures; /* NO_DETAIL in a row */
+	/* Live: this connection's session was welcomed (a repeated Hello's
+	 * Welcome prints nothing); the key was refused on it (exit 3). */
+	bool welcomed, revoked;
 	int ack_tries;
 	uint32_t list_offset;
 	/* --list, --timeline: entries printed so far; the hub answers a
@@ -278,7 +296,30 @@ send_hello(inbox *ib)
 			   zmq_strerror(errno));
 }
 
-/* Returns -1 when the key was refused, 1 after a (re)connect, else 0. */
+/* Handshakes the hub closed in a row (NO_DETAIL) before inbox gives up:
+ * one alone can be a hub going down mid-handshake; again and again, the
+ * hub cannot read ours: hub.key is not its key (docs/PROTOCOL.md §1). */
+#define HANDSHAKE_FAILURES_MAX 3
+
+/* The handshake failed for good: say why and give the exit status. */
+static int
+refused(int why)
+{
+	if (why == -2)
+		ug_eprintf("inbox: the CURVE handshake with the hub failed %d "
+			   "times: keys_dir/hub.key is not the hub's public "
+			   "key (or --delivery is not the hub's delivery "
+			   "endpoint)\n",
+			   HANDSHAKE_FAILURES_MAX);
+	else
+		ug_eprintf("inbox: the hub refused this caseworker's key: "
+			   "register it with hubctl register-caseworker\n");
+	return EXIT_REFUSED;
+}
+
+/* Returns -1 when the key was refused, -2 when the hub could not open
+ * our handshakes (HANDSHAKE_FAILURES_MAX in a row), 1 after a
+ * (re)connect, else 0. */
 static int
 read_monitor(inbox *ib)
 {
@@ -292,34 +333,71 @@ read_monitor(inbox *ib)
 		memcpy(&id, zmq_msg_data(&event), 2);
 		if (zmq_msg_more(&event))
 			zmq_msg_recv(&endpoint, ib->monitor, 0);
-		if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+		if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+			ib->handshake_failures = 0;
 			rc = 1;
-		else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
-			 id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
-			 id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+		} else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
 			rc = -1;
+		} else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+			   id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+			if (++ib->handshake_failures >= HANDSHAKE_FAILURES_MAX)
+				rc = -2;
+		}
 	}
 	zmq_msg_close(&event);
 	zmq_msg_close(&endpoint);
 	return rc;
 }
 
-static void
+/* Returns false for a frame that is not news: the Welcome answering a
+ * repeated Hello, which must not keep --idle_exit from ending the run. */
+static bool
 handle_frame(inbox *ib, const uint8_t *data, size_t len)
 {
 	int kind, code;
 	void *msg;
 	ug_diag diag = {0};
+	bool news = true;
 	if (wire_decode(data, len, &kind, &msg, &code, &diag) != UG_OK) {
 		ug_eprintf("inbox: frame from the hub refused: %s\n",
 			   diag.reason);
-		return;
+		return true;
 	}
-	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME) {
+	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_RESULT) {
+		/* Live, only a refused Hello or AlertAck is answered. */
+		const wire_result *r = msg;
+		if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
+			ug_eprintf("inbox: the hub refused this caseworker's "
+				   "key: %s\n",
+				   r->reason ? r->reason : "?");
+			ib->revoked = true;
+		} else if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+			ug_eprintf("inbox: the hub refused a frame: %s\n",
+				   r->reason ? r->reason : "?");
+		}
+	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME) {
 		const wire_welcome *w = msg;
-		if (!ib->json)
-			printf("connected as %s: %u open alerts\n\n",
-			       w->caseworker, w->open_alerts);
+		if (w->code != UNGEBRO__V1__ERROR_CODE__OK) {
+			/* No session: nothing will be pushed on this
+			 * connection until a later Hello finds room. */
+			ib->hello_wait = ib->hello_wait ? 2 * ib->hello_wait
+							: HELLO_BACKOFF_MIN;
+			if (ib->hello_wait > HELLO_BACKOFF_MAX)
+				ib->hello_wait = HELLO_BACKOFF_MAX;
+			ib->hello_at = ug_mono_ms() + ib->hello_wait;
+			ug_eprintf("inbox: the hub refused: %s; saying Hello "
+				   "again in %lld s\n",
+				   w->reason && w->reason[0] ? w->reason : "?",
+				   (long long)(ib->hello_wait / 1000));
+		} else {
+			ib->hello_at = ug_mono_ms() + HELLO_EVERY_MS;
+			ib->hello_wait = 0;
+			news = !ib->welcomed;
+			if (!ib->json && !ib->welcomed)
+				printf("connected as %s: %u open alerts\n\n",
+				       w->caseworker, w->open_alerts);
+			ib->welcomed = true;
+		}
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT) {
 		const wire_alert *a = msg;
 		if (ib->json)
@@ -340,13 +418,13 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 		}
 	}
 	wire_free(kind, msg);
+	return news;
 }
 
 static int
 run(inbox *ib)
 {
 	int64_t last_activity = ug_mono_ms();
-	bool heard = false;
 	zmq_pollitem_t items[] = {{ib->sock, 0, ZMQ_POLLIN, 0},
 				  {ib->monitor, 0, ZMQ_POLLIN, 0}};
 	while (!interrupted) {
@@ -356,24 +434,27 @@ run(inbox *ib)
 		 * the handshake alone may outlast a short idle_exit, so the
 		 * wait for the first frame is at least --timeout. */
 		long idle = ib->idle_exit;
-		if (!heard && idle < ib->timeout)
+		if (!ib->heard && idle < ib->timeout)
 			idle = ib->timeout;
 		if (ib->idle_exit &&
 		    ug_mono_ms() - last_activity > idle * 1000)
 			return 0;
 		if (zmq_poll(items, 2, 100) < 0 && errno != EINTR)
 			return 1;
+		if (ib->hello_at && ug_mono_ms() >= ib->hello_at) {
+			ib->hello_at = 0;
+			send_hello(ib);
+		}
 		if (items[1].revents & ZMQ_POLLIN) {
 			int m = read_monitor(ib);
-			if (m < 0) {
-				ug_eprintf(
-				    "inbox: the hub refused this "
-				    "caseworker's key: register it with "
-				    "hubctl register-caseworker\n");
-				return EXIT_REFUSED;
-			}
-			if (m > 0)
+			if (m < 0)
+				return refused(m);
+			if (m > 0) {
+				/* A new connection: its own Hello now. */
+				ib->hello_at = ib->hello_wait = 0;
+				ib->welcomed = false;
 				send_hello(ib);
+			}
 		}
 		while (items[0].revents & ZMQ_POLLIN) {
 			zmq_msg_t frame;
@@ -382,11 +463,13 @@ run(inbox *ib)
 				zmq_msg_close(&frame);
 				break;
 			}
-			handle_frame(ib, zmq_msg_data(&frame),
-				     zmq_msg_size(&frame));
+			if (handle_frame(ib, zmq_msg_data(&frame),
+					 zmq_msg_size(&frame)))
+				last_activity = ug_mono_ms();
 			zmq_msg_close(&frame);
-			last_activity = ug_mono_ms();
-			heard = true;
+			ib->heard = true;
+			if (ib->revoked)
+				return EXIT_REFUSED;
 			if (ib->max && ib->received >= ib->max)
 				break;
 		}
@@ -615,13 +698,8 @@ one_shot(inbox *ib, int command)
 		}
 		if ((items[1].revents & ZMQ_POLLIN)) {
 			int m = read_monitor(ib);
-			if (m < 0) {
-				ug_eprintf(
-				    "inbox: the hub refused this "
-				    "caseworker's key: register it with "
-				    "hubctl register-caseworker\n");
-				return EXIT_REFUSED;
-			}
+			if (m < 0)
+				return refused(m);
 			if (m > 0 && !asked) {
 				asked = true;
 				if (command == 'c' || command == 'o' ||
@@ -894,7 +972,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	rc = run(&ib);
-	if (!ib.json)
+	if (!ib.json && ib.heard)
 		printf("%ld alerts received%s\n", ib.received,
 		       ib.ack ? " and acknowledged" : " (not acknowledged)");
 out:

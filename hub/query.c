@@ -668,11 +668,21 @@ free_timeline(timeline *t)
 
 static void
 show_timeline(hub *h, const void *routing, size_t routing_len,
-	      const char *caseworker, const wire_query *q, wire_result *result)
+	      const char *caseworker, const wire_query *q, const uint8_t *body,
+	      size_t body_len, wire_result *result)
 {
 	char cpr[11];
 	const char *why = "cpr is empty";
-	if (!q->cpr ||
+	const ProtobufCFieldDescriptor *field =
+	    protobuf_c_message_descriptor_get_field_by_name(
+		&ungebro__v1__query__descriptor, "cpr");
+	/* Bytes after a NUL byte: not the CPR number the decoded text
+	 * shows. */
+	bool cut = field && wire_text_cut(body, body_len, field->id, q->cpr);
+	if (cut)
+		why = "cpr is not a CPR number (DDMMYY-SSSS, DDMMYY SSSS or "
+		      "DDMMYYSSSS)";
+	if (cut || !q->cpr ||
 	    ug_cpr_parse(q->cpr, strlen(q->cpr), cpr, &why) != UG_OK) {
 		result->code = UNGEBRO__V1__ERROR_CODE__E_MALFORMED;
 		result->reason = (char *)why;
@@ -735,7 +745,8 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 
 void
 hub__query(hub *h, const void *routing, size_t routing_len,
-	   const char *caseworker, const wire_query *q)
+	   const char *caseworker, const wire_query *q, const uint8_t *body,
+	   size_t body_len)
 {
 	wire_result result;
 	hub__result_init(h, routing, routing_len, &result);
@@ -755,7 +766,8 @@ hub__query(hub *h, const void *routing, size_t routing_len,
 		list_open(h, routing, routing_len, caseworker, q, &result);
 		break;
 	case UNGEBRO__V1__QUERY_KIND__TIMELINE:
-		show_timeline(h, routing, routing_len, caseworker, q, &result);
+		show_timeline(h, routing, routing_len, caseworker, q, body,
+			      body_len, &result);
 		break;
 	default:
 		result.code = UNGEBRO__V1__ERROR_CODE__E_MALFORMED;

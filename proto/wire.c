@@ -429,6 +429,14 @@ wire_envelope_text_len(const uint8_t *body, size_t len, uint32_t number)
 	return raw_len_at(body, len, &number, 1, &out) == 1 ? out : SIZE_MAX;
 }
 
+bool
+wire_text_cut(const uint8_t *body, size_t len, uint32_t number,
+	      const char *text)
+{
+	size_t sent = wire_envelope_text_len(body, len, number);
+	return sent != SIZE_MAX && sent != (text ? strlen(text) : 0);
+}
+
 /* wire_len is the string's length on the wire, SIZE_MAX when unknown:
  * the decoded text ends at its first NUL byte, so a NUL would hide the
  * bytes after it from every check here while the store keeps them. */

@@ -378,7 +378,8 @@ def test_idle_exit_counts_from_the_hubs_answer(hub):
     """--idle_exit N is N seconds without an alert once the hub has
     answered: a handshake slower than N (a busy machine) does not end the
     run before the alerts could come; the wait for the hub itself is at
-    least --timeout, and with no hub the run ends after it (exit 0)."""
+    least --timeout, and with no hub the run ends after it (exit 0,
+    nothing printed: OPERATIONS.md, "Caseworkers")."""
     [cpr] = CprGen(311).take(1)
     hub.assign(cpr, "cw-anna")
     hub.send(hubtest.envelope("school-a", cpr, salt="slow", absent=12,
@@ -409,3 +410,47 @@ def test_idle_exit_counts_from_the_hubs_answer(hub):
     out, err = p.communicate(timeout=30)
     assert p.returncode == 0 and out == "", err
     assert 2 <= time.monotonic() - t < 8
+    # Without --json too: no "0 alerts received" when no hub answered.
+    p = subprocess.run(
+        [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+         "--keys_dir", str(hub.keys_dir),
+         "--delivery", f"tcp://127.0.0.1:{hubtest.free_port()}",
+         "--idle_exit", "1", "--timeout", "1"],
+        capture_output=True, text=True, timeout=30)
+    assert (p.returncode, p.stdout) == (0, ""), p
+
+
+def test_inbox_output_a_script_can_parse(hub):
+    """OPERATIONS.md, "What inbox prints": the JSON objects' keys in
+    their order, the --list line and the --timeline lines."""
+    [cpr] = CprGen(312).take(1)
+    hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.envelope("school-a", cpr, salt="fmt", absent=12,
+                              expected=30))
+    wait_applied(hub, events=2, alerts=1)
+    [a] = [json.loads(line) for line in inbox_once(hub, "--list", "--json")]
+    assert list(a) == ["alert_id", "rule", "priority", "cpr", "recipient",
+                       "raised_at", "title", "explanation", "due",
+                       "delivery", "evidence"], a
+    assert (len(a["alert_id"]), a["priority"], a["cpr"], a["delivery"]) \
+        == (18, "NORMAL", cpr, 0), a
+    [e] = a["evidence"]
+    assert list(e) == ["event_id", "agency", "type", "period_start",
+                       "period_end", "lessons_absent",
+                       "lessons_expected"], e
+    assert (len(e["event_id"]), e["type"], e["lessons_absent"]) == \
+        (32, "AbsenceReport", 12), e
+    line, count = inbox_once(hub, "--list")
+    assert count == "1 open alerts"
+    assert line.startswith(f"NORMAL  {a['alert_id']}  ") and \
+        f"  due {a['due']}  cw-anna      {cpr[:6]}-{cpr[6:]}  " \
+        f"{a['title']}" in line, line
+    entries = [json.loads(x) for x in
+               inbox_once(hub, "--timeline", cpr, "--json")]
+    assert [list(x) for x in entries] == [
+        ["date", "kind", "id", "summary", "type", "agency", "superseded"],
+        ["date", "kind", "id", "summary", "type", "agency", "superseded"],
+        ["date", "kind", "id", "summary", "rule", "open"]], entries
+    lines = inbox_once(hub, "--timeline", cpr)
+    assert lines[-1] == "3 entries" and lines[-2].endswith("  [open]") and \
+        " ALERT " in lines[-2] and " event " in lines[0], lines

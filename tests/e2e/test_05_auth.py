@@ -8,11 +8,14 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import json
 import re
+import shutil
+import subprocess
 import time
 
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
+import hubtest
 from hubtest import (ACCEPTED, EXIT_FATAL, SLOW, AbsenceRow, CprGen,
                      IngestClient, envelope, frame, read_key_file)
 
@@ -243,3 +246,28 @@ def test_key_of_another_id_is_refused(hub):
                    "--desk")
     assert "registered caseworker cw-anna" in p.stdout
     assert hub.stats()["principals"] == before["principals"]
+
+
+def test_inbox_with_a_hub_key_that_is_not_the_hubs(hub):
+    """PROTOCOL.md §1: a handshake that fails with NO_DETAIL again and
+    again means CURVE_SERVERKEY is not the hub's public key; "the hub
+    logs nothing about it; fix the key on your side". inbox must say so
+    (exit 3) rather than send the operator to register a key that is
+    registered already."""
+    keys = hub.tmp / "keys-wrong-hub"
+    keys.mkdir()
+    shutil.copy(hub.keys_dir / "cw-anna.key_secret", keys)
+    # A public key file, but cw-anna's own, not the hub's.
+    shutil.copy(hub.keys_dir / "cw-anna.key", keys / "hub.key")
+    for args in (["--idle_exit", "5"], ["--list"]):
+        p = subprocess.run(
+            [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+             "--keys_dir", str(keys), "--delivery", hub.delivery,
+             "--timeout", "5", *args],
+            capture_output=True, text=True, timeout=60)
+        assert p.returncode == 3, (args, p.stderr)
+        assert p.stderr == (
+            "inbox: the CURVE handshake with the hub failed 3 times: "
+            "keys_dir/hub.key is not the hub's public key (or --delivery "
+            "is not the hub's delivery endpoint)\n"), (args, p.stderr)
+    assert "admitted caseworker 'cw-anna'" not in hub.log_text()

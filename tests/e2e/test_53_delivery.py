@@ -1871,3 +1871,170 @@ def test_inbox_ack_says_when_the_alert_is_not_open_for_you(make_hub):
     hub.wait_stats("acked", lambda s: s["alerts_open"] == 59)
     p = inbox_ack(hub, "cw-anna", target)
     assert p.returncode == 4 and "acknowledged already" in p.stderr
+
+
+def test_nul_byte_in_an_action_or_a_timeline_cpr_is_refused(make_hub,
+                                                           clients):
+    """§2: a string a client sends is valid UTF-8 "without a NUL byte";
+    §4 Action: "an action that differs in any of them, by a single
+    character, is another action". The decoded text of a protobuf string
+    stops at its first NUL byte: an Action whose `how` or `note` holds
+    one must be refused with its request_id, not stored cut short (and
+    then taken for another action sent "again"), and a TIMELINE `cpr`
+    with bytes after a NUL is no CPR number."""
+    hub = hub53(make_hub)
+    [p] = adults(5360, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26"))
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [aid] = open_ids(a)
+
+    def act(rid, **kw):
+        return next_result(a, lambda: a.send(9, a.m.Action(
+            request_id=rid, alert_id=aid, kind=a.m.CONTACT_MADE, **kw)))
+    for rid, kw, why in (
+            (1, dict(how="phone\0 call"), "how contains a NUL byte"),
+            (2, dict(how="\0phone"), "how contains a NUL byte"),
+            (3, dict(how="phone", note="agreed\0 to meet"),
+             "note contains a NUL byte"),
+            (4, dict(how="phone", date="2026-11-02\0x"),
+             "date must be the day it was done, YYYY-MM-DD"),
+            (5, dict(how="p" + "\0" * 256), "how is longer than 256 bytes"),
+            (6, dict(how="p", note="n" + "\0" * 200),
+             "note is longer than 200 bytes")):
+        r = act(rid, **kw)
+        assert (r.request_id, r.code, r.reason) == (rid, E_MALFORMED,
+                                                    why), (kw, r)
+    assert act(7, how="phone").code == OK
+    assert "HUB-ACTION cw-anna recorded" in hub.log_text()
+    tl = a.ask(8, kind=a.m.TIMELINE, cpr=p)
+    assert tl.code == OK and [e.summary for e in tl.timeline].count(
+        "contact made by cw-anna: phone") == 1, [
+            e.summary for e in tl.timeline]
+    for rid, cpr in ((9, p + "\0" + "1234"), (10, p[:6] + "-" + p[6:] +
+                                                "\0")):
+        r = a.ask(rid, kind=a.m.TIMELINE, cpr=cpr)
+        assert (r.code, r.reason, len(r.timeline)) == (
+            E_MALFORMED, "cpr is not a CPR number (DDMMYY-SSSS, "
+            "DDMMYY SSSS or DDMMYYSSSS)", 0), r
+
+
+def test_recorded_action_is_in_the_next_timeline_answer(make_hub, clients):
+    """§4 Action: "OK once the action is durably stored" and "It appears
+    in the person's timeline on its date"; frames on one connection are
+    handled in order. A client that records an action and then asks for
+    the timeline on the same connection must find it there, not half a
+    second later."""
+    hub = hub53(make_hub)
+    [p] = adults(5361, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26"))
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [aid] = open_ids(a)
+    for rid, how in ((1, "phone"), (3, "home visit"), (5, "letter")):
+        a.send(9, a.m.Action(request_id=rid, alert_id=aid,
+                             kind=a.m.CONTACT_MADE, how=how))
+        a.query(rid + 1, kind=a.m.TIMELINE, cpr=p)
+        assert a.result(rid)[0].code == OK
+        tl = a.result(rid + 1)[0]
+        assert f"contact made by cw-anna: {how}" in [
+            e.summary for e in tl.timeline], [e.summary for e in tl.timeline]
+
+
+def test_inbox_says_hello_again_while_the_session_table_is_full(
+        make_hub, clients):
+    """§4 Sessions: a Hello answered Welcome E_UNAVAILABLE (the table is
+    full) gets no alerts; "Retry the Hello later (with backoff)". inbox
+    live is such a client: it must not print "connected as" and wait for
+    ever, but say why on stderr and say Hello again until it has a
+    session, then show the open alerts."""
+    hub = hub53(make_hub, settings={"sessions_max": "1"})
+    [p] = adults(5362, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26"))
+    bob = clients(hub, "cw-bob")
+    assert bob.welcome().code == OK
+    proc = subprocess.Popen(
+        [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+         "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery,
+         "--max", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        hub.wait_log(r"HUB-HELLO no session for cw-anna")
+        time.sleep(1.5)
+        bob.close()
+        out, err = proc.communicate(timeout=30 * SLOW)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert ("inbox: the hub refused: the hub's session table is full "
+            "(sessions_max); retry later; saying Hello again in 1 s") in err
+    lines = out.splitlines()
+    assert lines[0] == "connected as cw-anna: 1 open alerts", out
+    assert f"{p[:6]}-{p[6:]}" in out and \
+        lines[-1] == "1 alerts received and acknowledged", out
+
+
+def test_ack_note_with_a_nul_byte_is_not_kept(make_hub, clients):
+    """§4 step 4: the note's first 200 bytes are kept, and "a note that
+    is not valid UTF-8 is not kept (the acknowledgement is, and the hub
+    logs HUB-DELIVER ... note is not kept)". A note with a NUL byte in
+    it would be kept cut at the NUL, saying less than was written while
+    looking whole: it is not kept either; the acknowledgement is."""
+    hub = hub53(make_hub)
+    p1, p2 = adults(5363, 2)
+    for p in (p1, p2):
+        hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p1, "2026-10-26"), ev_dropout(p2, "2026-10-26"))
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    x, y = sorted(open_ids(a))
+    a.ack(x, note="not at home\0; called the mother, who will call back")
+    a.ack(y, note="called the family")
+    assert open_ids(a, 10) == []
+    hub.wait_log(r"HUB-DELIVER alert ack from cw-anna with a note that "
+                 r"holds a NUL byte; the note is not kept")
+    out = hub.hubctl("audit", "show", "--actor", "cw-anna", "--json").stdout
+    acks = {r["detail"].split(" ", 1)[0]: r["detail"] for r in
+            map(json.loads, out.splitlines()) if r["action"] == "ack"}
+    assert acks[x.hex()].strip() == x.hex(), acks
+    assert acks[y.hex()] == f"{y.hex()} called the family", acks
+
+
+def test_live_inbox_notices_its_key_revoked(make_hub):
+    """§1/§4: when a caseworker's key is revoked, "the session ends at
+    once (no more alerts are pushed on it)" and is not told; "every later
+    frame on that connection is answered with a Result E_DENIED". A
+    client that must be sure it still receives says Hello again now and
+    then (§4 Sessions). Live inbox does (OPERATIONS.md, "Caseworkers"):
+    it exits 3 with the hub's reason instead of waiting for ever, and its
+    repeated Hellos print nothing more and do not keep --idle_exit from
+    ending a quiet run."""
+    hub = hub53(make_hub)
+    cmd = [hubtest.binary("inbox"), "--caseworker", "cw-bob",
+           "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery]
+    t = time.monotonic()
+    p = subprocess.run(cmd + ["--idle_exit", "20"], capture_output=True,
+                       text=True, timeout=120 * SLOW)
+    assert (p.returncode, p.stdout) == (
+        0, "connected as cw-bob: 0 open alerts\n\n"
+        "0 alerts received and acknowledged\n"), p
+    assert time.monotonic() - t < 40, "repeated Hellos kept the run alive"
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        hub.wait_log(r"HUB-HELLO caseworker cw-bob connected", count=2)
+        hub.hubctl("revoke-caseworker", "cw-bob")
+        out, err = proc.communicate(timeout=40 * SLOW)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 3, (out, err)
+    assert err == ("inbox: the hub refused this caseworker's key: the key "
+                   "this connection authenticated with has been revoked "
+                   "or replaced\n"), err
