@@ -707,10 +707,15 @@ store_close(store **sp)
 void
 store_maintain(store *s)
 {
+	/* mdb_reader_check sets its count rather than adding to it: summed
+	 * here, or the slots cleared in log/ and derived/ would go unsaid. */
 	int dead = 0;
-	mdb_reader_check(s->log_env, &dead);
-	mdb_reader_check(s->derived_env, &dead);
-	mdb_reader_check(s->ids_env, &dead);
+	MDB_env *envs[] = {s->log_env, s->derived_env, s->ids_env};
+	for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+		int n = 0;
+		if (envs[i] && mdb_reader_check(envs[i], &n) == 0)
+			dead += n;
+	}
 	if (dead)
 		log_notice("STORE-READERS", "cleared %d stale reader slots",
 			   dead);

@@ -4,6 +4,7 @@ the store), hubctl backup / restore under load, and make install /
 uninstall into a DESTDIR. docs/OPERATIONS.md."""
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -782,6 +783,37 @@ def test_log_and_stats_print_the_documented_fields(make_hub):
     plain = hub.hubctl("log").stdout.splitlines()
     assert plain[0].split() == [str(seqs[0]), "AbsenceReport", "school-a",
                                 envs[0].event_id.hex()]
+
+
+def test_a_reader_killed_inside_the_log_is_cleared_and_said(make_hub):
+    """OPERATIONS.md, Monitoring: STORE-READERS `cleared N stale reader
+    slots`, left by a process killed inside a read (notice); hubd clears
+    them every 5 s. A hubctl log killed while it reads log/ leaves one."""
+    hub = make_hub()
+    cprs = hubtest.CprGen(8208).take(3000)
+    with hubtest.IngestClient(hub, "school-a") as c:
+        for i, cpr in enumerate(cprs):
+            hub.cprs.add(cpr)
+            c.send(hubtest.frame(hubtest.envelope("school-a", cpr,
+                                                  salt=f"rd-{i}")))
+        for _ in cprs:
+            c.recv_ack(30)
+    # A pipe nobody reads: hubctl blocks writing, inside its read of log/.
+    r, w = os.pipe()
+    p = subprocess.Popen([hubtest.binary("hubctl"), "--config",
+                          str(hub.conf), "log"], stdout=w)
+    os.close(w)
+
+    def reading():
+        out = subprocess.run(["mdb_stat", "-r", str(hub.data_dir / "log")],
+                             capture_output=True, text=True).stdout
+        return re.search(rf"^\s*{p.pid}\s+\S+\s+\d+\s*$", out, re.M)
+    hubtest.wait_for(reading, 20, "hubctl log inside a read of log/")
+    p.kill()
+    p.wait()
+    os.close(r)
+    hub.wait_log(r"hubd notice STORE-READERS cleared [1-9][0-9]* stale "
+                 r"reader slots$", timeout=15)
 
 
 def test_a_plain_copy_of_the_log_restored_by_hand(make_hub, tmp_path):
