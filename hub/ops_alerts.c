@@ -71,7 +71,9 @@ struct hub_ops {
 	size_t nsilences;
 	long queue_open, queue_hours, map_percent, audit_hours;
 	int64_t started; /* hub clock at the first check */
-	int64_t next_check, next_audit;
+	int64_t next_check;
+	int64_t audit_at; /* hub clock of the last verification */
+	bool audited;
 	int64_t next_queues, queues_at; /* monotonic; hub clock */
 	uint64_t queues_unqueued;	/* store_alerts_unqueued then */
 	bool audit_broken;
@@ -510,14 +512,21 @@ check_desk(hub *h)
 }
 
 static void
-check_audit(hub *h, int64_t mono)
+check_audit(hub *h)
 {
 	struct hub_ops *o = h->ops;
 	/* The signing key is loaded by the delivery tick; verify after. */
-	if (!h->keys->sign_secret || mono < o->next_audit)
+	if (!h->keys->sign_secret)
 		return;
-	o->next_audit =
-	    o->audit_hours ? mono + o->audit_hours * 3600000LL : INT64_MAX;
+	/* On the hub clock, as the other conditions: a clock set back
+	 * starts the period again rather than verifying at every check. */
+	if (o->audited && h->now < o->audit_at)
+		o->audit_at = h->now;
+	if (o->audited && (!o->audit_hours ||
+			   h->now - o->audit_at < o->audit_hours * 3600000LL))
+		return;
+	o->audited = true;
+	o->audit_at = h->now;
 	store_audit_report r;
 	ug_err err = store_audit_verify(
 	    h->store,
@@ -590,7 +599,7 @@ hub__ops_tick(hub *h)
 	}
 	check_map(h);
 	check_desk(h);
-	check_audit(h, mono);
+	check_audit(h);
 	report_audit(h);
 }
 

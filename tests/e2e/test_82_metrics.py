@@ -496,6 +496,39 @@ def test_broken_audit_chain_is_an_ops_alert(make_hub):
         ["ops.audit_broken"]
 
 
+def test_audit_chain_is_verified_again_every_ops_audit_hours(make_hub):
+    """OPERATIONS.md, Operational alerts: the conditions are checked on
+    the hub clock; audit_broken is verified at start, then every
+    ops_audit_hours. A record changed while hubd runs is found by the
+    next verification once the hub clock has moved that far, not by an
+    hour of real time."""
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00", {"ops_audit_hours": "1"},
+                  {"cw-anna": False, "desk-dora": True})
+    time.sleep(1.5 * hubtest.SLOW)   # verified once the signing key loads
+    env = hub.data_dir / "log"
+    text = subprocess.run(["mdb_dump", "-s", "audit", str(env)],
+                          capture_output=True, text=True, check=True).stdout
+    head, rest = text.split("HEADER=END\n", 1)
+    lines = rest.split("DATA=END\n", 1)[0].splitlines()
+    key, val = lines[2], lines[3]    # the second record
+    val = val[:-12] + ("0" if val[-12] != "0" else "1") + val[-11:]
+    # Overwrites that one record in the live store (LMDB takes writers of
+    # several processes).
+    subprocess.run(["mdb_load", "-s", "audit", "-f", "/dev/stdin",
+                    str(env)], text=True, check=True,
+                   input=f"{head}HEADER=END\n{key}\n{val}\nDATA=END\n")
+    assert "BROKEN at record 2" in \
+        hub.hubctl("audit", "verify", check=False).stdout
+    hub.set_clock("2026-03-02T08:30:00")
+    time.sleep(2.5 * hubtest.SLOW)
+    assert "HUB-OPS-AUDIT-BROKEN" not in hub.log_text()
+    hub.set_clock("2026-03-02T09:00:30")
+    hub.wait_log(r"warn HUB-OPS-AUDIT-BROKEN audit_broken \(audit\): the "
+                 r"audit chain is broken at record 2")
+    assert [a["rule"] for a in hub.peek("ops-olga", 1)] == \
+        ["ops.audit_broken"]
+
+
 def test_good_metrics_settings_pass_the_check(make_hub):
     hub = make_hub(start=False, settings={
         "metrics_listen": "127.0.0.1:7610",
