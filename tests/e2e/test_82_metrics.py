@@ -69,6 +69,26 @@ def test_health_endpoints_answer(make_hub):
     assert get(hub.metrics_url + "/nothing")[0] == 404
 
 
+def test_health_endpoints_take_get_and_head_and_say_so(make_hub):
+    """OPERATIONS.md, Metrics and health endpoints: GET and HEAD; any
+    other method is 405, which names the methods allowed."""
+    hub = metrics_hub(make_hub)
+    for path in ("/healthz", "/readyz", "/metrics"):
+        req = urllib.request.Request(hub.metrics_url + path, method="HEAD")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 200 and r.read() == b"", path
+        for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+            req = urllib.request.Request(hub.metrics_url + path,
+                                         method=method, data=b"")
+            try:
+                urllib.request.urlopen(req, timeout=10)
+                raise AssertionError(f"{method} {path} answered")
+            except urllib.error.HTTPError as e:
+                assert e.code == 405, (method, path, e.code)
+                assert e.headers["Allow"] == "GET, HEAD", \
+                    (method, path, dict(e.headers))
+
+
 def test_health_endpoints_answer_during_a_long_replay(make_hub):
     """OPERATIONS.md: /readyz answers 503 "replaying the log" until the
     start's replay is done, and /healthz 200 (the process is alive): a
