@@ -91,7 +91,10 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 	const char *p = list;
 	size_t n = 0;
 	silence seen[OPS_SILENCE_MAX];
-	while (*p) {
+	/* An empty item anywhere, the last one included ("a=2,"), is
+	 * refused alike: a comma with nothing after it is a list cut short. */
+	bool more = *p != '\0';
+	while (more) {
 		size_t len = strcspn(p, ",");
 		const char *eq = memchr(p, '=', len);
 		long hours = 0;
@@ -132,7 +135,8 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 		if (o)
 			o->silences[n] = one;
 		n++;
-		p += len + (p[len] == ',');
+		more = p[len] == ',';
+		p += len + more;
 	}
 	if (o)
 		o->nsilences = n;

@@ -344,7 +344,8 @@ def test_bad_metrics_settings_are_refused(make_hub):
     assert r.returncode == 2 and "metrics_listen" in r.stderr, r.stderr
     hub.conf.write_text(hub.conf.read_text().replace(
         "metrics_listen = localhost", "metrics_listen = 127.0.0.1:7610"))
-    for bad in ("School A=2", "school-a=0", "school-a", "school-a=2x"):
+    for bad in ("School A=2", "school-a=0", "school-a", "school-a=2x",
+                "school-a=2,", ",school-a=2", "school-a=2,,college-a=3"):
         r = subprocess.run([hubtest.binary("hubd"), "--check-config",
                             "--config", str(hub.conf), "--ops_silence",
                             bad],
