@@ -187,13 +187,13 @@ static const char *const env_setting[STORE_ENV_N] = {
 
 /* What was not reported since the last report, for its end. */
 static void
-full_since(full_state *st, char *out, size_t cap)
+full_since(full_state *st, const char *noun, char *out, size_t cap)
 {
 	uint64_t more = atomic_exchange(&st->suppressed, 0);
 	out[0] = '\0';
 	if (more)
-		snprintf(out, cap, " (%llu more failed since the last report)",
-			 (unsigned long long)more);
+		snprintf(out, cap, " (%llu more %s since the last report)",
+			 (unsigned long long)more, noun);
 }
 
 /* True when this failure is to be logged: the first, then one a minute. */
@@ -217,7 +217,7 @@ report_full(enum store__env env, const char *what)
 	if (!full_report_due(&map_full[env]))
 		return;
 	char since[80];
-	full_since(&map_full[env], since, sizeof since);
+	full_since(&map_full[env], "refused writes", since, sizeof since);
 	log_err("STORE-FULL",
 		"%s: %s: the %s map is full; raise %s and restart%s", what,
 		mdb_strerror(MDB_MAP_FULL), env_dir[env], env_setting[env],
@@ -230,7 +230,7 @@ report_io(enum store__env env, const char *what, int rc)
 	if (!full_report_due(&io_failing[env]))
 		return;
 	char since[80];
-	full_since(&io_failing[env], since, sizeof since);
+	full_since(&io_failing[env], "failures", since, sizeof since);
 	if (rc == ENOSPC || rc == EDQUOT)
 		log_err("STORE-LMDB",
 			"%s: %s: the disk under %s is full; free space%s",
@@ -246,7 +246,7 @@ store__env_wrote(enum store__env env)
 	char since[80];
 	if (atomic_load(&io_failing[env].full) &&
 	    atomic_exchange(&io_failing[env].full, false)) {
-		full_since(&io_failing[env], since, sizeof since);
+		full_since(&io_failing[env], "failures", since, sizeof since);
 		log_notice("STORE-LMDB", "%s takes writes again%s",
 			   env_dir[env], since);
 		atomic_store(&io_failing[env].logged_at, 0);
@@ -254,7 +254,7 @@ store__env_wrote(enum store__env env)
 	if (!atomic_load(&map_full[env].full) ||
 	    !atomic_exchange(&map_full[env].full, false))
 		return;
-	full_since(&map_full[env], since, sizeof since);
+	full_since(&map_full[env], "refused writes", since, sizeof since);
 	log_notice("STORE-FULL", "the %s map takes writes again%s",
 		   env_dir[env], since);
 	atomic_store(&map_full[env].logged_at, 0);
