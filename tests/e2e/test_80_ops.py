@@ -1455,6 +1455,42 @@ def test_a_format_2_store_is_upgraded_once_and_keeps_its_event_ids(
     assert "STORE-UPGRADED" not in hub.current_log()
 
 
+def test_a_store_of_a_newer_format_is_refused_and_left_as_it_is(make_hub):
+    """OPERATIONS.md "Store format": a store in a format above 4 (written
+    by a newer hub) stops hubd at start (exit 1, HUB-START cannot start:
+    log: ...) and hubctl (exit 1), naming the format; nothing in it is
+    changed."""
+    hub = make_hub()
+    hub.stop()
+    log = str(hub.data_dir / "log")
+
+    def set_format(old, new):
+        dump = subprocess.run(["mdb_dump", "-s", "meta", log], check=True,
+                              capture_output=True, text=True).stdout
+        changed, n = re.subn(rf"\n 666f726d6174\n {old:08x}\n",
+                             f"\n 666f726d6174\n {new:08x}\n", dump)
+        assert n == 1, dump
+        subprocess.run(["mdb_load", "-s", "meta", log], input=changed,
+                       text=True, check=True, capture_output=True)
+    set_format(4, 5)
+    before = (hub.data_dir / "log" / "data.mdb").read_bytes()
+    why = ("store format 5 was written by a newer hub; this one reads "
+           "formats 2 to 4: run the version that wrote it (see "
+           "OPERATIONS.md, \"Store format\")")
+    p = subprocess.run([hubtest.binary("hubd"), "--config", str(hub.conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stderr
+    assert f"hubd err HUB-START cannot start: log: {why}" in p.stderr, \
+        p.stderr
+    c = hub.hubctl("stats", check=False)
+    assert c.returncode == 1
+    assert c.stderr == f"hubctl: cannot open the hub's keys and store: " \
+        f"{why}\n", c.stderr
+    assert (hub.data_dir / "log" / "data.mdb").read_bytes() == before
+    set_format(5, 4)
+    hub.start()
+
+
 def test_man_pages_match_each_programs_help():
     """OPERATIONS.md: the man pages are made from each program's --help
     by deploy/man/mkman.py. A page is what the script makes of today's
