@@ -433,7 +433,8 @@ map_one(hub *h, const char *env, const char *setting, uint64_t used,
 	if (!size || used * 100 <= size * (uint64_t)h->ops->map_percent)
 		return;
 	char title[160], why[400], used_text[32], size_text[32];
-	unsigned long long percent = used * 100 / size;
+	/* Rounded up: over 80 % is never said as "80 % (over 80 %)". */
+	unsigned long long percent = (used * 100 + size - 1) / size;
 	snprintf(title, sizeof title,
 		 "Operations: the %s store is %llu %% "
 		 "full",

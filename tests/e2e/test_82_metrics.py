@@ -336,6 +336,23 @@ def test_map_use_over_the_limit(make_hub):
             value(s, "ungebro_lmdb_readers", env=env)
 
 
+def test_map_just_over_the_limit_is_said_over_it(make_hub):
+    """A map used 6.6 % with ops_map_percent = 6 holds map_full; the line
+    and the alert say a figure over the limit, not "6 % (over 6 %)"."""
+    hub = make_hub(start=False, settings={"log_map_mb": "1"})
+    st = hub.stats()
+    limit = st["log_bytes"] * 100 // st["log_map_bytes"]
+    assert st["log_bytes"] * 100 % st["log_map_bytes"], st
+    hub.conf.write_text(hub.conf.read_text()
+                        + f"ops_map_percent = {limit}\n")
+    hub.start()
+    hub.wait_log(r"HUB-OPS-MAP-FULL.*\(log\)")
+    line = next(ln for ln in hub.log_text().splitlines()
+                if "HUB-OPS-MAP-FULL" in ln and "(log)" in ln)
+    m = re.search(rf"MiB, ([0-9]+) % \(over {limit} %;", line)
+    assert m and int(m.group(1)) > limit, line
+
+
 def test_bad_metrics_settings_are_refused(make_hub):
     hub = make_hub(start=False, settings={"metrics_listen": "localhost"})
     r = subprocess.run([hubtest.binary("hubd"), "--check-config",
