@@ -935,10 +935,9 @@ cmd_stats(ctl *c)
 #define STAT_FIELDS(X)                                                        \
 	X(log_events)                                                         \
 	X(last_seq)                                                           \
-	X(last_applied)                                                       \
-	X(event_ids) X(assignments) X(principals) X(alerts) X(alerts_open)    \
-	    X(person_index_entries) X(timers) X(audit_records) X(log_bytes)   \
-		X(derived_bytes) X(ids_bytes) X(log_map_bytes)                \
+	X(last_applied) X(event_ids) X(assignments) X(principals) X(alerts)   \
+	    X(alerts_open) X(person_index_entries) X(timers) X(audit_records) \
+		X(log_bytes) X(derived_bytes) X(ids_bytes) X(log_map_bytes)   \
 		    X(derived_map_bytes) X(ids_map_bytes)
 	if (ug_config_bool(c->cfg, "json")) {
 		const char *sep = "{";
