@@ -143,26 +143,65 @@ ug_today(void)
 	return (int32_t)(ug_now_ms() / UG_DAY_MS);
 }
 
-bool
-ug_clock_file_ms(const char *path, int64_t *ms)
+/* Two digits at text from 0 to max, or -1. */
+static int
+two_digits(const char *text, int max)
+{
+	if (!digits(text, 2))
+		return -1;
+	int n = number(text, 2);
+	return n <= max ? n : -1;
+}
+
+ug_err
+ug_clock_file_read(const char *path, int64_t *ms, ug_diag *diag)
 {
 	char text[64] = "";
 	FILE *f = fopen(path, "r");
-	if (!f)
-		return false;
+	if (!f) {
+		ug_diag_set(diag, "clock_file",
+			    "clock_file %s cannot be read: %s", path,
+			    strerror(errno));
+		return UG_EIO;
+	}
 	if (!fgets(text, sizeof text, f))
 		text[0] = '\0';
 	fclose(f);
-	text[strcspn(text, "\r\n")] = '\0';
+	size_t len = strcspn(text, "\r\n");
+	while (len && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+		len--;
+	/* "Z" only says UTC, which the time is anyway. */
+	if (len > 10 && text[len - 1] == 'Z')
+		len--;
 	int32_t day;
 	int hh = 0, mm = 0, ss = 0;
-	if (strlen(text) < 10 || ug_date_parse_n(text, 10, &day) != UG_OK ||
-	    (text[10] != '\0' &&
-	     sscanf(text + 10, "T%d:%d:%d", &hh, &mm, &ss) < 2))
-		return false;
+	bool ok = len >= 10 && ug_date_parse_n(text, 10, &day) == UG_OK;
+	if (ok && len > 10) {
+		ok = (len == 16 || len == 19) && text[10] == 'T' &&
+		     text[13] == ':' &&
+		     (hh = two_digits(text + 11, 23)) >= 0 &&
+		     (mm = two_digits(text + 14, 59)) >= 0;
+		if (ok && len == 19)
+			ok = text[16] == ':' &&
+			     (ss = two_digits(text + 17, 59)) >= 0;
+	}
+	if (!ok) {
+		ug_diag_set(diag, "clock_file",
+			    "clock_file %s does not hold a time: its first "
+			    "line must be "
+			    "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)",
+			    path);
+		return UG_EMALFORMED;
+	}
 	*ms = (int64_t)day * UG_DAY_MS +
 	      ((int64_t)hh * 3600 + mm * 60 + ss) * 1000;
-	return true;
+	return UG_OK;
+}
+
+bool
+ug_clock_file_ms(const char *path, int64_t *ms)
+{
+	return ug_clock_file_read(path, ms, NULL) == UG_OK;
 }
 
 /* The CPR office's table: the serial's first digit says the century of

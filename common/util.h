@@ -37,9 +37,13 @@ int ug_weekday(int32_t days);
 /* Today in UTC, as days since epoch. */
 int32_t ug_today(void);
 /* The instant a test's clock file holds ("YYYY-MM-DD" or
- * "YYYY-MM-DDTHH:MM[:SS]", UTC, on its first line), in ms since the
- * epoch; false when it cannot be read or parsed. The one reader, so hubd
- * and hubctl agree on what "today" is under a test clock. */
+ * "YYYY-MM-DDTHH:MM[:SS]", UTC, a real date and time, on its first
+ * line), in ms since the epoch: UG_EIO when the file cannot be read,
+ * UG_EMALFORMED when it holds no such time (diag says which). The one
+ * reader, so hubd and hubctl agree on what "today" is under a test
+ * clock. */
+ug_err ug_clock_file_read(const char *path, int64_t *ms, ug_diag *diag);
+/* The same, true on success. */
 bool ug_clock_file_ms(const char *path, int64_t *ms);
 
 /*

@@ -42,7 +42,9 @@ const ug_setting hub_settings[] = {
      "defaults"},
     {"clock_file", "",
      "tests only: read the hub's clock from this file "
-     "(YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC)"},
+     "(YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC; re-read every loop turn; "
+     "one that cannot be read or holds no such time is refused at "
+     "start)"},
     {"batch_max", "256", "most events written in one transaction (1-10000)"},
     {"sessions_max", "1024",
      "most caseworker delivery sessions at once; "
@@ -226,6 +228,12 @@ load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 			    "debug");
 		err = UG_EINVAL;
 	}
+	/* A test clock that does not read would leave hubd on the system
+	 * clock without a word: every date the test expects would be off. */
+	const char *clock = ug_config_get(cfg, "clock_file");
+	int64_t clock_ms;
+	if (err == UG_OK && clock[0])
+		err = ug_clock_file_read(clock, &clock_ms, diag);
 	if (err == UG_OK)
 		err = ug_config_int(cfg, "sessions_max", 1, 100000,
 				    &h->sessions_max, diag);

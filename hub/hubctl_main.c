@@ -881,6 +881,17 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 		ug_eprintf("hubctl: %s\n", diag.reason);
 		return false;
 	}
+	/* assign dates by the hub clock: a test clock that does not read
+	 * would date it by the system clock instead, without a word. */
+	int64_t ms;
+	if (strcmp(cmd, "assign") == 0 &&
+	    ug_config_get(cfg, "clock_file")[0] &&
+	    ug_clock_file_read(ug_config_get(cfg, "clock_file"), &ms, &diag) !=
+		UG_OK) {
+		ug_eprintf("hubctl: assign: %s%s\n",
+			   ug_config_where(cfg, "clock_file"), diag.reason);
+		return false;
+	}
 	return true;
 }
 

@@ -545,8 +545,9 @@ hub__ready(hub *h, const char **why)
 }
 
 static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned status, const char *type, char *body,
-      size_t len, enum MHD_ResponseMemoryMode mode)
+reply_allow(struct MHD_Connection *c, unsigned status, const char *type,
+	    char *body, size_t len, enum MHD_ResponseMemoryMode mode,
+	    const char *allow)
 {
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(len, body, mode);
@@ -554,9 +555,18 @@ reply(struct MHD_Connection *c, unsigned status, const char *type, char *body,
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (allow)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
 	enum MHD_Result ok = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ok;
+}
+
+static enum MHD_Result
+reply(struct MHD_Connection *c, unsigned status, const char *type, char *body,
+      size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	return reply_allow(c, status, type, body, len, mode, NULL);
 }
 
 static enum MHD_Result
@@ -570,9 +580,11 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	(void)state;
 	hub *h = cls;
 	const char *plain = "text/plain; charset=utf-8";
+	/* A 405 says what is allowed (RFC 9110, 15.5.6): probes read it. */
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, plain,
-			     "GET only\n", 9, MHD_RESPMEM_PERSISTENT);
+		return reply_allow(c, MHD_HTTP_METHOD_NOT_ALLOWED, plain,
+				   "GET or HEAD only\n", 17,
+				   MHD_RESPMEM_PERSISTENT, "GET, HEAD");
 	if (strcmp(url, "/healthz") == 0)
 		return reply(c, MHD_HTTP_OK, plain, "ok\n", 3,
 			     MHD_RESPMEM_PERSISTENT);

@@ -71,7 +71,9 @@ struct hub_ops {
 	size_t nsilences;
 	long queue_open, queue_hours, map_percent, audit_hours;
 	int64_t started; /* hub clock at the first check */
-	int64_t next_check, next_audit;
+	int64_t next_check;
+	int64_t audit_at; /* hub clock of the last verification */
+	bool audited;
 	int64_t next_queues, queues_at; /* monotonic; hub clock */
 	uint64_t queues_unqueued;	/* store_alerts_unqueued then */
 	bool audit_broken;
@@ -89,7 +91,10 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 	const char *p = list;
 	size_t n = 0;
 	silence seen[OPS_SILENCE_MAX];
-	while (*p) {
+	/* An empty item anywhere, the last one included ("a=2,"), is
+	 * refused alike: a comma with nothing after it is a list cut short. */
+	bool more = *p != '\0';
+	while (more) {
 		size_t len = strcspn(p, ",");
 		const char *eq = memchr(p, '=', len);
 		long hours = 0;
@@ -130,7 +135,8 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 		if (o)
 			o->silences[n] = one;
 		n++;
-		p += len + (p[len] == ',');
+		more = p[len] == ',';
+		p += len + more;
 	}
 	if (o)
 		o->nsilences = n;
@@ -427,7 +433,8 @@ map_one(hub *h, const char *env, const char *setting, uint64_t used,
 	if (!size || used * 100 <= size * (uint64_t)h->ops->map_percent)
 		return;
 	char title[160], why[400], used_text[32], size_text[32];
-	unsigned long long percent = used * 100 / size;
+	/* Rounded up: over 80 % is never said as "80 % (over 80 %)". */
+	unsigned long long percent = (used * 100 + size - 1) / size;
 	snprintf(title, sizeof title,
 		 "Operations: the %s store is %llu %% "
 		 "full",
@@ -510,14 +517,21 @@ check_desk(hub *h)
 }
 
 static void
-check_audit(hub *h, int64_t mono)
+check_audit(hub *h)
 {
 	struct hub_ops *o = h->ops;
 	/* The signing key is loaded by the delivery tick; verify after. */
-	if (!h->keys->sign_secret || mono < o->next_audit)
+	if (!h->keys->sign_secret)
 		return;
-	o->next_audit =
-	    o->audit_hours ? mono + o->audit_hours * 3600000LL : INT64_MAX;
+	/* On the hub clock, as the other conditions: a clock set back
+	 * starts the period again rather than verifying at every check. */
+	if (o->audited && h->now < o->audit_at)
+		o->audit_at = h->now;
+	if (o->audited && (!o->audit_hours ||
+			   h->now - o->audit_at < o->audit_hours * 3600000LL))
+		return;
+	o->audited = true;
+	o->audit_at = h->now;
 	store_audit_report r;
 	ug_err err = store_audit_verify(
 	    h->store,
@@ -590,7 +604,7 @@ hub__ops_tick(hub *h)
 	}
 	check_map(h);
 	check_desk(h);
-	check_audit(h, mono);
+	check_audit(h);
 	report_audit(h);
 }
 

@@ -169,12 +169,15 @@ store__forged(store *s, enum store__tag tag, const char *db)
 
 /* Per process, not per store: hubd opens one store, and the state only
  * decides what is logged and what store_map_full says. Written by the
- * writer, applier and loop threads. */
-static struct {
+ * writer, applier and loop threads. One for a full map, one for any
+ * other failure (a full disk): both last until the operator acts, and
+ * every retry of the batch, the applier and the audit meets them. */
+typedef struct {
 	atomic_bool full;
 	_Atomic int64_t logged_at;
 	_Atomic uint64_t suppressed;
-} map_full[STORE_ENV_N];
+} full_state;
+static full_state map_full[STORE_ENV_N], io_failing[STORE_ENV_N];
 
 static const char *const env_dir[STORE_ENV_N] = {"log/", "ids/", "derived/",
 						 "log/, ids/ or derived/"};
@@ -184,43 +187,74 @@ static const char *const env_setting[STORE_ENV_N] = {
 
 /* What was not reported since the last report, for its end. */
 static void
-full_since(enum store__env env, char *out, size_t cap)
+full_since(full_state *st, const char *noun, char *out, size_t cap)
 {
-	uint64_t more = atomic_exchange(&map_full[env].suppressed, 0);
+	uint64_t more = atomic_exchange(&st->suppressed, 0);
 	out[0] = '\0';
 	if (more)
-		snprintf(out, cap,
-			 " (%llu more refused writes since the last report)",
-			 (unsigned long long)more);
+		snprintf(out, cap, " (%llu more %s since the last report)",
+			 (unsigned long long)more, noun);
+}
+
+/* True when this failure is to be logged: the first, then one a minute. */
+static bool
+full_report_due(full_state *st)
+{
+	atomic_store(&st->full, true);
+	int64_t now = ug_mono_ms(), at = atomic_load(&st->logged_at);
+	if ((at != 0 && now - at < 60000) ||
+	    !atomic_compare_exchange_strong(&st->logged_at, &at,
+					    now ? now : 1)) {
+		atomic_fetch_add(&st->suppressed, 1);
+		return false;
+	}
+	return true;
 }
 
 static void
 report_full(enum store__env env, const char *what)
 {
-	atomic_store(&map_full[env].full, true);
-	int64_t now = ug_mono_ms(), at = atomic_load(&map_full[env].logged_at);
-	if ((at != 0 && now - at < 60000) ||
-	    !atomic_compare_exchange_strong(&map_full[env].logged_at, &at,
-					    now ? now : 1)) {
-		atomic_fetch_add(&map_full[env].suppressed, 1);
+	if (!full_report_due(&map_full[env]))
 		return;
-	}
 	char since[80];
-	full_since(env, since, sizeof since);
+	full_since(&map_full[env], "refused writes", since, sizeof since);
 	log_err("STORE-FULL",
 		"%s: %s: the %s map is full; raise %s and restart%s", what,
 		mdb_strerror(MDB_MAP_FULL), env_dir[env], env_setting[env],
 		since);
 }
 
+static void
+report_io(enum store__env env, const char *what, int rc)
+{
+	if (!full_report_due(&io_failing[env]))
+		return;
+	char since[80];
+	full_since(&io_failing[env], "failures", since, sizeof since);
+	if (rc == ENOSPC || rc == EDQUOT)
+		log_err("STORE-LMDB",
+			"%s: %s: the disk under %s is full; free space%s",
+			what, mdb_strerror(rc), env_dir[env], since);
+	else
+		log_err("STORE-LMDB", "%s: %s%s", what, mdb_strerror(rc),
+			since);
+}
+
 void
 store__env_wrote(enum store__env env)
 {
+	char since[80];
+	if (atomic_load(&io_failing[env].full) &&
+	    atomic_exchange(&io_failing[env].full, false)) {
+		full_since(&io_failing[env], "failures", since, sizeof since);
+		log_notice("STORE-LMDB", "%s takes writes again%s",
+			   env_dir[env], since);
+		atomic_store(&io_failing[env].logged_at, 0);
+	}
 	if (!atomic_load(&map_full[env].full) ||
 	    !atomic_exchange(&map_full[env].full, false))
 		return;
-	char since[80];
-	full_since(env, since, sizeof since);
+	full_since(&map_full[env], "refused writes", since, sizeof since);
 	log_notice("STORE-FULL", "the %s map takes writes again%s",
 		   env_dir[env], since);
 	atomic_store(&map_full[env].logged_at, 0);
@@ -259,7 +293,7 @@ store__env_err(int rc, enum store__env env, const char *what)
 	case ENOMEM:
 		return UG_ENOMEM;
 	default:
-		log_err("STORE-LMDB", "%s: %s", what, mdb_strerror(rc));
+		report_io(env, what, rc);
 		return UG_EIO;
 	}
 }
@@ -707,10 +741,15 @@ store_close(store **sp)
 void
 store_maintain(store *s)
 {
+	/* mdb_reader_check sets its count rather than adding to it: summed
+	 * here, or the slots cleared in log/ and derived/ would go unsaid. */
 	int dead = 0;
-	mdb_reader_check(s->log_env, &dead);
-	mdb_reader_check(s->derived_env, &dead);
-	mdb_reader_check(s->ids_env, &dead);
+	MDB_env *envs[] = {s->log_env, s->derived_env, s->ids_env};
+	for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+		int n = 0;
+		if (envs[i] && mdb_reader_check(envs[i], &n) == 0)
+			dead += n;
+	}
 	if (dead)
 		log_notice("STORE-READERS", "cleared %d stale reader slots",
 			   dead);

@@ -255,6 +255,58 @@ def test_bad_rules_value_at_start_exits_2(tmp_path):
     assert f"{rules}:{line}: 'panic' is not a valid value" in p.stderr
 
 
+def test_a_clock_file_that_holds_no_time_is_refused(tmp_path):
+    """OPERATIONS.md, Start and stop: clock_file (tests and demos) holds
+    YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC. One that cannot be read or
+    holds no such time is refused at start and by --check-config, exit 2,
+    naming it (else hubd would run on the system clock without a word),
+    and by hubctl assign, which dates by it; other hubctl commands do not
+    read it."""
+    h = Hub(tmp_path, clock="2026-01-05T08:00:00", register=False)
+    lines = h.conf.read_text().splitlines()
+    line = 1 + next(i for i, ln in enumerate(lines)
+                    if ln.startswith("clock_file"))
+    where = f"{h.conf}:{line}: "
+    for text in ("2026-01-05", "2026-01-05T08:00:00", "2026-01-05T23:59:59Z",
+                 "2026-01-05T08:00"):
+        h.clock_path.write_text(text + "\n")
+        check = subprocess.run([binary("hubd"), "--check-config", "--config",
+                                str(h.conf)], capture_output=True, text=True,
+                               timeout=20)
+        assert check.returncode == 0, (text, check.stderr)
+    for text in ("", "tomorrow", "2026-02-30", "2026-01-05T24:00:00",
+                 "2026-01-05T08:60:00", "2026-01-05 08:00:00",
+                 "2026-01-05T08:00:00 and more", None):
+        if text is None:
+            h.clock_path.unlink()
+            reason = f"clock_file {h.clock_path} cannot be read: No such " \
+                "file or directory"
+        else:
+            h.clock_path.write_text(text + "\n")
+            reason = f"clock_file {h.clock_path} does not hold a time: its " \
+                "first line must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (UTC)"
+        p = subprocess.run([binary("hubd"), "--config", str(h.conf)],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 2, (text, p.stderr)
+        assert f"HUB-START cannot start: clock_file: {where}{reason}" \
+            in p.stderr, (text, p.stderr)
+        check = subprocess.run([binary("hubd"), "--check-config", "--config",
+                                str(h.conf)], capture_output=True, text=True,
+                               timeout=20)
+        assert check.returncode == 2 and where + reason in check.stderr, \
+            (text, check.stderr)
+        assert not h.data_dir.exists()
+    h.register_caseworker("cw-anna")
+    cpr = hubtest.CprGen(113).take(1)[0]
+    h.cprs.add(cpr)
+    p = h.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna",
+                 check=False)
+    assert p.returncode == 2, p.stderr
+    assert f"hubctl: assign: {where}{reason}" in p.stderr, p.stderr
+    assert h.stats()["assignments"] == 0
+    h.sweep()
+
+
 def test_missing_keys_at_start_exits_1(tmp_path):
     """Keys, store and sockets are not settings: exit 1."""
     h = Hub(tmp_path, register=False)

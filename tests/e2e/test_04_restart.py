@@ -4,10 +4,13 @@ when hubd or an adapter dies at a bad moment.
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import collections
+import os
 import re
 import signal
 import subprocess
+import time
 
+import pytest
 import zmq
 
 import hubtest
@@ -285,6 +288,75 @@ def test_store_full_is_retryable_and_nothing_is_lost(make_hub):
     st = hub.wait_stats(f"last_applied == {total}",
                         lambda s: s["last_applied"] == total)
     assert (st["log_events"], st["event_ids"]) == (total, total)
+
+
+def test_a_full_disk_is_said_once_a_minute_and_ends_by_itself(make_hub,
+                                                             tmp_path):
+    """OPERATIONS.md, Where data lives: a full disk under data_dir is
+    answered E_UNAVAILABLE (retryable) and logged STORE-LMDB; the hub goes
+    on by itself once there is room. An adapter resends several times a
+    second: the journal gets one STORE-LMDB line per part of the store
+    a minute, not one per resend, and a notice when writes go through
+    again. Every event acked is stored."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs",
+                       str(disk)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        hub = make_hub(start=False, settings={
+            "data_dir": str(disk / "data"), "log_map_mb": "64",
+            "derived_map_mb": "64"})
+        hub.data_dir = disk / "data"
+        hub.start()
+        cprs = CprGen(4041).take(20000)
+        hub.cprs.update(cprs)
+        accepted, refused = 0, None
+        with IngestClient(hub, "school-a") as c:
+            for i, cpr in enumerate(cprs):
+                ack = c.ack_for(frame(envelope("school-a", cpr, salt=i)))
+                if ack.status == ACCEPTED:
+                    accepted += 1
+                    continue
+                assert (ack.status, ack.code, ack.retryable) == \
+                    (hubtest.REJECTED, hubtest.E_UNAVAILABLE, True), ack
+                refused = i
+                break
+            assert refused is not None, "20,000 events fitted in 2 MiB"
+            # The adapter's resends, ten a second for two seconds.
+            for _ in range(20):
+                ack = c.ack_for(frame(envelope("school-a", cprs[refused],
+                                               salt=refused)))
+                if ack.status != hubtest.REJECTED:
+                    break
+                time.sleep(0.1)
+        lines = [ln for ln in hub.log_text().splitlines()
+                 if "STORE-LMDB" in ln]
+        # At most one a part (log/, ids/, derived/); LMDB reports a write
+        # the full disk cut short as an I/O error.
+        assert 1 <= len(lines) <= 3, "\n".join(lines)
+        assert any(re.search(r"hubd err STORE-LMDB .*No space left on "
+                             r"device: the disk under (log|ids|derived)/ "
+                             r"is full; free space$", ln)
+                   for ln in lines), "\n".join(lines)
+        subprocess.run(["mount", "-o", "remount,size=64m", str(disk)],
+                       check=True)
+        with IngestClient(hub, "school-a") as c:
+            for i in range(refused, refused + 5):
+                ack = c.ack_for(frame(envelope("school-a", cprs[i],
+                                               salt=i)))
+                assert ack.status in (ACCEPTED, DUPLICATE), ack
+                accepted += ack.status == ACCEPTED
+        hub.wait_log(r"hubd notice STORE-LMDB (log|ids|derived)/ takes "
+                     r"writes again")
+        st = hub.wait_applied()
+        assert st["log_events"] >= accepted
+        assert st["log_events"] == refused + 5, st
+        hub.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)])
 
 
 def test_a_lost_event_id_index_is_rebuilt_from_the_log(make_hub):

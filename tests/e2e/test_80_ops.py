@@ -4,6 +4,7 @@ the store), hubctl backup / restore under load, and make install /
 uninstall into a DESTDIR. docs/OPERATIONS.md."""
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -784,6 +785,37 @@ def test_log_and_stats_print_the_documented_fields(make_hub):
                                 envs[0].event_id.hex()]
 
 
+def test_a_reader_killed_inside_the_log_is_cleared_and_said(make_hub):
+    """OPERATIONS.md, Monitoring: STORE-READERS `cleared N stale reader
+    slots`, left by a process killed inside a read (notice); hubd clears
+    them every 5 s. A hubctl log killed while it reads log/ leaves one."""
+    hub = make_hub()
+    cprs = hubtest.CprGen(8208).take(3000)
+    with hubtest.IngestClient(hub, "school-a") as c:
+        for i, cpr in enumerate(cprs):
+            hub.cprs.add(cpr)
+            c.send(hubtest.frame(hubtest.envelope("school-a", cpr,
+                                                  salt=f"rd-{i}")))
+        for _ in cprs:
+            c.recv_ack(30)
+    # A pipe nobody reads: hubctl blocks writing, inside its read of log/.
+    r, w = os.pipe()
+    p = subprocess.Popen([hubtest.binary("hubctl"), "--config",
+                          str(hub.conf), "log"], stdout=w)
+    os.close(w)
+
+    def reading():
+        out = subprocess.run(["mdb_stat", "-r", str(hub.data_dir / "log")],
+                             capture_output=True, text=True).stdout
+        return re.search(rf"^\s*{p.pid}\s+\S+\s+\d+\s*$", out, re.M)
+    hubtest.wait_for(reading, 20, "hubctl log inside a read of log/")
+    p.kill()
+    p.wait()
+    os.close(r)
+    hub.wait_log(r"hubd notice STORE-READERS cleared [1-9][0-9]* stale "
+                 r"reader slots$", timeout=15)
+
+
 def test_a_plain_copy_of_the_log_restored_by_hand(make_hub, tmp_path):
     """OPERATIONS.md, Backup and restore: `mdb_copy -c data_dir/log DEST`
     restored by hand into data_dir/log/ of an empty data_dir; hubd
@@ -1422,6 +1454,42 @@ def test_a_format_2_store_is_upgraded_once_and_keeps_its_event_ids(
     assert [a.sequence for a in resent] == first
     hub.send(hubtest.envelope("school-a", cprs[0], salt="format-new"))
     assert "STORE-UPGRADED" not in hub.current_log()
+
+
+def test_a_store_of_a_newer_format_is_refused_and_left_as_it_is(make_hub):
+    """OPERATIONS.md "Store format": a store in a format above 4 (written
+    by a newer hub) stops hubd at start (exit 1, HUB-START cannot start:
+    log: ...) and hubctl (exit 1), naming the format; nothing in it is
+    changed."""
+    hub = make_hub()
+    hub.stop()
+    log = str(hub.data_dir / "log")
+
+    def set_format(old, new):
+        dump = subprocess.run(["mdb_dump", "-s", "meta", log], check=True,
+                              capture_output=True, text=True).stdout
+        changed, n = re.subn(rf"\n 666f726d6174\n {old:08x}\n",
+                             f"\n 666f726d6174\n {new:08x}\n", dump)
+        assert n == 1, dump
+        subprocess.run(["mdb_load", "-s", "meta", log], input=changed,
+                       text=True, check=True, capture_output=True)
+    set_format(4, 5)
+    before = (hub.data_dir / "log" / "data.mdb").read_bytes()
+    why = ("store format 5 was written by a newer hub; this one reads "
+           "formats 2 to 4: run the version that wrote it (see "
+           "OPERATIONS.md, \"Store format\")")
+    p = subprocess.run([hubtest.binary("hubd"), "--config", str(hub.conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stderr
+    assert f"hubd err HUB-START cannot start: log: {why}" in p.stderr, \
+        p.stderr
+    c = hub.hubctl("stats", check=False)
+    assert c.returncode == 1
+    assert c.stderr == f"hubctl: cannot open the hub's keys and store: " \
+        f"{why}\n", c.stderr
+    assert (hub.data_dir / "log" / "data.mdb").read_bytes() == before
+    set_format(5, 4)
+    hub.start()
 
 
 def test_man_pages_match_each_programs_help():

@@ -69,6 +69,26 @@ def test_health_endpoints_answer(make_hub):
     assert get(hub.metrics_url + "/nothing")[0] == 404
 
 
+def test_health_endpoints_take_get_and_head_and_say_so(make_hub):
+    """OPERATIONS.md, Metrics and health endpoints: GET and HEAD; any
+    other method is 405, which names the methods allowed."""
+    hub = metrics_hub(make_hub)
+    for path in ("/healthz", "/readyz", "/metrics"):
+        req = urllib.request.Request(hub.metrics_url + path, method="HEAD")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 200 and r.read() == b"", path
+        for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+            req = urllib.request.Request(hub.metrics_url + path,
+                                         method=method, data=b"")
+            try:
+                urllib.request.urlopen(req, timeout=10)
+                raise AssertionError(f"{method} {path} answered")
+            except urllib.error.HTTPError as e:
+                assert e.code == 405, (method, path, e.code)
+                assert e.headers["Allow"] == "GET, HEAD", \
+                    (method, path, dict(e.headers))
+
+
 def test_health_endpoints_answer_during_a_long_replay(make_hub):
     """OPERATIONS.md: /readyz answers 503 "replaying the log" until the
     start's replay is done, and /healthz 200 (the process is alive): a
@@ -316,6 +336,23 @@ def test_map_use_over_the_limit(make_hub):
             value(s, "ungebro_lmdb_readers", env=env)
 
 
+def test_map_just_over_the_limit_is_said_over_it(make_hub):
+    """A map used 6.6 % with ops_map_percent = 6 holds map_full; the line
+    and the alert say a figure over the limit, not "6 % (over 6 %)"."""
+    hub = make_hub(start=False, settings={"log_map_mb": "1"})
+    st = hub.stats()
+    limit = st["log_bytes"] * 100 // st["log_map_bytes"]
+    assert st["log_bytes"] * 100 % st["log_map_bytes"], st
+    hub.conf.write_text(hub.conf.read_text()
+                        + f"ops_map_percent = {limit}\n")
+    hub.start()
+    hub.wait_log(r"HUB-OPS-MAP-FULL.*\(log\)")
+    line = next(ln for ln in hub.log_text().splitlines()
+                if "HUB-OPS-MAP-FULL" in ln and "(log)" in ln)
+    m = re.search(rf"MiB, ([0-9]+) % \(over {limit} %;", line)
+    assert m and int(m.group(1)) > limit, line
+
+
 def test_bad_metrics_settings_are_refused(make_hub):
     hub = make_hub(start=False, settings={"metrics_listen": "localhost"})
     r = subprocess.run([hubtest.binary("hubd"), "--check-config",
@@ -324,7 +361,8 @@ def test_bad_metrics_settings_are_refused(make_hub):
     assert r.returncode == 2 and "metrics_listen" in r.stderr, r.stderr
     hub.conf.write_text(hub.conf.read_text().replace(
         "metrics_listen = localhost", "metrics_listen = 127.0.0.1:7610"))
-    for bad in ("School A=2", "school-a=0", "school-a", "school-a=2x"):
+    for bad in ("School A=2", "school-a=0", "school-a", "school-a=2x",
+                "school-a=2,", ",school-a=2", "school-a=2,,college-a=3"):
         r = subprocess.run([hubtest.binary("hubd"), "--check-config",
                             "--config", str(hub.conf), "--ops_silence",
                             bad],
@@ -492,6 +530,39 @@ def test_broken_audit_chain_is_an_ops_alert(make_hub):
                  r"chain is broken at record 2")
     assert value(scrape(hub)[0], "ungebro_ops_condition",
                  condition="audit_broken") == 1
+    assert [a["rule"] for a in hub.peek("ops-olga", 1)] == \
+        ["ops.audit_broken"]
+
+
+def test_audit_chain_is_verified_again_every_ops_audit_hours(make_hub):
+    """OPERATIONS.md, Operational alerts: the conditions are checked on
+    the hub clock; audit_broken is verified at start, then every
+    ops_audit_hours. A record changed while hubd runs is found by the
+    next verification once the hub clock has moved that far, not by an
+    hour of real time."""
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00", {"ops_audit_hours": "1"},
+                  {"cw-anna": False, "desk-dora": True})
+    time.sleep(1.5 * hubtest.SLOW)   # verified once the signing key loads
+    env = hub.data_dir / "log"
+    text = subprocess.run(["mdb_dump", "-s", "audit", str(env)],
+                          capture_output=True, text=True, check=True).stdout
+    head, rest = text.split("HEADER=END\n", 1)
+    lines = rest.split("DATA=END\n", 1)[0].splitlines()
+    key, val = lines[2], lines[3]    # the second record
+    val = val[:-12] + ("0" if val[-12] != "0" else "1") + val[-11:]
+    # Overwrites that one record in the live store (LMDB takes writers of
+    # several processes).
+    subprocess.run(["mdb_load", "-s", "audit", "-f", "/dev/stdin",
+                    str(env)], text=True, check=True,
+                   input=f"{head}HEADER=END\n{key}\n{val}\nDATA=END\n")
+    assert "BROKEN at record 2" in \
+        hub.hubctl("audit", "verify", check=False).stdout
+    hub.set_clock("2026-03-02T08:30:00")
+    time.sleep(2.5 * hubtest.SLOW)
+    assert "HUB-OPS-AUDIT-BROKEN" not in hub.log_text()
+    hub.set_clock("2026-03-02T09:00:30")
+    hub.wait_log(r"warn HUB-OPS-AUDIT-BROKEN audit_broken \(audit\): the "
+                 r"audit chain is broken at record 2")
     assert [a["rule"] for a in hub.peek("ops-olga", 1)] == \
         ["ops.audit_broken"]
 

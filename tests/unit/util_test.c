@@ -5,6 +5,10 @@
  */
 #include "common/util.h"
 
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "tests/unit/check.h"
 
 static void
@@ -288,6 +292,56 @@ test_clock(void)
 	CHECK(b >= a);
 }
 
+/* A test's clock file: the forms OPERATIONS.md gives, and nothing that
+ * only looks like one (hubd refuses those at start). */
+static void
+test_clock_file(void)
+{
+	char path[] = "/tmp/ug-clock-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	static const struct {
+		const char *text;
+		int64_t ms; /* -1: refused */
+	} cases[] = {
+	    {"2026-01-05\n", 20458LL * UG_DAY_MS},
+	    {"2026-01-05T08:30:15\n", 20458LL * UG_DAY_MS + 30615000},
+	    {"2026-01-05T08:30\r\n", 20458LL * UG_DAY_MS + 30600000},
+	    {"2026-01-05T23:59:59Z \n", 20458LL * UG_DAY_MS + 86399000},
+	    {"", -1},
+	    {"2026-01-05T24:00:00", -1},
+	    {"2026-01-05T08:60", -1},
+	    {"2026-01-05T08:00:60", -1},
+	    {"2026-01-05 08:00:00", -1},
+	    {"2026-01-05T8:00:00", -1},
+	    {"2026-01-05T08:00:00.5", -1},
+	    {"2026-02-30", -1},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		FILE *f = fopen(path, "w");
+		CHECK(f != NULL);
+		fputs(cases[i].text, f);
+		fclose(f);
+		int64_t ms = 0;
+		ug_diag diag = {0};
+		ug_err err = ug_clock_file_read(path, &ms, &diag);
+		if (cases[i].ms < 0) {
+			CHECK_ERR(err, UG_EMALFORMED);
+			CHECK(strstr(diag.reason, "does not hold a time") !=
+			      NULL);
+		} else {
+			CHECK_OK(err);
+			CHECK(ms == cases[i].ms);
+		}
+	}
+	unlink(path);
+	ug_diag diag = {0};
+	int64_t ms;
+	CHECK_ERR(ug_clock_file_read(path, &ms, &diag), UG_EIO);
+	CHECK(strstr(diag.reason, "cannot be read: No such file") != NULL);
+}
+
 /* The one big-endian helper: known bytes for each width, signed day
  * numbers through their unsigned type, and keys that sort as numbers. */
 static void
@@ -355,5 +409,6 @@ TEST_LIST = {
     {"parse long", test_parse_long},
     {"strlcpy", test_strlcpy},
     {"clock", test_clock},
+    {"clock file", test_clock_file},
     {NULL, NULL},
 };
