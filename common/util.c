@@ -143,6 +143,16 @@ ug_today(void)
 	return (int32_t)(ug_now_ms() / UG_DAY_MS);
 }
 
+/* Two digits at text, at most max; -1 if not. */
+static int
+two_digits(const char *text, int max)
+{
+	if (digits_span(text, 2) != 2)
+		return -1;
+	int v = number(text, 2);
+	return v <= max ? v : -1;
+}
+
 bool
 ug_clock_file_ms(const char *path, int64_t *ms)
 {
@@ -155,11 +165,24 @@ ug_clock_file_ms(const char *path, int64_t *ms)
 	fclose(f);
 	text[strcspn(text, "\r\n")] = '\0';
 	int32_t day;
-	int hh = 0, mm = 0, ss = 0;
-	if (strlen(text) < 10 || ug_date_parse_n(text, 10, &day) != UG_OK ||
-	    (text[10] != '\0' &&
-	     sscanf(text + 10, "T%d:%d:%d", &hh, &mm, &ss) < 2))
+	if (strlen(text) < 10 || ug_date_parse_n(text, 10, &day) != UG_OK)
 		return false;
+	/* Exactly the documented forms, each part in its range: "T0:99999999"
+	 * would otherwise be read as a time decades past the date (and its
+	 * arithmetic overflow). */
+	const char *t = text + 10;
+	int hh = 0, mm = 0, ss = 0;
+	if (*t) {
+		size_t len = strlen(t);
+		if ((len != 6 && len != 9) || t[0] != 'T' || t[3] != ':' ||
+		    (len == 9 && t[6] != ':'))
+			return false;
+		hh = two_digits(t + 1, 23);
+		mm = two_digits(t + 4, 59);
+		ss = len == 9 ? two_digits(t + 7, 59) : 0;
+		if (hh < 0 || mm < 0 || ss < 0)
+			return false;
+	}
 	*ms = (int64_t)day * UG_DAY_MS +
 	      ((int64_t)hh * 3600 + mm * 60 + ss) * 1000;
 	return true;

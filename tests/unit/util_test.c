@@ -288,6 +288,54 @@ test_clock(void)
 	CHECK(b >= a);
 }
 
+/* A test's clock file: the documented forms and nothing else. A time
+ * part out of its range used to be taken (and to overflow): a minute
+ * field of 99999999 put the hub clock decades past the date. */
+static void
+test_clock_file(void)
+{
+	static const struct {
+		const char *text;
+		bool ok;
+		int64_t ms;
+	} cases[] = {
+	    {"2026-03-02\n", true, (int64_t)20514 * UG_DAY_MS},
+	    {"2026-03-02T08:30\n", true,
+	     (int64_t)20514 * UG_DAY_MS + (8 * 3600 + 30 * 60) * 1000},
+	    {"2026-03-02T23:59:59\r\n", true,
+	     (int64_t)20514 * UG_DAY_MS + (int64_t)86399 * 1000},
+	    {"2026-03-02T00:99999999:00\n", false, 0},
+	    {"2026-03-02T0:99999999\n", false, 0},
+	    {"2026-03-02T24:00:00\n", false, 0},
+	    {"2026-03-02T08:60\n", false, 0},
+	    {"2026-03-02T08:30:60\n", false, 0},
+	    {"2026-03-02T8:30\n", false, 0},
+	    {"2026-03-02T-1:30\n", false, 0},
+	    {"2026-03-02T08:30:00Z\n", false, 0},
+	    {"2026-03-02 08:30\n", false, 0},
+	    {"2026-02-30\n", false, 0},
+	    {"", false, 0},
+	};
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/clock", ut_tmpdir());
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		FILE *f = fopen(path, "w");
+		CHECK(f != NULL);
+		fputs(cases[i].text, f);
+		fclose(f);
+		int64_t ms = -1;
+		bool ok = ug_clock_file_ms(path, &ms);
+		CHECK_EQ_INT(ok, cases[i].ok);
+		if (cases[i].ok)
+			CHECK(ms == cases[i].ms);
+		else
+			CHECK(ms == -1);
+	}
+	unlink(path);
+	int64_t ms;
+	CHECK(!ug_clock_file_ms(path, &ms));
+}
+
 /* The one big-endian helper: known bytes for each width, signed day
  * numbers through their unsigned type, and keys that sort as numbers. */
 static void
@@ -355,5 +403,6 @@ TEST_LIST = {
     {"parse long", test_parse_long},
     {"strlcpy", test_strlcpy},
     {"clock", test_clock},
+    {"clock file", test_clock_file},
     {NULL, NULL},
 };
