@@ -89,6 +89,22 @@ def test_contact_deadline_warns_desk_then_is_missed(make_hub):
                                                 "cw-anna")]
 
 
+def test_a_clock_file_with_a_time_out_of_range_is_not_read(make_hub):
+    """RULES section 1: the clock file holds YYYY-MM-DD or
+    YYYY-MM-DDTHH:MM:SS. A minute field of 99999999 was read, its int
+    arithmetic wrapping to some 54 years past the date, and hubd went on
+    from there; now it is a clock file hubd cannot read, and hubd keeps
+    its last reading: no deadline clock fires."""
+    hub, cpr, d = dropped_out(make_hub, 3403, "2010-09-07")
+    assert d["due"] == "2026-09-14"
+    hub.advance("2026-09-07T00:99999999:00")
+    assert hub.stats()["alerts"] == 1
+    assert "HUB-DEADLINE" not in hub.log_text()
+    # Readable again, it is read: the warning comes on its day.
+    hub.advance("2026-09-11T00:00:00")
+    assert hub.stats()["alerts"] == 2
+
+
 def test_contact_clock_runs_from_when_the_hub_learned(make_hub):
     # A dropout of Wednesday 09-02 reported on Monday 09-21: not born
     # overdue; contact is due 5 working days after 09-21, on 09-28.

@@ -317,6 +317,10 @@ test_clock_file(void)
 	    {"2026-01-05T8:00:00", -1},
 	    {"2026-01-05T08:00:00.5", -1},
 	    {"2026-02-30", -1},
+	    /* A part out of its range once overflowed into decades ahead. */
+	    {"2026-01-05T00:99999999:00", -1},
+	    {"2026-01-05T0:99999999", -1},
+	    {"2026-01-05T-1:30", -1},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		FILE *f = fopen(path, "w");
