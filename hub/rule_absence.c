@@ -131,8 +131,9 @@ raise_quarter(const rule_input *in, const profile *p, const quarter_verdict *v,
 		     "child benefit"
 		   : "check with the school that the parents were warned",
 	    due);
-	evidence_event(d, in->env, in->agency,
-		       in->env->absence_report->period_end);
+	/* The report that reached the level, with its own period and
+	 * figures: a reader checks the alert against the school's row. */
+	evidence_event_dated(d, in->env, in->agency);
 }
 
 static uint16_t

@@ -102,6 +102,12 @@ def test_quarter_warns_at_10_and_notifies_at_15(make_hub):
         "days reported)" in w["explanation"]
     assert "check with the school that the parents were warned by " \
         "2026-09-28" in w["explanation"]
+    # The evidence is the report that reached the level, with its own
+    # period and figures, as the rolling rule's evidence shows them.
+    [e] = w["evidence"]
+    assert (e["agency"], e["type"], e["period_start"], e["period_end"],
+            e["lessons_absent"], e["lessons_expected"]) == \
+        ("school-a", "AbsenceReport", "2026-09-14", "2026-09-18", 3, 30)
     # 12 of 90 (13.3 %): between the levels, nothing new.
     hub.send(ev_absence(cpr, "2026-09-21", 6))
     assert hub.wait_applied()["alerts"] == 1
