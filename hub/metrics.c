@@ -635,9 +635,11 @@ hub__metrics_open(hub *h, const ug_config *cfg, ug_diag *diag)
 	ug_err err = parse_listen(listen, &sa, diag);
 	if (err != UG_OK)
 		return err;
-	/* No threading flag: MHD runs only when the loop calls MHD_run. */
+	/* No threading flag: MHD runs only when the loop calls MHD_run.
+	 * The port besides the address is for libmicrohttpd's messages,
+	 * which name it ("Failed to bind to port N"). */
 	h->metrics->mhd = MHD_start_daemon(
-	    MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, h,
+	    MHD_USE_ERROR_LOG, ntohs(sa.sin_port), NULL, NULL, handle, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)HUB_METRICS_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,

@@ -203,9 +203,11 @@ main(int argc, char **argv)
 	}
 	/* Live-update streams park their connections (suspend) between
 	 * events, so one thread serves them and the pages alike. */
+	/* The port is given besides the address only for libmicrohttpd's
+	 * own messages, which name it ("Failed to bind to port N"). */
 	d = MHD_start_daemon(
-	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
-	    webd_handle, w,
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)port, NULL,
+	    NULL, webd_handle, w,
 	    /* First, or libmicrohttpd's messages about the options that
 	     * come before it still go to stderr. */
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,

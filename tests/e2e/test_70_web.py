@@ -880,6 +880,26 @@ def test_webd_runs_as_the_example_service(make_hub, monkeypatch):
 
 
 
+def test_a_port_in_use_is_exit_1_naming_that_port(make_hub):
+    """OPERATIONS.md "The web inbox": a port that cannot be bound is exit 1,
+    `webd: cannot serve on ADDRESS:PORT`; every line of webd's names that
+    port (libmicrohttpd's own message included), never port 0."""
+    hub = web_hub(make_hub)
+    first = Web(hub)
+    try:
+        p = subprocess.run(
+            [binary("webd"), "--gateway", "web-1", "--keys_dir",
+             str(hub.keys_dir), "--delivery", hub.delivery, "--port",
+             str(first.port)], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 1, p.stderr
+        assert f"webd: cannot serve on 127.0.0.1:{first.port}\n" in \
+            p.stderr, p.stderr
+        assert "port 0" not in p.stderr, p.stderr
+        assert first.request("GET", "/login")[0].status == 200
+    finally:
+        first.stop()
+
+
 def errors_of(page):
     return [html.unescape(m) for m in
             re.findall(r'<p class="err" role="alert">(.*?)</p>', page)]
