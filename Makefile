@@ -153,11 +153,13 @@ FUZZ_SECONDS ?= 60
 FUZZ_NORECOVER := -fno-sanitize-recover=undefined
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 
+# The targets' make is given the library's variant too, so that it knows
+# how build/fuzz/libungebro.a is made (make -n on a tree without it).
+FUZZ_VARIANT = VARIANT=fuzz CC=clang \
+  OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined $(FUZZ_NORECOVER)"
 fuzz-build: bootstrap
-	@$(MAKE) --no-print-directory VARIANT=fuzz CC=clang \
-	  OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined $(FUZZ_NORECOVER)" \
-	  build/fuzz/libungebro.a
-	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
+	@$(MAKE) --no-print-directory $(FUZZ_VARIANT) build/fuzz/libungebro.a
+	@$(MAKE) --no-print-directory $(FUZZ_VARIANT) $(FUZZ_TARGETS)
 
 # The targets are compiled under the same warnings as everything else;
 # a target that reaches hubd's code (files_fuzz) links its libraries.
