@@ -652,11 +652,12 @@ flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
 }
 
 /* The columns of an assignments file, in any order (csv.h matches the
- * names: case, blanks and '-' do not matter); others are ignored. */
+ * names: case does not matter, blanks and '-' read as '_'); others are
+ * ignored. A spreadsheet's "Case worker" is the caseworker too. */
 enum { COL_CPR, COL_CASEWORKER, COL_FROM, COL_TO, COL_ROLE, COL_COUNT };
 static const csv_column assign_columns[] = {
     [COL_CPR] = {"cpr", {NULL}, true},
-    [COL_CASEWORKER] = {"caseworker", {NULL}, true},
+    [COL_CASEWORKER] = {"caseworker", {"case_worker", NULL}, true},
     [COL_FROM] = {"from", {NULL}, false},
     [COL_TO] = {"to", {NULL}, false},
     [COL_ROLE] = {"role", {NULL}, false},

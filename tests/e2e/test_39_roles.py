@@ -155,3 +155,19 @@ def test_assign_file_reads_quoted_fields(hub):
     # The same file again: nothing new.
     p = hub.hubctl("assign", "--file", str(path), check=False)
     assert p.stdout == "assignments: 0 new, 2 already known, 1 rejected\n"
+
+
+def test_assign_file_header_names_as_spreadsheets_write_them(hub):
+    """OPERATIONS.md "Contact persons": in the file's header, case, blanks
+    and '-' do not matter: `Case worker`, `CASE-WORKER` and ` From ` name
+    the caseworker and from columns."""
+    for n, header in enumerate(("CPR;Case worker;From", "cpr;CASE-WORKER; From ",
+                                "Cpr;caseworker;from")):
+        cpr = CprGen(3910 + n).next()
+        hub.cprs.add(cpr)
+        path = hub.inputs_dir / f"assign-{n}.csv"
+        path.write_text(f"{header}\n{cpr};cw-anna;2024-01-01\n")
+        p = hub.hubctl("assign", "--file", str(path), check=False)
+        assert (p.returncode, p.stdout, p.stderr) == \
+            (0, "assignments: 1 new, 0 already known, 0 rejected\n", ""), \
+            (header, p)
