@@ -167,6 +167,9 @@ ug_clock_file_read(const char *path, int64_t *ms, ug_diag *diag)
 	if (!fgets(text, sizeof text, f))
 		text[0] = '\0';
 	fclose(f);
+	/* A byte order mark is an editor's, as in a settings file. */
+	if (!memcmp(text, "\xEF\xBB\xBF", 3))
+		memmove(text, text + 3, strlen(text + 3) + 1);
 	size_t len = strcspn(text, "\r\n");
 	while (len && (text[len - 1] == ' ' || text[len - 1] == '\t'))
 		len--;

@@ -309,6 +309,12 @@ test_clock_file(void)
 	    {"2026-01-05T08:30:15\n", 20458LL * UG_DAY_MS + 30615000},
 	    {"2026-01-05T08:30\r\n", 20458LL * UG_DAY_MS + 30600000},
 	    {"2026-01-05T23:59:59Z \n", 20458LL * UG_DAY_MS + 86399000},
+	    /* Written by an editor that starts with a byte order mark, as
+	     * a settings file may be. */
+	    {"\xEF\xBB\xBF"
+	     "2026-01-05\r\n",
+	     20458LL * UG_DAY_MS},
+	    {"\xEF\xBB\xBF", -1},
 	    {"", -1},
 	    {"2026-01-05T24:00:00", -1},
 	    {"2026-01-05T08:60", -1},
