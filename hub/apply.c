@@ -612,11 +612,21 @@ store_effects(apply_ctx *c)
 		err = close_withdrawn(h, &c->withdrawals[i]);
 	for (size_t i = 0; err == UG_OK && i < c->nreroutes; i++) {
 		reroute *r = &c->reroutes[i];
-		bool moved = false;
+		bool open = false, moved = false;
+		uint32_t escalations;
+		err = store_alert_state(h->store, r->id, &open, r->from,
+					&escalations);
+		if (err == UG_ENOTFOUND) {
+			err = UG_OK;
+			continue;
+		}
+		if (err != UG_OK || !open)
+			continue;
 		err = store_alert_reroute(h->store, r->id, r->recipient, false,
 					  &moved);
 		if (err != UG_OK || !moved)
 			continue;
+		r->moved = strcmp(r->from, r->recipient) != 0;
 		char hexid[2 * STORE_ALERT_ID_LEN + 1];
 		ug_hex(r->id, STORE_ALERT_ID_LEN, hexid);
 		log_info("HUB-REROUTE", "alert %s moved to %s", hexid,
@@ -671,8 +681,14 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 				    9) == 0)
 				hub__ops_deadline_to_desk(h);
 		}
+		if (e->kind == HUB_NEWS_LEFT) {
+			hub__notify_listed(h, e->recipient);
+			continue;
+		}
 		hub__delivery_notify(h, e->recipient);
-		if (e->kind != HUB_NEWS_REROUTE)
+		if (e->kind == HUB_NEWS_REROUTE)
+			hub__notify_listed(h, e->recipient);
+		else
 			hub__notify_alerted(h, e->recipient);
 	}
 }
@@ -696,7 +712,7 @@ add_news(hub_news *news, size_t *n, const uint8_t *id, const char *recipient,
 static void
 announce(apply_ctx *c)
 {
-	size_t cap = c->nwithdrawals + c->nalerts + c->nreroutes, n = 0;
+	size_t cap = c->nwithdrawals + c->nalerts + 2 * c->nreroutes, n = 0;
 	if (!cap)
 		return;
 	hub_news *news = malloc(cap * sizeof *news);
@@ -724,9 +740,13 @@ announce(apply_ctx *c)
 				 c->alerts[i].has_person
 				     ? c->alerts[i].person_key
 				     : NULL);
-	for (size_t i = 0; i < c->nreroutes; i++)
+	for (size_t i = 0; i < c->nreroutes; i++) {
 		add_news(news, &n, c->reroutes[i].id, c->reroutes[i].recipient,
 			 HUB_NEWS_REROUTE, NULL);
+		if (c->reroutes[i].moved)
+			add_news(news, &n, c->reroutes[i].id,
+				 c->reroutes[i].from, HUB_NEWS_LEFT, NULL);
+	}
 	if (c->hand)
 		hub__applier_hand(c->h, news, n);
 	else

@@ -20,6 +20,8 @@ typedef struct {
 typedef struct {
 	uint8_t id[STORE_ALERT_ID_LEN];
 	char recipient[STORE_ID_MAX];
+	char from[STORE_ID_MAX]; /* set once moved: whose list it left */
+	bool moved;
 } reroute;
 
 typedef struct {

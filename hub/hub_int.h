@@ -226,7 +226,8 @@ enum {
 	HUB_NEWS_WITHDRAWN,
 	HUB_NEWS_ALERT,
 	HUB_NEWS_ESCALATION,
-	HUB_NEWS_REROUTE
+	HUB_NEWS_REROUTE,
+	HUB_NEWS_LEFT /* a moved alert's former recipient */
 };
 typedef struct {
 	uint8_t id[STORE_ALERT_ID_LEN];
@@ -317,6 +318,9 @@ void hub__delivery_recv(hub *h);
 void hub__delivery_notify(hub *h, const char *recipient);
 /* gateway.c: a new alert for recipient: live web lists, e-mail notices. */
 void hub__notify_alerted(hub *h, const char *recipient);
+/* gateway.c: recipient's open alerts changed otherwise (one moved in or
+ * out): live web lists only, as no e-mail notice is about a move. */
+void hub__notify_listed(hub *h, const char *recipient);
 /* After a registration change: end every web session whose caseworker or
  * gateway (with the key that opened it) is no longer registered, so that
  * registering either again does not bring the session back (gateway.c). */

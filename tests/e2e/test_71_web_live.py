@@ -493,3 +493,68 @@ def test_an_idle_session_ends_with_its_stream_and_a_lockout_expires(
         assert r.status == 303 and r.getheader("Location") == "/alerts"
     finally:
         web.stop()
+
+
+def read_until(sock, needle, seconds):
+    """What the stream sends until `needle` arrives or `seconds` pass."""
+    sock.settimeout(0.5)
+    data, end = b"", time.monotonic() + seconds
+    while needle not in data and time.monotonic() < end:
+        try:
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_a_moved_alert_updates_both_live_lists(make_hub):
+    """README: new alerts appear in the open list by themselves. An alert
+    the desk held that a new contact person takes over (RULES.md §7) is
+    new in the contact person's list and gone from the desk's: both
+    lists' streams say `event: alerts`, and /alerts/list shows the move."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub, events_poll=1)
+    streams = []
+    try:
+        cpr = CprGen(7131).next()
+        hub.send(absence(cpr, "moved-1"))
+        hub.wait_log(r"HUB-ALERT alert \S+ \(absence.rolling\) raised for "
+                     r"duty-desk")
+        sessions = {}
+        for cw in ("cw-anna", "desk-dora"):
+            r, cookies = web.raw_login(cw, PASSWORD)
+            sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
+            sessions[cw] = {"ug_session": sid.group(1)}
+        r, desk = web.request("GET", "/alerts/list",
+                              cookies=sessions["desk-dora"])
+        assert r.status == 200 and "absence.rolling" in desk, desk
+        r, anna = web.request("GET", "/alerts/list",
+                              cookies=sessions["cw-anna"])
+        assert "Du har ingen åbne advarsler." in anna, anna
+        for cw in ("cw-anna", "desk-dora"):
+            head, s = open_events(web, sessions[cw])
+            assert head.startswith("HTTP/1.1 200"), head
+            streams.append(s)
+        time.sleep(1.5)
+        hub.assign(cpr, "cw-anna")
+        hub.wait_log(r"HUB-REROUTE alert \S+ moved to cw-anna")
+        for s in streams:
+            got = read_until(s, b"event: alerts", 5 * SLOW + 3)
+            assert b"event: alerts" in got, got
+        r, anna = web.request("GET", "/alerts/list",
+                              cookies=sessions["cw-anna"])
+        assert "absence.rolling" in anna, anna
+        r, desk = web.request("GET", "/alerts/list",
+                              cookies=sessions["desk-dora"])
+        assert "Du har ingen åbne advarsler." in desk, desk
+    finally:
+        for s in streams:
+            s.close()
+        web.stop()
