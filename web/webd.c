@@ -1322,11 +1322,12 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	if (code == UNGEBRO__V1__ERROR_CODE__E_FULL)
 		return simple_page(x, 503, T(x, T_ALERT),
 				   T(x, T_ACK_NOT_KEPT));
-	return simple_page(
-	    x, code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? 403 : 503,
-	    T(x, T_ALERT),
-	    T(x, code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? T_NOT_OPEN
-							   : T_HUB_DOWN));
+	/* Most often a desk colleague acknowledged it first, while this page
+	 * was open: the alert's page says it is no longer open and still
+	 * takes what this caseworker did about it. */
+	if (code == UNGEBRO__V1__ERROR_CODE__E_DENIED)
+		return alert_page(x, hexid, NULL, NULL, 404, NULL);
+	return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
 }
 
 static enum MHD_Result

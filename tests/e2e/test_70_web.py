@@ -1319,6 +1319,58 @@ def test_an_action_is_recorded_after_the_alert_is_acknowledged(make_hub):
         "the action audited", interval=0.3)
 
 
+
+def test_two_desk_members_acknowledge_the_same_alert(make_hub):
+    """RULES.md §7: any desk member can take a desk alert; both see it.
+    OPERATIONS.md: an alert that is not open for the caseworker is 404,
+    and its page still offers the action form. A desk member who submits
+    an acknowledgement after a colleague's gets that page, not a refusal,
+    and can still record what they did."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False,
+                                         "desk-dora": True,
+                                         "desk-eva": True})
+    set_password(hub, "desk-dora", PASSWORD)
+    set_password(hub, "desk-eva", PASSWORD)
+    web = Web(hub)
+    try:
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        eva = {"ug_session":
+               session_cookie(web.raw_login("desk-eva", PASSWORD)[1])}
+        # No contact person: the desk's alert, in both members' lists.
+        cpr = CprGen(7011).next()
+        hexid, dora_csrf = open_new_alert(hub, web, dora, cpr, "two-desk")
+        assert alerts_listed(web, eva) == [hexid]
+        r, page = web.request("GET", f"/alert/{hexid}", cookies=eva)
+        assert r.status == 200 and f'action="/alert/{hexid}/ack"' in page
+        eva_csrf = re.search(r'name="csrf" value="([0-9a-f]+)"',
+                             page).group(1)
+        r, _ = web.request("POST", f"/alert/{hexid}/ack",
+                           {"csrf": dora_csrf}, cookies=dora)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/alerts?msg=acked"
+        assert alerts_listed(web, eva) == []
+        # Eva's page was still open: her acknowledgement comes second.
+        r, page = web.request("POST", f"/alert/{hexid}/ack",
+                              {"csrf": eva_csrf}, cookies=eva)
+        assert r.status == 404, (r.status, page)
+        assert "Advarslen er ikke åben for dig (den er kvitteret, eller " \
+            "den er ikke din)." in errors_of(page), page
+        assert 'href="/alerts"' in page
+        assert f'action="/alert/{hexid}/action"' in page
+        assert f'action="/alert/{hexid}/ack"' not in page
+        r, _ = web.request("POST", f"/alert/{hexid}/action",
+                           {"csrf": eva_csrf, "kind": "contact",
+                            "how": "telefon"}, cookies=eva)
+        assert r.status == 303 and \
+            r.getheader("Location") == f"/alert/{hexid}?msg=saved"
+        # The same in English.
+        r, page = web.request("POST", f"/alert/{hexid}/ack?lang=en",
+                              {"csrf": eva_csrf}, cookies=eva)
+        assert r.status == 404 and 'lang="en"' in page, page
+    finally:
+        web.stop()
+
 def tab_to(driver, element_id, most=20):
     """Press Tab until the element with this id has the focus."""
     for _ in range(most):
