@@ -20,8 +20,9 @@ import urllib.parse
 
 import pytest
 
-from hubtest import (BUILD, ROOT, SLOW, CprGen, binary, envelope,
-                     ev_dropout, free_port, read_key_file, wait_for)
+from hubtest import (BUILD, ROOT, RULE_AGENCIES, SLOW, CprGen, binary,
+                     envelope, ev_dropout, ev_referral, free_port,
+                     read_key_file, wait_for)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -1368,6 +1369,44 @@ def test_two_desk_members_acknowledge_the_same_alert(make_hub):
         r, page = web.request("POST", f"/alert/{hexid}/ack?lang=en",
                               {"csrf": eva_csrf}, cookies=eva)
         assert r.status == 404 and 'lang="en"' in page, page
+    finally:
+        web.stop()
+
+
+def test_a_health_notice_at_the_desk_names_nobody_and_takes_no_action(
+        make_hub):
+    """RULES.md §8: a health alert's escalation notice carries no CPR and
+    none of the alert's content; SECURITY.md: it opens no timeline, and
+    PROTOCOL.md: an action on it is refused, as it names nobody. Its page
+    at the desk shows no person, no timeline button and no form to
+    record what was done, only the acknowledgement, which closes it."""
+    hub = web_hub(make_hub, agencies=RULE_AGENCIES,
+                  caseworkers={"cw-anna": False, "desk-dora": True},
+                  clock="2026-09-07T08:00:00")
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub)
+    try:
+        cpr = CprGen(7012).born("2003-04-05")
+        hub.assign(cpr, "cw-anna")
+        hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+        assert hub.wait_applied()["alerts"] == 1
+        hub.advance("2026-09-10T09:00:00")   # HIGH: 24 office hours
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        [hexid] = wait_for(lambda: alerts_listed(web, dora), 20,
+                           "the notice at the desk", interval=0.3)
+        r, page = web.request("GET", f"/alert/{hexid}", cookies=dora)
+        assert r.status == 200
+        assert "An alert you may not read is overdue with cw-anna" in page
+        assert cpr not in page and cpr[:6] not in page
+        assert 'name="cpr"' not in page      # no timeline button
+        assert "/action" not in page and 'id="save-action"' not in page
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", f"/alert/{hexid}/ack", {"csrf": csrf},
+                           cookies=dora)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/alerts?msg=acked"
+        assert alerts_listed(web, dora) == []
     finally:
         web.stop()
 
