@@ -580,7 +580,7 @@ close_withdrawn(hub *h, withdrawal *w)
 	    h->store, recipient, (const uint8_t(*)[STORE_ALERT_ID_LEN])w->id,
 	    1, &found);
 	if (err == UG_OK && found) {
-		hub__close_notices(h, w->id);
+		hub__close_notices(h, w->id, NULL, NULL);
 		char hexid[2 * STORE_ALERT_ID_LEN + 1];
 		ug_hex(w->id, STORE_ALERT_ID_LEN, hexid);
 		log_info("HUB-WITHDRAW",

@@ -302,8 +302,10 @@ typedef struct {
 ug_err hub__alert_summary(hub *h, const uint8_t *id, hub_alert_summary *out);
 
 /* routing.c: the alert was acknowledged or withdrawn: close the notices
- * its escalation sent to the desk and the team lead. */
-void hub__close_notices(hub *h, const uint8_t *id);
+ * its escalation sent to the desk and the team lead; with `to`, whom the
+ * closed ones were for (*n of them, at most 2). */
+void hub__close_notices(hub *h, const uint8_t *id, char (*to)[STORE_ID_MAX],
+			size_t *n);
 
 /* action.c: record a caseworker's Action in the log; answers a Result.
  * raw is the frame after its header: a NUL byte in a text is seen only

@@ -558,3 +558,48 @@ def test_a_moved_alert_updates_both_live_lists(make_hub):
         for s in streams:
             s.close()
         web.stop()
+
+
+def test_a_desk_alert_one_member_acknowledges_leaves_the_others_lists(
+        make_hub):
+    """RULES.md §7: any desk member can take a desk alert. When one
+    acknowledges it, the other members' open lists are told at once
+    (`event: alerts`), so nobody at the desk takes it up a second time."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True,
+                                "desk-eva": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "desk-dora", PASSWORD)
+    set_password(hub, "desk-eva", PASSWORD)
+    web = Web(hub, events_poll=1)
+    stream = None
+    try:
+        cpr = CprGen(7132).next()
+        hub.send(absence(cpr, "desk-ack-1"))
+        hub.wait_log(r"HUB-ALERT alert \S+ \(absence.rolling\) raised for "
+                     r"duty-desk")
+        sessions = {}
+        for cw in ("desk-dora", "desk-eva"):
+            r, cookies = web.raw_login(cw, PASSWORD)
+            sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
+            sessions[cw] = {"ug_session": sid.group(1)}
+        r, page = web.request("GET", "/alerts", cookies=sessions["desk-eva"])
+        [hexid] = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+        head, stream = open_events(web, sessions["desk-eva"])
+        assert head.startswith("HTTP/1.1 200"), head
+        time.sleep(1.5)
+        r, page = web.request("GET", f"/alert/{hexid}",
+                              cookies=sessions["desk-dora"])
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", f"/alert/{hexid}/ack", {"csrf": csrf},
+                           cookies=sessions["desk-dora"])
+        assert r.status == 303
+        got = read_until(stream, b"event: alerts", 5 * SLOW + 3)
+        assert b"event: alerts" in got, got
+        r, frag = web.request("GET", "/alerts/list",
+                              cookies=sessions["desk-eva"])
+        assert "Du har ingen åbne advarsler." in frag, frag
+    finally:
+        if stream:
+            stream.close()
+        web.stop()
