@@ -1410,6 +1410,52 @@ def test_a_health_notice_at_the_desk_names_nobody_and_takes_no_action(
     finally:
         web.stop()
 
+
+def test_a_desk_members_timeline_shows_the_desks_open_health_alert(
+        make_hub):
+    """PROTOCOL.md §4: a health alert appears in a timeline only to the
+    caseworker it is addressed to, while it is open; the missed treatment
+    start goes to the desk (RULES.md §4), so a desk member who opens the
+    person's timeline from it finds it there, linked to its page, until
+    it is acknowledged."""
+    hub = web_hub(make_hub, agencies=RULE_AGENCIES,
+                  caseworkers={"cw-anna": False, "desk-dora": True},
+                  clock="2026-09-07T08:00:00")
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub)
+    try:
+        cpr = CprGen(7013).born("2004-05-06")
+        hub.send(ev_referral(cpr, "2026-09-07",
+                             consent={"given": True, "scope": "stage"}))
+        hub.wait_applied()
+        hub.advance("2026-09-23T09:00:00")
+        hub.wait_log(r"HUB-ALERT alert \S+ \(deadline.treatment.missed\) "
+                     r"raised for duty-desk")
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        [hexid] = wait_for(lambda: alerts_listed(web, dora), 20,
+                           "the missed start at the desk", interval=0.3)
+        r, page = web.request("GET", f"/alert/{hexid}", cookies=dora)
+        assert r.status == 200 and 'name="cpr"' in page
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("POST", "/timeline", {"csrf": csrf,
+                                                    "cpr": cpr},
+                              cookies=dora)
+        assert r.status == 200
+        assert f'href="/alert/{hexid}"' in page, page
+        assert "Legal deadline missed: the duty to start treatment" in page
+        r, _ = web.request("POST", f"/alert/{hexid}/ack", {"csrf": csrf},
+                           cookies=dora)
+        assert r.status == 303
+        # Acknowledged, it is no longer shown; the desk may still open
+        # the timeline of a person without a contact person.
+        r, page = web.request("POST", "/timeline", {"csrf": csrf,
+                                                    "cpr": cpr},
+                              cookies=dora)
+        assert r.status == 200 and f'href="/alert/{hexid}"' not in page
+    finally:
+        web.stop()
+
 def tab_to(driver, element_id, most=20):
     """Press Tab until the element with this id has the focus."""
     for _ in range(most):
