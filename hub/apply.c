@@ -586,6 +586,7 @@ close_withdrawn(hub *h, withdrawal *w)
 		log_info("HUB-WITHDRAW",
 			 "alert %s withdrawn after a correction", hexid);
 		w->closed = true;
+		ug_strlcpy(w->recipient, recipient, sizeof w->recipient);
 	}
 	return err;
 }
@@ -649,6 +650,11 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 				hexid) != UG_OK)
 				log_err("HUB-AUDIT",
 					"withdrawal of %s not audited", hexid);
+			/* Its recipient's open pages learn it left the list
+			 * (a withdrawal without a notice says nothing else).
+			 */
+			if (e->recipient[0])
+				hub__notify_listed(h, e->recipient);
 			continue;
 		}
 		if (e->kind == HUB_NEWS_ESCALATION) {
@@ -726,7 +732,8 @@ announce(apply_ctx *c)
 	}
 	for (size_t i = 0; i < c->nwithdrawals; i++)
 		if (c->withdrawals[i].closed)
-			add_news(news, &n, c->withdrawals[i].id, NULL,
+			add_news(news, &n, c->withdrawals[i].id,
+				 c->withdrawals[i].recipient,
 				 HUB_NEWS_WITHDRAWN,
 				 c->withdrawals[i].has_person
 				     ? c->withdrawals[i].person_key

@@ -29,6 +29,7 @@ typedef struct {
 	uint8_t person_key[UG_PERSON_KEY_LEN]; /* for the audit record */
 	bool has_person;
 	bool closed; /* was open and is closed now: to audit */
+	char recipient[STORE_ID_MAX]; /* whose list it left, once closed */
 } withdrawal;
 
 typedef struct {

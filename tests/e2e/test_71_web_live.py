@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from hubtest import SLOW, CprGen, envelope, wait_for
+from hubtest import (RULE_AGENCIES, SLOW, CprGen, envelope, ev_referral,
+                     wait_for)
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, login,
                          set_password, pytestmark)  # noqa: F401
@@ -598,6 +599,48 @@ def test_a_desk_alert_one_member_acknowledges_leaves_the_others_lists(
         assert b"event: alerts" in got, got
         r, frag = web.request("GET", "/alerts/list",
                               cookies=sessions["desk-eva"])
+        assert "Du har ingen åbne advarsler." in frag, frag
+    finally:
+        if stream:
+            stream.close()
+        web.stop()
+
+
+def test_a_withdrawn_desk_alert_leaves_the_live_list(make_hub):
+    """RULES.md §4: a missed treatment start at the desk is withdrawn,
+    without a notice, when the consent stops sharing treatment stages.
+    The desk members' open lists are told (`event: alerts`) and no longer
+    show it."""
+    hub = make_hub(agencies=RULE_AGENCIES,
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   clock="2026-09-07T08:00:00")
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub, events_poll=1)
+    stream = None
+    try:
+        cpr = CprGen(7133).born("2004-05-06")
+        hub.send(ev_referral(cpr, "2026-09-07",
+                             consent={"given": True, "scope": "stage"}))
+        hub.wait_applied()
+        hub.advance("2026-09-23T09:00:00")
+        hub.wait_log(r"HUB-ALERT alert \S+ \(deadline.treatment.missed\) "
+                     r"raised for duty-desk")
+        r, cookies = web.raw_login("desk-dora", PASSWORD)
+        sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
+        dora = {"ug_session": sid.group(1)}
+        r, frag = web.request("GET", "/alerts/list", cookies=dora)
+        assert "deadline.treatment.missed" in frag, frag
+        head, stream = open_events(web, dora)
+        assert head.startswith("HTTP/1.1 200"), head
+        time.sleep(1.5)
+        hub.send(ev_referral(cpr, "2026-09-23", stage="TREATMENT_ENDED",
+                             consent={"given": False}))
+        hub.wait_log(r"HUB-WITHDRAW alert \S+ withdrawn")
+        got = read_until(stream, b"event: alerts", 5 * SLOW + 3)
+        assert b"event: alerts" in got, got
+        r, frag = web.request("GET", "/alerts/list", cookies=dora)
         assert "Du har ingen åbne advarsler." in frag, frag
     finally:
         if stream:
