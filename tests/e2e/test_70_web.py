@@ -1456,6 +1456,45 @@ def test_a_desk_members_timeline_shows_the_desks_open_health_alert(
     finally:
         web.stop()
 
+
+def test_a_desk_members_list_marks_the_desks_alerts(make_hub):
+    """OPERATIONS.md: a desk member's list holds their own alerts and the
+    desk's, each of the desk's marked "til vagtteamet" ("for the duty
+    desk"), its page naming the recipient "vagtteamet"."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False,
+                                         "desk-dora": True})
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub)
+    try:
+        gen = CprGen(7014)
+        own, unassigned = gen.next(), gen.next()
+        hub.assign(own, "desk-dora")
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        mine, _ = open_new_alert(hub, web, dora, own, "desk-own")
+        for salt in ("desk-queue",):
+            hub.send(envelope("school-a", unassigned, salt=salt,
+                              period_start="2024-05-06",
+                              period_end="2024-05-10", absent=12,
+                              expected=30))
+        ids = wait_for(lambda: len(alerts_listed(web, dora)) == 2 and
+                       alerts_listed(web, dora), 20, "both alerts")
+        [desk] = [i for i in ids if i != mine]
+        r, page = web.request("GET", "/alerts", cookies=dora)
+        items = re.findall(r"<li .*?</li>", page, re.S)
+        marked = [i for i in items if "til vagtteamet" in i]
+        assert len(items) == 2 and len(marked) == 1 and desk in marked[0]
+        r, page = web.request("GET", "/alerts?lang=en", cookies=dora)
+        items = re.findall(r"<li .*?</li>", page, re.S)
+        assert [desk in i for i in items if "for the duty desk" in i] == \
+            [True]
+        r, page = web.request("GET", f"/alert/{desk}?lang=da", cookies=dora)
+        assert "vagtteamet" in page
+        r, page = web.request("GET", f"/alert/{mine}", cookies=dora)
+        assert "vagtteamet" not in page
+    finally:
+        web.stop()
+
 def tab_to(driver, element_id, most=20):
     """Press Tab until the element with this id has the focus."""
     for _ in range(most):
