@@ -615,19 +615,16 @@ store_effects(apply_ctx *c)
 		reroute *r = &c->reroutes[i];
 		bool open = false, moved = false;
 		uint32_t escalations;
-		err = store_alert_state(h->store, r->id, &open, r->from,
-					&escalations);
-		if (err == UG_ENOTFOUND) {
-			err = UG_OK;
-			continue;
-		}
-		if (err != UG_OK || !open)
-			continue;
+		/* Whose list it leaves, for their live pages; not knowing it
+		 * moves the alert all the same. */
+		if (store_alert_state(h->store, r->id, &open, r->from,
+				      &escalations) != UG_OK)
+			r->from[0] = '\0';
 		err = store_alert_reroute(h->store, r->id, r->recipient, false,
 					  &moved);
 		if (err != UG_OK || !moved)
 			continue;
-		r->moved = strcmp(r->from, r->recipient) != 0;
+		r->moved = r->from[0] && strcmp(r->from, r->recipient) != 0;
 		char hexid[2 * STORE_ALERT_ID_LEN + 1];
 		ug_hex(r->id, STORE_ALERT_ID_LEN, hexid);
 		log_info("HUB-REROUTE", "alert %s moved to %s", hexid,
@@ -650,9 +647,8 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 				hexid) != UG_OK)
 				log_err("HUB-AUDIT",
 					"withdrawal of %s not audited", hexid);
-			/* Its recipient's open pages learn it left the list
-			 * (a withdrawal without a notice says nothing else).
-			 */
+			/* Not every withdrawal raises a notice that would
+			 * tell the recipient's open pages. */
 			if (e->recipient[0])
 				hub__notify_listed(h, e->recipient);
 			continue;

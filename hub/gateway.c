@@ -46,7 +46,7 @@ typedef struct {
 	char gateway_key[UG_Z85_KEY_LEN + 1];
 	int64_t password_set_at; /* a reset password ends the session */
 	int64_t last_used;
-	uint64_t alerts_version; /* their list changed: raised, moved */
+	uint64_t alerts_version; /* their list changed (hub__notify_*) */
 } web_session;
 
 typedef struct {
