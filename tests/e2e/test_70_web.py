@@ -1495,6 +1495,48 @@ def test_a_desk_members_list_marks_the_desks_alerts(make_hub):
     finally:
         web.stop()
 
+
+def test_a_desk_members_timelines_are_allowed_as_documented_and_audited(
+        make_hub):
+    """OPERATIONS.md, SECURITY.md: on the duty desk a caseworker may see
+    the timeline of a known person without a contact person, not that of
+    another caseworker's person (403); both are in the audit trail as
+    `timeline` `ok` and `denied`."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False,
+                                         "desk-dora": True})
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub)
+    try:
+        gen = CprGen(7015)
+        annas, nobodys = gen.next(), gen.next()
+        hub.assign(annas, "cw-anna")
+        hub.send(envelope("school-a", nobodys, salt="tl-desk",
+                          period_start="2024-05-06",
+                          period_end="2024-05-10", absent=1, expected=30))
+        hub.wait_applied()
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        r, page = web.request("GET", "/timeline", cookies=dora)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": nobodys}, cookies=dora)
+        assert r.status == 200 and "school-a" in page, page
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": annas}, cookies=dora)
+        assert r.status == 403 and "Denne person er ikke tildelt dig " \
+            "eller dit team." in page
+    finally:
+        web.stop()
+
+    def records():
+        out = hub.hubctl("audit", "show", "--actor", "desk-dora").stdout
+        return re.findall(r"timeline +(ok|denied)", out)
+    wait_for(lambda: records() == ["ok", "denied"], 10,
+             "both timelines audited", interval=0.3)
+    for cpr, result in ((nobodys, "ok"), (annas, "denied")):
+        out = hub.hubctl("audit", "show", "--cpr", cpr).stdout
+        assert re.search(rf"desk-dora +timeline +{result}", out), out
+
 def tab_to(driver, element_id, most=20):
     """Press Tab until the element with this id has the focus."""
     for _ in range(most):
