@@ -580,12 +580,13 @@ close_withdrawn(hub *h, withdrawal *w)
 	    h->store, recipient, (const uint8_t(*)[STORE_ALERT_ID_LEN])w->id,
 	    1, &found);
 	if (err == UG_OK && found) {
-		hub__close_notices(h, w->id);
+		hub__close_notices(h, w->id, NULL, NULL);
 		char hexid[2 * STORE_ALERT_ID_LEN + 1];
 		ug_hex(w->id, STORE_ALERT_ID_LEN, hexid);
 		log_info("HUB-WITHDRAW",
 			 "alert %s withdrawn after a correction", hexid);
 		w->closed = true;
+		ug_strlcpy(w->recipient, recipient, sizeof w->recipient);
 	}
 	return err;
 }
@@ -612,11 +613,18 @@ store_effects(apply_ctx *c)
 		err = close_withdrawn(h, &c->withdrawals[i]);
 	for (size_t i = 0; err == UG_OK && i < c->nreroutes; i++) {
 		reroute *r = &c->reroutes[i];
-		bool moved = false;
+		bool open = false, moved = false;
+		uint32_t escalations;
+		/* Whose list it leaves, for their live pages; not knowing it
+		 * moves the alert all the same. */
+		if (store_alert_state(h->store, r->id, &open, r->from,
+				      &escalations) != UG_OK)
+			r->from[0] = '\0';
 		err = store_alert_reroute(h->store, r->id, r->recipient, false,
 					  &moved);
 		if (err != UG_OK || !moved)
 			continue;
+		r->moved = r->from[0] && strcmp(r->from, r->recipient) != 0;
 		char hexid[2 * STORE_ALERT_ID_LEN + 1];
 		ug_hex(r->id, STORE_ALERT_ID_LEN, hexid);
 		log_info("HUB-REROUTE", "alert %s moved to %s", hexid,
@@ -639,6 +647,10 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 				hexid) != UG_OK)
 				log_err("HUB-AUDIT",
 					"withdrawal of %s not audited", hexid);
+			/* Not every withdrawal raises a notice that would
+			 * tell the recipient's open pages. */
+			if (e->recipient[0])
+				hub__notify_listed(h, e->recipient);
 			continue;
 		}
 		if (e->kind == HUB_NEWS_ESCALATION) {
@@ -671,8 +683,14 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 				    9) == 0)
 				hub__ops_deadline_to_desk(h);
 		}
+		if (e->kind == HUB_NEWS_LEFT) {
+			hub__notify_listed(h, e->recipient);
+			continue;
+		}
 		hub__delivery_notify(h, e->recipient);
-		if (e->kind != HUB_NEWS_REROUTE)
+		if (e->kind == HUB_NEWS_REROUTE)
+			hub__notify_listed(h, e->recipient);
+		else
 			hub__notify_alerted(h, e->recipient);
 	}
 }
@@ -696,7 +714,7 @@ add_news(hub_news *news, size_t *n, const uint8_t *id, const char *recipient,
 static void
 announce(apply_ctx *c)
 {
-	size_t cap = c->nwithdrawals + c->nalerts + c->nreroutes, n = 0;
+	size_t cap = c->nwithdrawals + c->nalerts + 2 * c->nreroutes, n = 0;
 	if (!cap)
 		return;
 	hub_news *news = malloc(cap * sizeof *news);
@@ -710,7 +728,8 @@ announce(apply_ctx *c)
 	}
 	for (size_t i = 0; i < c->nwithdrawals; i++)
 		if (c->withdrawals[i].closed)
-			add_news(news, &n, c->withdrawals[i].id, NULL,
+			add_news(news, &n, c->withdrawals[i].id,
+				 c->withdrawals[i].recipient,
 				 HUB_NEWS_WITHDRAWN,
 				 c->withdrawals[i].has_person
 				     ? c->withdrawals[i].person_key
@@ -724,9 +743,13 @@ announce(apply_ctx *c)
 				 c->alerts[i].has_person
 				     ? c->alerts[i].person_key
 				     : NULL);
-	for (size_t i = 0; i < c->nreroutes; i++)
+	for (size_t i = 0; i < c->nreroutes; i++) {
 		add_news(news, &n, c->reroutes[i].id, c->reroutes[i].recipient,
 			 HUB_NEWS_REROUTE, NULL);
+		if (c->reroutes[i].moved)
+			add_news(news, &n, c->reroutes[i].id,
+				 c->reroutes[i].from, HUB_NEWS_LEFT, NULL);
+	}
 	if (c->hand)
 		hub__applier_hand(c->h, news, n);
 	else

@@ -525,14 +525,25 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 	const uint8_t(*ids)[STORE_ALERT_ID_LEN] =
 	    (const uint8_t(*)[STORE_ALERT_ID_LEN])id;
 	*found = false;
+	const char *queue = caseworker;
 	ug_err err = store_alerts_ack(h->store, caseworker, ids, 1, found);
-	if (err == UG_OK && !*found && hub__is_desk_member(h, caseworker))
-		err = store_alerts_ack(h->store, h->rules.desk, ids, 1, found);
+	if (err == UG_OK && !*found && hub__is_desk_member(h, caseworker)) {
+		queue = h->rules.desk;
+		err = store_alerts_ack(h->store, queue, ids, 1, found);
+	}
 	if (err != UG_OK || !*found)
 		return err;
 	/* The owner's acknowledgement: the escalation notices have served
 	 * their purpose. */
-	hub__close_notices(h, id);
+	char closed[2][STORE_ID_MAX];
+	size_t nclosed = 0;
+	hub__close_notices(h, id, closed, &nclosed);
+	/* The other desk members' lists, and the lists the notices were
+	 * in, lose the alert: their open pages learn it (/events). */
+	if (strcmp(queue, h->rules.desk) == 0)
+		hub__notify_listed(h, queue);
+	for (size_t i = 0; i < nclosed; i++)
+		hub__notify_listed(h, closed[i]);
 	char hexid[2 * STORE_ALERT_ID_LEN + 1];
 	ug_hex(id, STORE_ALERT_ID_LEN, hexid);
 	h->alerts_acked++;

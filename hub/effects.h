@@ -20,6 +20,8 @@ typedef struct {
 typedef struct {
 	uint8_t id[STORE_ALERT_ID_LEN];
 	char recipient[STORE_ID_MAX];
+	char from[STORE_ID_MAX]; /* set once moved: whose list it left */
+	bool moved;
 } reroute;
 
 typedef struct {
@@ -27,6 +29,7 @@ typedef struct {
 	uint8_t person_key[UG_PERSON_KEY_LEN]; /* for the audit record */
 	bool has_person;
 	bool closed; /* was open and is closed now: to audit */
+	char recipient[STORE_ID_MAX]; /* whose list it left, once closed */
 } withdrawal;
 
 typedef struct {

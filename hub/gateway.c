@@ -46,7 +46,7 @@ typedef struct {
 	char gateway_key[UG_Z85_KEY_LEN + 1];
 	int64_t password_set_at; /* a reset password ends the session */
 	int64_t last_used;
-	uint64_t alerts_version; /* alerts raised for them since login */
+	uint64_t alerts_version; /* their list changed (hub__notify_*) */
 } web_session;
 
 typedef struct {
@@ -539,7 +539,7 @@ hub__gateway_registrations_changed(hub *h)
 }
 
 void
-hub__notify_alerted(hub *h, const char *recipient)
+hub__notify_listed(hub *h, const char *recipient)
 {
 	struct hub_gateway *g = h->gateway;
 	if (!g)
@@ -552,7 +552,15 @@ hub__notify_alerted(hub *h, const char *recipient)
 		     (desk && hub__is_desk_member(h, s->caseworker))))
 			s->alerts_version++;
 	}
-	hub__mail_alerted(g->mail, recipient);
+}
+
+void
+hub__notify_alerted(hub *h, const char *recipient)
+{
+	if (!h->gateway)
+		return;
+	hub__notify_listed(h, recipient);
+	hub__mail_alerted(h->gateway->mail, recipient);
 }
 
 void

@@ -226,7 +226,8 @@ enum {
 	HUB_NEWS_WITHDRAWN,
 	HUB_NEWS_ALERT,
 	HUB_NEWS_ESCALATION,
-	HUB_NEWS_REROUTE
+	HUB_NEWS_REROUTE,
+	HUB_NEWS_LEFT /* a moved alert's former recipient */
 };
 typedef struct {
 	uint8_t id[STORE_ALERT_ID_LEN];
@@ -301,8 +302,10 @@ typedef struct {
 ug_err hub__alert_summary(hub *h, const uint8_t *id, hub_alert_summary *out);
 
 /* routing.c: the alert was acknowledged or withdrawn: close the notices
- * its escalation sent to the desk and the team lead. */
-void hub__close_notices(hub *h, const uint8_t *id);
+ * its escalation sent to the desk and the team lead; with `closed`, whom
+ * the closed ones were for (*n of them, at most 2). */
+void hub__close_notices(hub *h, const uint8_t *id,
+			char (*closed)[STORE_ID_MAX], size_t *n);
 
 /* action.c: record a caseworker's Action in the log; answers a Result.
  * raw is the frame after its header: a NUL byte in a text is seen only
@@ -317,6 +320,10 @@ void hub__delivery_recv(hub *h);
 void hub__delivery_notify(hub *h, const char *recipient);
 /* gateway.c: a new alert for recipient: live web lists, e-mail notices. */
 void hub__notify_alerted(hub *h, const char *recipient);
+/* gateway.c: recipient's open alerts changed otherwise (one moved in or
+ * out, acknowledged by a colleague, withdrawn): live web lists only, as
+ * an e-mail notice is only about new alerts. */
+void hub__notify_listed(hub *h, const char *recipient);
 /* After a registration change: end every web session whose caseworker or
  * gateway (with the key that opened it) is no longer registered, so that
  * registering either again does not bring the session back (gateway.c). */

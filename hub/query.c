@@ -546,6 +546,7 @@ typedef struct {
 	hub *h;
 	timeline *t;
 	const char *caseworker;
+	bool desk; /* the caseworker is on the duty desk today */
 } palert_ctx;
 
 /* Health data (GDPR art. 9): the addiction alert, a missed treatment
@@ -571,8 +572,11 @@ add_alert(void *ctx, const uint8_t *id)
 		return UG_OK;
 	/* The consent names the contact person it was shared with: a health
 	 * alert shows only in the timeline of the caseworker it is addressed
-	 * to, and only while it is open (a withdrawal closes it). */
-	bool theirs = open && strcmp(recipient, p->caseworker) == 0;
+	 * to, and only while it is open (a withdrawal closes it). A missed
+	 * treatment start the consent let reach the desk is each member's. */
+	bool theirs =
+	    open && (strcmp(recipient, p->caseworker) == 0 ||
+		     (p->desk && strcmp(recipient, p->h->rules.desk) == 0));
 	if (health_alert(id) && !theirs)
 		return UG_OK;
 	/* So does the notice that withdrew one: it was for that alert's
@@ -721,7 +725,8 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 		      0};
 	if (t.entries && t.text && t.dates && t.seqs) {
 		seq_ctx sc = {h, &t};
-		palert_ctx pc = {h, &t, caseworker};
+		palert_ctx pc = {h, &t, caseworker,
+				 hub__is_desk_member(h, caseworker)};
 		store_person_events(h->store, person_key, add_seq, &sc);
 		store_person_alerts(h->store, person_key, add_alert, &pc);
 		mark_superseded(&t);

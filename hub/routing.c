@@ -294,8 +294,11 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 }
 
 void
-hub__close_notices(hub *h, const uint8_t *id)
+hub__close_notices(hub *h, const uint8_t *id, char (*closed)[STORE_ID_MAX],
+		   size_t *n)
 {
+	if (n)
+		*n = 0;
 	if (id[STORE_ALERT_ID_LEN - 1] & ~R_RULE_MASK)
 		return; /* a notice itself */
 	static const uint8_t steps[] = {R_ESCALATED_DESK, R_ESCALATED_LEAD};
@@ -315,6 +318,8 @@ hub__close_notices(hub *h, const uint8_t *id)
 			&found) != UG_OK)
 			log_err("HUB-ALERT-ACK",
 				"escalation notice not closed");
+		else if (found && closed && n)
+			ug_strlcpy(closed[(*n)++], to, STORE_ID_MAX);
 	}
 }
 

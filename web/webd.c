@@ -1123,7 +1123,7 @@ invalid(const ctx *x, const char *field)
 }
 
 static void
-action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept, bool ack)
+record_form(ctx *x, web_buf *b, const char *hexid, const form *kept)
 {
 	const char *chosen = kept ? form_get(kept, "kind") : "";
 	web_add(b, "<section aria-labelledby=\"rec\"><h2 id=\"rec\">");
@@ -1181,9 +1181,11 @@ action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept, bool ack)
 	web_add(b, "\"><button type=\"submit\" id=\"save-action\">");
 	web_esc(b, T(x, T_SAVE));
 	web_add(b, "</button></form></section>");
-	if (!ack)
-		return;
+}
 
+static void
+ack_form(ctx *x, web_buf *b, const char *hexid)
+{
 	web_add(b, "<section aria-labelledby=\"ackh\"><h2 id=\"ackh\">");
 	web_esc(b, T(x, T_ACK));
 	web_add(b, "</h2><p>");
@@ -1198,6 +1200,19 @@ action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept, bool ack)
 		   "maxlength=\"200\"><button type=\"submit\" id=\"ack\">");
 	web_esc(b, T(x, T_ACK));
 	web_add(b, "</button></form></section>");
+}
+
+/* record: the form to record what was done, which only an alert about a
+ * person takes (the hub refuses it for an operational alert or a health
+ * alert's escalation notice, which name nobody). */
+static void
+action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
+	     bool record, bool ack)
+{
+	if (record)
+		record_form(x, b, hexid, kept);
+	if (ack)
+		ack_form(x, b, hexid);
 }
 
 /* error: why an action was refused, shown above the alert with its form
@@ -1239,7 +1254,7 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 		web_add(&b, "<p>");
 		web_esc(&b, T(x, T_RECORD_LATER));
 		web_add(&b, "</p>");
-		action_forms(x, &b, hexid, kept, false);
+		action_forms(x, &b, hexid, kept, true, false);
 		page_end(&b);
 		return send_page(x, error ? status : 404, &b);
 	}
@@ -1283,7 +1298,7 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 		evidence_table(x, &b, a);
 	if (a->cpr && a->cpr[0])
 		timeline_button(x, &b, a->cpr);
-	action_forms(x, &b, hexid, kept, true);
+	action_forms(x, &b, hexid, kept, a->cpr && a->cpr[0], true);
 	free_result(page);
 	page_end(&b);
 	return send_page(x, status, &b);
@@ -1322,11 +1337,12 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	if (code == UNGEBRO__V1__ERROR_CODE__E_FULL)
 		return simple_page(x, 503, T(x, T_ALERT),
 				   T(x, T_ACK_NOT_KEPT));
-	return simple_page(
-	    x, code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? 403 : 503,
-	    T(x, T_ALERT),
-	    T(x, code == UNGEBRO__V1__ERROR_CODE__E_DENIED ? T_NOT_OPEN
-							   : T_HUB_DOWN));
+	/* Most often a desk colleague acknowledged it first, while this page
+	 * was open: the alert's page says it is no longer open and still
+	 * takes what this caseworker did about it. */
+	if (code == UNGEBRO__V1__ERROR_CODE__E_DENIED)
+		return alert_page(x, hexid, NULL, NULL, 404, NULL);
+	return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
 }
 
 static enum MHD_Result

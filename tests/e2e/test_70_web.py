@@ -20,8 +20,9 @@ import urllib.parse
 
 import pytest
 
-from hubtest import (BUILD, ROOT, SLOW, CprGen, binary, envelope,
-                     ev_dropout, free_port, read_key_file, wait_for)
+from hubtest import (BUILD, ROOT, RULE_AGENCIES, SLOW, CprGen, binary,
+                     envelope, ev_dropout, ev_referral, free_port,
+                     read_key_file, wait_for)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -1338,6 +1339,223 @@ def test_an_action_is_recorded_after_the_alert_is_acknowledged(make_hub):
         "audit", "show", "--actor", "cw-anna").stdout), 10,
         "the action audited", interval=0.3)
 
+
+
+def test_two_desk_members_acknowledge_the_same_alert(make_hub):
+    """RULES.md §7: any desk member can take a desk alert; both see it.
+    OPERATIONS.md: an alert that is not open for the caseworker is 404,
+    and its page still offers the action form. A desk member who submits
+    an acknowledgement after a colleague's gets that page, not a refusal,
+    and can still record what they did."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False,
+                                         "desk-dora": True,
+                                         "desk-eva": True})
+    set_password(hub, "desk-dora", PASSWORD)
+    set_password(hub, "desk-eva", PASSWORD)
+    web = Web(hub)
+    try:
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        eva = {"ug_session":
+               session_cookie(web.raw_login("desk-eva", PASSWORD)[1])}
+        # No contact person: the desk's alert, in both members' lists.
+        cpr = CprGen(7011).next()
+        hexid, dora_csrf = open_new_alert(hub, web, dora, cpr, "two-desk")
+        assert alerts_listed(web, eva) == [hexid]
+        r, page = web.request("GET", f"/alert/{hexid}", cookies=eva)
+        assert r.status == 200 and f'action="/alert/{hexid}/ack"' in page
+        eva_csrf = re.search(r'name="csrf" value="([0-9a-f]+)"',
+                             page).group(1)
+        r, _ = web.request("POST", f"/alert/{hexid}/ack",
+                           {"csrf": dora_csrf}, cookies=dora)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/alerts?msg=acked"
+        assert alerts_listed(web, eva) == []
+        # Eva's page was still open: her acknowledgement comes second.
+        r, page = web.request("POST", f"/alert/{hexid}/ack",
+                              {"csrf": eva_csrf}, cookies=eva)
+        assert r.status == 404, (r.status, page)
+        assert "Advarslen er ikke åben for dig (den er kvitteret, eller " \
+            "den er ikke din)." in errors_of(page), page
+        assert 'href="/alerts"' in page
+        assert f'action="/alert/{hexid}/action"' in page
+        assert f'action="/alert/{hexid}/ack"' not in page
+        r, _ = web.request("POST", f"/alert/{hexid}/action",
+                           {"csrf": eva_csrf, "kind": "contact",
+                            "how": "telefon"}, cookies=eva)
+        assert r.status == 303 and \
+            r.getheader("Location") == f"/alert/{hexid}?msg=saved"
+        # The same in English.
+        r, page = web.request("POST", f"/alert/{hexid}/ack?lang=en",
+                              {"csrf": eva_csrf}, cookies=eva)
+        assert r.status == 404 and 'lang="en"' in page, page
+    finally:
+        web.stop()
+
+
+def test_a_health_notice_at_the_desk_names_nobody_and_takes_no_action(
+        make_hub):
+    """RULES.md §8: a health alert's escalation notice carries no CPR and
+    none of the alert's content; SECURITY.md: it opens no timeline, and
+    PROTOCOL.md: an action on it is refused, as it names nobody. Its page
+    at the desk shows no person, no timeline button and no form to
+    record what was done, only the acknowledgement, which closes it."""
+    hub = web_hub(make_hub, agencies=RULE_AGENCIES,
+                  caseworkers={"cw-anna": False, "desk-dora": True},
+                  clock="2026-09-07T08:00:00")
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub)
+    try:
+        cpr = CprGen(7012).born("2003-04-05")
+        hub.assign(cpr, "cw-anna")
+        hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+        assert hub.wait_applied()["alerts"] == 1
+        hub.advance("2026-09-10T09:00:00")   # HIGH: 24 office hours
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        [hexid] = wait_for(lambda: alerts_listed(web, dora), 20,
+                           "the notice at the desk", interval=0.3)
+        r, page = web.request("GET", f"/alert/{hexid}", cookies=dora)
+        assert r.status == 200
+        assert "An alert you may not read is overdue with cw-anna" in page
+        assert cpr not in page and cpr[:6] not in page
+        assert 'name="cpr"' not in page      # no timeline button
+        assert "/action" not in page and 'id="save-action"' not in page
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", f"/alert/{hexid}/ack", {"csrf": csrf},
+                           cookies=dora)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/alerts?msg=acked"
+        assert alerts_listed(web, dora) == []
+    finally:
+        web.stop()
+
+
+def test_a_desk_members_timeline_shows_the_desks_open_health_alert(
+        make_hub):
+    """PROTOCOL.md §4: a health alert appears in a timeline only to the
+    caseworker it is addressed to, while it is open; the missed treatment
+    start goes to the desk (RULES.md §4), so a desk member who opens the
+    person's timeline from it finds it there, linked to its page, until
+    it is acknowledged."""
+    hub = web_hub(make_hub, agencies=RULE_AGENCIES,
+                  caseworkers={"cw-anna": False, "desk-dora": True},
+                  clock="2026-09-07T08:00:00")
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub)
+    try:
+        cpr = CprGen(7013).born("2004-05-06")
+        hub.send(ev_referral(cpr, "2026-09-07",
+                             consent={"given": True, "scope": "stage"}))
+        hub.wait_applied()
+        hub.advance("2026-09-23T09:00:00")
+        hub.wait_log(r"HUB-ALERT alert \S+ \(deadline.treatment.missed\) "
+                     r"raised for duty-desk")
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        [hexid] = wait_for(lambda: alerts_listed(web, dora), 20,
+                           "the missed start at the desk", interval=0.3)
+        r, page = web.request("GET", f"/alert/{hexid}", cookies=dora)
+        assert r.status == 200 and 'name="cpr"' in page
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("POST", "/timeline", {"csrf": csrf,
+                                                    "cpr": cpr},
+                              cookies=dora)
+        assert r.status == 200
+        assert f'href="/alert/{hexid}"' in page, page
+        assert "Legal deadline missed: the duty to start treatment" in page
+        r, _ = web.request("POST", f"/alert/{hexid}/ack", {"csrf": csrf},
+                           cookies=dora)
+        assert r.status == 303
+        # Acknowledged, it is no longer shown; the desk may still open
+        # the timeline of a person without a contact person.
+        r, page = web.request("POST", "/timeline", {"csrf": csrf,
+                                                    "cpr": cpr},
+                              cookies=dora)
+        assert r.status == 200 and f'href="/alert/{hexid}"' not in page
+    finally:
+        web.stop()
+
+
+def test_a_desk_members_list_marks_the_desks_alerts(make_hub):
+    """OPERATIONS.md: a desk member's list holds their own alerts and the
+    desk's, each of the desk's marked "til vagtteamet" ("for the duty
+    desk"), its page naming the recipient "vagtteamet"."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False,
+                                         "desk-dora": True})
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub)
+    try:
+        gen = CprGen(7014)
+        own, unassigned = gen.next(), gen.next()
+        hub.assign(own, "desk-dora")
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        mine, _ = open_new_alert(hub, web, dora, own, "desk-own")
+        for salt in ("desk-queue",):
+            hub.send(envelope("school-a", unassigned, salt=salt,
+                              period_start="2024-05-06",
+                              period_end="2024-05-10", absent=12,
+                              expected=30))
+        ids = wait_for(lambda: len(alerts_listed(web, dora)) == 2 and
+                       alerts_listed(web, dora), 20, "both alerts")
+        [desk] = [i for i in ids if i != mine]
+        r, page = web.request("GET", "/alerts", cookies=dora)
+        items = re.findall(r"<li .*?</li>", page, re.S)
+        marked = [i for i in items if "til vagtteamet" in i]
+        assert len(items) == 2 and len(marked) == 1 and desk in marked[0]
+        r, page = web.request("GET", "/alerts?lang=en", cookies=dora)
+        items = re.findall(r"<li .*?</li>", page, re.S)
+        assert [desk in i for i in items if "for the duty desk" in i] == \
+            [True]
+        r, page = web.request("GET", f"/alert/{desk}?lang=da", cookies=dora)
+        assert "vagtteamet" in page
+        r, page = web.request("GET", f"/alert/{mine}", cookies=dora)
+        assert "vagtteamet" not in page
+    finally:
+        web.stop()
+
+
+def test_a_desk_members_timelines_are_allowed_as_documented_and_audited(
+        make_hub):
+    """OPERATIONS.md, SECURITY.md: on the duty desk a caseworker may see
+    the timeline of a known person without a contact person, not that of
+    another caseworker's person (403); both are in the audit trail as
+    `timeline` `ok` and `denied`."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False,
+                                         "desk-dora": True})
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub)
+    try:
+        gen = CprGen(7015)
+        annas, nobodys = gen.next(), gen.next()
+        hub.assign(annas, "cw-anna")
+        hub.send(envelope("school-a", nobodys, salt="tl-desk",
+                          period_start="2024-05-06",
+                          period_end="2024-05-10", absent=1, expected=30))
+        hub.wait_applied()
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        r, page = web.request("GET", "/timeline", cookies=dora)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": nobodys}, cookies=dora)
+        assert r.status == 200 and "school-a" in page, page
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": annas}, cookies=dora)
+        assert r.status == 403 and "Denne person er ikke tildelt dig " \
+            "eller dit team." in page
+    finally:
+        web.stop()
+
+    def records():
+        out = hub.hubctl("audit", "show", "--actor", "desk-dora").stdout
+        return re.findall(r"timeline +(ok|denied)", out)
+    wait_for(lambda: records() == ["ok", "denied"], 10,
+             "both timelines audited", interval=0.3)
+    for cpr, result in ((nobodys, "ok"), (annas, "denied")):
+        out = hub.hubctl("audit", "show", "--cpr", cpr).stdout
+        assert re.search(rf"desk-dora +timeline +{result}", out), out
 
 def tab_to(driver, element_id, most=20):
     """Press Tab until the element with this id has the focus."""

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from hubtest import SLOW, CprGen, envelope, wait_for
+from hubtest import (RULE_AGENCIES, SLOW, CprGen, envelope, ev_referral,
+                     wait_for)
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, login,
                          set_password, pytestmark)  # noqa: F401
@@ -492,4 +493,156 @@ def test_an_idle_session_ends_with_its_stream_and_a_lockout_expires(
         r, _ = web.raw_login("cw-bo", PASSWORD)
         assert r.status == 303 and r.getheader("Location") == "/alerts"
     finally:
+        web.stop()
+
+
+def read_until(sock, needle, seconds):
+    """What the stream sends until `needle` arrives or `seconds` pass."""
+    sock.settimeout(0.5)
+    data, end = b"", time.monotonic() + seconds
+    while needle not in data and time.monotonic() < end:
+        try:
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_a_moved_alert_updates_both_live_lists(make_hub):
+    """README: new alerts appear in the open list by themselves. An alert
+    the desk held that a new contact person takes over (RULES.md §7) is
+    new in the contact person's list and gone from the desk's: both
+    lists' streams say `event: alerts`, and /alerts/list shows the move."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub, events_poll=1)
+    streams = []
+    try:
+        cpr = CprGen(7131).next()
+        hub.send(absence(cpr, "moved-1"))
+        hub.wait_log(r"HUB-ALERT alert \S+ \(absence.rolling\) raised for "
+                     r"duty-desk")
+        sessions = {}
+        for cw in ("cw-anna", "desk-dora"):
+            r, cookies = web.raw_login(cw, PASSWORD)
+            sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
+            sessions[cw] = {"ug_session": sid.group(1)}
+        r, desk = web.request("GET", "/alerts/list",
+                              cookies=sessions["desk-dora"])
+        assert r.status == 200 and "absence.rolling" in desk, desk
+        r, anna = web.request("GET", "/alerts/list",
+                              cookies=sessions["cw-anna"])
+        assert "Du har ingen åbne advarsler." in anna, anna
+        for cw in ("cw-anna", "desk-dora"):
+            head, s = open_events(web, sessions[cw])
+            assert head.startswith("HTTP/1.1 200"), head
+            streams.append(s)
+        time.sleep(1.5)
+        hub.assign(cpr, "cw-anna")
+        hub.wait_log(r"HUB-REROUTE alert \S+ moved to cw-anna")
+        for s in streams:
+            got = read_until(s, b"event: alerts", 5 * SLOW + 3)
+            assert b"event: alerts" in got, got
+        r, anna = web.request("GET", "/alerts/list",
+                              cookies=sessions["cw-anna"])
+        assert "absence.rolling" in anna, anna
+        r, desk = web.request("GET", "/alerts/list",
+                              cookies=sessions["desk-dora"])
+        assert "Du har ingen åbne advarsler." in desk, desk
+    finally:
+        for s in streams:
+            s.close()
+        web.stop()
+
+
+def test_a_desk_alert_one_member_acknowledges_leaves_the_others_lists(
+        make_hub):
+    """RULES.md §7: any desk member can take a desk alert. When one
+    acknowledges it, the other members' open lists are told at once
+    (`event: alerts`), so nobody at the desk takes it up a second time."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True,
+                                "desk-eva": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "desk-dora", PASSWORD)
+    set_password(hub, "desk-eva", PASSWORD)
+    web = Web(hub, events_poll=1)
+    stream = None
+    try:
+        cpr = CprGen(7132).next()
+        hub.send(absence(cpr, "desk-ack-1"))
+        hub.wait_log(r"HUB-ALERT alert \S+ \(absence.rolling\) raised for "
+                     r"duty-desk")
+        sessions = {}
+        for cw in ("desk-dora", "desk-eva"):
+            r, cookies = web.raw_login(cw, PASSWORD)
+            sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
+            sessions[cw] = {"ug_session": sid.group(1)}
+        r, page = web.request("GET", "/alerts", cookies=sessions["desk-eva"])
+        [hexid] = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+        head, stream = open_events(web, sessions["desk-eva"])
+        assert head.startswith("HTTP/1.1 200"), head
+        time.sleep(1.5)
+        r, page = web.request("GET", f"/alert/{hexid}",
+                              cookies=sessions["desk-dora"])
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", f"/alert/{hexid}/ack", {"csrf": csrf},
+                           cookies=sessions["desk-dora"])
+        assert r.status == 303
+        got = read_until(stream, b"event: alerts", 5 * SLOW + 3)
+        assert b"event: alerts" in got, got
+        r, frag = web.request("GET", "/alerts/list",
+                              cookies=sessions["desk-eva"])
+        assert "Du har ingen åbne advarsler." in frag, frag
+    finally:
+        if stream:
+            stream.close()
+        web.stop()
+
+
+def test_a_withdrawn_desk_alert_leaves_the_live_list(make_hub):
+    """RULES.md §4: a missed treatment start at the desk is withdrawn,
+    without a notice, when the consent stops sharing treatment stages.
+    The desk members' open lists are told (`event: alerts`) and no longer
+    show it."""
+    hub = make_hub(agencies=RULE_AGENCIES,
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   clock="2026-09-07T08:00:00")
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub, events_poll=1)
+    stream = None
+    try:
+        cpr = CprGen(7133).born("2004-05-06")
+        hub.send(ev_referral(cpr, "2026-09-07",
+                             consent={"given": True, "scope": "stage"}))
+        hub.wait_applied()
+        hub.advance("2026-09-23T09:00:00")
+        hub.wait_log(r"HUB-ALERT alert \S+ \(deadline.treatment.missed\) "
+                     r"raised for duty-desk")
+        r, cookies = web.raw_login("desk-dora", PASSWORD)
+        sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
+        dora = {"ug_session": sid.group(1)}
+        r, frag = web.request("GET", "/alerts/list", cookies=dora)
+        assert "deadline.treatment.missed" in frag, frag
+        head, stream = open_events(web, dora)
+        assert head.startswith("HTTP/1.1 200"), head
+        time.sleep(1.5)
+        hub.send(ev_referral(cpr, "2026-09-23", stage="TREATMENT_ENDED",
+                             consent={"given": False}))
+        hub.wait_log(r"HUB-WITHDRAW alert \S+ withdrawn")
+        got = read_until(stream, b"event: alerts", 5 * SLOW + 3)
+        assert b"event: alerts" in got, got
+        r, frag = web.request("GET", "/alerts/list", cookies=dora)
+        assert "Du har ingen åbne advarsler." in frag, frag
+    finally:
+        if stream:
+            stream.close()
         web.stop()
