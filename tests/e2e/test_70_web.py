@@ -1431,6 +1431,20 @@ def test_a_health_notice_at_the_desk_names_nobody_and_takes_no_action(
         web.stop()
 
 
+def missed_treatment_at_the_desk(hub, seed):
+    """A referral with consent to share treatment stages on 2026-09-07
+    and no treatment started: on 09-23 the missed start goes to the desk
+    (RULES.md §4). The person's CPR."""
+    cpr = CprGen(seed).born("2004-05-06")
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "scope": "stage"}))
+    hub.wait_applied()
+    hub.advance("2026-09-23T09:00:00")
+    hub.wait_log(r"HUB-ALERT alert \S+ \(deadline.treatment.missed\) "
+                 r"raised for duty-desk")
+    return cpr
+
+
 def test_a_desk_members_timeline_shows_the_desks_open_health_alert(
         make_hub):
     """PROTOCOL.md §4: a health alert appears in a timeline only to the
@@ -1444,13 +1458,7 @@ def test_a_desk_members_timeline_shows_the_desks_open_health_alert(
     set_password(hub, "desk-dora", PASSWORD)
     web = Web(hub)
     try:
-        cpr = CprGen(7013).born("2004-05-06")
-        hub.send(ev_referral(cpr, "2026-09-07",
-                             consent={"given": True, "scope": "stage"}))
-        hub.wait_applied()
-        hub.advance("2026-09-23T09:00:00")
-        hub.wait_log(r"HUB-ALERT alert \S+ \(deadline.treatment.missed\) "
-                     r"raised for duty-desk")
+        cpr = missed_treatment_at_the_desk(hub, 7013)
         dora = {"ug_session":
                 session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
         [hexid] = wait_for(lambda: alerts_listed(web, dora), 20,

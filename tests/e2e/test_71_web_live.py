@@ -18,7 +18,8 @@ from hubtest import (RULE_AGENCIES, SLOW, CprGen, envelope, ev_referral,
                      wait_for)
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, login,
-                         set_password, pytestmark)  # noqa: F401
+                         missed_treatment_at_the_desk, set_password,
+                         pytestmark)  # noqa: F401
 
 if HAVE_SELENIUM:
     from selenium.webdriver.common.by import By
@@ -620,13 +621,7 @@ def test_a_withdrawn_desk_alert_leaves_the_live_list(make_hub):
     web = Web(hub, events_poll=1)
     stream = None
     try:
-        cpr = CprGen(7133).born("2004-05-06")
-        hub.send(ev_referral(cpr, "2026-09-07",
-                             consent={"given": True, "scope": "stage"}))
-        hub.wait_applied()
-        hub.advance("2026-09-23T09:00:00")
-        hub.wait_log(r"HUB-ALERT alert \S+ \(deadline.treatment.missed\) "
-                     r"raised for duty-desk")
+        cpr = missed_treatment_at_the_desk(hub, 7133)
         r, cookies = web.raw_login("desk-dora", PASSWORD)
         sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
         dora = {"ug_session": sid.group(1)}

@@ -72,12 +72,10 @@ put(const char *path, const uint8_t *data, size_t size)
 	return ok;
 }
 
-/* hubd's settings from --config FILE, then the values hubd reads as
- * numbers and yes/no words. */
-static void
-settings(void)
+/* The hub's settings from a command line of three words, or NULL. */
+static ug_config *
+load(char **argv)
 {
-	char *argv[] = {"hubd", "--config", file, NULL};
 	char **rest;
 	int nrest;
 	bool help = false;
@@ -85,7 +83,20 @@ settings(void)
 	ug_config *cfg = NULL;
 	if (ug_config_load(&cfg, hub_settings, "", 3, argv, &rest, &nrest,
 			   &help, &diag) != UG_OK)
+		return NULL;
+	return cfg;
+}
+
+/* hubd's settings from --config FILE, then the values hubd reads as
+ * numbers and yes/no words. */
+static void
+settings(void)
+{
+	char *argv[] = {"hubd", "--config", file, NULL};
+	ug_config *cfg = load(argv);
+	if (!cfg)
 		return;
+	ug_diag diag = {0};
 	long v;
 	(void)ug_config_int(cfg, "log_map_mb", 1, 16777216, &v, &diag);
 	(void)ug_config_int(cfg, "batch_max", 1, 10000, &v, &diag);
@@ -109,13 +120,8 @@ static void
 restore(void)
 {
 	char *argv[] = {"hubctl", "--data_dir", dir, NULL};
-	char **rest;
-	int nrest;
-	bool help = false;
-	ug_diag diag = {0};
-	ug_config *cfg = NULL;
-	if (ug_config_load(&cfg, hub_settings, "", 3, argv, &rest, &nrest,
-			   &help, &diag) != UG_OK)
+	ug_config *cfg = load(argv);
+	if (!cfg)
 		abort();
 	(void)hubctl_restore_files(cfg, backup);
 	ug_config_destroy(&cfg);
