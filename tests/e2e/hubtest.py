@@ -87,8 +87,22 @@ def have_binaries(*names):
     return all((BIN / n).exists() for n in names)
 
 
+_PORTS = random.Random(os.urandom(16))
+
+
 def free_port():
-    """A port free on 127.0.0.1 right now (the kernel's pick)."""
+    """A port free on 127.0.0.1 right now, below the kernel's ephemeral
+    range (32768 and up on Debian): a port the kernel picks from that range
+    can be handed to some outgoing connection before the program under
+    test binds it (seen once as "Address already in use" at a hubd start)."""
+    for _ in range(500):
+        port = _PORTS.randint(20000, 32000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
