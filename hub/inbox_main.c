@@ -220,8 +220,15 @@ print_json(const wire_alert *a)
 		json_string(e->period_start);
 		printf(", \"period_end\": ");
 		json_string(e->period_end);
-		printf(", \"lessons_absent\": %u, \"lessons_expected\": %u}",
-		       e->lessons_absent, e->lessons_expected);
+		/* Only an absence report counts lessons; for any other kind
+		 * 0 of 0 would read as a report of no absence. */
+		if (e->type == UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT)
+			printf(", \"lessons_absent\": %u, "
+			       "\"lessons_expected\": %u}",
+			       e->lessons_absent, e->lessons_expected);
+		else
+			printf(", \"lessons_absent\": null, "
+			       "\"lessons_expected\": null}");
 	}
 	printf("]}\n");
 }
@@ -248,6 +255,29 @@ print_wrapped(const char *text, const char *indent)
 	}
 }
 
+/* One evidence line: the period and figures of an absence report, the
+ * kind and day of any other event (the web page's "what" and "when"),
+ * the agency last. */
+static void
+print_evidence(const Ungebro__V1__Evidence *e)
+{
+	const char *start =
+	    e->period_start && e->period_start[0] ? e->period_start : "-";
+	char when[2 * 16 + 3];
+	if (e->period_end && e->period_end[0] &&
+	    strcmp(e->period_end, start) != 0)
+		snprintf(when, sizeof when, "%.16s..%.16s", start,
+			 e->period_end);
+	else
+		snprintf(when, sizeof when, "%.16s", start);
+	if (e->type == UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT)
+		printf("      %-22s  %3u of %3u lessons absent  (%s)\n", when,
+		       e->lessons_absent, e->lessons_expected, e->agency);
+	else
+		printf("      %-22s  %s  (%s)\n", when,
+		       wire_event_type_label(e->type), e->agency);
+}
+
 static void
 print_human(const wire_alert *a)
 {
@@ -259,18 +289,21 @@ print_human(const wire_alert *a)
 		snprintf(cpr, sizeof cpr, "%.6s-%.4s", a->cpr, a->cpr + 6);
 	printf("=== %s alert %s  (%s)%s\n", priority_name(a->priority), hex,
 	       a->rule, a->delivery > 1 ? "  [delivered again]" : "");
-	printf("    person   %s\n    for      %s, act by %s\n", cpr,
-	       a->recipient, a->due);
+	/* An operational alert or a health alert's escalation notice has no
+	 * person, a notice no due day: a line left blank would look like
+	 * data lost on the way. */
+	if (cpr[0])
+		printf("    person   %s\n", cpr);
+	if (a->due && a->due[0])
+		printf("    for      %s, act by %s\n", a->recipient, a->due);
+	else
+		printf("    for      %s\n", a->recipient);
 	printf("    %s\n", a->title);
 	print_wrapped(a->explanation, "      ");
 	if (a->n_evidence)
 		printf("    evidence:\n");
-	for (size_t i = 0; i < a->n_evidence; i++) {
-		const Ungebro__V1__Evidence *e = a->evidence[i];
-		printf("      %s..%s  %3u of %3u lessons absent  (%s)\n",
-		       e->period_start, e->period_end, e->lessons_absent,
-		       e->lessons_expected, e->agency);
-	}
+	for (size_t i = 0; i < a->n_evidence; i++)
+		print_evidence(a->evidence[i]);
 	printf("\n");
 }
 

@@ -186,6 +186,39 @@ wire_event_type_name(int type)
 	}
 }
 
+const char *
+wire_event_type_label(int type)
+{
+	switch (type) {
+	case UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT:
+		return "Absence report";
+	case UNGEBRO__V1__EVENT_TYPE__DROPOUT:
+		return "Dropout";
+	case UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK:
+		return "Dropout risk";
+	case UNGEBRO__V1__EVENT_TYPE__ENROLMENT:
+		return "Enrolment";
+	case UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL:
+		return "Addiction referral";
+	case UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT:
+		return "Readiness assessment";
+	case UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT:
+		return "Contact assignment";
+	case UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS:
+		return "Benefit";
+	case UNGEBRO__V1__EVENT_TYPE__MISSED_ACTIVATION:
+		return "Missed activation";
+	case UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING:
+		return "School leaving";
+	case UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP:
+		return "Duty desk";
+	case UNGEBRO__V1__EVENT_TYPE__CASEWORKER_ACTION:
+		return "Recorded action";
+	default:
+		return "-";
+	}
+}
+
 /* The payload case each event type must carry. */
 static int
 payload_case_for(int type)

@@ -147,5 +147,9 @@ const char *wire_contact_role_name(int role);
 
 /* Name of an event type ("AbsenceReport"), "?" if unknown. */
 const char *wire_event_type_name(int type);
+/* The same type as a person reads it in English ("Absence report"), "-"
+ * if unknown: inbox and webd's English pages show evidence with it, so
+ * the terminal and the browser name an event alike. */
+const char *wire_event_type_label(int type);
 
 #endif

@@ -223,31 +223,29 @@ web_priority(enum web_lang lang, int priority)
 const char *
 web_event_type(enum web_lang lang, int type)
 {
-	static const char *const names[][2] = {
-	    [UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT] = {"Fraværsindberetning",
-							 "Absence report"},
-	    [UNGEBRO__V1__EVENT_TYPE__DROPOUT] = {"Frafald", "Dropout"},
-	    [UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK] = {"Risiko for frafald",
-						       "Dropout risk"},
-	    [UNGEBRO__V1__EVENT_TYPE__ENROLMENT] = {"Optagelse", "Enrolment"},
+	/* English is the protocol's label, which inbox prints too. */
+	if (lang == LANG_EN)
+		return wire_event_type_label(type);
+	static const char *const names[] = {
+	    [UNGEBRO__V1__EVENT_TYPE__ABSENCE_REPORT] = "Fraværsindberetning",
+	    [UNGEBRO__V1__EVENT_TYPE__DROPOUT] = "Frafald",
+	    [UNGEBRO__V1__EVENT_TYPE__DROPOUT_RISK] = "Risiko for frafald",
+	    [UNGEBRO__V1__EVENT_TYPE__ENROLMENT] = "Optagelse",
 	    [UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL] =
-		{"Henvisning til misbrugsbehandling", "Addiction referral"},
+		"Henvisning til misbrugsbehandling",
 	    [UNGEBRO__V1__EVENT_TYPE__READINESS_ASSESSMENT] =
-		{"Uddannelsesparathedsvurdering", "Readiness assessment"},
-	    [UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT] =
-		{"Kontaktperson", "Contact assignment"},
-	    [UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS] = {"Ydelse", "Benefit"},
+		"Uddannelsesparathedsvurdering",
+	    [UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT] = "Kontaktperson",
+	    [UNGEBRO__V1__EVENT_TYPE__BENEFIT_STATUS] = "Ydelse",
 	    [UNGEBRO__V1__EVENT_TYPE__MISSED_ACTIVATION] =
-		{"Udeblivelse fra aktivering", "Missed activation"},
-	    [UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING] = {"Skoleafgang",
-							 "School leaving"},
-	    [UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP] = {"Vagtteam",
-							  "Duty desk"},
+		"Udeblivelse fra aktivering",
+	    [UNGEBRO__V1__EVENT_TYPE__SCHOOL_LEAVING] = "Skoleafgang",
+	    [UNGEBRO__V1__EVENT_TYPE__DESK_MEMBERSHIP] = "Vagtteam",
 	    [UNGEBRO__V1__EVENT_TYPE__CASEWORKER_ACTION] =
-		{"Registreret handling", "Recorded action"},
+		"Registreret handling",
 	};
 	if (type <= 0 || (unsigned)type >= sizeof names / sizeof *names ||
-	    !names[type][0])
+	    !names[type])
 		return "-";
-	return names[type][lang == LANG_EN];
+	return names[type];
 }

@@ -454,3 +454,74 @@ def test_inbox_output_a_script_can_parse(hub):
     lines = inbox_once(hub, "--timeline", cpr)
     assert lines[-1] == "3 entries" and lines[-2].endswith("  [open]") and \
         " ALERT " in lines[-2] and " event " in lines[0], lines
+
+
+def test_inbox_shows_what_each_piece_of_evidence_is(make_hub):
+    """OPERATIONS.md, "What inbox prints": an evidence line says what the
+    event behind the alert is. An absence report gives its period and
+    figures; any other event (a dropout, an enrolment, a referral, a
+    readiness assessment) its kind, its day and the agency, never an
+    absence line of 0 of 0 lessons. --json gives the figures of an
+    absence report only (null for any other kind)."""
+    hub = hubtest.rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(313).born("2004-05-05")
+    hub.assign(adult, "cw-anna")
+    hub.send(hubtest.ev_absence(adult, "2026-08-31", 6),
+             hubtest.ev_dropout(adult, "2026-09-07"),
+             hubtest.ev_referral(adult, "2026-09-07",
+                                 consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 3
+    hub.send(hubtest.ev_referral(adult, "2026-09-08",
+                                 stage="TREATMENT_STARTED",
+                                 consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 4
+    hub.set_clock("2026-09-28T09:00:00")
+    hub.send(hubtest.ev_enrolment(adult, "2026-09-28"))
+    assert hub.wait_applied()["alerts"] == 5
+
+    def live(*extra):
+        p = subprocess.run(
+            [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+             "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery,
+             "--no_ack", "--idle_exit", str(2 * hubtest.QUIET), *extra],
+            capture_output=True, text=True, timeout=60 * hubtest.SLOW)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    blocks = {b.split("(")[1].split(")")[0]: b.splitlines()
+              for b in live().split("=== ")[1:]}
+    assert blocks.keys() == {"absence.rolling", "dropout", "withdrawn",
+                             "back_on_track"}, blocks
+
+    def evidence(rule):
+        lines = blocks[rule][blocks[rule].index("    evidence:") + 1:]
+        return [line for line in lines if line.startswith("      ")]
+    assert evidence("absence.rolling") == [
+        "      2026-08-31..2026-09-04    6 of  30 lessons absent  "
+        "(school-a)"]
+    assert evidence("dropout") == [
+        "      2026-09-07              Dropout  (college-a)"]
+    # The notice's evidence is the statement that withdrew the consent.
+    assert evidence("withdrawn") == [
+        "      2026-09-08              Addiction referral  (addiction-a)"]
+    assert evidence("back_on_track") == [
+        "      2026-09-28              Enrolment  (college-a)"]
+    # A notice has no due day: no "act by" with nothing after it.
+    assert "    for      cw-anna" in blocks["withdrawn"]
+    assert "    for      cw-anna, act by 2026-09-14" in blocks["dropout"]
+
+    alerts = {a["rule"]: a for a in map(json.loads,
+                                        live("--json").splitlines())}
+    [absence] = alerts["absence.rolling"]["evidence"]
+    assert (absence["type"], absence["lessons_absent"],
+            absence["lessons_expected"]) == ("AbsenceReport", 6, 30)
+    for rule, kind, day in (("dropout", "Dropout", "2026-09-07"),
+                            ("withdrawn", "AddictionReferral", "2026-09-08"),
+                            ("back_on_track", "Enrolment", "2026-09-28")):
+        [e] = alerts[rule]["evidence"]
+        assert list(e) == ["event_id", "agency", "type", "period_start",
+                           "period_end", "lessons_absent",
+                           "lessons_expected"], e
+        assert (e["type"], e["period_start"], e["period_end"],
+                e["lessons_absent"], e["lessons_expected"]) == \
+            (kind, day, day, None, None), e

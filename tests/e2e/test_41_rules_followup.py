@@ -274,6 +274,17 @@ def test_health_alert_escalates_without_its_content(make_hub):
                        timeout=30 * SLOW)
     assert p.returncode != 0 and "not assigned to you" in p.stderr, \
         p.stdout
+    # In the terminal the notice has no person line left blank: there is
+    # no person to show (OPERATIONS.md, "What inbox prints").
+    p = subprocess.run([binary("inbox"), "--config", str(conf), "--no_ack",
+                        "--idle_exit", "2"], capture_output=True, text=True,
+                       timeout=30 * SLOW)
+    assert p.returncode == 0, p.stderr
+    block = p.stdout.split("=== ")[1].splitlines()
+    assert block[0].startswith(f"HIGH alert {n['alert_id']}  (escalation)")
+    assert block[1:3] == [
+        f"    for      {n['recipient']}, act by {n['due']}",
+        "    An alert you may not read is overdue with cw-anna"], block
 
 
 def test_health_alert_stops_escalating_once_consent_is_withdrawn(make_hub):
