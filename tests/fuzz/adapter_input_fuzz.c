@@ -4,8 +4,8 @@
  * encoding scan and the Windows-1252 conversion, and the value parsers
  * every parse_row uses (dates, whole numbers, CPR numbers, words). None
  * may crash, read or write out of bounds, or leak; bad input is a return
- * code. Built like wire_fuzz.c (`make fuzz` builds that one; this one
- * with the same command line and this file's name).
+ * code. A whole JSON Lines file, read as an import reads it, is
+ * jsonl_fuzz.c's.
  */
 #include <stddef.h>
 #include <stdint.h>
