@@ -22,6 +22,26 @@ static const uint16_t cp1252_high[32] = {
     0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,	    0x017E, 0x0178,
 };
 
+/* Code page 850's 0x80-0xFF as Unicode; it defines every byte. */
+static const uint16_t cp850_high[128] = {
+    0x00C7, 0x00FC, 0x00E9, 0x00E2, 0x00E4, 0x00E0, 0x00E5, 0x00E7, /* 80 */
+    0x00EA, 0x00EB, 0x00E8, 0x00EF, 0x00EE, 0x00EC, 0x00C4, 0x00C5, /* 88 */
+    0x00C9, 0x00E6, 0x00C6, 0x00F4, 0x00F6, 0x00F2, 0x00FB, 0x00F9, /* 90 */
+    0x00FF, 0x00D6, 0x00DC, 0x00F8, 0x00A3, 0x00D8, 0x00D7, 0x0192, /* 98 */
+    0x00E1, 0x00ED, 0x00F3, 0x00FA, 0x00F1, 0x00D1, 0x00AA, 0x00BA, /* A0 */
+    0x00BF, 0x00AE, 0x00AC, 0x00BD, 0x00BC, 0x00A1, 0x00AB, 0x00BB, /* A8 */
+    0x2591, 0x2592, 0x2593, 0x2502, 0x2524, 0x00C1, 0x00C2, 0x00C0, /* B0 */
+    0x00A9, 0x2563, 0x2551, 0x2557, 0x255D, 0x00A2, 0x00A5, 0x2510, /* B8 */
+    0x2514, 0x2534, 0x252C, 0x251C, 0x2500, 0x253C, 0x00E3, 0x00C3, /* C0 */
+    0x255A, 0x2554, 0x2569, 0x2566, 0x2560, 0x2550, 0x256C, 0x00A4, /* C8 */
+    0x00F0, 0x00D0, 0x00CA, 0x00CB, 0x00C8, 0x0131, 0x00CD, 0x00CE, /* D0 */
+    0x00CF, 0x2518, 0x250C, 0x2588, 0x2584, 0x00A6, 0x00CC, 0x2580, /* D8 */
+    0x00D3, 0x00DF, 0x00D4, 0x00D2, 0x00F5, 0x00D5, 0x00B5, 0x00FE, /* E0 */
+    0x00DE, 0x00DA, 0x00DB, 0x00D9, 0x00FD, 0x00DD, 0x00AF, 0x00B4, /* E8 */
+    0x00AD, 0x00B1, 0x2017, 0x00BE, 0x00B6, 0x00A7, 0x00F7, 0x00B8, /* F0 */
+    0x00B0, 0x00A8, 0x00B7, 0x00B9, 0x00B3, 0x00B2, 0x25A0, 0x00A0, /* F8 */
+};
+
 static const struct {
 	const char *name;
 	enc_kind kind;
@@ -30,6 +50,7 @@ static const struct {
     {"utf8", ENC_UTF8},		  {"cp1252", ENC_CP1252},
     {"windows-1252", ENC_CP1252}, {"latin1", ENC_LATIN1},
     {"latin-1", ENC_LATIN1},	  {"iso-8859-1", ENC_LATIN1},
+    {"cp850", ENC_CP850},	  {"ibm850", ENC_CP850},
 };
 
 const char *
@@ -44,6 +65,8 @@ enc_name(enc_kind kind)
 		return "cp1252";
 	case ENC_LATIN1:
 		return "latin1";
+	case ENC_CP850:
+		return "cp850";
 	}
 	return "?";
 }
@@ -65,6 +88,7 @@ enc_scan_init(enc_scan *scan)
 	memset(scan, 0, sizeof *scan);
 	scan->blank = true;
 	scan->line = 1;
+	scan->prev = scan->prev2 = -1;
 }
 
 /* A control byte no text file holds: C0 except tab, line breaks, form
@@ -173,6 +197,40 @@ feed_utf8(enc_scan *scan, uint8_t c)
 		scan->pending[scan->npending++] = c;
 }
 
+static bool
+ascii_letter(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Which code page the high byte b reads as a letter in, judged by its
+ * neighbours (-1: none): Danish words put æ ø å between or beside
+ * ASCII letters, where Windows-1252's quotes, dagger and angle quote
+ * that share these bytes do not go. 92 (Æ) is left out: it is also
+ * Windows' apostrophe, as in O’Brien. */
+static void
+judge_letter(enc_scan *scan, uint8_t b, int left, int right)
+{
+	bool beside = ascii_letter(left) || ascii_letter(right);
+	switch (b) {
+	case 0x91: /* æ; Windows' ‘ opens a quote, before a word */
+		if (ascii_letter(left))
+			scan->cp850_letters++;
+		return;
+	case 0x86: /* å */
+	case 0x8F: /* Å */
+	case 0x9B: /* ø */
+	case 0x9D: /* Ø */
+		if (beside)
+			scan->cp850_letters++;
+		return;
+	default:
+		if (b >= 0xC0 && b != 0xD7 && b != 0xF7 && beside)
+			scan->cp1252_letters++;
+		return;
+	}
+}
+
 void
 enc_scan_feed(enc_scan *scan, const uint8_t *data, size_t len)
 {
@@ -184,10 +242,17 @@ enc_scan_feed(enc_scan *scan, const uint8_t *data, size_t len)
 			if (scan->nhead == sizeof scan->head)
 				check_head(scan);
 		}
-		if (c >= 0x80 && c <= 0x9F && cp1252_high[c - 0x80] == 0)
+		if (c >= 0x80 && c <= 0x9F && cp1252_high[c - 0x80] == 0) {
 			scan->cp1252_bad++;
-		else if (is_odd_control(c) || c == 0)
+		} else if (is_odd_control(c) || c == 0) {
 			scan->cp1252_bad++;
+			scan->controls++;
+		}
+		if (scan->prev >= 0x80)
+			judge_letter(scan, (uint8_t)scan->prev, scan->prev2,
+				     c);
+		scan->prev2 = scan->prev;
+		scan->prev = c;
 		if (at >= 3 && c != ' ' && c != '\t' && c != '\r' && c != '\n')
 			scan->blank = false;
 		feed_utf8(scan, c);
@@ -203,6 +268,9 @@ enc_scan_end(enc_scan *scan)
 		bad_utf8(scan);
 		scan->npending = 0;
 	}
+	if (scan->prev >= 0x80)
+		judge_letter(scan, (uint8_t)scan->prev, scan->prev2, -1);
+	scan->prev = scan->prev2 = -1;
 	if (!scan->head_done)
 		check_head(scan);
 	const uint8_t *h = scan->head;
@@ -249,6 +317,10 @@ enc_decide(const enc_scan *scan, enc_kind requested, enc_kind *out,
 	else if (requested != ENC_AUTO)
 		*out = requested;
 	else if (scan->utf8_bad > 0 && scan->utf8_multi == 0 &&
+		 scan->controls == 0 &&
+		 scan->cp850_letters > scan->cp1252_letters)
+		*out = ENC_CP850;
+	else if (scan->utf8_bad > 0 && scan->utf8_multi == 0 &&
 		 scan->cp1252_bad == 0)
 		*out = ENC_CP1252;
 	else
@@ -262,7 +334,9 @@ enc_to_utf8(enc_kind kind, const uint8_t *in, size_t len, uint8_t *out)
 	size_t n = 0;
 	for (size_t i = 0; i < len; i++) {
 		uint32_t cp = in[i];
-		if (cp >= 0x80 && cp <= 0x9F && kind == ENC_CP1252) {
+		if (cp >= 0x80 && kind == ENC_CP850) {
+			cp = cp850_high[cp - 0x80];
+		} else if (cp >= 0x80 && cp <= 0x9F && kind == ENC_CP1252) {
 			cp = cp1252_high[cp - 0x80];
 			if (cp == 0) {
 				out[n++] = in[i];
@@ -328,7 +402,8 @@ stream_read(void *cookie, char *buf, size_t size)
 			    s->in[2] == 0xBF)
 				skip = 3;
 		}
-		if (s->kind == ENC_CP1252 || s->kind == ENC_LATIN1) {
+		if (s->kind == ENC_CP1252 || s->kind == ENC_LATIN1 ||
+		    s->kind == ENC_CP850) {
 			s->out_len = enc_to_utf8(s->kind, s->in + skip,
 						 got - skip, s->out);
 		} else {

@@ -1,7 +1,8 @@
 /*
  * Text encodings of agency exports: recognising them in one pass over a
- * file, in constant memory, and reading a Windows-1252 or Latin-1 file as
- * UTF-8 so that the CSV and JSON Lines readers only ever see UTF-8.
+ * file, in constant memory, and reading a Windows-1252, Latin-1 or code
+ * page 850 file as UTF-8 so that the CSV and JSON Lines readers only ever
+ * see UTF-8.
  *
  * What the scan decides (docs/ADAPTERS.md, "Encodings"):
  *   - a UTF-16 file (byte order mark, or the NUL bytes every other byte
@@ -11,8 +12,12 @@
  *   - a file that is valid UTF-8 (with or without a byte order mark) is
  *     UTF-8;
  *   - a file that is not, holds no valid multi-byte UTF-8 sequence at all
- *     and only bytes Windows-1252 defines is Windows-1252 (which agrees
- *     with Latin-1 on every letter, æ ø å included);
+ *     and no control bytes, and whose letters next to other letters are
+ *     more often code page 850's æ ø å Ø Å (bytes 91 9B 86 9D 8F: Excel's
+ *     "CSV (MS-DOS)") than Windows-1252's (C0-FF), is code page 850;
+ *   - one that is neither, with only bytes Windows-1252 defines, is
+ *     Windows-1252 (which agrees with Latin-1 on every letter, æ ø å
+ *     included);
  *   - anything else is read as UTF-8 and its bad rows are rejected one by
  *     one (a UTF-8 file with one pasted Windows-1252 row keeps its good
  *     rows).
@@ -33,12 +38,13 @@ typedef enum {
 	ENC_UTF8,
 	ENC_CP1252,
 	ENC_LATIN1,
+	ENC_CP850, /* IBM/MS-DOS Western Europe: Excel's "CSV (MS-DOS)" */
 } enc_kind;
 
-/* "auto", "utf-8", "cp1252", "latin1". */
+/* "auto", "utf-8", "cp1252", "latin1", "cp850". */
 const char *enc_name(enc_kind kind);
 /* Parse a setting: utf-8/utf8, cp1252/windows-1252, latin1/iso-8859-1,
- * auto (any case). UG_EINVAL if unknown. */
+ * cp850/ibm850, auto (any case). UG_EINVAL if unknown. */
 ug_err enc_parse(const char *text, enc_kind *out);
 
 /* The running state of a scan; fill with enc_scan_init. */
@@ -52,6 +58,12 @@ typedef struct {
 	uint64_t utf8_bad;   /* bytes that are not valid UTF-8 */
 	uint64_t cp1252_bad; /* bytes Windows-1252 leaves undefined, or
 				control bytes no text holds */
+	uint64_t controls;   /* control bytes no text holds, NUL included */
+	/* High bytes beside an ASCII letter that are a Danish letter in
+	 * code page 850 (91 9B 86 9D 8F), and that are a letter in
+	 * Windows-1252 (C0-FF but for × and ÷): which of the two reads
+	 * as words. */
+	uint64_t cp850_letters, cp1252_letters;
 	long first_bad_line; /* line of the first utf8_bad byte, or 0 */
 	/* Internal: a UTF-8 sequence split across feeds, the start. */
 	uint8_t pending[4];
@@ -60,6 +72,9 @@ typedef struct {
 	size_t nhead;
 	bool head_done;
 	long line;
+	/* The two bytes before the current one (a letter is judged by
+	 * both its neighbours), -1 for none. */
+	int prev, prev2;
 } enc_scan;
 
 void enc_scan_init(enc_scan *scan);
@@ -77,7 +92,8 @@ ug_err enc_decide(const enc_scan *scan, enc_kind requested, enc_kind *out,
 		  ug_diag *diag);
 
 /*
- * Convert len bytes of kind (ENC_CP1252 or ENC_LATIN1) to UTF-8 in out,
+ * Convert len bytes of kind (ENC_CP1252, ENC_LATIN1 or ENC_CP850) to
+ * UTF-8 in out,
  * which must hold 3 * len bytes; returns the bytes written. Bytes that
  * Windows-1252 leaves undefined (81 8D 8F 90 9D) are kept as they are,
  * which is not UTF-8, so the row holding one is rejected rather than
@@ -99,7 +115,7 @@ size_t enc_utf8_piece(const uint8_t *s, size_t len, uint8_t *out,
 /*
  * A stream that reads raw (borrowed; the caller closes it after this
  * one) as UTF-8: a leading UTF-8 byte order mark is dropped, and
- * ENC_CP1252 and ENC_LATIN1 input is converted. NULL (errno set) on
+ * ENC_CP1252, ENC_LATIN1 and ENC_CP850 input is converted. NULL (errno set) on
  * failure. fclose() the result when done; it does not close raw.
  */
 FILE *enc_open(FILE *raw, enc_kind kind);

@@ -57,7 +57,7 @@ static const ug_setting adapter_settings[] = {
     {"format", "auto",
      "import, watch: csv, jsonl or auto (by extension or content)"},
     {"encoding", "auto",
-     "import, watch: utf-8, cp1252, latin1 or auto (detected)"},
+     "import, watch: utf-8, cp1252, latin1, cp850 or auto (detected)"},
     {"ignore_columns", "",
      "import, watch: columns to leave out (comma list, * = any)"},
     {"settle", "2", "watch: seconds a file must stay unchanged"},
@@ -366,9 +366,10 @@ setup(struct runtime *rt, ug_diag *diag)
 	ug_err err = UG_OK;
 	const char *enc = ug_config_get(rt->cfg, "encoding");
 	if (err == UG_OK && enc_parse(enc, &rt->encoding) != UG_OK) {
-		ug_diag_set(diag, "encoding",
-			    "%sencoding must be utf-8, cp1252, latin1 or auto",
-			    ug_config_where(rt->cfg, "encoding"));
+		ug_diag_set(
+		    diag, "encoding",
+		    "%sencoding must be utf-8, cp1252, latin1, cp850 or auto",
+		    ug_config_where(rt->cfg, "encoding"));
 		err = UG_EINVAL;
 	}
 	const char *format = ug_config_get(rt->cfg, "format");

@@ -1,11 +1,11 @@
 /*
  * libFuzzer target: any bytes through the adapter runtime's input side,
  * as one line of an agency's file: the JSON Lines object parser, the
- * encoding scan and the Windows-1252 conversion, and the value parsers
- * every parse_row uses (dates, whole numbers, CPR numbers, words). None
- * may crash, read or write out of bounds, or leak; bad input is a return
- * code. A whole JSON Lines file, read as an import reads it, is
- * jsonl_fuzz.c's.
+ * encoding scan and the Windows-1252 and code page 850 conversions,
+ * and the value parsers every parse_row uses (dates, whole numbers, CPR
+ * numbers, words). None may crash, read or write out of bounds, or
+ * leak; bad input is a return code. A whole JSON Lines file, read as an
+ * import reads it, is jsonl_fuzz.c's.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *out = malloc(3 * size + 1);
 	if (out) {
 		(void)enc_to_utf8(ENC_CP1252, data, size, out);
+		(void)enc_to_utf8(ENC_CP850, data, size, out);
 		free(out);
 	}
 

@@ -10,9 +10,9 @@
  * code.
  *
  * The first byte is not file content: its low two bits pick the
- * encoding the file is read as (UTF-8, Windows-1252, Latin-1), and bit 2
- * repeats the rest until it is longer than one line may be, which the
- * fuzzer's short inputs could not reach otherwise.
+ * encoding the file is read as (UTF-8, Windows-1252, Latin-1, code page
+ * 850), and bit 2 repeats the rest until it is longer than one line may
+ * be, which the fuzzer's short inputs could not reach otherwise.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -43,7 +43,7 @@ typedef struct {
 } mapped;
 
 static const enc_kind encodings[] = {ENC_UTF8, ENC_CP1252, ENC_LATIN1,
-				     ENC_UTF8};
+				     ENC_CP850};
 
 /* The keys the good lines use, each once, as the import's plan keeps
  * them. */

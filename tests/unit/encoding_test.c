@@ -1,6 +1,7 @@
 /*
  * adapters/encoding: what the scan decides for UTF-8 (with and without a
- * byte order mark), Windows-1252 and Latin-1 exports with æ ø å, UTF-16,
+ * byte order mark), Windows-1252, Latin-1 and code page 850 ("CSV
+ * (MS-DOS)") exports with æ ø å, UTF-16,
  * binary and empty files, and mixed files; sequences split across feeds;
  * conversion to UTF-8; and the converting stream.
  */
@@ -67,6 +68,63 @@ test_decide(void)
 	/* Bytes Windows-1252 leaves undefined: not Windows-1252. */
 	CHECK_OK(DECIDE("a;b\n\x81;1\n", ENC_AUTO, &k, &d));
 	CHECK_EQ_INT(k, ENC_UTF8);
+}
+
+/* Excel's "CSV (MS-DOS)": æ ø å Æ Ø Å are 91 9B 86 92 9D 8F. */
+static void
+test_decide_cp850(void)
+{
+	enc_kind k;
+	ug_diag d;
+	/* "Fravær;Skole" / "Søholt Skole;Åbjerg" / "på" / "Ærø". */
+	CHECK_OK(DECIDE("Frav\x91r;Skole\r\nS\x9Bholt Skole;\x8F"
+			"bjerg\r\np\x86;\x92r\x9B\r\n",
+			ENC_AUTO, &k, &d));
+	CHECK_EQ_INT(k, ENC_CP850);
+	/* Only lower case: every byte is Windows-1252's too (‘ › †), but
+	 * beside letters they are words. */
+	CHECK_OK(DECIDE("frav\x91r;s\x9Bholt;p\x86\n", ENC_AUTO, &k, &d));
+	CHECK_EQ_INT(k, ENC_CP850);
+	/* Windows-1252 quotes around words, an apostrophe and a dagger on
+	 * their own: Windows-1252. */
+	CHECK_OK(DECIDE("navn;note\n\x91"
+			"Anna\x92;O\x92"
+			"Brien \x86\n",
+			ENC_AUTO, &k, &d));
+	CHECK_EQ_INT(k, ENC_CP1252);
+	/* A Windows-1252 Danish file with a quoted word: its own letters
+	 * outnumber the rest. */
+	CHECK_OK(DECIDE(cp1252, ENC_AUTO, &k, &d));
+	CHECK_EQ_INT(k, ENC_CP1252);
+	CHECK_OK(DECIDE("frav\xE6r;note\nS\xF8holt;\x91godt\x92 p\xE5\n",
+			ENC_AUTO, &k, &d));
+	CHECK_EQ_INT(k, ENC_CP1252);
+	/* UTF-8 stays UTF-8; a control byte keeps it from being text. */
+	CHECK_OK(DECIDE(utf8, ENC_AUTO, &k, &d));
+	CHECK_EQ_INT(k, ENC_UTF8);
+	char odd[1024];
+	memset(odd, 'a', sizeof odd);
+	memcpy(odd, "frav\x91r;", 7);
+	odd[sizeof odd - 2] = 0x01; /* past the head's 512 bytes */
+	CHECK_OK(decide(odd, sizeof odd, ENC_AUTO, &k, &d));
+	CHECK_EQ_INT(k, ENC_UTF8);
+	/* Asked for, it is what is used; a byte order mark still wins. */
+	CHECK_OK(DECIDE(cp1252, ENC_CP850, &k, &d));
+	CHECK_EQ_INT(k, ENC_CP850);
+	CHECK_OK(DECIDE("\xEF\xBB\xBF"
+			"frav\x91r\n",
+			ENC_AUTO, &k, &d));
+	CHECK_EQ_INT(k, ENC_UTF8);
+	/* A letter's neighbours are seen across feeds. */
+	static const char dos[] = "Frav\x91r;S\x9Bholt\n";
+	for (size_t step = 0; step < 3; step++) {
+		enc_scan one = scan_of(dos, sizeof dos - 1, step);
+		CHECK_EQ_INT(one.cp850_letters, 2);
+		CHECK_EQ_INT(one.cp1252_letters, 0);
+	}
+	/* The last byte of the file is judged too. */
+	CHECK_OK(DECIDE("a;s\x9B", ENC_AUTO, &k, &d));
+	CHECK_EQ_INT(k, ENC_CP850);
 }
 
 static void
@@ -159,6 +217,21 @@ test_convert(void)
 	CHECK_EQ_INT(k, ENC_LATIN1);
 	CHECK_ERR(enc_parse("ebcdic", &k), UG_EINVAL);
 	CHECK_EQ_STR(enc_name(ENC_CP1252), "cp1252");
+	CHECK_OK(enc_parse("CP850", &k));
+	CHECK_EQ_INT(k, ENC_CP850);
+	CHECK_OK(enc_parse("ibm850", &k));
+	CHECK_EQ_INT(k, ENC_CP850);
+	CHECK_EQ_STR(enc_name(ENC_CP850), "cp850");
+	/* Code page 850: æ ø å Æ Ø Å, é, a box-drawing line and the
+	 * non-breaking space at FF. */
+	const uint8_t dos[] = {0x91, 0x9B, 0x86, 0x92, 0x9D,
+			       0x8F, 0x82, 0xC4, 0xFF};
+	n = enc_to_utf8(ENC_CP850, dos, sizeof dos, out);
+	CHECK_EQ_INT(n, 7 * 2 + 3 + 2);
+	CHECK_EQ_MEM(out,
+		     "\xC3\xA6\xC3\xB8\xC3\xA5\xC3\x86\xC3\x98\xC3\x85"
+		     "\xC3\xA9\xE2\x94\x80\xC2\xA0",
+		     n);
 }
 
 static void
@@ -201,6 +274,7 @@ test_stream(void)
 
 TEST_LIST = {
     {"decide", test_decide},
+    {"decide code page 850", test_decide_cp850},
     {"whole-file errors", test_whole_file_errors},
     {"split sequences", test_split_sequences},
     {"convert", test_convert},
