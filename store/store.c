@@ -810,21 +810,37 @@ done:
 
 /* log/ is the one truth, synced, and never emptied: damaged files there
  * stop the open, saying which file and what to do, before anything reads
- * a page the file lacks (SIGBUS). A data.mdb of 0 bytes would be taken
- * by LMDB for a new environment, and the store for a new, empty one. */
+ * a page the file lacks (SIGBUS). A data.mdb of 0 bytes, or none beside
+ * derived state, would be taken by LMDB for a new environment, and the
+ * store for a new, empty one that takes events a restore then loses. */
 static ug_err
-open_log(store *s, const char *path, size_t map_mb, ug_diag *diag)
+open_log(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 {
 	static const char restore[] = "restore log/ from a backup (see "
 				      "OPERATIONS.md, \"Backup and restore\")";
-	char file[600], why[160];
+	char path[512], file[600], derived[600], why[160];
 	struct stat st;
+	snprintf(path, sizeof path, "%s/log", dir);
 	snprintf(file, sizeof file, "%s/data.mdb", path);
-	if (stat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+	snprintf(derived, sizeof derived, "%s/derived/data.mdb", dir);
+	bool there = stat(file, &st) == 0;
+	bool missing = !there && errno == ENOENT;
+	if (there && S_ISREG(st.st_mode) && st.st_size == 0) {
 		ug_diag_set(diag, path,
 			    "cannot open LMDB environment: %s is empty (0 "
 			    "bytes); %s",
 			    file, restore);
+		return UG_EIO;
+	}
+	if (missing && stat(derived, &st) == 0 && st.st_size > 0) {
+		ug_diag_set(
+		    diag, path,
+		    "cannot open LMDB environment: %s is missing, but "
+		    "%s/derived holds a store's derived state: the log "
+		    "is lost; restore the store from a backup (see "
+		    "OPERATIONS.md, \"Backup and restore\"), or move "
+		    "%s/derived aside to start an empty store",
+		    file, dir, dir);
 		return UG_EIO;
 	}
 	bool in_use = env_in_use(path);
@@ -878,8 +894,7 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 		err = UG_EINVAL;
 		goto fail;
 	}
-	snprintf(path, sizeof path, "%s/log", dir);
-	err = open_log(s, path, opts->log_map_mb ? opts->log_map_mb : 16384,
+	err = open_log(s, dir, opts->log_map_mb ? opts->log_map_mb : 16384,
 		       diag);
 	if (err != UG_OK)
 		goto fail;

@@ -641,6 +641,49 @@ def test_a_log_data_file_of_garbage_or_0_bytes_is_refused_by_name(
                             f"{said}\n"), (args, p.stderr)
     assert data_file.read_bytes() == before
 
+def test_a_lost_log_beside_derived_state_is_refused(make_hub):
+    """OPERATIONS.md "Store format": a data_dir whose log/ is gone but
+    whose derived/ is there lost its log. hubd and hubctl refuse it
+    (exit 1), saying what to do, rather than start an empty store beside
+    it that takes events a restore would then lose. With derived/ moved
+    aside too, hubd starts an empty store, as documented for
+    re-creating one."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"lost-{i}")
+               for i, c in enumerate(CprGen(4405).take(5))])
+    hub.wait_applied()
+    hub.stop()
+    data = hub.data_dir
+    for f in (data / "log").iterdir():
+        f.unlink()
+    (data / "log").rmdir()
+    said = (f"cannot open LMDB environment: {data}/log/data.mdb is "
+            f"missing, but {data}/derived holds a store's derived state: "
+            "the log is lost; restore the store from a backup (see "
+            'OPERATIONS.md, "Backup and restore"), or move '
+            f"{data}/derived aside to start an empty store")
+
+    hub.start(wait=False)
+    assert hub.proc.wait(timeout=20) == 1
+    hub._reap(1)
+    hub.stopped_cleanly = True
+    assert re.search(r"\berr HUB-START " + re.escape(
+        f"cannot start: {data}/log: {said}") + "$",
+        hub.current_log(), re.M), hub.current_log()
+    p = hub.hubctl("register-caseworker", "cw-anna", check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stderr == ("hubctl: cannot open the hub's keys and store: "
+                        f"{said}\n"), p.stderr
+    p = hub.hubctl("stats", check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stderr.startswith(f"hubctl: stats: no store in {data} "
+                               "(data_dir)"), p.stderr
+    assert not (data / "log" / "data.mdb").exists()
+
+    (data / "derived").rename(hub.tmp / "derived-aside")
+    hub.start()
+    assert hub.stats()["log_events"] == 0
+
 def test_derived_state_of_another_format_is_rebuilt_from_the_log(make_hub):
     """ARCHITECTURE.md, "The derived schema": derived state recorded
     under another format (`schema` in derived/'s `meta` database) is
