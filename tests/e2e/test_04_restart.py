@@ -641,6 +641,28 @@ def test_a_log_data_file_of_garbage_or_0_bytes_is_refused_by_name(
                             f"{said}\n"), (args, p.stderr)
     assert data_file.read_bytes() == before
 
+def test_files_another_process_has_open_are_never_emptied(make_hub):
+    """OPERATIONS.md "Store format": derived/ files that do not open are
+    emptied only when no other process has them open. With hubd running
+    (it has them mapped), hubctl stops with exit 1 and says to stop
+    every process first; the data file is left as it is."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"busy-{i}")
+               for i, c in enumerate(CprGen(4406).take(5))])
+    hub.wait_applied()
+    derived = hub.data_dir / "derived"
+    size = (derived / "data.mdb").stat().st_size
+    (derived / "lock.mdb").write_bytes(b"\xa5" * 8192)
+    p = hub.hubctl("stats", check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert re.search(
+        "^hubctl: cannot open the hub's keys and store: " + re.escape(
+            f"{derived} does not open (") + r"[^)]+\), and another process "
+        "has it open: stop every hubd and hubctl on the store, then start "
+        "hubd again$", p.stderr, re.M), p.stderr
+    assert (derived / "data.mdb").stat().st_size == size
+    hub.kill9()
+
 def test_a_lost_log_beside_derived_state_is_refused(make_hub):
     """OPERATIONS.md "Store format": a data_dir whose log/ is gone but
     whose derived/ is there lost its log. hubd and hubctl refuse it
