@@ -35,7 +35,7 @@ const char *ug_strerror(ug_err err);
 typedef struct {
 	char file[256];
 	long line;
-	char field[64];
+	char field[512]; /* also a store's directory: HUB-START names it */
 	char reason[512];
 } ug_diag;
 

@@ -258,6 +258,34 @@ dequeue(outbox *ob, MDB_txn *txn, const uint8_t *id)
 	return rc;
 }
 
+/* The outbox holds events no export may give again: a data file of 0
+ * bytes (LMDB would make a new, empty outbox of it) or cut short (reading
+ * its missing end would kill the adapter with SIGBUS) stops the open,
+ * saying which file and what to do. The lock taken first keeps every
+ * other adapter off it. */
+static ug_err
+open_env(outbox *ob, const char *dir, size_t map_mb, ug_diag *diag)
+{
+	static const char redo[] =
+	    "move the outbox aside and import the agency's exports again "
+	    "(ADAPTERS.md, \"A damaged outbox\")";
+	char file[600], why[160];
+	struct stat st;
+	snprintf(file, sizeof file, "%s/data.mdb", dir);
+	if (stat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+		ug_diag_set(diag, dir, "%s is empty (0 bytes); %s", file,
+			    redo);
+		return UG_EIO;
+	}
+	ug_err err = store__env_open(&ob->env, dir, map_mb ? map_mb : 4096, 8,
+				     MDB_NORDAHEAD, diag);
+	if (err != UG_OK ||
+	    store__env_whole(ob->env, why, sizeof why) == UG_OK)
+		return err;
+	ug_diag_set(diag, dir, "%s is damaged: %s; %s", file, why, redo);
+	return UG_EIO;
+}
+
 ug_err
 outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 	    size_t map_mb, ug_diag *diag)
@@ -272,8 +300,7 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 	if (err == UG_OK)
 		err = take_lock(ob, dir, diag);
 	if (err == UG_OK)
-		err = store__env_open(&ob->env, dir, map_mb ? map_mb : 4096, 8,
-				      MDB_NORDAHEAD, diag);
+		err = open_env(ob, dir, map_mb, diag);
 	if (err != UG_OK) {
 		outbox_close(&ob);
 		return err;

@@ -43,7 +43,10 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,37 +322,195 @@ env_unreadable(int rc)
 	       rc == MDB_CORRUPTED;
 }
 
+/* Whether another process has the environment at path open: LMDB holds
+ * a shared lock on the first byte of lock.mdb for as long as it has the
+ * environment open. Asked before this process opens it, because closing
+ * any descriptor of lock.mdb would drop the locks LMDB holds on it. */
+static bool
+env_in_use(const char *path)
+{
+	char file[600];
+	snprintf(file, sizeof file, "%s/lock.mdb", path);
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct flock fl = {
+	    .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+	bool used = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return used;
+}
+
+/* Set while this thread reads pages that may lie past the end of the
+ * data file: the kernel answers such a read with SIGBUS. */
+static _Thread_local sigjmp_buf *bus_jump;
+
+static void
+on_sigbus(int sig)
+{
+	if (bus_jump)
+		siglongjmp(*bus_jump, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* How many of the pages first..last the free list names, or -1 when it
+ * does not read: database 0 is LMDB's free list, as mdb_stat -f reads
+ * it, per transaction a count and then that many page numbers. */
+static int64_t
+count_free(MDB_cursor *cur, size_t first, size_t last)
+{
+	MDB_val k, v;
+	int64_t n = 0;
+	int rc;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		size_t count, pg;
+		if (v.mv_size < sizeof count)
+			return -1;
+		memcpy(&count, v.mv_data, sizeof count);
+		if (count > v.mv_size / sizeof pg - 1)
+			return -1;
+		for (size_t i = 1; i <= count; i++) {
+			memcpy(&pg, (char *)v.mv_data + i * sizeof pg,
+			       sizeof pg);
+			n += pg >= first && pg <= last;
+		}
+	}
+	return rc == MDB_NOTFOUND ? n : -1;
+}
+
+/* count_free, with SIGBUS caught for its length: a page of the free list
+ * past the file's end would kill the process when read. -1 then. */
+static int64_t
+free_pages_in(MDB_env *env, size_t first, size_t last)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+		return -1;
+	if (mdb_cursor_open(txn, 0, &cur) != 0) {
+		mdb_txn_abort(txn);
+		return -1;
+	}
+	struct sigaction sa = {.sa_handler = on_sigbus}, old;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old);
+	sigjmp_buf jump;
+	volatile int64_t n = -1;
+	if (sigsetjmp(jump, 1) == 0) {
+		bus_jump = &jump;
+		n = count_free(cur, first, last);
+	}
+	bus_jump = NULL;
+	sigaction(SIGBUS, &old, NULL);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return n;
+}
+
+ug_err
+store__env_whole(MDB_env *env, char *why, size_t cap)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	struct stat st;
+	int fd;
+	if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &ms) != 0 ||
+	    mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &st) != 0) {
+		snprintf(why, cap, "its LMDB header cannot be read");
+		return UG_EMALFORMED;
+	}
+	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	if ((uint64_t)st.st_size >= need)
+		return UG_OK;
+	/* LMDB counts every page below its last as the file's, but never
+	 * writes one that a transaction took from the end of the file and
+	 * freed again before it committed: a sound file may end before its
+	 * last page. It is whole when every page it lacks is a free one. */
+	size_t first = ((size_t)st.st_size + ms.ms_psize - 1) / ms.ms_psize;
+	int64_t freed = free_pages_in(env, first, info.me_last_pgno);
+	if (freed == (int64_t)(info.me_last_pgno + 1 - first))
+		return UG_OK;
+	snprintf(why, cap,
+		 "%" PRIu64 " bytes, but its LMDB header counts %" PRIu64
+		 " (cut short)",
+		 (uint64_t)st.st_size, need);
+	return UG_EMALFORMED;
+}
+
+/* Open env at path unless its files are damaged: *damaged then says
+ * which and how (an LMDB error, or a data file cut short), and nothing
+ * is open. A file another process has open is trusted: the first
+ * process to open it after a crash checked it, and a file LMDB has
+ * mapped does not shrink. */
+static ug_err
+env_open_checked(MDB_env **out, const char *path, size_t map_mb,
+		 unsigned max_dbs, unsigned flags, char *damaged, size_t cap,
+		 bool *in_use)
+{
+	int rc = 0;
+	char why[160];
+	damaged[0] = '\0';
+	*in_use = env_in_use(path);
+	ug_err err = env_open(out, path, map_mb, max_dbs, flags, NULL, &rc);
+	if (err != UG_OK) {
+		if (!env_unreadable(rc))
+			return err;
+		snprintf(damaged, cap, "%s does not open (%s)", path,
+			 mdb_strerror(rc));
+		return UG_EMALFORMED;
+	}
+	if (*in_use || store__env_whole(*out, why, sizeof why) == UG_OK)
+		return UG_OK;
+	snprintf(damaged, cap, "%s/data.mdb is damaged: %s", path, why);
+	mdb_env_close(*out);
+	*out = NULL;
+	return UG_EMALFORMED;
+}
+
 ug_err
 store__env_open_rebuilt(store *s, MDB_env **out, const char *path,
 			size_t map_mb, unsigned max_dbs, const char *msgid,
 			const char *then, ug_diag *diag)
 {
 	int rc = 0;
-	ug_err err =
-	    env_open(out, path, map_mb, max_dbs, MDB_NOSYNC, NULL, &rc);
-	if (err == UG_OK || !env_unreadable(rc))
+	char damaged[800];
+	bool in_use;
+	ug_err err = env_open_checked(out, path, map_mb, max_dbs, MDB_NOSYNC,
+				      damaged, sizeof damaged, &in_use);
+	if (err != UG_EMALFORMED)
 		return err == UG_OK ? UG_OK
 				    : env_open(out, path, map_mb, max_dbs,
 					       MDB_NOSYNC, diag, &rc);
 	/* Everything here is rebuilt from the log, so files that do not
-	 * open must not keep the hub from starting. Emptied under log/'s
-	 * write lock and only if they still do not open under it: two
-	 * processes opening at once must not empty what the other one has
-	 * just made (and has mapped). Truncated, not deleted, so that they
-	 * keep their owner and mode. */
+	 * open, or that end before their last page (a crash of the machine
+	 * lost their end: reading there would kill the process with
+	 * SIGBUS), must not keep the hub from starting. Emptied under log/'s
+	 * write lock and only if they are still damaged under it and no
+	 * other process has them open: two processes opening at once must
+	 * not empty what the other one has just made (and has mapped).
+	 * Truncated, not deleted, so that they keep their owner and mode. */
 	MDB_txn *txn = NULL;
 	int lrc = store__begin_write(s->log_env, &txn);
 	if (lrc != 0)
 		return store__map_err(lrc, "empty an unreadable environment");
-	err = env_open(out, path, map_mb, max_dbs, MDB_NOSYNC, NULL, &rc);
-	if (err == UG_OK || !env_unreadable(rc)) {
+	err = env_open_checked(out, path, map_mb, max_dbs, MDB_NOSYNC, damaged,
+			       sizeof damaged, &in_use);
+	if (err != UG_EMALFORMED || in_use) {
 		mdb_txn_abort(txn);
+		if (err == UG_EMALFORMED) {
+			ug_diag_set(diag, path,
+				    "%s, and another process has it open: "
+				    "stop every hubd and hubctl on the store, "
+				    "then start hubd again",
+				    damaged);
+			return UG_EIO;
+		}
 		return err == UG_OK ? UG_OK
 				    : env_open(out, path, map_mb, max_dbs,
 					       MDB_NOSYNC, diag, &rc);
 	}
-	log_warn(msgid, "%s does not open (%s): emptied it; %s", path,
-		 mdb_strerror(rc), then);
+	log_warn(msgid, "%s: emptied it; %s", damaged, then);
 	static const char *const files[] = {"data.mdb", "lock.mdb"};
 	for (size_t i = 0; i < 2; i++) {
 		char file[600];
@@ -647,6 +808,62 @@ done:
 	return err;
 }
 
+/* log/ is the one truth, synced, and never emptied: damaged files there
+ * stop the open, saying which file and what to do, before anything reads
+ * a page the file lacks (SIGBUS). A data.mdb of 0 bytes, or none beside
+ * derived state, would be taken by LMDB for a new environment, and the
+ * store for a new, empty one that takes events a restore then loses. */
+static ug_err
+open_log(store *s, const char *dir, size_t map_mb, ug_diag *diag)
+{
+	static const char restore[] = "restore log/ from a backup (see "
+				      "OPERATIONS.md, \"Backup and restore\")";
+	char path[512], file[600], derived[600], why[160];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/log", dir);
+	snprintf(file, sizeof file, "%s/data.mdb", path);
+	snprintf(derived, sizeof derived, "%s/derived/data.mdb", dir);
+	bool there = stat(file, &st) == 0;
+	bool missing = !there && errno == ENOENT;
+	if (there && S_ISREG(st.st_mode) && st.st_size == 0) {
+		ug_diag_set(diag, path,
+			    "cannot open LMDB environment: %s is empty (0 "
+			    "bytes); %s",
+			    file, restore);
+		return UG_EIO;
+	}
+	if (missing && stat(derived, &st) == 0 && st.st_size > 0) {
+		ug_diag_set(
+		    diag, path,
+		    "cannot open LMDB environment: %s is missing, but "
+		    "%s/derived holds a store's derived state: the log "
+		    "is lost; restore the store from a backup (see "
+		    "OPERATIONS.md, \"Backup and restore\"), or move "
+		    "%s/derived aside to start an empty store",
+		    file, dir, dir);
+		return UG_EIO;
+	}
+	bool in_use = env_in_use(path);
+	int rc = 0;
+	ug_err err = env_open(&s->log_env, path, map_mb, 16, 0, diag, &rc);
+	if (err != UG_OK) {
+		if (env_unreadable(rc))
+			ug_diag_set(diag, path,
+				    "cannot open LMDB environment: %s: %s is "
+				    "damaged; %s",
+				    mdb_strerror(rc), file, restore);
+		return err;
+	}
+	if (in_use || store__env_whole(s->log_env, why, sizeof why) == UG_OK)
+		return UG_OK;
+	ug_diag_set(diag, path,
+		    "cannot open LMDB environment: %s is damaged: %s; %s",
+		    file, why, restore);
+	mdb_env_close(s->log_env);
+	s->log_env = NULL;
+	return UG_EIO;
+}
+
 ug_err
 store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 {
@@ -677,10 +894,8 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 		err = UG_EINVAL;
 		goto fail;
 	}
-	snprintf(path, sizeof path, "%s/log", dir);
-	err = store__env_open(&s->log_env, path,
-			      opts->log_map_mb ? opts->log_map_mb : 16384, 16,
-			      0, diag);
+	err = open_log(s, dir, opts->log_map_mb ? opts->log_map_mb : 16384,
+		       diag);
 	if (err != UG_OK)
 		goto fail;
 	const char *names[] = {"log",	    "ids",	    "assign",

@@ -270,42 +270,31 @@ copy_file(const char *from, const char *to, store_backup_file *got,
 
 /* A data file cut short maps pages past its end, and the first read of
  * one kills the process (SIGBUS) with part of a backup in data_dir: so
- * the file must hold every page its LMDB header counts before any store
- * opens it. The header is read with read(), not through the map. */
+ * the file must hold every page LMDB may read before any store opens
+ * it (store__env_whole). */
 static ug_err
 check_pages(const char *path, const char *shown, ug_diag *diag)
 {
 	struct stat st;
 	MDB_env *env = NULL;
+	char why[160];
 	int rc = stat(path, &st) != 0 ? errno : mdb_env_create(&env);
 	if (rc == 0)
 		rc = mdb_env_open(
 		    env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK, 0600);
-	MDB_envinfo info;
-	MDB_stat ms;
-	if (rc == 0)
-		rc = mdb_env_info(env, &info);
-	if (rc == 0)
-		rc = mdb_env_stat(env, &ms);
-	if (env)
-		mdb_env_close(env);
 	if (rc != 0) {
+		mdb_env_close(env);
 		ug_diag_set(diag, shown,
 			    "%s is damaged: it does not open as "
 			    "LMDB (%s)",
 			    shown, mdb_strerror(rc));
 		return UG_EMALFORMED;
 	}
-	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
-	if ((uint64_t)st.st_size < need) {
-		ug_diag_set(diag, shown,
-			    "%s is damaged: %" PRIu64 " bytes, "
-			    "but its LMDB header counts %" PRIu64 " (cut "
-			    "short)",
-			    shown, (uint64_t)st.st_size, need);
-		return UG_EMALFORMED;
-	}
-	return UG_OK;
+	ug_err err = store__env_whole(env, why, sizeof why);
+	mdb_env_close(env);
+	if (err != UG_OK)
+		ug_diag_set(diag, shown, "%s is damaged: %s", shown, why);
+	return err;
 }
 
 /* What was copied against what the backup's manifest says it wrote. */

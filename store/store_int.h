@@ -41,6 +41,12 @@ void store__env_wrote(enum store__env env);
  * the directory, and clear stale readers. */
 ug_err store__env_open(MDB_env **out, const char *path, size_t map_mb,
 		       unsigned max_dbs, unsigned flags, ug_diag *diag);
+/* UG_OK when the data file of env holds every page LMDB may read; else
+ * UG_EMALFORMED and why ("N bytes, but its LMDB header counts M (cut
+ * short)"). Reading a page past the file's end kills the process with
+ * SIGBUS, so an environment opened from files a crash or a copy may
+ * have cut short is checked before anything else reads it. */
+ug_err store__env_whole(MDB_env *env, char *why, size_t cap);
 /* The same without fsync, for ids/ and derived/: files there that are no
  * LMDB environment are emptied (logged warn under msgid, saying what
  * happens `then`) and made again, since the log rebuilds what they held. */

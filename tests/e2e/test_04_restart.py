@@ -4,6 +4,7 @@ when hubd or an adapter dies at a bad moment.
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import collections
+import json
 import os
 import re
 import signal
@@ -430,6 +431,284 @@ def test_unreadable_derived_and_ids_files_are_rebuilt_from_the_log(make_hub):
     check_alerts_once(hub, alerted)
 
 
+
+def lmdb_need(env_dir):
+    """The bytes an environment's header counts: (last page + 1) * page
+    size, as mdb_stat -e reports them."""
+    out = subprocess.run(["mdb_stat", "-e", str(env_dir)], check=True,
+                         capture_output=True, text=True).stdout
+    psize = int(re.search(r"Page size: (\d+)", out).group(1))
+    pages = int(re.search(r"Number of pages used: (\d+)", out).group(1))
+    return psize, psize * pages
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "kill9"])
+@pytest.mark.parametrize("keep", ["half", "meta pages"])
+def test_derived_and_ids_files_cut_short_are_rebuilt_from_the_log(
+        make_hub, stop, keep):
+    """OPERATIONS.md "Store format", damaged ids/ or derived/ files: an OS
+    crash may leave a data file of these environments (committed without
+    fsync) shorter than the pages its LMDB header counts. Reading there
+    would kill the process (SIGBUS); instead the first hubd to open the
+    store empties the environment, says so, and makes it again from the
+    log. Every event and alert is still there, once."""
+    hub = make_hub()
+    rows, alerted = cohort(410, 40)
+    path, _ = hub.csv("term.csv", rows)
+    assert hub.adapter("import", path).rc == 0
+    envs = [hubtest.envelope("school-a", c, salt=f"short-{i}")
+            for i, c in enumerate(CprGen(4403).take(10))]
+    first = hub.send(*envs)
+    hub.wait_stats("applied", lambda s: s["last_applied"] == s["last_seq"])
+    if stop == "kill9":
+        time.sleep(6)            # the flusher wrote both files once
+        hub.kill9()
+    else:
+        hub.stop()
+    data = hub.data_dir
+    short = {}
+    for env in ("derived", "ids"):
+        psize, need = lmdb_need(data / env)
+        size = need // psize // 2 * psize if keep == "half" else 2 * psize
+        os.truncate(data / env / "data.mdb", size)
+        short[env] = (size, need)
+
+    hub.start()
+    log = hub.current_log()
+    for env, msgid, then in (
+            ("derived", "STORE-DERIVED",
+             "the derived state is rebuilt from the log"),
+            ("ids", "STORE-IDS", "the event-id index is rebuilt from the log")):
+        size, need = short[env]
+        assert re.search(r"\bwarn " + msgid + " " + re.escape(
+            f"{data}/{env}/data.mdb is damaged: {size} bytes, but its LMDB "
+            f"header counts {need} (cut short): emptied it; {then}"),
+            log), log
+    assert "STORE-IDS indexed the event ids of 50 log records" in log, log
+    assert "HUB-REPLAY applying log entries 1..50 to derived state" in log
+    st = hub.wait_stats("last_applied caught up",
+                        lambda s: s["last_applied"] == s["last_seq"] == 50)
+    assert (st["log_events"], st["event_ids"]) == (50, 50)
+    resent = hub.acks(*envs)
+    assert [a.status for a in resent] == [hubtest.DUPLICATE] * 10, resent
+    assert [a.sequence for a in resent] == first
+    check_alerts_once(hub, alerted)
+    hub.stop()
+    hub.start()                  # made whole: nothing to say again
+    assert "damaged" not in hub.current_log(), hub.current_log()
+
+
+def test_a_log_file_cut_short_is_refused_by_name(make_hub):
+    """OPERATIONS.md "Store format": log/ is never emptied. A log data
+    file shorter than the pages its header counts (a disk error, a copy
+    cut short) stops hubd with exit 1 and every hubctl command that opens
+    the store with exit 1, naming the file and saying to restore it from
+    a backup; none dies of a signal, and the file is left as it is."""
+    hub = make_hub()
+    rows, _ = cohort(411, 40)
+    path, _ = hub.csv("term.csv", rows)
+    assert hub.adapter("import", path).rc == 0
+    hub.wait_applied()
+    hub.stop()
+    log_file = hub.data_dir / "log" / "data.mdb"
+    psize, need = lmdb_need(hub.data_dir / "log")
+    size = need // psize // 2 * psize
+    os.truncate(log_file, size)
+    said = (f"cannot open LMDB environment: {log_file} is damaged: {size} "
+            f"bytes, but its LMDB header counts {need} (cut short); restore "
+            'log/ from a backup (see OPERATIONS.md, "Backup and restore")')
+
+    hub.start(wait=False)
+    assert hub.proc.wait(timeout=20) == 1
+    hub._reap(1)
+    hub.stopped_cleanly = True
+    assert re.search(r"\berr HUB-START " + re.escape(
+        f"cannot start: {hub.data_dir}/log: {said}") + "$",
+        hub.current_log(), re.M), hub.current_log()
+    for args in (["stats"], ["audit", "verify"],
+                 ["backup", str(hub.tmp / "bk")]):
+        p = hub.hubctl(*args, check=False)
+        assert p.returncode == 1, (args, p.returncode, p.stderr)
+        assert p.stderr == ("hubctl: cannot open the hub's keys and store: "
+                            f"{said}\n"), (args, p.stderr)
+    assert not (hub.tmp / "bk").exists()
+    assert log_file.stat().st_size == size
+
+
+@pytest.mark.parametrize("what", ["data.mdb of 0 bytes", "lock.mdb garbage",
+                                  "lock.mdb of 0 bytes", "directory gone"])
+def test_empty_or_missing_derived_and_ids_files_are_made_again(make_hub,
+                                                               what):
+    """OPERATIONS.md "Store format": a data.mdb of 0 bytes or a missing
+    ids/ or derived/ is an empty environment, made again and filled from
+    the log without a warning; a lock.mdb that is empty or garbage is
+    written afresh, nothing lost. No process dies of a signal."""
+    hub = make_hub()
+    rows, alerted = cohort(412, 30)
+    path, _ = hub.csv("term.csv", rows)
+    assert hub.adapter("import", path).rc == 0
+    hub.wait_stats("applied", lambda s: s["last_applied"] == s["last_seq"])
+    hub.stop()
+    for env in ("derived", "ids"):
+        d = hub.data_dir / env
+        if what == "data.mdb of 0 bytes":
+            os.truncate(d / "data.mdb", 0)
+        elif what == "lock.mdb garbage":
+            (d / "lock.mdb").write_bytes(b"\xa5" * 8192)
+        elif what == "lock.mdb of 0 bytes":
+            os.truncate(d / "lock.mdb", 0)
+        else:
+            for f in d.iterdir():
+                f.unlink()
+            d.rmdir()
+    p = hub.hubctl("stats", "--json")      # hubctl opens it first
+    assert json.loads(p.stdout)["log_events"] == 30
+
+    hub.start()
+    log = hub.log_text()
+    assert " warn " not in log, log
+    assert "damaged" not in log and "does not open" not in log, log
+    if what in ("data.mdb of 0 bytes", "directory gone"):
+        # ids/ was indexed again by hubctl, which opened the store first.
+        assert "HUB-REPLAY applying log entries 1..30 to derived state" \
+            in log, log
+    hub.wait_stats("last_applied caught up",
+                   lambda s: s["last_applied"] == s["last_seq"] == 30)
+    assert hub.stats()["event_ids"] == 30
+    check_alerts_once(hub, alerted)
+
+
+@pytest.mark.parametrize("what", ["lock.mdb garbage", "lock.mdb of 0 bytes"])
+def test_a_log_lock_file_emptied_or_garbage_is_made_again(make_hub, what):
+    """OPERATIONS.md "Store format": a lock.mdb that is empty or garbage
+    is written afresh by the first process to open the environment, the
+    synced log/ too: every event and alert is still there."""
+    hub = make_hub()
+    rows, alerted = cohort(413, 30)
+    path, _ = hub.csv("term.csv", rows)
+    assert hub.adapter("import", path).rc == 0
+    hub.wait_stats("applied", lambda s: s["last_applied"] == s["last_seq"])
+    hub.stop()
+    lock = hub.data_dir / "log" / "lock.mdb"
+    if what == "lock.mdb garbage":
+        lock.write_bytes(b"\x5a" * 8192)
+    else:
+        os.truncate(lock, 0)
+    hub.start()
+    assert " warn " not in hub.current_log(), hub.current_log()
+    st = hub.wait_stats("applied",
+                        lambda s: s["last_applied"] == s["last_seq"] == 30)
+    assert st["log_events"] == 30
+    check_alerts_once(hub, alerted)
+
+
+@pytest.mark.parametrize("what", ["garbage", "0 bytes"])
+def test_a_log_data_file_of_garbage_or_0_bytes_is_refused_by_name(
+        make_hub, what):
+    """OPERATIONS.md "Store format": a log/data.mdb that does not open,
+    or has 0 bytes (which LMDB would take for a new, empty store), stops
+    hubd and hubctl with exit 1, naming the file and saying to restore
+    it from a backup; the file is not changed."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"log-{i}")
+               for i, c in enumerate(CprGen(4404).take(5))])
+    hub.stop()
+    data_file = hub.data_dir / "log" / "data.mdb"
+    if what == "garbage":
+        with open(data_file, "r+b") as f:
+            f.write(b"\xa5" * 16384)       # both meta pages gone
+        said = ("cannot open LMDB environment: MDB_INVALID: File is not "
+                f"an LMDB file: {data_file} is damaged; restore log/ from "
+                'a backup (see OPERATIONS.md, "Backup and restore")')
+    else:
+        os.truncate(data_file, 0)
+        said = (f"cannot open LMDB environment: {data_file} is empty (0 "
+                "bytes); restore log/ from a backup (see OPERATIONS.md, "
+                '"Backup and restore")')
+    before = data_file.read_bytes()
+
+    hub.start(wait=False)
+    assert hub.proc.wait(timeout=20) == 1
+    hub._reap(1)
+    hub.stopped_cleanly = True
+    assert re.search(r"\berr HUB-START " + re.escape(
+        f"cannot start: {hub.data_dir}/log: {said}") + "$",
+        hub.current_log(), re.M), hub.current_log()
+    for args in (["stats"], ["audit", "verify"]):
+        p = hub.hubctl(*args, check=False)
+        assert p.returncode == 1, (args, p.returncode, p.stderr)
+        assert p.stderr == ("hubctl: cannot open the hub's keys and store: "
+                            f"{said}\n"), (args, p.stderr)
+    assert data_file.read_bytes() == before
+
+def test_files_another_process_has_open_are_never_emptied(make_hub):
+    """OPERATIONS.md "Store format": derived/ files that do not open are
+    emptied only when no other process has them open. With hubd running
+    (it has them mapped), hubctl stops with exit 1 and says to stop
+    every process first; the data file is left as it is."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"busy-{i}")
+               for i, c in enumerate(CprGen(4406).take(5))])
+    hub.wait_applied()
+    derived = hub.data_dir / "derived"
+    size = (derived / "data.mdb").stat().st_size
+    # Its magic number and format only, in place: hubd, which has the
+    # rest mapped, goes on.
+    with open(derived / "lock.mdb", "r+b") as f:
+        f.write(b"\xa5" * 8)
+    p = hub.hubctl("stats", check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert re.search(
+        "^hubctl: cannot open the hub's keys and store: " + re.escape(
+            f"{derived} does not open (") + r"[^)]+\), and another process "
+        "has it open: stop every hubd and hubctl on the store, then start "
+        "hubd again$", p.stderr, re.M), p.stderr
+    assert (derived / "data.mdb").stat().st_size == size
+    assert hub.running
+    hub.kill9()
+
+def test_a_lost_log_beside_derived_state_is_refused(make_hub):
+    """OPERATIONS.md "Store format": a data_dir whose log/ is gone but
+    whose derived/ is there lost its log. hubd and hubctl refuse it
+    (exit 1), saying what to do, rather than start an empty store beside
+    it that takes events a restore would then lose. With derived/ moved
+    aside too, hubd starts an empty store, as documented for
+    re-creating one."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"lost-{i}")
+               for i, c in enumerate(CprGen(4405).take(5))])
+    hub.wait_applied()
+    hub.stop()
+    data = hub.data_dir
+    for f in (data / "log").iterdir():
+        f.unlink()
+    (data / "log").rmdir()
+    said = (f"cannot open LMDB environment: {data}/log/data.mdb is "
+            f"missing, but {data}/derived holds a store's derived state: "
+            "the log is lost; restore the store from a backup (see "
+            'OPERATIONS.md, "Backup and restore"), or move '
+            f"{data}/derived aside to start an empty store")
+
+    hub.start(wait=False)
+    assert hub.proc.wait(timeout=20) == 1
+    hub._reap(1)
+    hub.stopped_cleanly = True
+    assert re.search(r"\berr HUB-START " + re.escape(
+        f"cannot start: {data}/log: {said}") + "$",
+        hub.current_log(), re.M), hub.current_log()
+    p = hub.hubctl("register-caseworker", "cw-anna", check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stderr == ("hubctl: cannot open the hub's keys and store: "
+                        f"{said}\n"), p.stderr
+    p = hub.hubctl("stats", check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stderr.startswith(f"hubctl: stats: no store in {data} "
+                               "(data_dir)"), p.stderr
+    assert not (data / "log" / "data.mdb").exists()
+
+    (data / "derived").rename(hub.tmp / "derived-aside")
+    hub.start()
+    assert hub.stats()["log_events"] == 0
 
 def test_derived_state_of_another_format_is_rebuilt_from_the_log(make_hub):
     """ARCHITECTURE.md, "The derived schema": derived state recorded

@@ -8,10 +8,13 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import hashlib
 import hubtest
+import os
 import re
 import signal
 import subprocess
 import time
+
+import pytest
 
 from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_PENDING, EXIT_ROWS_REJECTED,
                      AbsenceRow, CprGen, csv_line, dashed, read_key_file)
@@ -211,6 +214,55 @@ def test_hub_down_exit_2_then_flush(make_hub):
     f2 = hub.adapter("flush")
     assert f2.rc == EXIT_OK, str(f2)
     assert (f2.summary["accepted"], f2.summary["pending"]) == (0, 0)
+    assert hub.stats()["log_events"] == 25
+
+
+@pytest.mark.parametrize("cut", ["half", "0 bytes", "garbage"])
+def test_a_damaged_outbox_is_refused_by_name(make_hub, cut):
+    """ADAPTERS.md "A damaged outbox": an outbox data file cut short (a
+    disk error, a copy cut short), emptied to 0 bytes or no LMDB file is
+    refused with exit 3, naming the file (the outbox) and what to do,
+    before anything reads it: no SIGBUS, no new empty outbox in its
+    place. Importing the exports again into a new outbox sends what the
+    hub lacks."""
+    hub = make_hub(start=False)
+    cprs = CprGen(605).take(25)
+    path, _ = hub.csv("w20.csv", [AbsenceRow(c) for c in cprs])
+    r = hub.adapter("import", path, timeout=2)
+    assert r.rc == EXIT_PENDING, str(r)
+    outbox = hub.outbox_dir()
+    data = outbox / "data.mdb"
+    if cut == "half":
+        out = subprocess.run(["mdb_stat", "-e", str(outbox)], check=True,
+                             capture_output=True, text=True).stdout
+        psize = int(re.search(r"Page size: (\d+)", out).group(1))
+        pages = int(re.search(r"Number of pages used: (\d+)", out).group(1))
+        size, need = pages // 2 * psize, pages * psize
+        said = (f"{data} is damaged: {size} bytes, but its LMDB header "
+                f"counts {need} (cut short); ")
+    elif cut == "0 bytes":
+        size = 0
+        said = f"{data} is empty (0 bytes); "
+    else:
+        size = data.stat().st_size
+        said = (f"adapter-school: {outbox}: cannot open LMDB environment: "
+                "MDB_INVALID: File is not an LMDB file\n")
+    if cut == "garbage":
+        with open(data, "r+b") as f:
+            f.write(b"\xa5" * 16384)
+    else:
+        os.truncate(data, size)
+        said += ("move the outbox aside and import the agency's exports "
+                 'again (ADAPTERS.md, "A damaged outbox")')
+    hub.start()
+    f = hub.adapter("flush")
+    assert f.rc == EXIT_FATAL, str(f)
+    assert said in f.stderr, f.stderr
+    assert data.stat().st_size == size
+
+    outbox.rename(outbox.with_name("outbox.damaged"))
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_OK, str(r)
     assert hub.stats()["log_events"] == 25
 
 

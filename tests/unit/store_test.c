@@ -1166,6 +1166,186 @@ test_ids_rebuilt_after_boot(void)
 	store_close(&s);
 }
 
+/* ---- data files that end before their last page ---- */
+
+/* The length of dir/sub/data.mdb and the bytes its LMDB header counts. */
+static void
+file_and_pages(const char *dir, const char *sub, uint64_t *size,
+	       uint64_t *need)
+{
+	MDB_env *e = raw_env(dir, sub);
+	MDB_envinfo info;
+	MDB_stat ms;
+	CHECK_EQ_INT(mdb_env_info(e, &info), 0);
+	CHECK_EQ_INT(mdb_env_stat(e, &ms), 0);
+	mdb_env_close(e);
+	*need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s/data.mdb", dir, sub);
+	struct stat st;
+	CHECK_EQ_INT(stat(path, &st), 0);
+	*size = (uint64_t)st.st_size;
+}
+
+static void
+cut_to(const char *dir, const char *sub, uint64_t size)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s/data.mdb", dir, sub);
+	CHECK_EQ_INT(truncate(path, (off_t)size), 0);
+}
+
+/* LMDB never writes a page that a transaction took from the end of the
+ * file and freed again before it committed, so a sound data file may end
+ * before the last page its header counts. Such a file is not damaged:
+ * derived/ keeps what it holds, nothing is rebuilt. */
+static void
+test_sound_file_ending_early_is_kept(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	store_dtxn *t = NULL;
+	CHECK_OK(store_derived_begin(s, &t));
+	CHECK_OK(store_derived_commit(&t, 7));
+	store_close(&s);
+
+	MDB_env *e = raw_env(dir, "derived");
+	static char val[3000];
+	uint64_t size = 0, need = 0;
+	for (unsigned round = 0; round < 50 && size >= need; round++) {
+		MDB_txn *txn;
+		MDB_dbi dbi;
+		CHECK_EQ_INT(mdb_txn_begin(e, NULL, 0, &txn), 0);
+		CHECK_EQ_INT(mdb_dbi_open(txn, "scratch", MDB_CREATE, &dbi),
+			     0);
+		for (unsigned i = 0; i < 3000; i++) {
+			char k[16];
+			snprintf(k, sizeof k, "%04u%06u", round, i);
+			MDB_val key = {10, k};
+			MDB_val v = {i % 5 ? 100 : sizeof val, val};
+			CHECK_EQ_INT(mdb_put(txn, dbi, &key, &v, 0), 0);
+		}
+		for (unsigned i = 0; i < 3000; i++) {
+			char k[16];
+			snprintf(k, sizeof k, "%04u%06u", round, i);
+			MDB_val key = {10, k};
+			if (i % 3)
+				CHECK_EQ_INT(mdb_del(txn, dbi, &key, NULL), 0);
+		}
+		CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+		MDB_envinfo info;
+		MDB_stat ms;
+		CHECK_EQ_INT(mdb_env_info(e, &info), 0);
+		CHECK_EQ_INT(mdb_env_stat(e, &ms), 0);
+		need = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+		int fd;
+		struct stat st;
+		CHECK_EQ_INT(mdb_env_get_fd(e, &fd), 0);
+		CHECK_EQ_INT(fstat(fd, &st), 0);
+		size = (uint64_t)st.st_size;
+	}
+	mdb_env_close(e);
+	CHECK(size < need);
+
+	s = open_store(dir, storage_key, 64);
+	CHECK_EQ_INT(store_derived_last_applied(s), 7);
+	store_close(&s);
+	uint64_t after, need_after;
+	file_and_pages(dir, "derived", &after, &need_after);
+	CHECK(after >= size);
+
+	/* With the meta pages alone left, the free list that tells the two
+	 * apart lies past the end itself: damaged, emptied. */
+	cut_to(dir, "derived", 8192);
+	s = open_store(dir, storage_key, 64);
+	CHECK_EQ_INT(store_derived_last_applied(s), 0);
+	store_close(&s);
+}
+
+/* derived/ and ids/ cut short (an OS crash took the end of files written
+ * without fsync): reading there would kill the process with SIGBUS, so
+ * they are emptied at open, in place, and made again from the log. */
+static void
+test_rebuildable_files_cut_short_are_emptied(void)
+{
+	const char *dir = ut_tmpdir();
+	tevent t[2];
+	store *s = two_events(dir, t, "school-a");
+	store_dtxn *d = NULL;
+	CHECK_OK(store_derived_begin(s, &d));
+	CHECK_OK(store_derived_commit(&d, 2));
+	store_close(&s);
+	uint64_t size, need;
+	file_and_pages(dir, "derived", &size, &need);
+	CHECK(size == need);
+	cut_to(dir, "derived", 8192); /* the two meta pages alone */
+	file_and_pages(dir, "ids", &size, &need);
+	cut_to(dir, "ids", need - 4096);
+	char path[PATH_MAX];
+	struct stat before, after;
+	snprintf(path, sizeof path, "%s/derived/data.mdb", dir);
+	CHECK_EQ_INT(stat(path, &before), 0);
+
+	s = open_store(dir, storage_key, 64);
+	CHECK_EQ_INT(store_derived_last_applied(s), 0);
+	expect_id(s, t[0].id, t[0].ev.seq, "school-a");
+	expect_id(s, t[1].id, t[1].ev.seq, "school-a");
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.event_ids, 2);
+	CHECK_EQ_INT(st.log_events, 2);
+	store_close(&s);
+	CHECK_EQ_INT(stat(path, &after), 0);
+	CHECK(before.st_ino == after.st_ino);
+	file_and_pages(dir, "derived", &size, &need);
+	CHECK(size == need);
+}
+
+/* log/ is never emptied: cut short, or emptied to 0 bytes (which LMDB
+ * would take for a new environment), the store does not open, says
+ * which file and what to do, and the file stays as it is. */
+static void
+test_log_cut_short_is_refused(void)
+{
+	const char *dir = ut_tmpdir();
+	tevent t[2];
+	store *s = two_events(dir, t, "school-a");
+	store_close(&s);
+	uint64_t size, need;
+	file_and_pages(dir, "log", &size, &need);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/log/data.mdb", dir);
+	store_opts opts = {.log_map_mb = 64,
+			   .derived_map_mb = 64,
+			   .storage_key = storage_key};
+	const uint64_t cuts[] = {need / 4096 / 2 * 4096, 8192, 0};
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		cut_to(dir, "log", cuts[i]);
+		ug_diag diag = {0};
+		s = NULL;
+		CHECK(store_open(&s, dir, &opts, &diag) != UG_OK);
+		CHECK(s == NULL);
+		char want[PATH_MAX + 200];
+		if (cuts[i])
+			snprintf(want, sizeof want,
+				 "%s is damaged: %llu bytes, but its LMDB "
+				 "header counts %llu (cut short); restore "
+				 "log/ from a backup",
+				 path, (unsigned long long)cuts[i],
+				 (unsigned long long)need);
+		else
+			snprintf(want, sizeof want,
+				 "%s is empty (0 bytes); restore log/ from a "
+				 "backup",
+				 path);
+		if (!strstr(diag.reason, want))
+			FAIL("expected \"%s\" in \"%s\"", want, diag.reason);
+		struct stat st;
+		CHECK_EQ_INT(stat(path, &st), 0);
+		CHECK_EQ_INT(st.st_size, cuts[i]);
+	}
+}
+
 /* Record an assignment event for cpr: from/to as dates ("" = open). */
 static void
 assign(store *s, unsigned n, const char *cpr, const char *cw, const char *from,
@@ -2253,6 +2433,10 @@ TEST_LIST = {
     {"ids rebuilt after boot", test_ids_rebuilt_after_boot},
     {"ids rebuild steps over a bad record",
      test_ids_rebuild_steps_over_bad_record},
+    {"sound file ending early is kept", test_sound_file_ending_early_is_kept},
+    {"rebuildable files cut short are emptied",
+     test_rebuildable_files_cut_short_are_emptied},
+    {"log cut short is refused", test_log_cut_short_is_refused},
     {"assignments", test_assignments},
     {"assignment planned ahead", test_assignment_planned_ahead},
     {"assignment history is bounded", test_assignment_history_is_bounded},
