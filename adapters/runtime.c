@@ -700,7 +700,7 @@ run_command(struct runtime *rt, char **rest, int nrest)
 	if (import && (check_rejects_dir(rt) != UG_OK ||
 		       import_files(rt, rest + 1, nrest - 1) != UG_OK))
 		return finish(rt, true);
-	if (!adapter__stop && deliver(rt) != UG_OK)
+	if (deliver(rt) != UG_OK)
 		return finish(rt, true);
 	return finish(rt, false);
 }

@@ -801,17 +801,19 @@ run(struct sender *s)
 	if (s->one_round)
 		s->idle_deadline = ug_mono_ms() + ONE_ROUND_MS;
 	for (;;) {
+		/* Checked first, too: a signal after the import but before
+		 * the first step is a stop while delivering like any other. */
+		if (*s->opts->stop) {
+			log_notice("ADP-STOP", "interrupted; the outbox keeps "
+					       "what was not acknowledged");
+			return UG_ETIMEDOUT;
+		}
 		ug_err err = adapter__sender_step(s, POLL_MAX_MS, -1, NULL);
 		if (err != UG_OK)
 			return err;
 		if (adapter__sender_idle(s) ||
 		    (s->round_loaded && s->nflights == 0))
 			return UG_OK;
-		if (*s->opts->stop) {
-			log_notice("ADP-STOP", "interrupted; the outbox keeps "
-					       "what was not acknowledged");
-			return UG_ETIMEDOUT;
-		}
 		if (s->one_round && ug_mono_ms() >= s->idle_deadline) {
 			log_notice("ADP-TIMEOUT",
 				   "timeout 0: one round to %s, %zu "
