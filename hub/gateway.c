@@ -646,9 +646,23 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 	const void *routing = zmq_msg_data(routing_msg);
 	size_t routing_len = zmq_msg_size(routing_msg);
 	const char *key = zmq_msg_gets(frame, HUB_KEY_PROPERTY);
-	int kind, code;
+	int kind = wire_peek_kind(zmq_msg_data(frame), zmq_msg_size(frame));
+	int code;
 	void *msg;
 	ug_diag diag = {0};
+	if (kind && kind != UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN &&
+	    kind != UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT &&
+	    kind != UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
+	    kind != UNGEBRO__V1__FRAME_KIND__FRAME_ACTION &&
+	    kind != UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK) {
+		/* A kind a gateway never sends, whatever its bytes: not
+		 * unpacked, so none of them has a request_id to answer. */
+		audit(h, gateway, key ? key : "", "frame", "malformed", ONLY);
+		hub__delivery_answer(h, routing, routing_len, 0,
+				     UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+				     ONLY);
+		return;
+	}
 	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
 			&code, &diag) != UG_OK) {
 		log_warn("HUB-WEB", "frame from gateway %s refused: %s",

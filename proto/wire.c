@@ -93,6 +93,15 @@ wire_free(int kind, void *msg)
 		protobuf_c_message_free_unpacked(msg, NULL);
 }
 
+int
+wire_peek_kind(const uint8_t *frame, size_t len)
+{
+	if (len > WIRE_MAX_FRAME || len < WIRE_HEADER_LEN ||
+	    frame[0] != WIRE_VERSION || !descriptor_for(frame[1]))
+		return 0;
+	return frame[1];
+}
+
 bool
 wire_event_id_peek(const uint8_t *frame, size_t len,
 		   uint8_t id[WIRE_EVENT_ID_LEN])

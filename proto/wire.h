@@ -70,6 +70,15 @@ ug_err wire_decode(const uint8_t *frame, size_t len, int *kind, void **msg,
 void wire_free(int kind, void *msg);
 
 /*
+ * The kind of a frame wire_decode would go on to unpack (within the size
+ * limit, a version-1 header, a kind it knows), read without unpacking;
+ * 0 for any other frame. An endpoint refuses a kind it does not take
+ * before unpacking it, so the sender learns that it sent the wrong kind,
+ * not that its bytes are no message of that kind.
+ */
+int wire_peek_kind(const uint8_t *frame, size_t len);
+
+/*
  * The event_id of an event frame wire_decode refused as E_TOO_LARGE, so
  * the refusal can carry it: true if the frame is at most WIRE_MAX_MESSAGE
  * bytes and its envelope decodes with an id of WIRE_EVENT_ID_LEN bytes.

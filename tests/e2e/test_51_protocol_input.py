@@ -18,6 +18,7 @@ sockets, with Python's protobuf as the other side.
   refused.
 - The key files' lines, as documented."""
 
+import json
 import re
 import time
 
@@ -734,6 +735,39 @@ def test_refusals_not_about_a_field_say_the_documented_reason(make_hub):
         expect(other.ack_for(frame(stored)), REJECTED, E_CONFLICT,
                stored.event_id, "event id already used by another agency")
     assert hub.stats()["log_events"] == 1
+
+
+def test_frame_of_another_kind_refused_whatever_it_holds(make_hub):
+    """§2: "A frame of a kind the endpoint does not take (..., a Hello on
+    ingest) is answered ... with E_MALFORMED: on ingest 'only event frames
+    are accepted on the ingest endpoint'": so says the ack of every other
+    known kind, whether its bytes would decode as that kind's message or
+    not (a vendor who sent the wrong kind byte learns that, not that an
+    Ack or a Hello is broken); nothing is stored."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5118).next()
+    hub.cprs.add(cpr)
+    body = envelope("all-a", cpr, salt="k1").SerializeToString()
+    with IngestClient(hub, "all-a") as c:
+        for kind in range(2, 12):
+            for what in (b"", b"\xff\xff", body):
+                expect(c.ack_for(bytes([1, kind]) + what), REJECTED,
+                       E_MALFORMED, b"",
+                       "only event frames are accepted on the ingest "
+                       "endpoint")
+    assert hub.stats()["log_events"] == 0
+
+    def refused():
+        out = hub.hubctl("audit", "show", "--json", "--actor",
+                         "all-a").stdout
+        recs = [r for r in map(json.loads, out.splitlines())
+                if r["action"] == "frame"]
+        return recs if len(recs) >= 30 else None
+    # Refusals are written once a second.
+    recs = wait_for(refused, 10, "the refusals audited", interval=0.3)
+    assert {(r["result"], r["detail"]) for r in recs} == {
+        ("malformed", "only event frames are accepted on the ingest "
+         "endpoint")}, recs
 
 
 # ---------------------------------------------------------------- item 12

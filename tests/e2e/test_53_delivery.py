@@ -519,6 +519,41 @@ def test_undecodable_frames_on_delivery_answered_and_connection_kept(
     assert a.handshakes == 1
 
 
+def test_frame_of_a_kind_delivery_does_not_take_says_so(make_hub, clients):
+    """§2: a frame of a kind the endpoint does not take is answered
+    E_MALFORMED "only Hello, AlertAck, Query and Action frames are
+    accepted on the delivery endpoint", request_id 0, whatever it holds
+    (bytes that are no Envelope, no Login, none at all), and §4: "Every
+    answer and every refusal is appended to the hub's audit trail"."""
+    hub = hub53(make_hub)
+    only = ("only Hello, AlertAck, Query and Action frames are accepted "
+            "on the delivery endpoint")
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    m = pb()
+    sent = 0
+    for kind in (1, 2, 4, 6, 8, 10, 11):
+        for body in (b"", b"\xff\xff",
+                     m.Login(request_id=7, caseworker="cw-anna",
+                             password="x").SerializeToString()):
+            r = next_result(a, lambda: a.raw(bytes([1, kind]) + body))
+            assert (r.request_id, r.code, r.reason) == \
+                (0, E_MALFORMED, only), (kind, body, r)
+            sent += 1
+    assert a.ask(8).code == OK
+
+    def records():
+        out = hub.hubctl("audit", "show", "--json", "--actor",
+                         "cw-anna").stdout
+        recs = [r for r in map(json.loads, out.splitlines())
+                if r["action"] == "frame"]
+        return recs if len(recs) >= sent else None
+    # Refusals are written once a second.
+    recs = wait_for(records, 10, "the refusals audited", interval=0.3)
+    assert {(r["result"], r["detail"]) for r in recs} == \
+        {("malformed", only)}, recs
+
+
 def test_refusals_on_a_caseworkers_connection_name_their_key(make_hub,
                                                             clients):
     """SECURITY.md "Audit trail": a record names the key the connection

@@ -104,6 +104,12 @@ def test_frames_without_a_session_are_malformed(gw):
     # A Hello carries no session: the same, with request_id 0.
     r = g.ask(FRAME_HELLO, m.Hello(client="x"))
     assert (r.request_id, r.code, r.reason) == (0, E_MALFORMED, ONLY)
+    # So is a kind a gateway never sends, whatever bytes it holds.
+    for kind in (1, 2, 3, 4, 6, 8):
+        for body in (b"", b"\xff\xff"):
+            r = g.ask(None, bytes([1, kind]) + body)
+            assert (r.request_id, r.code, r.reason) == \
+                (0, E_MALFORMED, ONLY), (kind, body, r)
     # A frame that does not decode: §2's answer, naming the message.
     r = g.ask(None, b"\x01\x07\xff\xff")
     assert (r.request_id, r.code, r.reason) == \
