@@ -760,8 +760,9 @@ answer_query(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 }
 
 /* The key was revoked or replaced since this connection authenticated:
- * its session ends and every frame is answered E_DENIED (a Query's answer
- * keeps its request_id). */
+ * its session ends and every frame is answered E_DENIED, with the
+ * request_id of a frame that has one (a gateway's Login too: the client
+ * ties the refusal to its request, and the reason says it is the key). */
 static void
 refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 	       const char *caseworker)
@@ -786,10 +787,7 @@ refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 	ug_diag diag = {0};
 	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
 			&code, &diag) == UG_OK) {
-		if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY)
-			request_id = ((wire_query *)msg)->request_id;
-		else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION)
-			request_id = ((wire_action *)msg)->request_id;
+		request_id = wire_request_id(kind, msg);
 		wire_free(kind, msg);
 	}
 	refuse_frame(h, routing, request_id, UNGEBRO__V1__ERROR_CODE__E_DENIED,

@@ -601,25 +601,6 @@ hub__gateway_stop(hub *h)
 	hub__mail_stop(h, g->mail);
 }
 
-static uint32_t
-request_id_of(int kind, const void *msg)
-{
-	switch (kind) {
-	case UNGEBRO__V1__FRAME_KIND__FRAME_QUERY:
-		return ((const wire_query *)msg)->request_id;
-	case UNGEBRO__V1__FRAME_KIND__FRAME_ACTION:
-		return ((const wire_action *)msg)->request_id;
-	case UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK:
-		return ((const wire_alert_ack *)msg)->request_id;
-	case UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN:
-		return ((const wire_login *)msg)->request_id;
-	case UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT:
-		return ((const wire_logout *)msg)->request_id;
-	default:
-		return 0;
-	}
-}
-
 static const ProtobufCBinaryData *
 token_of(int kind, const void *msg)
 {
@@ -677,7 +658,7 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 	/* Decoded: at least the 2-byte header. */
 	const uint8_t *body = (const uint8_t *)zmq_msg_data(frame) + 2;
 	size_t body_len = zmq_msg_size(frame) - 2;
-	uint32_t request_id = request_id_of(kind, msg);
+	uint32_t request_id = wire_request_id(kind, msg);
 	const ProtobufCBinaryData *token = token_of(kind, msg);
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN) {
 		on_login(h, routing, routing_len, gateway, key ? key : "",

@@ -102,6 +102,25 @@ wire_peek_kind(const uint8_t *frame, size_t len)
 	return frame[1];
 }
 
+uint32_t
+wire_request_id(int kind, const void *msg)
+{
+	switch (kind) {
+	case UNGEBRO__V1__FRAME_KIND__FRAME_QUERY:
+		return ((const wire_query *)msg)->request_id;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_ACTION:
+		return ((const wire_action *)msg)->request_id;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK:
+		return ((const wire_alert_ack *)msg)->request_id;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN:
+		return ((const wire_login *)msg)->request_id;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT:
+		return ((const wire_logout *)msg)->request_id;
+	default:
+		return 0;
+	}
+}
+
 bool
 wire_event_id_peek(const uint8_t *frame, size_t len,
 		   uint8_t id[WIRE_EVENT_ID_LEN])

@@ -78,6 +78,9 @@ void wire_free(int kind, void *msg);
  */
 int wire_peek_kind(const uint8_t *frame, size_t len);
 
+/* The request_id of a decoded message of a kind that carries one, else 0. */
+uint32_t wire_request_id(int kind, const void *msg);
+
 /*
  * The event_id of an event frame wire_decode refused as E_TOO_LARGE, so
  * the refusal can carry it: true if the frame is at most WIRE_MAX_MESSAGE

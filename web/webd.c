@@ -623,9 +623,13 @@ do_login(ctx *x, const form *f)
 	    ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN, &l, l.request_id);
 	if (!r)
 		return simple_page(x, 503, T(x, T_LOGIN), T(x, T_HUB_DOWN));
-	/* A refusal without our request id is the hub refusing this
-	 * gateway's key (revoked or replaced), not the caseworker. */
-	if (r->code != UNGEBRO__V1__ERROR_CODE__OK && r->request_id == 0) {
+	/* The hub refusing this gateway's key (revoked or replaced) is not
+	 * the caseworker's fault: it says so by its reason (an older hub by
+	 * a refusal without our request id). */
+	if (r->code != UNGEBRO__V1__ERROR_CODE__OK &&
+	    (r->request_id == 0 ||
+	     (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED && r->reason &&
+	      strcmp(r->reason, WIRE_REASON_KEY_REVOKED) == 0))) {
 		free_result(r);
 		log_warn("WEB-LOGIN", "the hub refuses this gateway's key");
 		return login_page(x, 503, T(x, T_GATEWAY_REFUSED), NULL);

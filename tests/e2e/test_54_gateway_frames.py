@@ -126,6 +126,39 @@ def test_frames_without_a_session_are_malformed(gw):
         assert r.caseworker == ""
 
 
+def test_revoked_gateway_is_answered_with_each_request_id(gw):
+    """§1: once a key is revoked, "a caseworker's frame [gets] a Result
+    with E_DENIED and the same reason"; §4a: a Login, a Logout and a
+    session's AlertAck are each "answered by one Result with the same
+    request_id". A gateway whose key was revoked still learns which of
+    its requests each refusal answers, and from the reason that it is
+    the key, not the caseworker's password."""
+    hub, g = gw
+    m = pb()
+    s = login(g, "cw-anna").session
+    hub.hubctl("revoke-gateway", "web-1")
+    revoked = ("the key this connection authenticated with has been "
+               "revoked or replaced")
+    wait_for(lambda: g.ask(FRAME_QUERY, m.Query(
+        request_id=2, kind=m.OPEN_ALERTS, session=s)).code == E_DENIED,
+        10, "the revoked key refused", interval=0.2)
+    for kind, msg in (
+            (FRAME_LOGIN, m.Login(request_id=31, caseworker="cw-anna",
+                                  password=PASSWORD)),
+            (FRAME_LOGOUT, m.Logout(request_id=32, session=s)),
+            (FRAME_ALERT_ACK, m.AlertAck(request_id=33, alert_id=b"\0" * 9,
+                                         session=s)),
+            (FRAME_QUERY, m.Query(request_id=34, kind=m.OPEN_ALERTS,
+                                  session=s)),
+            (FRAME_ACTION, m.Action(request_id=35, alert_id=b"\0" * 9,
+                                    kind=m.CONTACT_MADE, how="phone",
+                                    session=s))):
+        r = g.ask(kind, msg)
+        assert (r.request_id, r.code, r.reason) == \
+            (msg.request_id, E_DENIED, revoked), (kind, r)
+        assert not r.session and r.caseworker == "", r
+
+
 @pytest.mark.parametrize("caseworker,desk", [("cw-anna", False),
                                              ("desk-dora", True)])
 def test_every_session_answer_names_the_caseworker(gw, caseworker, desk):
