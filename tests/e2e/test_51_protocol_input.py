@@ -840,6 +840,14 @@ def test_oversized_frames_answered_with_their_id(make_hub):
         expect(c.ack_for(edge_frame), REJECTED, E_MALFORMED, edge.event_id,
                f"absence_report.school is {len(edge.absence_report.school)}"
                " bytes, over the limit of 256")
+        # The id only from an event frame (01 01) whose envelope decodes
+        # with a 16-byte id: another header, or another id, gets none.
+        short = envelope("all-a", cprs[4], salt="short")
+        short.event_id = b"12345"
+        short.absence_report.school = "s" * (MAX_FRAME + 10)
+        for data in (b"\x07" + big_frame[1:], b"\x01\x03" + big_frame[2:],
+                     frame(short)):
+            expect(c.ack_for(data), REJECTED, E_TOO_LARGE, b"")
         assert not c.wait_event(zmq.EVENT_DISCONNECTED, timeout=0.5)
     assert hub.stats()["log_events"] == 4
 
