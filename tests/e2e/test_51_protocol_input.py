@@ -551,6 +551,10 @@ def test_payload_edges_accepted(make_hub):
     for stage in (m.REFERRED, m.TREATMENT_STARTED, m.TREATMENT_ENDED):
         envs.append(sample(hub, "addiction_referral", next(cprs),
                            stage=stage))
+    # sent_at is the sender's own record: not checked, any value.
+    for sent_at in (0, -1, 2 ** 62):
+        envs.append(sample(hub, "dropout", next(cprs)))
+        envs[-1].sent_at = sent_at
     with IngestClient(hub, "all-a") as c:
         for env in envs:
             expect(c.ack_for(frame(env)), ACCEPTED, event_id=env.event_id)
@@ -1014,6 +1018,15 @@ def test_public_key_file_of_one_public_line(make_hub):
     with IngestClient(hub, "vendor-x") as c:
         expect(c.ack_for(frame(envelope("vendor-x", cpr, salt="k1"))),
                ACCEPTED)
+    # A name given twice: its last line counts, as in every file of
+    # that format.
+    hub.keygen("vendor-w")
+    other = read_key_file(hub.keys_dir / "vendor-w.key")["public"]
+    own.write_text(f"public = {pub}\npublic = {other}\n")
+    r = hub.hubctl("register-agency", "vendor-w", "--key", str(own),
+                   "--types", "absence", check=False)
+    assert r.returncode == 0 and f"(key {other[:8]}..." in r.stdout, \
+        (r.stdout, r.stderr)
     # Without a public line it is no key file.
     own.write_text("id = vendor-x\n")
     r = hub.hubctl("register-agency", "vendor-y", "--key", str(own),
