@@ -1484,6 +1484,29 @@ def test_disk_nearly_full_accepted_events_alert_once_space_returns(
 # ------------------------------------------------- more of §4, same spirit
 
 
+def test_hello_sends_own_alerts_before_the_desks(make_hub, clients):
+    """§4 "Order": "Within one Hello, alerts go out in queue order: the
+    caseworker's own open alerts by the sequence of the event that raised
+    them ..., then, for duty-desk members, the desk's." The desk's alerts
+    here were raised first (lower ids), desk-dora's own later: hers go
+    out first, each queue by sequence. Query{OPEN_ALERTS} lists them all
+    by priority, raised_at, then the higher alert_id first."""
+    hub = hub53(make_hub)
+    people = adults(5330, 4)
+    desk = hub.send(*[ev_dropout(p, "2026-10-27") for p in people[:2]])
+    hub.send(*[ev_assignment(p, "desk-dora", "2026-01-01")
+               for p in people[2:]])
+    own = hub.send(*[ev_dropout(p, "2026-10-27") for p in people[2:]])
+    assert max(desk) < min(own)
+    d = clients(hub, "desk-dora", window=10)
+    assert d.welcome().open_alerts == 4
+    pushed = d.wait_alerts(4)
+    assert [(alert_seq(a.alert_id), a.recipient) for a in pushed] == \
+        [(q, "desk-dora") for q in own] + [(q, "duty-desk") for q in desk]
+    assert [alert_seq(a.alert_id) for a in d.ask(1).alerts] == \
+        sorted(own + desk, reverse=True)
+
+
 def test_window_default_cap_and_narrowing(make_hub, clients):
     """§4 step 2: window 0 = 32; a second Hello "changes the window":
     narrowed below what is in flight, nothing more goes out until the
