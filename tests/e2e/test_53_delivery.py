@@ -2001,6 +2001,34 @@ def test_recorded_action_is_in_the_next_timeline_answer(make_hub, clients):
             e.summary for e in tl.timeline], [e.summary for e in tl.timeline]
 
 
+def test_action_on_an_operational_alert_is_denied(make_hub, clients):
+    """§4 Action: E_DENIED "this alert is not addressed to you or your
+    desk" when "the alert names no person": an operational alert names
+    none (its `cpr` is empty), so even its own recipient records no
+    action on it; acknowledging it works like any alert's."""
+    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                   settings={"ops_silence": "school-a=2"})
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops")
+    hub.start()
+    hub.wait_log(r"HUB-READY")
+    time.sleep(1.5 * SLOW)           # the first check notes the start
+    hub.set_clock("2026-01-05T11:00:00")
+    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT")
+    o = clients(hub, "ops-olga", hello=False)
+    o.connected()
+    [alert] = o.ask(1).alerts
+    assert (alert.rule, alert.cpr, alert.recipient) == \
+        ("ops.adapter_silent", "", "ops-olga"), alert
+    o.send(9, o.m.Action(request_id=2, alert_id=alert.alert_id,
+                         kind=o.m.CONTACT_MADE, how="phone"))
+    r = o.result(2)[0]
+    assert (r.code, r.reason) == \
+        (E_DENIED, "this alert is not addressed to you or your desk"), r
+    o.ack(alert.alert_id)
+    assert not o.ask(3).alerts
+
+
 def test_inbox_says_hello_again_while_the_session_table_is_full(
         make_hub, clients):
     """§4 Sessions: a Hello answered Welcome E_UNAVAILABLE (the table is
