@@ -273,15 +273,33 @@ hash_token(const uint8_t *token, uint8_t out[crypto_generichash_BYTES])
 			   NULL, 0);
 }
 
+/* Login's string field `name` as sent (body: the frame after its
+ * header) is longer than its decoded text: a NUL byte cut that short. */
+static bool
+login_text_cut(const uint8_t *body, size_t body_len, const char *name,
+	       const char *text)
+{
+	const ProtobufCFieldDescriptor *f =
+	    protobuf_c_message_descriptor_get_field_by_name(
+		&ungebro__v1__login__descriptor, name);
+	return f && wire_text_cut(body, body_len, f->id, text ? text : "");
+}
+
 static void
 on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
-	 const char *gateway_key, const wire_login *l)
+	 const char *gateway_key, const wire_login *l, const uint8_t *body,
+	 size_t body_len)
 {
 	struct hub_gateway *g = h->gateway;
 	const char *id = l->caseworker ? l->caseworker : "";
 	const char *password = l->password ? l->password : "";
 	size_t pwlen = strlen(password);
-	bool is_id = ug_id_valid(id);
+	/* The decoded text stops at a NUL byte, what was sent does not:
+	 * "anna\0x" is no id, and "secret\0x" is not the password
+	 * "secret". */
+	bool is_id = ug_id_valid(id) &&
+		     !login_text_cut(body, body_len, "caseworker", id);
+	bool pw_cut = login_text_cut(body, body_len, "password", password);
 	gateway_allowance *allow = allowance_of(h, gateway);
 	/* What is no id at all (a name) is recorded as such, never as it
 	 * was typed, whichever refusal it meets. */
@@ -343,7 +361,8 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	 * is refused after the same work as a wrong one. */
 	bool verified =
 	    against && crypto_pwhash_str_verify(against, password, pwlen) == 0;
-	bool ok = verified && known && pwlen > 0 && pwlen <= PASSWORD_MAX;
+	bool ok =
+	    verified && known && !pw_cut && pwlen > 0 && pwlen <= PASSWORD_MAX;
 	sodium_memzero(hash, sizeof hash);
 	if (!ok) {
 		g->refused++;
@@ -661,8 +680,8 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 	uint32_t request_id = wire_request_id(kind, msg);
 	const ProtobufCBinaryData *token = token_of(kind, msg);
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN) {
-		on_login(h, routing, routing_len, gateway, key ? key : "",
-			 msg);
+		on_login(h, routing, routing_len, gateway, key ? key : "", msg,
+			 body, body_len);
 	} else if (!token || token->len == 0) {
 		/* No session at all is a gateway that does not speak the
 		 * protocol, not a caseworker whose login ran out: telling

@@ -536,6 +536,28 @@ def test_every_refused_login_takes_a_verification(gw):
              f"{wrong * 1000:.0f} ms")
 
 
+def test_login_with_a_nul_byte_is_no_login(gw):
+    """§4a Login: E_DENIED "wrong caseworker or password" when the
+    password is wrong or longer than 1,024 bytes. Bytes after a NUL byte
+    are sent like any others: the right password followed by a NUL byte
+    and more is not the right password (nor under 1,025 bytes if they
+    make it longer), and a caseworker id followed by one is no id."""
+    hub, g = gw
+    m = pb()
+    for caseworker, password in (("cw-anna", PASSWORD + "\0"),
+                                 ("cw-anna", PASSWORD + "\0anything"),
+                                 ("cw-anna", PASSWORD + "\0" * 1100),
+                                 ("desk-dora\0", PASSWORD),
+                                 ("desk-dora\0x", PASSWORD)):
+        r = g.ask(FRAME_LOGIN, m.Login(request_id=4, caseworker=caseworker,
+                                       password=password))
+        assert (r.request_id, r.code, r.reason, r.session) == \
+            (4, E_DENIED, "wrong caseworker or password", b""), \
+            (caseworker, len(password), r)
+    login(g, "cw-anna")
+    login(g, "desk-dora")
+
+
 def test_frames_refused_for_their_session_are_audited(gw):
     """PROTOCOL.md §4 "every refusal is appended to the hub's audit
     trail": a gateway's frame without a session, and one whose session
