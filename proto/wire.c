@@ -581,6 +581,11 @@ validate_absence(const Ungebro__V1__AbsenceReport *a, ug_diag *diag)
 	if (a->lessons_expected == 0)
 		BAD("lessons_expected", "absence_report.lessons_expected must "
 					"be above 0");
+	if (a->lessons_expected > WIRE_LESSONS_MAX)
+		BAD("lessons_expected",
+		    "absence_report.lessons_expected %u is over the limit of "
+		    "%d",
+		    a->lessons_expected, WIRE_LESSONS_MAX);
 	if (a->lessons_absent > a->lessons_expected)
 		BAD("lessons_absent",
 		    "absence_report.lessons_absent %u is "

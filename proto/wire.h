@@ -36,6 +36,13 @@
 /* Caseworker and desk ids the hub keeps as ids (assignments, desks). */
 #define WIRE_ID_MAX 63
 /*
+ * The most lessons (or days) an absence report may count. The rules keep
+ * each count in 16 bits; a larger one cut to fit would change the rate
+ * the alert states (60000 of 1000000 read as 60000 of 65535), and no
+ * period of at most 367 days holds that many lessons.
+ */
+#define WIRE_LESSONS_MAX 65535
+/*
  * The E_DENIED reason of a frame on a connection whose key was revoked or
  * replaced after its handshake (docs/PROTOCOL.md §1). Published text: a
  * sender tells by it that the refusal is about the connection, not the

@@ -439,6 +439,10 @@ REFUSED = [
      "absence_report.period_start"),
     ("absence_report", dict(lessons_expected=0, lessons_absent=0),
      "absence_report.lessons_expected must be above 0"),
+    ("absence_report", dict(lessons_expected=1000000, lessons_absent=60000),
+     "absence_report.lessons_expected 1000000 is over the limit of 65535"),
+    ("absence_report", dict(lessons_expected=65536, lessons_absent=70000),
+     "absence_report.lessons_expected 65536 is over the limit of 65535"),
     ("absence_report", dict(lessons_absent=31),
      "absence_report.lessons_absent 31 is more than "
      "absence_report.lessons_expected 30"),
@@ -551,6 +555,9 @@ def test_payload_edges_accepted(make_hub):
     for stage in (m.REFERRED, m.TREATMENT_STARTED, m.TREATMENT_ENDED):
         envs.append(sample(hub, "addiction_referral", next(cprs),
                            stage=stage))
+    # The most lessons a report may count.
+    envs.append(sample(hub, "absence_report", next(cprs),
+                       lessons_expected=65535, lessons_absent=65535))
     # sent_at is the sender's own record: not checked, any value.
     for sent_at in (0, -1, 2 ** 62):
         envs.append(sample(hub, "dropout", next(cprs)))
