@@ -1025,6 +1025,13 @@ def test_public_key_file_of_one_public_line(make_hub):
     with IngestClient(hub, "vendor-x") as c:
         expect(c.ack_for(frame(envelope("vendor-x", cpr, salt="k1"))),
                ACCEPTED)
+    # The id line is not read: not even one that is no id at all.
+    hub.keygen("vendor-v")
+    vpub = read_key_file(hub.keys_dir / "vendor-v.key")["public"]
+    own.write_text(f"id = Vendor V!\npublic = {vpub}\n")
+    r = hub.hubctl("register-agency", "vendor-v", "--key", str(own),
+                   "--types", "absence", check=False)
+    assert r.returncode == 0, r.stderr
     # A name given twice: its last line counts, as in every file of
     # that format.
     hub.keygen("vendor-w")
