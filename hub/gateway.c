@@ -656,7 +656,7 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 	    kind != UNGEBRO__V1__FRAME_KIND__FRAME_ACTION &&
 	    kind != UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK) {
 		/* A kind a gateway never sends, whatever its bytes: not
-		 * unpacked, so none of them has a request_id to answer. */
+		 * unpacked, so answered with request_id 0. */
 		audit(h, gateway, key ? key : "", "frame", "malformed", ONLY);
 		hub__delivery_answer(h, routing, routing_len, 0,
 				     UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
