@@ -755,6 +755,38 @@ def test_agency_key_replaced_and_types_narrowed_on_open_connection(
             (REJECTED, E_DENIED, REVOKED), ack
 
 
+def test_same_key_registered_again_serves_its_open_connections(
+        make_hub, clients):
+    """§1: "The hub checks every frame against the registration as it
+    is *now*". Revoked, an agency's and a caseworker's open connections
+    are refused; once the operator registers the same keys again, the
+    next frames on those connections are taken again (the caseworker's
+    session ended at the revocation: a new Hello opens a new one)."""
+    hub = hub53(make_hub)
+    [p] = adults(5363, 1)
+    hub.assign(p, "cw-anna")
+    a = clients(hub, "cw-anna")
+    assert a.welcome().code == OK
+    with IngestClient(hub, "college-a") as ing:
+        hub.cprs.add(p)
+        hub.hubctl("revoke-agency", "college-a")
+        hub.hubctl("revoke-caseworker", "cw-anna")
+        env = ev_dropout(p, "2026-10-26")
+        wait_for(lambda: ing.ack_for(frame(env)).code == E_DENIED, 10,
+                 "the agency's connection refused", interval=0.2)
+        r = next_result(a, lambda: a.query(5))
+        assert (r.request_id, r.code, r.reason) == (5, E_DENIED, REVOKED)
+        hub.register_agency("college-a", "dropout,dropout_risk,enrolment")
+        hub.register_caseworker("cw-anna")
+        wait_for(lambda: ing.ack_for(frame(env)).status == ACCEPTED, 10,
+                 "the agency's connection served again", interval=0.2)
+    assert a.ask(6).code == OK
+    a.hello()
+    assert a.welcome().code == OK
+    [alert] = a.wait_alerts(1)
+    assert alert.cpr == p
+
+
 def test_caseworker_key_replaced_or_revoked_on_open_connection(
         make_hub, clients):
     """§1/§4: a caseworker re-registered with a new key, or revoked: the
