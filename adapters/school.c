@@ -169,6 +169,9 @@ check_counts(uint32_t absent, uint32_t expected, ug_diag *diag)
 	if (expected == 0)
 		BAD("lessons_expected",
 		    "lessons_expected must be more than 0");
+	if (expected > WIRE_LESSONS_MAX)
+		BAD("lessons_expected", "lessons_expected %u is more than %d",
+		    expected, WIRE_LESSONS_MAX);
 	if (absent > expected)
 		BAD("lessons_absent",
 		    "lessons_absent %u is more than "

@@ -760,8 +760,9 @@ answer_query(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 }
 
 /* The key was revoked or replaced since this connection authenticated:
- * its session ends and every frame is answered E_DENIED (a Query's answer
- * keeps its request_id). */
+ * its session ends and every frame is answered E_DENIED, with the
+ * request_id of a frame that has one (a gateway's Login too: the client
+ * ties the refusal to its request, and the reason says it is the key). */
 static void
 refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 	       const char *caseworker)
@@ -786,10 +787,7 @@ refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 	ug_diag diag = {0};
 	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
 			&code, &diag) == UG_OK) {
-		if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY)
-			request_id = ((wire_query *)msg)->request_id;
-		else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION)
-			request_id = ((wire_action *)msg)->request_id;
+		request_id = wire_request_id(kind, msg);
 		wire_free(kind, msg);
 	}
 	refuse_frame(h, routing, request_id, UNGEBRO__V1__ERROR_CODE__E_DENIED,
@@ -810,9 +808,26 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 		hub__gateway_frame(h, routing, frame, caseworker);
 		return;
 	}
-	int kind, code;
+	int kind = wire_peek_kind(zmq_msg_data(frame), zmq_msg_size(frame));
+	int code;
 	void *msg;
 	ug_diag diag = {0};
+	if (kind && kind != UNGEBRO__V1__FRAME_KIND__FRAME_HELLO &&
+	    kind != UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK &&
+	    kind != UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
+	    kind != UNGEBRO__V1__FRAME_KIND__FRAME_ACTION) {
+		static const char why[] = "only Hello, AlertAck, Query and "
+					  "Action frames are accepted on the "
+					  "delivery endpoint";
+		log_warn("HUB-DELIVER", "unexpected frame kind %d from %s",
+			 kind, caseworker);
+		audit_queue(h, caseworker,
+			    zmq_msg_gets(frame, HUB_KEY_PROPERTY), "frame",
+			    "malformed", NULL, why);
+		refuse_frame(h, routing, 0,
+			     UNGEBRO__V1__ERROR_CODE__E_MALFORMED, why);
+		return;
+	}
 	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
 			&code, &diag) != UG_OK) {
 		log_warn("HUB-DELIVER", "frame from %s refused: %s",
@@ -831,18 +846,11 @@ handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 		       zmq_msg_size(frame) - 2);
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
 		answer_query(h, routing, frame, caseworker, msg);
-	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ACTION) {
+	} else {
 		hub__action(h, zmq_msg_data(routing), zmq_msg_size(routing),
 			    caseworker, msg,
 			    (const uint8_t *)zmq_msg_data(frame) + 2,
 			    zmq_msg_size(frame) - 2);
-	} else {
-		log_warn("HUB-DELIVER", "unexpected frame kind %d from %s",
-			 kind, caseworker);
-		refuse_frame(h, routing, 0,
-			     UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
-			     "only Hello, AlertAck, Query and Action frames "
-			     "are accepted on the delivery endpoint");
 	}
 	wire_free(kind, msg);
 }

@@ -273,15 +273,33 @@ hash_token(const uint8_t *token, uint8_t out[crypto_generichash_BYTES])
 			   NULL, 0);
 }
 
+/* Login's string field `name` as sent (body: the frame after its
+ * header) is longer than its decoded text: a NUL byte cut that short. */
+static bool
+login_text_cut(const uint8_t *body, size_t body_len, const char *name,
+	       const char *text)
+{
+	const ProtobufCFieldDescriptor *f =
+	    protobuf_c_message_descriptor_get_field_by_name(
+		&ungebro__v1__login__descriptor, name);
+	return f && wire_text_cut(body, body_len, f->id, text ? text : "");
+}
+
 static void
 on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
-	 const char *gateway_key, const wire_login *l)
+	 const char *gateway_key, const wire_login *l, const uint8_t *body,
+	 size_t body_len)
 {
 	struct hub_gateway *g = h->gateway;
 	const char *id = l->caseworker ? l->caseworker : "";
 	const char *password = l->password ? l->password : "";
 	size_t pwlen = strlen(password);
-	bool is_id = ug_id_valid(id);
+	/* The decoded text stops at a NUL byte, what was sent does not:
+	 * "anna\0x" is no id, and "secret\0x" is not the password
+	 * "secret". */
+	bool is_id = ug_id_valid(id) &&
+		     !login_text_cut(body, body_len, "caseworker", id);
+	bool pw_cut = login_text_cut(body, body_len, "password", password);
 	gateway_allowance *allow = allowance_of(h, gateway);
 	/* What is no id at all (a name) is recorded as such, never as it
 	 * was typed, whichever refusal it meets. */
@@ -343,7 +361,8 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	 * is refused after the same work as a wrong one. */
 	bool verified =
 	    against && crypto_pwhash_str_verify(against, password, pwlen) == 0;
-	bool ok = verified && known && pwlen > 0 && pwlen <= PASSWORD_MAX;
+	bool ok =
+	    verified && known && !pw_cut && pwlen > 0 && pwlen <= PASSWORD_MAX;
 	sodium_memzero(hash, sizeof hash);
 	if (!ok) {
 		g->refused++;
@@ -601,25 +620,6 @@ hub__gateway_stop(hub *h)
 	hub__mail_stop(h, g->mail);
 }
 
-static uint32_t
-request_id_of(int kind, const void *msg)
-{
-	switch (kind) {
-	case UNGEBRO__V1__FRAME_KIND__FRAME_QUERY:
-		return ((const wire_query *)msg)->request_id;
-	case UNGEBRO__V1__FRAME_KIND__FRAME_ACTION:
-		return ((const wire_action *)msg)->request_id;
-	case UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK:
-		return ((const wire_alert_ack *)msg)->request_id;
-	case UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN:
-		return ((const wire_login *)msg)->request_id;
-	case UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT:
-		return ((const wire_logout *)msg)->request_id;
-	default:
-		return 0;
-	}
-}
-
 static const ProtobufCBinaryData *
 token_of(int kind, const void *msg)
 {
@@ -646,9 +646,23 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 	const void *routing = zmq_msg_data(routing_msg);
 	size_t routing_len = zmq_msg_size(routing_msg);
 	const char *key = zmq_msg_gets(frame, HUB_KEY_PROPERTY);
-	int kind, code;
+	int kind = wire_peek_kind(zmq_msg_data(frame), zmq_msg_size(frame));
+	int code;
 	void *msg;
 	ug_diag diag = {0};
+	if (kind && kind != UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN &&
+	    kind != UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT &&
+	    kind != UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
+	    kind != UNGEBRO__V1__FRAME_KIND__FRAME_ACTION &&
+	    kind != UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK) {
+		/* A kind a gateway never sends, whatever its bytes: not
+		 * unpacked, so answered with request_id 0. */
+		audit(h, gateway, key ? key : "", "frame", "malformed", ONLY);
+		hub__delivery_answer(h, routing, routing_len, 0,
+				     UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+				     ONLY);
+		return;
+	}
 	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
 			&code, &diag) != UG_OK) {
 		log_warn("HUB-WEB", "frame from gateway %s refused: %s",
@@ -663,11 +677,11 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 	/* Decoded: at least the 2-byte header. */
 	const uint8_t *body = (const uint8_t *)zmq_msg_data(frame) + 2;
 	size_t body_len = zmq_msg_size(frame) - 2;
-	uint32_t request_id = request_id_of(kind, msg);
+	uint32_t request_id = wire_request_id(kind, msg);
 	const ProtobufCBinaryData *token = token_of(kind, msg);
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN) {
-		on_login(h, routing, routing_len, gateway, key ? key : "",
-			 msg);
+		on_login(h, routing, routing_len, gateway, key ? key : "", msg,
+			 body, body_len);
 	} else if (!token || token->len == 0) {
 		/* No session at all is a gateway that does not speak the
 		 * protocol, not a caseworker whose login ran out: telling

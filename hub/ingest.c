@@ -125,22 +125,21 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 	const char *agency = zmq_msg_gets(&p->frame, "User-Id");
 	const uint8_t *data = zmq_msg_data(&p->frame);
 	size_t size = zmq_msg_size(&p->frame);
-	int kind, code;
+	int kind = wire_peek_kind(data, size), code;
 	void *msg;
 	ug_diag diag = {0};
+	if (kind && kind != UNGEBRO__V1__FRAME_KIND__FRAME_EVENT) {
+		reject(
+		    p, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
+		    "only event frames are accepted on the ingest endpoint");
+		audit_frame(h, p, agency, "malformed", p->reason);
+		return;
+	}
 	if (wire_decode(data, size, &kind, &msg, &code, &diag) != UG_OK) {
 		if (code == UNGEBRO__V1__ERROR_CODE__E_TOO_LARGE)
 			p->has_id = wire_event_id_peek(data, size, p->id);
 		reject(p, code, diag.reason);
 		audit_frame(h, p, agency, "malformed", diag.reason);
-		return;
-	}
-	if (kind != UNGEBRO__V1__FRAME_KIND__FRAME_EVENT) {
-		wire_free(kind, msg);
-		reject(
-		    p, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
-		    "only event frames are accepted on the ingest endpoint");
-		audit_frame(h, p, agency, "malformed", p->reason);
 		return;
 	}
 	p->env = msg;

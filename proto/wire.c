@@ -93,6 +93,34 @@ wire_free(int kind, void *msg)
 		protobuf_c_message_free_unpacked(msg, NULL);
 }
 
+int
+wire_peek_kind(const uint8_t *frame, size_t len)
+{
+	if (len > WIRE_MAX_FRAME || len < WIRE_HEADER_LEN ||
+	    frame[0] != WIRE_VERSION || !descriptor_for(frame[1]))
+		return 0;
+	return frame[1];
+}
+
+uint32_t
+wire_request_id(int kind, const void *msg)
+{
+	switch (kind) {
+	case UNGEBRO__V1__FRAME_KIND__FRAME_QUERY:
+		return ((const wire_query *)msg)->request_id;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_ACTION:
+		return ((const wire_action *)msg)->request_id;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK:
+		return ((const wire_alert_ack *)msg)->request_id;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN:
+		return ((const wire_login *)msg)->request_id;
+	case UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT:
+		return ((const wire_logout *)msg)->request_id;
+	default:
+		return 0;
+	}
+}
+
 bool
 wire_event_id_peek(const uint8_t *frame, size_t len,
 		   uint8_t id[WIRE_EVENT_ID_LEN])
@@ -586,6 +614,11 @@ validate_absence(const Ungebro__V1__AbsenceReport *a, ug_diag *diag)
 	if (a->lessons_expected == 0)
 		BAD("lessons_expected", "absence_report.lessons_expected must "
 					"be above 0");
+	if (a->lessons_expected > WIRE_LESSONS_MAX)
+		BAD("lessons_expected",
+		    "absence_report.lessons_expected %u is over the limit of "
+		    "%d",
+		    a->lessons_expected, WIRE_LESSONS_MAX);
 	if (a->lessons_absent > a->lessons_expected)
 		BAD("lessons_absent",
 		    "absence_report.lessons_absent %u is "

@@ -36,6 +36,13 @@
 /* Caseworker and desk ids the hub keeps as ids (assignments, desks). */
 #define WIRE_ID_MAX 63
 /*
+ * The most lessons (or days) an absence report may count. The rules keep
+ * each count in 16 bits; a larger one cut to fit would change the rate
+ * the alert states (60000 of 1000000 read as 60000 of 65535), and no
+ * period of at most 367 days holds that many lessons.
+ */
+#define WIRE_LESSONS_MAX 65535
+/*
  * The E_DENIED reason of a frame on a connection whose key was revoked or
  * replaced after its handshake (docs/PROTOCOL.md §1). Published text: a
  * sender tells by it that the refusal is about the connection, not the
@@ -68,6 +75,18 @@ ug_err wire_decode(const uint8_t *frame, size_t len, int *kind, void **msg,
     __attribute__((warn_unused_result));
 
 void wire_free(int kind, void *msg);
+
+/*
+ * The kind of a frame wire_decode would go on to unpack (within the size
+ * limit, a version-1 header, a kind it knows), read without unpacking;
+ * 0 for any other frame. An endpoint refuses a kind it does not take
+ * before unpacking it, so the sender learns that it sent the wrong kind,
+ * not that its bytes are no message of that kind.
+ */
+int wire_peek_kind(const uint8_t *frame, size_t len);
+
+/* The request_id of a decoded message of a kind that carries one, else 0. */
+uint32_t wire_request_id(int kind, const void *msg);
 
 /*
  * The event_id of an event frame wire_decode refused as E_TOO_LARGE, so

@@ -238,6 +238,17 @@ form_get(const form *f, const char *name)
 	return "";
 }
 
+/* The field's value holds a NUL byte (%00): as the C text it is handed
+ * on as, it would end there. */
+static bool
+form_has_nul(const form *f, const char *name)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->name[i], name) == 0)
+			return strlen(f->value[i]) != f->len[i];
+	return false;
+}
+
 /* ---- sessions and tokens ---- */
 
 /* Hex from a cookie, a form or a URL; absent reads as malformed. */
@@ -619,13 +630,30 @@ do_login(ctx *x, const form *f)
 	l.request_id = hubconn_next_id(x->w->opts.hub);
 	l.caseworker = (char *)form_get(f, "caseworker");
 	l.password = (char *)form_get(f, "password");
+	/* Sent on as text, what comes before a NUL byte (%00) would be
+	 * checked, yet a password with one is not the password and an id
+	 * with one is no id. The hub is still asked, with what it refuses
+	 * after the same work as any wrong login (no id; a password over its
+	 * 1,024 bytes), so the refusal is counted and audited like one. */
+	char too_long[1026];
+	if (form_has_nul(f, "caseworker"))
+		l.caseworker = "-";
+	if (form_has_nul(f, "password")) {
+		memset(too_long, 'x', sizeof too_long - 1);
+		too_long[sizeof too_long - 1] = '\0';
+		l.password = too_long;
+	}
 	wire_result *r =
 	    ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN, &l, l.request_id);
 	if (!r)
 		return simple_page(x, 503, T(x, T_LOGIN), T(x, T_HUB_DOWN));
-	/* A refusal without our request id is the hub refusing this
-	 * gateway's key (revoked or replaced), not the caseworker. */
-	if (r->code != UNGEBRO__V1__ERROR_CODE__OK && r->request_id == 0) {
+	/* The hub refusing this gateway's key (revoked or replaced) is not
+	 * the caseworker's fault: it says so by its reason (an older hub by
+	 * a refusal without our request id). */
+	if (r->code != UNGEBRO__V1__ERROR_CODE__OK &&
+	    (r->request_id == 0 ||
+	     (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED && r->reason &&
+	      strcmp(r->reason, WIRE_REASON_KEY_REVOKED) == 0))) {
 		free_result(r);
 		log_warn("WEB-LOGIN", "the hub refuses this gateway's key");
 		return login_page(x, 503, T(x, T_GATEWAY_REFUSED), NULL);

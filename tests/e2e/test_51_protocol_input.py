@@ -18,6 +18,7 @@ sockets, with Python's protobuf as the other side.
   refused.
 - The key files' lines, as documented."""
 
+import json
 import re
 import time
 
@@ -438,6 +439,10 @@ REFUSED = [
      "absence_report.period_start"),
     ("absence_report", dict(lessons_expected=0, lessons_absent=0),
      "absence_report.lessons_expected must be above 0"),
+    ("absence_report", dict(lessons_expected=1000000, lessons_absent=60000),
+     "absence_report.lessons_expected 1000000 is over the limit of 65535"),
+    ("absence_report", dict(lessons_expected=65536, lessons_absent=70000),
+     "absence_report.lessons_expected 65536 is over the limit of 65535"),
     ("absence_report", dict(lessons_absent=31),
      "absence_report.lessons_absent 31 is more than "
      "absence_report.lessons_expected 30"),
@@ -550,6 +555,13 @@ def test_payload_edges_accepted(make_hub):
     for stage in (m.REFERRED, m.TREATMENT_STARTED, m.TREATMENT_ENDED):
         envs.append(sample(hub, "addiction_referral", next(cprs),
                            stage=stage))
+    # The most lessons a report may count.
+    envs.append(sample(hub, "absence_report", next(cprs),
+                       lessons_expected=65535, lessons_absent=65535))
+    # sent_at is the sender's own record: not checked, any value.
+    for sent_at in (0, -1, 2 ** 62):
+        envs.append(sample(hub, "dropout", next(cprs)))
+        envs[-1].sent_at = sent_at
     with IngestClient(hub, "all-a") as c:
         for env in envs:
             expect(c.ack_for(frame(env)), ACCEPTED, event_id=env.event_id)
@@ -736,6 +748,39 @@ def test_refusals_not_about_a_field_say_the_documented_reason(make_hub):
     assert hub.stats()["log_events"] == 1
 
 
+def test_frame_of_another_kind_refused_whatever_it_holds(make_hub):
+    """§2: "A frame of a kind the endpoint does not take (..., a Hello on
+    ingest) is answered ... with E_MALFORMED: on ingest 'only event frames
+    are accepted on the ingest endpoint'": so says the ack of every other
+    known kind, whether its bytes would decode as that kind's message or
+    not (a vendor who sent the wrong kind byte learns that, not that an
+    Ack or a Hello is broken); nothing is stored."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5118).next()
+    hub.cprs.add(cpr)
+    body = envelope("all-a", cpr, salt="k1").SerializeToString()
+    with IngestClient(hub, "all-a") as c:
+        for kind in range(2, 12):
+            for what in (b"", b"\xff\xff", body):
+                expect(c.ack_for(bytes([1, kind]) + what), REJECTED,
+                       E_MALFORMED, b"",
+                       "only event frames are accepted on the ingest "
+                       "endpoint")
+    assert hub.stats()["log_events"] == 0
+
+    def refused():
+        out = hub.hubctl("audit", "show", "--json", "--actor",
+                         "all-a").stdout
+        recs = [r for r in map(json.loads, out.splitlines())
+                if r["action"] == "frame"]
+        return recs if len(recs) >= 30 else None
+    # Refusals are written once a second.
+    recs = wait_for(refused, 10, "the refusals audited", interval=0.3)
+    assert {(r["result"], r["detail"]) for r in recs} == {
+        ("malformed", "only event frames are accepted on the ingest "
+         "endpoint")}, recs
+
+
 # ---------------------------------------------------------------- item 12
 
 
@@ -806,6 +851,14 @@ def test_oversized_frames_answered_with_their_id(make_hub):
         expect(c.ack_for(edge_frame), REJECTED, E_MALFORMED, edge.event_id,
                f"absence_report.school is {len(edge.absence_report.school)}"
                " bytes, over the limit of 256")
+        # The id only from an event frame (01 01) whose envelope decodes
+        # with a 16-byte id: another header, or another id, gets none.
+        short = envelope("all-a", cprs[4], salt="short")
+        short.event_id = b"12345"
+        short.absence_report.school = "s" * (MAX_FRAME + 10)
+        for data in (b"\x07" + big_frame[1:], b"\x01\x03" + big_frame[2:],
+                     frame(short)):
+            expect(c.ack_for(data), REJECTED, E_TOO_LARGE, b"")
         assert not c.wait_event(zmq.EVENT_DISCONNECTED, timeout=0.5)
     assert hub.stats()["log_events"] == 4
 
@@ -972,6 +1025,22 @@ def test_public_key_file_of_one_public_line(make_hub):
     with IngestClient(hub, "vendor-x") as c:
         expect(c.ack_for(frame(envelope("vendor-x", cpr, salt="k1"))),
                ACCEPTED)
+    # The id line is not read: not even one that is no id at all.
+    hub.keygen("vendor-v")
+    vpub = read_key_file(hub.keys_dir / "vendor-v.key")["public"]
+    own.write_text(f"id = Vendor V!\npublic = {vpub}\n")
+    r = hub.hubctl("register-agency", "vendor-v", "--key", str(own),
+                   "--types", "absence", check=False)
+    assert r.returncode == 0, r.stderr
+    # A name given twice: its last line counts, as in every file of
+    # that format.
+    hub.keygen("vendor-w")
+    other = read_key_file(hub.keys_dir / "vendor-w.key")["public"]
+    own.write_text(f"public = {pub}\npublic = {other}\n")
+    r = hub.hubctl("register-agency", "vendor-w", "--key", str(own),
+                   "--types", "absence", check=False)
+    assert r.returncode == 0 and f"(key {other[:8]}..." in r.stdout, \
+        (r.stdout, r.stderr)
     # Without a public line it is no key file.
     own.write_text("id = vendor-x\n")
     r = hub.hubctl("register-agency", "vendor-y", "--key", str(own),

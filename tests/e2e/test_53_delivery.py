@@ -519,6 +519,41 @@ def test_undecodable_frames_on_delivery_answered_and_connection_kept(
     assert a.handshakes == 1
 
 
+def test_frame_of_a_kind_delivery_does_not_take_says_so(make_hub, clients):
+    """§2: a frame of a kind the endpoint does not take is answered
+    E_MALFORMED "only Hello, AlertAck, Query and Action frames are
+    accepted on the delivery endpoint", request_id 0, whatever it holds
+    (bytes that are no Envelope, no Login, none at all), and §4: "Every
+    answer and every refusal is appended to the hub's audit trail"."""
+    hub = hub53(make_hub)
+    only = ("only Hello, AlertAck, Query and Action frames are accepted "
+            "on the delivery endpoint")
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    m = pb()
+    sent = 0
+    for kind in (1, 2, 4, 6, 8, 10, 11):
+        for body in (b"", b"\xff\xff",
+                     m.Login(request_id=7, caseworker="cw-anna",
+                             password="x").SerializeToString()):
+            r = next_result(a, lambda: a.raw(bytes([1, kind]) + body))
+            assert (r.request_id, r.code, r.reason) == \
+                (0, E_MALFORMED, only), (kind, body, r)
+            sent += 1
+    assert a.ask(8).code == OK
+
+    def records():
+        out = hub.hubctl("audit", "show", "--json", "--actor",
+                         "cw-anna").stdout
+        recs = [r for r in map(json.loads, out.splitlines())
+                if r["action"] == "frame"]
+        return recs if len(recs) >= sent else None
+    # Refusals are written once a second.
+    recs = wait_for(records, 10, "the refusals audited", interval=0.3)
+    assert {(r["result"], r["detail"]) for r in recs} == \
+        {("malformed", only)}, recs
+
+
 def test_refusals_on_a_caseworkers_connection_name_their_key(make_hub,
                                                             clients):
     """SECURITY.md "Audit trail": a record names the key the connection
@@ -718,6 +753,38 @@ def test_agency_key_replaced_and_types_narrowed_on_open_connection(
         ack = new.ack_for(frame(ev_dropout(p4, "2026-10-30")))
         assert (ack.status, ack.code, ack.reason) == \
             (REJECTED, E_DENIED, REVOKED), ack
+
+
+def test_same_key_registered_again_serves_its_open_connections(
+        make_hub, clients):
+    """§1: "The hub checks every frame against the registration as it
+    is *now*". Revoked, an agency's and a caseworker's open connections
+    are refused; once the operator registers the same keys again, the
+    next frames on those connections are taken again (the caseworker's
+    session ended at the revocation: a new Hello opens a new one)."""
+    hub = hub53(make_hub)
+    [p] = adults(5363, 1)
+    hub.assign(p, "cw-anna")
+    a = clients(hub, "cw-anna")
+    assert a.welcome().code == OK
+    with IngestClient(hub, "college-a") as ing:
+        hub.cprs.add(p)
+        hub.hubctl("revoke-agency", "college-a")
+        hub.hubctl("revoke-caseworker", "cw-anna")
+        env = ev_dropout(p, "2026-10-26")
+        wait_for(lambda: ing.ack_for(frame(env)).code == E_DENIED, 10,
+                 "the agency's connection refused", interval=0.2)
+        r = next_result(a, lambda: a.query(5))
+        assert (r.request_id, r.code, r.reason) == (5, E_DENIED, REVOKED)
+        hub.register_agency("college-a", "dropout,dropout_risk,enrolment")
+        hub.register_caseworker("cw-anna")
+        wait_for(lambda: ing.ack_for(frame(env)).status == ACCEPTED, 10,
+                 "the agency's connection served again", interval=0.2)
+    assert a.ask(6).code == OK
+    a.hello()
+    assert a.welcome().code == OK
+    [alert] = a.wait_alerts(1)
+    assert alert.cpr == p
 
 
 def test_caseworker_key_replaced_or_revoked_on_open_connection(
@@ -1449,6 +1516,29 @@ def test_disk_nearly_full_accepted_events_alert_once_space_returns(
 # ------------------------------------------------- more of §4, same spirit
 
 
+def test_hello_sends_own_alerts_before_the_desks(make_hub, clients):
+    """§4 "Order": "Within one Hello, alerts go out in queue order: the
+    caseworker's own open alerts by the sequence of the event that raised
+    them ..., then, for duty-desk members, the desk's." The desk's alerts
+    here were raised first (lower ids), desk-dora's own later: hers go
+    out first, each queue by sequence. Query{OPEN_ALERTS} lists them all
+    by priority, raised_at, then the higher alert_id first."""
+    hub = hub53(make_hub)
+    people = adults(5330, 4)
+    desk = hub.send(*[ev_dropout(p, "2026-10-27") for p in people[:2]])
+    hub.send(*[ev_assignment(p, "desk-dora", "2026-01-01")
+               for p in people[2:]])
+    own = hub.send(*[ev_dropout(p, "2026-10-27") for p in people[2:]])
+    assert max(desk) < min(own)
+    d = clients(hub, "desk-dora", window=10)
+    assert d.welcome().open_alerts == 4
+    pushed = d.wait_alerts(4)
+    assert [(alert_seq(a.alert_id), a.recipient) for a in pushed] == \
+        [(q, "desk-dora") for q in own] + [(q, "duty-desk") for q in desk]
+    assert [alert_seq(a.alert_id) for a in d.ask(1).alerts] == \
+        sorted(own + desk, reverse=True)
+
+
 def test_window_default_cap_and_narrowing(make_hub, clients):
     """§4 step 2: window 0 = 32; a second Hello "changes the window":
     narrowed below what is in flight, nothing more goes out until the
@@ -1941,6 +2031,34 @@ def test_recorded_action_is_in_the_next_timeline_answer(make_hub, clients):
         tl = a.result(rid + 1)[0]
         assert f"contact made by cw-anna: {how}" in [
             e.summary for e in tl.timeline], [e.summary for e in tl.timeline]
+
+
+def test_action_on_an_operational_alert_is_denied(make_hub, clients):
+    """§4 Action: E_DENIED "this alert is not addressed to you or your
+    desk" when "the alert names no person": an operational alert names
+    none (its `cpr` is empty), so even its own recipient records no
+    action on it; acknowledging it works like any alert's."""
+    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                   settings={"ops_silence": "school-a=2"})
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops")
+    hub.start()
+    hub.wait_log(r"HUB-READY")
+    time.sleep(1.5 * SLOW)           # the first check notes the start
+    hub.set_clock("2026-01-05T11:00:00")
+    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT")
+    o = clients(hub, "ops-olga", hello=False)
+    o.connected()
+    [alert] = o.ask(1).alerts
+    assert (alert.rule, alert.cpr, alert.recipient) == \
+        ("ops.adapter_silent", "", "ops-olga"), alert
+    o.send(9, o.m.Action(request_id=2, alert_id=alert.alert_id,
+                         kind=o.m.CONTACT_MADE, how="phone"))
+    r = o.result(2)[0]
+    assert (r.code, r.reason) == \
+        (E_DENIED, "this alert is not addressed to you or your desk"), r
+    o.ack(alert.alert_id)
+    assert not o.ask(3).alerts
 
 
 def test_inbox_says_hello_again_while_the_session_table_is_full(

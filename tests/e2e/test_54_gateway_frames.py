@@ -13,8 +13,8 @@ import time
 import pytest
 import zmq
 
-from hubtest import (SLOW, CprGen, binary, envelope, pb, read_key_file,
-                     wait_for)
+from hubtest import (SLOW, CprGen, binary, envelope, ev_assignment,
+                     ev_dropout, pb, read_key_file, rules_hub, wait_for)
 
 FRAME_HELLO, FRAME_ALERT_ACK, FRAME_QUERY, FRAME_RESULT = 3, 5, 7, 8
 FRAME_ACTION, FRAME_LOGIN, FRAME_LOGOUT = 9, 10, 11
@@ -104,6 +104,12 @@ def test_frames_without_a_session_are_malformed(gw):
     # A Hello carries no session: the same, with request_id 0.
     r = g.ask(FRAME_HELLO, m.Hello(client="x"))
     assert (r.request_id, r.code, r.reason) == (0, E_MALFORMED, ONLY)
+    # So is a kind a gateway never sends, whatever bytes it holds.
+    for kind in (1, 2, 3, 4, 6, 8):
+        for body in (b"", b"\xff\xff"):
+            r = g.ask(None, bytes([1, kind]) + body)
+            assert (r.request_id, r.code, r.reason) == \
+                (0, E_MALFORMED, ONLY), (kind, body, r)
     # A frame that does not decode: §2's answer, naming the message.
     r = g.ask(None, b"\x01\x07\xff\xff")
     assert (r.request_id, r.code, r.reason) == \
@@ -118,6 +124,39 @@ def test_frames_without_a_session_are_malformed(gw):
         assert (r.request_id, r.code, r.reason) == \
             (10, E_UNAUTHENTICATED, ENDED)
         assert r.caseworker == ""
+
+
+def test_revoked_gateway_is_answered_with_each_request_id(gw):
+    """§1: once a key is revoked, "a caseworker's frame [gets] a Result
+    with E_DENIED and the same reason"; §4a: a Login, a Logout and a
+    session's AlertAck are each "answered by one Result with the same
+    request_id". A gateway whose key was revoked still learns which of
+    its requests each refusal answers, and from the reason that it is
+    the key, not the caseworker's password."""
+    hub, g = gw
+    m = pb()
+    s = login(g, "cw-anna").session
+    hub.hubctl("revoke-gateway", "web-1")
+    revoked = ("the key this connection authenticated with has been "
+               "revoked or replaced")
+    wait_for(lambda: g.ask(FRAME_QUERY, m.Query(
+        request_id=2, kind=m.OPEN_ALERTS, session=s)).code == E_DENIED,
+        10, "the revoked key refused", interval=0.2)
+    for kind, msg in (
+            (FRAME_LOGIN, m.Login(request_id=31, caseworker="cw-anna",
+                                  password=PASSWORD)),
+            (FRAME_LOGOUT, m.Logout(request_id=32, session=s)),
+            (FRAME_ALERT_ACK, m.AlertAck(request_id=33, alert_id=b"\0" * 9,
+                                         session=s)),
+            (FRAME_QUERY, m.Query(request_id=34, kind=m.OPEN_ALERTS,
+                                  session=s)),
+            (FRAME_ACTION, m.Action(request_id=35, alert_id=b"\0" * 9,
+                                    kind=m.CONTACT_MADE, how="phone",
+                                    session=s))):
+        r = g.ask(kind, msg)
+        assert (r.request_id, r.code, r.reason) == \
+            (msg.request_id, E_DENIED, revoked), (kind, r)
+        assert not r.session and r.caseworker == "", r
 
 
 @pytest.mark.parametrize("caseworker,desk", [("cw-anna", False),
@@ -495,6 +534,109 @@ def test_every_refused_login_takes_a_verification(gw):
             (f"{caseworker!r}/{len(password)} bytes answered in "
              f"{took * 1000:.0f} ms, a wrong password in "
              f"{wrong * 1000:.0f} ms")
+
+
+def test_login_with_a_nul_byte_is_no_login(gw):
+    """§4a Login: E_DENIED "wrong caseworker or password" when the
+    password is wrong or longer than 1,024 bytes. Bytes after a NUL byte
+    are sent like any others: the right password followed by a NUL byte
+    and more is not the right password (nor under 1,025 bytes if they
+    make it longer), and a caseworker id followed by one is no id."""
+    hub, g = gw
+    m = pb()
+    for caseworker, password in (("cw-anna", PASSWORD + "\0"),
+                                 ("cw-anna", PASSWORD + "\0anything"),
+                                 ("cw-anna", PASSWORD + "\0" * 1100),
+                                 ("desk-dora\0", PASSWORD),
+                                 ("desk-dora\0x", PASSWORD)):
+        r = g.ask(FRAME_LOGIN, m.Login(request_id=4, caseworker=caseworker,
+                                       password=password))
+        assert (r.request_id, r.code, r.reason, r.session) == \
+            (4, E_DENIED, "wrong caseworker or password", b""), \
+            (caseworker, len(password), r)
+    login(g, "cw-anna")
+    login(g, "desk-dora")
+
+
+def test_alerts_changed_moves_with_the_list(make_hub):
+    """§4a ALERTS_CHANGED: a number that starts at 0 and moves when the
+    session's list changes without the caseworker's own doing: an alert
+    raised for them, one moved out of their list by a reassignment, a
+    desk alert another desk member acknowledged. Their own
+    acknowledgement of their own alert leaves it where it was."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00", start=False)
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    for cw in ("cw-anna", "desk-dora"):
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "set-password", cw], input=PASSWORD + "\n",
+                           capture_output=True, text=True,
+                           timeout=60 * SLOW)
+        assert p.returncode == 0, p.stderr
+    hub.keygen("desk-eve")
+    hub.register_caseworker("desk-eve", desk=True)
+    hub.start()
+    g = Gateway(hub)
+    m = pb()
+    try:
+        anna = login(g, "cw-anna", 1).session
+        dora = login(g, "desk-dora", 2).session
+        rid = [10]
+
+        def version(session):
+            rid[0] += 1
+            r = g.ask(FRAME_QUERY, m.Query(request_id=rid[0],
+                                           kind=m.ALERTS_CHANGED,
+                                           session=session))
+            assert r.code == 0, r
+            return r.alerts_version
+
+        def open_ids(session):
+            rid[0] += 1
+            r = g.ask(FRAME_QUERY, m.Query(request_id=rid[0],
+                                           kind=m.OPEN_ALERTS,
+                                           session=session))
+            return [a.alert_id for a in r.alerts]
+
+        def moves(session, before, what):
+            return wait_for(lambda: (lambda v: v if v != before else None)(
+                version(session)), 10, what, interval=0.1)
+
+        assert (version(anna), version(dora)) == (0, 0)
+        p1, p2, p3 = (CprGen(5402).born(d) for d in
+                      ("2004-02-02", "2004-03-03", "2004-04-04"))
+        hub.send(ev_assignment(p1, "cw-anna", "2026-01-01"),
+                 ev_assignment(p2, "cw-anna", "2026-01-01"))
+        hub.send(ev_dropout(p1, "2026-10-27"))
+        v = moves(anna, 0, "an alert raised for cw-anna")
+        # Moved out of her list by a reassignment.
+        hub.send(ev_assignment(p1, "cw-bob", "2026-11-02"))
+        wait_for(lambda: not open_ids(anna), 10, "the alert moved away")
+        v = moves(anna, v, "an alert moved out of cw-anna's list")
+        # Her own acknowledgement of her own alert: it stays.
+        hub.send(ev_dropout(p2, "2026-10-27"))
+        v = moves(anna, v, "a second alert raised for cw-anna")
+        [own] = open_ids(anna)
+        r = g.ask(FRAME_ALERT_ACK, m.AlertAck(request_id=3, alert_id=own,
+                                              session=anna))
+        assert r.code == 0, r
+        assert version(anna) == v
+        # A desk alert acknowledged by another desk member: dora's list
+        # changes without her doing.
+        hub.send(ev_dropout(p3, "2026-10-27"))
+        d = moves(dora, 0, "a desk alert raised")
+        [desk_alert] = open_ids(dora)
+        assert d == version(dora)
+        # desk-eve's own connection: an AlertAck there is not answered.
+        eve = Gateway(hub, "desk-eve")
+        try:
+            eve.sock.send(bytes([1, FRAME_ALERT_ACK]) + m.AlertAck(
+                alert_id=desk_alert).SerializeToString())
+            moves(dora, d, "a desk alert another member acknowledged")
+        finally:
+            eve.close()
+    finally:
+        g.close()
 
 
 def test_frames_refused_for_their_session_are_audited(gw):

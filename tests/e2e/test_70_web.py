@@ -756,6 +756,13 @@ def test_forms_decoded_as_browsers_send_them(make_hub):
     try:
         r, _ = web.raw_login("cw-anna", odd)
         assert r.status == 303 and r.getheader("Location") == "/alerts"
+        # A NUL byte (%00) is part of what was typed: the password followed
+        # by one is not the password, the id followed by one is no id.
+        for who, password in (("cw-anna", odd + "\0"),
+                              ("cw-anna", odd + "\0junk"),
+                              ("cw-anna\0", odd)):
+            r, _ = web.raw_login(who, password)
+            assert r.status == 401, (who, password, r.status)
         # The same login as multipart/form-data.
         r, page = web.request("GET", "/login")
         pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))

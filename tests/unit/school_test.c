@@ -312,6 +312,8 @@ test_rejections(void)
 	     "lessons_absent 121 is more "
 	     "than lessons_expected 120"},
 	    {EXPECTED, "0", "lessons_expected", "must be more than 0"},
+	    {EXPECTED, "65536", "lessons_expected",
+	     "lessons_expected 65536 is more than 65535"},
 	    {EXPECTED, "ti", "lessons_expected", "not a whole number"},
 	    {KIND, "", "kind", "kind is empty"},
 	    {KIND, "sick", "kind",

@@ -1362,6 +1362,32 @@ test_validation_order(void)
 }
 
 static void
+test_peek_kind(void)
+{
+	/* The kind is read without unpacking: bytes that are no message of
+	 * that kind still tell the endpoint what was sent. */
+	CHECK_EQ_INT(wire_peek_kind((const uint8_t *)"\x01\x03\xff\xff", 4),
+		     UNGEBRO__V1__FRAME_KIND__FRAME_HELLO);
+	CHECK_EQ_INT(wire_peek_kind((const uint8_t *)"\x01\x01", 2),
+		     UNGEBRO__V1__FRAME_KIND__FRAME_EVENT);
+	CHECK_EQ_INT(wire_peek_kind((const uint8_t *)"\x01\x0b", 2),
+		     UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT);
+	/* What wire_decode refuses before it looks at the kind's message. */
+	CHECK_EQ_INT(wire_peek_kind((const uint8_t *)"\x01", 1), 0);
+	CHECK_EQ_INT(wire_peek_kind((const uint8_t *)"\x02\x03", 2), 0);
+	CHECK_EQ_INT(wire_peek_kind((const uint8_t *)"\x01\x00", 2), 0);
+	CHECK_EQ_INT(wire_peek_kind((const uint8_t *)"\x01\x0c", 2), 0);
+	uint8_t *big = calloc(1, WIRE_MAX_FRAME + 1);
+	CHECK(big);
+	big[0] = WIRE_VERSION;
+	big[1] = UNGEBRO__V1__FRAME_KIND__FRAME_HELLO;
+	CHECK_EQ_INT(wire_peek_kind(big, WIRE_MAX_FRAME),
+		     UNGEBRO__V1__FRAME_KIND__FRAME_HELLO);
+	CHECK_EQ_INT(wire_peek_kind(big, WIRE_MAX_FRAME + 1), 0);
+	free(big);
+}
+
+static void
 test_event_id_peek(void)
 {
 	/* An envelope of 100 KB: refused as E_TOO_LARGE, yet its id can be
@@ -1516,6 +1542,7 @@ TEST_LIST = {
     {"payload rules", test_payload_rules},
     {"every date field", test_every_date_field},
     {"validation order", test_validation_order},
+    {"peek kind", test_peek_kind},
     {"event id peek", test_event_id_peek},
     {"utf8 valid", test_utf8_valid},
     {"utf8 trim tail", test_utf8_trim_tail},

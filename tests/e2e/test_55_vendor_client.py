@@ -1,0 +1,180 @@
+"""55 vendor client: an agency's adapter and a caseworker client written
+from docs/PROTOCOL.md and proto/ungebro.proto alone, with python3-zmq and
+the protobuf classes protoc makes of the .proto; none of the harness's
+clients. The hub and its registrations are the operator's (hubtest).
+
+The walk a vendor makes: key files as §3 "Key files" describes them, a
+socket monitor for the handshake (§1), events with the recommended ids
+(§3 step 1) acked by event_id, the same frames resent on a new connection
+acked DUPLICATE with the stored sequence (§3 steps 3-4), a Hello after
+the handshake, Welcome, the Alert and its id (§4), the documented way to
+learn that an AlertAck was stored (step 4), an Action and the timeline
+that lists it, and a reconnect that is sent nothing acknowledged."""
+
+import hashlib
+import time
+
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+from hubtest import CprGen, SLOW, day_ms, pb, rules_hub
+
+VERSION = 1
+EVENT, ACK, HELLO, ALERT, ALERT_ACK, WELCOME, QUERY, RESULT, ACTION = \
+    1, 2, 3, 4, 5, 6, 7, 8, 9
+VENDOR_SECRET = b"the vendor's own secret for ids"
+
+
+def key_file(path):
+    """`name = value` lines; blank lines and # comments skipped."""
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, value = line.split("=", 1)
+            out[name.strip()] = value.strip()
+    return out
+
+
+class Vendor:
+    """One DEALER with CURVE and a handshake monitor."""
+
+    def __init__(self, hub, key_id, endpoint):
+        own = key_file(hub.keys_dir / f"{key_id}.key_secret")
+        self.ctx = zmq.Context()
+        s = self.ctx.socket(zmq.DEALER)
+        s.linger = 0
+        s.immediate = 1
+        s.curve_serverkey = key_file(hub.keys_dir / "hub.key")[
+            "public"].encode()
+        s.curve_publickey = own["public"].encode()
+        s.curve_secretkey = own["secret"].encode()
+        mon = s.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED |
+                                   zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+        s.connect(endpoint)
+        assert mon.poll(10000 * SLOW), "no handshake"
+        assert recv_monitor_message(mon)["event"] == \
+            zmq.EVENT_HANDSHAKE_SUCCEEDED
+        s.disable_monitor()
+        mon.close(0)
+        self.sock = s
+
+    def send(self, kind, msg):
+        self.sock.send(bytes([VERSION, kind]) + msg.SerializeToString(),
+                       zmq.DONTWAIT)
+
+    def recv(self, timeout=10):
+        """The next frame as (kind, message), or None."""
+        if not self.sock.poll(int(timeout * 1000 * SLOW)):
+            return None
+        data = self.sock.recv()
+        assert data[0] == VERSION, data[:2]
+        cls = {ACK: "Ack", ALERT: "Alert", WELCOME: "Welcome",
+               RESULT: "Result"}[data[1]]
+        return data[1], getattr(pb(), cls).FromString(data[2:])
+
+    def ask(self, query):
+        self.send(QUERY, query)
+        kind, r = self.recv()
+        assert (kind, r.request_id) == (RESULT, query.request_id), r
+        return r
+
+    def close(self):
+        self.sock.close(0)
+        self.ctx.term()
+
+
+def envelope(agency, etype, cpr, occurred, natural_key, payload, **fields):
+    m = pb()
+    ms = day_ms(occurred)
+    env = m.Envelope(
+        event_id=ms.to_bytes(8, "big") + hashlib.blake2b(
+            natural_key.encode(), key=VENDOR_SECRET, digest_size=8).digest(),
+        agency=agency, schema_version=1, type=etype,
+        sensitivity=m.PERSONAL, occurred_at=ms,
+        sent_at=int(time.time() * 1000), cpr=cpr)
+    for name, value in fields.items():
+        setattr(getattr(env, payload), name, value)
+    return env
+
+
+def send_all(hub, agency, envs):
+    """Send every envelope in flight at once; the acks by event_id."""
+    c = Vendor(hub, agency, hub.ingest)
+    try:
+        for env in envs:
+            c.send(EVENT, env)
+        acks = {}
+        while len(acks) < len(envs):
+            got = c.recv()
+            assert got and got[0] == ACK, f"acks so far: {acks}"
+            acks[got[1].event_id] = got[1]
+        return [acks[e.event_id] for e in envs]
+    finally:
+        c.close()
+
+
+def test_vendor_client_from_the_protocol_page(make_hub):
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    cpr = CprGen(5501).born("2009-03-14")
+    hub.cprs.add(cpr)
+    assign = envelope("youth-a", m.CONTACT_ASSIGNMENT, cpr, "2026-09-01",
+                      "assign-1", "contact_assignment", caseworker="cw-anna",
+                      role_kind=m.CONTACT_ROLE_CONTACT, **{"from":
+                                                           "2026-09-01"})
+    drop = envelope("college-a", m.DROPOUT, cpr, "2026-10-30", "drop-1",
+                    "dropout", institution="eud-vest", date="2026-10-30")
+    [a1] = send_all(hub, "youth-a", [assign])
+    [d1] = send_all(hub, "college-a", [drop])
+    assert (a1.status, d1.status) == (m.ACCEPTED, m.ACCEPTED), (a1, d1)
+    assert 0 < a1.sequence < d1.sequence
+    # A resend on a new connection: DUPLICATE with the stored sequence.
+    [d2] = send_all(hub, "college-a", [drop])
+    assert (d2.status, d2.code, d2.sequence) == \
+        (m.DUPLICATE, m.OK, d1.sequence), d2
+
+    cw = Vendor(hub, "cw-anna", hub.delivery)
+    try:
+        cw.send(HELLO, m.Hello(client="vendor/1", window=4))
+        kind, welcome = cw.recv()
+        assert kind == WELCOME, welcome
+        assert (welcome.caseworker, welcome.open_alerts, welcome.code) == \
+            ("cw-anna", 1, m.OK), welcome
+        kind, alert = cw.recv()
+        assert kind == ALERT, alert
+        # 9 bytes: the raising event's sequence, then the rule's number.
+        assert alert.alert_id == d1.sequence.to_bytes(8, "big") + bytes([4])
+        assert (alert.rule, alert.cpr, alert.recipient, alert.delivery) == \
+            ("dropout", cpr, "cw-anna", 1), alert
+        assert [e.event_id for e in alert.evidence] == [drop.event_id]
+        # Acknowledging: the alert is in the open list before the
+        # AlertAck, which is not answered, and gone from the one after.
+        listed = cw.ask(m.Query(request_id=1, kind=m.OPEN_ALERTS))
+        assert [a.alert_id for a in listed.alerts] == [alert.alert_id]
+        cw.send(ALERT_ACK, m.AlertAck(alert_id=alert.alert_id, note="seen"))
+        after = cw.ask(m.Query(request_id=2, kind=m.OPEN_ALERTS))
+        assert (after.code, list(after.alerts), after.truncated) == \
+            (m.OK, [], False), after
+        cw.send(ACTION, m.Action(request_id=3, alert_id=alert.alert_id,
+                                 kind=m.CONTACT_MADE, how="phone"))
+        kind, done = cw.recv()
+        assert (kind, done.request_id, done.code) == (RESULT, 3, m.OK), done
+        tl = cw.ask(m.Query(request_id=4, kind=m.TIMELINE,
+                            cpr=cpr[:6] + "-" + cpr[6:]))
+        assert tl.code == m.OK, tl
+        assert [(e.date, e.is_alert, e.summary) for e in tl.timeline] == [
+            ("2026-09-01", False, "contact person: cw-anna (contact)"),
+            ("2026-10-30", False, "dropped out of a programme at eud-vest"),
+            ("2026-11-02", False, "contact made by cw-anna: phone"),
+            ("2026-11-02", True, alert.title)], tl
+    finally:
+        cw.close()
+    # A new connection's Hello: nothing acknowledged is sent again.
+    cw = Vendor(hub, "cw-anna", hub.delivery)
+    try:
+        cw.send(HELLO, m.Hello(client="vendor/1"))
+        kind, welcome = cw.recv()
+        assert (kind, welcome.open_alerts) == (WELCOME, 0), welcome
+        assert cw.recv(timeout=1) is None
+    finally:
+        cw.close()
