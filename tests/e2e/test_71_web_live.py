@@ -641,3 +641,59 @@ def test_a_withdrawn_desk_alert_leaves_the_live_list(make_hub):
         if stream:
             stream.close()
         web.stop()
+
+
+def test_notices_a_withdrawal_closes_leave_the_desks_and_leads_lists(
+        make_hub):
+    """RULES.md §3: withdrawing an alert closes its open escalation
+    notices too; OPERATIONS.md: a withdrawal that takes an alert out of a
+    list tells that list's open pages. The notices of cw-anna's addiction
+    alert sit in the desk member's and the team lead's lists; when the
+    young person withdraws the consent, both streams say `event: alerts`
+    and both lists are empty."""
+    hub = make_hub(agencies=RULE_AGENCIES,
+                   caseworkers={"cw-anna": False, "desk-dora": True,
+                                "cw-lead": False},
+                   rules={"routing.team_lead": "cw-lead"},
+                   clock="2026-09-07T08:00:00")
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "desk-dora", PASSWORD)
+    set_password(hub, "cw-lead", PASSWORD)
+    web = Web(hub, events_poll=1)
+    streams = []
+    try:
+        cpr = CprGen(7134).born("2003-04-05")
+        hub.assign(cpr, "cw-anna")
+        hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+        assert hub.wait_applied()["alerts"] == 1
+        # HIGH: 24 office hours to the desk, another 24 to the team lead.
+        hub.advance("2026-09-10T09:00:00")
+        hub.advance("2026-09-15T09:00:00")
+        hub.wait_log(r"HUB-ESCALATE .* to cw-lead")
+        sessions = {}
+        for cw in ("desk-dora", "cw-lead"):
+            r, cookies = web.raw_login(cw, PASSWORD)
+            sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
+            sessions[cw] = {"ug_session": sid.group(1)}
+            r, frag = web.request("GET", "/alerts/list",
+                                  cookies=sessions[cw])
+            assert "An alert you may not read is overdue" in frag, frag
+            head, s = open_events(web, sessions[cw])
+            assert head.startswith("HTTP/1.1 200"), head
+            streams.append(s)
+        time.sleep(1.5)
+        hub.send(ev_referral(cpr, "2026-09-15", stage="TREATMENT_STARTED",
+                             consent={"given": False}))
+        hub.wait_log(r"HUB-WITHDRAW alert \S+ withdrawn")
+        for s in streams:
+            got = read_until(s, b"event: alerts", 5 * SLOW + 3)
+            assert b"event: alerts" in got, got
+        for cw in ("desk-dora", "cw-lead"):
+            r, frag = web.request("GET", "/alerts/list",
+                                  cookies=sessions[cw])
+            assert "Du har ingen åbne advarsler." in frag, frag
+    finally:
+        for s in streams:
+            s.close()
+        web.stop()
