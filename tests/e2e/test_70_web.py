@@ -573,13 +573,22 @@ def test_every_answer_carries_the_security_headers(make_hub):
         sid = session_cookie(cookies)
         for path in ("/", "/alerts", "/events", "/nonexistent", "/login"):
             answers[path] = web.request("GET", path)[0]
-        for path in ("/alerts", "/nonexistent"):
+        answers["/session"] = web.request("GET", "/session")[0]
+        for path in ("/alerts", "/nonexistent", "/session"):
             answers["in session " + path] = web.request(
                 "GET", path, cookies={"ug_session": sid})[0]
         answers["PUT"] = web.request("PUT", "/alerts")[0]
         statuses = {k: r.status for k, r in answers.items()}
         assert statuses["login"] == 303 and statuses["/alerts"] == 303 and \
             statuses["/events"] == 401 and statuses["PUT"] == 405, statuses
+        # The idle warning's question: what is left, or 401 without a
+        # session (OPERATIONS.md).
+        assert statuses["/session"] == 401 and \
+            statuses["in session /session"] == 200, statuses
+        r, said = web.request("GET", "/session", cookies={"ug_session": sid})
+        assert r.getheader("Content-Type") == "application/json"
+        said = json.loads(said)
+        assert 1700 < said["left"] <= 1800 and said["warn"] == 120, said
         # A page that does not exist is 404 with or without a session.
         assert statuses["/nonexistent"] == 404 and \
             statuses["in session /nonexistent"] == 404, statuses
