@@ -682,8 +682,13 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		    kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
 		    ((const wire_query *)msg)->kind ==
 			UNGEBRO__V1__QUERY_KIND__ALERTS_CHANGED;
+		/* What a page does by itself keeps no unattended screen's
+		 * session alive. */
+		bool background =
+		    kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
+		    ((const wire_query *)msg)->background;
 		web_session *s = session_of(h, token, gateway, key ? key : "",
-					    !changed_query);
+					    !changed_query && !background);
 		if (s) {
 			h->acting_for.routing = routing;
 			h->acting_for.routing_len = routing_len;

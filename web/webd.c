@@ -107,6 +107,9 @@ typedef struct {
 	/* The action form's field the hub refused ("how", "date",
 	 * "action-note"), marked invalid when the form comes back. */
 	const char *bad_field;
+	/* The page asks by itself (live.js refreshing the list): its
+	 * queries do not keep the session alive. */
+	bool background;
 } ctx;
 
 ug_err
@@ -578,7 +581,7 @@ ask(ctx *x, int kind, void *msg, uint32_t request_id)
 {
 	int64_t sent = ug_mono_ms();
 	wire_result *r = hubconn_call(x->w->opts.hub, kind, msg, request_id);
-	if (x->s && r && r->caseworker && r->caseworker[0] &&
+	if (x->s && !x->background && r && r->caseworker && r->caseworker[0] &&
 	    r->session_idle) {
 		x->s->active = sent;
 		x->s->idle_ms = (int64_t)r->session_idle * 1000;
@@ -610,6 +613,7 @@ query(ctx *x, int kind, const char *cpr, uint32_t limit, uint32_t offset)
 	q.offset = offset;
 	q.session.data = x->s->token;
 	q.session.len = TOKEN_LEN;
+	q.background = x->background;
 	return ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q, q.request_id);
 }
 
@@ -1037,6 +1041,9 @@ static enum MHD_Result
 alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 {
 	long from = atol(from_text ? from_text : "0");
+	/* Only live.js asks for the list alone, after an event: nobody
+	 * may be at the screen. */
+	x->background = fragment;
 	if (from < 0 || from > ALERT_PAGE * ALERT_PAGES)
 		from = 0;
 	wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL,

@@ -697,3 +697,36 @@ def test_notices_a_withdrawal_closes_leave_the_desks_and_leads_lists(
         for s in streams:
             s.close()
         web.stop()
+
+
+def test_an_open_list_left_alone_ends_while_alerts_arrive(make_hub):
+    """SECURITY.md: the live list's own work does not count as a request:
+    an open page left alone still ends after web_session_idle. New alerts
+    arriving in it meanwhile (live.js fetching /alerts/list) do not keep
+    the session of an unattended screen alive."""
+    hub = make_hub(clock="2026-09-07T09:00:00",
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"web_session_idle": "30"})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, events_poll=1)
+    cpr = CprGen(7135).next()
+    hub.assign(cpr, "cw-anna")
+    d = chrome(hub, "chromium-unattended")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        session = {"ug_session": d.get_cookie("ug_session")["value"]}
+        time.sleep(2)    # EventSource opens its stream
+        hub.advance("2026-09-07T09:20:00")
+        hub.send(absence(cpr, "unattended-1"))
+        wait_for(lambda: alert_links(d), 5 * SLOW + 2,
+                 "the alert in the open list, live", interval=0.2)
+        # 30 minutes after the login, the last thing the caseworker did.
+        hub.advance("2026-09-07T09:30:00")
+        r, _ = web.request("GET", "/alerts", cookies=session)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/login?ended=1"
+    finally:
+        d.quit()
+        web.stop()
