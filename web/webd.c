@@ -482,9 +482,8 @@ page_head(ctx *x, web_buf *b, const char *title)
 	web_esc(b, title);
 	web_add(b, " – ");
 	web_esc(b, T(x, T_APP));
-	web_add(b,
-		"</title><link rel=\"stylesheet\" href=\"/static/app.css\">");
-	web_add(b, "</head><body><a class=\"skip\" href=\"#main\">");
+	web_add(b, "</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
+		   "</head><body><a class=\"skip\" href=\"#main\">");
 	web_esc(b, T(x, T_SKIP));
 	web_add(b, "</a>");
 	if (x->s)
