@@ -181,6 +181,7 @@ withdraw(apply_ctx *c, const rule_input *in, const profile *p,
 	withdrawal *w = &c->withdrawals[c->nwithdrawals++];
 	memcpy(w->id, id, sizeof id);
 	w->closed = false;
+	w->nnotices = 0;
 	w->has_person = person_key != NULL;
 	if (person_key)
 		memcpy(w->person_key, person_key, UG_PERSON_KEY_LEN);
@@ -580,7 +581,7 @@ close_withdrawn(hub *h, withdrawal *w)
 	    h->store, recipient, (const uint8_t(*)[STORE_ALERT_ID_LEN])w->id,
 	    1, &found);
 	if (err == UG_OK && found) {
-		hub__close_notices(h, w->id, NULL, NULL);
+		hub__close_notices(h, w->id, w->notices, &w->nnotices);
 		char hexid[2 * STORE_ALERT_ID_LEN + 1];
 		ug_hex(w->id, STORE_ALERT_ID_LEN, hexid);
 		log_info("HUB-WITHDRAW",
@@ -714,7 +715,8 @@ add_news(hub_news *news, size_t *n, const uint8_t *id, const char *recipient,
 static void
 announce(apply_ctx *c)
 {
-	size_t cap = c->nwithdrawals + c->nalerts + 2 * c->nreroutes, n = 0;
+	size_t cap = 3 * c->nwithdrawals + c->nalerts + 2 * c->nreroutes,
+	       n = 0;
 	if (!cap)
 		return;
 	hub_news *news = malloc(cap * sizeof *news);
@@ -726,14 +728,18 @@ announce(apply_ctx *c)
 			cap);
 		return;
 	}
-	for (size_t i = 0; i < c->nwithdrawals; i++)
-		if (c->withdrawals[i].closed)
-			add_news(news, &n, c->withdrawals[i].id,
-				 c->withdrawals[i].recipient,
-				 HUB_NEWS_WITHDRAWN,
-				 c->withdrawals[i].has_person
-				     ? c->withdrawals[i].person_key
-				     : NULL);
+	for (size_t i = 0; i < c->nwithdrawals; i++) {
+		withdrawal *w = &c->withdrawals[i];
+		if (!w->closed)
+			continue;
+		add_news(news, &n, w->id, w->recipient, HUB_NEWS_WITHDRAWN,
+			 w->has_person ? w->person_key : NULL);
+		/* The desk's and the team lead's open pages lose the notices
+		 * as the owner's loses the alert. */
+		for (size_t j = 0; j < w->nnotices; j++)
+			add_news(news, &n, w->id, w->notices[j], HUB_NEWS_LEFT,
+				 NULL);
+	}
 	for (size_t i = 0; i < c->nalerts; i++)
 		if (c->alerts[i].alert.created)
 			add_news(news, &n, c->alerts[i].alert.id,

@@ -721,6 +721,7 @@ hub__result_init(const hub *h, const void *routing, size_t routing_len,
 	    memcmp(routing, h->acting_for.routing, routing_len) == 0) {
 		r->caseworker = (char *)h->acting_for.caseworker;
 		r->desk = h->acting_for.desk;
+		r->session_idle = h->acting_for.idle_s;
 	}
 }
 

@@ -30,6 +30,9 @@ typedef struct {
 	bool has_person;
 	bool closed; /* was open and is closed now: to audit */
 	char recipient[STORE_ID_MAX]; /* whose list it left, once closed */
+	/* The lists its closed escalation notices left (desk, team lead). */
+	char notices[2][STORE_ID_MAX];
+	size_t nnotices;
 } withdrawal;
 
 typedef struct {

@@ -402,6 +402,7 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	r.session.len = sizeof token;
 	r.caseworker = s->caseworker;
 	r.desk = hub__is_desk_member(h, id);
+	r.session_idle = (uint32_t)(g->idle_ms / 1000);
 	if (!hub__delivery_send(h, routing, routing_len,
 				UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
 		log_info("HUB-WEB", "login answer not sent");
@@ -695,8 +696,13 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		    kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
 		    ((const wire_query *)msg)->kind ==
 			UNGEBRO__V1__QUERY_KIND__ALERTS_CHANGED;
+		/* What a page does by itself keeps no unattended screen's
+		 * session alive. */
+		bool background =
+		    kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
+		    ((const wire_query *)msg)->background;
 		web_session *s = session_of(h, token, gateway, key ? key : "",
-					    !changed_query);
+					    !changed_query && !background);
 		if (s) {
 			h->acting_for.routing = routing;
 			h->acting_for.routing_len = routing_len;
@@ -706,6 +712,8 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 				   sizeof h->acting_for.key);
 			h->acting_for.desk =
 			    hub__is_desk_member(h, s->caseworker);
+			h->acting_for.idle_s =
+			    (uint32_t)(h->gateway->idle_ms / 1000);
 		}
 		if (!s) {
 			/* A token that opens nothing is recorded: a gateway
@@ -722,6 +730,13 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 					     UNGEBRO__V1__ERROR_CODE__OK, "");
 		} else if (changed_query) {
 			answer_version(h, routing, routing_len, request_id, s);
+		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
+			   ((const wire_query *)msg)->kind ==
+			       UNGEBRO__V1__QUERY_KIND__KEEP_ALIVE) {
+			/* Finding the session touched it: that is all. */
+			hub__delivery_answer(h, routing, routing_len,
+					     request_id,
+					     UNGEBRO__V1__ERROR_CODE__OK, "");
 		} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY) {
 			hub__query(h, routing, routing_len, s->caseworker, msg,
 				   body, body_len);

@@ -142,6 +142,7 @@ struct hub {
 		char caseworker[STORE_ID_MAX];
 		char key[UG_Z85_KEY_LEN + 1];
 		bool desk;
+		uint32_t idle_s; /* web_session_idle, for the Result */
 	} acting_for;
 	int64_t next_maintain, next_catchup, next_stats, next_pump;
 	struct hub_metrics *metrics; /* metrics.c */

@@ -120,6 +120,14 @@ static const char *const texts[T_COUNT][2] = {
 		    "That is not a CPR number: the first six digits are "
 		    "not a real birth date (DDMMYY)."},
     [T_LOGGED_OUT] = {"Du er logget ud.", "You are logged out."},
+    [T_IDLE_WARNING] = {"Du bliver snart logget ud, fordi du ikke har "
+			"været aktiv. Vælg \"Forbliv logget ind\" for at "
+			"fortsætte.",
+			"You will soon be logged out because you have been "
+			"inactive. Choose \"Stay logged in\" to go on."},
+    [T_IDLE_LEFT] = {"Tid tilbage:", "Time left:"},
+    [T_STAY] = {"Forbliv logget ind", "Stay logged in"},
+    [T_STAYED] = {"Du er stadig logget ind.", "You are still logged in."},
     [T_ACTION_REFUSED] = {"Handlingen blev ikke gemt:",
 			  "The action was not saved:"},
     [T_DESK_ALERT] = {"til vagtteamet", "for the duty desk"},

@@ -86,6 +86,10 @@ enum web_text {
 	T_DATE_FORMAT,
 	T_ACK_KEPT,
 	T_ACK_NOT_KEPT,
+	T_IDLE_WARNING,
+	T_IDLE_LEFT,
+	T_STAY,
+	T_STAYED,
 	T_COUNT
 };
 

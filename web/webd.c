@@ -43,6 +43,11 @@ typedef struct {
 	char caseworker[WIRE_ID_MAX + 1];
 	bool desk;
 	int64_t last;
+	/* When webd last sent the hub a frame that kept the session alive,
+	 * and how long the hub lets it idle (0: not told): what the pages'
+	 * warning before the idle end counts from. */
+	int64_t active;
+	int64_t idle_ms;
 } web_session;
 
 /* One open /events stream. Its connection is suspended while it has
@@ -102,6 +107,9 @@ typedef struct {
 	/* The action form's field the hub refused ("how", "date",
 	 * "action-note"), marked invalid when the form comes back. */
 	const char *bad_field;
+	/* The page asks by itself (live.js refreshing the list): its
+	 * queries do not keep the session alive. */
+	bool background;
 } ctx;
 
 ug_err
@@ -291,6 +299,7 @@ session_add(webd *w, const uint8_t *token, const char *caseworker, bool desk)
 	ug_strlcpy(slot->caseworker, caseworker, sizeof slot->caseworker);
 	slot->desk = desk;
 	slot->last = ug_now_ms();
+	slot->active = ug_mono_ms();
 	return slot;
 }
 
@@ -425,6 +434,53 @@ hub_text_lang(const ctx *x)
 	return x->lang == LANG_EN ? "" : " lang=\"en\"";
 }
 
+/* Seconds the session has left as webd sees it (0: ended), and how long
+ * before its end a page warns. */
+static long
+idle_left(const webd *w, const web_session *s, long *warn)
+{
+	int64_t left = s->idle_ms - (ug_mono_ms() - s->active);
+	long lead = w->opts.warning_s;
+	if (lead > s->idle_ms / 2000)
+		lead = (long)(s->idle_ms / 2000);
+	if (warn)
+		*warn = lead;
+	return left > 0 ? (long)(left / 1000) : 0;
+}
+
+/* WCAG 2.2.1: the hub ends a session after web_session_idle without a
+ * request, so every page in a session carries a warning live.js shows
+ * before that, with one button that keeps the session (POST /session).
+ * Hidden until then; without script the page stays as it is. Right after
+ * the skip link, so it is early in the Tab order; it takes no focus, or a
+ * note being typed would lose its keys to it. */
+static void
+idle_warning(ctx *x, web_buf *b)
+{
+	if (!x->s->idle_ms)
+		return; /* the hub did not say how long it lasts */
+	long warn, left = idle_left(x->w, x->s, &warn);
+	web_addf(b,
+		 "<div id=\"session-warning\" class=\"session-warning\" "
+		 "hidden data-left=\"%ld\" data-warn=\"%ld\">"
+		 "<p id=\"session-warning-text\" role=\"alert\" "
+		 "data-text=\"",
+		 left, warn);
+	web_esc(b, T(x, T_IDLE_WARNING));
+	web_add(b, "\"></p><p>");
+	web_esc(b, T(x, T_IDLE_LEFT));
+	web_add(b, " <span id=\"session-left\" role=\"timer\"></span></p>"
+		   "<form method=\"post\" action=\"/session\">"
+		   "<input type=\"hidden\" name=\"csrf\" value=\"");
+	web_esc(b, x->csrf);
+	web_add(b, "\"><button type=\"submit\" id=\"session-extend\">");
+	web_esc(b, T(x, T_STAY));
+	web_add(b, "</button></form></div><p id=\"session-status\" "
+		   "class=\"sr-only\" role=\"status\" data-text=\"");
+	web_esc(b, T(x, T_STAYED));
+	web_add(b, "\"></p>");
+}
+
 static void
 page_head(ctx *x, web_buf *b, const char *title)
 {
@@ -440,7 +496,10 @@ page_head(ctx *x, web_buf *b, const char *title)
 	web_add(b, "</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
 		   "</head><body><a class=\"skip\" href=\"#main\">");
 	web_esc(b, T(x, T_SKIP));
-	web_add(b, "</a><header><span class=\"brand\">");
+	web_add(b, "</a>");
+	if (x->s)
+		idle_warning(x, b);
+	web_add(b, "<header><span class=\"brand\">");
 	web_esc(b, T(x, T_APP));
 	web_add(b, "</span><nav aria-label=\"");
 	web_esc(b, T(x, T_NAV));
@@ -472,10 +531,15 @@ page_head(ctx *x, web_buf *b, const char *title)
 	web_add(b, "</nav></header><main id=\"main\">");
 }
 
+/* live.js (the only script) on every page in a session: the warning
+ * before the idle end, and on the list the live updates. */
 static void
-page_end(web_buf *b)
+page_end(const ctx *x, web_buf *b)
 {
-	web_add(b, "</main></body></html>\n");
+	web_add(b, "</main>");
+	if (x->s)
+		web_add(b, "<script src=\"/static/live.js\"></script>");
+	web_add(b, "</body></html>\n");
 }
 
 static void
@@ -500,7 +564,7 @@ simple_page(ctx *x, unsigned status, const char *title, const char *text)
 	web_esc(&b, title);
 	web_add(&b, "</h1>");
 	message(&b, "err", text, NULL);
-	page_end(&b);
+	page_end(x, &b);
 	return send_page(x, status, &b);
 }
 
@@ -519,10 +583,20 @@ session_ended(ctx *x)
 	return redirect(x, "/login?ended=1", r);
 }
 
+/* Every frame sent through here in a session (not the live list's
+ * ALERTS_CHANGED polls, which do not) restarts the session's idle time at
+ * the hub; an answer that names the caseworker says it did. */
 static wire_result *
 ask(ctx *x, int kind, void *msg, uint32_t request_id)
 {
-	return hubconn_call(x->w->opts.hub, kind, msg, request_id);
+	int64_t sent = ug_mono_ms();
+	wire_result *r = hubconn_call(x->w->opts.hub, kind, msg, request_id);
+	if (x->s && !x->background && r && r->caseworker && r->caseworker[0] &&
+	    r->session_idle) {
+		x->s->active = sent;
+		x->s->idle_ms = (int64_t)r->session_idle * 1000;
+	}
+	return r;
 }
 
 static bool
@@ -549,6 +623,7 @@ query(ctx *x, int kind, const char *cpr, uint32_t limit, uint32_t offset)
 	q.offset = offset;
 	q.session.data = x->s->token;
 	q.session.len = TOKEN_LEN;
+	q.background = x->background;
 	return ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q, q.request_id);
 }
 
@@ -596,7 +671,7 @@ login_page(ctx *x, unsigned status, const char *error, const char *notice)
 		    "required><button type=\"submit\" id=\"login\">");
 	web_esc(&b, T(x, T_LOGIN));
 	web_add(&b, "</button></form>");
-	page_end(&b);
+	page_end(x, &b);
 	size_t len;
 	char *data = web_take(&b, &len);
 	if (!data)
@@ -677,6 +752,7 @@ do_login(ctx *x, const form *f)
 		session_logout(x, before);
 	web_session *s =
 	    session_add(x->w, r->session.data, r->caseworker, r->desk);
+	s->idle_ms = (int64_t)r->session_idle * 1000;
 	char hex[TOKEN_HEX + 1];
 	ug_hex(r->session.data, TOKEN_LEN, hex);
 	free_result(r);
@@ -992,6 +1068,9 @@ static enum MHD_Result
 alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 {
 	long from = atol(from_text ? from_text : "0");
+	/* Only live.js asks for the list alone, after an event: nobody
+	 * may be at the screen. */
+	x->background = fragment;
 	if (from < 0 || from > ALERT_PAGE * ALERT_PAGES)
 		from = 0;
 	wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL,
@@ -1021,7 +1100,8 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 		message(&b, "msg", T(x, T_ACKED), NULL);
 	else if (msg && strcmp(msg, "ack-kept") == 0)
 		message(&b, "msg", T(x, T_ACK_KEPT), NULL);
-	/* live.js (the only script) replaces the list when /events says
+	/* live.js (the only script, at the end of every page in a
+	 * session) replaces the list when /events says
 	 * it changed, and says so in the polite live region. */
 	web_addf(&b,
 		 "<div id=\"alert-list\" data-src=\"/alerts/list?from=%ld\">",
@@ -1030,9 +1110,9 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 	web_add(&b, "</div><p id=\"live-status\" class=\"sr-only\" "
 		    "role=\"status\" aria-live=\"polite\" data-updated=\"");
 	web_esc(&b, T(x, T_LIVE_UPDATED));
-	web_add(&b, "\"></p><script src=\"/static/live.js\"></script>");
+	web_add(&b, "\"></p>");
 	free_result(r);
-	page_end(&b);
+	page_end(x, &b);
 	return send_page(x, 200, &b);
 }
 
@@ -1283,7 +1363,7 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 		web_esc(&b, T(x, T_RECORD_LATER));
 		web_add(&b, "</p>");
 		action_forms(x, &b, hexid, kept, true, false);
-		page_end(&b);
+		page_end(x, &b);
 		return send_page(x, error ? status : 404, &b);
 	}
 	char raised[11];
@@ -1328,7 +1408,7 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 		timeline_button(x, &b, a->cpr);
 	action_forms(x, &b, hexid, kept, a->cpr && a->cpr[0], true);
 	free_result(page);
-	page_end(&b);
+	page_end(x, &b);
 	return send_page(x, status, &b);
 }
 
@@ -1524,6 +1604,16 @@ timeline_page(ctx *x, const char *typed)
 			sodium_memzero(cpr_buf, sizeof cpr_buf);
 			return session_ended(x);
 		}
+	} else {
+		/* The empty form reads nothing, but it is a request in the
+		 * session like any page: the hub counts it (and a session the
+		 * hub ended sends the caseworker to log in, as every page). */
+		wire_result *alive =
+		    query(x, UNGEBRO__V1__QUERY_KIND__KEEP_ALIVE, NULL, 0, 0);
+		bool ended = unauthenticated(alive);
+		free_result(alive);
+		if (ended)
+			return session_ended(x);
 	}
 	bool unreadable = r && r->code == UNGEBRO__V1__ERROR_CODE__E_MALFORMED;
 	web_buf b = {0};
@@ -1606,8 +1696,49 @@ timeline_page(ctx *x, const char *typed)
 		free_result(r);
 	}
 	sodium_memzero(cpr_buf, sizeof cpr_buf);
-	page_end(&b);
+	page_end(x, &b);
 	return send_page(x, status, &b);
+}
+
+/* ---- the session's idle time: GET and POST /session ---- */
+
+static enum MHD_Result
+session_json(ctx *x)
+{
+	long warn, left = idle_left(x->w, x->s, &warn);
+	char body[64];
+	int n = snprintf(body, sizeof body, "{\"left\":%ld,\"warn\":%ld}\n",
+			 left, warn);
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+	    (size_t)n, body, MHD_RESPMEM_MUST_COPY);
+	return send_response(x, 200, r, "application/json");
+}
+
+/* POST /session, the warning's "stay logged in": one KEEP_ALIVE, which
+ * restarts the idle time at the hub and reads nothing. A script asks, so
+ * the answer is a status and the seconds left, never a page. */
+static enum MHD_Result
+do_keep_alive(ctx *x)
+{
+	wire_result *r =
+	    query(x, UNGEBRO__V1__QUERY_KIND__KEEP_ALIVE, NULL, 0, 0);
+	bool ended = unauthenticated(r);
+	bool ok = r && r->code == UNGEBRO__V1__ERROR_CODE__OK;
+	free_result(r);
+	if (ended) {
+		streams_end(x->w, x->s->token);
+		memset(x->s, 0, sizeof *x->s);
+		x->s = NULL;
+		struct MHD_Response *resp = empty_response();
+		if (resp)
+			cookie(x, resp, "ug_session", "", COOKIE_CLEAR);
+		return send_response(x, 401, resp,
+				     "text/plain; charset=utf-8");
+	}
+	if (!ok)
+		return send_response(x, 503, empty_response(),
+				     "text/plain; charset=utf-8");
+	return session_json(x);
 }
 
 /* ---- the stylesheet, served from the binary ---- */
@@ -1672,47 +1803,145 @@ static const char APP_CSS[] =
     "dl.facts{display:grid;grid-template-columns:max-content 1fr;"
     "gap:.25rem 1rem}dl.facts dd{margin:0}"
     ".explain{white-space:pre-wrap}"
+    ".session-warning{position:fixed;left:0;right:0;bottom:0;z-index:2;"
+    "background:#fff8e1;border-top:4px solid #8a5a00;padding:.5rem 1rem}"
+    ".session-warning[hidden]{display:none}"
+    ".session-warning p{margin:.25rem 0}"
     ".sr-only{position:absolute;width:1px;height:1px;overflow:hidden;"
     "clip:rect(0 0 0 0);white-space:nowrap}"
     "@media (max-width:30rem){dl.facts{grid-template-columns:1fr}"
     "dl.facts dd{margin-bottom:.5rem}main{padding:.5rem}}\n";
 
-/* ---- the live-update script, served from the binary ----
- * The only script. Without it (or without EventSource) the list is as
- * fresh as the last reload and everything else works the same. */
+/* ---- the one script, served from the binary ----
+ * The warning before a session's idle end, on every page in a session,
+ * and the live updates of the open alerts. Without it (or without
+ * EventSource) the list is as fresh as the last reload, no warning comes,
+ * and everything else works the same. */
 
 static const char LIVE_JS[] =
     "(function () {\n"
     "  'use strict';\n"
-    "  var list = document.getElementById('alert-list');\n"
-    "  var status = document.getElementById('live-status');\n"
-    "  if (!list || !window.EventSource || !window.fetch) return;\n"
-    "  var busy = false, again = false;\n"
-    "  function refresh() {\n"
-    "    if (busy) { again = true; return; }\n"
-    "    busy = true;\n"
-    "    fetch(list.getAttribute('data-src'), {credentials: 'same-origin'})\n"
-    "      .then(function (r) {\n"
-    "        if (!r.ok) throw new Error('status ' + r.status);\n"
-    "        return r.text();\n"
-    "      })\n"
-    "      .then(function (html) {\n"
-    "        list.innerHTML = html;\n"
-    "        if (status) {\n"
-    "          status.textContent = '';\n"
-    "          status.textContent = status.getAttribute('data-updated');\n"
-    "        }\n"
-    "      })\n"
-    "      .catch(function () {})\n"
-    "      .then(function () {\n"
-    "        busy = false;\n"
-    "        if (again) { again = false; refresh(); }\n"
-    "      });\n"
+    "\n"
+    "  // WCAG 2.2.1: the hub ends a session after web_session_idle without "
+    "a\n"
+    "  // request. Warn data-warn seconds before that, with one button that\n"
+    "  // keeps the session; at the end, go to the login page, so that what\n"
+    "  // the page shows does not stay on an unattended screen.\n"
+    "  function idle(box) {\n"
+    "    var warn = +box.getAttribute('data-warn');\n"
+    "    var text = document.getElementById('session-warning-text');\n"
+    "    var left = document.getElementById('session-left');\n"
+    "    var said = document.getElementById('session-status');\n"
+    "    var form = box.querySelector('form');\n"
+    "    var end = 0, timer = 0, ticker = 0;\n"
+    "    function clock(s) {\n"
+    "      var m = Math.floor(s / 60), r = s % 60;\n"
+    "      return m + ':' + (r < 10 ? '0' : '') + r;\n"
+    "    }\n"
+    "    function ended() { window.location.href = '/login?ended=1'; }\n"
+    "    function hide() {\n"
+    "      clearInterval(ticker);\n"
+    "      ticker = 0;\n"
+    "      box.hidden = true;\n"
+    "      text.textContent = '';\n"
+    "    }\n"
+    "    function tick() {\n"
+    "      var s = Math.max(0, Math.round((end - Date.now()) / 1000));\n"
+    "      left.textContent = clock(s);\n"
+    "      if (s <= 0) {\n"
+    "        clearInterval(ticker);\n"
+    "        ticker = 0;\n"
+    "        check();\n"
+    "      }\n"
+    "    }\n"
+    "    function show() {\n"
+    "      if (box.hidden) {\n"
+    "        said.textContent = '';\n"
+    "        box.hidden = false;\n"
+    "        // Filled as it appears, so a screen reader says it once.\n"
+    "        text.textContent = text.getAttribute('data-text');\n"
+    "      }\n"
+    "      if (!ticker) ticker = setInterval(tick, 1000);\n"
+    "      tick();\n"
+    "    }\n"
+    "    function plan(s) {\n"
+    "      clearTimeout(timer);\n"
+    "      end = Date.now() + s * 1000;\n"
+    "      if (s <= 0) return ended();\n"
+    "      if (s <= warn) return show();\n"
+    "      hide();\n"
+    "      timer = setTimeout(check, (s - warn) * 1000);\n"
+    "    }\n"
+    "    function answer(r) {\n"
+    "      if (r.status === 401 || r.status === 403) throw 'ended';\n"
+    "      if (!r.ok) throw 'later';\n"
+    "      return r.json();\n"
+    "    }\n"
+    "    // Another tab of the same session may have kept it alive "
+    "meanwhile:\n"
+    "    // webd knows, so it is asked before a warning and at the end.\n"
+    "    function check() {\n"
+    "      fetch('/session', {credentials: 'same-origin', cache: "
+    "'no-store'})\n"
+    "        .then(answer)\n"
+    "        .then(function (j) { plan(j.left); })\n"
+    "        .catch(function (e) {\n"
+    "          if (e === 'ended' || Date.now() >= end) ended();\n"
+    "          else timer = setTimeout(check, 5000);\n"
+    "        });\n"
+    "    }\n"
+    "    form.addEventListener('submit', function (ev) {\n"
+    "      ev.preventDefault();\n"
+    "      fetch('/session', {method: 'POST', credentials: 'same-origin',\n"
+    "                         body: new URLSearchParams(new "
+    "FormData(form))})\n"
+    "        .then(answer)\n"
+    "        .then(function (j) {\n"
+    "          plan(j.left);\n"
+    "          said.textContent = said.getAttribute('data-text');\n"
+    "        })\n"
+    "        .catch(function (e) { if (e === 'ended') ended(); });\n"
+    "    });\n"
+    "    plan(+box.getAttribute('data-left'));\n"
     "  }\n"
-    "  var events = new EventSource('/events');\n"
-    "  events.addEventListener('alerts', refresh);\n"
-    "  events.addEventListener('ended', function () { events.close(); });\n"
-    "  window.addEventListener('pagehide', function () { events.close(); });\n"
+    "\n"
+    "  function live(list) {\n"
+    "    var status = document.getElementById('live-status');\n"
+    "    var busy = false, again = false;\n"
+    "    function refresh() {\n"
+    "      if (busy) { again = true; return; }\n"
+    "      busy = true;\n"
+    "      fetch(list.getAttribute('data-src'), {credentials: "
+    "'same-origin'})\n"
+    "        .then(function (r) {\n"
+    "          if (!r.ok) throw new Error('status ' + r.status);\n"
+    "          return r.text();\n"
+    "        })\n"
+    "        .then(function (html) {\n"
+    "          list.innerHTML = html;\n"
+    "          if (status) {\n"
+    "            status.textContent = '';\n"
+    "            status.textContent = status.getAttribute('data-updated');\n"
+    "          }\n"
+    "        })\n"
+    "        .catch(function () {})\n"
+    "        .then(function () {\n"
+    "          busy = false;\n"
+    "          if (again) { again = false; refresh(); }\n"
+    "        });\n"
+    "    }\n"
+    "    var events = new EventSource('/events');\n"
+    "    events.addEventListener('alerts', refresh);\n"
+    "    events.addEventListener('ended', function () { events.close(); });\n"
+    "    window.addEventListener('pagehide', function () { events.close(); "
+    "});\n"
+    "  }\n"
+    "\n"
+    "  if (!window.fetch) return;\n"
+    "  var box = document.getElementById('session-warning');\n"
+    "  if (box && window.URLSearchParams && window.FormData) idle(box);\n"
+    "  var list = document.getElementById('alert-list');\n"
+    "  if (list && window.EventSource) live(list);\n"
     "})();\n";
 
 /* ---- dispatch ---- */
@@ -1755,7 +1984,8 @@ known_page(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
 	   const char **suffix)
 {
 	static const char *const pages[] = {
-	    "/", "/alerts", "/alerts/list", "/events", "/timeline", "/logout"};
+	    "/",	 "/alerts", "/alerts/list", "/events",
+	    "/timeline", "/logout", "/session"};
 	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
 		if (strcmp(url, pages[i]) == 0)
 			return true;
@@ -1814,7 +2044,8 @@ route(ctx *x, const char *url, bool post, form *f)
 					   T(x, T_FORBIDDEN));
 		/* What scripts ask for gets a status, not a login page. */
 		if (strcmp(url, "/events") == 0 ||
-		    strcmp(url, "/alerts/list") == 0)
+		    strcmp(url, "/alerts/list") == 0 ||
+		    strcmp(url, "/session") == 0)
 			return send_response(x, 401, empty_response(),
 					     "text/plain; charset=utf-8");
 		return redirect(x, "/login", NULL);
@@ -1842,6 +2073,8 @@ route(ctx *x, const char *url, bool post, form *f)
 				   strcmp(url, "/alerts/list") == 0);
 	if (strcmp(url, "/events") == 0 && !post)
 		return events(x);
+	if (strcmp(url, "/session") == 0)
+		return post ? do_keep_alive(x) : session_json(x);
 	if (strcmp(url, "/timeline") == 0)
 		return timeline_page(x, post ? form_get(f, "cpr") : NULL);
 	if (strcmp(url, "/logout") == 0 && post)

@@ -21,6 +21,7 @@ typedef struct {
 	long sessions_max; /* sessions webd remembers */
 	long streams_max;  /* live-update (/events) streams open at once */
 	int poll_ms;	   /* how often a stream asks the hub for news */
+	int warning_s;	   /* a page warns this long before the idle end */
 } webd_opts;
 
 ug_err webd_new(webd **out, const webd_opts *opts);

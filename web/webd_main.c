@@ -66,6 +66,10 @@ static const ug_setting settings[] = {
     {"events_poll", "2",
      "seconds between two questions to the hub for "
      "each open live-update stream (1-60)"},
+    {"session_warning", "120",
+     "seconds before a session's idle end (the hub's web_session_idle) "
+     "that a page warns and offers to stay logged in; half the idle time "
+     "when that is shorter (20-3600)"},
     {"log_level", "info", "err, warn, notice, info or debug"},
     {NULL, NULL, NULL},
 };
@@ -118,7 +122,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	int rc = 1;
-	long port, timeout, sessions, connections, streams, poll;
+	long port, timeout, sessions, connections, streams, poll, warning;
 	hubconn *hub = NULL;
 	webd *w = NULL;
 	struct MHD_Daemon *d = NULL;
@@ -166,7 +170,9 @@ main(int argc, char **argv)
 			  &diag) != UG_OK ||
 	    ug_config_int(cfg, "streams_max", 1, 10000, &streams, &diag) !=
 		UG_OK ||
-	    ug_config_int(cfg, "events_poll", 1, 60, &poll, &diag) != UG_OK) {
+	    ug_config_int(cfg, "events_poll", 1, 60, &poll, &diag) != UG_OK ||
+	    ug_config_int(cfg, "session_warning", 20, 3600, &warning, &diag) !=
+		UG_OK) {
 		fprintf(stderr, "webd: %s\n", diag.reason);
 		rc = 2;
 		goto done;
@@ -195,8 +201,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "webd: %s\n", diag.reason);
 		goto done;
 	}
-	webd_opts opts = {hub, ug_config_bool(cfg, "behind_tls"), sessions,
-			  streams, (int)poll * 1000};
+	webd_opts opts = {hub,
+			  ug_config_bool(cfg, "behind_tls"),
+			  sessions,
+			  streams,
+			  (int)poll * 1000,
+			  (int)warning};
 	if (webd_new(&w, &opts) != UG_OK) {
 		fprintf(stderr, "webd: out of memory\n");
 		goto done;

@@ -1685,12 +1685,13 @@ def test_desk_membership_dated_on_a_live_connection(make_hub, clients):
 
 def test_unknown_query_kind_on_own_connection(make_hub, clients):
     """§4 Queries: any kind other than OPEN_ALERTS and TIMELINE (0, not
-    set; ALERTS_CHANGED, a gateway's) is answered E_MALFORMED "unknown
-    query kind" with its request_id, before any Hello."""
+    set; ALERTS_CHANGED and KEEP_ALIVE, a gateway's) is answered
+    E_MALFORMED "unknown query kind" with its request_id, before any
+    Hello."""
     hub = hub53(make_hub)
     a = clients(hub, "cw-anna", hello=False)
     a.connected()
-    for rid, kind in ((1, 0), (2, 3), (3, 77)):
+    for rid, kind in ((1, 0), (2, 3), (3, 77), (4, 4)):
         r = a.ask(rid, kind=kind)
         assert (r.request_id, r.code, r.reason) == \
             (rid, E_MALFORMED, "unknown query kind"), r

@@ -663,3 +663,52 @@ def test_frames_refused_for_their_session_are_audited(gw):
         ("frame", "refused", "no live web session with that token"),
         ("frame", "refused", "no live web session with that token"),
         ("frame", "malformed", ONLY)], recs
+
+
+def test_keep_alive_and_background_queries(make_hub):
+    """§4a: Login and every answer in a live session say how long the
+    session lasts without a frame (`session_idle`, seconds); KEEP_ALIVE
+    (4) is answered OK and keeps the session alive, unaudited; a Query
+    with `background` set is answered and audited as usual but does
+    not."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True},
+                   clock="2026-11-02T08:00:00",
+                   settings={"web_session_idle": "10"})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                        "set-password", "cw-anna"], input=PASSWORD + "\n",
+                       capture_output=True, text=True, timeout=60 * SLOW)
+    assert p.returncode == 0, p.stderr
+    g = Gateway(hub)
+    m = pb()
+    try:
+        r = login(g, "cw-anna")
+        assert r.session_idle == 600
+        session = r.session
+        hub.advance("2026-11-02T08:09:00")
+        r = g.ask(FRAME_QUERY, m.Query(request_id=2, kind=m.KEEP_ALIVE,
+                                       session=session))
+        assert (r.request_id, r.code, r.caseworker, r.session_idle) == \
+            (2, 0, "cw-anna", 600), r
+        # 10 minutes after the login, 1 after KEEP_ALIVE: alive. A
+        # background read is answered, and keeps nothing alive.
+        hub.advance("2026-11-02T08:18:00")
+        r = g.ask(FRAME_QUERY, m.Query(request_id=3, kind=m.OPEN_ALERTS,
+                                       session=session, background=True))
+        assert (r.code, r.caseworker, r.session_idle) == \
+            (0, "cw-anna", 600), r
+        hub.advance("2026-11-02T08:19:00")
+        r = g.ask(FRAME_QUERY, m.Query(request_id=4, kind=m.KEEP_ALIVE,
+                                       session=session))
+        assert (r.code, r.reason) == (E_UNAUTHENTICATED, ENDED), r
+    finally:
+        g.close()
+    hub.stop()
+    p = hub.hubctl("audit", "show", "--json")
+    actions = [json.loads(line)["action"] for line in p.stdout.splitlines()
+               if line.startswith("{")]
+    # The background read is audited as a read; KEEP_ALIVE is not.
+    # (The frame after the end is a token that opens nothing.)
+    start = actions.index("login")
+    assert actions[start:] == ["login", "list", "logout", "frame"], actions

@@ -529,6 +529,33 @@ def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
         web.stop()
 
 
+def test_the_timeline_form_is_a_request_in_the_session(make_hub):
+    """SECURITY.md: a session ends after web_session_idle minutes without
+    a request; OPERATIONS.md: a page without a live session sends the
+    caseworker to /login?ended=1. The empty timeline form is a page like
+    any other: opening it keeps the session alive, and once the hub has
+    ended the session (a password reset) it leads to the login."""
+    hub = web_hub(make_hub, clock="2026-09-07T09:00:00",
+                  settings={"web_session_idle": "30"})
+    web = Web(hub)
+    try:
+        anna = {"ug_session":
+                session_cookie(web.raw_login("cw-anna", PASSWORD)[1])}
+        hub.advance("2026-09-07T09:20:00")
+        r, page = web.request("GET", "/timeline", cookies=anna)
+        assert r.status == 200 and 'name="cpr"' in page
+        # 40 minutes after the login, 20 after the form: still alive.
+        hub.advance("2026-09-07T09:40:00")
+        r, _ = web.request("GET", "/alerts", cookies=anna)
+        assert r.status == 200
+        set_password(hub, "cw-anna", PASSWORD)
+        r, _ = web.request("GET", "/timeline", cookies=anna)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/login?ended=1"
+    finally:
+        web.stop()
+
+
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Frame-Options",
                     "X-Content-Type-Options", "Referrer-Policy")
 
@@ -546,13 +573,22 @@ def test_every_answer_carries_the_security_headers(make_hub):
         sid = session_cookie(cookies)
         for path in ("/", "/alerts", "/events", "/nonexistent", "/login"):
             answers[path] = web.request("GET", path)[0]
-        for path in ("/alerts", "/nonexistent"):
+        answers["/session"] = web.request("GET", "/session")[0]
+        for path in ("/alerts", "/nonexistent", "/session"):
             answers["in session " + path] = web.request(
                 "GET", path, cookies={"ug_session": sid})[0]
         answers["PUT"] = web.request("PUT", "/alerts")[0]
         statuses = {k: r.status for k, r in answers.items()}
         assert statuses["login"] == 303 and statuses["/alerts"] == 303 and \
             statuses["/events"] == 401 and statuses["PUT"] == 405, statuses
+        # The idle warning's question: what is left, or 401 without a
+        # session (OPERATIONS.md).
+        assert statuses["/session"] == 401 and \
+            statuses["in session /session"] == 200, statuses
+        r, said = web.request("GET", "/session", cookies={"ug_session": sid})
+        assert r.getheader("Content-Type") == "application/json"
+        said = json.loads(said)
+        assert 1700 < said["left"] <= 1800 and said["warn"] == 120, said
         # A page that does not exist is 404 with or without a session.
         assert statuses["/nonexistent"] == 404 and \
             statuses["in session /nonexistent"] == 404, statuses
@@ -1679,3 +1715,58 @@ def tab_to_class(driver, cls, most=20):
         if cls in (el.get_attribute("class") or "").split():
             return el
     raise AssertionError(f".{cls} not reached with Tab")
+
+
+def test_a_warning_before_the_idle_end_offers_to_stay(make_hub):
+    """WCAG 2.2.1 (OPERATIONS.md, "The web inbox"): before the hub ends an
+    idle session, every page in it warns — `session_warning` seconds
+    before the end, or halfway when the session is shorter than twice
+    that — in a role="alert" paragraph, with a time left and one button,
+    "Forbliv logget ind", that keeps the session at the hub without a
+    reload. Left alone, the page goes to the login ("Din session er
+    udløbet. Log ind igen.")."""
+    hub = web_hub(make_hub, clock="2026-09-07T09:00:00",
+                  settings={"web_session_idle": "1"})
+    web = Web(hub, session_warning=120)   # 60 s sessions: warn at 30 s
+    d = chrome(hub, "idle")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        box = d.find_element(By.ID, "session-warning")
+        assert not box.is_displayed()
+        shown = time.monotonic()
+        WebDriverWait(d, 45 * SLOW).until(lambda _: box.is_displayed())
+        assert time.monotonic() - shown > 20
+        text = d.find_element(By.ID, "session-warning-text")
+        assert text.get_attribute("role") == "alert"
+        assert text.text.startswith("Du bliver snart logget ud, fordi du "
+                                    "ikke har været aktiv."), text.text
+        assert re.fullmatch(r"0:[0-3]\d",
+                            d.find_element(By.ID, "session-left").text)
+        # It takes no focus; it is the first Tab stop after the skip link.
+        assert d.switch_to.active_element.tag_name == "body"
+        d.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+        d.switch_to.active_element.send_keys(Keys.TAB)
+        button = d.switch_to.active_element
+        assert button.get_attribute("id") == "session-extend"
+        assert button.text == "Forbliv logget ind"
+        # 50 s after the login on the hub's clock: the button keeps the
+        # session there, without a reload.
+        hub.advance("2026-09-07T09:00:50")
+        page = d.find_element(By.TAG_NAME, "html")
+        button.send_keys(Keys.ENTER)
+        WebDriverWait(d, 10 * SLOW).until(lambda _: not box.is_displayed())
+        assert left(page)(d) is False     # the same page
+        assert d.find_element(By.ID, "session-status").get_attribute(
+            "textContent") == "Du er stadig logget ind."
+        hub.advance("2026-09-07T09:01:30")
+        session = {"ug_session": d.get_cookie("ug_session")["value"]}
+        r, _ = web.request("GET", "/alerts", cookies=session)
+        assert r.status == 200
+        # Left alone, the warning comes again and then the login page.
+        WebDriverWait(d, 45 * SLOW).until(lambda _: box.is_displayed())
+        WebDriverWait(d, 45 * SLOW).until(
+            lambda _: "/login?ended=1" in d.current_url)
+        assert "Din session er udløbet. Log ind igen." in text_of(d)
+    finally:
+        d.quit()
+        web.stop()

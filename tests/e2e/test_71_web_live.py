@@ -641,3 +641,92 @@ def test_a_withdrawn_desk_alert_leaves_the_live_list(make_hub):
         if stream:
             stream.close()
         web.stop()
+
+
+def test_notices_a_withdrawal_closes_leave_the_desks_and_leads_lists(
+        make_hub):
+    """RULES.md §3: withdrawing an alert closes its open escalation
+    notices too; OPERATIONS.md: a withdrawal that takes an alert out of a
+    list tells that list's open pages. The notices of cw-anna's addiction
+    alert sit in the desk member's and the team lead's lists; when the
+    young person withdraws the consent, both streams say `event: alerts`
+    and both lists are empty."""
+    hub = make_hub(agencies=RULE_AGENCIES,
+                   caseworkers={"cw-anna": False, "desk-dora": True,
+                                "cw-lead": False},
+                   rules={"routing.team_lead": "cw-lead"},
+                   clock="2026-09-07T08:00:00")
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "desk-dora", PASSWORD)
+    set_password(hub, "cw-lead", PASSWORD)
+    web = Web(hub, events_poll=1)
+    streams = []
+    try:
+        cpr = CprGen(7134).born("2003-04-05")
+        hub.assign(cpr, "cw-anna")
+        hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+        assert hub.wait_applied()["alerts"] == 1
+        # HIGH: 24 office hours to the desk, another 24 to the team lead.
+        hub.advance("2026-09-10T09:00:00")
+        hub.advance("2026-09-15T09:00:00")
+        hub.wait_log(r"HUB-ESCALATE .* to cw-lead")
+        sessions = {}
+        for cw in ("desk-dora", "cw-lead"):
+            r, cookies = web.raw_login(cw, PASSWORD)
+            sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
+            sessions[cw] = {"ug_session": sid.group(1)}
+            r, frag = web.request("GET", "/alerts/list",
+                                  cookies=sessions[cw])
+            assert "An alert you may not read is overdue" in frag, frag
+            head, s = open_events(web, sessions[cw])
+            assert head.startswith("HTTP/1.1 200"), head
+            streams.append(s)
+        time.sleep(1.5)
+        hub.send(ev_referral(cpr, "2026-09-15", stage="TREATMENT_STARTED",
+                             consent={"given": False}))
+        hub.wait_log(r"HUB-WITHDRAW alert \S+ withdrawn")
+        for s in streams:
+            got = read_until(s, b"event: alerts", 5 * SLOW + 3)
+            assert b"event: alerts" in got, got
+        for cw in ("desk-dora", "cw-lead"):
+            r, frag = web.request("GET", "/alerts/list",
+                                  cookies=sessions[cw])
+            assert "Du har ingen åbne advarsler." in frag, frag
+    finally:
+        for s in streams:
+            s.close()
+        web.stop()
+
+
+def test_an_open_list_left_alone_ends_while_alerts_arrive(make_hub):
+    """SECURITY.md: the live list's own work does not count as a request:
+    an open page left alone still ends after web_session_idle. New alerts
+    arriving in it meanwhile (live.js fetching /alerts/list) do not keep
+    the session of an unattended screen alive."""
+    hub = make_hub(clock="2026-09-07T09:00:00",
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"web_session_idle": "30"})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, events_poll=1)
+    cpr = CprGen(7135).next()
+    hub.assign(cpr, "cw-anna")
+    d = chrome(hub, "chromium-unattended")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        session = {"ug_session": d.get_cookie("ug_session")["value"]}
+        time.sleep(2)    # EventSource opens its stream
+        hub.advance("2026-09-07T09:20:00")
+        hub.send(absence(cpr, "unattended-1"))
+        wait_for(lambda: alert_links(d), 5 * SLOW + 2,
+                 "the alert in the open list, live", interval=0.2)
+        # 30 minutes after the login, the last thing the caseworker did.
+        hub.advance("2026-09-07T09:30:00")
+        r, _ = web.request("GET", "/alerts", cookies=session)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/login?ended=1"
+    finally:
+        d.quit()
+        web.stop()

@@ -79,7 +79,8 @@ setup(void)
 			  .behind_tls = false,
 			  .sessions_max = 16,
 			  .streams_max = 2,
-			  .poll_ms = 2000};
+			  .poll_ms = 2000,
+			  .warning_s = 120};
 	if (webd_new(&w, &opts) != UG_OK)
 		abort();
 	d = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG |
