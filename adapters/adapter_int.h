@@ -208,6 +208,10 @@ ug_err adapter__close_rejects(struct runtime *rt);
 /* A run without a rejected row: remove the run-wide rejects files an
  * earlier run left (the rejects setting). */
 void adapter__remove_shared_rejects(const struct runtime *rt);
+/* Where the rejects setting sends the rows of one format: the setting,
+ * or its name with .csv and .jsonl swapped (or .jsonl added). */
+void adapter__shared_rejects_path(const char *setting, adapter_format format,
+				  char *path, size_t size);
 
 /* The counts as JSON members, without braces: "rows": 1, ... */
 void adapter__counts_json(FILE *f, const adapter_counts *c);

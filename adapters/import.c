@@ -706,9 +706,9 @@ done:
  * the file of the format its name ends in (.jsonl: JSON Lines, else CSV);
  * the other format's rows go to the same name with .csv and .jsonl
  * swapped, or with the extension added when it ends in neither. */
-static void
-shared_path(const char *setting, adapter_format format, char *path,
-	    size_t size)
+void
+adapter__shared_rejects_path(const char *setting, adapter_format format,
+			     char *path, size_t size)
 {
 	bool want_jsonl = format == FORMAT_JSONL;
 	bool is_jsonl = has_suffix(setting, ".jsonl");
@@ -734,8 +734,8 @@ rejects_path(const struct runtime *rt, char *path, size_t size)
 	if (rt->rejects_path[0])
 		ug_strlcpy(path, rt->rejects_path, size);
 	else if (rt->rejects_shared)
-		shared_path(ug_config_get(rt->cfg, "rejects"),
-			    rt->plan->format, path, size);
+		adapter__shared_rejects_path(ug_config_get(rt->cfg, "rejects"),
+					     rt->plan->format, path, size);
 	else
 		snprintf(path, size, "%s.rejects.%s", rt->path, ext);
 }
@@ -836,8 +836,8 @@ adapter__remove_shared_rejects(const struct runtime *rt)
 	const char *setting = ug_config_get(rt->cfg, "rejects");
 	for (size_t i = 0; setting[0] && i < 2; i++) {
 		char path[ADAPTER_PATH_LEN];
-		shared_path(setting, i ? FORMAT_JSONL : FORMAT_CSV, path,
-			    sizeof path);
+		adapter__shared_rejects_path(
+		    setting, i ? FORMAT_JSONL : FORMAT_CSV, path, sizeof path);
 		struct stat st;
 		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 		    unlink(path) == 0)
@@ -894,8 +894,9 @@ remove_stale_rejects(const struct runtime *rt)
 		snprintf(path, sizeof path, "%s.rejects.%s", rt->path,
 			 i ? "jsonl" : "csv");
 		if (rt->rejects_shared)
-			shared_path(setting, i ? FORMAT_JSONL : FORMAT_CSV,
-				    shared, sizeof shared);
+			adapter__shared_rejects_path(
+			    setting, i ? FORMAT_JSONL : FORMAT_CSV, shared,
+			    sizeof shared);
 		struct stat st;
 		if (strcmp(path, shared) != 0 && lstat(path, &st) == 0 &&
 		    S_ISREG(st.st_mode) && unlink(path) == 0)

@@ -452,6 +452,78 @@ check_rejects_dir(const struct runtime *rt)
 			       setting, dir, strerror(errno));
 		return UG_EINVAL;
 	}
+	for (int i = 0; i < 2; i++) {
+		char path[ADAPTER_PATH_LEN];
+		adapter__shared_rejects_path(
+		    setting, i ? FORMAT_JSONL : FORMAT_CSV, path, sizeof path);
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			adapter__fatal(rt,
+				       "rejects = %s: %s is %s, not a file: "
+				       "name the file the rejected rows go to",
+				       setting, path,
+				       S_ISDIR(st.st_mode) ? "a directory"
+							   : "special");
+			return UG_EINVAL;
+		}
+	}
+	return UG_OK;
+}
+
+static bool
+same_inode(const char *a, const struct stat *b)
+{
+	struct stat st;
+	return stat(a, &st) == 0 && st.st_dev == b->st_dev &&
+	       st.st_ino == b->st_ino;
+}
+
+/* A rejects file is truncated when made and removed by a clean import:
+ * one that is also an input of the run (import *.csv finds uge19.csv
+ * and the corrected uge19.csv.rejects.csv) would lose the rows it holds
+ * before they are read. */
+static ug_err
+check_rejects_inputs(const struct runtime *rt, char **files, size_t nfiles)
+{
+	const char *setting = ug_config_get(rt->cfg, "rejects");
+	for (size_t j = 0; j < nfiles; j++) {
+		struct stat in;
+		if (stat(files[j], &in) != 0)
+			continue; /* the file's own problem, reported later */
+		for (size_t i = 0; i < (setting[0] ? 1 : nfiles); i++) {
+			for (int f = 0; f < 2; f++) {
+				char path[ADAPTER_PATH_LEN];
+				if (setting[0])
+					adapter__shared_rejects_path(
+					    setting,
+					    f ? FORMAT_JSONL : FORMAT_CSV,
+					    path, sizeof path);
+				else
+					snprintf(path, sizeof path,
+						 "%s.rejects.%s", files[i],
+						 f ? "jsonl" : "csv");
+				if (!same_inode(path, &in))
+					continue;
+				if (setting[0])
+					adapter__fatal(
+					    rt,
+					    "rejects = %s: %s is one of the "
+					    "files to import; nothing was "
+					    "imported: name another file",
+					    setting, files[j]);
+				else
+					adapter__fatal(
+					    rt,
+					    "%s is to be imported and is also "
+					    "where the rejected rows of %s "
+					    "go; "
+					    "nothing was imported: import it "
+					    "in a run of its own, or give "
+					    "--rejects PATH",
+					    files[j], files[i]);
+				return UG_EINVAL;
+			}
+		}
+	}
 	return UG_OK;
 }
 
@@ -696,8 +768,10 @@ run_command(struct runtime *rt, char **rest, int nrest)
 	}
 	if (watch)
 		return adapter__watch(rt, rest[1]);
-	if (import && (check_rejects_dir(rt) != UG_OK ||
-		       import_files(rt, rest + 1, nrest - 1) != UG_OK))
+	if (import &&
+	    (check_rejects_dir(rt) != UG_OK ||
+	     check_rejects_inputs(rt, rest + 1, (size_t)nrest - 1) != UG_OK ||
+	     import_files(rt, rest + 1, nrest - 1) != UG_OK))
 		return finish(rt, true);
 	if (!adapter__stop && deliver(rt) != UG_OK)
 		return finish(rt, true);

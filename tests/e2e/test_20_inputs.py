@@ -700,6 +700,51 @@ def test_run_wide_rejects_refuses_csv_files_with_other_headers(hub):
     assert hub.stats()["log_events"] == 0
 
 
+def test_a_rejects_file_that_is_an_input_of_the_run_is_never_written(hub):
+    """An input of the run that is also where rejected rows would go (the
+    corrected uge19.csv.rejects.csv imported with uge19.csv, as
+    `import *.csv` does; rejects = one of the inputs) would be truncated,
+    or removed by a clean import, before it is read: the run is refused,
+    exit 3, nothing read or queued, the file as it was. So is a rejects
+    setting naming a directory."""
+    gen = CprGen(2025)
+    good = AbsenceRow(gen.next())
+    wrong = AbsenceRow(gen.next(), absent=40, expected=30)
+    other = AbsenceRow(gen.next())
+    remember(hub, [good, wrong, other])
+    path, _ = hub.csv("u19.csv", [good, wrong])
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    rejects = hub.inputs_dir / "u19.csv.rejects.csv"
+    fixed = rejects.read_bytes().replace(b";40;30;", b";4;30;")
+    assert fixed != rejects.read_bytes()
+    rejects.write_bytes(fixed)
+    r = hub.adapter("import", path, rejects,
+                    ignore_columns="line,column,reason")
+    assert r.rc == EXIT_FATAL, str(r)
+    assert (f"{rejects} is to be imported and is also where the rejected "
+            f"rows of {path} go; nothing was imported: import it in a run "
+            "of its own, or give --rejects PATH") in r.stderr, r.stderr
+    assert '{"file"' not in r.stdout
+    assert rejects.read_bytes() == fixed
+    second, _ = hub.csv("u20.csv", [other])
+    before = second.read_bytes()
+    for target in (second, hub.inputs_dir / "u20.jsonl"):
+        r = hub.adapter("import", path, second, rejects=target)
+        assert r.rc == EXIT_FATAL, str(r)
+        assert f"{second} is one of the files to import" in r.stderr
+        assert second.read_bytes() == before
+    r = hub.adapter("import", path, rejects=hub.inputs_dir)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert f"{hub.inputs_dir} is a directory, not a file" in r.stderr
+    assert "column lessons_absent" not in r.stderr, r.stderr
+    assert hub.stats()["log_events"] == 1
+    # In a run of its own, the corrected row goes through.
+    r = hub.adapter("import", rejects, ignore_columns="line,column,reason")
+    assert (r.rc, r.summary["queued"]) == (EXIT_OK, 1), str(r)
+    assert_store(hub, [good, dataclasses_replace(wrong, absent=4)])
+
+
 def test_rejected_row_with_a_stray_quote_keeps_its_fields(hub):
     """A '"' inside an unquoted value is a plain character: the row goes
     into the rejects file as it was, with the same fields."""
