@@ -884,10 +884,20 @@ adapter__close_rejects(struct runtime *rt)
 }
 
 /* A clean import leaves no rejects file of an earlier import of the same
- * input behind: it would read as this one's. */
+ * input behind: it would read as this one's. Neither does one whose
+ * rejected rows went to the run-wide file of the rejects setting. */
 static void
 remove_stale_rejects(const struct runtime *rt)
 {
+	char why[ADAPTER_PATH_LEN + 64] = "no row rejected";
+	if (rt->file.rejected_rows > 0) {
+		char went[ADAPTER_PATH_LEN];
+		adapter__shared_rejects_path(ug_config_get(rt->cfg, "rejects"),
+					     rt->plan->format, went,
+					     sizeof went);
+		snprintf(why, sizeof why, "its rejected rows went to %s",
+			 went);
+	}
 	const char *setting = ug_config_get(rt->cfg, "rejects");
 	for (size_t i = 0; i < 2; i++) {
 		char path[ADAPTER_PATH_LEN], shared[ADAPTER_PATH_LEN] = "";
@@ -901,9 +911,8 @@ remove_stale_rejects(const struct runtime *rt)
 		if (strcmp(path, shared) != 0 && lstat(path, &st) == 0 &&
 		    S_ISREG(st.st_mode) && unlink(path) == 0)
 			log_notice("ADP-REJECTS",
-				   "%s: no row rejected; removed %s of an "
-				   "earlier import",
-				   rt->path, path);
+				   "%s: %s; removed %s of an earlier import",
+				   rt->path, why, path);
 	}
 }
 

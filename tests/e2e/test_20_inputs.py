@@ -655,9 +655,15 @@ def test_run_wide_rejects_file_has_one_header_and_a_file_column(hub):
          "lessons_absent": 1, "lessons_expected": 30,
          "kind": "sygdom"}) + "\n").encode())
     target = hub.inputs_dir / "all.rejects.csv"
+    # An earlier import's own rejects file would read as this run's.
+    stale = hub.inputs_dir / "ra.csv.rejects.csv"
+    stale.write_text("line;column;reason;\n")
     r = hub.adapter("import", a, b, j, rejects=target)
     assert (r.rc, r.summary["queued"], r.summary["rejected_rows"]) == \
         (EXIT_ROWS_REJECTED, 2, 3), str(r)
+    assert not stale.exists()
+    assert (f"ADP-REJECTS {a}: its rejected rows went to {target}; "
+            f"removed {stale} of an earlier import") in r.stderr, r.stderr
     lines = target.read_text().splitlines()
     assert lines[0] == "file;line;column;reason;cpr;school;period_start;" \
         "period_end;lessons_absent;lessons_expected;kind;grade"
