@@ -567,6 +567,7 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 	    plan->keys ? jsonl_reader_new(&r, text, plan->path) : UG_ENOMEM;
 	size_t good = 0;
 	long first_bad = 0;
+	char first_reason[sizeof diag->reason] = "";
 	while (err == UG_OK) {
 		ug_diag line = {0};
 		ug_err got = jsonl_next(r, &line);
@@ -578,8 +579,11 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 			break;
 		}
 		if (got == UG_EMALFORMED) {
-			if (!first_bad)
+			if (!first_bad) {
 				first_bad = jsonl_line(r);
+				ug_strlcpy(first_reason, line.reason,
+					   sizeof first_reason);
+			}
 			continue;
 		}
 		good++;
@@ -593,9 +597,21 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 	if (good == 0) {
 		if (diag)
 			diag->line = first_bad;
-		ug_diag_set(diag, "file",
-			    "no line of the file is a JSON object (is it "
-			    "JSON Lines? use --format csv for a CSV file)");
+		/* The first line's reason: "not a JSON object" alone sends
+		 * the clerk looking for the wrong fault in a file of one
+		 * broken object. Reasons about JSON never quote a value. */
+		if (first_bad)
+			ug_diag_set(diag, "file",
+				    "no line of the file is a JSON object the "
+				    "adapter can read (line %ld: %s; is it "
+				    "JSON Lines? use --format csv for a CSV "
+				    "file)",
+				    first_bad, first_reason);
+		else
+			ug_diag_set(diag, "file",
+				    "no line of the file is a JSON object (is "
+				    "it JSON Lines? use --format csv for a "
+				    "CSV file)");
 		return UG_EMALFORMED;
 	}
 	err = choose_kind(rt, plan, plan->key_names, plan->nkeys, diag);
@@ -664,6 +680,12 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 		goto done;
 	}
 	err = enc_decide(&scan, rt->encoding, &plan->encoding, diag);
+	/* JSON Lines has no header row to ask for. */
+	if (err != UG_OK && (scan.bytes == 0 || scan.blank) && !scan.utf16 &&
+	    !scan.binary && pick_format(rt, path, first) == FORMAT_JSONL)
+		ug_diag_set(diag, "file",
+			    "the file is empty; JSON Lines holds one JSON "
+			    "object per line");
 	if (err != UG_OK)
 		goto done;
 	plan->encoding_detected =

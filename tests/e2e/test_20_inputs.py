@@ -488,6 +488,12 @@ UTF16 = "cpr;school\n".encode("utf-16")
      b"\tlessons_expected\tkind\n", "the header row is separated by tabs; "
      "the separator must be ';' or ','"),
     ("empty.jsonl", b"[1]\n{broken\n", "no line of the file is a JSON"),
+    # One broken object: the reason is the line's, not "not an object".
+    ("broken.jsonl", b'\n{"cpr": "x", "cpr": "y"}\n',
+     "no line of the file is a JSON object the adapter can read (line 2: "
+     "a key appears twice in the object; is it JSON Lines?"),
+    ("blank.jsonl", b"\n \n", "the file is empty; JSON Lines holds one "
+     "JSON object per line"),
 ])
 def test_whole_file_problems_queue_nothing(hub, name, data, reason):
     cprs = CprGen(2010).take(3)
