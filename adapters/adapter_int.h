@@ -167,6 +167,7 @@ struct runtime {
 	char rejects_path[ADAPTER_PATH_LEN]; /* "" = the default */
 	bool rejects_shared; /* the rejects setting: one file per format */
 	FILE *shared[2];     /* its CSV and JSON Lines files, once made */
+	bool shared_bom;     /* a CSV input of the run was not plain UTF-8 */
 	/* Watch: the report being written (rejects listed as they come). */
 	FILE *report;
 	size_t report_rejects;

@@ -828,7 +828,9 @@ open_rejects(struct runtime *rt)
 	ug_err err = create_rejects(rt);
 	if (err != UG_OK || rt->plan->format == FORMAT_JSONL)
 		return err;
-	if (rt->plan->encoding != ENC_UTF8 || rt->plan->bom)
+	if (rt->rejects_shared
+		? rt->shared_bom
+		: rt->plan->encoding != ENC_UTF8 || rt->plan->bom)
 		fputs("\xEF\xBB\xBF", rt->rejects);
 	char sep = csv_separator(rt->csv);
 	size_t len;

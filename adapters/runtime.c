@@ -560,6 +560,10 @@ import_files(struct runtime *rt, char **files, int nfiles)
 	for (int i = 0; !failed && rejects[0] && i < nfiles; i++) {
 		if (plans[i].format != FORMAT_CSV)
 			continue;
+		/* Rows of every input share the file: one from Windows-1252
+		 * needs the mark for a spreadsheet to read it as UTF-8. */
+		if (plans[i].encoding != ENC_UTF8 || plans[i].bom)
+			rt->shared_bom = true;
 		if (!first) {
 			first = &plans[i];
 		} else if (strcmp(plans[i].header, first->header) != 0) {

@@ -712,6 +712,32 @@ def test_run_wide_rejects_refuses_csv_files_with_other_headers(hub):
     assert hub.stats()["log_events"] == 0
 
 
+def test_run_wide_rejects_file_of_a_windows_1252_input_has_a_bom(hub):
+    """rejects = PATH over a UTF-8 file and a Windows-1252 one with the
+    same header: the run's CSV rejects file begins with a byte order
+    mark whichever file came first, so a spreadsheet shows the
+    Windows-1252 rows' æ ø å right; a run of UTF-8 files alone gets
+    none."""
+    gen = CprGen(2026)
+    a = AbsenceRow(gen.next(), school="Højvang", absent=40, expected=30)
+    b = AbsenceRow(gen.next(), school="Ærø", absent=40, expected=30)
+    remember(hub, [a, b])
+    utf8 = write(hub, "s-utf8.csv", text_file(
+        hub, "", HEADER_DK, [danish_fields(a)]).encode())
+    cp = write(hub, "s-cp.csv", text_file(
+        hub, "", HEADER_DK, [danish_fields(b)]).encode("cp1252"))
+    target = hub.inputs_dir / "run.rejects.csv"
+    r = hub.adapter("import", utf8, cp, rejects=target)
+    assert (r.rc, r.summary["rejected_rows"]) == (EXIT_ROWS_REJECTED, 2), \
+        str(r)
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbffile;line;column;reason;CPR;"), raw
+    assert ";Ærø;".encode() in raw and ";Højvang;".encode() in raw
+    r = hub.adapter("import", utf8, rejects=target)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert target.read_bytes().startswith(b"file;line;"), target.read_bytes()
+
+
 def test_a_rejects_file_that_is_an_input_of_the_run_is_never_written(hub):
     """An input of the run that is also where rejected rows would go (the
     corrected uge19.csv.rejects.csv imported with uge19.csv, as
