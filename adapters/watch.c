@@ -270,11 +270,16 @@ time_text(char out[32])
 }
 
 /* A report must parse as JSON whatever bytes a dropped file's name
- * holds. */
+ * holds. A CPR in it (a clerk's export per pupil) is masked, as in the
+ * lines import prints and in the log: reports are read and passed on
+ * where rows never are. */
 static void
 json_text(FILE *f, const char *s)
 {
-	adapter__json_string(f, s, strlen(s));
+	char text[2 * NAME_MAX + 1024];
+	ug_strlcpy(text, s, sizeof text);
+	ug_cpr_mask(text);
+	adapter__json_string(f, text, strlen(text));
 }
 
 /* The report's members after the rejects list, then the closing brace. */
