@@ -777,7 +777,14 @@ run_command(struct runtime *rt, char **rest, int nrest)
 	     check_rejects_inputs(rt, rest + 1, (size_t)nrest - 1) != UG_OK ||
 	     import_files(rt, rest + 1, nrest - 1) != UG_OK))
 		return finish(rt, true);
-	if (!adapter__stop && deliver(rt) != UG_OK)
+	/* Stopped before delivery began (while the outbox was opened, or
+	 * between the last file and the first send): said as a stop while
+	 * delivering is, since the outbox keeps it all the same. */
+	if (adapter__stop)
+		log_notice("ADP-STOP",
+			   "interrupted; the outbox keeps what was "
+			   "not acknowledged");
+	else if (deliver(rt) != UG_OK)
 		return finish(rt, true);
 	return finish(rt, false);
 }
