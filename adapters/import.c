@@ -656,7 +656,10 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 		ug_strlcpy(diag->file, path, sizeof diag->file);
 		diag->line = 0;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Non-blocking: a named pipe without a writer would otherwise hang
+	 * the run here, before it can be refused as no regular file. Reads
+	 * of a regular file do not heed the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		ug_diag_set(diag, "file", "cannot open the file: %s",
 			    strerror(errno));
@@ -668,7 +671,11 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 	FILE *raw = NULL, *text = NULL;
 	ug_err err = UG_OK;
 	if (fstat(fd, &plan->st) != 0 || !S_ISREG(plan->st.st_mode)) {
-		ug_diag_set(diag, "file", "not a regular file");
+		ug_diag_set(diag, "file",
+			    "not a regular file (a directory, a pipe or a "
+			    "device): give the path of the export file; it "
+			    "is read twice, so it cannot come through a "
+			    "pipe");
 		err = UG_EIO;
 		goto done;
 	}

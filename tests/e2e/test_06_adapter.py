@@ -326,6 +326,22 @@ def test_unreadable_file_is_fatal(hub):
     assert hub.stats()["log_events"] == 0
 
 
+def test_a_directory_or_a_named_pipe_is_no_file(hub):
+    """A whole-file problem, exit 3 at once: a directory, or a named pipe
+    no one writes to (which must not hang the run), is not an export
+    file; the message says what to give instead."""
+    import os
+    pipe = hub.inputs_dir / "export.fifo"
+    os.mkfifo(pipe)
+    for target in (hub.inputs_dir, pipe):
+        r = hub.adapter("import", target, wait=20)
+        assert r.rc == EXIT_FATAL, str(r)
+        assert (f"{target}: not a regular file (a directory, a pipe or a "
+                "device): give the path of the export file") in r.stderr, \
+            r.stderr
+    assert hub.stats()["log_events"] == 0
+
+
 def test_missing_column_is_fatal(hub):
     cprs = CprGen(606).take(2)
     header = ["cpr", "school", "period_start", "period_end",
