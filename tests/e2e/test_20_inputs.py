@@ -634,6 +634,21 @@ def test_corrected_rejects_file_imports_again(hub):
                                                  period_end="2024-05-10")])
 
 
+def test_ignore_columns_does_not_drop_a_column_of_the_kind(hub):
+    """ignore_columns lists what may be there unread; a column of the
+    kind it names (grade) is still read, and its bad value rejected."""
+    gen = CprGen(2014)
+    good, odd = AbsenceRow(gen.next()), AbsenceRow(gen.next(), grade="99")
+    remember(hub, [good, odd])
+    path, lines = hub.csv("ig.csv", [good, odd])
+    r = hub.adapter("import", path, ignore_columns="grade,Navn")
+    assert (r.rc, r.summary["queued"], r.summary["rejected_rows"]) == \
+        (EXIT_ROWS_REJECTED, 1, 1), str(r)
+    assert f"{path}:{lines[1]}: column grade: grade 99 is not from 0 to " \
+        "10" in r.stderr, r.stderr
+    assert_store(hub, [good])
+
+
 def dataclasses_replace(row, **kw):
     import dataclasses
     return dataclasses.replace(row, **kw)
