@@ -657,6 +657,36 @@ def dataclasses_replace(row, **kw):
 # ------------------------------------------------------------ rejects files
 
 
+def test_names_with_c1_control_characters_are_rejected(hub):
+    """A Windows-1252 export read with encoding = latin1 makes its dash
+    (0x96) the control character U+0096; in a name (school) that is a
+    bad row whose reason says what to set, as a \\u0085 in JSON Lines
+    is. The same file read as cp1252 imports."""
+    gen = CprGen(2015)
+    a, b = AbsenceRow(gen.next()), AbsenceRow(gen.next())
+    remember(hub, [a, b])
+    path = write(hub, "l1.csv", (text_file(hub, "", HEADER_DK, [
+        danish_fields(dataclasses_replace(a, school="Vest–Nord"))]))
+        .encode("cp1252"))
+    r = hub.adapter("import", path, encoding="latin1")
+    assert (r.rc, r.summary["rejected_rows"]) == (EXIT_ROWS_REJECTED, 1)
+    assert f"{path}:2: column Skole: school contains a control character " \
+        "(U+0080-U+009F: a Windows-1252 file read as latin1? set " \
+        "encoding = cp1252)" in r.stderr, r.stderr
+    j = write(hub, "c1.jsonl", (json.dumps(
+        {"cpr": b.cpr, "school": "Syd\u0085Vest",
+         "period_start": b.period_start, "period_end": b.period_end,
+         "lessons_absent": 1, "lessons_expected": 30, "kind": "alle"})
+        + "\n").encode())
+    r = hub.adapter("import", j)
+    assert (r.rc, r.summary["rejected_rows"]) == (EXIT_ROWS_REJECTED, 1)
+    assert "column school: school contains a control character" in \
+        r.stderr, r.stderr
+    r = hub.adapter("import", path, encoding="cp1252")
+    assert (r.rc, r.summary["queued"]) == (EXIT_OK, 1), str(r)
+    assert hub.stats()["log_events"] == 1
+
+
 def test_run_wide_rejects_file_has_one_header_and_a_file_column(hub):
     """rejects = PATH: one header (file;line;column;reason; and the
     inputs' header), the file each row came from, JSON Lines rows in
