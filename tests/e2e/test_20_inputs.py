@@ -332,6 +332,26 @@ def test_bad_dates_and_cprs_danish_forms_accepted(hub):
     assert_store(hub, ok)
 
 
+def test_absence_period_of_at_most_366_days(hub):
+    """period_end at most 366 days after period_start: 366 (a school
+    year over a leap day) goes through, 367 is a bad row whose reason
+    gives the limit."""
+    gen = CprGen(2005)
+    ok = AbsenceRow(gen.next(), period_start="2024-03-04",
+                    period_end="2025-03-05")
+    long = AbsenceRow(gen.next(), period_start="2024-03-04",
+                      period_end="2025-03-06")
+    remember(hub, [ok, long])
+    path, lines = hub.csv("year.csv", [ok, long])
+    r = hub.adapter("import", path)
+    assert (r.rc, r.summary["queued"], r.summary["rejected_rows"]) == \
+        (EXIT_ROWS_REJECTED, 1, 1), str(r)
+    assert f"year.csv:{lines[1]}: column period_end: the period from " \
+        "2024-03-04 to 2025-03-06 is longer than a year (period_end at " \
+        "most 366 days after period_start)" in r.stderr, r.stderr
+    assert_store(hub, [ok])
+
+
 def test_placeholder_date_named_by_the_files_column(hub):
     gen = CprGen(2012)
     good = AbsenceRow(gen.next())
