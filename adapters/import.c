@@ -615,6 +615,20 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 		return UG_EMALFORMED;
 	}
 	err = choose_kind(rt, plan, plan->key_names, plan->nkeys, diag);
+	/* Keys have no column numbers: the clash's "(7 and 8)" counts the
+	 * file's keys in the order first seen, which no line shows. */
+	const char *cols = diag ? strstr(diag->reason, "columns \"") : NULL;
+	const char *both = cols ? strstr(cols, ") both mean ") : NULL;
+	if (err != UG_OK && both) {
+		const char *open = both;
+		while (open > cols && *open != '(')
+			open--;
+		char keys[sizeof diag->reason];
+		snprintf(keys, sizeof keys, "%.*skeys%.*s%s",
+			 (int)(cols - diag->reason), diag->reason,
+			 (int)(open - 1 - (cols + 7)), cols + 7, both + 1);
+		ug_strlcpy(diag->reason, keys, sizeof diag->reason);
+	}
 	/* The mapping's hint is a CSV one: JSON Lines has no header row. */
 	static const char csv_hint[] = " (is the first line the header row?)";
 	size_t len = diag ? strlen(diag->reason) : 0;

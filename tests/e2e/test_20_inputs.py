@@ -514,6 +514,11 @@ UTF16 = "cpr;school\n".encode("utf-16")
      "a key appears twice in the object; is it JSON Lines?"),
     ("blank.jsonl", b"\n \n", "the file is empty; JSON Lines holds one "
      "JSON object per line"),
+    # Two names for one column in JSON Lines: keys have no numbers.
+    ("twokeys.jsonl", b'{"cpr": null, "school": "1", "period_start": "",'
+     b' "period_end": "", "lessons_absent": 1, "lessons_expected": 2,'
+     b' "type": "alle"}\n{"cpr": null, "kind": "alle"}\n',
+     'keys "type" and "kind" both mean kind; keep one'),
 ])
 def test_whole_file_problems_queue_nothing(hub, name, data, reason):
     cprs = CprGen(2010).take(3)
