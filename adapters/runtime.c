@@ -458,50 +458,45 @@ check_rejects_dir(const struct runtime *rt)
 		    setting, i ? FORMAT_JSONL : FORMAT_CSV, path, sizeof path);
 		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 			adapter__fatal(rt,
-				       "rejects = %s: %s is %s, not a file: "
-				       "name the file the rejected rows go to",
+				       "rejects = %s: %s is %s: name the file "
+				       "the rejected rows go to",
 				       setting, path,
-				       S_ISDIR(st.st_mode) ? "a directory"
-							   : "special");
+				       S_ISDIR(st.st_mode)
+					   ? "a directory, not a file"
+					   : "not a regular file");
 			return UG_EINVAL;
 		}
 	}
 	return UG_OK;
 }
 
-static bool
-same_inode(const char *a, const struct stat *b)
-{
-	struct stat st;
-	return stat(a, &st) == 0 && st.st_dev == b->st_dev &&
-	       st.st_ino == b->st_ino;
-}
-
 /* A rejects file is truncated when made and removed by a clean import:
  * one that is also an input of the run (import *.csv finds uge19.csv
  * and the corrected uge19.csv.rejects.csv) would lose the rows it holds
- * before they are read. */
+ * before they are read. Each rejects path is looked at once, and only
+ * one that exists is compared with the inputs. */
 static ug_err
 check_rejects_inputs(const struct runtime *rt, char **files, size_t nfiles)
 {
 	const char *setting = ug_config_get(rt->cfg, "rejects");
-	for (size_t j = 0; j < nfiles; j++) {
-		struct stat in;
-		if (stat(files[j], &in) != 0)
-			continue; /* the file's own problem, reported later */
-		for (size_t i = 0; i < (setting[0] ? 1 : nfiles); i++) {
-			for (int f = 0; f < 2; f++) {
-				char path[ADAPTER_PATH_LEN];
-				if (setting[0])
-					adapter__shared_rejects_path(
-					    setting,
-					    f ? FORMAT_JSONL : FORMAT_CSV,
-					    path, sizeof path);
-				else
-					snprintf(path, sizeof path,
-						 "%s.rejects.%s", files[i],
-						 f ? "jsonl" : "csv");
-				if (!same_inode(path, &in))
+	size_t owners = setting[0] ? 1 : nfiles;
+	for (size_t i = 0; i < owners; i++) {
+		for (int f = 0; f < 2; f++) {
+			char path[ADAPTER_PATH_LEN];
+			if (setting[0])
+				adapter__shared_rejects_path(
+				    setting, f ? FORMAT_JSONL : FORMAT_CSV,
+				    path, sizeof path);
+			else
+				snprintf(path, sizeof path, "%s.rejects.%s",
+					 files[i], f ? "jsonl" : "csv");
+			struct stat out, in;
+			if (stat(path, &out) != 0)
+				continue;
+			for (size_t j = 0; j < nfiles; j++) {
+				if (stat(files[j], &in) != 0 ||
+				    in.st_dev != out.st_dev ||
+				    in.st_ino != out.st_ino)
 					continue;
 				if (setting[0])
 					adapter__fatal(
@@ -515,9 +510,8 @@ check_rejects_inputs(const struct runtime *rt, char **files, size_t nfiles)
 					    rt,
 					    "%s is to be imported and is also "
 					    "where the rejected rows of %s "
-					    "go; "
-					    "nothing was imported: import it "
-					    "in a run of its own, or give "
+					    "go; nothing was imported: import "
+					    "it in a run of its own, or give "
 					    "--rejects PATH",
 					    files[j], files[i]);
 				return UG_EINVAL;
