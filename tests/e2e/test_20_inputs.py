@@ -845,6 +845,10 @@ def test_a_rejects_file_that_is_an_input_of_the_run_is_never_written(hub):
     r = hub.adapter("import", path, rejects=hub.inputs_dir)
     assert r.rc == EXIT_FATAL, str(r)
     assert f"{hub.inputs_dir} is a directory, not a file" in r.stderr
+    r = hub.adapter("import", path, rejects="/dev/null")
+    assert r.rc == EXIT_FATAL, str(r)
+    assert "rejects = /dev/null: /dev/null is not a regular file" in \
+        r.stderr, r.stderr
     assert "column lessons_absent" not in r.stderr, r.stderr
     assert hub.stats()["log_events"] == 1
     # In a run of its own, the corrected row goes through.
