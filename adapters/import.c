@@ -245,6 +245,7 @@ typedef struct {
 	char *buf;
 	size_t size, used;
 	size_t count, left_out;
+	bool keys; /* JSON Lines keys: no position a clerk could find */
 } name_list;
 
 static void
@@ -254,13 +255,17 @@ list_add(name_list *l, const char *name, size_t h)
 	size_t digits = 0;
 	for (const char *p = name; *p; p++)
 		digits += *p >= '0' && *p <= '9';
+	char where[32];
+	if (l->keys)
+		ug_strlcpy(where, "a key", sizeof where);
+	else
+		snprintf(where, sizeof where, "column %zu", h + 1);
 	if (digits > NAME_DIGITS_MAX)
 		snprintf(item, sizeof item,
-			 "column %zu (its name looks like a CPR number)",
-			 h + 1);
+			 "%s (its name looks like a CPR number)", where);
 	else if (strlen(name) > NAME_QUOTE_MAX)
-		snprintf(item, sizeof item, "column %zu (a %zu-byte name)",
-			 h + 1, strlen(name));
+		snprintf(item, sizeof item, "%s (a %zu-byte name)", where,
+			 strlen(name));
 	else
 		ug_strlcpy(item, name, sizeof item);
 	l->count++;
@@ -345,8 +350,10 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 	/* Unknown columns: a typo in a column name would otherwise read as
 	 * an absent optional column, and data would be lost quietly. */
 	char unknown[320];
-	name_list ignored = {plan->unknown, sizeof plan->unknown, 0, 0, 0};
-	name_list refused = {unknown, sizeof unknown, 0, 0, 0};
+	bool keys = plan->format == FORMAT_JSONL;
+	name_list ignored = {plan->unknown, sizeof plan->unknown, 0, 0, 0,
+			     keys};
+	name_list refused = {unknown, sizeof unknown, 0, 0, 0, keys};
 	plan->unknown[0] = unknown[0] = '\0';
 	for (size_t h = 0; h < n; h++) {
 		bool known = !names[h][0];

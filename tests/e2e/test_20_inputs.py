@@ -931,6 +931,16 @@ def test_header_cell_like_a_cpr_is_never_echoed(hub):
     assert r.rc == EXIT_OK, str(r)
     assert "ignoring column(s) column 8 (its name looks like a CPR " \
         "number)" in r.stderr and cpr not in r.stderr, r.stderr
+    # A JSON Lines key has no position a clerk could find: "a key".
+    j = write(hub, "ch.jsonl", (json.dumps(
+        {"cpr": None, "school": "1", "period_start": "", "period_end": "",
+         "lessons_absent": 1, "lessons_expected": 2, "kind": "alle",
+         cpr: 1}) + "\n").encode())
+    r = hub.adapter("import", j)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert "unknown column for absence: a key (its name looks like a CPR " \
+        "number)" in r.stderr, r.stderr
+    assert cpr not in r.stderr and cpr[:6] not in r.stderr
 
 
 @pytest.mark.parametrize("program", ["school", "college", "addiction",
