@@ -179,6 +179,13 @@ extern volatile sig_atomic_t adapter__stop;
 /* Print "program: text" on stderr: for the person at the terminal. */
 void adapter__fatal(const struct runtime *rt, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A message about a row on stderr, ended by a line break: one line, its
+ * control characters (a file or column name can hold a line break)
+ * shown as '?', its CPRs masked (ug_eprintf). */
+void adapter__eprint_line(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+/* Control characters in text, in place, as '?'. */
+void adapter__one_line(char *text);
 
 /*
  * First pass over a file, in constant memory: open it, scan its

@@ -1082,10 +1082,11 @@ reject_row(struct runtime *rt, const ug_diag *diag)
 	rt->file.rejected_rows++;
 	long line = current_line(rt);
 	if (diag->field[0])
-		ug_eprintf("%s:%ld: column %s: %s\n", rt->path, line,
-			   diag->field, diag->reason);
+		adapter__eprint_line("%s:%ld: column %s: %s", rt->path, line,
+				     diag->field, diag->reason);
 	else
-		ug_eprintf("%s:%ld: %s\n", rt->path, line, diag->reason);
+		adapter__eprint_line("%s:%ld: %s", rt->path, line,
+				     diag->reason);
 	if (rt->report) {
 		fprintf(rt->report, "%s\n  {\"line\": %ld, \"column\": ",
 			rt->report_rejects++ ? "," : "", line);
@@ -1162,9 +1163,9 @@ flush_batch(struct runtime *rt)
 			 * for the rejects file; here it is gone. */
 			rt->file.events--;
 			rt->file.rejected_rows++;
-			ug_eprintf(
+			adapter__eprint_line(
 			    "%s:%ld: the row makes an event of %zu bytes, "
-			    "over the hub's limit of %d; not queued\n",
+			    "over the hub's limit of %d; not queued",
 			    rt->path, rt->lines[i], rt->items[i].len,
 			    OUTBOX_FRAME_MAX);
 		} else {
@@ -1548,6 +1549,7 @@ shown_path(const char *text, char *out, size_t cap)
 {
 	ug_strlcpy(out, text ? text : "", cap);
 	ug_cpr_mask(out);
+	adapter__one_line(out);
 }
 
 /* One line per file on stdout, before the run's summary: what the file

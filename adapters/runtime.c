@@ -171,7 +171,28 @@ adapter__fatal(const struct runtime *rt, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
+	adapter__one_line(text);
 	ug_eprintf("%s: %s\n", rt->program, text);
+}
+
+void
+adapter__one_line(char *text)
+{
+	for (unsigned char *p = (unsigned char *)text; *p; p++)
+		if (*p < 0x20 || *p == 0x7F)
+			*p = '?';
+}
+
+void
+adapter__eprint_line(const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	adapter__one_line(text);
+	ug_eprintf("%s\n", text);
 }
 
 static size_t

@@ -943,6 +943,25 @@ def test_header_cell_like_a_cpr_is_never_echoed(hub):
     assert cpr not in r.stderr and cpr[:6] not in r.stderr
 
 
+def test_a_line_break_in_a_file_name_stays_one_line(hub):
+    """A file name holding a line break (an export job's doing) cannot
+    split a bad row's message, or the file's line on stdout, into two
+    lines that read as something else (stderr goes to the journal under
+    watch): the break shows as '?', as in the log."""
+    gen = CprGen(2016)
+    good, bad = AbsenceRow(gen.next()), AbsenceRow(gen.next(), absent=101)
+    remember(hub, [good, bad])
+    path, lines = hub.csv("x\nfake.csv", [good, bad])
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    shown = str(path).replace("\n", "?")
+    assert f"{shown}:{lines[1]}: column lessons_absent: lessons_absent " \
+        "101 is more than lessons_expected 100\n" in r.stderr, r.stderr
+    assert not any(ln.startswith("fake.csv") for ln in
+                   (r.stderr + r.stdout).splitlines()), r.stderr
+    assert json.loads(r.stdout.splitlines()[0])["file"] == shown, r.stdout
+
+
 @pytest.mark.parametrize("program", ["school", "college", "addiction",
                                      "jobcenter", "youthunit"])
 def test_whole_file_messages_are_complete(hub, program):
