@@ -202,6 +202,10 @@ def test_hub_down_exit_2_then_flush(make_hub):
     assert r.rc == EXIT_PENDING, str(r)
     assert (r.summary["queued"], r.summary["accepted"],
             r.summary["pending"]) == (25, 0, 25)
+    # Never connected: the message says what to check.
+    assert f"no progress from {hub.ingest} for 2 s (never connected: is " \
+        "hubd running there, and are the host and port right?)" in \
+        r.stderr, r.stderr
     hub.start()
     f = hub.adapter("flush")
     assert f.rc == EXIT_OK, str(f)
