@@ -167,6 +167,7 @@ struct runtime {
 	char rejects_path[ADAPTER_PATH_LEN]; /* "" = the default */
 	bool rejects_shared; /* the rejects setting: one file per format */
 	FILE *shared[2];     /* its CSV and JSON Lines files, once made */
+	bool shared_bom;     /* a CSV input of the run was not plain UTF-8 */
 	/* Watch: the report being written (rejects listed as they come). */
 	FILE *report;
 	size_t report_rejects;
@@ -178,6 +179,13 @@ extern volatile sig_atomic_t adapter__stop;
 /* Print "program: text" on stderr: for the person at the terminal. */
 void adapter__fatal(const struct runtime *rt, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A message about a row on stderr, ended by a line break: one line, its
+ * control characters (a file or column name can hold a line break)
+ * shown as '?', its CPRs masked (ug_eprintf). */
+void adapter__eprint_line(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+/* Control characters in text, in place, as '?'. */
+void adapter__one_line(char *text);
 
 /*
  * First pass over a file, in constant memory: open it, scan its
@@ -208,6 +216,10 @@ ug_err adapter__close_rejects(struct runtime *rt);
 /* A run without a rejected row: remove the run-wide rejects files an
  * earlier run left (the rejects setting). */
 void adapter__remove_shared_rejects(const struct runtime *rt);
+/* Where the rejects setting sends the rows of one format: the setting,
+ * or its name with .csv and .jsonl swapped (or .jsonl added). */
+void adapter__shared_rejects_path(const char *setting, adapter_format format,
+				  char *path, size_t size);
 
 /* The counts as JSON members, without braces: "rows": 1, ... */
 void adapter__counts_json(FILE *f, const adapter_counts *c);

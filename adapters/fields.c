@@ -23,13 +23,19 @@ fields_cpr(const char *text, const char *column, adapter_event *ev,
 	return UG_OK;
 }
 
-static bool
+/* C0, DEL and C1 (U+0080-U+009F, UTF-8 C2 80 - C2 9F): the last are
+ * what a Windows-1252 file read as latin1 makes of its dashes and
+ * quotes, invisible in the hub's counts and reports. */
+static int
 has_control(const char *text)
 {
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
 		if (*p < 0x20 || *p == 0x7F)
-			return true;
-	return false;
+			return 1;
+		if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+			return 2;
+	}
+	return 0;
 }
 
 ug_err
@@ -43,9 +49,14 @@ fields_text(const char *text, const char *column, bool required, ug_diag *diag)
 	if (strlen(text) > WIRE_TEXT_MAX)
 		FIELDS_BAD(diag, column, "%s is longer than %d bytes", column,
 			   WIRE_TEXT_MAX);
-	if (has_control(text))
-		FIELDS_BAD(diag, column, "%s contains a control character",
-			   column);
+	int control = has_control(text);
+	if (control)
+		FIELDS_BAD(diag, column, "%s contains a control character%s",
+			   column,
+			   control == 2 ? " (U+0080-U+009F: a Windows-1252 "
+					  "file read as latin1? set encoding "
+					  "= cp1252)"
+					: "");
 	/* A CPR here is a column mix-up; sent on, it would label the
 	 * hub's counts and reports, and tie an anonymous count to a
 	 * person. */

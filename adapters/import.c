@@ -245,6 +245,7 @@ typedef struct {
 	char *buf;
 	size_t size, used;
 	size_t count, left_out;
+	bool keys; /* JSON Lines keys: no position a clerk could find */
 } name_list;
 
 static void
@@ -254,13 +255,17 @@ list_add(name_list *l, const char *name, size_t h)
 	size_t digits = 0;
 	for (const char *p = name; *p; p++)
 		digits += *p >= '0' && *p <= '9';
+	char where[32];
+	if (l->keys)
+		ug_strlcpy(where, "a key", sizeof where);
+	else
+		snprintf(where, sizeof where, "column %zu", h + 1);
 	if (digits > NAME_DIGITS_MAX)
 		snprintf(item, sizeof item,
-			 "column %zu (its name looks like a CPR number)",
-			 h + 1);
+			 "%s (its name looks like a CPR number)", where);
 	else if (strlen(name) > NAME_QUOTE_MAX)
-		snprintf(item, sizeof item, "column %zu (a %zu-byte name)",
-			 h + 1, strlen(name));
+		snprintf(item, sizeof item, "%s (a %zu-byte name)", where,
+			 strlen(name));
 	else
 		ug_strlcpy(item, name, sizeof item);
 	l->count++;
@@ -345,8 +350,10 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 	/* Unknown columns: a typo in a column name would otherwise read as
 	 * an absent optional column, and data would be lost quietly. */
 	char unknown[320];
-	name_list ignored = {plan->unknown, sizeof plan->unknown, 0, 0, 0};
-	name_list refused = {unknown, sizeof unknown, 0, 0, 0};
+	bool keys = plan->format == FORMAT_JSONL;
+	name_list ignored = {plan->unknown, sizeof plan->unknown, 0, 0, 0,
+			     keys};
+	name_list refused = {unknown, sizeof unknown, 0, 0, 0, keys};
 	plan->unknown[0] = unknown[0] = '\0';
 	for (size_t h = 0; h < n; h++) {
 		bool known = !names[h][0];
@@ -567,6 +574,7 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 	    plan->keys ? jsonl_reader_new(&r, text, plan->path) : UG_ENOMEM;
 	size_t good = 0;
 	long first_bad = 0;
+	char first_reason[sizeof diag->reason] = "";
 	while (err == UG_OK) {
 		ug_diag line = {0};
 		ug_err got = jsonl_next(r, &line);
@@ -578,8 +586,11 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 			break;
 		}
 		if (got == UG_EMALFORMED) {
-			if (!first_bad)
+			if (!first_bad) {
 				first_bad = jsonl_line(r);
+				ug_strlcpy(first_reason, line.reason,
+					   sizeof first_reason);
+			}
 			continue;
 		}
 		good++;
@@ -593,12 +604,38 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 	if (good == 0) {
 		if (diag)
 			diag->line = first_bad;
-		ug_diag_set(diag, "file",
-			    "no line of the file is a JSON object (is it "
-			    "JSON Lines? use --format csv for a CSV file)");
+		/* The first line's reason: "not a JSON object" alone sends
+		 * the clerk looking for the wrong fault in a file of one
+		 * broken object. Reasons about JSON never quote a value. */
+		if (first_bad)
+			ug_diag_set(diag, "file",
+				    "no line of the file is a JSON object the "
+				    "adapter can read (line %ld: %s; is it "
+				    "JSON Lines? use --format csv for a CSV "
+				    "file)",
+				    first_bad, first_reason);
+		else
+			ug_diag_set(diag, "file",
+				    "no line of the file is a JSON object (is "
+				    "it JSON Lines? use --format csv for a "
+				    "CSV file)");
 		return UG_EMALFORMED;
 	}
 	err = choose_kind(rt, plan, plan->key_names, plan->nkeys, diag);
+	/* Keys have no column numbers: the clash's "(7 and 8)" counts the
+	 * file's keys in the order first seen, which no line shows. */
+	const char *cols = diag ? strstr(diag->reason, "columns \"") : NULL;
+	const char *both = cols ? strstr(cols, ") both mean ") : NULL;
+	if (err != UG_OK && both) {
+		const char *open = both;
+		while (open > cols && *open != '(')
+			open--;
+		char keys[sizeof diag->reason];
+		snprintf(keys, sizeof keys, "%.*skeys%.*s%s",
+			 (int)(cols - diag->reason), diag->reason,
+			 (int)(open - 1 - (cols + 7)), cols + 7, both + 1);
+		ug_strlcpy(diag->reason, keys, sizeof diag->reason);
+	}
 	/* The mapping's hint is a CSV one: JSON Lines has no header row. */
 	static const char csv_hint[] = " (is the first line the header row?)";
 	size_t len = diag ? strlen(diag->reason) : 0;
@@ -640,7 +677,10 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 		ug_strlcpy(diag->file, path, sizeof diag->file);
 		diag->line = 0;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Non-blocking: a named pipe without a writer would otherwise hang
+	 * the run here, before it can be refused as no regular file. Reads
+	 * of a regular file do not heed the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		ug_diag_set(diag, "file", "cannot open the file: %s",
 			    strerror(errno));
@@ -652,7 +692,11 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 	FILE *raw = NULL, *text = NULL;
 	ug_err err = UG_OK;
 	if (fstat(fd, &plan->st) != 0 || !S_ISREG(plan->st.st_mode)) {
-		ug_diag_set(diag, "file", "not a regular file");
+		ug_diag_set(diag, "file",
+			    "not a regular file (a directory, a pipe or a "
+			    "device): give the path of the export file; it "
+			    "is read twice, so it cannot come through a "
+			    "pipe");
 		err = UG_EIO;
 		goto done;
 	}
@@ -664,6 +708,12 @@ adapter__plan(struct runtime *rt, const char *path, adapter_plan *plan,
 		goto done;
 	}
 	err = enc_decide(&scan, rt->encoding, &plan->encoding, diag);
+	/* JSON Lines has no header row to ask for. */
+	if (err != UG_OK && (scan.bytes == 0 || scan.blank) && !scan.utf16 &&
+	    !scan.binary && pick_format(rt, path, first) == FORMAT_JSONL)
+		ug_diag_set(diag, "file",
+			    "the file is empty; JSON Lines holds one JSON "
+			    "object per line");
 	if (err != UG_OK)
 		goto done;
 	plan->encoding_detected =
@@ -706,9 +756,9 @@ done:
  * the file of the format its name ends in (.jsonl: JSON Lines, else CSV);
  * the other format's rows go to the same name with .csv and .jsonl
  * swapped, or with the extension added when it ends in neither. */
-static void
-shared_path(const char *setting, adapter_format format, char *path,
-	    size_t size)
+void
+adapter__shared_rejects_path(const char *setting, adapter_format format,
+			     char *path, size_t size)
 {
 	bool want_jsonl = format == FORMAT_JSONL;
 	bool is_jsonl = has_suffix(setting, ".jsonl");
@@ -734,8 +784,8 @@ rejects_path(const struct runtime *rt, char *path, size_t size)
 	if (rt->rejects_path[0])
 		ug_strlcpy(path, rt->rejects_path, size);
 	else if (rt->rejects_shared)
-		shared_path(ug_config_get(rt->cfg, "rejects"),
-			    rt->plan->format, path, size);
+		adapter__shared_rejects_path(ug_config_get(rt->cfg, "rejects"),
+					     rt->plan->format, path, size);
 	else
 		snprintf(path, size, "%s.rejects.%s", rt->path, ext);
 }
@@ -806,7 +856,9 @@ open_rejects(struct runtime *rt)
 	ug_err err = create_rejects(rt);
 	if (err != UG_OK || rt->plan->format == FORMAT_JSONL)
 		return err;
-	if (rt->plan->encoding != ENC_UTF8 || rt->plan->bom)
+	if (rt->rejects_shared
+		? rt->shared_bom
+		: rt->plan->encoding != ENC_UTF8 || rt->plan->bom)
 		fputs("\xEF\xBB\xBF", rt->rejects);
 	char sep = csv_separator(rt->csv);
 	size_t len;
@@ -836,8 +888,8 @@ adapter__remove_shared_rejects(const struct runtime *rt)
 	const char *setting = ug_config_get(rt->cfg, "rejects");
 	for (size_t i = 0; setting[0] && i < 2; i++) {
 		char path[ADAPTER_PATH_LEN];
-		shared_path(setting, i ? FORMAT_JSONL : FORMAT_CSV, path,
-			    sizeof path);
+		adapter__shared_rejects_path(
+		    setting, i ? FORMAT_JSONL : FORMAT_CSV, path, sizeof path);
 		struct stat st;
 		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 		    unlink(path) == 0)
@@ -884,25 +936,35 @@ adapter__close_rejects(struct runtime *rt)
 }
 
 /* A clean import leaves no rejects file of an earlier import of the same
- * input behind: it would read as this one's. */
+ * input behind: it would read as this one's. Neither does one whose
+ * rejected rows went to the run-wide file of the rejects setting. */
 static void
 remove_stale_rejects(const struct runtime *rt)
 {
+	char why[ADAPTER_PATH_LEN + 64] = "no row rejected";
+	if (rt->file.rejected_rows > 0) {
+		char went[ADAPTER_PATH_LEN];
+		adapter__shared_rejects_path(ug_config_get(rt->cfg, "rejects"),
+					     rt->plan->format, went,
+					     sizeof went);
+		snprintf(why, sizeof why, "its rejected rows went to %s",
+			 went);
+	}
 	const char *setting = ug_config_get(rt->cfg, "rejects");
 	for (size_t i = 0; i < 2; i++) {
 		char path[ADAPTER_PATH_LEN], shared[ADAPTER_PATH_LEN] = "";
 		snprintf(path, sizeof path, "%s.rejects.%s", rt->path,
 			 i ? "jsonl" : "csv");
 		if (rt->rejects_shared)
-			shared_path(setting, i ? FORMAT_JSONL : FORMAT_CSV,
-				    shared, sizeof shared);
+			adapter__shared_rejects_path(
+			    setting, i ? FORMAT_JSONL : FORMAT_CSV, shared,
+			    sizeof shared);
 		struct stat st;
 		if (strcmp(path, shared) != 0 && lstat(path, &st) == 0 &&
 		    S_ISREG(st.st_mode) && unlink(path) == 0)
 			log_notice("ADP-REJECTS",
-				   "%s: no row rejected; removed %s of an "
-				   "earlier import",
-				   rt->path, path);
+				   "%s: %s; removed %s of an earlier import",
+				   rt->path, why, path);
 	}
 }
 
@@ -1020,10 +1082,11 @@ reject_row(struct runtime *rt, const ug_diag *diag)
 	rt->file.rejected_rows++;
 	long line = current_line(rt);
 	if (diag->field[0])
-		ug_eprintf("%s:%ld: column %s: %s\n", rt->path, line,
-			   diag->field, diag->reason);
+		adapter__eprint_line("%s:%ld: column %s: %s", rt->path, line,
+				     diag->field, diag->reason);
 	else
-		ug_eprintf("%s:%ld: %s\n", rt->path, line, diag->reason);
+		adapter__eprint_line("%s:%ld: %s", rt->path, line,
+				     diag->reason);
 	if (rt->report) {
 		fprintf(rt->report, "%s\n  {\"line\": %ld, \"column\": ",
 			rt->report_rejects++ ? "," : "", line);
@@ -1100,9 +1163,9 @@ flush_batch(struct runtime *rt)
 			 * for the rejects file; here it is gone. */
 			rt->file.events--;
 			rt->file.rejected_rows++;
-			ug_eprintf(
+			adapter__eprint_line(
 			    "%s:%ld: the row makes an event of %zu bytes, "
-			    "over the hub's limit of %d; not queued\n",
+			    "over the hub's limit of %d; not queued",
 			    rt->path, rt->lines[i], rt->items[i].len,
 			    OUTBOX_FRAME_MAX);
 		} else {
@@ -1486,6 +1549,7 @@ shown_path(const char *text, char *out, size_t cap)
 {
 	ug_strlcpy(out, text ? text : "", cap);
 	ug_cpr_mask(out);
+	adapter__one_line(out);
 }
 
 /* One line per file on stdout, before the run's summary: what the file

@@ -171,7 +171,28 @@ adapter__fatal(const struct runtime *rt, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
+	adapter__one_line(text);
 	ug_eprintf("%s: %s\n", rt->program, text);
+}
+
+void
+adapter__one_line(char *text)
+{
+	for (unsigned char *p = (unsigned char *)text; *p; p++)
+		if (*p < 0x20 || *p == 0x7F)
+			*p = '?';
+}
+
+void
+adapter__eprint_line(const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	adapter__one_line(text);
+	ug_eprintf("%s\n", text);
 }
 
 static size_t
@@ -453,6 +474,72 @@ check_rejects_dir(const struct runtime *rt)
 			       setting, dir, strerror(errno));
 		return UG_EINVAL;
 	}
+	for (int i = 0; i < 2; i++) {
+		char path[ADAPTER_PATH_LEN];
+		adapter__shared_rejects_path(
+		    setting, i ? FORMAT_JSONL : FORMAT_CSV, path, sizeof path);
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			adapter__fatal(rt,
+				       "rejects = %s: %s is %s: name the file "
+				       "the rejected rows go to",
+				       setting, path,
+				       S_ISDIR(st.st_mode)
+					   ? "a directory, not a file"
+					   : "not a regular file");
+			return UG_EINVAL;
+		}
+	}
+	return UG_OK;
+}
+
+/* A rejects file is truncated when made and removed by a clean import:
+ * one that is also an input of the run (import *.csv finds uge19.csv
+ * and the corrected uge19.csv.rejects.csv) would lose the rows it holds
+ * before they are read. Each rejects path is looked at once, and only
+ * one that exists is compared with the inputs. */
+static ug_err
+check_rejects_inputs(const struct runtime *rt, char **files, size_t nfiles)
+{
+	const char *setting = ug_config_get(rt->cfg, "rejects");
+	size_t owners = setting[0] ? 1 : nfiles;
+	for (size_t i = 0; i < owners; i++) {
+		for (int f = 0; f < 2; f++) {
+			char path[ADAPTER_PATH_LEN];
+			if (setting[0])
+				adapter__shared_rejects_path(
+				    setting, f ? FORMAT_JSONL : FORMAT_CSV,
+				    path, sizeof path);
+			else
+				snprintf(path, sizeof path, "%s.rejects.%s",
+					 files[i], f ? "jsonl" : "csv");
+			struct stat out, in;
+			if (stat(path, &out) != 0)
+				continue;
+			for (size_t j = 0; j < nfiles; j++) {
+				if (stat(files[j], &in) != 0 ||
+				    in.st_dev != out.st_dev ||
+				    in.st_ino != out.st_ino)
+					continue;
+				if (setting[0])
+					adapter__fatal(
+					    rt,
+					    "rejects = %s: %s is one of the "
+					    "files to import; nothing was "
+					    "imported: name another file",
+					    setting, files[j]);
+				else
+					adapter__fatal(
+					    rt,
+					    "%s is to be imported and is also "
+					    "where the rejected rows of %s "
+					    "go; nothing was imported: import "
+					    "it in a run of its own, or give "
+					    "--rejects PATH",
+					    files[j], files[i]);
+				return UG_EINVAL;
+			}
+		}
+	}
 	return UG_OK;
 }
 
@@ -489,6 +576,10 @@ import_files(struct runtime *rt, char **files, int nfiles)
 	for (int i = 0; !failed && rejects[0] && i < nfiles; i++) {
 		if (plans[i].format != FORMAT_CSV)
 			continue;
+		/* Rows of every input share the file: one from Windows-1252
+		 * needs the mark for a spreadsheet to read it as UTF-8. */
+		if (plans[i].encoding != ENC_UTF8 || plans[i].bom)
+			rt->shared_bom = true;
 		if (!first) {
 			first = &plans[i];
 		} else if (strcmp(plans[i].header, first->header) != 0) {
@@ -697,8 +788,10 @@ run_command(struct runtime *rt, char **rest, int nrest)
 	}
 	if (watch)
 		return adapter__watch(rt, rest[1]);
-	if (import && (check_rejects_dir(rt) != UG_OK ||
-		       import_files(rt, rest + 1, nrest - 1) != UG_OK))
+	if (import &&
+	    (check_rejects_dir(rt) != UG_OK ||
+	     check_rejects_inputs(rt, rest + 1, (size_t)nrest - 1) != UG_OK ||
+	     import_files(rt, rest + 1, nrest - 1) != UG_OK))
 		return finish(rt, true);
 	if (deliver(rt) != UG_OK)
 		return finish(rt, true);

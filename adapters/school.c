@@ -158,7 +158,8 @@ check_period(const char *start_text, int32_t start, const char *end_text,
 	if (end - start > 366)
 		BAD("period_end",
 		    "the period from %s to %s is longer than a "
-		    "year",
+		    "year (period_end at most 366 days after "
+		    "period_start)",
 		    start_text, end_text);
 	return UG_OK;
 }

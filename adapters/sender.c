@@ -824,11 +824,18 @@ run(struct sender *s)
 			return UG_ETIMEDOUT;
 		}
 		if (ug_mono_ms() >= s->idle_deadline) {
+			/* Never connected: a hub that is down and a host name
+			 * mistyped look alike here; say what to check. */
 			log_notice("ADP-TIMEOUT",
-				   "no progress from %s for %ld s; "
+				   "no progress from %s for %ld s%s; "
 				   "giving up for now",
 				   s->opts->endpoint,
-				   s->opts->timeout_ms / 1000);
+				   s->opts->timeout_ms / 1000,
+				   s->ever_connected
+				       ? ""
+				       : " (never connected: is hubd running "
+					 "there, and are the host and port "
+					 "right?)");
 			return UG_ETIMEDOUT;
 		}
 	}

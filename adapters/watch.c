@@ -206,6 +206,36 @@ open_for_writing(const char *path)
 
 /* ---- one file ------------------------------------------------------- */
 
+/* The suffixes a base name in done/ or failed/ takes: the longest one
+ * must still fit a file name's limit. */
+#define LONGEST_SUFFIX (sizeof ".rejects.jsonl" - 1)
+
+/* NAME with ".N" before its extension (n > 1) and its stem cut, at a
+ * character, so that the result leaves `room` bytes of a file name free:
+ * a name near the file system's limit must not stop the watcher, whose
+ * work files and reports add to it. */
+static void
+fitted_name(const char *name, unsigned n, size_t room, char *out, size_t size)
+{
+	size_t len = strlen(name);
+	const char *dot = strrchr(name, '.');
+	size_t stem = dot && dot != name ? (size_t)(dot - name) : len;
+	if (len - stem > 32)
+		stem = len; /* no extension worth keeping */
+	char number[16] = "";
+	if (n > 1)
+		snprintf(number, sizeof number, ".%u", n);
+	size_t limit = NAME_MAX - room;
+	size_t keep = stem;
+	if (keep + strlen(number) + (len - stem) > limit) {
+		size_t tail = strlen(number) + (len - stem);
+		keep = tail < limit ? limit - tail : 1;
+		while (keep > 1 && ((unsigned char)name[keep] & 0xC0) == 0x80)
+			keep--;
+	}
+	snprintf(out, size, "%.*s%s%s", (int)keep, name, number, name + stem);
+}
+
 /* A base name under DIR/sub that NAME, NAME.report.json and
  * NAME.rejects.* do not take yet: NAME, else the number before the
  * extension (uge19.2.csv, uge19.3.csv, ...; a name without one gets it at
@@ -216,14 +246,8 @@ free_base(const struct watch *w, const char *sub, const char *name, char *out,
 {
 	static const char *const suffixes[] = {
 	    "", ".report.json", ".rejects.csv", ".rejects.jsonl"};
-	const char *dot = strrchr(name, '.');
-	int stem = dot && dot != name ? (int)(dot - name) : (int)strlen(name);
 	for (unsigned n = 1;; n++) {
-		if (n == 1)
-			ug_strlcpy(out, name, size);
-		else
-			snprintf(out, size, "%.*s.%u%s", stem, name, n,
-				 name + stem);
+		fitted_name(name, n, LONGEST_SUFFIX, out, size);
 		bool taken = false;
 		for (size_t i = 0; !taken && i < 4; i++) {
 			char path[ADAPTER_PATH_LEN];
@@ -246,11 +270,16 @@ time_text(char out[32])
 }
 
 /* A report must parse as JSON whatever bytes a dropped file's name
- * holds. */
+ * holds. A CPR in it (a clerk's export per pupil) is masked, as in the
+ * lines import prints and in the log: reports are read and passed on
+ * where rows never are. */
 static void
 json_text(FILE *f, const char *s)
 {
-	adapter__json_string(f, s, strlen(s));
+	char text[2 * NAME_MAX + 1024];
+	ug_strlcpy(text, s, sizeof text);
+	ug_cpr_mask(text);
+	adapter__json_string(f, text, strlen(text));
 }
 
 /* The report's members after the rejects list, then the closing brace. */
@@ -407,8 +436,10 @@ process(struct watch *w, struct candidate *c)
 	path_in(path, sizeof path, w->dir, "", name, "");
 	/* Work files are dotfiles in DIR itself: never taken for input,
 	 * and renamed into done/ or failed/ on the same file system. */
-	char dotted[NAME_MAX + 2];
-	snprintf(dotted, sizeof dotted, ".%s", name);
+	char fitted[NAME_MAX + 1], dotted[NAME_MAX + 2];
+	fitted_name(name, 1, 1 + sizeof ".report.json.tmp" - 1, fitted,
+		    sizeof fitted);
+	snprintf(dotted, sizeof dotted, ".%s", fitted);
 	path_in(report_tmp, sizeof report_tmp, w->dir, "", dotted,
 		".report.json.tmp");
 	path_in(rejects_tmp, sizeof rejects_tmp, w->dir, "", dotted,

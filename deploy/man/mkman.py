@@ -20,11 +20,13 @@ ADAPTER_EXIT = [
     ("0", "everything delivered, no row rejected"),
     ("1", "everything delivered, some rows rejected (or refused by the "
           "hub)"),
-    ("2", "not everything delivered yet (hub unreachable or slow); the "
-          "outbox keeps the events"),
+    ("2", "not everything delivered yet: the hub was unreachable or "
+          "slow, or import or flush was stopped (SIGINT, SIGTERM) once "
+          "every file was queued; the outbox keeps the events"),
     ("3", "fatal: usage or settings, a whole-file problem, a file that "
-          "changed while read, an import interrupted (SIGINT, SIGTERM), "
-          "the hub refused the key, the outbox failed"),
+          "changed while read, an import interrupted (SIGINT, SIGTERM) "
+          "while it reads a file or before the next one, the hub refused "
+          "the key, the outbox failed"),
 ]
 ADAPTER_FILES = [
     ("/etc/ungebro/adapter-NAME.conf", "settings (adapter.conf.example)"),

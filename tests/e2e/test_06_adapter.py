@@ -205,6 +205,10 @@ def test_hub_down_exit_2_then_flush(make_hub):
     assert r.rc == EXIT_PENDING, str(r)
     assert (r.summary["queued"], r.summary["accepted"],
             r.summary["pending"]) == (25, 0, 25)
+    # Never connected: the message says what to check.
+    assert f"no progress from {hub.ingest} for 2 s (never connected: is " \
+        "hubd running there, and are the host and port right?)" in \
+        r.stderr, r.stderr
     hub.start()
     f = hub.adapter("flush")
     assert f.rc == EXIT_OK, str(f)
@@ -375,6 +379,22 @@ def test_unreadable_file_is_fatal(hub):
     r = hub.adapter("import", missing)
     assert r.rc == EXIT_FATAL, str(r)
     assert str(missing) in r.stderr
+    assert hub.stats()["log_events"] == 0
+
+
+def test_a_directory_or_a_named_pipe_is_no_file(hub):
+    """A whole-file problem, exit 3 at once: a directory, or a named pipe
+    no one writes to (which must not hang the run), is not an export
+    file; the message says what to give instead."""
+    import os
+    pipe = hub.inputs_dir / "export.fifo"
+    os.mkfifo(pipe)
+    for target in (hub.inputs_dir, pipe):
+        r = hub.adapter("import", target, wait=20)
+        assert r.rc == EXIT_FATAL, str(r)
+        assert (f"{target}: not a regular file (a directory, a pipe or a "
+                "device): give the path of the export file") in r.stderr, \
+            r.stderr
     assert hub.stats()["log_events"] == 0
 
 

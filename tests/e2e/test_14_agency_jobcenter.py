@@ -127,4 +127,17 @@ def test_a_stop_cannot_be_taken_back(make_hub):
         assert (r.summary["queued"], r.summary["duplicates"],
                 r.summary["corrections"]) == (queued, duplicates, 0), str(r)
     assert len(stored(hub)) == 3
+    # A period first seen stopped sends its stop alone; exported again
+    # without the stop, its start, never sent, goes now.
+    [other] = CprGen(1403).take(1)
+    for i, (fields, queued) in enumerate([
+            ([other, "jc-a", uh, "2024-02-01", "2024-03-31", "JOB"], 1),
+            ([other, "jc-a", uh, "2024-02-01", "", ""], 1),
+            ([other, "jc-a", uh, "2024-02-01", "2024-03-31", "JOB"], 0)]):
+        path, _ = write_export(hub, f"ydelser-s{i}.csv", BENEFIT_HEADER,
+                               [(fields, None)])
+        r = run_adapter(hub, "jobcenter", "import", path, agency=AGENCY)
+        assert (r.rc, r.summary["queued"], r.summary["corrections"]) == \
+            (0, queued, 0), str(r)
+    assert len(stored(hub)) == 5
     hub.sweep()

@@ -336,6 +336,26 @@ def test_bad_dates_and_cprs_danish_forms_accepted(hub):
     assert_store(hub, ok)
 
 
+def test_absence_period_of_at_most_366_days(hub):
+    """period_end at most 366 days after period_start: 366 (a school
+    year over a leap day) goes through, 367 is a bad row whose reason
+    gives the limit."""
+    gen = CprGen(2005)
+    ok = AbsenceRow(gen.next(), period_start="2024-03-04",
+                    period_end="2025-03-05")
+    long = AbsenceRow(gen.next(), period_start="2024-03-04",
+                      period_end="2025-03-06")
+    remember(hub, [ok, long])
+    path, lines = hub.csv("year.csv", [ok, long])
+    r = hub.adapter("import", path)
+    assert (r.rc, r.summary["queued"], r.summary["rejected_rows"]) == \
+        (EXIT_ROWS_REJECTED, 1, 1), str(r)
+    assert f"year.csv:{lines[1]}: column period_end: the period from " \
+        "2024-03-04 to 2025-03-06 is longer than a year (period_end at " \
+        "most 366 days after period_start)" in r.stderr, r.stderr
+    assert_store(hub, [ok])
+
+
 def test_placeholder_date_named_by_the_files_column(hub):
     gen = CprGen(2012)
     good = AbsenceRow(gen.next())
@@ -492,6 +512,17 @@ UTF16 = "cpr;school\n".encode("utf-16")
      b"\tlessons_expected\tkind\n", "the header row is separated by tabs; "
      "the separator must be ';' or ','"),
     ("empty.jsonl", b"[1]\n{broken\n", "no line of the file is a JSON"),
+    # One broken object: the reason is the line's, not "not an object".
+    ("broken.jsonl", b'\n{"cpr": "x", "cpr": "y"}\n',
+     "no line of the file is a JSON object the adapter can read (line 2: "
+     "a key appears twice in the object; is it JSON Lines?"),
+    ("blank.jsonl", b"\n \n", "the file is empty; JSON Lines holds one "
+     "JSON object per line"),
+    # Two names for one column in JSON Lines: keys have no numbers.
+    ("twokeys.jsonl", b'{"cpr": null, "school": "1", "period_start": "",'
+     b' "period_end": "", "lessons_absent": 1, "lessons_expected": 2,'
+     b' "type": "alle"}\n{"cpr": null, "kind": "alle"}\n',
+     'keys "type" and "kind" both mean kind; keep one'),
 ])
 def test_whole_file_problems_queue_nothing(hub, name, data, reason):
     cprs = CprGen(2010).take(3)
@@ -632,12 +663,57 @@ def test_corrected_rejects_file_imports_again(hub):
                                                  period_end="2024-05-10")])
 
 
+def test_ignore_columns_does_not_drop_a_column_of_the_kind(hub):
+    """ignore_columns lists what may be there unread; a column of the
+    kind it names (grade) is still read, and its bad value rejected."""
+    gen = CprGen(2014)
+    good, odd = AbsenceRow(gen.next()), AbsenceRow(gen.next(), grade="99")
+    remember(hub, [good, odd])
+    path, lines = hub.csv("ig.csv", [good, odd])
+    r = hub.adapter("import", path, ignore_columns="grade,Navn")
+    assert (r.rc, r.summary["queued"], r.summary["rejected_rows"]) == \
+        (EXIT_ROWS_REJECTED, 1, 1), str(r)
+    assert f"{path}:{lines[1]}: column grade: grade 99 is not from 0 to " \
+        "10" in r.stderr, r.stderr
+    assert_store(hub, [good])
+
+
 def dataclasses_replace(row, **kw):
     import dataclasses
     return dataclasses.replace(row, **kw)
 
 
 # ------------------------------------------------------------ rejects files
+
+
+def test_names_with_c1_control_characters_are_rejected(hub):
+    """A Windows-1252 export read with encoding = latin1 makes its dash
+    (0x96) the control character U+0096; in a name (school) that is a
+    bad row whose reason says what to set, as a \\u0085 in JSON Lines
+    is. The same file read as cp1252 imports."""
+    gen = CprGen(2015)
+    a, b = AbsenceRow(gen.next()), AbsenceRow(gen.next())
+    remember(hub, [a, b])
+    path = write(hub, "l1.csv", (text_file(hub, "", HEADER_DK, [
+        danish_fields(dataclasses_replace(a, school="Vest–Nord"))]))
+        .encode("cp1252"))
+    r = hub.adapter("import", path, encoding="latin1")
+    assert (r.rc, r.summary["rejected_rows"]) == (EXIT_ROWS_REJECTED, 1)
+    assert f"{path}:2: column Skole: school contains a control character " \
+        "(U+0080-U+009F: a Windows-1252 file read as latin1? set " \
+        "encoding = cp1252)" in r.stderr, r.stderr
+    j = write(hub, "c1.jsonl", (json.dumps(
+        {"cpr": b.cpr, "school": "Syd\u0085Vest",
+         "period_start": b.period_start, "period_end": b.period_end,
+         "lessons_absent": 1, "lessons_expected": 30, "kind": "alle"})
+        + "\n").encode())
+    r = hub.adapter("import", j)
+    assert (r.rc, r.summary["rejected_rows"]) == (EXIT_ROWS_REJECTED, 1)
+    assert "column school: school contains a control character" in \
+        r.stderr, r.stderr
+    r = hub.adapter("import", path, encoding="cp1252")
+    assert (r.rc, r.summary["queued"]) == (EXIT_OK, 1), str(r)
+    assert hub.stats()["log_events"] == 1
 
 
 def test_run_wide_rejects_file_has_one_header_and_a_file_column(hub):
@@ -659,9 +735,15 @@ def test_run_wide_rejects_file_has_one_header_and_a_file_column(hub):
          "lessons_absent": 1, "lessons_expected": 30,
          "kind": "sygdom"}) + "\n").encode())
     target = hub.inputs_dir / "all.rejects.csv"
+    # An earlier import's own rejects file would read as this run's.
+    stale = hub.inputs_dir / "ra.csv.rejects.csv"
+    stale.write_text("line;column;reason;\n")
     r = hub.adapter("import", a, b, j, rejects=target)
     assert (r.rc, r.summary["queued"], r.summary["rejected_rows"]) == \
         (EXIT_ROWS_REJECTED, 2, 3), str(r)
+    assert not stale.exists()
+    assert (f"ADP-REJECTS {a}: its rejected rows went to {target}; "
+            f"removed {stale} of an earlier import") in r.stderr, r.stderr
     lines = target.read_text().splitlines()
     assert lines[0] == "file;line;column;reason;cpr;school;period_start;" \
         "period_end;lessons_absent;lessons_expected;kind;grade"
@@ -702,6 +784,81 @@ def test_run_wide_rejects_refuses_csv_files_with_other_headers(hub):
     assert f"{b}: its header line is not the one of {a}" in r.stderr
     assert r.summary["queued"] == 0
     assert hub.stats()["log_events"] == 0
+
+
+def test_run_wide_rejects_file_of_a_windows_1252_input_has_a_bom(hub):
+    """rejects = PATH over a UTF-8 file and a Windows-1252 one with the
+    same header: the run's CSV rejects file begins with a byte order
+    mark whichever file came first, so a spreadsheet shows the
+    Windows-1252 rows' æ ø å right; a run of UTF-8 files alone gets
+    none."""
+    gen = CprGen(2026)
+    a = AbsenceRow(gen.next(), school="Højvang", absent=40, expected=30)
+    b = AbsenceRow(gen.next(), school="Ærø", absent=40, expected=30)
+    remember(hub, [a, b])
+    utf8 = write(hub, "s-utf8.csv", text_file(
+        hub, "", HEADER_DK, [danish_fields(a)]).encode())
+    cp = write(hub, "s-cp.csv", text_file(
+        hub, "", HEADER_DK, [danish_fields(b)]).encode("cp1252"))
+    target = hub.inputs_dir / "run.rejects.csv"
+    r = hub.adapter("import", utf8, cp, rejects=target)
+    assert (r.rc, r.summary["rejected_rows"]) == (EXIT_ROWS_REJECTED, 2), \
+        str(r)
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbffile;line;column;reason;CPR;"), raw
+    assert ";Ærø;".encode() in raw and ";Højvang;".encode() in raw
+    r = hub.adapter("import", utf8, rejects=target)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert target.read_bytes().startswith(b"file;line;"), target.read_bytes()
+
+
+def test_a_rejects_file_that_is_an_input_of_the_run_is_never_written(hub):
+    """An input of the run that is also where rejected rows would go (the
+    corrected uge19.csv.rejects.csv imported with uge19.csv, as
+    `import *.csv` does; rejects = one of the inputs) would be truncated,
+    or removed by a clean import, before it is read: the run is refused,
+    exit 3, nothing read or queued, the file as it was. So is a rejects
+    setting naming a directory."""
+    gen = CprGen(2025)
+    good = AbsenceRow(gen.next())
+    wrong = AbsenceRow(gen.next(), absent=40, expected=30)
+    other = AbsenceRow(gen.next())
+    remember(hub, [good, wrong, other])
+    path, _ = hub.csv("u19.csv", [good, wrong])
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    rejects = hub.inputs_dir / "u19.csv.rejects.csv"
+    fixed = rejects.read_bytes().replace(b";40;30;", b";4;30;")
+    assert fixed != rejects.read_bytes()
+    rejects.write_bytes(fixed)
+    r = hub.adapter("import", path, rejects,
+                    ignore_columns="line,column,reason")
+    assert r.rc == EXIT_FATAL, str(r)
+    assert (f"{rejects} is to be imported and is also where the rejected "
+            f"rows of {path} go; nothing was imported: import it in a run "
+            "of its own, or give --rejects PATH") in r.stderr, r.stderr
+    assert '{"file"' not in r.stdout
+    assert rejects.read_bytes() == fixed
+    second, _ = hub.csv("u20.csv", [other])
+    before = second.read_bytes()
+    for target in (second, hub.inputs_dir / "u20.jsonl"):
+        r = hub.adapter("import", path, second, rejects=target)
+        assert r.rc == EXIT_FATAL, str(r)
+        assert f"{second} is one of the files to import" in r.stderr
+        assert second.read_bytes() == before
+    r = hub.adapter("import", path, rejects=hub.inputs_dir)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert f"{hub.inputs_dir} is a directory, not a file" in r.stderr
+    r = hub.adapter("import", path, rejects="/dev/null")
+    assert r.rc == EXIT_FATAL, str(r)
+    assert "rejects = /dev/null: /dev/null is not a regular file" in \
+        r.stderr, r.stderr
+    assert "column lessons_absent" not in r.stderr, r.stderr
+    assert hub.stats()["log_events"] == 1
+    # In a run of its own, the corrected row goes through.
+    r = hub.adapter("import", rejects, ignore_columns="line,column,reason")
+    assert (r.rc, r.summary["queued"]) == (EXIT_OK, 1), str(r)
+    assert_store(hub, [good, dataclasses_replace(wrong, absent=4)])
 
 
 def test_rejected_row_with_a_stray_quote_keeps_its_fields(hub):
@@ -778,6 +935,35 @@ def test_header_cell_like_a_cpr_is_never_echoed(hub):
     assert r.rc == EXIT_OK, str(r)
     assert "ignoring column(s) column 8 (its name looks like a CPR " \
         "number)" in r.stderr and cpr not in r.stderr, r.stderr
+    # A JSON Lines key has no position a clerk could find: "a key".
+    j = write(hub, "ch.jsonl", (json.dumps(
+        {"cpr": None, "school": "1", "period_start": "", "period_end": "",
+         "lessons_absent": 1, "lessons_expected": 2, "kind": "alle",
+         cpr: 1}) + "\n").encode())
+    r = hub.adapter("import", j)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert "unknown column for absence: a key (its name looks like a CPR " \
+        "number)" in r.stderr, r.stderr
+    assert cpr not in r.stderr and cpr[:6] not in r.stderr
+
+
+def test_a_line_break_in_a_file_name_stays_one_line(hub):
+    """A file name holding a line break (an export job's doing) cannot
+    split a bad row's message, or the file's line on stdout, into two
+    lines that read as something else (stderr goes to the journal under
+    watch): the break shows as '?', as in the log."""
+    gen = CprGen(2016)
+    good, bad = AbsenceRow(gen.next()), AbsenceRow(gen.next(), absent=101)
+    remember(hub, [good, bad])
+    path, lines = hub.csv("x\nfake.csv", [good, bad])
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    shown = str(path).replace("\n", "?")
+    assert f"{shown}:{lines[1]}: column lessons_absent: lessons_absent " \
+        "101 is more than lessons_expected 100\n" in r.stderr, r.stderr
+    assert not any(ln.startswith("fake.csv") for ln in
+                   (r.stderr + r.stdout).splitlines()), r.stderr
+    assert json.loads(r.stdout.splitlines()[0])["file"] == shown, r.stdout
 
 
 @pytest.mark.parametrize("program", ["school", "college", "addiction",

@@ -217,3 +217,28 @@ def test_long_summary_keeps_its_superseded_mark(make_hub):
     assert old.summary.endswith("\u00f8 (superseded)"), old.summary
     assert new.summary.startswith("dropped out of \u00e6"), new.summary
     assert len(old.summary.encode()) <= len(new.summary.encode()) + 1
+
+
+def test_file_with_a_row_and_its_correction_imported_again(hub):
+    """ADAPTERS.md, the caveat: a file holding a record and its
+    correction (A then B, one key) sends both; imported again, A reads
+    as a correction back to A and B as one back to B: both go again,
+    each superseding the one before, and the hub ends with B."""
+    [cpr] = CprGen(2111).take(1)
+    a = AbsenceRow(cpr, absent=4)
+    b = dataclasses.replace(a, absent=6)
+    assert counts(imported(hub, "ab.csv", [a, b])) == (2, 2, 1, 0, 2)
+    again = imported(hub, "ab.csv", [a, b])
+    assert counts(again) == (2, 2, 2, 0, 2)
+    got = wait_stored(hub, 4)
+    chain = {r["supersedes"]: r["event_id"] for r in got.values()
+             if r["supersedes"]}
+    first = event_id(hub, a)
+    assert not got[first]["supersedes"]
+    # One line of supersession: A <- B <- A' <- B'.
+    link, seen = first, [first]
+    while link in chain:
+        link = chain[link]
+        seen.append(link)
+    assert len(seen) == 4, got
+    assert seen[1] == event_id(hub, b)

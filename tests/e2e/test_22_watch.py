@@ -351,3 +351,99 @@ def test_watch_of_a_missing_directory_or_a_file_is_fatal(hub):
         assert r.rc == hubtest.EXIT_FATAL, str(r)
         assert f"adapter-school: {reason}\n" in r.stderr, r.stderr
         assert "ADP-WATCH" not in r.stderr
+
+
+def test_names_near_the_file_name_limit_are_imported(hub, watchers):
+    """A file whose name is as long as the file system allows (255 bytes)
+    is imported like any other: its work files and its report, rejects
+    file and number in done/ or failed/ would not fit such a name, so
+    there its stem is shortened (at a whole character, the extension
+    kept) and the report's "file" keeps the name it came with. The
+    watcher goes on with the next file."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    gen = CprGen(2241)
+    good = [AbsenceRow(c) for c in gen.take(2)]
+    more = [AbsenceRow(c) for c in gen.take(2)]
+    again = [AbsenceRow(c) for c in gen.take(1)]
+    after = [AbsenceRow(c) for c in gen.take(1)]
+    bad_cpr = gen.next()
+    hub.cprs.add(bad_cpr)
+    long_ascii = "a" * 251 + ".csv"                    # 255 bytes
+    long_danish = "fravær-" + "æ" * 120 + ".csv"        # 252 bytes
+
+    def drop_long(name, rows, **kw):
+        # NAME.part would be over the limit: the export job's own short
+        # work name, renamed in.
+        lines = drop_file(hub, drop, "export", rows, **kw)
+        os.rename(drop / "export", drop / name)
+        return lines
+
+    drop_long(long_ascii, good)
+    lines = drop_long(long_danish, more + [
+        f"{bad_cpr};280017;2024-05-06;2024-05-32;1;100;ulovligt;8"])
+    drop_long("zz-" + "b" * 248 + ".csv", [], header=["cpr", "school"])
+    wait_for(lambda: len(list((drop / "done").glob("*.report.json"))) == 2
+             and len(list((drop / "failed").glob("*.report.json"))) == 1,
+             20, "three reports")
+    drop_long(long_ascii, again)
+    drop_file(hub, drop, "after.csv", after)
+    wait_moved(drop, "done", "after.csv")
+    assert w.proc.poll() is None, w.text()
+    reports = {}
+    for sub in ("done", "failed"):
+        for p in (drop / sub).glob("*.report.json"):
+            assert len(p.name.encode()) <= 255
+            rep = json.loads(p.read_text())
+            reports.setdefault(rep["file"], []).append((sub, p, rep))
+    assert sorted(len(v) for v in reports.values()) == [1, 1, 1, 2]
+    for sub, p, rep in reports[long_ascii]:
+        base = p.name[:-len(".report.json")]
+        assert sub == "done" and (drop / sub / base).is_file()
+        assert base.endswith(".csv") and base.startswith("a" * 200)
+        assert rep["status"] == "done" and rep["rejects_file"] is None
+    assert sorted(r["queued"] for _, _, r in reports[long_ascii]) == [1, 2]
+    [(sub, p, rep)] = reports[long_danish]
+    base = p.name[:-len(".report.json")]
+    assert sub == "done" and base.startswith("fravær-æææ")
+    assert base.endswith("æ.csv")
+    assert (rep["queued"], rep["rejected_rows"]) == (2, 1)
+    assert rep["rejects_file"] == base + ".rejects.csv"
+    assert rep["rejects"][0]["line"] == lines[2]
+    assert (drop / "done" / rep["rejects_file"]).is_file()
+    [(sub, p, rep)] = reports["zz-" + "b" * 248 + ".csv"]
+    assert sub == "failed" and rep["status"] == "failed"
+    assert (drop / "failed" / p.name[:-len(".report.json")]).is_file()
+    assert sorted(x.name for x in drop.iterdir()) == ["done", "failed"]
+    assert_store(hub, good + more + again + after)
+    w.stop()
+    sweep_reports(hub, drop)
+
+
+def test_report_masks_a_cpr_in_the_file_name(hub, watchers):
+    """A clerk's export per pupil, named after the CPR: the file keeps its
+    name in done/ and failed/, but its report, like the lines import
+    prints and the log, shows the CPR masked (in file, rejects_file and
+    error), so reports hold no CPR."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    gen = CprGen(2251)
+    named, other = gen.next(), gen.next()
+    hub.cprs.update([named, other])
+    rows = [AbsenceRow(gen.next()), AbsenceRow(gen.next())]
+    hub.cprs.update(gen.seen)
+    drop_file(hub, drop, f"{named}.csv", [
+        rows[0], f"{rows[1].cpr};280017;2024-05-06;2024-05-32;1;100;ulovligt;8"])
+    drop_file(hub, drop, f"{other}-fravaer.csv", [], header=["cpr", "school"])
+    rep = wait_moved(drop, "done", f"{named}.csv")
+    assert (rep["file"], rep["rejects_file"]) == \
+        ("xxxxxxxxxx.csv", "xxxxxxxxxx.csv.rejects.csv"), rep
+    assert (drop / "done" / f"{named}.csv.rejects.csv").is_file()
+    rep = wait_moved(drop, "failed", f"{other}-fravaer.csv")
+    assert rep["file"] == "xxxxxxxxxx-fravaer.csv", rep
+    assert_store(hub, rows[:1])
+    w.stop()
+    assert named not in w.text() and other not in w.text()
+    sweep_reports(hub, drop)
