@@ -229,6 +229,47 @@ def test_the_config_file_format_as_documented(tmp_path):
     assert p.returncode == 2 and f"{second}:1: log_level" in p.stderr
 
 
+def test_config_equals_file_is_checked_line_by_line_too(tmp_path):
+    """OPERATIONS.md: `--config=FILE` is `--config FILE`. --check-config
+    names every bad line of it, and of the rules file it names, as
+    FILE:LINE: reason; a start logs each after HUB-START cannot start:
+    SETTING: and exits 2. A --config that is another option's value is
+    no file, and one after "--" is an argument."""
+    conf, rules = write_config(tmp_path, ["batch_max = 0",
+                                          "sessions_max = 0"],
+                               ["dropout.priority = panic"])
+    want = [f"{conf}:4: batch_max must be a whole number from 1 to 10000",
+            f"{conf}:5: sessions_max must be a whole number from 1 to "
+            f"100000",
+            f"{rules}:1: 'panic' is not a valid value for "
+            f"dropout.priority"]
+    spaced = check_config("--config", str(conf))
+    assert (spaced.returncode, spaced.stderr.splitlines()) == (2, want), \
+        spaced.stderr
+    joined = check_config(f"--config={conf}")
+    assert (joined.returncode, joined.stderr.splitlines()) == (2, want), \
+        joined.stderr
+    start = subprocess.run([hubtest.binary("hubd"), f"--config={conf}"],
+                           capture_output=True, text=True, timeout=30)
+    assert start.returncode == 2
+    logged = [re.sub(r"^\S+ hubd err ", "", line)
+              for line in start.stderr.splitlines()]
+    assert logged == [
+        f"HUB-START cannot start: batch_max: {want[0]}",
+        f"HUB-START cannot start: sessions_max: {want[1]}",
+        f"HUB-START cannot start: dropout.priority: {want[2]}"], \
+        start.stderr
+    assert not (tmp_path / "data").exists()
+    # The value of --rules, and what follows "--", are not config files.
+    good, _ = write_config(tmp_path, ["batch_max = 7"], [])
+    p = check_config("--config", str(good), "--rules", "--config")
+    assert p.returncode == 2 and p.stderr.startswith(
+        "cannot open --config"), p.stderr
+    p = check_config("--config", str(good), "--", f"--config={conf}")
+    assert (p.returncode, p.stderr) == (
+        2, f"hubd: unexpected argument '--config={conf}' (see --help)\n")
+
+
 def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
     """OPERATIONS.md, webd's settings: each bad one is exit 2 with one
     line naming it, before anything is opened."""
