@@ -211,11 +211,23 @@ def start_bad(tmp_path, settings=None, args=()):
      "not '127.0.0.1:7601'"),
     (["--delivery", "tcp://127.0.0.1:76020"],
      "delivery must be tcp://ADDRESS:PORT"),
+    # ADDRESS is an IPv4 address, an interface name or *: hubd binds
+    # no IPv6, and these are neither an address nor an interface's name.
+    (["--ingest", "tcp://[::1]:7601"],
+     "ingest must be tcp://ADDRESS:PORT (port 1-65535) or ipc://PATH, "
+     "not 'tcp://[::1]:7601'"),
+    (["--delivery", "tcp://127.0.0.256:7602"],
+     "delivery must be tcp://ADDRESS:PORT"),
+    (["--delivery", "tcp://eth 0:7602"],
+     "delivery must be tcp://ADDRESS:PORT"),
+    (["--ingest", "tcp://a-name-longer-than-15:7601"],
+     "ingest must be tcp://ADDRESS:PORT"),
     (["--data_dir", ""], "data_dir must name a directory"),
     (["--keys_dir", ""], "keys_dir must name a directory"),
 ], ids=["log_level", "batch_max", "metrics_listen", "ops_silence",
-        "unknown", "argument", "ingest", "delivery", "data_dir",
-        "keys_dir"])
+        "unknown", "argument", "ingest", "delivery", "ingest_ipv6",
+        "delivery_bad_ipv4", "delivery_blank", "ingest_long_name",
+        "data_dir", "keys_dir"])
 def test_bad_option_at_start_exits_2(tmp_path, args, reason):
     """hubd.1 EXIT STATUS: 2 usage or settings, each problem logged as
     --check-config reports it."""
@@ -227,6 +239,20 @@ def test_bad_option_at_start_exits_2(tmp_path, args, reason):
     check = subprocess.run([binary("hubd"), "--check-config", *args],
                            capture_output=True, text=True, timeout=20)
     assert check.returncode == 2 and reason in check.stderr, check.stderr
+
+
+def test_endpoints_of_each_documented_form_pass_the_check():
+    """OPERATIONS.md, Checking the configuration: tcp://ADDRESS:PORT with
+    ADDRESS an IPv4 address, an interface name or *, or ipc://PATH."""
+    for ingest, delivery in (("tcp://127.0.0.1:7601", "tcp://*:7602"),
+                             ("tcp://lo:7601", "tcp://eth0.100:7602"),
+                             ("ipc:///run/ungebro/ingest",
+                              "tcp://0.0.0.0:65535")):
+        check = subprocess.run([binary("hubd"), "--check-config",
+                                "--ingest", ingest, "--delivery", delivery],
+                               capture_output=True, text=True, timeout=20)
+        assert (check.returncode, check.stdout) == (
+            0, "hubd: configuration OK\n"), (ingest, check.stderr)
 
 
 def test_bad_settings_in_the_file_are_each_named_at_start(tmp_path):
