@@ -6,6 +6,7 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 
@@ -140,6 +141,50 @@ def test_keygen_hub_makes_a_missing_signing_pair(tmp_path):
     p = h.keygen("hub", check=False)
     assert p.returncode == 1 and "the signing pair exist" in p.stderr \
         and "never overwritten" in p.stderr, p.stderr
+
+
+def test_keygen_hub_names_half_a_signing_pair(tmp_path):
+    """OPERATIONS.md "Keys": keygen hub writes the signing pair too and
+    never overwrites a key file. With one half of the pair there (the
+    other lost, or only the public copy put back) it can write neither:
+    it says which half is there, exit 1, and leaves it; with the whole
+    pair there it keeps it and says so."""
+    keys = tmp_path / "keys"
+
+    def keygen():
+        return subprocess.run([binary("hubctl"), "keygen", "--keys_dir",
+                               str(keys), "hub"], capture_output=True,
+                              text=True, timeout=20)
+    for half, other in (("hub.sign_public", "hub.sign_secret"),
+                        ("hub.sign_secret", "hub.sign_public")):
+        shutil.rmtree(keys, ignore_errors=True)
+        keys.mkdir()
+        (keys / half).write_text("kept as it is\n")
+        for _ in range(2):  # fresh hub keys, then the hub's keys kept
+            p = keygen()
+            assert p.returncode == 1, (half, p.stdout, p.stderr)
+            assert p.stderr == (
+                f"hubctl: keygen: {keys}/{half} exists without {keys}/"
+                f"{other}: half a signing pair (keys are never "
+                f"overwritten); move it aside, or put its other half "
+                f"back\n"), p.stderr
+            assert "signing pair exist" not in p.stderr
+            assert (keys / half).read_text() == "kept as it is\n"
+            assert not (keys / other).exists()
+            assert (keys / "hub.key_secret").exists()
+    # The whole pair there, the hub's keys not: both kept, and said so.
+    shutil.rmtree(keys)
+    subprocess.run([binary("hubctl"), "keygen", "--keys_dir", str(keys),
+                    "hub"], check=True, capture_output=True, timeout=20)
+    pair = {n: (keys / n).read_bytes()
+            for n in ("hub.sign_public", "hub.sign_secret")}
+    for n in ("hub.key", "hub.key_secret"):
+        (keys / n).unlink()
+    p = keygen()
+    assert p.returncode == 0, p.stderr
+    assert f"kept {keys}/hub.sign_public and {keys}/hub.sign_secret " \
+        "(they exist)" in p.stdout, p.stdout
+    assert {n: (keys / n).read_bytes() for n in pair} == pair
 
 
 def test_keygen_modes_do_not_follow_the_umask(tmp_path):
