@@ -675,7 +675,12 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
     assert manifest["log_last_seq"] >= manifest["log_events"]
     assert manifest["audit_verified"] and manifest["audit_intact"]
     assert manifest["audit_head"] == manifest["audit_records"] > 0
-    assert str(manifest["log_last_seq"]) in p.stdout
+    # OPERATIONS.md: one line on stdout with the manifest's figures.
+    assert p.stdout == (
+        f"backup in {backup}: log up to sequence "
+        f"{manifest['log_last_seq']} ({manifest['log_events']} events), "
+        f"audit trail {manifest['audit_records']} records (intact)\n"), \
+        p.stdout
     # A second backup into the same directory is refused.
     again = hub.hubctl("backup", str(backup), check=False)
     assert again.returncode == 1 and "not empty" in again.stderr
@@ -1205,7 +1210,11 @@ def test_a_restore_killed_mid_copy_is_not_taken_for_the_store(
         in st.stderr, st.stderr
 
     done = hub.hubctl("restore", str(backup))
-    assert "restored from" in done.stdout, done.stdout
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert done.stdout == (
+        f"restored from {backup}: log up to sequence "
+        f"{manifest['log_last_seq']} ({manifest['log_events']} events); "
+        f"run hubctl audit verify, then start hubd\n"), done.stdout
     assert not (hub.data_dir / "restore.unfinished").exists()
     hub.start()
     acks = hub.acks(*envs)
