@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct ug_config {
 	const ug_setting *settings;
@@ -133,6 +134,14 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 {
 	bool secret = flags & UG_KV_SECRET;
 	FILE *f = fopen(path, "r");
+	struct stat st;
+	/* fopen takes a directory and only the first read fails: it is no
+	 * file to read, and said so as one that cannot be opened. */
+	if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		f = NULL;
+		errno = EISDIR;
+	}
 	if (!f) {
 		int e = errno;
 		ug_diag_set(diag, "", "cannot open %s: %s", path, strerror(e));

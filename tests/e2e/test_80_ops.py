@@ -114,6 +114,16 @@ def test_check_config_reports_a_missing_rules_file(tmp_path):
     assert p.returncode == 2
     assert "sessions_max" in p.stderr
     assert not (tmp_path / "data").exists()
+    # A directory is no file to read: named as one that cannot be opened,
+    # the config file and the rules file alike.
+    rules.unlink()
+    rules.mkdir()
+    p = check_config("--config", str(conf))
+    assert (p.returncode, p.stderr) == (
+        2, f"cannot open {rules}: Is a directory\n"), p.stderr
+    p = check_config("--config", str(tmp_path))
+    assert (p.returncode, p.stderr) == (
+        2, f"cannot open {tmp_path}: Is a directory\n"), p.stderr
 
 
 # OPERATIONS.md, "Start and stop": each whole-number setting's range.
