@@ -164,8 +164,19 @@ ug_clock_file_read(const char *path, int64_t *ms, ug_diag *diag)
 			    strerror(errno));
 		return UG_EIO;
 	}
-	if (!fgets(text, sizeof text, f))
+	if (!fgets(text, sizeof text, f)) {
 		text[0] = '\0';
+		/* A directory opens, and only its read fails: a file that
+		 * cannot be read, not one that holds no time. */
+		if (ferror(f)) {
+			int e = errno;
+			fclose(f);
+			ug_diag_set(diag, "clock_file",
+				    "clock_file %s cannot be read: %s", path,
+				    strerror(e));
+			return UG_EIO;
+		}
+	}
 	fclose(f);
 	/* A byte order mark is an editor's, as in a settings file. */
 	if (!memcmp(text, "\xEF\xBB\xBF", 3))

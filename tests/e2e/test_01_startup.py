@@ -347,11 +347,16 @@ def test_a_clock_file_that_holds_no_time_is_refused(tmp_path):
         assert check.returncode == 0, (text, check.stderr)
     for text in ("", "tomorrow", "2026-02-30", "2026-01-05T24:00:00",
                  "2026-01-05T08:60:00", "2026-01-05 08:00:00",
-                 "2026-01-05T08:00:00 and more", None):
+                 "2026-01-05T08:00:00 and more", "/", None):
         if text is None:
-            h.clock_path.unlink()
+            h.clock_path.rmdir()
             reason = f"clock_file {h.clock_path} cannot be read: No such " \
                 "file or directory"
+        elif text == "/":       # a directory opens, but cannot be read
+            h.clock_path.unlink()
+            h.clock_path.mkdir()
+            reason = f"clock_file {h.clock_path} cannot be read: Is a " \
+                "directory"
         else:
             h.clock_path.write_text(text + "\n")
             reason = f"clock_file {h.clock_path} does not hold a time: its " \
