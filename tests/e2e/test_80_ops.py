@@ -587,6 +587,14 @@ def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
     assert hub.hubctl("stats", "--batch_max", "5").returncode == 0
     p = hub.hubctl("audit", "--config", str(conf), "verify")
     assert p.returncode == 0, p.stderr
+    # The others' values are left alone; a yes/no one is checked by all.
+    conf.write_text("after = x\ntypes = nonsense\n")
+    assert hub.hubctl("stats", "--config", str(conf)).returncode == 0
+    conf.write_text("\ndesk = maybe\n")
+    p = hub.hubctl("stats", "--config", str(conf), check=False)
+    assert (p.returncode, p.stderr) == (
+        2, f"hubctl: {conf}:2: desk must be true or false (or yes/no, "
+        "on/off, 1/0), not 'maybe'\n"), p.stderr
     # "--" ends the options: an address after it is an argument.
     p = hub.hubctl("set-email", "cw-anna", "--", "-", check=False)
     assert p.returncode == 1 and "has no address" in p.stderr, p.stderr
