@@ -326,6 +326,45 @@ ug_config_next_file(const ug_setting *settings, int argc, char **argv,
 	return NULL;
 }
 
+const char *
+ug_config_arg(const ug_setting *settings, int argc, char **argv,
+	      const char *name)
+{
+	const char *value = NULL;
+	size_t len = strlen(name);
+	/* As the second pass of ug_config_load takes the command line. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0) {
+			i++;
+			continue;
+		}
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strncmp(argv[i], "--", 2) != 0)
+			continue;
+		const char *opt = argv[i] + 2;
+		const char *eq = strchr(opt, '=');
+		if (eq) {
+			if ((size_t)(eq - opt) == len &&
+			    strncmp(opt, name, len) == 0)
+				value = eq + 1;
+			continue;
+		}
+		long idx = find_setting(settings, opt);
+		if (idx < 0)
+			break;
+		bool yes;
+		const char *v = "true";
+		if (!is_flag(&settings[idx]) ||
+		    (i + 1 < argc &&
+		     ug_parse_bool(argv[i + 1], &yes) == UG_OK))
+			v = i + 1 < argc ? argv[++i] : NULL;
+		if (strcmp(opt, name) == 0 && v)
+			value = v;
+	}
+	return value;
+}
+
 ug_err
 ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 	       int argc, char **argv, char ***rest, int *nrest, bool *help,

@@ -161,7 +161,11 @@ config_problems(int argc, char **argv, bool start)
 	int nrest;
 	bool help;
 	ug_diag diag = {0};
-	const char *rules = cc.rules;
+	/* With a bad line in a file the whole is not loaded: the rules file
+	 * in force is still the command line's, if it names one. */
+	const char *rules = ug_config_arg(hub_settings, argc, argv, "rules");
+	if (!rules)
+		rules = cc.rules;
 	if (problems == 0) {
 		/* Now the whole: command-line options and their mix. */
 		if (ug_config_load(&cfg, hub_settings, usage, argc, argv,

@@ -278,6 +278,24 @@ def test_config_equals_file_is_checked_line_by_line_too(tmp_path):
     p = check_config("--config", str(good), "--", f"--config={conf}")
     assert (p.returncode, p.stderr) == (
         2, f"hubd: unexpected argument '--config={conf}' (see --help)\n")
+    # The rules file checked is the one in force: --rules on the command
+    # line wins over the file's, also when the file has a bad line.
+    fine = tmp_path / "fine-rules.conf"
+    fine.write_text("dropout.priority = high\n")
+    panic = tmp_path / "panic-rules.conf"
+    panic.write_text("dropout.priority = panic\n")
+    mixed = tmp_path / "mixed.conf"
+    mixed.write_text(f"rules = {panic}\nbatch_max = 0\n")
+    for rules_arg in (["--rules", str(fine)], [f"--rules={fine}"]):
+        p = check_config(f"--config={mixed}", *rules_arg)
+        assert (p.returncode, p.stderr) == (
+            2, f"{mixed}:2: batch_max must be a whole number from 1 to "
+            f"10000\n"), p.stderr
+    p = check_config(f"--config={mixed}")
+    assert (p.returncode, p.stderr.splitlines()) == (
+        2, [f"{mixed}:2: batch_max must be a whole number from 1 to 10000",
+            f"{panic}:1: 'panic' is not a valid value for "
+            f"dropout.priority"]), p.stderr
 
 
 def test_webd_refuses_bad_settings_with_exit_2_and_one_line():

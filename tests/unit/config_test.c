@@ -605,6 +605,18 @@ test_next_file(void)
 	char *argv3[] = {"prog", "--config", NULL};
 	pos = 0;
 	CHECK(ug_config_next_file(settings, 2, argv3, &pos) == NULL);
+
+	/* What the command line sets, as the load takes it, files unread. */
+	CHECK_EQ_STR(ug_config_arg(settings, argc, argv, "rejects"),
+		     "--config");
+	CHECK(ug_config_arg(settings, argc, argv, "timeout") == NULL);
+	CHECK_EQ_STR(ug_config_arg(settings, argc, argv, "json"), "true");
+	char *argv4[] = {"prog", "--timeout",	"5",  "--json",
+			 "no",	 "--timeout=7", "--", "--timeout",
+			 "9",	 NULL};
+	CHECK_EQ_STR(ug_config_arg(settings, 9, argv4, "timeout"), "7");
+	CHECK_EQ_STR(ug_config_arg(settings, 9, argv4, "json"), "no");
+	CHECK(ug_config_arg(settings, 9, argv4, "hub") == NULL);
 }
 
 TEST_LIST = {
