@@ -286,12 +286,7 @@ cmd_keygen(const ug_config *cfg, const char *id)
 		 * and left as it is hubd signs nothing: say which half. */
 		if (serr == UG_EEXISTS &&
 		    has_public != (access(sign_secret, F_OK) == 0)) {
-			ug_eprintf("hubctl: keygen: %s exists without %s: "
-				   "half a signing pair (keys are never "
-				   "overwritten); move it aside, or put its "
-				   "other half back\n",
-				   has_public ? sign_public : sign_secret,
-				   has_public ? sign_secret : sign_public);
+			ug_eprintf("hubctl: keygen: %s\n", diag.reason);
 			return 1;
 		}
 		if (serr == UG_EEXISTS && kept) {

@@ -172,6 +172,20 @@ def test_keygen_hub_names_half_a_signing_pair(tmp_path):
             assert (keys / half).read_text() == "kept as it is\n"
             assert not (keys / other).exists()
             assert (keys / "hub.key_secret").exists()
+    # hubd cannot complete half a pair either: it says which half is
+    # there, leaves it, and runs with its checkpoints unsigned.
+    h = Hub(tmp_path / "hub", register=False)
+    (h.keys_dir / "hub.sign_secret").unlink()
+    h.start()
+    h.wait_log(
+        rf"hubd err HUB-AUDIT no audit signing key \(keys_dir: "
+        rf"{re.escape(str(h.keys_dir))}/hub.sign_public exists without "
+        rf"{re.escape(str(h.keys_dir))}/hub.sign_secret: half a signing "
+        rf"pair \(keys are never overwritten\); move it aside, or put its "
+        rf"other half back\); the trail is chained but its checkpoints are "
+        rf"not signed$")
+    h.stop()
+    assert not (h.keys_dir / "hub.sign_secret").exists()
     # The whole pair there, the hub's keys not: both kept, and said so.
     shutil.rmtree(keys)
     subprocess.run([binary("hubctl"), "keygen", "--keys_dir", str(keys),
