@@ -82,7 +82,10 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
          "mail_sendmail = /usr/sbin/sendmail",        # line 8: fine
          "mail_base_url = https://",                  # line 9: no host
          "mail_base_url = https://x.dk/?a=1",         # line 10
-         "mail_base_url = https://unge.example.dk/"], # line 11: fine
+         "mail_base_url = https://unge.example.dk/",  # line 11: fine
+         "mail_base_url = https://unge.example.dk/a b",   # line 12
+         'mail_base_url = https://unge.example.dk/"x"',   # line 13
+         "mail_base_url = https://unge.example.dk/<x>"],  # line 14
         [])
     p = check_config("--config", str(conf))
     assert p.returncode == 2, p.stdout + p.stderr
@@ -100,6 +103,12 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
         assert f"{conf}:{line}: mail_base_url must be https://HOST or " \
             "https://HOST/PATH (or http://), without ? or #" in err, err
     assert f"{conf}:11:" not in err
+    # What a URL cannot hold unencoded is refused, blanks included.
+    assert f"{conf}:12: mail_base_url must not hold spaces or control " \
+        "characters" in err, err
+    for line in (13, 14):
+        assert f"{conf}:{line}: mail_base_url must not hold any of " \
+            "\" < > \\ ^ ` { | } (a URL holds them only encoded)" in err, err
 
 
 def test_check_config_reports_a_missing_rules_file(tmp_path):
