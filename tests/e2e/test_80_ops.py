@@ -660,7 +660,10 @@ def test_hubctl_on_a_data_dir_without_a_store_makes_none(make_hub,
         assert p.returncode == 2, (args, p.returncode, p.stderr)
         assert p.stderr.startswith(f"hubctl: {message}"), (args, p.stderr)
     assert not typo.exists() and not (tmp_path / "bk").exists()
-    hub.keygen("school-z")
+    # keygen needs no store (keys are made before there is one), and
+    # makes none.
+    hub.hubctl("keygen", "school-z", "--data_dir", str(typo))
+    assert not typo.exists()
     hub.hubctl("register-agency", "school-z", "--data_dir", str(typo))
     assert (typo / "log" / "data.mdb").exists()
 
