@@ -143,7 +143,7 @@ def test_keygen_hub_makes_a_missing_signing_pair(tmp_path):
         and "never overwritten" in p.stderr, p.stderr
 
 
-def test_keygen_hub_names_half_a_signing_pair(tmp_path):
+def test_keygen_hub_names_half_a_signing_pair(make_hub, tmp_path):
     """OPERATIONS.md "Keys": keygen hub writes the signing pair too and
     never overwrites a key file. With one half of the pair there (the
     other lost, or only the public copy put back) it can write neither:
@@ -174,7 +174,7 @@ def test_keygen_hub_names_half_a_signing_pair(tmp_path):
             assert (keys / "hub.key_secret").exists()
     # hubd cannot complete half a pair either: it says which half is
     # there, leaves it, and runs with its checkpoints unsigned.
-    h = Hub(tmp_path / "hub", register=False)
+    h = make_hub(start=False, name="hub", register=False)
     (h.keys_dir / "hub.sign_secret").unlink()
     h.start()
     h.wait_log(
@@ -183,7 +183,7 @@ def test_keygen_hub_names_half_a_signing_pair(tmp_path):
         rf"{re.escape(str(h.keys_dir))}/hub.sign_secret: half a signing "
         rf"pair \(keys are never overwritten\); move it aside, or put its "
         rf"other half back\); the trail is chained but its checkpoints are "
-        rf"not signed$")
+        rf"not signed\n")
     h.stop()
     assert not (h.keys_dir / "hub.sign_secret").exists()
     # The whole pair there, the hub's keys not: both kept, and said so.
