@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct ug_config {
 	const ug_setting *settings;
@@ -25,6 +26,15 @@ find(const ug_config *cfg, const char *name)
 	for (size_t i = 0; i < cfg->count; i++)
 		if (strcmp(cfg->settings[i].name, name) == 0)
 			return (long)i;
+	return -1;
+}
+
+static long
+find_setting(const ug_setting *settings, const char *name)
+{
+	for (long i = 0; settings[i].name; i++)
+		if (strcmp(settings[i].name, name) == 0)
+			return i;
 	return -1;
 }
 
@@ -124,6 +134,14 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 {
 	bool secret = flags & UG_KV_SECRET;
 	FILE *f = fopen(path, "r");
+	struct stat st;
+	/* fopen takes a directory and only the first read fails: it is no
+	 * file to read, and said so as one that cannot be opened. */
+	if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		f = NULL;
+		errno = EISDIR;
+	}
 	if (!f) {
 		int e = errno;
 		ug_diag_set(diag, "", "cannot open %s: %s", path, strerror(e));
@@ -250,6 +268,103 @@ ug_config_usage(const ug_setting *settings, const char *usage)
 		       s->fallback ? ")" : "");
 }
 
+/* The next argument from i on that the first pass of ug_config_load acts
+ * on (--help, -h, --config FILE, --config=FILE), or argc. An option's
+ * value is skipped as the second pass takes it (--note --config is a
+ * note), so both passes agree on what is an option; after "--"
+ * everything is an argument, "--config" too. */
+static int
+first_pass_next(const ug_setting *settings, int argc, char **argv, int i)
+{
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return argc;
+		long known =
+		    strncmp(argv[i], "--", 2) == 0 && !strchr(argv[i], '=')
+			? find_setting(settings, argv[i] + 2)
+			: -1;
+		bool word;
+		if (known >= 0 && !is_flag(&settings[known])) {
+			i++;
+			continue;
+		}
+		if (known >= 0 && i + 1 < argc &&
+		    ug_parse_bool(argv[i + 1], &word) == UG_OK) {
+			i++;
+			continue;
+		}
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--config") == 0 ||
+		    strncmp(argv[i], "--config=", 9) == 0)
+			return i;
+	}
+	return argc;
+}
+
+const char *
+ug_config_next_file(const ug_setting *settings, int argc, char **argv,
+		    int *pos)
+{
+	for (int i =
+		 first_pass_next(settings, argc, argv, *pos < 1 ? 1 : *pos);
+	     i < argc; i = first_pass_next(settings, argc, argv, i + 1)) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			*pos = i + 2;
+			return argv[i + 1];
+		}
+		if (strncmp(argv[i], "--config=", 9) == 0 && argv[i][9]) {
+			*pos = i + 1;
+			return argv[i] + 9;
+		}
+		/* --help ends the reading; a --config without a file name
+		 * is ug_config_load's to refuse. */
+		if (strncmp(argv[i], "--config", 8) != 0)
+			break;
+	}
+	*pos = argc;
+	return NULL;
+}
+
+const char *
+ug_config_arg(const ug_setting *settings, int argc, char **argv,
+	      const char *name)
+{
+	const char *value = NULL;
+	size_t len = strlen(name);
+	/* As the second pass of ug_config_load takes the command line. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0) {
+			i++;
+			continue;
+		}
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strncmp(argv[i], "--", 2) != 0)
+			continue;
+		const char *opt = argv[i] + 2;
+		const char *eq = strchr(opt, '=');
+		if (eq) {
+			if ((size_t)(eq - opt) == len &&
+			    strncmp(opt, name, len) == 0)
+				value = eq + 1;
+			continue;
+		}
+		long idx = find_setting(settings, opt);
+		if (idx < 0)
+			break;
+		bool yes;
+		const char *v = "true";
+		if (!is_flag(&settings[idx]) ||
+		    (i + 1 < argc &&
+		     ug_parse_bool(argv[i + 1], &yes) == UG_OK))
+			v = i + 1 < argc ? argv[++i] : NULL;
+		if (strcmp(opt, name) == 0 && v)
+			value = v;
+	}
+	return value;
+}
+
 ug_err
 ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 	       int argc, char **argv, char ***rest, int *nrest, bool *help,
@@ -271,27 +386,9 @@ ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 			 : UG_ENOMEM;
 	int n = 0;
 	/* The file first, so command-line options override it. */
-	for (int i = 1; err == UG_OK && i < argc; i++) {
-		/* After "--" everything is an argument, "--config" too. */
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		/* An option's value is skipped as the second pass takes it
-		 * (--note --config is a note), so both passes agree on what
-		 * is an option. */
-		long known =
-		    strncmp(argv[i], "--", 2) == 0 && !strchr(argv[i], '=')
-			? find(cfg, argv[i] + 2)
-			: -1;
-		bool word;
-		if (known >= 0 && !is_flag(&settings[known])) {
-			i++;
-			continue;
-		}
-		if (known >= 0 && i + 1 < argc &&
-		    ug_parse_bool(argv[i + 1], &word) == UG_OK) {
-			i++;
-			continue;
-		}
+	for (int i = first_pass_next(settings, argc, argv, 1);
+	     err == UG_OK && i < argc;
+	     i = first_pass_next(settings, argc, argv, i + 1)) {
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
 			ug_config_usage(settings, usage);

@@ -36,6 +36,22 @@ ug_err ug_config_load(ug_config **out, const ug_setting *settings,
 		      const char *usage, int argc, char **argv, char ***rest,
 		      int *nrest, bool *help, ug_diag *diag);
 void ug_config_destroy(ug_config **cfg);
+/*
+ * The --config files of argv, in the order ug_config_load reads them
+ * ("--config FILE" or "--config=FILE"; not the value of another option,
+ * nothing after "--" or "--help"): start with *pos = 0; each call returns
+ * the next file and moves *pos past it, or NULL when there is none.
+ */
+const char *ug_config_next_file(const ug_setting *settings, int argc,
+				char **argv, int *pos);
+/*
+ * The value the command line gives the setting name (the last one, as
+ * ug_config_load takes it: "--name value" or "--name=value", before any
+ * "--"), or NULL when the command line does not set it: what wins over
+ * every file, found without reading them.
+ */
+const char *ug_config_arg(const ug_setting *settings, int argc, char **argv,
+			  const char *name);
 
 /* Value of a setting (its default when unset); never NULL for a known name. */
 const char *ug_config_get(const ug_config *cfg, const char *name);

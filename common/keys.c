@@ -257,6 +257,27 @@ ug_keys_load_public(const char *path, char id[UG_ID_MAX],
 
 /* ---- the signing pair ---- */
 
+/* One half of a pair alone cannot be completed without overwriting it,
+ * and signs nothing: name it for the operator, who has the other half or
+ * must move this one aside. Both halves there is no such case. */
+static void
+half_pair(const char *dir, const char *id, ug_diag *diag)
+{
+	char pub[512], sec[512];
+	snprintf(pub, sizeof pub, "%s/%s.sign_public", dir, id);
+	snprintf(sec, sizeof sec, "%s/%s.sign_secret", dir, id);
+	bool has_pub = access(pub, F_OK) == 0;
+	if (has_pub == (access(sec, F_OK) == 0))
+		return;
+	ug_diag_set(diag, "",
+		    "%s exists without %s: half a signing pair (keys are "
+		    "never overwritten); move it aside, or put its other half "
+		    "back",
+		    has_pub ? pub : sec, has_pub ? sec : pub);
+	if (diag)
+		diag->file[0] = '\0';
+}
+
 ug_err
 ug_keys_generate_signing(const char *dir, const char *id, ug_diag *diag)
 {
@@ -283,6 +304,8 @@ ug_keys_generate_signing(const char *dir, const char *id, ug_diag *diag)
 		 "id = %s\nsign_public = %s\n",
 		 id, pk_hex);
 	err = write_file(path, 0644, text, diag);
+	if (err == UG_EEXISTS)
+		half_pair(dir, id, diag);
 	if (err != UG_OK)
 		goto fail;
 	char seed_hex[2 * 32 + 1];
@@ -299,6 +322,8 @@ ug_keys_generate_signing(const char *dir, const char *id, ug_diag *diag)
 		snprintf(path, sizeof path, "%s/%s.sign_public", dir, id);
 		unlink(path);
 	}
+	if (err == UG_EEXISTS)
+		half_pair(dir, id, diag);
 fail:
 	sodium_free(sk);
 	sodium_free(text);

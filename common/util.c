@@ -164,8 +164,19 @@ ug_clock_file_read(const char *path, int64_t *ms, ug_diag *diag)
 			    strerror(errno));
 		return UG_EIO;
 	}
-	if (!fgets(text, sizeof text, f))
+	if (!fgets(text, sizeof text, f)) {
 		text[0] = '\0';
+		/* A directory opens, and only its read fails: a file that
+		 * cannot be read, not one that holds no time. */
+		if (ferror(f)) {
+			int e = errno;
+			fclose(f);
+			ug_diag_set(diag, "clock_file",
+				    "clock_file %s cannot be read: %s", path,
+				    strerror(e));
+			return UG_EIO;
+		}
+	}
 	fclose(f);
 	/* A byte order mark is an editor's, as in a settings file. */
 	if (!memcmp(text, "\xEF\xBB\xBF", 3))
@@ -295,6 +306,31 @@ word_char(char c)
 	       (c >= 'A' && c <= 'Z');
 }
 
+/* The length of the separator at p between a CPR's halves, or 0: the
+ * ASCII dash and blank, and what word processors and web forms put there
+ * instead (other dashes, the minus sign, non-breaking spaces; UTF-8), so
+ * that a number pasted from a letter is masked as one typed. */
+static size_t
+cpr_separator(const char *p, size_t avail)
+{
+	static const char *const seps[] = {"-",
+					   " ",
+					   "\xe2\x80\x90",
+					   "\xe2\x80\x91",
+					   "\xe2\x80\x92",
+					   "\xe2\x80\x93",
+					   "\xe2\x80\x94",
+					   "\xe2\x88\x92",
+					   "\xc2\xa0",
+					   "\xe2\x80\xaf"};
+	for (size_t k = 0; k < sizeof seps / sizeof *seps; k++) {
+		size_t n = strlen(seps[k]);
+		if (n <= avail && memcmp(p, seps[k], n) == 0)
+			return n;
+	}
+	return 0;
+}
+
 size_t
 ug_cpr_mask(char *text)
 {
@@ -305,16 +341,25 @@ ug_cpr_mask(char *text)
 			i += run ? run : 1;
 			continue;
 		}
-		size_t n = 0;
-		if (run == 10)
+		size_t n = 0, sep = 0;
+		/* Parsed in the form ug_cpr_parse reads, DDMMYY-SSSS. */
+		char form[11];
+		if (run == 10) {
 			n = 10;
-		else if (run == 6 && i + 11 <= len &&
-			 (text[i + 6] == '-' || text[i + 6] == ' ') &&
-			 digits_span(text + i + 7, 4) == 4)
-			n = 11;
+			memcpy(form, text + i, 10);
+		} else if (run == 6 &&
+			   (sep = cpr_separator(text + i + 6, len - i - 6)) &&
+			   digits_span(text + i + 6 + sep,
+				       len - i - 6 - sep) >= 4) {
+			n = 10 + sep;
+			memcpy(form, text + i, 6);
+			form[6] = '-';
+			memcpy(form + 7, text + i + 6 + sep, 4);
+		}
 		char norm[11];
 		if (n && (i + n == len || !word_char(text[i + n])) &&
-		    ug_cpr_parse(text + i, n, norm, NULL) == UG_OK) {
+		    ug_cpr_parse(form, n == 10 ? 10 : 11, norm, NULL) ==
+			UG_OK) {
 			for (size_t k = i; k < i + n; k++)
 				if (text[k] >= '0' && text[k] <= '9')
 					text[k] = 'x';
@@ -324,6 +369,7 @@ ug_cpr_mask(char *text)
 		} else {
 			i += run;
 		}
+		sodium_memzero(form, sizeof form);
 	}
 	return masked;
 }

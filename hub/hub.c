@@ -6,6 +6,8 @@
  */
 #include "hub/hub_int.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -174,6 +176,35 @@ open_server_socket(hub *h, void **out, const char *endpoint,
 	return UG_OK;
 }
 
+/* What ZeroMQ can bind a tcp:// endpoint of hubd's to: "*", an IPv4
+ * address, or an interface's name (what Linux allows one: 1-15 bytes, no
+ * '/', ':' or blank, not "." or ".."). hubd sets no ZMQ_IPV6, so "[::1]"
+ * could never be bound; digits and dots alone are taken for an address
+ * and must be one. */
+static bool
+bind_address_valid(const char *addr, size_t len)
+{
+	char text[16];
+	if (len == 0 || len >= sizeof text)
+		return false;
+	memcpy(text, addr, len);
+	text[len] = '\0';
+	if (strcmp(text, "*") == 0)
+		return true;
+	if (strspn(text, "0123456789.") == len) {
+		struct in_addr a;
+		return inet_pton(AF_INET, text, &a) == 1;
+	}
+	if (strcmp(text, ".") == 0 || strcmp(text, "..") == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == '/' || text[i] == ':' ||
+		    isspace((unsigned char)text[i]) ||
+		    iscntrl((unsigned char)text[i]))
+			return false;
+	return true;
+}
+
 /* An endpoint's form is a value like any other: a typo in it would pass
  * --check-config and stop the start with exit 1, which the unit retries
  * for ever. Whether it can be bound is still the start's to find. */
@@ -190,7 +221,9 @@ check_endpoint(const ug_config *cfg, const char *name, ug_diag *diag)
 				    colon[1] <= '9'
 				? strtol(colon + 1, &end, 10)
 				: 0;
-		ok = port >= 1 && port <= 65535 && errno == 0 && *end == '\0';
+		ok = port >= 1 && port <= 65535 && errno == 0 &&
+		     *end == '\0' &&
+		     bind_address_valid(v + 6, (size_t)(colon - (v + 6)));
 	} else if (strncmp(v, "ipc://", 6) == 0) {
 		ok = v[6] != '\0';
 	}

@@ -159,7 +159,8 @@ static const char usage[] =
     "record N, head HEX.\n"
     "\n"
     "Only register-* (before hubd's first start) and restore make a\n"
-    "store; any other command on a data_dir without one is exit 1.\n"
+    "store; any other command but keygen (which needs none) on a\n"
+    "data_dir without one is exit 1.\n"
     "\n"
     "Run as root, hubctl gives what it makes for hubd (keys, a new store,\n"
     "the files of a restore) the owner and group of the directory it\n"
@@ -276,6 +277,19 @@ cmd_keygen(const ug_config *cfg, const char *id)
 		printf("wrote %s and %s (0600)\n", public, secret);
 	if (hub_keys) {
 		ug_err serr = ug_keys_generate_signing(dir, id, &diag);
+		char sign_public[600], sign_secret[600];
+		snprintf(sign_public, sizeof sign_public, "%s/hub.sign_public",
+			 dir);
+		snprintf(sign_secret, sizeof sign_secret, "%s/hub.sign_secret",
+			 dir);
+		bool has_public = access(sign_public, F_OK) == 0;
+		/* One half alone cannot be completed without overwriting it,
+		 * and left as it is hubd signs nothing: say which half. */
+		if (serr == UG_EEXISTS &&
+		    has_public != (access(sign_secret, F_OK) == 0)) {
+			ug_eprintf("hubctl: keygen: %s\n", diag.reason);
+			return 1;
+		}
 		if (serr == UG_EEXISTS && kept) {
 			ug_eprintf("hubctl: keygen: %s, %s and the signing "
 				   "pair exist (keys are never overwritten)\n",
@@ -292,6 +306,9 @@ cmd_keygen(const ug_config *cfg, const char *id)
 			    "wrote %s/hub.sign_public and %s/hub.sign_secret "
 			    "(0600)\n",
 			    dir, dir);
+		else
+			printf("kept %s and %s (they exist)\n", sign_public,
+			       sign_secret);
 	}
 	return 0;
 }

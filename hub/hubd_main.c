@@ -148,18 +148,24 @@ config_problems(int argc, char **argv, bool start)
 {
 	int problems = 0;
 	config_check cc = {.rules = ""};
-	for (int i = 1; i + 1 < argc; i++)
-		if (strcmp(argv[i], "--config") == 0)
-			problems += check_file(
-			    argv[++i],
-			    &(line_check){check_setting, &cc, 0, 0, false},
-			    start);
+	/* The files as the whole load reads them, --config=FILE too: each
+	 * bad line is named here, not only the first one the load meets. */
+	int pos = 0;
+	for (const char *file;
+	     (file = ug_config_next_file(hub_settings, argc, argv, &pos));)
+		problems += check_file(
+		    file, &(line_check){check_setting, &cc, 0, 0, false},
+		    start);
 	ug_config *cfg = NULL;
 	char **rest;
 	int nrest;
 	bool help;
 	ug_diag diag = {0};
-	const char *rules = cc.rules;
+	/* With a bad line in a file the whole is not loaded: the rules file
+	 * in force is still the command line's, if it names one. */
+	const char *rules = ug_config_arg(hub_settings, argc, argv, "rules");
+	if (!rules)
+		rules = cc.rules;
 	if (problems == 0) {
 		/* Now the whole: command-line options and their mix. */
 		if (ug_config_load(&cfg, hub_settings, usage, argc, argv,

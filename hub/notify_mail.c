@@ -95,6 +95,14 @@ hub__mail_open(notify_mail **out, const ug_config *cfg, ug_diag *diag)
 				    "not hold spaces or control characters");
 			return UG_EINVAL;
 		}
+	/* Characters RFC 3986 allows in no part of a URL: a link holding
+	 * one is cut short or mangled by the mail client that shows it. */
+	if (strpbrk(base, "\"<>\\^`{|}")) {
+		ug_diag_set(diag, "mail_base_url",
+			    "mail_base_url must not hold any of \" < > \\ ^ ` "
+			    "{ | } (a URL holds them only encoded)");
+		return UG_EINVAL;
+	}
 	/* The link is BASE/alerts: without a host it leads nowhere
 	 * ("https:/alerts"), and after a query or a fragment "/alerts" is
 	 * no longer part of the path. */

@@ -6,6 +6,7 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 
@@ -142,6 +143,64 @@ def test_keygen_hub_makes_a_missing_signing_pair(tmp_path):
         and "never overwritten" in p.stderr, p.stderr
 
 
+def test_keygen_hub_names_half_a_signing_pair(make_hub, tmp_path):
+    """OPERATIONS.md "Keys": keygen hub writes the signing pair too and
+    never overwrites a key file. With one half of the pair there (the
+    other lost, or only the public copy put back) it can write neither:
+    it says which half is there, exit 1, and leaves it; with the whole
+    pair there it keeps it and says so."""
+    keys = tmp_path / "keys"
+
+    def keygen():
+        return subprocess.run([binary("hubctl"), "keygen", "--keys_dir",
+                               str(keys), "hub"], capture_output=True,
+                              text=True, timeout=20)
+    for half, other in (("hub.sign_public", "hub.sign_secret"),
+                        ("hub.sign_secret", "hub.sign_public")):
+        shutil.rmtree(keys, ignore_errors=True)
+        keys.mkdir()
+        (keys / half).write_text("kept as it is\n")
+        for _ in range(2):  # fresh hub keys, then the hub's keys kept
+            p = keygen()
+            assert p.returncode == 1, (half, p.stdout, p.stderr)
+            assert p.stderr == (
+                f"hubctl: keygen: {keys}/{half} exists without {keys}/"
+                f"{other}: half a signing pair (keys are never "
+                f"overwritten); move it aside, or put its other half "
+                f"back\n"), p.stderr
+            assert "signing pair exist" not in p.stderr
+            assert (keys / half).read_text() == "kept as it is\n"
+            assert not (keys / other).exists()
+            assert (keys / "hub.key_secret").exists()
+    # hubd cannot complete half a pair either: it says which half is
+    # there, leaves it, and runs with its checkpoints unsigned.
+    h = make_hub(start=False, name="hub", register=False)
+    (h.keys_dir / "hub.sign_secret").unlink()
+    h.start()
+    h.wait_log(
+        rf"hubd err HUB-AUDIT no audit signing key \(keys_dir: "
+        rf"{re.escape(str(h.keys_dir))}/hub.sign_public exists without "
+        rf"{re.escape(str(h.keys_dir))}/hub.sign_secret: half a signing "
+        rf"pair \(keys are never overwritten\); move it aside, or put its "
+        rf"other half back\); the trail is chained but its checkpoints are "
+        rf"not signed\n")
+    h.stop()
+    assert not (h.keys_dir / "hub.sign_secret").exists()
+    # The whole pair there, the hub's keys not: both kept, and said so.
+    shutil.rmtree(keys)
+    subprocess.run([binary("hubctl"), "keygen", "--keys_dir", str(keys),
+                    "hub"], check=True, capture_output=True, timeout=20)
+    pair = {n: (keys / n).read_bytes()
+            for n in ("hub.sign_public", "hub.sign_secret")}
+    for n in ("hub.key", "hub.key_secret"):
+        (keys / n).unlink()
+    p = keygen()
+    assert p.returncode == 0, p.stderr
+    assert f"kept {keys}/hub.sign_public and {keys}/hub.sign_secret " \
+        "(they exist)" in p.stdout, p.stdout
+    assert {n: (keys / n).read_bytes() for n in pair} == pair
+
+
 def test_keygen_modes_do_not_follow_the_umask(tmp_path):
     """PROTOCOL.md: ID.key is mode 0644 and ID.key_secret 0600; OPERATIONS.md
     the same for hub.sign_public and hub.sign_secret. An operator's umask
@@ -211,11 +270,23 @@ def start_bad(tmp_path, settings=None, args=()):
      "not '127.0.0.1:7601'"),
     (["--delivery", "tcp://127.0.0.1:76020"],
      "delivery must be tcp://ADDRESS:PORT"),
+    # ADDRESS is an IPv4 address, an interface name or *: hubd binds
+    # no IPv6, and these are neither an address nor an interface's name.
+    (["--ingest", "tcp://[::1]:7601"],
+     "ingest must be tcp://ADDRESS:PORT (port 1-65535) or ipc://PATH, "
+     "not 'tcp://[::1]:7601'"),
+    (["--delivery", "tcp://127.0.0.256:7602"],
+     "delivery must be tcp://ADDRESS:PORT"),
+    (["--delivery", "tcp://eth 0:7602"],
+     "delivery must be tcp://ADDRESS:PORT"),
+    (["--ingest", "tcp://a-name-longer-than-15:7601"],
+     "ingest must be tcp://ADDRESS:PORT"),
     (["--data_dir", ""], "data_dir must name a directory"),
     (["--keys_dir", ""], "keys_dir must name a directory"),
 ], ids=["log_level", "batch_max", "metrics_listen", "ops_silence",
-        "unknown", "argument", "ingest", "delivery", "data_dir",
-        "keys_dir"])
+        "unknown", "argument", "ingest", "delivery", "ingest_ipv6",
+        "delivery_bad_ipv4", "delivery_blank", "ingest_long_name",
+        "data_dir", "keys_dir"])
 def test_bad_option_at_start_exits_2(tmp_path, args, reason):
     """hubd.1 EXIT STATUS: 2 usage or settings, each problem logged as
     --check-config reports it."""
@@ -227,6 +298,20 @@ def test_bad_option_at_start_exits_2(tmp_path, args, reason):
     check = subprocess.run([binary("hubd"), "--check-config", *args],
                            capture_output=True, text=True, timeout=20)
     assert check.returncode == 2 and reason in check.stderr, check.stderr
+
+
+def test_endpoints_of_each_documented_form_pass_the_check():
+    """OPERATIONS.md, Checking the configuration: tcp://ADDRESS:PORT with
+    ADDRESS an IPv4 address, an interface name or *, or ipc://PATH."""
+    for ingest, delivery in (("tcp://127.0.0.1:7601", "tcp://*:7602"),
+                             ("tcp://lo:7601", "tcp://eth0.100:7602"),
+                             ("ipc:///run/ungebro/ingest",
+                              "tcp://0.0.0.0:65535")):
+        check = subprocess.run([binary("hubd"), "--check-config",
+                                "--ingest", ingest, "--delivery", delivery],
+                               capture_output=True, text=True, timeout=20)
+        assert (check.returncode, check.stdout) == (
+            0, "hubd: configuration OK\n"), (ingest, check.stderr)
 
 
 def test_bad_settings_in_the_file_are_each_named_at_start(tmp_path):
@@ -276,11 +361,16 @@ def test_a_clock_file_that_holds_no_time_is_refused(tmp_path):
         assert check.returncode == 0, (text, check.stderr)
     for text in ("", "tomorrow", "2026-02-30", "2026-01-05T24:00:00",
                  "2026-01-05T08:60:00", "2026-01-05 08:00:00",
-                 "2026-01-05T08:00:00 and more", None):
+                 "2026-01-05T08:00:00 and more", "/", None):
         if text is None:
-            h.clock_path.unlink()
+            h.clock_path.rmdir()
             reason = f"clock_file {h.clock_path} cannot be read: No such " \
                 "file or directory"
+        elif text == "/":       # a directory opens, but cannot be read
+            h.clock_path.unlink()
+            h.clock_path.mkdir()
+            reason = f"clock_file {h.clock_path} cannot be read: Is a " \
+                "directory"
         else:
             h.clock_path.write_text(text + "\n")
             reason = f"clock_file {h.clock_path} does not hold a time: its " \

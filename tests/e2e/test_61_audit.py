@@ -174,15 +174,20 @@ def test_a_cpr_typed_into_the_trail_is_masked(make_hub):
     dashed = f"{sibling[:6]}-{sibling[6:]}"
     # A line break in the note, followed by what looks like a record.
     forged = "     999  2026-01-01T00:00:00Z  hubctl:root  erase  ok"
+    # Pasted from a letter: an en dash, or a non-breaking space.
+    pasted = (f"{sibling[:6]}\u2013{sibling[6:]}",
+              f"{sibling[:6]}\u00a0{sibling[6:]}")
     p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note",
                    f"sister {dashed}, brother {sibling}, "
-                   f"{sibling[:6]} {sibling[6:]}\n{forged}")
+                   f"{sibling[:6]} {sibling[6:]}, {pasted[0]} "
+                   f"{pasted[1]}\n{forged}")
     assert p.returncode == 0, p.stderr
     show(hub, "--actor", sibling)
     recs = show(hub)
     [ack] = [r for r in recs if r["action"] == "ack"]
     assert ack["detail"] == (f"{alert_id} sister xxxxxx-xxxx, brother "
-                             f"xxxxxxxxxx, xxxxxx xxxx\n{forged}"), ack
+                             f"xxxxxxxxxx, xxxxxx xxxx, xxxxxx\u2013xxxx "
+                             f"xxxxxx\u00a0xxxx\n{forged}"), ack
     [filt] = [r for r in recs if r["action"] == "audit-show"
               and "actor" in r["detail"]]
     assert filt["detail"].endswith("actor xxxxxxxxxx"), filt
@@ -192,11 +197,12 @@ def test_a_cpr_typed_into_the_trail_is_masked(make_hub):
     assert last["action"] == "audit-show" and last["detail"] == \
         "0 records shown from 2026-01-01 to 2026-01-31", last
     text = hub.hubctl("audit", "show").stdout
-    for form in (sibling, dashed, f"{sibling[:6]} {sibling[6:]}", cpr):
+    for form in (sibling, dashed, f"{sibling[:6]} {sibling[6:]}", cpr,
+                 *pasted):
         assert form not in text, form
     # The text listing keeps one record to a line: the break is shown.
     assert not any(line.startswith(forged) for line in text.splitlines())
-    assert f"xxxxxx xxxx\\x0a{forged}" in text, text
+    assert f"xxxxxx\u00a0xxxx\\x0a{forged}" in text, text
 
 
 # ---------------------------------------------------------------- tamper

@@ -303,6 +303,34 @@ def test_an_erasure_keeps_its_whole_reason(make_hub):
     assert len([r for r in audit(hub) if r["action"] == "erase"]) == 1
 
 
+def test_an_erasure_reason_holding_the_cpr_is_refused(make_hub):
+    """OPERATIONS.md, Erasure: the reason must not contain the CPR, in
+    any written form (exit 2, nothing erased): the CPR is never stored.
+    Its ten digits with anything between them are that CPR - the forms
+    the hub reads, a word processor's dash, digits typed in pairs."""
+    cpr = CprGen(6206).next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-09-07T08:00:00")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    d = cpr
+    for written in (d, f"{d[:6]}-{d[6:]}", f"{d[:6]} {d[6:]}",
+                    f"{d[:6]}\u2013{d[6:]}", f"{d[:6]}\u2010{d[6:]}",
+                    " ".join(d[i:i + 2] for i in range(0, 10, 2)),
+                    f"{d[:6]}/{d[6:]}"):
+        p = hub.hubctl("erase", "--cpr", cpr, "--reason",
+                       f"request of {written} (case 17)", check=False)
+        assert (p.returncode, p.stderr) == (
+            2, "hubctl: --reason must not contain the CPR number\n"), \
+            (written, p.stderr)
+    assert not [r for r in audit(hub) if r["action"] == "erase"]
+    assert hub.stats()["log_events"] == 1
+    # Other numbers are no CPR: case numbers, dates, a part of the CPR.
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason",
+                   f"case 2026-0417 of {d[:6]}, decided 2026-09-07")
+    assert "erased: 1 records" in p.stdout, p.stdout
+
+
 def test_a_failed_export_is_audited(make_hub):
     """OPERATIONS.md, Access: the export is audited, `ok` or `failed`;
     one whose --out cannot be created (exit 1) is recorded as a failed

@@ -82,7 +82,10 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
          "mail_sendmail = /usr/sbin/sendmail",        # line 8: fine
          "mail_base_url = https://",                  # line 9: no host
          "mail_base_url = https://x.dk/?a=1",         # line 10
-         "mail_base_url = https://unge.example.dk/"], # line 11: fine
+         "mail_base_url = https://unge.example.dk/",  # line 11: fine
+         "mail_base_url = https://unge.example.dk/a b",   # line 12
+         'mail_base_url = https://unge.example.dk/"x"',   # line 13
+         "mail_base_url = https://unge.example.dk/<x>"],  # line 14
         [])
     p = check_config("--config", str(conf))
     assert p.returncode == 2, p.stdout + p.stderr
@@ -100,6 +103,12 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
         assert f"{conf}:{line}: mail_base_url must be https://HOST or " \
             "https://HOST/PATH (or http://), without ? or #" in err, err
     assert f"{conf}:11:" not in err
+    # What a URL cannot hold unencoded is refused, blanks included.
+    assert f"{conf}:12: mail_base_url must not hold spaces or control " \
+        "characters" in err, err
+    for line in (13, 14):
+        assert f"{conf}:{line}: mail_base_url must not hold any of " \
+            "\" < > \\ ^ ` { | } (a URL holds them only encoded)" in err, err
 
 
 def test_check_config_reports_a_missing_rules_file(tmp_path):
@@ -114,6 +123,16 @@ def test_check_config_reports_a_missing_rules_file(tmp_path):
     assert p.returncode == 2
     assert "sessions_max" in p.stderr
     assert not (tmp_path / "data").exists()
+    # A directory is no file to read: named as one that cannot be opened,
+    # the config file and the rules file alike.
+    rules.unlink()
+    rules.mkdir()
+    p = check_config("--config", str(conf))
+    assert (p.returncode, p.stderr) == (
+        2, f"cannot open {rules}: Is a directory\n"), p.stderr
+    p = check_config("--config", str(tmp_path))
+    assert (p.returncode, p.stderr) == (
+        2, f"cannot open {tmp_path}: Is a directory\n"), p.stderr
 
 
 # OPERATIONS.md, "Start and stop": each whole-number setting's range.
@@ -227,6 +246,65 @@ def test_the_config_file_format_as_documented(tmp_path):
     second.write_text("log_level = loud\n")
     p = check_config("--config", str(good), "--config", str(second))
     assert p.returncode == 2 and f"{second}:1: log_level" in p.stderr
+
+
+def test_config_equals_file_is_checked_line_by_line_too(tmp_path):
+    """OPERATIONS.md: `--config=FILE` is `--config FILE`. --check-config
+    names every bad line of it, and of the rules file it names, as
+    FILE:LINE: reason; a start logs each after HUB-START cannot start:
+    SETTING: and exits 2. A --config that is another option's value is
+    no file, and one after "--" is an argument."""
+    conf, rules = write_config(tmp_path, ["batch_max = 0",
+                                          "sessions_max = 0"],
+                               ["dropout.priority = panic"])
+    want = [f"{conf}:4: batch_max must be a whole number from 1 to 10000",
+            f"{conf}:5: sessions_max must be a whole number from 1 to "
+            f"100000",
+            f"{rules}:1: 'panic' is not a valid value for "
+            f"dropout.priority"]
+    spaced = check_config("--config", str(conf))
+    assert (spaced.returncode, spaced.stderr.splitlines()) == (2, want), \
+        spaced.stderr
+    joined = check_config(f"--config={conf}")
+    assert (joined.returncode, joined.stderr.splitlines()) == (2, want), \
+        joined.stderr
+    start = subprocess.run([hubtest.binary("hubd"), f"--config={conf}"],
+                           capture_output=True, text=True, timeout=30)
+    assert start.returncode == 2
+    logged = [re.sub(r"^\S+ hubd err ", "", line)
+              for line in start.stderr.splitlines()]
+    assert logged == [
+        f"HUB-START cannot start: batch_max: {want[0]}",
+        f"HUB-START cannot start: sessions_max: {want[1]}",
+        f"HUB-START cannot start: dropout.priority: {want[2]}"], \
+        start.stderr
+    assert not (tmp_path / "data").exists()
+    # The value of --rules, and what follows "--", are not config files.
+    good, _ = write_config(tmp_path, ["batch_max = 7"], [])
+    p = check_config("--config", str(good), "--rules", "--config")
+    assert p.returncode == 2 and p.stderr.startswith(
+        "cannot open --config"), p.stderr
+    p = check_config("--config", str(good), "--", f"--config={conf}")
+    assert (p.returncode, p.stderr) == (
+        2, f"hubd: unexpected argument '--config={conf}' (see --help)\n")
+    # The rules file checked is the one in force: --rules on the command
+    # line wins over the file's, also when the file has a bad line.
+    fine = tmp_path / "fine-rules.conf"
+    fine.write_text("dropout.priority = high\n")
+    panic = tmp_path / "panic-rules.conf"
+    panic.write_text("dropout.priority = panic\n")
+    mixed = tmp_path / "mixed.conf"
+    mixed.write_text(f"rules = {panic}\nbatch_max = 0\n")
+    for rules_arg in (["--rules", str(fine)], [f"--rules={fine}"]):
+        p = check_config(f"--config={mixed}", *rules_arg)
+        assert (p.returncode, p.stderr) == (
+            2, f"{mixed}:2: batch_max must be a whole number from 1 to "
+            f"10000\n"), p.stderr
+    p = check_config(f"--config={mixed}")
+    assert (p.returncode, p.stderr.splitlines()) == (
+        2, [f"{mixed}:2: batch_max must be a whole number from 1 to 10000",
+            f"{panic}:1: 'panic' is not a valid value for "
+            f"dropout.priority"]), p.stderr
 
 
 def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
@@ -536,6 +614,14 @@ def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
     assert hub.hubctl("stats", "--batch_max", "5").returncode == 0
     p = hub.hubctl("audit", "--config", str(conf), "verify")
     assert p.returncode == 0, p.stderr
+    # The others' values are left alone; a yes/no one is checked by all.
+    conf.write_text("after = x\ntypes = nonsense\n")
+    assert hub.hubctl("stats", "--config", str(conf)).returncode == 0
+    conf.write_text("\ndesk = maybe\n")
+    p = hub.hubctl("stats", "--config", str(conf), check=False)
+    assert (p.returncode, p.stderr) == (
+        2, f"hubctl: {conf}:2: desk must be true or false (or yes/no, "
+        "on/off, 1/0), not 'maybe'\n"), p.stderr
     # "--" ends the options: an address after it is an argument.
     p = hub.hubctl("set-email", "cw-anna", "--", "-", check=False)
     assert p.returncode == 1 and "has no address" in p.stderr, p.stderr
@@ -574,7 +660,10 @@ def test_hubctl_on_a_data_dir_without_a_store_makes_none(make_hub,
         assert p.returncode == 2, (args, p.returncode, p.stderr)
         assert p.stderr.startswith(f"hubctl: {message}"), (args, p.stderr)
     assert not typo.exists() and not (tmp_path / "bk").exists()
-    hub.keygen("school-z")
+    # keygen needs no store (keys are made before there is one), and
+    # makes none.
+    hub.hubctl("keygen", "school-z", "--data_dir", str(typo))
+    assert not typo.exists()
     hub.hubctl("register-agency", "school-z", "--data_dir", str(typo))
     assert (typo / "log" / "data.mdb").exists()
 
@@ -634,7 +723,12 @@ def test_backup_under_load_restores_every_acked_event(make_hub, tmp_path):
     assert manifest["log_last_seq"] >= manifest["log_events"]
     assert manifest["audit_verified"] and manifest["audit_intact"]
     assert manifest["audit_head"] == manifest["audit_records"] > 0
-    assert str(manifest["log_last_seq"]) in p.stdout
+    # OPERATIONS.md: one line on stdout with the manifest's figures.
+    assert p.stdout == (
+        f"backup in {backup}: log up to sequence "
+        f"{manifest['log_last_seq']} ({manifest['log_events']} events), "
+        f"audit trail {manifest['audit_records']} records (intact)\n"), \
+        p.stdout
     # A second backup into the same directory is refused.
     again = hub.hubctl("backup", str(backup), check=False)
     assert again.returncode == 1 and "not empty" in again.stderr
@@ -1164,7 +1258,11 @@ def test_a_restore_killed_mid_copy_is_not_taken_for_the_store(
         in st.stderr, st.stderr
 
     done = hub.hubctl("restore", str(backup))
-    assert "restored from" in done.stdout, done.stdout
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert done.stdout == (
+        f"restored from {backup}: log up to sequence "
+        f"{manifest['log_last_seq']} ({manifest['log_events']} events); "
+        f"run hubctl audit verify, then start hubd\n"), done.stdout
     assert not (hub.data_dir / "restore.unfinished").exists()
     hub.start()
     acks = hub.acks(*envs)

@@ -579,8 +579,49 @@ test_double_dash_and_given(void)
 	ug_config_destroy(&cfg);
 }
 
+/* The --config files as ug_config_load reads them, in order, --config=FILE
+ * too: hubd checks each of them line by line before it loads the whole. */
+static void
+test_next_file(void)
+{
+	char *argv[] = {"prog",	    "--config",	  "a.conf",   "--rejects",
+			"--config", "--config=b", "--json",   "--config",
+			"c.conf",   "--",	  "--config", "d.conf",
+			NULL};
+	int argc = (int)(sizeof argv / sizeof *argv) - 1;
+	int pos = 0;
+	CHECK_EQ_STR(ug_config_next_file(settings, argc, argv, &pos),
+		     "a.conf");
+	CHECK_EQ_STR(ug_config_next_file(settings, argc, argv, &pos), "b");
+	CHECK_EQ_STR(ug_config_next_file(settings, argc, argv, &pos),
+		     "c.conf");
+	CHECK(ug_config_next_file(settings, argc, argv, &pos) == NULL);
+	CHECK(ug_config_next_file(settings, argc, argv, &pos) == NULL);
+
+	/* Nothing after --help is read; an empty --config= is no file. */
+	char *argv2[] = {"prog", "--config=", "--help", "--config", "e", NULL};
+	pos = 0;
+	CHECK(ug_config_next_file(settings, 5, argv2, &pos) == NULL);
+	char *argv3[] = {"prog", "--config", NULL};
+	pos = 0;
+	CHECK(ug_config_next_file(settings, 2, argv3, &pos) == NULL);
+
+	/* What the command line sets, as the load takes it, files unread. */
+	CHECK_EQ_STR(ug_config_arg(settings, argc, argv, "rejects"),
+		     "--config");
+	CHECK(ug_config_arg(settings, argc, argv, "timeout") == NULL);
+	CHECK_EQ_STR(ug_config_arg(settings, argc, argv, "json"), "true");
+	char *argv4[] = {"prog", "--timeout",	"5",  "--json",
+			 "no",	 "--timeout=7", "--", "--timeout",
+			 "9",	 NULL};
+	CHECK_EQ_STR(ug_config_arg(settings, 9, argv4, "timeout"), "7");
+	CHECK_EQ_STR(ug_config_arg(settings, 9, argv4, "json"), "no");
+	CHECK(ug_config_arg(settings, 9, argv4, "hub") == NULL);
+}
+
 TEST_LIST = {
     {"double dash and given", test_double_dash_and_given},
+    {"next file", test_next_file},
     {"file and override", test_file_and_override},
     {"defaults and flags", test_defaults_and_flags},
     {"bad flag values refused", test_bad_flag_values_refused},

@@ -401,6 +401,29 @@ test_cpr_mask(void)
 	CHECK_EQ_INT(ug_cpr_mask(none), 0);
 	CHECK_EQ_STR(none, "000000000000000201 called");
 	CHECK_EQ_INT(ug_cpr_mask(NULL), 0);
+
+	/* Pasted from a word processor or a web form: a dash of another
+	 * kind, or a non-breaking space, between the halves (UTF-8). */
+	char pasted[] = "en 010203\xe2\x80\x93"
+			"1234, hyphen 010203\xe2\x80\x90"
+			"1234, nb-hyphen 010203\xe2\x80\x91"
+			"1234, minus 010203\xe2\x88\x92"
+			"1234, nbsp 010203\xc2\xa0"
+			"1234; not 310203\xe2\x80\x93"
+			"1234 010203\xe2\x80\x93"
+			"12345";
+	CHECK_EQ_INT(ug_cpr_mask(pasted), 5);
+	CHECK_EQ_STR(pasted, "en xxxxxx\xe2\x80\x93"
+			     "xxxx, hyphen xxxxxx\xe2\x80\x90"
+			     "xxxx, nb-hyphen xxxxxx\xe2\x80\x91"
+			     "xxxx, minus xxxxxx\xe2\x88\x92"
+			     "xxxx, nbsp xxxxxx\xc2\xa0"
+			     "xxxx; not 310203\xe2\x80\x93"
+			     "1234 010203\xe2\x80\x93"
+			     "12345");
+	/* Cut short at the end of the text: nothing read past it. */
+	char cut[] = "010203\xe2\x80";
+	CHECK_EQ_INT(ug_cpr_mask(cut), 0);
 }
 
 TEST_LIST = {
