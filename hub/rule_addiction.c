@@ -58,15 +58,21 @@ take_back(const rule_input *in, const profile *p, bool referral_shared,
 	  bool stage_shared, outcome *o)
 {
 	char why[256];
-	if (!p->referral_seq)
-		return;
-	if (referral_shared && !consent_allows(p, in->today, false)) {
-		why_not_shared(p, why, sizeof why);
-		outcome_withdraw(o, p->referral_seq, R_ADDICTION, why);
+	why_not_shared(p, why, sizeof why);
+	/* Every referral kept, not only the latest: an earlier one's alert
+	 * may still be open (a second referral before the first alert was
+	 * acknowledged, a missed start before the next referral). One never
+	 * alerted, or closed already, is passed over (apply.c). */
+	for (int i = 0; i < PROFILE_REFERRALS; i++) {
+		uint64_t seq = p->referrals[i];
+		if (!seq)
+			continue;
+		if (referral_shared && !consent_allows(p, in->today, false))
+			outcome_withdraw(o, seq, R_ADDICTION, why);
+		/* Closed without a notice (apply.c). */
+		if (stage_shared && !consent_allows(p, in->today, true))
+			outcome_withdraw(o, seq, R_TREATMENT_MISSED, "");
 	}
-	/* Closed without a notice (apply.c). */
-	if (stage_shared && !consent_allows(p, in->today, true))
-		outcome_withdraw(o, p->referral_seq, R_TREATMENT_MISSED, "");
 }
 
 void
@@ -96,6 +102,14 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 	if (x->stage == UNGEBRO__V1__REFERRAL_STAGE__REFERRED) {
 		p->referral_open = true;
 		p->referral_seq = in->seq;
+		if (p->referrals[PROFILE_REFERRALS - 1])
+			memmove(&p->referrals[0], &p->referrals[1],
+				(PROFILE_REFERRALS - 1) *
+				    sizeof p->referrals[0]);
+		int slot = 0;
+		while (slot < PROFILE_REFERRALS - 1 && p->referrals[slot])
+			slot++;
+		p->referrals[slot] = in->seq;
 		/* The treatment clock runs for the service's own trail whether
 		 * or not anything may be shared. */
 		if (rc->deadline.on.enabled)

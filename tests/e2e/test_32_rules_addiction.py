@@ -6,7 +6,9 @@ anonymous counselling is only counted. Treatment must start within 14 days
 of a referral; a missed start is alerted to the desk only when the consent
 in force covers treatment stages (docs/RULES.md)."""
 
-from hubtest import CprGen, ev_referral, event, rules_hub
+import subprocess
+
+from hubtest import SLOW, CprGen, binary, ev_referral, event, rules_hub
 
 
 def summary(alerts):
@@ -141,6 +143,65 @@ def test_consent_that_no_longer_covers_referrals_takes_the_alert_back(
     hub.assign(shortened, "cw-bob", start="2026-09-10")
     hub.settle()
     hub.peek("cw-bob", 0)
+
+
+def test_the_end_of_consent_takes_back_every_open_addiction_alert(make_hub):
+    """RULES section 4, Taken back: a second referral while the first
+    alert is still open gives the contact person two addiction alerts.
+    A withdrawal, or the end of the consent, took back only the latest:
+    the first stayed open, readable outside the consent. Now both are
+    withdrawn, with one notice naming both."""
+    hub, [withdrawn, lapsing] = assigned_hub(make_hub, 3215, n=2)
+    hub.send(ev_referral(withdrawn, "2026-09-01", consent={"given": True}),
+             ev_referral(withdrawn, "2026-09-05"),
+             ev_referral(lapsing, "2026-09-01",
+                         consent={"given": True, "expires": "2026-09-20"}),
+             ev_referral(lapsing, "2026-09-05"))
+    assert hub.wait_applied()["alerts"] == 4
+    ids = {}
+    for a in hub.peek("cw-anna", 4):
+        ids.setdefault(a["cpr"], []).append(a["alert_id"])
+    for cpr in ids:
+        ids[cpr].sort()
+    hub.send(ev_referral(withdrawn, "2026-09-07", stage="TREATMENT_ENDED",
+                         consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 5
+    # Open now: the other person's two alerts and this notice.
+    [w] = [a for a in hub.peek("cw-anna", 3) if a["rule"] == "withdrawn"]
+    first, second = ids[withdrawn]
+    assert (w["cpr"], w["priority"]) == (withdrawn, "LOW")
+    assert w["title"] == "Withdrawn: 2 alerts (addiction)"
+    assert w["explanation"] == f"Alerts {first} and {second} (addiction) " \
+        "are withdrawn: the young person withdrew the consent to share " \
+        "it. Nothing more is expected of you for them."
+    # The other consent, covering stages too, lets the missed start of
+    # the latest referral (due 09-19) reach the desk; it ends after
+    # 2026-09-20 and takes back all three then.
+    hub.advance("2026-09-20T23:59:59")
+    assert hub.stats()["alerts"] == 6
+    [m] = hub.peek("desk-dora", 1)
+    assert m["rule"] == "deadline.treatment.missed"
+    hub.advance("2026-09-21T00:00:00")
+    assert hub.stats()["alerts"] == 7
+    hub.peek("desk-dora", 0)
+    alerts = hub.peek("cw-anna", 2)
+    assert sorted(a["rule"] for a in alerts) == ["withdrawn", "withdrawn"]
+    [w] = [a for a in alerts if a["cpr"] == lapsing]
+    first, second = ids[lapsing]
+    assert f"Alerts {first} and {second} (addiction) are withdrawn: the " \
+        "young person's consent to share it ended on 2026-09-20." in \
+        w["explanation"]
+    # A later contact person sees no sign of either notice.
+    hub.assign(withdrawn, "cw-bob", start="2026-09-21")
+    hub.settle()
+    conf = hub.tmp / "inbox-timeline-bob.conf"
+    conf.write_text(f"caseworker = cw-bob\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([binary("inbox"), "--config", str(conf), "--json",
+                        "--timeline", withdrawn], capture_output=True,
+                       text=True, timeout=30 * SLOW)
+    assert p.returncode == 0, p.stderr
+    assert "cw-bob" in p.stdout and "addiction" not in p.stdout.lower()
 
 
 def test_consent_given_again_shares_again(make_hub):

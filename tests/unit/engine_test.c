@@ -957,7 +957,7 @@ test_readiness_correction_to_ready_withdraws(void)
 	rule_readiness(&in, &p, &out);
 	CHECK_EQ_INT(out.nalerts, 1);
 	CHECK_EQ_INT(out.nwithdraw, 0);
-	CHECK_EQ_INT(p.readiness_seq, 32);
+	CHECK_EQ_INT(p.readiness[0].seq, 32);
 
 	/* A correction of that one that is still not ready: said once. */
 	outcome_init(&out);
@@ -2127,9 +2127,15 @@ full_profile(profile *p)
 	p->referral_seq = UINT64_C(0x2122232425262728);
 	p->combined_seq = UINT64_C(0x3132333435363738);
 	p->absence_alert_seq = UINT64_C(0xf1f2f3f4f5f6f7f8);
-	p->readiness_seq = UINT64_C(0x4142434445464748);
-	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
-		p->readiness_event_id[i] = (uint8_t)(0xb0 + i);
+	for (int i = 0; i < PROFILE_REFERRALS; i++)
+		p->referrals[i] = UINT64_C(0x5152535455565700) + (uint64_t)i;
+	for (int k = 0; k < PROFILE_READINESS; k++) {
+		p->readiness[k].seq =
+		    UINT64_C(0x4142434445464700) + (uint64_t)k;
+		for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
+			p->readiness[k].event_id[i] =
+			    (uint8_t)(0xb0 + 16 * k + i);
+	}
 	p->nsignals = PROFILE_SIGNALS;
 	for (int i = 0; i < PROFILE_SIGNALS; i++) {
 		p->signals[i].kind = (uint8_t)(1 + i % (SIG_KINDS - 1));
@@ -2172,9 +2178,16 @@ check_full_profile(const profile *p)
 	CHECK(p->referral_seq == UINT64_C(0x2122232425262728));
 	CHECK(p->combined_seq == UINT64_C(0x3132333435363738));
 	CHECK(p->absence_alert_seq == UINT64_C(0xf1f2f3f4f5f6f7f8));
-	CHECK(p->readiness_seq == UINT64_C(0x4142434445464748));
-	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
-		CHECK_EQ_INT(p->readiness_event_id[i], 0xb0 + i);
+	for (int i = 0; i < PROFILE_REFERRALS; i++)
+		CHECK(p->referrals[i] ==
+		      UINT64_C(0x5152535455565700) + (uint64_t)i);
+	for (int k = 0; k < PROFILE_READINESS; k++) {
+		CHECK(p->readiness[k].seq ==
+		      UINT64_C(0x4142434445464700) + (uint64_t)k);
+		for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
+			CHECK_EQ_INT(p->readiness[k].event_id[i],
+				     (uint8_t)(0xb0 + 16 * k + i));
+	}
 	CHECK_EQ_INT(p->nsignals, PROFILE_SIGNALS);
 	for (int i = 0; i < PROFILE_SIGNALS; i++) {
 		char agency[32];
@@ -2236,8 +2249,10 @@ test_profile_decode_refuses(void)
 	CHECK(!profile_decode(&back, buf, n + 1));
 	CHECK(profile_decode(&back, buf, n));
 	/* More signals than a profile keeps: the count byte sits before the
-	 * signals, after 1 + 8 + 12*8 + 10*8 + 12 + 16 + 16 + 6*8 bytes. */
-	size_t count_at = 1 + 8 + 12 * 8 + 10 * 8 + 12 + 16 + 16 + 6 * 8;
+	 * signals, after 1 + 8 + 12*8 + 10*8 + 12 + 16 + 5*8 + 8*8 +
+	 * 4*(8 + 16) bytes. */
+	size_t count_at =
+	    1 + 8 + 12 * 8 + 10 * 8 + 12 + 16 + 5 * 8 + 8 * 8 + 4 * (8 + 16);
 	CHECK_EQ_INT(buf[count_at], PROFILE_SIGNALS);
 	buf[count_at] = PROFILE_SIGNALS + 1;
 	CHECK(!profile_decode(&back, buf, n));
@@ -2286,11 +2301,11 @@ vector(const char *name, const uint8_t *bytes, size_t len, size_t *stored)
 	return got;
 }
 
-/* The profile format frozen in tests/vectors/profile_v6.bin. A new
- * format writes a vector of its own (profile_v7.bin...); the old one
+/* The profile format frozen in tests/vectors/profile_v7.bin. A new
+ * format writes a vector of its own (profile_v8.bin...); the old one
  * stays as the record of what was stored. */
-#define FROZEN_PROFILE_FORMAT 6
-#define FROZEN_DERIVED_SCHEMA 8
+#define FROZEN_PROFILE_FORMAT 7
+#define FROZEN_DERIVED_SCHEMA 9
 
 static void
 test_profile_vector(void)
