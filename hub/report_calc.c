@@ -755,7 +755,11 @@ report_clocks(const report_input *in, report_table *t)
 			    birth && age >= rc->deadline.min_age &&
 			    age <= rc->deadline.max_age &&
 			    in_period(in, f->known)) {
-				runs[nruns] = (clock_run){.known = f->known};
+				/* Reported ahead of its date: the clock starts
+				 * on it, as the rules' does. */
+				runs[nruns] = (clock_run){
+				    .known =
+					f->known > f->day ? f->known : f->day};
 				cp->run = (long)nruns++;
 			}
 		} else if (type == REPORT_ACTION && cp->open && run &&

@@ -173,6 +173,12 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	 * first): the dropout is still news, but no episode opens. */
 	bool back_already = p->enrolled && p->enrolled_start > day;
 	int32_t known = day_of(in->received_at ? in->received_at : in->now);
+	/* A leaving registered in advance: the municipality cannot learn of
+	 * a dropout before it happens, and no contact before the day the
+	 * person left counts (rule_action), so the clock starts on that
+	 * day. */
+	if (known < day)
+		known = day;
 	left_education(in, p, day, o);
 	if (!back_already) {
 		p->dropout_open = true;
