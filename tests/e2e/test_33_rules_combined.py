@@ -102,6 +102,28 @@ def test_further_signals_merge_but_a_dropout_alerts(make_hub):
                                ("dropout", "HIGH", "cw-anna")]
 
 
+def test_the_quarter_notify_level_goes_out_within_the_merge_window(
+        make_hub):
+    """RULES section 3: the quarter's notify level, a legal duty (the
+    school's notification, the child benefit), always goes out. Within a
+    combined alert's merge window it was merged like any signal, and the
+    combined alert says nothing of 15 % or the child benefit. Now it goes
+    out like a dropout does, and the signal still merges."""
+    hub, [cpr] = combined_hub(make_hub, 3317,
+                              **{"absence.quarter.enabled": "yes"})
+    hub.send(*three_signals(cpr))
+    assert hub.wait_applied()["alerts"] == 3
+    # 6 + 3 of 60 unlawful over 10 school days of Q3: 15 %.
+    hub.send(ev_absence(cpr, "2026-09-07", 3))
+    assert hub.wait_applied()["alerts"] == 4
+    hub.wait_log(r"HUB-MERGE signal at seq \d+ merged into combined alert")
+    assert summary(hub.peek("cw-anna", 4)) == [
+        ("absence.quarter.notify", "HIGH", "cw-anna"),
+        ("absence.rolling", "NORMAL", "cw-anna"),
+        ("addiction", "HIGH", "cw-anna"),
+        ("combined", "URGENT", "cw-anna")]
+
+
 def test_signals_further_apart_than_the_window_stay_separate(make_hub):
     hub, [cpr] = combined_hub(make_hub, 3303)
     # Absence ending 2026-06-05 is 95 days before the risk: outside.
