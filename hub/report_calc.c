@@ -730,7 +730,12 @@ report_clocks(const report_input *in, report_table *t)
 			cp->left_day = 0;
 			cp->run = -1;
 		} else if (type == REPORT_LEAVING) {
-			clock_left(cp, f->day, false);
+			/* A leaving dated before the exit the person is out
+			 * since is not the latest exit, unless it corrects a
+			 * day (rule_leaving). */
+			if (f->corrects || cp->enrolled || !cp->left_day ||
+			    f->day >= cp->left_day)
+				clock_left(cp, f->day, false);
 		} else if (type == REPORT_DROPOUT) {
 			/* A correction of the open episode's dropout restarts
 			 * no clock; a corrected date moves the day left. */

@@ -327,8 +327,17 @@ rule_enrolment(const rule_input *in, profile *p, outcome *o)
 void
 rule_leaving(const rule_input *in, profile *p, outcome *o)
 {
-	left_education(in, p,
-		       date_or(in->env->school_leaving->date, in->today), o);
+	int32_t day = date_or(in->env->school_leaving->date, in->today);
+	/* Schools export on their own schedules: a leaving dated before the
+	 * exit the person is out since (a June leaving that arrives after
+	 * the September dropout) is not the latest exit, and the gap is
+	 * counted from that one. A corrected day of that exit itself is
+	 * the exit now. */
+	bool corrects_exit =
+	    in->corrects_seq && in->corrects_seq == p->left_seq;
+	if (!corrects_exit && !p->enrolled && p->left_day && day < p->left_day)
+		return;
+	left_education(in, p, day, o);
 }
 
 /* The kept not-ready alert whose chain of corrections the event
