@@ -111,6 +111,28 @@ def test_withdrawn_consent_stops_later_sharing(make_hub):
     hub.peek("desk-dora", 0)
 
 
+def test_the_statement_received_last_rules_whatever_its_date(make_hub):
+    """RULES section 4, the latest statement rules: the latest to reach
+    the hub. The centre's adapter sends a consent withdrawn later as a
+    correction of the row it is recorded on (ADAPTERS.md: the consent is
+    a value of the row), so it carries that row's older date; it rules
+    all the same over a statement on a later-dated event."""
+    hub, [cpr] = assigned_hub(make_hub, 3216)
+    referral = ev_referral(cpr, "2026-09-01", consent={"given": True})
+    hub.send(referral,
+             ev_referral(cpr, "2026-09-05", stage="TREATMENT_STARTED",
+                         consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    withdrawal = ev_referral(cpr, "2026-09-01", consent={"given": False})
+    withdrawal.supersedes = referral.event_id
+    hub.send(withdrawal)
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn"
+    assert "the young person withdrew the consent to share it" in \
+        w["explanation"]
+
+
 def test_consent_that_no_longer_covers_referrals_takes_the_alert_back(
         make_hub):
     hub = rules_hub(make_hub, "2026-09-07T09:00:00")
