@@ -139,10 +139,16 @@ typedef struct {
 	int32_t missed_alerted_until;
 	char cpr[12]; /* sealed with the rest; timers need it */
 	uint64_t left_seq, dropout_seq, referral_seq, combined_seq;
-	/* The latest referrals (REFERRED, sequences, oldest first; 0 an
-	 * empty slot): the end of the consent takes back every alert of
-	 * theirs still open, not only the latest one's. */
-	uint64_t referrals[PROFILE_REFERRALS];
+	/* The latest referrals (REFERRED), oldest first, first 0 an empty
+	 * slot: the sequence of the referral (its treatment clock's), of
+	 * the latest event of its chain of corrections (the centre sends a
+	 * consent given or withdrawn later as a correction of the row), and
+	 * of the event that shared it (its addiction alert's; 0 not shared
+	 * yet). The end of the consent takes back every alert of theirs
+	 * still open, not only the latest one's. */
+	struct {
+		uint64_t first, latest, shared;
+	} referrals[PROFILE_REFERRALS];
 	uint64_t
 	    absence_alert_seq; /* raised the open absence episode's alert */
 	uint8_t nsignals;
@@ -156,12 +162,12 @@ typedef struct {
 
 /* The stored format's version; a profile of another version is rebuilt
  * from the log (see hub.c's derived schema check). */
-#define PROFILE_FORMAT 7
+#define PROFILE_FORMAT 8
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
  * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
  * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA  9
+#define HUB_DERIVED_SCHEMA  10
 #define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */

@@ -119,8 +119,11 @@ profile_encode(const profile *p, uint8_t *out, size_t cap)
 				 p->combined_seq, p->absence_alert_seq};
 	for (size_t i = 0; i < sizeof seqs / sizeof *seqs; i++)
 		put_u64(&c, seqs[i]);
-	for (size_t i = 0; i < PROFILE_REFERRALS; i++)
-		put_u64(&c, p->referrals[i]);
+	for (size_t i = 0; i < PROFILE_REFERRALS; i++) {
+		put_u64(&c, p->referrals[i].first);
+		put_u64(&c, p->referrals[i].latest);
+		put_u64(&c, p->referrals[i].shared);
+	}
 	for (size_t i = 0; i < PROFILE_READINESS; i++) {
 		put_u64(&c, p->readiness[i].seq);
 		put_bytes(&c, p->readiness[i].event_id,
@@ -168,8 +171,11 @@ profile_decode(profile *p, const uint8_t *in, size_t len)
 			    &p->combined_seq, &p->absence_alert_seq};
 	for (size_t i = 0; i < sizeof seqs / sizeof *seqs; i++)
 		*seqs[i] = get_u64(&c);
-	for (size_t i = 0; i < PROFILE_REFERRALS; i++)
-		p->referrals[i] = get_u64(&c);
+	for (size_t i = 0; i < PROFILE_REFERRALS; i++) {
+		p->referrals[i].first = get_u64(&c);
+		p->referrals[i].latest = get_u64(&c);
+		p->referrals[i].shared = get_u64(&c);
+	}
 	for (size_t i = 0; i < PROFILE_READINESS; i++) {
 		p->readiness[i].seq = get_u64(&c);
 		get_bytes(&c, p->readiness[i].event_id,

@@ -6,6 +6,7 @@ anonymous counselling is only counted. Treatment must start within 14 days
 of a referral; a missed start is alerted to the desk only when the consent
 in force covers treatment stages (docs/RULES.md)."""
 
+import re
 import subprocess
 
 from hubtest import SLOW, CprGen, binary, ev_referral, event, rules_hub
@@ -131,6 +132,51 @@ def test_the_statement_received_last_rules_whatever_its_date(make_hub):
     assert w["rule"] == "withdrawn"
     assert "the young person withdrew the consent to share it" in \
         w["explanation"]
+
+
+def test_a_consent_changed_on_the_referral_row_is_the_same_referral(
+        make_hub):
+    """ADAPTERS.md: the centre sends a consent given, extended or
+    withdrawn later as a correction of the row it is recorded on. A
+    correction of a REFERRED row was taken for a new referral: an
+    extended consent raised a second addiction alert for the same
+    referral, reopened a referral whose treatment had started and
+    restarted its clock, so the desk was told treatment had not started
+    and a missed deadline was counted. Now it is the same referral: its
+    consent is updated, it is shared once, and its clock runs on."""
+    hub, [extended, late] = assigned_hub(make_hub, 3217, n=2,
+                                         clock="2026-09-14T09:00:00")
+    first = ev_referral(extended, "2026-09-14",
+                        consent={"given": True, "scope": "referral,stage",
+                                 "expires": "2026-12-31"})
+    # Consent not given at first, given later on the same row.
+    refused = ev_referral(late, "2026-09-14", consent={"given": False})
+    hub.send(first, refused)
+    assert hub.wait_applied()["alerts"] == 1
+    hub.set_clock("2026-09-22T09:00:00")
+    hub.send(ev_referral(extended, "2026-09-22",
+                         stage="TREATMENT_STARTED"))
+    # The other's treatment start is never reported: its deadline (day
+    # 14, 09-28) is missed, logged and counted only (no consent then).
+    hub.advance("2026-10-05T09:00:00")
+    hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.treatment\.")
+    more = ev_referral(extended, "2026-09-14",
+                       consent={"given": True, "scope": "referral,stage",
+                                "expires": "2027-06-30"})
+    more.supersedes = first.event_id
+    given = ev_referral(late, "2026-09-14", consent={"given": True})
+    given.supersedes = refused.event_id
+    hub.send(more, given)
+    # The late consent shares the referral now; the extended one adds
+    # nothing, and no treatment deadline is missed for it.
+    assert hub.wait_applied()["alerts"] == 2
+    hub.advance("2026-10-06T09:00:00")
+    alerts = hub.peek("cw-anna", 2)
+    assert sorted((a["cpr"] == late, a["rule"]) for a in alerts) == [
+        (False, "addiction"), (True, "addiction")]
+    assert hub.stats()["alerts"] == 2
+    assert len(re.findall(r"HUB-DEADLINE", hub.log_text())) == 1
+    hub.peek("desk-dora", 0)
 
 
 def test_consent_that_no_longer_covers_referrals_takes_the_alert_back(

@@ -2128,8 +2128,14 @@ full_profile(profile *p)
 	p->referral_seq = UINT64_C(0x2122232425262728);
 	p->combined_seq = UINT64_C(0x3132333435363738);
 	p->absence_alert_seq = UINT64_C(0xf1f2f3f4f5f6f7f8);
-	for (int i = 0; i < PROFILE_REFERRALS; i++)
-		p->referrals[i] = UINT64_C(0x5152535455565700) + (uint64_t)i;
+	for (int i = 0; i < PROFILE_REFERRALS; i++) {
+		p->referrals[i].first =
+		    UINT64_C(0x5152535455565700) + (uint64_t)i;
+		p->referrals[i].latest =
+		    UINT64_C(0x6162636465666700) + (uint64_t)i;
+		p->referrals[i].shared =
+		    UINT64_C(0x7172737475767700) + (uint64_t)i;
+	}
 	for (int k = 0; k < PROFILE_READINESS; k++) {
 		p->readiness[k].seq =
 		    UINT64_C(0x4142434445464700) + (uint64_t)k;
@@ -2179,9 +2185,14 @@ check_full_profile(const profile *p)
 	CHECK(p->referral_seq == UINT64_C(0x2122232425262728));
 	CHECK(p->combined_seq == UINT64_C(0x3132333435363738));
 	CHECK(p->absence_alert_seq == UINT64_C(0xf1f2f3f4f5f6f7f8));
-	for (int i = 0; i < PROFILE_REFERRALS; i++)
-		CHECK(p->referrals[i] ==
+	for (int i = 0; i < PROFILE_REFERRALS; i++) {
+		CHECK(p->referrals[i].first ==
 		      UINT64_C(0x5152535455565700) + (uint64_t)i);
+		CHECK(p->referrals[i].latest ==
+		      UINT64_C(0x6162636465666700) + (uint64_t)i);
+		CHECK(p->referrals[i].shared ==
+		      UINT64_C(0x7172737475767700) + (uint64_t)i);
+	}
 	for (int k = 0; k < PROFILE_READINESS; k++) {
 		CHECK(p->readiness[k].seq ==
 		      UINT64_C(0x4142434445464700) + (uint64_t)k);
@@ -2250,10 +2261,10 @@ test_profile_decode_refuses(void)
 	CHECK(!profile_decode(&back, buf, n + 1));
 	CHECK(profile_decode(&back, buf, n));
 	/* More signals than a profile keeps: the count byte sits before the
-	 * signals, after 1 + 8 + 12*8 + 10*8 + 12 + 16 + 5*8 + 8*8 +
+	 * signals, after 1 + 8 + 12*8 + 10*8 + 12 + 16 + 5*8 + 8*3*8 +
 	 * 4*(8 + 16) bytes. */
-	size_t count_at =
-	    1 + 8 + 12 * 8 + 10 * 8 + 12 + 16 + 5 * 8 + 8 * 8 + 4 * (8 + 16);
+	size_t count_at = 1 + 8 + 12 * 8 + 10 * 8 + 12 + 16 + 5 * 8 +
+			  8 * 3 * 8 + 4 * (8 + 16);
 	CHECK_EQ_INT(buf[count_at], PROFILE_SIGNALS);
 	buf[count_at] = PROFILE_SIGNALS + 1;
 	CHECK(!profile_decode(&back, buf, n));
@@ -2302,11 +2313,11 @@ vector(const char *name, const uint8_t *bytes, size_t len, size_t *stored)
 	return got;
 }
 
-/* The profile format frozen in tests/vectors/profile_v7.bin. A new
- * format writes a vector of its own (profile_v8.bin...); the old one
+/* The profile format frozen in tests/vectors/profile_v8.bin. A new
+ * format writes a vector of its own (profile_v9.bin...); the old one
  * stays as the record of what was stored. */
-#define FROZEN_PROFILE_FORMAT 7
-#define FROZEN_DERIVED_SCHEMA 9
+#define FROZEN_PROFILE_FORMAT 8
+#define FROZEN_DERIVED_SCHEMA 10
 
 static void
 test_profile_vector(void)
