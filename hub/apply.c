@@ -146,11 +146,23 @@ effects_profile_save(apply_ctx *c, const uint8_t *person_key, const profile *p)
 				       len);
 }
 
+/* The alerts one event took the ground from, for the one `withdrawn`
+ * notice it gives (its id is the event's sequence and rule 17, so one
+ * notice per event: a withdrawn consent may take back several addiction
+ * alerts at once). */
+typedef struct {
+	int rule;
+	const char *why;
+	char recipient[STORE_ID_MAX];
+	char ids[2 * PROFILE_REFERRALS][2 * STORE_ALERT_ID_LEN + 1];
+	size_t n;
+} withdrawn_notice;
+
 /* A correction or the end of consent took the ground from an open alert:
- * close it and tell its recipient why, under the deciding event's id. */
+ * close it, and note it for the notice that tells its recipient why. */
 static ug_err
-withdraw(apply_ctx *c, const rule_input *in, const profile *p,
-	 const uint8_t *person_key, uint64_t seq, int rule, const char *why)
+withdraw(apply_ctx *c, const uint8_t *person_key, uint64_t seq, int rule,
+	 const char *why, withdrawn_notice *wn)
 {
 	hub *h = c->h;
 	uint8_t id[STORE_ALERT_ID_LEN];
@@ -190,23 +202,64 @@ withdraw(apply_ctx *c, const rule_input *in, const profile *p,
 	 * about the youth's consent than it now allows. */
 	if (rule == R_TREATMENT_MISSED)
 		return UG_OK;
+	/* The alerts one event takes back are one person's of one rule, all
+	 * with the same recipient (open addiction alerts follow the contact
+	 * person together); should one sit elsewhere, it is closed without
+	 * telling the others' recipient about it. */
+	if (wn->n && (wn->rule != rule || strcmp(wn->recipient, recipient)))
+		return UG_OK;
+	if (wn->n == sizeof wn->ids / sizeof *wn->ids)
+		return UG_OK;
+	wn->rule = rule;
+	wn->why = why;
+	ug_strlcpy(wn->recipient, recipient, sizeof wn->recipient);
+	ug_hex(id, STORE_ALERT_ID_LEN, wn->ids[wn->n++]);
+	return UG_OK;
+}
+
+/* The `withdrawn` notice: to the withdrawn alerts' recipient, under the
+ * deciding event's id, naming each alert it takes back. */
+static ug_err
+withdrawn_notice_emit(apply_ctx *c, const rule_input *in, const profile *p,
+		      const uint8_t *person_key, const withdrawn_notice *wn)
+{
 	draft d;
 	memset(&d, 0, sizeof d);
 	d.seq = in->seq;
 	d.rule = R_WITHDRAWN;
 	d.priority = UNGEBRO__V1__PRIORITY__LOW;
 	d.cpr = p->cpr[0] ? p->cpr : NULL;
-	char hexid[2 * STORE_ALERT_ID_LEN + 1];
-	ug_hex(id, STORE_ALERT_ID_LEN, hexid);
-	say(d.title, sizeof d.title, "Withdrawn: alert %s (%s)", hexid,
-	    engine_rule_name(rule));
-	say(d.explanation, sizeof d.explanation,
-	    "Alert %s (%s) is withdrawn: %s. Nothing more is expected of "
-	    "you for it.",
-	    hexid, engine_rule_name(rule), why);
+	const char *rule = engine_rule_name(wn->rule);
+	if (wn->n == 1) {
+		say(d.title, sizeof d.title, "Withdrawn: alert %s (%s)",
+		    wn->ids[0], rule);
+		say(d.explanation, sizeof d.explanation,
+		    "Alert %s (%s) is withdrawn: %s. Nothing more is expected "
+		    "of you for it.",
+		    wn->ids[0], rule, wn->why);
+	} else {
+		/* "000000000000000207, 000000000000000307 and ..." */
+		char list[sizeof wn->ids +
+			  8 * (sizeof wn->ids / sizeof *wn->ids)];
+		list[0] = '\0';
+		for (size_t i = 0; i < wn->n; i++) {
+			size_t used = strlen(list);
+			snprintf(list + used, sizeof list - used, "%s%s",
+				 i == 0		  ? ""
+				 : i == wn->n - 1 ? " and "
+						  : ", ",
+				 wn->ids[i]);
+		}
+		say(d.title, sizeof d.title, "Withdrawn: %zu alerts (%s)",
+		    wn->n, rule);
+		say(d.explanation, sizeof d.explanation,
+		    "Alerts %s (%s) are withdrawn: %s. Nothing more is "
+		    "expected of you for them.",
+		    list, rule, wn->why);
+	}
 	if (in->env)
 		evidence_event_dated(&d, in->env, in->agency);
-	return effects_emit(c, &d, person_key, recipient);
+	return effects_emit(c, &d, person_key, wn->recipient);
 }
 
 /* Carry out what a rule decided for one person. */
@@ -257,9 +310,12 @@ carry_out(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 				       o->timers[i].seq ? o->timers[i].seq
 							: in->seq,
 				       o->timers[i].kind, person_key);
+	withdrawn_notice wn = {0};
 	for (size_t i = 0; err == UG_OK && i < o->nwithdraw; i++)
-		err = withdraw(c, in, p, person_key, o->withdraw[i].seq,
-			       o->withdraw[i].rule, o->withdraw[i].why);
+		err = withdraw(c, person_key, o->withdraw[i].seq,
+			       o->withdraw[i].rule, o->withdraw[i].why, &wn);
+	if (err == UG_OK && wn.n)
+		err = withdrawn_notice_emit(c, in, p, person_key, &wn);
 	if (err == UG_OK && o->move_alerts)
 		err = routing_move_open_alerts(c, person_key);
 	if (o->merged) {

@@ -93,8 +93,10 @@ enum {
 	SIG_KINDS,
 };
 
-#define PROFILE_SIGNALS 16
-#define RULE_PROFILE	0 /* the profile's slot among the rules' states */
+#define PROFILE_SIGNALS	  16
+#define PROFILE_READINESS 4
+#define PROFILE_REFERRALS 8
+#define RULE_PROFILE	  0 /* the profile's slot among the rules' states */
 
 /* What the hub knows of one person beyond single rules (derived state). */
 typedef struct {
@@ -123,16 +125,30 @@ typedef struct {
 	 * is recognised as the same dropout. */
 	int32_t dropout_known, contact_day, offer_day;
 	uint8_t dropout_event_id[WIRE_EVENT_ID_LEN];
-	/* The not-ready assessment's alert (its raising sequence) and the
-	 * latest event id of its chain of corrections; 0 / zeroes none. */
-	uint64_t readiness_seq;
-	uint8_t readiness_event_id[WIRE_EVENT_ID_LEN];
+	/* The not-ready assessments whose alerts a correction may still
+	 * take back (a pupil assessed in grade 8 and again in grade 9 has
+	 * two), oldest first: each alert's raising sequence and the latest
+	 * event id of its chain of corrections; seq 0 an empty slot. */
+	struct {
+		uint64_t seq;
+		uint8_t event_id[WIRE_EVENT_ID_LEN];
+	} readiness[PROFILE_READINESS];
 	/* Missed activations (days, newest last) and the last day of the
 	 * window in which they have been alerted. */
 	int32_t missed[10];
 	int32_t missed_alerted_until;
 	char cpr[12]; /* sealed with the rest; timers need it */
 	uint64_t left_seq, dropout_seq, referral_seq, combined_seq;
+	/* The latest referrals (REFERRED), oldest first, first 0 an empty
+	 * slot: the sequence of the referral (its treatment clock's), of
+	 * the latest event of its chain of corrections (the centre sends a
+	 * consent given or withdrawn later as a correction of the row), and
+	 * of the event that shared it (its addiction alert's; 0 not shared
+	 * yet). The end of the consent takes back every alert of theirs
+	 * still open, not only the latest one's. */
+	struct {
+		uint64_t first, latest, shared;
+	} referrals[PROFILE_REFERRALS];
 	uint64_t
 	    absence_alert_seq; /* raised the open absence episode's alert */
 	uint8_t nsignals;
@@ -146,12 +162,12 @@ typedef struct {
 
 /* The stored format's version; a profile of another version is rebuilt
  * from the log (see hub.c's derived schema check). */
-#define PROFILE_FORMAT 6
+#define PROFILE_FORMAT 8
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
  * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
  * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA  8
+#define HUB_DERIVED_SCHEMA  10
 #define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */
@@ -217,7 +233,7 @@ typedef struct {
 		uint64_t seq;
 		int rule;
 		char why[256];
-	} withdraw[2];
+	} withdraw[2 * PROFILE_REFERRALS];
 	size_t nwithdraw;
 } outcome;
 

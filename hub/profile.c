@@ -115,12 +115,20 @@ profile_encode(const profile *p, uint8_t *out, size_t cap)
 		put_u64(&c, (uint32_t)p->missed[i]);
 	put_bytes(&c, p->cpr, sizeof p->cpr);
 	put_bytes(&c, p->dropout_event_id, sizeof p->dropout_event_id);
-	put_bytes(&c, p->readiness_event_id, sizeof p->readiness_event_id);
-	const uint64_t seqs[] = {p->left_seq,	       p->dropout_seq,
-				 p->referral_seq,      p->combined_seq,
-				 p->absence_alert_seq, p->readiness_seq};
+	const uint64_t seqs[] = {p->left_seq, p->dropout_seq, p->referral_seq,
+				 p->combined_seq, p->absence_alert_seq};
 	for (size_t i = 0; i < sizeof seqs / sizeof *seqs; i++)
 		put_u64(&c, seqs[i]);
+	for (size_t i = 0; i < PROFILE_REFERRALS; i++) {
+		put_u64(&c, p->referrals[i].first);
+		put_u64(&c, p->referrals[i].latest);
+		put_u64(&c, p->referrals[i].shared);
+	}
+	for (size_t i = 0; i < PROFILE_READINESS; i++) {
+		put_u64(&c, p->readiness[i].seq);
+		put_bytes(&c, p->readiness[i].event_id,
+			  sizeof p->readiness[i].event_id);
+	}
 	uint8_t n =
 	    p->nsignals > PROFILE_SIGNALS ? PROFILE_SIGNALS : p->nsignals;
 	put_bytes(&c, &n, 1);
@@ -159,12 +167,20 @@ profile_decode(profile *p, const uint8_t *in, size_t len)
 		p->missed[i] = (int32_t)(uint32_t)get_u64(&c);
 	get_text(&c, p->cpr, sizeof p->cpr);
 	get_bytes(&c, p->dropout_event_id, sizeof p->dropout_event_id);
-	get_bytes(&c, p->readiness_event_id, sizeof p->readiness_event_id);
-	uint64_t *seqs[] = {&p->left_seq,	   &p->dropout_seq,
-			    &p->referral_seq,	   &p->combined_seq,
-			    &p->absence_alert_seq, &p->readiness_seq};
+	uint64_t *seqs[] = {&p->left_seq, &p->dropout_seq, &p->referral_seq,
+			    &p->combined_seq, &p->absence_alert_seq};
 	for (size_t i = 0; i < sizeof seqs / sizeof *seqs; i++)
 		*seqs[i] = get_u64(&c);
+	for (size_t i = 0; i < PROFILE_REFERRALS; i++) {
+		p->referrals[i].first = get_u64(&c);
+		p->referrals[i].latest = get_u64(&c);
+		p->referrals[i].shared = get_u64(&c);
+	}
+	for (size_t i = 0; i < PROFILE_READINESS; i++) {
+		p->readiness[i].seq = get_u64(&c);
+		get_bytes(&c, p->readiness[i].event_id,
+			  sizeof p->readiness[i].event_id);
+	}
 	uint8_t n = 0;
 	get_bytes(&c, &n, 1);
 	if (n > PROFILE_SIGNALS)

@@ -492,21 +492,25 @@ typedef struct {
 } alert_entry_ctx;
 
 /* A withdrawn notice names the alert it withdrew, rule included, in its
- * title ("Withdrawn: alert <id> (addiction)", apply.c): that an addiction
- * alert (or a missed treatment start) existed is itself health data. */
+ * title ("Withdrawn: alert <id> (addiction)", or "Withdrawn: 2 alerts
+ * (addiction)" for several, apply.c): that an addiction alert (or a
+ * missed treatment start) existed is itself health data. */
 static bool
 withdraws_health_alert(const wire_alert *alert)
 {
-	static const char lead[] = "Withdrawn: alert ";
+	static const char lead[] = "Withdrawn: ";
+	static const char *const health[] = {" (addiction)",
+					     " (deadline.treatment.missed)"};
 	const char *t = alert->title;
-	size_t at = sizeof lead - 1 + 2 * STORE_ALERT_ID_LEN;
-	if (!t || strncmp(t, lead, sizeof lead - 1) != 0 || strlen(t) < at)
+	if (!t || strncmp(t, lead, sizeof lead - 1) != 0)
 		return false;
-	char hex[3] = {t[at - 2], t[at - 1], '\0'};
-	char *end;
-	long rule = strtol(hex, &end, 16) & R_RULE_MASK;
-	return *end == '\0' &&
-	       (rule == R_ADDICTION || rule == R_TREATMENT_MISSED);
+	size_t len = strlen(t);
+	for (size_t i = 0; i < sizeof health / sizeof *health; i++) {
+		size_t n = strlen(health[i]);
+		if (len >= n && strcmp(t + len - n, health[i]) == 0)
+			return true;
+	}
+	return false;
 }
 
 static ug_err

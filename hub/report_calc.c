@@ -730,7 +730,12 @@ report_clocks(const report_input *in, report_table *t)
 			cp->left_day = 0;
 			cp->run = -1;
 		} else if (type == REPORT_LEAVING) {
-			clock_left(cp, f->day, false);
+			/* A leaving dated before the exit the person is out
+			 * since is not the latest exit, unless it corrects a
+			 * day (rule_leaving). */
+			if (f->corrects || cp->enrolled || !cp->left_day ||
+			    f->day >= cp->left_day)
+				clock_left(cp, f->day, false);
 		} else if (type == REPORT_DROPOUT) {
 			/* A correction of the open episode's dropout restarts
 			 * no clock; a corrected date moves the day left. */
@@ -755,7 +760,11 @@ report_clocks(const report_input *in, report_table *t)
 			    birth && age >= rc->deadline.min_age &&
 			    age <= rc->deadline.max_age &&
 			    in_period(in, f->known)) {
-				runs[nruns] = (clock_run){.known = f->known};
+				/* Reported ahead of its date: the clock starts
+				 * on it, as the rules' does. */
+				runs[nruns] = (clock_run){
+				    .known =
+					f->known > f->day ? f->known : f->day};
 				cp->run = (long)nruns++;
 			}
 		} else if (type == REPORT_ACTION && cp->open && run &&

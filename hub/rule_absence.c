@@ -221,7 +221,9 @@ rule_absence(const rule_input *in, profile *p, absence_state *rolling,
 	}
 	/* One report, one absence alert: the quarter's 10 % level adds
 	 * nothing a rolling alert from the same report has not said; its
-	 * 15 % level (a legal duty) always goes out. */
-	if (raise_q && !suppress && (qv.notify || !raise_roll))
+	 * 15 % level (a legal duty) always goes out. The combined alert
+	 * names absence but not the school's notification, so like a
+	 * dropout the notify level goes out merged or not. */
+	if (raise_q && (qv.notify || (!suppress && !raise_roll)))
 		raise_quarter(in, p, &qv, o);
 }

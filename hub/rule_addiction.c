@@ -58,15 +58,54 @@ take_back(const rule_input *in, const profile *p, bool referral_shared,
 	  bool stage_shared, outcome *o)
 {
 	char why[256];
-	if (!p->referral_seq)
-		return;
-	if (referral_shared && !consent_allows(p, in->today, false)) {
-		why_not_shared(p, why, sizeof why);
-		outcome_withdraw(o, p->referral_seq, R_ADDICTION, why);
+	why_not_shared(p, why, sizeof why);
+	/* Every referral kept, not only the latest: an earlier one's alert
+	 * may still be open (a second referral before the first alert was
+	 * acknowledged, a missed start before the next referral). One never
+	 * alerted, or closed already, is passed over (apply.c). */
+	for (int i = 0; i < PROFILE_REFERRALS; i++) {
+		if (!p->referrals[i].first)
+			continue;
+		if (referral_shared && p->referrals[i].shared &&
+		    !consent_allows(p, in->today, false))
+			outcome_withdraw(o, p->referrals[i].shared,
+					 R_ADDICTION, why);
+		/* Closed without a notice (apply.c). */
+		if (stage_shared && !consent_allows(p, in->today, true))
+			outcome_withdraw(o, p->referrals[i].first,
+					 R_TREATMENT_MISSED, "");
 	}
-	/* Closed without a notice (apply.c). */
-	if (stage_shared && !consent_allows(p, in->today, true))
-		outcome_withdraw(o, p->referral_seq, R_TREATMENT_MISSED, "");
+}
+
+/* The kept referral whose chain of corrections the event continues, or
+ * -1. */
+static int
+referral_corrected(const rule_input *in, const profile *p)
+{
+	if (!in->corrects_seq)
+		return -1;
+	for (int i = 0; i < PROFILE_REFERRALS; i++)
+		if (p->referrals[i].first &&
+		    p->referrals[i].latest == in->corrects_seq)
+			return i;
+	return -1;
+}
+
+/* A new referral kept, the oldest giving way when every slot is taken. */
+static int
+keep_referral(profile *p, uint64_t seq)
+{
+	int slot = 0;
+	while (slot < PROFILE_REFERRALS && p->referrals[slot].first)
+		slot++;
+	if (slot == PROFILE_REFERRALS) {
+		memmove(&p->referrals[0], &p->referrals[1],
+			(PROFILE_REFERRALS - 1) * sizeof p->referrals[0]);
+		slot = PROFILE_REFERRALS - 1;
+	}
+	p->referrals[slot].first = p->referrals[slot].latest = seq;
+	p->referrals[slot].shared = 0;
+	return slot;
 }
 
 void
@@ -93,9 +132,17 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 			    o, (int64_t)(p->consent_expires + 1) * UG_DAY_MS,
 			    TIMER_CONSENT_END);
 	}
-	if (x->stage == UNGEBRO__V1__REFERRAL_STAGE__REFERRED) {
+	int slot = -1;
+	if (x->stage == UNGEBRO__V1__REFERRAL_STAGE__REFERRED &&
+	    (slot = referral_corrected(in, p)) >= 0) {
+		/* The same referral, corrected (a consent given, extended or
+		 * withdrawn since): its treatment clock runs on as it was, a
+		 * treatment start already reported included. */
+		p->referrals[slot].latest = in->seq;
+	} else if (x->stage == UNGEBRO__V1__REFERRAL_STAGE__REFERRED) {
 		p->referral_open = true;
 		p->referral_seq = in->seq;
+		slot = keep_referral(p, in->seq);
 		/* The treatment clock runs for the service's own trail whether
 		 * or not anything may be shared. */
 		if (rc->deadline.on.enabled)
@@ -117,6 +164,11 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 		o->withheld = true;
 		return;
 	}
+	/* Shared once: a correction of a referral already shared (its
+	 * consent extended, say) is no new referral to tell. */
+	if (p->referrals[slot].shared)
+		return;
+	p->referrals[slot].shared = in->seq;
 	bool suppress = false;
 	rule_note_signal(in, p, SIG_ADDICTION, day, o, &suppress);
 	if (suppress || !rc->addiction.enabled)

@@ -173,6 +173,12 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	 * first): the dropout is still news, but no episode opens. */
 	bool back_already = p->enrolled && p->enrolled_start > day;
 	int32_t known = day_of(in->received_at ? in->received_at : in->now);
+	/* A leaving registered in advance: the municipality cannot learn of
+	 * a dropout before it happens, and no contact before the day the
+	 * person left counts (rule_action), so the clock starts on that
+	 * day. */
+	if (known < day)
+		known = day;
 	left_education(in, p, day, o);
 	if (!back_already) {
 		p->dropout_open = true;
@@ -321,8 +327,32 @@ rule_enrolment(const rule_input *in, profile *p, outcome *o)
 void
 rule_leaving(const rule_input *in, profile *p, outcome *o)
 {
-	left_education(in, p,
-		       date_or(in->env->school_leaving->date, in->today), o);
+	int32_t day = date_or(in->env->school_leaving->date, in->today);
+	/* Schools export on their own schedules: a leaving dated before the
+	 * exit the person is out since (a June leaving that arrives after
+	 * the September dropout) is not the latest exit, and the gap is
+	 * counted from that one. A corrected day of that exit itself is
+	 * the exit now. */
+	bool corrects_exit =
+	    in->corrects_seq && in->corrects_seq == p->left_seq;
+	if (!corrects_exit && !p->enrolled && p->left_day && day < p->left_day)
+		return;
+	left_education(in, p, day, o);
+}
+
+/* The kept not-ready alert whose chain of corrections the event
+ * continues (the assessment that raised it, or its latest correction),
+ * or -1. */
+static int
+readiness_corrected(const rule_input *in, const profile *p)
+{
+	if (!in->corrects_seq)
+		return -1;
+	for (int i = 0; i < PROFILE_READINESS; i++)
+		if (p->readiness[i].seq &&
+		    corrects(in, p->readiness[i].event_id))
+			return i;
+	return -1;
 }
 
 void
@@ -331,12 +361,12 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 	const rules_config *rc = in->rc;
 	const Ungebro__V1__ReadinessAssessment *x =
 	    in->env->readiness_assessment;
-	if (in->corrects_seq && p->readiness_seq &&
-	    corrects(in, p->readiness_event_id)) {
-		/* A corrected verdict of the not-ready assessment that raised
-		 * the alert (or of a correction of it): ready now takes the
+	int kept = readiness_corrected(in, p);
+	if (kept >= 0) {
+		/* A corrected verdict of a not-ready assessment that raised
+		 * an alert (or of a correction of it): ready now takes the
 		 * ground from that alert; not ready again is said once. */
-		memcpy(p->readiness_event_id, in->env->event_id.data,
+		memcpy(p->readiness[kept].event_id, in->env->event_id.data,
 		       WIRE_EVENT_ID_LEN);
 		if (x->ready) {
 			char why[256];
@@ -344,9 +374,13 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 			    "%s corrected its assessment of "
 			    "%s: the pupil is education-ready",
 			    in->agency, x->date);
-			outcome_withdraw(o, p->readiness_seq, R_READINESS,
-					 why);
-			p->readiness_seq = 0;
+			outcome_withdraw(o, p->readiness[kept].seq,
+					 R_READINESS, why);
+			memmove(&p->readiness[kept], &p->readiness[kept + 1],
+				(size_t)(PROFILE_READINESS - 1 - kept) *
+				    sizeof p->readiness[0]);
+			memset(&p->readiness[PROFILE_READINESS - 1], 0,
+			       sizeof p->readiness[0]);
 		}
 		return;
 	}
@@ -366,8 +400,18 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 	/* DOMAIN rule 3: the guidance counsellor (UU-vejleder) if one is
 	 * assigned, else the contact person, else the desk. */
 	d->to = TO_COUNSELLOR_FIRST;
-	p->readiness_seq = in->seq;
-	memcpy(p->readiness_event_id, in->env->event_id.data,
+	/* Kept oldest first; with every slot taken the oldest (years old by
+	 * then, a grade 8 assessment) gives way. */
+	int slot = 0;
+	while (slot < PROFILE_READINESS && p->readiness[slot].seq)
+		slot++;
+	if (slot == PROFILE_READINESS) {
+		memmove(&p->readiness[0], &p->readiness[1],
+			(PROFILE_READINESS - 1) * sizeof p->readiness[0]);
+		slot = PROFILE_READINESS - 1;
+	}
+	p->readiness[slot].seq = in->seq;
+	memcpy(p->readiness[slot].event_id, in->env->event_id.data,
 	       WIRE_EVENT_ID_LEN);
 	char due[11], areas[64] = "";
 	draft_due_in(d, in, 10, due);

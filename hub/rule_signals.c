@@ -18,16 +18,14 @@ static const char *const signal_names[SIG_KINDS] = {
     "transition gap",
 };
 
-/* Keep the signals within the window, make room, add this one. */
+/* Make room, add this one. Signals are not dropped for their dates: a
+ * signal dated months after the others may arrive before a late one
+ * that still combines with them (only the windows decide, whatever the
+ * order of arrival); the oldest noted gives way when the profile is
+ * full. */
 static void
 remember(const rule_input *in, profile *p, int kind, int32_t day)
 {
-	int32_t horizon = day - in->rc->combined.window_days;
-	int n = 0;
-	for (int i = 0; i < p->nsignals; i++)
-		if (p->signals[i].day > horizon)
-			p->signals[n++] = p->signals[i];
-	p->nsignals = (uint8_t)n;
 	if (p->nsignals == PROFILE_SIGNALS) {
 		memmove(&p->signals[0], &p->signals[1],
 			(PROFILE_SIGNALS - 1) * sizeof p->signals[0]);

@@ -174,6 +174,54 @@ def test_transition_gap_after_school_leaving_skips_the_summer(make_hub):
     assert hub.stats()["alerts"] == 1
 
 
+def test_an_earlier_exit_reported_late_leaves_the_gap_clock_alone(
+        make_hub):
+    """RULES section 3, Transition gap: the clock of the latest exit
+    fires. A school's export of a grade 10 leaving of 2026-06-26 that
+    reaches the hub after the college's dropout of 09-07 replaced the
+    dropout's clock with its own: the gap opened at 09-09, counted from
+    June, naming the school. The dropout is the latest exit; its clock
+    stays, due at 10-08 00:00."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(3114).born("2004-07-07")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.set_clock("2026-09-08T08:00:00")
+    hub.send(ev_leaving(adult, "2026-06-26", grade=10))
+    hub.advance("2026-10-07T23:59:59")
+    assert hub.stats()["alerts"] == 1
+    hub.advance("2026-10-08T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    [gap] = [a for a in hub.peek("cw-anna", 2)
+             if a["rule"] == "transition_gap"]
+    assert "left school or education on 2026-09-07 (reported by " \
+        "college-a)" in gap["explanation"]
+
+
+def test_a_corrected_leaving_date_moves_the_gap_clock(make_hub):
+    """A school corrects the day a pupil left (the natural key is school,
+    CPR and grade: the day is a value, ADAPTERS.md), to an earlier one:
+    that is the exit now, not an earlier exit reported late. 06-19
+    instead of 06-26: 7 days before the summer holiday, 23 after it,
+    the gap opens at 09-02 00:00."""
+    hub = rules_hub(make_hub, "2026-06-26T14:00:00")
+    pupil = CprGen(3115).born("2010-08-08")
+    hub.assign(pupil, "cw-anna")
+    first = ev_leaving(pupil, "2026-06-26", grade=9, kind="COMPLETED_GRADE")
+    hub.send(first)
+    hub.wait_applied()
+    fix = ev_leaving(pupil, "2026-06-19", grade=9, kind="COMPLETED_GRADE")
+    fix.supersedes = first.event_id
+    hub.send(fix)
+    hub.advance("2026-09-01T23:59:59")
+    assert hub.stats()["alerts"] == 0
+    hub.advance("2026-09-02T00:00:00")
+    assert hub.stats()["alerts"] == 1
+    [gap] = hub.peek("cw-anna", 1)
+    assert "left school or education on 2026-06-19" in gap["explanation"]
+
+
 def test_transition_gap_is_the_only_timer(make_hub):
     """The gap timer alone in the store (no alert, so no acknowledgement
     timer beside it): it fires, and the hub logs no error."""

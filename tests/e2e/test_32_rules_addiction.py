@@ -6,7 +6,10 @@ anonymous counselling is only counted. Treatment must start within 14 days
 of a referral; a missed start is alerted to the desk only when the consent
 in force covers treatment stages (docs/RULES.md)."""
 
-from hubtest import CprGen, ev_referral, event, rules_hub
+import re
+import subprocess
+
+from hubtest import SLOW, CprGen, binary, ev_referral, event, rules_hub
 
 
 def summary(alerts):
@@ -109,6 +112,73 @@ def test_withdrawn_consent_stops_later_sharing(make_hub):
     hub.peek("desk-dora", 0)
 
 
+def test_the_statement_received_last_rules_whatever_its_date(make_hub):
+    """RULES section 4, the latest statement rules: the latest to reach
+    the hub. The centre's adapter sends a consent withdrawn later as a
+    correction of the row it is recorded on (ADAPTERS.md: the consent is
+    a value of the row), so it carries that row's older date; it rules
+    all the same over a statement on a later-dated event."""
+    hub, [cpr] = assigned_hub(make_hub, 3216)
+    referral = ev_referral(cpr, "2026-09-01", consent={"given": True})
+    hub.send(referral,
+             ev_referral(cpr, "2026-09-05", stage="TREATMENT_STARTED",
+                         consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    withdrawal = ev_referral(cpr, "2026-09-01", consent={"given": False})
+    withdrawal.supersedes = referral.event_id
+    hub.send(withdrawal)
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn"
+    assert "the young person withdrew the consent to share it" in \
+        w["explanation"]
+
+
+def test_a_consent_changed_on_the_referral_row_is_the_same_referral(
+        make_hub):
+    """ADAPTERS.md: the centre sends a consent given, extended or
+    withdrawn later as a correction of the row it is recorded on. A
+    correction of a REFERRED row was taken for a new referral: an
+    extended consent raised a second addiction alert for the same
+    referral, reopened a referral whose treatment had started and
+    restarted its clock, so the desk was told treatment had not started
+    and a missed deadline was counted. Now it is the same referral: its
+    consent is updated, it is shared once, and its clock runs on."""
+    hub, [extended, late] = assigned_hub(make_hub, 3217, n=2,
+                                         clock="2026-09-14T09:00:00")
+    first = ev_referral(extended, "2026-09-14",
+                        consent={"given": True, "scope": "referral,stage",
+                                 "expires": "2026-12-31"})
+    # Consent not given at first, given later on the same row.
+    refused = ev_referral(late, "2026-09-14", consent={"given": False})
+    hub.send(first, refused)
+    assert hub.wait_applied()["alerts"] == 1
+    hub.set_clock("2026-09-22T09:00:00")
+    hub.send(ev_referral(extended, "2026-09-22",
+                         stage="TREATMENT_STARTED"))
+    # The other's treatment start is never reported: its deadline (day
+    # 14, 09-28) is missed, logged and counted only (no consent then).
+    hub.advance("2026-10-05T09:00:00")
+    hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.treatment\.")
+    more = ev_referral(extended, "2026-09-14",
+                       consent={"given": True, "scope": "referral,stage",
+                                "expires": "2027-06-30"})
+    more.supersedes = first.event_id
+    given = ev_referral(late, "2026-09-14", consent={"given": True})
+    given.supersedes = refused.event_id
+    hub.send(more, given)
+    # The late consent shares the referral now; the extended one adds
+    # nothing, and no treatment deadline is missed for it.
+    assert hub.wait_applied()["alerts"] == 2
+    hub.advance("2026-10-06T09:00:00")
+    alerts = hub.peek("cw-anna", 2)
+    assert sorted((a["cpr"] == late, a["rule"]) for a in alerts) == [
+        (False, "addiction"), (True, "addiction")]
+    assert hub.stats()["alerts"] == 2
+    assert len(re.findall(r"HUB-DEADLINE", hub.log_text())) == 1
+    hub.peek("desk-dora", 0)
+
+
 def test_consent_that_no_longer_covers_referrals_takes_the_alert_back(
         make_hub):
     hub = rules_hub(make_hub, "2026-09-07T09:00:00")
@@ -141,6 +211,65 @@ def test_consent_that_no_longer_covers_referrals_takes_the_alert_back(
     hub.assign(shortened, "cw-bob", start="2026-09-10")
     hub.settle()
     hub.peek("cw-bob", 0)
+
+
+def test_the_end_of_consent_takes_back_every_open_addiction_alert(make_hub):
+    """RULES section 4, Taken back: a second referral while the first
+    alert is still open gives the contact person two addiction alerts.
+    A withdrawal, or the end of the consent, took back only the latest:
+    the first stayed open, readable outside the consent. Now both are
+    withdrawn, with one notice naming both."""
+    hub, [withdrawn, lapsing] = assigned_hub(make_hub, 3215, n=2)
+    hub.send(ev_referral(withdrawn, "2026-09-01", consent={"given": True}),
+             ev_referral(withdrawn, "2026-09-05"),
+             ev_referral(lapsing, "2026-09-01",
+                         consent={"given": True, "expires": "2026-09-20"}),
+             ev_referral(lapsing, "2026-09-05"))
+    assert hub.wait_applied()["alerts"] == 4
+    ids = {}
+    for a in hub.peek("cw-anna", 4):
+        ids.setdefault(a["cpr"], []).append(a["alert_id"])
+    for cpr in ids:
+        ids[cpr].sort()
+    hub.send(ev_referral(withdrawn, "2026-09-07", stage="TREATMENT_ENDED",
+                         consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 5
+    # Open now: the other person's two alerts and this notice.
+    [w] = [a for a in hub.peek("cw-anna", 3) if a["rule"] == "withdrawn"]
+    first, second = ids[withdrawn]
+    assert (w["cpr"], w["priority"]) == (withdrawn, "LOW")
+    assert w["title"] == "Withdrawn: 2 alerts (addiction)"
+    assert w["explanation"] == f"Alerts {first} and {second} (addiction) " \
+        "are withdrawn: the young person withdrew the consent to share " \
+        "it. Nothing more is expected of you for them."
+    # The other consent, covering stages too, lets the missed start of
+    # the latest referral (due 09-19) reach the desk; it ends after
+    # 2026-09-20 and takes back all three then.
+    hub.advance("2026-09-20T23:59:59")
+    assert hub.stats()["alerts"] == 6
+    [m] = hub.peek("desk-dora", 1)
+    assert m["rule"] == "deadline.treatment.missed"
+    hub.advance("2026-09-21T00:00:00")
+    assert hub.stats()["alerts"] == 7
+    hub.peek("desk-dora", 0)
+    alerts = hub.peek("cw-anna", 2)
+    assert sorted(a["rule"] for a in alerts) == ["withdrawn", "withdrawn"]
+    [w] = [a for a in alerts if a["cpr"] == lapsing]
+    first, second = ids[lapsing]
+    assert f"Alerts {first} and {second} (addiction) are withdrawn: the " \
+        "young person's consent to share it ended on 2026-09-20." in \
+        w["explanation"]
+    # A later contact person sees no sign of either notice.
+    hub.assign(withdrawn, "cw-bob", start="2026-09-21")
+    hub.settle()
+    conf = hub.tmp / "inbox-timeline-bob.conf"
+    conf.write_text(f"caseworker = cw-bob\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([binary("inbox"), "--config", str(conf), "--json",
+                        "--timeline", withdrawn], capture_output=True,
+                       text=True, timeout=30 * SLOW)
+    assert p.returncode == 0, p.stderr
+    assert "cw-bob" in p.stdout and "addiction" not in p.stdout.lower()
 
 
 def test_consent_given_again_shares_again(make_hub):

@@ -102,6 +102,28 @@ def test_further_signals_merge_but_a_dropout_alerts(make_hub):
                                ("dropout", "HIGH", "cw-anna")]
 
 
+def test_the_quarter_notify_level_goes_out_within_the_merge_window(
+        make_hub):
+    """RULES section 3: the quarter's notify level, a legal duty (the
+    school's notification, the child benefit), always goes out. Within a
+    combined alert's merge window it was merged like any signal, and the
+    combined alert says nothing of 15 % or the child benefit. Now it goes
+    out like a dropout does, and the signal still merges."""
+    hub, [cpr] = combined_hub(make_hub, 3317,
+                              **{"absence.quarter.enabled": "yes"})
+    hub.send(*three_signals(cpr))
+    assert hub.wait_applied()["alerts"] == 3
+    # 6 + 3 of 60 unlawful over 10 school days of Q3: 15 %.
+    hub.send(ev_absence(cpr, "2026-09-07", 3))
+    assert hub.wait_applied()["alerts"] == 4
+    hub.wait_log(r"HUB-MERGE signal at seq \d+ merged into combined alert")
+    assert summary(hub.peek("cw-anna", 4)) == [
+        ("absence.quarter.notify", "HIGH", "cw-anna"),
+        ("absence.rolling", "NORMAL", "cw-anna"),
+        ("addiction", "HIGH", "cw-anna"),
+        ("combined", "URGENT", "cw-anna")]
+
+
 def test_signals_further_apart_than_the_window_stay_separate(make_hub):
     hub, [cpr] = combined_hub(make_hub, 3303)
     # Absence ending 2026-06-05 is 95 days before the risk: outside.
@@ -213,6 +235,39 @@ def test_signals_arriving_out_of_order_combine_only_within_the_window(
     assert "Signals for this young person: dropout risk (college-a, " \
         "2026-09-01), not education-ready (school-a, 2026-06-20), " \
         "missed activation (jobcenter-a, 2026-07-10)." in c["explanation"]
+
+
+def test_a_later_dated_signal_in_between_does_not_hide_earlier_ones(
+        make_hub):
+    """RULES section 5: whatever the order of arrival. A signal dated
+    months later, reported before a late one, made the hub forget the
+    signals more than 90 days before its own date: the late miss of
+    05-10 then found neither the not-ready assessment of 05-01 nor the
+    risk of 05-05, though the three lie within 90 days. Now they
+    combine as they would have in date order."""
+    hub, [late, ordered] = combined_hub(make_hub, 3316, n=2)
+    hub.send(ev_readiness(late, "2026-05-01", 9),
+             ev_dropout_risk(late, "2026-05-05"),
+             ev_dropout_risk(late, "2026-09-01"),
+             ev_missed_activation(late, "2026-05-10"))
+    hub.send(ev_readiness(ordered, "2026-05-01", 9),
+             ev_dropout_risk(ordered, "2026-05-05"),
+             ev_missed_activation(ordered, "2026-05-10"),
+             ev_dropout_risk(ordered, "2026-09-01"))
+    assert hub.wait_applied()["alerts"] == 8
+    alerts = hub.peek("cw-anna", 8)
+    for cpr in (late, ordered):
+        assert summary(a for a in alerts if a["cpr"] == cpr) == [
+            ("combined", "URGENT", "cw-anna"),
+            ("dropout_risk", "NORMAL", "cw-anna"),
+            ("dropout_risk", "NORMAL", "cw-anna"),
+            ("readiness", "NORMAL", "cw-anna")]
+        [c] = [a for a in alerts if a["cpr"] == cpr and
+               a["rule"] == "combined"]
+        assert "Signals for this young person: not education-ready " \
+            "(school-a, 2026-05-01), dropout risk (college-a, 2026-05-05), " \
+            "missed activation (jobcenter-a, 2026-05-10)." in \
+            c["explanation"]
 
 
 def test_referral_no_longer_shared_is_no_signal(make_hub):

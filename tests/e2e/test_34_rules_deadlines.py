@@ -412,3 +412,32 @@ def test_contact_dated_before_the_dropout_meets_no_deadline(make_hub):
     assert sorted(a["rule"] for a in hub.peek("desk-dora", 4)) == [
         "deadline.contact.missed", "deadline.contact.warn",
         "deadline.offer.missed", "deadline.offer.warn"]
+
+
+def test_a_dropout_reported_ahead_starts_its_clock_on_its_date(make_hub):
+    """A college that registers a leaving in advance reports on Monday
+    2026-09-07 that the young person leaves on Wednesday 09-16. The
+    contact clock ran from 09-07: due 09-14, before the person had left,
+    when no contact could count yet (only one dated on or after the day
+    they left does), so the miss was certain. The municipality cannot
+    learn of a dropout before it happens: the clock starts on its date,
+    contact due 5 working days after 09-16, on 09-23."""
+    hub, cpr, d = dropped_out(make_hub, 3413, "2010-01-10", "2026-09-16")
+    assert d["due"] == "2026-09-23"
+    assert "Expected of you: make contact by 2026-09-23 and record it " \
+        "(inbox contact)." in d["explanation"]
+    hub.advance("2026-09-21T23:59:59")
+    assert hub.stats()["alerts"] == 1
+    hub.advance("2026-09-22T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    [w] = hub.peek("desk-dora", 1)
+    assert w["rule"] == "deadline.contact.warn"
+    assert "Not recorded as done, and the deadline is 2026-09-23." in \
+        w["explanation"]
+    # Recorded on the deadline's day: met.
+    hub.set_clock("2026-09-23T15:00:00")
+    rc, out, err = hub.record("cw-anna", "contact", d["alert_id"], "phone")
+    assert (rc, out.strip()) == (0, "recorded"), err
+    hub.advance("2026-09-24T00:00:01")
+    assert hub.stats()["alerts"] == 2
+    assert "HUB-DEADLINE" not in hub.log_text()

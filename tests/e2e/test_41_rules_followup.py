@@ -102,6 +102,41 @@ def test_readiness_corrected_to_ready_withdraws_the_alert(make_hub):
             if x["action"] == "withdraw"] == [("hub", r["alert_id"])], about
 
 
+def test_a_correction_takes_back_the_alert_of_the_assessment_it_corrects(
+        make_hub):
+    """RULES section 3, Corrections: a pupil assessed not ready in grade
+    8 and again in grade 9 has two readiness alerts. Only the latest was
+    followed: a correction of the grade 8 assessment raised a second
+    alert for it when still not ready, and saying ready withdrew nothing.
+    Now each alert's own chain of corrections is followed."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(4113).born("2011-02-12")
+    hub.assign(cpr, "cw-anna")
+    grade8 = ev_readiness(cpr, "2026-09-01", 8, not_ready_academic=True)
+    grade9 = ev_readiness(cpr, "2026-09-03", 9, not_ready_social=True)
+    hub.send(grade8, grade9)
+    assert hub.wait_applied()["alerts"] == 2
+    ids = {a["title"]: a["alert_id"] for a in hub.peek("cw-anna", 2)}
+    first = ids["Not education-ready in grade 8"]
+    # Still not ready, other areas: the same assessment, said once.
+    fix = corrected(grade8, ev_readiness(cpr, "2026-09-01", 8,
+                                         not_ready_personal=True))
+    hub.send(fix)
+    assert hub.wait_applied()["alerts"] == 2
+    # Ready after all (a correction of the correction): that alert, and
+    # only that one, is withdrawn.
+    hub.send(corrected(fix, ev_readiness(cpr, "2026-09-01", 8,
+                                         ready=True)))
+    assert hub.wait_applied()["alerts"] == 3
+    alerts = {a["rule"]: a for a in hub.peek("cw-anna", 2)}
+    assert alerts["readiness"]["alert_id"] == \
+        ids["Not education-ready in grade 9"]
+    assert alerts["withdrawn"]["title"] == \
+        f"Withdrawn: alert {first} (readiness)"
+    assert "school-a corrected its assessment of 2026-09-01: the pupil " \
+        "is education-ready" in alerts["withdrawn"]["explanation"]
+
+
 def test_two_missed_activations_alert_the_contact_person(make_hub):
     hub = rules_hub(make_hub, "2026-03-30T09:00:00")
     cpr = CprGen(4103).born("2004-04-04")

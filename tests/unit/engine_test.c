@@ -957,7 +957,7 @@ test_readiness_correction_to_ready_withdraws(void)
 	rule_readiness(&in, &p, &out);
 	CHECK_EQ_INT(out.nalerts, 1);
 	CHECK_EQ_INT(out.nwithdraw, 0);
-	CHECK_EQ_INT(p.readiness_seq, 32);
+	CHECK_EQ_INT(p.readiness[0].seq, 32);
 
 	/* A correction of that one that is still not ready: said once. */
 	outcome_init(&out);
@@ -1255,9 +1255,10 @@ test_missed_activation_documented_example(void)
 	CHECK_HAS(out.alerts[0].explanation, "on 2026-04-25 (activity A1): 2 "
 					     "missed within 30 days");
 	CHECK_EQ_INT(miss(&p, 6, "2026-06-30"), 0);
-	/* Every miss was a signal; 90 days before 06-30 is 04-01. */
-	CHECK_EQ_INT(p.nsignals, 3);
-	CHECK_DAY(p.signals[0].day, "2026-04-10");
+	/* Every miss was a signal, kept whatever its date: a late report
+	 * may still combine with the early ones. */
+	CHECK_EQ_INT(p.nsignals, 6);
+	CHECK_DAY(p.signals[0].day, "2026-03-02");
 	CHECK_EQ_INT(out.ntimers, 0);
 }
 
@@ -1384,7 +1385,7 @@ test_combined_three_kinds_name_each(void)
 	CHECK(!note(&p, "school-nord", SIG_GAP, "2026-12-20", 5));
 	CHECK(!out.merged);
 	CHECK_EQ_INT(out.nalerts, 0);
-	CHECK_EQ_INT(p.nsignals, 2);
+	CHECK_EQ_INT(p.nsignals, 5);
 }
 
 static void
@@ -2127,9 +2128,21 @@ full_profile(profile *p)
 	p->referral_seq = UINT64_C(0x2122232425262728);
 	p->combined_seq = UINT64_C(0x3132333435363738);
 	p->absence_alert_seq = UINT64_C(0xf1f2f3f4f5f6f7f8);
-	p->readiness_seq = UINT64_C(0x4142434445464748);
-	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
-		p->readiness_event_id[i] = (uint8_t)(0xb0 + i);
+	for (int i = 0; i < PROFILE_REFERRALS; i++) {
+		p->referrals[i].first =
+		    UINT64_C(0x5152535455565700) + (uint64_t)i;
+		p->referrals[i].latest =
+		    UINT64_C(0x6162636465666700) + (uint64_t)i;
+		p->referrals[i].shared =
+		    UINT64_C(0x7172737475767700) + (uint64_t)i;
+	}
+	for (int k = 0; k < PROFILE_READINESS; k++) {
+		p->readiness[k].seq =
+		    UINT64_C(0x4142434445464700) + (uint64_t)k;
+		for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
+			p->readiness[k].event_id[i] =
+			    (uint8_t)(0xb0 + 16 * k + i);
+	}
 	p->nsignals = PROFILE_SIGNALS;
 	for (int i = 0; i < PROFILE_SIGNALS; i++) {
 		p->signals[i].kind = (uint8_t)(1 + i % (SIG_KINDS - 1));
@@ -2172,9 +2185,21 @@ check_full_profile(const profile *p)
 	CHECK(p->referral_seq == UINT64_C(0x2122232425262728));
 	CHECK(p->combined_seq == UINT64_C(0x3132333435363738));
 	CHECK(p->absence_alert_seq == UINT64_C(0xf1f2f3f4f5f6f7f8));
-	CHECK(p->readiness_seq == UINT64_C(0x4142434445464748));
-	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
-		CHECK_EQ_INT(p->readiness_event_id[i], 0xb0 + i);
+	for (int i = 0; i < PROFILE_REFERRALS; i++) {
+		CHECK(p->referrals[i].first ==
+		      UINT64_C(0x5152535455565700) + (uint64_t)i);
+		CHECK(p->referrals[i].latest ==
+		      UINT64_C(0x6162636465666700) + (uint64_t)i);
+		CHECK(p->referrals[i].shared ==
+		      UINT64_C(0x7172737475767700) + (uint64_t)i);
+	}
+	for (int k = 0; k < PROFILE_READINESS; k++) {
+		CHECK(p->readiness[k].seq ==
+		      UINT64_C(0x4142434445464700) + (uint64_t)k);
+		for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
+			CHECK_EQ_INT(p->readiness[k].event_id[i],
+				     (uint8_t)(0xb0 + 16 * k + i));
+	}
 	CHECK_EQ_INT(p->nsignals, PROFILE_SIGNALS);
 	for (int i = 0; i < PROFILE_SIGNALS; i++) {
 		char agency[32];
@@ -2236,8 +2261,10 @@ test_profile_decode_refuses(void)
 	CHECK(!profile_decode(&back, buf, n + 1));
 	CHECK(profile_decode(&back, buf, n));
 	/* More signals than a profile keeps: the count byte sits before the
-	 * signals, after 1 + 8 + 12*8 + 10*8 + 12 + 16 + 16 + 6*8 bytes. */
-	size_t count_at = 1 + 8 + 12 * 8 + 10 * 8 + 12 + 16 + 16 + 6 * 8;
+	 * signals, after 1 + 8 + 12*8 + 10*8 + 12 + 16 + 5*8 + 8*3*8 +
+	 * 4*(8 + 16) bytes. */
+	size_t count_at = 1 + 8 + 12 * 8 + 10 * 8 + 12 + 16 + 5 * 8 +
+			  8 * 3 * 8 + 4 * (8 + 16);
 	CHECK_EQ_INT(buf[count_at], PROFILE_SIGNALS);
 	buf[count_at] = PROFILE_SIGNALS + 1;
 	CHECK(!profile_decode(&back, buf, n));
@@ -2286,11 +2313,11 @@ vector(const char *name, const uint8_t *bytes, size_t len, size_t *stored)
 	return got;
 }
 
-/* The profile format frozen in tests/vectors/profile_v6.bin. A new
- * format writes a vector of its own (profile_v7.bin...); the old one
+/* The profile format frozen in tests/vectors/profile_v8.bin. A new
+ * format writes a vector of its own (profile_v9.bin...); the old one
  * stays as the record of what was stored. */
-#define FROZEN_PROFILE_FORMAT 6
-#define FROZEN_DERIVED_SCHEMA 8
+#define FROZEN_PROFILE_FORMAT 8
+#define FROZEN_DERIVED_SCHEMA 10
 
 static void
 test_profile_vector(void)
