@@ -386,6 +386,33 @@ def test_a_lost_event_id_index_is_rebuilt_from_the_log(make_hub):
     assert hub.stats()["event_ids"] == 21
 
 
+def forty_imported_ten_sent(hub, seed, send_seed, salt):
+    """40 rows of a term imported, 10 events sent straight, all applied:
+    the store the damaged-file tests spoil. (envs, sequences, alerted)."""
+    rows, alerted = cohort(seed, 40)
+    path, _ = hub.csv("term.csv", rows)
+    assert hub.adapter("import", path).rc == 0
+    envs = [hubtest.envelope("school-a", c, salt=f"{salt}-{i}")
+            for i, c in enumerate(CprGen(send_seed).take(10))]
+    first = hub.send(*envs)
+    hub.wait_stats("applied", lambda s: s["last_applied"] == s["last_seq"])
+    return envs, first, alerted
+
+
+def all_fifty_rebuilt(hub, log, envs, first, alerted):
+    """After derived/ and ids/ were made again: all 50 records indexed and
+    applied, every resend DUPLICATE at its first sequence, each alert one."""
+    assert "STORE-IDS indexed the event ids of 50 log records" in log, log
+    assert "HUB-REPLAY applying log entries 1..50 to derived state" in log
+    st = hub.wait_stats("last_applied caught up",
+                        lambda s: s["last_applied"] == s["last_seq"] == 50)
+    assert (st["log_events"], st["event_ids"]) == (50, 50)
+    resent = hub.acks(*envs)
+    assert [a.status for a in resent] == [hubtest.DUPLICATE] * 10, resent
+    assert [a.sequence for a in resent] == first
+    check_alerts_once(hub, alerted)
+
+
 def test_unreadable_derived_and_ids_files_are_rebuilt_from_the_log(make_hub):
     """ARCHITECTURE.md: derived/ and ids/ hold only what the log rebuilds
     (OPERATIONS.md: "rebuildable, no backup needed"). Files there that are
@@ -394,13 +421,7 @@ def test_unreadable_derived_and_ids_files_are_rebuilt_from_the_log(make_hub):
     every resend is still DUPLICATE at its first sequence, and each alert
     stays one."""
     hub = make_hub()
-    rows, alerted = cohort(408, 40)
-    path, _ = hub.csv("term.csv", rows)
-    assert hub.adapter("import", path).rc == 0
-    envs = [hubtest.envelope("school-a", c, salt=f"torn-{i}")
-            for i, c in enumerate(CprGen(4402).take(10))]
-    first = hub.send(*envs)
-    hub.wait_stats("applied", lambda s: s["last_applied"] == s["last_seq"])
+    envs, first, alerted = forty_imported_ten_sent(hub, 408, 4402, "torn")
     hub.stop()
     for env in ("derived", "ids"):
         with open(hub.data_dir / env / "data.mdb", "r+b") as f:
@@ -417,19 +438,10 @@ def test_unreadable_derived_and_ids_files_are_rebuilt_from_the_log(make_hub):
         f"{data}/ids does not open (MDB_INVALID: File is not an LMDB "
         "file): emptied it; the event-id index is rebuilt from the log"),
         log), log
-    assert "STORE-IDS indexed the event ids of 50 log records" in log, log
-    assert "HUB-REPLAY applying log entries 1..50 to derived state" in log
     for env in ("derived", "ids"):
         assert oct((data / env / "data.mdb").stat().st_mode & 0o777) == \
             "0o600"
-    st = hub.wait_stats("last_applied caught up",
-                        lambda s: s["last_applied"] == s["last_seq"] == 50)
-    assert (st["log_events"], st["event_ids"]) == (50, 50)
-    resent = hub.acks(*envs)
-    assert [a.status for a in resent] == [hubtest.DUPLICATE] * 10, resent
-    assert [a.sequence for a in resent] == first
-    check_alerts_once(hub, alerted)
-
+    all_fifty_rebuilt(hub, log, envs, first, alerted)
 
 
 def lmdb_need(env_dir):
@@ -453,13 +465,7 @@ def test_derived_and_ids_files_cut_short_are_rebuilt_from_the_log(
     store empties the environment, says so, and makes it again from the
     log. Every event and alert is still there, once."""
     hub = make_hub()
-    rows, alerted = cohort(410, 40)
-    path, _ = hub.csv("term.csv", rows)
-    assert hub.adapter("import", path).rc == 0
-    envs = [hubtest.envelope("school-a", c, salt=f"short-{i}")
-            for i, c in enumerate(CprGen(4403).take(10))]
-    first = hub.send(*envs)
-    hub.wait_stats("applied", lambda s: s["last_applied"] == s["last_seq"])
+    envs, first, alerted = forty_imported_ten_sent(hub, 410, 4403, "short")
     if stop == "kill9":
         time.sleep(6)            # the flusher wrote both files once
         hub.kill9()
@@ -484,18 +490,27 @@ def test_derived_and_ids_files_cut_short_are_rebuilt_from_the_log(
             f"{data}/{env}/data.mdb is damaged: {size} bytes, but its LMDB "
             f"header counts {need} (cut short): emptied it; {then}"),
             log), log
-    assert "STORE-IDS indexed the event ids of 50 log records" in log, log
-    assert "HUB-REPLAY applying log entries 1..50 to derived state" in log
-    st = hub.wait_stats("last_applied caught up",
-                        lambda s: s["last_applied"] == s["last_seq"] == 50)
-    assert (st["log_events"], st["event_ids"]) == (50, 50)
-    resent = hub.acks(*envs)
-    assert [a.status for a in resent] == [hubtest.DUPLICATE] * 10, resent
-    assert [a.sequence for a in resent] == first
-    check_alerts_once(hub, alerted)
+    all_fifty_rebuilt(hub, log, envs, first, alerted)
     hub.stop()
     hub.start()                  # made whole: nothing to say again
     assert "damaged" not in hub.current_log(), hub.current_log()
+
+
+def refused_by_hubd_and_hubctl(hub, said, *commands):
+    """hubd stops at start with exit 1 and HUB-START naming the damage,
+    and each hubctl command exits 1 with the same words on stderr."""
+    hub.start(wait=False)
+    assert hub.proc.wait(timeout=20) == 1
+    hub._reap(1)
+    hub.stopped_cleanly = True
+    assert re.search(r"\berr HUB-START " + re.escape(
+        f"cannot start: {hub.data_dir}/log: {said}") + "$",
+        hub.current_log(), re.M), hub.current_log()
+    for args in commands:
+        p = hub.hubctl(*args, check=False)
+        assert p.returncode == 1, (args, p.returncode, p.stderr)
+        assert p.stderr == ("hubctl: cannot open the hub's keys and store: "
+                            f"{said}\n"), (args, p.stderr)
 
 
 def test_a_log_file_cut_short_is_refused_by_name(make_hub):
@@ -518,19 +533,8 @@ def test_a_log_file_cut_short_is_refused_by_name(make_hub):
             f"bytes, but its LMDB header counts {need} (cut short); restore "
             'log/ from a backup (see OPERATIONS.md, "Backup and restore")')
 
-    hub.start(wait=False)
-    assert hub.proc.wait(timeout=20) == 1
-    hub._reap(1)
-    hub.stopped_cleanly = True
-    assert re.search(r"\berr HUB-START " + re.escape(
-        f"cannot start: {hub.data_dir}/log: {said}") + "$",
-        hub.current_log(), re.M), hub.current_log()
-    for args in (["stats"], ["audit", "verify"],
-                 ["backup", str(hub.tmp / "bk")]):
-        p = hub.hubctl(*args, check=False)
-        assert p.returncode == 1, (args, p.returncode, p.stderr)
-        assert p.stderr == ("hubctl: cannot open the hub's keys and store: "
-                            f"{said}\n"), (args, p.stderr)
+    refused_by_hubd_and_hubctl(hub, said, ["stats"], ["audit", "verify"],
+                               ["backup", str(hub.tmp / "bk")])
     assert not (hub.tmp / "bk").exists()
     assert log_file.stat().st_size == size
 
@@ -627,18 +631,7 @@ def test_a_log_data_file_of_garbage_or_0_bytes_is_refused_by_name(
                 '"Backup and restore")')
     before = data_file.read_bytes()
 
-    hub.start(wait=False)
-    assert hub.proc.wait(timeout=20) == 1
-    hub._reap(1)
-    hub.stopped_cleanly = True
-    assert re.search(r"\berr HUB-START " + re.escape(
-        f"cannot start: {hub.data_dir}/log: {said}") + "$",
-        hub.current_log(), re.M), hub.current_log()
-    for args in (["stats"], ["audit", "verify"]):
-        p = hub.hubctl(*args, check=False)
-        assert p.returncode == 1, (args, p.returncode, p.stderr)
-        assert p.stderr == ("hubctl: cannot open the hub's keys and store: "
-                            f"{said}\n"), (args, p.stderr)
+    refused_by_hubd_and_hubctl(hub, said, ["stats"], ["audit", "verify"])
     assert data_file.read_bytes() == before
 
 def test_files_another_process_has_open_are_never_emptied(make_hub):

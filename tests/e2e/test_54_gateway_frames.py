@@ -57,17 +57,23 @@ class Gateway:
         self.ctx.term()
 
 
-@pytest.fixture
-def gw(make_hub):
-    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+def gateway_and_passwords(hub, *caseworkers):
+    """webd's key registered as web-1; the caseworkers (cw-anna and
+    desk-dora when none are named) have PASSWORD."""
     hub.keygen("web-1")
     hub.hubctl("register-gateway", "web-1")
-    for cw in ("cw-anna", "desk-dora"):
+    for cw in caseworkers or ("cw-anna", "desk-dora"):
         p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
                             "set-password", cw], input=PASSWORD + "\n",
                            capture_output=True, text=True,
                            timeout=60 * SLOW)
         assert p.returncode == 0, p.stderr
+
+
+@pytest.fixture
+def gw(make_hub):
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    gateway_and_passwords(hub)
     g = Gateway(hub)
     try:
         yield hub, g
@@ -435,12 +441,7 @@ def test_session_ack_the_store_cannot_take_says_whether_it_is_kept(
     from test_53_delivery import until_refused
     hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True},
                    settings={"log_map_mb": "1"})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
-                        "set-password", "cw-anna"], input=PASSWORD + "\n",
-                       capture_output=True, text=True, timeout=60 * SLOW)
-    assert p.returncode == 0, p.stderr
+    gateway_and_passwords(hub, "cw-anna")
     cprs = CprGen(5403).take(40)
     for i, cpr in enumerate(cprs):
         hub.assign(cpr, "cw-anna")
@@ -565,14 +566,7 @@ def test_alerts_changed_moves_with_the_list(make_hub):
     desk alert another desk member acknowledged. Their own
     acknowledgement of their own alert leaves it where it was."""
     hub = rules_hub(make_hub, "2026-11-02T08:00:00", start=False)
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    for cw in ("cw-anna", "desk-dora"):
-        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
-                            "set-password", cw], input=PASSWORD + "\n",
-                           capture_output=True, text=True,
-                           timeout=60 * SLOW)
-        assert p.returncode == 0, p.stderr
+    gateway_and_passwords(hub)
     hub.keygen("desk-eve")
     hub.register_caseworker("desk-eve", desk=True)
     hub.start()
@@ -674,12 +668,7 @@ def test_keep_alive_and_background_queries(make_hub):
     hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True},
                    clock="2026-11-02T08:00:00",
                    settings={"web_session_idle": "10"})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
-                        "set-password", "cw-anna"], input=PASSWORD + "\n",
-                       capture_output=True, text=True, timeout=60 * SLOW)
-    assert p.returncode == 0, p.stderr
+    gateway_and_passwords(hub, "cw-anna")
     g = Gateway(hub)
     m = pb()
     try:

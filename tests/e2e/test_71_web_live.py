@@ -432,6 +432,16 @@ def test_a_notice_with_the_mta_at_stop_is_still_audited(make_hub, tmp_path):
     assert log.index("handed to the MTA") < log.index("HUB-STOP")
 
 
+def live_web(hub, *caseworkers):
+    """webd for hub (web-1 registered, streams polled each second), the
+    caseworkers given PASSWORD."""
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    for cw in caseworkers:
+        set_password(hub, cw, PASSWORD)
+    return Web(hub, events_poll=1)
+
+
 def test_an_idle_session_ends_with_its_stream_and_a_lockout_expires(
         make_hub):
     """SECURITY.md: a session ends after web_session_idle minutes without
@@ -444,11 +454,7 @@ def test_an_idle_session_ends_with_its_stream_and_a_lockout_expires(
                    settings={"web_session_idle": "30",
                              "login_failures_max": "3",
                              "login_lockout": "15"})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
-    set_password(hub, "cw-bo", PASSWORD)
-    web = Web(hub, events_poll=1)
+    web = live_web(hub, "cw-anna", "cw-bo")
     try:
         r, cookies = web.raw_login("cw-anna", PASSWORD)
         sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
@@ -518,11 +524,7 @@ def test_a_moved_alert_updates_both_live_lists(make_hub):
     new in the contact person's list and gone from the desk's: both
     lists' streams say `event: alerts`, and /alerts/list shows the move."""
     hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
-    set_password(hub, "desk-dora", PASSWORD)
-    web = Web(hub, events_poll=1)
+    web = live_web(hub, "cw-anna", "desk-dora")
     streams = []
     try:
         cpr = CprGen(7131).next()
@@ -569,11 +571,7 @@ def test_a_desk_alert_one_member_acknowledges_leaves_the_others_lists(
     (`event: alerts`), so nobody at the desk takes it up a second time."""
     hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True,
                                 "desk-eva": True})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "desk-dora", PASSWORD)
-    set_password(hub, "desk-eva", PASSWORD)
-    web = Web(hub, events_poll=1)
+    web = live_web(hub, "desk-dora", "desk-eva")
     stream = None
     try:
         cpr = CprGen(7132).next()
@@ -615,10 +613,7 @@ def test_a_withdrawn_desk_alert_leaves_the_live_list(make_hub):
     hub = make_hub(agencies=RULE_AGENCIES,
                    caseworkers={"cw-anna": False, "desk-dora": True},
                    clock="2026-09-07T08:00:00")
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "desk-dora", PASSWORD)
-    web = Web(hub, events_poll=1)
+    web = live_web(hub, "desk-dora")
     stream = None
     try:
         cpr = missed_treatment_at_the_desk(hub, 7133)
@@ -656,11 +651,7 @@ def test_notices_a_withdrawal_closes_leave_the_desks_and_leads_lists(
                                 "cw-lead": False},
                    rules={"routing.team_lead": "cw-lead"},
                    clock="2026-09-07T08:00:00")
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "desk-dora", PASSWORD)
-    set_password(hub, "cw-lead", PASSWORD)
-    web = Web(hub, events_poll=1)
+    web = live_web(hub, "desk-dora", "cw-lead")
     streams = []
     try:
         cpr = CprGen(7134).born("2003-04-05")
@@ -707,10 +698,7 @@ def test_an_open_list_left_alone_ends_while_alerts_arrive(make_hub):
     hub = make_hub(clock="2026-09-07T09:00:00",
                    caseworkers={"cw-anna": False, "desk-dora": True},
                    settings={"web_session_idle": "30"})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
-    web = Web(hub, events_poll=1)
+    web = live_web(hub, "cw-anna")
     cpr = CprGen(7135).next()
     hub.assign(cpr, "cw-anna")
     d = chrome(hub, "chromium-unattended")
