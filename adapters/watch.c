@@ -246,11 +246,16 @@ time_text(char out[32])
 }
 
 /* A report must parse as JSON whatever bytes a dropped file's name
- * holds. */
+ * holds. It holds the file's line from import, and so, like that line, no
+ * CPR: a name (or a message quoting one) after a CPR, a clerk's export per
+ * pupil, shows it masked. */
 static void
 json_text(FILE *f, const char *s)
 {
-	adapter__json_string(f, s, strlen(s));
+	char shown[NAME_MAX + sizeof((ug_diag *)0)->reason + 64];
+	ug_strlcpy(shown, s, sizeof shown);
+	ug_cpr_mask(shown);
+	adapter__json_string(f, shown, strlen(shown));
 }
 
 /* The report's members after the rejects list, then the closing brace. */
