@@ -114,6 +114,50 @@ def test_a_referral_alone_opens_no_timeline_to_the_desk(make_hub):
         "the three refusals audited", interval=0.3)
 
 
+def test_only_its_recipient_acts_on_an_addiction_alert(make_hub):
+    """RULES.md section 4: the consent shares a referral with the contact
+    person it reached, and "a later contact person sees no sign" of it.
+    The person's guidance counsellor and a later contact person may act
+    on the person's other alerts (PROTOCOL.md, Action), but an action on
+    the addiction alert addressed to someone else is refused exactly
+    like one on an alert id that does not exist -- an OK would tell them
+    of the referral, and store an action about it."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    hub.keygen("uu-carl")
+    hub.register_caseworker("uu-carl")
+    cpr = CprGen(3217).born("2010-03-03")
+    hub.cprs.add(cpr)
+    hub.send(event("youth-a", cpr, "contact_assignment",
+                   caseworker="cw-anna", role="contact",
+                   **{"from": "2026-01-01"}),
+             event("youth-a", cpr, "contact_assignment",
+                   caseworker="uu-carl", role="guidance",
+                   **{"from": "2026-01-01"}))
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    hub.wait_applied()
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "addiction"
+    never = a["alert_id"][:-2] + "05"          # an id no alert has
+    refused = hub.record("uu-carl", "contact", never, "phone")
+    assert refused[0] == 4, refused
+    assert hub.record("uu-carl", "contact", a["alert_id"], "phone") == \
+        refused
+    # Acknowledged, the alert stays with cw-anna when cw-bob takes over.
+    rc, _, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
+    assert rc == 0, err
+    hub.send(event("youth-a", cpr, "contact_assignment",
+                   caseworker="cw-bob", role="contact",
+                   **{"from": "2026-09-07"}))
+    hub.wait_applied()
+    assert hub.record("cw-bob", "contact", never, "phone") == refused
+    assert hub.record("cw-bob", "contact", a["alert_id"], "phone") == \
+        refused
+    assert "CaseworkerAction" not in hub.hubctl("log").stdout
+    # Its recipient still records what she did.
+    rc, out, err = hub.record("cw-anna", "contact", a["alert_id"], "phone")
+    assert rc == 0, err
+
+
 def test_expired_consent_shares_nothing(make_hub):
     hub, [cpr] = assigned_hub(make_hub, 3204)
     hub.send(ev_referral(cpr, "2026-09-07",
