@@ -14,6 +14,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "hub/engine.h"
 #include "hub/hub_int.h"
 
 #define ACTION_TEXT_MAX 256 /* bytes of `how` */
@@ -84,14 +85,20 @@ malformed(const hub *h, const wire_action *a, const uint8_t *body,
  * theirs (or their desk's), or they are the person's contact person or
  * guidance counsellor today. */
 static bool
-may_act(hub *h, const char *caseworker, const char *recipient,
-	const uint8_t *person_key)
+may_act(hub *h, const char *caseworker, const uint8_t *id,
+	const char *recipient, const uint8_t *person_key)
 {
 	if (strcmp(recipient, caseworker) == 0)
 		return true;
 	if (strcmp(recipient, h->rules.desk) == 0 &&
 	    hub__is_desk_member(h, caseworker))
 		return true;
+	/* A health alert is for the one it was shared with: an OK to the
+	 * counsellor or a later contact person would tell them that it
+	 * exists, which the consent does not allow. */
+	int rule = id[STORE_ALERT_ID_LEN - 1] & R_RULE_MASK;
+	if (rule == R_ADDICTION || rule == R_TREATMENT_MISSED)
+		return false;
 	char who[STORE_ID_MAX];
 	int32_t today = hub__today(h);
 	if (store_assignment_get(h->store, person_key, today, who) == UG_OK &&
@@ -165,7 +172,8 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 		return;
 	}
 	const char *denied = "this alert is not addressed to you or your desk";
-	if (!person || !may_act(h, caseworker, recipient, person_key)) {
+	if (!person ||
+	    !may_act(h, caseworker, a->alert_id.data, recipient, person_key)) {
 		snprintf(why, sizeof why, "%s %s", hexid,
 			 person ? "not the caseworker's alert or person"
 				: "no such alert");

@@ -552,7 +552,8 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 	/* The note is the caseworker's account of the action taken: it is
 	 * kept, sealed, in the audit trail. */
 	char detail[256];
-	snprintf(detail, sizeof detail, "%s %.200s", hexid, note ? note : "");
+	snprintf(detail, sizeof detail, "%s%s%.200s", hexid,
+		 note && note[0] ? " " : "", note ? note : "");
 	ug_utf8_trim_tail(detail);
 	uint8_t person_key[UG_PERSON_KEY_LEN];
 	bool person = alert_person(h, id, person_key);

@@ -114,6 +114,10 @@ struct hub {
 	/* Registrations: the cache and the generation it was filled at. */
 	hub_principal principals[HUB_PRINCIPAL_CACHE];
 	uint64_t principal_generation;
+	/* The audit trail read so far for revocations (zap.c): a revoke
+	 * undone by a registration before hubd looked shows only there. */
+	uint64_t audit_seen;
+	bool audit_seen_set;
 	/* Delivery sessions (sessions_max of them) and the connection
 	 * events that end them. */
 	hub_session *sessions;
@@ -329,6 +333,10 @@ void hub__notify_listed(hub *h, const char *recipient);
  * gateway (with the key that opened it) is no longer registered, so that
  * registering either again does not bring the session back (gateway.c). */
 void hub__gateway_registrations_changed(hub *h);
+/* A revoke-gateway of that id the registrations may no longer show (the
+ * gateway registered again before hubd looked): its sessions end all the
+ * same (gateway.c). */
+void hub__gateway_revoked(hub *h, const char *gateway);
 /* Once a tick: pump every session (resumes delivery stalled by a full
  * peer queue or a store error) and write the delivery counts. */
 void hub__delivery_tick(hub *h);

@@ -61,7 +61,9 @@ static const char usage[] =
     "                            register-*: a key registered to another id\n"
     "                            (agency, caseworker or gateway) is refused,\n"
     "                            naming that id: exit 1, nothing changed,\n"
-    "                            audited 'refused'\n"
+    "                            audited 'refused'; the id 'hub', the\n"
+    "                            hub's own name in the audit trail and\n"
+    "                            the log, is refused: exit 2\n"
     "  revoke-agency ID          remove an agency's registration: its key\n"
     "                            is refused, open connections included\n"
     "  revoke-caseworker ID      the same for a caseworker; their delivery\n"
@@ -860,6 +862,17 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 		ug_eprintf("hubctl: %s: '%s' is not a valid id "
 			   "([a-z0-9._-])\n",
 			   cmd, id);
+		return false;
+	}
+	/* `hub` names the hub itself: the actor of its own records in the
+	 * audit trail (withdrawals, escalations, purges) and the sender of
+	 * the caseworkers' recorded actions in the log. A principal of that
+	 * name would be mistaken for it in both. */
+	if (id && strncmp(cmd, "register-", 9) == 0 &&
+	    strcmp(id, "hub") == 0) {
+		ug_eprintf("hubctl: %s: 'hub' is the hub's own name (in the "
+			   "audit trail and the log): choose another id\n",
+			   cmd);
 		return false;
 	}
 	if (strcmp(cmd, "log") == 0 &&

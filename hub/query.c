@@ -251,17 +251,41 @@ check_alert_access(void *ctx, const uint8_t *id)
 	return UG_OK;
 }
 
+static bool summarise(const wire_envelope *env, char *text, size_t cap,
+		      char *date);
+
+typedef struct {
+	hub *h;
+	bool shown;
+} known_ctx;
+
 static ug_err
-found_one(void *ctx, uint64_t seq)
+shown_event(void *ctx, const store_record *rec)
 {
-	(void)seq;
-	*(bool *)ctx = true;
-	return UG_EFULL;
+	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+					 rec->body, rec->body_len);
+	if (!env)
+		return UG_OK;
+	char text[SUMMARY_MAX], date[11];
+	*(bool *)ctx = summarise(env, text, sizeof text, date);
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+	return UG_OK;
+}
+
+static ug_err
+found_shown(void *ctx, uint64_t seq)
+{
+	known_ctx *k = ctx;
+	store_log_get(k->h->store, seq, shown_event, &k->shown);
+	return k->shown ? UG_EFULL : UG_OK;
 }
 
 /* Need to know. A person the hub never heard of is refused exactly like
  * another caseworker's person, so a query cannot tell whether a CPR is
- * known. */
+ * known. The desk's "known" is an event a timeline would show: a person
+ * known only by addiction referrals, which no timeline shows, is refused
+ * too, or an empty timeline would tell the desk of a referral that no
+ * consent shares with it. */
 static bool
 may_see(hub *h, const char *caseworker, const uint8_t *person_key)
 {
@@ -273,9 +297,10 @@ may_see(hub *h, const char *caseworker, const uint8_t *person_key)
 	access_ctx a = {h, caseworker, hub__is_desk_member(h, caseworker),
 			false};
 	if (!assigned && a.desk) {
-		bool known = false;
-		store_person_events(h->store, person_key, found_one, &known);
-		return known;
+		known_ctx k = {h, false};
+		store_person_events(h->store, person_key, found_shown, &k);
+		if (k.shown)
+			return true;
 	}
 	store_person_alerts(h->store, person_key, check_alert_access, &a);
 	return a.allowed;

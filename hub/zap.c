@@ -78,14 +78,49 @@ principal(hub *h, int kind, const char *id)
 	return p;
 }
 
+static ug_err
+revoked_in_trail(void *ctx, const store_audit_record *r)
+{
+	hub *h = ctx;
+	h->audit_seen = r->seq;
+	if (strncmp(r->actor, "hubctl:", 7) == 0 &&
+	    strcmp(r->action, "revoke-gateway") == 0 &&
+	    strcmp(r->result, "ok") == 0)
+		hub__gateway_revoked(h, r->detail);
+	return UG_OK;
+}
+
 void
 hub__principals_refresh(hub *h)
 {
+	/* Counted before the generation is read: hubctl records a revoke
+	 * after the registration change, so while the generation stands,
+	 * the trail up to this count holds no revoke still to be seen. */
+	uint64_t records = 0;
+	bool counted = store_audit_count(h->store, &records) == UG_OK;
 	uint64_t gen;
-	if (store_principal_generation(h->store, &gen) != UG_OK ||
-	    gen == h->principal_generation)
+	if (store_principal_generation(h->store, &gen) != UG_OK)
 		return;
+	if (gen == h->principal_generation) {
+		if (counted) {
+			h->audit_seen = records;
+			h->audit_seen_set = true;
+		}
+		return;
+	}
 	h->principal_generation = gen;
+	/* A gateway revoked and registered again with the same key between
+	 * two looks leaves the registrations as they were; only its revoke
+	 * record says that its sessions have ended. A trail that does not
+	 * read is for `audit verify` to report; the registrations below
+	 * still end what they show. */
+	if (h->audit_seen_set)
+		(void)store_audit_scan(h->store, h->audit_seen + 1,
+				       revoked_in_trail, h);
+	else if (counted) {
+		h->audit_seen = records;
+		h->audit_seen_set = true;
+	}
 	memset(h->principals, 0, sizeof h->principals);
 	/* A caseworker whose key was revoked or replaced loses the session
 	 * now, not at the next frame: pushes stop at once. */

@@ -338,6 +338,32 @@ def test_report_of_a_windows_1252_file_name_is_json(hub, watchers):
     sweep_reports(hub, drop)
 
 
+def test_report_of_a_file_named_after_a_cpr_masks_it(hub, watchers):
+    """ADAPTERS.md: a report holds the file's line from import, which
+    masks a CPR number in the file's name (a clerk's export per pupil),
+    and never a row; SECURITY.md: no file the adapters leave behind holds
+    a CPR but the input and its rejects. The files keep their names."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    pupil, other, whole = CprGen(2212).take(3)
+    hub.cprs.update({pupil, other, whole})
+    drop_file(hub, drop, f"{pupil}.csv", [
+        AbsenceRow(pupil),
+        f"{other};280017;2024-05-06;2024-05-32;1;100;ulovligt;8"])
+    rep = wait_moved(drop, "done", f"{pupil}.csv")
+    assert (rep["file"], rep["rejects_file"], rep["queued"]) == \
+        ("xxxxxxxxxx.csv", "xxxxxxxxxx.csv.rejects.csv", 1), rep
+    assert (drop / "done" / f"{pupil}.csv.rejects.csv").is_file()
+    name = f"{whole[:6]}-{whole[6:]}.csv"
+    drop_file(hub, drop, name, ["no;header"], header=["cpr", "nonsense"])
+    rep = wait_moved(drop, "failed", name)
+    assert (rep["file"], rep["status"]) == ("xxxxxx-xxxx.csv", "failed"), \
+        rep
+    w.stop()
+    sweep_reports(hub, drop)
+
+
 def test_watch_of_a_missing_directory_or_a_file_is_fatal(hub):
     """watch DIR where DIR does not exist, or is a file: exit 3 with the
     reason, before anything is watched."""

@@ -9,7 +9,8 @@ in force covers treatment stages (docs/RULES.md)."""
 import re
 import subprocess
 
-from hubtest import SLOW, CprGen, binary, ev_referral, event, rules_hub
+from hubtest import SLOW, CprGen, binary, ev_dropout, ev_referral, event, \
+    rules_hub, wait_for
 
 
 def summary(alerts):
@@ -65,6 +66,96 @@ def test_without_consent_nothing_reaches_anyone(make_hub):
     hub.peek("cw-anna", 0)
     hub.peek("desk-dora", 0)
     assert "HUB-ALERT" not in hub.log_text()
+
+
+def timeline(hub, caseworker, cpr):
+    """inbox --timeline: (exit code, entries, stderr). stdout holds the
+    CPR by design, so it is kept out of the swept logs."""
+    conf = hub.tmp / f"inbox-{caseworker}.conf"
+    conf.write_text(f"caseworker = {caseworker}\n"
+                    f"keys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([binary("inbox"), "--config", str(conf),
+                        "--timeline", cpr, "--json"], capture_output=True,
+                       text=True, timeout=60)
+    return p.returncode, p.stdout.splitlines(), p.stderr
+
+
+def test_a_referral_alone_opens_no_timeline_to_the_desk(make_hub):
+    """SECURITY.md "Need to know": the desk may see the timeline of a
+    known person without a contact person; no timeline shows addiction
+    data, and without consent nothing about a referral reaches anyone.
+    So a person the hub knows only by referrals is refused exactly like a
+    CPR it never saw -- an empty timeline would tell the desk that the
+    person was referred. Once the person has an event a timeline shows,
+    the desk sees it, and still no referral."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    gen = CprGen(3216)
+    refused, withheld, never = gen.take(3)
+    hub.cprs.update({refused, withheld, never})
+    hub.send(ev_referral(refused, "2026-09-07", consent={"given": False}),
+             # consent given, but no contact person: withheld
+             ev_referral(withheld, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 0
+    unknown = timeline(hub, "desk-dora", never)
+    assert unknown[0] == 4 and unknown[1] == [], unknown
+    for cpr in (refused, withheld):
+        assert timeline(hub, "desk-dora", cpr) == unknown
+    hub.send(ev_dropout(refused, "2026-09-07"))
+    hub.wait_applied()
+    rc, lines, err = timeline(hub, "desk-dora", refused)
+    assert rc == 0, err
+    assert lines and not any("ddiction" in line or "eferr" in line
+                             for line in lines), lines
+    # Each refusal is audited as any other (hubd writes them once a
+    # second).
+    wait_for(lambda: len(re.findall(r"timeline +denied", hub.hubctl(
+        "audit", "show", "--actor", "desk-dora").stdout)) == 3, 10,
+        "the three refusals audited", interval=0.3)
+
+
+def test_only_its_recipient_acts_on_an_addiction_alert(make_hub):
+    """RULES.md section 4: the consent shares a referral with the contact
+    person it reached, and "a later contact person sees no sign" of it.
+    The person's guidance counsellor and a later contact person may act
+    on the person's other alerts (PROTOCOL.md, Action), but an action on
+    the addiction alert addressed to someone else is refused exactly
+    like one on an alert id that does not exist -- an OK would tell them
+    of the referral, and store an action about it."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    hub.keygen("uu-carl")
+    hub.register_caseworker("uu-carl")
+    cpr = CprGen(3217).born("2010-03-03")
+    hub.cprs.add(cpr)
+    hub.send(event("youth-a", cpr, "contact_assignment",
+                   caseworker="cw-anna", role="contact",
+                   **{"from": "2026-01-01"}),
+             event("youth-a", cpr, "contact_assignment",
+                   caseworker="uu-carl", role="guidance",
+                   **{"from": "2026-01-01"}))
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    hub.wait_applied()
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "addiction"
+    never = a["alert_id"][:-2] + "05"          # an id no alert has
+    refused = hub.record("uu-carl", "contact", never, "phone")
+    assert refused[0] == 4, refused
+    assert hub.record("uu-carl", "contact", a["alert_id"], "phone") == \
+        refused
+    # Acknowledged, the alert stays with cw-anna when cw-bob takes over.
+    rc, _, err = hub.inbox("cw-anna", max_alerts=1, idle_exit=10)
+    assert rc == 0, err
+    hub.send(event("youth-a", cpr, "contact_assignment",
+                   caseworker="cw-bob", role="contact",
+                   **{"from": "2026-09-07"}))
+    hub.wait_applied()
+    assert hub.record("cw-bob", "contact", never, "phone") == refused
+    assert hub.record("cw-bob", "contact", a["alert_id"], "phone") == \
+        refused
+    assert "CaseworkerAction" not in hub.hubctl("log").stdout
+    # Its recipient still records what she did.
+    rc, out, err = hub.record("cw-anna", "contact", a["alert_id"], "phone")
+    assert rc == 0, err
 
 
 def test_expired_consent_shares_nothing(make_hub):

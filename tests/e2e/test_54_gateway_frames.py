@@ -7,6 +7,7 @@ it acted for and whether they are on the duty desk."""
 
 import json
 import re
+import signal
 import subprocess
 import time
 
@@ -350,6 +351,47 @@ def test_session_end_by_idle_time_and_full_table_is_audited(make_hub):
                                    ("desk-dora", "full"),
                                    ("desk-dan", "revoked"),
                                    ("cw-anna", "idle")]), recs
+
+
+def test_a_gateway_revoked_and_registered_again_at_once_ends_its_sessions(
+        gw):
+    """SECURITY.md "Sessions": a web session ends when its gateway is
+    revoked, and "an ended session stays ended: registering ... the
+    gateway again, even with the same key, does not bring it back" --
+    also when the gateway is registered again before hubd's next loop
+    turn (hubd paused here, so that it never sees the gateway missing).
+    The end is recorded: `logout` `revoked`."""
+    hub, g = gw
+    m = pb()
+    anna = login(g, "cw-anna").session
+    dora = login(g, "desk-dora", 2).session
+    # Paused only once the logins are written (a second at most): a
+    # hubd paused in the middle of a write would hold hubctl up.
+    wait_for(lambda: hub.hubctl("audit", "show", "--json").stdout.count(
+        '"login"') == 2, 10, "the logins written", interval=0.3)
+    hub.proc.send_signal(signal.SIGSTOP)
+    try:
+        hub.hubctl("revoke-gateway", "web-1")
+        hub.hubctl("register-gateway", "web-1")
+    finally:
+        hub.proc.send_signal(signal.SIGCONT)
+    for rid, session in ((3, anna), (4, dora)):
+        r = g.ask(FRAME_QUERY, m.Query(request_id=rid, kind=m.OPEN_ALERTS,
+                                       session=session))
+        assert (r.request_id, r.code, r.reason) == \
+            (rid, E_UNAUTHENTICATED, ENDED), r
+    # The gateway itself serves again: a new login works.
+    fresh = login(g, "cw-anna", 5).session
+    r = g.ask(FRAME_QUERY, m.Query(request_id=6, kind=m.OPEN_ALERTS,
+                                   session=fresh))
+    assert (r.code, r.caseworker) == (0, "cw-anna"), r
+    hub.stop()
+    p = hub.hubctl("audit", "show", "--json")
+    ends = [(r["actor"], r["result"]) for r in
+            map(json.loads, p.stdout.splitlines())
+            if r["action"] == "logout"]
+    assert sorted(ends) == [("cw-anna", "revoked"), ("cw-anna", "stopped"),
+                            ("desk-dora", "revoked")], ends
 
 
 def test_session_end_by_a_stop_is_audited_and_a_crash_leaves_none(gw):

@@ -539,6 +539,18 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
         (["revoke-agency", "A"], "revoke-agency: 'A' is not a valid id"),
         (["keygen", "../hub"], "keygen: '../hub' is not a valid id"),
         (["keygen", ".hub"], "keygen: '.hub' is not a valid id"),
+        # `hub` is the hub's own name: the actor of its own records in
+        # the audit trail, the sender of recorded actions in the log.
+        (["register-agency", "hub", "--key",
+          str(hub.keys_dir / "school-b.key")],
+         "register-agency: 'hub' is the hub's own name (in the audit "
+         "trail and the log): choose another id"),
+        (["register-caseworker", "hub", "--key",
+          str(hub.keys_dir / "school-b.key")],
+         "register-caseworker: 'hub' is the hub's own name"),
+        (["register-gateway", "hub", "--key",
+          str(hub.keys_dir / "school-b.key")],
+         "register-gateway: 'hub' is the hub's own name"),
         (["register-caseworker", "c" * 64],
          f"register-caseworker: '{'c' * 64}' is not a valid id"),
         (["stats", "--log_map_mb", "0"], "log_map_mb must be a whole number"),
@@ -551,6 +563,7 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
         assert f"hubctl: {message}" in p.stderr, (args, p.stderr)
     registered = hub.hubctl("audit", "show", "--json").stdout
     assert "school-b" not in registered
+    assert hub.stats()["principals"] == 3    # school-a, cw-anna, desk-dora
     assert hub.stats()["audit_records"] == audit_before + 1  # the show
     # The same commands with good values work.
     hub.register_agency("school-b", "absence,dropout")
