@@ -1,7 +1,7 @@
 """01 startup: hubd comes up (HUB-READY), reports an empty store, stops on
 SIGTERM with exit 0 (HUB-STOP) and starts again on the same store; every
 program answers --help; keygen never overwrites; config errors are named;
-hubd never leaves a core dump.
+hubd never leaves a core dump; the demo prints what README.md quotes of it.
 Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import os
@@ -9,6 +9,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 
 import pytest
 
@@ -486,3 +487,78 @@ def test_no_core_dumps(tmp_path):
         assert not os.WCOREDUMP(status)
     assert list(cwd.iterdir()) == []
     h.sweep()
+
+
+def readme_demo_blocks():
+    """The two blocks README.md, "What the demo shows", quotes from the
+    demo's output: cw-anna's first alert as `inbox` prints it, and the
+    summary."""
+    text = (hubtest.ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## What the demo shows", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```\n(.*?)```", section, re.S)
+    assert len(blocks) == 2, blocks
+    return [[ln.rstrip() for ln in b.rstrip("\n").split("\n")]
+            for b in blocks]
+
+
+def holds_in_order(lines, want):
+    """The index in `lines` where the lines `want` stand one after the
+    other, or -1."""
+    for i in range(len(lines) - len(want) + 1):
+        if lines[i:i + len(want)] == want:
+            return i
+    return -1
+
+
+def test_demo_prints_what_the_readme_shows(tmp_path):
+    """README.md, "What the demo shows": `make demo` prints cw-anna's first
+    alert and the checked summary exactly as quoted there (the due days
+    aside: they count from the day it runs), the web inbox's address and
+    login, the annual status's path, and keeps the rejected rows in
+    FILE.rejects.csv under var/demo. The demo runs from a copy of the tree's
+    layout in a temp dir, so a var/demo of the tree is left alone."""
+    build = hubtest.BUILD
+    rel_build = os.environ.get("UG_BUILD", "build/release")
+    if not os.path.isabs(rel_build):
+        (tmp_path / rel_build).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel_build).symlink_to(build)
+    (tmp_path / "deploy").mkdir()
+    for name in ("demo.py", "gen_cohort.py"):
+        (tmp_path / "deploy" / name).symlink_to(hubtest.ROOT / "deploy" / name)
+    env = dict(os.environ, UG_BUILD=rel_build)
+    env.pop("DEMO_WEB_WAIT", None)
+    p = subprocess.run([sys.executable, str(tmp_path / "deploy" / "demo.py")],
+                       cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=600 * hubtest.SLOW)
+    out = p.stdout
+    assert p.returncode == 0, out[-6000:] + p.stderr[-3000:]
+    assert "all checks passed" in out
+
+    def undated(lines):
+        return [re.sub(r"\bby \d{4}-\d\d-\d\d\b", "by DUE", ln)
+                for ln in lines]
+
+    lines = undated([ln.rstrip() for ln in out.split("\n")])
+    inbox, summary = readme_demo_blocks()
+    # The command line as the demo shows it, then what inbox printed.
+    assert inbox[0].lstrip().startswith("$ build/release/bin/inbox ")
+    assert holds_in_order(lines, undated(inbox[1:])) >= 0, \
+        "README's inbox sample not in the demo's output:\n" + out[:20000]
+    assert holds_in_order(lines, summary) >= 0, \
+        "README's summary not in the demo's output:\n" + \
+        out[out.find("Summary"):]
+    # The prose around the blocks gives the same number of open alerts.
+    readme = (hubtest.ROOT / "README.md").read_text(encoding="utf-8")
+    open_n = re.search(r"\[ok\] (\d+) alerts open, all cw-anna's",
+                       "\n".join(summary)).group(1)
+    assert re.search(r"cw-anna's\s+%s\s+of\s+the\s+other" % open_n, readme)
+
+    assert re.search(r"web inbox: http://127\.0\.0\.1:\d+/  log in as "
+                     r"cw-anna, password demo-adgangskode", out)
+    status = tmp_path / "var" / "demo" / "status" / "status.html"
+    assert status.is_file()
+    assert str(status) in out
+    rejects = sorted(p.name for p in
+                     (tmp_path / "var" / "demo" / "cohort").glob(
+                         "*.rejects.csv"))
+    assert len(rejects) == 11, rejects
