@@ -332,8 +332,10 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 	if (rc != 0) {
 		ug_diag_set(diag, dir, "cannot open outbox: %s",
 			    mdb_strerror(rc));
+		/* Before the close: a full map's message gives its size. */
+		err = outbox_err(ob, rc, "open outbox");
 		outbox_close(&ob);
-		return outbox_err(ob, rc, "open outbox");
+		return err;
 	}
 	find_map(ob);
 	if (ob->staging) {

@@ -948,6 +948,9 @@ store_close(store **sp)
 	}
 	if (s->log_env)
 		mdb_env_close(s->log_env);
+	/* Records a full map kept from the trail at stop: the caller has
+	 * said they are lost, and nothing writes them later. */
+	free(s->audit_queue);
 	store__scratch_release();
 	free(s);
 	*sp = NULL;

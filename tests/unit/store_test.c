@@ -1078,10 +1078,12 @@ test_ids_found_past_the_index(void)
 	size_t klen = store__ids_key(s, t[1].id, false, k);
 	/* Another process takes the second entry out, as if its commit had
 	 * not happened (one process must not open an environment twice). */
+	fflush(stdout);
+	fflush(stderr);
 	pid_t pid = fork();
 	if (pid == 0) {
 		unindex(dir, k, klen, t[0].ev.seq);
-		_exit(ut_failures ? 1 : 0);
+		ut_child_exit(ut_failures ? 1 : 0);
 	}
 	int status = 0;
 	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
