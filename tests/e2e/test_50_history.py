@@ -351,7 +351,7 @@ class CaseworkerClient(Worker):
             elif kind == FRAME_RESULT:
                 r = m.Result()
                 r.ParseFromString(body)
-                self._result(sock, m, r)
+                self._result(sock, mon, m, r)
             else:
                 raise AssertionError(f"unexpected frame kind {kind}")
         for raw in to_ack:
@@ -362,8 +362,13 @@ class CaseworkerClient(Worker):
             if aid not in self.confirmed:
                 self.unconfirmed.add(aid)
 
-    def _result(self, sock, m, r):
+    def _result(self, sock, mon, m, r):
         self.results += 1
+        # libzmq posts a reconnect's monitor events before the first frame
+        # of the new connection, but the check before recv() may have run
+        # before either: look again, or a Result from a restarted hub
+        # would be taken for one on the connection the acks went out on.
+        self._monitor(sock, mon, m)
         asked = self.pending_queries.pop(r.request_id, None)
         if r.request_id == self.queries:
             self.answered = True          # the next may go
