@@ -682,17 +682,7 @@ def test_a_lost_log_beside_derived_state_is_refused(make_hub):
             'OPERATIONS.md, "Backup and restore"), or move '
             f"{data}/derived aside to start an empty store")
 
-    hub.start(wait=False)
-    assert hub.proc.wait(timeout=20) == 1
-    hub._reap(1)
-    hub.stopped_cleanly = True
-    assert re.search(r"\berr HUB-START " + re.escape(
-        f"cannot start: {data}/log: {said}") + "$",
-        hub.current_log(), re.M), hub.current_log()
-    p = hub.hubctl("register-caseworker", "cw-anna", check=False)
-    assert p.returncode == 1, p.stdout + p.stderr
-    assert p.stderr == ("hubctl: cannot open the hub's keys and store: "
-                        f"{said}\n"), p.stderr
+    refused_by_hubd_and_hubctl(hub, said, ["register-caseworker", "cw-anna"])
     p = hub.hubctl("stats", check=False)
     assert p.returncode == 1, p.stdout + p.stderr
     assert p.stderr.startswith(f"hubctl: stats: no store in {data} "

@@ -34,6 +34,13 @@ def absence(cpr, salt):
                     period_end="2024-05-10", absent=12, expected=30)
 
 
+def logged_in(web, caseworker):
+    """The session cookie of a login with PASSWORD, for web.request."""
+    _, cookies = web.raw_login(caseworker, PASSWORD)
+    sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
+    return {"ug_session": sid.group(1)}
+
+
 def open_events(web, cookies=None):
     """GET /events on a raw socket; returns (status line, socket)."""
     s = socket.create_connection(("127.0.0.1", web.port), timeout=10)
@@ -124,9 +131,7 @@ def test_events_need_a_session_are_bounded_and_end(make_hub):
         r, _ = web.request("GET", "/alerts/list")
         assert r.status == 401
 
-        r, cookies = web.raw_login("cw-anna", PASSWORD)
-        sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
-        session = {"ug_session": sid.group(1)}
+        session = logged_in(web, "cw-anna")
         head, one = open_events(web, session)
         assert head.startswith("HTTP/1.1 200"), head
         assert "content-type: text/event-stream" in head.lower()
@@ -165,9 +170,7 @@ def test_events_need_a_session_are_bounded_and_end(make_hub):
         assert head.startswith("HTTP/1.1 401"), head
 
         # A stream still open when webd stops: ended, and webd exits 0.
-        r, cookies = web.raw_login("cw-anna", PASSWORD)
-        sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
-        head, open_one = open_events(web, {"ug_session": sid.group(1)})
+        head, open_one = open_events(web, logged_in(web, "cw-anna"))
         assert head.startswith("HTTP/1.1 200"), head
         time.sleep(1.5)   # parked (suspended) by now
     finally:
@@ -458,9 +461,7 @@ def test_an_idle_session_ends_with_its_stream_and_a_lockout_expires(
                              "login_lockout": "15"})
     web = live_web(hub, "cw-anna", "cw-bo")
     try:
-        r, cookies = web.raw_login("cw-anna", PASSWORD)
-        sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
-        session = {"ug_session": sid.group(1)}
+        session = logged_in(web, "cw-anna")
         head, stream = open_events(web, session)
         assert head.startswith("HTTP/1.1 200"), head
         # 29 minutes with only the stream's polls: still alive.
@@ -533,11 +534,8 @@ def test_a_moved_alert_updates_both_live_lists(make_hub):
         hub.send(absence(cpr, "moved-1"))
         hub.wait_log(r"HUB-ALERT alert \S+ \(absence.rolling\) raised for "
                      r"duty-desk")
-        sessions = {}
-        for cw in ("cw-anna", "desk-dora"):
-            r, cookies = web.raw_login(cw, PASSWORD)
-            sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
-            sessions[cw] = {"ug_session": sid.group(1)}
+        sessions = {cw: logged_in(web, cw)
+                    for cw in ("cw-anna", "desk-dora")}
         r, desk = web.request("GET", "/alerts/list",
                               cookies=sessions["desk-dora"])
         assert r.status == 200 and "absence.rolling" in desk, desk
@@ -580,11 +578,8 @@ def test_a_desk_alert_one_member_acknowledges_leaves_the_others_lists(
         hub.send(absence(cpr, "desk-ack-1"))
         hub.wait_log(r"HUB-ALERT alert \S+ \(absence.rolling\) raised for "
                      r"duty-desk")
-        sessions = {}
-        for cw in ("desk-dora", "desk-eva"):
-            r, cookies = web.raw_login(cw, PASSWORD)
-            sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
-            sessions[cw] = {"ug_session": sid.group(1)}
+        sessions = {cw: logged_in(web, cw)
+                    for cw in ("desk-dora", "desk-eva")}
         r, page = web.request("GET", "/alerts", cookies=sessions["desk-eva"])
         [hexid] = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
         head, stream = open_events(web, sessions["desk-eva"])
@@ -619,9 +614,7 @@ def test_a_withdrawn_desk_alert_leaves_the_live_list(make_hub):
     stream = None
     try:
         cpr = missed_treatment_at_the_desk(hub, 7133)
-        r, cookies = web.raw_login("desk-dora", PASSWORD)
-        sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
-        dora = {"ug_session": sid.group(1)}
+        dora = logged_in(web, "desk-dora")
         r, frag = web.request("GET", "/alerts/list", cookies=dora)
         assert "deadline.treatment.missed" in frag, frag
         head, stream = open_events(web, dora)
@@ -666,9 +659,7 @@ def test_notices_a_withdrawal_closes_leave_the_desks_and_leads_lists(
         hub.wait_log(r"HUB-ESCALATE .* to cw-lead")
         sessions = {}
         for cw in ("desk-dora", "cw-lead"):
-            r, cookies = web.raw_login(cw, PASSWORD)
-            sid = re.search(r"ug_session=([0-9a-f]+)", " ".join(cookies))
-            sessions[cw] = {"ug_session": sid.group(1)}
+            sessions[cw] = logged_in(web, cw)
             r, frag = web.request("GET", "/alerts/list",
                                   cookies=sessions[cw])
             assert "An alert you may not read is overdue" in frag, frag
