@@ -27,11 +27,8 @@ static size_t
 sent_len(const uint8_t *body, size_t body_len, const char *name,
 	 const char *text)
 {
-	const ProtobufCFieldDescriptor *f =
-	    protobuf_c_message_descriptor_get_field_by_name(
-		&ungebro__v1__action__descriptor, name);
-	size_t n =
-	    f ? wire_envelope_text_len(body, body_len, f->id) : SIZE_MAX;
+	size_t n = wire_field_text_len(&ungebro__v1__action__descriptor, body,
+				       body_len, name);
 	return n != SIZE_MAX ? n : text ? strlen(text) : 0;
 }
 

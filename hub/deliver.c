@@ -663,12 +663,10 @@ const char *
 hub__ack_note(const char *caseworker, const wire_alert_ack *ack,
 	      const uint8_t *body, size_t body_len)
 {
-	const ProtobufCFieldDescriptor *f =
-	    protobuf_c_message_descriptor_get_field_by_name(
-		&ungebro__v1__alert_ack__descriptor, "note");
 	/* Kept cut at the NUL, the note would say less than was written
 	 * while looking whole: not kept, like one that is not text. */
-	if (f && wire_text_cut(body, body_len, f->id, ack->note)) {
+	if (wire_field_cut(&ungebro__v1__alert_ack__descriptor, body, body_len,
+			   "note", ack->note)) {
 		log_warn("HUB-DELIVER",
 			 "alert ack from %s with a note that holds a NUL "
 			 "byte; the note is not kept",

@@ -279,10 +279,8 @@ static bool
 login_text_cut(const uint8_t *body, size_t body_len, const char *name,
 	       const char *text)
 {
-	const ProtobufCFieldDescriptor *f =
-	    protobuf_c_message_descriptor_get_field_by_name(
-		&ungebro__v1__login__descriptor, name);
-	return f && wire_text_cut(body, body_len, f->id, text ? text : "");
+	return wire_field_cut(&ungebro__v1__login__descriptor, body, body_len,
+			      name, text);
 }
 
 static void

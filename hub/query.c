@@ -706,12 +706,10 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 {
 	char cpr[11];
 	const char *why = "cpr is empty";
-	const ProtobufCFieldDescriptor *field =
-	    protobuf_c_message_descriptor_get_field_by_name(
-		&ungebro__v1__query__descriptor, "cpr");
 	/* Bytes after a NUL byte: not the CPR number the decoded text
 	 * shows. */
-	bool cut = field && wire_text_cut(body, body_len, field->id, q->cpr);
+	bool cut = wire_field_cut(&ungebro__v1__query__descriptor, body,
+				  body_len, "cpr", q->cpr);
 	if (cut)
 		why = "cpr is not a CPR number (DDMMYY-SSSS, DDMMYY SSSS or "
 		      "DDMMYYSSSS)";

@@ -490,11 +490,20 @@ wire_envelope_text_len(const uint8_t *body, size_t len, uint32_t number)
 	return raw_len_at(body, len, &number, 1, &out) == 1 ? out : SIZE_MAX;
 }
 
-bool
-wire_text_cut(const uint8_t *body, size_t len, uint32_t number,
-	      const char *text)
+size_t
+wire_field_text_len(const ProtobufCMessageDescriptor *type,
+		    const uint8_t *body, size_t len, const char *name)
 {
-	size_t sent = wire_envelope_text_len(body, len, number);
+	const ProtobufCFieldDescriptor *f =
+	    protobuf_c_message_descriptor_get_field_by_name(type, name);
+	return f ? wire_envelope_text_len(body, len, f->id) : SIZE_MAX;
+}
+
+bool
+wire_field_cut(const ProtobufCMessageDescriptor *type, const uint8_t *body,
+	       size_t len, const char *name, const char *text)
+{
+	size_t sent = wire_field_text_len(type, body, len, name);
 	return sent != SIZE_MAX && sent != (text ? strlen(text) : 0);
 }
 

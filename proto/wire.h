@@ -135,11 +135,16 @@ int wire_validate_content(const wire_envelope *env, ug_diag *diag);
  * decoded text when a NUL byte cut that short. */
 size_t wire_envelope_text_len(const uint8_t *body, size_t len,
 			      uint32_t number);
-/* A client's top-level string field of this number in body (a frame
- * after its header) was cut short by decoding: text, the decoded value,
- * is shorter than what was sent because a NUL byte ends it. */
-bool wire_text_cut(const uint8_t *body, size_t len, uint32_t number,
-		   const char *text);
+/* For the top-level string field called name of a client's message of
+ * this type, in body (a frame after its header): its length on the wire
+ * (wire_envelope_text_len), and whether decoding cut it short, text (the
+ * decoded value) being shorter than what was sent because a NUL byte
+ * ends it. */
+size_t wire_field_text_len(const ProtobufCMessageDescriptor *type,
+			   const uint8_t *body, size_t len, const char *name);
+bool wire_field_cut(const ProtobufCMessageDescriptor *type,
+		    const uint8_t *body, size_t len, const char *name,
+		    const char *text);
 int wire_validate_content_raw(const wire_envelope *env, const uint8_t *body,
 			      size_t body_len, ug_diag *diag);
 /* valid_until against now_ms (E_STALE). */
