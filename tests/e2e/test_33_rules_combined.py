@@ -384,3 +384,24 @@ def test_late_signals_merge_from_window_days_before(make_hub):
     hub.wait_log(r"HUB-MERGE", count=1)
     [r] = [a for a in hub.peek("cw-anna", 7) if a["rule"] == "readiness"]
     assert r["cpr"] == before
+
+
+def test_after_the_merge_window_merged_signals_count_again(make_hub):
+    hub, [cpr] = combined_hub(make_hub, 3315)
+    hub.send(*three_signals(cpr))
+    assert hub.wait_applied()["alerts"] == 3       # combined on 09-08
+    # Merged: no alert of their own, but still signals of their days.
+    hub.send(ev_missed_activation(cpr, "2026-10-01"),
+             ev_readiness(cpr, "2026-11-01", 9))
+    assert hub.wait_applied()["alerts"] == 3
+    # 12-08 is past the merge window (12-07): with the two merged kinds
+    # within its 90 days, it raises a new combined alert that names them.
+    hub.send(ev_dropout_risk(cpr, "2026-12-08"))
+    assert hub.wait_applied()["alerts"] == 4
+    late = [a for a in hub.peek("cw-anna", 4) if a["rule"] == "combined"
+            and "2026-12-08" in a["explanation"]]
+    assert len(late) == 1, late
+    assert "Signals for this young person: missed activation " \
+        "(jobcenter-a, 2026-10-01), not education-ready (school-a, " \
+        "2026-11-01), dropout risk (college-a, 2026-12-08)." in \
+        late[0]["explanation"]
