@@ -304,6 +304,32 @@ def test_age_window_edges(make_hub):
 
 
 
+def test_the_age_on_the_dropout_date_decides_for_the_whole_episode(make_hub):
+    """17 on the dropout date (Monday 09-07), 18 on 09-09, before the hub
+    learns of it (09-10) and before the contact (09-11): both clocks run
+    as for any 17-year-old's dropout."""
+    hub = rules_hub(make_hub, "2026-09-10T08:00:00")
+    cpr = CprGen(3413).born("2008-09-09")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    d = dropout_alert(hub)
+    assert "The young person is 17" in d["explanation"]
+    assert d["due"] == "2026-09-17"
+    hub.set_clock("2026-09-11T10:00:00")
+    assert hub.record("cw-anna", "contact", d["alert_id"], "phone")[0] == 0
+    # Offer due Sunday 10-11 (30 days after the contact): warned on the
+    # working day before, Friday 10-09, missed at the end of 10-11.
+    hub.advance("2026-10-08T23:59:59")
+    hub.peek("desk-dora", 0)
+    hub.advance("2026-10-09T00:00:00")
+    [w] = hub.peek("desk-dora", 1)
+    assert (w["rule"], w["due"]) == ("deadline.offer.warn", "2026-10-11")
+    hub.advance("2026-10-12T00:00:00")
+    assert sorted(a["rule"] for a in hub.peek("desk-dora", 2)) == [
+        "deadline.offer.missed", "deadline.offer.warn"]
+
+
 def test_born_on_a_leap_day_turns_older_on_1_march(make_hub):
     hub = rules_hub(make_hub, "2026-03-02T08:00:00")
     gen = CprGen(3411)
