@@ -194,6 +194,12 @@ test_comments_blanks_and_spaces(void)
 			   "combined.window_days = 45\n",
 			   &diag));
 	CHECK_EQ_INT(c.combined.window_days, 45);
+	/* A comment is a whole line: after a value, '#' is in the value. */
+	CHECK_ERR(load_text(&c,
+			    "absence.rolling.threshold_pct = 8 # stricter\n",
+			    &diag),
+		  UG_EMALFORMED);
+	CHECK_EQ_INT(diag.line, 1);
 }
 
 static void
@@ -216,6 +222,9 @@ test_bool_settings(void)
 	refused("dropout.enabled", "1", UG_EMALFORMED);
 	refused("dropout.enabled", "", UG_EMALFORMED);
 	refused("dropout.enabled", "YES ", UG_EMALFORMED);
+	/* Lower case only, and no 1/0 (RULES.md section 10). */
+	refused("dropout.enabled", "Yes", UG_EMALFORMED);
+	refused("dropout.enabled", "0", UG_EMALFORMED);
 }
 
 /* text as a rules file must fail at line with "file:line: reason". */
@@ -375,6 +384,16 @@ test_id_settings(void)
 	refused("routing.desk", "Duty Desk", UG_EMALFORMED);
 	refused("routing.desk", "", UG_EMALFORMED);
 	refused("routing.team_lead", "-lead", UG_EMALFORMED);
+	/* Ids as everywhere: 1 to 63, the first a letter or digit. */
+	refused("routing.desk", ".desk", UG_EMALFORMED);
+	refused("routing.desk", "_desk", UG_EMALFORMED);
+	char id[65];
+	memset(id, 'd', 63);
+	id[63] = '\0';
+	CHECK_EQ_STR(with("routing.desk", id).desk, id);
+	id[63] = 'd';
+	id[64] = '\0';
+	refused("routing.desk", id, UG_EMALFORMED);
 	/* Empty is the default, none: the desk's team lead from the youth
 	 * unit's DeskMembership events. */
 	rules_config lead = with("routing.team_lead", "cw-lead");
