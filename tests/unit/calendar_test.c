@@ -637,6 +637,18 @@ test_office_hours_across_summer_time_switches(void)
 	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
 			 &cal, &always, utc("2026-10-24T22:00"), 26)),
 		     "2026-10-26T00:00");
+	/* An opening the spring switch skips (02:30 on 2026-03-29) is read
+	 * an hour later, 03:30 CEST; one the autumn switch repeats (02:30 on
+	 * 2026-10-25) is its first occurrence, 02:30 CEST. */
+	office_hours night;
+	CHECK_OK(calendar_parse_office_days(&night, "sun", &diag));
+	CHECK_OK(calendar_parse_office_hours(&night, "02:30-10:00", &diag));
+	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
+			 &cal, &night, utc("2026-03-28T12:00"), 1)),
+		     "2026-03-29T02:30");
+	CHECK_EQ_STR(utc_text(calendar_add_office_hours(
+			 &cal, &night, utc("2026-10-24T12:00"), 1)),
+		     "2026-10-25T01:30");
 }
 
 static void
