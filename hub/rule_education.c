@@ -313,8 +313,8 @@ rule_enrolment(const rule_input *in, profile *p, outcome *o)
 	say(d->explanation, sizeof d->explanation,
 	    "After leaving education on %s the young person %s %s at %s "
 	    "on %s (%d days later). Rule back_on_track: an enrolment after a "
-	    "dropout closes the episode; the transition and offer clocks "
-	    "stop. "
+	    "dropout closes the episode and stops its clocks (the transition "
+	    "gap, and the legal contact and offer deadlines where they run). "
 	    "No action needed beyond your own follow-up.",
 	    left_iso,
 	    /* Reported before it begins: not yet a fact of the past. */

@@ -278,6 +278,25 @@ def test_enrolment_stops_the_offer_clock(make_hub):
     assert "HUB-DEADLINE" not in hub.log_text()
 
 
+def test_enrolment_before_the_contact_stops_the_contact_clock(make_hub):
+    hub, cpr, d = dropped_out(make_hub, 3414, "2010-01-15")
+    # Back in education two days on, before any contact was recorded.
+    hub.set_clock("2026-09-09T08:00:00")
+    hub.send(ev_enrolment(cpr, "2026-09-09"))
+    assert hub.wait_applied()["alerts"] == 2
+    back = next(a for a in hub.peek("cw-anna", 2)
+                if a["rule"] == "back_on_track")
+    assert "closes the episode and stops its clocks (the transition gap, " \
+        "and the legal contact and offer deadlines where they run)" in \
+        back["explanation"]
+    # Neither the warning (09-11) nor the miss (09-15) of the contact
+    # deadline comes.
+    hub.advance("2026-09-16T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    hub.peek("desk-dora", 0)
+    assert "HUB-DEADLINE" not in hub.log_text()
+
+
 def test_age_window_edges(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     gen = CprGen(3405)
