@@ -314,6 +314,14 @@ void rule_action(const rule_input *in, profile *p, outcome *o);
 int32_t deadline_contact_due(const rules_config *rc, int32_t known);
 int32_t deadline_offer_due(const rules_config *rc, int32_t contact);
 int64_t rule_gap_due(const rules_config *rc, int32_t left_day);
+/* The length of a clock already running, counted back from its deadline
+ * as it was counted forth: a reload that changes the setting leaves the
+ * clock's instant, and its alert must name the period it ran. */
+int deadline_contact_days(const rules_config *rc, int32_t known,
+			  int32_t deadline);
+int deadline_offer_days(const rules_config *rc, int32_t contact,
+			int32_t deadline);
+int rule_gap_days(const rules_config *rc, int32_t left_day, int32_t last_day);
 void rule_start_offer_clock(const rule_input *in, profile *p, outcome *o);
 
 /* Whether the youth's consent, as last stated, allows sharing addiction

@@ -30,23 +30,58 @@ deadline_contact_due(const rules_config *rc, int32_t known)
 					 rc->deadline.contact_working_days);
 }
 
+int
+deadline_contact_days(const rules_config *rc, int32_t known, int32_t deadline)
+{
+	int n = 0;
+	for (int32_t day = known + 1; day <= deadline; day++)
+		n += calendar_is_working_day(&rc->cal, day);
+	return n;
+}
+
+/* Whether a day counts toward the offer deadline: not a day of the
+ * institutions' summer holiday (a school holiday in June, July or
+ * August). */
+static bool
+offer_day_counts(const rules_config *rc, int32_t day)
+{
+	char iso[11];
+	ug_date_format(day, iso);
+	int month = (iso[5] - '0') * 10 + iso[6] - '0';
+	return !(month >= 6 && month <= 8 &&
+		 calendar_in_school_holiday(&rc->cal, day));
+}
+
 /* Offer: offer_days calendar days after the recorded contact, not counting
- * days of the institutions' summer holiday (the school holidays that fall
- * in June, July or August). */
+ * days of the institutions' summer holiday. */
 int32_t
 deadline_offer_due(const rules_config *rc, int32_t contact)
 {
 	int32_t day = contact;
 	for (int n = rc->deadline.offer_days; n > 0;) {
 		day++;
-		char iso[11];
-		ug_date_format(day, iso);
-		int month = (iso[5] - '0') * 10 + iso[6] - '0';
-		if (!(month >= 6 && month <= 8 &&
-		      calendar_in_school_holiday(&rc->cal, day)))
+		if (offer_day_counts(rc, day))
 			n--;
 	}
 	return day;
+}
+
+int
+deadline_offer_days(const rules_config *rc, int32_t contact, int32_t deadline)
+{
+	int n = 0;
+	for (int32_t day = contact + 1; day <= deadline; day++)
+		n += offer_day_counts(rc, day);
+	return n;
+}
+
+int
+rule_gap_days(const rules_config *rc, int32_t left_day, int32_t last_day)
+{
+	int n = 0;
+	for (int32_t day = left_day + 1; day <= last_day; day++)
+		n += !calendar_in_school_holiday(&rc->cal, day);
+	return n;
 }
 
 /* The day warn working days before a deadline (not before from). */

@@ -69,7 +69,9 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 		say(what, sizeof what,
 		    "contact the young person (%d working "
 		    "days after the municipality learned of the dropout)",
-		    rc->deadline.contact_working_days);
+		    p->dropout_known && p->dropout_known < deadline
+			? deadline_contact_days(rc, p->dropout_known, deadline)
+			: rc->deadline.contact_working_days);
 		break;
 	case TIMER_OFFER_WARN:
 	case TIMER_OFFER_DUE:
@@ -86,16 +88,27 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 		say(what, sizeof what,
 		    "offer a new activity (%d days after the "
 		    "contact was made)",
-		    rc->deadline.offer_days);
+		    p->contact_day && p->contact_day < deadline
+			? deadline_offer_days(rc, p->contact_day, deadline)
+			: rc->deadline.offer_days);
 		break;
-	case TIMER_TREATMENT_DUE:
+	case TIMER_TREATMENT_DUE: {
 		unhandled = p->referral_open && p->referral_seq == in->seq;
 		rule = R_TREATMENT_MISSED;
+		int32_t referred =
+		    in->env &&
+			    in->env->payload_case ==
+				UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL
+			? date_or(in->env->addiction_referral->date, 0)
+			: 0;
 		say(what, sizeof what,
 		    "start treatment (%d days after the "
 		    "referral)",
-		    rc->deadline.treatment_days);
+		    referred && referred < deadline
+			? (int)(deadline - referred)
+			: rc->deadline.treatment_days);
 		break;
+	}
 	default:
 		return;
 	}
@@ -177,8 +190,13 @@ rule_gap_timer(const rule_input *in, int64_t due, profile *p, outcome *o)
 	char left[11], due_iso[11];
 	ug_date_format(p->left_day, left);
 	ug_date_format(d->due, due_iso);
+	/* The clock's own length: a reload may have changed the setting
+	 * since it was started. */
+	int days = rule_gap_days(rc, p->left_day, day - 1);
+	if (days <= 0)
+		days = rc->transition_gap.days;
 	say(d->title, sizeof d->title,
-	    "No new education %d days after leaving", rc->transition_gap.days);
+	    "No new education %d days after leaving", days);
 	const wire_envelope *env = in->env;
 	const char *date = NULL;
 	if (env && env->payload_case == UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT)
@@ -194,6 +212,5 @@ rule_gap_timer(const rule_input *in, int64_t due, profile *p, outcome *o)
 	    "not counted) raises an alert. "
 	    "Expected of you: contact the young person about a new education "
 	    "or job by %s.",
-	    left, env ? in->agency : "an agency", rc->transition_gap.days,
-	    due_iso);
+	    left, env ? in->agency : "an agency", days, due_iso);
 }

@@ -142,6 +142,9 @@ def test_sighup_moves_no_timer_already_scheduled(make_hub):
     gap = next(a for a in hub.peek("cw-anna", 2)
                if a["rule"] == "transition_gap")
     assert gap["cpr"] == before
+    # It names the 30 days it ran, not the 40 now configured.
+    assert gap["title"] == "No new education 30 days after leaving"
+    assert "no new enrolment within 30 days" in gap["explanation"]
     # A dropout after the reload gets the new 40 days.
     after = CprGen(3706).born("2000-02-15")
     hub.assign(after, "cw-anna")
@@ -152,6 +155,9 @@ def test_sighup_moves_no_timer_already_scheduled(make_hub):
     assert hub.stats()["alerts"] == 3
     hub.advance("2026-11-25T00:00:00")
     assert hub.stats()["alerts"] == 4
+    late = next(a for a in hub.peek("cw-anna", 4)
+                if a["rule"] == "transition_gap" and a["cpr"] == after)
+    assert late["title"] == "No new education 40 days after leaving"
 
 
 def test_sighup_switching_the_legal_clocks_off_stops_those_running(make_hub):
@@ -199,8 +205,49 @@ def test_sighup_leaves_a_running_legal_clock_and_its_warning_as_they_were(
     assert w["rule"] == "deadline.contact.warn"
     assert w["due"] == "2026-09-14"
     assert "the deadline is 2026-09-14" in w["explanation"]
+    # It names the 5 working days the clock runs, not the 7 now set.
+    assert w["title"].endswith("the duty to contact the young person (5 "
+                               "working days after the municipality "
+                               "learned of the dropout)"), w["title"]
     hub.advance("2026-09-15T00:00:00")
     assert hub.stats()["alerts"] == 3
+    m = next(a for a in hub.peek("desk-dora", 2)
+             if a["rule"] == "deadline.contact.missed")
+    assert "(5 working days after" in m["title"], m["title"]
+
+
+def test_sighup_leaves_the_offer_and_treatment_clocks_their_length(make_hub):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3709).born("2010-03-03")        # 16: the legal clocks
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"),
+             hubtest.ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 2
+    d = next(a for a in hub.peek("cw-anna", 2) if a["rule"] == "dropout")
+    hub.set_clock("2026-09-08T09:00:00")
+    assert hub.record("cw-anna", "contact", d["alert_id"], "phone")[0] == 0
+    rules = dict(hubtest.NO_ESCALATION,
+                 **{"absence.rolling.min_days": "0",
+                    "absence.quarter.enabled": "no",
+                    "combined.enabled": "no",
+                    "deadline.treatment_days": "21",
+                    "deadline.offer_days": "40"})
+    hub.write_rules(rules)
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded from .*rules\.conf")
+    # Treatment due 09-21 (14 days), offer due 10-08 (30 days): missed at
+    # the instants they were scheduled with, and named with those days.
+    hub.advance("2026-10-09T00:00:00")
+    # (The offer warning, more than a day late by then, is skipped.)
+    missed = {a["rule"]: a for a in hub.peek("desk-dora", 2)}
+    assert missed["deadline.treatment.missed"]["title"] == \
+        "Legal deadline missed: the duty to start treatment (14 days " \
+        "after the referral)"
+    assert missed["deadline.offer.missed"]["title"] == \
+        "Legal deadline missed: the duty to offer a new activity (30 days " \
+        "after the contact was made)"
+    assert "The deadline passed on 2026-10-08" in \
+        missed["deadline.offer.missed"]["explanation"]
 
 
 def test_sighup_loses_nothing_in_flight(make_hub):
