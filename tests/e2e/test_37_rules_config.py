@@ -306,6 +306,10 @@ def test_bad_rules_file_at_start_stops_hubd(make_hub, text, line, reason):
     where = f"{path}:{line}: " if line else f"{path}: "
     assert "HUB-START cannot start: " in log
     assert where + reason in log, log
+    if line is None:
+        # A whole-file problem, under the first setting it names.
+        assert f"HUB-START cannot start: deadline.min_age: {path}: " \
+            "min_age is above max_age" in log, log
     assert "HUB-READY" not in log
 
 
