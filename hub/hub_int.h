@@ -337,6 +337,9 @@ void hub__gateway_registrations_changed(hub *h);
  * gateway registered again before hubd looked): its sessions end all the
  * same (gateway.c). */
 void hub__gateway_revoked(hub *h, const char *gateway);
+/* The same for a revoke-caseworker: that caseworker's web sessions end,
+ * through whichever gateway (gateway.c). */
+void hub__gateway_caseworker_revoked(hub *h, const char *caseworker);
 /* Once a tick: pump every session (resumes delivery stalled by a full
  * peer queue or a store error) and write the delivery counts. */
 void hub__delivery_tick(hub *h);
