@@ -86,7 +86,8 @@ caseworker_revoked(hub *h, const char *caseworker)
 	for (long i = 0; i < h->sessions_max; i++) {
 		hub_session *s = &h->sessions[i];
 		if (s->used && strcmp(s->caseworker, caseworker) == 0)
-			hub__session_end(h, s, "its key was revoked");
+			hub__session_end(h, s,
+					 "its key was revoked or replaced");
 	}
 	hub__gateway_caseworker_revoked(h, caseworker);
 }
