@@ -269,3 +269,37 @@ def test_nothing_personal_crosses_the_wire_in_clear(make_hub):
         for needle in (cpr, f"{cpr[:6]}-{cpr[6:]}", f"{cpr[:6]} {cpr[6:]}",
                        "school-a", "cw-anna", "absence", "rolling"):
             assert needle.encode() not in seen, needle
+
+
+def test_nothing_personal_crosses_webds_path_to_the_hub_in_clear(make_hub):
+    """SECURITY.md: the delivery endpoint speaks CURVE only, and webd is a
+    client of it like inbox. Through a relay between webd and hubd: a
+    login (the password travels in it), the open list with an alert, the
+    alert's page and a timeline asked by CPR; the bytes that crossed hold
+    no CPR in any written form, no password, no caseworker, agency or
+    rule name."""
+    from test_70_web import PASSWORD, Web, anna_session, \
+        anna_with_a_person, open_new_alert
+    hub, cpr = anna_with_a_person(make_hub, 6004)
+    hub.cprs.add(cpr)
+    relay = TcpRelay(hub.delivery)
+    real, hub.delivery = hub.delivery, relay.endpoint
+    web = Web(hub)
+    hub.delivery = real
+    try:
+        session = anna_session(web)
+        hexid, _ = open_new_alert(hub, web, session, cpr, "wire-web")
+        r, page = web.request("GET", "/timeline", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr}, cookies=session)
+        assert r.status == 200 and hexid in page, page
+    finally:
+        web.stop()
+        relay.close()
+    seen = bytes(relay.seen)
+    assert len(seen) > 1000, len(seen)
+    for needle in (cpr, f"{cpr[:6]}-{cpr[6:]}", f"{cpr[:6]} {cpr[6:]}",
+                   PASSWORD, "cw-anna", "web-1", "school-a", "absence",
+                   "rolling"):
+        assert needle.encode() not in seen, needle
