@@ -736,6 +736,30 @@ def test_frames_refused_for_their_session_are_audited(gw):
         ("frame", "malformed", ONLY)], recs
 
 
+def test_a_session_serves_only_the_gateway_that_opened_it(gw):
+    """SECURITY.md "Sessions": a session is bound to the gateway key that
+    opened it. Another registered gateway that sends its token is
+    answered as for a session that never was (E_UNAUTHENTICATED), and
+    the session lives on for its own gateway."""
+    hub, g = gw
+    m = pb()
+    hub.keygen("web-2")
+    hub.hubctl("register-gateway", "web-2")
+    other = Gateway(hub, "web-2")
+    try:
+        s = login(g, "cw-anna").session
+        r = other.ask(FRAME_QUERY, m.Query(request_id=2,
+                                           kind=m.OPEN_ALERTS, session=s))
+        assert (r.request_id, r.code, r.reason) == \
+            (2, E_UNAUTHENTICATED, ENDED), r
+        assert r.caseworker == "", r
+    finally:
+        other.close()
+    r = g.ask(FRAME_QUERY, m.Query(request_id=3, kind=m.OPEN_ALERTS,
+                                   session=s))
+    assert (r.code, r.caseworker) == (0, "cw-anna"), r
+
+
 def test_keep_alive_and_background_queries(make_hub):
     """§4a: Login and every answer in a live session say how long the
     session lasts without a frame (`session_idle`, seconds); KEEP_ALIVE
