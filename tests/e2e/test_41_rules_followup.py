@@ -282,10 +282,13 @@ def test_a_withdrawn_notice_says_nothing_the_ended_consent_forbids(
         [notice] = [n["alert_id"] for n in notices
                     if first[cpr] in n["explanation"]]
         p = hub.hubctl("audit", "show", "--json", "--cpr", cpr)
-        sent = [r for r in map(json.loads, p.stdout.splitlines())
-                if r["action"] == "deliver" and
+        recs = [json.loads(line) for line in p.stdout.splitlines()]
+        sent = [r for r in recs if r["action"] == "deliver" and
                 r["detail"].startswith(notice)]
         assert sent and {r["actor"] for r in sent} == {"cw-anna"}, sent
+        assert [(r["result"], r["detail"]) for r in recs
+                if r["action"] == "action refused"] == [
+            ("denied", f"{notice} the alert names no one")], recs
 
 
 def test_combined_alert_to_the_desk_names_no_health_fact(make_hub):
