@@ -126,6 +126,42 @@ def test_files_alone_reveal_nothing(make_hub):
     hub.start()
 
 
+def test_a_backup_alone_reveals_nothing(make_hub):
+    """SECURITY.md: backups are as sensitive as the store, and no more:
+    `hubctl backup` copies the sealed store and adds a manifest of
+    figures. Taken while hubd runs, every file in the backup (the three
+    data files and manifest.json) holds no CPR in any written form, no
+    person key (raw or hex), and every database in it no agency,
+    caseworker, event type or rule name."""
+    hub, cprs, _, _ = populated(make_hub)
+    out = hub.tmp / "backup-60"
+    p = hub.hubctl("backup", str(out))
+    assert "(intact)" in p.stdout, p.stdout
+    _, _, hash_key = keys(hub)
+    pkeys = [person_key(hash_key, c) for c in cprs]
+    forms = [c.encode() for c in cprs]
+    forms += [f"{c[:6]}-{c[6:]}".encode() for c in cprs]
+    forms += [f"{c[:6]} {c[6:]}".encode() for c in cprs]
+    files = sorted(f for f in out.rglob("*") if f.is_file())
+    assert {f.relative_to(out).as_posix() for f in files} >= {
+        "manifest.json", "log/data.mdb", "ids/data.mdb",
+        "derived/data.mdb"}, files
+    for f in files:
+        data = f.read_bytes()
+        for needle in forms + pkeys + [k.hex().encode() for k in pkeys]:
+            assert needle not in data, (f, needle)
+    secrets = [s.encode() for s in AGENCIES + NAMES]
+    seen = 0
+    for env in ("log", "ids", "derived"):
+        for db in databases(out / env):
+            for k, v in dump(out / env, db):
+                seen += 1
+                for s in secrets:
+                    assert s not in k and s.lower() not in v.lower(), \
+                        (env, db, s, k.hex())
+    assert seen > 20, seen
+
+
 def documented_databases():
     """The databases SECURITY.md's at-rest table lists ("env/db")."""
     doc = (Path(__file__).resolve().parents[2] / "docs" /
