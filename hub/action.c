@@ -151,9 +151,15 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	else
 		memset(&f, 0, sizeof f);
 	uint8_t person_key[UG_PERSON_KEY_LEN];
-	bool person = err == UG_OK && f.cpr[0];
-	if (person)
+	bool named = err == UG_OK && f.cpr[0];
+	if (named)
 		ug_person_key(h->keys->hash_key, f.cpr, person_key);
+	/* A notice that names no one (a health alert's escalation or
+	 * withdrawn notice) takes no action, but its refusal still says,
+	 * sealed, whom it was about. */
+	bool person =
+	    named || (err == UG_OK && hub__alert_person_logged(
+					  h, a->alert_id.data, person_key));
 	char hexid[2 * STORE_ALERT_ID_LEN + 1] = "-";
 	if (a->alert_id.len == STORE_ALERT_ID_LEN)
 		ug_hex(a->alert_id.data, STORE_ALERT_ID_LEN, hexid);
@@ -169,11 +175,12 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 		return;
 	}
 	const char *denied = "this alert is not addressed to you or your desk";
-	if (!person ||
+	if (!named ||
 	    !may_act(h, caseworker, a->alert_id.data, recipient, person_key)) {
 		snprintf(why, sizeof why, "%s %s", hexid,
-			 person ? "not the caseworker's alert or person"
-				: "no such alert");
+			 named ? "not the caseworker's alert or person"
+			 : err == UG_OK ? "the alert names no one"
+					: "no such alert");
 		audit_action(h, caseworker, "action refused", "denied",
 			     person ? person_key : NULL, why);
 		hub__delivery_answer(h, routing, routing_len, a->request_id,

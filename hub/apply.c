@@ -228,7 +228,12 @@ withdrawn_notice_emit(apply_ctx *c, const rule_input *in, const profile *p,
 	d.seq = in->seq;
 	d.rule = R_WITHDRAWN;
 	d.priority = UNGEBRO__V1__PRIORITY__LOW;
-	d.cpr = p->cpr[0] ? p->cpr : NULL;
+	/* An addiction alert is taken back because the consent no longer
+	 * shares it: the notice may tell its recipient which alert to drop
+	 * and why, but not whom it is about nor the centre's deciding event
+	 * (a treatment stage, say), which the consent no longer covers. */
+	bool health = wn->rule == R_ADDICTION;
+	d.cpr = p->cpr[0] && !health ? p->cpr : NULL;
 	const char *rule = engine_rule_name(wn->rule);
 	if (wn->n == 1) {
 		say(d.title, sizeof d.title, "Withdrawn: alert %s (%s)",
@@ -257,7 +262,7 @@ withdrawn_notice_emit(apply_ctx *c, const rule_input *in, const profile *p,
 		    "expected of you for them.",
 		    list, rule, wn->why);
 	}
-	if (in->env)
+	if (in->env && !health)
 		evidence_event_dated(&d, in->env, in->agency);
 	return effects_emit(c, &d, person_key, wn->recipient);
 }

@@ -177,14 +177,38 @@ alert_person_of(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	return UG_OK;
 }
 
+static ug_err
+record_person_of(void *ctx, const store_record *rec)
+{
+	person_ctx *p = ctx;
+	if (rec->person_key) {
+		memcpy(p->person_key, rec->person_key, UG_PERSON_KEY_LEN);
+		p->found = true;
+	}
+	return UG_OK;
+}
+
+bool
+hub__alert_person_logged(hub *h, const uint8_t *id,
+			 uint8_t person_key[UG_PERSON_KEY_LEN])
+{
+	/* An operational alert's id is no sequence (it starts 0xFF). */
+	if (id[0] == 0xFF)
+		return false;
+	person_ctx p = {h->keys->hash_key, person_key, false};
+	return store_log_get(h->store, ug_get_be64(id), record_person_of,
+			     &p) == UG_OK &&
+	       p.found;
+}
+
 static bool
 alert_person(hub *h, const uint8_t *id, uint8_t person_key[UG_PERSON_KEY_LEN])
 {
 	person_ctx p = {h->keys->hash_key, person_key, false};
 	bool open;
-	return store_alert_get(h->store, id, alert_person_of, &p, &open) ==
-		   UG_OK &&
-	       p.found;
+	if (store_alert_get(h->store, id, alert_person_of, &p, &open) != UG_OK)
+		return false;
+	return p.found || hub__alert_person_logged(h, id, person_key);
 }
 
 /*
@@ -301,6 +325,8 @@ typedef struct {
 	hub_session *s;
 	const char *recipient;
 	bool sent;
+	bool person; /* person_key holds the alert's CPR's */
+	uint8_t person_key[UG_PERSON_KEY_LEN];
 } one_ctx;
 
 static ug_err
@@ -322,21 +348,9 @@ send_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	alert->recipient = (char *)o->recipient;
 	o->sent = session_send(o->h, o->s,
 			       UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, alert);
-	if (o->sent) {
-		uint8_t person_key[UG_PERSON_KEY_LEN];
-		bool person = alert->cpr && alert->cpr[0];
-		if (person)
-			ug_person_key(o->h->keys->hash_key, alert->cpr,
-				      person_key);
-		char detail[2 * STORE_ALERT_ID_LEN + STORE_ID_MAX + 8];
-		ug_hex(id, STORE_ALERT_ID_LEN, detail);
-		if (strcmp(o->recipient, o->s->caseworker) != 0)
-			snprintf(detail + 2 * STORE_ALERT_ID_LEN,
-				 sizeof detail - 2 * STORE_ALERT_ID_LEN,
-				 " for %s", o->recipient);
-		audit_queue(o->h, o->s->caseworker, o->s->key, "deliver", "ok",
-			    person ? person_key : NULL, detail);
-	}
+	o->person = o->sent && alert->cpr && alert->cpr[0];
+	if (o->person)
+		ug_person_key(o->h->keys->hash_key, alert->cpr, o->person_key);
 	alert->recipient = raised_for;
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, alert);
 	return UG_OK;
@@ -351,7 +365,7 @@ offer(void *ctx, const uint8_t *id)
 		return UG_EFULL;
 	if (in_flight(s, id))
 		return UG_OK;
-	one_ctx o = {c->h, s, c->recipient, false};
+	one_ctx o = {c->h, s, c->recipient, false, false, {0}};
 	bool open = false;
 	ug_err err = store_alert_get(c->h->store, id, send_body, &o, &open);
 	if (err != UG_OK) {
@@ -360,6 +374,21 @@ offer(void *ctx, const uint8_t *id)
 		return UG_OK;
 	}
 	if (o.sent) {
+		/* A notice that names no one (a health alert's escalation or
+		 * withdrawn notice) is still about someone: the trail says
+		 * whom, sealed, so that their access export shows who was
+		 * sent it. Read once the alert's own read is done. */
+		if (!o.person)
+			o.person =
+			    hub__alert_person_logged(c->h, id, o.person_key);
+		char detail[2 * STORE_ALERT_ID_LEN + STORE_ID_MAX + 8];
+		ug_hex(id, STORE_ALERT_ID_LEN, detail);
+		if (strcmp(c->recipient, s->caseworker) != 0)
+			snprintf(detail + 2 * STORE_ALERT_ID_LEN,
+				 sizeof detail - 2 * STORE_ALERT_ID_LEN,
+				 " for %s", c->recipient);
+		audit_queue(c->h, s->caseworker, s->key, "deliver", "ok",
+			    o.person ? o.person_key : NULL, detail);
 		memcpy(s->flight[s->n_flight++], id, STORE_ALERT_ID_LEN);
 		c->h->alerts_delivered++;
 		count_delivery(c->h, id);

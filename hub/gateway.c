@@ -570,6 +570,19 @@ hub__gateway_revoked(hub *h, const char *gateway)
 }
 
 void
+hub__gateway_caseworker_revoked(hub *h, const char *caseworker)
+{
+	struct hub_gateway *g = h->gateway;
+	if (!g)
+		return;
+	for (long i = 0; i < g->max; i++) {
+		web_session *s = &g->sessions[i];
+		if (s->used && strcmp(s->caseworker, caseworker) == 0)
+			end_session(h, s, "revoked");
+	}
+}
+
+void
 hub__notify_listed(hub *h, const char *recipient)
 {
 	struct hub_gateway *g = h->gateway;

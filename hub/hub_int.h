@@ -153,6 +153,13 @@ struct hub {
 	struct hub_ops *ops;	     /* ops_alerts.c */
 };
 
+/* deliver.c: the person of the log record an alert's id starts with (the
+ * event that raised it), for the audit records of an alert that names no
+ * one; false for an operational alert or a record no longer held. Not
+ * from within a store_alert_fn (it reads the log). */
+bool hub__alert_person_logged(hub *h, const uint8_t *id,
+			      uint8_t person_key[UG_PERSON_KEY_LEN]);
+
 /* zap.c: answer every pending ZAP request on h->zap. */
 void hub__zap_handle(hub *h);
 /* The property ZAP attaches to every message: the key it admitted. */
@@ -337,6 +344,9 @@ void hub__gateway_registrations_changed(hub *h);
  * gateway registered again before hubd looked): its sessions end all the
  * same (gateway.c). */
 void hub__gateway_revoked(hub *h, const char *gateway);
+/* The same for a revoke-caseworker: that caseworker's web sessions end,
+ * through whichever gateway (gateway.c). */
+void hub__gateway_caseworker_revoked(hub *h, const char *caseworker);
 /* Once a tick: pump every session (resumes delivery stalled by a full
  * peer queue or a store error) and write the delivery counts. */
 void hub__delivery_tick(hub *h);

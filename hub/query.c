@@ -207,12 +207,16 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	 * who was sent them (the web inbox reads alerts only this way). */
 	for (size_t i = 0; i < result->n_alerts; i++) {
 		const wire_alert *a = result->alerts[i];
-		if (!a->cpr || !a->cpr[0] ||
-		    a->alert_id.len != STORE_ALERT_ID_LEN)
+		if (a->alert_id.len != STORE_ALERT_ID_LEN)
 			continue;
 		uint8_t person_key[UG_PERSON_KEY_LEN];
 		char id[2 * STORE_ALERT_ID_LEN + 1];
-		ug_person_key(h->keys->hash_key, a->cpr, person_key);
+		/* A notice that names no one is still about someone. */
+		if (a->cpr && a->cpr[0])
+			ug_person_key(h->keys->hash_key, a->cpr, person_key);
+		else if (!hub__alert_person_logged(h, a->alert_id.data,
+						   person_key))
+			continue;
 		ug_hex(a->alert_id.data, STORE_ALERT_ID_LEN, id);
 		audit(h, caseworker, "listed", "ok", person_key, id);
 	}
@@ -513,7 +517,7 @@ add_seq(void *ctx, uint64_t seq)
 typedef struct {
 	timeline *t;
 	bool open;
-	bool hide_health; /* the asker may not see a health alert's notice */
+	bool hide_health; /* a notice: hide it if it withdrew a health alert */
 } alert_entry_ctx;
 
 /* A withdrawn notice names the alert it withdrew, rule included, in its
@@ -608,11 +612,10 @@ add_alert(void *ctx, const uint8_t *id)
 		     (p->desk && strcmp(recipient, p->h->rules.desk) == 0));
 	if (health_alert(id) && !theirs)
 		return UG_OK;
-	/* So does the notice that withdrew one: it was for that alert's
-	 * recipient. */
+	/* The notice that withdrew one shows in no timeline: it went out
+	 * once the consent no longer shared the alert, and names no one. */
 	a.hide_health =
-	    (id[STORE_ALERT_ID_LEN - 1] & R_RULE_MASK) == R_WITHDRAWN &&
-	    !theirs;
+	    (id[STORE_ALERT_ID_LEN - 1] & R_RULE_MASK) == R_WITHDRAWN;
 	a.open = open;
 	return store_alert_get(p->h->store, id, add_alert_body, &a, &open);
 }

@@ -78,15 +78,32 @@ principal(hub *h, int kind, const char *id)
 	return p;
 }
 
+/* A caseworker revoked and registered again with the same key between two
+ * looks: their sessions ended with the revoke, delivery and web alike. */
+static void
+caseworker_revoked(hub *h, const char *caseworker)
+{
+	for (long i = 0; i < h->sessions_max; i++) {
+		hub_session *s = &h->sessions[i];
+		if (s->used && strcmp(s->caseworker, caseworker) == 0)
+			hub__session_end(h, s,
+					 "its key was revoked or replaced");
+	}
+	hub__gateway_caseworker_revoked(h, caseworker);
+}
+
 static ug_err
 revoked_in_trail(void *ctx, const store_audit_record *r)
 {
 	hub *h = ctx;
 	h->audit_seen = r->seq;
-	if (strncmp(r->actor, "hubctl:", 7) == 0 &&
-	    strcmp(r->action, "revoke-gateway") == 0 &&
-	    strcmp(r->result, "ok") == 0)
+	if (strncmp(r->actor, "hubctl:", 7) != 0 ||
+	    strcmp(r->result, "ok") != 0)
+		return UG_OK;
+	if (strcmp(r->action, "revoke-gateway") == 0)
 		hub__gateway_revoked(h, r->detail);
+	else if (strcmp(r->action, "revoke-caseworker") == 0)
+		caseworker_revoked(h, r->detail);
 	return UG_OK;
 }
 
@@ -109,11 +126,11 @@ hub__principals_refresh(hub *h)
 		return;
 	}
 	h->principal_generation = gen;
-	/* A gateway revoked and registered again with the same key between
-	 * two looks leaves the registrations as they were; only its revoke
-	 * record says that its sessions have ended. A trail that does not
-	 * read is for `audit verify` to report; the registrations below
-	 * still end what they show. */
+	/* A gateway or caseworker revoked and registered again with the
+	 * same key between two looks leaves the registrations as they were;
+	 * only its revoke record says that its sessions have ended. A trail
+	 * that does not read is for `audit verify` to report; the
+	 * registrations below still end what they show. */
 	if (h->audit_seen_set)
 		(void)store_audit_scan(h->store, h->audit_seen + 1,
 				       revoked_in_trail, h);

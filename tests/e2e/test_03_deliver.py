@@ -501,9 +501,11 @@ def test_inbox_shows_what_each_piece_of_evidence_is(make_hub):
         "(school-a)"]
     assert evidence("dropout") == [
         "      2026-09-07              Dropout  (college-a)"]
-    # The notice's evidence is the statement that withdrew the consent.
-    assert evidence("withdrawn") == [
-        "      2026-09-08              Addiction referral  (addiction-a)"]
+    # The notice of a withdrawn consent names no one and has no
+    # evidence: the statement that withdrew the consent (a treatment
+    # stage here) is the centre's, no longer shared (RULES.md §3).
+    assert "    evidence:" not in blocks["withdrawn"]
+    assert "    person" not in "\n".join(blocks["withdrawn"])
     assert evidence("back_on_track") == [
         "      2026-09-28              Enrolment  (college-a)"]
     # A notice has no due day: no "act by" with nothing after it.
@@ -515,8 +517,9 @@ def test_inbox_shows_what_each_piece_of_evidence_is(make_hub):
     [absence] = alerts["absence.rolling"]["evidence"]
     assert (absence["type"], absence["lessons_absent"],
             absence["lessons_expected"]) == ("AbsenceReport", 6, 30)
+    assert (alerts["withdrawn"]["cpr"], alerts["withdrawn"]["evidence"]) \
+        == ("", [])
     for rule, kind, day in (("dropout", "Dropout", "2026-09-07"),
-                            ("withdrawn", "AddictionReferral", "2026-09-08"),
                             ("back_on_track", "Enrolment", "2026-09-28")):
         [e] = alerts[rule]["evidence"]
         assert list(e) == ["event_id", "agency", "type", "period_start",

@@ -18,7 +18,7 @@ import subprocess
 from hubtest import (NO_ESCALATION, RULE_AGENCIES, RULE_CASEWORKERS, CprGen,
                      binary, event,
                      ev_assignment, ev_desk, ev_dropout, ev_dropout_risk,
-                     ev_readiness, rules_hub)
+                     ev_readiness, ev_referral, rules_hub)
 
 LEAD = {"routing.team_lead": "cw-lead"}
 
@@ -397,3 +397,51 @@ def test_assign_without_from_starts_on_the_hub_clocks_today(make_hub):
     assert hub.wait_applied()["alerts"] == 1
     [a] = hub.peek("cw-anna", 1)
     assert a["recipient"] == "cw-anna", a
+
+
+def timeline_rc(hub, caseworker, cpr):
+    """inbox --timeline CPR as caseworker: its exit code (0 shown, 4 the
+    hub refused: not theirs). Its stdout holds the CPR: not kept."""
+    conf = hub.tmp / f"inbox-{caseworker}.conf"
+    conf.write_text(f"caseworker = {caseworker}\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([binary("inbox"), "--config", str(conf),
+                        "--timeline", cpr], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode in (0, 4), p.stderr
+    return p.returncode
+
+
+def test_an_open_notice_naming_the_person_opens_the_timeline(make_hub):
+    """SECURITY.md "Need to know": a timeline is given for a person with
+    an open alert addressed to the caller or their desk that names the
+    person. An escalation notice names its person: while it is open the
+    desk member and the team lead may read the timeline, and once the
+    owner acknowledges the alert (closing the notices) neither may; a
+    health alert's notice names nobody and opens none; another
+    caseworker is refused throughout."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    gen = CprGen(3515)
+    adult, young = gen.born("2001-02-03"), gen.born("2008-04-04")
+    for cpr in (adult, young):
+        hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"),
+             ev_referral(young, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 2
+    for who in ("desk-dora", "cw-lead", "cw-bob"):
+        assert timeline_rc(hub, who, adult) == 4, who
+    hub.advance("2026-09-15T08:00:00")
+    assert len(escalations(hub)) == 4        # both alerts, desk and lead
+    for who in ("desk-dora", "cw-lead"):
+        assert timeline_rc(hub, who, adult) == 0, who
+        assert timeline_rc(hub, who, young) == 4, who
+    assert timeline_rc(hub, "cw-bob", adult) == 4
+    [dropout] = [a for a in hub.peek("cw-anna", 2) if a["rule"] == "dropout"]
+    conf = hub.tmp / "inbox-cw-anna.conf"
+    p = subprocess.run([binary("inbox"), "--config", str(conf), "--ack",
+                        dropout["alert_id"]], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    for who in ("desk-dora", "cw-lead"):
+        assert timeline_rc(hub, who, adult) == 4, who

@@ -225,15 +225,70 @@ def test_a_withdrawn_addiction_alert_leaves_no_trace_for_others(make_hub):
     assert hub.wait_applied()["alerts"] == 2
     [w] = hub.peek("cw-anna", 1)
     assert w["title"].endswith("(addiction)")
-    # Its recipient sees the notice in the timeline while it is open; a
-    # new contact person, outside the consent, sees no sign of it.
+    # The notice names no one (the consent no longer shares the
+    # referral), so no timeline shows it: not its recipient's, and not a
+    # new contact person's.
+    assert [e for e in timeline(hub, "cw-anna", cpr)
+            if e["kind"] == "alert"] == []
     hub.assign(cpr, "cw-bob", start="2026-09-07")
     hub.settle()
-    assert [e["rule"] for e in timeline(hub, "cw-anna", cpr)
-            if e["kind"] == "alert"] == ["withdrawn"]
     bob = timeline(hub, "cw-bob", cpr)
     assert [e for e in bob if e["kind"] == "alert"] == []
     assert "addiction" not in json.dumps(bob).lower()
+
+
+def test_a_withdrawn_notice_says_nothing_the_ended_consent_forbids(
+        make_hub):
+    """RULES.md §4: consent is judged at every disclosure. The notice that
+    takes an addiction alert back goes out when the consent no longer
+    shares the referral (withdrawn, or ended): it names the alerts it
+    withdraws and why, and no more -- no CPR and no evidence (the
+    deciding event is the centre's, a treatment stage here). Nothing
+    expected of its recipient: no action may be recorded on it."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    withdrawn, lapsing = CprGen(4114).take(2)
+    for cpr in (withdrawn, lapsing):
+        hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(withdrawn, "2026-09-07", consent={"given": True}),
+             ev_referral(lapsing, "2026-09-07",
+                         consent={"given": True, "expires": "2026-09-10"}))
+    assert hub.wait_applied()["alerts"] == 2
+    first = {a["cpr"]: a["alert_id"] for a in hub.peek("cw-anna", 2)}
+    hub.send(ev_referral(withdrawn, "2026-09-08", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_stats("two notices", lambda s: s["alerts"] == 4)
+    notices = hub.peek("cw-anna", 2)
+    why = {withdrawn: "the young person withdrew the consent to share it",
+           lapsing: "the young person's consent to share it ended on "
+                    "2026-09-10"}
+    assert sorted(n["explanation"] for n in notices) == sorted(
+        f"Alert {first[c]} (addiction) is withdrawn: {why[c]}. Nothing "
+        "more is expected of you for it." for c in (withdrawn, lapsing))
+    for n in notices:
+        assert (n["rule"], n["priority"], n["cpr"], n["evidence"]) == \
+            ("withdrawn", "LOW", "", []), n
+        assert n["title"].endswith(" (addiction)"), n
+        rc, out, err = hub.record("cw-anna", "contact", n["alert_id"],
+                                  "phone")
+        assert rc != 0, out
+    for cpr in (withdrawn, lapsing):
+        assert [e for e in timeline(hub, "cw-anna", cpr)
+                if e["kind"] == "alert"] == []
+    # The trail still says, sealed, whom each notice was about: the
+    # person's own access export shows who was sent it.
+    hub.stop()
+    for cpr in (withdrawn, lapsing):
+        [notice] = [n["alert_id"] for n in notices
+                    if first[cpr] in n["explanation"]]
+        p = hub.hubctl("audit", "show", "--json", "--cpr", cpr)
+        recs = [json.loads(line) for line in p.stdout.splitlines()]
+        sent = [r for r in recs if r["action"] == "deliver" and
+                r["detail"].startswith(notice)]
+        assert sent and {r["actor"] for r in sent} == {"cw-anna"}, sent
+        assert [(r["result"], r["detail"]) for r in recs
+                if r["action"] == "action refused"] == [
+            ("denied", f"{notice} the alert names no one")], recs
 
 
 def test_combined_alert_to_the_desk_names_no_health_fact(make_hub):
@@ -283,7 +338,7 @@ def test_combined_alert_naming_a_referral_follows_only_under_consent(
         (True, "addiction"), (True, "combined")]
     anna = hub.peek("cw-anna", 2)
     assert sorted((a["cpr"], a["rule"]) for a in anna) == [
-        (withdrawn, "combined"), (withdrawn, "withdrawn")]
+        ("", "withdrawn"), (withdrawn, "combined")]
 
 
 def test_health_alert_escalates_without_its_content(make_hub):

@@ -34,6 +34,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import threading
@@ -848,6 +849,43 @@ def test_caseworker_key_replaced_or_revoked_on_open_connection(
     hub.wait_log(r"HUB-SESSION .*revoked or replaced", count=2)
     assert not problems, "§4: \"Every Query is answered by exactly one " \
         "Result with the same request_id\": " + "; ".join(problems)
+
+
+def test_caseworker_revoked_and_registered_again_at_once_loses_session(
+        make_hub, clients):
+    """SECURITY.md "Revocation is immediate": a revoked caseworker's
+    delivery session ends at once -- also when the operator registers the
+    same key again before hubd's next loop turn (hubd paused here, so it
+    never sees the caseworker missing). Nothing raised after that is
+    pushed on the old session; a new Hello on the same connection opens
+    a new session (PROTOCOL.md §1, "a caseworker says Hello again")."""
+    hub = hub53(make_hub)
+    [p] = adults(5364, 1)
+    hub.assign(p, "cw-anna")
+    a = clients(hub, "cw-anna")
+    assert a.welcome().code == OK
+    hub.send(ev_dropout(p, "2026-10-26"))
+    a.wait_alerts(1)
+    # Paused only once the delivery is written (a second at most): a
+    # hubd paused in the middle of a write would hold hubctl up.
+    wait_for(lambda: '"deliver"' in hub.hubctl(
+        "audit", "show", "--json").stdout, 10, "the delivery written",
+        interval=0.3)
+    hub.proc.send_signal(signal.SIGSTOP)
+    try:
+        hub.hubctl("revoke-caseworker", "cw-anna")
+        hub.register_caseworker("cw-anna")
+    finally:
+        hub.proc.send_signal(signal.SIGCONT)
+    hub.wait_log(r"HUB-SESSION session of cw-anna ended: its key was revoked "
+                 r"or replaced")
+    hub.send(ev_dropout(p, "2026-10-27", institution="college-y"))
+    hub.wait_applied()
+    assert not [f for f in a.quiet(1) if f[0] == FRAME_ALERT], \
+        "an alert was pushed on the session of a revoked caseworker"
+    a.hello()
+    assert a.welcome().code == OK
+    assert len(a.wait_alerts(3)) == 3   # the first again, and the new one
 
 
 # ---------------------------------------------------------------- item 8

@@ -394,6 +394,41 @@ def test_a_gateway_revoked_and_registered_again_at_once_ends_its_sessions(
                             ("desk-dora", "revoked")], ends
 
 
+def test_a_caseworker_revoked_and_registered_again_at_once_is_logged_out(
+        gw):
+    """SECURITY.md "Sessions": a web session ends when its caseworker is
+    revoked -- also when the operator registers the caseworker again
+    (same key, password set again) before hubd's next loop turn. It ends
+    then, recorded `logout` `revoked`, not whenever the browser next
+    asks; the old session is ended, a new login works."""
+    hub, g = gw
+    m = pb()
+    anna = login(g, "cw-anna").session
+    wait_for(lambda: '"login"' in hub.hubctl("audit", "show",
+                                              "--json").stdout,
+             10, "the login written", interval=0.3)
+    hub.proc.send_signal(signal.SIGSTOP)
+    try:
+        hub.hubctl("revoke-caseworker", "cw-anna")
+        hub.register_caseworker("cw-anna")
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "set-password", "cw-anna"],
+                           input=PASSWORD + "\n", capture_output=True,
+                           text=True, timeout=60 * SLOW)
+        assert p.returncode == 0, p.stderr
+    finally:
+        hub.proc.send_signal(signal.SIGCONT)
+    hub.wait_log(r"HUB-WEB web session of cw-anna ended: revoked")
+    r = g.ask(FRAME_QUERY, m.Query(request_id=2, kind=m.OPEN_ALERTS,
+                                   session=anna))
+    assert (r.request_id, r.code, r.reason) == \
+        (2, E_UNAUTHENTICATED, ENDED), r
+    fresh = login(g, "cw-anna", 3).session
+    r = g.ask(FRAME_QUERY, m.Query(request_id=4, kind=m.OPEN_ALERTS,
+                                   session=fresh))
+    assert (r.code, r.caseworker) == (0, "cw-anna"), r
+
+
 def test_session_end_by_a_stop_is_audited_and_a_crash_leaves_none(gw):
     """SECURITY.md "Sessions": a stop of hubd (SIGTERM) ends every live
     web session and records each end as `logout` with result `stopped`;
@@ -699,6 +734,30 @@ def test_frames_refused_for_their_session_are_audited(gw):
         ("frame", "refused", "no live web session with that token"),
         ("frame", "refused", "no live web session with that token"),
         ("frame", "malformed", ONLY)], recs
+
+
+def test_a_session_serves_only_the_gateway_that_opened_it(gw):
+    """SECURITY.md "Sessions": a session is bound to the gateway key that
+    opened it. Another registered gateway that sends its token is
+    answered as for a session that never was (E_UNAUTHENTICATED), and
+    the session lives on for its own gateway."""
+    hub, g = gw
+    m = pb()
+    hub.keygen("web-2")
+    hub.hubctl("register-gateway", "web-2")
+    other = Gateway(hub, "web-2")
+    try:
+        s = login(g, "cw-anna").session
+        r = other.ask(FRAME_QUERY, m.Query(request_id=2,
+                                           kind=m.OPEN_ALERTS, session=s))
+        assert (r.request_id, r.code, r.reason) == \
+            (2, E_UNAUTHENTICATED, ENDED), r
+        assert r.caseworker == "", r
+    finally:
+        other.close()
+    r = g.ask(FRAME_QUERY, m.Query(request_id=3, kind=m.OPEN_ALERTS,
+                                   session=s))
+    assert (r.code, r.caseworker) == (0, "cw-anna"), r
 
 
 def test_keep_alive_and_background_queries(make_hub):

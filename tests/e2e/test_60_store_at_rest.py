@@ -126,6 +126,42 @@ def test_files_alone_reveal_nothing(make_hub):
     hub.start()
 
 
+def test_a_backup_alone_reveals_nothing(make_hub):
+    """SECURITY.md: backups are as sensitive as the store, and no more:
+    `hubctl backup` copies the sealed store and adds a manifest of
+    figures. Taken while hubd runs, every file in the backup (the three
+    data files and manifest.json) holds no CPR in any written form, no
+    person key (raw or hex), and every database in it no agency,
+    caseworker, event type or rule name."""
+    hub, cprs, _, _ = populated(make_hub)
+    out = hub.tmp / "backup-60"
+    p = hub.hubctl("backup", str(out))
+    assert "(intact)" in p.stdout, p.stdout
+    _, _, hash_key = keys(hub)
+    pkeys = [person_key(hash_key, c) for c in cprs]
+    forms = [c.encode() for c in cprs]
+    forms += [f"{c[:6]}-{c[6:]}".encode() for c in cprs]
+    forms += [f"{c[:6]} {c[6:]}".encode() for c in cprs]
+    files = sorted(f for f in out.rglob("*") if f.is_file())
+    assert {f.relative_to(out).as_posix() for f in files} >= {
+        "manifest.json", "log/data.mdb", "ids/data.mdb",
+        "derived/data.mdb"}, files
+    for f in files:
+        data = f.read_bytes()
+        for needle in forms + pkeys + [k.hex().encode() for k in pkeys]:
+            assert needle not in data, (f, needle)
+    secrets = [s.encode() for s in AGENCIES + NAMES]
+    seen = 0
+    for env in ("log", "ids", "derived"):
+        for db in databases(out / env):
+            for k, v in dump(out / env, db):
+                seen += 1
+                for s in secrets:
+                    assert s not in k and s.lower() not in v.lower(), \
+                        (env, db, s, k.hex())
+    assert seen > 20, seen
+
+
 def documented_databases():
     """The databases SECURITY.md's at-rest table lists ("env/db")."""
     doc = (Path(__file__).resolve().parents[2] / "docs" /
@@ -269,3 +305,37 @@ def test_nothing_personal_crosses_the_wire_in_clear(make_hub):
         for needle in (cpr, f"{cpr[:6]}-{cpr[6:]}", f"{cpr[:6]} {cpr[6:]}",
                        "school-a", "cw-anna", "absence", "rolling"):
             assert needle.encode() not in seen, needle
+
+
+def test_nothing_personal_crosses_webds_path_to_the_hub_in_clear(make_hub):
+    """SECURITY.md: the delivery endpoint speaks CURVE only, and webd is a
+    client of it like inbox. Through a relay between webd and hubd: a
+    login (the password travels in it), the open list with an alert, the
+    alert's page and a timeline asked by CPR; the bytes that crossed hold
+    no CPR in any written form, no password, no caseworker, agency or
+    rule name."""
+    from test_70_web import PASSWORD, Web, anna_session, \
+        anna_with_a_person, open_new_alert
+    hub, cpr = anna_with_a_person(make_hub, 6004)
+    hub.cprs.add(cpr)
+    relay = TcpRelay(hub.delivery)
+    real, hub.delivery = hub.delivery, relay.endpoint
+    web = Web(hub)
+    hub.delivery = real
+    try:
+        session = anna_session(web)
+        hexid, _ = open_new_alert(hub, web, session, cpr, "wire-web")
+        r, page = web.request("GET", "/timeline", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr}, cookies=session)
+        assert r.status == 200 and hexid in page, page
+    finally:
+        web.stop()
+        relay.close()
+    seen = bytes(relay.seen)
+    assert len(seen) > 1000, len(seen)
+    for needle in (cpr, f"{cpr[:6]}-{cpr[6:]}", f"{cpr[:6]} {cpr[6:]}",
+                   PASSWORD, "cw-anna", "web-1", "school-a", "absence",
+                   "rolling"):
+        assert needle.encode() not in seen, needle

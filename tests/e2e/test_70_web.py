@@ -1475,6 +1475,47 @@ def test_a_health_notice_at_the_desk_names_nobody_and_takes_no_action(
         web.stop()
 
 
+def test_an_addiction_alert_withdrawn_between_list_and_page(make_hub):
+    """RULES.md §4: consent is judged at every disclosure. The contact
+    person's list shows the addiction alert; the youth withdraws the
+    consent before she opens it: its page is 404 like any alert no
+    longer open for her, and the `withdrawn` notice that takes its place
+    names nobody (RULES.md §3): no CPR, no evidence, no timeline button,
+    no form to record what was done -- only the acknowledgement."""
+    hub = web_hub(make_hub, agencies=RULE_AGENCIES,
+                  caseworkers={"cw-anna": False, "desk-dora": True},
+                  clock="2026-09-07T08:00:00")
+    web = Web(hub)
+    try:
+        cpr = CprGen(7013).born("2003-04-05")
+        hub.assign(cpr, "cw-anna")
+        hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+        assert hub.wait_applied()["alerts"] == 1
+        anna = anna_session(web)
+        [alert] = wait_for(lambda: alerts_listed(web, anna), 20,
+                           "the addiction alert", interval=0.3)
+        hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_STARTED",
+                             consent={"given": False}))
+        assert hub.wait_applied()["alerts"] == 2
+        r, page = web.request("GET", f"/alert/{alert}", cookies=anna)
+        assert r.status == 404, r.status
+        [notice] = alerts_listed(web, anna)
+        r, page = web.request("GET", f"/alert/{notice}", cookies=anna)
+        assert r.status == 200
+        assert f"Withdrawn: alert {alert} (addiction)" in page
+        assert cpr not in page and cpr[:6] not in page
+        assert "2026-09-08" not in page          # the centre's statement
+        assert 'name="cpr"' not in page      # no timeline button
+        assert "/action" not in page and 'id="save-action"' not in page
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", f"/alert/{notice}/ack", {"csrf": csrf},
+                           cookies=anna)
+        assert r.status == 303
+        assert alerts_listed(web, anna) == []
+    finally:
+        web.stop()
+
+
 def missed_treatment_at_the_desk(hub, seed):
     """A referral with consent to share treatment stages on 2026-09-07
     and no treatment started: on 09-23 the missed start goes to the desk
