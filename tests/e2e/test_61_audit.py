@@ -539,3 +539,32 @@ def test_refused_password_and_address_settings_are_recorded(make_hub):
     text = json.dumps(recs)
     assert "nobody@example.org" not in text and "secret" not in text
     assert "short" not in text
+
+
+def test_a_bad_audit_show_filter_is_found_before_the_store(make_hub,
+                                                           tmp_path):
+    """hubctl --help: a bad option value is a usage error, exit 2, found
+    before the store is opened. audit show's --cpr, --from and --to are
+    checked so, also where data_dir holds no store (exit 1 would say the
+    store is missing, not that the command was mistyped)."""
+    hub = make_hub(start=False)
+    before = hub.stats()["audit_records"]
+    cases = [(["--from", "2026-13-01"],
+              "hubctl: --from must be a date, YYYY-MM-DD\n"),
+             (["--to", "2026-02-30"],
+              "hubctl: --to must be a date, YYYY-MM-DD\n"),
+             (["--cpr", "123"], None),
+             (["--from", "2026-03-02", "--to", "2026-03-01"],
+              "hubctl: audit show: --from 2026-03-02 is after --to "
+              "2026-03-01\n")]
+    for where in ([], ["--data_dir", str(tmp_path / "none")]):
+        for args, said in cases:
+            p = hub.hubctl("audit", "show", *args, *where, check=False)
+            assert (p.returncode, p.stdout) == (2, ""), (args, where,
+                                                          p.stderr)
+            if said:
+                assert p.stderr == said, (args, where, p.stderr)
+            else:
+                assert p.stderr.startswith("hubctl: --cpr: "), p.stderr
+    assert not (tmp_path / "none").exists()
+    assert hub.stats()["audit_records"] == before
