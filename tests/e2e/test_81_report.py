@@ -482,7 +482,7 @@ def programme_type(prog, inst):
                  ("eux", "EUD"), ("fgu", "FGU")):
         if prog.startswith(p):
             return t
-    for p, t in (("fgu", "FGU"), ("eud", "EUD"), ("gym", "gymnasium")):
+    for p, t in (("fgu-", "FGU"), ("eud-", "EUD"), ("gym-", "gymnasium")):
         if inst.startswith(p):
             return t
     return "other"

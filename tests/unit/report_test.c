@@ -249,6 +249,13 @@ test_programme_types(void)
 	CHECK_EQ_STR(report_programme_type("fgu-egu", ""), "FGU");
 	CHECK_EQ_STR(report_programme_type("", "eud-vestegnen"), "EUD");
 	CHECK_EQ_STR(report_programme_type("x1", "college-x"), "other");
+	/* The institution's prefix is gym-, eud- or fgu-, dash and all: an
+	 * id that merely begins with the letters is no such college. */
+	CHECK_EQ_STR(report_programme_type("x1", "gymnastics-club"), "other");
+	CHECK_EQ_STR(report_programme_type("", "eudora-school"), "other");
+	CHECK_EQ_STR(report_programme_type("", "fguld"), "other");
+	CHECK_EQ_STR(report_programme_type("", "fgu-vest"), "FGU");
+	CHECK_EQ_STR(report_programme_type("", "gym-nord"), "gymnasium");
 }
 
 static int32_t
