@@ -322,6 +322,34 @@ def test_usage_errors_exit_2(make_hub):
             f"digits, 1970-9999 (not '{year}')\n", p.stderr
 
 
+def test_a_correction_about_another_person_replaces_nothing(make_hub,
+                                                           tmp_path):
+    """OPERATIONS.md, Corrections: a superseded event is not counted, "as
+    in the rules and the timeline", which take a correction only about
+    the same person (PROTOCOL.md, "Corrections"). Six dropouts, each
+    then named in `supersedes` by the same college's Dropout of another
+    person: twelve dropouts stand. Six others corrected about the same
+    person are six."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8107)
+    first, second = gen.take(6), gen.take(6)
+    fixed = gen.take(6)
+    drops = [ev_dropout(c, "2026-09-01", institution="eud-a")
+             for c in first + fixed]
+    hub.send(*drops)
+    hub.wait_applied()
+    fixes = []
+    for c, d in zip(second + fixed, drops):
+        fix = ev_dropout(c, "2026-09-02", institution="eud-a")
+        fix.supersedes = d.event_id
+        fixes.append(fix)
+    hub.send(*fixes)
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    d = cells(tables["dropouts"])
+    assert d[("eud-a (EUD)", "dropped out")] == "18", tables["dropouts"]
+
+
 def ev_benefit(cpr, start, stop=""):
     return event("jobcenter-a", cpr, "benefit_status", jobcenter="jc-a",
                  benefit="EDUCATION_BENEFIT", start=start, stop=stop)

@@ -373,6 +373,17 @@ test_superseded_only_by_same_agency_later(void)
 	CHECK_EQ_INT(f[0].type, 0);
 	for (int i = 1; i < 5; i++)
 		CHECK_EQ_INT(f[i].type, REPORT_ABSENCE);
+	/* 2, school-a's and about another person, names 1: nothing. */
+	f[0].type = REPORT_ABSENCE;
+	f[2].person = 1;
+	memset(sup, 0, sizeof sup);
+	memcpy(sup[2], ids[1], 16);
+	strcpy(agency[1], "school-a");
+	report_drop_superseded(&in, (const uint8_t(*)[16])ids,
+			       (const uint8_t(*)[16])sup,
+			       (const char(*)[REPORT_LABEL_MAX])agency);
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ_INT(f[i].type, REPORT_ABSENCE);
 }
 
 static void
