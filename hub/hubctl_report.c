@@ -234,7 +234,8 @@ day_of(const char *text)
 }
 
 /* Labels show at most 40 bytes of an id (the tables' widths), and an id
- * may have 256: a longer one is kept as its first 23 bytes, '~' and 16
+ * may have 256: a longer one is kept as its first 23 bytes (fewer, to end
+ * on a whole UTF-8 character), '~' and 16
  * hex digits of a hash of the whole id, so two long ids that begin alike
  * never share a row (OPERATIONS.md, "Never in the report"). */
 #define REPORT_ID_SHOWN 40
@@ -255,7 +256,11 @@ copy(char dst[REPORT_LABEL_MAX], const char *src)
 	crypto_generichash(hash, sizeof hash, (const uint8_t *)src, len, NULL,
 			   0);
 	ug_hex(hash, sizeof hash, hex);
-	snprintf(dst, REPORT_LABEL_MAX, "%.*s~%s", REPORT_ID_HEAD, src, hex);
+	/* Never half a character: the page and the CSV files are UTF-8. */
+	int head = REPORT_ID_HEAD;
+	while (head > 0 && ((uint8_t)src[head] & 0xc0) == 0x80)
+		head--;
+	snprintf(dst, REPORT_LABEL_MAX, "%.*s~%s", head, src, hex);
 }
 
 /* Fill f from the envelope; false when the event is not one the report

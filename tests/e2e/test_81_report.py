@@ -273,6 +273,25 @@ def test_long_institution_ids_that_begin_alike_are_two_rows(make_hub,
     assert d[("Total", "started")] == "13"
 
 
+def test_a_long_id_is_cut_on_a_whole_character(make_hub, tmp_path):
+    """An id of more than 40 bytes keeps at most its first 23 bytes, and
+    never half a character: the page and the CSV files are UTF-8, and an
+    id whose 23rd byte is the first of an "ø" keeps 22."""
+    import hashlib
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8108)
+    inst = "gym-" + "x" * 18 + "ø" * 12     # "ø" at bytes 23-24, ...
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution=inst,
+                            programme="stx") for c in gen.take(6)])
+    hub.wait_applied()
+    out, _ = report(hub, tmp_path, "--year", "2026")
+    raw = (out.parent / "status-dropouts.csv").read_bytes()
+    rows = list(csv.reader(raw.decode("utf-8").splitlines()))
+    h = hashlib.blake2b(inst.encode(), digest_size=8).hexdigest()
+    assert rows[1][:2] == [f"{inst[:22]}~{h} (gymnasium)", "6"], rows
+    out.read_bytes().decode("utf-8")
+
+
 def test_usage_errors_exit_2(make_hub):
     hub = make_hub()
     for args in (["--year", "2026"], ["--year", "26x", "--out", "x.html"],
