@@ -292,6 +292,49 @@ def test_a_long_id_is_cut_on_a_whole_character(make_hub, tmp_path):
     out.read_bytes().decode("utf-8")
 
 
+def test_a_report_that_fails_leaves_the_last_one_as_it_was(make_hub,
+                                                           tmp_path):
+    """OPERATIONS.md: the page and its CSV files are replaced together,
+    once all are written; a report that fails (a file not writable:
+    exit 1, audited `failed`) leaves no file of its own and the last
+    report's files as they were, not a page beside another run's
+    figures."""
+    hub = make_hub()
+    d = tmp_path / "status"
+    d.mkdir()
+    (d / "status.html").write_text("last year's page")
+    (d / "status-readiness.csv").write_text("last year's figures")
+    (d / "status-neet.csv").mkdir()       # cannot be replaced by a file
+    p = hub.hubctl("report", "--year", "2026", "--out",
+                   str(d / "status.html"), check=False)
+    assert p.returncode == 1 and p.stdout == "", p
+    assert p.stderr == f"hubctl: cannot write {d}/status-neet.csv: Is " \
+        "a directory\n", p.stderr
+    assert sorted(os.listdir(d)) == ["status-neet.csv", "status-readiness.csv",
+                                     "status.html"]
+    assert (d / "status.html").read_text() == "last year's page"
+    assert (d / "status-readiness.csv").read_text() == "last year's figures"
+    (d / "status-neet.csv").rmdir()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert len(tables) == 9 and "<svg" in out.read_text()
+    assert os.stat(out).st_mode & 0o777 == 0o666 & ~current_umask()
+    results = [json.loads(l)["result"] for l in hub.hubctl(
+        "audit", "show", "--json", "--actor", hubctl_actor()).stdout
+        .splitlines() if json.loads(l)["action"] == "report"]
+    assert results == ["failed", "ok"], results
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def hubctl_actor():
+    import pwd
+    return "hubctl:" + pwd.getpwuid(os.geteuid()).pw_name
+
+
 def test_usage_errors_exit_2(make_hub):
     hub = make_hub()
     for args in (["--year", "2026"], ["--year", "26x", "--out", "x.html"],
