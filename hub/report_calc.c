@@ -416,9 +416,9 @@ report_dropouts(const report_input *in, report_table *t)
 	    t->note, sizeof t->note,
 	    "Persons with an Enrolment start, a "
 	    "DropoutRisk or a Dropout dated in the period, per institution "
-	    "and programme type (stx, hhx, htx, hf, ib: gymnasium; eud-*, "
-	    "eux-*: EUD; fgu-*: FGU; else the institution id's prefix "
-	    "gym-, eud-, fgu-; else other).");
+	    "and programme type (a programme code starting stx, hhx, htx, "
+	    "hf, ib or gym: gymnasium; eud or eux: EUD; fgu: FGU; else the "
+	    "institution id's prefix gym-, eud-, fgu-; else other).");
 	t->col_total = true;
 	t->chart_col = 2;
 	report_suppress(t);

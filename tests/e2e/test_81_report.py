@@ -244,6 +244,10 @@ def test_starts_per_institution_not_given_back_by_the_types(make_hub,
         assert_no_recompute(t)
     # The key figure needs EUD and Total both shown.
     assert "(EUD): suppressed (too few persons)</li>" in out.read_text()
+    # The page says how a type is found as OPERATIONS.md does.
+    assert "(a programme code starting stx, hhx, htx, hf, ib or gym: " \
+        "gymnasium; eud or eux: EUD; fgu: FGU; else the institution id's " \
+        "prefix gym-, eud-, fgu-; else other)" in out.read_text()
 
 
 def test_long_institution_ids_that_begin_alike_are_two_rows(make_hub,
