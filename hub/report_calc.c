@@ -820,10 +820,13 @@ report_clocks(const report_input *in, report_table *t)
 	    "person who dropped out twice has two of each). Contact: a "
 	    "contact (or offer) "
 	    "recorded with the inbox by the 5th working day after the day "
-	    "the hub received the dropout. Offer: an offer recorded or an "
-	    "enrolment started by 30 days after the recorded contact (the "
-	    "summer holiday not counted). Pending: the deadline has not "
-	    "passed yet. Total: the clocks started.");
+	    "the hub received the dropout. Offer: an offer recorded by 30 "
+	    "days after the recorded contact (the summer holiday not "
+	    "counted). Closed by enrolment: an enrolment in a new "
+	    "education received by the deadline, before the contact (the "
+	    "offer) was recorded. Pending: the deadline has not passed "
+	    "yet. Total: "
+	    "the clocks started.");
 	t->row_total = true;
 	t->chart_col = 1;
 	report_suppress(t);
