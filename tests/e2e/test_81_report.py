@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 from hubtest import CprGen, binary, ev_dropout, ev_enrolment, \
-    ev_leaving, ev_readiness, event, rules_hub
+    ev_leaving, ev_readiness, ev_referral, event, rules_hub
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -414,6 +414,25 @@ def test_a_correction_about_another_person_replaces_nothing(make_hub,
     _, tables = report(hub, tmp_path, "--year", "2026")
     d = cells(tables["dropouts"])
     assert d[("eud-a (EUD)", "dropped out")] == "18", tables["dropouts"]
+
+
+def test_referrals_of_known_persons_count_only_as_alerts(make_hub,
+                                                          tmp_path):
+    """OPERATIONS.md, the anonymous table: referrals of known persons are
+    not counted there; the alerts raised from them, shared with consent,
+    are the alerts table's `addiction` row."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    known = CprGen(8109).take(5)
+    for c in known:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_referral(c, "2026-09-07",
+                           consent={"given": True, "scope": "referral",
+                                    "expires": "2027-06-30"})
+               for c in known])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    assert cells(tables["anonymous"])[("Total", "records")] == "0"
+    assert cells(tables["alerts"])[("addiction", "raised")] == "5"
 
 
 def ev_benefit(cpr, start, stop=""):
