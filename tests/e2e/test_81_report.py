@@ -464,6 +464,11 @@ def test_without_attachment_month_by_month(make_hub, tmp_path):
     today = datetime.datetime.utcnow().date().isoformat()[:7]
     got = {r[0]: r[1] for r in tables["neet"][1:]}
     assert got == {m: str(n) for m, n in want.items() if m <= today}
+    # The page's key figure: the last month shown.
+    if got:
+        last = max(got)
+        assert f"<li>Without attachment to education in {last}: " \
+            f"{got[last]} (baseline 360, goal 160)</li>" in out.read_text()
 
 
 def record_contact(hub, cprs, date=None):
