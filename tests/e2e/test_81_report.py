@@ -435,6 +435,30 @@ def test_referrals_of_known_persons_count_only_as_alerts(make_hub,
     assert cells(tables["alerts"])[("addiction", "raised")] == "5"
 
 
+def test_an_enrolments_end_reason_is_kept_not_counted(make_hub, tmp_path):
+    """PROTOCOL.md, Enrolment.end_reason: the reason is kept with the
+    event (hubctl export shows it); the report counts starts, not ends
+    or their reasons."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    people = CprGen(8110).take(5)
+    hub.send(*[ev_enrolment(c, "2026-01-12", institution="eud-a",
+                            programme="eud-smed") for c in people])
+    hub.send(*[ev_enrolment(c, "2026-01-12", institution="eud-a",
+                            programme="eud-smed", end="2026-06-26",
+                            end_reason="COMPLETED") for c in people])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert cells(tables["enrolments"])[("EUD", "started")] == "5"
+    labels = [t[0] + [r[0] for r in t[1:]] for t in tables.values()]
+    assert not [x for t in labels for x in t if "omplet" in x], labels
+    exported = hub.client_dir / "export.json"
+    hub.hubctl("export", "--cpr", people[0], "--out", str(exported))
+    ends = [e["envelope"]["enrolment"] for e in
+            json.loads(exported.read_text())["events"]
+            if e["envelope"]["enrolment"].get("end")]
+    assert [e["end_reason"] for e in ends] == ["COMPLETED"], ends
+
+
 def ev_benefit(cpr, start, stop=""):
     return event("jobcenter-a", cpr, "benefit_status", jobcenter="jc-a",
                  benefit="EDUCATION_BENEFIT", start=start, stop=stop)
