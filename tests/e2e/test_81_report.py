@@ -575,6 +575,23 @@ def test_legal_clocks_as_the_rules_keep_them(make_hub, tmp_path):
     assert a[("deadline.contact.missed", "raised")] == "12"
 
 
+def test_the_clocks_rows_name_the_deadlines_in_force(make_hub, tmp_path):
+    """OPERATIONS.md: the clocks are the rules file's (`deadline.*`); the
+    rows and the title say which: 3 working days, 1 day, ages 16-18."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules={
+        "deadline.contact_working_days": "3", "deadline.offer_days": "1",
+        "deadline.min_age": "16", "deadline.max_age": "18"})
+    youth = [CprGen(8111).born("2008-03-%02d" % (i + 1)) for i in range(5)]
+    hub.send(*[ev_dropout(c, "2026-09-04") for c in youth])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    rows = [r[0] for r in tables["clocks"][1:]]
+    assert rows == ["contact within 3 working days", "offer within 1 day"]
+    assert cells(tables["clocks"])[(rows[0], "Total")] == "5"
+    assert "<h2>The legal clocks for 16-18-year-olds who dropped out</h2>" \
+        in out.read_text()
+
+
 def test_missed_clocks_not_given_back_by_the_alerts(make_hub, tmp_path):
     # 29 dropouts of 16-year-olds: 20 contacted in time, 2 enrolled
     # before the deadline, 7 missed. The 2 are hidden and the 7 with
