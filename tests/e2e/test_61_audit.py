@@ -370,6 +370,37 @@ def test_deleted_record_is_named(make_hub):
     assert seq == 4 and "missing" in what, (seq, what)
 
 
+def test_verify_counts_the_problems_and_needs_the_public_key(make_hub):
+    """OPERATIONS.md, The audit trail: BROKEN names the first broken
+    record and how many problems in all; records after the last
+    checkpoint are named as not yet signed; no readable hub.sign_public
+    is exit 1, NOT VERIFIED."""
+    hub, _, _ = busy_hub(make_hub)
+    secret = hub.keys_dir / "hub.sign_secret"
+    secret.rename(hub.keys_dir / "aside")
+    hub.hubctl("audit", "show")          # a record no checkpoint covers
+    p = verify(hub)
+    n = int(re.search(r"head at record (\d+)", p.stdout).group(1))
+    assert p.returncode == 0 and f"records {n}..{n} come after the last " \
+        "checkpoint: chained and sealed, not yet signed\n" in p.stdout, \
+        p.stdout
+    (hub.keys_dir / "aside").rename(secret)
+    public = hub.keys_dir / "hub.sign_public"
+    public.rename(hub.keys_dir / "aside")
+    p = verify(hub)
+    assert p.returncode == 1 and p.stdout.startswith(
+        "audit trail NOT VERIFIED: cannot read the signing public key"), \
+        p.stdout
+    (hub.keys_dir / "aside").rename(public)
+    edit_audit(hub, lambda pairs: [p for p in pairs
+                                   if seq_of(p) not in (4, 6)])
+    p = verify(hub)
+    assert p.returncode == 1
+    assert p.stdout.startswith("audit trail BROKEN at record 4: record 4 "
+                               "missing (gap: the next record is 5)\n2 "
+                               "problems in all; "), p.stdout
+
+
 def test_truncated_tail_is_caught(make_hub):
     hub, _, _ = busy_hub(make_hub)
     last = len(show(hub))   # show itself appends a record: count after
