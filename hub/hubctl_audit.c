@@ -226,37 +226,56 @@ day_option(const ug_config *cfg, const char *name, int64_t *ms, int64_t dflt,
 	return true;
 }
 
-static int
-show(const ug_config *cfg, store *s, ug_keys *keys)
+/* The filter of `audit show`: false (a usage error, said on stderr)
+ * for a bad CPR or date or a reversed period. keys NULL: checked only,
+ * before the store is opened. */
+static bool
+show_filter(const ug_config *cfg, const ug_keys *keys, show_ctx *c)
 {
-	show_ctx c = {.json = ug_config_bool(cfg, "json"),
-		      .key = ug_config_get(cfg, "key"),
-		      .actor = ug_config_get(cfg, "actor")};
 	const char *cpr = ug_config_get(cfg, "cpr");
 	if (cpr[0]) {
 		char norm[11];
 		const char *why;
 		if (ug_cpr_parse(cpr, strlen(cpr), norm, &why) != UG_OK) {
 			ug_eprintf("hubctl: --cpr: %s\n", why);
-			return 2;
+			return false;
 		}
-		ug_person_key(keys->hash_key, norm, c.person_key);
+		if (keys)
+			ug_person_key(keys->hash_key, norm, c->person_key);
 		sodium_memzero(norm, sizeof norm);
-		c.by_person = true;
+		c->by_person = true;
 	}
 	/* --to names the last day shown, so it counts to the day's end. */
-	if (!day_option(cfg, "from", &c.from, INT64_MIN, 0) ||
-	    !day_option(cfg, "to", &c.to, INT64_MAX, 1))
-		return 2;
+	if (!day_option(cfg, "from", &c->from, INT64_MIN, 0) ||
+	    !day_option(cfg, "to", &c->to, INT64_MAX, 1))
+		return false;
 	/* An empty period is a typo, not a question whose answer is
 	 * "nothing": the same rule as report's. */
-	if (c.from >= c.to) {
+	if (c->from >= c->to) {
 		ug_eprintf("hubctl: audit show: --from %s is after --to "
 			   "%s\n",
 			   ug_config_get(cfg, "from"),
 			   ug_config_get(cfg, "to"));
-		return 2;
+		return false;
 	}
+	return true;
+}
+
+bool
+hubctl_audit_usage_ok(const ug_config *cfg, const char *sub)
+{
+	show_ctx c = {0};
+	return strcmp(sub, "show") != 0 || show_filter(cfg, NULL, &c);
+}
+
+static int
+show(const ug_config *cfg, store *s, ug_keys *keys)
+{
+	show_ctx c = {.json = ug_config_bool(cfg, "json"),
+		      .key = ug_config_get(cfg, "key"),
+		      .actor = ug_config_get(cfg, "actor")};
+	if (!show_filter(cfg, keys, &c))
+		return 2;
 	ug_err err = store_audit_scan(s, 1, show_one, &c);
 	if (err != UG_OK) {
 		ug_eprintf("hubctl: reading the audit trail stopped: %s "

@@ -5,6 +5,7 @@
 #ifndef UG_HUBCTL_AUDIT_H
 #define UG_HUBCTL_AUDIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/config.h"
@@ -40,6 +41,11 @@ int hubctl_register_outcome(store *s, ug_keys *keys, const char *action,
  * or failed, 2 usage). */
 int hubctl_audit(const ug_config *cfg, store *s, ug_keys *keys,
 		 const char *sub);
+
+/* Whether `audit show`'s filter (--cpr, --from, --to) is one; says why
+ * not on stderr. Checked before the store is opened, as every usage
+ * error is. true for `audit verify`. */
+bool hubctl_audit_usage_ok(const ug_config *cfg, const char *sub);
 
 /* Whether `sub` is an audit subcommand hubctl knows. */
 int hubctl_audit_known(const char *sub);

@@ -1250,6 +1250,8 @@ main(int argc, char **argv)
 		rc = 2;
 	} else if (lifecycle && !hubctl_lifecycle_usage_ok(cfg, cmd)) {
 		rc = 2;
+	} else if (audit && !hubctl_audit_usage_ok(cfg, id)) {
+		rc = 2;
 	} else if (report && !hubctl_report_usage_ok(cfg)) {
 		rc = 2;
 	} else if (strcmp(cmd, "set-email") == 0 &&

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -234,7 +236,8 @@ day_of(const char *text)
 }
 
 /* Labels show at most 40 bytes of an id (the tables' widths), and an id
- * may have 256: a longer one is kept as its first 23 bytes, '~' and 16
+ * may have 256: a longer one is kept as its first 23 bytes (fewer, to end
+ * on a whole UTF-8 character), '~' and 16
  * hex digits of a hash of the whole id, so two long ids that begin alike
  * never share a row (OPERATIONS.md, "Never in the report"). */
 #define REPORT_ID_SHOWN 40
@@ -255,7 +258,11 @@ copy(char dst[REPORT_LABEL_MAX], const char *src)
 	crypto_generichash(hash, sizeof hash, (const uint8_t *)src, len, NULL,
 			   0);
 	ug_hex(hash, sizeof hash, hex);
-	snprintf(dst, REPORT_LABEL_MAX, "%.*s~%s", REPORT_ID_HEAD, src, hex);
+	/* Never half a character: the page and the CSV files are UTF-8. */
+	int head = REPORT_ID_HEAD;
+	while (head > 0 && ((uint8_t)src[head] & 0xc0) == 0x80)
+		head--;
+	snprintf(dst, REPORT_LABEL_MAX, "%.*s~%s", head, src, hex);
 }
 
 /* Fill f from the envelope; false when the event is not one the report
@@ -499,18 +506,9 @@ csv_field(FILE *f, const char *s)
 	}
 }
 
-static bool
-write_csv(const char *dir, const report_table *t)
+static void
+write_csv(FILE *f, const report_table *t)
 {
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%.*s/status-%.31s.csv", PATH_MAX - 1, dir,
-		 t->name);
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		ug_eprintf("hubctl: cannot write %s: %s\n", path,
-			   strerror(errno));
-		return false;
-	}
 	char buf[24];
 	csv_field(f, "");
 	for (size_t c = 0; c <= t->ncols; c++)
@@ -530,8 +528,6 @@ write_csv(const char *dir, const report_table *t)
 			}
 		fputc('\n', f);
 	}
-	bool ok = fflush(f) == 0 && !ferror(f);
-	return fclose(f) == 0 && ok;
 }
 
 static void
@@ -751,15 +747,9 @@ key_figures(FILE *f, const report_table *enrol, const report_table *neet)
 	fputs("</ul></div>\n", f);
 }
 
-static bool
-write_html(const char *path, const report_input *in, report_table *t, size_t n)
+static void
+write_html(FILE *f, const report_input *in, report_table *t, size_t n)
 {
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		ug_eprintf("hubctl: cannot write %s: %s\n", path,
-			   strerror(errno));
-		return false;
-	}
 	char a[11], b[11], now[11];
 	ug_date_format(in->from, a);
 	ug_date_format(in->to, b);
@@ -789,8 +779,114 @@ write_html(const char *path, const report_input *in, report_table *t, size_t n)
 		fputs("</section>\n", f);
 	}
 	fputs("</body></html>\n", f);
+}
+
+/* The page and its CSV files are one report: each is written beside its
+ * name and all are renamed into place only once every one is written,
+ * so a report that fails leaves the files of the last one as they were,
+ * never a page with another run's figures beside it. */
+typedef struct {
+	char path[PATH_MAX + 64];
+	char tmp[PATH_MAX + 72];
+} report_file;
+
+static FILE *
+file_open(report_file *o)
+{
+	snprintf(o->tmp, sizeof o->tmp, "%.*s.XXXXXX", PATH_MAX + 63, o->path);
+	int fd = mkstemp(o->tmp);
+	FILE *f = NULL;
+	if (fd >= 0) {
+		/* mkstemp makes it 0600; the report is no secret. */
+		mode_t mask = umask(0);
+		umask(mask);
+		if (fchmod(fd, 0666 & ~mask) == 0)
+			f = fdopen(fd, "w");
+	}
+	if (!f) {
+		ug_eprintf("hubctl: cannot write %s: %s\n", o->path,
+			   strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(o->tmp);
+		}
+		o->tmp[0] = '\0';
+	}
+	return f;
+}
+
+static bool
+file_close(report_file *o, FILE *f)
+{
 	bool ok = fflush(f) == 0 && !ferror(f);
-	return fclose(f) == 0 && ok;
+	int why = errno;
+	if (fclose(f) != 0 && ok) {
+		ok = false;
+		why = errno;
+	}
+	if (!ok)
+		ug_eprintf("hubctl: cannot write %s: %s\n", o->path,
+			   strerror(why));
+	return ok;
+}
+
+/* Rename every written file into place, or take them all back. */
+static bool
+files_commit(report_file *files, size_t n, bool ok)
+{
+	struct stat st;
+	for (size_t i = 0; ok && i < n; i++)
+		if (lstat(files[i].path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			ug_eprintf("hubctl: cannot write %s: %s\n",
+				   files[i].path, strerror(EISDIR));
+			ok = false;
+		}
+	for (size_t i = 0; ok && i < n; i++)
+		if (rename(files[i].tmp, files[i].path) != 0) {
+			ug_eprintf("hubctl: cannot write %s: %s\n",
+				   files[i].path, strerror(errno));
+			ok = false;
+		} else {
+			files[i].tmp[0] = '\0';
+		}
+	for (size_t i = 0; i < n; i++)
+		if (files[i].tmp[0])
+			unlink(files[i].tmp);
+	return ok;
+}
+
+static bool
+write_files(const char *out, const char *dir, const report_input *in,
+	    report_table *t, size_t n)
+{
+	if (strlen(out) >= PATH_MAX) {
+		ug_eprintf("hubctl: cannot write %.64s...: %s\n", out,
+			   strerror(ENAMETOOLONG));
+		return false;
+	}
+	report_file files[1 + REPORT_TABLES];
+	memset(files, 0, sizeof files);
+	snprintf(files[0].path, sizeof files[0].path, "%.*s", PATH_MAX - 1,
+		 out);
+	for (size_t i = 0; i < n; i++)
+		snprintf(files[1 + i].path, sizeof files[1 + i].path,
+			 "%.*s/status-%.31s.csv", PATH_MAX - 1, dir,
+			 t[i].name);
+	bool ok = true;
+	size_t opened = 0;
+	for (; ok && opened < 1 + n; opened++) {
+		FILE *f = file_open(&files[opened]);
+		if (!f) {
+			ok = false;
+			break;
+		}
+		if (opened == 0)
+			write_html(f, in, t, n);
+		else
+			write_csv(f, &t[opened - 1]);
+		ok = file_close(&files[opened], f);
+	}
+	return files_commit(files, opened, ok);
 }
 
 /* ---- the command ---- */
@@ -862,9 +958,7 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	char dirbuf[PATH_MAX];
 	snprintf(dirbuf, sizeof dirbuf, "%s", out);
 	const char *dir = dirname(dirbuf);
-	bool written = err == UG_OK && write_html(out, &sc.in, t, made);
-	for (size_t i = 0; written && i < made; i++)
-		written = write_csv(dir, &t[i]);
+	bool written = err == UG_OK && write_files(out, dir, &sc.in, t, made);
 	char detail[STORE_AUDIT_DETAIL_MAX], a[11], b[11];
 	ug_date_format(sc.in.from, a);
 	ug_date_format(sc.in.to, b);

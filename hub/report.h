@@ -150,7 +150,8 @@ bool report_anonymous(const report_input *in, report_table *t);
 /* Drop facts superseded by a correction: ids[i] (16 bytes) of every
  * fact i, sup[i] (16 bytes, or all zero) the id it supersedes and
  * agency[i] its sender. Only a later fact (higher seq) of the same agency
- * supersedes, as in the rules and the timeline (docs/RULES.md §3). Marks
+ * about the same person supersedes, as in the rules and the timeline
+ * (docs/RULES.md §3). Marks
  * superseded facts with type 0. */
 void report_drop_superseded(report_input *in, const uint8_t (*ids)[16],
 			    const uint8_t (*sup)[16],

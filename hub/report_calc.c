@@ -416,9 +416,9 @@ report_dropouts(const report_input *in, report_table *t)
 	    t->note, sizeof t->note,
 	    "Persons with an Enrolment start, a "
 	    "DropoutRisk or a Dropout dated in the period, per institution "
-	    "and programme type (stx, hhx, htx, hf, ib: gymnasium; eud-*, "
-	    "eux-*: EUD; fgu-*: FGU; else the institution id's prefix "
-	    "gym-, eud-, fgu-; else other).");
+	    "and programme type (a programme code starting stx, hhx, htx, "
+	    "hf, ib or gym: gymnasium; eud or eux: EUD; fgu: FGU; else the "
+	    "institution id's prefix gym-, eud-, fgu-; else other).");
 	t->col_total = true;
 	t->chart_col = 2;
 	report_suppress(t);
@@ -696,9 +696,18 @@ report_clocks(const report_input *in, report_table *t)
 					   "closed by enrolment", "pending"};
 	labels rows = {0};
 	triples tr = {0};
-	bool ok = label_index(&rows, "1 contact within 5 working days") >= 0 &&
-		  label_index(&rows, "2 offer within 30 days") >= 0;
 	const rules_config *rc = in->rules;
+	/* The rows name the deadlines of the rules file in force, which need
+	 * not be the law's 5 working days and 30 days. */
+	char contact[REPORT_LABEL_MAX], offer[REPORT_LABEL_MAX];
+	snprintf(contact, sizeof contact, "1 contact within %d working day%s",
+		 rc->deadline.contact_working_days,
+		 rc->deadline.contact_working_days == 1 ? "" : "s");
+	snprintf(offer, sizeof offer, "2 offer within %d day%s",
+		 rc->deadline.offer_days,
+		 rc->deadline.offer_days == 1 ? "" : "s");
+	bool ok =
+	    label_index(&rows, contact) >= 0 && label_index(&rows, offer) >= 0;
 	clock_person *st = calloc(in->npersons + 1, sizeof *st);
 	clock_run *runs = calloc(in->nfacts + 1, sizeof *runs);
 	size_t nruns = 0;
@@ -810,20 +819,26 @@ report_clocks(const report_input *in, report_table *t)
 	memmove(t->rows[0], t->rows[0] + 2, REPORT_LABEL_MAX - 2);
 	memmove(t->rows[1], t->rows[1] + 2, REPORT_LABEL_MAX - 2);
 	snprintf(t->title, sizeof t->title,
-		 "The legal clocks for "
-		 "15-17-year-olds who dropped out");
+		 "The legal clocks for %d-%d-year-olds who dropped out",
+		 rc->deadline.min_age, rc->deadline.max_age);
 	snprintf(
 	    t->note, sizeof t->note,
 	    "Clocks, not persons: a contact "
-	    "clock for each dropout of a 15-17-year-old the hub received "
+	    "clock for each dropout of a %d-%d-year-old the hub received "
 	    "in the period, an offer clock for each recorded contact (a "
 	    "person who dropped out twice has two of each). Contact: a "
-	    "contact (or offer) "
-	    "recorded with the inbox by the 5th working day after the day "
-	    "the hub received the dropout. Offer: an offer recorded or an "
-	    "enrolment started by 30 days after the recorded contact (the "
-	    "summer holiday not counted). Pending: the deadline has not "
-	    "passed yet. Total: the clocks started.");
+	    "contact (or offer) recorded with the inbox within %d working "
+	    "day%s after the day the hub received the dropout. Offer: an "
+	    "offer recorded within %d day%s after the recorded contact "
+	    "(the summer holiday not counted). Closed by enrolment: an "
+	    "enrolment in a new "
+	    "education received by the deadline, before the contact (the "
+	    "offer) was recorded. Pending: the deadline has not passed "
+	    "yet. Total: the clocks started.",
+	    rc->deadline.min_age, rc->deadline.max_age,
+	    rc->deadline.contact_working_days,
+	    rc->deadline.contact_working_days == 1 ? "" : "s",
+	    rc->deadline.offer_days, rc->deadline.offer_days == 1 ? "" : "s");
 	t->row_total = true;
 	t->chart_col = 1;
 	report_suppress(t);
@@ -982,7 +997,11 @@ report_drop_superseded(report_input *in, const uint8_t (*ids)[16],
 		id_index key = {sup[j], 0};
 		const id_index *hit =
 		    bsearch(&key, by_id, in->nfacts, sizeof *by_id, cmp_id);
+		/* About the same person too, as the rules and the timeline
+		 * take it: a correction naming another person's event takes
+		 * nothing from theirs (PROTOCOL.md, "Corrections"). */
 		if (hit && in->facts[hit->fact].seq < in->facts[j].seq &&
+		    in->facts[hit->fact].person == in->facts[j].person &&
 		    strcmp(agency[hit->fact], agency[j]) == 0) {
 			drop[hit->fact] = true;
 			in->facts[j].corrects = hit->fact + 1;

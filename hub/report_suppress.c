@@ -250,11 +250,12 @@ report_programme_type(const char *programme, const char *institution)
 	for (size_t i = 0; i < sizeof gym / sizeof *gym; i++)
 		if (starts(programme, gym[i]))
 			return "gymnasium";
-	if (starts(institution, "fgu"))
+	/* The prefix with its dash: "eudora-skolen" is no EUD college. */
+	if (starts(institution, "fgu-"))
 		return "FGU";
-	if (starts(institution, "eud"))
+	if (starts(institution, "eud-"))
 		return "EUD";
-	if (starts(institution, "gym"))
+	if (starts(institution, "gym-"))
 		return "gymnasium";
 	return "other";
 }

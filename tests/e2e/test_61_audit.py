@@ -370,6 +370,37 @@ def test_deleted_record_is_named(make_hub):
     assert seq == 4 and "missing" in what, (seq, what)
 
 
+def test_verify_counts_the_problems_and_needs_the_public_key(make_hub):
+    """OPERATIONS.md, The audit trail: BROKEN names the first broken
+    record and how many problems in all; records after the last
+    checkpoint are named as not yet signed; no readable hub.sign_public
+    is exit 1, NOT VERIFIED."""
+    hub, _, _ = busy_hub(make_hub)
+    secret = hub.keys_dir / "hub.sign_secret"
+    secret.rename(hub.keys_dir / "aside")
+    hub.hubctl("audit", "show")          # a record no checkpoint covers
+    p = verify(hub)
+    n = int(re.search(r"head at record (\d+)", p.stdout).group(1))
+    assert p.returncode == 0 and f"records {n}..{n} come after the last " \
+        "checkpoint: chained and sealed, not yet signed\n" in p.stdout, \
+        p.stdout
+    (hub.keys_dir / "aside").rename(secret)
+    public = hub.keys_dir / "hub.sign_public"
+    public.rename(hub.keys_dir / "aside")
+    p = verify(hub)
+    assert p.returncode == 1 and p.stdout.startswith(
+        "audit trail NOT VERIFIED: cannot read the signing public key"), \
+        p.stdout
+    (hub.keys_dir / "aside").rename(public)
+    edit_audit(hub, lambda pairs: [p for p in pairs
+                                   if seq_of(p) not in (4, 6)])
+    p = verify(hub)
+    assert p.returncode == 1
+    assert p.stdout.startswith("audit trail BROKEN at record 4: record 4 "
+                               "missing (gap: the next record is 5)\n2 "
+                               "problems in all; "), p.stdout
+
+
 def test_truncated_tail_is_caught(make_hub):
     hub, _, _ = busy_hub(make_hub)
     last = len(show(hub))   # show itself appends a record: count after
@@ -539,3 +570,32 @@ def test_refused_password_and_address_settings_are_recorded(make_hub):
     text = json.dumps(recs)
     assert "nobody@example.org" not in text and "secret" not in text
     assert "short" not in text
+
+
+def test_a_bad_audit_show_filter_is_found_before_the_store(make_hub,
+                                                           tmp_path):
+    """hubctl --help: a bad option value is a usage error, exit 2, found
+    before the store is opened. audit show's --cpr, --from and --to are
+    checked so, also where data_dir holds no store (exit 1 would say the
+    store is missing, not that the command was mistyped)."""
+    hub = make_hub(start=False)
+    before = hub.stats()["audit_records"]
+    cases = [(["--from", "2026-13-01"],
+              "hubctl: --from must be a date, YYYY-MM-DD\n"),
+             (["--to", "2026-02-30"],
+              "hubctl: --to must be a date, YYYY-MM-DD\n"),
+             (["--cpr", "123"], None),
+             (["--from", "2026-03-02", "--to", "2026-03-01"],
+              "hubctl: audit show: --from 2026-03-02 is after --to "
+              "2026-03-01\n")]
+    for where in ([], ["--data_dir", str(tmp_path / "none")]):
+        for args, said in cases:
+            p = hub.hubctl("audit", "show", *args, *where, check=False)
+            assert (p.returncode, p.stdout) == (2, ""), (args, where,
+                                                          p.stderr)
+            if said:
+                assert p.stderr == said, (args, where, p.stderr)
+            else:
+                assert p.stderr.startswith("hubctl: --cpr: "), p.stderr
+    assert not (tmp_path / "none").exists()
+    assert hub.stats()["audit_records"] == before

@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 from hubtest import CprGen, binary, ev_dropout, ev_enrolment, \
-    ev_leaving, ev_readiness, event, rules_hub
+    ev_leaving, ev_readiness, ev_referral, event, rules_hub
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -244,6 +244,10 @@ def test_starts_per_institution_not_given_back_by_the_types(make_hub,
         assert_no_recompute(t)
     # The key figure needs EUD and Total both shown.
     assert "(EUD): suppressed (too few persons)</li>" in out.read_text()
+    # The page says how a type is found as OPERATIONS.md does.
+    assert "(a programme code starting stx, hhx, htx, hf, ib or gym: " \
+        "gymnasium; eud or eux: EUD; fgu: FGU; else the institution id's " \
+        "prefix gym-, eud-, fgu-; else other)" in out.read_text()
 
 
 def test_long_institution_ids_that_begin_alike_are_two_rows(make_hub,
@@ -271,6 +275,68 @@ def test_long_institution_ids_that_begin_alike_are_two_rows(make_hub,
     assert d[(shown(a), "started")] == "6"
     assert d[(shown(b), "started")] == "7"
     assert d[("Total", "started")] == "13"
+
+
+def test_a_long_id_is_cut_on_a_whole_character(make_hub, tmp_path):
+    """An id of more than 40 bytes keeps at most its first 23 bytes, and
+    never half a character: the page and the CSV files are UTF-8, and an
+    id whose 23rd byte is the first of an "ø" keeps 22."""
+    import hashlib
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8108)
+    inst = "gym-" + "x" * 18 + "ø" * 12     # "ø" at bytes 23-24, ...
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution=inst,
+                            programme="stx") for c in gen.take(6)])
+    hub.wait_applied()
+    out, _ = report(hub, tmp_path, "--year", "2026")
+    raw = (out.parent / "status-dropouts.csv").read_bytes()
+    rows = list(csv.reader(raw.decode("utf-8").splitlines()))
+    h = hashlib.blake2b(inst.encode(), digest_size=8).hexdigest()
+    assert rows[1][:2] == [f"{inst[:22]}~{h} (gymnasium)", "6"], rows
+    out.read_bytes().decode("utf-8")
+
+
+def test_a_report_that_fails_leaves_the_last_one_as_it_was(make_hub,
+                                                           tmp_path):
+    """OPERATIONS.md: the page and its CSV files are replaced together,
+    once all are written; a report that fails (a file not writable:
+    exit 1, audited `failed`) leaves no file of its own and the last
+    report's files as they were, not a page beside another run's
+    figures."""
+    hub = make_hub()
+    d = tmp_path / "status"
+    d.mkdir()
+    (d / "status.html").write_text("last year's page")
+    (d / "status-readiness.csv").write_text("last year's figures")
+    (d / "status-neet.csv").mkdir()       # cannot be replaced by a file
+    p = hub.hubctl("report", "--year", "2026", "--out",
+                   str(d / "status.html"), check=False)
+    assert p.returncode == 1 and p.stdout == "", p
+    assert p.stderr == f"hubctl: cannot write {d}/status-neet.csv: Is " \
+        "a directory\n", p.stderr
+    assert sorted(os.listdir(d)) == ["status-neet.csv", "status-readiness.csv",
+                                     "status.html"]
+    assert (d / "status.html").read_text() == "last year's page"
+    assert (d / "status-readiness.csv").read_text() == "last year's figures"
+    (d / "status-neet.csv").rmdir()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert len(tables) == 9 and "<svg" in out.read_text()
+    assert os.stat(out).st_mode & 0o777 == 0o666 & ~current_umask()
+    results = [json.loads(l)["result"] for l in hub.hubctl(
+        "audit", "show", "--json", "--actor", hubctl_actor()).stdout
+        .splitlines() if json.loads(l)["action"] == "report"]
+    assert results == ["failed", "ok"], results
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def hubctl_actor():
+    import pwd
+    return "hubctl:" + pwd.getpwuid(os.geteuid()).pw_name
 
 
 def test_usage_errors_exit_2(make_hub):
@@ -322,6 +388,77 @@ def test_usage_errors_exit_2(make_hub):
             f"digits, 1970-9999 (not '{year}')\n", p.stderr
 
 
+def test_a_correction_about_another_person_replaces_nothing(make_hub,
+                                                           tmp_path):
+    """OPERATIONS.md, Corrections: a superseded event is not counted, "as
+    in the rules and the timeline", which take a correction only about
+    the same person (PROTOCOL.md, "Corrections"). Six dropouts, each
+    then named in `supersedes` by the same college's Dropout of another
+    person: twelve dropouts stand. Six others corrected about the same
+    person are six."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8107)
+    first, second = gen.take(6), gen.take(6)
+    fixed = gen.take(6)
+    drops = [ev_dropout(c, "2026-09-01", institution="eud-a")
+             for c in first + fixed]
+    hub.send(*drops)
+    hub.wait_applied()
+    fixes = []
+    for c, d in zip(second + fixed, drops):
+        fix = ev_dropout(c, "2026-09-02", institution="eud-a")
+        fix.supersedes = d.event_id
+        fixes.append(fix)
+    hub.send(*fixes)
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    d = cells(tables["dropouts"])
+    assert d[("eud-a (EUD)", "dropped out")] == "18", tables["dropouts"]
+
+
+def test_referrals_of_known_persons_count_only_as_alerts(make_hub,
+                                                          tmp_path):
+    """OPERATIONS.md, the anonymous table: referrals of known persons are
+    not counted there; the alerts raised from them, shared with consent,
+    are the alerts table's `addiction` row."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    known = CprGen(8109).take(5)
+    for c in known:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_referral(c, "2026-09-07",
+                           consent={"given": True, "scope": "referral",
+                                    "expires": "2027-06-30"})
+               for c in known])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    assert cells(tables["anonymous"])[("Total", "records")] == "0"
+    assert cells(tables["alerts"])[("addiction", "raised")] == "5"
+
+
+def test_an_enrolments_end_reason_is_kept_not_counted(make_hub, tmp_path):
+    """PROTOCOL.md, Enrolment.end_reason: the reason is kept with the
+    event (hubctl export shows it); the report counts starts, not ends
+    or their reasons."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    people = CprGen(8110).take(5)
+    hub.send(*[ev_enrolment(c, "2026-01-12", institution="eud-a",
+                            programme="eud-smed") for c in people])
+    hub.send(*[ev_enrolment(c, "2026-01-12", institution="eud-a",
+                            programme="eud-smed", end="2026-06-26",
+                            end_reason="COMPLETED") for c in people])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert cells(tables["enrolments"])[("EUD", "started")] == "5"
+    labels = [t[0] + [r[0] for r in t[1:]] for t in tables.values()]
+    assert not [x for t in labels for x in t if "omplet" in x], labels
+    exported = hub.client_dir / "export.json"
+    hub.hubctl("export", "--cpr", people[0], "--out", str(exported))
+    ends = [e["envelope"]["enrolment"] for e in
+            json.loads(exported.read_text())["events"]
+            if e["envelope"]["enrolment"].get("end")]
+    assert [e["end_reason"] for e in ends] == ["COMPLETED"], ends
+
+
 def ev_benefit(cpr, start, stop=""):
     return event("jobcenter-a", cpr, "benefit_status", jobcenter="jc-a",
                  benefit="EDUCATION_BENEFIT", start=start, stop=stop)
@@ -351,6 +488,11 @@ def test_without_attachment_month_by_month(make_hub, tmp_path):
     today = datetime.datetime.utcnow().date().isoformat()[:7]
     got = {r[0]: r[1] for r in tables["neet"][1:]}
     assert got == {m: str(n) for m, n in want.items() if m <= today}
+    # The page's key figure: the last month shown.
+    if got:
+        last = max(got)
+        assert f"<li>Without attachment to education in {last}: " \
+            f"{got[last]} (baseline 360, goal 160)</li>" in out.read_text()
 
 
 def record_contact(hub, cprs, date=None):
@@ -433,6 +575,23 @@ def test_legal_clocks_as_the_rules_keep_them(make_hub, tmp_path):
     assert a[("deadline.contact.missed", "raised")] == "12"
 
 
+def test_the_clocks_rows_name_the_deadlines_in_force(make_hub, tmp_path):
+    """OPERATIONS.md: the clocks are the rules file's (`deadline.*`); the
+    rows and the title say which: 3 working days, 1 day, ages 16-18."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules={
+        "deadline.contact_working_days": "3", "deadline.offer_days": "1",
+        "deadline.min_age": "16", "deadline.max_age": "18"})
+    youth = [CprGen(8111).born("2008-03-%02d" % (i + 1)) for i in range(5)]
+    hub.send(*[ev_dropout(c, "2026-09-04") for c in youth])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    rows = [r[0] for r in tables["clocks"][1:]]
+    assert rows == ["contact within 3 working days", "offer within 1 day"]
+    assert cells(tables["clocks"])[(rows[0], "Total")] == "5"
+    assert "<h2>The legal clocks for 16-18-year-olds who dropped out</h2>" \
+        in out.read_text()
+
+
 def test_missed_clocks_not_given_back_by_the_alerts(make_hub, tmp_path):
     # 29 dropouts of 16-year-olds: 20 contacted in time, 2 enrolled
     # before the deadline, 7 missed. The 2 are hidden and the 7 with
@@ -482,7 +641,7 @@ def programme_type(prog, inst):
                  ("eux", "EUD"), ("fgu", "FGU")):
         if prog.startswith(p):
             return t
-    for p, t in (("fgu", "FGU"), ("eud", "EUD"), ("gym", "gymnasium")):
+    for p, t in (("fgu-", "FGU"), ("eud-", "EUD"), ("gym-", "gymnasium")):
         if inst.startswith(p):
             return t
     return "other"

@@ -249,6 +249,13 @@ test_programme_types(void)
 	CHECK_EQ_STR(report_programme_type("fgu-egu", ""), "FGU");
 	CHECK_EQ_STR(report_programme_type("", "eud-vestegnen"), "EUD");
 	CHECK_EQ_STR(report_programme_type("x1", "college-x"), "other");
+	/* The institution's prefix is gym-, eud- or fgu-, dash and all: an
+	 * id that merely begins with the letters is no such college. */
+	CHECK_EQ_STR(report_programme_type("x1", "gymnastics-club"), "other");
+	CHECK_EQ_STR(report_programme_type("", "eudora-school"), "other");
+	CHECK_EQ_STR(report_programme_type("", "fguld"), "other");
+	CHECK_EQ_STR(report_programme_type("", "fgu-vest"), "FGU");
+	CHECK_EQ_STR(report_programme_type("", "gym-nord"), "gymnasium");
 }
 
 static int32_t
@@ -366,6 +373,17 @@ test_superseded_only_by_same_agency_later(void)
 	CHECK_EQ_INT(f[0].type, 0);
 	for (int i = 1; i < 5; i++)
 		CHECK_EQ_INT(f[i].type, REPORT_ABSENCE);
+	/* 2, school-a's and about another person, names 1: nothing. */
+	f[0].type = REPORT_ABSENCE;
+	f[2].person = 1;
+	memset(sup, 0, sizeof sup);
+	memcpy(sup[2], ids[1], 16);
+	strcpy(agency[1], "school-a");
+	report_drop_superseded(&in, (const uint8_t(*)[16])ids,
+			       (const uint8_t(*)[16])sup,
+			       (const char(*)[REPORT_LABEL_MAX])agency);
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ_INT(f[i].type, REPORT_ABSENCE);
 }
 
 static void
@@ -392,6 +410,68 @@ test_readiness_latest_assessment(void)
 	CHECK_EQ_INT(*report_cell(&t, 0, 2), 6);
 	CHECK_EQ_INT(report_hidden(&t, 0, 1), REPORT_PRIMARY);
 	CHECK(report_hidden(&t, 0, 0) != REPORT_SHOWN);
+	report_table_fini(&t);
+}
+
+static void
+test_readiness_latest_in_the_period(void)
+{
+	/* Not ready in March, ready in September of the same year: a report
+	 * on the first half year counts the March assessment, the year the
+	 * September one. */
+	report_fact f[2] = {{.type = REPORT_READY, .n1 = 9},
+			    {.type = REPORT_READY, .n1 = 9, .flag = true}};
+	f[0].day = day("2026-03-02");
+	f[1].day = day("2026-09-01");
+	strcpy(f[0].org, "school-a");
+	strcpy(f[1].org, "school-a");
+	int32_t birth[1] = {0};
+	report_input in = input(f, 2, birth, 1);
+	in.to = day("2026-06-30");
+	report_table t;
+	CHECK(report_readiness(&in, &t));
+	CHECK_EQ_INT(*report_cell(&t, 0, 1), 1);
+	report_table_fini(&t);
+	in.to = day("2026-12-31");
+	CHECK(report_readiness(&in, &t));
+	CHECK_EQ_INT(*report_cell(&t, 0, 0), 1);
+	CHECK_EQ_INT(*report_cell(&t, 0, 1), 0);
+	report_table_fini(&t);
+}
+
+static void
+test_neet_ends_one_programme_of_two(void)
+{
+	/* On benefit all year and enrolled in two programmes of one college
+	 * from 2026-01-12; the end of one (2026-02-28) leaves the other
+	 * running, the end of both makes the person one without
+	 * attachment from March. */
+	report_fact f[5] = {0};
+	const char *prog[] = {"eud-a", "eud-b", "eud-a", "eud-b"};
+	for (int i = 0; i < 4; i++) {
+		f[i].type = REPORT_ENROL;
+		f[i].day = day("2026-01-12");
+		f[i].day2 = i >= 2 ? day("2026-02-28") : 0;
+		f[i].seq = (uint64_t)(i + 1);
+		strcpy(f[i].org, "eud-x");
+		strcpy(f[i].prog, prog[i]);
+	}
+	f[4] = (report_fact){.type = REPORT_BENEFIT, .seq = 5, .kind = 1};
+	f[4].day = day("2026-01-01");
+	strcpy(f[4].org, "jc-a");
+	int32_t birth[1] = {day("2006-05-01")};
+	report_fact only_a[4] = {f[0], f[1], f[2], f[4]};
+	report_input in = input(only_a, 4, birth, 1);
+	report_table t;
+	CHECK(report_neet(&in, &t));
+	for (size_t r = 0; r < t.nrows; r++)
+		CHECK_EQ_INT(*report_cell(&t, r, 0), 0);
+	report_table_fini(&t);
+	in = input(f, 5, birth, 1);
+	CHECK(report_neet(&in, &t));
+	CHECK_EQ_STR(t.rows[2], "2026-03");
+	CHECK_EQ_INT(*report_cell(&t, 1, 0), 0);
+	CHECK_EQ_INT(*report_cell(&t, 2, 0), 1);
 	report_table_fini(&t);
 }
 
@@ -481,6 +561,8 @@ TEST_LIST = {
     {"corrections: same agency, later",
      test_superseded_only_by_same_agency_later},
     {"readiness: latest assessment", test_readiness_latest_assessment},
+    {"readiness: latest in the period", test_readiness_latest_in_the_period},
+    {"neet: one programme of two ends", test_neet_ends_one_programme_of_two},
     {"clocks: met and missed", test_clock_met_and_missed},
     {"alerts: what followed", test_alerts_what_followed},
     {NULL, NULL},
