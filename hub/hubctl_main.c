@@ -790,6 +790,16 @@ assign_usage_ok(const ug_config *cfg)
 			   "or --file\n");
 		return false;
 	}
+	/* An id that is no id is a typo, as for every other command, not a
+	 * caseworker who happens not to be registered. Not quoted: swapped
+	 * arguments would put the CPR there. */
+	if (!ug_config_get(cfg, "file")[0] &&
+	    !ug_id_valid(ug_config_get(cfg, "caseworker"))) {
+		ug_eprintf("hubctl: assign: --caseworker is not a valid id "
+			   "(1-63 of [a-z0-9._-], the first a letter or "
+			   "digit)\n");
+		return false;
+	}
 	return true;
 }
 

@@ -522,6 +522,8 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
     audited."""
     hub = make_hub()
     hub.keygen("school-b")
+    cpr = hubtest.CprGen(8503).next()
+    hub.cprs.add(cpr)
     audit_before = hub.stats()["audit_records"]
     cases = [
         (["log", "--after", "x"], "log: after must be a whole number"),
@@ -556,14 +558,23 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
         (["stats", "--log_map_mb", "0"], "log_map_mb must be a whole number"),
         (["stats", "--data_dir", ""], "data_dir must name a directory"),
         (["keygen", "x", "--keys_dir", ""], "keys_dir must name a directory"),
+        # An id that is no id is a usage error for assign too, not an
+        # unregistered caseworker (exit 1); swapped arguments would put
+        # the CPR there, so the value is not quoted.
+        (["assign", "--cpr", cpr, "--caseworker", "CW Anna"],
+         "assign: --caseworker is not a valid id"),
+        (["assign", "--caseworker", cpr[:6] + " " + cpr[6:], "--cpr",
+          "cw-anna"], "assign: --caseworker is not a valid id"),
     ]
     for args, message in cases:
         p = hub.hubctl(*args, check=False)
         assert p.returncode == 2, (args, p.returncode, p.stderr)
         assert f"hubctl: {message}" in p.stderr, (args, p.stderr)
+        assert cpr[6:] not in p.stderr, (args, p.stderr)
     registered = hub.hubctl("audit", "show", "--json").stdout
     assert "school-b" not in registered
     assert hub.stats()["principals"] == 3    # school-a, cw-anna, desk-dora
+    assert hub.stats()["assignments"] == 0
     assert hub.stats()["audit_records"] == audit_before + 1  # the show
     # The same commands with good values work.
     hub.register_agency("school-b", "absence,dropout")
