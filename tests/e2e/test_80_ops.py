@@ -1428,6 +1428,34 @@ def test_backup_into_an_existing_empty_directory_is_closed_to_others(
         assert stat.S_IMODE((backup / name).stat().st_mode) == 0o700
 
 
+def test_backup_and_restore_refuse_a_target_that_holds_something(
+        make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: backup's DIR and restore's
+    data_dir must be missing or empty (else exit 1, `... is not empty`);
+    a file there is refused alike. Nothing is written or taken back, so
+    restore does not claim to have emptied what it never touched."""
+    hub = make_hub()
+    backup = tmp_path / "bk"
+    hub.hubctl("backup", str(backup))
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "notes.txt").write_text("keep me\n")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("keep me\n")
+    for target, why in ((full, f"{full} is not empty"),
+                        (a_file, f"{a_file} is not empty (not a "
+                                 "directory)")):
+        p = hub.hubctl("backup", str(target), check=False)
+        assert (p.returncode, p.stderr) == (
+            1, f"hubctl: backup: {why}\n"), p.stderr
+        p = hub.hubctl("restore", str(backup), "--data_dir", str(target),
+                       check=False)
+        assert (p.returncode, p.stderr) == (
+            1, f"hubctl: restore: {why}\n"), p.stderr
+    assert sorted(os.listdir(full)) == ["notes.txt"]
+    assert a_file.read_text() == (full / "notes.txt").read_text()
+
+
 def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
     """OPERATIONS.md, Backup and restore: a backup that fails (here onto a
     full disk) exits 1 with the reason, is recorded `backup failed`, and
