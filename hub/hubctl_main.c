@@ -528,6 +528,14 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 			    "registered (hubctl register-caseworker)");
 		return UG_EMALFORMED;
 	}
+	/* A web gateway is registered beside the caseworkers but is none:
+	 * alerts addressed to it would reach no one. */
+	if (flags & STORE_FLAG_GATEWAY) {
+		ug_diag_set(diag, "caseworker",
+			    "this id is a web gateway (hubctl "
+			    "register-gateway), not a caseworker");
+		return UG_EMALFORMED;
+	}
 	/* Each named on its own: a file's bad to column is not its from. */
 	if (from[0] && ug_date_parse(from, &from_day) != UG_OK) {
 		ug_diag_set(diag, "from", "dates must be YYYY-MM-DD");

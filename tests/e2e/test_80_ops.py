@@ -653,6 +653,32 @@ def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
                       config=False).returncode == 0
 
 
+def test_assign_refuses_a_web_gateway_as_caseworker(make_hub):
+    """OPERATIONS.md, Contact persons: an unregistered caseworker is exit
+    1, nothing stored. A web gateway is registered beside the caseworkers
+    but is none (alerts addressed to it would reach no one): refused the
+    same way, on the command line and in a file's row."""
+    hub = make_hub(start=False)
+    cpr = hubtest.CprGen(8504).next()
+    hub.cprs.add(cpr)
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    p = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "web-1",
+                   check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", "hubctl: caseworker: this id is a web gateway (hubctl "
+        "register-gateway), not a caseworker\n"), p.stderr
+    csv = hub.inputs_dir / "assign.csv"
+    csv.write_text(f"cpr;caseworker\n{cpr};web-1\n{cpr};cw-anna\n")
+    p = hub.hubctl("assign", "--file", str(csv), check=False)
+    assert p.returncode == 1, p.stderr
+    assert p.stderr == f"{csv}:2: column caseworker: this id is a web " \
+        "gateway (hubctl register-gateway), not a caseworker\n", p.stderr
+    assert p.stdout == "assignments: 1 new, 0 already known, 1 rejected\n"
+    assert [json.loads(line)["agency"] for line in
+            hub.hubctl("log", "--json").stdout.splitlines()] == ["hubctl"]
+
+
 def test_hubctl_on_a_data_dir_without_a_store_makes_none(make_hub,
                                                          tmp_path):
     """A wrong data_dir (a typo in a nightly backup's config) must not
