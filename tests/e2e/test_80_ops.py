@@ -330,6 +330,15 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
                                  "id"),
         # webd takes no arguments, only settings.
         (["8080"], "webd: unexpected argument '8080' (see --help)"),
+        # Found before the keys are read: exit 1 would have the unit
+        # start webd again and again for a typo, and ZeroMQ would take
+        # port 0 and connect to nothing.
+        (["--delivery", "127.0.0.1:7602"], "webd: delivery must be "
+         "tcp://HOST:PORT (port 1-65535) or ipc://PATH, not "
+         "'127.0.0.1:7602'"),
+        (["--delivery", "tcp://127.0.0.1:0"], "webd: delivery must be "),
+        (["--delivery", "tcp://127.0.0.1"], "webd: delivery must be "),
+        (["--keys_dir", ""], "webd: keys_dir must name a directory"),
     ]
     for args, message in cases:
         p = subprocess.run([hubtest.binary("webd"), "--gateway", "web-x",
