@@ -894,6 +894,15 @@ usage_ok(const ug_config *cfg, char **rest, int nrest, int *command)
 		ug_eprintf("inbox: %s\n", diag.reason);
 		return false;
 	}
+	/* A typo, not a hub that does not answer: ZeroMQ would take port 0
+	 * and wait out --timeout for nothing. */
+	if (!ug_endpoint_valid(ug_config_get(cfg, "delivery"))) {
+		ug_eprintf("inbox: %sdelivery must be tcp://HOST:PORT (port "
+			   "1-65535) or ipc://PATH, not '%s'\n",
+			   ug_config_where(cfg, "delivery"),
+			   ug_config_get(cfg, "delivery"));
+		return false;
+	}
 	/* --unreachable is 'u', --contact 'c', ...; live 0. */
 	*command = commands[chosen].command[0];
 	return true;

@@ -384,6 +384,11 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
                                 "offered"),
         (["--timeline", "0101900000x"],
          "inbox: --timeline needs a CPR number (DDMMYY-SSSS): "),
+        # A bad endpoint is a bad option, not a hub that does not answer.
+        (["--list", "--delivery", "bogus"], "inbox: delivery must be "
+         "tcp://HOST:PORT (port 1-65535) or ipc://PATH, not 'bogus'"),
+        (["--list", "--delivery", "tcp://127.0.0.1:0"],
+         "inbox: delivery must be tcp://HOST:PORT"),
     ]
     for args, message in cases:
         p = subprocess.run([hubtest.binary("inbox"), "--caseworker",
