@@ -1102,6 +1102,36 @@ def test_a_restore_without_the_backups_signing_pair_warns(make_hub,
     assert v.returncode == 0, v.stdout + v.stderr
 
 
+def test_a_backup_of_a_broken_trail_says_so_and_restores(make_hub,
+                                                       tmp_path):
+    """OPERATIONS.md, Backup and restore: a copy whose audit chain does
+    not verify is still a backup (exit 0, `(BROKEN in the copy)`,
+    audit_intact false). Restored with the same signing pair, the warning
+    says it was broken already, not that another pair is needed."""
+    from test_61_audit import edit_audit
+    hub = make_hub()
+    hub.stop()
+
+    def flip(pairs):
+        k, v = pairs[1]
+        pairs[1] = (k, v[:-12] + ("0" if v[-12] != "0" else "1") + v[-11:])
+        return pairs
+    edit_audit(hub, flip)
+    backup = tmp_path / "bk"
+    p = hub.hubctl("backup", str(backup))
+    assert p.stdout.endswith("records (BROKEN in the copy)\n"), p.stdout
+    m = json.loads((backup / "manifest.json").read_text())
+    assert (m["audit_verified"], m["audit_intact"]) == (True, False)
+    p = hub.hubctl("restore", str(backup), "--data_dir",
+                   str(tmp_path / "restored"))
+    assert "hubctl: restore: warning: the restored audit trail is broken " \
+        "(record 2: " in p.stderr, p.stderr
+    assert "as it already was when the backup was made (manifest.json " \
+        "audit_intact false)" in p.stderr, p.stderr
+    assert "another signing pair" not in p.stderr, p.stderr
+    assert p.stdout.startswith(f"restored from {backup}: "), p.stdout
+
+
 def test_a_restore_onto_a_running_hub_is_refused_by_name(make_hub,
                                                          tmp_path):
     """OPERATIONS.md, restore: hubd stopped first. A restore into the
