@@ -236,10 +236,19 @@ def test_keygen_modes_do_not_follow_the_umask(tmp_path):
     (umask 077)."""
     for umask in (0o000, 0o077):
         keys = tmp_path / f"keys-{umask:03o}"
+        said = ""
         for name in ("hub", "school-a"):
-            subprocess.run([binary("hubctl"), "keygen", "--keys_dir",
-                            str(keys), name], check=True, capture_output=True,
-                           timeout=20, preexec_fn=lambda: os.umask(umask))
+            said += subprocess.run(
+                [binary("hubctl"), "keygen", "--keys_dir", str(keys), name],
+                check=True, capture_output=True, text=True, timeout=20,
+                preexec_fn=lambda: os.umask(umask)).stdout
+        # What keygen says is what it made: the public files are not 0600.
+        assert said == (
+            f"wrote {keys}/hub.key (0644) and {keys}/hub.key_secret (0600)\n"
+            f"wrote {keys}/hub.sign_public (0644) and "
+            f"{keys}/hub.sign_secret (0600)\n"
+            f"wrote {keys}/school-a.key (0644) and "
+            f"{keys}/school-a.key_secret (0600)\n"), said
         modes = {p.name: p.stat().st_mode & 0o777 for p in keys.iterdir()}
         assert modes == {"hub.key": 0o644, "hub.key_secret": 0o600,
                          "hub.sign_public": 0o644, "hub.sign_secret": 0o600,
