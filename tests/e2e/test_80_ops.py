@@ -548,6 +548,9 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
          "--types: name at least one event type"),
         (["register-agency", "school-b", "--types", "absence,,dropout"],
          "--types: unknown event type ''"),
+        # A comma at the end names an empty type too: a list cut short.
+        (["register-agency", "school-b", "--types", "absence,"],
+         "--types: unknown event type ''"),
         (["register-agency", "School B"],
          "register-agency: 'School B' is not a valid id"),
         (["register-caseworker", "cw/x"],
