@@ -69,7 +69,8 @@ static const char usage[] =
 static const ug_setting settings[] = {
     {"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
     {"keys_dir", "./var/keys", "directory with the keys and hub.key"},
-    {"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
+    {"delivery", "tcp://127.0.0.1:7602",
+     "the hub's delivery endpoint (tcp://HOST:PORT or ipc://PATH)"},
     {"json", "false",
      "live, --list, --timeline: print one JSON object "
      "per alert or entry"},

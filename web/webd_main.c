@@ -47,7 +47,8 @@ static const ug_setting settings[] = {
     {"keys_dir", "./var/keys",
      "directory with the gateway's keys and "
      "hub.key"},
-    {"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
+    {"delivery", "tcp://127.0.0.1:7602",
+     "the hub's delivery endpoint (tcp://HOST:PORT or ipc://PATH)"},
     {"listen_address", "127.0.0.1", "IPv4 address to serve HTTP on"},
     {"port", "8080", "TCP port to serve HTTP on (1-65535)"},
     {"behind_tls", "false",
