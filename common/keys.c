@@ -41,7 +41,8 @@ write_file(const char *path, mode_t mode, const char *text, ug_diag *diag)
 	 * not even for the moment between create and chmod. */
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
 	if (fd < 0) {
-		ug_diag_set(diag, path, "cannot create: %s", strerror(errno));
+		ug_diag_set(diag, path, "cannot create %s: %s", path,
+			    strerror(errno));
 		return errno == EEXIST ? UG_EEXISTS : UG_EIO;
 	}
 	/* The umask may only have narrowed the mode at open: a public key

@@ -160,6 +160,12 @@ ug_get_be16(const uint8_t *in)
 /* mkdir -p with mode 0700 for the directories it creates; 0 or -1/errno. */
 int ug_mkdir_p(const char *path);
 
+/*
+ * An endpoint a client connects to: tcp://HOST:PORT (HOST a name, an
+ * address or [IPv6]; PORT 1-65535) or ipc://PATH.
+ */
+bool ug_endpoint_valid(const char *ep);
+
 /* Copy at most size-1 bytes and always terminate; returns false if cut. */
 bool ug_strlcpy(char *dst, const char *src, size_t size);
 

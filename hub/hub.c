@@ -101,8 +101,12 @@ ug_err
 hub_parse_types(const char *list, uint32_t *mask, ug_diag *diag)
 {
 	*mask = 0;
-	const char *p = list;
-	while (*p) {
+	/* Empty: no type at all, which the caller refuses in its own
+	 * words. A comma at either end names an empty type, as two in a
+	 * row do: "absence," is a list cut short, not "absence". */
+	if (!*list)
+		return UG_OK;
+	for (const char *p = list;; p++) {
 		size_t len = strcspn(p, ",");
 		bool known = false;
 		for (size_t i = 0; i < sizeof type_names / sizeof *type_names;
@@ -122,9 +126,10 @@ hub_parse_types(const char *list, uint32_t *mask, ug_diag *diag)
 			    (int)len, p);
 			return UG_EINVAL;
 		}
-		p += len + (p[len] == ',');
+		p += len;
+		if (!*p)
+			return UG_OK;
 	}
-	return UG_OK;
 }
 
 static ug_err

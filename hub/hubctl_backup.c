@@ -197,6 +197,18 @@ manifest_number(const char *dir, const char *name, uint64_t *value)
 	return end != at;
 }
 
+/* The manifest's value of a true/false field, or false when it is not
+ * there. */
+static bool
+manifest_true(const char *dir, const char *name)
+{
+	char text[8192];
+	const char *at = manifest_text(dir, text, sizeof text)
+			     ? manifest_value(text, name)
+			     : NULL;
+	return at && strncmp(at, "true", 4) == 0;
+}
+
 /* Each data file's length and hash as the manifest records them; a
  * backup made before the manifest had them leaves them unknown. False,
  * naming the file, when the manifest has them but not whole: a damaged
@@ -319,15 +331,27 @@ hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
 		    "keys_dir and restore again\n",
 		    pk_diag.reason);
 	else if (store_audit_verify(s, pk, &audit) == UG_OK &&
-		 audit.broken_seq)
-		ug_eprintf(
-		    "hubctl: restore: warning: the restored audit "
-		    "trail does not verify with %s (record %" PRIu64 ": "
-		    "%s): if the backup was made with another signing "
-		    "pair, move data_dir aside, put that pair "
-		    "(hub.sign_public, hub.sign_secret) in keys_dir and "
-		    "restore again\n",
-		    path, audit.broken_seq, audit.problem);
+		 audit.broken_seq) {
+		/* Broken before it was copied: another signing pair would
+		 * not mend it, and advice to find one would mislead. */
+		if (manifest_true(dir, "audit_verified") &&
+		    !manifest_true(dir, "audit_intact"))
+			ug_eprintf("hubctl: restore: warning: the restored "
+				   "audit trail is broken (record %" PRIu64
+				   ": %s), as it already was when the backup "
+				   "was made (manifest.json audit_intact "
+				   "false)\n",
+				   audit.broken_seq, audit.problem);
+		else
+			ug_eprintf("hubctl: restore: warning: the restored "
+				   "audit trail does not verify with %s "
+				   "(record %" PRIu64 ": %s): if the backup "
+				   "was made with another signing pair, move "
+				   "data_dir aside, put that pair "
+				   "(hub.sign_public, hub.sign_secret) in "
+				   "keys_dir and restore again\n",
+				   path, audit.broken_seq, audit.problem);
+	}
 	hubctl_audit_admin(s, keys, "restore", "ok", NULL, dir);
 	printf("restored from %s: log up to sequence %" PRIu64 " (%" PRIu64
 	       " events); run hubctl audit verify, then start hubd\n",

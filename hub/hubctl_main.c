@@ -40,9 +40,10 @@ static const char usage[] =
     "usage: hubctl COMMAND [--config hubd.conf] [OPTIONS]\n"
     "\n"
     "commands:\n"
-    "  keygen ID                 write keys_dir/ID.key and ID.key_secret\n"
-    "                            (0600); the hub's own keys are ID 'hub',\n"
-    "                            which also writes hub.sign_public and\n"
+    "  keygen ID                 write keys_dir/ID.key (0644, public) and\n"
+    "                            ID.key_secret (0600); the hub's own keys\n"
+    "                            are ID 'hub', which also writes\n"
+    "                            hub.sign_public (0644) and\n"
     "                            hub.sign_secret (0600), the audit\n"
     "                            signing pair (hubd makes it at start if\n"
     "                            it is missing and keys_dir is writable;\n"
@@ -276,7 +277,7 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	if (err != UG_OK && !kept)
 		return fail("keygen", &diag);
 	if (err == UG_OK)
-		printf("wrote %s and %s (0600)\n", public, secret);
+		printf("wrote %s (0644) and %s (0600)\n", public, secret);
 	if (hub_keys) {
 		ug_err serr = ug_keys_generate_signing(dir, id, &diag);
 		char sign_public[600], sign_secret[600];
@@ -304,10 +305,9 @@ cmd_keygen(const ug_config *cfg, const char *id)
 			printf("kept %s and %s (they exist)\n", public,
 			       secret);
 		if (serr == UG_OK)
-			printf(
-			    "wrote %s/hub.sign_public and %s/hub.sign_secret "
-			    "(0600)\n",
-			    dir, dir);
+			printf("wrote %s/hub.sign_public (0644) and "
+			       "%s/hub.sign_secret (0600)\n",
+			       dir, dir);
 		else
 			printf("kept %s and %s (they exist)\n", sign_public,
 			       sign_secret);
@@ -526,6 +526,14 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 		ug_diag_set(diag, "caseworker",
 			    "the caseworker is not "
 			    "registered (hubctl register-caseworker)");
+		return UG_EMALFORMED;
+	}
+	/* A web gateway is registered beside the caseworkers but is none:
+	 * alerts addressed to it would reach no one. */
+	if (flags & STORE_FLAG_GATEWAY) {
+		ug_diag_set(diag, "caseworker",
+			    "this id is a web gateway (hubctl "
+			    "register-gateway), not a caseworker");
 		return UG_EMALFORMED;
 	}
 	/* Each named on its own: a file's bad to column is not its from. */
@@ -788,6 +796,16 @@ assign_usage_ok(const ug_config *cfg)
 	     !ug_config_get(cfg, "caseworker")[0])) {
 		ug_eprintf("hubctl: assign needs --cpr and --caseworker, "
 			   "or --file\n");
+		return false;
+	}
+	/* An id that is no id is a typo, as for every other command, not a
+	 * caseworker who happens not to be registered. Not quoted: swapped
+	 * arguments would put the CPR there. */
+	if (!ug_config_get(cfg, "file")[0] &&
+	    !ug_id_valid(ug_config_get(cfg, "caseworker"))) {
+		ug_eprintf("hubctl: assign: --caseworker is not a valid id "
+			   "(1-63 of [a-z0-9._-], the first a letter or "
+			   "digit)\n");
 		return false;
 	}
 	return true;

@@ -69,7 +69,8 @@ static const char usage[] =
 static const ug_setting settings[] = {
     {"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
     {"keys_dir", "./var/keys", "directory with the keys and hub.key"},
-    {"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
+    {"delivery", "tcp://127.0.0.1:7602",
+     "the hub's delivery endpoint (tcp://HOST:PORT or ipc://PATH)"},
     {"json", "false",
      "live, --list, --timeline: print one JSON object "
      "per alert or entry"},
@@ -892,6 +893,15 @@ usage_ok(const ug_config *cfg, char **rest, int nrest, int *command)
 	}
 	if (ug_config_int(cfg, "timeout", 1, 3600, &timeout, &diag) != UG_OK) {
 		ug_eprintf("inbox: %s\n", diag.reason);
+		return false;
+	}
+	/* A typo, not a hub that does not answer: ZeroMQ would take port 0
+	 * and wait out --timeout for nothing. */
+	if (!ug_endpoint_valid(ug_config_get(cfg, "delivery"))) {
+		ug_eprintf("inbox: %sdelivery must be tcp://HOST:PORT (port "
+			   "1-65535) or ipc://PATH, not '%s'\n",
+			   ug_config_where(cfg, "delivery"),
+			   ug_config_get(cfg, "delivery"));
 		return false;
 	}
 	/* --unreachable is 'u', --contact 'c', ...; live 0. */

@@ -535,7 +535,8 @@ env_open(MDB_env **out, const char *path, size_t map_mb, unsigned max_dbs,
 	 unsigned flags, ug_diag *diag, int *mdb_rc)
 {
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-		ug_diag_set(diag, path, "cannot create: %s", strerror(errno));
+		ug_diag_set(diag, "data_dir", "cannot create %s: %s", path,
+			    strerror(errno));
 		return UG_EIO;
 	}
 	MDB_env *env = NULL;
@@ -880,7 +881,8 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 	if (!store__scratch())
 		goto fail;
 	if (ug_mkdir_p(dir) != 0) {
-		ug_diag_set(diag, dir, "cannot create: %s", strerror(errno));
+		ug_diag_set(diag, "data_dir", "cannot create %s: %s", dir,
+			    strerror(errno));
 		err = UG_EIO;
 		goto fail;
 	}

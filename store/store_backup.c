@@ -79,6 +79,14 @@ require_empty(const char *path, ug_diag *diag)
 	if (!d) {
 		if (errno == ENOENT)
 			return UG_OK;
+		/* A file where the directory should be is refused like a
+		 * directory that holds something: nothing is written, and
+		 * there is nothing to take back. */
+		if (errno == ENOTDIR) {
+			ug_diag_set(diag, path,
+				    "%s is not empty (not a directory)", path);
+			return UG_EEXISTS;
+		}
 		ug_diag_set(diag, path, "cannot read %s: %s", path,
 			    strerror(errno));
 		return UG_EIO;

@@ -126,6 +126,33 @@ def test_keygen_refuses_overwrite(hub):
         "(keys are never overwritten)" in p.stderr, p.stderr
 
 
+def test_a_key_or_store_that_cannot_be_made_is_named(tmp_path):
+    """What hubctl cannot create is named, so the operator knows which
+    path to fix: a key file in a keys_dir that is a file, a store in a
+    data_dir that is one (exit 1)."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory\n")
+    p = subprocess.run([hubtest.binary("hubctl"), "keygen", "--keys_dir",
+                        str(a_file), "cw-x"], capture_output=True,
+                       text=True, timeout=30)
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: keygen: cannot create {a_file}/cw-x.key_secret: Not "
+        "a directory\n"), p.stderr
+    keys = tmp_path / "keys"
+    for name in ("hub", "school-a"):
+        subprocess.run([hubtest.binary("hubctl"), "keygen", "--keys_dir",
+                        str(keys), name], check=True, capture_output=True,
+                       timeout=30)
+    p = subprocess.run([hubtest.binary("hubctl"), "register-agency",
+                        "school-a", "--keys_dir", str(keys), "--data_dir",
+                        str(a_file)], capture_output=True, text=True,
+                       timeout=30)
+    assert (p.returncode, p.stderr) == (
+        1, "hubctl: cannot open the hub's keys and store: cannot create "
+        f"{a_file}/log: Not a directory\n"), p.stderr
+    assert a_file.read_text() == "not a directory\n"
+
+
 def test_keygen_hub_makes_a_missing_signing_pair(tmp_path):
     """OPERATIONS.md "Keys": when the signing pair is missing (hubd cannot
     write keys_dir under its unit), `hubctl keygen hub` makes it beside
@@ -209,10 +236,19 @@ def test_keygen_modes_do_not_follow_the_umask(tmp_path):
     (umask 077)."""
     for umask in (0o000, 0o077):
         keys = tmp_path / f"keys-{umask:03o}"
+        said = ""
         for name in ("hub", "school-a"):
-            subprocess.run([binary("hubctl"), "keygen", "--keys_dir",
-                            str(keys), name], check=True, capture_output=True,
-                           timeout=20, preexec_fn=lambda: os.umask(umask))
+            said += subprocess.run(
+                [binary("hubctl"), "keygen", "--keys_dir", str(keys), name],
+                check=True, capture_output=True, text=True, timeout=20,
+                preexec_fn=lambda: os.umask(umask)).stdout
+        # What keygen says is what it made: the public files are not 0600.
+        assert said == (
+            f"wrote {keys}/hub.key (0644) and {keys}/hub.key_secret (0600)\n"
+            f"wrote {keys}/hub.sign_public (0644) and "
+            f"{keys}/hub.sign_secret (0600)\n"
+            f"wrote {keys}/school-a.key (0644) and "
+            f"{keys}/school-a.key_secret (0600)\n"), said
         modes = {p.name: p.stat().st_mode & 0o777 for p in keys.iterdir()}
         assert modes == {"hub.key": 0o644, "hub.key_secret": 0o600,
                          "hub.sign_public": 0o644, "hub.sign_secret": 0o600,

@@ -330,6 +330,15 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
                                  "id"),
         # webd takes no arguments, only settings.
         (["8080"], "webd: unexpected argument '8080' (see --help)"),
+        # Found before the keys are read: exit 1 would have the unit
+        # start webd again and again for a typo, and ZeroMQ would take
+        # port 0 and connect to nothing.
+        (["--delivery", "127.0.0.1:7602"], "webd: delivery must be "
+         "tcp://HOST:PORT (port 1-65535) or ipc://PATH, not "
+         "'127.0.0.1:7602'"),
+        (["--delivery", "tcp://127.0.0.1:0"], "webd: delivery must be "),
+        (["--delivery", "tcp://127.0.0.1"], "webd: delivery must be "),
+        (["--keys_dir", ""], "webd: keys_dir must name a directory"),
     ]
     for args, message in cases:
         p = subprocess.run([hubtest.binary("webd"), "--gateway", "web-x",
@@ -375,6 +384,11 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
                                 "offered"),
         (["--timeline", "0101900000x"],
          "inbox: --timeline needs a CPR number (DDMMYY-SSSS): "),
+        # A bad endpoint is a bad option, not a hub that does not answer.
+        (["--list", "--delivery", "bogus"], "inbox: delivery must be "
+         "tcp://HOST:PORT (port 1-65535) or ipc://PATH, not 'bogus'"),
+        (["--list", "--delivery", "tcp://127.0.0.1:0"],
+         "inbox: delivery must be tcp://HOST:PORT"),
     ]
     for args, message in cases:
         p = subprocess.run([hubtest.binary("inbox"), "--caseworker",
@@ -522,6 +536,8 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
     audited."""
     hub = make_hub()
     hub.keygen("school-b")
+    cpr = hubtest.CprGen(8503).next()
+    hub.cprs.add(cpr)
     audit_before = hub.stats()["audit_records"]
     cases = [
         (["log", "--after", "x"], "log: after must be a whole number"),
@@ -531,6 +547,9 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
         (["register-agency", "school-b", "--types", ""],
          "--types: name at least one event type"),
         (["register-agency", "school-b", "--types", "absence,,dropout"],
+         "--types: unknown event type ''"),
+        # A comma at the end names an empty type too: a list cut short.
+        (["register-agency", "school-b", "--types", "absence,"],
          "--types: unknown event type ''"),
         (["register-agency", "School B"],
          "register-agency: 'School B' is not a valid id"),
@@ -556,14 +575,23 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
         (["stats", "--log_map_mb", "0"], "log_map_mb must be a whole number"),
         (["stats", "--data_dir", ""], "data_dir must name a directory"),
         (["keygen", "x", "--keys_dir", ""], "keys_dir must name a directory"),
+        # An id that is no id is a usage error for assign too, not an
+        # unregistered caseworker (exit 1); swapped arguments would put
+        # the CPR there, so the value is not quoted.
+        (["assign", "--cpr", cpr, "--caseworker", "CW Anna"],
+         "assign: --caseworker is not a valid id"),
+        (["assign", "--caseworker", cpr[:6] + " " + cpr[6:], "--cpr",
+          "cw-anna"], "assign: --caseworker is not a valid id"),
     ]
     for args, message in cases:
         p = hub.hubctl(*args, check=False)
         assert p.returncode == 2, (args, p.returncode, p.stderr)
         assert f"hubctl: {message}" in p.stderr, (args, p.stderr)
+        assert cpr[6:] not in p.stderr, (args, p.stderr)
     registered = hub.hubctl("audit", "show", "--json").stdout
     assert "school-b" not in registered
     assert hub.stats()["principals"] == 3    # school-a, cw-anna, desk-dora
+    assert hub.stats()["assignments"] == 0
     assert hub.stats()["audit_records"] == audit_before + 1  # the show
     # The same commands with good values work.
     hub.register_agency("school-b", "absence,dropout")
@@ -640,6 +668,32 @@ def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
     assert p.returncode == 1 and "has no address" in p.stderr, p.stderr
     assert hub.hubctl("--config", str(hub.conf), "--", "stats",
                       config=False).returncode == 0
+
+
+def test_assign_refuses_a_web_gateway_as_caseworker(make_hub):
+    """OPERATIONS.md, Contact persons: an unregistered caseworker is exit
+    1, nothing stored. A web gateway is registered beside the caseworkers
+    but is none (alerts addressed to it would reach no one): refused the
+    same way, on the command line and in a file's row."""
+    hub = make_hub(start=False)
+    cpr = hubtest.CprGen(8504).next()
+    hub.cprs.add(cpr)
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    p = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "web-1",
+                   check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", "hubctl: caseworker: this id is a web gateway (hubctl "
+        "register-gateway), not a caseworker\n"), p.stderr
+    csv = hub.inputs_dir / "assign.csv"
+    csv.write_text(f"cpr;caseworker\n{cpr};web-1\n{cpr};cw-anna\n")
+    p = hub.hubctl("assign", "--file", str(csv), check=False)
+    assert p.returncode == 1, p.stderr
+    assert p.stderr == f"{csv}:2: column caseworker: this id is a web " \
+        "gateway (hubctl register-gateway), not a caseworker\n", p.stderr
+    assert p.stdout == "assignments: 1 new, 0 already known, 1 rejected\n"
+    assert [json.loads(line)["agency"] for line in
+            hub.hubctl("log", "--json").stdout.splitlines()] == ["hubctl"]
 
 
 def test_hubctl_on_a_data_dir_without_a_store_makes_none(make_hub,
@@ -1051,6 +1105,36 @@ def test_a_restore_without_the_backups_signing_pair_warns(make_hub,
     assert v.returncode == 0, v.stdout + v.stderr
 
 
+def test_a_backup_of_a_broken_trail_says_so_and_restores(make_hub,
+                                                       tmp_path):
+    """OPERATIONS.md, Backup and restore: a copy whose audit chain does
+    not verify is still a backup (exit 0, `(BROKEN in the copy)`,
+    audit_intact false). Restored with the same signing pair, the warning
+    says it was broken already, not that another pair is needed."""
+    from test_61_audit import edit_audit
+    hub = make_hub()
+    hub.stop()
+
+    def flip(pairs):
+        k, v = pairs[1]
+        pairs[1] = (k, v[:-12] + ("0" if v[-12] != "0" else "1") + v[-11:])
+        return pairs
+    edit_audit(hub, flip)
+    backup = tmp_path / "bk"
+    p = hub.hubctl("backup", str(backup))
+    assert p.stdout.endswith("records (BROKEN in the copy)\n"), p.stdout
+    m = json.loads((backup / "manifest.json").read_text())
+    assert (m["audit_verified"], m["audit_intact"]) == (True, False)
+    p = hub.hubctl("restore", str(backup), "--data_dir",
+                   str(tmp_path / "restored"))
+    assert "hubctl: restore: warning: the restored audit trail is broken " \
+        "(record 2: " in p.stderr, p.stderr
+    assert "as it already was when the backup was made (manifest.json " \
+        "audit_intact false)" in p.stderr, p.stderr
+    assert "another signing pair" not in p.stderr, p.stderr
+    assert p.stdout.startswith(f"restored from {backup}: "), p.stdout
+
+
 def test_a_restore_onto_a_running_hub_is_refused_by_name(make_hub,
                                                          tmp_path):
     """OPERATIONS.md, restore: hubd stopped first. A restore into the
@@ -1415,6 +1499,34 @@ def test_backup_into_an_existing_empty_directory_is_closed_to_others(
     assert stat.S_IMODE(backup.stat().st_mode) == 0o700
     for name in ("log", "ids", "derived"):
         assert stat.S_IMODE((backup / name).stat().st_mode) == 0o700
+
+
+def test_backup_and_restore_refuse_a_target_that_holds_something(
+        make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: backup's DIR and restore's
+    data_dir must be missing or empty (else exit 1, `... is not empty`);
+    a file there is refused alike. Nothing is written or taken back, so
+    restore does not claim to have emptied what it never touched."""
+    hub = make_hub()
+    backup = tmp_path / "bk"
+    hub.hubctl("backup", str(backup))
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "notes.txt").write_text("keep me\n")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("keep me\n")
+    for target, why in ((full, f"{full} is not empty"),
+                        (a_file, f"{a_file} is not empty (not a "
+                                 "directory)")):
+        p = hub.hubctl("backup", str(target), check=False)
+        assert (p.returncode, p.stderr) == (
+            1, f"hubctl: backup: {why}\n"), p.stderr
+        p = hub.hubctl("restore", str(backup), "--data_dir", str(target),
+                       check=False)
+        assert (p.returncode, p.stderr) == (
+            1, f"hubctl: restore: {why}\n"), p.stderr
+    assert sorted(os.listdir(full)) == ["notes.txt"]
+    assert a_file.read_text() == (full / "notes.txt").read_text()
 
 
 def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
