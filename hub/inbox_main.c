@@ -77,11 +77,12 @@ static const ug_setting settings[] = {
      "live: do not acknowledge (alerts come again); "
      "shows at most 256 of the open alerts (--list "
      "shows them all)"},
-    {"max", "0", "live: exit after this many alerts (0 = no limit)"},
+    {"max", "0",
+     "live: exit after this many alerts (0-1073741824; 0 = no limit)"},
     {"idle_exit", "0",
      "live: exit after this many seconds without an "
      "alert once the hub has answered; before that, at "
-     "least --timeout (0 = run until interrupted)"},
+     "least --timeout (0-86400; 0 = run until interrupted)"},
     {"note", "",
      "live, --ack: note sent with acknowledgements; "
      "--contact, --offer, --unreachable: note on the action "

@@ -1631,3 +1631,24 @@ def test_man_pages_match_each_programs_help():
             stale.append(name)
     assert not stale, (f"{', '.join(stale)}: the man page differs from "
                        f"--help; run deploy/man/mkman.py build/release/bin")
+
+
+def test_man_pages_say_what_help_and_the_docs_say():
+    """A man page's own text (description, exit status, see also) is
+    written beside --help, not made from it: it must say the same. inbox
+    exits 3 for a hub.key that is not the hub's as for a refused key; an
+    adapter's events are sealed in its outbox, not signed (PROTOCOL.md);
+    a page that names no document does not point to share/doc."""
+    inbox = subprocess.run([hubtest.binary("inbox"), "--help"],
+                           capture_output=True, text=True, timeout=20).stdout
+    assert "keys_dir/hub.key is not the hub's public key" in inbox
+    assert "0-1073741824" in inbox and "0-86400" in inbox
+    man = {p.stem: p.read_text()
+           for p in (hubtest.ROOT / "deploy" / "man").glob("*.1")}
+    exit3 = man["inbox"].split(".SH EXIT STATUS")[1].split(".B 3")[1]
+    exit3 = exit3.split(".TP")[0]
+    assert "keys_dir/hub.key is not the hub's public key" in exit3, exit3
+    for name, text in man.items():
+        assert "signed event" not in text, name
+        see = text.split(".SH SEE ALSO")[1]
+        assert ("share/doc/ungebro" in see) == (".md" in see), (name, see)
