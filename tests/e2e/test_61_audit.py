@@ -539,3 +539,21 @@ def test_refused_password_and_address_settings_are_recorded(make_hub):
     text = json.dumps(recs)
     assert "nobody@example.org" not in text and "secret" not in text
     assert "short" not in text
+
+
+def test_keygen_is_recorded_when_it_writes_keys(make_hub):
+    """hubctl --help, SECURITY.md: keygen is recorded once the store
+    exists, when it writes keys; one refused because the files exist
+    changes nothing and leaves no record."""
+    hub = make_hub()
+    hub.hubctl("keygen", "cw-kim")
+    p = hub.hubctl("keygen", "cw-kim", check=False)
+    assert p.returncode == 1 and "keys are never overwritten" in p.stderr
+    recs = [(r["action"], r["result"], r["detail"]) for r in show(hub)
+            if r["action"] == "keygen"]
+    assert ("keygen", "ok", "cw-kim") in recs, recs
+    assert sum(1 for r in recs if r[2] == "cw-kim") == 1, recs
+    p = subprocess.run([hubtest.binary("hubctl"), "--help"],
+                       capture_output=True, text=True, timeout=20)
+    assert "a refusal to overwrite changes nothing and is\nnot recorded" \
+        in p.stdout
