@@ -71,7 +71,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # else so the warnings gate it too.
 LOADGEN   := $(BUILD)/bench/ug-loadgen
 
-.PHONY: all test unit e2e asan valgrind bench demo fuzz fuzz-build clean bootstrap format
+.PHONY: all test asan valgrind bench demo fuzz fuzz-build clean bootstrap format
 .DEFAULT_GOAL := all
 # Keep program objects; make would delete them as intermediates.
 .SECONDARY:

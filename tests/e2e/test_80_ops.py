@@ -1526,6 +1526,28 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     assert not doc.exists()
 
 
+def test_every_make_target_the_docs_name_has_a_rule():
+    """README.md and docs/: every `make TARGET` they show is a rule of
+    the Makefile, and every target declared phony has one: a phony name
+    without a rule (`make unit`) would succeed having run nothing."""
+    text = (hubtest.ROOT / "Makefile").read_text()
+    rules = set(re.findall(r"^([a-z][\w-]*)\s*:(?!=)", text, re.M))
+    phony = {n for line in re.findall(r"^\.PHONY:(.*)$", text, re.M)
+             for n in line.split()}
+    assert phony and not phony - rules, sorted(phony - rules)
+    docs = [hubtest.ROOT / "README.md",
+            *sorted((hubtest.ROOT / "docs").glob("*.md"))]
+    named = set()
+    for doc in docs:
+        for span in re.findall(r"`([^`]*)`|```sh\n(.*?)```",
+                               doc.read_text(), re.S):
+            named |= set(re.findall(r"^\s*(?:sudo\s+)?make ([a-z][\w-]*)",
+                                    "\n".join(span), re.M))
+    assert {"demo", "test", "install", "uninstall", "asan", "bench",
+            "fuzz", "format", "bootstrap"} <= named, named
+    assert not named - rules, sorted(named - rules)
+
+
 def test_a_format_2_store_is_upgraded_once_and_keeps_its_event_ids(
         make_hub):
     """OPERATIONS.md "Store format": the first hubctl (or hubd) to open a
