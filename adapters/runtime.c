@@ -47,9 +47,9 @@ static const ug_setting adapter_settings[] = {
     {"hub", "tcp://127.0.0.1:7601", "the hub's ingest endpoint"},
     {"outbox", OUTBOX_DEFAULT, "outbox directory (AGENCY: the agency)"},
     {"timeout", "30",
-     "import, flush: seconds without progress before exit 2 (0: one "
-     "round of sending)"},
-    {"window", "256", "most events sent and not yet acknowledged"},
+     "import, flush: seconds without progress before exit 2 (0-604800; "
+     "0: one round of sending)"},
+    {"window", "256", "most events sent and not yet acknowledged (1-65536)"},
     {"rejects", "",
      "import: one rejected rows file for the run (empty: FILE.rejects.csv)"},
     {"kind", "",
@@ -60,8 +60,8 @@ static const ug_setting adapter_settings[] = {
      "import, watch: utf-8, cp1252, latin1, cp850 or auto (detected)"},
     {"ignore_columns", "",
      "import, watch: columns to leave out (comma list, * = any)"},
-    {"settle", "2", "watch: seconds a file must stay unchanged"},
-    {"rescan", "10", "watch: seconds between full directory scans"},
+    {"settle", "2", "watch: seconds a file must stay unchanged (0-3600)"},
+    {"rescan", "10", "watch: seconds between full directory scans (1-3600)"},
     {"json", "false", "print the per-file lines and the summary as JSON"},
     {"log_level", "info", "err, warn, notice, info or debug"},
     {NULL, NULL, NULL},

@@ -1655,6 +1655,26 @@ def test_man_pages_match_each_programs_help():
                        f"--help; run deploy/man/mkman.py build/release/bin")
 
 
+@pytest.mark.parametrize("program", ["hubd", "hubctl", "inbox", "webd",
+                                     "adapter-school"])
+def test_help_gives_every_whole_number_options_range(program):
+    """Every whole-number option's --help line says which values it takes
+    (N-M, or "N or more"), as the program checks them: a value outside is
+    a usage error, and --help is where a user looks first."""
+    help_text = subprocess.run([hubtest.binary(program), "--help"],
+                               capture_output=True, text=True,
+                               timeout=20).stdout
+    options = help_text.split("Options (")[1]
+    missing = []
+    for m in re.finditer(r"^  --(\w+) VALUE\n((?:      .*\n)+)", options,
+                         re.M):
+        default = re.search(r"\(default: (\S+)\)", m.group(2))
+        if default and re.fullmatch(r"\d+", default.group(1)) and \
+                not re.search(r"\d+-\d+|\d+ or more", m.group(2)):
+            missing.append(m.group(1))
+    assert not missing, f"{program} --help gives no range for {missing}"
+
+
 def test_man_pages_say_what_help_and_the_docs_say():
     """A man page's own text (description, exit status, see also) is
     written beside --help, not made from it: it must say the same. inbox
