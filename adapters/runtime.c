@@ -320,31 +320,6 @@ open_outbox(struct runtime *rt, ug_diag *diag)
 	return err;
 }
 
-/* tcp://HOST:PORT (HOST a name, an address or [IPv6]; PORT 1-65535) or
- * ipc://PATH: what the sender will connect to, checked before a file is
- * read, so that a typo does not leave the files queued and undelivered. */
-static bool
-endpoint_valid(const char *ep)
-{
-	if (strncmp(ep, "ipc://", 6) == 0)
-		return ep[6] != '\0';
-	if (strncmp(ep, "tcp://", 6) != 0)
-		return false;
-	const char *host = ep + 6, *colon = strrchr(host, ':');
-	if (!colon || colon == host)
-		return false;
-	if (host[0] == '[' && colon[-1] != ']')
-		return false;
-	for (const char *h = host; h < colon; h++)
-		if (*h == '/' || *h == ' ')
-			return false;
-	long port = 0;
-	const char *p = colon + 1;
-	for (; *p >= '0' && *p <= '9' && port <= 65535; p++)
-		port = port * 10 + (*p - '0');
-	return *p == '\0' && p > colon + 1 && port >= 1 && port <= 65535;
-}
-
 static ug_err
 setup(struct runtime *rt, ug_diag *diag)
 {
@@ -366,7 +341,7 @@ setup(struct runtime *rt, ug_diag *diag)
 	}
 	ug_log_init(rt->program, level);
 	const char *hub = ug_config_get(rt->cfg, "hub");
-	if (!endpoint_valid(hub)) {
+	if (!ug_endpoint_valid(hub)) {
 		ug_diag_set(diag, "hub",
 			    "%shub '%s' is not an endpoint (tcp://HOST:PORT)",
 			    ug_config_where(rt->cfg, "hub"), hub);

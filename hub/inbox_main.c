@@ -69,7 +69,8 @@ static const char usage[] =
 static const ug_setting settings[] = {
     {"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
     {"keys_dir", "./var/keys", "directory with the keys and hub.key"},
-    {"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
+    {"delivery", "tcp://127.0.0.1:7602",
+     "the hub's delivery endpoint: tcp://HOST:PORT or ipc://PATH"},
     {"json", "false",
      "live, --list, --timeline: print one JSON object "
      "per alert or entry"},
@@ -937,6 +938,14 @@ main(int argc, char **argv)
 	    ug_config_int(cfg, "idle_exit", 0, 86400, &ib.idle_exit, &diag) !=
 		UG_OK) {
 		ug_eprintf("inbox: %s\n", diag.reason);
+		rc = 2;
+		goto out;
+	}
+	if (!ug_endpoint_valid(ug_config_get(cfg, "delivery"))) {
+		ug_eprintf("inbox: %sdelivery '%s' is not an endpoint "
+			   "(tcp://HOST:PORT or ipc://PATH)\n",
+			   ug_config_where(cfg, "delivery"),
+			   ug_config_get(cfg, "delivery"));
 		rc = 2;
 		goto out;
 	}

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/nodump.h"
 #include "common/notify.h"
+#include "common/util.h"
 #include "web/hubconn.h"
 #include "web/webd.h"
 
@@ -46,7 +47,8 @@ static const ug_setting settings[] = {
     {"keys_dir", "./var/keys",
      "directory with the gateway's keys and "
      "hub.key"},
-    {"delivery", "tcp://127.0.0.1:7602", "the hub's delivery endpoint"},
+    {"delivery", "tcp://127.0.0.1:7602",
+     "the hub's delivery endpoint: tcp://HOST:PORT or ipc://PATH"},
     {"listen_address", "127.0.0.1", "IPv4 address to serve HTTP on"},
     {"port", "8080", "TCP port to serve HTTP on (1-65535)"},
     {"behind_tls", "false",
@@ -190,6 +192,15 @@ main(int argc, char **argv)
 		fprintf(stderr,
 			"webd: %slisten_address: not an IPv4 address\n",
 			ug_config_where(cfg, "listen_address"));
+		rc = 2;
+		goto done;
+	}
+	if (!ug_endpoint_valid(ug_config_get(cfg, "delivery"))) {
+		fprintf(stderr,
+			"webd: %sdelivery '%s' is not an endpoint "
+			"(tcp://HOST:PORT or ipc://PATH)\n",
+			ug_config_where(cfg, "delivery"),
+			ug_config_get(cfg, "delivery"));
 		rc = 2;
 		goto done;
 	}

@@ -330,6 +330,13 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
                                  "id"),
         # webd takes no arguments, only settings.
         (["8080"], "webd: unexpected argument '8080' (see --help)"),
+        # The hub's endpoint is a value like any other: a typo in it is
+        # found before the keys are read, not as a failed connect.
+        (["--delivery", "127.0.0.1:7602"], "webd: delivery "
+         "'127.0.0.1:7602' is not an endpoint (tcp://HOST:PORT or "
+         "ipc://PATH)"),
+        (["--delivery", "tcp://127.0.0.1:99999"], "webd: delivery "
+         "'tcp://127.0.0.1:99999' is not an endpoint"),
     ]
     for args, message in cases:
         p = subprocess.run([hubtest.binary("webd"), "--gateway", "web-x",
@@ -375,6 +382,11 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
                                 "offered"),
         (["--timeline", "0101900000x"],
          "inbox: --timeline needs a CPR number (DDMMYY-SSSS): "),
+        (["--list", "--delivery", "tcp://127.0.0.1"],
+         "inbox: delivery 'tcp://127.0.0.1' is not an endpoint "
+         "(tcp://HOST:PORT or ipc://PATH)"),
+        (["--list", "--delivery", "localhost:7602"],
+         "inbox: delivery 'localhost:7602' is not an endpoint"),
     ]
     for args, message in cases:
         p = subprocess.run([hubtest.binary("inbox"), "--caseworker",
