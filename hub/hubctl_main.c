@@ -185,7 +185,9 @@ static const ug_setting extra_settings[] = {
      "characters)"},
     {"actor", "", "audit show: only records of this principal id"},
     {"types", "absence",
-     "register-agency: event types the agency may send, comma-separated"},
+     "register-agency: event types the agency may send, comma-separated, "
+     "of absence, dropout, dropout_risk, enrolment, addiction, readiness, "
+     "assignment, benefit, missed_activation, school_leaving, desk"},
     {"desk", "false",
      "register-caseworker: the caseworker is a member of the duty desk"},
     {"ops", "false",

@@ -1687,6 +1687,27 @@ def test_help_gives_every_whole_number_options_range(program):
     assert not missing, f"{program} --help gives no range for {missing}"
 
 
+def test_hubctl_help_names_every_event_type_register_takes():
+    """hubctl --help gives the words --types takes: those PROTOCOL.md's
+    table registers agencies for, which the refusal lists too."""
+    help_text = subprocess.run([hubtest.binary("hubctl"), "--help"],
+                               capture_output=True, text=True,
+                               timeout=20).stdout
+    entry = help_text.split("  --types VALUE\n")[1].split("\n  --")[0]
+    entry = " ".join(entry.split())
+    table = (hubtest.ROOT / "docs" / "PROTOCOL.md").read_text()
+    table = table.split("### Event types and who sends them")[1]
+    types = re.findall(r"^\| \w+ \| \d+ \| [^|]+ \| (\w+) \|$", table, re.M)
+    assert len(types) == 11, types
+    for t in types:
+        assert re.search(rf"\b{t}\b", entry), (t, entry)
+    p = subprocess.run([hubtest.binary("hubctl"), "register-agency", "x",
+                        "--types", "bogus"], capture_output=True, text=True,
+                       timeout=20)
+    listed = p.stderr.split("(")[1].split(")")[0].split(", ")
+    assert p.returncode == 2 and sorted(listed) == sorted(types), p.stderr
+
+
 def test_man_pages_say_what_help_and_the_docs_say():
     """A man page's own text (description, exit status, see also) is
     written beside --help, not made from it: it must say the same. inbox
