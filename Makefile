@@ -189,6 +189,7 @@ clean:
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs, the systemd
 # units (their paths rewritten to PREFIX), the example configs, the docs
 # and a man page per program. uninstall removes exactly those files.
+# The docs land beside README.md, not in docs/: its links are rewritten.
 PREFIX  ?= /usr/local
 BINDIR  := $(PREFIX)/bin
 MAN1DIR := $(PREFIX)/share/man/man1
@@ -218,7 +219,10 @@ install: $(BINS)
 	     $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; \
 	done
 	install -m 0644 $(INSTALL_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
-	install -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(filter-out README.md,$(INSTALL_DOCS)) $(DESTDIR)$(DOCDIR)/
+	sed -e 's|](docs/|](|g' README.md > $(DESTDIR)$(DOCDIR)/README.md.tmp && \
+	  chmod 0644 $(DESTDIR)$(DOCDIR)/README.md.tmp && \
+	  mv $(DESTDIR)$(DOCDIR)/README.md.tmp $(DESTDIR)$(DOCDIR)/README.md
 	install -m 0644 $(INSTALL_MAN) $(DESTDIR)$(MAN1DIR)/
 
 uninstall:

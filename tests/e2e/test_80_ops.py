@@ -1529,6 +1529,12 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
                 f"{page.name}: {r.stderr}"
     installed = [f for f in dest.rglob("*") if not f.is_dir()]
     assert len(installed) > len(programs) * 2
+    # The docs sit beside README.md there: every link and image of the
+    # installed README.md and docs opens.
+    for md in doc.glob("*.md"):
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)",
+                                 md.read_text()):
+            assert (doc / target).is_file(), (md.name, target)
 
     p = subprocess.run(make + ["uninstall"], capture_output=True, text=True,
                        timeout=120)
