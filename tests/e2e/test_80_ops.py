@@ -1464,6 +1464,26 @@ def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
             ("ok", str(disk / "made")), ("ok", str(given))]
 
 
+def test_each_unit_names_its_man_page_and_doc():
+    """`systemctl help UNIT` opens what the unit's Documentation= names:
+    the program's man page (make install puts one per program) and the
+    installed document that tells how to run it."""
+    deploy = hubtest.ROOT / "deploy"
+    for unit, page, doc in (("hubd.service", "hubd", "OPERATIONS.md"),
+                            ("webd.service", "webd", "OPERATIONS.md"),
+                            ("ungebro-adapter@.service", "adapter-%i",
+                             "ADAPTERS.md")):
+        docs = re.search(r"^Documentation=(.*)$",
+                         (deploy / unit).read_text(), re.M)
+        assert docs, unit
+        uris = docs.group(1).split()
+        assert uris[0] == f"man:{page}(1)", (unit, uris)
+        assert f"file:///usr/local/share/doc/ungebro/{doc}" in uris, uris
+        assert (hubtest.ROOT / "docs" / doc).is_file()
+        assert (deploy / "man" / f"{page.replace('%i', 'school')}.1") \
+            .is_file()
+
+
 def test_the_units_are_hardened_alike(tmp_path):
     """OPERATIONS.md "Start and stop" / ADAPTERS.md: hubd's and webd's
     units have the adapters' hardening, no core dumps; systemd-analyze
