@@ -1744,6 +1744,8 @@ def test_man_pages_say_what_help_and_the_docs_say():
                            capture_output=True, text=True, timeout=20).stdout
     assert "keys_dir/hub.key is not the hub's public key" in inbox
     assert "0-1073741824" in inbox and "0-86400" in inbox
+    # Whose timeline: as ARCHITECTURE.md, "Caseworker queries".
+    assert "or one with an open alert addressed to you" in inbox
     man = {p.stem: p.read_text()
            for p in (hubtest.ROOT / "deploy" / "man").glob("*.1")}
     exit3 = man["inbox"].split(".SH EXIT STATUS")[1].split(".B 3")[1]
