@@ -235,12 +235,14 @@ build_usage(const struct adapter_ops *ops, const char *program, char *buf,
 	for (size_t k = 0; ops->kinds[k] && used < size; k++)
 		used += usage_columns(ops->kinds[k], buf + used, size - used);
 	if (used < size)
-		snprintf(buf + used, size - used,
-			 "\nExit: 0 all delivered; 1 all delivered but rows "
-			 "rejected (see the rejects file);\n      2 not all "
-			 "delivered yet (run again or flush); 3 fatal (also "
-			 "usage:\n      an option given for another "
-			 "command, e.g. flush --kind).");
+		snprintf(
+		    buf + used, size - used,
+		    "\nExit: 0 all delivered; 1 all delivered but rows "
+		    "rejected (see the rejects file)\n      or refused by "
+		    "the hub (ADP-REJECT on stderr);\n      2 not all "
+		    "delivered yet (run again or flush); 3 fatal (also "
+		    "usage:\n      an option given for another "
+		    "command, e.g. flush --kind).");
 }
 
 /* mkdir -p for the directories above path; the outbox makes the last. */

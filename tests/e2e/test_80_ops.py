@@ -1744,6 +1744,13 @@ def test_man_pages_say_what_help_and_the_docs_say():
                            capture_output=True, text=True, timeout=20).stdout
     assert "keys_dir/hub.key is not the hub's public key" in inbox
     assert "0-1073741824" in inbox and "0-86400" in inbox
+    # An adapter's exit 1 as ADAPTERS.md gives it: rows refused by the
+    # hub count as rejected ones.
+    adapter = subprocess.run([hubtest.binary("adapter-school"), "--help"],
+                             capture_output=True, text=True,
+                             timeout=20).stdout
+    assert "1 all delivered but rows rejected (see the rejects file)\n" \
+        "      or refused by the hub" in adapter, adapter
     # Whose timeline: as ARCHITECTURE.md, "Caseworker queries".
     assert "or one with an open alert addressed to you" in inbox
     man = {p.stem: p.read_text()
