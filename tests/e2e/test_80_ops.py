@@ -1713,6 +1713,33 @@ def test_help_gives_every_whole_number_options_range(program):
     assert not missing, f"{program} --help gives no range for {missing}"
 
 
+def test_assign_exits_as_hubctl_help_says(make_hub):
+    """hubctl --help, assign: an unknown --role is exit 2, nothing stored;
+    an unregistered caseworker or a bad CPR or date exit 1; a missing
+    --cpr or --caseworker exit 2."""
+    hub = make_hub()
+    cpr = hubtest.CprGen(8503).next()
+    hub.cprs.add(cpr)
+    help_text = subprocess.run([hubtest.binary("hubctl"), "--help"],
+                               capture_output=True, text=True,
+                               timeout=20).stdout
+    assert "Exit 0\n                            stored, 1 a row skipped, " \
+        "an unregistered\n                            caseworker, a bad " \
+        "CPR or date, 2 usage" in help_text
+    for args, rc in ((["--cpr", cpr, "--caseworker", "cw-anna", "--role",
+                       "coach"], 2),
+                     (["--cpr", cpr], 2),
+                     (["--cpr", cpr, "--caseworker", "cw-nobody"], 1),
+                     (["--cpr", "123", "--caseworker", "cw-anna"], 1),
+                     (["--cpr", cpr, "--caseworker", "cw-anna", "--from",
+                       "2026-02-30"], 1)):
+        p = hub.hubctl("assign", *args, check=False)
+        assert p.returncode == rc, (args, p.returncode, p.stderr)
+    assert hub.stats()["assignments"] == 0
+    p = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna")
+    assert p.returncode == 0 and hub.stats()["assignments"] == 1
+
+
 def test_hubctl_help_names_every_event_type_register_takes():
     """hubctl --help gives the words --types takes: those PROTOCOL.md's
     table registers agencies for, which the refusal lists too."""
