@@ -1713,6 +1713,22 @@ def test_help_gives_every_whole_number_options_range(program):
     assert not missing, f"{program} --help gives no range for {missing}"
 
 
+def test_log_map_mb_bounds_the_log_and_the_id_index_each(make_hub):
+    """hubd --help: log_map_mb is the most log/ and ids/ may each grow
+    to (OPERATIONS.md: ids/ is mapped at log_map_mb too); derived/ has
+    derived_map_mb."""
+    hub = make_hub(settings={"log_map_mb": 48, "derived_map_mb": 40})
+    st = hub.stats()
+    assert st["log_map_bytes"] == st["ids_map_bytes"] == 48 << 20, st
+    assert st["derived_map_bytes"] == 40 << 20, st
+    help_text = subprocess.run([hubtest.binary("hubd"), "--help"],
+                               capture_output=True, text=True,
+                               timeout=20).stdout
+    entry = " ".join(help_text.split("--log_map_mb VALUE")[1]
+                     .split("--derived_map_mb")[0].split())
+    assert "(log/)" in entry and "(ids/)" in entry, entry
+
+
 def test_assign_exits_as_hubctl_help_says(make_hub):
     """hubctl --help, assign: an unknown --role is exit 2, nothing stored;
     an unregistered caseworker or a bad CPR or date exit 1; a missing
