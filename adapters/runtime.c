@@ -349,6 +349,16 @@ setup(struct runtime *rt, ug_diag *diag)
 			    ug_config_where(rt->cfg, "hub"), hub);
 		return UG_EINVAL;
 	}
+	/* Empty, keys_dir would name /AGENCY.key_secret and outbox no
+	 * directory at all: refused as hubd and hubctl refuse them. */
+	for (const char *const *d =
+		 (const char *const[]){"keys_dir", "outbox", NULL};
+	     *d; d++)
+		if (!ug_config_get(rt->cfg, *d)[0]) {
+			ug_diag_set(diag, *d, "%s%s must name a directory",
+				    ug_config_where(rt->cfg, *d), *d);
+			return UG_EINVAL;
+		}
 	/* Every number now, before a file is read: a bad window found at
 	 * delivery would come after the files were queued. */
 	if (ug_config_int(rt->cfg, "timeout", 0, 7 * 86400, &rt->timeout_s,

@@ -942,6 +942,12 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	if (!ug_config_get(cfg, "keys_dir")[0]) {
+		ug_eprintf("inbox: %skeys_dir must name a directory\n",
+			   ug_config_where(cfg, "keys_dir"));
+		rc = 2;
+		goto out;
+	}
 	if (!ug_endpoint_valid(ug_config_get(cfg, "delivery"))) {
 		ug_eprintf("inbox: %sdelivery '%s' is not an endpoint "
 			   "(tcp://HOST:PORT or ipc://PATH)\n",

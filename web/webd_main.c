@@ -195,6 +195,12 @@ main(int argc, char **argv)
 		rc = 2;
 		goto done;
 	}
+	if (!ug_config_get(cfg, "keys_dir")[0]) {
+		fprintf(stderr, "webd: %skeys_dir must name a directory\n",
+			ug_config_where(cfg, "keys_dir"));
+		rc = 2;
+		goto done;
+	}
 	if (!ug_endpoint_valid(ug_config_get(cfg, "delivery"))) {
 		fprintf(stderr,
 			"webd: %sdelivery '%s' is not an endpoint "

@@ -337,6 +337,8 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
          "ipc://PATH)"),
         (["--delivery", "tcp://127.0.0.1:99999"], "webd: delivery "
          "'tcp://127.0.0.1:99999' is not an endpoint"),
+        # Empty, it would name /hub.key: refused as hubd refuses it.
+        (["--keys_dir", ""], "webd: keys_dir must name a directory"),
     ]
     for args, message in cases:
         p = subprocess.run([hubtest.binary("webd"), "--gateway", "web-x",
@@ -387,6 +389,8 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
          "(tcp://HOST:PORT or ipc://PATH)"),
         (["--list", "--delivery", "localhost:7602"],
          "inbox: delivery 'localhost:7602' is not an endpoint"),
+        (["--list", "--keys_dir", ""],
+         "inbox: keys_dir must name a directory"),
     ]
     for args, message in cases:
         p = subprocess.run([hubtest.binary("inbox"), "--caseworker",
