@@ -1590,6 +1590,25 @@ def test_every_make_target_the_docs_name_has_a_rule():
     assert not named - rules, sorted(named - rules)
 
 
+def test_bootstrap_installs_what_the_targets_run():
+    """OPERATIONS.md, "Build and install": make bootstrap installs the
+    Debian packages it lists there, and so every tool a target it runs
+    before calls: valgrind for make valgrind, redis for make bench."""
+    text = (hubtest.ROOT / "Makefile").read_text()
+    packages = re.search(r"^DEB_PACKAGES := (.*?)\n\n", text,
+                         re.M | re.S).group(1).replace("\\", " ").split()
+    ops = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    para = ops[ops.index("`make bootstrap` (run by"):]
+    para = para[:para.index("\n\n")]
+    named = set(re.findall(r"[a-z0-9][a-z0-9.+-]*[a-z0-9]", para))
+    assert not [p for p in packages if p not in named], packages
+    for tool, target in (("valgrind", "valgrind"), ("redis-server", "bench"),
+                         ("clang-format", "format"), ("clang", "fuzz")):
+        assert tool in packages, (tool, target)
+        assert re.search(rf"^{target}: .*bootstrap", text, re.M) or \
+            target == "fuzz", target
+
+
 def test_a_format_2_store_is_upgraded_once_and_keeps_its_event_ids(
         make_hub):
     """OPERATIONS.md "Store format": the first hubctl (or hubd) to open a
