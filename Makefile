@@ -38,7 +38,7 @@ DEB_PACKAGES := gcc make libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
                 python3-protobuf python3-pytest protobuf-compiler \
                 clang libclang-rt-14-dev clang-format \
                 libmicrohttpd-dev chromium chromium-driver python3-selenium \
-                redis-server redis-tools
+                valgrind redis-server redis-tools
 
 # What make format formats and the layout test checks.
 FORMATTED = $(wildcard */*.c */*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/bench/*.c)
@@ -71,7 +71,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # else so the warnings gate it too.
 LOADGEN   := $(BUILD)/bench/ug-loadgen
 
-.PHONY: all test unit e2e asan valgrind bench demo fuzz fuzz-build clean bootstrap format
+.PHONY: all test asan valgrind bench demo fuzz fuzz-build clean bootstrap format
 .DEFAULT_GOAL := all
 # Keep program objects; make would delete them as intermediates.
 .SECONDARY:
@@ -189,6 +189,7 @@ clean:
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs, the systemd
 # units (their paths rewritten to PREFIX), the example configs, the docs
 # and a man page per program. uninstall removes exactly those files.
+# The docs land beside README.md, not in docs/: its links are rewritten.
 PREFIX  ?= /usr/local
 BINDIR  := $(PREFIX)/bin
 MAN1DIR := $(PREFIX)/share/man/man1
@@ -218,7 +219,10 @@ install: $(BINS)
 	     $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; \
 	done
 	install -m 0644 $(INSTALL_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
-	install -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(filter-out README.md,$(INSTALL_DOCS)) $(DESTDIR)$(DOCDIR)/
+	sed -e 's|](docs/|](|g' README.md > $(DESTDIR)$(DOCDIR)/README.md.tmp && \
+	  chmod 0644 $(DESTDIR)$(DOCDIR)/README.md.tmp && \
+	  mv $(DESTDIR)$(DOCDIR)/README.md.tmp $(DESTDIR)$(DOCDIR)/README.md
 	install -m 0644 $(INSTALL_MAN) $(DESTDIR)$(MAN1DIR)/
 
 uninstall:

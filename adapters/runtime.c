@@ -47,9 +47,9 @@ static const ug_setting adapter_settings[] = {
     {"hub", "tcp://127.0.0.1:7601", "the hub's ingest endpoint"},
     {"outbox", OUTBOX_DEFAULT, "outbox directory (AGENCY: the agency)"},
     {"timeout", "30",
-     "import, flush: seconds without progress before exit 2 (0: one "
-     "round of sending)"},
-    {"window", "256", "most events sent and not yet acknowledged"},
+     "import, flush: seconds without progress before exit 2 (0-604800; "
+     "0: one round of sending)"},
+    {"window", "256", "most events sent and not yet acknowledged (1-65536)"},
     {"rejects", "",
      "import: one rejected rows file for the run (empty: FILE.rejects.csv)"},
     {"kind", "",
@@ -60,8 +60,8 @@ static const ug_setting adapter_settings[] = {
      "import, watch: utf-8, cp1252, latin1, cp850 or auto (detected)"},
     {"ignore_columns", "",
      "import, watch: columns to leave out (comma list, * = any)"},
-    {"settle", "2", "watch: seconds a file must stay unchanged"},
-    {"rescan", "10", "watch: seconds between full directory scans"},
+    {"settle", "2", "watch: seconds a file must stay unchanged (0-3600)"},
+    {"rescan", "10", "watch: seconds between full directory scans (1-3600)"},
     {"json", "false", "print the per-file lines and the summary as JSON"},
     {"log_level", "info", "err, warn, notice, info or debug"},
     {NULL, NULL, NULL},
@@ -235,12 +235,14 @@ build_usage(const struct adapter_ops *ops, const char *program, char *buf,
 	for (size_t k = 0; ops->kinds[k] && used < size; k++)
 		used += usage_columns(ops->kinds[k], buf + used, size - used);
 	if (used < size)
-		snprintf(buf + used, size - used,
-			 "\nExit: 0 all delivered; 1 all delivered but rows "
-			 "rejected (see the rejects file);\n      2 not all "
-			 "delivered yet (run again or flush); 3 fatal (also "
-			 "usage:\n      an option given for another "
-			 "command, e.g. flush --kind).");
+		snprintf(
+		    buf + used, size - used,
+		    "\nExit: 0 all delivered; 1 all delivered but rows "
+		    "rejected (see the rejects file)\n      or refused by "
+		    "the hub (ADP-REJECT on stderr);\n      2 not all "
+		    "delivered yet (run again or flush); 3 fatal (also "
+		    "usage:\n      an option given for another "
+		    "command, e.g. flush --kind).");
 }
 
 /* mkdir -p for the directories above path; the outbox makes the last. */
@@ -349,6 +351,16 @@ setup(struct runtime *rt, ug_diag *diag)
 			    ug_config_where(rt->cfg, "hub"), hub);
 		return UG_EINVAL;
 	}
+	/* Empty, keys_dir would name /AGENCY.key_secret and outbox no
+	 * directory at all: refused as hubd and hubctl refuse them. */
+	for (const char *const *d =
+		 (const char *const[]){"keys_dir", "outbox", NULL};
+	     *d; d++)
+		if (!ug_config_get(rt->cfg, *d)[0]) {
+			ug_diag_set(diag, *d, "%s%s must name a directory",
+				    ug_config_where(rt->cfg, *d), *d);
+			return UG_EINVAL;
+		}
 	/* Every number now, before a file is read: a bad window found at
 	 * delivery would come after the files were queued. */
 	if (ug_config_int(rt->cfg, "timeout", 0, 7 * 86400, &rt->timeout_s,

@@ -241,6 +241,28 @@ ug_cpr_birth(const char *cpr)
 				  number(cpr, 2));
 }
 
+bool
+ug_endpoint_valid(const char *ep)
+{
+	if (strncmp(ep, "ipc://", 6) == 0)
+		return ep[6] != '\0';
+	if (strncmp(ep, "tcp://", 6) != 0)
+		return false;
+	const char *host = ep + 6, *colon = strrchr(host, ':');
+	if (!colon || colon == host)
+		return false;
+	if (host[0] == '[' && colon[-1] != ']')
+		return false;
+	for (const char *h = host; h < colon; h++)
+		if (*h == '/' || *h == ' ')
+			return false;
+	long port = 0;
+	const char *p = colon + 1;
+	for (; *p >= '0' && *p <= '9' && port <= 65535; p++)
+		port = port * 10 + (*p - '0');
+	return *p == '\0' && p > colon + 1 && port >= 1 && port <= 65535;
+}
+
 ug_err
 ug_parse_bool(const char *text, bool *value)
 {
@@ -513,30 +535,6 @@ ug_utf8_trim_tail(char *s)
 		s[len] = '\0';
 	}
 	return len;
-}
-
-/* A typo caught as a usage error before anything is read or connected:
- * ZeroMQ would take some of them and connect to nothing, for ever. */
-bool
-ug_endpoint_valid(const char *ep)
-{
-	if (strncmp(ep, "ipc://", 6) == 0)
-		return ep[6] != '\0';
-	if (strncmp(ep, "tcp://", 6) != 0)
-		return false;
-	const char *host = ep + 6, *colon = strrchr(host, ':');
-	if (!colon || colon == host)
-		return false;
-	if (host[0] == '[' && colon[-1] != ']')
-		return false;
-	for (const char *h = host; h < colon; h++)
-		if (*h == '/' || *h == ' ')
-			return false;
-	long port = 0;
-	const char *p = colon + 1;
-	for (; *p >= '0' && *p <= '9' && port <= 65535; p++)
-		port = port * 10 + (*p - '0');
-	return *p == '\0' && p > colon + 1 && port >= 1 && port <= 65535;
 }
 
 int

@@ -92,6 +92,14 @@ ug_err ug_parse_bool(const char *text, bool *value);
  */
 ug_err ug_parse_long(const char *text, size_t len, long *value);
 
+/*
+ * Whether text is an endpoint a client can connect to: tcp://HOST:PORT
+ * (HOST a name, an IPv4 address or [IPv6]; PORT 1-65535) or ipc://PATH.
+ * The clients (adapters, inbox, webd) check it with their settings, so a
+ * typo is a usage error before any key is read or file queued.
+ */
+bool ug_endpoint_valid(const char *text);
+
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void ug_hex(const uint8_t *bytes, size_t len, char *out);
 /* Parse exactly 2*len hex digits. */
@@ -159,12 +167,6 @@ ug_get_be16(const uint8_t *in)
 
 /* mkdir -p with mode 0700 for the directories it creates; 0 or -1/errno. */
 int ug_mkdir_p(const char *path);
-
-/*
- * An endpoint a client connects to: tcp://HOST:PORT (HOST a name, an
- * address or [IPv6]; PORT 1-65535) or ipc://PATH.
- */
-bool ug_endpoint_valid(const char *ep);
 
 /* Copy at most size-1 bytes and always terminate; returns false if cut. */
 bool ug_strlcpy(char *dst, const char *src, size_t size);

@@ -324,6 +324,7 @@ def main():
         if not os.access(os.path.join(BIN, prog), os.X_OK):
             raise DemoError("%s/%s is missing: run make first"
                             % (rel(BIN), prog))
+    web_wait()
 
     heading("A clean place: %s" % rel(VAR))
     shutil.rmtree(VAR, ignore_errors=True)
@@ -489,10 +490,22 @@ def start_web(hub_conf, delivery):
     return web
 
 
+def web_wait():
+    """DEMO_WEB_WAIT, whole seconds (empty or unset: 0). Read before the
+    demo starts: a typo found after it would cost the whole run."""
+    text = os.environ.get("DEMO_WEB_WAIT", "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise DemoError("DEMO_WEB_WAIT must be a whole number of seconds, "
+                        "not '%s'" % text)
+    return int(text)
+
+
 def hold_web(web):
     """DEMO_WEB_WAIT=SECONDS keeps hubd and webd running after the demo,
     to try the web inbox (Ctrl-C ends it early)."""
-    wait = int(os.environ.get("DEMO_WEB_WAIT", "0") or 0)
+    wait = web_wait()
     if wait <= 0:
         note("to try the web inbox after the demo: make demo "
              "DEMO_WEB_WAIT=600")

@@ -35,7 +35,8 @@ const ug_setting hub_settings[] = {
      "endpoint caseworker clients receive alerts from"},
     {"log_level", "info", "err, warn, notice, info or debug"},
     {"log_map_mb", "16384",
-     "maximum size of the durable log, MiB (1-16777216)"},
+     "maximum size of the durable log (log/) and of the event-id index "
+     "(ids/), each, MiB (1-16777216)"},
     {"derived_map_mb", "8192",
      "maximum size of the derived state, MiB (1-16777216)"},
     {"rules", "",

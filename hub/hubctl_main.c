@@ -94,7 +94,12 @@ static const char usage[] =
     "                            or --file CSV: a header row naming cpr,\n"
     "                            caseworker and any of from, to, role; ';'\n"
     "                            or ','; \"quoted\" fields may hold either\n"
-    "                            (an unknown role: exit 2, nothing stored)\n"
+    "                            (an unknown --role: exit 2, nothing\n"
+    "                            stored; a row of the file with a bad\n"
+    "                            value is reported as FILE:LINE: and\n"
+    "                            skipped, the others stored). Exit 0\n"
+    "                            stored, 1 a row skipped, an unregistered\n"
+    "                            caseworker, a bad CPR or date, 2 usage\n"
     "  stats                     print store statistics [--json]\n"
     "  log                       list the stored events, oldest first: "
     "sequence,\n"
@@ -155,8 +160,9 @@ static const char usage[] =
     "                            Audited. Exit 0 written, 1 failed, 2 usage\n"
     "\n"
     "Every command but stats, log and audit verify is recorded in the\n"
-    "audit trail as hubctl:USER (keygen once the store exists; backup\n"
-    "after its copy, so not in it).\n"
+    "audit trail as hubctl:USER (keygen once the store exists, and only\n"
+    "when it writes keys: a refusal to overwrite changes nothing and is\n"
+    "not recorded; backup after its copy, so not in it).\n"
     "Each checkpoint hubctl then signs is witnessed in the system log\n"
     "(syslog authpriv, tag hubctl): STORE-AUDIT checkpoint signed at\n"
     "record N, head HEX.\n"
@@ -185,7 +191,9 @@ static const ug_setting extra_settings[] = {
      "characters)"},
     {"actor", "", "audit show: only records of this principal id"},
     {"types", "absence",
-     "register-agency: event types the agency may send, comma-separated"},
+     "register-agency: event types the agency may send, comma-separated, "
+     "of absence, dropout, dropout_risk, enrolment, addiction, readiness, "
+     "assignment, benefit, missed_activation, school_leaving, desk"},
     {"desk", "false",
      "register-caseworker: the caseworker is a member of the duty desk"},
     {"ops", "false",
@@ -214,8 +222,8 @@ static const ug_setting extra_settings[] = {
      "report: the calendar year reported on, 1 January to "
      "31 December (four digits, 1970-9999)"},
     {"json", "false", "stats, log, audit show: print JSON"},
-    {"after", "0", "log: start after this sequence"},
-    {"limit", "0", "log: at most this many events (0 = all)"},
+    {"after", "0", "log: start after this sequence (0 or more)"},
+    {"limit", "0", "log: at most this many events (0 or more; 0 = all)"},
 };
 
 typedef struct {

@@ -46,7 +46,8 @@ static const char usage[] =
     "Live (the default): shows a caseworker's early-warning alerts as they\n"
     "arrive and acknowledges each one; alerts not acknowledged come again\n"
     "on the next connect. The one-shot commands print the open alerts,\n"
-    "one person's timeline (only a person assigned to you or your desk),\n"
+    "one person's timeline (only a person assigned to you, an unassigned\n"
+    "one to a desk member, or one with an open alert addressed to you),\n"
     "or acknowledge one alert with a note, and exit. --contact, --offer\n"
     "and --unreachable record what you did about the alert's young person\n"
     "(contact made, offer made, could not reach: --how says how, or what\n"
@@ -70,7 +71,7 @@ static const ug_setting settings[] = {
     {"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
     {"keys_dir", "./var/keys", "directory with the keys and hub.key"},
     {"delivery", "tcp://127.0.0.1:7602",
-     "the hub's delivery endpoint (tcp://HOST:PORT or ipc://PATH)"},
+     "the hub's delivery endpoint: tcp://HOST:PORT or ipc://PATH"},
     {"json", "false",
      "live, --list, --timeline: print one JSON object "
      "per alert or entry"},
@@ -78,11 +79,12 @@ static const ug_setting settings[] = {
      "live: do not acknowledge (alerts come again); "
      "shows at most 256 of the open alerts (--list "
      "shows them all)"},
-    {"max", "0", "live: exit after this many alerts (0 = no limit)"},
+    {"max", "0",
+     "live: exit after this many alerts (0-1073741824; 0 = no limit)"},
     {"idle_exit", "0",
      "live: exit after this many seconds without an "
      "alert once the hub has answered; before that, at "
-     "least --timeout (0 = run until interrupted)"},
+     "least --timeout (0-86400; 0 = run until interrupted)"},
     {"note", "",
      "live, --ack: note sent with acknowledgements; "
      "--contact, --offer, --unreachable: note on the action "
@@ -895,15 +897,6 @@ usage_ok(const ug_config *cfg, char **rest, int nrest, int *command)
 		ug_eprintf("inbox: %s\n", diag.reason);
 		return false;
 	}
-	/* A typo, not a hub that does not answer: ZeroMQ would take port 0
-	 * and wait out --timeout for nothing. */
-	if (!ug_endpoint_valid(ug_config_get(cfg, "delivery"))) {
-		ug_eprintf("inbox: %sdelivery must be tcp://HOST:PORT (port "
-			   "1-65535) or ipc://PATH, not '%s'\n",
-			   ug_config_where(cfg, "delivery"),
-			   ug_config_get(cfg, "delivery"));
-		return false;
-	}
 	/* --unreachable is 'u', --contact 'c', ...; live 0. */
 	*command = commands[chosen].command[0];
 	return true;
@@ -946,6 +939,20 @@ main(int argc, char **argv)
 	    ug_config_int(cfg, "idle_exit", 0, 86400, &ib.idle_exit, &diag) !=
 		UG_OK) {
 		ug_eprintf("inbox: %s\n", diag.reason);
+		rc = 2;
+		goto out;
+	}
+	if (!ug_config_get(cfg, "keys_dir")[0]) {
+		ug_eprintf("inbox: %skeys_dir must name a directory\n",
+			   ug_config_where(cfg, "keys_dir"));
+		rc = 2;
+		goto out;
+	}
+	if (!ug_endpoint_valid(ug_config_get(cfg, "delivery"))) {
+		ug_eprintf("inbox: %sdelivery '%s' is not an endpoint "
+			   "(tcp://HOST:PORT or ipc://PATH)\n",
+			   ug_config_where(cfg, "delivery"),
+			   ug_config_get(cfg, "delivery"));
 		rc = 2;
 		goto out;
 	}

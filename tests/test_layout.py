@@ -55,6 +55,29 @@ def test_only_store_includes_lmdb():
     assert not bad, f"lmdb.h outside store/: {bad}"
 
 
+# The libraries' headers -> the folders (or the one file) the table gives
+# each library to.
+LIBRARIES = {
+    "lmdb.h": {"store"},
+    "sodium.h": {"common", "store", "hub", "web", "adapters"},
+    "zmq.h": {"common/keys.c", "hub", "web", "adapters"},
+    "microhttpd.h": {"web", "hub/metrics.c"},
+    "protobuf-c/protobuf-c.h": {"proto", "hub/hubctl_lifecycle.c"},
+}
+
+
+def test_libraries_are_used_where_the_table_says():
+    bad = []
+    for p in sorted(ROOT.glob("*/*.[ch]")):
+        rel = p.relative_to(ROOT).as_posix()
+        for kind, name in includes(p):
+            allowed = LIBRARIES.get(name) if kind == "<" else None
+            if allowed is not None and p.parent.name not in allowed \
+                    and rel not in allowed:
+                bad.append(f"{rel}: <{name}>")
+    assert not bad, "a library outside its folders:\n" + "\n".join(bad)
+
+
 def test_only_proto_packs_and_unpacks():
     # The generated ungebro__v1__*__pack/__unpack functions and
     # protobuf-c's own message (un)packing are wire.c's alone.

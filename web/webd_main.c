@@ -48,7 +48,7 @@ static const ug_setting settings[] = {
      "directory with the gateway's keys and "
      "hub.key"},
     {"delivery", "tcp://127.0.0.1:7602",
-     "the hub's delivery endpoint (tcp://HOST:PORT or ipc://PATH)"},
+     "the hub's delivery endpoint: tcp://HOST:PORT or ipc://PATH"},
     {"listen_address", "127.0.0.1", "IPv4 address to serve HTTP on"},
     {"port", "8080", "TCP port to serve HTTP on (1-65535)"},
     {"behind_tls", "false",
@@ -206,8 +206,8 @@ main(int argc, char **argv)
 	}
 	if (!ug_endpoint_valid(ug_config_get(cfg, "delivery"))) {
 		fprintf(stderr,
-			"webd: %sdelivery must be tcp://HOST:PORT (port "
-			"1-65535) or ipc://PATH, not '%s'\n",
+			"webd: %sdelivery '%s' is not an endpoint "
+			"(tcp://HOST:PORT or ipc://PATH)\n",
 			ug_config_where(cfg, "delivery"),
 			ug_config_get(cfg, "delivery"));
 		rc = 2;

@@ -40,7 +40,7 @@ def adapter(name, what):
     return dict(
         summary=f"import {what} into the ungebro hub",
         description=f"adapter-{name} reads the agency's export files "
-                    f"(CSV or JSON Lines), turns each row into a signed event, "
+                    f"(CSV or JSON Lines), turns each good row into an event, "
                     f"keeps it in a sealed outbox and delivers it to the "
                     f"hub until the hub acknowledges it. It runs once "
                     f"(import, flush) or as a service watching a "
@@ -110,7 +110,8 @@ PAGES = {
                     "missing, two commands, an option of another command, "
                     "a stray word; nothing sent), or no answer from the "
                     "hub within --timeout"),
-              ("3", "the hub refused this caseworker's key"),
+              ("3", "the hub refused this caseworker's key, or "
+                    "keys_dir/hub.key is not the hub's public key"),
               ("4", "not the caseworker's alert or person, or the alert "
                     "is not open for them (OPERATIONS.md, Caseworkers)")],
         see=["hubd(1)", "webd(1)", "hubctl(1)"]),
@@ -170,8 +171,11 @@ def page(name, info, help_text, date):
     out += [".SH EXIT STATUS"]
     for code, what in info["exit"]:
         out += [".TP", f".B {code}", esc(what)]
-    out += [".SH SEE ALSO", esc(", ".join(info["see"])) +
-            " (in /usr/share/doc/ungebro or PREFIX/share/doc/ungebro)"]
+    # Only the documents live under share/doc; a page that names none
+    # would otherwise send the reader there for the other man pages.
+    where = (" (in /usr/share/doc/ungebro or PREFIX/share/doc/ungebro)"
+             if any(s.endswith(".md") for s in info["see"]) else "")
+    out += [".SH SEE ALSO", esc(", ".join(info["see"])) + where]
     return "\n".join(ln if ln else ".sp" for ln in out) + "\n"
 
 

@@ -598,3 +598,21 @@ def test_demo_prints_what_the_readme_shows(tmp_path):
                      (tmp_path / "var" / "demo" / "cohort").glob(
                          "*.rejects.csv"))
     assert len(rejects) == 11, rejects
+
+
+def test_demo_refuses_a_bad_web_wait_before_it_starts(tmp_path):
+    """README.md: DEMO_WEB_WAIT is whole seconds; anything else fails the
+    demo at once (exit 1), not after the whole run, and var/demo is left
+    as it was."""
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "demo.py").symlink_to(
+        hubtest.ROOT / "deploy" / "demo.py")
+    env = dict(os.environ, UG_BUILD=str(hubtest.BUILD), DEMO_WEB_WAIT="10m")
+    p = subprocess.run([sys.executable, str(tmp_path / "deploy" / "demo.py")],
+                       cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "DEMO FAILED: DEMO_WEB_WAIT must be a whole number of seconds, " \
+        "not '10m'" in p.stdout, p.stdout
+    assert "Traceback" not in p.stderr, p.stderr
+    assert not (tmp_path / "var").exists()

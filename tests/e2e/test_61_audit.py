@@ -599,3 +599,19 @@ def test_a_bad_audit_show_filter_is_found_before_the_store(make_hub,
                 assert p.stderr.startswith("hubctl: --cpr: "), p.stderr
     assert not (tmp_path / "none").exists()
     assert hub.stats()["audit_records"] == before
+def test_keygen_is_recorded_when_it_writes_keys(make_hub):
+    """hubctl --help, SECURITY.md: keygen is recorded once the store
+    exists, when it writes keys; one refused because the files exist
+    changes nothing and leaves no record."""
+    hub = make_hub()
+    hub.hubctl("keygen", "cw-kim")
+    p = hub.hubctl("keygen", "cw-kim", check=False)
+    assert p.returncode == 1 and "keys are never overwritten" in p.stderr
+    recs = [(r["action"], r["result"], r["detail"]) for r in show(hub)
+            if r["action"] == "keygen"]
+    assert ("keygen", "ok", "cw-kim") in recs, recs
+    assert sum(1 for r in recs if r[2] == "cw-kim") == 1, recs
+    p = subprocess.run([hubtest.binary("hubctl"), "--help"],
+                       capture_output=True, text=True, timeout=20)
+    assert "a refusal to overwrite changes nothing and is\nnot recorded" \
+        in p.stdout

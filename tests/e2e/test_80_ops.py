@@ -330,14 +330,17 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
                                  "id"),
         # webd takes no arguments, only settings.
         (["8080"], "webd: unexpected argument '8080' (see --help)"),
-        # Found before the keys are read: exit 1 would have the unit
-        # start webd again and again for a typo, and ZeroMQ would take
-        # port 0 and connect to nothing.
-        (["--delivery", "127.0.0.1:7602"], "webd: delivery must be "
-         "tcp://HOST:PORT (port 1-65535) or ipc://PATH, not "
-         "'127.0.0.1:7602'"),
-        (["--delivery", "tcp://127.0.0.1:0"], "webd: delivery must be "),
-        (["--delivery", "tcp://127.0.0.1"], "webd: delivery must be "),
+        # The hub's endpoint is a value like any other: a typo in it is
+        # found before the keys are read, not as a failed connect.
+        (["--delivery", "127.0.0.1:7602"], "webd: delivery "
+         "'127.0.0.1:7602' is not an endpoint (tcp://HOST:PORT or "
+         "ipc://PATH)"),
+        (["--delivery", "tcp://127.0.0.1:99999"], "webd: delivery "
+         "'tcp://127.0.0.1:99999' is not an endpoint"),
+        # ZeroMQ would take port 0 and connect to nothing.
+        (["--delivery", "tcp://127.0.0.1:0"], "webd: delivery "
+         "'tcp://127.0.0.1:0' is not an endpoint"),
+        # Empty, it would name /hub.key: refused as hubd refuses it.
         (["--keys_dir", ""], "webd: keys_dir must name a directory"),
     ]
     for args, message in cases:
@@ -384,11 +387,15 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
                                 "offered"),
         (["--timeline", "0101900000x"],
          "inbox: --timeline needs a CPR number (DDMMYY-SSSS): "),
-        # A bad endpoint is a bad option, not a hub that does not answer.
-        (["--list", "--delivery", "bogus"], "inbox: delivery must be "
-         "tcp://HOST:PORT (port 1-65535) or ipc://PATH, not 'bogus'"),
+        (["--list", "--delivery", "tcp://127.0.0.1"],
+         "inbox: delivery 'tcp://127.0.0.1' is not an endpoint "
+         "(tcp://HOST:PORT or ipc://PATH)"),
+        (["--list", "--delivery", "localhost:7602"],
+         "inbox: delivery 'localhost:7602' is not an endpoint"),
         (["--list", "--delivery", "tcp://127.0.0.1:0"],
-         "inbox: delivery must be tcp://HOST:PORT"),
+         "inbox: delivery 'tcp://127.0.0.1:0' is not an endpoint"),
+        (["--list", "--keys_dir", ""],
+         "inbox: keys_dir must name a directory"),
     ]
     for args, message in cases:
         p = subprocess.run([hubtest.binary("inbox"), "--caseworker",
@@ -1564,6 +1571,26 @@ def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
             ("ok", str(disk / "made")), ("ok", str(given))]
 
 
+def test_each_unit_names_its_man_page_and_doc():
+    """`systemctl help UNIT` opens what the unit's Documentation= names:
+    the program's man page (make install puts one per program) and the
+    installed document that tells how to run it."""
+    deploy = hubtest.ROOT / "deploy"
+    for unit, page, doc in (("hubd.service", "hubd", "OPERATIONS.md"),
+                            ("webd.service", "webd", "OPERATIONS.md"),
+                            ("ungebro-adapter@.service", "adapter-%i",
+                             "ADAPTERS.md")):
+        docs = re.search(r"^Documentation=(.*)$",
+                         (deploy / unit).read_text(), re.M)
+        assert docs, unit
+        uris = docs.group(1).split()
+        assert uris[0] == f"man:{page}(1)", (unit, uris)
+        assert f"file:///usr/local/share/doc/ungebro/{doc}" in uris, uris
+        assert (hubtest.ROOT / "docs" / doc).is_file()
+        assert (deploy / "man" / f"{page.replace('%i', 'school')}.1") \
+            .is_file()
+
+
 def test_the_units_are_hardened_alike(tmp_path):
     """OPERATIONS.md "Start and stop" / ADAPTERS.md: hubd's and webd's
     units have the adapters' hardening, no core dumps; systemd-analyze
@@ -1629,6 +1656,12 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
                 f"{page.name}: {r.stderr}"
     installed = [f for f in dest.rglob("*") if not f.is_dir()]
     assert len(installed) > len(programs) * 2
+    # The docs sit beside README.md there: every link and image of the
+    # installed README.md and docs opens.
+    for md in doc.glob("*.md"):
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)",
+                                 md.read_text()):
+            assert (doc / target).is_file(), (md.name, target)
 
     p = subprocess.run(make + ["uninstall"], capture_output=True, text=True,
                        timeout=120)
@@ -1636,6 +1669,47 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     left = [str(f) for f in dest.rglob("*") if not f.is_dir()]
     assert left == []
     assert not doc.exists()
+
+
+def test_every_make_target_the_docs_name_has_a_rule():
+    """README.md and docs/: every `make TARGET` they show is a rule of
+    the Makefile, and every target declared phony has one: a phony name
+    without a rule (`make unit`) would succeed having run nothing."""
+    text = (hubtest.ROOT / "Makefile").read_text()
+    rules = set(re.findall(r"^([a-z][\w-]*)\s*:(?!=)", text, re.M))
+    phony = {n for line in re.findall(r"^\.PHONY:(.*)$", text, re.M)
+             for n in line.split()}
+    assert phony and not phony - rules, sorted(phony - rules)
+    docs = [hubtest.ROOT / "README.md",
+            *sorted((hubtest.ROOT / "docs").glob("*.md"))]
+    named = set()
+    for doc in docs:
+        for span in re.findall(r"`([^`]*)`|```sh\n(.*?)```",
+                               doc.read_text(), re.S):
+            named |= set(re.findall(r"^\s*(?:sudo\s+)?make ([a-z][\w-]*)",
+                                    "\n".join(span), re.M))
+    assert {"demo", "test", "install", "uninstall", "asan", "bench",
+            "fuzz", "format", "bootstrap"} <= named, named
+    assert not named - rules, sorted(named - rules)
+
+
+def test_bootstrap_installs_what_the_targets_run():
+    """OPERATIONS.md, "Build and install": make bootstrap installs the
+    Debian packages it lists there, and so every tool a target it runs
+    before calls: valgrind for make valgrind, redis for make bench."""
+    text = (hubtest.ROOT / "Makefile").read_text()
+    packages = re.search(r"^DEB_PACKAGES := (.*?)\n\n", text,
+                         re.M | re.S).group(1).replace("\\", " ").split()
+    ops = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    para = ops[ops.index("`make bootstrap` (run by"):]
+    para = para[:para.index("\n\n")]
+    named = set(re.findall(r"[a-z0-9][a-z0-9.+-]*[a-z0-9]", para))
+    assert not [p for p in packages if p not in named], packages
+    for tool, target in (("valgrind", "valgrind"), ("redis-server", "bench"),
+                         ("clang-format", "format"), ("clang", "fuzz")):
+        assert tool in packages, (tool, target)
+        assert re.search(rf"^{target}: .*bootstrap", text, re.M) or \
+            target == "fuzz", target
 
 
 def test_a_format_2_store_is_upgraded_once_and_keeps_its_event_ids(
@@ -1743,3 +1817,117 @@ def test_man_pages_match_each_programs_help():
             stale.append(name)
     assert not stale, (f"{', '.join(stale)}: the man page differs from "
                        f"--help; run deploy/man/mkman.py build/release/bin")
+
+
+@pytest.mark.parametrize("program", ["hubd", "hubctl", "inbox", "webd",
+                                     "adapter-school"])
+def test_help_gives_every_whole_number_options_range(program):
+    """Every whole-number option's --help line says which values it takes
+    (N-M, or "N or more"), as the program checks them: a value outside is
+    a usage error, and --help is where a user looks first."""
+    help_text = subprocess.run([hubtest.binary(program), "--help"],
+                               capture_output=True, text=True,
+                               timeout=20).stdout
+    options = help_text.split("Options (")[1]
+    missing = []
+    for m in re.finditer(r"^  --(\w+) VALUE\n((?:      .*\n)+)", options,
+                         re.M):
+        default = re.search(r"\(default: (\S+)\)", m.group(2))
+        if default and re.fullmatch(r"\d+", default.group(1)) and \
+                not re.search(r"\d+-\d+|\d+ or more", m.group(2)):
+            missing.append(m.group(1))
+    assert not missing, f"{program} --help gives no range for {missing}"
+
+
+def test_log_map_mb_bounds_the_log_and_the_id_index_each(make_hub):
+    """hubd --help: log_map_mb is the most log/ and ids/ may each grow
+    to (OPERATIONS.md: ids/ is mapped at log_map_mb too); derived/ has
+    derived_map_mb."""
+    hub = make_hub(settings={"log_map_mb": 48, "derived_map_mb": 40})
+    st = hub.stats()
+    assert st["log_map_bytes"] == st["ids_map_bytes"] == 48 << 20, st
+    assert st["derived_map_bytes"] == 40 << 20, st
+    help_text = subprocess.run([hubtest.binary("hubd"), "--help"],
+                               capture_output=True, text=True,
+                               timeout=20).stdout
+    entry = " ".join(help_text.split("--log_map_mb VALUE")[1]
+                     .split("--derived_map_mb")[0].split())
+    assert "(log/)" in entry and "(ids/)" in entry, entry
+
+
+def test_assign_exits_as_hubctl_help_says(make_hub):
+    """hubctl --help, assign: an unknown --role is exit 2, nothing stored;
+    an unregistered caseworker or a bad CPR or date exit 1; a missing
+    --cpr or --caseworker exit 2."""
+    hub = make_hub()
+    cpr = hubtest.CprGen(8503).next()
+    hub.cprs.add(cpr)
+    help_text = subprocess.run([hubtest.binary("hubctl"), "--help"],
+                               capture_output=True, text=True,
+                               timeout=20).stdout
+    assert "Exit 0\n                            stored, 1 a row skipped, " \
+        "an unregistered\n                            caseworker, a bad " \
+        "CPR or date, 2 usage" in help_text
+    for args, rc in ((["--cpr", cpr, "--caseworker", "cw-anna", "--role",
+                       "coach"], 2),
+                     (["--cpr", cpr], 2),
+                     (["--cpr", cpr, "--caseworker", "cw-nobody"], 1),
+                     (["--cpr", "123", "--caseworker", "cw-anna"], 1),
+                     (["--cpr", cpr, "--caseworker", "cw-anna", "--from",
+                       "2026-02-30"], 1)):
+        p = hub.hubctl("assign", *args, check=False)
+        assert p.returncode == rc, (args, p.returncode, p.stderr)
+    assert hub.stats()["assignments"] == 0
+    p = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna")
+    assert p.returncode == 0 and hub.stats()["assignments"] == 1
+
+
+def test_hubctl_help_names_every_event_type_register_takes():
+    """hubctl --help gives the words --types takes: those PROTOCOL.md's
+    table registers agencies for, which the refusal lists too."""
+    help_text = subprocess.run([hubtest.binary("hubctl"), "--help"],
+                               capture_output=True, text=True,
+                               timeout=20).stdout
+    entry = help_text.split("  --types VALUE\n")[1].split("\n  --")[0]
+    entry = " ".join(entry.split())
+    table = (hubtest.ROOT / "docs" / "PROTOCOL.md").read_text()
+    table = table.split("### Event types and who sends them")[1]
+    types = re.findall(r"^\| \w+ \| \d+ \| [^|]+ \| (\w+) \|$", table, re.M)
+    assert len(types) == 11, types
+    for t in types:
+        assert re.search(rf"\b{t}\b", entry), (t, entry)
+    p = subprocess.run([hubtest.binary("hubctl"), "register-agency", "x",
+                        "--types", "bogus"], capture_output=True, text=True,
+                       timeout=20)
+    listed = p.stderr.split("(")[1].split(")")[0].split(", ")
+    assert p.returncode == 2 and sorted(listed) == sorted(types), p.stderr
+
+
+def test_man_pages_say_what_help_and_the_docs_say():
+    """A man page's own text (description, exit status, see also) is
+    written beside --help, not made from it: it must say the same. inbox
+    exits 3 for a hub.key that is not the hub's as for a refused key; an
+    adapter's events are sealed in its outbox, not signed (PROTOCOL.md);
+    a page that names no document does not point to share/doc."""
+    inbox = subprocess.run([hubtest.binary("inbox"), "--help"],
+                           capture_output=True, text=True, timeout=20).stdout
+    assert "keys_dir/hub.key is not the hub's public key" in inbox
+    assert "0-1073741824" in inbox and "0-86400" in inbox
+    # An adapter's exit 1 as ADAPTERS.md gives it: rows refused by the
+    # hub count as rejected ones.
+    adapter = subprocess.run([hubtest.binary("adapter-school"), "--help"],
+                             capture_output=True, text=True,
+                             timeout=20).stdout
+    assert "1 all delivered but rows rejected (see the rejects file)\n" \
+        "      or refused by the hub" in adapter, adapter
+    # Whose timeline: as ARCHITECTURE.md, "Caseworker queries".
+    assert "or one with an open alert addressed to you" in inbox
+    man = {p.stem: p.read_text()
+           for p in (hubtest.ROOT / "deploy" / "man").glob("*.1")}
+    exit3 = man["inbox"].split(".SH EXIT STATUS")[1].split(".B 3")[1]
+    exit3 = exit3.split(".TP")[0]
+    assert "keys_dir/hub.key is not the hub's public key" in exit3, exit3
+    for name, text in man.items():
+        assert "signed event" not in text, name
+        see = text.split(".SH SEE ALSO")[1]
+        assert ("share/doc/ungebro" in see) == (".md" in see), (name, see)

@@ -279,6 +279,36 @@ test_strlcpy(void)
 	CHECK_EQ_STR(buf, "");
 }
 
+/* What a client may connect to: the forms OPERATIONS.md gives for the
+ * adapters' hub and inbox's and webd's delivery, and no near miss. */
+static void
+test_endpoint(void)
+{
+	static const char *const good[] = {"tcp://127.0.0.1:7601",
+					   "tcp://hub.kommune.local:7602",
+					   "tcp://[2001:db8::7]:7601",
+					   "tcp://h:1",
+					   "tcp://h:65535",
+					   "ipc:///run/ungebro/hub"};
+	static const char *const bad[] = {"",
+					  "bogus",
+					  "127.0.0.1:7601",
+					  "tcp://127.0.0.1",
+					  "tcp://:7601",
+					  "tcp://h:0",
+					  "tcp://h:65536",
+					  "tcp://h:99999999999",
+					  "tcp://h:76a",
+					  "tcp://h/x:7601",
+					  "tcp://[::1:7601",
+					  "ipc://",
+					  "http://h:80"};
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+		CHECK(ug_endpoint_valid(good[i]));
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		CHECK(!ug_endpoint_valid(bad[i]));
+}
+
 static void
 test_clock(void)
 {
@@ -441,6 +471,7 @@ TEST_LIST = {
     {"hex", test_hex},
     {"parse long", test_parse_long},
     {"strlcpy", test_strlcpy},
+    {"endpoint", test_endpoint},
     {"clock", test_clock},
     {"clock file", test_clock_file},
     {NULL, NULL},
