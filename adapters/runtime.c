@@ -817,6 +817,9 @@ adapter_main(const struct adapter_ops *ops, int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* Settings are read at start only; a stray SIGHUP must not end a
+	 * watcher in a way systemd counts as clean and does not restart. */
+	signal(SIGHUP, SIG_IGN);
 	int code = run_command(&rt, rest, nrest);
 	outbox_close(&rt.ob);
 	ug_keys_destroy(&rt.keys);

@@ -256,6 +256,10 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* webd has nothing to reload, and left at its default a stray
+	 * SIGHUP would end it in a way systemd counts as clean, so the unit
+	 * would not start it again. */
+	signal(SIGHUP, SIG_IGN);
 	log_info("WEB-START", "serving http://%s:%ld/ for gateway %s",
 		 ug_config_get(cfg, "listen_address"), port,
 		 ug_config_get(cfg, "gateway"));

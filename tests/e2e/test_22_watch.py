@@ -148,6 +148,20 @@ def test_watch_imports_moves_and_reports(hub, watchers):
     sweep_reports(hub, drop)
 
 
+def test_sighup_is_ignored_and_the_watcher_imports_on(hub, watchers):
+    """ADAPTERS.md: SIGHUP is ignored; the watcher goes on importing and
+    a SIGTERM still stops it with exit 0."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    w.proc.send_signal(signal.SIGHUP)
+    rows = [AbsenceRow(c) for c in CprGen(2209).take(2)]
+    drop_file(hub, drop, "after-hup.csv", rows)
+    wait_moved(drop, "done", "after-hup.csv")
+    assert w.proc.poll() is None
+    w.stop()
+
+
 def test_file_open_for_writing_is_not_imported(hub, watchers):
     """The export job keeps the file open and pauses longer than settle:
     the file looks complete but is not. It is imported only once closed,

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 import urllib.parse
@@ -702,6 +703,23 @@ def test_what_libmicrohttpd_refuses_it_answers_and_webd_serves_on(make_hub):
         for h in SECURITY_HEADERS:
             assert f"\r\n{h}: " in head, (h, head)
         assert "højst 16 KiB" in answer
+        r, _ = web.request("GET", "/alerts", cookies={"ug_session": sid})
+        assert r.status == 200
+    finally:
+        web.stop()
+
+
+def test_sighup_is_ignored_and_the_session_lives_on(make_hub):
+    """OPERATIONS.md: SIGHUP is ignored by webd (it reads its settings at
+    start only); left at its default it would end webd in a way systemd
+    counts as clean and does not restart."""
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
+        web.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        assert web.proc.poll() is None
         r, _ = web.request("GET", "/alerts", cookies={"ug_session": sid})
         assert r.status == 200
     finally:
