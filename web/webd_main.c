@@ -60,7 +60,7 @@ static const ug_setting settings[] = {
      "unused is forgotten first; 1-1000000)"},
     {"connections_max", "64",
      "HTTP connections at once, live-update "
-     "streams included (1-10000)"},
+     "streams included (2-10000)"},
     {"streams_max", "32",
      "live-update streams (/events) open at once; "
      "one more is answered 503 (1 or more, less "
@@ -168,7 +168,7 @@ main(int argc, char **argv)
 		UG_OK ||
 	    ug_config_int(cfg, "sessions_max", 1, 1000000, &sessions, &diag) !=
 		UG_OK ||
-	    ug_config_int(cfg, "connections_max", 1, 10000, &connections,
+	    ug_config_int(cfg, "connections_max", 2, 10000, &connections,
 			  &diag) != UG_OK ||
 	    ug_config_int(cfg, "streams_max", 1, 10000, &streams, &diag) !=
 		UG_OK ||

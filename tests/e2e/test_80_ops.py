@@ -205,7 +205,7 @@ def test_help_says_what_the_signals_and_settings_do():
         "start" in said and "2 usage or settings" in said, webd
     for name, limits in (("port", "(1-65535)"), ("hub_timeout", "(1-600)"),
                          ("sessions_max", "1-1000000)"),
-                         ("connections_max", "(1-10000)"),
+                         ("connections_max", "(2-10000)"),
                          ("events_poll", "(1-60)")):
         assert limits in " ".join(
             webd.split(f"--{name} ")[1].split("\n  --")[0].split()), name
@@ -317,6 +317,9 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
                                   "connections_max"),
         (["--events_poll", "61"], "webd: events_poll must be a whole "
                                   "number from 1 to 60"),
+        # One connection leaves no room for a stream beside a page.
+        (["--connections_max", "1", "--streams_max", "1"],
+         "webd: connections_max must be a whole number from 2 to 10000"),
         (["--port", "0"], "webd: port must be a whole number from 1 to "
                           "65535"),
         (["--hub_timeout", "601"], "webd: hub_timeout must be a whole "
