@@ -131,9 +131,9 @@ struct hub {
 	size_t n_pending_counts;
 	hub_pending_ack *pending_acks;
 	size_t n_pending_acks;
-	/* Query rate limit per caseworker. */
+	/* Query and action allowances per caseworker (query.c). */
 	double query_rate, query_burst;
-	hub_query_bucket *buckets;
+	hub_query_bucket *buckets, *action_buckets;
 	struct hub_gateway *gateway; /* web sessions (gateway.c) */
 	/* While a gateway's session-bound frame is handled: the caseworker
 	 * it acts for, so every Result to that connection says so (the
@@ -382,5 +382,9 @@ bool hub__is_desk_member(hub *h, const char *caseworker);
 void hub__query(hub *h, const void *routing, size_t routing_len,
 		const char *caseworker, const wire_query *q,
 		const uint8_t *body, size_t body_len);
+/* Takes one from the caseworker's token bucket in *table (made on first
+ * use): false when it is empty (query_rate per second, query_burst at
+ * once). */
+bool hub__allowed(hub *h, hub_query_bucket **table, const char *caseworker);
 
 #endif

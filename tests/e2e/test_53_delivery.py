@@ -1309,6 +1309,57 @@ def test_query_rate_limit_answers_with_documented_reason(make_hub,
     assert d.ask(1).code == OK
 
 
+def test_action_rate_limit_is_an_allowance_of_its_own(make_hub, clients):
+    """§4 Limits: actions are limited like queries, query_burst at once
+    and query_rate a second, in an allowance of their own: beyond it an
+    Action is answered E_UNAVAILABLE "too many actions; wait a moment
+    and send it again", nothing stored, audited `action refused`
+    `rate-limited`; the caseworker's queries are not touched. A client
+    sending distinct actions in a loop no longer writes each to the log."""
+    hub = hub53(make_hub)
+    [p] = adults(5371, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26"))
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [aid] = open_ids(a)
+    for i in range(1, 101):
+        a.send(9, a.m.Action(request_id=i, alert_id=aid,
+                             kind=a.m.CONTACT_MADE, how=f"phone call {i}"))
+    a.wait(lambda: sum(k == FRAME_RESULT for k, _, _ in a.frames) >= 101,
+           15, "100 answers")
+    results = {m.request_id: m for k, m, _ in a.frames
+               if k == FRAME_RESULT and 1 <= m.request_id <= 100}
+    ok = sorted(i for i, r in results.items() if r.code == OK)
+    refused = [r for r in results.values() if r.code != OK]
+    assert len(results) == 100 and 40 <= len(ok) < 70, (len(ok), refused)
+    assert ok[:40] == list(range(1, 41)), ok
+    for r in refused:
+        assert (r.code, r.reason) == (
+            E_UNAVAILABLE, "too many actions; wait a moment and send it "
+            "again"), r
+    # Queries have their own allowance: still (but for the one asked
+    # above) the whole burst.
+    for i in range(39):
+        a.query(200 + i)
+    assert [a.result(200 + i)[0].code for i in range(39)] == [OK] * 39
+    # Only the answered ones are in the person's timeline (asked once
+    # the query allowance has refilled).
+    time.sleep(1.1)
+    tl = a.ask(300, kind=a.m.TIMELINE, cpr=p, limit=400)
+    assert tl.code == OK, tl
+    recorded = [e.summary for e in tl.timeline
+                if e.summary.startswith("contact made by cw-anna")]
+    assert len(recorded) == len(ok), (len(recorded), len(ok))
+    a.send(9, a.m.Action(request_id=400, alert_id=aid,
+                         kind=a.m.CONTACT_MADE, how="phone call 1"))
+    assert a.result(400)[0].code == OK
+    hub.stop()
+    audit = hub.hubctl("audit", "show").stdout
+    assert len(re.findall(r"cw-anna +action refused +rate-limited",
+                          audit)) == len(refused), audit
+
+
 # ---------------------------------------------------------------- item 2
 
 
