@@ -347,6 +347,9 @@ void hub__delivery_tick(hub *h);
  * already waiting, dropped (UG_EFULL: the client must send it again). */
 ug_err hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 			 const char *note, bool *found);
+/* An AlertAck whose alert_id is not 9 bytes: logged and audited as one
+ * for an alert that is not open (the caller answers, if it does). */
+void hub__delivery_ack_bad_id(hub *h, const char *caseworker);
 /* The AlertAck's note as it may be kept: NULL when the frame (body, after
  * its header) shows a NUL byte in it, which the decoded text hides. */
 const char *hub__ack_note(const char *caseworker, const wire_alert_ack *ack,

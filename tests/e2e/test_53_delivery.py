@@ -1806,7 +1806,8 @@ def test_session_fields_ignored_on_own_connection(make_hub, clients):
 
 def test_alert_ack_of_wrong_length_is_not_answered(make_hub, clients):
     """§4 step 4: an AlertAck for an unknown id or one not 9 bytes
-    "changes nothing and is not answered either"."""
+    "changes nothing and is not answered either"; SECURITY.md: each is
+    audited `ack` `not-open`, an id that is not 9 bytes as `-`."""
     hub = hub53(make_hub)
     [p] = adults(5347, 1)
     hub.assign(p, "cw-anna")
@@ -1820,6 +1821,13 @@ def test_alert_ack_of_wrong_length_is_not_answered(make_hub, clients):
     r = next_result(a, lambda: a.query(77))
     assert r.request_id == 77, f"an AlertAck was answered: {r}"
     assert [z.alert_id for z in r.alerts] == [x.alert_id]
+    hub.stop()
+    recs = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--json", "--actor", "cw-anna").stdout.splitlines()]
+    assert [(r["result"], r["detail"]) for r in recs
+            if r["action"] == "ack"] == [
+        ("not-open", "-"), ("not-open", "-"), ("not-open", "-"),
+        ("not-open", "ff" * 9)], recs
 
 
 def test_hello_on_a_live_session_when_the_table_is_full(make_hub, clients):

@@ -456,7 +456,8 @@ def test_session_ack_answers_twice_foreign_and_short(gw):
     (from this session or another of the caseworker's), for another
     caseworker's alert or for an unknown id it is E_DENIED "this alert is
     not open for you or your desk"; an id that is not 9 bytes is
-    E_MALFORMED with the documented reason."""
+    E_MALFORMED with the documented reason. Each is in the audit trail
+    (§4 "every refusal"): `ack` `not-open`, the short id as `-`."""
     hub, g = gw
     m = pb()
     alert = alert_for_anna(hub, 5402, "gw-twice")
@@ -476,6 +477,18 @@ def test_session_ack_answers_twice_foreign_and_short(gw):
                                               alert_id=alert_id,
                                               session=session))
         assert (r.request_id, r.code, r.reason) == (rid,) + want, r
+    hub.stop()
+    recs = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--json").stdout.splitlines()
+        if line.startswith("{")]
+    assert [(r["actor"], r["result"], r["detail"]) for r in recs
+            if r["action"] == "ack"] == [
+        ("desk-dora", "not-open", alert["alert_id"]),
+        ("cw-anna", "ok", alert["alert_id"]),
+        ("cw-anna", "not-open", alert["alert_id"]),
+        ("cw-anna", "not-open", alert["alert_id"]),
+        ("cw-anna", "not-open", "ff" * 9),
+        ("cw-anna", "not-open", "-")], recs
 
 
 KEPT = "the acknowledgement is kept and stored as soon as the hub can"
