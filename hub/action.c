@@ -275,6 +275,13 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	};
 	err = store_append(h->store, &ev, 1);
 	if (err != UG_OK) {
+		/* Not audited: the trail lives in the store that just
+		 * refused a write. */
+		log_warn("HUB-ACTION",
+			 "%s's %s for alert %s not stored: %s; answered "
+			 "E_UNAVAILABLE",
+			 caseworker, kind_names[a->kind], hexid,
+			 ug_strerror(err));
 		hub__delivery_answer(
 		    h, routing, routing_len, a->request_id,
 		    UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,

@@ -1502,7 +1502,9 @@ def test_map_full_delivery_goes_on(tmpfs_hub, clients):
     disk: ingest answers E_FULL (retryable, OPERATIONS "At the limit the
     hub rejects events as E_FULL"), stored alerts are still delivered to
     a client that connects, queries are answered; after log_map_mb is
-    raised and hubd restarted the refused event is accepted."""
+    raised and hubd restarted the refused event is accepted. An Action
+    is answered E_UNAVAILABLE (and logged) while the map is full, and OK
+    when sent again after."""
     hub = tmpfs_hub(size="64m", settings={"log_map_mb": "1"})
     ps = adults(5322, 3)
     for p in ps:
@@ -1518,6 +1520,16 @@ def test_map_full_delivery_goes_on(tmpfs_hub, clients):
     assert {x.cpr for x in a.wait_alerts(3)} == set(ps)
     r = a.ask(1)
     assert r.code == OK and len(r.alerts) == 3, r
+    # An Action cannot be stored either (§4 Action, step 3): retryable.
+    until_refused(hub, "map-1", step=1)
+    action = a.m.Action(request_id=2, alert_id=r.alerts[0].alert_id,
+                        kind=a.m.CONTACT_MADE, how="phone")
+    a.send(9, action)
+    assert (lambda x: (x.code, x.reason))(a.result(2)[0]) == (
+        E_UNAVAILABLE, "the hub cannot store the action right now; send "
+        "it again later")
+    hub.wait_log(r"HUB-ACTION cw-anna's contact_made for alert [0-9a-f]{18} "
+                 r"not stored: .*; answered E_UNAVAILABLE")
     a.close()
     hub.stop()
     hub.conf.write_text(hub.conf.read_text().replace(
@@ -1526,6 +1538,10 @@ def test_map_full_delivery_goes_on(tmpfs_hub, clients):
     with IngestClient(hub, "school-a") as ing:
         ack = ing.ack_for(frame(refused))
         assert ack.status == ACCEPTED, ack
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    a.send(9, action)
+    assert a.result(2)[0].code == OK
 
 
 def test_disk_nearly_full_accepted_events_alert_once_space_returns(
