@@ -169,6 +169,17 @@ def test_vendor_client_from_the_protocol_page(make_hub):
             ("2026-10-30", False, "dropped out of a programme at eud-vest"),
             ("2026-11-02", False, "contact made by cw-anna: phone"),
             ("2026-11-02", True, alert.title)], tl
+        # An event's fields, an alert's fields, the other kind's empty;
+        # the acknowledged alert stays, no longer open.
+        assert [(e.type, e.agency, e.event_id, e.superseded, e.alert_id,
+                 e.rule, e.open) for e in tl.timeline] == [
+            (m.CONTACT_ASSIGNMENT, "youth-a", assign.event_id, False, b"",
+             "", False),
+            (m.DROPOUT, "college-a", drop.event_id, False, b"", "", False),
+            (m.CASEWORKER_ACTION, "hub", tl.timeline[2].event_id, False,
+             b"", "", False),
+            (0, "", b"", False, alert.alert_id, "dropout", False)], tl
+        assert len(tl.timeline[2].event_id) == 16
     finally:
         cw.close()
     # A new connection's Hello: nothing acknowledged is sent again.
