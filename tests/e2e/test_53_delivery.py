@@ -1453,6 +1453,12 @@ def test_disk_full_delivery_goes_on_and_resumes(tmpfs_hub, clients):
     fill(hub.data_dir / "filler")
     refused = until_refused(hub, "disk")
     assert hub.running
+    one = until_refused(hub, "disk-1", step=1)  # what 64 at once left
+    with IngestClient(hub, "school-a") as ing:     # §3 reason texts
+        ack = ing.ack_for(frame(one))
+    assert (ack.code, ack.reason, ack.retryable) == (
+        E_UNAVAILABLE, "the hub cannot store events right now; retry "
+        "later", True), ack
 
     a = clients(hub, "cw-anna", window=8)
     w = a.welcome()
@@ -1513,7 +1519,13 @@ def test_map_full_delivery_goes_on(tmpfs_hub, clients):
     hub.wait_applied()
     refused = until_refused(hub, "map")
     assert hub.running
+    one = until_refused(hub, "map-1", step=1)  # what 64 at once left
     hub.wait_log(r"STORE-FULL")
+    with IngestClient(hub, "school-a") as ing:     # §3 reason texts
+        ack = ing.ack_for(frame(one))
+    assert (ack.code, ack.reason, ack.retryable) == (
+        E_FULL, "the hub's store is full (log_map_mb); retry later",
+        True), ack
     a = clients(hub, "cw-anna", window=8)
     w = a.welcome()
     assert (w.code, w.open_alerts) == (OK, 3), w
@@ -1521,7 +1533,6 @@ def test_map_full_delivery_goes_on(tmpfs_hub, clients):
     r = a.ask(1)
     assert r.code == OK and len(r.alerts) == 3, r
     # An Action cannot be stored either (§4 Action, step 3): retryable.
-    until_refused(hub, "map-1", step=1)
     action = a.m.Action(request_id=2, alert_id=r.alerts[0].alert_id,
                         kind=a.m.CONTACT_MADE, how="phone")
     a.send(9, action)
