@@ -2120,6 +2120,31 @@ def test_recorded_action_is_in_the_next_timeline_answer(make_hub, clients):
             e.summary for e in tl.timeline], [e.summary for e in tl.timeline]
 
 
+def test_action_date_is_the_hubs_utc_day(make_hub, clients):
+    """§4 Action `date`: the hub's today is the UTC day. At 00:30 Danish
+    time (23:30 UTC) the Danish date is refused as in the future, and an
+    action without a date is dated the UTC day."""
+    hub = hub53(make_hub)
+    [p] = adults(5363, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26"))
+    hub.advance("2026-11-02T23:30:00")
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [aid] = open_ids(a)
+    for rid, date in ((1, "2026-11-03"), (2, "")):
+        a.send(9, a.m.Action(request_id=rid, alert_id=aid, date=date,
+                             kind=a.m.CONTACT_MADE, how="phone"))
+    assert (lambda r: (r.code, r.reason))(a.result(1)[0]) == (
+        E_MALFORMED, "date is in the future: record an action once it is "
+        "done")
+    assert a.result(2)[0].code == OK
+    tl = a.ask(3, kind=a.m.TIMELINE, cpr=p)
+    assert [e.date for e in tl.timeline
+            if e.summary == "contact made by cw-anna: phone"] == \
+        ["2026-11-02"], tl
+
+
 def test_action_on_an_operational_alert_is_denied(make_hub, clients):
     """§4 Action: E_DENIED "this alert is not addressed to you or your
     desk" when "the alert names no person": an operational alert names
