@@ -134,6 +134,26 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	    const char *caseworker, const wire_action *a, const uint8_t *raw,
 	    size_t raw_len)
 {
+	/* Every action is a synchronous write to the log, kept for good and
+	 * shown in the person's timeline: a client sending them in a loop
+	 * would hold the agencies' acks up and fill the log. Refused before
+	 * it is read, as a query beyond its allowance is. */
+	if (!hub__allowed(h, &h->action_buckets, caseworker)) {
+		char hexid[2 * STORE_ALERT_ID_LEN + 1] = "-";
+		if (a->alert_id.len == STORE_ALERT_ID_LEN)
+			ug_hex(a->alert_id.data, STORE_ALERT_ID_LEN, hexid);
+		char key[UG_Z85_KEY_LEN + 1];
+		store_audit_entry e;
+		hub__caseworker_audit_entry(h, &e, key, caseworker,
+					    "action refused", "rate-limited",
+					    NULL, hexid);
+		store_audit_queue(h->store, &e);
+		hub__delivery_answer(h, routing, routing_len, a->request_id,
+				     UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+				     "too many actions; wait a moment and "
+				     "send it again");
+		return;
+	}
 	int32_t day = 0;
 	const char *bad = malformed(h, a, raw, raw_len, &day);
 	/* The alert and its person are looked up even for a malformed
@@ -262,6 +282,13 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	};
 	err = store_append(h->store, &ev, 1);
 	if (err != UG_OK) {
+		/* Not audited: the trail lives in the store that just
+		 * refused a write. */
+		log_warn("HUB-ACTION",
+			 "%s's %s for alert %s not stored: %s; answered "
+			 "E_UNAVAILABLE",
+			 caseworker, kind_names[a->kind], hexid,
+			 ug_strerror(err));
 		hub__delivery_answer(
 		    h, routing, routing_len, a->request_id,
 		    UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,

@@ -688,6 +688,16 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 	return UG_OK;
 }
 
+void
+hub__delivery_ack_bad_id(hub *h, const char *caseworker)
+{
+	log_warn("HUB-DELIVER", "alert ack from %s with a bad id; ignored",
+		 caseworker);
+	/* Every acknowledgement is in the trail, the ones that change
+	 * nothing too: a client acking ids it makes up shows there. */
+	audit_queue_cw(h, caseworker, "ack", "not-open", "-");
+}
+
 const char *
 hub__ack_note(const char *caseworker, const wire_alert_ack *ack,
 	      const uint8_t *body, size_t body_len)
@@ -712,10 +722,7 @@ on_ack(hub *h, const char *caseworker, const wire_alert_ack *ack,
 	/* A session is not required: `inbox --ack ID` acknowledges in one
 	 * shot without saying Hello. */
 	if (ack->alert_id.len != STORE_ALERT_ID_LEN) {
-		log_warn("HUB-DELIVER",
-			 "alert ack from %s with a bad id; "
-			 "ignored",
-			 caseworker);
+		hub__delivery_ack_bad_id(h, caseworker);
 		return;
 	}
 	bool found;

@@ -478,6 +478,7 @@ on_ack(hub *h, const void *routing, size_t routing_len, const char *cw,
        const wire_alert_ack *ack, const uint8_t *body, size_t body_len)
 {
 	if (ack->alert_id.len != STORE_ALERT_ID_LEN) {
+		hub__delivery_ack_bad_id(h, cw);
 		hub__delivery_answer(
 		    h, routing, routing_len, ack->request_id,
 		    UNGEBRO__V1__ERROR_CODE__E_MALFORMED,

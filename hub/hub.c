@@ -59,8 +59,10 @@ const ug_setting hub_settings[] = {
      "caseworker's oldest (1-1000)"},
     {"query_rate", "20",
      "queries a caseworker may ask per second, on "
-     "average (1-100000)"},
-    {"query_burst", "40", "queries a caseworker may ask at once (1-100000)"},
+     "average, and actions they may record (1-100000)"},
+    {"query_burst", "40",
+     "queries a caseworker may ask at once, and actions they may record "
+     "(1-100000)"},
     HUB_GATEWAY_SETTINGS,
     HUB_RETENTION_SETTINGS,
     HUB_METRICS_SETTINGS,
@@ -495,6 +497,7 @@ hub_close(hub **hp)
 	free(h->pending_counts);
 	free(h->pending_acks);
 	free(h->buckets);
+	free(h->action_buckets);
 	free(h);
 	*hp = NULL;
 }

@@ -131,9 +131,9 @@ struct hub {
 	size_t n_pending_counts;
 	hub_pending_ack *pending_acks;
 	size_t n_pending_acks;
-	/* Query rate limit per caseworker. */
+	/* Query and action allowances per caseworker (query.c). */
 	double query_rate, query_burst;
-	hub_query_bucket *buckets;
+	hub_query_bucket *buckets, *action_buckets;
 	struct hub_gateway *gateway; /* web sessions (gateway.c) */
 	/* While a gateway's session-bound frame is handled: the caseworker
 	 * it acts for, so every Result to that connection says so (the
@@ -357,6 +357,9 @@ void hub__delivery_tick(hub *h);
  * already waiting, dropped (UG_EFULL: the client must send it again). */
 ug_err hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 			 const char *note, bool *found);
+/* An AlertAck whose alert_id is not 9 bytes: logged and audited as one
+ * for an alert that is not open (the caller answers, if it does). */
+void hub__delivery_ack_bad_id(hub *h, const char *caseworker);
 /* The AlertAck's note as it may be kept: NULL when the frame (body, after
  * its header) shows a NUL byte in it, which the decoded text hides. */
 const char *hub__ack_note(const char *caseworker, const wire_alert_ack *ack,
@@ -392,5 +395,9 @@ bool hub__is_desk_member(hub *h, const char *caseworker);
 void hub__query(hub *h, const void *routing, size_t routing_len,
 		const char *caseworker, const wire_query *q,
 		const uint8_t *body, size_t body_len);
+/* Takes one from the caseworker's token bucket in *table (made on first
+ * use): false when it is empty (query_rate per second, query_burst at
+ * once). */
+bool hub__allowed(hub *h, hub_query_bucket **table, const char *caseworker);
 
 #endif

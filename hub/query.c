@@ -56,13 +56,15 @@ fit_frame(wire_result *result)
 }
 
 /* A token bucket per caseworker: query_rate per second, query_burst at
- * once, whichever door the query came through. */
-static bool
-query_allowed(hub *h, const char *caseworker)
+ * once, whichever door the frame came through. Queries and actions each
+ * have a table of their own, so recording what was done never costs a
+ * caseworker a page of their list, nor the other way round. */
+bool
+hub__allowed(hub *h, hub_query_bucket **table, const char *caseworker)
 {
-	if (!h->buckets) {
-		h->buckets = calloc(QUERY_BUCKETS, sizeof *h->buckets);
-		if (!h->buckets)
+	if (!*table) {
+		*table = calloc(QUERY_BUCKETS, sizeof **table);
+		if (!*table)
 			return true;
 	}
 	uint32_t hash = 2166136261u;
@@ -75,7 +77,7 @@ query_allowed(hub *h, const char *caseworker)
 	 * nearly) gives its place up. */
 	hub_query_bucket *b = NULL, *oldest = NULL;
 	for (uint32_t i = 0; i < QUERY_PROBE && !b; i++) {
-		hub_query_bucket *c = &h->buckets[(hash + i) % QUERY_BUCKETS];
+		hub_query_bucket *c = &(*table)[(hash + i) % QUERY_BUCKETS];
 		if (strcmp(c->caseworker, caseworker) == 0)
 			b = c;
 		else if (!oldest || !c->caseworker[0] ||
@@ -93,10 +95,8 @@ query_allowed(hub *h, const char *caseworker)
 	if (b->tokens > h->query_burst)
 		b->tokens = h->query_burst;
 	b->at = now;
-	if (b->tokens < 1.0) {
-		h->queries_limited++;
+	if (b->tokens < 1.0)
 		return false;
-	}
 	b->tokens -= 1.0;
 	return true;
 }
@@ -788,7 +788,8 @@ hub__query(hub *h, const void *routing, size_t routing_len,
 	result.request_id = q->request_id;
 	/* Here, not at each door: a caseworker's own connection and a web
 	 * session are limited and audited alike. */
-	if (!query_allowed(h, caseworker)) {
+	if (!hub__allowed(h, &h->buckets, caseworker)) {
+		h->queries_limited++;
 		result.code = UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE;
 		result.reason =
 		    "too many queries; wait a moment and ask again";

@@ -1347,6 +1347,57 @@ def test_query_rate_limit_answers_with_documented_reason(make_hub,
     assert d.ask(1).code == OK
 
 
+def test_action_rate_limit_is_an_allowance_of_its_own(make_hub, clients):
+    """§4 Limits: actions are limited like queries, query_burst at once
+    and query_rate a second, in an allowance of their own: beyond it an
+    Action is answered E_UNAVAILABLE "too many actions; wait a moment
+    and send it again", nothing stored, audited `action refused`
+    `rate-limited`; the caseworker's queries are not touched. A client
+    sending distinct actions in a loop no longer writes each to the log."""
+    hub = hub53(make_hub)
+    [p] = adults(5371, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26"))
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [aid] = open_ids(a)
+    for i in range(1, 101):
+        a.send(9, a.m.Action(request_id=i, alert_id=aid,
+                             kind=a.m.CONTACT_MADE, how=f"phone call {i}"))
+    a.wait(lambda: sum(k == FRAME_RESULT for k, _, _ in a.frames) >= 101,
+           15, "100 answers")
+    results = {m.request_id: m for k, m, _ in a.frames
+               if k == FRAME_RESULT and 1 <= m.request_id <= 100}
+    ok = sorted(i for i, r in results.items() if r.code == OK)
+    refused = [r for r in results.values() if r.code != OK]
+    assert len(results) == 100 and 40 <= len(ok) < 70, (len(ok), refused)
+    assert ok[:40] == list(range(1, 41)), ok
+    for r in refused:
+        assert (r.code, r.reason) == (
+            E_UNAVAILABLE, "too many actions; wait a moment and send it "
+            "again"), r
+    # Queries have their own allowance: still (but for the one asked
+    # above) the whole burst.
+    for i in range(39):
+        a.query(200 + i)
+    assert [a.result(200 + i)[0].code for i in range(39)] == [OK] * 39
+    # Only the answered ones are in the person's timeline (asked once
+    # the query allowance has refilled).
+    time.sleep(1.1)
+    tl = a.ask(300, kind=a.m.TIMELINE, cpr=p, limit=400)
+    assert tl.code == OK, tl
+    recorded = [e.summary for e in tl.timeline
+                if e.summary.startswith("contact made by cw-anna")]
+    assert len(recorded) == len(ok), (len(recorded), len(ok))
+    a.send(9, a.m.Action(request_id=400, alert_id=aid,
+                         kind=a.m.CONTACT_MADE, how="phone call 1"))
+    assert a.result(400)[0].code == OK
+    hub.stop()
+    audit = hub.hubctl("audit", "show").stdout
+    assert len(re.findall(r"cw-anna +action refused +rate-limited",
+                          audit)) == len(refused), audit
+
+
 # ---------------------------------------------------------------- item 2
 
 
@@ -1440,6 +1491,12 @@ def test_disk_full_delivery_goes_on_and_resumes(tmpfs_hub, clients):
     fill(hub.data_dir / "filler")
     refused = until_refused(hub, "disk")
     assert hub.running
+    one = until_refused(hub, "disk-1", step=1)  # what 64 at once left
+    with IngestClient(hub, "school-a") as ing:     # §3 reason texts
+        ack = ing.ack_for(frame(one))
+    assert (ack.code, ack.reason, ack.retryable) == (
+        E_UNAVAILABLE, "the hub cannot store events right now; retry "
+        "later", True), ack
 
     a = clients(hub, "cw-anna", window=8)
     w = a.welcome()
@@ -1489,7 +1546,9 @@ def test_map_full_delivery_goes_on(tmpfs_hub, clients):
     disk: ingest answers E_FULL (retryable, OPERATIONS "At the limit the
     hub rejects events as E_FULL"), stored alerts are still delivered to
     a client that connects, queries are answered; after log_map_mb is
-    raised and hubd restarted the refused event is accepted."""
+    raised and hubd restarted the refused event is accepted. An Action
+    is answered E_UNAVAILABLE (and logged) while the map is full, and OK
+    when sent again after."""
     hub = tmpfs_hub(size="64m", settings={"log_map_mb": "1"})
     ps = adults(5322, 3)
     for p in ps:
@@ -1498,13 +1557,28 @@ def test_map_full_delivery_goes_on(tmpfs_hub, clients):
     hub.wait_applied()
     refused = until_refused(hub, "map")
     assert hub.running
+    one = until_refused(hub, "map-1", step=1)  # what 64 at once left
     hub.wait_log(r"STORE-FULL")
+    with IngestClient(hub, "school-a") as ing:     # §3 reason texts
+        ack = ing.ack_for(frame(one))
+    assert (ack.code, ack.reason, ack.retryable) == (
+        E_FULL, "the hub's store is full (log_map_mb); retry later",
+        True), ack
     a = clients(hub, "cw-anna", window=8)
     w = a.welcome()
     assert (w.code, w.open_alerts) == (OK, 3), w
     assert {x.cpr for x in a.wait_alerts(3)} == set(ps)
     r = a.ask(1)
     assert r.code == OK and len(r.alerts) == 3, r
+    # An Action cannot be stored either (§4 Action, step 3): retryable.
+    action = a.m.Action(request_id=2, alert_id=r.alerts[0].alert_id,
+                        kind=a.m.CONTACT_MADE, how="phone")
+    a.send(9, action)
+    assert (lambda x: (x.code, x.reason))(a.result(2)[0]) == (
+        E_UNAVAILABLE, "the hub cannot store the action right now; send "
+        "it again later")
+    hub.wait_log(r"HUB-ACTION cw-anna's contact_made for alert [0-9a-f]{18} "
+                 r"not stored: .*; answered E_UNAVAILABLE")
     a.close()
     hub.stop()
     hub.conf.write_text(hub.conf.read_text().replace(
@@ -1513,6 +1587,10 @@ def test_map_full_delivery_goes_on(tmpfs_hub, clients):
     with IngestClient(hub, "school-a") as ing:
         ack = ing.ack_for(frame(refused))
         assert ack.status == ACCEPTED, ack
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    a.send(9, action)
+    assert a.result(2)[0].code == OK
 
 
 def test_disk_nearly_full_accepted_events_alert_once_space_returns(
@@ -1793,7 +1871,8 @@ def test_session_fields_ignored_on_own_connection(make_hub, clients):
 
 def test_alert_ack_of_wrong_length_is_not_answered(make_hub, clients):
     """§4 step 4: an AlertAck for an unknown id or one not 9 bytes
-    "changes nothing and is not answered either"."""
+    "changes nothing and is not answered either"; SECURITY.md: each is
+    audited `ack` `not-open`, an id that is not 9 bytes as `-`."""
     hub = hub53(make_hub)
     [p] = adults(5347, 1)
     hub.assign(p, "cw-anna")
@@ -1807,6 +1886,13 @@ def test_alert_ack_of_wrong_length_is_not_answered(make_hub, clients):
     r = next_result(a, lambda: a.query(77))
     assert r.request_id == 77, f"an AlertAck was answered: {r}"
     assert [z.alert_id for z in r.alerts] == [x.alert_id]
+    hub.stop()
+    recs = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--json", "--actor", "cw-anna").stdout.splitlines()]
+    assert [(r["result"], r["detail"]) for r in recs
+            if r["action"] == "ack"] == [
+        ("not-open", "-"), ("not-open", "-"), ("not-open", "-"),
+        ("not-open", "ff" * 9)], recs
 
 
 def test_hello_on_a_live_session_when_the_table_is_full(make_hub, clients):
@@ -2070,6 +2156,31 @@ def test_recorded_action_is_in_the_next_timeline_answer(make_hub, clients):
         tl = a.result(rid + 1)[0]
         assert f"contact made by cw-anna: {how}" in [
             e.summary for e in tl.timeline], [e.summary for e in tl.timeline]
+
+
+def test_action_date_is_the_hubs_utc_day(make_hub, clients):
+    """§4 Action `date`: the hub's today is the UTC day. At 00:30 Danish
+    time (23:30 UTC) the Danish date is refused as in the future, and an
+    action without a date is dated the UTC day."""
+    hub = hub53(make_hub)
+    [p] = adults(5363, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26"))
+    hub.advance("2026-11-02T23:30:00")
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [aid] = open_ids(a)
+    for rid, date in ((1, "2026-11-03"), (2, "")):
+        a.send(9, a.m.Action(request_id=rid, alert_id=aid, date=date,
+                             kind=a.m.CONTACT_MADE, how="phone"))
+    assert (lambda r: (r.code, r.reason))(a.result(1)[0]) == (
+        E_MALFORMED, "date is in the future: record an action once it is "
+        "done")
+    assert a.result(2)[0].code == OK
+    tl = a.ask(3, kind=a.m.TIMELINE, cpr=p)
+    assert [e.date for e in tl.timeline
+            if e.summary == "contact made by cw-anna: phone"] == \
+        ["2026-11-02"], tl
 
 
 def test_action_on_an_operational_alert_is_denied(make_hub, clients):

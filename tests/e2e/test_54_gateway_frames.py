@@ -212,7 +212,8 @@ def test_every_session_answer_names_the_caseworker(gw, caseworker, desk):
 def test_session_queries_are_rate_limited_and_audited_alike(gw):
     """§4a: a session's Query meets the same rate limit as the
     caseworker's own connection (§4 Limits), with the same answer and the
-    same audit record; ALERTS_CHANGED is not counted."""
+    same audit record; ALERTS_CHANGED is not counted. So does an Action,
+    in its own allowance, answered with the session's caseworker."""
     hub, g = gw
     m = pb()
     s = login(g, "cw-anna").session
@@ -231,6 +232,15 @@ def test_session_queries_are_rate_limited_and_audited_alike(gw):
                 "too many queries; wait a moment and ask again"), r
             refused.append(r)
     assert refused, "60 queries at once and none refused"
+    actions = [g.ask(FRAME_ACTION, m.Action(
+        request_id=300 + n, alert_id=b"\xff" * 9, kind=m.CONTACT_MADE,
+        how="phone", session=s)) for n in range(60)]
+    assert all(r.caseworker == "cw-anna" and r.session_idle for r in
+               actions), actions
+    assert {(r.code, r.reason) for r in actions} == {
+        (E_DENIED, "this alert is not addressed to you or your desk"),
+        (E_UNAVAILABLE, "too many actions; wait a moment and send it "
+         "again")}, actions
     hub.stop()
     p = hub.hubctl("audit", "show", "--json", "--actor", "cw-anna")
     recs = [json.loads(line) for line in p.stdout.splitlines()
@@ -481,7 +491,8 @@ def test_session_ack_answers_twice_foreign_and_short(gw):
     (from this session or another of the caseworker's), for another
     caseworker's alert or for an unknown id it is E_DENIED "this alert is
     not open for you or your desk"; an id that is not 9 bytes is
-    E_MALFORMED with the documented reason."""
+    E_MALFORMED with the documented reason. Each is in the audit trail
+    (§4 "every refusal"): `ack` `not-open`, the short id as `-`."""
     hub, g = gw
     m = pb()
     alert = alert_for_anna(hub, 5402, "gw-twice")
@@ -501,6 +512,18 @@ def test_session_ack_answers_twice_foreign_and_short(gw):
                                               alert_id=alert_id,
                                               session=session))
         assert (r.request_id, r.code, r.reason) == (rid,) + want, r
+    hub.stop()
+    recs = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--json").stdout.splitlines()
+        if line.startswith("{")]
+    assert [(r["actor"], r["result"], r["detail"]) for r in recs
+            if r["action"] == "ack"] == [
+        ("desk-dora", "not-open", alert["alert_id"]),
+        ("cw-anna", "ok", alert["alert_id"]),
+        ("cw-anna", "not-open", alert["alert_id"]),
+        ("cw-anna", "not-open", alert["alert_id"]),
+        ("cw-anna", "not-open", "ff" * 9),
+        ("cw-anna", "not-open", "-")], recs
 
 
 KEPT = "the acknowledgement is kept and stored as soon as the hub can"

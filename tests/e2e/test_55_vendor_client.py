@@ -9,7 +9,9 @@ socket monitor for the handshake (§1), events with the recommended ids
 acked DUPLICATE with the stored sequence (§3 steps 3-4), a Hello after
 the handshake, Welcome, the Alert and its id (§4), the documented way to
 learn that an AlertAck was stored (step 4), an Action and the timeline
-that lists it, and a reconnect that is sent nothing acknowledged."""
+that lists it, and a reconnect that is sent nothing acknowledged; then
+two connections of one caseworker at once, the window, the delivery
+count and what a restart sends again."""
 
 import hashlib
 import time
@@ -167,6 +169,17 @@ def test_vendor_client_from_the_protocol_page(make_hub):
             ("2026-10-30", False, "dropped out of a programme at eud-vest"),
             ("2026-11-02", False, "contact made by cw-anna: phone"),
             ("2026-11-02", True, alert.title)], tl
+        # An event's fields, an alert's fields, the other kind's empty;
+        # the acknowledged alert stays, no longer open.
+        assert [(e.type, e.agency, e.event_id, e.superseded, e.alert_id,
+                 e.rule, e.open) for e in tl.timeline] == [
+            (m.CONTACT_ASSIGNMENT, "youth-a", assign.event_id, False, b"",
+             "", False),
+            (m.DROPOUT, "college-a", drop.event_id, False, b"", "", False),
+            (m.CASEWORKER_ACTION, "hub", tl.timeline[2].event_id, False,
+             b"", "", False),
+            (0, "", b"", False, alert.alert_id, "dropout", False)], tl
+        assert len(tl.timeline[2].event_id) == 16
     finally:
         cw.close()
     # A new connection's Hello: nothing acknowledged is sent again.
@@ -178,3 +191,79 @@ def test_vendor_client_from_the_protocol_page(make_hub):
         assert cw.recv(timeout=1) is None
     finally:
         cw.close()
+
+
+def quiet_frames(c, seconds=0.7):
+    """Every frame that comes until none has for `seconds`."""
+    out = []
+    while (got := c.recv(timeout=seconds)) is not None:
+        out.append(got)
+    return out
+
+
+def test_vendor_caseworker_client_two_sessions_and_a_restart(make_hub):
+    """The delivery side as a vendor reads §4: two connections of one
+    caseworker each get a session and the open alerts, `window` at a
+    time; a second Hello widens the window and sends only what was not
+    in flight; an AlertAck on one connection frees the other's window;
+    `delivery` counts the alert's sends to any session (a connection's
+    first sight of an alert can be 2); after a restart a new connection
+    is sent what is still open, in queue order, the count going on."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    people = [CprGen(5502).born(d) for d in
+              ("2009-01-05", "2009-02-06", "2009-03-07")]
+    hub.cprs.update(people)
+    send_all(hub, "youth-a", [
+        envelope("youth-a", m.CONTACT_ASSIGNMENT, p, "2026-09-01",
+                 f"assign-{p}", "contact_assignment", caseworker="cw-anna",
+                 role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})
+        for p in people])
+
+    def dropout(p):
+        [ack] = send_all(hub, "college-a", [envelope(
+            "college-a", m.DROPOUT, p, "2026-10-30", f"drop-{p}", "dropout",
+            institution="eud-vest", date="2026-10-30")])
+        assert ack.status == m.ACCEPTED, ack
+        return ack.sequence.to_bytes(8, "big") + bytes([4])
+
+    first, second = dropout(people[0]), dropout(people[1])
+
+    def alerts(frames):
+        return [(a.alert_id, a.delivery) for k, a in frames if k == ALERT]
+
+    a = Vendor(hub, "cw-anna", hub.delivery)
+    b = Vendor(hub, "cw-anna", hub.delivery)
+    try:
+        a.send(HELLO, m.Hello(window=1))
+        got = quiet_frames(a)
+        assert got[0][0] == WELCOME and got[0][1].open_alerts == 2, got
+        assert alerts(got) == [(first, 1)]
+        b.send(HELLO, m.Hello(window=1))
+        got = quiet_frames(b)
+        assert got[0][0] == WELCOME and alerts(got) == [(first, 2)], got
+        # Wider: what was in flight is not sent again, the rest is.
+        a.send(HELLO, m.Hello(window=5))
+        got = quiet_frames(a)
+        assert got[0][0] == WELCOME and alerts(got) == [(second, 1)], got
+        # Acknowledged on a, the alert leaves b's window too.
+        a.send(ALERT_ACK, m.AlertAck(alert_id=first))
+        assert alerts(quiet_frames(b)) == [(second, 2)]
+        third = dropout(people[2])
+        assert alerts(quiet_frames(a)) == [(third, 1)]
+        assert alerts(quiet_frames(b, 0.3)) == []   # its window is full
+        listed = a.ask(m.Query(request_id=1, kind=m.OPEN_ALERTS))
+        assert {x.alert_id for x in listed.alerts} == {second, third}
+    finally:
+        a.close()
+        b.close()
+    hub.stop()
+    hub.start()
+    c = Vendor(hub, "cw-anna", hub.delivery)
+    try:
+        c.send(HELLO, m.Hello())
+        got = quiet_frames(c)
+        assert got[0][0] == WELCOME and got[0][1].open_alerts == 2, got
+        assert alerts(got) == [(second, 3), (third, 2)], got
+    finally:
+        c.close()
