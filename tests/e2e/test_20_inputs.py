@@ -837,7 +837,11 @@ def test_a_rejects_file_that_is_an_input_of_the_run_is_never_written(hub):
     assert (f"{rejects} is to be imported and is also where the rejected "
             f"rows of {path} go; nothing was imported: import it in a run "
             "of its own, or give --rejects PATH") in r.stderr, r.stderr
-    assert '{"file"' not in r.stdout
+    # Nothing read, yet each file has its line, saying why.
+    assert [(x["file"], x["status"], x["error"]) for x in map(
+        json.loads, r.stdout.splitlines()[:-1])] == \
+        [(str(f), "not_imported", r.stderr.split(": ", 1)[1].strip())
+         for f in (path, rejects)], r.stdout
     assert rejects.read_bytes() == fixed
     second, _ = hub.csv("u20.csv", [other])
     before = second.read_bytes()
@@ -849,6 +853,9 @@ def test_a_rejects_file_that_is_an_input_of_the_run_is_never_written(hub):
     r = hub.adapter("import", path, rejects=hub.inputs_dir)
     assert r.rc == EXIT_FATAL, str(r)
     assert f"{hub.inputs_dir} is a directory, not a file" in r.stderr
+    line = json.loads(r.stdout.splitlines()[0])
+    assert (line["status"], line["queued"]) == ("not_imported", 0), line
+    assert f"{hub.inputs_dir} is a directory, not a file" in line["error"]
     r = hub.adapter("import", path, rejects="/dev/null")
     assert r.rc == EXIT_FATAL, str(r)
     assert "rejects = /dev/null: /dev/null is not a regular file" in \
