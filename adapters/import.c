@@ -1088,13 +1088,19 @@ reject_row(struct runtime *rt, const ug_diag *diag)
 		adapter__eprint_line("%s:%ld: %s", rt->path, line,
 				     diag->reason);
 	if (rt->report) {
+		/* The column as the file names it, masked as stderr masks
+		 * it: a report holds no CPR, and an export's column may be
+		 * named after one. */
+		char field[sizeof diag->field], reason[sizeof diag->reason];
+		ug_strlcpy(field, diag->field, sizeof field);
+		ug_strlcpy(reason, diag->reason, sizeof reason);
+		ug_cpr_mask(field);
+		ug_cpr_mask(reason);
 		fprintf(rt->report, "%s\n  {\"line\": %ld, \"column\": ",
 			rt->report_rejects++ ? "," : "", line);
-		adapter__json_string(rt->report, diag->field,
-				     strlen(diag->field));
+		adapter__json_string(rt->report, field, strlen(field));
 		fputs(", \"reason\": ", rt->report);
-		adapter__json_string(rt->report, diag->reason,
-				     strlen(diag->reason));
+		adapter__json_string(rt->report, reason, strlen(reason));
 		fputc('}', rt->report);
 	}
 	ug_err err = open_rejects(rt);

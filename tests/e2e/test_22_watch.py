@@ -365,6 +365,27 @@ def test_report_of_a_file_named_after_a_cpr_masks_it(hub, watchers):
     sweep_reports(hub, drop)
 
 
+def test_report_of_a_column_named_after_a_cpr_masks_it(hub, watchers):
+    """A report never holds a CPR number: a column whose name is one (an
+    export's extra column, left unread with ignore_columns = *) is masked
+    in a rejected row's "column", as on stderr; the rejects file beside
+    the input keeps it, as the input does."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop, ignore_columns="*")
+    watchers.append(w)
+    pupil, named = CprGen(2213).take(2)
+    hub.cprs.update({pupil, named})
+    row = csv_line(AbsenceRow(pupil).fields())
+    drop_file(hub, drop, "extra.csv", [row + ";" + "n" * 4097],
+              header=hubtest.DEFAULT_HEADER + [named])
+    rep = wait_moved(drop, "done", "extra.csv")
+    assert [(x["line"], x["column"]) for x in rep["rejects"]] == \
+        [(2, "xxxxxxxxxx")], rep
+    w.stop()
+    assert named not in w.text()
+    sweep_reports(hub, drop)
+
+
 def test_watch_of_a_missing_directory_or_a_file_is_fatal(hub):
     """watch DIR where DIR does not exist, or is a file: exit 3 with the
     reason, before anything is watched."""
