@@ -1404,11 +1404,14 @@ name_bad_key(const struct runtime *rt, ug_diag *diag)
 	if (rec->bad_key < 0 || (size_t)rec->bad_key >= rec->count + 1)
 		return;
 	const char *key = jsonl_key(rec, (size_t)rec->bad_key);
-	for (const csv_column *c = rt->plan->kind->columns; c->name; c++)
-		if (csv_column_matches(c, key)) {
-			ug_strlcpy(diag->field, key, sizeof diag->field);
-			return;
-		}
+	bool known = ignorable(rt, key);
+	for (const csv_column *c = rt->plan->kind->columns; !known && c->name;
+	     c++)
+		known = csv_column_matches(c, key);
+	/* A key ignore_columns lets be is named too (a value over the
+	 * limit), as CSV names such a column; messages mask a CPR in it. */
+	if (known)
+		ug_strlcpy(diag->field, key, sizeof diag->field);
 }
 
 static ug_err

@@ -443,6 +443,30 @@ def test_jsonl_with_bad_lines(hub):
     assert_store(hub, good)
 
 
+def test_a_value_over_4_kib_is_a_bad_row_in_either_format(hub):
+    """ADAPTERS.md "Limits and figures": a value is at most 4 KiB, in a
+    CSV cell and a JSON Lines value alike, also in a column the adapter
+    leaves unread (ignore_columns): 4096 bytes go through, 4097 are a
+    bad row naming the column."""
+    rows = [AbsenceRow(c) for c in CprGen(2031).take(4)]
+    remember(hub, rows)
+    notes = ["n" * 4096, "n" * 4097]
+    header = hubtest_header() + ["Note"]
+    csv_path = write(hub, "long.csv", text_file(
+        hub, "long.csv", header,
+        [r.fields() + [n] for r, n in zip(rows, notes)]).encode())
+    json_path = write(hub, "long.jsonl", "".join(
+        json.dumps(dict(zip(header, r.fields() + [n]))) + "\n"
+        for r, n in zip(rows[2:], notes)).encode())
+    r = hub.adapter("import", csv_path, json_path, ignore_columns="Note")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    for path, line in ((csv_path, 3), (json_path, 2)):
+        assert f"{path}:{line}: column Note: the value is 4097 bytes, " \
+            "over the limit of 4096" in r.stderr, r.stderr
+    assert (r.summary["queued"], r.summary["rejected_rows"]) == (2, 2)
+    assert_store(hub, [rows[0], rows[2]])
+
+
 def test_jsonl_missing_key_is_not_blamed_on_a_header_row(hub):
     """A JSON Lines file has no header row: a key no line has is named
     as such, without the CSV hint about the first line."""
