@@ -444,6 +444,7 @@ read_header(csv_reader *r, ug_diag *diag)
 	/* Lines ended by a carriage return alone (the old Mac "CSV") make
 	 * the whole file one line: its rows would be named as columns. */
 	if (r->next_line == 1 && memchr(r->rec.raw, '\r', r->rec.raw_len)) {
+		r->line = 0; /* the file's line ends, not one line */
 		r->bad_field = -1;
 		snprintf(r->bad_reason, sizeof r->bad_reason,
 			 "the lines end in a carriage return alone (an old "

@@ -267,6 +267,15 @@ def test_same_name_again_and_whole_file_failure(hub, watchers):
         assert key in rep and rep[key] is None, (key, rep)
     assert (rep["status"], rep["rows"], rep["queued"],
             rep["rejects_file"]) == ("failed", 0, 0, None)
+    # About the file as a whole, not one of its lines: error_line 0.
+    part = drop / "mac.csv.part"
+    write_absence_csv(part, c)
+    part.write_bytes(part.read_bytes().replace(b"\n", b"\r"))
+    os.rename(part, drop / "mac.csv")
+    rep = wait_moved(drop, "failed", "mac.csv")
+    assert rep["error"].startswith("the lines end in a carriage return "
+                                   "alone"), rep
+    assert rep["error_line"] == 0, rep
     assert_store(hub, a + b)
     w.stop()
     sweep_reports(hub, drop)
