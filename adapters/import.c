@@ -477,8 +477,12 @@ same_meaning(const struct runtime *rt, const char *a, const char *b)
  * holds then, but only for a name listed as such, so that "*" never hides
  * two columns that disagree about one value. */
 static void
-leave_out_repeats(const struct runtime *rt, csv_reader *csv)
+leave_out_repeats(const struct runtime *rt, csv_reader *csv, char *left,
+		  size_t cap)
 {
+	/* Named in the log with the other columns left unread. */
+	name_list l = {left, cap, 0, 0, 0, false};
+	left[0] = '\0';
 	size_t n = csv_header_count(csv);
 	for (size_t h = 0; h < n; h++) {
 		const char *name = csv_header_name(csv, h);
@@ -489,9 +493,12 @@ leave_out_repeats(const struct runtime *rt, csv_reader *csv)
 			alias = alias || same_meaning(rt, name, other);
 		}
 		if (name[0] && ((again && ignorable(rt, name)) ||
-				(alias && in_ignore_list(rt, name, false))))
+				(alias && in_ignore_list(rt, name, false)))) {
+			list_add(&l, name, h);
 			csv_header_leave_out(csv, h);
+		}
 	}
+	list_end(&l);
 }
 
 static ug_err
@@ -501,12 +508,22 @@ plan_csv(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 	ug_err err = csv_reader_new(&csv, text, plan->path, diag);
 	if (err != UG_OK)
 		return err;
-	leave_out_repeats(rt, csv);
+	char left[sizeof plan->unknown];
+	leave_out_repeats(rt, csv, left, sizeof left);
 	const char *names[CSV_COLUMNS_MAX];
 	size_t n = csv_header_count(csv);
 	for (size_t h = 0; h < n; h++)
 		names[h] = csv_header_name(csv, h);
 	err = choose_kind(rt, plan, names, n, diag);
+	size_t used = strlen(plan->unknown);
+	if (err == UG_OK && left[0] && used + 2 < sizeof plan->unknown) {
+		if (used) {
+			memcpy(plan->unknown + used, ", ", 3);
+			used += 2;
+		}
+		ug_strlcpy(plan->unknown + used, left,
+			   sizeof plan->unknown - used);
+	}
 	/* A tab-separated export reads as one column whose name holds the
 	 * others: "missing cpr" would send the clerk looking for a column
 	 * that is plainly there. */
@@ -1526,7 +1543,8 @@ open_readers(struct runtime *rt, ug_diag *diag)
 	}
 	err = csv_reader_new(&rt->csv, rt->text, plan->path, diag);
 	if (err == UG_OK) {
-		leave_out_repeats(rt, rt->csv);
+		char left[sizeof plan->unknown];
+		leave_out_repeats(rt, rt->csv, left, sizeof left);
 		err = csv_map_columns(rt->csv, cols, rt->index, NULL, 0, diag);
 	}
 	return err;
