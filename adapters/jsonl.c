@@ -522,8 +522,10 @@ read_line(jsonl_reader *r)
 static bool
 line_blank(const jsonl_reader *r)
 {
+	/* Ctrl-Z is the end-of-file mark DOS programs write. */
 	for (size_t i = 0; i < r->raw_len; i++)
-		if (r->raw[i] != ' ' && r->raw[i] != '\t' && r->raw[i] != '\r')
+		if (r->raw[i] != ' ' && r->raw[i] != '\t' &&
+		    r->raw[i] != '\r' && r->raw[i] != '\x1A')
 			return false;
 	return !r->truncated;
 }

@@ -364,6 +364,9 @@ read_record(csv_reader *r)
 static bool
 record_blank(const struct record *rec)
 {
+	/* DOS programs end a file with Ctrl-Z: no row, as an empty line. */
+	if (rec->count == 1 && strcmp(rec->values + rec->off[0], "\x1A") == 0)
+		return true;
 	for (size_t i = 0; i < rec->count; i++)
 		if (rec->values[rec->off[i]] != '\0')
 			return false;

@@ -143,6 +143,25 @@ def test_utf8_bom_crlf_quoted_newlines_and_separators(hub):
     assert_store(hub, rows)
 
 
+def test_dos_end_of_file_mark_is_no_row(hub):
+    """A DOS program's export ends with the end-of-file mark, Ctrl-Z
+    (byte 1A), after the last line break: a line of only that mark is
+    skipped like an empty line, in CSV and JSON Lines alike, not a bad
+    row."""
+    rows = [AbsenceRow(c, school="Søholt") for c in CprGen(2032).take(3)]
+    remember(hub, rows)
+    text = text_file(hub, "x", HEADER_DK, [danish_fields(r)
+                                           for r in rows[:2]], eol="\r\n")
+    dos = write(hub, "dos.csv", text.encode("cp850") + b"\x1a")
+    obj = dict(zip(hubtest_header(), rows[2].fields()))
+    jl = write(hub, "dos.jsonl", (json.dumps(obj) + "\r\n\x1a").encode())
+    r = hub.adapter("import", dos, jl)
+    assert r.rc == EXIT_OK, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (3, 3, 0), str(r)
+    assert_store(hub, rows)
+
+
 def test_pasted_windows_1252_row_rejected_into_a_utf8_rejects_file(hub):
     """A UTF-8 file with one row pasted from a Windows-1252 export keeps
     its good rows and rejects that one; the rejects file (CSV and JSON
