@@ -790,13 +790,19 @@ run_command(struct runtime *rt, char **rest, int nrest)
 	if (watch)
 		return adapter__watch(rt, rest[1]);
 	char why[3 * ADAPTER_PATH_LEN + 256];
-	if (import && (check_rejects_dir(rt, why, sizeof why) != UG_OK ||
-		       check_rejects_inputs(rt, rest + 1, (size_t)nrest - 1,
-					    why, sizeof why) != UG_OK)) {
-		/* Refused before a file is read, the run still gives each
-		 * file its line, as a script reading them expects. */
+	if (import && check_rejects_dir(rt, why, sizeof why) != UG_OK) {
 		adapter__fatal(rt, "%s", why);
-		for (int i = 1; i < nrest; i++)
+		return finish(rt, true);
+	}
+	if (import && check_rejects_inputs(rt, rest + 1, (size_t)nrest - 1,
+					   why, sizeof why) != UG_OK) {
+		/* A rejects setting the run cannot use is a settings error,
+		 * as a bad window is; an input that is where another one's
+		 * rejected rows go is about the files: each has its line,
+		 * as a script reading them expects. */
+		adapter__fatal(rt, "%s", why);
+		for (int i = 1;
+		     i < nrest && !ug_config_get(rt->cfg, "rejects")[0]; i++)
 			adapter__print_unimported(rt, rest[i], false, why);
 		return finish(rt, true);
 	}
