@@ -287,6 +287,32 @@ list_end(name_list *l)
 			 l->used ? ", " : "", l->left_out);
 }
 
+/* The columns of names that are none of kind's and that ignore_columns
+ * does not list: if there are any, the whole-file message naming them
+ * in diag, and true. */
+static bool
+unknown_columns(const struct runtime *rt, const struct adapter_kind *kind,
+		const char *const *names, size_t n, bool keys, ug_diag *diag)
+{
+	char unknown[320] = "";
+	name_list refused = {unknown, sizeof unknown, 0, 0, 0, keys};
+	for (size_t h = 0; h < n; h++) {
+		bool known = !names[h][0] || ignorable(rt, names[h]);
+		for (size_t i = 0; !known && kind->columns[i].name; i++)
+			known =
+			    csv_column_matches(&kind->columns[i], names[h]);
+		if (!known)
+			list_add(&refused, names[h], h);
+	}
+	list_end(&refused);
+	if (refused.count)
+		ug_diag_set(diag, "header",
+			    "unknown column%s for %s: %s (list in "
+			    "ignore_columns what may be left out)",
+			    refused.count > 1 ? "s" : "", kind->name, unknown);
+	return refused.count > 0;
+}
+
 /*
  * The file's kind: --kind, else the kind whose required columns are all
  * present (the one with most columns found if several). None: a
@@ -331,6 +357,14 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 		}
 	}
 	if (map_kind(best, names, n, index, diag) < 0) {
+		/* Two columns for one, beside columns no export has (a
+		 * rejects file's line and column before a college's or the
+		 * Jobcenter's second reason): the unknown ones say what the
+		 * file is and what to list in ignore_columns. */
+		if (fewest == 0 &&
+		    unknown_columns(rt, best, names, n,
+				    plan->format == FORMAT_JSONL, diag))
+			return UG_EMALFORMED;
 		/* A kind whose columns are all there but twice is the file's
 		 * kind: the clash alone is the message. */
 		if (nkinds > 1 && !want[0] && fewest > 0) {
