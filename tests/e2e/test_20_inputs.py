@@ -355,6 +355,27 @@ def test_bad_dates_and_cprs_danish_forms_accepted(hub):
     assert_store(hub, ok)
 
 
+def test_a_cpr_that_lost_its_leading_zero_is_never_quoted(hub):
+    """A column mix-up can put a CPR in a count, and a spreadsheet drops
+    its leading zero (0405094321 becomes the 9 digits 405094321): a
+    reason quotes a count only while it is a small number, so those
+    digits never reach stderr, the journal or a report."""
+    gen = CprGen(2033)
+    pupil = gen.born("2009-05-04")
+    nine = pupil[1:]
+    hub.cprs.add(pupil)
+    rows = [AbsenceRow(gen.next(), expected=nine),
+            AbsenceRow(gen.next(), absent=nine)]
+    path, lines = hub.csv("nine.csv", rows)
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert f"{path}:{lines[0]}: column lessons_expected: lessons_expected " \
+        "is more than 65535\n" in r.stderr, r.stderr
+    assert f"{path}:{lines[1]}: column lessons_absent: lessons_absent is " \
+        "more than lessons_expected 100\n" in r.stderr, r.stderr
+    assert nine not in r.stderr + r.stdout
+
+
 def test_absence_period_of_at_most_366_days(hub):
     """period_end at most 366 days after period_start: 366 (a school
     year over a leap day) goes through, 367 is a bad row whose reason
