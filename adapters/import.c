@@ -1455,12 +1455,19 @@ name_bad_key(const struct runtime *rt, ug_diag *diag)
 	if (rec->bad_key < 0 || (size_t)rec->bad_key >= rec->count + 1)
 		return;
 	const char *key = jsonl_key(rec, (size_t)rec->bad_key);
-	bool known = ignorable(rt, key);
+	bool known = false;
 	for (const csv_column *c = rt->plan->kind->columns; !known && c->name;
 	     c++)
 		known = csv_column_matches(c, key);
 	/* A key ignore_columns lets be is named too (a value over the
-	 * limit), as CSV names such a column; messages mask a CPR in it. */
+	 * limit), as CSV names such a column, unless its name could be a
+	 * CPR (list_add's rule): a key has no position to name it by. */
+	size_t digits = 0;
+	for (const char *p = key; *p; p++)
+		digits += *p >= '0' && *p <= '9';
+	if (!known && ignorable(rt, key) && digits <= NAME_DIGITS_MAX &&
+	    strlen(key) <= NAME_QUOTE_MAX)
+		known = true;
 	if (known)
 		ug_strlcpy(diag->field, key, sizeof diag->field);
 }
@@ -1471,6 +1478,8 @@ next_record(struct runtime *rt, ug_diag *diag)
 	if (rt->csv)
 		return csv_next(rt->csv, diag);
 	ug_err err = jsonl_next(rt->jsonl, diag);
+	if (err == UG_OK)
+		err = jsonl_check_values(rt->jsonl, diag);
 	if (err == UG_EMALFORMED)
 		name_bad_key(rt, diag);
 	return err;

@@ -547,26 +547,6 @@ trim_values(jsonl_record *rec)
 	}
 }
 
-/* The value limit a CSV cell has (csv.h), so that a file reads the same
- * in either format, also in a key the adapter leaves unread. */
-static ug_err
-check_lengths(jsonl_record *rec, ug_diag *diag)
-{
-	for (size_t i = 0; i < rec->count; i++) {
-		size_t len = strlen(rec->text + rec->value[i]);
-		if (len > CSV_FIELD_MAX) {
-			rec->bad_key = (long)i;
-			ug_diag_set(
-			    diag, "",
-			    "the value is %zu bytes, over the limit of "
-			    "%d",
-			    len, CSV_FIELD_MAX);
-			return UG_EMALFORMED;
-		}
-	}
-	return UG_OK;
-}
-
 ug_err
 jsonl_next(jsonl_reader *r, ug_diag *diag)
 {
@@ -599,10 +579,8 @@ jsonl_next(jsonl_reader *r, ug_diag *diag)
 			return UG_EMALFORMED;
 		}
 		ug_err got = jsonl_parse(r->raw, r->raw_len, &r->rec, diag);
-		if (got == UG_OK) {
+		if (got == UG_OK)
 			trim_values(&r->rec);
-			got = check_lengths(&r->rec, diag);
-		}
 		return got;
 	}
 }
@@ -633,4 +611,23 @@ bool
 jsonl_crlf(const jsonl_reader *r)
 {
 	return r->crlf;
+}
+
+ug_err
+jsonl_check_values(jsonl_reader *r, ug_diag *diag)
+{
+	jsonl_record *rec = &r->rec;
+	for (size_t i = 0; i < rec->count; i++) {
+		size_t len = strlen(rec->text + rec->value[i]);
+		if (len > CSV_FIELD_MAX) {
+			rec->bad_key = (long)i;
+			ug_diag_set(
+			    diag, "",
+			    "the value is %zu bytes, over the limit of "
+			    "%d",
+			    len, CSV_FIELD_MAX);
+			return UG_EMALFORMED;
+		}
+	}
+	return UG_OK;
 }

@@ -505,6 +505,13 @@ def test_a_value_over_4_kib_is_a_bad_row_in_either_format(hub):
             "over the limit of 4096" in r.stderr, r.stderr
     assert (r.summary["queued"], r.summary["rejected_rows"]) == (2, 2)
     assert_store(hub, [rows[0], rows[2]])
+    # A file of such lines only is still JSON Lines: bad rows, not a
+    # whole-file problem.
+    only = write(hub, "only-long.jsonl", json_path.read_bytes()
+                 .splitlines(keepends=True)[1])
+    r = hub.adapter("import", only, ignore_columns="Note")
+    assert (r.rc, r.summary["rows"], r.summary["rejected_rows"]) == \
+        (EXIT_ROWS_REJECTED, 1, 1), str(r)
 
 
 def test_jsonl_missing_key_is_not_blamed_on_a_header_row(hub):
