@@ -305,6 +305,34 @@ def test_an_outbox_sealed_with_another_storage_key_is_refused_at_once(
     assert hub.stats()["log_events"] == 5
 
 
+def test_one_process_per_outbox(hub):
+    """ADAPTERS.md: one process uses an outbox at a time; a second one
+    (an import by hand while the watcher runs) exits 3 saying so, before
+    it reads a file."""
+    [cpr] = CprGen(612).take(1)
+    path, _ = hub.csv("lock.csv", [AbsenceRow(cpr)])
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    w = hub.adapter_popen("watch", drop)
+    try:
+        hubtest.wait_for(lambda: "ADP-WATCH watching" in
+                         w.stderr.readline(), 10, "the watcher to start",
+                         interval=0)
+        for args in (("import", path), ("flush",)):
+            r = hub.adapter(*args)
+            assert r.rc == EXIT_FATAL, str(r)
+            assert "another adapter process is using the outbox " \
+                f"{hub.outbox_dir()}; run one at a time" in r.stderr, \
+                r.stderr
+            assert "ADP-FILE" not in r.stderr
+    finally:
+        w.send_signal(signal.SIGTERM)
+        w.communicate(timeout=30)
+    assert w.returncode == 0
+    r = hub.adapter("import", path)
+    assert (r.rc, r.summary["accepted"]) == (EXIT_OK, 1), str(r)
+
+
 def test_stopped_while_delivering_exits_2_and_keeps_the_events(make_hub):
     """SIGTERM or SIGINT once every file is queued, while the adapter
     waits for the hub: nothing is lost, so it is exit 2 (flush later),
