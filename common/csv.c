@@ -179,6 +179,11 @@ static void
 check_value(csv_reader *r, size_t start, size_t len)
 {
 	long field = (long)r->rec.count;
+	/* A column whose header is empty (or left out as a repeat) is no
+	 * column: its cells are not read, so what they hold costs no row. */
+	if ((size_t)field < r->header.count &&
+	    r->header.values[r->header.off[field]] == '\0')
+		return;
 	if (len > CSV_FIELD_MAX)
 		mark_bad(r, field,
 			 "the value is %zu bytes, over the limit of %d", len,

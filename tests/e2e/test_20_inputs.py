@@ -692,7 +692,23 @@ def test_header_only_is_fine_and_unknown_columns_can_be_allowed(hub):
         "\n").encode())
     r3 = hub.adapter("import", path)
     assert (r3.rc, r3.summary["duplicates"]) == (EXIT_OK, 1), str(r3)
-    assert_store(hub, [row])
+    # Not read, so not checked either: a long note, or one pasted from
+    # a Windows-1252 export into this UTF-8 file, costs no row.
+    a, b = (AbsenceRow(c, school=s) for c, s in
+            zip(CprGen(2034).take(2), ["Søholt", "Vest"]))
+    remember(hub, [a, b])
+
+    def line(r, note):
+        f = r.fields()
+        return (";".join(f[:2]) + ";").encode() + note + \
+            (";" + ";".join(f[2:]) + "\n").encode()
+    path = write(hub, "unnamed2.csv", (csv_line(h[:2] + [""] + h[2:]) +
+                                       "\n").encode() +
+                 line(a, b"n" * 5000) + line(b, b"sm\xf8r"))
+    r4 = hub.adapter("import", path)
+    assert (r4.rc, r4.summary["rows"], r4.summary["rejected_rows"]) == \
+        (EXIT_OK, 2, 0), str(r4)
+    assert_store(hub, [row, a, b])
 
 
 def test_kind_option(hub):
