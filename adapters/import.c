@@ -287,6 +287,32 @@ list_end(name_list *l)
 			 l->used ? ", " : "", l->left_out);
 }
 
+/* The columns of names that are none of kind's and that ignore_columns
+ * does not list: if there are any, the whole-file message naming them
+ * in diag, and true. */
+static bool
+unknown_columns(const struct runtime *rt, const struct adapter_kind *kind,
+		const char *const *names, size_t n, bool keys, ug_diag *diag)
+{
+	char unknown[320] = "";
+	name_list refused = {unknown, sizeof unknown, 0, 0, 0, keys};
+	for (size_t h = 0; h < n; h++) {
+		bool known = !names[h][0] || ignorable(rt, names[h]);
+		for (size_t i = 0; !known && kind->columns[i].name; i++)
+			known =
+			    csv_column_matches(&kind->columns[i], names[h]);
+		if (!known)
+			list_add(&refused, names[h], h);
+	}
+	list_end(&refused);
+	if (refused.count)
+		ug_diag_set(diag, "header",
+			    "unknown column%s for %s: %s (list in "
+			    "ignore_columns what may be left out)",
+			    refused.count > 1 ? "s" : "", kind->name, unknown);
+	return refused.count > 0;
+}
+
 /*
  * The file's kind: --kind, else the kind whose required columns are all
  * present (the one with most columns found if several). None: a
@@ -331,6 +357,14 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 		}
 	}
 	if (map_kind(best, names, n, index, diag) < 0) {
+		/* Two columns for one, beside columns no export has (a
+		 * rejects file's line and column before a college's or the
+		 * Jobcenter's second reason): the unknown ones say what the
+		 * file is and what to list in ignore_columns. */
+		if (fewest == 0 &&
+		    unknown_columns(rt, best, names, n,
+				    plan->format == FORMAT_JSONL, diag))
+			return UG_EMALFORMED;
 		/* A kind whose columns are all there but twice is the file's
 		 * kind: the clash alone is the message. */
 		if (nkinds > 1 && !want[0] && fewest > 0) {
@@ -477,8 +511,12 @@ same_meaning(const struct runtime *rt, const char *a, const char *b)
  * holds then, but only for a name listed as such, so that "*" never hides
  * two columns that disagree about one value. */
 static void
-leave_out_repeats(const struct runtime *rt, csv_reader *csv)
+leave_out_repeats(const struct runtime *rt, csv_reader *csv, char *left,
+		  size_t cap)
 {
+	/* Named in the log with the other columns left unread. */
+	name_list l = {left, cap, 0, 0, 0, false};
+	left[0] = '\0';
 	size_t n = csv_header_count(csv);
 	for (size_t h = 0; h < n; h++) {
 		const char *name = csv_header_name(csv, h);
@@ -489,9 +527,12 @@ leave_out_repeats(const struct runtime *rt, csv_reader *csv)
 			alias = alias || same_meaning(rt, name, other);
 		}
 		if (name[0] && ((again && ignorable(rt, name)) ||
-				(alias && in_ignore_list(rt, name, false))))
+				(alias && in_ignore_list(rt, name, false)))) {
+			list_add(&l, name, h);
 			csv_header_leave_out(csv, h);
+		}
 	}
+	list_end(&l);
 }
 
 static ug_err
@@ -501,12 +542,22 @@ plan_csv(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 	ug_err err = csv_reader_new(&csv, text, plan->path, diag);
 	if (err != UG_OK)
 		return err;
-	leave_out_repeats(rt, csv);
+	char left[sizeof plan->unknown];
+	leave_out_repeats(rt, csv, left, sizeof left);
 	const char *names[CSV_COLUMNS_MAX];
 	size_t n = csv_header_count(csv);
 	for (size_t h = 0; h < n; h++)
 		names[h] = csv_header_name(csv, h);
 	err = choose_kind(rt, plan, names, n, diag);
+	size_t used = strlen(plan->unknown);
+	if (err == UG_OK && left[0] && used + 2 < sizeof plan->unknown) {
+		if (used) {
+			memcpy(plan->unknown + used, ", ", 3);
+			used += 2;
+		}
+		ug_strlcpy(plan->unknown + used, left,
+			   sizeof plan->unknown - used);
+	}
 	/* A tab-separated export reads as one column whose name holds the
 	 * others: "missing cpr" would send the clerk looking for a column
 	 * that is plainly there. */
@@ -1088,13 +1139,19 @@ reject_row(struct runtime *rt, const ug_diag *diag)
 		adapter__eprint_line("%s:%ld: %s", rt->path, line,
 				     diag->reason);
 	if (rt->report) {
+		/* The column as the file names it, masked as stderr masks
+		 * it: a report holds no CPR, and an export's column may be
+		 * named after one. */
+		char field[sizeof diag->field], reason[sizeof diag->reason];
+		ug_strlcpy(field, diag->field, sizeof field);
+		ug_strlcpy(reason, diag->reason, sizeof reason);
+		ug_cpr_mask(field);
+		ug_cpr_mask(reason);
 		fprintf(rt->report, "%s\n  {\"line\": %ld, \"column\": ",
 			rt->report_rejects++ ? "," : "", line);
-		adapter__json_string(rt->report, diag->field,
-				     strlen(diag->field));
+		adapter__json_string(rt->report, field, strlen(field));
 		fputs(", \"reason\": ", rt->report);
-		adapter__json_string(rt->report, diag->reason,
-				     strlen(diag->reason));
+		adapter__json_string(rt->report, reason, strlen(reason));
 		fputc('}', rt->report);
 	}
 	ug_err err = open_rejects(rt);
@@ -1398,11 +1455,21 @@ name_bad_key(const struct runtime *rt, ug_diag *diag)
 	if (rec->bad_key < 0 || (size_t)rec->bad_key >= rec->count + 1)
 		return;
 	const char *key = jsonl_key(rec, (size_t)rec->bad_key);
-	for (const csv_column *c = rt->plan->kind->columns; c->name; c++)
-		if (csv_column_matches(c, key)) {
-			ug_strlcpy(diag->field, key, sizeof diag->field);
-			return;
-		}
+	bool known = false;
+	for (const csv_column *c = rt->plan->kind->columns; !known && c->name;
+	     c++)
+		known = csv_column_matches(c, key);
+	/* A key ignore_columns lets be is named too (a value over the
+	 * limit), as CSV names such a column, unless its name could be a
+	 * CPR (list_add's rule): a key has no position to name it by. */
+	size_t digits = 0;
+	for (const char *p = key; *p; p++)
+		digits += *p >= '0' && *p <= '9';
+	if (!known && ignorable(rt, key) && digits <= NAME_DIGITS_MAX &&
+	    strlen(key) <= NAME_QUOTE_MAX)
+		known = true;
+	if (known)
+		ug_strlcpy(diag->field, key, sizeof diag->field);
 }
 
 static ug_err
@@ -1411,6 +1478,8 @@ next_record(struct runtime *rt, ug_diag *diag)
 	if (rt->csv)
 		return csv_next(rt->csv, diag);
 	ug_err err = jsonl_next(rt->jsonl, diag);
+	if (err == UG_OK)
+		err = jsonl_check_values(rt->jsonl, diag);
 	if (err == UG_EMALFORMED)
 		name_bad_key(rt, diag);
 	return err;
@@ -1517,7 +1586,8 @@ open_readers(struct runtime *rt, ug_diag *diag)
 	}
 	err = csv_reader_new(&rt->csv, rt->text, plan->path, diag);
 	if (err == UG_OK) {
-		leave_out_repeats(rt, rt->csv);
+		char left[sizeof plan->unknown];
+		leave_out_repeats(rt, rt->csv, left, sizeof left);
 		err = csv_map_columns(rt->csv, cols, rt->index, NULL, 0, diag);
 	}
 	return err;

@@ -522,8 +522,10 @@ read_line(jsonl_reader *r)
 static bool
 line_blank(const jsonl_reader *r)
 {
+	/* Ctrl-Z is the end-of-file mark DOS programs write. */
 	for (size_t i = 0; i < r->raw_len; i++)
-		if (r->raw[i] != ' ' && r->raw[i] != '\t' && r->raw[i] != '\r')
+		if (r->raw[i] != ' ' && r->raw[i] != '\t' &&
+		    r->raw[i] != '\r' && r->raw[i] != '\x1A')
 			return false;
 	return !r->truncated;
 }
@@ -609,4 +611,23 @@ bool
 jsonl_crlf(const jsonl_reader *r)
 {
 	return r->crlf;
+}
+
+ug_err
+jsonl_check_values(jsonl_reader *r, ug_diag *diag)
+{
+	jsonl_record *rec = &r->rec;
+	for (size_t i = 0; i < rec->count; i++) {
+		size_t len = strlen(rec->text + rec->value[i]);
+		if (len > CSV_FIELD_MAX) {
+			rec->bad_key = (long)i;
+			ug_diag_set(
+			    diag, "",
+			    "the value is %zu bytes, over the limit of "
+			    "%d",
+			    len, CSV_FIELD_MAX);
+			return UG_EMALFORMED;
+		}
+	}
+	return UG_OK;
 }

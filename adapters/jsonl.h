@@ -64,6 +64,11 @@ void jsonl_reader_destroy(jsonl_reader **r);
  * Results are valid until the next call.
  */
 ug_err jsonl_next(jsonl_reader *r, ug_diag *diag);
+/* The current record's values against the limit of a CSV cell
+ * (CSV_FIELD_MAX), so a file reads the same in either format: UG_OK, or
+ * UG_EMALFORMED with diag's reason and bad_key naming the value. A row's
+ * check, not the object's: the first pass still reads its keys. */
+ug_err jsonl_check_values(jsonl_reader *r, ug_diag *diag);
 const jsonl_record *jsonl_record_of(const jsonl_reader *r);
 /* Physical line (1-based) of the current record. */
 long jsonl_line(const jsonl_reader *r);

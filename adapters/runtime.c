@@ -436,15 +436,15 @@ report_plan_error(const struct runtime *rt, ug_err err, const ug_diag *diag)
  * directory it cannot be made in is a settings error found before a
  * file is read, not a failure halfway through the first file. */
 static ug_err
-check_rejects_dir(const struct runtime *rt)
+check_rejects_dir(const struct runtime *rt, char *why, size_t cap)
 {
 	const char *setting = ug_config_get(rt->cfg, "rejects");
 	if (!setting[0])
 		return UG_OK;
 	char dir[4096];
 	if (!ug_strlcpy(dir, setting, sizeof dir)) {
-		adapter__fatal(rt, "rejects = %s: the path is too long",
-			       setting);
+		snprintf(why, cap, "rejects = %s: the path is too long",
+			 setting);
 		return UG_EINVAL;
 	}
 	char *slash = strrchr(dir, '/');
@@ -457,10 +457,10 @@ check_rejects_dir(const struct runtime *rt)
 	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
 		errno = ENOTDIR;
 	if (errno != 0 || access(dir, W_OK | X_OK) != 0) {
-		adapter__fatal(rt,
-			       "rejects = %s: cannot make the rejects file "
-			       "in %s: %s",
-			       setting, dir, strerror(errno));
+		snprintf(
+		    why, cap,
+		    "rejects = %s: cannot make the rejects file in %s: %s",
+		    setting, dir, strerror(errno));
 		return UG_EINVAL;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -468,13 +468,13 @@ check_rejects_dir(const struct runtime *rt)
 		adapter__shared_rejects_path(
 		    setting, i ? FORMAT_JSONL : FORMAT_CSV, path, sizeof path);
 		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-			adapter__fatal(rt,
-				       "rejects = %s: %s is %s: name the file "
-				       "the rejected rows go to",
-				       setting, path,
-				       S_ISDIR(st.st_mode)
-					   ? "a directory, not a file"
-					   : "not a regular file");
+			snprintf(why, cap,
+				 "rejects = %s: %s is %s: name the file the "
+				 "rejected rows go to",
+				 setting, path,
+				 S_ISDIR(st.st_mode)
+				     ? "a directory, not a file"
+				     : "not a regular file");
 			return UG_EINVAL;
 		}
 	}
@@ -487,7 +487,8 @@ check_rejects_dir(const struct runtime *rt)
  * before they are read. Each rejects path is looked at once, and only
  * one that exists is compared with the inputs. */
 static ug_err
-check_rejects_inputs(const struct runtime *rt, char **files, size_t nfiles)
+check_rejects_inputs(const struct runtime *rt, char **files, size_t nfiles,
+		     char *why, size_t cap)
 {
 	const char *setting = ug_config_get(rt->cfg, "rejects");
 	size_t owners = setting[0] ? 1 : nfiles;
@@ -510,15 +511,15 @@ check_rejects_inputs(const struct runtime *rt, char **files, size_t nfiles)
 				    in.st_ino != out.st_ino)
 					continue;
 				if (setting[0])
-					adapter__fatal(
-					    rt,
+					snprintf(
+					    why, cap,
 					    "rejects = %s: %s is one of the "
 					    "files to import; nothing was "
 					    "imported: name another file",
 					    setting, files[j]);
 				else
-					adapter__fatal(
-					    rt,
+					snprintf(
+					    why, cap,
 					    "%s is to be imported and is also "
 					    "where the rejected rows of %s "
 					    "go; nothing was imported: import "
@@ -777,10 +778,24 @@ run_command(struct runtime *rt, char **rest, int nrest)
 	}
 	if (watch)
 		return adapter__watch(rt, rest[1]);
-	if (import &&
-	    (check_rejects_dir(rt) != UG_OK ||
-	     check_rejects_inputs(rt, rest + 1, (size_t)nrest - 1) != UG_OK ||
-	     import_files(rt, rest + 1, nrest - 1) != UG_OK))
+	char why[3 * ADAPTER_PATH_LEN + 256];
+	if (import && check_rejects_dir(rt, why, sizeof why) != UG_OK) {
+		adapter__fatal(rt, "%s", why);
+		return finish(rt, true);
+	}
+	if (import && check_rejects_inputs(rt, rest + 1, (size_t)nrest - 1,
+					   why, sizeof why) != UG_OK) {
+		/* A rejects setting the run cannot use is a settings error,
+		 * as a bad window is; an input that is where another one's
+		 * rejected rows go is about the files: each has its line,
+		 * as a script reading them expects. */
+		adapter__fatal(rt, "%s", why);
+		for (int i = 1;
+		     i < nrest && !ug_config_get(rt->cfg, "rejects")[0]; i++)
+			adapter__print_unimported(rt, rest[i], false, why);
+		return finish(rt, true);
+	}
+	if (import && import_files(rt, rest + 1, nrest - 1) != UG_OK)
 		return finish(rt, true);
 	if (deliver(rt) != UG_OK)
 		return finish(rt, true);

@@ -82,8 +82,9 @@ parse_date(const char *text, const char *column, int32_t *days, ug_diag *diag)
 	return fields_date(text, column, days, iso, diag);
 }
 
-/* A whole number of at most 9 digits, so it fits a uint32 and can never
- * be a CPR when quoted back in a reason. */
+/* A whole number of at most 9 digits, so it fits a uint32. Not that it
+ * cannot be a CPR: one whose leading zero a spreadsheet dropped has 9
+ * (check_counts quotes small ones only). */
 static ug_err
 parse_count(const char *text, const char *column, uint32_t *value,
 	    ug_diag *diag)
@@ -164,15 +165,26 @@ check_period(const char *start_text, int32_t start, const char *end_text,
 	return UG_OK;
 }
 
+/* Counts of up to five digits are quoted in a reason; a longer one may
+ * be a CPR in the wrong column, its leading zero dropped. */
+#define COUNT_QUOTED_MAX 99999u
+
 static ug_err
 check_counts(uint32_t absent, uint32_t expected, ug_diag *diag)
 {
 	if (expected == 0)
 		BAD("lessons_expected",
 		    "lessons_expected must be more than 0");
+	if (expected > COUNT_QUOTED_MAX)
+		BAD("lessons_expected", "lessons_expected is more than %d",
+		    WIRE_LESSONS_MAX);
 	if (expected > WIRE_LESSONS_MAX)
 		BAD("lessons_expected", "lessons_expected %u is more than %d",
 		    expected, WIRE_LESSONS_MAX);
+	if (absent > COUNT_QUOTED_MAX)
+		BAD("lessons_absent",
+		    "lessons_absent is more than lessons_expected %u",
+		    expected);
 	if (absent > expected)
 		BAD("lessons_absent",
 		    "lessons_absent %u is more than "

@@ -179,6 +179,11 @@ static void
 check_value(csv_reader *r, size_t start, size_t len)
 {
 	long field = (long)r->rec.count;
+	/* A column whose header is empty (or left out as a repeat) is no
+	 * column: its cells are not read, so what they hold costs no row. */
+	if ((size_t)field < r->header.count &&
+	    r->header.values[r->header.off[field]] == '\0')
+		return;
 	if (len > CSV_FIELD_MAX)
 		mark_bad(r, field,
 			 "the value is %zu bytes, over the limit of %d", len,
@@ -364,6 +369,9 @@ read_record(csv_reader *r)
 static bool
 record_blank(const struct record *rec)
 {
+	/* DOS programs end a file with Ctrl-Z: no row, as an empty line. */
+	if (rec->count == 1 && strcmp(rec->values + rec->off[0], "\x1A") == 0)
+		return true;
 	for (size_t i = 0; i < rec->count; i++)
 		if (rec->values[rec->off[i]] != '\0')
 			return false;
@@ -444,6 +452,7 @@ read_header(csv_reader *r, ug_diag *diag)
 	/* Lines ended by a carriage return alone (the old Mac "CSV") make
 	 * the whole file one line: its rows would be named as columns. */
 	if (r->next_line == 1 && memchr(r->rec.raw, '\r', r->rec.raw_len)) {
+		r->line = 0; /* the file's line ends, not one line */
 		r->bad_field = -1;
 		snprintf(r->bad_reason, sizeof r->bad_reason,
 			 "the lines end in a carriage return alone (an old "

@@ -286,6 +286,49 @@ open_env(outbox *ob, const char *dir, size_t map_mb, ug_diag *diag)
 	return UG_EIO;
 }
 
+static long open_record(outbox *ob, const uint8_t *id, const MDB_val *val);
+
+/* Every pending record is sealed with one storage key. A key file whose
+ * storage_key is another one (replaced whole by a new keygen's) must stop
+ * the adapter before it queues anything: events sealed with that key
+ * would not open with the right one once it is put back, and the outbox
+ * would be stuck for good. One record tells. */
+static ug_err
+check_seal(outbox *ob, const char *dir, ug_diag *diag)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, ob->pending, &cur);
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	bool sealed_here =
+	    rc != 0 || (key.mv_size == OUTBOX_ID_LEN &&
+			open_record(ob, key.mv_data, &val) >= 0);
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		ug_diag_set(diag, dir, "cannot read the outbox: %s",
+			    mdb_strerror(rc));
+		return outbox_err(ob, rc, "open outbox");
+	}
+	if (sealed_here)
+		return UG_OK;
+	ug_diag_set(diag, dir,
+		    "%s was sealed with another storage_key than the one in "
+		    "the agency's key file (OUTBOX-SEAL): nothing was read or "
+		    "queued; put back the key file whose storage_key and "
+		    "hash_key sealed it (a new key pair changes only public "
+		    "and secret: ADAPTERS.md, \"Replacing the adapter's "
+		    "key\"); the outbox keeps its events",
+		    dir);
+	return UG_EDENIED;
+}
+
 ug_err
 outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 	    size_t map_mb, ug_diag *diag)
@@ -338,6 +381,11 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 		return err;
 	}
 	find_map(ob);
+	err = check_seal(ob, dir, diag);
+	if (err != UG_OK) {
+		outbox_close(&ob);
+		return err;
+	}
 	if (ob->staging) {
 		/* A process died with a file half imported: nothing of it
 		 * may be sent (outbox.h, staging). */

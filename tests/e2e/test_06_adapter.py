@@ -270,6 +270,69 @@ def test_a_damaged_outbox_is_refused_by_name(make_hub, cut):
     assert hub.stats()["log_events"] == 25
 
 
+def test_an_outbox_sealed_with_another_storage_key_is_refused_at_once(
+        make_hub):
+    """ADAPTERS.md "Replacing the adapter's key": a key file whose
+    storage_key did not seal the outbox (replaced whole by a new keygen's)
+    is refused, exit 3 with OUTBOX-SEAL, before a file is read: nothing
+    is queued under the wrong key, so with the old key file back every
+    event is delivered."""
+    hub = make_hub(start=False)
+    cprs = CprGen(611).take(5)
+    first, _ = hub.csv("w21.csv", [AbsenceRow(c) for c in cprs[:3]])
+    later, _ = hub.csv("w22.csv", [AbsenceRow(c) for c in cprs[3:]])
+    r = hub.adapter("import", first, timeout=0)
+    assert (r.rc, r.summary["pending"]) == (EXIT_PENDING, 3), str(r)
+    key_file = hub.keys_dir / "school-a.key_secret"
+    kept = key_file.read_text()
+    hub.keygen("school-other")
+    other = read_key_file(hub.keys_dir / "school-other.key_secret")
+    key_file.write_text(re.sub(r"(?m)^storage_key = .*$",
+                               f"storage_key = {other['storage_key']}",
+                               kept))
+    r = hub.adapter("import", later, timeout=0)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert "OUTBOX-SEAL" in r.stderr and "storage_key" in r.stderr, \
+        r.stderr
+    assert "w22.csv" not in r.stdout + r.stderr, str(r)
+    key_file.write_text(kept)
+    hub.start()
+    f = hub.adapter("flush")
+    assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+        (EXIT_OK, 3, 0), str(f)
+    r = hub.adapter("import", later)
+    assert (r.rc, r.summary["accepted"]) == (EXIT_OK, 2), str(r)
+    assert hub.stats()["log_events"] == 5
+
+
+def test_one_process_per_outbox(hub):
+    """ADAPTERS.md: one process uses an outbox at a time; a second one
+    (an import by hand while the watcher runs) exits 3 saying so, before
+    it reads a file."""
+    [cpr] = CprGen(612).take(1)
+    path, _ = hub.csv("lock.csv", [AbsenceRow(cpr)])
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    w = hub.adapter_popen("watch", drop)
+    try:
+        hubtest.wait_for(lambda: "ADP-WATCH watching" in
+                         w.stderr.readline(), 10, "the watcher to start",
+                         interval=0)
+        for args in (("import", path), ("flush",)):
+            r = hub.adapter(*args)
+            assert r.rc == EXIT_FATAL, str(r)
+            assert "another adapter process is using the outbox " \
+                f"{hub.outbox_dir()}; run one at a time" in r.stderr, \
+                r.stderr
+            assert "ADP-FILE" not in r.stderr
+    finally:
+        w.send_signal(signal.SIGTERM)
+        w.communicate(timeout=30)
+    assert w.returncode == 0
+    r = hub.adapter("import", path)
+    assert (r.rc, r.summary["accepted"]) == (EXIT_OK, 1), str(r)
+
+
 def test_stopped_while_delivering_exits_2_and_keeps_the_events(make_hub):
     """SIGTERM or SIGINT once every file is queued, while the adapter
     waits for the hub: nothing is lost, so it is exit 2 (flush later),

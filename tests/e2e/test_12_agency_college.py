@@ -170,3 +170,32 @@ def test_a_row_needing_a_column_the_file_lacks(make_hub):
     r = run_adapter(hub, "college", "import", path, agency=AGENCY)
     check_run(hub, r, [(path, labelled)], AGENCY)
     hub.sweep()
+
+
+def test_rejects_file_imported_as_it_is_names_its_unknown_columns(make_hub):
+    """A college's rejects file has its own reason column before the
+    export's: imported (or dropped for watch) without ignore_columns it is
+    refused for what a rejects file has that no export has, "unknown
+    columns ... line, column" (ADAPTERS.md, "Running unattended"), not
+    for two reason columns; with the documented --ignore_columns
+    line,column,reason its corrected row goes through."""
+    hub = make_hub(agencies={AGENCY: "enrolment,dropout,dropout_risk"})
+    [p] = CprGen(1205).take(1)
+    rows = [([p, "751021", "stx", "frafald", "2024-10-01", "", "FRA 03"],
+             Bad("reason", "reason must be a code"))]
+    path, _ = write_export(hub, "status.csv", HEADER, rows)
+    r = run_adapter(hub, "college", "import", path, agency=AGENCY)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    rejects = path.parent / "status.csv.rejects.csv"
+    fixed = hub.inputs_dir / "status-fixed.csv"
+    fixed.write_text(rejects.read_text(encoding="utf-8-sig")
+                     .replace(";FRA 03", ";FRA-03"), encoding="utf-8")
+    r = run_adapter(hub, "college", "import", fixed, agency=AGENCY)
+    assert r.rc == 3, str(r)
+    assert f"{fixed}:1: unknown columns for status: line, column (list " \
+        "in ignore_columns what may be left out)" in r.stderr, r.stderr
+    r = run_adapter(hub, "college", "import", fixed, agency=AGENCY,
+                    ignore_columns="line,column,reason")
+    assert (r.rc, r.summary["queued"]) == (0, 1), str(r)
+    assert [e["type"] for e in stored(hub)] == ["Dropout"]
+    hub.sweep()

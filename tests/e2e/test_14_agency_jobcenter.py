@@ -86,6 +86,9 @@ def test_benefits_and_missed_activations(make_hub):
                     ignore_columns="line,column,reason")
     assert r.rc == 1, str(r)
     assert (r.summary["queued"], r.summary["rejected_rows"]) == (1, 6), str(r)
+    # The log names every column left unread, the first "reason" too.
+    assert f"{fixed}: ignoring column(s) line, column, reason\n" in \
+        r.stderr, r.stderr
     [redone] = [e for e in stored(hub) if e not in events]
     assert redone["type"] == BS
 

@@ -143,6 +143,25 @@ def test_utf8_bom_crlf_quoted_newlines_and_separators(hub):
     assert_store(hub, rows)
 
 
+def test_dos_end_of_file_mark_is_no_row(hub):
+    """A DOS program's export ends with the end-of-file mark, Ctrl-Z
+    (byte 1A), after the last line break: a line of only that mark is
+    skipped like an empty line, in CSV and JSON Lines alike, not a bad
+    row."""
+    rows = [AbsenceRow(c, school="Søholt") for c in CprGen(2032).take(3)]
+    remember(hub, rows)
+    text = text_file(hub, "x", HEADER_DK, [danish_fields(r)
+                                           for r in rows[:2]], eol="\r\n")
+    dos = write(hub, "dos.csv", text.encode("cp850") + b"\x1a")
+    obj = dict(zip(hubtest_header(), rows[2].fields()))
+    jl = write(hub, "dos.jsonl", (json.dumps(obj) + "\r\n\x1a").encode())
+    r = hub.adapter("import", dos, jl)
+    assert r.rc == EXIT_OK, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (3, 3, 0), str(r)
+    assert_store(hub, rows)
+
+
 def test_pasted_windows_1252_row_rejected_into_a_utf8_rejects_file(hub):
     """A UTF-8 file with one row pasted from a Windows-1252 export keeps
     its good rows and rejects that one; the rejects file (CSV and JSON
@@ -336,6 +355,27 @@ def test_bad_dates_and_cprs_danish_forms_accepted(hub):
     assert_store(hub, ok)
 
 
+def test_a_cpr_that_lost_its_leading_zero_is_never_quoted(hub):
+    """A column mix-up can put a CPR in a count, and a spreadsheet drops
+    its leading zero (0405094321 becomes the 9 digits 405094321): a
+    reason quotes a count only while it is a small number, so those
+    digits never reach stderr, the journal or a report."""
+    gen = CprGen(2033)
+    pupil = gen.born("2009-05-04")
+    nine = pupil[1:]
+    hub.cprs.add(pupil)
+    rows = [AbsenceRow(gen.next(), expected=nine),
+            AbsenceRow(gen.next(), absent=nine)]
+    path, lines = hub.csv("nine.csv", rows)
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert f"{path}:{lines[0]}: column lessons_expected: lessons_expected " \
+        "is more than 65535\n" in r.stderr, r.stderr
+    assert f"{path}:{lines[1]}: column lessons_absent: lessons_absent is " \
+        "more than lessons_expected 100\n" in r.stderr, r.stderr
+    assert nine not in r.stderr + r.stdout
+
+
 def test_absence_period_of_at_most_366_days(hub):
     """period_end at most 366 days after period_start: 366 (a school
     year over a leap day) goes through, 367 is a bad row whose reason
@@ -441,6 +481,37 @@ def test_jsonl_with_bad_lines(hub):
     assert rej[2]["reason"] == "cpr is empty"
     assert rej[1]["record"] == lines[4]
     assert_store(hub, good)
+
+
+def test_a_value_over_4_kib_is_a_bad_row_in_either_format(hub):
+    """ADAPTERS.md "Limits and figures": a value is at most 4 KiB, in a
+    CSV cell and a JSON Lines value alike, also in a column the adapter
+    leaves unread (ignore_columns): 4096 bytes go through, 4097 are a
+    bad row naming the column."""
+    rows = [AbsenceRow(c) for c in CprGen(2031).take(4)]
+    remember(hub, rows)
+    notes = ["n" * 4096, "n" * 4097]
+    header = hubtest_header() + ["Note"]
+    csv_path = write(hub, "long.csv", text_file(
+        hub, "long.csv", header,
+        [r.fields() + [n] for r, n in zip(rows, notes)]).encode())
+    json_path = write(hub, "long.jsonl", "".join(
+        json.dumps(dict(zip(header, r.fields() + [n]))) + "\n"
+        for r, n in zip(rows[2:], notes)).encode())
+    r = hub.adapter("import", csv_path, json_path, ignore_columns="Note")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    for path, line in ((csv_path, 3), (json_path, 2)):
+        assert f"{path}:{line}: column Note: the value is 4097 bytes, " \
+            "over the limit of 4096" in r.stderr, r.stderr
+    assert (r.summary["queued"], r.summary["rejected_rows"]) == (2, 2)
+    assert_store(hub, [rows[0], rows[2]])
+    # A file of such lines only is still JSON Lines: bad rows, not a
+    # whole-file problem.
+    only = write(hub, "only-long.jsonl", json_path.read_bytes()
+                 .splitlines(keepends=True)[1])
+    r = hub.adapter("import", only, ignore_columns="Note")
+    assert (r.rc, r.summary["rows"], r.summary["rejected_rows"]) == \
+        (EXIT_ROWS_REJECTED, 1, 1), str(r)
 
 
 def test_jsonl_missing_key_is_not_blamed_on_a_header_row(hub):
@@ -621,7 +692,23 @@ def test_header_only_is_fine_and_unknown_columns_can_be_allowed(hub):
         "\n").encode())
     r3 = hub.adapter("import", path)
     assert (r3.rc, r3.summary["duplicates"]) == (EXIT_OK, 1), str(r3)
-    assert_store(hub, [row])
+    # Not read, so not checked either: a long note, or one pasted from
+    # a Windows-1252 export into this UTF-8 file, costs no row.
+    a, b = (AbsenceRow(c, school=s) for c, s in
+            zip(CprGen(2034).take(2), ["Søholt", "Vest"]))
+    remember(hub, [a, b])
+
+    def line(r, note):
+        f = r.fields()
+        return (";".join(f[:2]) + ";").encode() + note + \
+            (";" + ";".join(f[2:]) + "\n").encode()
+    path = write(hub, "unnamed2.csv", (csv_line(h[:2] + [""] + h[2:]) +
+                                       "\n").encode() +
+                 line(a, b"n" * 5000) + line(b, b"sm\xf8r"))
+    r4 = hub.adapter("import", path)
+    assert (r4.rc, r4.summary["rows"], r4.summary["rejected_rows"]) == \
+        (EXIT_OK, 2, 0), str(r4)
+    assert_store(hub, [row, a, b])
 
 
 def test_kind_option(hub):
@@ -837,7 +924,11 @@ def test_a_rejects_file_that_is_an_input_of_the_run_is_never_written(hub):
     assert (f"{rejects} is to be imported and is also where the rejected "
             f"rows of {path} go; nothing was imported: import it in a run "
             "of its own, or give --rejects PATH") in r.stderr, r.stderr
-    assert '{"file"' not in r.stdout
+    # Nothing read, yet each file has its line, saying why.
+    assert [(x["file"], x["status"], x["error"]) for x in map(
+        json.loads, r.stdout.splitlines()[:-1])] == \
+        [(str(f), "not_imported", r.stderr.split(": ", 1)[1].strip())
+         for f in (path, rejects)], r.stdout
     assert rejects.read_bytes() == fixed
     second, _ = hub.csv("u20.csv", [other])
     before = second.read_bytes()
@@ -849,6 +940,8 @@ def test_a_rejects_file_that_is_an_input_of_the_run_is_never_written(hub):
     r = hub.adapter("import", path, rejects=hub.inputs_dir)
     assert r.rc == EXIT_FATAL, str(r)
     assert f"{hub.inputs_dir} is a directory, not a file" in r.stderr
+    # A settings error, as a bad window is: no file's line.
+    assert '{"file"' not in r.stdout
     r = hub.adapter("import", path, rejects="/dev/null")
     assert r.rc == EXIT_FATAL, str(r)
     assert "rejects = /dev/null: /dev/null is not a regular file" in \

@@ -281,6 +281,15 @@ def test_same_name_again_and_whole_file_failure(hub, watchers):
         assert key in rep and rep[key] is None, (key, rep)
     assert (rep["status"], rep["rows"], rep["queued"],
             rep["rejects_file"]) == ("failed", 0, 0, None)
+    # About the file as a whole, not one of its lines: error_line 0.
+    part = drop / "mac.csv.part"
+    write_absence_csv(part, c)
+    part.write_bytes(part.read_bytes().replace(b"\n", b"\r"))
+    os.rename(part, drop / "mac.csv")
+    rep = wait_moved(drop, "failed", "mac.csv")
+    assert rep["error"].startswith("the lines end in a carriage return "
+                                   "alone"), rep
+    assert rep["error_line"] == 0, rep
     assert_store(hub, a + b)
     w.stop()
     sweep_reports(hub, drop)
@@ -376,6 +385,27 @@ def test_report_of_a_file_named_after_a_cpr_masks_it(hub, watchers):
         rep
     w.stop()
     assert pupil not in w.text() and whole not in w.text()
+    sweep_reports(hub, drop)
+
+
+def test_report_of_a_column_named_after_a_cpr_masks_it(hub, watchers):
+    """A report never holds a CPR number: a column whose name is one (an
+    export's extra column, left unread with ignore_columns = *) is masked
+    in a rejected row's "column", as on stderr; the rejects file beside
+    the input keeps it, as the input does."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop, ignore_columns="*")
+    watchers.append(w)
+    pupil, named = CprGen(2213).take(2)
+    hub.cprs.update({pupil, named})
+    row = csv_line(AbsenceRow(pupil).fields())
+    drop_file(hub, drop, "extra.csv", [row + ";" + "n" * 4097],
+              header=hubtest.DEFAULT_HEADER + [named])
+    rep = wait_moved(drop, "done", "extra.csv")
+    assert [(x["line"], x["column"]) for x in rep["rejects"]] == \
+        [(2, "xxxxxxxxxx")], rep
+    w.stop()
+    assert named not in w.text()
     sweep_reports(hub, drop)
 
 
