@@ -279,6 +279,10 @@ payload_case_for(int type)
 	}
 }
 
+/* The largest count a refusal repeats: six digits or more may be a CPR
+ * number without its leading zero. */
+#define WIRE_QUOTED_COUNT_MAX 99999u
+
 #define BAD(field, ...)                                                       \
 	do {                                                                  \
 		ug_diag_set(diag, field, __VA_ARGS__);                        \
@@ -623,11 +627,26 @@ validate_absence(const Ungebro__V1__AbsenceReport *a, ug_diag *diag)
 	if (a->lessons_expected == 0)
 		BAD("lessons_expected", "absence_report.lessons_expected must "
 					"be above 0");
+	/* A count of six digits or more is not repeated in the reason,
+	 * which is logged: it may be a CPR number a spreadsheet took for a
+	 * number and put in the wrong column. */
+	if (a->lessons_expected > WIRE_LESSONS_MAX &&
+	    a->lessons_expected > WIRE_QUOTED_COUNT_MAX)
+		BAD("lessons_expected",
+		    "absence_report.lessons_expected is "
+		    "over the limit of %d",
+		    WIRE_LESSONS_MAX);
 	if (a->lessons_expected > WIRE_LESSONS_MAX)
 		BAD("lessons_expected",
 		    "absence_report.lessons_expected %u is over the limit of "
 		    "%d",
 		    a->lessons_expected, WIRE_LESSONS_MAX);
+	if (a->lessons_absent > a->lessons_expected &&
+	    a->lessons_absent > WIRE_QUOTED_COUNT_MAX)
+		BAD("lessons_absent",
+		    "absence_report.lessons_absent is more than "
+		    "absence_report.lessons_expected %u",
+		    a->lessons_expected);
 	if (a->lessons_absent > a->lessons_expected)
 		BAD("lessons_absent",
 		    "absence_report.lessons_absent %u is "
@@ -635,6 +654,8 @@ validate_absence(const Ungebro__V1__AbsenceReport *a, ug_diag *diag)
 		    a->lessons_absent, a->lessons_expected);
 	CHECK(check_enum(a->kind, &ungebro__v1__absence_kind__descriptor, p,
 			 "kind", 1, diag));
+	if (a->grade > 10 && a->grade > WIRE_QUOTED_COUNT_MAX)
+		BAD("grade", "absence_report.grade is not 0-10");
 	if (a->grade > 10)
 		BAD("grade", "absence_report.grade %u is not 0-10", a->grade);
 	return UNGEBRO__V1__ERROR_CODE__OK;

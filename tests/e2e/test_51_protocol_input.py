@@ -439,8 +439,19 @@ REFUSED = [
      "absence_report.period_start"),
     ("absence_report", dict(lessons_expected=0, lessons_absent=0),
      "absence_report.lessons_expected must be above 0"),
-    ("absence_report", dict(lessons_expected=1000000, lessons_absent=60000),
-     "absence_report.lessons_expected 1000000 is over the limit of 65535"),
+    # Six digits or more are not repeated: a CPR number without its
+    # leading zero, put in the wrong column, would be logged.
+    ("absence_report", dict(lessons_expected=101904217, lessons_absent=60000),
+     "absence_report.lessons_expected is over the limit of 65535"),
+    ("absence_report", dict(lessons_expected=100000, lessons_absent=60000),
+     "absence_report.lessons_expected is over the limit of 65535"),
+    ("absence_report", dict(lessons_expected=99999, lessons_absent=0),
+     "absence_report.lessons_expected 99999 is over the limit of 65535"),
+    ("absence_report", dict(lessons_absent=101904217),
+     "absence_report.lessons_absent is more than "
+     "absence_report.lessons_expected 30"),
+    ("absence_report", dict(grade=101904217),
+     "absence_report.grade is not 0-10"),
     ("absence_report", dict(lessons_expected=65536, lessons_absent=70000),
      "absence_report.lessons_expected 65536 is over the limit of 65535"),
     ("absence_report", dict(lessons_absent=31),
