@@ -305,6 +305,18 @@ def open_ids(client, request_id=900):
         offset += len(r.alerts)
 
 
+def anna_with_one_dropout(hub, clients, seed):
+    """cw-anna's person with one open dropout alert, and her connection
+    (no Hello sent): (cpr, client, alert id)."""
+    [p] = adults(seed, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26"))
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [aid] = open_ids(a)
+    return p, a, aid
+
+
 def next_result(client, send, timeout=10):
     """Send (a callable) and return the first Result that follows."""
     before = len(client.frames)
@@ -1355,12 +1367,7 @@ def test_action_rate_limit_is_an_allowance_of_its_own(make_hub, clients):
     `rate-limited`; the caseworker's queries are not touched. A client
     sending distinct actions in a loop no longer writes each to the log."""
     hub = hub53(make_hub)
-    [p] = adults(5371, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-10-26"))
-    a = clients(hub, "cw-anna", hello=False)
-    a.connected()
-    [aid] = open_ids(a)
+    p, a, aid = anna_with_one_dropout(hub, clients, 5371)
     for i in range(1, 101):
         a.send(9, a.m.Action(request_id=i, alert_id=aid,
                              kind=a.m.CONTACT_MADE, how=f"phone call {i}"))
@@ -2098,12 +2105,7 @@ def test_nul_byte_in_an_action_or_a_timeline_cpr_is_refused(make_hub,
     then taken for another action sent "again"), and a TIMELINE `cpr`
     with bytes after a NUL is no CPR number."""
     hub = hub53(make_hub)
-    [p] = adults(5360, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-10-26"))
-    a = clients(hub, "cw-anna", hello=False)
-    a.connected()
-    [aid] = open_ids(a)
+    p, a, aid = anna_with_one_dropout(hub, clients, 5360)
 
     def act(rid, **kw):
         return next_result(a, lambda: a.send(9, a.m.Action(
@@ -2142,12 +2144,7 @@ def test_recorded_action_is_in_the_next_timeline_answer(make_hub, clients):
     the timeline on the same connection must find it there, not half a
     second later."""
     hub = hub53(make_hub)
-    [p] = adults(5361, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-10-26"))
-    a = clients(hub, "cw-anna", hello=False)
-    a.connected()
-    [aid] = open_ids(a)
+    p, a, aid = anna_with_one_dropout(hub, clients, 5361)
     for rid, how in ((1, "phone"), (3, "home visit"), (5, "letter")):
         a.send(9, a.m.Action(request_id=rid, alert_id=aid,
                              kind=a.m.CONTACT_MADE, how=how))

@@ -247,6 +247,17 @@ def edit_audit(hub, change):
     load(env, "".join(out))
 
 
+def flip_audit_byte(hub, index):
+    """Alter one hex digit near the end of the audit record at index (in
+    key order), as a hand editing the store would."""
+    def flip(pairs):
+        k, v = pairs[index]
+        v = v[:-12] + ("0" if v[-12] != "0" else "1") + v[-11:]
+        pairs[index] = (k, v)
+        return pairs
+    edit_audit(hub, flip)
+
+
 def seq_of(pair):
     return int(pair[0].strip(), 16)
 
@@ -351,13 +362,7 @@ def test_an_agencys_refused_frames_are_recorded(make_hub):
 def test_flipped_byte_is_named(make_hub):
     hub, _, _ = busy_hub(make_hub)
     n = len(show(hub))
-
-    def flip(pairs):
-        k, v = pairs[2]
-        v = v[:-12] + ("0" if v[-12] != "0" else "1") + v[-11:]
-        pairs[2] = (k, v)
-        return pairs
-    edit_audit(hub, flip)
+    flip_audit_byte(hub, 2)
     seq, what = broken_at(hub)
     assert seq == 3 and "altered" in what, (seq, what)
     assert n > 3

@@ -1121,15 +1121,10 @@ def test_a_backup_of_a_broken_trail_says_so_and_restores(make_hub,
     not verify is still a backup (exit 0, `(BROKEN in the copy)`,
     audit_intact false). Restored with the same signing pair, the warning
     says it was broken already, not that another pair is needed."""
-    from test_61_audit import edit_audit
+    from test_61_audit import flip_audit_byte
     hub = make_hub()
     hub.stop()
-
-    def flip(pairs):
-        k, v = pairs[1]
-        pairs[1] = (k, v[:-12] + ("0" if v[-12] != "0" else "1") + v[-11:])
-        return pairs
-    edit_audit(hub, flip)
+    flip_audit_byte(hub, 1)
     backup = tmp_path / "bk"
     p = hub.hubctl("backup", str(backup))
     assert p.stdout.endswith("records (BROKEN in the copy)\n"), p.stdout

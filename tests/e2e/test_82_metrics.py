@@ -515,18 +515,13 @@ def test_queue_growing_without_acks(make_hub):
 
 
 def test_broken_audit_chain_is_an_ops_alert(make_hub):
-    from test_61_audit import edit_audit
+    from test_61_audit import flip_audit_byte
     hub = ops_hub(make_hub, "2026-03-02T08:00:00", {},
                   {"cw-anna": False, "desk-dora": True})
     time.sleep(1.5 * hubtest.SLOW)   # verified once the signing key loads
     assert "HUB-OPS-AUDIT-BROKEN" not in hub.log_text()
     hub.stop()
-
-    def flip(pairs):
-        k, v = pairs[1]
-        pairs[1] = (k, v[:-12] + ("0" if v[-12] != "0" else "1") + v[-11:])
-        return pairs
-    edit_audit(hub, flip)
+    flip_audit_byte(hub, 1)
     hub.start()
     hub.wait_log(r"HUB-OPS-AUDIT-BROKEN audit_broken \(audit\): the audit "
                  r"chain is broken at record 2")
