@@ -203,6 +203,16 @@ web_action_reason(enum web_lang lang, const char *reason)
 	     "Noten er for lang: højst 200 bytes (æ, ø og å tæller for 2).",
 	     "The note is too long: at most 200 bytes (æ, ø and å count as "
 	     "2)."},
+	    {"how contains a NUL byte",
+	     "Hvordan indeholder et tegn, der ikke kan gemmes (NUL).",
+	     "How holds a character that cannot be stored (NUL)."},
+	    {"note contains a NUL byte",
+	     "Noten indeholder et tegn, der ikke kan gemmes (NUL).",
+	     "The note holds a character that cannot be stored (NUL)."},
+	    {"how is not valid UTF-8", "Hvordan er ikke gyldig tekst (UTF-8).",
+	     "How is not valid text (UTF-8)."},
+	    {"note is not valid UTF-8", "Noten er ikke gyldig tekst (UTF-8).",
+	     "The note is not valid text (UTF-8)."},
 	};
 	for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++)
 		if (reason && strcmp(reason, reasons[i][0]) == 0)

@@ -1422,7 +1422,10 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	ack.request_id = hubconn_next_id(x->w->opts.hub);
 	ack.alert_id.data = id;
 	ack.alert_id.len = sizeof id;
-	ack.note = (char *)form_get(f, "note");
+	/* Sent on as text, a note would end at a NUL byte (%00) and say
+	 * less than was written while looking whole: not kept, as the hub
+	 * keeps no such note; the acknowledgement is. */
+	ack.note = form_has_nul(f, "note") ? "" : (char *)form_get(f, "note");
 	ack.session.data = x->s->token;
 	ack.session.len = TOKEN_LEN;
 	wire_result *r = ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &ack,
@@ -1453,12 +1456,38 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
 }
 
+/* An action with a wrong field (the hub's reason, which names the field:
+ * "how must say how ..."): the alert's page again, 400, the reason in the
+ * page's language and the field marked, the form as it was sent. */
+static enum MHD_Result
+action_refused(ctx *x, const char *hexid, const form *f, const char *reason)
+{
+	const char *said = web_action_reason(x->lang, reason);
+	static const char *const fields[][2] = {
+	    {"how ", "how"}, {"date ", "date"}, {"note ", "action-note"}};
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if (strncmp(reason, fields[i][0], strlen(fields[i][0])) == 0)
+			x->bad_field = fields[i][1];
+	return alert_page(x, hexid, NULL, said ? said : reason, 400, f);
+}
+
 static enum MHD_Result
 do_action(ctx *x, const char *hexid, const form *f)
 {
 	uint8_t id[WIRE_ALERT_ID_LEN];
 	if (!unhex(hexid, id, sizeof id))
 		return simple_page(x, 404, T(x, T_ALERT), T(x, T_NOT_FOUND));
+	/* Sent on as text, a field would end at a NUL byte (%00) and what
+	 * came before it would be saved as all that was typed; the hub
+	 * refuses such a field, so it is refused here with the hub's reason
+	 * (a date with one is no date). */
+	static const char *const cut[][2] = {
+	    {"date", "date must be the day it was done, YYYY-MM-DD"},
+	    {"how", "how contains a NUL byte"},
+	    {"note", "note contains a NUL byte"}};
+	for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++)
+		if (form_has_nul(f, cut[i][0]))
+			return action_refused(x, hexid, f, cut[i][1]);
 	const char *kind = form_get(f, "kind");
 	wire_action a = UNGEBRO__V1__ACTION__INIT;
 	a.request_id = hubconn_next_id(x->w->opts.hub);
@@ -1490,34 +1519,20 @@ do_action(ctx *x, const char *hexid, const form *f)
 		snprintf(where, sizeof where, "/alert/%s?msg=saved", hexid);
 		return redirect(x, where, NULL);
 	}
-	/* The hub's reason names the field ("how must say how ..."); the
-	 * caseworker reads it in the page's language. */
-	char reason[256];
-	unsigned status = 503;
 	if (r->code == UNGEBRO__V1__ERROR_CODE__E_MALFORMED) {
-		const char *said = web_action_reason(x->lang, r->reason);
-		ug_strlcpy(reason,
-			   said	       ? said
-			   : r->reason ? r->reason
-				       : "",
-			   sizeof reason);
-		status = 400;
-		static const char *const fields[][2] = {
-		    {"how ", "how"},
-		    {"date ", "date"},
-		    {"note ", "action-note"}};
-		for (size_t i = 0; r->reason && i < 3; i++)
-			if (strncmp(r->reason, fields[i][0],
-				    strlen(fields[i][0])) == 0)
-				x->bad_field = fields[i][1];
-	} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
-		ug_strlcpy(reason, T(x, T_ACTION_DENIED), sizeof reason);
+		char said[256];
+		ug_strlcpy(said, r->reason ? r->reason : "", sizeof said);
+		free_result(r);
+		return action_refused(x, hexid, f, said);
+	}
+	unsigned status = 503;
+	enum web_text reason = T_ACTION_LATER;
+	if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
+		reason = T_ACTION_DENIED;
 		status = 403;
-	} else {
-		ug_strlcpy(reason, T(x, T_ACTION_LATER), sizeof reason);
 	}
 	free_result(r);
-	return alert_page(x, hexid, NULL, reason, status, f);
+	return alert_page(x, hexid, NULL, T(x, reason), status, f);
 }
 
 /* One answer's timeline entries, as list items. */
@@ -1577,8 +1592,13 @@ cpr_refusal(const char *reason)
 }
 
 static enum MHD_Result
-timeline_page(ctx *x, const char *typed)
+timeline_page(ctx *x, const form *f)
 {
+	const char *typed = f ? form_get(f, "cpr") : NULL;
+	/* Sent on as text, a CPR would end at a NUL byte (%00), and what
+	 * came before it may be a CPR: the hub is asked with one it cannot
+	 * read instead, and answers (and audits) it as such. */
+	bool cut = f && form_has_nul(f, "cpr");
 	/* A pasted number often brings a blank or a line break with it. */
 	char cpr_buf[32];
 	const char *cpr = typed;
@@ -1597,8 +1617,8 @@ timeline_page(ctx *x, const char *typed)
 	 * marks the field invalid and points it at the reason. */
 	wire_result *r = NULL;
 	if (cpr) {
-		r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr,
-			  TIMELINE_PAGE, 0);
+		r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE,
+			  cut ? "-" : cpr, TIMELINE_PAGE, 0);
 		if (unauthenticated(r)) {
 			free_result(r);
 			sodium_memzero(cpr_buf, sizeof cpr_buf);
@@ -2076,7 +2096,7 @@ route(ctx *x, const char *url, bool post, form *f)
 	if (strcmp(url, "/session") == 0)
 		return post ? do_keep_alive(x) : session_json(x);
 	if (strcmp(url, "/timeline") == 0)
-		return timeline_page(x, post ? form_get(f, "cpr") : NULL);
+		return timeline_page(x, post ? f : NULL);
 	if (strcmp(url, "/logout") == 0 && post)
 		return do_logout(x);
 	/* Never a logout (another site could link to it): the language

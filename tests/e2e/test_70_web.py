@@ -1117,6 +1117,71 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
     assert len(re.findall(r"action +ok", audit)) == 1, audit
 
 
+def test_a_field_cut_by_a_nul_byte_or_not_utf8_is_refused_in_the_pages_language(
+        make_hub):
+    """OPERATIONS.md: an action the hub refuses is not saved, and the page
+    gives the reason in its own language. A `how`, `date` or note with a
+    NUL byte (%00) in it is refused (PROTOCOL.md, Action), not saved cut
+    at the NUL as if what came before were all that was typed; one whose
+    bytes are not UTF-8 is refused with a reason in Danish on a Danish
+    page, the field marked. A CPR cut by a NUL byte opens no timeline."""
+    hub, cpr = anna_with_a_person(make_hub, 7016)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-nul")
+        refused = "Handlingen blev ikke gemt: "
+        cases = [
+            ({"how": "tele\0fon"}, "how",
+             "Hvordan indeholder et tegn, der ikke kan gemmes (NUL)."),
+            ({"how": "telefon", "note": "ok\0x"}, "action-note",
+             "Noten indeholder et tegn, der ikke kan gemmes (NUL)."),
+            ({"how": "telefon", "date": "2024-05-06\0"}, "date",
+             "Datoen skal være dagen, det skete, skrevet ÅÅÅÅ-MM-DD "
+             "(eller tom for i dag)."),
+            ({"how": b"m\xf8de"}, "how",
+             "Hvordan er ikke gyldig tekst (UTF-8)."),
+            ({"how": "telefon", "note": b"\xe6bler"}, "action-note",
+             "Noten er ikke gyldig tekst (UTF-8)."),
+        ]
+        for fields, wrong, reason in cases:
+            r, page = web.request("POST", f"/alert/{hexid}/action",
+                                  dict(fields, csrf=csrf, kind="contact"),
+                                  cookies=session)
+            assert r.status == 400, (fields, r.status)
+            assert errors_of(page) == [refused + reason], (fields, page)
+            assert re.findall(r'<input id="([\w-]+)"[^>]* aria-invalid=',
+                              page) == [wrong], fields
+        r, page = web.request("POST", f"/alert/{hexid}/action",
+                              {"csrf": csrf, "kind": "contact",
+                               "how": b"m\xf8de"},
+                              cookies=dict(session, ug_lang="en"))
+        assert r.status == 400 and errors_of(page) == [
+            "The action was not saved: How is not valid text (UTF-8)."], \
+            page
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr + "\0"},
+                              cookies=session)
+        assert r.status == 400 and "ol class=\"timeline\"" not in page, \
+            page
+        # An acknowledgement's note cut by one is not kept (PROTOCOL.md
+        # §4a); the acknowledgement is.
+        r, _ = web.request("POST", f"/alert/{hexid}/ack",
+                           {"csrf": csrf, "note": "ringet\0 op"},
+                           cookies=session)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/alerts?msg=acked"
+    finally:
+        web.stop()
+
+    def audit():
+        return hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
+    wait_for(lambda: re.search(r"ack +ok", audit()), 10,
+             "the acknowledgement audited", interval=0.3)
+    assert not re.search(r"action +ok", audit()), audit()
+    assert "ringet" not in audit(), audit()
+
+
 def test_the_timeline_takes_a_cpr_as_it_is_pasted(make_hub):
     """The timeline form takes a CPR in the forms the hub knows (10
     digits, or a dash or a blank after the sixth), with blanks around it
