@@ -944,6 +944,43 @@ def test_a_port_in_use_is_exit_1_naming_that_port(make_hub):
         first.stop()
 
 
+def test_beyond_connections_max_and_sessions_max(make_hub):
+    """OPERATIONS.md, webd's settings: a connection beyond
+    `connections_max` is closed unanswered and logged, and webd serves
+    the next once one is free; a login beyond `sessions_max` makes webd
+    forget the session used longest ago, whose browser is sent to log in
+    again, while the others go on."""
+    import socket
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False})
+    set_password(hub, "cw-bo", PASSWORD)
+    web = Web(hub, connections_max=2, streams_max=1, sessions_max=1)
+    try:
+        held = [socket.create_connection(("127.0.0.1", web.port))
+                for _ in range(2)]
+        try:
+            answer = raw_http(web.port, b"GET /login HTTP/1.1\r\n"
+                                        b"Host: x\r\n\r\n")
+        except ConnectionResetError:
+            answer = ""
+        assert answer == "", answer[:200]
+        for s in held:
+            s.close()
+        wait_for(web.up, 10, "webd serving again", interval=0.2)
+        anna = anna_session(web)
+        assert web.request("GET", "/alerts", cookies=anna)[0].status == 200
+        bo = {"ug_session":
+              session_cookie(web.raw_login("cw-bo", PASSWORD)[1])}
+        r, _ = web.request("GET", "/alerts", cookies=anna)
+        assert r.status == 303 and r.getheader("Location") == "/login"
+        r, page = web.request("GET", "/alerts", cookies=bo)
+        assert r.status == 200 and "cw-bo" in page
+    finally:
+        web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    assert re.search(r"webd warn WEB-HTTP Server reached connection limit",
+                     log), log
+
+
 def errors_of(page):
     return [html.unescape(m) for m in
             re.findall(r'<p class="err" role="alert">(.*?)</p>', page)]
