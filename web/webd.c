@@ -1980,7 +1980,8 @@ pick_lang(ctx *x)
 	return c && strcmp(c, "en") == 0 ? LANG_EN : LANG_DA;
 }
 
-/* "/alert/HEX" and "/alert/HEX/SUFFIX": the hex id (18 chars). */
+/* "/alert/HEX" and "/alert/HEX/SUFFIX": the hex id (18 chars). Anything
+ * else there is no alert's page, but a page that does not exist. */
 static bool
 alert_path(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
 	   const char **suffix)
@@ -1989,7 +1990,8 @@ alert_path(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
 		return false;
 	const char *p = url + 7;
 	size_t n = strcspn(p, "/");
-	if (n != 2 * WIRE_ALERT_ID_LEN)
+	if (n != 2 * WIRE_ALERT_ID_LEN ||
+	    strspn(p, "0123456789abcdefABCDEF") < n)
 		return false;
 	memcpy(hexid, p, n);
 	hexid[n] = '\0';

@@ -594,6 +594,13 @@ def test_every_answer_carries_the_security_headers(make_hub):
             statuses["in session /nonexistent"] == 404, statuses
         r, page = web.request("GET", "/favicon.ico")
         assert r.status == 404 and "<title>Siden findes ikke – " in page
+        # An alert's address whose id is not hex names no page either:
+        # the same 404, with or without a session.
+        for cookies in (None, {"ug_session": sid}):
+            r, page = web.request("GET", "/alert/" + "z" * 18,
+                                  cookies=cookies)
+            assert r.status == 404 and \
+                "<title>Siden findes ikke – " in page, (cookies, page)
         for what, r in answers.items():
             for h in SECURITY_HEADERS:
                 assert r.getheader(h), (what, h)
