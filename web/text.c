@@ -94,6 +94,11 @@ static const char *const texts[T_COUNT][2] = {
 		 "Your session has ended. Log in again."},
     [T_NAV] = {"Hovedmenu", "Main menu"},
     [T_MORE] = {"Flere advarsler", "More alerts"},
+    /* A later page whose alerts were acknowledged meanwhile: not "you
+     * have none", which the first page may contradict. */
+    [T_NO_MORE] = {"Der er ikke flere åbne advarsler.",
+		   "There are no more open alerts."},
+    [T_FIRST_ALERTS] = {"Til de første advarsler", "To the first alerts"},
     [T_MALFORMED_CPR] = {"Skriv et CPR-nummer med 10 cifre (DDMMÅÅSSSS, "
 			 "DDMMÅÅ-SSSS eller DDMMÅÅ SSSS).",
 			 "Enter a CPR number of 10 digits (DDMMYYSSSS, "

@@ -1022,8 +1022,14 @@ is_desk_alert(const ctx *x, const wire_alert *a)
 static void
 alert_list(ctx *x, web_buf *b, const wire_result *r, long from)
 {
-	if (r->n_alerts == 0)
+	if (r->n_alerts == 0 && from == 0)
 		message(b, "msg", T(x, T_NO_ALERTS), NULL);
+	if (r->n_alerts == 0 && from > 0) {
+		message(b, "msg", T(x, T_NO_MORE), NULL);
+		web_add(b, "<p><a href=\"/alerts\">");
+		web_esc(b, T(x, T_FIRST_ALERTS));
+		web_add(b, "</a></p>");
+	}
 	web_add(b, "<ol class=\"alerts\">");
 	for (size_t i = 0; i < r->n_alerts; i++) {
 		const wire_alert *a = r->alerts[i];

@@ -1639,6 +1639,47 @@ def test_a_desk_members_timeline_shows_the_desks_open_health_alert(
         web.stop()
 
 
+def test_the_list_shows_50_alerts_a_page(make_hub):
+    """OPERATIONS.md: a page of the open list shows 50 alerts, most
+    urgent first and newest first within a priority, with "Flere
+    advarsler" ("More alerts") to the next 50 while there are more. A
+    later page whose alerts were acknowledged meanwhile does not say the
+    caseworker has none (the first page has 50): it says there are no
+    more, with the way back to the first."""
+    hub = web_hub(make_hub)
+    cprs = CprGen(7017).take(51)
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    hub.send(*[envelope("school-a", cpr, salt=f"web-page-{i}", absent=12,
+                        expected=30) for i, cpr in enumerate(cprs)])
+    hub.wait_applied()
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        r, page = web.request("GET", "/alerts", cookies=session)
+        first = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+        assert len(first) == 50 and first == sorted(first, reverse=True)
+        assert '<a href="/alerts?from=50">Flere advarsler</a>' in page
+        r, page = web.request("GET", "/alerts?from=50&lang=en",
+                              cookies=session)
+        [last] = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+        assert last < first[-1] and "More alerts" not in page
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", f"/alert/{last}/ack", {"csrf": csrf},
+                           cookies=session)
+        assert r.status == 303
+        for path in ("/alerts?from=50&lang=da", "/alerts/list?from=50"):
+            r, page = web.request("GET", path, cookies=session)
+            assert r.status == 200 and notices_of(page) == [
+                "Der er ikke flere åbne advarsler."], (path, page)
+            assert '<a href="/alerts">Til de første advarsler</a>' in page
+        r, page = web.request("GET", "/alerts", cookies=session)
+        assert len(re.findall(r'href="/alert/[0-9a-f]{18}"', page)) == 50
+        assert "Flere advarsler" not in page and not notices_of(page)
+    finally:
+        web.stop()
+
+
 def test_a_desk_members_list_marks_the_desks_alerts(make_hub):
     """OPERATIONS.md: a desk member's list holds their own alerts and the
     desk's, each of the desk's marked "til vagtteamet" ("for the duty
