@@ -720,6 +720,11 @@ do_login(ctx *x, const form *f)
 	}
 	wire_result *r =
 	    ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN, &l, l.request_id);
+	/* Refused at the handshake (webd started before the gateway was
+	 * registered, or after a revoke), the hub is there all the same:
+	 * the caseworker is told what the hub's refusal of a frame tells. */
+	if (!r && hubconn_refused(x->w->opts.hub))
+		return login_page(x, 503, T(x, T_GATEWAY_REFUSED), NULL);
 	if (!r)
 		return simple_page(x, 503, T(x, T_LOGIN), T(x, T_HUB_DOWN));
 	/* The hub refusing this gateway's key (revoked or replaced) is not

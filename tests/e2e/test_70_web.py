@@ -529,6 +529,39 @@ def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
         web.stop()
 
 
+def test_a_gateway_the_hub_does_not_admit_says_so_until_registered(
+        make_hub):
+    """OPERATIONS.md: a login while hubd refuses the gateway's key is 503
+    "Webindbakken er ikke tilsluttet hubben lige nu. ...". That holds for
+    a webd started before `register-gateway` (or after a revoke) too,
+    whose connection the hub refuses at its handshake: not "the hub does
+    not answer", and its log names the cause. Registered then, the
+    gateway is admitted without restarting webd."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, hub_timeout=2)
+    try:
+        r, page = web.request("GET", "/login")
+        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("POST", "/login",
+                              {"csrf": csrf, "caseworker": "cw-anna",
+                               "password": PASSWORD},
+                              cookies={"ug_pre": pre.group(1)})
+        assert r.status == 503 and errors_of(page) == [
+            "Webindbakken er ikke tilsluttet hubben lige nu. Prøv igen "
+            "senere, eller kontakt driften."], page
+        hub.hubctl("register-gateway", "web-1")
+        wait_for(lambda: web.raw_login("cw-anna", PASSWORD)[0].status ==
+                 303, 15, "a login through web-1 once registered",
+                 interval=0.5)
+    finally:
+        web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    assert "the hub refuses this gateway's key" in log, log
+
+
 def test_the_timeline_form_is_a_request_in_the_session(make_hub):
     """SECURITY.md: a session ends after web_session_idle minutes without
     a request; OPERATIONS.md: a page without a live session sends the
