@@ -473,6 +473,29 @@ def test_a_login_ends_the_session_the_browser_held(make_hub):
              10, "anna's session ended as a logout", interval=0.3)
 
 
+def test_a_restart_of_webd_logs_everyone_out(make_hub):
+    """OPERATIONS.md: webd keeps sessions in memory; after a restart of
+    webd alone a browser's next page leads to /login, and the hub ends
+    the session it no longer hears of after web_session_idle, recorded
+    `logout` `idle`."""
+    hub = web_hub(make_hub, clock="2026-09-07T09:00:00")
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+    finally:
+        web.stop()
+    web = Web(hub, name="webd-again")
+    try:
+        r, _ = web.request("GET", "/alerts", cookies=session)
+        assert r.status == 303 and r.getheader("Location") == "/login"
+        hub.advance("2026-09-07T09:31:00")
+    finally:
+        web.stop()
+    wait_for(lambda: re.search(r"logout +idle", hub.hubctl(
+        "audit", "show", "--actor", "cw-anna").stdout), 10,
+        "the session's end audited", interval=0.3)
+
+
 def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
     """OPERATIONS.md: after revoke-gateway its sessions cannot be used any
     more, and a revoked caseworker's session ends: registering the gateway
