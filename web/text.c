@@ -99,6 +99,8 @@ static const char *const texts[T_COUNT][2] = {
     [T_NO_MORE] = {"Der er ikke flere åbne advarsler.",
 		   "There are no more open alerts."},
     [T_FIRST_ALERTS] = {"Til de første advarsler", "To the first alerts"},
+    [T_LIST_CAPPED] = {"Kun de første 5.000 åbne advarsler kan vises.",
+		       "Only the first 5,000 open alerts can be shown."},
     [T_MALFORMED_CPR] = {"Skriv et CPR-nummer med 10 cifre (DDMMÅÅSSSS, "
 			 "DDMMÅÅ-SSSS eller DDMMÅÅ SSSS).",
 			 "Enter a CPR number of 10 digits (DDMMYYSSSS, "

@@ -1068,9 +1068,14 @@ alert_list(ctx *x, web_buf *b, const wire_result *r, long from)
 		web_add(b, "</div></li>");
 	}
 	web_add(b, "</ol>");
-	if (r->truncated)
-		web_addf(b, "<p><a href=\"/alerts?from=%zu\">%s</a></p>",
-			 (size_t)from + r->n_alerts, T(x, T_MORE));
+	/* The hub orders no more than ALERT_PAGES pages: a link past them
+	 * would lead to an empty page while alerts remain. */
+	size_t next = (size_t)from + r->n_alerts;
+	if (r->truncated && next < ALERT_PAGE * ALERT_PAGES)
+		web_addf(b, "<p><a href=\"/alerts?from=%zu\">%s</a></p>", next,
+			 T(x, T_MORE));
+	else if (r->truncated)
+		message(b, "msg", T(x, T_LIST_CAPPED), NULL);
 }
 
 /* /alerts, or with `fragment` /alerts/list: only the list, for live.js

@@ -1736,6 +1736,37 @@ def test_the_list_shows_50_alerts_a_page(make_hub):
         web.stop()
 
 
+def test_the_list_ends_at_the_5000_the_hub_orders(make_hub):
+    """OPERATIONS.md: the pages of the open list go up to the 5,000
+    alerts the hub orders. With more open, the last of those pages does
+    not offer "Flere advarsler" to a page that would be empty while
+    alerts remain: it says only the first 5,000 can be shown."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False,
+                                         "desk-dora": True})
+    set_password(hub, "desk-dora", PASSWORD)
+    cprs = CprGen(7018).take(5001)
+    for i in range(0, len(cprs), 500):   # no contact person: the desk's
+        hub.send(*[envelope("school-a", cpr, salt=f"web-5000-{i + j}",
+                            absent=12, expected=30)
+                   for j, cpr in enumerate(cprs[i:i + 500])])
+    hub.wait_applied(timeout=120)
+    # The sweep at teardown reads every file once per CPR: a sample of
+    # them keeps it to seconds.
+    hub.cprs = set(cprs[::250])
+    web = Web(hub)
+    try:
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        r, page = web.request("GET", "/alerts?from=4900", cookies=dora)
+        assert '<a href="/alerts?from=4950">Flere advarsler</a>' in page
+        r, page = web.request("GET", "/alerts?from=4950", cookies=dora)
+        assert len(re.findall(r'href="/alert/[0-9a-f]{18}"', page)) == 50
+        assert "Flere advarsler" not in page and notices_of(page) == [
+            "Kun de første 5.000 åbne advarsler kan vises."], page
+    finally:
+        web.stop()
+
+
 def test_a_desk_members_list_marks_the_desks_alerts(make_hub):
     """OPERATIONS.md: a desk member's list holds their own alerts and the
     desk's, each of the desk's marked "til vagtteamet" ("for the duty
