@@ -101,6 +101,11 @@ static const char *const texts[T_COUNT][2] = {
     [T_FIRST_ALERTS] = {"Til de første advarsler", "To the first alerts"},
     [T_LIST_CAPPED] = {"Kun de første 5.000 åbne advarsler kan vises.",
 		       "Only the first 5,000 open alerts can be shown."},
+    [T_TIMELINE_CAPPED] = {"Tidslinjen har flere end 5.000 poster: kun "
+			   "5.000 kan vises, og de nyeste kan mangle.",
+			   "The timeline has more than 5,000 entries: only "
+			   "5,000 can be shown, and the newest may be "
+			   "missing."},
     [T_MALFORMED_CPR] = {"Skriv et CPR-nummer med 10 cifre (DDMMÅÅSSSS, "
 			 "DDMMÅÅ-SSSS eller DDMMÅÅ SSSS).",
 			 "Enter a CPR number of 10 digits (DDMMYYSSSS, "

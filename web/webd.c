@@ -1725,6 +1725,12 @@ timeline_page(ctx *x, const form *f)
 				timeline_entries(x, &b, r);
 			}
 			web_add(&b, "</ol>");
+			/* A page said there was more and the next was empty:
+			 * the hub orders no more entries per person, and those
+			 * left out may be the newest. */
+			if (!partial && offset > 0 && r && !r->n_timeline)
+				message(&b, "err", T(x, T_TIMELINE_CAPPED),
+					NULL);
 			if (partial || (r && r->truncated))
 				message(&b, "err", T(x, T_TIMELINE_PARTIAL),
 					NULL);

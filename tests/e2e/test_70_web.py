@@ -1372,6 +1372,32 @@ def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
         web.stop()
 
 
+def test_a_timeline_past_the_5000_the_hub_orders_says_so(make_hub):
+    """OPERATIONS.md: a timeline is shown whole up to the 5,000 entries
+    the hub orders per person. A person with more gets those 5,000 and
+    a line saying that there are more and that the newest may be among
+    those left out, not a page that looks whole."""
+    hub, cpr = anna_with_a_person(make_hub, 7019)
+    for i in range(0, 5001, 500):
+        hub.send(*[envelope("school-a", cpr, salt=f"web-tl-{i + j}",
+                            absent=1, expected=30)
+                   for j in range(min(500, 5001 - i))])
+    hub.wait_applied(timeout=120)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        r, page = web.request("GET", "/timeline", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr}, cookies=session)
+        assert r.status == 200 and page.count('<li class="t-') == 5000
+        assert errors_of(page) == [
+            "Tidslinjen har flere end 5.000 poster: kun 5.000 kan vises, "
+            "og de nyeste kan mangle."], errors_of(page)
+    finally:
+        web.stop()
+
+
 def test_what_the_hub_did_not_answer_is_not_done_later(make_hub):
     """A request webd could not get to hubd (hubd down) is answered 503
     "Hubben svarer ikke lige nu." and then forgotten: when hubd is back,
