@@ -637,6 +637,7 @@ def test_every_answer_carries_the_security_headers(make_hub):
         statuses = {k: r.status for k, r in answers.items()}
         assert statuses["login"] == 303 and statuses["/alerts"] == 303 and \
             statuses["/events"] == 401 and statuses["PUT"] == 405, statuses
+        assert answers["PUT"].getheader("Allow") == "GET, HEAD, POST"
         # The idle warning's question: what is left, or 401 without a
         # session (OPERATIONS.md).
         assert statuses["/session"] == 401 and \
