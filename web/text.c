@@ -69,6 +69,10 @@ static const char *const texts[T_COUNT][2] = {
     [T_HUB_DOWN] = {"Hubben svarer ikke lige nu. Prøv igen om lidt.",
 		    "The hub does not answer right now. Try again "
 		    "shortly."},
+    [T_TOO_FAST] = {"Du har bedt om mange sider på kort tid. Vent et "
+		    "øjeblik, og prøv igen.",
+		    "You asked for many pages in a short time. Wait a "
+		    "moment and try again."},
     [T_FORBIDDEN] = {"Formularen er udløbet eller ugyldig. Gå tilbage, "
 		     "genindlæs siden og prøv igen.",
 		     "The form has expired or is not valid. Go back, "

@@ -605,6 +605,24 @@ unauthenticated(const wire_result *r)
 	return r && r->code == UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED;
 }
 
+/* A query the hub answered by refusing it: the caseworker asked more
+ * than query_rate / query_burst allow. The hub is there; waiting helps. */
+static bool
+too_fast(const wire_result *r)
+{
+	return r && r->code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE;
+}
+
+/* The page for a query that failed: 429 when the hub refused it as one
+ * too many, else 503 (no answer, or one that is no answer to it). */
+static enum MHD_Result
+query_failed(ctx *x, const wire_result *r, const char *title)
+{
+	if (too_fast(r))
+		return simple_page(x, 429, title, T(x, T_TOO_FAST));
+	return simple_page(x, 503, title, T(x, T_HUB_DOWN));
+}
+
 static void
 free_result(wire_result *r)
 {
@@ -1093,14 +1111,14 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 			       ALERT_PAGE, (uint32_t)from);
 	bool ended = unauthenticated(r);
 	if (ended || !r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+		unsigned status = ended ? 401 : too_fast(r) ? 429 : 503;
+		enum MHD_Result rc =
+		    fragment ? send_response(x, status, empty_response(),
+					     "text/plain; charset=utf-8")
+		    : ended  ? session_ended(x)
+			     : query_failed(x, r, T(x, T_ALERTS));
 		free_result(r);
-		if (fragment)
-			return send_response(x, ended ? 401 : 503,
-					     empty_response(),
-					     "text/plain; charset=utf-8");
-		if (ended)
-			return session_ended(x);
-		return simple_page(x, 503, T(x, T_ALERTS), T(x, T_HUB_DOWN));
+		return rc;
 	}
 	web_buf b = {0};
 	if (fragment) {
@@ -1133,13 +1151,14 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 }
 
 /* The open alert with this id, paging through the caseworker's open
- * alerts; *r holds the page it is on (free it). NULL: not open for them.
- * *ended: the session has ended. */
+ * alerts; *r holds the page it is on (free it). NULL: not open for them,
+ * or *failed holds the answer of the query that failed (NULL: none came;
+ * free it). *ended: the session has ended. */
 static const wire_alert *
 find_alert(ctx *x, const uint8_t *id, wire_result **out, bool *ended,
-	   bool *down)
+	   bool *down, wire_result **failed)
 {
-	*out = NULL;
+	*out = *failed = NULL;
 	*ended = *down = false;
 	uint32_t offset = 0;
 	for (int page = 0; page < ALERT_PAGES; page++) {
@@ -1152,7 +1171,7 @@ find_alert(ctx *x, const uint8_t *id, wire_result **out, bool *ended,
 		}
 		if (!r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 			*down = true;
-			free_result(r);
+			*failed = r;
 			return NULL;
 		}
 		for (size_t i = 0; i < r->n_alerts; i++)
@@ -1348,13 +1367,16 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	uint8_t id[WIRE_ALERT_ID_LEN];
 	if (!unhex(hexid, id, sizeof id))
 		return simple_page(x, 404, T(x, T_ALERT), T(x, T_NOT_FOUND));
-	wire_result *page = NULL;
+	wire_result *page = NULL, *failed;
 	bool ended, down;
-	const wire_alert *a = find_alert(x, id, &page, &ended, &down);
+	const wire_alert *a = find_alert(x, id, &page, &ended, &down, &failed);
 	if (ended)
 		return session_ended(x);
-	if (down)
-		return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
+	if (down) {
+		enum MHD_Result rc = query_failed(x, failed, T(x, T_ALERT));
+		free_result(failed);
+		return rc;
+	}
 	web_buf b = {0};
 	page_head(x, &b, a ? a->title : T(x, T_ALERT));
 	web_add(&b, "<p><a href=\"/alerts\">← ");
@@ -1687,6 +1709,9 @@ timeline_page(ctx *x, const form *f)
 			web_add(&b, "<div id=\"cpr-error\">");
 			message(&b, "err", T(x, cpr_refusal(r->reason)), NULL);
 			web_add(&b, "</div>");
+		} else if (too_fast(r)) {
+			status = 429;
+			message(&b, "err", T(x, T_TOO_FAST), NULL);
 		} else if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 			status = 503;
 			message(&b, "err", T(x, T_HUB_DOWN), NULL);

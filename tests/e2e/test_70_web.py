@@ -1399,6 +1399,41 @@ def test_a_timeline_past_the_5000_the_hub_orders_says_so(make_hub):
         web.stop()
 
 
+def test_asking_more_than_query_rate_is_told_as_such(make_hub):
+    """The hub refuses a caseworker's queries beyond `query_rate` and
+    `query_burst` (PROTOCOL.md, "Limits"): it answers, so the page does
+    not say the hub does not answer (503) but 429 "Du har bedt om mange
+    sider på kort tid. ...", the list, an alert's page and a timeline
+    alike; a moment later the pages are there again."""
+    hub = web_hub(make_hub, settings={"query_rate": "1",
+                                      "query_burst": "3"})
+    cpr = CprGen(7020).next()
+    hub.assign(cpr, "cw-anna")
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        r, page = web.request("GET", "/timeline", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        statuses = [web.request("GET", "/alerts", cookies=session)[0].status
+                    for _ in range(4)]
+        assert statuses[-1] == 429, statuses
+        too_fast = ["Du har bedt om mange sider på kort tid. Vent et "
+                    "øjeblik, og prøv igen."]
+        for method, path, form in (("GET", "/alerts", None),
+                                   ("GET", "/alert/" + "0" * 18, None),
+                                   ("POST", "/timeline",
+                                    {"csrf": csrf, "cpr": cpr})):
+            r, page = web.request(method, path, form, cookies=session)
+            assert r.status == 429 and errors_of(page) == too_fast, \
+                (path, r.status, page)
+        assert web.request("GET", "/alerts/list",
+                           cookies=session)[0].status == 429
+        wait_for(lambda: web.request("GET", "/alerts", cookies=session)[0]
+                 .status == 200, 10, "the list again", interval=0.5)
+    finally:
+        web.stop()
+
+
 def test_what_the_hub_did_not_answer_is_not_done_later(make_hub):
     """A request webd could not get to hubd (hubd down) is answered 503
     "Hubben svarer ikke lige nu." and then forgotten: when hubd is back,
