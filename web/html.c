@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
+
 static bool
 reserve(web_buf *b, size_t more)
 {
@@ -57,10 +59,29 @@ web_addf(web_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* Bytes of the UTF-8 sequence a lead byte starts (1 for any other). */
+static size_t
+sequence_len(unsigned char c)
+{
+	return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+}
+
 void
 web_esc(web_buf *b, const char *text)
 {
 	for (const char *p = text ? text : ""; *p; p++) {
+		/* A page is declared UTF-8: what a client sent in another
+		 * encoding, shown back in its form, must not make it less. */
+		if ((unsigned char)*p >= 0x80) {
+			size_t n = sequence_len((unsigned char)*p);
+			if (strnlen(p, n) == n && ug_utf8_valid(p, n)) {
+				append(b, p, n);
+				p += n - 1;
+			} else {
+				web_add(b, "\xEF\xBF\xBD"); /* U+FFFD */
+			}
+			continue;
+		}
 		switch (*p) {
 		case '&':
 			web_add(b, "&amp;");

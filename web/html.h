@@ -19,7 +19,8 @@ typedef struct {
 void web_add(web_buf *b, const char *literal);
 void web_addf(web_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* HTML-escape text (& < > " ') and append it; NULL appends nothing. */
+/* HTML-escape text (& < > " ') and append it, each byte that is not part
+ * of valid UTF-8 as U+FFFD; NULL appends nothing. */
 void web_esc(web_buf *b, const char *text);
 /* Take the bytes (malloc'd, NUL-terminated); the buffer is empty after. */
 char *web_take(web_buf *b, size_t *len);

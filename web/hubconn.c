@@ -12,11 +12,62 @@
 #include "common/log.h"
 #include "common/util.h"
 
+/* How the last CURVE handshake with the hub ended. libzmq does not try
+ * again after a refused handshake (the hub's ZAP denial, or a hub.key that
+ * is not the hub's), so webd connects anew when a request finds it so:
+ * a gateway registered after webd started is admitted without a restart. */
+enum handshake {
+	HANDSHAKE_NONE,
+	HANDSHAKE_OK,
+	HANDSHAKE_REFUSED,
+	HANDSHAKE_FAILED
+};
+
+#define MONITOR_ENDPOINT "inproc://webd-hub-monitor"
+
 struct hubconn {
-	void *zmq, *sock;
+	void *zmq, *sock, *monitor;
+	char *endpoint;
 	int timeout_ms;
 	uint32_t next_id;
+	enum handshake handshake;
 };
+
+/* Take the handshake events that arrived; true when one of them was a
+ * failure. */
+static bool
+read_monitor(hubconn *hc)
+{
+	bool failed = false;
+	for (;;) {
+		zmq_msg_t event;
+		zmq_msg_init(&event);
+		if (zmq_msg_recv(&event, hc->monitor, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&event);
+			return failed;
+		}
+		uint16_t id = 0;
+		if (zmq_msg_size(&event) >= 2)
+			memcpy(&id, zmq_msg_data(&event), 2);
+		bool more = zmq_msg_more(&event);
+		zmq_msg_close(&event);
+		if (more) { /* the endpoint, in a frame of its own */
+			zmq_msg_init(&event);
+			zmq_msg_recv(&event, hc->monitor, 0);
+			zmq_msg_close(&event);
+		}
+		if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+			hc->handshake = HANDSHAKE_OK;
+		} else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+			hc->handshake = HANDSHAKE_REFUSED;
+			failed = true;
+		} else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+			   id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+			hc->handshake = HANDSHAKE_FAILED;
+			failed = true;
+		}
+	}
+}
 
 ug_err
 hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
@@ -38,7 +89,8 @@ hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
 		goto fail;
 	hc->timeout_ms = timeout_ms;
 	hc->next_id = (uint32_t)ug_now_ms();
-	hc->zmq = zmq_ctx_new();
+	hc->endpoint = strdup(endpoint);
+	hc->zmq = hc->endpoint ? zmq_ctx_new() : NULL;
 	hc->sock = hc->zmq ? zmq_socket(hc->zmq, ZMQ_DEALER) : NULL;
 	int zero = 0, one = 1;
 	err = UG_EIO;
@@ -54,6 +106,14 @@ hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
 	     * told failed (503) must not reach the hub when it is back, a
 	     * login with its password, an action dated the day it lands. */
 	    zmq_setsockopt(hc->sock, ZMQ_IMMEDIATE, &one, sizeof one) ||
+	    zmq_socket_monitor(hc->sock, MONITOR_ENDPOINT,
+			       ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+				   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+				   ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+				   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0 ||
+	    !(hc->monitor = zmq_socket(hc->zmq, ZMQ_PAIR)) ||
+	    zmq_setsockopt(hc->monitor, ZMQ_LINGER, &zero, sizeof zero) ||
+	    zmq_connect(hc->monitor, MONITOR_ENDPOINT) != 0 ||
 	    zmq_connect(hc->sock, endpoint) != 0) {
 		ug_diag_set(diag, "delivery", "cannot connect to %s: %s",
 			    endpoint, zmq_strerror(zmq_errno()));
@@ -74,12 +134,23 @@ hubconn_close(hubconn **hcp)
 	if (!hcp || !*hcp)
 		return;
 	hubconn *hc = *hcp;
-	if (hc->sock)
+	if (hc->monitor)
+		zmq_close(hc->monitor);
+	if (hc->sock) {
+		zmq_socket_monitor(hc->sock, NULL, 0);
 		zmq_close(hc->sock);
+	}
+	free(hc->endpoint);
 	if (hc->zmq)
 		zmq_ctx_term(hc->zmq);
 	free(hc);
 	*hcp = NULL;
+}
+
+bool
+hubconn_refused(const hubconn *hc)
+{
+	return hc->handshake == HANDSHAKE_REFUSED;
 }
 
 uint32_t
@@ -99,23 +170,54 @@ hubconn_call(hubconn *hc, int kind, const void *msg, uint32_t request_id)
 		return NULL;
 	size_t len = wire_encode(kind, msg, buf, need);
 	int64_t deadline = ug_now_ms() + hc->timeout_ms;
+	read_monitor(hc);
 	int rc = zmq_send(hc->sock, buf, len, ZMQ_DONTWAIT);
-	if (rc < 0 && zmq_errno() == EAGAIN) {
+	int send_errno = rc < 0 ? zmq_errno() : 0;
+	if (rc < 0 && send_errno == EAGAIN) {
+		/* A handshake the hub refused is not tried again by libzmq:
+		 * connect anew, so that a gateway registered (or a hub.key
+		 * put right) since is admitted. */
+		if (hc->handshake == HANDSHAKE_REFUSED ||
+		    hc->handshake == HANDSHAKE_FAILED) {
+			zmq_disconnect(hc->sock, hc->endpoint);
+			zmq_connect(hc->sock, hc->endpoint);
+		}
 		/* No connection yet (webd just started, or the hub is coming
-		 * back): wait for one within the timeout. */
-		zmq_pollitem_t out = {hc->sock, 0, ZMQ_POLLOUT, 0};
-		if (zmq_poll(&out, 1, (long)hc->timeout_ms) > 0)
-			rc = zmq_send(hc->sock, buf, len, ZMQ_DONTWAIT);
-		else
-			errno = EAGAIN;
+		 * back): wait for one within the timeout, or until the hub
+		 * refuses the handshake. */
+		for (;;) {
+			int64_t left = deadline - ug_now_ms();
+			zmq_pollitem_t items[] = {
+			    {hc->sock, 0, ZMQ_POLLOUT, 0},
+			    {hc->monitor, 0, ZMQ_POLLIN, 0}};
+			if (left <= 0 || zmq_poll(items, 2, (long)left) < 0)
+				break;
+			if (items[1].revents && read_monitor(hc))
+				break;
+			if (items[0].revents) {
+				rc =
+				    zmq_send(hc->sock, buf, len, ZMQ_DONTWAIT);
+				send_errno = rc < 0 ? zmq_errno() : 0;
+				if (rc >= 0 || send_errno != EAGAIN)
+					break;
+			}
+		}
+		if (rc < 0 && !send_errno)
+			send_errno = EAGAIN;
 	}
-	int send_errno = zmq_errno();
 	sodium_memzero(buf, len); /* a Login holds a password */
 	free(buf);
 	if (rc < 0) {
 		log_warn("WEB-HUB", "request not sent: %s",
-			 send_errno == EAGAIN ? "no connection to the hub"
-					      : zmq_strerror(send_errno));
+			 send_errno != EAGAIN ? zmq_strerror(send_errno)
+			 : hc->handshake == HANDSHAKE_REFUSED
+			     ? "the hub refuses this gateway's key (not "
+			       "registered, revoked or replaced: hubctl "
+			       "register-gateway)"
+			 : hc->handshake == HANDSHAKE_FAILED
+			     ? "the CURVE handshake with the hub failed "
+			       "(is keys_dir/hub.key the hub's public key?)"
+			     : "no connection to the hub");
 		return NULL;
 	}
 	for (;;) {

@@ -7,6 +7,7 @@
 #ifndef UG_WEB_HUBCONN_H
 #define UG_WEB_HUBCONN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/err.h"
@@ -18,6 +19,9 @@ typedef struct hubconn hubconn;
 ug_err hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
 		    const char *endpoint, int timeout_ms, ug_diag *diag);
 void hubconn_close(hubconn **hc);
+/* The hub refused the last CURVE handshake with this gateway's key (not
+ * registered, revoked or replaced), and none has succeeded since. */
+bool hubconn_refused(const hubconn *hc);
 /* A fresh request id for the next frame. */
 uint32_t hubconn_next_id(hubconn *hc);
 /* Send msg (a frame of `kind` whose request_id is request_id) and return

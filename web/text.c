@@ -69,6 +69,10 @@ static const char *const texts[T_COUNT][2] = {
     [T_HUB_DOWN] = {"Hubben svarer ikke lige nu. Prøv igen om lidt.",
 		    "The hub does not answer right now. Try again "
 		    "shortly."},
+    [T_TOO_FAST] = {"Du har bedt om mange sider på kort tid. Vent et "
+		    "øjeblik, og prøv igen.",
+		    "You asked for many pages in a short time. Wait a "
+		    "moment and try again."},
     [T_FORBIDDEN] = {"Formularen er udløbet eller ugyldig. Gå tilbage, "
 		     "genindlæs siden og prøv igen.",
 		     "The form has expired or is not valid. Go back, "
@@ -94,6 +98,18 @@ static const char *const texts[T_COUNT][2] = {
 		 "Your session has ended. Log in again."},
     [T_NAV] = {"Hovedmenu", "Main menu"},
     [T_MORE] = {"Flere advarsler", "More alerts"},
+    /* A later page whose alerts were acknowledged meanwhile: not "you
+     * have none", which the first page may contradict. */
+    [T_NO_MORE] = {"Der er ikke flere åbne advarsler.",
+		   "There are no more open alerts."},
+    [T_FIRST_ALERTS] = {"Til de første advarsler", "To the first alerts"},
+    [T_LIST_CAPPED] = {"Kun de første 5.000 åbne advarsler kan vises.",
+		       "Only the first 5,000 open alerts can be shown."},
+    [T_TIMELINE_CAPPED] = {"Tidslinjen har flere end 5.000 poster: kun "
+			   "5.000 kan vises, og de nyeste kan mangle.",
+			   "The timeline has more than 5,000 entries: only "
+			   "5,000 can be shown, and the newest may be "
+			   "missing."},
     [T_MALFORMED_CPR] = {"Skriv et CPR-nummer med 10 cifre (DDMMÅÅSSSS, "
 			 "DDMMÅÅ-SSSS eller DDMMÅÅ SSSS).",
 			 "Enter a CPR number of 10 digits (DDMMYYSSSS, "
@@ -203,6 +219,16 @@ web_action_reason(enum web_lang lang, const char *reason)
 	     "Noten er for lang: højst 200 bytes (æ, ø og å tæller for 2).",
 	     "The note is too long: at most 200 bytes (æ, ø and å count as "
 	     "2)."},
+	    {"how contains a NUL byte",
+	     "Hvordan indeholder et tegn, der ikke kan gemmes (NUL).",
+	     "How holds a character that cannot be stored (NUL)."},
+	    {"note contains a NUL byte",
+	     "Noten indeholder et tegn, der ikke kan gemmes (NUL).",
+	     "The note holds a character that cannot be stored (NUL)."},
+	    {"how is not valid UTF-8", "Hvordan er ikke gyldig tekst (UTF-8).",
+	     "How is not valid text (UTF-8)."},
+	    {"note is not valid UTF-8", "Noten er ikke gyldig tekst (UTF-8).",
+	     "The note is not valid text (UTF-8)."},
 	};
 	for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++)
 		if (reason && strcmp(reason, reasons[i][0]) == 0)

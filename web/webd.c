@@ -605,6 +605,24 @@ unauthenticated(const wire_result *r)
 	return r && r->code == UNGEBRO__V1__ERROR_CODE__E_UNAUTHENTICATED;
 }
 
+/* A query the hub answered by refusing it: the caseworker asked more
+ * than query_rate / query_burst allow. The hub is there; waiting helps. */
+static bool
+too_fast(const wire_result *r)
+{
+	return r && r->code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE;
+}
+
+/* The page for a query that failed: 429 when the hub refused it as one
+ * too many, else 503 (no answer, or one that is no answer to it). */
+static enum MHD_Result
+query_failed(ctx *x, const wire_result *r, const char *title)
+{
+	if (too_fast(r))
+		return simple_page(x, 429, title, T(x, T_TOO_FAST));
+	return simple_page(x, 503, title, T(x, T_HUB_DOWN));
+}
+
 static void
 free_result(wire_result *r)
 {
@@ -720,6 +738,11 @@ do_login(ctx *x, const form *f)
 	}
 	wire_result *r =
 	    ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_LOGIN, &l, l.request_id);
+	/* Refused at the handshake (webd started before the gateway was
+	 * registered, or after a revoke), the hub is there all the same:
+	 * the caseworker is told what the hub's refusal of a frame tells. */
+	if (!r && hubconn_refused(x->w->opts.hub))
+		return login_page(x, 503, T(x, T_GATEWAY_REFUSED), NULL);
 	if (!r)
 		return simple_page(x, 503, T(x, T_LOGIN), T(x, T_HUB_DOWN));
 	/* The hub refusing this gateway's key (revoked or replaced) is not
@@ -1022,8 +1045,14 @@ is_desk_alert(const ctx *x, const wire_alert *a)
 static void
 alert_list(ctx *x, web_buf *b, const wire_result *r, long from)
 {
-	if (r->n_alerts == 0)
+	if (r->n_alerts == 0 && from == 0)
 		message(b, "msg", T(x, T_NO_ALERTS), NULL);
+	if (r->n_alerts == 0 && from > 0) {
+		message(b, "msg", T(x, T_NO_MORE), NULL);
+		web_add(b, "<p><a href=\"/alerts\">");
+		web_esc(b, T(x, T_FIRST_ALERTS));
+		web_add(b, "</a></p>");
+	}
 	web_add(b, "<ol class=\"alerts\">");
 	for (size_t i = 0; i < r->n_alerts; i++) {
 		const wire_alert *a = r->alerts[i];
@@ -1057,9 +1086,14 @@ alert_list(ctx *x, web_buf *b, const wire_result *r, long from)
 		web_add(b, "</div></li>");
 	}
 	web_add(b, "</ol>");
-	if (r->truncated)
-		web_addf(b, "<p><a href=\"/alerts?from=%zu\">%s</a></p>",
-			 (size_t)from + r->n_alerts, T(x, T_MORE));
+	/* The hub orders no more than ALERT_PAGES pages: a link past them
+	 * would lead to an empty page while alerts remain. */
+	size_t next = (size_t)from + r->n_alerts;
+	if (r->truncated && next < ALERT_PAGE * ALERT_PAGES)
+		web_addf(b, "<p><a href=\"/alerts?from=%zu\">%s</a></p>", next,
+			 T(x, T_MORE));
+	else if (r->truncated)
+		message(b, "msg", T(x, T_LIST_CAPPED), NULL);
 }
 
 /* /alerts, or with `fragment` /alerts/list: only the list, for live.js
@@ -1077,14 +1111,14 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 			       ALERT_PAGE, (uint32_t)from);
 	bool ended = unauthenticated(r);
 	if (ended || !r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+		unsigned status = ended ? 401 : too_fast(r) ? 429 : 503;
+		enum MHD_Result rc =
+		    fragment ? send_response(x, status, empty_response(),
+					     "text/plain; charset=utf-8")
+		    : ended  ? session_ended(x)
+			     : query_failed(x, r, T(x, T_ALERTS));
 		free_result(r);
-		if (fragment)
-			return send_response(x, ended ? 401 : 503,
-					     empty_response(),
-					     "text/plain; charset=utf-8");
-		if (ended)
-			return session_ended(x);
-		return simple_page(x, 503, T(x, T_ALERTS), T(x, T_HUB_DOWN));
+		return rc;
 	}
 	web_buf b = {0};
 	if (fragment) {
@@ -1117,13 +1151,14 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 }
 
 /* The open alert with this id, paging through the caseworker's open
- * alerts; *r holds the page it is on (free it). NULL: not open for them.
- * *ended: the session has ended. */
+ * alerts; *r holds the page it is on (free it). NULL: not open for them,
+ * or *failed holds the answer of the query that failed (NULL: none came;
+ * free it). *ended: the session has ended. */
 static const wire_alert *
 find_alert(ctx *x, const uint8_t *id, wire_result **out, bool *ended,
-	   bool *down)
+	   bool *down, wire_result **failed)
 {
-	*out = NULL;
+	*out = *failed = NULL;
 	*ended = *down = false;
 	uint32_t offset = 0;
 	for (int page = 0; page < ALERT_PAGES; page++) {
@@ -1136,7 +1171,7 @@ find_alert(ctx *x, const uint8_t *id, wire_result **out, bool *ended,
 		}
 		if (!r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 			*down = true;
-			free_result(r);
+			*failed = r;
 			return NULL;
 		}
 		for (size_t i = 0; i < r->n_alerts; i++)
@@ -1332,13 +1367,16 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	uint8_t id[WIRE_ALERT_ID_LEN];
 	if (!unhex(hexid, id, sizeof id))
 		return simple_page(x, 404, T(x, T_ALERT), T(x, T_NOT_FOUND));
-	wire_result *page = NULL;
+	wire_result *page = NULL, *failed;
 	bool ended, down;
-	const wire_alert *a = find_alert(x, id, &page, &ended, &down);
+	const wire_alert *a = find_alert(x, id, &page, &ended, &down, &failed);
 	if (ended)
 		return session_ended(x);
-	if (down)
-		return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
+	if (down) {
+		enum MHD_Result rc = query_failed(x, failed, T(x, T_ALERT));
+		free_result(failed);
+		return rc;
+	}
 	web_buf b = {0};
 	page_head(x, &b, a ? a->title : T(x, T_ALERT));
 	web_add(&b, "<p><a href=\"/alerts\">← ");
@@ -1422,7 +1460,10 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	ack.request_id = hubconn_next_id(x->w->opts.hub);
 	ack.alert_id.data = id;
 	ack.alert_id.len = sizeof id;
-	ack.note = (char *)form_get(f, "note");
+	/* Sent on as text, a note would end at a NUL byte (%00) and say
+	 * less than was written while looking whole: not kept, as the hub
+	 * keeps no such note; the acknowledgement is. */
+	ack.note = form_has_nul(f, "note") ? "" : (char *)form_get(f, "note");
 	ack.session.data = x->s->token;
 	ack.session.len = TOKEN_LEN;
 	wire_result *r = ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &ack,
@@ -1453,12 +1494,38 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
 }
 
+/* An action with a wrong field (the hub's reason, which names the field:
+ * "how must say how ..."): the alert's page again, 400, the reason in the
+ * page's language and the field marked, the form as it was sent. */
+static enum MHD_Result
+action_refused(ctx *x, const char *hexid, const form *f, const char *reason)
+{
+	const char *said = web_action_reason(x->lang, reason);
+	static const char *const fields[][2] = {
+	    {"how ", "how"}, {"date ", "date"}, {"note ", "action-note"}};
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if (strncmp(reason, fields[i][0], strlen(fields[i][0])) == 0)
+			x->bad_field = fields[i][1];
+	return alert_page(x, hexid, NULL, said ? said : reason, 400, f);
+}
+
 static enum MHD_Result
 do_action(ctx *x, const char *hexid, const form *f)
 {
 	uint8_t id[WIRE_ALERT_ID_LEN];
 	if (!unhex(hexid, id, sizeof id))
 		return simple_page(x, 404, T(x, T_ALERT), T(x, T_NOT_FOUND));
+	/* Sent on as text, a field would end at a NUL byte (%00) and what
+	 * came before it would be saved as all that was typed; the hub
+	 * refuses such a field, so it is refused here with the hub's reason
+	 * (a date with one is no date). */
+	static const char *const cut[][2] = {
+	    {"date", "date must be the day it was done, YYYY-MM-DD"},
+	    {"how", "how contains a NUL byte"},
+	    {"note", "note contains a NUL byte"}};
+	for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++)
+		if (form_has_nul(f, cut[i][0]))
+			return action_refused(x, hexid, f, cut[i][1]);
 	const char *kind = form_get(f, "kind");
 	wire_action a = UNGEBRO__V1__ACTION__INIT;
 	a.request_id = hubconn_next_id(x->w->opts.hub);
@@ -1490,34 +1557,20 @@ do_action(ctx *x, const char *hexid, const form *f)
 		snprintf(where, sizeof where, "/alert/%s?msg=saved", hexid);
 		return redirect(x, where, NULL);
 	}
-	/* The hub's reason names the field ("how must say how ..."); the
-	 * caseworker reads it in the page's language. */
-	char reason[256];
-	unsigned status = 503;
 	if (r->code == UNGEBRO__V1__ERROR_CODE__E_MALFORMED) {
-		const char *said = web_action_reason(x->lang, r->reason);
-		ug_strlcpy(reason,
-			   said	       ? said
-			   : r->reason ? r->reason
-				       : "",
-			   sizeof reason);
-		status = 400;
-		static const char *const fields[][2] = {
-		    {"how ", "how"},
-		    {"date ", "date"},
-		    {"note ", "action-note"}};
-		for (size_t i = 0; r->reason && i < 3; i++)
-			if (strncmp(r->reason, fields[i][0],
-				    strlen(fields[i][0])) == 0)
-				x->bad_field = fields[i][1];
-	} else if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
-		ug_strlcpy(reason, T(x, T_ACTION_DENIED), sizeof reason);
+		char said[256];
+		ug_strlcpy(said, r->reason ? r->reason : "", sizeof said);
+		free_result(r);
+		return action_refused(x, hexid, f, said);
+	}
+	unsigned status = 503;
+	enum web_text reason = T_ACTION_LATER;
+	if (r->code == UNGEBRO__V1__ERROR_CODE__E_DENIED) {
+		reason = T_ACTION_DENIED;
 		status = 403;
-	} else {
-		ug_strlcpy(reason, T(x, T_ACTION_LATER), sizeof reason);
 	}
 	free_result(r);
-	return alert_page(x, hexid, NULL, reason, status, f);
+	return alert_page(x, hexid, NULL, T(x, reason), status, f);
 }
 
 /* One answer's timeline entries, as list items. */
@@ -1577,8 +1630,13 @@ cpr_refusal(const char *reason)
 }
 
 static enum MHD_Result
-timeline_page(ctx *x, const char *typed)
+timeline_page(ctx *x, const form *f)
 {
+	const char *typed = f ? form_get(f, "cpr") : NULL;
+	/* Sent on as text, a CPR would end at a NUL byte (%00), and what
+	 * came before it may be a CPR: the hub is asked with one it cannot
+	 * read instead, and answers (and audits) it as such. */
+	bool cut = f && form_has_nul(f, "cpr");
 	/* A pasted number often brings a blank or a line break with it. */
 	char cpr_buf[32];
 	const char *cpr = typed;
@@ -1597,8 +1655,8 @@ timeline_page(ctx *x, const char *typed)
 	 * marks the field invalid and points it at the reason. */
 	wire_result *r = NULL;
 	if (cpr) {
-		r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE, cpr,
-			  TIMELINE_PAGE, 0);
+		r = query(x, UNGEBRO__V1__QUERY_KIND__TIMELINE,
+			  cut ? "-" : cpr, TIMELINE_PAGE, 0);
 		if (unauthenticated(r)) {
 			free_result(r);
 			sodium_memzero(cpr_buf, sizeof cpr_buf);
@@ -1651,6 +1709,9 @@ timeline_page(ctx *x, const char *typed)
 			web_add(&b, "<div id=\"cpr-error\">");
 			message(&b, "err", T(x, cpr_refusal(r->reason)), NULL);
 			web_add(&b, "</div>");
+		} else if (too_fast(r)) {
+			status = 429;
+			message(&b, "err", T(x, T_TOO_FAST), NULL);
 		} else if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 			status = 503;
 			message(&b, "err", T(x, T_HUB_DOWN), NULL);
@@ -1689,6 +1750,12 @@ timeline_page(ctx *x, const char *typed)
 				timeline_entries(x, &b, r);
 			}
 			web_add(&b, "</ol>");
+			/* A page said there was more and the next was empty:
+			 * the hub orders no more entries per person, and those
+			 * left out may be the newest. */
+			if (!partial && offset > 0 && r && !r->n_timeline)
+				message(&b, "err", T(x, T_TIMELINE_CAPPED),
+					NULL);
 			if (partial || (r && r->truncated))
 				message(&b, "err", T(x, T_TIMELINE_PARTIAL),
 					NULL);
@@ -1960,7 +2027,8 @@ pick_lang(ctx *x)
 	return c && strcmp(c, "en") == 0 ? LANG_EN : LANG_DA;
 }
 
-/* "/alert/HEX" and "/alert/HEX/SUFFIX": the hex id (18 chars). */
+/* "/alert/HEX" and "/alert/HEX/SUFFIX": the hex id (18 chars). Anything
+ * else there is no alert's page, but a page that does not exist. */
 static bool
 alert_path(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
 	   const char **suffix)
@@ -1969,7 +2037,8 @@ alert_path(const char *url, char hexid[2 * WIRE_ALERT_ID_LEN + 1],
 		return false;
 	const char *p = url + 7;
 	size_t n = strcspn(p, "/");
-	if (n != 2 * WIRE_ALERT_ID_LEN)
+	if (n != 2 * WIRE_ALERT_ID_LEN ||
+	    strspn(p, "0123456789abcdefABCDEF") < n)
 		return false;
 	memcpy(hexid, p, n);
 	hexid[n] = '\0';
@@ -2076,7 +2145,7 @@ route(ctx *x, const char *url, bool post, form *f)
 	if (strcmp(url, "/session") == 0)
 		return post ? do_keep_alive(x) : session_json(x);
 	if (strcmp(url, "/timeline") == 0)
-		return timeline_page(x, post ? form_get(f, "cpr") : NULL);
+		return timeline_page(x, post ? f : NULL);
 	if (strcmp(url, "/logout") == 0 && post)
 		return do_logout(x);
 	/* Never a logout (another site could link to it): the language

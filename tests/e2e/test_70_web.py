@@ -474,6 +474,29 @@ def test_a_login_ends_the_session_the_browser_held(make_hub):
              10, "anna's session ended as a logout", interval=0.3)
 
 
+def test_a_restart_of_webd_logs_everyone_out(make_hub):
+    """OPERATIONS.md: webd keeps sessions in memory; after a restart of
+    webd alone a browser's next page leads to /login, and the hub ends
+    the session it no longer hears of after web_session_idle, recorded
+    `logout` `idle`."""
+    hub = web_hub(make_hub, clock="2026-09-07T09:00:00")
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+    finally:
+        web.stop()
+    web = Web(hub, name="webd-again")
+    try:
+        r, _ = web.request("GET", "/alerts", cookies=session)
+        assert r.status == 303 and r.getheader("Location") == "/login"
+        hub.advance("2026-09-07T09:31:00")
+    finally:
+        web.stop()
+    wait_for(lambda: re.search(r"logout +idle", hub.hubctl(
+        "audit", "show", "--actor", "cw-anna").stdout), 10,
+        "the session's end audited", interval=0.3)
+
+
 def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
     """OPERATIONS.md: after revoke-gateway its sessions cannot be used any
     more, and a revoked caseworker's session ends: registering the gateway
@@ -530,6 +553,39 @@ def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
         web.stop()
 
 
+def test_a_gateway_the_hub_does_not_admit_says_so_until_registered(
+        make_hub):
+    """OPERATIONS.md: a login while hubd refuses the gateway's key is 503
+    "Webindbakken er ikke tilsluttet hubben lige nu. ...". That holds for
+    a webd started before `register-gateway` (or after a revoke) too,
+    whose connection the hub refuses at its handshake: not "the hub does
+    not answer", and its log names the cause. Registered then, the
+    gateway is admitted without restarting webd."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, hub_timeout=2)
+    try:
+        r, page = web.request("GET", "/login")
+        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("POST", "/login",
+                              {"csrf": csrf, "caseworker": "cw-anna",
+                               "password": PASSWORD},
+                              cookies={"ug_pre": pre.group(1)})
+        assert r.status == 503 and errors_of(page) == [
+            "Webindbakken er ikke tilsluttet hubben lige nu. Prøv igen "
+            "senere, eller kontakt driften."], page
+        hub.hubctl("register-gateway", "web-1")
+        wait_for(lambda: web.raw_login("cw-anna", PASSWORD)[0].status ==
+                 303, 15, "a login through web-1 once registered",
+                 interval=0.5)
+    finally:
+        web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    assert "the hub refuses this gateway's key" in log, log
+
+
 def test_the_timeline_form_is_a_request_in_the_session(make_hub):
     """SECURITY.md: a session ends after web_session_idle minutes without
     a request; OPERATIONS.md: a page without a live session sends the
@@ -582,6 +638,7 @@ def test_every_answer_carries_the_security_headers(make_hub):
         statuses = {k: r.status for k, r in answers.items()}
         assert statuses["login"] == 303 and statuses["/alerts"] == 303 and \
             statuses["/events"] == 401 and statuses["PUT"] == 405, statuses
+        assert answers["PUT"].getheader("Allow") == "GET, HEAD, POST"
         # The idle warning's question: what is left, or 401 without a
         # session (OPERATIONS.md).
         assert statuses["/session"] == 401 and \
@@ -595,6 +652,13 @@ def test_every_answer_carries_the_security_headers(make_hub):
             statuses["in session /nonexistent"] == 404, statuses
         r, page = web.request("GET", "/favicon.ico")
         assert r.status == 404 and "<title>Siden findes ikke – " in page
+        # An alert's address whose id is not hex names no page either:
+        # the same 404, with or without a session.
+        for cookies in (None, {"ug_session": sid}):
+            r, page = web.request("GET", "/alert/" + "z" * 18,
+                                  cookies=cookies)
+            assert r.status == 404 and \
+                "<title>Siden findes ikke – " in page, (cookies, page)
         for what, r in answers.items():
             for h in SECURITY_HEADERS:
                 assert r.getheader(h), (what, h)
@@ -962,6 +1026,43 @@ def test_a_port_in_use_is_exit_1_naming_that_port(make_hub):
         first.stop()
 
 
+def test_beyond_connections_max_and_sessions_max(make_hub):
+    """OPERATIONS.md, webd's settings: a connection beyond
+    `connections_max` is closed unanswered and logged, and webd serves
+    the next once one is free; a login beyond `sessions_max` makes webd
+    forget the session used longest ago, whose browser is sent to log in
+    again, while the others go on."""
+    import socket
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False})
+    set_password(hub, "cw-bo", PASSWORD)
+    web = Web(hub, connections_max=2, streams_max=1, sessions_max=1)
+    try:
+        held = [socket.create_connection(("127.0.0.1", web.port))
+                for _ in range(2)]
+        try:
+            answer = raw_http(web.port, b"GET /login HTTP/1.1\r\n"
+                                        b"Host: x\r\n\r\n")
+        except ConnectionResetError:
+            answer = ""
+        assert answer == "", answer[:200]
+        for s in held:
+            s.close()
+        wait_for(web.up, 10, "webd serving again", interval=0.2)
+        anna = anna_session(web)
+        assert web.request("GET", "/alerts", cookies=anna)[0].status == 200
+        bo = {"ug_session":
+              session_cookie(web.raw_login("cw-bo", PASSWORD)[1])}
+        r, _ = web.request("GET", "/alerts", cookies=anna)
+        assert r.status == 303 and r.getheader("Location") == "/login"
+        r, page = web.request("GET", "/alerts", cookies=bo)
+        assert r.status == 200 and "cw-bo" in page
+    finally:
+        web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    assert re.search(r"webd warn WEB-HTTP Server reached connection limit",
+                     log), log
+
+
 def errors_of(page):
     return [html.unescape(m) for m in
             re.findall(r'<p class="err" role="alert">(.*?)</p>', page)]
@@ -1135,6 +1236,71 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
     assert len(re.findall(r"action +ok", audit)) == 1, audit
 
 
+def test_a_field_cut_by_a_nul_byte_or_not_utf8_is_refused_in_the_pages_language(
+        make_hub):
+    """OPERATIONS.md: an action the hub refuses is not saved, and the page
+    gives the reason in its own language. A `how`, `date` or note with a
+    NUL byte (%00) in it is refused (PROTOCOL.md, Action), not saved cut
+    at the NUL as if what came before were all that was typed; one whose
+    bytes are not UTF-8 is refused with a reason in Danish on a Danish
+    page, the field marked. A CPR cut by a NUL byte opens no timeline."""
+    hub, cpr = anna_with_a_person(make_hub, 7016)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-nul")
+        refused = "Handlingen blev ikke gemt: "
+        cases = [
+            ({"how": "tele\0fon"}, "how",
+             "Hvordan indeholder et tegn, der ikke kan gemmes (NUL)."),
+            ({"how": "telefon", "note": "ok\0x"}, "action-note",
+             "Noten indeholder et tegn, der ikke kan gemmes (NUL)."),
+            ({"how": "telefon", "date": "2024-05-06\0"}, "date",
+             "Datoen skal være dagen, det skete, skrevet ÅÅÅÅ-MM-DD "
+             "(eller tom for i dag)."),
+            ({"how": b"m\xf8de"}, "how",
+             "Hvordan er ikke gyldig tekst (UTF-8)."),
+            ({"how": "telefon", "note": b"\xe6bler"}, "action-note",
+             "Noten er ikke gyldig tekst (UTF-8)."),
+        ]
+        for fields, wrong, reason in cases:
+            r, page = web.request("POST", f"/alert/{hexid}/action",
+                                  dict(fields, csrf=csrf, kind="contact"),
+                                  cookies=session)
+            assert r.status == 400, (fields, r.status)
+            assert errors_of(page) == [refused + reason], (fields, page)
+            assert re.findall(r'<input id="([\w-]+)"[^>]* aria-invalid=',
+                              page) == [wrong], fields
+        r, page = web.request("POST", f"/alert/{hexid}/action",
+                              {"csrf": csrf, "kind": "contact",
+                               "how": b"m\xf8de"},
+                              cookies=dict(session, ug_lang="en"))
+        assert r.status == 400 and errors_of(page) == [
+            "The action was not saved: How is not valid text (UTF-8)."], \
+            page
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr + "\0"},
+                              cookies=session)
+        assert r.status == 400 and "ol class=\"timeline\"" not in page, \
+            page
+        # An acknowledgement's note cut by one is not kept (PROTOCOL.md
+        # §4a); the acknowledgement is.
+        r, _ = web.request("POST", f"/alert/{hexid}/ack",
+                           {"csrf": csrf, "note": "ringet\0 op"},
+                           cookies=session)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/alerts?msg=acked"
+    finally:
+        web.stop()
+
+    def audit():
+        return hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
+    wait_for(lambda: re.search(r"ack +ok", audit()), 10,
+             "the acknowledgement audited", interval=0.3)
+    assert not re.search(r"action +ok", audit()), audit()
+    assert "ringet" not in audit(), audit()
+
+
 def test_the_timeline_takes_a_cpr_as_it_is_pasted(make_hub):
     """The timeline form takes a CPR in the forms the hub knows (10
     digits, or a dash or a blank after the sixth), with blanks around it
@@ -1221,6 +1387,67 @@ def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
         dates = wait_for(all_there, 20, "every report in the timeline",
                          interval=0.5)
         assert dates == [e for _, e in weeks]
+    finally:
+        web.stop()
+
+
+def test_a_timeline_past_the_5000_the_hub_orders_says_so(make_hub):
+    """OPERATIONS.md: a timeline is shown whole up to the 5,000 entries
+    the hub orders per person. A person with more gets those 5,000 and
+    a line saying that there are more and that the newest may be among
+    those left out, not a page that looks whole."""
+    hub, cpr = anna_with_a_person(make_hub, 7019)
+    for i in range(0, 5001, 500):
+        hub.send(*[envelope("school-a", cpr, salt=f"web-tl-{i + j}",
+                            absent=1, expected=30)
+                   for j in range(min(500, 5001 - i))])
+    hub.wait_applied(timeout=120)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        r, page = web.request("GET", "/timeline", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr}, cookies=session)
+        assert r.status == 200 and page.count('<li class="t-') == 5000
+        assert errors_of(page) == [
+            "Tidslinjen har flere end 5.000 poster: kun 5.000 kan vises, "
+            "og de nyeste kan mangle."], errors_of(page)
+    finally:
+        web.stop()
+
+
+def test_asking_more_than_query_rate_is_told_as_such(make_hub):
+    """The hub refuses a caseworker's queries beyond `query_rate` and
+    `query_burst` (PROTOCOL.md, "Limits"): it answers, so the page does
+    not say the hub does not answer (503) but 429 "Du har bedt om mange
+    sider på kort tid. ...", the list, an alert's page and a timeline
+    alike; a moment later the pages are there again."""
+    hub = web_hub(make_hub, settings={"query_rate": "1",
+                                      "query_burst": "3"})
+    cpr = CprGen(7020).next()
+    hub.assign(cpr, "cw-anna")
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        r, page = web.request("GET", "/timeline", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        statuses = [web.request("GET", "/alerts", cookies=session)[0].status
+                    for _ in range(4)]
+        assert statuses[-1] == 429, statuses
+        too_fast = ["Du har bedt om mange sider på kort tid. Vent et "
+                    "øjeblik, og prøv igen."]
+        for method, path, form in (("GET", "/alerts", None),
+                                   ("GET", "/alert/" + "0" * 18, None),
+                                   ("POST", "/timeline",
+                                    {"csrf": csrf, "cpr": cpr})):
+            r, page = web.request(method, path, form, cookies=session)
+            assert r.status == 429 and errors_of(page) == too_fast, \
+                (path, r.status, page)
+        assert web.request("GET", "/alerts/list",
+                           cookies=session)[0].status == 429
+        wait_for(lambda: web.request("GET", "/alerts", cookies=session)[0]
+                 .status == 200, 10, "the list again", interval=0.5)
     finally:
         web.stop()
 
@@ -1585,6 +1812,78 @@ def test_a_desk_members_timeline_shows_the_desks_open_health_alert(
                                                     "cpr": cpr},
                               cookies=dora)
         assert r.status == 403 and f'href="/alert/{hexid}"' not in page
+    finally:
+        web.stop()
+
+
+def test_the_list_shows_50_alerts_a_page(make_hub):
+    """OPERATIONS.md: a page of the open list shows 50 alerts, most
+    urgent first and newest first within a priority, with "Flere
+    advarsler" ("More alerts") to the next 50 while there are more. A
+    later page whose alerts were acknowledged meanwhile does not say the
+    caseworker has none (the first page has 50): it says there are no
+    more, with the way back to the first."""
+    hub = web_hub(make_hub)
+    cprs = CprGen(7017).take(51)
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    hub.send(*[envelope("school-a", cpr, salt=f"web-page-{i}", absent=12,
+                        expected=30) for i, cpr in enumerate(cprs)])
+    hub.wait_applied()
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        r, page = web.request("GET", "/alerts", cookies=session)
+        first = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+        assert len(first) == 50 and first == sorted(first, reverse=True)
+        assert '<a href="/alerts?from=50">Flere advarsler</a>' in page
+        r, page = web.request("GET", "/alerts?from=50&lang=en",
+                              cookies=session)
+        [last] = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+        assert last < first[-1] and "More alerts" not in page
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", f"/alert/{last}/ack", {"csrf": csrf},
+                           cookies=session)
+        assert r.status == 303
+        for path in ("/alerts?from=50&lang=da", "/alerts/list?from=50"):
+            r, page = web.request("GET", path, cookies=session)
+            assert r.status == 200 and notices_of(page) == [
+                "Der er ikke flere åbne advarsler."], (path, page)
+            assert '<a href="/alerts">Til de første advarsler</a>' in page
+        r, page = web.request("GET", "/alerts", cookies=session)
+        assert len(re.findall(r'href="/alert/[0-9a-f]{18}"', page)) == 50
+        assert "Flere advarsler" not in page and not notices_of(page)
+    finally:
+        web.stop()
+
+
+def test_the_list_ends_at_the_5000_the_hub_orders(make_hub):
+    """OPERATIONS.md: the pages of the open list go up to the 5,000
+    alerts the hub orders. With more open, the last of those pages does
+    not offer "Flere advarsler" to a page that would be empty while
+    alerts remain: it says only the first 5,000 can be shown."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False,
+                                         "desk-dora": True})
+    set_password(hub, "desk-dora", PASSWORD)
+    cprs = CprGen(7018).take(5001)
+    for i in range(0, len(cprs), 500):   # no contact person: the desk's
+        hub.send(*[envelope("school-a", cpr, salt=f"web-5000-{i + j}",
+                            absent=12, expected=30)
+                   for j, cpr in enumerate(cprs[i:i + 500])])
+    hub.wait_applied(timeout=120)
+    # The sweep at teardown reads every file once per CPR: a sample of
+    # them keeps it to seconds.
+    hub.cprs = set(cprs[::250])
+    web = Web(hub)
+    try:
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        r, page = web.request("GET", "/alerts?from=4900", cookies=dora)
+        assert '<a href="/alerts?from=4950">Flere advarsler</a>' in page
+        r, page = web.request("GET", "/alerts?from=4950", cookies=dora)
+        assert len(re.findall(r'href="/alert/[0-9a-f]{18}"', page)) == 50
+        assert "Flere advarsler" not in page and notices_of(page) == [
+            "Kun de første 5.000 åbne advarsler kan vises."], page
     finally:
         web.stop()
 

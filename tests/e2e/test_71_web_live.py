@@ -266,6 +266,42 @@ def test_notice_mail_debounced_and_without_person(make_hub, tmp_path):
                      hub.hubctl("audit", "show", "--actor", "hub").stdout)
 
 
+def test_the_desks_notice_is_the_documented_message(make_hub, tmp_path):
+    """OPERATIONS.md, "E-mail notices of new alerts": the message hubd
+    hands the MTA is exactly the one shown there, in the singular for one
+    alert, with the link `mail_base_url/alerts` (a trailing `/` of the
+    setting dropped); the desk's id gets the desk's alerts counted, and a
+    desk member is not mailed one by one."""
+    script, out = sendmail_stand_in(tmp_path / "deskmail" / "mail")
+    hub = make_hub(name="deskmail",
+                   settings={"mail_base_url": "https://unge.example.dk/",
+                             "mail_sendmail": str(script),
+                             "mail_delay": "1"})
+    hub.hubctl("set-email", "duty-desk", "vagt@kommune.example.dk")
+    hub.hubctl("set-email", "desk-dora", "dora@kommune.example.dk")
+    cpr = CprGen(7202).next()
+    hub.cprs.add(cpr)
+    hub.send(absence(cpr, "desk-mail"))   # no contact person: the desk's
+    [mail] = wait_for(lambda: mails(out), 15 * SLOW, "the desk's notice",
+                      interval=0.3)
+    time.sleep(3)   # a second notice, to dora, would have come by now
+    assert mails(out) == [mail]
+    assert mail == (
+        "ARGS: -t -i\n"
+        "To: vagt@kommune.example.dk\n"
+        "Subject: Ungebro: 1 ny advarsel / 1 new alert\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: 8bit\n"
+        "Auto-Submitted: auto-generated\n"
+        "\n"
+        "Du har 1 ny advarsel i Ungebro.\n"
+        "Log ind for at se den: https://unge.example.dk/alerts\n"
+        "\n"
+        "You have 1 new alert in Ungebro.\n"
+        "Log in to see it: https://unge.example.dk/alerts\n"), mail
+
+
 def flaky_sendmail(d):
     """A sendmail that lists the files it was given open (d/fds.PID),
     fails with exit 75 while d/down exists, takes 2 s while d/slow

@@ -1,8 +1,8 @@
 /*
  * web/: the page buffer escapes every byte HTML gives a meaning to, in text
- * and in attribute values alike, and leaves the rest (UTF-8 included) as it
- * is; a large page grows without loss; and every label exists in both
- * languages, so no page shows an empty heading or a NULL.
+ * and in attribute values alike, shows bytes that are not UTF-8 as U+FFFD
+ * and leaves the rest as it is; a large page grows without loss; and every
+ * label exists in both languages, so no page shows an empty heading or a NULL.
  */
 #include "tests/unit/check.h"
 
@@ -30,6 +30,26 @@ test_escapes_what_html_reads(void)
 	CHECK_EQ_INT(len, strlen(page));
 	free(page);
 	web_buf_fini(&b);
+}
+
+/* A page is UTF-8: bytes a client sent in another encoding (Latin-1's
+ * "ø", a lead byte without its tail, an overlong form, a surrogate) are
+ * shown as U+FFFD, each byte once, and valid text around them is kept. */
+static void
+test_bytes_that_are_not_utf8_show_as_replacement(void)
+{
+	web_buf b = {0};
+	web_esc(&b, "m\xf8"
+		    "de|\xc3|\xc0\xaf|\xed\xa0\x80|\xe2\x82");
+	web_esc(&b, "|s\xc3\xb8|\xf0\x9f\x98\x80");
+	size_t len;
+	char *page = web_take(&b, &len);
+	CHECK(page != NULL);
+#define R "\xef\xbf\xbd" /* U+FFFD */
+	CHECK_EQ_STR(page, "m" R "de|" R "|" R R "|" R R R "|" R R
+			   "|s\xc3\xb8|\xf0\x9f\x98\x80");
+#undef R
+	free(page);
 }
 
 static void
@@ -65,6 +85,8 @@ test_every_label_in_both_languages(void)
 
 TEST_LIST = {
     {"escapes what html reads", test_escapes_what_html_reads},
+    {"bytes that are not utf8 show as replacement",
+     test_bytes_that_are_not_utf8_show_as_replacement},
     {"a large page grows whole", test_a_large_page_grows_whole},
     {"every label in both languages", test_every_label_in_both_languages},
     {NULL, NULL},
