@@ -178,6 +178,10 @@ static const char *const texts[T_COUNT][2] = {
 			"igen om lidt.",
 			"The hub cannot store the action right now. Try "
 			"again shortly."},
+    [T_ACTION_TOO_FAST] = {"Du har gemt mange handlinger på kort tid. Vent "
+			   "et øjeblik, og prøv igen.",
+			   "You saved many actions in a short time. Wait a "
+			   "moment and try again."},
 };
 
 const char *

@@ -1569,6 +1569,14 @@ do_action(ctx *x, const char *hexid, const form *f)
 		reason = T_ACTION_DENIED;
 		status = 403;
 	}
+	/* The hub answers both a full store and one action too many with
+	 * E_UNAVAILABLE; only its reason (PROTOCOL.md) tells that waiting a
+	 * moment is what helps. */
+	if (r->code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE && r->reason &&
+	    strncmp(r->reason, "too many actions", 16) == 0) {
+		reason = T_ACTION_TOO_FAST;
+		status = 429;
+	}
 	free_result(r);
 	return alert_page(x, hexid, NULL, T(x, reason), status, f);
 }

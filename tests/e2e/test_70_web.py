@@ -1452,6 +1452,47 @@ def test_asking_more_than_query_rate_is_told_as_such(make_hub):
         web.stop()
 
 
+def test_saving_more_actions_than_allowed_is_told_as_such(make_hub):
+    """OPERATIONS.md: an action beyond the caseworker's allowance for
+    actions (query_rate / query_burst, its own beside the queries') is
+    `429` "Du har gemt mange handlinger på kort tid. ...", not the `503`
+    of a hub that cannot store it; nothing of it is saved."""
+    hub = web_hub(make_hub, settings={"query_rate": "1",
+                                      "query_burst": "3"})
+    cpr = CprGen(7021).next()
+    hub.assign(cpr, "cw-anna")
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hub.send(envelope("school-a", cpr, salt="web-too-many",
+                          period_start="2024-05-06", period_end="2024-05-10",
+                          absent=12, expected=30))
+        [hexid] = wait_for(lambda: alerts_listed(web, session), 20,
+                           "the alert in the list", interval=0.5)
+        r, page = web.request("GET", f"/alert/{hexid}", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        statuses = []
+        for i in range(4):
+            r, page = web.request("POST", f"/alert/{hexid}/action",
+                                  {"csrf": csrf, "kind": "contact",
+                                   "how": f"telefon {i}"}, cookies=session)
+            statuses.append(r.status)
+        assert statuses == [303, 303, 303, 429], statuses
+        assert errors_of(page) == [
+            "Handlingen blev ikke gemt: Du har gemt mange handlinger på "
+            "kort tid. Vent et øjeblik, og prøv igen."], page
+        def audited():
+            audit = [json.loads(ln) for ln in hub.hubctl(
+                "audit", "show", "--json").stdout.splitlines()]
+            return [(r["action"], r["result"]) for r in audit
+                    if r["action"].startswith("action")]
+        wait_for(lambda: len(audited()) == 4, 10, "the actions audited")
+        assert audited() == [("action", "ok")] * 3 + [
+            ("action refused", "rate-limited")]
+    finally:
+        web.stop()
+
+
 def test_what_the_hub_did_not_answer_is_not_done_later(make_hub):
     """A request webd could not get to hubd (hubd down) is answered 503
     "Hubben svarer ikke lige nu." and then forgotten: when hubd is back,
