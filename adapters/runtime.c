@@ -329,8 +329,7 @@ setup(struct runtime *rt, ug_diag *diag)
 	rt->agency = ug_config_get(rt->cfg, "agency");
 	if (!ug_id_valid(rt->agency)) {
 		ug_diag_set(diag, "agency",
-			    "%sagency '%s' is not a valid id (1-63 "
-			    "of a-z 0-9 . _ -)",
+			    "%sagency '%s' is not a valid id " UG_ID_RULE,
 			    ug_config_where(rt->cfg, "agency"), rt->agency);
 		return UG_EINVAL;
 	}

@@ -90,7 +90,7 @@ PAGES = {
                                     "is broken; register-* with a key "
                                     "registered to another id)"),
               ("2", "usage: an unknown command, a missing or extra "
-                    "argument, an id that is not 1-63 of [a-z0-9._-] "
+                    "argument, an id that is not 1-63 of a-z 0-9 . _ -, "
                     "starting with a letter or digit, a bad option "
                     "value, an option of another command; nothing "
                     "changed")],
