@@ -31,7 +31,8 @@ ADAPTER_EXIT = [
 ADAPTER_FILES = [
     ("/etc/ungebro/adapter-NAME.conf", "settings (adapter.conf.example)"),
     ("/var/spool/ungebro/NAME", "watched directory (done/, failed/)"),
-    ("/var/lib/ungebro/adapters/NAME", "the sealed outbox"),
+    ("/var/lib/ungebro/adapters/NAME/outbox", "the sealed outbox, as "
+     "adapter.conf.example sets it, in the unit's StateDirectory"),
 ]
 ADAPTER_SEE = ["hubd(1)", "hubctl(1)", "ADAPTERS.md"]
 
