@@ -44,7 +44,8 @@
 static const ug_setting adapter_settings[] = {
     {"agency", NULL, "this agency's registered id, e.g. school-hedemark"},
     {"keys_dir", "./var/keys", "holds AGENCY.key_secret and hub.key"},
-    {"hub", "tcp://127.0.0.1:7601", "the hub's ingest endpoint"},
+    {"hub", "tcp://127.0.0.1:7601",
+     "the hub's ingest endpoint: tcp://HOST:PORT or ipc://PATH"},
     {"outbox", OUTBOX_DEFAULT, "outbox directory (AGENCY: the agency)"},
     {"timeout", "30",
      "import, flush: seconds without progress before exit 2 (0-604800; "
@@ -328,8 +329,7 @@ setup(struct runtime *rt, ug_diag *diag)
 	rt->agency = ug_config_get(rt->cfg, "agency");
 	if (!ug_id_valid(rt->agency)) {
 		ug_diag_set(diag, "agency",
-			    "%sagency '%s' is not a valid id (1-63 "
-			    "of a-z 0-9 . _ -)",
+			    "%sagency '%s' is not a valid id " UG_ID_RULE,
 			    ug_config_where(rt->cfg, "agency"), rt->agency);
 		return UG_EINVAL;
 	}
@@ -347,7 +347,8 @@ setup(struct runtime *rt, ug_diag *diag)
 	 * files queued and undelivered. */
 	if (!ug_endpoint_valid(hub)) {
 		ug_diag_set(diag, "hub",
-			    "%shub '%s' is not an endpoint (tcp://HOST:PORT)",
+			    "%shub '%s' is not an endpoint "
+			    "(tcp://HOST:PORT or ipc://PATH)",
 			    ug_config_where(rt->cfg, "hub"), hub);
 		return UG_EINVAL;
 	}

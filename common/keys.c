@@ -64,7 +64,7 @@ ug_err
 ug_keys_generate(const char *dir, const char *id, ug_diag *diag)
 {
 	if (!ug_id_valid(id)) {
-		ug_diag_set(diag, "id", "'%s' is not a valid id ([a-z0-9._-])",
+		ug_diag_set(diag, "id", "'%s' is not a valid id " UG_ID_RULE,
 			    id);
 		return UG_EINVAL;
 	}
@@ -283,7 +283,7 @@ ug_err
 ug_keys_generate_signing(const char *dir, const char *id, ug_diag *diag)
 {
 	if (!ug_id_valid(id)) {
-		ug_diag_set(diag, "id", "'%s' is not a valid id ([a-z0-9._-])",
+		ug_diag_set(diag, "id", "'%s' is not a valid id " UG_ID_RULE,
 			    id);
 		return UG_EINVAL;
 	}

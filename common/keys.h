@@ -74,4 +74,8 @@ void ug_keys_destroy(ug_keys **keys);
 /* True if text is a well-formed id: 1-63 of [a-z0-9._-], starting alnum. */
 int ug_id_valid(const char *text);
 
+/* What every program and the hub's refusals say of an id that is none:
+ * one wording, so an id refused by inbox reads as hubctl refused it. */
+#define UG_ID_RULE "(1-63 of a-z 0-9 . _ -, starting with a letter or digit)"
+
 #endif

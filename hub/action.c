@@ -139,6 +139,7 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	 * would hold the agencies' acks up and fill the log. Refused before
 	 * it is read, as a query beyond its allowance is. */
 	if (!hub__allowed(h, &h->action_buckets, caseworker)) {
+		h->actions_limited++;
 		char hexid[2 * STORE_ALERT_ID_LEN + 1] = "-";
 		if (a->alert_id.len == STORE_ALERT_ID_LEN)
 			ug_hex(a->alert_id.data, STORE_ALERT_ID_LEN, hexid);

@@ -509,7 +509,8 @@ log_stats(hub *h, const char *msgid)
 		   "accepted %llu, duplicates %llu, rejected %llu, "
 		   "alerts raised %llu, delivered %llu, acked %llu, keys "
 		   "admitted %llu, refused %llu, sessions reclaimed %llu, "
-		   "refused %llu, queries rate-limited %llu",
+		   "refused %llu, queries rate-limited %llu, actions "
+		   "rate-limited %llu",
 		   (unsigned long long)h->accepted,
 		   (unsigned long long)h->duplicates,
 		   (unsigned long long)h->rejected,
@@ -520,7 +521,8 @@ log_stats(hub *h, const char *msgid)
 		   (unsigned long long)h->zap_refused,
 		   (unsigned long long)h->sessions_reclaimed,
 		   (unsigned long long)h->sessions_refused,
-		   (unsigned long long)h->queries_limited);
+		   (unsigned long long)h->queries_limited,
+		   (unsigned long long)h->actions_limited);
 }
 
 /* Bring derived state level with the log before serving: after a crash this

@@ -111,6 +111,7 @@ struct hub {
 	_Atomic uint64_t alerts_merged, alerts_withheld, deadlines_missed;
 	_Atomic uint64_t anonymous_referrals;
 	uint64_t sessions_refused, sessions_reclaimed, queries_limited;
+	uint64_t actions_limited;
 	/* Registrations: the cache and the generation it was filled at. */
 	hub_principal principals[HUB_PRINCIPAL_CACHE];
 	uint64_t principal_generation;

@@ -176,7 +176,7 @@ static const char usage[] =
     "makes them in (data_dir's parent when it creates data_dir), so hubd\n"
     "running as its own user can open them.\n"
     "\n"
-    "Ids are 1-63 of [a-z0-9._-], the first a letter or digit.\n"
+    "Ids are 1-63 of a-z 0-9 . _ -, starting with a letter or digit.\n"
     "A usage error (an unknown command, a missing or extra argument, an\n"
     "id that is not one, a bad option value: --types, --after,\n"
     "--limit, a map size; an option below that is not the command's,\n"
@@ -384,7 +384,8 @@ cmd_register(ctl *c, int kind, const char *id)
 {
 	ug_diag diag = {0};
 	if (!ug_id_valid(id)) {
-		ug_eprintf("hubctl: '%s' is not a valid id\n", id);
+		ug_eprintf("hubctl: '%s' is not a valid id " UG_ID_RULE "\n",
+			   id);
 		return 1;
 	}
 	char path[512], key_id[UG_ID_MAX], public_z85[UG_Z85_KEY_LEN + 1];
@@ -811,9 +812,8 @@ assign_usage_ok(const ug_config *cfg)
 	 * arguments would put the CPR there. */
 	if (!ug_config_get(cfg, "file")[0] &&
 	    !ug_id_valid(ug_config_get(cfg, "caseworker"))) {
-		ug_eprintf("hubctl: assign: --caseworker is not a valid id "
-			   "(1-63 of [a-z0-9._-], the first a letter or "
-			   "digit)\n");
+		ug_eprintf("hubctl: assign: --caseworker is not a valid "
+			   "id " UG_ID_RULE "\n");
 		return false;
 	}
 	return true;
@@ -885,8 +885,8 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	bool named = strcmp(cmd, "backup") != 0 &&
 		     strcmp(cmd, "restore") != 0 && strcmp(cmd, "audit") != 0;
 	if (id && named && !ug_id_valid(id)) {
-		ug_eprintf("hubctl: %s: '%s' is not a valid id "
-			   "([a-z0-9._-])\n",
+		ug_eprintf("hubctl: %s: '%s' is not a valid id " UG_ID_RULE
+			   "\n",
 			   cmd, id);
 		return false;
 	}

@@ -26,7 +26,8 @@ hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 {
 	ug_diag diag = {0};
 	if (!ug_id_valid(id)) {
-		ug_eprintf("hubctl: '%s' is not a valid id\n", id);
+		ug_eprintf("hubctl: '%s' is not a valid id " UG_ID_RULE "\n",
+			   id);
 		return 1;
 	}
 	char path[512], key_id[UG_ID_MAX], public_z85[UG_Z85_KEY_LEN + 1];

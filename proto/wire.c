@@ -324,10 +324,7 @@ check_id(const char *text, const char *p, const char *field, ug_diag *diag)
 		    "%s.%s is %zu bytes, over the limit of %d for an id", p,
 		    field, len, WIRE_ID_MAX);
 	if (!ug_id_valid(text))
-		BAD(field,
-		    "%s.%s is not an id (1-63 of a-z 0-9 . _ -, "
-		    "starting with a letter or digit)",
-		    p, field);
+		BAD(field, "%s.%s is not an id " UG_ID_RULE, p, field);
 	return UNGEBRO__V1__ERROR_CODE__OK;
 }
 

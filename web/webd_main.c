@@ -143,8 +143,8 @@ main(int argc, char **argv)
 	const char *gateway = ug_config_get(cfg, "gateway");
 	if (!ug_id_valid(gateway)) {
 		fprintf(stderr,
-			"webd: %sgateway '%s' is not a valid id (1-63 "
-			"of a-z 0-9 . _ -, starting with a letter or digit)\n",
+			"webd: %sgateway '%s' is not a valid id " UG_ID_RULE
+			"\n",
 			ug_config_where(cfg, "gateway"), gateway);
 		rc = 2;
 		goto done;

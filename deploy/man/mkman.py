@@ -31,7 +31,8 @@ ADAPTER_EXIT = [
 ADAPTER_FILES = [
     ("/etc/ungebro/adapter-NAME.conf", "settings (adapter.conf.example)"),
     ("/var/spool/ungebro/NAME", "watched directory (done/, failed/)"),
-    ("/var/lib/ungebro/adapters/NAME", "the sealed outbox"),
+    ("/var/lib/ungebro/adapters/NAME/outbox", "the sealed outbox, as "
+     "adapter.conf.example sets it, in the unit's StateDirectory"),
 ]
 ADAPTER_SEE = ["hubd(1)", "hubctl(1)", "ADAPTERS.md"]
 
@@ -90,7 +91,7 @@ PAGES = {
                                     "is broken; register-* with a key "
                                     "registered to another id)"),
               ("2", "usage: an unknown command, a missing or extra "
-                    "argument, an id that is not 1-63 of [a-z0-9._-] "
+                    "argument, an id that is not 1-63 of a-z 0-9 . _ -, "
                     "starting with a letter or digit, a bad option "
                     "value, an option of another command; nothing "
                     "changed")],

@@ -1400,6 +1400,8 @@ def test_action_rate_limit_is_an_allowance_of_its_own(make_hub, clients):
                          kind=a.m.CONTACT_MADE, how="phone call 1"))
     assert a.result(400)[0].code == OK
     hub.stop()
+    # HUB-STOP counts them beside the queries refused for their rate.
+    assert f"actions rate-limited {len(refused)}" in hub.log_text()
     audit = hub.hubctl("audit", "show").stdout
     assert len(re.findall(r"cw-anna +action refused +rate-limited",
                           audit)) == len(refused), audit

@@ -328,7 +328,8 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
                                             "IPv4 address"),
         # An id hubctl would never register (and a path out of keys_dir).
         (["--gateway", "../web-x"], "webd: gateway '../web-x' is not a "
-                                    "valid id (1-63 of a-z 0-9 . _ -"),
+                                    "valid id (1-63 of a-z 0-9 . _ -, "
+                                    "starting with a letter or digit)"),
         (["--gateway", "Web 1"], "webd: gateway 'Web 1' is not a valid "
                                  "id"),
         # webd takes no arguments, only settings.
@@ -383,7 +384,7 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
         # The id names the key file: never a path out of keys_dir.
         (["--caseworker", "../keys/cw-anna", "--list"],
          "inbox: caseworker '../keys/cw-anna' is not a valid id (1-63 of "
-         "a-z 0-9 . _ -"),
+         "a-z 0-9 . _ -, starting with a letter or digit)"),
         (["--caseworker", "CW Anna", "--list"],
          "inbox: caseworker 'CW Anna' is not a valid id"),
         (["--offer", "0" * 18], "inbox: --offer needs --how: what was "
@@ -561,13 +562,17 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
         # A comma at the end names an empty type too: a list cut short.
         (["register-agency", "school-b", "--types", "absence,"],
          "--types: unknown event type ''"),
+        # The id rule in the words of every program and the hub.
         (["register-agency", "School B"],
-         "register-agency: 'School B' is not a valid id"),
+         "register-agency: 'School B' is not a valid id (1-63 of a-z 0-9 "
+         ". _ -, starting with a letter or digit)"),
         (["register-caseworker", "cw/x"],
          "register-caseworker: 'cw/x' is not a valid id"),
         (["revoke-agency", "A"], "revoke-agency: 'A' is not a valid id"),
         (["keygen", "../hub"], "keygen: '../hub' is not a valid id"),
-        (["keygen", ".hub"], "keygen: '.hub' is not a valid id"),
+        (["keygen", ".hub"], "keygen: '.hub' is not a valid id (1-63 of "
+                             "a-z 0-9 . _ -, starting with a letter or "
+                             "digit)"),
         # `hub` is the hub's own name: the actor of its own records in
         # the audit trail, the sender of recorded actions in the log.
         (["register-agency", "hub", "--key",
@@ -589,7 +594,8 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
         # unregistered caseworker (exit 1); swapped arguments would put
         # the CPR there, so the value is not quoted.
         (["assign", "--cpr", cpr, "--caseworker", "CW Anna"],
-         "assign: --caseworker is not a valid id"),
+         "assign: --caseworker is not a valid id (1-63 of a-z 0-9 . _ -, "
+         "starting with a letter or digit)"),
         (["assign", "--caseworker", cpr[:6] + " " + cpr[6:], "--cpr",
           "cw-anna"], "assign: --caseworker is not a valid id"),
     ]
