@@ -137,6 +137,11 @@ def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
     assert 'aria-label="Chart: Education-readiness, grades 8 and 9, per ' \
         'school and year; bars: not ready, one per row; the figures are ' \
         'in the table above"' in html
+    # The monthly chart's heading says "per month" once, and so does its
+    # name.
+    assert 'aria-label="Chart: Young people known to the hub without ' \
+        'attachment to education, per month, against the baseline 360 ' \
+        'and the goal 160; the figures are in the table above"' in html
     # Suppressed cells are greyed; their text still reads at the 4.5:1
     # contrast WCAG AA asks for, on the white page.
     grey = re.search(r"td\.sup\{color:#([0-9a-f]{3,6})\}", html).group(1)
