@@ -595,6 +595,12 @@ def test_the_clocks_rows_name_the_deadlines_in_force(make_hub, tmp_path):
     assert cells(tables["clocks"])[(rows[0], "Total")] == "5"
     assert "<h2>The legal clocks for 16-18-year-olds who dropped out</h2>" \
         in out.read_text()
+    # One working day is singular, as the doc writes it.
+    hub.write_rules({"deadline.contact_working_days": "1",
+                     "deadline.warn_working_days": "0"})
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert [r[0] for r in tables["clocks"][1:]] == \
+        ["contact within 1 working day", "offer within 30 days"]
 
 
 def test_missed_clocks_not_given_back_by_the_alerts(make_hub, tmp_path):
