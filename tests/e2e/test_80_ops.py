@@ -939,6 +939,10 @@ def test_admin_commands_say_what_they_did(make_hub, tmp_path):
     assert out == ["revoked agency x-agency\n",
                    "revoked caseworker x-caseworker\n",
                    "revoked gateway x-gateway\n"]
+    for kind in ("agency", "caseworker", "gateway"):
+        p = hub.hubctl(f"revoke-{kind}", f"x-{kind}", check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: revoke: no {kind} 'x-{kind}' is registered\n")
     p = subprocess.run([hubtest.binary("hubctl"), "--config", str(hub.conf),
                         "set-password", "cw-anna"], input="long enough\n",
                        capture_output=True, text=True, timeout=60)
