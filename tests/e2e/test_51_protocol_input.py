@@ -476,6 +476,9 @@ REFUSED = [
      f"contact_assignment.caseworker is not an id {ID_RULE}"),
     ("contact_assignment", dict(caseworker=""),
      "contact_assignment.caseworker is required"),
+    ("contact_assignment", dict(caseworker="a" * 64),
+     "contact_assignment.caseworker is 64 bytes, over the limit of 63 for "
+     "an id"),
     ("contact_assignment", {"from": ""},
      "contact_assignment.from is required (YYYY-MM-DD)"),
     ("contact_assignment", {"to": "2023-12-31"},
