@@ -82,9 +82,11 @@ parse_date(const char *text, const char *column, int32_t *days, ug_diag *diag)
 	return fields_date(text, column, days, iso, diag);
 }
 
-/* A whole number of at most 9 digits, so it fits a uint32. Not that it
- * cannot be a CPR: one whose leading zero a spreadsheet dropped has 9
- * (check_counts quotes small ones only). */
+/* A whole number. One of more than 9 digits (a CPR in the wrong column)
+ * does not fit a uint32 and reads as UINT32_MAX, so that check_counts
+ * refuses it with the same reason as any other count over the limit
+ * (it quotes small ones only: a CPR whose leading zero a spreadsheet
+ * dropped has 9 digits). */
 static ug_err
 parse_count(const char *text, const char *column, uint32_t *value,
 	    ug_diag *diag)
@@ -94,10 +96,13 @@ parse_count(const char *text, const char *column, uint32_t *value,
 		BAD(column, "%s is empty", column);
 	if (strspn(text, "0123456789") != len)
 		BAD(column, "%s is not a whole number of 0 or more", column);
-	if (len > 9)
-		BAD(column, "%s is too large", column);
+	size_t zeros = strspn(text, "0");
+	if (len - zeros > 9) {
+		*value = UINT32_MAX;
+		return UG_OK;
+	}
 	uint32_t v = 0;
-	for (size_t i = 0; i < len; i++)
+	for (size_t i = zeros; i < len; i++)
 		v = v * 10 + (uint32_t)(text[i] - '0');
 	*value = v;
 	return UG_OK;

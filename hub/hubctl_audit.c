@@ -330,6 +330,21 @@ hubctl_register_outcome(store *s, ug_keys *keys, const char *action,
 }
 
 int
+hubctl_register_refused(store *s, ug_keys *keys, const char *action,
+			const char *id, const char *public_z85,
+			const char *what, const char *why, const char *hint)
+{
+	/* As a key registered to another id is: the attempt is the
+	 * auditor's even though nothing changed. */
+	char detail[STORE_AUDIT_DETAIL_MAX];
+	snprintf(detail, sizeof detail, "%s key %.8s... %s: '%s' %s", id,
+		 public_z85, what, id, why);
+	hubctl_audit_admin(s, keys, action, "refused", NULL, detail);
+	ug_eprintf("hubctl: '%s' %s%s\n", id, why, hint);
+	return 1;
+}
+
+int
 hubctl_audit(const ug_config *cfg, store *s, ug_keys *keys, const char *sub)
 {
 	if (strcmp(sub, "verify") == 0)

@@ -37,6 +37,14 @@ int hubctl_register_outcome(store *s, ug_keys *keys, const char *action,
 			    const char *what, const char *path, ug_err err,
 			    const ug_diag *diag);
 
+/* A register-* refused because the id is held by the other kind of
+ * principal (a caseworker's id for a gateway, or the reverse): audit it
+ * `refused` with why, say so on stderr and return 1. */
+int hubctl_register_refused(store *s, ug_keys *keys, const char *action,
+			    const char *id, const char *public_z85,
+			    const char *what, const char *why,
+			    const char *hint);
+
 /* `hubctl audit verify|show`: the exit code (0 intact / printed, 1 broken
  * or failed, 2 usage). */
 int hubctl_audit(const ug_config *cfg, store *s, ug_keys *keys,

@@ -402,6 +402,12 @@ cmd_register(ctl *c, int kind, const char *id)
 	    hub_parse_types(ug_config_get(c->cfg, "types"), &flags, &diag) !=
 		UG_OK)
 		return fail("--types", &diag);
+	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "desk"))
+		flags |= STORE_FLAG_DESK;
+	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "ops"))
+		flags |= STORE_FLAG_OPS;
+	char what[32];
+	snprintf(what, sizeof what, "flags 0x%x", (unsigned)flags);
 	/* The mirror of register-gateway's check: the web inbox's key
 	 * would otherwise become a caseworker's without a word, and webd
 	 * could no longer log anyone in. */
@@ -409,21 +415,14 @@ cmd_register(ctl *c, int kind, const char *id)
 	if (kind == STORE_CASEWORKER &&
 	    store_principal_flags(c->store, STORE_CASEWORKER, id, &held) ==
 		UG_OK &&
-	    (held & STORE_FLAG_GATEWAY)) {
-		ug_eprintf("hubctl: '%s' is a registered gateway; a "
-			   "caseworker needs an id of its own (revoke-gateway "
-			   "it first to reuse the id)\n",
-			   id);
-		return 1;
-	}
-	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "desk"))
-		flags |= STORE_FLAG_DESK;
-	if (kind == STORE_CASEWORKER && ug_config_bool(c->cfg, "ops"))
-		flags |= STORE_FLAG_OPS;
+	    (held & STORE_FLAG_GATEWAY))
+		return hubctl_register_refused(
+		    c->store, c->keys, "register-caseworker", id, public_z85,
+		    what, "is a registered gateway",
+		    "; a caseworker needs an id of its own (revoke-gateway it "
+		    "first to reuse the id)");
 	ug_err err =
 	    store_principal_put(c->store, kind, id, public_z85, flags, &diag);
-	char what[32];
-	snprintf(what, sizeof what, "flags 0x%x", (unsigned)flags);
 	if (hubctl_register_outcome(c->store, c->keys,
 				    kind == STORE_AGENCY
 					? "register-agency"

@@ -572,9 +572,8 @@ chart_name(FILE *f, const report_table *t)
 	fputs("Chart: ", f);
 	html_text(f, t->title);
 	if (t->chart_line) {
-		fprintf(f,
-			", per month, against the baseline %d and the goal "
-			"%d",
+		/* The title already ends "per month". */
+		fprintf(f, ", against the baseline %d and the goal %d",
 			NEET_BASELINE, NEET_GOAL);
 	} else {
 		fputs("; bars: ", f);

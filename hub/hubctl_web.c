@@ -46,12 +46,11 @@ hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 	 * the caseworker's alerts and assignments by name. */
 	uint32_t flags = 0;
 	if (store_principal_flags(s, STORE_CASEWORKER, id, &flags) == UG_OK &&
-	    !(flags & STORE_FLAG_GATEWAY)) {
-		ug_eprintf("hubctl: '%s' is a registered caseworker; a "
-			   "gateway needs an id of its own\n",
-			   id);
-		return 1;
-	}
+	    !(flags & STORE_FLAG_GATEWAY))
+		return hubctl_register_refused(
+		    s, keys, "register-gateway", id, public_z85, "gateway",
+		    "is a registered caseworker",
+		    "; a gateway needs an id of its own");
 	ug_err err = store_principal_put(s, STORE_CASEWORKER, id, public_z85,
 					 STORE_FLAG_GATEWAY, &diag);
 	if (hubctl_register_outcome(s, keys, "register-gateway", id,

@@ -273,13 +273,17 @@ def test_assign_from_file(hub):
                     f"{c};{a};2024-01-01;;contact\n"
                     # A bad day in to, and in from: each column named.
                     f"{c};cw-anna;2024-01-01;2024-13-01;contact\n"
-                    f"{c};cw-anna;2024-02-30;;contact\n")
+                    f"{c};cw-anna;2024-02-30;;contact\n"
+                    # A row wrong as a whole names no column.
+                    f"{c};cw-anna;2024-01-01;;contact;x\n")
     p = hub.hubctl("assign", "--file", str(path), check=False)
     for cpr in (a, b, c):
         assert cpr not in p.stdout + p.stderr
     assert f"{path}:5: column caseworker:" in p.stderr, p.stderr
     assert f"{path}:6: column to: dates must be YYYY-MM-DD" in p.stderr
     assert f"{path}:7: column from: dates must be YYYY-MM-DD" in p.stderr
+    assert f"{path}:8: the row has 6 fields, the header has 5 (is a " \
+        "separator inside an unquoted value?)\n" in p.stderr, p.stderr
     st = hub.stats()
     # b's mentor is logged but routes nothing: one contact assignment.
     assert (st["assignments"], st["log_events"]) == (1, 2)

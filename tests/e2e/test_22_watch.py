@@ -12,6 +12,7 @@ design)."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -145,6 +146,26 @@ def test_watch_imports_moves_and_reports(hub, watchers):
     assert (drop / "sub" / "v.csv").is_file()
     w.stop()
     assert "ADP-STOP" in w.text()
+    sweep_reports(hub, drop)
+
+
+def test_report_reads_as_adapters_md_shows_it(hub, watchers):
+    """The report ADAPTERS.md shows, character by character: a file of
+    four rows whose third line has a bad period_end gives that text, but
+    for the time it finished."""
+    doc = (hubtest.ROOT / "docs" / "ADAPTERS.md").read_text(encoding="utf-8")
+    sample = re.search(r"```json\n(.*?)```", doc, re.S).group(1)
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    rows = [AbsenceRow(c) for c in CprGen(2202).take(4)]
+    rows[1].period_end = "2024-05-1x"
+    drop_file(hub, drop, "uge19.csv", rows)
+    rep = wait_moved(drop, "done", "uge19.csv")
+    text = (drop / "done" / "uge19.csv.report.json").read_text()
+    assert text == sample.replace("2026-05-11T06:00:03Z",
+                                  rep["finished_at"]), text
+    w.stop()
     sweep_reports(hub, drop)
 
 

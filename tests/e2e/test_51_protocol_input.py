@@ -476,6 +476,9 @@ REFUSED = [
      f"contact_assignment.caseworker is not an id {ID_RULE}"),
     ("contact_assignment", dict(caseworker=""),
      "contact_assignment.caseworker is required"),
+    ("contact_assignment", dict(caseworker="a" * 64),
+     "contact_assignment.caseworker is 64 bytes, over the limit of 63 for "
+     "an id"),
     ("contact_assignment", {"from": ""},
      "contact_assignment.from is required (YYYY-MM-DD)"),
     ("contact_assignment", {"to": "2023-12-31"},
@@ -757,6 +760,38 @@ def test_refusals_not_about_a_field_say_the_documented_reason(make_hub):
         expect(other.ack_for(frame(stored)), REJECTED, E_CONFLICT,
                stored.event_id, "event id already used by another agency")
     assert hub.stats()["log_events"] == 1
+
+
+def test_envelope_field_refusals_say_the_documented_reason(make_hub):
+    """PROTOCOL.md §3 "Validation the hub applies": the exact reasons for
+    an event_id of another length, a type its payload is not, an
+    occurred_at of 0 or less and a supersedes of another length. The
+    type is named as its payload's message (Dropout), as the timeline and
+    hubctl log name it."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5115).next()
+    hub.cprs.add(cpr)
+    m = pb()
+    with IngestClient(hub, "all-a") as c:
+        for n in (0, 5, 17):
+            env = envelope("all-a", cpr, salt=f"f{n}",
+                           event_id=b"\x01" * n)
+            expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED, b"",
+                   f"event_id must be 16 bytes, got {n}")
+        for type_, name in ((m.DROPOUT, "Dropout"),
+                            (m.CONTACT_ASSIGNMENT, "ContactAssignment")):
+            env = envelope("all-a", cpr, salt=f"t{name}", type=type_)
+            expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED,
+                   env.event_id, f"payload does not match type {name}")
+        for when in (0, -1):
+            env = envelope("all-a", cpr, salt=f"o{when}", occurred_at=when)
+            expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED,
+                   env.event_id,
+                   "occurred_at must be above 0 (ms since the epoch)")
+        env = envelope("all-a", cpr, salt="s15", supersedes=b"\x02" * 15)
+        expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED, env.event_id,
+               "supersedes must be empty or 16 bytes")
+    assert hub.stats()["log_events"] == 0
 
 
 def test_frame_of_another_kind_refused_whatever_it_holds(make_hub):

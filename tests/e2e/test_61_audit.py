@@ -577,6 +577,34 @@ def test_refused_password_and_address_settings_are_recorded(make_hub):
     assert "short" not in text
 
 
+def test_a_registration_refused_for_the_other_kinds_id_is_recorded(
+        make_hub):
+    """OPERATIONS.md: register-gateway refuses the id of a registered
+    caseworker, register-caseworker that of a registered gateway (exit
+    1, nothing changed); a registration refused is recorded `refused`,
+    like one refused for its key (SECURITY.md's table: the id, the key's
+    first 8 characters, and why)."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    p = hub.hubctl("register-gateway", "cw-anna", "--key",
+                   str(hub.keys_dir / "web-1.key"), check=False)
+    assert p.returncode == 1 and "is a registered caseworker" in p.stderr
+    p = hub.hubctl("register-caseworker", "web-1", check=False)
+    assert p.returncode == 1 and "is a registered gateway" in p.stderr
+    key = hubtest.read_key_file(hub.keys_dir / "web-1.key")["public"]
+    recs = [(r["action"], r["result"], r["detail"]) for r in show(hub)
+            if r["action"] in ("register-gateway", "register-caseworker")
+            and r["result"] != "ok"]
+    assert recs == [
+        ("register-gateway", "refused", f"cw-anna key {key[:8]}... gateway: "
+         "'cw-anna' is a registered caseworker"),
+        ("register-caseworker", "refused", f"web-1 key {key[:8]}... "
+         "flags 0x0: 'web-1' is a registered gateway")], recs
+    # Nothing changed: web-1 is still the gateway, cw-anna a caseworker.
+    assert hub.hubctl("revoke-gateway", "web-1").returncode == 0
+
+
 def test_a_bad_audit_show_filter_is_found_before_the_store(make_hub,
                                                            tmp_path):
     """hubctl --help: a bad option value is a usage error, exit 2, found

@@ -165,6 +165,11 @@ def test_export_then_erase_leaves_no_trace(make_hub):
     p = hub.hubctl("erase", "--cpr", cpr, "--reason",
                    "GDPR art. 17 request 2026-014")
     assert "erased: 4 records" in p.stdout, p.stdout
+    # Every count OPERATIONS.md names, in its order, on one line.
+    assert re.fullmatch(
+        r"erased: 4 records, \d+ ids entries, \d+ index entries, \d+ "
+        r"alerts, \d+ queue entries, \d+ person-alert entries, \d+ timers, "
+        r"\d+ rule states, \d+ assignments\n", p.stdout), p.stdout
     st = hub.stats()
     assert st["log_events"] == before_stats["log_events"] - 4, st
     assert st["assignments"] == before_stats["assignments"] - 1, st

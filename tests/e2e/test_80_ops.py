@@ -930,6 +930,49 @@ def test_what_a_restore_keeps_and_how_lost_events_come_back(make_hub,
     assert (st["log_events"], st["alerts"]) == (held + 4, 6)
 
 
+def test_admin_commands_say_what_they_did(make_hub, tmp_path):
+    """OPERATIONS.md, "Registering who may connect": what register-*,
+    revoke-*, set-password, set-email and export print when done."""
+    hub = make_hub()
+    out = []
+    for kind, flag in (("agency", ()), ("caseworker", ("--desk",)),
+                       ("gateway", ())):
+        hub.keygen(f"x-{kind}")
+        key = hubtest.read_key_file(hub.keys_dir / f"x-{kind}.key")["public"]
+        p = hub.hubctl(f"register-{kind}", f"x-{kind}", *flag)
+        assert p.stdout == f"registered {kind} x-{kind} (key {key[:8]}...)\n"
+        out.append(hub.hubctl(f"revoke-{kind}", f"x-{kind}").stdout)
+    assert out == ["revoked agency x-agency\n",
+                   "revoked caseworker x-caseworker\n",
+                   "revoked gateway x-gateway\n"]
+    for kind in ("agency", "caseworker", "gateway"):
+        p = hub.hubctl(f"revoke-{kind}", f"x-{kind}", check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: revoke: no {kind} 'x-{kind}' is registered\n")
+    p = subprocess.run([hubtest.binary("hubctl"), "--config", str(hub.conf),
+                        "set-password", "cw-anna"], input="long enough\n",
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stdout) == (
+        0, "password set for cw-anna; their open web sessions end\n")
+    assert hub.hubctl("set-email", "cw-anna", "anna@example.dk").stdout == \
+        "e-mail notices of new alerts for cw-anna go to anna@example.dk\n"
+    assert hub.hubctl("set-email", "cw-anna", "-").stdout == \
+        "no more e-mail notices for cw-anna\n"
+    cpr = hubtest.CprGen(8202).next()
+    hub.cprs.add(cpr)
+    hub.send(hubtest.envelope("school-a", cpr, salt="said"))
+    p = hub.hubctl("export", "--cpr", cpr, "--out", str(tmp_path / "e.json"))
+    assert (p.stdout, p.stderr) == ("", "hubctl: exported 1 events (0 "
+                                    "actions), 0 alerts, 0 audit records "
+                                    "to a file\n")
+    # The document alone on stdout (it holds the CPR: not logged here).
+    p = subprocess.run([hubtest.binary("hubctl"), "--config", str(hub.conf),
+                        "export", "--cpr", cpr], capture_output=True,
+                       text=True, timeout=60)
+    assert (p.returncode, p.stderr) == (0, "")
+    assert len(json.loads(p.stdout)["events"]) == 1
+
+
 def test_log_and_stats_print_the_documented_fields(make_hub):
     hub = make_hub()
     cprs = hubtest.CprGen(8201).take(3)

@@ -137,6 +137,11 @@ def test_small_cells_are_suppressed_and_totals_do_not_betray_them(
     assert 'aria-label="Chart: Education-readiness, grades 8 and 9, per ' \
         'school and year; bars: not ready, one per row; the figures are ' \
         'in the table above"' in html
+    # The monthly chart's heading says "per month" once, and so does its
+    # name.
+    assert 'aria-label="Chart: Young people known to the hub without ' \
+        'attachment to education, per month, against the baseline 360 ' \
+        'and the goal 160; the figures are in the table above"' in html
     # Suppressed cells are greyed; their text still reads at the 4.5:1
     # contrast WCAG AA asks for, on the white page.
     grey = re.search(r"td\.sup\{color:#([0-9a-f]{3,6})\}", html).group(1)
@@ -590,6 +595,12 @@ def test_the_clocks_rows_name_the_deadlines_in_force(make_hub, tmp_path):
     assert cells(tables["clocks"])[(rows[0], "Total")] == "5"
     assert "<h2>The legal clocks for 16-18-year-olds who dropped out</h2>" \
         in out.read_text()
+    # One working day is singular, as the doc writes it.
+    hub.write_rules({"deadline.contact_working_days": "1",
+                     "deadline.warn_working_days": "0"})
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert [r[0] for r in tables["clocks"][1:]] == \
+        ["contact within 1 working day", "offer within 30 days"]
 
 
 def test_missed_clocks_not_given_back_by_the_alerts(make_hub, tmp_path):

@@ -2082,6 +2082,11 @@ test_deadline_offer_due_skips_summer_holiday(void)
 	CHECK_DAY(deadline_offer_due(&rc, day("2026-06-20")), "2026-09-02");
 	/* From inside the holiday: 08-10 is day 1, day 30 is 09-08. */
 	CHECK_DAY(deadline_offer_due(&rc, day("2026-07-15")), "2026-09-08");
+	/* RULES.md §6's examples, each as written there. */
+	CHECK_DAY(deadline_offer_due(&rc, day("2026-09-09")), "2026-10-09");
+	CHECK_DAY(deadline_offer_due(&rc, day("2026-06-15")), "2026-08-28");
+	CHECK_DAY(deadline_offer_due(&rc, day("2026-06-26")), "2026-09-08");
+	CHECK_DAY(deadline_offer_due(&rc, day("2026-07-10")), "2026-09-08");
 }
 
 /* ---- the profile's stored format ---- */

@@ -305,9 +305,12 @@ test_rejections(void)
 	    {ABSENT, "", "lessons_absent", "lessons_absent is empty"},
 	    {ABSENT, "-1", "lessons_absent", "not a whole number"},
 	    {ABSENT, "2.5", "lessons_absent", "not a whole number"},
+	    /* Ten digits (a CPR in the wrong column) read as over the
+	     * limit like any other large count, never quoted. */
 	    {ABSENT, "1503094321", "lessons_absent",
-	     "lessons_absent is "
-	     "too large"},
+	     "lessons_absent is more than lessons_expected 120"},
+	    {EXPECTED, "1503094321", "lessons_expected",
+	     "lessons_expected is more than 65535"},
 	    {ABSENT, "121", "lessons_absent",
 	     "lessons_absent 121 is more "
 	     "than lessons_expected 120"},
