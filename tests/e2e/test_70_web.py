@@ -715,10 +715,14 @@ def test_a_restarted_webd_forgets_its_sessions_and_hubd_ends_them_idle(
     and tells hubd nothing when it is killed; the browser is sent to the
     login (without ?ended=1: the hub did not end it), and hubd ends the
     session web_session_idle minutes after its last request, recorded
-    as `logout` `idle`."""
-    hub = web_hub(make_hub, clock="2026-03-02T08:00:00")
+    as `logout` `idle`. The login limits live in hubd: an id locked
+    before stays locked."""
+    hub = web_hub(make_hub, clock="2026-03-02T08:00:00",
+                  settings={"login_failures_max": "2"})
     web = Web(hub)
     sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
+    for _ in range(2):
+        assert web.raw_login("cw-ghost", "x" * 10)[0].status == 401
     web.proc.kill()
     web.proc.wait()
     web.log.close()
@@ -726,6 +730,7 @@ def test_a_restarted_webd_forgets_its_sessions_and_hubd_ends_them_idle(
     try:
         r, _ = web.request("GET", "/alerts", cookies={"ug_session": sid})
         assert (r.status, r.getheader("Location")) == (303, "/login")
+        assert web.raw_login("cw-ghost", "x" * 10)[0].status == 429
         hub.set_clock("2026-03-02T08:30:00")
         hub.wait_log(r"HUB-WEB web session of cw-anna ended: idle")
     finally:
