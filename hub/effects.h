@@ -47,6 +47,10 @@ typedef struct {
 	size_t applied;
 	bool hand;  /* news to the loop thread (hub__applier_hand) */
 	ug_err err; /* why finish failed */
+	/* A replay (hub__replay) stops at an entry received after a timer
+	 * fell due; held says it did, at the entry received at held_at. */
+	bool replay, held;
+	int64_t held_at;
 } apply_ctx;
 
 /* Queue the alert a draft describes, addressed to `recipient`, under the

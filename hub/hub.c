@@ -565,7 +565,7 @@ catch_up(hub *h)
 	 * looks like a hung hub. Between chunks they answer (healthz 200,
 	 * readyz 503 "replaying the log"). */
 	long n;
-	while ((n = hub__apply(h, 4096)) > 0)
+	while ((n = hub__replay(h, 4096)) > 0)
 		hub__metrics_run(h);
 	return n < 0 ? -1 : 0;
 }

@@ -253,6 +253,9 @@ typedef struct {
 /* As hub__apply; with `hand`, the news goes to the loop through
  * hub__applier_hand instead of being told at once. */
 long hub__apply_chunk(hub *h, size_t max, bool hand);
+/* As hub__apply at start, firing between the entries the timers that
+ * fell due before the next one was received (0 when caught up). */
+long hub__replay(hub *h, size_t max);
 /* apply.c: log, audit and push what an apply did (loop thread). */
 void hub__announce(hub *h, const hub_news *news, size_t n);
 

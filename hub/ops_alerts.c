@@ -207,6 +207,46 @@ add_ops(void *ctx, const char *id, uint32_t flags)
 	return UG_OK;
 }
 
+/* One ops alert for one recipient; *created false when the id was taken. */
+static ug_err
+put_alert(hub *h, int cond, const char *recipient, uint32_t second,
+	  uint16_t raise, uint8_t index, const char *title,
+	  const char *explanation, bool *created)
+{
+	uint8_t id[STORE_ALERT_ID_LEN] = {0xFF};
+	ug_put_be32(id + 1, second);
+	id[5] = (uint8_t)(raise >> 8);
+	id[6] = (uint8_t)raise;
+	id[7] = index;
+	id[8] = (uint8_t)(OPS_RULE_BASE + cond);
+	wire_alert a = UNGEBRO__V1__ALERT__INIT;
+	a.alert_id.data = id;
+	a.alert_id.len = sizeof id;
+	a.rule = (char *)conds[cond].rule;
+	a.priority = UNGEBRO__V1__PRIORITY__HIGH;
+	a.cpr = "";
+	a.recipient = (char *)recipient;
+	a.raised_at = h->now;
+	a.title = (char *)title;
+	a.explanation = (char *)explanation;
+	a.due = "";
+	size_t len = wire_packed_size(&a);
+	uint8_t *body = malloc(len ? len : 1);
+	if (!body)
+		return UG_ENOMEM;
+	wire_pack(&a, body);
+	store_alert sa = {
+	    .recipient = recipient, .body = body, .body_len = len};
+	memcpy(sa.id, id, sizeof id);
+	ug_err err = store_alerts_put(h->store, &sa, 1);
+	free(body);
+	if (err != UG_OK)
+		log_err(conds[cond].msgid, "ops alert to %s not stored: %s",
+			recipient, ug_strerror(err));
+	*created = err == UG_OK && sa.created;
+	return err;
+}
+
 static void
 send_alerts(hub *h, int cond, const char *title, const char *explanation)
 {
@@ -219,43 +259,24 @@ send_alerts(hub *h, int cond, const char *title, const char *explanation)
 	uint32_t second = (uint32_t)(ug_now_ms() / 1000);
 	uint16_t raise = h->ops->raises++;
 	for (size_t i = 0; i < people->n; i++) {
-		uint8_t id[STORE_ALERT_ID_LEN] = {0xFF};
-		ug_put_be32(id + 1, second);
-		id[5] = (uint8_t)(raise >> 8);
-		id[6] = (uint8_t)raise;
-		id[7] = (uint8_t)i;
-		id[8] = (uint8_t)(OPS_RULE_BASE + cond);
-		wire_alert a = UNGEBRO__V1__ALERT__INIT;
-		a.alert_id.data = id;
-		a.alert_id.len = sizeof id;
-		a.rule = (char *)conds[cond].rule;
-		a.priority = UNGEBRO__V1__PRIORITY__HIGH;
-		a.cpr = "";
-		a.recipient = people->ids[i];
-		a.raised_at = h->now;
-		a.title = (char *)title;
-		a.explanation = (char *)explanation;
-		a.due = "";
-		size_t len = wire_packed_size(&a);
-		uint8_t *body = malloc(len ? len : 1);
-		if (!body)
-			break;
-		wire_pack(&a, body);
-		store_alert sa = {.recipient = people->ids[i],
-				  .body = body,
-				  .body_len = len};
-		memcpy(sa.id, id, sizeof id);
-		ug_err err = store_alerts_put(h->store, &sa, 1);
-		free(body);
-		if (err != UG_OK) {
-			log_err(conds[cond].msgid,
-				"ops alert to %s not stored: "
-				"%s",
-				people->ids[i], ug_strerror(err));
-			continue;
+		/* The raise counter starts again at every start, so a hubd
+		 * restarted within the second of an earlier raise computes
+		 * that alert's id, and the store would keep the old alert
+		 * instead of raising anew: an id it already holds takes the
+		 * next number. */
+		bool created = false;
+		for (unsigned tries = 0;; tries++) {
+			ug_err err = put_alert(h, cond, people->ids[i], second,
+					       raise, (uint8_t)i, title,
+					       explanation, &created);
+			if (err != UG_OK || created || tries == UINT16_MAX)
+				break;
+			raise = h->ops->raises++;
 		}
-		hub__delivery_notify(h, people->ids[i]);
-		hub__notify_alerted(h, people->ids[i]);
+		if (created) {
+			hub__delivery_notify(h, people->ids[i]);
+			hub__notify_alerted(h, people->ids[i]);
+		}
 	}
 	free(people);
 }

@@ -316,6 +316,9 @@ ug_err store_derived_timer_put(store_dtxn *t, const store_timer *timer);
  * *n receives the count. They are gone when the derived txn commits. */
 ug_err store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 				size_t max, size_t *n);
+/* Earliest due timer as this txn sees it (its own puts included), or
+ * UG_ENOTFOUND. */
+ug_err store_derived_timer_first(store_dtxn *t, int64_t *due);
 /* Earliest due timer, or UG_ENOTFOUND. */
 ug_err store_next_timer(store *s, int64_t *due);
 

@@ -108,6 +108,21 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 }
 
 ug_err
+store_derived_timer_first(store_dtxn *t, int64_t *due)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	int rc = mdb_cursor_open(t->txn, t->s->timer, &cur);
+	if (rc == 0) {
+		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+		mdb_cursor_close(cur);
+	}
+	if (rc == 0 && key.mv_size == TIMER_KEY_LEN)
+		*due = (int64_t)ug_get_be64(key.mv_data);
+	return store__env_err(rc, STORE_ENV_DERIVED, "first timer");
+}
+
+ug_err
 store_next_timer(store *s, int64_t *due)
 {
 	MDB_txn *txn = NULL;

@@ -7,6 +7,7 @@ import collections
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -733,6 +734,42 @@ def test_derived_state_of_another_format_is_rebuilt_from_the_log(make_hub):
     hub.stop()
     lines, at = schema_lines()
     assert int(lines[at], 16) == ours
+
+def test_a_replay_fires_timers_between_the_entries_as_they_fired_then(
+        make_hub):
+    """ARCHITECTURE.md, "Crash and restart" and "The rules engine": a
+    replay raises the same alerts, kept once, and the timers it schedules
+    again fire in the hub clock's order between the entries. A dropout's
+    transition gap opened (a signal) before a dropout risk came in that
+    made three signals: one combined alert. Rebuilt from the log, the
+    gap's timer fires before the dropout risk is applied again, so
+    neither a dropout risk alert nor a second combined alert appears."""
+    hub = hubtest.rules_hub(make_hub, "2026-09-07T08:00:00",
+                            rules={"combined.enabled": "yes"})
+    person = CprGen(4099).born("2003-03-03")
+    hub.assign(person, "cw-anna")
+    hub.send(hubtest.ev_dropout(person, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-10-08T08:00:00")          # the gap: day 31
+    hub.set_clock("2026-10-10T08:00:00")
+    hub.send(hubtest.ev_dropout_risk(person, "2026-10-10"))
+    hub.wait_applied()
+
+    def open_alerts():
+        rc, alerts, err = hub.inbox("cw-anna", no_ack=True, idle_exit=1)
+        assert rc == 0, err
+        return sorted((a["rule"], a["alert_id"]) for a in alerts)
+    before = open_alerts()
+    assert [r for r, _ in before] == ["combined", "dropout",
+                                      "transition_gap"], before
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY applying log entries 1\.\.5 to derived state")
+    hub.settle()
+    assert open_alerts() == before
+    assert hub.stats()["alerts"] == 3
+
 
 def test_a_restart_with_derived_still_full_serves_what_is_stored(make_hub):
     """OPERATIONS.md, "Where data lives": with derived/ full, events are

@@ -210,6 +210,51 @@ def test_watch_takes_a_changed_file_out_and_imports_it_whole(hub):
             w.wait()
 
 
+def test_a_watcher_killed_mid_file_imports_it_whole_when_started_again(
+        hub):
+    """ADAPTERS.md: an adapter killed mid-file (kill -9) leaves the
+    file's events held back in the outbox; the next `watch` takes them
+    out when it opens the outbox, before it sends anything (OUTBOX-STAGE),
+    and, the file still being in DIR, imports it again whole: every good
+    row delivered once."""
+    from test_22_watch import Watcher, wait_moved
+    before, bad, after, _ = layout(hub, 2404)
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    part = write(hub, "drop/killed.csv.part", before + bad + after)
+    w = subprocess.Popen(hub.adapter_cmd("watch", drop, settle=1),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        def in_bad_block():
+            line = w.stderr.readline()
+            assert line, "the watcher ended before the bad rows"
+            return f"killed.csv:{FIRST_BAD_LINE}: column" in line
+        os.rename(part, drop / "killed.csv")
+        hubtest.wait_for(in_bad_block, 60, "the first bad row's "
+                         "diagnostic", interval=0)
+    finally:
+        w.kill()
+        w.communicate(timeout=30)
+    assert (drop / "killed.csv").exists()
+    again = Watcher(hub, drop, log_level="notice")
+    try:
+        rep = wait_moved(drop, "done", "killed.csv", timeout=120)
+        good = before + after
+        assert (rep["queued"], rep["duplicates"], rep["rejected_rows"]) \
+            == (len(good), 0, BAD), rep
+        got = wait_stored(hub, len(good), timeout=60)
+        assert {event_id(hub, x) for x in good} == set(got)
+        log = again.text()
+        stage = (f"OUTBOX-STAGE took {COMMITTED} events of an import that "
+                 "did not finish out of the outbox; import that file again")
+        assert stage in log, log
+        assert log.index(stage) < log.index("ADP-WATCH watching")
+    finally:
+        again.stop()
+    assert hub.stats()["log_events"] == len(good)
+
+
 def test_full_disk_under_the_outbox_queues_nothing_of_the_file(hub, tmp_path):
     """The outbox's disk fills up mid-file: that file is "fatal", nothing
     of it is counted pending or sent, the message says the disk is full;

@@ -486,3 +486,24 @@ def test_a_dropout_reported_ahead_starts_its_clock_on_its_date(make_hub):
     hub.advance("2026-09-24T00:00:01")
     assert hub.stats()["alerts"] == 2
     assert "HUB-DEADLINE" not in hub.log_text()
+
+
+def test_a_deadline_that_fell_while_hubd_was_down_is_missed_at_start(
+        make_hub):
+    """RULES.md §6: a timer that fell due while hubd was down fires at its
+    first loop turn; the warning, more than a day late, is skipped, and
+    the miss is raised then, due that day, naming the deadline that
+    passed, and logged HUB-DEADLINE."""
+    hub, cpr, d = dropped_out(make_hub, 3420, "2010-09-07")
+    assert d["due"] == "2026-09-14"
+    hub.stop()
+    hub.set_clock("2026-09-20T10:00:00")    # warning 09-11, miss 09-15
+    hub.start()
+    hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.contact\.missed "
+                 r"\(seq \d+\)")
+    hub.settle()
+    [m] = hub.peek("desk-dora", 1)
+    assert (m["rule"], m["priority"], m["recipient"], m["due"]) == \
+        ("deadline.contact.missed", "HIGH", "duty-desk", "2026-09-20")
+    assert "The deadline passed on 2026-09-14." in m["explanation"]
+    assert hub.stats()["alerts"] == 2

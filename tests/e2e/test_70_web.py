@@ -773,6 +773,41 @@ def test_what_libmicrohttpd_refuses_it_answers_and_webd_serves_on(make_hub):
         web.stop()
 
 
+def test_a_restarted_webd_forgets_its_sessions_and_hubd_ends_them_idle(
+        make_hub):
+    """OPERATIONS.md, "The web inbox": webd keeps its sessions in memory
+    and tells hubd nothing when it is killed; the browser is sent to the
+    login (without ?ended=1: the hub did not end it), and hubd ends the
+    session web_session_idle minutes after its last request, recorded
+    as `logout` `idle`. The login limits live in hubd: an id locked
+    before stays locked."""
+    hub = web_hub(make_hub, clock="2026-03-02T08:00:00",
+                  settings={"login_failures_max": "2"})
+    web = Web(hub)
+    sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
+    for _ in range(2):
+        assert web.raw_login("cw-ghost", "x" * 10)[0].status == 401
+    web.proc.kill()
+    web.proc.wait()
+    web.log.close()
+    web = Web(hub, name="webd-2")
+    try:
+        r, _ = web.request("GET", "/alerts", cookies={"ug_session": sid})
+        assert (r.status, r.getheader("Location")) == (303, "/login")
+        assert web.raw_login("cw-ghost", "x" * 10)[0].status == 429
+        hub.set_clock("2026-03-02T08:30:00")
+        hub.wait_log(r"HUB-WEB web session of cw-anna ended: idle")
+    finally:
+        web.stop()
+
+    def ends():
+        return [line.split()[3:5] for line in
+                hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
+                .splitlines() if " log" in line]
+    wait_for(lambda: len(ends()) == 2, 10, "the logout recorded")
+    assert ends() == [["login", "ok"], ["logout", "idle"]], ends()
+
+
 def test_sighup_is_ignored_and_the_session_lives_on(make_hub):
     """OPERATIONS.md: SIGHUP is ignored by webd (it reads its settings at
     start only); left at its default it would end webd in a way systemd

@@ -475,6 +475,35 @@ def test_a_notice_with_the_mta_at_stop_is_still_audited(make_hub, tmp_path):
     assert log.index("handed to the MTA") < log.index("HUB-STOP")
 
 
+def test_a_restart_forgets_the_count_and_when_the_last_notice_went(
+        make_hub, tmp_path):
+    """OPERATIONS.md, "E-mail notices": counts and each recipient's last
+    notice are kept in memory. An alert counted while mail_interval
+    holds the next notice back is forgotten by a restart, and the first
+    alert after the start is mailed mail_delay later, counting only
+    itself, although the last notice went out seconds before."""
+    script, out = sendmail_stand_in(tmp_path / "mailhub" / "mail")
+    hub = make_hub(name="mailhub",
+                   settings={"mail_base_url": "https://inbox.example.dk",
+                             "mail_sendmail": str(script),
+                             "mail_delay": "1", "mail_interval": "15"})
+    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    a1, a2, a3 = CprGen(7224).take(3)
+    for cpr in (a1, a2, a3):
+        hub.assign(cpr, "cw-anna")
+    hub.send(absence(a1, "restart-1"))
+    wait_for(lambda: mails(out), 15 * SLOW, "the first notice",
+             interval=0.3)
+    hub.send(absence(a2, "restart-2"))      # held back by mail_interval
+    hub.wait_stats("two alerts", lambda s: s["alerts_open"] == 2)
+    hub.restart()
+    hub.send(absence(a3, "restart-3"))
+    [_, second] = wait_for(lambda: (lambda m: m if len(m) == 2 else None)(
+        mails(out)), 15 * SLOW, "a notice after the restart", interval=0.3)
+    assert "Du har 1 ny advarsel" in second, second
+    time.sleep(2.5)                         # and no third for a2
+    assert len(mails(out)) == 2
+
 def live_web(hub, *caseworkers):
     """webd for hub (web-1 registered, streams polled each second), the
     caseworkers given PASSWORD."""

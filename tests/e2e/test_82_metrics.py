@@ -531,6 +531,32 @@ def test_broken_audit_chain_is_an_ops_alert(make_hub):
         ["ops.audit_broken"]
 
 
+def test_a_condition_still_holding_after_a_quick_restart_is_a_new_alert(
+        make_hub):
+    """OPERATIONS.md, Operational alerts: after a restart a condition that
+    still holds is raised again, with a new log line and a new alert --
+    also when hubd is restarted within the second it raised the first
+    (the raise counter in the alert id starts again at every start)."""
+    from test_61_audit import edit_audit
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00", {},
+                  {"cw-anna": False, "desk-dora": True})
+    hub.stop()
+
+    def flip(pairs):
+        k, v = pairs[1]
+        pairs[1] = (k, v[:-12] + ("0" if v[-12] != "0" else "1") + v[-11:])
+        return pairs
+    edit_audit(hub, flip)
+    hub.start()
+    hub.wait_log(r"HUB-OPS-AUDIT-BROKEN")
+    for _ in range(2):
+        hub.restart()
+    hub.wait_log(r"HUB-OPS-AUDIT-BROKEN", count=3)
+    alerts = hub.peek("ops-olga", 3)
+    assert [a["rule"] for a in alerts] == ["ops.audit_broken"] * 3
+    assert len({a["alert_id"] for a in alerts}) == 3
+
+
 def test_audit_chain_is_verified_again_every_ops_audit_hours(make_hub):
     """OPERATIONS.md, Operational alerts: the conditions are checked on
     the hub clock; audit_broken is verified at start, then every
