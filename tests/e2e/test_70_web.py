@@ -530,16 +530,7 @@ def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
         # their password is wrong.
         r, _ = web.raw_login("cw-bo", PASSWORD)
         assert r.status == 503, r.status
-        r, page = web.request("GET", "/login")
-        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
-        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
-        r, page = web.request("POST", "/login",
-                              {"csrf": csrf, "caseworker": "cw-bo",
-                               "password": PASSWORD},
-                              cookies={"ug_pre": pre.group(1)})
-        assert r.status == 503 and errors_of(page) == [
-            "Webindbakken er ikke tilsluttet hubben lige nu. Prøv igen "
-            "senere, eller kontakt driften."], page
+        login_says_gateway_not_connected(web, "cw-bo")
         hub.hubctl("register-gateway", "web-1")
         # The gateway serves again: a new login works, the old sessions
         # stay ended.
@@ -551,6 +542,21 @@ def test_revoked_sessions_stay_ended_after_registering_again(make_hub):
                 r.getheader("Location") == "/login?ended=1", sid
     finally:
         web.stop()
+
+
+def login_says_gateway_not_connected(web, caseworker):
+    """A login through the login page while the hub refuses the gateway:
+    503 with the page's reason, not "wrong password"."""
+    r, page = web.request("GET", "/login")
+    pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    r, page = web.request("POST", "/login",
+                          {"csrf": csrf, "caseworker": caseworker,
+                           "password": PASSWORD},
+                          cookies={"ug_pre": pre.group(1)})
+    assert r.status == 503 and errors_of(page) == [
+        "Webindbakken er ikke tilsluttet hubben lige nu. Prøv igen "
+        "senere, eller kontakt driften."], page
 
 
 def test_a_gateway_the_hub_does_not_admit_says_so_until_registered(
@@ -566,16 +572,7 @@ def test_a_gateway_the_hub_does_not_admit_says_so_until_registered(
     set_password(hub, "cw-anna", PASSWORD)
     web = Web(hub, hub_timeout=2)
     try:
-        r, page = web.request("GET", "/login")
-        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
-        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
-        r, page = web.request("POST", "/login",
-                              {"csrf": csrf, "caseworker": "cw-anna",
-                               "password": PASSWORD},
-                              cookies={"ug_pre": pre.group(1)})
-        assert r.status == 503 and errors_of(page) == [
-            "Webindbakken er ikke tilsluttet hubben lige nu. Prøv igen "
-            "senere, eller kontakt driften."], page
+        login_says_gateway_not_connected(web, "cw-anna")
         hub.hubctl("register-gateway", "web-1")
         wait_for(lambda: web.raw_login("cw-anna", PASSWORD)[0].status ==
                  303, 15, "a login through web-1 once registered",
