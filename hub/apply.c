@@ -110,6 +110,10 @@ effects_reroute(apply_ctx *c, const uint8_t *id, const char *recipient)
 	reroute *r = &c->reroutes[c->nreroutes++];
 	memcpy(r->id, id, STORE_ALERT_ID_LEN);
 	ug_strlcpy(r->recipient, recipient, sizeof r->recipient);
+	/* Set only when the store moves the alert: one already with its
+	 * recipient left no list. */
+	r->from[0] = '\0';
+	r->moved = false;
 	return UG_OK;
 }
 

@@ -278,6 +278,28 @@ def test_reassignment_by_the_youth_unit(make_hub):
     hub.peek("cw-anna", 0)
 
 
+def test_two_reassignments_on_one_day_move_the_alert_once(make_hub):
+    # Both take effect in one turn, each decided before either is stored:
+    # the second finds the alert already with cw-bob, moves nothing and
+    # tells no list it left.
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3515).born("2011-02-12")
+    hub.send(ev_assignment(cpr, "cw-anna", "2026-08-01"),
+             ev_dropout_risk(cpr, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(ev_assignment(cpr, "cw-bob", "2026-09-21"),
+             ev_assignment(cpr, "cw-bob", "2026-09-21"))
+    hub.wait_applied()
+    hub.advance("2026-09-21T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
+    hub.settle()
+    assert len(re.findall(r"HUB-REROUTE alert \w+ moved to cw-bob",
+                          hub.log_text())) == 1
+    assert hub.peek("cw-bob", 1)[0]["recipient"] == "cw-bob"
+    hub.peek("cw-anna", 0)
+    assert hub.running
+
+
 def test_dated_reassignment_moves_alerts_on_its_first_day(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     cpr = CprGen(3509).born("2011-03-03")

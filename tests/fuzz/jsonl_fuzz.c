@@ -4,8 +4,9 @@
  * encoding, line by line with the streaming reader (blank lines, CRLF,
  * lines cut at CSV_RECORD_MAX, reads across its 16 KiB chunks), first to
  * collect the keys the good lines use and map them to every adapter's
- * kinds, then again to fill each kind's row from each object and run its
- * row parser, and for a bad line to name the key it concerns. None may
+ * kinds, then again to check each object's values against a cell's
+ * limit, fill each kind's row from it and run its row parser, and for a
+ * bad line to name the key it concerns. None may
  * crash, read or write out of bounds, or leak; a bad line is a return
  * code.
  *
@@ -114,6 +115,10 @@ read_file(const uint8_t *text, size_t len, enc_kind kind, bool plan,
 	ug_err err;
 	ug_diag diag = {0};
 	while ((err = jsonl_next(r, &diag)) != UG_ENOTFOUND && err != UG_EIO) {
+		/* The rows are checked against a cell's limit, as the
+		 * import checks them; the keys are collected unchecked. */
+		if (err == UG_OK && !plan)
+			err = jsonl_check_values(r, &diag);
 		size_t raw_len;
 		bool truncated;
 		const char *line = jsonl_raw(r, &raw_len, &truncated);
