@@ -236,21 +236,33 @@ print_json(const wire_alert *a)
 	printf("]}\n");
 }
 
-/* Print text wrapped at about 72 columns with an indent. */
+/* Print text wrapped at 72 characters with an indent. Characters, not
+ * bytes: an explanation names institutions in Danish, and a cut inside
+ * a multi-byte character would print text that is not UTF-8. */
+#define WRAP_CHARS 72
 static void
 print_wrapped(const char *text, const char *indent)
 {
 	const char *p = text ? text : "";
 	while (*p) {
-		size_t len = strlen(p);
-		size_t cut = len;
-		if (len > 72) {
-			cut = 72;
-			while (cut > 0 && p[cut] != ' ')
-				cut--;
-			if (cut == 0)
-				cut = 72;
+		/* cut: the bytes of the line; space: the last blank within it,
+		 * where a line of words breaks. */
+		size_t cut = 0, space = 0;
+		int chars = 0;
+		while (p[cut] && chars < WRAP_CHARS) {
+			cut++;
+			while (((unsigned char)p[cut] & 0xC0) == 0x80)
+				cut++;
+			chars++;
 		}
+		if (p[cut] == ' ' || !p[cut])
+			space = cut;
+		else
+			for (size_t i = cut; i > 0 && !space; i--)
+				if (p[i] == ' ')
+					space = i;
+		if (space)
+			cut = space;
 		printf("%s%.*s\n", indent, (int)cut, p);
 		p += cut;
 		while (*p == ' ')

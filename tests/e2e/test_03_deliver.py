@@ -532,3 +532,32 @@ def test_inbox_shows_what_each_piece_of_evidence_is(make_hub):
         assert (e["type"], e["period_start"], e["period_end"],
                 e["lessons_absent"], e["lessons_expected"]) == \
             (kind, day, day, None, None), e
+
+
+def test_live_explanation_wraps_between_characters(make_hub):
+    """OPERATIONS.md, "What inbox prints": stdout is UTF-8 and the
+    explanation is wrapped at 72 characters. An institution's name in
+    Danish, longer than a line and without a blank, is cut between two
+    characters, never inside one; æ, ø and å count one each."""
+    hub = hubtest.rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(314).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    name = "a" + "Ø" * 100
+    hub.send(hubtest.ev_dropout(cpr, "2026-09-07", institution=name))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    p = subprocess.run(
+        [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+         "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery,
+         "--no_ack", "--max", "1", "--idle_exit", str(10 * hubtest.QUIET)],
+        capture_output=True, timeout=60 * hubtest.SLOW)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.decode("utf-8").splitlines()   # raises if not UTF-8
+    start = lines.index(f"    {a['title']}") + 1
+    wrapped = lines[start:lines.index("    evidence:")]
+    assert all(line.startswith("      ") and len(line) <= 6 + 72
+               for line in wrapped), wrapped
+    assert "".join(line[6:] for line in wrapped).replace(" ", "") == \
+        a["explanation"].replace(" ", ""), wrapped
+    assert "      aØØØ" in "\n".join(wrapped) and \
+        any(len(line) == 6 + 72 for line in wrapped), wrapped
