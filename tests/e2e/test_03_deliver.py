@@ -561,3 +561,54 @@ def test_live_explanation_wraps_between_characters(make_hub):
         a["explanation"].replace(" ", ""), wrapped
     assert "      aØØØ" in "\n".join(wrapped) and \
         any(len(line) == 6 + 72 for line in wrapped), wrapped
+
+
+def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
+    """OPERATIONS.md, `--list` and `--timeline CPR`: each page is a query
+    of its own, counted against query_rate; when a later page is refused
+    ("too many queries"), what was printed stays, followed by `N open
+    alerts (more not shown)` / `N entries (more not shown)`, the reason
+    on stderr, exit 1. `--ack`, refused a page before the
+    acknowledgement, sends nothing."""
+    hub = make_hub(settings={"query_rate": "1", "query_burst": "1"})
+    cprs = CprGen(315).take(51)
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    hub.send(*[hubtest.envelope("school-a", cpr, salt=f"page-{cpr}",
+                                absent=12, expected=30) for cpr in cprs])
+    busy = cprs[0]
+    hub.send(*[hubtest.envelope(
+        "school-a", busy, salt=f"quiet-{i}",
+        period_start=(datetime.date(2015, 1, 5) +
+                      datetime.timedelta(weeks=i)).isoformat(),
+        period_end=(datetime.date(2015, 1, 9) +
+                    datetime.timedelta(weeks=i)).isoformat(),
+        absent=0, expected=30) for i in range(1, 400)])
+    wait_applied(hub, events=102 + 399, alerts=51)
+
+    def run(*args):
+        time.sleep(1.1)                     # a full allowance: one query
+        return subprocess.run(
+            [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+             "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery,
+             *args], capture_output=True, text=True, timeout=60)
+    too_many = "inbox: the hub refused: too many queries; wait a moment " \
+               "and ask again\n"
+    p = run("--list")
+    lines = p.stdout.splitlines()
+    assert (p.returncode, p.stderr) == (1, too_many), p
+    assert len(lines) == 51 and lines[-1] == \
+        "50 open alerts (more not shown)", lines[-2:]
+    p = run("--list", "--json")
+    assert (p.returncode, p.stderr) == (1, too_many), p
+    assert [json.loads(x)["rule"] for x in p.stdout.splitlines()] == \
+        ["absence.rolling"] * 50
+    p = run("--timeline", busy)
+    lines = p.stdout.splitlines()
+    assert (p.returncode, p.stderr) == (1, too_many), p
+    assert len(lines) == 401 and lines[-1] == \
+        "400 entries (more not shown)", lines[-2:]
+    p = run("--ack", json.loads(run("--list", "--json").stdout
+                                .splitlines()[0])["alert_id"])
+    assert (p.returncode, p.stdout, p.stderr) == (1, "", too_many), p
+    assert hub.stats()["alerts_open"] == 51
