@@ -86,9 +86,9 @@ static const ug_setting settings[] = {
      "alert once the hub has answered; before that, at "
      "least --timeout (0-86400; 0 = run until interrupted)"},
     {"note", "",
-     "live, --ack: note sent with acknowledgements; "
-     "--contact, --offer, --unreachable: note on the action "
-     "(at most 200 bytes)"},
+     "live, --ack: note sent with acknowledgements (the hub keeps its "
+     "first 200 bytes); --contact, --offer, --unreachable: note on the "
+     "action (at most 200 bytes)"},
     {"list", "false",
      "print the open alerts (most urgent, newest first) "
      "and exit"},
