@@ -441,9 +441,13 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 			ib->hello_at = ug_mono_ms() + HELLO_EVERY_MS;
 			ib->hello_wait = 0;
 			news = !ib->welcomed;
-			if (!ib->json && !ib->welcomed)
+			/* Flushed at once: on a pipe or into a log, whoever
+			 * waits for it must not wait for the first alert. */
+			if (!ib->json && !ib->welcomed) {
 				printf("connected as %s: %u open alerts\n\n",
 				       w->caseworker, w->open_alerts);
+				fflush(stdout);
+			}
 			ib->welcomed = true;
 		}
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT) {

@@ -8,6 +8,8 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import datetime
 import json
+import os
+import select
 import time
 import subprocess
 
@@ -159,6 +161,31 @@ def test_connected_caseworker_gets_alert_live(hub):
     assert len(alerts) == 1
     assert cpr in alerts[0]
     hub.wait_stats("alerts_open == 0", lambda s: s["alerts_open"] == 0)
+
+
+
+def test_live_inbox_says_connected_before_any_alert(hub):
+    """OPERATIONS.md, "What inbox prints": live, `connected as ID: N open
+    alerts` and an empty line as soon as the hub has given the connection
+    a session, not only once an alert comes: on a pipe too (a log, a
+    script waiting for it), with nothing open and nothing raised."""
+    inbox = subprocess.Popen(
+        [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+         "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        os.set_blocking(inbox.stdout.fileno(), False)
+        out = b""
+        deadline = time.monotonic() + 20 * hubtest.SLOW
+        while b"\n\n" not in out and time.monotonic() < deadline:
+            select.select([inbox.stdout], [], [], 0.2)
+            out += inbox.stdout.read() or b""
+        assert out == b"connected as cw-anna: 0 open alerts\n\n", out
+    finally:
+        inbox.terminate()
+        rest, err = inbox.communicate(timeout=20)
+    assert inbox.returncode == 0, err
+    assert rest == b"0 alerts received and acknowledged\n", rest
 
 
 def test_unacked_alert_redelivered_on_connect_and_restart(hub):
