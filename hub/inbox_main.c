@@ -990,7 +990,12 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	if (option && command != 'a' && !ug_config_get(cfg, "how")[0]) {
+	/* Blanks alone say nothing of how: the timeline would show
+	 * "contact made by cw-anna: " as if something had been written. */
+	const char *how = ug_config_get(cfg, "how");
+	while (*how == ' ' || *how == '\t')
+		how++;
+	if (option && command != 'a' && !*how) {
 		ug_eprintf("inbox: --%s needs --how: %s\n", option,
 			   command == 'o' ? "what was offered"
 					  : "how (phone, meeting, home visit, "
