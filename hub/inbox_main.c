@@ -795,6 +795,10 @@ one_shot(inbox *ib, int command)
 			   ib->ack_tries, timeout);
 		return 1;
 	}
+	/* A later page unanswered: as for one refused, what was printed
+	 * stands and the count says the list is not whole. */
+	if ((command == 'l' || command == 't') && ib->list_offset)
+		print_count(ib, command, true);
 	ug_eprintf("inbox: no answer from the hub within %ld s\n", timeout);
 	return 2;
 }

@@ -639,3 +639,55 @@ def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
                                 .splitlines()[0])["alert_id"])
     assert (p.returncode, p.stdout, p.stderr) == (1, "", too_many), p
     assert hub.stats()["alerts_open"] == 51
+
+
+def test_a_later_page_unanswered_says_the_list_is_not_whole(make_hub):
+    """OPERATIONS.md, `--list` and `--timeline CPR`: a later page with no
+    answer within --timeout leaves what was printed, followed, as for a
+    refused page, by `N open alerts (more not shown)` / `N entries (more
+    not shown)`; then `no answer from the hub within T s`, exit 2. A
+    stand-in for hubd (the hub's keys, no ZAP) answers the first page,
+    `truncated`, and never the second."""
+    import zmq
+    hub = make_hub(start=False)
+    m = hubtest.pb()
+    keys = hubtest.read_key_file(hub.keys_dir / "hub.key_secret")
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.curve_server = True
+    sock.curve_secretkey = keys["secret"].encode()
+    sock.curve_publickey = keys["public"].encode()
+    sock.bind(hub.delivery)
+    alert = m.Alert(alert_id=bytes(8) + b"\x04", rule="dropout",
+                    priority=3, recipient="cw-anna", raised_at=0,
+                    title="Dropped out", due="1970-01-08")
+    entry = m.TimelineEntry(date="1970-01-01", summary="dropped out")
+    try:
+        for args, page, count in (
+                (["--list"], m.Result(alerts=[alert], truncated=True),
+                 "1 open alerts (more not shown)"),
+                (["--timeline", "0101900000"],
+                 m.Result(timeline=[entry], truncated=True),
+                 "1 entries (more not shown)")):
+            p = subprocess.Popen(
+                [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+                 "--keys_dir", str(hub.keys_dir), "--delivery",
+                 hub.delivery, "--timeout", "2", *args],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            assert sock.poll(20000 * hubtest.SLOW), "no query came"
+            ident, data = sock.recv_multipart()
+            query = m.Query.FromString(data[2:])
+            page.request_id = query.request_id
+            sock.send_multipart([ident, bytes([1, 8]) +
+                                 page.SerializeToString()])
+            out, err = p.communicate(timeout=30)
+            while sock.poll(0):
+                sock.recv_multipart()          # the second page: unanswered
+            assert (p.returncode, err) == (
+                2, "inbox: no answer from the hub within 2 s\n"), (args, err)
+            lines = out.splitlines()
+            assert len(lines) == 2 and lines[-1] == count, (args, lines)
+    finally:
+        sock.close(0)
+        ctx.term()
