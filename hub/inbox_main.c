@@ -244,6 +244,8 @@ static void
 print_wrapped(const char *text, const char *indent)
 {
 	const char *p = text ? text : "";
+	while (*p == ' ')
+		p++;
 	while (*p) {
 		/* cut: the bytes of the line; space: the last blank within it,
 		 * where a line of words breaks. */
@@ -263,6 +265,9 @@ print_wrapped(const char *text, const char *indent)
 					space = i;
 		if (space)
 			cut = space;
+		/* No line ends in blanks ("moved  away" broken between). */
+		while (cut > 1 && p[cut - 1] == ' ')
+			cut--;
 		printf("%s%.*s\n", indent, (int)cut, p);
 		p += cut;
 		while (*p == ' ')

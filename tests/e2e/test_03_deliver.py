@@ -567,27 +567,32 @@ def test_live_explanation_wraps_between_characters(make_hub):
     Danish, longer than a line and without a blank, is cut between two
     characters, never inside one; æ, ø and å count one each."""
     hub = hubtest.rules_hub(make_hub, "2026-09-07T08:00:00")
-    cpr = CprGen(314).born("2004-05-05")
-    hub.assign(cpr, "cw-anna")
-    name = "a" + "Ø" * 100
-    hub.send(hubtest.ev_dropout(cpr, "2026-09-07", institution=name))
-    assert hub.wait_applied()["alerts"] == 1
-    [a] = hub.peek("cw-anna", 1)
+    long_name, two_blanks = CprGen(314).take(2)
+    for cpr in (long_name, two_blanks):
+        hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.ev_dropout(long_name, "2026-09-07",
+                                institution="a" + "Ø" * 100),
+             # The break falls between the two blanks: no line ends in one.
+             hubtest.ev_dropout(two_blanks, "2026-09-07",
+                                reason="m" * 59 + "  away"))
+    assert hub.wait_applied()["alerts"] == 2
     p = subprocess.run(
         [hubtest.binary("inbox"), "--caseworker", "cw-anna",
          "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery,
-         "--no_ack", "--max", "1", "--idle_exit", str(10 * hubtest.QUIET)],
+         "--no_ack", "--max", "2", "--idle_exit", str(10 * hubtest.QUIET)],
         capture_output=True, timeout=60 * hubtest.SLOW)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.decode("utf-8").splitlines()   # raises if not UTF-8
-    start = lines.index(f"    {a['title']}") + 1
-    wrapped = lines[start:lines.index("    evidence:")]
-    assert all(line.startswith("      ") and len(line) <= 6 + 72
-               for line in wrapped), wrapped
-    assert "".join(line[6:] for line in wrapped).replace(" ", "") == \
-        a["explanation"].replace(" ", ""), wrapped
-    assert "      aØØØ" in "\n".join(wrapped) and \
-        any(len(line) == 6 + 72 for line in wrapped), wrapped
+    for a in hub.peek("cw-anna", 2):
+        start = lines.index(f"    person   {a['cpr'][:6]}-{a['cpr'][6:]}")
+        wrapped = lines[start + 3:lines.index("    evidence:", start)]
+        assert all(line.startswith("      ") and len(line) <= 6 + 72 and
+                   not line.endswith(" ") for line in wrapped), wrapped
+        assert "".join(line[6:] for line in wrapped).replace(" ", "") == \
+            a["explanation"].replace(" ", ""), wrapped
+        if a["cpr"] == long_name:
+            assert "      aØØØ" in "\n".join(wrapped) and \
+                any(len(line) == 6 + 72 for line in wrapped), wrapped
 
 
 def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
