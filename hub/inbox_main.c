@@ -86,9 +86,9 @@ static const ug_setting settings[] = {
      "alert once the hub has answered; before that, at "
      "least --timeout (0-86400; 0 = run until interrupted)"},
     {"note", "",
-     "live, --ack: note sent with acknowledgements; "
-     "--contact, --offer, --unreachable: note on the action "
-     "(at most 200 bytes)"},
+     "live, --ack: note sent with acknowledgements (the hub keeps its "
+     "first 200 bytes); --contact, --offer, --unreachable: note on the "
+     "action (at most 200 bytes)"},
     {"list", "false",
      "print the open alerts (most urgent, newest first) "
      "and exit"},
@@ -236,21 +236,38 @@ print_json(const wire_alert *a)
 	printf("]}\n");
 }
 
-/* Print text wrapped at about 72 columns with an indent. */
+/* Print text wrapped at 72 characters with an indent. Characters, not
+ * bytes: an explanation names institutions in Danish, and a cut inside
+ * a multi-byte character would print text that is not UTF-8. */
+#define WRAP_CHARS 72
 static void
 print_wrapped(const char *text, const char *indent)
 {
 	const char *p = text ? text : "";
+	while (*p == ' ')
+		p++;
 	while (*p) {
-		size_t len = strlen(p);
-		size_t cut = len;
-		if (len > 72) {
-			cut = 72;
-			while (cut > 0 && p[cut] != ' ')
-				cut--;
-			if (cut == 0)
-				cut = 72;
+		/* cut: the bytes of the line; space: the last blank within it,
+		 * where a line of words breaks. */
+		size_t cut = 0, space = 0;
+		int chars = 0;
+		while (p[cut] && chars < WRAP_CHARS) {
+			cut++;
+			while (((unsigned char)p[cut] & 0xC0) == 0x80)
+				cut++;
+			chars++;
 		}
+		if (p[cut] == ' ' || !p[cut])
+			space = cut;
+		else
+			for (size_t i = cut; i > 0 && !space; i--)
+				if (p[i] == ' ')
+					space = i;
+		if (space)
+			cut = space;
+		/* No line ends in blanks ("moved  away" broken between). */
+		while (cut > 1 && p[cut - 1] == ' ')
+			cut--;
 		printf("%s%.*s\n", indent, (int)cut, p);
 		p += cut;
 		while (*p == ' ')
@@ -429,9 +446,13 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 			ib->hello_at = ug_mono_ms() + HELLO_EVERY_MS;
 			ib->hello_wait = 0;
 			news = !ib->welcomed;
-			if (!ib->json && !ib->welcomed)
+			/* Flushed at once: on a pipe or into a log, whoever
+			 * waits for it must not wait for the first alert. */
+			if (!ib->json && !ib->welcomed) {
 				printf("connected as %s: %u open alerts\n\n",
 				       w->caseworker, w->open_alerts);
+				fflush(stdout);
+			}
 			ib->welcomed = true;
 		}
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT) {
@@ -779,6 +800,10 @@ one_shot(inbox *ib, int command)
 			   ib->ack_tries, timeout);
 		return 1;
 	}
+	/* A later page unanswered: as for one refused, what was printed
+	 * stands and the count says the list is not whole. */
+	if ((command == 'l' || command == 't') && ib->list_offset)
+		print_count(ib, command, true);
 	ug_eprintf("inbox: no answer from the hub within %ld s\n", timeout);
 	return 2;
 }
@@ -974,7 +999,12 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	if (option && command != 'a' && !ug_config_get(cfg, "how")[0]) {
+	/* Blanks alone say nothing of how: the timeline would show
+	 * "contact made by cw-anna: " as if something had been written. */
+	const char *how = ug_config_get(cfg, "how");
+	while (*how == ' ' || *how == '\t')
+		how++;
+	if (option && command != 'a' && !*how) {
 		ug_eprintf("inbox: --%s needs --how: %s\n", option,
 			   command == 'o' ? "what was offered"
 					  : "how (phone, meeting, home visit, "

@@ -8,6 +8,8 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import datetime
 import json
+import os
+import select
 import time
 import subprocess
 
@@ -159,6 +161,31 @@ def test_connected_caseworker_gets_alert_live(hub):
     assert len(alerts) == 1
     assert cpr in alerts[0]
     hub.wait_stats("alerts_open == 0", lambda s: s["alerts_open"] == 0)
+
+
+
+def test_live_inbox_says_connected_before_any_alert(hub):
+    """OPERATIONS.md, "What inbox prints": live, `connected as ID: N open
+    alerts` and an empty line as soon as the hub has given the connection
+    a session, not only once an alert comes: on a pipe too (a log, a
+    script waiting for it), with nothing open and nothing raised."""
+    inbox = subprocess.Popen(
+        [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+         "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        os.set_blocking(inbox.stdout.fileno(), False)
+        out = b""
+        deadline = time.monotonic() + 20 * hubtest.SLOW
+        while b"\n\n" not in out and time.monotonic() < deadline:
+            select.select([inbox.stdout], [], [], 0.2)
+            out += inbox.stdout.read() or b""
+        assert out == b"connected as cw-anna: 0 open alerts\n\n", out
+    finally:
+        inbox.terminate()
+        rest, err = inbox.communicate(timeout=20)
+    assert inbox.returncode == 0, err
+    assert rest == b"0 alerts received and acknowledged\n", rest
 
 
 def test_unacked_alert_redelivered_on_connect_and_restart(hub):
@@ -532,3 +559,140 @@ def test_inbox_shows_what_each_piece_of_evidence_is(make_hub):
         assert (e["type"], e["period_start"], e["period_end"],
                 e["lessons_absent"], e["lessons_expected"]) == \
             (kind, day, day, None, None), e
+
+
+def test_live_explanation_wraps_between_characters(make_hub):
+    """OPERATIONS.md, "What inbox prints": stdout is UTF-8 and the
+    explanation is wrapped at 72 characters. An institution's name in
+    Danish, longer than a line and without a blank, is cut between two
+    characters, never inside one; æ, ø and å count one each."""
+    hub = hubtest.rules_hub(make_hub, "2026-09-07T08:00:00")
+    long_name, two_blanks = CprGen(314).take(2)
+    for cpr in (long_name, two_blanks):
+        hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.ev_dropout(long_name, "2026-09-07",
+                                institution="a" + "Ø" * 100),
+             # The break falls between the two blanks: no line ends in one.
+             hubtest.ev_dropout(two_blanks, "2026-09-07",
+                                reason="m" * 59 + "  away"))
+    assert hub.wait_applied()["alerts"] == 2
+    p = subprocess.run(
+        [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+         "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery,
+         "--no_ack", "--max", "2", "--idle_exit", str(10 * hubtest.QUIET)],
+        capture_output=True, timeout=60 * hubtest.SLOW)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.decode("utf-8").splitlines()   # raises if not UTF-8
+    for a in hub.peek("cw-anna", 2):
+        start = lines.index(f"    person   {a['cpr'][:6]}-{a['cpr'][6:]}")
+        wrapped = lines[start + 3:lines.index("    evidence:", start)]
+        assert all(line.startswith("      ") and len(line) <= 6 + 72 and
+                   not line.endswith(" ") for line in wrapped), wrapped
+        assert "".join(line[6:] for line in wrapped).replace(" ", "") == \
+            a["explanation"].replace(" ", ""), wrapped
+        if a["cpr"] == long_name:
+            assert "      aØØØ" in "\n".join(wrapped) and \
+                any(len(line) == 6 + 72 for line in wrapped), wrapped
+
+
+def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
+    """OPERATIONS.md, `--list` and `--timeline CPR`: each page is a query
+    of its own, counted against query_rate; when a later page is refused
+    ("too many queries"), what was printed stays, followed by `N open
+    alerts (more not shown)` / `N entries (more not shown)`, the reason
+    on stderr, exit 1. `--ack`, refused a page before the
+    acknowledgement, sends nothing."""
+    hub = make_hub(settings={"query_rate": "1", "query_burst": "1"})
+    cprs = CprGen(315).take(51)
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    hub.send(*[hubtest.envelope("school-a", cpr, salt=f"page-{cpr}",
+                                absent=12, expected=30) for cpr in cprs])
+    busy = cprs[0]
+    hub.send(*[hubtest.envelope(
+        "school-a", busy, salt=f"quiet-{i}",
+        period_start=(datetime.date(2015, 1, 5) +
+                      datetime.timedelta(weeks=i)).isoformat(),
+        period_end=(datetime.date(2015, 1, 9) +
+                    datetime.timedelta(weeks=i)).isoformat(),
+        absent=0, expected=30) for i in range(1, 400)])
+    wait_applied(hub, events=102 + 399, alerts=51)
+
+    def run(*args):
+        time.sleep(1.1)                     # a full allowance: one query
+        return subprocess.run(
+            [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+             "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery,
+             *args], capture_output=True, text=True, timeout=60)
+    too_many = "inbox: the hub refused: too many queries; wait a moment " \
+               "and ask again\n"
+    p = run("--list")
+    lines = p.stdout.splitlines()
+    assert (p.returncode, p.stderr) == (1, too_many), p
+    assert len(lines) == 51 and lines[-1] == \
+        "50 open alerts (more not shown)", lines[-2:]
+    p = run("--list", "--json")
+    assert (p.returncode, p.stderr) == (1, too_many), p
+    assert [json.loads(x)["rule"] for x in p.stdout.splitlines()] == \
+        ["absence.rolling"] * 50
+    p = run("--timeline", busy)
+    lines = p.stdout.splitlines()
+    assert (p.returncode, p.stderr) == (1, too_many), p
+    assert len(lines) == 401 and lines[-1] == \
+        "400 entries (more not shown)", lines[-2:]
+    p = run("--ack", json.loads(run("--list", "--json").stdout
+                                .splitlines()[0])["alert_id"])
+    assert (p.returncode, p.stdout, p.stderr) == (1, "", too_many), p
+    assert hub.stats()["alerts_open"] == 51
+
+
+def test_a_later_page_unanswered_says_the_list_is_not_whole(make_hub):
+    """OPERATIONS.md, `--list` and `--timeline CPR`: a later page with no
+    answer within --timeout leaves what was printed, followed, as for a
+    refused page, by `N open alerts (more not shown)` / `N entries (more
+    not shown)`; then `no answer from the hub within T s`, exit 2. A
+    stand-in for hubd (the hub's keys, no ZAP) answers the first page,
+    `truncated`, and never the second."""
+    import zmq
+    hub = make_hub(start=False)
+    m = hubtest.pb()
+    keys = hubtest.read_key_file(hub.keys_dir / "hub.key_secret")
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.curve_server = True
+    sock.curve_secretkey = keys["secret"].encode()
+    sock.curve_publickey = keys["public"].encode()
+    sock.bind(hub.delivery)
+    alert = m.Alert(alert_id=bytes(8) + b"\x04", rule="dropout",
+                    priority=3, recipient="cw-anna", raised_at=0,
+                    title="Dropped out", due="1970-01-08")
+    entry = m.TimelineEntry(date="1970-01-01", summary="dropped out")
+    try:
+        for args, page, count in (
+                (["--list"], m.Result(alerts=[alert], truncated=True),
+                 "1 open alerts (more not shown)"),
+                (["--timeline", "0101900000"],
+                 m.Result(timeline=[entry], truncated=True),
+                 "1 entries (more not shown)")):
+            p = subprocess.Popen(
+                [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+                 "--keys_dir", str(hub.keys_dir), "--delivery",
+                 hub.delivery, "--timeout", "2", *args],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            assert sock.poll(20000 * hubtest.SLOW), "no query came"
+            ident, data = sock.recv_multipart()
+            query = m.Query.FromString(data[2:])
+            page.request_id = query.request_id
+            sock.send_multipart([ident, bytes([1, 8]) +
+                                 page.SerializeToString()])
+            out, err = p.communicate(timeout=30)
+            while sock.poll(0):
+                sock.recv_multipart()          # the second page: unanswered
+            assert (p.returncode, err) == (
+                2, "inbox: no answer from the hub within 2 s\n"), (args, err)
+            lines = out.splitlines()
+            assert len(lines) == 2 and lines[-1] == count, (args, lines)
+    finally:
+        sock.close(0)
+        ctx.term()

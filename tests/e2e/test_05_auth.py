@@ -187,6 +187,25 @@ def test_unregistered_caseworker_refused(hub):
                  r"registered")
 
 
+
+def test_inbox_pointed_at_the_ingest_endpoint_is_refused_its_key(hub):
+    """OPERATIONS.md, "Caseworkers": a registered caseworker's key is
+    refused on the ingest endpoint, which admits agencies only: inbox
+    says the key was refused and exits 3, for every command; hubd logs
+    why."""
+    for args in (["--list"], ["--contact", "00" * 9, "--how", "phone"],
+                 ["--idle_exit", "5"]):
+        p = subprocess.run(
+            [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+             "--keys_dir", str(hub.keys_dir), "--delivery", hub.ingest,
+             *args], capture_output=True, text=True, timeout=60)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            3, "", "inbox: the hub refused this caseworker's key: "
+            "register it with hubctl register-caseworker\n"), (args, p)
+    hub.wait_log(r"HUB-ZAP refused CURVE client .* on ingest: key "
+                 r"registered as a caseworker")
+
+
 def test_reregistered_key_revokes_old(hub):
     cprs = CprGen(505).take(2)
     hub.cprs.update(cprs)

@@ -205,6 +205,24 @@ def test_a_cpr_typed_into_the_trail_is_masked(make_hub):
     assert f"xxxxxx\u00a0xxxx\\x0a{forged}" in text, text
 
 
+
+def test_a_long_ack_note_keeps_its_first_200_bytes(make_hub):
+    """OPERATIONS.md, "Caseworkers": of an acknowledgement's note the
+    trail keeps the first 200 bytes, cut at a character boundary; the
+    acknowledgement is stored and --ack says `acknowledged` (exit 0)."""
+    hub = make_hub()
+    [cpr] = CprGen(6103).take(1)
+    alert_id = alert_for_anna(hub, cpr)
+    note = "x" + "æøå" * 50                         # 301 bytes
+    p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note", note)
+    assert (p.returncode, p.stdout) == (0, "acknowledged\n"), p.stderr
+    [ack] = [r for r in show(hub) if r["action"] == "ack"]
+    kept = note[:100]                              # 199 bytes: no half ø
+    assert len(kept.encode()) == 199
+    assert ack["detail"] == f"{alert_id} {kept}", ack
+    assert hub.stats()["alerts_open"] == 0
+
+
 # ---------------------------------------------------------------- tamper
 
 

@@ -389,6 +389,10 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
          "inbox: caseworker 'CW Anna' is not a valid id"),
         (["--offer", "0" * 18], "inbox: --offer needs --how: what was "
                                 "offered"),
+        # Blanks alone are no answer to how: as if --how were missing.
+        (["--contact", "0" * 18, "--how", " \t "],
+         "inbox: --contact needs --how: how (phone, meeting, home visit, "
+         "letter, ...)"),
         (["--timeline", "0101900000x"],
          "inbox: --timeline needs a CPR number (DDMMYY-SSSS): "),
         (["--list", "--delivery", "tcp://127.0.0.1"],
