@@ -183,18 +183,20 @@ def stop_server(proc, logf, grace):
     """SIGTERM a server the bench started, wait `grace` seconds, then
     SIGKILL; close its log. Its exit code, None if it had to be killed
     (or never started)."""
-    if not proc:
-        return None
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            return None
-    logf.close()
-    return proc.returncode
+    code = None
+    if proc:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                code = proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        else:
+            code = proc.returncode
+    if logf:
+        logf.close()
+    return code
 
 
 class Env:
@@ -210,7 +212,7 @@ class Env:
         self.delivery = "tcp://127.0.0.1:%d" % free_port()
         self.conf = os.path.join(self.etc, "hubd.conf")
         self.log_path = os.path.join(root, "hubd.log")
-        self.proc = None
+        self.proc = self.logf = None
 
     def setup(self):
         shutil.rmtree(self.root, ignore_errors=True)
@@ -266,7 +268,7 @@ class Redis:
         self.dir = os.path.join(root, "redis")
         self.port = free_port()
         self.log_path = os.path.join(root, "redis.log")
-        self.proc = None
+        self.proc = self.logf = None
 
     def start(self):
         os.makedirs(self.dir)
