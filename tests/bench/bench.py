@@ -57,7 +57,9 @@ BENCH_QUICK=1 (or --quick): the same steps with one round, ~1 s runs and a
 the hub's store and Redis's files (removed after a successful run).
 Exit 1 when a run fails, events are rejected or acked DUPLICATE (every
 run sends new ids), alerts are missing or hubd
-logged errors. Speed is printed, never asserted. Every CPR is synthetic.
+logged errors. Ctrl-C, SIGTERM or SIGHUP stops the client of the moment,
+hubd and redis-server and exits 1. Speed is printed, never asserted.
+Every CPR is synthetic.
 """
 
 import csv
@@ -117,6 +119,17 @@ def log(text=""):
 
 class BenchError(Exception):
     pass
+
+
+# Ctrl-C, kill and a closed terminal end the run through main's finally,
+# which stops hubd and redis-server; Python's default for SIGTERM and
+# SIGHUP would exit at once and leave both running.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def interrupted(signum, frame):
+    raise BenchError("interrupted by %s; hubd and redis-server stopped, "
+                     "var/bench left as it was" % signal.Signals(signum).name)
 
 
 def free_port():
@@ -690,6 +703,8 @@ def main():
     for prog in ("redis-server", "redis-cli", "redis-benchmark"):
         if not shutil.which(prog):
             raise BenchError("%s missing: run make bootstrap" % prog)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, interrupted)
     t_all = time.monotonic()
     env = Env(os.path.join(REPO, "var", "bench"))
     redis = Redis(env.root)
@@ -761,6 +776,9 @@ def main():
             res["stores"][label] = st
         res["redis_end"] = redis.stream()
     finally:
+        # A second Ctrl-C must not cut the stopping short.
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
         if sampler:
             sampler.halt.set()
             sampler.join()
