@@ -7,7 +7,9 @@ Run by `make bench` as  UG_BUILD=$(BUILD) /usr/bin/python3 tests/bench/bench.py
 Everything runs on 127.0.0.1 under ./var/bench (removed first):
 
  1. Setup: keys, hubd.conf, agency school-bench-1 (type absence) and
-    caseworker cw-bench; hubd is started and must print HUB-READY. Debian's
+    caseworker cw-bench; hubd is started and must print HUB-READY (with
+    UG_LOG_LEVEL, JOURNAL_STREAM and NOTIFY_SOCKET cleared from the
+    environment of every program the bench runs). Debian's
     redis-server is started with its own directory var/bench/redis:
       redis-server --port PORT --bind 127.0.0.1 --appendonly yes
                    --appendfsync always --save '' --dir DIR --daemonize no
@@ -705,6 +707,13 @@ def main():
             raise BenchError("%s missing: run make bootstrap" % prog)
     for sig in STOP_SIGNALS:
         signal.signal(sig, interrupted)
+    # hubd runs on its built-in defaults: a UG_LOG_LEVEL of the caller's
+    # would change what it logs (at err, no HUB-READY), a JOURNAL_STREAM
+    # its line format (and hide its errors from log_errors), and a
+    # NOTIFY_SOCKET would have it report READY to the caller's service
+    # manager.
+    for name in ("UG_LOG_LEVEL", "JOURNAL_STREAM", "NOTIFY_SOCKET"):
+        os.environ.pop(name, None)
     t_all = time.monotonic()
     env = Env(os.path.join(REPO, "var", "bench"))
     redis = Redis(env.root)
