@@ -86,11 +86,30 @@ LOADGEN = os.path.join(BUILD, "bench", "ug-loadgen")
 CW = "cw-bench"
 AGENCY = "school-bench-1"
 
+
+def env_number(name, default, convert, what):
+    """A setting from the environment; a typo ends the run before it
+    starts anything rather than in a traceback."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = convert(text)
+    except ValueError:
+        value = -1
+    if not value >= 0:
+        print("BENCH FAILED: %s must be %s, not '%s'" % (name, what, text),
+              flush=True)
+        sys.exit(1)
+    return value
+
+
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0") or \
     "--quick" in sys.argv[1:]
-PREFILL = int(os.environ.get("BENCH_PREFILL") or
-              (200000 if QUICK else 5000000))
-PREFILL_SECONDS = float(os.environ.get("BENCH_PREFILL_SECONDS") or 900)
+PREFILL = env_number("BENCH_PREFILL", 200000 if QUICK else 5000000, int,
+                     "a whole number of events (0 or more)")
+PREFILL_SECONDS = env_number("BENCH_PREFILL_SECONDS", 900.0, float,
+                             "a number of seconds (0 or more)")
 KEEP = os.environ.get("BENCH_KEEP", "") not in ("", "0")
 
 WINDOWS = (1, 10, 100, 1000)
