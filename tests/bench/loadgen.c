@@ -308,7 +308,8 @@ usage(FILE *f)
 	    "  --seconds S       stop sending after S seconds (0: no limit)\n"
 	    "  --window W        events in flight per connection (100)\n"
 	    "  --connections C   concurrent connections (1)\n"
-	    "  --size B          bytes per event frame (300)\n"
+	    "  --size B          bytes per event frame (300; within what\n"
+	    "                    padding the school id can reach)\n"
 	    "  --tag T           run tag, in every event id (1)\n"
 	    "  --phase P         selects the run's pupils (0)\n"
 	    "  --pupils P        pupils per connection (1000)\n"
@@ -321,6 +322,40 @@ usage(FILE *f)
 	    "  --delivery EP --caseworker-key FILE  time their alerts\n"
 	    "  --alert-wait S    wait this long for them after the load "
 	    "(15)\n");
+}
+
+/* Option values: junk or a negative number is a usage error, never a
+ * silent 0 (atol's answer to "abc"). */
+static long
+long_arg(const char *name, const char *text)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (errno || end == text || *end || v < 0) {
+		fprintf(stderr,
+			"ug-loadgen: --%s: not a whole number of 0 or more: "
+			"%s\n",
+			name, text);
+		exit(2);
+	}
+	return v;
+}
+
+static double
+seconds_arg(const char *name, const char *text)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (errno || end == text || *end || !(v >= 0) || v > 1e6) {
+		fprintf(stderr,
+			"ug-loadgen: --%s: not a number of seconds (0 to "
+			"1000000): %s\n",
+			name, text);
+		exit(2);
+	}
+	return v;
 }
 
 static void
@@ -367,34 +402,41 @@ parse_args(int argc, char **argv, options *o)
 			o->key = optarg;
 			break;
 		case 'n':
-			o->events = atol(optarg);
+			o->events = long_arg("events", optarg);
 			break;
 		case 's':
-			o->seconds = atof(optarg);
+			o->seconds = seconds_arg("seconds", optarg);
 			break;
 		case 'w':
-			o->window = atol(optarg);
+			o->window = long_arg("window", optarg);
 			break;
 		case 'c':
-			o->connections = atol(optarg);
+			o->connections = long_arg("connections", optarg);
 			break;
 		case 'b':
-			o->size = atol(optarg);
+			o->size = long_arg("size", optarg);
 			break;
-		case 't':
-			o->tag = (uint32_t)strtoul(optarg, NULL, 10);
+		case 't': {
+			long tag = long_arg("tag", optarg);
+			if (tag > (long)UINT32_MAX) {
+				fprintf(stderr, "ug-loadgen: --tag: at most "
+						"4294967295\n");
+				exit(2);
+			}
+			o->tag = (uint32_t)tag;
 			break;
+		}
 		case 'p':
-			o->phase = atol(optarg);
+			o->phase = long_arg("phase", optarg);
 			break;
 		case 'u':
-			o->pupils = atol(optarg);
+			o->pupils = long_arg("pupils", optarg);
 			break;
 		case 'S':
 			o->start = optarg;
 			break;
 		case 'a':
-			o->alert_pupils = atol(optarg);
+			o->alert_pupils = long_arg("alert-pupils", optarg);
 			break;
 		case 'A':
 			o->alert_cprs = optarg;
@@ -409,7 +451,7 @@ parse_args(int argc, char **argv, options *o)
 			o->caseworker_key = optarg;
 			break;
 		case 'W':
-			o->alert_wait = atof(optarg);
+			o->alert_wait = seconds_arg("alert-wait", optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -447,21 +489,40 @@ write_alert_cprs(const options *o)
 	fclose(f);
 }
 
-/* Pad the school id so one event frame is o->size bytes (as near as the
- * varint lengths allow; an id is at most 256 bytes). */
+/* The first event's frame with the school id "bench-school" padded with
+ * 'x' to len characters. */
 static size_t
-size_school(run *r)
+school_frame(run *r, size_t len)
 {
 	uint8_t buf[2048];
 	uint64_t seed = 1;
 	snprintf(r->school, sizeof r->school, "bench-school");
-	size_t base = frame_event(r, 0, 0, 0, buf, sizeof buf, &seed);
-	size_t len = strlen(r->school);
-	while (base < (size_t)r->o->size && len < SCHOOL_MAX) {
-		r->school[len++] = 'x';
-		r->school[len] = '\0';
-		base = frame_event(r, 0, 0, 0, buf, sizeof buf, &seed);
+	for (size_t n = strlen(r->school); n < len; n++)
+		r->school[n] = 'x';
+	r->school[len] = '\0';
+	return frame_event(r, 0, 0, 0, buf, sizeof buf, &seed);
+}
+
+/* Pad the school id so one event frame is o->size bytes (as near as the
+ * varint lengths allow; an id is at most 256 bytes). A size outside what
+ * the padding can reach is refused: a silently smaller or larger frame
+ * would measure something else than was asked for. */
+static size_t
+size_school(run *r)
+{
+	size_t len = strlen("bench-school");
+	size_t min = school_frame(r, len), max = school_frame(r, SCHOOL_MAX);
+	if (r->o->size < (long)min || r->o->size > (long)max) {
+		fprintf(
+		    stderr,
+		    "ug-loadgen: --size %ld: an event frame of this agency "
+		    "is %zu to %zu bytes\n",
+		    r->o->size, min, max);
+		exit(2);
 	}
+	size_t base = school_frame(r, len);
+	while (base < (size_t)r->o->size && len < SCHOOL_MAX)
+		base = school_frame(r, ++len);
 	return base;
 }
 

@@ -2018,3 +2018,21 @@ def test_loadgen_expects_only_the_alerts_whose_crossing_report_it_sent(
     assert (r["sent"], r["accepted"]) == (45, 45), r
     assert (r["alerts_expected"], r["alerts_seen"]) == (5, 5), r
 
+
+def test_loadgen_refuses_a_size_it_cannot_make(make_hub):
+    """ug-loadgen --help: --size is the bytes per event frame; one the
+    padded school id cannot reach ends the run before anything is sent
+    (exit 2, no JSON), rather than silently sending other frames."""
+    hub = make_hub()
+    for size in ("1000", "10"):
+        p = loadgen(hub, "--size", size, "--events", "10")
+        assert p.returncode == 2, (size, p.stdout, p.stderr)
+        assert p.stdout == ""
+        assert re.search(rf"^ug-loadgen: --size {size}: an event frame of "
+                         r"this agency is \d+ to \d+ bytes$", p.stderr,
+                         re.M), p.stderr
+    p = loadgen(hub, "--size", "abc")
+    assert p.returncode == 2 and p.stdout == ""
+    assert "ug-loadgen: --size: not a whole number of 0 or more: abc" in \
+        p.stderr
+    assert hub.stats()["log_events"] == 0
