@@ -321,7 +321,24 @@ usage(FILE *f)
 	    "  --alert-cprs-only write them and exit (to assign them first)\n"
 	    "  --delivery EP --caseworker-key FILE  time their alerts\n"
 	    "  --alert-wait S    wait this long for them after the load "
-	    "(15)\n");
+	    "(15)\n"
+	    "Prints one JSON object on stdout: sent, acked, accepted, "
+	    "duplicate,\n"
+	    "rejected, seconds (first send to last ack), rate (acks/s), "
+	    "p50_ms,\n"
+	    "p99_ms, p999_ms, max_ms (send to ack), frame_bytes, "
+	    "connections,\n"
+	    "window, alerts_expected (alert pupils whose crossing report "
+	    "was\n"
+	    "sent; 0 without --delivery), alerts_seen, e2a_p50_ms, "
+	    "e2a_p99_ms\n"
+	    "(send of the crossing event to its alert), reject_reason; "
+	    "-1 for\n"
+	    "a latency with nothing measured. Exit 0: every event acked, "
+	    "none\n"
+	    "rejected (DUPLICATE counts as acked); 1: not so, or a send "
+	    "failed;\n"
+	    "2: bad options, keys, --start or --alert-cprs file (no JSON).\n");
 }
 
 /* Option values: junk or a negative number is a usage error, never a
