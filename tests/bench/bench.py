@@ -52,7 +52,9 @@ Everything runs on 127.0.0.1 under ./var/bench (removed first):
     the store's growth (log_events and size on disk at each step), and
     hubd's peak RSS per step: VmHWM and the highest RssAnon (heap, stacks)
     and RssFile (mapped files: LMDB pages) sampled from /proc/PID/status
-    every 0.2 s. Everything goes to var/bench/results.json.
+    every 0.2 s. Everything goes to var/bench/results.json (its fields:
+    docs/PERFORMANCE.md, "var/bench/results.json"; "ok" says whether the
+    run passed).
 
 BENCH_QUICK=1 (or --quick): the same steps with one round, ~1 s runs and a
 200,000-event pre-fill, for trying the bench itself. BENCH_KEEP=1 keeps
@@ -818,11 +820,13 @@ def main():
         res["failures"].append("hubd exit %s" % res["hubd_exit"])
     if res.get("prefill") and not res["prefill"]["complete"]:
         log("note: the pre-fill did not reach its target in time")
+    ok = not res["failures"] and not res["hubd_errors"]
+    # First in the file: whether the run passed, without redoing the test.
+    res = dict(ok=ok, **res)
     path = os.path.join(env.root, "results.json")
     with open(path, "w", encoding="utf-8") as f:
         json.dump(res, f, indent=1, default=str)
     report(res)
-    ok = not res["failures"] and not res["hubd_errors"]
     if ok and not KEEP:
         # Keep hubd.log, redis.log and results.json; the stores are big.
         for sub in ("hub", "redis", "work"):
