@@ -59,6 +59,8 @@ Everything runs on 127.0.0.1 under ./var/bench (removed first):
 BENCH_QUICK=1 (or --quick): the same steps with one round, ~1 s runs and a
 200,000-event pre-fill, for trying the bench itself. BENCH_KEEP=1 keeps
 the hub's store and Redis's files (removed after a successful run).
+One bench at a time per checkout: a second one, while var/bench.lock is
+held, stops at once (exit 1) and leaves var/bench alone.
 Exit 1 when a run fails, events are rejected or acked DUPLICATE (every
 run sends new ids), alerts are missing or hubd
 logged errors. Ctrl-C, SIGTERM or SIGHUP stops the client of the moment,
@@ -67,6 +69,7 @@ Every CPR is synthetic.
 """
 
 import csv
+import fcntl
 import json
 import os
 import random
@@ -733,6 +736,15 @@ def main():
     # manager.
     for name in ("UG_LOG_LEVEL", "JOURNAL_STREAM", "NOTIFY_SOCKET"):
         os.environ.pop(name, None)
+    # env.setup() empties var/bench: a second bench in this checkout must
+    # stop here, not pull the store from under the first one's hubd.
+    os.makedirs(os.path.join(REPO, "var"), exist_ok=True)
+    lock = open(os.path.join(REPO, "var", "bench.lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise BenchError("another bench is running in this checkout "
+                         "(var/bench.lock is held); var/bench left to it")
     t_all = time.monotonic()
     env = Env(os.path.join(REPO, "var", "bench"))
     redis = Redis(env.root)
