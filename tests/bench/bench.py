@@ -62,8 +62,8 @@ the hub's store and Redis's files (removed after a successful run).
 One bench at a time per checkout: a second one, while var/bench.lock is
 held, stops at once (exit 1) and leaves var/bench alone.
 Exit 1 when a run fails, events are rejected or acked DUPLICATE (every
-run sends new ids), alerts are missing or hubd
-logged errors. Ctrl-C, SIGTERM or SIGHUP stops the client of the moment,
+run sends new ids), alerts are missing, hubd logged errors or did not
+exit 0 on SIGTERM. Ctrl-C, SIGTERM or SIGHUP stops the client of the moment,
 hubd and redis-server and exits 1. Speed is printed, never asserted.
 Every CPR is synthetic.
 """
