@@ -702,7 +702,7 @@ def report(res):
         "peak RssAnon / RssFile MB during it")
     for g in res["growth"]:
         pk = g.get("rss", {})
-        log("   %-26s %11s events %9.1f MB   %s / %s" % (
+        log("   %-27s %11s events %9.1f MB   %s / %s" % (
             g["step"], fr(g["log_events"]), g["disk_mb"],
             mb(pk.get("RssAnon")), mb(pk.get("RssFile"))))
     rs = res.get("redis_end", {})
