@@ -135,9 +135,11 @@ valgrind: bootstrap
 # make bench: the hub against Debian's redis-server (appendfsync always),
 # fresh and pre-filled store; tests/bench/bench.py says what it runs.
 # BENCH_QUICK=1: one short round; BENCH_PREFILL, BENCH_PREFILL_SECONDS.
+# exec: make passes a SIGTERM to its child, which must be bench.py (it
+# stops its servers), not a shell that would leave it running.
 bench: bootstrap
 	@$(MAKE) --no-print-directory all
-	UG_BUILD=$(BUILD) $(PYTHON) tests/bench/bench.py
+	UG_BUILD=$(BUILD) exec $(PYTHON) tests/bench/bench.py
 
 demo: bootstrap
 	@$(MAKE) --no-print-directory all

@@ -1982,3 +1982,61 @@ def test_man_pages_say_what_help_and_the_docs_say():
         assert "signed event" not in text, name
         see = text.split(".SH SEE ALSO")[1]
         assert ("share/doc/ungebro" in see) == (".md" in see), (name, see)
+
+
+def loadgen(hub, *args, timeout=60):
+    """The bench's load client (make builds it with everything else) as
+    agency school-a of `hub`."""
+    path = hubtest.BUILD / "bench" / "ug-loadgen"
+    assert path.exists(), f"{path} not built (run make)"
+    return subprocess.run(
+        [str(path), "--endpoint", hub.ingest, "--server-key",
+         str(hub.keys_dir / "hub.key"), "--key",
+         str(hub.keys_dir / "school-a.key_secret"), *args],
+        capture_output=True, text=True, timeout=timeout)
+
+
+def test_loadgen_expects_only_the_alerts_whose_crossing_report_it_sent(
+        make_hub):
+    """ug-loadgen --help and PERFORMANCE.md: alerts_expected counts the
+    alert pupils whose third weekly report, the one that crosses, was
+    sent; a run cut short expects (and waits for) only those."""
+    hub = make_hub(rules={"absence.rolling.min_days": "10"})
+    pupils = ["--pupils", "20", "--alert-pupils", "10", "--tag", "7"]
+    cprs_file = hub.inputs_dir / "alert-cprs.txt"
+    p = loadgen(hub, *pupils, "--alert-cprs", str(cprs_file),
+                "--alert-cprs-only")
+    assert p.returncode == 0, p.stderr
+    cprs = cprs_file.read_text().split()
+    assert len(cprs) == 10
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna", start="2020-01-01")
+    # 45 events of 20 pupils: weeks 0 and 1 for all, week 2 for pupils
+    # 0-4 only, so 5 of the 10 alert pupils cross.
+    p = loadgen(hub, *pupils, "--events", "45", "--window", "10",
+                "--delivery", hub.delivery, "--caseworker-key",
+                str(hub.keys_dir / "cw-anna.key_secret"), "--alert-wait",
+                "10")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert (r["sent"], r["accepted"]) == (45, 45), r
+    assert (r["alerts_expected"], r["alerts_seen"]) == (5, 5), r
+
+
+def test_loadgen_refuses_a_size_it_cannot_make(make_hub):
+    """ug-loadgen --help: --size is the bytes per event frame; one the
+    padded school id cannot reach ends the run before anything is sent
+    (exit 2, no JSON), rather than silently sending other frames."""
+    hub = make_hub()
+    for size in ("1000", "10"):
+        p = loadgen(hub, "--size", size, "--events", "10")
+        assert p.returncode == 2, (size, p.stdout, p.stderr)
+        assert p.stdout == ""
+        assert re.search(rf"^ug-loadgen: --size {size}: an event frame of "
+                         r"this agency is \d+ to \d+ bytes$", p.stderr,
+                         re.M), p.stderr
+    p = loadgen(hub, "--size", "abc")
+    assert p.returncode == 2 and p.stdout == ""
+    assert "ug-loadgen: --size: not a whole number of 0 or more: abc" in \
+        p.stderr
+    assert hub.stats()["log_events"] == 0
