@@ -360,8 +360,10 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 		/* Two columns for one, beside columns no export has (a
 		 * rejects file's line and column before a college's or the
 		 * Jobcenter's second reason): the unknown ones say what the
-		 * file is and what to list in ignore_columns. */
-		if (fewest == 0 &&
+		 * file is and what to list in ignore_columns. A required
+		 * column missing (a --kind the file is not) stays the
+		 * message: it names what the kind needs. */
+		if (missing_required(best, names, n) == 0 &&
 		    unknown_columns(rt, best, names, n,
 				    plan->format == FORMAT_JSONL, diag))
 			return UG_EMALFORMED;

@@ -69,7 +69,8 @@ def test_help_names_the_roles():
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 0
     assert "[--role contact|guidance|mentor]" in p.stdout
-    assert "an unknown role: exit 2, nothing stored" in p.stdout
+    said = " ".join(p.stdout.split())
+    assert "an unknown --role: exit 2, nothing stored" in said
 
 
 def test_frame_with_unknown_role_rejected_with_reason(make_hub):
