@@ -557,30 +557,33 @@ hub__gateway_registrations_changed(hub *h)
 	}
 }
 
-void
-hub__gateway_revoked(hub *h, const char *gateway)
+/* Ends, as revoked, every session through gateway (NULL: any) of
+ * caseworker (NULL: any). */
+static void
+end_revoked_sessions(hub *h, const char *gateway, const char *caseworker)
 {
 	struct hub_gateway *g = h->gateway;
 	if (!g)
 		return;
 	for (long i = 0; i < g->max; i++) {
 		web_session *s = &g->sessions[i];
-		if (s->used && strcmp(s->gateway, gateway) == 0)
+		if (s->used &&
+		    (!gateway || strcmp(s->gateway, gateway) == 0) &&
+		    (!caseworker || strcmp(s->caseworker, caseworker) == 0))
 			end_session(h, s, "revoked");
 	}
 }
 
 void
+hub__gateway_revoked(hub *h, const char *gateway)
+{
+	end_revoked_sessions(h, gateway, NULL);
+}
+
+void
 hub__gateway_caseworker_revoked(hub *h, const char *caseworker)
 {
-	struct hub_gateway *g = h->gateway;
-	if (!g)
-		return;
-	for (long i = 0; i < g->max; i++) {
-		web_session *s = &g->sessions[i];
-		if (s->used && strcmp(s->caseworker, caseworker) == 0)
-			end_session(h, s, "revoked");
-	}
+	end_revoked_sessions(h, NULL, caseworker);
 }
 
 void

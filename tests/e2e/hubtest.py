@@ -857,6 +857,17 @@ class Hub:
             args += ["--to", end]
         return self.hubctl(*args)
 
+    def absence_alerts(self, caseworker, cprs, salt, absent=12,
+                       expected=30):
+        """Make caseworker each person's contact and send each one weekly
+        absence report over the rolling threshold (12 of 30 by default):
+        one alert per person, for caseworker. Returns the sequences."""
+        for cpr in cprs:
+            self.assign(cpr, caseworker)
+        return self.send(*[envelope("school-a", cpr, salt=f"{salt}-{i}",
+                                    absent=absent, expected=expected)
+                           for i, cpr in enumerate(cprs)])
+
     def stats(self):
         p = self.hubctl("stats", "--json")
         return json.loads(p.stdout)

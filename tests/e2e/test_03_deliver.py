@@ -370,10 +370,7 @@ def test_every_open_alert_shown_beyond_one_window_or_page(hub):
     32 the hub keeps in flight by default, nor the first page of 40 it
     answers a query with), and a timeline of 450 entries comes whole."""
     cprs = CprGen(309).take(60)
-    for cpr in cprs:
-        hub.assign(cpr, "cw-anna")
-    hub.send(*[hubtest.envelope("school-a", cpr, salt=f"many-{cpr}",
-                                absent=12, expected=30) for cpr in cprs])
+    hub.absence_alerts("cw-anna", cprs, "many")
     # One person with 449 more weekly reports, none absent, before the
     # week that raised the alert: 452 entries with the assignment, that
     # report and the alert.
@@ -604,10 +601,7 @@ def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
     acknowledgement, sends nothing."""
     hub = make_hub(settings={"query_rate": "1", "query_burst": "1"})
     cprs = CprGen(315).take(51)
-    for cpr in cprs:
-        hub.assign(cpr, "cw-anna")
-    hub.send(*[hubtest.envelope("school-a", cpr, salt=f"page-{cpr}",
-                                absent=12, expected=30) for cpr in cprs])
+    hub.absence_alerts("cw-anna", cprs, "page")
     busy = cprs[0]
     hub.send(*[hubtest.envelope(
         "school-a", busy, salt=f"quiet-{i}",

@@ -265,12 +265,19 @@ def test_reassignment_moves_open_alerts(make_hub):
     assert {a["recipient"] for a in hub.peek("cw-bob", 2)} == {"cw-bob"}
 
 
-def test_reassignment_by_the_youth_unit(make_hub):
+def anna_with_a_dropout_risk(make_hub, seed, born):
+    """A hub on 2026-09-07 with a person of cw-anna's since August and
+    one dropout-risk alert for her: (hub, cpr)."""
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
-    cpr = CprGen(3508).born("2011-02-02")
+    cpr = CprGen(seed).born(born)
     hub.send(ev_assignment(cpr, "cw-anna", "2026-08-01"),
              ev_dropout_risk(cpr, "2026-09-04"))
     assert hub.wait_applied()["alerts"] == 1
+    return hub, cpr
+
+
+def test_reassignment_by_the_youth_unit(make_hub):
+    hub, cpr = anna_with_a_dropout_risk(make_hub, 3508, "2011-02-02")
     assert hub.peek("cw-anna", 1)[0]["recipient"] == "cw-anna"
     hub.send(ev_assignment(cpr, "cw-bob", "2026-09-07"))
     hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
@@ -282,11 +289,7 @@ def test_two_reassignments_on_one_day_move_the_alert_once(make_hub):
     # Both take effect in one turn, each decided before either is stored:
     # the second finds the alert already with cw-bob, moves nothing and
     # tells no list it left.
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
-    cpr = CprGen(3515).born("2011-02-12")
-    hub.send(ev_assignment(cpr, "cw-anna", "2026-08-01"),
-             ev_dropout_risk(cpr, "2026-09-04"))
-    assert hub.wait_applied()["alerts"] == 1
+    hub, cpr = anna_with_a_dropout_risk(make_hub, 3515, "2011-02-12")
     hub.send(ev_assignment(cpr, "cw-bob", "2026-09-21"),
              ev_assignment(cpr, "cw-bob", "2026-09-21"))
     hub.wait_applied()

@@ -1449,17 +1449,23 @@ def test_a_timeline_past_the_5000_the_hub_orders_says_so(make_hub):
         web.stop()
 
 
+def anna_at_one_query_a_second(make_hub, seed):
+    """A hub allowing cw-anna 1 query and 1 action a second, 3 at once,
+    one person of hers, and a webd: (hub, cpr, web)."""
+    hub = web_hub(make_hub, settings={"query_rate": "1",
+                                      "query_burst": "3"})
+    cpr = CprGen(seed).next()
+    hub.assign(cpr, "cw-anna")
+    return hub, cpr, Web(hub)
+
+
 def test_asking_more_than_query_rate_is_told_as_such(make_hub):
     """The hub refuses a caseworker's queries beyond `query_rate` and
     `query_burst` (PROTOCOL.md, "Limits"): it answers, so the page does
     not say the hub does not answer (503) but 429 "Du har bedt om mange
     sider på kort tid. ...", the list, an alert's page and a timeline
     alike; a moment later the pages are there again."""
-    hub = web_hub(make_hub, settings={"query_rate": "1",
-                                      "query_burst": "3"})
-    cpr = CprGen(7020).next()
-    hub.assign(cpr, "cw-anna")
-    web = Web(hub)
+    hub, cpr, web = anna_at_one_query_a_second(make_hub, 7020)
     try:
         session = anna_session(web)
         r, page = web.request("GET", "/timeline", cookies=session)
@@ -1489,11 +1495,7 @@ def test_saving_more_actions_than_allowed_is_told_as_such(make_hub):
     actions (query_rate / query_burst, its own beside the queries') is
     `429` "Du har gemt mange handlinger på kort tid. ...", not the `503`
     of a hub that cannot store it; nothing of it is saved."""
-    hub = web_hub(make_hub, settings={"query_rate": "1",
-                                      "query_burst": "3"})
-    cpr = CprGen(7021).next()
-    hub.assign(cpr, "cw-anna")
-    web = Web(hub)
+    hub, cpr, web = anna_at_one_query_a_second(make_hub, 7021)
     try:
         session = anna_session(web)
         hub.send(envelope("school-a", cpr, salt="web-too-many",
@@ -1579,10 +1581,7 @@ def test_an_ack_the_hub_cannot_store_now_says_whether_it_is_kept(
     from test_53_delivery import until_refused
     hub = web_hub(make_hub, settings={"log_map_mb": "1"})
     cprs = CprGen(7009).take(20)
-    for cpr in cprs:
-        hub.assign(cpr, "cw-anna")
-    hub.send(*[envelope("school-a", cpr, salt=f"web-full-{i}", absent=30,
-                        expected=100) for i, cpr in enumerate(cprs)])
+    hub.absence_alerts("cw-anna", cprs, "web-full", absent=30, expected=100)
     hexids = [a["alert_id"] for a in hub.peek("cw-anna", 20)]
     web = Web(hub)
     try:
@@ -1755,6 +1754,24 @@ def test_two_desk_members_acknowledge_the_same_alert(make_hub):
         web.stop()
 
 
+def desk_web_hub(make_hub):
+    """web_hub with every rule's agency, cw-anna and desk member
+    desk-dora, on Monday 2026-09-07 08:00."""
+    return web_hub(make_hub, agencies=RULE_AGENCIES,
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   clock="2026-09-07T08:00:00")
+
+
+def referred_with_consent(hub, seed):
+    """cw-anna's person, referred to the addiction centre on 2026-09-07
+    with consent to share: one addiction alert for her. The cpr."""
+    cpr = CprGen(seed).born("2003-04-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    return cpr
+
+
 def test_a_health_notice_at_the_desk_names_nobody_and_takes_no_action(
         make_hub):
     """RULES.md §8: a health alert's escalation notice carries no CPR and
@@ -1762,16 +1779,11 @@ def test_a_health_notice_at_the_desk_names_nobody_and_takes_no_action(
     PROTOCOL.md: an action on it is refused, as it names nobody. Its page
     at the desk shows no person, no timeline button and no form to
     record what was done, only the acknowledgement, which closes it."""
-    hub = web_hub(make_hub, agencies=RULE_AGENCIES,
-                  caseworkers={"cw-anna": False, "desk-dora": True},
-                  clock="2026-09-07T08:00:00")
+    hub = desk_web_hub(make_hub)
     set_password(hub, "desk-dora", PASSWORD)
     web = Web(hub)
     try:
-        cpr = CprGen(7012).born("2003-04-05")
-        hub.assign(cpr, "cw-anna")
-        hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
-        assert hub.wait_applied()["alerts"] == 1
+        cpr = referred_with_consent(hub, 7012)
         hub.advance("2026-09-10T09:00:00")   # HIGH: 24 office hours
         dora = {"ug_session":
                 session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
@@ -1800,15 +1812,10 @@ def test_an_addiction_alert_withdrawn_between_list_and_page(make_hub):
     longer open for her, and the `withdrawn` notice that takes its place
     names nobody (RULES.md §3): no CPR, no evidence, no timeline button,
     no form to record what was done -- only the acknowledgement."""
-    hub = web_hub(make_hub, agencies=RULE_AGENCIES,
-                  caseworkers={"cw-anna": False, "desk-dora": True},
-                  clock="2026-09-07T08:00:00")
+    hub = desk_web_hub(make_hub)
     web = Web(hub)
     try:
-        cpr = CprGen(7013).born("2003-04-05")
-        hub.assign(cpr, "cw-anna")
-        hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
-        assert hub.wait_applied()["alerts"] == 1
+        cpr = referred_with_consent(hub, 7013)
         anna = anna_session(web)
         [alert] = wait_for(lambda: alerts_listed(web, anna), 20,
                            "the addiction alert", interval=0.3)
@@ -1855,9 +1862,7 @@ def test_a_desk_members_timeline_shows_the_desks_open_health_alert(
     start goes to the desk (RULES.md §4), so a desk member who opens the
     person's timeline from it finds it there, linked to its page, until
     it is acknowledged."""
-    hub = web_hub(make_hub, agencies=RULE_AGENCIES,
-                  caseworkers={"cw-anna": False, "desk-dora": True},
-                  clock="2026-09-07T08:00:00")
+    hub = desk_web_hub(make_hub)
     set_password(hub, "desk-dora", PASSWORD)
     web = Web(hub)
     try:
@@ -1898,10 +1903,7 @@ def test_the_list_shows_50_alerts_a_page(make_hub):
     more, with the way back to the first."""
     hub = web_hub(make_hub)
     cprs = CprGen(7017).take(51)
-    for cpr in cprs:
-        hub.assign(cpr, "cw-anna")
-    hub.send(*[envelope("school-a", cpr, salt=f"web-page-{i}", absent=12,
-                        expected=30) for i, cpr in enumerate(cprs)])
+    hub.absence_alerts("cw-anna", cprs, "web-page")
     hub.wait_applied()
     web = Web(hub)
     try:

@@ -492,10 +492,7 @@ def test_queue_growing_without_acks(make_hub):
                   {"ops_queue_open": "1", "ops_queue_hours": "2"},
                   {"cw-anna": False, "desk-dora": True})
     cprs = CprGen(8206).take(2)
-    for c in cprs:
-        hub.assign(c, "cw-anna")
-    hub.send(*[envelope("school-a", c, salt=f"s{i}", absent=30,
-                        expected=100) for i, c in enumerate(cprs)])
+    hub.absence_alerts("cw-anna", cprs, "s", absent=30, expected=100)
     hub.wait_applied()
     hubtest.wait_for(lambda: value(scrape(hub)[0], "ungebro_queue_depth",
                                    recipient="cw-anna") == 2, 10,
