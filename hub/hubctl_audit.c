@@ -117,6 +117,7 @@ typedef struct {
 	const char *key, *actor;
 	int64_t from, to; /* ms, [from, to) */
 	uint64_t shown;
+	uint64_t read; /* the last record read, shown or not */
 } show_ctx;
 
 static void
@@ -166,6 +167,7 @@ static ug_err
 show_one(void *ctx, const store_audit_record *r)
 {
 	show_ctx *c = ctx;
+	c->read = r->seq;
 	if ((c->by_person &&
 	     (!r->has_person || sodium_memcmp(r->person_key, c->person_key,
 					      UG_PERSON_KEY_LEN) != 0)) ||
@@ -277,25 +279,30 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 	if (!show_filter(cfg, keys, &c))
 		return 2;
 	ug_err err = store_audit_scan(s, 1, show_one, &c);
-	if (err != UG_OK) {
-		ug_eprintf("hubctl: reading the audit trail stopped: %s "
-			   "(run hubctl audit verify)\n",
-			   ug_strerror(err));
-		return 1;
-	}
+	if (err != UG_OK)
+		ug_eprintf("hubctl: reading the audit trail stopped after "
+			   "record %llu: %s (run hubctl audit verify)\n",
+			   (unsigned long long)c.read, ug_strerror(err));
 	/* Reading the trail discloses it: that is recorded too, with the
-	 * filter (the person key, never the CPR). */
+	 * filter (the person key, never the CPR) — also when a record that
+	 * does not open cut it short, since those before it were shown. */
 	char detail[STORE_AUDIT_DETAIL_MAX];
 	const char *from = ug_config_get(cfg, "from"),
 		   *to = ug_config_get(cfg, "to");
+	char stop[64] = "";
+	if (err != UG_OK)
+		snprintf(stop, sizeof stop,
+			 "; reading stopped after record %llu",
+			 (unsigned long long)c.read);
 	snprintf(detail, sizeof detail,
-		 "%llu records shown%s%.40s%s%.63s%s%.10s%s%.10s",
+		 "%llu records shown%s%.40s%s%.63s%s%.10s%s%.10s%s",
 		 (unsigned long long)c.shown, c.key[0] ? " key " : "", c.key,
 		 c.actor[0] ? " actor " : "", c.actor, from[0] ? " from " : "",
-		 from, to[0] ? " to " : "", to);
-	hubctl_audit_admin(s, keys, "audit-show", "ok",
+		 from, to[0] ? " to " : "", to, stop);
+	hubctl_audit_admin(s, keys, "audit-show",
+			   err == UG_OK ? "ok" : "failed",
 			   c.by_person ? c.person_key : NULL, detail);
-	return 0;
+	return err == UG_OK ? 0 : 1;
 }
 
 int

@@ -386,6 +386,32 @@ def test_flipped_byte_is_named(make_hub):
     assert n > 3
 
 
+def test_a_show_cut_short_by_a_broken_record_is_recorded(make_hub):
+    """OPERATIONS.md, The audit trail: every `audit show` is recorded,
+    also one that a record which does not open cut short (exit 1): the
+    records before it were shown all the same."""
+    import pwd
+    actor = "hubctl:" + pwd.getpwuid(os.geteuid()).pw_name
+    hub, _, _ = busy_hub(make_hub)
+    kept = []
+    edit_audit(hub, lambda pairs: kept.extend(pairs) or pairs)
+    flip_audit_byte(hub, 2)
+    p = hub.hubctl("audit", "show", "--json", "--actor", actor,
+                   check=False)
+    assert p.returncode == 1, p.stderr
+    assert [json.loads(l)["seq"] for l in p.stdout.splitlines()] == [1, 2]
+    assert p.stderr == "hubctl: reading the audit trail stopped after " \
+        "record 2: malformed input (run hubctl audit verify)\n", p.stderr
+    # The record put back as it was, the trail reads again: the show that
+    # stopped is in it, chained like any other.
+    edit_audit(hub, lambda pairs: kept + pairs[len(kept):])
+    last = show(hub, "--actor", actor)[-1]
+    assert (last["action"], last["result"], last["detail"]) == (
+        "audit-show", "failed", f"2 records shown actor {actor}; "
+        "reading stopped after record 2"), last
+    assert verify(hub).returncode == 0
+
+
 def test_deleted_record_is_named(make_hub):
     hub, _, _ = busy_hub(make_hub)
     edit_audit(hub, lambda pairs: [p for p in pairs if seq_of(p) != 4])
