@@ -397,12 +397,14 @@ typedef struct {
 	FILE *out;
 	const uint8_t *person_key;
 	size_t n;
+	uint64_t read; /* the last record read, the person's or not */
 } audit_ctx;
 
 static ug_err
 write_audit(void *ctx, const store_audit_record *r)
 {
 	audit_ctx *c = ctx;
+	c->read = r->seq;
 	if (!r->has_person || sodium_memcmp(r->person_key, c->person_key,
 					    UG_PERSON_KEY_LEN) != 0)
 		return UG_OK;
@@ -504,7 +506,7 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 	char hex[2 * UG_PERSON_KEY_LEN + 1];
 	ug_hex(p.person_key, UG_PERSON_KEY_LEN, hex);
 	alert_set a = {.s = s, .out = out};
-	audit_ctx ac = {out, p.person_key, 0};
+	audit_ctx ac = {out, p.person_key, 0, 0};
 	size_t alerts = 0;
 	p.out = out;
 	fprintf(out,
@@ -522,24 +524,34 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 	if (err == UG_OK)
 		err = write_alerts(&a, &alerts);
 	fputs("\n  ],\n  \"audit\": [", out);
-	if (err == UG_OK)
+	/* A record that does not open could be one about the person: an
+	 * export without it would hide who saw what, so it fails. */
+	char stop[64] = "";
+	if (err == UG_OK) {
 		err = store_audit_scan(s, 1, write_audit, &ac);
+		if (err != UG_OK)
+			snprintf(stop, sizeof stop,
+				 "; reading the audit trail stopped after "
+				 "record %llu",
+				 (unsigned long long)ac.read);
+	}
 	fputs("\n  ]\n}\n", out);
 	bool written = close_out(&of, err == UG_OK);
 	char detail[STORE_AUDIT_DETAIL_MAX];
 	snprintf(detail, sizeof detail,
 		 "%zu events (%zu actions), %zu "
-		 "alerts, %zu audit records%s",
+		 "alerts, %zu audit records%s%s",
 		 p.n, p.actions, alerts, ac.n,
-		 path[0] ? " to a file" : " to standard output");
+		 path[0] ? " to a file" : " to standard output", stop);
 	hubctl_audit_admin(s, keys, "export",
 			   err == UG_OK && written ? "ok" : "failed",
 			   p.person_key, detail);
 	free(p.items);
 	free(a.ids);
 	if (err != UG_OK || !written) {
-		ug_eprintf("hubctl: export failed: %s\n",
-			   err != UG_OK ? ug_strerror(err) : "write error");
+		ug_eprintf("hubctl: export failed%s: %s%s\n", stop,
+			   err != UG_OK ? ug_strerror(err) : "write error",
+			   stop[0] ? " (run hubctl audit verify)" : "");
 		return 1;
 	}
 	if (path[0])

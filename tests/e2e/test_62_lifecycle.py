@@ -186,6 +186,8 @@ def test_export_then_erase_leaves_no_trace(make_hub):
     hub.hubctl("export", "--cpr", cpr, "--out", str(out))
     again = json.loads(out.read_text())
     assert again["events"] == [] and again["alerts"] == [], again
+    # The audit records that name them stay, their erasure among them.
+    assert "erase" in [r["action"] for r in again["audit"]], again
     doc_other = hub.client_dir / "other.json"
     hub.hubctl("export", "--cpr", other, "--out", str(doc_other))
     assert len(json.loads(doc_other.read_text())["events"]) == 2
@@ -355,6 +357,31 @@ def test_a_failed_export_is_audited(make_hub):
     assert rec["result"] == "failed", rec
     assert rec["actor"].startswith("hubctl:"), rec
     assert "no-such-dir" not in rec["detail"], rec
+
+
+def test_an_export_needs_an_audit_trail_that_reads(make_hub):
+    """OPERATIONS.md, Access: an audit record that does not open could
+    be one about the person, so the export fails (exit 1, nothing
+    written, recorded `failed`) and says where the trail stopped."""
+    from test_61_audit import edit_audit, flip_audit_byte
+    cpr = CprGen(6211).next()
+    hub = make_hub()
+    hub.assign(cpr, "cw-anna")
+    hub.stop()
+    kept = []
+    edit_audit(hub, lambda pairs: kept.extend(pairs) or pairs)
+    flip_audit_byte(hub, 1)
+    out = hub.client_dir / "export.json"
+    p = hub.hubctl("export", "--cpr", cpr, "--out", str(out), check=False)
+    assert (p.returncode, p.stderr) == (
+        1, "hubctl: export failed; reading the audit trail stopped after "
+        "record 1: malformed input (run hubctl audit verify)\n")
+    assert not out.exists()
+    edit_audit(hub, lambda pairs: kept + pairs[len(kept):])
+    [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
+    assert (rec["result"], rec["detail"]) == (
+        "failed", "1 events (0 actions), 0 alerts, 0 audit records to a "
+        "file; reading the audit trail stopped after record 1"), rec
 
 
 def test_an_export_is_written_whole_or_not_at_all(make_hub):
