@@ -177,7 +177,13 @@ def test_export_then_erase_leaves_no_trace(make_hub):
     hub.peek("cw-anna", 0)
     erases = [r for r in audit(hub) if r["action"] == "erase"]
     assert len(erases) == 1 and erases[0]["person"] == person
-    assert "GDPR art. 17 request 2026-014" in erases[0]["detail"]
+    # The printed line's numbers, in the documented form.
+    n = dict((k, v) for v, k in re.findall(r"(\d+) ([a-z -]+?)(?:,|\n)",
+                                           p.stdout))
+    assert erases[0]["detail"] == (
+        f"4 records, {n['alerts']} alerts, {n['rule states']} rule states, "
+        f"{n['assignments']} assignments deleted; reason: GDPR art. 17 "
+        "request 2026-014"), (erases[0], n)
     assert cpr not in json.dumps(erases)
 
     # hubd keeps nothing that brings the person back, nor does a restart.
