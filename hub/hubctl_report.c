@@ -244,10 +244,15 @@ day_of(const char *text)
 #define REPORT_ID_HEAD	23
 
 static void
-copy(char dst[REPORT_LABEL_MAX], const char *src)
+copy(char dst[REPORT_LABEL_MAX], const char *text)
 {
-	if (!src)
-		src = "";
+	/* Any text goes in an id field, a CPR number too (an export with
+	 * its columns mixed up): it is masked before the id is cut or
+	 * hashed, as a hash of a CPR with the rest of its id shown could be
+	 * searched back to it. Envelope strings are at most 256 bytes. */
+	char src[257];
+	snprintf(src, sizeof src, "%s", text ? text : "");
+	ug_cpr_mask(src);
 	size_t len = strlen(src);
 	if (len <= REPORT_ID_SHOWN) {
 		snprintf(dst, REPORT_LABEL_MAX, "%s", src);

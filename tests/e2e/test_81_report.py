@@ -301,6 +301,40 @@ def test_a_long_id_is_cut_on_a_whole_character(make_hub, tmp_path):
     out.read_bytes().decode("utf-8")
 
 
+
+def test_a_cpr_sent_as_an_institution_or_school_is_masked(make_hub,
+                                                          tmp_path):
+    """OPERATIONS.md "Never in the report": no CPR number, also where an
+    agency's export put one in the institution or school column (the
+    hub takes any text there). It is masked as the audit trail masks
+    one, its digits as x, in the page and in every CSV file; a long id
+    is cut and hashed after that (a hash of the id with the CPR in it
+    could be searched back to the CPR)."""
+    import hashlib
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8111)
+    inst, school = gen.next(), gen.next()
+    long = f"eud-{inst}-" + "y" * 30
+    hub.cprs.update({inst, school})
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution=inst,
+                            programme="eud-smed") for c in gen.take(5)],
+             *[ev_enrolment(c, "2026-08-10", institution=long,
+                            programme="eud-smed") for c in gen.take(5)],
+             *[event("school-a", c, "readiness_assessment", school=school,
+                     grade=9, date="2026-01-15", ready=True)
+               for c in gen.take(5)])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert_clean([out] + [out.parent / f"status-{t}.csv" for t in tables],
+                 [inst, school])
+    d = cells(tables["dropouts"])
+    assert d[("xxxxxxxxxx (EUD)", "started")] == "5", tables["dropouts"]
+    masked = long.replace(inst, "x" * 10)
+    h = hashlib.blake2b(masked.encode(), digest_size=8).hexdigest()
+    assert d[(f"{masked[:23]}~{h} (EUD)", "started")] == "5", d
+    assert [r[0] for r in tables["readiness"][1:]] == \
+        ["xxxxxxxxxx 2026 grade 9", "Total"], tables["readiness"]
+
 def test_a_report_that_fails_leaves_the_last_one_as_it_was(make_hub,
                                                            tmp_path):
     """OPERATIONS.md: the page and its CSV files are replaced together,
