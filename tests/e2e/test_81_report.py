@@ -419,6 +419,18 @@ def test_usage_errors_exit_2(make_hub):
         (2, "hubctl: report needs --out FILE.html\n")
     # A leap day is a day, and one day is a period.
     report(hub, hub.tmp, "--from", "2028-02-29", "--to", "2028-02-29")
+    # Every year of the documented range is a period, also those after
+    # the last year an event may be dated in (2199): an empty one.
+    for year in ("1970", "2200", "9999"):
+        out, tables = report(hub, hub.tmp, "--year", year)
+        assert f"<title>Annual status {year}-01-01 to {year}-12-31" \
+            "</title>" in out.read_text()
+        months = 12 if year == "1970" else 0
+        assert len(tables["neet"]) == 1 + months, tables["neet"]
+    report(hub, hub.tmp, "--from", "2199-12-31", "--to", "2400-02-29")
+    p = hub.hubctl("report", "--from", "2200-02-29", "--to", "2200-03-01",
+                   "--out", "x.html", check=False)
+    assert (p.returncode, p.stderr) == (2, period)
     for year in ("26", "0", "99999", "2026x"):
         p = hub.hubctl("report", "--year", year, "--out", "x.html",
                        check=False)
