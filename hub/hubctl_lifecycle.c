@@ -312,6 +312,11 @@ hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd)
 		ug_eprintf("hubctl: --reason must not contain the CPR "
 			   "number\n");
 		ok = false;
+	} else if (!ug_utf8_valid(reason, strlen(reason))) {
+		/* Kept as typed, it would make the person's export and
+		 * audit show --json invalid UTF-8 (a Latin-1 terminal). */
+		ug_eprintf("hubctl: --reason must be UTF-8 text\n");
+		ok = false;
 	}
 	sodium_memzero(norm, sizeof norm);
 	sodium_memzero(digits, sizeof digits);

@@ -339,6 +339,15 @@ def test_an_erasure_reason_holding_the_cpr_is_refused(make_hub):
     assert not [r for r in audit(hub) if r["action"] == "erase"]
     assert hub.stats()["log_events"] == 1
     # Other numbers are no CPR: case numbers, dates, a part of the CPR.
+    # A reason typed in a Latin-1 terminal ("afgørelse", ø one byte) is
+    # no UTF-8: kept, it would make the person's export and `audit show
+    # --json` invalid UTF-8. Refused as a usage error, nothing erased.
+    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                        "erase", "--cpr", cpr, "--reason",
+                        "afg\udcf8relse 17"], capture_output=True)
+    assert (p.returncode, p.stderr) == (
+        2, b"hubctl: --reason must be UTF-8 text\n"), p.stderr
+    assert not [r for r in audit(hub) if r["action"] == "erase"]
     p = hub.hubctl("erase", "--cpr", cpr, "--reason",
                    f"case 2026-0417 of {d[:6]}, decided 2026-09-07")
     assert "erased: 1 records" in p.stdout, p.stdout
