@@ -247,6 +247,19 @@ show_filter(const ug_config *cfg, const ug_keys *keys, show_ctx *c)
 		sodium_memzero(norm, sizeof norm);
 		c->by_person = true;
 	}
+	/* The filter is kept in the show's own record, which --cpr ties to
+	 * the person: bytes that are not UTF-8 there would make their
+	 * export, and audit show --json, invalid. No id or key has any. */
+	static const char *const texts[] = {"actor", "key"};
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = ug_config_get(cfg, texts[i]);
+		if (!ug_utf8_valid(v, strlen(v))) {
+			ug_eprintf("hubctl: audit show: --%s must be UTF-8 "
+				   "text\n",
+				   texts[i]);
+			return false;
+		}
+	}
 	/* --to names the last day shown, so it counts to the day's end. */
 	if (!day_option(cfg, "from", &c->from, INT64_MIN, 0) ||
 	    !day_option(cfg, "to", &c->to, INT64_MAX, 1))

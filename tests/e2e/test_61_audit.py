@@ -674,8 +674,20 @@ def test_a_bad_audit_show_filter_is_found_before_the_store(make_hub,
                 assert p.stderr == said, (args, where, p.stderr)
             else:
                 assert p.stderr.startswith("hubctl: --cpr: "), p.stderr
+    # A filter that is not UTF-8 (a Latin-1 terminal) is no id or key,
+    # and kept in the show's record it would make --json, and with
+    # --cpr the person's export, invalid UTF-8.
+    for name in ("actor", "key"):
+        p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                            str(hub.conf), "audit", "show", f"--{name}",
+                            "j\udcf8rn"], capture_output=True)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            2, b"", f"hubctl: audit show: --{name} must be UTF-8 "
+            "text\n".encode()), (name, p.stderr)
     assert not (tmp_path / "none").exists()
     assert hub.stats()["audit_records"] == before
+
+
 def test_keygen_is_recorded_when_it_writes_keys(make_hub):
     """hubctl --help, SECURITY.md: keygen is recorded once the store
     exists, when it writes keys; one refused because the files exist
