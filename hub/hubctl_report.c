@@ -522,8 +522,14 @@ shown(const report_table *t, size_t r, size_t c, char buf[24])
 static void
 csv_field(FILE *f, const char *s)
 {
+	/* An id is any text an agency sent, and a spreadsheet takes a cell
+	 * that begins so for a formula (one can fetch a URL): a ' before it
+	 * makes it text, as it is on the page. No figure begins so. */
+	bool formula = s[0] && strchr("=+-@\t\r", s[0]);
 	if (strpbrk(s, ",\"\n;")) {
 		fputc('"', f);
+		if (formula)
+			fputc('\'', f);
 		for (; *s; s++) {
 			if (*s == '"')
 				fputc('"', f);
@@ -531,6 +537,8 @@ csv_field(FILE *f, const char *s)
 		}
 		fputc('"', f);
 	} else {
+		if (formula)
+			fputc('\'', f);
 		fputs(s, f);
 	}
 }

@@ -335,6 +335,26 @@ def test_a_cpr_sent_as_an_institution_or_school_is_masked(make_hub,
     assert [r[0] for r in tables["readiness"][1:]] == \
         ["xxxxxxxxxx 2026 grade 9", "Total"], tables["readiness"]
 
+def test_a_label_a_spreadsheet_would_run_is_quoted_in_the_csv(make_hub,
+                                                              tmp_path):
+    """OPERATIONS.md, the CSV files: an id is any text an agency sent,
+    and a CSV cell that begins with =, +, - or @ is a formula to a
+    spreadsheet (which can fetch a URL or run a command): such a label is
+    written with a ' before it in the CSV, as it is on the page."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8112)
+    ids = ["=1+2", "+gym-a", "-eud-b", "@fgu-c"]
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution=i,
+                            programme="x") for i, c in zip(ids, gen.take(4))])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    rows = [r[0] for r in tables["dropouts"][1:-1]]
+    assert rows == sorted(f"'{i} (other)" for i in ids), rows
+    page = out.read_text()
+    for i in ids:
+        assert f"<th>{i} (other)</th>" in page
+
+
 def test_a_report_that_fails_leaves_the_last_one_as_it_was(make_hub,
                                                            tmp_path):
     """OPERATIONS.md: the page and its CSV files are replaced together,
