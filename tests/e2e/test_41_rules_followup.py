@@ -66,6 +66,40 @@ def test_a_corrected_dropout_is_not_a_second_dropout(make_hub):
     assert [e["superseded"] for e in events.values()] == [False]
 
 
+def test_the_clocks_of_a_corrected_dropout_tell_the_corrected_date(
+        make_hub):
+    """RULES section 3, Corrections: a corrected dropout date moves the
+    gap clock and leaves the contact clock where it was. The alerts those
+    clocks raised later still named the superseded report: the deadline
+    texts said the dropout was on 09-04, and every one of them carried
+    that report as evidence, the gap alert beside an explanation of
+    09-07. Now they tell the dropout as corrected, with the correction as
+    evidence."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(4114).born("2010-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_dropout(cpr, "2026-09-04")
+    hub.send(first)
+    hub.wait_applied()
+    fix = corrected(first, ev_dropout(cpr, "2026-09-07"))
+    hub.send(fix)
+    hub.wait_applied()
+    hub.advance("2026-09-11T00:00:00")
+    hub.advance("2026-09-15T00:00:00")
+    hub.advance("2026-10-08T00:00:00")
+    assert hub.stats()["alerts"] == 4
+    desk = {a["rule"]: a for a in hub.peek("desk-dora", 2)}
+    gap = next(a for a in hub.peek("cw-anna", 2)
+               if a["rule"] == "transition_gap")
+    for a in (desk["deadline.contact.warn"], desk["deadline.contact.missed"]):
+        assert "college-a reported the dropout on 2026-09-07." in \
+            a["explanation"]
+    assert "left school or education on 2026-09-07" in gap["explanation"]
+    for a in (*desk.values(), gap):
+        assert [(e["event_id"], e["period_start"]) for e in a["evidence"]] == \
+            [(fix.event_id.hex(), "2026-09-07")], a["rule"]
+
+
 def test_readiness_corrected_to_ready_withdraws_the_alert(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     cpr = CprGen(4102).born("2011-01-11")
