@@ -565,6 +565,7 @@ apply_record(void *ctx, const store_record *rec)
 typedef struct {
 	wire_envelope *env;
 	char agency[STORE_ID_MAX];
+	int64_t received_at;
 } started_by;
 
 static ug_err
@@ -574,6 +575,7 @@ load_started_by(void *ctx, const store_record *rec)
 	s->env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, rec->body,
 			     rec->body_len);
 	ug_strlcpy(s->agency, rec->agency, sizeof s->agency);
+	s->received_at = rec->received_at;
 	return UG_OK;
 }
 
@@ -598,6 +600,9 @@ fire_timer(apply_ctx *c, const store_timer *t)
 	 * evidence, not the superseded report. */
 	bool episode_clock =
 	    t->kind >= TIMER_GAP && t->kind <= TIMER_OFFER_DUE;
+	/* The legal clocks say when the hub learned of the dropout: the
+	 * first report's receipt, also after a correction. */
+	int64_t first_received = from.received_at;
 	uint64_t latest = 0;
 	char owner[STORE_ID_MAX];
 	if (episode_clock && from.env && p.dropout_seq == t->seq &&
@@ -626,6 +631,7 @@ fire_timer(apply_ctx *c, const store_timer *t)
 	    .today = hub__today(h),
 	    .seq = t->seq,
 	    .agency = from.env ? from.agency : "hub",
+	    .received_at = from.env ? first_received : 0,
 	    .env = from.env,
 	};
 	static outcome o;
