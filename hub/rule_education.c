@@ -214,7 +214,13 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	 * day. */
 	if (known < day)
 		known = day;
-	left_education(in, p, day, o);
+	/* Agencies export on their own schedules: a dropout dated before
+	 * the exit the person is out since (another institution's, reported
+	 * late) is not the latest exit, and the gap is still counted from
+	 * that one, as for a school leaving (rule_leaving). It is news all
+	 * the same: its alert, episode and legal clocks follow. */
+	if (p->enrolled || !p->left_day || day >= p->left_day)
+		left_education(in, p, day, o);
 	if (!back_already) {
 		p->dropout_open = true;
 		p->dropout_seq = in->seq;
