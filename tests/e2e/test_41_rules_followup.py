@@ -451,6 +451,42 @@ def test_absence_corrected_to_nothing_withdraws_the_alert(make_hub):
         ("AbsenceReport", "2026-08-31", "2026-09-04", 0, 30)
 
 
+def test_a_signal_a_correction_took_back_combines_no_more(make_hub):
+    """RULES section 5: a correction that withdraws an alert takes its
+    signal too. A pupil corrected to education-ready, and a week of
+    absence corrected to none, still counted as warning signs: with a
+    dropout risk and a missed activation each became an URGENT combined
+    alert proposing a meeting over "not education-ready (school-a,
+    2026-09-03)" or "absence (school-a, 2026-09-04)", facts the school
+    had taken back."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"combined.enabled": "yes",
+                           "absence.rolling.min_days": "5"})
+    gen = CprGen(4115)
+    pupil, absent = gen.born("2011-01-11"), gen.born("2011-02-11")
+    hub.assign(pupil, "cw-anna")
+    hub.assign(absent, "cw-anna")
+    grade9 = ev_readiness(pupil, "2026-09-03", 9, not_ready_academic=True)
+    week = ev_absence(absent, "2026-08-31", 6)
+    hub.send(grade9, week)
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(corrected(grade9, ev_readiness(pupil, "2026-09-03", 9,
+                                            ready=True)),
+             corrected(week, ev_absence(absent, "2026-08-31", 0)))
+    assert hub.wait_applied()["alerts"] == 4     # two `withdrawn` notices
+    for cpr in (pupil, absent):
+        hub.send(ev_dropout_risk(cpr, "2026-09-04"),
+                 ev_missed_activation(cpr, "2026-09-05"))
+    assert hub.wait_applied()["alerts"] == 6     # two dropout risks
+    assert rules_of(hub.peek("cw-anna", 4)) == [
+        "dropout_risk", "dropout_risk", "withdrawn", "withdrawn"]
+    # A not-ready assessment that stands still combines.
+    hub.send(ev_readiness(pupil, "2026-09-06", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 7
+    [c] = [a for a in hub.peek("cw-anna", 5) if a["rule"] == "combined"]
+    assert "not education-ready (school-a, 2026-09-06)" in c["explanation"]
+
+
 def test_absence_corrected_to_another_kind_no_longer_counts(make_hub):
     """A week reported as unlawful absence, corrected to illness once the
     sick note came: the unlawful row is gone from the quarter measure. With
