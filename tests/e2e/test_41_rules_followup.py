@@ -207,6 +207,26 @@ def test_a_corrected_miss_counts_on_its_corrected_date(make_hub):
         "2 missed within 30 days" in a["explanation"]
 
 
+def test_a_corrected_miss_is_a_signal_on_its_corrected_date(make_hub):
+    """RULES section 5: a signal's day is its event's date. A miss of
+    06-01 corrected to 02-01 stayed a signal of 06-01, and with a
+    dropout risk of 06-05 and a not-ready assessment of 06-10 raised a
+    combined alert naming "missed activation (jobcenter-a, 2026-06-01)".
+    02-01 is 129 days before 06-10: three separate alerts' worth, no
+    combined one."""
+    hub = rules_hub(make_hub, "2026-06-10T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    cpr = CprGen(4116).born("2011-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_missed_activation(cpr, "2026-06-01")
+    hub.send(first)
+    hub.send(corrected(first, ev_missed_activation(cpr, "2026-02-01")))
+    hub.send(ev_dropout_risk(cpr, "2026-06-05"),
+             ev_readiness(cpr, "2026-06-10", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 2
+    assert rules_of(hub.peek("cw-anna", 2)) == ["dropout_risk", "readiness"]
+
+
 def test_dropout_reaches_the_counsellor_without_a_contact_person(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     cpr = CprGen(4104).born("2009-09-09")
