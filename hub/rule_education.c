@@ -202,6 +202,12 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 		memcpy(p->dropout_event_id, in->env->event_id.data,
 		       WIRE_EVENT_ID_LEN);
 		correct_dropout(in, p, day, o);
+		/* A signal's day is its event's date: the combined rule
+		 * sees the dropout where it now is. */
+		for (int i = 0; i < p->nsignals; i++)
+			if (p->signals[i].kind == SIG_DROPOUT &&
+			    p->signals[i].seq == p->dropout_seq)
+				p->signals[i].day = day;
 		return;
 	}
 	/* Back in an education that started after this dropout (reported

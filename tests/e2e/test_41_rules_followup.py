@@ -227,6 +227,26 @@ def test_a_corrected_miss_is_a_signal_on_its_corrected_date(make_hub):
     assert rules_of(hub.peek("cw-anna", 2)) == ["dropout_risk", "readiness"]
 
 
+def test_a_corrected_dropout_is_a_signal_on_its_corrected_date(make_hub):
+    """As for a miss: a dropout of 06-01 corrected to 2025-12-01 (an
+    adult's: no legal clocks) stayed a signal of 06-01 and combined with
+    June's signals. On its date it is too long before them, and so is
+    the transition gap it opened on 01-14 (the gap's alert is its own)."""
+    hub = rules_hub(make_hub, "2026-06-10T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    cpr = CprGen(4117).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_dropout(cpr, "2026-06-01")
+    hub.send(first)
+    hub.send(corrected(first, ev_dropout(cpr, "2025-12-01")))
+    hub.settle(agency="school-a")
+    hub.send(ev_dropout_risk(cpr, "2026-06-05"),
+             ev_readiness(cpr, "2026-06-10", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 4
+    assert rules_of(hub.peek("cw-anna", 4)) == [
+        "dropout", "dropout_risk", "readiness", "transition_gap"]
+
+
 def test_dropout_reaches_the_counsellor_without_a_contact_person(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     cpr = CprGen(4104).born("2009-09-09")
