@@ -415,12 +415,24 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 		 * ground from that alert; not ready again is said once. */
 		memcpy(p->readiness[kept].event_id, in->env->event_id.data,
 		       WIRE_EVENT_ID_LEN);
-		if (x->ready) {
+		/* Not ready in a grade the rule does not watch (grade 7
+		 * for 9, say) raises nothing either: the alert's ground is
+		 * gone as with ready. */
+		bool watched = rc->readiness.grades >> x->grade & 1u;
+		if (x->ready || !watched) {
 			char why[256];
-			say(why, sizeof why,
-			    "%s corrected its assessment of "
-			    "%s: the pupil is education-ready",
-			    in->agency, x->date);
+			if (x->ready)
+				say(why, sizeof why,
+				    "%s corrected its assessment of "
+				    "%s: the pupil is education-ready",
+				    in->agency, x->date);
+			else
+				say(why, sizeof why,
+				    "%s corrected its assessment of "
+				    "%s: it was made in grade %u, in which "
+				    "not being education-ready raises no "
+				    "alert",
+				    in->agency, x->date, x->grade);
 			outcome_withdraw(o, p->readiness[kept].seq,
 					 R_READINESS, why);
 			/* Ready: no warning sign for the combined rule
@@ -432,7 +444,15 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 				    sizeof p->readiness[0]);
 			memset(&p->readiness[PROFILE_READINESS - 1], 0,
 			       sizeof p->readiness[0]);
+			return;
 		}
+		/* Still not ready: said once, but a signal's day is its
+		 * event's date. */
+		int32_t day = date_or(x->date, in->today);
+		for (int i = 0; i < p->nsignals; i++)
+			if (p->signals[i].kind == SIG_NOT_READY &&
+			    p->signals[i].seq == p->readiness[kept].seq)
+				p->signals[i].day = day;
 		return;
 	}
 	/* Any other correction (of a ready verdict, say) is judged as the

@@ -171,6 +171,45 @@ def test_a_correction_takes_back_the_alert_of_the_assessment_it_corrects(
         "is education-ready" in alerts["withdrawn"]["explanation"]
 
 
+def test_readiness_corrected_to_an_unwatched_grade_withdraws_the_alert(
+        make_hub):
+    """RULES section 3: not ready in grade 7 raises nothing. A school
+    that corrects a grade 9 assessment to grade 7 takes the ground from
+    its alert as saying ready does: the alert stayed open with the
+    counsellor, and its signal kept counting. A correction that keeps
+    the pupil not ready in a watched grade but moves the date moves the
+    signal's day: 2026-06-01 corrected to 2026-01-15 combines no more
+    with a dropout risk of 06-05 and a missed activation of 06-08."""
+    hub = rules_hub(make_hub, "2026-06-10T08:00:00",
+                    rules={"combined.enabled": "yes"})
+    gen = CprGen(4118)
+    seventh, moved = gen.born("2012-01-11"), gen.born("2011-01-11")
+    hub.assign(seventh, "cw-anna")
+    hub.assign(moved, "cw-anna")
+    wrong = ev_readiness(seventh, "2026-06-01", 9, not_ready_academic=True)
+    early = ev_readiness(moved, "2026-06-01", 9, not_ready_academic=True)
+    hub.send(wrong, early)
+    assert hub.wait_applied()["alerts"] == 2
+    ids = {a["cpr"]: a["alert_id"] for a in hub.peek("cw-anna", 2)}
+    hub.send(corrected(wrong, ev_readiness(seventh, "2026-06-01", 7,
+                                           not_ready_academic=True)),
+             corrected(early, ev_readiness(moved, "2026-01-15", 9,
+                                           not_ready_academic=True)))
+    assert hub.wait_applied()["alerts"] == 3
+    [w] = [a for a in hub.peek("cw-anna", 2) if a["rule"] == "withdrawn"]
+    assert (w["cpr"], w["title"]) == \
+        (seventh, f"Withdrawn: alert {ids[seventh]} (readiness)")
+    assert "school-a corrected its assessment of 2026-06-01: it was made " \
+        "in grade 7, in which not being education-ready raises no alert" \
+        in w["explanation"]
+    for cpr in (seventh, moved):
+        hub.send(ev_dropout_risk(cpr, "2026-06-05"),
+                 ev_missed_activation(cpr, "2026-06-08"))
+    assert hub.wait_applied()["alerts"] == 5
+    assert rules_of(hub.peek("cw-anna", 4)) == [
+        "dropout_risk", "dropout_risk", "readiness", "withdrawn"]
+
+
 def test_two_missed_activations_alert_the_contact_person(make_hub):
     hub = rules_hub(make_hub, "2026-03-30T09:00:00")
     cpr = CprGen(4103).born("2004-04-04")
