@@ -291,9 +291,24 @@ rule_dropout_risk(const rule_input *in, profile *p, outcome *o)
 {
 	const rules_config *rc = in->rc;
 	const Ungebro__V1__DropoutRisk *x = in->env->dropout_risk;
-	if (in->corrects_seq)
-		return; /* the same risk, corrected: said once */
 	int32_t day = date_or(x->date, in->today);
+	if (in->corrects_seq) {
+		/* The same risk, corrected: said once, but a signal's day is
+		 * its event's date. */
+		const wire_envelope *was = in->corrected;
+		int32_t old =
+		    was && was->payload_case ==
+				UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK
+			? date_or(was->dropout_risk->date, 0)
+			: 0;
+		for (int i = p->nsignals; old && i-- > 0;)
+			if (p->signals[i].kind == SIG_DROPOUT_RISK &&
+			    p->signals[i].day == old) {
+				p->signals[i].day = day;
+				break;
+			}
+		return;
+	}
 	bool suppress = false;
 	rule_note_signal(in, p, SIG_DROPOUT_RISK, day, o, &suppress);
 	if (suppress || !rc->dropout_risk.enabled)

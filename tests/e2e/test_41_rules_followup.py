@@ -266,6 +266,23 @@ def test_a_corrected_miss_is_a_signal_on_its_corrected_date(make_hub):
     assert rules_of(hub.peek("cw-anna", 2)) == ["dropout_risk", "readiness"]
 
 
+def test_a_corrected_dropout_risk_is_a_signal_on_its_corrected_date(
+        make_hub):
+    """As for a miss: a dropout risk assessed 06-01, corrected to 01-15,
+    combined with June's signals on its old date."""
+    hub = rules_hub(make_hub, "2026-06-10T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    cpr = CprGen(4119).born("2011-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_dropout_risk(cpr, "2026-06-01")
+    hub.send(first)
+    hub.send(corrected(first, ev_dropout_risk(cpr, "2026-01-15")))
+    hub.send(ev_missed_activation(cpr, "2026-06-05"),
+             ev_readiness(cpr, "2026-06-10", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 2
+    assert rules_of(hub.peek("cw-anna", 2)) == ["dropout_risk", "readiness"]
+
+
 def test_a_corrected_dropout_is_a_signal_on_its_corrected_date(make_hub):
     """As for a miss: a dropout of 06-01 corrected to 2025-12-01 (an
     adult's: no legal clocks) stayed a signal of 06-01 and combined with
