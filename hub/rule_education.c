@@ -450,8 +450,7 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 				    in->agency, x->date, x->grade);
 			outcome_withdraw(o, p->readiness[kept].seq,
 					 R_READINESS, why);
-			/* Ready: no warning sign for the combined rule
-			 * either. */
+			/* No warning sign for the combined rule either. */
 			rule_forget_signal(p, SIG_NOT_READY,
 					   p->readiness[kept].seq);
 			memmove(&p->readiness[kept], &p->readiness[kept + 1],
