@@ -565,6 +565,7 @@ apply_record(void *ctx, const store_record *rec)
 typedef struct {
 	wire_envelope *env;
 	char agency[STORE_ID_MAX];
+	int64_t received_at;
 } started_by;
 
 static ug_err
@@ -574,6 +575,7 @@ load_started_by(void *ctx, const store_record *rec)
 	s->env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, rec->body,
 			     rec->body_len);
 	ug_strlcpy(s->agency, rec->agency, sizeof s->agency);
+	s->received_at = rec->received_at;
 	return UG_OK;
 }
 
@@ -592,12 +594,44 @@ fire_timer(apply_ctx *c, const store_timer *t)
 	started_by from = {0};
 	if (store_log_get(h->store, t->seq, load_started_by, &from) != UG_OK)
 		from.env = NULL;
+	/* The clocks of a dropout episode keep the first report's sequence,
+	 * which names the episode; what they raise tells the dropout as
+	 * last corrected (its date above all), with that correction as the
+	 * evidence, not the superseded report. */
+	bool episode_clock =
+	    t->kind >= TIMER_GAP && t->kind <= TIMER_OFFER_DUE;
+	/* The legal clocks say when the hub learned of the dropout: the
+	 * first report's receipt, also after a correction. */
+	int64_t first_received = from.received_at;
+	uint64_t latest = 0;
+	char owner[STORE_ID_MAX];
+	if (episode_clock && from.env && p.dropout_seq == t->seq &&
+	    from.env->payload_case == UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT &&
+	    from.env->event_id.len == WIRE_EVENT_ID_LEN &&
+	    memcmp(from.env->event_id.data, p.dropout_event_id,
+		   WIRE_EVENT_ID_LEN) != 0 &&
+	    store_event_id_get(h->store, p.dropout_event_id, &latest, owner) ==
+		UG_OK &&
+	    latest > t->seq) {
+		started_by corrected = {0};
+		if (store_log_get(h->store, latest, load_started_by,
+				  &corrected) == UG_OK &&
+		    corrected.env) {
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+				  from.env);
+			from = corrected;
+		} else if (corrected.env) {
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+				  corrected.env);
+		}
+	}
 	rule_input in = {
 	    .rc = &h->rules,
 	    .now = h->now,
 	    .today = hub__today(h),
 	    .seq = t->seq,
 	    .agency = from.env ? from.agency : "hub",
+	    .received_at = from.env ? first_received : 0,
 	    .env = from.env,
 	};
 	static outcome o;

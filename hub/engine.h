@@ -287,6 +287,9 @@ int32_t date_or(const char *text, int32_t fallback);
  * merged into an open one). */
 void rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 		      outcome *o, bool *suppress);
+/* Forget the signal of this kind the event of seq noted: a correction
+ * took its ground, so it no longer counts toward a combined alert. */
+void rule_forget_signal(profile *p, int kind, uint64_t seq);
 
 /* The rules, one per event type (rule_absence.c, rule_education.c,
  * rule_addiction.c, rule_activation.c). */

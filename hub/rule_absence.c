@@ -204,6 +204,19 @@ rule_absence(const rule_input *in, profile *p, absence_state *rolling,
 			    rc->rolling.threshold_pct);
 			outcome_withdraw(o, p->absence_alert_seq, R_ROLLING,
 					 why);
+			/* Nor is it a signal for the combined rule any more,
+			 * unless the same report reached a quarter level,
+			 * which stands (quarter alerts are never taken
+			 * back). */
+			bool quarter_level = false;
+			for (int i = 0; i < p->nsignals; i++)
+				if (p->signals[i].kind == SIG_ABSENCE &&
+				    p->signals[i].seq == p->absence_alert_seq)
+					quarter_level = quarter_level_reached(
+					    quarter, p->signals[i].day);
+			if (!quarter_level)
+				rule_forget_signal(p, SIG_ABSENCE,
+						   p->absence_alert_seq);
 		}
 		p->absence_alert_seq = 0;
 	}

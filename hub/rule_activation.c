@@ -28,6 +28,16 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 					p->missed[i] = day;
 					break;
 				}
+			/* A signal's day is its event's date: the
+			 * combined rule sees the miss where it now is. */
+			for (int i = p->nsignals; i-- > 0;)
+				if (old &&
+				    p->signals[i].kind ==
+					SIG_MISSED_ACTIVATION &&
+				    p->signals[i].day == old) {
+					p->signals[i].day = day;
+					break;
+				}
 		}
 		return;
 	}

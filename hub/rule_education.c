@@ -202,6 +202,12 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 		memcpy(p->dropout_event_id, in->env->event_id.data,
 		       WIRE_EVENT_ID_LEN);
 		correct_dropout(in, p, day, o);
+		/* A signal's day is its event's date: the combined rule
+		 * sees the dropout where it now is. */
+		for (int i = 0; i < p->nsignals; i++)
+			if (p->signals[i].kind == SIG_DROPOUT &&
+			    p->signals[i].seq == p->dropout_seq)
+				p->signals[i].day = day;
 		return;
 	}
 	/* Back in an education that started after this dropout (reported
@@ -214,7 +220,13 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	 * day. */
 	if (known < day)
 		known = day;
-	left_education(in, p, day, o);
+	/* Agencies export on their own schedules: a dropout dated before
+	 * the exit the person is out since (another institution's, reported
+	 * late) is not the latest exit, and the gap is still counted from
+	 * that one, as for a school leaving (rule_leaving). It is news all
+	 * the same: its alert, episode and legal clocks follow. */
+	if (p->enrolled || !p->left_day || day >= p->left_day)
+		left_education(in, p, day, o);
 	if (!back_already) {
 		p->dropout_open = true;
 		p->dropout_seq = in->seq;
@@ -279,9 +291,24 @@ rule_dropout_risk(const rule_input *in, profile *p, outcome *o)
 {
 	const rules_config *rc = in->rc;
 	const Ungebro__V1__DropoutRisk *x = in->env->dropout_risk;
-	if (in->corrects_seq)
-		return; /* the same risk, corrected: said once */
 	int32_t day = date_or(x->date, in->today);
+	if (in->corrects_seq) {
+		/* The same risk, corrected: said once, but a signal's day is
+		 * its event's date. */
+		const wire_envelope *was = in->corrected;
+		int32_t old =
+		    was && was->payload_case ==
+				UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT_RISK
+			? date_or(was->dropout_risk->date, 0)
+			: 0;
+		for (int i = p->nsignals; old && i-- > 0;)
+			if (p->signals[i].kind == SIG_DROPOUT_RISK &&
+			    p->signals[i].day == old) {
+				p->signals[i].day = day;
+				break;
+			}
+		return;
+	}
 	bool suppress = false;
 	rule_note_signal(in, p, SIG_DROPOUT_RISK, day, o, &suppress);
 	if (suppress || !rc->dropout_risk.enabled)
@@ -403,20 +430,43 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 		 * ground from that alert; not ready again is said once. */
 		memcpy(p->readiness[kept].event_id, in->env->event_id.data,
 		       WIRE_EVENT_ID_LEN);
-		if (x->ready) {
+		/* Not ready in a grade the rule does not watch (grade 7
+		 * for 9, say) raises nothing either: the alert's ground is
+		 * gone as with ready. */
+		bool watched = rc->readiness.grades >> x->grade & 1u;
+		if (x->ready || !watched) {
 			char why[256];
-			say(why, sizeof why,
-			    "%s corrected its assessment of "
-			    "%s: the pupil is education-ready",
-			    in->agency, x->date);
+			if (x->ready)
+				say(why, sizeof why,
+				    "%s corrected its assessment of "
+				    "%s: the pupil is education-ready",
+				    in->agency, x->date);
+			else
+				say(why, sizeof why,
+				    "%s corrected its assessment of "
+				    "%s: it was made in grade %u, in which "
+				    "not being education-ready raises no "
+				    "alert",
+				    in->agency, x->date, x->grade);
 			outcome_withdraw(o, p->readiness[kept].seq,
 					 R_READINESS, why);
+			/* No warning sign for the combined rule either. */
+			rule_forget_signal(p, SIG_NOT_READY,
+					   p->readiness[kept].seq);
 			memmove(&p->readiness[kept], &p->readiness[kept + 1],
 				(size_t)(PROFILE_READINESS - 1 - kept) *
 				    sizeof p->readiness[0]);
 			memset(&p->readiness[PROFILE_READINESS - 1], 0,
 			       sizeof p->readiness[0]);
+			return;
 		}
+		/* Still not ready: said once, but a signal's day is its
+		 * event's date. */
+		int32_t day = date_or(x->date, in->today);
+		for (int i = 0; i < p->nsignals; i++)
+			if (p->signals[i].kind == SIG_NOT_READY &&
+			    p->signals[i].seq == p->readiness[kept].seq)
+				p->signals[i].day = day;
 		return;
 	}
 	/* Any other correction (of a ready verdict, say) is judged as the

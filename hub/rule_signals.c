@@ -126,6 +126,19 @@ list_signals(const rule_input *in, const profile *p, int32_t from, int32_t to,
 }
 
 void
+rule_forget_signal(profile *p, int kind, uint64_t seq)
+{
+	int kept = 0;
+	for (int i = 0; i < p->nsignals; i++)
+		if (p->signals[i].kind != kind || p->signals[i].seq != seq)
+			p->signals[kept++] = p->signals[i];
+	if (kept < p->nsignals)
+		memset(&p->signals[kept], 0,
+		       (size_t)(p->nsignals - kept) * sizeof p->signals[0]);
+	p->nsignals = (uint8_t)kept;
+}
+
+void
 rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 		 outcome *o, bool *suppress)
 {

@@ -150,12 +150,25 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 	    missed ? "Legal deadline missed"
 		   : "Legal deadline near, not handled",
 	    what);
+	/* A dropout reported late (or ahead) is told with both days: the
+	 * contact clock runs from the report, not from the dropout's date,
+	 * and the desk must see why the deadline is where it is. */
+	char reported[11] = "", dated[32] = "";
+	if (rule != R_TREATMENT_MISSED && date && in->received_at) {
+		ug_date_format((int32_t)(in->received_at / UG_DAY_MS),
+			       reported);
+		if (strcmp(reported, date) != 0)
+			say(dated, sizeof dated, ", dated %s", date);
+	}
 	say(d->explanation, sizeof d->explanation,
-	    "The hub keeps the legal clocks. %s reported the %s on %s. %s %s. "
-	    "Rule %s: %s. %s.",
+	    "The hub keeps the legal clocks. %s reported the %s on %s%s. %s "
+	    "%s. Rule %s: %s. %s.",
 	    env ? in->agency : "An agency",
 	    rule == R_TREATMENT_MISSED ? "referral" : "dropout",
-	    date ? date : "(unknown)",
+	    reported[0] ? reported
+	    : date	? date
+			: "(unknown)",
+	    dated,
 	    missed ? "The deadline passed on"
 		   : "Not recorded as done, and "
 		     "the deadline is",

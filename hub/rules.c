@@ -512,6 +512,15 @@ quarter_forget(quarter_state *st, const absence_report *row)
 			st->reports[i] = st->reports[--st->count];
 }
 
+bool
+quarter_level_reached(const quarter_state *st, int32_t day)
+{
+	int32_t q = quarter_of(day);
+	return (q == st->quarter && (st->warned || st->notified)) ||
+	       (st->prev.quarter && q == st->prev.quarter &&
+		(st->prev.warned || st->prev.notified));
+}
+
 void
 quarter_apply(const quarter_config *cfg, quarter_state *st,
 	      const absence_report *report, quarter_verdict *verdict)

@@ -155,6 +155,10 @@ uint32_t absence_apportion(uint32_t lessons, uint32_t before, uint32_t part,
 void quarter_apply(const quarter_config *cfg, quarter_state *st,
 		   const absence_report *report, quarter_verdict *verdict);
 
+/* Whether a level was reached in the quarter holding day (the current
+ * quarter or the one before). */
+bool quarter_level_reached(const quarter_state *st, int32_t day);
+
 /* As absence_forget, for the rows of the current quarter. */
 void quarter_forget(quarter_state *st, const absence_report *row);
 

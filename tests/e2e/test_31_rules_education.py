@@ -199,6 +199,31 @@ def test_an_earlier_exit_reported_late_leaves_the_gap_clock_alone(
         "college-a)" in gap["explanation"]
 
 
+def test_an_earlier_dropout_reported_late_leaves_the_gap_clock_alone(
+        make_hub):
+    """As for a school leaving: college-y's dropout of 08-20, reported
+    after college-x's of 09-07, moved the gap clock back to August, and
+    the gap opened at the first loop turn after 09-19 ("left school or
+    education on 2026-08-20") for someone at college-x until 09-07. It is
+    not the latest exit: it alerts as a dropout, and the gap is counted
+    from 09-07, open at 10-08 00:00."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(3116).born("2004-07-07")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.set_clock("2026-09-10T08:00:00")
+    hub.send(ev_dropout(adult, "2026-08-20", institution="college-y"))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.advance("2026-10-07T23:59:59")
+    assert hub.stats()["alerts"] == 2
+    hub.advance("2026-10-08T00:00:00")
+    assert hub.stats()["alerts"] == 3
+    [gap] = [a for a in hub.peek("cw-anna", 3)
+             if a["rule"] == "transition_gap"]
+    assert "left school or education on 2026-09-07 (reported by " \
+        "college-a)" in gap["explanation"]
+
+
 def test_a_corrected_leaving_date_moves_the_gap_clock(make_hub):
     """A school corrects the day a pupil left (the natural key is school,
     CPR and grade: the day is a value, ADAPTERS.md), to an earlier one:

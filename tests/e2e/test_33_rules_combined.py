@@ -13,7 +13,7 @@ transition gap (docs/RULES.md)."""
 import datetime
 
 from hubtest import (CprGen, ev_absence, ev_dropout, ev_dropout_risk,
-                     ev_missed_activation, ev_readiness, ev_referral,
+                     ev_missed_activation, ev_readiness, ev_referral, event,
                      rules_hub)
 
 COMBINED = {"combined.enabled": "yes"}
@@ -148,6 +148,33 @@ def test_same_signal_twice_is_one_kind(make_hub):
         ("dropout_risk", "NORMAL", "cw-anna"),
         ("dropout_risk", "NORMAL", "cw-anna"),
         ("readiness", "NORMAL", "cw-anna")]
+
+
+def test_events_that_are_no_warning_sign_raise_nothing(make_hub):
+    """RULES section 2: the events that raise no alert and are no
+    signal. A benefit that starts and stops (a fact for the annual
+    status report), an enrolment without a dropout and an ended one, a
+    mentor assigned: beside a dropout risk and a not-ready assessment
+    they make no third kind, and nothing of their own."""
+    hub, [cpr] = combined_hub(make_hub, 3318)
+    benefit = dict(jobcenter="jc-albertslund", benefit="CASH_BENEFIT",
+                   start="2026-08-01")
+    hub.send(event("jobcenter-a", cpr, "benefit_status", **benefit),
+             event("jobcenter-a", cpr, "benefit_status", stop="2026-09-02",
+                   **benefit),
+             event("college-a", cpr, "enrolment", institution="fgu-vest",
+                   programme="fgu", start="2026-08-10"),
+             event("college-a", cpr, "enrolment", institution="fgu-vest",
+                   programme="fgu", start="2026-08-10", end="2026-09-03"),
+             event("youth-a", cpr, "contact_assignment", caseworker="cw-bob",
+                   role="mentor", **{"from": "2026-09-01"}),
+             ev_dropout_risk(cpr, "2026-09-04"),
+             ev_readiness(cpr, "2026-09-07", 9))
+    assert hub.wait_applied()["alerts"] == 2
+    assert summary(hub.peek("cw-anna", 2)) == [
+        ("dropout_risk", "NORMAL", "cw-anna"),
+        ("readiness", "NORMAL", "cw-anna")]
+    hub.peek("cw-bob", 0)
 
 
 def test_referral_without_consent_is_no_signal(make_hub):

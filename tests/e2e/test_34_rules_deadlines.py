@@ -120,6 +120,12 @@ def test_contact_clock_runs_from_when_the_hub_learned(make_hub):
     assert hub.stats()["alerts"] == 2
     [w] = hub.peek("desk-dora", 1)
     assert "the deadline is 2026-09-28" in w["explanation"]
+    # The desk reads why the deadline is where it is: the day the
+    # college reported the dropout, then the dropout's own date (the
+    # text said "reported the dropout on 2026-09-02", the deadline five
+    # working days after another day).
+    assert "college-a reported the dropout on 2026-09-21, dated " \
+        "2026-09-02. Not recorded as done" in w["explanation"]
 
 
 def test_acknowledging_is_not_contact_recording_it_is(make_hub):
@@ -477,8 +483,9 @@ def test_a_dropout_reported_ahead_starts_its_clock_on_its_date(make_hub):
     assert hub.stats()["alerts"] == 2
     [w] = hub.peek("desk-dora", 1)
     assert w["rule"] == "deadline.contact.warn"
-    assert "Not recorded as done, and the deadline is 2026-09-23." in \
-        w["explanation"]
+    assert "college-a reported the dropout on 2026-09-07, dated " \
+        "2026-09-16. Not recorded as done, and the deadline is " \
+        "2026-09-23." in w["explanation"]
     # Recorded on the deadline's day: met.
     hub.set_clock("2026-09-23T15:00:00")
     rc, out, err = hub.record("cw-anna", "contact", d["alert_id"], "phone")

@@ -66,6 +66,40 @@ def test_a_corrected_dropout_is_not_a_second_dropout(make_hub):
     assert [e["superseded"] for e in events.values()] == [False]
 
 
+def test_the_clocks_of_a_corrected_dropout_tell_the_corrected_date(
+        make_hub):
+    """RULES section 3, Corrections: a corrected dropout date moves the
+    gap clock and leaves the contact clock where it was. The alerts those
+    clocks raised later still named the superseded report: the deadline
+    texts said the dropout was on 09-04, and every one of them carried
+    that report as evidence, the gap alert beside an explanation of
+    09-07. Now they tell the dropout as corrected, with the correction as
+    evidence."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(4114).born("2010-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_dropout(cpr, "2026-09-04")
+    hub.send(first)
+    hub.wait_applied()
+    fix = corrected(first, ev_dropout(cpr, "2026-09-07"))
+    hub.send(fix)
+    hub.wait_applied()
+    hub.advance("2026-09-11T00:00:00")
+    hub.advance("2026-09-15T00:00:00")
+    hub.advance("2026-10-08T00:00:00")
+    assert hub.stats()["alerts"] == 4
+    desk = {a["rule"]: a for a in hub.peek("desk-dora", 2)}
+    gap = next(a for a in hub.peek("cw-anna", 2)
+               if a["rule"] == "transition_gap")
+    for a in (desk["deadline.contact.warn"], desk["deadline.contact.missed"]):
+        assert "college-a reported the dropout on 2026-09-07." in \
+            a["explanation"]
+    assert "left school or education on 2026-09-07" in gap["explanation"]
+    for a in (*desk.values(), gap):
+        assert [(e["event_id"], e["period_start"]) for e in a["evidence"]] == \
+            [(fix.event_id.hex(), "2026-09-07")], a["rule"]
+
+
 def test_readiness_corrected_to_ready_withdraws_the_alert(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     cpr = CprGen(4102).born("2011-01-11")
@@ -137,6 +171,45 @@ def test_a_correction_takes_back_the_alert_of_the_assessment_it_corrects(
         "is education-ready" in alerts["withdrawn"]["explanation"]
 
 
+def test_readiness_corrected_to_an_unwatched_grade_withdraws_the_alert(
+        make_hub):
+    """RULES section 3: not ready in grade 7 raises nothing. A school
+    that corrects a grade 9 assessment to grade 7 takes the ground from
+    its alert as saying ready does: the alert stayed open with the
+    counsellor, and its signal kept counting. A correction that keeps
+    the pupil not ready in a watched grade but moves the date moves the
+    signal's day: 2026-06-01 corrected to 2026-01-15 combines no more
+    with a dropout risk of 06-05 and a missed activation of 06-08."""
+    hub = rules_hub(make_hub, "2026-06-10T08:00:00",
+                    rules={"combined.enabled": "yes"})
+    gen = CprGen(4118)
+    seventh, moved = gen.born("2012-01-11"), gen.born("2011-01-11")
+    hub.assign(seventh, "cw-anna")
+    hub.assign(moved, "cw-anna")
+    wrong = ev_readiness(seventh, "2026-06-01", 9, not_ready_academic=True)
+    early = ev_readiness(moved, "2026-06-01", 9, not_ready_academic=True)
+    hub.send(wrong, early)
+    assert hub.wait_applied()["alerts"] == 2
+    ids = {a["cpr"]: a["alert_id"] for a in hub.peek("cw-anna", 2)}
+    hub.send(corrected(wrong, ev_readiness(seventh, "2026-06-01", 7,
+                                           not_ready_academic=True)),
+             corrected(early, ev_readiness(moved, "2026-01-15", 9,
+                                           not_ready_academic=True)))
+    assert hub.wait_applied()["alerts"] == 3
+    [w] = [a for a in hub.peek("cw-anna", 2) if a["rule"] == "withdrawn"]
+    assert (w["cpr"], w["title"]) == \
+        (seventh, f"Withdrawn: alert {ids[seventh]} (readiness)")
+    assert "school-a corrected its assessment of 2026-06-01: it was made " \
+        "in grade 7, in which not being education-ready raises no alert" \
+        in w["explanation"]
+    for cpr in (seventh, moved):
+        hub.send(ev_dropout_risk(cpr, "2026-06-05"),
+                 ev_missed_activation(cpr, "2026-06-08"))
+    assert hub.wait_applied()["alerts"] == 5
+    assert rules_of(hub.peek("cw-anna", 4)) == [
+        "dropout_risk", "dropout_risk", "readiness", "withdrawn"]
+
+
 def test_two_missed_activations_alert_the_contact_person(make_hub):
     hub = rules_hub(make_hub, "2026-03-30T09:00:00")
     cpr = CprGen(4103).born("2004-04-04")
@@ -171,6 +244,63 @@ def test_a_corrected_miss_counts_on_its_corrected_date(make_hub):
     [a] = hub.peek("desk-dora", 1)
     assert "reported a missed activation on 2026-02-20 (activity akt-1): " \
         "2 missed within 30 days" in a["explanation"]
+
+
+def test_a_corrected_miss_is_a_signal_on_its_corrected_date(make_hub):
+    """RULES section 5: a signal's day is its event's date. A miss of
+    06-01 corrected to 02-01 stayed a signal of 06-01, and with a
+    dropout risk of 06-05 and a not-ready assessment of 06-10 raised a
+    combined alert naming "missed activation (jobcenter-a, 2026-06-01)".
+    02-01 is 129 days before 06-10: three separate alerts' worth, no
+    combined one."""
+    hub = rules_hub(make_hub, "2026-06-10T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    cpr = CprGen(4116).born("2011-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_missed_activation(cpr, "2026-06-01")
+    hub.send(first)
+    hub.send(corrected(first, ev_missed_activation(cpr, "2026-02-01")))
+    hub.send(ev_dropout_risk(cpr, "2026-06-05"),
+             ev_readiness(cpr, "2026-06-10", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 2
+    assert rules_of(hub.peek("cw-anna", 2)) == ["dropout_risk", "readiness"]
+
+
+def test_a_corrected_dropout_risk_is_a_signal_on_its_corrected_date(
+        make_hub):
+    """As for a miss: a dropout risk assessed 06-01, corrected to 01-15,
+    combined with June's signals on its old date."""
+    hub = rules_hub(make_hub, "2026-06-10T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    cpr = CprGen(4119).born("2011-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_dropout_risk(cpr, "2026-06-01")
+    hub.send(first)
+    hub.send(corrected(first, ev_dropout_risk(cpr, "2026-01-15")))
+    hub.send(ev_missed_activation(cpr, "2026-06-05"),
+             ev_readiness(cpr, "2026-06-10", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 2
+    assert rules_of(hub.peek("cw-anna", 2)) == ["dropout_risk", "readiness"]
+
+
+def test_a_corrected_dropout_is_a_signal_on_its_corrected_date(make_hub):
+    """As for a miss: a dropout of 06-01 corrected to 2025-12-01 (an
+    adult's: no legal clocks) stayed a signal of 06-01 and combined with
+    June's signals. On its date it is too long before them, and so is
+    the transition gap it opened on 01-14 (the gap's alert is its own)."""
+    hub = rules_hub(make_hub, "2026-06-10T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    cpr = CprGen(4117).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_dropout(cpr, "2026-06-01")
+    hub.send(first)
+    hub.send(corrected(first, ev_dropout(cpr, "2025-12-01")))
+    hub.settle(agency="school-a")
+    hub.send(ev_dropout_risk(cpr, "2026-06-05"),
+             ev_readiness(cpr, "2026-06-10", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 4
+    assert rules_of(hub.peek("cw-anna", 4)) == [
+        "dropout", "dropout_risk", "readiness", "transition_gap"]
 
 
 def test_dropout_reaches_the_counsellor_without_a_contact_person(make_hub):
@@ -415,6 +545,42 @@ def test_absence_corrected_to_nothing_withdraws_the_alert(make_hub):
     assert (ev["type"], ev["period_start"], ev["period_end"],
             ev["lessons_absent"], ev["lessons_expected"]) == \
         ("AbsenceReport", "2026-08-31", "2026-09-04", 0, 30)
+
+
+def test_a_signal_a_correction_took_back_combines_no_more(make_hub):
+    """RULES section 5: a correction that withdraws an alert takes its
+    signal too. A pupil corrected to education-ready, and a week of
+    absence corrected to none, still counted as warning signs: with a
+    dropout risk and a missed activation each became an URGENT combined
+    alert proposing a meeting over "not education-ready (school-a,
+    2026-09-03)" or "absence (school-a, 2026-09-04)", facts the school
+    had taken back."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"combined.enabled": "yes",
+                           "absence.rolling.min_days": "5"})
+    gen = CprGen(4115)
+    pupil, absent = gen.born("2011-01-11"), gen.born("2011-02-11")
+    hub.assign(pupil, "cw-anna")
+    hub.assign(absent, "cw-anna")
+    grade9 = ev_readiness(pupil, "2026-09-03", 9, not_ready_academic=True)
+    week = ev_absence(absent, "2026-08-31", 6)
+    hub.send(grade9, week)
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(corrected(grade9, ev_readiness(pupil, "2026-09-03", 9,
+                                            ready=True)),
+             corrected(week, ev_absence(absent, "2026-08-31", 0)))
+    assert hub.wait_applied()["alerts"] == 4     # two `withdrawn` notices
+    for cpr in (pupil, absent):
+        hub.send(ev_dropout_risk(cpr, "2026-09-04"),
+                 ev_missed_activation(cpr, "2026-09-05"))
+    assert hub.wait_applied()["alerts"] == 6     # two dropout risks
+    assert rules_of(hub.peek("cw-anna", 4)) == [
+        "dropout_risk", "dropout_risk", "withdrawn", "withdrawn"]
+    # A not-ready assessment that stands still combines.
+    hub.send(ev_readiness(pupil, "2026-09-06", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 7
+    [c] = [a for a in hub.peek("cw-anna", 5) if a["rule"] == "combined"]
+    assert "not education-ready (school-a, 2026-09-06)" in c["explanation"]
 
 
 def test_absence_corrected_to_another_kind_no_longer_counts(make_hub):
