@@ -666,3 +666,31 @@ def test_keygen_is_recorded_when_it_writes_keys(make_hub):
                        capture_output=True, text=True, timeout=20)
     assert "a refusal to overwrite changes nothing and is\nnot recorded" \
         in p.stdout
+
+
+def test_a_revoke_record_names_the_key_it_revoked(make_hub):
+    """SECURITY.md's table: a register-* or revoke-* record's detail is
+    the id, the key's first 8 characters and the flags. A revoke names
+    the key that stopped being admitted (after a key replacement, which
+    one is gone); a revoke of an id not registered names the id alone."""
+    hub = make_hub(start=False)
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    hub.hubctl("register-caseworker", "desk-dora", "--desk", "--ops")
+    keys = {n: hubtest.read_key_file(hub.keys_dir / f"{n}.key")["public"]
+            for n in ("school-a", "desk-dora", "web-1")}
+    hub.hubctl("revoke-agency", "school-a")
+    hub.hubctl("revoke-caseworker", "desk-dora")
+    hub.hubctl("revoke-gateway", "web-1")
+    assert hub.hubctl("revoke-agency", "school-a",
+                      check=False).returncode == 1
+    recs = [(r["action"], r["result"], r["detail"]) for r in show(hub)
+            if r["action"].startswith("revoke-")]
+    assert recs == [
+        ("revoke-agency", "ok", f"school-a key {keys['school-a'][:8]}... "
+         "flags 0x2"),
+        ("revoke-caseworker", "ok", f"desk-dora key "
+         f"{keys['desk-dora'][:8]}... flags 0x5"),
+        ("revoke-gateway", "ok", f"web-1 key {keys['web-1'][:8]}... "
+         "gateway"),
+        ("revoke-agency", "not-found", "school-a")], recs
