@@ -245,14 +245,15 @@ def load(env, text):
     shutil.rmtree(fresh)
 
 
-def edit_audit(hub, change):
-    """Apply change(pairs) to the audit db's (key hex, value hex) list."""
+def edit_audit(hub, change, db="audit"):
+    """Apply change(pairs) to the audit db's (key hex, value hex) list
+    (or to db's, in log/)."""
     env = hub.data_dir / "log"
     text = dump(env)
     sections = re.split(r"(?m)^(?=VERSION=)", text)
     out = []
     for sec in sections:
-        if "\ndatabase=audit\n" in sec:
+        if f"\ndatabase={db}\n" in sec:
             head, rest = sec.split("HEADER=END\n", 1)
             body, tail = rest.split("DATA=END\n", 1)
             lines = body.splitlines()
@@ -422,6 +423,33 @@ def test_verify_counts_the_problems_and_needs_the_public_key(make_hub):
     assert p.stdout.startswith("audit trail BROKEN at record 4: record 4 "
                                "missing (gap: the next record is 5)\n2 "
                                "problems in all; "), p.stdout
+
+
+def test_removed_checkpoints_are_caught(make_hub):
+    """SECURITY.md "Verifying": the signed checkpoints are in the clear
+    in log/audit_ckpt, so deleting them needs no key; the sealed head
+    names the last one, and verify says it is missing rather than taking
+    the trail for records not yet signed. hubd, started on such a trail,
+    neither signs it again nor makes the gap go away."""
+    hub, _, _ = busy_hub(make_hub)
+    p = verify(hub)
+    last = int(re.search(r"last checkpoint: record (\d+)", p.stdout)[1])
+
+    def checkpoint(pair):
+        return pair[0].strip().startswith("63")     # 'c' and the record
+    edit_audit(hub, lambda pairs: [p for p in pairs if not checkpoint(p)],
+               db="audit_ckpt")
+    p = verify(hub)
+    assert p.returncode == 1, p.stdout
+    assert p.stdout.startswith(
+        f"audit trail BROKEN at record {last}: checkpoint at record {last} "
+        "missing (the recorded head names it as the last one signed)\n"), \
+        p.stdout
+    hub.start()
+    hub.stop()
+    p = verify(hub)
+    assert p.returncode == 1 and f"checkpoint at record {last} missing" \
+        in p.stdout, p.stdout
 
 
 def test_truncated_tail_is_caught(make_hub):
