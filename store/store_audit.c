@@ -351,20 +351,16 @@ last_checkpoint(store *s, MDB_txn *txn, uint64_t *seq)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* The last checkpoint the head names, or the last one stored if that is
- * later (a head of earlier versions names none). *missing: the one the
+/* *named: the last checkpoint the head names (0: none) on entry; the
+ * last one stored if that is later (a head of earlier versions names
+ * none). *missing: the one the
  * head names is not there. It stays named from then on, whatever is
  * signed later: nothing but a hand on the files removes a checkpoint, and
  * signing one again at its record would hide that. */
 static int
 named_checkpoint(store *s, MDB_txn *txn, uint64_t *named, bool *missing)
 {
-	uint64_t seq;
-	uint8_t hash[STORE_AUDIT_HASH_LEN];
-	bool present;
 	*missing = false;
-	if (!read_head(s, txn, &seq, hash, named, &present))
-		*named = 0;
 	MDB_val val;
 	uint8_t k[9] = {'c'};
 	ug_put_be64(k + 1, *named);
@@ -380,6 +376,63 @@ named_checkpoint(store *s, MDB_txn *txn, uint64_t *named, bool *missing)
 	if (rc == 0 && last > *named)
 		*named = last;
 	return rc;
+}
+
+#define FOUND_ACTION "audit-changed"
+
+/*
+ * Whether the chain as it stands (last record seq, hash) is the one its
+ * sealed head recorded; if not, *note is the hub's record of what it
+ * found. Appending chains from the last record there is and rewrites the
+ * head, so without the note the next append would cover a removed tail,
+ * a record appended or replaced, or a head taken away.
+ */
+static bool
+found_changed(store *s, MDB_txn *txn, uint64_t seq,
+	      const uint8_t hash[STORE_AUDIT_HASH_LEN], uint64_t *named,
+	      int64_t at, store_audit_record *note)
+{
+	uint64_t head_seq = 0;
+	uint8_t head_hash[STORE_AUDIT_HASH_LEN];
+	bool present;
+	bool head_ok =
+	    read_head(s, txn, &head_seq, head_hash, named, &present);
+	if (!head_ok)
+		*named = 0;
+	char detail[160];
+	if (!seq && !present)
+		return false; /* a new trail */
+	if (!present)
+		snprintf(detail, sizeof detail,
+			 "the chain's recorded head was missing, the last "
+			 "record %llu",
+			 (unsigned long long)seq);
+	else if (!head_ok)
+		snprintf(detail, sizeof detail,
+			 "the chain's recorded head was altered (does not "
+			 "open), the last record %llu",
+			 (unsigned long long)seq);
+	else if (head_seq != seq)
+		snprintf(detail, sizeof detail,
+			 "the chain's recorded head was record %llu, the "
+			 "last record %llu",
+			 (unsigned long long)head_seq,
+			 (unsigned long long)seq);
+	else if (sodium_memcmp(head_hash, hash, STORE_AUDIT_HASH_LEN) != 0)
+		snprintf(detail, sizeof detail,
+			 "record %llu does not match the chain's recorded "
+			 "head (replaced)",
+			 (unsigned long long)seq);
+	else
+		return false;
+	log_err("STORE-AUDIT",
+		"the audit trail was changed outside the hub: %s; recorded "
+		"as record %llu (hubctl audit verify names it)",
+		detail, (unsigned long long)seq + 1);
+	store_audit_entry e = {at,	"hub", NULL,  FOUND_ACTION,
+			       "found", NULL,  detail};
+	entry_to_record(&e, note);
+	return true;
 }
 
 /*
@@ -416,15 +469,21 @@ write_chain(store *s, const store_audit_record *extra, size_t n,
 	witnesses signed_at = {0};
 	rc = chain_tail(s, txn, &seq, hash);
 	uint64_t first = seq + 1, named = 0;
-	bool missing = false;
+	bool missing = false, changed = false;
+	store_audit_record found;
+	if (rc == 0)
+		changed = found_changed(s, txn, seq, hash, &named, at, &found);
 	if (rc == 0)
 		rc = named_checkpoint(s, txn, &named, &missing);
-	for (size_t i = 0; rc == 0 && i < queued + note_drops + n; i++) {
+	size_t total = changed + queued + note_drops + n;
+	for (size_t i = 0; rc == 0 && i < total; i++) {
+		size_t j = i - changed;
 		const store_audit_record *r =
-		    i < queued ? &q->rec[i]
-		    : i < queued + note_drops
+		    changed && i == 0 ? &found
+		    : j < queued      ? &q->rec[j]
+		    : j < queued + note_drops
 			? &dropped
-			: &extra[i - queued - note_drops];
+			: &extra[j - queued - note_drops];
 		rc = put_record(s, txn, ++seq, hash, r);
 		if (rc == 0 && s->audit_signer && seq % s->audit_every == 0 &&
 		    !(missing && seq == named)) {
@@ -755,6 +814,12 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 				"record %llu: hash mismatch (the "
 				"record before it was changed or replaced)",
 				(unsigned long long)seq);
+		else if (strcmp(r->action, FOUND_ACTION) == 0 &&
+			 strcmp(r->actor, "hub") == 0)
+			problem(out, seq,
+				"record %llu: the trail was changed outside "
+				"the hub before it: %s",
+				(unsigned long long)seq, r->detail);
 		record_hash(seq, v, val.mv_size, hash);
 		for (; ci < ncp && cps[ci].seq <= seq; ci++)
 			check_checkpoint(&cps[ci], seq, hash, out);

@@ -461,6 +461,50 @@ def test_truncated_tail_is_caught(make_hub):
     assert "truncated" in what, what
 
 
+def test_a_cut_tail_stays_named_after_hubd_appends(make_hub):
+    """SECURITY.md "The chain": the sealed head catches a removed tail.
+    Records after the last checkpoint (here: a refusal hubd wrote before
+    a crash) cut off while hubd was down stay caught once hubd runs and
+    appends again (another refusal), which chains from the last record
+    there is: it records what it found (`audit-changed` `found`,
+    hub), and verify names that record, exit 1."""
+    hub = make_hub(start=False)
+    (hub.keys_dir / "hub.sign_secret").rename(hub.tmp / "aside")
+    hub.start()
+    hub.keygen("school-x")
+
+    def refused_once():
+        with hubtest.IngestClient(hub, "school-x") as c:  # not registered
+            c.send(b"\x01\x07", timeout=1.0)
+            c.sock.poll(1000)
+    refused_once()
+    hubtest.wait_for(lambda: any(r["action"] == "connect" for r in show(
+        hub)), 10, "the refusal written", interval=0.3)
+    hub.kill9()
+    recs = show(hub)    # audit show appends one more, unsigned too
+    [refusal] = [r for r in recs if r["action"] == "connect"]
+    cut, head = refusal["seq"], recs[-1]["seq"] + 1
+    edit_audit(hub, lambda pairs: [p for p in pairs if seq_of(p) < cut])
+    seq, what = broken_at(hub)
+    assert (seq, what) == (cut, f"tail truncated: the recorded head is "
+                           f"record {head}, the last record is "
+                           f"{cut - 1}"), (seq, what)
+    (hub.tmp / "aside").rename(hub.keys_dir / "hub.sign_secret")
+    hub.start()
+    refused_once()                  # appended, and flushed at the stop
+    hub.stop()
+    seq, what = broken_at(hub)
+    assert (seq, what) == (cut, f"record {cut}: the trail was changed "
+                           "outside the hub before it: the chain's "
+                           f"recorded head was record {head}, the last "
+                           f"record {cut - 1}"), (seq, what)
+    [found] = [r for r in show(hub) if r["seq"] == cut]
+    assert (found["actor"], found["action"], found["result"]) == (
+        "hub", "audit-changed", "found"), found
+    assert "STORE-AUDIT the audit trail was changed outside the hub" in \
+        hub.log_text()
+
+
 def test_hubd_makes_the_signing_key_and_signs_what_hubctl_left(make_hub):
     """A hub started without a signing key makes one (0600) and, at its
     first tick, signs a checkpoint over the records hubctl chained

@@ -388,6 +388,49 @@ test_removed_checkpoints(void)
 }
 
 static void
+test_a_change_found_at_the_next_append_stays_in_the_trail(void)
+{
+	/* Records after the last checkpoint, cut off: the head catches it,
+	 * and the next append (which chains from the last record there is)
+	 * must not rewrite the head over it. It records what it found first,
+	 * as the hub's own record, which verify then names. */
+	const char *dir = ut_tmpdir();
+	signer k;
+	new_signer(&k);
+	store *s = make_trail(dir, &k, 10);
+	append_n(s, 1, 11);
+	store_close(&s);
+	tamper(dir, DELETE, 11, 0);
+	s = open_store(dir);
+	store_audit_signer(s, k.sk, 1000);
+	append_n(s, 1, 11);
+	CHECK_OK(store_audit_checkpoint(s, T0 + 2000));
+	store_audit_report r = verify(s, &k);
+	CHECK_EQ_INT(r.broken_seq, 11);
+	CHECK_EQ_INT(r.records, 12);
+	CHECK_EQ_INT(r.problems, 1);
+	CHECK(strstr(r.problem, "record 11: the trail was changed outside the "
+				"hub before it: the chain's recorded head was "
+				"record 11, the last record 10") != NULL);
+	/* A head taken away is recorded alike. */
+	store_close(&s);
+	tamper(dir, DROP_HEAD, 0, 0);
+	s = open_store(dir);
+	append_n(s, 1, 13);
+	r = verify(s, &k);
+	CHECK_EQ_INT(r.broken_seq, 11);
+	CHECK_EQ_INT(r.problems, 2);
+	store_close(&s);
+	/* An intact trail gets no such record. */
+	dir = ut_tmpdir();
+	s = make_trail(dir, &k, 3);
+	append_n(s, 2, 4);
+	CHECK_EQ_INT(verify(s, &k).records, 5);
+	CHECK_EQ_INT(verify(s, &k).broken_seq, 0);
+	store_close(&s);
+}
+
+static void
 test_empty_trail_is_intact(void)
 {
 	const char *dir = ut_tmpdir();
@@ -414,6 +457,8 @@ TEST_LIST = {
     {"swapped records", test_swapped_records},
     {"other signing key", test_other_signing_key},
     {"removed checkpoints", test_removed_checkpoints},
+    {"a change found at the next append stays in the trail",
+     test_a_change_found_at_the_next_append_stays_in_the_trail},
     {"empty trail is intact", test_empty_trail_is_intact},
     {NULL, NULL},
 };
