@@ -766,3 +766,29 @@ def test_a_revoke_record_names_the_key_it_revoked(make_hub):
         ("revoke-gateway", "ok", f"web-1 key {keys['web-1'][:8]}... "
          "gateway"),
         ("revoke-agency", "not-found", "school-a")], recs
+
+
+def test_a_signing_pair_replaced_as_operations_says(make_hub):
+    """OPERATIONS.md "Replacing the hub's own key": a new signing pair
+    (keygen hub with the old one moved aside) is recorded; verify with
+    it names the first checkpoint as a bad signature, and with the old
+    public key the first one signed after the change."""
+    hub = make_hub()
+    hub.stop()
+    old = hub.tmp / "old-sign"
+    old.mkdir()
+    for name in ("hub.sign_public", "hub.sign_secret"):
+        (hub.keys_dir / name).rename(old / name)
+    p = hub.hubctl("keygen", "hub")
+    assert "kept" in p.stdout and "wrote" in p.stdout, p.stdout
+    shutil.copy(hub.keys_dir / "hub.key_secret", old)
+    [keygen] = [r for r in show(hub) if r["action"] == "keygen"]
+    assert keygen["detail"] == "hub", keygen
+    changed = keygen["seq"]
+    assert broken_at(hub) == (1, "checkpoint at record 1: bad signature "
+                              "(not made with this hub's signing key, or "
+                              "altered)")
+    p = hub.hubctl("audit", "verify", "--keys_dir", str(old), check=False)
+    assert p.returncode == 1 and p.stdout.startswith(
+        f"audit trail BROKEN at record {changed}: checkpoint at record "
+        f"{changed}: bad signature"), p.stdout
