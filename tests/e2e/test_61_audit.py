@@ -452,6 +452,31 @@ def test_removed_checkpoints_are_caught(make_hub):
         in p.stdout, p.stdout
 
 
+def test_an_older_head_put_back_is_caught(make_hub):
+    """SECURITY.md "Verifying": the sealed head cannot be forged without
+    the storage key, but an older one (from a backup, say) can be put
+    back by hand: the records after it are named appended outside the
+    hub, and the next append records what it found."""
+    hub = make_hub()
+    hub.stop()
+    head = {}
+
+    def keep(pairs):
+        head.update(p for p in pairs if p[0].strip() == "68")
+        return pairs
+    edit_audit(hub, keep, db="audit_ckpt")
+    older = show(hub)[-1]["seq"]        # its own record comes after
+    edit_audit(hub, lambda pairs: [(k, head.get(k, v)) for k, v in pairs],
+               db="audit_ckpt")
+    assert broken_at(hub) == (older + 1, f"records after the recorded head "
+                              f"({older}): appended outside the hub")
+    hub.hubctl("register-caseworker", "cw-anna")
+    assert broken_at(hub) == (older + 2, f"record {older + 2}: the trail "
+                              "was changed outside the hub before it: "
+                              "the chain's recorded head was record "
+                              f"{older}, the last record {older + 1}")
+
+
 def test_truncated_tail_is_caught(make_hub):
     hub, _, _ = busy_hub(make_hub)
     last = len(show(hub))   # show itself appends a record: count after
