@@ -15,6 +15,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "store/store_password.h"
 
 void
 hubctl_audit_operator(char out[STORE_ID_MAX])
@@ -347,6 +348,27 @@ hubctl_register_outcome(store *s, ug_keys *keys, const char *action,
 		return 1;
 	}
 	return 0;
+}
+
+void
+hubctl_revoke_detail(store *s, int kind, const char *id,
+		     char out[STORE_AUDIT_DETAIL_MAX])
+{
+	char public_z85[UG_Z85_KEY_LEN + 1];
+	uint32_t flags = 0;
+	if (store_principal_current(s, kind, id, public_z85, &flags) !=
+	    UG_OK) {
+		snprintf(out, STORE_AUDIT_DETAIL_MAX, "%s", id);
+		return;
+	}
+	/* An agency's flags are its event types: bit 1 is no gateway. */
+	if (kind == STORE_CASEWORKER && (flags & STORE_FLAG_GATEWAY))
+		snprintf(out, STORE_AUDIT_DETAIL_MAX, "%s key %.8s... gateway",
+			 id, public_z85);
+	else
+		snprintf(out, STORE_AUDIT_DETAIL_MAX,
+			 "%s key %.8s... flags 0x%x", id, public_z85,
+			 (unsigned)flags);
 }
 
 int

@@ -45,6 +45,13 @@ int hubctl_register_refused(store *s, ug_keys *keys, const char *action,
 			    const char *what, const char *why,
 			    const char *hint);
 
+/* The detail of a revoke-* record: the id, and the key and flags it is
+ * registered with until the revoke (as a register-* record names them),
+ * so that the trail says which key stopped being admitted; the id alone
+ * when it has no registration of `kind`. */
+void hubctl_revoke_detail(store *s, int kind, const char *id,
+			  char out[STORE_AUDIT_DETAIL_MAX]);
+
 /* `hubctl audit verify|show`: the exit code (0 intact / printed, 1 broken
  * or failed, 2 usage). */
 int hubctl_audit(const ug_config *cfg, store *s, ug_keys *keys,

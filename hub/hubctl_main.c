@@ -467,6 +467,8 @@ cmd_revoke(ctl *c, int kind, const char *id)
 		if (err == UG_ENOTFOUND)
 			err = UG_OK;
 	}
+	char detail[STORE_AUDIT_DETAIL_MAX];
+	hubctl_revoke_detail(c->store, kind, id, detail);
 	if (err == UG_OK)
 		err = store_principal_revoke(c->store, kind, id);
 	hubctl_audit_admin(c->store, c->keys,
@@ -475,7 +477,7 @@ cmd_revoke(ctl *c, int kind, const char *id)
 			   err == UG_OK		 ? "ok"
 			   : err == UG_ENOTFOUND ? "not-found"
 						 : "failed",
-			   NULL, id);
+			   NULL, detail);
 	if (err == UG_ENOTFOUND) {
 		ug_eprintf("hubctl: revoke: no %s '%s' is registered\n",
 			   kind == STORE_AGENCY ? "agency" : "caseworker", id);

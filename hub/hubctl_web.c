@@ -75,9 +75,11 @@ hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id)
 			   id);
 		return 1;
 	}
+	char detail[STORE_AUDIT_DETAIL_MAX];
+	hubctl_revoke_detail(s, STORE_CASEWORKER, id, detail);
 	ug_err err = store_principal_revoke(s, STORE_CASEWORKER, id);
 	hubctl_audit_admin(s, keys, "revoke-gateway",
-			   err == UG_OK ? "ok" : "failed", NULL, id);
+			   err == UG_OK ? "ok" : "failed", NULL, detail);
 	if (err != UG_OK) {
 		ug_eprintf("hubctl: revoke: %s\n", ug_strerror(err));
 		return 1;

@@ -100,10 +100,19 @@ revoked_in_trail(void *ctx, const store_audit_record *r)
 	if (strncmp(r->actor, "hubctl:", 7) != 0 ||
 	    strcmp(r->result, "ok") != 0)
 		return UG_OK;
+	/* The detail starts with the id; the key and flags follow it after
+	 * a blank, which no id holds (records of earlier versions hold the
+	 * id alone). */
+	char id[STORE_ID_MAX];
+	size_t n = strcspn(r->detail, " ");
+	if (n >= sizeof id)
+		return UG_OK;
+	memcpy(id, r->detail, n);
+	id[n] = '\0';
 	if (strcmp(r->action, "revoke-gateway") == 0)
-		hub__gateway_revoked(h, r->detail);
+		hub__gateway_revoked(h, id);
 	else if (strcmp(r->action, "revoke-caseworker") == 0)
-		caseworker_revoked(h, r->detail);
+		caseworker_revoked(h, id);
 	return UG_OK;
 }
 

@@ -47,6 +47,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -870,13 +871,22 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 {
 	if (!opts || !opts->storage_key)
 		return UG_EINVAL;
+	/* sodium_malloc below needs libsodium set up; the callers that
+	 * loaded the keys have done so, this makes it hold for any. */
+	if (ug_crypto_init() != UG_OK)
+		return UG_EIO;
 	store *s = calloc(1, sizeof *s);
 	if (!s)
 		return UG_ENOMEM;
 	s->storage_key = opts->storage_key;
+	s->index_key = sodium_malloc(UG_KEY_LEN);
+	if (!s->index_key) {
+		free(s);
+		return UG_ENOMEM;
+	}
 	static const char index_label[] = "ungebro-store-index-v2";
 	ug_keyed_hash(s->storage_key, index_label, sizeof index_label - 1,
-		      s->index_key, sizeof s->index_key);
+		      s->index_key, UG_KEY_LEN);
 	ug_err err = UG_ENOMEM;
 	if (!store__scratch())
 		goto fail;
@@ -954,6 +964,7 @@ store_close(store **sp)
 	 * said they are lost, and nothing writes them later. */
 	free(s->audit_queue);
 	store__scratch_release();
+	sodium_free(s->index_key);
 	free(s);
 	*sp = NULL;
 }

@@ -5,8 +5,11 @@
  *   audit       seq BE64 -> version | prev[32] | sealed(at BE64 | actor 0 |
  *               key 0 | action 0 | result 0 | has_person | person_key[16] |
  *               detail), additional data seq | version | prev
- *   audit_ckpt  'h' -> sealed(seq BE64 | hash[32]), additional data "head":
- *               the chain's head, rewritten with every append
+ *   audit_ckpt  'h' -> sealed(seq BE64 | hash[32] | ckpt BE64),
+ *               additional data "head": the chain's head and the record
+ *               number of the last signed checkpoint (0: none yet),
+ *               rewritten with every append and every checkpoint; a head
+ *               of earlier versions lacks ckpt
  *               'c' | seq BE64 -> version | seq BE64 | hash[32] | at BE64 |
  *               signer public key[32] | Ed25519 signature over
  *               CKPT_CONTEXT | seq | hash | at
@@ -16,8 +19,10 @@
  * Why each part: prev is bound into the seal, so a record cannot be
  * removed, reordered or swapped without breaking the next one, and cannot
  * be rewritten without the storage key; the sealed head catches a removed
- * tail; the signed checkpoints hold even against someone who has the
- * storage key but not the signing key, up to the last checkpoint.
+ * tail, and a removed last checkpoint, which is in the clear and would
+ * otherwise pass for records not yet signed; the signed checkpoints hold
+ * even against someone who has the storage key but not the signing key,
+ * up to the last checkpoint.
  * The sequence is read inside the write transaction, never cached: hubctl
  * appends to the same chain from its own process.
  */
@@ -209,18 +214,45 @@ put_record(store *s, MDB_txn *txn, uint64_t seq,
 	return 0;
 }
 
+#define HEAD_OLD_LEN (8 + STORE_AUDIT_HASH_LEN)
+#define HEAD_LEN     (HEAD_OLD_LEN + 8)
+
 static int
 put_head(store *s, MDB_txn *txn, uint64_t seq,
-	 const uint8_t hash[STORE_AUDIT_HASH_LEN])
+	 const uint8_t hash[STORE_AUDIT_HASH_LEN], uint64_t ckpt)
 {
-	uint8_t plain[8 + STORE_AUDIT_HASH_LEN];
+	uint8_t plain[HEAD_LEN];
 	uint8_t sealed[sizeof plain + UG_SEAL_OVERHEAD];
 	ug_put_be64(plain, seq);
 	memcpy(plain + 8, hash, STORE_AUDIT_HASH_LEN);
+	ug_put_be64(plain + HEAD_OLD_LEN, ckpt);
 	ug_seal(s->storage_key, HEAD_AD, strlen(HEAD_AD), plain, sizeof plain,
 		sealed);
 	MDB_val key = {1, "h"}, val = {sizeof sealed, sealed};
 	return mdb_put(txn, s->audit_ckpt, &key, &val, 0);
+}
+
+/* The sealed head: false if absent or it does not open. *ckpt is the
+ * last checkpoint it names, 0 for a head written before it named one. */
+static bool
+read_head(store *s, MDB_txn *txn, uint64_t *seq,
+	  uint8_t hash[STORE_AUDIT_HASH_LEN], uint64_t *ckpt, bool *present)
+{
+	MDB_val key = {1, "h"}, val;
+	uint8_t plain[HEAD_LEN];
+	*ckpt = 0;
+	*present = mdb_get(txn, s->audit_ckpt, &key, &val) == 0;
+	if (!*present ||
+	    (val.mv_size != HEAD_LEN + UG_SEAL_OVERHEAD &&
+	     val.mv_size != HEAD_OLD_LEN + UG_SEAL_OVERHEAD) ||
+	    ug_seal_open(s->storage_key, HEAD_AD, strlen(HEAD_AD), val.mv_data,
+			 val.mv_size, plain) != UG_OK)
+		return false;
+	*seq = ug_get_be64(plain);
+	memcpy(hash, plain + 8, STORE_AUDIT_HASH_LEN);
+	if (val.mv_size == HEAD_LEN + UG_SEAL_OVERHEAD)
+		*ckpt = ug_get_be64(plain + HEAD_OLD_LEN);
+	return true;
 }
 
 static void
@@ -319,6 +351,90 @@ last_checkpoint(store *s, MDB_txn *txn, uint64_t *seq)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* *named: the last checkpoint the head names (0: none) on entry; the
+ * last one stored if that is later (a head of earlier versions names
+ * none). *missing: the one the
+ * head names is not there. It stays named from then on, whatever is
+ * signed later: nothing but a hand on the files removes a checkpoint, and
+ * signing one again at its record would hide that. */
+static int
+named_checkpoint(store *s, MDB_txn *txn, uint64_t *named, bool *missing)
+{
+	*missing = false;
+	MDB_val val;
+	uint8_t k[9] = {'c'};
+	ug_put_be64(k + 1, *named);
+	MDB_val key = {sizeof k, k};
+	int rc = *named ? mdb_get(txn, s->audit_ckpt, &key, &val) : 0;
+	if (rc == MDB_NOTFOUND) {
+		*missing = true;
+		return 0;
+	}
+	uint64_t last = 0;
+	if (rc == 0)
+		rc = last_checkpoint(s, txn, &last);
+	if (rc == 0 && last > *named)
+		*named = last;
+	return rc;
+}
+
+#define FOUND_ACTION "audit-changed"
+
+/*
+ * Whether the chain as it stands (last record seq, hash) is the one its
+ * sealed head recorded; if not, *note is the hub's record of what it
+ * found. Appending chains from the last record there is and rewrites the
+ * head, so without the note the next append would cover a removed tail,
+ * a record appended or replaced, or a head taken away.
+ */
+static bool
+found_changed(store *s, MDB_txn *txn, uint64_t seq,
+	      const uint8_t hash[STORE_AUDIT_HASH_LEN], uint64_t *named,
+	      int64_t at, store_audit_record *note)
+{
+	uint64_t head_seq = 0;
+	uint8_t head_hash[STORE_AUDIT_HASH_LEN];
+	bool present;
+	bool head_ok =
+	    read_head(s, txn, &head_seq, head_hash, named, &present);
+	if (!head_ok)
+		*named = 0;
+	char detail[160];
+	if (!seq && !present)
+		return false; /* a new trail */
+	if (!present)
+		snprintf(detail, sizeof detail,
+			 "the chain's recorded head was missing, the last "
+			 "record %llu",
+			 (unsigned long long)seq);
+	else if (!head_ok)
+		snprintf(detail, sizeof detail,
+			 "the chain's recorded head was altered (does not "
+			 "open), the last record %llu",
+			 (unsigned long long)seq);
+	else if (head_seq != seq)
+		snprintf(detail, sizeof detail,
+			 "the chain's recorded head was record %llu, the "
+			 "last record %llu",
+			 (unsigned long long)head_seq,
+			 (unsigned long long)seq);
+	else if (sodium_memcmp(head_hash, hash, STORE_AUDIT_HASH_LEN) != 0)
+		snprintf(detail, sizeof detail,
+			 "record %llu does not match the chain's recorded "
+			 "head (replaced)",
+			 (unsigned long long)seq);
+	else
+		return false;
+	log_err("STORE-AUDIT",
+		"the audit trail was changed outside the hub: %s; recorded "
+		"as record %llu (hubctl audit verify names it)",
+		detail, (unsigned long long)seq + 1);
+	store_audit_entry e = {at,	"hub", NULL,  FOUND_ACTION,
+			       "found", NULL,  detail};
+	entry_to_record(&e, note);
+	return true;
+}
+
 /*
  * Append the queued records and then extra[0..n) in one transaction,
  * signing a checkpoint at every multiple of the interval, and at the end
@@ -352,31 +468,48 @@ write_chain(store *s, const store_audit_record *extra, size_t n,
 	uint8_t hash[STORE_AUDIT_HASH_LEN];
 	witnesses signed_at = {0};
 	rc = chain_tail(s, txn, &seq, hash);
-	uint64_t first = seq + 1;
-	for (size_t i = 0; rc == 0 && i < queued + note_drops + n; i++) {
+	uint64_t first = seq + 1, named = 0;
+	bool missing = false, changed = false;
+	store_audit_record found;
+	if (rc == 0)
+		changed = found_changed(s, txn, seq, hash, &named, at, &found);
+	if (rc == 0)
+		rc = named_checkpoint(s, txn, &named, &missing);
+	size_t total = changed + queued + note_drops + n;
+	for (size_t i = 0; rc == 0 && i < total; i++) {
+		size_t j = i - changed;
 		const store_audit_record *r =
-		    i < queued ? &q->rec[i]
-		    : i < queued + note_drops
+		    changed && i == 0 ? &found
+		    : j < queued      ? &q->rec[j]
+		    : j < queued + note_drops
 			? &dropped
-			: &extra[i - queued - note_drops];
+			: &extra[j - queued - note_drops];
 		rc = put_record(s, txn, ++seq, hash, r);
-		if (rc == 0 && s->audit_signer && seq % s->audit_every == 0) {
+		if (rc == 0 && s->audit_signer && seq % s->audit_every == 0 &&
+		    !(missing && seq == named)) {
 			rc = put_checkpoint(s, txn, seq, hash, r->at);
 			if (rc == 0)
 				rc = note_checkpoint(&signed_at, seq, hash);
 			covered = seq;
+			if (!missing)
+				named = seq;
 		}
 	}
-	if (rc == 0 && seq >= first)
-		rc = put_head(s, txn, seq, hash);
+	bool signed_now = false;
 	if (rc == 0 && checkpoint && seq && covered != seq) {
 		uint64_t last = 0;
 		rc = last_checkpoint(s, txn, &last);
-		if (rc == 0 && last != seq)
+		signed_now =
+		    rc == 0 && last != seq && !(missing && seq == named);
+		if (signed_now)
 			rc = put_checkpoint(s, txn, seq, hash, at);
-		if (rc == 0 && last != seq)
+		if (rc == 0 && signed_now)
 			rc = note_checkpoint(&signed_at, seq, hash);
+		if (signed_now && !missing)
+			named = seq;
 	}
+	if (rc == 0 && (seq >= first || signed_now))
+		rc = put_head(s, txn, seq, hash, named);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		free(signed_at.at);
@@ -607,23 +740,6 @@ read_checkpoints(store *s, MDB_txn *txn, const uint8_t *sign_public,
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* The sealed head: false if absent or it does not open. */
-static bool
-read_head(store *s, MDB_txn *txn, uint64_t *seq,
-	  uint8_t hash[STORE_AUDIT_HASH_LEN], bool *present)
-{
-	MDB_val key = {1, "h"}, val;
-	uint8_t plain[8 + STORE_AUDIT_HASH_LEN];
-	*present = mdb_get(txn, s->audit_ckpt, &key, &val) == 0;
-	if (!*present || val.mv_size != sizeof plain + UG_SEAL_OVERHEAD ||
-	    ug_seal_open(s->storage_key, HEAD_AD, strlen(HEAD_AD), val.mv_data,
-			 val.mv_size, plain) != UG_OK)
-		return false;
-	*seq = ug_get_be64(plain);
-	memcpy(hash, plain + 8, STORE_AUDIT_HASH_LEN);
-	return true;
-}
-
 static void
 check_checkpoint(const checkpoint *c, uint64_t seq, const uint8_t *hash,
 		 store_audit_report *out)
@@ -698,6 +814,12 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 				"record %llu: hash mismatch (the "
 				"record before it was changed or replaced)",
 				(unsigned long long)seq);
+		else if (strcmp(r->action, FOUND_ACTION) == 0 &&
+			 strcmp(r->actor, "hub") == 0)
+			problem(out, seq,
+				"record %llu: the trail was changed outside "
+				"the hub before it: %s",
+				(unsigned long long)seq, r->detail);
 		record_hash(seq, v, val.mv_size, hash);
 		for (; ci < ncp && cps[ci].seq <= seq; ci++)
 			check_checkpoint(&cps[ci], seq, hash, out);
@@ -720,11 +842,20 @@ store_audit_verify(store *s, const uint8_t *sign_public,
 		memcpy(out->last_checkpoint_hash, cps[ncp - 1].hash,
 		       STORE_AUDIT_HASH_LEN);
 	}
-	uint64_t head_seq = 0;
+	uint64_t head_seq = 0, head_ckpt = 0;
 	uint8_t head_hash[STORE_AUDIT_HASH_LEN];
 	bool present;
-	bool head_ok = read_head(s, txn, &head_seq, head_hash, &present);
+	bool head_ok =
+	    read_head(s, txn, &head_seq, head_hash, &head_ckpt, &present);
 	out->head = head_seq;
+	bool named_found = false;
+	for (size_t i = 0; i < ncp; i++)
+		named_found = named_found || cps[i].seq == head_ckpt;
+	if (head_ok && head_ckpt && !named_found)
+		problem(out, head_ckpt,
+			"checkpoint at record %llu missing (the recorded "
+			"head names it as the last one signed)",
+			(unsigned long long)head_ckpt);
 	if (!present && last)
 		problem(out, last, "the chain's recorded head is missing");
 	else if (present && !head_ok)

@@ -81,8 +81,9 @@ struct store {
 	MDB_dbi meta, person, rule, timer, palerts, desk;
 	const uint8_t *storage_key;
 	/* Keys index keys are hashed with, derived from the storage key: the
-	 * files alone do not tell which records belong together. */
-	uint8_t index_key[UG_KEY_LEN];
+	 * files alone do not tell which records belong together. Held in
+	 * sodium_malloc memory (UG_KEY_LEN), like the keys it comes from. */
+	uint8_t *index_key;
 	int64_t
 	    forged_logged_at[16]; /* per store__tag: rate of STORE-FORGED */
 	uint64_t forged_suppressed[16];

@@ -256,6 +256,30 @@ def test_keygen_modes_do_not_follow_the_umask(tmp_path):
                          "school-a.key_secret": 0o600}, (umask, modes)
 
 
+def test_keygen_as_root_gives_the_files_keys_dirs_owner(tmp_path):
+    """OPERATIONS.md "Keys" and "As a Debian service": run as root,
+    keygen gives the key files (the signing pair too) keys_dir's owner
+    and group, so hubd running as that user can read them; where
+    keys_dir is root's, they stay root's."""
+    import pwd
+    if os.geteuid() != 0:
+        pytest.skip("only root hands files to another user")
+    svc = pwd.getpwnam("nobody")
+    for owner in ((svc.pw_uid, svc.pw_gid), (0, 0)):
+        keys = tmp_path / f"keys-{owner[0]}"
+        keys.mkdir(mode=0o700)
+        os.chown(keys, *owner)
+        for name in ("hub", "cw-x"):
+            subprocess.run([binary("hubctl"), "keygen", "--keys_dir",
+                            str(keys), name], check=True,
+                           capture_output=True, timeout=20)
+        files = sorted(keys.iterdir())
+        assert len(files) == 6, files
+        for f in files:
+            st = f.stat()
+            assert (st.st_uid, st.st_gid) == owner, (f, st.st_uid)
+
+
 def test_a_secret_key_file_open_to_others_is_warned_about(make_hub):
     """SECURITY.md: key files are made 0600; one that others may read
     still works, and every program that loads it says so (KEYS-MODE)."""

@@ -290,3 +290,41 @@ def test_inbox_with_a_hub_key_that_is_not_the_hubs(hub):
             "keys_dir/hub.key is not the hub's public key (or --delivery "
             "is not the hub's delivery endpoint)\n"), (args, p.stderr)
     assert "admitted caseworker 'cw-anna'" not in hub.log_text()
+
+
+def test_the_hubs_own_key_replaced_as_operations_says(make_hub):
+    """OPERATIONS.md "Replacing the hub's own key": a new CURVE pair
+    written into the existing hub.key_secret's `public` and `secret`
+    lines (its storage_key and hash_key kept) opens the same store; a
+    client given the new hub.key gets in, one still holding the old one
+    fails its handshake and is told so (exit 3, its events kept)."""
+    hub = make_hub()
+    cprs = CprGen(508).take(2)
+    hub.cprs.update(cprs)
+    path, _ = hub.csv("w19.csv", [AbsenceRow(cprs[0])])
+    assert hub.adapter("import", path).rc == 0
+    old_public = (hub.keys_dir / "hub.key").read_text()
+    new = hub.tmp / "new"
+    subprocess.run([hubtest.binary("hubctl"), "keygen", "--keys_dir",
+                    str(new), "hub"], check=True, capture_output=True,
+                   timeout=30)
+    pair = read_key_file(new / "hub.key_secret")
+    secret = hub.keys_dir / "hub.key_secret"
+    secret.write_text("".join(
+        f"{ln.split('=')[0].strip()} = {pair[ln.split('=')[0].strip()]}\n"
+        if ln.split("=")[0].strip() in ("public", "secret") else ln + "\n"
+        for ln in secret.read_text().splitlines()))
+    shutil.copy(new / "hub.key", hub.keys_dir / "hub.key")
+    hub.restart()
+    assert hub.stats()["log_events"] == 1          # the same store
+    stale = hub.tmp / "stale-keys"                 # a client not told yet
+    stale.mkdir()
+    (stale / "hub.key").write_text(old_public)
+    shutil.copy(hub.keys_dir / "school-a.key_secret", stale)
+    path, _ = hub.csv("w20.csv", [AbsenceRow(cprs[1])])
+    r = hub.adapter("import", path, keys_dir=stale)
+    assert r.rc == EXIT_FATAL and r.summary["pending"] == 1, str(r)
+    assert "keys_dir/hub.key is not the hub's public key" in r.stderr
+    r = hub.adapter("flush")
+    assert r.rc == 0 and r.summary["accepted"] == 1, str(r)
+    assert hub.stats()["log_events"] == 2

@@ -825,3 +825,45 @@ def test_keep_alive_and_background_queries(make_hub):
     # (The frame after the end is a token that opens nothing.)
     start = actions.index("login")
     assert actions[start:] == ["login", "list", "logout", "frame"], actions
+
+
+def test_a_gateways_key_replaced_ends_its_sessions(gw):
+    """SECURITY.md "Sessions" and "The web inbox": a gateway's key
+    replaced (a leaked webd key: `register-gateway ID --key NEW.key`)
+    refuses the old key's frames (E_DENIED) and ends every session
+    opened through it within one loop turn (`logout` `revoked`), so a
+    token taken along with the old key opens nothing, through the new
+    key either; webd with the new key logs the caseworkers in again."""
+    hub, g = gw
+    m = pb()
+    s = login(g, "cw-anna").session
+    hub.keygen("web-1-new")
+    hub.hubctl("register-gateway", "web-1", "--key",
+               str(hub.keys_dir / "web-1-new.key"))
+    revoked = ("the key this connection authenticated with has been "
+               "revoked or replaced")
+    wait_for(lambda: g.ask(FRAME_QUERY, m.Query(
+        request_id=2, kind=m.OPEN_ALERTS, session=s)).reason == revoked,
+        10, "the old key refused", interval=0.2)
+    r = g.ask(FRAME_LOGIN, m.Login(request_id=3, caseworker="cw-anna",
+                                   password=PASSWORD))
+    assert (r.request_id, r.code, r.reason) == (3, E_DENIED, revoked), r
+    new = Gateway(hub, "web-1-new")
+    try:
+        r = new.ask(FRAME_QUERY, m.Query(request_id=4, kind=m.OPEN_ALERTS,
+                                         session=s))
+        assert (r.request_id, r.code, r.reason) == \
+            (4, E_UNAUTHENTICATED, ENDED), r
+        fresh = login(new, "cw-anna", 5).session
+        r = new.ask(FRAME_QUERY, m.Query(request_id=6, kind=m.OPEN_ALERTS,
+                                         session=fresh))
+        assert (r.code, r.caseworker) == (0, "cw-anna"), r
+    finally:
+        new.close()
+    hub.stop()
+    ends = [(r["actor"], r["result"]) for r in
+            map(json.loads, hub.hubctl("audit", "show", "--json")
+                .stdout.splitlines())
+            if r["action"] == "logout"]
+    assert sorted(ends) == [("cw-anna", "revoked"),
+                            ("cw-anna", "stopped")], ends

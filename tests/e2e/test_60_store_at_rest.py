@@ -13,14 +13,15 @@ a registration copied to a never-registered key, a queue entry moved to
 another caseworker, a flipped byte in an alert. Each is refused and
 reported STORE-FORGED, never used."""
 
+import json
 import re
 import subprocess
 from pathlib import Path
 
 import nacl.hash
 
-from hubtest import (CprGen, TcpRelay, ev_desk, ev_dropout, ev_referral,
-                     read_key_file, rules_hub)
+from hubtest import (CprGen, TcpRelay, binary, ev_desk, ev_dropout,
+                     ev_referral, read_key_file, rules_hub)
 
 TAG_PRINCIPAL = 3
 TAG_ALERT = 5
@@ -339,3 +340,35 @@ def test_nothing_personal_crosses_webds_path_to_the_hub_in_clear(make_hub):
                    PASSWORD, "cw-anna", "web-1", "school-a", "absence",
                    "rolling"):
         assert needle.encode() not in seen, needle
+
+
+def test_value_sizes_are_what_the_at_rest_table_says(make_hub):
+    """SECURITY.md, "Personal data at rest": log records are padded to
+    64 bytes (a size class, not a type), a password record is 240 bytes
+    and an address record 368 whatever they hold; what is not padded
+    says as much as its length: an ids/ value the length of the sending
+    agency's id (nothing about whose event it is)."""
+    hub, _, _, _ = populated(make_hub)
+    for cw, password in (("cw-anna", "short password"),
+                         ("cw-bob", "a much longer password " * 8)):
+        subprocess.run([binary("hubctl"),
+                        "--config", str(hub.conf), "set-password", cw],
+                       input=password + "\n", text=True, check=True,
+                       capture_output=True)
+    hub.hubctl("set-email", "cw-anna", "a@example.org")
+    hub.hubctl("set-email", "cw-bob",
+               "a.much.longer.address.than.the.other@kommune.example.dk")
+    hub.stop()
+    overhead = 40                     # the nonce and the tag of a seal
+    sizes = {len(v) for _, v in dump(hub.data_dir / "log", "log")}
+    assert all((n - 1 - overhead) % 64 == 0 for n in sizes), sizes
+    assert sorted(len(v) for _, v in dump(hub.data_dir / "log",
+                                          "password")) == [240, 240, 368,
+                                                           368]
+    ids = {len(v) - overhead - 9 for _, v in dump(hub.data_dir / "ids",
+                                                  "ids")}
+    senders = {json.loads(line)["agency"] for line in
+               hub.hubctl("log", "--json").stdout.splitlines()}
+    assert ids == {len(a) for a in senders} and len(ids) > 1, (ids,
+                                                                senders)
+    hub.start()

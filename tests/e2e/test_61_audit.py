@@ -245,14 +245,15 @@ def load(env, text):
     shutil.rmtree(fresh)
 
 
-def edit_audit(hub, change):
-    """Apply change(pairs) to the audit db's (key hex, value hex) list."""
+def edit_audit(hub, change, db="audit"):
+    """Apply change(pairs) to the audit db's (key hex, value hex) list
+    (or to db's, in log/)."""
     env = hub.data_dir / "log"
     text = dump(env)
     sections = re.split(r"(?m)^(?=VERSION=)", text)
     out = []
     for sec in sections:
-        if "\ndatabase=audit\n" in sec:
+        if f"\ndatabase={db}\n" in sec:
             head, rest = sec.split("HEADER=END\n", 1)
             body, tail = rest.split("DATA=END\n", 1)
             lines = body.splitlines()
@@ -450,6 +451,58 @@ def test_verify_counts_the_problems_and_needs_the_public_key(make_hub):
                                "problems in all; "), p.stdout
 
 
+def test_removed_checkpoints_are_caught(make_hub):
+    """SECURITY.md "Verifying": the signed checkpoints are in the clear
+    in log/audit_ckpt, so deleting them needs no key; the sealed head
+    names the last one, and verify says it is missing rather than taking
+    the trail for records not yet signed. hubd, started on such a trail,
+    neither signs it again nor makes the gap go away."""
+    hub, _, _ = busy_hub(make_hub)
+    p = verify(hub)
+    last = int(re.search(r"last checkpoint: record (\d+)", p.stdout)[1])
+
+    def checkpoint(pair):
+        return pair[0].strip().startswith("63")     # 'c' and the record
+    edit_audit(hub, lambda pairs: [p for p in pairs if not checkpoint(p)],
+               db="audit_ckpt")
+    p = verify(hub)
+    assert p.returncode == 1, p.stdout
+    assert p.stdout.startswith(
+        f"audit trail BROKEN at record {last}: checkpoint at record {last} "
+        "missing (the recorded head names it as the last one signed)\n"), \
+        p.stdout
+    hub.start()
+    hub.stop()
+    p = verify(hub)
+    assert p.returncode == 1 and f"checkpoint at record {last} missing" \
+        in p.stdout, p.stdout
+
+
+def test_an_older_head_put_back_is_caught(make_hub):
+    """SECURITY.md "Verifying": the sealed head cannot be forged without
+    the storage key, but an older one (from a backup, say) can be put
+    back by hand: the records after it are named appended outside the
+    hub, and the next append records what it found."""
+    hub = make_hub()
+    hub.stop()
+    head = {}
+
+    def keep(pairs):
+        head.update(p for p in pairs if p[0].strip() == "68")
+        return pairs
+    edit_audit(hub, keep, db="audit_ckpt")
+    older = show(hub)[-1]["seq"]        # its own record comes after
+    edit_audit(hub, lambda pairs: [(k, head.get(k, v)) for k, v in pairs],
+               db="audit_ckpt")
+    assert broken_at(hub) == (older + 1, f"records after the recorded head "
+                              f"({older}): appended outside the hub")
+    hub.hubctl("register-caseworker", "cw-anna")
+    assert broken_at(hub) == (older + 2, f"record {older + 2}: the trail "
+                              "was changed outside the hub before it: "
+                              "the chain's recorded head was record "
+                              f"{older}, the last record {older + 1}")
+
+
 def test_truncated_tail_is_caught(make_hub):
     hub, _, _ = busy_hub(make_hub)
     last = len(show(hub))   # show itself appends a record: count after
@@ -457,6 +510,50 @@ def test_truncated_tail_is_caught(make_hub):
     seq, what = broken_at(hub)
     assert seq == last, (seq, last, what)
     assert "truncated" in what, what
+
+
+def test_a_cut_tail_stays_named_after_hubd_appends(make_hub):
+    """SECURITY.md "The chain": the sealed head catches a removed tail.
+    Records after the last checkpoint (here: a refusal hubd wrote before
+    a crash) cut off while hubd was down stay caught once hubd runs and
+    appends again (another refusal), which chains from the last record
+    there is: it records what it found (`audit-changed` `found`,
+    hub), and verify names that record, exit 1."""
+    hub = make_hub(start=False)
+    (hub.keys_dir / "hub.sign_secret").rename(hub.tmp / "aside")
+    hub.start()
+    hub.keygen("school-x")
+
+    def refused_once():
+        with hubtest.IngestClient(hub, "school-x") as c:  # not registered
+            c.send(b"\x01\x07", timeout=1.0)
+            c.sock.poll(1000)
+    refused_once()
+    hubtest.wait_for(lambda: any(r["action"] == "connect" for r in show(
+        hub)), 10, "the refusal written", interval=0.3)
+    hub.kill9()
+    recs = show(hub)    # audit show appends one more, unsigned too
+    [refusal] = [r for r in recs if r["action"] == "connect"]
+    cut, head = refusal["seq"], recs[-1]["seq"] + 1
+    edit_audit(hub, lambda pairs: [p for p in pairs if seq_of(p) < cut])
+    seq, what = broken_at(hub)
+    assert (seq, what) == (cut, f"tail truncated: the recorded head is "
+                           f"record {head}, the last record is "
+                           f"{cut - 1}"), (seq, what)
+    (hub.tmp / "aside").rename(hub.keys_dir / "hub.sign_secret")
+    hub.start()
+    refused_once()                  # appended, and flushed at the stop
+    hub.stop()
+    seq, what = broken_at(hub)
+    assert (seq, what) == (cut, f"record {cut}: the trail was changed "
+                           "outside the hub before it: the chain's "
+                           f"recorded head was record {head}, the last "
+                           f"record {cut - 1}"), (seq, what)
+    [found] = [r for r in show(hub) if r["seq"] == cut]
+    assert (found["actor"], found["action"], found["result"]) == (
+        "hub", "audit-changed", "found"), found
+    assert "STORE-AUDIT the audit trail was changed outside the hub" in \
+        hub.log_text()
 
 
 def test_hubd_makes_the_signing_key_and_signs_what_hubctl_left(make_hub):
@@ -708,3 +805,57 @@ def test_keygen_is_recorded_when_it_writes_keys(make_hub):
                        capture_output=True, text=True, timeout=20)
     assert "a refusal to overwrite changes nothing and is\nnot recorded" \
         in p.stdout
+
+
+def test_a_revoke_record_names_the_key_it_revoked(make_hub):
+    """SECURITY.md's table: a register-* or revoke-* record's detail is
+    the id, the key's first 8 characters and the flags. A revoke names
+    the key that stopped being admitted (after a key replacement, which
+    one is gone); a revoke of an id not registered names the id alone."""
+    hub = make_hub(start=False)
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    hub.hubctl("register-caseworker", "desk-dora", "--desk", "--ops")
+    keys = {n: hubtest.read_key_file(hub.keys_dir / f"{n}.key")["public"]
+            for n in ("school-a", "desk-dora", "web-1")}
+    hub.hubctl("revoke-agency", "school-a")
+    hub.hubctl("revoke-caseworker", "desk-dora")
+    hub.hubctl("revoke-gateway", "web-1")
+    assert hub.hubctl("revoke-agency", "school-a",
+                      check=False).returncode == 1
+    recs = [(r["action"], r["result"], r["detail"]) for r in show(hub)
+            if r["action"].startswith("revoke-")]
+    assert recs == [
+        ("revoke-agency", "ok", f"school-a key {keys['school-a'][:8]}... "
+         "flags 0x2"),
+        ("revoke-caseworker", "ok", f"desk-dora key "
+         f"{keys['desk-dora'][:8]}... flags 0x5"),
+        ("revoke-gateway", "ok", f"web-1 key {keys['web-1'][:8]}... "
+         "gateway"),
+        ("revoke-agency", "not-found", "school-a")], recs
+
+
+def test_a_signing_pair_replaced_as_operations_says(make_hub):
+    """OPERATIONS.md "Replacing the hub's own key": a new signing pair
+    (keygen hub with the old one moved aside) is recorded; verify with
+    it names the first checkpoint as a bad signature, and with the old
+    public key the first one signed after the change."""
+    hub = make_hub()
+    hub.stop()
+    old = hub.tmp / "old-sign"
+    old.mkdir()
+    for name in ("hub.sign_public", "hub.sign_secret"):
+        (hub.keys_dir / name).rename(old / name)
+    p = hub.hubctl("keygen", "hub")
+    assert "kept" in p.stdout and "wrote" in p.stdout, p.stdout
+    shutil.copy(hub.keys_dir / "hub.key_secret", old)
+    [keygen] = [r for r in show(hub) if r["action"] == "keygen"]
+    assert keygen["detail"] == "hub", keygen
+    changed = keygen["seq"]
+    assert broken_at(hub) == (1, "checkpoint at record 1: bad signature "
+                              "(not made with this hub's signing key, or "
+                              "altered)")
+    p = hub.hubctl("audit", "verify", "--keys_dir", str(old), check=False)
+    assert p.returncode == 1 and p.stdout.startswith(
+        f"audit trail BROKEN at record {changed}: checkpoint at record "
+        f"{changed}: bad signature"), p.stdout

@@ -84,7 +84,7 @@ make_trail(const char *dir, const signer *k, unsigned records)
 	return s;
 }
 
-typedef enum { FLIP, DELETE, SWAP, DROP_HEAD } tamper_kind;
+typedef enum { FLIP, DELETE, SWAP, DROP_HEAD, DROP_CKPT } tamper_kind;
 
 /* Change the closed store's log/ env as an attacker with file access. */
 static void
@@ -109,6 +109,11 @@ tamper(const char *dir, tamper_kind kind, uint64_t seq, uint64_t other)
 	if (kind == DROP_HEAD) {
 		MDB_val head = {1, "h"};
 		CHECK(mdb_del(txn, ckpt, &head, NULL) == 0);
+	} else if (kind == DROP_CKPT) {
+		uint8_t c[9] = {'c'};
+		ug_put_be64(c + 1, seq);
+		MDB_val at = {sizeof c, c};
+		CHECK(mdb_del(txn, ckpt, &at, NULL) == 0);
 	} else {
 		CHECK(mdb_get(txn, audit, &key, &val) == 0);
 		CHECK(val.mv_size <= sizeof buf);
@@ -335,6 +340,97 @@ test_other_signing_key(void)
 }
 
 static void
+test_removed_checkpoints(void)
+{
+	/* The signed checkpoints are in the clear: deleting them needs no
+	 * key. The sealed head names the last one, so removing it (or all
+	 * of them) is not taken for records not yet signed. */
+	const char *dir = ut_tmpdir();
+	signer k;
+	new_signer(&k);
+	store *s = make_trail(dir, &k, 10);
+	store_close(&s);
+	tamper(dir, DROP_CKPT, 10, 0);
+	expect_broken(dir, &k, 10, "checkpoint at record 10 missing");
+	/* Neither a checkpoint asked for over the same records (it is not
+	 * signed again there) nor records and checkpoints after it make it
+	 * go away. */
+	s = open_store(dir);
+	store_audit_signer(s, k.sk, 4);
+	CHECK_OK(store_audit_checkpoint(s, T0 + 2000));
+	store_audit_report r = verify(s, &k);
+	CHECK_EQ_INT(r.broken_seq, 10);
+	append_n(s, 2, 11);
+	CHECK_OK(store_audit_checkpoint(s, T0 + 3000));
+	r = verify(s, &k);
+	CHECK_EQ_INT(r.broken_seq, 10);
+	CHECK_EQ_INT(r.last_checkpoint, 12);
+	store_close(&s);
+	tamper(dir, DROP_CKPT, 8, 0);
+	tamper(dir, DROP_CKPT, 4, 0);
+	expect_broken(dir, &k, 10, "checkpoint at record 10 missing");
+	/* A checkpoint signed over the tail names itself in the head. */
+	dir = ut_tmpdir();
+	s = make_trail(dir, &k, 5);
+	store_close(&s);
+	tamper(dir, DROP_CKPT, 5, 0);
+	expect_broken(dir, &k, 5, "checkpoint at record 5 missing");
+	/* One in the middle: the last still covers the chain before it. */
+	dir = ut_tmpdir();
+	s = make_trail(dir, &k, 10);
+	store_close(&s);
+	tamper(dir, DROP_CKPT, 8, 0);
+	s = open_store(dir);
+	r = verify(s, &k);
+	CHECK_EQ_INT(r.broken_seq, 0);
+	CHECK_EQ_INT(r.checkpoints, 2);
+	store_close(&s);
+}
+
+static void
+test_a_change_found_at_the_next_append_stays_in_the_trail(void)
+{
+	/* Records after the last checkpoint, cut off: the head catches it,
+	 * and the next append (which chains from the last record there is)
+	 * must not rewrite the head over it. It records what it found first,
+	 * as the hub's own record, which verify then names. */
+	const char *dir = ut_tmpdir();
+	signer k;
+	new_signer(&k);
+	store *s = make_trail(dir, &k, 10);
+	append_n(s, 1, 11);
+	store_close(&s);
+	tamper(dir, DELETE, 11, 0);
+	s = open_store(dir);
+	store_audit_signer(s, k.sk, 1000);
+	append_n(s, 1, 11);
+	CHECK_OK(store_audit_checkpoint(s, T0 + 2000));
+	store_audit_report r = verify(s, &k);
+	CHECK_EQ_INT(r.broken_seq, 11);
+	CHECK_EQ_INT(r.records, 12);
+	CHECK_EQ_INT(r.problems, 1);
+	CHECK(strstr(r.problem, "record 11: the trail was changed outside the "
+				"hub before it: the chain's recorded head was "
+				"record 11, the last record 10") != NULL);
+	/* A head taken away is recorded alike. */
+	store_close(&s);
+	tamper(dir, DROP_HEAD, 0, 0);
+	s = open_store(dir);
+	append_n(s, 1, 13);
+	r = verify(s, &k);
+	CHECK_EQ_INT(r.broken_seq, 11);
+	CHECK_EQ_INT(r.problems, 2);
+	store_close(&s);
+	/* An intact trail gets no such record. */
+	dir = ut_tmpdir();
+	s = make_trail(dir, &k, 3);
+	append_n(s, 2, 4);
+	CHECK_EQ_INT(verify(s, &k).records, 5);
+	CHECK_EQ_INT(verify(s, &k).broken_seq, 0);
+	store_close(&s);
+}
+
+static void
 test_empty_trail_is_intact(void)
 {
 	const char *dir = ut_tmpdir();
@@ -360,6 +456,9 @@ TEST_LIST = {
      test_truncated_tail_without_checkpoint},
     {"swapped records", test_swapped_records},
     {"other signing key", test_other_signing_key},
+    {"removed checkpoints", test_removed_checkpoints},
+    {"a change found at the next append stays in the trail",
+     test_a_change_found_at_the_next_append_stays_in_the_trail},
     {"empty trail is intact", test_empty_trail_is_intact},
     {NULL, NULL},
 };
