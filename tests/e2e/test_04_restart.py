@@ -441,6 +441,45 @@ def test_an_event_id_index_that_no_longer_fits_refuses_e_full(make_hub):
         assert (ack.status, ack.sequence) == (ACCEPTED, 9001), ack
 
 
+def test_a_stop_during_the_starts_replay_ends_it_between_chunks(make_hub):
+    """OPERATIONS.md, Start and stop: SIGTERM during the start's replay of
+    the log (derived/ deleted, a whole log to apply) stops hubd between
+    two chunks, exit 0, without HUB-READY, instead of after the whole
+    replay (past the unit's TimeoutStopSec on a big log); what was
+    applied stays, and the next start goes on from there."""
+    hub = make_hub()
+    cprs = CprGen(4403).take(40)
+    hub.cprs.update(cprs)
+    with IngestClient(hub, "school-a") as cli:
+        for at in range(0, 30000, 250):
+            for i in range(at, at + 250):
+                assert cli.send(frame(envelope(
+                    "school-a", cprs[i % len(cprs)], salt=f"stop-{i}")))
+            for _ in range(250):
+                ack = cli.recv_ack(30)
+                assert ack is not None and ack.status == ACCEPTED, ack
+    hub.stop()
+    for f in (hub.data_dir / "derived").iterdir():
+        f.unlink()
+    hub.start(wait=False)
+    hub.wait_log(r"HUB-REPLAY applying log entries 1\.\.30000 ")
+    hub.proc.send_signal(signal.SIGTERM)
+    assert hub._reap(10) == 0, hub.current_log()
+    hub.stopped_cleanly = True
+    log = hub.current_log()
+    assert "HUB-READY" not in log, log
+    m = re.search(r"notice HUB-REPLAY stopped at log entry (\d+) of 30000: "
+                  r"the next start applies the rest\n.*notice HUB-STOP ",
+                  log)
+    assert m, log
+    st = hub.stats()
+    assert st["last_applied"] == int(m.group(1)) < 30000, st
+    hub.start()
+    assert f"HUB-REPLAY applying log entries {st['last_applied'] + 1}.." \
+        "30000 to derived state" in hub.current_log()
+    hub.wait_stats("replayed", lambda s: s["last_applied"] == 30000)
+
+
 def forty_imported_ten_sent(hub, seed, send_seed, salt):
     """40 rows of a term imported, 10 events sent straight, all applied:
     the store the damaged-file tests spoil. (envs, sequences, alerted)."""
