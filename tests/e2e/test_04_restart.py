@@ -451,7 +451,7 @@ def test_a_stop_during_the_starts_replay_ends_it_between_chunks(make_hub):
     cprs = CprGen(4403).take(40)
     hub.cprs.update(cprs)
     with IngestClient(hub, "school-a") as cli:
-        for at in range(0, 30000, 250):
+        for at in range(0, 16000, 250):
             for i in range(at, at + 250):
                 assert cli.send(frame(envelope(
                     "school-a", cprs[i % len(cprs)], salt=f"stop-{i}")))
@@ -462,22 +462,22 @@ def test_a_stop_during_the_starts_replay_ends_it_between_chunks(make_hub):
     for f in (hub.data_dir / "derived").iterdir():
         f.unlink()
     hub.start(wait=False)
-    hub.wait_log(r"HUB-REPLAY applying log entries 1\.\.30000 ")
+    hub.wait_log(r"HUB-REPLAY applying log entries 1\.\.16000 ")
     hub.proc.send_signal(signal.SIGTERM)
     assert hub._reap(10) == 0, hub.current_log()
     hub.stopped_cleanly = True
     log = hub.current_log()
     assert "HUB-READY" not in log, log
-    m = re.search(r"notice HUB-REPLAY stopped at log entry (\d+) of 30000: "
+    m = re.search(r"notice HUB-REPLAY stopped at log entry (\d+) of 16000: "
                   r"the next start applies the rest\n.*notice HUB-STOP ",
                   log)
     assert m, log
     st = hub.stats()
-    assert st["last_applied"] == int(m.group(1)) < 30000, st
+    assert st["last_applied"] == int(m.group(1)) < 16000, st
     hub.start()
     assert f"HUB-REPLAY applying log entries {st['last_applied'] + 1}.." \
-        "30000 to derived state" in hub.current_log()
-    hub.wait_stats("replayed", lambda s: s["last_applied"] == 30000)
+        "16000 to derived state" in hub.current_log()
+    hub.wait_stats("replayed", lambda s: s["last_applied"] == 16000)
 
 
 def forty_imported_ten_sent(hub, seed, send_seed, salt):
