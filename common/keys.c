@@ -391,6 +391,10 @@ ug_keys_load_signing(ug_keys *keys, bool create, ug_diag *diag)
 		goto out;
 	err = ug_kv_read(path, UG_KV_SECRET, sign_pair, &f, diag);
 	if (err == UG_ENOTFOUND && create) {
+		/* The missing file is no longer the problem: a failure to
+		 * make the pair names what could not be written, not it. */
+		if (diag)
+			*diag = (ug_diag){0};
 		err = ug_keys_generate_signing(dir, keys->id, diag);
 		if (err == UG_OK)
 			err = ug_kv_read(path, UG_KV_SECRET, sign_pair, &f,

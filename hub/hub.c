@@ -564,8 +564,11 @@ catch_up(hub *h)
 	 * leave /healthz and /readyz unanswered: a probe that times out
 	 * looks like a hung hub. Between chunks they answer (healthz 200,
 	 * readyz 503 "replaying the log"). */
-	long n;
-	while ((n = hub__replay(h, 4096)) > 0)
+	/* A stop asked for meanwhile (systemctl stop, which gives hubd
+	 * TimeoutStopSec to go) is taken between two chunks: what is
+	 * applied is committed, and the next start goes on from there. */
+	long n = 0;
+	while (!stop_requested && (n = hub__replay(h, 4096)) > 0)
 		hub__metrics_run(h);
 	return n < 0 ? -1 : 0;
 }
@@ -637,6 +640,19 @@ hub_run(hub *h)
 			"serving without it; events are refused retryable "
 			"until it is applied",
 			ug_strerror((ug_err)atomic_load(&h->apply_err)));
+	}
+	uint64_t last = 0;
+	if (stop_requested && store_log_last(h->store, &last) == UG_OK &&
+	    store_derived_last_applied(h->store) < last)
+		log_notice(
+		    "HUB-REPLAY",
+		    "stopped at log entry %llu of %llu: the next start "
+		    "applies the rest",
+		    (unsigned long long)store_derived_last_applied(h->store),
+		    (unsigned long long)last);
+	if (stop_requested) {
+		log_stats(h, "HUB-STOP");
+		return 0;
 	}
 	if (hub__writer_start(h) != UG_OK) {
 		log_err("HUB-WRITER", "cannot start the writer thread");

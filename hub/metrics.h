@@ -24,7 +24,8 @@
 	    {"ops_silence", "",                                               \
 	     "agency=HOURS,...: raise ops.adapter_silent "                    \
 	     "when the agency sent nothing accepted for "                     \
-	     "longer (hub clock)"},                                           \
+	     "longer (hub clock; 1-8784 hours, at most 32 "                   \
+	     "agencies, each named once)"},                                   \
 	    {"ops_queue_open", "50",                                          \
 	     "ops.queue_stalled: open alerts a "                              \
 	     "recipient must exceed (1-1000000)"},                            \

@@ -98,7 +98,7 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 		size_t len = strcspn(p, ",");
 		const char *eq = memchr(p, '=', len);
 		long hours = 0;
-		if (!eq || eq == p || (size_t)(eq - p) >= STORE_ID_MAX ||
+		if (!eq || eq == p ||
 		    ug_parse_long(eq + 1, (size_t)(p + len - eq - 1),
 				  &hours) != UG_OK ||
 		    hours < 1 || hours > 24 * 366 || n == OPS_SILENCE_MAX) {
@@ -110,15 +110,19 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 			    OPS_SILENCE_MAX, (int)len, p);
 			return UG_EINVAL;
 		}
+		/* Registered ids only: the name goes into metric labels. The
+		 * words are those of every program's refusal of an id. */
 		silence one = {.ms = hours * 3600000LL};
-		memcpy(one.agency, p, (size_t)(eq - p));
-		one.agency[eq - p] = '\0';
-		/* Registered ids only: the name goes into metric labels. */
-		if (!ug_id_valid(one.agency)) {
+		size_t id_len = (size_t)(eq - p);
+		if (id_len < STORE_ID_MAX) {
+			memcpy(one.agency, p, id_len);
+			one.agency[id_len] = '\0';
+		}
+		if (id_len >= STORE_ID_MAX || !ug_id_valid(one.agency)) {
 			ug_diag_set(diag, "ops_silence",
-				    "ops_silence: '%s' is "
-				    "not an agency id",
-				    one.agency);
+				    "ops_silence: '%.*s' is not a valid "
+				    "id " UG_ID_RULE,
+				    (int)id_len, p);
 			return UG_EINVAL;
 		}
 		/* Two hours for one agency: which was meant is not ours to

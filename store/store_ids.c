@@ -376,6 +376,15 @@ store__ids_open(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 		rc = mdb_dbi_open(itxn, "ids", MDB_CREATE, &s->ids_db);
 	if (rc == 0)
 		rc = mdb_dbi_open(itxn, "meta", MDB_CREATE, &s->ids_meta);
+	/* Committed before any indexing: handles opened in a transaction
+	 * that is aborted are closed with it, so a first chunk that finds
+	 * ids/ full would leave every later lookup and append failing with
+	 * EINVAL rather than E_FULL. */
+	if (rc == 0)
+		rc = mdb_txn_commit(itxn);
+	else if (itxn)
+		mdb_txn_abort(itxn);
+	itxn = NULL;
 	err = store__env_err(rc, STORE_ENV_IDS, "open event-id index");
 	for (bool done = false; err == UG_OK && !done;) {
 		uint64_t last = 0;

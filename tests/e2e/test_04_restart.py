@@ -387,6 +387,99 @@ def test_a_lost_event_id_index_is_rebuilt_from_the_log(make_hub):
     assert hub.stats()["event_ids"] == 21
 
 
+def test_an_event_id_index_that_no_longer_fits_refuses_e_full(make_hub):
+    """OPERATIONS.md "Store format": when ids/ is full the open goes on
+    without it (STORE-IDS ... until log_map_mb is raised, warn), hubctl
+    stats still shows the store, and appends are refused E_FULL, as for
+    a full log; raised, the index is made whole and resends are
+    DUPLICATE. Here ids/ is lost with log_map_mb lowered below what the
+    log's index needs, as when it filled up before a restart."""
+    hub = make_hub(settings={"log_map_mb": "64"})
+    cprs = CprGen(4402).take(9000)
+    hub.cprs.update(cprs[::500])  # a sample: the sweep reads each file
+    datas = [frame(envelope("school-a", c, salt=f"fit-{i}"))
+             for i, c in enumerate(cprs)]
+    with IngestClient(hub, "school-a") as cli:
+        for at in range(0, len(datas), 256):
+            window = datas[at:at + 256]
+            for data in window:
+                assert cli.send(data)
+            for data in window:
+                ack = cli.recv_ack(30)
+                assert ack is not None and ack.status == ACCEPTED, ack
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "ids")
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "log_map_mb = 64\n", "log_map_mb = 1\n"))
+    full = ("STORE-IDS ids/ is full: the event-id index stays behind the "
+            "log (lookups read the log past it) until log_map_mb is raised")
+    p = hub.hubctl("stats", check=False)
+    assert p.returncode == 0 and full in p.stderr, p.stderr
+    assert "log_events             9000" in p.stdout, p.stdout
+
+    hub.start()
+    assert f"hubd warn {full}" in hub.current_log()
+    with IngestClient(hub, "school-a") as cli:
+        ack = cli.ack_for(frame(envelope("school-a", cprs[0],
+                                         salt="fit-new")))
+        assert (ack.status, ack.code, ack.retryable, ack.reason) == (
+            hubtest.REJECTED, hubtest.E_FULL, True,
+            "the hub's store is full (log_map_mb); retry later"), ack
+        # A resend too: the index must take what it lacks first.
+        ack = cli.ack_for(datas[7])
+        assert (ack.status, ack.code) == (hubtest.REJECTED,
+                                          hubtest.E_FULL), ack
+    hub.stop()
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "log_map_mb = 1\n", "log_map_mb = 64\n"))
+    hub.start()
+    with IngestClient(hub, "school-a") as cli:
+        ack = cli.ack_for(datas[7])
+        assert (ack.status, ack.sequence) == (DUPLICATE, 8), ack
+        ack = cli.ack_for(frame(envelope("school-a", cprs[0],
+                                         salt="fit-new")))
+        assert (ack.status, ack.sequence) == (ACCEPTED, 9001), ack
+
+
+def test_a_stop_during_the_starts_replay_ends_it_between_chunks(make_hub):
+    """OPERATIONS.md, Start and stop: SIGTERM during the start's replay of
+    the log (derived/ deleted, a whole log to apply) stops hubd between
+    two chunks, exit 0, without HUB-READY, instead of after the whole
+    replay (past the unit's TimeoutStopSec on a big log); what was
+    applied stays, and the next start goes on from there."""
+    hub = make_hub()
+    cprs = CprGen(4403).take(40)
+    hub.cprs.update(cprs)
+    with IngestClient(hub, "school-a") as cli:
+        for at in range(0, 16000, 250):
+            for i in range(at, at + 250):
+                assert cli.send(frame(envelope(
+                    "school-a", cprs[i % len(cprs)], salt=f"stop-{i}")))
+            for _ in range(250):
+                ack = cli.recv_ack(30)
+                assert ack is not None and ack.status == ACCEPTED, ack
+    hub.stop()
+    for f in (hub.data_dir / "derived").iterdir():
+        f.unlink()
+    hub.start(wait=False)
+    hub.wait_log(r"HUB-REPLAY applying log entries 1\.\.16000 ")
+    hub.proc.send_signal(signal.SIGTERM)
+    assert hub._reap(10) == 0, hub.current_log()
+    hub.stopped_cleanly = True
+    log = hub.current_log()
+    assert "HUB-READY" not in log, log
+    m = re.search(r"notice HUB-REPLAY stopped at log entry (\d+) of 16000: "
+                  r"the next start applies the rest\n.*notice HUB-STOP ",
+                  log)
+    assert m, log
+    st = hub.stats()
+    assert st["last_applied"] == int(m.group(1)) < 16000, st
+    hub.start()
+    assert f"HUB-REPLAY applying log entries {st['last_applied'] + 1}.." \
+        "16000 to derived state" in hub.current_log()
+    hub.wait_stats("replayed", lambda s: s["last_applied"] == 16000)
+
+
 def forty_imported_ten_sent(hub, seed, send_seed, salt):
     """40 rows of a term imported, 10 events sent straight, all applied:
     the store the damaged-file tests spoil. (envs, sequences, alerted)."""

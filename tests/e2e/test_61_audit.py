@@ -583,6 +583,34 @@ def test_hubd_makes_the_signing_key_and_signs_what_hubctl_left(make_hub):
     assert m and int(m.group(1)) >= 1, p.stdout
 
 
+def test_hubd_that_cannot_write_the_signing_key_says_keys_dir(make_hub):
+    """OPERATIONS.md, Keys: under the unit /etc is read-only, so hubd
+    cannot make a missing signing pair: err `HUB-AUDIT no audit signing
+    key (keys_dir: cannot create DIR/hub.sign_public: Read-only file
+    system); the trail is chained but its checkpoints are not signed`,
+    and it serves all the same."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount keys_dir read-only")
+    hub = make_hub(start=False)
+    (hub.keys_dir / "hub.sign_secret").unlink()
+    (hub.keys_dir / "hub.sign_public").unlink()
+    keys = str(hub.keys_dir)
+    if subprocess.run(["mount", "--bind", keys, keys],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot bind-mount here")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", keys], check=True)
+        hub.start()
+        hub.wait_log(r"HUB-AUDIT no audit signing key")
+        hub.stop()
+    finally:
+        subprocess.run(["umount", "-l", keys])
+    assert f"hubd err HUB-AUDIT no audit signing key (keys_dir: cannot " \
+        f"create {keys}/hub.sign_public: Read-only file system); the " \
+        "trail is chained but its checkpoints are not signed\n" in \
+        hub.log_text(), hub.log_text()
+
+
 WITNESS = re.compile(r"STORE-AUDIT checkpoint signed at record (\d+), "
                      r"head ([0-9a-f]{64})$", re.M)
 

@@ -85,7 +85,9 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
          "mail_base_url = https://unge.example.dk/",  # line 11: fine
          "mail_base_url = https://unge.example.dk/a b",   # line 12
          'mail_base_url = https://unge.example.dk/"x"',   # line 13
-         "mail_base_url = https://unge.example.dk/<x>"],  # line 14
+         "mail_base_url = https://unge.example.dk/<x>",   # line 14
+         "ops_silence = School-A=5",                  # line 15
+         "ops_silence = " + "s" * 64 + "=5"],         # line 16
         [])
     p = check_config("--config", str(conf))
     assert p.returncode == 2, p.stdout + p.stderr
@@ -109,6 +111,11 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
     for line in (13, 14):
         assert f"{conf}:{line}: mail_base_url must not hold any of " \
             "\" < > \\ ^ ` { | } (a URL holds them only encoded)" in err, err
+    # An agency that is no id is refused in the words of every program.
+    rule = "is not a valid id (1-63 of a-z 0-9 . _ -, starting with a " \
+        "letter or digit)"
+    assert f"{conf}:15: ops_silence: 'School-A' {rule}" in err, err
+    assert f"{conf}:16: ops_silence: '{'s' * 64}' {rule}" in err, err
 
 
 def test_check_config_reports_a_missing_rules_file(tmp_path):
