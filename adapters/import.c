@@ -505,6 +505,34 @@ same_meaning(const struct runtime *rt, const char *a, const char *b)
 	return false;
 }
 
+/* The columns a rejects file puts before the input's own: line, column,
+ * reason (a run-wide one: file, line, column, reason), once more for the
+ * rejects file of a rejects file imported again. How many the header
+ * begins with, or 0. No kind has a column "line" or "column", so an
+ * export never begins so. */
+static size_t
+rejects_prefix(const csv_reader *csv)
+{
+	static const char *const groups[][5] = {
+	    {"line", "column", "reason", NULL},
+	    {"file", "line", "column", "reason", NULL},
+	};
+	size_t n = csv_header_count(csv), at = 0;
+	for (bool more = true; more;) {
+		more = false;
+		for (size_t g = 0; g < 2 && !more; g++) {
+			size_t i = 0;
+			while (groups[g][i] && at + i < n &&
+			       strcasecmp(csv_header_name(csv, at + i),
+					  groups[g][i]) == 0)
+				i++;
+			if (!groups[g][i])
+				at += i, more = true;
+		}
+	}
+	return at;
+}
+
 /* A rejects file puts its own file, line, column and reason before the
  * input's columns, and an input with a reason column of its own (college,
  * jobcenter) then has two: of a name ignore_columns lists that the header
@@ -514,30 +542,6 @@ same_meaning(const struct runtime *rt, const char *a, const char *b)
  * two columns that disagree about one value. The rejects file's leading
  * columns that ignore_columns lists by name are left out whether or not
  * the input has a reason column. */
-/* The columns a rejects file puts before the input's own: line, column,
- * reason (a run-wide one: file, line, column, reason). How many the
- * header begins with, or 0. No kind has a column "line" or "column", so
- * an export never begins so. */
-static size_t
-rejects_prefix(const csv_reader *csv)
-{
-	static const char *const prefixes[][5] = {
-	    {"line", "column", "reason", NULL},
-	    {"file", "line", "column", "reason", NULL},
-	};
-	size_t n = csv_header_count(csv);
-	for (size_t p = 0; p < 2; p++) {
-		size_t i = 0;
-		while (prefixes[p][i] && i < n &&
-		       strcasecmp(csv_header_name(csv, i), prefixes[p][i]) ==
-			   0)
-			i++;
-		if (!prefixes[p][i])
-			return i;
-	}
-	return 0;
-}
-
 static void
 leave_out_repeats(const struct runtime *rt, csv_reader *csv, char *left,
 		  size_t cap)
