@@ -54,6 +54,8 @@ def test_assignments_desk_and_reassignment(make_hub):
         (["duty-desk", "desk-dora", "01-08-2023", "", "ja"], Ok(DM, False)),
         (["duty-desk", "cw-anna", "01-08-2023", "31-12-2023", "nej"],
          Ok(DM, False)),
+        # Not the hub's routing.desk: stored all the same.
+        (["ungevagt-nord", "cw-bo", "01-08-2023", "", ""], Ok(DM, False)),
         (["duty desk", "desk-dora", "01-08-2023", "", ""],
          Bad("Vagtfunktion", "desk must be an id as registered")),
         (["duty-desk", "desk-dora", "01-08-2023", "", "m\u00e5ske"],
@@ -71,7 +73,7 @@ def test_assignments_desk_and_reassignment(make_hub):
     r = run_adapter(hub, "youthunit", "import", a_path, d_path,
                     agency=AGENCY)
     events = check_run(hub, r, [(a_path, a_rows), (d_path, d_rows)], AGENCY)
-    assert len(events) == 6
+    assert len(events) == 7
     # p[0] and p[2] (contact persons) and p[1]'s guidance counsellor
     # (UU-vejleder), who receives readiness alerts.
     assert hub.stats()["assignments"] == 3
