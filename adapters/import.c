@@ -505,13 +505,43 @@ same_meaning(const struct runtime *rt, const char *a, const char *b)
 	return false;
 }
 
+/* The columns a rejects file puts before the input's own: line, column,
+ * reason (a run-wide one: file, line, column, reason), once more for the
+ * rejects file of a rejects file imported again. How many the header
+ * begins with, or 0. No kind has a column "line" or "column", so an
+ * export never begins so. */
+static size_t
+rejects_prefix(const csv_reader *csv)
+{
+	static const char *const groups[][5] = {
+	    {"line", "column", "reason", NULL},
+	    {"file", "line", "column", "reason", NULL},
+	};
+	size_t n = csv_header_count(csv), at = 0;
+	for (bool more = true; more;) {
+		more = false;
+		for (size_t g = 0; g < 2 && !more; g++) {
+			size_t i = 0;
+			while (groups[g][i] && at + i < n &&
+			       strcasecmp(csv_header_name(csv, at + i),
+					  groups[g][i]) == 0)
+				i++;
+			if (!groups[g][i])
+				at += i, more = true;
+		}
+	}
+	return at;
+}
+
 /* A rejects file puts its own file, line, column and reason before the
  * input's columns, and an input with a reason column of its own (college,
  * jobcenter) then has two: of a name ignore_columns lists that the header
  * holds more than once, the first is left out and the later one read. The
  * input may call its own an alias (a Jobcenter's "Ophørsårsag"): the same
  * holds then, but only for a name listed as such, so that "*" never hides
- * two columns that disagree about one value. */
+ * two columns that disagree about one value. The rejects file's leading
+ * columns that ignore_columns lists by name are left out whether or not
+ * the input has a reason column. */
 static void
 leave_out_repeats(const struct runtime *rt, csv_reader *csv, char *left,
 		  size_t cap)
@@ -520,6 +550,7 @@ leave_out_repeats(const struct runtime *rt, csv_reader *csv, char *left,
 	name_list l = {left, cap, 0, 0, 0, false};
 	left[0] = '\0';
 	size_t n = csv_header_count(csv);
+	size_t prefix = rejects_prefix(csv);
 	for (size_t h = 0; h < n; h++) {
 		const char *name = csv_header_name(csv, h);
 		bool again = false, alias = false;
@@ -528,7 +559,12 @@ leave_out_repeats(const struct runtime *rt, csv_reader *csv, char *left,
 			again = strcasecmp(name, other) == 0;
 			alias = alias || same_meaning(rt, name, other);
 		}
-		if (name[0] && ((again && ignorable(rt, name)) ||
+		/* A rejects file's own reason, listed by name, is never the
+		 * input's: an export without a reason column (it is
+		 * optional) would otherwise have the rejects file's reason
+		 * text read as its reason code. */
+		bool own = h < prefix && in_ignore_list(rt, name, false);
+		if (name[0] && (own || (again && ignorable(rt, name)) ||
 				(alias && in_ignore_list(rt, name, false)))) {
 			list_add(&l, name, h);
 			csv_header_leave_out(csv, h);

@@ -46,7 +46,8 @@ static const ug_setting adapter_settings[] = {
     {"keys_dir", "./var/keys", "holds AGENCY.key_secret and hub.key"},
     {"hub", "tcp://127.0.0.1:7601",
      "the hub's ingest endpoint: tcp://HOST:PORT or ipc://PATH"},
-    {"outbox", OUTBOX_DEFAULT, "outbox directory (AGENCY: the agency)"},
+    {"outbox", OUTBOX_DEFAULT,
+     "outbox directory (AGENCY in it: the agency setting)"},
     {"timeout", "30",
      "import, flush: seconds without progress before exit 2 (0-604800; "
      "0: one round of sending)"},
@@ -308,11 +309,31 @@ open_outbox(struct runtime *rt, ug_diag *diag)
 {
 	const char *setting = ug_config_get(rt->cfg, "outbox");
 	char path[PATH_LEN];
-	if (strcmp(setting, OUTBOX_DEFAULT) == 0)
-		snprintf(path, sizeof path, "./var/adapters/%s/outbox",
-			 rt->agency);
-	else
-		ug_strlcpy(path, setting, sizeof path);
+	/* AGENCY stands for the agency in any outbox setting, as in the
+	 * default: one config template for all five adapters must not
+	 * give them one outbox named AGENCY, sealed with one agency's key
+	 * and refused by the others. */
+	size_t used = 0;
+	for (const char *p = setting; *p && used < sizeof path;) {
+		const char *at = strstr(p, "AGENCY");
+		size_t plain = at ? (size_t)(at - p) : strlen(p);
+		const char *put[] = {p, at ? rt->agency : ""};
+		size_t len[] = {plain, at ? strlen(rt->agency) : 0};
+		for (size_t i = 0; i < 2; i++) {
+			size_t n = len[i] < sizeof path - used
+				       ? len[i]
+				       : sizeof path - used;
+			memcpy(path + used, put[i], n);
+			used += n;
+		}
+		p += plain + (at ? strlen("AGENCY") : 0);
+	}
+	if (used >= sizeof path) {
+		ug_diag_set(diag, "outbox", "%soutbox is too long a path",
+			    ug_config_where(rt->cfg, "outbox"));
+		return UG_EINVAL;
+	}
+	path[used] = '\0';
 	ug_strlcpy(rt->outbox_path, path, sizeof rt->outbox_path);
 	ug_err err = make_parents(path, diag);
 	if (err == UG_OK)

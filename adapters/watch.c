@@ -541,6 +541,10 @@ keep_delivering(struct runtime *rt)
 {
 	struct watch *w = rt->watch;
 	adapter__sender_wake(w->sender);
+	/* ADP-IDLE is owed once these are acknowledged, even when the
+	 * acks come back within this turn and the sender is never seen
+	 * busy between two turns. */
+	w->busy = true;
 	/* A turn without waiting: acks recorded, the window refilled. */
 	ug_err err = adapter__sender_step(w->sender, 0, -1, NULL);
 	if (err != UG_OK && err != UG_EDENIED)
@@ -689,6 +693,9 @@ open_watch(struct watch *w, const char *dir)
 	rt->on_batch = keep_delivering;
 	rt->watching = true;
 	w->dirty = true;
+	/* What an earlier run left pending owes an ADP-IDLE too. */
+	size_t pending = 0, sent = 0;
+	w->busy = outbox_counts(rt->ob, &pending, &sent) == UG_OK && pending;
 	return UG_OK;
 }
 

@@ -620,3 +620,21 @@ def test_pending_rows_of_an_earlier_run_count_as_duplicates(make_hub):
     f = hub.adapter("flush")
     assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
         (EXIT_OK, 2, 0), str(f)
+
+
+def test_agency_in_the_outbox_setting_is_the_agency(make_hub):
+    """--help: the outbox setting's AGENCY is the agency setting, in any
+    outbox path as in the default: one config for two agencies gives
+    each its own outbox, not one directory named AGENCY sealed with one
+    agency's key and refused by the other."""
+    hub = make_hub(agencies={"school-a": "absence", "school-b": "absence"})
+    outboxes = hub.tmp / "outboxes"
+    for agency, seed in (("school-a", 611), ("school-b", 612)):
+        path, _ = hub.csv(f"{agency}.csv",
+                          [AbsenceRow(c) for c in CprGen(seed).take(2)])
+        r = hub.adapter("import", path, agency=agency,
+                        outbox=outboxes / "AGENCY" / "outbox")
+        assert (r.rc, r.summary["accepted"]) == (EXIT_OK, 2), str(r)
+    assert sorted(p.name for p in outboxes.iterdir()) == \
+        ["school-a", "school-b"]
+    assert (outboxes / "school-b" / "outbox" / "data.mdb").is_file()

@@ -199,3 +199,52 @@ def test_rejects_file_imported_as_it_is_names_its_unknown_columns(make_hub):
     assert (r.rc, r.summary["queued"]) == (0, 1), str(r)
     assert [e["type"] for e in stored(hub)] == ["Dropout"]
     hub.sweep()
+
+
+def test_rejects_file_of_an_export_without_a_reason_column(make_hub):
+    """An export without the optional reason column: its rejects file's
+    only reason is the rejects file's own, and the documented
+    --ignore_columns line,column,reason leaves it unread, as it does
+    file,line,column,reason of a run-wide rejects file, instead of
+    reading the reason text as the dropout's reason code."""
+    hub = make_hub(agencies={AGENCY: "enrolment,dropout,dropout_risk"})
+    p = CprGen(1206).take(2)
+    header = HEADER[:-1]
+    rows = [([p[0], "751021", "stx", "frafald", "2024-10-32", "2024-08-12"],
+             Bad("date", "date is not a date")),
+            ([p[1], "751021", "stx", "start", "2024-08-12", ""],
+             Ok("Enrolment"))]
+    path, labelled = write_export(hub, "status.csv", header, rows)
+    r = run_adapter(hub, "college", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    fixed = hub.inputs_dir / "status-fixed.csv"
+    fixed.write_text((path.parent / "status.csv.rejects.csv").read_text(
+        encoding="utf-8-sig").replace("2024-10-32", "2024-10-31"),
+        encoding="utf-8")
+    r = run_adapter(hub, "college", "import", fixed, agency=AGENCY,
+                    ignore_columns="line,column,reason")
+    assert (r.rc, r.summary["queued"], r.summary["rejected_rows"]) == \
+        (0, 1, 0), str(r)
+    assert f"{fixed}: ignoring column(s) line, column, reason\n" in \
+        r.stderr, r.stderr
+    assert sorted(e["type"] for e in stored(hub)) == ["Dropout",
+                                                      "Enrolment"]
+
+    # The same with the rejects setting's run-wide file.
+    more = [([p[0], "751021", "stx", "risk", "2024-09-32", "2024-08-12"],
+             None)]
+    path2, _ = write_export(hub, "status-2.csv", header, more)
+    run_wide = hub.inputs_dir / "afviste.csv"
+    r = run_adapter(hub, "college", "import", path2, agency=AGENCY,
+                    rejects=run_wide)
+    assert (r.rc, r.summary["rejected_rows"]) == (1, 1), str(r)
+    fixed2 = hub.inputs_dir / "afviste-fixed.csv"
+    fixed2.write_text(run_wide.read_text(encoding="utf-8-sig").replace(
+        "2024-09-32", "2024-09-30"), encoding="utf-8")
+    r = run_adapter(hub, "college", "import", fixed2, agency=AGENCY,
+                    ignore_columns="file,line,column,reason")
+    assert (r.rc, r.summary["queued"], r.summary["rejected_rows"]) == \
+        (0, 1, 0), str(r)
+    assert sorted(e["type"] for e in stored(hub)) == \
+        ["Dropout", "DropoutRisk", "Enrolment"]
+    hub.sweep()

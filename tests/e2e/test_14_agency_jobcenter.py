@@ -6,8 +6,10 @@ column and a reason, a repeated row is stored once. Exported again once a
 benefit stopped, only the stop is new: a stop is its own fact, not a
 correction of the start."""
 
-from agencytest import Bad, Dup, Ok, check_run, run_adapter, stored, \
-    write_export
+from pathlib import Path
+
+from agencytest import Bad, Dup, Ok, check_run, reported_lines, \
+    run_adapter, stored, write_export
 from hubtest import CprGen, dashed
 
 AGENCY = "jobcenter-a"
@@ -143,4 +145,42 @@ def test_a_stop_cannot_be_taken_back(make_hub):
         assert (r.rc, r.summary["queued"], r.summary["corrections"]) == \
             (0, queued, 0), str(r)
     assert len(stored(hub)) == 5
+    hub.sweep()
+
+
+def test_rejects_file_of_an_export_without_a_reason_column(make_hub):
+    """A benefit export without the optional reason column: the
+    rejects file's own reason, before its columns, is left unread with
+    --ignore_columns line,column,reason, never read as the stop's
+    reason (which a start alone may not have)."""
+    hub = make_hub(agencies={AGENCY: "benefit,missed_activation"})
+    p = CprGen(1404).take(2)
+    header = ["cpr", "jobcenter", "benefit", "start", "stop"]
+    path, labelled = write_export(hub, "ydelser.csv", header, [
+        ([p[0], "jc-a", "cash", "2024-02-30", ""],
+         Bad("start", "start is not a date")),
+        ([p[1], "jc-a", "cash", "2024-02-01", "2024-03-31"], Ok(BS))])
+    r = run_adapter(hub, "jobcenter", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    # A first correction still wrong: the rejects file of the rejects
+    # file has the leading columns twice, and is left without both.
+    fixed = hub.inputs_dir / "ydelser-fixed.csv"
+    fixed.write_text((path.parent / "ydelser.csv.rejects.csv").read_text(
+        encoding="utf-8-sig").replace("2024-02-30", "2024-13-01"),
+        encoding="utf-8")
+    r = run_adapter(hub, "jobcenter", "import", fixed, agency=AGENCY,
+                    ignore_columns="line,column,reason")
+    assert (r.rc, r.summary["rejected_rows"]) == (1, 1), str(r)
+    assert reported_lines(r, fixed) == \
+        {2: ("start", "start is not a date (YYYY-MM-DD, DD-MM-YYYY or "
+                      "DD.MM.YYYY)")}, r.stderr
+    again = hub.inputs_dir / "ydelser-fixed-2.csv"
+    again.write_text(Path(str(fixed) + ".rejects.csv").read_text(
+        encoding="utf-8-sig").replace("2024-13-01", "2024-02-29"),
+        encoding="utf-8")
+    r = run_adapter(hub, "jobcenter", "import", again, agency=AGENCY,
+                    ignore_columns="line,column,reason")
+    assert (r.rc, r.summary["queued"], r.summary["rejected_rows"]) == \
+        (0, 1, 0), str(r)
+    assert len(stored(hub)) == 2
     hub.sweep()

@@ -54,12 +54,16 @@ def test_assignments_desk_and_reassignment(make_hub):
         (["duty-desk", "desk-dora", "01-08-2023", "", "ja"], Ok(DM, False)),
         (["duty-desk", "cw-anna", "01-08-2023", "31-12-2023", "nej"],
          Ok(DM, False)),
+        # Not the hub's routing.desk: stored all the same.
+        (["ungevagt-nord", "cw-bo", "01-08-2023", "", ""], Ok(DM, False)),
         (["duty desk", "desk-dora", "01-08-2023", "", ""],
          Bad("Vagtfunktion", "desk must be an id as registered")),
         (["duty-desk", "desk-dora", "01-08-2023", "", "m\u00e5ske"],
          Bad("Teamleder", "team_lead must be yes or no")),
         (["duty-desk", "", "01-08-2023", "", ""],
          Bad("Sagsbehandler", "caseworker is empty")),
+        (["duty-desk", "cw-bo", "01-08-2023", "31-07-2023", ""],
+         Bad("Til", "to 2023-07-31 is before from 2023-08-01")),
         (["duty-desk", "desk-dora", "2023-08-01", "", "ja"], Dup()),
     ]
     a_path, a_rows = write_export(hub, "kontaktpersoner.csv", ASSIGN_HEADER,
@@ -69,7 +73,7 @@ def test_assignments_desk_and_reassignment(make_hub):
     r = run_adapter(hub, "youthunit", "import", a_path, d_path,
                     agency=AGENCY)
     events = check_run(hub, r, [(a_path, a_rows), (d_path, d_rows)], AGENCY)
-    assert len(events) == 6
+    assert len(events) == 7
     # p[0] and p[2] (contact persons) and p[1]'s guidance counsellor
     # (UU-vejleder), who receives readiness alerts.
     assert hub.stats()["assignments"] == 3
@@ -120,4 +124,24 @@ def test_desk_not_registered_is_refused_by_the_hub(make_hub):
             r.summary["pending"]) == (1, 1, 0), str(r)
     assert len(re.findall(r"\b[0-9a-f]{32}\b.*E_DENIED", r.stderr)) == 1
     assert [e["type"] for e in stored(hub)] == [CA]
+    hub.sweep()
+
+
+def test_a_caseworker_the_hub_has_not_registered_yet(make_hub):
+    """docs/ADAPTERS.md: the adapter checks a caseworker id for its form
+    only; the hub takes an assignment (and a desk membership) naming an
+    id it has not registered yet, so the row is neither a rejected row
+    nor refused by the hub."""
+    hub = make_hub(agencies={AGENCY: "assignment,desk"},
+                   caseworkers=CASEWORKERS)
+    [cpr] = CprGen(1503).take(1)
+    a_path, a_rows = write_export(hub, "ny.csv", ASSIGN_HEADER,
+                                  [([cpr, "cw-ny", "", "2024-01-01", ""],
+                                    Ok(CA))])
+    d_path, d_rows = write_export(hub, "ny-vagt.csv", DESK_HEADER,
+                                  [(["duty-desk", "cw-ny", "01-01-2024",
+                                     "", ""], Ok(DM, False))])
+    r = run_adapter(hub, "youthunit", "import", a_path, d_path,
+                    agency=AGENCY)
+    check_run(hub, r, [(a_path, a_rows), (d_path, d_rows)], AGENCY)
     hub.sweep()

@@ -29,15 +29,17 @@ SETTLE = 1
 
 
 class Watcher:
-    """adapter-school watch DIR, its log in the hub's (swept) logs dir."""
+    """adapter-PROGRAM watch DIR (adapter-school unless program names
+    another), its log in the hub's (swept) logs dir."""
 
-    def __init__(self, hub, drop, **settings):
+    def __init__(self, hub, drop, program="school", **settings):
         self.hub, self.drop = hub, drop
         drop.mkdir(exist_ok=True)
         settings.setdefault("settle", SETTLE)
         settings.setdefault("log_level", "debug")
         self.log = hub.logs_dir / f"watch-{id(self)}.log"
         cmd = hub.adapter_cmd("watch", drop, **settings)
+        cmd[0] = hubtest.binary("adapter-" + program)
         self.out = open(self.log, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.out,
                                      stderr=subprocess.STDOUT,
@@ -509,5 +511,35 @@ def test_names_near_the_file_name_limit_are_imported(hub, watchers):
     assert (drop / "failed" / p.name[:-len(".report.json")]).is_file()
     assert sorted(x.name for x in drop.iterdir()) == ["done", "failed"]
     assert_store(hub, good + more + again + after)
+    w.stop()
+    sweep_reports(hub, drop)
+
+
+def test_adp_idle_follows_every_file_delivered(make_hub, watchers):
+    """ADAPTERS.md: ADP-IDLE says everything queued is delivered. The
+    youth unit's watcher logs it after each file dropped, once the
+    file's events are acknowledged, however fast the hub answers (the
+    ack may come back before the watcher looks again); a file the
+    watcher refuses as a whole queues nothing and owes none."""
+    hub = make_hub(agencies={"youth-a": "assignment"},
+                   caseworkers={"cw-anna": False})
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop, program="youthunit", agency="youth-a", settle=0)
+    watchers.append(w)
+    cprs = CprGen(2230).take(5)
+    hub.cprs.update(cprs)
+    for i, cpr in enumerate(cprs, 1):
+        part = drop / f"kontakt-{i}.csv.part"
+        part.write_text(f"cpr;caseworker;from\n{cpr};cw-anna;2026-0{i}-01\n")
+        os.rename(part, drop / f"kontakt-{i}.csv")
+        rep = wait_moved(drop, "done", f"kontakt-{i}.csv")
+        assert (rep["kind"], rep["queued"]) == ("assignment", 1), rep
+        wait_for(lambda: w.text().count("ADP-IDLE") == i, 10,
+                 f"ADP-IDLE after kontakt-{i}.csv")
+        assert f"ADP-IDLE everything queued is delivered ({i} accepted " \
+            "so far)" in w.text()
+    (drop / "tom.csv").write_text("")
+    wait_moved(drop, "failed", "tom.csv")
+    assert w.text().count("ADP-IDLE") == 5
     w.stop()
     sweep_reports(hub, drop)
