@@ -417,6 +417,38 @@ def test_absence_corrected_to_nothing_withdraws_the_alert(make_hub):
         ("AbsenceReport", "2026-08-31", "2026-09-04", 0, 30)
 
 
+def test_a_correction_about_another_person_corrects_nothing(make_hub):
+    """PROTOCOL.md §3, Corrections: a report sent about the wrong pupil is
+    not taken back by a "correction" about the right one. That is a new
+    event for the right pupil; the wrong pupil's report still counts,
+    its alert stays open and nothing is marked superseded. A correction
+    about the wrong pupil, saying what is true for them, takes it back."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"absence.rolling.min_days": "5"})
+    wrong, right = CprGen(4115).born("2012-02-12"), \
+        CprGen(4116).born("2012-03-13")
+    hub.assign(wrong, "cw-anna")
+    hub.assign(right, "cw-anna")
+    first = ev_absence(wrong, "2026-08-31", 6)
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert (a["rule"], a["cpr"]) == ("absence.rolling", wrong)
+    moved = corrected(first, ev_absence(right, "2026-08-31", 0))
+    hub.send(moved)
+    hub.wait_applied()
+    [still] = hub.peek("cw-anna", 1)
+    assert still["alert_id"] == a["alert_id"]
+    assert not any(e.get("superseded") for e in timeline(
+        hub, "cw-anna", wrong) + timeline(hub, "cw-anna", right))
+    hub.send(corrected(first, ev_absence(wrong, "2026-08-31", 0)))
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert w["title"] == f"Withdrawn: alert {a['alert_id']} (absence.rolling)"
+    assert [e["id"] for e in timeline(hub, "cw-anna", wrong)
+            if e.get("superseded")] == [first.event_id.hex()]
+
+
 def test_absence_corrected_to_another_kind_no_longer_counts(make_hub):
     """A week reported as unlawful absence, corrected to illness once the
     sick note came: the unlawful row is gone from the quarter measure. With
