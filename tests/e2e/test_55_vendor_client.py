@@ -363,3 +363,36 @@ def test_vendor_adapter_refusals_reconnect_and_correction(make_hub):
     finally:
         cw.close()
     assert hub.wait_applied()["alerts"] == 3
+
+
+def test_occurred_at_is_checked_only_above_0(make_hub):
+    """§3 step 1: `occurred_at` must be above 0 and nothing else; the
+    hub judges and shows an event by its payload's dates: a dropout sent
+    with occurred_at 1 ms, or one in the year 2500, raises its alert and
+    is listed on its `date`."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    people = [CprGen(5504).born(d) for d in ("2008-07-01", "2008-08-02")]
+    hub.cprs.update(people)
+    send_all(hub, "youth-a", [
+        envelope("youth-a", m.CONTACT_ASSIGNMENT, p, "2026-09-01",
+                 f"assign-{p}", "contact_assignment", caseworker="cw-anna",
+                 role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})
+        for p in people])
+    drops = [envelope("college-a", m.DROPOUT, p, "2026-10-30", f"d-{p}",
+                      "dropout", institution="eud-vest", date="2026-10-30")
+             for p in people]
+    drops[0].occurred_at = 1
+    drops[1].occurred_at = 16725225600000          # 2500-01-01
+    acks = send_all(hub, "college-a", drops)
+    assert [a.status for a in acks] == [m.ACCEPTED] * 2, acks
+    assert hub.wait_applied()["alerts"] == 2
+    cw = Vendor(hub, "cw-anna", hub.delivery)
+    try:
+        for n, p in enumerate(people):
+            tl = cw.ask(m.Query(request_id=n + 1, kind=m.TIMELINE, cpr=p))
+            assert [(e.date, e.is_alert) for e in tl.timeline] == [
+                ("2026-09-01", False), ("2026-10-30", False),
+                ("2026-11-02", True)], tl
+    finally:
+        cw.close()
