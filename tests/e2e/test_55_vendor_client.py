@@ -302,6 +302,8 @@ def test_vendor_adapter_refusals_reconnect_and_correction(make_hub):
     early.occurred_at = 0
     stale = drop(people[0], "stale")
     stale.valid_until = int(time.time() * 1000) - 1000
+    negative = drop(people[0], "negative")
+    negative.valid_until = -1                   # always passed
     not_ours = envelope("college-a", m.ABSENCE_REPORT, people[0],
                         "2026-10-30", "absence", "absence_report",
                         school="s1", period_start="2026-10-26",
@@ -315,6 +317,7 @@ def test_vendor_adapter_refusals_reconnect_and_correction(make_hub):
         (early, m.E_MALFORMED,
          "occurred_at must be above 0 (ms since the epoch)"),
         (stale, m.E_STALE, "event expired before it reached the hub"),
+        (negative, m.E_STALE, "event expired before it reached the hub"),
         (not_ours, m.E_DENIED,
          "agency is not registered for this event type"),
         (other, m.E_DENIED,
