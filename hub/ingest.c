@@ -24,6 +24,8 @@ struct hub_ingest_batch {
 	int code;	     /* ErrorCode when rejected before the store */
 	bool retryable;	     /* with code: the sender may try again later */
 	bool stored;	     /* a resend of a stored event: DUPLICATE */
+	bool recheck;	     /* refused by content, permission or time: its
+			      * id is looked up again after the commit */
 	uint64_t stored_seq; /* its sequence */
 	bool has_id;	     /* id of an oversized frame, for its refusal */
 	uint8_t id[WIRE_EVENT_ID_LEN];
@@ -186,6 +188,7 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 	if (code != UNGEBRO__V1__ERROR_CODE__OK) {
 		if (!already_stored(h, p, agency)) {
 			reject(p, code, diag.reason);
+			p->recheck = true;
 			if (code == UNGEBRO__V1__ERROR_CODE__E_DENIED)
 				audit_frame(h, p, agency, "refused",
 					    p->reason);
@@ -240,6 +243,7 @@ recv_one(hub *h, pending *p)
 	p->code = UNGEBRO__V1__ERROR_CODE__OK;
 	p->retryable = false;
 	p->stored = false;
+	p->recheck = false;
 	p->has_id = false;
 	p->reason[0] = '\0';
 	if (zmq_msg_recv(&p->routing, h->ingest, ZMQ_DONTWAIT) < 0) {
@@ -271,10 +275,34 @@ recv_one(hub *h, pending *p)
 	return true;
 }
 
+/* The id of a refused frame may be that of an event earlier in its own
+ * batch, not in the store when the frame was checked: once the batch is
+ * committed the id decides, as for any resend (DUPLICATE or E_CONFLICT),
+ * so the answer does not depend on which batch a resend fell into. */
+static void
+recheck_in_batch(hub *h, pending *p, const store_event *events, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (memcmp(events[i].event_id, p->env->event_id.data,
+			   WIRE_EVENT_ID_LEN) != 0)
+			continue;
+		int code = p->code;
+		char reason[sizeof p->reason];
+		ug_strlcpy(reason, p->reason, sizeof reason);
+		p->code = UNGEBRO__V1__ERROR_CODE__OK;
+		p->reason[0] = '\0';
+		if (!already_stored(h, p, zmq_msg_gets(&p->frame, "User-Id")))
+			reject(p, code, reason);
+		return;
+	}
+}
+
 static void
 answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 {
 	wire_ack ack = UNGEBRO__V1__ACK__INIT;
+	if (p->recheck && store_err == UG_OK)
+		recheck_in_batch(h, p, events, h->batch_stored);
 	char hexid[2 * WIRE_EVENT_ID_LEN + 1] = "-";
 	if (p->env && p->env->event_id.len == WIRE_EVENT_ID_LEN) {
 		ack.event_id = p->env->event_id;
@@ -349,8 +377,11 @@ finish_batch(hub *h, ug_err err)
 			"batch of %zu events not stored: %s; "
 			"rejected as retryable",
 			h->batch_stored, ug_strerror(err));
-	for (size_t i = 0; i < h->batch_frames; i++) {
+	/* All answered before any is freed: the events' ids point into the
+	 * frames, and a later frame's answer may compare with them. */
+	for (size_t i = 0; i < h->batch_frames; i++)
 		answer(h, &batch[i], h->batch_events, err);
+	for (size_t i = 0; i < h->batch_frames; i++) {
 		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, batch[i].env);
 		zmq_msg_close(&batch[i].routing);
 		zmq_msg_close(&batch[i].frame);

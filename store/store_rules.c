@@ -279,14 +279,23 @@ desk_prefix(const store *s, const char *desk, uint8_t out[8])
 	store__hash(s, TAG_DESK, desk, strlen(desk), NULL, 0, out, 8);
 }
 
+/* One record per membership period, as the youth unit keys it (desk,
+ * caseworker, first day): a caseworker on the desk this spring and again
+ * from the autumn has two, and the later one sent does not end the
+ * other. The same period sent again (its end set, say) replaces it. */
 static void
 desk_key(const store *s, const char *desk, const char *caseworker,
-	 uint8_t out[DESK_KEY_LEN])
+	 int32_t from, uint8_t out[DESK_KEY_LEN])
 {
 	desk_prefix(s, desk, out);
-	/* The desk with its NUL, so "ab"+"c" and "a"+"bc" differ. */
-	store__hash(s, TAG_DESK_MEMBER, desk, strlen(desk) + 1, caseworker,
-		    strlen(caseworker), out + 8, 8);
+	/* The desk with its NUL, so "ab"+"c" and "a"+"bc" differ; the
+	 * caseworker with its NUL before the day for the same reason. */
+	uint8_t member[STORE_ID_MAX + 4];
+	size_t cl = strlen(caseworker);
+	memcpy(member, caseworker, cl + 1);
+	ug_put_be32(member + cl + 1, (uint32_t)from);
+	store__hash(s, TAG_DESK_MEMBER, desk, strlen(desk) + 1, member, cl + 5,
+		    out + 8, 8);
 }
 
 ug_err
@@ -298,7 +307,7 @@ store_derived_desk_put(store_dtxn *t, const char *desk, const char *caseworker,
 		return UG_EINVAL;
 	uint8_t k[DESK_KEY_LEN], v[DESK_PLAIN] = {0};
 	uint8_t sealed[DESK_PLAIN + UG_SEAL_OVERHEAD];
-	desk_key(t->s, desk, caseworker, k);
+	desk_key(t->s, desk, caseworker, from, k);
 	ug_put_be32(v, (uint32_t)from);
 	ug_put_be32(v + 4, (uint32_t)to);
 	v[8] = team_lead;
@@ -310,12 +319,14 @@ store_derived_desk_put(store_dtxn *t, const char *desk, const char *caseworker,
 			      STORE_ENV_DERIVED, "put desk member");
 }
 
-/* Open a desk record: whether it is in force on `today` (lead says team
- * lead) and, into caseworker, who it names. A record that does not open
- * under its key is reported and counts as no membership. */
+/* Open a desk record of `desk`: whether it is in force on `today` (lead
+ * says team lead) and, into caseworker, who it names. A record that does
+ * not open under its key, or whose key is not the one of this desk, its
+ * caseworker and its first day (copied from elsewhere), is reported and
+ * counts as no membership. */
 static bool
-member_on(store *s, const MDB_val *key, const MDB_val *val, int32_t today,
-	  bool *lead, char caseworker[STORE_ID_MAX])
+member_on(store *s, const char *desk, const MDB_val *key, const MDB_val *val,
+	  int32_t today, bool *lead, char caseworker[STORE_ID_MAX])
 {
 	uint8_t v[DESK_PLAIN];
 	if (key->mv_size != DESK_KEY_LEN ||
@@ -328,11 +339,72 @@ member_on(store *s, const MDB_val *key, const MDB_val *val, int32_t today,
 	}
 	int32_t from = (int32_t)ug_get_be32(v),
 		to = (int32_t)ug_get_be32(v + 4);
-	if (lead)
-		*lead = v[8] != 0;
 	memcpy(caseworker, v + 10, v[9]);
 	caseworker[v[9]] = '\0';
+	uint8_t check[DESK_KEY_LEN];
+	desk_key(s, desk, caseworker, from, check);
+	if (memcmp(check, key->mv_data, DESK_KEY_LEN) != 0) {
+		store__forged(s, TAG_DESK, "desk");
+		return false;
+	}
+	if (lead)
+		*lead = v[8] != 0;
 	return today >= from && (to == 0 || today <= to);
+}
+
+/* Call fn for each record of the desk in force on `today` until it
+ * returns true; true if one did. */
+static bool
+desk_each(store *s, const char *desk, int32_t today,
+	  bool (*fn)(void *ctx, const char *caseworker, bool lead), void *ctx)
+{
+	MDB_txn *txn = NULL;
+	if (store__begin_read(s->derived_env, &txn) != 0)
+		return false;
+	MDB_cursor *cur = NULL;
+	uint8_t prefix[8];
+	desk_prefix(s, desk, prefix);
+	MDB_val key = {sizeof prefix, prefix}, val;
+	bool done = false;
+	int rc = mdb_cursor_open(txn, s->desk, &cur);
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	while (!done && rc == 0 && key.mv_size == DESK_KEY_LEN &&
+	       memcmp(key.mv_data, prefix, sizeof prefix) == 0) {
+		bool lead = false;
+		char named[STORE_ID_MAX];
+		done = member_on(s, desk, &key, &val, today, &lead, named) &&
+		       fn(ctx, named, lead);
+		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return done;
+}
+
+typedef struct {
+	const char *caseworker;
+	bool want_lead, found, lead;
+} member_find;
+
+static bool
+is_member(void *ctx, const char *caseworker, bool lead)
+{
+	member_find *f = ctx;
+	if (strcmp(caseworker, f->caseworker) != 0)
+		return false;
+	f->found = true;
+	f->lead = f->lead || lead;
+	/* Periods may overlap, one of them as team lead. */
+	return !f->want_lead || f->lead;
+}
+
+static bool
+is_lead(void *ctx, const char *caseworker, bool lead)
+{
+	if (lead)
+		memcpy(ctx, caseworker, strlen(caseworker) + 1);
+	return lead;
 }
 
 bool
@@ -341,18 +413,11 @@ store_desk_member(store *s, const char *desk, const char *caseworker,
 {
 	if (strlen(desk) >= STORE_ID_MAX || strlen(caseworker) >= STORE_ID_MAX)
 		return false;
-	MDB_txn *txn = NULL;
-	if (store__begin_read(s->derived_env, &txn) != 0)
-		return false;
-	uint8_t k[DESK_KEY_LEN];
-	char named[STORE_ID_MAX];
-	desk_key(s, desk, caseworker, k);
-	MDB_val key = {sizeof k, k}, val;
-	bool member = mdb_get(txn, s->desk, &key, &val) == 0 &&
-		      member_on(s, &key, &val, today, lead, named) &&
-		      strcmp(named, caseworker) == 0;
-	mdb_txn_abort(txn);
-	return member;
+	member_find f = {.caseworker = caseworker, .want_lead = lead != NULL};
+	desk_each(s, desk, today, is_member, &f);
+	if (lead)
+		*lead = f.found && f.lead;
+	return f.found;
 }
 
 ug_err
@@ -361,38 +426,7 @@ store_desk_lead(store *s, const char *desk, int32_t today,
 {
 	if (strlen(desk) >= STORE_ID_MAX)
 		return UG_EINVAL;
-	MDB_txn *txn = NULL;
-	int rc = store__begin_read(s->derived_env, &txn);
-	if (rc != 0)
-		return store__map_err(rc, "begin read");
-	MDB_cursor *cur = NULL;
-	uint8_t prefix[8];
-	desk_prefix(s, desk, prefix);
-	MDB_val key = {sizeof prefix, prefix}, val;
-	ug_err err = UG_ENOTFOUND;
-	rc = mdb_cursor_open(txn, s->desk, &cur);
-	if (rc == 0)
-		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-	while (rc == 0 && key.mv_size == DESK_KEY_LEN &&
-	       memcmp(key.mv_data, prefix, sizeof prefix) == 0) {
-		bool is_lead = false;
-		char named[STORE_ID_MAX];
-		uint8_t check[DESK_KEY_LEN];
-		/* The member hash must be this desk's and this caseworker's:
-		 * a record copied from another desk does not count. */
-		if (member_on(s, &key, &val, today, &is_lead, named) &&
-		    is_lead &&
-		    (desk_key(s, desk, named, check),
-		     memcmp(check, key.mv_data, DESK_KEY_LEN) == 0)) {
-			memcpy(lead, named, STORE_ID_MAX);
-			err = UG_OK;
-			break;
-		}
-		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	return err;
+	return desk_each(s, desk, today, is_lead, lead) ? UG_OK : UG_ENOTFOUND;
 }
 
 ug_err

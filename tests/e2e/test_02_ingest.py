@@ -253,3 +253,20 @@ def test_many_events_one_connection(hub):
     assert sorted(acks.values()) == list(range(1, 301))
     st = hub.stats()
     assert (st["log_events"], st["last_seq"]) == (300, 300)
+
+
+def test_a_burst_is_never_refused_for_coming_fast(hub):
+    """PROTOCOL.md §3 step 2: ingest has no rate limit. A burst of 1,500
+    events sent without reading an ack is acked in full, every one
+    ACCEPTED."""
+    cprs = CprGen(210).take(100)
+    hub.cprs.update(cprs)
+    envs = [envelope("school-a", cprs[i % 100], salt=f"burst-{i}")
+            for i in range(1500)]
+    with IngestClient(hub, "school-a") as c:
+        for env in envs:
+            assert c.send(frame(env))
+        acks = [c.recv_ack(30) for _ in envs]
+    assert all(a is not None and a.status == ACCEPTED for a in acks), \
+        [a for a in acks if a is None or a.status != ACCEPTED][:3]
+    assert sorted(a.sequence for a in acks) == list(range(1, 1501))

@@ -136,6 +136,32 @@ def test_team_lead_from_desk_membership(make_hub):
     assert hub.peek("desk-dora", 1)[0]["alert_id"] == a["alert_id"]
 
 
+def test_a_later_desk_period_does_not_end_the_current_one(make_hub):
+    """PROTOCOL.md §3 Corrections, ADAPTERS.md kind `desk`: a membership
+    is a period known by desk, caseworker and `from`. cw-bob on the desk
+    this winter and again from September is a member today, whichever
+    period was sent last; the winter period sent again with an earlier
+    `to` replaces it, and he is a member no more until September."""
+    hub = rules_hub(make_hub, "2026-02-16T08:00:00")
+    winter = ev_desk("cw-bob", "2026-01-05")
+    winter.desk_membership.to = "2026-03-31"
+    hub.send(winter, ev_desk("cw-bob", "2026-09-01"))
+    adult = CprGen(3516).born("2003-03-03")
+    hub.send(ev_dropout(adult, "2026-02-13"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-bob", 1)
+    assert a["recipient"] == "duty-desk"
+    ended = ev_desk("cw-bob", "2026-01-05")
+    ended.desk_membership.to = "2026-02-13"
+    hub.send(ended)
+    hub.wait_applied()
+    hub.peek("cw-bob", 0)
+    hub.advance("2026-09-01T08:00:00")
+    rc, alerts, err = hub.inbox("cw-bob", no_ack=True, idle_exit=1)
+    assert rc == 0, err
+    assert a["alert_id"] in [x["alert_id"] for x in alerts], alerts
+
+
 def test_team_lead_named_after_the_desk_notice_gets_the_second(make_hub):
     """RULES.md section 8: the team lead's notice goes to the desk's team
     lead valid on the day of that step. A DeskMembership as team lead

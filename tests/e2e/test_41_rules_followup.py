@@ -583,6 +583,57 @@ def test_a_signal_a_correction_took_back_combines_no_more(make_hub):
     assert "not education-ready (school-a, 2026-09-06)" in c["explanation"]
 
 
+def test_a_correction_about_another_person_corrects_nothing(make_hub):
+    """PROTOCOL.md §3, Corrections: a report sent about the wrong pupil is
+    not taken back by a "correction" about the right one. That is a new
+    event for the right pupil; the wrong pupil's report still counts,
+    its alert stays open and nothing is marked superseded. A correction
+    about the wrong pupil, saying what is true for them, takes it back."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"absence.rolling.min_days": "5"})
+    wrong, right = CprGen(4115).born("2012-02-12"), \
+        CprGen(4116).born("2012-03-13")
+    hub.assign(wrong, "cw-anna")
+    hub.assign(right, "cw-anna")
+    first = ev_absence(wrong, "2026-08-31", 6)
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert (a["rule"], a["cpr"]) == ("absence.rolling", wrong)
+    moved = corrected(first, ev_absence(right, "2026-08-31", 0))
+    hub.send(moved)
+    hub.wait_applied()
+    [still] = hub.peek("cw-anna", 1)
+    assert still["alert_id"] == a["alert_id"]
+    assert not any(e.get("superseded") for e in timeline(
+        hub, "cw-anna", wrong) + timeline(hub, "cw-anna", right))
+    hub.send(corrected(first, ev_absence(wrong, "2026-08-31", 0)))
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert w["title"] == f"Withdrawn: alert {a['alert_id']} (absence.rolling)"
+    assert [e["id"] for e in timeline(hub, "cw-anna", wrong)
+            if e.get("superseded")] == [first.event_id.hex()]
+
+
+def test_a_correction_stored_before_its_event_corrects_nothing(make_hub):
+    """PROTOCOL.md §3 step 2: a correction must wait for the ack of the
+    event it names. Stored first (the original was refused retryable
+    and sent again, say), it is a new event; the original stored after
+    it is the latest word, and its alert stays open."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"absence.rolling.min_days": "5"})
+    cpr = CprGen(4117).born("2012-04-14")
+    hub.assign(cpr, "cw-anna")
+    first = ev_absence(cpr, "2026-08-31", 6)
+    hub.send(corrected(first, ev_absence(cpr, "2026-08-31", 0)))
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "absence.rolling"
+    assert not any(e.get("superseded")
+                   for e in timeline(hub, "cw-anna", cpr))
+
+
 def test_absence_corrected_to_another_kind_no_longer_counts(make_hub):
     """A week reported as unlawful absence, corrected to illness once the
     sick note came: the unlawful row is gone from the quarter measure. With

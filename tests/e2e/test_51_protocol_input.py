@@ -658,6 +658,38 @@ def test_resend_after_valid_until_is_duplicate(make_hub):
     assert (st["log_events"], st["event_ids"]) == (1, 1)
 
 
+def test_resend_in_the_same_batch_is_duplicate(make_hub):
+    """The id alone decides, also when the resend arrives right behind
+    the first frame (one batch): a resend whose valid_until has passed,
+    whose content fails or whose type the agency may not send is acked
+    DUPLICATE with the first one's sequence, as it is a moment later."""
+    hub = all_hub(make_hub)
+    cprs = CprGen(5118).take(3)
+    hub.cprs.update(cprs)
+    m = pb()
+    with IngestClient(hub, "school-b") as c:
+        for n, cpr in enumerate(cprs):
+            env = envelope("school-b", cpr, salt=f"batch-{n}")
+            again = m.Envelope()
+            again.CopyFrom(env)
+            if n == 0:
+                again.valid_until = 1000
+            elif n == 1:
+                again.absence_report.school = ""
+            else:
+                again.type = m.DROPOUT
+                again.dropout.institution = "eud-vest"
+                again.dropout.date = "2024-05-02"
+            c.sock.send(frame(env))
+            c.sock.send(frame(again))
+            first, second = c.recv_ack(10), c.recv_ack(10)
+            expect(first, ACCEPTED, event_id=env.event_id)
+            expect(second, DUPLICATE, event_id=env.event_id)
+            assert second.sequence == first.sequence == n + 1
+    st = hub.stats()
+    assert (st["log_events"], st["event_ids"]) == (3, 3)
+
+
 def test_conflict_ack_carries_no_sequence(make_hub):
     hub = all_hub(make_hub)
     cprs = CprGen(5108).take(4)

@@ -267,3 +267,135 @@ def test_vendor_caseworker_client_two_sessions_and_a_restart(make_hub):
         assert alerts(got) == [(second, 3), (third, 2)], got
     finally:
         c.close()
+
+
+def test_vendor_adapter_refusals_reconnect_and_correction(make_hub):
+    """The ingest side beyond the happy path, as a vendor reads §3: each
+    documented refusal by its code, reason, retryable and event_id (and
+    sequence 0); a window of events whose acks were never read, sent
+    again on a new connection: DUPLICATE with the stored sequences and
+    one alert per event, never a second; a correction of the same
+    agency about the same person (`supersedes`), marked in the
+    timeline."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    gen = CprGen(5503)
+    people = [gen.born(d) for d in ("2008-04-01", "2008-05-02",
+                                    "2008-06-03")]
+    hub.cprs.update(people)
+    send_all(hub, "youth-a", [
+        envelope("youth-a", m.CONTACT_ASSIGNMENT, p, "2026-09-01",
+                 f"assign-{p}", "contact_assignment", caseworker="cw-anna",
+                 role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})
+        for p in people])
+
+    def drop(p, key, **kw):
+        return envelope("college-a", m.DROPOUT, p, "2026-10-30", key,
+                        "dropout", institution="eud-vest",
+                        date="2026-10-30", **kw)
+
+    bad_cpr = drop(people[0], "bad-cpr")
+    bad_cpr.cpr = "3102081234"                  # 31 February
+    unknown = drop(people[0], "unknown-type")
+    unknown.type = 12
+    early = drop(people[0], "early")
+    early.occurred_at = 0
+    stale = drop(people[0], "stale")
+    stale.valid_until = int(time.time() * 1000) - 1000
+    negative = drop(people[0], "negative")
+    negative.valid_until = -1                   # always passed
+    not_ours = envelope("college-a", m.ABSENCE_REPORT, people[0],
+                        "2026-10-30", "absence", "absence_report",
+                        school="s1", period_start="2026-10-26",
+                        period_end="2026-10-30", lessons_absent=1,
+                        lessons_expected=10, kind=m.UNLAWFUL)
+    other = drop(people[0], "other-agency")
+    other.agency = "school-a"
+    refusals = [
+        (bad_cpr, m.E_MALFORMED, "cpr must be 10 digits with a valid date"),
+        (unknown, m.E_MALFORMED, "unknown event type 12"),
+        (early, m.E_MALFORMED,
+         "occurred_at must be above 0 (ms since the epoch)"),
+        (stale, m.E_STALE, "event expired before it reached the hub"),
+        (negative, m.E_STALE, "event expired before it reached the hub"),
+        (not_ours, m.E_DENIED,
+         "agency is not registered for this event type"),
+        (other, m.E_DENIED,
+         "envelope agency does not match the connection's key"),
+    ]
+    c = Vendor(hub, "college-a", hub.ingest)
+    try:
+        for env, code, reason in refusals:
+            c.send(EVENT, env)
+            kind, ack = c.recv()
+            assert kind == ACK, ack
+            assert (ack.event_id, ack.status, ack.code, ack.reason,
+                    ack.retryable, ack.sequence) == \
+                (env.event_id, m.REJECTED, code, reason, False, 0), ack
+    finally:
+        c.close()
+
+    # A window in flight, its acks never read: the connection closes.
+    window = [drop(p, f"drop-{p}") for p in people]
+    c = Vendor(hub, "college-a", hub.ingest)
+    for env in window:
+        c.send(EVENT, env)
+    hub.wait_stats("the window stored",
+                   lambda s: s["log_events"] == 6 and s["alerts"] == 3)
+    c.close()
+    acks = send_all(hub, "college-a", window)
+    assert [a.status for a in acks] == [m.DUPLICATE] * 3, acks
+    seqs = [a.sequence for a in acks]
+    assert seqs == sorted(seqs) and seqs[0] > 3, seqs
+    st = hub.wait_applied()
+    assert (st["log_events"], st["alerts"]) == (6, 3), st
+
+    # The college corrects its dropout of the first person.
+    fixed = drop(people[0], "drop-fixed")
+    fixed.dropout.date = "2026-10-29"
+    fixed.supersedes = window[0].event_id
+    [ack] = send_all(hub, "college-a", [fixed])
+    assert (ack.status, ack.sequence) == (m.ACCEPTED, 7), ack
+    cw = Vendor(hub, "cw-anna", hub.delivery)
+    try:
+        tl = cw.ask(m.Query(request_id=1, kind=m.TIMELINE, cpr=people[0]))
+        marks = {e.event_id: e.superseded for e in tl.timeline
+                 if not e.is_alert}
+        assert marks[window[0].event_id] is True, tl
+        assert marks[fixed.event_id] is False, tl
+    finally:
+        cw.close()
+    assert hub.wait_applied()["alerts"] == 3
+
+
+def test_occurred_at_is_checked_only_above_0(make_hub):
+    """§3 step 1: `occurred_at` must be above 0 and nothing else; the
+    hub judges and shows an event by its payload's dates: a dropout sent
+    with occurred_at 1 ms, or one in the year 2500, raises its alert and
+    is listed on its `date`."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    people = [CprGen(5504).born(d) for d in ("2008-07-01", "2008-08-02")]
+    hub.cprs.update(people)
+    send_all(hub, "youth-a", [
+        envelope("youth-a", m.CONTACT_ASSIGNMENT, p, "2026-09-01",
+                 f"assign-{p}", "contact_assignment", caseworker="cw-anna",
+                 role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})
+        for p in people])
+    drops = [envelope("college-a", m.DROPOUT, p, "2026-10-30", f"d-{p}",
+                      "dropout", institution="eud-vest", date="2026-10-30")
+             for p in people]
+    drops[0].occurred_at = 1
+    drops[1].occurred_at = 16725225600000          # 2500-01-01
+    acks = send_all(hub, "college-a", drops)
+    assert [a.status for a in acks] == [m.ACCEPTED] * 2, acks
+    assert hub.wait_applied()["alerts"] == 2
+    cw = Vendor(hub, "cw-anna", hub.delivery)
+    try:
+        for n, p in enumerate(people):
+            tl = cw.ask(m.Query(request_id=n + 1, kind=m.TIMELINE, cpr=p))
+            assert [(e.date, e.is_alert) for e in tl.timeline] == [
+                ("2026-09-01", False), ("2026-10-30", False),
+                ("2026-11-02", True)], tl
+    finally:
+        cw.close()

@@ -262,6 +262,23 @@ def test_event_after_two_tail_erasures_is_applied(make_hub):
     assert "HUB-REBUILD" not in hub.log_text()
 
 
+def test_an_erased_event_resent_is_stored_as_new(make_hub):
+    """PROTOCOL.md §3 step 3: an id is ACCEPTED at most once while the hub
+    holds its event. An erasure takes the id with it (the id is about
+    the person), so the same frame sent again afterwards is ACCEPTED with
+    a new sequence, and DUPLICATE from then on."""
+    cpr = CprGen(6209).born("2004-05-05")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-09-07T08:00:00")
+    ev = ev_dropout(cpr, "2026-09-07")
+    [first] = hub.send(ev)
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 62-9")
+    assert "erased: 1 records, 1 ids entries" in p.stdout, p.stdout
+    again, dup = hub.acks(ev, ev)
+    assert (again.status, again.sequence) == (1, first + 1), again
+    assert (dup.status, dup.sequence) == (2, first + 1), dup
+
+
 def test_a_purge_runs_its_turns_one_after_another(make_hub):
     """OPERATIONS.md, Retention: a run deletes at most purge_batch
     records per loop turn "so ingest goes on between turns" — between

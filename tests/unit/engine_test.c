@@ -2322,7 +2322,7 @@ vector(const char *name, const uint8_t *bytes, size_t len, size_t *stored)
  * format writes a vector of its own (profile_v9.bin...); the old one
  * stays as the record of what was stored. */
 #define FROZEN_PROFILE_FORMAT 8
-#define FROZEN_DERIVED_SCHEMA 10
+#define FROZEN_DERIVED_SCHEMA 11
 
 static void
 test_profile_vector(void)
