@@ -999,11 +999,11 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	/* Blanks alone say nothing of how: the timeline would show
-	 * "contact made by cw-anna: " as if something had been written. */
+	/* Blanks alone say nothing of how (the hub refuses them too): the
+	 * timeline would show "contact made by cw-anna: " as if something
+	 * had been written. */
 	const char *how = ug_config_get(cfg, "how");
-	while (*how == ' ' || *how == '\t')
-		how++;
+	how += strspn(how, " \t\r\n");
 	if (option && command != 'a' && !*how) {
 		ug_eprintf("inbox: --%s needs --how: %s\n", option,
 			   command == 'o' ? "what was offered"

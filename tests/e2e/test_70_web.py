@@ -1164,8 +1164,9 @@ def test_logout_and_a_large_form_say_what_happened(make_hub):
 def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
     """An action the hub refuses is not saved: the alert's page comes back
     (400 for a field that is wrong) with the reason in the page's language
-    above the form, and the form holds what was typed. The note's limit is
-    200 bytes, as its label says: 150 Danish letters æ are 300."""
+    above the form, and the form holds what was typed. A `how` of blanks
+    alone is as empty. The note's limit is 200 bytes, as its label says:
+    150 Danish letters æ are 300."""
     hub, cpr = anna_with_a_person(make_hub, 7003)
     web = Web(hub)
     try:
@@ -1187,6 +1188,12 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
             ({"kind": "contact", "how": ""},
              "Skriv hvordan (telefon, møde, hjemmebesøg, brev ...)."),
             ({"kind": "offer", "how": ""}, "Skriv hvad der blev tilbudt."),
+            # Blanks alone say no more than nothing, and would count as a
+            # contact made.
+            ({"kind": "contact", "how": "   "},
+             "Skriv hvordan (telefon, møde, hjemmebesøg, brev ...)."),
+            ({"kind": "offer", "how": " \t\r\n"},
+             "Skriv hvad der blev tilbudt."),
             ({"kind": "contact", "how": "telefon", "date": "9.5.2024"},
              "Datoen skal være dagen, det skete, skrevet ÅÅÅÅ-MM-DD "
              "(eller tom for i dag)."),
@@ -1205,8 +1212,8 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
         ]
         # The field the reason is about is marked invalid and points at
         # the reason, for a screen reader (WCAG 3.3.1).
-        wrong_fields = ["how", "how", "date", "date", "how", "action-note",
-                        None]
+        wrong_fields = ["how", "how", "how", "how", "date", "date", "how",
+                        "action-note", None]
         for (fields, reason), wrong in zip(cases, wrong_fields):
             r, page = web.request("POST", f"/alert/{hexid}/action",
                                   dict(fields, csrf=csrf), cookies=session)
