@@ -550,10 +550,13 @@ print_list(const inbox *ib, const wire_result *r)
 			ug_hex(a->alert_id.data, WIRE_ALERT_ID_LEN, hex);
 		char raised[11];
 		ug_date_format((int32_t)(a->raised_at / UG_DAY_MS), raised);
+		/* "-" for no due day (a notice, an operational alert), as
+		 * for no person: blanks would shift the columns after it. */
 		printf("%-7s %s  %s  due %-10s  %-12s %.6s-%.4s  %s\n",
-		       priority_name(a->priority), hex, raised, a->due,
-		       a->recipient, a->cpr,
-		       strlen(a->cpr) == 10 ? a->cpr + 6 : "", a->title);
+		       priority_name(a->priority), hex, raised,
+		       a->due && a->due[0] ? a->due : "-", a->recipient,
+		       a->cpr, strlen(a->cpr) == 10 ? a->cpr + 6 : "",
+		       a->title);
 	}
 }
 

@@ -539,6 +539,16 @@ def test_inbox_shows_what_each_piece_of_evidence_is(make_hub):
     # A notice has no due day: no "act by" with nothing after it.
     assert "    for      cw-anna" in blocks["withdrawn"]
     assert "    for      cw-anna, act by 2026-09-14" in blocks["dropout"]
+    # --list: "-" for no due day, as for no person: a script that splits
+    # a line at blanks finds every column where it expects it.
+    rules = {b[0].split()[2]: rule for rule, b in blocks.items()}
+    for line in inbox_once(hub, "--list")[:-1]:
+        _, alert_id, _, due, day, recipient, person = line.split()[:7]
+        rule = rules[alert_id]
+        assert (due, recipient) == ("due", "cw-anna"), line
+        assert (day == "-") == (rule in ("withdrawn", "back_on_track")), \
+            line
+        assert (person == "-") == (rule == "withdrawn"), line
 
     alerts = {a["rule"]: a for a in map(json.loads,
                                         live("--json").splitlines())}
