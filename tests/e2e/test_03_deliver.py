@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import select
+import signal
 import time
 import subprocess
 
@@ -446,6 +447,27 @@ def test_idle_exit_counts_from_the_hubs_answer(hub):
          "--idle_exit", "1", "--timeout", "1"],
         capture_output=True, text=True, timeout=30)
     assert (p.returncode, p.stdout) == (0, ""), p
+
+
+def test_a_one_shot_command_interrupted_says_so(hub):
+    """OPERATIONS.md, "Caseworkers": Ctrl-C (SIGINT) or SIGTERM before the
+    hub answered ends a one-shot command with exit 1 and says it was
+    interrupted, not that the hub failed to answer within --timeout."""
+    for args in (["--list"], ["--contact", "0" * 18, "--how", "phone"]):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            p = subprocess.Popen(
+                [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+                 "--keys_dir", str(hub.keys_dir), "--delivery",
+                 f"tcp://127.0.0.1:{hubtest.free_port()}", *args],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1)
+            t = time.monotonic()
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=30)
+            assert time.monotonic() - t < 5
+            assert (p.returncode, out, err) == (
+                1, "", "inbox: interrupted before the hub answered\n"), \
+                (args, sig, p.returncode, out, err)
 
 
 def test_inbox_output_a_script_can_parse(hub):
