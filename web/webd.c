@@ -743,8 +743,10 @@ do_login(ctx *x, const form *f)
 	 * the caseworker is told what the hub's refusal of a frame tells. */
 	if (!r && hubconn_refused(x->w->opts.hub))
 		return login_page(x, 503, T(x, T_GATEWAY_REFUSED), NULL);
+	/* The form again, as for a wrong password: trying again in a
+	 * moment must not need the back button and a reload. */
 	if (!r)
-		return simple_page(x, 503, T(x, T_LOGIN), T(x, T_HUB_DOWN));
+		return login_page(x, 503, T(x, T_HUB_DOWN), NULL);
 	/* The hub refusing this gateway's key (revoked or replaced) is not
 	 * the caseworker's fault: it says so by its reason (an older hub by
 	 * a refusal without our request id). */

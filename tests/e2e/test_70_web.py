@@ -1558,7 +1558,10 @@ def test_what_the_hub_did_not_answer_is_not_done_later(make_hub):
                               {"csrf": login_csrf, "caseworker": "cw-anna",
                                "password": PASSWORD},
                               cookies={"ug_pre": pre.group(1)})
-        assert r.status == 503
+        # Said on the login page, with its form to try again.
+        assert r.status == 503 and errors_of(page) == [
+            "Hubben svarer ikke lige nu. Prøv igen om lidt."], page
+        assert 'id="password"' in page and 'id="caseworker"' in page
         hub.start()
         # Back: the session it ended asks for a new login, which works.
         wait_for(lambda: web.raw_login("cw-anna", PASSWORD)[0].status ==
