@@ -48,6 +48,7 @@ typedef struct {
 	 * warning before the idle end counts from. */
 	int64_t active;
 	int64_t idle_ms;
+	bool over; /* the hub said it has ended (a live-update stream) */
 } web_session;
 
 /* One open /events stream. Its connection is suspended while it has
@@ -439,7 +440,7 @@ hub_text_lang(const ctx *x)
 static long
 idle_left(const webd *w, const web_session *s, long *warn)
 {
-	int64_t left = s->idle_ms - (ug_mono_ms() - s->active);
+	int64_t left = s->over ? 0 : s->idle_ms - (ug_mono_ms() - s->active);
 	long lead = w->opts.warning_s;
 	if (lead > s->idle_ms / 2000)
 		lead = (long)(s->idle_ms / 2000);
@@ -948,6 +949,19 @@ events(ctx *x)
 	return send_response(x, 200, r, "text/event-stream");
 }
 
+/* The hub has ended the session with this token: no time is left on
+ * its pages' count (GET /session), so that a page left open goes to the
+ * login at once. Kept, so that its next page still asks the hub and is
+ * told (/login?ended=1). */
+static void
+session_over(webd *w, const uint8_t *token)
+{
+	for (long i = 0; i < w->opts.sessions_max; i++)
+		if (w->sessions[i].used &&
+		    sodium_memcmp(w->sessions[i].token, token, TOKEN_LEN) == 0)
+			w->sessions[i].over = true;
+}
+
 void
 webd_tick(webd *w)
 {
@@ -984,6 +998,7 @@ webd_tick(webd *w)
 					stream_wake(st);
 				}
 			} else if (ended) {
+				session_over(w, st->token);
 				stream_finish(st);
 				continue;
 			} else {
@@ -1980,9 +1995,12 @@ static const char LIVE_JS[] =
     "        .catch(function (e) { if (e === 'ended') ended(); });\n"
     "    });\n"
     "    plan(+box.getAttribute('data-left'));\n"
+    "    return check;\n"
     "  }\n"
     "\n"
-    "  function live(list) {\n"
+    "  // ended: the session is over (a logout in another tab, the hub\n"
+    "  // ended it): what the page shows must not stay on the screen.\n"
+    "  function live(list, check) {\n"
     "    var status = document.getElementById('live-status');\n"
     "    var busy = false, again = false;\n"
     "    function refresh() {\n"
@@ -2009,16 +2027,29 @@ static const char LIVE_JS[] =
     "    }\n"
     "    var events = new EventSource('/events');\n"
     "    events.addEventListener('alerts', refresh);\n"
-    "    events.addEventListener('ended', function () { events.close(); });\n"
+    "    // A form sent from this page (Log ud) ends the session too: its\n"
+    "    // own answer, not the login page, is where the browser goes.\n"
+    "    var leaving = false;\n"
+    "    document.addEventListener('submit', function (ev) {\n"
+    "      if (!ev.defaultPrevented) leaving = true;\n"
+    "    });\n"
+    "    events.addEventListener('ended', function () {\n"
+    "      events.close();\n"
+    "      if (check) setTimeout(function () {\n"
+    "        if (!leaving) check();\n"
+    "      }, 1000);\n"
+    "    });\n"
     "    window.addEventListener('pagehide', function () { events.close(); "
     "});\n"
     "  }\n"
     "\n"
     "  if (!window.fetch) return;\n"
     "  var box = document.getElementById('session-warning');\n"
-    "  if (box && window.URLSearchParams && window.FormData) idle(box);\n"
+    "  var check = null;\n"
+    "  if (box && window.URLSearchParams && window.FormData) check = "
+    "idle(box);\n"
     "  var list = document.getElementById('alert-list');\n"
-    "  if (list && window.EventSource) live(list);\n"
+    "  if (list && window.EventSource) live(list, check);\n"
     "})();\n";
 
 /* ---- dispatch ---- */
