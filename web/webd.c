@@ -482,6 +482,29 @@ idle_warning(ctx *x, web_buf *b)
 	web_add(b, "\"></p>");
 }
 
+/* The language link stays on the page it is on: the same page of the
+ * list (?from=), the same message (?msg=, ?ended, ?out), not the first
+ * page without it. Only values webd itself writes are kept. */
+static void
+lang_link_keeps(const ctx *x, web_buf *b)
+{
+	const char *from =
+	    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "from");
+	const char *msg =
+	    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "msg");
+	if (from && from[0] && strlen(from) < 8 &&
+	    strspn(from, "0123456789") == strlen(from))
+		web_addf(b, "from=%s&amp;", from);
+	if (msg && (strcmp(msg, "acked") == 0 ||
+		    strcmp(msg, "ack-kept") == 0 || strcmp(msg, "saved") == 0))
+		web_addf(b, "msg=%s&amp;", msg);
+	static const char *const flags[] = {"ended", "out"};
+	for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+		if (MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND,
+						flags[i]))
+			web_addf(b, "%s=1&amp;", flags[i]);
+}
+
 static void
 page_head(ctx *x, web_buf *b, const char *title)
 {
@@ -512,8 +535,9 @@ page_head(ctx *x, web_buf *b, const char *title)
 		web_esc(b, T(x, T_TIMELINE));
 		web_add(b, "</a>");
 	}
-	web_addf(b, "<a href=\"?lang=%s\" lang=\"%s\">",
-		 x->lang == LANG_EN ? "da" : "en",
+	web_add(b, "<a href=\"?");
+	lang_link_keeps(x, b);
+	web_addf(b, "lang=%s\" lang=\"%s\">", x->lang == LANG_EN ? "da" : "en",
 		 x->lang == LANG_EN ? "da" : "en");
 	web_esc(b, T(x, T_OTHER_LANG));
 	web_add(b, "</a>");

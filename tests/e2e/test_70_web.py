@@ -1146,6 +1146,9 @@ def test_logout_and_a_large_form_say_what_happened(make_hub):
             "Max-Age=31536000" in lang and "HttpOnly" in lang, lang
         r, page = web.request("GET", "/login?ended=1")
         assert notices_of(page) == ["Din session er udløbet. Log ind igen."]
+        # Switching the language keeps what the page says.
+        assert '<a href="?ended=1&amp;lang=en" lang="en">English</a>' \
+            in page
 
         sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
         r, page = web.request("POST", "/timeline",
@@ -1924,6 +1927,8 @@ def test_the_list_shows_50_alerts_a_page(make_hub):
         assert '<a href="/alerts?from=50">Flere advarsler</a>' in page
         r, page = web.request("GET", "/alerts?from=50&lang=en",
                               cookies=session)
+        # The language link stays on this page of the list.
+        assert '<a href="?from=50&amp;lang=da" lang="da">Dansk</a>' in page
         [last] = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
         assert last < first[-1] and "More alerts" not in page
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
