@@ -22,8 +22,8 @@ import urllib.parse
 import pytest
 
 from hubtest import (BUILD, ROOT, RULE_AGENCIES, SLOW, CprGen, binary,
-                     envelope, ev_dropout, ev_referral, free_port,
-                     read_key_file, wait_for)
+                     envelope, ev_dropout, ev_enrolment, ev_referral,
+                     free_port, read_key_file, rules_hub, wait_for)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -2013,6 +2013,55 @@ def test_a_desk_members_list_marks_the_desks_alerts(make_hub):
         assert "vagtteamet" in page
         r, page = web.request("GET", f"/alert/{mine}", cookies=dora)
         assert "vagtteamet" not in page
+    finally:
+        web.stop()
+
+
+def test_what_a_row_and_an_alert_page_show(make_hub):
+    """OPERATIONS.md, "The web inbox": a row of the open list shows the
+    priority in words, the title, "Frist" and the due day ("-" for an
+    alert without one, such as back_on_track), "Rejst" and the day it was
+    raised, and the rule; an alert's page its evidence as what, agency,
+    when and figures, in the page's language."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(7019).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-04"))
+    hub.set_clock("2026-09-28T09:00:00")
+    hub.send(ev_enrolment(cpr, "2026-09-28"))
+    assert hub.wait_applied()["alerts"] == 2
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+
+        def rows(lang):
+            page = web.request("GET", f"/alerts?lang={lang}",
+                               cookies=session)[1]
+            return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", li)).strip()
+                    for li in re.findall(r"<li .*?</li>", page, re.S)]
+        assert rows("da") == [
+            "Høj Dropped out of eud-smed at college-x Frist 2026-09-14 · "
+            "Rejst 2026-09-07 · dropout",
+            "Lav Back on track: enrolled at fgu-vest Frist - · "
+            "Rejst 2026-09-28 · back_on_track"], rows("da")
+        assert [r.split(" ")[0] for r in rows("en")] == ["High", "Low"]
+        page = web.request("GET", "/alerts", cookies=session)[1]
+        back = re.findall(r'href="/alert/([0-9a-f]{18})"', page)[1]
+
+        def evidence(lang):
+            page = web.request("GET", f"/alert/{back}?lang={lang}",
+                               cookies=session)[1]
+            due = re.search(r'<dd id="due"><strong>(.*?)</strong>', page)
+            return due.group(1), [
+                re.findall(r"<td>(.*?)</td>", tr) for tr in
+                re.findall(r"<tr><td>.*?</tr>", page)]
+        assert evidence("da") == ("-", [["Optagelse", "college-a",
+                                         "2026-09-28", "-"]])
+        assert evidence("en") == ("-", [["Enrolment", "college-a",
+                                         "2026-09-28", "-"]])
     finally:
         web.stop()
 
