@@ -48,6 +48,7 @@ typedef struct {
 	 * warning before the idle end counts from. */
 	int64_t active;
 	int64_t idle_ms;
+	bool over; /* the hub said it has ended (a live-update stream) */
 } web_session;
 
 /* One open /events stream. Its connection is suspended while it has
@@ -439,7 +440,7 @@ hub_text_lang(const ctx *x)
 static long
 idle_left(const webd *w, const web_session *s, long *warn)
 {
-	int64_t left = s->idle_ms - (ug_mono_ms() - s->active);
+	int64_t left = s->over ? 0 : s->idle_ms - (ug_mono_ms() - s->active);
 	long lead = w->opts.warning_s;
 	if (lead > s->idle_ms / 2000)
 		lead = (long)(s->idle_ms / 2000);
@@ -481,6 +482,29 @@ idle_warning(ctx *x, web_buf *b)
 	web_add(b, "\"></p>");
 }
 
+/* The language link stays on the page it is on: the same page of the
+ * list (?from=), the same message (?msg=, ?ended, ?out), not the first
+ * page without it. Only values webd itself writes are kept. */
+static void
+lang_link_keeps(const ctx *x, web_buf *b)
+{
+	const char *from =
+	    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "from");
+	const char *msg =
+	    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "msg");
+	if (from && from[0] && strlen(from) < 8 &&
+	    strspn(from, "0123456789") == strlen(from))
+		web_addf(b, "from=%s&amp;", from);
+	if (msg && (strcmp(msg, "acked") == 0 ||
+		    strcmp(msg, "ack-kept") == 0 || strcmp(msg, "saved") == 0))
+		web_addf(b, "msg=%s&amp;", msg);
+	static const char *const flags[] = {"ended", "out"};
+	for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+		if (MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND,
+						flags[i]))
+			web_addf(b, "%s=1&amp;", flags[i]);
+}
+
 static void
 page_head(ctx *x, web_buf *b, const char *title)
 {
@@ -511,8 +535,9 @@ page_head(ctx *x, web_buf *b, const char *title)
 		web_esc(b, T(x, T_TIMELINE));
 		web_add(b, "</a>");
 	}
-	web_addf(b, "<a href=\"?lang=%s\" lang=\"%s\">",
-		 x->lang == LANG_EN ? "da" : "en",
+	web_add(b, "<a href=\"?");
+	lang_link_keeps(x, b);
+	web_addf(b, "lang=%s\" lang=\"%s\">", x->lang == LANG_EN ? "da" : "en",
 		 x->lang == LANG_EN ? "da" : "en");
 	web_esc(b, T(x, T_OTHER_LANG));
 	web_add(b, "</a>");
@@ -743,8 +768,10 @@ do_login(ctx *x, const form *f)
 	 * the caseworker is told what the hub's refusal of a frame tells. */
 	if (!r && hubconn_refused(x->w->opts.hub))
 		return login_page(x, 503, T(x, T_GATEWAY_REFUSED), NULL);
+	/* The form again, as for a wrong password: trying again in a
+	 * moment must not need the back button and a reload. */
 	if (!r)
-		return simple_page(x, 503, T(x, T_LOGIN), T(x, T_HUB_DOWN));
+		return login_page(x, 503, T(x, T_HUB_DOWN), NULL);
 	/* The hub refusing this gateway's key (revoked or replaced) is not
 	 * the caseworker's fault: it says so by its reason (an older hub by
 	 * a refusal without our request id). */
@@ -946,6 +973,19 @@ events(ctx *x)
 	return send_response(x, 200, r, "text/event-stream");
 }
 
+/* The hub has ended the session with this token: no time is left on
+ * its pages' count (GET /session), so that a page left open goes to the
+ * login at once. Kept, so that its next page still asks the hub and is
+ * told (/login?ended=1). */
+static void
+session_over(webd *w, const uint8_t *token)
+{
+	for (long i = 0; i < w->opts.sessions_max; i++)
+		if (w->sessions[i].used &&
+		    sodium_memcmp(w->sessions[i].token, token, TOKEN_LEN) == 0)
+			w->sessions[i].over = true;
+}
+
 void
 webd_tick(webd *w)
 {
@@ -982,6 +1022,7 @@ webd_tick(webd *w)
 					stream_wake(st);
 				}
 			} else if (ended) {
+				session_over(w, st->token);
 				stream_finish(st);
 				continue;
 			} else {
@@ -1978,9 +2019,12 @@ static const char LIVE_JS[] =
     "        .catch(function (e) { if (e === 'ended') ended(); });\n"
     "    });\n"
     "    plan(+box.getAttribute('data-left'));\n"
+    "    return check;\n"
     "  }\n"
     "\n"
-    "  function live(list) {\n"
+    "  // ended: the session is over (a logout in another tab, the hub\n"
+    "  // ended it): what the page shows must not stay on the screen.\n"
+    "  function live(list, check) {\n"
     "    var status = document.getElementById('live-status');\n"
     "    var busy = false, again = false;\n"
     "    function refresh() {\n"
@@ -2007,16 +2051,29 @@ static const char LIVE_JS[] =
     "    }\n"
     "    var events = new EventSource('/events');\n"
     "    events.addEventListener('alerts', refresh);\n"
-    "    events.addEventListener('ended', function () { events.close(); });\n"
+    "    // A form sent from this page (Log ud) ends the session too: its\n"
+    "    // own answer, not the login page, is where the browser goes.\n"
+    "    var leaving = false;\n"
+    "    document.addEventListener('submit', function (ev) {\n"
+    "      if (!ev.defaultPrevented) leaving = true;\n"
+    "    });\n"
+    "    events.addEventListener('ended', function () {\n"
+    "      events.close();\n"
+    "      if (check) setTimeout(function () {\n"
+    "        if (!leaving) check();\n"
+    "      }, 1000);\n"
+    "    });\n"
     "    window.addEventListener('pagehide', function () { events.close(); "
     "});\n"
     "  }\n"
     "\n"
     "  if (!window.fetch) return;\n"
     "  var box = document.getElementById('session-warning');\n"
-    "  if (box && window.URLSearchParams && window.FormData) idle(box);\n"
+    "  var check = null;\n"
+    "  if (box && window.URLSearchParams && window.FormData) check = "
+    "idle(box);\n"
     "  var list = document.getElementById('alert-list');\n"
-    "  if (list && window.EventSource) live(list);\n"
+    "  if (list && window.EventSource) live(list, check);\n"
     "})();\n";
 
 /* ---- dispatch ---- */

@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import select
+import signal
 import time
 import subprocess
 
@@ -448,6 +449,27 @@ def test_idle_exit_counts_from_the_hubs_answer(hub):
     assert (p.returncode, p.stdout) == (0, ""), p
 
 
+def test_a_one_shot_command_interrupted_says_so(hub):
+    """OPERATIONS.md, "Caseworkers": Ctrl-C (SIGINT) or SIGTERM before the
+    hub answered ends a one-shot command with exit 1 and says it was
+    interrupted, not that the hub failed to answer within --timeout."""
+    for args in (["--list"], ["--contact", "0" * 18, "--how", "phone"]):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            p = subprocess.Popen(
+                [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+                 "--keys_dir", str(hub.keys_dir), "--delivery",
+                 f"tcp://127.0.0.1:{hubtest.free_port()}", *args],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1)
+            t = time.monotonic()
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=30)
+            assert time.monotonic() - t < 5
+            assert (p.returncode, out, err) == (
+                1, "", "inbox: interrupted before the hub answered\n"), \
+                (args, sig, p.returncode, out, err)
+
+
 def test_inbox_output_a_script_can_parse(hub):
     """OPERATIONS.md, "What inbox prints": the JSON objects' keys in
     their order, the --list line and the --timeline lines."""
@@ -539,6 +561,16 @@ def test_inbox_shows_what_each_piece_of_evidence_is(make_hub):
     # A notice has no due day: no "act by" with nothing after it.
     assert "    for      cw-anna" in blocks["withdrawn"]
     assert "    for      cw-anna, act by 2026-09-14" in blocks["dropout"]
+    # --list: "-" for no due day, as for no person: a script that splits
+    # a line at blanks finds every column where it expects it.
+    rules = {b[0].split()[2]: rule for rule, b in blocks.items()}
+    for line in inbox_once(hub, "--list")[:-1]:
+        _, alert_id, _, due, day, recipient, person = line.split()[:7]
+        rule = rules[alert_id]
+        assert (due, recipient) == ("due", "cw-anna"), line
+        assert (day == "-") == (rule in ("withdrawn", "back_on_track")), \
+            line
+        assert (person == "-") == (rule == "withdrawn"), line
 
     alerts = {a["rule"]: a for a in map(json.loads,
                                         live("--json").splitlines())}

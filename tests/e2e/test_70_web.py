@@ -22,8 +22,8 @@ import urllib.parse
 import pytest
 
 from hubtest import (BUILD, ROOT, RULE_AGENCIES, SLOW, CprGen, binary,
-                     envelope, ev_dropout, ev_referral, free_port,
-                     read_key_file, wait_for)
+                     envelope, ev_dropout, ev_enrolment, ev_referral,
+                     free_port, read_key_file, rules_hub, wait_for)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -1146,6 +1146,9 @@ def test_logout_and_a_large_form_say_what_happened(make_hub):
             "Max-Age=31536000" in lang and "HttpOnly" in lang, lang
         r, page = web.request("GET", "/login?ended=1")
         assert notices_of(page) == ["Din session er udløbet. Log ind igen."]
+        # Switching the language keeps what the page says.
+        assert '<a href="?ended=1&amp;lang=en" lang="en">English</a>' \
+            in page
 
         sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
         r, page = web.request("POST", "/timeline",
@@ -1164,8 +1167,9 @@ def test_logout_and_a_large_form_say_what_happened(make_hub):
 def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
     """An action the hub refuses is not saved: the alert's page comes back
     (400 for a field that is wrong) with the reason in the page's language
-    above the form, and the form holds what was typed. The note's limit is
-    200 bytes, as its label says: 150 Danish letters æ are 300."""
+    above the form, and the form holds what was typed. A `how` of blanks
+    alone is as empty. The note's limit is 200 bytes, as its label says:
+    150 Danish letters æ are 300."""
     hub, cpr = anna_with_a_person(make_hub, 7003)
     web = Web(hub)
     try:
@@ -1187,6 +1191,12 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
             ({"kind": "contact", "how": ""},
              "Skriv hvordan (telefon, møde, hjemmebesøg, brev ...)."),
             ({"kind": "offer", "how": ""}, "Skriv hvad der blev tilbudt."),
+            # Blanks alone say no more than nothing, and would count as a
+            # contact made.
+            ({"kind": "contact", "how": "   "},
+             "Skriv hvordan (telefon, møde, hjemmebesøg, brev ...)."),
+            ({"kind": "offer", "how": " \t\r\n"},
+             "Skriv hvad der blev tilbudt."),
             ({"kind": "contact", "how": "telefon", "date": "9.5.2024"},
              "Datoen skal være dagen, det skete, skrevet ÅÅÅÅ-MM-DD "
              "(eller tom for i dag)."),
@@ -1205,8 +1215,8 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
         ]
         # The field the reason is about is marked invalid and points at
         # the reason, for a screen reader (WCAG 3.3.1).
-        wrong_fields = ["how", "how", "date", "date", "how", "action-note",
-                        None]
+        wrong_fields = ["how", "how", "how", "how", "date", "date", "how",
+                        "action-note", None]
         for (fields, reason), wrong in zip(cases, wrong_fields):
             r, page = web.request("POST", f"/alert/{hexid}/action",
                                   dict(fields, csrf=csrf), cookies=session)
@@ -1551,7 +1561,10 @@ def test_what_the_hub_did_not_answer_is_not_done_later(make_hub):
                               {"csrf": login_csrf, "caseworker": "cw-anna",
                                "password": PASSWORD},
                               cookies={"ug_pre": pre.group(1)})
-        assert r.status == 503
+        # Said on the login page, with its form to try again.
+        assert r.status == 503 and errors_of(page) == [
+            "Hubben svarer ikke lige nu. Prøv igen om lidt."], page
+        assert 'id="password"' in page and 'id="caseworker"' in page
         hub.start()
         # Back: the session it ended asks for a new login, which works.
         wait_for(lambda: web.raw_login("cw-anna", PASSWORD)[0].status ==
@@ -1914,6 +1927,8 @@ def test_the_list_shows_50_alerts_a_page(make_hub):
         assert '<a href="/alerts?from=50">Flere advarsler</a>' in page
         r, page = web.request("GET", "/alerts?from=50&lang=en",
                               cookies=session)
+        # The language link stays on this page of the list.
+        assert '<a href="?from=50&amp;lang=da" lang="da">Dansk</a>' in page
         [last] = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
         assert last < first[-1] and "More alerts" not in page
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
@@ -1998,6 +2013,55 @@ def test_a_desk_members_list_marks_the_desks_alerts(make_hub):
         assert "vagtteamet" in page
         r, page = web.request("GET", f"/alert/{mine}", cookies=dora)
         assert "vagtteamet" not in page
+    finally:
+        web.stop()
+
+
+def test_what_a_row_and_an_alert_page_show(make_hub):
+    """OPERATIONS.md, "The web inbox": a row of the open list shows the
+    priority in words, the title, "Frist" and the due day ("-" for an
+    alert without one, such as back_on_track), "Rejst" and the day it was
+    raised, and the rule; an alert's page its evidence as what, agency,
+    when and figures, in the page's language."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(7019).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-04"))
+    hub.set_clock("2026-09-28T09:00:00")
+    hub.send(ev_enrolment(cpr, "2026-09-28"))
+    assert hub.wait_applied()["alerts"] == 2
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+
+        def rows(lang):
+            page = web.request("GET", f"/alerts?lang={lang}",
+                               cookies=session)[1]
+            return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", li)).strip()
+                    for li in re.findall(r"<li .*?</li>", page, re.S)]
+        assert rows("da") == [
+            "Høj Dropped out of eud-smed at college-x Frist 2026-09-14 · "
+            "Rejst 2026-09-07 · dropout",
+            "Lav Back on track: enrolled at fgu-vest Frist - · "
+            "Rejst 2026-09-28 · back_on_track"], rows("da")
+        assert [r.split(" ")[0] for r in rows("en")] == ["High", "Low"]
+        page = web.request("GET", "/alerts", cookies=session)[1]
+        back = re.findall(r'href="/alert/([0-9a-f]{18})"', page)[1]
+
+        def evidence(lang):
+            page = web.request("GET", f"/alert/{back}?lang={lang}",
+                               cookies=session)[1]
+            due = re.search(r'<dd id="due"><strong>(.*?)</strong>', page)
+            return due.group(1), [
+                re.findall(r"<td>(.*?)</td>", tr) for tr in
+                re.findall(r"<tr><td>.*?</tr>", page)]
+        assert evidence("da") == ("-", [["Optagelse", "college-a",
+                                         "2026-09-28", "-"]])
+        assert evidence("en") == ("-", [["Enrolment", "college-a",
+                                         "2026-09-28", "-"]])
     finally:
         web.stop()
 
