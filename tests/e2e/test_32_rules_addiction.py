@@ -378,6 +378,32 @@ def test_consent_given_again_shares_again(make_hub):
 
 
 
+def test_consent_given_again_on_a_withdrawn_referral_raises_nothing(
+        make_hub):
+    """RULES section 3, Corrections: a referral is shared once. Its alert
+    taken back by a withdrawal on the referral's row, consent given again
+    on that row shares nothing again (the contact person was told nothing
+    more is expected of them); the next referral is shared."""
+    hub, [cpr] = assigned_hub(make_hub, 3218)
+    first = ev_referral(cpr, "2026-09-07", consent={"given": True})
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    withdrawal = ev_referral(cpr, "2026-09-07", consent={"given": False})
+    withdrawal.supersedes = first.event_id
+    hub.send(withdrawal)
+    assert hub.wait_applied()["alerts"] == 2
+    again = ev_referral(cpr, "2026-09-07", consent={"given": True})
+    again.supersedes = withdrawal.event_id
+    hub.send(again)
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn"
+    hub.send(ev_referral(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 3
+    alerts = hub.peek("cw-anna", 2)
+    assert sorted(a["rule"] for a in alerts) == ["addiction", "withdrawn"]
+
+
 def test_referral_judged_by_the_earlier_statement_says_until_when(make_hub):
     hub, [cpr] = assigned_hub(make_hub, 3212)
     # The statement came on an earlier event of the service; the
