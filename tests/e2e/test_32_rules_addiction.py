@@ -203,6 +203,32 @@ def test_withdrawn_consent_stops_later_sharing(make_hub):
     hub.peek("desk-dora", 0)
 
 
+def test_a_withdrawal_carrying_a_scope_and_expiry_is_a_withdrawal(
+        make_hub):
+    """RULES section 4: given = false is a withdrawal whatever its scope
+    and expires say. The open alert is taken back as withdrawn (not
+    "ended on"), no end of consent is timed, and nothing later is
+    shared, a missed treatment start included."""
+    hub, [cpr] = assigned_hub(make_hub, 3219)
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "scope": "referral,stage",
+                                  "expires": "2027-06-30"}))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_ENDED",
+                         consent={"given": False, "scope": "referral,stage",
+                                  "expires": "2027-06-30"}))
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert w["explanation"] == f"Alert {a['alert_id']} (addiction) is " \
+        "withdrawn: the young person withdrew the consent to share it. " \
+        "Nothing more is expected of you for it."
+    hub.send(ev_referral(cpr, "2026-09-09"))
+    hub.advance("2026-10-05T09:00:00")
+    assert hub.stats()["alerts"] == 2
+    hub.peek("desk-dora", 0)
+
+
 def test_the_statement_received_last_rules_whatever_its_date(make_hub):
     """RULES section 4, the latest statement rules: the latest to reach
     the hub. The centre's adapter sends a consent withdrawn later as a
