@@ -1325,17 +1325,16 @@ record_form(ctx *x, web_buf *b, const char *hexid, const form *kept)
 	} kinds[] = {{"contact", T_CONTACT},
 		     {"offer", T_OFFER},
 		     {"unreachable", T_UNREACHABLE}};
-	size_t checked = 0;
-	for (size_t i = 0; i < 3; i++)
-		if (strcmp(chosen, kinds[i].value) == 0)
-			checked = i;
+	/* Nothing is chosen until the caseworker chooses: a contact made
+	 * meets a legal deadline, so it is never recorded by default. */
 	for (size_t i = 0; i < 3; i++) {
 		web_addf(b,
 			 "<div class=\"choice\"><input type=\"radio\" "
-			 "name=\"kind\" id=\"kind-%s\" value=\"%s\"%s>"
-			 "<label for=\"kind-%s\">",
+			 "name=\"kind\" id=\"kind-%s\" value=\"%s\"%s "
+			 "required><label for=\"kind-%s\">",
 			 kinds[i].value, kinds[i].value,
-			 i == checked ? " checked" : "", kinds[i].value);
+			 strcmp(chosen, kinds[i].value) == 0 ? " checked" : "",
+			 kinds[i].value);
 		web_esc(b, T(x, kinds[i].label));
 		web_add(b, "</label></div>");
 	}
