@@ -446,7 +446,10 @@ def test_a_stop_during_the_starts_replay_ends_it_between_chunks(make_hub):
     the log (derived/ deleted, a whole log to apply) stops hubd between
     two chunks, exit 0, without HUB-READY, instead of after the whole
     replay (past the unit's TimeoutStopSec on a big log); what was
-    applied stays, and the next start goes on from there."""
+    applied stays, and the next start goes on from there. It is a clean
+    stop all the same: SECURITY.md, "Checkpoints", hubd signs one at its
+    clean stop when records are not yet signed, so the audit record a
+    crash left unsigned is signed then."""
     hub = make_hub()
     cprs = CprGen(4403).take(40)
     hub.cprs.update(cprs)
@@ -458,7 +461,21 @@ def test_a_stop_during_the_starts_replay_ends_it_between_chunks(make_hub):
             for _ in range(250):
                 ack = cli.recv_ack(30)
                 assert ack is not None and ack.status == ACCEPTED, ack
-    hub.stop()
+    # An audited query, written within a second; the crash leaves it
+    # chained but not covered by a signed checkpoint.
+    records = hub.stats()["audit_records"]
+    conf = hub.tmp / "inbox-list.conf"
+    conf.write_text(f"caseworker = cw-anna\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    subprocess.run([hubtest.binary("inbox"), "--config", str(conf),
+                    "--list"], check=True, capture_output=True, timeout=30)
+    records = hub.wait_stats("the list audited",
+                             lambda s: s["audit_records"] > records)[
+                                 "audit_records"]
+    hub.kill9()
+    unsigned = hub.hubctl("audit", "verify").stdout
+    assert f"records {records}..{records} come after the last checkpoint" \
+        in unsigned, unsigned
     for f in (hub.data_dir / "derived").iterdir():
         f.unlink()
     hub.start(wait=False)
@@ -469,9 +486,13 @@ def test_a_stop_during_the_starts_replay_ends_it_between_chunks(make_hub):
     log = hub.current_log()
     assert "HUB-READY" not in log, log
     m = re.search(r"notice HUB-REPLAY stopped at log entry (\d+) of 16000: "
-                  r"the next start applies the rest\n.*notice HUB-STOP ",
-                  log)
+                  r"the next start applies the rest\n.*notice STORE-AUDIT "
+                  rf"checkpoint signed at record {records}, head [0-9a-f]{{64}}"
+                  r"\n.*notice HUB-STOP ", log)
     assert m, log
+    verified = hub.hubctl("audit", "verify").stdout
+    assert "come after the last checkpoint" not in verified, verified
+    assert f"(last at record {records})" in verified, verified
     st = hub.stats()
     assert st["last_applied"] == int(m.group(1)) < 16000, st
     hub.start()
