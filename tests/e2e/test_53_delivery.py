@@ -900,6 +900,42 @@ def test_caseworker_revoked_and_registered_again_at_once_loses_session(
     assert len(a.wait_alerts(3)) == 3   # the first again, and the new one
 
 
+def test_caseworker_key_replaced_and_put_back_at_once_loses_session(
+        make_hub, clients):
+    """SECURITY.md "Revocation is immediate": registering a caseworker
+    again with a new key ends the delivery session of the old key at
+    once -- also when the old key is registered again before hubd's next
+    loop turn (A, B, A with hubd paused), as a revoke then would. A new
+    Hello with the old key opens a new session."""
+    hub = hub53(make_hub)
+    [p] = adults(5366, 1)
+    hub.assign(p, "cw-anna")
+    hub.hubctl("keygen", "--keys_dir", str(hub.tmp / "new"), "cw-anna",
+               config=False)
+    a = clients(hub, "cw-anna")
+    assert a.welcome().code == OK
+    hub.send(ev_dropout(p, "2026-10-26"))
+    a.wait_alerts(1)
+    wait_for(lambda: '"deliver"' in hub.hubctl(
+        "audit", "show", "--json").stdout, 10, "the delivery written",
+        interval=0.3)
+    hub.proc.send_signal(signal.SIGSTOP)
+    try:
+        hub.register_caseworker("cw-anna", key=hub.tmp / "new" / "cw-anna.key")
+        hub.register_caseworker("cw-anna")
+    finally:
+        hub.proc.send_signal(signal.SIGCONT)
+    hub.wait_log(r"HUB-SESSION session of cw-anna ended: its key was revoked "
+                 r"or replaced")
+    hub.send(ev_dropout(p, "2026-10-27", institution="college-y"))
+    hub.wait_applied()
+    assert not [f for f in a.quiet(1) if f[0] == FRAME_ALERT], \
+        "an alert was pushed on the session of a replaced key"
+    a.hello()
+    assert a.welcome().code == OK
+    assert len(a.wait_alerts(3)) == 3   # the first again, and the new one
+
+
 # ---------------------------------------------------------------- item 8
 
 
