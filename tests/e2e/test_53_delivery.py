@@ -152,11 +152,12 @@ class CaseworkerClient:
         self.send(FRAME_ALERT_ACK, self.m.AlertAck(alert_id=alert_id,
                                                    note=note))
 
-    def query(self, request_id, kind=None, cpr="", limit=0, offset=0):
+    def query(self, request_id, kind=None, cpr="", limit=0, offset=0,
+              alert_id=b""):
         self.send(FRAME_QUERY, self.m.Query(
             request_id=request_id,
             kind=self.m.OPEN_ALERTS if kind is None else kind, cpr=cpr,
-            limit=limit, offset=offset))
+            limit=limit, offset=offset, alert_id=alert_id))
 
     # -- receiving
 
@@ -934,6 +935,34 @@ def test_caseworker_key_replaced_and_put_back_at_once_loses_session(
     a.hello()
     assert a.welcome().code == OK
     assert len(a.wait_alerts(3)) == 3   # the first again, and the new one
+
+
+def test_open_alerts_asked_for_one_alert(make_hub, clients):
+    """PROTOCOL.md §4: `OPEN_ALERTS` with an `alert_id` answers that
+    alert alone while it is open for the caseworker, nothing for
+    another's or an acknowledged one (`names_no_one` false: they name a
+    person), and `E_MALFORMED` for an id that is not 9 bytes."""
+    hub = hub53(make_hub)
+    p, q = adults(5367, 2)
+    hub.assign(p, "cw-anna")
+    hub.assign(q, "cw-anna")
+    a = clients(hub, "cw-anna")
+    assert a.welcome().code == OK
+    hub.send(ev_dropout(p, "2026-10-26"), ev_dropout(q, "2026-10-26"))
+    first, second = (x.alert_id for x in a.wait_alerts(2))
+    r = a.ask(1, alert_id=second)
+    assert (r.code, [x.alert_id for x in r.alerts], r.truncated,
+            r.names_no_one) == (OK, [second], False, False), r
+    b = clients(hub, "cw-bob")
+    r = b.ask(2, alert_id=second)
+    assert (r.code, len(r.alerts), r.names_no_one) == (OK, 0, False), r
+    r = a.ask(3, alert_id=second[:8])
+    assert (r.code, r.reason) == (E_MALFORMED, "alert_id must be 9 bytes")
+    a.ack(first)
+    wait_for(lambda: not a.ask(4 + len(a.frames), alert_id=first).alerts,
+             10, "the acknowledgement stored", interval=0.3)
+    r = a.ask(99, alert_id=first)
+    assert (r.code, len(r.alerts), r.names_no_one) == (OK, 0, False), r
 
 
 # ---------------------------------------------------------------- item 8
