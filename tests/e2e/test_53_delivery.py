@@ -2132,9 +2132,12 @@ def inbox_ack(hub, caseworker, alert_id):
 
 
 def test_inbox_ack_says_when_the_alert_is_not_open_for_you(make_hub):
-    """The hub answers no AlertAck: inbox --ack reads the whole open list
-    (every page) before and after, so another's alert, an unknown id or one
-    acknowledged already is said to be so (exit 4), never 'acknowledged'."""
+    """The hub answers no AlertAck: inbox --ack asks the open list for the
+    alert before and after, so another's alert, an unknown id or one
+    acknowledged already is said to be so (exit 4), never 'acknowledged'
+    -- also for one far down a long list. The other open alerts are not
+    read: the audit trail records `listed` for the acknowledged alert
+    alone (SECURITY.md, "Audit trail")."""
     hub = rules_hub(make_hub, CLOCK)
     gen = CprGen(5391)
     mine = gen.born("2001-01-01")
@@ -2160,6 +2163,15 @@ def test_inbox_ack_says_when_the_alert_is_not_open_for_you(make_hub):
     hub.wait_stats("acked", lambda s: s["alerts_open"] == 59)
     p = inbox_ack(hub, "cw-anna", target)
     assert p.returncode == 4 and "acknowledged already" in p.stderr
+
+    def listed():
+        out = hub.hubctl("audit", "show", "--json").stdout
+        return [(r["actor"], r["detail"]) for r in map(json.loads,
+                                                        out.splitlines())
+                if r["action"] == "listed"]
+    wait_for(lambda: listed(), 10, "the reads written", interval=0.3)
+    time.sleep(1.5)                   # reads are written once a second
+    assert listed() == [("cw-anna", target)]
 
 
 def test_nul_byte_in_an_action_or_a_timeline_cpr_is_refused(make_hub,
