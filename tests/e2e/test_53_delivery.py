@@ -2285,6 +2285,15 @@ def test_action_on_an_operational_alert_is_denied(make_hub, clients):
         (E_DENIED, "this alert is not addressed to you or your desk"), r
     o.ack(alert.alert_id)
     assert not o.ask(3).alerts
+    # Asked for by id once acknowledged: not open, and it names no one
+    # (PROTOCOL.md §4, `names_no_one`): a client offers no Action.
+    r = o.ask(4, alert_id=alert.alert_id)
+    assert (r.code, len(r.alerts), r.names_no_one) == (OK, 0, True), r
+    o.close()
+    b = clients(hub, "cw-anna", hello=False)  # not anna's: not said
+    b.connected()
+    r = b.ask(5, alert_id=alert.alert_id)
+    assert (r.code, len(r.alerts), r.names_no_one) == (OK, 0, False), r
 
 
 def test_inbox_says_hello_again_while_the_session_table_is_full(
