@@ -820,12 +820,12 @@ static const char *const log_dbs[] = {
 
 /* Decided in a read txn, before anything is created in it: opening our
  * databases in an environment the hub did not make would write to it, and
- * taking it for a new store would bury what it holds. One with a format
- * record is a hub's log, of this format or another (a newer hub's may hold
- * databases this one does not know): check_log_format judges it. Without
- * one, a database we do not have, a plain key, or a meta database with
- * other entries (ids/ has one) mean another program or another part of a
- * store; our databases with records in them, a store of before formats. */
+ * taking it for a new store would bury what it holds. A database we do
+ * not have, a plain key, or a meta database with entries but no format
+ * (ids/ has one) mean another program or another part of a store, except
+ * in a newer hub's log, which may hold databases this one does not know:
+ * check_log_format refuses that one by its format. Without a format, our
+ * databases with records in them are a store of before formats. */
 static ug_err
 check_log_env(MDB_env *env, const char *file, const char *path, ug_diag *diag)
 {
@@ -833,19 +833,21 @@ check_log_env(MDB_env *env, const char *file, const char *path, ug_diag *diag)
 	MDB_dbi main_db, db;
 	MDB_cursor *cur = NULL;
 	MDB_val k, v, fk = {6, "format"};
-	bool foreign = false, format = false, held = false;
+	bool foreign = false, format = false, newer = false, held = false;
 	int rc = store__begin_read(env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "check store format");
 	if (mdb_dbi_open(txn, "meta", 0, &db) == 0) {
 		format = mdb_get(txn, db, &fk, &v) == 0;
+		newer = format && v.mv_size == 4 &&
+			ug_get_be32(v.mv_data) > STORE_LOG_FORMAT;
 		foreign = !format && entries(txn, db) != 0;
 	}
 	rc = mdb_dbi_open(txn, NULL, 0, &main_db);
 	if (rc == 0)
 		rc = mdb_cursor_open(txn, main_db, &cur);
 	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	     rc == 0 && !format && !foreign;
+	     rc == 0 && !newer && !foreign;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		char name[16] = "";
 		size_t i = LOG_DBS;

@@ -637,6 +637,7 @@ def test_a_log_data_file_of_garbage_or_0_bytes_is_refused_by_name(
 
 @pytest.mark.parametrize("what", ["keys of another program",
                                   "a database of another program",
+                                  "another program's format record",
                                   "the store's derived/", "the store's ids/"])
 def test_a_log_environment_the_hub_did_not_make_is_refused(make_hub, what):
     """OPERATIONS.md "Store format": an LMDB environment at data_dir/log
@@ -657,7 +658,10 @@ def test_a_log_environment_the_hub_did_not_make_is_refused(make_hub, what):
         shutil.copyfile(part / "data.mdb", log / "data.mdb")
         shutil.rmtree(part)
     else:
-        load = ["mdb_load", "-T"] + (["-s", "people"] if "database" in what
+        if "format" in what:          # a "format" a hub did not write
+            subprocess.run(["mdb_load", "-T", "-s", "meta", str(log)],
+                           input=b"format\nv1\n", check=True)
+        load = ["mdb_load", "-T"] + (["-s", "people"] if "key" not in what
                                      else []) + [str(log)]
         subprocess.run(load, input=b"name\nalice\nage\n42\n", check=True)
     data_file = log / "data.mdb"
