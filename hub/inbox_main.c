@@ -134,9 +134,9 @@ typedef struct {
 	 * would claim a run that never reached it. */
 	bool heard;
 	uint8_t acked_id[WIRE_ALERT_ID_LEN]; /* --ack: the alert */
-	/* --ack: the open list is read whole (page by page) before the ack,
-	 * so an alert that is not open for us is said so, and after it. */
-	bool ack_sent, ack_listed;
+	/* --ack: the open list is asked for the alert before the ack, so an
+	 * alert that is not open for us is said so, and after it. */
+	bool ack_one, ack_sent, ack_listed;
 	/* --ack: the alert was still open after the ack, which is sent
 	 * again (and the list read again) at resend_at; ack_tries so far. */
 	int64_t resend_at;
@@ -619,6 +619,12 @@ send_query(inbox *ib, int kind, const char *cpr, uint32_t offset)
 	/* The largest pages the hub gives (docs/PROTOCOL.md): fewer
 	 * round trips, and fewer queries against the caseworker's rate. */
 	q.limit = kind == UNGEBRO__V1__QUERY_KIND__TIMELINE ? 400 : 50;
+	/* --ack asks for its alert alone: the others are not read, nor
+	 * recorded as shown to the caseworker. */
+	if (ib->ack_one && kind == UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS) {
+		q.alert_id.data = ib->acked_id;
+		q.alert_id.len = WIRE_ALERT_ID_LEN;
+	}
 	return send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q);
 }
 
@@ -632,8 +638,8 @@ send_ack(inbox *ib)
 	send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &ack);
 }
 
-/* --ack, one page of the open list: -1 while more is to come. The hub
- * answers no AlertAck, and one for an alert that is not open for the
+/* --ack, the open list asked for the alert: -1 while more is to come. The
+ * hub answers no AlertAck, and one for an alert that is not open for the
  * caseworker changes nothing: only the list before and after tells. */
 static int
 on_ack_page(inbox *ib, const wire_result *r)
@@ -1019,6 +1025,7 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	ib.ack_one = command == 'a';
 	/* Blanks alone say nothing of how (the hub refuses them too): the
 	 * timeline would show "contact made by cw-anna: " as if something
 	 * had been written. */

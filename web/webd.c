@@ -655,8 +655,10 @@ free_result(wire_result *r)
 		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, r);
 }
 
+/* alert_id: OPEN_ALERTS for that alert alone (NULL: the list). */
 static wire_result *
-query(ctx *x, int kind, const char *cpr, uint32_t limit, uint32_t offset)
+query_of(ctx *x, int kind, const char *cpr, uint32_t limit, uint32_t offset,
+	 const uint8_t *alert_id)
 {
 	wire_query q = UNGEBRO__V1__QUERY__INIT;
 	q.request_id = hubconn_next_id(x->w->opts.hub);
@@ -667,7 +669,17 @@ query(ctx *x, int kind, const char *cpr, uint32_t limit, uint32_t offset)
 	q.session.data = x->s->token;
 	q.session.len = TOKEN_LEN;
 	q.background = x->background;
+	if (alert_id) {
+		q.alert_id.data = (uint8_t *)alert_id;
+		q.alert_id.len = WIRE_ALERT_ID_LEN;
+	}
 	return ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q, q.request_id);
+}
+
+static wire_result *
+query(ctx *x, int kind, const char *cpr, uint32_t limit, uint32_t offset)
+{
+	return query_of(x, kind, cpr, limit, offset, NULL);
 }
 
 /* ---- pages ---- */
@@ -1191,43 +1203,36 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 	return send_page(x, 200, &b);
 }
 
-/* The open alert with this id, paging through the caseworker's open
- * alerts; *r holds the page it is on (free it). NULL: not open for them,
- * or *failed holds the answer of the query that failed (NULL: none came;
+/* The open alert with this id, asked of the hub alone, so that only the
+ * alert shown is recorded as shown; *out holds the answer (free it).
+ * NULL: not open for them (*no_one: theirs, and it names no one), or
+ * *failed holds the answer of the query that failed (NULL: none came;
  * free it). *ended: the session has ended. */
 static const wire_alert *
 find_alert(ctx *x, const uint8_t *id, wire_result **out, bool *ended,
-	   bool *down, wire_result **failed)
+	   bool *down, bool *no_one, wire_result **failed)
 {
 	*out = *failed = NULL;
-	*ended = *down = false;
-	uint32_t offset = 0;
-	for (int page = 0; page < ALERT_PAGES; page++) {
-		wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
-				       NULL, ALERT_PAGE, offset);
-		if (unauthenticated(r)) {
-			*ended = true;
-			free_result(r);
-			return NULL;
-		}
-		if (!r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
-			*down = true;
-			*failed = r;
-			return NULL;
-		}
-		for (size_t i = 0; i < r->n_alerts; i++)
-			if (r->alerts[i]->alert_id.len == WIRE_ALERT_ID_LEN &&
-			    memcmp(r->alerts[i]->alert_id.data, id,
-				   WIRE_ALERT_ID_LEN) == 0) {
-				*out = r;
-				return r->alerts[i];
-			}
-		bool more = r->truncated && r->n_alerts > 0;
-		offset += (uint32_t)r->n_alerts;
+	*ended = *down = *no_one = false;
+	wire_result *r =
+	    query_of(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL, 1, 0, id);
+	if (unauthenticated(r)) {
+		*ended = true;
 		free_result(r);
-		if (!more)
-			break;
+		return NULL;
 	}
+	if (!r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+		*down = true;
+		*failed = r;
+		return NULL;
+	}
+	*out = r;
+	for (size_t i = 0; i < r->n_alerts; i++)
+		if (r->alerts[i]->alert_id.len == WIRE_ALERT_ID_LEN &&
+		    memcmp(r->alerts[i]->alert_id.data, id,
+			   WIRE_ALERT_ID_LEN) == 0)
+			return r->alerts[i];
+	*no_one = r->names_no_one;
 	return NULL;
 }
 
@@ -1408,8 +1413,9 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	if (!unhex(hexid, id, sizeof id))
 		return simple_page(x, 404, T(x, T_ALERT), T(x, T_NOT_FOUND));
 	wire_result *page = NULL, *failed;
-	bool ended, down;
-	const wire_alert *a = find_alert(x, id, &page, &ended, &down, &failed);
+	bool ended, down, no_one;
+	const wire_alert *a =
+	    find_alert(x, id, &page, &ended, &down, &no_one, &failed);
 	if (ended)
 		return session_ended(x);
 	if (down) {
@@ -1436,11 +1442,15 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 		message(&b, "err", T(x, T_NOT_OPEN), NULL);
 		/* What was done is often recorded after the acknowledgement,
 		 * and the hub takes it for an acknowledged alert too; it
-		 * refuses one that is not the caseworker's. */
-		web_add(&b, "<p>");
-		web_esc(&b, T(x, T_RECORD_LATER));
-		web_add(&b, "</p>");
-		action_forms(x, &b, hexid, kept, true, false);
+		 * refuses one that is not the caseworker's, and one that
+		 * names no one, whose form is not offered. */
+		if (!no_one) {
+			web_add(&b, "<p>");
+			web_esc(&b, T(x, T_RECORD_LATER));
+			web_add(&b, "</p>");
+		}
+		action_forms(x, &b, hexid, kept, !no_one, false);
+		free_result(page);
 		page_end(x, &b);
 		return send_page(x, error ? status : 404, &b);
 	}

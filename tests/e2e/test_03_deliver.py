@@ -629,8 +629,10 @@ def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
     of its own, counted against query_rate; when a later page is refused
     ("too many queries"), what was printed stays, followed by `N open
     alerts (more not shown)` / `N entries (more not shown)`, the reason
-    on stderr, exit 1. `--ack`, refused a page before the
-    acknowledgement, sends nothing."""
+    on stderr, exit 1. `--ack` asks for its alert alone: refused before
+    the acknowledgement, it sends nothing; refused after it, the
+    acknowledgement was sent but not seen stored, and `--ack` again says
+    "not open" (exit 4)."""
     hub = make_hub(settings={"query_rate": "1", "query_burst": "1"})
     cprs = CprGen(315).take(51)
     hub.absence_alerts("cw-anna", cprs, "page")
@@ -644,8 +646,9 @@ def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
         absent=0, expected=30) for i in range(1, 400)])
     wait_applied(hub, events=102 + 399, alerts=51)
 
-    def run(*args):
-        time.sleep(1.1)                     # a full allowance: one query
+    def run(*args, wait=True):
+        if wait:
+            time.sleep(1.1)                 # a full allowance: one query
         return subprocess.run(
             [hubtest.binary("inbox"), "--caseworker", "cw-anna",
              "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery,
@@ -666,10 +669,17 @@ def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
     assert (p.returncode, p.stderr) == (1, too_many), p
     assert len(lines) == 401 and lines[-1] == \
         "400 entries (more not shown)", lines[-2:]
-    p = run("--ack", json.loads(run("--list", "--json").stdout
-                                .splitlines()[0])["alert_id"])
+    first = json.loads(run("--list", "--json").stdout.splitlines()[0])
+    # The list's second page took the allowance: refused before.
+    p = run("--ack", first["alert_id"], wait=False)
     assert (p.returncode, p.stdout, p.stderr) == (1, "", too_many), p
     assert hub.stats()["alerts_open"] == 51
+    # One query allowed: the one before; the one after is refused.
+    p = run("--ack", first["alert_id"])
+    assert (p.returncode, p.stdout, p.stderr) == (1, "", too_many), p
+    hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 50)
+    p = run("--ack", first["alert_id"])
+    assert p.returncode == 4 and "is not open for cw-anna" in p.stderr, p
 
 
 def test_a_later_page_unanswered_says_the_list_is_not_whole(make_hub):

@@ -1687,6 +1687,55 @@ def test_what_a_web_session_does_is_audited_with_the_gateways_key(
     assert own not in hub.hubctl("audit", "show", "--json").stdout
 
 
+def test_an_alert_page_records_only_the_alert_it_shows(make_hub):
+    """SECURITY.md "Audit trail": `listed` is recorded for each alert a
+    list returned, so that a person's export shows who was shown their
+    alerts. An alert's page shows one alert: its one `list` record (the
+    alert id asked for as its detail, no person) is followed by `listed`
+    for that alert alone, never for the other open alerts the hub passed
+    to find it; a page of an alert not open shows none, and records no
+    `listed`."""
+    hub = web_hub(make_hub)
+    cprs = CprGen(7014).take(3)
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hub.send(*[envelope("school-a", cpr, salt=f"one-{i}",
+                            period_start="2024-05-06",
+                            period_end="2024-05-10", absent=12, expected=30)
+                   for i, cpr in enumerate(cprs)])
+        listed = wait_for(lambda: (lambda ids: ids if len(ids) == 3
+                                   else None)(alerts_listed(web, session)),
+                          20, "three alerts in the list", interval=0.3)
+
+        def records():
+            out = hub.hubctl("audit", "show", "--json", "--actor",
+                             "cw-anna").stdout
+            return [json.loads(ln) for ln in out.splitlines()
+                    if json.loads(ln)["action"] in ("list", "listed")]
+        time.sleep(1.5)               # reads are written once a second
+        before = len(records())
+        shown = listed[-1]            # the last: every other one before it
+        r, page = web.request("GET", f"/alert/{shown}", cookies=session)
+        assert r.status == 200
+        wait_for(lambda: len(records()) >= before + 2, 10,
+                 "the page audited", interval=0.3)
+        r, page = web.request("GET", "/alert/" + "0" * 18, cookies=session)
+        assert r.status == 404
+        wait_for(lambda: len(records()) >= before + 3, 10,
+                 "the 404 page audited", interval=0.3)
+        time.sleep(1.5)               # reads are written once a second
+        recs = records()[before:]
+        assert [(r["action"], r["result"], r["detail"], bool(r["person"]))
+                for r in recs] == [("list", "ok", shown, False),
+                                   ("listed", "ok", shown, True),
+                                   ("list", "ok", "0" * 18, False)], recs
+    finally:
+        web.stop()
+
+
 def test_an_action_is_recorded_after_the_alert_is_acknowledged(make_hub):
     """Acknowledging says only "I have seen it"; what was done is often
     recorded days later. An acknowledged alert leaves the open list, but
@@ -1822,8 +1871,24 @@ def test_a_health_notice_at_the_desk_names_nobody_and_takes_no_action(
         assert r.status == 303 and \
             r.getheader("Location") == "/alerts?msg=acked"
         assert alerts_listed(web, dora) == []
+        # Acknowledged, it is not open: 404, and still no form for an
+        # action the hub would refuse.
+        assert_no_action_once_acknowledged(web, hexid, dora)
     finally:
         web.stop()
+
+
+def assert_no_action_once_acknowledged(web, hexid, session):
+    """OPERATIONS.md: an alert not open for the caseworker is 404, and a
+    notice that names no person has no form to record what was done."""
+    for lang, said in (("", "ikke åben for dig"), ("?lang=en", "not open")):
+        r, page = web.request("GET", f"/alert/{hexid}{lang}",
+                              cookies=session)
+        assert r.status == 404 and \
+            any(said in e for e in errors_of(page)), page
+        assert "/action" not in page and 'id="save-action"' not in page
+        assert "Har du kvitteret for den" not in page and \
+            "If you have acknowledged it" not in page, page
 
 
 def test_an_addiction_alert_withdrawn_between_list_and_page(make_hub):
@@ -1858,6 +1923,7 @@ def test_an_addiction_alert_withdrawn_between_list_and_page(make_hub):
                            cookies=anna)
         assert r.status == 303
         assert alerts_listed(web, anna) == []
+        assert_no_action_once_acknowledged(web, notice, anna)
     finally:
         web.stop()
 
