@@ -96,11 +96,23 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 	bool more = *p != '\0';
 	while (more) {
 		size_t len = strcspn(p, ",");
-		const char *eq = memchr(p, '=', len);
+		/* Blanks around an item and its '=' are layout, as in the
+		 * rules file's lists ("school-a=3, college-a=48"). */
+		const char *item = p, *end = p + len;
+		while (item < end && *item == ' ')
+			item++;
+		while (end > item && end[-1] == ' ')
+			end--;
+		const char *eq = memchr(item, '=', (size_t)(end - item));
+		const char *name_end = eq, *num = eq ? eq + 1 : NULL;
+		while (name_end && name_end > item && name_end[-1] == ' ')
+			name_end--;
+		while (num && num < end && *num == ' ')
+			num++;
 		long hours = 0;
-		if (!eq || eq == p || (size_t)(eq - p) >= STORE_ID_MAX ||
-		    ug_parse_long(eq + 1, (size_t)(p + len - eq - 1),
-				  &hours) != UG_OK ||
+		if (!eq || name_end == item ||
+		    (size_t)(name_end - item) >= STORE_ID_MAX ||
+		    ug_parse_long(num, (size_t)(end - num), &hours) != UG_OK ||
 		    hours < 1 || hours > 24 * 366 || n == OPS_SILENCE_MAX) {
 			ug_diag_set(
 			    diag, "ops_silence",
@@ -111,8 +123,8 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 			return UG_EINVAL;
 		}
 		silence one = {.ms = hours * 3600000LL};
-		memcpy(one.agency, p, (size_t)(eq - p));
-		one.agency[eq - p] = '\0';
+		memcpy(one.agency, item, (size_t)(name_end - item));
+		one.agency[name_end - item] = '\0';
 		/* Registered ids only: the name goes into metric labels. */
 		if (!ug_id_valid(one.agency)) {
 			ug_diag_set(diag, "ops_silence",
