@@ -655,6 +655,10 @@ def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
          "assign: --from does not apply with --file"),
         (["assign", "--file", str(csv), "--cpr", cpr],
          "assign: --cpr does not apply with --file"),
+        # Not even a valid role: the file's rows would all be contact
+        # persons, silently, with a role column missing.
+        (["assign", "--file", str(csv), "--role", "guidance"],
+         "assign: --role does not apply with --file"),
     ]
     for args, message in cases:
         p = hub.hubctl(*args, check=False)
