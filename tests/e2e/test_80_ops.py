@@ -938,6 +938,26 @@ def test_what_a_restore_keeps_and_how_lost_events_come_back(make_hub,
     assert (st["log_events"], st["alerts"]) == (held + 4, 6)
 
 
+def test_set_email_takes_the_addresses_operations_md_describes(make_hub):
+    """OPERATIONS.md, E-mail notices: 3-255 bytes of printable ASCII, one
+    @ with text on both sides, none of the listed characters, not
+    starting with -; an apostrophe is part of many a name."""
+    hub = make_hub(start=False)
+    for good in ("a@b", "o'brien@kommune.example.dk",
+                 "a" * 250 + "@b.dk"):
+        p = hub.hubctl("set-email", "cw-anna", good, check=False)
+        assert (p.returncode, p.stdout) == (
+            0, f"e-mail notices of new alerts for cw-anna go to {good}\n"), \
+            (good, p.stderr)
+    for bad in ("@b", "a@", "a@b@c", "-a@b", 'a"b@c', "a(b)@c", "a,b@c",
+                "a:b@c", "a;b@c", "a<b@c", "a[b]@c", "a\\b@c", "a b@c",
+                "\u00e6@b.dk", "a" * 251 + "@b.dk"):
+        p = hub.hubctl("set-email", "cw-anna", bad, check=False)
+        assert p.returncode == 2 and p.stderr == (
+            f"hubctl: set-email: '{bad}' is not a plain address "
+            "(name@example.dk)\n"), (bad, p.returncode, p.stderr)
+
+
 def test_admin_commands_say_what_they_did(make_hub, tmp_path):
     """OPERATIONS.md, "Registering who may connect": what register-*,
     revoke-*, set-password, set-email and export print when done."""
