@@ -1563,6 +1563,29 @@ def test_the_hubd_unit_is_what_operations_describes():
     assert unit["ProtectSystem"] == ["strict"]
 
 
+def test_the_example_configs_are_taken_as_they_stand(tmp_path):
+    """deploy/hubd.conf.example and adapter.conf.example, the files
+    OPERATIONS.md and ADAPTERS.md start from, hold only settings their
+    programs take, with values they accept (the paths pointed here)."""
+    conf = hubtest.ROOT / "deploy" / "hubd.conf.example"
+    p = check_config("--config", str(conf), "--data_dir",
+                     str(tmp_path / "data"), "--rules", "")
+    assert (p.returncode, p.stdout, p.stderr) == (
+        0, "hubd: configuration OK\n", ""), p.stderr
+    keys = tmp_path / "keys"
+    for name in ("hub", "school-hedemark"):
+        subprocess.run([hubtest.binary("hubctl"), "--keys_dir", str(keys),
+                        "keygen", name], check=True, capture_output=True)
+    p = subprocess.run(
+        [hubtest.binary("adapter-school"), "--config",
+         str(hubtest.ROOT / "deploy" / "adapter.conf.example"),
+         "--keys_dir", str(keys), "--outbox", str(tmp_path / "outbox"),
+         "--hub", "tcp://127.0.0.1:1", "flush"],
+        capture_output=True, text=True, timeout=30)
+    assert (p.returncode, p.stderr) == (0, ""), p.stderr
+    assert p.stdout.startswith("summary: rows 0, events 0"), p.stdout
+
+
 # -- make install / uninstall
 
 
