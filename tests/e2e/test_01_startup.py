@@ -153,6 +153,25 @@ def test_a_key_or_store_that_cannot_be_made_is_named(tmp_path):
     assert a_file.read_text() == "not a directory\n"
 
 
+@pytest.mark.parametrize("cmd", ["register-agency", "register-caseworker",
+                                 "register-gateway"])
+def test_a_registration_without_its_key_file_makes_no_store(tmp_path, cmd):
+    """hubctl --help: only register-* and restore make a store; OPERATIONS.md:
+    a key file that cannot be read changes nothing. A mistyped key path
+    before hubd's first start leaves no empty store behind (exit 1)."""
+    keys, data = tmp_path / "keys", tmp_path / "data"
+    subprocess.run([hubtest.binary("hubctl"), "keygen", "--keys_dir",
+                    str(keys), "hub"], check=True, capture_output=True,
+                   timeout=30)
+    p = subprocess.run([hubtest.binary("hubctl"), cmd, "x-1", "--keys_dir",
+                        str(keys), "--data_dir", str(data)],
+                       capture_output=True, text=True, timeout=30)
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: cannot read the public key: cannot open {keys}/x-1.key:"
+        " No such file or directory\n"), p.stderr
+    assert not data.exists()
+
+
 def test_keygen_hub_makes_a_missing_signing_pair(tmp_path):
     """OPERATIONS.md "Keys": when the signing pair is missing (hubd cannot
     write keys_dir under its unit), `hubctl keygen hub` makes it beside
