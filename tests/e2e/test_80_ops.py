@@ -625,6 +625,24 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
     assert hub.hubctl("log", "--after", "0", "--limit", "1").returncode == 0
 
 
+def test_whole_numbers_are_taken_up_to_the_range_they_name(make_hub):
+    """hubctl log: the refusal names the range 0 to 9223372036854775807;
+    its top value is taken (and, as any, with leading zeros), one above
+    it is refused in the same words."""
+    hub = make_hub()
+    top = "9223372036854775807"
+    for args in (["--after", top], ["--limit", top],
+                 ["--after", "0" * 30 + "1", "--limit", "1"]):
+        p = hub.hubctl("log", *args, check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (0, "", ""), (args, p)
+    for name in ("after", "limit"):
+        p = hub.hubctl("log", f"--{name}", "9223372036854775808",
+                       check=False)
+        assert (p.returncode, p.stderr) == (
+            2, f"hubctl: log: {name} must be a whole number from 0 to "
+            f"{top}\n"), p.stderr
+
+
 def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
     """OPERATIONS.md: an option given on the command line to a command it
     does not belong to is a usage error naming it (exit 2), found before
