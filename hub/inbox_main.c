@@ -60,10 +60,14 @@ static const char usage[] =
     "--list, --note with --timeline), two commands or a stray word is a\n"
     "usage error. \"--\" ends the options.\n"
     "\n"
-    "Exit status: 0 done; 1 failed (keys, connection, or the hub\n"
-    "refused for another reason); 2 usage (a bad option, alert id or CPR\n"
-    "number, --how missing: nothing sent), or no answer from the hub\n"
-    "within --timeout; 3 the hub refused this caseworker's key, or\n"
+    "Exit status: 0 done (live with --idle_exit: also when no hub\n"
+    "answered within --timeout, nothing printed); 1 failed (keys,\n"
+    "connection, or the hub refused for another reason, such as an\n"
+    "action's --date that is no day or is after today, or its --how or\n"
+    "--note too long: the hub checks those); 2 usage (a bad option, alert\n"
+    "id or CPR number, --how missing: nothing sent), or no answer from\n"
+    "the hub within --timeout (a one-shot command); 3 the hub refused\n"
+    "this caseworker's key, or\n"
     "keys_dir/hub.key is not the hub's public key; 4 not your alert or\n"
     "person, or the alert is not open for you.";
 
@@ -94,7 +98,8 @@ static const ug_setting settings[] = {
      "and exit"},
     {"timeline", "", "print one person's events and alerts (CPR) and exit"},
     {"ack", "",
-     "acknowledge one alert (its id in hex) and exit; exit 4 when it is "
+     "acknowledge one alert (its id, 18 hex digits) and exit; exit 4 when it "
+     "is "
      "not open for you; sent again once a second while the hub has not "
      "stored it, until --timeout (then exit 1)"},
     {"contact", "", "record contact made with the alert's young person"},
