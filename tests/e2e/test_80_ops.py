@@ -255,6 +255,31 @@ def test_the_config_file_format_as_documented(tmp_path):
     assert p.returncode == 2 and f"{second}:1: log_level" in p.stderr
 
 
+def test_a_setting_of_another_program_is_unknown_in_a_config_file(
+        tmp_path):
+    """OPERATIONS.md: a name that is none of the program's own settings is
+    refused, naming the file and line, also when another program has it:
+    hubd.conf's data_dir in webd's file, hubctl's json in hubd.conf."""
+    webd_conf = tmp_path / "webd.conf"
+    webd_conf.write_text("gateway = web-1\ndata_dir = /srv/hub\n")
+    p = subprocess.run([hubtest.binary("webd"), "--config", str(webd_conf)],
+                       capture_output=True, text=True, timeout=20)
+    assert (p.returncode, p.stderr) == (
+        2, f"webd: {webd_conf}:2: unknown setting 'data_dir' (see "
+        "--help)\n"), p.stderr
+    conf, _ = write_config(tmp_path, ["json = true"], [])
+    p = check_config("--config", str(conf))
+    assert p.returncode == 2
+    assert "unknown setting 'json' (see --help)" in p.stderr, p.stderr
+    # hubctl takes hubd's settings and its own from the same file (one
+    # of another command's only on the command line is an error).
+    p = subprocess.run([hubtest.binary("hubctl"), "keygen", "x-1",
+                        "--config", str(conf), "--keys_dir",
+                        str(tmp_path / "keys")],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+
+
 def test_config_equals_file_is_checked_line_by_line_too(tmp_path):
     """OPERATIONS.md: `--config=FILE` is `--config FILE`. --check-config
     names every bad line of it, and of the rules file it names, as
