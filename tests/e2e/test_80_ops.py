@@ -2090,3 +2090,15 @@ def test_loadgen_refuses_a_size_it_cannot_make(make_hub):
     assert "ug-loadgen: --size: not a whole number of 0 or more: abc" in \
         p.stderr
     assert hub.stats()["log_events"] == 0
+
+
+def test_loadgen_refuses_a_stray_word(make_hub):
+    """ug-loadgen --help lists options only: a word that is none (a value
+    whose option was left out, "5000" for --events) is a bad option, exit
+    2 and no JSON, not a run of the defaults."""
+    hub = make_hub()
+    p = loadgen(hub, "--window", "10", "5000")
+    assert (p.returncode, p.stdout) == (2, ""), p.stdout
+    assert p.stderr.startswith("ug-loadgen: unexpected argument '5000'\n"
+                               "usage: ug-loadgen "), p.stderr
+    assert hub.stats()["log_events"] == 0
