@@ -650,6 +650,20 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
     assert hub.hubctl("log", "--after", "0", "--limit", "1").returncode == 0
 
 
+def test_hubctl_checks_the_hubd_settings_it_uses_only(make_hub):
+    """OPERATIONS.md: hubctl checks data_dir, keys_dir and the map sizes
+    among hubd's settings and takes the others as they are (hubd
+    --check-config is what checks a hubd.conf)."""
+    hub = make_hub()
+    p = hub.hubctl("stats", "--batch_max", "0", "--log_level", "loud",
+                   check=False)
+    assert p.returncode == 0, p.stderr
+    p = hub.hubctl("stats", "--derived_map_mb", "0", check=False)
+    assert (p.returncode, p.stderr) == (
+        2, "hubctl: derived_map_mb must be a whole number from 1 to "
+        "16777216\n"), p.stderr
+
+
 def test_whole_numbers_are_taken_up_to_the_range_they_name(make_hub):
     """hubctl log: the refusal names the range 0 to 9223372036854775807;
     its top value is taken (and, as any, with leading zeros), one above
