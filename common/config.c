@@ -106,26 +106,36 @@ locate(ug_diag *diag, const char *path, long lineno)
 
 /* Read one line into buf without its line break: 1 a line, 0 end of
  * file, -1 a line over UG_KV_LINE_MAX (its rest consumed), -2 an I/O
- * error. */
+ * error, -3 a line holding a NUL byte. Byte by byte rather than fgets,
+ * which cannot tell a NUL from the end of the line: a file a crash
+ * left full of zeros would be called too long, or its zeros an empty
+ * line. */
 static int
 read_line(FILE *f, char *buf)
 {
-	if (!fgets(buf, KV_BUF, f))
-		return ferror(f) ? -2 : 0;
-	size_t len = strlen(buf);
-	bool whole = len > 0 && buf[len - 1] == '\n';
-	if (!whole && !feof(f)) {
-		/* Skip the rest, so it is never read as a line of its own. */
-		int c;
-		while ((c = getc(f)) != EOF && c != '\n')
-			;
-		return ferror(f) ? -2 : -1;
+	size_t len = 0;
+	bool any = false, nul = false, over = false;
+	int c;
+	while ((c = getc(f)) != EOF) {
+		any = true;
+		if (c == '\n')
+			break;
+		nul |= c == '\0';
+		if (len < KV_BUF - 1)
+			buf[len++] = (char)c;
+		else
+			over = true;
 	}
-	if (whole)
-		buf[--len] = '\0';
+	if (ferror(f))
+		return -2;
+	if (!any)
+		return 0;
+	buf[len] = '\0';
+	if (nul)
+		return -3;
 	if (len > 0 && buf[len - 1] == '\r')
 		buf[--len] = '\0';
-	return len > UG_KV_LINE_MAX ? -1 : 1;
+	return over || len > UG_KV_LINE_MAX ? -1 : 1;
 }
 
 ug_err
@@ -180,6 +190,9 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 		} else if (got == -1) {
 			ug_diag_set(diag, "", "line longer than %d bytes",
 				    UG_KV_LINE_MAX);
+			err = UG_EMALFORMED;
+		} else if (got == -3) {
+			ug_diag_set(diag, "", "a NUL byte: not a text file");
 			err = UG_EMALFORMED;
 		} else {
 			char *p = line;

@@ -280,6 +280,20 @@ def test_a_setting_of_another_program_is_unknown_in_a_config_file(
     assert p.returncode == 0, p.stderr
 
 
+def test_a_config_file_of_zeros_is_named_as_no_text(tmp_path):
+    """OPERATIONS.md, --check-config: a line holding a NUL byte (a file a
+    crash left full of zeros) is reported as such, not as a line too long
+    nor skipped as an empty one."""
+    for name, data in (("zeros.conf", bytes(300)),
+                       ("tail.conf", b"log_level = warn\n" + bytes(8))):
+        conf = tmp_path / name
+        conf.write_bytes(data)
+        p = check_config("--config", str(conf))
+        line = 1 if name == "zeros.conf" else 2
+        assert (p.returncode, p.stderr) == (
+            2, f"{conf}:{line}: a NUL byte: not a text file\n"), p.stderr
+
+
 def test_config_equals_file_is_checked_line_by_line_too(tmp_path):
     """OPERATIONS.md: `--config=FILE` is `--config FILE`. --check-config
     names every bad line of it, and of the rules file it names, as
