@@ -733,6 +733,11 @@ def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
          "assign: --from does not apply with --file"),
         (["assign", "--file", str(csv), "--cpr", cpr],
          "assign: --cpr does not apply with --file"),
+        # A --role meant for every row would be dropped without a word:
+        # counsellors stored as contact persons, who get every alert.
+        (["assign", "--file", str(csv), "--role", "guidance"],
+         "assign: --role does not apply with --file (the file's role "
+         "column decides)"),
     ]
     for args, message in cases:
         p = hub.hubctl(*args, check=False)
