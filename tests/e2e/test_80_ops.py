@@ -361,6 +361,10 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
                                    "notice, info or debug"),
         (["--streams_max", "64"], "webd: streams_max must be less than "
                                   "connections_max"),
+        # The most connections_max takes leaves room for 9999 streams:
+        # the range the refusal names is one a value can have.
+        (["--streams_max", "0"], "webd: streams_max must be a whole number "
+                                 "from 1 to 9999"),
         (["--events_poll", "61"], "webd: events_poll must be a whole "
                                   "number from 1 to 60"),
         # One connection leaves no room for a stream beside a page.
