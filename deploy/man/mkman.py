@@ -65,7 +65,12 @@ PAGES = {
         files=[("/etc/ungebro/hubd.conf", "settings (hubd.conf.example)"),
                ("/etc/ungebro/rules.conf", "the rules (rules.conf.example)"),
                ("/etc/ungebro/keys/hub.key_secret", "the hub's secrets"),
-               ("/var/lib/ungebro/hub", "data_dir: log/, ids/ and derived/")],
+               ("/etc/ungebro/keys/hub.sign_secret",
+                "the audit trail's signing key (with hub.sign_public; "
+                "made at start when missing and keys_dir is writable)"),
+               ("/var/lib/ungebro/hub",
+                "data_dir: log/, ids/ and derived/, and hubd.lock, "
+                "locked while a hubd runs on the store")],
         exit=[("0", "stopped cleanly, or --check-config found no problem"),
               ("1", "could not start (keys, store, sockets)"),
               ("2", "usage or settings (an option, a line of the config "
