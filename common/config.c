@@ -105,37 +105,33 @@ locate(ug_diag *diag, const char *path, long lineno)
 #define KV_BUF (UG_KV_LINE_MAX + 3)
 
 /* Read one line into buf without its line break: 1 a line, 0 end of
- * file, -1 a line over UG_KV_LINE_MAX (its rest consumed), -2 an I/O
- * error, -3 a line holding a NUL byte. Byte by byte rather than fgets,
- * which cannot tell a NUL from the end of the line: a file a crash
- * left full of zeros would be called too long, or its zeros an empty
- * line. */
+ * file, -1 a line over UG_KV_LINE_MAX, -2 an I/O error, -3 a line
+ * holding a NUL byte. Byte by byte rather than fgets, which cannot tell
+ * a NUL from the end of the line: a file a crash left full of zeros
+ * would be called too long, or its zeros an empty line. A bad line ends
+ * the reading, so it stops at the first bad byte: its tail is never
+ * read as a line of its own, and a device that never ends a line
+ * (/dev/zero given as --config) is not read forever. */
 static int
 read_line(FILE *f, char *buf)
 {
 	size_t len = 0;
-	bool any = false, nul = false, over = false;
 	int c;
-	while ((c = getc(f)) != EOF) {
-		any = true;
-		if (c == '\n')
-			break;
-		nul |= c == '\0';
-		if (len < KV_BUF - 1)
-			buf[len++] = (char)c;
-		else
-			over = true;
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (c == '\0')
+			return -3;
+		if (len == KV_BUF - 1)
+			return -1;
+		buf[len++] = (char)c;
 	}
 	if (ferror(f))
 		return -2;
-	if (!any)
+	if (c == EOF && len == 0)
 		return 0;
 	buf[len] = '\0';
-	if (nul)
-		return -3;
 	if (len > 0 && buf[len - 1] == '\r')
 		buf[--len] = '\0';
-	return over || len > UG_KV_LINE_MAX ? -1 : 1;
+	return len > UG_KV_LINE_MAX ? -1 : 1;
 }
 
 ug_err

@@ -292,6 +292,10 @@ def test_a_config_file_of_zeros_is_named_as_no_text(tmp_path):
         line = 1 if name == "zeros.conf" else 2
         assert (p.returncode, p.stderr) == (
             2, f"{conf}:{line}: a NUL byte: not a text file\n"), p.stderr
+    # A device of zeros is named at its first byte, not read forever.
+    p = check_config("--config", "/dev/zero")
+    assert (p.returncode, p.stderr) == (
+        2, "/dev/zero:1: a NUL byte: not a text file\n"), p.stderr
 
 
 def test_config_equals_file_is_checked_line_by_line_too(tmp_path):
