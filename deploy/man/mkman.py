@@ -192,10 +192,23 @@ def page(name, info, help_text, date):
 def main():
     bindir = Path(sys.argv[1] if len(sys.argv) > 1 else "build/release/bin")
     date = datetime.date.today().isoformat()
+    # Every page from a --help that answered, or none: a page written
+    # from a missing or failing program would lose its options silently.
+    pages = {}
     for name, info in PAGES.items():
-        help_text = subprocess.run([str(bindir / name), "--help"],
-                                   capture_output=True, text=True).stdout
-        (HERE / f"{name}.1").write_text(page(name, info, help_text, date))
+        try:
+            p = subprocess.run([str(bindir / name), "--help"],
+                               capture_output=True, text=True)
+            failed = p.returncode != 0 or not p.stdout.strip()
+        except OSError as e:
+            failed = e.strerror
+        if failed:
+            sys.exit(f"mkman.py: {bindir / name} --help failed"
+                     f"{': ' + failed if isinstance(failed, str) else ''}"
+                     " (build the programs first: make); no page written")
+        pages[name] = page(name, info, p.stdout, date)
+    for name, text in pages.items():
+        (HERE / f"{name}.1").write_text(text)
 
 
 if __name__ == "__main__":

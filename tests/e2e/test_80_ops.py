@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -684,6 +685,24 @@ def test_hubctl_checks_the_hubd_settings_it_uses_only(make_hub):
     assert (p.returncode, p.stderr) == (
         2, "hubctl: derived_map_mb must be a whole number from 1 to "
         "16777216\n"), p.stderr
+
+
+def test_mkman_without_the_programs_writes_no_page(tmp_path):
+    """OPERATIONS.md: deploy/man/mkman.py build/release/bin makes the man
+    pages from each program's --help. Given a directory without them it
+    says which program it could not run (exit 1, no traceback) and
+    leaves every page as it was."""
+    before = {p.name: p.read_bytes()
+              for p in (hubtest.ROOT / "deploy" / "man").glob("*.1")}
+    p = subprocess.run([sys.executable, str(hubtest.ROOT / "deploy" / "man" /
+                                            "mkman.py"), str(tmp_path)],
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stderr) == (
+        1, f"mkman.py: {tmp_path}/hubd --help failed: No such file or "
+        "directory (build the programs first: make); no page written\n"), \
+        p.stderr
+    assert {p.name: p.read_bytes() for p in
+            (hubtest.ROOT / "deploy" / "man").glob("*.1")} == before
 
 
 def test_whole_numbers_are_taken_up_to_the_range_they_name(make_hub):
