@@ -244,6 +244,37 @@ check_endpoint(const ug_config *cfg, const char *name, ug_diag *diag)
 	return UG_EINVAL;
 }
 
+/* Both endpoints on one port would pass each check and stop the start
+ * with "Address already in use", sending the operator to look for
+ * another process: a setting of theirs, said as one. */
+static ug_err
+check_endpoints_differ(const ug_config *cfg, ug_diag *diag)
+{
+	const char *in = ug_config_get(cfg, "ingest"),
+		   *out = ug_config_get(cfg, "delivery");
+	bool same = strcmp(in, out) == 0;
+	if (!same && strncmp(in, "tcp://", 6) == 0 &&
+	    strncmp(out, "tcp://", 6) == 0) {
+		const char *a = in + 6, *b = out + 6;
+		const char *pa = strrchr(a, ':'), *pb = strrchr(b, ':');
+		size_t la = (size_t)(pa - a), lb = (size_t)(pb - b);
+		bool any_a = (la == 1 && *a == '*') ||
+			     (la == 7 && strncmp(a, "0.0.0.0", 7) == 0);
+		bool any_b = (lb == 1 && *b == '*') ||
+			     (lb == 7 && strncmp(b, "0.0.0.0", 7) == 0);
+		same =
+		    strtol(pa + 1, NULL, 10) == strtol(pb + 1, NULL, 10) &&
+		    ((la == lb && strncmp(a, b, la) == 0) || any_a || any_b);
+	}
+	if (!same)
+		return UG_OK;
+	ug_diag_set(diag, "delivery",
+		    "delivery must be another endpoint than ingest, not "
+		    "'%s' beside '%s'",
+		    out, in);
+	return UG_EINVAL;
+}
+
 static ug_err
 load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 {
@@ -262,6 +293,8 @@ load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 		err = check_endpoint(cfg, "ingest", diag);
 	if (err == UG_OK)
 		err = check_endpoint(cfg, "delivery", diag);
+	if (err == UG_OK)
+		err = check_endpoints_differ(cfg, diag);
 	if (err == UG_OK &&
 	    ug_log_parse_level(ug_config_get(cfg, "log_level")) < 0) {
 		ug_diag_set(diag, "log_level",

@@ -363,10 +363,18 @@ def start_bad(tmp_path, settings=None, args=()):
      "ingest must be tcp://ADDRESS:PORT"),
     (["--data_dir", ""], "data_dir must name a directory"),
     (["--keys_dir", ""], "keys_dir must name a directory"),
+    # One port for both would stop the start with "Address already in
+    # use", as if another process held it: a setting, said as one.
+    (["--ingest", "tcp://127.0.0.1:7601", "--delivery",
+      "tcp://127.0.0.1:7601"],
+     "delivery must be another endpoint than ingest, not "
+     "'tcp://127.0.0.1:7601' beside 'tcp://127.0.0.1:7601'"),
+    (["--ingest", "tcp://*:7601", "--delivery", "tcp://127.0.0.1:7601"],
+     "delivery must be another endpoint than ingest"),
 ], ids=["log_level", "batch_max", "metrics_listen", "ops_silence",
         "unknown", "argument", "ingest", "delivery", "ingest_ipv6",
         "delivery_bad_ipv4", "delivery_blank", "ingest_long_name",
-        "data_dir", "keys_dir"])
+        "data_dir", "keys_dir", "same_endpoint", "same_port_any"])
 def test_bad_option_at_start_exits_2(tmp_path, args, reason):
     """hubd.1 EXIT STATUS: 2 usage or settings, each problem logged as
     --check-config reports it."""
