@@ -371,10 +371,15 @@ def start_bad(tmp_path, settings=None, args=()):
      "'tcp://127.0.0.1:7601' beside 'tcp://127.0.0.1:7601'"),
     (["--ingest", "tcp://*:7601", "--delivery", "tcp://127.0.0.1:7601"],
      "delivery must be another endpoint than ingest"),
+    (["--ingest", "tcp://127.0.0.1:7601", "--metrics_listen",
+      "0.0.0.0:7601"],
+     "metrics_listen must be another port than ingest's, not "
+     "'0.0.0.0:7601' beside 'tcp://127.0.0.1:7601'"),
 ], ids=["log_level", "batch_max", "metrics_listen", "ops_silence",
         "unknown", "argument", "ingest", "delivery", "ingest_ipv6",
         "delivery_bad_ipv4", "delivery_blank", "ingest_long_name",
-        "data_dir", "keys_dir", "same_endpoint", "same_port_any"])
+        "data_dir", "keys_dir", "same_endpoint", "same_port_any",
+        "metrics_port"])
 def test_bad_option_at_start_exits_2(tmp_path, args, reason):
     """hubd.1 EXIT STATUS: 2 usage or settings, each problem logged as
     --check-config reports it."""
