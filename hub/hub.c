@@ -244,6 +244,55 @@ check_endpoint(const ug_config *cfg, const char *name, ug_diag *diag)
 	return UG_EINVAL;
 }
 
+/* Whether two HOST:PORT addresses, each checked already, bind the same
+ * TCP port: on the same address, or with either on every address. */
+static bool
+tcp_clash(const char *a, const char *b)
+{
+	const char *pa = strrchr(a, ':'), *pb = strrchr(b, ':');
+	size_t la = (size_t)(pa - a), lb = (size_t)(pb - b);
+	bool any = (la == 1 && *a == '*') ||
+		   (la == 7 && strncmp(a, "0.0.0.0", 7) == 0) ||
+		   (lb == 1 && *b == '*') ||
+		   (lb == 7 && strncmp(b, "0.0.0.0", 7) == 0);
+	return strtol(pa + 1, NULL, 10) == strtol(pb + 1, NULL, 10) &&
+	       (any || (la == lb && strncmp(a, b, la) == 0));
+}
+
+/* Two sockets on one port would pass each check and stop the start with
+ * "Address already in use", sending the operator to look for another
+ * process: a setting of theirs, said as one. */
+static ug_err
+check_endpoints_differ(const ug_config *cfg, ug_diag *diag)
+{
+	const char *in = ug_config_get(cfg, "ingest"),
+		   *out = ug_config_get(cfg, "delivery");
+	if (strcmp(in, out) == 0 ||
+	    (strncmp(in, "tcp://", 6) == 0 && strncmp(out, "tcp://", 6) == 0 &&
+	     tcp_clash(in + 6, out + 6))) {
+		ug_diag_set(diag, "delivery",
+			    "delivery must be another endpoint than ingest, "
+			    "not '%s' beside '%s'",
+			    out, in);
+		return UG_EINVAL;
+	}
+	const char *metrics = ug_config_get(cfg, "metrics_listen");
+	for (const char *const *e =
+		 (const char *const[]){"ingest", "delivery", NULL};
+	     metrics[0] && *e; e++) {
+		const char *v = ug_config_get(cfg, *e);
+		if (strncmp(v, "tcp://", 6) == 0 &&
+		    tcp_clash(metrics, v + 6)) {
+			ug_diag_set(diag, "metrics_listen",
+				    "metrics_listen must be another port than "
+				    "%s's, not '%s' beside '%s'",
+				    *e, metrics, v);
+			return UG_EINVAL;
+		}
+	}
+	return UG_OK;
+}
+
 static ug_err
 load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 {
@@ -290,6 +339,8 @@ load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 		err = hub__retention_load(cfg, diag);
 	if (err == UG_OK)
 		err = hub__metrics_check(cfg, diag);
+	if (err == UG_OK)
+		err = check_endpoints_differ(cfg, diag);
 	if (err == UG_OK)
 		err = hub__ops_check(cfg, diag);
 	if (err != UG_OK)
