@@ -68,8 +68,9 @@ static const char usage[] =
     "interrupted before the hub answered); 2 usage (a bad option, alert\n"
     "id or CPR number, --how missing: nothing sent), or no answer from\n"
     "the hub within --timeout (a one-shot command); 3 the hub refused\n"
-    "this caseworker's key, or keys_dir/hub.key is not the hub's public\n"
-    "key; 4 not your alert or person, or the alert is not open for you.";
+    "this caseworker's key, or\n"
+    "keys_dir/hub.key is not the hub's public key; 4 not your alert or\n"
+    "person, or the alert is not open for you.";
 
 static const ug_setting settings[] = {
     {"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
