@@ -1005,6 +1005,8 @@ def test_frames_wait_in_the_sender_while_the_hub_reads_none(make_hub):
             assert ack is not None, f"{n} acks of {sent}"
             expect(ack, REJECTED, E_TOO_LARGE, big.event_id)
         assert not c.wait_event(zmq.EVENT_DISCONNECTED, timeout=0.2)
+    assert f"from all-a: frame of {MAX_MESSAGE} bytes exceeds" in \
+        hub.log_text()
 
 
 def test_routing_id_in_use_is_ignored(make_hub):
