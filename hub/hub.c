@@ -149,10 +149,18 @@ zmq_fail(ug_diag *diag, const char *what, const char *endpoint)
  * pushes and drops answers instead of growing memory. */
 #define INGEST_HWM   100000
 #define DELIVERY_HWM 300
+/* Receive queue per connection. Frames wait there while the loop reads
+ * none (the writer commits, the rules lag), and each may be as large as
+ * WIRE_MAX_MESSAGE: 100,000 of them let one agency make the hub hold some
+ * 13 GB. One default batch (batch_max) is enough to keep the writer fed
+ * from a single connection, even at a window of 1,000; beyond it frames
+ * wait on the sender's side (a DONTWAIT send gets EAGAIN), so one
+ * connection holds at most 32 MiB here. */
+#define INGEST_RCVHWM 256
 
 static ug_err
 open_server_socket(hub *h, void **out, const char *endpoint,
-		   const char *domain, int hwm, ug_diag *diag)
+		   const char *domain, int sndhwm, int rcvhwm, ug_diag *diag)
 {
 	void *sock = zmq_socket(h->zmq, ZMQ_ROUTER);
 	if (!sock)
@@ -166,8 +174,8 @@ open_server_socket(hub *h, void **out, const char *endpoint,
 			   UG_Z85_KEY_LEN) ||
 	    zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) ||
 	    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) ||
-	    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
-	    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+	    zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) ||
+	    zmq_setsockopt(sock, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm) ||
 	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE,
 			   &(int64_t){WIRE_MAX_MESSAGE + WIRE_CURVE_OVERHEAD},
 			   sizeof(int64_t)) ||
@@ -499,11 +507,11 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 		goto fail;
 	}
 	err = open_server_socket(h, &h->ingest, ug_config_get(cfg, "ingest"),
-				 "ingest", INGEST_HWM, diag);
+				 "ingest", INGEST_HWM, INGEST_RCVHWM, diag);
 	if (err == UG_OK)
-		err = open_server_socket(h, &h->delivery,
-					 ug_config_get(cfg, "delivery"),
-					 "delivery", DELIVERY_HWM, diag);
+		err = open_server_socket(
+		    h, &h->delivery, ug_config_get(cfg, "delivery"),
+		    "delivery", DELIVERY_HWM, DELIVERY_HWM, diag);
 	if (err == UG_OK)
 		err = hub__sessions_open(h, diag);
 	if (err == UG_OK)
