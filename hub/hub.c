@@ -152,10 +152,11 @@ zmq_fail(ug_diag *diag, const char *what, const char *endpoint)
 /* Receive queue per connection. Frames wait there while the loop reads
  * none (the writer commits, the rules lag), and each may be as large as
  * WIRE_MAX_MESSAGE: 100,000 of them let one agency make the hub hold some
- * 13 GB. One default batch (batch_max) is enough to keep the writer fed
+ * 100 GB. One default batch (batch_max) is enough to keep the writer fed
  * from a single connection, even at a window of 1,000; beyond it frames
  * wait on the sender's side (a DONTWAIT send gets EAGAIN), so one
- * connection holds at most 32 MiB here. */
+ * connection holds at most 256 MiB here (PROTOCOL.md keeps 1 MiB as the
+ * largest frame it reads to refuse). */
 #define INGEST_RCVHWM 256
 
 static ug_err
