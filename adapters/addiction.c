@@ -176,16 +176,22 @@ parse_consent(const adapter_row *row, adapter_event *ev, int32_t date,
 		return err;
 	c->given = given == 1;
 	if (!c->given) {
-		/* A scope or expiry beside a "no" means one of them is
-		 * wrong; sharing on a guess is not an option. */
+		/* A withdrawal must never wait for a clerk: the scope and
+		 * expiry of the consent it ends are often left in the row,
+		 * and refusing the row would keep the hub sharing on the old
+		 * "yes". A "no" shares nothing whatever stands beside it, so
+		 * they are dropped, and the clerk told (a note, not a
+		 * refusal) that the row still reads like a consent. */
+		const char *stale = NULL;
 		if (!fields_empty(f[COL_SCOPE]))
-			FIELDS_BAD(diag, "consent_scope",
-				   "consent_scope is set but consent is no");
-		/* 9999-12-31 is "until withdrawn", no expiry: exports
-		 * write it in every row, given or not. */
-		if (!fields_no_end(f[COL_EXPIRES]))
-			FIELDS_BAD(diag, "consent_expires",
-				   "consent_expires is set but consent is no");
+			stale = "consent_scope";
+		else if (!fields_no_end(f[COL_EXPIRES]))
+			stale = "consent_expires";
+		if (stale)
+			ug_diag_set(diag, stale,
+				    "consent is no, so consent_scope and "
+				    "consent_expires are ignored: sent as a "
+				    "withdrawal (clear them in the source)");
 		return UG_OK;
 	}
 	const char *scope;

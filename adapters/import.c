@@ -1470,12 +1470,24 @@ import_record(struct runtime *rt)
 	adapter_event_init(&ev);
 	ug_diag diag = {0};
 	ug_err err = rt->plan->kind->parse_row(&row, &ev, &diag);
+	/* A row taken with a note (values it ignored): said once the event
+	 * is queued, under the file's own column name, so the clerk can
+	 * fix the source without the row being held back. */
+	ug_diag note = {0};
+	if (err == UG_OK && diag.reason[0]) {
+		note = diag;
+		file_column_name(rt, &note);
+		memset(&diag, 0, sizeof diag);
+	}
 	if (err == UG_OK)
 		err = adapter_event_finish(&ev, rt->agency, rt->keys->hash_key,
 					   ug_now_ms(), &diag);
 	if (err == UG_OK)
 		err = queue_event(rt, &row, &ev, &diag);
 	sodium_memzero(&ev, sizeof ev);
+	if (err == UG_OK && note.reason[0])
+		log_notice("ADP-NOTE", "%s:%ld: column %s: %s", rt->path,
+			   current_line(rt), note.field, note.reason);
 	if (err == UG_EMALFORMED) {
 		file_column_name(rt, &diag);
 		return reject_row(rt, &diag);

@@ -19,6 +19,7 @@
 #include "common/err.h"
 
 #define UG_Z85_KEY_LEN	   40
+#define UG_Z85_KEY_SHOWN   8 /* what hubctl shows of one, and audits */
 #define UG_ID_MAX	   64
 #define UG_SIGN_PUBLIC_LEN 32 /* Ed25519 */
 #define UG_SIGN_SECRET_LEN 64 /* libsodium's form: seed, public key */

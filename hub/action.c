@@ -32,6 +32,18 @@ sent_len(const uint8_t *body, size_t body_len, const char *name,
 	return n != SIZE_MAX ? n : text ? strlen(text) : 0;
 }
 
+/* Blanks, tabs and line breaks alone say nothing of how: stored, the
+ * timeline would read "contact made by cw-anna: " as if something had
+ * been written, and a contact would count as made. A text with a NUL
+ * byte is not blank, whatever comes before it: that has its own reason. */
+static bool
+blank(const char *text, size_t sent)
+{
+	if (!text || strlen(text) != sent)
+		return false;
+	return text[strspn(text, " \t\r\n")] == '\0';
+}
+
 /* Why the action cannot be taken as sent (body: the frame after its
  * header), or NULL. */
 static const char *
@@ -56,7 +68,7 @@ malformed(const hub *h, const wire_action *a, const uint8_t *body,
 	if (*day > hub__today(h))
 		return "date is in the future: record an action once it is "
 		       "done";
-	if (how_len == 0)
+	if (how_len == 0 || blank(a->how, how_len))
 		return a->kind == UNGEBRO__V1__ACTION_KIND__OFFER_MADE
 			   ? "how must say what was offered"
 			   : "how must say how (phone, meeting, home visit, "

@@ -213,11 +213,12 @@ alert_person(hub *h, const uint8_t *id, uint8_t person_key[UG_PERSON_KEY_LEN])
 
 /*
  * The signing key is loaded (and made, if the keys directory has none)
- * on the first tick, so every checkpoint from then on is signed; a hub
+ * on the first tick, or at a stop that comes before it (during the
+ * start's replay), so every checkpoint from then on is signed; a hub
  * that cannot load it says so once and goes on with the chain alone.
  */
 static void
-audit_tick(hub *h)
+audit_signer(hub *h)
 {
 	static bool tried;
 	if (!tried) {
@@ -255,6 +256,12 @@ audit_tick(hub *h)
 				diag.reason);
 		}
 	}
+}
+
+static void
+audit_tick(hub *h)
+{
+	audit_signer(h);
 	ug_err err = store_audit_flush(h->store);
 	if (err != UG_OK)
 		log_warn("HUB-AUDIT",
@@ -291,6 +298,9 @@ static void retry_acks(hub *h);
 void
 hub__delivery_flush(hub *h)
 {
+	/* A stop during the start's replay comes before the first tick:
+	 * what a crash left unsigned is still signed at this clean stop. */
+	audit_signer(h);
 	flush_counts(h);
 	/* The last chance for acks the store could not take: those still
 	 * waiting are lost, and their alerts are delivered again. */

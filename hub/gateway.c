@@ -587,6 +587,21 @@ hub__gateway_caseworker_revoked(hub *h, const char *caseworker)
 }
 
 void
+hub__gateway_key_replaced(hub *h, const char *gateway, const char *prefix,
+			  size_t n)
+{
+	struct hub_gateway *g = h->gateway;
+	if (!g)
+		return;
+	for (long i = 0; i < g->max; i++) {
+		web_session *s = &g->sessions[i];
+		if (s->used && strcmp(s->gateway, gateway) == 0 &&
+		    strncmp(s->gateway_key, prefix, n) != 0)
+			end_session(h, s, "revoked");
+	}
+}
+
+void
 hub__notify_listed(hub *h, const char *recipient)
 {
 	struct hub_gateway *g = h->gateway;

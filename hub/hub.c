@@ -651,6 +651,7 @@ hub_run(hub *h)
 		    (unsigned long long)store_derived_last_applied(h->store),
 		    (unsigned long long)last);
 	if (stop_requested) {
+		hub__delivery_flush(h);
 		log_stats(h, "HUB-STOP");
 		return 0;
 	}

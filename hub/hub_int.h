@@ -351,6 +351,11 @@ void hub__gateway_revoked(hub *h, const char *gateway);
 /* The same for a revoke-caseworker: that caseworker's web sessions end,
  * through whichever gateway (gateway.c). */
 void hub__gateway_caseworker_revoked(hub *h, const char *caseworker);
+/* A register-gateway of that id with a key whose first n characters are
+ * prefix: the sessions opened with another key end, though the
+ * registrations may show their key again (gateway.c). */
+void hub__gateway_key_replaced(hub *h, const char *gateway, const char *prefix,
+			       size_t n);
 /* Once a tick: pump every session (resumes delivery stalled by a full
  * peer queue or a store error) and write the delivery counts. */
 void hub__delivery_tick(hub *h);

@@ -327,8 +327,8 @@ hubctl_register_outcome(store *s, ug_keys *keys, const char *action,
 {
 	bool taken = err == UG_EEXISTS;
 	char detail[STORE_AUDIT_DETAIL_MAX];
-	snprintf(detail, sizeof detail, "%s key %.8s... %s%s%.160s", id,
-		 public_z85, what, taken ? ": " : "",
+	snprintf(detail, sizeof detail, "%s key %.*s... %s%s%.160s", id,
+		 UG_Z85_KEY_SHOWN, public_z85, what, taken ? ": " : "",
 		 taken ? diag->reason : "");
 	hubctl_audit_admin(s, keys, action,
 			   err == UG_OK ? "ok"

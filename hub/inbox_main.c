@@ -60,12 +60,12 @@ static const char usage[] =
     "--list, --note with --timeline), two commands or a stray word is a\n"
     "usage error. \"--\" ends the options.\n"
     "\n"
-    "Exit status: 0 done; 1 failed (keys, connection, or the hub\n"
-    "refused for another reason); 2 usage (a bad option, alert id or CPR\n"
-    "number, --how missing: nothing sent), or no answer from the hub\n"
-    "within --timeout; 3 the hub refused this caseworker's key, or\n"
-    "keys_dir/hub.key is not the hub's public key; 4 not your alert or\n"
-    "person, or the alert is not open for you.";
+    "Exit status: 0 done; 1 failed (keys, connection, the hub refused\n"
+    "for another reason, or a command interrupted); 2 usage (a bad\n"
+    "option, alert id or CPR number, --how missing: nothing sent), or no\n"
+    "answer from the hub within --timeout; 3 the hub refused this\n"
+    "caseworker's key, or keys_dir/hub.key is not the hub's public key;\n"
+    "4 not your alert or person, or the alert is not open for you.";
 
 static const ug_setting settings[] = {
     {"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
@@ -134,9 +134,9 @@ typedef struct {
 	 * would claim a run that never reached it. */
 	bool heard;
 	uint8_t acked_id[WIRE_ALERT_ID_LEN]; /* --ack: the alert */
-	/* --ack: the open list is read whole (page by page) before the ack,
-	 * so an alert that is not open for us is said so, and after it. */
-	bool ack_sent, ack_listed;
+	/* --ack: the open list is asked for the alert before the ack, so an
+	 * alert that is not open for us is said so, and after it. */
+	bool ack_one, ack_sent, ack_listed;
 	/* --ack: the alert was still open after the ack, which is sent
 	 * again (and the list read again) at resend_at; ack_tries so far. */
 	int64_t resend_at;
@@ -550,10 +550,13 @@ print_list(const inbox *ib, const wire_result *r)
 			ug_hex(a->alert_id.data, WIRE_ALERT_ID_LEN, hex);
 		char raised[11];
 		ug_date_format((int32_t)(a->raised_at / UG_DAY_MS), raised);
+		/* "-" for no due day (a notice, an operational alert), as
+		 * for no person: blanks would shift the columns after it. */
 		printf("%-7s %s  %s  due %-10s  %-12s %.6s-%.4s  %s\n",
-		       priority_name(a->priority), hex, raised, a->due,
-		       a->recipient, a->cpr,
-		       strlen(a->cpr) == 10 ? a->cpr + 6 : "", a->title);
+		       priority_name(a->priority), hex, raised,
+		       a->due && a->due[0] ? a->due : "-", a->recipient,
+		       a->cpr, strlen(a->cpr) == 10 ? a->cpr + 6 : "",
+		       a->title);
 	}
 }
 
@@ -616,6 +619,12 @@ send_query(inbox *ib, int kind, const char *cpr, uint32_t offset)
 	/* The largest pages the hub gives (docs/PROTOCOL.md): fewer
 	 * round trips, and fewer queries against the caseworker's rate. */
 	q.limit = kind == UNGEBRO__V1__QUERY_KIND__TIMELINE ? 400 : 50;
+	/* --ack asks for its alert alone: the others are not read, nor
+	 * recorded as shown to the caseworker. */
+	if (ib->ack_one && kind == UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS) {
+		q.alert_id.data = ib->acked_id;
+		q.alert_id.len = WIRE_ALERT_ID_LEN;
+	}
 	return send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q);
 }
 
@@ -629,8 +638,8 @@ send_ack(inbox *ib)
 	send_msg(ib, UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK, &ack);
 }
 
-/* --ack, one page of the open list: -1 while more is to come. The hub
- * answers no AlertAck, and one for an alert that is not open for the
+/* --ack, the open list asked for the alert: -1 while more is to come. The
+ * hub answers no AlertAck, and one for an alert that is not open for the
  * caseworker changes nothing: only the list before and after tells. */
 static int
 on_ack_page(inbox *ib, const wire_result *r)
@@ -791,6 +800,23 @@ one_shot(inbox *ib, int command)
 		zmq_msg_close(&frame);
 		if (rc >= 0)
 			return rc;
+	}
+	/* Ctrl-C (or SIGTERM) is not the hub failing to answer: what was
+	 * sent may still take effect, and the caseworker must know. */
+	if (interrupted) {
+		if ((command == 'l' || command == 't') && ib->list_offset)
+			print_count(ib, command, true);
+		ug_eprintf(
+		    "inbox: interrupted before the hub answered%s\n",
+		    command == 'a' && ib->ack_sent
+			? "; the acknowledgement was sent: run --ack again "
+			  "(exit 4 \"not open\" then means it was stored)"
+		    : asked && (command == 'c' || command == 'o' ||
+				command == 'u')
+			? "; the action may have been recorded: send it "
+			  "again (it is stored once)"
+			: "");
+		return 1;
 	}
 	if (ib->ack_tries) {
 		ug_eprintf("inbox: the alert is still open after %d "
@@ -999,11 +1025,12 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	/* Blanks alone say nothing of how: the timeline would show
-	 * "contact made by cw-anna: " as if something had been written. */
+	ib.ack_one = command == 'a';
+	/* Blanks alone say nothing of how (the hub refuses them too): the
+	 * timeline would show "contact made by cw-anna: " as if something
+	 * had been written. */
 	const char *how = ug_config_get(cfg, "how");
-	while (*how == ' ' || *how == '\t')
-		how++;
+	how += strspn(how, " \t\r\n");
 	if (option && command != 'a' && !*how) {
 		ug_eprintf("inbox: --%s needs --how: %s\n", option,
 			   command == 'o' ? "what was offered"

@@ -164,6 +164,25 @@ most_urgent_first(const void *a, const void *b)
 	return c ? c : (int)y->alert_id.len - (int)x->alert_id.len;
 }
 
+/* An alert asked for by id that is not in the open list: whether it is
+ * the caseworker's (or their desk's) and names no one, which the web
+ * inbox must know to offer no form for an Action the hub would refuse.
+ * Said of their own alerts only: of another's, not even that it exists. */
+static bool
+names_no_one(hub *h, const char *caseworker, const uint8_t *id)
+{
+	bool open = false;
+	char recipient[STORE_ID_MAX];
+	uint32_t escalations;
+	hub_alert_summary f;
+	return store_alert_state(h->store, id, &open, recipient,
+				 &escalations) == UG_OK &&
+	       (strcmp(recipient, caseworker) == 0 ||
+		(strcmp(recipient, h->rules.desk) == 0 &&
+		 hub__is_desk_member(h, caseworker))) &&
+	       hub__alert_summary(h, id, &f) == UG_OK && !f.cpr[0];
+}
+
 static void
 list_open(hub *h, const void *routing, size_t routing_len,
 	  const char *caseworker, const wire_query *q, wire_result *result)
@@ -171,6 +190,15 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	size_t limit = q->limit ? q->limit : LIST_DEFAULT;
 	if (limit > LIST_MAX)
 		limit = LIST_MAX;
+	bool one = q->alert_id.len > 0;
+	if (one && q->alert_id.len != STORE_ALERT_ID_LEN) {
+		result->code = UNGEBRO__V1__ERROR_CODE__E_MALFORMED;
+		result->reason = "alert_id must be 9 bytes";
+		send_result(h, routing, routing_len, result);
+		audit(h, caseworker, "list", "malformed", NULL,
+		      result->reason);
+		return;
+	}
 	/* The open alerts (up to LIST_SCAN_MAX of them) are ordered as a
 	 * whole, so pages (offset) are slices of one order. */
 	alert_list l = {calloc(LIST_SCAN_MAX, sizeof(wire_alert *)), 0,
@@ -194,14 +222,29 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	qsort(l.alerts, l.n, sizeof *l.alerts, most_urgent_first);
 	size_t offset = q->offset < l.n ? q->offset : l.n;
 	size_t n = l.n - offset < limit ? l.n - offset : limit;
+	char asked[2 * STORE_ALERT_ID_LEN + 1] = "";
+	if (one) {
+		/* One alert's page: only the alert shown is recorded as
+		 * shown, not every alert a search of the pages passed. */
+		for (offset = 0; offset < l.n; offset++)
+			if (l.alerts[offset]->alert_id.len ==
+				STORE_ALERT_ID_LEN &&
+			    memcmp(l.alerts[offset]->alert_id.data,
+				   q->alert_id.data, STORE_ALERT_ID_LEN) == 0)
+				break;
+		n = offset < l.n;
+		result->names_no_one =
+		    !n && names_no_one(h, caseworker, q->alert_id.data);
+		ug_hex(q->alert_id.data, STORE_ALERT_ID_LEN, asked);
+	}
 	result->n_alerts = n;
 	result->alerts = l.alerts + offset;
 	/* Past the alerts ordered there is no next page to ask for: an
 	 * empty page that said `truncated` would keep a client asking. */
-	result->truncated = offset + n < l.n || (more && n > 0);
+	result->truncated = !one && (offset + n < l.n || (more && n > 0));
 	fit_frame(result);
 	send_result(h, routing, routing_len, result);
-	audit(h, caseworker, "list", "ok", NULL, "");
+	audit(h, caseworker, "list", "ok", NULL, asked);
 	/* The list hands over each alert whole, the CPR included: a person's
 	 * access export must show who was shown their alerts, as it shows
 	 * who was sent them (the web inbox reads alerts only this way). */

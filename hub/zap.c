@@ -92,6 +92,36 @@ caseworker_revoked(hub *h, const char *caseworker)
 	hub__gateway_caseworker_revoked(h, caseworker);
 }
 
+/* A caseworker's or a gateway's key replaced and put back between two
+ * looks (A, then B, then A again) leaves the registrations as they were;
+ * the record of B's registration says that the sessions opened with A
+ * ended with it. Its detail is "ID key PREFIX... " (hubctl_audit.c): the
+ * sessions of ID whose key does not begin with PREFIX end. */
+static void
+replaced_in_trail(hub *h, const char *action, const char *detail)
+{
+	const char *sp = strchr(detail, ' ');
+	char id[STORE_ID_MAX];
+	if (!sp || (size_t)(sp - detail) >= sizeof id ||
+	    strncmp(sp, " key ", 5) != 0 ||
+	    strnlen(sp + 5, UG_Z85_KEY_SHOWN) < UG_Z85_KEY_SHOWN)
+		return;
+	memcpy(id, detail, (size_t)(sp - detail));
+	id[sp - detail] = '\0';
+	const char *prefix = sp + 5;
+	if (strcmp(action, "register-gateway") == 0) {
+		hub__gateway_key_replaced(h, id, prefix, UG_Z85_KEY_SHOWN);
+		return;
+	}
+	for (long i = 0; i < h->sessions_max; i++) {
+		hub_session *s = &h->sessions[i];
+		if (s->used && strcmp(s->caseworker, id) == 0 &&
+		    strncmp(s->key, prefix, UG_Z85_KEY_SHOWN) != 0)
+			hub__session_end(h, s,
+					 "its key was revoked or replaced");
+	}
+}
+
 static ug_err
 revoked_in_trail(void *ctx, const store_audit_record *r)
 {
@@ -113,6 +143,9 @@ revoked_in_trail(void *ctx, const store_audit_record *r)
 		hub__gateway_revoked(h, id);
 	else if (strcmp(r->action, "revoke-caseworker") == 0)
 		caseworker_revoked(h, id);
+	else if (strcmp(r->action, "register-caseworker") == 0 ||
+		 strcmp(r->action, "register-gateway") == 0)
+		replaced_in_trail(h, r->action, r->detail);
 	return UG_OK;
 }
 

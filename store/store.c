@@ -673,6 +673,11 @@ open_derived(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 
 static uint64_t entries(MDB_txn *txn, MDB_dbi dbi);
 
+static const char older_hub[] =
+    "this store was written by an older hub (no store format recorded) and "
+    "cannot be read by this one: re-create it (see OPERATIONS.md, \"Store "
+    "format\")";
+
 static const char keycheck_plain[] = "ungebro store key check";
 
 /* Record the log's format and a sealed check value in a new store; refuse a
@@ -733,11 +738,7 @@ check_log_format(store *s, ug_diag *diag)
 	if (rc == MDB_NOTFOUND) {
 		if (entries(txn, s->log) || entries(txn, s->ids) ||
 		    entries(txn, s->principal) || entries(txn, s->alerts)) {
-			ug_diag_set(diag, "log",
-				    "this store was written by an "
-				    "older hub (no store format recorded) and "
-				    "cannot be read by this one: re-create it "
-				    "(see OPERATIONS.md, \"Store format\")");
+			ug_diag_set(diag, "log", "%s", older_hub);
 			err = UG_EMALFORMED;
 			goto done;
 		}
@@ -810,6 +811,85 @@ done:
 	return err;
 }
 
+/* The databases log/ holds; anything else in its main database means the
+ * environment was made by another program, or is another part of a store
+ * (derived/, ids/, an adapter's outbox). */
+static const char *const log_dbs[] = {
+    "log",   "ids",   "assign",	    "principal", "principal_id", "alerts",
+    "queue", "audit", "audit_ckpt", "meta",	 "password"};
+#define LOG_DBS (sizeof log_dbs / sizeof *log_dbs)
+
+/* Decided in a read txn, before anything is created in it: opening our
+ * databases in an environment the hub did not make would write to it, and
+ * taking it for a new store would bury what it holds. A database we do
+ * not have, a plain key, or a meta database with entries but no format
+ * (ids/ has one) mean another program or another part of a store, except
+ * in a newer hub's log, which may hold databases this one does not know:
+ * check_log_format refuses that one by its format. Without a format, our
+ * databases with records in them are a store of before formats. */
+static ug_err
+check_log_env(MDB_env *env, const char *file, const char *path, ug_diag *diag)
+{
+	MDB_txn *txn = NULL;
+	MDB_dbi main_db, db;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v, fk = {6, "format"};
+	bool foreign = false, format = false, newer = false, held = false;
+	int rc = store__begin_read(env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "check store format");
+	if (mdb_dbi_open(txn, "meta", 0, &db) == 0) {
+		format = mdb_get(txn, db, &fk, &v) == 0;
+		newer = format && v.mv_size == 4 &&
+			ug_get_be32(v.mv_data) > STORE_LOG_FORMAT;
+		foreign = !format && entries(txn, db) != 0;
+	}
+	rc = mdb_dbi_open(txn, NULL, 0, &main_db);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, main_db, &cur);
+	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	     rc == 0 && !newer && !foreign;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char name[16] = "";
+		size_t i = LOG_DBS;
+		if (k.mv_size < sizeof name) {
+			memcpy(name, k.mv_data, k.mv_size);
+			for (i = 0; i < LOG_DBS; i++)
+				if (strcmp(name, log_dbs[i]) == 0 &&
+				    strlen(name) == k.mv_size)
+					break;
+		}
+		/* A plain key of that name is not a database: INCOMPATIBLE */
+		foreign = i == LOG_DBS || mdb_dbi_open(txn, name, 0, &db) != 0;
+		if (!foreign &&
+		    (strcmp(name, "log") == 0 || strcmp(name, "ids") == 0 ||
+		     strcmp(name, "principal") == 0 ||
+		     strcmp(name, "alerts") == 0))
+			held = held || entries(txn, db) != 0;
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store__map_err(rc, "check store format");
+	if (foreign) {
+		ug_diag_set(diag, path,
+			    "%s is not a hub store's log (an LMDB environment "
+			    "another program made, or another part of a "
+			    "store: derived/, ids/, an adapter's outbox); it "
+			    "is left as it is: point data_dir at the hub's "
+			    "own store, or move %s aside to start an empty "
+			    "one (see OPERATIONS.md, \"Store format\")",
+			    file, path);
+		return UG_EMALFORMED;
+	}
+	if (!format && held) {
+		ug_diag_set(diag, "log", "%s", older_hub);
+		return UG_EMALFORMED;
+	}
+	return UG_OK;
+}
+
 /* log/ is the one truth, synced, and never emptied: damaged files there
  * stop the open, saying which file and what to do, before anything reads
  * a page the file lacks (SIGBUS). A data.mdb of 0 bytes, or none beside
@@ -856,14 +936,21 @@ open_log(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 				    mdb_strerror(rc), file, restore);
 		return err;
 	}
-	if (in_use || store__env_whole(s->log_env, why, sizeof why) == UG_OK)
+	if (!in_use &&
+	    store__env_whole(s->log_env, why, sizeof why) != UG_OK) {
+		ug_diag_set(diag, path,
+			    "cannot open LMDB environment: %s is damaged: %s; "
+			    "%s",
+			    file, why, restore);
+		err = UG_EIO;
+	} else {
+		err = check_log_env(s->log_env, file, path, diag);
+	}
+	if (err == UG_OK)
 		return UG_OK;
-	ug_diag_set(diag, path,
-		    "cannot open LMDB environment: %s is damaged: %s; %s",
-		    file, why, restore);
 	mdb_env_close(s->log_env);
 	s->log_env = NULL;
-	return UG_EIO;
+	return err;
 }
 
 ug_err
@@ -910,16 +997,11 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 		       diag);
 	if (err != UG_OK)
 		goto fail;
-	const char *names[] = {"log",	    "ids",	    "assign",
-			       "principal", "principal_id", "alerts",
-			       "queue",	    "audit",	    "audit_ckpt",
-			       "meta",	    "password"};
 	MDB_dbi *dbis[] = {&s->log,	  &s->ids,	    &s->assign,
 			   &s->principal, &s->principal_id, &s->alerts,
 			   &s->queue,	  &s->audit,	    &s->audit_ckpt,
 			   &s->log_meta,  &s->password};
-	err = open_dbs(s->log_env, STORE_ENV_LOG, names, dbis,
-		       sizeof names / sizeof *names);
+	err = open_dbs(s->log_env, STORE_ENV_LOG, log_dbs, dbis, LOG_DBS);
 	if (err == UG_OK)
 		err = check_log_format(s, diag);
 	if (err == UG_OK)

@@ -48,6 +48,7 @@ typedef struct {
 	 * warning before the idle end counts from. */
 	int64_t active;
 	int64_t idle_ms;
+	bool over; /* the hub said it has ended (a live-update stream) */
 } web_session;
 
 /* One open /events stream. Its connection is suspended while it has
@@ -439,7 +440,7 @@ hub_text_lang(const ctx *x)
 static long
 idle_left(const webd *w, const web_session *s, long *warn)
 {
-	int64_t left = s->idle_ms - (ug_mono_ms() - s->active);
+	int64_t left = s->over ? 0 : s->idle_ms - (ug_mono_ms() - s->active);
 	long lead = w->opts.warning_s;
 	if (lead > s->idle_ms / 2000)
 		lead = (long)(s->idle_ms / 2000);
@@ -481,6 +482,29 @@ idle_warning(ctx *x, web_buf *b)
 	web_add(b, "\"></p>");
 }
 
+/* The language link stays on the page it is on: the same page of the
+ * list (?from=), the same message (?msg=, ?ended, ?out), not the first
+ * page without it. Only values webd itself writes are kept. */
+static void
+lang_link_keeps(const ctx *x, web_buf *b)
+{
+	const char *from =
+	    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "from");
+	const char *msg =
+	    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "msg");
+	if (from && from[0] && strlen(from) < 8 &&
+	    strspn(from, "0123456789") == strlen(from))
+		web_addf(b, "from=%s&amp;", from);
+	if (msg && (strcmp(msg, "acked") == 0 ||
+		    strcmp(msg, "ack-kept") == 0 || strcmp(msg, "saved") == 0))
+		web_addf(b, "msg=%s&amp;", msg);
+	static const char *const flags[] = {"ended", "out"};
+	for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+		if (MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND,
+						flags[i]))
+			web_addf(b, "%s=1&amp;", flags[i]);
+}
+
 static void
 page_head(ctx *x, web_buf *b, const char *title)
 {
@@ -511,8 +535,9 @@ page_head(ctx *x, web_buf *b, const char *title)
 		web_esc(b, T(x, T_TIMELINE));
 		web_add(b, "</a>");
 	}
-	web_addf(b, "<a href=\"?lang=%s\" lang=\"%s\">",
-		 x->lang == LANG_EN ? "da" : "en",
+	web_add(b, "<a href=\"?");
+	lang_link_keeps(x, b);
+	web_addf(b, "lang=%s\" lang=\"%s\">", x->lang == LANG_EN ? "da" : "en",
 		 x->lang == LANG_EN ? "da" : "en");
 	web_esc(b, T(x, T_OTHER_LANG));
 	web_add(b, "</a>");
@@ -630,8 +655,10 @@ free_result(wire_result *r)
 		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, r);
 }
 
+/* alert_id: OPEN_ALERTS for that alert alone (NULL: the list). */
 static wire_result *
-query(ctx *x, int kind, const char *cpr, uint32_t limit, uint32_t offset)
+query_of(ctx *x, int kind, const char *cpr, uint32_t limit, uint32_t offset,
+	 const uint8_t *alert_id)
 {
 	wire_query q = UNGEBRO__V1__QUERY__INIT;
 	q.request_id = hubconn_next_id(x->w->opts.hub);
@@ -642,7 +669,17 @@ query(ctx *x, int kind, const char *cpr, uint32_t limit, uint32_t offset)
 	q.session.data = x->s->token;
 	q.session.len = TOKEN_LEN;
 	q.background = x->background;
+	if (alert_id) {
+		q.alert_id.data = (uint8_t *)alert_id;
+		q.alert_id.len = WIRE_ALERT_ID_LEN;
+	}
 	return ask(x, UNGEBRO__V1__FRAME_KIND__FRAME_QUERY, &q, q.request_id);
+}
+
+static wire_result *
+query(ctx *x, int kind, const char *cpr, uint32_t limit, uint32_t offset)
+{
+	return query_of(x, kind, cpr, limit, offset, NULL);
 }
 
 /* ---- pages ---- */
@@ -743,8 +780,10 @@ do_login(ctx *x, const form *f)
 	 * the caseworker is told what the hub's refusal of a frame tells. */
 	if (!r && hubconn_refused(x->w->opts.hub))
 		return login_page(x, 503, T(x, T_GATEWAY_REFUSED), NULL);
+	/* The form again, as for a wrong password: trying again in a
+	 * moment must not need the back button and a reload. */
 	if (!r)
-		return simple_page(x, 503, T(x, T_LOGIN), T(x, T_HUB_DOWN));
+		return login_page(x, 503, T(x, T_HUB_DOWN), NULL);
 	/* The hub refusing this gateway's key (revoked or replaced) is not
 	 * the caseworker's fault: it says so by its reason (an older hub by
 	 * a refusal without our request id). */
@@ -946,6 +985,19 @@ events(ctx *x)
 	return send_response(x, 200, r, "text/event-stream");
 }
 
+/* The hub has ended the session with this token: no time is left on
+ * its pages' count (GET /session), so that a page left open goes to the
+ * login at once. Kept, so that its next page still asks the hub and is
+ * told (/login?ended=1). */
+static void
+session_over(webd *w, const uint8_t *token)
+{
+	for (long i = 0; i < w->opts.sessions_max; i++)
+		if (w->sessions[i].used &&
+		    sodium_memcmp(w->sessions[i].token, token, TOKEN_LEN) == 0)
+			w->sessions[i].over = true;
+}
+
 void
 webd_tick(webd *w)
 {
@@ -982,6 +1034,7 @@ webd_tick(webd *w)
 					stream_wake(st);
 				}
 			} else if (ended) {
+				session_over(w, st->token);
 				stream_finish(st);
 				continue;
 			} else {
@@ -1150,43 +1203,36 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 	return send_page(x, 200, &b);
 }
 
-/* The open alert with this id, paging through the caseworker's open
- * alerts; *r holds the page it is on (free it). NULL: not open for them,
- * or *failed holds the answer of the query that failed (NULL: none came;
+/* The open alert with this id, asked of the hub alone, so that only the
+ * alert shown is recorded as shown; *out holds the answer (free it).
+ * NULL: not open for them (*no_one: theirs, and it names no one), or
+ * *failed holds the answer of the query that failed (NULL: none came;
  * free it). *ended: the session has ended. */
 static const wire_alert *
 find_alert(ctx *x, const uint8_t *id, wire_result **out, bool *ended,
-	   bool *down, wire_result **failed)
+	   bool *down, bool *no_one, wire_result **failed)
 {
 	*out = *failed = NULL;
-	*ended = *down = false;
-	uint32_t offset = 0;
-	for (int page = 0; page < ALERT_PAGES; page++) {
-		wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
-				       NULL, ALERT_PAGE, offset);
-		if (unauthenticated(r)) {
-			*ended = true;
-			free_result(r);
-			return NULL;
-		}
-		if (!r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
-			*down = true;
-			*failed = r;
-			return NULL;
-		}
-		for (size_t i = 0; i < r->n_alerts; i++)
-			if (r->alerts[i]->alert_id.len == WIRE_ALERT_ID_LEN &&
-			    memcmp(r->alerts[i]->alert_id.data, id,
-				   WIRE_ALERT_ID_LEN) == 0) {
-				*out = r;
-				return r->alerts[i];
-			}
-		bool more = r->truncated && r->n_alerts > 0;
-		offset += (uint32_t)r->n_alerts;
+	*ended = *down = *no_one = false;
+	wire_result *r =
+	    query_of(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL, 1, 0, id);
+	if (unauthenticated(r)) {
+		*ended = true;
 		free_result(r);
-		if (!more)
-			break;
+		return NULL;
 	}
+	if (!r || r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+		*down = true;
+		*failed = r;
+		return NULL;
+	}
+	*out = r;
+	for (size_t i = 0; i < r->n_alerts; i++)
+		if (r->alerts[i]->alert_id.len == WIRE_ALERT_ID_LEN &&
+		    memcmp(r->alerts[i]->alert_id.data, id,
+			   WIRE_ALERT_ID_LEN) == 0)
+			return r->alerts[i];
+	*no_one = r->names_no_one;
 	return NULL;
 }
 
@@ -1284,17 +1330,16 @@ record_form(ctx *x, web_buf *b, const char *hexid, const form *kept)
 	} kinds[] = {{"contact", T_CONTACT},
 		     {"offer", T_OFFER},
 		     {"unreachable", T_UNREACHABLE}};
-	size_t checked = 0;
-	for (size_t i = 0; i < 3; i++)
-		if (strcmp(chosen, kinds[i].value) == 0)
-			checked = i;
+	/* Nothing is chosen until the caseworker chooses: a contact made
+	 * meets a legal deadline, so it is never recorded by default. */
 	for (size_t i = 0; i < 3; i++) {
 		web_addf(b,
 			 "<div class=\"choice\"><input type=\"radio\" "
-			 "name=\"kind\" id=\"kind-%s\" value=\"%s\"%s>"
-			 "<label for=\"kind-%s\">",
+			 "name=\"kind\" id=\"kind-%s\" value=\"%s\"%s "
+			 "required><label for=\"kind-%s\">",
 			 kinds[i].value, kinds[i].value,
-			 i == checked ? " checked" : "", kinds[i].value);
+			 strcmp(chosen, kinds[i].value) == 0 ? " checked" : "",
+			 kinds[i].value);
 		web_esc(b, T(x, kinds[i].label));
 		web_add(b, "</label></div>");
 	}
@@ -1368,8 +1413,9 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	if (!unhex(hexid, id, sizeof id))
 		return simple_page(x, 404, T(x, T_ALERT), T(x, T_NOT_FOUND));
 	wire_result *page = NULL, *failed;
-	bool ended, down;
-	const wire_alert *a = find_alert(x, id, &page, &ended, &down, &failed);
+	bool ended, down, no_one;
+	const wire_alert *a =
+	    find_alert(x, id, &page, &ended, &down, &no_one, &failed);
 	if (ended)
 		return session_ended(x);
 	if (down) {
@@ -1396,11 +1442,15 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 		message(&b, "err", T(x, T_NOT_OPEN), NULL);
 		/* What was done is often recorded after the acknowledgement,
 		 * and the hub takes it for an acknowledged alert too; it
-		 * refuses one that is not the caseworker's. */
-		web_add(&b, "<p>");
-		web_esc(&b, T(x, T_RECORD_LATER));
-		web_add(&b, "</p>");
-		action_forms(x, &b, hexid, kept, true, false);
+		 * refuses one that is not the caseworker's, and one that
+		 * names no one, whose form is not offered. */
+		if (!no_one) {
+			web_add(&b, "<p>");
+			web_esc(&b, T(x, T_RECORD_LATER));
+			web_add(&b, "</p>");
+		}
+		action_forms(x, &b, hexid, kept, !no_one, false);
+		free_result(page);
 		page_end(x, &b);
 		return send_page(x, error ? status : 404, &b);
 	}
@@ -1978,9 +2028,12 @@ static const char LIVE_JS[] =
     "        .catch(function (e) { if (e === 'ended') ended(); });\n"
     "    });\n"
     "    plan(+box.getAttribute('data-left'));\n"
+    "    return check;\n"
     "  }\n"
     "\n"
-    "  function live(list) {\n"
+    "  // ended: the session is over (a logout in another tab, the hub\n"
+    "  // ended it): what the page shows must not stay on the screen.\n"
+    "  function live(list, check) {\n"
     "    var status = document.getElementById('live-status');\n"
     "    var busy = false, again = false;\n"
     "    function refresh() {\n"
@@ -2007,16 +2060,29 @@ static const char LIVE_JS[] =
     "    }\n"
     "    var events = new EventSource('/events');\n"
     "    events.addEventListener('alerts', refresh);\n"
-    "    events.addEventListener('ended', function () { events.close(); });\n"
+    "    // A form sent from this page (Log ud) ends the session too: its\n"
+    "    // own answer, not the login page, is where the browser goes.\n"
+    "    var leaving = false;\n"
+    "    document.addEventListener('submit', function (ev) {\n"
+    "      if (!ev.defaultPrevented) leaving = true;\n"
+    "    });\n"
+    "    events.addEventListener('ended', function () {\n"
+    "      events.close();\n"
+    "      if (check) setTimeout(function () {\n"
+    "        if (!leaving) check();\n"
+    "      }, 1000);\n"
+    "    });\n"
     "    window.addEventListener('pagehide', function () { events.close(); "
     "});\n"
     "  }\n"
     "\n"
     "  if (!window.fetch) return;\n"
     "  var box = document.getElementById('session-warning');\n"
-    "  if (box && window.URLSearchParams && window.FormData) idle(box);\n"
+    "  var check = null;\n"
+    "  if (box && window.URLSearchParams && window.FormData) check = "
+    "idle(box);\n"
     "  var list = document.getElementById('alert-list');\n"
-    "  if (list && window.EventSource) live(list);\n"
+    "  if (list && window.EventSource) live(list, check);\n"
     "})();\n";
 
 /* ---- dispatch ---- */

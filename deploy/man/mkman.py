@@ -105,8 +105,11 @@ PAGES = {
                     "alert or record what was done.",
         files=[("keys_dir/ID.key_secret", "the caseworker's key"),
                ("keys_dir/hub.key", "the hub's public key")],
-        exit=[("0", "done"), ("1", "failed (keys, connection, or the "
-                                    "hub refused for another reason)"),
+        exit=[("0", "done"), ("1", "failed (keys, connection, the hub "
+                                    "refused for another reason), or a "
+                                    "one-shot command interrupted "
+                                    "(SIGINT, SIGTERM) before the hub "
+                                    "answered"),
               ("2", "usage (a bad option, alert id or CPR number, --how "
                     "missing, two commands, an option of another command, "
                     "a stray word; nothing sent), or no answer from the "

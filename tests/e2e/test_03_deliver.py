@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import select
+import signal
 import time
 import subprocess
 
@@ -448,6 +449,27 @@ def test_idle_exit_counts_from_the_hubs_answer(hub):
     assert (p.returncode, p.stdout) == (0, ""), p
 
 
+def test_a_one_shot_command_interrupted_says_so(hub):
+    """OPERATIONS.md, "Caseworkers": Ctrl-C (SIGINT) or SIGTERM before the
+    hub answered ends a one-shot command with exit 1 and says it was
+    interrupted, not that the hub failed to answer within --timeout."""
+    for args in (["--list"], ["--contact", "0" * 18, "--how", "phone"]):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            p = subprocess.Popen(
+                [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+                 "--keys_dir", str(hub.keys_dir), "--delivery",
+                 f"tcp://127.0.0.1:{hubtest.free_port()}", *args],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1)
+            t = time.monotonic()
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=30)
+            assert time.monotonic() - t < 5
+            assert (p.returncode, out, err) == (
+                1, "", "inbox: interrupted before the hub answered\n"), \
+                (args, sig, p.returncode, out, err)
+
+
 def test_inbox_output_a_script_can_parse(hub):
     """OPERATIONS.md, "What inbox prints": the JSON objects' keys in
     their order, the --list line and the --timeline lines."""
@@ -539,6 +561,16 @@ def test_inbox_shows_what_each_piece_of_evidence_is(make_hub):
     # A notice has no due day: no "act by" with nothing after it.
     assert "    for      cw-anna" in blocks["withdrawn"]
     assert "    for      cw-anna, act by 2026-09-14" in blocks["dropout"]
+    # --list: "-" for no due day, as for no person: a script that splits
+    # a line at blanks finds every column where it expects it.
+    rules = {b[0].split()[2]: rule for rule, b in blocks.items()}
+    for line in inbox_once(hub, "--list")[:-1]:
+        _, alert_id, _, due, day, recipient, person = line.split()[:7]
+        rule = rules[alert_id]
+        assert (due, recipient) == ("due", "cw-anna"), line
+        assert (day == "-") == (rule in ("withdrawn", "back_on_track")), \
+            line
+        assert (person == "-") == (rule == "withdrawn"), line
 
     alerts = {a["rule"]: a for a in map(json.loads,
                                         live("--json").splitlines())}
@@ -597,8 +629,10 @@ def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
     of its own, counted against query_rate; when a later page is refused
     ("too many queries"), what was printed stays, followed by `N open
     alerts (more not shown)` / `N entries (more not shown)`, the reason
-    on stderr, exit 1. `--ack`, refused a page before the
-    acknowledgement, sends nothing."""
+    on stderr, exit 1. `--ack` asks for its alert alone: refused before
+    the acknowledgement, it sends nothing; refused after it, the
+    acknowledgement was sent but not seen stored, and `--ack` again says
+    "not open" (exit 4)."""
     hub = make_hub(settings={"query_rate": "1", "query_burst": "1"})
     cprs = CprGen(315).take(51)
     hub.absence_alerts("cw-anna", cprs, "page")
@@ -612,8 +646,9 @@ def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
         absent=0, expected=30) for i in range(1, 400)])
     wait_applied(hub, events=102 + 399, alerts=51)
 
-    def run(*args):
-        time.sleep(1.1)                     # a full allowance: one query
+    def run(*args, wait=True):
+        if wait:
+            time.sleep(1.1)                 # a full allowance: one query
         return subprocess.run(
             [hubtest.binary("inbox"), "--caseworker", "cw-anna",
              "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery,
@@ -634,10 +669,17 @@ def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
     assert (p.returncode, p.stderr) == (1, too_many), p
     assert len(lines) == 401 and lines[-1] == \
         "400 entries (more not shown)", lines[-2:]
-    p = run("--ack", json.loads(run("--list", "--json").stdout
-                                .splitlines()[0])["alert_id"])
+    first = json.loads(run("--list", "--json").stdout.splitlines()[0])
+    # The list's second page took the allowance: refused before.
+    p = run("--ack", first["alert_id"], wait=False)
     assert (p.returncode, p.stdout, p.stderr) == (1, "", too_many), p
     assert hub.stats()["alerts_open"] == 51
+    # One query allowed: the one before; the one after is refused.
+    p = run("--ack", first["alert_id"])
+    assert (p.returncode, p.stdout, p.stderr) == (1, "", too_many), p
+    hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 50)
+    p = run("--ack", first["alert_id"])
+    assert p.returncode == 4 and "is not open for cw-anna" in p.stderr, p
 
 
 def test_a_later_page_unanswered_says_the_list_is_not_whole(make_hub):

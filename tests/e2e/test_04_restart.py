@@ -446,7 +446,10 @@ def test_a_stop_during_the_starts_replay_ends_it_between_chunks(make_hub):
     the log (derived/ deleted, a whole log to apply) stops hubd between
     two chunks, exit 0, without HUB-READY, instead of after the whole
     replay (past the unit's TimeoutStopSec on a big log); what was
-    applied stays, and the next start goes on from there."""
+    applied stays, and the next start goes on from there. It is a clean
+    stop all the same: SECURITY.md, "Checkpoints", hubd signs one at its
+    clean stop when records are not yet signed, so the audit record a
+    crash left unsigned is signed then."""
     hub = make_hub()
     cprs = CprGen(4403).take(40)
     hub.cprs.update(cprs)
@@ -458,7 +461,21 @@ def test_a_stop_during_the_starts_replay_ends_it_between_chunks(make_hub):
             for _ in range(250):
                 ack = cli.recv_ack(30)
                 assert ack is not None and ack.status == ACCEPTED, ack
-    hub.stop()
+    # An audited query, written within a second; the crash leaves it
+    # chained but not covered by a signed checkpoint.
+    records = hub.stats()["audit_records"]
+    conf = hub.tmp / "inbox-list.conf"
+    conf.write_text(f"caseworker = cw-anna\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    subprocess.run([hubtest.binary("inbox"), "--config", str(conf),
+                    "--list"], check=True, capture_output=True, timeout=30)
+    records = hub.wait_stats("the list audited",
+                             lambda s: s["audit_records"] > records)[
+                                 "audit_records"]
+    hub.kill9()
+    unsigned = hub.hubctl("audit", "verify").stdout
+    assert f"records {records}..{records} come after the last checkpoint" \
+        in unsigned, unsigned
     for f in (hub.data_dir / "derived").iterdir():
         f.unlink()
     hub.start(wait=False)
@@ -469,9 +486,13 @@ def test_a_stop_during_the_starts_replay_ends_it_between_chunks(make_hub):
     log = hub.current_log()
     assert "HUB-READY" not in log, log
     m = re.search(r"notice HUB-REPLAY stopped at log entry (\d+) of 16000: "
-                  r"the next start applies the rest\n.*notice HUB-STOP ",
-                  log)
+                  r"the next start applies the rest\n.*notice STORE-AUDIT "
+                  rf"checkpoint signed at record {records}, head [0-9a-f]{{64}}"
+                  r"\n.*notice HUB-STOP ", log)
     assert m, log
+    verified = hub.hubctl("audit", "verify").stdout
+    assert "come after the last checkpoint" not in verified, verified
+    assert f"(last at record {records})" in verified, verified
     st = hub.stats()
     assert st["last_applied"] == int(m.group(1)) < 16000, st
     hub.start()
@@ -727,6 +748,76 @@ def test_a_log_data_file_of_garbage_or_0_bytes_is_refused_by_name(
 
     refused_by_hubd_and_hubctl(hub, said, ["stats"], ["audit", "verify"])
     assert data_file.read_bytes() == before
+
+@pytest.mark.parametrize("what", ["keys of another program",
+                                  "a database of another program",
+                                  "another program's format record",
+                                  "the store's derived/", "the store's ids/"])
+def test_a_log_environment_the_hub_did_not_make_is_refused(make_hub, what):
+    """OPERATIONS.md "Store format": an LMDB environment at data_dir/log
+    that is not a hub store's log (made with mdb_load, or another part of
+    a store) is not taken for an empty store: hubd and every hubctl
+    command that opens the store exit 1 naming the file, and the file is
+    left as it is."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"foreign-{i}")
+               for i, c in enumerate(CprGen(4407).take(3))])
+    hub.wait_applied()
+    hub.stop()
+    log = hub.data_dir / "log"
+    shutil.rmtree(log)
+    log.mkdir(mode=0o700)
+    if what.startswith("the store's"):
+        part = hub.data_dir / what.split()[-1].rstrip("/")
+        shutil.copyfile(part / "data.mdb", log / "data.mdb")
+        shutil.rmtree(part)
+    else:
+        if "format" in what:          # a "format" a hub did not write
+            subprocess.run(["mdb_load", "-T", "-s", "meta", str(log)],
+                           input=b"format\nv1\n", check=True)
+        load = ["mdb_load", "-T"] + (["-s", "people"] if "key" not in what
+                                     else []) + [str(log)]
+        subprocess.run(load, input=b"name\nalice\nage\n42\n", check=True)
+    data_file = log / "data.mdb"
+    before = data_file.read_bytes()
+    said = (f"{data_file} is not a hub store's log (an LMDB environment "
+            "another program made, or another part of a store: derived/, "
+            "ids/, an adapter's outbox); it is left as it is: point "
+            f"data_dir at the hub's own store, or move {log} aside to start "
+            'an empty one (see OPERATIONS.md, "Store format")')
+
+    refused_by_hubd_and_hubctl(hub, said, ["stats"], ["audit", "verify"],
+                               ["register-agency", "school-a", "--types",
+                                "absence"],
+                               ["backup", str(hub.tmp / "bk")])
+    assert data_file.read_bytes() == before
+    assert not (hub.tmp / "bk").exists()
+
+
+def test_a_store_from_before_formats_is_refused_unchanged(make_hub):
+    """OPERATIONS.md "Store format": a store with events but no format
+    number (from a hub before format 2) is refused by hubd and hubctl
+    with exit 1, and nothing is written to it."""
+    hub = make_hub(start=False)
+    log = hub.data_dir / "log"
+    shutil.rmtree(log)
+    log.mkdir(mode=0o700)
+    subprocess.run(["mdb_load", "-T", "-s", "log", str(log)],
+                   input=b"1\nsealed\n", check=True)
+    before = (log / "data.mdb").read_bytes()
+    said = ("this store was written by an older hub (no store format "
+            "recorded) and cannot be read by this one: re-create it (see "
+            'OPERATIONS.md, "Store format")')
+    hub.start(wait=False)
+    assert hub.proc.wait(timeout=20) == 1
+    hub._reap(1)
+    hub.stopped_cleanly = True
+    assert f"err HUB-START cannot start: log: {said}\n" in hub.current_log()
+    p = hub.hubctl("stats", check=False)
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: cannot open the hub's keys and store: {said}\n")
+    assert (log / "data.mdb").read_bytes() == before
+
 
 def test_files_another_process_has_open_are_never_emptied(make_hub):
     """OPERATIONS.md "Store format": derived/ files that do not open are

@@ -8,6 +8,7 @@ repeated row is stored once; and no CPR reaches the hub's store, logs or
 the outbox."""
 
 import json
+import re
 
 from agencytest import Bad, Dup, Ok, check_run, run_adapter, stored, \
     write_export
@@ -59,8 +60,10 @@ def test_referrals_and_anonymous_counselling(make_hub):
          Bad("consent_scope", "consent_scope is empty")),
         ([p[9][:2] + "13" + p[9][4:], "", "", "rmc-a", "2024-03-01",
           "henvist", "ja", "alt", ""], Bad("cpr", "not a CPR number")),
+        # A withdrawal that kept the old scope: a withdrawal all the
+        # same, the scope ignored (with a note, not a refusal).
         ([p[9], "", "", "rmc-a", "2024-03-01", "henvist", "nej", "alt", ""],
-         Bad("consent_scope", "consent_scope is set but consent is no")),
+         Ok(AR)),
         ([p[9], "", "", "", "2024-03-01", "henvist", "ja", "alt", ""],
          Bad("service", "service is empty")),
         # A CPR in the service column would tie the count to a person.
@@ -74,7 +77,7 @@ def test_referrals_and_anonymous_counselling(make_hub):
     path, labelled = write_export(hub, "rmc.csv", HEADER, rows)
     r = run_adapter(hub, "addiction", "import", path, agency=AGENCY)
     events = check_run(hub, r, [(path, labelled)], AGENCY)
-    assert len(events) == 7
+    assert len(events) == 8
     assert sum(1 for e in events if not e["person"]) == 3
 
     # The consent given later for the young person referred without it:
@@ -87,7 +90,7 @@ def test_referrals_and_anonymous_counselling(make_hub):
     assert (r2.rc, r2.summary["accepted"], r2.summary["corrections"]) == \
         (0, 1, 1), str(r2)
     after = stored(hub)
-    assert len(after) == 8
+    assert len(after) == 9
     assert sum(1 for e in after if e["supersedes"]) == 1
     hub.sweep()
 
@@ -95,8 +98,9 @@ def test_referrals_and_anonymous_counselling(make_hub):
 def test_no_expiry_written_as_9999_12_31(make_hub):
     """consent_expires 9999-12-31 means "until withdrawn", no expiry
     (docs/ADAPTERS.md): exports that write it in every row keep their
-    refusals and anonymous rows, which carry no expiry; a real expiry
-    beside a "no" is still refused."""
+    refusals and anonymous rows, which carry no expiry. A real expiry
+    beside a "no" (the consent it withdraws) is ignored with a note: the
+    row is a withdrawal, and nothing of it is held back."""
     hub = make_hub(agencies={AGENCY: "addiction"})
     p = CprGen(1303).take(4)
     rows = [
@@ -109,13 +113,15 @@ def test_no_expiry_written_as_9999_12_31(make_hub):
         ([p[2], "", "", "rmc-a", "2024-03-01", "henvist", "ja", "alt",
           "9999-12-31"], Ok(AR)),
         ([p[3], "", "", "rmc-a", "2024-03-01", "henvist", "nej", "",
-          "2025-02-28"],
-         Bad("consent_expires", "consent_expires is set but consent is "
-                                "no")),
+          "2025-02-28"], Ok(AR)),
     ]
     path, labelled = write_export(hub, "rmc-9999.csv", HEADER, rows)
     r = run_adapter(hub, "addiction", "import", path, agency=AGENCY)
     check_run(hub, r, [(path, labelled)], AGENCY)
+    # Only the row whose expiry is ignored has a note, under the file's
+    # column; 9999-12-31 beside a "no" is no expiry and needs none.
+    assert re.findall(r"ADP-NOTE .*rmc-9999\.csv:(\d+): column (\S+):",
+                      r.stderr) == [("6", "consent_expires")], r.stderr
     hub.sweep()
 
 

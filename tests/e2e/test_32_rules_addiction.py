@@ -203,6 +203,32 @@ def test_withdrawn_consent_stops_later_sharing(make_hub):
     hub.peek("desk-dora", 0)
 
 
+def test_a_withdrawal_carrying_a_scope_and_expiry_is_a_withdrawal(
+        make_hub):
+    """RULES section 4: given = false is a withdrawal whatever its scope
+    and expires say. The open alert is taken back as withdrawn (not
+    "ended on"), no end of consent is timed, and nothing later is
+    shared, a missed treatment start included."""
+    hub, [cpr] = assigned_hub(make_hub, 3219)
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "scope": "referral,stage",
+                                  "expires": "2027-06-30"}))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_ENDED",
+                         consent={"given": False, "scope": "referral,stage",
+                                  "expires": "2027-06-30"}))
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert w["explanation"] == f"Alert {a['alert_id']} (addiction) is " \
+        "withdrawn: the young person withdrew the consent to share it. " \
+        "Nothing more is expected of you for it."
+    hub.send(ev_referral(cpr, "2026-09-09"))
+    hub.advance("2026-10-05T09:00:00")
+    assert hub.stats()["alerts"] == 2
+    hub.peek("desk-dora", 0)
+
+
 def test_the_statement_received_last_rules_whatever_its_date(make_hub):
     """RULES section 4, the latest statement rules: the latest to reach
     the hub. The centre's adapter sends a consent withdrawn later as a
@@ -376,6 +402,32 @@ def test_consent_given_again_shares_again(make_hub):
     [a] = hub.peek("cw-anna", 1)
     assert a["evidence"][0]["period_start"] == "2026-09-14"
 
+
+
+def test_consent_given_again_on_a_withdrawn_referral_raises_nothing(
+        make_hub):
+    """RULES section 3, Corrections: a referral is shared once. Its alert
+    taken back by a withdrawal on the referral's row, consent given again
+    on that row shares nothing again (the contact person was told nothing
+    more is expected of them); the next referral is shared."""
+    hub, [cpr] = assigned_hub(make_hub, 3218)
+    first = ev_referral(cpr, "2026-09-07", consent={"given": True})
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    withdrawal = ev_referral(cpr, "2026-09-07", consent={"given": False})
+    withdrawal.supersedes = first.event_id
+    hub.send(withdrawal)
+    assert hub.wait_applied()["alerts"] == 2
+    again = ev_referral(cpr, "2026-09-07", consent={"given": True})
+    again.supersedes = withdrawal.event_id
+    hub.send(again)
+    assert hub.wait_applied()["alerts"] == 2
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn"
+    hub.send(ev_referral(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 3
+    alerts = hub.peek("cw-anna", 2)
+    assert sorted(a["rule"] for a in alerts) == ["addiction", "withdrawn"]
 
 
 def test_referral_judged_by_the_earlier_statement_says_until_when(make_hub):

@@ -235,6 +235,44 @@ def test_addiction_referral_with_and_without_consent(make_hub):
     assert a["rule"] == "addiction"
 
 
+def test_withdrawal_row_keeping_the_old_scope_and_expiry(make_hub):
+    """The centre's clerk records a withdrawal by setting consent to
+    "tilbagekaldt" and leaves the scope and expiry of the consent it ends
+    in the row. The row is a withdrawal all the same (ADAPTERS.md): it is
+    sent, as a correction of the row, with a note naming the column
+    (ADP-NOTE), and the hub takes the open addiction alert back at once
+    (RULES.md section 4). Refusing the row kept the hub sharing on the
+    old "yes" until someone fixed the export."""
+    hub = rules_hub(make_hub, "2026-09-16T08:00:00")
+    youth = CprGen(4013).born("2008-04-04")
+    import_rows(hub, "youthunit", ASSIGN_HEADER, [
+        [dashed(youth), "cw-anna", "kontaktperson", "2026-01-05", ""]])
+    row = [dashed(youth), "", "", "rmc-albertslund", "2026-09-14",
+           "henvist", "ja", "henvisning", "2027-09-13"]
+    import_rows(hub, "addiction", REFERRAL_HEADER, [row])
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "addiction"
+
+    row[6] = "tilbagekaldt"
+    path, _ = write_export(hub, "withdrawn-stale.csv", REFERRAL_HEADER,
+                           [(row, None)])
+    r = run_adapter(hub, "addiction", "import", path,
+                    agency=ADAPTER_AGENCY["addiction"])
+    s = r.summary
+    assert (r.rc, s["accepted"], s["corrections"], s["rejected_rows"]) == \
+        (0, 1, 1, 0), str(r)
+    assert f"ADP-NOTE {path}:2: column consent_scope: consent is no, so " \
+        "consent_scope and consent_expires are ignored: sent as a " \
+        "withdrawal" in r.stderr, r.stderr
+    assert not (path.parent / (path.name + ".rejects.csv")).exists()
+    hub.wait_applied()
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn"
+    assert f"Alert {a['alert_id']} (addiction) is withdrawn: the young " \
+        "person withdrew the consent to share it." in w["explanation"]
+    assert total_alerts(hub) == 2
+
+
 # ---------------------------------------------------------------- 4
 
 

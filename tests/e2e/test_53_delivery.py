@@ -152,11 +152,12 @@ class CaseworkerClient:
         self.send(FRAME_ALERT_ACK, self.m.AlertAck(alert_id=alert_id,
                                                    note=note))
 
-    def query(self, request_id, kind=None, cpr="", limit=0, offset=0):
+    def query(self, request_id, kind=None, cpr="", limit=0, offset=0,
+              alert_id=b""):
         self.send(FRAME_QUERY, self.m.Query(
             request_id=request_id,
             kind=self.m.OPEN_ALERTS if kind is None else kind, cpr=cpr,
-            limit=limit, offset=offset))
+            limit=limit, offset=offset, alert_id=alert_id))
 
     # -- receiving
 
@@ -898,6 +899,70 @@ def test_caseworker_revoked_and_registered_again_at_once_loses_session(
     a.hello()
     assert a.welcome().code == OK
     assert len(a.wait_alerts(3)) == 3   # the first again, and the new one
+
+
+def test_caseworker_key_replaced_and_put_back_at_once_loses_session(
+        make_hub, clients):
+    """SECURITY.md "Revocation is immediate": registering a caseworker
+    again with a new key ends the delivery session of the old key at
+    once -- also when the old key is registered again before hubd's next
+    loop turn (A, B, A with hubd paused), as a revoke then would. A new
+    Hello with the old key opens a new session."""
+    hub = hub53(make_hub)
+    [p] = adults(5366, 1)
+    hub.assign(p, "cw-anna")
+    hub.hubctl("keygen", "--keys_dir", str(hub.tmp / "new"), "cw-anna",
+               config=False)
+    a = clients(hub, "cw-anna")
+    assert a.welcome().code == OK
+    hub.send(ev_dropout(p, "2026-10-26"))
+    a.wait_alerts(1)
+    wait_for(lambda: '"deliver"' in hub.hubctl(
+        "audit", "show", "--json").stdout, 10, "the delivery written",
+        interval=0.3)
+    hub.proc.send_signal(signal.SIGSTOP)
+    try:
+        hub.register_caseworker("cw-anna", key=hub.tmp / "new" / "cw-anna.key")
+        hub.register_caseworker("cw-anna")
+    finally:
+        hub.proc.send_signal(signal.SIGCONT)
+    hub.wait_log(r"HUB-SESSION session of cw-anna ended: its key was revoked "
+                 r"or replaced")
+    hub.send(ev_dropout(p, "2026-10-27", institution="college-y"))
+    hub.wait_applied()
+    assert not [f for f in a.quiet(1) if f[0] == FRAME_ALERT], \
+        "an alert was pushed on the session of a replaced key"
+    a.hello()
+    assert a.welcome().code == OK
+    assert len(a.wait_alerts(3)) == 3   # the first again, and the new one
+
+
+def test_open_alerts_asked_for_one_alert(make_hub, clients):
+    """PROTOCOL.md §4: `OPEN_ALERTS` with an `alert_id` answers that
+    alert alone while it is open for the caseworker, nothing for
+    another's or an acknowledged one (`names_no_one` false: they name a
+    person), and `E_MALFORMED` for an id that is not 9 bytes."""
+    hub = hub53(make_hub)
+    p, q = adults(5367, 2)
+    hub.assign(p, "cw-anna")
+    hub.assign(q, "cw-anna")
+    a = clients(hub, "cw-anna")
+    assert a.welcome().code == OK
+    hub.send(ev_dropout(p, "2026-10-26"), ev_dropout(q, "2026-10-26"))
+    first, second = (x.alert_id for x in a.wait_alerts(2))
+    r = a.ask(1, alert_id=second)
+    assert (r.code, [x.alert_id for x in r.alerts], r.truncated,
+            r.names_no_one) == (OK, [second], False, False), r
+    b = clients(hub, "cw-bob")
+    r = b.ask(2, alert_id=second)
+    assert (r.code, len(r.alerts), r.names_no_one) == (OK, 0, False), r
+    r = a.ask(3, alert_id=second[:8])
+    assert (r.code, r.reason) == (E_MALFORMED, "alert_id must be 9 bytes")
+    a.ack(first)
+    wait_for(lambda: not a.ask(4 + len(a.frames), alert_id=first).alerts,
+             10, "the acknowledgement stored", interval=0.3)
+    r = a.ask(99, alert_id=first)
+    assert (r.code, len(r.alerts), r.names_no_one) == (OK, 0, False), r
 
 
 # ---------------------------------------------------------------- item 8
@@ -2067,9 +2132,12 @@ def inbox_ack(hub, caseworker, alert_id):
 
 
 def test_inbox_ack_says_when_the_alert_is_not_open_for_you(make_hub):
-    """The hub answers no AlertAck: inbox --ack reads the whole open list
-    (every page) before and after, so another's alert, an unknown id or one
-    acknowledged already is said to be so (exit 4), never 'acknowledged'."""
+    """The hub answers no AlertAck: inbox --ack asks the open list for the
+    alert before and after, so another's alert, an unknown id or one
+    acknowledged already is said to be so (exit 4), never 'acknowledged'
+    -- also for one far down a long list. The other open alerts are not
+    read: the audit trail records `listed` for the acknowledged alert
+    alone (SECURITY.md, "Audit trail")."""
     hub = rules_hub(make_hub, CLOCK)
     gen = CprGen(5391)
     mine = gen.born("2001-01-01")
@@ -2095,6 +2163,15 @@ def test_inbox_ack_says_when_the_alert_is_not_open_for_you(make_hub):
     hub.wait_stats("acked", lambda s: s["alerts_open"] == 59)
     p = inbox_ack(hub, "cw-anna", target)
     assert p.returncode == 4 and "acknowledged already" in p.stderr
+
+    def listed():
+        out = hub.hubctl("audit", "show", "--json").stdout
+        return [(r["actor"], r["detail"]) for r in map(json.loads,
+                                                        out.splitlines())
+                if r["action"] == "listed"]
+    wait_for(lambda: listed(), 10, "the reads written", interval=0.3)
+    time.sleep(1.5)                   # reads are written once a second
+    assert listed() == [("cw-anna", target)]
 
 
 def test_nul_byte_in_an_action_or_a_timeline_cpr_is_refused(make_hub,
@@ -2208,6 +2285,15 @@ def test_action_on_an_operational_alert_is_denied(make_hub, clients):
         (E_DENIED, "this alert is not addressed to you or your desk"), r
     o.ack(alert.alert_id)
     assert not o.ask(3).alerts
+    # Asked for by id once acknowledged: not open, and it names no one
+    # (PROTOCOL.md §4, `names_no_one`): a client offers no Action.
+    r = o.ask(4, alert_id=alert.alert_id)
+    assert (r.code, len(r.alerts), r.names_no_one) == (OK, 0, True), r
+    o.close()
+    b = clients(hub, "cw-anna", hello=False)  # not anna's: not said
+    b.connected()
+    r = b.ask(5, alert_id=alert.alert_id)
+    assert (r.code, len(r.alerts), r.names_no_one) == (OK, 0, False), r
 
 
 def test_inbox_says_hello_again_while_the_session_table_is_full(

@@ -404,6 +404,37 @@ def test_a_gateway_revoked_and_registered_again_at_once_ends_its_sessions(
                             ("desk-dora", "revoked")], ends
 
 
+def test_a_gateway_key_replaced_and_put_back_at_once_ends_its_sessions(gw):
+    """SECURITY.md "Sessions": a web session ends when its gateway's key
+    is replaced -- also when the old key is registered again before
+    hubd's next loop turn (A, B, A with hubd paused), as after a revoke.
+    Recorded `logout` `revoked`; a new login through the old key works."""
+    hub, g = gw
+    m = pb()
+    anna = login(g, "cw-anna").session
+    hub.hubctl("keygen", "--keys_dir", str(hub.tmp / "new"), "web-1",
+               config=False)
+    wait_for(lambda: '"login"' in hub.hubctl("audit", "show",
+                                              "--json").stdout,
+             10, "the login written", interval=0.3)
+    hub.proc.send_signal(signal.SIGSTOP)
+    try:
+        hub.hubctl("register-gateway", "web-1", "--key",
+                   str(hub.tmp / "new" / "web-1.key"))
+        hub.hubctl("register-gateway", "web-1")
+    finally:
+        hub.proc.send_signal(signal.SIGCONT)
+    hub.wait_log(r"HUB-WEB web session of cw-anna ended: revoked")
+    r = g.ask(FRAME_QUERY, m.Query(request_id=2, kind=m.OPEN_ALERTS,
+                                   session=anna))
+    assert (r.request_id, r.code, r.reason) == \
+        (2, E_UNAUTHENTICATED, ENDED), r
+    fresh = login(g, "cw-anna", 3).session
+    r = g.ask(FRAME_QUERY, m.Query(request_id=4, kind=m.OPEN_ALERTS,
+                                   session=fresh))
+    assert (r.code, r.caseworker) == (0, "cw-anna"), r
+
+
 def test_a_caseworker_revoked_and_registered_again_at_once_is_logged_out(
         gw):
     """SECURITY.md "Sessions": a web session ends when its caseworker is

@@ -22,8 +22,8 @@ import urllib.parse
 import pytest
 
 from hubtest import (BUILD, ROOT, RULE_AGENCIES, SLOW, CprGen, binary,
-                     envelope, ev_dropout, ev_referral, free_port,
-                     read_key_file, wait_for)
+                     envelope, ev_dropout, ev_enrolment, ev_referral,
+                     free_port, read_key_file, rules_hub, wait_for)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -1146,6 +1146,9 @@ def test_logout_and_a_large_form_say_what_happened(make_hub):
             "Max-Age=31536000" in lang and "HttpOnly" in lang, lang
         r, page = web.request("GET", "/login?ended=1")
         assert notices_of(page) == ["Din session er udløbet. Log ind igen."]
+        # Switching the language keeps what the page says.
+        assert '<a href="?ended=1&amp;lang=en" lang="en">English</a>' \
+            in page
 
         sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
         r, page = web.request("POST", "/timeline",
@@ -1164,8 +1167,9 @@ def test_logout_and_a_large_form_say_what_happened(make_hub):
 def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
     """An action the hub refuses is not saved: the alert's page comes back
     (400 for a field that is wrong) with the reason in the page's language
-    above the form, and the form holds what was typed. The note's limit is
-    200 bytes, as its label says: 150 Danish letters æ are 300."""
+    above the form, and the form holds what was typed. A `how` of blanks
+    alone is as empty. The note's limit is 200 bytes, as its label says:
+    150 Danish letters æ are 300."""
     hub, cpr = anna_with_a_person(make_hub, 7003)
     web = Web(hub)
     try:
@@ -1181,12 +1185,23 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
                            interval=0.3)
         r, page = web.request("GET", f"/alert/{hexid}", cookies=session)
         assert "200 bytes" in page
+        # No kind is chosen for the caseworker (a contact made meets a
+        # legal deadline); the browser asks for one before it sends.
+        radios = re.findall(r'<input type="radio" name="kind"[^>]*>', page)
+        assert len(radios) == 3 and all(" required" in r for r in radios)
+        assert not any(" checked" in r for r in radios), radios
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
         refused = "Handlingen blev ikke gemt: "
         cases = [
             ({"kind": "contact", "how": ""},
              "Skriv hvordan (telefon, møde, hjemmebesøg, brev ...)."),
             ({"kind": "offer", "how": ""}, "Skriv hvad der blev tilbudt."),
+            # Blanks alone say no more than nothing, and would count as a
+            # contact made.
+            ({"kind": "contact", "how": "   "},
+             "Skriv hvordan (telefon, møde, hjemmebesøg, brev ...)."),
+            ({"kind": "offer", "how": " \t\r\n"},
+             "Skriv hvad der blev tilbudt."),
             ({"kind": "contact", "how": "telefon", "date": "9.5.2024"},
              "Datoen skal være dagen, det skete, skrevet ÅÅÅÅ-MM-DD "
              "(eller tom for i dag)."),
@@ -1202,11 +1217,14 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
             ({"kind": "something", "how": "telefon"},
              "Vælg hvad der skete: kontakt opnået, tilbud givet eller "
              "kunne ikke træffes."),
+            ({"how": "telefon"},
+             "Vælg hvad der skete: kontakt opnået, tilbud givet eller "
+             "kunne ikke træffes."),
         ]
         # The field the reason is about is marked invalid and points at
         # the reason, for a screen reader (WCAG 3.3.1).
-        wrong_fields = ["how", "how", "date", "date", "how", "action-note",
-                        None]
+        wrong_fields = ["how", "how", "how", "how", "date", "date", "how",
+                        "action-note", None, None]
         for (fields, reason), wrong in zip(cases, wrong_fields):
             r, page = web.request("POST", f"/alert/{hexid}/action",
                                   dict(fields, csrf=csrf), cookies=session)
@@ -1225,7 +1243,7 @@ def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
                         f'value="{html.escape(fields[name])}"' in page, name
             if fields.get("note"):
                 assert f'value="{fields["note"]}"' in page
-            if fields["kind"] != "something":
+            if fields.get("kind", "something") != "something":
                 assert re.search(r'id="kind-%s" value="%s" checked'
                                  % (fields["kind"], fields["kind"]), page)
         # In English when the page is.
@@ -1551,7 +1569,10 @@ def test_what_the_hub_did_not_answer_is_not_done_later(make_hub):
                               {"csrf": login_csrf, "caseworker": "cw-anna",
                                "password": PASSWORD},
                               cookies={"ug_pre": pre.group(1)})
-        assert r.status == 503
+        # Said on the login page, with its form to try again.
+        assert r.status == 503 and errors_of(page) == [
+            "Hubben svarer ikke lige nu. Prøv igen om lidt."], page
+        assert 'id="password"' in page and 'id="caseworker"' in page
         hub.start()
         # Back: the session it ended asks for a new login, which works.
         wait_for(lambda: web.raw_login("cw-anna", PASSWORD)[0].status ==
@@ -1664,6 +1685,55 @@ def test_what_a_web_session_does_is_audited_with_the_gateways_key(
     assert {json.loads(ln)["action"] for ln in by_key.splitlines()} >= \
         {"list", "timeline", "action", "ack"}, by_key
     assert own not in hub.hubctl("audit", "show", "--json").stdout
+
+
+def test_an_alert_page_records_only_the_alert_it_shows(make_hub):
+    """SECURITY.md "Audit trail": `listed` is recorded for each alert a
+    list returned, so that a person's export shows who was shown their
+    alerts. An alert's page shows one alert: its one `list` record (the
+    alert id asked for as its detail, no person) is followed by `listed`
+    for that alert alone, never for the other open alerts the hub passed
+    to find it; a page of an alert not open shows none, and records no
+    `listed`."""
+    hub = web_hub(make_hub)
+    cprs = CprGen(7014).take(3)
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hub.send(*[envelope("school-a", cpr, salt=f"one-{i}",
+                            period_start="2024-05-06",
+                            period_end="2024-05-10", absent=12, expected=30)
+                   for i, cpr in enumerate(cprs)])
+        listed = wait_for(lambda: (lambda ids: ids if len(ids) == 3
+                                   else None)(alerts_listed(web, session)),
+                          20, "three alerts in the list", interval=0.3)
+
+        def records():
+            out = hub.hubctl("audit", "show", "--json", "--actor",
+                             "cw-anna").stdout
+            return [json.loads(ln) for ln in out.splitlines()
+                    if json.loads(ln)["action"] in ("list", "listed")]
+        time.sleep(1.5)               # reads are written once a second
+        before = len(records())
+        shown = listed[-1]            # the last: every other one before it
+        r, page = web.request("GET", f"/alert/{shown}", cookies=session)
+        assert r.status == 200
+        wait_for(lambda: len(records()) >= before + 2, 10,
+                 "the page audited", interval=0.3)
+        r, page = web.request("GET", "/alert/" + "0" * 18, cookies=session)
+        assert r.status == 404
+        wait_for(lambda: len(records()) >= before + 3, 10,
+                 "the 404 page audited", interval=0.3)
+        time.sleep(1.5)               # reads are written once a second
+        recs = records()[before:]
+        assert [(r["action"], r["result"], r["detail"], bool(r["person"]))
+                for r in recs] == [("list", "ok", shown, False),
+                                   ("listed", "ok", shown, True),
+                                   ("list", "ok", "0" * 18, False)], recs
+    finally:
+        web.stop()
 
 
 def test_an_action_is_recorded_after_the_alert_is_acknowledged(make_hub):
@@ -1801,8 +1871,24 @@ def test_a_health_notice_at_the_desk_names_nobody_and_takes_no_action(
         assert r.status == 303 and \
             r.getheader("Location") == "/alerts?msg=acked"
         assert alerts_listed(web, dora) == []
+        # Acknowledged, it is not open: 404, and still no form for an
+        # action the hub would refuse.
+        assert_no_action_once_acknowledged(web, hexid, dora)
     finally:
         web.stop()
+
+
+def assert_no_action_once_acknowledged(web, hexid, session):
+    """OPERATIONS.md: an alert not open for the caseworker is 404, and a
+    notice that names no person has no form to record what was done."""
+    for lang, said in (("", "ikke åben for dig"), ("?lang=en", "not open")):
+        r, page = web.request("GET", f"/alert/{hexid}{lang}",
+                              cookies=session)
+        assert r.status == 404 and \
+            any(said in e for e in errors_of(page)), page
+        assert "/action" not in page and 'id="save-action"' not in page
+        assert "Har du kvitteret for den" not in page and \
+            "If you have acknowledged it" not in page, page
 
 
 def test_an_addiction_alert_withdrawn_between_list_and_page(make_hub):
@@ -1837,6 +1923,7 @@ def test_an_addiction_alert_withdrawn_between_list_and_page(make_hub):
                            cookies=anna)
         assert r.status == 303
         assert alerts_listed(web, anna) == []
+        assert_no_action_once_acknowledged(web, notice, anna)
     finally:
         web.stop()
 
@@ -1914,6 +2001,8 @@ def test_the_list_shows_50_alerts_a_page(make_hub):
         assert '<a href="/alerts?from=50">Flere advarsler</a>' in page
         r, page = web.request("GET", "/alerts?from=50&lang=en",
                               cookies=session)
+        # The language link stays on this page of the list.
+        assert '<a href="?from=50&amp;lang=da" lang="da">Dansk</a>' in page
         [last] = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
         assert last < first[-1] and "More alerts" not in page
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
@@ -1998,6 +2087,55 @@ def test_a_desk_members_list_marks_the_desks_alerts(make_hub):
         assert "vagtteamet" in page
         r, page = web.request("GET", f"/alert/{mine}", cookies=dora)
         assert "vagtteamet" not in page
+    finally:
+        web.stop()
+
+
+def test_what_a_row_and_an_alert_page_show(make_hub):
+    """OPERATIONS.md, "The web inbox": a row of the open list shows the
+    priority in words, the title, "Frist" and the due day ("-" for an
+    alert without one, such as back_on_track), "Rejst" and the day it was
+    raised, and the rule; an alert's page its evidence as what, agency,
+    when and figures, in the page's language."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    cpr = CprGen(7019).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-04"))
+    hub.set_clock("2026-09-28T09:00:00")
+    hub.send(ev_enrolment(cpr, "2026-09-28"))
+    assert hub.wait_applied()["alerts"] == 2
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+
+        def rows(lang):
+            page = web.request("GET", f"/alerts?lang={lang}",
+                               cookies=session)[1]
+            return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", li)).strip()
+                    for li in re.findall(r"<li .*?</li>", page, re.S)]
+        assert rows("da") == [
+            "Høj Dropped out of eud-smed at college-x Frist 2026-09-14 · "
+            "Rejst 2026-09-07 · dropout",
+            "Lav Back on track: enrolled at fgu-vest Frist - · "
+            "Rejst 2026-09-28 · back_on_track"], rows("da")
+        assert [r.split(" ")[0] for r in rows("en")] == ["High", "Low"]
+        page = web.request("GET", "/alerts", cookies=session)[1]
+        back = re.findall(r'href="/alert/([0-9a-f]{18})"', page)[1]
+
+        def evidence(lang):
+            page = web.request("GET", f"/alert/{back}?lang={lang}",
+                               cookies=session)[1]
+            due = re.search(r'<dd id="due"><strong>(.*?)</strong>', page)
+            return due.group(1), [
+                re.findall(r"<td>(.*?)</td>", tr) for tr in
+                re.findall(r"<tr><td>.*?</tr>", page)]
+        assert evidence("da") == ("-", [["Optagelse", "college-a",
+                                         "2026-09-28", "-"]])
+        assert evidence("en") == ("-", [["Enrolment", "college-a",
+                                         "2026-09-28", "-"]])
     finally:
         web.stop()
 

@@ -18,11 +18,12 @@ from hubtest import (ROOT, RULE_AGENCIES, SLOW, CprGen, envelope,
                      ev_referral, wait_for)
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, login,
-                         missed_treatment_at_the_desk, set_password,
+                         missed_treatment_at_the_desk, set_password, submit,
                          pytestmark)  # noqa: F401
 
 if HAVE_SELENIUM:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
 
 def alert_links(driver):
@@ -111,6 +112,48 @@ def test_live_list_and_no_javascript(make_hub):
     finally:
         live.quit()
         plain.quit()
+        web.stop()
+
+
+def test_an_open_list_leaves_when_its_session_ends_elsewhere(make_hub):
+    """SECURITY.md, "Sessions": the personal data a page shows must not
+    stay on an unattended screen. An open list whose session ends
+    elsewhere (a logout in another tab, a password reset at the hub)
+    goes to the login page, /login?ended=1, within seconds, not only at
+    the idle end; its own "Log ud" still leads to /login?out=1."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, events_poll=1)
+    d = chrome(hub, "chromium-ended")
+
+    def open_list():
+        login(d, web, "cw-anna", PASSWORD)
+        assert d.current_url.endswith("/alerts")
+        time.sleep(2)    # its stream open
+        return {"ug_session": d.get_cookie("ug_session")["value"]}
+
+    def gone_to_login():
+        WebDriverWait(d, 15 * SLOW).until(
+            lambda _: "/login?ended=1" in d.current_url)
+    try:
+        session = open_list()
+        r, page = web.request("GET", "/timeline", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", "/logout", {"csrf": csrf},
+                           cookies=session)
+        assert r.status == 303
+        gone_to_login()
+        open_list()
+        set_password(hub, "cw-anna", PASSWORD)
+        gone_to_login()
+        open_list()
+        submit(d, "logout")
+        time.sleep(2)
+        assert d.current_url.endswith("/login?out=1"), d.current_url
+    finally:
+        d.quit()
         web.stop()
 
 

@@ -397,7 +397,7 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
         (["--offer", "0" * 18], "inbox: --offer needs --how: what was "
                                 "offered"),
         # Blanks alone are no answer to how: as if --how were missing.
-        (["--contact", "0" * 18, "--how", " \t "],
+        (["--contact", "0" * 18, "--how", " \t\r\n "],
          "inbox: --contact needs --how: how (phone, meeting, home visit, "
          "letter, ...)"),
         (["--timeline", "0101900000x"],
