@@ -215,8 +215,8 @@ static const ug_setting extra_settings[] = {
      "day"},
     {"role", "contact",
      "assign: contact, guidance or mentor (anything "
-     "else: exit 2, nothing stored); with --file the "
-     "file's role column decides"},
+     "else: exit 2, nothing stored); not with --file: "
+     "the file's role column decides"},
     {"file", "", "assign: CSV file of assignments"},
     {"out", "",
      "export: write the JSON to this file (0600); report: "
@@ -795,10 +795,14 @@ assign_usage_ok(const ug_config *cfg)
 		return false;
 	}
 	/* A file's rows bring their own: a --from meant for all of them
-	 * would otherwise be dropped without a word. */
+	 * would otherwise be dropped without a word, and a --role guidance
+	 * would make every row of a file without a role column a contact
+	 * person. */
 	static const char *const per_row[] = {"cpr", "caseworker", "from",
-					      "to"};
-	for (size_t i = 0; ug_config_get(cfg, "file")[0] && i < 4; i++)
+					      "to", "role"};
+	for (size_t i = 0; ug_config_get(cfg, "file")[0] &&
+			   i < sizeof per_row / sizeof *per_row;
+	     i++)
 		if (ug_config_given(cfg, per_row[i])) {
 			ug_eprintf("hubctl: assign: --%s does not apply with "
 				   "--file (the file's %s column decides)\n",

@@ -96,11 +96,22 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 	bool more = *p != '\0';
 	while (more) {
 		size_t len = strcspn(p, ",");
-		const char *eq = memchr(p, '=', len);
+		/* Blanks around an item and its '=' are layout, as in the
+		 * rules file's lists ("school-a=3, college-a=48"). */
+		const char *item = p, *end = p + len;
+		while (item < end && *item == ' ')
+			item++;
+		while (end > item && end[-1] == ' ')
+			end--;
+		const char *eq = memchr(item, '=', (size_t)(end - item));
+		const char *name_end = eq, *num = eq ? eq + 1 : NULL;
+		while (name_end && name_end > item && name_end[-1] == ' ')
+			name_end--;
+		while (num && num < end && *num == ' ')
+			num++;
 		long hours = 0;
-		if (!eq || eq == p ||
-		    ug_parse_long(eq + 1, (size_t)(p + len - eq - 1),
-				  &hours) != UG_OK ||
+		if (!eq || name_end == item ||
+		    ug_parse_long(num, (size_t)(end - num), &hours) != UG_OK ||
 		    hours < 1 || hours > 24 * 366 || n == OPS_SILENCE_MAX) {
 			ug_diag_set(
 			    diag, "ops_silence",
@@ -113,16 +124,16 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 		/* Registered ids only: the name goes into metric labels. The
 		 * words are those of every program's refusal of an id. */
 		silence one = {.ms = hours * 3600000LL};
-		size_t id_len = (size_t)(eq - p);
+		size_t id_len = (size_t)(name_end - item);
 		if (id_len < STORE_ID_MAX) {
-			memcpy(one.agency, p, id_len);
+			memcpy(one.agency, item, id_len);
 			one.agency[id_len] = '\0';
 		}
 		if (id_len >= STORE_ID_MAX || !ug_id_valid(one.agency)) {
 			ug_diag_set(diag, "ops_silence",
 				    "ops_silence: '%.*s' is not a valid "
 				    "id " UG_ID_RULE,
-				    (int)id_len, p);
+				    (int)id_len, item);
 			return UG_EINVAL;
 		}
 		/* Two hours for one agency: which was meant is not ours to

@@ -372,6 +372,10 @@ check_enum(int value, const ProtobufCEnumDescriptor *e, const char *p,
 			BAD(field, "%s.%s is required", p, field);
 		return UNGEBRO__V1__ERROR_CODE__OK;
 	}
+	if (!protobuf_c_enum_descriptor_get_value(e, value) &&
+	    (value > (int)WIRE_QUOTED_COUNT_MAX ||
+	     value < -(int)WIRE_QUOTED_COUNT_MAX))
+		BAD(field, "%s.%s is not a known %s", p, field, e->short_name);
 	if (!protobuf_c_enum_descriptor_get_value(e, value))
 		BAD(field, "%s.%s %d is not a known %s", p, field, value,
 		    e->short_name);
@@ -784,6 +788,8 @@ validate_other(const wire_envelope *env, ug_diag *diag)
 		    env->readiness_assessment;
 		const char *p = "readiness_assessment";
 		CHECK(check_text(r->school, p, "school", diag));
+		if (r->grade > WIRE_QUOTED_COUNT_MAX)
+			BAD("grade", "readiness_assessment.grade is not 7-10");
 		if (r->grade < 7 || r->grade > 10)
 			BAD("grade",
 			    "readiness_assessment.grade %u is not "
@@ -813,6 +819,8 @@ validate_other(const wire_envelope *env, ug_diag *diag)
 		const Ungebro__V1__SchoolLeaving *l = env->school_leaving;
 		const char *p = "school_leaving";
 		CHECK(check_text(l->school, p, "school", diag));
+		if (l->grade > WIRE_QUOTED_COUNT_MAX)
+			BAD("grade", "school_leaving.grade is not 9 or 10");
 		if (l->grade < 9 || l->grade > 10)
 			BAD("grade", "school_leaving.grade %u is not 9 or 10",
 			    l->grade);

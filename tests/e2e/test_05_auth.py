@@ -224,6 +224,31 @@ def test_reregistered_key_revokes_old(hub):
     hub.wait_log(r"HUB-ZAP refused CURVE client .* key not registered")
 
 
+def test_registering_again_for_permissions_names_the_key_in_force(hub):
+    """OPERATIONS.md, Replacing and revoking keys: the key is read from
+    --key or keys_dir/ID.key, also for an id registered already; naming
+    the key in force changes the permissions alone, leaving it out takes
+    keys_dir/ID.key (here the old key) back."""
+    cprs = CprGen(506).take(2)
+    hub.cprs.update(cprs)
+    hub.keygen("school-a-2025")
+    new = hub.keys_dir / "school-a-2025.key"
+    hub.register_agency("school-a", key=new)
+    new_public = read_key_file(new)["public"]
+    r = hub.hubctl("register-agency", "school-a", "--key", str(new),
+                   "--types", "absence,readiness")
+    assert r.stdout == f"registered agency school-a (key {new_public[:8]}...)\n"
+    with IngestClient(hub, "school-a-2025") as client:
+        ack = client.ack_for(frame(envelope("school-a", cprs[0], salt=5)))
+        assert ack.status == ACCEPTED, ack
+    r = hub.hubctl("register-agency", "school-a", "--types", "absence")
+    old_public = read_key_file(hub.keys_dir / "school-a.key")["public"]
+    assert r.stdout == f"registered agency school-a (key {old_public[:8]}...)\n"
+    with IngestClient(hub, "school-a") as client:
+        ack = client.ack_for(frame(envelope("school-a", cprs[1], salt=6)))
+        assert ack.status == ACCEPTED, ack
+
+
 def test_key_of_another_id_is_refused(hub):
     """A key admits one id: registering it for a second id (any kind) is
     refused with exit 1, naming the holder, and changes nothing, so the

@@ -662,6 +662,10 @@ def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
          "assign: --from does not apply with --file"),
         (["assign", "--file", str(csv), "--cpr", cpr],
          "assign: --cpr does not apply with --file"),
+        # Not even a valid role: the file's rows would all be contact
+        # persons, silently, with a role column missing.
+        (["assign", "--file", str(csv), "--role", "guidance"],
+         "assign: --role does not apply with --file"),
     ]
     for args, message in cases:
         p = hub.hubctl(*args, check=False)
@@ -939,6 +943,26 @@ def test_what_a_restore_keeps_and_how_lost_events_come_back(make_hub,
         (4, 2), resent.summary
     st = hub.wait_applied()
     assert (st["log_events"], st["alerts"]) == (held + 4, 6)
+
+
+def test_set_email_takes_the_addresses_operations_md_describes(make_hub):
+    """OPERATIONS.md, E-mail notices: 3-255 bytes of printable ASCII, one
+    @ with text on both sides, none of the listed characters, not
+    starting with -; an apostrophe is part of many a name."""
+    hub = make_hub(start=False)
+    for good in ("a@b", "o'brien@kommune.example.dk",
+                 "a" * 250 + "@b.dk"):
+        p = hub.hubctl("set-email", "cw-anna", good, check=False)
+        assert (p.returncode, p.stdout) == (
+            0, f"e-mail notices of new alerts for cw-anna go to {good}\n"), \
+            (good, p.stderr)
+    for bad in ("@b", "a@", "a@b@c", "-a@b", 'a"b@c', "a(b)@c", "a,b@c",
+                "a:b@c", "a;b@c", "a<b@c", "a[b]@c", "a\\b@c", "a b@c",
+                "\u00e6@b.dk", "a" * 251 + "@b.dk"):
+        p = hub.hubctl("set-email", "cw-anna", bad, check=False)
+        assert p.returncode == 2 and p.stderr == (
+            f"hubctl: set-email: '{bad}' is not a plain address "
+            "(name@example.dk)\n"), (bad, p.returncode, p.stderr)
 
 
 def test_admin_commands_say_what_they_did(make_hub, tmp_path):
@@ -1544,6 +1568,29 @@ def test_the_hubd_unit_is_what_operations_describes():
     assert data_dir.startswith("/var/lib/" + unit["StateDirectory"][0] +
                                "/")
     assert unit["ProtectSystem"] == ["strict"]
+
+
+def test_the_example_configs_are_taken_as_they_stand(tmp_path):
+    """deploy/hubd.conf.example and adapter.conf.example, the files
+    OPERATIONS.md and ADAPTERS.md start from, hold only settings their
+    programs take, with values they accept (the paths pointed here)."""
+    conf = hubtest.ROOT / "deploy" / "hubd.conf.example"
+    p = check_config("--config", str(conf), "--data_dir",
+                     str(tmp_path / "data"), "--rules", "")
+    assert (p.returncode, p.stdout, p.stderr) == (
+        0, "hubd: configuration OK\n", ""), p.stderr
+    keys = tmp_path / "keys"
+    for name in ("hub", "school-hedemark"):
+        subprocess.run([hubtest.binary("hubctl"), "--keys_dir", str(keys),
+                        "keygen", name], check=True, capture_output=True)
+    p = subprocess.run(
+        [hubtest.binary("adapter-school"), "--config",
+         str(hubtest.ROOT / "deploy" / "adapter.conf.example"),
+         "--keys_dir", str(keys), "--outbox", str(tmp_path / "outbox"),
+         "--hub", "tcp://127.0.0.1:1", "flush"],
+        capture_output=True, text=True, timeout=30)
+    assert (p.returncode, p.stderr) == (0, ""), p.stderr
+    assert p.stdout.startswith("summary: rows 0, events 0"), p.stdout
 
 
 # -- make install / uninstall

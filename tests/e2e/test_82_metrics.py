@@ -371,6 +371,30 @@ def test_bad_metrics_settings_are_refused(make_hub):
             (bad, r.stderr)
 
 
+def test_ops_silence_takes_blanks_around_items_and_their_equals(make_hub):
+    """OPERATIONS.md, Operational alerts: blanks around an ops_silence item
+    and its `=` are layout, as in the rules file's lists; the names are
+    then the same ids (one named twice is still refused)."""
+    hub = make_hub(start=False)
+
+    def check(value):
+        return subprocess.run([hubtest.binary("hubd"), "--check-config",
+                               "--config", str(hub.conf), "--ops_silence",
+                               value],
+                              capture_output=True, text=True, timeout=30)
+    for good in ("school-a=3, college-a=48", " school-a = 3 ,college-a=48 "):
+        r = check(good)
+        assert (r.returncode, r.stdout) == (0, "hubd: configuration OK\n"), \
+            (good, r.stderr)
+    r = check("school-a=3, school-a =4")
+    assert r.returncode == 2 and \
+        "ops_silence names agency 'school-a' twice" in r.stderr, r.stderr
+    for bad in ("school a=3", "school-a=3, ", " =3"):
+        r = check(bad)
+        assert r.returncode == 2 and "ops_silence" in r.stderr, \
+            (bad, r.stderr)
+
+
 def test_metrics_port_in_use_stops_the_start_with_one_log_line(make_hub):
     """OPERATIONS.md: a metrics port in use stops hubd at start, exit 1,
     with the HUB-START line it quotes; every line is a hub log line (no
