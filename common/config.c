@@ -105,24 +105,30 @@ locate(ug_diag *diag, const char *path, long lineno)
 #define KV_BUF (UG_KV_LINE_MAX + 3)
 
 /* Read one line into buf without its line break: 1 a line, 0 end of
- * file, -1 a line over UG_KV_LINE_MAX (its rest consumed), -2 an I/O
- * error. */
+ * file, -1 a line over UG_KV_LINE_MAX, -2 an I/O error, -3 a line
+ * holding a NUL byte. Byte by byte rather than fgets, which cannot tell
+ * a NUL from the end of the line: a file a crash left full of zeros
+ * would be called too long, or its zeros an empty line. A bad line ends
+ * the reading, so it stops at the first bad byte: its tail is never
+ * read as a line of its own, and a device that never ends a line
+ * (/dev/zero given as --config) is not read forever. */
 static int
 read_line(FILE *f, char *buf)
 {
-	if (!fgets(buf, KV_BUF, f))
-		return ferror(f) ? -2 : 0;
-	size_t len = strlen(buf);
-	bool whole = len > 0 && buf[len - 1] == '\n';
-	if (!whole && !feof(f)) {
-		/* Skip the rest, so it is never read as a line of its own. */
-		int c;
-		while ((c = getc(f)) != EOF && c != '\n')
-			;
-		return ferror(f) ? -2 : -1;
+	size_t len = 0;
+	int c;
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (c == '\0')
+			return -3;
+		if (len == KV_BUF - 1)
+			return -1;
+		buf[len++] = (char)c;
 	}
-	if (whole)
-		buf[--len] = '\0';
+	if (ferror(f))
+		return -2;
+	if (c == EOF && len == 0)
+		return 0;
+	buf[len] = '\0';
 	if (len > 0 && buf[len - 1] == '\r')
 		buf[--len] = '\0';
 	return len > UG_KV_LINE_MAX ? -1 : 1;
@@ -180,6 +186,9 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 		} else if (got == -1) {
 			ug_diag_set(diag, "", "line longer than %d bytes",
 				    UG_KV_LINE_MAX);
+			err = UG_EMALFORMED;
+		} else if (got == -3) {
+			ug_diag_set(diag, "", "a NUL byte: not a text file");
 			err = UG_EMALFORMED;
 		} else {
 			char *p = line;

@@ -114,7 +114,8 @@ typedef ug_err (*ug_kv_fn)(void *ctx, const char *name, const char *value,
  *   UG_EIO         it cannot be opened or read
  *   UG_EMALFORMED  a line longer than UG_KV_LINE_MAX bytes ("line longer
  *                  than 510 bytes"; its tail is never read as a line of
- *                  its own), a line without '=' ("expected name =
+ *                  its own), a line holding a NUL byte ("a NUL byte: not
+ *                  a text file"), a line without '=' ("expected name =
  *                  value"), or an empty name ("expected a name before
  *                  '='")
  *   otherwise      whatever fn returned, with fn's diag.

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -437,15 +438,20 @@ ug_err
 ug_parse_long(const char *text, size_t len, long *value)
 {
 	bool negative = len > 0 && text[0] == '-';
-	size_t i = negative, digits = len - i;
-	/* 18 digits always fit a 64-bit long: no overflow to check. */
-	if (digits < 1 || digits > 18)
+	size_t i = negative;
+	if (len - i < 1)
 		return UG_EMALFORMED;
+	/* Every value a long holds (but LONG_MIN) is taken, so that a
+	 * setting's "from MIN to MAX" means both ends; leading zeros count
+	 * for nothing. */
 	long v = 0;
 	for (; i < len; i++) {
 		if (text[i] < '0' || text[i] > '9')
 			return UG_EMALFORMED;
-		v = v * 10 + (text[i] - '0');
+		int d = text[i] - '0';
+		if (v > (LONG_MAX - d) / 10)
+			return UG_EMALFORMED;
+		v = v * 10 + d;
 	}
 	*value = negative ? -v : v;
 	return UG_OK;

@@ -86,9 +86,10 @@ ug_err ug_parse_bool(const char *text, bool *value);
 
 /*
  * The one parser of whole numbers in settings: the first len bytes of
- * text are an optional '-' and 1 to 18 decimal digits, nothing else (no
- * blanks, no '+', no base prefix), so every setting spells a number the
- * same way. UG_EMALFORMED otherwise; *value is then untouched.
+ * text are an optional '-' and decimal digits whose value a long holds
+ * (-LONG_MAX to LONG_MAX), nothing else (no blanks, no '+', no base
+ * prefix), so every setting spells a number the same way. UG_EMALFORMED
+ * otherwise; *value is then untouched.
  */
 ug_err ug_parse_long(const char *text, size_t len, long *value);
 

@@ -149,10 +149,18 @@ zmq_fail(ug_diag *diag, const char *what, const char *endpoint)
  * pushes and drops answers instead of growing memory. */
 #define INGEST_HWM   100000
 #define DELIVERY_HWM 300
+/* Receive queue per connection. Frames wait there while the loop reads
+ * none (the writer commits, the rules lag), and each may be as large as
+ * WIRE_MAX_MESSAGE: 100,000 of them let one agency make the hub hold some
+ * 13 GB. One default batch (batch_max) is enough to keep the writer fed
+ * from a single connection, even at a window of 1,000; beyond it frames
+ * wait on the sender's side (a DONTWAIT send gets EAGAIN), so one
+ * connection holds at most 32 MiB here. */
+#define INGEST_RCVHWM 256
 
 static ug_err
 open_server_socket(hub *h, void **out, const char *endpoint,
-		   const char *domain, int hwm, ug_diag *diag)
+		   const char *domain, int sndhwm, int rcvhwm, ug_diag *diag)
 {
 	void *sock = zmq_socket(h->zmq, ZMQ_ROUTER);
 	if (!sock)
@@ -166,8 +174,8 @@ open_server_socket(hub *h, void **out, const char *endpoint,
 			   UG_Z85_KEY_LEN) ||
 	    zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) ||
 	    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) ||
-	    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
-	    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+	    zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm) ||
+	    zmq_setsockopt(sock, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm) ||
 	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE,
 			   &(int64_t){WIRE_MAX_MESSAGE + WIRE_CURVE_OVERHEAD},
 			   sizeof(int64_t)) ||
@@ -244,6 +252,55 @@ check_endpoint(const ug_config *cfg, const char *name, ug_diag *diag)
 	return UG_EINVAL;
 }
 
+/* Whether two HOST:PORT addresses, each checked already, bind the same
+ * TCP port: on the same address, or with either on every address. */
+static bool
+tcp_clash(const char *a, const char *b)
+{
+	const char *pa = strrchr(a, ':'), *pb = strrchr(b, ':');
+	size_t la = (size_t)(pa - a), lb = (size_t)(pb - b);
+	bool any = (la == 1 && *a == '*') ||
+		   (la == 7 && strncmp(a, "0.0.0.0", 7) == 0) ||
+		   (lb == 1 && *b == '*') ||
+		   (lb == 7 && strncmp(b, "0.0.0.0", 7) == 0);
+	return strtol(pa + 1, NULL, 10) == strtol(pb + 1, NULL, 10) &&
+	       (any || (la == lb && strncmp(a, b, la) == 0));
+}
+
+/* Two sockets on one port would pass each check and stop the start with
+ * "Address already in use", sending the operator to look for another
+ * process: a setting of theirs, said as one. */
+static ug_err
+check_endpoints_differ(const ug_config *cfg, ug_diag *diag)
+{
+	const char *in = ug_config_get(cfg, "ingest"),
+		   *out = ug_config_get(cfg, "delivery");
+	if (strcmp(in, out) == 0 ||
+	    (strncmp(in, "tcp://", 6) == 0 && strncmp(out, "tcp://", 6) == 0 &&
+	     tcp_clash(in + 6, out + 6))) {
+		ug_diag_set(diag, "delivery",
+			    "delivery must be another endpoint than ingest, "
+			    "not '%s' beside '%s'",
+			    out, in);
+		return UG_EINVAL;
+	}
+	const char *metrics = ug_config_get(cfg, "metrics_listen");
+	for (const char *const *e =
+		 (const char *const[]){"ingest", "delivery", NULL};
+	     metrics[0] && *e; e++) {
+		const char *v = ug_config_get(cfg, *e);
+		if (strncmp(v, "tcp://", 6) == 0 &&
+		    tcp_clash(metrics, v + 6)) {
+			ug_diag_set(diag, "metrics_listen",
+				    "metrics_listen must be another port than "
+				    "%s's, not '%s' beside '%s'",
+				    *e, metrics, v);
+			return UG_EINVAL;
+		}
+	}
+	return UG_OK;
+}
+
 static ug_err
 load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 {
@@ -290,6 +347,8 @@ load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 		err = hub__retention_load(cfg, diag);
 	if (err == UG_OK)
 		err = hub__metrics_check(cfg, diag);
+	if (err == UG_OK)
+		err = check_endpoints_differ(cfg, diag);
 	if (err == UG_OK)
 		err = hub__ops_check(cfg, diag);
 	if (err != UG_OK)
@@ -448,11 +507,11 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 		goto fail;
 	}
 	err = open_server_socket(h, &h->ingest, ug_config_get(cfg, "ingest"),
-				 "ingest", INGEST_HWM, diag);
+				 "ingest", INGEST_HWM, INGEST_RCVHWM, diag);
 	if (err == UG_OK)
-		err = open_server_socket(h, &h->delivery,
-					 ug_config_get(cfg, "delivery"),
-					 "delivery", DELIVERY_HWM, diag);
+		err = open_server_socket(
+		    h, &h->delivery, ug_config_get(cfg, "delivery"),
+		    "delivery", DELIVERY_HWM, DELIVERY_HWM, diag);
 	if (err == UG_OK)
 		err = hub__sessions_open(h, diag);
 	if (err == UG_OK)

@@ -172,7 +172,8 @@ static const char usage[] =
     "record N, head HEX.\n"
     "\n"
     "Only register-* (before hubd's first start) and restore make a\n"
-    "store; any other command but keygen (which needs none) on a\n"
+    "store (a register-* whose key file cannot be read makes none:\n"
+    "exit 1); any other command but keygen (which needs none) on a\n"
     "data_dir without one is exit 1.\n"
     "\n"
     "Run as root, hubctl gives what it makes for hubd (keys, a new store,\n"
@@ -215,8 +216,8 @@ static const ug_setting extra_settings[] = {
      "day"},
     {"role", "contact",
      "assign: contact, guidance or mentor (anything "
-     "else: exit 2, nothing stored); not with --file: "
-     "the file's role column decides"},
+     "else: exit 2, nothing stored); not with --file "
+     "(exit 2): the file's role column decides"},
     {"file", "", "assign: CSV file of assignments"},
     {"out", "",
      "export: write the JSON to this file (0600); report: "
@@ -1108,6 +1109,28 @@ store_expected(const char *cmd, const char *data_dir)
 	return false;
 }
 
+/* A registration reads its key file before the store is opened: one it
+ * cannot read changes nothing, and before hubd's first start that means
+ * making no store either (a mistyped --key would leave an empty one). */
+static bool
+register_key_readable(const ug_config *cfg, const char *cmd, const char *id)
+{
+	if (strncmp(cmd, "register-", 9) != 0)
+		return true;
+	char path[512], key_id[UG_ID_MAX], public_z85[UG_Z85_KEY_LEN + 1];
+	const char *key = ug_config_get(cfg, "key");
+	if (key[0])
+		ug_strlcpy(path, key, sizeof path);
+	else
+		snprintf(path, sizeof path, "%s/%s.key",
+			 ug_config_get(cfg, "keys_dir"), id);
+	ug_diag diag = {0};
+	if (ug_keys_load_public(path, key_id, public_z85, &diag) == UG_OK)
+		return true;
+	fail("cannot read the public key", &diag);
+	return false;
+}
+
 /* Whose files these are to be: the directory's owner if it is there,
  * else its parent's (the directory hubctl is about to make in it). */
 static bool
@@ -1296,7 +1319,8 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "restore") == 0 &&
 		   (rc = hubctl_restore_files(cfg, id)) != 0) {
 		/* nothing restored: no store to open */
-	} else if (!store_expected(cmd, data_dir)) {
+	} else if (!store_expected(cmd, data_dir) ||
+		   !register_key_readable(cfg, cmd, id)) {
 		rc = 1;
 	} else {
 		bool restoring = strcmp(cmd, "restore") == 0;

@@ -60,12 +60,17 @@ static const char usage[] =
     "--list, --note with --timeline), two commands or a stray word is a\n"
     "usage error. \"--\" ends the options.\n"
     "\n"
-    "Exit status: 0 done; 1 failed (keys, connection, the hub refused\n"
-    "for another reason, or a command interrupted); 2 usage (a bad\n"
-    "option, alert id or CPR number, --how missing: nothing sent), or no\n"
-    "answer from the hub within --timeout; 3 the hub refused this\n"
-    "caseworker's key, or keys_dir/hub.key is not the hub's public key;\n"
-    "4 not your alert or person, or the alert is not open for you.";
+    "Exit status: 0 done (live with --idle_exit: also when no hub\n"
+    "answered within --timeout, nothing printed); 1 failed (keys,\n"
+    "connection, or the hub refused for another reason, such as an\n"
+    "action's --date that is no day or is after today, or its --how or\n"
+    "--note too long: the hub checks those; or a one-shot command\n"
+    "interrupted before the hub answered); 2 usage (a bad option, alert\n"
+    "id or CPR number, --how missing: nothing sent), or no answer from\n"
+    "the hub within --timeout (a one-shot command); 3 the hub refused\n"
+    "this caseworker's key, or\n"
+    "keys_dir/hub.key is not the hub's public key; 4 not your alert or\n"
+    "person, or the alert is not open for you.";
 
 static const ug_setting settings[] = {
     {"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
@@ -94,7 +99,8 @@ static const ug_setting settings[] = {
      "and exit"},
     {"timeline", "", "print one person's events and alerts (CPR) and exit"},
     {"ack", "",
-     "acknowledge one alert (its id in hex) and exit; exit 4 when it is "
+     "acknowledge one alert (its id, 18 hex digits) and exit; exit 4 when it "
+     "is "
      "not open for you; sent again once a second while the hub has not "
      "stored it, until --timeout (then exit 1)"},
     {"contact", "", "record contact made with the alert's young person"},

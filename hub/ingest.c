@@ -29,6 +29,8 @@ struct hub_ingest_batch {
 	uint64_t stored_seq; /* its sequence */
 	bool has_id;	     /* id of an oversized frame, for its refusal */
 	uint8_t id[WIRE_EVENT_ID_LEN];
+	char
+	    who[STORE_ID_MAX]; /* sender of a frame let go before its answer */
 	char reason[256];
 	uint8_t person_key[UG_PERSON_KEY_LEN];
 };
@@ -245,6 +247,7 @@ recv_one(hub *h, pending *p)
 	p->stored = false;
 	p->recheck = false;
 	p->has_id = false;
+	p->who[0] = '\0';
 	p->reason[0] = '\0';
 	if (zmq_msg_recv(&p->routing, h->ingest, ZMQ_DONTWAIT) < 0) {
 		zmq_msg_close(&p->routing);
@@ -312,7 +315,8 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 	}
 	if (ack.event_id.len)
 		ug_hex(ack.event_id.data, ack.event_id.len, hexid);
-	const char *who = zmq_msg_gets(&p->frame, "User-Id");
+	const char *who =
+	    p->who[0] ? p->who : zmq_msg_gets(&p->frame, "User-Id");
 	ack.retryable = p->retryable;
 	if (p->stored) {
 		ack.status = UNGEBRO__V1__ACK_STATUS__DUPLICATE;
@@ -424,6 +428,15 @@ hub__ingest_begin(hub *h)
 		if (p->code != UNGEBRO__V1__ERROR_CODE__OK)
 			continue;
 		check_frame(h, p, &events[nevents], now);
+		if (p->code == UNGEBRO__V1__ERROR_CODE__E_TOO_LARGE) {
+			/* Its answer needs only the sender and the id: a
+			 * batch of such frames waiting for a commit would
+			 * otherwise hold batch_max times the hard cap. */
+			const char *who = zmq_msg_gets(&p->frame, "User-Id");
+			ug_strlcpy(p->who, who ? who : "?", sizeof p->who);
+			zmq_msg_close(&p->frame);
+			zmq_msg_init(&p->frame);
+		}
 		if (p->code != UNGEBRO__V1__ERROR_CODE__OK || p->stored)
 			continue;
 		if (refuse != UNGEBRO__V1__ERROR_CODE__OK) {

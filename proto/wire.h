@@ -22,9 +22,12 @@
 /*
  * The hard cap on one message. Up to it an oversized frame is still read,
  * so the hub can refuse it with an ack (E_TOO_LARGE) the sender can match;
- * above it libzmq closes the connection without reading the rest.
+ * above it libzmq closes the connection without reading the rest. Twice
+ * WIRE_MAX_FRAME, no more: every frame a connection has queued in the hub
+ * may be this large, so the cap sets what one connection can make the hub
+ * hold (hub.c, INGEST_RCVHWM).
  */
-#define WIRE_MAX_MESSAGE (1024 * 1024)
+#define WIRE_MAX_MESSAGE (128 * 1024)
 /*
  * ZMQ_MAXMSGSIZE counts the CURVE MESSAGE command (command name, nonce,
  * MAC and flags around the frame), not the frame itself.

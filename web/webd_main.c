@@ -63,8 +63,8 @@ static const ug_setting settings[] = {
      "streams included (2-10000)"},
     {"streams_max", "32",
      "live-update streams (/events) open at once; "
-     "one more is answered 503 (1 or more, less "
-     "than connections_max)"},
+     "one more is answered 503 (1-9999, less than "
+     "connections_max)"},
     {"events_poll", "2",
      "seconds between two questions to the hub for "
      "each open live-update stream (1-60)"},
@@ -170,7 +170,7 @@ main(int argc, char **argv)
 		UG_OK ||
 	    ug_config_int(cfg, "connections_max", 2, 10000, &connections,
 			  &diag) != UG_OK ||
-	    ug_config_int(cfg, "streams_max", 1, 10000, &streams, &diag) !=
+	    ug_config_int(cfg, "streams_max", 1, 9999, &streams, &diag) !=
 		UG_OK ||
 	    ug_config_int(cfg, "events_poll", 1, 60, &poll, &diag) != UG_OK ||
 	    ug_config_int(cfg, "session_warning", 20, 3600, &warning, &diag) !=

@@ -65,7 +65,12 @@ PAGES = {
         files=[("/etc/ungebro/hubd.conf", "settings (hubd.conf.example)"),
                ("/etc/ungebro/rules.conf", "the rules (rules.conf.example)"),
                ("/etc/ungebro/keys/hub.key_secret", "the hub's secrets"),
-               ("/var/lib/ungebro/hub", "data_dir: log/, ids/ and derived/")],
+               ("/etc/ungebro/keys/hub.sign_secret",
+                "the audit trail's signing key (with hub.sign_public; "
+                "made at start when missing and keys_dir is writable)"),
+               ("/var/lib/ungebro/hub",
+                "data_dir: log/, ids/ and derived/, and hubd.lock, "
+                "locked while a hubd runs on the store")],
         exit=[("0", "stopped cleanly, or --check-config found no problem"),
               ("1", "could not start (keys, store, sockets)"),
               ("2", "usage or settings (an option, a line of the config "
@@ -105,15 +110,18 @@ PAGES = {
                     "alert or record what was done.",
         files=[("keys_dir/ID.key_secret", "the caseworker's key"),
                ("keys_dir/hub.key", "the hub's public key")],
-        exit=[("0", "done"), ("1", "failed (keys, connection, the hub "
-                                    "refused for another reason), or a "
-                                    "one-shot command interrupted "
-                                    "(SIGINT, SIGTERM) before the hub "
-                                    "answered"),
+        exit=[("0", "done (live with --idle_exit: also when no hub "
+                    "answered within --timeout, nothing printed)"),
+              ("1", "failed (keys, connection, or the hub refused for "
+                    "another reason, such as an action's --date that is "
+                    "no day or is after today, or its --how or --note too "
+                    "long: the hub checks those), or a one-shot command "
+                    "interrupted (SIGINT, SIGTERM) before the hub "
+                    "answered"),
               ("2", "usage (a bad option, alert id or CPR number, --how "
                     "missing, two commands, an option of another command, "
                     "a stray word; nothing sent), or no answer from the "
-                    "hub within --timeout"),
+                    "hub within --timeout (a one-shot command)"),
               ("3", "the hub refused this caseworker's key, or "
                     "keys_dir/hub.key is not the hub's public key"),
               ("4", "not the caseworker's alert or person, or the alert "
@@ -186,10 +194,23 @@ def page(name, info, help_text, date):
 def main():
     bindir = Path(sys.argv[1] if len(sys.argv) > 1 else "build/release/bin")
     date = datetime.date.today().isoformat()
+    # Every page from a --help that answered, or none: a page written
+    # from a missing or failing program would lose its options silently.
+    pages = {}
     for name, info in PAGES.items():
-        help_text = subprocess.run([str(bindir / name), "--help"],
-                                   capture_output=True, text=True).stdout
-        (HERE / f"{name}.1").write_text(page(name, info, help_text, date))
+        try:
+            p = subprocess.run([str(bindir / name), "--help"],
+                               capture_output=True, text=True)
+            failed = p.returncode != 0 or not p.stdout.strip()
+        except OSError as e:
+            failed = e.strerror
+        if failed:
+            sys.exit(f"mkman.py: {bindir / name} --help failed"
+                     f"{': ' + failed if isinstance(failed, str) else ''}"
+                     " (build the programs first: make); no page written")
+        pages[name] = page(name, info, p.stdout, date)
+    for name, text in pages.items():
+        (HERE / f"{name}.1").write_text(text)
 
 
 if __name__ == "__main__":

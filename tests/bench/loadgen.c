@@ -480,6 +480,15 @@ parse_args(int argc, char **argv, options *o)
 			exit(2);
 		}
 	}
+	/* Every setting is an option: a stray word is most likely a value
+	 * whose option was left out, and a run of the defaults instead
+	 * would measure something else. */
+	if (optind < argc) {
+		fprintf(stderr, "ug-loadgen: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
 	if (o->alert_cprs_only && o->alert_cprs &&
 	    o->alert_pupils <= o->pupils)
 		return; /* nothing is sent */

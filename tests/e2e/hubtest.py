@@ -109,6 +109,35 @@ def free_port():
 
 
 @contextlib.contextmanager
+def log_write_held(hub):
+    """Hold the write lock of hubd's log store (LMDB, through liblmdb) for
+    the with-block, as a disk that takes long to commit would: hubd's
+    writer waits in its next transaction, and the loop reads no ingest
+    frame meanwhile."""
+    import ctypes
+    lmdb = ctypes.CDLL("liblmdb.so.0")
+    env, txn = ctypes.c_void_p(), ctypes.c_void_p()
+    assert lmdb.mdb_env_create(ctypes.byref(env)) == 0
+    rc = lmdb.mdb_env_open(env, str(hub.data_dir / "log").encode(),
+                           0x200000, 0o600)  # MDB_NOTLS
+    assert rc == 0, rc
+    assert lmdb.mdb_txn_begin(env, None, 0, ctypes.byref(txn)) == 0
+    try:
+        yield
+    finally:
+        lmdb.mdb_txn_abort(txn)
+        lmdb.mdb_env_close(env)
+
+
+def rss_anon_kb(pid):
+    """A process's anonymous resident memory (heap, stacks), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1])
+    raise AssertionError("no RssAnon")
+
+
+@contextlib.contextmanager
 def small_disk(path, size):
     """A tmpfs of `size` (e.g. "200k") mounted on the new directory `path`
     for the with-block, to fill a disk for real; skips the test where it

@@ -153,6 +153,25 @@ def test_a_key_or_store_that_cannot_be_made_is_named(tmp_path):
     assert a_file.read_text() == "not a directory\n"
 
 
+@pytest.mark.parametrize("cmd", ["register-agency", "register-caseworker",
+                                 "register-gateway"])
+def test_a_registration_without_its_key_file_makes_no_store(tmp_path, cmd):
+    """hubctl --help: only register-* and restore make a store; OPERATIONS.md:
+    a key file that cannot be read changes nothing. A mistyped key path
+    before hubd's first start leaves no empty store behind (exit 1)."""
+    keys, data = tmp_path / "keys", tmp_path / "data"
+    subprocess.run([hubtest.binary("hubctl"), "keygen", "--keys_dir",
+                    str(keys), "hub"], check=True, capture_output=True,
+                   timeout=30)
+    p = subprocess.run([hubtest.binary("hubctl"), cmd, "x-1", "--keys_dir",
+                        str(keys), "--data_dir", str(data)],
+                       capture_output=True, text=True, timeout=30)
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: cannot read the public key: cannot open {keys}/x-1.key:"
+        " No such file or directory\n"), p.stderr
+    assert not data.exists()
+
+
 def test_keygen_hub_makes_a_missing_signing_pair(tmp_path):
     """OPERATIONS.md "Keys": when the signing pair is missing (hubd cannot
     write keys_dir under its unit), `hubctl keygen hub` makes it beside
@@ -344,10 +363,23 @@ def start_bad(tmp_path, settings=None, args=()):
      "ingest must be tcp://ADDRESS:PORT"),
     (["--data_dir", ""], "data_dir must name a directory"),
     (["--keys_dir", ""], "keys_dir must name a directory"),
+    # One port for both would stop the start with "Address already in
+    # use", as if another process held it: a setting, said as one.
+    (["--ingest", "tcp://127.0.0.1:7601", "--delivery",
+      "tcp://127.0.0.1:7601"],
+     "delivery must be another endpoint than ingest, not "
+     "'tcp://127.0.0.1:7601' beside 'tcp://127.0.0.1:7601'"),
+    (["--ingest", "tcp://*:7601", "--delivery", "tcp://127.0.0.1:7601"],
+     "delivery must be another endpoint than ingest"),
+    (["--ingest", "tcp://127.0.0.1:7601", "--metrics_listen",
+      "0.0.0.0:7601"],
+     "metrics_listen must be another port than ingest's, not "
+     "'0.0.0.0:7601' beside 'tcp://127.0.0.1:7601'"),
 ], ids=["log_level", "batch_max", "metrics_listen", "ops_silence",
         "unknown", "argument", "ingest", "delivery", "ingest_ipv6",
         "delivery_bad_ipv4", "delivery_blank", "ingest_long_name",
-        "data_dir", "keys_dir"])
+        "data_dir", "keys_dir", "same_endpoint", "same_port_any",
+        "metrics_port"])
 def test_bad_option_at_start_exits_2(tmp_path, args, reason):
     """hubd.1 EXIT STATUS: 2 usage or settings, each problem logged as
     --check-config reports it."""

@@ -243,6 +243,16 @@ def test_actions_refused_with_a_reason(make_hub):
     rc, _, err = hub.record("cw-anna", "contact", d["alert_id"], "phone",
                             note="agreed \udcc3(")
     assert rc == 1 and "note is not valid UTF-8" in err, err
+    # inbox --help: what the hub checks is the hub's refusal (exit 1), a
+    # day that is none and a note over its 200 bytes alike.
+    rc, _, err = hub.record("cw-anna", "contact", d["alert_id"], "phone",
+                            date="2026-02-30")
+    assert (rc, err) == (1, "inbox: the hub refused: date must be the day "
+                         "it was done, YYYY-MM-DD\n"), err
+    rc, _, err = hub.record("cw-anna", "contact", d["alert_id"], "phone",
+                            note="n" * 201)
+    assert (rc, err) == (1, "inbox: the hub refused: note is longer than "
+                         "200 bytes\n"), err
     # could not reach is a fact, and meets nothing.
     rc, _, err = hub.record("cw-anna", "unreachable", d["alert_id"],
                             "phone, twice; letter sent")

@@ -10,7 +10,7 @@ sockets, with Python's protobuf as the other side.
   reason. Every date field is a real date.
 - The order of the checks, an empty agency (E_DENIED), E_CONFLICT without
   the other agency's sequence, a resend after valid_until (DUPLICATE).
-- Frame sizes: up to 65,536 bytes processed; up to 1 MiB answered
+- Frame sizes: up to 65,536 bytes processed; up to 128 KiB answered
   E_TOO_LARGE with the event_id; above that the connection is closed and
   the hub lives on.
 - A routing id already in use: the connection is ignored.
@@ -35,7 +35,7 @@ from hubtest import (ACCEPTED, DUPLICATE, REJECTED, E_CONFLICT, E_DENIED,
 FRAME_HELLO, FRAME_ALERT, FRAME_WELCOME, FRAME_QUERY, FRAME_RESULT = \
     3, 4, 6, 7, 8
 MAX_FRAME = 65536
-MAX_MESSAGE = 1024 * 1024
+MAX_MESSAGE = 128 * 1024
 
 ALL_TYPES = ("absence,dropout,dropout_risk,enrolment,addiction,readiness,"
              "assignment,benefit,missed_activation,school_leaving,desk")
@@ -972,6 +972,47 @@ def test_frame_over_the_cap_drops_the_connection(make_hub):
         expect(c.ack_for(frame(envelope("all-a", cprs[3], salt="d3"))),
                ACCEPTED)
     assert hub.stats()["log_events"] == 2
+
+
+def test_frames_wait_in_the_sender_while_the_hub_reads_none(make_hub):
+    """While hubd reads nothing (its writer waits for the disk), a
+    connection that keeps sending frames of the hard cap holds at most
+    256 of them (32 MiB) in hubd; the rest wait on the sender's side,
+    where a ZMQ_DONTWAIT send fails EAGAIN. None is lost."""
+    hub = all_hub(make_hub)
+    cprs = CprGen(5112).take(2)
+    hub.cprs.update(cprs)
+    first = envelope("all-a", cprs[0], salt="w0")
+    big, data = sized(cprs[1], "w1", MAX_MESSAGE)
+    with Monitored(hub, "all-a") as c:
+        assert c.wait_event(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        expect(c.ack_for(frame(envelope("all-a", cprs[0], salt="w"))),
+               ACCEPTED)
+        before = hubtest.rss_anon_kb(hub.proc.pid)
+        with hubtest.log_write_held(hub):
+            assert c.send(frame(first))
+            sent, stalled = 0, None
+            while sent < 3000:
+                try:
+                    c.sock.send(data, zmq.DONTWAIT)
+                    sent, stalled = sent + 1, None
+                except zmq.Again:
+                    stalled = stalled or time.monotonic()
+                    if time.monotonic() - stalled > 2:
+                        break
+                    time.sleep(0.01)
+            grown = hubtest.rss_anon_kb(hub.proc.pid) - before
+            assert sent < 3000, "no EAGAIN: the hub took every frame"
+            assert grown < 256 * (MAX_MESSAGE + 64) // 1024 + 40 * 1024, \
+                f"hubd grew {grown} KiB holding unread frames"
+        expect(c.recv_ack(20), ACCEPTED, event_id=first.event_id)
+        for n in range(sent):
+            ack = c.recv_ack(20)
+            assert ack is not None, f"{n} acks of {sent}"
+            expect(ack, REJECTED, E_TOO_LARGE, big.event_id)
+        assert not c.wait_event(zmq.EVENT_DISCONNECTED, timeout=0.2)
+    assert f"from all-a: frame of {MAX_MESSAGE} bytes exceeds" in \
+        hub.log_text()
 
 
 def test_routing_id_in_use_is_ignored(make_hub):

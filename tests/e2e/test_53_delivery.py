@@ -2069,8 +2069,8 @@ def test_timeline_pages_fit_and_cover_every_entry_once(make_hub, clients):
 
 def test_frame_size_boundary_on_delivery(make_hub, clients):
     """§2 Limits: a frame of exactly 65,536 bytes (header included) is
-    processed; 65,537 and 1,048,576 are answered E_TOO_LARGE (request_id
-    0) on a connection that stays open; 1,048,577 makes libzmq close the
+    processed; 65,537 and 131,072 are answered E_TOO_LARGE (request_id
+    0) on a connection that stays open; 131,073 makes libzmq close the
     connection unanswered, the DEALER reconnects and the hub serves it."""
     hub = hub53(make_hub)
     a = clients(hub, "cw-anna", hello=False)
@@ -2093,20 +2093,20 @@ def test_frame_size_boundary_on_delivery(make_hub, clients):
     r = next_result(a, lambda: None)
     assert (r.request_id, r.code) == (0, E_TOO_LARGE) and r.reason, r
     assert a.ask(7).code == OK
-    a.raw(padded(8, 1024 * 1024))
+    a.raw(padded(8, 128 * 1024))
     r = next_result(a, lambda: None)
     assert (r.request_id, r.code, r.reason) == \
-        (0, E_TOO_LARGE, "frame of 1048576 bytes exceeds the limit of "
+        (0, E_TOO_LARGE, "frame of 131072 bytes exceeds the limit of "
          "65536"), r
     assert a.ask(9).code == OK
     drops, handshakes = a.disconnects, a.handshakes
-    a.raw(padded(10, 1024 * 1024 + 1))
+    a.raw(padded(10, 128 * 1024 + 1))
     a.wait(lambda: a.disconnects > drops and a.handshakes > handshakes,
            15, "the connection closed and made again")
     assert a.ask(11).code == OK
     assert not [m for k, m, _ in a.frames
                 if k == FRAME_RESULT and m.request_id in (0, 10)
-                and m.reason.startswith("frame of 1048577")]
+                and m.reason.startswith("frame of 131073")]
     assert hub.running
 
 

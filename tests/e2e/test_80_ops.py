@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -255,6 +256,49 @@ def test_the_config_file_format_as_documented(tmp_path):
     assert p.returncode == 2 and f"{second}:1: log_level" in p.stderr
 
 
+def test_a_setting_of_another_program_is_unknown_in_a_config_file(
+        tmp_path):
+    """OPERATIONS.md: a name that is none of the program's own settings is
+    refused, naming the file and line, also when another program has it:
+    hubd.conf's data_dir in webd's file, hubctl's json in hubd.conf."""
+    webd_conf = tmp_path / "webd.conf"
+    webd_conf.write_text("gateway = web-1\ndata_dir = /srv/hub\n")
+    p = subprocess.run([hubtest.binary("webd"), "--config", str(webd_conf)],
+                       capture_output=True, text=True, timeout=20)
+    assert (p.returncode, p.stderr) == (
+        2, f"webd: {webd_conf}:2: unknown setting 'data_dir' (see "
+        "--help)\n"), p.stderr
+    conf, _ = write_config(tmp_path, ["json = true"], [])
+    p = check_config("--config", str(conf))
+    assert p.returncode == 2
+    assert "unknown setting 'json' (see --help)" in p.stderr, p.stderr
+    # hubctl takes hubd's settings and its own from the same file (one
+    # of another command's only on the command line is an error).
+    p = subprocess.run([hubtest.binary("hubctl"), "keygen", "x-1",
+                        "--config", str(conf), "--keys_dir",
+                        str(tmp_path / "keys")],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+
+
+def test_a_config_file_of_zeros_is_named_as_no_text(tmp_path):
+    """OPERATIONS.md, --check-config: a line holding a NUL byte (a file a
+    crash left full of zeros) is reported as such, not as a line too long
+    nor skipped as an empty one."""
+    for name, data in (("zeros.conf", bytes(300)),
+                       ("tail.conf", b"log_level = warn\n" + bytes(8))):
+        conf = tmp_path / name
+        conf.write_bytes(data)
+        p = check_config("--config", str(conf))
+        line = 1 if name == "zeros.conf" else 2
+        assert (p.returncode, p.stderr) == (
+            2, f"{conf}:{line}: a NUL byte: not a text file\n"), p.stderr
+    # A device of zeros is named at its first byte, not read forever.
+    p = check_config("--config", "/dev/zero")
+    assert (p.returncode, p.stderr) == (
+        2, "/dev/zero:1: a NUL byte: not a text file\n"), p.stderr
+
+
 def test_config_equals_file_is_checked_line_by_line_too(tmp_path):
     """OPERATIONS.md: `--config=FILE` is `--config FILE`. --check-config
     names every bad line of it, and of the rules file it names, as
@@ -322,6 +366,10 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
                                    "notice, info or debug"),
         (["--streams_max", "64"], "webd: streams_max must be less than "
                                   "connections_max"),
+        # The most connections_max takes leaves room for 9999 streams:
+        # the range the refusal names is one a value can have.
+        (["--streams_max", "0"], "webd: streams_max must be a whole number "
+                                 "from 1 to 9999"),
         (["--events_poll", "61"], "webd: events_poll must be a whole "
                                   "number from 1 to 60"),
         # One connection leaves no room for a stream beside a page.
@@ -625,6 +673,56 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
     assert hub.hubctl("log", "--after", "0", "--limit", "1").returncode == 0
 
 
+def test_hubctl_checks_the_hubd_settings_it_uses_only(make_hub):
+    """OPERATIONS.md: hubctl checks data_dir, keys_dir and the map sizes
+    among hubd's settings and takes the others as they are (hubd
+    --check-config is what checks a hubd.conf)."""
+    hub = make_hub()
+    p = hub.hubctl("stats", "--batch_max", "0", "--log_level", "loud",
+                   check=False)
+    assert p.returncode == 0, p.stderr
+    p = hub.hubctl("stats", "--derived_map_mb", "0", check=False)
+    assert (p.returncode, p.stderr) == (
+        2, "hubctl: derived_map_mb must be a whole number from 1 to "
+        "16777216\n"), p.stderr
+
+
+def test_mkman_without_the_programs_writes_no_page(tmp_path):
+    """OPERATIONS.md: deploy/man/mkman.py build/release/bin makes the man
+    pages from each program's --help. Given a directory without them it
+    says which program it could not run (exit 1, no traceback) and
+    leaves every page as it was."""
+    before = {p.name: p.read_bytes()
+              for p in (hubtest.ROOT / "deploy" / "man").glob("*.1")}
+    p = subprocess.run([sys.executable, str(hubtest.ROOT / "deploy" / "man" /
+                                            "mkman.py"), str(tmp_path)],
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stderr) == (
+        1, f"mkman.py: {tmp_path}/hubd --help failed: No such file or "
+        "directory (build the programs first: make); no page written\n"), \
+        p.stderr
+    assert {p.name: p.read_bytes() for p in
+            (hubtest.ROOT / "deploy" / "man").glob("*.1")} == before
+
+
+def test_whole_numbers_are_taken_up_to_the_range_they_name(make_hub):
+    """hubctl log: the refusal names the range 0 to 9223372036854775807;
+    its top value is taken (and, as any, with leading zeros), one above
+    it is refused in the same words."""
+    hub = make_hub()
+    top = "9223372036854775807"
+    for args in (["--after", top], ["--limit", top],
+                 ["--after", "0" * 30 + "1", "--limit", "1"]):
+        p = hub.hubctl("log", *args, check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (0, "", ""), (args, p)
+    for name in ("after", "limit"):
+        p = hub.hubctl("log", f"--{name}", "9223372036854775808",
+                       check=False)
+        assert (p.returncode, p.stderr) == (
+            2, f"hubctl: log: {name} must be a whole number from 0 to "
+            f"{top}\n"), p.stderr
+
+
 def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
     """OPERATIONS.md: an option given on the command line to a command it
     does not belong to is a usage error naming it (exit 2), found before
@@ -662,10 +760,11 @@ def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
          "assign: --from does not apply with --file"),
         (["assign", "--file", str(csv), "--cpr", cpr],
          "assign: --cpr does not apply with --file"),
-        # Not even a valid role: the file's rows would all be contact
-        # persons, silently, with a role column missing.
+        # A --role meant for every row would be dropped without a word:
+        # counsellors stored as contact persons, who get every alert.
         (["assign", "--file", str(csv), "--role", "guidance"],
-         "assign: --role does not apply with --file"),
+         "assign: --role does not apply with --file (the file's role "
+         "column decides)"),
     ]
     for args, message in cases:
         p = hub.hubctl(*args, check=False)
@@ -2093,4 +2192,16 @@ def test_loadgen_refuses_a_size_it_cannot_make(make_hub):
     assert p.returncode == 2 and p.stdout == ""
     assert "ug-loadgen: --size: not a whole number of 0 or more: abc" in \
         p.stderr
+    assert hub.stats()["log_events"] == 0
+
+
+def test_loadgen_refuses_a_stray_word(make_hub):
+    """ug-loadgen --help lists options only: a word that is none (a value
+    whose option was left out, "5000" for --events) is a bad option, exit
+    2 and no JSON, not a run of the defaults."""
+    hub = make_hub()
+    p = loadgen(hub, "--window", "10", "5000")
+    assert (p.returncode, p.stdout) == (2, ""), p.stdout
+    assert p.stderr.startswith("ug-loadgen: unexpected argument '5000'\n"
+                               "usage: ug-loadgen "), p.stderr
     assert hub.stats()["log_events"] == 0

@@ -490,6 +490,27 @@ test_kv_line_limit(void)
 		CHECK_EQ_STR(diag.reason, want);
 		CHECK_EQ_INT(l.calls, 0);
 	}
+
+	/* A NUL byte (the zeros a crash can leave in a file being written)
+	 * is named as such, short line or not, and ends the reading. */
+	static const char zeros[][24] = {"v = 1\nw = \0\0\0\n",
+					 "v = 1\n\0\0\0\0\0\0\0\0"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(want, sizeof want, "%s/nul%zu.conf", dir, i);
+		FILE *f = fopen(want, "w");
+		CHECK(f != NULL);
+		fwrite(zeros[i], 1, i ? 14 : 15, f);
+		fclose(f);
+		memset(&l, 0, sizeof l);
+		memset(&diag, 0, sizeof diag);
+		CHECK_ERR(ug_kv_read(want, 0, kv_collect, &l, &diag),
+			  UG_EMALFORMED);
+		CHECK_EQ_INT(l.calls, 1);
+		char said[sizeof want + 64];
+		snprintf(said, sizeof said,
+			 "%s:2: a NUL byte: not a text file", want);
+		CHECK_EQ_STR(diag.reason, said);
+	}
 }
 
 /* "--" ends the options: what follows is arguments, even "--config" or a

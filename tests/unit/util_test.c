@@ -5,6 +5,7 @@
  */
 #include "common/util.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -252,13 +253,31 @@ test_parse_long(void)
 	CHECK_EQ_INT(v, -42);
 	CHECK_OK(ug_parse_long("123456789012345678", 18, &v));
 	CHECK_EQ_INT(v, 123456789012345678L);
+	/* The whole range of a long, as "from 0 to LONG_MAX" promises;
+	 * leading zeros do not count against it. */
+	CHECK_OK(ug_parse_long("9223372036854775807", 19, &v));
+	CHECK_EQ_INT(v, LONG_MAX);
+	CHECK_OK(ug_parse_long("-9223372036854775807", 20, &v));
+	CHECK_EQ_INT(v, -LONG_MAX);
+	CHECK_OK(ug_parse_long("0000000000000000000000042", 25, &v));
+	CHECK_EQ_INT(v, 42);
 	/* Only the first len bytes count. */
 	CHECK_OK(ug_parse_long("15,x", 2, &v));
 	CHECK_EQ_INT(v, 15);
-	/* Every other spelling strtol would take is refused, v untouched. */
-	const char *bad[] = {
-	    "",	    "-",   "+5",  " 5",	 "5 ",
-	    "0x10", "1e3", "5.0", "--5", "1234567890123456789"};
+	/* Every other spelling strtol would take, and a value beyond a long
+	 * (or LONG_MIN), is refused, v untouched. */
+	const char *bad[] = {"",
+			     "-",
+			     "+5",
+			     " 5",
+			     "5 ",
+			     "0x10",
+			     "1e3",
+			     "5.0",
+			     "--5",
+			     "9223372036854775808",
+			     "-9223372036854775808",
+			     "99999999999999999999999"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		v = 7;
 		CHECK_ERR(ug_parse_long(bad[i], strlen(bad[i]), &v),
