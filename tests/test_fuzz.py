@@ -25,10 +25,11 @@ def built():
 # The decoders of outside input README.md names, by target: frames and
 # envelopes; one JSON Lines object, the encodings and field parsers; the
 # CSV reader and every adapter's row parsers; a JSON Lines file through
-# its reader and every adapter's row parsers; settings, rules, key, clock
-# and backup manifest files; what a browser sends webd.
+# its reader and every adapter's row parsers; a whole file through the
+# adapter's first pass (format, encoding, header, kind); settings, rules,
+# key, clock and backup manifest files; what a browser sends webd.
 DOCUMENTED = {"wire_fuzz", "adapter_input_fuzz", "csv_fuzz", "jsonl_fuzz",
-              "files_fuzz", "webd_fuzz"}
+              "plan_fuzz", "files_fuzz", "webd_fuzz"}
 
 
 def test_every_target_has_a_seed_corpus():

@@ -1,8 +1,8 @@
 /*
  * libFuzzer target: any bytes as each file an operator, a test or another
  * machine hands the programs: a --config settings file (hubd's settings,
- * values checked as hubd checks them at start), the rules file, a secret,
- * a public and a signing public key file, the test clock file, and a
+ * values checked as hubd --check-config checks them), the rules file, a
+ * secret, a public and a signing public key file, the test clock file, and a
  * backup's manifest.json (hubctl restore reads it before anything is
  * copied). None may crash, read or write out of bounds, or leak; a bad
  * file is an error code. The bytes go through a real file because every
@@ -87,21 +87,27 @@ load(char **argv)
 	return cfg;
 }
 
-/* hubd's settings from --config FILE, then the values hubd reads as
- * numbers and yes/no words. */
+/* hubd's settings from --config FILE, then every value checked as
+ * hubd --check-config checks it (endpoints, lists such as ops_silence,
+ * limits). The test clock is left unset: the file could name one that a
+ * read blocks on (a pipe, a terminal), and its reader is fuzzed below. */
 static void
 settings(void)
 {
-	char *argv[] = {"hubd", "--config", file, NULL};
-	ug_config *cfg = load(argv);
-	if (!cfg)
-		return;
+	char *argv[] = {"hubd", "--config", file, "--clock_file", "", NULL};
+	char **rest;
+	int nrest;
+	bool help = false;
 	ug_diag diag = {0};
+	ug_config *cfg = NULL;
+	if (ug_config_load(&cfg, hub_settings, "", 5, argv, &rest, &nrest,
+			   &help, &diag) != UG_OK)
+		return;
 	long v;
 	(void)ug_config_int(cfg, "log_map_mb", 1, 16777216, &v, &diag);
-	(void)ug_config_int(cfg, "batch_max", 1, 10000, &v, &diag);
 	(void)ug_config_get(cfg, "data_dir");
 	(void)ug_config_where(cfg, "ingest");
+	(void)hub_check_settings(cfg, &diag);
 	ug_config_destroy(&cfg);
 }
 
