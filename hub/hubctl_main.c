@@ -393,14 +393,9 @@ cmd_register(ctl *c, int kind, const char *id)
 			   id);
 		return 1;
 	}
-	char path[512], key_id[UG_ID_MAX], public_z85[UG_Z85_KEY_LEN + 1];
-	const char *key = ug_config_get(c->cfg, "key");
-	if (key[0])
-		ug_strlcpy(path, key, sizeof path);
-	else
-		snprintf(path, sizeof path, "%s/%s.key",
-			 ug_config_get(c->cfg, "keys_dir"), id);
-	if (ug_keys_load_public(path, key_id, public_z85, &diag) != UG_OK)
+	char path[HUBCTL_KEY_PATH_MAX], public_z85[UG_Z85_KEY_LEN + 1];
+	if (hubctl_registered_key(c->cfg, id, path, public_z85, &diag) !=
+	    UG_OK)
 		return fail("cannot read the public key", &diag);
 	uint32_t flags = 0;
 	if (kind == STORE_AGENCY &&
@@ -1117,15 +1112,9 @@ register_key_readable(const ug_config *cfg, const char *cmd, const char *id)
 {
 	if (strncmp(cmd, "register-", 9) != 0)
 		return true;
-	char path[512], key_id[UG_ID_MAX], public_z85[UG_Z85_KEY_LEN + 1];
-	const char *key = ug_config_get(cfg, "key");
-	if (key[0])
-		ug_strlcpy(path, key, sizeof path);
-	else
-		snprintf(path, sizeof path, "%s/%s.key",
-			 ug_config_get(cfg, "keys_dir"), id);
+	char path[HUBCTL_KEY_PATH_MAX], public_z85[UG_Z85_KEY_LEN + 1];
 	ug_diag diag = {0};
-	if (ug_keys_load_public(path, key_id, public_z85, &diag) == UG_OK)
+	if (hubctl_registered_key(cfg, id, path, public_z85, &diag) == UG_OK)
 		return true;
 	fail("cannot read the public key", &diag);
 	return false;

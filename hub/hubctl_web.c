@@ -20,6 +20,21 @@
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 1024
 
+ug_err
+hubctl_registered_key(const ug_config *cfg, const char *id,
+		      char path[HUBCTL_KEY_PATH_MAX],
+		      char public_z85[UG_Z85_KEY_LEN + 1], ug_diag *diag)
+{
+	char key_id[UG_ID_MAX];
+	const char *key = ug_config_get(cfg, "key");
+	if (key[0])
+		ug_strlcpy(path, key, HUBCTL_KEY_PATH_MAX);
+	else
+		snprintf(path, HUBCTL_KEY_PATH_MAX, "%s/%s.key",
+			 ug_config_get(cfg, "keys_dir"), id);
+	return ug_keys_load_public(path, key_id, public_z85, diag);
+}
+
 int
 hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 			const char *id)
@@ -30,14 +45,8 @@ hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 			   id);
 		return 1;
 	}
-	char path[512], key_id[UG_ID_MAX], public_z85[UG_Z85_KEY_LEN + 1];
-	const char *key = ug_config_get(cfg, "key");
-	if (key[0])
-		ug_strlcpy(path, key, sizeof path);
-	else
-		snprintf(path, sizeof path, "%s/%s.key",
-			 ug_config_get(cfg, "keys_dir"), id);
-	if (ug_keys_load_public(path, key_id, public_z85, &diag) != UG_OK) {
+	char path[HUBCTL_KEY_PATH_MAX], public_z85[UG_Z85_KEY_LEN + 1];
+	if (hubctl_registered_key(cfg, id, path, public_z85, &diag) != UG_OK) {
 		ug_eprintf("hubctl: cannot read the public key: %s\n",
 			   diag.reason);
 		return 1;

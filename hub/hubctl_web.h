@@ -9,6 +9,15 @@
 #include "common/keys.h"
 #include "store/store.h"
 
+#define HUBCTL_KEY_PATH_MAX 512
+
+/* The public key a registration of ID reads: --key, else
+ * keys_dir/ID.key, named in path. UG_OK with its key in public_z85, else
+ * diag says why. */
+ug_err hubctl_registered_key(const ug_config *cfg, const char *id,
+			     char path[HUBCTL_KEY_PATH_MAX],
+			     char public_z85[UG_Z85_KEY_LEN + 1],
+			     ug_diag *diag);
 /* `hubctl register-gateway ID [--key FILE]`: exit code. */
 int hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 			    const char *id);
