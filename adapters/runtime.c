@@ -334,6 +334,26 @@ open_outbox(struct runtime *rt, ug_diag *diag)
 		return UG_EINVAL;
 	}
 	path[used] = '\0';
+	/* Versions before took AGENCY literally in a path of one's own: an
+	 * outbox they left there holds events the hub may not have yet, and
+	 * an empty new one in its place would leave them unsent unsaid. */
+	char old_db[PATH_LEN + 16], new_db[PATH_LEN + 16];
+	struct stat st;
+	snprintf(old_db, sizeof old_db, "%s/data.mdb", setting);
+	snprintf(new_db, sizeof new_db, "%s/data.mdb", path);
+	if (strcmp(path, setting) != 0 &&
+	    strcmp(setting, OUTBOX_DEFAULT) != 0 && stat(new_db, &st) != 0 &&
+	    errno == ENOENT && stat(old_db, &st) == 0) {
+		ug_diag_set(
+		    diag, "outbox",
+		    "%soutbox: %s is the outbox an earlier version "
+		    "made for this setting, which took AGENCY "
+		    "literally; AGENCY now stands for the agency: move "
+		    "it to %s (the events it still holds go with it) "
+		    "and run the adapter again",
+		    ug_config_where(rt->cfg, "outbox"), setting, path);
+		return UG_EINVAL;
+	}
 	ug_strlcpy(rt->outbox_path, path, sizeof rt->outbox_path);
 	ug_err err = make_parents(path, diag);
 	if (err == UG_OK)

@@ -57,6 +57,53 @@ effects_schedule(apply_ctx *c, int64_t due, uint64_t seq, int kind,
 	return store_derived_timer_put(c->txn, &t);
 }
 
+/* When the alert's acknowledgement deadline (or the next step of its
+ * escalation) falls; false for none. An alert the store holds already is
+ * raised again by a replay (the derived state rebuilt, after an upgrade
+ * too): its deadline runs from when it was first raised, not from the
+ * replay, or every rebuild would put each open alert's escalation off by
+ * a whole period. An acknowledged one has none; one already at the desk
+ * is due at the team lead's step, a period after its deadline, as the
+ * escalation scheduled it; one past both steps has none. */
+static bool
+ack_due(apply_ctx *c, const uint8_t *id, int hours, int64_t *due)
+{
+	hub *h = c->h;
+	bool open = false;
+	char owner[STORE_ID_MAX];
+	uint32_t escalations = 0;
+	hub_alert_summary held;
+	int64_t from = h->now;
+	int steps = 0;
+	if (store_alert_state(h->store, id, &open, owner, &escalations) ==
+		UG_OK &&
+	    hub__alert_summary(h, id, &held) == UG_OK && held.raised_at) {
+		if (!open)
+			return false;
+		from = held.raised_at;
+		static const uint8_t step[] = {R_ESCALATED_DESK,
+					       R_ESCALATED_LEAD};
+		for (size_t i = 0; i < sizeof step; i++) {
+			uint8_t notice[STORE_ALERT_ID_LEN];
+			bool notice_open = false;
+			char to[STORE_ID_MAX];
+			memcpy(notice, id, sizeof notice);
+			notice[STORE_ALERT_ID_LEN - 1] |= step[i];
+			if (store_alert_state(h->store, notice, &notice_open,
+					      to, &escalations) == UG_OK)
+				steps = (int)i + 1;
+		}
+		if (steps == 2)
+			return false;
+	}
+	*due = calendar_add_office_hours(&h->rules.cal, &h->rules.office, from,
+					 hours);
+	if (steps == 1)
+		*due = calendar_add_office_hours(
+		    &h->rules.cal, &h->rules.office, *due, hours);
+	return true;
+}
+
 ug_err
 effects_emit(apply_ctx *c, const draft *d, const uint8_t *person_key,
 	     const char *recipient)
@@ -89,14 +136,13 @@ effects_emit(apply_ctx *c, const draft *d, const uint8_t *person_key,
 	/* Acknowledgement windows count office hours (Danish time); the
 	 * notices of an escalation or a withdrawal have none of their own. */
 	int hours = h->rules.ack_hours[d->priority];
+	int64_t due = 0;
 	if (err == UG_OK && hours > 0 && !(d->rule & ~R_RULE_MASK) &&
-	    d->rule != R_WITHDRAWN)
-		err = effects_schedule(
-		    c,
-		    calendar_add_office_hours(&h->rules.cal, &h->rules.office,
-					      h->now, hours),
-		    d->seq, TIMER_ACK + d->priority * 20 + d->rule,
-		    person_key);
+	    d->rule != R_WITHDRAWN && ack_due(c, a->alert.id, hours, &due) &&
+	    due)
+		err = effects_schedule(c, due, d->seq,
+				       TIMER_ACK + d->priority * 20 + d->rule,
+				       person_key);
 	return err;
 }
 

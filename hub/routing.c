@@ -163,6 +163,7 @@ read_summary(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	ug_strlcpy(o->title, a->title ? a->title : "", sizeof o->title);
 	ug_strlcpy(o->cpr, a->cpr ? a->cpr : "", sizeof o->cpr);
 	ug_strlcpy(o->due, a->due ? a->due : "", sizeof o->due);
+	o->raised_at = a->raised_at;
 	/* The combined rule's name for the signal (rule_signals.c). */
 	o->names_referral =
 	    a->explanation && strstr(a->explanation, "addiction referral (");

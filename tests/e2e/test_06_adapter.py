@@ -638,3 +638,35 @@ def test_agency_in_the_outbox_setting_is_the_agency(make_hub):
     assert sorted(p.name for p in outboxes.iterdir()) == \
         ["school-a", "school-b"]
     assert (outboxes / "school-b" / "outbox" / "data.mdb").is_file()
+
+
+def test_an_outbox_an_earlier_version_left_at_a_literal_agency_is_named(
+        make_hub):
+    """ADAPTERS.md `outbox`: versions before took AGENCY literally in a
+    path of one's own. After the upgrade such an outbox, with events the
+    hub has not taken, is not replaced by an empty new one: exit 3,
+    naming it and where to move it; moved there, its events are sent."""
+    hub = make_hub(start=False)
+    outboxes = hub.tmp / "outboxes"
+    path, _ = hub.csv("w41.csv", [AbsenceRow(c) for c in CprGen(613).take(2)])
+    r = hub.adapter("import", path, timeout=1,
+                    outbox=outboxes / "made-by-the-earlier" / "outbox")
+    assert (r.rc, r.summary["pending"]) == (EXIT_PENDING, 2), str(r)
+    (outboxes / "made-by-the-earlier").rename(outboxes / "AGENCY")
+    hub.start()
+    setting = outboxes / "AGENCY" / "outbox"
+    r = hub.adapter("flush", outbox=setting)
+    conf = hub.adapters_dir / "school-a.conf"
+    line = next(i for i, l in enumerate(conf.read_text().splitlines(), 1)
+                if l.startswith("outbox"))
+    assert r.rc == EXIT_FATAL, str(r)
+    assert f"adapter-school: {conf}:{line}: outbox: {setting} is the " \
+        "outbox an earlier version made for this setting, which took " \
+        "AGENCY literally; AGENCY now stands for the agency: move it to " \
+        f"{outboxes / 'school-a' / 'outbox'} (the events it still holds " \
+        "go with it) and run the adapter again" in r.stderr, r.stderr
+    assert sorted(p.name for p in outboxes.iterdir()) == ["AGENCY"]
+    (outboxes / "AGENCY").rename(outboxes / "school-a")
+    r = hub.adapter("flush", outbox=setting)
+    assert (r.rc, r.summary["accepted"], r.summary["pending"]) == \
+        (EXIT_OK, 2, 0), str(r)

@@ -496,3 +496,43 @@ def test_an_open_notice_naming_the_person_opens_the_timeline(make_hub):
     assert p.returncode == 0, p.stderr
     for who in ("desk-dora", "cw-lead"):
         assert timeline_rc(hub, who, adult) == 4, who
+
+
+def test_a_rebuilt_derived_state_keeps_each_open_alerts_deadlines(make_hub):
+    """RULES.md §6, §8; OPERATIONS.md "Store format": derived/ rebuilt
+    from the log (deleted by hand, or of an earlier version's format
+    after an upgrade) raises the alerts that were raised, and no others:
+    an open alert's acknowledgement deadline still runs from when it was
+    raised, not from the rebuild, and an alert already at the desk
+    reaches the team lead a period after its deadline, not at once."""
+    import shutil
+
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(3520).born("2001-02-03")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    [a] = hub.peek("cw-anna", 1)
+    alert_id = a["alert_id"]
+
+    def rebuild(when):
+        hub.advance(when)
+        hub.stop()
+        shutil.rmtree(hub.data_dir / "derived")
+        hub.start()
+        assert "HUB-REPLAY applying log entries 1.." in hub.current_log()
+        hub.wait_applied()
+
+    # HIGH: due Thursday 2026-09-10 08:00 UTC, as if nothing was rebuilt.
+    rebuild("2026-09-09T08:00:00")
+    hub.advance("2026-09-10T07:59:59")
+    assert escalations(hub) == []
+    hub.advance("2026-09-10T08:00:00")
+    assert escalations(hub) == [(alert_id, "duty-desk")]
+    # The team lead's step, Tuesday 09-15 08:00, neither sooner nor later.
+    rebuild("2026-09-11T08:00:00")
+    hub.advance("2026-09-15T07:00:00")
+    assert escalations(hub) == [(alert_id, "duty-desk")]
+    hub.advance("2026-09-15T08:00:00")
+    assert escalations(hub) == [(alert_id, "duty-desk"),
+                                (alert_id, "cw-lead")]

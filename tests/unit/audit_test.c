@@ -84,7 +84,14 @@ make_trail(const char *dir, const signer *k, unsigned records)
 	return s;
 }
 
-typedef enum { FLIP, DELETE, SWAP, DROP_HEAD, DROP_CKPT } tamper_kind;
+typedef enum {
+	FLIP,
+	DELETE,
+	SWAP,
+	DROP_HEAD,
+	DROP_CKPT,
+	OLD_HEAD
+} tamper_kind;
 
 /* Change the closed store's log/ env as an attacker with file access. */
 static void
@@ -109,6 +116,20 @@ tamper(const char *dir, tamper_kind kind, uint64_t seq, uint64_t other)
 	if (kind == DROP_HEAD) {
 		MDB_val head = {1, "h"};
 		CHECK(mdb_del(txn, ckpt, &head, NULL) == 0);
+	} else if (kind == OLD_HEAD) {
+		/* As versions before wrote it: sequence and hash, no
+		 * checkpoint number. */
+		MDB_val head = {1, "h"};
+		uint8_t plain[8 + STORE_AUDIT_HASH_LEN + 8];
+		uint8_t sealed[8 + STORE_AUDIT_HASH_LEN + UG_SEAL_OVERHEAD];
+		CHECK(mdb_get(txn, ckpt, &head, &val) == 0);
+		CHECK(val.mv_size == sizeof plain + UG_SEAL_OVERHEAD);
+		CHECK_OK(ug_seal_open(storage_key, "head", 4, val.mv_data,
+				      val.mv_size, plain));
+		ug_seal(storage_key, "head", 4, plain,
+			8 + STORE_AUDIT_HASH_LEN, sealed);
+		MDB_val old = {sizeof sealed, sealed};
+		CHECK(mdb_put(txn, ckpt, &head, &old, 0) == 0);
 	} else if (kind == DROP_CKPT) {
 		uint8_t c[9] = {'c'};
 		ug_put_be64(c + 1, seq);
@@ -431,6 +452,33 @@ test_a_change_found_at_the_next_append_stays_in_the_trail(void)
 }
 
 static void
+test_a_head_of_an_earlier_version_is_read(void)
+{
+	/* OPERATIONS.md "Store format": a head written before it named the
+	 * last checkpoint is read as before, naming none; the next append
+	 * names the last checkpoint there is, and its removal is caught. */
+	const char *dir = ut_tmpdir();
+	signer k;
+	new_signer(&k);
+	store *s = make_trail(dir, &k, 10);
+	store_close(&s);
+	tamper(dir, OLD_HEAD, 0, 0);
+	s = open_store(dir);
+	store_audit_report r = verify(s, &k);
+	CHECK_EQ_INT(r.broken_seq, 0);
+	CHECK_EQ_INT(r.head, 10);
+	CHECK_EQ_INT(r.last_checkpoint, 10);
+	store_audit_signer(s, k.sk, 1000);
+	append_n(s, 1, 11);
+	r = verify(s, &k);
+	CHECK_EQ_INT(r.broken_seq, 0);
+	CHECK_EQ_INT(r.records, 11);
+	store_close(&s);
+	tamper(dir, DROP_CKPT, 10, 0);
+	expect_broken(dir, &k, 10, "checkpoint at record 10 missing");
+}
+
+static void
 test_empty_trail_is_intact(void)
 {
 	const char *dir = ut_tmpdir();
@@ -459,6 +507,8 @@ TEST_LIST = {
     {"removed checkpoints", test_removed_checkpoints},
     {"a change found at the next append stays in the trail",
      test_a_change_found_at_the_next_append_stays_in_the_trail},
+    {"a head of an earlier version is read",
+     test_a_head_of_an_earlier_version_is_read},
     {"empty trail is intact", test_empty_trail_is_intact},
     {NULL, NULL},
 };
