@@ -202,6 +202,16 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 		UG_OK ||
 	    !open)
 		return UG_OK;
+	/* Timers fire in batches stored at the end: a reassignment that took
+	 * effect earlier in this one (the clock passed its first day and this
+	 * step at once) has moved the alert already, to whom the notice
+	 * names and whose desk it may be. */
+	for (size_t i = c->nreroutes; i-- > 0;)
+		if (memcmp(c->reroutes[i].id, id, STORE_ALERT_ID_LEN) == 0) {
+			ug_strlcpy(owner, c->reroutes[i].recipient,
+				   sizeof owner);
+			break;
+		}
 	if (special_rule(rule)) {
 		/* Consent judged at this disclosure too: once it no longer
 		 * allows sharing, nothing about the alert travels further. */

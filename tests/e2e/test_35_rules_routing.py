@@ -405,6 +405,47 @@ def test_reassignment_moves_an_escalated_alert_not_its_notice(make_hub):
     hub.peek("cw-anna", 0)
 
 
+def test_notices_name_the_owner_of_the_day_the_clock_passed_both(make_hub):
+    """RULES.md section 8: later notices name the new owner, and an alert
+    whose owner is the desk escalates straight to the team lead. Also
+    when the day an assignment takes effect and the escalation step are
+    passed together (the hub clock moved over both, a hub that was
+    down): the move comes first, and the notice names where the alert
+    is then."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    gen = CprGen(3517)
+    moved, ended = gen.born("2001-10-10"), gen.born("2001-11-11")
+    hub.assign(moved, "cw-anna")
+    hub.assign(ended, "cw-anna", start="2026-01-01", end="2026-09-09")
+    hub.send(ev_dropout(moved, "2026-09-07"), ev_dropout(ended, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 2
+    # cw-anna's assignment of `ended` ends on 09-09: from 09-10 the alert
+    # is the desk's, so when its window passes (Thursday 09-10 10:00
+    # local) the team lead gets the notice, the desk none.
+    hub.advance("2026-09-10T08:00:00")
+    [mine] = hub.peek("cw-anna", 1)
+    steps = escalations(hub)
+    assert sorted(to for _, to in steps) == ["cw-lead", "duty-desk"], steps
+    [lead] = hub.peek("cw-lead", 1)
+    assert lead["title"] == "Overdue with duty-desk: Dropped out of " \
+        "eud-smed at college-x", lead
+    assert "addressed to duty-desk," in lead["explanation"], lead
+    desk = [a for a in hub.peek("desk-dora", 2) if a["rule"] == "escalation"]
+    assert [a["cpr"] for a in desk] == [moved], desk
+    # cw-bob takes `moved` over from 09-11; the clock passes that day and
+    # the team lead's step (Tuesday 09-15 10:00 local) at once.
+    hub.assign(moved, "cw-bob", start="2026-09-11")
+    hub.advance("2026-09-15T08:00:00")
+    [n] = [a for a in hub.peek("cw-lead", 2) if a["cpr"] == moved]
+    assert n["title"] == "Overdue with cw-bob: Dropped out of eud-smed " \
+        "at college-x", n
+    assert "addressed to cw-bob, due 2026-09-14," in n["explanation"], n
+    assert "it stays with cw-bob, who remains responsible" in \
+        n["explanation"], n
+    assert hub.peek("cw-bob", 1)[0]["alert_id"] == mine["alert_id"]
+
+
 def test_an_ended_assignment_brings_no_earlier_one_back(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     gen = CprGen(3512)
