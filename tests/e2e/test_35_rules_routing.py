@@ -185,6 +185,38 @@ def test_team_lead_named_after_the_desk_notice_gets_the_second(make_hub):
                                 (a["alert_id"], "cw-lead")]
 
 
+def test_of_two_team_leads_the_one_named_last_gets_the_notice(make_hub):
+    """RULES.md section 8: with two DeskMembership periods as team lead
+    in force on the day (a new lead named before the old period's end
+    was sent), the notice goes to the lead whose period began last; of
+    two that began the same day, to the lower id. Periods of another
+    desk, or ended the day before, name no lead."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    gone = ev_desk("cw-anna", "2026-09-02", team_lead=True)
+    gone.desk_membership.to = "2026-09-09"
+    hub.send(ev_desk("cw-lead", "2026-01-01", team_lead=True),
+             ev_desk("cw-bob", "2026-09-01", team_lead=True),
+             gone,
+             ev_desk("desk-dora", "2026-09-03", team_lead=True,
+                     desk="other-desk"))
+    gen = CprGen(3518)
+    first = gen.born("2001-12-12")
+    hub.send(ev_dropout(first, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance("2026-09-10T08:00:00")
+    assert [to for _, to in escalations(hub)] == ["cw-bob"]
+    # cw-bob's period again, now ended; cw-anna and cw-lead both named
+    # from 09-10: the lower id.
+    ended = ev_desk("cw-bob", "2026-09-01", team_lead=True)
+    ended.desk_membership.to = "2026-09-10"
+    hub.send(ended, ev_desk("cw-lead", "2026-09-10", team_lead=True),
+             ev_desk("cw-anna", "2026-09-10", team_lead=True))
+    second = gen.born("2002-12-12")
+    hub.send(ev_dropout(second, "2026-09-10"))
+    hub.advance("2026-09-15T08:00:00")
+    assert [to for _, to in escalations(hub)] == ["cw-bob", "cw-anna"]
+
+
 def test_a_caseworker_registered_under_the_desk_id_sees_each_alert_once(
         make_hub):
     """A shared desk login registered under the desk's own id (and
