@@ -89,15 +89,29 @@ effects_emit(apply_ctx *c, const draft *d, const uint8_t *person_key,
 	/* Acknowledgement windows count office hours (Danish time); the
 	 * notices of an escalation or a withdrawal have none of their own. */
 	int hours = h->rules.ack_hours[d->priority];
-	if (err == UG_OK && hours > 0 && !(d->rule & ~R_RULE_MASK) &&
-	    d->rule != R_WITHDRAWN)
-		err = effects_schedule(
-		    c,
-		    calendar_add_office_hours(&h->rules.cal, &h->rules.office,
-					      h->now, hours),
-		    d->seq, TIMER_ACK + d->priority * 20 + d->rule,
-		    person_key);
-	return err;
+	if (err != UG_OK || hours <= 0 || (d->rule & ~R_RULE_MASK) ||
+	    d->rule == R_WITHDRAWN)
+		return err;
+	/* A replay (a rebuilt derived state) raises again an alert the store
+	 * holds: its window ran from when it was raised, and the team lead's
+	 * step from when the desk's notice went out, not from this start. */
+	int64_t start = h->now;
+	hub_alert_summary s, notice;
+	if (hub__alert_summary(h, a->alert.id, &s) == UG_OK) {
+		if (!s.open)
+			return UG_OK;
+		start = s.raised_at;
+		uint8_t desk_id[STORE_ALERT_ID_LEN];
+		memcpy(desk_id, a->alert.id, sizeof desk_id);
+		desk_id[8] |= R_ESCALATED_DESK;
+		if (hub__alert_summary(h, desk_id, &notice) == UG_OK)
+			start = notice.raised_at;
+	}
+	return effects_schedule(
+	    c,
+	    calendar_add_office_hours(&h->rules.cal, &h->rules.office, start,
+				      hours),
+	    d->seq, TIMER_ACK + d->priority * 20 + d->rule, person_key);
 }
 
 ug_err

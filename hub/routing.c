@@ -163,6 +163,7 @@ read_summary(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	ug_strlcpy(o->title, a->title ? a->title : "", sizeof o->title);
 	ug_strlcpy(o->cpr, a->cpr ? a->cpr : "", sizeof o->cpr);
 	ug_strlcpy(o->due, a->due ? a->due : "", sizeof o->due);
+	o->raised_at = a->raised_at;
 	/* The combined rule's name for the signal (rule_signals.c). */
 	o->names_referral =
 	    a->explanation && strstr(a->explanation, "addiction referral (");
@@ -174,8 +175,10 @@ ug_err
 hub__alert_summary(hub *h, const uint8_t *id, hub_alert_summary *out)
 {
 	memset(out, 0, sizeof *out);
-	bool open;
-	return store_alert_get(h->store, id, read_summary, out, &open);
+	bool open = false;
+	ug_err err = store_alert_get(h->store, id, read_summary, out, &open);
+	out->open = open;
+	return err;
 }
 
 /* Health data (GDPR art. 9): outside the consent a notice says only that

@@ -13,6 +13,7 @@ Monday; 08:00 UTC is 10:00 in Copenhagen (summer time)."""
 import csv
 import json
 import re
+import shutil
 import subprocess
 
 from hubtest import (NO_ESCALATION, RULE_AGENCIES, RULE_CASEWORKERS, CprGen,
@@ -117,6 +118,40 @@ def test_a_friday_alert_reaches_the_desk_after_office_hours(make_hub):
     assert escalations(hub) == []
     hub.advance("2026-09-16T13:00:00")
     assert [to for _, to in escalations(hub)] == ["duty-desk"]
+
+
+def test_a_rebuilt_derived_state_keeps_the_acknowledgement_window(make_hub):
+    """OPERATIONS.md: derived/ deleted, hubd replays the whole log and
+    the alerts it raises again are the ones stored. Their windows still
+    count from when they were raised (RULES.md section 8), not from the
+    replay: the HIGH alert of Monday 10:00 escalates on Thursday 10:00,
+    not three office days after the start."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(3519).born("2001-03-13")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.set_clock("2026-09-09T08:00:00")
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY")
+    hub.advance("2026-09-10T07:59:59")
+    assert escalations(hub) == []
+    hub.advance("2026-09-10T08:00:00")
+    assert [to for _, to in escalations(hub)] == ["duty-desk"]
+    assert hub.stats()["alerts"] == 2
+    # Rebuilt again: the team lead's step still counts from the desk's
+    # notice, Tuesday 09-15 10:00 local.
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY", count=2)
+    hub.advance("2026-09-15T07:59:59")
+    assert [to for _, to in escalations(hub)] == ["duty-desk"]
+    hub.advance("2026-09-15T08:00:00")
+    assert [to for _, to in escalations(hub)] == ["duty-desk", "cw-lead"]
 
 
 def test_team_lead_from_desk_membership(make_hub):
