@@ -14,6 +14,7 @@ import csv
 import json
 import re
 import shutil
+import signal
 import subprocess
 
 from hubtest import (NO_ESCALATION, RULE_AGENCIES, RULE_CASEWORKERS, CprGen,
@@ -272,6 +273,30 @@ def test_a_caseworker_registered_under_the_desk_id_sees_each_alert_once(
     assert p.stdout.splitlines()[-1] == "1 open alerts", p.stdout
     [a] = hub.peek("duty-desk", 1)
     assert a["recipient"] == "duty-desk"
+
+
+def test_alerts_left_at_a_former_desk_are_for_its_own_id(make_hub):
+    """RULES.md section 10: a reload naming another routing.desk sends
+    new desk alerts there; those queued for the former desk stay
+    addressed to its id. The desk's members now serve the new desk and
+    no longer see them: a caseworker registered under the former desk's
+    id does."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    before, after = CprGen(3520).take(2)
+    hub.cprs.update([before, after])
+    hub.send(ev_dropout_risk(before, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.write_rules(dict(NO_ESCALATION, **{"routing.desk": "new-desk"}))
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded")
+    hub.send(ev_dropout_risk(after, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 2
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["cpr"], a["recipient"]) == (after, "new-desk")
+    hub.keygen("duty-desk")
+    hub.register_caseworker("duty-desk")
+    [a] = hub.peek("duty-desk", 1)
+    assert (a["cpr"], a["recipient"]) == (before, "duty-desk")
 
 
 def test_desk_without_team_lead_keeps_the_alert(make_hub):
