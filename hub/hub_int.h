@@ -306,15 +306,16 @@ void hub__delivery_answer(hub *h, const void *routing, size_t routing_len,
 			  uint32_t request_id, int code, const char *reason);
 
 /* routing.c: what an alert says of itself (its body, unsealed): the young
- * person, the title and due date, when it was raised, and whether it names an
- * addiction referral (a combined alert to the contact person); *found false
- * for an unknown alert. */
+ * person, the title and due date, whether it names an addiction referral
+ * (a combined alert to the contact person), when it was raised and
+ * whether it is still open; UG_ENOTFOUND for an unknown alert. */
 typedef struct {
 	char cpr[12];
 	char title[160];
 	char due[11];
 	bool names_referral;
-	int64_t raised_at;
+	bool open;
+	int64_t raised_at; /* ms */
 } hub_alert_summary;
 ug_err hub__alert_summary(hub *h, const uint8_t *id, hub_alert_summary *out);
 

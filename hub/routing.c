@@ -175,8 +175,10 @@ ug_err
 hub__alert_summary(hub *h, const uint8_t *id, hub_alert_summary *out)
 {
 	memset(out, 0, sizeof *out);
-	bool open;
-	return store_alert_get(h->store, id, read_summary, out, &open);
+	bool open = false;
+	ug_err err = store_alert_get(h->store, id, read_summary, out, &open);
+	out->open = open;
+	return err;
 }
 
 /* Health data (GDPR art. 9): outside the consent a notice says only that
@@ -203,6 +205,16 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 		UG_OK ||
 	    !open)
 		return UG_OK;
+	/* Timers fire in batches stored at the end: a reassignment that took
+	 * effect earlier in this one (the clock passed its first day and this
+	 * step at once) has moved the alert already, to whom the notice
+	 * names and whose desk it may be. */
+	for (size_t i = c->nreroutes; i-- > 0;)
+		if (memcmp(c->reroutes[i].id, id, STORE_ALERT_ID_LEN) == 0) {
+			ug_strlcpy(owner, c->reroutes[i].recipient,
+				   sizeof owner);
+			break;
+		}
 	if (special_rule(rule)) {
 		/* Consent judged at this disclosure too: once it no longer
 		 * allows sharing, nothing about the alert travels further. */

@@ -343,7 +343,8 @@ ug_err store_derived_desk_put(store_dtxn *t, const char *desk,
 /* Is caseworker on desk on `today`; lead (may be NULL) says team lead. */
 bool store_desk_member(store *s, const char *desk, const char *caseworker,
 		       int32_t today, bool *lead);
-/* The desk's team lead on `today`, or UG_ENOTFOUND. */
+/* The desk's team lead on `today` (of several, the one whose period began
+ * last, then the lower id), or UG_ENOTFOUND. */
 ug_err store_desk_lead(store *s, const char *desk, int32_t today,
 		       char lead[STORE_ID_MAX]);
 

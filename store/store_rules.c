@@ -326,7 +326,8 @@ store_derived_desk_put(store_dtxn *t, const char *desk, const char *caseworker,
  * counts as no membership. */
 static bool
 member_on(store *s, const char *desk, const MDB_val *key, const MDB_val *val,
-	  int32_t today, bool *lead, char caseworker[STORE_ID_MAX])
+	  int32_t today, bool *lead, int32_t *first,
+	  char caseworker[STORE_ID_MAX])
 {
 	uint8_t v[DESK_PLAIN];
 	if (key->mv_size != DESK_KEY_LEN ||
@@ -349,6 +350,7 @@ member_on(store *s, const char *desk, const MDB_val *key, const MDB_val *val,
 	}
 	if (lead)
 		*lead = v[8] != 0;
+	*first = from;
 	return today >= from && (to == 0 || today <= to);
 }
 
@@ -356,7 +358,9 @@ member_on(store *s, const char *desk, const MDB_val *key, const MDB_val *val,
  * returns true; true if one did. */
 static bool
 desk_each(store *s, const char *desk, int32_t today,
-	  bool (*fn)(void *ctx, const char *caseworker, bool lead), void *ctx)
+	  bool (*fn)(void *ctx, const char *caseworker, bool lead,
+		     int32_t from),
+	  void *ctx)
 {
 	MDB_txn *txn = NULL;
 	if (store__begin_read(s->derived_env, &txn) != 0)
@@ -372,9 +376,11 @@ desk_each(store *s, const char *desk, int32_t today,
 	while (!done && rc == 0 && key.mv_size == DESK_KEY_LEN &&
 	       memcmp(key.mv_data, prefix, sizeof prefix) == 0) {
 		bool lead = false;
+		int32_t from = 0;
 		char named[STORE_ID_MAX];
-		done = member_on(s, desk, &key, &val, today, &lead, named) &&
-		       fn(ctx, named, lead);
+		done = member_on(s, desk, &key, &val, today, &lead, &from,
+				 named) &&
+		       fn(ctx, named, lead, from);
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
@@ -388,8 +394,9 @@ typedef struct {
 } member_find;
 
 static bool
-is_member(void *ctx, const char *caseworker, bool lead)
+is_member(void *ctx, const char *caseworker, bool lead, int32_t from)
 {
+	(void)from;
 	member_find *f = ctx;
 	if (strcmp(caseworker, f->caseworker) != 0)
 		return false;
@@ -399,12 +406,26 @@ is_member(void *ctx, const char *caseworker, bool lead)
 	return !f->want_lead || f->lead;
 }
 
+typedef struct {
+	char caseworker[STORE_ID_MAX];
+	int32_t from;
+} lead_find;
+
+/* Records come in keyed-hash order, which says nothing. Of two leads in
+ * force, the one whose period began last was named last (a new lead sent
+ * before the old period's end): that one, then the lower id, so the same
+ * facts always name the same lead. */
 static bool
-is_lead(void *ctx, const char *caseworker, bool lead)
+is_lead(void *ctx, const char *caseworker, bool lead, int32_t from)
 {
-	if (lead)
-		memcpy(ctx, caseworker, strlen(caseworker) + 1);
-	return lead;
+	lead_find *f = ctx;
+	if (lead &&
+	    (!f->caseworker[0] || from > f->from ||
+	     (from == f->from && strcmp(caseworker, f->caseworker) < 0))) {
+		ug_strlcpy(f->caseworker, caseworker, sizeof f->caseworker);
+		f->from = from;
+	}
+	return false;
 }
 
 bool
@@ -426,7 +447,12 @@ store_desk_lead(store *s, const char *desk, int32_t today,
 {
 	if (strlen(desk) >= STORE_ID_MAX)
 		return UG_EINVAL;
-	return desk_each(s, desk, today, is_lead, lead) ? UG_OK : UG_ENOTFOUND;
+	lead_find f = {.caseworker = ""};
+	desk_each(s, desk, today, is_lead, &f);
+	if (!f.caseworker[0])
+		return UG_ENOTFOUND;
+	memcpy(lead, f.caseworker, STORE_ID_MAX);
+	return UG_OK;
 }
 
 ug_err

@@ -13,6 +13,8 @@ Monday; 08:00 UTC is 10:00 in Copenhagen (summer time)."""
 import csv
 import json
 import re
+import shutil
+import signal
 import subprocess
 
 from hubtest import (NO_ESCALATION, RULE_AGENCIES, RULE_CASEWORKERS, CprGen,
@@ -119,6 +121,40 @@ def test_a_friday_alert_reaches_the_desk_after_office_hours(make_hub):
     assert [to for _, to in escalations(hub)] == ["duty-desk"]
 
 
+def test_a_rebuilt_derived_state_keeps_the_acknowledgement_window(make_hub):
+    """OPERATIONS.md: derived/ deleted, hubd replays the whole log and
+    the alerts it raises again are the ones stored. Their windows still
+    count from when they were raised (RULES.md section 8), not from the
+    replay: the HIGH alert of Monday 10:00 escalates on Thursday 10:00,
+    not three office days after the start."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    adult = CprGen(3519).born("2001-03-13")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.set_clock("2026-09-09T08:00:00")
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY")
+    hub.advance("2026-09-10T07:59:59")
+    assert escalations(hub) == []
+    hub.advance("2026-09-10T08:00:00")
+    assert [to for _, to in escalations(hub)] == ["duty-desk"]
+    assert hub.stats()["alerts"] == 2
+    # Rebuilt again: the team lead's step still counts from the desk's
+    # notice, Tuesday 09-15 10:00 local.
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY", count=2)
+    hub.advance("2026-09-15T07:59:59")
+    assert [to for _, to in escalations(hub)] == ["duty-desk"]
+    hub.advance("2026-09-15T08:00:00")
+    assert [to for _, to in escalations(hub)] == ["duty-desk", "cw-lead"]
+
+
 def test_team_lead_from_desk_membership(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
     adult = CprGen(3502).born("2002-02-02")
@@ -185,6 +221,38 @@ def test_team_lead_named_after_the_desk_notice_gets_the_second(make_hub):
                                 (a["alert_id"], "cw-lead")]
 
 
+def test_of_two_team_leads_the_one_named_last_gets_the_notice(make_hub):
+    """RULES.md section 8: with two DeskMembership periods as team lead
+    in force on the day (a new lead named before the old period's end
+    was sent), the notice goes to the lead whose period began last; of
+    two that began the same day, to the lower id. Periods of another
+    desk, or ended the day before, name no lead."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    gone = ev_desk("cw-anna", "2026-09-02", team_lead=True)
+    gone.desk_membership.to = "2026-09-09"
+    hub.send(ev_desk("cw-lead", "2026-01-01", team_lead=True),
+             ev_desk("cw-bob", "2026-09-01", team_lead=True),
+             gone,
+             ev_desk("desk-dora", "2026-09-03", team_lead=True,
+                     desk="other-desk"))
+    gen = CprGen(3518)
+    first = gen.born("2001-12-12")
+    hub.send(ev_dropout(first, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance("2026-09-10T08:00:00")
+    assert [to for _, to in escalations(hub)] == ["cw-bob"]
+    # cw-bob's period again, now ended; cw-anna and cw-lead both named
+    # from 09-10: the lower id.
+    ended = ev_desk("cw-bob", "2026-09-01", team_lead=True)
+    ended.desk_membership.to = "2026-09-10"
+    hub.send(ended, ev_desk("cw-lead", "2026-09-10", team_lead=True),
+             ev_desk("cw-anna", "2026-09-10", team_lead=True))
+    second = gen.born("2002-12-12")
+    hub.send(ev_dropout(second, "2026-09-10"))
+    hub.advance("2026-09-15T08:00:00")
+    assert [to for _, to in escalations(hub)] == ["cw-bob", "cw-anna"]
+
+
 def test_a_caseworker_registered_under_the_desk_id_sees_each_alert_once(
         make_hub):
     """A shared desk login registered under the desk's own id (and
@@ -205,6 +273,30 @@ def test_a_caseworker_registered_under_the_desk_id_sees_each_alert_once(
     assert p.stdout.splitlines()[-1] == "1 open alerts", p.stdout
     [a] = hub.peek("duty-desk", 1)
     assert a["recipient"] == "duty-desk"
+
+
+def test_alerts_left_at_a_former_desk_are_for_its_own_id(make_hub):
+    """RULES.md section 10: a reload naming another routing.desk sends
+    new desk alerts there; those queued for the former desk stay
+    addressed to its id. The desk's members now serve the new desk and
+    no longer see them: a caseworker registered under the former desk's
+    id does."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    before, after = CprGen(3520).take(2)
+    hub.cprs.update([before, after])
+    hub.send(ev_dropout_risk(before, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.write_rules(dict(NO_ESCALATION, **{"routing.desk": "new-desk"}))
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded")
+    hub.send(ev_dropout_risk(after, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 2
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["cpr"], a["recipient"]) == (after, "new-desk")
+    hub.keygen("duty-desk")
+    hub.register_caseworker("duty-desk")
+    [a] = hub.peek("duty-desk", 1)
+    assert (a["cpr"], a["recipient"]) == (before, "duty-desk")
 
 
 def test_desk_without_team_lead_keeps_the_alert(make_hub):
@@ -403,6 +495,47 @@ def test_reassignment_moves_an_escalated_alert_not_its_notice(make_hub):
     assert hub.peek("cw-bob", 1)[0]["rule"] == "dropout"
     assert hub.peek("desk-dora", 1)[0]["rule"] == "escalation"
     hub.peek("cw-anna", 0)
+
+
+def test_notices_name_the_owner_of_the_day_the_clock_passed_both(make_hub):
+    """RULES.md section 8: later notices name the new owner, and an alert
+    whose owner is the desk escalates straight to the team lead. Also
+    when the day an assignment takes effect and the escalation step are
+    passed together (the hub clock moved over both, a hub that was
+    down): the move comes first, and the notice names where the alert
+    is then."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True)
+    gen = CprGen(3517)
+    moved, ended = gen.born("2001-10-10"), gen.born("2001-11-11")
+    hub.assign(moved, "cw-anna")
+    hub.assign(ended, "cw-anna", start="2026-01-01", end="2026-09-09")
+    hub.send(ev_dropout(moved, "2026-09-07"), ev_dropout(ended, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 2
+    # cw-anna's assignment of `ended` ends on 09-09: from 09-10 the alert
+    # is the desk's, so when its window passes (Thursday 09-10 10:00
+    # local) the team lead gets the notice, the desk none.
+    hub.advance("2026-09-10T08:00:00")
+    [mine] = hub.peek("cw-anna", 1)
+    steps = escalations(hub)
+    assert sorted(to for _, to in steps) == ["cw-lead", "duty-desk"], steps
+    [lead] = hub.peek("cw-lead", 1)
+    assert lead["title"] == "Overdue with duty-desk: Dropped out of " \
+        "eud-smed at college-x", lead
+    assert "addressed to duty-desk," in lead["explanation"], lead
+    desk = [a for a in hub.peek("desk-dora", 2) if a["rule"] == "escalation"]
+    assert [a["cpr"] for a in desk] == [moved], desk
+    # cw-bob takes `moved` over from 09-11; the clock passes that day and
+    # the team lead's step (Tuesday 09-15 10:00 local) at once.
+    hub.assign(moved, "cw-bob", start="2026-09-11")
+    hub.advance("2026-09-15T08:00:00")
+    [n] = [a for a in hub.peek("cw-lead", 2) if a["cpr"] == moved]
+    assert n["title"] == "Overdue with cw-bob: Dropped out of eud-smed " \
+        "at college-x", n
+    assert "addressed to cw-bob, due 2026-09-14," in n["explanation"], n
+    assert "it stays with cw-bob, who remains responsible" in \
+        n["explanation"], n
+    assert hub.peek("cw-bob", 1)[0]["alert_id"] == mine["alert_id"]
 
 
 def test_an_ended_assignment_brings_no_earlier_one_back(make_hub):
