@@ -281,6 +281,14 @@ store_alerts_ack(store *s, const char *recipient,
 		 const uint8_t (*ids)[STORE_ALERT_ID_LEN], size_t n,
 		 bool *found)
 {
+	return store_alerts_ack_audited(s, recipient, ids, n, found, NULL);
+}
+
+ug_err
+store_alerts_ack_audited(store *s, const char *recipient,
+			 const uint8_t (*ids)[STORE_ALERT_ID_LEN], size_t n,
+			 bool *found, const store_audit_entry *audit)
+{
 	if (strlen(recipient) >= STORE_ID_MAX)
 		return UG_EINVAL;
 	MDB_txn *txn = NULL;
@@ -313,11 +321,21 @@ store_alerts_ack(store *s, const char *recipient,
 			err =
 			    store__alert_write_head(s, txn, ids[i], &h, &val);
 	}
+	/* Each acknowledgement's record in the same commit: a full map
+	 * refuses both, and no crash keeps the one without the other. */
+	store__audit_pending signed_at = {0};
+	for (size_t i = 0; audit && err == UG_OK && i < n; i++)
+		if (found[i])
+			err = store__map_err(
+			    store__audit_in(s, txn, &audit[i], 1, &signed_at),
+			    "audit ack");
 	if (err != UG_OK) {
 		mdb_txn_abort(txn);
+		store__audit_done(&signed_at, false);
 		return err;
 	}
 	err = store__map_err(mdb_txn_commit(txn), "commit ack");
+	store__audit_done(&signed_at, err == UG_OK);
 	if (err == UG_OK)
 		store__unqueued(s);
 	return err;
