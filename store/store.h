@@ -103,6 +103,13 @@ typedef struct {
  */
 ug_err store_append(store *s, store_event *events, size_t n)
     __attribute__((warn_unused_result));
+/* The same, with the n audit records chained in the log's transaction
+ * (whatever each event's status): the events are stored with their
+ * records or, on any failure (a full map), nothing is. */
+typedef struct store_audit_entry store_audit_entry;
+ug_err store_append_audited(store *s, store_event *events, size_t n,
+			    const store_audit_entry *audit, size_t naudit)
+    __attribute__((warn_unused_result));
 
 /* Who stored an event id (the agency) under which sequence, without
  * writing anything; UG_ENOTFOUND if the id was never stored. */
@@ -236,7 +243,6 @@ ug_err store_alerts_ack(store *s, const char *recipient,
 /* The same, with audit[i] (store_audit_entry, below) chained in the same
  * transaction for each id found: the acknowledgement is stored with its
  * record or, on any failure (a full map), neither is. */
-typedef struct store_audit_entry store_audit_entry;
 ug_err store_alerts_ack_audited(store *s, const char *recipient,
 				const uint8_t (*ids)[STORE_ALERT_ID_LEN],
 				size_t n, bool *found,

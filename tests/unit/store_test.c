@@ -2552,6 +2552,42 @@ test_purge_with_its_records(void)
 	store_close(&s);
 }
 
+/* An event the hub records itself (a caseworker's action) is stored with
+ * its audit record or not at all. */
+static void
+test_append_with_its_record(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 1);
+	fill_log_with_audit(s);
+	uint64_t before = 0, after = 0, last = 0;
+	CHECK_OK(store_audit_count(s, &before));
+	static char detail[STORE_AUDIT_DETAIL_MAX];
+	memset(detail, 'a', sizeof detail - 1);
+	tevent ev;
+	make_event(&ev, 1, "hub", CPR_A);
+	store_audit_entry e = {T0,   "cw-anna", NULL,  "action",
+			       "ok", ev.person, detail};
+	CHECK_ERR(store_append_audited(s, &ev.ev, 1, &e, 1), UG_EFULL);
+	CHECK_OK(store_log_last(s, &last));
+	CHECK_EQ_INT(last, 0);
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before);
+	store_close(&s);
+
+	s = open_store(dir, storage_key, 8);
+	CHECK_OK(store_append_audited(s, &ev.ev, 1, &e, 1));
+	CHECK_EQ_INT(ev.ev.status, STORE_NEW);
+	CHECK_OK(store_log_last(s, &last));
+	CHECK_EQ_INT(last, 1);
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before + 1);
+	char action[STORE_AUDIT_ACTION_MAX] = "";
+	CHECK_OK(store_audit_scan(s, after, last_action, action));
+	CHECK_EQ_STR(action, "action");
+	store_close(&s);
+}
+
 TEST_LIST = {
     {"append duplicates conflicts", test_append_duplicates_conflicts},
     {"append failure stores nothing", test_append_failure_stores_nothing},
@@ -2595,5 +2631,6 @@ TEST_LIST = {
     {"tail deleted twice", test_tail_deleted_twice},
     {"ack with its record", test_ack_with_its_record},
     {"purge with its records", test_purge_with_its_records},
+    {"append with its record", test_append_with_its_record},
     {NULL, NULL},
 };
