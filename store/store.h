@@ -234,6 +234,11 @@ typedef struct {
  * as it is (replays are idempotent). */
 ug_err store_alerts_put(store *s, store_alert *alerts, size_t n)
     __attribute__((warn_unused_result));
+/* The same, with audit[i] chained in the same transaction for each alert
+ * created whose audit[i].action is set. */
+ug_err store_alerts_put_audited(store *s, store_alert *alerts, size_t n,
+				const store_audit_entry *audit)
+    __attribute__((warn_unused_result));
 
 /* Mark alerts acknowledged in one synchronous transaction. For each id not
  * open for `recipient` the matching found[i] is false. */

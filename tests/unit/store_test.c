@@ -2588,6 +2588,43 @@ test_append_with_its_record(void)
 	store_close(&s);
 }
 
+/* An alert the hub makes (an escalation notice) is stored with its
+ * record or not at all; a replay that creates nothing records nothing. */
+static void
+test_alert_put_with_its_record(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 1);
+	fill_log_with_audit(s);
+	uint64_t before = 0, after = 0;
+	CHECK_OK(store_audit_count(s, &before));
+	static char detail[STORE_AUDIT_DETAIL_MAX];
+	memset(detail, 'e', sizeof detail - 1);
+	store_audit_entry e = {T0,   "hub", NULL,  "escalate",
+			       NULL, NULL,  detail};
+	store_alert al = {
+	    .recipient = "desk", .body = (const uint8_t *)"n", .body_len = 1};
+	uint8_t id[STORE_ALERT_ID_LEN] = {0, 0, 0, 0, 0, 0, 0, 9, 0x44};
+	memcpy(al.id, id, sizeof id);
+	CHECK_ERR(store_alerts_put_audited(s, &al, 1, &e), UG_EFULL);
+	CHECK(!store_alert_queued(s, "desk", id));
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before);
+	store_close(&s);
+
+	s = open_store(dir, storage_key, 8);
+	CHECK_OK(store_alerts_put_audited(s, &al, 1, &e));
+	CHECK_EQ_INT(al.created, true);
+	CHECK(store_alert_queued(s, "desk", id));
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before + 1);
+	CHECK_OK(store_alerts_put_audited(s, &al, 1, &e));
+	CHECK_EQ_INT(al.created, false);
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before + 1);
+	store_close(&s);
+}
+
 TEST_LIST = {
     {"append duplicates conflicts", test_append_duplicates_conflicts},
     {"append failure stores nothing", test_append_failure_stores_nothing},
@@ -2632,5 +2669,6 @@ TEST_LIST = {
     {"ack with its record", test_ack_with_its_record},
     {"purge with its records", test_purge_with_its_records},
     {"append with its record", test_append_with_its_record},
+    {"alert put with its record", test_alert_put_with_its_record},
     {NULL, NULL},
 };
