@@ -1283,12 +1283,12 @@ store__log_last_in(store *s, MDB_txn *txn, uint64_t *last)
 ug_err
 store_append(store *s, store_event *events, size_t n)
 {
-	return store_append_audited(s, events, n, NULL, 0);
+	return store_append_audited(s, events, n, NULL, NULL);
 }
 
 ug_err
 store_append_audited(store *s, store_event *events, size_t n,
-		     const store_audit_entry *audit, size_t naudit)
+		     store_append_audit_fn fn, void *ctx)
 {
 	MDB_env *envs[] = {s->ids_env, s->log_env};
 	MDB_txn *txns[2];
@@ -1312,6 +1312,10 @@ store_append_audited(store *s, store_event *events, size_t n,
 	/* The records of what was stored commit with it: no crash or full
 	 * map keeps the one without the other. */
 	store__audit_pending signed_at = {0};
+	const store_audit_entry *audit = NULL;
+	size_t naudit = 0;
+	if (err == UG_OK && fn)
+		err = fn(ctx, events, n, &audit, &naudit);
 	if (err == UG_OK)
 		err = store__map_err(
 		    store__audit_in(s, txn, audit, naudit, &signed_at),

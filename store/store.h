@@ -103,12 +103,19 @@ typedef struct {
  */
 ug_err store_append(store *s, store_event *events, size_t n)
     __attribute__((warn_unused_result));
-/* The same, with the n audit records chained in the log's transaction
- * (whatever each event's status): the events are stored with their
- * records or, on any failure (a full map), nothing is. */
+/* The audit records of an append, built once each event's status is
+ * known (inside its transaction: fn must not call the store) into *e, n
+ * of them, valid until store_append_audited returns. An error from fn
+ * takes the append back. */
 typedef struct store_audit_entry store_audit_entry;
+typedef ug_err (*store_append_audit_fn)(void *ctx, const store_event *events,
+					size_t n, const store_audit_entry **e,
+					size_t *ne);
+/* store_append with the records fn builds chained in the log's
+ * transaction: the events are stored with their records or, on any
+ * failure (a full map), nothing is. */
 ug_err store_append_audited(store *s, store_event *events, size_t n,
-			    const store_audit_entry *audit, size_t naudit)
+			    store_append_audit_fn fn, void *ctx)
     __attribute__((warn_unused_result));
 
 /* Who stored an event id (the agency) under which sequence, without

@@ -2552,8 +2552,23 @@ test_purge_with_its_records(void)
 	store_close(&s);
 }
 
-/* An event the hub records itself (a caseworker's action) is stored with
- * its audit record or not at all. */
+/* An append's record, "ok" for a new event, "already-known" for one sent
+ * again. */
+static ug_err
+append_record(void *ctx, const store_event *events, size_t n,
+	      const store_audit_entry **e, size_t *ne)
+{
+	store_audit_entry *one = ctx;
+	CHECK_EQ_INT(n, 1);
+	one->result = events[0].status == STORE_NEW ? "ok" : "already-known";
+	*e = one;
+	*ne = 1;
+	return UG_OK;
+}
+
+/* An event the hub records itself (a caseworker's action, an assignment)
+ * is stored with its audit record or not at all; the record can say
+ * what the append found. */
 static void
 test_append_with_its_record(void)
 {
@@ -2568,7 +2583,8 @@ test_append_with_its_record(void)
 	make_event(&ev, 1, "hub", CPR_A);
 	store_audit_entry e = {T0,   "cw-anna", NULL,  "action",
 			       "ok", ev.person, detail};
-	CHECK_ERR(store_append_audited(s, &ev.ev, 1, &e, 1), UG_EFULL);
+	CHECK_ERR(store_append_audited(s, &ev.ev, 1, append_record, &e),
+		  UG_EFULL);
 	CHECK_OK(store_log_last(s, &last));
 	CHECK_EQ_INT(last, 0);
 	CHECK_OK(store_audit_count(s, &after));
@@ -2576,7 +2592,7 @@ test_append_with_its_record(void)
 	store_close(&s);
 
 	s = open_store(dir, storage_key, 8);
-	CHECK_OK(store_append_audited(s, &ev.ev, 1, &e, 1));
+	CHECK_OK(store_append_audited(s, &ev.ev, 1, append_record, &e));
 	CHECK_EQ_INT(ev.ev.status, STORE_NEW);
 	CHECK_OK(store_log_last(s, &last));
 	CHECK_EQ_INT(last, 1);
@@ -2585,6 +2601,11 @@ test_append_with_its_record(void)
 	char action[STORE_AUDIT_ACTION_MAX] = "";
 	CHECK_OK(store_audit_scan(s, after, last_action, action));
 	CHECK_EQ_STR(action, "action");
+	CHECK_OK(store_append_audited(s, &ev.ev, 1, append_record, &e));
+	CHECK_EQ_INT(ev.ev.status, STORE_DUPLICATE);
+	CHECK_EQ_STR(e.result, "already-known");
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before + 2);
 	store_close(&s);
 }
 
