@@ -141,6 +141,18 @@ audit_action(hub *h, const char *caseworker, const char *action,
 			result, caseworker);
 }
 
+/* The action's record, the same whether it is new or sent again. */
+static ug_err
+one_record(void *ctx, const store_event *events, size_t n,
+	   const store_audit_entry **e, size_t *ne)
+{
+	(void)events;
+	(void)n;
+	*e = ctx;
+	*ne = 1;
+	return UG_OK;
+}
+
 void
 hub__action(hub *h, const void *routing, size_t routing_len,
 	    const char *caseworker, const wire_action *a, const uint8_t *raw,
@@ -293,7 +305,16 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 	    .body = body,
 	    .body_len = len,
 	};
-	err = store_append(h->store, &ev, 1);
+	/* Stored with its record, in one transaction: every recorded
+	 * action is in the trail, and one the store cannot take with its
+	 * record is not recorded at all (answered retryable). */
+	char detail[64];
+	snprintf(detail, sizeof detail, "%s %s", hexid, kind_names[a->kind]);
+	char key[UG_Z85_KEY_LEN + 1];
+	store_audit_entry e;
+	hub__caseworker_audit_entry(h, &e, key, caseworker, "action", "ok",
+				    person_key, detail);
+	err = store_append_audited(h->store, &ev, 1, one_record, &e);
 	if (err != UG_OK) {
 		/* Not audited: the trail lives in the store that just
 		 * refused a write. */
@@ -309,9 +330,6 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 		    "again later");
 		return;
 	}
-	char detail[64];
-	snprintf(detail, sizeof detail, "%s %s", hexid, kind_names[a->kind]);
-	audit_action(h, caseworker, "action", "ok", person_key, detail);
 	log_info("HUB-ACTION", "%s recorded %s for alert %s (seq %llu%s)",
 		 caseworker, kind_names[a->kind], hexid,
 		 (unsigned long long)ev.seq,

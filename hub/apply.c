@@ -739,13 +739,18 @@ close_withdrawn(hub *h, withdrawal *w)
 	    !open)
 		return UG_OK;
 	bool found = false;
-	ug_err err = store_alerts_ack(
+	char hexid[2 * STORE_ALERT_ID_LEN + 1];
+	ug_hex(w->id, STORE_ALERT_ID_LEN, hexid);
+	/* Closed with its record, in one transaction. */
+	store_audit_entry e = {h->now, "hub",
+			       NULL,   "withdraw",
+			       NULL,   w->has_person ? w->person_key : NULL,
+			       hexid};
+	ug_err err = store_alerts_ack_audited(
 	    h->store, recipient, (const uint8_t(*)[STORE_ALERT_ID_LEN])w->id,
-	    1, &found);
+	    1, &found, &e);
 	if (err == UG_OK && found) {
 		hub__close_notices(h, w->id, w->notices, &w->nnotices);
-		char hexid[2 * STORE_ALERT_ID_LEN + 1];
-		ug_hex(w->id, STORE_ALERT_ID_LEN, hexid);
 		log_info("HUB-WITHDRAW",
 			 "alert %s withdrawn after a correction", hexid);
 		w->closed = true;
@@ -761,16 +766,37 @@ store_effects(apply_ctx *c)
 	ug_err err = UG_OK;
 	if (c->nalerts) {
 		store_alert *batch = malloc(c->nalerts * sizeof *batch);
-		if (!batch)
+		/* An escalation notice is stored with its `escalate` record:
+		 * the trail shows every one the hub made. */
+		store_audit_entry *audit = calloc(c->nalerts, sizeof *audit);
+		char(*hexid)[2 * STORE_ALERT_ID_LEN + 1] =
+		    calloc(c->nalerts, sizeof *hexid);
+		if (!batch || !audit || !hexid) {
+			free(batch);
+			free(audit);
+			free(hexid);
 			return UG_ENOMEM;
-		for (size_t i = 0; i < c->nalerts; i++) {
-			batch[i] = c->alerts[i].alert;
-			batch[i].recipient = c->alerts[i].recipient;
 		}
-		err = store_alerts_put(h->store, batch, c->nalerts);
+		for (size_t i = 0; i < c->nalerts; i++) {
+			new_alert *a = &c->alerts[i];
+			batch[i] = a->alert;
+			batch[i].recipient = a->recipient;
+			if (!a->escalation)
+				continue;
+			ug_hex(a->alert.id, STORE_ALERT_ID_LEN, hexid[i]);
+			audit[i] = (store_audit_entry){
+			    h->now,  "hub",
+			    NULL,    "escalate",
+			    NULL,    a->has_person ? a->person_key : NULL,
+			    hexid[i]};
+		}
+		err = store_alerts_put_audited(h->store, batch, c->nalerts,
+					       audit);
 		for (size_t i = 0; err == UG_OK && i < c->nalerts; i++)
 			c->alerts[i].alert.created = batch[i].created;
 		free(batch);
+		free(audit);
+		free(hexid);
 	}
 	for (size_t i = 0; err == UG_OK && i < c->nwithdrawals; i++)
 		err = close_withdrawn(h, &c->withdrawals[i]);
@@ -804,13 +830,8 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 		char hexid[2 * STORE_ALERT_ID_LEN + 1];
 		ug_hex(e->id, STORE_ALERT_ID_LEN, hexid);
 		if (e->kind == HUB_NEWS_WITHDRAWN) {
-			if (store_audit_append(
-				h->store, h->now, "hub", "withdraw",
-				e->has_person ? e->person_key : NULL,
-				hexid) != UG_OK)
-				log_err("HUB-AUDIT",
-					"withdrawal of %s not audited", hexid);
-			/* Not every withdrawal raises a notice that would
+			/* Recorded with the withdrawal (close_withdrawn).
+			 * Not every withdrawal raises a notice that would
 			 * tell the recipient's open pages. */
 			if (e->recipient[0])
 				hub__notify_listed(h, e->recipient);
@@ -828,14 +849,7 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 				   "alert %s not acknowledged in "
 				   "time; notice %s to %s",
 				   owned, hexid, e->recipient);
-			if (store_audit_append(
-				h->store, h->now, "hub", "escalate",
-				e->has_person ? e->person_key : NULL,
-				hexid) != UG_OK)
-				log_err("HUB-AUDIT",
-					"escalation of %s not "
-					"audited",
-					hexid);
+			/* Recorded with the notice (store_effects). */
 		} else if (e->kind == HUB_NEWS_ALERT) {
 			h->alerts_raised++;
 			log_info("HUB-ALERT", "alert %s (%s) raised for %s",
@@ -872,8 +886,8 @@ add_news(hub_news *news, size_t *n, const uint8_t *id, const char *recipient,
 		memcpy(e->person_key, person_key, UG_PERSON_KEY_LEN);
 }
 
-/* Withdrawals first: each was audited before the alerts of its apply were
- * logged when one thread did both. */
+/* Withdrawals first, as they were logged when one thread did both (their
+ * records are written with them, in store_effects). */
 static void
 announce(apply_ctx *c)
 {

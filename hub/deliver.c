@@ -555,8 +555,11 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
 		pump(h, s);
 }
 
-/* Record an acknowledgement durably and audit it; *found is false when
- * the alert was not open for the caseworker (or their desk). */
+/* Record an acknowledgement durably with its audit record, in one
+ * transaction: the trail promises every acknowledgement, so one whose
+ * record cannot be written is not stored either (it is kept and retried
+ * like any the store refused). *found is false when the alert was not
+ * open for the caseworker (or their desk). */
 static ug_err
 store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 	  bool *found)
@@ -564,11 +567,27 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 	const uint8_t(*ids)[STORE_ALERT_ID_LEN] =
 	    (const uint8_t(*)[STORE_ALERT_ID_LEN])id;
 	*found = false;
+	char hexid[2 * STORE_ALERT_ID_LEN + 1];
+	ug_hex(id, STORE_ALERT_ID_LEN, hexid);
+	/* The note is the caseworker's account of the action taken: it is
+	 * kept, sealed, in the audit trail. */
+	char detail[256];
+	snprintf(detail, sizeof detail, "%s%s%.200s", hexid,
+		 note && note[0] ? " " : "", note ? note : "");
+	ug_utf8_trim_tail(detail);
+	uint8_t person_key[UG_PERSON_KEY_LEN];
+	bool person = alert_person(h, id, person_key);
+	char key[UG_Z85_KEY_LEN + 1] = "";
+	store_audit_entry e;
+	hub__caseworker_audit_entry(h, &e, key, caseworker, "ack", "ok",
+				    person ? person_key : NULL, detail);
 	const char *queue = caseworker;
-	ug_err err = store_alerts_ack(h->store, caseworker, ids, 1, found);
+	ug_err err =
+	    store_alerts_ack_audited(h->store, caseworker, ids, 1, found, &e);
 	if (err == UG_OK && !*found && hub__is_desk_member(h, caseworker)) {
 		queue = h->rules.desk;
-		err = store_alerts_ack(h->store, queue, ids, 1, found);
+		err = store_alerts_ack_audited(h->store, queue, ids, 1, found,
+					       &e);
 	}
 	if (err != UG_OK || !*found)
 		return err;
@@ -583,25 +602,9 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 		hub__notify_listed(h, queue);
 	for (size_t i = 0; i < nclosed; i++)
 		hub__notify_listed(h, closed[i]);
-	char hexid[2 * STORE_ALERT_ID_LEN + 1];
-	ug_hex(id, STORE_ALERT_ID_LEN, hexid);
 	h->alerts_acked++;
 	log_info("HUB-ALERT-ACK", "alert %s acknowledged by %s%s", hexid,
 		 caseworker, note && note[0] ? " with a note" : "");
-	/* The note is the caseworker's account of the action taken: it is
-	 * kept, sealed, in the audit trail. */
-	char detail[256];
-	snprintf(detail, sizeof detail, "%s%s%.200s", hexid,
-		 note && note[0] ? " " : "", note ? note : "");
-	ug_utf8_trim_tail(detail);
-	uint8_t person_key[UG_PERSON_KEY_LEN];
-	bool person = alert_person(h, id, person_key);
-	char key[UG_Z85_KEY_LEN + 1] = "";
-	store_audit_entry e;
-	hub__caseworker_audit_entry(h, &e, key, caseworker, "ack", "ok",
-				    person ? person_key : NULL, detail);
-	if (store_audit_write(h->store, &e, 1) != UG_OK)
-		log_err("HUB-AUDIT", "ack of %s not audited", hexid);
 	return UG_OK;
 }
 

@@ -566,6 +566,42 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 
 /* ---- erase ---- */
 
+/* The erasure's record, built from what it deleted inside its
+ * transactions: an erasure is never committed without it. */
+typedef struct {
+	const ug_config *cfg;
+	const uint8_t *person_key;
+	char who[STORE_ID_MAX];
+	char detail[STORE_AUDIT_DETAIL_MAX];
+	store_audit_entry e;
+} erase_record;
+
+static void
+erase_detail(erase_record *r, const store_purge_counts *c)
+{
+	snprintf(r->detail, sizeof r->detail,
+		 "%llu records, %llu alerts, %llu "
+		 "rule states, %llu assignments deleted; reason: %s",
+		 (unsigned long long)c->records, (unsigned long long)c->alerts,
+		 (unsigned long long)c->states,
+		 (unsigned long long)c->assignments,
+		 ug_config_get(r->cfg, "reason"));
+}
+
+static ug_err
+erase_audit(void *ctx, const store_purge_counts *c,
+	    const store_audit_entry **e, size_t *n)
+{
+	erase_record *r = ctx;
+	erase_detail(r, c);
+	r->e =
+	    (store_audit_entry){ug_now_ms(), r->who,	    NULL,     "erase",
+				"ok",	     r->person_key, r->detail};
+	*e = &r->e;
+	*n = 1;
+	return UG_OK;
+}
+
 int
 hubctl_erase(const ug_config *cfg, store *s, ug_keys *keys)
 {
@@ -576,18 +612,23 @@ hubctl_erase(const ug_config *cfg, store *s, ug_keys *keys)
 	sodium_memzero(norm, sizeof norm);
 	ug_err err = scan_person(s, &p);
 	store_purge_counts c = {0};
+	erase_record r = {.cfg = cfg, .person_key = p.person_key};
+	hubctl_audit_operator(r.who);
 	if (err == UG_OK)
-		err = store_purge(s, p.items, p.n, p.person_key, &c);
-	char detail[STORE_AUDIT_DETAIL_MAX];
-	snprintf(detail, sizeof detail,
-		 "%llu records, %llu alerts, %llu "
-		 "rule states, %llu assignments deleted; reason: %s",
-		 (unsigned long long)c.records, (unsigned long long)c.alerts,
-		 (unsigned long long)c.states,
-		 (unsigned long long)c.assignments,
-		 ug_config_get(cfg, "reason"));
-	hubctl_audit_admin(s, keys, "erase", err == UG_OK ? "ok" : "failed",
-			   p.person_key, detail);
+		err = store_purge_audited(s, p.items, p.n, p.person_key, &c,
+					  erase_audit, &r);
+	ug_err signed_err = err == UG_OK && keys->sign_secret
+				? store_audit_checkpoint(s, r.e.at)
+				: UG_OK;
+	if (signed_err != UG_OK)
+		ug_eprintf("hubctl: the erase record was not signed into a "
+			   "checkpoint: %s\n",
+			   ug_strerror(signed_err));
+	if (err != UG_OK) {
+		erase_detail(&r, &c);
+		hubctl_audit_admin(s, keys, "erase", "failed", p.person_key,
+				   r.detail);
+	}
 	free(p.items);
 	if (err != UG_OK) {
 		ug_eprintf("hubctl: erase failed: %s (nothing or part "

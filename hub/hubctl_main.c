@@ -624,47 +624,49 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	return UG_OK;
 }
 
-/* One audit record per assignment (the person key, never the CPR), in
- * one transaction, then a signed checkpoint. */
-static void
-audit_assignments(ctl *c, const assignment *batch, size_t n)
-{
+/* The assignments' audit records, built inside the append's transaction
+ * once each one's status is known. */
+typedef struct {
+	const assignment *batch;
 	char who[STORE_ID_MAX];
-	store_audit_entry *e = calloc(n, sizeof *e);
-	char(*detail)[128] = calloc(n, sizeof *detail);
-	if (!e || !detail) {
-		free(e);
-		free(detail);
-		ug_eprintf("hubctl: assignments not audited: out of "
-			   "memory\n");
-		return;
-	}
-	hubctl_audit_operator(who);
+	store_audit_entry *e;
+	char (*detail)[128];
+} assign_records;
+
+/* One audit record per assignment (the person key, never the CPR), in
+ * the append's own transaction: an assignment is stored with its record
+ * or not at all. */
+static ug_err
+audit_assignments(void *ctx, const store_event *events, size_t n,
+		  const store_audit_entry **out, size_t *nout)
+{
+	assign_records *r = ctx;
+	r->e = calloc(n, sizeof *r->e);
+	r->detail = calloc(n, sizeof *r->detail);
+	if (!r->e || !r->detail)
+		return UG_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		snprintf(detail[i], sizeof detail[i], "%s %s from %s%s%s",
-			 wire_contact_role_name(batch[i].role),
-			 batch[i].caseworker, batch[i].from,
-			 batch[i].to[0] ? " to " : "", batch[i].to);
-		e[i] = (store_audit_entry){
+		const assignment *a = &r->batch[i];
+		snprintf(r->detail[i], sizeof r->detail[i],
+			 "%s %s from %s%s%s", wire_contact_role_name(a->role),
+			 a->caseworker, a->from, a->to[0] ? " to " : "",
+			 a->to);
+		r->e[i] = (store_audit_entry){
 		    ug_now_ms(),
-		    who,
+		    r->who,
 		    NULL,
 		    "assign",
-		    batch[i].ev.status == STORE_NEW ? "ok" : "already-known",
-		    batch[i].person_key,
-		    detail[i]};
+		    events[i].status == STORE_NEW ? "ok" : "already-known",
+		    a->person_key,
+		    r->detail[i]};
 	}
-	ug_err err = store_audit_write(c->store, e, n);
-	if (err == UG_OK && c->keys->sign_secret)
-		err = store_audit_checkpoint(c->store, ug_now_ms());
-	if (err != UG_OK)
-		ug_eprintf("hubctl: assignments not audited: %s\n",
-			   ug_strerror(err));
-	free(e);
-	free(detail);
+	*out = r->e;
+	*nout = n;
+	return UG_OK;
 }
 
-/* Append a run of assignments in one transaction; counts new ones. */
+/* Append a run of assignments in one transaction with their records,
+ * then sign a checkpoint; counts new ones. */
 static ug_err
 flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
 		  size_t *dups)
@@ -674,7 +676,13 @@ flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
 		return UG_ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		events[i] = batch[i].ev;
-	ug_err err = n ? store_append(c->store, events, n) : UG_OK;
+	assign_records r = {.batch = batch};
+	hubctl_audit_operator(r.who);
+	ug_err err = n ? store_append_audited(c->store, events, n,
+					      audit_assignments, &r)
+		       : UG_OK;
+	free(r.e);
+	free(r.detail);
 	for (size_t i = 0; err == UG_OK && i < n; i++) {
 		batch[i].ev.status = events[i].status;
 		if (events[i].status == STORE_NEW)
@@ -683,8 +691,14 @@ flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
 			(*dups)++;
 	}
 	free(events);
-	if (err == UG_OK && n)
-		audit_assignments(c, batch, n);
+	if (err == UG_OK && n && c->keys->sign_secret) {
+		ug_err signed_err =
+		    store_audit_checkpoint(c->store, ug_now_ms());
+		if (signed_err != UG_OK)
+			ug_eprintf("hubctl: the assignments' records were not "
+				   "signed into a checkpoint: %s\n",
+				   ug_strerror(signed_err));
+	}
 	return err;
 }
 

@@ -6,7 +6,8 @@
  * about a person who has reached the age limit. store_purge deletes with
  * each record everything keyed by it, and a person's whole state when
  * nothing of theirs is left. Each deletion is audited as "purge" by
- * "hub": the person key and counts, never what was deleted.
+ * "hub": the person key and counts, never what was deleted; the records
+ * are written in the deletion's own transaction.
  *
  * Why a walk of the log and not an index of due dates: the due date
  * depends on settings an operator may change (SIGHUP does not reload
@@ -281,18 +282,32 @@ add_lone_assignments(scan_ctx *c)
 	return err;
 }
 
+/* A turn's audit records, built by store_purge_audited from what it
+ * deleted, inside its transactions. */
+typedef struct {
+	hub *h;
+	const store_purge_item *items;
+	size_t n;
+	store_audit_entry *e;
+	char (*detail)[96];
+} audit_ctx;
+
 /* One audit record per person (one for the records about nobody), then
  * the batch's totals. */
 static ug_err
-audit_batch(hub *h, const store_purge_item *items, size_t n,
-	    const store_purge_counts *c)
+audit_batch(void *ctx, const store_purge_counts *c,
+	    const store_audit_entry **out, size_t *nout)
 {
-	store_audit_entry *e = calloc(n + 1, sizeof *e);
-	char(*detail)[96] = calloc(n + 1, sizeof *detail);
-	size_t ne = 0;
-	ug_err err = UG_ENOMEM;
-	if (!e || !detail)
-		goto out;
+	audit_ctx *a = ctx;
+	hub *h = a->h;
+	const store_purge_item *items = a->items;
+	size_t n = a->n, ne = 0;
+	a->e = calloc(n + 1, sizeof *a->e);
+	a->detail = calloc(n + 1, sizeof *a->detail);
+	if (!a->e || !a->detail)
+		return UG_ENOMEM;
+	store_audit_entry *e = a->e;
+	char(*detail)[96] = a->detail;
 	for (size_t i = 0; i < n; i++) {
 		bool seen = false;
 		for (size_t j = 0; j < i && !seen; j++)
@@ -324,11 +339,9 @@ audit_batch(hub *h, const store_purge_item *items, size_t n,
 		 (unsigned long long)c->persons_cleared);
 	e[ne] = (store_audit_entry){h->now, "hub", NULL,      "purge",
 				    "ok",   NULL,  detail[ne]};
-	err = store_audit_write(h->store, e, ne + 1);
-out:
-	free(e);
-	free(detail);
-	return err;
+	*out = e;
+	*nout = ne + 1;
+	return UG_OK;
 }
 
 static void
@@ -406,9 +419,14 @@ retention_turn(hub *h, int32_t today)
 			free(c.items);
 			return;
 		}
-		err = store_purge(h->store, c.items, c.n, NULL, &counts);
-		if (err == UG_OK)
-			err = audit_batch(h, c.items, c.n, &counts);
+		/* The records in the deletion's own commit: a crash between
+		 * two commits would leave records deleted with no record, and
+		 * the next run would not find them again to record. */
+		audit_ctx a = {.h = h, .items = c.items, .n = c.n};
+		err = store_purge_audited(h->store, c.items, c.n, NULL,
+					  &counts, audit_batch, &a);
+		free(a.e);
+		free(a.detail);
 		if (err != UG_OK) {
 			log_err("HUB-PURGE", "purge: %s; retrying next turn",
 				ug_strerror(err));

@@ -1283,6 +1283,13 @@ store__log_last_in(store *s, MDB_txn *txn, uint64_t *last)
 ug_err
 store_append(store *s, store_event *events, size_t n)
 {
+	return store_append_audited(s, events, n, NULL, NULL);
+}
+
+ug_err
+store_append_audited(store *s, store_event *events, size_t n,
+		     store_append_audit_fn fn, void *ctx)
+{
 	MDB_env *envs[] = {s->ids_env, s->log_env};
 	MDB_txn *txns[2];
 	int rc = store__begin_each(envs, txns, 2, 0);
@@ -1302,12 +1309,25 @@ store_append(store *s, store_event *events, size_t n)
 		err = append_one(s, itxn, txn, &events[i], &next);
 	if (err == UG_OK && next > last + 1)
 		err = store__ids_mark(s, itxn, next - 1);
+	/* The records of what was stored commit with it: no crash or full
+	 * map keeps the one without the other. */
+	store__audit_pending signed_at = {0};
+	const store_audit_entry *audit = NULL;
+	size_t naudit = 0;
+	if (err == UG_OK && fn)
+		err = fn(ctx, events, n, &audit, &naudit);
+	if (err == UG_OK)
+		err = store__map_err(
+		    store__audit_in(s, txn, audit, naudit, &signed_at),
+		    "audit append");
 	if (err != UG_OK) {
 		mdb_txn_abort(txn);
 		mdb_txn_abort(itxn);
+		store__audit_done(&signed_at, false);
 		return err;
 	}
 	rc = mdb_txn_commit(txn);
+	store__audit_done(&signed_at, rc == 0);
 	if (rc != 0) {
 		mdb_txn_abort(itxn);
 		return store__map_err(rc, "commit append");

@@ -103,6 +103,20 @@ typedef struct {
  */
 ug_err store_append(store *s, store_event *events, size_t n)
     __attribute__((warn_unused_result));
+/* The audit records of an append, built once each event's status is
+ * known (inside its transaction: fn must not call the store) into *e, n
+ * of them, valid until store_append_audited returns. An error from fn
+ * takes the append back. */
+typedef struct store_audit_entry store_audit_entry;
+typedef ug_err (*store_append_audit_fn)(void *ctx, const store_event *events,
+					size_t n, const store_audit_entry **e,
+					size_t *ne);
+/* store_append with the records fn builds chained in the log's
+ * transaction: the events are stored with their records or, on any
+ * failure (a full map), nothing is. */
+ug_err store_append_audited(store *s, store_event *events, size_t n,
+			    store_append_audit_fn fn, void *ctx)
+    __attribute__((warn_unused_result));
 
 /* Who stored an event id (the agency) under which sequence, without
  * writing anything; UG_ENOTFOUND if the id was never stored. */
@@ -227,12 +241,25 @@ typedef struct {
  * as it is (replays are idempotent). */
 ug_err store_alerts_put(store *s, store_alert *alerts, size_t n)
     __attribute__((warn_unused_result));
+/* The same, with audit[i] chained in the same transaction for each alert
+ * created whose audit[i].action is set. */
+ug_err store_alerts_put_audited(store *s, store_alert *alerts, size_t n,
+				const store_audit_entry *audit)
+    __attribute__((warn_unused_result));
 
 /* Mark alerts acknowledged in one synchronous transaction. For each id not
  * open for `recipient` the matching found[i] is false. */
 ug_err store_alerts_ack(store *s, const char *recipient,
 			const uint8_t (*ids)[STORE_ALERT_ID_LEN], size_t n,
 			bool *found) __attribute__((warn_unused_result));
+/* The same, with audit[i] (store_audit_entry, below) chained in the same
+ * transaction for each id found: the acknowledgement is stored with its
+ * record or, on any failure (a full map), neither is. */
+ug_err store_alerts_ack_audited(store *s, const char *recipient,
+				const uint8_t (*ids)[STORE_ALERT_ID_LEN],
+				size_t n, bool *found,
+				const store_audit_entry *audit)
+    __attribute__((warn_unused_result));
 
 typedef ug_err (*store_alert_fn)(void *ctx, const uint8_t *id,
 				 const uint8_t *body, size_t len,
@@ -377,7 +404,7 @@ ug_err store_alert_reroute(store *s, const uint8_t *id, const char *recipient,
 #define STORE_AUDIT_QUEUE_MAX	     4096
 
 /* One record to write; borrowed for the call. Longer strings are cut. */
-typedef struct {
+struct store_audit_entry {
 	int64_t at;		   /* ms, hub clock */
 	const char *actor;	   /* principal id, "hub", "hubctl:USER" */
 	const char *key;	   /* Z85 key the actor used, or NULL */
@@ -385,7 +412,7 @@ typedef struct {
 	const char *result;	   /* "ok", "denied", "refused"... or NULL */
 	const uint8_t *person_key; /* UG_PERSON_KEY_LEN, or NULL */
 	const char *detail;	   /* alert id, ids, a note; never a CPR */
-} store_audit_entry;
+};
 
 /* Append one record in its own synchronous transaction (after any queued
  * ones): key and result empty. */
@@ -490,6 +517,21 @@ typedef struct {
 ug_err store_purge(store *s, const store_purge_item *items, size_t n,
 		   const uint8_t *erase_person, store_purge_counts *out)
     __attribute__((warn_unused_result));
+
+/* The audit records of a purge, built from what it deleted (inside its
+ * transactions: fn must not call the store) into *e, n of them, which
+ * must stay valid until store_purge_audited returns. An error from fn
+ * takes the purge back. */
+typedef ug_err (*store_purge_audit_fn)(void *ctx,
+				       const store_purge_counts *deleted,
+				       const store_audit_entry **e, size_t *n);
+/* store_purge with the records fn builds chained in the log's transaction:
+ * the deletion commits with its records or, on any failure (a full map),
+ * nothing is deleted. */
+ug_err store_purge_audited(store *s, const store_purge_item *items, size_t n,
+			   const uint8_t *erase_person,
+			   store_purge_counts *out, store_purge_audit_fn fn,
+			   void *ctx) __attribute__((warn_unused_result));
 
 /* The ids of the alerts record seq raised (whatever their state), in id
  * order; fn is called after the store's read txn ends, so it may call any

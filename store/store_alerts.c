@@ -242,6 +242,13 @@ put_alert(store *s, MDB_txn *txn, store_alert *a)
 ug_err
 store_alerts_put(store *s, store_alert *alerts, size_t n)
 {
+	return store_alerts_put_audited(s, alerts, n, NULL);
+}
+
+ug_err
+store_alerts_put_audited(store *s, store_alert *alerts, size_t n,
+			 const store_audit_entry *audit)
+{
 	MDB_txn *txn = NULL;
 	int rc = store__begin_write(s->log_env, &txn);
 	if (rc != 0)
@@ -249,11 +256,20 @@ store_alerts_put(store *s, store_alert *alerts, size_t n)
 	ug_err err = UG_OK;
 	for (size_t i = 0; err == UG_OK && i < n; i++)
 		err = put_alert(s, txn, &alerts[i]);
+	/* A replay creates nothing and records nothing again. */
+	store__audit_pending signed_at = {0};
+	for (size_t i = 0; audit && err == UG_OK && i < n; i++)
+		if (alerts[i].created && audit[i].action)
+			err = store__map_err(
+			    store__audit_in(s, txn, &audit[i], 1, &signed_at),
+			    "audit alerts");
 	if (err != UG_OK) {
 		mdb_txn_abort(txn);
+		store__audit_done(&signed_at, false);
 		return err;
 	}
 	err = store__map_err(mdb_txn_commit(txn), "commit alerts");
+	store__audit_done(&signed_at, err == UG_OK);
 	if (err == UG_OK)
 		store__env_wrote(STORE_ENV_LOG);
 	return err;
@@ -280,6 +296,14 @@ ug_err
 store_alerts_ack(store *s, const char *recipient,
 		 const uint8_t (*ids)[STORE_ALERT_ID_LEN], size_t n,
 		 bool *found)
+{
+	return store_alerts_ack_audited(s, recipient, ids, n, found, NULL);
+}
+
+ug_err
+store_alerts_ack_audited(store *s, const char *recipient,
+			 const uint8_t (*ids)[STORE_ALERT_ID_LEN], size_t n,
+			 bool *found, const store_audit_entry *audit)
 {
 	if (strlen(recipient) >= STORE_ID_MAX)
 		return UG_EINVAL;
@@ -313,11 +337,21 @@ store_alerts_ack(store *s, const char *recipient,
 			err =
 			    store__alert_write_head(s, txn, ids[i], &h, &val);
 	}
+	/* Each acknowledgement's record in the same commit: a full map
+	 * refuses both, and no crash keeps the one without the other. */
+	store__audit_pending signed_at = {0};
+	for (size_t i = 0; audit && err == UG_OK && i < n; i++)
+		if (found[i])
+			err = store__map_err(
+			    store__audit_in(s, txn, &audit[i], 1, &signed_at),
+			    "audit ack");
 	if (err != UG_OK) {
 		mdb_txn_abort(txn);
+		store__audit_done(&signed_at, false);
 		return err;
 	}
 	err = store__map_err(mdb_txn_commit(txn), "commit ack");
+	store__audit_done(&signed_at, err == UG_OK);
 	if (err == UG_OK)
 		store__unqueued(s);
 	return err;

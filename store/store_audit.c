@@ -285,13 +285,7 @@ put_checkpoint(store *s, MDB_txn *txn, uint64_t seq,
 }
 
 /* The checkpoints one write signed, for their witness lines. */
-typedef struct {
-	size_t n, cap;
-	struct witness {
-		uint64_t seq;
-		uint8_t hash[STORE_AUDIT_HASH_LEN];
-	} * at;
-} witnesses;
+typedef store__audit_pending witnesses;
 
 static int
 note_checkpoint(witnesses *w, uint64_t seq,
@@ -299,7 +293,8 @@ note_checkpoint(witnesses *w, uint64_t seq,
 {
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? 2 * w->cap : 4;
-		struct witness *grown = realloc(w->at, cap * sizeof *grown);
+		struct store__witness *grown =
+		    realloc(w->at, cap * sizeof *grown);
 		if (!grown)
 			return ENOMEM;
 		w->at = grown;
@@ -436,6 +431,58 @@ found_changed(store *s, MDB_txn *txn, uint64_t seq,
 }
 
 /*
+ * Chain recs[0..n) inside txn, signing a checkpoint at every multiple of
+ * the interval, and at the end when `checkpoint` asks for one the last
+ * checkpoint does not cover. An LMDB code; the checkpoints signed are
+ * added to *signed_at, to be logged once txn is committed.
+ */
+static int
+chain_in(store *s, MDB_txn *txn, const store_audit_record *const *recs,
+	 size_t n, bool checkpoint, int64_t at, witnesses *signed_at)
+{
+	uint64_t seq, covered = 0;
+	uint8_t hash[STORE_AUDIT_HASH_LEN];
+	int rc = chain_tail(s, txn, &seq, hash);
+	uint64_t first = seq + 1, named = 0;
+	bool missing = false, changed = false;
+	store_audit_record found;
+	if (rc == 0)
+		changed = found_changed(s, txn, seq, hash, &named, at, &found);
+	if (rc == 0)
+		rc = named_checkpoint(s, txn, &named, &missing);
+	for (size_t i = 0; rc == 0 && i < changed + n; i++) {
+		const store_audit_record *r =
+		    changed && i == 0 ? &found : recs[i - changed];
+		rc = put_record(s, txn, ++seq, hash, r);
+		if (rc == 0 && s->audit_signer && seq % s->audit_every == 0 &&
+		    !(missing && seq == named)) {
+			rc = put_checkpoint(s, txn, seq, hash, r->at);
+			if (rc == 0)
+				rc = note_checkpoint(signed_at, seq, hash);
+			covered = seq;
+			if (!missing)
+				named = seq;
+		}
+	}
+	bool signed_now = false;
+	if (rc == 0 && checkpoint && seq && covered != seq) {
+		uint64_t last = 0;
+		rc = last_checkpoint(s, txn, &last);
+		signed_now =
+		    rc == 0 && last != seq && !(missing && seq == named);
+		if (signed_now)
+			rc = put_checkpoint(s, txn, seq, hash, at);
+		if (rc == 0 && signed_now)
+			rc = note_checkpoint(signed_at, seq, hash);
+		if (signed_now && !missing)
+			named = seq;
+	}
+	if (rc == 0 && (seq >= first || signed_now))
+		rc = put_head(s, txn, seq, hash, named);
+	return rc;
+}
+
+/*
  * Append the queued records and then extra[0..n) in one transaction,
  * signing a checkpoint at every multiple of the interval, and at the end
  * when `checkpoint` asks for one the last checkpoint does not cover.
@@ -460,56 +507,26 @@ write_chain(store *s, const store_audit_record *extra, size_t n,
 	size_t queued = q ? q->n : 0;
 	if (!queued && !n && !note_drops && !checkpoint)
 		return UG_OK;
+	size_t total = queued + note_drops + n;
+	const store_audit_record **recs =
+	    malloc((total ? total : 1) * sizeof *recs);
+	if (!recs)
+		return UG_ENOMEM;
+	for (size_t i = 0; i < queued; i++)
+		recs[i] = &q->rec[i];
+	if (note_drops)
+		recs[queued] = &dropped;
+	for (size_t i = 0; i < n; i++)
+		recs[queued + note_drops + i] = &extra[i];
 	MDB_txn *txn = NULL;
-	int rc = store__begin_write(s->log_env, &txn);
-	if (rc != 0)
-		return store__map_err(rc, "begin audit");
-	uint64_t seq, covered = 0;
-	uint8_t hash[STORE_AUDIT_HASH_LEN];
 	witnesses signed_at = {0};
-	rc = chain_tail(s, txn, &seq, hash);
-	uint64_t first = seq + 1, named = 0;
-	bool missing = false, changed = false;
-	store_audit_record found;
-	if (rc == 0)
-		changed = found_changed(s, txn, seq, hash, &named, at, &found);
-	if (rc == 0)
-		rc = named_checkpoint(s, txn, &named, &missing);
-	size_t total = changed + queued + note_drops + n;
-	for (size_t i = 0; rc == 0 && i < total; i++) {
-		size_t j = i - changed;
-		const store_audit_record *r =
-		    changed && i == 0 ? &found
-		    : j < queued      ? &q->rec[j]
-		    : j < queued + note_drops
-			? &dropped
-			: &extra[j - queued - note_drops];
-		rc = put_record(s, txn, ++seq, hash, r);
-		if (rc == 0 && s->audit_signer && seq % s->audit_every == 0 &&
-		    !(missing && seq == named)) {
-			rc = put_checkpoint(s, txn, seq, hash, r->at);
-			if (rc == 0)
-				rc = note_checkpoint(&signed_at, seq, hash);
-			covered = seq;
-			if (!missing)
-				named = seq;
-		}
+	int rc = store__begin_write(s->log_env, &txn);
+	if (rc != 0) {
+		free(recs);
+		return store__map_err(rc, "begin audit");
 	}
-	bool signed_now = false;
-	if (rc == 0 && checkpoint && seq && covered != seq) {
-		uint64_t last = 0;
-		rc = last_checkpoint(s, txn, &last);
-		signed_now =
-		    rc == 0 && last != seq && !(missing && seq == named);
-		if (signed_now)
-			rc = put_checkpoint(s, txn, seq, hash, at);
-		if (rc == 0 && signed_now)
-			rc = note_checkpoint(&signed_at, seq, hash);
-		if (signed_now && !missing)
-			named = seq;
-	}
-	if (rc == 0 && (seq >= first || signed_now))
-		rc = put_head(s, txn, seq, hash, named);
+	rc = chain_in(s, txn, recs, total, checkpoint, at, &signed_at);
+	free(recs);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		free(signed_at.at);
@@ -524,6 +541,35 @@ write_chain(store *s, const store_audit_record *extra, size_t n,
 		s->audit_queue = NULL;
 	}
 	return err;
+}
+
+int
+store__audit_in(store *s, MDB_txn *txn, const store_audit_entry *e, size_t n,
+		store__audit_pending *p)
+{
+	if (!n)
+		return 0;
+	store_audit_record *recs = calloc(n, sizeof *recs);
+	const store_audit_record **ptrs = calloc(n, sizeof *ptrs);
+	int rc = recs && ptrs ? 0 : ENOMEM;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		entry_to_record(&e[i], &recs[i]);
+		ptrs[i] = &recs[i];
+	}
+	if (rc == 0)
+		rc = chain_in(s, txn, ptrs, n, false, e[n - 1].at, p);
+	free(recs);
+	free(ptrs);
+	return rc;
+}
+
+void
+store__audit_done(store__audit_pending *p, bool committed)
+{
+	if (committed)
+		log_witnesses(p);
+	free(p->at);
+	memset(p, 0, sizeof *p);
 }
 
 ug_err

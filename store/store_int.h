@@ -222,6 +222,26 @@ ug_err store__log_find_id(store *s, MDB_txn *ltxn, uint64_t from,
 			  const uint8_t *event_id, uint64_t *seq,
 			  char agency[STORE_ID_MAX]);
 
+/* ---- audit records written with the change they record, store_audit.c
+ * ---- */
+
+/* The checkpoints a write signed: logged only once it is committed. */
+typedef struct {
+	size_t n, cap;
+	struct store__witness {
+		uint64_t seq;
+		uint8_t hash[STORE_AUDIT_HASH_LEN];
+	} * at;
+} store__audit_pending;
+
+/* Chain the n records inside the caller's write txn on log/, so that they
+ * commit with what they record or not at all (what is queued in memory
+ * is left for its own write). An LMDB code. Then store__audit_done, once
+ * the txn is committed (or not). */
+int store__audit_in(store *s, MDB_txn *txn, const store_audit_entry *e,
+		    size_t n, store__audit_pending *p);
+void store__audit_done(store__audit_pending *p, bool committed);
+
 /* ---- the event-id index, store_ids.c ---- */
 
 /* Open ids/ (creating it) and index what it has not seen of the log. */

@@ -345,6 +345,14 @@ ug_err
 store_purge(store *s, const store_purge_item *items, size_t n,
 	    const uint8_t *erase_person, store_purge_counts *out)
 {
+	return store_purge_audited(s, items, n, erase_person, out, NULL, NULL);
+}
+
+ug_err
+store_purge_audited(store *s, const store_purge_item *items, size_t n,
+		    const uint8_t *erase_person, store_purge_counts *out,
+		    store_purge_audit_fn audit, void *ctx)
+{
 	memset(out, 0, sizeof *out);
 	MDB_env *envs[] = {s->derived_env, s->ids_env, s->log_env};
 	MDB_txn *txns[3];
@@ -354,15 +362,28 @@ store_purge(store *s, const store_purge_item *items, size_t n,
 	MDB_txn *dtxn = txns[0], *itxn = txns[1], *ltxn = txns[2];
 	ug_err err =
 	    purge_in(s, itxn, ltxn, dtxn, items, n, erase_person, out);
+	/* The records of the deletion commit with it: once a record is gone
+	 * no later run finds it again to record. */
+	store__audit_pending signed_at = {0};
+	const store_audit_entry *e = NULL;
+	size_t ne = 0;
+	if (err == UG_OK && audit)
+		err = audit(ctx, out, &e, &ne);
+	if (err == UG_OK)
+		err =
+		    store__map_err(store__audit_in(s, ltxn, e, ne, &signed_at),
+				   "audit purge");
 	if (err != UG_OK) {
 		mdb_txn_abort(ltxn);
 		mdb_txn_abort(itxn);
 		mdb_txn_abort(dtxn);
+		store__audit_done(&signed_at, false);
 		return err;
 	}
 	/* The log first: what is gone from it stays gone; a derived commit
 	 * lost after that is repeated by the next purge or erasure. */
 	rc = mdb_txn_commit(ltxn);
+	store__audit_done(&signed_at, rc == 0);
 	if (rc != 0) {
 		mdb_txn_abort(itxn);
 		mdb_txn_abort(dtxn);

@@ -893,3 +893,17 @@ def test_a_signing_pair_replaced_as_operations_says(make_hub):
     assert p.returncode == 1 and p.stdout.startswith(
         f"audit trail BROKEN at record {changed}: checkpoint at record "
         f"{changed}: bad signature"), p.stdout
+
+
+def test_an_assignment_stored_again_is_recorded_already_known(make_hub):
+    """SECURITY.md, `assign`: each assignment hubctl stores is recorded,
+    `ok`, or `already-known` for one the store holds already; the record
+    is written in the assignment's own transaction, so it says which."""
+    cpr = CprGen(6161).next()
+    hub = make_hub()
+    hub.assign(cpr, "cw-anna", start="2025-03-01")
+    hub.assign(cpr, "cw-anna", start="2025-03-01")
+    recs = [r for r in show(hub) if r["action"] == "assign"]
+    assert [r["result"] for r in recs] == ["ok", "already-known"], recs
+    assert recs[0]["person"] == recs[1]["person"] and recs[0]["person"]
+    assert verify(hub).returncode == 0

@@ -653,3 +653,36 @@ def test_a_cpr_typed_into_an_action_is_not_kept(make_hub):
              for e in json.loads(text)["events"] if e["action"]]
     assert (act["how"], act["note"]) == \
         ("phone, via xxxxxxxxxx", "sister xxxxxx-xxxx too"), act
+
+
+def test_an_erasure_on_a_full_store_is_recorded_or_not_done(make_hub):
+    """SECURITY.md "What a crash can lose": an erasure commits with its
+    `erase` record. On a log/ map too full for the record (log_map_mb =
+    1, filled by ingest) `hubctl erase` deletes nothing and says so
+    (exit 1, "erase failed"); it never prints "erased" while its record
+    is missing from the trail. With room, the same command erases and
+    records it."""
+    from test_53_delivery import until_refused
+    cpr = CprGen(6291).next()
+    hub = make_hub(settings={"log_map_mb": "1"})
+    hub.cprs.add(cpr)
+    hub.send(ev_absence(cpr, "2025-12-01", 1))
+    hub.wait_applied()
+    until_refused(hub, "erase-full")
+    until_refused(hub, "erase-full-1", step=1)
+    hub.stop()
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 7",
+                   check=False)
+    assert (p.returncode, p.stdout) == (1, ""), (p.stdout, p.stderr)
+    assert "hubctl: erase failed: " in p.stderr, p.stderr
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "log_map_mb = 1\n", "log_map_mb = 64\n"))
+    out = hub.client_dir / "export.json"   # holds the CPR: not swept
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    assert len(json.loads(out.read_text())["events"]) == 1
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 7")
+    assert p.stdout.startswith("erased: 1 records"), p.stdout
+    erased = [r for r in audit(hub) if r["action"] == "erase"]
+    # The refusal's own `failed` record is written when there is room.
+    assert [r["result"] for r in erased] in (["ok"], ["failed", "ok"]), \
+        erased

@@ -2416,6 +2416,236 @@ test_tail_deleted_twice(void)
 	store_close(&s);
 }
 
+/* Fill a 1 MiB log/ with audit records until one more does not fit:
+ * what a state change then writes with its record cannot fit either. */
+static void
+fill_log_with_audit(store *s)
+{
+	static char detail[STORE_AUDIT_DETAIL_MAX];
+	memset(detail, 'd', sizeof detail - 1);
+	store_audit_entry e[16];
+	for (int i = 0; i < 16; i++)
+		e[i] = (store_audit_entry){T0,	 "hub", NULL,  "filler",
+					   "ok", NULL,	detail};
+	ug_err err = UG_OK;
+	for (int i = 0; err == UG_OK && i < 1000; i++)
+		err = store_audit_write(s, e, 16);
+	CHECK_ERR(err, UG_EFULL);
+	for (int i = 0; err != UG_EFULL || i == 0; i++) {
+		err = store_audit_write(s, e, 1);
+		CHECK(i < 100);
+	}
+	CHECK_ERR(err, UG_EFULL);
+}
+
+/* The last audit record's action, "" when there is none. */
+static ug_err
+last_action(void *ctx, const store_audit_record *r)
+{
+	ug_strlcpy(ctx, r->action, STORE_AUDIT_ACTION_MAX);
+	return UG_OK;
+}
+
+/* An acknowledgement is stored with its audit record or not at all: a
+ * log/ too full for the record keeps the alert open, for the hub to
+ * retry; with room, both are there. */
+static void
+test_ack_with_its_record(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 1);
+	store_alert al = {.recipient = "cw-anna",
+			  .body = (const uint8_t *)"a",
+			  .body_len = 1};
+	uint8_t id[STORE_ALERT_ID_LEN] = {0, 0, 0, 0, 0, 0, 0, 7, 4};
+	memcpy(al.id, id, sizeof id);
+	CHECK_OK(store_alerts_put(s, &al, 1));
+	fill_log_with_audit(s);
+	uint64_t before = 0, after = 0;
+	CHECK_OK(store_audit_count(s, &before));
+	static char note[STORE_AUDIT_DETAIL_MAX];
+	memset(note, 'n', sizeof note - 1);
+	store_audit_entry e = {T0, "cw-anna", NULL, "ack", "ok", NULL, note};
+	bool found = false;
+	CHECK_ERR(store_alerts_ack_audited(
+		      s, "cw-anna", (const uint8_t(*)[STORE_ALERT_ID_LEN])id,
+		      1, &found, &e),
+		  UG_EFULL);
+	CHECK(store_alert_queued(s, "cw-anna", id));
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before);
+	store_close(&s);
+
+	s = open_store(dir, storage_key, 8);
+	CHECK_OK(store_alerts_ack_audited(
+	    s, "cw-anna", (const uint8_t(*)[STORE_ALERT_ID_LEN])id, 1, &found,
+	    &e));
+	CHECK_EQ_INT(found, true);
+	CHECK(!store_alert_queued(s, "cw-anna", id));
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before + 1);
+	char action[STORE_AUDIT_ACTION_MAX] = "";
+	CHECK_OK(store_audit_scan(s, after, last_action, action));
+	CHECK_EQ_STR(action, "ack");
+	/* One that finds nothing open writes no record. */
+	CHECK_OK(store_alerts_ack_audited(
+	    s, "cw-anna", (const uint8_t(*)[STORE_ALERT_ID_LEN])id, 1, &found,
+	    &e));
+	CHECK_EQ_INT(found, false);
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before + 1);
+	store_close(&s);
+}
+
+/* A purge's records, sized to need room in the log. */
+static ug_err
+purge_records(void *ctx, const store_purge_counts *c,
+	      const store_audit_entry **e, size_t *n)
+{
+	store_audit_entry *one = ctx;
+	CHECK_EQ_INT(c->records, 1);
+	*e = one;
+	*n = 1;
+	return UG_OK;
+}
+
+/* A purge commits with its audit records: a log/ too full for them
+ * deletes nothing (the next run finds the record again); with room, the
+ * record is gone and its audit record there. */
+static void
+test_purge_with_its_records(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 1);
+	tevent ev;
+	make_event(&ev, 1, "school-a", CPR_A);
+	CHECK_OK(append(s, &ev, 1));
+	fill_log_with_audit(s);
+	uint64_t before = 0, after = 0;
+	CHECK_OK(store_audit_count(s, &before));
+	static char detail[STORE_AUDIT_DETAIL_MAX];
+	memset(detail, 'p', sizeof detail - 1);
+	store_audit_entry e = {T0,   "hub",	NULL,  "purge",
+			       "ok", ev.person, detail};
+	store_purge_item it = purge_item(&ev);
+	store_purge_counts c;
+	CHECK_ERR(store_purge_audited(s, &it, 1, NULL, &c, purge_records, &e),
+		  UG_EFULL);
+	int calls = 0;
+	uint64_t next = 0;
+	CHECK_OK(store_log_scan(s, 1, SIZE_MAX, count_only, &calls, &next));
+	CHECK_EQ_INT(calls, 1);
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before);
+	store_close(&s);
+
+	s = open_store(dir, storage_key, 8);
+	CHECK_OK(store_purge_audited(s, &it, 1, NULL, &c, purge_records, &e));
+	calls = 0;
+	CHECK_OK(store_log_scan(s, 1, SIZE_MAX, count_only, &calls, &next));
+	CHECK_EQ_INT(calls, 0);
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before + 1);
+	char action[STORE_AUDIT_ACTION_MAX] = "";
+	CHECK_OK(store_audit_scan(s, after, last_action, action));
+	CHECK_EQ_STR(action, "purge");
+	store_close(&s);
+}
+
+/* An append's record, "ok" for a new event, "already-known" for one sent
+ * again. */
+static ug_err
+append_record(void *ctx, const store_event *events, size_t n,
+	      const store_audit_entry **e, size_t *ne)
+{
+	store_audit_entry *one = ctx;
+	CHECK_EQ_INT(n, 1);
+	one->result = events[0].status == STORE_NEW ? "ok" : "already-known";
+	*e = one;
+	*ne = 1;
+	return UG_OK;
+}
+
+/* An event the hub records itself (a caseworker's action, an assignment)
+ * is stored with its audit record or not at all; the record can say
+ * what the append found. */
+static void
+test_append_with_its_record(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 1);
+	fill_log_with_audit(s);
+	uint64_t before = 0, after = 0, last = 0;
+	CHECK_OK(store_audit_count(s, &before));
+	static char detail[STORE_AUDIT_DETAIL_MAX];
+	memset(detail, 'a', sizeof detail - 1);
+	tevent ev;
+	make_event(&ev, 1, "hub", CPR_A);
+	store_audit_entry e = {T0,   "cw-anna", NULL,  "action",
+			       "ok", ev.person, detail};
+	CHECK_ERR(store_append_audited(s, &ev.ev, 1, append_record, &e),
+		  UG_EFULL);
+	CHECK_OK(store_log_last(s, &last));
+	CHECK_EQ_INT(last, 0);
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before);
+	store_close(&s);
+
+	s = open_store(dir, storage_key, 8);
+	CHECK_OK(store_append_audited(s, &ev.ev, 1, append_record, &e));
+	CHECK_EQ_INT(ev.ev.status, STORE_NEW);
+	CHECK_OK(store_log_last(s, &last));
+	CHECK_EQ_INT(last, 1);
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before + 1);
+	char action[STORE_AUDIT_ACTION_MAX] = "";
+	CHECK_OK(store_audit_scan(s, after, last_action, action));
+	CHECK_EQ_STR(action, "action");
+	CHECK_OK(store_append_audited(s, &ev.ev, 1, append_record, &e));
+	CHECK_EQ_INT(ev.ev.status, STORE_DUPLICATE);
+	CHECK_EQ_STR(e.result, "already-known");
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before + 2);
+	store_close(&s);
+}
+
+/* An alert the hub makes (an escalation notice) is stored with its
+ * record or not at all; a replay that creates nothing records nothing. */
+static void
+test_alert_put_with_its_record(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 1);
+	fill_log_with_audit(s);
+	uint64_t before = 0, after = 0;
+	CHECK_OK(store_audit_count(s, &before));
+	static char detail[STORE_AUDIT_DETAIL_MAX];
+	memset(detail, 'e', sizeof detail - 1);
+	store_audit_entry e = {T0,   "hub", NULL,  "escalate",
+			       NULL, NULL,  detail};
+	store_alert al = {
+	    .recipient = "desk", .body = (const uint8_t *)"n", .body_len = 1};
+	uint8_t id[STORE_ALERT_ID_LEN] = {0, 0, 0, 0, 0, 0, 0, 9, 0x44};
+	memcpy(al.id, id, sizeof id);
+	CHECK_ERR(store_alerts_put_audited(s, &al, 1, &e), UG_EFULL);
+	CHECK(!store_alert_queued(s, "desk", id));
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before);
+	store_close(&s);
+
+	s = open_store(dir, storage_key, 8);
+	CHECK_OK(store_alerts_put_audited(s, &al, 1, &e));
+	CHECK_EQ_INT(al.created, true);
+	CHECK(store_alert_queued(s, "desk", id));
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before + 1);
+	CHECK_OK(store_alerts_put_audited(s, &al, 1, &e));
+	CHECK_EQ_INT(al.created, false);
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before + 1);
+	store_close(&s);
+}
+
 TEST_LIST = {
     {"append duplicates conflicts", test_append_duplicates_conflicts},
     {"append failure stores nothing", test_append_failure_stores_nothing},
@@ -2457,5 +2687,9 @@ TEST_LIST = {
     {"map grown by other process", test_map_grown_by_other_process},
     {"purge and erase", test_purge_and_erase},
     {"tail deleted twice", test_tail_deleted_twice},
+    {"ack with its record", test_ack_with_its_record},
+    {"purge with its records", test_purge_with_its_records},
+    {"append with its record", test_append_with_its_record},
+    {"alert put with its record", test_alert_put_with_its_record},
     {NULL, NULL},
 };
