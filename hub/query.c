@@ -164,10 +164,10 @@ most_urgent_first(const void *a, const void *b)
 	return c ? c : (int)y->alert_id.len - (int)x->alert_id.len;
 }
 
-/* An alert asked for by id that is not in the open list: whether it is
- * the caseworker's (or their desk's) and names no one, which the web
- * inbox must know to offer no form for an Action the hub would refuse.
- * Said of their own alerts only: of another's, not even that it exists. */
+/* An alert asked for by id, open or not: whether it is the caseworker's
+ * (or their desk's) and names no one, which a client must know to offer
+ * no form for an Action the hub would refuse. Said of their own alerts
+ * only: of another's, not even that it exists. */
 static bool
 names_no_one(hub *h, const char *caseworker, const uint8_t *id)
 {
@@ -234,7 +234,7 @@ list_open(hub *h, const void *routing, size_t routing_len,
 				break;
 		n = offset < l.n;
 		result->names_no_one =
-		    !n && names_no_one(h, caseworker, q->alert_id.data);
+		    names_no_one(h, caseworker, q->alert_id.data);
 		ug_hex(q->alert_id.data, STORE_ALERT_ID_LEN, asked);
 	}
 	result->n_alerts = n;

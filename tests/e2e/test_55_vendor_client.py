@@ -14,12 +14,13 @@ two connections of one caseworker at once, the window, the delivery
 count and what a restart sends again."""
 
 import hashlib
+import json
 import time
 
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from hubtest import CprGen, SLOW, day_ms, pb, rules_hub
+from hubtest import CprGen, SLOW, day_ms, pb, rules_hub, wait_for
 
 VERSION = 1
 EVENT, ACK, HELLO, ALERT, ALERT_ACK, WELCOME, QUERY, RESULT, ACTION = \
@@ -399,3 +400,65 @@ def test_occurred_at_is_checked_only_above_0(make_hub):
                 ("2026-11-02", True)], tl
     finally:
         cw.close()
+
+
+def audit_records(hub, actor):
+    out = hub.hubctl("audit", "show", "--json", "--actor", actor).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_vendor_asks_for_one_alert_by_id(make_hub):
+    """§4 Queries, `OPEN_ALERTS` with `alert_id`: an open alert that
+    names no one (an operational alert, empty `cpr`) is returned alone,
+    `limit` and `offset` not used, and `names_no_one` says an Action on
+    it is refused -- open, as once acknowledged; an id of another length
+    is `E_MALFORMED` "alert_id must be 9 bytes". Each is one `list`
+    record, its detail the id in hex (the refusal's: the reason), and no
+    `listed` for an operational alert (SECURITY.md, "Audit trail")."""
+    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                   settings={"ops_silence": "school-a=2"})
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops")
+    hub.start()
+    time.sleep(1.5 * SLOW)           # the first check notes the start
+    hub.set_clock("2026-01-05T11:00:00")
+    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT")
+    m = pb()
+    c = Vendor(hub, "ops-olga", hub.delivery)
+    try:
+        [alert] = c.ask(m.Query(request_id=1, kind=m.OPEN_ALERTS)).alerts
+        aid = alert.alert_id
+        assert (alert.rule, alert.cpr) == ("ops.adapter_silent", ""), alert
+        one = c.ask(m.Query(request_id=2, kind=m.OPEN_ALERTS, alert_id=aid,
+                            limit=1, offset=5))
+        assert (one.code, [a.alert_id for a in one.alerts], one.truncated,
+                one.names_no_one) == (m.OK, [aid], False, True), one
+        c.send(ACTION, m.Action(request_id=3, alert_id=aid,
+                                kind=m.CONTACT_MADE, how="phone"))
+        kind, refused = c.recv()
+        assert (kind, refused.request_id, refused.code) == \
+            (RESULT, 3, m.E_DENIED), refused
+        for rid, bad in ((4, aid[:8]), (5, aid + b"\0")):
+            r = c.ask(m.Query(request_id=rid, kind=m.OPEN_ALERTS,
+                              alert_id=bad))
+            assert (r.code, r.reason, list(r.alerts), r.names_no_one) == \
+                (m.E_MALFORMED, "alert_id must be 9 bytes", [], False), r
+        c.send(ALERT_ACK, m.AlertAck(alert_id=aid))
+        gone = c.ask(m.Query(request_id=6, kind=m.OPEN_ALERTS,
+                             alert_id=aid))
+        assert (gone.code, list(gone.alerts), gone.names_no_one) == \
+            (m.OK, [], True), gone
+    finally:
+        c.close()
+    want = [("list", "ok", ""), ("list", "ok", aid.hex()),
+            ("list", "malformed", "alert_id must be 9 bytes"),
+            ("list", "malformed", "alert_id must be 9 bytes"),
+            ("list", "ok", aid.hex())]
+
+    def lists():
+        return [(r["action"], r["result"], r["detail"])
+                for r in audit_records(hub, "ops-olga")
+                if r["action"] in ("list", "listed")]
+    wait_for(lambda: len(lists()) >= len(want), 10, "the queries written",
+             interval=0.3)
+    assert lists() == want
