@@ -675,6 +675,16 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 			 caseworker);
 		note = NULL;
 	}
+	/* Masked before it is cut to its first 200 bytes (store_ack,
+	 * keep_ack): a CPR number across the cut would leave its birth date
+	 * behind, too short to be masked as a number afterwards. A number
+	 * ends within 13 bytes of where it starts. */
+	char masked[256];
+	if (note) {
+		ug_strlcpy(masked, note, sizeof masked);
+		ug_cpr_mask(masked);
+		note = masked;
+	}
 	ug_err err = store_ack(h, caseworker, id, note, found);
 	if (err == UG_OK && !*found)
 		audit_queue_cw(h, caseworker, "ack", "not-open", hexid);
