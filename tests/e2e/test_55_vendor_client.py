@@ -462,3 +462,74 @@ def test_vendor_asks_for_one_alert_by_id(make_hub):
     wait_for(lambda: len(lists()) >= len(want), 10, "the queries written",
              interval=0.3)
     assert lists() == want
+
+
+def test_vendor_action_refusals_in_their_order(make_hub):
+    """§4 Action, as a vendor reads the table and the numbered checks:
+    each malformed field answered with its reason and the request_id,
+    the first failing check in the documented order winning; `how` of
+    white space alone -- blanks, a non-breaking or an ideographic space,
+    a control character that shows as a space -- says nothing and is
+    refused like an empty one; 256 bytes of `how` and 200 of `note`
+    (æ is 2) are taken, one more is not. Each refusal is audited
+    `action refused` `malformed` with the alert id (`-` for one that is
+    not 9 bytes), the reason and the person."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    cpr = CprGen(5505).born("2005-06-07")
+    hub.cprs.add(cpr)
+    send_all(hub, "youth-a", [envelope(
+        "youth-a", m.CONTACT_ASSIGNMENT, cpr, "2026-09-01", "assign",
+        "contact_assignment", caseworker="cw-anna",
+        role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})])
+    [drop] = send_all(hub, "college-a", [envelope(
+        "college-a", m.DROPOUT, cpr, "2026-10-30", "drop", "dropout",
+        institution="eud-vest", date="2026-10-30")])
+    aid = drop.sequence.to_bytes(8, "big") + bytes([4])
+    hub.wait_applied()
+    how_ = "how must say how (phone, meeting, home visit, letter, ...)"
+    offered = "how must say what was offered"
+    refused = [
+        (dict(alert_id=aid[:8], kind=9, how=""),
+         "alert_id must be the 9 bytes of an alert's id"),
+        (dict(kind=0, date="x", how=""),
+         "kind must be CONTACT_MADE, OFFER_MADE or COULD_NOT_REACH"),
+        (dict(date="1899-12-31", how=""),
+         "date must be the day it was done, YYYY-MM-DD"),
+        (dict(date="2026-11-03", how=""),
+         "date is in the future: record an action once it is done"),
+        (dict(how=" \t\r\n"), how_),
+        (dict(kind=m.OFFER_MADE, how="\u00a0"), offered),
+        (dict(how="\u3000\u2003"), how_),
+        (dict(kind=m.COULD_NOT_REACH, how="\v\x1f\x7f"), how_),
+        (dict(how=" " * 300, note="n" * 300), how_),
+        (dict(how="æ" * 128 + "x", note="n" * 300),
+         "how is longer than 256 bytes"),
+        (dict(how="æ" * 128, note="æ" * 100 + "x"),
+         "note is longer than 200 bytes"),
+    ]
+    c = Vendor(hub, "cw-anna", hub.delivery)
+    try:
+        for n, (fields, why) in enumerate(refused, start=1):
+            fields.setdefault("alert_id", aid)
+            fields.setdefault("kind", m.CONTACT_MADE)
+            c.send(ACTION, m.Action(request_id=n, **fields))
+            kind, r = c.recv()
+            assert (kind, r.request_id, r.code, r.reason) == \
+                (RESULT, n, m.E_MALFORMED, why), (fields, r)
+        c.send(ACTION, m.Action(request_id=99, alert_id=aid,
+                                kind=m.CONTACT_MADE, date="2026-11-02",
+                                how="æ" * 128, note="æ" * 100))
+        kind, r = c.recv()
+        assert (kind, r.request_id, r.code) == (RESULT, 99, m.OK), r
+    finally:
+        c.close()
+    recs = [r for r in audit_records(hub, "cw-anna")
+            if r["action"].startswith("action")]
+    assert [(r["result"], r["detail"]) for r in recs] == \
+        [("malformed", f"- {refused[0][1]}")] + \
+        [("malformed", f"{aid.hex()} {why}") for _, why in refused[1:]] + \
+        [("ok", f"{aid.hex()} contact_made")], recs
+    # The alert, and so the person, is known from a 9-byte id on.
+    assert recs[0]["person"] == "" and recs[1]["person"]
+    assert len({r["person"] for r in recs[1:]}) == 1, recs
