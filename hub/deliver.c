@@ -144,12 +144,13 @@ audit_queue(hub *h, const char *who, const char *key, const char *action,
  * with: a refusal names it as an accepted frame does. */
 static void
 audit_queue_cw(hub *h, const char *caseworker, const char *action,
-	       const char *result, const char *detail)
+	       const char *result, const uint8_t *person_key,
+	       const char *detail)
 {
 	char key[UG_Z85_KEY_LEN + 1] = "";
 	store_audit_entry e;
 	hub__caseworker_audit_entry(h, &e, key, caseworker, action, result,
-				    NULL, detail);
+				    person_key, detail);
 	store_audit_queue(h->store, &e);
 }
 
@@ -496,7 +497,7 @@ refuse_hello(hub *h, zmq_msg_t *routing, const char *caseworker, int code,
 	welcome.code = code;
 	welcome.reason = (char *)why;
 	log_warn("HUB-HELLO", "no session for %s: %s", caseworker, why);
-	audit_queue_cw(h, caseworker, "hello", "refused", why);
+	audit_queue_cw(h, caseworker, "hello", "refused", NULL, why);
 	hub__delivery_send(h, zmq_msg_data(routing), zmq_msg_size(routing),
 			   UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME, &welcome);
 }
@@ -686,8 +687,14 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 		note = masked;
 	}
 	ug_err err = store_ack(h, caseworker, id, note, found);
-	if (err == UG_OK && !*found)
-		audit_queue_cw(h, caseworker, "ack", "not-open", hexid);
+	if (err == UG_OK && !*found) {
+		/* Whose alert someone tried to close is in the trail, as for
+		 * a refused action: the person's access export shows it. */
+		uint8_t person_key[UG_PERSON_KEY_LEN];
+		bool person = alert_person(h, id, person_key);
+		audit_queue_cw(h, caseworker, "ack", "not-open",
+			       person ? person_key : NULL, hexid);
+	}
 	if (err != UG_OK) {
 		if (!keep_ack(h, caseworker, id, note)) {
 			log_err("HUB-DELIVER",
@@ -715,7 +722,7 @@ hub__delivery_ack_bad_id(hub *h, const char *caseworker)
 		 caseworker);
 	/* Every acknowledgement is in the trail, the ones that change
 	 * nothing too: a client acking ids it makes up shows there. */
-	audit_queue_cw(h, caseworker, "ack", "not-open", "-");
+	audit_queue_cw(h, caseworker, "ack", "not-open", NULL, "-");
 }
 
 const char *

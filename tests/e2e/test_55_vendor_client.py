@@ -533,3 +533,55 @@ def test_vendor_action_refusals_in_their_order(make_hub):
     # The alert, and so the person, is known from a 9-byte id on.
     assert recs[0]["person"] == "" and recs[1]["person"]
     assert len({r["person"] for r in recs[1:]}) == 1, recs
+
+
+def test_vendor_acks_that_change_nothing_are_audited_with_the_person(
+        make_hub):
+    """§4 step 4 and SECURITY.md's `ack` row: an AlertAck is never
+    answered; one that changes nothing -- another caseworker's alert,
+    one already acknowledged, an id no alert has -- is audited `ack`
+    `not-open` with the alert id alone (the note is not kept) and, when
+    the hub holds the alert, its person, as the `ok` record has it."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    cpr = CprGen(5506).born("2005-08-09")
+    hub.cprs.add(cpr)
+    send_all(hub, "youth-a", [envelope(
+        "youth-a", m.CONTACT_ASSIGNMENT, cpr, "2026-09-01", "assign",
+        "contact_assignment", caseworker="cw-anna",
+        role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})])
+    [drop] = send_all(hub, "college-a", [envelope(
+        "college-a", m.DROPOUT, cpr, "2026-10-30", "drop", "dropout",
+        institution="eud-vest", date="2026-10-30")])
+    aid = drop.sequence.to_bytes(8, "big") + bytes([4])
+    hub.wait_applied()
+    anna = Vendor(hub, "cw-anna", hub.delivery)
+    bob = Vendor(hub, "cw-bob", hub.delivery)
+    try:
+        bob.send(ALERT_ACK, m.AlertAck(alert_id=aid, note="not mine"))
+        anna.send(ALERT_ACK, m.AlertAck(alert_id=aid, note="called"))
+        anna.send(ALERT_ACK, m.AlertAck(alert_id=aid, note="again"))
+        anna.send(ALERT_ACK, m.AlertAck(alert_id=b"\xff" * 9, note="?"))
+        r = anna.ask(m.Query(request_id=1, kind=m.OPEN_ALERTS))
+        assert (r.code, list(r.alerts)) == (m.OK, []), r
+        assert bob.ask(m.Query(request_id=2, kind=m.OPEN_ALERTS)).code == \
+            m.OK                      # and nothing answered the AlertAcks
+    finally:
+        anna.close()
+        bob.close()
+
+    def acks():
+        out = hub.hubctl("audit", "show", "--json").stdout
+        return [(r["actor"], r["result"], r["detail"], r["person"])
+                for r in map(json.loads, out.splitlines())
+                if r["action"] == "ack"]
+    wait_for(lambda: len(acks()) == 4, 10, "the acks written", interval=0.3)
+    # A stored acknowledgement is written at once, the others with the
+    # next second's records: the order of the trail may differ.
+    recs = acks()
+    [person] = [r[3] for r in recs if r[1] == "ok"]
+    assert person and sorted(recs) == sorted([
+        ("cw-bob", "not-open", aid.hex(), person),
+        ("cw-anna", "ok", f"{aid.hex()} called", person),
+        ("cw-anna", "not-open", aid.hex(), person),
+        ("cw-anna", "not-open", "ff" * 9, "")]), recs
