@@ -585,3 +585,49 @@ def test_vendor_acks_that_change_nothing_are_audited_with_the_person(
         ("cw-anna", "ok", f"{aid.hex()} called", person),
         ("cw-anna", "not-open", aid.hex(), person),
         ("cw-anna", "not-open", "ff" * 9, "")]), recs
+
+
+def test_vendor_actions_in_the_timeline_whole(make_hub):
+    """§4 Action: a recorded action appears in the timeline on its
+    `date`, "contact made by cw-anna: phone — agreed to meet" (the note
+    after " — "), "offer made by ...", "could not reach the young person
+    by ...", one line; and whole: 256 bytes of `how` and 200 of `note`,
+    the most the hub takes, are shown as recorded, not cut."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    cpr = CprGen(5507).born("2005-10-11")
+    hub.cprs.add(cpr)
+    send_all(hub, "youth-a", [envelope(
+        "youth-a", m.CONTACT_ASSIGNMENT, cpr, "2026-09-01", "assign",
+        "contact_assignment", caseworker="cw-anna",
+        role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})])
+    [drop] = send_all(hub, "college-a", [envelope(
+        "college-a", m.DROPOUT, cpr, "2026-10-30", "drop", "dropout",
+        institution="eud-vest", date="2026-10-30")])
+    aid = drop.sequence.to_bytes(8, "big") + bytes([4])
+    hub.wait_applied()
+    long_how, long_note = "æ" * 128, "ø" * 100
+    actions = [(m.CONTACT_MADE, "2026-10-31", "phone", "agreed to meet"),
+               (m.OFFER_MADE, "2026-11-01", "FGU\tplace", ""),
+               (m.COULD_NOT_REACH, "", "letter", "line\nbreak"),
+               (m.COULD_NOT_REACH, "2026-10-29", long_how, long_note)]
+    c = Vendor(hub, "cw-anna", hub.delivery)
+    try:
+        for n, (kind, date, how, note) in enumerate(actions, start=1):
+            c.send(ACTION, m.Action(request_id=n, alert_id=aid, kind=kind,
+                                    date=date, how=how, note=note))
+            got, r = c.recv()
+            assert (got, r.request_id, r.code) == (RESULT, n, m.OK), r
+        tl = c.ask(m.Query(request_id=9, kind=m.TIMELINE, cpr=cpr))
+    finally:
+        c.close()
+    assert tl.code == m.OK, tl
+    assert [(e.date, e.summary) for e in tl.timeline
+            if e.type == m.CASEWORKER_ACTION] == [
+        ("2026-10-29", "could not reach the young person by cw-anna: "
+                       f"{long_how} — {long_note}"),
+        ("2026-10-31", "contact made by cw-anna: phone — agreed to meet"),
+        ("2026-11-01", "offer made by cw-anna: FGU place"),
+        ("2026-11-02", "could not reach the young person by cw-anna: "
+                       "letter — line break")], [
+        (e.date, e.type, e.summary) for e in tl.timeline]
