@@ -948,10 +948,15 @@ hub__delivery_recv(hub *h)
 				       zmq_msg_more(&extra);
 				zmq_msg_close(&extra);
 			}
+			static const char why[] =
+			    "a message must be exactly one frame";
 			log_warn("HUB-DELIVER", "multi-part message refused");
+			audit_queue(h, zmq_msg_gets(&frame, "User-Id"),
+				    zmq_msg_gets(&frame, HUB_KEY_PROPERTY),
+				    "frame", "malformed", NULL, why);
 			refuse_frame(h, &routing, 0,
 				     UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
-				     "a message must be exactly one frame");
+				     why);
 			ok = false;
 		}
 		if (ok)

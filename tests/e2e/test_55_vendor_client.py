@@ -631,3 +631,45 @@ def test_vendor_actions_in_the_timeline_whole(make_hub):
         ("2026-11-02", "could not reach the young person by cw-anna: "
                        "letter — line break")], [
         (e.date, e.type, e.summary) for e in tl.timeline]
+
+
+def test_vendor_multipart_message_answered_once_and_audited(make_hub):
+    """§1: a multi-part message is rejected once for the whole message,
+    `E_MALFORMED` "a message must be exactly one frame" (an empty
+    `event_id` on ingest, `request_id` 0 on delivery), none of its parts
+    used; SECURITY.md's `frame` row: a frame that cannot be used is
+    recorded `malformed` with why, the sender as actor, on either
+    endpoint."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    why = "a message must be exactly one frame"
+    ing = Vendor(hub, "college-a", hub.ingest)
+    cw = Vendor(hub, "cw-anna", hub.delivery)
+    try:
+        ing.sock.send_multipart([bytes([VERSION, EVENT]), b"", b"x"])
+        kind, ack = ing.recv()
+        assert (kind, ack.status, ack.code, ack.reason, ack.event_id) == \
+            (ACK, m.REJECTED, m.E_MALFORMED, why, b""), ack
+        query = bytes([VERSION, QUERY]) + m.Query(
+            request_id=5, kind=m.OPEN_ALERTS).SerializeToString()
+        cw.sock.send_multipart([query, query])
+        kind, r = cw.recv()
+        assert (kind, r.request_id, r.code, r.reason) == \
+            (RESULT, 0, m.E_MALFORMED, why), r
+        assert ing.recv(timeout=0.5) is None and cw.recv(timeout=0.5) is None
+    finally:
+        ing.close()
+        cw.close()
+
+    def frames():
+        out = hub.hubctl("audit", "show", "--json").stdout
+        return sorted((r["actor"], r["result"], r["detail"])
+                      for r in map(json.loads, out.splitlines())
+                      if r["action"] == "frame")
+    wait_for(lambda: len(frames()) >= 2, 10, "the refusals written",
+             interval=0.3)
+    assert frames() == [("college-a", "malformed", why),
+                        ("cw-anna", "malformed", why)]
+    # Nor was the query, one of its parts, answered or audited as one.
+    assert not [r for r in audit_records(hub, "cw-anna")
+                if r["action"] == "list"]
