@@ -517,6 +517,40 @@ ug_text_one_line(char *s)
 			*s = ' ';
 }
 
+/* The length of the unseen character (ug_text_unseen) at p, or 0. */
+static size_t
+unseen_char(const unsigned char *p)
+{
+	if (*p <= 0x20 || *p == 0x7F)
+		return 1;
+	/* U+0080-U+00A0: the C1 controls and the non-breaking space. */
+	if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0xA0)
+		return 2;
+	if ((p[0] & 0xF0) != 0xE0 || (p[1] & 0xC0) != 0x80 ||
+	    (p[2] & 0xC0) != 0x80)
+		return 0;
+	uint32_t c = (uint32_t)(p[0] & 0x0F) << 12 |
+		     (uint32_t)(p[1] & 0x3F) << 6 | (uint32_t)(p[2] & 0x3F);
+	return c == 0x1680 || (c >= 0x2000 && c <= 0x200D) || c == 0x2028 ||
+		       c == 0x2029 || c == 0x202F || c == 0x205F ||
+		       c == 0x2060 || c == 0x3000 || c == 0xFEFF
+		   ? 3
+		   : 0;
+}
+
+bool
+ug_text_unseen(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t n = unseen_char(p);
+		if (!n)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
 size_t
 ug_utf8_trim_tail(char *s)
 {

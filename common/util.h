@@ -189,5 +189,15 @@ size_t ug_utf8_trim_tail(char *s);
  * character (U+0000-U+001F, U+007F) becomes a space.
  */
 void ug_text_one_line(char *s);
+/*
+ * True when s shows a reader nothing: it is empty, or every character is
+ * white space or invisible -- a control character (C0, DEL, C1: what a
+ * one-line text shows as a space, or not at all), a space of any width
+ * (U+00A0, U+1680, U+2000-U+200A, U+202F, U+205F, U+3000), a line or
+ * paragraph separator (U+2028, U+2029) or a zero-width character
+ * (U+200B-U+200D, U+2060, U+FEFF). Bytes that are not UTF-8 are not
+ * nothing.
+ */
+bool ug_text_unseen(const char *s);
 
 #endif

@@ -32,16 +32,17 @@ sent_len(const uint8_t *body, size_t body_len, const char *name,
 	return n != SIZE_MAX ? n : text ? strlen(text) : 0;
 }
 
-/* Blanks, tabs and line breaks alone say nothing of how: stored, the
- * timeline would read "contact made by cw-anna: " as if something had
- * been written, and a contact would count as made. A text with a NUL
- * byte is not blank, whatever comes before it: that has its own reason. */
+/* White space alone (a non-breaking space or a control character as much
+ * as a blank) says nothing of how: stored, the timeline would read
+ * "contact made by cw-anna: " as if something had been written, and a
+ * contact would count as made. A text with a NUL byte is not blank,
+ * whatever comes before it: that has its own reason. */
 static bool
 blank(const char *text, size_t sent)
 {
 	if (!text || strlen(text) != sent)
 		return false;
-	return text[strspn(text, " \t\r\n")] == '\0';
+	return ug_text_unseen(text);
 }
 
 /* Why the action cannot be taken as sent (body: the frame after its

@@ -144,12 +144,13 @@ audit_queue(hub *h, const char *who, const char *key, const char *action,
  * with: a refusal names it as an accepted frame does. */
 static void
 audit_queue_cw(hub *h, const char *caseworker, const char *action,
-	       const char *result, const char *detail)
+	       const char *result, const uint8_t *person_key,
+	       const char *detail)
 {
 	char key[UG_Z85_KEY_LEN + 1] = "";
 	store_audit_entry e;
 	hub__caseworker_audit_entry(h, &e, key, caseworker, action, result,
-				    NULL, detail);
+				    person_key, detail);
 	store_audit_queue(h->store, &e);
 }
 
@@ -496,7 +497,7 @@ refuse_hello(hub *h, zmq_msg_t *routing, const char *caseworker, int code,
 	welcome.code = code;
 	welcome.reason = (char *)why;
 	log_warn("HUB-HELLO", "no session for %s: %s", caseworker, why);
-	audit_queue_cw(h, caseworker, "hello", "refused", why);
+	audit_queue_cw(h, caseworker, "hello", "refused", NULL, why);
 	hub__delivery_send(h, zmq_msg_data(routing), zmq_msg_size(routing),
 			   UNGEBRO__V1__FRAME_KIND__FRAME_WELCOME, &welcome);
 }
@@ -678,9 +679,25 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 			 caseworker);
 		note = NULL;
 	}
+	/* Masked before it is cut to its first 200 bytes (store_ack,
+	 * keep_ack): a CPR number across the cut would leave its birth date
+	 * behind, too short to be masked as a number afterwards. A number
+	 * ends within 13 bytes of where it starts. */
+	char masked[256];
+	if (note) {
+		ug_strlcpy(masked, note, sizeof masked);
+		ug_cpr_mask(masked);
+		note = masked;
+	}
 	ug_err err = store_ack(h, caseworker, id, note, found);
-	if (err == UG_OK && !*found)
-		audit_queue_cw(h, caseworker, "ack", "not-open", hexid);
+	if (err == UG_OK && !*found) {
+		/* Whose alert someone tried to close is in the trail, as for
+		 * a refused action: the person's access export shows it. */
+		uint8_t person_key[UG_PERSON_KEY_LEN];
+		bool person = alert_person(h, id, person_key);
+		audit_queue_cw(h, caseworker, "ack", "not-open",
+			       person ? person_key : NULL, hexid);
+	}
 	if (err != UG_OK) {
 		if (!keep_ack(h, caseworker, id, note)) {
 			log_err("HUB-DELIVER",
@@ -708,7 +725,7 @@ hub__delivery_ack_bad_id(hub *h, const char *caseworker)
 		 caseworker);
 	/* Every acknowledgement is in the trail, the ones that change
 	 * nothing too: a client acking ids it makes up shows there. */
-	audit_queue_cw(h, caseworker, "ack", "not-open", "-");
+	audit_queue_cw(h, caseworker, "ack", "not-open", NULL, "-");
 }
 
 const char *
@@ -934,10 +951,15 @@ hub__delivery_recv(hub *h)
 				       zmq_msg_more(&extra);
 				zmq_msg_close(&extra);
 			}
+			static const char why[] =
+			    "a message must be exactly one frame";
 			log_warn("HUB-DELIVER", "multi-part message refused");
+			audit_queue(h, zmq_msg_gets(&frame, "User-Id"),
+				    zmq_msg_gets(&frame, HUB_KEY_PROPERTY),
+				    "frame", "malformed", NULL, why);
 			refuse_frame(h, &routing, 0,
 				     UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
-				     "a message must be exactly one frame");
+				     why);
 			ok = false;
 		}
 		if (ok)

@@ -1032,12 +1032,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ib.ack_one = command == 'a';
-	/* Blanks alone say nothing of how (the hub refuses them too): the
-	 * timeline would show "contact made by cw-anna: " as if something
-	 * had been written. */
-	const char *how = ug_config_get(cfg, "how");
-	how += strspn(how, " \t\r\n");
-	if (option && command != 'a' && !*how) {
+	/* White space alone says nothing of how (the hub refuses it too):
+	 * the timeline would show "contact made by cw-anna: " as if
+	 * something had been written. */
+	if (option && command != 'a' &&
+	    ug_text_unseen(ug_config_get(cfg, "how"))) {
 		ug_eprintf("inbox: --%s needs --how: %s\n", option,
 			   command == 'o' ? "what was offered"
 					  : "how (phone, meeting, home visit, "

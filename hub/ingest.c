@@ -274,6 +274,8 @@ recv_one(hub *h, pending *p)
 		}
 		reject(p, UNGEBRO__V1__ERROR_CODE__E_MALFORMED,
 		       "a message must be exactly one frame");
+		audit_frame(h, p, zmq_msg_gets(&p->frame, "User-Id"),
+			    "malformed", p->reason);
 	}
 	return true;
 }

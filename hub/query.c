@@ -29,7 +29,11 @@
 #define QUERY_PROBE	  16 /* slots tried from a caseworker's own */
 #define TIMELINE_DEFAULT  200
 #define TIMELINE_MAX	  400
-#define SUMMARY_MAX	  192 /* bytes of a timeline summary, with its NUL */
+/* Bytes of a timeline summary, with its NUL: an event's or an alert's is
+ * cut to EVENT_SUMMARY_MAX; a recorded action's is whole, the longest
+ * kind, a caseworker id, its 256 bytes of how and 200 of note. */
+#define EVENT_SUMMARY_MAX 192
+#define SUMMARY_MAX	  576
 
 static void
 send_result(hub *h, const void *routing, size_t routing_len,
@@ -164,10 +168,10 @@ most_urgent_first(const void *a, const void *b)
 	return c ? c : (int)y->alert_id.len - (int)x->alert_id.len;
 }
 
-/* An alert asked for by id that is not in the open list: whether it is
- * the caseworker's (or their desk's) and names no one, which the web
- * inbox must know to offer no form for an Action the hub would refuse.
- * Said of their own alerts only: of another's, not even that it exists. */
+/* An alert asked for by id, open or not: whether it is the caseworker's
+ * (or their desk's) and names no one, which a client must know to offer
+ * no form for an Action the hub would refuse. Said of their own alerts
+ * only: of another's, not even that it exists. */
 static bool
 names_no_one(hub *h, const char *caseworker, const uint8_t *id)
 {
@@ -234,7 +238,7 @@ list_open(hub *h, const void *routing, size_t routing_len,
 				break;
 		n = offset < l.n;
 		result->names_no_one =
-		    !n && names_no_one(h, caseworker, q->alert_id.data);
+		    names_no_one(h, caseworker, q->alert_id.data);
 		ug_hex(q->alert_id.data, STORE_ALERT_ID_LEN, asked);
 	}
 	result->n_alerts = n;
@@ -398,6 +402,11 @@ static bool
 summarise(const wire_envelope *env, char *text, size_t cap, char *date)
 {
 	const char *when = NULL;
+	/* What a caseworker recorded is shown as written: cut, its note
+	 * would be lost without a trace. */
+	size_t whole = cap;
+	if (cap > EVENT_SUMMARY_MAX)
+		cap = EVENT_SUMMARY_MAX;
 	switch (env->payload_case) {
 	case UNGEBRO__V1__ENVELOPE__PAYLOAD_ABSENCE_REPORT: {
 		const Ungebro__V1__AbsenceReport *a = env->absence_report;
@@ -477,7 +486,7 @@ summarise(const wire_envelope *env, char *text, size_t cap, char *date)
 		    : x->kind == UNGEBRO__V1__ACTION_KIND__OFFER_MADE
 			? "offer made"
 			: "could not reach the young person";
-		snprintf(text, cap, "%s by %s: %s%s%s", what, x->caseworker,
+		snprintf(text, whole, "%s by %s: %s%s%s", what, x->caseworker,
 			 x->how, x->note && x->note[0] ? " — " : "",
 			 x->note ? x->note : "");
 		when = x->date;
@@ -602,7 +611,7 @@ add_alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	Ungebro__V1__TimelineEntry *e = next_entry(a->t);
 	if (e) {
 		e->is_alert = true;
-		snprintf(e->summary, SUMMARY_MAX, "%s", alert->title);
+		snprintf(e->summary, EVENT_SUMMARY_MAX, "%s", alert->title);
 		ug_utf8_trim_tail(e->summary);
 		ug_date_format((int32_t)(alert->raised_at / UG_DAY_MS),
 			       e->date);
@@ -663,14 +672,14 @@ add_alert(void *ctx, const uint8_t *id)
 	return store_alert_get(p->h->store, id, add_alert_body, &a, &open);
 }
 
-/* End a summary (SUMMARY_MAX bytes with its NUL) with the superseded
- * mark: a summary already at its length gives up its tail, cut at a
- * character boundary, since the mark is what the reader must see. */
+/* End an event's summary (EVENT_SUMMARY_MAX bytes with its NUL) with the
+ * superseded mark: a summary already at its length gives up its tail, cut
+ * at a character boundary, since the mark is what the reader must see. */
 static void
 mark_text(char *summary)
 {
 	static const char mark[] = " (superseded)";
-	size_t room = SUMMARY_MAX - sizeof mark;
+	size_t room = EVENT_SUMMARY_MAX - sizeof mark;
 	if (strlen(summary) > room) {
 		summary[room] = '\0';
 		ug_utf8_trim_tail(summary);

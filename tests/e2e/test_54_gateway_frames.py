@@ -23,6 +23,7 @@ PASSWORD = "korrekt hest batteri"
 ONLY = ("a web gateway sends only Login, Logout, and Query, AlertAck and "
         "Action with a session")
 ENDED = "the session has ended; log in again"
+WRONG = "wrong caseworker or password"
 E_MALFORMED, E_DENIED, E_FULL, E_UNAVAILABLE, E_UNAUTHENTICATED = \
     1, 3, 6, 7, 9
 
@@ -893,3 +894,76 @@ def test_a_gateways_key_replaced_ends_its_sessions(gw):
             if r["action"] == "logout"]
     assert sorted(ends) == [("cw-anna", "revoked"),
                             ("cw-anna", "stopped")], ends
+
+
+def test_login_lock_and_gateway_allowance_on_the_hub_clock(make_hub):
+    """§4a Login, at the frame level: `login_failures_max` failures lock
+    the id, a right password too, until `login_lockout` minutes after the
+    last failure (not a second longer); a locked login is no failure, so
+    it neither moves the lock's end nor spends the gateway's allowance;
+    a pause of `login_lockout` minutes forgets the count. The gateway's
+    allowance (`login_gateway_failures` a minute, as many at once) is
+    checked first and refills one failure's worth at a time. Audited
+    `login` `denied`, `locked`, `limited`, `ok`."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00", settings={
+        "login_failures_max": "2", "login_gateway_failures": "3"})
+    gateway_and_passwords(hub, "cw-anna", "cw-bob")
+    m = pb()
+    g = Gateway(hub)
+    locked = ("too many failed logins for this caseworker; wait and try "
+              "again later")
+    limited = ("too many failed logins through this gateway; wait a "
+               "minute and try again")
+    rid = [0]
+
+    def log_in(who, password=PASSWORD):
+        rid[0] += 1
+        r = g.ask(FRAME_LOGIN, m.Login(request_id=rid[0], caseworker=who,
+                                       password=password))
+        assert r.request_id == rid[0], r
+        return (r.code, r.reason)
+    try:
+        assert log_in("cw-bob", "wrong") == (E_DENIED, WRONG)
+        assert log_in("cw-bob", "wrong") == (E_DENIED, WRONG)
+        assert log_in("cw-bob") == (E_UNAVAILABLE, locked)
+        # The gateway has one failure left (the locked login spent
+        # none): cw-anna's spends it, and then every login waits, her
+        # right password and the locked id alike.
+        assert log_in("cw-anna", "wrong") == (E_DENIED, WRONG)
+        assert log_in("cw-anna") == (E_UNAVAILABLE, limited)
+        assert log_in("cw-bob") == (E_UNAVAILABLE, limited)
+        # 20 s on, one failure's worth has come back: a login is checked.
+        hub.advance("2026-11-02T08:00:19")
+        assert log_in("cw-anna") == (E_UNAVAILABLE, limited)
+        hub.advance("2026-11-02T08:00:20")
+        assert log_in("cw-anna")[0] == 0
+        # Locked until 15 minutes after the last failure; asking again
+        # does not push that on.
+        hub.advance("2026-11-02T08:10:00")
+        assert log_in("cw-bob") == (E_UNAVAILABLE, locked)
+        hub.advance("2026-11-02T08:14:59")
+        assert log_in("cw-bob") == (E_UNAVAILABLE, locked)
+        hub.advance("2026-11-02T08:15:00")
+        assert log_in("cw-bob")[0] == 0
+        # A pause of login_lockout minutes forgets a failure.
+        assert log_in("cw-bob", "wrong") == (E_DENIED, WRONG)
+        hub.advance("2026-11-02T08:30:00")
+        assert log_in("cw-bob", "wrong") == (E_DENIED, WRONG)
+        assert log_in("cw-bob")[0] == 0
+    finally:
+        g.close()
+
+    def logins():
+        out = hub.hubctl("audit", "show", "--json").stdout
+        return [(r["actor"], r["result"]) for r in map(json.loads,
+                                                        out.splitlines())
+                if r["action"] == "login"]
+    want = [("cw-bob", "denied"), ("cw-bob", "denied"),
+            ("cw-bob", "locked"), ("cw-anna", "denied"),
+            ("cw-anna", "limited"), ("cw-bob", "limited"),
+            ("cw-anna", "limited"), ("cw-anna", "ok"), ("cw-bob", "locked"),
+            ("cw-bob", "locked"), ("cw-bob", "ok"), ("cw-bob", "denied"),
+            ("cw-bob", "denied"), ("cw-bob", "ok")]
+    wait_for(lambda: len(logins()) >= len(want), 10, "the logins written",
+             interval=0.3)
+    assert logins() == want

@@ -14,12 +14,13 @@ two connections of one caseworker at once, the window, the delivery
 count and what a restart sends again."""
 
 import hashlib
+import json
 import time
 
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from hubtest import CprGen, SLOW, day_ms, pb, rules_hub
+from hubtest import CprGen, SLOW, day_ms, pb, rules_hub, wait_for
 
 VERSION = 1
 EVENT, ACK, HELLO, ALERT, ALERT_ACK, WELCOME, QUERY, RESULT, ACTION = \
@@ -399,3 +400,276 @@ def test_occurred_at_is_checked_only_above_0(make_hub):
                 ("2026-11-02", True)], tl
     finally:
         cw.close()
+
+
+def audit_records(hub, actor):
+    out = hub.hubctl("audit", "show", "--json", "--actor", actor).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_vendor_asks_for_one_alert_by_id(make_hub):
+    """§4 Queries, `OPEN_ALERTS` with `alert_id`: an open alert that
+    names no one (an operational alert, empty `cpr`) is returned alone,
+    `limit` and `offset` not used, and `names_no_one` says an Action on
+    it is refused -- open, as once acknowledged; an id of another length
+    is `E_MALFORMED` "alert_id must be 9 bytes". Each is one `list`
+    record, its detail the id in hex (the refusal's: the reason), and no
+    `listed` for an operational alert (SECURITY.md, "Audit trail")."""
+    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                   settings={"ops_silence": "school-a=2"})
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops")
+    hub.start()
+    time.sleep(1.5 * SLOW)           # the first check notes the start
+    hub.set_clock("2026-01-05T11:00:00")
+    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT")
+    m = pb()
+    c = Vendor(hub, "ops-olga", hub.delivery)
+    try:
+        [alert] = c.ask(m.Query(request_id=1, kind=m.OPEN_ALERTS)).alerts
+        aid = alert.alert_id
+        assert (alert.rule, alert.cpr) == ("ops.adapter_silent", ""), alert
+        one = c.ask(m.Query(request_id=2, kind=m.OPEN_ALERTS, alert_id=aid,
+                            limit=1, offset=5))
+        assert (one.code, [a.alert_id for a in one.alerts], one.truncated,
+                one.names_no_one) == (m.OK, [aid], False, True), one
+        c.send(ACTION, m.Action(request_id=3, alert_id=aid,
+                                kind=m.CONTACT_MADE, how="phone"))
+        kind, refused = c.recv()
+        assert (kind, refused.request_id, refused.code) == \
+            (RESULT, 3, m.E_DENIED), refused
+        for rid, bad in ((4, aid[:8]), (5, aid + b"\0")):
+            r = c.ask(m.Query(request_id=rid, kind=m.OPEN_ALERTS,
+                              alert_id=bad))
+            assert (r.code, r.reason, list(r.alerts), r.names_no_one) == \
+                (m.E_MALFORMED, "alert_id must be 9 bytes", [], False), r
+        c.send(ALERT_ACK, m.AlertAck(alert_id=aid))
+        gone = c.ask(m.Query(request_id=6, kind=m.OPEN_ALERTS,
+                             alert_id=aid))
+        assert (gone.code, list(gone.alerts), gone.names_no_one) == \
+            (m.OK, [], True), gone
+    finally:
+        c.close()
+    want = [("list", "ok", ""), ("list", "ok", aid.hex()),
+            ("list", "malformed", "alert_id must be 9 bytes"),
+            ("list", "malformed", "alert_id must be 9 bytes"),
+            ("list", "ok", aid.hex())]
+
+    def lists():
+        return [(r["action"], r["result"], r["detail"])
+                for r in audit_records(hub, "ops-olga")
+                if r["action"] in ("list", "listed")]
+    wait_for(lambda: len(lists()) >= len(want), 10, "the queries written",
+             interval=0.3)
+    assert lists() == want
+
+
+def test_vendor_action_refusals_in_their_order(make_hub):
+    """§4 Action, as a vendor reads the table and the numbered checks:
+    each malformed field answered with its reason and the request_id,
+    the first failing check in the documented order winning; `how` of
+    white space alone -- blanks, a non-breaking or an ideographic space,
+    a control character that shows as a space -- says nothing and is
+    refused like an empty one; 256 bytes of `how` and 200 of `note`
+    (æ is 2) are taken, one more is not. Each refusal is audited
+    `action refused` `malformed` with the alert id (`-` for one that is
+    not 9 bytes), the reason and the person."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    cpr = CprGen(5505).born("2005-06-07")
+    hub.cprs.add(cpr)
+    send_all(hub, "youth-a", [envelope(
+        "youth-a", m.CONTACT_ASSIGNMENT, cpr, "2026-09-01", "assign",
+        "contact_assignment", caseworker="cw-anna",
+        role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})])
+    [drop] = send_all(hub, "college-a", [envelope(
+        "college-a", m.DROPOUT, cpr, "2026-10-30", "drop", "dropout",
+        institution="eud-vest", date="2026-10-30")])
+    aid = drop.sequence.to_bytes(8, "big") + bytes([4])
+    hub.wait_applied()
+    how_ = "how must say how (phone, meeting, home visit, letter, ...)"
+    offered = "how must say what was offered"
+    refused = [
+        (dict(alert_id=aid[:8], kind=9, how=""),
+         "alert_id must be the 9 bytes of an alert's id"),
+        (dict(kind=0, date="x", how=""),
+         "kind must be CONTACT_MADE, OFFER_MADE or COULD_NOT_REACH"),
+        (dict(date="1899-12-31", how=""),
+         "date must be the day it was done, YYYY-MM-DD"),
+        (dict(date="2026-11-03", how=""),
+         "date is in the future: record an action once it is done"),
+        (dict(how=" \t\r\n"), how_),
+        (dict(kind=m.OFFER_MADE, how="\u00a0"), offered),
+        (dict(how="\u3000\u2003"), how_),
+        (dict(kind=m.COULD_NOT_REACH, how="\v\x1f\x7f"), how_),
+        (dict(how=" " * 300, note="n" * 300), how_),
+        (dict(how="æ" * 128 + "x", note="n" * 300),
+         "how is longer than 256 bytes"),
+        (dict(how="æ" * 128, note="æ" * 100 + "x"),
+         "note is longer than 200 bytes"),
+    ]
+    c = Vendor(hub, "cw-anna", hub.delivery)
+    try:
+        for n, (fields, why) in enumerate(refused, start=1):
+            fields.setdefault("alert_id", aid)
+            fields.setdefault("kind", m.CONTACT_MADE)
+            c.send(ACTION, m.Action(request_id=n, **fields))
+            kind, r = c.recv()
+            assert (kind, r.request_id, r.code, r.reason) == \
+                (RESULT, n, m.E_MALFORMED, why), (fields, r)
+        c.send(ACTION, m.Action(request_id=99, alert_id=aid,
+                                kind=m.CONTACT_MADE, date="2026-11-02",
+                                how="æ" * 128, note="æ" * 100))
+        kind, r = c.recv()
+        assert (kind, r.request_id, r.code) == (RESULT, 99, m.OK), r
+    finally:
+        c.close()
+    recs = [r for r in audit_records(hub, "cw-anna")
+            if r["action"].startswith("action")]
+    assert [(r["result"], r["detail"]) for r in recs] == \
+        [("malformed", f"- {refused[0][1]}")] + \
+        [("malformed", f"{aid.hex()} {why}") for _, why in refused[1:]] + \
+        [("ok", f"{aid.hex()} contact_made")], recs
+    # The alert, and so the person, is known from a 9-byte id on.
+    assert recs[0]["person"] == "" and recs[1]["person"]
+    assert len({r["person"] for r in recs[1:]}) == 1, recs
+
+
+def test_vendor_acks_that_change_nothing_are_audited_with_the_person(
+        make_hub):
+    """§4 step 4 and SECURITY.md's `ack` row: an AlertAck is never
+    answered; one that changes nothing -- another caseworker's alert,
+    one already acknowledged, an id no alert has -- is audited `ack`
+    `not-open` with the alert id alone (the note is not kept) and, when
+    the hub holds the alert, its person, as the `ok` record has it."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    cpr = CprGen(5506).born("2005-08-09")
+    hub.cprs.add(cpr)
+    send_all(hub, "youth-a", [envelope(
+        "youth-a", m.CONTACT_ASSIGNMENT, cpr, "2026-09-01", "assign",
+        "contact_assignment", caseworker="cw-anna",
+        role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})])
+    [drop] = send_all(hub, "college-a", [envelope(
+        "college-a", m.DROPOUT, cpr, "2026-10-30", "drop", "dropout",
+        institution="eud-vest", date="2026-10-30")])
+    aid = drop.sequence.to_bytes(8, "big") + bytes([4])
+    hub.wait_applied()
+    anna = Vendor(hub, "cw-anna", hub.delivery)
+    bob = Vendor(hub, "cw-bob", hub.delivery)
+    try:
+        bob.send(ALERT_ACK, m.AlertAck(alert_id=aid, note="not mine"))
+        anna.send(ALERT_ACK, m.AlertAck(alert_id=aid, note="called"))
+        anna.send(ALERT_ACK, m.AlertAck(alert_id=aid, note="again"))
+        anna.send(ALERT_ACK, m.AlertAck(alert_id=b"\xff" * 9, note="?"))
+        r = anna.ask(m.Query(request_id=1, kind=m.OPEN_ALERTS))
+        assert (r.code, list(r.alerts)) == (m.OK, []), r
+        assert bob.ask(m.Query(request_id=2, kind=m.OPEN_ALERTS)).code == \
+            m.OK                      # and nothing answered the AlertAcks
+    finally:
+        anna.close()
+        bob.close()
+
+    def acks():
+        out = hub.hubctl("audit", "show", "--json").stdout
+        return [(r["actor"], r["result"], r["detail"], r["person"])
+                for r in map(json.loads, out.splitlines())
+                if r["action"] == "ack"]
+    wait_for(lambda: len(acks()) == 4, 10, "the acks written", interval=0.3)
+    # A stored acknowledgement is written at once, the others with the
+    # next second's records: the order of the trail may differ.
+    recs = acks()
+    [person] = [r[3] for r in recs if r[1] == "ok"]
+    assert person and sorted(recs) == sorted([
+        ("cw-bob", "not-open", aid.hex(), person),
+        ("cw-anna", "ok", f"{aid.hex()} called", person),
+        ("cw-anna", "not-open", aid.hex(), person),
+        ("cw-anna", "not-open", "ff" * 9, "")]), recs
+
+
+def test_vendor_actions_in_the_timeline_whole(make_hub):
+    """§4 Action: a recorded action appears in the timeline on its
+    `date`, "contact made by cw-anna: phone — agreed to meet" (the note
+    after " — "), "offer made by ...", "could not reach the young person
+    by ...", one line; and whole: 256 bytes of `how` and 200 of `note`,
+    the most the hub takes, are shown as recorded, not cut."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    cpr = CprGen(5507).born("2005-10-11")
+    hub.cprs.add(cpr)
+    send_all(hub, "youth-a", [envelope(
+        "youth-a", m.CONTACT_ASSIGNMENT, cpr, "2026-09-01", "assign",
+        "contact_assignment", caseworker="cw-anna",
+        role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})])
+    [drop] = send_all(hub, "college-a", [envelope(
+        "college-a", m.DROPOUT, cpr, "2026-10-30", "drop", "dropout",
+        institution="eud-vest", date="2026-10-30")])
+    aid = drop.sequence.to_bytes(8, "big") + bytes([4])
+    hub.wait_applied()
+    long_how, long_note = "æ" * 128, "ø" * 100
+    actions = [(m.CONTACT_MADE, "2026-10-31", "phone", "agreed to meet"),
+               (m.OFFER_MADE, "2026-11-01", "FGU\tplace", ""),
+               (m.COULD_NOT_REACH, "", "letter", "line\nbreak"),
+               (m.COULD_NOT_REACH, "2026-10-29", long_how, long_note)]
+    c = Vendor(hub, "cw-anna", hub.delivery)
+    try:
+        for n, (kind, date, how, note) in enumerate(actions, start=1):
+            c.send(ACTION, m.Action(request_id=n, alert_id=aid, kind=kind,
+                                    date=date, how=how, note=note))
+            got, r = c.recv()
+            assert (got, r.request_id, r.code) == (RESULT, n, m.OK), r
+        tl = c.ask(m.Query(request_id=9, kind=m.TIMELINE, cpr=cpr))
+    finally:
+        c.close()
+    assert tl.code == m.OK, tl
+    assert [(e.date, e.summary) for e in tl.timeline
+            if e.type == m.CASEWORKER_ACTION] == [
+        ("2026-10-29", "could not reach the young person by cw-anna: "
+                       f"{long_how} — {long_note}"),
+        ("2026-10-31", "contact made by cw-anna: phone — agreed to meet"),
+        ("2026-11-01", "offer made by cw-anna: FGU place"),
+        ("2026-11-02", "could not reach the young person by cw-anna: "
+                       "letter — line break")], [
+        (e.date, e.type, e.summary) for e in tl.timeline]
+
+
+def test_vendor_multipart_message_answered_once_and_audited(make_hub):
+    """§1: a multi-part message is rejected once for the whole message,
+    `E_MALFORMED` "a message must be exactly one frame" (an empty
+    `event_id` on ingest, `request_id` 0 on delivery), none of its parts
+    used; SECURITY.md's `frame` row: a frame that cannot be used is
+    recorded `malformed` with why, the sender as actor, on either
+    endpoint."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    why = "a message must be exactly one frame"
+    ing = Vendor(hub, "college-a", hub.ingest)
+    cw = Vendor(hub, "cw-anna", hub.delivery)
+    try:
+        ing.sock.send_multipart([bytes([VERSION, EVENT]), b"", b"x"])
+        kind, ack = ing.recv()
+        assert (kind, ack.status, ack.code, ack.reason, ack.event_id) == \
+            (ACK, m.REJECTED, m.E_MALFORMED, why, b""), ack
+        query = bytes([VERSION, QUERY]) + m.Query(
+            request_id=5, kind=m.OPEN_ALERTS).SerializeToString()
+        cw.sock.send_multipart([query, query])
+        kind, r = cw.recv()
+        assert (kind, r.request_id, r.code, r.reason) == \
+            (RESULT, 0, m.E_MALFORMED, why), r
+        assert ing.recv(timeout=0.5) is None and cw.recv(timeout=0.5) is None
+    finally:
+        ing.close()
+        cw.close()
+
+    def frames():
+        out = hub.hubctl("audit", "show", "--json").stdout
+        return sorted((r["actor"], r["result"], r["detail"])
+                      for r in map(json.loads, out.splitlines())
+                      if r["action"] == "frame")
+    wait_for(lambda: len(frames()) >= 2, 10, "the refusals written",
+             interval=0.3)
+    assert frames() == [("college-a", "malformed", why),
+                        ("cw-anna", "malformed", why)]
+    # Nor was the query, one of its parts, answered or audited as one.
+    assert not [r for r in audit_records(hub, "cw-anna")
+                if r["action"] == "list"]

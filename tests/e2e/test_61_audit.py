@@ -223,6 +223,23 @@ def test_a_long_ack_note_keeps_its_first_200_bytes(make_hub):
     assert hub.stats()["alerts_open"] == 0
 
 
+def test_a_cpr_across_the_notes_200_byte_cut_is_masked(make_hub):
+    """PROTOCOL.md §4 step 4: of a note the first 200 bytes are kept,
+    "with the digits of any CPR number in it replaced by x". A number
+    that the cut goes through is a number as written: masked before the
+    cut, its birth date is not left behind as a stump too short to be
+    recognised."""
+    hub = make_hub()
+    cpr, sibling = CprGen(6104).take(2)
+    hub.cprs.update({cpr, sibling})
+    alert_id = alert_for_anna(hub, cpr)
+    note = "a" * 190 + f" {sibling[:6]}-{sibling[6:]}"  # 202 bytes
+    p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note", note)
+    assert (p.returncode, p.stdout) == (0, "acknowledged\n"), p.stderr
+    [ack] = [r for r in show(hub) if r["action"] == "ack"]
+    assert ack["detail"] == f"{alert_id} {'a' * 190} xxxxxx-xx", ack
+
+
 # ---------------------------------------------------------------- tamper
 
 

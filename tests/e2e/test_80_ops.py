@@ -448,6 +448,10 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
         (["--contact", "0" * 18, "--how", " \t\r\n "],
          "inbox: --contact needs --how: how (phone, meeting, home visit, "
          "letter, ...)"),
+        # So are a no-break space and an ideographic one (PROTOCOL.md §4).
+        (["--unreachable", "0" * 18, "--how", "\u00a0\u3000"],
+         "inbox: --unreachable needs --how: how (phone, meeting, home "
+         "visit, letter, ...)"),
         (["--timeline", "0101900000x"],
          "inbox: --timeline needs a CPR number (DDMMYY-SSSS): "),
         (["--list", "--delivery", "tcp://127.0.0.1"],

@@ -298,6 +298,35 @@ test_strlcpy(void)
 	CHECK_EQ_STR(buf, "");
 }
 
+/* What says nothing: white space and invisible characters of every
+ * kind; one visible character, or a byte that is not UTF-8, says
+ * something. */
+static void
+test_text_unseen(void)
+{
+	static const char *const unseen[] = {
+	    "",
+	    "   ",
+	    " \t\r\n",
+	    "\v\f\x1f\x7f",
+	    "\xc2\x85",
+	    "\xc2\xa0",
+	    "\xe2\x80\x83",
+	    "\xe3\x80\x80",
+	    "\xe2\x80\x8b",
+	    "\xe2\x80\xa8",
+	    "\xe2\x80\xaf",
+	    "\xef\xbb\xbf",
+	    "\xe1\x9a\x80 \xe2\x81\x9f\xe2\x81\xa0"};
+	static const char *const seen[] = {
+	    "x",    " phone ", "\xc2\xa0.", "\xc3\xa6", "\xe2\x80\x90",
+	    "\x80", "\xc2",    "\xe2\x80",  "\xff"};
+	for (size_t i = 0; i < sizeof unseen / sizeof *unseen; i++)
+		CHECK(ug_text_unseen(unseen[i]));
+	for (size_t i = 0; i < sizeof seen / sizeof *seen; i++)
+		CHECK(!ug_text_unseen(seen[i]));
+}
+
 /* What a client may connect to: the forms OPERATIONS.md gives for the
  * adapters' hub and inbox's and webd's delivery, and no near miss. */
 static void
@@ -490,6 +519,7 @@ TEST_LIST = {
     {"hex", test_hex},
     {"parse long", test_parse_long},
     {"strlcpy", test_strlcpy},
+    {"text unseen", test_text_unseen},
     {"endpoint", test_endpoint},
     {"clock", test_clock},
     {"clock file", test_clock_file},
