@@ -464,6 +464,25 @@ def test_vendor_asks_for_one_alert_by_id(make_hub):
     assert lists() == want
 
 
+def annas_dropout(make_hub, seed, born):
+    """A hub on 2026-11-02 08:00 where cw-anna is the contact person of a
+    youth (a synthetic CPR of `seed`, born `born`) whose college reported
+    a dropout on 2026-10-30: (hub, cpr, the dropout alert's id)."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    m = pb()
+    cpr = CprGen(seed).born(born)
+    hub.cprs.add(cpr)
+    send_all(hub, "youth-a", [envelope(
+        "youth-a", m.CONTACT_ASSIGNMENT, cpr, "2026-09-01", "assign",
+        "contact_assignment", caseworker="cw-anna",
+        role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})])
+    [drop] = send_all(hub, "college-a", [envelope(
+        "college-a", m.DROPOUT, cpr, "2026-10-30", "drop", "dropout",
+        institution="eud-vest", date="2026-10-30")])
+    hub.wait_applied()
+    return hub, cpr, drop.sequence.to_bytes(8, "big") + bytes([4])
+
+
 def test_vendor_action_refusals_in_their_order(make_hub):
     """§4 Action, as a vendor reads the table and the numbered checks:
     each malformed field answered with its reason and the request_id,
@@ -474,19 +493,8 @@ def test_vendor_action_refusals_in_their_order(make_hub):
     (æ is 2) are taken, one more is not. Each refusal is audited
     `action refused` `malformed` with the alert id (`-` for one that is
     not 9 bytes), the reason and the person."""
-    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    hub, cpr, aid = annas_dropout(make_hub, 5505, "2005-06-07")
     m = pb()
-    cpr = CprGen(5505).born("2005-06-07")
-    hub.cprs.add(cpr)
-    send_all(hub, "youth-a", [envelope(
-        "youth-a", m.CONTACT_ASSIGNMENT, cpr, "2026-09-01", "assign",
-        "contact_assignment", caseworker="cw-anna",
-        role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})])
-    [drop] = send_all(hub, "college-a", [envelope(
-        "college-a", m.DROPOUT, cpr, "2026-10-30", "drop", "dropout",
-        institution="eud-vest", date="2026-10-30")])
-    aid = drop.sequence.to_bytes(8, "big") + bytes([4])
-    hub.wait_applied()
     how_ = "how must say how (phone, meeting, home visit, letter, ...)"
     offered = "how must say what was offered"
     refused = [
@@ -542,19 +550,8 @@ def test_vendor_acks_that_change_nothing_are_audited_with_the_person(
     one already acknowledged, an id no alert has -- is audited `ack`
     `not-open` with the alert id alone (the note is not kept) and, when
     the hub holds the alert, its person, as the `ok` record has it."""
-    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    hub, cpr, aid = annas_dropout(make_hub, 5506, "2005-08-09")
     m = pb()
-    cpr = CprGen(5506).born("2005-08-09")
-    hub.cprs.add(cpr)
-    send_all(hub, "youth-a", [envelope(
-        "youth-a", m.CONTACT_ASSIGNMENT, cpr, "2026-09-01", "assign",
-        "contact_assignment", caseworker="cw-anna",
-        role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})])
-    [drop] = send_all(hub, "college-a", [envelope(
-        "college-a", m.DROPOUT, cpr, "2026-10-30", "drop", "dropout",
-        institution="eud-vest", date="2026-10-30")])
-    aid = drop.sequence.to_bytes(8, "big") + bytes([4])
-    hub.wait_applied()
     anna = Vendor(hub, "cw-anna", hub.delivery)
     bob = Vendor(hub, "cw-bob", hub.delivery)
     try:
@@ -593,19 +590,8 @@ def test_vendor_actions_in_the_timeline_whole(make_hub):
     after " — "), "offer made by ...", "could not reach the young person
     by ...", one line; and whole: 256 bytes of `how` and 200 of `note`,
     the most the hub takes, are shown as recorded, not cut."""
-    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    hub, cpr, aid = annas_dropout(make_hub, 5507, "2005-10-11")
     m = pb()
-    cpr = CprGen(5507).born("2005-10-11")
-    hub.cprs.add(cpr)
-    send_all(hub, "youth-a", [envelope(
-        "youth-a", m.CONTACT_ASSIGNMENT, cpr, "2026-09-01", "assign",
-        "contact_assignment", caseworker="cw-anna",
-        role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})])
-    [drop] = send_all(hub, "college-a", [envelope(
-        "college-a", m.DROPOUT, cpr, "2026-10-30", "drop", "dropout",
-        institution="eud-vest", date="2026-10-30")])
-    aid = drop.sequence.to_bytes(8, "big") + bytes([4])
-    hub.wait_applied()
     long_how, long_note = "æ" * 128, "ø" * 100
     actions = [(m.CONTACT_MADE, "2026-10-31", "phone", "agreed to meet"),
                (m.OFFER_MADE, "2026-11-01", "FGU\tplace", ""),
