@@ -864,6 +864,40 @@ def test_caseworker_key_replaced_or_revoked_on_open_connection(
         "Result with the same request_id\": " + "; ".join(problems)
 
 
+def annas_session_ends_by_a_change_made_while_paused(make_hub, clients,
+                                                    seed, change):
+    """cw-anna has a session and one alert; change(hub) runs with hubd
+    stopped, so that it sees only the end state at its next loop turn
+    (paused only once the delivery is written, a second at most: a hubd
+    paused in the middle of a write would hold hubctl up). Her session
+    ends; nothing raised after that is pushed on it; a new Hello on the
+    same connection opens a new session and gets both alerts."""
+    hub = hub53(make_hub)
+    [p] = adults(seed, 1)
+    hub.assign(p, "cw-anna")
+    a = clients(hub, "cw-anna")
+    assert a.welcome().code == OK
+    hub.send(ev_dropout(p, "2026-10-26"))
+    a.wait_alerts(1)
+    wait_for(lambda: '"deliver"' in hub.hubctl(
+        "audit", "show", "--json").stdout, 10, "the delivery written",
+        interval=0.3)
+    hub.proc.send_signal(signal.SIGSTOP)
+    try:
+        change(hub)
+    finally:
+        hub.proc.send_signal(signal.SIGCONT)
+    hub.wait_log(r"HUB-SESSION session of cw-anna ended: its key was revoked "
+                 r"or replaced")
+    hub.send(ev_dropout(p, "2026-10-27", institution="college-y"))
+    hub.wait_applied()
+    assert not [f for f in a.quiet(1) if f[0] == FRAME_ALERT], \
+        "an alert was pushed on the session of a revoked or replaced key"
+    a.hello()
+    assert a.welcome().code == OK
+    assert len(a.wait_alerts(3)) == 3   # the first again, and the new one
+
+
 def test_caseworker_revoked_and_registered_again_at_once_loses_session(
         make_hub, clients):
     """SECURITY.md "Revocation is immediate": a revoked caseworker's
@@ -872,33 +906,11 @@ def test_caseworker_revoked_and_registered_again_at_once_loses_session(
     never sees the caseworker missing). Nothing raised after that is
     pushed on the old session; a new Hello on the same connection opens
     a new session (PROTOCOL.md §1, "a caseworker says Hello again")."""
-    hub = hub53(make_hub)
-    [p] = adults(5364, 1)
-    hub.assign(p, "cw-anna")
-    a = clients(hub, "cw-anna")
-    assert a.welcome().code == OK
-    hub.send(ev_dropout(p, "2026-10-26"))
-    a.wait_alerts(1)
-    # Paused only once the delivery is written (a second at most): a
-    # hubd paused in the middle of a write would hold hubctl up.
-    wait_for(lambda: '"deliver"' in hub.hubctl(
-        "audit", "show", "--json").stdout, 10, "the delivery written",
-        interval=0.3)
-    hub.proc.send_signal(signal.SIGSTOP)
-    try:
+    def revoke_and_register_again(hub):
         hub.hubctl("revoke-caseworker", "cw-anna")
         hub.register_caseworker("cw-anna")
-    finally:
-        hub.proc.send_signal(signal.SIGCONT)
-    hub.wait_log(r"HUB-SESSION session of cw-anna ended: its key was revoked "
-                 r"or replaced")
-    hub.send(ev_dropout(p, "2026-10-27", institution="college-y"))
-    hub.wait_applied()
-    assert not [f for f in a.quiet(1) if f[0] == FRAME_ALERT], \
-        "an alert was pushed on the session of a revoked caseworker"
-    a.hello()
-    assert a.welcome().code == OK
-    assert len(a.wait_alerts(3)) == 3   # the first again, and the new one
+    annas_session_ends_by_a_change_made_while_paused(
+        make_hub, clients, 5364, revoke_and_register_again)
 
 
 def test_caseworker_key_replaced_and_put_back_at_once_loses_session(
@@ -908,33 +920,13 @@ def test_caseworker_key_replaced_and_put_back_at_once_loses_session(
     once -- also when the old key is registered again before hubd's next
     loop turn (A, B, A with hubd paused), as a revoke then would. A new
     Hello with the old key opens a new session."""
-    hub = hub53(make_hub)
-    [p] = adults(5366, 1)
-    hub.assign(p, "cw-anna")
-    hub.hubctl("keygen", "--keys_dir", str(hub.tmp / "new"), "cw-anna",
-               config=False)
-    a = clients(hub, "cw-anna")
-    assert a.welcome().code == OK
-    hub.send(ev_dropout(p, "2026-10-26"))
-    a.wait_alerts(1)
-    wait_for(lambda: '"deliver"' in hub.hubctl(
-        "audit", "show", "--json").stdout, 10, "the delivery written",
-        interval=0.3)
-    hub.proc.send_signal(signal.SIGSTOP)
-    try:
+    def replace_and_put_back(hub):
+        hub.hubctl("keygen", "--keys_dir", str(hub.tmp / "new"), "cw-anna",
+                   config=False)
         hub.register_caseworker("cw-anna", key=hub.tmp / "new" / "cw-anna.key")
         hub.register_caseworker("cw-anna")
-    finally:
-        hub.proc.send_signal(signal.SIGCONT)
-    hub.wait_log(r"HUB-SESSION session of cw-anna ended: its key was revoked "
-                 r"or replaced")
-    hub.send(ev_dropout(p, "2026-10-27", institution="college-y"))
-    hub.wait_applied()
-    assert not [f for f in a.quiet(1) if f[0] == FRAME_ALERT], \
-        "an alert was pushed on the session of a replaced key"
-    a.hello()
-    assert a.welcome().code == OK
-    assert len(a.wait_alerts(3)) == 3   # the first again, and the new one
+    annas_session_ends_by_a_change_made_while_paused(
+        make_hub, clients, 5366, replace_and_put_back)
 
 
 def test_open_alerts_asked_for_one_alert(make_hub, clients):
