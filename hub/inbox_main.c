@@ -64,8 +64,10 @@ static const char usage[] =
     "answered within --timeout, nothing printed); 1 failed (keys,\n"
     "connection, or the hub refused for another reason, such as an\n"
     "action's --date that is no day or is after today, or its --how or\n"
-    "--note too long: the hub checks those; or a one-shot command\n"
-    "interrupted before the hub answered); 2 usage (a bad option, alert\n"
+    "--note too long: the hub checks those; live, a Hello refused\n"
+    "before the first Welcome, as a web gateway's key is; or a one-shot\n"
+    "command interrupted before the hub answered); 2 usage (a bad option, "
+    "alert\n"
     "id or CPR number, --how missing: nothing sent), or no answer from\n"
     "the hub within --timeout (a one-shot command); 3 the hub refused\n"
     "this caseworker's key, or\n"
@@ -154,6 +156,10 @@ typedef struct {
 	/* Live: this connection's session was welcomed (a repeated Hello's
 	 * Welcome prints nothing); the key was refused on it (exit 3). */
 	bool welcomed, revoked;
+	/* Live: a session was welcomed once in this run (a refusal after
+	 * that is of an AlertAck, not of the caseworker); the first Hello
+	 * was refused by a Result (exit 1). */
+	bool ever_welcomed, hello_refused;
 	int ack_tries;
 	uint32_t list_offset;
 	/* --list, --timeline: entries printed so far; the hub answers a
@@ -430,6 +436,14 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 				   "key: %s\n",
 				   r->reason ? r->reason : "?");
 			ib->revoked = true;
+		} else if (r->code != UNGEBRO__V1__ERROR_CODE__OK &&
+			   !ib->ever_welcomed) {
+			/* Only our Hello was sent: it will be refused again
+			 * on every try (a web gateway's key), so waiting
+			 * would only hide the refusal. */
+			ug_eprintf("inbox: the hub refused: %s\n",
+				   r->reason ? r->reason : "?");
+			ib->hello_refused = true;
 		} else if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 			ug_eprintf("inbox: the hub refused a frame: %s\n",
 				   r->reason ? r->reason : "?");
@@ -460,6 +474,7 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 				fflush(stdout);
 			}
 			ib->welcomed = true;
+			ib->ever_welcomed = true;
 		}
 	} else if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT) {
 		const wire_alert *a = msg;
@@ -533,6 +548,8 @@ run(inbox *ib)
 			ib->heard = true;
 			if (ib->revoked)
 				return EXIT_REFUSED;
+			if (ib->hello_refused)
+				return 1;
 			if (ib->max && ib->received >= ib->max)
 				break;
 		}
@@ -1084,7 +1101,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	rc = run(&ib);
-	if (!ib.json && ib.heard)
+	/* A refused Hello received nothing: a count would read as a run. */
+	if (!ib.json && ib.heard && !ib.hello_refused)
 		printf("%ld alerts received%s\n", ib.received,
 		       ib.ack ? " and acknowledged" : " (not acknowledged)");
 out:

@@ -134,6 +134,22 @@ def test_frames_without_a_session_are_malformed(gw):
         assert r.caseworker == ""
 
 
+def test_inbox_with_a_gateways_key_ends_live_and_one_shot_alike(gw):
+    """OPERATIONS.md, live inbox: a Hello refused by a Result before the
+    first Welcome (a web gateway's key) ends the run at once, exit 1, as
+    --list does; --idle_exit does not turn it into a clean exit 0."""
+    hub, g = gw
+    conf = hub.tmp / "inbox-web-1.conf"
+    conf.write_text(f"caseworker = web-1\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    for extra in (["--idle_exit", "30"], ["--list"]):
+        p = subprocess.run([binary("inbox"), "--config", str(conf),
+                            "--timeout", "30"] + extra,
+                           capture_output=True, text=True, timeout=60 * SLOW)
+        assert (p.returncode, p.stdout, p.stderr) == \
+            (1, "", f"inbox: the hub refused: {ONLY}\n"), (extra, p)
+
+
 def test_revoked_gateway_is_answered_with_each_request_id(gw):
     """§1: once a key is revoked, "a caseworker's frame [gets] a Result
     with E_DENIED and the same reason"; §4a: a Login, a Logout and a
