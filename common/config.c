@@ -266,7 +266,7 @@ ug_config_usage(const ug_setting *settings, const char *usage)
 {
 	printf("%s\n\nOptions (each may also be a line \"name = value\" in "
 	       "the --config file):\n  --config FILE\n      read settings "
-	       "from FILE\n  --help\n      show this text\n",
+	       "from FILE\n  -h, --help\n      show this text\n",
 	       usage);
 	for (const ug_setting *s = settings; s->name; s++)
 		printf("  --%s %s\n      %s%s%s%s\n", s->name,

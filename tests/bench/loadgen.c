@@ -306,6 +306,7 @@ usage(FILE *f)
 	    f,
 	    "usage: ug-loadgen --endpoint EP --server-key HUB.key "
 	    "--key AGENCY.key_secret [options]\n"
+	    "  -h, --help        show this text\n"
 	    "  --events N        events to send (default 10000)\n"
 	    "  --seconds S       stop sending after S seconds (0: no limit)\n"
 	    "  --window W        events in flight per connection (100)\n"
@@ -409,7 +410,7 @@ parse_args(int argc, char **argv, options *o)
 					      {"help", 0, 0, 'h'},
 					      {0, 0, 0, 0}};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
 			o->endpoint = optarg;

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 import hubtest
-from hubtest import Hub, binary
+from hubtest import BUILD, Hub, binary
 
 
 def test_ready_and_empty(hub):
@@ -109,6 +109,24 @@ def test_help(program):
     assert p.returncode == 0, p.stderr
     assert "usage" in p.stdout.lower()
     assert "--config" in p.stdout
+
+
+@pytest.mark.parametrize("program", [
+    "hubd", "hubctl", "inbox", "webd", "adapter-school", "adapter-college",
+    "adapter-jobcenter", "adapter-youthunit", "adapter-addiction",
+    "ug-loadgen"])
+def test_dash_h_is_listed_and_is_help(program):
+    """Every program's --help lists `-h, --help`, and -h prints the same
+    text, exit 0."""
+    exe = (str(BUILD / "bench" / program) if program == "ug-loadgen"
+           else binary(program))
+    long = subprocess.run([exe, "--help"], capture_output=True, text=True,
+                          timeout=20)
+    short = subprocess.run([exe, "-h"], capture_output=True, text=True,
+                           timeout=20)
+    assert (long.returncode, short.returncode) == (0, 0), short.stderr
+    assert short.stdout == long.stdout
+    assert re.search(r"^  -h, --help\b", long.stdout, re.M), long.stdout
 
 
 def test_keygen_refuses_overwrite(hub):
