@@ -1997,6 +1997,29 @@ def test_a_store_of_a_newer_format_is_refused_and_left_as_it_is(make_hub):
     hub.start()
 
 
+def test_adapters_log_id_table_lists_every_level_each_id_is_logged_at():
+    """ADAPTERS.md's log-id table: an operator filtering by level must
+    find each ADP-* and OUTBOX-* id at every level the table gives it, and
+    at no other; ids sharing a row share their levels."""
+    text = (hubtest.ROOT / "docs" / "ADAPTERS.md").read_text()
+    table = text.split("| id | level | what |")[1].split("\n\n")[0]
+    documented = {}
+    for row in table.splitlines()[2:]:
+        cells = row.split(" | ")
+        ids = re.findall(r"`([A-Z]+-[A-Z]+)`", cells[0])
+        levels = {w.strip() for w in cells[1].split(",")}
+        for i in ids:
+            documented[i] = levels
+    logged = {}
+    sources = [*(hubtest.ROOT / "adapters").glob("*.c"),
+               hubtest.ROOT / "store" / "outbox.c"]
+    for src in sources:
+        for level, i in re.findall(r'log_(\w+)\("((?:ADP|OUTBOX)-[A-Z]+)"',
+                                   src.read_text()):
+            logged.setdefault(i, set()).add(level)
+    assert documented == logged
+
+
 def test_man_pages_match_each_programs_help():
     """OPERATIONS.md: the man pages are made from each program's --help
     by deploy/man/mkman.py. A page is what the script makes of today's
