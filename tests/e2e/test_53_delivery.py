@@ -950,6 +950,13 @@ def test_open_alerts_asked_for_one_alert(make_hub, clients):
     assert (r.code, len(r.alerts), r.names_no_one) == (OK, 0, False), r
     r = a.ask(3, alert_id=second[:8])
     assert (r.code, r.reason) == (E_MALFORMED, "alert_id must be 9 bytes")
+    # alert_id is OPEN_ALERTS' alone: TIMELINE ignores it, of any length.
+    m = pb()
+    whole = a.ask(50, kind=m.TIMELINE, cpr=p)
+    assert whole.code == OK and len(whole.timeline) == 3, whole
+    for n, aid in enumerate((second, second[:8])):
+        r = a.ask(51 + n, kind=m.TIMELINE, cpr=p, alert_id=aid)
+        assert (r.code, list(r.timeline)) == (OK, list(whole.timeline)), r
     a.ack(first)
     wait_for(lambda: not a.ask(4 + len(a.frames), alert_id=first).alerts,
              10, "the acknowledgement stored", interval=0.3)
@@ -1208,7 +1215,8 @@ def test_session_table_reclaims_churn_and_refuses_when_full(make_hub,
         for who in ("cw-lead", "cw-bob", "cw-anna"):
             extra = clients(hub, who)
             w = extra.welcome()
-            assert w.code == E_UNAVAILABLE, (who, w)
+            assert (w.code, w.caseworker, w.open_alerts) == \
+                (E_UNAVAILABLE, who, 0), (who, w)
             assert w.reason == ("the hub's session table is full "
                                 "(sessions_max); retry later"), (who, w)
             assert not [f for f in extra.quiet(0.3) if f[0] == FRAME_ALERT]
