@@ -319,35 +319,67 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 	return err == UG_OK ? 0 : 1;
 }
 
-int
-hubctl_register_outcome(store *s, ug_keys *keys, const char *action,
-			const char *id, const char *public_z85,
-			const char *what, const char *path, ug_err err,
-			const ug_diag *diag)
+const store_audit_entry *
+hubctl_audit_entry(hubctl_record *r, const char *action, const char *result,
+		   const uint8_t *person_key, const char *detail)
 {
-	bool taken = err == UG_EEXISTS;
+	hubctl_audit_operator(r->who);
+	r->e = (store_audit_entry){ug_now_ms(), r->who,	    NULL,  action,
+				   result,	person_key, detail};
+	return &r->e;
+}
+
+void
+hubctl_audit_signed(store *s, ug_keys *keys, const hubctl_record *r)
+{
+	if (!keys->sign_secret)
+		return;
+	ug_err err = store_audit_checkpoint(s, r->e.at);
+	if (err != UG_OK)
+		ug_eprintf("hubctl: the %s record was not signed into a "
+			   "checkpoint: %s\n",
+			   r->e.action, ug_strerror(err));
+}
+
+void
+hubctl_not_stored(store *s, ug_keys *keys, const char *cmd, const char *action,
+		  const char *detail, ug_err err)
+{
+	hubctl_audit_admin(s, keys, action, "failed", NULL, detail);
+	ug_eprintf("hubctl: %s: %s: nothing changed\n", cmd,
+		   err == UG_EFULL ? "the store is full (log_map_mb)"
+				   : ug_strerror(err));
+}
+
+int
+hubctl_register(store *s, ug_keys *keys, const char *action, int kind,
+		const char *id, const char *public_z85, uint32_t flags,
+		const char *what, const char *path)
+{
+	ug_diag diag = {0};
 	char detail[STORE_AUDIT_DETAIL_MAX];
-	snprintf(detail, sizeof detail, "%s key %.*s... %s%s%.160s", id,
-		 UG_Z85_KEY_SHOWN, public_z85, what, taken ? ": " : "",
-		 taken ? diag->reason : "");
-	hubctl_audit_admin(s, keys, action,
-			   err == UG_OK ? "ok"
-			   : taken	? "refused"
-					: "failed",
-			   NULL, detail);
-	if (taken) {
-		ug_eprintf(
-		    "hubctl: register: %s (%s): %s is not "
-		    "registered; a key identifies one id, so give %s a key "
-		    "of its own\n",
-		    diag->reason, path, id, id);
+	snprintf(detail, sizeof detail, "%s key %.*s... %s", id,
+		 UG_Z85_KEY_SHOWN, public_z85, what);
+	hubctl_record r;
+	ug_err err = store_principal_put_audited(
+	    s, kind, id, public_z85, flags,
+	    hubctl_audit_entry(&r, action, "ok", NULL, detail), &diag);
+	if (err == UG_OK) {
+		hubctl_audit_signed(s, keys, &r);
+		return 0;
+	}
+	if (err != UG_EEXISTS) {
+		hubctl_not_stored(s, keys, "register", action, detail, err);
 		return 1;
 	}
-	if (err != UG_OK) {
-		ug_eprintf("hubctl: register: %s\n", ug_strerror(err));
-		return 1;
-	}
-	return 0;
+	snprintf(detail, sizeof detail, "%s key %.*s... %s: %.160s", id,
+		 UG_Z85_KEY_SHOWN, public_z85, what, diag.reason);
+	hubctl_audit_admin(s, keys, action, "refused", NULL, detail);
+	ug_eprintf("hubctl: register: %s (%s): %s is not "
+		   "registered; a key identifies one id, so give %s a key "
+		   "of its own\n",
+		   diag.reason, path, id, id);
+	return 1;
 }
 
 void

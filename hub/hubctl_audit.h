@@ -28,14 +28,38 @@ void hubctl_audit_admin(store *s, ug_keys *keys, const char *action,
 			const char *result, const uint8_t *person_key,
 			const char *detail);
 
-/* After a register-* wrote (or refused) a registration: audit it under
- * `action` (ok, refused: the key is another id's, failed) with `what`
+/* The record of an admin change, stored in the change's own transaction
+ * (the store's _audited functions), so that a change is never kept
+ * without it. */
+typedef struct {
+	char who[STORE_ID_MAX];
+	store_audit_entry e;
+} hubctl_record;
+
+/* Fill r as hubctl_audit_admin would record it; returns &r->e. detail
+ * must outlive the store call. */
+const store_audit_entry *
+hubctl_audit_entry(hubctl_record *r, const char *action, const char *result,
+		   const uint8_t *person_key, const char *detail);
+
+/* After a change committed with its record: sign a checkpoint over it
+ * when a signing key is loaded (says so on stderr when that fails; the
+ * change and its record stand). */
+void hubctl_audit_signed(store *s, ug_keys *keys, const hubctl_record *r);
+
+/* A change the store refused with its record (err): record the attempt
+ * `failed` with detail when there is room, and say on stderr that
+ * nothing changed, `hubctl: CMD: WHY: nothing changed`. */
+void hubctl_not_stored(store *s, ug_keys *keys, const char *cmd,
+		       const char *action, const char *detail, ug_err err);
+
+/* A register-*: store the registration with its record under `action`
+ * (`ok`; `refused` when the key is another id's, `failed`) with `what`
  * (flags or kind) in the detail, say why on stderr when it did not stand,
  * and return the exit code (0 registered, 1 not). path: the key file. */
-int hubctl_register_outcome(store *s, ug_keys *keys, const char *action,
-			    const char *id, const char *public_z85,
-			    const char *what, const char *path, ug_err err,
-			    const ug_diag *diag);
+int hubctl_register(store *s, ug_keys *keys, const char *action, int kind,
+		    const char *id, const char *public_z85, uint32_t flags,
+		    const char *what, const char *path);
 
 /* A register-* refused because the id is held by the other kind of
  * principal (a caseworker's id for a gateway, or the reverse): audit it

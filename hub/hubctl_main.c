@@ -166,7 +166,10 @@ static const char usage[] =
     "Every command but stats, log and audit verify is recorded in the\n"
     "audit trail as hubctl:USER (keygen once the store exists, and only\n"
     "when it writes keys: a refusal to overwrite changes nothing and is\n"
-    "not recorded; backup after its copy, so not in it).\n"
+    "not recorded; backup after its copy, so not in it). A change to the\n"
+    "store (register-*, revoke-*, set-password, set-email, assign,\n"
+    "erase) is stored with its record or not at all: on a store too\n"
+    "full for the record (log_map_mb) nothing changes, exit 1.\n"
     "Each checkpoint hubctl then signs is witnessed in the system log\n"
     "(syslog authpriv, tag hubctl): STORE-AUDIT checkpoint signed at\n"
     "record N, head HEX.\n"
@@ -421,13 +424,10 @@ cmd_register(ctl *c, int kind, const char *id)
 		    what, "is a registered gateway",
 		    "; a caseworker needs an id of its own (revoke-gateway it "
 		    "first to reuse the id)");
-	ug_err err =
-	    store_principal_put(c->store, kind, id, public_z85, flags, &diag);
-	if (hubctl_register_outcome(c->store, c->keys,
-				    kind == STORE_AGENCY
-					? "register-agency"
-					: "register-caseworker",
-				    id, public_z85, what, path, err, &diag))
+	if (hubctl_register(c->store, c->keys,
+			    kind == STORE_AGENCY ? "register-agency"
+						 : "register-caseworker",
+			    kind, id, public_z85, flags, what, path))
 		return 1;
 	printf("registered %s %s (key %.8s...)\n",
 	       kind == STORE_AGENCY ? "agency" : "caseworker", id, public_z85);
@@ -437,11 +437,8 @@ cmd_register(ctl *c, int kind, const char *id)
 static int
 cmd_revoke(ctl *c, int kind, const char *id)
 {
-	/* What let the caseworker in through the web, and where notices
-	 * went, goes with the registration: an id registered again later,
-	 * perhaps for someone else, starts without either. Removed first,
-	 * so that a revoke run again after a failure finishes the job. */
-	ug_err err = UG_OK;
+	const char *action =
+	    kind == STORE_AGENCY ? "revoke-agency" : "revoke-caseworker";
 	uint32_t held = 0;
 	if (kind == STORE_CASEWORKER &&
 	    store_principal_flags(c->store, STORE_CASEWORKER, id, &held) ==
@@ -449,40 +446,36 @@ cmd_revoke(ctl *c, int kind, const char *id)
 	    (held & STORE_FLAG_GATEWAY)) {
 		/* The mirror of revoke-gateway's check: each kind is revoked
 		 * by its own command. */
-		hubctl_audit_admin(c->store, c->keys, "revoke-caseworker",
-				   "not-found", NULL, id);
+		hubctl_audit_admin(c->store, c->keys, action, "not-found",
+				   NULL, id);
 		ug_eprintf("hubctl: revoke: no caseworker '%s' is "
 			   "registered ('%s' is a gateway: revoke-gateway)\n",
 			   id, id);
 		return 1;
 	}
-	if (kind == STORE_CASEWORKER) {
-		err = store_password_delete(c->store, id);
-		if (err == UG_OK || err == UG_ENOTFOUND)
-			err = store_email_delete(c->store, id);
-		if (err == UG_ENOTFOUND)
-			err = UG_OK;
-	}
+	/* A caseworker's web password and notice address go in the same
+	 * transaction as the registration and its record (the store's
+	 * revoke): an id registered again later, perhaps for someone else,
+	 * starts without either. */
 	char detail[STORE_AUDIT_DETAIL_MAX];
 	hubctl_revoke_detail(c->store, kind, id, detail);
-	if (err == UG_OK)
-		err = store_principal_revoke(c->store, kind, id);
-	hubctl_audit_admin(c->store, c->keys,
-			   kind == STORE_AGENCY ? "revoke-agency"
-						: "revoke-caseworker",
-			   err == UG_OK		 ? "ok"
-			   : err == UG_ENOTFOUND ? "not-found"
-						 : "failed",
-			   NULL, detail);
+	hubctl_record r;
+	ug_err err = store_principal_revoke_audited(
+	    c->store, kind, id,
+	    hubctl_audit_entry(&r, action, "ok", NULL, detail));
 	if (err == UG_ENOTFOUND) {
+		hubctl_audit_admin(c->store, c->keys, action, "not-found",
+				   NULL, detail);
 		ug_eprintf("hubctl: revoke: no %s '%s' is registered\n",
 			   kind == STORE_AGENCY ? "agency" : "caseworker", id);
 		return 1;
 	}
 	if (err != UG_OK) {
-		ug_eprintf("hubctl: revoke: %s\n", ug_strerror(err));
+		hubctl_not_stored(c->store, c->keys, "revoke", action, detail,
+				  err);
 		return 1;
 	}
+	hubctl_audit_signed(c->store, c->keys, &r);
 	printf("revoked %s %s\n",
 	       kind == STORE_AGENCY ? "agency" : "caseworker", id);
 	return 0;

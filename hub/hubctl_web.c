@@ -60,10 +60,8 @@ hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 		    s, keys, "register-gateway", id, public_z85, "gateway",
 		    "is a registered caseworker",
 		    "; a gateway needs an id of its own");
-	ug_err err = store_principal_put(s, STORE_CASEWORKER, id, public_z85,
-					 STORE_FLAG_GATEWAY, &diag);
-	if (hubctl_register_outcome(s, keys, "register-gateway", id,
-				    public_z85, "gateway", path, err, &diag))
+	if (hubctl_register(s, keys, "register-gateway", STORE_CASEWORKER, id,
+			    public_z85, STORE_FLAG_GATEWAY, "gateway", path))
 		return 1;
 	printf("registered gateway %s (key %.8s...)\n", id, public_z85);
 	return 0;
@@ -86,13 +84,16 @@ hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id)
 	}
 	char detail[STORE_AUDIT_DETAIL_MAX];
 	hubctl_revoke_detail(s, STORE_CASEWORKER, id, detail);
-	ug_err err = store_principal_revoke(s, STORE_CASEWORKER, id);
-	hubctl_audit_admin(s, keys, "revoke-gateway",
-			   err == UG_OK ? "ok" : "failed", NULL, detail);
+	hubctl_record r;
+	ug_err err = store_principal_revoke_audited(
+	    s, STORE_CASEWORKER, id,
+	    hubctl_audit_entry(&r, "revoke-gateway", "ok", NULL, detail));
 	if (err != UG_OK) {
-		ug_eprintf("hubctl: revoke: %s\n", ug_strerror(err));
+		hubctl_not_stored(s, keys, "revoke", "revoke-gateway", detail,
+				  err);
 		return 1;
 	}
+	hubctl_audit_signed(s, keys, &r);
 	printf("revoked gateway %s\n", id);
 	return 0;
 }
@@ -160,13 +161,16 @@ hubctl_set_password(store *s, ug_keys *keys, const char *id)
 			   "the password\n");
 		goto done;
 	}
-	ug_err err = store_password_put(s, id, hash, ug_now_ms());
-	hubctl_audit_admin(s, keys, "set-password",
-			   err == UG_OK ? "ok" : "failed", NULL, id);
+	hubctl_record r;
+	ug_err err = store_password_put_audited(
+	    s, id, hash, ug_now_ms(),
+	    hubctl_audit_entry(&r, "set-password", "ok", NULL, id));
 	if (err != UG_OK) {
-		ug_eprintf("hubctl: set-password: %s\n", ug_strerror(err));
+		hubctl_not_stored(s, keys, "set-password", "set-password", id,
+				  err);
 		goto done;
 	}
+	hubctl_audit_signed(s, keys, &r);
 	printf("password set for %s; their open web sessions end\n", id);
 	rc = 0;
 done:
@@ -244,17 +248,25 @@ hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys, const char *id,
 {
 	if (!hubctl_set_email_usage_ok(id, address))
 		return 2;
+	hubctl_record r;
 	if (strcmp(address, "-") == 0) {
-		ug_err err = store_email_delete(s, id);
-		hubctl_audit_admin(s, keys, "set-email",
-				   err == UG_OK ? "removed" : "failed", NULL,
-				   id);
-		if (err != UG_OK) {
+		ug_err err = store_email_delete_audited(
+		    s, id,
+		    hubctl_audit_entry(&r, "set-email", "removed", NULL, id));
+		if (err == UG_ENOTFOUND) {
+			hubctl_audit_admin(s, keys, "set-email", "failed",
+					   NULL, id);
 			ug_eprintf("hubctl: set-email: %s has no "
 				   "address\n",
 				   id);
 			return 1;
 		}
+		if (err != UG_OK) {
+			hubctl_not_stored(s, keys, "set-email", "set-email",
+					  id, err);
+			return 1;
+		}
+		hubctl_audit_signed(s, keys, &r);
 		printf("no more e-mail notices for %s\n", id);
 		return 0;
 	}
@@ -272,14 +284,15 @@ hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys, const char *id,
 				   id);
 		return 1;
 	}
-	ug_err err = store_email_put(s, id, address);
 	/* The address is personal data of a kind: the trail names the id. */
-	hubctl_audit_admin(s, keys, "set-email",
-			   err == UG_OK ? "ok" : "failed", NULL, id);
+	ug_err err = store_email_put_audited(
+	    s, id, address,
+	    hubctl_audit_entry(&r, "set-email", "ok", NULL, id));
 	if (err != UG_OK) {
-		ug_eprintf("hubctl: set-email: %s\n", ug_strerror(err));
+		hubctl_not_stored(s, keys, "set-email", "set-email", id, err);
 		return 1;
 	}
+	hubctl_audit_signed(s, keys, &r);
 	printf("e-mail notices of new alerts for %s go to %s\n", id, address);
 	return 0;
 }

@@ -205,6 +205,13 @@ enum { STORE_AGENCY = 1, STORE_CASEWORKER = 2 };
 ug_err store_principal_put(store *s, int kind, const char *id,
 			   const char *public_z85, uint32_t flags,
 			   ug_diag *diag);
+/* The same with its audit record (NULL: none) chained in the same
+ * transaction: the registration is stored with its record or, on any
+ * failure (a full map, UG_EEXISTS), neither is. */
+ug_err store_principal_put_audited(store *s, int kind, const char *id,
+				   const char *public_z85, uint32_t flags,
+				   const store_audit_entry *audit,
+				   ug_diag *diag);
 /* Look a Z85 public key up: UG_ENOTFOUND if unregistered. */
 ug_err store_principal_find(store *s, const char *public_z85, int *kind,
 			    char id[STORE_ID_MAX], uint32_t *flags);
@@ -221,8 +228,16 @@ typedef ug_err (*store_principal_fn)(void *ctx, const char *id,
  * log environment; an error from it stops the walk and is returned. */
 ug_err store_principal_list(store *s, int kind, store_principal_fn fn,
 			    void *ctx);
-/* Remove the id's registration: its key is refused from then on. */
+/* Remove the id's registration: its key is refused from then on. A
+ * caseworker's (a gateway's too) web password and notice address go with
+ * it, so that the id registered again later, perhaps for someone else,
+ * has neither. UG_ENOTFOUND, and nothing changes, if the id holds no
+ * registration of that kind. */
 ug_err store_principal_revoke(store *s, int kind, const char *id);
+/* The same with its audit record (NULL: none) in the same transaction:
+ * the revocation is stored with its record or not at all. */
+ug_err store_principal_revoke_audited(store *s, int kind, const char *id,
+				      const store_audit_entry *audit);
 /* A counter every registration and revocation raises, so a running hub
  * notices (cheaply, once per loop turn) that its cached view is stale. */
 ug_err store_principal_generation(store *s, uint64_t *gen);

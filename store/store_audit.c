@@ -573,6 +573,23 @@ store__audit_done(store__audit_pending *p, bool committed)
 }
 
 ug_err
+store__commit_audited(store *s, MDB_txn *txn, const store_audit_entry *audit,
+		      const char *what)
+{
+	store__audit_pending signed_at = {0};
+	ug_err err = store__map_err(
+	    store__audit_in(s, txn, audit, audit ? 1 : 0, &signed_at), what);
+	if (err != UG_OK) {
+		mdb_txn_abort(txn);
+		store__audit_done(&signed_at, false);
+		return err;
+	}
+	err = store__map_err(mdb_txn_commit(txn), what);
+	store__audit_done(&signed_at, err == UG_OK);
+	return err;
+}
+
+ug_err
 store_audit_write(store *s, const store_audit_entry *e, size_t n)
 {
 	store_audit_record one = {0},

@@ -241,6 +241,15 @@ typedef struct {
 int store__audit_in(store *s, MDB_txn *txn, const store_audit_entry *e,
 		    size_t n, store__audit_pending *p);
 void store__audit_done(store__audit_pending *p, bool committed);
+/* Chain the record (NULL: none) in the caller's write txn on log/ and
+ * commit both, or abort both: a change is never stored without its
+ * record. The txn is gone when it returns. */
+ug_err store__commit_audited(store *s, MDB_txn *txn,
+			     const store_audit_entry *audit, const char *what);
+
+/* Delete a caseworker's web password and notice address (either may be
+ * missing) inside the caller's write txn on log/; an LMDB code. */
+int store__web_access_drop_in(store *s, MDB_txn *txn, const char *caseworker);
 
 /* ---- the event-id index, store_ids.c ---- */
 

@@ -44,7 +44,7 @@ key_of(const store *s, const char *prefix, const char *caseworker,
 static ug_err
 record_put(store *s, const uint8_t k[PW_KEY_LEN], const char *caseworker,
 	   int64_t stamp, const char *value, size_t plain_len,
-	   const char *what)
+	   const store_audit_entry *audit, const char *what)
 {
 	uint8_t plain[EMAIL_PLAIN] = {0},
 		sealed[EMAIL_PLAIN + UG_SEAL_OVERHEAD];
@@ -66,7 +66,7 @@ record_put(store *s, const uint8_t k[PW_KEY_LEN], const char *caseworker,
 		mdb_txn_abort(txn);
 		return store__map_err(rc, what);
 	}
-	return store__map_err(mdb_txn_commit(txn), what);
+	return store__commit_audited(s, txn, audit, what);
 }
 
 /* The value (value_max bytes, NUL-padded) and stamp under key k; a record
@@ -107,7 +107,8 @@ record_get(store *s, const uint8_t k[PW_KEY_LEN], const char *caseworker,
 }
 
 static ug_err
-record_delete(store *s, const uint8_t k[PW_KEY_LEN], const char *what)
+record_delete(store *s, const uint8_t k[PW_KEY_LEN],
+	      const store_audit_entry *audit, const char *what)
 {
 	MDB_txn *txn = NULL;
 	int rc = store__begin_write(s->log_env, &txn);
@@ -120,19 +121,42 @@ record_delete(store *s, const uint8_t k[PW_KEY_LEN], const char *what)
 		return rc == MDB_NOTFOUND ? UG_ENOTFOUND
 					  : store__map_err(rc, what);
 	}
-	return store__map_err(mdb_txn_commit(txn), what);
+	return store__commit_audited(s, txn, audit, what);
+}
+
+int
+store__web_access_drop_in(store *s, MDB_txn *txn, const char *caseworker)
+{
+	const char *prefixes[] = {PASSWORD, EMAIL};
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t k[PW_KEY_LEN];
+		if (key_of(s, prefixes[i], caseworker, k) != UG_OK)
+			return 0;
+		MDB_val key = {PW_KEY_LEN, k};
+		int rc = mdb_del(txn, s->password, &key, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return rc;
+	}
+	return 0;
 }
 
 ug_err
 store_password_put(store *s, const char *caseworker, const char *hash,
 		   int64_t set_at)
 {
+	return store_password_put_audited(s, caseworker, hash, set_at, NULL);
+}
+
+ug_err
+store_password_put_audited(store *s, const char *caseworker, const char *hash,
+			   int64_t set_at, const store_audit_entry *audit)
+{
 	uint8_t k[PW_KEY_LEN];
 	size_t hlen = strlen(hash);
 	if (key_of(s, PASSWORD, caseworker, k) != UG_OK || hlen == 0 ||
 	    hlen >= STORE_PASSWORD_HASH_MAX)
 		return UG_EINVAL;
-	return record_put(s, k, caseworker, set_at, hash, PW_PLAIN,
+	return record_put(s, k, caseworker, set_at, hash, PW_PLAIN, audit,
 			  "set password");
 }
 
@@ -153,18 +177,25 @@ store_password_delete(store *s, const char *caseworker)
 	uint8_t k[PW_KEY_LEN];
 	if (key_of(s, PASSWORD, caseworker, k) != UG_OK)
 		return UG_ENOTFOUND;
-	return record_delete(s, k, "delete password");
+	return record_delete(s, k, NULL, "delete password");
 }
 
 ug_err
 store_email_put(store *s, const char *caseworker, const char *address)
+{
+	return store_email_put_audited(s, caseworker, address, NULL);
+}
+
+ug_err
+store_email_put_audited(store *s, const char *caseworker, const char *address,
+			const store_audit_entry *audit)
 {
 	uint8_t k[PW_KEY_LEN];
 	size_t alen = strlen(address);
 	if (key_of(s, EMAIL, caseworker, k) != UG_OK || alen == 0 ||
 	    alen >= STORE_EMAIL_MAX)
 		return UG_EINVAL;
-	return record_put(s, k, caseworker, 0, address, EMAIL_PLAIN,
+	return record_put(s, k, caseworker, 0, address, EMAIL_PLAIN, audit,
 			  "set e-mail");
 }
 
@@ -183,8 +214,15 @@ store_email_get(store *s, const char *caseworker,
 ug_err
 store_email_delete(store *s, const char *caseworker)
 {
+	return store_email_delete_audited(s, caseworker, NULL);
+}
+
+ug_err
+store_email_delete_audited(store *s, const char *caseworker,
+			   const store_audit_entry *audit)
+{
 	uint8_t k[PW_KEY_LEN];
 	if (key_of(s, EMAIL, caseworker, k) != UG_OK)
 		return UG_ENOTFOUND;
-	return record_delete(s, k, "delete e-mail");
+	return record_delete(s, k, audit, "delete e-mail");
 }

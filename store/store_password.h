@@ -26,6 +26,12 @@
  * password ends the sessions opened with the old one. */
 ug_err store_password_put(store *s, const char *caseworker, const char *hash,
 			  int64_t set_at);
+/* The same with its audit record (NULL: none) in the same transaction:
+ * the hash is stored with its record or, on any failure (a full map),
+ * neither is. Likewise the _audited address functions below. */
+ug_err store_password_put_audited(store *s, const char *caseworker,
+				  const char *hash, int64_t set_at,
+				  const store_audit_entry *audit);
 /* The caseworker's hash and stamp; UG_ENOTFOUND if none is set (or the
  * record does not open: reported as STORE-FORGED). */
 ug_err store_password_get(store *s, const char *caseworker,
@@ -40,10 +46,16 @@ ug_err store_password_delete(store *s, const char *caseworker);
  * new alerts go to; the store keeps it sealed, as it is given (hubctl
  * checks its form). */
 ug_err store_email_put(store *s, const char *caseworker, const char *address);
+ug_err store_email_put_audited(store *s, const char *caseworker,
+			       const char *address,
+			       const store_audit_entry *audit);
 /* The address; UG_ENOTFOUND if none is set (or it does not open). */
 ug_err store_email_get(store *s, const char *caseworker,
 		       char address[STORE_EMAIL_MAX]);
 /* Remove it: no more notices. UG_ENOTFOUND if none. */
 ug_err store_email_delete(store *s, const char *caseworker);
+/* UG_ENOTFOUND (none set) stores nothing, the record neither. */
+ug_err store_email_delete_audited(store *s, const char *caseworker,
+				  const store_audit_entry *audit);
 
 #endif

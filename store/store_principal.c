@@ -157,6 +157,15 @@ ug_err
 store_principal_put(store *s, int kind, const char *id, const char *public_z85,
 		    uint32_t flags, ug_diag *diag)
 {
+	return store_principal_put_audited(s, kind, id, public_z85, flags,
+					   NULL, diag);
+}
+
+ug_err
+store_principal_put_audited(store *s, int kind, const char *id,
+			    const char *public_z85, uint32_t flags,
+			    const store_audit_entry *audit, ug_diag *diag)
+{
 	size_t idlen = strlen(id);
 	if (idlen == 0 || idlen >= STORE_ID_MAX ||
 	    strlen(public_z85) != Z85_LEN ||
@@ -228,11 +237,18 @@ store_principal_put(store *s, int kind, const char *id, const char *public_z85,
 		mdb_txn_abort(txn);
 		return err;
 	}
-	return store__map_err(mdb_txn_commit(txn), "commit register");
+	return store__commit_audited(s, txn, audit, "commit register");
 }
 
 ug_err
 store_principal_revoke(store *s, int kind, const char *id)
+{
+	return store_principal_revoke_audited(s, kind, id, NULL);
+}
+
+ug_err
+store_principal_revoke_audited(store *s, int kind, const char *id,
+			       const store_audit_entry *audit)
 {
 	size_t idlen = strlen(id);
 	if (idlen == 0 || idlen >= STORE_ID_MAX)
@@ -249,6 +265,8 @@ store_principal_revoke(store *s, int kind, const char *id)
 		rc = drop_key(s, txn, kind, id);
 	if (rc == 0)
 		rc = mdb_del(txn, s->principal_id, &key, NULL);
+	if (rc == 0 && kind == STORE_CASEWORKER)
+		rc = store__web_access_drop_in(s, txn, id);
 	ug_err err = store__map_err(rc, "revoke");
 	if (err == UG_OK)
 		err = bump_generation(s, txn);
@@ -256,7 +274,7 @@ store_principal_revoke(store *s, int kind, const char *id)
 		mdb_txn_abort(txn);
 		return err;
 	}
-	return store__map_err(mdb_txn_commit(txn), "commit revoke");
+	return store__commit_audited(s, txn, audit, "commit revoke");
 }
 
 /* The key's registration, only if the id's registration names this key

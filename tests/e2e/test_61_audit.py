@@ -924,3 +924,123 @@ def test_an_assignment_stored_again_is_recorded_already_known(make_hub):
     assert [r["result"] for r in recs] == ["ok", "already-known"], recs
     assert recs[0]["person"] == recs[1]["person"] and recs[0]["person"]
     assert verify(hub).returncode == 0
+
+
+def test_each_admin_change_is_recorded_and_signed(make_hub):
+    """SECURITY.md's table: a registration is recorded `ok` with the id,
+    the key's first 8 characters and `flags 0x..` (or `gateway`);
+    set-password `ok` and set-email `ok` / `removed` with the id alone,
+    never the password or the address; and each is signed into a
+    checkpoint at once ("checkpoints hubctl signs (after each of its
+    writing commands)"). OPERATIONS.md: a revoke-* of an id that is not
+    registered as that kind changes nothing: the desk's id, which holds
+    a notice address, keeps it."""
+    hub = make_hub(start=False)
+    hub.keygen("web-1")
+    hub.keygen("cw-kim")
+    first = show(hub)[-1]["seq"]
+
+    def signed_to_the_end():
+        p = verify(hub)
+        m = re.search(r"\(last at record (\d+)\), head at record (\d+)",
+                      p.stdout)
+        assert p.returncode == 0 and m and m[1] == m[2], p.stdout
+
+    for args in (["register-gateway", "web-1"],
+                 ["register-caseworker", "cw-kim", "--ops"],
+                 ["set-email", "duty-desk", "desk@example.org"],
+                 ["set-email", "cw-kim", "kim@example.org"],
+                 ["set-email", "cw-kim", "-"]):
+        hub.hubctl(*args)
+        signed_to_the_end()
+    p = subprocess.run([hubtest.binary("hubctl"), "--config", str(hub.conf),
+                        "set-password", "cw-kim"],
+                       input="kims secret word\n", capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    signed_to_the_end()
+    p = hub.hubctl("revoke-caseworker", "duty-desk", check=False)
+    assert (p.returncode, p.stderr) == (
+        1, "hubctl: revoke: no caseworker 'duty-desk' is registered\n")
+    p = hub.hubctl("set-email", "duty-desk", "-")
+    assert p.stdout == "no more e-mail notices for duty-desk\n"
+    keys = {n: hubtest.read_key_file(hub.keys_dir / f"{n}.key")["public"]
+            for n in ("web-1", "cw-kim")}
+    recs = [(r["action"], r["result"], r["detail"]) for r in show(hub)
+            if r["seq"] > first and r["action"] != "audit-show"]
+    assert recs == [
+        ("register-gateway", "ok", f"web-1 key {keys['web-1'][:8]}... "
+         "gateway"),
+        ("register-caseworker", "ok", f"cw-kim key {keys['cw-kim'][:8]}... "
+         "flags 0x4"),
+        ("set-email", "ok", "duty-desk"), ("set-email", "ok", "cw-kim"),
+        ("set-email", "removed", "cw-kim"), ("set-password", "ok", "cw-kim"),
+        ("revoke-caseworker", "not-found", "duty-desk"),
+        ("set-email", "removed", "duty-desk")], recs
+
+
+def test_admin_changes_on_a_full_store_are_recorded_or_not_done(make_hub):
+    """SECURITY.md "What a crash can lose": a registration, a revoke, a
+    password and an address are each stored with their audit record or
+    not at all. On a log/ map too full for the record (log_map_mb = 1,
+    filled by ingest) each command changes nothing and says so (exit 1,
+    `hubctl: COMMAND: the store is full (log_map_mb): nothing changed`);
+    with room again, everything is as it was and the trail holds no `ok`
+    for any of them."""
+    from test_53_delivery import until_refused
+    hub = make_hub(settings={"log_map_mb": "1"})
+    for name in ("web-1", "web-2", "cw-kim", "school-b"):
+        hub.keygen(name)
+    hub.hubctl("register-gateway", "web-1")
+    hub.hubctl("set-email", "cw-anna", "anna@example.org")
+    until_refused(hub, "admin-full")
+    until_refused(hub, "admin-full-1", step=1)
+    hub.stop()
+    # What hubd's refused batch left (pages it held): filled by records.
+    for _ in range(500):
+        p = hub.hubctl("audit", "show", "--actor", "a" * 63)
+        if "audit-show was not recorded in the audit trail" in p.stderr:
+            break
+    else:
+        raise AssertionError("the log/ map never filled")
+    before = len(show(hub))
+    said = {}
+    for args in (["register-agency", "school-b"],
+                 ["register-caseworker", "cw-kim"],
+                 ["register-gateway", "web-2"],
+                 ["revoke-agency", "school-a"],
+                 ["revoke-caseworker", "cw-anna"],
+                 ["revoke-gateway", "web-1"],
+                 ["set-email", "desk-dora", "dora@example.org"],
+                 ["set-email", "cw-anna", "-"]):
+        p = hub.hubctl(*args, check=False)
+        said[args[0]] = p.stderr
+        assert (p.returncode, p.stdout) == (1, ""), (args, p.stdout,
+                                                     p.stderr)
+        cmd = args[0].split("-")[0] if args[0] != "set-email" else args[0]
+        assert f"hubctl: {cmd}: the store is full (log_map_mb): " \
+            "nothing changed" in p.stderr, (args, p.stderr)
+    p = subprocess.run([hubtest.binary("hubctl"), "--config", str(hub.conf),
+                        "set-password", "cw-anna"],
+                       input="long enough secret\n", capture_output=True,
+                       text=True, timeout=60)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert "hubctl: set-password: the store is full (log_map_mb): " \
+        "nothing changed" in p.stderr, p.stderr
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "log_map_mb = 1\n", "log_map_mb = 64\n"))
+    recs = show(hub)[before:]
+    assert [r for r in recs if r["result"] == "ok"
+            and r["action"] != "audit-show"] == [], recs
+    # Nothing changed: each registration is as it was.
+    for args in (["revoke-agency", "school-b"],
+                 ["revoke-caseworker", "cw-kim"],
+                 ["revoke-gateway", "web-2"]):
+        assert hub.hubctl(*args, check=False).returncode == 1, args
+    p = hub.hubctl("set-email", "cw-anna", "-")
+    assert p.stdout == "no more e-mail notices for cw-anna\n"
+    for args in (["revoke-agency", "school-a"],
+                 ["revoke-caseworker", "cw-anna"],
+                 ["revoke-gateway", "web-1"]):
+        hub.hubctl(*args)
+    assert verify(hub).returncode == 0

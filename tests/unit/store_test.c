@@ -2646,6 +2646,112 @@ test_alert_put_with_its_record(void)
 	store_close(&s);
 }
 
+/* The last record's action, after the change it records. */
+static void
+check_last_action(store *s, uint64_t count, const char *want)
+{
+	uint64_t n = 0;
+	char action[STORE_AUDIT_ACTION_MAX] = "";
+	CHECK_OK(store_audit_count(s, &n));
+	CHECK_EQ_INT(n, count);
+	CHECK_OK(store_audit_scan(s, n, last_action, action));
+	CHECK_EQ_STR(action, want);
+}
+
+/* An operator's change to who may connect, to a password or to a notice
+ * address is stored with its audit record or not at all: on a log/ too
+ * full for the record nothing changes; with room both are there. A
+ * caseworker's revoke takes the web access along; a revoke that finds no
+ * registration changes nothing, not the desk's address either. */
+static void
+test_admin_changes_with_their_records(void)
+{
+	const char *dir = ut_tmpdir();
+	const char *k1 = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+	const char *k2 = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+	const char *hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+	static char detail[STORE_AUDIT_DETAIL_MAX];
+	memset(detail, 'a', sizeof detail - 1);
+	store_audit_entry e = {T0,   "hubctl:root", NULL,  "register-agency",
+			       "ok", NULL,	    detail};
+	char key[41], got[STORE_PASSWORD_HASH_MAX], address[STORE_EMAIL_MAX];
+	uint32_t flags;
+	int64_t set_at;
+	uint64_t before = 0, after = 0;
+
+	store *s = open_store(dir, storage_key, 1);
+	CHECK_OK(
+	    store_principal_put(s, STORE_CASEWORKER, "cw-anna", k1, 0, NULL));
+	CHECK_OK(store_password_put(s, "cw-anna", hash, T0));
+	CHECK_OK(store_email_put(s, "cw-anna", "anna@example.org"));
+	CHECK_OK(store_email_put(s, "duty-desk", "desk@example.org"));
+	fill_log_with_audit(s);
+	CHECK_OK(store_audit_count(s, &before));
+	CHECK_ERR(store_principal_put_audited(s, STORE_AGENCY, "school-a", k2,
+					      2, &e, NULL),
+		  UG_EFULL);
+	CHECK_ERR(
+	    store_principal_current(s, STORE_AGENCY, "school-a", key, &flags),
+	    UG_ENOTFOUND);
+	CHECK_ERR(
+	    store_principal_revoke_audited(s, STORE_CASEWORKER, "cw-anna", &e),
+	    UG_EFULL);
+	CHECK_OK(store_principal_current(s, STORE_CASEWORKER, "cw-anna", key,
+					 &flags));
+	CHECK_ERR(
+	    store_password_put_audited(s, "cw-anna", "$other", T0 + 1, &e),
+	    UG_EFULL);
+	CHECK_OK(store_password_get(s, "cw-anna", got, &set_at));
+	CHECK_EQ_STR(got, hash);
+	CHECK_ERR(store_email_put_audited(s, "cw-anna", "new@example.org", &e),
+		  UG_EFULL);
+	CHECK_ERR(store_email_delete_audited(s, "cw-anna", &e), UG_EFULL);
+	CHECK_OK(store_email_get(s, "cw-anna", address));
+	CHECK_EQ_STR(address, "anna@example.org");
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before);
+	store_close(&s);
+
+	s = open_store(dir, storage_key, 8);
+	CHECK_ERR(store_principal_revoke_audited(s, STORE_CASEWORKER,
+						 "duty-desk", &e),
+		  UG_ENOTFOUND);
+	CHECK_OK(store_email_get(s, "duty-desk", address));
+	CHECK_ERR(store_email_delete_audited(s, "cw-bo", &e), UG_ENOTFOUND);
+	CHECK_OK(store_audit_count(s, &after));
+	CHECK_EQ_INT(after, before);
+	CHECK_OK(store_principal_put_audited(s, STORE_AGENCY, "school-a", k2,
+					     2, &e, NULL));
+	CHECK_OK(
+	    store_principal_current(s, STORE_AGENCY, "school-a", key, &flags));
+	check_last_action(s, before + 1, "register-agency");
+	e.action = "set-password";
+	CHECK_OK(
+	    store_password_put_audited(s, "cw-anna", "$other", T0 + 1, &e));
+	CHECK_OK(store_password_get(s, "cw-anna", got, &set_at));
+	CHECK_EQ_STR(got, "$other");
+	check_last_action(s, before + 2, "set-password");
+	e.action = "set-email";
+	CHECK_OK(store_email_put_audited(s, "cw-anna", "new@example.org", &e));
+	CHECK_OK(store_email_get(s, "cw-anna", address));
+	CHECK_EQ_STR(address, "new@example.org");
+	check_last_action(s, before + 3, "set-email");
+	e.action = "revoke-caseworker";
+	CHECK_OK(store_principal_revoke_audited(s, STORE_CASEWORKER, "cw-anna",
+						&e));
+	check_last_action(s, before + 4, "revoke-caseworker");
+	CHECK_ERR(store_principal_current(s, STORE_CASEWORKER, "cw-anna", key,
+					  &flags),
+		  UG_ENOTFOUND);
+	CHECK_ERR(store_password_get(s, "cw-anna", got, &set_at),
+		  UG_ENOTFOUND);
+	CHECK_ERR(store_email_get(s, "cw-anna", address), UG_ENOTFOUND);
+	e.action = "set-email";
+	CHECK_OK(store_email_delete_audited(s, "duty-desk", &e));
+	check_last_action(s, before + 5, "set-email");
+	store_close(&s);
+}
+
 TEST_LIST = {
     {"append duplicates conflicts", test_append_duplicates_conflicts},
     {"append failure stores nothing", test_append_failure_stores_nothing},
@@ -2691,5 +2797,7 @@ TEST_LIST = {
     {"purge with its records", test_purge_with_its_records},
     {"append with its record", test_append_with_its_record},
     {"alert put with its record", test_alert_put_with_its_record},
+    {"admin changes with their records",
+     test_admin_changes_with_their_records},
     {NULL, NULL},
 };
