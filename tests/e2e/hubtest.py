@@ -88,6 +88,10 @@ def have_binaries(*names):
 
 
 _PORTS = random.Random(os.urandom(16))
+# Ports already handed out by this process: two picked one after the other
+# (a hub's ingest and delivery) are not bound yet, so the check below
+# alone could hand the same one out twice.
+_PORTS_GIVEN = set()
 
 
 def free_port():
@@ -97,11 +101,14 @@ def free_port():
     test binds it (seen once as "Address already in use" at a hubd start)."""
     for _ in range(500):
         port = _PORTS.randint(20000, 32000)
+        if port in _PORTS_GIVEN:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _PORTS_GIVEN.add(port)
             return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
