@@ -84,6 +84,17 @@ make_trail(const char *dir, const signer *k, unsigned records)
 	return s;
 }
 
+/* A new signer and a closed store of ten records it signed: the dir. */
+static const char *
+closed_trail(signer *k)
+{
+	const char *dir = ut_tmpdir();
+	new_signer(k);
+	store *s = make_trail(dir, k, 10);
+	store_close(&s);
+	return dir;
+}
+
 typedef enum {
 	FLIP,
 	DELETE,
@@ -286,11 +297,8 @@ test_queue_unwritten_at_close(void)
 static void
 test_flipped_byte(void)
 {
-	const char *dir = ut_tmpdir();
 	signer k;
-	new_signer(&k);
-	store *s = make_trail(dir, &k, 10);
-	store_close(&s);
+	const char *dir = closed_trail(&k);
 	tamper(dir, FLIP, 6, 0);
 	expect_broken(dir, &k, 6, "record 6 altered");
 }
@@ -298,11 +306,8 @@ test_flipped_byte(void)
 static void
 test_deleted_record(void)
 {
-	const char *dir = ut_tmpdir();
 	signer k;
-	new_signer(&k);
-	store *s = make_trail(dir, &k, 10);
-	store_close(&s);
+	const char *dir = closed_trail(&k);
 	tamper(dir, DELETE, 3, 0);
 	expect_broken(dir, &k, 3, "record 3 missing");
 }
@@ -310,11 +315,8 @@ test_deleted_record(void)
 static void
 test_truncated_tail(void)
 {
-	const char *dir = ut_tmpdir();
 	signer k;
-	new_signer(&k);
-	store *s = make_trail(dir, &k, 10);
-	store_close(&s);
+	const char *dir = closed_trail(&k);
 	tamper(dir, DELETE, 10, 0);
 	tamper(dir, DELETE, 9, 0);
 	expect_broken(dir, &k, 9, "tail truncated");
@@ -339,11 +341,8 @@ test_truncated_tail_without_checkpoint(void)
 static void
 test_swapped_records(void)
 {
-	const char *dir = ut_tmpdir();
 	signer k;
-	new_signer(&k);
-	store *s = make_trail(dir, &k, 10);
-	store_close(&s);
+	const char *dir = closed_trail(&k);
 	tamper(dir, SWAP, 2, 7);
 	expect_broken(dir, &k, 2, "record 2 altered");
 }
@@ -366,17 +365,14 @@ test_removed_checkpoints(void)
 	/* The signed checkpoints are in the clear: deleting them needs no
 	 * key. The sealed head names the last one, so removing it (or all
 	 * of them) is not taken for records not yet signed. */
-	const char *dir = ut_tmpdir();
 	signer k;
-	new_signer(&k);
-	store *s = make_trail(dir, &k, 10);
-	store_close(&s);
+	const char *dir = closed_trail(&k);
 	tamper(dir, DROP_CKPT, 10, 0);
 	expect_broken(dir, &k, 10, "checkpoint at record 10 missing");
 	/* Neither a checkpoint asked for over the same records (it is not
 	 * signed again there) nor records and checkpoints after it make it
 	 * go away. */
-	s = open_store(dir);
+	store *s = open_store(dir);
 	store_audit_signer(s, k.sk, 4);
 	CHECK_OK(store_audit_checkpoint(s, T0 + 2000));
 	store_audit_report r = verify(s, &k);
@@ -457,13 +453,10 @@ test_a_head_of_an_earlier_version_is_read(void)
 	/* OPERATIONS.md "Store format": a head written before it named the
 	 * last checkpoint is read as before, naming none; the next append
 	 * names the last checkpoint there is, and its removal is caught. */
-	const char *dir = ut_tmpdir();
 	signer k;
-	new_signer(&k);
-	store *s = make_trail(dir, &k, 10);
-	store_close(&s);
+	const char *dir = closed_trail(&k);
 	tamper(dir, OLD_HEAD, 0, 0);
-	s = open_store(dir);
+	store *s = open_store(dir);
 	store_audit_report r = verify(s, &k);
 	CHECK_EQ_INT(r.broken_seq, 0);
 	CHECK_EQ_INT(r.head, 10);
