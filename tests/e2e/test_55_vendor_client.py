@@ -202,6 +202,18 @@ def quiet_frames(c, seconds=0.7):
     return out
 
 
+def annas_youths(hub, people):
+    """The youth unit makes cw-anna the contact person of each of
+    `people` from 2026-09-01."""
+    m = pb()
+    hub.cprs.update(people)
+    send_all(hub, "youth-a", [
+        envelope("youth-a", m.CONTACT_ASSIGNMENT, p, "2026-09-01",
+                 f"assign-{p}", "contact_assignment", caseworker="cw-anna",
+                 role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})
+        for p in people])
+
+
 def test_vendor_caseworker_client_two_sessions_and_a_restart(make_hub):
     """The delivery side as a vendor reads §4: two connections of one
     caseworker each get a session and the open alerts, `window` at a
@@ -214,12 +226,7 @@ def test_vendor_caseworker_client_two_sessions_and_a_restart(make_hub):
     m = pb()
     people = [CprGen(5502).born(d) for d in
               ("2009-01-05", "2009-02-06", "2009-03-07")]
-    hub.cprs.update(people)
-    send_all(hub, "youth-a", [
-        envelope("youth-a", m.CONTACT_ASSIGNMENT, p, "2026-09-01",
-                 f"assign-{p}", "contact_assignment", caseworker="cw-anna",
-                 role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})
-        for p in people])
+    annas_youths(hub, people)
 
     def dropout(p):
         [ack] = send_all(hub, "college-a", [envelope(
@@ -283,12 +290,7 @@ def test_vendor_adapter_refusals_reconnect_and_correction(make_hub):
     gen = CprGen(5503)
     people = [gen.born(d) for d in ("2008-04-01", "2008-05-02",
                                     "2008-06-03")]
-    hub.cprs.update(people)
-    send_all(hub, "youth-a", [
-        envelope("youth-a", m.CONTACT_ASSIGNMENT, p, "2026-09-01",
-                 f"assign-{p}", "contact_assignment", caseworker="cw-anna",
-                 role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})
-        for p in people])
+    annas_youths(hub, people)
 
     def drop(p, key, **kw):
         return envelope("college-a", m.DROPOUT, p, "2026-10-30", key,
@@ -377,12 +379,7 @@ def test_occurred_at_is_checked_only_above_0(make_hub):
     hub = rules_hub(make_hub, "2026-11-02T08:00:00")
     m = pb()
     people = [CprGen(5504).born(d) for d in ("2008-07-01", "2008-08-02")]
-    hub.cprs.update(people)
-    send_all(hub, "youth-a", [
-        envelope("youth-a", m.CONTACT_ASSIGNMENT, p, "2026-09-01",
-                 f"assign-{p}", "contact_assignment", caseworker="cw-anna",
-                 role_kind=m.CONTACT_ROLE_CONTACT, **{"from": "2026-09-01"})
-        for p in people])
+    annas_youths(hub, people)
     drops = [envelope("college-a", m.DROPOUT, p, "2026-10-30", f"d-{p}",
                       "dropout", institution="eud-vest", date="2026-10-30")
              for p in people]
