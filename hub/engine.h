@@ -119,11 +119,12 @@ typedef struct {
 	int32_t consent_expires; /* last day; 0 until withdrawn */
 	int32_t combined_until;	 /* signals merge into the combined alert */
 	int32_t enrolled_start;	 /* first day of the current enrolment */
-	/* The open dropout: when the hub learned of it (its contact clock
-	 * runs from then), the recorded contact (the offer clock runs from
-	 * it) and offer, days; 0 none. Its event id, so a correction of it
-	 * is recognised as the same dropout. */
-	int32_t dropout_known, contact_day, offer_day;
+	/* The open dropout: its date (what was done before it answers no
+	 * duty of the episode, whatever exit followed), when the hub learned
+	 * of it (its contact clock runs from then), the recorded contact
+	 * (the offer clock runs from it) and offer, days; 0 none. Its event
+	 * id, so a correction of it is recognised as the same dropout. */
+	int32_t dropout_day, dropout_known, contact_day, offer_day;
 	uint8_t dropout_event_id[WIRE_EVENT_ID_LEN];
 	/* The not-ready assessments whose alerts a correction may still
 	 * take back (a pupil assessed in grade 8 and again in grade 9 has
@@ -162,12 +163,12 @@ typedef struct {
 
 /* The stored format's version; a profile of another version is rebuilt
  * from the log (see hub.c's derived schema check). */
-#define PROFILE_FORMAT 8
+#define PROFILE_FORMAT 9
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
  * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
  * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA  11
+#define HUB_DERIVED_SCHEMA  12
 #define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */

@@ -657,10 +657,11 @@ typedef struct {
 } clock_run;
 
 /* What the rules keep of a person for the clocks (rule_education.c):
- * enrolled since when, the day they left, the open episode. */
+ * enrolled since when, the day they left, the open episode and the day of
+ * its dropout. */
 typedef struct {
 	bool enrolled, open, left_by_dropout;
-	int32_t enrolled_start, left_day;
+	int32_t enrolled_start, left_day, dropout_day;
 	size_t chain; /* the open episode's latest dropout (a correction) */
 	long run;     /* its clock run, -1 none */
 } clock_person;
@@ -751,6 +752,7 @@ report_clocks(const report_input *in, report_table *t)
 			if (f->corrects && cp->open &&
 			    f->corrects - 1 == cp->chain) {
 				cp->chain = i;
+				cp->dropout_day = f->day;
 				if (cp->left_by_dropout && !cp->enrolled)
 					cp->left_day = f->day;
 				continue;
@@ -761,6 +763,7 @@ report_clocks(const report_input *in, report_table *t)
 				continue;
 			clock_left(cp, f->day, true);
 			cp->open = true;
+			cp->dropout_day = f->day;
 			cp->chain = i;
 			cp->run = -1;
 			int32_t birth = in->birth[f->person];
@@ -777,10 +780,10 @@ report_clocks(const report_input *in, report_table *t)
 				cp->run = (long)nruns++;
 			}
 		} else if (type == REPORT_ACTION && cp->open && run &&
-			   f->day >= cp->left_day) {
-			/* Done before the person left answers no duty of this
-			 * episode; an offer without a contact before it stands
-			 * for both. */
+			   f->day >= cp->dropout_day) {
+			/* Done before the dropout answers no duty of this
+			 * episode, whatever exit followed it; an offer without
+			 * a contact before it stands for both. */
 			if (f->kind ==
 				UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
 			    !run->contact) {

@@ -201,6 +201,7 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	    corrects(in, p->dropout_event_id)) {
 		memcpy(p->dropout_event_id, in->env->event_id.data,
 		       WIRE_EVENT_ID_LEN);
+		p->dropout_day = day;
 		correct_dropout(in, p, day, o);
 		/* A signal's day is its event's date: the combined rule
 		 * sees the dropout where it now is. */
@@ -230,6 +231,7 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	if (!back_already) {
 		p->dropout_open = true;
 		p->dropout_seq = in->seq;
+		p->dropout_day = day;
 		p->dropout_known = known;
 		p->contact_day = p->offer_day = 0;
 		p->contact_due = p->offer_due = 0;
@@ -543,15 +545,17 @@ rule_action(const rule_input *in, profile *p, outcome *o)
 	int32_t day = date_or(x->date, in->today);
 	if (!p->dropout_open)
 		return; /* a fact in the timeline; no clock waits for it */
-	/* Done before the person left: it answers no duty of this episode
-	 * (a fact in the timeline all the same). */
-	if (day < p->left_day)
+	/* Done before the dropout: it answers no duty of this episode (a
+	 * fact in the timeline all the same). The dropout's day, not the
+	 * latest exit: a leaving dated after the dropout does not make a
+	 * contact between the two too early. */
+	if (day < p->dropout_day)
 		return;
 	int age;
 	/* With the dropout rule off a dropout has no legal clock, the offer
-	 * clock included. */
+	 * clock included. The age on the dropout date decides. */
 	bool clocks = in->rc->dropout.enabled &&
-		      clocks_apply(in->rc, p, p->left_day, &age);
+		      clocks_apply(in->rc, p, p->dropout_day, &age);
 	if (x->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
 	    !p->contact_day) {
 		/* The first recorded contact meets the contact deadline and

@@ -12,7 +12,7 @@ Escalation of unacknowledged alerts is set out of the way (years)."""
 
 import re
 
-from hubtest import CprGen, ev_dropout, ev_enrolment, rules_hub
+from hubtest import CprGen, ev_dropout, ev_enrolment, ev_leaving, rules_hub
 
 
 def summary(alerts):
@@ -473,6 +473,28 @@ def test_contact_dated_before_the_dropout_meets_no_deadline(make_hub):
     assert sorted(a["rule"] for a in hub.peek("desk-dora", 4)) == [
         "deadline.contact.missed", "deadline.contact.warn",
         "deadline.offer.missed", "deadline.offer.warn"]
+
+
+def test_a_contact_after_the_dropout_counts_though_a_later_exit_followed(
+        make_hub):
+    """RULES.md §6: a contact dated on or after the day of the dropout
+    (the Dropout's date) counts. The episode's day is the dropout's, not
+    the person's latest exit: a school leaving dated after the dropout,
+    reported while the episode is open, does not make a contact between
+    the two too early."""
+    hub, cpr, d = dropped_out(make_hub, 3414, "2010-01-10", "2026-09-04")
+    hub.send(ev_leaving(cpr, "2026-09-08", grade=10))
+    hub.wait_applied()
+    rc, out, err = hub.record("cw-anna", "contact", d["alert_id"], "phone",
+                              date="2026-09-07")
+    assert (rc, out.strip()) == (0, "recorded"), err
+    # Learned on 09-07: contact due 09-14, met by the contact on 09-07,
+    # which starts the offer clock: due 10-07, warned on 10-06.
+    hub.advance("2026-09-15T00:00:01")
+    hub.peek("desk-dora", 0)
+    hub.advance("2026-10-06T00:00:01")
+    assert [a["rule"] for a in hub.peek("desk-dora", 1)] == [
+        "deadline.offer.warn"]
 
 
 def test_a_dropout_reported_ahead_starts_its_clock_on_its_date(make_hub):

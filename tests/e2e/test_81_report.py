@@ -589,13 +589,15 @@ def test_legal_clocks_as_the_rules_keep_them(make_hub, tmp_path):
     # late: the start of the education they left, reported after the
     #   dropout, closes nothing: missed;
     # back: enrolled in an education starting after the dropout, reported
-    #   first: no episode, no clock.
+    #   first: no episode, no clock;
+    # later: a school leaving dated after the dropout, applied before the
+    #   contact recorded between the two: the dropout's day counts, met.
     hub = rules_hub(make_hub, "2026-03-02T08:00:00")
     gen = CprGen(8105)
     born = lambda n: [gen.born("2010-03-%02d" % (i + 1)) for i in range(n)]
-    twice, fixed, early, late, back = born(5), born(6), born(5), born(7), \
-        born(8)
-    for c in twice + fixed + early + late + back:
+    twice, fixed, early, late, back, later = born(5), born(6), born(5), \
+        born(7), born(8), born(4)
+    for c in twice + fixed + early + late + back + later:
         hub.assign(c, "cw-anna")
     hub.send(*[ev_dropout(c, "2026-02-27") for c in twice])
     hub.wait_applied()
@@ -607,11 +609,12 @@ def test_legal_clocks_as_the_rules_keep_them(make_hub, tmp_path):
     hub.send(*[ev_enrolment(c, "2026-09-21", institution="fgu-z",
                             programme="fgu-egu") for c in back])
     drops = {c: ev_dropout(c, "2026-09-04")
-             for c in twice + fixed + early + late + back}
+             for c in twice + fixed + early + late + back + later}
     hub.send(*drops.values())
+    hub.send(*[ev_leaving(c, "2026-09-09", grade=10) for c in later])
     hub.wait_applied()
     hub.set_clock("2026-09-08T10:00:00")
-    record_contact(hub, twice + fixed)
+    record_contact(hub, twice + fixed + later)
     record_contact(hub, early, date="2026-09-01")
     hub.send(*[ev_enrolment(c, "2025-08-11", institution="college-x",
                             programme="eud-smed") for c in late])
@@ -633,14 +636,14 @@ def test_legal_clocks_as_the_rules_keep_them(make_hub, tmp_path):
     contact = "contact within 5 working days"
     assert [c[(contact, k)] for k in ("met", "missed", "closed by enrolment",
                                       "pending", "Total")] == \
-        ["16", "12", "0", "0", "28"]
+        ["20", "12", "0", "0", "32"]
     # The offers of September's contacts (09-08) are due 10-08.
     late_offer = "missed" if datetime.datetime.utcnow().date() > \
         datetime.date(2026, 10, 8) else "pending"
     offer = "offer within 30 days"
     assert c[(offer, "closed by enrolment")] == "5"
-    assert c[(offer, late_offer)] == "11"
-    assert c[(offer, "Total")] == "16"
+    assert c[(offer, late_offer)] == "15"
+    assert c[(offer, "Total")] == "20"
     # The misses are the hub's own missed-deadline alerts.
     a = cells(tables["alerts"])
     assert a[("deadline.contact.missed", "raised")] == "12"
