@@ -283,6 +283,13 @@ payload_case_for(int type)
  * number without its leading zero. */
 #define WIRE_QUOTED_COUNT_MAX 99999u
 
+static bool
+quotable(int64_t n)
+{
+	return n <= (int64_t)WIRE_QUOTED_COUNT_MAX &&
+	       n >= -(int64_t)WIRE_QUOTED_COUNT_MAX;
+}
+
 #define BAD(field, ...)                                                       \
 	do {                                                                  \
 		ug_diag_set(diag, field, __VA_ARGS__);                        \
@@ -373,8 +380,7 @@ check_enum(int value, const ProtobufCEnumDescriptor *e, const char *p,
 		return UNGEBRO__V1__ERROR_CODE__OK;
 	}
 	if (!protobuf_c_enum_descriptor_get_value(e, value) &&
-	    (value > (int)WIRE_QUOTED_COUNT_MAX ||
-	     value < -(int)WIRE_QUOTED_COUNT_MAX))
+	    !quotable(value))
 		BAD(field, "%s.%s is not a known %s", p, field, e->short_name);
 	if (!protobuf_c_enum_descriptor_get_value(e, value))
 		BAD(field, "%s.%s %d is not a known %s", p, field, value,
@@ -848,10 +854,16 @@ int
 wire_validate_head(const wire_envelope *env, ug_diag *diag)
 {
 	if (env->schema_version != WIRE_SCHEMA_VERSION) {
-		ug_diag_set(diag, "schema_version",
-			    "schema version %u is not "
-			    "supported (expected %d)",
-			    env->schema_version, WIRE_SCHEMA_VERSION);
+		if (quotable(env->schema_version))
+			ug_diag_set(diag, "schema_version",
+				    "schema version %u is not "
+				    "supported (expected %d)",
+				    env->schema_version, WIRE_SCHEMA_VERSION);
+		else
+			ug_diag_set(diag, "schema_version",
+				    "schema version is not supported "
+				    "(expected %d)",
+				    WIRE_SCHEMA_VERSION);
 		return UNGEBRO__V1__ERROR_CODE__E_VERSION;
 	}
 	if (env->event_id.len != WIRE_EVENT_ID_LEN)
@@ -899,6 +911,8 @@ wire_validate_content_raw(const wire_envelope *env, const uint8_t *body,
 			  size_t body_len, ug_diag *diag)
 {
 	int want = payload_case_for(env->type);
+	if (want < 0 && !quotable((int)env->type))
+		BAD("type", "unknown event type");
 	if (want < 0)
 		BAD("type", "unknown event type %d", env->type);
 	if ((int)env->payload_case != want)
@@ -957,6 +971,9 @@ wire_validate_content_raw(const wire_envelope *env, const uint8_t *body,
 	case UNGEBRO__V1__SENSITIVITY__SENSITIVITY_UNSPECIFIED:
 		BAD("sensitivity", "sensitivity is required");
 	default:
+		if (!quotable((int)env->sensitivity))
+			BAD("sensitivity",
+			    "sensitivity is not a known Sensitivity");
 		BAD("sensitivity", "sensitivity %d is not a known Sensitivity",
 		    env->sensitivity);
 	}

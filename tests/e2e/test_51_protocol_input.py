@@ -832,6 +832,45 @@ def test_envelope_field_refusals_say_the_documented_reason(make_hub):
     assert hub.stats()["log_events"] == 0
 
 
+def test_envelope_numbers_of_six_digits_are_not_repeated(make_hub):
+    """PROTOCOL.md §3: `reason` never contains personal data, so a number
+    of six digits or more (a CPR number without its leading zero, put in
+    the wrong field) is left out of the Envelope's `type`,
+    `schema_version` and `sensitivity` refusals as it is of a payload's,
+    in the ack and in hubd's log; five digits are still repeated."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5116).next()
+    hub.cprs.add(cpr)
+    big = 101904217
+    with IngestClient(hub, "all-a") as c:
+        for n, what in ((big, "a"), (-big, "b"), (100000, "c")):
+            env = envelope("all-a", cpr, salt=f"big-t{what}", type=n)
+            expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED,
+                   env.event_id, "unknown event type")
+            env = envelope("all-a", cpr, salt=f"big-s{what}",
+                           sensitivity=n)
+            expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED,
+                   env.event_id, "sensitivity is not a known Sensitivity")
+        for n in (big, 100000):
+            env = envelope("all-a", cpr, salt=f"big-v{n}",
+                           schema_version=n)
+            expect(c.ack_for(frame(env)), REJECTED, E_VERSION,
+                   env.event_id,
+                   "schema version is not supported (expected 1)")
+        env = envelope("all-a", cpr, salt="t99999", type=99999)
+        expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED, env.event_id,
+               "unknown event type 99999")
+        env = envelope("all-a", cpr, salt="s-99999", sensitivity=-99999)
+        expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED, env.event_id,
+               "sensitivity -99999 is not a known Sensitivity")
+        env = envelope("all-a", cpr, salt="v99999", schema_version=99999)
+        expect(c.ack_for(frame(env)), REJECTED, E_VERSION, env.event_id,
+               "schema version 99999 is not supported (expected 1)")
+    hub.wait_log("unknown event type 99999")
+    assert str(big) not in hub.log_text()
+    assert hub.stats()["log_events"] == 0
+
+
 def test_frame_of_another_kind_refused_whatever_it_holds(make_hub):
     """§2: "A frame of a kind the endpoint does not take (..., a Hello on
     ingest) is answered ... with E_MALFORMED: on ingest 'only event frames
