@@ -1145,6 +1145,45 @@ def test_newer_sender_fields_are_ignored(make_hub):
     assert log.count('"type"') == 2, log
 
 
+def test_a_group_field_does_not_decode(make_hub):
+    """PROTOCOL.md §6: a group (wire types 3 and 4, proto2 only), empty
+    or not, in the Envelope or in its payload, is not read: the frame is
+    answered as one that does not decode, without its event_id, and the
+    same frame without the group is then ACCEPTED. On delivery a Query
+    with one is "Query does not decode as protobuf", request_id 0."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5127).next()
+    hub.cprs.add(cpr)
+    group = bytes.fromhex("a306" "0801" "a406")  # field 100, holding 1: 1
+    with IngestClient(hub, "all-a") as c:
+        env = sample(hub, "dropout", cpr)
+        for data in (frame(env) + bytes.fromhex("a306a406"),
+                     frame(env) + group):
+            expect(c.ack_for(data), REJECTED, E_MALFORMED, b"",
+                   "Envelope does not decode as protobuf")
+        inner = env.dropout.SerializeToString() + group
+        body = env.SerializeToString().replace(
+            b"\xaa\x01" + bytes([len(env.dropout.SerializeToString())]) +
+            env.dropout.SerializeToString(),
+            b"\xaa\x01" + bytes([len(inner)]) + inner)
+        assert body != env.SerializeToString()
+        expect(c.ack_for(b"\x01\x01" + body), REJECTED, E_MALFORMED, b"",
+               "Envelope does not decode as protobuf")
+        expect(c.ack_for(frame(env)), ACCEPTED, 0, env.event_id)
+    d = DeliveryClient(hub, "cw-anna")
+    try:
+        d.sock.send(bytes([1, FRAME_QUERY]) + pb().Query(
+            request_id=7, kind=pb().OPEN_ALERTS).SerializeToString() + group)
+        kind, raw = d.recv()
+        r = pb().Result.FromString(raw)
+        assert (kind, r.request_id, r.code, r.reason) == (
+            FRAME_RESULT, 0, E_MALFORMED,
+            "Query does not decode as protobuf"), r
+    finally:
+        d.close()
+    assert hub.stats()["log_events"] == 1
+
+
 # ---------------------------------------------------------------- keys
 
 
