@@ -444,12 +444,12 @@ raw_varint(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
 /*
  * The length on the wire of the string at the field-number path nums
  * (depth numbers) in the protobuf bytes buf: 1 and *out when present (the
- * last occurrence wins, and a sub-message sent in pieces is merged, as a
- * decoder does), 0 when absent, -1 when the bytes cannot be walked.
+ * last occurrence wins, as in protobuf-c), 0 when absent, -1 when the
+ * bytes cannot be walked. *pieces, when given, counts the occurrences.
  */
 static int
 raw_len_at(const uint8_t *buf, size_t len, const uint32_t *nums, int depth,
-	   size_t *out)
+	   size_t *out, unsigned *pieces)
 {
 	int found = 0;
 	size_t i = 0;
@@ -478,9 +478,12 @@ raw_len_at(const uint8_t *buf, size_t len, const uint32_t *nums, int depth,
 			if (key >> 3 == nums[0] && depth == 1) {
 				*out = (size_t)n;
 				found = 1;
+				if (pieces)
+					(*pieces)++;
 			} else if (key >> 3 == nums[0]) {
-				int r = raw_len_at(buf + i, (size_t)n,
-						   nums + 1, depth - 1, out);
+				int r =
+				    raw_len_at(buf + i, (size_t)n, nums + 1,
+					       depth - 1, out, pieces);
 				if (r < 0)
 					return -1;
 				found |= r;
@@ -498,7 +501,8 @@ size_t
 wire_envelope_text_len(const uint8_t *body, size_t len, uint32_t number)
 {
 	size_t out = SIZE_MAX;
-	return raw_len_at(body, len, &number, 1, &out) == 1 ? out : SIZE_MAX;
+	return raw_len_at(body, len, &number, 1, &out, NULL) == 1 ? out
+								  : SIZE_MAX;
 }
 
 size_t
@@ -595,14 +599,32 @@ check_strings(const ProtobufCMessage *m, char *path, size_t plen, size_t cap,
 			int rc;
 			if (f->type == PROTOBUF_C_TYPE_STRING) {
 				size_t wire_len = SIZE_MAX;
-				if (deeper &&
-				    raw_len_at(raw->buf, raw->len, raw->nums,
-					       raw->depth, &wire_len) != 1)
+				if (deeper && raw_len_at(raw->buf, raw->len,
+							 raw->nums, raw->depth,
+							 &wire_len, NULL) != 1)
 					wire_len = SIZE_MAX;
 				rc = check_string(items[k], wire_len, path,
 						  f->name, is_date_field(d, f),
 						  diag);
 			} else if (items[k]) {
+				/* A proto3 decoder merges the pieces of a
+				 * message field sent more than once;
+				 * protobuf-c keeps the last alone, so the hub
+				 * would read other values than every other
+				 * reader. */
+				size_t ignored;
+				unsigned pieces = 0;
+				if (deeper &&
+				    raw_len_at(raw->buf, raw->len, raw->nums,
+					       raw->depth, &ignored,
+					       &pieces) == 1 &&
+				    pieces > 1)
+					BAD(f->name,
+					    "%s is sent more than once (the "
+					    "hub "
+					    "does not merge a message sent in "
+					    "pieces)",
+					    path);
 				rc = check_strings(items[k], path, sub, cap,
 						   deeper ? raw : NULL, diag);
 			} else {

@@ -1145,6 +1145,59 @@ def test_newer_sender_fields_are_ignored(make_hub):
     assert log.count('"type"') == 2, log
 
 
+def test_a_message_field_sent_in_pieces_is_refused(make_hub):
+    """PROTOCOL.md §3: a message field (the payload, `consent`) sent more
+    than once, which a proto3 decoder would merge, is refused
+    E_MALFORMED naming it, with the event_id: the hub does not merge the
+    pieces, so it would otherwise read something other than the sender
+    meant (here a consent given, read as withdrawn). A string field
+    sent twice counts with its last value, as in any decoder."""
+    hub = all_hub(make_hub)
+    cprs = CprGen(5128).take(4)
+    hub.cprs.update(cprs)
+
+    def _tag(number):
+        key = number << 3 | 2
+        return bytes([key]) if key < 0x80 else \
+            bytes([key & 0x7f | 0x80, key >> 7])
+
+    def field(number, body):
+        return _tag(number) + bytes([len(body)]) + body
+
+    with IngestClient(hub, "all-a") as c:
+        env = sample(hub, "dropout", cprs[0])
+        extra = field(21, field(2, b"smed"))
+        expect(c.ack_for(frame(env) + extra), REJECTED, E_MALFORMED,
+               env.event_id, "dropout is sent more than once (the hub "
+               "does not merge a message sent in pieces)")
+        expect(c.ack_for(frame(env) + field(
+            21, env.dropout.SerializeToString())), REJECTED, E_MALFORMED,
+            env.event_id, "dropout is sent more than once (the hub does "
+            "not merge a message sent in pieces)")
+        # A consent given, its scope and expiry in a second piece.
+        env = sample(hub, "addiction_referral", cprs[1])
+        referral = env.addiction_referral
+        given = field(4, referral.consent.SerializeToString()[:2])
+        assert given == b"\x22\x02\x08\x01"
+        rest = pb().Consent(scope="referral", expires="2025-05-01")
+        referral.ClearField("consent")
+        body = referral.SerializeToString() + given + \
+            field(4, rest.SerializeToString())
+        env.ClearField("addiction_referral")
+        data = b"\x01\x01" + env.SerializeToString() + field(24, body)
+        expect(c.ack_for(data), REJECTED, E_MALFORMED, env.event_id,
+               "addiction_referral.consent is sent more than once (the "
+               "hub does not merge a message sent in pieces)")
+        # Sent once, the same consent is taken.
+        env = sample(hub, "addiction_referral", cprs[2])
+        expect(c.ack_for(frame(env)), ACCEPTED, 0, env.event_id)
+        # A string twice: the last one counts.
+        env = sample(hub, "dropout", cprs[3])
+        expect(c.ack_for(frame(env) + field(2, b"all-a")), ACCEPTED, 0,
+               env.event_id)
+    assert hub.stats()["log_events"] == 2
+
+
 def test_a_group_field_does_not_decode(make_hub):
     """PROTOCOL.md §6: a group (wire types 3 and 4, proto2 only), empty
     or not, in the Envelope or in its payload, is not read: the frame is
