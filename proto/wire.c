@@ -283,6 +283,13 @@ payload_case_for(int type)
  * number without its leading zero. */
 #define WIRE_QUOTED_COUNT_MAX 99999u
 
+static bool
+quotable(int64_t n)
+{
+	return n <= (int64_t)WIRE_QUOTED_COUNT_MAX &&
+	       n >= -(int64_t)WIRE_QUOTED_COUNT_MAX;
+}
+
 #define BAD(field, ...)                                                       \
 	do {                                                                  \
 		ug_diag_set(diag, field, __VA_ARGS__);                        \
@@ -373,8 +380,7 @@ check_enum(int value, const ProtobufCEnumDescriptor *e, const char *p,
 		return UNGEBRO__V1__ERROR_CODE__OK;
 	}
 	if (!protobuf_c_enum_descriptor_get_value(e, value) &&
-	    (value > (int)WIRE_QUOTED_COUNT_MAX ||
-	     value < -(int)WIRE_QUOTED_COUNT_MAX))
+	    !quotable(value))
 		BAD(field, "%s.%s is not a known %s", p, field, e->short_name);
 	if (!protobuf_c_enum_descriptor_get_value(e, value))
 		BAD(field, "%s.%s %d is not a known %s", p, field, value,
@@ -438,12 +444,12 @@ raw_varint(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
 /*
  * The length on the wire of the string at the field-number path nums
  * (depth numbers) in the protobuf bytes buf: 1 and *out when present (the
- * last occurrence wins, and a sub-message sent in pieces is merged, as a
- * decoder does), 0 when absent, -1 when the bytes cannot be walked.
+ * last occurrence wins, as in protobuf-c), 0 when absent, -1 when the
+ * bytes cannot be walked. *pieces, when given, counts the occurrences.
  */
 static int
 raw_len_at(const uint8_t *buf, size_t len, const uint32_t *nums, int depth,
-	   size_t *out)
+	   size_t *out, unsigned *pieces)
 {
 	int found = 0;
 	size_t i = 0;
@@ -472,9 +478,12 @@ raw_len_at(const uint8_t *buf, size_t len, const uint32_t *nums, int depth,
 			if (key >> 3 == nums[0] && depth == 1) {
 				*out = (size_t)n;
 				found = 1;
+				if (pieces)
+					(*pieces)++;
 			} else if (key >> 3 == nums[0]) {
-				int r = raw_len_at(buf + i, (size_t)n,
-						   nums + 1, depth - 1, out);
+				int r =
+				    raw_len_at(buf + i, (size_t)n, nums + 1,
+					       depth - 1, out, pieces);
 				if (r < 0)
 					return -1;
 				found |= r;
@@ -492,7 +501,8 @@ size_t
 wire_envelope_text_len(const uint8_t *body, size_t len, uint32_t number)
 {
 	size_t out = SIZE_MAX;
-	return raw_len_at(body, len, &number, 1, &out) == 1 ? out : SIZE_MAX;
+	return raw_len_at(body, len, &number, 1, &out, NULL) == 1 ? out
+								  : SIZE_MAX;
 }
 
 size_t
@@ -589,14 +599,32 @@ check_strings(const ProtobufCMessage *m, char *path, size_t plen, size_t cap,
 			int rc;
 			if (f->type == PROTOBUF_C_TYPE_STRING) {
 				size_t wire_len = SIZE_MAX;
-				if (deeper &&
-				    raw_len_at(raw->buf, raw->len, raw->nums,
-					       raw->depth, &wire_len) != 1)
+				if (deeper && raw_len_at(raw->buf, raw->len,
+							 raw->nums, raw->depth,
+							 &wire_len, NULL) != 1)
 					wire_len = SIZE_MAX;
 				rc = check_string(items[k], wire_len, path,
 						  f->name, is_date_field(d, f),
 						  diag);
 			} else if (items[k]) {
+				/* A proto3 decoder merges the pieces of a
+				 * message field sent more than once;
+				 * protobuf-c keeps the last alone, so the hub
+				 * would read other values than every other
+				 * reader. */
+				size_t ignored;
+				unsigned pieces = 0;
+				if (deeper &&
+				    raw_len_at(raw->buf, raw->len, raw->nums,
+					       raw->depth, &ignored,
+					       &pieces) == 1 &&
+				    pieces > 1)
+					BAD(f->name,
+					    "%s is sent more than once (the "
+					    "hub "
+					    "does not merge a message sent in "
+					    "pieces)",
+					    path);
 				rc = check_strings(items[k], path, sub, cap,
 						   deeper ? raw : NULL, diag);
 			} else {
@@ -848,10 +876,16 @@ int
 wire_validate_head(const wire_envelope *env, ug_diag *diag)
 {
 	if (env->schema_version != WIRE_SCHEMA_VERSION) {
-		ug_diag_set(diag, "schema_version",
-			    "schema version %u is not "
-			    "supported (expected %d)",
-			    env->schema_version, WIRE_SCHEMA_VERSION);
+		if (quotable(env->schema_version))
+			ug_diag_set(diag, "schema_version",
+				    "schema version %u is not "
+				    "supported (expected %d)",
+				    env->schema_version, WIRE_SCHEMA_VERSION);
+		else
+			ug_diag_set(diag, "schema_version",
+				    "schema version is not supported "
+				    "(expected %d)",
+				    WIRE_SCHEMA_VERSION);
 		return UNGEBRO__V1__ERROR_CODE__E_VERSION;
 	}
 	if (env->event_id.len != WIRE_EVENT_ID_LEN)
@@ -899,6 +933,8 @@ wire_validate_content_raw(const wire_envelope *env, const uint8_t *body,
 			  size_t body_len, ug_diag *diag)
 {
 	int want = payload_case_for(env->type);
+	if (want < 0 && !quotable((int)env->type))
+		BAD("type", "unknown event type");
 	if (want < 0)
 		BAD("type", "unknown event type %d", env->type);
 	if ((int)env->payload_case != want)
@@ -957,6 +993,9 @@ wire_validate_content_raw(const wire_envelope *env, const uint8_t *body,
 	case UNGEBRO__V1__SENSITIVITY__SENSITIVITY_UNSPECIFIED:
 		BAD("sensitivity", "sensitivity is required");
 	default:
+		if (!quotable((int)env->sensitivity))
+			BAD("sensitivity",
+			    "sensitivity is not a known Sensitivity");
 		BAD("sensitivity", "sensitivity %d is not a known Sensitivity",
 		    env->sensitivity);
 	}

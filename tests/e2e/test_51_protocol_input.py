@@ -832,6 +832,45 @@ def test_envelope_field_refusals_say_the_documented_reason(make_hub):
     assert hub.stats()["log_events"] == 0
 
 
+def test_envelope_numbers_of_six_digits_are_not_repeated(make_hub):
+    """PROTOCOL.md §3: `reason` never contains personal data, so a number
+    of six digits or more (a CPR number without its leading zero, put in
+    the wrong field) is left out of the Envelope's `type`,
+    `schema_version` and `sensitivity` refusals as it is of a payload's,
+    in the ack and in hubd's log; five digits are still repeated."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5116).next()
+    hub.cprs.add(cpr)
+    big = 101904217
+    with IngestClient(hub, "all-a") as c:
+        for n, what in ((big, "a"), (-big, "b"), (100000, "c")):
+            env = envelope("all-a", cpr, salt=f"big-t{what}", type=n)
+            expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED,
+                   env.event_id, "unknown event type")
+            env = envelope("all-a", cpr, salt=f"big-s{what}",
+                           sensitivity=n)
+            expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED,
+                   env.event_id, "sensitivity is not a known Sensitivity")
+        for n in (big, 100000):
+            env = envelope("all-a", cpr, salt=f"big-v{n}",
+                           schema_version=n)
+            expect(c.ack_for(frame(env)), REJECTED, E_VERSION,
+                   env.event_id,
+                   "schema version is not supported (expected 1)")
+        env = envelope("all-a", cpr, salt="t99999", type=99999)
+        expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED, env.event_id,
+               "unknown event type 99999")
+        env = envelope("all-a", cpr, salt="s-99999", sensitivity=-99999)
+        expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED, env.event_id,
+               "sensitivity -99999 is not a known Sensitivity")
+        env = envelope("all-a", cpr, salt="v99999", schema_version=99999)
+        expect(c.ack_for(frame(env)), REJECTED, E_VERSION, env.event_id,
+               "schema version 99999 is not supported (expected 1)")
+    hub.wait_log("unknown event type 99999")
+    assert str(big) not in hub.log_text()
+    assert hub.stats()["log_events"] == 0
+
+
 def test_frame_of_another_kind_refused_whatever_it_holds(make_hub):
     """§2: "A frame of a kind the endpoint does not take (..., a Hello on
     ingest) is answered ... with E_MALFORMED: on ingest 'only event frames
@@ -1104,6 +1143,98 @@ def test_newer_sender_fields_are_ignored(make_hub):
     assert hub.stats()["log_events"] == 2
     log = hub.hubctl("log", "--json").stdout
     assert log.count('"type"') == 2, log
+
+
+def test_a_message_field_sent_in_pieces_is_refused(make_hub):
+    """PROTOCOL.md §3: a message field (the payload, `consent`) sent more
+    than once, which a proto3 decoder would merge, is refused
+    E_MALFORMED naming it, with the event_id: the hub does not merge the
+    pieces, so it would otherwise read something other than the sender
+    meant (here a consent given, read as withdrawn). A string field
+    sent twice counts with its last value, as in any decoder."""
+    hub = all_hub(make_hub)
+    cprs = CprGen(5128).take(4)
+    hub.cprs.update(cprs)
+
+    def _tag(number):
+        key = number << 3 | 2
+        return bytes([key]) if key < 0x80 else \
+            bytes([key & 0x7f | 0x80, key >> 7])
+
+    def field(number, body):
+        return _tag(number) + bytes([len(body)]) + body
+
+    with IngestClient(hub, "all-a") as c:
+        env = sample(hub, "dropout", cprs[0])
+        extra = field(21, field(2, b"smed"))
+        expect(c.ack_for(frame(env) + extra), REJECTED, E_MALFORMED,
+               env.event_id, "dropout is sent more than once (the hub "
+               "does not merge a message sent in pieces)")
+        expect(c.ack_for(frame(env) + field(
+            21, env.dropout.SerializeToString())), REJECTED, E_MALFORMED,
+            env.event_id, "dropout is sent more than once (the hub does "
+            "not merge a message sent in pieces)")
+        # A consent given, its scope and expiry in a second piece.
+        env = sample(hub, "addiction_referral", cprs[1])
+        referral = env.addiction_referral
+        given = field(4, referral.consent.SerializeToString()[:2])
+        assert given == b"\x22\x02\x08\x01"
+        rest = pb().Consent(scope="referral", expires="2025-05-01")
+        referral.ClearField("consent")
+        body = referral.SerializeToString() + given + \
+            field(4, rest.SerializeToString())
+        env.ClearField("addiction_referral")
+        data = b"\x01\x01" + env.SerializeToString() + field(24, body)
+        expect(c.ack_for(data), REJECTED, E_MALFORMED, env.event_id,
+               "addiction_referral.consent is sent more than once (the "
+               "hub does not merge a message sent in pieces)")
+        # Sent once, the same consent is taken.
+        env = sample(hub, "addiction_referral", cprs[2])
+        expect(c.ack_for(frame(env)), ACCEPTED, 0, env.event_id)
+        # A string twice: the last one counts.
+        env = sample(hub, "dropout", cprs[3])
+        expect(c.ack_for(frame(env) + field(2, b"all-a")), ACCEPTED, 0,
+               env.event_id)
+    assert hub.stats()["log_events"] == 2
+
+
+def test_a_group_field_does_not_decode(make_hub):
+    """PROTOCOL.md §6: a group (wire types 3 and 4, proto2 only), empty
+    or not, in the Envelope or in its payload, is not read: the frame is
+    answered as one that does not decode, without its event_id, and the
+    same frame without the group is then ACCEPTED. On delivery a Query
+    with one is "Query does not decode as protobuf", request_id 0."""
+    hub = all_hub(make_hub)
+    cpr = CprGen(5127).next()
+    hub.cprs.add(cpr)
+    group = bytes.fromhex("a306" "0801" "a406")  # field 100, holding 1: 1
+    with IngestClient(hub, "all-a") as c:
+        env = sample(hub, "dropout", cpr)
+        for data in (frame(env) + bytes.fromhex("a306a406"),
+                     frame(env) + group):
+            expect(c.ack_for(data), REJECTED, E_MALFORMED, b"",
+                   "Envelope does not decode as protobuf")
+        inner = env.dropout.SerializeToString() + group
+        body = env.SerializeToString().replace(
+            b"\xaa\x01" + bytes([len(env.dropout.SerializeToString())]) +
+            env.dropout.SerializeToString(),
+            b"\xaa\x01" + bytes([len(inner)]) + inner)
+        assert body != env.SerializeToString()
+        expect(c.ack_for(b"\x01\x01" + body), REJECTED, E_MALFORMED, b"",
+               "Envelope does not decode as protobuf")
+        expect(c.ack_for(frame(env)), ACCEPTED, 0, env.event_id)
+    d = DeliveryClient(hub, "cw-anna")
+    try:
+        d.sock.send(bytes([1, FRAME_QUERY]) + pb().Query(
+            request_id=7, kind=pb().OPEN_ALERTS).SerializeToString() + group)
+        kind, raw = d.recv()
+        r = pb().Result.FromString(raw)
+        assert (kind, r.request_id, r.code, r.reason) == (
+            FRAME_RESULT, 0, E_MALFORMED,
+            "Query does not decode as protobuf"), r
+    finally:
+        d.close()
+    assert hub.stats()["log_events"] == 1
 
 
 # ---------------------------------------------------------------- keys
