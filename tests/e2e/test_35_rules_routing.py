@@ -707,3 +707,26 @@ def test_rule_numbers_in_rules_md_are_the_alert_ids(make_hub):
     hub.send(ev_dropout(adult, "2026-09-07"))
     [a] = hub.peek("desk-dora", 1)
     assert int(a["alert_id"][-2:], 16) == table["dropout"], a
+
+
+def test_an_operational_alert_has_no_acknowledgement_deadline(make_hub):
+    """RULES.md §8: the acknowledgement windows are the rules' alerts';
+    an operational alert (PROTOCOL.md §4, `ops.*`, to the `--ops`
+    caseworkers) left unacknowledged for weeks stays with them and
+    brings neither the desk nor the team lead a notice."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True, start=False,
+                    settings={"ops_silence": "jobcenter-a=1,nobody-a=8784"})
+    hub.hubctl("register-caseworker", "cw-bob", "--ops")
+    hub.start()
+    # hubd's first check (it warns of the unregistered id then) counts
+    # the silence from the start.
+    hub.wait_log(r"HUB-OPS ops_silence names 'nobody-a'")
+    hub.advance("2026-09-07T09:30:00")
+    [a] = hub.peek("cw-bob", 1)
+    assert (a["rule"], a["priority"]) == ("ops.adapter_silent", "HIGH"), a
+    hub.advance("2026-10-30T09:30:00")
+    assert escalations(hub) == []
+    hub.peek("desk-dora", 0)
+    hub.peek("cw-lead", 0)
+    assert hub.peek("cw-bob", 1)[0]["alert_id"] == a["alert_id"]
