@@ -809,8 +809,11 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 		seq_ctx sc = {h, &t};
 		palert_ctx pc = {h, &t, caseworker,
 				 hub__is_desk_member(h, caseworker)};
-		store_person_events(h->store, person_key, add_seq, &sc);
+		/* Alerts first: past TIMELINE_SCAN_MAX entries it is the
+		 * events stored last that are left out, never an alert the
+		 * caseworker was sent about the person. */
 		store_person_alerts(h->store, person_key, add_alert, &pc);
+		store_person_events(h->store, person_key, add_seq, &sc);
 		mark_superseded(&t);
 		qsort(t.entries, t.n, sizeof *t.entries, by_date);
 		size_t offset = q->offset < t.n ? q->offset : t.n;

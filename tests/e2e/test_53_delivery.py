@@ -2067,6 +2067,40 @@ def test_timeline_pages_fit_and_cover_every_entry_once(make_hub, clients):
     assert keys == sorted(keys), "timeline not in the documented order"
 
 
+def test_timeline_past_the_5000_ordered_keeps_the_alerts(make_hub,
+                                                        clients):
+    """§4 TIMELINE: "at most 5,000 entries are ordered per person": the
+    person's alerts first, then the events in the order the hub stored
+    them. A person with more than 5,000 events still shows the open
+    alert the caseworker was sent; what is left out is the events stored
+    last."""
+    hub = hub53(make_hub)
+    [p] = adults(5393, 1)
+    hub.assign(p, "cw-anna")
+    send_batch(hub, [hubtest.envelope(
+        "school-a", p, salt=f"tl5000-{i}", period_start="2026-09-07",
+        period_end="2026-09-11", absent=0, expected=30, school=f"s{i}")
+        for i in range(5005)], "school-a")
+    hub.send(ev_dropout(p, "2026-11-01"))
+    hub.wait_applied(60)
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [aid] = open_ids(a)
+    m = pb()
+    entries, offset = [], 0
+    for rid in range(1, 30):
+        r = a.ask(rid, kind=m.TIMELINE, cpr=p, limit=400, offset=offset)
+        assert r.code == OK, r
+        entries += list(r.timeline)
+        offset += len(r.timeline)
+        if not r.truncated:
+            break
+    assert len(entries) == 5000
+    assert [e.alert_id for e in entries if e.is_alert] == [aid], \
+        "the open alert is not in the timeline of a person with 5,005 events"
+    assert entries[0].summary.startswith("contact person: cw-anna")
+
+
 def test_frame_size_boundary_on_delivery(make_hub, clients):
     """§2 Limits: a frame of exactly 65,536 bytes (header included) is
     processed; 65,537 and 1,048,576 are answered E_TOO_LARGE (request_id
