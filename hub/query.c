@@ -664,6 +664,12 @@ add_alert(void *ctx, const uint8_t *id)
 		     (p->desk && strcmp(recipient, p->h->rules.desk) == 0));
 	if (health_alert(id) && !theirs)
 		return UG_OK;
+	/* A health alert's escalation notice names no one so that the desk
+	 * and the team lead do not learn whom it is about: listed in the
+	 * person's timeline, its id would tell them. */
+	if (health_alert(id) && (id[STORE_ALERT_ID_LEN - 1] &
+				 (R_ESCALATED_DESK | R_ESCALATED_LEAD)))
+		return UG_OK;
 	/* The notice that withdrew one shows in no timeline: it went out
 	 * once the consent no longer shared the alert, and names no one. */
 	a.hide_health =

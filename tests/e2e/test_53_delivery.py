@@ -967,6 +967,40 @@ def test_open_alerts_asked_for_one_alert(make_hub, clients):
 # ---------------------------------------------------------------- item 8
 
 
+def test_a_health_alerts_notice_is_in_no_timeline(make_hub, clients):
+    """§4 TIMELINE, SECURITY.md "Need to know": a health alert's
+    escalation notice names nobody, "or the desk would learn whom it is
+    about". The desk and the team lead may see the person's timeline
+    through another alert's notice that names the person; the timeline
+    must not list the health alert's notice there, open or not (its id
+    and title would tie the notice in their list to the person)."""
+    hub = hub53(make_hub, escalation=True, rules={"routing.team_lead":
+                                                  "cw-lead"})
+    p = CprGen(5394).born("2008-02-02")
+    hub.assign(p, "cw-anna")
+    hub.send(hubtest.ev_referral(p, "2026-11-02", consent={"given": True}),
+             ev_dropout_risk(p, "2026-11-02"))
+    hub.wait_applied()
+    hub.advance("2026-11-05T08:00:00")   # HIGH: the addiction's notice
+    hub.advance("2026-11-13T09:00:00")   # NORMAL: dropout_risk's, naming p
+    hub.advance("2026-11-26T09:00:00")   # the team lead's, of both
+    m = pb()
+    for who in ("desk-dora", "cw-lead"):
+        c = clients(hub, who, hello=False)
+        c.connected()
+        notices = [a for a in c.ask(1).alerts if a.rule == "escalation"]
+        hidden = {a.alert_id for a in notices if not a.cpr}
+        assert hidden and len(hidden) < len(notices), (who, notices)
+        r = c.ask(2, kind=m.TIMELINE, cpr=p)
+        assert r.code == OK, (who, r)
+        shown = [(e.alert_id.hex(), e.summary) for e in r.timeline
+                 if e.is_alert]
+        assert not hidden & {e.alert_id for e in r.timeline} and \
+            not any("may not read" in t for _, t in shown), \
+            f"{who}: the timeline of the person ties a health alert's " \
+            f"notice to them: {shown}"
+
+
 def test_timeline_probe_unknown_and_foreign_person_alike(make_hub,
                                                         clients):
     """§4 Queries: for a CPR the hub never saw and for another
