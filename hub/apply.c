@@ -834,7 +834,7 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 			 * Not every withdrawal raises a notice that would
 			 * tell the recipient's open pages. */
 			if (e->recipient[0])
-				hub__notify_listed(h, e->recipient);
+				hub__notify_listed(h, e->recipient, NULL);
 			continue;
 		}
 		if (e->kind == HUB_NEWS_ESCALATION) {
@@ -861,12 +861,12 @@ hub__announce(hub *h, const hub_news *news, size_t n)
 				hub__ops_deadline_to_desk(h);
 		}
 		if (e->kind == HUB_NEWS_LEFT) {
-			hub__notify_listed(h, e->recipient);
+			hub__notify_listed(h, e->recipient, NULL);
 			continue;
 		}
 		hub__delivery_notify(h, e->recipient);
 		if (e->kind == HUB_NEWS_REROUTE)
-			hub__notify_listed(h, e->recipient);
+			hub__notify_listed(h, e->recipient, NULL);
 		else
 			hub__notify_alerted(h, e->recipient);
 	}

@@ -598,11 +598,13 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 	size_t nclosed = 0;
 	hub__close_notices(h, id, closed, &nclosed);
 	/* The other desk members' lists, and the lists the notices were
-	 * in, lose the alert: their open pages learn it (/events). */
+	 * in, lose the alert: their open pages learn it (/events). The
+	 * acknowledging caseworker's own pages made the change and are not
+	 * told of it (a desk member's notice of her own alert included). */
 	if (strcmp(queue, h->rules.desk) == 0)
-		hub__notify_listed(h, queue);
+		hub__notify_listed(h, queue, caseworker);
 	for (size_t i = 0; i < nclosed; i++)
-		hub__notify_listed(h, closed[i]);
+		hub__notify_listed(h, closed[i], caseworker);
 	h->alerts_acked++;
 	log_info("HUB-ALERT-ACK", "alert %s acknowledged by %s%s", hexid,
 		 caseworker, note && note[0] ? " with a note" : "");

@@ -602,7 +602,7 @@ hub__gateway_key_replaced(hub *h, const char *gateway, const char *prefix,
 }
 
 void
-hub__notify_listed(hub *h, const char *recipient)
+hub__notify_listed(hub *h, const char *recipient, const char *by)
 {
 	struct hub_gateway *g = h->gateway;
 	if (!g)
@@ -610,7 +610,7 @@ hub__notify_listed(hub *h, const char *recipient)
 	bool desk = strcmp(recipient, h->rules.desk) == 0;
 	for (long i = 0; i < g->max; i++) {
 		web_session *s = &g->sessions[i];
-		if (s->used &&
+		if (s->used && !(by && strcmp(s->caseworker, by) == 0) &&
 		    (strcmp(s->caseworker, recipient) == 0 ||
 		     (desk && hub__is_desk_member(h, s->caseworker))))
 			s->alerts_version++;
@@ -622,7 +622,7 @@ hub__notify_alerted(hub *h, const char *recipient)
 {
 	if (!h->gateway)
 		return;
-	hub__notify_listed(h, recipient);
+	hub__notify_listed(h, recipient, NULL);
 	hub__mail_alerted(h->gateway->mail, recipient);
 }
 

@@ -340,8 +340,10 @@ void hub__delivery_notify(hub *h, const char *recipient);
 void hub__notify_alerted(hub *h, const char *recipient);
 /* gateway.c: recipient's open alerts changed otherwise (one moved in or
  * out, acknowledged by a colleague, withdrawn): live web lists only, as
- * an e-mail notice is only about new alerts. */
-void hub__notify_listed(hub *h, const char *recipient);
+ * an e-mail notice is only about new alerts. `by`, when not NULL, is the
+ * caseworker whose acknowledgement it was: their own sessions are not
+ * told (ALERTS_CHANGED counts what the caseworker did not do). */
+void hub__notify_listed(hub *h, const char *recipient, const char *by);
 /* After a registration change: end every web session whose caseworker or
  * gateway (with the key that opened it) is no longer registered, so that
  * registering either again does not bring the session back (gateway.c). */

@@ -664,6 +664,12 @@ add_alert(void *ctx, const uint8_t *id)
 		     (p->desk && strcmp(recipient, p->h->rules.desk) == 0));
 	if (health_alert(id) && !theirs)
 		return UG_OK;
+	/* A health alert's escalation notice names no one so that the desk
+	 * and the team lead do not learn whom it is about: listed in the
+	 * person's timeline, its id would tell them. */
+	if (health_alert(id) && (id[STORE_ALERT_ID_LEN - 1] &
+				 (R_ESCALATED_DESK | R_ESCALATED_LEAD)))
+		return UG_OK;
 	/* The notice that withdrew one shows in no timeline: it went out
 	 * once the consent no longer shared the alert, and names no one. */
 	a.hide_health =
@@ -809,8 +815,11 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 		seq_ctx sc = {h, &t};
 		palert_ctx pc = {h, &t, caseworker,
 				 hub__is_desk_member(h, caseworker)};
-		store_person_events(h->store, person_key, add_seq, &sc);
+		/* Alerts first: past TIMELINE_SCAN_MAX entries it is the
+		 * events stored last that are left out, never an alert the
+		 * caseworker was sent about the person. */
 		store_person_alerts(h->store, person_key, add_alert, &pc);
+		store_person_events(h->store, person_key, add_seq, &sc);
 		mark_superseded(&t);
 		qsort(t.entries, t.n, sizeof *t.entries, by_date);
 		size_t offset = q->offset < t.n ? q->offset : t.n;

@@ -277,7 +277,7 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 		    "within %d working days of learning of the dropout "
 		    "and offer a new activity within %d days of the "
 		    "contact; the hub keeps both clocks. Expected of you: "
-		    "make contact by %s and record it (inbox contact).",
+		    "make contact by %s and record it (inbox --contact).",
 		    age, rc->deadline.min_age, rc->deadline.max_age,
 		    rc->deadline.contact_working_days, rc->deadline.offer_days,
 		    due);

@@ -17,13 +17,14 @@ what_now(int rule)
 		       "person "
 		       "today (phone, then a home visit if there is no "
 		       "answer), "
-		       "record it with inbox contact, and note in the case "
+		       "record it with inbox --contact, and note in the case "
 		       "why "
 		       "the deadline was missed";
 	case R_OFFER_MISSED:
 		return "Expected of you now: offer the young person an "
 		       "education, job or other activity within the next "
-		       "working days, record it with inbox offer, and note in "
+		       "working days, record it with inbox --offer, and note "
+		       "in "
 		       "the case why the deadline was missed";
 	case R_TREATMENT_MISSED:
 		return "Expected of you now: contact the addiction service "
@@ -31,10 +32,10 @@ what_now(int rule)
 		       "the young person about starting treatment";
 	case R_CONTACT_WARN:
 		return "Expected of you: make sure the contact is made and "
-		       "recorded (inbox contact) before the deadline";
+		       "recorded (inbox --contact) before the deadline";
 	default:
 		return "Expected of you: make sure an activity is offered and "
-		       "recorded (inbox offer) before the deadline";
+		       "recorded (inbox --offer) before the deadline";
 	}
 }
 

@@ -49,7 +49,7 @@ def test_contact_deadline_warns_desk_then_is_missed(make_hub):
         "days of learning of the dropout and offer a new activity " \
         "within 30 days of the contact" in d["explanation"]
     assert "Expected of you: make contact by 2026-09-14 and record it " \
-        "(inbox contact)." in d["explanation"]
+        "(inbox --contact)." in d["explanation"]
     assert d["due"] == "2026-09-14"
     # Contact is due by Monday 2026-09-14 (5 working days); the warning
     # comes one working day before, at the start of Friday 09-11.
@@ -508,7 +508,7 @@ def test_a_dropout_reported_ahead_starts_its_clock_on_its_date(make_hub):
     hub, cpr, d = dropped_out(make_hub, 3413, "2010-01-10", "2026-09-16")
     assert d["due"] == "2026-09-23"
     assert "Expected of you: make contact by 2026-09-23 and record it " \
-        "(inbox contact)." in d["explanation"]
+        "(inbox --contact)." in d["explanation"]
     hub.advance("2026-09-21T23:59:59")
     assert hub.stats()["alerts"] == 1
     hub.advance("2026-09-22T00:00:00")

@@ -17,6 +17,8 @@ import shutil
 import signal
 import subprocess
 
+import hubtest
+
 from hubtest import (NO_ESCALATION, RULE_AGENCIES, RULE_CASEWORKERS, CprGen,
                      binary, event,
                      ev_assignment, ev_desk, ev_dropout, ev_dropout_risk,
@@ -669,3 +671,62 @@ def test_a_rebuilt_derived_state_keeps_each_open_alerts_deadlines(make_hub):
     hub.advance("2026-09-15T08:00:00")
     assert escalations(hub) == [(alert_id, "duty-desk"),
                                 (alert_id, "cw-lead")]
+
+
+def test_rule_numbers_in_rules_md_are_the_alert_ids(make_hub):
+    """RULES.md §2: "The number in the first column is the rule's number
+    in alert ids". The same page names rules by number elsewhere (each
+    rule's heading in §3, the settings table in §10): a caseworker who
+    reads "rule 4" must find the rule whose alerts end in 04 (no other
+    document's numbering, which the reader does not have). Checked
+    against a real alert's id, too."""
+    text = (hubtest.ROOT / "docs" / "RULES.md").read_text()
+    table = dict((name, int(n)) for n, name in re.findall(
+        r"^\| (\d+) \| `([a-z_.]+)` \|", text, re.M))
+    assert table["dropout"] == 4 and len(table) == 17, table
+    # A numbering of a document the reader does not have.
+    wrong = re.findall(r".*DOMAIN.*", text)
+    for line in re.findall(r"^### .*\(rules? [^)]*\).*$", text, re.M):
+        names = re.findall(r"`([a-z_.]+)`", line)
+        numbers = [int(n) for n in re.findall(r"\d+", line.split("(")[1])]
+        known = [table[n] for n in names if n in table]
+        if known and not set(known) & set(numbers):
+            wrong.append(line)
+    for name, numbers in re.findall(
+            r"^\| `([a-z_]+)\.enabled` \| [^|]*\| [^|]*\| rules? ([\d-]+)",
+            text, re.M):
+        first = int(numbers.split("-")[0])
+        ids = [n for r, n in table.items()
+               if r == name or r.startswith(name + ".")]
+        if first not in ids:
+            wrong.append(f"{name}.enabled: rule {numbers}")
+    assert not wrong, "numbers that are not the rule's alert id: " + \
+        "; ".join(wrong)
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(3541).born("2001-01-01")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    [a] = hub.peek("desk-dora", 1)
+    assert int(a["alert_id"][-2:], 16) == table["dropout"], a
+
+
+def test_an_operational_alert_has_no_acknowledgement_deadline(make_hub):
+    """RULES.md §8: the acknowledgement windows are the rules' alerts';
+    an operational alert (PROTOCOL.md §4, `ops.*`, to the `--ops`
+    caseworkers) left unacknowledged for weeks stays with them and
+    brings neither the desk nor the team lead a notice."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=LEAD,
+                    escalation=True, start=False,
+                    settings={"ops_silence": "jobcenter-a=1,nobody-a=8784"})
+    hub.hubctl("register-caseworker", "cw-bob", "--ops")
+    hub.start()
+    # hubd's first check (it warns of the unregistered id then) counts
+    # the silence from the start.
+    hub.wait_log(r"HUB-OPS ops_silence names 'nobody-a'")
+    hub.advance("2026-09-07T09:30:00")
+    [a] = hub.peek("cw-bob", 1)
+    assert (a["rule"], a["priority"]) == ("ops.adapter_silent", "HIGH"), a
+    hub.advance("2026-10-30T09:30:00")
+    assert escalations(hub) == []
+    hub.peek("desk-dora", 0)
+    hub.peek("cw-lead", 0)
+    assert hub.peek("cw-bob", 1)[0]["alert_id"] == a["alert_id"]

@@ -967,6 +967,40 @@ def test_open_alerts_asked_for_one_alert(make_hub, clients):
 # ---------------------------------------------------------------- item 8
 
 
+def test_a_health_alerts_notice_is_in_no_timeline(make_hub, clients):
+    """§4 TIMELINE, SECURITY.md "Need to know": a health alert's
+    escalation notice names nobody, "or the desk would learn whom it is
+    about". The desk and the team lead may see the person's timeline
+    through another alert's notice that names the person; the timeline
+    must not list the health alert's notice there, open or not (its id
+    and title would tie the notice in their list to the person)."""
+    hub = hub53(make_hub, escalation=True, rules={"routing.team_lead":
+                                                  "cw-lead"})
+    p = CprGen(5394).born("2008-02-02")
+    hub.assign(p, "cw-anna")
+    hub.send(hubtest.ev_referral(p, "2026-11-02", consent={"given": True}),
+             ev_dropout_risk(p, "2026-11-02"))
+    hub.wait_applied()
+    hub.advance("2026-11-05T08:00:00")   # HIGH: the addiction's notice
+    hub.advance("2026-11-13T09:00:00")   # NORMAL: dropout_risk's, naming p
+    hub.advance("2026-11-26T09:00:00")   # the team lead's, of both
+    m = pb()
+    for who in ("desk-dora", "cw-lead"):
+        c = clients(hub, who, hello=False)
+        c.connected()
+        notices = [a for a in c.ask(1).alerts if a.rule == "escalation"]
+        hidden = {a.alert_id for a in notices if not a.cpr}
+        assert hidden and len(hidden) < len(notices), (who, notices)
+        r = c.ask(2, kind=m.TIMELINE, cpr=p)
+        assert r.code == OK, (who, r)
+        shown = [(e.alert_id.hex(), e.summary) for e in r.timeline
+                 if e.is_alert]
+        assert not hidden & {e.alert_id for e in r.timeline} and \
+            not any("may not read" in t for _, t in shown), \
+            f"{who}: the timeline of the person ties a health alert's " \
+            f"notice to them: {shown}"
+
+
 def test_timeline_probe_unknown_and_foreign_person_alike(make_hub,
                                                         clients):
     """§4 Queries: for a CPR the hub never saw and for another
@@ -2065,6 +2099,40 @@ def test_timeline_pages_fit_and_cover_every_entry_once(make_hub, clients):
         {x.alert_id for x in pushed}
     assert len(entries) == 301            # + the assignment
     assert keys == sorted(keys), "timeline not in the documented order"
+
+
+def test_timeline_past_the_5000_ordered_keeps_the_alerts(make_hub,
+                                                        clients):
+    """§4 TIMELINE: "at most 5,000 entries are ordered per person": the
+    person's alerts first, then the events in the order the hub stored
+    them. A person with more than 5,000 events still shows the open
+    alert the caseworker was sent; what is left out is the events stored
+    last."""
+    hub = hub53(make_hub)
+    [p] = adults(5393, 1)
+    hub.assign(p, "cw-anna")
+    send_batch(hub, [hubtest.envelope(
+        "school-a", p, salt=f"tl5000-{i}", period_start="2026-09-07",
+        period_end="2026-09-11", absent=0, expected=30, school=f"s{i}")
+        for i in range(5005)], "school-a")
+    hub.send(ev_dropout(p, "2026-11-01"))
+    hub.wait_applied(60)
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [aid] = open_ids(a)
+    m = pb()
+    entries, offset = [], 0
+    for rid in range(1, 30):
+        r = a.ask(rid, kind=m.TIMELINE, cpr=p, limit=400, offset=offset)
+        assert r.code == OK, r
+        entries += list(r.timeline)
+        offset += len(r.timeline)
+        if not r.truncated:
+            break
+    assert len(entries) == 5000
+    assert [e.alert_id for e in entries if e.is_alert] == [aid], \
+        "the open alert is not in the timeline of a person with 5,005 events"
+    assert entries[0].summary.startswith("contact person: cw-anna")
 
 
 def test_frame_size_boundary_on_delivery(make_hub, clients):

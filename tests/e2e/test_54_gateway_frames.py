@@ -780,6 +780,78 @@ def test_alerts_changed_moves_with_the_list(make_hub):
         g.close()
 
 
+def test_own_desk_acknowledgement_leaves_alerts_changed_as_it_was(
+        make_hub):
+    """§4a ALERTS_CHANGED counts the changes to the list "that the
+    caseworker did not make": a desk member who acknowledges a desk alert
+    herself (in either of her sessions) does not see her counter move,
+    while the other desk member's does. So too for the desk's notice of
+    an alert of her own: she closes it by acknowledging her alert."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00", escalation=True,
+                    start=False)
+    hub.keygen("desk-eve")
+    hub.register_caseworker("desk-eve", desk=True)
+    gateway_and_passwords(hub, "cw-anna", "desk-dora", "desk-eve")
+    hub.start()
+    g = Gateway(hub)
+    m = pb()
+    rid = [100]
+    try:
+        dora, dora2 = (login(g, "desk-dora", i).session for i in (1, 2))
+        eve = login(g, "desk-eve", 3).session
+
+        def version(session):
+            rid[0] += 1
+            r = g.ask(FRAME_QUERY, m.Query(request_id=rid[0],
+                                           kind=m.ALERTS_CHANGED,
+                                           session=session))
+            assert r.code == 0, r
+            return r.alerts_version
+
+        def open_ids(session):
+            rid[0] += 1
+            r = g.ask(FRAME_QUERY, m.Query(request_id=rid[0],
+                                           kind=m.OPEN_ALERTS,
+                                           session=session))
+            return [a.alert_id for a in r.alerts]
+
+        desk_person, own_person = (CprGen(5471).born(d) for d in
+                                   ("2004-02-02", "2004-03-03"))
+        hub.send(ev_dropout(desk_person, "2026-10-27"))
+        [desk_alert] = wait_for(lambda: open_ids(eve), 10, "a desk alert")
+        wait_for(lambda: version(dora2) == 1, 10, "dora's counter at 1")
+        before = {s: version(s) for s in (dora, dora2, eve)}
+        assert before == {dora: 1, dora2: 1, eve: 1}, before
+        r = g.ask(FRAME_ALERT_ACK, m.AlertAck(request_id=7,
+                                              alert_id=desk_alert,
+                                              session=dora))
+        assert r.code == 0, r
+        wait_for(lambda: version(eve) == 2, 10,
+                 "desk-eve told of the alert dora acknowledged")
+        assert (version(dora), version(dora2)) == (1, 1), \
+            "dora's own acknowledgement of a desk alert moved her counter"
+        # dora's own alert, escalated: the desk's notice is in her list
+        # too; acknowledging her alert closes it, her own doing.
+        hub.send(ev_assignment(own_person, "desk-dora", "2026-01-01"))
+        hub.send(ev_dropout(own_person, "2026-10-27"))
+        [own] = wait_for(lambda: open_ids(dora), 10, "dora's own alert")
+        hub.advance("2026-11-05T08:00:00")   # the sessions' idle end too
+        dora, eve = (login(g, cw, 4 + i).session
+                     for i, cw in enumerate(("desk-dora", "desk-eve")))
+        wait_for(lambda: len(open_ids(eve)) == 1, 10, "the desk's notice")
+        assert len(open_ids(dora)) == 2
+        v = {s: version(s) for s in (dora, eve)}
+        r = g.ask(FRAME_ALERT_ACK, m.AlertAck(request_id=8, alert_id=own,
+                                              session=dora))
+        assert r.code == 0, r
+        wait_for(lambda: version(eve) == v[eve] + 1, 10,
+                 "desk-eve told of the notice closed")
+        assert version(dora) == v[dora], \
+            "dora's acknowledgement of her own alert moved her counter"
+    finally:
+        g.close()
+
+
 def test_frames_refused_for_their_session_are_audited(gw):
     """PROTOCOL.md §4 "every refusal is appended to the hub's audit
     trail": a gateway's frame without a session, and one whose session

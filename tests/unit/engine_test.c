@@ -386,7 +386,7 @@ test_dropout_16_clocks_from_arrival(void)
 	    "the dropout and offer a new activity within 30 days of "
 	    "the contact; the hub keeps both clocks. Expected of you: "
 	    "make contact by 2026-10-09 and record it (inbox "
-	    "contact).");
+	    "--contact).");
 	CHECK_EQ_INT(d->nevidence, 1);
 	CHECK_EQ_MEM(d->evidence[0].event_id.data, e.id, WIRE_EVENT_ID_LEN);
 	CHECK_EQ_STR(d->evidence[0].agency, "college-a");
@@ -1607,7 +1607,7 @@ test_deadline_contact_warn_and_missed(void)
 		  "2026-09-14.");
 	CHECK_HAS(d->explanation,
 		  "Expected of you: make sure the contact is "
-		  "made and recorded (inbox contact) before the deadline");
+		  "made and recorded (inbox --contact) before the deadline");
 	CHECK_LACKS(d->explanation, "Expected of you now");
 	CHECK_EQ_INT(d->nevidence, 1);
 	CHECK_EQ_STR(d->evidence[0].period_start, "2026-09-07");
@@ -1624,6 +1624,8 @@ test_deadline_contact_warn_and_missed(void)
 	CHECK_HAS(d->explanation, "The deadline passed on 2026-09-14.");
 	CHECK_HAS(d->explanation, "Expected of you now: make contact with the "
 				  "young person today");
+	/* What it tells the caseworker to run is a command inbox takes. */
+	CHECK_HAS(d->explanation, "record it with inbox --contact,");
 	CHECK_EQ_INT(out.ntimers, 0);
 }
 
@@ -1736,6 +1738,7 @@ test_deadline_offer_only_after_contact(void)
 	CHECK_HAS(out.alerts[0].explanation,
 		  "Expected of you now: offer the "
 		  "young person an education, job or other activity");
+	CHECK_HAS(out.alerts[0].explanation, "record it with inbox --offer,");
 
 	/* An offer recorded meets it. */
 	action_ev(&act, 3, UNGEBRO__V1__ACTION_KIND__OFFER_MADE, "2026-10-01");
