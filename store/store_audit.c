@@ -736,6 +736,11 @@ static void
 problem(store_audit_report *out, uint64_t seq, const char *fmt, ...)
 {
 	out->problems++;
+	/* There is no record 0, and broken_seq 0 means intact: a checkpoint
+	 * keyed at record 0, or whose key holds no record number, is named
+	 * at record 1 rather than lost. */
+	if (seq == 0)
+		seq = 1;
 	if (out->broken_seq && out->broken_seq <= seq)
 		return;
 	out->broken_seq = seq;

@@ -1044,3 +1044,23 @@ def test_admin_changes_on_a_full_store_are_recorded_or_not_done(make_hub):
                  ["revoke-gateway", "web-1"]):
         hub.hubctl(*args)
     assert verify(hub).returncode == 0
+
+
+def test_a_checkpoint_added_before_record_1_breaks_the_trail(make_hub):
+    """SECURITY.md "Verifying": a checkpoint that is malformed is named,
+    also one added (no key needed: they are in the clear) under a key
+    that names no record or record 0, which no record comes before."""
+    hub = make_hub()
+    hub.stop()
+    assert verify(hub).returncode == 0
+    for key, value in ((" 63ffff", " 01"), (" 63" + "00" * 8, None)):
+        kept = []
+
+        def add(pairs):
+            kept.extend(pairs)
+            return [(key, value or pairs[0][1])] + pairs
+        edit_audit(hub, add, db="audit_ckpt")
+        assert broken_at(hub) == (1, "checkpoint at record 0 is "
+                                  "malformed"), key
+        edit_audit(hub, lambda pairs: kept, db="audit_ckpt")
+        assert verify(hub).returncode == 0
