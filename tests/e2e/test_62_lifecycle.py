@@ -686,3 +686,23 @@ def test_an_erasure_on_a_full_store_is_recorded_or_not_done(make_hub):
     # The refusal's own `failed` record is written when there is room.
     assert [r["result"] for r in erased] in (["ok"], ["failed", "ok"]), \
         erased
+
+
+def test_an_acknowledgements_note_outlives_an_erasure(make_hub):
+    """SECURITY.md, Erasure: the audit trail is not erased, and what was
+    typed into it stays with the person's pseudonym: an
+    acknowledgement's note is shown by `audit show --cpr` after the
+    erasure as before, beside the `erase` record."""
+    from test_61_audit import alert_for_anna, inbox_once
+    cpr = CprGen(6213).next()
+    hub = make_hub()
+    hub.cprs.add(cpr)
+    alert_id = alert_for_anna(hub, cpr)
+    p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note",
+                   "called the family")
+    assert p.returncode == 0, p.stderr
+    hub.hubctl("erase", "--cpr", cpr, "--reason", "art. 17 request")
+    assert hub.stats()["log_events"] == 0
+    recs = [(r["action"], r["detail"]) for r in audit(hub, "--cpr", cpr)]
+    assert ("ack", f"{alert_id} called the family") in recs, recs
+    assert recs[-1][0] == "erase", recs
