@@ -706,3 +706,25 @@ def test_an_acknowledgements_note_outlives_an_erasure(make_hub):
     recs = [(r["action"], r["detail"]) for r in audit(hub, "--cpr", cpr)]
     assert ("ack", f"{alert_id} called the family") in recs, recs
     assert recs[-1][0] == "erase", recs
+
+
+def test_an_export_onto_a_directory_says_why_and_records_it(make_hub):
+    """OPERATIONS.md, Access: an export that cannot put FILE in place (a
+    directory there) exits 1 saying why, writes nothing, and is recorded
+    `failed` with `nothing written` and why, never the file's name."""
+    cpr = CprGen(6214).next()
+    hub = make_hub()
+    hub.assign(cpr, "cw-anna")
+    target = hub.client_dir / "export-dir"
+    target.mkdir()
+    p = hub.hubctl("export", "--cpr", cpr, "--out", str(target),
+                   check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr == f"hubctl: export failed: cannot write {target}: " \
+        "Is a directory (nothing written)\n", p.stderr
+    assert sorted(f.name for f in hub.client_dir.iterdir()) == \
+        ["export-dir"] and not any(target.iterdir())
+    [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
+    assert (rec["result"], rec["detail"]) == (
+        "failed", "1 events (0 actions), 0 alerts, 1 audit records to a "
+        "file; nothing written (Is a directory)"), rec
