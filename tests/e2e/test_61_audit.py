@@ -1064,3 +1064,42 @@ def test_a_checkpoint_added_before_record_1_breaks_the_trail(make_hub):
                                   "malformed"), key
         edit_audit(hub, lambda pairs: kept, db="audit_ckpt")
         assert verify(hub).returncode == 0
+
+
+def test_an_assignment_on_a_full_store_changes_nothing_and_says_so(
+        make_hub):
+    """SECURITY.md "What a crash can lose": `hubctl assign`'s assignments
+    and their `assign` records are one transaction; on a log/ map too
+    full for them nothing is stored and hubctl says so as the other
+    writing commands do (OPERATIONS.md, "Contact persons"): exit 1,
+    nothing on stdout, no `assign` record."""
+    from test_53_delivery import until_refused
+    hub = make_hub(settings={"log_map_mb": "1"})
+    cpr, other = CprGen(6120).take(2)
+    hub.cprs.update({cpr, other})
+    until_refused(hub, "assign-full")
+    until_refused(hub, "assign-full-1", step=1)
+    hub.stop()
+    for _ in range(500):
+        p = hub.hubctl("audit", "show", "--actor", "a" * 63)
+        if "audit-show was not recorded in the audit trail" in p.stderr:
+            break
+    else:
+        raise AssertionError("the log/ map never filled")
+    p = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna",
+                   check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr.endswith("hubctl: assign: the store is full "
+                             "(log_map_mb): nothing changed\n"), p.stderr
+    rows = hub.inputs_dir / "assignments.csv"
+    rows.write_text(f"cpr;caseworker\n{cpr};cw-anna\n{other};cw-anna\n")
+    p = hub.hubctl("assign", "--file", str(rows), check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr.endswith(
+        "hubctl: assign: the store is full (log_map_mb): 0 assignments "
+        f"stored, the rest of {rows} not: run it again\n"), p.stderr
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "log_map_mb = 1\n", "log_map_mb = 64\n"))
+    assert [r for r in show(hub) if r["action"] == "assign"] == []
+    p = hub.hubctl("assign", "--file", str(rows))
+    assert p.stdout == "assignments: 2 new, 0 already known, 0 rejected\n"
