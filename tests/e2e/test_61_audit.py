@@ -353,6 +353,29 @@ def test_a_cpr_typed_as_an_id_or_file_is_masked_in_messages(make_hub,
         assert form not in r.stderr, (form, r.stderr)
 
 
+def test_what_was_typed_is_echoed_on_one_line(make_hub):
+    """SECURITY.md, Personal data at rest: hubctl's and inbox's messages
+    on standard error, which echo what was typed, are kept to one line
+    as every program's log lines are (a control character becomes `?`):
+    a value with a line break cannot add a line that looks like another
+    message to the journal or the cron mail that keeps them."""
+    hub = make_hub()
+    p = hub.hubctl("set-email", "cw-anna", "anna@example.org\r\nBcc: x@y",
+                   check=False)
+    assert (p.returncode, p.stderr) == (
+        2, "hubctl: set-email: 'anna@example.org??Bcc: x@y' is not a "
+        "plain address (name@example.dk)\n"), p.stderr
+    p = hub.hubctl("revoke-caseworker", "cw-x\nhubctl: revoked",
+                   check=False)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and \
+        "'cw-x?hubctl: revoked'" in p.stderr, p.stderr
+    p = subprocess.run([hubtest.binary("inbox"), "--config",
+                        str(hub.tmp / "no\nsuch.conf"), "--list"],
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stderr) == (
+        2, f"inbox: cannot open {hub.tmp}/no?such.conf: No such file or "
+        "directory\n"), p.stderr
+
 def test_an_agencys_refused_frames_are_recorded(make_hub):
     """SECURITY.md "Audit trail": `frame` `refused` / `malformed` for a
     frame from a revoked key and an undecodable frame, on ingest as on
