@@ -148,6 +148,13 @@ del_record(store *s, MDB_txn *itxn, MDB_txn *ltxn, MDB_txn *dtxn,
 	}
 	if (rc == 0)
 		*err = del_raised(s, ltxn, it->seq, c);
+	/* The history routes the person's alerts: an assignment whose
+	 * record is gone routes nothing more. */
+	if (rc == 0 && *err == UG_OK && it->has_person &&
+	    it->assign_caseworker[0])
+		*err = store__assign_drop(
+		    s, ltxn, it->person_key, it->assign_role, it->assign_from,
+		    it->assign_to, it->assign_caseworker, &c->assignments);
 	return rc;
 }
 

@@ -728,3 +728,38 @@ def test_an_export_onto_a_directory_says_why_and_records_it(make_hub):
     assert (rec["result"], rec["detail"]) == (
         "failed", "1 events (0 actions), 0 alerts, 1 audit records to a "
         "file; nothing written (Is a directory)"), rec
+
+
+def test_an_assignment_past_retention_assignment_routes_nothing(make_hub):
+    """OPERATIONS.md, Retention: `retention_assignment = DAYS` deletes an
+    assignment record DAYS days after the hub received it, also for a
+    person the hub still holds other records about; with the record
+    goes what it routed: the person's next alert goes to the desk, not
+    to the caseworker it named, and `hubctl stats` counts no
+    assignment."""
+    gen = CprGen(6215)
+    a = gen.next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T10:00:00",
+                   settings={"retention_assignment": "30"})
+    hub.cprs.add(a)
+    hub.assign(a, "cw-anna", start="2025-11-01")
+    hub.send(ev_dropout(a, "2026-01-02"))
+    hub.wait_applied()
+    [first] = hub.peek("cw-anna", 1)
+    assert first["rule"] == "dropout"
+    hub.set_clock("2026-02-10")
+    st = hub.wait_stats("the assignment purged",
+                        lambda s: s["log_events"] == 1)
+    assert st["assignments"] == 0, st
+    purged = [r["detail"] for r in audit(hub, "--cpr", a)
+              if r["action"] == "purge"]
+    assert purged == ["1 record deleted (retention)"], purged
+    hub.send(ev_dropout(a, "2026-02-10", institution="college-y"))
+    wait_for(lambda: hub.stats()["alerts"] >= 2, 10, "the second alert")
+    rc, anna, err = hub.inbox("cw-anna", no_ack=True, idle_exit=2)
+    assert rc == 0 and "college-y" not in json.dumps(anna), anna
+    rc, desk, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    [second] = [x for x in desk if "college-y" in json.dumps(x)]
+    assert (second["rule"], second["recipient"]) == ("dropout",
+                                                     "duty-desk"), second
