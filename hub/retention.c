@@ -158,6 +158,22 @@ assignment_of(const wire_envelope *env, store_purge_item *it)
 		   sizeof it->assign_caseworker);
 }
 
+/* The desk period a DeskMembership put into derived/, as apply reads it. */
+static void
+desk_of(const wire_envelope *env, store_purge_item *it)
+{
+	const Ungebro__V1__DeskMembership *x = env->desk_membership;
+	if (env->payload_case !=
+		UNGEBRO__V1__ENVELOPE__PAYLOAD_DESK_MEMBERSHIP ||
+	    !x || !x->desk || !x->caseworker)
+		return;
+	ug_strlcpy(it->desk, x->desk, sizeof it->desk);
+	ug_strlcpy(it->desk_member, x->caseworker, sizeof it->desk_member);
+	it->desk_from = date_or(x->from, 0);
+	it->desk_to = date_or(x->to, 0);
+	it->desk_lead = x->team_lead;
+}
+
 static ug_err
 visit(void *ctx, const store_record *rec)
 {
@@ -188,6 +204,8 @@ visit(void *ctx, const store_record *rec)
 			memcpy(it->person_key, rec->person_key,
 			       UG_PERSON_KEY_LEN);
 		assignment_of(env, it);
+		if (!rec->person_key)
+			desk_of(env, it);
 	}
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
 	return UG_OK;

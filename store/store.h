@@ -509,6 +509,11 @@ typedef struct {
 	char assign_caseworker[STORE_ID_MAX];
 	int assign_role; /* STORE_ROLE_* */
 	int32_t assign_from, assign_to;
+	/* A desk membership's period as it put it into derived/ (desk set,
+	 * else empty), which goes with the record likewise. */
+	char desk[STORE_ID_MAX], desk_member[STORE_ID_MAX];
+	int32_t desk_from, desk_to;
+	bool desk_lead;
 } store_purge_item;
 
 /* What a purge deleted, by kind (counts only: they go to the audit

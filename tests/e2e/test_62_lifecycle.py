@@ -763,3 +763,29 @@ def test_an_assignment_past_retention_assignment_routes_nothing(make_hub):
     [second] = [x for x in desk if "college-y" in json.dumps(x)]
     assert (second["rule"], second["recipient"]) == ("dropout",
                                                      "duty-desk"), second
+
+
+def test_a_desk_membership_past_retention_desk_routes_nothing(make_hub):
+    """OPERATIONS.md, Retention: `retention_desk = DAYS` deletes a desk
+    membership record DAYS days after the hub received it, and with it
+    the membership: the caseworker is no longer sent the desk's alerts,
+    before a restart as after one, as when the derived state is rebuilt
+    from the log."""
+    from hubtest import ev_desk
+    cpr = CprGen(6216).next()
+    hub = make_hub(agencies=RULE_AGENCIES,
+                   caseworkers={"cw-anna": False, "cw-bob": False},
+                   clock="2026-01-05T10:00:00",
+                   settings={"retention_desk": "30"})
+    hub.cprs.add(cpr)
+    hub.send(ev_desk("cw-bob", "2026-01-01"), ev_dropout(cpr, "2026-01-05"))
+    [alert] = hub.peek("cw-bob", 1)
+    assert alert["recipient"] == "duty-desk", alert
+    hub.set_clock("2026-02-10")
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    assert [r["detail"] for r in audit(hub) if r["action"] == "purge"
+            and not r["person"] and "batch" not in r["detail"]] == \
+        ["1 record deleted (retention)"]
+    hub.peek("cw-bob", 0)
+    hub.restart()
+    hub.peek("cw-bob", 0)
