@@ -1126,3 +1126,22 @@ def test_an_assignment_on_a_full_store_changes_nothing_and_says_so(
     assert [r for r in show(hub) if r["action"] == "assign"] == []
     p = hub.hubctl("assign", "--file", str(rows))
     assert p.stdout == "assignments: 2 new, 0 already known, 0 rejected\n"
+
+
+def test_a_detail_that_is_not_utf8_is_kept_as_question_marks(make_hub):
+    """SECURITY.md, Audit trail: a detail is kept as UTF-8 text, a byte
+    that is not UTF-8 as `?` (a backup's directory named in a Latin-1
+    terminal), so `audit show --json` stays one JSON object per line."""
+    hub = make_hub()
+    target = os.fsencode(str(hub.tmp)) + b"/bk-\xe6\xf8\xe5"
+    p = subprocess.run([os.fsencode(hubtest.binary("hubctl")), b"--config",
+                        os.fsencode(str(hub.conf)), b"backup", target],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run([hubtest.binary("hubctl"), "--config", str(hub.conf),
+                        "audit", "show", "--json"], capture_output=True,
+                       timeout=60)
+    recs = [json.loads(line.decode("utf-8")) for line in
+            p.stdout.splitlines()]
+    assert recs[-1]["action"] == "backup", recs[-1]
+    assert recs[-1]["detail"] == f"{hub.tmp}/bk-???", recs[-1]
