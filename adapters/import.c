@@ -1561,8 +1561,15 @@ progress_show(struct runtime *rt, progress *pg, bool done)
 	else if (at > 0 && size > at && secs > 0)
 		snprintf(left, sizeof left, "%.0f s left",
 			 secs * (double)(size - at) / (double)at);
-	ug_eprintf("\r%s: %zu rows, %.0f rows/s, %s\033[K%s", rt->path,
-		   rt->file.rows, rate, left, done ? "\n" : "");
+	/* Redrawn in place on a terminal with a carriage return and an
+	 * erase, which ug_eprintf would turn into '?': the path is kept to
+	 * one line and masked here instead. */
+	char line[4096 + 96];
+	snprintf(line, sizeof line, "%s: %zu rows, %.0f rows/s, %s", rt->path,
+		 rt->file.rows, rate, left);
+	adapter__one_line(line);
+	ug_cpr_mask(line);
+	fprintf(stderr, "\r%s\033[K%s", line, done ? "\n" : "");
 	fflush(stderr);
 	pg->shown = true;
 }

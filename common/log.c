@@ -109,6 +109,14 @@ ug_eprintf(const char *fmt, ...)
 			va_end(ap);
 		}
 	}
+	/* What it echoes was typed (an id, an address, a file name): it
+	 * must not add lines that look like others, so only the message's
+	 * own final line break stays. */
+	for (int i = 0; i < n; i++)
+		if (((unsigned char)text[i] < 0x20 &&
+		     !(text[i] == '\n' && i == n - 1)) ||
+		    text[i] == 0x7f)
+			text[i] = '?';
 	ug_cpr_mask(text);
 	fflush(stderr);
 	fwrite(text, 1, (size_t)n, stderr);

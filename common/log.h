@@ -35,7 +35,8 @@ void ug_log_witness(const char *msgid, const char *fmt, ...)
  * hubctl and inbox print as "PROGRAM: ..."), written as one write with
  * every CPR number in it masked as ug_log_write masks it: the message may
  * echo what was typed (an id, a file name), and the stream may be kept
- * (a journal, a cron mail). Line breaks are kept. */
+ * (a journal, a cron mail). One line: a control character becomes '?',
+ * but for a line break that ends the message. */
 void ug_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define UG_LOG_AT(lvl, id, ...)                                               \

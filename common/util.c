@@ -509,6 +509,23 @@ ug_utf8_valid(const char *s, size_t len)
 	return true;
 }
 
+size_t
+ug_utf8_scrub(char *s)
+{
+	size_t replaced = 0, len = strlen(s);
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+		if (i + n <= len && ug_utf8_valid(s + i, n)) {
+			i += n;
+			continue;
+		}
+		s[i++] = '?';
+		replaced++;
+	}
+	return replaced;
+}
+
 void
 ug_text_one_line(char *s)
 {

@@ -184,6 +184,13 @@ bool ug_utf8_valid(const char *s, size_t len);
  */
 size_t ug_utf8_trim_tail(char *s);
 /*
+ * Turn every byte of s that does not begin a valid UTF-8 sequence (as
+ * ug_utf8_valid judges it) into '?', so that text from outside (a path
+ * typed in a Latin-1 terminal) is UTF-8 wherever it is shown. Returns how
+ * many bytes were replaced.
+ */
+size_t ug_utf8_scrub(char *s);
+/*
  * Text the hub composes from what agencies and caseworkers sent (alert
  * titles, explanations, timeline summaries) is one line: every control
  * character (U+0000-U+001F, U+007F) becomes a space.

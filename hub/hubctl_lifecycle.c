@@ -469,18 +469,33 @@ open_out(out_file *o, const char *path, int *why)
 	return true;
 }
 
-/* True when the whole document is in place at FILE (or on stdout). */
+/* True when the whole document is in place at FILE (or on stdout); else
+ * *why is the errno of the write that failed (0 when !complete). */
 static bool
-close_out(out_file *o, bool complete)
+close_out(out_file *o, bool complete, int *why)
 {
-	bool written = fflush(o->f) == 0 && !ferror(o->f);
+	*why = 0;
+	/* An earlier write's errno is gone by now: only fflush's own says
+	 * why, else the stream's error flag says no more than EIO. */
+	errno = 0;
+	bool flushed = fflush(o->f) == 0;
+	bool written = flushed && !ferror(o->f);
+	if (!written)
+		*why = !flushed && errno ? errno : EIO;
 	if (o->f == stdout)
 		return complete && written;
-	written = written && complete && fsync(fileno(o->f)) == 0;
-	if (fclose(o->f) != 0)
+	if (written && complete && fsync(fileno(o->f)) != 0) {
+		*why = errno;
 		written = false;
-	if (written && rename(o->tmp, o->path) == 0)
+	}
+	if (fclose(o->f) != 0 && written) {
+		*why = errno;
+		written = false;
+	}
+	if (written && complete && rename(o->tmp, o->path) == 0)
 		return true;
+	if (written && complete)
+		*why = errno;
 	unlink(o->tmp);
 	return false;
 }
@@ -541,22 +556,40 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 				 (unsigned long long)ac.read);
 	}
 	fputs("\n  ]\n}\n", out);
-	bool written = close_out(&of, err == UG_OK);
+	int werr = 0;
+	bool written = close_out(&of, err == UG_OK, &werr);
+	/* Why the file is not there, for the record too: never its name. */
+	char wrote[96] = "";
+	if (werr)
+		snprintf(wrote, sizeof wrote, "; %s (%s)",
+			 path[0] ? "nothing written" : "output failed",
+			 strerror(werr));
 	char detail[STORE_AUDIT_DETAIL_MAX];
 	snprintf(detail, sizeof detail,
 		 "%zu events (%zu actions), %zu "
-		 "alerts, %zu audit records%s%s",
+		 "alerts, %zu audit records%s%s%s",
 		 p.n, p.actions, alerts, ac.n,
-		 path[0] ? " to a file" : " to standard output", stop);
+		 path[0] ? " to a file" : " to standard output", stop, wrote);
 	hubctl_audit_admin(s, keys, "export",
 			   err == UG_OK && written ? "ok" : "failed",
 			   p.person_key, detail);
 	free(p.items);
 	free(a.ids);
-	if (err != UG_OK || !written) {
+	if (err != UG_OK) {
 		ug_eprintf("hubctl: export failed%s: %s%s\n", stop,
-			   err != UG_OK ? ug_strerror(err) : "write error",
+			   ug_strerror(err),
 			   stop[0] ? " (run hubctl audit verify)" : "");
+		return 1;
+	}
+	if (!written) {
+		if (path[0])
+			ug_eprintf("hubctl: export failed: cannot write %s: "
+				   "%s (nothing written)\n",
+				   path, strerror(werr));
+		else
+			ug_eprintf("hubctl: export failed: cannot write "
+				   "standard output: %s\n",
+				   strerror(werr));
 		return 1;
 	}
 	if (path[0])

@@ -658,6 +658,14 @@ audit_assignments(void *ctx, const store_event *events, size_t n,
 	return UG_OK;
 }
 
+/* Why the store took no write, as the other writing commands say it. */
+static const char *
+store_refusal(ug_err err)
+{
+	return err == UG_EFULL ? "the store is full (log_map_mb)"
+			       : ug_strerror(err);
+}
+
 /* Append a run of assignments in one transaction with their records,
  * then sign a checkpoint; counts new ones. */
 static ug_err
@@ -769,9 +777,17 @@ assign_file(ctl *c, const char *path)
 	}
 	if (err == UG_OK)
 		err = flush_assignments(c, batch, n, &added, &dups);
+	if (err == UG_EIO) {
+		ug_eprintf("hubctl: storing assignments: %s\n", diag.reason);
+		goto out;
+	}
 	if (err != UG_OK) {
-		ug_eprintf("hubctl: storing assignments: %s\n",
-			   err == UG_EIO ? diag.reason : ug_strerror(err));
+		/* Each batch of rows is stored whole with its records, or
+		 * not: the rows stored before stay, and a run again finds
+		 * them already known. */
+		ug_eprintf("hubctl: assign: %s: %zu assignments stored, the "
+			   "rest of %s not: run it again\n",
+			   store_refusal(err), added + dups, path);
 		goto out;
 	}
 	printf("assignments: %zu new, %zu already known, %zu rejected\n",
@@ -976,14 +992,16 @@ cmd_assign(ctl *c)
 	ug_diag diag = {0};
 	size_t added = 0, dups = 0;
 	int rc = 1;
+	ug_err err;
 	if (!a)
 		return 1;
 	if (build_assignment(c, a, cpr, cw, ug_config_get(c->cfg, "from"),
 			     ug_config_get(c->cfg, "to"),
 			     ug_config_get(c->cfg, "role"), &diag) != UG_OK)
 		fail(diag.field, &diag);
-	else if (flush_assignments(c, a, 1, &added, &dups) != UG_OK)
-		ug_eprintf("hubctl: the assignment was not stored\n");
+	else if ((err = flush_assignments(c, a, 1, &added, &dups)) != UG_OK)
+		ug_eprintf("hubctl: assign: %s: nothing changed\n",
+			   store_refusal(err));
 	else {
 		printf("assigned to %s from %s%s\n", a->caseworker, a->from,
 		       dups ? " (already known)" : "");

@@ -1001,10 +1001,13 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	char detail[STORE_AUDIT_DETAIL_MAX], a[11], b[11];
 	ug_date_format(sc.in.from, a);
 	ug_date_format(sc.in.to, b);
+	/* The counts are what was read and computed; a failed report put
+	 * none of its tables in place, and says so. */
 	snprintf(detail, sizeof detail,
 		 "annual status %s to %s: %zu events "
-		 "read, %zu alerts, %zu tables",
-		 a, b, sc.nseqs, sc.in.nalerts, made);
+		 "read, %zu alerts, %zu tables%s",
+		 a, b, sc.nseqs, sc.in.nalerts, made,
+		 written ? "" : "; nothing written");
 	hubctl_audit_admin(s, keys, "report", written ? "ok" : "failed", NULL,
 			   detail);
 	for (size_t i = 0; i < made; i++)

@@ -130,6 +130,50 @@ due(const scan_ctx *c, const store_record *rec, const wire_envelope *env)
 		   R.age;
 }
 
+/* The history entry a contact or guidance assignment put there, as
+ * ingest and hubctl assign read it from the envelope (a mentor routes
+ * nothing and has none). */
+static void
+assignment_of(const wire_envelope *env, store_purge_item *it)
+{
+	const Ungebro__V1__ContactAssignment *a = env->contact_assignment;
+	if (env->type != UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT ||
+	    env->payload_case !=
+		UNGEBRO__V1__ENVELOPE__PAYLOAD_CONTACT_ASSIGNMENT ||
+	    !a || !a->caseworker || !a->from)
+		return;
+	int role = wire_assignment_role(a);
+	if (role != UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_CONTACT &&
+	    role != UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE)
+		return;
+	if (ug_date_parse(a->from, &it->assign_from) != UG_OK ||
+	    (a->to && a->to[0] &&
+	     ug_date_parse(a->to, &it->assign_to) != UG_OK))
+		return;
+	it->assign_role =
+	    role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE
+		? STORE_ROLE_GUIDANCE
+		: STORE_ROLE_CONTACT;
+	ug_strlcpy(it->assign_caseworker, a->caseworker,
+		   sizeof it->assign_caseworker);
+}
+
+/* The desk period a DeskMembership put into derived/, as apply reads it. */
+static void
+desk_of(const wire_envelope *env, store_purge_item *it)
+{
+	const Ungebro__V1__DeskMembership *x = env->desk_membership;
+	if (env->payload_case !=
+		UNGEBRO__V1__ENVELOPE__PAYLOAD_DESK_MEMBERSHIP ||
+	    !x || !x->desk || !x->caseworker)
+		return;
+	ug_strlcpy(it->desk, x->desk, sizeof it->desk);
+	ug_strlcpy(it->desk_member, x->caseworker, sizeof it->desk_member);
+	it->desk_from = date_or(x->from, 0);
+	it->desk_to = date_or(x->to, 0);
+	it->desk_lead = x->team_lead;
+}
+
 static ug_err
 visit(void *ctx, const store_record *rec)
 {
@@ -152,12 +196,16 @@ visit(void *ctx, const store_record *rec)
 	if (env && env->event_id.len == STORE_EVENT_ID_LEN &&
 	    due(c, rec, env)) {
 		store_purge_item *it = &c->items[c->n++];
+		memset(it, 0, sizeof *it);
 		it->seq = rec->seq;
 		memcpy(it->event_id, env->event_id.data, STORE_EVENT_ID_LEN);
 		it->has_person = rec->person_key != NULL;
 		if (rec->person_key)
 			memcpy(it->person_key, rec->person_key,
 			       UG_PERSON_KEY_LEN);
+		assignment_of(env, it);
+		if (!rec->person_key)
+			desk_of(env, it);
 	}
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
 	return UG_OK;

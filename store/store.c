@@ -1147,6 +1147,34 @@ assign_read(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
 	return UG_OK;
 }
 
+/* Store the history; a count one over ASSIGN_MAX drops the oldest start. */
+static ug_err
+assign_write(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
+	     const assign_list *list)
+{
+	int drop = list->count > ASSIGN_MAX;
+	uint8_t plain[1 + ASSIGN_MAX * ASSIGN_ENTRY] = {0};
+	plain[0] = (uint8_t)(list->count - drop);
+	for (int i = drop; i < list->count; i++) {
+		uint8_t *p = plain + 1 + (i - drop) * ASSIGN_ENTRY;
+		ug_put_be32(p, (uint32_t)list->entry[i].from);
+		ug_put_be32(p + 4, (uint32_t)list->entry[i].to);
+		p[8] = (uint8_t)strlen(list->entry[i].caseworker);
+		memcpy(p + 9, list->entry[i].caseworker, p[8]);
+	}
+	uint8_t k[ASSIGN_KEY_LEN];
+	size_t len = 1 + (size_t)plain[0] * ASSIGN_ENTRY;
+	MDB_val key = {assign_key(s, k, person_key, role), k},
+		val = {len + UG_SEAL_OVERHEAD, NULL};
+	/* Sealed straight into the page: store_append runs on hubd's
+	 * writer thread and need no buffer of its own. */
+	int rc = mdb_put(txn, s->assign, &key, &val, MDB_RESERVE);
+	if (rc != 0)
+		return store__map_err(rc, "put assignment");
+	store__seal(s, k, key.mv_size, plain, len, val.mv_data);
+	return UG_OK;
+}
+
 static ug_err
 put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 {
@@ -1170,27 +1198,33 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 	list.entry[at].from = ev->assign_from;
 	list.entry[at].to = ev->assign_to;
 	memcpy(list.entry[at].caseworker, ev->assign_caseworker, cwlen + 1);
-	int drop = list.count > ASSIGN_MAX; /* the oldest start goes */
-	uint8_t plain[1 + ASSIGN_MAX * ASSIGN_ENTRY] = {0};
-	plain[0] = (uint8_t)(list.count - drop);
-	for (int i = drop; i < list.count; i++) {
-		uint8_t *p = plain + 1 + (i - drop) * ASSIGN_ENTRY;
-		ug_put_be32(p, (uint32_t)list.entry[i].from);
-		ug_put_be32(p + 4, (uint32_t)list.entry[i].to);
-		p[8] = (uint8_t)strlen(list.entry[i].caseworker);
-		memcpy(p + 9, list.entry[i].caseworker, p[8]);
-	}
+	return assign_write(s, txn, ev->person_key, ev->assign_role, &list);
+}
+
+ug_err
+store__assign_drop(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
+		   int32_t from, int32_t to, const char *caseworker,
+		   uint64_t *count)
+{
+	assign_list list;
+	ug_err err = assign_read(s, txn, person_key, role, &list);
+	int at = 0;
+	while (err == UG_OK && at < list.count &&
+	       !(list.entry[at].from == from && list.entry[at].to == to &&
+		 strcmp(list.entry[at].caseworker, caseworker) == 0))
+		at++;
+	if (err != UG_OK || at == list.count)
+		return err;
+	memmove(&list.entry[at], &list.entry[at + 1],
+		(size_t)(list.count - at - 1) * sizeof list.entry[0]);
+	list.count--;
+	(*count)++;
+	if (list.count > 0)
+		return assign_write(s, txn, person_key, role, &list);
 	uint8_t k[ASSIGN_KEY_LEN];
-	size_t len = 1 + (size_t)plain[0] * ASSIGN_ENTRY;
-	MDB_val key = {assign_key(s, k, ev->person_key, ev->assign_role), k},
-		val = {len + UG_SEAL_OVERHEAD, NULL};
-	/* Sealed straight into the page: store_append runs on hubd's
-	 * writer thread and need no buffer of its own. */
-	int rc = mdb_put(txn, s->assign, &key, &val, MDB_RESERVE);
-	if (rc != 0)
-		return store__map_err(rc, "put assignment");
-	store__seal(s, k, key.mv_size, plain, len, val.mv_data);
-	return UG_OK;
+	MDB_val key = {assign_key(s, k, person_key, role), k};
+	int rc = mdb_del(txn, s->assign, &key, NULL);
+	return store__map_err(rc == MDB_NOTFOUND ? 0 : rc, "drop assignment");
 }
 
 /* The sealed part of a log record before the envelope: type, received_at,

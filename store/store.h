@@ -497,12 +497,23 @@ ug_err store_audit_verify(store *s, const uint8_t *sign_public,
 /* ---- the lifecycle of personal data (store_lifecycle.c) ---- */
 
 /* One log record to delete: its sequence, its event id (the envelope's,
- * for the idempotency index) and its person key if it has one. */
+ * for the idempotency index) and its person key if it has one. For a
+ * contact or guidance assignment, assign_caseworker is set (else empty)
+ * with the role and days it put into the person's assignment history,
+ * so that the entry goes with the record. */
 typedef struct {
 	uint64_t seq;
 	uint8_t event_id[STORE_EVENT_ID_LEN];
 	bool has_person;
 	uint8_t person_key[UG_PERSON_KEY_LEN];
+	char assign_caseworker[STORE_ID_MAX];
+	int assign_role; /* STORE_ROLE_* */
+	int32_t assign_from, assign_to;
+	/* A desk membership's period as it put it into derived/ (desk set,
+	 * else empty), which goes with the record likewise. */
+	char desk[STORE_ID_MAX], desk_member[STORE_ID_MAX];
+	int32_t desk_from, desk_to;
+	bool desk_lead;
 } store_purge_item;
 
 /* What a purge deleted, by kind (counts only: they go to the audit

@@ -62,13 +62,16 @@ copy_field(char *dst, const char *src, size_t size)
 
 /* The trail promises never to hold a CPR, but an actor or a detail can
  * carry what someone typed: a name at the web login, an acknowledgement's
- * note, a filter. Masked before the cut, so that no CPR straddling the
- * field's end leaves its first digits behind. */
+ * note, a filter, a backup's directory. Masked before the cut, so that no
+ * CPR straddling the field's end leaves its first digits behind; bytes
+ * that are not UTF-8 become '?', or audit show --json and an export
+ * would not be UTF-8 (JSON) either. */
 static void
 copy_masked(char *dst, const char *src, size_t size)
 {
 	char wide[STORE_AUDIT_DETAIL_MAX + 16];
 	ug_strlcpy(wide, src ? src : "", sizeof wide);
+	ug_utf8_scrub(wide);
 	ug_cpr_mask(wide);
 	copy_field(dst, wide, size);
 	sodium_memzero(wide, sizeof wide);
@@ -736,6 +739,11 @@ static void
 problem(store_audit_report *out, uint64_t seq, const char *fmt, ...)
 {
 	out->problems++;
+	/* There is no record 0, and broken_seq 0 means intact: a checkpoint
+	 * keyed at record 0, or whose key holds no record number, is named
+	 * at record 1 rather than lost. */
+	if (seq == 0)
+		seq = 1;
 	if (out->broken_seq && out->broken_seq <= seq)
 		return;
 	out->broken_seq = seq;

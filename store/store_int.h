@@ -250,6 +250,18 @@ ug_err store__commit_audited(store *s, MDB_txn *txn,
 /* Delete a caseworker's web password and notice address (either may be
  * missing) inside the caller's write txn on log/; an LMDB code. */
 int store__web_access_drop_in(store *s, MDB_txn *txn, const char *caseworker);
+/* Take the entry an assignment record put into the person's history out
+ * of it (the entry as that record wrote it: a later correction of the
+ * same start that changed it stays); counts it in *count. */
+/* Delete the desk period a DeskMembership record put into derived/ (the
+ * period as that record wrote it: one sent again with other values
+ * stays). */
+ug_err store__desk_drop(store *s, MDB_txn *dtxn, const char *desk,
+			const char *caseworker, int32_t from, int32_t to,
+			bool lead);
+ug_err store__assign_drop(store *s, MDB_txn *txn, const uint8_t *person_key,
+			  int role, int32_t from, int32_t to,
+			  const char *caseworker, uint64_t *count);
 
 /* ---- the event-id index, store_ids.c ---- */
 

@@ -148,6 +148,19 @@ del_record(store *s, MDB_txn *itxn, MDB_txn *ltxn, MDB_txn *dtxn,
 	}
 	if (rc == 0)
 		*err = del_raised(s, ltxn, it->seq, c);
+	/* The history routes the person's alerts: an assignment whose
+	 * record is gone routes nothing more. */
+	if (rc == 0 && *err == UG_OK && it->has_person &&
+	    it->assign_caseworker[0])
+		*err = store__assign_drop(
+		    s, ltxn, it->person_key, it->assign_role, it->assign_from,
+		    it->assign_to, it->assign_caseworker, &c->assignments);
+	/* So does a desk period: derived/ is rebuilt only from what the log
+	 * still holds, and must not route more meanwhile. */
+	if (rc == 0 && *err == UG_OK && it->desk[0])
+		*err = store__desk_drop(s, dtxn, it->desk, it->desk_member,
+					it->desk_from, it->desk_to,
+					it->desk_lead);
 	return rc;
 }
 

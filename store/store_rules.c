@@ -319,6 +319,34 @@ store_derived_desk_put(store_dtxn *t, const char *desk, const char *caseworker,
 			      STORE_ENV_DERIVED, "put desk member");
 }
 
+ug_err
+store__desk_drop(store *s, MDB_txn *dtxn, const char *desk,
+		 const char *caseworker, int32_t from, int32_t to, bool lead)
+{
+	size_t cl = strlen(caseworker);
+	if (strlen(desk) >= STORE_ID_MAX || cl >= STORE_ID_MAX)
+		return UG_OK;
+	uint8_t k[DESK_KEY_LEN], v[DESK_PLAIN];
+	desk_key(s, desk, caseworker, from, k);
+	MDB_val key = {sizeof k, k}, val;
+	int rc = mdb_get(dtxn, s->desk, &key, &val);
+	if (rc == MDB_NOTFOUND)
+		return UG_OK;
+	if (rc != 0)
+		return store__env_err(rc, STORE_ENV_DERIVED,
+				      "read desk member");
+	/* What does not open is no membership (member_on): delete it. */
+	bool same = store__open(s, k, sizeof k, val.mv_data, val.mv_size, v,
+				sizeof v) != UG_OK ||
+		    val.mv_size != DESK_PLAIN + UG_SEAL_OVERHEAD ||
+		    ((int32_t)ug_get_be32(v + 4) == to && v[8] == lead);
+	if (!same)
+		return UG_OK;
+	rc = mdb_del(dtxn, s->desk, &key, NULL);
+	return store__env_err(rc == MDB_NOTFOUND ? 0 : rc, STORE_ENV_DERIVED,
+			      "delete desk member");
+}
+
 /* Open a desk record of `desk`: whether it is in force on `today` (lead
  * says team lead) and, into caseworker, who it names. A record that does
  * not open under its key, or whose key is not the one of this desk, its

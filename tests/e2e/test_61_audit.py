@@ -353,6 +353,29 @@ def test_a_cpr_typed_as_an_id_or_file_is_masked_in_messages(make_hub,
         assert form not in r.stderr, (form, r.stderr)
 
 
+def test_what_was_typed_is_echoed_on_one_line(make_hub):
+    """SECURITY.md, Personal data at rest: hubctl's and inbox's messages
+    on standard error, which echo what was typed, are kept to one line
+    as every program's log lines are (a control character becomes `?`):
+    a value with a line break cannot add a line that looks like another
+    message to the journal or the cron mail that keeps them."""
+    hub = make_hub()
+    p = hub.hubctl("set-email", "cw-anna", "anna@example.org\r\nBcc: x@y",
+                   check=False)
+    assert (p.returncode, p.stderr) == (
+        2, "hubctl: set-email: 'anna@example.org??Bcc: x@y' is not a "
+        "plain address (name@example.dk)\n"), p.stderr
+    p = hub.hubctl("revoke-caseworker", "cw-x\nhubctl: revoked",
+                   check=False)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and \
+        "'cw-x?hubctl: revoked'" in p.stderr, p.stderr
+    p = subprocess.run([hubtest.binary("inbox"), "--config",
+                        str(hub.tmp / "no\nsuch.conf"), "--list"],
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stderr) == (
+        2, f"inbox: cannot open {hub.tmp}/no?such.conf: No such file or "
+        "directory\n"), p.stderr
+
 def test_an_agencys_refused_frames_are_recorded(make_hub):
     """SECURITY.md "Audit trail": `frame` `refused` / `malformed` for a
     frame from a revoked key and an undecodable frame, on ingest as on
@@ -1044,3 +1067,81 @@ def test_admin_changes_on_a_full_store_are_recorded_or_not_done(make_hub):
                  ["revoke-gateway", "web-1"]):
         hub.hubctl(*args)
     assert verify(hub).returncode == 0
+
+
+def test_a_checkpoint_added_before_record_1_breaks_the_trail(make_hub):
+    """SECURITY.md "Verifying": a checkpoint that is malformed is named,
+    also one added (no key needed: they are in the clear) under a key
+    that names no record or record 0, which no record comes before."""
+    hub = make_hub()
+    hub.stop()
+    assert verify(hub).returncode == 0
+    for key, value in ((" 63ffff", " 01"), (" 63" + "00" * 8, None)):
+        kept = []
+
+        def add(pairs):
+            kept.extend(pairs)
+            return [(key, value or pairs[0][1])] + pairs
+        edit_audit(hub, add, db="audit_ckpt")
+        assert broken_at(hub) == (1, "checkpoint at record 0 is "
+                                  "malformed"), key
+        edit_audit(hub, lambda pairs: kept, db="audit_ckpt")
+        assert verify(hub).returncode == 0
+
+
+def test_an_assignment_on_a_full_store_changes_nothing_and_says_so(
+        make_hub):
+    """SECURITY.md "What a crash can lose": `hubctl assign`'s assignments
+    and their `assign` records are one transaction; on a log/ map too
+    full for them nothing is stored and hubctl says so as the other
+    writing commands do (OPERATIONS.md, "Contact persons"): exit 1,
+    nothing on stdout, no `assign` record."""
+    from test_53_delivery import until_refused
+    hub = make_hub(settings={"log_map_mb": "1"})
+    cpr, other = CprGen(6120).take(2)
+    hub.cprs.update({cpr, other})
+    until_refused(hub, "assign-full")
+    until_refused(hub, "assign-full-1", step=1)
+    hub.stop()
+    for _ in range(500):
+        p = hub.hubctl("audit", "show", "--actor", "a" * 63)
+        if "audit-show was not recorded in the audit trail" in p.stderr:
+            break
+    else:
+        raise AssertionError("the log/ map never filled")
+    p = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna",
+                   check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr.endswith("hubctl: assign: the store is full "
+                             "(log_map_mb): nothing changed\n"), p.stderr
+    rows = hub.inputs_dir / "assignments.csv"
+    rows.write_text(f"cpr;caseworker\n{cpr};cw-anna\n{other};cw-anna\n")
+    p = hub.hubctl("assign", "--file", str(rows), check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr.endswith(
+        "hubctl: assign: the store is full (log_map_mb): 0 assignments "
+        f"stored, the rest of {rows} not: run it again\n"), p.stderr
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "log_map_mb = 1\n", "log_map_mb = 64\n"))
+    assert [r for r in show(hub) if r["action"] == "assign"] == []
+    p = hub.hubctl("assign", "--file", str(rows))
+    assert p.stdout == "assignments: 2 new, 0 already known, 0 rejected\n"
+
+
+def test_a_detail_that_is_not_utf8_is_kept_as_question_marks(make_hub):
+    """SECURITY.md, Audit trail: a detail is kept as UTF-8 text, a byte
+    that is not UTF-8 as `?` (a backup's directory named in a Latin-1
+    terminal), so `audit show --json` stays one JSON object per line."""
+    hub = make_hub()
+    target = os.fsencode(str(hub.tmp)) + b"/bk-\xe6\xf8\xe5"
+    p = subprocess.run([os.fsencode(hubtest.binary("hubctl")), b"--config",
+                        os.fsencode(str(hub.conf)), b"backup", target],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run([hubtest.binary("hubctl"), "--config", str(hub.conf),
+                        "audit", "show", "--json"], capture_output=True,
+                       timeout=60)
+    recs = [json.loads(line.decode("utf-8")) for line in
+            p.stdout.splitlines()]
+    assert recs[-1]["action"] == "backup", recs[-1]
+    assert recs[-1]["detail"] == f"{hub.tmp}/bk-???", recs[-1]

@@ -686,3 +686,106 @@ def test_an_erasure_on_a_full_store_is_recorded_or_not_done(make_hub):
     # The refusal's own `failed` record is written when there is room.
     assert [r["result"] for r in erased] in (["ok"], ["failed", "ok"]), \
         erased
+
+
+def test_an_acknowledgements_note_outlives_an_erasure(make_hub):
+    """SECURITY.md, Erasure: the audit trail is not erased, and what was
+    typed into it stays with the person's pseudonym: an
+    acknowledgement's note is shown by `audit show --cpr` after the
+    erasure as before, beside the `erase` record."""
+    from test_61_audit import alert_for_anna, inbox_once
+    cpr = CprGen(6213).next()
+    hub = make_hub()
+    hub.cprs.add(cpr)
+    alert_id = alert_for_anna(hub, cpr)
+    p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note",
+                   "called the family")
+    assert p.returncode == 0, p.stderr
+    hub.hubctl("erase", "--cpr", cpr, "--reason", "art. 17 request")
+    assert hub.stats()["log_events"] == 0
+    recs = [(r["action"], r["detail"]) for r in audit(hub, "--cpr", cpr)]
+    assert ("ack", f"{alert_id} called the family") in recs, recs
+    assert recs[-1][0] == "erase", recs
+
+
+def test_an_export_onto_a_directory_says_why_and_records_it(make_hub):
+    """OPERATIONS.md, Access: an export that cannot put FILE in place (a
+    directory there) exits 1 saying why, writes nothing, and is recorded
+    `failed` with `nothing written` and why, never the file's name."""
+    cpr = CprGen(6214).next()
+    hub = make_hub()
+    hub.assign(cpr, "cw-anna")
+    target = hub.client_dir / "export-dir"
+    target.mkdir()
+    p = hub.hubctl("export", "--cpr", cpr, "--out", str(target),
+                   check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr == f"hubctl: export failed: cannot write {target}: " \
+        "Is a directory (nothing written)\n", p.stderr
+    assert sorted(f.name for f in hub.client_dir.iterdir()) == \
+        ["export-dir"] and not any(target.iterdir())
+    [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
+    assert (rec["result"], rec["detail"]) == (
+        "failed", "1 events (0 actions), 0 alerts, 1 audit records to a "
+        "file; nothing written (Is a directory)"), rec
+
+
+def test_an_assignment_past_retention_assignment_routes_nothing(make_hub):
+    """OPERATIONS.md, Retention: `retention_assignment = DAYS` deletes an
+    assignment record DAYS days after the hub received it, also for a
+    person the hub still holds other records about; with the record
+    goes what it routed: the person's next alert goes to the desk, not
+    to the caseworker it named, and `hubctl stats` counts no
+    assignment."""
+    gen = CprGen(6215)
+    a = gen.next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T10:00:00",
+                   settings={"retention_assignment": "30"})
+    hub.cprs.add(a)
+    hub.assign(a, "cw-anna", start="2025-11-01")
+    hub.send(ev_dropout(a, "2026-01-02"))
+    hub.wait_applied()
+    [first] = hub.peek("cw-anna", 1)
+    assert first["rule"] == "dropout"
+    hub.set_clock("2026-02-10")
+    st = hub.wait_stats("the assignment purged",
+                        lambda s: s["log_events"] == 1)
+    assert st["assignments"] == 0, st
+    purged = [r["detail"] for r in audit(hub, "--cpr", a)
+              if r["action"] == "purge"]
+    assert purged == ["1 record deleted (retention)"], purged
+    hub.send(ev_dropout(a, "2026-02-10", institution="college-y"))
+    wait_for(lambda: hub.stats()["alerts"] >= 2, 10, "the second alert")
+    rc, anna, err = hub.inbox("cw-anna", no_ack=True, idle_exit=2)
+    assert rc == 0 and "college-y" not in json.dumps(anna), anna
+    rc, desk, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    [second] = [x for x in desk if "college-y" in json.dumps(x)]
+    assert (second["rule"], second["recipient"]) == ("dropout",
+                                                     "duty-desk"), second
+
+
+def test_a_desk_membership_past_retention_desk_routes_nothing(make_hub):
+    """OPERATIONS.md, Retention: `retention_desk = DAYS` deletes a desk
+    membership record DAYS days after the hub received it, and with it
+    the membership: the caseworker is no longer sent the desk's alerts,
+    before a restart as after one, as when the derived state is rebuilt
+    from the log."""
+    from hubtest import ev_desk
+    cpr = CprGen(6216).next()
+    hub = make_hub(agencies=RULE_AGENCIES,
+                   caseworkers={"cw-anna": False, "cw-bob": False},
+                   clock="2026-01-05T10:00:00",
+                   settings={"retention_desk": "30"})
+    hub.cprs.add(cpr)
+    hub.send(ev_desk("cw-bob", "2026-01-01"), ev_dropout(cpr, "2026-01-05"))
+    [alert] = hub.peek("cw-bob", 1)
+    assert alert["recipient"] == "duty-desk", alert
+    hub.set_clock("2026-02-10")
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    assert [r["detail"] for r in audit(hub) if r["action"] == "purge"
+            and not r["person"] and "batch" not in r["detail"]] == \
+        ["1 record deleted (retention)"]
+    hub.peek("cw-bob", 0)
+    hub.restart()
+    hub.peek("cw-bob", 0)

@@ -381,10 +381,13 @@ def test_a_report_that_fails_leaves_the_last_one_as_it_was(make_hub,
     out, tables = report(hub, tmp_path, "--year", "2026")
     assert len(tables) == 9 and "<svg" in out.read_text()
     assert os.stat(out).st_mode & 0o777 == 0o666 & ~current_umask()
-    results = [json.loads(l)["result"] for l in hub.hubctl(
+    results = [(r["result"], r["detail"]) for r in map(json.loads, hub.hubctl(
         "audit", "show", "--json", "--actor", hubctl_actor()).stdout
-        .splitlines() if json.loads(l)["action"] == "report"]
-    assert results == ["failed", "ok"], results
+        .splitlines()) if r["action"] == "report"]
+    assert [r for r, _ in results] == ["failed", "ok"], results
+    # The failed one says that none of its tables was put in place.
+    assert results[0][1].endswith(" 9 tables; nothing written"), results
+    assert results[1][1].endswith(" 9 tables"), results
 
 
 def current_umask():

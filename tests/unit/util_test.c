@@ -504,6 +504,19 @@ test_cpr_mask(void)
 	CHECK_EQ_INT(ug_cpr_mask(cut), 0);
 }
 
+static void
+test_utf8_scrub(void)
+{
+	/* UTF-8 stays; Latin-1 letters, a stray continuation byte, an
+	 * overlong form and a sequence cut at the end become '?'. */
+	char s[] = "bk-\xc3\xa6\xc3\xb8 \xe6\xf8\xe5 \x80 \xc0\xaf \xe2\x80";
+	CHECK_EQ_INT(ug_utf8_scrub(s), 8);
+	CHECK(strcmp(s, "bk-\xc3\xa6\xc3\xb8 ??? ? ?? ??") == 0);
+	CHECK(ug_utf8_valid(s, strlen(s)));
+	char ok[] = "ok \xe2\x80\x93 \xf0\x9f\x99\x82";
+	CHECK_EQ_INT(ug_utf8_scrub(ok), 0);
+}
+
 TEST_LIST = {
     {"big endian", test_big_endian},
     {"date known values", test_date_known_values},
@@ -516,6 +529,7 @@ TEST_LIST = {
     {"parse bool", test_parse_bool},
     {"cpr invalid forms", test_cpr_invalid_forms},
     {"cpr mask", test_cpr_mask},
+    {"utf8 scrub", test_utf8_scrub},
     {"hex", test_hex},
     {"parse long", test_parse_long},
     {"strlcpy", test_strlcpy},
