@@ -120,7 +120,7 @@ check_setting(void *ctx, const char *name, const char *value, ug_diag *diag)
 	ug_err err = ug_config_load(&one, hub_settings, "", 2, argv, &rest,
 				    &nrest, &help, diag);
 	if (err == UG_OK)
-		err = hub_check_settings(one, diag);
+		err = hub_check_setting_alone(one, diag);
 	ug_config_destroy(&one);
 	return err;
 }

@@ -425,6 +425,35 @@ def test_endpoints_of_each_documented_form_pass_the_check():
             0, "hubd: configuration OK\n"), (ingest, check.stderr)
 
 
+def test_endpoints_are_checked_against_the_ones_in_force(tmp_path):
+    """OPERATIONS.md, Checking the configuration: delivery must be another
+    endpoint than ingest, metrics_listen another port: the ones in force,
+    not the defaults a line of the file or the command line overrides
+    (ports swapped, metrics on the port ingest left). A clash the mix
+    makes is said as one, `hubd: reason` without a line."""
+    conf = tmp_path / "hubd.conf"
+    for lines, args in (
+            (["ingest = tcp://127.0.0.1:7602",
+              "delivery = tcp://127.0.0.1:7601"], []),
+            (["ingest = tcp://127.0.0.1:7700",
+              "metrics_listen = 127.0.0.1:7601"], []),
+            (["metrics_listen = 127.0.0.1:7601"],
+             ["--ingest", "tcp://127.0.0.1:7700"])):
+        conf.write_text("\n".join(lines) + "\n")
+        check = subprocess.run([binary("hubd"), "--check-config",
+                                "--config", str(conf), *args],
+                               capture_output=True, text=True, timeout=20)
+        assert (check.returncode, check.stdout, check.stderr) == (
+            0, "hubd: configuration OK\n", ""), (lines, args)
+    conf.write_text("ingest = tcp://127.0.0.1:7602\n")
+    check = subprocess.run([binary("hubd"), "--check-config",
+                            "--config", str(conf)],
+                           capture_output=True, text=True, timeout=20)
+    assert (check.returncode, check.stderr) == (
+        2, "hubd: delivery must be another endpoint than ingest, not "
+        "'tcp://127.0.0.1:7602' beside 'tcp://127.0.0.1:7602'\n")
+
+
 def test_bad_settings_in_the_file_are_each_named_at_start(tmp_path):
     rc, err, h = start_bad(tmp_path, settings={
         "retention_age": "200", "batch_max": "5", "query_rate": "0"})
