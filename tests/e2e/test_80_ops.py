@@ -2232,3 +2232,18 @@ def test_loadgen_refuses_a_stray_word(make_hub):
     assert p.stderr.startswith("ug-loadgen: unexpected argument '5000'\n"
                                "usage: ug-loadgen "), p.stderr
     assert hub.stats()["log_events"] == 0
+
+
+def test_registrations_changed_is_logged_for_a_change_only(make_hub):
+    """OPERATIONS.md, Monitoring: HUB-ZAP `registrations changed` says
+    hubd has seen a change hubctl made while it runs; a start, with
+    nothing changed since the registrations were made, says nothing of
+    the kind."""
+    hub = make_hub()
+    hub.wait_log(r"HUB-READY")
+    hub.settle()
+    assert "registrations changed" not in hub.log_text()
+    hub.keygen("cw-new")
+    hub.register_caseworker("cw-new")
+    hub.wait_log(r"HUB-ZAP registrations changed \(generation \d+\); "
+                 r"connections are checked against them from now on")
