@@ -2247,3 +2247,46 @@ def test_registrations_changed_is_logged_for_a_change_only(make_hub):
     hub.register_caseworker("cw-new")
     hub.wait_log(r"HUB-ZAP registrations changed \(generation \d+\); "
                  r"connections are checked against them from now on")
+
+
+def test_set_email_reads_the_rules_for_the_desks_id_only(make_hub):
+    """OPERATIONS.md, E-mail notices: the desk's id comes from the rules
+    file, read when the id is no registered caseworker; one that does
+    not load is exit 1 naming it, nothing stored, recorded failed."""
+    hub = make_hub(start=False)
+    bad = hub.tmp / "bad.rules"
+    bad.write_text("dropout.priority = panic\n")
+    p = hub.hubctl("set-email", "cw-anna", "a@b.dk", "--rules", str(bad),
+                   check=False)
+    assert (p.returncode, p.stderr) == (0, ""), p.stderr
+    for rules, why in ((bad, f"{bad}:1: 'panic' is not a valid value for "
+                        "dropout.priority"),
+                       (hub.tmp / "none.rules",
+                        f"cannot open {hub.tmp / 'none.rules'}: No such "
+                        "file or directory")):
+        p = hub.hubctl("set-email", "duty-desk", "v@b.dk", "--rules",
+                       str(rules), check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: set-email: {why}\n")
+        last = hub.hubctl("audit", "show", "--json").stdout.splitlines()
+        rec = json.loads(last[-1])
+        assert (rec["action"], rec["result"]) == ("set-email", "failed")
+    p = hub.hubctl("set-email", "duty-desk", "-", check=False)
+    assert (p.returncode, p.stderr) == (
+        1, "hubctl: set-email: duty-desk has no address\n")
+
+
+def test_check_config_says_the_command_lines_problems_once_files_are_fine(
+        tmp_path):
+    """OPERATIONS.md, Checking the configuration: a problem only the
+    command line causes is reported as `hubd: reason`, once every line
+    of the files is fine."""
+    conf = tmp_path / "hubd.conf"
+    conf.write_text("batch_max = 0\n")
+    p = check_config("--config", str(conf), "--query_rate", "0")
+    assert (p.returncode, p.stderr) == (
+        2, f"{conf}:1: batch_max must be a whole number from 1 to 10000\n")
+    conf.write_text("batch_max = 5\n")
+    p = check_config("--config", str(conf), "--query_rate", "0")
+    assert (p.returncode, p.stderr) == (
+        2, "hubd: query_rate must be a whole number from 1 to 100000\n")
