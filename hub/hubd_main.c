@@ -109,6 +109,13 @@ check_setting(void *ctx, const char *name, const char *value, ug_diag *diag)
 	config_check *cc = ctx;
 	if (strcmp(name, "rules") == 0)
 		snprintf(cc->rules, sizeof cc->rules, "%s", value);
+	/* Made an option below, "config" would read the file it names, as
+	 * if a config file could include another; the load refuses it. */
+	if (strcmp(name, "config") == 0) {
+		ug_diag_set(diag, name, "unknown setting '%s' (see --help)",
+			    name);
+		return UG_EINVAL;
+	}
 	/* The setting alone over the defaults: a failure is this line's. */
 	char option[UG_KV_LINE_MAX + 8];
 	snprintf(option, sizeof option, "--%s=%s", name, value);

@@ -281,6 +281,30 @@ def test_a_setting_of_another_program_is_unknown_in_a_config_file(
     assert p.returncode == 0, p.stderr
 
 
+def test_a_config_line_is_no_include_in_any_program(tmp_path):
+    """OPERATIONS.md: `--config` may be given more than once; inside a
+    file, `config = FILE` is no setting (the --help lists --config as an
+    option), refused by hubd as by hubctl and webd, naming its own line,
+    never the lines of the file it names."""
+    inner = tmp_path / "inner.conf"
+    inner.write_text("batch_max = 0\n")
+    conf = tmp_path / "hubd.conf"
+    conf.write_text(f"config = {inner}\nquery_rate = 0\n")
+    p = check_config("--config", str(conf))
+    assert (p.returncode, p.stderr) == (
+        2, f"{conf}:1: unknown setting 'config' (see --help)\n"
+        f"{conf}:2: query_rate must be a whole number from 1 to 100000\n")
+    inner.write_text("batch_max = 5\n")
+    conf.write_text(f"config = {inner}\n")
+    p = check_config("--config", str(conf))
+    assert (p.returncode, p.stderr) == (
+        2, f"{conf}:1: unknown setting 'config' (see --help)\n")
+    p = subprocess.run([hubtest.binary("hubctl"), "--config", str(conf),
+                        "stats"], capture_output=True, text=True, timeout=20)
+    assert (p.returncode, p.stderr) == (
+        2, f"hubctl: {conf}:1: unknown setting 'config' (see --help)\n")
+
+
 def test_a_config_file_of_zeros_is_named_as_no_text(tmp_path):
     """OPERATIONS.md, --check-config: a line holding a NUL byte (a file a
     crash left full of zeros) is reported as such, not as a line too long
