@@ -58,8 +58,15 @@ def test_under_systemd_log_lines_keep_msgid_then_text(make_hub,
     compared with audit verify): under the journal (JOURNAL_STREAM set) a
     line is the priority for journald, the level, then exactly that (as a
     plain line has it after the time and the program)."""
-    monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
-    hub = make_hub()
+    hub = make_hub(start=False)
+    # systemd names the stream it gave the unit: here, the log file the
+    # harness opens for hubd's standard error (opened "wb": same inode).
+    log = hub.logs_dir / f"hubd-{hub.runs + 1}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.touch()
+    st = os.stat(log)
+    monkeypatch.setenv("JOURNAL_STREAM", f"{st.st_dev}:{st.st_ino}")
+    hub.start()
     hub.stop()
     lines = hub.current_log().splitlines()
     assert any(line == "<5>notice HUB-READY store open, sockets bound; "
@@ -68,6 +75,31 @@ def test_under_systemd_log_lines_keep_msgid_then_text(make_hub,
                for line in lines), lines
     assert all(re.match(r"<[3-7]>(err|warn|notice|info|debug) [A-Z-]+ ",
                         line) for line in lines), lines
+
+
+def test_a_journal_stream_that_is_not_stderr_gets_plain_lines(tmp_path,
+                                                              monkeypatch):
+    """OPERATIONS.md, Monitoring: JOURNAL_STREAM names the stream systemd
+    gave the unit; a program whose standard error goes elsewhere (hubctl
+    in a unit's script, 2>>FILE) inherits the variable and still writes
+    plain lines, with the time and the program."""
+    monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
+    keys = tmp_path / "keys"
+    for name in ("hub", "school-a"):
+        subprocess.run([binary("hubctl"), "keygen", "--keys_dir",
+                        str(keys), name], check=True, capture_output=True,
+                       timeout=20)
+    (keys / "hub.key_secret").chmod(0o640)
+    err = tmp_path / "hubctl.err"
+    with open(err, "wb") as f:
+        p = subprocess.run([binary("hubctl"), "register-agency", "school-a",
+                            "--keys_dir", str(keys),
+                            "--data_dir", str(tmp_path / "data")],
+                           stderr=f, stdout=subprocess.DEVNULL, timeout=20)
+    line = err.read_text().splitlines()[0]
+    assert p.returncode == 0
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hubctl warn "
+                    r"KEYS-MODE ", line), line
 
 
 def thread_names(pid):
