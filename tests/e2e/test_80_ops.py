@@ -499,6 +499,21 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
         assert p.stdout == "", (args, p.stdout)
 
 
+def test_inbox_live_takes_timeout_without_idle_exit(tmp_path):
+    """OPERATIONS.md, "Caseworkers": --timeout is one of the live mode's
+    options; it bounds the wait only with --idle_exit, and without it is
+    taken, not refused as another command's: past the usage check, the
+    missing keys are what stops it (exit 1)."""
+    p = subprocess.run([hubtest.binary("inbox"), "--caseworker", "cw-anna",
+                        "--keys_dir", str(tmp_path / "none"), "--delivery",
+                        "tcp://127.0.0.1:1", "--timeout", "5"],
+                       capture_output=True, text=True, timeout=20)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr.startswith(
+        f"inbox: cannot open {tmp_path / 'none'}/cw-anna.key_secret"), \
+        p.stderr
+
+
 def test_a_bad_value_in_a_config_file_names_its_file_and_line(tmp_path):
     """OPERATIONS.md, "Start and stop": every program reads the same
     config format; a bad value read from a file is refused naming the
