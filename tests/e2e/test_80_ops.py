@@ -2329,3 +2329,18 @@ def test_check_config_says_the_command_lines_problems_once_files_are_fine(
     p = check_config("--config", str(conf), "--query_rate", "0")
     assert (p.returncode, p.stderr) == (
         2, "hubd: query_rate must be a whole number from 1 to 100000\n")
+
+
+def test_an_adapter_whose_events_the_hub_refuses_exits_1(make_hub):
+    """OPERATIONS.md, Adapters: exit 1 is also events the hub refused for
+    good (ADP-REJECT on stderr), as adapter-NAME --help says: an agency
+    registered without the event type it sends."""
+    hub = make_hub()
+    hub.hubctl("register-agency", "school-a", "--types", "readiness")
+    cprs = hubtest.CprGen(8031).take(2)
+    path, _ = hub.csv("refused.csv",
+                      [hubtest.AbsenceRow(cpr) for cpr in cprs])
+    r = hub.adapter("import", path)
+    assert r.rc == 1, r
+    assert "ADP-REJECT " in r.stderr, r.stderr
+    assert (r.summary["accepted"], r.summary["rejected_by_hub"]) == (0, 2)
