@@ -240,6 +240,29 @@ def test_keygen_hub_makes_a_missing_signing_pair(tmp_path):
         and "never overwritten" in p.stderr, p.stderr
 
 
+def test_keygen_hub_says_a_lost_hub_key_is_missing(tmp_path):
+    """OPERATIONS.md "Keys": a hub.key lost beside hub.key_secret is not
+    said to exist, nor written again; keygen hub says how to make it."""
+    h = Hub(tmp_path, register=False)
+    keys = h.keys_dir
+    (keys / "hub.key").unlink()
+    p = h.keygen("hub", check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", f"hubctl: keygen: {keys}/hub.key_secret and the signing "
+        f"pair exist (keys are never overwritten); {keys}/hub.key is "
+        f"missing: copy the id and public lines of {keys}/hub.key_secret "
+        "into it\n")
+    for name in ("hub.sign_public", "hub.sign_secret"):
+        (keys / name).unlink()
+    p = h.keygen("hub")
+    assert p.stdout == (
+        f"kept {keys}/hub.key_secret (it exists); {keys}/hub.key is "
+        f"missing: copy the id and public lines of {keys}/hub.key_secret "
+        f"into it\nwrote {keys}/hub.sign_public (0644) and "
+        f"{keys}/hub.sign_secret (0600)\n"), p.stdout
+    assert not (keys / "hub.key").exists()
+
+
 def test_keygen_hub_names_half_a_signing_pair(make_hub, tmp_path):
     """OPERATIONS.md "Keys": keygen hub writes the signing pair too and
     never overwrites a key file. With one half of the pair there (the
