@@ -263,6 +263,30 @@ def test_keygen_hub_says_a_lost_hub_key_is_missing(tmp_path):
     assert not (keys / "hub.key").exists()
 
 
+def test_a_signing_secret_without_its_public_key_is_said_at_start(
+        make_hub):
+    """OPERATIONS.md "Keys": hub.sign_secret without hub.sign_public still
+    signs, but audit verify checks only against hub.sign_public; hubd
+    says so at start, and the file made from the secret's id and
+    sign_public lines makes the trail verify."""
+    hub = make_hub(start=False)
+    public = hub.keys_dir / "hub.sign_public"
+    public.unlink()
+    hub.start()
+    hub.wait_log(r"HUB-AUDIT " + re.escape(
+        f"{public} is missing beside {hub.keys_dir}/hub.sign_secret: "
+        "checkpoints are signed, but hubctl audit verify cannot check "
+        "them (NOT VERIFIED) until it is back: copy the id and "
+        "sign_public lines of hub.sign_secret into it"))
+    p = hub.hubctl("audit", "verify", check=False)
+    assert p.returncode == 1 and "NOT VERIFIED" in p.stdout, p.stdout
+    lines = (hub.keys_dir / "hub.sign_secret").read_text().splitlines()
+    public.write_text("".join(line + "\n" for line in lines
+                              if line.startswith(("id", "sign_public"))))
+    p = hub.hubctl("audit", "verify", check=False)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
 def test_keygen_hub_names_half_a_signing_pair(make_hub, tmp_path):
     """OPERATIONS.md "Keys": keygen hub writes the signing pair too and
     never overwrites a key file. With one half of the pair there (the
