@@ -146,6 +146,10 @@ check_rule(void *ctx, const char *name, const char *value, ug_diag *diag)
 				     diag);
 }
 
+/* --help (or -h) met by the whole load, which printed the text: the
+ * check then says nothing more, as --help alone does. */
+static bool help_shown;
+
 /* Every problem of the settings and of the rules file they name, each
  * reported (see report): the number found, or -1 if the check itself
  * could not run. hubd --check-config and a start both check this way,
@@ -166,7 +170,7 @@ config_problems(int argc, char **argv, bool start)
 	ug_config *cfg = NULL;
 	char **rest;
 	int nrest;
-	bool help;
+	bool help = false;
 	ug_diag diag = {0};
 	/* With a bad line in a file the whole is not loaded: the rules file
 	 * in force is still the command line's, if it names one. */
@@ -190,6 +194,7 @@ config_problems(int argc, char **argv, bool start)
 		}
 		if (cfg)
 			rules = ug_config_get(cfg, "rules");
+		help_shown = help;
 	}
 	if (rules[0]) {
 		rules_config *scratch = malloc(sizeof *scratch);
@@ -222,7 +227,8 @@ check_config(int argc, char **argv)
 	int problems = config_problems(argc, argv, false);
 	if (problems != 0)
 		return problems < 0 ? 1 : 2;
-	printf("hubd: configuration OK\n");
+	if (!help_shown)
+		printf("hubd: configuration OK\n");
 	return 0;
 }
 

@@ -2344,3 +2344,15 @@ def test_an_adapter_whose_events_the_hub_refuses_exits_1(make_hub):
     assert r.rc == 1, r
     assert "ADP-REJECT " in r.stderr, r.stderr
     assert (r.summary["accepted"], r.summary["rejected_by_hub"]) == (0, 2)
+
+
+def test_check_config_with_help_prints_the_help_alone():
+    """OPERATIONS.md: -h and --help print the text, exit 0, in every
+    program; given to hubd --check-config too, nothing follows it."""
+    hubd = hubtest.binary("hubd")
+    text = subprocess.run([hubd, "--help"], capture_output=True, text=True,
+                          timeout=20).stdout
+    for flag in ("--help", "-h"):
+        p = subprocess.run([hubd, "--check-config", flag],
+                           capture_output=True, text=True, timeout=20)
+        assert (p.returncode, p.stdout, p.stderr) == (0, text, ""), flag
