@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 int ug_log_level = UG_LOG_INFO;
 static const char *log_program = "ungebro";
@@ -28,6 +30,24 @@ ug_log_parse_level(const char *name)
 	return -1;
 }
 
+/* systemd sets JOURNAL_STREAM to the device and inode of the stream it
+ * gave the service; a child whose standard error a script sent to a file
+ * (hubctl backup 2>>backup.log from a timer's unit) inherits the variable
+ * but writes to no journal, and its lines need their time and program. */
+static int
+stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	char end;
+	struct stat st;
+	if (!env || sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
 void
 ug_log_init(const char *program, int level)
 {
@@ -36,7 +56,7 @@ ug_log_init(const char *program, int level)
 	const char *env = getenv("UG_LOG_LEVEL");
 	if (env && ug_log_parse_level(env) > 0)
 		ug_log_level = ug_log_parse_level(env);
-	log_journal = getenv("JOURNAL_STREAM") != NULL;
+	log_journal = stderr_is_journal();
 }
 
 void

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "common/log.h"
@@ -212,6 +213,30 @@ alert_person(hub *h, const uint8_t *id, uint8_t person_key[UG_PERSON_KEY_LEN])
 	return p.found || hub__alert_person_logged(h, id, person_key);
 }
 
+/* hub.sign_secret alone signs, but hubctl audit verify checks only
+ * against hub.sign_public: without it every checkpoint from now on is
+ * one the operator cannot check until the file is back. */
+static void
+sign_public_missing(hub *h)
+{
+	char dir[sizeof h->keys->path], path[sizeof dir + UG_ID_MAX + 16];
+	ug_strlcpy(dir, h->keys->path, sizeof dir);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		ug_strlcpy(dir, ".", sizeof dir);
+	snprintf(path, sizeof path, "%s/%s.sign_public", dir, h->keys->id);
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		log_err(
+		    "HUB-AUDIT",
+		    "%s is missing beside %s/%s.sign_secret: checkpoints "
+		    "are signed, but hubctl audit verify cannot check "
+		    "them (NOT VERIFIED) until it is back: copy the id and "
+		    "sign_public lines of %s.sign_secret into it",
+		    path, dir, h->keys->id, h->keys->id);
+}
+
 /*
  * The signing key is loaded (and made, if the keys directory has none)
  * on the first tick, or at a stop that comes before it (during the
@@ -244,6 +269,7 @@ audit_signer(hub *h)
 				    h->keys->id, h->keys->id);
 		}
 		if (err == UG_OK) {
+			sign_public_missing(h);
 			store_audit_signer(h->store, h->keys->sign_secret,
 					   STORE_AUDIT_CHECKPOINT_EVERY);
 			/* Cover what hubctl or a crash left unsigned. */

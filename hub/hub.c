@@ -302,8 +302,12 @@ check_endpoints_differ(const ug_config *cfg, ug_diag *diag)
 	return UG_OK;
 }
 
+/* mix: also check the settings against each other, which only the
+ * whole configuration can: one line checked over the defaults would be
+ * refused beside a default its own file or command line overrides. */
 static ug_err
-load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
+load_settings(hub *h, const ug_config *cfg, bool rules, bool mix,
+	      ug_diag *diag)
 {
 	long rate, burst;
 	ug_err err =
@@ -348,7 +352,7 @@ load_settings(hub *h, const ug_config *cfg, bool rules, ug_diag *diag)
 		err = hub__retention_load(cfg, diag);
 	if (err == UG_OK)
 		err = hub__metrics_check(cfg, diag);
-	if (err == UG_OK)
+	if (err == UG_OK && mix)
 		err = check_endpoints_differ(cfg, diag);
 	if (err == UG_OK)
 		err = hub__ops_check(cfg, diag);
@@ -401,14 +405,14 @@ map_sizes(const ug_config *cfg, long *log_mb, long *derived_mb, ug_diag *diag)
 	return err;
 }
 
-ug_err
-hub_check_settings(const ug_config *cfg, ug_diag *diag)
+static ug_err
+check_settings(const ug_config *cfg, bool mix, ug_diag *diag)
 {
 	hub *h = calloc(1, sizeof *h);
 	if (!h)
 		return UG_ENOMEM;
 	long log_mb, derived_mb;
-	ug_err err = load_settings(h, cfg, false, diag);
+	ug_err err = load_settings(h, cfg, false, mix, diag);
 	if (err == UG_OK)
 		err = map_sizes(cfg, &log_mb, &derived_mb, diag);
 	/* The gateway's open only parses and allocates: no socket, no child.
@@ -418,6 +422,18 @@ hub_check_settings(const ug_config *cfg, ug_diag *diag)
 	hub__gateway_close(h);
 	free(h);
 	return err;
+}
+
+ug_err
+hub_check_settings(const ug_config *cfg, ug_diag *diag)
+{
+	return check_settings(cfg, true, diag);
+}
+
+ug_err
+hub_check_setting_alone(const ug_config *cfg, ug_diag *diag)
+{
+	return check_settings(cfg, false, diag);
 }
 
 static ug_err
@@ -489,7 +505,7 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 	char path[512];
 	snprintf(path, sizeof path, "%s/hub.key_secret",
 		 ug_config_get(cfg, "keys_dir"));
-	ug_err err = load_settings(h, cfg, true, diag);
+	ug_err err = load_settings(h, cfg, true, true, diag);
 	if (err == UG_OK)
 		err = ug_keys_load_secret(&h->keys, path, diag);
 	if (err == UG_OK)

@@ -22,6 +22,10 @@ ug_err hub_open(hub **out, const ug_config *cfg, ug_diag *diag);
 /* Check every setting's value as hub_open would, without the keys, the
  * store, the rules file or a socket (hubd --check-config). */
 ug_err hub_check_settings(const ug_config *cfg, ug_diag *diag);
+/* The same but for the checks of settings against each other (ingest,
+ * delivery and metrics_listen on one port): for one line of a file over
+ * the defaults, whose mix with the other lines only the whole shows. */
+ug_err hub_check_setting_alone(const ug_config *cfg, ug_diag *diag);
 /* Run until hub_stop() is called (from a signal handler); returns 0 after a
  * clean stop with everything in flight committed. */
 int hub_run(hub *h);

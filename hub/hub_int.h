@@ -115,6 +115,7 @@ struct hub {
 	/* Registrations: the cache and the generation it was filled at. */
 	hub_principal principals[HUB_PRINCIPAL_CACHE];
 	uint64_t principal_generation;
+	bool principal_generation_set;
 	/* The audit trail read so far for revocations (zap.c): a revoke
 	 * undone by a registration before hubd looked shows only there. */
 	uint64_t audit_seen;

@@ -309,17 +309,35 @@ cmd_keygen(const ug_config *cfg, const char *id)
 			ug_eprintf("hubctl: keygen: %s\n", diag.reason);
 			return 1;
 		}
+		/* Named as they are: a hub.key lost beside its secret is not
+		 * said to exist (keygen does not write it again). */
+		bool has_key = access(public, F_OK) == 0;
 		if (serr == UG_EEXISTS && kept) {
-			ug_eprintf("hubctl: keygen: %s, %s and the signing "
-				   "pair exist (keys are never overwritten)\n",
-				   public, secret);
+			if (has_key)
+				ug_eprintf(
+				    "hubctl: keygen: %s, %s and the "
+				    "signing pair exist (keys are never "
+				    "overwritten)\n",
+				    public, secret);
+			else
+				ug_eprintf(
+				    "hubctl: keygen: %s and the signing "
+				    "pair exist (keys are never "
+				    "overwritten); %s is missing: copy "
+				    "the id and public lines of %s into "
+				    "it\n",
+				    secret, public, secret);
 			return 1;
 		}
 		if (serr != UG_OK && serr != UG_EEXISTS)
 			return fail("keygen (signing key)", &diag);
-		if (kept)
+		if (kept && has_key)
 			printf("kept %s and %s (they exist)\n", public,
 			       secret);
+		else if (kept)
+			printf("kept %s (it exists); %s is missing: copy the "
+			       "id and public lines of %s into it\n",
+			       secret, public, secret);
 		if (serr == UG_OK)
 			printf("wrote %s/hub.sign_public (0644) and "
 			       "%s/hub.sign_secret (0600)\n",

@@ -109,6 +109,13 @@ check_setting(void *ctx, const char *name, const char *value, ug_diag *diag)
 	config_check *cc = ctx;
 	if (strcmp(name, "rules") == 0)
 		snprintf(cc->rules, sizeof cc->rules, "%s", value);
+	/* Made an option below, "config" would read the file it names, as
+	 * if a config file could include another; the load refuses it. */
+	if (strcmp(name, "config") == 0) {
+		ug_diag_set(diag, name, "unknown setting '%s' (see --help)",
+			    name);
+		return UG_EINVAL;
+	}
 	/* The setting alone over the defaults: a failure is this line's. */
 	char option[UG_KV_LINE_MAX + 8];
 	snprintf(option, sizeof option, "--%s=%s", name, value);
@@ -120,7 +127,7 @@ check_setting(void *ctx, const char *name, const char *value, ug_diag *diag)
 	ug_err err = ug_config_load(&one, hub_settings, "", 2, argv, &rest,
 				    &nrest, &help, diag);
 	if (err == UG_OK)
-		err = hub_check_settings(one, diag);
+		err = hub_check_setting_alone(one, diag);
 	ug_config_destroy(&one);
 	return err;
 }
@@ -138,6 +145,10 @@ check_rule(void *ctx, const char *name, const char *value, ug_diag *diag)
 	return rules_config_set_line(rc->cfg, &rc->holidays_given, name, value,
 				     diag);
 }
+
+/* --help (or -h) met by the whole load, which printed the text: the
+ * check then says nothing more, as --help alone does. */
+static bool help_shown;
 
 /* Every problem of the settings and of the rules file they name, each
  * reported (see report): the number found, or -1 if the check itself
@@ -159,7 +170,7 @@ config_problems(int argc, char **argv, bool start)
 	ug_config *cfg = NULL;
 	char **rest;
 	int nrest;
-	bool help;
+	bool help = false;
 	ug_diag diag = {0};
 	/* With a bad line in a file the whole is not loaded: the rules file
 	 * in force is still the command line's, if it names one. */
@@ -183,6 +194,7 @@ config_problems(int argc, char **argv, bool start)
 		}
 		if (cfg)
 			rules = ug_config_get(cfg, "rules");
+		help_shown = help;
 	}
 	if (rules[0]) {
 		rules_config *scratch = malloc(sizeof *scratch);
@@ -215,7 +227,8 @@ check_config(int argc, char **argv)
 	int problems = config_problems(argc, argv, false);
 	if (problems != 0)
 		return problems < 0 ? 1 : 2;
-	printf("hubd: configuration OK\n");
+	if (!help_shown)
+		printf("hubd: configuration OK\n");
 	return 0;
 }
 

@@ -161,6 +161,7 @@ hub__principals_refresh(hub *h)
 	if (store_principal_generation(h->store, &gen) != UG_OK)
 		return;
 	if (gen == h->principal_generation) {
+		h->principal_generation_set = true;
 		if (counted) {
 			h->audit_seen = records;
 			h->audit_seen_set = true;
@@ -197,10 +198,13 @@ hub__principals_refresh(hub *h)
 			s->desk = hub__is_desk_member(h, s->caseworker);
 	}
 	hub__gateway_registrations_changed(h);
-	log_info("HUB-ZAP",
-		 "registrations changed (generation %llu); "
-		 "connections are checked against them from now on",
-		 (unsigned long long)gen);
+	/* The first look, at start, is no change an operator made. */
+	if (h->principal_generation_set)
+		log_info("HUB-ZAP",
+			 "registrations changed (generation %llu); "
+			 "connections are checked against them from now on",
+			 (unsigned long long)gen);
+	h->principal_generation_set = true;
 }
 
 bool

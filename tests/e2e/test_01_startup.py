@@ -58,8 +58,15 @@ def test_under_systemd_log_lines_keep_msgid_then_text(make_hub,
     compared with audit verify): under the journal (JOURNAL_STREAM set) a
     line is the priority for journald, the level, then exactly that (as a
     plain line has it after the time and the program)."""
-    monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
-    hub = make_hub()
+    hub = make_hub(start=False)
+    # systemd names the stream it gave the unit: here, the log file the
+    # harness opens for hubd's standard error (opened "wb": same inode).
+    log = hub.logs_dir / f"hubd-{hub.runs + 1}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.touch()
+    st = os.stat(log)
+    monkeypatch.setenv("JOURNAL_STREAM", f"{st.st_dev}:{st.st_ino}")
+    hub.start()
     hub.stop()
     lines = hub.current_log().splitlines()
     assert any(line == "<5>notice HUB-READY store open, sockets bound; "
@@ -68,6 +75,31 @@ def test_under_systemd_log_lines_keep_msgid_then_text(make_hub,
                for line in lines), lines
     assert all(re.match(r"<[3-7]>(err|warn|notice|info|debug) [A-Z-]+ ",
                         line) for line in lines), lines
+
+
+def test_a_journal_stream_that_is_not_stderr_gets_plain_lines(tmp_path,
+                                                              monkeypatch):
+    """OPERATIONS.md, Monitoring: JOURNAL_STREAM names the stream systemd
+    gave the unit; a program whose standard error goes elsewhere (hubctl
+    in a unit's script, 2>>FILE) inherits the variable and still writes
+    plain lines, with the time and the program."""
+    monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
+    keys = tmp_path / "keys"
+    for name in ("hub", "school-a"):
+        subprocess.run([binary("hubctl"), "keygen", "--keys_dir",
+                        str(keys), name], check=True, capture_output=True,
+                       timeout=20)
+    (keys / "hub.key_secret").chmod(0o640)
+    err = tmp_path / "hubctl.err"
+    with open(err, "wb") as f:
+        p = subprocess.run([binary("hubctl"), "register-agency", "school-a",
+                            "--keys_dir", str(keys),
+                            "--data_dir", str(tmp_path / "data")],
+                           stderr=f, stdout=subprocess.DEVNULL, timeout=20)
+    line = err.read_text().splitlines()[0]
+    assert p.returncode == 0
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hubctl warn "
+                    r"KEYS-MODE ", line), line
 
 
 def thread_names(pid):
@@ -206,6 +238,53 @@ def test_keygen_hub_makes_a_missing_signing_pair(tmp_path):
     p = h.keygen("hub", check=False)
     assert p.returncode == 1 and "the signing pair exist" in p.stderr \
         and "never overwritten" in p.stderr, p.stderr
+
+
+def test_keygen_hub_says_a_lost_hub_key_is_missing(tmp_path):
+    """OPERATIONS.md "Keys": a hub.key lost beside hub.key_secret is not
+    said to exist, nor written again; keygen hub says how to make it."""
+    h = Hub(tmp_path, register=False)
+    keys = h.keys_dir
+    (keys / "hub.key").unlink()
+    p = h.keygen("hub", check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", f"hubctl: keygen: {keys}/hub.key_secret and the signing "
+        f"pair exist (keys are never overwritten); {keys}/hub.key is "
+        f"missing: copy the id and public lines of {keys}/hub.key_secret "
+        "into it\n")
+    for name in ("hub.sign_public", "hub.sign_secret"):
+        (keys / name).unlink()
+    p = h.keygen("hub")
+    assert p.stdout == (
+        f"kept {keys}/hub.key_secret (it exists); {keys}/hub.key is "
+        f"missing: copy the id and public lines of {keys}/hub.key_secret "
+        f"into it\nwrote {keys}/hub.sign_public (0644) and "
+        f"{keys}/hub.sign_secret (0600)\n"), p.stdout
+    assert not (keys / "hub.key").exists()
+
+
+def test_a_signing_secret_without_its_public_key_is_said_at_start(
+        make_hub):
+    """OPERATIONS.md "Keys": hub.sign_secret without hub.sign_public still
+    signs, but audit verify checks only against hub.sign_public; hubd
+    says so at start, and the file made from the secret's id and
+    sign_public lines makes the trail verify."""
+    hub = make_hub(start=False)
+    public = hub.keys_dir / "hub.sign_public"
+    public.unlink()
+    hub.start()
+    hub.wait_log(r"HUB-AUDIT " + re.escape(
+        f"{public} is missing beside {hub.keys_dir}/hub.sign_secret: "
+        "checkpoints are signed, but hubctl audit verify cannot check "
+        "them (NOT VERIFIED) until it is back: copy the id and "
+        "sign_public lines of hub.sign_secret into it"))
+    p = hub.hubctl("audit", "verify", check=False)
+    assert p.returncode == 1 and "NOT VERIFIED" in p.stdout, p.stdout
+    lines = (hub.keys_dir / "hub.sign_secret").read_text().splitlines()
+    public.write_text("".join(line + "\n" for line in lines
+                              if line.startswith(("id", "sign_public"))))
+    p = hub.hubctl("audit", "verify", check=False)
+    assert p.returncode == 0, p.stdout + p.stderr
 
 
 def test_keygen_hub_names_half_a_signing_pair(make_hub, tmp_path):
@@ -423,6 +502,35 @@ def test_endpoints_of_each_documented_form_pass_the_check():
                                capture_output=True, text=True, timeout=20)
         assert (check.returncode, check.stdout) == (
             0, "hubd: configuration OK\n"), (ingest, check.stderr)
+
+
+def test_endpoints_are_checked_against_the_ones_in_force(tmp_path):
+    """OPERATIONS.md, Checking the configuration: delivery must be another
+    endpoint than ingest, metrics_listen another port: the ones in force,
+    not the defaults a line of the file or the command line overrides
+    (ports swapped, metrics on the port ingest left). A clash the mix
+    makes is said as one, `hubd: reason` without a line."""
+    conf = tmp_path / "hubd.conf"
+    for lines, args in (
+            (["ingest = tcp://127.0.0.1:7602",
+              "delivery = tcp://127.0.0.1:7601"], []),
+            (["ingest = tcp://127.0.0.1:7700",
+              "metrics_listen = 127.0.0.1:7601"], []),
+            (["metrics_listen = 127.0.0.1:7601"],
+             ["--ingest", "tcp://127.0.0.1:7700"])):
+        conf.write_text("\n".join(lines) + "\n")
+        check = subprocess.run([binary("hubd"), "--check-config",
+                                "--config", str(conf), *args],
+                               capture_output=True, text=True, timeout=20)
+        assert (check.returncode, check.stdout, check.stderr) == (
+            0, "hubd: configuration OK\n", ""), (lines, args)
+    conf.write_text("ingest = tcp://127.0.0.1:7602\n")
+    check = subprocess.run([binary("hubd"), "--check-config",
+                            "--config", str(conf)],
+                           capture_output=True, text=True, timeout=20)
+    assert (check.returncode, check.stderr) == (
+        2, "hubd: delivery must be another endpoint than ingest, not "
+        "'tcp://127.0.0.1:7602' beside 'tcp://127.0.0.1:7602'\n")
 
 
 def test_bad_settings_in_the_file_are_each_named_at_start(tmp_path):

@@ -281,6 +281,30 @@ def test_a_setting_of_another_program_is_unknown_in_a_config_file(
     assert p.returncode == 0, p.stderr
 
 
+def test_a_config_line_is_no_include_in_any_program(tmp_path):
+    """OPERATIONS.md: `--config` may be given more than once; inside a
+    file, `config = FILE` is no setting (the --help lists --config as an
+    option), refused by hubd as by hubctl and webd, naming its own line,
+    never the lines of the file it names."""
+    inner = tmp_path / "inner.conf"
+    inner.write_text("batch_max = 0\n")
+    conf = tmp_path / "hubd.conf"
+    conf.write_text(f"config = {inner}\nquery_rate = 0\n")
+    p = check_config("--config", str(conf))
+    assert (p.returncode, p.stderr) == (
+        2, f"{conf}:1: unknown setting 'config' (see --help)\n"
+        f"{conf}:2: query_rate must be a whole number from 1 to 100000\n")
+    inner.write_text("batch_max = 5\n")
+    conf.write_text(f"config = {inner}\n")
+    p = check_config("--config", str(conf))
+    assert (p.returncode, p.stderr) == (
+        2, f"{conf}:1: unknown setting 'config' (see --help)\n")
+    p = subprocess.run([hubtest.binary("hubctl"), "--config", str(conf),
+                        "stats"], capture_output=True, text=True, timeout=20)
+    assert (p.returncode, p.stderr) == (
+        2, f"hubctl: {conf}:1: unknown setting 'config' (see --help)\n")
+
+
 def test_a_config_file_of_zeros_is_named_as_no_text(tmp_path):
     """OPERATIONS.md, --check-config: a line holding a NUL byte (a file a
     crash left full of zeros) is reported as such, not as a line too long
@@ -473,6 +497,21 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
         assert p.stderr.startswith(message) and \
             len(p.stderr.splitlines()) == 1, (args, p.stderr)
         assert p.stdout == "", (args, p.stdout)
+
+
+def test_inbox_live_takes_timeout_without_idle_exit(tmp_path):
+    """OPERATIONS.md, "Caseworkers": --timeout is one of the live mode's
+    options; it bounds the wait only with --idle_exit, and without it is
+    taken, not refused as another command's: past the usage check, the
+    missing keys are what stops it (exit 1)."""
+    p = subprocess.run([hubtest.binary("inbox"), "--caseworker", "cw-anna",
+                        "--keys_dir", str(tmp_path / "none"), "--delivery",
+                        "tcp://127.0.0.1:1", "--timeout", "5"],
+                       capture_output=True, text=True, timeout=20)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr.startswith(
+        f"inbox: cannot open {tmp_path / 'none'}/cw-anna.key_secret"), \
+        p.stderr
 
 
 def test_a_bad_value_in_a_config_file_names_its_file_and_line(tmp_path):
@@ -2232,3 +2271,88 @@ def test_loadgen_refuses_a_stray_word(make_hub):
     assert p.stderr.startswith("ug-loadgen: unexpected argument '5000'\n"
                                "usage: ug-loadgen "), p.stderr
     assert hub.stats()["log_events"] == 0
+
+
+def test_registrations_changed_is_logged_for_a_change_only(make_hub):
+    """OPERATIONS.md, Monitoring: HUB-ZAP `registrations changed` says
+    hubd has seen a change hubctl made while it runs; a start, with
+    nothing changed since the registrations were made, says nothing of
+    the kind."""
+    hub = make_hub()
+    hub.wait_log(r"HUB-READY")
+    hub.settle()
+    assert "registrations changed" not in hub.log_text()
+    hub.keygen("cw-new")
+    hub.register_caseworker("cw-new")
+    hub.wait_log(r"HUB-ZAP registrations changed \(generation \d+\); "
+                 r"connections are checked against them from now on")
+
+
+def test_set_email_reads_the_rules_for_the_desks_id_only(make_hub):
+    """OPERATIONS.md, E-mail notices: the desk's id comes from the rules
+    file, read when the id is no registered caseworker; one that does
+    not load is exit 1 naming it, nothing stored, recorded failed."""
+    hub = make_hub(start=False)
+    bad = hub.tmp / "bad.rules"
+    bad.write_text("dropout.priority = panic\n")
+    p = hub.hubctl("set-email", "cw-anna", "a@b.dk", "--rules", str(bad),
+                   check=False)
+    assert (p.returncode, p.stderr) == (0, ""), p.stderr
+    for rules, why in ((bad, f"{bad}:1: 'panic' is not a valid value for "
+                        "dropout.priority"),
+                       (hub.tmp / "none.rules",
+                        f"cannot open {hub.tmp / 'none.rules'}: No such "
+                        "file or directory")):
+        p = hub.hubctl("set-email", "duty-desk", "v@b.dk", "--rules",
+                       str(rules), check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: set-email: {why}\n")
+        last = hub.hubctl("audit", "show", "--json").stdout.splitlines()
+        rec = json.loads(last[-1])
+        assert (rec["action"], rec["result"]) == ("set-email", "failed")
+    p = hub.hubctl("set-email", "duty-desk", "-", check=False)
+    assert (p.returncode, p.stderr) == (
+        1, "hubctl: set-email: duty-desk has no address\n")
+
+
+def test_check_config_says_the_command_lines_problems_once_files_are_fine(
+        tmp_path):
+    """OPERATIONS.md, Checking the configuration: a problem only the
+    command line causes is reported as `hubd: reason`, once every line
+    of the files is fine."""
+    conf = tmp_path / "hubd.conf"
+    conf.write_text("batch_max = 0\n")
+    p = check_config("--config", str(conf), "--query_rate", "0")
+    assert (p.returncode, p.stderr) == (
+        2, f"{conf}:1: batch_max must be a whole number from 1 to 10000\n")
+    conf.write_text("batch_max = 5\n")
+    p = check_config("--config", str(conf), "--query_rate", "0")
+    assert (p.returncode, p.stderr) == (
+        2, "hubd: query_rate must be a whole number from 1 to 100000\n")
+
+
+def test_an_adapter_whose_events_the_hub_refuses_exits_1(make_hub):
+    """OPERATIONS.md, Adapters: exit 1 is also events the hub refused for
+    good (ADP-REJECT on stderr), as adapter-NAME --help says: an agency
+    registered without the event type it sends."""
+    hub = make_hub()
+    hub.hubctl("register-agency", "school-a", "--types", "readiness")
+    cprs = hubtest.CprGen(8031).take(2)
+    path, _ = hub.csv("refused.csv",
+                      [hubtest.AbsenceRow(cpr) for cpr in cprs])
+    r = hub.adapter("import", path)
+    assert r.rc == 1, r
+    assert "ADP-REJECT " in r.stderr, r.stderr
+    assert (r.summary["accepted"], r.summary["rejected_by_hub"]) == (0, 2)
+
+
+def test_check_config_with_help_prints_the_help_alone():
+    """OPERATIONS.md: -h and --help print the text, exit 0, in every
+    program; given to hubd --check-config too, nothing follows it."""
+    hubd = hubtest.binary("hubd")
+    text = subprocess.run([hubd, "--help"], capture_output=True, text=True,
+                          timeout=20).stdout
+    for flag in ("--help", "-h"):
+        p = subprocess.run([hubd, "--check-config", flag],
+                           capture_output=True, text=True, timeout=20)
+        assert (p.returncode, p.stdout, p.stderr) == (0, text, ""), flag
