@@ -394,16 +394,21 @@ ug_config_load(ug_config **out, const ug_setting *settings, const char *usage,
 			 ? UG_OK
 			 : UG_ENOMEM;
 	int n = 0;
-	/* The file first, so command-line options override it. */
+	/* Help wherever it stands: a --config that cannot be read must not
+	 * keep it from the one asking how to write one. */
 	for (int i = first_pass_next(settings, argc, argv, 1);
 	     err == UG_OK && i < argc;
-	     i = first_pass_next(settings, argc, argv, i + 1)) {
+	     i = first_pass_next(settings, argc, argv, i + 1))
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
 			ug_config_usage(settings, usage);
 			*help = true;
 			break;
 		}
+	/* The file first, so command-line options override it. */
+	for (int i = first_pass_next(settings, argc, argv, 1);
+	     err == UG_OK && !*help && i < argc;
+	     i = first_pass_next(settings, argc, argv, i + 1)) {
 		if (strcmp(argv[i], "--config") == 0) {
 			if (i + 1 >= argc) {
 				ug_diag_set(diag, "config",

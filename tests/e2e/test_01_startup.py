@@ -161,6 +161,22 @@ def test_dash_h_is_listed_and_is_help(program):
     assert re.search(r"^  -h, --help\b", long.stdout, re.M), long.stdout
 
 
+@pytest.mark.parametrize("program", [
+    "hubd", "hubctl", "inbox", "webd", "adapter-school"])
+def test_help_wins_over_a_config_that_cannot_be_read(program, tmp_path):
+    """OPERATIONS.md: -h/--help prints the text, exit 0, wherever it
+    stands: a --config before it that cannot be read does not keep it."""
+    missing = str(tmp_path / "missing.conf")
+    want = subprocess.run([binary(program), "--help"], capture_output=True,
+                          text=True, timeout=20).stdout
+    for argv in (["--config", missing, "--help"],
+                 ["--help", "--config", missing],
+                 ["--config=" + missing, "-h"]):
+        p = subprocess.run([binary(program)] + argv, capture_output=True,
+                           text=True, timeout=20)
+        assert (p.returncode, p.stdout, p.stderr) == (0, want, ""), argv
+
+
 def test_keygen_refuses_overwrite(hub):
     before = (hub.keys_dir / "hub.key_secret").read_bytes()
     p = hub.keygen("hub", check=False)
