@@ -514,9 +514,11 @@ run(inbox *ib)
 		long idle = ib->idle_exit;
 		if (!ib->heard && idle < ib->timeout)
 			idle = ib->timeout;
+		/* A hub that answered every Hello without a session (its
+		 * table full) refused the run: that is no "done". */
 		if (ib->idle_exit &&
 		    ug_mono_ms() - last_activity > idle * 1000)
-			return 0;
+			return ib->heard && !ib->ever_welcomed ? 1 : 0;
 		if (zmq_poll(items, 2, 100) < 0 && errno != EINTR)
 			return 1;
 		if (ib->hello_at && ug_mono_ms() >= ib->hello_at) {
@@ -1101,8 +1103,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	rc = run(&ib);
-	/* A refused Hello received nothing: a count would read as a run. */
-	if (!ib.json && ib.heard && !ib.hello_refused)
+	/* A refused Hello received nothing, nor did a run that never had a
+	 * session: a count would read as a run. */
+	if (!ib.json && ib.heard && !ib.hello_refused && ib.ever_welcomed)
 		printf("%ld alerts received%s\n", ib.received,
 		       ib.ack ? " and acknowledged" : " (not acknowledged)");
 out:

@@ -2400,6 +2400,26 @@ def test_inbox_says_hello_again_while_the_session_table_is_full(
         lines[-1] == "1 alerts received and acknowledged", out
 
 
+def test_inbox_idle_exit_without_a_session_is_a_refusal(make_hub, clients):
+    """OPERATIONS.md "Caseworkers": a live run with --idle_exit whose
+    every Hello the hub answered without a session (sessions_max) ends
+    exit 1, the refusal on stderr, nothing on stdout: it was refused,
+    not done."""
+    hub = hub53(make_hub, settings={"sessions_max": "1"})
+    bob = clients(hub, "cw-bob")
+    assert bob.welcome().code == OK
+    p = subprocess.run(
+        [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+         "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery,
+         "--idle_exit", "2"],
+        capture_output=True, text=True, timeout=60 * SLOW)
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert p.stdout == ""
+    assert ("inbox: the hub refused: the hub's session table is full "
+            "(sessions_max); retry later; saying Hello again in 1 s") \
+        in p.stderr
+
+
 def test_ack_note_with_a_nul_byte_is_not_kept(make_hub, clients):
     """§4 step 4: the note's first 200 bytes are kept, and "a note that
     is not valid UTF-8 is not kept (the acknowledgement is, and the hub
