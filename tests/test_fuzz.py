@@ -27,9 +27,10 @@ def built():
 # CSV reader and every adapter's row parsers; a JSON Lines file through
 # its reader and every adapter's row parsers; a whole file through the
 # adapter's first pass (format, encoding, header, kind); settings, rules,
-# key, clock and backup manifest files; what a browser sends webd.
+# key, clock and backup manifest files; what a browser sends webd, before
+# and behind the login.
 DOCUMENTED = {"wire_fuzz", "adapter_input_fuzz", "csv_fuzz", "jsonl_fuzz",
-              "plan_fuzz", "files_fuzz", "webd_fuzz"}
+              "plan_fuzz", "files_fuzz", "webd_fuzz", "webd_session_fuzz"}
 
 
 def test_every_target_has_a_seed_corpus():
@@ -49,7 +50,8 @@ def test_fuzz_target_runs_clean(built, name, tmp_path):
         [str(built / name), f"-max_total_time={SECONDS}", "-max_len=4096",
          "-print_final_stats=1", str(work),
          str(ROOT / "tests/fuzz/corpus" / name)],
-        capture_output=True, text=True, timeout=SECONDS * 6 + 60)
+        capture_output=True, text=True, errors="replace",
+        timeout=SECONDS * 6 + 60)
     assert r.returncode == 0, r.stderr[-4000:]
     assert "stat::number_of_executed_units" in r.stderr
     runs = int(r.stderr.split("stat::number_of_executed_units:")[1].split()[0])

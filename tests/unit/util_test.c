@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "tests/unit/check.h"
 
 static void
@@ -517,6 +518,34 @@ test_utf8_scrub(void)
 	CHECK_EQ_INT(ug_utf8_scrub(ok), 0);
 }
 
+/* A log line quotes what a client sent (webd a URL): one line of UTF-8
+ * whatever bytes it held, a CPR masked. */
+static void
+test_log_line_is_one_line_of_utf8(void)
+{
+	char path[] = "/tmp/ug-util-log-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	CHECK(saved >= 0 && dup2(fd, 2) == 2);
+	ug_log_init("util_test", UG_LOG_INFO);
+	log_warn("TEST-LOG", "POST /a\xd0\x0a\xe6"
+			     "b 010203-4321 refused");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	char buf[512] = {0};
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	close(fd);
+	unlink(path);
+	CHECK(n > 0);
+	CHECK(strstr(buf, "POST /a???b ") != NULL);
+	CHECK(strstr(buf, "010203") == NULL);
+	CHECK(strchr(buf, '\n') == buf + n - 1);
+	CHECK(ug_utf8_valid(buf, (size_t)n));
+}
+
 TEST_LIST = {
     {"big endian", test_big_endian},
     {"date known values", test_date_known_values},
@@ -530,6 +559,7 @@ TEST_LIST = {
     {"cpr invalid forms", test_cpr_invalid_forms},
     {"cpr mask", test_cpr_mask},
     {"utf8 scrub", test_utf8_scrub},
+    {"log line is one line of utf8", test_log_line_is_one_line_of_utf8},
     {"hex", test_hex},
     {"parse long", test_parse_long},
     {"strlcpy", test_strlcpy},
