@@ -465,12 +465,19 @@ read_header(csv_reader *r, ug_diag *diag)
 	/* Feed the header again with the separator now known. */
 	memcpy(r->header.raw, r->rec.raw, r->rec.raw_len + 1);
 	size_t len = r->rec.raw_len;
-	bool was_bad = r->bad, crlf = r->crlf;
+	bool was_bad = r->bad, was_cut = r->rec.raw_truncated, crlf = r->crlf;
+	char first_reason[sizeof r->bad_reason];
+	memcpy(first_reason, r->bad_reason, sizeof first_reason);
 	record_reset(r);
 	for (size_t i = 0; i < len; i++)
 		feed(r, (unsigned char)r->header.raw[i]);
+	/* The copy holds only what fitted: a header over the limit must
+	 * say so, not measure the cut-off part or say nothing. */
+	r->rec.raw_truncated = was_cut;
 	finish_record(r, true);
 	r->crlf = crlf;
+	if (was_bad && !r->bad)
+		memcpy(r->bad_reason, first_reason, sizeof first_reason);
 	if (was_bad || r->bad) {
 		r->bad_field = -1;
 		fill_diag(r, diag);

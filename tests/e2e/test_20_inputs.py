@@ -310,6 +310,32 @@ def test_rows_padded_with_separators_past_the_column_limit(hub):
     assert_store(hub, rows[:2])
 
 
+@pytest.mark.parametrize("extra", [
+    # 240 columns of 300-byte names, each column within every limit.
+    [f"x{i:03d}" + "y" * 300 for i in range(240)],
+    # One name longer than the row limit itself.
+    ["N" * 70000]])
+def test_header_row_over_64_kib_is_named_as_such(hub, extra):
+    """ADAPTERS.md "Limits and figures": a row is at most 64 KiB; a
+    header row over it refuses the file as a whole, saying so, not with
+    an empty reason or the size of the part that fitted."""
+    [cpr] = CprGen(2041).take(1)
+    row = AbsenceRow(cpr)
+    remember(hub, [row])
+    text = (";".join(hubtest_header() + extra) + "\n" +
+            csv_line(row.fields()) + ";" * len(extra) + "\n")
+    path = write(hub, "wide.csv", text.encode())
+    r = hub.adapter("import", path, ignore_columns="*")
+    assert r.rc == EXIT_FATAL, str(r)
+    assert f"{path}:1: header row: the row is longer than 65536 bytes" \
+        in r.stderr, r.stderr
+    [f] = [json.loads(line) for line in r.stdout.splitlines()
+           if line.startswith('{"file"')]
+    assert (f["status"], f["error"]) == \
+        ("failed", "header row: the row is longer than 65536 bytes"), f
+    assert stored(hub) == {}
+
+
 def hubtest_header():
     from hubtest import DEFAULT_HEADER
     return DEFAULT_HEADER
