@@ -1668,6 +1668,7 @@ static void
 shown_path(const char *text, char *out, size_t cap)
 {
 	ug_strlcpy(out, text ? text : "", cap);
+	ug_utf8_from_cp1252(out, cap);
 	ug_cpr_mask(out);
 	adapter__one_line(out);
 }

@@ -173,6 +173,7 @@ adapter__fatal(const struct runtime *rt, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
+	ug_utf8_from_cp1252(text, sizeof text);
 	adapter__one_line(text);
 	ug_eprintf("%s: %s\n", rt->program, text);
 }
@@ -193,6 +194,7 @@ adapter__eprint_line(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
+	ug_utf8_from_cp1252(text, sizeof text);
 	adapter__one_line(text);
 	ug_eprintf("%s\n", text);
 }

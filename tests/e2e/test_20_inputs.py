@@ -1121,3 +1121,38 @@ def test_whole_file_messages_are_complete(hub, program):
     msg = [ln for ln in r.stderr.splitlines() if "unknown columns" in ln][0]
     assert re.search(r", and \d+ more \(list in ignore_columns what may be "
                      r"left out\)$", msg), msg
+
+
+def test_a_windows_1252_file_name_reads_as_utf8_everywhere(hub):
+    """ADAPTERS.md: a file name that is not UTF-8 (fravær.csv written in
+    Windows-1252 by a share with the wrong character set) is given as
+    Windows-1252 read into UTF-8, as in the output of import: the file's
+    text line too, its bad rows' messages and the log lines on stderr,
+    which under systemd go to the journal (a line that is not UTF-8
+    shows there as a blob)."""
+    import os
+    import subprocess
+    import hubtest
+    gen = CprGen(2042)
+    good, bad = AbsenceRow(gen.next()), AbsenceRow(gen.next(), absent=101)
+    remember(hub, [good, bad])
+    path, lines = hub.csv("x.csv", [good, bad])
+    raw = os.fsencode(path.parent) + b"/" + "fravær.csv".encode("cp1252")
+    os.rename(path, raw)
+    shown = f"{path.parent}/fravær.csv"
+    for json_flag in ([], ["--json"]):
+        p = subprocess.run(
+            [hubtest.binary("adapter-school"), "--config",
+             str(hub.school_conf()), "--log_level", "info", *json_flag,
+             "import", raw], capture_output=True, timeout=60 * hubtest.SLOW)
+        assert p.returncode == EXIT_ROWS_REJECTED, p.stderr
+        out, err = p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
+        assert f"{shown}:{lines[1]}: column lessons_absent: lessons_absent" \
+            " 101 is more than lessons_expected 100\n" in err, err
+        assert f"ADP-FILE {shown}: CSV, utf-8" in err, err
+        if json_flag:
+            assert json.loads(out.splitlines()[0])["file"] == shown, out
+        else:
+            assert out.startswith(f"file {shown}: csv, utf-8"), out
+    assert os.path.exists(raw + b".rejects.csv")
+    assert_store(hub, [good])

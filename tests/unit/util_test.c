@@ -504,6 +504,23 @@ test_cpr_mask(void)
 	CHECK_EQ_INT(ug_cpr_mask(cut), 0);
 }
 
+static void
+test_utf8_from_cp1252(void)
+{
+	/* UTF-8 stays as it is. */
+	char utf8[32] = "frav\xc3\xa6r.csv";
+	ug_utf8_from_cp1252(utf8, sizeof utf8);
+	CHECK_EQ_STR(utf8, "frav\xc3\xa6r.csv");
+	/* Windows-1252's letters, its dash, and a byte it leaves out. */
+	char cp[32] = "frav\xe6r \x96 \x81.csv";
+	ug_utf8_from_cp1252(cp, sizeof cp);
+	CHECK_EQ_STR(cp, "frav\xc3\xa6r \xe2\x80\x93 ?.csv");
+	/* Out of room: cut at a whole character. */
+	char small[7] = "ab\xe6\xf8\xe5";
+	ug_utf8_from_cp1252(small, sizeof small);
+	CHECK_EQ_STR(small, "ab\xc3\xa6\xc3\xb8");
+}
+
 TEST_LIST = {
     {"big endian", test_big_endian},
     {"date known values", test_date_known_values},
@@ -523,5 +540,6 @@ TEST_LIST = {
     {"endpoint", test_endpoint},
     {"clock", test_clock},
     {"clock file", test_clock_file},
+    {"utf8 from cp1252", test_utf8_from_cp1252},
     {NULL, NULL},
 };
