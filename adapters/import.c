@@ -972,19 +972,21 @@ close_synced(FILE **f)
 }
 
 void
-adapter__remove_shared_rejects(const struct runtime *rt)
+adapter__remove_shared_rejects(const struct runtime *rt, const bool made[2])
 {
+	/* Of the two files, the one this run wrote no row to may still
+	 * hold an earlier run's rows, which would read as this run's. */
 	const char *setting = ug_config_get(rt->cfg, "rejects");
 	for (size_t i = 0; setting[0] && i < 2; i++) {
 		char path[ADAPTER_PATH_LEN];
 		adapter__shared_rejects_path(
 		    setting, i ? FORMAT_JSONL : FORMAT_CSV, path, sizeof path);
 		struct stat st;
-		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		if (!made[i] && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 		    unlink(path) == 0)
 			log_notice("ADP-REJECTS",
-				   "no row rejected; removed %s of an "
-				   "earlier run",
+				   "no row of this run went to %s; removed "
+				   "it, of an earlier run",
 				   path);
 	}
 }

@@ -686,10 +686,10 @@ import_files(struct runtime *rt, char **files, int nfiles)
 	free(plans);
 	free(why);
 	rt->rejects_shared = rejects[0] != '\0';
+	bool made[2] = {rt->shared[0] != NULL, rt->shared[1] != NULL};
 	ug_err cerr = adapter__close_rejects(rt);
-	if (err == UG_OK && cerr == UG_OK && !failed &&
-	    rt->counts.rejected_rows == 0)
-		adapter__remove_shared_rejects(rt);
+	if (err == UG_OK && cerr == UG_OK && !failed)
+		adapter__remove_shared_rejects(rt, made);
 	return err == UG_OK ? cerr : err;
 }
 

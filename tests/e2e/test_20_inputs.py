@@ -896,6 +896,38 @@ def test_run_wide_rejects_file_has_one_header_and_a_file_column(hub):
     assert not (hub.inputs_dir / "all.rejects.jsonl").exists()
 
 
+def test_run_wide_rejects_leaves_no_twin_of_an_earlier_run(hub):
+    """rejects = PATH sends the run's rejected rows to PATH and its
+    .jsonl twin; a later run whose rejected rows are all CSV ones leaves
+    no .jsonl of the earlier run beside its PATH, where the clerk would
+    take its rows for this run's (as a clean run removes both)."""
+    gen = CprGen(2043)
+    bad = [AbsenceRow(gen.next(), period_end="2024-05-32")
+           for _ in range(2)]
+    remember(hub, bad)
+    a, _ = hub.csv("ta.csv", [bad[0]])
+    j = write(hub, "tj.jsonl", (json.dumps(
+        dict(zip(hubtest_header(), bad[1].fields()))) + "\n").encode())
+    target = hub.inputs_dir / "run.csv"
+    twin = hub.inputs_dir / "run.jsonl"
+    r = hub.adapter("import", a, j, rejects=target)
+    assert (r.rc, r.summary["rejected_rows"]) == (EXIT_ROWS_REJECTED, 2), \
+        str(r)
+    assert target.exists() and twin.exists()
+    r = hub.adapter("import", a, rejects=target)
+    assert (r.rc, r.summary["rejected_rows"]) == (EXIT_ROWS_REJECTED, 1), \
+        str(r)
+    assert len(target.read_text().splitlines()) == 2
+    assert not twin.exists(), twin.read_text()
+    assert f"ADP-REJECTS no row of this run went to {twin}; removed it, " \
+        "of an earlier run" in r.stderr, r.stderr
+    # And the other way round.
+    r = hub.adapter("import", j, rejects=target)
+    assert (r.rc, r.summary["rejected_rows"]) == (EXIT_ROWS_REJECTED, 1), \
+        str(r)
+    assert twin.exists() and not target.exists()
+
+
 def test_run_wide_rejects_refuses_csv_files_with_other_headers(hub):
     """With rejects, CSV inputs whose header lines differ (here only the
     separator) cannot share its one header: exit 3, nothing queued."""
