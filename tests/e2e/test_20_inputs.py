@@ -336,6 +336,33 @@ def test_header_row_over_64_kib_is_named_as_such(hub, extra):
     assert stored(hub) == {}
 
 
+def test_a_quote_left_open_loses_no_row_past_64_kib(hub):
+    """ADAPTERS.md: every row ends as an event or as a line in the
+    rejects file. A stray opening quote makes the lines after it one
+    quoted value; once that runs past the 64 KiB row limit, the row is
+    cut there, so the line with the quote is rejected as such and the
+    lines after it are read as the rows they are, not lost past the
+    cut."""
+    gen = CprGen(2044)
+    stray = AbsenceRow(gen.next())
+    rows = [AbsenceRow(gen.next()) for _ in range(1500)]
+    remember(hub, [stray] + rows)
+    fields = stray.fields()
+    fields[1] = '"' + fields[1]
+    text = (csv_line(hubtest_header()) + "\n" + ";".join(fields) + "\n" +
+            "".join(csv_line(r.fields()) + "\n" for r in rows))
+    assert len(text) > 70000
+    path = write(hub, "stray.csv", text.encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (1501, 1500, 1), str(r)
+    rej = rejects_csv(path.parent / "stray.csv.rejects.csv")
+    assert len(rej) == 1 and rej[0][:2] == (2, ""), rej
+    assert "quote" in rej[0][2] and "not closed" in rej[0][2], rej
+    assert_store(hub, rows)
+
+
 def hubtest_header():
     from hubtest import DEFAULT_HEADER
     return DEFAULT_HEADER
