@@ -1215,3 +1215,25 @@ def test_a_windows_1252_file_name_reads_as_utf8_everywhere(hub):
             assert out.startswith(f"file {shown}: csv, utf-8"), out
     assert os.path.exists(raw + b".rejects.csv")
     assert_store(hub, [good])
+
+
+def test_a_cpr_in_a_file_name_is_masked_where_it_stands_alone(hub):
+    """ADAPTERS.md "Output and exit codes": a CPR number in a file's name
+    is masked in the per-file lines and on stderr where it stands alone
+    (no letter or digit right beside it), as SECURITY.md masks the logs;
+    run into a word it is not one."""
+    gen = CprGen(2045)
+    pupil, bad = gen.next(), AbsenceRow(gen.next(), absent=101)
+    remember(hub, [bad])
+    hub.cprs.discard(pupil)  # in a file name only, where it may stay
+    for name, masked in ((f"elev_{pupil}.csv", True),
+                         (f"{pupil}-uge19.csv", True),
+                         (f"elev{pupil}.csv", False)):
+        path, _ = hub.csv(name, [bad])
+        r = hub.adapter("import", path)
+        assert r.rc == EXIT_ROWS_REJECTED, str(r)
+        shown = json.loads(r.stdout.splitlines()[0])["file"]
+        assert (pupil not in shown and pupil not in r.stderr) == masked, \
+            (shown, r.stderr)
+        if masked:
+            assert shown == str(path).replace(pupil, "x" * 10), shown
