@@ -103,6 +103,7 @@ typedef struct {
 	/* JSON Lines: the keys seen in the file, mapped like a header. */
 	char *keys; /* NUL-separated names */
 	const char *key_names[CSV_COLUMNS_MAX];
+	bool key_own[CSV_COLUMNS_MAX]; /* a long name, in a copy of its own */
 	size_t nkeys;
 	char unknown[512]; /* columns ignored (ignore_columns) */
 	char *header;	   /* CSV: the header line, decoded */

@@ -627,9 +627,8 @@ static ug_err
 add_key(adapter_plan *plan, const char *key, size_t *cap, ug_diag *diag)
 {
 	size_t len = strlen(key);
-	if (len == 0 || len > KEY_NAME_MAX)
-		return UG_OK; /* names no column; the row reads it as unknown
-			       */
+	if (len == 0)
+		return UG_OK; /* names no column */
 	for (size_t i = 0; i < plan->nkeys; i++)
 		if (strcmp(plan->key_names[i], key) == 0)
 			return UG_OK;
@@ -639,9 +638,22 @@ add_key(adapter_plan *plan, const char *key, size_t *cap, ug_diag *diag)
 			    CSV_COLUMNS_MAX);
 		return UG_EMALFORMED;
 	}
+	if (len > KEY_NAME_MAX) {
+		/* Longer than any column's name, so none of the kind's:
+		 * still a key the file is refused for (unless
+		 * ignore_columns is *), or its data would be dropped
+		 * unseen. */
+		char *copy = strdup(key);
+		if (!copy)
+			return UG_ENOMEM;
+		plan->key_own[plan->nkeys] = true;
+		plan->key_names[plan->nkeys++] = copy;
+		return UG_OK;
+	}
 	size_t used = 0;
 	for (size_t i = 0; i < plan->nkeys; i++)
-		used += strlen(plan->key_names[i]) + 1;
+		if (!plan->key_own[i])
+			used += strlen(plan->key_names[i]) + 1;
 	if (used + len + 1 > *cap) {
 		/* Names point into the buffer: size it once, for the most
 		 * keys of the longest name, and never move it. */
@@ -739,6 +751,11 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 void
 adapter__plan_fini(adapter_plan *plan)
 {
+	for (size_t i = 0; i < plan->nkeys; i++)
+		if (plan->key_own[i]) {
+			free((char *)plan->key_names[i]);
+			plan->key_own[i] = false;
+		}
 	free(plan->keys);
 	plan->keys = NULL;
 	free(plan->header);

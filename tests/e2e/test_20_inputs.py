@@ -577,6 +577,28 @@ def test_a_value_over_4_kib_is_a_bad_row_in_either_format(hub):
         (EXIT_ROWS_REJECTED, 1, 1), str(r)
 
 
+@pytest.mark.parametrize("length", [129, 300, 5000])
+def test_a_long_unknown_json_key_refuses_the_file(hub, length):
+    """ADAPTERS.md "Unknown columns": a key that is none of the kind's
+    columns refuses the whole file, named by its length when it is too
+    long to quote (`a key (a 300-byte name)`), however long it is; it is
+    never read past as if it were not there."""
+    [cpr] = CprGen(2046).take(1)
+    row = AbsenceRow(cpr)
+    remember(hub, [row])
+    obj = dict(zip(hubtest_header(), row.fields()))
+    obj["k" * length] = "lost data"
+    path = write(hub, f"longkey{length}.jsonl",
+                 (json.dumps(obj) + "\n").encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert f"unknown column for absence: a key (a {length}-byte name)" \
+        in r.stderr, r.stderr
+    assert stored(hub) == {}
+    r = hub.adapter("import", path, ignore_columns="*")
+    assert (r.rc, r.summary["queued"]) == (EXIT_OK, 1), str(r)
+
+
 def test_jsonl_missing_key_is_not_blamed_on_a_header_row(hub):
     """A JSON Lines file has no header row: a key no line has is named
     as such, without the CSV hint about the first line."""
