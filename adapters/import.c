@@ -175,10 +175,12 @@ adapter__counts_json(FILE *f, const adapter_counts *c)
 static bool
 in_ignore_list(const struct runtime *rt, const char *name, bool any)
 {
-	const char *list = ug_config_get(rt->cfg, "ignore_columns");
-	char buf[1024];
-	if (!ug_strlcpy(buf, list, sizeof buf))
+	/* As long as it was given: a list cut short would ignore none of
+	 * the columns it names past the cut. */
+	char *buf = strdup(ug_config_get(rt->cfg, "ignore_columns"));
+	if (!buf)
 		return false;
+	bool found = false;
 	char *save = NULL;
 	for (char *t = strtok_r(buf, ",", &save); t;
 	     t = strtok_r(NULL, ",", &save)) {
@@ -188,15 +190,20 @@ in_ignore_list(const struct runtime *rt, const char *name, bool any)
 		while (n > 0 && t[n - 1] == ' ')
 			t[--n] = '\0';
 		if (strcmp(t, "*") == 0) {
-			if (any)
-				return true;
+			if (any) {
+				found = true;
+				break;
+			}
 			continue;
 		}
 		csv_column col = {t, {NULL}, false};
-		if (n > 0 && csv_column_matches(&col, name))
-			return true;
+		if (n > 0 && csv_column_matches(&col, name)) {
+			found = true;
+			break;
+		}
 	}
-	return false;
+	free(buf);
+	return found;
 }
 
 /* Is name one the operator allows to be ignored (ignore_columns)? */

@@ -748,6 +748,39 @@ def test_whole_file_problem_names_the_header_line(hub):
     assert "missing required column(s): lessons_absent" in r.stderr
 
 
+def test_a_long_ignore_columns_list_is_read_whole(hub):
+    """ignore_columns lists columns the adapter may leave out, as many as
+    the export has: a list of over 1 KiB (on the command line; a config
+    file's line holds 510 bytes) still lets the columns it names pass,
+    not none of them while the message says to list them there."""
+    import subprocess
+    import hubtest
+    [cpr] = CprGen(2047).take(1)
+    row = AbsenceRow(cpr)
+    remember(hub, [row])
+    extra = [f"ekstra_kolonne_nummer_{i}" for i in range(60)] + ["Navn"]
+    path = write(hub, "many-extra.csv", text_file(
+        hub, "x", hubtest_header() + ["Navn"],
+        [row.fields() + ["Anna"]]).encode())
+    listed = ",".join(extra)
+    assert len(listed) > 1100
+    p = subprocess.run([hubtest.binary("adapter-school"), "--config",
+                        str(hub.school_conf()), "--json", "--ignore_columns",
+                        listed, "import", str(path)],
+                       capture_output=True, text=True,
+                       timeout=60 * hubtest.SLOW)
+    assert p.returncode == EXIT_OK, p.stderr
+    assert json.loads(p.stdout.splitlines()[-1])["queued"] == 1, p.stdout
+    # In the config file the line is too long, and refused as such.
+    conf = hub.school_conf(ignore_columns=listed)
+    p = subprocess.run([hubtest.binary("adapter-school"), "--config",
+                        str(conf), "import", str(path)],
+                       capture_output=True, text=True,
+                       timeout=60 * hubtest.SLOW)
+    assert p.returncode == EXIT_FATAL, p.stderr
+    assert "line longer than 510 bytes" in p.stderr, p.stderr
+
+
 def test_header_only_is_fine_and_unknown_columns_can_be_allowed(hub):
     path = write(hub, "none.csv", (csv_line(hubtest_header()) +
                                    "\n").encode())
