@@ -465,15 +465,17 @@ setup(struct runtime *rt, ug_diag *diag)
 
 /* ---- import ------------------------------------------------------- */
 
+/* Named by the path as given: diag->file holds 255 bytes, and a longer
+ * path cut there would name a directory instead of the file. */
 static void
-report_plan_error(const struct runtime *rt, ug_err err, const ug_diag *diag)
+report_plan_error(const struct runtime *rt, const char *path,
+		  const ug_diag *diag)
 {
-	(void)err;
 	if (diag->line > 0)
-		adapter__fatal(rt, "%s:%ld: %s", diag->file, diag->line,
+		adapter__fatal(rt, "%s:%ld: %s", path, diag->line,
 			       diag->reason);
 	else
-		adapter__fatal(rt, "%s: %s", diag->file, diag->reason);
+		adapter__fatal(rt, "%s: %s", path, diag->reason);
 }
 
 /* The rejects setting names a file made at the first bad row: a
@@ -597,7 +599,7 @@ import_files(struct runtime *rt, char **files, int nfiles)
 		ug_diag diag = {0};
 		ug_err perr = adapter__plan(rt, files[i], &plans[i], &diag);
 		if (perr != UG_OK) {
-			report_plan_error(rt, perr, &diag);
+			report_plan_error(rt, files[i], &diag);
 			why[i] = diag;
 			failed++;
 			err = perr;

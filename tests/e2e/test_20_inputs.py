@@ -1292,3 +1292,22 @@ def test_a_cpr_in_a_file_name_is_masked_where_it_stands_alone(hub):
             (shown, r.stderr)
         if masked:
             assert shown == str(path).replace(pupil, "x" * 10), shown
+
+
+def test_a_whole_file_problem_names_a_long_path_whole(hub):
+    """ADAPTERS.md: a whole-file problem's message names the file. In a
+    directory whose path runs past 255 bytes it names the file, not the
+    directory the path was cut at."""
+    [cpr] = CprGen(2048).take(1)
+    row = AbsenceRow(cpr)
+    remember(hub, [row])
+    deep = hub.inputs_dir / ("d" * 120) / ("e" * 120)
+    deep.mkdir(parents=True)
+    path = deep / "navn.csv"
+    path.write_bytes(text_file(hub, "x", hubtest_header() + ["Navn"],
+                               [row.fields() + ["Anna"]]).encode())
+    assert len(str(path)) > 255
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert f"adapter-school: {path}:1: unknown column for absence: Navn" \
+        in r.stderr, r.stderr
