@@ -931,13 +931,18 @@ create_rejects(struct runtime *rt)
 		/* Beside an input on a share the clerk can only read, the
 		 * way out is the rejects setting: say so. */
 		if (!rt->rejects_path[0] && !rt->rejects_shared)
-			adapter__fatal(rt,
-				       "%s: cannot create the rejects file "
-				       "%s: %s; nothing of %s was queued: "
-				       "import it again with --rejects PATH "
-				       "in a directory you can write to",
-				       rt->path, path, strerror(why),
-				       rt->path);
+			adapter__fatal(
+			    rt,
+			    "%s: cannot create the rejects file %s: %s; "
+			    "nothing of %s was queued: import it again with "
+			    "--rejects PATH %s",
+			    rt->path, path, strerror(why), rt->path,
+			    /* An input named near the file system's limit
+			     * leaves no room for ".rejects.csv". */
+			    why == ENAMETOOLONG
+				? "(the input's name leaves no room for the "
+				  "rejects file's)"
+				: "in a directory you can write to");
 		else
 			adapter__fatal(rt,
 				       "cannot create the rejects file %s: %s",

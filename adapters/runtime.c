@@ -165,17 +165,35 @@ on_signal(int sig)
 	adapter__stop = 1;
 }
 
+/* A message as one line of UTF-8, whole however long the paths it
+ * names: a cut would drop the hint at its end (what to do). Room for
+ * every byte to become three (Windows-1252 read into UTF-8). NULL if
+ * out of memory. */
+static char *
+message_line(const char *fmt, va_list ap)
+{
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	char *text = n < 0 ? NULL : malloc(3 * (size_t)n + 1);
+	if (text) {
+		vsnprintf(text, (size_t)n + 1, fmt, again);
+		ug_utf8_from_cp1252(text, 3 * (size_t)n + 1);
+		adapter__one_line(text);
+	}
+	va_end(again);
+	return text;
+}
+
 void
 adapter__fatal(const struct runtime *rt, const char *fmt, ...)
 {
-	char text[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	char *text = message_line(fmt, ap);
 	va_end(ap);
-	ug_utf8_from_cp1252(text, sizeof text);
-	adapter__one_line(text);
-	ug_eprintf("%s: %s\n", rt->program, text);
+	ug_eprintf("%s: %s\n", rt->program, text ? text : "out of memory");
+	free(text);
 }
 
 void
@@ -189,14 +207,12 @@ adapter__one_line(char *text)
 void
 adapter__eprint_line(const char *fmt, ...)
 {
-	char text[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	char *text = message_line(fmt, ap);
 	va_end(ap);
-	ug_utf8_from_cp1252(text, sizeof text);
-	adapter__one_line(text);
-	ug_eprintf("%s\n", text);
+	ug_eprintf("%s\n", text ? text : "out of memory");
+	free(text);
 }
 
 static size_t

@@ -1311,3 +1311,22 @@ def test_a_whole_file_problem_names_a_long_path_whole(hub):
     assert r.rc == EXIT_FATAL, str(r)
     assert f"adapter-school: {path}:1: unknown column for absence: Navn" \
         in r.stderr, r.stderr
+
+
+def test_an_input_named_near_the_limit_points_to_the_rejects_setting(hub):
+    """ADAPTERS.md: a rejects file that cannot be made leaves its input
+    not imported (exit 3) and says how to import it: an input whose name
+    leaves no room for ".rejects.csv" (over 243 bytes) needs --rejects
+    PATH, not a directory one can write to; with it, the file imports."""
+    gen = CprGen(2049)
+    good, bad = AbsenceRow(gen.next()), AbsenceRow(gen.next(), absent=101)
+    remember(hub, [good, bad])
+    path, _ = hub.csv("a" * 246 + ".csv", [good, bad])
+    r = hub.adapter("import", path)
+    assert (r.rc, r.summary["queued"]) == (EXIT_FATAL, 0), str(r)
+    assert f"nothing of {path} was queued: import it again with --rejects " \
+        "PATH (the input's name leaves no room for the rejects file's)" \
+        in r.stderr, r.stderr
+    r = hub.adapter("import", path, rejects=hub.inputs_dir / "short.csv")
+    assert (r.rc, r.summary["queued"]) == (EXIT_ROWS_REJECTED, 1), str(r)
+    assert_store(hub, [good])
