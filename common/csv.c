@@ -259,7 +259,7 @@ feed(csv_reader *r, unsigned char c)
 		end_field(r);
 		return true;
 	}
-	if (c == '\n' && !r->quoted_nl) {
+	if (c == '\n' && !r->quoted_nl && r->rec.raw_len < CSV_RECORD_MAX) {
 		r->quoted_nl = r->rec.raw_len + 1;
 		r->quoted_nl_line = r->next_line;
 	}
@@ -419,13 +419,22 @@ read_record(csv_reader *r)
 		any = true;
 		if (c == '\n')
 			r->next_line++;
+		bool was_cut = r->rec.raw_truncated;
 		if (feed(r, (unsigned char)c)) {
 			finish_record(r, false);
 			return UG_OK;
 		}
-		if (r->rec.raw_truncated && r->state == S_QUOTED &&
-		    r->quoted_nl) {
+		/* Only as the limit is reached, with c the byte that did
+		 * not fit, and a line break already kept before it. */
+		if (!was_cut && r->rec.raw_truncated && r->state == S_QUOTED &&
+		    r->quoted_nl)
 			return reread_after_open_quote(r, (char)c);
+		/* A line already past the limit is a bad row whatever
+		 * follows: its quote, open at this line break, would
+		 * otherwise swallow the rows after it unseen. */
+		if (was_cut && c == '\n' && r->state == S_QUOTED) {
+			finish_record(r, false);
+			return UG_OK;
 		}
 	}
 }

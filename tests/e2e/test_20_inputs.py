@@ -363,6 +363,27 @@ def test_a_quote_left_open_loses_no_row_past_64_kib(hub):
     assert_store(hub, rows)
 
 
+def test_a_line_over_64_kib_with_its_quote_open_loses_no_row(hub):
+    """The same when the line with the open quote is itself over 64
+    KiB: it is the bad row ("the row is longer than 65536 bytes"), cut
+    at its end, and the rows after it are read."""
+    gen = CprGen(2050)
+    stray = AbsenceRow(gen.next())
+    rows = [AbsenceRow(gen.next()) for _ in range(3)]
+    remember(hub, [stray] + rows)
+    fields = stray.fields()
+    fields[1] = '"' + "x" * 70000
+    text = (csv_line(hubtest_header()) + "\n" + ";".join(fields) + "\n" +
+            "".join(csv_line(r.fields()) + "\n" for r in rows))
+    path = write(hub, "stray-long.csv", text.encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (4, 3, 1), str(r)
+    assert f"{path}:2: the row is longer than 65536 bytes" in r.stderr
+    assert_store(hub, rows)
+
+
 def hubtest_header():
     from hubtest import DEFAULT_HEADER
     return DEFAULT_HEADER

@@ -286,7 +286,7 @@ test_quote_open_past_the_record_limit(void)
 	/* A quote opened on line 2 and never closed: past the record limit
 	 * the line is rejected for it and the lines after it are rows. */
 	size_t rows = CSV_RECORD_MAX / 8 + 100;
-	char *text = malloc(32 + rows * 10);
+	char *text = malloc(CSV_RECORD_MAX + 64 + rows * 10);
 	CHECK(text);
 	size_t n = (size_t)sprintf(text, "a;b\r\n1;\"open\r\n");
 	for (size_t i = 0; i < rows; i++)
@@ -312,6 +312,26 @@ test_quote_open_past_the_record_limit(void)
 	}
 	CHECK_ERR(csv_next(fx.r, &d), UG_ENOTFOUND);
 	CHECK(csv_crlf(fx.r));
+	close_fx(&fx);
+	/* A quoted value past the limit before its first line break: that
+	 * line is the bad row, cut, and the lines after it are rows. */
+	n = (size_t)sprintf(text, "a;b\n1;\"");
+	memset(text + n, 'x', CSV_RECORD_MAX + 10);
+	n += CSV_RECORD_MAX + 10;
+	n += (size_t)sprintf(text + n, "\n2;y\n3;\"z\"\n4;w\n");
+	CHECK_OK(open_n(&fx, text, n, &d));
+	CHECK_ERR(csv_next(fx.r, &d), UG_EMALFORMED);
+	CHECK_EQ_INT(d.line, 2);
+	CHECK(strstr(d.reason, "longer than"));
+	for (int i = 2; i <= 4; i++) {
+		char want[4];
+		snprintf(want, sizeof want, "%d", i);
+		CHECK_OK(csv_next(fx.r, &d));
+		CHECK_EQ_INT(csv_line(fx.r), i + 1);
+		CHECK_EQ_STR(csv_field(fx.r, 0), want);
+	}
+	CHECK_EQ_STR(csv_field(fx.r, 1), "w");
+	CHECK_ERR(csv_next(fx.r, &d), UG_ENOTFOUND);
 	close_fx(&fx);
 	free(text);
 }
