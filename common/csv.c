@@ -579,7 +579,7 @@ csv_reader_new(csv_reader **out, FILE *f, const char *name, ug_diag *diag)
 	if (err == UG_OK)
 		err = read_header(r, diag);
 	if (err != UG_OK) {
-		free(r);
+		csv_reader_destroy(&r); /* also what a header re-read holds */
 		return err;
 	}
 	*out = r;
