@@ -103,6 +103,7 @@ typedef struct {
 	/* JSON Lines: the keys seen in the file, mapped like a header. */
 	char *keys; /* NUL-separated names */
 	const char *key_names[CSV_COLUMNS_MAX];
+	bool key_own[CSV_COLUMNS_MAX]; /* a long name, in a copy of its own */
 	size_t nkeys;
 	char unknown[512]; /* columns ignored (ignore_columns) */
 	char *header;	   /* CSV: the header line, decoded */
@@ -213,9 +214,11 @@ void adapter__print_unimported(const struct runtime *rt, const char *path,
 
 /* Close the rejects file if one is open (UG_EIO if writing failed). */
 ug_err adapter__close_rejects(struct runtime *rt);
-/* A run without a rejected row: remove the run-wide rejects files an
- * earlier run left (the rejects setting). */
-void adapter__remove_shared_rejects(const struct runtime *rt);
+/* A run imported whole: remove the run-wide rejects files (the rejects
+ * setting) an earlier run left that this run did not make (made[0] the
+ * CSV one, made[1] the JSON Lines one). */
+void adapter__remove_shared_rejects(const struct runtime *rt,
+				    const bool made[2]);
 /* Where the rejects setting sends the rows of one format: the setting,
  * or its name with .csv and .jsonl swapped (or .jsonl added). */
 void adapter__shared_rejects_path(const char *setting, adapter_format format,

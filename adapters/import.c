@@ -175,10 +175,12 @@ adapter__counts_json(FILE *f, const adapter_counts *c)
 static bool
 in_ignore_list(const struct runtime *rt, const char *name, bool any)
 {
-	const char *list = ug_config_get(rt->cfg, "ignore_columns");
-	char buf[1024];
-	if (!ug_strlcpy(buf, list, sizeof buf))
+	/* As long as it was given: a list cut short would ignore none of
+	 * the columns it names past the cut. */
+	char *buf = strdup(ug_config_get(rt->cfg, "ignore_columns"));
+	if (!buf)
 		return false;
+	bool found = false;
 	char *save = NULL;
 	for (char *t = strtok_r(buf, ",", &save); t;
 	     t = strtok_r(NULL, ",", &save)) {
@@ -188,15 +190,20 @@ in_ignore_list(const struct runtime *rt, const char *name, bool any)
 		while (n > 0 && t[n - 1] == ' ')
 			t[--n] = '\0';
 		if (strcmp(t, "*") == 0) {
-			if (any)
-				return true;
+			if (any) {
+				found = true;
+				break;
+			}
 			continue;
 		}
 		csv_column col = {t, {NULL}, false};
-		if (n > 0 && csv_column_matches(&col, name))
-			return true;
+		if (n > 0 && csv_column_matches(&col, name)) {
+			found = true;
+			break;
+		}
 	}
-	return false;
+	free(buf);
+	return found;
 }
 
 /* Is name one the operator allows to be ignored (ignore_columns)? */
@@ -627,9 +634,8 @@ static ug_err
 add_key(adapter_plan *plan, const char *key, size_t *cap, ug_diag *diag)
 {
 	size_t len = strlen(key);
-	if (len == 0 || len > KEY_NAME_MAX)
-		return UG_OK; /* names no column; the row reads it as unknown
-			       */
+	if (len == 0)
+		return UG_OK; /* names no column */
 	for (size_t i = 0; i < plan->nkeys; i++)
 		if (strcmp(plan->key_names[i], key) == 0)
 			return UG_OK;
@@ -639,9 +645,22 @@ add_key(adapter_plan *plan, const char *key, size_t *cap, ug_diag *diag)
 			    CSV_COLUMNS_MAX);
 		return UG_EMALFORMED;
 	}
+	if (len > KEY_NAME_MAX) {
+		/* Longer than any column's name, so none of the kind's:
+		 * still a key the file is refused for (unless
+		 * ignore_columns is *), or its data would be dropped
+		 * unseen. */
+		char *copy = strdup(key);
+		if (!copy)
+			return UG_ENOMEM;
+		plan->key_own[plan->nkeys] = true;
+		plan->key_names[plan->nkeys++] = copy;
+		return UG_OK;
+	}
 	size_t used = 0;
 	for (size_t i = 0; i < plan->nkeys; i++)
-		used += strlen(plan->key_names[i]) + 1;
+		if (!plan->key_own[i])
+			used += strlen(plan->key_names[i]) + 1;
 	if (used + len + 1 > *cap) {
 		/* Names point into the buffer: size it once, for the most
 		 * keys of the longest name, and never move it. */
@@ -739,6 +758,11 @@ plan_jsonl(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 void
 adapter__plan_fini(adapter_plan *plan)
 {
+	for (size_t i = 0; i < plan->nkeys; i++)
+		if (plan->key_own[i]) {
+			free((char *)plan->key_names[i]);
+			plan->key_own[i] = false;
+		}
 	free(plan->keys);
 	plan->keys = NULL;
 	free(plan->header);
@@ -907,13 +931,18 @@ create_rejects(struct runtime *rt)
 		/* Beside an input on a share the clerk can only read, the
 		 * way out is the rejects setting: say so. */
 		if (!rt->rejects_path[0] && !rt->rejects_shared)
-			adapter__fatal(rt,
-				       "%s: cannot create the rejects file "
-				       "%s: %s; nothing of %s was queued: "
-				       "import it again with --rejects PATH "
-				       "in a directory you can write to",
-				       rt->path, path, strerror(why),
-				       rt->path);
+			adapter__fatal(
+			    rt,
+			    "%s: cannot create the rejects file %s: %s; "
+			    "nothing of %s was queued: import it again with "
+			    "--rejects PATH %s",
+			    rt->path, path, strerror(why), rt->path,
+			    /* An input named near the file system's limit
+			     * leaves no room for ".rejects.csv". */
+			    why == ENAMETOOLONG
+				? "(the input's name leaves no room for the "
+				  "rejects file's)"
+				: "in a directory you can write to");
 		else
 			adapter__fatal(rt,
 				       "cannot create the rejects file %s: %s",
@@ -972,19 +1001,21 @@ close_synced(FILE **f)
 }
 
 void
-adapter__remove_shared_rejects(const struct runtime *rt)
+adapter__remove_shared_rejects(const struct runtime *rt, const bool made[2])
 {
+	/* Of the two files, the one this run wrote no row to may still
+	 * hold an earlier run's rows, which would read as this run's. */
 	const char *setting = ug_config_get(rt->cfg, "rejects");
 	for (size_t i = 0; setting[0] && i < 2; i++) {
 		char path[ADAPTER_PATH_LEN];
 		adapter__shared_rejects_path(
 		    setting, i ? FORMAT_JSONL : FORMAT_CSV, path, sizeof path);
 		struct stat st;
-		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		if (!made[i] && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 		    unlink(path) == 0)
 			log_notice("ADP-REJECTS",
-				   "no row rejected; removed %s of an "
-				   "earlier run",
+				   "no row of this run went to %s; removed "
+				   "it, of an earlier run",
 				   path);
 	}
 }
@@ -1675,6 +1706,7 @@ static void
 shown_path(const char *text, char *out, size_t cap)
 {
 	ug_strlcpy(out, text ? text : "", cap);
+	ug_utf8_from_cp1252(out, cap);
 	ug_cpr_mask(out);
 	adapter__one_line(out);
 }

@@ -165,16 +165,35 @@ on_signal(int sig)
 	adapter__stop = 1;
 }
 
+/* A message as one line of UTF-8, whole however long the paths it
+ * names: a cut would drop the hint at its end (what to do). Room for
+ * every byte to become three (Windows-1252 read into UTF-8). NULL if
+ * out of memory. */
+static char *
+message_line(const char *fmt, va_list ap)
+{
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	char *text = n < 0 ? NULL : malloc(3 * (size_t)n + 1);
+	if (text) {
+		vsnprintf(text, (size_t)n + 1, fmt, again);
+		ug_utf8_from_cp1252(text, 3 * (size_t)n + 1);
+		adapter__one_line(text);
+	}
+	va_end(again);
+	return text;
+}
+
 void
 adapter__fatal(const struct runtime *rt, const char *fmt, ...)
 {
-	char text[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	char *text = message_line(fmt, ap);
 	va_end(ap);
-	adapter__one_line(text);
-	ug_eprintf("%s: %s\n", rt->program, text);
+	ug_eprintf("%s: %s\n", rt->program, text ? text : "out of memory");
+	free(text);
 }
 
 void
@@ -188,13 +207,12 @@ adapter__one_line(char *text)
 void
 adapter__eprint_line(const char *fmt, ...)
 {
-	char text[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	char *text = message_line(fmt, ap);
 	va_end(ap);
-	adapter__one_line(text);
-	ug_eprintf("%s\n", text);
+	ug_eprintf("%s\n", text ? text : "out of memory");
+	free(text);
 }
 
 static size_t
@@ -463,15 +481,17 @@ setup(struct runtime *rt, ug_diag *diag)
 
 /* ---- import ------------------------------------------------------- */
 
+/* Named by the path as given: diag->file holds 255 bytes, and a longer
+ * path cut there would name a directory instead of the file. */
 static void
-report_plan_error(const struct runtime *rt, ug_err err, const ug_diag *diag)
+report_plan_error(const struct runtime *rt, const char *path,
+		  const ug_diag *diag)
 {
-	(void)err;
 	if (diag->line > 0)
-		adapter__fatal(rt, "%s:%ld: %s", diag->file, diag->line,
+		adapter__fatal(rt, "%s:%ld: %s", path, diag->line,
 			       diag->reason);
 	else
-		adapter__fatal(rt, "%s: %s", diag->file, diag->reason);
+		adapter__fatal(rt, "%s: %s", path, diag->reason);
 }
 
 /* The rejects setting names a file made at the first bad row: a
@@ -595,7 +615,7 @@ import_files(struct runtime *rt, char **files, int nfiles)
 		ug_diag diag = {0};
 		ug_err perr = adapter__plan(rt, files[i], &plans[i], &diag);
 		if (perr != UG_OK) {
-			report_plan_error(rt, perr, &diag);
+			report_plan_error(rt, files[i], &diag);
 			why[i] = diag;
 			failed++;
 			err = perr;
@@ -684,10 +704,10 @@ import_files(struct runtime *rt, char **files, int nfiles)
 	free(plans);
 	free(why);
 	rt->rejects_shared = rejects[0] != '\0';
+	bool made[2] = {rt->shared[0] != NULL, rt->shared[1] != NULL};
 	ug_err cerr = adapter__close_rejects(rt);
-	if (err == UG_OK && cerr == UG_OK && !failed &&
-	    rt->counts.rejected_rows == 0)
-		adapter__remove_shared_rejects(rt);
+	if (err == UG_OK && cerr == UG_OK && !failed)
+		adapter__remove_shared_rejects(rt, made);
 	return err == UG_OK ? cerr : err;
 }
 

@@ -52,15 +52,22 @@ struct csv_reader {
 	long next_line; /* physical line of the next byte read */
 	char chunk[CHUNK_SIZE];
 	size_t chunk_len, chunk_pos;
+	/* Bytes read again before the file's next ones: the lines a quote
+	 * left open swallowed past the record limit (read_record). */
+	char *again;
+	size_t again_len, again_pos;
 
 	/* The record being read. */
 	struct record rec;
 	long line;
 	enum state state;
-	bool quoted;	    /* the current field began with a quote */
-	size_t field_start; /* its first byte in rec.values */
-	bool bad;	    /* first error of the record, if any */
-	long bad_field;	    /* field index, -1 for the whole row */
+	bool quoted;	     /* the current field began with a quote */
+	size_t field_start;  /* its first byte in rec.values */
+	size_t quoted_nl;    /* 1 + raw offset of the first line break in
+				the open quoted field, 0 if none */
+	long quoted_nl_line; /* the line after that break */
+	bool bad;	     /* first error of the record, if any */
+	long bad_field;	     /* field index, -1 for the whole row */
 	char bad_reason[200];
 
 	struct record header;
@@ -116,6 +123,7 @@ record_reset(csv_reader *r)
 	r->state = S_START;
 	r->quoted = false;
 	r->field_start = 0;
+	r->quoted_nl = 0;
 	r->bad = false;
 	r->bad_field = -1;
 	r->bad_reason[0] = '\0';
@@ -251,6 +259,10 @@ feed(csv_reader *r, unsigned char c)
 		end_field(r);
 		return true;
 	}
+	if (c == '\n' && !r->quoted_nl && r->rec.raw_len < CSV_RECORD_MAX) {
+		r->quoted_nl = r->rec.raw_len + 1;
+		r->quoted_nl_line = r->next_line;
+	}
 	raw_put(r, c);
 	if (c == '\0')
 		mark_bad(r, -1,
@@ -279,6 +291,8 @@ feed(csv_reader *r, unsigned char c)
 			value_put(r, c);
 		break;
 	case S_AFTER_QUOTE:
+		if (c != '"')
+			r->quoted_nl = 0; /* the quoted field is closed */
 		if (c == '"')
 			value_put(r, c), r->state = S_QUOTED;
 		else if (is_sep(r, c))
@@ -329,6 +343,8 @@ finish_record(csv_reader *r, bool at_eof)
 static int
 next_byte(csv_reader *r)
 {
+	if (r->again_pos < r->again_len)
+		return (unsigned char)r->again[r->again_pos++];
 	if (r->chunk_pos == r->chunk_len) {
 		r->chunk_len = fread(r->chunk, 1, sizeof r->chunk, r->f);
 		r->chunk_pos = 0;
@@ -336,6 +352,50 @@ next_byte(csv_reader *r)
 			return EOF;
 	}
 	return (unsigned char)r->chunk[r->chunk_pos++];
+}
+
+/* A quote opened and never closed on its line makes the lines after it
+ * one value; past the record limit, the text after the cut would be in
+ * no rejects file. The record ends at the line break instead, rejected
+ * for its quote, and what followed the break is read again as the rows
+ * it is. c is the byte that did not fit. */
+static ug_err
+reread_after_open_quote(csv_reader *r, char c)
+{
+	struct record *rec = &r->rec;
+	size_t from = r->quoted_nl; /* just after the break */
+	size_t tail = rec->raw_len - from;
+	size_t left = r->again_len - r->again_pos;
+	char *buf = malloc(tail + 1 + left);
+	if (!buf)
+		return UG_ENOMEM;
+	memcpy(buf, rec->raw + from, tail);
+	buf[tail] = c;
+	if (left)
+		memcpy(buf + tail + 1, r->again + r->again_pos, left);
+	if (r->again) {
+		sodium_memzero(r->again, r->again_len);
+		free(r->again);
+	}
+	r->again = buf;
+	r->again_len = tail + 1 + left;
+	r->again_pos = 0;
+	r->next_line = r->quoted_nl_line;
+	rec->raw_len = from - 1;
+	if (rec->raw_len > 0 && rec->raw[rec->raw_len - 1] == '\r') {
+		rec->raw_len--;
+		r->crlf = true;
+	}
+	rec->raw[rec->raw_len] = '\0';
+	rec->raw_truncated = false;
+	r->state = S_START;
+	r->bad = false;
+	mark_bad(r, -1,
+		 "a quote is not closed on this line, so the lines after it "
+		 "read as one value of more than %d bytes (is a quote "
+		 "missing?); they are read as rows of their own",
+		 CSV_RECORD_MAX);
+	return UG_OK;
 }
 
 /* Read one record from the file: UG_OK (possibly bad), UG_ENOTFOUND at
@@ -359,7 +419,20 @@ read_record(csv_reader *r)
 		any = true;
 		if (c == '\n')
 			r->next_line++;
+		bool was_cut = r->rec.raw_truncated;
 		if (feed(r, (unsigned char)c)) {
+			finish_record(r, false);
+			return UG_OK;
+		}
+		/* Only as the limit is reached, with c the byte that did
+		 * not fit, and a line break already kept before it. */
+		if (!was_cut && r->rec.raw_truncated && r->state == S_QUOTED &&
+		    r->quoted_nl)
+			return reread_after_open_quote(r, (char)c);
+		/* A line already past the limit is a bad row whatever
+		 * follows: its quote, open at this line break, would
+		 * otherwise swallow the rows after it unseen. */
+		if (was_cut && c == '\n' && r->state == S_QUOTED) {
 			finish_record(r, false);
 			return UG_OK;
 		}
@@ -465,12 +538,19 @@ read_header(csv_reader *r, ug_diag *diag)
 	/* Feed the header again with the separator now known. */
 	memcpy(r->header.raw, r->rec.raw, r->rec.raw_len + 1);
 	size_t len = r->rec.raw_len;
-	bool was_bad = r->bad, crlf = r->crlf;
+	bool was_bad = r->bad, was_cut = r->rec.raw_truncated, crlf = r->crlf;
+	char first_reason[sizeof r->bad_reason];
+	memcpy(first_reason, r->bad_reason, sizeof first_reason);
 	record_reset(r);
 	for (size_t i = 0; i < len; i++)
 		feed(r, (unsigned char)r->header.raw[i]);
+	/* The copy holds only what fitted: a header over the limit must
+	 * say so, not measure the cut-off part or say nothing. */
+	r->rec.raw_truncated = was_cut;
 	finish_record(r, true);
 	r->crlf = crlf;
+	if (was_bad && !r->bad)
+		memcpy(r->bad_reason, first_reason, sizeof first_reason);
 	if (was_bad || r->bad) {
 		r->bad_field = -1;
 		fill_diag(r, diag);
@@ -499,7 +579,7 @@ csv_reader_new(csv_reader **out, FILE *f, const char *name, ug_diag *diag)
 	if (err == UG_OK)
 		err = read_header(r, diag);
 	if (err != UG_OK) {
-		free(r);
+		csv_reader_destroy(&r); /* also what a header re-read holds */
 		return err;
 	}
 	*out = r;
@@ -512,6 +592,10 @@ csv_reader_destroy(csv_reader **r)
 	if (!r || !*r)
 		return;
 	/* The buffers held rows with CPRs; leave nothing behind. */
+	if ((*r)->again) {
+		sodium_memzero((*r)->again, (*r)->again_len);
+		free((*r)->again);
+	}
 	sodium_memzero(*r, sizeof **r);
 	free(*r);
 	*r = NULL;

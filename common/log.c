@@ -87,14 +87,15 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 	va_start(ap, fmt);
 	if (used > 0 && (size_t)used < sizeof line) {
 		vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
+		/* A journal shows a line that is not UTF-8 as a blob: a
+		 * file name in Windows-1252 is read as such. */
+		ug_utf8_from_cp1252(line + used, sizeof line - (size_t)used);
 		/* A message can quote what a client sent (a URL, a reason):
-		 * it stays one line of UTF-8 text (what a journal or a log
-		 * reader takes as text), and never carries a CPR whoever
-		 * typed it. */
+		 * it stays one line, and never carries a CPR whoever typed
+		 * it. */
 		for (char *p = line + used; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				*p = '?';
-		ug_utf8_scrub(line + used);
 		ug_cpr_mask(line + used);
 	}
 	va_end(ap);

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -592,6 +593,64 @@ ug_utf8_trim_tail(char *s)
 		s[len] = '\0';
 	}
 	return len;
+}
+
+/* Windows-1252's 0x80-0x9F; 0 where it defines none. */
+static const uint16_t cp1252_c1[32] = {
+    0x20AC, 0,	    0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,	    0x017D, 0,
+    0,	    0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,	    0x017E, 0x0178};
+
+void
+ug_utf8_from_cp1252(char *text, size_t cap)
+{
+	size_t len = strlen(text);
+	if (cap == 0 || ug_utf8_valid(text, len))
+		return;
+	char *in = strdup(text);
+	if (!in) {
+		/* Without room to convert, no byte that is not UTF-8 stays. */
+		for (unsigned char *p = (unsigned char *)text; *p; p++)
+			if (*p >= 0x80)
+				*p = '?';
+		return;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)in[i];
+		char buf[4];
+		size_t used = 1, put = 0;
+		size_t seq = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+		if (c < 0x80) {
+			buf[put++] = (char)c;
+		} else if (seq > 1 && i + seq <= len &&
+			   ug_utf8_valid(in + i, seq)) {
+			memcpy(buf, in + i, seq);
+			used = put = seq;
+		} else {
+			uint32_t cp = c >= 0xA0 ? c : cp1252_c1[c - 0x80];
+			if (cp == 0) {
+				buf[put++] = '?';
+			} else if (cp < 0x800) {
+				buf[put++] = (char)(0xC0 | cp >> 6);
+				buf[put++] = (char)(0x80 | (cp & 0x3F));
+			} else {
+				buf[put++] = (char)(0xE0 | cp >> 12);
+				buf[put++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+				buf[put++] = (char)(0x80 | (cp & 0x3F));
+			}
+		}
+		if (n + put >= cap)
+			break;
+		memcpy(text + n, buf, put);
+		n += put;
+		i += used;
+	}
+	text[n] = '\0';
+	/* Log text is converted before it is masked. */
+	sodium_memzero(in, len);
+	free(in);
 }
 
 int

@@ -191,6 +191,13 @@ size_t ug_utf8_trim_tail(char *s);
  */
 size_t ug_utf8_scrub(char *s);
 /*
+ * Make text valid UTF-8 in place (it has cap bytes of room): what is
+ * UTF-8 stays, any other byte is read as Windows-1252 (a file name off a
+ * share with the wrong character set, fravær.csv), a byte that leaves
+ * undefined as '?'. Cut at a whole character if the room runs out.
+ */
+void ug_utf8_from_cp1252(char *text, size_t cap);
+/*
  * Text the hub composes from what agencies and caseworkers sent (alert
  * titles, explanations, timeline summaries) is one line: every control
  * character (U+0000-U+001F, U+007F) becomes a space.

@@ -310,6 +310,80 @@ def test_rows_padded_with_separators_past_the_column_limit(hub):
     assert_store(hub, rows[:2])
 
 
+@pytest.mark.parametrize("extra", [
+    # 240 columns of 300-byte names, each column within every limit.
+    [f"x{i:03d}" + "y" * 300 for i in range(240)],
+    # One name longer than the row limit itself.
+    ["N" * 70000]])
+def test_header_row_over_64_kib_is_named_as_such(hub, extra):
+    """ADAPTERS.md "Limits and figures": a row is at most 64 KiB; a
+    header row over it refuses the file as a whole, saying so, not with
+    an empty reason or the size of the part that fitted."""
+    [cpr] = CprGen(2041).take(1)
+    row = AbsenceRow(cpr)
+    remember(hub, [row])
+    text = (";".join(hubtest_header() + extra) + "\n" +
+            csv_line(row.fields()) + ";" * len(extra) + "\n")
+    path = write(hub, "wide.csv", text.encode())
+    r = hub.adapter("import", path, ignore_columns="*")
+    assert r.rc == EXIT_FATAL, str(r)
+    assert f"{path}:1: header row: the row is longer than 65536 bytes" \
+        in r.stderr, r.stderr
+    [f] = [json.loads(line) for line in r.stdout.splitlines()
+           if line.startswith('{"file"')]
+    assert (f["status"], f["error"]) == \
+        ("failed", "header row: the row is longer than 65536 bytes"), f
+    assert stored(hub) == {}
+
+
+def test_a_quote_left_open_loses_no_row_past_64_kib(hub):
+    """ADAPTERS.md: every row ends as an event or as a line in the
+    rejects file. A stray opening quote makes the lines after it one
+    quoted value; once that runs past the 64 KiB row limit, the row is
+    cut there, so the line with the quote is rejected as such and the
+    lines after it are read as the rows they are, not lost past the
+    cut."""
+    gen = CprGen(2044)
+    stray = AbsenceRow(gen.next())
+    rows = [AbsenceRow(gen.next()) for _ in range(1500)]
+    remember(hub, [stray] + rows)
+    fields = stray.fields()
+    fields[1] = '"' + fields[1]
+    text = (csv_line(hubtest_header()) + "\n" + ";".join(fields) + "\n" +
+            "".join(csv_line(r.fields()) + "\n" for r in rows))
+    assert len(text) > 70000
+    path = write(hub, "stray.csv", text.encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (1501, 1500, 1), str(r)
+    rej = rejects_csv(path.parent / "stray.csv.rejects.csv")
+    assert len(rej) == 1 and rej[0][:2] == (2, ""), rej
+    assert "quote" in rej[0][2] and "not closed" in rej[0][2], rej
+    assert_store(hub, rows)
+
+
+def test_a_line_over_64_kib_with_its_quote_open_loses_no_row(hub):
+    """The same when the line with the open quote is itself over 64
+    KiB: it is the bad row ("the row is longer than 65536 bytes"), cut
+    at its end, and the rows after it are read."""
+    gen = CprGen(2050)
+    stray = AbsenceRow(gen.next())
+    rows = [AbsenceRow(gen.next()) for _ in range(3)]
+    remember(hub, [stray] + rows)
+    fields = stray.fields()
+    fields[1] = '"' + "x" * 70000
+    text = (csv_line(hubtest_header()) + "\n" + ";".join(fields) + "\n" +
+            "".join(csv_line(r.fields()) + "\n" for r in rows))
+    path = write(hub, "stray-long.csv", text.encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rows"], r.summary["queued"],
+            r.summary["rejected_rows"]) == (4, 3, 1), str(r)
+    assert f"{path}:2: the row is longer than 65536 bytes" in r.stderr
+    assert_store(hub, rows)
+
+
 def hubtest_header():
     from hubtest import DEFAULT_HEADER
     return DEFAULT_HEADER
@@ -524,6 +598,28 @@ def test_a_value_over_4_kib_is_a_bad_row_in_either_format(hub):
         (EXIT_ROWS_REJECTED, 1, 1), str(r)
 
 
+@pytest.mark.parametrize("length", [129, 300, 5000])
+def test_a_long_unknown_json_key_refuses_the_file(hub, length):
+    """ADAPTERS.md "Unknown columns": a key that is none of the kind's
+    columns refuses the whole file, named by its length when it is too
+    long to quote (`a key (a 300-byte name)`), however long it is; it is
+    never read past as if it were not there."""
+    [cpr] = CprGen(2046).take(1)
+    row = AbsenceRow(cpr)
+    remember(hub, [row])
+    obj = dict(zip(hubtest_header(), row.fields()))
+    obj["k" * length] = "lost data"
+    path = write(hub, f"longkey{length}.jsonl",
+                 (json.dumps(obj) + "\n").encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert f"unknown column for absence: a key (a {length}-byte name)" \
+        in r.stderr, r.stderr
+    assert stored(hub) == {}
+    r = hub.adapter("import", path, ignore_columns="*")
+    assert (r.rc, r.summary["queued"]) == (EXIT_OK, 1), str(r)
+
+
 def test_jsonl_missing_key_is_not_blamed_on_a_header_row(hub):
     """A JSON Lines file has no header row: a key no line has is named
     as such, without the CSV hint about the first line."""
@@ -671,6 +767,39 @@ def test_whole_file_problem_names_the_header_line(hub):
     assert r.rc == EXIT_FATAL, str(r)
     assert f"{path}:3: " in r.stderr, r.stderr
     assert "missing required column(s): lessons_absent" in r.stderr
+
+
+def test_a_long_ignore_columns_list_is_read_whole(hub):
+    """ignore_columns lists columns the adapter may leave out, as many as
+    the export has: a list of over 1 KiB (on the command line; a config
+    file's line holds 510 bytes) still lets the columns it names pass,
+    not none of them while the message says to list them there."""
+    import subprocess
+    import hubtest
+    [cpr] = CprGen(2047).take(1)
+    row = AbsenceRow(cpr)
+    remember(hub, [row])
+    extra = [f"ekstra_kolonne_nummer_{i}" for i in range(60)] + ["Navn"]
+    path = write(hub, "many-extra.csv", text_file(
+        hub, "x", hubtest_header() + ["Navn"],
+        [row.fields() + ["Anna"]]).encode())
+    listed = ",".join(extra)
+    assert len(listed) > 1100
+    p = subprocess.run([hubtest.binary("adapter-school"), "--config",
+                        str(hub.school_conf()), "--json", "--ignore_columns",
+                        listed, "import", str(path)],
+                       capture_output=True, text=True,
+                       timeout=60 * hubtest.SLOW)
+    assert p.returncode == EXIT_OK, p.stderr
+    assert json.loads(p.stdout.splitlines()[-1])["queued"] == 1, p.stdout
+    # In the config file the line is too long, and refused as such.
+    conf = hub.school_conf(ignore_columns=listed)
+    p = subprocess.run([hubtest.binary("adapter-school"), "--config",
+                        str(conf), "import", str(path)],
+                       capture_output=True, text=True,
+                       timeout=60 * hubtest.SLOW)
+    assert p.returncode == EXIT_FATAL, p.stderr
+    assert "line longer than 510 bytes" in p.stderr, p.stderr
 
 
 def test_header_only_is_fine_and_unknown_columns_can_be_allowed(hub):
@@ -868,6 +997,38 @@ def test_run_wide_rejects_file_has_one_header_and_a_file_column(hub):
     assert r.rc == EXIT_OK, str(r)
     assert not target.exists()
     assert not (hub.inputs_dir / "all.rejects.jsonl").exists()
+
+
+def test_run_wide_rejects_leaves_no_twin_of_an_earlier_run(hub):
+    """rejects = PATH sends the run's rejected rows to PATH and its
+    .jsonl twin; a later run whose rejected rows are all CSV ones leaves
+    no .jsonl of the earlier run beside its PATH, where the clerk would
+    take its rows for this run's (as a clean run removes both)."""
+    gen = CprGen(2043)
+    bad = [AbsenceRow(gen.next(), period_end="2024-05-32")
+           for _ in range(2)]
+    remember(hub, bad)
+    a, _ = hub.csv("ta.csv", [bad[0]])
+    j = write(hub, "tj.jsonl", (json.dumps(
+        dict(zip(hubtest_header(), bad[1].fields()))) + "\n").encode())
+    target = hub.inputs_dir / "run.csv"
+    twin = hub.inputs_dir / "run.jsonl"
+    r = hub.adapter("import", a, j, rejects=target)
+    assert (r.rc, r.summary["rejected_rows"]) == (EXIT_ROWS_REJECTED, 2), \
+        str(r)
+    assert target.exists() and twin.exists()
+    r = hub.adapter("import", a, rejects=target)
+    assert (r.rc, r.summary["rejected_rows"]) == (EXIT_ROWS_REJECTED, 1), \
+        str(r)
+    assert len(target.read_text().splitlines()) == 2
+    assert not twin.exists(), twin.read_text()
+    assert f"ADP-REJECTS no row of this run went to {twin}; removed it, " \
+        "of an earlier run" in r.stderr, r.stderr
+    # And the other way round.
+    r = hub.adapter("import", j, rejects=target)
+    assert (r.rc, r.summary["rejected_rows"]) == (EXIT_ROWS_REJECTED, 1), \
+        str(r)
+    assert twin.exists() and not target.exists()
 
 
 def test_run_wide_rejects_refuses_csv_files_with_other_headers(hub):
@@ -1095,3 +1256,98 @@ def test_whole_file_messages_are_complete(hub, program):
     msg = [ln for ln in r.stderr.splitlines() if "unknown columns" in ln][0]
     assert re.search(r", and \d+ more \(list in ignore_columns what may be "
                      r"left out\)$", msg), msg
+
+
+def test_a_windows_1252_file_name_reads_as_utf8_everywhere(hub):
+    """ADAPTERS.md: a file name that is not UTF-8 (fravær.csv written in
+    Windows-1252 by a share with the wrong character set) is given as
+    Windows-1252 read into UTF-8, as in the output of import: the file's
+    text line too, its bad rows' messages and the log lines on stderr,
+    which under systemd go to the journal (a line that is not UTF-8
+    shows there as a blob)."""
+    import os
+    import subprocess
+    import hubtest
+    gen = CprGen(2042)
+    good, bad = AbsenceRow(gen.next()), AbsenceRow(gen.next(), absent=101)
+    remember(hub, [good, bad])
+    path, lines = hub.csv("x.csv", [good, bad])
+    raw = os.fsencode(path.parent) + b"/" + "fravær.csv".encode("cp1252")
+    os.rename(path, raw)
+    shown = f"{path.parent}/fravær.csv"
+    for json_flag in ([], ["--json"]):
+        p = subprocess.run(
+            [hubtest.binary("adapter-school"), "--config",
+             str(hub.school_conf()), "--log_level", "info", *json_flag,
+             "import", raw], capture_output=True, timeout=60 * hubtest.SLOW)
+        assert p.returncode == EXIT_ROWS_REJECTED, p.stderr
+        out, err = p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
+        assert f"{shown}:{lines[1]}: column lessons_absent: lessons_absent" \
+            " 101 is more than lessons_expected 100\n" in err, err
+        assert f"ADP-FILE {shown}: CSV, utf-8" in err, err
+        if json_flag:
+            assert json.loads(out.splitlines()[0])["file"] == shown, out
+        else:
+            assert out.startswith(f"file {shown}: csv, utf-8"), out
+    assert os.path.exists(raw + b".rejects.csv")
+    assert_store(hub, [good])
+
+
+def test_a_cpr_in_a_file_name_is_masked_where_it_stands_alone(hub):
+    """ADAPTERS.md "Output and exit codes": a CPR number in a file's name
+    is masked in the per-file lines and on stderr where it stands alone
+    (no letter or digit right beside it), as SECURITY.md masks the logs;
+    run into a word it is not one."""
+    gen = CprGen(2045)
+    pupil, bad = gen.next(), AbsenceRow(gen.next(), absent=101)
+    remember(hub, [bad])
+    hub.cprs.discard(pupil)  # in a file name only, where it may stay
+    for name, masked in ((f"elev_{pupil}.csv", True),
+                         (f"{pupil}-uge19.csv", True),
+                         (f"elev{pupil}.csv", False)):
+        path, _ = hub.csv(name, [bad])
+        r = hub.adapter("import", path)
+        assert r.rc == EXIT_ROWS_REJECTED, str(r)
+        shown = json.loads(r.stdout.splitlines()[0])["file"]
+        assert (pupil not in shown and pupil not in r.stderr) == masked, \
+            (shown, r.stderr)
+        if masked:
+            assert shown == str(path).replace(pupil, "x" * 10), shown
+
+
+def test_a_whole_file_problem_names_a_long_path_whole(hub):
+    """ADAPTERS.md: a whole-file problem's message names the file. In a
+    directory whose path runs past 255 bytes it names the file, not the
+    directory the path was cut at."""
+    [cpr] = CprGen(2048).take(1)
+    row = AbsenceRow(cpr)
+    remember(hub, [row])
+    deep = hub.inputs_dir / ("d" * 120) / ("e" * 120)
+    deep.mkdir(parents=True)
+    path = deep / "navn.csv"
+    path.write_bytes(text_file(hub, "x", hubtest_header() + ["Navn"],
+                               [row.fields() + ["Anna"]]).encode())
+    assert len(str(path)) > 255
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, str(r)
+    assert f"adapter-school: {path}:1: unknown column for absence: Navn" \
+        in r.stderr, r.stderr
+
+
+def test_an_input_named_near_the_limit_points_to_the_rejects_setting(hub):
+    """ADAPTERS.md: a rejects file that cannot be made leaves its input
+    not imported (exit 3) and says how to import it: an input whose name
+    leaves no room for ".rejects.csv" (over 243 bytes) needs --rejects
+    PATH, not a directory one can write to; with it, the file imports."""
+    gen = CprGen(2049)
+    good, bad = AbsenceRow(gen.next()), AbsenceRow(gen.next(), absent=101)
+    remember(hub, [good, bad])
+    path, _ = hub.csv("a" * 246 + ".csv", [good, bad])
+    r = hub.adapter("import", path)
+    assert (r.rc, r.summary["queued"]) == (EXIT_FATAL, 0), str(r)
+    assert f"nothing of {path} was queued: import it again with --rejects " \
+        "PATH (the input's name leaves no room for the rejects file's)" \
+        in r.stderr, r.stderr
+    r = hub.adapter("import", path, rejects=hub.inputs_dir / "short.csv")
+    assert (r.rc, r.summary["queued"]) == (EXIT_ROWS_REJECTED, 1), str(r)
+    assert_store(hub, [good])

@@ -281,6 +281,62 @@ test_record_limit_one_value(void)
 }
 
 static void
+test_quote_open_past_the_record_limit(void)
+{
+	/* A quote opened on line 2 and never closed: past the record limit
+	 * the line is rejected for it and the lines after it are rows. */
+	size_t rows = CSV_RECORD_MAX / 8 + 100;
+	char *text = malloc(CSV_RECORD_MAX + 64 + rows * 10);
+	CHECK(text);
+	size_t n = (size_t)sprintf(text, "a;b\r\n1;\"open\r\n");
+	for (size_t i = 0; i < rows; i++)
+		n += (size_t)sprintf(text + n, "%05zu;x\r\n", i);
+	struct fixture fx;
+	ug_diag d = {0};
+	CHECK_OK(open_n(&fx, text, n, &d));
+	CHECK_ERR(csv_next(fx.r, &d), UG_EMALFORMED);
+	CHECK_EQ_INT(d.line, 2);
+	CHECK(strstr(d.reason, "not closed on this line"));
+	size_t len = 0;
+	bool cut = true;
+	const char *raw = csv_raw(fx.r, &len, &cut);
+	CHECK(!cut);
+	CHECK_EQ_INT((long)len, 7);
+	CHECK(strncmp(raw, "1;\"open", 7) == 0);
+	for (size_t i = 0; i < rows; i++) {
+		char want[8];
+		snprintf(want, sizeof want, "%05zu", i);
+		CHECK_OK(csv_next(fx.r, &d));
+		CHECK_EQ_INT(csv_line(fx.r), (long)i + 3);
+		CHECK_EQ_STR(csv_field(fx.r, 0), want);
+	}
+	CHECK_ERR(csv_next(fx.r, &d), UG_ENOTFOUND);
+	CHECK(csv_crlf(fx.r));
+	close_fx(&fx);
+	/* A quoted value past the limit before its first line break: that
+	 * line is the bad row, cut, and the lines after it are rows. */
+	n = (size_t)sprintf(text, "a;b\n1;\"");
+	memset(text + n, 'x', CSV_RECORD_MAX + 10);
+	n += CSV_RECORD_MAX + 10;
+	n += (size_t)sprintf(text + n, "\n2;y\n3;\"z\"\n4;w\n");
+	CHECK_OK(open_n(&fx, text, n, &d));
+	CHECK_ERR(csv_next(fx.r, &d), UG_EMALFORMED);
+	CHECK_EQ_INT(d.line, 2);
+	CHECK(strstr(d.reason, "longer than"));
+	for (int i = 2; i <= 4; i++) {
+		char want[4];
+		snprintf(want, sizeof want, "%d", i);
+		CHECK_OK(csv_next(fx.r, &d));
+		CHECK_EQ_INT(csv_line(fx.r), i + 1);
+		CHECK_EQ_STR(csv_field(fx.r, 0), want);
+	}
+	CHECK_EQ_STR(csv_field(fx.r, 1), "w");
+	CHECK_ERR(csv_next(fx.r, &d), UG_ENOTFOUND);
+	close_fx(&fx);
+	free(text);
+}
+
+static void
 test_bad_quotes(void)
 {
 	struct fixture fx;
@@ -482,6 +538,8 @@ TEST_LIST = {
     {"record limit", test_record_limit},
     {"record limit, one value", test_record_limit_one_value},
     {"bad quotes", test_bad_quotes},
+    {"quote open past the record limit",
+     test_quote_open_past_the_record_limit},
     {"field counts", test_field_counts},
     {"hostile bytes", test_hostile_bytes},
     {"bad files", test_bad_files},

@@ -540,10 +540,29 @@ test_log_line_is_one_line_of_utf8(void)
 	close(fd);
 	unlink(path);
 	CHECK(n > 0);
-	CHECK(strstr(buf, "POST /a???b ") != NULL);
+	/* \xd0 and \xe6 read as Windows-1252, the line break as '?'. */
+	CHECK(strstr(buf, "POST /a\xc3\x90?\xc3\xa6"
+			  "b ") != NULL);
 	CHECK(strstr(buf, "010203") == NULL);
 	CHECK(strchr(buf, '\n') == buf + n - 1);
 	CHECK(ug_utf8_valid(buf, (size_t)n));
+}
+
+static void
+test_utf8_from_cp1252(void)
+{
+	/* UTF-8 stays as it is. */
+	char utf8[32] = "frav\xc3\xa6r.csv";
+	ug_utf8_from_cp1252(utf8, sizeof utf8);
+	CHECK_EQ_STR(utf8, "frav\xc3\xa6r.csv");
+	/* Windows-1252's letters, its dash, and a byte it leaves out. */
+	char cp[32] = "frav\xe6r \x96 \x81.csv";
+	ug_utf8_from_cp1252(cp, sizeof cp);
+	CHECK_EQ_STR(cp, "frav\xc3\xa6r \xe2\x80\x93 ?.csv");
+	/* Out of room: cut at a whole character. */
+	char small[7] = "ab\xe6\xf8\xe5";
+	ug_utf8_from_cp1252(small, sizeof small);
+	CHECK_EQ_STR(small, "ab\xc3\xa6\xc3\xb8");
 }
 
 TEST_LIST = {
@@ -567,5 +586,6 @@ TEST_LIST = {
     {"endpoint", test_endpoint},
     {"clock", test_clock},
     {"clock file", test_clock_file},
+    {"utf8 from cp1252", test_utf8_from_cp1252},
     {NULL, NULL},
 };
