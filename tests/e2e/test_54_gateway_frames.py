@@ -758,6 +758,11 @@ def test_alerts_changed_moves_with_the_list(make_hub):
                  ev_assignment(p2, "cw-anna", "2026-01-01"))
         hub.send(ev_dropout(p1, "2026-10-27"))
         v = moves(anna, 0, "an alert raised for cw-anna")
+        # The list read names the count it holds (webd's /events?since).
+        rid[0] += 1
+        r = g.ask(FRAME_QUERY, m.Query(request_id=rid[0],
+                                       kind=m.OPEN_ALERTS, session=anna))
+        assert (r.code, len(r.alerts), r.alerts_version) == (0, 1, v), r
         # Moved out of her list by a reassignment.
         hub.send(ev_assignment(p1, "cw-bob", "2026-11-02"))
         wait_for(lambda: not open_ids(anna), 10, "the alert moved away")
