@@ -815,6 +815,7 @@ hub__result_init(const hub *h, const void *routing, size_t routing_len,
 		r->caseworker = (char *)h->acting_for.caseworker;
 		r->desk = h->acting_for.desk;
 		r->session_idle = h->acting_for.idle_s;
+		r->alerts_version = h->acting_for.alerts_version;
 	}
 }
 

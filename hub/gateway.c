@@ -757,6 +757,7 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 			    hub__is_desk_member(h, s->caseworker);
 			h->acting_for.idle_s =
 			    (uint32_t)(h->gateway->idle_ms / 1000);
+			h->acting_for.alerts_version = s->alerts_version;
 		}
 		if (!s) {
 			/* A token that opens nothing is recorded: a gateway

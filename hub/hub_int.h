@@ -149,6 +149,9 @@ struct hub {
 		char key[UG_Z85_KEY_LEN + 1];
 		bool desk;
 		uint32_t idle_s; /* web_session_idle, for the Result */
+		/* The list an answer holds is the one of this count: a page
+		 * watches for changes from there (webd's /events?since). */
+		uint64_t alerts_version;
 	} acting_for;
 	int64_t next_maintain, next_catchup, next_stats, next_pump;
 	struct hub_metrics *metrics; /* metrics.c */

@@ -968,6 +968,14 @@ events(ctx *x)
 	st->c = x->c;
 	memcpy(st->token, x->s->token, TOKEN_LEN);
 	st->version = version;
+	/* The count of the list the page shows: a change since then is
+	 * sent at the first poll (a browser reconnecting sends the same). */
+	const char *since =
+	    MHD_lookup_connection_value(x->c, MHD_GET_ARGUMENT_KIND, "since");
+	long shown;
+	if (since && ug_parse_long(since, strlen(since), &shown) == UG_OK &&
+	    shown >= 0)
+		st->version = (uint64_t)shown;
 	int64_t now = ug_now_ms();
 	st->next_poll = now + w->opts.poll_ms;
 	st->next_ping = now + STREAM_PING_MS;
@@ -1189,10 +1197,13 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 		message(&b, "msg", T(x, T_ACK_KEPT), NULL);
 	/* live.js (the only script, at the end of every page in a
 	 * session) replaces the list when /events says
-	 * it changed, and says so in the polite live region. */
+	 * it changed, and says so in the polite live region. The stream
+	 * opens after the page was served: it watches from the count of the
+	 * list shown, or an alert raised in between would never appear. */
 	web_addf(&b,
-		 "<div id=\"alert-list\" data-src=\"/alerts/list?from=%ld\">",
-		 from);
+		 "<div id=\"alert-list\" data-src=\"/alerts/list?from=%ld\" "
+		 "data-events=\"/events?since=%llu\">",
+		 from, (unsigned long long)r->alerts_version);
 	alert_list(x, &b, r, from);
 	web_add(&b, "</div><p id=\"live-status\" class=\"sr-only\" "
 		    "role=\"status\" aria-live=\"polite\" data-updated=\"");
@@ -2058,7 +2069,8 @@ static const char LIVE_JS[] =
     "          if (again) { again = false; refresh(); }\n"
     "        });\n"
     "    }\n"
-    "    var events = new EventSource('/events');\n"
+    "    var events = new EventSource(list.getAttribute('data-events') ||\n"
+    "                                 '/events');\n"
     "    events.addEventListener('alerts', refresh);\n"
     "    // A form sent from this page (Log ud) ends the session too: its\n"
     "    // own answer, not the login page, is where the browser goes.\n"
@@ -2071,6 +2083,11 @@ static const char LIVE_JS[] =
     "      if (check) setTimeout(function () {\n"
     "        if (!leaving) check();\n"
     "      }, 1000);\n"
+    "    });\n"
+    "    // A stream refused is not tried again (2: CLOSED); a 401 is a\n"
+    "    // session that ended before it opened, and says no 'ended'.\n"
+    "    events.addEventListener('error', function (ev) {\n"
+    "      if (ev.target.readyState === 2 && check && !leaving) check();\n"
     "    });\n"
     "    window.addEventListener('pagehide', function () { events.close(); "
     "});\n"

@@ -263,7 +263,9 @@ class CaseworkerClient(Worker):
         self.late = []            # (id, Alert.delivery) after confirmation
         self.handshakes = self.hellos = self.welcomes = 0
         self.queries = self.results = self.reacks = 0
-        self.pending_queries = {}  # request id -> (ids acked, epoch)
+        # request id -> ({id acked: epoch of its ack before the query},
+        # epoch of the query)
+        self.pending_queries = {}
         self.epoch = 0             # monitor events seen: connections
         self.ack_epoch = {}        # alert id hex -> epoch of its last ack
         self.ignored_acks = []     # listed open after an ack, same epoch
@@ -292,8 +294,12 @@ class CaseworkerClient(Worker):
                         (self.answered and since > 0.05) or since > 1.0):
                     self.answered = False
                     self.queries += 1
+                    # The acks that went before this query: one sent
+                    # after it (an alert delivered again meanwhile)
+                    # cannot have been stored when it was answered.
                     self.pending_queries[self.queries] = (
-                        set(self.unconfirmed), self.epoch)
+                        {aid: self.ack_epoch.get(aid)
+                         for aid in self.unconfirmed}, self.epoch)
                     self.last_query = now
                     self._send(sock, FRAME_QUERY, m.Query(
                         request_id=self.queries, kind=m.OPEN_ALERTS,
@@ -382,12 +388,13 @@ class CaseworkerClient(Worker):
                 # The ack did not reach the store (lost with a killed
                 # hub): acknowledge again.
                 self.reacks += 1
-                if self.ack_epoch.get(aid) == epoch == self.epoch:
+                if asked[aid] == epoch == self.epoch:
                     # No reconnect between the ack and this Result.
                     self.ignored_acks.append((aid, datetime.datetime.now(
                         datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3]))
                 self._send(sock, FRAME_ALERT_ACK, m.AlertAck(
                     alert_id=bytes.fromhex(aid), note="again"))
+                self.ack_epoch[aid] = self.epoch
             elif not r.truncated and aid in self.unconfirmed:
                 self.unconfirmed.discard(aid)
                 self.confirmed.add(aid)
