@@ -7,20 +7,13 @@
  */
 #define _GNU_SOURCE /* fopencookie */
 #include "adapters/encoding.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* Windows-1252's 0x80-0x9F as Unicode; 0 where it is undefined. */
-static const uint16_t cp1252_high[32] = {
-    0x20AC, 0,	    0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
-    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,	    0x017D, 0,
-    0,	    0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
-    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,	    0x017E, 0x0178,
-};
 
 /* Code page 850's 0x80-0xFF as Unicode; it defines every byte. */
 static const uint16_t cp850_high[128] = {
@@ -242,7 +235,7 @@ enc_scan_feed(enc_scan *scan, const uint8_t *data, size_t len)
 			if (scan->nhead == sizeof scan->head)
 				check_head(scan);
 		}
-		if (c >= 0x80 && c <= 0x9F && cp1252_high[c - 0x80] == 0) {
+		if (c >= 0x80 && ug_cp1252_char(c) == 0) {
 			scan->cp1252_bad++;
 		} else if (is_odd_control(c) || c == 0) {
 			scan->cp1252_bad++;
@@ -337,22 +330,13 @@ enc_to_utf8(enc_kind kind, const uint8_t *in, size_t len, uint8_t *out)
 		if (cp >= 0x80 && kind == ENC_CP850) {
 			cp = cp850_high[cp - 0x80];
 		} else if (cp >= 0x80 && cp <= 0x9F && kind == ENC_CP1252) {
-			cp = cp1252_high[cp - 0x80];
+			cp = ug_cp1252_char((unsigned char)cp);
 			if (cp == 0) {
 				out[n++] = in[i];
 				continue;
 			}
 		}
-		if (cp < 0x80) {
-			out[n++] = (uint8_t)cp;
-		} else if (cp < 0x800) {
-			out[n++] = (uint8_t)(0xC0 | cp >> 6);
-			out[n++] = (uint8_t)(0x80 | (cp & 0x3F));
-		} else {
-			out[n++] = (uint8_t)(0xE0 | cp >> 12);
-			out[n++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-			out[n++] = (uint8_t)(0x80 | (cp & 0x3F));
-		}
+		n += ug_utf8_put(cp, (char *)out + n);
 	}
 	return n;
 }

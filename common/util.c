@@ -602,6 +602,30 @@ static const uint16_t cp1252_c1[32] = {
     0,	    0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
     0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,	    0x017E, 0x0178};
 
+uint32_t
+ug_cp1252_char(unsigned char byte)
+{
+	return byte >= 0x80 && byte < 0xA0 ? cp1252_c1[byte - 0x80] : byte;
+}
+
+size_t
+ug_utf8_put(uint32_t cp, char out[3])
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	out[0] = (char)(0xE0 | cp >> 12);
+	out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	out[2] = (char)(0x80 | (cp & 0x3F));
+	return 3;
+}
+
 void
 ug_utf8_from_cp1252(char *text, size_t cap)
 {
@@ -629,17 +653,11 @@ ug_utf8_from_cp1252(char *text, size_t cap)
 			memcpy(buf, in + i, seq);
 			used = put = seq;
 		} else {
-			uint32_t cp = c >= 0xA0 ? c : cp1252_c1[c - 0x80];
-			if (cp == 0) {
+			uint32_t cp = ug_cp1252_char(c);
+			if (cp == 0)
 				buf[put++] = '?';
-			} else if (cp < 0x800) {
-				buf[put++] = (char)(0xC0 | cp >> 6);
-				buf[put++] = (char)(0x80 | (cp & 0x3F));
-			} else {
-				buf[put++] = (char)(0xE0 | cp >> 12);
-				buf[put++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-				buf[put++] = (char)(0x80 | (cp & 0x3F));
-			}
+			else
+				put = ug_utf8_put(cp, buf);
 		}
 		if (n + put >= cap)
 			break;

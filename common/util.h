@@ -197,6 +197,11 @@ size_t ug_utf8_scrub(char *s);
  * undefined as '?'. Cut at a whole character if the room runs out.
  */
 void ug_utf8_from_cp1252(char *text, size_t cap);
+/* Windows-1252's character for a byte (the byte itself below 0x80 and
+ * from 0xA0), 0 for the five bytes it leaves undefined. */
+uint32_t ug_cp1252_char(unsigned char byte);
+/* cp (below U+10000) as UTF-8 into out; returns its 1 to 3 bytes. */
+size_t ug_utf8_put(uint32_t cp, char out[3]);
 /*
  * Text the hub composes from what agencies and caseworkers sent (alert
  * titles, explanations, timeline summaries) is one line: every control

@@ -83,6 +83,27 @@ def gw(make_hub):
         g.close()
 
 
+def session_queries(g, m, rid):
+    """version(session): the session's ALERTS_CHANGED count;
+    open_ids(session): its open alerts' ids. Each asks with the next id
+    of rid[0]."""
+    def version(session):
+        rid[0] += 1
+        r = g.ask(FRAME_QUERY, m.Query(request_id=rid[0],
+                                       kind=m.ALERTS_CHANGED,
+                                       session=session))
+        assert r.code == 0, r
+        return r.alerts_version
+
+    def open_ids(session):
+        rid[0] += 1
+        r = g.ask(FRAME_QUERY, m.Query(request_id=rid[0],
+                                       kind=m.OPEN_ALERTS,
+                                       session=session))
+        return [a.alert_id for a in r.alerts]
+    return version, open_ids
+
+
 def login(g, caseworker, request_id=1):
     m = pb()
     r = g.ask(FRAME_LOGIN, m.Login(request_id=request_id,
@@ -732,20 +753,7 @@ def test_alerts_changed_moves_with_the_list(make_hub):
         dora = login(g, "desk-dora", 2).session
         rid = [10]
 
-        def version(session):
-            rid[0] += 1
-            r = g.ask(FRAME_QUERY, m.Query(request_id=rid[0],
-                                           kind=m.ALERTS_CHANGED,
-                                           session=session))
-            assert r.code == 0, r
-            return r.alerts_version
-
-        def open_ids(session):
-            rid[0] += 1
-            r = g.ask(FRAME_QUERY, m.Query(request_id=rid[0],
-                                           kind=m.OPEN_ALERTS,
-                                           session=session))
-            return [a.alert_id for a in r.alerts]
+        version, open_ids = session_queries(g, m, rid)
 
         def moves(session, before, what):
             return wait_for(lambda: (lambda v: v if v != before else None)(
@@ -813,20 +821,7 @@ def test_own_desk_acknowledgement_leaves_alerts_changed_as_it_was(
         dora, dora2 = (login(g, "desk-dora", i).session for i in (1, 2))
         eve = login(g, "desk-eve", 3).session
 
-        def version(session):
-            rid[0] += 1
-            r = g.ask(FRAME_QUERY, m.Query(request_id=rid[0],
-                                           kind=m.ALERTS_CHANGED,
-                                           session=session))
-            assert r.code == 0, r
-            return r.alerts_version
-
-        def open_ids(session):
-            rid[0] += 1
-            r = g.ask(FRAME_QUERY, m.Query(request_id=rid[0],
-                                           kind=m.OPEN_ALERTS,
-                                           session=session))
-            return [a.alert_id for a in r.alerts]
+        version, open_ids = session_queries(g, m, rid)
 
         desk_person, own_person = (CprGen(5471).born(d) for d in
                                    ("2004-02-02", "2004-03-03"))

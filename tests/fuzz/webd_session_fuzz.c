@@ -17,46 +17,20 @@
  * value and "@C@" for the session's CSRF token, so the fuzzer reaches
  * past both checks. None may crash, read or write out of bounds, or leak.
  */
-#include <fcntl.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <zmq.h>
 
-#include "common/crypto.h"
-#include "common/keys.h"
 #include "proto/wire.h"
-#include "web/hubconn.h"
-#include "web/webd.h"
+#include "tests/fuzz/webd_harness.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64];
 static hubconn *hc;
-static webd *w;
-static struct MHD_Daemon *d;
 static void *zctx, *router;
 static pthread_t hub_thread;
 static atomic_bool hub_stop;
 static char sid[80], csrf[80];
-
-static void
-quiet(void *cls, const char *fmt, va_list ap)
-{
-	(void)cls;
-	(void)fmt;
-	(void)ap;
-}
 
 /* ---- the stand-in hub ---- */
 
@@ -188,63 +162,6 @@ hub_main(void *arg)
 
 /* ---- one connection to webd ---- */
 
-/* Hand req to webd as one accepted connection; its answer into out
- * (NUL-terminated, cut at cap). */
-static void
-exchange(const uint8_t *req, size_t len, char *out, size_t cap)
-{
-	size_t got = 0;
-	out[0] = '\0';
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-		return;
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	struct sockaddr_in peer = {.sin_family = AF_INET,
-				   .sin_port = htons(40000),
-				   .sin_addr = {htonl(INADDR_LOOPBACK)}};
-	if (MHD_add_connection(d, sv[1], (struct sockaddr *)&peer,
-			       sizeof peer) != MHD_YES) {
-		close(sv[0]);
-		return;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(sv[0], req + off, len - off);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	shutdown(sv[0], SHUT_WR);
-	char buf[65536];
-	for (int turn = 0; turn < 400; turn++) {
-		MHD_run(d);
-		webd_tick(w);
-		ssize_t n = read(sv[0], buf, sizeof buf);
-		if (n == 0)
-			break; /* answered and closed */
-		if (n > 0 && got + 1 < cap) {
-			size_t take = (size_t)n < cap - 1 - got
-					  ? (size_t)n
-					  : cap - 1 - got;
-			memcpy(out + got, buf, take);
-			got += take;
-			out[got] = '\0';
-		}
-		if (n < 0)
-			usleep(200);
-	}
-	/* A live-list stream (/events) stays suspended for news: ended
-	 * here, as webd ends them at shutdown, so none outlives its input
-	 * (nor fills streams_max for the next). */
-	webd_end_streams(w);
-	for (int turn = 0; turn < 50 && webd_streams_open(w) > 0; turn++) {
-		MHD_run(d);
-		(void)read(sv[0], buf, sizeof buf);
-	}
-	close(sv[0]);
-	for (int turn = 0; turn < 3; turn++)
-		MHD_run(d);
-}
-
 /* The value after `start` up to the first byte of `stop` into dst. */
 static bool
 pick(const char *text, const char *start, const char *stop, char *dst,
@@ -275,7 +192,7 @@ login(void)
 			 "GET /login HTTP/1.1\r\nHost: x\r\nCookie: "
 			 "ug_pre=%s\r\n\r\n",
 			 pre);
-	exchange((uint8_t *)req, (size_t)n, page, sizeof page);
+	harness_exchange((uint8_t *)req, (size_t)n, page, sizeof page);
 	if (!pick(page, "name=\"csrf\" value=\"", "\"", form_csrf,
 		  sizeof form_csrf))
 		abort();
@@ -288,14 +205,14 @@ login(void)
 		     "Content-Type: application/x-www-form-urlencoded\r\n"
 		     "Content-Length: %d\r\n\r\n%s",
 		     pre, blen, body);
-	exchange((uint8_t *)req, (size_t)n, page, sizeof page);
+	harness_exchange((uint8_t *)req, (size_t)n, page, sizeof page);
 	if (!pick(page, "ug_session=", ";\r\n", sid, sizeof sid))
 		abort();
 	n = snprintf(req, sizeof req,
 		     "GET /alerts HTTP/1.1\r\nHost: x\r\nCookie: "
 		     "ug_session=%s\r\n\r\n",
 		     sid);
-	exchange((uint8_t *)req, (size_t)n, page, sizeof page);
+	harness_exchange((uint8_t *)req, (size_t)n, page, sizeof page);
 	if (!pick(page, "name=\"csrf\" value=\"", "\"", csrf, sizeof csrf))
 		abort();
 }
@@ -310,48 +227,34 @@ session_alive(void)
 			 "GET /session HTTP/1.1\r\nHost: x\r\nCookie: "
 			 "ug_session=%s\r\n\r\n",
 			 sid);
-	exchange((uint8_t *)req, (size_t)n, page, sizeof page);
+	harness_exchange((uint8_t *)req, (size_t)n, page, sizeof page);
 	return strncmp(page, "HTTP/1.1 200", 12) == 0;
 }
 
 static void
 teardown(void)
 {
-	if (d)
-		MHD_stop_daemon(d);
-	webd_destroy(&w);
+	MHD_stop_daemon(harness_d);
+	webd_destroy(&harness_w);
 	hubconn_close(&hc);
 	atomic_store(&hub_stop, true);
 	pthread_join(hub_thread, NULL);
 	zmq_close(router);
 	zmq_ctx_term(zctx);
-	static const char *const names[] = {"hub.key", "hub.key_secret",
-					    "gw.key", "gw.key_secret"};
-	char path[128];
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		unlink(path);
-	}
-	rmdir(dir);
+	harness_remove_keys();
 }
 
 static void
 setup(void)
 {
-	if (d)
+	if (harness_d)
 		return;
-	signal(SIGPIPE, SIG_IGN);
 	ug_diag diag = {0};
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof dir, "%s/ugwebsfuzzXXXXXX", tmp ? tmp : "/tmp");
-	if (ug_crypto_init() != UG_OK || !mkdtemp(dir) ||
-	    ug_keys_generate(dir, "hub", &diag) != UG_OK ||
-	    ug_keys_generate(dir, "gw", &diag) != UG_OK)
-		abort();
+	harness_keys("ugwebsfuzz");
 	char path[128], endpoint[64];
 	size_t elen = sizeof endpoint;
 	ug_keys *hub = NULL;
-	snprintf(path, sizeof path, "%s/hub.key_secret", dir);
+	snprintf(path, sizeof path, "%s/hub.key_secret", harness_dir);
 	int one = 1;
 	zctx = zmq_ctx_new();
 	router = zctx ? zmq_socket(zctx, ZMQ_ROUTER) : NULL;
@@ -364,25 +267,10 @@ setup(void)
 		abort();
 	ug_keys_destroy(&hub);
 	if (pthread_create(&hub_thread, NULL, hub_main, NULL) != 0 ||
-	    hubconn_open(&hc, dir, "gw", endpoint, 2000, &diag) != UG_OK)
+	    hubconn_open(&hc, harness_dir, "gw", endpoint, 2000, &diag) !=
+		UG_OK)
 		abort();
-	webd_opts opts = {.hub = hc,
-			  .behind_tls = false,
-			  .sessions_max = 16,
-			  .streams_max = 2,
-			  .poll_ms = 2000,
-			  .warning_s = 120};
-	if (webd_new(&w, &opts) != UG_OK)
-		abort();
-	d = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG |
-				 MHD_ALLOW_SUSPEND_RESUME,
-			     0, NULL, NULL, webd_handle, w,
-			     MHD_OPTION_EXTERNAL_LOGGER, quiet, NULL,
-			     MHD_OPTION_NOTIFY_COMPLETED, webd_completed, w,
-			     MHD_OPTION_CONNECTION_TIMEOUT, 5u,
-			     MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
-	if (!d)
-		abort();
+	harness_webd(hc);
 	atexit(teardown);
 }
 
@@ -420,7 +308,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t req[16384];
 	static char page[65536];
 	size_t n = substitute(data, size, req, sizeof req);
-	exchange(req, n, page, sizeof page);
+	harness_exchange(req, n, page, sizeof page);
 	/* Run by hand on a seed: what webd answered, to see it got past the
 	 * login and the CSRF check. */
 	if (getenv("UG_FUZZ_SHOW"))
