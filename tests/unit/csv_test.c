@@ -324,7 +324,7 @@ test_quote_open_past_the_record_limit(void)
 	CHECK_EQ_INT(d.line, 2);
 	CHECK(strstr(d.reason, "longer than"));
 	for (int i = 2; i <= 4; i++) {
-		char want[4];
+		char want[12];
 		snprintf(want, sizeof want, "%d", i);
 		CHECK_OK(csv_next(fx.r, &d));
 		CHECK_EQ_INT(csv_line(fx.r), i + 1);
