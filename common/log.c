@@ -86,17 +86,22 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	if (used > 0 && (size_t)used < sizeof line) {
-		vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
+		/* The message is masked whole before the line cuts it: a CPR
+		 * across the cut would otherwise keep its first digits. */
+		char body[sizeof line + 64];
+		vsnprintf(body, sizeof body, fmt, ap);
 		/* A journal shows a line that is not UTF-8 as a blob: a
 		 * file name in Windows-1252 is read as such. */
-		ug_utf8_from_cp1252(line + used, sizeof line - (size_t)used);
+		ug_utf8_from_cp1252(body, sizeof body);
 		/* A message can quote what a client sent (a URL, a reason):
 		 * it stays one line, and never carries a CPR whoever typed
 		 * it. */
-		for (char *p = line + used; *p; p++)
+		for (char *p = body; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				*p = '?';
-		ug_cpr_mask(line + used);
+		ug_cpr_mask(body);
+		ug_strlcpy(line + used, body, sizeof line - (size_t)used);
+		ug_utf8_trim_tail(line + used);
 	}
 	va_end(ap);
 	/* One write per record so lines from several processes never

@@ -548,6 +548,40 @@ test_log_line_is_one_line_of_utf8(void)
 	CHECK(ug_utf8_valid(buf, (size_t)n));
 }
 
+/* A message longer than a log line is cut, but a CPR number across the
+ * cut is masked first: no part of it is left in the line. */
+static void
+test_log_line_cut_after_masking(void)
+{
+	char path[] = "/tmp/ug-util-log-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	char pad[2100];
+	fflush(stderr);
+	int saved = dup(2);
+	CHECK(saved >= 0 && dup2(fd, 2) == 2);
+	ug_log_init("util_test", UG_LOG_INFO);
+	/* Every cut from 2,000 to 2,040 bytes into the message. */
+	for (size_t at = 1990; at < 2040; at++) {
+		memset(pad, 'p', at);
+		pad[at] = '\0';
+		log_warn("T", "%s 010203-4321 end", pad);
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	static char buf[200000];
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	close(fd);
+	unlink(path);
+	CHECK(n > 0);
+	buf[n] = '\0';
+	CHECK(strstr(buf, "0102") == NULL);
+	CHECK(strstr(buf, "4321") == NULL);
+	CHECK(strstr(buf, " 01") == NULL);
+	CHECK(ug_utf8_valid(buf, (size_t)n));
+}
+
 static void
 test_utf8_from_cp1252(void)
 {
@@ -579,6 +613,7 @@ TEST_LIST = {
     {"cpr mask", test_cpr_mask},
     {"utf8 scrub", test_utf8_scrub},
     {"log line is one line of utf8", test_log_line_is_one_line_of_utf8},
+    {"log line cut after masking", test_log_line_cut_after_masking},
     {"hex", test_hex},
     {"parse long", test_parse_long},
     {"strlcpy", test_strlcpy},
