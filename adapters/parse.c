@@ -50,8 +50,10 @@ adapter_parse_uint(const char *text, unsigned max, unsigned *out)
 	return UG_OK;
 }
 
-/* Next folded character of s: ASCII lower case, ' ' '-' '_' as '_', the
- * UTF-8 capitals Æ Ø Å (C3 86, C3 98, C3 85) as their small letters.
+/* Next folded character of s: ASCII lower case, ' ' '-' '_' and the
+ * non-breaking space (C2 A0, what a header pasted in a spreadsheet may
+ * hold between its words) as '_', the UTF-8 capitals Æ Ø Å (C3 86, C3 98,
+ * C3 85) as their small letters.
  * Returns the folded code (a byte, or 0x100 + the second UTF-8 byte for
  * the Danish letters) and advances *s; 0 at the end. */
 static unsigned
@@ -60,6 +62,10 @@ fold_next(const unsigned char **s)
 	const unsigned char *p = *s;
 	if (!*p)
 		return 0;
+	if (p[0] == 0xC2 && p[1] == 0xA0) {
+		*s = p + 2;
+		return '_';
+	}
 	if (p[0] == 0xC3 && p[1] >= 0x80 && p[1] <= 0xBF) {
 		unsigned c = p[1];
 		if (c >= 0x80 && c <= 0x9E && c != 0x97)

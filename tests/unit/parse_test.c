@@ -113,6 +113,9 @@ test_match(void)
 	CHECK_EQ_INT(adapter_match("ikke-parat", ready), 4);
 	CHECK_EQ_INT(adapter_match("IKKE_PARAT", ready), 4);
 	CHECK_EQ_INT(adapter_match("Not Ready", ready), 3);
+	/* A non-breaking space (a header pasted in a spreadsheet) is a
+	 * space. */
+	CHECK_EQ_INT(adapter_match("ikke\xc2\xa0parat", ready), 4);
 	CHECK_EQ_INT(adapter_match("parat ", ready), -1);
 	CHECK_EQ_INT(adapter_match("", ready), -1);
 	CHECK_EQ_INT(adapter_match(NULL, ready), -1);
