@@ -552,11 +552,12 @@ rule_action(const rule_input *in, profile *p, outcome *o)
 	 * contact between the two too early. */
 	if (day < p->dropout_day)
 		return;
-	int age;
 	/* With the dropout rule off a dropout has no legal clock, the offer
-	 * clock included. The age on the dropout date decides. */
-	bool clocks = in->rc->dropout.enabled &&
-		      clocks_apply(in->rc, p, p->dropout_day, &age);
+	 * clock included. The age on the dropout date decided when the
+	 * episode opened (a contact clock started then); a correction of the
+	 * date across a birthday changes nothing, as it restarts no clock. */
+	bool clocks = in->rc->dropout.enabled && in->rc->deadline.on.enabled &&
+		      p->contact_due;
 	if (x->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
 	    !p->contact_day) {
 		/* The first recorded contact meets the contact deadline and

@@ -573,3 +573,32 @@ def test_a_contact_recorded_before_the_hub_held_the_dropout_meets_nothing(
     hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.contact\.missed")
     assert sorted(a["rule"] for a in hub.peek("desk-dora", 2)) == [
         "deadline.contact.missed", "deadline.contact.warn"]
+
+
+def test_a_correction_across_a_birthday_keeps_the_episode_s_clocks(
+        make_hub):
+    """RULES.md §6: the age on the dropout date decides for the whole
+    episode; a correction restarts no clock, so one that moves the date
+    past the 18th birthday leaves the episode's clocks as they were, the
+    offer clock after the recorded contact included."""
+    hub = rules_hub(make_hub, "2026-09-14T08:00:00")
+    cpr = CprGen(3431).born("2008-09-10")
+    hub.assign(cpr, "cw-anna")
+    first = ev_dropout(cpr, "2026-09-09")          # 17 that day
+    hub.send(first)
+    hub.wait_applied()
+    d = dropout_alert(hub)
+    assert "The young person is 17" in d["explanation"]
+    fixed = ev_dropout(cpr, "2026-09-11")          # 18 that day
+    fixed.supersedes = first.event_id
+    hub.send(fixed)
+    assert hub.wait_applied()["alerts"] == 1
+    hub.set_clock("2026-09-15T10:00:00")
+    rc, _, err = hub.record("cw-anna", "contact", d["alert_id"], "phone")
+    assert rc == 0, err
+    # Offer due 10-15 (30 days after 09-15): warned 10-14, missed 10-16.
+    hub.advance("2026-10-14T00:00:00")
+    hub.advance("2026-10-16T00:00:00")
+    hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.offer\.missed")
+    desk = [a["rule"] for a in hub.peek("desk-dora", 2)]
+    assert sorted(desk) == ["deadline.offer.missed", "deadline.offer.warn"]
