@@ -376,7 +376,7 @@ rule_enrolment(const rule_input *in, profile *p, outcome *o)
 	    x->institution);
 	say(d->explanation, sizeof d->explanation,
 	    "After leaving education on %s the young person %s %s at %s "
-	    "on %s (%d days later). Rule back_on_track: an enrolment after a "
+	    "on %s (%d %s later). Rule back_on_track: an enrolment after a "
 	    "dropout closes the episode and stops its clocks (the transition "
 	    "gap, and the legal contact and offer deadlines where they run). "
 	    "No action needed beyond your own follow-up.",
@@ -384,7 +384,8 @@ rule_enrolment(const rule_input *in, profile *p, outcome *o)
 	    /* Reported before it begins: not yet a fact of the past. */
 	    start > in->today ? "is to start" : "started",
 	    x->programme && x->programme[0] ? x->programme : "an education",
-	    x->institution, x->start, (int)(start - left));
+	    x->institution, x->start, (int)(start - left),
+	    start - left == 1 ? "day" : "days");
 	evidence_event(d, in->env, in->agency, x->start);
 }
 
@@ -551,11 +552,12 @@ rule_action(const rule_input *in, profile *p, outcome *o)
 	 * contact between the two too early. */
 	if (day < p->dropout_day)
 		return;
-	int age;
 	/* With the dropout rule off a dropout has no legal clock, the offer
-	 * clock included. The age on the dropout date decides. */
-	bool clocks = in->rc->dropout.enabled &&
-		      clocks_apply(in->rc, p, p->dropout_day, &age);
+	 * clock included. The age on the dropout date decided when the
+	 * episode opened (a contact clock started then); a correction of the
+	 * date across a birthday changes nothing, as it restarts no clock. */
+	bool clocks = in->rc->dropout.enabled && in->rc->deadline.on.enabled &&
+		      p->contact_due;
 	if (x->kind == UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
 	    !p->contact_day) {
 		/* The first recorded contact meets the contact deadline and

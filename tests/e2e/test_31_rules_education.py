@@ -345,6 +345,22 @@ def test_back_on_track_before_the_education_begins(make_hub):
         in back["explanation"]
 
 
+def test_back_on_track_the_day_after_says_one_day(make_hub):
+    """RULES.md §3 back_on_track: the notice counts the days since the
+    person left, "(1 day later)" for the next day."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(3113).born("2004-11-11")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.send(ev_enrolment(adult, "2026-09-08", institution="fgu-vest",
+                          programme="fgu-egu"))
+    assert hub.wait_applied()["alerts"] == 2
+    back = next(a for a in hub.peek("cw-anna", 2)
+                if a["rule"] == "back_on_track")
+    assert "the young person is to start fgu-egu at fgu-vest on " \
+        "2026-09-08 (1 day later)." in back["explanation"]
+
+
 def test_dropout_reported_after_a_later_enrolment_opens_no_episode(
         make_hub):
     """The person is back already: the dropout still alerts at once, due

@@ -12,7 +12,8 @@ Escalation of unacknowledged alerts is set out of the way (years)."""
 
 import re
 
-from hubtest import CprGen, ev_dropout, ev_enrolment, ev_leaving, rules_hub
+from hubtest import (CprGen, ev_dropout, ev_dropout_risk, ev_enrolment,
+                     ev_leaving, rules_hub)
 
 
 def summary(alerts):
@@ -546,3 +547,58 @@ def test_a_deadline_that_fell_while_hubd_was_down_is_missed_at_start(
         ("deadline.contact.missed", "HIGH", "duty-desk", "2026-09-20")
     assert "The deadline passed on 2026-09-14." in m["explanation"]
     assert hub.stats()["alerts"] == 2
+
+
+def test_a_contact_recorded_before_the_hub_held_the_dropout_meets_nothing(
+        make_hub):
+    """RULES.md §6: a contact counts once the hub holds the Dropout; one
+    recorded earlier on the risk alert, though made after the person
+    left, is a fact of the timeline and the contact deadline is missed."""
+    hub = rules_hub(make_hub, "2026-09-01T08:00:00")
+    cpr = CprGen(3430).born("2010-01-01")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout_risk(cpr, "2026-09-01"))
+    hub.wait_applied()
+    [risk] = hub.peek("cw-anna", 1)
+    hub.set_clock("2026-09-08T08:00:00")
+    rc, out, err = hub.record("cw-anna", "contact", risk["alert_id"],
+                              "phone")
+    assert (rc, out.strip()) == (0, "recorded"), err
+    hub.set_clock("2026-09-09T08:00:00")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 2
+    # Due 09-16 (5 working days after 09-09): warned 09-15, missed 09-17.
+    hub.advance("2026-09-15T00:00:00")
+    hub.advance("2026-09-17T00:00:00")
+    hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.contact\.missed")
+    assert sorted(a["rule"] for a in hub.peek("desk-dora", 2)) == [
+        "deadline.contact.missed", "deadline.contact.warn"]
+
+
+def test_a_correction_across_a_birthday_keeps_the_episode_s_clocks(
+        make_hub):
+    """RULES.md §6: the age on the dropout date decides for the whole
+    episode; a correction restarts no clock, so one that moves the date
+    past the 18th birthday leaves the episode's clocks as they were, the
+    offer clock after the recorded contact included."""
+    hub = rules_hub(make_hub, "2026-09-14T08:00:00")
+    cpr = CprGen(3431).born("2008-09-10")
+    hub.assign(cpr, "cw-anna")
+    first = ev_dropout(cpr, "2026-09-09")          # 17 that day
+    hub.send(first)
+    hub.wait_applied()
+    d = dropout_alert(hub)
+    assert "The young person is 17" in d["explanation"]
+    fixed = ev_dropout(cpr, "2026-09-11")          # 18 that day
+    fixed.supersedes = first.event_id
+    hub.send(fixed)
+    assert hub.wait_applied()["alerts"] == 1
+    hub.set_clock("2026-09-15T10:00:00")
+    rc, _, err = hub.record("cw-anna", "contact", d["alert_id"], "phone")
+    assert rc == 0, err
+    # Offer due 10-15 (30 days after 09-15): warned 10-14, missed 10-16.
+    hub.advance("2026-10-14T00:00:00")
+    hub.advance("2026-10-16T00:00:00")
+    hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.offer\.missed")
+    desk = [a["rule"] for a in hub.peek("desk-dora", 2)]
+    assert sorted(desk) == ["deadline.offer.missed", "deadline.offer.warn"]

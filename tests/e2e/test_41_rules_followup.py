@@ -8,8 +8,9 @@ import json
 import subprocess
 
 from hubtest import (SLOW, CprGen, binary, pb, ev_assignment, ev_absence,
-                     ev_dropout, ev_dropout_risk, ev_missed_activation,
-                     ev_readiness, ev_referral, rules_hub)
+                     ev_dropout, ev_dropout_risk, ev_enrolment,
+                     ev_missed_activation, ev_readiness, ev_referral,
+                     rules_hub)
 
 
 def corrected(original, fresh):
@@ -721,3 +722,27 @@ def test_texts_an_agency_sent_stay_on_one_line(make_hub):
     assert "dropped out of eud smed at college x" in summaries, summaries
     for s in summaries:
         assert not any(ord(c) < 0x20 or ord(c) == 0x7F for c in s), s
+
+
+def test_a_corrected_enrolment_is_judged_as_it_now_is(make_hub):
+    """RULES.md §3 Corrections, Enrolment: the start of the education the
+    person left changes nothing; corrected to a start after the dropout it
+    closes the episode with its notice; corrected back it reopens
+    nothing."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(4131).born("2004-01-01")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    old = ev_enrolment(cpr, "2026-08-01")
+    hub.send(old)
+    assert hub.wait_applied()["alerts"] == 1
+    hub.set_clock("2026-09-10T08:00:00")
+    later = corrected(old, ev_enrolment(cpr, "2026-09-14"))
+    hub.send(later)
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(corrected(later, ev_enrolment(cpr, "2026-08-01")))
+    assert hub.wait_applied()["alerts"] == 2
+    # No gap: the episode stays closed.
+    hub.advance("2026-10-20")
+    assert hub.stats()["alerts"] == 2
+    assert rules_of(hub.peek("cw-anna", 2)) == ["back_on_track", "dropout"]
