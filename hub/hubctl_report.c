@@ -100,9 +100,31 @@ hubctl_report_usage_ok(const ug_config *cfg)
 	int32_t from, to;
 	if (!period_of(cfg, &from, &to))
 		return false;
-	if (!ug_config_get(cfg, "out")[0]) {
+	const char *out = ug_config_get(cfg, "out");
+	size_t len = strlen(out);
+	/* A name ending in / is a directory: dirname() would put the page
+	 * beside it under the directory's name. */
+	if (!len || out[len - 1] == '/') {
 		ug_eprintf("hubctl: report needs --out FILE.html\n");
 		return false;
+	}
+	/* The page and a table's CSV at one name would overwrite each other
+	 * while the report said it wrote both. */
+	static const char *const tables[REPORT_TABLES] = {
+	    "readiness", "absence", "chronic", "dropouts", "enrolments",
+	    "neet",	 "clocks",  "alerts",  "anonymous"};
+	const char *base = strrchr(out, '/');
+	base = base ? base + 1 : out;
+	for (size_t i = 0; i < REPORT_TABLES; i++) {
+		char csv[48];
+		snprintf(csv, sizeof csv, "status-%s.csv", tables[i]);
+		if (strcmp(base, csv) == 0) {
+			ug_eprintf("hubctl: report: --out names the page, not "
+				   "one of its status-*.csv files (not "
+				   "'%s')\n",
+				   base);
+			return false;
+		}
 	}
 	return true;
 }

@@ -355,6 +355,37 @@ def test_a_label_a_spreadsheet_would_run_is_quoted_in_the_csv(make_hub,
         assert f"<th>{i} (other)</th>" in page
 
 
+def test_an_out_that_is_one_of_the_csv_names_is_refused(make_hub, tmp_path):
+    # The page and its CSV files are distinct files: a page named as one
+    # of them would be overwritten by that table (or the table by it)
+    # while hubctl said it wrote both. A name ending in / is a directory,
+    # not the page's file.
+    hub = make_hub()
+    d = tmp_path / "s"
+    d.mkdir()
+    for name in ("status-alerts.csv", "status-readiness.csv",
+                 "status-neet.csv"):
+        p = hub.hubctl("report", "--year", "2026", "--out", str(d / name),
+                       check=False)
+        assert (p.returncode, p.stderr) == \
+            (2, "hubctl: report: --out names the page, not one of its "
+             f"status-*.csv files (not '{name}')\n"), p.stderr
+    p = hub.hubctl("report", "--year", "2026", "--out", f"{d}/page/",
+                   check=False)
+    assert (p.returncode, p.stderr) == \
+        (2, "hubctl: report needs --out FILE.html\n"), p.stderr
+    assert os.listdir(d) == []
+    # Not recorded: a usage error is found before the store is opened.
+    p = hub.hubctl("audit", "show", "--json")
+    assert not [l for l in p.stdout.splitlines()
+                if json.loads(l)["action"] == "report"]
+    # A name that only looks alike is a page like any other.
+    report_at = d / "status-alerts.html"
+    p = hub.hubctl("report", "--year", "2026", "--out", str(report_at))
+    assert report_at.read_text().startswith("<!DOCTYPE html>")
+    assert (d / "status-alerts.csv").read_text().startswith(",raised,")
+
+
 def test_a_report_that_fails_leaves_the_last_one_as_it_was(make_hub,
                                                            tmp_path):
     """OPERATIONS.md: the page and its CSV files are replaced together,
