@@ -551,7 +551,8 @@ csv_field(FILE *f, const char *s)
 	 * that begins so for a formula (one can fetch a URL): a ' before it
 	 * makes it text, as it is on the page. No figure begins so. */
 	bool formula = s[0] && strchr("=+-@\t\r", s[0]);
-	if (strpbrk(s, ",\"\n;")) {
+	/* A CR ends a record to a CSV reader as an LF does (RFC 4180). */
+	if (strpbrk(s, ",\"\r\n;")) {
 		fputc('"', f);
 		if (formula)
 			fputc('\'', f);

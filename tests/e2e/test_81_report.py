@@ -355,6 +355,24 @@ def test_a_label_a_spreadsheet_would_run_is_quoted_in_the_csv(make_hub,
         assert f"<th>{i} (other)</th>" in page
 
 
+def test_a_label_with_a_line_break_stays_one_row_of_the_csv(make_hub,
+                                                            tmp_path):
+    # An id may hold any control character an agency sent (PROTOCOL.md):
+    # a carriage return left unquoted ends the CSV record to a reader,
+    # and the row breaks in two.
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8113)
+    ids = ["a\rb", "c\nd", "e\r\nf", "x\ty"]
+    for i in ids:
+        hub.send(*[ev_enrolment(c, "2026-08-10", institution=i,
+                                programme="x") for c in gen.take(5)])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert tables["dropouts"][1:] == \
+        [[f"{i} (other)", "5", "0", "0"] for i in sorted(ids)] + \
+        [["Total", "20", "0", "0"]], tables["dropouts"]
+
+
 def test_an_out_that_is_one_of_the_csv_names_is_refused(make_hub, tmp_path):
     # The page and its CSV files are distinct files: a page named as one
     # of them would be overwritten by that table (or the table by it)
