@@ -816,16 +816,18 @@ write_html(FILE *f, const report_input *in, report_table *t, size_t n)
 	ug_date_format(in->from, a);
 	ug_date_format(in->to, b);
 	ug_date_format(in->asof, now);
-	fprintf(f,
-		"<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
-		"charset=\"utf-8\"><title>Annual status %s to %s</title>\n"
-		"<style>%s</style></head><body>\n<h1>Strong choices: the "
-		"annual status, %s to %s</h1>\n<p class=\"note\">Computed by "
-		"the hub from its log on %s. Counts of persons (alerts: of "
-		"alerts); a count of 1 to 4 is shown as &lt;5, and where a "
-		"total would reveal it a second cell is hidden too (x). No "
-		"CPR number, name or pseudonym is in this report.</p>\n",
-		a, b, style, a, b, now);
+	fprintf(
+	    f,
+	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
+	    "charset=\"utf-8\"><title>Annual status %s to %s</title>\n"
+	    "<style>%s</style></head><body>\n<h1>Strong choices: the "
+	    "annual status, %s to %s</h1>\n<p class=\"note\">Computed by "
+	    "the hub from its log on %s. Counts of persons (the legal "
+	    "clocks: of clocks; alerts: of alerts; anonymous counselling: "
+	    "of records); a count of 1 to 4 is shown as &lt;5, and where a "
+	    "total would reveal it a second cell is hidden too (x). No "
+	    "CPR number, name or pseudonym is in this report.</p>\n",
+	    a, b, style, a, b, now);
 	key_figures(f, &t[4], &t[5]);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "<section id=\"%s\"><h2>", t[i].name);

@@ -463,6 +463,11 @@ def test_usage_errors_exit_2(make_hub):
     # No enrolments at all: nothing is suppressed, there is nothing.
     out, _ = report(hub, hub.tmp, "--year", "2027")
     assert "(EUD): no enrolments in the period</li>" in out.read_text()
+    # The page says what its counts are of, as OPERATIONS.md does: the
+    # clocks table counts clocks and the anonymous table records, not
+    # persons.
+    assert "Counts of persons (the legal clocks: of clocks; alerts: of " \
+        "alerts; anonymous counselling: of records)" in out.read_text()
     # The hub's rules file does not load: exit 1, the file named once.
     bad = hub.tmp / "bad.rules"
     bad.write_text("not a setting\n")
