@@ -976,7 +976,7 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 		    detail, sizeof detail,
 		    "annual status %s to %s: 0 "
 		    "events read, 0 alerts, 0 tables (the rules file does "
-		    "not load)",
+		    "not load); nothing written",
 		    a, b);
 		hubctl_audit_admin(s, keys, "report", "failed", NULL, detail);
 		return 1;

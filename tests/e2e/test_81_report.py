@@ -484,6 +484,9 @@ def test_usage_errors_exit_2(make_hub):
     assert [(r["result"], r["detail"].split(":")[0]) for r in reports] == \
         [("ok", "annual status 2027-01-01 to 2027-12-31"),
          ("failed", "annual status 2026-01-01 to 2026-12-31")]
+    # Nothing was written, and the record says so as every failed
+    # report's does.
+    assert reports[1]["detail"].endswith("; nothing written"), reports
     period = "hubctl: report needs --year YYYY, or --from DATE --to " \
         "DATE (YYYY-MM-DD, from not after to)\n"
     for a, b in (("2026-02-30", "2026-03-01"), ("2027-02-29", "2027-03-01"),
