@@ -340,17 +340,19 @@ def test_a_label_a_spreadsheet_would_run_is_quoted_in_the_csv(make_hub,
     """OPERATIONS.md, the CSV files: an id is any text an agency sent,
     and a CSV cell that begins with =, +, - or @ is a formula to a
     spreadsheet (which can fetch a URL or run a command): such a label is
-    written with a ' before it in the CSV, as it is on the page."""
+    written with a ' before it in the CSV, as it is on the page; so is one
+    that begins with a tab or a carriage return, which some spreadsheets
+    skip before they look for the formula's sign."""
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     gen = CprGen(8112)
-    ids = ["=1+2", "+gym-a", "-eud-b", "@fgu-c"]
+    ids = ["=1+2", "+gym-a", "-eud-b", "@fgu-c", "\tgym-d", "\rgym-e"]
     hub.send(*[ev_enrolment(c, "2026-08-10", institution=i,
-                            programme="x") for i, c in zip(ids, gen.take(4))])
+                            programme="x") for i, c in zip(ids, gen.take(6))])
     hub.wait_applied()
     out, tables = report(hub, tmp_path, "--year", "2026")
     rows = [r[0] for r in tables["dropouts"][1:-1]]
     assert rows == sorted(f"'{i} (other)" for i in ids), rows
-    page = out.read_text()
+    page = out.read_bytes().decode()  # a CR as it is, not a newline
     for i in ids:
         assert f"<th>{i} (other)</th>" in page
 
