@@ -14,8 +14,8 @@ import re
 import subprocess
 import sys
 
-from hubtest import CprGen, binary, ev_dropout, ev_enrolment, \
-    ev_leaving, ev_readiness, ev_referral, event, rules_hub
+from hubtest import CprGen, binary, envelope, ev_dropout, ev_enrolment, \
+    ev_leaving, ev_readiness, ev_referral, event, pb, rules_hub
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -373,6 +373,24 @@ def test_a_label_with_a_line_break_stays_one_row_of_the_csv(make_hub,
     assert tables["dropouts"][1:] == \
         [[f"{i} (other)", "5", "0", "0"] for i in sorted(ids)] + \
         [["Total", "20", "0", "0"]], tables["dropouts"]
+
+
+def test_absence_a_school_does_not_split_is_no_unlawful_absence(make_hub,
+                                                              tmp_path):
+    # OPERATIONS.md, the absence table: only lessons of kind UNLAWFUL
+    # count there; a school that reports ALL_KINDS alone (it cannot
+    # split) has its pupils under 10 %, and the chronic table counts
+    # them by every kind.
+    m = pb()
+    hub = rules_hub(make_hub, "2026-06-01T08:00:00")
+    hub.send(*[envelope("school-a", c, salt=f"{c}-all",
+                        period_start="2026-03-02", period_end="2026-03-06",
+                        absent=6, expected=30, kind=m.ALL_KINDS)
+               for c in CprGen(8114).take(5)])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert tables["absence"][1] == ["280017 2026 Q1", "5", "0", "0", "5"]
+    assert tables["chronic"][1] == ["280017 2026 Q1", "5", "0", "5"]
 
 
 def test_an_out_that_is_one_of_the_csv_names_is_refused(make_hub, tmp_path):
