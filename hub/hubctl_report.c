@@ -100,9 +100,31 @@ hubctl_report_usage_ok(const ug_config *cfg)
 	int32_t from, to;
 	if (!period_of(cfg, &from, &to))
 		return false;
-	if (!ug_config_get(cfg, "out")[0]) {
+	const char *out = ug_config_get(cfg, "out");
+	size_t len = strlen(out);
+	/* A name ending in / is a directory: dirname() would put the page
+	 * beside it under the directory's name. */
+	if (!len || out[len - 1] == '/') {
 		ug_eprintf("hubctl: report needs --out FILE.html\n");
 		return false;
+	}
+	/* The page and a table's CSV at one name would overwrite each other
+	 * while the report said it wrote both. */
+	static const char *const tables[REPORT_TABLES] = {
+	    "readiness", "absence", "chronic", "dropouts", "enrolments",
+	    "neet",	 "clocks",  "alerts",  "anonymous"};
+	const char *base = strrchr(out, '/');
+	base = base ? base + 1 : out;
+	for (size_t i = 0; i < REPORT_TABLES; i++) {
+		char csv[48];
+		snprintf(csv, sizeof csv, "status-%s.csv", tables[i]);
+		if (strcmp(base, csv) == 0) {
+			ug_eprintf("hubctl: report: --out names the page, not "
+				   "one of its status-*.csv files (not "
+				   "'%s')\n",
+				   base);
+			return false;
+		}
 	}
 	return true;
 }
@@ -529,7 +551,8 @@ csv_field(FILE *f, const char *s)
 	 * that begins so for a formula (one can fetch a URL): a ' before it
 	 * makes it text, as it is on the page. No figure begins so. */
 	bool formula = s[0] && strchr("=+-@\t\r", s[0]);
-	if (strpbrk(s, ",\"\n;")) {
+	/* A CR ends a record to a CSV reader as an LF does (RFC 4180). */
+	if (strpbrk(s, ",\"\r\n;")) {
 		fputc('"', f);
 		if (formula)
 			fputc('\'', f);
@@ -793,16 +816,18 @@ write_html(FILE *f, const report_input *in, report_table *t, size_t n)
 	ug_date_format(in->from, a);
 	ug_date_format(in->to, b);
 	ug_date_format(in->asof, now);
-	fprintf(f,
-		"<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
-		"charset=\"utf-8\"><title>Annual status %s to %s</title>\n"
-		"<style>%s</style></head><body>\n<h1>Strong choices: the "
-		"annual status, %s to %s</h1>\n<p class=\"note\">Computed by "
-		"the hub from its log on %s. Counts of persons (alerts: of "
-		"alerts); a count of 1 to 4 is shown as &lt;5, and where a "
-		"total would reveal it a second cell is hidden too (x). No "
-		"CPR number, name or pseudonym is in this report.</p>\n",
-		a, b, style, a, b, now);
+	fprintf(
+	    f,
+	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
+	    "charset=\"utf-8\"><title>Annual status %s to %s</title>\n"
+	    "<style>%s</style></head><body>\n<h1>Strong choices: the "
+	    "annual status, %s to %s</h1>\n<p class=\"note\">Computed by "
+	    "the hub from its log on %s. Counts of persons (the legal "
+	    "clocks: of clocks; alerts: of alerts; anonymous counselling: "
+	    "of records); a count of 1 to 4 is shown as &lt;5, and where a "
+	    "total would reveal it a second cell is hidden too (x). No "
+	    "CPR number, name or pseudonym is in this report.</p>\n",
+	    a, b, style, a, b, now);
 	key_figures(f, &t[4], &t[5]);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "<section id=\"%s\"><h2>", t[i].name);
@@ -951,7 +976,7 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 		    detail, sizeof detail,
 		    "annual status %s to %s: 0 "
 		    "events read, 0 alerts, 0 tables (the rules file does "
-		    "not load)",
+		    "not load); nothing written",
 		    a, b);
 		hubctl_audit_admin(s, keys, "report", "failed", NULL, detail);
 		return 1;

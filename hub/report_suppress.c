@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 bool
 report_table_init(report_table *t, const char *name, size_t nrows,
@@ -232,10 +233,11 @@ report_suppress_same(report_table *a, report_table *b,
 	return true;
 }
 
+/* Exports write codes in either case (STX, stx): compared without it. */
 static bool
 starts(const char *s, const char *prefix)
 {
-	return s && strncmp(s, prefix, strlen(prefix)) == 0;
+	return s && strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
 const char *

@@ -14,8 +14,8 @@ import re
 import subprocess
 import sys
 
-from hubtest import CprGen, binary, ev_dropout, ev_enrolment, \
-    ev_leaving, ev_readiness, ev_referral, event, rules_hub
+from hubtest import CprGen, binary, envelope, ev_dropout, ev_enrolment, \
+    ev_leaving, ev_readiness, ev_referral, event, pb, rules_hub
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -340,19 +340,88 @@ def test_a_label_a_spreadsheet_would_run_is_quoted_in_the_csv(make_hub,
     """OPERATIONS.md, the CSV files: an id is any text an agency sent,
     and a CSV cell that begins with =, +, - or @ is a formula to a
     spreadsheet (which can fetch a URL or run a command): such a label is
-    written with a ' before it in the CSV, as it is on the page."""
+    written with a ' before it in the CSV, as it is on the page; so is one
+    that begins with a tab or a carriage return, which some spreadsheets
+    skip before they look for the formula's sign."""
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     gen = CprGen(8112)
-    ids = ["=1+2", "+gym-a", "-eud-b", "@fgu-c"]
+    ids = ["=1+2", "+gym-a", "-eud-b", "@fgu-c", "\tgym-d", "\rgym-e"]
     hub.send(*[ev_enrolment(c, "2026-08-10", institution=i,
-                            programme="x") for i, c in zip(ids, gen.take(4))])
+                            programme="x") for i, c in zip(ids, gen.take(6))])
     hub.wait_applied()
     out, tables = report(hub, tmp_path, "--year", "2026")
     rows = [r[0] for r in tables["dropouts"][1:-1]]
     assert rows == sorted(f"'{i} (other)" for i in ids), rows
-    page = out.read_text()
+    page = out.read_bytes().decode()  # a CR as it is, not a newline
     for i in ids:
         assert f"<th>{i} (other)</th>" in page
+
+
+def test_a_label_with_a_line_break_stays_one_row_of_the_csv(make_hub,
+                                                            tmp_path):
+    # An id may hold any control character an agency sent (PROTOCOL.md):
+    # a carriage return left unquoted ends the CSV record to a reader,
+    # and the row breaks in two.
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8113)
+    ids = ["a\rb", "c\nd", "e\r\nf", "x\ty"]
+    for i in ids:
+        hub.send(*[ev_enrolment(c, "2026-08-10", institution=i,
+                                programme="x") for c in gen.take(5)])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert tables["dropouts"][1:] == \
+        [[f"{i} (other)", "5", "0", "0"] for i in sorted(ids)] + \
+        [["Total", "20", "0", "0"]], tables["dropouts"]
+
+
+def test_absence_a_school_does_not_split_is_no_unlawful_absence(make_hub,
+                                                              tmp_path):
+    # OPERATIONS.md, the absence table: only lessons of kind UNLAWFUL
+    # count there; a school that reports ALL_KINDS alone (it cannot
+    # split) has its pupils under 10 %, and the chronic table counts
+    # them by every kind.
+    m = pb()
+    hub = rules_hub(make_hub, "2026-06-01T08:00:00")
+    hub.send(*[envelope("school-a", c, salt=f"{c}-all",
+                        period_start="2026-03-02", period_end="2026-03-06",
+                        absent=6, expected=30, kind=m.ALL_KINDS)
+               for c in CprGen(8114).take(5)])
+    hub.wait_applied()
+    out, tables = report(hub, tmp_path, "--year", "2026")
+    assert tables["absence"][1] == ["280017 2026 Q1", "5", "0", "0", "5"]
+    assert tables["chronic"][1] == ["280017 2026 Q1", "5", "0", "5"]
+
+
+def test_an_out_that_is_one_of_the_csv_names_is_refused(make_hub, tmp_path):
+    # The page and its CSV files are distinct files: a page named as one
+    # of them would be overwritten by that table (or the table by it)
+    # while hubctl said it wrote both. A name ending in / is a directory,
+    # not the page's file.
+    hub = make_hub()
+    d = tmp_path / "s"
+    d.mkdir()
+    for name in ("status-alerts.csv", "status-readiness.csv",
+                 "status-neet.csv"):
+        p = hub.hubctl("report", "--year", "2026", "--out", str(d / name),
+                       check=False)
+        assert (p.returncode, p.stderr) == \
+            (2, "hubctl: report: --out names the page, not one of its "
+             f"status-*.csv files (not '{name}')\n"), p.stderr
+    p = hub.hubctl("report", "--year", "2026", "--out", f"{d}/page/",
+                   check=False)
+    assert (p.returncode, p.stderr) == \
+        (2, "hubctl: report needs --out FILE.html\n"), p.stderr
+    assert os.listdir(d) == []
+    # Not recorded: a usage error is found before the store is opened.
+    p = hub.hubctl("audit", "show", "--json")
+    assert not [l for l in p.stdout.splitlines()
+                if json.loads(l)["action"] == "report"]
+    # A name that only looks alike is a page like any other.
+    report_at = d / "status-alerts.html"
+    p = hub.hubctl("report", "--year", "2026", "--out", str(report_at))
+    assert report_at.read_text().startswith("<!DOCTYPE html>")
+    assert (d / "status-alerts.csv").read_text().startswith(",raised,")
 
 
 def test_a_report_that_fails_leaves_the_last_one_as_it_was(make_hub,
@@ -414,6 +483,11 @@ def test_usage_errors_exit_2(make_hub):
     # No enrolments at all: nothing is suppressed, there is nothing.
     out, _ = report(hub, hub.tmp, "--year", "2027")
     assert "(EUD): no enrolments in the period</li>" in out.read_text()
+    # The page says what its counts are of, as OPERATIONS.md does: the
+    # clocks table counts clocks and the anonymous table records, not
+    # persons.
+    assert "Counts of persons (the legal clocks: of clocks; alerts: of " \
+        "alerts; anonymous counselling: of records)" in out.read_text()
     # The hub's rules file does not load: exit 1, the file named once.
     bad = hub.tmp / "bad.rules"
     bad.write_text("not a setting\n")
@@ -430,6 +504,9 @@ def test_usage_errors_exit_2(make_hub):
     assert [(r["result"], r["detail"].split(":")[0]) for r in reports] == \
         [("ok", "annual status 2027-01-01 to 2027-12-31"),
          ("failed", "annual status 2026-01-01 to 2026-12-31")]
+    # Nothing was written, and the record says so as every failed
+    # report's does.
+    assert reports[1]["detail"].endswith("; nothing written"), reports
     period = "hubctl: report needs --year YYYY, or --from DATE --to " \
         "DATE (YYYY-MM-DD, from not after to)\n"
     for a, b in (("2026-02-30", "2026-03-01"), ("2027-02-29", "2027-03-01"),

@@ -256,6 +256,11 @@ test_programme_types(void)
 	CHECK_EQ_STR(report_programme_type("", "fguld"), "other");
 	CHECK_EQ_STR(report_programme_type("", "fgu-vest"), "FGU");
 	CHECK_EQ_STR(report_programme_type("", "gym-nord"), "gymnasium");
+	/* Exports write codes in either case: STX is stx. */
+	CHECK_EQ_STR(report_programme_type("STX", ""), "gymnasium");
+	CHECK_EQ_STR(report_programme_type("Eud-tomrer", ""), "EUD");
+	CHECK_EQ_STR(report_programme_type("FGU", ""), "FGU");
+	CHECK_EQ_STR(report_programme_type("X1", "EUD-Vest"), "EUD");
 }
 
 static int32_t
