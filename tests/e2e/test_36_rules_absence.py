@@ -356,3 +356,33 @@ def test_rolling_window_takes_its_share_of_a_longer_report(make_hub):
     assert "From 2026-09-03 to 2026-09-30 (20 school days reported) the " \
         "school reported 60 of 120 expected lessons absent (50.0 %) in 1 " \
         "report" in a["explanation"]
+
+
+def test_one_school_day_is_singular_in_both_measures(make_hub):
+    """A window of one school day, and a quarter part of one school day
+    (2026-09-30 to 10-01 splits 1 + 1 across the boundary, the halves
+    rounded up into Q3), say "school day", as the rolling rule's count of
+    days reported already did."""
+    hub = rules_hub(make_hub, "2026-10-05T08:00:00",
+                    rules={"absence.rolling.min_days": "1",
+                           "absence.rolling.window_school_days": "1"})
+    cpr = CprGen(3615).next()
+    hub.send(ev_absence(cpr, "2026-09-07", 3, expected=6, days=1))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert a["title"] == \
+        "Absence 50.0 % over the last 1 school day (threshold 10 %)"
+    assert "over the last 1 school day raises one alert" in \
+        a["explanation"]
+
+    hub = rules_hub(make_hub, "2026-10-05T08:00:00",
+                    rules=dict(QUARTER, **{"absence.quarter.min_days": "1"}))
+    cpr = CprGen(3616).next()
+    hub.send(hubtest.envelope("school-a", cpr, "split-1-1",
+                              period_start="2026-09-30",
+                              period_end="2026-10-01", absent=1, expected=2))
+    assert hub.wait_applied()["alerts"] == 1
+    [q] = hub.peek("desk-dora", 1)
+    assert "In the quarter 2026-07-01 to 2026-09-30 the school reported 1 " \
+        "of 1 expected lessons as unlawful absence (100.0 %, 1 school " \
+        "day reported)" in q["explanation"]
