@@ -386,3 +386,34 @@ def test_one_school_day_is_singular_in_both_measures(make_hub):
     assert "In the quarter 2026-07-01 to 2026-09-30 the school reported 1 " \
         "of 1 expected lessons as unlawful absence (100.0 %, 1 school " \
         "day reported)" in q["explanation"]
+
+
+def test_a_resent_period_replaces_the_row_but_withdraws_nothing(make_hub):
+    """The same school, period and kind sent again without `supersedes`
+    replaces the row (the week is 0 of 30 now, the episode ends), but it
+    is a new report, not a correction: the alert stays open. The week
+    sent again with 9 absent starts a new episode and alerts again."""
+    hub = rules_hub(make_hub, "2026-09-14T08:00:00",
+                    rules={"absence.rolling.min_days": "5"})
+    cpr = CprGen(3617).next()
+
+    def week(salt, absent):
+        return hubtest.envelope("school-a", cpr, salt,
+                                period_start="2026-09-07",
+                                period_end="2026-09-11", absent=absent,
+                                expected=30)
+
+    hub.send(week("resent-1", 6))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(week("resent-2", 0))
+    stats = hub.wait_applied()
+    assert (stats["alerts"], stats["alerts_open"]) == (1, 1)
+    [a] = hub.peek("desk-dora", 1)
+    assert a["rule"] == "absence.rolling"
+    hub.send(week("resent-3", 9))
+    stats = hub.wait_applied()
+    assert (stats["alerts"], stats["alerts_open"]) == (2, 2)
+    titles = sorted(a["title"] for a in hub.peek("desk-dora", 2))
+    assert titles == [
+        "Absence 20.0 % over the last 20 school days (threshold 10 %)",
+        "Absence 30.0 % over the last 20 school days (threshold 10 %)"]
