@@ -417,3 +417,18 @@ def test_a_resent_period_replaces_the_row_but_withdraws_nothing(make_hub):
     assert titles == [
         "Absence 20.0 % over the last 20 school days (threshold 10 %)",
         "Absence 30.0 % over the last 20 school days (threshold 10 %)"]
+
+
+def test_quarter_counts_an_all_kinds_row_as_lessons_not_absence(make_hub):
+    """An ALL_KINDS row's 10 absent lessons are no unlawful absence, but
+    its week tells 30 expected lessons and 5 school days: 6 of 60 over 10
+    school days, the warning (RULES.md, Known limits)."""
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00", rules=QUARTER)
+    cpr = CprGen(3618).next()
+    hub.send(ev_absence(cpr, "2026-09-07", 6),
+             ev_absence(cpr, "2026-09-14", 10, kind=4))   # ALL_KINDS
+    assert hub.wait_applied()["alerts"] == 1
+    [w] = hub.peek("desk-dora", 1)
+    assert w["rule"] == "absence.quarter.warn"
+    assert "the school reported 6 of 60 expected lessons as unlawful " \
+        "absence (10.0 %, 10 school days reported)" in w["explanation"]
