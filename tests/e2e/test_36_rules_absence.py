@@ -9,6 +9,8 @@ adapter). docs/RULES.md.
 The harness turns the quarter rule off and the rolling rule's coverage
 minimum to 0 by default; these tests set what they exercise."""
 
+import datetime
+
 import pytest
 
 import hubtest
@@ -432,3 +434,36 @@ def test_quarter_counts_an_all_kinds_row_as_lessons_not_absence(make_hub):
     assert w["rule"] == "absence.quarter.warn"
     assert "the school reported 6 of 60 expected lessons as unlawful " \
         "absence (10.0 %, 10 school days reported)" in w["explanation"]
+
+
+def _school_days(start, n):
+    """n school days from start under the default calendar (autumn and
+    Christmas holidays; no public holiday falls in 2026-08-17..12-18)."""
+    day, out = datetime.date.fromisoformat(start), []
+    holidays = [(datetime.date(2026, 10, 12), datetime.date(2026, 10, 16)),
+                (datetime.date(2026, 12, 21), datetime.date(2027, 1, 2))]
+    while len(out) < n:
+        if day.weekday() < 5 and not any(a <= day <= b for a, b in holidays):
+            out.append(day.isoformat())
+        day += datetime.timedelta(days=1)
+    return out
+
+
+@pytest.mark.parametrize("min_days,alerts", [("64", 1), ("65", 0)])
+def test_rolling_keeps_64_rows_so_a_longer_minimum_never_judges(
+        make_hub, min_days, alerts):
+    """RULES.md, Known limits: 75 daily rows of 1 of 6 lessons under a
+    window of 100 school days: the measure keeps the 64 latest, so it
+    judges with min_days 64 (over those 64 days) and never with 65."""
+    hub = rules_hub(make_hub, "2026-12-07T08:00:00",
+                    rules={"absence.rolling.window_school_days": "100",
+                           "absence.rolling.min_days": min_days})
+    cpr = CprGen(3619).next()
+    days = _school_days("2026-08-17", 75)
+    hub.send(*(ev_absence(cpr, d, 1, expected=6, days=1) for d in days))
+    assert hub.wait_applied()["alerts"] == alerts
+    if alerts:
+        [a] = hub.peek("desk-dora", 1)
+        assert f"From {days[0]} to {days[63]} (64 school days reported) " \
+            "the school reported 64 of 384 expected lessons absent " \
+            "(16.7 %) in 64 reports" in a["explanation"]
