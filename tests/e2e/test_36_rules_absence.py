@@ -467,3 +467,20 @@ def test_rolling_keeps_64_rows_so_a_longer_minimum_never_judges(
         assert f"From {days[0]} to {days[63]} (64 school days reported) " \
             "the school reported 64 of 384 expected lessons absent " \
             "(16.7 %) in 64 reports" in a["explanation"]
+
+
+@pytest.mark.parametrize("min_days,alerts", [("38", 1), ("39", 0)])
+def test_quarter_min_days_above_the_quarters_school_days_never_judges(
+        make_hub, min_days, alerts):
+    """Q3 2026 has 38 school days under the default calendar (the summer
+    holiday ends 08-09): reports covering all of them at 20 % unlawful
+    notify with min_days 38 and never with 39 (RULES.md, settings)."""
+    hub = rules_hub(make_hub, "2026-10-01T08:00:00",
+                    rules=dict(QUARTER,
+                               **{"absence.quarter.min_days": min_days}))
+    cpr = CprGen(3620).next()
+    mondays = [(datetime.date(2026, 8, 10) + datetime.timedelta(weeks=w))
+               .isoformat() for w in range(7)]
+    hub.send(*(ev_absence(cpr, m, 6) for m in mondays),
+             ev_absence(cpr, "2026-09-28", 3, expected=18, days=3))
+    assert hub.wait_applied()["alerts"] == alerts
