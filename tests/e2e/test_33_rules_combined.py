@@ -432,3 +432,19 @@ def test_after_the_merge_window_merged_signals_count_again(make_hub):
         "(jobcenter-a, 2026-10-01), not education-ready (school-a, " \
         "2026-11-01), dropout risk (college-a, 2026-12-08)." in \
         late[0]["explanation"]
+
+
+def test_a_window_of_one_day_is_singular(make_hub):
+    """combined.window_days takes 1: three signals of one day combine,
+    "within 1 day", not "within 1 days"."""
+    hub, [cpr] = combined_hub(make_hub, 3320,
+                              **{"combined.window_days": "1"})
+    hub.send(ev_dropout_risk(cpr, "2026-09-01"),
+             ev_missed_activation(cpr, "2026-09-01"),
+             ev_readiness(cpr, "2026-09-01", 9))
+    assert hub.wait_applied()["alerts"] == 2     # dropout_risk, combined
+    c = next(a for a in hub.peek("cw-anna", 2) if a["rule"] == "combined")
+    assert c["title"] == "3 warning signs within 1 day: " \
+        "cross-disciplinary meeting proposed"
+    assert "3 or more different signals within 1 day raise one combined " \
+        "alert" in c["explanation"]
