@@ -484,3 +484,23 @@ def test_quarter_min_days_above_the_quarters_school_days_never_judges(
     hub.send(*(ev_absence(cpr, m, 6) for m in mondays),
              ev_absence(cpr, "2026-09-28", 3, expected=18, days=3))
     assert hub.wait_applied()["alerts"] == alerts
+
+
+def test_a_correction_under_min_days_withdraws_nothing(make_hub):
+    """RULES.md, Corrections: two weeks, 6 of 60 (10 %) over 10 school
+    days, alert. The first week corrected to a single day of no absence
+    leaves 6 school days reported, under min_days 10: the rule does not
+    judge, the episode does not end and the alert stays open."""
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00",
+                    rules={"absence.rolling.min_days": "10"})
+    cpr = CprGen(3621).next()
+    first = ev_absence(cpr, "2026-09-07", 6)
+    hub.send(first, ev_absence(cpr, "2026-09-14", 0))
+    assert hub.wait_applied()["alerts"] == 1
+    fix = ev_absence(cpr, "2026-09-07", 0, expected=6, days=1)
+    fix.supersedes = first.event_id
+    hub.send(fix)
+    stats = hub.wait_applied()
+    assert (stats["alerts"], stats["alerts_open"]) == (1, 1)
+    [a] = hub.peek("desk-dora", 1)
+    assert a["rule"] == "absence.rolling"
