@@ -154,8 +154,7 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	 * tip a second combined alert over the same signals). One dated
 	 * earlier still has nothing to do with it and is judged on its own.
 	 */
-	if (p->combined_until >= day &&
-	    day >= p->combined_until - 2 * rc->combined.window_days) {
+	if (p->combined_until >= day && day >= p->combined_from) {
 		*suppress = true;
 		o->merged = true;
 		return;
@@ -177,6 +176,7 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	 * would raise yet another combined alert. */
 	if (day + rc->combined.window_days > p->combined_until) {
 		p->combined_until = day + rc->combined.window_days;
+		p->combined_from = day - rc->combined.window_days;
 		p->combined_seq = in->seq;
 	}
 	char list[640];
