@@ -118,7 +118,10 @@ typedef struct {
 	int32_t contact_due, offer_due;
 	int32_t consent_expires; /* last day; 0 until withdrawn */
 	int32_t combined_until;	 /* signals merge into the combined alert */
-	int32_t enrolled_start;	 /* first day of the current enrolment */
+	/* The merge window's first day, fixed when it opened: a reload of
+	 * combined.window_days must not shift a window already open. */
+	int32_t combined_from;
+	int32_t enrolled_start; /* first day of the current enrolment */
 	/* The open dropout: its date (what was done before it answers no
 	 * duty of the episode, whatever exit followed), when the hub learned
 	 * of it (its contact clock runs from then), the recorded contact
@@ -163,12 +166,12 @@ typedef struct {
 
 /* The stored format's version; a profile of another version is rebuilt
  * from the log (see hub.c's derived schema check). */
-#define PROFILE_FORMAT 9
+#define PROFILE_FORMAT 10
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
  * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
  * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA  12
+#define HUB_DERIVED_SCHEMA  13
 #define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */

@@ -41,14 +41,15 @@ raise_rolling(const rule_input *in, const profile *p, const absence_state *st,
 	    rate_tenths(v->absent, v->expected, rc->rolling.threshold_pct,
 			rc->rolling.strictly_above);
 	say(d->title, sizeof d->title,
-	    "Absence %u.%u %% over the last %d school days (threshold %d %%)",
+	    "Absence %u.%u %% over the last %d school day%s (threshold %d %%)",
 	    tenths / 10, tenths % 10, rc->rolling.window_days,
+	    rc->rolling.window_days == 1 ? "" : "s",
 	    rc->rolling.threshold_pct);
 	say(d->explanation, sizeof d->explanation,
 	    "From %s to %s (%d school day%s reported) the school reported %u "
 	    "of %u expected lessons absent (%u.%u %%) in %u report%s. Rule "
 	    "absence.rolling: absence %s %d %% of expected lessons over "
-	    "the last %d school days raises one alert per episode; it stays "
+	    "the last %d school day%s raises one alert per episode; it stays "
 	    "quiet until the rate falls back and rises again. Expected of "
 	    "you: "
 	    "contact the young person and the school by %s.",
@@ -56,7 +57,8 @@ raise_rolling(const rule_input *in, const profile *p, const absence_state *st,
 	    v->absent, v->expected, tenths / 10, tenths % 10, v->nused,
 	    v->nused == 1 ? "" : "s",
 	    rc->rolling.strictly_above ? "above" : "at or above",
-	    rc->rolling.threshold_pct, rc->rolling.window_days, due);
+	    rc->rolling.threshold_pct, rc->rolling.window_days,
+	    rc->rolling.window_days == 1 ? "" : "s", due);
 	/* The evidence in the order of the school days it covers, as a
 	 * reader checks it; the state keeps its rows in no such order. */
 	uint16_t order[ABSENCE_MAX_REPORTS];
@@ -121,12 +123,14 @@ raise_quarter(const rule_input *in, const profile *p, const quarter_verdict *v,
 	    earlier ? "last quarter" : "this quarter", level);
 	say(d->explanation, sizeof d->explanation,
 	    "In the quarter %s to %s the school reported %u of %u expected "
-	    "lessons as unlawful absence (%u.%u %%, %d school days reported). "
+	    "lessons as unlawful absence (%u.%u %%, %d school day%s "
+	    "reported). "
 	    "Rule absence.quarter: at %d %% the school warns the parents, at "
 	    "%d %% it must notify the municipality, which may stop the child "
 	    "benefit. Expected of you: %s by %s.",
 	    start, end, v->absent, v->expected, tenths / 10, tenths % 10,
-	    v->covered_days, rc->quarter.warn_pct, rc->quarter.notify_pct,
+	    v->covered_days, v->covered_days == 1 ? "" : "s",
+	    rc->quarter.warn_pct, rc->quarter.notify_pct,
 	    notify ? "take up the school's notification and decide on the "
 		     "child benefit"
 		   : "check with the school that the parents were warned",

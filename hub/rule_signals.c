@@ -154,8 +154,7 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	 * tip a second combined alert over the same signals). One dated
 	 * earlier still has nothing to do with it and is judged on its own.
 	 */
-	if (p->combined_until >= day &&
-	    day >= p->combined_until - 2 * rc->combined.window_days) {
+	if (p->combined_until >= day && day >= p->combined_from) {
 		*suppress = true;
 		o->merged = true;
 		return;
@@ -177,6 +176,7 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	 * would raise yet another combined alert. */
 	if (day + rc->combined.window_days > p->combined_until) {
 		p->combined_until = day + rc->combined.window_days;
+		p->combined_from = day - rc->combined.window_days;
 		p->combined_seq = in->seq;
 	}
 	char list[640];
@@ -184,16 +184,18 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 	char due[11];
 	draft_due_in(d, in, 5, due);
 	say(d->title, sizeof d->title,
-	    "%d warning signs within %d days: "
+	    "%d warning signs within %d day%s: "
 	    "cross-disciplinary meeting proposed",
-	    distinct, rc->combined.window_days);
+	    distinct, rc->combined.window_days,
+	    rc->combined.window_days == 1 ? "" : "s");
 	say(d->explanation, sizeof d->explanation,
 	    "Signals for this young person: %s. Rule combined: %d or more "
-	    "different signals within %d days raise one combined alert "
+	    "different signals within %d day%s raise one combined alert "
 	    "instead of separate ones; further signals within the window are "
 	    "merged into it. Expected of you: call a cross-disciplinary "
 	    "meeting with the agencies involved by %s.",
-	    list, rc->combined.min_signals, rc->combined.window_days, due);
+	    list, rc->combined.min_signals, rc->combined.window_days,
+	    rc->combined.window_days == 1 ? "" : "s", due);
 	evidence_event_dated(d, in->env, in->agency);
 	if (seen[SIG_ADDICTION]) {
 		/* Health data: named only to the contact person the consent
@@ -205,11 +207,11 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 		    "only "
 		    "the young person's contact person may see. Rule "
 		    "combined: "
-		    "%d or more different signals within %d days raise one "
+		    "%d or more different signals within %d day%s raise one "
 		    "combined alert. Expected of you: assign a contact person "
 		    "and call a cross-disciplinary meeting with the agencies "
 		    "involved by %s.",
 		    list, rc->combined.min_signals, rc->combined.window_days,
-		    due);
+		    rc->combined.window_days == 1 ? "" : "s", due);
 	}
 }

@@ -11,7 +11,9 @@ assessment, a shared addiction referral, a missed activation, a
 transition gap (docs/RULES.md)."""
 
 import datetime
+import signal
 
+import hubtest
 from hubtest import (CprGen, ev_absence, ev_dropout, ev_dropout_risk,
                      ev_missed_activation, ev_readiness, ev_referral, event,
                      rules_hub)
@@ -432,3 +434,43 @@ def test_after_the_merge_window_merged_signals_count_again(make_hub):
         "(jobcenter-a, 2026-10-01), not education-ready (school-a, " \
         "2026-11-01), dropout risk (college-a, 2026-12-08)." in \
         late[0]["explanation"]
+
+
+def test_a_window_of_one_day_is_singular(make_hub):
+    """combined.window_days takes 1: three signals of one day combine,
+    "within 1 day", not "within 1 days"."""
+    hub, [cpr] = combined_hub(make_hub, 3320,
+                              **{"combined.window_days": "1"})
+    hub.send(ev_dropout_risk(cpr, "2026-09-01"),
+             ev_missed_activation(cpr, "2026-09-01"),
+             ev_readiness(cpr, "2026-09-01", 9))
+    assert hub.wait_applied()["alerts"] == 2     # dropout_risk, combined
+    c = next(a for a in hub.peek("cw-anna", 2) if a["rule"] == "combined")
+    assert c["title"] == "3 warning signs within 1 day: " \
+        "cross-disciplinary meeting proposed"
+    assert "3 or more different signals within 1 day raise one combined " \
+        "alert" in c["explanation"]
+
+
+def test_a_reload_of_the_window_does_not_move_an_open_merge_window(
+        make_hub):
+    """Combined alert of 2026-09-08 under 90 days; a reload to 30 days.
+    A dropout risk of 09-20, 12 days after, merges (within both the old
+    and the new window): the merge window was computed as 90 days after
+    the tip but its start as 60 days before that end, 10-08, so 09-20 was
+    judged afresh and raised a second combined alert over the same
+    signals."""
+    hub, [cpr] = combined_hub(make_hub, 3321, clock="2026-09-21T08:00:00")
+    hub.send(ev_dropout_risk(cpr, "2026-09-01"),
+             ev_missed_activation(cpr, "2026-09-02"),
+             ev_readiness(cpr, "2026-09-08", 9))
+    assert hub.wait_applied()["alerts"] == 2     # dropout_risk, combined
+    hub.write_rules(dict(hubtest.NO_ESCALATION, **COMBINED,
+                         **{"combined.window_days": "30",
+                            "absence.quarter.enabled": "no",
+                            "absence.rolling.min_days": "0"}))
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded from .*rules\.conf")
+    hub.send(ev_dropout_risk(cpr, "2026-09-20"))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.wait_log(r"HUB-MERGE signal at seq \d+ merged into combined alert")

@@ -9,6 +9,8 @@ adapter). docs/RULES.md.
 The harness turns the quarter rule off and the rolling rule's coverage
 minimum to 0 by default; these tests set what they exercise."""
 
+import datetime
+
 import pytest
 
 import hubtest
@@ -356,3 +358,149 @@ def test_rolling_window_takes_its_share_of_a_longer_report(make_hub):
     assert "From 2026-09-03 to 2026-09-30 (20 school days reported) the " \
         "school reported 60 of 120 expected lessons absent (50.0 %) in 1 " \
         "report" in a["explanation"]
+
+
+def test_one_school_day_is_singular_in_both_measures(make_hub):
+    """A window of one school day, and a quarter part of one school day
+    (2026-09-30 to 10-01 splits 1 + 1 across the boundary, the halves
+    rounded up into Q3), say "school day", as the rolling rule's count of
+    days reported already did."""
+    hub = rules_hub(make_hub, "2026-10-05T08:00:00",
+                    rules={"absence.rolling.min_days": "1",
+                           "absence.rolling.window_school_days": "1"})
+    cpr = CprGen(3615).next()
+    hub.send(ev_absence(cpr, "2026-09-07", 3, expected=6, days=1))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert a["title"] == \
+        "Absence 50.0 % over the last 1 school day (threshold 10 %)"
+    assert "over the last 1 school day raises one alert" in \
+        a["explanation"]
+
+    hub = rules_hub(make_hub, "2026-10-05T08:00:00",
+                    rules=dict(QUARTER, **{"absence.quarter.min_days": "1"}))
+    cpr = CprGen(3616).next()
+    hub.send(hubtest.envelope("school-a", cpr, "split-1-1",
+                              period_start="2026-09-30",
+                              period_end="2026-10-01", absent=1, expected=2))
+    assert hub.wait_applied()["alerts"] == 1
+    [q] = hub.peek("desk-dora", 1)
+    assert "In the quarter 2026-07-01 to 2026-09-30 the school reported 1 " \
+        "of 1 expected lessons as unlawful absence (100.0 %, 1 school " \
+        "day reported)" in q["explanation"]
+
+
+def test_a_resent_period_replaces_the_row_but_withdraws_nothing(make_hub):
+    """The same school, period and kind sent again without `supersedes`
+    replaces the row (the week is 0 of 30 now, the episode ends), but it
+    is a new report, not a correction: the alert stays open. The week
+    sent again with 9 absent starts a new episode and alerts again."""
+    hub = rules_hub(make_hub, "2026-09-14T08:00:00",
+                    rules={"absence.rolling.min_days": "5"})
+    cpr = CprGen(3617).next()
+
+    def week(salt, absent):
+        return hubtest.envelope("school-a", cpr, salt,
+                                period_start="2026-09-07",
+                                period_end="2026-09-11", absent=absent,
+                                expected=30)
+
+    hub.send(week("resent-1", 6))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(week("resent-2", 0))
+    stats = hub.wait_applied()
+    assert (stats["alerts"], stats["alerts_open"]) == (1, 1)
+    [a] = hub.peek("desk-dora", 1)
+    assert a["rule"] == "absence.rolling"
+    hub.send(week("resent-3", 9))
+    stats = hub.wait_applied()
+    assert (stats["alerts"], stats["alerts_open"]) == (2, 2)
+    titles = sorted(a["title"] for a in hub.peek("desk-dora", 2))
+    assert titles == [
+        "Absence 20.0 % over the last 20 school days (threshold 10 %)",
+        "Absence 30.0 % over the last 20 school days (threshold 10 %)"]
+
+
+def test_quarter_counts_an_all_kinds_row_as_lessons_not_absence(make_hub):
+    """An ALL_KINDS row's 10 absent lessons are no unlawful absence, but
+    its week tells 30 expected lessons and 5 school days: 6 of 60 over 10
+    school days, the warning (RULES.md, Known limits)."""
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00", rules=QUARTER)
+    cpr = CprGen(3618).next()
+    hub.send(ev_absence(cpr, "2026-09-07", 6),
+             ev_absence(cpr, "2026-09-14", 10, kind=4))   # ALL_KINDS
+    assert hub.wait_applied()["alerts"] == 1
+    [w] = hub.peek("desk-dora", 1)
+    assert w["rule"] == "absence.quarter.warn"
+    assert "the school reported 6 of 60 expected lessons as unlawful " \
+        "absence (10.0 %, 10 school days reported)" in w["explanation"]
+
+
+def _school_days(start, n):
+    """n school days from start under the default calendar (autumn and
+    Christmas holidays; no public holiday falls in 2026-08-17..12-18)."""
+    day, out = datetime.date.fromisoformat(start), []
+    holidays = [(datetime.date(2026, 10, 12), datetime.date(2026, 10, 16)),
+                (datetime.date(2026, 12, 21), datetime.date(2027, 1, 2))]
+    while len(out) < n:
+        if day.weekday() < 5 and not any(a <= day <= b for a, b in holidays):
+            out.append(day.isoformat())
+        day += datetime.timedelta(days=1)
+    return out
+
+
+@pytest.mark.parametrize("min_days,alerts", [("64", 1), ("65", 0)])
+def test_rolling_keeps_64_rows_so_a_longer_minimum_never_judges(
+        make_hub, min_days, alerts):
+    """RULES.md, Known limits: 75 daily rows of 1 of 6 lessons under a
+    window of 100 school days: the measure keeps the 64 latest, so it
+    judges with min_days 64 (over those 64 days) and never with 65."""
+    hub = rules_hub(make_hub, "2026-12-07T08:00:00",
+                    rules={"absence.rolling.window_school_days": "100",
+                           "absence.rolling.min_days": min_days})
+    cpr = CprGen(3619).next()
+    days = _school_days("2026-08-17", 75)
+    hub.send(*(ev_absence(cpr, d, 1, expected=6, days=1) for d in days))
+    assert hub.wait_applied()["alerts"] == alerts
+    if alerts:
+        [a] = hub.peek("desk-dora", 1)
+        assert f"From {days[0]} to {days[63]} (64 school days reported) " \
+            "the school reported 64 of 384 expected lessons absent " \
+            "(16.7 %) in 64 reports" in a["explanation"]
+
+
+@pytest.mark.parametrize("min_days,alerts", [("38", 1), ("39", 0)])
+def test_quarter_min_days_above_the_quarters_school_days_never_judges(
+        make_hub, min_days, alerts):
+    """Q3 2026 has 38 school days under the default calendar (the summer
+    holiday ends 08-09): reports covering all of them at 20 % unlawful
+    notify with min_days 38 and never with 39 (RULES.md, settings)."""
+    hub = rules_hub(make_hub, "2026-10-01T08:00:00",
+                    rules=dict(QUARTER,
+                               **{"absence.quarter.min_days": min_days}))
+    cpr = CprGen(3620).next()
+    mondays = [(datetime.date(2026, 8, 10) + datetime.timedelta(weeks=w))
+               .isoformat() for w in range(7)]
+    hub.send(*(ev_absence(cpr, m, 6) for m in mondays),
+             ev_absence(cpr, "2026-09-28", 3, expected=18, days=3))
+    assert hub.wait_applied()["alerts"] == alerts
+
+
+def test_a_correction_under_min_days_withdraws_nothing(make_hub):
+    """RULES.md, Corrections: two weeks, 6 of 60 (10 %) over 10 school
+    days, alert. The first week corrected to a single day of no absence
+    leaves 6 school days reported, under min_days 10: the rule does not
+    judge, the episode does not end and the alert stays open."""
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00",
+                    rules={"absence.rolling.min_days": "10"})
+    cpr = CprGen(3621).next()
+    first = ev_absence(cpr, "2026-09-07", 6)
+    hub.send(first, ev_absence(cpr, "2026-09-14", 0))
+    assert hub.wait_applied()["alerts"] == 1
+    fix = ev_absence(cpr, "2026-09-07", 0, expected=6, days=1)
+    fix.supersedes = first.event_id
+    hub.send(fix)
+    stats = hub.wait_applied()
+    assert (stats["alerts"], stats["alerts_open"]) == (1, 1)
+    [a] = hub.peek("desk-dora", 1)
+    assert a["rule"] == "absence.rolling"

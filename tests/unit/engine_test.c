@@ -2130,6 +2130,7 @@ full_profile(profile *p)
 	p->contact_due = day("2026-09-14");
 	p->offer_due = day("2026-10-09");
 	p->dropout_day = day("2026-09-04");
+	p->combined_from = day("2026-06-10");
 	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
 		p->dropout_event_id[i] = (uint8_t)(0xd0 + i);
 	p->left_seq = UINT64_C(0x0102030405060708);
@@ -2188,6 +2189,7 @@ check_full_profile(const profile *p)
 	CHECK_DAY(p->contact_due, "2026-09-14");
 	CHECK_DAY(p->offer_due, "2026-10-09");
 	CHECK_DAY(p->dropout_day, "2026-09-04");
+	CHECK_DAY(p->combined_from, "2026-06-10");
 	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
 		CHECK_EQ_INT(p->dropout_event_id[i], 0xd0 + i);
 	CHECK(p->left_seq == UINT64_C(0x0102030405060708));
@@ -2271,9 +2273,9 @@ test_profile_decode_refuses(void)
 	CHECK(!profile_decode(&back, buf, n + 1));
 	CHECK(profile_decode(&back, buf, n));
 	/* More signals than a profile keeps: the count byte sits before the
-	 * signals, after 1 + 8 + 13*8 + 10*8 + 12 + 16 + 5*8 + 8*3*8 +
+	 * signals, after 1 + 8 + 14*8 + 10*8 + 12 + 16 + 5*8 + 8*3*8 +
 	 * 4*(8 + 16) bytes. */
-	size_t count_at = 1 + 8 + 13 * 8 + 10 * 8 + 12 + 16 + 5 * 8 +
+	size_t count_at = 1 + 8 + 14 * 8 + 10 * 8 + 12 + 16 + 5 * 8 +
 			  8 * 3 * 8 + 4 * (8 + 16);
 	CHECK_EQ_INT(buf[count_at], PROFILE_SIGNALS);
 	buf[count_at] = PROFILE_SIGNALS + 1;
@@ -2323,11 +2325,11 @@ vector(const char *name, const uint8_t *bytes, size_t len, size_t *stored)
 	return got;
 }
 
-/* The profile format frozen in tests/vectors/profile_v9.bin. A new
- * format writes a vector of its own (profile_v10.bin...); the old one
+/* The profile format frozen in tests/vectors/profile_v10.bin. A new
+ * format writes a vector of its own (profile_v11.bin...); the old one
  * stays as the record of what was stored. */
-#define FROZEN_PROFILE_FORMAT 9
-#define FROZEN_DERIVED_SCHEMA 12
+#define FROZEN_PROFILE_FORMAT 10
+#define FROZEN_DERIVED_SCHEMA 13
 
 static void
 test_profile_vector(void)
