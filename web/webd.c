@@ -13,11 +13,13 @@
  */
 #include "web/webd.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "common/log.h"
@@ -915,6 +917,22 @@ stream_free(void *cls)
 	sodium_memzero(st, sizeof *st);
 }
 
+/* The client has closed the connection (or it broke): nothing to read
+ * but its end. A client sends nothing on a stream, so bytes waiting mean
+ * it is still there. */
+static bool
+peer_gone(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return false;
+	char byte;
+	ssize_t n = recv(ci->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			  errno != EINTR);
+}
+
 /* The session's alerts_version, or false (*ended: the session is over). */
 static bool
 alerts_version(webd *w, const uint8_t *token, uint64_t *version, bool *ended)
@@ -1023,6 +1041,14 @@ webd_tick(webd *w)
 					      TOKEN_LEN) == 0;
 		if (!known) {
 			stream_finish(st);
+			continue;
+		}
+		/* A parked connection is not watched by libmicrohttpd: without
+		 * this, a closed tab would hold its place in streams_max until
+		 * the pings' writes fail, some 30 s later. */
+		if (st->suspended && peer_gone(st->c)) {
+			st->end = true;
+			stream_wake(st);
 			continue;
 		}
 		if (now >= st->next_poll && now >= w->hub_quiet_until) {

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import urllib.parse
@@ -682,6 +683,39 @@ def test_every_answer_carries_the_security_headers(make_hub):
     log = (hub.logs_dir / "webd.log").read_text()
     assert "WEB-CSRF" in log and "xxxxxxxxxx?" + forged in log, log
     assert not any(ln.startswith(forged) for ln in log.splitlines()), log
+
+def test_get_session_answers_from_what_webd_knows(make_hub):
+    """OPERATIONS.md: GET /session asks hubd nothing, so a session the
+    hub ended (a password reset) still answers its time until webd asks
+    the hub about it; once a page is told, the page leads to
+    /login?ended=1 and GET /session is 401."""
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        set_password(hub, "cw-anna", "a new password")
+        r, said = web.request("GET", "/session", cookies=session)
+        assert r.status == 200 and json.loads(said)["left"] > 1700, said
+        r, _ = web.request("GET", "/alerts", cookies=session)
+        assert r.status == 303 and \
+            r.getheader("Location") == "/login?ended=1"
+        r, _ = web.request("GET", "/session", cookies=session)
+        assert r.status == 401
+        # What the list's stream hears of the end leaves no time.
+        set_password(hub, "cw-anna", PASSWORD)
+        session = anna_session(web)
+        s = socket.create_connection(("127.0.0.1", web.port), timeout=10)
+        s.sendall(("GET /events HTTP/1.1\r\nHost: x\r\nCookie: ug_session="
+                   + session["ug_session"] + "\r\n\r\n").encode())
+        assert s.recv(4096).startswith(b"HTTP/1.1 200")
+        set_password(hub, "cw-anna", "a third password")
+        wait_for(lambda: json.loads(web.request(
+            "GET", "/session", cookies=session)[1])["left"] == 0, 20,
+            "no time left", interval=0.3)
+        s.close()
+    finally:
+        web.stop()
+
 
 def test_a_cpr_in_a_path_reaches_no_log(make_hub):
     """A client that asks for a path with a CPR in it and hangs up before

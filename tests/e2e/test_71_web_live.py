@@ -315,6 +315,36 @@ def test_events_need_a_session_are_bounded_and_end(make_hub):
     assert b"event: ended" in rest, rest
 
 
+def test_a_closed_tabs_stream_frees_its_place_at_once(make_hub):
+    """streams_max counts the tabs open on the list: a tab closed or
+    reloaded gives its stream's place up within a few seconds, not after
+    the 15 s pings find the connection gone, so a reload of the list at
+    streams_max gets its live updates back (OPERATIONS.md)."""
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, streams_max=1, events_poll=1)
+    try:
+        session = logged_in(web, "cw-anna")
+
+        def admitted():
+            head, s = open_events(web, session)
+            if head.startswith("HTTP/1.1 200"):
+                return s
+            s.close()
+            return None
+        # Each stream is parked (suspended) before its tab closes; the
+        # next one is let in within seconds, three times over.
+        for _ in range(3):
+            stream = wait_for(admitted, 5, "the closed stream's place",
+                              interval=0.3)
+            time.sleep(1.5)
+            stream.close()
+    finally:
+        web.stop()
+
+
 def sendmail_stand_in(d):
     """A sendmail that appends its arguments and stdin to d/out.txt."""
     d.mkdir(parents=True, exist_ok=True)
