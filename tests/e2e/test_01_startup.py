@@ -111,10 +111,55 @@ def thread_names(pid):
 
 
 def test_threads_are_named(hub):
-    """ARCHITECTURE.md: top -H shows the loop, writer, applier, flusher."""
+    """ARCHITECTURE.md: top -H shows the loop, writer, applier, flusher,
+    and libzmq's ZMQbg/... threads; no other."""
     names = thread_names(hub.proc.pid)
     assert {"hubd", "hubd-writer", "hubd-applier",
             "hubd-flusher"} <= names, names
+    assert {n for n in names if not n.startswith("ZMQbg/")} == {
+        "hubd", "hubd-writer", "hubd-applier", "hubd-flusher"}, names
+
+
+def architecture_layout():
+    """ARCHITECTURE.md's LMDB layout as {environment: {database, ...}}
+    (each **`ENV/` — ...** paragraph and the table after it), and the
+    process diagram's text."""
+    text = (hubtest.ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    layout = text[text.index("## The LMDB layout"):
+                  text.index("## The life of one event")]
+    envs = {}
+    parts = re.split(r"^\*\*`(\w+)/` — ", layout, flags=re.M)
+    for name, body in zip(parts[1::2], parts[2::2]):
+        envs[name] = set(re.findall(r"^\| `(\w+)` \|", body, re.M))
+    processes = text[text.index("## The processes"):
+                     text.index("## The folders")]
+    diagram = re.search(r"```\n(.*?)```", processes, re.S).group(1)
+    return envs, diagram
+
+
+def test_data_dir_is_as_architecture_lays_it_out(hub):
+    """ARCHITECTURE.md: three environments under data_dir (the diagram
+    and the LMDB layout name each), each holding exactly the databases
+    its table lists; beside them only hubd.lock (OPERATIONS.md, "Where
+    data lives")."""
+    envs, diagram = architecture_layout()
+    assert set(envs) == {"log", "ids", "derived"}, envs
+    for name in envs:
+        assert f"{name}/" in diagram, (name, diagram)
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(101).take(1)[0],
+                              salt="layout"))
+    hub.wait_applied()
+    entries = {p.name: p.is_dir() for p in hub.data_dir.iterdir()}
+    assert entries == {"hubd.lock": False,
+                       **{name: True for name in envs}}, entries
+    dump = shutil.which("mdb_dump")
+    if not dump:
+        pytest.skip("needs mdb_dump (lmdb-utils, make bootstrap)")
+    for name, databases in envs.items():
+        p = subprocess.run([dump, "-l", str(hub.data_dir / name)],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        assert set(p.stdout.split()) == databases, (name, p.stdout)
 
 
 def test_sigterm_then_restart(hub):
