@@ -1918,6 +1918,45 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     assert not doc.exists()
 
 
+def test_the_runtime_packages_are_what_each_program_links(tmp_path):
+    """OPERATIONS.md, "Build and install": the table of the Debian
+    packages a machine needs to run each installed program (a package's
+    Depends) names exactly the libraries the program is linked to, libc
+    aside."""
+    import shutil
+    readelf, dpkg = shutil.which("readelf"), shutil.which("dpkg")
+    if not (readelf and dpkg):
+        pytest.skip("needs readelf and dpkg")
+    ops = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    part = ops[ops.index("| program | Debian packages it needs to run |"):]
+    part = part[:part.index("\n\n")]
+    documented = {}
+    for row in part.splitlines()[2:]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        packages = set(re.findall(r"`([a-z0-9.+-]+)`", cells[1]))
+        for name in re.findall(r"`([\w*-]+)`", cells[0]):
+            documented[name] = packages
+
+    def package_of(soname):
+        p = subprocess.run([dpkg, "-S", f"*/{soname}"], capture_output=True,
+                           text=True, timeout=60)
+        owners = {line.split(":")[0] for line in p.stdout.splitlines()
+                  if "i386" not in line and "/lib32/" not in line}
+        assert len(owners) == 1, (soname, p.stdout)
+        return owners.pop()
+
+    programs = sorted(f.name for f in (hubtest.BUILD / "bin").iterdir())
+    for name in programs:
+        row = documented.get(name) or documented.get(
+            "adapter-*" if name.startswith("adapter-") else name)
+        assert row is not None, (name, sorted(documented))
+        p = subprocess.run([readelf, "-d", str(hubtest.BUILD / "bin" / name)],
+                           capture_output=True, text=True, timeout=60)
+        needed = re.findall(r"\(NEEDED\).*\[(.+)\]", p.stdout)
+        linked = {package_of(s) for s in needed if s != "libc.so.6"}
+        assert linked == row, (name, linked, row)
+
+
 def test_every_make_target_the_docs_name_has_a_rule():
     """README.md and docs/: every `make TARGET` they show is a rule of
     the Makefile, and every target declared phony has one: a phony name
