@@ -859,3 +859,23 @@ def test_demo_refuses_a_bad_web_wait_before_it_starts(tmp_path):
         "not '10m'" in p.stdout, p.stdout
     assert "Traceback" not in p.stderr, p.stderr
     assert not (tmp_path / "var").exists()
+
+
+def test_make_demo_with_a_bad_web_wait_exits_as_readme_says(tmp_path):
+    """README.md: `make demo DEMO_WEB_WAIT=...` with anything but whole
+    seconds fails before the demo starts; the exit status it gives is
+    make's, as README says (the demo's 1 becomes make's 2)."""
+    readme = (hubtest.ROOT / "README.md").read_text(encoding="utf-8")
+    para = readme[readme.index("`make demo DEMO_WEB_WAIT=600` keeps"):]
+    para = " ".join(para[:para.index("\n\n")].split())
+    m = re.search(r"anything else fails the demo before it starts: "
+                  r"`DEMO FAILED: ([^`]*)`, the demo exits (\d) and make "
+                  r"(\d)", para)
+    assert m, para
+    p = subprocess.run(["make", "-s", "--no-print-directory", "-C",
+                        str(hubtest.ROOT), f"BUILD={hubtest.BUILD}", "demo",
+                        "DEMO_WEB_WAIT=10m"], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == int(m.group(3)), p.stdout + p.stderr
+    assert f"Error {m.group(2)}" in p.stderr, p.stderr
+    assert "DEMO FAILED: " + m.group(1) in p.stdout, p.stdout
