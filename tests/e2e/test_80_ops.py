@@ -1863,6 +1863,46 @@ def test_the_units_are_hardened_alike(tmp_path):
                       p.stdout)
         assert m and float(m.group(1)) <= 4.0, (unit, p.stdout[-300:])
 
+def test_the_adapter_units_steps_make_what_it_needs():
+    """ADAPTERS.md, "Running unattended": the steps shown for
+    ungebro-adapter@school, run on a machine of their own, make what the
+    unit and adapter.conf.example need: the unit's user, its config file,
+    its writable spool directory, the agency's key and the hub's public
+    key in keys_dir; and the example's outbox lies in the unit's
+    StateDirectory, the one place under /var/lib it may write."""
+    deploy = hubtest.ROOT / "deploy"
+    unit = (deploy / "ungebro-adapter@.service").read_text()
+
+    def setting(text, name, sep="="):
+        m = re.search(rf"^{name}\s*{sep}\s*(.*?)\s*$", text, re.M)
+        assert m, name
+        return m.group(1).replace("%i", "school")
+
+    example = (deploy / "adapter.conf.example").read_text()
+    keys_dir, agency = setting(example, "keys_dir"), setting(example, "agency")
+    outbox = setting(example, "outbox")
+    assert outbox.startswith(
+        "/var/lib/" + setting(unit, "StateDirectory") + "/"), outbox
+    doc = (hubtest.ROOT / "docs" / "ADAPTERS.md").read_text()
+    part = doc[doc.index("Under systemd, `deploy/ungebro-adapter@.service`"):]
+    steps = re.search(r"```sh\n(.*?)```", part, re.S).group(1)
+    user = setting(unit, "User")
+    assert re.search(rf"^adduser .*--group .*\b{user}\b", steps, re.M), \
+        steps
+    config = setting(unit, "ExecStart").split("--config ")[1].split()[0]
+    assert re.search(rf"^install .* {re.escape(config)}\b", steps, re.M), \
+        steps
+    spool = setting(unit, "ReadWritePaths")
+    assert re.search(rf"^install -d .*-o {user} .*{re.escape(spool)}\b",
+                     steps, re.M), steps
+    assert re.search(rf"^install -d .*-o {user} .*{re.escape(keys_dir)}\b",
+                     steps, re.M), steps
+    assert re.search(rf"^hubctl keygen --keys_dir {re.escape(keys_dir)} "
+                     rf"{agency}\b", steps, re.M), steps
+    assert re.search(rf"^install .*\bhub\.key {re.escape(keys_dir)}/",
+                     steps, re.M), steps
+
+
 def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     import shutil
     import stat
