@@ -1903,6 +1903,46 @@ def test_the_adapter_units_steps_make_what_it_needs():
                      steps, re.M), steps
 
 
+def test_the_example_endpoints_and_agencies_on_other_machines(make_hub):
+    """hubd.conf.example binds ingest and delivery on 127.0.0.1, which
+    only clients on the hub's own machine reach, while
+    adapter.conf.example connects from an agency's machine: the example
+    says so and how to bind for them (tcp://*:7601, tcp://*:7602), and
+    an agency connecting to the machine's address is served that way
+    and not the other."""
+    import socket
+    deploy = hubtest.ROOT / "deploy"
+    example = (deploy / "hubd.conf.example").read_text()
+    assert re.search(r"^ingest = tcp://127\.0\.0\.1:7601$", example, re.M)
+    comments = " ".join(ln.lstrip("# ") for ln in example.splitlines()
+                        if ln.startswith("#"))
+    assert "only" in comments and "this machine" in comments, comments
+    assert "tcp://*:7601" in comments and "tcp://*:7602" in comments, \
+        comments
+    adapter = (deploy / "adapter.conf.example").read_text()
+    assert not re.search(r"^hub = tcp://127\.", adapter, re.M)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("10.255.255.255", 1))
+        address = s.getsockname()[0]
+    except OSError:
+        address = "127.0.0.1"
+    finally:
+        s.close()
+    if address.startswith("127."):
+        pytest.skip("needs an IPv4 address besides the loopback")
+    cpr = hubtest.CprGen(8311).take(1)[0]
+    env = hubtest.envelope("school-a", cpr, salt="elsewhere")
+    loopback = make_hub()
+    port = int(loopback.ingest.rsplit(":", 1)[1])
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((address, port), timeout=10).close()
+    port = hubtest.free_port()
+    everywhere = make_hub(settings={"ingest": f"tcp://*:{port}"})
+    everywhere.ingest = f"tcp://{address}:{port}"
+    assert everywhere.send(env)
+
+
 def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     import shutil
     import stat
