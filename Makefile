@@ -192,8 +192,9 @@ clean:
 	rm -rf build
 
 # ---- install / uninstall (docs/OPERATIONS.md, "Build and install") ----
-# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, the systemd
-# units (their paths rewritten to PREFIX), the example configs, the docs
+# make install [PREFIX=/usr/local] [DESTDIR=] [UNITDIR=]: the programs,
+# the systemd units (their paths rewritten to PREFIX; UNITDIR for a PREFIX
+# whose lib/systemd/system systemd does not read), the example configs, the docs
 # and a man page per program. uninstall removes exactly those files.
 # The docs land beside README.md, not in docs/: its links are rewritten.
 PREFIX  ?= /usr/local

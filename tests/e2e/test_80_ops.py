@@ -2077,6 +2077,42 @@ def test_a_packagers_build_flags_are_added_to_the_builds_own(tmp_path,
     assert not bad, "\n".join(bad[:5])
 
 
+def test_units_go_where_systemd_reads_them_or_to_unitdir(tmp_path):
+    """OPERATIONS.md, "Build and install": the units go to
+    PREFIX/lib/systemd/system, which systemd reads for PREFIX /usr and
+    /usr/local; for another PREFIX, UNITDIR=/etc/systemd/system puts them
+    where it does, their paths still rewritten to PREFIX, and uninstall
+    with the same settings removes them."""
+    import shutil
+    ops = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    row = next(ln for ln in ops.splitlines()
+               if ln.startswith("| the systemd units"))
+    assert "UNITDIR=/etc/systemd/system" in row, row
+    analyze = shutil.which("systemd-analyze")
+    if analyze:
+        paths = subprocess.run([analyze, "unit-paths"], capture_output=True,
+                               text=True, timeout=60).stdout.split()
+        for prefix in ("/usr", "/usr/local"):
+            assert f"{prefix}/lib/systemd/system" in paths, paths
+    dest = tmp_path / "dest"
+    make = ["make", "-s", "-C", str(hubtest.ROOT), f"BUILD={hubtest.BUILD}",
+            f"DESTDIR={dest}", "PREFIX=/opt/ungebro",
+            "UNITDIR=/etc/systemd/system"]
+    p = subprocess.run(make + ["install"], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    units = dest / "etc/systemd/system"
+    assert sorted(u.name for u in units.iterdir()) == [
+        "hubd.service", "ungebro-adapter@.service", "webd.service"]
+    assert "ExecStart=/opt/ungebro/bin/hubd " in \
+        (units / "hubd.service").read_text()
+    assert not (dest / "opt/ungebro/lib").exists()
+    p = subprocess.run(make + ["uninstall"], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert [f for f in dest.rglob("*") if not f.is_dir()] == []
+
+
 def test_every_make_target_the_docs_name_has_a_rule():
     """README.md and docs/: every `make TARGET` they show is a rule of
     the Makefile, and every target declared phony has one: a phony name
