@@ -120,6 +120,40 @@ def test_threads_are_named(hub):
         "hubd", "hubd-writer", "hubd-applier", "hubd-flusher"}, names
 
 
+def test_webd_is_one_thread_beside_libzmqs(make_hub, tmp_path):
+    """ARCHITECTURE.md, "The web inbox": webd is one thread of its own
+    (libmicrohttpd's event loop, external polling) beside libzmq's
+    ZMQbg/... threads."""
+    import http.client
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    port = hubtest.free_port()
+    with open(tmp_path / "webd.log", "wb") as log:
+        proc = subprocess.Popen([binary("webd"), "--gateway", "web-1",
+                                 "--keys_dir", str(hub.keys_dir),
+                                 "--delivery", hub.delivery,
+                                 "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def serving():
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                c.request("GET", "/login")
+                ok = c.getresponse().status == 200
+                c.close()
+                return ok
+            except OSError:
+                return False
+        hubtest.wait_for(serving, 10, "webd serving")
+        names = thread_names(proc.pid)
+        assert {n for n in names if not n.startswith("ZMQbg/")} == \
+            {"webd"}, names
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
+
+
 def architecture_layout():
     """ARCHITECTURE.md's LMDB layout as {environment: {database, ...}}
     (each **`ENV/` — ...** paragraph and the table after it), and the
