@@ -21,8 +21,12 @@ OPT_asan    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined
 OPT_debug   := -O0 -g
 OPT       ?= $(OPT_$(VARIANT))
-CFLAGS    += $(CSTD) $(WARN) $(OPT) -I. -I$(GEN) -MMD -MP
-LDFLAGS   += $(filter -fsanitize=%,$(OPT))
+# A packager's CFLAGS, CPPFLAGS and LDFLAGS (dpkg-buildflags) come before
+# the build's own, on the command line as in the environment: override,
+# since a command-line CFLAGS would otherwise replace the C11 mode, the
+# warnings and the include paths rather than add to them.
+override CFLAGS  += $(CSTD) $(WARN) $(OPT) -I. -I$(GEN) -MMD -MP
+override LDFLAGS += $(filter -fsanitize=%,$(OPT))
 LDLIBS    += -lzmq -lprotobuf-c -llmdb -lsodium -lm
 # The web inbox and hubd (its metrics endpoint, hub/metrics.c) serve
 # HTTP. hubctl and unit tests link hub/hub.o (hub_parse_types, the loop),
@@ -84,12 +88,12 @@ $(PROTO_C) $(PROTO_H): $(PROTO_SRC)
 
 $(BUILD)/obj/gen/ungebro.pb-c.o: $(PROTO_C)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(OPT) -I$(GEN) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # Every object may include the generated header, so it must exist first.
 $(BUILD)/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -188,8 +192,9 @@ clean:
 	rm -rf build
 
 # ---- install / uninstall (docs/OPERATIONS.md, "Build and install") ----
-# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, the systemd
-# units (their paths rewritten to PREFIX), the example configs, the docs
+# make install [PREFIX=/usr/local] [DESTDIR=] [UNITDIR=]: the programs,
+# the systemd units (their paths rewritten to PREFIX; UNITDIR for a PREFIX
+# whose lib/systemd/system systemd does not read), the example configs, the docs
 # and a man page per program. uninstall removes exactly those files.
 # The docs land beside README.md, not in docs/: its links are rewritten.
 PREFIX  ?= /usr/local

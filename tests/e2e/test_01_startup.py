@@ -111,10 +111,89 @@ def thread_names(pid):
 
 
 def test_threads_are_named(hub):
-    """ARCHITECTURE.md: top -H shows the loop, writer, applier, flusher."""
+    """ARCHITECTURE.md: top -H shows the loop, writer, applier, flusher,
+    and libzmq's ZMQbg/... threads; no other."""
     names = thread_names(hub.proc.pid)
     assert {"hubd", "hubd-writer", "hubd-applier",
             "hubd-flusher"} <= names, names
+    assert {n for n in names if not n.startswith("ZMQbg/")} == {
+        "hubd", "hubd-writer", "hubd-applier", "hubd-flusher"}, names
+
+
+def test_webd_is_one_thread_beside_libzmqs(make_hub, tmp_path):
+    """ARCHITECTURE.md, "The web inbox": webd is one thread of its own
+    (libmicrohttpd's event loop, external polling) beside libzmq's
+    ZMQbg/... threads."""
+    import http.client
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    port = hubtest.free_port()
+    with open(tmp_path / "webd.log", "wb") as log:
+        proc = subprocess.Popen([binary("webd"), "--gateway", "web-1",
+                                 "--keys_dir", str(hub.keys_dir),
+                                 "--delivery", hub.delivery,
+                                 "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def serving():
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                c.request("GET", "/login")
+                ok = c.getresponse().status == 200
+                c.close()
+                return ok
+            except OSError:
+                return False
+        hubtest.wait_for(serving, 10, "webd serving")
+        names = thread_names(proc.pid)
+        assert {n for n in names if not n.startswith("ZMQbg/")} == \
+            {"webd"}, names
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
+
+
+def architecture_layout():
+    """ARCHITECTURE.md's LMDB layout as {environment: {database, ...}}
+    (each **`ENV/` — ...** paragraph and the table after it), and the
+    process diagram's text."""
+    text = (hubtest.ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    layout = text[text.index("## The LMDB layout"):
+                  text.index("## The life of one event")]
+    envs = {}
+    parts = re.split(r"^\*\*`(\w+)/` — ", layout, flags=re.M)
+    for name, body in zip(parts[1::2], parts[2::2]):
+        envs[name] = set(re.findall(r"^\| `(\w+)` \|", body, re.M))
+    processes = text[text.index("## The processes"):
+                     text.index("## The folders")]
+    diagram = re.search(r"```\n(.*?)```", processes, re.S).group(1)
+    return envs, diagram
+
+
+def test_data_dir_is_as_architecture_lays_it_out(hub):
+    """ARCHITECTURE.md: three environments under data_dir (the diagram
+    and the LMDB layout name each), each holding exactly the databases
+    its table lists; beside them only hubd.lock (OPERATIONS.md, "Where
+    data lives")."""
+    envs, diagram = architecture_layout()
+    assert set(envs) == {"log", "ids", "derived"}, envs
+    for name in envs:
+        assert f"{name}/" in diagram, (name, diagram)
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(101).take(1)[0],
+                              salt="layout"))
+    hub.wait_applied()
+    entries = {p.name: p.is_dir() for p in hub.data_dir.iterdir()}
+    assert entries == {"hubd.lock": False,
+                       **{name: True for name in envs}}, entries
+    dump = shutil.which("mdb_dump")
+    if not dump:
+        pytest.skip("needs mdb_dump (lmdb-utils, make bootstrap)")
+    for name, databases in envs.items():
+        p = subprocess.run([dump, "-l", str(hub.data_dir / name)],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        assert set(p.stdout.split()) == databases, (name, p.stdout)
 
 
 def test_sigterm_then_restart(hub):
@@ -814,3 +893,23 @@ def test_demo_refuses_a_bad_web_wait_before_it_starts(tmp_path):
         "not '10m'" in p.stdout, p.stdout
     assert "Traceback" not in p.stderr, p.stderr
     assert not (tmp_path / "var").exists()
+
+
+def test_make_demo_with_a_bad_web_wait_exits_as_readme_says(tmp_path):
+    """README.md: `make demo DEMO_WEB_WAIT=...` with anything but whole
+    seconds fails before the demo starts; the exit status it gives is
+    make's, as README says (the demo's 1 becomes make's 2)."""
+    readme = (hubtest.ROOT / "README.md").read_text(encoding="utf-8")
+    para = readme[readme.index("`make demo DEMO_WEB_WAIT=600` keeps"):]
+    para = " ".join(para[:para.index("\n\n")].split())
+    m = re.search(r"anything else fails the demo before it starts: "
+                  r"`DEMO FAILED: ([^`]*)`, the demo exits (\d) and make "
+                  r"(\d)", para)
+    assert m, para
+    p = subprocess.run(["make", "-s", "--no-print-directory", "-C",
+                        str(hubtest.ROOT), f"BUILD={hubtest.BUILD}", "demo",
+                        "DEMO_WEB_WAIT=10m"], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == int(m.group(3)), p.stdout + p.stderr
+    assert f"Error {m.group(2)}" in p.stderr, p.stderr
+    assert "DEMO FAILED: " + m.group(1) in p.stdout, p.stdout

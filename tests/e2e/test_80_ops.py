@@ -1863,6 +1863,86 @@ def test_the_units_are_hardened_alike(tmp_path):
                       p.stdout)
         assert m and float(m.group(1)) <= 4.0, (unit, p.stdout[-300:])
 
+def test_the_adapter_units_steps_make_what_it_needs():
+    """ADAPTERS.md, "Running unattended": the steps shown for
+    ungebro-adapter@school, run on a machine of their own, make what the
+    unit and adapter.conf.example need: the unit's user, its config file,
+    its writable spool directory, the agency's key and the hub's public
+    key in keys_dir; and the example's outbox lies in the unit's
+    StateDirectory, the one place under /var/lib it may write."""
+    deploy = hubtest.ROOT / "deploy"
+    unit = (deploy / "ungebro-adapter@.service").read_text()
+
+    def setting(text, name, sep="="):
+        m = re.search(rf"^{name}\s*{sep}\s*(.*?)\s*$", text, re.M)
+        assert m, name
+        return m.group(1).replace("%i", "school")
+
+    example = (deploy / "adapter.conf.example").read_text()
+    keys_dir, agency = setting(example, "keys_dir"), setting(example, "agency")
+    outbox = setting(example, "outbox")
+    assert outbox.startswith(
+        "/var/lib/" + setting(unit, "StateDirectory") + "/"), outbox
+    doc = (hubtest.ROOT / "docs" / "ADAPTERS.md").read_text()
+    part = doc[doc.index("Under systemd, `deploy/ungebro-adapter@.service`"):]
+    steps = re.search(r"```sh\n(.*?)```", part, re.S).group(1)
+    user = setting(unit, "User")
+    assert re.search(rf"^adduser .*--group .*\b{user}\b", steps, re.M), \
+        steps
+    config = setting(unit, "ExecStart").split("--config ")[1].split()[0]
+    assert re.search(rf"^install .* {re.escape(config)}\b", steps, re.M), \
+        steps
+    spool = setting(unit, "ReadWritePaths")
+    assert re.search(rf"^install -d .*-o {user} .*{re.escape(spool)}\b",
+                     steps, re.M), steps
+    assert re.search(rf"^install -d .*-o {user} .*{re.escape(keys_dir)}\b",
+                     steps, re.M), steps
+    assert re.search(rf"^hubctl keygen --keys_dir {re.escape(keys_dir)} "
+                     rf"{agency}\b", steps, re.M), steps
+    assert re.search(rf"^install .*\bhub\.key {re.escape(keys_dir)}/",
+                     steps, re.M), steps
+
+
+def test_the_example_endpoints_and_agencies_on_other_machines(make_hub):
+    """hubd.conf.example binds ingest and delivery on 127.0.0.1, which
+    only clients on the hub's own machine reach, while
+    adapter.conf.example connects from an agency's machine: the example
+    says so and how to bind for them (tcp://*:7601, tcp://*:7602), and
+    an agency connecting to the machine's address is served that way
+    and not the other."""
+    import socket
+    deploy = hubtest.ROOT / "deploy"
+    example = (deploy / "hubd.conf.example").read_text()
+    assert re.search(r"^ingest = tcp://127\.0\.0\.1:7601$", example, re.M)
+    comments = " ".join(ln.lstrip("# ") for ln in example.splitlines()
+                        if ln.startswith("#"))
+    assert "only" in comments and "this machine" in comments, comments
+    assert "tcp://*:7601" in comments and "tcp://*:7602" in comments, \
+        comments
+    adapter = (deploy / "adapter.conf.example").read_text()
+    assert not re.search(r"^hub = tcp://127\.", adapter, re.M)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("10.255.255.255", 1))
+        address = s.getsockname()[0]
+    except OSError:
+        address = "127.0.0.1"
+    finally:
+        s.close()
+    if address.startswith("127."):
+        pytest.skip("needs an IPv4 address besides the loopback")
+    cpr = hubtest.CprGen(8311).take(1)[0]
+    env = hubtest.envelope("school-a", cpr, salt="elsewhere")
+    loopback = make_hub()
+    port = int(loopback.ingest.rsplit(":", 1)[1])
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((address, port), timeout=10).close()
+    port = hubtest.free_port()
+    everywhere = make_hub(settings={"ingest": f"tcp://*:{port}"})
+    everywhere.ingest = f"tcp://{address}:{port}"
+    assert everywhere.send(env)
+
+
 def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     import shutil
     import stat
@@ -1916,6 +1996,121 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     left = [str(f) for f in dest.rglob("*") if not f.is_dir()]
     assert left == []
     assert not doc.exists()
+
+
+def test_the_runtime_packages_are_what_each_program_links(tmp_path):
+    """OPERATIONS.md, "Build and install": the table of the Debian
+    packages a machine needs to run each installed program (a package's
+    Depends) names exactly the libraries the program is linked to, libc
+    aside."""
+    import shutil
+    readelf, dpkg = shutil.which("readelf"), shutil.which("dpkg")
+    if not (readelf and dpkg):
+        pytest.skip("needs readelf and dpkg")
+    ops = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    part = ops[ops.index("| program | Debian packages it needs to run |"):]
+    part = part[:part.index("\n\n")]
+    documented = {}
+    for row in part.splitlines()[2:]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        packages = set(re.findall(r"`([a-z0-9.+-]+)`", cells[1]))
+        for name in re.findall(r"`([\w*-]+)`", cells[0]):
+            documented[name] = packages
+
+    def package_of(soname):
+        p = subprocess.run([dpkg, "-S", f"*/{soname}"], capture_output=True,
+                           text=True, timeout=60)
+        owners = {line.split(":")[0] for line in p.stdout.splitlines()
+                  if "i386" not in line and "/lib32/" not in line}
+        assert len(owners) == 1, (soname, p.stdout)
+        return owners.pop()
+
+    programs = sorted(f.name for f in (hubtest.BUILD / "bin").iterdir())
+    for name in programs:
+        row = documented.get(name) or documented.get(
+            "adapter-*" if name.startswith("adapter-") else name)
+        assert row is not None, (name, sorted(documented))
+        p = subprocess.run([readelf, "-d", str(hubtest.BUILD / "bin" / name)],
+                           capture_output=True, text=True, timeout=60)
+        needed = re.findall(r"\(NEEDED\).*\[(.+)\]", p.stdout)
+        if any(re.match(r"lib(asan|ubsan)\.so", s) for s in needed):
+            # make asan's programs link the sanitizers' runtimes and keep
+            # libraries they do not use: not what make install installs.
+            pytest.skip("a sanitizer build links more than a release one")
+        linked = {package_of(s) for s in needed} - {"libc6"}
+        assert linked == row, (name, linked, row)
+
+
+@pytest.mark.parametrize("where", ["command line", "environment"])
+def test_a_packagers_build_flags_are_added_to_the_builds_own(tmp_path,
+                                                            where):
+    """OPERATIONS.md, "Build and install": CFLAGS, CPPFLAGS and LDFLAGS
+    given to make (dpkg-buildflags' hardening, say) are added to the
+    build's own flags, on the command line as in the environment: every
+    C file, the generated protobuf-c code included, still compiles as C11
+    under -Wall -Wextra -Werror with the tree's include paths. make -n
+    -B prints what a full build would run (nothing is built)."""
+    flags = {"CFLAGS": "-DUG_PKG_CFLAGS", "CPPFLAGS": "-DUG_PKG_CPPFLAGS",
+             "LDFLAGS": "-Wl,-z,relro"}
+    args = ["make", "-n", "-B", "--no-print-directory", "all",
+            f"BUILD={tmp_path}"]
+    env = dict(os.environ)
+    for k in flags:
+        env.pop(k, None)
+    if where == "command line":
+        args += [f"{k}={v}" for k, v in flags.items()]
+    else:
+        env.update(flags)
+    out = subprocess.run(args, cwd=hubtest.ROOT, env=env, capture_output=True,
+                         text=True, check=True, timeout=120).stdout
+    lines = out.replace("\\\n", " ").splitlines()
+    compiles = [c.split() for c in lines
+                if re.match(r"\s*(gcc|cc)\s.*\s-c\s", c)]
+    links = [c.split() for c in lines
+             if re.match(r"\s*(gcc|cc)\s", c) and " -c " not in c]
+    assert len(compiles) > 100 and len(links) > 10, out[-2000:]
+    want = {"-std=c11", "-Wall", "-Wextra", "-Werror", "-I.",
+            flags["CFLAGS"], flags["CPPFLAGS"]}
+    bad = [" ".join(c) for c in compiles if not want <= set(c)]
+    assert not bad, "\n".join(bad[:5])
+    bad = [" ".join(c) for c in links if flags["LDFLAGS"] not in c]
+    assert not bad, "\n".join(bad[:5])
+
+
+def test_units_go_where_systemd_reads_them_or_to_unitdir(tmp_path):
+    """OPERATIONS.md, "Build and install": the units go to
+    PREFIX/lib/systemd/system, which systemd reads for PREFIX /usr and
+    /usr/local; for another PREFIX, UNITDIR=/etc/systemd/system puts them
+    where it does, their paths still rewritten to PREFIX, and uninstall
+    with the same settings removes them."""
+    import shutil
+    ops = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    row = next(ln for ln in ops.splitlines()
+               if ln.startswith("| the systemd units"))
+    assert "UNITDIR=/etc/systemd/system" in row, row
+    analyze = shutil.which("systemd-analyze")
+    if analyze:
+        paths = subprocess.run([analyze, "unit-paths"], capture_output=True,
+                               text=True, timeout=60).stdout.split()
+        for prefix in ("/usr", "/usr/local"):
+            assert f"{prefix}/lib/systemd/system" in paths, paths
+    dest = tmp_path / "dest"
+    make = ["make", "-s", "-C", str(hubtest.ROOT), f"BUILD={hubtest.BUILD}",
+            f"DESTDIR={dest}", "PREFIX=/opt/ungebro",
+            "UNITDIR=/etc/systemd/system"]
+    p = subprocess.run(make + ["install"], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    units = dest / "etc/systemd/system"
+    assert sorted(u.name for u in units.iterdir()) == [
+        "hubd.service", "ungebro-adapter@.service", "webd.service"]
+    assert "ExecStart=/opt/ungebro/bin/hubd " in \
+        (units / "hubd.service").read_text()
+    assert not (dest / "opt/ungebro/lib").exists()
+    p = subprocess.run(make + ["uninstall"], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert [f for f in dest.rglob("*") if not f.is_dir()] == []
 
 
 def test_every_make_target_the_docs_name_has_a_rule():
