@@ -41,7 +41,8 @@ const ug_setting hub_settings[] = {
      "maximum size of the derived state, MiB (1-16777216)"},
     {"rules", "",
      "rules file (thresholds, windows, priorities, deadlines, "
-     "recipients, calendars; see docs/RULES.md); empty = the "
+     "recipients, calendars; see RULES.md, installed in "
+     "PREFIX/share/doc/ungebro/); empty = the "
      "defaults"},
     {"clock_file", "",
      "tests only: read the hub's clock from this file "
