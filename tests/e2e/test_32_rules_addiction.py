@@ -576,3 +576,41 @@ def test_treatment_clock_is_configuration(make_hub):
     assert hub.stats()["alerts"] == 2
     [a] = hub.peek("desk-dora", 1)
     assert "(7 days after the referral)" in a["title"]
+
+
+def test_more_open_addiction_alerts_than_referrals_kept_all_go_back(
+        make_hub):
+    """RULES section 4, Taken back: every open addiction alert, not only
+    the latest referral's. The profile keeps the 8 latest referrals; a
+    withdrawal or the end of consent took back only theirs, and the
+    alerts of older referrals stayed open with the contact person,
+    readable outside the consent. Now every open one goes back, named
+    oldest first in the one notice."""
+    hub, [withdrawn, lapsing] = assigned_hub(make_hub, 3220, n=2)
+    days = [f"2026-08-{d}" for d in range(25, 32)] + \
+        [f"2026-09-0{d}" for d in range(1, 4)]
+    for cpr, consent in ((withdrawn, {"given": True}),
+                         (lapsing, {"given": True,
+                                    "expires": "2026-09-10"})):
+        hub.send(ev_referral(cpr, days[0], consent=consent),
+                 *[ev_referral(cpr, day) for day in days[1:]])
+    assert hub.wait_applied()["alerts"] == 20
+    ids = {}
+    for a in hub.peek("cw-anna", 20):
+        ids.setdefault(a["cpr"], []).append(a["alert_id"])
+    hub.send(ev_referral(withdrawn, "2026-09-07", stage="TREATMENT_ENDED",
+                         consent={"given": False}))
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_stats("two notices", lambda s: s["alerts"] == 22)
+    notices = hub.peek("cw-anna", 2)
+    why = {withdrawn: "the young person withdrew the consent to share it",
+           lapsing: "the young person's consent to share it ended on "
+                    "2026-09-10"}
+    for cpr in (withdrawn, lapsing):
+        listed = sorted(ids[cpr])
+        [n] = [n for n in notices if listed[0] in n["explanation"]]
+        assert n["title"] == "Withdrawn: 10 alerts (addiction)"
+        assert n["explanation"] == "Alerts " + ", ".join(listed[:-1]) + \
+            f" and {listed[-1]} (addiction) are withdrawn: {why[cpr]}. " \
+            "Nothing more is expected of you for them."
+    assert hub.stats()["alerts_open"] == 2
