@@ -614,3 +614,40 @@ def test_more_open_addiction_alerts_than_referrals_kept_all_go_back(
             f" and {listed[-1]} (addiction) are withdrawn: {why[cpr]}. " \
             "Nothing more is expected of you for them."
     assert hub.stats()["alerts_open"] == 2
+
+
+def test_a_desk_named_as_contact_person_gets_no_health_data(make_hub):
+    """RULES sections 4 and 7: consent shares a referral with the contact
+    person, never the desk. A ContactAssignment naming the desk's own id
+    (the wire takes any id) made the desk the "contact person": the
+    addiction alert went to duty-desk, to every member, and an open one
+    moved there. The desk's id names no person: such a person has no
+    contact person, the referral is withheld, and an open alert stays
+    with the caseworker it was shared with."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    desk_only, moved = CprGen(3221).take(2)
+    hub.cprs.update({desk_only, moved})
+    hub.assign(moved, "cw-anna")
+    hub.send(event("youth-a", desk_only, "contact_assignment",
+                   caseworker="duty-desk", role="contact",
+                   **{"from": "2026-01-01"}),
+             ev_referral(desk_only, "2026-09-07", consent={"given": True}),
+             ev_referral(moved, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    assert re.search(r"HUB-WITHHELD alert of seq \d+ \(addiction\) "
+                     r"withheld: no contact person", hub.log_text())
+    [a] = hub.peek("cw-anna", 1)
+    assert a["cpr"] == moved
+    # Known by an event a timeline shows and without a contact person,
+    # the person's timeline is the desk's, and shows no referral.
+    rc, lines, err = timeline(hub, "desk-dora", desk_only)
+    assert rc == 0, err
+    assert not any("ddiction" in line or "eferr" in line
+                   for line in lines), lines
+    hub.send(event("youth-a", moved, "contact_assignment",
+                   caseworker="duty-desk", role="contact",
+                   **{"from": "2026-09-07"}))
+    hub.settle()
+    assert "HUB-REROUTE" not in hub.log_text()
+    hub.peek("cw-anna", 1)
+    hub.peek("desk-dora", 0)
