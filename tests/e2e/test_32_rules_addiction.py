@@ -651,3 +651,25 @@ def test_a_desk_named_as_contact_person_gets_no_health_data(make_hub):
     assert "HUB-REROUTE" not in hub.log_text()
     hub.peek("cw-anna", 1)
     hub.peek("desk-dora", 0)
+
+
+def test_a_consent_shortened_ends_on_its_new_day(make_hub):
+    """RULES section 4: the latest statement rules, expiry included. A
+    consent until 2027 shortened to 09-12 ends then: the open alert is
+    withdrawn at 09-13 00:00 UTC. On the day it ends a new contact
+    person takes nothing over: the withdrawn notice goes to the
+    caseworker the alert was shared with."""
+    hub, [cpr] = assigned_hub(make_hub, 3222)
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "expires": "2027-06-30"}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_STARTED",
+                         consent={"given": True, "expires": "2026-09-12"}))
+    hub.assign(cpr, "cw-bob", start="2026-09-13")
+    hub.advance("2026-09-12T23:59:59")
+    assert hub.stats()["alerts_open"] == 1
+    hub.advance("2026-09-13T00:00:00")
+    hub.wait_stats("withdrawn", lambda s: s["alerts"] == 2)
+    [w] = hub.peek("cw-anna", 1)
+    assert "consent to share it ended on 2026-09-12" in w["explanation"]
+    hub.peek("cw-bob", 0)
