@@ -673,3 +673,20 @@ def test_a_consent_shortened_ends_on_its_new_day(make_hub):
     [w] = hub.peek("cw-anna", 1)
     assert "consent to share it ended on 2026-09-12" in w["explanation"]
     hub.peek("cw-bob", 0)
+
+
+def test_the_scope_is_read_word_by_word(make_hub):
+    """RULES section 4, Shared: the scope names what may be shared, as
+    words (`all`, `referral`, `stage`). It was searched as text, so a
+    scope that only names stages shared the referral when another word
+    held the letters "all" ("overall"), and "Referral" shared nothing.
+    Now whole words count, in any case."""
+    hub, [stages, capital] = assigned_hub(make_hub, 3223, n=2)
+    hub.send(ev_referral(stages, "2026-09-07",
+                         consent={"given": True,
+                                  "scope": "stage (overall treatment)"}),
+             ev_referral(capital, "2026-09-07",
+                         consent={"given": True, "scope": "Referral; Stage"}))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert (a["rule"], a["cpr"]) == ("addiction", capital)
