@@ -246,10 +246,11 @@ withdraw(apply_ctx *c, const uint8_t *person_key, uint64_t seq, int rule,
 	} else if (!open) {
 		return UG_OK; /* acknowledged (or withdrawn) already */
 	}
+	/* Queued already: by the consent sweep, or an earlier event of
+	 * this batch. */
 	for (size_t i = 0; i < c->nwithdrawals; i++)
 		if (memcmp(c->withdrawals[i].id, id, sizeof id) == 0)
-			return UG_OK; /* queued already (a sweep, an earlier
-					 event) */
+			return UG_OK;
 	ug_err err = grow((void **)&c->withdrawals, &c->withdrawals_cap,
 			  c->nwithdrawals, sizeof *c->withdrawals);
 	if (err != UG_OK)
