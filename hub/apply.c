@@ -246,6 +246,11 @@ withdraw(apply_ctx *c, const uint8_t *person_key, uint64_t seq, int rule,
 	} else if (!open) {
 		return UG_OK; /* acknowledged (or withdrawn) already */
 	}
+	/* Queued already: by the consent sweep, or an earlier event of
+	 * this batch. */
+	for (size_t i = 0; i < c->nwithdrawals; i++)
+		if (memcmp(c->withdrawals[i].id, id, sizeof id) == 0)
+			return UG_OK;
 	ug_err err = grow((void **)&c->withdrawals, &c->withdrawals_cap,
 			  c->nwithdrawals, sizeof *c->withdrawals);
 	if (err != UG_OK)
@@ -327,6 +332,42 @@ withdrawn_notice_emit(apply_ctx *c, const rule_input *in, const profile *p,
 	return effects_emit(c, &d, person_key, wn->recipient);
 }
 
+/* The consent no longer shares what alerts of `rule` hold: every open one
+ * of the person's is taken back, not only those of the referrals the
+ * profile keeps (PROFILE_REFERRALS), or an older one would stay readable
+ * outside the consent. */
+typedef struct {
+	apply_ctx *c;
+	const uint8_t *person_key;
+	int rule;
+	const char *why;
+	withdrawn_notice *wn;
+} consent_sweep;
+
+static ug_err
+consent_sweep_alert(void *ctx, const uint8_t *id)
+{
+	consent_sweep *s = ctx;
+	if (id[STORE_ALERT_ID_LEN - 1] != s->rule)
+		return UG_OK;
+	return withdraw(s->c, s->person_key, ug_get_be64(id), s->rule, s->why,
+			s->wn);
+}
+
+static ug_err
+consent_sweep_rule(apply_ctx *c, const uint8_t *person_key, const outcome *o,
+		   int rule, withdrawn_notice *wn)
+{
+	size_t i = 0;
+	while (i < o->nwithdraw && o->withdraw[i].rule != rule)
+		i++;
+	if (i == o->nwithdraw || !person_key)
+		return UG_OK;
+	consent_sweep s = {c, person_key, rule, o->withdraw[i].why, wn};
+	return store_person_alerts(c->h->store, person_key,
+				   consent_sweep_alert, &s);
+}
+
 /* Carry out what a rule decided for one person. */
 static ug_err
 carry_out(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
@@ -376,6 +417,13 @@ carry_out(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 							: in->seq,
 				       o->timers[i].kind, person_key);
 	withdrawn_notice wn = {0};
+	/* Oldest first, so the notice names them in order; what this batch
+	 * raised is not stored yet and is reached by the rule's own list. */
+	if (err == UG_OK)
+		err = consent_sweep_rule(c, person_key, o, R_ADDICTION, &wn);
+	if (err == UG_OK)
+		err = consent_sweep_rule(c, person_key, o, R_TREATMENT_MISSED,
+					 &wn);
 	for (size_t i = 0; err == UG_OK && i < o->nwithdraw; i++)
 		err = withdraw(c, person_key, o->withdraw[i].seq,
 			       o->withdraw[i].rule, o->withdraw[i].why, &wn);

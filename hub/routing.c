@@ -18,6 +18,11 @@ routing_resolve(hub *h, const uint8_t *person_key, recipient_rule to,
 	bool has_contact =
 	    person_key &&
 	    store_assignment_get(h->store, person_key, today, out) == UG_OK;
+	/* An assignment naming the desk's own id names no person: the
+	 * consent shares health data with a contact person, never with
+	 * every member of the desk. */
+	if (has_contact && strcmp(out, h->rules.desk) == 0)
+		has_contact = false;
 	char counsellor[STORE_ID_MAX] = "";
 	bool has_counsellor =
 	    person_key &&

@@ -3,16 +3,37 @@
  * person only while the youth's consent allows it, judged on the day of
  * each disclosure, never on the referral's date.
  */
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hub/engine.h"
+
+/* The scope is a list of words in any case, whatever stands between them:
+ * a word that merely holds the letters ("overall") shares nothing. */
+static bool
+scope_word(const char *scope, const char *word)
+{
+	size_t len = strlen(word);
+	for (const char *p = scope; *p;) {
+		while (*p && !isalnum((unsigned char)*p))
+			p++;
+		const char *start = p;
+		while (isalnum((unsigned char)*p))
+			p++;
+		if ((size_t)(p - start) == len &&
+		    strncasecmp(start, word, len) == 0)
+			return true;
+	}
+	return false;
+}
 
 static bool
 scope_has(const char *scope, const char *what)
 {
 	/* An empty scope or "all" shares everything the event holds. */
-	return !scope || !scope[0] || strstr(scope, "all") ||
-	       strstr(scope, what);
+	return !scope || !scope[0] || scope_word(scope, "all") ||
+	       scope_word(scope, what);
 }
 
 bool

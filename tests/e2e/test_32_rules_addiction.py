@@ -576,3 +576,117 @@ def test_treatment_clock_is_configuration(make_hub):
     assert hub.stats()["alerts"] == 2
     [a] = hub.peek("desk-dora", 1)
     assert "(7 days after the referral)" in a["title"]
+
+
+def test_more_open_addiction_alerts_than_referrals_kept_all_go_back(
+        make_hub):
+    """RULES section 4, Taken back: every open addiction alert, not only
+    the latest referral's. The profile keeps the 8 latest referrals; a
+    withdrawal or the end of consent took back only theirs, and the
+    alerts of older referrals stayed open with the contact person,
+    readable outside the consent. Now every open one goes back, named
+    oldest first in the one notice."""
+    hub, [withdrawn, lapsing] = assigned_hub(make_hub, 3220, n=2)
+    days = [f"2026-08-{d}" for d in range(25, 32)] + \
+        [f"2026-09-0{d}" for d in range(1, 4)]
+    for cpr, consent in ((withdrawn, {"given": True}),
+                         (lapsing, {"given": True,
+                                    "expires": "2026-09-10"})):
+        hub.send(ev_referral(cpr, days[0], consent=consent),
+                 *[ev_referral(cpr, day) for day in days[1:]])
+    assert hub.wait_applied()["alerts"] == 20
+    ids = {}
+    for a in hub.peek("cw-anna", 20):
+        ids.setdefault(a["cpr"], []).append(a["alert_id"])
+    hub.send(ev_referral(withdrawn, "2026-09-07", stage="TREATMENT_ENDED",
+                         consent={"given": False}))
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_stats("two notices", lambda s: s["alerts"] == 22)
+    notices = hub.peek("cw-anna", 2)
+    why = {withdrawn: "the young person withdrew the consent to share it",
+           lapsing: "the young person's consent to share it ended on "
+                    "2026-09-10"}
+    for cpr in (withdrawn, lapsing):
+        listed = sorted(ids[cpr])
+        [n] = [n for n in notices if listed[0] in n["explanation"]]
+        assert n["title"] == "Withdrawn: 10 alerts (addiction)"
+        assert n["explanation"] == "Alerts " + ", ".join(listed[:-1]) + \
+            f" and {listed[-1]} (addiction) are withdrawn: {why[cpr]}. " \
+            "Nothing more is expected of you for them."
+    assert hub.stats()["alerts_open"] == 2
+
+
+def test_a_desk_named_as_contact_person_gets_no_health_data(make_hub):
+    """RULES sections 4 and 7: consent shares a referral with the contact
+    person, never the desk. A ContactAssignment naming the desk's own id
+    (the wire takes any id) made the desk the "contact person": the
+    addiction alert went to duty-desk, to every member, and an open one
+    moved there. The desk's id names no person: such a person has no
+    contact person, the referral is withheld, and an open alert stays
+    with the caseworker it was shared with."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    desk_only, moved = CprGen(3221).take(2)
+    hub.cprs.update({desk_only, moved})
+    hub.assign(moved, "cw-anna")
+    hub.send(event("youth-a", desk_only, "contact_assignment",
+                   caseworker="duty-desk", role="contact",
+                   **{"from": "2026-01-01"}),
+             ev_referral(desk_only, "2026-09-07", consent={"given": True}),
+             ev_referral(moved, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    assert re.search(r"HUB-WITHHELD alert of seq \d+ \(addiction\) "
+                     r"withheld: no contact person", hub.log_text())
+    [a] = hub.peek("cw-anna", 1)
+    assert a["cpr"] == moved
+    # Known by an event a timeline shows and without a contact person,
+    # the person's timeline is the desk's, and shows no referral.
+    rc, lines, err = timeline(hub, "desk-dora", desk_only)
+    assert rc == 0, err
+    assert not any("ddiction" in line or "eferr" in line
+                   for line in lines), lines
+    hub.send(event("youth-a", moved, "contact_assignment",
+                   caseworker="duty-desk", role="contact",
+                   **{"from": "2026-09-07"}))
+    hub.settle()
+    assert "HUB-REROUTE" not in hub.log_text()
+    hub.peek("cw-anna", 1)
+    hub.peek("desk-dora", 0)
+
+
+def test_a_consent_shortened_ends_on_its_new_day(make_hub):
+    """RULES section 4: the latest statement rules, expiry included. A
+    consent until 2027 shortened to 09-12 ends then: the open alert is
+    withdrawn at 09-13 00:00 UTC. On the day it ends a new contact
+    person takes nothing over: the withdrawn notice goes to the
+    caseworker the alert was shared with."""
+    hub, [cpr] = assigned_hub(make_hub, 3222)
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "expires": "2027-06-30"}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_STARTED",
+                         consent={"given": True, "expires": "2026-09-12"}))
+    hub.assign(cpr, "cw-bob", start="2026-09-13")
+    hub.advance("2026-09-12T23:59:59")
+    assert hub.stats()["alerts_open"] == 1
+    hub.advance("2026-09-13T00:00:00")
+    hub.wait_stats("withdrawn", lambda s: s["alerts"] == 2)
+    [w] = hub.peek("cw-anna", 1)
+    assert "consent to share it ended on 2026-09-12" in w["explanation"]
+    hub.peek("cw-bob", 0)
+
+
+def test_the_scope_is_read_word_by_word(make_hub):
+    """RULES section 4, Shared: the scope names what may be shared, as
+    words (`all`, `referral`, `stage`). It was searched as text, so a
+    scope that only names stages shared the referral when another word
+    held the letters "all" ("overall"), and "Referral" shared nothing.
+    Now whole words count, in any case."""
+    hub, [stages, capital] = assigned_hub(make_hub, 3223, n=2)
+    hub.send(ev_referral(stages, "2026-09-07",
+                         consent={"given": True,
+                                  "scope": "stage (overall treatment)"}),
+             ev_referral(capital, "2026-09-07",
+                         consent={"given": True, "scope": "Referral; Stage"}))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert (a["rule"], a["cpr"]) == ("addiction", capital)
