@@ -177,3 +177,26 @@ def test_what_hubctl_assign_file_refuses_the_adapter_takes(make_hub):
     r = run_adapter(hub, "youthunit", "import", path, agency=AGENCY)
     check_run(hub, r, [(path, labelled)], AGENCY, before=before)
     hub.sweep()
+
+
+def test_a_role_put_right_is_another_assignment_until_ended(make_hub):
+    """docs/ADAPTERS.md: the role is part of an assignment's key, so a
+    contact person corrected to mentor is a second assignment, the first
+    staying in force; exported again with its `to`, the first is
+    corrected (ended)."""
+    hub = make_hub(agencies={AGENCY: "assignment"}, caseworkers=CASEWORKERS)
+    [cpr] = CprGen(1505).take(1)
+    runs = [(["cw-anna", "kontaktperson", "2024-01-01", ""], (1, 0)),
+            (["cw-anna", "mentor", "2024-01-01", ""], (1, 0)),
+            (["cw-anna", "kontaktperson", "2024-01-01", "2024-01-01"],
+             (1, 1))]
+    for i, (values, (queued, corrections)) in enumerate(runs):
+        path, _ = write_export(hub, f"tildeling-{i}.csv", ASSIGN_HEADER,
+                               [([cpr] + values, None)])
+        r = run_adapter(hub, "youthunit", "import", path, agency=AGENCY)
+        assert (r.rc, r.summary["queued"], r.summary["corrections"]) == \
+            (0, queued, corrections), str(r)
+    events = stored(hub)
+    assert [e["type"] for e in events] == [CA] * 3
+    assert events[2]["supersedes"] == events[0]["event_id"]
+    hub.sweep()
