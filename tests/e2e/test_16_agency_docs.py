@@ -12,6 +12,7 @@ import collections
 import json
 import re
 import subprocess
+import sys
 
 from agencytest import run_adapter, stored
 from hubtest import ROOT, binary
@@ -190,3 +191,21 @@ def test_help_lists_the_documented_kinds_and_columns():
                     ("" if required else ", optional")
                     for name, aliases, required in columns]
             assert block.splitlines()[1:] == want, (adapter, kind, block)
+
+
+def test_gen_cohort_help_says_every_file_gets_bad_rows(tmp_path):
+    """ADAPTERS.md: with --bad-rows N, cohort.json gives the bad rows'
+    line numbers of every file; the generator's --help says so, not that
+    only adapter-school's file has them."""
+    gen = [sys.executable, str(ROOT / "deploy" / "gen_cohort.py")]
+    text = subprocess.run(gen + ["--help"], capture_output=True, text=True,
+                          timeout=60).stdout
+    assert "adapter-school must reject" not in text
+    assert "to every file" in " ".join(text.split())
+    subprocess.run(gen + ["--out", str(tmp_path), "--pupils", "30",
+                          "--weeks", "1", "--bad-rows", "2", "--quiet"],
+                   check=True, timeout=120)
+    cohort = json.loads((tmp_path / "cohort.json").read_text())
+    files = [f for ag in cohort["agencies"] for f in ag["files"]]
+    assert len(files) > 5
+    assert all(len(f["bad_rows"]) == 2 for f in files), files
