@@ -200,3 +200,23 @@ def test_a_role_put_right_is_another_assignment_until_ended(make_hub):
     assert [e["type"] for e in events] == [CA] * 3
     assert events[2]["supersedes"] == events[0]["event_id"]
     hub.sweep()
+
+
+def test_a_desk_from_put_right_is_another_period_until_ended(make_hub):
+    """docs/ADAPTERS.md, kind desk: team_lead and to are values (a
+    correction); a from put right is another period, the first one
+    ended by its row again with a to."""
+    hub = make_hub(agencies={AGENCY: "desk"}, caseworkers=CASEWORKERS)
+    runs = [(["duty-desk", "cw-bo", "01-08-2024", "", ""], (1, 0)),
+            (["duty-desk", "cw-bo", "01-08-2024", "", "ja"], (1, 1)),
+            (["duty-desk", "cw-bo", "01-09-2024", "", "ja"], (1, 0)),
+            (["duty-desk", "cw-bo", "01-08-2024", "01-08-2024", "ja"],
+             (1, 1))]
+    for i, (values, (queued, corrections)) in enumerate(runs):
+        path, _ = write_export(hub, f"vagt-{i}.csv", DESK_HEADER,
+                               [(values, None)])
+        r = run_adapter(hub, "youthunit", "import", path, agency=AGENCY)
+        assert (r.rc, r.summary["queued"], r.summary["corrections"]) == \
+            (0, queued, corrections), str(r)
+    assert [e["type"] for e in stored(hub)] == [DM] * 4
+    hub.sweep()
