@@ -42,7 +42,8 @@
 
 /* Help texts are short: ug_config_usage adds the default after each. */
 static const ug_setting adapter_settings[] = {
-    {"agency", NULL, "this agency's registered id, e.g. school-hedemark"},
+    {"agency", NULL,
+     "this agency's id as the hub registered it (hubctl register-agency)"},
     {"keys_dir", "./var/keys", "holds AGENCY.key_secret and hub.key"},
     {"hub", "tcp://127.0.0.1:7601",
      "the hub's ingest endpoint: tcp://HOST:PORT or ipc://PATH"},
@@ -248,8 +249,9 @@ build_usage(const struct adapter_ops *ops, const char *program, char *buf,
 	    "Usage: %s --config FILE import FILE...  import files, then "
 	    "deliver\n       %s --config FILE watch DIR       import what "
 	    "is dropped into DIR\n       %s --config FILE flush           "
-	    "deliver what the outbox holds\n\n%s\nColumns (header row "
-	    "required; any order; case-insensitive):\n",
+	    "deliver what the outbox holds\n\n%s\nColumns (a CSV file's "
+	    "header row, or the keys of JSON Lines; any order; names match\n"
+	    "ignoring case, reading ' ' and '-' as '_'):\n",
 	    program, program, program,
 	    ops->description ? ops->description : "");
 	for (size_t k = 0; ops->kinds[k] && used < size; k++)

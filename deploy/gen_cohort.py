@@ -132,8 +132,11 @@ def parse_args(argv):
                         "window counts school days only (%s)"
                         % DEFAULT_SCHOOL_HOLIDAYS)
     p.add_argument("--bad-rows", type=int, default=0,
-                   help="add N bad rows (bad date, absent > expected, bad CPR "
-                        "date, missing field) that adapter-school must reject")
+                   help="add N bad rows to every file, which its adapter "
+                        "must reject (absence: bad date, absent > expected, "
+                        "bad CPR date, missing field; the other agencies' "
+                        "files: bad date, bad CPR, unknown value, missing "
+                        "field); cohort.json lists their lines")
     p.add_argument("--rows", type=int, default=0,
                    help="bench mode: stream exactly N absence rows in total "
                         "(weeks as needed), constant memory per row")

@@ -152,3 +152,29 @@ def test_cpr_in_the_school_column_is_refused(make_hub):
     for cpr in p:
         assert cpr not in r.stderr and dashed(cpr) not in r.stderr
     hub.sweep()
+
+
+def test_absence_kind_reclassified_is_a_new_row_until_undone(make_hub):
+    """docs/ADAPTERS.md, kind absence: the kind is part of the natural
+    key, so a week exported as unlawful and later as illness (the sick
+    note came) is a second row, the unlawful one staying in the hub;
+    exported again with 0 lessons absent, the unlawful row is corrected
+    to no absence."""
+    hub = make_hub(agencies={AGENCY: TYPES})
+    [cpr] = CprGen(1105).take(1)
+    header = ["cpr", "school", "period_start", "period_end",
+              "lessons_absent", "lessons_expected", "kind"]
+    week = [cpr, "280017", "2024-03-04", "2024-03-08"]
+    runs = [(["4", "30", "ulovligt"], (1, 0)),
+            (["4", "30", "sygdom"], (1, 0)),
+            (["0", "30", "ulovligt"], (1, 1))]
+    for i, (values, (queued, corrections)) in enumerate(runs):
+        path, _ = write_export(hub, f"fravaer-{i}.csv", header,
+                               [(week + values, None)])
+        r = run_adapter(hub, "school", "import", path, agency=AGENCY)
+        assert (r.rc, r.summary["queued"], r.summary["corrections"]) == \
+            (0, queued, corrections), str(r)
+    events = stored(hub)
+    assert [e["type"] for e in events] == ["AbsenceReport"] * 3
+    assert events[2]["supersedes"] == events[0]["event_id"]
+    hub.sweep()

@@ -248,3 +248,25 @@ def test_rejects_file_of_an_export_without_a_reason_column(make_hub):
     assert sorted(e["type"] for e in stored(hub)) == \
         ["Dropout", "DropoutRisk", "Enrolment"]
     hub.sweep()
+
+
+def test_a_dropout_put_right_on_another_day_is_a_second_dropout(make_hub):
+    """docs/ADAPTERS.md: a dropout is known by (institution, CPR,
+    programme, date): its reason code corrected is a correction, its date
+    corrected is a second Dropout, the first staying in the hub."""
+    hub = make_hub(agencies={AGENCY: "enrolment,dropout,dropout_risk"})
+    [cpr] = CprGen(1206).take(1)
+    runs = [("2024-10-04", "FRA-03", (1, 0)),
+            ("2024-10-04", "FRA-07", (1, 1)),
+            ("2024-10-11", "FRA-07", (1, 0))]
+    for i, (date, reason, (queued, corrections)) in enumerate(runs):
+        path, _ = write_export(hub, f"frafald-{i}.csv", HEADER,
+                               [([cpr, "751021", "stx", "frafald", date, "",
+                                  reason], None)])
+        r = run_adapter(hub, "college", "import", path, agency=AGENCY)
+        assert (r.rc, r.summary["queued"], r.summary["corrections"]) == \
+            (0, queued, corrections), str(r)
+    events = stored(hub)
+    assert [e["type"] for e in events] == ["Dropout"] * 3
+    assert [bool(e["supersedes"]) for e in events] == [False, True, False]
+    hub.sweep()

@@ -184,3 +184,27 @@ def test_rejects_file_of_an_export_without_a_reason_column(make_hub):
         (0, 1, 0), str(r)
     assert len(stored(hub)) == 2
     hub.sweep()
+
+
+def test_a_miss_put_right_on_another_day_is_another_miss(make_hub):
+    """docs/ADAPTERS.md: a miss is known by its date and activity (its
+    natural key), so a row whose date is put right is another miss, not
+    a correction: the miss sent before stays in the hub (no frame takes
+    an event back) and still counts for the rule."""
+    hub = make_hub(agencies={AGENCY: "benefit,missed_activation"})
+    [cpr] = CprGen(1404).take(1)
+    first, _ = write_export(hub, "udeblevet-1.csv", MISSED_HEADER,
+                            [([cpr, "jc-a", "2024-03-02", "VIRK"], None),
+                             ([cpr, "jc-a", "2024-03-20", "VIRK"], None)])
+    r = run_adapter(hub, "jobcenter", "import", first, agency=AGENCY)
+    assert (r.rc, r.summary["queued"]) == (0, 2), str(r)
+    later, _ = write_export(hub, "udeblevet-2.csv", MISSED_HEADER,
+                            [([cpr, "jc-a", "2024-02-01", "VIRK"], None),
+                             ([cpr, "jc-a", "2024-03-20", "VIRK"], None)])
+    r = run_adapter(hub, "jobcenter", "import", later, agency=AGENCY)
+    assert (r.rc, r.summary["queued"], r.summary["corrections"],
+            r.summary["duplicates"]) == (0, 1, 0, 1), str(r)
+    events = stored(hub)
+    assert [e["type"] for e in events] == [MA] * 3
+    assert not any(e["supersedes"] for e in events)
+    hub.sweep()

@@ -145,3 +145,78 @@ def test_a_caseworker_the_hub_has_not_registered_yet(make_hub):
                     agency=AGENCY)
     check_run(hub, r, [(a_path, a_rows), (d_path, d_rows)], AGENCY)
     hub.sweep()
+
+
+def test_what_hubctl_assign_file_refuses_the_adapter_takes(make_hub):
+    """docs/ADAPTERS.md, adapter-youthunit: `hubctl assign --file` reads
+    the English names and roles only, dates as YYYY-MM-DD only (an open
+    end as an empty `to`, not 9999-12-31) and registered caseworkers
+    only; the adapter takes every one of those rows."""
+    hub = make_hub(agencies={AGENCY: "assignment"}, caseworkers=CASEWORKERS)
+    p = CprGen(1504).take(4)
+    rows = [
+        ([p[0], "cw-anna", "contact", "2024-01-01", ""], Ok(CA)),
+        ([p[1], "cw-anna", "kontaktperson", "2024-01-01", ""], Ok(CA)),
+        ([p[2], "cw-anna", "contact", "01-01-2024", ""], Ok(CA)),
+        ([p[3], "cw-anna", "contact", "2024-01-01", "9999-12-31"], Ok(CA)),
+        ([p[3], "cw-ny", "guidance", "2024-01-01", ""], Ok(CA)),
+    ]
+    path, labelled = write_export(hub, "tildeling.csv", ASSIGN_HEADER, rows)
+    h = hub.hubctl("assign", "--file", str(path), check=False)
+    assert h.returncode == 1, h.stdout + h.stderr
+    assert "assignments: 1 new, 0 already known, 4 rejected" in h.stdout
+    refused = dict(re.findall(r"^%s:(\d+): (column \w+: .*)$"
+                              % re.escape(str(path)), h.stderr, re.M))
+    assert refused.keys() == {"3", "4", "5", "6"}, h.stderr
+    assert refused["3"].startswith("column role: ")
+    assert refused["4"] == "column from: dates must be YYYY-MM-DD"
+    assert refused["5"] == "column to: dates must be YYYY-MM-DD"
+    assert refused["6"].startswith("column caseworker: the caseworker is "
+                                   "not registered")
+    before = stored(hub)
+    r = run_adapter(hub, "youthunit", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY, before=before)
+    hub.sweep()
+
+
+def test_a_role_put_right_is_another_assignment_until_ended(make_hub):
+    """docs/ADAPTERS.md: the role is part of an assignment's key, so a
+    contact person corrected to mentor is a second assignment, the first
+    staying in force; exported again with its `to`, the first is
+    corrected (ended)."""
+    hub = make_hub(agencies={AGENCY: "assignment"}, caseworkers=CASEWORKERS)
+    [cpr] = CprGen(1505).take(1)
+    runs = [(["cw-anna", "kontaktperson", "2024-01-01", ""], (1, 0)),
+            (["cw-anna", "mentor", "2024-01-01", ""], (1, 0)),
+            (["cw-anna", "kontaktperson", "2024-01-01", "2024-01-01"],
+             (1, 1))]
+    for i, (values, (queued, corrections)) in enumerate(runs):
+        path, _ = write_export(hub, f"tildeling-{i}.csv", ASSIGN_HEADER,
+                               [([cpr] + values, None)])
+        r = run_adapter(hub, "youthunit", "import", path, agency=AGENCY)
+        assert (r.rc, r.summary["queued"], r.summary["corrections"]) == \
+            (0, queued, corrections), str(r)
+    events = stored(hub)
+    assert [e["type"] for e in events] == [CA] * 3
+    assert events[2]["supersedes"] == events[0]["event_id"]
+    hub.sweep()
+
+
+def test_a_desk_from_put_right_is_another_period_until_ended(make_hub):
+    """docs/ADAPTERS.md, kind desk: team_lead and to are values (a
+    correction); a from put right is another period, the first one
+    ended by its row again with a to."""
+    hub = make_hub(agencies={AGENCY: "desk"}, caseworkers=CASEWORKERS)
+    runs = [(["duty-desk", "cw-bo", "01-08-2024", "", ""], (1, 0)),
+            (["duty-desk", "cw-bo", "01-08-2024", "", "ja"], (1, 1)),
+            (["duty-desk", "cw-bo", "01-09-2024", "", "ja"], (1, 0)),
+            (["duty-desk", "cw-bo", "01-08-2024", "01-08-2024", "ja"],
+             (1, 1))]
+    for i, (values, (queued, corrections)) in enumerate(runs):
+        path, _ = write_export(hub, f"vagt-{i}.csv", DESK_HEADER,
+                               [(values, None)])
+        r = run_adapter(hub, "youthunit", "import", path, agency=AGENCY)
+        assert (r.rc, r.summary["queued"], r.summary["corrections"]) == \
+            (0, queued, corrections), str(r)
+    assert [e["type"] for e in stored(hub)] == [DM] * 4
+    hub.sweep()

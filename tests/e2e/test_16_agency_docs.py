@@ -12,6 +12,7 @@ import collections
 import json
 import re
 import subprocess
+import sys
 
 from agencytest import run_adapter, stored
 from hubtest import ROOT, binary
@@ -142,3 +143,69 @@ def test_the_json_lines_example_and_the_output_samples(make_hub):
             p.stdout.splitlines()] == \
         [shape(l, "uge19.csv", "csv, cp1252") for l in text_sample]
     hub.sweep()
+
+
+def column_tables():
+    """Each adapter's kinds with their column table rows (name, aliases,
+    whether the column must be in the file), as the agency part gives
+    them."""
+    text = adapters_md()
+    text = text[text.index("<!-- agencies:begin"):
+                text.index("<!-- agencies:end")]
+    tables, adapter, kind = {}, None, None
+    for line in text.splitlines():
+        m = re.match(r"^### adapter-(\w+)", line)
+        if m:
+            adapter = m.group(1)
+        m = re.match(r"^\*\*Kind `(\w+)`", line)
+        if m:
+            kind = m.group(1)
+            tables.setdefault(adapter, {})[kind] = []
+        m = re.match(r"^\| (\w+) \| ([^|]*) \| ([^|]*) \|", line)
+        if m and kind and m.group(1) != "column":
+            aliases = [a.strip() for a in m.group(2).split(",")
+                       if a.strip()]
+            required = m.group(3).strip() in ("yes", "yes (the column)")
+            tables[adapter][kind].append((m.group(1), aliases, required))
+    return tables
+
+
+def test_help_lists_the_documented_kinds_and_columns():
+    """Each adapter's --help gives every kind of its section, each with
+    the section's columns, aliases and required ones, in its order; and
+    says how columns are named in either format (a CSV header row, or
+    JSON Lines keys, which have no header row)."""
+    tables = column_tables()
+    assert set(tables) == set(TYPES)
+    for adapter, kinds in tables.items():
+        out = subprocess.run([binary("adapter-" + adapter), "--help"],
+                             capture_output=True, text=True,
+                             timeout=20).stdout
+        assert "JSON Lines" in out.split("\nKind ")[0], out
+        assert "header row required" not in out
+        assert re.findall(r"^Kind (\w+):", out, re.M) == list(kinds)
+        for kind, columns in kinds.items():
+            block = out.split(f"\nKind {kind}:")[1].split("\n\n")[0]
+            want = [f"  {name}" + (f" (or {', '.join(aliases)})"
+                                   if aliases else "") +
+                    ("" if required else ", optional")
+                    for name, aliases, required in columns]
+            assert block.splitlines()[1:] == want, (adapter, kind, block)
+
+
+def test_gen_cohort_help_says_every_file_gets_bad_rows(tmp_path):
+    """ADAPTERS.md: with --bad-rows N, cohort.json gives the bad rows'
+    line numbers of every file; the generator's --help says so, not that
+    only adapter-school's file has them."""
+    gen = [sys.executable, str(ROOT / "deploy" / "gen_cohort.py")]
+    text = subprocess.run(gen + ["--help"], capture_output=True, text=True,
+                          timeout=60).stdout
+    assert "adapter-school must reject" not in text
+    assert "to every file" in " ".join(text.split())
+    subprocess.run(gen + ["--out", str(tmp_path), "--pupils", "30",
+                          "--weeks", "1", "--bad-rows", "2", "--quiet"],
+                   check=True, timeout=120)
+    cohort = json.loads((tmp_path / "cohort.json").read_text())
+    files = [f for ag in cohort["agencies"] for f in ag["files"]]
+    assert len(files) > 5
+    assert all(len(f["bad_rows"]) == 2 for f in files), files
