@@ -561,11 +561,15 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	}
 	/* Each named on its own: a file's bad to column is not its from. */
 	if (from[0] && ug_date_parse(from, &from_day) != UG_OK) {
-		ug_diag_set(diag, "from", "dates must be YYYY-MM-DD");
+		ug_diag_set(diag, "from",
+			    "dates must be a real day YYYY-MM-DD in the "
+			    "years 1900-2199");
 		return UG_EMALFORMED;
 	}
 	if (to[0] && ug_date_parse(to, &to_day) != UG_OK) {
-		ug_diag_set(diag, "to", "dates must be YYYY-MM-DD");
+		ug_diag_set(diag, "to",
+			    "dates must be a real day YYYY-MM-DD in the "
+			    "years 1900-2199; leave to empty for no end");
 		return UG_EMALFORMED;
 	}
 	if (to[0] && to_day < from_day) {

@@ -308,8 +308,10 @@ def test_assign_from_file(hub):
     for cpr in (a, b, c):
         assert cpr not in p.stdout + p.stderr
     assert f"{path}:5: column caseworker:" in p.stderr, p.stderr
-    assert f"{path}:6: column to: dates must be YYYY-MM-DD" in p.stderr
-    assert f"{path}:7: column from: dates must be YYYY-MM-DD" in p.stderr
+    assert (f"{path}:6: column to: dates must be a real day YYYY-MM-DD in "
+            "the years 1900-2199; leave to empty for no end") in p.stderr
+    assert (f"{path}:7: column from: dates must be a real day YYYY-MM-DD "
+            "in the years 1900-2199") in p.stderr
     assert f"{path}:8: the row has 6 fields, the header has 5 (is a " \
         "separator inside an unquoted value?)\n" in p.stderr, p.stderr
     st = hub.stats()

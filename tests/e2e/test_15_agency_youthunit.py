@@ -169,8 +169,11 @@ def test_what_hubctl_assign_file_refuses_the_adapter_takes(make_hub):
                               % re.escape(str(path)), h.stderr, re.M))
     assert refused.keys() == {"3", "4", "5", "6"}, h.stderr
     assert refused["3"].startswith("column role: ")
-    assert refused["4"] == "column from: dates must be YYYY-MM-DD"
-    assert refused["5"] == "column to: dates must be YYYY-MM-DD"
+    assert refused["4"] == ("column from: dates must be a real day "
+                            "YYYY-MM-DD in the years 1900-2199")
+    assert refused["5"] == ("column to: dates must be a real day "
+                            "YYYY-MM-DD in the years 1900-2199; leave to "
+                            "empty for no end")
     assert refused["6"].startswith("column caseworker: the caseworker is "
                                    "not registered")
     before = stored(hub)
