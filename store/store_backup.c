@@ -188,7 +188,10 @@ backup_into(store *s, const char *dir, const store_opts *opts,
 		if (rc != 0) {
 			ug_diag_set(diag, envs[i], "copy of %s/ failed: %s",
 				    envs[i], mdb_strerror(rc));
-			return store__map_err(rc, "backup copy");
+			/* The diag names the copy: the disk that failed is
+			 * DIR's, not the store's, so no STORE-LMDB line
+			 * sends the operator to free space under log/. */
+			return rc == ENOMEM ? UG_ENOMEM : UG_EIO;
 		}
 		snprintf(path, sizeof path, "%s/%s/data.mdb", dir, envs[i]);
 		chmod(path, 0600);

@@ -1803,6 +1803,9 @@ def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
                              r"space left on device", p.stderr), p.stderr
             assert f"hubctl: backup: nothing backed up; {target} {left}" \
                 in p.stderr, p.stderr
+            # The disk that is full is DIR's: nothing else is said, least
+            # of all that the store's log/ needs space.
+            assert len(p.stderr.splitlines()) == 2, p.stderr
             assert given.is_dir() and not any(given.iterdir())
             assert not (disk / "made").exists()
         subprocess.run(["mount", "-o", "remount,size=4m", str(disk)],
