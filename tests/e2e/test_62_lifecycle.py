@@ -789,3 +789,23 @@ def test_a_desk_membership_past_retention_desk_routes_nothing(make_hub):
     hub.peek("cw-bob", 0)
     hub.restart()
     hub.peek("cw-bob", 0)
+
+
+def test_an_export_into_a_missing_directory_says_it_as_documented(make_hub):
+    """OPERATIONS.md, Access: an export whose FILE cannot be created (its
+    directory missing) fails as every export that writes nothing does:
+    `hubctl: export failed: cannot write FILE: WHY (nothing written)`,
+    exit 1, recorded `failed` with why and never the file's name."""
+    cpr = CprGen(6216).next()
+    hub = make_hub()
+    hub.assign(cpr, "cw-anna")
+    target = hub.client_dir / "no-such-dir" / "export.json"
+    p = hub.hubctl("export", "--cpr", cpr, "--out", str(target),
+                   check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr == f"hubctl: export failed: cannot write {target}: " \
+        "No such file or directory (nothing written)\n", p.stderr
+    [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
+    assert (rec["result"], rec["detail"]) == (
+        "failed", "nothing written: cannot create the file (No such file "
+        "or directory)"), rec
