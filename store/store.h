@@ -175,6 +175,11 @@ ug_err store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
  * or above it when a purge or erasure took the newest records. */
 ug_err store_log_last(store *s, uint64_t *last);
 
+/* When the log holds no record at or after from: the highest sequence
+ * handed out, which is above from - 1 when a purge or erasure took the
+ * newest records; else from - 1. */
+ug_err store_log_end_after(store *s, uint64_t from, uint64_t *end);
+
 enum { STORE_ROLE_CONTACT = 0, STORE_ROLE_GUIDANCE = 1 };
 
 /* The caseworker in a role (contact person, guidance counsellor) for a

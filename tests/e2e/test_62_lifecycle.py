@@ -262,6 +262,32 @@ def test_event_after_two_tail_erasures_is_applied(make_hub):
     assert "HUB-REBUILD" not in hub.log_text()
 
 
+def test_derived_state_rebuilt_after_a_tail_erasure_is_level_with_the_log(
+        make_hub):
+    """OPERATIONS.md: `last_applied` equals `last_seq` when hubd is idle,
+    and derived/ deleted is rebuilt from the whole log. The newest record
+    erased, the rebuild has nothing left to apply at `last_seq`: it must
+    still count itself level with the log, not one behind for ever."""
+    gen = CprGen(6217)
+    a, b = (gen.born(d) for d in ("2004-05-05", "2003-01-20"))
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-09-07T08:00:00")
+    hub.send(ev_dropout(a, "2026-09-07"))
+    [sb] = hub.send(ev_dropout(b, "2026-09-07"))
+    hub.wait_stats("both applied", lambda s: s["last_applied"] == sb)
+    hub.hubctl("erase", "--cpr", b, "--reason", "request 62-17")
+    hub.stop()
+    for f in (hub.data_dir / "derived").iterdir():
+        f.unlink()
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY applying log entries 1\.\.%d" % sb)
+    st = hub.wait_stats("the rebuild level with the log",
+                        lambda s: s["last_applied"] == s["last_seq"],
+                        timeout=5)
+    assert (st["last_seq"], st["log_events"], st["alerts"]) == \
+        (sb, 1, 1), st
+
+
 def test_an_erased_event_resent_is_stored_as_new(make_hub):
     """PROTOCOL.md §3 step 3: an id is ACCEPTED at most once while the hub
     holds its event. An erasure takes the id with it (the id is about
