@@ -835,3 +835,31 @@ def test_an_export_into_a_missing_directory_says_it_as_documented(make_hub):
     assert (rec["result"], rec["detail"]) == (
         "failed", "nothing written: cannot create the file (No such file "
         "or directory)"), rec
+
+
+def test_a_purge_that_cannot_commit_is_logged_once_a_minute(make_hub):
+    """OPERATIONS.md, Retention: a turn that fails (a log_map_mb too full
+    for the records) is not done and retried. Like STORE-FULL, it is
+    logged when it starts and then at most once a minute with the count
+    since, not at every retry (five lines a second, all day). With
+    log_map_mb raised and hubd restarted, the run deletes what is due."""
+    from test_53_delivery import until_refused
+    import time
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"log_map_mb": "1", "retention_absence": "10"})
+    hub.send(*[ev_absence(c, "2025-12-01", 1)
+               for c in CprGen(6218).take(20)])
+    hub.wait_applied()
+    until_refused(hub, "purge-full")
+    until_refused(hub, "purge-full-1", step=1)
+    hub.set_clock("2026-02-05T10:00:00")
+    hub.wait_log(r"HUB-PURGE purge: full; retrying next turn")
+    time.sleep(3)
+    failed = re.findall(r"HUB-PURGE purge: full; retrying.*", hub.log_text())
+    assert len(failed) == 1, failed
+    assert hub.stats()["log_events"] > 3000
+    hub.stop()
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "log_map_mb = 1\n", "log_map_mb = 64\n"))
+    hub.start()
+    hub.wait_stats("the purge done", lambda s: s["log_events"] == 0)
