@@ -119,8 +119,9 @@ static const char usage[] =
     "                            never printed; showing is itself audited.\n"
     "                            Exit 0 shown (none matching: nothing is\n"
     "                            printed), 1 a record that does not open\n"
-    "                            stopped it (those before it are shown),\n"
-    "                            2 usage\n"
+    "                            stopped it (those before it are shown)\n"
+    "                            or the output could not be written, 2\n"
+    "                            usage\n"
     "  export --cpr CPR          write everything held about one person as\n"
     "                            JSON [--out FILE] (created 0600; default\n"
     "                            standard output): their events (envelopes\n"
@@ -1401,6 +1402,15 @@ main(int argc, char **argv)
 			rc = cmd_log(&c);
 		} else {
 			rc = cmd_stats(&c);
+		}
+		int werr = 0;
+		if (rc == 0 &&
+		    (strcmp(cmd, "log") == 0 || strcmp(cmd, "stats") == 0) &&
+		    (werr = hubctl_stdout_error()) != 0) {
+			ug_eprintf("hubctl: %s: cannot write standard output: "
+				   "%s\n",
+				   cmd, strerror(werr));
+			rc = 1;
 		}
 		close_ctl(&c);
 		/* A restore that does not open or does not match leaves
