@@ -863,3 +863,89 @@ def test_a_purge_that_cannot_commit_is_logged_once_a_minute(make_hub):
         "log_map_mb = 1\n", "log_map_mb = 64\n"))
     hub.start()
     hub.wait_stats("the purge done", lambda s: s["log_events"] == 0)
+
+
+def test_an_erasure_while_a_backup_copies_is_not_undone_by_restoring_it(
+        make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: derived/ is copied before log/.
+    An erasure committed between the two left the copy's derived state
+    holding the person (profile, index, timers) whom its log no longer
+    held: restored, that state raised alerts about the erased person and
+    no purge ever found it. Such a backup keeps no derived state
+    (`last_applied` 0); the restored hubd rebuilds it from the log, and
+    holds nothing of the person."""
+    import os
+    import signal
+    import time
+    import pytest
+    from hubtest import AbsenceRow
+    gen = CprGen(6219)
+    cpr = gen.born("2004-05-05")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T10:00:00")
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna", start="2025-11-01")
+    hub.send(ev_dropout(cpr, "2026-01-04"))
+    # Enough derived state that its copy takes a while.
+    path, _ = hub.csv("bulk.csv", [AbsenceRow(c, period_start="2025-12-01",
+                                              period_end="2025-12-05")
+                                   for c in gen.take(3000)])
+    assert hub.adapter("import", path).rc == 0
+    hub.wait_applied(timeout=120)
+    live_before = hub.stats()
+
+    # Stop hubctl backup once it copies derived/ and before ids/ and log/.
+    for attempt in range(30):
+        target = tmp_path / f"bk-{attempt}"
+        proc = subprocess.Popen([binary("hubctl"), "--config",
+                                 str(hub.conf), "backup", str(target)],
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        data = target / "derived" / "data.mdb"
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if data.stat().st_size > 0:
+                    break
+            except FileNotFoundError:
+                pass
+        stopped = proc.poll() is None
+        if stopped:
+            os.kill(proc.pid, signal.SIGSTOP)
+        hit = stopped and not (target / "ids").exists()
+        if hit:
+            p = hub.hubctl("erase", "--cpr", cpr, "--reason", "62-19")
+            assert p.stdout.startswith("erased: 2 records"), p.stdout
+        if stopped:
+            os.kill(proc.pid, signal.SIGCONT)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        if hit:
+            break
+    else:
+        pytest.skip("never caught the backup between its copies")
+
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert manifest["last_applied"] == 0, manifest
+    live = hub.stats()
+    assert live["person_index_entries"] == \
+        live_before["person_index_entries"] - 2, live
+    hub.stop()
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    hub.hubctl("restore", str(target))
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY applying log entries 1\.\.")
+    st = hub.wait_stats("the rebuild done",
+                        lambda s: s["last_applied"] == s["last_seq"],
+                        timeout=60)
+    assert st["person_index_entries"] == live["person_index_entries"], st
+    # A new day on the hub clock: its purge run comes after that loop
+    # turn's timers.
+    hub.set_clock("2026-03-10T10:00:00")
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "62-19 again")
+    assert p.stdout.startswith(
+        "erased: 0 records, 0 ids entries, 0 index entries, 0 alerts"), \
+        p.stdout
