@@ -949,3 +949,25 @@ def test_an_erasure_while_a_backup_copies_is_not_undone_by_restoring_it(
     assert p.stdout.startswith(
         "erased: 0 records, 0 ids entries, 0 index entries, 0 alerts"), \
         p.stdout
+
+
+def test_a_record_about_someone_past_the_age_limit_goes_the_next_day(
+        make_hub):
+    """OPERATIONS.md, Retention: the age limit is applied by the daily
+    run, not at ingest. An event about someone already past
+    retention_age is accepted, stored and acted on like any other, and
+    deleted by the next day's run (00:00 UTC on the hub clock)."""
+    old = CprGen(6220).born("1990-03-03")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T10:00:00",
+                   settings={"retention_age": "30"})
+    [ack] = hub.acks(ev_dropout(old, "2026-01-04"))
+    assert ack.status == 1, ack
+    st = hub.wait_applied()
+    assert (st["log_events"], st["alerts"]) == (1, 1), st
+    hub.set_clock("2026-01-05T23:59:59")
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    assert hub.stats()["log_events"] == 1
+    hub.set_clock("2026-01-06T00:00:00")
+    hub.wait_stats("deleted by the next day's run",
+                   lambda s: s["log_events"] == 0 and s["alerts"] == 0)
