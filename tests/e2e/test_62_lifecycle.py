@@ -971,3 +971,23 @@ def test_a_record_about_someone_past_the_age_limit_goes_the_next_day(
     hub.set_clock("2026-01-06T00:00:00")
     hub.wait_stats("deleted by the next day's run",
                    lambda s: s["log_events"] == 0 and s["alerts"] == 0)
+
+
+def test_a_period_ends_at_the_run_after_its_days_have_passed(make_hub):
+    """OPERATIONS.md, Retention, its own example: a record received at
+    10:00 with retention_absence = 30 is deleted by the run at 00:00 UTC
+    31 days later, at most a day after its period ends, never before:
+    the run 30 days later (and a later loop turn that day) keeps it."""
+    cpr = CprGen(6221).next()
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"retention_absence": "30"})
+    hub.send(ev_absence(cpr, "2025-12-29", 1))
+    hub.wait_applied()
+    hub.set_clock("2026-02-04T00:00:00")     # 29 days 14 hours after
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    hub.set_clock("2026-02-04T12:00:00")     # 30 days 2 hours: no run
+    hub.set_clock("2026-02-04T23:59:59")
+    assert hub.stats()["log_events"] == 1
+    hub.set_clock("2026-02-05T00:00:00")
+    hub.wait_log(r"HUB-PURGE retention purge done: 1 records", count=1)
+    assert hub.stats()["log_events"] == 0
