@@ -620,9 +620,9 @@ typedef struct {
 } store_backup_info;
 
 /* Hot, compacting copy of derived/, ids/, then log/ (so the copy's derived
- * state and index are never ahead of its log; derived/ is left empty when
- * an erasure or purge recorded meanwhile may have deleted from the log
- * copy what it holds) into dir/ENV/data.mdb
+ * state and index are never ahead of its log; both are left for the log to
+ * rebuild when an erasure or purge recorded meanwhile may have deleted
+ * from the log copy what they hold) into dir/ENV/data.mdb
  * (0600), dir made 0700 and required missing or empty
  * (else UG_EEXISTS). The copy is then opened with opts' key, its figures
  * read into out and its audit chain verified against sign_public (32

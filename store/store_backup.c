@@ -231,13 +231,18 @@ backup_into(store *s, const char *dir, const store_opts *opts,
 			deleted = true;
 	}
 	/* Such derived state would bring the person back after a restore
-	 * (their profile, timers, index), and no purge finds it: the copy
-	 * keeps none, and the restored hubd rebuilds it from the log. */
+	 * (their profile, timers, index), and no purge finds it; the index
+	 * would keep their event ids. The copy keeps neither: opening it
+	 * indexes the ids again from its log, and the restored hubd
+	 * rebuilds the derived state. */
 	if (err == UG_OK && deleted) {
 		store_close(&copy);
-		snprintf(path, sizeof path, "%s/derived/data.mdb", dir);
-		unlink(path);
-		drop_lock(dir, "derived");
+		for (size_t i = 0; i + 1 < NENVS; i++) { /* all but log/ */
+			snprintf(path, sizeof path, "%s/%s/data.mdb", dir,
+				 envs[i]);
+			unlink(path);
+			drop_lock(dir, envs[i]);
+		}
 		err = store_open(&copy, dir, opts, diag);
 	}
 	if (err == UG_OK)

@@ -11,6 +11,8 @@ import json
 import re
 import subprocess
 
+import pytest
+
 from hubtest import CprGen, RULE_AGENCIES, binary, ev_absence, \
     ev_dropout, wait_for
 
@@ -865,19 +867,21 @@ def test_a_purge_that_cannot_commit_is_logged_once_a_minute(make_hub):
     hub.wait_stats("the purge done", lambda s: s["log_events"] == 0)
 
 
+@pytest.mark.parametrize("copying, next_env", [("derived", "ids"),
+                                               ("ids", "log")])
 def test_an_erasure_while_a_backup_copies_is_not_undone_by_restoring_it(
-        make_hub, tmp_path):
-    """OPERATIONS.md, Backup and restore: derived/ is copied before log/.
-    An erasure committed between the two left the copy's derived state
-    holding the person (profile, index, timers) whom its log no longer
-    held: restored, that state raised alerts about the erased person and
-    no purge ever found it. Such a backup keeps no derived state
-    (`last_applied` 0); the restored hubd rebuilds it from the log, and
-    holds nothing of the person."""
+        make_hub, tmp_path, copying, next_env):
+    """OPERATIONS.md, Backup and restore: derived/ and ids/ are copied
+    before log/. An erasure committed between them left the copy's
+    derived state holding the person (profile, index, timers) whom its
+    log no longer held: restored, that state raised alerts about the
+    erased person and no purge ever found it; and its event-id index the
+    erased events' ids. Such a backup keeps neither (`last_applied` 0);
+    the restored hub rebuilds both from the log, and holds nothing of
+    the person."""
     import os
     import signal
     import time
-    import pytest
     from hubtest import AbsenceRow
     gen = CprGen(6219)
     cpr = gen.born("2004-05-05")
@@ -901,7 +905,7 @@ def test_an_erasure_while_a_backup_copies_is_not_undone_by_restoring_it(
                                  str(hub.conf), "backup", str(target)],
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        data = target / "derived" / "data.mdb"
+        data = target / copying / "data.mdb"
         deadline = time.monotonic() + 30
         while proc.poll() is None and time.monotonic() < deadline:
             try:
@@ -912,7 +916,7 @@ def test_an_erasure_while_a_backup_copies_is_not_undone_by_restoring_it(
         stopped = proc.poll() is None
         if stopped:
             os.kill(proc.pid, signal.SIGSTOP)
-        hit = stopped and not (target / "ids").exists()
+        hit = stopped and not (target / next_env).exists()
         if hit:
             p = hub.hubctl("erase", "--cpr", cpr, "--reason", "62-19")
             assert p.stdout.startswith("erased: 2 records"), p.stdout
@@ -941,6 +945,7 @@ def test_an_erasure_while_a_backup_copies_is_not_undone_by_restoring_it(
                         lambda s: s["last_applied"] == s["last_seq"],
                         timeout=60)
     assert st["person_index_entries"] == live["person_index_entries"], st
+    assert st["event_ids"] == live["event_ids"] == st["log_events"], st
     # A new day on the hub clock: its purge run comes after that loop
     # turn's timers.
     hub.set_clock("2026-03-10T10:00:00")
