@@ -273,7 +273,7 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	ug_diag diag = {0};
 	const char *dir = ug_config_get(cfg, "keys_dir");
 	if (ug_mkdir_p(dir) != 0) {
-		ug_eprintf("hubctl: cannot create %s: %s\n", dir,
+		ug_eprintf("hubctl: keygen: cannot create %s: %s\n", dir,
 			   strerror(errno));
 		return 1;
 	}

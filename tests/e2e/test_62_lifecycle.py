@@ -996,3 +996,24 @@ def test_a_period_ends_at_the_run_after_its_days_have_passed(make_hub):
     hub.set_clock("2026-02-05T00:00:00")
     hub.wait_log(r"HUB-PURGE retention purge done: 1 records", count=1)
     assert hub.stats()["log_events"] == 0
+
+
+def test_keygen_makes_a_missing_keys_dir_0700_or_says_why_not(tmp_path):
+    """OPERATIONS.md, Keys: keygen makes a missing keys_dir (and its
+    parents) 0700; one it cannot make is said like its other refusals,
+    `hubctl: keygen: cannot create DIR: WHY`, exit 1."""
+    import stat
+    keys = tmp_path / "new" / "keys"
+    p = subprocess.run([binary("hubctl"), "keygen", "--keys_dir", str(keys),
+                        "cw-anna"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    assert stat.S_IMODE(keys.parent.stat().st_mode) == 0o700
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    p = subprocess.run([binary("hubctl"), "keygen", "--keys_dir",
+                        str(blocker / "keys"), "cw-anna"],
+                       capture_output=True, text=True)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr == f"hubctl: keygen: cannot create {blocker}/keys: " \
+        "Not a directory\n", p.stderr
