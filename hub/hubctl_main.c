@@ -305,16 +305,25 @@ cmd_keygen(const ug_config *cfg, const char *id)
 		snprintf(sign_secret, sizeof sign_secret, "%s/hub.sign_secret",
 			 dir);
 		bool has_public = access(sign_public, F_OK) == 0;
-		/* One half alone cannot be completed without overwriting it,
-		 * and left as it is hubd signs nothing: say which half. */
-		if (serr == UG_EEXISTS &&
-		    has_public != (access(sign_secret, F_OK) == 0)) {
-			ug_eprintf("hubctl: keygen: %s\n", diag.reason);
-			return 1;
-		}
 		/* Named as they are: a hub.key lost beside its secret is not
 		 * said to exist (keygen does not write it again). */
 		bool has_key = access(public, F_OK) == 0;
+		/* One half alone cannot be completed without overwriting it,
+		 * and left as it is hubd signs nothing: say which half, and a
+		 * lost hub.key too, or it is found only on the next run. */
+		if (serr == UG_EEXISTS &&
+		    has_public != (access(sign_secret, F_OK) == 0)) {
+			if (kept && !has_key)
+				ug_eprintf(
+				    "hubctl: keygen: %s; %s is missing: "
+				    "copy the id and public lines of "
+				    "%s into it\n",
+				    diag.reason, public, secret);
+			else
+				ug_eprintf("hubctl: keygen: %s\n",
+					   diag.reason);
+			return 1;
+		}
 		if (serr == UG_EEXISTS && kept) {
 			if (has_key)
 				ug_eprintf(

@@ -1017,3 +1017,27 @@ def test_keygen_makes_a_missing_keys_dir_0700_or_says_why_not(tmp_path):
     assert (p.returncode, p.stdout) == (1, ""), p.stderr
     assert p.stderr == f"hubctl: keygen: cannot create {blocker}/keys: " \
         "Not a directory\n", p.stderr
+
+
+def test_keygen_hub_names_a_lost_hub_key_beside_half_a_signing_pair(
+        tmp_path):
+    """OPERATIONS.md, Keys: a hub.key lost beside its hub.key_secret is
+    named whatever else keygen hub refuses: with half a signing pair
+    there too, both are said, and nothing is written (exit 1)."""
+    keys = tmp_path / "keys"
+    run = lambda: subprocess.run([binary("hubctl"), "keygen", "--keys_dir",
+                                  str(keys), "hub"],
+                                 capture_output=True, text=True)
+    assert run().returncode == 0
+    (keys / "hub.key").unlink()
+    (keys / "hub.sign_secret").unlink()
+    before = sorted(f.name for f in keys.iterdir())
+    p = run()
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr == (
+        f"hubctl: keygen: {keys}/hub.sign_public exists without "
+        f"{keys}/hub.sign_secret: half a signing pair (keys are never "
+        "overwritten); move it aside, or put its other half back; "
+        f"{keys}/hub.key is missing: copy the id and public lines of "
+        f"{keys}/hub.key_secret into it\n"), p.stderr
+    assert sorted(f.name for f in keys.iterdir()) == before
