@@ -1065,7 +1065,14 @@ apply_upto(hub *h, size_t max, bool hand, bool replay, int64_t *held_at)
 		err = UG_OK;
 	if (held_at)
 		*held_at = c.held ? c.held_at : 0;
-	if (err == UG_OK && c.applied == 0) {
+	/* The newest records purged or erased before they were applied (or
+	 * before a rebuild reached them): their sequences are passed too, or
+	 * last_applied stays behind last_seq for good. */
+	uint64_t end = next - 1;
+	if (err == UG_OK && !c.held &&
+	    store_log_end_after(h->store, next, &end) == UG_OK && end >= next)
+		next = end + 1;
+	if (err == UG_OK && c.applied == 0 && next == from) {
 		store_derived_abort(&c.txn);
 		/* Nothing waits to be applied, so nothing is held up. */
 		atomic_store(&h->apply_err, UG_OK);

@@ -6,6 +6,7 @@
  */
 #include "hub/hubctl_audit.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -284,6 +285,15 @@ hubctl_audit_usage_ok(const ug_config *cfg, const char *sub)
 	return strcmp(sub, "show") != 0 || show_filter(cfg, NULL, &c);
 }
 
+int
+hubctl_stdout_error(void)
+{
+	errno = 0;
+	if (fflush(stdout) != 0)
+		return errno ? errno : EIO;
+	return ferror(stdout) ? EIO : 0;
+}
+
 static int
 show(const ug_config *cfg, store *s, ug_keys *keys)
 {
@@ -303,20 +313,28 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 	char detail[STORE_AUDIT_DETAIL_MAX];
 	const char *from = ug_config_get(cfg, "from"),
 		   *to = ug_config_get(cfg, "to");
-	char stop[64] = "";
+	char stop[128] = "";
 	if (err != UG_OK)
 		snprintf(stop, sizeof stop,
 			 "; reading stopped after record %llu",
 			 (unsigned long long)c.read);
+	int werr = hubctl_stdout_error();
+	if (werr) {
+		ug_eprintf("hubctl: audit show: cannot write standard output: "
+			   "%s\n",
+			   strerror(werr));
+		snprintf(stop + strlen(stop), sizeof stop - strlen(stop),
+			 "; output failed (%s)", strerror(werr));
+	}
 	snprintf(detail, sizeof detail,
 		 "%llu records shown%s%.40s%s%.63s%s%.10s%s%.10s%s",
 		 (unsigned long long)c.shown, c.key[0] ? " key " : "", c.key,
 		 c.actor[0] ? " actor " : "", c.actor, from[0] ? " from " : "",
 		 from, to[0] ? " to " : "", to, stop);
 	hubctl_audit_admin(s, keys, "audit-show",
-			   err == UG_OK ? "ok" : "failed",
+			   err == UG_OK && !werr ? "ok" : "failed",
 			   c.by_person ? c.person_key : NULL, detail);
-	return err == UG_OK ? 0 : 1;
+	return err == UG_OK && !werr ? 0 : 1;
 }
 
 const store_audit_entry *

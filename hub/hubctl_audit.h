@@ -89,4 +89,9 @@ bool hubctl_audit_usage_ok(const ug_config *cfg, const char *sub);
 /* Whether `sub` is an audit subcommand hubctl knows. */
 int hubctl_audit_known(const char *sub);
 
+/* 0 when everything printed on standard output was written, else why
+ * not (errno; EIO when the stream lost it): a full disk under a redirect
+ * must not pass for a listing shown. */
+int hubctl_stdout_error(void);
+
 #endif

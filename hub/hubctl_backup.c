@@ -262,13 +262,17 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 		    dir);
 		return 1;
 	}
-	/* There but without its log_last_seq: told apart from a missing
-	 * manifest, so the operator looks for another copy of this one. */
-	if (!manifest_number(dir, "log_last_seq", &last)) {
-		ug_eprintf("hubctl: restore: %s/" MANIFEST " is damaged: "
-			   "no log_last_seq\n",
-			   dir);
-		return 1;
+	/* There but without the figures the log is checked against: told
+	 * apart from a missing manifest, so the operator looks for another
+	 * copy of this one, and found before anything is copied. */
+	static const char *const figures[] = {"log_last_seq", "log_events"};
+	for (size_t i = 0; i < sizeof figures / sizeof *figures; i++) {
+		if (!manifest_number(dir, figures[i], &last)) {
+			ug_eprintf("hubctl: restore: %s/" MANIFEST
+				   " is damaged: no %s\n",
+				   dir, figures[i]);
+			return 1;
+		}
 	}
 	ug_diag diag = {0};
 	const char *data_dir = ug_config_get(cfg, "data_dir");

@@ -458,8 +458,11 @@ open_out(out_file *o, const char *path, int *why)
 		fd = mkstemp(o->tmp);
 	if (fd < 0 || fchmod(fd, 0600) != 0 || !(o->f = fdopen(fd, "w"))) {
 		*why = errno;
-		ug_eprintf("hubctl: cannot write %s: %s\n", path,
-			   strerror(*why));
+		/* Worded as every export that writes nothing is, so one
+		 * message says it whatever step failed. */
+		ug_eprintf("hubctl: export failed: cannot write %s: %s "
+			   "(nothing written)\n",
+			   path, strerror(*why));
 		if (fd >= 0) {
 			close(fd);
 			unlink(o->tmp);

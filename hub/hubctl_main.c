@@ -119,8 +119,9 @@ static const char usage[] =
     "                            never printed; showing is itself audited.\n"
     "                            Exit 0 shown (none matching: nothing is\n"
     "                            printed), 1 a record that does not open\n"
-    "                            stopped it (those before it are shown),\n"
-    "                            2 usage\n"
+    "                            stopped it (those before it are shown)\n"
+    "                            or the output could not be written, 2\n"
+    "                            usage\n"
     "  export --cpr CPR          write everything held about one person as\n"
     "                            JSON [--out FILE] (created 0600; default\n"
     "                            standard output): their events (envelopes\n"
@@ -272,7 +273,7 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	ug_diag diag = {0};
 	const char *dir = ug_config_get(cfg, "keys_dir");
 	if (ug_mkdir_p(dir) != 0) {
-		ug_eprintf("hubctl: cannot create %s: %s\n", dir,
+		ug_eprintf("hubctl: keygen: cannot create %s: %s\n", dir,
 			   strerror(errno));
 		return 1;
 	}
@@ -304,16 +305,25 @@ cmd_keygen(const ug_config *cfg, const char *id)
 		snprintf(sign_secret, sizeof sign_secret, "%s/hub.sign_secret",
 			 dir);
 		bool has_public = access(sign_public, F_OK) == 0;
-		/* One half alone cannot be completed without overwriting it,
-		 * and left as it is hubd signs nothing: say which half. */
-		if (serr == UG_EEXISTS &&
-		    has_public != (access(sign_secret, F_OK) == 0)) {
-			ug_eprintf("hubctl: keygen: %s\n", diag.reason);
-			return 1;
-		}
 		/* Named as they are: a hub.key lost beside its secret is not
 		 * said to exist (keygen does not write it again). */
 		bool has_key = access(public, F_OK) == 0;
+		/* One half alone cannot be completed without overwriting it,
+		 * and left as it is hubd signs nothing: say which half, and a
+		 * lost hub.key too, or it is found only on the next run. */
+		if (serr == UG_EEXISTS &&
+		    has_public != (access(sign_secret, F_OK) == 0)) {
+			if (kept && !has_key)
+				ug_eprintf(
+				    "hubctl: keygen: %s; %s is missing: "
+				    "copy the id and public lines of "
+				    "%s into it\n",
+				    diag.reason, public, secret);
+			else
+				ug_eprintf("hubctl: keygen: %s\n",
+					   diag.reason);
+			return 1;
+		}
 		if (serr == UG_EEXISTS && kept) {
 			if (has_key)
 				ug_eprintf(
@@ -1405,6 +1415,15 @@ main(int argc, char **argv)
 			rc = cmd_log(&c);
 		} else {
 			rc = cmd_stats(&c);
+		}
+		int werr = 0;
+		if (rc == 0 &&
+		    (strcmp(cmd, "log") == 0 || strcmp(cmd, "stats") == 0) &&
+		    (werr = hubctl_stdout_error()) != 0) {
+			ug_eprintf("hubctl: %s: cannot write standard output: "
+				   "%s\n",
+				   cmd, strerror(werr));
+			rc = 1;
 		}
 		close_ctl(&c);
 		/* A restore that does not open or does not match leaves

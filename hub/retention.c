@@ -407,6 +407,47 @@ finish_run(void)
 		   (unsigned long long)R.persons);
 }
 
+/* A turn that fails is retried every loop turn, five times a second for
+ * as long as the cause lasts (a full log/ map needs a restart): said when
+ * it starts, then at most once a minute with the count, as STORE-FULL. */
+static struct {
+	int64_t since, logged_at;
+	unsigned long long failed, unsaid;
+} F;
+
+static void
+turn_failed(const char *what, ug_err err)
+{
+	int64_t now = ug_mono_ms();
+	F.failed++;
+	if (F.since && now - F.logged_at < 60000) {
+		F.unsaid++;
+		return;
+	}
+	char since[64] = "";
+	if (F.since)
+		snprintf(since, sizeof since,
+			 " (%llu failed turns since the last line)",
+			 F.unsaid + 1);
+	else
+		F.since = now ? now : 1;
+	F.logged_at = now;
+	F.unsaid = 0;
+	log_err("HUB-PURGE", "%s: %s; retrying next turn%s", what,
+		ug_strerror(err), since);
+}
+
+static void
+turn_works(void)
+{
+	if (!F.since)
+		return;
+	log_notice("HUB-PURGE",
+		   "the purge works again after %lld s and %llu failed turns",
+		   (long long)((ug_mono_ms() - F.since) / 1000), F.failed);
+	memset(&F, 0, sizeof F);
+}
+
 static void retention_turn(hub *h, int32_t today);
 
 void
@@ -451,10 +492,7 @@ retention_turn(hub *h, int32_t today)
 	ug_err err = store_log_scan(h->store, R.cursor, SCAN_PER_TURN, visit,
 				    &c, &next);
 	if (err != UG_OK && err != UG_EAGAIN) {
-		log_err("HUB-PURGE",
-			"reading the log for the purge: %s; "
-			"retrying next turn",
-			ug_strerror(err));
+		turn_failed("reading the log for the purge", err);
 		free(c.items);
 		return;
 	}
@@ -462,8 +500,7 @@ retention_turn(hub *h, int32_t today)
 	if (c.n) {
 		ug_err lone = add_lone_assignments(&c);
 		if (lone != UG_OK) {
-			log_err("HUB-PURGE", "purge: %s; retrying next turn",
-				ug_strerror(lone));
+			turn_failed("purge", lone);
 			free(c.items);
 			return;
 		}
@@ -476,8 +513,7 @@ retention_turn(hub *h, int32_t today)
 		free(a.e);
 		free(a.detail);
 		if (err != UG_OK) {
-			log_err("HUB-PURGE", "purge: %s; retrying next turn",
-				ug_strerror(err));
+			turn_failed("purge", err);
 			free(c.items);
 			return;
 		}
@@ -486,6 +522,7 @@ retention_turn(hub *h, int32_t today)
 		R.persons += counts.persons_cleared;
 	}
 	free(c.items);
+	turn_works();
 	R.moved = true;
 	if (c.done || (next == R.cursor && err != UG_EAGAIN))
 		finish_run();

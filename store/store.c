@@ -1400,6 +1400,38 @@ store_log_last(store *s, uint64_t *last)
 	return err;
 }
 
+ug_err
+store_log_end_after(store *s, uint64_t from, uint64_t *end)
+{
+	*end = from - 1;
+	MDB_txn *txn = NULL;
+	int rc = begin_read(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin read");
+	MDB_cursor *cur = NULL;
+	rc = mdb_cursor_open(txn, s->log, &cur);
+	ug_err err = UG_OK;
+	if (rc == 0) {
+		uint8_t seqkey[8];
+		ug_put_be64(seqkey, from);
+		MDB_val key = {8, seqkey}, val;
+		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+		mdb_cursor_close(cur);
+	}
+	/* In the same read txn: a record appended after it is seen by the
+	 * next scan, never taken for a gap. */
+	uint64_t last = 0;
+	if (rc == MDB_NOTFOUND) {
+		err = store__log_last_in(s, txn, &last);
+		if (err == UG_OK && last > *end)
+			*end = last;
+	} else if (rc != 0) {
+		err = store__map_err(rc, "log end");
+	}
+	mdb_txn_abort(txn);
+	return err;
+}
+
 static ug_err
 decode_record(store *s, const MDB_val *key, const MDB_val *val,
 	      store_record *rec, uint8_t *plain)

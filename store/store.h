@@ -175,6 +175,11 @@ ug_err store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
  * or above it when a purge or erasure took the newest records. */
 ug_err store_log_last(store *s, uint64_t *last);
 
+/* When the log holds no record at or after from: the highest sequence
+ * handed out, which is above from - 1 when a purge or erasure took the
+ * newest records; else from - 1. */
+ug_err store_log_end_after(store *s, uint64_t from, uint64_t *end);
+
 enum { STORE_ROLE_CONTACT = 0, STORE_ROLE_GUIDANCE = 1 };
 
 /* The caseworker in a role (contact person, guidance counsellor) for a
@@ -615,7 +620,9 @@ typedef struct {
 } store_backup_info;
 
 /* Hot, compacting copy of derived/, ids/, then log/ (so the copy's derived
- * state and index are never ahead of its log) into dir/ENV/data.mdb
+ * state and index are never ahead of its log; both are left for the log to
+ * rebuild when an erasure or purge recorded meanwhile may have deleted
+ * from the log copy what they hold) into dir/ENV/data.mdb
  * (0600), dir made 0700 and required missing or empty
  * (else UG_EEXISTS). The copy is then opened with opts' key, its figures
  * read into out and its audit chain verified against sign_public (32

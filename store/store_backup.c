@@ -172,11 +172,29 @@ store_backup(store *s, const char *dir, const store_opts *opts,
 	return err;
 }
 
+/* An erasure or purge whose records are in the copy after `from`. */
+static ug_err
+find_deletion(void *ctx, const store_audit_record *r)
+{
+	if (strcmp(r->action, "erase") == 0 ||
+	    strcmp(r->action, "purge") == 0) {
+		*(bool *)ctx = true;
+		return UG_EAGAIN; /* found: stop */
+	}
+	return UG_OK;
+}
+
 static ug_err
 backup_into(store *s, const char *dir, const store_opts *opts,
 	    const uint8_t *sign_public, store_backup_info *out, ug_diag *diag)
 {
-	ug_err err = UG_OK;
+	/* The trail's length before derived/ is copied: an erasure or purge
+	 * recorded after it may have deleted a person from the log copy,
+	 * made later, whom the derived copy still holds. */
+	uint64_t audit_before = 0;
+	ug_err err = store_audit_count(s, &audit_before);
+	if (err != UG_OK)
+		return err;
 	MDB_env *from[] = {s->derived_env, s->ids_env, s->log_env};
 	char path[600];
 	for (size_t i = 0; err == UG_OK && i < NENVS; i++) {
@@ -188,7 +206,10 @@ backup_into(store *s, const char *dir, const store_opts *opts,
 		if (rc != 0) {
 			ug_diag_set(diag, envs[i], "copy of %s/ failed: %s",
 				    envs[i], mdb_strerror(rc));
-			return store__map_err(rc, "backup copy");
+			/* The diag names the copy: the disk that failed is
+			 * DIR's, not the store's, so no STORE-LMDB line
+			 * sends the operator to free space under log/. */
+			return rc == ENOMEM ? UG_ENOMEM : UG_EIO;
 		}
 		snprintf(path, sizeof path, "%s/%s/data.mdb", dir, envs[i]);
 		chmod(path, 0600);
@@ -200,6 +221,30 @@ backup_into(store *s, const char *dir, const store_opts *opts,
 	 * to open with the storage key. */
 	store *copy = NULL;
 	err = store_open(&copy, dir, opts, diag);
+	bool deleted = false;
+	if (err == UG_OK) {
+		/* A trail that cannot be read past a record cannot tell:
+		 * take it for one (a broken trail is still a backup). */
+		ug_err scan = store_audit_scan(copy, audit_before + 1,
+					       find_deletion, &deleted);
+		if (scan != UG_OK && scan != UG_EAGAIN)
+			deleted = true;
+	}
+	/* Such derived state would bring the person back after a restore
+	 * (their profile, timers, index), and no purge finds it; the index
+	 * would keep their event ids. The copy keeps neither: opening it
+	 * indexes the ids again from its log, and the restored hubd
+	 * rebuilds the derived state. */
+	if (err == UG_OK && deleted) {
+		store_close(&copy);
+		for (size_t i = 0; i + 1 < NENVS; i++) { /* all but log/ */
+			snprintf(path, sizeof path, "%s/%s/data.mdb", dir,
+				 envs[i]);
+			unlink(path);
+			drop_lock(dir, envs[i]);
+		}
+		err = store_open(&copy, dir, opts, diag);
+	}
 	if (err == UG_OK)
 		err = store_get_stats(copy, &out->stats);
 	if (err == UG_OK && sign_public) {

@@ -1145,3 +1145,27 @@ def test_a_detail_that_is_not_utf8_is_kept_as_question_marks(make_hub):
             p.stdout.splitlines()]
     assert recs[-1]["action"] == "backup", recs[-1]
     assert recs[-1]["detail"] == f"{hub.tmp}/bk-???", recs[-1]
+
+
+def test_output_that_cannot_be_written_is_exit_1_not_shown(make_hub):
+    """OPERATIONS.md, The audit trail: `audit show` exits 0 only when
+    what it shows was written. Redirected to a full disk (/dev/full),
+    it exits 1 saying so and records the show `failed`, as an export
+    does; `stats` and `log` likewise exit 1 rather than 0 with nothing
+    written."""
+    hub = make_hub()
+    hub.send(hubtest.envelope("school-a", CprGen(6119).next(), salt="full"))
+    for args in (["audit", "show"], ["audit", "show", "--json"],
+                 ["stats"], ["log"]):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                                str(hub.conf), *args], stdout=full,
+                               stderr=subprocess.PIPE, text=True)
+        assert p.returncode == 1, (args, p.stderr)
+        what = " ".join(args[:2]) if args[0] == "audit" else args[0]
+        assert p.stderr == f"hubctl: {what}: cannot write standard " \
+            "output: No space left on device\n", (args, p.stderr)
+    shows = [r for r in show(hub) if r["action"] == "audit-show"]
+    assert [r["result"] for r in shows][:2] == ["failed", "failed"], shows
+    assert shows[0]["detail"].endswith(
+        "; output failed (No space left on device)"), shows[0]

@@ -11,6 +11,8 @@ import json
 import re
 import subprocess
 
+import pytest
+
 from hubtest import CprGen, RULE_AGENCIES, binary, ev_absence, \
     ev_dropout, wait_for
 
@@ -260,6 +262,32 @@ def test_event_after_two_tail_erasures_is_applied(make_hub):
     st = hub.stats()
     assert (st["last_seq"], st["last_applied"]) == (sc, sc), st
     assert "HUB-REBUILD" not in hub.log_text()
+
+
+def test_derived_state_rebuilt_after_a_tail_erasure_is_level_with_the_log(
+        make_hub):
+    """OPERATIONS.md: `last_applied` equals `last_seq` when hubd is idle,
+    and derived/ deleted is rebuilt from the whole log. The newest record
+    erased, the rebuild has nothing left to apply at `last_seq`: it must
+    still count itself level with the log, not one behind for ever."""
+    gen = CprGen(6217)
+    a, b = (gen.born(d) for d in ("2004-05-05", "2003-01-20"))
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-09-07T08:00:00")
+    hub.send(ev_dropout(a, "2026-09-07"))
+    [sb] = hub.send(ev_dropout(b, "2026-09-07"))
+    hub.wait_stats("both applied", lambda s: s["last_applied"] == sb)
+    hub.hubctl("erase", "--cpr", b, "--reason", "request 62-17")
+    hub.stop()
+    for f in (hub.data_dir / "derived").iterdir():
+        f.unlink()
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY applying log entries 1\.\.%d" % sb)
+    st = hub.wait_stats("the rebuild level with the log",
+                        lambda s: s["last_applied"] == s["last_seq"],
+                        timeout=5)
+    assert (st["last_seq"], st["log_events"], st["alerts"]) == \
+        (sb, 1, 1), st
 
 
 def test_an_erased_event_resent_is_stored_as_new(make_hub):
@@ -789,3 +817,227 @@ def test_a_desk_membership_past_retention_desk_routes_nothing(make_hub):
     hub.peek("cw-bob", 0)
     hub.restart()
     hub.peek("cw-bob", 0)
+
+
+def test_an_export_into_a_missing_directory_says_it_as_documented(make_hub):
+    """OPERATIONS.md, Access: an export whose FILE cannot be created (its
+    directory missing) fails as every export that writes nothing does:
+    `hubctl: export failed: cannot write FILE: WHY (nothing written)`,
+    exit 1, recorded `failed` with why and never the file's name."""
+    cpr = CprGen(6216).next()
+    hub = make_hub()
+    hub.assign(cpr, "cw-anna")
+    target = hub.client_dir / "no-such-dir" / "export.json"
+    p = hub.hubctl("export", "--cpr", cpr, "--out", str(target),
+                   check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr == f"hubctl: export failed: cannot write {target}: " \
+        "No such file or directory (nothing written)\n", p.stderr
+    [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
+    assert (rec["result"], rec["detail"]) == (
+        "failed", "nothing written: cannot create the file (No such file "
+        "or directory)"), rec
+
+
+def test_a_purge_that_cannot_commit_is_logged_once_a_minute(make_hub):
+    """OPERATIONS.md, Retention: a turn that fails (a log_map_mb too full
+    for the records) is not done and retried. Like STORE-FULL, it is
+    logged when it starts and then at most once a minute with the count
+    since, not at every retry (five lines a second, all day). With
+    log_map_mb raised and hubd restarted, the run deletes what is due."""
+    from test_53_delivery import until_refused
+    import time
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"log_map_mb": "1", "retention_absence": "10"})
+    hub.send(*[ev_absence(c, "2025-12-01", 1)
+               for c in CprGen(6218).take(20)])
+    hub.wait_applied()
+    until_refused(hub, "purge-full")
+    until_refused(hub, "purge-full-1", step=1)
+    hub.set_clock("2026-02-05T10:00:00")
+    hub.wait_log(r"HUB-PURGE purge: full; retrying next turn")
+    time.sleep(3)
+    failed = re.findall(r"HUB-PURGE purge: full; retrying.*", hub.log_text())
+    assert len(failed) == 1, failed
+    assert hub.stats()["log_events"] > 3000
+    hub.stop()
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "log_map_mb = 1\n", "log_map_mb = 64\n"))
+    hub.start()
+    hub.wait_stats("the purge done", lambda s: s["log_events"] == 0)
+
+
+@pytest.mark.parametrize("copying, next_env", [("derived", "ids"),
+                                               ("ids", "log")])
+def test_an_erasure_while_a_backup_copies_is_not_undone_by_restoring_it(
+        make_hub, tmp_path, copying, next_env):
+    """OPERATIONS.md, Backup and restore: derived/ and ids/ are copied
+    before log/. An erasure committed between them left the copy's
+    derived state holding the person (profile, index, timers) whom its
+    log no longer held: restored, that state raised alerts about the
+    erased person and no purge ever found it; and its event-id index the
+    erased events' ids. Such a backup keeps neither (`last_applied` 0);
+    the restored hub rebuilds both from the log, and holds nothing of
+    the person."""
+    import os
+    import signal
+    import time
+    from hubtest import AbsenceRow
+    gen = CprGen(6219)
+    cpr = gen.born("2004-05-05")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T10:00:00")
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna", start="2025-11-01")
+    hub.send(ev_dropout(cpr, "2026-01-04"))
+    # Enough derived state that its copy takes a while.
+    path, _ = hub.csv("bulk.csv", [AbsenceRow(c, period_start="2025-12-01",
+                                              period_end="2025-12-05")
+                                   for c in gen.take(3000)])
+    assert hub.adapter("import", path).rc == 0
+    hub.wait_applied(timeout=120)
+    live_before = hub.stats()
+
+    # Stop hubctl backup once it copies derived/ and before ids/ and log/.
+    for attempt in range(30):
+        target = tmp_path / f"bk-{attempt}"
+        proc = subprocess.Popen([binary("hubctl"), "--config",
+                                 str(hub.conf), "backup", str(target)],
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        data = target / copying / "data.mdb"
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if data.stat().st_size > 0:
+                    break
+            except FileNotFoundError:
+                pass
+        stopped = proc.poll() is None
+        if stopped:
+            os.kill(proc.pid, signal.SIGSTOP)
+        hit = stopped and not (target / next_env).exists()
+        if hit:
+            p = hub.hubctl("erase", "--cpr", cpr, "--reason", "62-19")
+            assert p.stdout.startswith("erased: 2 records"), p.stdout
+        if stopped:
+            os.kill(proc.pid, signal.SIGCONT)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        if hit:
+            break
+    else:
+        pytest.skip("never caught the backup between its copies")
+
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert manifest["last_applied"] == 0, manifest
+    live = hub.stats()
+    assert live["person_index_entries"] == \
+        live_before["person_index_entries"] - 2, live
+    hub.stop()
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    hub.hubctl("restore", str(target))
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY applying log entries 1\.\.")
+    st = hub.wait_stats("the rebuild done",
+                        lambda s: s["last_applied"] == s["last_seq"],
+                        timeout=60)
+    assert st["person_index_entries"] == live["person_index_entries"], st
+    assert st["event_ids"] == live["event_ids"] == st["log_events"], st
+    # A new day on the hub clock: its purge run comes after that loop
+    # turn's timers.
+    hub.set_clock("2026-03-10T10:00:00")
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "62-19 again")
+    assert p.stdout.startswith(
+        "erased: 0 records, 0 ids entries, 0 index entries, 0 alerts"), \
+        p.stdout
+
+
+def test_a_record_about_someone_past_the_age_limit_goes_the_next_day(
+        make_hub):
+    """OPERATIONS.md, Retention: the age limit is applied by the daily
+    run, not at ingest. An event about someone already past
+    retention_age is accepted, stored and acted on like any other, and
+    deleted by the next day's run (00:00 UTC on the hub clock)."""
+    old = CprGen(6220).born("1990-03-03")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T10:00:00",
+                   settings={"retention_age": "30"})
+    [ack] = hub.acks(ev_dropout(old, "2026-01-04"))
+    assert ack.status == 1, ack
+    st = hub.wait_applied()
+    assert (st["log_events"], st["alerts"]) == (1, 1), st
+    hub.set_clock("2026-01-05T23:59:59")
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    assert hub.stats()["log_events"] == 1
+    hub.set_clock("2026-01-06T00:00:00")
+    hub.wait_stats("deleted by the next day's run",
+                   lambda s: s["log_events"] == 0 and s["alerts"] == 0)
+
+
+def test_a_period_ends_at_the_run_after_its_days_have_passed(make_hub):
+    """OPERATIONS.md, Retention, its own example: a record received at
+    10:00 with retention_absence = 30 is deleted by the run at 00:00 UTC
+    31 days later, at most a day after its period ends, never before:
+    the run 30 days later (and a later loop turn that day) keeps it."""
+    cpr = CprGen(6221).next()
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"retention_absence": "30"})
+    hub.send(ev_absence(cpr, "2025-12-29", 1))
+    hub.wait_applied()
+    hub.set_clock("2026-02-04T00:00:00")     # 29 days 14 hours after
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    hub.set_clock("2026-02-04T12:00:00")     # 30 days 2 hours: no run
+    hub.set_clock("2026-02-04T23:59:59")
+    assert hub.stats()["log_events"] == 1
+    hub.set_clock("2026-02-05T00:00:00")
+    hub.wait_log(r"HUB-PURGE retention purge done: 1 records", count=1)
+    assert hub.stats()["log_events"] == 0
+
+
+def test_keygen_makes_a_missing_keys_dir_0700_or_says_why_not(tmp_path):
+    """OPERATIONS.md, Keys: keygen makes a missing keys_dir (and its
+    parents) 0700; one it cannot make is said like its other refusals,
+    `hubctl: keygen: cannot create DIR: WHY`, exit 1."""
+    import stat
+    keys = tmp_path / "new" / "keys"
+    p = subprocess.run([binary("hubctl"), "keygen", "--keys_dir", str(keys),
+                        "cw-anna"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    assert stat.S_IMODE(keys.parent.stat().st_mode) == 0o700
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    p = subprocess.run([binary("hubctl"), "keygen", "--keys_dir",
+                        str(blocker / "keys"), "cw-anna"],
+                       capture_output=True, text=True)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr == f"hubctl: keygen: cannot create {blocker}/keys: " \
+        "Not a directory\n", p.stderr
+
+
+def test_keygen_hub_names_a_lost_hub_key_beside_half_a_signing_pair(
+        tmp_path):
+    """OPERATIONS.md, Keys: a hub.key lost beside its hub.key_secret is
+    named whatever else keygen hub refuses: with half a signing pair
+    there too, both are said, and nothing is written (exit 1)."""
+    keys = tmp_path / "keys"
+    run = lambda: subprocess.run([binary("hubctl"), "keygen", "--keys_dir",
+                                  str(keys), "hub"],
+                                 capture_output=True, text=True)
+    assert run().returncode == 0
+    (keys / "hub.key").unlink()
+    (keys / "hub.sign_secret").unlink()
+    before = sorted(f.name for f in keys.iterdir())
+    p = run()
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr == (
+        f"hubctl: keygen: {keys}/hub.sign_public exists without "
+        f"{keys}/hub.sign_secret: half a signing pair (keys are never "
+        "overwritten); move it aside, or put its other half back; "
+        f"{keys}/hub.key is missing: copy the id and public lines of "
+        f"{keys}/hub.key_secret into it\n"), p.stderr
+    assert sorted(f.name for f in keys.iterdir()) == before

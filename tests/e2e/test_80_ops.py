@@ -1803,6 +1803,9 @@ def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
                              r"space left on device", p.stderr), p.stderr
             assert f"hubctl: backup: nothing backed up; {target} {left}" \
                 in p.stderr, p.stderr
+            # The disk that is full is DIR's: nothing else is said, least
+            # of all that the store's log/ needs space.
+            assert len(p.stderr.splitlines()) == 2, p.stderr
             assert given.is_dir() and not any(given.iterdir())
             assert not (disk / "made").exists()
         subprocess.run(["mount", "-o", "remount,size=4m", str(disk)],
@@ -2551,3 +2554,32 @@ def test_check_config_with_help_prints_the_help_alone():
         p = subprocess.run([hubd, "--check-config", flag],
                            capture_output=True, text=True, timeout=20)
         assert (p.returncode, p.stdout, p.stderr) == (0, text, ""), flag
+
+
+def test_a_manifest_without_its_log_figures_is_named_damaged(make_hub,
+                                                            tmp_path):
+    """OPERATIONS.md, restore: a manifest.json without the log_last_seq
+    or the log_events number the restore checks the log against is
+    damaged, said before anything is copied (exit 1, data_dir left as
+    it was), not a mismatch with a count of 0 after the copy."""
+    hub = make_hub()
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8405).next(),
+                              salt="manifest-figures"))
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    whole = json.loads((backup / "manifest.json").read_text())
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    for name in ("log_last_seq", "log_events"):
+        m = dict(whole)
+        del m[name]
+        (backup / "manifest.json").write_text(json.dumps(m))
+        p = hub.hubctl("restore", str(backup), check=False)
+        assert (p.returncode, p.stdout) == (1, ""), p.stderr
+        assert p.stderr == f"hubctl: restore: {backup}/manifest.json is " \
+            f"damaged: no {name}\n", p.stderr
+        assert not hub.data_dir.exists()
+    (backup / "manifest.json").write_text(json.dumps(whole))
+    hub.hubctl("restore", str(backup))
