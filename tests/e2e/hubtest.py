@@ -798,7 +798,7 @@ class Hub:
         """Wait until hubd applied every logged event; return stats."""
         return self.wait_stats("every logged event applied",
                                lambda s: s["last_applied"] ==
-                               s["log_events"], timeout)
+                               s["last_seq"], timeout)
 
     SENTINEL_CPR = "0101900000"   # synthetic: born 1900-01-01
 
