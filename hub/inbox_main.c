@@ -30,6 +30,9 @@
  * its session ended (its key revoked, sessions_per_caseworker): only the
  * answer to a frame does (docs/PROTOCOL.md §4, Sessions). */
 #define HELLO_EVERY_MS 15000
+/* --list, --timeline: the most the hub orders per query (docs/PROTOCOL.md
+ * §4, Queries). */
+#define HUB_ORDERS_MAX 5000
 
 static const char usage[] =
     "usage: inbox --caseworker ID [--config FILE] [OPTIONS]\n"
@@ -86,7 +89,7 @@ static const ug_setting settings[] = {
     {"no_ack", "false",
      "live: do not acknowledge (alerts come again); "
      "shows at most 256 of the open alerts (--list "
-     "shows them all)"},
+     "shows up to the 5,000 the hub orders)"},
     {"max", "0",
      "live: exit after this many alerts (0-1073741824; 0 = no limit)"},
     {"idle_exit", "0",
@@ -763,7 +766,18 @@ on_result(inbox *ib, const wire_result *r, int command)
 		    ug_config_get(ib->cfg, "timeline"), ib->list_offset);
 		return -1;
 	}
-	print_count(ib, command, false);
+	/* Past the entries the hub orders per query it lists no more: an
+	 * empty page after a truncated one means more were left out, and a
+	 * count alone would read as the whole list. */
+	bool capped = n == 0 && ib->list_offset && ib->shown >= HUB_ORDERS_MAX;
+	print_count(ib, command, capped);
+	if (capped)
+		ug_eprintf("inbox: the hub orders at most 5,000 %s per query: "
+			   "the rest are not shown%s\n",
+			   command == 't' ? "entries of a timeline"
+					  : "open alerts",
+			   command == 't' ? " (the events it stored last)"
+					  : "; acknowledge some to see them");
 	return 0;
 }
 

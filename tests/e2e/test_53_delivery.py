@@ -2481,3 +2481,47 @@ def test_live_inbox_notices_its_key_revoked(make_hub):
     assert err == ("inbox: the hub refused this caseworker's key: the key "
                    "this connection authenticated with has been revoked "
                    "or replaced\n"), err
+
+
+def test_inbox_says_when_the_hub_orders_no_more(make_hub):
+    """--help: "--list shows them all"; OPERATIONS.md: --list prints
+    every open alert, --timeline every entry up to the 5,000 the hub
+    orders. Past 5,000 the hub lists no more (§4), so a caseworker with
+    5,003 open alerts must not read "5000 open alerts" as the whole
+    list: the count says more are not shown, and stderr says why."""
+    hub = hub53(make_hub, settings={"query_rate": "1000",
+                                    "query_burst": "1000"})
+    cprs = adults(5349, 5003)
+    for i in range(0, len(cprs), 500):
+        send_batch(hub, [ev_dropout(c, "2026-10-27")
+                         for c in cprs[i:i + 500]], "college-a")
+    p = cprs[0]
+    hub.assign(p, "cw-anna")
+    send_batch(hub, [hubtest.envelope(
+        "school-a", p, salt=f"tl5000-{i}", period_start="2026-09-07",
+        period_end="2026-09-11", absent=0, expected=30, school=f"s{i}")
+        for i in range(5005)], "school-a")
+    hub.wait_applied(timeout=120)
+    hub.cprs.difference_update(cprs)
+    hub.cprs.update(cprs[::40])          # a sample for the sweep
+
+    def inbox(who, *args):
+        return subprocess.run(
+            [hubtest.binary("inbox"), "--caseworker", who, "--keys_dir",
+             str(hub.keys_dir), "--delivery", hub.delivery, "--timeout",
+             "60", *args], capture_output=True, text=True,
+            timeout=120 * SLOW)
+
+    for who, args, count in (
+            ("desk-dora", ["--list"], "5000 open alerts"),
+            ("cw-anna", ["--timeline", p], "5000 entries")):
+        r = inbox(who, *args)
+        lines = r.stdout.splitlines()
+        assert (r.returncode, len(lines)) == (0, 5001), r.stderr
+        assert lines[-1] == count + " (more not shown)", lines[-1]
+        assert "the hub orders at most 5,000" in r.stderr, r.stderr
+        j = inbox(who, *args, "--json")
+        assert j.returncode == 0 and len(j.stdout.splitlines()) == 5000
+        assert "the hub orders at most 5,000" in j.stderr, j.stderr
+    said = " ".join(inbox("cw-anna", "--help").stdout.split())
+    assert "(--list shows up to the 5,000 the hub orders)" in said, said
