@@ -33,6 +33,10 @@
 /* --list, --timeline: the most the hub orders per query (docs/PROTOCOL.md
  * §4, Queries). */
 #define HUB_ORDERS_MAX 5000
+/* --list, --timeline: first and longest wait before a page the hub could
+ * not answer now is asked again. */
+#define PAGE_WAIT_MIN 100
+#define PAGE_WAIT_MAX 1000
 
 static const char usage[] =
     "usage: inbox --caseworker ID [--config FILE] [OPTIONS]\n"
@@ -169,6 +173,12 @@ typedef struct {
 	/* --list, --timeline: entries printed so far; the hub answers a
 	 * page at a time and inbox asks for the next until the last. */
 	size_t shown;
+	/* --list, --timeline: a page the hub could not answer now (its
+	 * query_burst spent by the pages before: a long list is more pages
+	 * than the burst) is asked again at page_at, page_wait later each
+	 * time, until --timeout; refused_why is the last such refusal. */
+	int64_t page_at, page_wait;
+	char refused_why[256];
 } inbox;
 
 static void
@@ -736,6 +746,19 @@ send_action(inbox *ib, int command)
 static int
 on_result(inbox *ib, const wire_result *r, int command)
 {
+	if (r->code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE &&
+	    (command == 'l' || command == 't')) {
+		ug_strlcpy(ib->refused_why, r->reason ? r->reason : "?",
+			   sizeof ib->refused_why);
+		ib->page_wait =
+		    ib->page_wait ? 2 * ib->page_wait : PAGE_WAIT_MIN;
+		if (ib->page_wait > PAGE_WAIT_MAX)
+			ib->page_wait = PAGE_WAIT_MAX;
+		ib->page_at = ug_mono_ms() + ib->page_wait;
+		return -1;
+	}
+	ib->refused_why[0] = '\0';
+	ib->page_wait = 0;
 	if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 		/* A later page refused: what was printed stands, and the
 		 * count says the list is not whole. */
@@ -794,6 +817,15 @@ one_shot(inbox *ib, int command)
 	while (!interrupted && ug_mono_ms() < deadline) {
 		if (zmq_poll(items, 2, 100) < 0 && errno != EINTR)
 			return 1;
+		if (ib->page_at && ug_mono_ms() >= ib->page_at) {
+			ib->page_at = 0;
+			send_query(ib,
+				   command == 't'
+				       ? UNGEBRO__V1__QUERY_KIND__TIMELINE
+				       : UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
+				   ug_config_get(ib->cfg, "timeline"),
+				   ib->list_offset);
+		}
 		if (ib->resend_at && ug_mono_ms() >= ib->resend_at) {
 			ib->resend_at = 0;
 			send_ack(ib);
@@ -870,6 +902,10 @@ one_shot(inbox *ib, int command)
 	 * stands and the count says the list is not whole. */
 	if ((command == 'l' || command == 't') && ib->list_offset)
 		print_count(ib, command, true);
+	if (ib->refused_why[0]) {
+		ug_eprintf("inbox: the hub refused: %s\n", ib->refused_why);
+		return 1;
+	}
 	ug_eprintf("inbox: no answer from the hub within %ld s\n", timeout);
 	return 2;
 }
