@@ -83,7 +83,9 @@ static const char usage[] =
     "person, or the alert is not open for you.";
 
 static const ug_setting settings[] = {
-    {"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
+    {"caseworker", NULL,
+     "caseworker id (keys_dir/ID.key_secret: a file holding another "
+     "id's key is refused, exit 1)"},
     {"keys_dir", "./var/keys", "directory with the keys and hub.key"},
     {"delivery", "tcp://127.0.0.1:7602",
      "the hub's delivery endpoint: tcp://HOST:PORT or ipc://PATH"},
@@ -1131,6 +1133,15 @@ main(int argc, char **argv)
 		 ug_config_get(cfg, "caseworker"));
 	if (ug_keys_load_secret(&keys, path, &diag) != UG_OK) {
 		ug_eprintf("inbox: %s\n", diag.reason);
+		goto out;
+	}
+	/* The hub knows a caseworker by the key alone: another's key under
+	 * this name would list, acknowledge and record in their name. */
+	if (strcmp(keys->id, ug_config_get(cfg, "caseworker")) != 0) {
+		ug_eprintf(
+		    "inbox: %s holds the key of '%s', not of caseworker "
+		    "'%s'\n",
+		    path, keys->id, ug_config_get(cfg, "caseworker"));
 		goto out;
 	}
 	snprintf(path, sizeof path, "%s/hub.key",

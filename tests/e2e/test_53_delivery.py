@@ -2531,3 +2531,36 @@ def test_inbox_says_when_the_hub_orders_no_more(make_hub):
     r = inbox("desk-dora", "--ack", newest)
     assert r.returncode == 4 and "not open for desk-dora" in r.stderr, \
         (r.returncode, r.stderr)
+
+
+def test_inbox_refuses_a_key_file_of_another_caseworker(make_hub):
+    """--help: --caseworker ID reads keys_dir/ID.key_secret. A file of
+    that name holding another caseworker's key (its `id` line names
+    them: copied or renamed by mistake) made inbox act as that other
+    caseworker without a word: their list, and an action recorded in
+    their name. It is refused, as the adapters refuse another agency's
+    key (OPERATIONS.md, "Replacing and revoking keys"): exit 1, nothing
+    sent."""
+    hub = hub53(make_hub)
+    [p] = adults(5370, 1)
+    hub.assign(p, "cw-bob")
+    hub.send(ev_dropout(p, "2026-10-30"))
+    hub.wait_applied()
+    [a] = hub.peek("cw-bob", 1)
+    keys = hub.tmp / "keys-mixed"
+    keys.mkdir()
+    shutil.copy(hub.keys_dir / "hub.key", keys)
+    shutil.copy(hub.keys_dir / "cw-bob.key_secret",
+                keys / "cw-anna.key_secret")
+    before = hub.stats()["audit_records"]
+    for args in (["--list"], ["--contact", a["alert_id"], "--how", "phone"],
+                 ["--idle_exit", "2"]):
+        r = subprocess.run(
+            [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+             "--keys_dir", str(keys), "--delivery", hub.delivery,
+             "--timeout", "5", *args],
+            capture_output=True, text=True, timeout=60 * SLOW)
+        assert (r.returncode, r.stdout) == (1, ""), (args, r)
+        assert r.stderr == f"inbox: {keys}/cw-anna.key_secret holds the " \
+            "key of 'cw-bob', not of caseworker 'cw-anna'\n", r.stderr
+    assert hub.stats()["audit_records"] == before
