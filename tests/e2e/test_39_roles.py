@@ -208,3 +208,21 @@ def test_timeline_is_the_contact_persons_not_every_role(make_hub):
     said = " ".join(inbox("cw-anna", "--help").stdout.split())
     assert "whose contact person you are" in said, said
     assert "not as guidance counsellor or mentor" in said, said
+
+
+def test_revoking_a_shared_desk_login_takes_the_desks_address(hub):
+    """OPERATIONS.md, "Replacing and revoking keys": revoke-caseworker of
+    the desk's id leaves the desk's notice address while that id is no
+    caseworker; registered as one (a shared desk login), it is revoked
+    and the address goes with it."""
+    hub.hubctl("set-email", "duty-desk", "desk@example.org")
+    p = hub.hubctl("revoke-caseworker", "duty-desk", check=False)
+    assert p.returncode == 1, p.stderr
+    hub.hubctl("set-email", "duty-desk", "-")       # it was still there
+    hub.hubctl("set-email", "duty-desk", "desk@example.org")
+    hub.keygen("duty-desk")
+    hub.register_caseworker("duty-desk", desk=True)
+    hub.hubctl("revoke-caseworker", "duty-desk")
+    p = hub.hubctl("set-email", "duty-desk", "-", check=False)
+    assert p.returncode == 1 and "duty-desk has no address" in p.stderr, \
+        p.stderr
