@@ -30,6 +30,13 @@
  * its session ended (its key revoked, sessions_per_caseworker): only the
  * answer to a frame does (docs/PROTOCOL.md §4, Sessions). */
 #define HELLO_EVERY_MS 15000
+/* --list, --timeline: the most the hub orders per query (docs/PROTOCOL.md
+ * §4, Queries). */
+#define HUB_ORDERS_MAX 5000
+/* --list, --timeline: first and longest wait before a page the hub could
+ * not answer now is asked again. */
+#define PAGE_WAIT_MIN 100
+#define PAGE_WAIT_MAX 1000
 
 static const char usage[] =
     "usage: inbox --caseworker ID [--config FILE] [OPTIONS]\n"
@@ -46,9 +53,10 @@ static const char usage[] =
     "Live (the default): shows a caseworker's early-warning alerts as they\n"
     "arrive and acknowledges each one; alerts not acknowledged come again\n"
     "on the next connect. The one-shot commands print the open alerts,\n"
-    "one person's timeline (only a person assigned to you, an unassigned\n"
-    "one to a desk member, or one with an open alert addressed to you),\n"
-    "or acknowledge one alert with a note, and exit. --contact, --offer\n"
+    "one person's timeline (only a person whose contact person you are\n"
+    "today, not as guidance counsellor or mentor; an unassigned one to a\n"
+    "desk member; or one with an open alert addressed to you), or\n"
+    "acknowledge one alert with a note, and exit. --contact, --offer\n"
     "and --unreachable record what you did about the alert's young person\n"
     "(contact made, offer made, could not reach: --how says how, or what\n"
     "was offered; --date the day, default today): a recorded contact meets\n"
@@ -75,7 +83,9 @@ static const char usage[] =
     "person, or the alert is not open for you.";
 
 static const ug_setting settings[] = {
-    {"caseworker", NULL, "caseworker id (keys_dir/ID.key_secret)"},
+    {"caseworker", NULL,
+     "caseworker id (keys_dir/ID.key_secret: a file holding another "
+     "id's key is refused, exit 1)"},
     {"keys_dir", "./var/keys", "directory with the keys and hub.key"},
     {"delivery", "tcp://127.0.0.1:7602",
      "the hub's delivery endpoint: tcp://HOST:PORT or ipc://PATH"},
@@ -85,7 +95,7 @@ static const ug_setting settings[] = {
     {"no_ack", "false",
      "live: do not acknowledge (alerts come again); "
      "shows at most 256 of the open alerts (--list "
-     "shows them all)"},
+     "shows up to the 5,000 the hub orders)"},
     {"max", "0",
      "live: exit after this many alerts (0-1073741824; 0 = no limit)"},
     {"idle_exit", "0",
@@ -165,6 +175,12 @@ typedef struct {
 	/* --list, --timeline: entries printed so far; the hub answers a
 	 * page at a time and inbox asks for the next until the last. */
 	size_t shown;
+	/* --list, --timeline: a page the hub could not answer now (its
+	 * query_burst spent by the pages before: a long list is more pages
+	 * than the burst) is asked again at page_at, page_wait later each
+	 * time, until --timeout; refused_why is the last such refusal. */
+	int64_t page_at, page_wait;
+	char refused_why[256];
 } inbox;
 
 static void
@@ -732,6 +748,19 @@ send_action(inbox *ib, int command)
 static int
 on_result(inbox *ib, const wire_result *r, int command)
 {
+	if (r->code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE &&
+	    (command == 'l' || command == 't')) {
+		ug_strlcpy(ib->refused_why, r->reason ? r->reason : "?",
+			   sizeof ib->refused_why);
+		ib->page_wait =
+		    ib->page_wait ? 2 * ib->page_wait : PAGE_WAIT_MIN;
+		if (ib->page_wait > PAGE_WAIT_MAX)
+			ib->page_wait = PAGE_WAIT_MAX;
+		ib->page_at = ug_mono_ms() + ib->page_wait;
+		return -1;
+	}
+	ib->refused_why[0] = '\0';
+	ib->page_wait = 0;
 	if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 		/* A later page refused: what was printed stands, and the
 		 * count says the list is not whole. */
@@ -762,7 +791,18 @@ on_result(inbox *ib, const wire_result *r, int command)
 		    ug_config_get(ib->cfg, "timeline"), ib->list_offset);
 		return -1;
 	}
-	print_count(ib, command, false);
+	/* Past the entries the hub orders per query it lists no more: an
+	 * empty page after a truncated one means more were left out, and a
+	 * count alone would read as the whole list. */
+	bool capped = n == 0 && ib->list_offset && ib->shown >= HUB_ORDERS_MAX;
+	print_count(ib, command, capped);
+	if (capped)
+		ug_eprintf("inbox: the hub orders at most 5,000 %s per query: "
+			   "the rest are not shown%s\n",
+			   command == 't' ? "entries of a timeline"
+					  : "open alerts",
+			   command == 't' ? " (the events it stored last)"
+					  : "; acknowledge some to see them");
 	return 0;
 }
 
@@ -779,6 +819,15 @@ one_shot(inbox *ib, int command)
 	while (!interrupted && ug_mono_ms() < deadline) {
 		if (zmq_poll(items, 2, 100) < 0 && errno != EINTR)
 			return 1;
+		if (ib->page_at && ug_mono_ms() >= ib->page_at) {
+			ib->page_at = 0;
+			send_query(ib,
+				   command == 't'
+				       ? UNGEBRO__V1__QUERY_KIND__TIMELINE
+				       : UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS,
+				   ug_config_get(ib->cfg, "timeline"),
+				   ib->list_offset);
+		}
 		if (ib->resend_at && ug_mono_ms() >= ib->resend_at) {
 			ib->resend_at = 0;
 			send_ack(ib);
@@ -855,6 +904,10 @@ one_shot(inbox *ib, int command)
 	 * stands and the count says the list is not whole. */
 	if ((command == 'l' || command == 't') && ib->list_offset)
 		print_count(ib, command, true);
+	if (ib->refused_why[0]) {
+		ug_eprintf("inbox: the hub refused: %s\n", ib->refused_why);
+		return 1;
+	}
 	ug_eprintf("inbox: no answer from the hub within %ld s\n", timeout);
 	return 2;
 }
@@ -1080,6 +1133,15 @@ main(int argc, char **argv)
 		 ug_config_get(cfg, "caseworker"));
 	if (ug_keys_load_secret(&keys, path, &diag) != UG_OK) {
 		ug_eprintf("inbox: %s\n", diag.reason);
+		goto out;
+	}
+	/* The hub knows a caseworker by the key alone: another's key under
+	 * this name would list, acknowledge and record in their name. */
+	if (strcmp(keys->id, ug_config_get(cfg, "caseworker")) != 0) {
+		ug_eprintf(
+		    "inbox: %s holds the key of '%s', not of caseworker "
+		    "'%s'\n",
+		    path, keys->id, ug_config_get(cfg, "caseworker"));
 		goto out;
 	}
 	snprintf(path, sizeof path, "%s/hub.key",

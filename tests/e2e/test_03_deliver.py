@@ -628,8 +628,9 @@ def test_live_explanation_wraps_between_characters(make_hub):
 
 def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
     """OPERATIONS.md, `--list` and `--timeline CPR`: each page is a query
-    of its own, counted against query_rate; when a later page is refused
-    ("too many queries"), what was printed stays, followed by `N open
+    of its own, counted against query_rate; a page refused ("too many
+    queries") is asked again until --timeout, and when a later page is
+    refused still then, what was printed stays, followed by `N open
     alerts (more not shown)` / `N entries (more not shown)`, the reason
     on stderr, exit 1. `--ack` asks for its alert alone: refused before
     the acknowledgement, it sends nothing; refused after it, the
@@ -657,16 +658,18 @@ def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
              *args], capture_output=True, text=True, timeout=60)
     too_many = "inbox: the hub refused: too many queries; wait a moment " \
                "and ask again\n"
-    p = run("--list")
+    # One query a second: the second page waits for it, beyond a
+    # --timeout of 1 s.
+    p = run("--list", "--timeout", "1")
     lines = p.stdout.splitlines()
     assert (p.returncode, p.stderr) == (1, too_many), p
     assert len(lines) == 51 and lines[-1] == \
         "50 open alerts (more not shown)", lines[-2:]
-    p = run("--list", "--json")
+    p = run("--list", "--json", "--timeout", "1")
     assert (p.returncode, p.stderr) == (1, too_many), p
     assert [json.loads(x)["rule"] for x in p.stdout.splitlines()] == \
         ["absence.rolling"] * 50
-    p = run("--timeline", busy)
+    p = run("--timeline", busy, "--timeout", "1")
     lines = p.stdout.splitlines()
     assert (p.returncode, p.stderr) == (1, too_many), p
     assert len(lines) == 401 and lines[-1] == \
@@ -682,6 +685,36 @@ def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
     hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 50)
     p = run("--ack", first["alert_id"])
     assert p.returncode == 4 and "is not open for cw-anna" in p.stderr, p
+
+
+def test_a_list_longer_than_the_query_burst_is_shown_whole(make_hub):
+    """OPERATIONS.md: --list prints every open alert (up to the 5,000 the
+    hub orders), --timeline every entry, page after page, each page a
+    query counted against query_rate. A list of more pages than
+    query_burst allows at once (here 2 a second, 1 at once: 4 pages)
+    must not end part way: "too many queries; wait a moment and ask
+    again" is waited out within --timeout."""
+    hub = make_hub(settings={"query_rate": "2", "query_burst": "1"})
+    cprs = CprGen(316).take(160)
+    hub.absence_alerts("cw-anna", cprs, "burst")
+    busy = cprs[0]
+    hub.send(*[hubtest.envelope(
+        "school-a", busy, salt=f"quiet-{i}",
+        period_start=(datetime.date(2015, 1, 5) +
+                      datetime.timedelta(weeks=i)).isoformat(),
+        period_end=(datetime.date(2015, 1, 9) +
+                    datetime.timedelta(weeks=i)).isoformat(),
+        absent=0, expected=30) for i in range(1, 900)])
+    wait_applied(hub, events=320 + 899, alerts=160)
+    for args, count in ((["--list"], "160 open alerts"),
+                        (["--timeline", busy], "902 entries")):
+        time.sleep(1.1)
+        p = subprocess.run(
+            [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+             "--keys_dir", str(hub.keys_dir), "--delivery", hub.delivery,
+             *args], capture_output=True, text=True, timeout=60)
+        assert (p.returncode, p.stderr) == (0, ""), p
+        assert p.stdout.splitlines()[-1] == count, p.stdout[-200:]
 
 
 def test_a_later_page_unanswered_says_the_list_is_not_whole(make_hub):

@@ -172,3 +172,57 @@ def test_assign_file_header_names_as_spreadsheets_write_them(hub):
         assert (p.returncode, p.stdout, p.stderr) == \
             (0, "assignments: 1 new, 0 already known, 0 rejected\n", ""), \
             (header, p)
+
+
+def test_timeline_is_the_contact_persons_not_every_role(make_hub):
+    """inbox --help and OPERATIONS.md, "Caseworkers": a timeline is shown
+    to the person's contact person on the day (SECURITY.md, "Need to
+    know"). A guidance counsellor and a mentor are assigned with `hubctl
+    assign --role` too, but the timeline is not theirs: exit 4, although
+    the counsellor may record an action on the person's alert. The help
+    must say which assignment opens it, or a counsellor reads "a person
+    assigned to you" as theirs."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    p = CprGen(3904).born("2009-09-09")
+    hub.assign(p, "cw-anna", "2026-01-01")
+    hub.hubctl("assign", "--cpr", p, "--caseworker", "cw-bob", "--from",
+               "2026-01-01", "--role", "guidance")
+    hub.hubctl("assign", "--cpr", p, "--caseworker", "cw-lead", "--from",
+               "2026-01-01", "--role", "mentor")
+    hub.send(hubtest.ev_dropout_risk(p, "2026-11-01"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+
+    def inbox(who, *args):
+        return subprocess.run(
+            [hubtest.binary("inbox"), "--caseworker", who, "--keys_dir",
+             str(hub.keys_dir), "--delivery", hub.delivery, *args],
+            capture_output=True, text=True, timeout=60 * hubtest.SLOW)
+
+    assert inbox("cw-anna", "--timeline", p).returncode == 0
+    rc, _, _ = hub.record("cw-bob", "contact", a["alert_id"], "phone")
+    assert rc == 0
+    for who in ("cw-bob", "cw-lead"):
+        t = inbox(who, "--timeline", p)
+        assert (t.returncode, t.stdout) == (4, ""), (who, t.stderr)
+    said = " ".join(inbox("cw-anna", "--help").stdout.split())
+    assert "whose contact person you are" in said, said
+    assert "not as guidance counsellor or mentor" in said, said
+
+
+def test_revoking_a_shared_desk_login_takes_the_desks_address(hub):
+    """OPERATIONS.md, "Replacing and revoking keys": revoke-caseworker of
+    the desk's id leaves the desk's notice address while that id is no
+    caseworker; registered as one (a shared desk login), it is revoked
+    and the address goes with it."""
+    hub.hubctl("set-email", "duty-desk", "desk@example.org")
+    p = hub.hubctl("revoke-caseworker", "duty-desk", check=False)
+    assert p.returncode == 1, p.stderr
+    hub.hubctl("set-email", "duty-desk", "-")       # it was still there
+    hub.hubctl("set-email", "duty-desk", "desk@example.org")
+    hub.keygen("duty-desk")
+    hub.register_caseworker("duty-desk", desk=True)
+    hub.hubctl("revoke-caseworker", "duty-desk")
+    p = hub.hubctl("set-email", "duty-desk", "-", check=False)
+    assert p.returncode == 1 and "duty-desk has no address" in p.stderr, \
+        p.stderr

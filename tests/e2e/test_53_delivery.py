@@ -2481,3 +2481,86 @@ def test_live_inbox_notices_its_key_revoked(make_hub):
     assert err == ("inbox: the hub refused this caseworker's key: the key "
                    "this connection authenticated with has been revoked "
                    "or replaced\n"), err
+
+
+def test_inbox_says_when_the_hub_orders_no_more(make_hub):
+    """--help: "--list shows them all"; OPERATIONS.md: --list prints
+    every open alert, --timeline every entry up to the 5,000 the hub
+    orders. Past 5,000 the hub lists no more (§4), so a caseworker with
+    5,003 open alerts must not read "5000 open alerts" as the whole
+    list: the count says more are not shown, and stderr says why."""
+    hub = hub53(make_hub, settings={"query_rate": "1000",
+                                    "query_burst": "1000"})
+    cprs = adults(5349, 5003)
+    for i in range(0, len(cprs), 500):
+        seqs = send_batch(hub, [ev_dropout(c, "2026-10-27")
+                                for c in cprs[i:i + 500]], "college-a")
+    p = cprs[0]
+    hub.assign(p, "cw-anna")
+    send_batch(hub, [hubtest.envelope(
+        "school-a", p, salt=f"tl5000-{i}", period_start="2026-09-07",
+        period_end="2026-09-11", absent=0, expected=30, school=f"s{i}")
+        for i in range(5005)], "school-a")
+    hub.wait_applied(timeout=120)
+    hub.cprs.difference_update(cprs)
+    hub.cprs.update(cprs[::40])          # a sample for the sweep
+
+    def inbox(who, *args):
+        return subprocess.run(
+            [hubtest.binary("inbox"), "--caseworker", who, "--keys_dir",
+             str(hub.keys_dir), "--delivery", hub.delivery, "--timeout",
+             "60", *args], capture_output=True, text=True,
+            timeout=120 * SLOW)
+
+    for who, args, count in (
+            ("desk-dora", ["--list"], "5000 open alerts"),
+            ("cw-anna", ["--timeline", p], "5000 entries")):
+        r = inbox(who, *args)
+        lines = r.stdout.splitlines()
+        assert (r.returncode, len(lines)) == (0, 5001), r.stderr
+        assert lines[-1] == count + " (more not shown)", lines[-1]
+        assert "the hub orders at most 5,000" in r.stderr, r.stderr
+        j = inbox(who, *args, "--json")
+        assert j.returncode == 0 and len(j.stdout.splitlines()) == 5000
+        assert "the hub orders at most 5,000" in j.stderr, j.stderr
+    said = " ".join(inbox("cw-anna", "--help").stdout.split())
+    assert "(--list shows up to the 5,000 the hub orders)" in said, said
+    # The newest is past the 5,000 ordered (queue order, §4): --ack finds
+    # it in no list, as OPERATIONS.md says; live it is acknowledged.
+    newest = seqs[-1].to_bytes(8, "big").hex() + "04"
+    r = inbox("desk-dora", "--ack", newest)
+    assert r.returncode == 4 and "not open for desk-dora" in r.stderr, \
+        (r.returncode, r.stderr)
+
+
+def test_inbox_refuses_a_key_file_of_another_caseworker(make_hub):
+    """--help: --caseworker ID reads keys_dir/ID.key_secret. A file of
+    that name holding another caseworker's key (its `id` line names
+    them: copied or renamed by mistake) made inbox act as that other
+    caseworker without a word: their list, and an action recorded in
+    their name. It is refused, as the adapters refuse another agency's
+    key (OPERATIONS.md, "Replacing and revoking keys"): exit 1, nothing
+    sent."""
+    hub = hub53(make_hub)
+    [p] = adults(5370, 1)
+    hub.assign(p, "cw-bob")
+    hub.send(ev_dropout(p, "2026-10-30"))
+    hub.wait_applied()
+    [a] = hub.peek("cw-bob", 1)
+    keys = hub.tmp / "keys-mixed"
+    keys.mkdir()
+    shutil.copy(hub.keys_dir / "hub.key", keys)
+    shutil.copy(hub.keys_dir / "cw-bob.key_secret",
+                keys / "cw-anna.key_secret")
+    before = hub.stats()["audit_records"]
+    for args in (["--list"], ["--contact", a["alert_id"], "--how", "phone"],
+                 ["--idle_exit", "2"]):
+        r = subprocess.run(
+            [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+             "--keys_dir", str(keys), "--delivery", hub.delivery,
+             "--timeout", "5", *args],
+            capture_output=True, text=True, timeout=60 * SLOW)
+        assert (r.returncode, r.stdout) == (1, ""), (args, r)
+        assert r.stderr == f"inbox: {keys}/cw-anna.key_secret holds the " \
+            "key of 'cw-bob', not of caseworker 'cw-anna'\n", r.stderr
+    assert hub.stats()["audit_records"] == before
