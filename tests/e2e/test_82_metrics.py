@@ -274,6 +274,26 @@ def test_watched_agency_after_64_others_is_not_taken_for_silent(make_hub):
     hub.wait_log(r"HUB-OPS-ADAPTER-SILENT adapter_silent \(school-64\)")
 
 
+def test_an_agency_named_other_shares_the_series_of_the_later_ones(
+        make_hub):
+    """OPERATIONS.md, the metrics table: agencies after the first 64 count
+    under agency="other". An agency registered as `other` among the first
+    64 is that same series, not a second sample of it (which would make
+    Prometheus refuse the whole scrape)."""
+    agencies = {"other": "absence"}
+    agencies.update({f"school-{i:02d}": "absence" for i in range(64)})
+    hub = metrics_hub(make_hub, agencies=agencies)
+    cprs = CprGen(8210).take(65)
+    hub.send(envelope("other", cprs[0], salt="o0"))
+    hub.send(*[envelope(f"school-{i:02d}", cprs[i + 1], salt=f"o{i + 1}")
+               for i in range(64)])
+    s, _ = scrape(hub)       # asserts every sample is there once
+    assert value(s, "ungebro_events_in_total", agency="other",
+                 type="ABSENCE_REPORT") == 2
+    assert sum(v for (name, _), v in s.items()
+               if name == "ungebro_events_in_total") == 65
+
+
 def test_ops_flag_combines_with_desk_and_goes_when_registered_again(
         make_hub):
     """OPERATIONS.md, Registering: --ops may be combined with --desk;
