@@ -555,6 +555,39 @@ def test_queue_growing_without_acks(make_hub):
     assert hub.log_text().count("HUB-OPS-QUEUE-STALLED") == 1
 
 
+def test_every_stalled_queue_is_raised_however_many(make_hub):
+    """OPERATIONS.md, Operational alerts: queue_stalled holds for each
+    recipient whose queue is not worked, and each is raised (log line,
+    ungebro_ops_active, alert): the 257th of them too, not dropped
+    without a word once some table of conditions is full."""
+    n = 257
+    caseworkers = {f"cw-{i:03d}": False for i in range(n)}
+    caseworkers["desk-dora"] = True
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00",
+                  {"ops_queue_open": "1", "ops_queue_hours": "2"},
+                  caseworkers, agencies=hubtest.RULE_AGENCIES)
+    cprs = CprGen(8211).take(2 * n)
+    hub.send(*[hubtest.ev_assignment(c, f"cw-{i // 2:03d}", "2024-01-01")
+               for i, c in enumerate(cprs)])
+    hub.send(*[envelope("school-a", c, salt=f"many-{i}", absent=30,
+                        expected=100) for i, c in enumerate(cprs)])
+    hub.wait_stats("two alerts each", lambda st: st["alerts_open"] == 2 * n,
+                   timeout=60)
+    time.sleep(1.5 * hubtest.SLOW)   # the queues counted at two
+    hub.set_clock("2026-03-02T10:30:00")
+    hub.wait_log(r"HUB-OPS-QUEUE-STALLED", count=n, timeout=30)
+    time.sleep(1.5 * hubtest.SLOW)
+    stalled = set(re.findall(r"HUB-OPS-QUEUE-STALLED queue_stalled "
+                             r"\((cw-\d+)\)", hub.log_text()))
+    assert stalled == set(caseworkers) - {"desk-dora"}
+    s, _ = scrape(hub)
+    # ops-olga's own queue filled with these alerts may count among them.
+    assert {dict(labels)["subject"] for (name, labels) in s
+            if name == "ungebro_ops_active" and
+            ("condition", "queue_stalled") in labels} - {"ops-olga"} == \
+        stalled
+
+
 def test_broken_audit_chain_is_an_ops_alert(make_hub):
     from test_61_audit import flip_audit_byte
     hub = ops_hub(make_hub, "2026-03-02T08:00:00", {},
