@@ -294,6 +294,47 @@ def test_an_agency_named_other_shares_the_series_of_the_later_ones(
                if name == "ungebro_events_in_total") == 65
 
 
+def test_hub_stop_counts_what_operations_md_says(make_hub):
+    """OPERATIONS.md, Monitoring: HUB-STOP (notice) gives the counters
+    since the start, in the words and order listed there; `sessions
+    reclaimed` counts every delivery session ended, whatever ended it,
+    and the second `refused` the Hellos refused for want of a session."""
+    hub = make_hub(settings={"sessions_max": "1"})
+    cpr = CprGen(8212).take(1)[0]
+    hub.assign(cpr, "cw-anna")
+    env = envelope("school-a", cpr, salt="stop", absent=30, expected=100)
+    hub.send(env)
+    hub.acks(env)                    # DUPLICATE
+    hub.peek("cw-anna", 1)           # a session, ended by its client
+    hub.peek("cw-anna", 1)           # another
+    hold = subprocess.Popen(
+        [hubtest.binary("inbox"), "--config",
+         str(hub.tmp / "inbox-cw-anna.conf"), "--no_ack", "--idle_exit",
+         "30"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        hub.wait_log(r"HUB-HELLO caseworker cw-anna connected", count=3)
+        hub.inbox("desk-dora", no_ack=True, idle_exit=1)  # no session left
+        hub.wait_log(r"HUB-HELLO no session for desk-dora")
+    finally:
+        hold.kill()
+        hold.wait()
+    hub.wait_log(r"HUB-SESSION session of cw-anna ended", count=3)
+    hub.stop()
+    line = next(ln for ln in hub.log_text().splitlines()
+                if "HUB-STOP" in ln)
+    assert re.search(r" notice HUB-STOP accepted 1, duplicates 1, rejected "
+                     r"0, alerts raised 1, delivered \d+, acked 0, keys "
+                     r"admitted \d+, refused 0, sessions reclaimed 3, "
+                     r"refused (\d+), queries rate-limited 0, actions "
+                     r"rate-limited 0$", line), line
+    assert int(re.search(r"refused (\d+), queries", line).group(1)) == \
+        len(re.findall(r"HUB-HELLO no session for desk-dora: .*"
+                       r"\(sessions_max\)", hub.log_text()))
+    doc = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    assert "`sessions reclaimed N` every delivery session ended" in \
+        " ".join(doc.split())
+
+
 def test_ops_flag_combines_with_desk_and_goes_when_registered_again(
         make_hub):
     """OPERATIONS.md, Registering: --ops may be combined with --desk;
