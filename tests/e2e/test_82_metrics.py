@@ -397,6 +397,45 @@ def test_map_use_over_the_limit(make_hub):
             value(s, "ungebro_lmdb_readers", env=env)
 
 
+def test_map_use_is_the_files_length_which_a_purge_does_not_lower(
+        make_hub):
+    """OPERATIONS.md: ungebro_lmdb_map_used_bytes (and `log_bytes` etc. of
+    hubctl stats, and what map_full measures) is the length of the
+    environment's data file, up to its last page; records deleted by a
+    purge leave their pages free inside it, reused by later writes, so
+    the figure does not go down until the file is compacted."""
+    hub = metrics_hub(make_hub, clock="2026-01-05T08:00:00",
+                      settings={"retention_absence": "30"})
+    cprs = CprGen(8213).take(1000)
+    hub.cprs.update(cprs)
+    with IngestClient(hub, "school-a") as cli:
+        for start in range(0, len(cprs), 200):
+            window = [frame(envelope("school-a", c, salt=f"purge-{c}"))
+                      for c in cprs[start:start + 200]]
+            for data in window:
+                assert cli.send(data)
+            for _ in window:
+                ack = cli.recv_ack(30)
+                assert ack is not None and ack.status == ACCEPTED, ack
+    hub.wait_applied()
+    before, _ = scrape(hub)
+    log_file = hub.data_dir / "log" / "data.mdb"
+    used = value(before, "ungebro_lmdb_map_used_bytes", env="log")
+    assert used == log_file.stat().st_size == hub.stats()["log_bytes"]
+    hub.set_clock("2026-03-01T08:00:00")
+    hub.wait_stats("the absence records purged",
+                   lambda st: st["log_events"] == 0, timeout=60)
+    after, _ = scrape(hub)
+    # The purge's own writes may even lengthen it.
+    assert value(after, "ungebro_lmdb_map_used_bytes", env="log") == \
+        log_file.stat().st_size >= used
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "| `ungebro_lmdb_map_used_bytes` | gauge | `env` (`log`, " \
+        "`derived`, `ids`) | the length of the environment's data file" \
+        in doc
+
+
 def test_map_just_over_the_limit_is_said_over_it(make_hub):
     """A map used 6.6 % with ops_map_percent = 6 holds map_full; the line
     and the alert say a figure over the limit, not "6 % (over 6 %)"."""
