@@ -194,6 +194,27 @@ def test_metrics_count_what_was_sent(make_hub):
             frozenset({("condition", "adapter_silent")})) in after
 
 
+def test_commit_time_is_real_time_and_ages_are_on_the_hub_clock(make_hub):
+    """OPERATIONS.md, metrics: ages and overdue times are read on the hub
+    clock (a clock_file in tests), while ungebro_commit_seconds is how
+    long an append really took: a hub clock that stands still does not
+    make it 0."""
+    hub = metrics_hub(make_hub, clock="2026-01-05T08:00:00")
+    cpr = CprGen(8214).take(1)[0]
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt="real", absent=30, expected=100))
+    hub.wait_applied()
+    hub.set_clock("2026-01-05T09:00:00")
+    time.sleep(0.5)
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_commit_seconds_sum") > 0
+    assert value(s, "ungebro_commit_seconds_sum") < 60
+    assert value(s, "ungebro_oldest_unacked_alert_age_seconds") == 3600
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "times are seconds on the hub clock)" not in doc
+
+
 def test_queue_depth_and_oldest_alert(make_hub):
     hub = metrics_hub(make_hub)
     # A web gateway is registered like a caseworker; it has no queue.
