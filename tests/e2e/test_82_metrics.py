@@ -457,6 +457,19 @@ def test_map_use_is_the_files_length_which_a_purge_does_not_lower(
         in doc
 
 
+def test_conditions_are_checked_every_second_of_real_time(make_hub):
+    """OPERATIONS.md, Operational alerts: the checks run about once a
+    second of real time; the hours a condition measures are on the hub
+    clock. A hub clock that stands still (clock_file) does not stop them:
+    a map over its limit is reported within seconds."""
+    hub = metrics_hub(make_hub, clock="2026-01-05T08:00:00",
+                      settings={"log_map_mb": "1", "ops_map_percent": "2"})
+    hub.wait_log(r"HUB-OPS-MAP-FULL map_full \(log\)", timeout=5)
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "checks them about once a second (on the hub clock)" not in doc
+
+
 def test_map_just_over_the_limit_is_said_over_it(make_hub):
     """A map used 6.6 % with ops_map_percent = 6 holds map_full; the line
     and the alert say a figure over the limit, not "6 % (over 6 %)"."""
