@@ -2284,6 +2284,11 @@ def test_hubd_log_ids_are_listed_with_every_level_they_are_logged_at():
                 r'log_(err|warn|notice|info)\(\s*"((?:HUB|STORE|KEYS)-'
                 r'[A-Z-]+)"', src.read_text()):
             logged.setdefault(i, set()).add(level)
+    # The operational conditions log under the id of their condition.
+    for level in re.findall(r"log_(err|warn|notice|info)\(conds\[cond\]"
+                            r"\.msgid", (hubtest.ROOT / "hub" /
+                                         "ops_alerts.c").read_text()):
+        logged.setdefault("HUB-OPS-*", set()).add(level)
     missing = {}
     for i, levels in logged.items():
         words = said.get(i, "") + (said.get("HUB-OPS-*", "")
