@@ -547,15 +547,16 @@ hub__ops_deadline_to_desk(hub *h)
 	holds(h, OPS_DESK_UNCOVERED, h->rules.desk, title, why);
 }
 
+/* Held only for the desk in force: after a reload naming another
+ * routing.desk, the former desk's condition has no members left to
+ * await and would otherwise stand until a restart. */
 static void
 check_desk(hub *h)
 {
-	if (!find_active(h->ops, OPS_DESK_UNCOVERED, h->rules.desk))
-		return;
 	mark(h->ops, OPS_DESK_UNCOVERED);
-	if (!desk_covered(h))
-		find_active(h->ops, OPS_DESK_UNCOVERED, h->rules.desk)->seen =
-		    true;
+	active *a = find_active(h->ops, OPS_DESK_UNCOVERED, h->rules.desk);
+	if (a && !desk_covered(h))
+		a->seen = true;
 	sweep(h, OPS_DESK_UNCOVERED);
 }
 

@@ -645,6 +645,32 @@ def test_deadline_to_an_empty_desk_is_an_ops_alert(make_hub):
     assert hub.log_text().count("HUB-OPS-DESK-UNCOVERED") == 1
 
 
+def test_an_uncovered_desk_renamed_by_a_reload_ends(make_hub):
+    """OPERATIONS.md, Operational alerts: desk_uncovered ends when a member
+    is registered. After a SIGHUP naming another routing.desk (RULES.md),
+    registering a member of the desk now in force ends it too: the
+    condition of the former desk id is not left standing for good."""
+    import signal
+    hub = ops_hub(make_hub, "2026-09-07T08:00:00", {},
+                  {"cw-anna": False, "desk-dora": False},
+                  agencies=hubtest.RULE_AGENCIES,
+                  rules=dict(hubtest.NO_ESCALATION))
+    cpr = CprGen(8215).born("2010-09-07")
+    hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_log(r"HUB-OPS-DESK-UNCOVERED desk_uncovered \(duty-desk\)")
+    hub.write_rules(dict(hubtest.NO_ESCALATION,
+                         **{"routing.desk": "night-desk"}))
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded")
+    hub.register_caseworker("desk-dora", desk=True)
+    hub.wait_log(r"HUB-OPS-CLEARED desk_uncovered \(duty-desk\)")
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="desk_uncovered") == 0
+
+
 def test_queue_growing_without_acks(make_hub):
     hub = ops_hub(make_hub, "2026-03-02T08:00:00",
                   {"ops_queue_open": "1", "ops_queue_hours": "2"},
