@@ -122,6 +122,11 @@ hub__metrics_event(hub *h, const char *agency, uint32_t type)
 		return;
 	type = type < MET_TYPES ? type : 0;
 	met_agency *a = agency_slot(h, agency, true);
+	/* An agency registered as "other" among the first ones owns the
+	 * series the later ones count under: two samples of one series
+	 * would make the whole scrape refused. */
+	if (!a)
+		a = agency_slot(h, "other", false);
 	if (a)
 		a->events[type]++;
 	else

@@ -40,10 +40,13 @@ static const struct {
     {"audit_broken", "HUB-OPS-AUDIT-BROKEN", "ops.audit_broken"},
 };
 
-#define OPS_RULE_BASE	   0x30
-#define OPS_SILENCE_MAX	   32
-#define OPS_ACTIVE_MAX	   256
-#define OPS_TRACKED_MAX	   4096
+#define OPS_RULE_BASE	0x30
+#define OPS_SILENCE_MAX 32
+#define OPS_TRACKED_MAX 4096
+/* Room for every subject a condition can hold for (the agencies watched,
+ * every queue counted, three store parts, the desk, the audit trail): a
+ * condition finding the table full would be neither logged nor alerted. */
+#define OPS_ACTIVE_MAX	   (OPS_SILENCE_MAX + OPS_TRACKED_MAX + 5)
 #define OPS_CHECK_MS	   1000
 #define OPS_QUEUES_MS	   60000
 #define OPS_RECIPIENTS_MAX 256 /* ops caseworkers an alert goes to */
@@ -78,7 +81,7 @@ struct hub_ops {
 	uint64_t queues_unqueued;	/* store_alerts_unqueued then */
 	bool audit_broken;
 	char audit_problem[400];
-	active active[OPS_ACTIVE_MAX];
+	active *active; /* OPS_ACTIVE_MAX */
 	size_t nactive;
 	tracked *tracked;
 	size_t ntracked;
@@ -191,7 +194,8 @@ hub__ops_open(hub *h, const ug_config *cfg, ug_diag *diag)
 	if (!h->ops)
 		return UG_ENOMEM;
 	h->ops->tracked = calloc(OPS_TRACKED_MAX, sizeof *h->ops->tracked);
-	if (!h->ops->tracked)
+	h->ops->active = calloc(OPS_ACTIVE_MAX, sizeof *h->ops->active);
+	if (!h->ops->tracked || !h->ops->active)
 		return UG_ENOMEM;
 	return load(h->ops, cfg, diag);
 }
@@ -202,6 +206,7 @@ hub__ops_close(hub *h)
 	if (!h->ops)
 		return;
 	free(h->ops->tracked);
+	free(h->ops->active);
 	free(h->ops);
 	h->ops = NULL;
 }
@@ -445,8 +450,10 @@ static void
 check_queues(hub *h)
 {
 	mark(h->ops, OPS_QUEUE_STALLED);
-	(void)store_principal_list(h->store, STORE_CASEWORKER, queue_cb, h);
+	/* The desk first: with more caseworkers than are counted, its queue
+	 * is still watched. */
 	queue_one(h, h->rules.desk);
+	(void)store_principal_list(h->store, STORE_CASEWORKER, queue_cb, h);
 	sweep(h, OPS_QUEUE_STALLED);
 }
 
@@ -540,15 +547,16 @@ hub__ops_deadline_to_desk(hub *h)
 	holds(h, OPS_DESK_UNCOVERED, h->rules.desk, title, why);
 }
 
+/* Held only for the desk in force: after a reload naming another
+ * routing.desk, the former desk's condition has no members left to
+ * await and would otherwise stand until a restart. */
 static void
 check_desk(hub *h)
 {
-	if (!find_active(h->ops, OPS_DESK_UNCOVERED, h->rules.desk))
-		return;
 	mark(h->ops, OPS_DESK_UNCOVERED);
-	if (!desk_covered(h))
-		find_active(h->ops, OPS_DESK_UNCOVERED, h->rules.desk)->seen =
-		    true;
+	active *a = find_active(h->ops, OPS_DESK_UNCOVERED, h->rules.desk);
+	if (a && !desk_covered(h))
+		a->seen = true;
 	sweep(h, OPS_DESK_UNCOVERED);
 }
 

@@ -2257,6 +2257,51 @@ def test_adapters_log_id_table_lists_every_level_each_id_is_logged_at():
     assert documented == logged
 
 
+def test_hubd_log_ids_are_listed_with_every_level_they_are_logged_at():
+    """OPERATIONS.md, Monitoring: the log ids hubd writes, each with the
+    levels it is written at, so that `journalctl -p LEVEL` finds what the
+    list promises. Every level of every id hubd logs (debug aside) is
+    named with that id."""
+    text = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    section = text.split("\n## Monitoring\n")[1].split("\n### ")[0]
+    mark = re.compile(r"`((?:HUB|STORE|KEYS)-[A-Z-]*\*?)[`\s]")
+    marks = list(mark.finditer(section))
+    said, pending = {}, []
+    for n, m in enumerate(marks):
+        end = marks[n + 1].start() if n + 1 < len(marks) else len(section)
+        seg = section[m.end():end]
+        pending.append(m.group(1))
+        # Ids listed together ("`A`, `B`: info", "`A` and `B` (...)")
+        # share what follows the last of them.
+        if not seg.strip(" ,:and\n`"):
+            continue
+        for i in pending:
+            said[i] = said.get(i, "") + seg
+        pending = []
+    logged = {}
+    sources = [p for d in ("hub", "store", "common")
+               for p in (hubtest.ROOT / d).glob("*.c")
+               if not re.match(r"(hubctl|inbox)", p.name)]
+    for src in sources:
+        for level, i in re.findall(
+                r'log_(err|warn|notice|info)\(\s*"((?:HUB|STORE|KEYS)-'
+                r'[A-Z-]+)"', src.read_text()):
+            logged.setdefault(i, set()).add(level)
+    # The operational conditions log under the id of their condition.
+    for level in re.findall(r"log_(err|warn|notice|info)\(conds\[cond\]"
+                            r"\.msgid", (hubtest.ROOT / "hub" /
+                                         "ops_alerts.c").read_text()):
+        logged.setdefault("HUB-OPS-*", set()).add(level)
+    missing = {}
+    for i, levels in logged.items():
+        words = said.get(i, "") + (said.get("HUB-OPS-*", "")
+                                   if i.startswith("HUB-OPS-") else "")
+        gone = {lv for lv in levels if not re.search(rf"\b{lv}\b", words)}
+        if gone:
+            missing[i] = sorted(gone)
+    assert missing == {}
+
+
 def test_man_pages_match_each_programs_help():
     """OPERATIONS.md: the man pages are made from each program's --help
     by deploy/man/mkman.py. A page is what the script makes of today's

@@ -194,6 +194,27 @@ def test_metrics_count_what_was_sent(make_hub):
             frozenset({("condition", "adapter_silent")})) in after
 
 
+def test_commit_time_is_real_time_and_ages_are_on_the_hub_clock(make_hub):
+    """OPERATIONS.md, metrics: ages and overdue times are read on the hub
+    clock (a clock_file in tests), while ungebro_commit_seconds is how
+    long an append really took: a hub clock that stands still does not
+    make it 0."""
+    hub = metrics_hub(make_hub, clock="2026-01-05T08:00:00")
+    cpr = CprGen(8214).take(1)[0]
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt="real", absent=30, expected=100))
+    hub.wait_applied()
+    hub.set_clock("2026-01-05T09:00:00")
+    time.sleep(0.5)
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_commit_seconds_sum") > 0
+    assert value(s, "ungebro_commit_seconds_sum") < 60
+    assert value(s, "ungebro_oldest_unacked_alert_age_seconds") == 3600
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "times are seconds on the hub clock)" not in doc
+
+
 def test_queue_depth_and_oldest_alert(make_hub):
     hub = metrics_hub(make_hub)
     # A web gateway is registered like a caseworker; it has no queue.
@@ -274,6 +295,67 @@ def test_watched_agency_after_64_others_is_not_taken_for_silent(make_hub):
     hub.wait_log(r"HUB-OPS-ADAPTER-SILENT adapter_silent \(school-64\)")
 
 
+def test_an_agency_named_other_shares_the_series_of_the_later_ones(
+        make_hub):
+    """OPERATIONS.md, the metrics table: agencies after the first 64 count
+    under agency="other". An agency registered as `other` among the first
+    64 is that same series, not a second sample of it (which would make
+    Prometheus refuse the whole scrape)."""
+    agencies = {"other": "absence"}
+    agencies.update({f"school-{i:02d}": "absence" for i in range(64)})
+    hub = metrics_hub(make_hub, agencies=agencies)
+    cprs = CprGen(8210).take(65)
+    hub.send(envelope("other", cprs[0], salt="o0"))
+    hub.send(*[envelope(f"school-{i:02d}", cprs[i + 1], salt=f"o{i + 1}")
+               for i in range(64)])
+    s, _ = scrape(hub)       # asserts every sample is there once
+    assert value(s, "ungebro_events_in_total", agency="other",
+                 type="ABSENCE_REPORT") == 2
+    assert sum(v for (name, _), v in s.items()
+               if name == "ungebro_events_in_total") == 65
+
+
+def test_hub_stop_counts_what_operations_md_says(make_hub):
+    """OPERATIONS.md, Monitoring: HUB-STOP (notice) gives the counters
+    since the start, in the words and order listed there; `sessions
+    reclaimed` counts every delivery session ended, whatever ended it,
+    and the second `refused` the Hellos refused for want of a session."""
+    hub = make_hub(settings={"sessions_max": "1"})
+    cpr = CprGen(8212).take(1)[0]
+    hub.assign(cpr, "cw-anna")
+    env = envelope("school-a", cpr, salt="stop", absent=30, expected=100)
+    hub.send(env)
+    hub.acks(env)                    # DUPLICATE
+    hub.peek("cw-anna", 1)           # a session, ended by its client
+    hub.peek("cw-anna", 1)           # another
+    hold = subprocess.Popen(
+        [hubtest.binary("inbox"), "--config",
+         str(hub.tmp / "inbox-cw-anna.conf"), "--no_ack", "--idle_exit",
+         "30"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        hub.wait_log(r"HUB-HELLO caseworker cw-anna connected", count=3)
+        hub.inbox("desk-dora", no_ack=True, idle_exit=1)  # no session left
+        hub.wait_log(r"HUB-HELLO no session for desk-dora")
+    finally:
+        hold.kill()
+        hold.wait()
+    hub.wait_log(r"HUB-SESSION session of cw-anna ended", count=3)
+    hub.stop()
+    line = next(ln for ln in hub.log_text().splitlines()
+                if "HUB-STOP" in ln)
+    assert re.search(r" notice HUB-STOP accepted 1, duplicates 1, rejected "
+                     r"0, alerts raised 1, delivered \d+, acked 0, keys "
+                     r"admitted \d+, refused 0, sessions reclaimed 3, "
+                     r"refused (\d+), queries rate-limited 0, actions "
+                     r"rate-limited 0$", line), line
+    assert int(re.search(r"refused (\d+), queries", line).group(1)) == \
+        len(re.findall(r"HUB-HELLO no session for desk-dora: .*"
+                       r"\(sessions_max\)", hub.log_text()))
+    doc = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    assert "`sessions reclaimed N` every delivery session ended" in \
+        " ".join(doc.split())
+
+
 def test_ops_flag_combines_with_desk_and_goes_when_registered_again(
         make_hub):
     """OPERATIONS.md, Registering: --ops may be combined with --desk;
@@ -334,6 +416,58 @@ def test_map_use_over_the_limit(make_hub):
         assert value(s, "ungebro_lmdb_readers", env=env) >= 1
         assert value(s, "ungebro_lmdb_max_readers", env=env) >= \
             value(s, "ungebro_lmdb_readers", env=env)
+
+
+def test_map_use_is_the_files_length_which_a_purge_does_not_lower(
+        make_hub):
+    """OPERATIONS.md: ungebro_lmdb_map_used_bytes (and `log_bytes` etc. of
+    hubctl stats, and what map_full measures) is the length of the
+    environment's data file, up to its last page; records deleted by a
+    purge leave their pages free inside it, reused by later writes, so
+    the figure does not go down until the file is compacted."""
+    hub = metrics_hub(make_hub, clock="2026-01-05T08:00:00",
+                      settings={"retention_absence": "30"})
+    cprs = CprGen(8213).take(1000)
+    hub.cprs.update(cprs)
+    with IngestClient(hub, "school-a") as cli:
+        for start in range(0, len(cprs), 200):
+            window = [frame(envelope("school-a", c, salt=f"purge-{c}"))
+                      for c in cprs[start:start + 200]]
+            for data in window:
+                assert cli.send(data)
+            for _ in window:
+                ack = cli.recv_ack(30)
+                assert ack is not None and ack.status == ACCEPTED, ack
+    hub.wait_applied()
+    before, _ = scrape(hub)
+    log_file = hub.data_dir / "log" / "data.mdb"
+    used = value(before, "ungebro_lmdb_map_used_bytes", env="log")
+    assert used == log_file.stat().st_size == hub.stats()["log_bytes"]
+    hub.set_clock("2026-03-01T08:00:00")
+    hub.wait_stats("the absence records purged",
+                   lambda st: st["log_events"] == 0, timeout=60)
+    after, _ = scrape(hub)
+    # The purge's own writes may even lengthen it.
+    assert value(after, "ungebro_lmdb_map_used_bytes", env="log") == \
+        log_file.stat().st_size >= used
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "| `ungebro_lmdb_map_used_bytes` | gauge | `env` (`log`, " \
+        "`derived`, `ids`) | the length of the environment's data file" \
+        in doc
+
+
+def test_conditions_are_checked_every_second_of_real_time(make_hub):
+    """OPERATIONS.md, Operational alerts: the checks run about once a
+    second of real time; the hours a condition measures are on the hub
+    clock. A hub clock that stands still (clock_file) does not stop them:
+    a map over its limit is reported within seconds."""
+    hub = metrics_hub(make_hub, clock="2026-01-05T08:00:00",
+                      settings={"log_map_mb": "1", "ops_map_percent": "2"})
+    hub.wait_log(r"HUB-OPS-MAP-FULL map_full \(log\)", timeout=5)
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "checks them about once a second (on the hub clock)" not in doc
 
 
 def test_map_just_over_the_limit_is_said_over_it(make_hub):
@@ -511,6 +645,32 @@ def test_deadline_to_an_empty_desk_is_an_ops_alert(make_hub):
     assert hub.log_text().count("HUB-OPS-DESK-UNCOVERED") == 1
 
 
+def test_an_uncovered_desk_renamed_by_a_reload_ends(make_hub):
+    """OPERATIONS.md, Operational alerts: desk_uncovered ends when a member
+    is registered. After a SIGHUP naming another routing.desk (RULES.md),
+    registering a member of the desk now in force ends it too: the
+    condition of the former desk id is not left standing for good."""
+    import signal
+    hub = ops_hub(make_hub, "2026-09-07T08:00:00", {},
+                  {"cw-anna": False, "desk-dora": False},
+                  agencies=hubtest.RULE_AGENCIES,
+                  rules=dict(hubtest.NO_ESCALATION))
+    cpr = CprGen(8215).born("2010-09-07")
+    hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_log(r"HUB-OPS-DESK-UNCOVERED desk_uncovered \(duty-desk\)")
+    hub.write_rules(dict(hubtest.NO_ESCALATION,
+                         **{"routing.desk": "night-desk"}))
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded")
+    hub.register_caseworker("desk-dora", desk=True)
+    hub.wait_log(r"HUB-OPS-CLEARED desk_uncovered \(duty-desk\)")
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="desk_uncovered") == 0
+
+
 def test_queue_growing_without_acks(make_hub):
     hub = ops_hub(make_hub, "2026-03-02T08:00:00",
                   {"ops_queue_open": "1", "ops_queue_hours": "2"},
@@ -533,6 +693,39 @@ def test_queue_growing_without_acks(make_hub):
     assert rc == 0 and len(alerts) == 1, err
     hub.wait_log(r"HUB-OPS-CLEARED queue_stalled \(cw-anna\)")
     assert hub.log_text().count("HUB-OPS-QUEUE-STALLED") == 1
+
+
+def test_every_stalled_queue_is_raised_however_many(make_hub):
+    """OPERATIONS.md, Operational alerts: queue_stalled holds for each
+    recipient whose queue is not worked, and each is raised (log line,
+    ungebro_ops_active, alert): the 257th of them too, not dropped
+    without a word once some table of conditions is full."""
+    n = 257
+    caseworkers = {f"cw-{i:03d}": False for i in range(n)}
+    caseworkers["desk-dora"] = True
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00",
+                  {"ops_queue_open": "1", "ops_queue_hours": "2"},
+                  caseworkers, agencies=hubtest.RULE_AGENCIES)
+    cprs = CprGen(8211).take(2 * n)
+    hub.send(*[hubtest.ev_assignment(c, f"cw-{i // 2:03d}", "2024-01-01")
+               for i, c in enumerate(cprs)])
+    hub.send(*[envelope("school-a", c, salt=f"many-{i}", absent=30,
+                        expected=100) for i, c in enumerate(cprs)])
+    hub.wait_stats("two alerts each", lambda st: st["alerts_open"] == 2 * n,
+                   timeout=60)
+    time.sleep(1.5 * hubtest.SLOW)   # the queues counted at two
+    hub.set_clock("2026-03-02T10:30:00")
+    hub.wait_log(r"HUB-OPS-QUEUE-STALLED", count=n, timeout=30)
+    time.sleep(1.5 * hubtest.SLOW)
+    stalled = set(re.findall(r"HUB-OPS-QUEUE-STALLED queue_stalled "
+                             r"\((cw-\d+)\)", hub.log_text()))
+    assert stalled == set(caseworkers) - {"desk-dora"}
+    s, _ = scrape(hub)
+    # ops-olga's own queue filled with these alerts may count among them.
+    assert {dict(labels)["subject"] for (name, labels) in s
+            if name == "ungebro_ops_active" and
+            ("condition", "queue_stalled") in labels} - {"ops-olga"} == \
+        stalled
 
 
 def test_broken_audit_chain_is_an_ops_alert(make_hub):
