@@ -29,3 +29,102 @@ def test_a_cpr_typed_on_a_command_line_is_masked_on_stderr(args, tmp_path):
         out = p.stdout + p.stderr
         assert cpr not in out and dashed(cpr) not in out, out
         assert "xxxxxx" in out, out
+
+
+def tcp_payloads(pcap):
+    """(source port, destination port, payload) of each TCP segment in a
+    pcap file of the loopback interface (Ethernet or Linux cooked)."""
+    import struct
+    data = pcap.read_bytes()
+    magic = struct.unpack("<I", data[:4])[0]
+    order = "<" if magic in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+    link = struct.unpack(order + "I", data[20:24])[0]
+    skip = {1: 14, 113: 16, 276: 20}[link]
+    out, at = [], 24
+    while at + 16 <= len(data):
+        incl = struct.unpack(order + "I", data[at + 8:at + 12])[0]
+        pkt = data[at + 16:at + 16 + incl]
+        at += 16 + incl
+        ip = pkt[skip:]
+        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:
+            continue
+        ihl = (ip[0] & 15) * 4
+        total = struct.unpack(">H", ip[2:4])[0]
+        tcp = ip[ihl:total]
+        sport, dport = struct.unpack(">HH", tcp[:4])
+        out.append((sport, dport, tcp[(tcp[12] >> 4) * 4:]))
+    return out
+
+
+def test_the_loopback_capture_holds_personal_data_only_on_webds_http(
+        make_hub, tmp_path):
+    """SECURITY.md: both ZeroMQ endpoints speak CURVE only, every byte
+    encrypted; webd serves plain HTTP to the TLS proxy in front of it. A
+    capture of the loopback interface while an adapter sends, inbox
+    receives the alert and the web inbox logs in and serves the alert's
+    page and the person's timeline: no CPR (any written form), password,
+    agency, caseworker or rule name on the ingest or delivery port; the
+    HTTP port carries them in the clear, as the doc says it does."""
+    import re
+    import shutil
+    import signal
+    import time
+    import hubtest
+    from hubtest import AbsenceRow
+    from test_70_web import PASSWORD, Web, anna_session, anna_with_a_person
+    if not shutil.which("tcpdump"):
+        pytest.skip("needs tcpdump")
+    hub, cpr = anna_with_a_person(make_hub, 6302)
+    hub.cprs.add(cpr)
+    web = Web(hub)
+    pcap = tmp_path / "lo.pcap"
+    ports = [int(e.rsplit(":", 1)[1]) for e in (hub.ingest, hub.delivery)]
+    ports.append(web.port)
+    cap = subprocess.Popen(
+        ["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", str(pcap)] +
+        " or ".join(f"tcp port {p}" for p in ports).split(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.5)                       # tcpdump listening
+        path, _ = hub.csv("w.csv", [AbsenceRow(cpr, absent=20,
+                                               expected=100)])
+        r = hub.adapter("import", path)
+        assert r.rc == 0, str(r)
+        hub.wait_stats("one alert", lambda s: s["alerts"] == 1)
+        rc, alerts, err = hub.inbox("cw-anna", no_ack=True, max_alerts=1,
+                                    idle_exit=10)
+        assert rc == 0 and len(alerts) == 1, err
+        session = anna_session(web)
+        page = web.request("GET", "/alerts", cookies=session)[1]
+        [hexid] = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+        web.request("GET", f"/alert/{hexid}", cookies=session)
+        r, page = web.request("GET", "/timeline", cookies=session)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr}, cookies=session)
+        assert r.status == 200 and hexid in page, page
+        time.sleep(1)
+    finally:
+        cap.send_signal(signal.SIGINT)
+        cap.wait(10)
+        web.stop()
+    segments = tcp_payloads(pcap)
+    zmq_bytes = b"".join(p for s, d, p in segments
+                         if s in ports[:2] or d in ports[:2])
+    http_bytes = b"".join(p for s, d, p in segments
+                          if web.port in (s, d))
+    assert len(zmq_bytes) > 2000 and len(http_bytes) > 2000, \
+        (len(zmq_bytes), len(http_bytes))
+    for needle in (cpr, f"{cpr[:6]}-{cpr[6:]}", f"{cpr[:6]} {cpr[6:]}",
+                   PASSWORD, "school-a", "cw-anna", "web-1", "absence",
+                   "rolling"):
+        assert needle.encode() not in zmq_bytes, needle
+    # The proxy's leg: plain HTTP, what the web inbox section says.
+    assert (cpr.encode() in http_bytes or
+            f"{cpr[:6]}-{cpr[6:]}".encode() in http_bytes)
+    assert urllib_quote(PASSWORD).encode() in http_bytes
+
+
+def urllib_quote(text):
+    import urllib.parse
+    return urllib.parse.quote_plus(text)
