@@ -128,3 +128,90 @@ def test_the_loopback_capture_holds_personal_data_only_on_webds_http(
 def urllib_quote(text):
     import urllib.parse
     return urllib.parse.quote_plus(text)
+
+
+@pytest.mark.parametrize("program", ["webd", "inbox", "adapter-school"])
+def test_no_core_dumps_of_the_other_programs(make_hub, tmp_path, program):
+    """SECURITY.md "No core dumps": not hubd alone — webd, inbox and the
+    adapters too lower their core limit to 0, soft and hard, however they
+    were started, and a signal that would dump leaves no core."""
+    import os
+    import resource
+    import signal
+    import hubtest
+    if hubtest.VALGRIND:
+        pytest.skip("valgrind, not the program, would take the signal")
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    cwd = tmp_path / "cwd"            # where a plain core_pattern writes
+    cwd.mkdir()
+    watched = tmp_path / "drop"
+    watched.mkdir()
+    conf = hub.tmp / "inbox-cw-anna.conf"
+    conf.write_text(f"caseworker = cw-anna\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    cmd = {"webd": [binary("webd"), "--gateway", "web-1", "--keys_dir",
+                    str(hub.keys_dir), "--delivery", hub.delivery,
+                    "--port", str(hubtest.free_port())],
+           "inbox": [binary("inbox"), "--config", str(conf), "--json"],
+           "adapter-school": hub.adapter_cmd("watch", watched)}[program]
+
+    def unlimited():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY,
+                                                  resource.RLIM_INFINITY))
+
+    log = open(hub.logs_dir / f"{program}-core.log", "wb")
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=log,
+                            stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, preexec_fn=unlimited)
+    try:
+        def limit():
+            with open(f"/proc/{proc.pid}/limits") as f:
+                core = next(ln for ln in f
+                            if ln.startswith("Max core file size"))
+            return core.split()[4:6]
+        hubtest.wait_for(lambda: limit() == ["0", "0"], 10,
+                         "core limit 0")
+        import time
+        time.sleep(0.5)
+        assert proc.poll() is None, program + " exited"
+        os.kill(proc.pid, signal.SIGABRT)
+        _, status = os.waitpid(proc.pid, 0)
+        proc.returncode = -signal.SIGABRT
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGABRT
+    with open("/proc/sys/kernel/core_pattern") as f:
+        if not f.read().startswith("|"):
+            assert not os.WCOREDUMP(status)
+    assert list(cwd.iterdir()) == []
+
+
+def test_hubctl_confirmations_mask_a_cpr_that_was_typed(make_hub, tmp_path):
+    """SECURITY.md: a CPR is wanted only in inbox's and `hubctl export`'s
+    answers on standard output. hubctl's confirmations echo what was
+    typed — a key's id, a backup's directory, an address — and mask a
+    CPR number in it there as its messages on standard error do."""
+    hub = make_hub(start=False)
+    cpr = CprGen(6303).next()
+    hub.cprs.add(cpr)
+    outs = []
+
+    def run(*args):
+        p = hub.hubctl(*args)
+        outs.append(p.stdout + p.stderr)
+        return p
+
+    run("keygen", cpr)
+    run("register-caseworker", cpr)
+    run("set-email", cpr, f"{cpr}@kommune.example.dk")
+    run("set-email", cpr, "-")
+    run("revoke-caseworker", cpr)
+    run("backup", str(tmp_path / f"backup-{dashed(cpr)}"))
+    for out in outs:
+        assert cpr not in out and dashed(cpr) not in out, out
+    assert all("xxxxxx" in out for out in outs), outs
