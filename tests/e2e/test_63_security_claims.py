@@ -215,3 +215,40 @@ def test_hubctl_confirmations_mask_a_cpr_that_was_typed(make_hub, tmp_path):
     for out in outs:
         assert cpr not in out and dashed(cpr) not in out, out
     assert all("xxxxxx" in out for out in outs), outs
+
+
+def test_what_the_mta_says_reaches_hubds_log_as_it_is(make_hub, tmp_path):
+    """SECURITY.md names the one exception to "log lines never carry a
+    name": what the MTA writes to its standard error goes to hubd's log as
+    it is (OPERATIONS.md, "E-mail notices of new alerts"), and an MTA's
+    message can name the recipient's address."""
+    import stat
+    from hubtest import envelope
+    d = tmp_path / "mailhub" / "mail"
+    d.mkdir(parents=True)
+    script = d / "sendmail"
+    script.write_text("#!/bin/sh\ncat >/dev/null\n"
+                      "echo 'sendmail: <anna.hansen@kommune.example.dk>: "
+                      "recipient rejected' >&2\nexit 67\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    hub = make_hub(name="mailhub",
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"mail_base_url": "https://inbox.example.dk",
+                             "mail_sendmail": str(script),
+                             "mail_delay": "0"})
+    hub.hubctl("set-email", "cw-anna", "anna.hansen@kommune.example.dk")
+    cpr = CprGen(6304).next()
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt="mta", absent=12, expected=30))
+    hub.wait_log(r"HUB-MAIL \S+ failed for the notice to cw-anna",
+                 timeout=20)
+    text = hub.log_text()
+    assert "<anna.hansen@kommune.example.dk>: recipient rejected" in text
+    doc = (hubtest_root() / "docs" / "SECURITY.md").read_text()
+    assert "what the MTA" in doc and "writes to its standard error" in doc
+
+
+def hubtest_root():
+    import hubtest
+    return hubtest.ROOT
