@@ -252,3 +252,84 @@ def test_what_the_mta_says_reaches_hubds_log_as_it_is(make_hub, tmp_path):
 def hubtest_root():
     import hubtest
     return hubtest.ROOT
+
+
+def test_the_login_forms_token_is_tied_to_its_ug_pre(make_hub):
+    """SECURITY.md "CSRF": the login form's token is a keyed hash of
+    `ug_pre`; a login POST without it, with another browser's `ug_pre`,
+    or with a session's token instead, is refused 403 and logs no one in
+    (no `ug_session` set, no `login` record)."""
+    import re
+    from test_70_web import PASSWORD, Web, web_hub
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        def form():
+            r, text = web.request("GET", "/login")
+            pre = re.search(r"ug_pre=([0-9a-f]+)",
+                            r.getheader("Set-Cookie")).group(1)
+            return pre, re.search(r'name="csrf" value="([0-9a-f]+)"',
+                                  text).group(1)
+        pre_a, csrf_a = form()
+        pre_b, csrf_b = form()
+        creds = {"caseworker": "cw-anna", "password": PASSWORD}
+        for body, cookies in (
+                (dict(creds, csrf=csrf_a), {}),
+                (dict(creds, csrf=csrf_a), {"ug_pre": pre_b}),
+                (dict(creds), {"ug_pre": pre_a}),
+                (dict(creds, csrf=csrf_a.upper()), {"ug_pre": pre_a})):
+            r, _ = web.request("POST", "/login", body, cookies=cookies)
+            assert r.status == 403, (body, cookies, r.status)
+            assert not any(c.startswith("ug_session=") and
+                           not c.startswith("ug_session=;")
+                           for c in r.headers.get_all("Set-Cookie") or [])
+        assert "login" not in hub.hubctl("audit", "show", "--actor",
+                                         "cw-anna").stdout
+        r, _ = web.request("POST", "/login", dict(creds, csrf=csrf_b),
+                           cookies={"ug_pre": pre_b})
+        assert r.status == 303, r.status
+    finally:
+        web.stop()
+
+
+def test_a_caseworker_sees_and_acknowledges_only_their_own_alerts_on_the_web(
+        make_hub):
+    """SECURITY.md "Who can connect, and as whom": a caseworker sees only
+    their own alerts and persons — in the web inbox too. cw-bo, logged in
+    through the same webd, asks for cw-anna's alert by its id: its page
+    is the page of an alert that is not there (no CPR, no title), it is
+    not on his list, and his acknowledgement of it changes nothing."""
+    import re
+    from hubtest import envelope, wait_for
+    from test_70_web import (PASSWORD, Web, alerts_listed, session_cookie,
+                             set_password, web_hub)
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False,
+                                         "desk-dora": True})
+    set_password(hub, "cw-bo", PASSWORD)
+    cpr = CprGen(6305).next()
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna")
+    web = Web(hub)
+    try:
+        anna = {"ug_session": session_cookie(
+            web.raw_login("cw-anna", PASSWORD)[1])}
+        bo = {"ug_session": session_cookie(
+            web.raw_login("cw-bo", PASSWORD)[1])}
+        hub.send(envelope("school-a", cpr, salt="own", absent=12,
+                          expected=30))
+        [hexid] = wait_for(lambda: alerts_listed(web, anna), 20,
+                           "anna's alert", interval=0.3)
+        r, mine = web.request("GET", f"/alert/{hexid}", cookies=anna)
+        assert r.status == 200 and (cpr in mine or dashed(cpr) in mine)
+        r, page = web.request("GET", f"/alert/{hexid}", cookies=bo)
+        assert r.status == 404, r.status
+        assert cpr not in page and dashed(cpr) not in page
+        assert alerts_listed(web, bo) == []
+        r, page = web.request("GET", "/alerts", cookies=bo)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        web.request("POST", f"/alert/{hexid}/ack", {"csrf": csrf},
+                    cookies=bo)
+        assert alerts_listed(web, anna) == [hexid]
+        assert hub.stats()["alerts_open"] == 1
+    finally:
+        web.stop()
