@@ -333,3 +333,43 @@ def test_a_caseworker_sees_and_acknowledges_only_their_own_alerts_on_the_web(
         assert hub.stats()["alerts_open"] == 1
     finally:
         web.stop()
+
+
+def test_what_an_agency_sent_is_escaped_on_every_page(make_hub):
+    """SECURITY.md "Headers": every value on a page is HTML-escaped. A
+    dropout whose institution and programme hold markup, sent by an
+    agency, is shown on the list, the alert page and the timeline as
+    text, never as markup."""
+    import re
+    from hubtest import ev_dropout, wait_for
+    from test_70_web import PASSWORD, Web, alerts_listed, session_cookie, \
+        web_hub
+    hub = web_hub(make_hub, agencies={"school-a": "absence",
+                                      "college-a": "dropout"})
+    cpr = CprGen(6306).next()
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna")
+    evil = "<img src=x onerror=alert(1)>"
+    web = Web(hub)
+    try:
+        anna = {"ug_session": session_cookie(
+            web.raw_login("cw-anna", PASSWORD)[1])}
+        acks = hub.acks(ev_dropout(cpr, "2024-05-10", institution=evil,
+                                   programme=evil + "'\"&"),
+                        agency="college-a")
+        ids = wait_for(lambda: alerts_listed(web, anna), 20,
+                       "the dropout's alerts", interval=0.3)
+        pages = [web.request("GET", "/alerts", cookies=anna)[1]] + [
+            web.request("GET", f"/alert/{i}", cookies=anna)[1] for i in ids]
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"',
+                         pages[-1]).group(1)
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr}, cookies=anna)
+        assert r.status == 200
+        pages.append(page)
+        for page in pages:
+            assert "<img" not in page, page
+        assert "&lt;img" in pages[-1], acks
+        assert any("&lt;img" in page for page in pages[1:-1]), acks
+    finally:
+        web.stop()
