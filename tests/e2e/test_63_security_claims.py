@@ -373,3 +373,57 @@ def test_what_an_agency_sent_is_escaped_on_every_page(make_hub):
         assert any("&lt;img" in page for page in pages[1:-1]), acks
     finally:
         web.stop()
+
+
+def test_webd_is_not_dumpable_for_its_own_user():
+    """SECURITY.md "No core dumps": every program marks itself not
+    dumpable (prctl), which also keeps other processes of the same user
+    from reading its memory through /proc. The kernel then gives its
+    /proc files to root: webd run as `nobody` has /proc/PID/mem and
+    /proc/PID/environ owned by root, not by nobody."""
+    import os
+    import pwd
+    import shutil
+    import tempfile
+    from pathlib import Path
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run webd as nobody")
+    nobody = pwd.getpwnam("nobody")
+    # pytest's own tmp_path is root's alone: nobody could not reach it.
+    with tempfile.TemporaryDirectory(prefix="ug-nodump-") as top:
+        os.chmod(top, 0o755)
+        run_webd_as(nobody, Path(top) / "keys")
+
+
+def run_webd_as(nobody, keys):
+    import os
+    import hubtest
+    subprocess.run([binary("hubctl"), "keygen", "--keys_dir", str(keys),
+                    "hub"], check=True, capture_output=True)
+    subprocess.run([binary("hubctl"), "keygen", "--keys_dir", str(keys),
+                    "web-1"], check=True, capture_output=True)
+    for p in [keys] + list(keys.iterdir()):
+        os.chown(p, nobody.pw_uid, nobody.pw_gid)
+    port = hubtest.free_port()
+    proc = subprocess.Popen(
+        ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
+         "--clear-groups", binary("webd"), "--gateway", "web-1",
+         "--keys_dir", str(keys), "--delivery",
+         f"tcp://127.0.0.1:{hubtest.free_port()}", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def serving():
+            try:
+                import socket
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                return True
+            except OSError:
+                return proc.poll() is not None
+        hubtest.wait_for(serving, 10, "webd serving")
+        assert proc.poll() is None, proc.stdout.read()
+        assert os.stat(f"/proc/{proc.pid}/status").st_uid == 0
+        for name in ("mem", "environ"):
+            assert os.stat(f"/proc/{proc.pid}/{name}").st_uid == 0, name
+    finally:
+        proc.terminate()
+        proc.wait(10)
