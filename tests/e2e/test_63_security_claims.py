@@ -427,3 +427,35 @@ def run_webd_as(nobody, keys):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_password_hashes_swapped_in_the_file_log_no_one_in(make_hub):
+    """SECURITY.md "Passwords": hashes are stored sealed and bound to the
+    caseworker. Someone who can write the store's files but holds no key
+    swaps the two password records (they cannot tell whose is whose, so
+    both ways round): then neither password logs anyone in, and hubd
+    reports the records STORE-FORGED."""
+    from test_60_store_at_rest import dump, load
+    from test_70_web import Web, set_password, web_hub
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False,
+                                         "desk-dora": True})
+    set_password(hub, "cw-bo", "bo's own password")
+    hub.stop()
+    env = hub.data_dir / "log"
+    records = [(k, v) for k, v in dump(env, "password") if len(v) == 240]
+    assert len(records) == 2, records
+    (ka, va), (kb, vb) = records
+    load(env, "password", [(ka, vb), (kb, va)])
+    hub.start()
+    web = Web(hub)
+    try:
+        for who in ("cw-anna", "cw-bo"):
+            for password in ("korrekt hest batteri", "bo's own password"):
+                r, cookies = web.raw_login(who, password)
+                assert r.status == 401, (who, password, r.status)
+                assert not any(c.startswith("ug_session=") and
+                               not c.startswith("ug_session=;")
+                               for c in cookies)
+        hub.wait_log(r"STORE-FORGED")
+    finally:
+        web.stop()
