@@ -459,3 +459,38 @@ def test_password_hashes_swapped_in_the_file_log_no_one_in(make_hub):
         hub.wait_log(r"STORE-FORGED")
     finally:
         web.stop()
+
+
+def test_a_leaked_gateway_key_replaced_as_security_md_says(make_hub):
+    """SECURITY.md "A leaked gateway key": the remedy is a new key for the
+    gateway — `hubctl keygen` one (same id, in another directory: keys
+    are never overwritten), `register-gateway ID --key NEW.key`, the new
+    pair into webd's keys_dir — and a restart of webd, which reads its key
+    at start: until then it still speaks with the old key, which the hub
+    refuses, so every login is 503; after it, caseworkers log in again."""
+    import shutil
+    from test_70_web import PASSWORD, Web, web_hub
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        assert web.raw_login("cw-anna", PASSWORD)[0].status == 303
+        new = hub.tmp / "new"
+        hub.hubctl("keygen", "--keys_dir", str(new), "web-1", config=False)
+        hub.hubctl("register-gateway", "web-1", "--key",
+                   str(new / "web-1.key"))
+        for name in ("web-1.key", "web-1.key_secret"):
+            (hub.keys_dir / name).unlink()
+            shutil.copy2(new / name, hub.keys_dir / name)
+        from hubtest import wait_for
+        wait_for(lambda: web.raw_login("cw-anna", PASSWORD)[0].status
+                 == 503, 10, "the old key refused", interval=0.3)
+    finally:
+        web.stop()
+    web = Web(hub, name="webd-new-key")
+    try:
+        assert web.raw_login("cw-anna", PASSWORD)[0].status == 303
+    finally:
+        web.stop()
+    doc = " ".join((hubtest_root() / "docs" / "SECURITY.md").read_text()
+                   .split())
+    assert "the new pair into webd's `keys_dir`, and webd restarted" in doc
