@@ -494,3 +494,36 @@ def test_a_leaked_gateway_key_replaced_as_security_md_says(make_hub):
     doc = " ".join((hubtest_root() / "docs" / "SECURITY.md").read_text()
                    .split())
     assert "the new pair into webd's `keys_dir`, and webd restarted" in doc
+
+
+def test_webd_with_another_hubs_key_says_so(make_hub, tmp_path):
+    """A wrong key, as OPERATIONS.md lists webd's messages: webd whose
+    keys_dir/hub.key is not the hub's fails the CURVE handshake inside
+    libzmq (the hub sees nothing); every login is `503`, and webd's log
+    says why: `WEB-HUB request not sent: the CURVE handshake with the
+    hub failed (is keys_dir/hub.key the hub's public key?)`."""
+    import shutil
+    from hubtest import wait_for
+    from test_70_web import PASSWORD, Web, web_hub
+    hub = web_hub(make_hub)
+    other = tmp_path / "other"
+    hub.hubctl("keygen", "--keys_dir", str(other), "hub", config=False)
+    shutil.copy2(hub.keys_dir / "hub.key", tmp_path / "hub.key.real")
+    (hub.keys_dir / "hub.key").unlink()
+    shutil.copy2(other / "hub.key", hub.keys_dir / "hub.key")
+    web = Web(hub)
+    try:
+        wait_for(lambda: web.raw_login("cw-anna", PASSWORD)[0].status
+                 == 503, 20, "a login answered 503", interval=0.5)
+    finally:
+        web.stop()
+        (hub.keys_dir / "hub.key").unlink()
+        shutil.copy2(tmp_path / "hub.key.real", hub.keys_dir / "hub.key")
+    log = (hub.logs_dir / "webd.log").read_text()
+    said = ("WEB-HUB request not sent: the CURVE handshake with the hub "
+            "failed (is keys_dir/hub.key the hub's public key?)")
+    assert said in log, log
+    doc = " ".join((hubtest_root() / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "`request not sent: the CURVE handshake with the hub failed " \
+        "(is keys_dir/hub.key the hub's public key?)`" in doc
