@@ -527,3 +527,47 @@ def test_webd_with_another_hubs_key_says_so(make_hub, tmp_path):
                    .split())
     assert "`request not sent: the CURVE handshake with the hub failed " \
         "(is keys_dir/hub.key the hub's public key?)`" in doc
+
+
+def test_what_an_adapters_outbox_keeps_in_the_clear(make_hub):
+    """SECURITY.md "Personal data at rest": an adapter's outbox seals each
+    frame with the adapter's own key and deletes it once the hub has
+    acknowledged it; what stays, in the clear, is as the page says: the
+    id of every event sent (its first 8 bytes the time it occurred, as in
+    the hub's `ids/`) and, per keyed hash of a record's natural key, the
+    ids of its last event — no CPR, no agency, no sealed frame."""
+    import struct
+    from hubtest import AbsenceRow
+    from test_60_store_at_rest import databases
+
+    def dump(env, db):
+        """(key, value) pairs of db; a value may be empty (`sent`)."""
+        out = subprocess.run(["mdb_dump", "-s", db, str(env)],
+                             capture_output=True, text=True,
+                             check=True).stdout
+        body = [ln[1:] for ln in out.split("HEADER=END\n", 1)[1]
+                .splitlines() if ln != "DATA=END"]
+        return [(bytes.fromhex(body[i]), bytes.fromhex(body[i + 1]))
+                for i in range(0, len(body), 2)]
+    hub = make_hub()
+    cprs = CprGen(6307).take(3)
+    path, _ = hub.csv("w.csv", [AbsenceRow(c) for c in cprs])
+    r = hub.adapter("import", path)
+    assert r.rc == 0, str(r)
+    outbox = hub.outbox_dir()
+    dbs = set(databases(outbox))
+    assert dump(outbox, "pending") == []
+    sent = dump(outbox, "sent")
+    assert len(sent) == 3 and all(v == b"" for _, v in sent), sent
+    occurred = {struct.unpack(">Q", k[:8])[0] for k, _ in sent}
+    assert len(occurred) == 1 and \
+        occurred.pop() % 86_400_000 == 0, occurred   # a day, in ms
+    latest = dump(outbox, "latest")
+    assert len(latest) == 3 and all(len(v) == 32 for _, v in latest)
+    assert {v[16:] for _, v in latest} == {k for k, _ in sent}
+    everything = b"".join(k + v for db in dbs for k, v in dump(outbox, db))
+    for needle in cprs + [dashed(c) for c in cprs] + ["school-a"]:
+        assert needle.encode() not in everything, needle
+    doc = " ".join((hubtest_root() / "docs" / "SECURITY.md").read_text()
+                   .split())
+    assert "the id of every event it sent" in doc
