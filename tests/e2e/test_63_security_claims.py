@@ -571,3 +571,45 @@ def test_what_an_adapters_outbox_keeps_in_the_clear(make_hub):
     doc = " ".join((hubtest_root() / "docs" / "SECURITY.md").read_text()
                    .split())
     assert "the id of every event it sent" in doc
+
+
+@pytest.mark.parametrize("endpoint", ["ingest", "delivery"])
+def test_a_plain_client_gets_nowhere_and_is_not_recorded(make_hub, endpoint):
+    """SECURITY.md: the NULL and PLAIN mechanisms are never accepted; a
+    client that does not speak CURVE fails its handshake inside libzmq
+    before ZAP is asked — nothing about it is logged, counted or
+    recorded. A PLAIN client naming a registered agency and a NULL client,
+    on either endpoint."""
+    import time
+    import zmq
+    from hubtest import envelope, frame
+    hub = make_hub()
+    cpr = CprGen(6308).next()
+    hub.cprs.add(cpr)
+    before = hub.hubctl("audit", "show").stdout
+    ctx = zmq.Context()
+    try:
+        for plain in (True, False):
+            s = ctx.socket(zmq.DEALER)
+            s.setsockopt(zmq.LINGER, 0)
+            if plain:
+                s.plain_username = b"school-a"
+                s.plain_password = b"secret"
+            s.connect(getattr(hub, endpoint))
+            try:          # no handshake completes: nowhere to queue it
+                s.send(frame(envelope("school-a", cpr,
+                                      salt=f"plain-{plain}")),
+                       zmq.DONTWAIT)
+            except zmq.Again:
+                pass
+            assert not s.poll(1500, zmq.POLLIN)
+            s.close()
+    finally:
+        ctx.term()
+    time.sleep(1.5)                    # refusals are written once a second
+    assert hub.stats()["log_events"] == 0
+    assert hub.hubctl("audit", "show").stdout.count("connect") == \
+        before.count("connect")
+    log = hub.log_text()
+    assert "HUB-ZAP refused" not in log and "HUB-ZAP admitted" not in log, \
+        log
