@@ -130,7 +130,8 @@ def urllib_quote(text):
     return urllib.parse.quote_plus(text)
 
 
-@pytest.mark.parametrize("program", ["webd", "inbox", "adapter-school"])
+@pytest.mark.parametrize("program", ["webd", "inbox", "adapter-school",
+                                     "hubctl"])
 def test_no_core_dumps_of_the_other_programs(make_hub, tmp_path, program):
     """SECURITY.md "No core dumps": not hubd alone — webd, inbox and the
     adapters too lower their core limit to 0, soft and hard, however they
@@ -155,7 +156,10 @@ def test_no_core_dumps_of_the_other_programs(make_hub, tmp_path, program):
                     str(hub.keys_dir), "--delivery", hub.delivery,
                     "--port", str(hubtest.free_port())],
            "inbox": [binary("inbox"), "--config", str(conf), "--json"],
-           "adapter-school": hub.adapter_cmd("watch", watched)}[program]
+           "adapter-school": hub.adapter_cmd("watch", watched),
+           # waits for the password on its standard input
+           "hubctl": [binary("hubctl"), "--config", str(hub.conf),
+                      "set-password", "cw-anna"]}[program]
 
     def unlimited():
         resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY,
@@ -164,7 +168,7 @@ def test_no_core_dumps_of_the_other_programs(make_hub, tmp_path, program):
     log = open(hub.logs_dir / f"{program}-core.log", "wb")
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=log,
                             stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, preexec_fn=unlimited)
+                            stdin=subprocess.PIPE, preexec_fn=unlimited)
     try:
         def limit():
             with open(f"/proc/{proc.pid}/limits") as f:
@@ -183,6 +187,7 @@ def test_no_core_dumps_of_the_other_programs(make_hub, tmp_path, program):
         if proc.returncode is None:
             proc.kill()
             proc.wait()
+        proc.stdin.close()
         log.close()
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGABRT
     with open("/proc/sys/kernel/core_pattern") as f:
