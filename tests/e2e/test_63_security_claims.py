@@ -618,3 +618,28 @@ def test_a_plain_client_gets_nowhere_and_is_not_recorded(make_hub, endpoint):
     log = hub.log_text()
     assert "HUB-ZAP refused" not in log and "HUB-ZAP admitted" not in log, \
         log
+
+
+def test_the_metrics_endpoint_names_no_one(make_hub):
+    """SECURITY.md "Personal data at rest": no CPR readable anywhere the
+    product writes or serves — the metrics endpoint included. After
+    alerts for persons whose ids a caseworker and an agency sent (an
+    event with a CPR as its school too), /metrics, /healthz and /readyz
+    hold no CPR in any written form."""
+    from hubtest import envelope
+    from test_82_metrics import get, metrics_hub
+    hub = metrics_hub(make_hub)
+    cprs = CprGen(6309).take(3)
+    for c in cprs:
+        hub.assign(c, "cw-anna")
+    hub.cprs.update(cprs)
+    hub.send(*[envelope("school-a", c, salt=f"m{i}", absent=12,
+                        expected=30, school=cprs[0])
+               for i, c in enumerate(cprs)])
+    hub.wait_stats("three alerts", lambda s: s["alerts_open"] == 3)
+    text = "".join(get(hub.metrics_url + path)[1]
+                   for path in ("/metrics", "/healthz", "/readyz"))
+    assert "ungebro_alerts_open 3" in text, text
+    for c in cprs:
+        for form in (c, dashed(c), f"{c[:6]} {c[6:]}"):
+            assert form not in text, form
