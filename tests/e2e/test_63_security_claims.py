@@ -643,3 +643,45 @@ def test_the_metrics_endpoint_names_no_one(make_hub):
     for c in cprs:
         for form in (c, dashed(c), f"{c[:6]} {c[6:]}"):
             assert form not in text, form
+
+
+def test_notice_addresses_swapped_in_the_file_mail_no_one(make_hub,
+                                                          tmp_path):
+    """SECURITY.md "E-mail notices": addresses are stored sealed and bound
+    to their id like password hashes. Swapped in the store's file by
+    someone without a key, neither opens: cw-anna's new alert is mailed
+    to no one (least of all to cw-bo's address), and hubd reports the
+    record STORE-FORGED."""
+    import stat
+    import time
+    from hubtest import envelope
+    from test_60_store_at_rest import dump, load
+    d = tmp_path / "mailhub" / "mail"
+    d.mkdir(parents=True)
+    out = d / "out.txt"
+    script = d / "sendmail"
+    script.write_text(f"#!/bin/sh\ncat >> '{out}'\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    hub = make_hub(name="mailhub",
+                   caseworkers={"cw-anna": False, "cw-bo": False,
+                                "desk-dora": True},
+                   settings={"mail_base_url": "https://inbox.example.dk",
+                             "mail_sendmail": str(script),
+                             "mail_delay": "0"})
+    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    hub.hubctl("set-email", "cw-bo", "bo@kommune.example.dk")
+    hub.stop()
+    env = hub.data_dir / "log"
+    records = [(k, v) for k, v in dump(env, "password") if len(v) == 368]
+    assert len(records) == 2, records
+    (ka, va), (kb, vb) = records
+    load(env, "password", [(ka, vb), (kb, va)])
+    hub.start()
+    cpr = CprGen(6310).next()
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt="swap", absent=12, expected=30))
+    hub.wait_stats("the alert", lambda s: s["alerts_open"] == 1)
+    hub.wait_log(r"STORE-FORGED", timeout=15)
+    time.sleep(3)                 # a notice would be handed over by now
+    assert not out.exists(), out.read_text()
