@@ -115,16 +115,17 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 	fflush(stderr);
 }
 
-void
-ug_eprintf(const char *fmt, ...)
+static void
+masked_print(FILE *to, const char *fmt, va_list ap)
 {
 	char small[2048], *text = small;
-	va_list ap;
-	va_start(ap, fmt);
+	va_list again;
+	va_copy(again, ap);
 	int n = vsnprintf(small, sizeof small, fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		va_end(again);
 		return;
+	}
 	if ((size_t)n >= sizeof small) {
 		text = malloc((size_t)n + 1);
 		if (!text) {
@@ -132,11 +133,10 @@ ug_eprintf(const char *fmt, ...)
 			text = small;
 			n = (int)sizeof small - 1;
 		} else {
-			va_start(ap, fmt);
-			vsnprintf(text, (size_t)n + 1, fmt, ap);
-			va_end(ap);
+			vsnprintf(text, (size_t)n + 1, fmt, again);
 		}
 	}
+	va_end(again);
 	/* What it echoes was typed (an id, an address, a file name): it
 	 * must not add lines that look like others, so only the message's
 	 * own final line break stays. */
@@ -146,11 +146,32 @@ ug_eprintf(const char *fmt, ...)
 		    text[i] == 0x7f)
 			text[i] = '?';
 	ug_cpr_mask(text);
-	fflush(stderr);
-	fwrite(text, 1, (size_t)n, stderr);
-	fflush(stderr);
+	/* stdout stays buffered, in order with the command's other output. */
+	if (to == stderr)
+		fflush(stderr);
+	fwrite(text, 1, (size_t)n, to);
+	if (to == stderr)
+		fflush(stderr);
 	if (text != small)
 		free(text);
+}
+
+void
+ug_eprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	masked_print(stderr, fmt, ap);
+	va_end(ap);
+}
+
+void
+ug_oprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	masked_print(stdout, fmt, ap);
+	va_end(ap);
 }
 
 void

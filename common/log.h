@@ -38,6 +38,10 @@ void ug_log_witness(const char *msgid, const char *fmt, ...)
  * (a journal, a cron mail). One line: a control character becomes '?',
  * but for a line break that ends the message. */
 void ug_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same on stdout, for a command's confirmation of what it did ("wrote
+ * FILE", "backup in DIR"): only inbox's and hubctl export's answers may
+ * carry a CPR there. */
+void ug_oprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define UG_LOG_AT(lvl, id, ...)                                               \
 	do {                                                                  \

@@ -68,7 +68,9 @@ struct hub_gateway {
 	long failures_max;
 	double gateway_per_minute;
 	login_failures failures[FAIL_SLOTS];
-	gateway_allowance allowance[GATEWAY_SLOTS];
+	/* One more than GATEWAY_SLOTS: the allowance shared by gateways
+	 * beyond them (allowance_of). */
+	gateway_allowance allowance[GATEWAY_SLOTS + 1];
 	char *dummy_hash; /* made at the first login: hubd starts fast */
 	uint64_t logins, refused;
 	notify_mail *mail; /* e-mail notices (notify_mail.c) */
@@ -177,27 +179,42 @@ locked(hub *h, const char *id)
 	return f->failures >= (uint32_t)g->failures_max;
 }
 
+static bool
+allowance_whole(const hub *h, const gateway_allowance *a)
+{
+	double per_minute = h->gateway->gateway_per_minute;
+	return a->tokens + (double)(h->now - a->at) / 60000.0 * per_minute >=
+	       per_minute;
+}
+
 static gateway_allowance *
 allowance_of(hub *h, const char *gateway)
 {
 	struct hub_gateway *g = h->gateway;
-	gateway_allowance *slot = NULL;
+	gateway_allowance *slot = NULL, *spare = NULL;
 	for (size_t i = 0; i < GATEWAY_SLOTS; i++) {
 		gateway_allowance *a = &g->allowance[i];
 		if (a->gateway[0] && strcmp(a->gateway, gateway) == 0) {
 			slot = a;
 			break;
 		}
-		if (!slot && !a->gateway[0])
-			slot = a;
+		/* A gateway whose allowance has refilled loses nothing by
+		 * being forgotten: it would start whole again. */
+		if (!spare && (!a->gateway[0] || allowance_whole(h, a)))
+			spare = a;
 	}
-	if (!slot)
-		slot = &g->allowance[0]; /* more gateways than slots: share */
-	if (strcmp(slot->gateway, gateway) != 0) {
+	if (!slot && spare) {
+		slot = spare;
 		ug_strlcpy(slot->gateway, gateway, sizeof slot->gateway);
 		slot->tokens = g->gateway_per_minute;
 		slot->at = h->now;
 	}
+	/* More gateways spending their allowance at once than slots: the
+	 * rest share one, which a change of name never refills — else a
+	 * gateway could win fresh guesses each time another took its
+	 * place. Left zeroed at start, it refills whole at first use. */
+	if (!slot)
+		slot = &g->allowance[GATEWAY_SLOTS];
 	double refill =
 	    (double)(h->now - slot->at) / 60000.0 * g->gateway_per_minute;
 	if (refill > 0) {

@@ -139,13 +139,13 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 		return 1;
 	}
 	hubctl_audit_admin(s, keys, "backup", "ok", NULL, dir);
-	printf("backup in %s: log up to sequence %" PRIu64 " (%" PRIu64
-	       " events), audit trail %" PRIu64 " records%s\n",
-	       dir, info.stats.last_seq, info.stats.log_events,
-	       info.stats.audit_records,
-	       !info.audit_verified    ? " (not verified: no hub.sign_public)"
-	       : info.audit.broken_seq ? " (BROKEN in the copy)"
-				       : " (intact)");
+	ug_oprintf("backup in %s: log up to sequence %" PRIu64 " (%" PRIu64
+		   " events), audit trail %" PRIu64 " records%s\n",
+		   dir, info.stats.last_seq, info.stats.log_events,
+		   info.stats.audit_records,
+		   !info.audit_verified ? " (not verified: no hub.sign_public)"
+		   : info.audit.broken_seq ? " (BROKEN in the copy)"
+					   : " (intact)");
 	return 0;
 }
 
@@ -357,8 +357,8 @@ hubctl_restore_check(const ug_config *cfg, store *s, ug_keys *keys,
 				   path, audit.broken_seq, audit.problem);
 	}
 	hubctl_audit_admin(s, keys, "restore", "ok", NULL, dir);
-	printf("restored from %s: log up to sequence %" PRIu64 " (%" PRIu64
-	       " events); run hubctl audit verify, then start hubd\n",
-	       dir, st.last_seq, st.log_events);
+	ug_oprintf("restored from %s: log up to sequence %" PRIu64 " (%" PRIu64
+		   " events); run hubctl audit verify, then start hubd\n",
+		   dir, st.last_seq, st.log_events);
 	return 0;
 }

@@ -296,7 +296,7 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	if (err != UG_OK && !kept)
 		return fail("keygen", &diag);
 	if (err == UG_OK)
-		printf("wrote %s (0644) and %s (0600)\n", public, secret);
+		ug_oprintf("wrote %s (0644) and %s (0600)\n", public, secret);
 	if (hub_keys) {
 		ug_err serr = ug_keys_generate_signing(dir, id, &diag);
 		char sign_public[600], sign_secret[600];
@@ -344,19 +344,20 @@ cmd_keygen(const ug_config *cfg, const char *id)
 		if (serr != UG_OK && serr != UG_EEXISTS)
 			return fail("keygen (signing key)", &diag);
 		if (kept && has_key)
-			printf("kept %s and %s (they exist)\n", public,
-			       secret);
+			ug_oprintf("kept %s and %s (they exist)\n", public,
+				   secret);
 		else if (kept)
-			printf("kept %s (it exists); %s is missing: copy the "
-			       "id and public lines of %s into it\n",
-			       secret, public, secret);
+			ug_oprintf(
+			    "kept %s (it exists); %s is missing: copy the "
+			    "id and public lines of %s into it\n",
+			    secret, public, secret);
 		if (serr == UG_OK)
-			printf("wrote %s/hub.sign_public (0644) and "
-			       "%s/hub.sign_secret (0600)\n",
-			       dir, dir);
+			ug_oprintf("wrote %s/hub.sign_public (0644) and "
+				   "%s/hub.sign_secret (0600)\n",
+				   dir, dir);
 		else
-			printf("kept %s and %s (they exist)\n", sign_public,
-			       sign_secret);
+			ug_oprintf("kept %s and %s (they exist)\n",
+				   sign_public, sign_secret);
 	}
 	return 0;
 }
@@ -459,8 +460,9 @@ cmd_register(ctl *c, int kind, const char *id)
 						 : "register-caseworker",
 			    kind, id, public_z85, flags, what, path))
 		return 1;
-	printf("registered %s %s (key %.8s...)\n",
-	       kind == STORE_AGENCY ? "agency" : "caseworker", id, public_z85);
+	ug_oprintf("registered %s %s (key %.8s...)\n",
+		   kind == STORE_AGENCY ? "agency" : "caseworker", id,
+		   public_z85);
 	return 0;
 }
 
@@ -506,8 +508,8 @@ cmd_revoke(ctl *c, int kind, const char *id)
 		return 1;
 	}
 	hubctl_audit_signed(c->store, c->keys, &r);
-	printf("revoked %s %s\n",
-	       kind == STORE_AGENCY ? "agency" : "caseworker", id);
+	ug_oprintf("revoked %s %s\n",
+		   kind == STORE_AGENCY ? "agency" : "caseworker", id);
 	return 0;
 }
 
@@ -1037,8 +1039,8 @@ cmd_assign(ctl *c)
 		ug_eprintf("hubctl: assign: %s: nothing changed\n",
 			   store_refusal(err));
 	else {
-		printf("assigned to %s from %s%s\n", a->caseworker, a->from,
-		       dups ? " (already known)" : "");
+		ug_oprintf("assigned to %s from %s%s\n", a->caseworker,
+			   a->from, dups ? " (already known)" : "");
 		rc = 0;
 	}
 	free(a);

@@ -1053,6 +1053,7 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 				   ug_strerror(err));
 		return 1;
 	}
-	printf("wrote %s and %zu tables as %s/status-*.csv\n", out, made, dir);
+	ug_oprintf("wrote %s and %zu tables as %s/status-*.csv\n", out, made,
+		   dir);
 	return 0;
 }

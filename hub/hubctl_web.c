@@ -63,7 +63,7 @@ hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 	if (hubctl_register(s, keys, "register-gateway", STORE_CASEWORKER, id,
 			    public_z85, STORE_FLAG_GATEWAY, "gateway", path))
 		return 1;
-	printf("registered gateway %s (key %.8s...)\n", id, public_z85);
+	ug_oprintf("registered gateway %s (key %.8s...)\n", id, public_z85);
 	return 0;
 }
 
@@ -94,7 +94,7 @@ hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id)
 		return 1;
 	}
 	hubctl_audit_signed(s, keys, &r);
-	printf("revoked gateway %s\n", id);
+	ug_oprintf("revoked gateway %s\n", id);
 	return 0;
 }
 
@@ -171,7 +171,7 @@ hubctl_set_password(store *s, ug_keys *keys, const char *id)
 		goto done;
 	}
 	hubctl_audit_signed(s, keys, &r);
-	printf("password set for %s; their open web sessions end\n", id);
+	ug_oprintf("password set for %s; their open web sessions end\n", id);
 	rc = 0;
 done:
 	sodium_memzero(hash, sizeof hash);
@@ -267,7 +267,7 @@ hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys, const char *id,
 			return 1;
 		}
 		hubctl_audit_signed(s, keys, &r);
-		printf("no more e-mail notices for %s\n", id);
+		ug_oprintf("no more e-mail notices for %s\n", id);
 		return 0;
 	}
 	int known = recipient_known(cfg, s, id);
@@ -293,6 +293,7 @@ hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys, const char *id,
 		return 1;
 	}
 	hubctl_audit_signed(s, keys, &r);
-	printf("e-mail notices of new alerts for %s go to %s\n", id, address);
+	ug_oprintf("e-mail notices of new alerts for %s go to %s\n", id,
+		   address);
 	return 0;
 }

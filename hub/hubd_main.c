@@ -65,7 +65,7 @@ report(bool start, const char *prefix, const ug_diag *diag)
 		log_err("HUB-START", "cannot start: %s%s%s", diag->field,
 			diag->field[0] ? ": " : "", diag->reason);
 	else
-		fprintf(stderr, "%s%s\n", prefix, diag->reason);
+		ug_eprintf("%s%s\n", prefix, diag->reason);
 }
 
 static ug_err

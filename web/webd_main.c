@@ -103,7 +103,7 @@ main(int argc, char **argv)
 {
 	ug_diag nodump = {0};
 	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
-		fprintf(stderr, "webd: %s\n", nodump.reason);
+		ug_eprintf("webd: %s\n", nodump.reason);
 		return 1;
 	}
 	ug_log_init("webd", UG_LOG_INFO);
@@ -116,7 +116,7 @@ main(int argc, char **argv)
 	ug_diag diag = {0};
 	if (ug_config_load(&cfg, settings, usage, argc, argv, &rest, &nrest,
 			   &help, &diag) != UG_OK) {
-		fprintf(stderr, "webd: %s\n", diag.reason);
+		ug_eprintf("webd: %s\n", diag.reason);
 		return 2;
 	}
 	if (help) {
@@ -132,9 +132,8 @@ main(int argc, char **argv)
 	/* A stray word is a mistyped setting more often than not: refused,
 	 * as hubd refuses it, rather than left unread. */
 	if (nrest > 0) {
-		fprintf(stderr,
-			"webd: unexpected argument '%s' (see --help)\n",
-			rest[0]);
+		ug_eprintf("webd: unexpected argument '%s' (see --help)\n",
+			   rest[0]);
 		rc = 2;
 		goto done;
 	}
@@ -142,10 +141,9 @@ main(int argc, char **argv)
 	 * would at best fail later, at worst read outside keys_dir. */
 	const char *gateway = ug_config_get(cfg, "gateway");
 	if (!ug_id_valid(gateway)) {
-		fprintf(stderr,
-			"webd: %sgateway '%s' is not a valid id " UG_ID_RULE
-			"\n",
-			ug_config_where(cfg, "gateway"), gateway);
+		ug_eprintf("webd: %sgateway '%s' is not a valid id " UG_ID_RULE
+			   "\n",
+			   ug_config_where(cfg, "gateway"), gateway);
 		rc = 2;
 		goto done;
 	}
@@ -153,10 +151,9 @@ main(int argc, char **argv)
 	 * silently: refused like every other bad setting. */
 	int level = ug_log_parse_level(ug_config_get(cfg, "log_level"));
 	if (level < 0) {
-		fprintf(stderr,
-			"webd: %slog_level must be err, warn, notice, "
-			"info or debug\n",
-			ug_config_where(cfg, "log_level"));
+		ug_eprintf("webd: %slog_level must be err, warn, notice, "
+			   "info or debug\n",
+			   ug_config_where(cfg, "log_level"));
 		rc = 2;
 		goto done;
 	}
@@ -175,23 +172,22 @@ main(int argc, char **argv)
 	    ug_config_int(cfg, "events_poll", 1, 60, &poll, &diag) != UG_OK ||
 	    ug_config_int(cfg, "session_warning", 20, 3600, &warning, &diag) !=
 		UG_OK) {
-		fprintf(stderr, "webd: %s\n", diag.reason);
+		ug_eprintf("webd: %s\n", diag.reason);
 		rc = 2;
 		goto done;
 	}
 	if (streams >= connections) {
-		fprintf(stderr,
-			"webd: streams_max must be less than "
-			"connections_max, or open streams leave no room for "
-			"pages\n");
+		ug_eprintf(
+		    "webd: streams_max must be less than "
+		    "connections_max, or open streams leave no room for "
+		    "pages\n");
 		rc = 2;
 		goto done;
 	}
 	if (inet_pton(AF_INET, ug_config_get(cfg, "listen_address"),
 		      &addr.sin_addr) != 1) {
-		fprintf(stderr,
-			"webd: %slisten_address: not an IPv4 address\n",
-			ug_config_where(cfg, "listen_address"));
+		ug_eprintf("webd: %slisten_address: not an IPv4 address\n",
+			   ug_config_where(cfg, "listen_address"));
 		rc = 2;
 		goto done;
 	}
@@ -199,17 +195,16 @@ main(int argc, char **argv)
 	 * webd again every two seconds for a typo, and ZeroMQ takes some
 	 * bad endpoints (port 0) and connects to nothing, for ever. */
 	if (!ug_config_get(cfg, "keys_dir")[0]) {
-		fprintf(stderr, "webd: %skeys_dir must name a directory\n",
-			ug_config_where(cfg, "keys_dir"));
+		ug_eprintf("webd: %skeys_dir must name a directory\n",
+			   ug_config_where(cfg, "keys_dir"));
 		rc = 2;
 		goto done;
 	}
 	if (!ug_endpoint_valid(ug_config_get(cfg, "delivery"))) {
-		fprintf(stderr,
-			"webd: %sdelivery '%s' is not an endpoint "
-			"(tcp://HOST:PORT or ipc://PATH)\n",
-			ug_config_where(cfg, "delivery"),
-			ug_config_get(cfg, "delivery"));
+		ug_eprintf("webd: %sdelivery '%s' is not an endpoint "
+			   "(tcp://HOST:PORT or ipc://PATH)\n",
+			   ug_config_where(cfg, "delivery"),
+			   ug_config_get(cfg, "delivery"));
 		rc = 2;
 		goto done;
 	}
@@ -218,7 +213,7 @@ main(int argc, char **argv)
 			 ug_config_get(cfg, "gateway"),
 			 ug_config_get(cfg, "delivery"), (int)timeout * 1000,
 			 &diag) != UG_OK) {
-		fprintf(stderr, "webd: %s\n", diag.reason);
+		ug_eprintf("webd: %s\n", diag.reason);
 		goto done;
 	}
 	webd_opts opts = {hub,
@@ -228,7 +223,7 @@ main(int argc, char **argv)
 			  (int)poll * 1000,
 			  (int)warning};
 	if (webd_new(&w, &opts) != UG_OK) {
-		fprintf(stderr, "webd: out of memory\n");
+		ug_eprintf("webd: out of memory\n");
 		goto done;
 	}
 	/* Live-update streams park their connections (suspend) between
@@ -248,8 +243,8 @@ main(int argc, char **argv)
 	     * docs say; left lenient, libmicrohttpd answers it. */
 	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
 	if (!d) {
-		fprintf(stderr, "webd: cannot serve on %s:%ld\n",
-			ug_config_get(cfg, "listen_address"), port);
+		ug_eprintf("webd: cannot serve on %s:%ld\n",
+			   ug_config_get(cfg, "listen_address"), port);
 		goto done;
 	}
 	struct sigaction sa = {.sa_handler = on_signal};

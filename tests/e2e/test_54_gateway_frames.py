@@ -1073,3 +1073,47 @@ def test_login_lock_and_gateway_allowance_on_the_hub_clock(make_hub):
     wait_for(lambda: len(logins()) >= len(want), 10, "the logins written",
              interval=0.3)
     assert logins() == want
+
+
+def test_each_of_many_gateways_keeps_its_own_login_allowance(make_hub):
+    """SECURITY.md "Login limits": each gateway may cause
+    `login_gateway_failures` failed logins a minute. hubd keeps that
+    allowance for 16 gateways at once; a 17th that fails logins shares an
+    allowance with the others beyond 16, and neither its use nor another
+    gateway's gives a spent allowance back before it refills: a leaked
+    key of the 17th gateway gets no fresh guesses whenever web-01 logs
+    someone in."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"login_gateway_failures": "2",
+                             "login_failures_max": "1000"})
+    gateway_and_passwords(hub)
+    names = [f"web-{i:02d}" for i in range(1, 18)]
+    for name in names:
+        hub.keygen(name)
+        hub.hubctl("register-gateway", name)
+    m = pb()
+    gateways = {n: Gateway(hub, n) for n in names}
+    rid = [0]
+
+    def wrong(name):
+        rid[0] += 1
+        r = gateways[name].ask(FRAME_LOGIN, m.Login(
+            request_id=rid[0], caseworker="cw-anna", password="wrong one"))
+        return r.code
+
+    try:
+        for name in names[:16]:            # 16 gateways, one failure each
+            assert wrong(name) == E_DENIED, name
+        # web-17: its allowance of 2 spent, the third waits.
+        assert [wrong("web-17") for _ in range(3)] == \
+            [E_DENIED, E_DENIED, E_UNAVAILABLE]
+        # web-01 fails a login again (it has one failure left) ...
+        assert wrong("web-01") == E_DENIED
+        # ... which gives web-17 nothing back, and web-17 took nothing
+        # of web-01's: web-01 is now out too, web-17 still is.
+        assert wrong("web-17") == E_UNAVAILABLE
+        assert wrong("web-01") == E_UNAVAILABLE
+        assert wrong("web-17") == E_UNAVAILABLE
+    finally:
+        for g in gateways.values():
+            g.close()
