@@ -192,3 +192,44 @@ def test_delivery_answers_in_the_order_of_the_frames(make_hub):
             [(8, 3), (8, 0), (8, 4), (8, 0), (8, 5)], got
     finally:
         d.close()
+
+
+def test_a_field_sent_twice_counts_with_its_last_value(make_hub):
+    """PROTOCOL.md §3: a string sent twice counts with its last value,
+    the earlier one not checked (a NUL byte, 300 bytes, bad UTF-8, a bad
+    date); the last one is. Of two payload fields the last sent is the
+    payload (a oneof): the other is not checked, and `type` must match
+    the last."""
+    hub = make_hub(agencies={"school-a": "dropout,absence"})
+    cprs = CprGen(5605).take(8)
+    hub.cprs.update(cprs)
+    date = text(3, "2024-05-02")
+    good = text(1, "eud-vest")
+    accepted = [text(1, b"eud\x00x") + good + date,
+                text(1, "x" * 300) + good + date,
+                text(1, b"\xff\xfe") + good + date,
+                good + text(3, "2024-02-30") + date]
+    absence = text(20, text(1, b"a\x00b") + text(2, "2024-05-06"))
+    with IngestClient(hub, "school-a") as c:
+        for i, body in enumerate(accepted):
+            eid, data = envelope("school-a", cprs[i], i + 1,
+                                 payload=text(21, body))
+            ack = pb().Ack.FromString(raw_ack(c, data)[2:])
+            assert (ack.status, ack.event_id) == (ACCEPTED, eid), (i, ack)
+        eid, data = envelope("school-a", cprs[4], 5,
+                             payload=absence + DROPOUT)
+        ack = pb().Ack.FromString(raw_ack(c, data)[2:])
+        assert ack.status == ACCEPTED, ack
+        for salt, payload, reason in (
+                (6, text(21, good + text(1, b"eud\x00x") + date),
+                 "dropout.institution contains a NUL byte"),
+                (7, DROPOUT + absence,
+                 "payload does not match type Dropout")):
+            eid, data = envelope("school-a", cprs[salt - 1], salt,
+                                 payload=payload)
+            ack = pb().Ack.FromString(raw_ack(c, data)[2:])
+            assert (ack.status, ack.code, ack.event_id, ack.reason) == (
+                REJECTED, E_MALFORMED, eid, reason), ack
+    assert hub.stats()["log_events"] == 5
+    log = hub.hubctl("log", "--json").stdout
+    assert log.count('"type": "Dropout"') == 5, log
