@@ -233,3 +233,46 @@ def test_a_field_sent_twice_counts_with_its_last_value(make_hub):
     assert hub.stats()["log_events"] == 5
     log = hub.hubctl("log", "--json").stdout
     assert log.count('"type": "Dropout"') == 5, log
+
+
+def test_hello_window_zero_and_over_256(make_hub):
+    """PROTOCOL.md §4 step 2: `Hello.window` 0 is 32, and more than 256
+    (here 2^32 - 1, a ten-byte -1 cut to uint32 as any decoder does) is
+    taken as 256: that many Alerts come, then none until one is
+    acknowledged."""
+    hub = make_hub(agencies={"college-a": "dropout"})
+    gen = CprGen(5606)
+    with IngestClient(hub, "college-a") as c:
+        for i in range(140):
+            cpr = gen.next()
+            hub.cprs.add(cpr)
+            eid = (OCCURRED + i).to_bytes(8, "big") + b"w" * 8
+            _, data = envelope("college-a", cpr, 1, f1=text(1, eid))
+            c.send(data)
+        for _ in range(140):
+            assert c.recv_ack(10).status == ACCEPTED
+    hub.wait_applied()
+
+    def pushed(window_field):
+        d = Delivery(hub, "desk-dora")
+        d.sock.send(b"\x01\x03" + window_field)
+        kind, welcome = d.next()
+        assert kind == 6 and welcome.open_alerts > 256, welcome
+        ids = []
+        while d.sock.poll(int(3000 * SLOW)):
+            data = d.sock.recv()
+            assert data[1] == 4
+            ids.append(pb().Alert.FromString(data[2:]).alert_id)
+        return d, ids
+
+    d, ids = pushed(b"")
+    d.close()
+    assert len(ids) == 32
+    d, ids = pushed(num(2, -1))
+    try:
+        assert len(set(ids)) == 256
+        d.sock.send(b"\x01\x05" + text(1, ids[0]))
+        kind, m = d.next()
+        assert kind == 4 and m.alert_id not in ids, m
+    finally:
+        d.close()
