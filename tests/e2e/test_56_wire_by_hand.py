@@ -276,3 +276,55 @@ def test_hello_window_zero_and_over_256(make_hub):
         assert kind == 4 and m.alert_id not in ids, m
     finally:
         d.close()
+
+
+def test_revoked_key_answers_on_each_endpoint(make_hub):
+    """PROTOCOL.md §1: after a revocation an event is refused E_DENIED
+    once it passes steps 1-5 of the validation order; a frame failing
+    one of them gets that step's answer. On delivery every frame is
+    answered E_DENIED, with its request_id or 0."""
+    from hubtest import E_DENIED, E_TOO_LARGE, E_VERSION
+    import time
+    hub = make_hub(agencies={"college-a": "dropout"})
+    cpr = CprGen(5607).next()
+    hub.cprs.add(cpr)
+    revoked = ("the key this connection authenticated with has been "
+               "revoked or replaced")
+    d = Delivery(hub, "cw-anna")
+    d.sock.send(b"\x01\x03")
+    assert d.next()[0] == 6
+    with IngestClient(hub, "college-a") as c:
+        eid, data = envelope("college-a", cpr, 1)
+        assert pb().Ack.FromString(raw_ack(c, data)[2:]).status == ACCEPTED
+        hub.hubctl("revoke-agency", "college-a")
+        hub.hubctl("revoke-caseworker", "cw-anna")
+        time.sleep(1.5)
+        for frame, code, reason, with_id in (
+                (data, E_DENIED, revoked, True),
+                (b"", E_MALFORMED,
+                 "frame of 0 bytes is shorter than the 2-byte header", False),
+                (b"\x07" + data[1:], E_VERSION,
+                 "wire version 7 is not supported (expected 1)", False),
+                (b"\x01\x03", E_MALFORMED, "only event frames are accepted "
+                 "on the ingest endpoint", False),
+                (b"\x01\x01\xff\xff", E_MALFORMED,
+                 "Envelope does not decode as protobuf", False),
+                (b"\x01\x01" + text(1, eid), E_VERSION,
+                 "schema version 0 is not supported (expected 1)", True),
+                (data + text(100, b"x" * 70000), E_TOO_LARGE,
+                 f"frame of {len(data) + 70005} bytes exceeds the limit "
+                 "of 65536", True)):
+            ack = pb().Ack.FromString(raw_ack(c, frame)[2:])
+            assert (ack.status, ack.code, ack.reason, ack.event_id) == (
+                REJECTED, code, reason, eid if with_id else b""), ack
+    try:
+        for frame, rid in ((b"\x01\x05" + text(1, b"x" * 9) + num(4, 9), 9),
+                           (b"\x01\x09" + num(1, 11), 11),
+                           (b"\x01\x03", 0), (b"\x01\x07\xff\xff", 0),
+                           (b"\x01\x01" + num(1, 3), 0), (b"", 0)):
+            d.sock.send(frame)
+            kind, r = d.next()
+            assert (kind, r.request_id, r.code, r.reason) == (
+                8, rid, E_DENIED, revoked), (frame, r)
+    finally:
+        d.close()
