@@ -328,3 +328,35 @@ def test_revoked_key_answers_on_each_endpoint(make_hub):
                 8, rid, E_DENIED, revoked), (frame, r)
     finally:
         d.close()
+
+
+def test_a_req_socket_is_refused_and_answered_nothing(make_hub):
+    """PROTOCOL.md §1: a REQ socket's empty delimiter frame makes every
+    message two parts: refused as multi-part (logged on each endpoint),
+    and the answer, one frame, never reaches the REQ."""
+    hub = make_hub(agencies={"college-a": "dropout"})
+    cpr = CprGen(5608).next()
+    hub.cprs.add(cpr)
+    ctx = zmq.Context()
+    try:
+        for key, endpoint, data in (
+                ("cw-anna", hub.delivery,
+                 b"\x01\x07" + num(1, 5) + num(2, 1)),
+                ("college-a", hub.ingest,
+                 envelope("college-a", cpr, 1)[1])):
+            s = ctx.socket(zmq.REQ)
+            s.linger = 0
+            own = read_key_file(hub.keys_dir / f"{key}.key_secret")
+            s.curve_serverkey = \
+                read_key_file(hub.keys_dir / "hub.key")["public"].encode()
+            s.curve_publickey = own["public"].encode()
+            s.curve_secretkey = own["secret"].encode()
+            s.connect(endpoint)
+            s.send(data)
+            assert not s.poll(int(2000 * SLOW)), "a REQ got an answer"
+            s.close()
+        hub.wait_log(r"HUB-DELIVER multi-part message refused")
+        hub.wait_log(r"HUB-REJECT .*a message must be exactly one frame")
+    finally:
+        ctx.term()
+    assert hub.stats()["log_events"] == 0
