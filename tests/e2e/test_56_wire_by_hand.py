@@ -12,6 +12,8 @@ numbers of proto/ungebro.proto, and reads the hub's answers byte by byte.
 - On delivery the answers come in the order of the frames they answer,
   a Result with request_id 0 included, with pushed Alerts between (§1)."""
 
+import time
+
 import zmq
 
 from hubtest import (ACCEPTED, DUPLICATE, REJECTED, E_MALFORMED, E_STALE,
@@ -284,7 +286,7 @@ def test_revoked_key_answers_on_each_endpoint(make_hub):
     one of them gets that step's answer. On delivery every frame is
     answered E_DENIED, with its request_id or 0."""
     from hubtest import E_DENIED, E_TOO_LARGE, E_VERSION
-    import time
+
     hub = make_hub(agencies={"college-a": "dropout"})
     cpr = CprGen(5607).next()
     hub.cprs.add(cpr)
@@ -360,3 +362,27 @@ def test_a_req_socket_is_refused_and_answered_nothing(make_hub):
     finally:
         ctx.term()
     assert hub.stats()["log_events"] == 0
+
+
+def test_a_key_value_holding_equals_and_hash(make_hub):
+    """PROTOCOL.md §3 "Key files": the value is all after the first `=`;
+    a Z85 key with `=` and `#` in it registers as it is, and the
+    connection made with it is in."""
+    hub = make_hub(agencies={"college-a": "dropout"})
+    while True:
+        pub, sec = zmq.curve_keypair()
+        if b"#" in pub and b"=" in pub:
+            break
+    own = hub.tmp / "vendor-q.key"
+    own.write_text(f"public={pub.decode()}\n")
+    r = hub.hubctl("register-agency", "vendor-q", "--key", str(own),
+                   "--types", "dropout", check=False)
+    assert r.returncode == 0, r.stderr
+    (hub.keys_dir / "vendor-q.key_secret").write_text(
+        f"public = {pub.decode()}\nsecret = {sec.decode()}\n")
+    cpr = CprGen(5610).next()
+    hub.cprs.add(cpr)
+    time.sleep(1.5)
+    with IngestClient(hub, "vendor-q") as c:
+        eid, data = envelope("vendor-q", cpr, 1)
+        assert pb().Ack.FromString(raw_ack(c, data)[2:]).status == ACCEPTED
