@@ -195,7 +195,8 @@ clean:
 # make install [PREFIX=/usr/local] [DESTDIR=] [UNITDIR=]: the programs,
 # the systemd units (their paths rewritten to PREFIX; UNITDIR for a PREFIX
 # whose lib/systemd/system systemd does not read), the example configs, the docs
-# and a man page per program. uninstall removes exactly those files.
+# (with proto/ungebro.proto, the schema PROTOCOL.md sends vendors to) and a
+# man page per program. uninstall removes exactly those files.
 # The docs land beside README.md, not in docs/: its links are rewritten.
 PREFIX  ?= /usr/local
 BINDIR  := $(PREFIX)/bin
@@ -205,17 +206,20 @@ UNITDIR := $(PREFIX)/lib/systemd/system
 INSTALL_UNITS := $(wildcard deploy/*.service)
 INSTALL_EXAMPLES := $(wildcard deploy/*.example) deploy/grafana-ungebro.json
 INSTALL_DOCS := README.md $(wildcard docs/*.md docs/*.png)
+# PROTOCOL.md names it by this path, so it keeps it beside the docs.
+INSTALL_PROTO := proto/ungebro.proto
 INSTALL_MAN := $(PROGRAMS:%=deploy/man/%.1)
 INSTALLED := $(PROGRAMS:%=$(BINDIR)/%) \
              $(INSTALL_UNITS:deploy/%=$(UNITDIR)/%) \
              $(INSTALL_EXAMPLES:deploy/%=$(DOCDIR)/examples/%) \
              $(patsubst %,$(DOCDIR)/%,$(notdir $(INSTALL_DOCS))) \
+             $(DOCDIR)/$(INSTALL_PROTO) \
              $(INSTALL_MAN:deploy/man/%=$(MAN1DIR)/%)
 
 .PHONY: install uninstall
 install: $(BINS)
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) \
-	  $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR)
+	  $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/proto $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 	for u in $(INSTALL_UNITS); do \
 	  sed -e 's|/usr/local/bin|$(BINDIR)|g' \
@@ -227,6 +231,7 @@ install: $(BINS)
 	done
 	install -m 0644 $(INSTALL_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0644 $(filter-out README.md,$(INSTALL_DOCS)) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(INSTALL_PROTO) $(DESTDIR)$(DOCDIR)/proto/
 	sed -e 's|](docs/|](|g' README.md > $(DESTDIR)$(DOCDIR)/README.md.tmp && \
 	  chmod 0644 $(DESTDIR)$(DOCDIR)/README.md.tmp && \
 	  mv $(DESTDIR)$(DOCDIR)/README.md.tmp $(DESTDIR)$(DOCDIR)/README.md
@@ -234,6 +239,6 @@ install: $(BINS)
 
 uninstall:
 	rm -f $(INSTALLED:%=$(DESTDIR)%)
-	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/proto $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1974,8 +1974,14 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
                  "examples/rules.conf.example",
                  "examples/adapter.conf.example",
                  "examples/webd.conf.example",
-                 "examples/grafana-ungebro.json"):
+                 "examples/grafana-ungebro.json",
+                 "proto/ungebro.proto"):
         assert stat.S_IMODE((doc / name).stat().st_mode) == 0o644, name
+    # PROTOCOL.md sends a vendor to proto/ungebro.proto for the fields:
+    # beside the installed page, it is the schema the hub was built from.
+    assert "`proto/ungebro.proto`" in (doc / "PROTOCOL.md").read_text()
+    assert (doc / "proto/ungebro.proto").read_bytes() == \
+        (hubtest.ROOT / "proto/ungebro.proto").read_bytes()
     # Each page renders without a warning.
     renderer = shutil.which("groff")
     if renderer:
