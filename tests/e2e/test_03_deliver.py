@@ -626,6 +626,18 @@ def test_live_explanation_wraps_between_characters(make_hub):
                 any(len(line) == 6 + 72 for line in wrapped), wrapped
 
 
+def send_quiet_weeks(hub, cpr, weeks):
+    """A week's report without absence for each of `weeks` weeks from
+    2015: timeline entries that raise nothing."""
+    hub.send(*[hubtest.envelope(
+        "school-a", cpr, salt=f"quiet-{i}",
+        period_start=(datetime.date(2015, 1, 5) +
+                      datetime.timedelta(weeks=i)).isoformat(),
+        period_end=(datetime.date(2015, 1, 9) +
+                    datetime.timedelta(weeks=i)).isoformat(),
+        absent=0, expected=30) for i in range(1, weeks + 1)])
+
+
 def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
     """OPERATIONS.md, `--list` and `--timeline CPR`: each page is a query
     of its own, counted against query_rate; a page refused ("too many
@@ -640,13 +652,7 @@ def test_a_later_page_refused_says_the_list_is_not_whole(make_hub):
     cprs = CprGen(315).take(51)
     hub.absence_alerts("cw-anna", cprs, "page")
     busy = cprs[0]
-    hub.send(*[hubtest.envelope(
-        "school-a", busy, salt=f"quiet-{i}",
-        period_start=(datetime.date(2015, 1, 5) +
-                      datetime.timedelta(weeks=i)).isoformat(),
-        period_end=(datetime.date(2015, 1, 9) +
-                    datetime.timedelta(weeks=i)).isoformat(),
-        absent=0, expected=30) for i in range(1, 400)])
+    send_quiet_weeks(hub, busy, 399)
     wait_applied(hub, events=102 + 399, alerts=51)
 
     def run(*args, wait=True):
@@ -698,13 +704,7 @@ def test_a_list_longer_than_the_query_burst_is_shown_whole(make_hub):
     cprs = CprGen(316).take(160)
     hub.absence_alerts("cw-anna", cprs, "burst")
     busy = cprs[0]
-    hub.send(*[hubtest.envelope(
-        "school-a", busy, salt=f"quiet-{i}",
-        period_start=(datetime.date(2015, 1, 5) +
-                      datetime.timedelta(weeks=i)).isoformat(),
-        period_end=(datetime.date(2015, 1, 9) +
-                    datetime.timedelta(weeks=i)).isoformat(),
-        absent=0, expected=30) for i in range(1, 900)])
+    send_quiet_weeks(hub, busy, 899)
     wait_applied(hub, events=320 + 899, alerts=160)
     for args, count in ((["--list"], "160 open alerts"),
                         (["--timeline", busy], "902 entries")):
