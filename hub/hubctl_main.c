@@ -64,7 +64,8 @@ static const char usage[] =
     "                            naming that id: exit 1, nothing changed,\n"
     "                            audited 'refused'; the id 'hub', the\n"
     "                            hub's own name in the audit trail and\n"
-    "                            the log, is refused: exit 2\n"
+    "                            the log, and 'hubctl', the agency of\n"
+    "                            its assignments, are refused: exit 2\n"
     "  revoke-agency ID          remove an agency's registration: its key\n"
     "                            is refused, open connections included\n"
     "  revoke-caseworker ID      the same for a caseworker; their delivery\n"
@@ -962,6 +963,16 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	    strcmp(id, "hub") == 0) {
 		ug_eprintf("hubctl: %s: 'hub' is the hub's own name (in the "
 			   "audit trail and the log): choose another id\n",
+			   cmd);
+		return false;
+	}
+	/* `hubctl` is the agency of the assignments hubctl logs: a sender
+	 * of that name could pass its events off as the municipality's. */
+	if (id && strncmp(cmd, "register-", 9) == 0 &&
+	    strcmp(id, HUBCTL_AGENCY) == 0) {
+		ug_eprintf("hubctl: %s: 'hubctl' is hubctl's own name (the "
+			   "agency of its assignments in the log): choose "
+			   "another id\n",
 			   cmd);
 		return false;
 	}

@@ -687,6 +687,16 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
         (["register-gateway", "hub", "--key",
           str(hub.keys_dir / "school-b.key")],
          "register-gateway: 'hub' is the hub's own name"),
+        # `hubctl` is the agency of the assignments hubctl logs: an
+        # adapter of that name could pass its events off as the
+        # municipality's own.
+        (["register-agency", "hubctl", "--types", "assignment", "--key",
+          str(hub.keys_dir / "school-b.key")],
+         "register-agency: 'hubctl' is hubctl's own name (the agency of "
+         "its assignments in the log): choose another id"),
+        (["register-caseworker", "hubctl", "--key",
+          str(hub.keys_dir / "school-b.key")],
+         "register-caseworker: 'hubctl' is hubctl's own name"),
         (["register-caseworker", "c" * 64],
          f"register-caseworker: '{'c' * 64}' is not a valid id"),
         (["stats", "--log_map_mb", "0"], "log_map_mb must be a whole number"),
