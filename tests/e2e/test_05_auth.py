@@ -188,6 +188,18 @@ def test_unregistered_caseworker_refused(hub):
 
 
 
+def test_hello_log_line_says_a_desk_member_as_documented(hub):
+    """OPERATIONS.md, Monitoring: `HUB-HELLO` `caseworker ID connected,
+    N open alerts`, with ` (desk member)` after the id of a desk member
+    (registered with --desk): the line a log watcher matches."""
+    for cw in ("cw-anna", "desk-dora"):
+        rc, alerts, err = hub.inbox(cw, idle_exit=2)
+        assert rc == 0, err
+    hub.wait_log(r"HUB-HELLO caseworker cw-anna connected, 0 open alerts")
+    hub.wait_log(r"HUB-HELLO caseworker desk-dora connected \(desk "
+                 r"member\), 0 open alerts")
+
+
 def test_inbox_pointed_at_the_ingest_endpoint_is_refused_its_key(hub):
     """OPERATIONS.md, "Caseworkers": a registered caseworker's key is
     refused on the ingest endpoint, which admits agencies only: inbox
