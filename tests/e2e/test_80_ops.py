@@ -2411,6 +2411,34 @@ def test_assign_exits_as_hubctl_help_says(make_hub):
     assert p.returncode == 0 and hub.stats()["assignments"] == 1
 
 
+def test_set_password_exits_as_help_says(make_hub):
+    """hubctl --help, set-password: exit 0 set, 1 for an id that is not a
+    registered caseworker or a password outside 8-1024 bytes (OPERATIONS.md,
+    "The web inbox"), nothing changed; the help says so, as it does for
+    set-email, so no one takes a short password for a usage error."""
+    help_text = subprocess.run([hubtest.binary("hubctl"), "--help"],
+                               capture_output=True, text=True,
+                               timeout=20).stdout
+    entry = help_text.split("  set-password CASEWORKER")[1].split(
+        "\n  set-email")[0]
+    entry = " ".join(entry.split())
+    assert ("Exit 0 set, 1 ID not a registered caseworker or a password "
+            "of another length (nothing changed), 2 usage") in entry, entry
+    hub = make_hub()
+    for who, password, rc in (("cw-anna", "x" * 7, 1),
+                              ("cw-anna", "x" * 1025, 1),
+                              ("cw-ghost", "x" * 8, 1),
+                              ("cw-anna", "x" * 8, 0),
+                              ("cw-anna", "x" * 1024, 0)):
+        p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                            str(hub.conf), "set-password", who],
+                           input=password + "\n", capture_output=True,
+                           text=True, timeout=60)
+        assert p.returncode == rc, (who, len(password), p.stderr)
+    p = hub.hubctl("set-password", check=False)
+    assert p.returncode == 2, p.stderr
+
+
 def test_hubctl_help_names_every_event_type_register_takes():
     """hubctl --help gives the words --types takes: those PROTOCOL.md's
     table registers agencies for, which the refusal lists too."""
