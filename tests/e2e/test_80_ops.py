@@ -1608,6 +1608,48 @@ def test_a_restore_killed_mid_copy_is_not_taken_for_the_store(
         [(hubtest.DUPLICATE, s) for s in seqs]
 
 
+def test_root_gives_the_service_user_the_directories_it_makes(tmp_path):
+    """OPERATIONS.md, Keys and "As a Debian service": keys_dir is made
+    with any missing parents, and hubctl run as root gives what it makes
+    for hubd the owner of the directory it makes it in. Parents it had
+    to make as well are given that owner too (the nearest directory that
+    was there decides): root's 0700 directories above keys_dir or
+    data_dir would keep hubd, running as its own user, out."""
+    import os
+    import pwd
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("only root hands files to another user")
+    svc = pwd.getpwnam("nobody")
+    top = Path(tempfile.mkdtemp(prefix="ug-svc-"))
+    try:
+        os.chmod(top, 0o755)
+        state = top / "state"
+        state.mkdir()
+        os.chown(state, svc.pw_uid, svc.pw_gid)
+        keys = state / "etc" / "keys"
+        data = state / "var" / "hub"
+        conf = top / "hubd.conf"
+        conf.write_text(f"data_dir = {data}\nkeys_dir = {keys}\n")
+        for args in (["keygen", "hub"], ["keygen", "cw-anna"],
+                     ["register-caseworker", "cw-anna"]):
+            p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                                str(conf), *args], capture_output=True,
+                               text=True, timeout=60)
+            assert p.returncode == 0, (args, p.stderr)
+        made = [state / "etc", keys, *keys.iterdir(), state / "var", data,
+                *data.rglob("*")]
+        for f in made:
+            st = f.stat()
+            assert (st.st_uid, st.st_gid) == (svc.pw_uid, svc.pw_gid), f
+        # What was there keeps its owner.
+        assert top.stat().st_uid == 0
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
 def test_a_restore_by_root_is_the_service_users_store(make_hub):
     """OPERATIONS.md, Backup and restore: root restores into the data_dir
     of a hubd that runs as its own user (ungebro under the unit), then
