@@ -304,6 +304,23 @@ def test_key_of_another_id_is_refused(hub):
     assert hub.stats()["principals"] == before["principals"]
 
 
+def test_a_key_registered_to_the_same_id_of_another_kind_is_refused(hub):
+    """OPERATIONS.md, Replacing and revoking keys: a key registered to an
+    agency is refused for a caseworker or gateway, also one of the same
+    id; the refusal says which registration is missing, not that the id,
+    registered as an agency, is not registered at all."""
+    key = hub.keys_dir / "school-a.key"
+    for kind in ("caseworker", "gateway"):
+        p = hub.hubctl(f"register-{kind}", "school-a", "--key", str(key),
+                       check=False)
+        assert (p.returncode, p.stdout) == (1, ""), p.stderr
+        assert p.stderr == (
+            f"hubctl: register: the key is already registered to agency "
+            f"school-a ({key}): {kind} school-a is not registered; a key "
+            f"identifies one registration, so give {kind} school-a a key "
+            f"of its own\n"), p.stderr
+
+
 def test_inbox_with_a_hub_key_that_is_not_the_hubs(hub):
     """PROTOCOL.md §1: a handshake that fails with NO_DETAIL again and
     again means CURVE_SERVERKEY is not the hub's public key; "the hub
