@@ -254,8 +254,8 @@ hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys, const char *id,
 		    s, id,
 		    hubctl_audit_entry(&r, "set-email", "removed", NULL, id));
 		if (err == UG_ENOTFOUND) {
-			hubctl_audit_admin(s, keys, "set-email", "failed",
-					   NULL, id);
+			refused(s, keys, "set-email", id,
+				"no address to remove");
 			ug_eprintf("hubctl: set-email: %s has no "
 				   "address\n",
 				   id);

@@ -790,6 +790,14 @@ def test_refused_password_and_address_settings_are_recorded(make_hub):
     text = json.dumps(recs)
     assert "nobody@example.org" not in text and "secret" not in text
     assert "short" not in text
+    # `-` with no address to remove is refused (exit 1) and recorded
+    # `failed` with the id and why, as the other refusals are.
+    p = hub.hubctl("set-email", "cw-anna", "-", check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", "hubctl: set-email: cw-anna has no address\n"), p
+    last = [r for r in show(hub) if r["action"] == "set-email"][-1]
+    assert (last["result"], last["detail"]) == (
+        "failed", "cw-anna: no address to remove"), last
 
 
 def test_a_registration_refused_for_the_other_kinds_id_is_recorded(
