@@ -1216,6 +1216,8 @@ parent_of(char *path, size_t size)
 static bool
 owner_of(const char *dir, struct stat *st, char *base, size_t size)
 {
+	if (strlen(dir) >= size)
+		return false; /* a cut path could name another directory */
 	ug_strlcpy(base, dir, size);
 	for (int depth = 0; depth < 64; depth++) {
 		if (stat(base, st) == 0)
@@ -1335,7 +1337,7 @@ main(int argc, char **argv)
 	const char *data_dir = ug_config_get(cfg, "data_dir");
 	const char *keys_dir = ug_config_get(cfg, "keys_dir");
 	struct stat data_owner, keys_owner;
-	char data_base[512], keys_base[512];
+	char data_base[1024], keys_base[1024];
 	bool data_known =
 	    owner_of(data_dir, &data_owner, data_base, sizeof data_base);
 	bool keys_known =
