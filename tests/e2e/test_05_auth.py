@@ -321,6 +321,24 @@ def test_a_key_registered_to_the_same_id_of_another_kind_is_refused(hub):
             f"of its own\n"), p.stderr
 
 
+def test_an_agency_and_a_caseworker_may_share_an_id(hub):
+    """OPERATIONS.md, Registering who may connect: agencies and
+    caseworkers are registered apart, so one id may be both, each with
+    its own key; revoking one leaves the other."""
+    before = hub.stats()["principals"]
+    hub.keygen("shared-1")
+    hub.keygen("shared-1-cw")
+    hub.register_agency("shared-1", key=hub.keys_dir / "shared-1.key")
+    p = hub.hubctl("register-caseworker", "shared-1", "--key",
+                   str(hub.keys_dir / "shared-1-cw.key"))
+    assert p.stdout.startswith("registered caseworker shared-1 "), p
+    assert hub.stats()["principals"] == before + 2
+    assert hub.hubctl("revoke-agency", "shared-1").stdout == \
+        "revoked agency shared-1\n"
+    assert hub.stats()["principals"] == before + 1
+    assert hub.hubctl("revoke-caseworker", "shared-1").returncode == 0
+
+
 def test_inbox_with_a_hub_key_that_is_not_the_hubs(hub):
     """PROTOCOL.md §1: a handshake that fails with NO_DETAIL again and
     again means CURVE_SERVERKEY is not the hub's public key; "the hub
