@@ -800,6 +800,31 @@ def test_refused_password_and_address_settings_are_recorded(make_hub):
         "failed", "cw-anna: no address to remove"), last
 
 
+def test_a_registrations_flags_in_the_trail_read_as_documented(make_hub):
+    """SECURITY.md, Audit trail: a registration's record gives its flags,
+    `flags 0x..`: for an agency one bit per event type it may send, bit N
+    for the type numbered N in PROTOCOL.md's table; for a caseworker 0x1
+    the desk, 0x4 operational alerts. So an auditor can tell from the
+    trail alone what each registration allowed."""
+    hub = make_hub()
+    hub.keygen("school-f")
+    hub.keygen("cw-f")
+    hub.hubctl("register-agency", "school-f", "--types",
+               "absence,readiness,desk")
+    hub.hubctl("register-caseworker", "cw-f", "--desk", "--ops")
+    recs = {r["action"]: r["detail"] for r in show(hub)
+            if r["detail"].startswith(("school-f ", "cw-f "))}
+    types = (1 << 1) | (1 << 6) | (1 << 11)
+    assert recs["register-agency"].endswith(f" flags 0x{types:x}"), recs
+    assert recs["register-caseworker"].endswith(" flags 0x5"), recs
+    doc = " ".join((hubtest.ROOT / "docs" / "SECURITY.md").read_text()
+                   .split())
+    assert ("for an agency, bit N set for each event type it may send, N "
+            "the type's number in PROTOCOL.md's table (`absence` alone: "
+            "`0x2`); for a caseworker, `0x1` a desk member and `0x4` "
+            "operational alerts") in doc
+
+
 def test_a_registration_refused_for_the_other_kinds_id_is_recorded(
         make_hub):
     """OPERATIONS.md: register-gateway refuses the id of a registered
