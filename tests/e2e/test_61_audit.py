@@ -825,6 +825,27 @@ def test_a_registrations_flags_in_the_trail_read_as_documented(make_hub):
             "operational alerts") in doc
 
 
+def test_the_trail_tells_who_is_registered_as_operations_says(make_hub):
+    """OPERATIONS.md, Registering who may connect: no command lists the
+    registrations; the latest `ok` register-KIND / revoke-KIND record of
+    an id says whether it is registered, and `stats` counts them."""
+    hub = make_hub()
+    hub.keygen("school-r")
+    hub.register_agency("school-r")
+    hub.hubctl("revoke-agency", "school-r")
+    hub.hubctl("revoke-agency", "school-r", check=False)  # not-found
+    latest = {}
+    for r in show(hub):
+        if r["result"] == "ok" and r["action"].split("-")[0] in (
+                "register", "revoke"):
+            kind = r["action"].split("-", 1)[1]
+            latest[(kind, r["detail"].split(" ")[0])] = r["action"]
+    registered = {k for k, a in latest.items() if a.startswith("register")}
+    assert registered == {("agency", "school-a"), ("caseworker", "cw-anna"),
+                          ("caseworker", "desk-dora")}, latest
+    assert hub.stats()["principals"] == len(registered)
+
+
 def test_a_registration_refused_for_the_other_kinds_id_is_recorded(
         make_hub):
     """OPERATIONS.md: register-gateway refuses the id of a registered
