@@ -102,13 +102,17 @@ hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id)
 static char *
 read_password(size_t *len)
 {
-	char *buf = sodium_malloc(PASSWORD_MAX + 2);
+	/* Room for the longest password, a CRLF and the NUL. */
+	char *buf = sodium_malloc(PASSWORD_MAX + 3);
 	if (!buf)
 		return NULL;
-	if (!fgets(buf, PASSWORD_MAX + 2, stdin))
+	if (!fgets(buf, PASSWORD_MAX + 3, stdin))
 		buf[0] = '\0';
-	*len = strcspn(buf, "\r\n");
+	*len = strcspn(buf, "\n");
 	bool whole = buf[*len] != '\0' || feof(stdin);
+	/* A CRLF line end is no part of it; a CR inside the line is. */
+	if (*len > 0 && buf[*len - 1] == '\r')
+		--*len;
 	buf[*len] = '\0';
 	if (!whole)
 		*len = PASSWORD_MAX + 1; /* longer than the limit */

@@ -2479,6 +2479,17 @@ def test_set_password_exits_as_help_says(make_hub):
         assert p.returncode == rc, (who, len(password), p.stderr)
     p = hub.hubctl("set-password", check=False)
     assert p.returncode == 2, p.stderr
+    # The first line is all of it up to its line end (a CRLF one too): a
+    # carriage return inside the line is part of the password, not its
+    # end, or a password would be stored cut short without a word.
+    for text, rc in (("1234567\rXYZ\n", 0), ("1234567\r\n", 1),
+                     ("12345678\r\n", 0), ("x" * 1024 + "\r\n", 0),
+                     ("x" * 1025 + "\r\n", 1)):
+        p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                            str(hub.conf), "set-password", "cw-anna"],
+                           input=text.encode(), capture_output=True,
+                           timeout=60)
+        assert p.returncode == rc, (text, p.stderr)
 
 
 def test_hubctl_help_names_every_event_type_register_takes():
