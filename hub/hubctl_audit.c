@@ -393,10 +393,13 @@ hubctl_register(store *s, ug_keys *keys, const char *action, int kind,
 	snprintf(detail, sizeof detail, "%s key %.*s... %s: %.160s", id,
 		 UG_Z85_KEY_SHOWN, public_z85, what, diag.reason);
 	hubctl_audit_admin(s, keys, action, "refused", NULL, detail);
-	ug_eprintf("hubctl: register: %s (%s): %s is not "
-		   "registered; a key identifies one id, so give %s a key "
-		   "of its own\n",
-		   diag.reason, path, id, id);
+	/* The holder may be this very id as another kind: name the kind,
+	 * or "ID is not registered" would contradict the line's start. */
+	const char *kind_word = action + strlen("register-");
+	ug_eprintf("hubctl: register: %s (%s): %s %s is not registered; a "
+		   "key identifies one registration, so give %s %s a key of "
+		   "its own\n",
+		   diag.reason, path, kind_word, id, kind_word, id);
 	return 1;
 }
 

@@ -64,7 +64,8 @@ static const char usage[] =
     "                            naming that id: exit 1, nothing changed,\n"
     "                            audited 'refused'; the id 'hub', the\n"
     "                            hub's own name in the audit trail and\n"
-    "                            the log, is refused: exit 2\n"
+    "                            the log, and 'hubctl', the agency of\n"
+    "                            its assignments, are refused: exit 2\n"
     "  revoke-agency ID          remove an agency's registration: its key\n"
     "                            is refused, open connections included\n"
     "  revoke-caseworker ID      the same for a caseworker; their delivery\n"
@@ -80,7 +81,9 @@ static const char usage[] =
     "  set-password CASEWORKER   set or reset a caseworker's web password,\n"
     "                            read from the first line of standard\n"
     "                            input (8-1024 bytes; argon2id); their open\n"
-    "                            web sessions end\n"
+    "                            web sessions end. Exit 0 set, 1 ID not a\n"
+    "                            registered caseworker or a password of\n"
+    "                            another length (nothing changed), 2 usage\n"
     "  set-email ID ADDRESS      send e-mail notices of new alerts for a\n"
     "                            caseworker (or the desk's id) to ADDRESS;\n"
     "                            ADDRESS - removes it (hubd's mail_*).\n"
@@ -184,8 +187,10 @@ static const char usage[] =
     "\n"
     "Run as root, hubctl gives what it makes for hubd (keys, a new store,\n"
     "the files of a restore) the owner and group of the directory it\n"
-    "makes them in (data_dir's parent when it creates data_dir), so hubd\n"
-    "running as its own user can open them.\n"
+    "makes them in (data_dir's parent when it creates data_dir; the\n"
+    "nearest one that was there when it makes missing parents too, which\n"
+    "take that owner as well), so hubd running as its own user can open\n"
+    "them.\n"
     "\n"
     "Ids are 1-63 of a-z 0-9 . _ -, starting with a letter or digit.\n"
     "A usage error (an unknown command, a missing or extra argument, an\n"
@@ -965,6 +970,16 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 			   cmd);
 		return false;
 	}
+	/* `hubctl` is the agency of the assignments hubctl logs: a sender
+	 * of that name could pass its events off as the municipality's. */
+	if (id && strncmp(cmd, "register-", 9) == 0 &&
+	    strcmp(id, HUBCTL_AGENCY) == 0) {
+		ug_eprintf("hubctl: %s: 'hubctl' is hubctl's own name (the "
+			   "agency of its assignments in the log): choose "
+			   "another id\n",
+			   cmd);
+		return false;
+	}
 	if (strcmp(cmd, "log") == 0 &&
 	    (ug_config_int(cfg, "after", 0, LONG_MAX, &n, &diag) != UG_OK ||
 	     ug_config_int(cfg, "limit", 0, LONG_MAX, &n, &diag) != UG_OK)) {
@@ -1181,24 +1196,37 @@ register_key_readable(const ug_config *cfg, const char *cmd, const char *id)
 	return false;
 }
 
-/* Whose files these are to be: the directory's owner if it is there,
- * else its parent's (the directory hubctl is about to make in it). */
-static bool
-owner_of(const char *dir, struct stat *st)
+/* path's parent, in place ("." for a name without a slash). */
+static void
+parent_of(char *path, size_t size)
 {
-	if (stat(dir, st) == 0)
-		return true;
-	char parent[512];
-	ug_strlcpy(parent, dir, sizeof parent);
-	size_t n = strlen(parent);
-	while (n > 1 && parent[n - 1] == '/')
-		parent[--n] = '\0';
-	char *slash = strrchr(parent, '/');
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	char *slash = strrchr(path, '/');
 	if (!slash)
-		ug_strlcpy(parent, ".", sizeof parent);
+		ug_strlcpy(path, ".", size);
 	else
-		slash[slash == parent] = '\0';
-	return stat(parent, st) == 0;
+		slash[slash == path] = '\0';
+}
+
+/* Whose files these are to be: the directory's owner if it is there,
+ * else that of the nearest directory above it that is (hubctl makes the
+ * missing ones); base is that directory. */
+static bool
+owner_of(const char *dir, struct stat *st, char *base, size_t size)
+{
+	if (strlen(dir) >= size)
+		return false; /* a cut path could name another directory */
+	ug_strlcpy(base, dir, size);
+	for (int depth = 0; depth < 64; depth++) {
+		if (stat(base, st) == 0)
+			return true;
+		if (strcmp(base, ".") == 0 || strcmp(base, "/") == 0)
+			return false;
+		parent_of(base, size);
+	}
+	return false;
 }
 
 static void
@@ -1219,12 +1247,22 @@ give(const char *path, const struct stat *owner)
  * not open them: they are given the owner of the directory they are in,
  * as if that user had made them. Only root can, and only root needs to. */
 static void
-give_to_owner(const char *dir, const struct stat *owner, const char *id)
+give_to_owner(const char *dir, const struct stat *owner, const char *id,
+	      const char *base)
 {
 	char path[1024];
 	if (geteuid() != 0 || (owner->st_uid == 0 && owner->st_gid == 0))
 		return;
 	give(dir, owner);
+	/* The parents hubctl made for dir, or hubd could not reach it. */
+	ug_strlcpy(path, dir, sizeof path);
+	for (int depth = 0; strcmp(dir, base) != 0 && depth < 64; depth++) {
+		parent_of(path, sizeof path);
+		if (strcmp(path, base) == 0 || strcmp(path, ".") == 0 ||
+		    strcmp(path, "/") == 0)
+			break;
+		give(path, owner);
+	}
 	if (id) {
 		static const char *const key_files[] = {
 		    ".key", ".key_secret", ".sign_public", ".sign_secret"};
@@ -1299,8 +1337,11 @@ main(int argc, char **argv)
 	const char *data_dir = ug_config_get(cfg, "data_dir");
 	const char *keys_dir = ug_config_get(cfg, "keys_dir");
 	struct stat data_owner, keys_owner;
-	bool data_known = owner_of(data_dir, &data_owner);
-	bool keys_known = owner_of(keys_dir, &keys_owner);
+	char data_base[1024], keys_base[1024];
+	bool data_known =
+	    owner_of(data_dir, &data_owner, data_base, sizeof data_base);
+	bool keys_known =
+	    owner_of(keys_dir, &keys_owner, keys_base, sizeof keys_base);
 	bool needs_id = strcmp(cmd, "keygen") == 0 ||
 			strcmp(cmd, "register-agency") == 0 ||
 			strcmp(cmd, "register-caseworker") == 0 ||
@@ -1438,10 +1479,10 @@ main(int argc, char **argv)
 		}
 	}
 	if (strcmp(cmd, "keygen") == 0 && rc == 0 && keys_known)
-		give_to_owner(keys_dir, &keys_owner, id);
+		give_to_owner(keys_dir, &keys_owner, id, keys_base);
 	struct stat made;
 	if (data_known && stat(data_dir, &made) == 0)
-		give_to_owner(data_dir, &data_owner, NULL);
+		give_to_owner(data_dir, &data_owner, NULL, data_base);
 	ug_config_destroy(&cfg);
 	return rc;
 }

@@ -102,13 +102,17 @@ hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id)
 static char *
 read_password(size_t *len)
 {
-	char *buf = sodium_malloc(PASSWORD_MAX + 2);
+	/* Room for the longest password, a CRLF and the NUL. */
+	char *buf = sodium_malloc(PASSWORD_MAX + 3);
 	if (!buf)
 		return NULL;
-	if (!fgets(buf, PASSWORD_MAX + 2, stdin))
+	if (!fgets(buf, PASSWORD_MAX + 3, stdin))
 		buf[0] = '\0';
-	*len = strcspn(buf, "\r\n");
+	*len = strcspn(buf, "\n");
 	bool whole = buf[*len] != '\0' || feof(stdin);
+	/* A CRLF line end is no part of it; a CR inside the line is. */
+	if (*len > 0 && buf[*len - 1] == '\r')
+		--*len;
 	buf[*len] = '\0';
 	if (!whole)
 		*len = PASSWORD_MAX + 1; /* longer than the limit */
@@ -254,8 +258,8 @@ hubctl_set_email(const ug_config *cfg, store *s, ug_keys *keys, const char *id,
 		    s, id,
 		    hubctl_audit_entry(&r, "set-email", "removed", NULL, id));
 		if (err == UG_ENOTFOUND) {
-			hubctl_audit_admin(s, keys, "set-email", "failed",
-					   NULL, id);
+			refused(s, keys, "set-email", id,
+				"no address to remove");
 			ug_eprintf("hubctl: set-email: %s has no "
 				   "address\n",
 				   id);

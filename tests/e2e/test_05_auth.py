@@ -188,6 +188,18 @@ def test_unregistered_caseworker_refused(hub):
 
 
 
+def test_hello_log_line_says_a_desk_member_as_documented(hub):
+    """OPERATIONS.md, Monitoring: `HUB-HELLO` `caseworker ID connected,
+    N open alerts`, with ` (desk member)` after the id of a desk member
+    (registered with --desk): the line a log watcher matches."""
+    for cw in ("cw-anna", "desk-dora"):
+        rc, alerts, err = hub.inbox(cw, idle_exit=2)
+        assert rc == 0, err
+    hub.wait_log(r"HUB-HELLO caseworker cw-anna connected, 0 open alerts")
+    hub.wait_log(r"HUB-HELLO caseworker desk-dora connected \(desk "
+                 r"member\), 0 open alerts")
+
+
 def test_inbox_pointed_at_the_ingest_endpoint_is_refused_its_key(hub):
     """OPERATIONS.md, "Caseworkers": a registered caseworker's key is
     refused on the ingest endpoint, which admits agencies only: inbox
@@ -290,6 +302,41 @@ def test_key_of_another_id_is_refused(hub):
                    "--desk")
     assert "registered caseworker cw-anna" in p.stdout
     assert hub.stats()["principals"] == before["principals"]
+
+
+def test_a_key_registered_to_the_same_id_of_another_kind_is_refused(hub):
+    """OPERATIONS.md, Replacing and revoking keys: a key registered to an
+    agency is refused for a caseworker or gateway, also one of the same
+    id; the refusal says which registration is missing, not that the id,
+    registered as an agency, is not registered at all."""
+    key = hub.keys_dir / "school-a.key"
+    for kind in ("caseworker", "gateway"):
+        p = hub.hubctl(f"register-{kind}", "school-a", "--key", str(key),
+                       check=False)
+        assert (p.returncode, p.stdout) == (1, ""), p.stderr
+        assert p.stderr == (
+            f"hubctl: register: the key is already registered to agency "
+            f"school-a ({key}): {kind} school-a is not registered; a key "
+            f"identifies one registration, so give {kind} school-a a key "
+            f"of its own\n"), p.stderr
+
+
+def test_an_agency_and_a_caseworker_may_share_an_id(hub):
+    """OPERATIONS.md, Registering who may connect: agencies and
+    caseworkers are registered apart, so one id may be both, each with
+    its own key; revoking one leaves the other."""
+    before = hub.stats()["principals"]
+    hub.keygen("shared-1")
+    hub.keygen("shared-1-cw")
+    hub.register_agency("shared-1", key=hub.keys_dir / "shared-1.key")
+    p = hub.hubctl("register-caseworker", "shared-1", "--key",
+                   str(hub.keys_dir / "shared-1-cw.key"))
+    assert p.stdout.startswith("registered caseworker shared-1 "), p
+    assert hub.stats()["principals"] == before + 2
+    assert hub.hubctl("revoke-agency", "shared-1").stdout == \
+        "revoked agency shared-1\n"
+    assert hub.stats()["principals"] == before + 1
+    assert hub.hubctl("revoke-caseworker", "shared-1").returncode == 0
 
 
 def test_inbox_with_a_hub_key_that_is_not_the_hubs(hub):

@@ -790,6 +790,60 @@ def test_refused_password_and_address_settings_are_recorded(make_hub):
     text = json.dumps(recs)
     assert "nobody@example.org" not in text and "secret" not in text
     assert "short" not in text
+    # `-` with no address to remove is refused (exit 1) and recorded
+    # `failed` with the id and why, as the other refusals are.
+    p = hub.hubctl("set-email", "cw-anna", "-", check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", "hubctl: set-email: cw-anna has no address\n"), p
+    last = [r for r in show(hub) if r["action"] == "set-email"][-1]
+    assert (last["result"], last["detail"]) == (
+        "failed", "cw-anna: no address to remove"), last
+
+
+def test_a_registrations_flags_in_the_trail_read_as_documented(make_hub):
+    """SECURITY.md, Audit trail: a registration's record gives its flags,
+    `flags 0x..`: for an agency one bit per event type it may send, bit N
+    for the type numbered N in PROTOCOL.md's table; for a caseworker 0x1
+    the desk, 0x4 operational alerts. So an auditor can tell from the
+    trail alone what each registration allowed."""
+    hub = make_hub()
+    hub.keygen("school-f")
+    hub.keygen("cw-f")
+    hub.hubctl("register-agency", "school-f", "--types",
+               "absence,readiness,desk")
+    hub.hubctl("register-caseworker", "cw-f", "--desk", "--ops")
+    recs = {r["action"]: r["detail"] for r in show(hub)
+            if r["detail"].startswith(("school-f ", "cw-f "))}
+    types = (1 << 1) | (1 << 6) | (1 << 11)
+    assert recs["register-agency"].endswith(f" flags 0x{types:x}"), recs
+    assert recs["register-caseworker"].endswith(" flags 0x5"), recs
+    doc = " ".join((hubtest.ROOT / "docs" / "SECURITY.md").read_text()
+                   .split())
+    assert ("for an agency, bit N set for each event type it may send, N "
+            "the type's number in PROTOCOL.md's table (`absence` alone: "
+            "`0x2`); for a caseworker, `0x1` a desk member and `0x4` "
+            "operational alerts") in doc
+
+
+def test_the_trail_tells_who_is_registered_as_operations_says(make_hub):
+    """OPERATIONS.md, Registering who may connect: no command lists the
+    registrations; the latest `ok` register-KIND / revoke-KIND record of
+    an id says whether it is registered, and `stats` counts them."""
+    hub = make_hub()
+    hub.keygen("school-r")
+    hub.register_agency("school-r")
+    hub.hubctl("revoke-agency", "school-r")
+    hub.hubctl("revoke-agency", "school-r", check=False)  # not-found
+    latest = {}
+    for r in show(hub):
+        if r["result"] == "ok" and r["action"].split("-")[0] in (
+                "register", "revoke"):
+            kind = r["action"].split("-", 1)[1]
+            latest[(kind, r["detail"].split(" ")[0])] = r["action"]
+    registered = {k for k, a in latest.items() if a.startswith("register")}
+    assert registered == {("agency", "school-a"), ("caseworker", "cw-anna"),
+                          ("caseworker", "desk-dora")}, latest
+    assert hub.stats()["principals"] == len(registered)
 
 
 def test_a_registration_refused_for_the_other_kinds_id_is_recorded(

@@ -687,6 +687,16 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
         (["register-gateway", "hub", "--key",
           str(hub.keys_dir / "school-b.key")],
          "register-gateway: 'hub' is the hub's own name"),
+        # `hubctl` is the agency of the assignments hubctl logs: an
+        # adapter of that name could pass its events off as the
+        # municipality's own.
+        (["register-agency", "hubctl", "--types", "assignment", "--key",
+          str(hub.keys_dir / "school-b.key")],
+         "register-agency: 'hubctl' is hubctl's own name (the agency of "
+         "its assignments in the log): choose another id"),
+        (["register-caseworker", "hubctl", "--key",
+          str(hub.keys_dir / "school-b.key")],
+         "register-caseworker: 'hubctl' is hubctl's own name"),
         (["register-caseworker", "c" * 64],
          f"register-caseworker: '{'c' * 64}' is not a valid id"),
         (["stats", "--log_map_mb", "0"], "log_map_mb must be a whole number"),
@@ -1598,6 +1608,48 @@ def test_a_restore_killed_mid_copy_is_not_taken_for_the_store(
         [(hubtest.DUPLICATE, s) for s in seqs]
 
 
+def test_root_gives_the_service_user_the_directories_it_makes(tmp_path):
+    """OPERATIONS.md, Keys and "As a Debian service": keys_dir is made
+    with any missing parents, and hubctl run as root gives what it makes
+    for hubd the owner of the directory it makes it in. Parents it had
+    to make as well are given that owner too (the nearest directory that
+    was there decides): root's 0700 directories above keys_dir or
+    data_dir would keep hubd, running as its own user, out."""
+    import os
+    import pwd
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("only root hands files to another user")
+    svc = pwd.getpwnam("nobody")
+    top = Path(tempfile.mkdtemp(prefix="ug-svc-"))
+    try:
+        os.chmod(top, 0o755)
+        state = top / "state"
+        state.mkdir()
+        os.chown(state, svc.pw_uid, svc.pw_gid)
+        keys = state / "etc" / "keys"
+        data = state / "var" / "hub"
+        conf = top / "hubd.conf"
+        conf.write_text(f"data_dir = {data}\nkeys_dir = {keys}\n")
+        for args in (["keygen", "hub"], ["keygen", "cw-anna"],
+                     ["register-caseworker", "cw-anna"]):
+            p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                                str(conf), *args], capture_output=True,
+                               text=True, timeout=60)
+            assert p.returncode == 0, (args, p.stderr)
+        made = [state / "etc", keys, *keys.iterdir(), state / "var", data,
+                *data.rglob("*")]
+        for f in made:
+            st = f.stat()
+            assert (st.st_uid, st.st_gid) == (svc.pw_uid, svc.pw_gid), f
+        # What was there keeps its owner.
+        assert top.stat().st_uid == 0
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
 def test_a_restore_by_root_is_the_service_users_store(make_hub):
     """OPERATIONS.md, Backup and restore: root restores into the data_dir
     of a hubd that runs as its own user (ungebro under the unit), then
@@ -2399,6 +2451,45 @@ def test_assign_exits_as_hubctl_help_says(make_hub):
     assert hub.stats()["assignments"] == 0
     p = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna")
     assert p.returncode == 0 and hub.stats()["assignments"] == 1
+
+
+def test_set_password_exits_as_help_says(make_hub):
+    """hubctl --help, set-password: exit 0 set, 1 for an id that is not a
+    registered caseworker or a password outside 8-1024 bytes (OPERATIONS.md,
+    "The web inbox"), nothing changed; the help says so, as it does for
+    set-email, so no one takes a short password for a usage error."""
+    help_text = subprocess.run([hubtest.binary("hubctl"), "--help"],
+                               capture_output=True, text=True,
+                               timeout=20).stdout
+    entry = help_text.split("  set-password CASEWORKER")[1].split(
+        "\n  set-email")[0]
+    entry = " ".join(entry.split())
+    assert ("Exit 0 set, 1 ID not a registered caseworker or a password "
+            "of another length (nothing changed), 2 usage") in entry, entry
+    hub = make_hub()
+    for who, password, rc in (("cw-anna", "x" * 7, 1),
+                              ("cw-anna", "x" * 1025, 1),
+                              ("cw-ghost", "x" * 8, 1),
+                              ("cw-anna", "x" * 8, 0),
+                              ("cw-anna", "x" * 1024, 0)):
+        p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                            str(hub.conf), "set-password", who],
+                           input=password + "\n", capture_output=True,
+                           text=True, timeout=60)
+        assert p.returncode == rc, (who, len(password), p.stderr)
+    p = hub.hubctl("set-password", check=False)
+    assert p.returncode == 2, p.stderr
+    # The first line is all of it up to its line end (a CRLF one too): a
+    # carriage return inside the line is part of the password, not its
+    # end, or a password would be stored cut short without a word.
+    for text, rc in (("1234567\rXYZ\n", 0), ("1234567\r\n", 1),
+                     ("12345678\r\n", 0), ("x" * 1024 + "\r\n", 0),
+                     ("x" * 1025 + "\r\n", 1)):
+        p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                            str(hub.conf), "set-password", "cw-anna"],
+                           input=text.encode(), capture_output=True,
+                           timeout=60)
+        assert p.returncode == rc, (text, p.stderr)
 
 
 def test_hubctl_help_names_every_event_type_register_takes():
