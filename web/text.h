@@ -52,6 +52,7 @@ enum web_text {
 	T_NOT_OPEN,
 	T_HUB_DOWN,
 	T_FORBIDDEN,
+	T_LOGIN_EXPIRED,
 	T_EVENT,
 	T_ALERT,
 	T_OPEN,

@@ -753,11 +753,14 @@ do_login(ctx *x, const form *f)
 	const char *pre =
 	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_pre");
 	char csrf[2 * CSRF_LEN + 1];
+	/* Most often an honest form gone stale (webd restarted while it was
+	 * open, or the browser closed with it): the form again, with a
+	 * token that fits, so logging in needs no back button and reload. */
 	if (!pre || strlen(pre) != 32)
-		return simple_page(x, 403, T(x, T_LOGIN), T(x, T_FORBIDDEN));
+		return login_page(x, 403, T(x, T_LOGIN_EXPIRED), NULL);
 	csrf_of(x->w, "login", pre, 32, csrf);
 	if (!csrf_ok(csrf, form_get(f, "csrf")))
-		return simple_page(x, 403, T(x, T_LOGIN), T(x, T_FORBIDDEN));
+		return login_page(x, 403, T(x, T_LOGIN_EXPIRED), NULL);
 	wire_login l = UNGEBRO__V1__LOGIN__INIT;
 	l.request_id = hubconn_next_id(x->w->opts.hub);
 	l.caseworker = (char *)form_get(f, "caseworker");

@@ -1198,6 +1198,45 @@ def test_logout_and_a_large_form_say_what_happened(make_hub):
         web.stop()
 
 
+def test_a_login_form_that_expired_comes_back_to_log_in_from(make_hub):
+    """A login form whose token no longer fits (webd restarted while it
+    was open, or the browser closed and its ug_pre cookie gone) is 403,
+    with the login form again and a fresh token: the caseworker logs in
+    from that page, not by going back and reloading."""
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        r, page = web.request("GET", "/login")
+        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    finally:
+        web.stop()
+    web = Web(hub, name="webd-again")
+    try:
+        for cookies in ({"ug_pre": pre.group(1)}, None):
+            r, page = web.request("POST", "/login",
+                                  {"csrf": csrf, "caseworker": "cw-anna",
+                                   "password": PASSWORD}, cookies=cookies)
+            assert r.status == 403 and errors_of(page) == [
+                "Formularen var udløbet eller ugyldig. Log ind igen."], page
+            assert 'id="caseworker"' in page and 'id="password"' in page
+            fresh = re.search(r'name="csrf" value="([0-9a-f]+)"',
+                              page).group(1)
+            said = re.search(r"ug_pre=([0-9a-f]+)",
+                             r.getheader("Set-Cookie") or "")
+            held = said.group(1) if said else pre.group(1)
+            r, _ = web.request("POST", "/login",
+                               {"csrf": fresh, "caseworker": "cw-anna",
+                                "password": PASSWORD},
+                               cookies={"ug_pre": held})
+            assert r.status == 303 and r.getheader("Location") == "/alerts"
+        r, page = web.request("POST", "/login?lang=en", {"csrf": "0" * 32})
+        assert r.status == 403 and errors_of(page) == [
+            "The form had expired or was not valid. Log in again."], page
+    finally:
+        web.stop()
+
+
 def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
     """An action the hub refuses is not saved: the alert's page comes back
     (400 for a field that is wrong) with the reason in the page's language
