@@ -1237,6 +1237,32 @@ def test_a_login_form_that_expired_comes_back_to_log_in_from(make_hub):
         web.stop()
 
 
+def test_webd_names_its_pages_from_the_root_of_its_host(make_hub):
+    """OPERATIONS.md (nginx in front): webd is served from the root of a
+    host name of its own, since its links, forms, redirects and cookies
+    name its pages from /: none is relative to the page it is on."""
+    hub, cpr = anna_with_a_person(make_hub, 7011)
+    web = Web(hub)
+    try:
+        r, login_page = web.request("GET", "/login")
+        assert "Path=/" in r.getheader("Set-Cookie")
+        r, cookies = web.raw_login("cw-anna", PASSWORD)
+        assert r.getheader("Location") == "/alerts" and \
+            all("; Path=/" in c for c in cookies), cookies
+        session = {"ug_session": session_cookie(cookies)}
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "root")
+        pages = [login_page] + [web.request("GET", p, cookies=session)[1]
+                                for p in ("/alerts", f"/alert/{hexid}",
+                                          "/timeline")]
+        for page in pages:
+            for ref in re.findall(r'(?:href|src|action)="([^"]*)"', page):
+                assert ref[:1] in ("/", "?", "#"), ref
+        r, _ = web.request("GET", "/", cookies=session)
+        assert r.getheader("Location") == "/alerts"
+    finally:
+        web.stop()
+
+
 def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
     """An action the hub refuses is not saved: the alert's page comes back
     (400 for a field that is wrong) with the reason in the page's language
