@@ -1263,6 +1263,38 @@ def test_webd_names_its_pages_from_the_root_of_its_host(make_hub):
         web.stop()
 
 
+def test_the_language_link_of_a_page_answering_a_form(make_hub):
+    """OPERATIONS.md: a page that answers a form keeps nothing of it in
+    its language link: a timeline shown leads to the empty timeline form
+    in the other language (no CPR in a URL), a refused action to the
+    alert's page."""
+    hub, cpr = anna_with_a_person(make_hub, 7012)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "lang-form")
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr}, cookies=session)
+        assert r.status == 200 and 'href="?lang=en"' in page
+        r, page = web.request("GET", "/timeline?lang=en", cookies=session)
+        assert r.status == 200 and "<h1>Timeline</h1>" in page and \
+            cpr not in page
+        r, page = web.request("POST", f"/alert/{hexid}/action?lang=da",
+                              {"csrf": csrf, "kind": "contact", "how": ""},
+                              cookies=session)
+        assert r.status == 400 and 'href="?lang=en"' in page
+        r, _ = web.request("GET", f"/alert/{hexid}/action?lang=en",
+                           cookies=session)
+        assert r.status == 303 and \
+            r.getheader("Location") == f"/alert/{hexid}" and \
+            r.getheader("Set-Cookie").startswith("ug_lang=en;")
+        r, page = web.request("GET", f"/alert/{hexid}",
+                              cookies=dict(session, ug_lang="en"))
+        assert r.status == 200 and '<html lang="en">' in page
+    finally:
+        web.stop()
+
+
 def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
     """An action the hub refuses is not saved: the alert's page comes back
     (400 for a field that is wrong) with the reason in the page's language
