@@ -81,6 +81,10 @@ static const char *const texts[T_COUNT][2] = {
 			 "igen.",
 			 "The form had expired or was not valid. Log in "
 			 "again."},
+    [T_NOT_LOGGED_IN] = {"Formularen blev ikke sendt, fordi du ikke er "
+			 "logget ind. Log ind, og prøv igen.",
+			 "The form was not sent, because you are not logged "
+			 "in. Log in and try again."},
     [T_EVENT] = {"Hændelse", "Event"},
     [T_ALERT] = {"Advarsel", "Alert"},
     [T_OPEN] = {"åben", "open"},

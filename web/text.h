@@ -53,6 +53,7 @@ enum web_text {
 	T_HUB_DOWN,
 	T_FORBIDDEN,
 	T_LOGIN_EXPIRED,
+	T_NOT_LOGGED_IN,
 	T_EVENT,
 	T_ALERT,
 	T_OPEN,

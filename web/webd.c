@@ -2228,9 +2228,11 @@ route(ctx *x, const char *url, bool post, form *f)
 		return simple_page(x, 404, T(x, T_TITLE_NOT_FOUND),
 				   T(x, T_NOT_FOUND));
 	if (!x->s) {
+		/* Refused and not done; most often a session that ended
+		 * while its page was open: the login page it is titled as,
+		 * with its form, not a dead end. */
 		if (post)
-			return simple_page(x, 403, T(x, T_LOGIN),
-					   T(x, T_FORBIDDEN));
+			return login_page(x, 403, T(x, T_NOT_LOGGED_IN), NULL);
 		/* What scripts ask for gets a status, not a login page. */
 		if (strcmp(url, "/events") == 0 ||
 		    strcmp(url, "/alerts/list") == 0 ||

@@ -1295,6 +1295,39 @@ def test_the_language_link_of_a_page_answering_a_form(make_hub):
         web.stop()
 
 
+def test_a_form_sent_without_a_session_offers_the_login(make_hub):
+    """A form sent after webd forgot the session (a restart of webd) is
+    403 and does nothing; the page is the login page it is titled as,
+    saying why, with the form to log in from."""
+    hub, cpr = anna_with_a_person(make_hub, 7013)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "no-session")
+    finally:
+        web.stop()
+    web = Web(hub, name="webd-again")
+    try:
+        r, page = web.request("POST", f"/alert/{hexid}/ack",
+                              {"csrf": csrf, "note": "x"}, cookies=session)
+        assert r.status == 403 and errors_of(page) == [
+            "Formularen blev ikke sendt, fordi du ikke er logget ind. "
+            "Log ind, og prøv igen."], page
+        assert "<title>Log ind – " in page and 'id="password"' in page
+        fresh = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
+        r, cookies = web.request("POST", "/login",
+                                 {"csrf": fresh, "caseworker": "cw-anna",
+                                  "password": PASSWORD},
+                                 cookies={"ug_pre": pre.group(1)})
+        assert r.status == 303 and r.getheader("Location") == "/alerts"
+        session = {"ug_session": session_cookie(
+            r.headers.get_all("Set-Cookie"))}
+        assert hexid in alerts_listed(web, session)   # not acknowledged
+    finally:
+        web.stop()
+
+
 def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
     """An action the hub refuses is not saved: the alert's page comes back
     (400 for a field that is wrong) with the reason in the page's language
