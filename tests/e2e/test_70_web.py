@@ -1328,6 +1328,30 @@ def test_a_form_sent_without_a_session_offers_the_login(make_hub):
         web.stop()
 
 
+def test_failed_logins_count_since_the_last_success_or_pause(make_hub):
+    """SECURITY.md "Login limits": login_failures_max failures lock the
+    id, counted since its last successful login, and a failure
+    login_lockout minutes after the last one counts as the first."""
+    hub = web_hub(make_hub, clock="2026-03-02T10:00:00",
+                  settings={"login_failures_max": "2",
+                            "login_lockout": "1"})
+    web = Web(hub)
+    try:
+        def status(password):
+            return web.raw_login("cw-anna", password)[0].status
+        assert status("wrong password") == 401
+        assert status(PASSWORD) == 303          # clears the count
+        assert status("wrong password") == 401
+        hub.set_clock("2026-03-02T10:01:00")   # a pause of login_lockout
+        hub.settle()
+        assert status("wrong password") == 401  # the first again
+        assert status(PASSWORD) == 303
+        assert [status("wrong password") for _ in range(2)] == [401, 401]
+        assert status(PASSWORD) == 429
+    finally:
+        web.stop()
+
+
 def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
     """An action the hub refuses is not saved: the alert's page comes back
     (400 for a field that is wrong) with the reason in the page's language
