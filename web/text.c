@@ -77,6 +77,14 @@ static const char *const texts[T_COUNT][2] = {
 		     "genindlæs siden og prøv igen.",
 		     "The form has expired or is not valid. Go back, "
 		     "reload the page and try again."},
+    [T_LOGIN_EXPIRED] = {"Formularen var udløbet eller ugyldig. Log ind "
+			 "igen.",
+			 "The form had expired or was not valid. Log in "
+			 "again."},
+    [T_NOT_LOGGED_IN] = {"Formularen blev ikke sendt, fordi du ikke er "
+			 "logget ind. Log ind, og prøv igen.",
+			 "The form was not sent, because you are not logged "
+			 "in. Log in and try again."},
     [T_EVENT] = {"Hændelse", "Event"},
     [T_ALERT] = {"Advarsel", "Alert"},
     [T_OPEN] = {"åben", "open"},

@@ -753,11 +753,14 @@ do_login(ctx *x, const form *f)
 	const char *pre =
 	    MHD_lookup_connection_value(x->c, MHD_COOKIE_KIND, "ug_pre");
 	char csrf[2 * CSRF_LEN + 1];
+	/* Most often an honest form gone stale (webd restarted while it was
+	 * open, or the browser closed with it): the form again, with a
+	 * token that fits, so logging in needs no back button and reload. */
 	if (!pre || strlen(pre) != 32)
-		return simple_page(x, 403, T(x, T_LOGIN), T(x, T_FORBIDDEN));
+		return login_page(x, 403, T(x, T_LOGIN_EXPIRED), NULL);
 	csrf_of(x->w, "login", pre, 32, csrf);
 	if (!csrf_ok(csrf, form_get(f, "csrf")))
-		return simple_page(x, 403, T(x, T_LOGIN), T(x, T_FORBIDDEN));
+		return login_page(x, 403, T(x, T_LOGIN_EXPIRED), NULL);
 	wire_login l = UNGEBRO__V1__LOGIN__INIT;
 	l.request_id = hubconn_next_id(x->w->opts.hub);
 	l.caseworker = (char *)form_get(f, "caseworker");
@@ -2225,9 +2228,11 @@ route(ctx *x, const char *url, bool post, form *f)
 		return simple_page(x, 404, T(x, T_TITLE_NOT_FOUND),
 				   T(x, T_NOT_FOUND));
 	if (!x->s) {
+		/* Refused and not done; most often a session that ended
+		 * while its page was open: the login page it is titled as,
+		 * with its form, not a dead end. */
 		if (post)
-			return simple_page(x, 403, T(x, T_LOGIN),
-					   T(x, T_FORBIDDEN));
+			return login_page(x, 403, T(x, T_NOT_LOGGED_IN), NULL);
 		/* What scripts ask for gets a status, not a login page. */
 		if (strcmp(url, "/events") == 0 ||
 		    strcmp(url, "/alerts/list") == 0 ||

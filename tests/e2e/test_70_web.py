@@ -1198,6 +1198,160 @@ def test_logout_and_a_large_form_say_what_happened(make_hub):
         web.stop()
 
 
+def test_a_login_form_that_expired_comes_back_to_log_in_from(make_hub):
+    """A login form whose token no longer fits (webd restarted while it
+    was open, or the browser closed and its ug_pre cookie gone) is 403,
+    with the login form again and a fresh token: the caseworker logs in
+    from that page, not by going back and reloading."""
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        r, page = web.request("GET", "/login")
+        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    finally:
+        web.stop()
+    web = Web(hub, name="webd-again")
+    try:
+        for cookies in ({"ug_pre": pre.group(1)}, None):
+            r, page = web.request("POST", "/login",
+                                  {"csrf": csrf, "caseworker": "cw-anna",
+                                   "password": PASSWORD}, cookies=cookies)
+            assert r.status == 403 and errors_of(page) == [
+                "Formularen var udløbet eller ugyldig. Log ind igen."], page
+            assert 'id="caseworker"' in page and 'id="password"' in page
+            fresh = re.search(r'name="csrf" value="([0-9a-f]+)"',
+                              page).group(1)
+            said = re.search(r"ug_pre=([0-9a-f]+)",
+                             r.getheader("Set-Cookie") or "")
+            held = said.group(1) if said else pre.group(1)
+            r, _ = web.request("POST", "/login",
+                               {"csrf": fresh, "caseworker": "cw-anna",
+                                "password": PASSWORD},
+                               cookies={"ug_pre": held})
+            assert r.status == 303 and r.getheader("Location") == "/alerts"
+        r, page = web.request("POST", "/login?lang=en", {"csrf": "0" * 32})
+        assert r.status == 403 and errors_of(page) == [
+            "The form had expired or was not valid. Log in again."], page
+    finally:
+        web.stop()
+
+
+def test_webd_names_its_pages_from_the_root_of_its_host(make_hub):
+    """OPERATIONS.md (nginx in front): webd is served from the root of a
+    host name of its own, since its links, forms, redirects and cookies
+    name its pages from /: none is relative to the page it is on."""
+    hub, cpr = anna_with_a_person(make_hub, 7011)
+    web = Web(hub)
+    try:
+        r, login_page = web.request("GET", "/login")
+        assert "Path=/" in r.getheader("Set-Cookie")
+        r, cookies = web.raw_login("cw-anna", PASSWORD)
+        assert r.getheader("Location") == "/alerts" and \
+            all("; Path=/" in c for c in cookies), cookies
+        session = {"ug_session": session_cookie(cookies)}
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "root")
+        pages = [login_page] + [web.request("GET", p, cookies=session)[1]
+                                for p in ("/alerts", f"/alert/{hexid}",
+                                          "/timeline")]
+        for page in pages:
+            for ref in re.findall(r'(?:href|src|action)="([^"]*)"', page):
+                assert ref[:1] in ("/", "?", "#"), ref
+        r, _ = web.request("GET", "/", cookies=session)
+        assert r.getheader("Location") == "/alerts"
+    finally:
+        web.stop()
+
+
+def test_the_language_link_of_a_page_answering_a_form(make_hub):
+    """OPERATIONS.md: a page that answers a form keeps nothing of it in
+    its language link: a timeline shown leads to the empty timeline form
+    in the other language (no CPR in a URL), a refused action to the
+    alert's page."""
+    hub, cpr = anna_with_a_person(make_hub, 7012)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "lang-form")
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr}, cookies=session)
+        assert r.status == 200 and 'href="?lang=en"' in page
+        r, page = web.request("GET", "/timeline?lang=en", cookies=session)
+        assert r.status == 200 and "<h1>Timeline</h1>" in page and \
+            cpr not in page
+        r, page = web.request("POST", f"/alert/{hexid}/action?lang=da",
+                              {"csrf": csrf, "kind": "contact", "how": ""},
+                              cookies=session)
+        assert r.status == 400 and 'href="?lang=en"' in page
+        r, _ = web.request("GET", f"/alert/{hexid}/action?lang=en",
+                           cookies=session)
+        assert r.status == 303 and \
+            r.getheader("Location") == f"/alert/{hexid}" and \
+            r.getheader("Set-Cookie").startswith("ug_lang=en;")
+        r, page = web.request("GET", f"/alert/{hexid}",
+                              cookies=dict(session, ug_lang="en"))
+        assert r.status == 200 and '<html lang="en">' in page
+    finally:
+        web.stop()
+
+
+def test_a_form_sent_without_a_session_offers_the_login(make_hub):
+    """A form sent after webd forgot the session (a restart of webd) is
+    403 and does nothing; the page is the login page it is titled as,
+    saying why, with the form to log in from."""
+    hub, cpr = anna_with_a_person(make_hub, 7013)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "no-session")
+    finally:
+        web.stop()
+    web = Web(hub, name="webd-again")
+    try:
+        r, page = web.request("POST", f"/alert/{hexid}/ack",
+                              {"csrf": csrf, "note": "x"}, cookies=session)
+        assert r.status == 403 and errors_of(page) == [
+            "Formularen blev ikke sendt, fordi du ikke er logget ind. "
+            "Log ind, og prøv igen."], page
+        assert "<title>Log ind – " in page and 'id="password"' in page
+        fresh = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
+        r, cookies = web.request("POST", "/login",
+                                 {"csrf": fresh, "caseworker": "cw-anna",
+                                  "password": PASSWORD},
+                                 cookies={"ug_pre": pre.group(1)})
+        assert r.status == 303 and r.getheader("Location") == "/alerts"
+        session = {"ug_session": session_cookie(
+            r.headers.get_all("Set-Cookie"))}
+        assert hexid in alerts_listed(web, session)   # not acknowledged
+    finally:
+        web.stop()
+
+
+def test_failed_logins_count_since_the_last_success_or_pause(make_hub):
+    """SECURITY.md "Login limits": login_failures_max failures lock the
+    id, counted since its last successful login, and a failure
+    login_lockout minutes after the last one counts as the first."""
+    hub = web_hub(make_hub, clock="2026-03-02T10:00:00",
+                  settings={"login_failures_max": "2",
+                            "login_lockout": "1"})
+    web = Web(hub)
+    try:
+        def status(password):
+            return web.raw_login("cw-anna", password)[0].status
+        assert status("wrong password") == 401
+        assert status(PASSWORD) == 303          # clears the count
+        assert status("wrong password") == 401
+        hub.set_clock("2026-03-02T10:01:00")   # a pause of login_lockout
+        hub.settle()
+        assert status("wrong password") == 401  # the first again
+        assert status(PASSWORD) == 303
+        assert [status("wrong password") for _ in range(2)] == [401, 401]
+        assert status(PASSWORD) == 429
+    finally:
+        web.stop()
+
+
 def test_a_refused_action_says_why_and_keeps_the_form(make_hub):
     """An action the hub refuses is not saved: the alert's page comes back
     (400 for a field that is wrong) with the reason in the page's language
