@@ -99,16 +99,22 @@ class Web:
         c.close()
         return r, text
 
-    def raw_login(self, caseworker, password, cookies=None):
-        """Log in without a browser, sending `cookies` too (a session the
-        browser holds); returns (response, Set-Cookie list)."""
+    def login_form(self):
+        """GET /login as a browser does first: the ug_pre cookie it sets
+        and the form's csrf token."""
         r, text = self.request("GET", "/login")
         pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', text)
+        return pre.group(1), csrf.group(1)
+
+    def raw_login(self, caseworker, password, cookies=None):
+        """Log in without a browser, sending `cookies` too (a session the
+        browser holds); returns (response, Set-Cookie list)."""
+        pre, csrf = self.login_form()
         r, _ = self.request("POST", "/login",
-                            {"csrf": csrf.group(1), "caseworker": caseworker,
+                            {"csrf": csrf, "caseworker": caseworker,
                              "password": password},
-                            cookies=dict(cookies or {}, ug_pre=pre.group(1)))
+                            cookies=dict(cookies or {}, ug_pre=pre))
         return r, r.headers.get_all("Set-Cookie") or []
 
     def stop(self):
@@ -997,9 +1003,7 @@ def test_a_form_part_without_a_name_is_left_out(make_hub):
     hub = web_hub(make_hub)
     web = Web(hub)
     try:
-        r, page = web.request("GET", "/login")
-        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
-        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        pre, csrf = web.login_form()
         parts = [f'name="csrf"\r\n\r\n{csrf}',
                  'name="note \r\n\r\ncalled her',
                  'name="caseworker"\r\n\r\ncw-anna',
@@ -1008,7 +1012,7 @@ def test_a_form_part_without_a_name_is_left_out(make_hub):
                        f"{p}\r\n" for p in parts) + "--B0undary--\r\n"
         answer = raw_http(web.port, (
             "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-            f"Cookie: ug_pre={pre.group(1)}\r\n"
+            f"Cookie: ug_pre={pre}\r\n"
             "Content-Type: multipart/form-data; boundary=B0undary\r\n"
             f"Content-Length: {len(body.encode())}\r\n\r\n{body}"
         ).encode())
@@ -1206,14 +1210,12 @@ def test_a_login_form_that_expired_comes_back_to_log_in_from(make_hub):
     hub = web_hub(make_hub)
     web = Web(hub)
     try:
-        r, page = web.request("GET", "/login")
-        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
-        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        pre, csrf = web.login_form()
     finally:
         web.stop()
     web = Web(hub, name="webd-again")
     try:
-        for cookies in ({"ug_pre": pre.group(1)}, None):
+        for cookies in ({"ug_pre": pre}, None):
             r, page = web.request("POST", "/login",
                                   {"csrf": csrf, "caseworker": "cw-anna",
                                    "password": PASSWORD}, cookies=cookies)
@@ -1224,7 +1226,7 @@ def test_a_login_form_that_expired_comes_back_to_log_in_from(make_hub):
                               page).group(1)
             said = re.search(r"ug_pre=([0-9a-f]+)",
                              r.getheader("Set-Cookie") or "")
-            held = said.group(1) if said else pre.group(1)
+            held = said.group(1) if said else pre
             r, _ = web.request("POST", "/login",
                                {"csrf": fresh, "caseworker": "cw-anna",
                                 "password": PASSWORD},
