@@ -200,6 +200,20 @@ def wait_for(condition, timeout, what, interval=0.02):
         time.sleep(interval)
 
 
+def curve_dealer(ctx, hub, key_id, endpoint):
+    """A DEALER on `endpoint` with key_id's CURVE key from hub.keys_dir,
+    the hub's key as the server's, linger 0, connected."""
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    own = read_key_file(hub.keys_dir / f"{key_id}.key_secret")
+    sock.curve_serverkey = \
+        read_key_file(hub.keys_dir / "hub.key")["public"].encode()
+    sock.curve_publickey = own["public"].encode()
+    sock.curve_secretkey = own["secret"].encode()
+    sock.connect(endpoint)
+    return sock
+
+
 def read_key_file(path):
     """A key file's "name = value" lines as a dict."""
     values = {}
@@ -627,6 +641,19 @@ class TcpRelay:
         self.done.set()
         for s in self.socks + [self.lsock]:
             s.close()
+
+
+def send_all_accepted(hub, datas, window=256, agency="school-a"):
+    """Send framed events `window` at a time on one connection; each is
+    acked ACCEPTED within 30 s."""
+    with IngestClient(hub, agency) as cli:
+        for at in range(0, len(datas), window):
+            batch = datas[at:at + window]
+            for data in batch:
+                assert cli.send(data)
+            for _ in batch:
+                ack = cli.recv_ack(30)
+                assert ack is not None and ack.status == ACCEPTED, ack
 
 
 class IngestClient:

@@ -399,14 +399,7 @@ def test_an_event_id_index_that_no_longer_fits_refuses_e_full(make_hub):
     hub.cprs.update(cprs[::500])  # a sample: the sweep reads each file
     datas = [frame(envelope("school-a", c, salt=f"fit-{i}"))
              for i, c in enumerate(cprs)]
-    with IngestClient(hub, "school-a") as cli:
-        for at in range(0, len(datas), 256):
-            window = datas[at:at + 256]
-            for data in window:
-                assert cli.send(data)
-            for data in window:
-                ack = cli.recv_ack(30)
-                assert ack is not None and ack.status == ACCEPTED, ack
+    hubtest.send_all_accepted(hub, datas)
     hub.stop()
     shutil.rmtree(hub.data_dir / "ids")
     hub.conf.write_text(hub.conf.read_text().replace(

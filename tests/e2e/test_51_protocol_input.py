@@ -148,14 +148,8 @@ class DeliveryClient:
 
     def __init__(self, hub, caseworker):
         self.ctx = zmq.Context()
-        self.sock = self.ctx.socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        own = read_key_file(hub.keys_dir / f"{caseworker}.key_secret")
-        self.sock.curve_serverkey = \
-            read_key_file(hub.keys_dir / "hub.key")["public"].encode()
-        self.sock.curve_publickey = own["public"].encode()
-        self.sock.curve_secretkey = own["secret"].encode()
-        self.sock.connect(hub.delivery)
+        self.sock = hubtest.curve_dealer(self.ctx, hub, caseworker,
+                                         hub.delivery)
 
     def send(self, kind, msg):
         self.sock.send(bytes([1, kind]) + msg.SerializeToString())

@@ -16,6 +16,7 @@ import time
 
 import zmq
 
+import hubtest
 from hubtest import (ACCEPTED, DUPLICATE, REJECTED, E_MALFORMED, E_STALE,
                      CprGen, IngestClient, SLOW, pb, read_key_file)
 
@@ -142,14 +143,8 @@ def test_one_agency_key_on_two_connections(make_hub):
 class Delivery:
     def __init__(self, hub, caseworker):
         self.ctx = zmq.Context()
-        self.sock = self.ctx.socket(zmq.DEALER)
-        self.sock.linger = 0
-        own = read_key_file(hub.keys_dir / f"{caseworker}.key_secret")
-        self.sock.curve_serverkey = \
-            read_key_file(hub.keys_dir / "hub.key")["public"].encode()
-        self.sock.curve_publickey = own["public"].encode()
-        self.sock.curve_secretkey = own["secret"].encode()
-        self.sock.connect(hub.delivery)
+        self.sock = hubtest.curve_dealer(self.ctx, hub, caseworker,
+                                         hub.delivery)
 
     def next(self, timeout=10):
         assert self.sock.poll(int(timeout * 1000 * SLOW)), "no frame"

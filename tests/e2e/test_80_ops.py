@@ -652,6 +652,7 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
     cpr = hubtest.CprGen(8503).next()
     hub.cprs.add(cpr)
     audit_before = hub.stats()["audit_records"]
+    key_b = str(hub.keys_dir / "school-b.key")
     cases = [
         (["log", "--after", "x"], "log: after must be a whole number"),
         (["log", "--limit", "-1"], "log: limit must be a whole number"),
@@ -677,26 +678,22 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
                              "digit)"),
         # `hub` is the hub's own name: the actor of its own records in
         # the audit trail, the sender of recorded actions in the log.
-        (["register-agency", "hub", "--key",
-          str(hub.keys_dir / "school-b.key")],
-         "register-agency: 'hub' is the hub's own name (in the audit "
-         "trail and the log): choose another id"),
-        (["register-caseworker", "hub", "--key",
-          str(hub.keys_dir / "school-b.key")],
-         "register-caseworker: 'hub' is the hub's own name"),
-        (["register-gateway", "hub", "--key",
-          str(hub.keys_dir / "school-b.key")],
-         "register-gateway: 'hub' is the hub's own name"),
         # `hubctl` is the agency of the assignments hubctl logs: an
         # adapter of that name could pass its events off as the
         # municipality's own.
+        (["register-agency", "hub", "--key", key_b],
+         "register-agency: 'hub' is the hub's own name (in the audit "
+         "trail and the log): choose another id"),
         (["register-agency", "hubctl", "--types", "assignment", "--key",
-          str(hub.keys_dir / "school-b.key")],
+          key_b],
          "register-agency: 'hubctl' is hubctl's own name (the agency of "
          "its assignments in the log): choose another id"),
-        (["register-caseworker", "hubctl", "--key",
-          str(hub.keys_dir / "school-b.key")],
-         "register-caseworker: 'hubctl' is hubctl's own name"),
+        *[([f"register-{kind}", name, "--key", key_b],
+           f"register-{kind}: '{name}' is {owner} own name")
+          for name, owner, kinds in (
+              ("hub", "the hub's", ("caseworker", "gateway")),
+              ("hubctl", "hubctl's", ("caseworker",)))
+          for kind in kinds],
         (["register-caseworker", "c" * 64],
          f"register-caseworker: '{'c' * 64}' is not a valid id"),
         (["stats", "--log_map_mb", "0"], "log_map_mb must be a whole number"),

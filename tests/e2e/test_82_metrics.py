@@ -429,15 +429,9 @@ def test_map_use_is_the_files_length_which_a_purge_does_not_lower(
                       settings={"retention_absence": "30"})
     cprs = CprGen(8213).take(1000)
     hub.cprs.update(cprs)
-    with IngestClient(hub, "school-a") as cli:
-        for start in range(0, len(cprs), 200):
-            window = [frame(envelope("school-a", c, salt=f"purge-{c}"))
-                      for c in cprs[start:start + 200]]
-            for data in window:
-                assert cli.send(data)
-            for _ in window:
-                ack = cli.recv_ack(30)
-                assert ack is not None and ack.status == ACCEPTED, ack
+    hubtest.send_all_accepted(
+        hub, [frame(envelope("school-a", c, salt=f"purge-{c}"))
+              for c in cprs], window=200)
     hub.wait_applied()
     before, _ = scrape(hub)
     log_file = hub.data_dir / "log" / "data.mdb"
