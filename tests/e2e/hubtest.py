@@ -200,10 +200,11 @@ def wait_for(condition, timeout, what, interval=0.02):
         time.sleep(interval)
 
 
-def curve_dealer(ctx, hub, key_id, endpoint):
-    """A DEALER on `endpoint` with key_id's CURVE key from hub.keys_dir,
-    the hub's key as the server's, linger 0, connected."""
-    sock = ctx.socket(zmq.DEALER)
+def curve_dealer(ctx, hub, key_id, endpoint, kind=zmq.DEALER):
+    """A DEALER (or another socket `kind`) on `endpoint` with key_id's
+    CURVE key from hub.keys_dir, the hub's key as the server's, linger
+    0, connected."""
+    sock = ctx.socket(kind)
     sock.setsockopt(zmq.LINGER, 0)
     own = read_key_file(hub.keys_dir / f"{key_id}.key_secret")
     sock.curve_serverkey = \

@@ -11,9 +11,8 @@ import dataclasses
 
 import zmq
 
-from hubtest import (EXIT_OK, SLOW, AbsenceRow, CprGen, ev_absence,
-                     ev_dropout, ev_dropout_risk, pb, read_key_file,
-                     rules_hub)
+from hubtest import (EXIT_OK, SLOW, AbsenceRow, CprGen, curve_dealer,
+                     ev_absence, ev_dropout, ev_dropout_risk, pb, rules_hub)
 from runtimetest import assert_store, event_id, stored, wait_stored
 
 
@@ -131,14 +130,7 @@ def timeline(hub, caseworker, cpr):
     """TIMELINE over the caseworker's own CURVE connection: the Result."""
     m = pb()
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    own = read_key_file(hub.keys_dir / f"{caseworker}.key_secret")
-    sock.curve_serverkey = \
-        read_key_file(hub.keys_dir / "hub.key")["public"].encode()
-    sock.curve_publickey = own["public"].encode()
-    sock.curve_secretkey = own["secret"].encode()
-    sock.connect(hub.delivery)
+    sock = curve_dealer(ctx, hub, caseworker, hub.delivery)
     try:
         sock.send(bytes([1, 7]) + m.Query(request_id=21, kind=m.TIMELINE,
                                           cpr=cpr).SerializeToString())

@@ -18,7 +18,7 @@ import zmq
 
 import hubtest
 from hubtest import (ACCEPTED, DUPLICATE, REJECTED, E_MALFORMED, E_STALE,
-                     CprGen, IngestClient, SLOW, pb, read_key_file)
+                     CprGen, IngestClient, SLOW, pb)
 
 
 def varint(n):
@@ -341,14 +341,7 @@ def test_a_req_socket_is_refused_and_answered_nothing(make_hub):
                  b"\x01\x07" + num(1, 5) + num(2, 1)),
                 ("college-a", hub.ingest,
                  envelope("college-a", cpr, 1)[1])):
-            s = ctx.socket(zmq.REQ)
-            s.linger = 0
-            own = read_key_file(hub.keys_dir / f"{key}.key_secret")
-            s.curve_serverkey = \
-                read_key_file(hub.keys_dir / "hub.key")["public"].encode()
-            s.curve_publickey = own["public"].encode()
-            s.curve_secretkey = own["secret"].encode()
-            s.connect(endpoint)
+            s = hubtest.curve_dealer(ctx, hub, key, endpoint, kind=zmq.REQ)
             s.send(data)
             assert not s.poll(int(2000 * SLOW)), "a REQ got an answer"
             s.close()
