@@ -98,7 +98,7 @@ fields_id(const char *text, const char *column, ug_diag *diag)
 		FIELDS_BAD(diag, column,
 			   "%s must be an id as registered with the hub "
 			   "(at most %d of a-z 0-9 . _ -, starting with a "
-			   "letter or digit)",
+			   "letter or digit, holding no CPR number)",
 			   column, FIELDS_ID_MAX);
 	return UG_OK;
 }

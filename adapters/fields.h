@@ -59,8 +59,8 @@ ug_err fields_text(const char *text, const char *column, bool required,
 
 /*
  * A caseworker or desk id as registered with the hub: 1 to FIELDS_ID_MAX
- * of a-z 0-9 . _ -, starting with a letter or digit (ug_id_valid), and
- * not something that reads as a CPR number.
+ * of a-z 0-9 . _ -, starting with a letter or digit, holding no CPR
+ * number (ug_id_valid), and not something that reads as a CPR number.
  */
 ug_err fields_id(const char *text, const char *column, ug_diag *diag);
 

@@ -389,9 +389,11 @@ setup(struct runtime *rt, ug_diag *diag)
 {
 	rt->agency = ug_config_get(rt->cfg, "agency");
 	if (!ug_id_valid(rt->agency)) {
+		char shown[UG_ID_SHOWN_MAX];
 		ug_diag_set(diag, "agency",
 			    "%sagency '%s' is not a valid id " UG_ID_RULE,
-			    ug_config_where(rt->cfg, "agency"), rt->agency);
+			    ug_config_where(rt->cfg, "agency"),
+			    ug_id_shown(rt->agency, shown, sizeof shown));
 		return UG_EINVAL;
 	}
 	int level = ug_log_parse_level(ug_config_get(rt->cfg, "log_level"));

@@ -31,7 +31,27 @@ ug_id_valid(const char *text)
 		      c == '-'))
 			return 0;
 	}
-	return 1;
+	/* An id ends up in logs, file names, metric labels and the audit
+	 * trail, which must never hold a CPR number. */
+	char copy[UG_ID_MAX];
+	memcpy(copy, text, len + 1);
+	return ug_cpr_mask(copy) == 0;
+}
+
+const char *
+ug_id_shown(const char *text, char *out, size_t size)
+{
+	/* Masked whole before the cut: a CPR across it would otherwise keep
+	 * its first digits. */
+	char *copy = strdup(text);
+	if (!copy) {
+		ug_strlcpy(out, "?", size);
+		return out;
+	}
+	ug_cpr_mask(copy);
+	ug_strlcpy(out, copy, size);
+	free(copy);
+	return out;
 }
 
 static ug_err
@@ -64,8 +84,9 @@ ug_err
 ug_keys_generate(const char *dir, const char *id, ug_diag *diag)
 {
 	if (!ug_id_valid(id)) {
+		char shown[UG_ID_SHOWN_MAX];
 		ug_diag_set(diag, "id", "'%s' is not a valid id " UG_ID_RULE,
-			    id);
+			    ug_id_shown(id, shown, sizeof shown));
 		return UG_EINVAL;
 	}
 	char public_z85[41], *secret_z85 = sodium_malloc(41);
@@ -283,8 +304,9 @@ ug_err
 ug_keys_generate_signing(const char *dir, const char *id, ug_diag *diag)
 {
 	if (!ug_id_valid(id)) {
+		char shown[UG_ID_SHOWN_MAX];
 		ug_diag_set(diag, "id", "'%s' is not a valid id " UG_ID_RULE,
-			    id);
+			    ug_id_shown(id, shown, sizeof shown));
 		return UG_EINVAL;
 	}
 	uint8_t pk[UG_SIGN_PUBLIC_LEN];

@@ -14,6 +14,7 @@
 #define UG_KEYS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
@@ -72,11 +73,20 @@ ug_err ug_keys_load_sign_public(const char *path,
 
 void ug_keys_destroy(ug_keys **keys);
 
-/* True if text is a well-formed id: 1-63 of [a-z0-9._-], starting alnum. */
+/* True if text is a well-formed id: 1-63 of [a-z0-9._-], starting alnum,
+ * and holding no CPR number that ug_cpr_mask would mask. */
 int ug_id_valid(const char *text);
 
 /* What every program and the hub's refusals say of an id that is none:
  * one wording, so an id refused by inbox reads as hubctl refused it. */
-#define UG_ID_RULE "(1-63 of a-z 0-9 . _ -, starting with a letter or digit)"
+#define UG_ID_RULE                                                            \
+	"(1-63 of a-z 0-9 . _ -, starting with a letter or digit, "           \
+	"holding no CPR number)"
+
+/* text as a refusal may quote it, into out (cut to size): any CPR number
+ * in it masked, since a refused id may be refused for holding one.
+ * Returns out. */
+#define UG_ID_SHOWN_MAX 256
+const char *ug_id_shown(const char *text, char *out, size_t size);
 
 #endif

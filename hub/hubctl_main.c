@@ -192,7 +192,8 @@ static const char usage[] =
     "take that owner as well), so hubd running as its own user can open\n"
     "them.\n"
     "\n"
-    "Ids are 1-63 of a-z 0-9 . _ -, starting with a letter or digit.\n"
+    "Ids are 1-63 of a-z 0-9 . _ -, starting with a letter or digit,\n"
+    "holding no CPR number (cw-010110-1234 is no id).\n"
     "A usage error (an unknown command, a missing or extra argument, an\n"
     "id that is not one, a bad option value: --types, --after,\n"
     "--limit, a map size; an option below that is not the command's,\n"
@@ -428,8 +429,9 @@ cmd_register(ctl *c, int kind, const char *id)
 {
 	ug_diag diag = {0};
 	if (!ug_id_valid(id)) {
+		char shown[UG_ID_SHOWN_MAX];
 		ug_eprintf("hubctl: '%s' is not a valid id " UG_ID_RULE "\n",
-			   id);
+			   ug_id_shown(id, shown, sizeof shown));
 		return 1;
 	}
 	char path[HUBCTL_KEY_PATH_MAX], public_z85[UG_Z85_KEY_LEN + 1];
@@ -954,9 +956,10 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	bool named = strcmp(cmd, "backup") != 0 &&
 		     strcmp(cmd, "restore") != 0 && strcmp(cmd, "audit") != 0;
 	if (id && named && !ug_id_valid(id)) {
+		char shown[UG_ID_SHOWN_MAX];
 		ug_eprintf("hubctl: %s: '%s' is not a valid id " UG_ID_RULE
 			   "\n",
-			   cmd, id);
+			   cmd, ug_id_shown(id, shown, sizeof shown));
 		return false;
 	}
 	/* `hub` names the hub itself: the actor of its own records in the

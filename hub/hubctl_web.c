@@ -41,8 +41,9 @@ hubctl_register_gateway(const ug_config *cfg, store *s, ug_keys *keys,
 {
 	ug_diag diag = {0};
 	if (!ug_id_valid(id)) {
+		char shown[UG_ID_SHOWN_MAX];
 		ug_eprintf("hubctl: '%s' is not a valid id " UG_ID_RULE "\n",
-			   id);
+			   ug_id_shown(id, shown, sizeof shown));
 		return 1;
 	}
 	char path[HUBCTL_KEY_PATH_MAX], public_z85[UG_Z85_KEY_LEN + 1];

@@ -987,11 +987,13 @@ usage_ok(const ug_config *cfg, char **rest, int nrest, int *command)
 	/* The id names the key file: one hubctl could not have registered
 	 * would at best fail later, at worst read a key outside keys_dir. */
 	if (!ug_id_valid(ug_config_get(cfg, "caseworker"))) {
+		char shown[UG_ID_SHOWN_MAX];
 		ug_eprintf(
 		    "inbox: %scaseworker '%s' is not a valid id " UG_ID_RULE
 		    "\n",
 		    ug_config_where(cfg, "caseworker"),
-		    ug_config_get(cfg, "caseworker"));
+		    ug_id_shown(ug_config_get(cfg, "caseworker"), shown,
+				sizeof shown));
 		return false;
 	}
 	for (size_t i = 0; i + 1 < n; i++) {

@@ -133,10 +133,15 @@ parse_silence(const char *list, struct hub_ops *o, ug_diag *diag)
 			one.agency[id_len] = '\0';
 		}
 		if (id_len >= STORE_ID_MAX || !ug_id_valid(one.agency)) {
-			ug_diag_set(diag, "ops_silence",
-				    "ops_silence: '%.*s' is not a valid "
-				    "id " UG_ID_RULE,
-				    (int)id_len, item);
+			char *typed = strndup(item, id_len);
+			char shown[UG_ID_SHOWN_MAX];
+			ug_diag_set(
+			    diag, "ops_silence",
+			    "ops_silence: '%s' is not a valid "
+			    "id " UG_ID_RULE,
+			    typed ? ug_id_shown(typed, shown, sizeof shown)
+				  : "?");
+			free(typed);
 			return UG_EINVAL;
 		}
 		/* Two hours for one agency: which was meant is not ours to

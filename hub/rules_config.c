@@ -267,9 +267,11 @@ rules_config_set(rules_config *cfg, const char *name, const char *value,
 		err = calendar_parse_office_hours(field, value, diag);
 		goto named;
 	}
-bad:
-	ug_diag_set(diag, name, "'%s' is not a valid value for %s", value,
-		    name);
+bad:;
+	/* An id refused for holding a CPR number must not show it. */
+	char shown[UG_ID_SHOWN_MAX];
+	ug_diag_set(diag, name, "'%s' is not a valid value for %s",
+		    ug_id_shown(value, shown, sizeof shown), name);
 	return UG_EMALFORMED;
 named:
 	/* The parsers shared with other settings name what they parse;

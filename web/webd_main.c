@@ -141,9 +141,11 @@ main(int argc, char **argv)
 	 * would at best fail later, at worst read outside keys_dir. */
 	const char *gateway = ug_config_get(cfg, "gateway");
 	if (!ug_id_valid(gateway)) {
+		char shown[UG_ID_SHOWN_MAX];
 		ug_eprintf("webd: %sgateway '%s' is not a valid id " UG_ID_RULE
 			   "\n",
-			   ug_config_where(cfg, "gateway"), gateway);
+			   ug_config_where(cfg, "gateway"),
+			   ug_id_shown(gateway, shown, sizeof shown));
 		rc = 2;
 		goto done;
 	}

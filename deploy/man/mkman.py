@@ -97,7 +97,8 @@ PAGES = {
                                     "registered to another id)"),
               ("2", "usage: an unknown command, a missing or extra "
                     "argument, an id that is not 1-63 of a-z 0-9 . _ -, "
-                    "starting with a letter or digit, a bad option "
+                    "starting with a letter or digit, holding no CPR "
+                    "number, a bad option "
                     "value, an option of another command; nothing "
                     "changed")],
         see=["hubd(1)", "OPERATIONS.md", "SECURITY.md"]),

@@ -543,7 +543,8 @@ def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
              "is not an endpoint (tcp://HOST:PORT or ipc://PATH)"),
             # An id as hubctl and the hub word the rule.
             ("agency", "School A", "agency 'School A' is not a valid id "
-             "(1-63 of a-z 0-9 . _ -, starting with a letter or digit)"),
+             "(1-63 of a-z 0-9 . _ -, starting with a letter or digit, "
+             "holding no CPR number)"),
             # Empty, keys_dir would name /AGENCY.key_secret.
             ("keys_dir", "", "keys_dir must name a directory"),
             ("outbox", "", "outbox must name a directory")]:

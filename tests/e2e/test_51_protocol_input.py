@@ -403,7 +403,8 @@ def test_every_date_field_is_a_date(make_hub):
     assert seen == DATE_FIELDS
 
 
-ID_RULE = "(1-63 of a-z 0-9 . _ -, starting with a letter or digit)"
+ID_RULE = ("(1-63 of a-z 0-9 . _ -, starting with a letter or digit, "
+           "holding no CPR number)")
 
 # PROTOCOL.md §3 "Payload rules": (payload, fields changed, reason).
 REFUSED = [
@@ -529,6 +530,32 @@ def test_payload_rules_refused_with_reason(make_hub, payload, fields, reason):
         expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED, env.event_id,
                reason)
     assert hub.stats()["log_events"] == 0
+
+
+def test_an_id_holding_a_cpr_is_refused_and_not_logged(make_hub):
+    """PROTOCOL.md §3: an id holds no CPR number, alone or after a dash
+    or dot: a CPR typed where the caseworker or desk belongs is refused
+    with the id rule, and the CPR reaches neither the store nor hubd's
+    log (the teardown sweeps both)."""
+    hub = all_hub(make_hub)
+    gen = CprGen(5125)
+    subject, staff = gen.next(), gen.next()
+    hub.cprs.add(staff)
+    with IngestClient(hub, "all-a") as c:
+        for field, value in (("caseworker", staff),
+                             ("caseworker", hubtest.dashed(staff)),
+                             ("caseworker", f"cw-{staff}"),
+                             ("desk", f"{hubtest.dashed(staff)}.desk")):
+            payload = "contact_assignment" if field == "caseworker" \
+                else "desk_membership"
+            env = sample(hub, payload, subject)
+            set_fields(env, payload, {field: value})
+            expect(c.ack_for(frame(env)), REJECTED, E_MALFORMED,
+                   env.event_id,
+                   f"{payload}.{field} is not an id {ID_RULE}")
+    assert hub.stats()["log_events"] == 0
+    log = hub.log_text()
+    assert staff not in log and hubtest.dashed(staff) not in log, log
 
 
 def test_dates_from_1900_to_2199(make_hub):

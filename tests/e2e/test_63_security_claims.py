@@ -200,15 +200,43 @@ def test_hubctl_confirmations_mask_a_cpr_that_was_typed(make_hub, tmp_path):
         outs.append(p.stdout + p.stderr)
         return p
 
-    run("keygen", cpr)
-    run("register-caseworker", cpr)
-    run("set-email", cpr, f"{cpr}@kommune.example.dk")
-    run("set-email", cpr, "-")
-    run("revoke-caseworker", cpr)
+    # An id holds no CPR (the next test): the CPR goes where hubctl
+    # echoes free text, an address and a directory.
+    run("keygen", "cw-mail")
+    run("register-caseworker", "cw-mail")
+    outs.clear()
+    run("set-email", "cw-mail", f"{cpr}@kommune.example.dk")
     run("backup", str(tmp_path / f"backup-{dashed(cpr)}"))
     for out in outs:
         assert cpr not in out and dashed(cpr) not in out, out
     assert all("xxxxxx" in out for out in outs), outs
+
+
+ID_RULE = ("(1-63 of a-z 0-9 . _ -, starting with a letter or digit, "
+           "holding no CPR number)")
+
+
+def test_an_id_holding_a_cpr_is_refused_without_echoing_it(make_hub):
+    """SECURITY.md: ids reach logs, key file names, metric labels and the
+    audit trail, so an id holding a CPR number (alone, or after a dash or
+    dot) is no id: every hubctl command refuses it as a usage error (exit
+    2) with the id rule, masking the CPR it quotes, and writes nothing."""
+    hub = make_hub()
+    cpr = CprGen(6304).next()
+    hub.cprs.add(cpr)
+    for form in (cpr, dashed(cpr), f"cw-{cpr}", f"{dashed(cpr)}.desk"):
+        for args in (["keygen", "--keys_dir", str(hub.keys_dir), form],
+                     ["register-caseworker", form],
+                     ["register-agency", form, "--types", "absence"],
+                     ["set-email", form, "-"]):
+            p = hub.hubctl(*args, check=False, config=args[0] != "keygen")
+            out = p.stdout + p.stderr
+            assert p.returncode == 2, (args[0], out)
+            assert f"is not a valid id {ID_RULE}" in out, (args[0], out)
+            assert cpr not in out and dashed(cpr) not in out, out
+            assert "xxxxxx" in out, out
+    names = [p.name for p in hub.tmp.rglob("*")]
+    assert not [n for n in names if cpr in n or dashed(cpr) in n], names
 
 
 def test_what_the_mta_says_reaches_hubds_log_as_it_is(make_hub, tmp_path):

@@ -367,9 +367,9 @@ def test_web_inbox_in_a_browser(browser):
 
 def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
     """Someone who types their CPR number where the caseworker id goes is
-    refused like any wrong login, and the audit trail records the refusal
-    with the digits masked: the trail never holds a CPR. A name that is
-    no id at all is recorded too, without what was typed."""
+    refused like any wrong login. An id holds no CPR number, so the audit
+    trail records the refusal as that of a name that is no id at all:
+    without what was typed."""
     hub = web_hub(make_hub, settings={"login_gateway_failures": "3"})
     cpr = CprGen(7001).next()
     hub.cprs.add(cpr)
@@ -393,11 +393,10 @@ def test_a_cpr_typed_as_the_login_name_is_not_kept(make_hub):
         hub.hubctl("audit", "show").stdout), 10, "the refusals audited",
         interval=0.3)
     audit = hub.hubctl("audit", "show").stdout
-    assert re.search(r"xxxxxxxxxx +login +denied", audit), audit
-    assert re.search(r"xxxxxx-xxxx +login +denied", audit), audit
+    assert "xxxxxx" not in audit, audit
     # A name that is no caseworker id at all: recorded, without the name.
-    assert re.search(r"- +login +denied .* web-1: not a caseworker id",
-                     audit), audit
+    assert len(re.findall(r"- +login +denied .* web-1: not a caseworker id",
+                          audit)) == 3, audit
     assert re.search(r"cw-anna +login +limited .* web-1$", audit,
                      re.M), audit
     assert re.search(r"- +login +limited .* web-1: not a caseworker id",

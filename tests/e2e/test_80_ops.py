@@ -74,7 +74,8 @@ def test_check_config_names_every_bad_line_and_opens_no_store(tmp_path):
 
 
 def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
-    conf, _ = write_config(
+    cpr = hubtest.CprGen(8001).next()
+    conf, rules = write_config(
         tmp_path,
         ["sessions_per_caseworker = +5",              # line 4
          "ops_silence = school-a=5,school-a=6",       # line 5
@@ -88,8 +89,11 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
          'mail_base_url = https://unge.example.dk/"x"',   # line 13
          "mail_base_url = https://unge.example.dk/<x>",   # line 14
          "ops_silence = School-A=5",                  # line 15
-         "ops_silence = " + "s" * 64 + "=5"],         # line 16
-        [])
+         "ops_silence = " + "s" * 64 + "=5",          # line 16
+         f"ops_silence = school-{hubtest.dashed(cpr)}=5"],  # line 17
+        [f"routing.desk = desk-{cpr}"])
+    # An id holding a CPR is no id, and the refusal masks it
+    # (SECURITY.md, "No id holds a CPR number").
     p = check_config("--config", str(conf))
     assert p.returncode == 2, p.stdout + p.stderr
     err = p.stderr
@@ -114,9 +118,13 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
             "\" < > \\ ^ ` { | } (a URL holds them only encoded)" in err, err
     # An agency that is no id is refused in the words of every program.
     rule = "is not a valid id (1-63 of a-z 0-9 . _ -, starting with a " \
-        "letter or digit)"
+        "letter or digit, holding no CPR number)"
     assert f"{conf}:15: ops_silence: 'School-A' {rule}" in err, err
     assert f"{conf}:16: ops_silence: '{'s' * 64}' {rule}" in err, err
+    assert f"{conf}:17: ops_silence: 'school-xxxxxx-xxxx' {rule}" in err, err
+    assert f"{rules}:1: 'desk-xxxxxxxxxx' is not a valid value for " \
+        "routing.desk" in err, err
+    assert cpr not in err and hubtest.dashed(cpr) not in err, err
 
 
 def test_check_config_reports_a_missing_rules_file(tmp_path):
@@ -382,6 +390,9 @@ def test_config_equals_file_is_checked_line_by_line_too(tmp_path):
             f"dropout.priority"]), p.stderr
 
 
+GATEWAY_CPR = hubtest.CprGen(8002).next()
+
+
 def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
     """OPERATIONS.md, webd's settings: each bad one is exit 2 with one
     line naming it, before anything is opened."""
@@ -408,9 +419,13 @@ def test_webd_refuses_bad_settings_with_exit_2_and_one_line():
         # An id hubctl would never register (and a path out of keys_dir).
         (["--gateway", "../web-x"], "webd: gateway '../web-x' is not a "
                                     "valid id (1-63 of a-z 0-9 . _ -, "
-                                    "starting with a letter or digit)"),
+                                    "starting with a letter or digit, "
+                                    "holding no CPR number)"),
         (["--gateway", "Web 1"], "webd: gateway 'Web 1' is not a valid "
                                  "id"),
+        # An id holding a CPR is none, and is not repeated unmasked.
+        (["--gateway", f"web-{GATEWAY_CPR}"], "webd: gateway "
+         "'web-xxxxxxxxxx' is not a valid id"),
         # webd takes no arguments, only settings.
         (["8080"], "webd: unexpected argument '8080' (see --help)"),
         # The hub's endpoint is a value like any other: a typo in it is
@@ -463,9 +478,12 @@ def test_inbox_usage_errors_send_nothing(tmp_path):
         # The id names the key file: never a path out of keys_dir.
         (["--caseworker", "../keys/cw-anna", "--list"],
          "inbox: caseworker '../keys/cw-anna' is not a valid id (1-63 of "
-         "a-z 0-9 . _ -, starting with a letter or digit)"),
+         "a-z 0-9 . _ -, starting with a letter or digit, holding no CPR "
+         "number)"),
         (["--caseworker", "CW Anna", "--list"],
          "inbox: caseworker 'CW Anna' is not a valid id"),
+        (["--caseworker", f"cw-{hubtest.dashed(GATEWAY_CPR)}", "--list"],
+         "inbox: caseworker 'cw-xxxxxx-xxxx' is not a valid id"),
         (["--offer", "0" * 18], "inbox: --offer needs --how: what was "
                                 "offered"),
         # Blanks alone are no answer to how: as if --how were missing.
@@ -668,14 +686,14 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
         # The id rule in the words of every program and the hub.
         (["register-agency", "School B"],
          "register-agency: 'School B' is not a valid id (1-63 of a-z 0-9 "
-         ". _ -, starting with a letter or digit)"),
+         ". _ -, starting with a letter or digit, holding no CPR number)"),
         (["register-caseworker", "cw/x"],
          "register-caseworker: 'cw/x' is not a valid id"),
         (["revoke-agency", "A"], "revoke-agency: 'A' is not a valid id"),
         (["keygen", "../hub"], "keygen: '../hub' is not a valid id"),
         (["keygen", ".hub"], "keygen: '.hub' is not a valid id (1-63 of "
                              "a-z 0-9 . _ -, starting with a letter or "
-                             "digit)"),
+                             "digit, holding no CPR number)"),
         # `hub` is the hub's own name: the actor of its own records in
         # the audit trail, the sender of recorded actions in the log.
         # `hubctl` is the agency of the assignments hubctl logs: an
@@ -704,7 +722,7 @@ def test_hubctl_bad_option_values_are_usage_errors_and_change_nothing(
         # the CPR there, so the value is not quoted.
         (["assign", "--cpr", cpr, "--caseworker", "CW Anna"],
          "assign: --caseworker is not a valid id (1-63 of a-z 0-9 . _ -, "
-         "starting with a letter or digit)"),
+         "starting with a letter or digit, holding no CPR number)"),
         (["assign", "--caseworker", cpr[:6] + " " + cpr[6:], "--cpr",
           "cw-anna"], "assign: --caseworker is not a valid id"),
     ]

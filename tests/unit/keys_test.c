@@ -114,6 +114,36 @@ test_ids(void)
 	CHECK_ERR(ug_keys_generate(ut_tmpdir(), "../evil", &diag), UG_EINVAL);
 }
 
+/* An id travels into logs, file names, metric labels and the audit trail,
+ * which must never hold a CPR number: one standing alone in it (as
+ * ug_cpr_mask finds it) makes it no id, and the refusal does not echo it. */
+static void
+test_ids_holding_a_cpr(void)
+{
+	CHECK(!ug_id_valid("0101901234"));
+	CHECK(!ug_id_valid("010190-1234"));
+	CHECK(!ug_id_valid("cw-0101901234"));
+	CHECK(!ug_id_valid("0101901234.desk"));
+	CHECK(!ug_id_valid("cw_010190-1234"));
+	/* Not a CPR standing alone, or no real birth date: still ids. */
+	CHECK(ug_id_valid("school-2024"));
+	CHECK(ug_id_valid("a1234567890"));
+	CHECK(ug_id_valid("cw0101901234"));
+	CHECK(ug_id_valid("01019012345"));
+	CHECK(ug_id_valid("3213901234"));
+	CHECK(ug_id_valid("010190_1234"));
+	ug_diag diag = {0};
+	CHECK_ERR(ug_keys_generate(ut_tmpdir(), "cw-010190-1234", &diag),
+		  UG_EINVAL);
+	CHECK(strstr(diag.reason, "010190-1234") == NULL);
+	CHECK(strstr(diag.reason, "'cw-xxxxxx-xxxx'") != NULL);
+	CHECK(strstr(diag.reason, "holding no CPR number") != NULL);
+	diag = (ug_diag){0};
+	CHECK_ERR(ug_keys_generate_signing(ut_tmpdir(), "0101901234", &diag),
+		  UG_EINVAL);
+	CHECK(strstr(diag.reason, "0101901234") == NULL);
+}
+
 static const char *
 write_file(const char *dir, const char *name, const char *text)
 {
@@ -218,6 +248,7 @@ TEST_LIST = {
     {"generate and load", test_generate_and_load},
     {"refuses overwrite", test_refuses_overwrite},
     {"ids", test_ids},
+    {"ids holding a cpr", test_ids_holding_a_cpr},
     {"incomplete secret files", test_incomplete_secret_files},
     {NULL, NULL},
 };

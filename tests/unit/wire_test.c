@@ -1195,11 +1195,17 @@ test_payload_rules(void)
 	s.assignment.caseworker = "Cw Anna!";
 	REASON(s, "caseworker",
 	       "contact_assignment.caseworker is not an id (1-63 of a-z 0-9 . "
-	       "_ -, starting with a letter or digit)");
+	       "_ -, starting with a letter or digit, holding no CPR number)");
 	s.assignment.caseworker = "-anna";
 	REASON(s, "caseworker",
 	       "contact_assignment.caseworker is not an id (1-63 of a-z 0-9 . "
-	       "_ -, starting with a letter or digit)");
+	       "_ -, starting with a letter or digit, holding no CPR number)");
+	/* A CPR typed where the caseworker belongs would reach logs and
+	 * metric labels as a staff id. */
+	s.assignment.caseworker = "cw-010190-1234";
+	REASON(s, "caseworker",
+	       "contact_assignment.caseworker is not an id (1-63 of a-z 0-9 . "
+	       "_ -, starting with a letter or digit, holding no CPR number)");
 	s.assignment.caseworker = "";
 	REASON(s, "caseworker", "contact_assignment.caseworker is required");
 	/* Not registered (yet) is still an id. */
@@ -1213,7 +1219,8 @@ test_payload_rules(void)
 	s.desk.desk = "Duty Desk";
 	REASON(s, "desk",
 	       "desk_membership.desk is not an id (1-63 of a-z 0-9 "
-	       ". _ -, starting with a letter or digit)");
+	       ". _ -, starting with a letter or digit, holding no CPR "
+	       "number)");
 
 	/* A correction of itself. */
 	any_init(&s, UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT);

@@ -248,6 +248,11 @@ test_rejections(void)
 		  "caseworker must be an id as registered with the hub"),
 	    AC_R1(AS_CASEWORKER, "_anna", "caseworker",
 		  "caseworker must be an id as registered with the hub"),
+	    /* A CPR in an id would reach the hub's logs and labels. */
+	    AC_R1(AS_CASEWORKER, "cw-010110-1234", "caseworker",
+		  "caseworker must be an id as registered with the hub (at "
+		  "most 63 of a-z 0-9 . _ -, starting with a letter or "
+		  "digit, holding no CPR number)"),
 	    AC_R1(AS_CASEWORKER,
 		  "cw-0123456789012345678901234567890123456789012345678901234"
 		  "567890",
