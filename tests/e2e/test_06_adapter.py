@@ -545,6 +545,11 @@ def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
             ("agency", "School A", "agency 'School A' is not a valid id "
              "(1-63 of a-z 0-9 . _ -, starting with a letter or digit, "
              "holding no CPR number)"),
+            # A CPR in it makes it none, and is not repeated.
+            ("agency", f"school-{hubtest.dashed(cpr)}",
+             "agency 'school-xxxxxx-xxxx' is not a valid id (1-63 of a-z "
+             "0-9 . _ -, starting with a letter or digit, holding no CPR "
+             "number)"),
             # Empty, keys_dir would name /AGENCY.key_secret.
             ("keys_dir", "", "keys_dir must name a directory"),
             ("outbox", "", "outbox must name a directory")]:
@@ -552,6 +557,10 @@ def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
         assert r.rc == EXIT_FATAL, (setting, str(r))
         assert reason in r.stderr, (setting, r.stderr)
         assert '{"file"' not in r.stdout, (setting, r.stdout)
+        assert cpr not in r.stderr and hubtest.dashed(cpr) not in r.stderr
+    # The test's own config file holds the CPR it typed; the sweep would
+    # find it there, not in anything the adapter wrote.
+    (hub.adapters_dir / f"school-{hubtest.dashed(cpr)}.conf").unlink()
     f = hub.adapter("flush")
     assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
         (EXIT_OK, 0, 0), str(f)
