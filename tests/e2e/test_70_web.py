@@ -2533,3 +2533,22 @@ def test_a_warning_before_the_idle_end_offers_to_stay(make_hub):
     finally:
         d.quit()
         web.stop()
+
+
+def test_a_key_file_of_another_gateway_is_refused_at_start(make_hub):
+    """OPERATIONS.md "The web inbox": keys_dir/ID.key_secret must hold
+    the key of --gateway ID itself (its `id` line); another gateway's
+    key copied under this name is exit 1, `webd: KEYS_DIR/ID.key_secret
+    holds the key of 'OTHER', not of gateway 'ID'`, and nothing served."""
+    hub = web_hub(make_hub)
+    hub.keygen("web-2")
+    shutil.copy(hub.keys_dir / "web-2.key_secret",
+                hub.keys_dir / "web-3.key_secret")
+    port = free_port()
+    p = subprocess.run(
+        [binary("webd"), "--gateway", "web-3", "--keys_dir",
+         str(hub.keys_dir), "--delivery", hub.delivery, "--port",
+         str(port)], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stderr
+    assert p.stderr == (f"webd: {hub.keys_dir}/web-3.key_secret holds the "
+                        "key of 'web-2', not of gateway 'web-3'\n"), p.stderr
