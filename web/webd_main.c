@@ -72,7 +72,7 @@ static const ug_setting settings[] = {
      "seconds before a session's idle end (the hub's web_session_idle) "
      "that a page warns and offers to stay logged in; half the idle time "
      "when that is shorter (20-3600)"},
-    {"log_level", "info", "err, warn, notice, info or debug"},
+    {"log_level", "info", "err, warn, notice, info or debug, in any case"},
     {NULL, NULL, NULL},
 };
 
