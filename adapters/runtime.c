@@ -66,7 +66,7 @@ static const ug_setting adapter_settings[] = {
     {"settle", "2", "watch: seconds a file must stay unchanged (0-3600)"},
     {"rescan", "10", "watch: seconds between full directory scans (1-3600)"},
     {"json", "false", "print the per-file lines and the summary as JSON"},
-    {"log_level", "info", "err, warn, notice, info or debug"},
+    {"log_level", "info", "err, warn, notice, info or debug, in any case"},
     {NULL, NULL, NULL},
 };
 

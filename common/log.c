@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -25,7 +26,8 @@ int
 ug_log_parse_level(const char *name)
 {
 	for (int i = UG_LOG_ERR; i <= UG_LOG_DEBUG; i++)
-		if (strcmp(name, level_names[i]) == 0)
+		/* Any case, as every other word setting (ug_parse_bool). */
+		if (strcasecmp(name, level_names[i]) == 0)
 			return i;
 	return -1;
 }

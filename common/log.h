@@ -20,7 +20,8 @@ extern int ug_log_level;
 /* Set the program name shown in each line and the level; reads UG_LOG_LEVEL
  * and, under systemd (JOURNAL_STREAM set), prefixes <N> instead of a time. */
 void ug_log_init(const char *program, int level);
-/* Parse "err", "warn", "notice", "info", "debug"; -1 if unknown. */
+/* Parse "err", "warn", "notice", "info", "debug" in any case; -1 if
+ * unknown. */
 int ug_log_parse_level(const char *name);
 void ug_log_write(int level, const char *msgid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -44,6 +44,10 @@ typedef struct {
 	char caseworker[STORE_ID_MAX];
 	char gateway[STORE_ID_MAX];
 	char gateway_key[UG_Z85_KEY_LEN + 1];
+	/* The caseworker's own key at login: a web session does not use it,
+	 * but replacing it says the caseworker may be compromised (a lost
+	 * laptop), so it ends their web sessions as their delivery ones. */
+	char caseworker_key[UG_Z85_KEY_LEN + 1];
 	int64_t password_set_at; /* a reset password ends the session */
 	int64_t last_used;
 	uint64_t alerts_version; /* their list changed (hub__notify_*) */
@@ -404,6 +408,7 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	ug_strlcpy(s->caseworker, id, sizeof s->caseworker);
 	ug_strlcpy(s->gateway, gateway, sizeof s->gateway);
 	ug_strlcpy(s->gateway_key, gateway_key, sizeof s->gateway_key);
+	ug_strlcpy(s->caseworker_key, key, sizeof s->caseworker_key);
 	s->password_set_at = set_at;
 	s->last_used = h->now;
 	g->logins++;
@@ -434,8 +439,8 @@ end_session(hub *h, web_session *s, const char *why)
 	memset(s, 0, sizeof *s);
 }
 
-/* The caseworker is still registered and their password not set again
- * since the login. */
+/* The caseworker is still registered with the key they had at login and
+ * their password not set again since. */
 static bool
 still_current(hub *h, const web_session *s)
 {
@@ -445,6 +450,7 @@ still_current(hub *h, const web_session *s)
 	bool current =
 	    store_principal_current(h->store, STORE_CASEWORKER, s->caseworker,
 				    key, &flags) == UG_OK &&
+	    strcmp(key, s->caseworker_key) == 0 &&
 	    store_password_get(h->store, s->caseworker, hash, &set_at) ==
 		UG_OK &&
 	    set_at == s->password_set_at;
@@ -567,6 +573,7 @@ hub__gateway_registrations_changed(hub *h)
 			continue;
 		bool gone =
 		    cw == UG_ENOTFOUND || (flags & STORE_FLAG_GATEWAY) ||
+		    strcmp(key, s->caseworker_key) != 0 ||
 		    gw == UG_ENOTFOUND || !(gflags & STORE_FLAG_GATEWAY) ||
 		    strcmp(gkey, s->gateway_key) != 0;
 		if (gone)
@@ -614,6 +621,21 @@ hub__gateway_key_replaced(hub *h, const char *gateway, const char *prefix,
 		web_session *s = &g->sessions[i];
 		if (s->used && strcmp(s->gateway, gateway) == 0 &&
 		    strncmp(s->gateway_key, prefix, n) != 0)
+			end_session(h, s, "revoked");
+	}
+}
+
+void
+hub__gateway_caseworker_key_replaced(hub *h, const char *caseworker,
+				     const char *prefix, size_t n)
+{
+	struct hub_gateway *g = h->gateway;
+	if (!g)
+		return;
+	for (long i = 0; i < g->max; i++) {
+		web_session *s = &g->sessions[i];
+		if (s->used && strcmp(s->caseworker, caseworker) == 0 &&
+		    strncmp(s->caseworker_key, prefix, n) != 0)
 			end_session(h, s, "revoked");
 	}
 }

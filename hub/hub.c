@@ -33,7 +33,7 @@ const ug_setting hub_settings[] = {
     {"ingest", "tcp://127.0.0.1:7601", "endpoint adapters send events to"},
     {"delivery", "tcp://127.0.0.1:7602",
      "endpoint caseworker clients receive alerts from"},
-    {"log_level", "info", "err, warn, notice, info or debug"},
+    {"log_level", "info", "err, warn, notice, info or debug, in any case"},
     {"log_map_mb", "16384",
      "maximum size of the durable log (log/) and of the event-id index "
      "(ids/), each, MiB (1-16777216)"},

@@ -364,6 +364,10 @@ void hub__gateway_caseworker_revoked(hub *h, const char *caseworker);
  * registrations may show their key again (gateway.c). */
 void hub__gateway_key_replaced(hub *h, const char *gateway, const char *prefix,
 			       size_t n);
+/* The same for a register-caseworker: that caseworker's web sessions
+ * opened while another key was theirs end (gateway.c). */
+void hub__gateway_caseworker_key_replaced(hub *h, const char *caseworker,
+					  const char *prefix, size_t n);
 /* Once a tick: pump every session (resumes delivery stalled by a full
  * peer queue or a store error) and write the delivery counts. */
 void hub__delivery_tick(hub *h);

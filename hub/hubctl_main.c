@@ -1297,9 +1297,11 @@ all_settings(void)
 		 * its output is for the operator, its STORE-AUDIT lines go
 		 * to the system log (OPERATIONS.md, "The audit trail"). */
 		if (strcmp(s->name, "log_level") == 0)
-			table[n].help = "hubd's log level (err, warn, notice, "
-					"info or debug); hubctl's own is warn "
-					"whatever this says";
+			table[n].help =
+			    "hubd's log level (err, warn, notice, "
+			    "info or debug, in any case); hubctl's "
+			    "own is warn "
+			    "whatever this says";
 		n++;
 	}
 	for (size_t i = 0; i < sizeof extra_settings / sizeof *extra_settings;

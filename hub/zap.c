@@ -113,6 +113,7 @@ replaced_in_trail(hub *h, const char *action, const char *detail)
 		hub__gateway_key_replaced(h, id, prefix, UG_Z85_KEY_SHOWN);
 		return;
 	}
+	hub__gateway_caseworker_key_replaced(h, id, prefix, UG_Z85_KEY_SHOWN);
 	for (long i = 0; i < h->sessions_max; i++) {
 		hub_session *s = &h->sessions[i];
 		if (s->used && strcmp(s->caseworker, id) == 0 &&

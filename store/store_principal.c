@@ -205,6 +205,9 @@ store_principal_put_audited(store *s, int kind, const char *id,
 		mdb_txn_abort(txn);
 		return held_err;
 	}
+	/* The same id, key and flags written again change nothing a
+	 * running hubd must look at again (and log as a change). */
+	bool unchanged = held_err == UG_OK && held_flags == flags;
 	/* A re-registration with a new key revokes the old key. */
 	rc = drop_key(s, txn, kind, id);
 	uint8_t pk[PKEY_LEN], ik[PKEY_LEN];
@@ -231,7 +234,7 @@ store_principal_put_audited(store *s, int kind, const char *id,
 	if (rc == 0)
 		rc = mdb_put(txn, s->principal_id, &key, &val, 0);
 	ug_err err = store__map_err(rc, "register");
-	if (err == UG_OK)
+	if (err == UG_OK && !unchanged)
 		err = bump_generation(s, txn);
 	if (err != UG_OK) {
 		mdb_txn_abort(txn);

@@ -83,6 +83,15 @@ hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
 	err = ug_keys_load_secret(&keys, path, diag);
 	if (err != UG_OK)
 		return err;
+	/* The hub knows a gateway by its key alone: another gateway's file
+	 * under this name would serve as that gateway, unnoticed. */
+	if (strcmp(keys->id, gateway) != 0) {
+		ug_diag_set(diag, "keys_dir",
+			    "%s holds the key of '%s', not of gateway '%s'",
+			    path, keys->id, gateway);
+		ug_keys_destroy(&keys);
+		return UG_EINVAL;
+	}
 	hubconn *hc = calloc(1, sizeof *hc);
 	err = UG_ENOMEM;
 	if (!hc)

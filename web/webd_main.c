@@ -36,9 +36,9 @@ static const char usage[] =
     "register-gateway ID). Stops on SIGTERM or SIGINT.\n"
     "\n"
     "Exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start (keys\n"
-    "that cannot be read, a port that cannot be bound); 2 usage or\n"
-    "settings (a bad value, a word that is no setting), found before the\n"
-    "keys are read or a port is bound.";
+    "that cannot be read, a key file holding another's key, a port that\n"
+    "cannot be bound); 2 usage or settings (a bad value, a word that is\n"
+    "no setting), found before the keys are read or a port is bound.";
 
 static const ug_setting settings[] = {
     {"gateway", NULL,
@@ -72,7 +72,7 @@ static const ug_setting settings[] = {
      "seconds before a session's idle end (the hub's web_session_idle) "
      "that a page warns and offers to stay logged in; half the idle time "
      "when that is shorter (20-3600)"},
-    {"log_level", "info", "err, warn, notice, info or debug"},
+    {"log_level", "info", "err, warn, notice, info or debug, in any case"},
     {NULL, NULL, NULL},
 };
 

@@ -898,3 +898,27 @@ def test_make_demo_with_a_bad_web_wait_exits_as_readme_says(tmp_path):
     assert p.returncode == int(m.group(3)), p.stdout + p.stderr
     assert f"Error {m.group(2)}" in p.stderr, p.stderr
     assert "DEMO FAILED: " + m.group(1) in p.stdout, p.stdout
+
+
+def test_log_level_is_read_in_any_case(tmp_path):
+    """OPERATIONS.md, Logs: `log_level` is err, warn, notice, info or
+    debug in any case, as every other word setting is: on the command
+    line, in the file, and for webd too (it gets past the setting to its
+    keys, exit 1, not 2)."""
+    check = subprocess.run([binary("hubd"), "--check-config",
+                            "--log_level", "DEBUG"],
+                           capture_output=True, text=True, timeout=20)
+    assert (check.returncode, check.stdout, check.stderr) == (
+        0, "hubd: configuration OK\n", ""), check.stderr
+    conf = tmp_path / "hubd.conf"
+    conf.write_text("log_level = Info\n")
+    check = subprocess.run([binary("hubd"), "--check-config",
+                            "--config", str(conf)],
+                           capture_output=True, text=True, timeout=20)
+    assert (check.returncode, check.stdout, check.stderr) == (
+        0, "hubd: configuration OK\n", ""), check.stderr
+    web = subprocess.run([binary("webd"), "--gateway", "web-1",
+                          "--keys_dir", str(tmp_path / "none"),
+                          "--log_level", "Warn"],
+                         capture_output=True, text=True, timeout=20)
+    assert web.returncode == 1 and "cannot open" in web.stderr, web.stderr

@@ -2532,3 +2532,75 @@ def test_a_warning_before_the_idle_end_offers_to_stay(make_hub):
     finally:
         d.quit()
         web.stop()
+
+
+def test_a_key_file_of_another_gateway_is_refused_at_start(make_hub):
+    """OPERATIONS.md "The web inbox": keys_dir/ID.key_secret must hold
+    the key of --gateway ID itself (its `id` line); another gateway's
+    key copied under this name is exit 1, `webd: KEYS_DIR/ID.key_secret
+    holds the key of 'OTHER', not of gateway 'ID'`, and nothing served."""
+    hub = web_hub(make_hub)
+    hub.keygen("web-2")
+    shutil.copy(hub.keys_dir / "web-2.key_secret",
+                hub.keys_dir / "web-3.key_secret")
+    port = free_port()
+    p = subprocess.run(
+        [binary("webd"), "--gateway", "web-3", "--keys_dir",
+         str(hub.keys_dir), "--delivery", hub.delivery, "--port",
+         str(port)], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stderr
+    assert p.stderr == (f"webd: {hub.keys_dir}/web-3.key_secret holds the "
+                        "key of 'web-2', not of gateway 'web-3'\n"), p.stderr
+
+
+def test_a_caseworker_key_replaced_ends_their_web_sessions(make_hub):
+    """SECURITY.md, Sessions: registering a caseworker again with a new
+    key (a lost laptop, a key that may be known to others) ends their web
+    sessions as it ends their delivery sessions, recorded `logout`
+    `revoked`; the next page of such a session is the login form
+    (/login?ended=1). So does a key replaced and put back before hubd's
+    next look (hubd paused), found in the audit trail. The same key
+    written again ends nothing, nor does anything happen to another
+    caseworker's session; a new login with the password works."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False})
+    set_password(hub, "cw-bo", PASSWORD)
+    web = Web(hub)
+
+    def revoked():
+        return len(re.findall(r"logout +revoked",
+                              hub.hubctl("audit", "show").stdout))
+
+    def status(session):
+        r, _ = web.request("GET", "/alerts", cookies=session)
+        return r.status, r.getheader("Location")
+
+    try:
+        anna = anna_session(web)
+        bo = {"ug_session":
+              session_cookie(web.raw_login("cw-bo", PASSWORD)[1])}
+        hub.register_caseworker("cw-anna")
+        hub.settle()
+        assert status(anna) == (200, None) and revoked() == 0
+        new = hub.tmp / "new"
+        hub.hubctl("keygen", "--keys_dir", str(new), "cw-anna", config=False)
+        hub.register_caseworker("cw-anna", key=new / "cw-anna.key")
+        wait_for(lambda: revoked() == 1, 10, "anna's session ended",
+                 interval=0.3)
+        assert status(anna) == (303, "/login?ended=1")
+        assert status(bo) == (200, None)
+        anna = anna_session(web)
+        assert status(anna) == (200, None)
+        # Replaced and put back while hubd does not look: the key is the
+        # one the session was opened with, but it was replaced meanwhile.
+        hub.proc.send_signal(signal.SIGSTOP)
+        try:
+            hub.register_caseworker("cw-anna")
+            hub.register_caseworker("cw-anna", key=new / "cw-anna.key")
+        finally:
+            hub.proc.send_signal(signal.SIGCONT)
+        wait_for(lambda: revoked() == 2, 10, "anna's second session ended",
+                 interval=0.3)
+        assert status(anna) == (303, "/login?ended=1")
+        assert status(bo) == (200, None)
+    finally:
+        web.stop()

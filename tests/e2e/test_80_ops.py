@@ -2641,6 +2641,15 @@ def test_registrations_changed_is_logged_for_a_change_only(make_hub):
     hub.register_caseworker("cw-new")
     hub.wait_log(r"HUB-ZAP registrations changed \(generation \d+\); "
                  r"connections are checked against them from now on")
+    # The same registration written again (same key, same flags) is no
+    # change: nothing logged. The next real change is logged once more.
+    hub.register_caseworker("cw-new")
+    hub.register_agency("school-a")
+    hub.settle()
+    assert hub.log_text().count("registrations changed") == 1, \
+        hub.log_text()
+    hub.register_caseworker("cw-new", desk=True)
+    hub.wait_log(r"HUB-ZAP registrations changed", count=2)
 
 
 def test_set_email_reads_the_rules_for_the_desks_id_only(make_hub):

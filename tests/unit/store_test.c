@@ -1601,9 +1601,16 @@ test_principal_key_not_taken_over(void)
 	CHECK_OK(store_get_stats(s, &st));
 	CHECK_EQ_INT(st.principals, 3);
 
-	/* The holder re-registering its own key (new flags) still works. */
+	/* The holder re-registering its own key (new flags) still works,
+	 * and is a change; the same registration written again is none. */
 	CHECK_OK(
 	    store_principal_put(s, STORE_CASEWORKER, "cw-lead", k1, 0, &diag));
+	CHECK_OK(store_principal_generation(s, &g1));
+	CHECK(g1 != g0);
+	CHECK_OK(
+	    store_principal_put(s, STORE_CASEWORKER, "cw-lead", k1, 0, &diag));
+	CHECK_OK(store_principal_generation(s, &g0));
+	CHECK_EQ_INT(g0, g1);
 	CHECK_OK(store_principal_find(s, k1, &kind, id, &flags));
 	CHECK_EQ_STR(id, "cw-lead");
 	CHECK_EQ_INT(flags, 0);

@@ -199,6 +199,18 @@ test_parse_bool(void)
 }
 
 static void
+test_log_parse_level(void)
+{
+	CHECK_EQ_INT(ug_log_parse_level("debug"), UG_LOG_DEBUG);
+	CHECK_EQ_INT(ug_log_parse_level("DEBUG"), UG_LOG_DEBUG);
+	CHECK_EQ_INT(ug_log_parse_level("Info"), UG_LOG_INFO);
+	CHECK_EQ_INT(ug_log_parse_level("eRR"), UG_LOG_ERR);
+	CHECK_EQ_INT(ug_log_parse_level("loud"), -1);
+	CHECK_EQ_INT(ug_log_parse_level(""), -1);
+	CHECK_EQ_INT(ug_log_parse_level("debugx"), -1);
+}
+
+static void
 test_cpr_invalid_forms(void)
 {
 	static const struct {
@@ -609,6 +621,7 @@ TEST_LIST = {
     {"cpr invalid dates", test_cpr_invalid_dates},
     {"cpr birth century", test_cpr_birth_century},
     {"parse bool", test_parse_bool},
+    {"log parse level", test_log_parse_level},
     {"cpr invalid forms", test_cpr_invalid_forms},
     {"cpr mask", test_cpr_mask},
     {"utf8 scrub", test_utf8_scrub},
