@@ -56,11 +56,9 @@ import datetime
 import json
 import os
 import random
-import re
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import zmq
@@ -423,34 +421,6 @@ class AdapterRunner(Worker):
             self.stop.wait(self.rng.uniform(0.3, 2.5))
 
 
-def fast_privacy_sweep(paths, cprs):
-    """hubtest.privacy_sweep, the same finding in one pass a file: a CPR
-    (either form) can only occur inside a run of digits and dashes, so
-    only those runs are looked at (a few thousand CPRs here would take
-    the plain sweep half a minute)."""
-    needles = set()
-    for cpr in cprs:
-        needles.add(cpr.encode())
-        needles.add(hubtest.dashed(cpr).encode())
-    runs = re.compile(rb"[0-9-]{10,}")
-    found, files = [], 0
-    for base in map(Path, paths):
-        if not base.exists():
-            continue
-        walk = [base] if base.is_file() else sorted(
-            p for p in base.rglob("*") if p.is_file() and not p.is_symlink())
-        for path in walk:
-            files += 1
-            for m in runs.finditer(path.read_bytes()):
-                run = m.group()
-                for n in (10, 11):
-                    for i in range(len(run) - n + 1):
-                        if run[i:i + n] in needles:
-                            found.append(f"{path}: {run[i:i + n].decode()}")
-    assert not found, "test CPRs found at rest:\n  " + "\n  ".join(found)
-    return files
-
-
 def open_alerts(hub, cws, expected, moved_to):
     """What `inbox --list` shows open, with which clients got each alert
     (no CPR in the text: it ends up in the test report)."""
@@ -489,7 +459,7 @@ def test_history_under_random_kills(make_hub):
                    rules=dict(hubtest.NO_ESCALATION))
 
     def sweep():                    # Hub.sweep (at teardown), one pass
-        n = fast_privacy_sweep([hub.data_dir, hub.adapters_dir,
+        n = hubtest.privacy_sweep([hub.data_dir, hub.adapters_dir,
                                 hub.logs_dir], hub.cprs)
         assert n > 0, "privacy sweep read no file"
         return n
