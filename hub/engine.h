@@ -160,18 +160,20 @@ typedef struct {
 		uint8_t kind;
 		int32_t day;
 		uint64_t seq;
-		char agency[32]; /* who reported it, for the combined alert */
+		/* Who reported it, for the combined alert: an agency id of
+		 * up to 63 characters, named whole. */
+		char agency[64];
 	} signals[PROFILE_SIGNALS];
 } profile;
 
 /* The stored format's version; a profile of another version is rebuilt
  * from the log (see hub.c's derived schema check). */
-#define PROFILE_FORMAT 10
+#define PROFILE_FORMAT 11
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
  * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
  * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA  13
+#define HUB_DERIVED_SCHEMA  14
 #define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */

@@ -2094,14 +2094,18 @@ test_deadline_offer_due_skips_summer_holiday(void)
 
 /* ---- the profile's stored format ---- */
 
-/* A signal's agency; one fills the whole field (31 bytes and its NUL). */
+/* A signal's agency; one fills the whole field (63 bytes and its NUL,
+ * the longest agency id). */
 static void
-signal_agency(int i, char dst[32])
+signal_agency(int i, char dst[64])
 {
 	if (i == 3)
-		memcpy(dst, "agency-03-fills-all-31-bytes-xy", 32);
+		memcpy(dst,
+		       "agency-03-fills-all-63-bytes-of-the-longest-agency-id-"
+		       "xxxxxxxxx",
+		       64);
 	else
-		snprintf(dst, 32, "agency-%02d", i);
+		snprintf(dst, 64, "agency-%02d", i);
 }
 
 /* A profile with every field set, each to a value of its own; a birth
@@ -2214,7 +2218,7 @@ check_full_profile(const profile *p)
 	}
 	CHECK_EQ_INT(p->nsignals, PROFILE_SIGNALS);
 	for (int i = 0; i < PROFILE_SIGNALS; i++) {
-		char agency[32];
+		char agency[64];
 		signal_agency(i, agency);
 		CHECK_EQ_INT(p->signals[i].kind, 1 + i % (SIG_KINDS - 1));
 		CHECK_EQ_INT(p->signals[i].day, day("2026-09-01") + i);
@@ -2325,11 +2329,11 @@ vector(const char *name, const uint8_t *bytes, size_t len, size_t *stored)
 	return got;
 }
 
-/* The profile format frozen in tests/vectors/profile_v10.bin. A new
+/* The profile format frozen in tests/vectors/profile_v11.bin. A new
  * format writes a vector of its own (profile_v11.bin...); the old one
  * stays as the record of what was stored. */
-#define FROZEN_PROFILE_FORMAT 10
-#define FROZEN_DERIVED_SCHEMA 13
+#define FROZEN_PROFILE_FORMAT 11
+#define FROZEN_DERIVED_SCHEMA 14
 
 static void
 test_profile_vector(void)
