@@ -213,10 +213,12 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 	    "%s registered a referral on %s and the young person consented to "
 	    "share it with the contact person%s%s. Rule addiction: a referral "
 	    "reaches the contact person only with consent in scope and "
-	    "unexpired; treatment must start within %d days. Expected of you: "
-	    "support the young person in starting treatment; follow up by %s.",
+	    "unexpired; treatment must start within %d day%s. Expected of "
+	    "you: support the young person in starting treatment; follow up "
+	    "by %s.",
 	    x->service, x->date, until[0] ? " until " : "", until,
-	    rc->deadline.treatment_days, due);
+	    rc->deadline.treatment_days,
+	    rc->deadline.treatment_days == 1 ? "" : "s", due);
 	evidence_event(d, in->env, in->agency, x->date);
 }
 

@@ -278,13 +278,15 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 		    d->explanation + used, sizeof d->explanation - used,
 		    "The young person is %d (the legal deadlines apply "
 		    "from %d to %d): the municipality must make contact "
-		    "within %d working days of learning of the dropout "
-		    "and offer a new activity within %d days of the "
+		    "within %d working day%s of learning of the dropout "
+		    "and offer a new activity within %d day%s of the "
 		    "contact; the hub keeps both clocks. Expected of you: "
 		    "make contact by %s and record it (inbox --contact).",
 		    age, rc->deadline.min_age, rc->deadline.max_age,
-		    rc->deadline.contact_working_days, rc->deadline.offer_days,
-		    due);
+		    rc->deadline.contact_working_days,
+		    rc->deadline.contact_working_days == 1 ? "" : "s",
+		    rc->deadline.offer_days,
+		    rc->deadline.offer_days == 1 ? "" : "s", due);
 	else
 		snprintf(d->explanation + used, sizeof d->explanation - used,
 			 "Expected of you: make contact as soon as possible.");

@@ -496,3 +496,20 @@ def test_rules_do_not_filter_by_age(make_hub):
             "Expected of you: make contact as soon as possible.")
     hub.advance("2026-09-15T00:00:01")
     hub.peek("desk-dora", 0)
+
+
+def test_a_gap_of_one_day_is_said_in_the_singular(make_hub):
+    """transition_gap.days takes 1 (RULES section 10): "No new education
+    1 day after leaving", not "1 days"."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"transition_gap.days": "1"})
+    adult = CprGen(3130).born("2004-03-03")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance("2026-09-09T00:00:00")
+    [gap] = [a for a in hub.peek("cw-anna", 2)
+             if a["rule"] == "transition_gap"]
+    assert gap["title"] == "No new education 1 day after leaving"
+    assert "no new enrolment within 1 day (school holidays not counted)" \
+        in gap["explanation"]

@@ -746,3 +746,22 @@ def test_a_corrected_enrolment_is_judged_as_it_now_is(make_hub):
     hub.advance("2026-10-20")
     assert hub.stats()["alerts"] == 2
     assert rules_of(hub.peek("cw-anna", 2)) == ["back_on_track", "dropout"]
+
+
+def test_one_missed_activation_within_one_day_is_said_in_the_singular(
+        make_hub):
+    """missed_activation.count and .days take 1 (RULES section 10): "1
+    missed activation within 1 day", not "1 missed activations within 1
+    days"."""
+    hub = rules_hub(make_hub, "2026-03-30T09:00:00",
+                    rules={"missed_activation.count": "1",
+                           "missed_activation.days": "1"})
+    cpr = CprGen(4130).born("2004-04-04")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_missed_activation(cpr, "2026-03-02"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["title"] == "1 missed activation within 1 day"
+    assert "(activity akt-1): 1 missed within 1 day. Rule " \
+        "missed_activation: 1 missed activation within 1 day calls for " \
+        "close follow-up." in a["explanation"]
