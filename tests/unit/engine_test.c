@@ -1441,6 +1441,36 @@ test_combined_with_addiction_is_special_and_redacted(void)
 	CHECK_LACKS(d->redacted, "2026-09-14");
 }
 
+/* Seven kinds, each from an agency with an id of the longest length
+ * (63): the alert still names every one of them whole. */
+static void
+test_combined_names_seven_long_agency_ids(void)
+{
+	profile p;
+	setup(&p, CPR16);
+	p.consent = true;
+	rc.combined.min_signals = 7;
+	static const int kinds[] = {SIG_ABSENCE,      SIG_DROPOUT,
+				    SIG_DROPOUT_RISK, SIG_NOT_READY,
+				    SIG_ADDICTION,    SIG_MISSED_ACTIVATION,
+				    SIG_GAP};
+	char agencies[7][64];
+	for (int i = 0; i < 7; i++) {
+		memset(agencies[i], 'a' + i, 63);
+		agencies[i][63] = '\0';
+		char date[11];
+		ug_date_format(day("2026-09-01") + i, date);
+		note(&p, agencies[i], kinds[i], date, (uint64_t)(i + 1));
+	}
+	CHECK_EQ_INT(out.nalerts, 1);
+	const draft *d = &out.alerts[0];
+	char gap[128];
+	snprintf(gap, sizeof gap, "transition gap (%s, 2026-09-07). Rule",
+		 agencies[6]);
+	CHECK_HAS(d->explanation, gap);
+	CHECK_HAS(d->explanation, "with the agencies involved by ");
+}
+
 static void
 test_combined_disabled_and_signal_memory(void)
 {
@@ -2713,6 +2743,8 @@ TEST_LIST = {
     {"combined: addiction redacted",
      test_combined_with_addiction_is_special_and_redacted},
     {"combined: disabled, memory", test_combined_disabled_and_signal_memory},
+    {"combined: seven long agency ids",
+     test_combined_names_seven_long_agency_ids},
     {"action: contact starts offer clock",
      test_action_contact_starts_offer_clock},
     {"action: offer without contact",
