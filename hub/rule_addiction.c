@@ -160,6 +160,13 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 		 * withdrawn since): its treatment clock runs on as it was, a
 		 * treatment start already reported included. */
 		p->referrals[slot].latest = in->seq;
+		/* A signal's day is its event's date: the combined rule sees
+		 * a shared referral where it now is. */
+		for (int i = 0; p->referrals[slot].shared && i < p->nsignals;
+		     i++)
+			if (p->signals[i].kind == SIG_ADDICTION &&
+			    p->signals[i].seq == p->referrals[slot].shared)
+				p->signals[i].day = day;
 	} else if (x->stage == UNGEBRO__V1__REFERRAL_STAGE__REFERRED) {
 		p->referral_open = true;
 		p->referral_seq = in->seq;

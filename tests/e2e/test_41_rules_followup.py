@@ -284,6 +284,28 @@ def test_a_corrected_dropout_risk_is_a_signal_on_its_corrected_date(
     assert rules_of(hub.peek("cw-anna", 2)) == ["dropout_risk", "readiness"]
 
 
+def test_a_corrected_referral_is_a_signal_on_its_corrected_date(make_hub):
+    """As for a miss: a referral of 06-01 shared with consent, corrected
+    to 02-01 (the consent restated on the row), stayed a signal of 06-01
+    and combined with June's signals. On its date it is 129 days before
+    the last of them."""
+    hub = rules_hub(make_hub, "2026-06-10T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    cpr = CprGen(4118).born("2011-05-05")
+    hub.assign(cpr, "cw-anna")
+    consent = {"given": True, "scope": "referral,stage",
+               "expires": "2027-06-30"}
+    first = ev_referral(cpr, "2026-06-01", consent=consent)
+    hub.send(first)
+    hub.send(corrected(first, ev_referral(cpr, "2026-02-01",
+                                          consent=consent)))
+    hub.send(ev_dropout_risk(cpr, "2026-06-05"),
+             ev_readiness(cpr, "2026-06-10", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 3
+    assert rules_of(hub.peek("cw-anna", 3)) == [
+        "addiction", "dropout_risk", "readiness"]
+
+
 def test_a_corrected_dropout_is_a_signal_on_its_corrected_date(make_hub):
     """As for a miss: a dropout of 06-01 corrected to 2025-12-01 (an
     adult's: no legal clocks) stayed a signal of 06-01 and combined with
