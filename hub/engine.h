@@ -128,6 +128,9 @@ typedef struct {
 	 * (the offer clock runs from it) and offer, days; 0 none. Its event
 	 * id, so a correction of it is recognised as the same dropout. */
 	int32_t dropout_day, dropout_known, contact_day, offer_day;
+	/* The open referral's date: a treatment start dated before it (an
+	 * earlier course, exported late) does not stop its clock. */
+	int32_t referral_day;
 	uint8_t dropout_event_id[WIRE_EVENT_ID_LEN];
 	/* The not-ready assessments whose alerts a correction may still
 	 * take back (a pupil assessed in grade 8 and again in grade 9 has
@@ -168,12 +171,12 @@ typedef struct {
 
 /* The stored format's version; a profile of another version is rebuilt
  * from the log (see hub.c's derived schema check). */
-#define PROFILE_FORMAT 11
+#define PROFILE_FORMAT 12
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
  * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
  * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA  14
+#define HUB_DERIVED_SCHEMA  15
 #define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */

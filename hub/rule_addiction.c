@@ -170,6 +170,7 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 	} else if (x->stage == UNGEBRO__V1__REFERRAL_STAGE__REFERRED) {
 		p->referral_open = true;
 		p->referral_seq = in->seq;
+		p->referral_day = day;
 		slot = keep_referral(p, in->seq);
 		/* The treatment clock runs for the service's own trail whether
 		 * or not anything may be shared. */
@@ -180,7 +181,10 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 				UG_DAY_MS,
 			    TIMER_TREATMENT_DUE);
 	} else if (x->stage ==
-		   UNGEBRO__V1__REFERRAL_STAGE__TREATMENT_STARTED) {
+		       UNGEBRO__V1__REFERRAL_STAGE__TREATMENT_STARTED &&
+		   day >= p->referral_day) {
+		/* A start dated before the referral is of an earlier course,
+		 * exported late: no start since this referral. */
 		p->referral_open = false;
 	}
 	if (x->stage != UNGEBRO__V1__REFERRAL_STAGE__REFERRED)

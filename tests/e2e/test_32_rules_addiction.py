@@ -468,6 +468,25 @@ def test_treatment_started_in_time_stops_the_clock(make_hub):
     assert "HUB-DEADLINE" not in hub.log_text()
 
 
+def test_a_treatment_start_dated_before_the_referral_stops_no_clock(
+        make_hub):
+    """RULES section 6: the treatment clock fires unless treatment started
+    since the referral. A start of an earlier course (08-01), exported
+    after the new referral of 09-07, is no start since it: the clock ran
+    out unalerted on 09-22. One dated the referral's day stops it."""
+    hub, [late, same_day] = assigned_hub(make_hub, 3230, n=2)
+    for cpr in (late, same_day):
+        hub.send(ev_referral(cpr, "2026-09-07",
+                             consent={"given": True,
+                                      "scope": "referral,stage"}))
+    hub.send(ev_referral(late, "2026-08-01", stage="TREATMENT_STARTED"),
+             ev_referral(same_day, "2026-09-07", stage="TREATMENT_STARTED"))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.advance("2026-09-22T00:00:00")
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["rule"], a["cpr"]) == ("deadline.treatment.missed", late)
+
+
 def test_treatment_missed_goes_to_desk(make_hub):
     hub, [cpr] = assigned_hub(make_hub, 3209)
     hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
