@@ -142,6 +142,22 @@ def test_transition_gap_after_day_30_not_before(make_hub):
     assert gap["raised_at"] == ms("2026-10-08")
 
 
+def test_an_exit_reported_after_its_30th_day_alerts_at_once(make_hub):
+    """RULES section 3: the gap counts from the exit's date, not from the
+    day the hub learned of it. A dropout of 08-17 (day 30: 09-16)
+    reported on 10-05 brings its gap alert with the dropout alert."""
+    hub = rules_hub(make_hub, "2026-10-05T09:00:00")
+    adult = CprGen(3131).born("2004-03-03")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-08-17"))
+    hub.settle()
+    assert hub.stats()["alerts"] == 2
+    gap = next(a for a in hub.peek("cw-anna", 2)
+               if a["rule"] == "transition_gap")
+    assert gap["raised_at"] == ms("2026-10-05T09:00:00")
+    assert "left school or education on 2026-08-17" in gap["explanation"]
+
+
 def test_transition_gap_after_school_leaving_skips_the_summer(make_hub):
     """A grade-9 leaver on Friday 2026-06-26: the summer holiday
     (06-27..08-09) does not count toward the 30 days, so the gap opens

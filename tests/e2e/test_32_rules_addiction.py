@@ -510,6 +510,20 @@ def test_treatment_missed_goes_to_desk(make_hub):
     assert hub.stats()["alerts"] == 2
 
 
+def test_a_referral_reported_after_its_deadline_is_missed_at_once(make_hub):
+    """RULES section 6: the treatment clock counts from the referral's
+    date, not from the day the hub received it. A referral of 08-01
+    reported on 09-07 is missed at the next loop turn."""
+    hub, [cpr] = assigned_hub(make_hub, 3231)
+    hub.send(ev_referral(cpr, "2026-08-01",
+                         consent={"given": True, "scope": "referral,stage"}))
+    hub.settle()
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["rule"], a["due"]) == ("deadline.treatment.missed",
+                                     "2026-09-07")
+    assert "The deadline passed on 2026-08-15" in a["explanation"]
+
+
 def test_treatment_missed_without_consent_is_only_recorded(make_hub):
     hub, [cpr] = assigned_hub(make_hub, 3210)
     hub.send(ev_referral(cpr, "2026-09-07", consent={"given": False}))
