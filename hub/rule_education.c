@@ -244,10 +244,6 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 	/* With the dropout rule off there is no alert and no legal clock. */
 	if (!rc->dropout.enabled)
 		return;
-	/* In a merge window its own alert goes out all the same: it is
-	 * no signal merged into the combined alert, and HUB-MERGE would
-	 * tell the log otherwise. */
-	o->merged = false;
 	bool clocks = !back_already && clocks_apply(rc, p, day, &age);
 	if (clocks)
 		start_contact_clock(in, p, o);
