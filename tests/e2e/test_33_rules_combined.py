@@ -94,9 +94,11 @@ def test_further_signals_merge_but_a_dropout_alerts(make_hub):
     assert hub.wait_applied()["alerts"] == 3
     hub.wait_log(r"HUB-MERGE signal at seq \d+ merged into combined alert",
                  count=4)
-    # A dropout always goes out at once, merged or not.
-    hub.send(ev_dropout(cpr, "2026-09-15"))
+    # A dropout always goes out at once; its signal merges all the same.
+    [dropout_seq] = hub.send(ev_dropout(cpr, "2026-09-15"))
     assert hub.wait_applied()["alerts"] == 4
+    hub.wait_log(rf"HUB-MERGE signal at seq {dropout_seq} merged into "
+                 r"combined alert")
     alerts = hub.peek("cw-anna", 4)
     assert summary(alerts) == [("absence.rolling", "NORMAL", "cw-anna"),
                                ("addiction", "HIGH", "cw-anna"),
