@@ -306,6 +306,29 @@ def test_a_corrected_referral_is_a_signal_on_its_corrected_date(make_hub):
         "addiction", "dropout_risk", "readiness"]
 
 
+def test_a_corrected_absence_report_is_a_signal_on_its_corrected_date(
+        make_hub):
+    """As for a miss: a week of absence to 09-04 that raised its alert,
+    corrected to a week of March with the same figures (the alert stands,
+    section 3), stayed a signal of 09-04 and combined with September's
+    signals, naming "absence (school-a, 2026-09-04)"."""
+    hub = rules_hub(make_hub, "2026-09-10T09:00:00",
+                    rules={"combined.enabled": "yes",
+                           "absence.rolling.min_days": "5"})
+    cpr = CprGen(4120).born("2011-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_absence(cpr, "2026-08-31", 6)
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(corrected(first, ev_absence(cpr, "2026-03-02", 6)))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(ev_dropout_risk(cpr, "2026-09-08"),
+             ev_readiness(cpr, "2026-09-10", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 3
+    assert rules_of(hub.peek("cw-anna", 3)) == [
+        "absence.rolling", "dropout_risk", "readiness"]
+
+
 def test_a_corrected_dropout_is_a_signal_on_its_corrected_date(make_hub):
     """As for a miss: a dropout of 06-01 corrected to 2025-12-01 (an
     adult's: no legal clocks) stayed a signal of 06-01 and combined with
