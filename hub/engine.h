@@ -94,6 +94,7 @@ enum {
 };
 
 #define PROFILE_SIGNALS	  16
+#define GAP_OPENED	  INT32_MIN /* profile.gap_due: the gap opened */
 #define PROFILE_READINESS 4
 #define PROFILE_REFERRALS 8
 #define RULE_PROFILE	  0 /* the profile's slot among the rules' states */
@@ -110,7 +111,9 @@ typedef struct {
 	int32_t left_day;	  /* last exit (dropout, leaving); 0 none */
 	/* The day the exit's transition-gap timer is due: only that timer
 	 * may fire the gap. A reload that changes transition_gap.days or
-	 * the calendar leaves timers already scheduled as they are. */
+	 * the calendar leaves timers already scheduled as they are.
+	 * GAP_OPENED once it fired: a correction of the exit's day then
+	 * starts no second clock. */
 	int32_t gap_due;
 	/* The open episode's contact and offer deadlines as their clocks
 	 * were started (days; 0 none): a warning names the deadline its

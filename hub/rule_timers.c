@@ -194,6 +194,7 @@ rule_gap_timer(const rule_input *in, int64_t due, profile *p, outcome *o)
 	if (p->enrolled || p->left_seq != in->seq ||
 	    due / UG_DAY_MS != p->gap_due)
 		return;
+	p->gap_due = GAP_OPENED;
 	bool suppress = false;
 	int32_t day = (int32_t)(due / UG_DAY_MS);
 	rule_note_signal(in, p, SIG_GAP, day, o, &suppress);

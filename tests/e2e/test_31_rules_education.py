@@ -263,6 +263,37 @@ def test_a_corrected_leaving_date_moves_the_gap_clock(make_hub):
     assert "left school or education on 2026-06-19" in gap["explanation"]
 
 
+def test_a_correction_after_the_gap_opened_opens_no_second_one(make_hub):
+    """RULES section 3: one alert per episode. A leaving of 09-01 opened
+    its gap on 10-02 (the alert); the school then corrected the day to
+    09-20, and the clock it moved to opened the gap again on 10-28: a
+    second "No new education 30 days after leaving" for the same exit (a
+    dropout's correction raised none: the same id, stored once)."""
+    hub = rules_hub(make_hub, "2026-09-01T09:00:00")
+    gen = CprGen(3132)
+    pupil, adult = gen.born("2010-05-05"), gen.born("2000-05-05")
+    hub.assign(pupil, "cw-anna")
+    hub.assign(adult, "cw-anna")
+    leaving, dropout = ev_leaving(pupil, "2026-09-01"), \
+        ev_dropout(adult, "2026-09-01")
+    hub.send(leaving, dropout)
+    hub.wait_applied()
+    hub.advance("2026-10-02T00:00:00")
+    assert hub.stats()["alerts"] == 3
+    hub.set_clock("2026-10-05T09:00:00")
+    leaving_fix = ev_leaving(pupil, "2026-09-20")
+    leaving_fix.supersedes = leaving.event_id
+    dropout_fix = ev_dropout(adult, "2026-09-20")
+    dropout_fix.supersedes = dropout.event_id
+    hub.send(leaving_fix, dropout_fix)
+    # 30 days outside the autumn holiday after 09-20: 10-27.
+    hub.advance("2026-10-28T00:00:00")
+    hub.advance("2026-11-30T00:00:00")
+    assert hub.stats()["alerts"] == 3
+    assert sorted(a["rule"] for a in hub.peek("cw-anna", 3)) == \
+        ["dropout", "transition_gap", "transition_gap"]
+
+
 def test_transition_gap_is_the_only_timer(make_hub):
     """The gap timer alone in the store (no alert, so no acknowledgement
     timer beside it): it fires, and the hub logs no error."""

@@ -1841,6 +1841,7 @@ test_gap_timer_alerts_when_still_out(void)
 	rule_input in = input(&e, 20, "2026-06-29");
 	rule_leaving(&in, &p, &out);
 	int64_t due = out.timers[0].due;
+	profile before = p;
 
 	outcome_init(&out);
 	in = timer_input(&e, 20, due);
@@ -1864,7 +1865,16 @@ test_gap_timer_alerts_when_still_out(void)
 	CHECK_EQ_INT(p.signals[0].kind, SIG_GAP);
 	CHECK_DAY(p.signals[0].day, "2026-09-09");
 
+	/* Opened: a correction of the exit's day starts no second clock,
+	 * and the timer, were it run again, notes nothing more. */
+	CHECK_EQ_INT(p.gap_due, GAP_OPENED);
+	outcome_init(&out);
+	rule_gap_timer(&in, due, &p, &out);
+	CHECK_EQ_INT(out.nalerts, 0);
+	CHECK_EQ_INT(p.nsignals, 1);
+
 	/* The starting event gone from the log: still an alert. */
+	p = before;
 	outcome_init(&out);
 	in = timer_input(NULL, 20, due);
 	rule_gap_timer(&in, due, &p, &out);
