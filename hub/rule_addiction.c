@@ -160,6 +160,10 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 		 * withdrawn since): its treatment clock runs on as it was, a
 		 * treatment start already reported included. */
 		p->referrals[slot].latest = in->seq;
+		/* A treatment start is judged against the referral as
+		 * corrected; its clock stays where it was. */
+		if (p->referrals[slot].first == p->referral_seq)
+			p->referral_day = day;
 		/* A signal's day is its event's date: the combined rule sees
 		 * a shared referral where it now is. */
 		for (int i = 0; p->referrals[slot].shared && i < p->nsignals;

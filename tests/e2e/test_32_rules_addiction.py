@@ -487,6 +487,23 @@ def test_a_treatment_start_dated_before_the_referral_stops_no_clock(
     assert (a["rule"], a["cpr"]) == ("deadline.treatment.missed", late)
 
 
+def test_a_treatment_start_counts_from_the_corrected_referral_date(
+        make_hub):
+    """A referral of 09-07 corrected to 09-01 (its clock stays): a start
+    dated 09-03 is a start since the referral as corrected."""
+    hub, [cpr] = assigned_hub(make_hub, 3232)
+    consent = {"given": True, "scope": "referral,stage"}
+    first = ev_referral(cpr, "2026-09-07", consent=consent)
+    fix = ev_referral(cpr, "2026-09-01", consent=consent)
+    fix.supersedes = first.event_id
+    hub.send(first, fix,
+             ev_referral(cpr, "2026-09-03", stage="TREATMENT_STARTED"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance("2026-09-22T00:00:00")
+    assert hub.stats()["alerts"] == 1
+    assert "HUB-DEADLINE" not in hub.log_text()
+
+
 def test_treatment_missed_goes_to_desk(make_hub):
     hub, [cpr] = assigned_hub(make_hub, 3209)
     hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
