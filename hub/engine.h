@@ -94,6 +94,7 @@ enum {
 };
 
 #define PROFILE_SIGNALS	  16
+#define GAP_OPENED	  INT32_MIN /* profile.gap_due: the gap opened */
 #define PROFILE_READINESS 4
 #define PROFILE_REFERRALS 8
 #define RULE_PROFILE	  0 /* the profile's slot among the rules' states */
@@ -110,7 +111,9 @@ typedef struct {
 	int32_t left_day;	  /* last exit (dropout, leaving); 0 none */
 	/* The day the exit's transition-gap timer is due: only that timer
 	 * may fire the gap. A reload that changes transition_gap.days or
-	 * the calendar leaves timers already scheduled as they are. */
+	 * the calendar leaves timers already scheduled as they are.
+	 * GAP_OPENED once it fired: a correction of the exit's day then
+	 * starts no second clock. */
 	int32_t gap_due;
 	/* The open episode's contact and offer deadlines as their clocks
 	 * were started (days; 0 none): a warning names the deadline its
@@ -128,6 +131,9 @@ typedef struct {
 	 * (the offer clock runs from it) and offer, days; 0 none. Its event
 	 * id, so a correction of it is recognised as the same dropout. */
 	int32_t dropout_day, dropout_known, contact_day, offer_day;
+	/* The open referral's date: a treatment start dated before it (an
+	 * earlier course, exported late) does not stop its clock. */
+	int32_t referral_day;
 	uint8_t dropout_event_id[WIRE_EVENT_ID_LEN];
 	/* The not-ready assessments whose alerts a correction may still
 	 * take back (a pupil assessed in grade 8 and again in grade 9 has
@@ -160,18 +166,20 @@ typedef struct {
 		uint8_t kind;
 		int32_t day;
 		uint64_t seq;
-		char agency[32]; /* who reported it, for the combined alert */
+		/* Who reported it, for the combined alert: an agency id of
+		 * up to 63 characters, named whole. */
+		char agency[64];
 	} signals[PROFILE_SIGNALS];
 } profile;
 
 /* The stored format's version; a profile of another version is rebuilt
  * from the log (see hub.c's derived schema check). */
-#define PROFILE_FORMAT 10
+#define PROFILE_FORMAT 12
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
  * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
  * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA  13
+#define HUB_DERIVED_SCHEMA  15
 #define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */

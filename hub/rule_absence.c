@@ -188,6 +188,8 @@ rule_absence(const rule_input *in, profile *p, absence_state *rolling,
 	quarter_verdict qv;
 	quarter_apply(&qcfg, quarter, &report, &qv);
 
+	bool taken_back =
+	    in->corrects_seq && verdict.episode_ended && p->absence_alert_seq;
 	if (verdict.episode_ended && p->absence_alert_seq) {
 		/* A correction that takes the rate back under the threshold
 		 * takes the ground from the episode's alert. */
@@ -224,6 +226,17 @@ rule_absence(const rule_input *in, profile *p, absence_state *rolling,
 		}
 		p->absence_alert_seq = 0;
 	}
+	/* A signal's day is its report's last day as last corrected: the
+	 * combined rule sees the absence where the school now puts it. One
+	 * whose alert this correction took back is gone, or stands in the
+	 * quarter whose level it reached. */
+	if (replaced && !taken_back)
+		for (int i = p->nsignals; i-- > 0;)
+			if (p->signals[i].kind == SIG_ABSENCE &&
+			    p->signals[i].day == replaced->end) {
+				p->signals[i].day = report.end;
+				break;
+			}
 	/* An absence alert that would be raised is a signal for the
 	 * combined rule even with its own alert switched off. */
 	if (!verdict.raise && !qv.warn && !qv.notify)

@@ -80,8 +80,11 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 		return;
 	char due[11];
 	draft_due_in(d, in, 5, due);
-	say(d->title, sizeof d->title, "%d missed activations within %d days",
-	    within, rc->missed_activation.days);
+	int days = rc->missed_activation.days;
+	const char *ds = days == 1 ? "" : "s";
+	say(d->title, sizeof d->title,
+	    "%d missed activation%s within %d day%s", within,
+	    within == 1 ? "" : "s", days, ds);
 	char activity[96] = "";
 	if (x->activity && x->activity[0])
 		say(activity, sizeof activity, " (activity %s)", x->activity);
@@ -96,10 +99,10 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 		say(jobcenter, sizeof jobcenter, "%s", in->agency);
 	say(d->explanation, sizeof d->explanation,
 	    "%s reported a missed activation on %s%s: %d missed within %d "
-	    "days. Rule missed_activation: %d missed activations within %d "
-	    "days call for close follow-up. Expected of you: contact the "
+	    "day%s. Rule missed_activation: %d missed activation%s within %d "
+	    "day%s call%s for close follow-up. Expected of you: contact the "
 	    "young person and the Jobcenter about the activation by %s.",
-	    jobcenter, x->date, activity, within, rc->missed_activation.days,
-	    count, rc->missed_activation.days, due);
+	    jobcenter, x->date, activity, within, days, ds, count,
+	    count == 1 ? "" : "s", days, ds, count == 1 ? "s" : "", due);
 	evidence_event(d, in->env, in->agency, x->date);
 }

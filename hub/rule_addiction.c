@@ -160,9 +160,21 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 		 * withdrawn since): its treatment clock runs on as it was, a
 		 * treatment start already reported included. */
 		p->referrals[slot].latest = in->seq;
+		/* A treatment start is judged against the referral as
+		 * corrected; its clock stays where it was. */
+		if (p->referrals[slot].first == p->referral_seq)
+			p->referral_day = day;
+		/* A signal's day is its event's date: the combined rule sees
+		 * a shared referral where it now is. */
+		for (int i = 0; p->referrals[slot].shared && i < p->nsignals;
+		     i++)
+			if (p->signals[i].kind == SIG_ADDICTION &&
+			    p->signals[i].seq == p->referrals[slot].shared)
+				p->signals[i].day = day;
 	} else if (x->stage == UNGEBRO__V1__REFERRAL_STAGE__REFERRED) {
 		p->referral_open = true;
 		p->referral_seq = in->seq;
+		p->referral_day = day;
 		slot = keep_referral(p, in->seq);
 		/* The treatment clock runs for the service's own trail whether
 		 * or not anything may be shared. */
@@ -173,7 +185,10 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 				UG_DAY_MS,
 			    TIMER_TREATMENT_DUE);
 	} else if (x->stage ==
-		   UNGEBRO__V1__REFERRAL_STAGE__TREATMENT_STARTED) {
+		       UNGEBRO__V1__REFERRAL_STAGE__TREATMENT_STARTED &&
+		   day >= p->referral_day) {
+		/* A start dated before the referral is of an earlier course,
+		 * exported late: no start since this referral. */
 		p->referral_open = false;
 	}
 	if (x->stage != UNGEBRO__V1__REFERRAL_STAGE__REFERRED)
@@ -213,10 +228,12 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 	    "%s registered a referral on %s and the young person consented to "
 	    "share it with the contact person%s%s. Rule addiction: a referral "
 	    "reaches the contact person only with consent in scope and "
-	    "unexpired; treatment must start within %d days. Expected of you: "
-	    "support the young person in starting treatment; follow up by %s.",
+	    "unexpired; treatment must start within %d day%s. Expected of "
+	    "you: support the young person in starting treatment; follow up "
+	    "by %s.",
 	    x->service, x->date, until[0] ? " until " : "", until,
-	    rc->deadline.treatment_days, due);
+	    rc->deadline.treatment_days,
+	    rc->deadline.treatment_days == 1 ? "" : "s", due);
 	evidence_event(d, in->env, in->agency, x->date);
 }
 

@@ -161,6 +161,15 @@ rule_gap_due(const rules_config *rc, int32_t left_day)
 	       UG_DAY_MS;
 }
 
+/* Whether the current exit's gap clock has fired. A correction of the
+ * exit's day then moves no clock: the gap was alerted (or noted) once,
+ * and a second clock would alert it again. */
+static bool
+gap_opened(const profile *p)
+{
+	return p->gap_due == GAP_OPENED;
+}
+
 /* A correction of the dropout already known: the same fact corrected.
  * Nothing is raised again and no clock restarts; the gap clock follows a
  * corrected date. */
@@ -169,7 +178,10 @@ correct_dropout(const rule_input *in, profile *p, int32_t day, outcome *o)
 {
 	if (p->left_seq == p->dropout_seq && p->left_day != day &&
 	    !p->enrolled) {
+		bool opened = gap_opened(p);
 		p->left_day = day;
+		if (opened)
+			return;
 		/* The timer keeps the first report's sequence, so the
 		 * episode stays one; rule_gap_timer fires only the timer
 		 * whose due matches the corrected date. */
@@ -274,13 +286,15 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 		    d->explanation + used, sizeof d->explanation - used,
 		    "The young person is %d (the legal deadlines apply "
 		    "from %d to %d): the municipality must make contact "
-		    "within %d working days of learning of the dropout "
-		    "and offer a new activity within %d days of the "
+		    "within %d working day%s of learning of the dropout "
+		    "and offer a new activity within %d day%s of the "
 		    "contact; the hub keeps both clocks. Expected of you: "
 		    "make contact by %s and record it (inbox --contact).",
 		    age, rc->deadline.min_age, rc->deadline.max_age,
-		    rc->deadline.contact_working_days, rc->deadline.offer_days,
-		    due);
+		    rc->deadline.contact_working_days,
+		    rc->deadline.contact_working_days == 1 ? "" : "s",
+		    rc->deadline.offer_days,
+		    rc->deadline.offer_days == 1 ? "" : "s", due);
 	else
 		snprintf(d->explanation + used, sizeof d->explanation - used,
 			 "Expected of you: make contact as soon as possible.");
@@ -402,6 +416,12 @@ rule_leaving(const rule_input *in, profile *p, outcome *o)
 	    in->corrects_seq && in->corrects_seq == p->left_seq;
 	if (!corrects_exit && !p->enrolled && p->left_day && day < p->left_day)
 		return;
+	if (corrects_exit && !p->enrolled && gap_opened(p)) {
+		/* The corrected exit, its gap already opened: told once. */
+		p->left_day = day;
+		p->left_seq = in->seq;
+		return;
+	}
 	left_education(in, p, day, o);
 }
 

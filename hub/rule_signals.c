@@ -179,7 +179,8 @@ rule_note_signal(const rule_input *in, profile *p, int kind, int32_t day,
 		p->combined_from = day - rc->combined.window_days;
 		p->combined_seq = in->seq;
 	}
-	char list[640];
+	/* Seven kinds, each with an agency id of up to 63 characters. */
+	char list[768];
 	list_signals(in, p, from, to, true, list, sizeof list);
 	char due[11];
 	draft_due_in(d, in, 5, due);

@@ -55,6 +55,7 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 	 * nothing. */
 	if (!rc->deadline.on.enabled)
 		return;
+	int n;
 	switch (kind) {
 	case TIMER_CONTACT_WARN:
 	case TIMER_CONTACT_DUE:
@@ -67,12 +68,13 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 			    p->contact_due
 				? p->contact_due
 				: deadline_contact_due(rc, p->dropout_known);
-		say(what, sizeof what,
-		    "contact the young person (%d working "
-		    "days after the municipality learned of the dropout)",
-		    p->dropout_known && p->dropout_known < deadline
+		n = p->dropout_known && p->dropout_known < deadline
 			? deadline_contact_days(rc, p->dropout_known, deadline)
-			: rc->deadline.contact_working_days);
+			: rc->deadline.contact_working_days;
+		say(what, sizeof what,
+		    "contact the young person (%d working day%s after the "
+		    "municipality learned of the dropout)",
+		    n, n == 1 ? "" : "s");
 		break;
 	case TIMER_OFFER_WARN:
 	case TIMER_OFFER_DUE:
@@ -86,12 +88,13 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 			    p->offer_due
 				? p->offer_due
 				: deadline_offer_due(rc, p->contact_day);
-		say(what, sizeof what,
-		    "offer a new activity (%d days after the "
-		    "contact was made)",
-		    p->contact_day && p->contact_day < deadline
+		n = p->contact_day && p->contact_day < deadline
 			? deadline_offer_days(rc, p->contact_day, deadline)
-			: rc->deadline.offer_days);
+			: rc->deadline.offer_days;
+		say(what, sizeof what,
+		    "offer a new activity (%d day%s after the contact was "
+		    "made)",
+		    n, n == 1 ? "" : "s");
 		break;
 	case TIMER_TREATMENT_DUE: {
 		unhandled = p->referral_open && p->referral_seq == in->seq;
@@ -102,12 +105,12 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 				UNGEBRO__V1__ENVELOPE__PAYLOAD_ADDICTION_REFERRAL
 			? date_or(in->env->addiction_referral->date, 0)
 			: 0;
-		say(what, sizeof what,
-		    "start treatment (%d days after the "
-		    "referral)",
-		    referred && referred < deadline
+		n = referred && referred < deadline
 			? (int)(deadline - referred)
-			: rc->deadline.treatment_days);
+			: rc->deadline.treatment_days;
+		say(what, sizeof what,
+		    "start treatment (%d day%s after the referral)", n,
+		    n == 1 ? "" : "s");
 		break;
 	}
 	default:
@@ -191,6 +194,7 @@ rule_gap_timer(const rule_input *in, int64_t due, profile *p, outcome *o)
 	if (p->enrolled || p->left_seq != in->seq ||
 	    due / UG_DAY_MS != p->gap_due)
 		return;
+	p->gap_due = GAP_OPENED;
 	bool suppress = false;
 	int32_t day = (int32_t)(due / UG_DAY_MS);
 	rule_note_signal(in, p, SIG_GAP, day, o, &suppress);
@@ -210,7 +214,8 @@ rule_gap_timer(const rule_input *in, int64_t due, profile *p, outcome *o)
 	if (days <= 0)
 		days = rc->transition_gap.days;
 	say(d->title, sizeof d->title,
-	    "No new education %d days after leaving", days);
+	    "No new education %d day%s after leaving", days,
+	    days == 1 ? "" : "s");
 	const wire_envelope *env = in->env;
 	const char *date = NULL;
 	if (env && env->payload_case == UNGEBRO__V1__ENVELOPE__PAYLOAD_DROPOUT)
@@ -222,9 +227,11 @@ rule_gap_timer(const rule_input *in, int64_t due, profile *p, outcome *o)
 	say(d->explanation, sizeof d->explanation,
 	    "The young person left school or education on %s (reported by "
 	    "%s) and no enrolment has been reported since. Rule "
-	    "transition_gap: no new enrolment within %d days (school holidays "
+	    "transition_gap: no new enrolment within %d day%s (school "
+	    "holidays "
 	    "not counted) raises an alert. "
 	    "Expected of you: contact the young person about a new education "
 	    "or job by %s.",
-	    left, env ? in->agency : "an agency", days, due_iso);
+	    left, env ? in->agency : "an agency", days, days == 1 ? "" : "s",
+	    due_iso);
 }

@@ -142,6 +142,22 @@ def test_transition_gap_after_day_30_not_before(make_hub):
     assert gap["raised_at"] == ms("2026-10-08")
 
 
+def test_an_exit_reported_after_its_30th_day_alerts_at_once(make_hub):
+    """RULES section 3: the gap counts from the exit's date, not from the
+    day the hub learned of it. A dropout of 08-17 (day 30: 09-16)
+    reported on 10-05 brings its gap alert with the dropout alert."""
+    hub = rules_hub(make_hub, "2026-10-05T09:00:00")
+    adult = CprGen(3131).born("2004-03-03")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-08-17"))
+    hub.settle()
+    assert hub.stats()["alerts"] == 2
+    gap = next(a for a in hub.peek("cw-anna", 2)
+               if a["rule"] == "transition_gap")
+    assert gap["raised_at"] == ms("2026-10-05T09:00:00")
+    assert "left school or education on 2026-08-17" in gap["explanation"]
+
+
 def test_transition_gap_after_school_leaving_skips_the_summer(make_hub):
     """A grade-9 leaver on Friday 2026-06-26: the summer holiday
     (06-27..08-09) does not count toward the 30 days, so the gap opens
@@ -245,6 +261,37 @@ def test_a_corrected_leaving_date_moves_the_gap_clock(make_hub):
     assert hub.stats()["alerts"] == 1
     [gap] = hub.peek("cw-anna", 1)
     assert "left school or education on 2026-06-19" in gap["explanation"]
+
+
+def test_a_correction_after_the_gap_opened_opens_no_second_one(make_hub):
+    """RULES section 3: one alert per episode. A leaving of 09-01 opened
+    its gap on 10-02 (the alert); the school then corrected the day to
+    09-20, and the clock it moved to opened the gap again on 10-28: a
+    second "No new education 30 days after leaving" for the same exit (a
+    dropout's correction raised none: the same id, stored once)."""
+    hub = rules_hub(make_hub, "2026-09-01T09:00:00")
+    gen = CprGen(3132)
+    pupil, adult = gen.born("2010-05-05"), gen.born("2000-05-05")
+    hub.assign(pupil, "cw-anna")
+    hub.assign(adult, "cw-anna")
+    leaving, dropout = ev_leaving(pupil, "2026-09-01"), \
+        ev_dropout(adult, "2026-09-01")
+    hub.send(leaving, dropout)
+    hub.wait_applied()
+    hub.advance("2026-10-02T00:00:00")
+    assert hub.stats()["alerts"] == 3
+    hub.set_clock("2026-10-05T09:00:00")
+    leaving_fix = ev_leaving(pupil, "2026-09-20")
+    leaving_fix.supersedes = leaving.event_id
+    dropout_fix = ev_dropout(adult, "2026-09-20")
+    dropout_fix.supersedes = dropout.event_id
+    hub.send(leaving_fix, dropout_fix)
+    # 30 days outside the autumn holiday after 09-20: 10-27.
+    hub.advance("2026-10-28T00:00:00")
+    hub.advance("2026-11-30T00:00:00")
+    assert hub.stats()["alerts"] == 3
+    assert sorted(a["rule"] for a in hub.peek("cw-anna", 3)) == \
+        ["dropout", "transition_gap", "transition_gap"]
 
 
 def test_transition_gap_is_the_only_timer(make_hub):
@@ -496,3 +543,20 @@ def test_rules_do_not_filter_by_age(make_hub):
             "Expected of you: make contact as soon as possible.")
     hub.advance("2026-09-15T00:00:01")
     hub.peek("desk-dora", 0)
+
+
+def test_a_gap_of_one_day_is_said_in_the_singular(make_hub):
+    """transition_gap.days takes 1 (RULES section 10): "No new education
+    1 day after leaving", not "1 days"."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"transition_gap.days": "1"})
+    adult = CprGen(3130).born("2004-03-03")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance("2026-09-09T00:00:00")
+    [gap] = [a for a in hub.peek("cw-anna", 2)
+             if a["rule"] == "transition_gap"]
+    assert gap["title"] == "No new education 1 day after leaving"
+    assert "no new enrolment within 1 day (school holidays not counted)" \
+        in gap["explanation"]

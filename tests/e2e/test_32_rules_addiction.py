@@ -468,6 +468,42 @@ def test_treatment_started_in_time_stops_the_clock(make_hub):
     assert "HUB-DEADLINE" not in hub.log_text()
 
 
+def test_a_treatment_start_dated_before_the_referral_stops_no_clock(
+        make_hub):
+    """RULES section 6: the treatment clock fires unless treatment started
+    since the referral. A start of an earlier course (08-01), exported
+    after the new referral of 09-07, is no start since it: the clock ran
+    out unalerted on 09-22. One dated the referral's day stops it."""
+    hub, [late, same_day] = assigned_hub(make_hub, 3230, n=2)
+    for cpr in (late, same_day):
+        hub.send(ev_referral(cpr, "2026-09-07",
+                             consent={"given": True,
+                                      "scope": "referral,stage"}))
+    hub.send(ev_referral(late, "2026-08-01", stage="TREATMENT_STARTED"),
+             ev_referral(same_day, "2026-09-07", stage="TREATMENT_STARTED"))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.advance("2026-09-22T00:00:00")
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["rule"], a["cpr"]) == ("deadline.treatment.missed", late)
+
+
+def test_a_treatment_start_counts_from_the_corrected_referral_date(
+        make_hub):
+    """A referral of 09-07 corrected to 09-01 (its clock stays): a start
+    dated 09-03 is a start since the referral as corrected."""
+    hub, [cpr] = assigned_hub(make_hub, 3232)
+    consent = {"given": True, "scope": "referral,stage"}
+    first = ev_referral(cpr, "2026-09-07", consent=consent)
+    fix = ev_referral(cpr, "2026-09-01", consent=consent)
+    fix.supersedes = first.event_id
+    hub.send(first, fix,
+             ev_referral(cpr, "2026-09-03", stage="TREATMENT_STARTED"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance("2026-09-22T00:00:00")
+    assert hub.stats()["alerts"] == 1
+    assert "HUB-DEADLINE" not in hub.log_text()
+
+
 def test_treatment_missed_goes_to_desk(make_hub):
     hub, [cpr] = assigned_hub(make_hub, 3209)
     hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
@@ -489,6 +525,20 @@ def test_treatment_missed_goes_to_desk(make_hub):
     hub.send(ev_referral(cpr, "2026-09-25", stage="TREATMENT_STARTED"))
     hub.advance("2026-10-30")
     assert hub.stats()["alerts"] == 2
+
+
+def test_a_referral_reported_after_its_deadline_is_missed_at_once(make_hub):
+    """RULES section 6: the treatment clock counts from the referral's
+    date, not from the day the hub received it. A referral of 08-01
+    reported on 09-07 is missed at the next loop turn."""
+    hub, [cpr] = assigned_hub(make_hub, 3231)
+    hub.send(ev_referral(cpr, "2026-08-01",
+                         consent={"given": True, "scope": "referral,stage"}))
+    hub.settle()
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["rule"], a["due"]) == ("deadline.treatment.missed",
+                                     "2026-09-07")
+    assert "The deadline passed on 2026-08-15" in a["explanation"]
 
 
 def test_treatment_missed_without_consent_is_only_recorded(make_hub):

@@ -94,9 +94,11 @@ def test_further_signals_merge_but_a_dropout_alerts(make_hub):
     assert hub.wait_applied()["alerts"] == 3
     hub.wait_log(r"HUB-MERGE signal at seq \d+ merged into combined alert",
                  count=4)
-    # A dropout always goes out at once, merged or not.
-    hub.send(ev_dropout(cpr, "2026-09-15"))
+    # A dropout always goes out at once; its signal merges all the same.
+    [dropout_seq] = hub.send(ev_dropout(cpr, "2026-09-15"))
     assert hub.wait_applied()["alerts"] == 4
+    hub.wait_log(rf"HUB-MERGE signal at seq {dropout_seq} merged into "
+                 r"combined alert")
     alerts = hub.peek("cw-anna", 4)
     assert summary(alerts) == [("absence.rolling", "NORMAL", "cw-anna"),
                                ("addiction", "HIGH", "cw-anna"),
@@ -474,3 +476,30 @@ def test_a_reload_of_the_window_does_not_move_an_open_merge_window(
     hub.send(ev_dropout_risk(cpr, "2026-09-20"))
     assert hub.wait_applied()["alerts"] == 2
     hub.wait_log(r"HUB-MERGE signal at seq \d+ merged into combined alert")
+
+
+def test_the_combined_alert_names_a_long_agency_id_whole(make_hub):
+    """RULES section 5: the combined alert names each signal with the
+    agency that reported it, and an agency id may have 63 characters
+    (OPERATIONS.md). The profile kept 31 of them: "dropout risk
+    (college-of-the-western-region-v, 2026-09-01)"."""
+    long_id = "college-of-the-western-region-vocational-training-" \
+        "and-guidances"
+    assert len(long_id) == 63
+    agencies = dict(hubtest.RULE_AGENCIES,
+                    **{long_id: "dropout,dropout_risk,enrolment"})
+    hub = make_hub(agencies=agencies, caseworkers=hubtest.RULE_CASEWORKERS,
+                   clock="2026-09-10T09:00:00",
+                   rules=dict(hubtest.NO_ESCALATION, **COMBINED))
+    cpr = CprGen(3340).born("2011-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(event(long_id, cpr, "dropout_risk", institution="college-x",
+                   programme="eud-smed", date="2026-09-01"))
+    hub.send(ev_missed_activation(cpr, "2026-09-03"),
+             ev_readiness(cpr, "2026-09-08", 9, not_ready_social=True))
+    hub.wait_applied()
+    [c] = [a for a in hub.peek("cw-anna", 2) if a["rule"] == "combined"]
+    assert c["explanation"].startswith(
+        f"Signals for this young person: dropout risk ({long_id}, "
+        "2026-09-01), missed activation (jobcenter-a, 2026-09-03), not "
+        "education-ready (school-a, 2026-09-08).")

@@ -13,7 +13,7 @@ Escalation of unacknowledged alerts is set out of the way (years)."""
 import re
 
 from hubtest import (CprGen, ev_dropout, ev_dropout_risk, ev_enrolment,
-                     ev_leaving, rules_hub)
+                     ev_leaving, ev_referral, rules_hub)
 
 
 def summary(alerts):
@@ -602,3 +602,50 @@ def test_a_correction_across_a_birthday_keeps_the_episode_s_clocks(
     hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.offer\.missed")
     desk = [a["rule"] for a in hub.peek("desk-dora", 2)]
     assert sorted(desk) == ["deadline.offer.missed", "deadline.offer.warn"]
+
+
+def test_deadlines_of_one_day_are_said_in_the_singular(make_hub):
+    """The rules file takes 1 for each clock's length (RULES section 10);
+    the texts said "(1 working days after ...)", "(1 days after the
+    contact was made)", "within 1 days", as the combined alert no longer
+    does ("within 1 day")."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"deadline.contact_working_days": "1",
+                           "deadline.warn_working_days": "0",
+                           "deadline.offer_days": "1",
+                           "deadline.treatment_days": "1"})
+    gen = CprGen(3420)
+    minor, referred = gen.born("2010-04-04"), gen.born("2004-04-04")
+    hub.assign(minor, "cw-anna")
+    hub.assign(referred, "cw-anna")
+    hub.send(ev_dropout(minor, "2026-09-07"),
+             ev_referral(referred, "2026-09-07",
+                         consent={"given": True,
+                                  "scope": "referral,stage"}))
+    assert hub.wait_applied()["alerts"] == 2
+    by_rule = {a["rule"]: a for a in hub.peek("cw-anna", 2)}
+    d = by_rule["dropout"]
+    assert "make contact within 1 working day of learning of the " \
+        "dropout and offer a new activity within 1 day of the contact" \
+        in d["explanation"]
+    assert "treatment must start within 1 day." in \
+        by_rule["addiction"]["explanation"]
+    # Contact due Tuesday 09-08, warned at its start, missed after it;
+    # treatment due 09-08 too.
+    hub.advance("2026-09-09T00:00:00")
+    titles = sorted(a["title"] for a in hub.peek("desk-dora", 3))
+    assert titles == [
+        "Legal deadline missed: the duty to contact the young person (1 "
+        "working day after the municipality learned of the dropout)",
+        "Legal deadline missed: the duty to start treatment (1 day after "
+        "the referral)",
+        "Legal deadline near, not handled: the duty to contact the young "
+        "person (1 working day after the municipality learned of the "
+        "dropout)"]
+    rc, _, err = hub.record("cw-anna", "contact", d["alert_id"], "phone")
+    assert rc == 0, err
+    hub.advance("2026-09-10T00:00:00")
+    [w] = [a for a in hub.peek("desk-dora", 4)
+           if a["rule"] == "deadline.offer.warn"]
+    assert w["title"].endswith("the duty to offer a new activity (1 day "
+                               "after the contact was made)")

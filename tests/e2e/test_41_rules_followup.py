@@ -284,6 +284,51 @@ def test_a_corrected_dropout_risk_is_a_signal_on_its_corrected_date(
     assert rules_of(hub.peek("cw-anna", 2)) == ["dropout_risk", "readiness"]
 
 
+def test_a_corrected_referral_is_a_signal_on_its_corrected_date(make_hub):
+    """As for a miss: a referral of 06-01 shared with consent, corrected
+    to 02-01 (the consent restated on the row), stayed a signal of 06-01
+    and combined with June's signals. On its date it is 129 days before
+    the last of them."""
+    hub = rules_hub(make_hub, "2026-06-10T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    cpr = CprGen(4118).born("2011-05-05")
+    hub.assign(cpr, "cw-anna")
+    consent = {"given": True, "scope": "referral,stage",
+               "expires": "2027-06-30"}
+    first = ev_referral(cpr, "2026-06-01", consent=consent)
+    hub.send(first)
+    hub.send(corrected(first, ev_referral(cpr, "2026-02-01",
+                                          consent=consent)))
+    hub.send(ev_dropout_risk(cpr, "2026-06-05"),
+             ev_readiness(cpr, "2026-06-10", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 3
+    assert rules_of(hub.peek("cw-anna", 3)) == [
+        "addiction", "dropout_risk", "readiness"]
+
+
+def test_a_corrected_absence_report_is_a_signal_on_its_corrected_date(
+        make_hub):
+    """As for a miss: a week of absence to 09-04 that raised its alert,
+    corrected to a week of March with the same figures (the alert stands,
+    section 3), stayed a signal of 09-04 and combined with September's
+    signals, naming "absence (school-a, 2026-09-04)"."""
+    hub = rules_hub(make_hub, "2026-09-10T09:00:00",
+                    rules={"combined.enabled": "yes",
+                           "absence.rolling.min_days": "5"})
+    cpr = CprGen(4120).born("2011-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_absence(cpr, "2026-08-31", 6)
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(corrected(first, ev_absence(cpr, "2026-03-02", 6)))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(ev_dropout_risk(cpr, "2026-09-08"),
+             ev_readiness(cpr, "2026-09-10", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 3
+    assert rules_of(hub.peek("cw-anna", 3)) == [
+        "absence.rolling", "dropout_risk", "readiness"]
+
+
 def test_a_corrected_dropout_is_a_signal_on_its_corrected_date(make_hub):
     """As for a miss: a dropout of 06-01 corrected to 2025-12-01 (an
     adult's: no legal clocks) stayed a signal of 06-01 and combined with
@@ -746,3 +791,22 @@ def test_a_corrected_enrolment_is_judged_as_it_now_is(make_hub):
     hub.advance("2026-10-20")
     assert hub.stats()["alerts"] == 2
     assert rules_of(hub.peek("cw-anna", 2)) == ["back_on_track", "dropout"]
+
+
+def test_one_missed_activation_within_one_day_is_said_in_the_singular(
+        make_hub):
+    """missed_activation.count and .days take 1 (RULES section 10): "1
+    missed activation within 1 day", not "1 missed activations within 1
+    days"."""
+    hub = rules_hub(make_hub, "2026-03-30T09:00:00",
+                    rules={"missed_activation.count": "1",
+                           "missed_activation.days": "1"})
+    cpr = CprGen(4130).born("2004-04-04")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_missed_activation(cpr, "2026-03-02"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["title"] == "1 missed activation within 1 day"
+    assert "(activity akt-1): 1 missed within 1 day. Rule " \
+        "missed_activation: 1 missed activation within 1 day calls for " \
+        "close follow-up." in a["explanation"]

@@ -1441,6 +1441,36 @@ test_combined_with_addiction_is_special_and_redacted(void)
 	CHECK_LACKS(d->redacted, "2026-09-14");
 }
 
+/* Seven kinds, each from an agency with an id of the longest length
+ * (63): the alert still names every one of them whole. */
+static void
+test_combined_names_seven_long_agency_ids(void)
+{
+	profile p;
+	setup(&p, CPR16);
+	p.consent = true;
+	rc.combined.min_signals = 7;
+	static const int kinds[] = {SIG_ABSENCE,      SIG_DROPOUT,
+				    SIG_DROPOUT_RISK, SIG_NOT_READY,
+				    SIG_ADDICTION,    SIG_MISSED_ACTIVATION,
+				    SIG_GAP};
+	char agencies[7][64];
+	for (int i = 0; i < 7; i++) {
+		memset(agencies[i], 'a' + i, 63);
+		agencies[i][63] = '\0';
+		char date[11];
+		ug_date_format(day("2026-09-01") + i, date);
+		note(&p, agencies[i], kinds[i], date, (uint64_t)(i + 1));
+	}
+	CHECK_EQ_INT(out.nalerts, 1);
+	const draft *d = &out.alerts[0];
+	char gap[128];
+	snprintf(gap, sizeof gap, "transition gap (%s, 2026-09-07). Rule",
+		 agencies[6]);
+	CHECK_HAS(d->explanation, gap);
+	CHECK_HAS(d->explanation, "with the agencies involved by ");
+}
+
 static void
 test_combined_disabled_and_signal_memory(void)
 {
@@ -1811,6 +1841,7 @@ test_gap_timer_alerts_when_still_out(void)
 	rule_input in = input(&e, 20, "2026-06-29");
 	rule_leaving(&in, &p, &out);
 	int64_t due = out.timers[0].due;
+	profile before = p;
 
 	outcome_init(&out);
 	in = timer_input(&e, 20, due);
@@ -1834,7 +1865,16 @@ test_gap_timer_alerts_when_still_out(void)
 	CHECK_EQ_INT(p.signals[0].kind, SIG_GAP);
 	CHECK_DAY(p.signals[0].day, "2026-09-09");
 
+	/* Opened: a correction of the exit's day starts no second clock,
+	 * and the timer, were it run again, notes nothing more. */
+	CHECK_EQ_INT(p.gap_due, GAP_OPENED);
+	outcome_init(&out);
+	rule_gap_timer(&in, due, &p, &out);
+	CHECK_EQ_INT(out.nalerts, 0);
+	CHECK_EQ_INT(p.nsignals, 1);
+
 	/* The starting event gone from the log: still an alert. */
+	p = before;
 	outcome_init(&out);
 	in = timer_input(NULL, 20, due);
 	rule_gap_timer(&in, due, &p, &out);
@@ -2094,14 +2134,18 @@ test_deadline_offer_due_skips_summer_holiday(void)
 
 /* ---- the profile's stored format ---- */
 
-/* A signal's agency; one fills the whole field (31 bytes and its NUL). */
+/* A signal's agency; one fills the whole field (63 bytes and its NUL,
+ * the longest agency id). */
 static void
-signal_agency(int i, char dst[32])
+signal_agency(int i, char dst[64])
 {
 	if (i == 3)
-		memcpy(dst, "agency-03-fills-all-31-bytes-xy", 32);
+		memcpy(dst,
+		       "agency-03-fills-all-63-bytes-of-the-longest-agency-id-"
+		       "xxxxxxxxx",
+		       64);
 	else
-		snprintf(dst, 32, "agency-%02d", i);
+		snprintf(dst, 64, "agency-%02d", i);
 }
 
 /* A profile with every field set, each to a value of its own; a birth
@@ -2130,6 +2174,7 @@ full_profile(profile *p)
 	p->contact_due = day("2026-09-14");
 	p->offer_due = day("2026-10-09");
 	p->dropout_day = day("2026-09-04");
+	p->referral_day = day("2026-08-20");
 	p->combined_from = day("2026-06-10");
 	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
 		p->dropout_event_id[i] = (uint8_t)(0xd0 + i);
@@ -2189,6 +2234,7 @@ check_full_profile(const profile *p)
 	CHECK_DAY(p->contact_due, "2026-09-14");
 	CHECK_DAY(p->offer_due, "2026-10-09");
 	CHECK_DAY(p->dropout_day, "2026-09-04");
+	CHECK_DAY(p->referral_day, "2026-08-20");
 	CHECK_DAY(p->combined_from, "2026-06-10");
 	for (int i = 0; i < WIRE_EVENT_ID_LEN; i++)
 		CHECK_EQ_INT(p->dropout_event_id[i], 0xd0 + i);
@@ -2214,7 +2260,7 @@ check_full_profile(const profile *p)
 	}
 	CHECK_EQ_INT(p->nsignals, PROFILE_SIGNALS);
 	for (int i = 0; i < PROFILE_SIGNALS; i++) {
-		char agency[32];
+		char agency[64];
 		signal_agency(i, agency);
 		CHECK_EQ_INT(p->signals[i].kind, 1 + i % (SIG_KINDS - 1));
 		CHECK_EQ_INT(p->signals[i].day, day("2026-09-01") + i);
@@ -2273,9 +2319,9 @@ test_profile_decode_refuses(void)
 	CHECK(!profile_decode(&back, buf, n + 1));
 	CHECK(profile_decode(&back, buf, n));
 	/* More signals than a profile keeps: the count byte sits before the
-	 * signals, after 1 + 8 + 14*8 + 10*8 + 12 + 16 + 5*8 + 8*3*8 +
+	 * signals, after 1 + 8 + 15*8 + 10*8 + 12 + 16 + 5*8 + 8*3*8 +
 	 * 4*(8 + 16) bytes. */
-	size_t count_at = 1 + 8 + 14 * 8 + 10 * 8 + 12 + 16 + 5 * 8 +
+	size_t count_at = 1 + 8 + 15 * 8 + 10 * 8 + 12 + 16 + 5 * 8 +
 			  8 * 3 * 8 + 4 * (8 + 16);
 	CHECK_EQ_INT(buf[count_at], PROFILE_SIGNALS);
 	buf[count_at] = PROFILE_SIGNALS + 1;
@@ -2325,11 +2371,11 @@ vector(const char *name, const uint8_t *bytes, size_t len, size_t *stored)
 	return got;
 }
 
-/* The profile format frozen in tests/vectors/profile_v10.bin. A new
+/* The profile format frozen in tests/vectors/profile_v12.bin. A new
  * format writes a vector of its own (profile_v11.bin...); the old one
  * stays as the record of what was stored. */
-#define FROZEN_PROFILE_FORMAT 10
-#define FROZEN_DERIVED_SCHEMA 13
+#define FROZEN_PROFILE_FORMAT 12
+#define FROZEN_DERIVED_SCHEMA 15
 
 static void
 test_profile_vector(void)
@@ -2709,6 +2755,8 @@ TEST_LIST = {
     {"combined: addiction redacted",
      test_combined_with_addiction_is_special_and_redacted},
     {"combined: disabled, memory", test_combined_disabled_and_signal_memory},
+    {"combined: seven long agency ids",
+     test_combined_names_seven_long_agency_ids},
     {"action: contact starts offer clock",
      test_action_contact_starts_offer_clock},
     {"action: offer without contact",
