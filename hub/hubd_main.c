@@ -207,7 +207,19 @@ config_problems(int argc, char **argv, bool start)
 		int bad = check_file(
 		    rules, &(line_check){check_rule, &one, 0, 0, false},
 		    start);
-		/* Settings that are fine alone may still not fit together. */
+		/* Settings that are fine alone may still not fit together:
+		 * each contradiction is reported, not only the first, so one
+		 * check shows all there is to fix. */
+		int clashes = 0;
+		for (int i = 0; bad == 0 && i < RULES_CONTRADICTIONS; i++) {
+			ug_diag clash = {0};
+			if (rules_config_contradiction(scratch, rules, i,
+						       &clash) != UG_OK) {
+				report(start, "", &clash);
+				clashes++;
+			}
+		}
+		bad += clashes;
 		if (bad == 0 &&
 		    rules_config_load(scratch, rules, &diag) != UG_OK) {
 			report(start, "", &diag);

@@ -7,6 +7,7 @@ with a non-zero exit naming file:line. docs/RULES.md."""
 
 import re
 import signal
+import subprocess
 import threading
 
 import pytest
@@ -311,6 +312,34 @@ def test_bad_rules_file_at_start_stops_hubd(make_hub, text, line, reason):
         assert f"HUB-START cannot start: deadline.min_age: {path}: " \
             "min_age is above max_age" in log, log
     assert "HUB-READY" not in log
+
+
+CLASHES = ("absence.rolling.min_days = 30\n"
+           "absence.quarter.notify_pct = 5\n"
+           "deadline.warn_working_days = 9\n"
+           "deadline.min_age = 20\n")
+CLASH_REASONS = [
+    ("absence.rolling.min_days", "min_days is larger than window_school_days"),
+    ("absence.quarter.notify_pct", "notify_pct is below warn_pct"),
+    ("deadline.warn_working_days",
+     "warn_working_days must be below contact_working_days"),
+    ("deadline.min_age", "min_age is above max_age")]
+
+
+def test_every_contradiction_is_reported_not_only_the_first(make_hub):
+    """hubd --help: the check prints each problem, and a start logs each:
+    a file with all four contradictions of RULES.md section 10 names all
+    four, so one check shows everything there is to fix."""
+    path, log = start_refused(make_hub, CLASHES)
+    for setting, reason in CLASH_REASONS:
+        assert f"HUB-START cannot start: {setting}: {path}: {reason}" \
+            in log, log
+    check = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                            "--rules", str(path)],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 2
+    assert check.stderr.splitlines() == \
+        [f"{path}: {reason}" for _, reason in CLASH_REASONS]
 
 
 @pytest.mark.parametrize("text,setting", [
