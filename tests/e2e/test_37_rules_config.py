@@ -340,6 +340,11 @@ def test_every_contradiction_is_reported_not_only_the_first(make_hub):
     assert check.returncode == 2
     assert check.stderr.splitlines() == \
         [f"{path}: {reason}" for _, reason in CLASH_REASONS]
+    helptext = subprocess.run([hubtest.binary("hubd"), "--help"],
+                              capture_output=True, text=True,
+                              timeout=30).stdout
+    assert "(FILE: reason for rules settings that contradict each other)" \
+        in helptext
 
 
 @pytest.mark.parametrize("text,setting", [
