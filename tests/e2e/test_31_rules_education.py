@@ -51,6 +51,24 @@ def test_dropout_alerts_contact_person_at_once(make_hub):
     hub.peek("desk-dora", 0)
 
 
+def test_dropout_title_of_long_names_is_cut_at_a_character(make_hub):
+    """RULES.md section 1: a title is at most 159 bytes, an explanation
+    1023; longer (the names an agency sent may be 256 bytes each) they
+    are cut at a character boundary, and the explanation of a dropout
+    with the longest names still ends with what is expected."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3115).born("2010-05-05")
+    hub.send(ev_dropout(cpr, "2026-09-07", institution="ø" * 128,
+                        programme="å" * 128, reason="r" * 256))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert a["title"] == "Dropped out of " + "å" * 72
+    assert len(a["explanation"].encode()) <= 1023
+    assert a["explanation"].endswith(
+        "Expected of you: make contact by 2026-09-14 and record it "
+        "(inbox --contact).")
+
+
 def test_dropout_without_contact_person_goes_to_desk(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     adult = CprGen(3102).born("2003-01-20")
