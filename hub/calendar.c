@@ -142,7 +142,7 @@ calendar_school_days_back(const calendar *cal, int32_t end, int n)
 	int counted = 0;
 	/* Bounded: a window never reaches back more than a few years even
 	 * with an odd calendar. */
-	for (int guard = 0; guard < 4000; guard++, day--)
+	for (int guard = 0; guard < CALENDAR_BACK_MAX_DAYS; guard++, day--)
 		if (calendar_is_school_day(cal, day) && ++counted == n)
 			return day;
 	return day;

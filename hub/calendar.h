@@ -46,6 +46,8 @@ bool calendar_is_public_holiday(const calendar *cal, int32_t day);
 bool calendar_is_working_day(const calendar *cal, int32_t day);
 bool calendar_is_school_day(const calendar *cal, int32_t day);
 
+/* The calendar days calendar_school_days_back looks back at most. */
+#define CALENDAR_BACK_MAX_DAYS 4000
 /* The first day of the window of n school days ending on (or before) end. */
 int32_t calendar_school_days_back(const calendar *cal, int32_t end, int n);
 /* The day n working days after from (n >= 0; from itself not counted). */

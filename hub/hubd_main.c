@@ -33,7 +33,8 @@ static const char usage[] =
     "at start only.\n"
     "\n"
     "--check-config checks the config and the rules file it names and\n"
-    "exits 0, or 2 after printing each problem as FILE:LINE: reason;\n"
+    "exits 0, or 2 after printing each problem as FILE:LINE: reason\n"
+    "(FILE: reason for rules settings that contradict each other);\n"
     "it opens neither the store nor a socket. A start makes the same\n"
     "check first and logs each problem as HUB-START cannot start:\n"
     "SETTING: FILE:LINE: reason.\n"
@@ -207,7 +208,19 @@ config_problems(int argc, char **argv, bool start)
 		int bad = check_file(
 		    rules, &(line_check){check_rule, &one, 0, 0, false},
 		    start);
-		/* Settings that are fine alone may still not fit together. */
+		/* Settings that are fine alone may still not fit together:
+		 * each contradiction is reported, not only the first, so one
+		 * check shows all there is to fix. */
+		int clashes = 0;
+		for (int i = 0; bad == 0 && i < RULES_CONTRADICTIONS; i++) {
+			ug_diag clash = {0};
+			if (rules_config_contradiction(scratch, rules, i,
+						       &clash) != UG_OK) {
+				report(start, "", &clash);
+				clashes++;
+			}
+		}
+		bad += clashes;
 		if (bad == 0 &&
 		    rules_config_load(scratch, rules, &diag) != UG_OK) {
 			report(start, "", &diag);

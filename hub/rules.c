@@ -16,8 +16,11 @@
 #define STATE_VERSION	2
 #define REPORT_BYTES	33
 #define REPORT_BYTES_V1 29
-/* Calendar days a window of at most 200 school days can span. */
-#define ABSENCE_WINDOW_SPAN 320
+/* Calendar days a window can span: 200 school days over the summer
+ * holiday already span 361, and a municipality's own holidays may add
+ * more; the window's start is never further back than the calendar
+ * looks. */
+#define ABSENCE_WINDOW_SPAN (CALENDAR_BACK_MAX_DAYS + 1)
 
 static bool
 school_day(const calendar *cal, int32_t day)
@@ -259,7 +262,7 @@ absence_apply(const absence_config *cfg, absence_state *st,
 			remove_at(st, i);
 	/* Distinct school days covered: reports of two kinds (illness and
 	 * unlawful) for the same week must not count the week twice. */
-	uint8_t covered[ABSENCE_WINDOW_SPAN] = {0};
+	uint8_t covered[(ABSENCE_WINDOW_SPAN + 7) / 8] = {0};
 	verdict->first_day = end;
 	for (uint16_t i = 0; i < st->count; i++) {
 		const absence_report *r = &st->reports[i];
@@ -273,8 +276,13 @@ absence_apply(const absence_config *cfg, absence_state *st,
 			verdict->first_day = from;
 		for (int32_t d = from; d <= r->end; d++)
 			if (d - start < ABSENCE_WINDOW_SPAN &&
-			    school_day(cfg->cal, d) && !covered[d - start]++)
+			    school_day(cfg->cal, d) &&
+			    !(covered[(d - start) / 8] &
+			      1u << (d - start) % 8)) {
+				covered[(d - start) / 8] |= 1u
+							    << (d - start) % 8;
 				verdict->covered_days++;
+			}
 	}
 	unsigned kinds = ~0u;
 	if (!cfg->count_permitted)

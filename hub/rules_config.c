@@ -281,35 +281,49 @@ named:
 	return err;
 }
 
-static ug_err
-check_consistency(const rules_config *cfg, ug_diag *diag)
+ug_err
+rules_config_contradiction(const rules_config *cfg, const char *path, int i,
+			   ug_diag *diag)
 {
-	if (cfg->rolling.min_days > cfg->rolling.window_days) {
-		ug_diag_set(diag, "absence.rolling.min_days",
-			    "min_days is "
-			    "larger than window_school_days");
-		return UG_EINVAL;
+	const char *name = NULL, *reason = NULL;
+	switch (i) {
+	case 0:
+		if (cfg->rolling.min_days > cfg->rolling.window_days) {
+			name = "absence.rolling.min_days";
+			reason = "min_days is larger than window_school_days";
+		}
+		break;
+	case 1:
+		if (cfg->quarter.notify_pct < cfg->quarter.warn_pct) {
+			name = "absence.quarter.notify_pct";
+			reason = "notify_pct is below warn_pct";
+		}
+		break;
+	case 2:
+		if (cfg->deadline.warn_working_days >=
+		    cfg->deadline.contact_working_days) {
+			name = "deadline.warn_working_days";
+			reason = "warn_working_days must be below "
+				 "contact_working_days";
+		}
+		break;
+	case 3:
+		if (cfg->deadline.min_age > cfg->deadline.max_age) {
+			name = "deadline.min_age";
+			reason = "min_age is above max_age";
+		}
+		break;
 	}
-	if (cfg->quarter.notify_pct < cfg->quarter.warn_pct) {
-		ug_diag_set(diag, "absence.quarter.notify_pct",
-			    "notify_pct is "
-			    "below warn_pct");
-		return UG_EINVAL;
+	if (!name)
+		return UG_OK;
+	/* A contradiction between two settings belongs to the file as a
+	 * whole, not to a line. */
+	ug_diag_set(diag, name, "%s: %s", path, reason);
+	if (diag) {
+		diag->line = 0;
+		ug_strlcpy(diag->file, path, sizeof diag->file);
 	}
-	if (cfg->deadline.warn_working_days >=
-	    cfg->deadline.contact_working_days) {
-		ug_diag_set(diag, "deadline.warn_working_days",
-			    "warn_working_days must be below "
-			    "contact_working_days");
-		return UG_EINVAL;
-	}
-	if (cfg->deadline.min_age > cfg->deadline.max_age) {
-		ug_diag_set(diag, "deadline.min_age",
-			    "min_age is above "
-			    "max_age");
-		return UG_EINVAL;
-	}
-	return UG_OK;
+	return UG_EINVAL;
 }
 
 struct load_ctx {
@@ -350,15 +364,7 @@ rules_config_load(rules_config *cfg, const char *path, ug_diag *diag)
 		err = UG_EIO;
 	/* christmas_eve_is_holiday is set in place: renew the memo key. */
 	calendar_touch(&cfg->cal);
-	if (err == UG_OK && (err = check_consistency(cfg, diag)) != UG_OK &&
-	    diag) {
-		/* A contradiction between two settings belongs to the file
-		 * as a whole, not to a line. */
-		char reason[sizeof diag->reason + 300];
-		snprintf(reason, sizeof reason, "%s: %s", path, diag->reason);
-		ug_strlcpy(diag->reason, reason, sizeof diag->reason);
-		diag->line = 0;
-		ug_strlcpy(diag->file, path, sizeof diag->file);
-	}
+	for (int i = 0; err == UG_OK && i < RULES_CONTRADICTIONS; i++)
+		err = rules_config_contradiction(cfg, path, i, diag);
 	return err;
 }

@@ -65,6 +65,13 @@ void rules_config_defaults(rules_config *cfg);
 /* Defaults, then the file's settings. On error *cfg is unspecified and the
  * diag names file:line and the reason. */
 ug_err rules_config_load(rules_config *cfg, const char *path, ug_diag *diag);
+/* The settings that may contradict each other (docs/RULES.md §10). */
+#define RULES_CONTRADICTIONS 4
+/* Contradiction i (0 to RULES_CONTRADICTIONS - 1) of cfg, read from path:
+ * UG_OK if it does not hold, else UG_EINVAL with the diag naming the
+ * setting and "<path>: <reason>" (no line). */
+ug_err rules_config_contradiction(const rules_config *cfg, const char *path,
+				  int i, ug_diag *diag);
 /* Parse one "name = value" setting into cfg. */
 ug_err rules_config_set(rules_config *cfg, const char *name, const char *value,
 			ug_diag *diag);

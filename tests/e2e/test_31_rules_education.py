@@ -9,8 +9,8 @@ own tests in test_35_rules_routing.py."""
 
 import datetime
 
-from hubtest import (CprGen, ev_dropout, ev_dropout_risk, ev_enrolment,
-                     ev_leaving, ev_readiness, rules_hub)
+from hubtest import (CprGen, ev_assignment, ev_dropout, ev_dropout_risk,
+                     ev_enrolment, ev_leaving, ev_readiness, rules_hub)
 
 
 def ms(when):
@@ -49,6 +49,24 @@ def test_dropout_alerts_contact_person_at_once(make_hub):
         ("college-a", "Dropout", "2026-09-07")
     # Nothing for the desk.
     hub.peek("desk-dora", 0)
+
+
+def test_dropout_title_of_long_names_is_cut_at_a_character(make_hub):
+    """RULES.md section 1: a title is at most 159 bytes, an explanation
+    1023; longer (the names an agency sent may be 256 bytes each) they
+    are cut at a character boundary, and the explanation of a dropout
+    with the longest names still ends with what is expected."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3115).born("2010-05-05")
+    hub.send(ev_dropout(cpr, "2026-09-07", institution="ø" * 128,
+                        programme="å" * 128, reason="r" * 256))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert a["title"] == "Dropped out of " + "å" * 72
+    assert len(a["explanation"].encode()) <= 1023
+    assert a["explanation"].endswith(
+        "Expected of you: make contact by 2026-09-14 and record it "
+        "(inbox --contact).")
 
 
 def test_dropout_without_contact_person_goes_to_desk(make_hub):
@@ -112,6 +130,28 @@ def test_readiness_grades_are_configuration(make_hub):
     [a] = hub.peek("desk-dora", 1)
     assert (a["cpr"], a["rule"]) == (g10, "readiness")
     assert "a not-ready assessment in grade 10 goes" in a["explanation"]
+
+
+def test_readiness_grade_7_alerts_when_configured(make_hub):
+    """RULES.md, Not education-ready: an assessment names grade 7-10;
+    readiness.grades = 6,7 makes a grade 7 not-ready assessment alert
+    the guidance counsellor (before the contact person), with the
+    configured grades named (grade 6 never arrives: refused at ingest)."""
+    hub = rules_hub(make_hub, "2026-01-20T08:00:00",
+                    rules={"readiness.grades": "6,7",
+                           "readiness.priority": "high"})
+    cpr = CprGen(3106).next()
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_assignment(cpr, "cw-bob", "2024-01-01", role="guidance"))
+    hub.wait_applied()
+    hub.send(ev_readiness(cpr, "2026-01-15", 7, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-bob", 1)
+    assert summary([a]) == [("readiness", "HIGH", "cw-bob")]
+    assert "not education-ready in grade 7 on 2026-01-15 (areas: " \
+        "social). Rule readiness: a not-ready assessment in grade 6 or 7 " \
+        "goes to the guidance counsellor" in a["explanation"]
+    hub.peek("cw-anna", 0)
 
 
 def test_transition_gap_after_day_30_not_before(make_hub):

@@ -10,7 +10,6 @@ episode (rolling or quarter), a dropout, a dropout risk, a not-ready
 assessment, a shared addiction referral, a missed activation, a
 transition gap (docs/RULES.md)."""
 
-import datetime
 import signal
 
 import hubtest
@@ -503,3 +502,26 @@ def test_the_combined_alert_names_a_long_agency_id_whole(make_hub):
         f"Signals for this young person: dropout risk ({long_id}, "
         "2026-09-01), missed activation (jobcenter-a, 2026-09-03), not "
         "education-ready (school-a, 2026-09-08).")
+
+
+def test_the_17th_signal_pushes_out_the_first_noted(make_hub):
+    """RULES.md section 5: the profile keeps the last 16 signals noted;
+    the 17th pushes out the one noted first. A not-ready assessment, then
+    14 missed activations: a dropout risk, the 16th signal, is the third
+    kind and tips a combined alert. After 15 missed activations the
+    dropout risk is the 17th: the assessment is gone, and the risk is
+    only the second kind, with its own alert."""
+    hub, [kept, pushed] = combined_hub(
+        make_hub, 3322, n=2, **{"missed_activation.enabled": "no"})
+    for cpr, misses in ((kept, 14), (pushed, 15)):
+        hub.send(ev_readiness(cpr, "2026-09-01", 9))
+        hub.send(*(ev_missed_activation(cpr, f"2026-09-{2 + i:02d}")
+                   for i in range(misses)))
+    assert hub.wait_applied()["alerts"] == 2          # the two readiness
+    hub.send(ev_dropout_risk(kept, "2026-09-20"),
+             ev_dropout_risk(pushed, "2026-09-20"))
+    assert hub.wait_applied()["alerts"] == 4
+    alerts = hub.peek("cw-anna", 4)
+    assert sorted((a["cpr"] == kept, a["rule"]) for a in alerts) == [
+        (False, "dropout_risk"), (False, "readiness"),
+        (True, "combined"), (True, "readiness")]

@@ -504,3 +504,24 @@ def test_a_correction_under_min_days_withdraws_nothing(make_hub):
     assert (stats["alerts"], stats["alerts_open"]) == (1, 1)
     [a] = hub.peek("desk-dora", 1)
     assert a["rule"] == "absence.rolling"
+
+
+def test_a_200_school_day_window_over_the_summer_counts_every_day(
+        make_hub):
+    """RULES.md, settings: window_school_days takes 200 and weekly rows
+    of one kind cover it. 200 school days ending Friday 2027-09-03 reach
+    back over the summer holiday to Tuesday 2026-09-08, 361 calendar
+    days: weekly reports of 6 of 30 from 2026-09-07 cover all 200 then,
+    so the rule judges with min_days 200 (20 %: the alert). The days
+    after the summer counted too, not only the first 320 of the span."""
+    hub = rules_hub(make_hub, "2027-10-04T08:00:00",
+                    rules={"absence.rolling.window_school_days": "200",
+                           "absence.rolling.min_days": "200"})
+    cpr = CprGen(3622).next()
+    mondays = [(datetime.date(2026, 9, 7) + datetime.timedelta(weeks=w))
+               .isoformat() for w in range(56)]
+    hub.send(*(ev_absence(cpr, m, 6) for m in mondays))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("desk-dora", 1)
+    assert "From 2026-09-08 to 2027-09-03 (200 school days reported)" \
+        in a["explanation"], a["explanation"]

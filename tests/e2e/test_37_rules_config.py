@@ -7,6 +7,7 @@ with a non-zero exit naming file:line. docs/RULES.md."""
 
 import re
 import signal
+import subprocess
 import threading
 
 import pytest
@@ -313,6 +314,39 @@ def test_bad_rules_file_at_start_stops_hubd(make_hub, text, line, reason):
     assert "HUB-READY" not in log
 
 
+CLASHES = ("absence.rolling.min_days = 30\n"
+           "absence.quarter.notify_pct = 5\n"
+           "deadline.warn_working_days = 9\n"
+           "deadline.min_age = 20\n")
+CLASH_REASONS = [
+    ("absence.rolling.min_days", "min_days is larger than window_school_days"),
+    ("absence.quarter.notify_pct", "notify_pct is below warn_pct"),
+    ("deadline.warn_working_days",
+     "warn_working_days must be below contact_working_days"),
+    ("deadline.min_age", "min_age is above max_age")]
+
+
+def test_every_contradiction_is_reported_not_only_the_first(make_hub):
+    """hubd --help: the check prints each problem, and a start logs each:
+    a file with all four contradictions of RULES.md section 10 names all
+    four, so one check shows everything there is to fix."""
+    path, log = start_refused(make_hub, CLASHES)
+    for setting, reason in CLASH_REASONS:
+        assert f"HUB-START cannot start: {setting}: {path}: {reason}" \
+            in log, log
+    check = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                            "--rules", str(path)],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 2
+    assert check.stderr.splitlines() == \
+        [f"{path}: {reason}" for _, reason in CLASH_REASONS]
+    helptext = subprocess.run([hubtest.binary("hubd"), "--help"],
+                              capture_output=True, text=True,
+                              timeout=30).stdout
+    assert "(FILE: reason for rules settings that contradict each other)" \
+        in helptext
+
+
 @pytest.mark.parametrize("text,setting", [
     ("readiness.grades = 11\n", "readiness.grades"),
     ("calendar.school_holiday = easter -61..+1\n", "calendar.school_holiday"),
@@ -354,3 +388,36 @@ def test_64_school_holidays_start_65_do_not(make_hub):
     assert f"HUB-START cannot start: calendar.school_holiday: {path}:65: " \
         "more than 64 school holidays" in log
     assert f"{path}:64:" not in log
+
+
+def test_sighup_to_a_longer_window_counts_only_the_reports_kept(make_hub):
+    """RULES.md section 10: the rolling measure keeps only the reports
+    its window in force can reach. Under a window of 5 school days, week
+    1 (30 of 30: the alert) falls out when week 2 (0 of 30) arrives and
+    ends the episode. After a reload to 15 school days, week 3 (0 of 30)
+    is judged over weeks 2 and 3 alone: 10 school days, under min_days
+    15, no judgement, though week 1 was reported (30 of 90 would alert);
+    the window fills again with the reports that follow."""
+    rules = dict(hubtest.NO_ESCALATION,
+                 **{"absence.rolling.window_school_days": "5",
+                    "absence.rolling.min_days": "5",
+                    "absence.quarter.enabled": "no",
+                    "combined.enabled": "no"})
+    hub = rules_hub(make_hub, "2026-09-28T08:00:00", rules=rules)
+    cpr = CprGen(3705).next()
+    hub.send(ev_absence(cpr, "2026-09-07", 30))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(ev_absence(cpr, "2026-09-14", 0))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.write_rules(dict(rules, **{"absence.rolling.window_school_days": "15",
+                                   "absence.rolling.min_days": "15"}))
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded from .*rules\.conf")
+    hub.send(ev_absence(cpr, "2026-09-21", 0))
+    assert hub.wait_applied()["alerts"] == 1
+    # Weeks 2-4: 15 school days, 6 of 90 (6.7 %): judged, under 10 %.
+    hub.send(ev_absence(cpr, "2026-09-28", 6))
+    assert hub.wait_applied()["alerts"] == 1
+    # Weeks 3-5: 12 of 90 (13.3 %): a new episode, the alert.
+    hub.send(ev_absence(cpr, "2026-10-05", 6))
+    assert hub.wait_applied()["alerts"] == 2
