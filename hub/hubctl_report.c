@@ -103,8 +103,12 @@ hubctl_report_usage_ok(const ug_config *cfg)
 	const char *out = ug_config_get(cfg, "out");
 	size_t len = strlen(out);
 	/* A name ending in / is a directory: dirname() would put the page
-	 * beside it under the directory's name. */
-	if (!len || out[len - 1] == '/') {
+	 * beside it under the directory's name. One named without its / is
+	 * the same mistake, and would otherwise be found only after the
+	 * store was read (lstat: a symbolic link there is replaced). */
+	struct stat st;
+	if (!len || out[len - 1] == '/' ||
+	    (lstat(out, &st) == 0 && S_ISDIR(st.st_mode))) {
 		ug_eprintf("hubctl: report needs --out FILE.html\n");
 		return false;
 	}

@@ -412,6 +412,15 @@ def test_an_out_that_is_one_of_the_csv_names_is_refused(make_hub, tmp_path):
                    check=False)
     assert (p.returncode, p.stderr) == \
         (2, "hubctl: report needs --out FILE.html\n"), p.stderr
+    # A directory named without its / is the same mistake (OPERATIONS.md:
+    # "an --out that names a directory, ending in / or not"), found
+    # before the store is opened.
+    (d / "page").mkdir()
+    p = hub.hubctl("report", "--year", "2026", "--out", f"{d}/page",
+                   check=False)
+    assert (p.returncode, p.stderr) == \
+        (2, "hubctl: report needs --out FILE.html\n"), p.stderr
+    (d / "page").rmdir()
     assert os.listdir(d) == []
     # Not recorded: a usage error is found before the store is opened.
     p = hub.hubctl("audit", "show", "--json")
