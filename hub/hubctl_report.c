@@ -840,9 +840,11 @@ write_html(FILE *f, const report_input *in, report_table *t, size_t n)
 		html_text(f, t[i].note);
 		fprintf(f, " (status-%s.csv)</p>\n", t[i].name);
 		html_table(f, &t[i]);
-		if (t[i].chart_line)
+		/* A table without a row has nothing for a chart to draw, and
+		 * its name would point at figures that are not there. */
+		if (t[i].nrows && t[i].chart_line)
 			line_chart(f, &t[i]);
-		else if (t[i].chart_col >= 0 && t[i].nrows)
+		else if (t[i].nrows && t[i].chart_col >= 0)
 			bar_chart(f, &t[i]);
 		fputs("</section>\n", f);
 	}

@@ -609,6 +609,9 @@ def test_an_enrolments_end_reason_is_kept_not_counted(make_hub, tmp_path):
     hub.wait_applied()
     out, tables = report(hub, tmp_path, "--year", "2026")
     assert cells(tables["enrolments"])[("EUD", "started")] == "5"
+    # The key figure as OPERATIONS.md ("Headings and charts") writes it.
+    assert "<li>Share of enrolments heading for vocational education " \
+        "(EUD): 100.0 % (5 of 5)</li>" in out.read_text()
     labels = [t[0] + [r[0] for r in t[1:]] for t in tables.values()]
     assert not [x for t in labels for x in t if "omplet" in x], labels
     exported = hub.client_dir / "export.json"
@@ -946,3 +949,51 @@ def test_generated_cohort_figures(make_hub, tmp_path):
                                     sum(starts.values()))
     assert "heading for vocational education (EUD): " + share in \
         out.read_text()
+
+
+def test_each_section_has_its_heading_and_chart(make_hub, tmp_path):
+    """OPERATIONS.md, "Headings and charts": the sections in the order of
+    "The tables, exactly", each under its heading, and a chart of the
+    named column under each table that has a row; a table without one
+    (the monthly one of a period after today too) has no chart."""
+    hub = make_hub()
+    heads = [
+        ("readiness", "Education-readiness, grades 8 and 9, per school "
+         "and year", "not ready"),
+        ("absence", "Unlawful absence per pupil, school and quarter",
+         "15 % and over"),
+        ("chronic", "Chronic absence (any reason) per school and quarter",
+         "chronic (10 % or more)"),
+        ("dropouts", "Enrolments, dropout risks and dropouts per "
+         "institution and programme type", "dropped out"),
+        ("enrolments", "Enrolments per programme type (the share heading "
+         "for vocational education)", "started"),
+        ("neet", "Young people known to the hub without attachment to "
+         "education, per month", None),
+        ("clocks", "The legal clocks for 15-17-year-olds who dropped out",
+         "missed"),
+        ("alerts", "Alerts per rule, and what followed", "raised"),
+        ("anonymous", "Anonymous addiction counselling (counts only)",
+         "records")]
+    for year, with_rows in (("1970", {"enrolments", "neet", "clocks",
+                                      "anonymous"}),
+                            ("2200", {"enrolments", "clocks",
+                                      "anonymous"})):
+        out, _ = report(hub, tmp_path, "--year", year)
+        html = out.read_text()
+        sections = re.findall(r'<section id="(\w+)"><h2>([^<]*)</h2>'
+                              r'(.*?)</section>', html, re.S)
+        assert [(n, h.replace("&amp;", "&")) for n, h, _ in sections] == \
+            [(n, h) for n, h, _ in heads], sections
+        for (name, head, col), (_, _, body) in zip(heads, sections):
+            charts = re.findall(r'aria-label="([^"]*)"', body)
+            if name not in with_rows:
+                assert charts == [], (year, name, charts)
+            elif col:
+                assert charts == [f"Chart: {head}; bars: {col}, one per "
+                                  "row; the figures are in the table "
+                                  "above"], (year, charts)
+            else:
+                assert charts == [f"Chart: {head}, against the baseline "
+                                  "360 and the goal 160; the figures are "
+                                  "in the table above"], (year, charts)
