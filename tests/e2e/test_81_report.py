@@ -593,6 +593,13 @@ def test_referrals_of_known_persons_count_only_as_alerts(make_hub,
     _, tables = report(hub, tmp_path, "--year", "2026")
     assert cells(tables["anonymous"])[("Total", "records")] == "0"
     assert cells(tables["alerts"])[("addiction", "raised")] == "5"
+    # The audit record counts what was read (OPERATIONS.md): the log's
+    # events, the five assignments hubctl logged too, and the alerts.
+    details = [r["detail"] for r in map(json.loads, hub.hubctl(
+        "audit", "show", "--json").stdout.splitlines())
+        if r["action"] == "report"]
+    assert details == ["annual status 2026-01-01 to 2026-12-31: 10 events "
+                       "read, 5 alerts, 9 tables"], details
 
 
 def test_an_enrolments_end_reason_is_kept_not_counted(make_hub, tmp_path):
