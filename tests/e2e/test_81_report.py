@@ -1004,3 +1004,37 @@ def test_each_section_has_its_heading_and_chart(make_hub, tmp_path):
                 assert charts == [f"Chart: {head}, against the baseline "
                                   "360 and the goal 160; the figures are "
                                   "in the table above"], (year, charts)
+
+
+def test_a_period_without_data_writes_every_table_empty(make_hub, tmp_path):
+    """OPERATIONS.md: a table with nothing to count is still written, its
+    header, its named rows with 0 and its Total row of 0s where it has
+    one; a month up to today is a row of neet, 0 included."""
+    hub = make_hub()
+    _, tables = report(hub, tmp_path, "--year", "2200")
+    assert tables == {
+        "readiness": [["", "ready", "not ready", "Total"],
+                      ["Total", "0", "0", "0"]],
+        "absence": [["", "under 10 %", "10-15 %", "15 % and over",
+                     "Total"]],
+        "chronic": [["", "chronic (10 % or more)", "under 10 %", "Total"]],
+        "dropouts": [["", "started", "dropout risk", "dropped out"],
+                     ["Total", "0", "0", "0"]],
+        "enrolments": [["", "started"], ["gymnasium", "0"], ["EUD", "0"],
+                       ["FGU", "0"], ["other", "0"], ["Total", "0"]],
+        "neet": [["", "without attachment"]],
+        "clocks": [["", "met", "missed", "closed by enrolment", "pending",
+                    "Total"],
+                   ["contact within 5 working days", "0", "0", "0", "0",
+                    "0"],
+                   ["offer within 30 days", "0", "0", "0", "0", "0"]],
+        "alerts": [["", "raised", "acknowledged", "acknowledged in time",
+                    "escalated", "enrolment within 90 days",
+                    "back on track within 90 days"],
+                   ["Total", "0", "0", "0", "0", "0", "0"]],
+        "anonymous": [["", "records"], ["referred", "0"],
+                      ["treatment started", "0"], ["treatment ended", "0"],
+                      ["other", "0"], ["Total", "0"]]}
+    _, tables = report(hub, tmp_path, "--year", "1970")
+    assert tables["neet"][1:] == [[f"1970-{m:02d}", "0"]
+                                  for m in range(1, 13)]
