@@ -1038,3 +1038,21 @@ def test_a_period_without_data_writes_every_table_empty(make_hub, tmp_path):
     _, tables = report(hub, tmp_path, "--year", "1970")
     assert tables["neet"][1:] == [[f"1970-{m:02d}", "0"]
                                   for m in range(1, 13)]
+
+
+def test_no_clocks_when_the_rules_switch_them_off(make_hub, tmp_path):
+    """OPERATIONS.md, the legal clocks: with deadline.enabled = no or
+    dropout.enabled = no in the rules file there are no clocks."""
+    for switch in ("deadline.enabled", "dropout.enabled"):
+        hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                        rules={switch: "no"})
+        youth = [CprGen(8112).born("2010-05-%02d" % (i + 1))
+                 for i in range(5)]
+        hub.send(*[ev_dropout(c, "2026-09-04") for c in youth])
+        hub.wait_applied()
+        _, tables = report(hub, tmp_path, "--year", "2026")
+        c = cells(tables["clocks"])
+        assert c[("contact within 5 working days", "Total")] == "0", switch
+        assert c[("offer within 30 days", "Total")] == "0", switch
+        assert cells(tables["dropouts"])[("Total", "dropped out")] == "5"
+        hub.close()
