@@ -456,9 +456,13 @@ def test_a_report_that_fails_leaves_the_last_one_as_it_was(make_hub,
     assert (d / "status.html").read_text() == "last year's page"
     assert (d / "status-readiness.csv").read_text() == "last year's figures"
     (d / "status-neet.csv").rmdir()
+    # Made anew: a replaced file's own mode is not kept (OPERATIONS.md).
+    os.chmod(d / "status-readiness.csv", 0o600)
     out, tables = report(hub, tmp_path, "--year", "2026")
     assert len(tables) == 9 and "<svg" in out.read_text()
     assert os.stat(out).st_mode & 0o777 == 0o666 & ~current_umask()
+    assert os.stat(d / "status-readiness.csv").st_mode & 0o777 == \
+        0o666 & ~current_umask()
     results = [(r["result"], r["detail"]) for r in map(json.loads, hub.hubctl(
         "audit", "show", "--json", "--actor", hubctl_actor()).stdout
         .splitlines()) if r["action"] == "report"]
