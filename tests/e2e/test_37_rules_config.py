@@ -390,6 +390,16 @@ def test_64_school_holidays_start_65_do_not(make_hub):
     assert f"{path}:64:" not in log
 
 
+def test_an_empty_school_holiday_is_refused(make_hub):
+    """RULES.md section 9: there is no calendar without school holidays;
+    an empty value is a bad range like any other, naming file and line."""
+    path, log = start_refused(make_hub,
+                              "calendar.school_holiday = week 7\n"
+                              "calendar.school_holiday =\n")
+    assert f"HUB-START cannot start: calendar.school_holiday: {path}:2: " \
+        "'' is not a holiday range" in log
+
+
 def test_sighup_to_a_longer_window_counts_only_the_reports_kept(make_hub):
     """RULES.md section 10: the rolling measure keeps only the reports
     its window in force can reach. Under a window of 5 school days, week
