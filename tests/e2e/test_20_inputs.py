@@ -598,6 +598,52 @@ def test_a_value_over_4_kib_is_a_bad_row_in_either_format(hub):
         (EXIT_ROWS_REJECTED, 1, 1), str(r)
 
 
+def padded_to(fields, extra, length):
+    """fields then `extra` unread columns, filled so the row is exactly
+    `length` bytes (line end not counted), no value over 4 KiB."""
+    base = csv_line(fields) + ";" * extra
+    need = length - len(base)
+    per = need // extra
+    cells = ["n" * per] * (extra - 1) + ["n" * (need - per * (extra - 1))]
+    line = csv_line(fields) + ";" + ";".join(cells)
+    assert len(line) == length
+    return line
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_a_row_of_64_kib_is_a_row_whatever_its_line_end(hub, eol):
+    """ADAPTERS.md "Limits and figures": a row or JSON line is at most
+    64 KiB. A line end is not part of the row, so a Windows export's CR
+    before the LF leaves a row of exactly 65536 bytes a row, as on Unix;
+    one byte more is a bad row either way."""
+    rows = [AbsenceRow(c) for c in CprGen(2057).take(4)]
+    remember(hub, rows)
+    extra = 20
+    header = hubtest_header() + [f"x{i}" for i in range(extra)]
+    csv_path = write(hub, "wide-rows.csv", (eol.join(
+        [csv_line(header), padded_to(rows[0].fields(), extra, 65536),
+         padded_to(rows[1].fields(), extra, 65537)]) + eol).encode())
+    lines = []
+    for row, length in ((rows[2], 65536), (rows[3], 65537)):
+        rec = dict(zip(hubtest_header(), row.fields()))
+        pads = {f"p{i}": "p" * 4000 for i in range(16)}
+        line = json.dumps(dict(rec, **pads, Pad="")).encode()
+        line = json.dumps(dict(rec, **pads,
+                               Pad="p" * (length - len(line)))).encode()
+        assert len(line) == length, len(line)
+        lines.append(line)
+    json_path = write(hub, "wide-rows.jsonl",
+                      b"".join(line + eol.encode() for line in lines))
+    r = hub.adapter("import", csv_path, json_path, ignore_columns="*")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert f"{csv_path}:3: the row is longer than 65536 bytes" in r.stderr
+    assert f"{json_path}:2: the line is longer than 65536 bytes" \
+        in r.stderr, r.stderr
+    assert (r.summary["queued"], r.summary["rejected_rows"]) == (2, 2), \
+        r.stderr
+    assert_store(hub, [rows[0], rows[2]])
+
+
 @pytest.mark.parametrize("length", [129, 300, 5000])
 def test_a_long_unknown_json_key_refuses_the_file(hub, length):
     """ADAPTERS.md "Unknown columns": a key that is none of the kind's
