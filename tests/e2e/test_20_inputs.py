@@ -503,6 +503,35 @@ def test_placeholder_date_named_by_the_files_column(hub):
     assert_store(hub, [good])
 
 
+def test_every_real_date_outside_the_range_is_out_of_range(hub):
+    """ADAPTERS.md "What every kind shares": a date outside 1990-2099
+    that is not a placeholder is "out of range (1990-01-01 to
+    2099-12-31)", also before 1900 or after 2199 (the hub's own range),
+    in any of the three forms; a day no calendar has is "not a date"."""
+    gen = CprGen(2014)
+    dates = ["1989-12-31", "31.12.1899", "0001-01-01", "01-01-2200",
+             "2100-01-01", "9999-12-30", "29.02.1900", "29-02-2400",
+             "0000-01-01", "2200-02-29", "29.02.2000"]
+    rows = [AbsenceRow(gen.next(), period_start=d) for d in dates[:-1]]
+    rows.append(AbsenceRow(gen.next(), period_start=dates[-1],
+                           period_end="2000-03-03"))
+    remember(hub, rows)
+    path = write(hub, "range.csv", text_file(
+        hub, "range.csv", hubtest_header(),
+        [r.fields() for r in rows]).encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    iso = ["1989-12-31", "1899-12-31", "0001-01-01", "2200-01-01",
+           "2100-01-01", "9999-12-30", None, "2400-02-29", None, None]
+    for line, d in enumerate(iso, start=2):
+        why = (f"period_start {d} is out of range (1990-01-01 to "
+               "2099-12-31)" if d else "period_start is not a date "
+               "(YYYY-MM-DD, DD-MM-YYYY or DD.MM.YYYY)")
+        assert f"range.csv:{line}: column period_start: {why}\n" \
+            in r.stderr, r.stderr
+    assert_store(hub, rows[-1:])
+
+
 def test_duplicate_rows_become_one_event(hub):
     cprs = CprGen(2005).take(3)
     rows = [AbsenceRow(c) for c in cprs]
