@@ -673,6 +673,26 @@ def test_a_row_of_64_kib_is_a_row_whatever_its_line_end(hub, eol):
     assert_store(hub, [rows[0], rows[2]])
 
 
+def test_a_json_object_of_more_than_256_keys_is_a_bad_row(hub):
+    """ADAPTERS.md "Limits and figures": a JSON Lines object has at most
+    256 keys, as a CSV row at most 256 fields (keys ignore_columns leaves
+    unread count too): 256 go through, 257 are a bad row that says so."""
+    rows = [AbsenceRow(c) for c in CprGen(2058).take(3)]
+    remember(hub, rows)
+    lines = []
+    for row, keys in zip(rows, (256, 257, 8)):
+        rec = dict(zip(hubtest_header(), row.fields()))
+        rec.update({f"k{i}": "v" for i in range(keys - len(rec))})
+        assert len(rec) == keys
+        lines.append(json.dumps(rec))
+    path = write(hub, "keys.jsonl", ("\n".join(lines) + "\n").encode())
+    r = hub.adapter("import", path, ignore_columns="*")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert f"{path}:2: the object has more than 256 keys\n" in r.stderr
+    assert (r.summary["queued"], r.summary["rejected_rows"]) == (2, 1)
+    assert_store(hub, [rows[0], rows[2]])
+
+
 @pytest.mark.parametrize("length", [129, 300, 5000])
 def test_a_long_unknown_json_key_refuses_the_file(hub, length):
     """ADAPTERS.md "Unknown columns": a key that is none of the kind's
