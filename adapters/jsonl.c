@@ -508,19 +508,18 @@ read_line(jsonl_reader *r)
 		/* A CR just past the limit may be the line end of a CRLF
 		 * file, which is no part of the line. */
 		if (r->raw_len < CSV_RECORD_MAX ||
-		    (r->raw_len == CSV_RECORD_MAX && c == '\r')) {
+		    (r->raw_len == CSV_RECORD_MAX && c == '\r'))
 			r->raw[r->raw_len++] = (char)c;
-		} else {
-			if (r->raw_len > CSV_RECORD_MAX)
-				r->raw_len = CSV_RECORD_MAX;
+		else
 			r->truncated = true;
-		}
 	}
 	if (r->raw_len > 0 && r->raw[r->raw_len - 1] == '\r' &&
 	    !r->truncated) {
 		r->raw_len--;
 		r->crlf = true;
 	}
+	if (r->raw_len > CSV_RECORD_MAX)
+		r->raw_len = CSV_RECORD_MAX;
 	r->raw[r->raw_len] = '\0';
 	return UG_OK;
 }

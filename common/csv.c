@@ -135,13 +135,10 @@ raw_put(csv_reader *r, unsigned char c)
 	/* A CR just past the limit may be the line end of a CRLF file,
 	 * which is no part of the row: kept until the next byte tells. */
 	if (r->rec.raw_len < CSV_RECORD_MAX ||
-	    (r->rec.raw_len == CSV_RECORD_MAX && c == '\r')) {
+	    (r->rec.raw_len == CSV_RECORD_MAX && c == '\r'))
 		r->rec.raw[r->rec.raw_len++] = (char)c;
-	} else {
-		if (r->rec.raw_len > CSV_RECORD_MAX)
-			r->rec.raw_len = CSV_RECORD_MAX;
+	else
 		r->rec.raw_truncated = true;
-	}
 }
 
 static void
@@ -336,6 +333,9 @@ finish_record(csv_reader *r, bool at_eof)
 		rec->raw_len--;
 		r->crlf = true;
 	}
+	/* A row cut at the limit keeps its first CSV_RECORD_MAX bytes. */
+	if (rec->raw_len > CSV_RECORD_MAX)
+		rec->raw_len = CSV_RECORD_MAX;
 	rec->raw[rec->raw_len] = '\0';
 	if (rec->raw_truncated) {
 		/* The cause of whatever else was found in it (a value cut at
