@@ -693,6 +693,30 @@ def test_a_json_object_of_more_than_256_keys_is_a_bad_row(hub):
     assert_store(hub, [rows[0], rows[2]])
 
 
+def test_a_jsonl_line_over_64_kib_is_kept_cut_at_64_kib(hub):
+    """ADAPTERS.md "The rejects file": a JSON Lines line over 64 KiB is
+    rejected ("the line is longer than 65536 bytes") and its `record`
+    holds its first 65,536 bytes, as a CSV row over the limit is cut
+    there; the lines after it are read as they are."""
+    rows = [AbsenceRow(c) for c in CprGen(2059).take(2)]
+    remember(hub, rows)
+    rec = dict(zip(hubtest_header(), rows[0].fields()))
+    rec.update({f"p{i}": "p" * 4000 for i in range(17)})
+    long = json.dumps(rec)
+    assert len(long) > 65536
+    good = json.dumps(dict(zip(hubtest_header(), rows[1].fields())))
+    path = write(hub, "long-line.jsonl", (long + "\n" + good + "\n").encode())
+    r = hub.adapter("import", path, ignore_columns="*")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert f"{path}:1: the line is longer than 65536 bytes" in r.stderr
+    [rej] = [json.loads(line) for line in
+             (hub.inputs_dir / "long-line.jsonl.rejects.jsonl")
+             .read_text().splitlines()]
+    assert (rej["line"], rej["column"], rej["record"]) == \
+        (1, "", long[:65536]), {k: rej[k] for k in ("line", "column")}
+    assert_store(hub, rows[1:])
+
+
 @pytest.mark.parametrize("length", [129, 300, 5000])
 def test_a_long_unknown_json_key_refuses_the_file(hub, length):
     """ADAPTERS.md "Unknown columns": a key that is none of the kind's
