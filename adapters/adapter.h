@@ -162,6 +162,12 @@ const struct adapter_kind *adapter_find_kind(const struct adapter_ops *ops,
  * (no 2023-02-29). *days = days since 1970-01-01. UG_EMALFORMED if not.
  */
 ug_err adapter_parse_date(const char *text, int32_t *days);
+/*
+ * Whether text, in one of adapter_parse_date's forms, is a real calendar
+ * day in any year 0001-9999 (those adapter_parse_date refuses too), and
+ * its ISO form in iso: such a day is out of range, not "not a date".
+ */
+bool adapter_date_iso(const char *text, char iso[11]);
 
 /*
  * Parse a whole number 0..max written in decimal digits only (no sign,

@@ -126,11 +126,19 @@ parse_date(const char *text, const char *column, int32_t *days, char iso[11],
 			   "%s %s is a placeholder date, not a real one (the "
 			   "exporting system has no date there)",
 			   column, placeholder_iso[placeholder / 3]);
-	if (adapter_parse_date(text, days) != UG_OK)
+	if (adapter_parse_date(text, days) != UG_OK) {
+		/* A real day before 1900 or after 2199 (the years the
+		 * hub's dates hold) is as much out of range as 2100. */
+		if (adapter_date_iso(text, iso))
+			FIELDS_BAD(diag, column,
+				   "%s %s is out of range (1990-01-01 to "
+				   "2099-12-31)",
+				   column, iso);
 		FIELDS_BAD(diag, column,
 			   "%s is not a date (YYYY-MM-DD, DD-MM-YYYY or "
 			   "DD.MM.YYYY)",
 			   column);
+	}
 	ug_date_format(*days, iso);
 	int32_t first = ug_days_from_civil(1990, 1, 1),
 		last = ug_days_from_civil(2099, 12, 31);

@@ -928,9 +928,28 @@ create_rejects(struct runtime *rt)
 	rt->rejects = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!rt->rejects) {
 		int why = errno;
+		struct stat link;
+		/* O_NOFOLLOW says ELOOP, which tells a clerk nothing. */
+		bool is_link = why == ELOOP && lstat(path, &link) == 0 &&
+			       S_ISLNK(link.st_mode);
 		/* Beside an input on a share the clerk can only read, the
 		 * way out is the rejects setting: say so. */
-		if (!rt->rejects_path[0] && !rt->rejects_shared)
+		if (is_link && !rt->rejects_path[0] && !rt->rejects_shared)
+			adapter__fatal(
+			    rt,
+			    "%s: cannot create the rejects file %s: "
+			    "it is a symbolic link, which the "
+			    "adapter never writes through; nothing "
+			    "of %s was queued: remove the link, or "
+			    "import it again with --rejects PATH",
+			    rt->path, path, rt->path);
+		else if (is_link)
+			adapter__fatal(rt,
+				       "cannot create the rejects file %s: it "
+				       "is a symbolic link, which the adapter "
+				       "never writes through: remove the link",
+				       path);
+		else if (!rt->rejects_path[0] && !rt->rejects_shared)
 			adapter__fatal(
 			    rt,
 			    "%s: cannot create the rejects file %s: %s; "

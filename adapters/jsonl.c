@@ -442,7 +442,7 @@ struct jsonl_reader {
 	size_t chunk_len, chunk_pos;
 	long next_line, line;
 	bool crlf;
-	char raw[CSV_RECORD_MAX + 1];
+	char raw[CSV_RECORD_MAX + 2]; /* + a CR before the LF, + NUL */
 	size_t raw_len;
 	bool truncated;
 	jsonl_record rec;
@@ -505,7 +505,10 @@ read_line(jsonl_reader *r)
 			r->next_line++;
 			break;
 		}
-		if (r->raw_len < CSV_RECORD_MAX)
+		/* A CR just past the limit may be the line end of a CRLF
+		 * file, which is no part of the line. */
+		if (r->raw_len < CSV_RECORD_MAX ||
+		    (r->raw_len == CSV_RECORD_MAX && c == '\r'))
 			r->raw[r->raw_len++] = (char)c;
 		else
 			r->truncated = true;
@@ -515,6 +518,8 @@ read_line(jsonl_reader *r)
 		r->raw_len--;
 		r->crlf = true;
 	}
+	if (r->raw_len > CSV_RECORD_MAX)
+		r->raw_len = CSV_RECORD_MAX;
 	r->raw[r->raw_len] = '\0';
 	return UG_OK;
 }

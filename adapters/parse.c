@@ -10,22 +10,56 @@
 #include "adapters/adapter.h"
 #include "common/util.h"
 
+/* text in any of the three forms, reordered to ISO; false if it is in
+ * none of them. */
+static bool
+to_iso(const char *text, char iso[11])
+{
+	if (!text || strlen(text) != 10)
+		return false;
+	if (text[4] == '-') {
+		memcpy(iso, text, 11);
+		return true;
+	}
+	/* DD-MM-YYYY or DD.MM.YYYY, one separator throughout: "01-03.2024"
+	 * is more likely a typo than a date. */
+	char sep = text[2];
+	if ((sep != '-' && sep != '.') || text[5] != sep)
+		return false;
+	const char out[11] = {text[6], text[7], text[8], text[9], '-', text[3],
+			      text[4], '-',	text[0], text[1], '\0'};
+	memcpy(iso, out, 11);
+	return true;
+}
+
 ug_err
 adapter_parse_date(const char *text, int32_t *days)
 {
-	if (!text || strlen(text) != 10)
+	char iso[11];
+	/* Reordered to ISO, the one validator decides what a real date
+	 * is. */
+	if (!to_iso(text, iso))
 		return UG_EMALFORMED;
-	if (text[4] == '-')
-		return ug_date_parse_n(text, 10, days);
-	/* DD-MM-YYYY or DD.MM.YYYY, one separator throughout: "01-03.2024"
-	 * is more likely a typo than a date. Reordered to ISO, the one
-	 * validator decides what a real date is. */
-	char sep = text[2];
-	if ((sep != '-' && sep != '.') || text[5] != sep)
-		return UG_EMALFORMED;
-	char iso[11] = {text[6], text[7], text[8], text[9], '-', text[3],
-			text[4], '-',	  text[0], text[1], '\0'};
 	return ug_date_parse_n(iso, 10, days);
+}
+
+bool
+adapter_date_iso(const char *text, char iso[11])
+{
+	if (!to_iso(text, iso) || iso[4] != '-' || iso[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (iso[i] < '0' || iso[i] > '9'))
+			return false;
+	int year = (iso[0] - '0') * 1000 + (iso[1] - '0') * 100 +
+		   (iso[2] - '0') * 10 + (iso[3] - '0');
+	int month = (iso[5] - '0') * 10 + (iso[6] - '0');
+	int day = (iso[8] - '0') * 10 + (iso[9] - '0');
+	static const int dim[] = {31, 28, 31, 30, 31, 30,
+				  31, 31, 30, 31, 30, 31};
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	return year >= 1 && month >= 1 && month <= 12 && day >= 1 &&
+	       day <= dim[month - 1] + (month == 2 && leap);
 }
 
 ug_err

@@ -101,8 +101,8 @@ locate(ug_diag *diag, const char *path, long lineno)
 	diag->line = lineno;
 }
 
-/* Room for the longest line, "\r\n" and the NUL. */
-#define KV_BUF (UG_KV_LINE_MAX + 3)
+/* Room for a byte order mark, the longest line, "\r\n" and the NUL. */
+#define KV_BUF (3 + UG_KV_LINE_MAX + 3)
 
 /* Read one line into buf without its line break: 1 a line, 0 end of
  * file, -1 a line over UG_KV_LINE_MAX, -2 an I/O error, -3 a line
@@ -113,7 +113,7 @@ locate(ug_diag *diag, const char *path, long lineno)
  * read as a line of its own, and a device that never ends a line
  * (/dev/zero given as --config) is not read forever. */
 static int
-read_line(FILE *f, char *buf)
+read_line(FILE *f, char *buf, bool first)
 {
 	size_t len = 0;
 	int c;
@@ -131,6 +131,9 @@ read_line(FILE *f, char *buf)
 	buf[len] = '\0';
 	if (len > 0 && buf[len - 1] == '\r')
 		buf[--len] = '\0';
+	/* A byte order mark is an editor's, no part of the first line. */
+	if (first && len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		len -= 3;
 	return len > UG_KV_LINE_MAX ? -1 : 1;
 }
 
@@ -175,7 +178,7 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 		before = *diag;
 	long lineno = 0;
 	while (err == UG_OK) {
-		int got = read_line(f, line);
+		int got = read_line(f, line, lineno == 0);
 		if (got == 0)
 			break;
 		lineno++;

@@ -34,7 +34,7 @@ enum state {
 
 /* One parsed record: raw text plus unescaped, NUL-terminated fields. */
 struct record {
-	char raw[CSV_RECORD_MAX + 1];
+	char raw[CSV_RECORD_MAX + 2]; /* + a CR before the LF, + NUL */
 	size_t raw_len;
 	bool raw_truncated;
 	char values[VALUES_CAP];
@@ -132,7 +132,10 @@ record_reset(csv_reader *r)
 static void
 raw_put(csv_reader *r, unsigned char c)
 {
-	if (r->rec.raw_len < CSV_RECORD_MAX)
+	/* A CR just past the limit may be the line end of a CRLF file,
+	 * which is no part of the row: kept until the next byte tells. */
+	if (r->rec.raw_len < CSV_RECORD_MAX ||
+	    (r->rec.raw_len == CSV_RECORD_MAX && c == '\r'))
 		r->rec.raw[r->rec.raw_len++] = (char)c;
 	else
 		r->rec.raw_truncated = true;
@@ -330,6 +333,9 @@ finish_record(csv_reader *r, bool at_eof)
 		rec->raw_len--;
 		r->crlf = true;
 	}
+	/* A row cut at the limit keeps its first CSV_RECORD_MAX bytes. */
+	if (rec->raw_len > CSV_RECORD_MAX)
+		rec->raw_len = CSV_RECORD_MAX;
 	rec->raw[rec->raw_len] = '\0';
 	if (rec->raw_truncated) {
 		/* The cause of whatever else was found in it (a value cut at

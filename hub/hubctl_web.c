@@ -99,24 +99,34 @@ hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id)
 	return 0;
 }
 
-/* The first line of stdin, without its line break, in guarded memory. */
+/* The first line of stdin, without its line break, in guarded memory;
+ * *nul set if it holds a NUL byte. */
 static char *
-read_password(size_t *len)
+read_password(size_t *len, bool *nul)
 {
-	/* Room for the longest password, a CRLF and the NUL. */
-	char *buf = sodium_malloc(PASSWORD_MAX + 3);
+	/* Room for the longest password, a CR and the NUL. */
+	char *buf = sodium_malloc(PASSWORD_MAX + 2);
 	if (!buf)
 		return NULL;
-	if (!fgets(buf, PASSWORD_MAX + 3, stdin))
-		buf[0] = '\0';
-	*len = strcspn(buf, "\n");
-	bool whole = buf[*len] != '\0' || feof(stdin);
+	size_t n = 0;
+	bool over = false;
+	int c;
+	*nul = false;
+	/* Byte by byte: a NUL byte would end a line read as a string, and
+	 * the password would be refused for a length it does not have. */
+	while ((c = getc(stdin)) != EOF && c != '\n') {
+		if (c == '\0')
+			*nul = true;
+		if (n < PASSWORD_MAX + 1)
+			buf[n++] = (char)c;
+		else
+			over = true;
+	}
 	/* A CRLF line end is no part of it; a CR inside the line is. */
-	if (*len > 0 && buf[*len - 1] == '\r')
-		--*len;
-	buf[*len] = '\0';
-	if (!whole)
-		*len = PASSWORD_MAX + 1; /* longer than the limit */
+	if (!over && n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	*len = over ? PASSWORD_MAX + 1 : n; /* longer than the limit */
 	return buf;
 }
 
@@ -146,11 +156,19 @@ hubctl_set_password(store *s, ug_keys *keys, const char *id)
 		return 1;
 	}
 	size_t len = 0;
-	char *password = read_password(&len);
+	bool nul = false;
+	char *password = read_password(&len, &nul);
 	if (!password)
 		return 1;
 	int rc = 1;
 	char hash[crypto_pwhash_STRBYTES];
+	if (nul) {
+		refused(s, keys, "set-password", id,
+			"the password holds a NUL byte");
+		ug_eprintf("hubctl: set-password: the password (the first "
+			   "line of standard input) holds a NUL byte\n");
+		goto done;
+	}
 	if (len < PASSWORD_MIN || len > PASSWORD_MAX) {
 		refused(s, keys, "set-password", id,
 			"the password's length is out of bounds");

@@ -503,6 +503,35 @@ def test_placeholder_date_named_by_the_files_column(hub):
     assert_store(hub, [good])
 
 
+def test_every_real_date_outside_the_range_is_out_of_range(hub):
+    """ADAPTERS.md "What every kind shares": a date outside 1990-2099
+    that is not a placeholder is "out of range (1990-01-01 to
+    2099-12-31)", also before 1900 or after 2199 (the hub's own range),
+    in any of the three forms; a day no calendar has is "not a date"."""
+    gen = CprGen(2014)
+    dates = ["1989-12-31", "31.12.1899", "0001-01-01", "01-01-2200",
+             "2100-01-01", "9999-12-30", "29.02.1900", "29-02-2400",
+             "0000-01-01", "2200-02-29", "29.02.2000"]
+    rows = [AbsenceRow(gen.next(), period_start=d) for d in dates[:-1]]
+    rows.append(AbsenceRow(gen.next(), period_start=dates[-1],
+                           period_end="2000-03-03"))
+    remember(hub, rows)
+    path = write(hub, "range.csv", text_file(
+        hub, "range.csv", hubtest_header(),
+        [r.fields() for r in rows]).encode())
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    iso = ["1989-12-31", "1899-12-31", "0001-01-01", "2200-01-01",
+           "2100-01-01", "9999-12-30", None, "2400-02-29", None, None]
+    for line, d in enumerate(iso, start=2):
+        why = (f"period_start {d} is out of range (1990-01-01 to "
+               "2099-12-31)" if d else "period_start is not a date "
+               "(YYYY-MM-DD, DD-MM-YYYY or DD.MM.YYYY)")
+        assert f"range.csv:{line}: column period_start: {why}\n" \
+            in r.stderr, r.stderr
+    assert_store(hub, rows[-1:])
+
+
 def test_duplicate_rows_become_one_event(hub):
     cprs = CprGen(2005).take(3)
     rows = [AbsenceRow(c) for c in cprs]
@@ -596,6 +625,96 @@ def test_a_value_over_4_kib_is_a_bad_row_in_either_format(hub):
     r = hub.adapter("import", only, ignore_columns="Note")
     assert (r.rc, r.summary["rows"], r.summary["rejected_rows"]) == \
         (EXIT_ROWS_REJECTED, 1, 1), str(r)
+
+
+def padded_to(fields, extra, length):
+    """fields then `extra` unread columns, filled so the row is exactly
+    `length` bytes (line end not counted), no value over 4 KiB."""
+    base = csv_line(fields) + ";" * extra
+    need = length - len(base)
+    per = need // extra
+    cells = ["n" * per] * (extra - 1) + ["n" * (need - per * (extra - 1))]
+    line = csv_line(fields) + ";" + ";".join(cells)
+    assert len(line) == length
+    return line
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_a_row_of_64_kib_is_a_row_whatever_its_line_end(hub, eol):
+    """ADAPTERS.md "Limits and figures": a row or JSON line is at most
+    64 KiB. A line end is not part of the row, so a Windows export's CR
+    before the LF leaves a row of exactly 65536 bytes a row, as on Unix;
+    one byte more is a bad row either way."""
+    rows = [AbsenceRow(c) for c in CprGen(2057).take(4)]
+    remember(hub, rows)
+    extra = 20
+    header = hubtest_header() + [f"x{i}" for i in range(extra)]
+    csv_path = write(hub, "wide-rows.csv", (eol.join(
+        [csv_line(header), padded_to(rows[0].fields(), extra, 65536),
+         padded_to(rows[1].fields(), extra, 65537)]) + eol).encode())
+    lines = []
+    for row, length in ((rows[2], 65536), (rows[3], 65537)):
+        rec = dict(zip(hubtest_header(), row.fields()))
+        pads = {f"p{i}": "p" * 4000 for i in range(16)}
+        line = json.dumps(dict(rec, **pads, Pad="")).encode()
+        line = json.dumps(dict(rec, **pads,
+                               Pad="p" * (length - len(line)))).encode()
+        assert len(line) == length, len(line)
+        lines.append(line)
+    json_path = write(hub, "wide-rows.jsonl",
+                      b"".join(line + eol.encode() for line in lines))
+    r = hub.adapter("import", csv_path, json_path, ignore_columns="*")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert f"{csv_path}:3: the row is longer than 65536 bytes" in r.stderr
+    assert f"{json_path}:2: the line is longer than 65536 bytes" \
+        in r.stderr, r.stderr
+    assert (r.summary["queued"], r.summary["rejected_rows"]) == (2, 2), \
+        r.stderr
+    assert_store(hub, [rows[0], rows[2]])
+
+
+def test_a_json_object_of_more_than_256_keys_is_a_bad_row(hub):
+    """ADAPTERS.md "Limits and figures": a JSON Lines object has at most
+    256 keys, as a CSV row at most 256 fields (keys ignore_columns leaves
+    unread count too): 256 go through, 257 are a bad row that says so."""
+    rows = [AbsenceRow(c) for c in CprGen(2058).take(3)]
+    remember(hub, rows)
+    lines = []
+    for row, keys in zip(rows, (256, 257, 8)):
+        rec = dict(zip(hubtest_header(), row.fields()))
+        rec.update({f"k{i}": "v" for i in range(keys - len(rec))})
+        assert len(rec) == keys
+        lines.append(json.dumps(rec))
+    path = write(hub, "keys.jsonl", ("\n".join(lines) + "\n").encode())
+    r = hub.adapter("import", path, ignore_columns="*")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert f"{path}:2: the object has more than 256 keys\n" in r.stderr
+    assert (r.summary["queued"], r.summary["rejected_rows"]) == (2, 1)
+    assert_store(hub, [rows[0], rows[2]])
+
+
+def test_a_jsonl_line_over_64_kib_is_kept_cut_at_64_kib(hub):
+    """ADAPTERS.md "The rejects file": a JSON Lines line over 64 KiB is
+    rejected ("the line is longer than 65536 bytes") and its `record`
+    holds its first 65,536 bytes, as a CSV row over the limit is cut
+    there; the lines after it are read as they are."""
+    rows = [AbsenceRow(c) for c in CprGen(2059).take(2)]
+    remember(hub, rows)
+    rec = dict(zip(hubtest_header(), rows[0].fields()))
+    rec.update({f"p{i}": "p" * 4000 for i in range(17)})
+    long = json.dumps(rec)
+    assert len(long) > 65536
+    good = json.dumps(dict(zip(hubtest_header(), rows[1].fields())))
+    path = write(hub, "long-line.jsonl", (long + "\n" + good + "\n").encode())
+    r = hub.adapter("import", path, ignore_columns="*")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert f"{path}:1: the line is longer than 65536 bytes" in r.stderr
+    [rej] = [json.loads(line) for line in
+             (hub.inputs_dir / "long-line.jsonl.rejects.jsonl")
+             .read_text().splitlines()]
+    assert (rej["line"], rej["column"], rej["record"]) == \
+        (1, "", long[:65536]), {k: rej[k] for k in ("line", "column")}
+    assert_store(hub, rows[1:])
 
 
 @pytest.mark.parametrize("length", [129, 300, 5000])

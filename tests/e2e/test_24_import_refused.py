@@ -350,6 +350,42 @@ def test_input_on_a_read_only_share_points_to_the_rejects_setting(
             f"{path};3;lessons_absent;")
 
 
+def test_a_rejects_file_that_is_a_symbolic_link_is_named_as_such(hub):
+    """ADAPTERS.md "The rejects file": it is made again and truncated by
+    the next import with a bad row, so one that is a symbolic link (to
+    any file) is never written through: the input is "fatal", nothing of
+    it queued, the link and its target kept, and the message says it is
+    a link and what to do, not a bare "Too many levels of symbolic
+    links"."""
+    cprs = CprGen(2413).take(3)
+    hub.cprs.update(cprs)
+    rows = [AbsenceRow(cprs[0]), AbsenceRow(cprs[1], absent="x"),
+            AbsenceRow(cprs[2])]
+    path = hub.inputs_dir / "linked.csv"
+    hubtest.write_absence_csv(path, rows, dash_every=0)
+    target = hub.inputs_dir / "other.txt"
+    target.write_text("not to be truncated\n")
+    link = hub.inputs_dir / "linked.csv.rejects.csv"
+    os.symlink(target, link)
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_FATAL, str(r)[-3000:]
+    assert (file_line(r)["status"], file_line(r)["queued"]) == \
+        ("fatal", 0), r.stdout
+    assert (f"adapter-school: {path}: cannot create the rejects file "
+            f"{link}: it is a symbolic link, which the adapter never "
+            f"writes through; nothing of {path} was queued: remove the "
+            "link, or import it again with --rejects PATH") in r.stderr, \
+        r.stderr
+    assert os.path.islink(link)
+    assert target.read_text() == "not to be truncated\n"
+    assert hub.stats()["log_events"] == 0
+    os.unlink(link)
+    again = hub.adapter("import", path)
+    assert (again.rc, again.summary["accepted"],
+            again.summary["rejected_rows"]) == \
+        (EXIT_ROWS_REJECTED, 2, 1), str(again)[-3000:]
+
+
 def test_watch_on_a_full_disk_stops_and_keeps_the_file(hub, tmp_path):
     """watch whose outbox's disk fills up mid-file: exit 3 (systemd
     restarts it), the file stays in DIR, not in failed/, nothing of it

@@ -741,6 +741,31 @@ def test_login_with_a_nul_byte_is_no_login(gw):
     login(g, "desk-dora")
 
 
+def test_set_password_with_a_nul_byte_says_so(gw):
+    """OPERATIONS.md set-password: the first line of standard input, 8 to
+    1,024 bytes, with no NUL byte. A NUL byte is refused as such (exit 1,
+    the password in force kept), not as a length the line does not
+    have; a CR inside the line is part of the password."""
+    hub, g = gw
+    for line in (b"abc\0defghij\n", PASSWORD.encode() + b"\0x\n",
+                 b"\0" * 20 + b"\n"):
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "set-password", "cw-anna"], input=line,
+                           capture_output=True, timeout=60 * SLOW)
+        assert p.returncode == 1, p
+        assert p.stderr.decode() == (
+            "hubctl: set-password: the password (the first line of "
+            "standard input) holds a NUL byte\n"), p.stderr
+    login(g, "cw-anna")
+    for line, too_long in ((b"a" * 1024 + b"\r\n", False),
+                           (b"a" * 1025 + b"\n", True),
+                           (b"a" * 1023 + b"\r\r\n", False)):
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "set-password", "cw-anna"], input=line,
+                           capture_output=True, timeout=60 * SLOW)
+        assert p.returncode == (1 if too_long else 0), p
+
+
 def test_alerts_changed_moves_with_the_list(make_hub):
     """§4a ALERTS_CHANGED: a number that starts at 0 and moves when the
     session's list changes without the caseworker's own doing: an alert

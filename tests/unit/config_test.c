@@ -470,6 +470,25 @@ test_kv_line_limit(void)
 	kv_log b = {0};
 	CHECK_OK(ug_kv_read(bom, 0, kv_collect, &b, &diag));
 	CHECK_EQ_STR(b.seen, "v=1;w=2;");
+	/* Nor does it count towards the first line's 510 bytes. */
+	for (int over = 0; over < 2; over++) {
+		memset(text, 'x', sizeof text);
+		memcpy(text, "\xef\xbb\xbfv = ", 7);
+		size_t len = 3 + UG_KV_LINE_MAX + over;
+		memcpy(text + len, "\r\nw = 2\n", 9);
+		text[len + 9] = '\0';
+		path = write_conf(dir, "bomlong.conf", text);
+		memset(&b, 0, sizeof b);
+		memset(&diag, 0, sizeof diag);
+		if (over) {
+			CHECK_ERR(ug_kv_read(path, 0, kv_collect, &b, &diag),
+				  UG_EMALFORMED);
+			CHECK(strstr(diag.reason, "longer than 510 bytes"));
+		} else {
+			CHECK_OK(ug_kv_read(path, 0, kv_collect, &b, &diag));
+			CHECK_EQ_INT(b.calls, 2);
+		}
+	}
 
 	/* One byte more is refused, and a '=' in its tail is never read
 	 * as a setting of its own. */

@@ -256,6 +256,58 @@ test_record_limit(void)
 	free(in);
 }
 
+/* The CR of a CRLF line end is no part of the row: a row of exactly the
+ * limit is a row under CRLF as under LF; a CR inside the row past the
+ * limit still makes it too long, cut at the limit. */
+/* A row of `len` bytes in 20 fields of at most 4 KiB, the last "y". */
+static char *
+put_wide_row(char *p, size_t len)
+{
+	size_t each = (len - 2) / 19;
+	for (int i = 0; i < 19; i++) {
+		size_t n = i < 18 ? each - 1 : len - 2 - 18 * each;
+		memset(p, 'x', n), p += n;
+		*p++ = ';';
+	}
+	*p++ = 'y';
+	return p;
+}
+
+static void
+test_record_limit_crlf(void)
+{
+	size_t cap = 2 * (CSV_RECORD_MAX + 16) + 128;
+	char *in = malloc(cap);
+	CHECK(in);
+	char *p = in;
+	p += sprintf(p, "a;b;c;d;e;f;g;h;i;j;k;l;m;n;o;p;q;r;s;t\r\n");
+	p = put_wide_row(p, CSV_RECORD_MAX);
+	p += sprintf(p, "\r\n");
+	p = put_wide_row(p, CSV_RECORD_MAX);
+	p += sprintf(p,
+		     "\rz\r\nnext;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1\r\n");
+	struct fixture fx;
+	ug_diag d = {0};
+	CHECK_OK(open_n(&fx, in, (size_t)(p - in), &d));
+	CHECK_OK(csv_next(fx.r, &d));
+	CHECK_EQ_STR(csv_field(fx.r, 19), "y");
+	size_t len;
+	bool trunc = true;
+	csv_raw(fx.r, &len, &trunc);
+	CHECK(!trunc);
+	CHECK_EQ_INT(len, CSV_RECORD_MAX);
+	CHECK_ERR(csv_next(fx.r, &d), UG_EMALFORMED);
+	CHECK(strstr(d.reason, "longer than 65536"));
+	CHECK_EQ_INT(d.line, 3);
+	csv_raw(fx.r, &len, &trunc);
+	CHECK(trunc);
+	CHECK_EQ_INT(len, CSV_RECORD_MAX);
+	CHECK_OK(csv_next(fx.r, &d));
+	CHECK_EQ_STR(csv_field(fx.r, 0), "next");
+	close_fx(&fx);
+	free(in);
+}
+
 /* One value over the row limit: the row's length is the reason, not the
  * value's (cut where the row was, it would measure wrong). */
 static void
@@ -537,6 +589,7 @@ TEST_LIST = {
     {"field limit", test_field_limit},
     {"record limit", test_record_limit},
     {"record limit, one value", test_record_limit_one_value},
+    {"record limit, CRLF", test_record_limit_crlf},
     {"bad quotes", test_bad_quotes},
     {"quote open past the record limit",
      test_quote_open_past_the_record_limit},

@@ -32,6 +32,21 @@ test_dates(void)
 		if (adapter_parse_date(bad[i], &days) != UG_EMALFORMED)
 			FAIL("\"%s\" parsed as a date", bad[i]);
 	CHECK_ERR(adapter_parse_date(NULL, &days), UG_EMALFORMED);
+	/* Real days outside the hub's years: not parsed, but days. */
+	char text[11];
+	CHECK_ERR(adapter_parse_date("31.12.1899", &days), UG_EMALFORMED);
+	CHECK(adapter_date_iso("31.12.1899", text));
+	CHECK_EQ_STR(text, "1899-12-31");
+	CHECK(adapter_date_iso("29-02-2400", text));
+	CHECK_EQ_STR(text, "2400-02-29");
+	CHECK(adapter_date_iso("0001-01-01", text));
+	static const char *const no_day[] = {"0000-01-01", "29.02.2200",
+					     "2024-02-30", "01/03/2024",
+					     "2024-3-1",   "01-03.2024"};
+	for (size_t i = 0; i < sizeof no_day / sizeof no_day[0]; i++)
+		if (adapter_date_iso(no_day[i], text))
+			FAIL("\"%s\" taken for a day", no_day[i]);
+	CHECK(!adapter_date_iso(NULL, text));
 }
 
 static void
