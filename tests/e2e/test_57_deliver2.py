@@ -562,3 +562,134 @@ def test_d2_unregistered_contact(make_hub, clients):
     assert z.welcome().open_alerts == 1
     [al] = z.wait_alerts(1)
     assert al.recipient == "cw-zed" and al.delivery == 1
+
+
+def test_escalated_desk_alert_moves_to_a_new_contact_person(make_hub,
+                                                            clients):
+    """RULES.md §7: "Reassignment moves the person's open alerts to the
+    new contact person ... An escalated alert moves like any other (it
+    stays with its owner, section 8); its escalation notices stay where
+    they are." An alert the desk owned (no contact person) that has
+    escalated to the team lead follows a contact person named later;
+    the lead's notice stays with the lead."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"routing.team_lead": "cw-lead"}, escalation=True)
+    [p] = adults(5721, 1)
+    hub.send(ev_dropout(p, "2026-09-04"))
+    hub.wait_applied()
+    d = clients(hub, "desk-dora", hello=False)
+    d.connected()
+    [al] = d.ask(1).alerts
+    assert al.recipient == "duty-desk", al
+    hub.advance("2026-09-10T08:00:00")
+    lead = clients(hub, "cw-lead", hello=False)
+    lead.connected()
+    wait_for(lambda: lead.ask(100 + len(lead.frames)).alerts, 10,
+             "the lead's notice")
+    hub.assign(p, "cw-anna", start="2026-09-10")
+    hub.wait_applied()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    mine = wait_for(lambda: a.ask(200 + len(a.frames)).alerts, 10,
+                    "the escalated alert moved to the new contact person")
+    assert [(x.alert_id, x.recipient) for x in mine] == \
+        [(al.alert_id, "cw-anna")], mine
+    assert not d.ask(2).alerts
+    [n] = lead.ask(3).alerts
+    assert n.alert_id == al.alert_id[:8] + bytes([al.alert_id[8] | 0x80])
+
+
+def test_d2_desk_colleague_ack_frees_window(make_hub, clients):
+    hub = hub53(make_hub)
+    hub.send(ev_desk("cw-bob", "2026-01-01"))
+    hub.wait_applied()
+    ps = adults(5722, 2)
+    hub.send(*[ev_dropout(p, "2026-10-26") for p in ps])
+    hub.wait_applied()
+    b = clients(hub, "cw-bob", window=1)
+    d = clients(hub, "desk-dora", window=1)
+    [x] = b.wait_alerts(1)
+    [y] = d.wait_alerts(1)
+    assert x.alert_id == y.alert_id
+    d.ack(y.alert_id)
+    b.wait_alerts(2, timeout=5)
+    d.wait_alerts(2, timeout=5)
+    assert b.alerts[1].alert_id != x.alert_id
+
+
+def test_d2_long_names_cut_in_titles_and_notices(make_hub, clients):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"routing.team_lead": "cw-lead"}, escalation=True)
+    [p] = adults(5723, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-09-04", institution="\u00e6" * 128,
+                        programme="\u20ac" * 85))
+    hub.wait_applied()
+    a = clients(hub, "cw-anna")
+    [al] = a.wait_alerts(1)
+    for s, cap in ((al.title, 159), (al.explanation, 1023)):
+        assert len(s.encode()) <= cap, (len(s.encode()), s)
+    d = clients(hub, "desk-dora")
+    d.welcome()
+    hub.advance("2026-09-10T08:00:00")
+    [n] = d.wait_alerts(1)
+    for s, cap in ((n.title, 159), (n.explanation, 1023)):
+        assert len(s.encode()) <= cap, (len(s.encode()), s)
+    m = pb()
+    t = a.ask(1, kind=m.TIMELINE, cpr=p)
+    for e in t.timeline:
+        assert len(e.summary.encode()) <= 191, (len(e.summary.encode()), e.summary)
+
+
+def test_d2_reload_keeps_scheduled_escalation(make_hub, clients):
+    import signal
+    rules = {"routing.team_lead": "cw-lead"}
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=rules,
+                    escalation=True)
+    [p] = adults(5724, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-09-04"))
+    hub.wait_applied()
+    # reload: HIGH 8 office hours from now on
+    hub.write_rules({**rules, "ack.high_hours": "8"})
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log("HUB-RELOAD rules reloaded")
+    hub.advance("2026-09-08T08:00:00")  # 8 office hours after raising
+    assert _esc(hub) == []
+    hub.advance("2026-09-10T08:00:00")  # the original 24
+    assert len(_esc(hub)) == 1
+    d = clients(hub, "desk-dora")
+    [n] = d.wait_alerts(1)
+    assert "within 8 office hours" in n.explanation, n.explanation
+    # lead: 8 office hours after 10:00 local Thursday -> Friday 10:00
+    hub.advance("2026-09-11T07:59:59")
+    assert len(_esc(hub)) == 1
+    hub.advance("2026-09-11T08:00:00")
+    assert len(_esc(hub)) == 2
+
+
+def test_what_a_delivery_session_leaves_in_the_audit_trail(make_hub,
+                                                          clients):
+    """PROTOCOL.md §4 (end): a Query's answer, a pushed Alert and a
+    refused Hello are recorded; a Welcome that opens or renews a session
+    is not (it said "every answer", a Welcome included)."""
+    hub = hub53(make_hub, settings={"sessions_max": "1"})
+    p, a, aid = anna_with_one_dropout(hub, clients, 5725)
+    a.hello()
+    assert a.welcome().code == OK
+    a.wait_alerts(1)
+    a.hello()
+    assert a.welcome().code == OK
+    b = clients(hub, "cw-bob")
+    assert b.welcome().code == E_UNAVAILABLE
+
+    def rows():
+        got = [(r["actor"], r["action"], r["result"])
+               for r in audit_rows(hub)
+               if r.get("actor") in ("cw-anna", "cw-bob")]
+        return got if ("cw-bob", "hello", "refused") in got else None
+    got = wait_for(rows, 10, "the refused Hello audited", interval=0.3)
+    assert ("cw-anna", "list", "ok") in got and \
+        ("cw-anna", "deliver", "ok") in got, got
+    assert ("cw-anna", "hello", "ok") not in got and \
+        not [g for g in got if g[:2] == ("cw-anna", "hello")], got
