@@ -693,3 +693,77 @@ def test_what_a_delivery_session_leaves_in_the_audit_trail(make_hub,
         ("cw-anna", "deliver", "ok") in got, got
     assert ("cw-anna", "hello", "ok") not in got and \
         not [g for g in got if g[:2] == ("cw-anna", "hello")], got
+
+
+def test_d2_action_dates(make_hub, clients):
+    hub = hub53(make_hub)
+    p, a, aid = anna_with_one_dropout(hub, clients, 5726)
+    bad = "date must be the day it was done, YYYY-MM-DD"
+    for i, (date, want) in enumerate([
+            ("1900-01-01", OK), ("2026-02-29", bad), ("2024-02-29", OK),
+            ("20261102", bad), ("2026-11-02 ", bad), (" 2026-11-02", bad),
+            ("2026-1-02", bad), ("2026-11-02T00:00", bad),
+            ("+026-11-02", bad), ("2026-00-10", bad), ("2026-11-00", bad)]):
+        r = action(a, 10 + i, aid, date=date, how=f"phone {i}")
+        assert (r.reason if r.code != OK else OK) == want, (date, r)
+
+
+def test_d2_window_ending_at_closing(make_hub):
+    hub = rules_hub(make_hub, "2026-09-08T00:00:00",
+                    rules={"routing.team_lead": "cw-lead",
+                           "dropout.priority": "urgent"}, escalation=True)
+    [p] = adults(5727, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-08T09:59:59")
+    assert _esc(hub) == []
+    hub.advance("2026-09-08T10:00:00")
+    assert len(_esc(hub)) == 1
+    hub.advance("2026-09-08T13:59:59")
+    assert len(_esc(hub)) == 1
+    hub.advance("2026-09-08T14:00:00")
+    assert [r for _, r in _esc(hub)] == ["duty-desk", "cw-lead"]
+
+
+def test_d2_deadline_alerts_stay_at_desk_on_reassignment(make_hub, clients):
+    from hubtest import CprGen
+    hub = hub53(make_hub)
+    p = CprGen(5728).born("2010-03-03")
+    hub.send(ev_dropout(p, "2026-11-02"))
+    hub.wait_applied()
+    hub.advance("2026-11-06T08:00:00")
+    d = clients(hub, "desk-dora", hello=False)
+    d.connected()
+    rules = sorted(x.rule for x in d.ask(1).alerts)
+    assert rules == ["deadline.contact.warn", "dropout"], rules
+    hub.assign(p, "cw-anna", start="2026-11-06")
+    hub.wait_applied()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    mine = wait_for(lambda: a.ask(100 + len(a.frames)).alerts, 10, "moved")
+    assert [x.rule for x in mine] == ["dropout"], mine
+    assert [x.rule for x in d.ask(2).alerts] == ["deadline.contact.warn"]
+    # the new contact person may act on the desk's deadline alert
+    warn = d.ask(3).alerts[0]
+    assert action(a, 4, warn.alert_id).code == OK
+
+
+def test_d2_timeline_order_within_a_day(make_hub, clients):
+    from hubtest import event, ev_dropout_risk
+    hub = hub53(make_hub)
+    [p] = adults(5729, 1)
+    hub.assign(p, "cw-anna", start="2026-10-20")
+    evs = [event("jobcenter-a", p, "benefit_status", salt=9000 + i,
+                 jobcenter="jc-a", benefit="CASH_BENEFIT",
+                 start="2026-10-20") for i in range(6)]
+    hub.send(*evs, agency="jobcenter-a")
+    hub.send(ev_dropout(p, "2026-10-20"), ev_dropout_risk(p, "2026-10-20"),
+             ev_dropout(p, "2026-10-20", programme="other"))
+    hub.wait_applied()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    t = a.ask(1, kind=pb().TIMELINE, cpr=p).timeline
+    keys = [(e.date, e.is_alert, e.alert_id if e.is_alert else e.event_id)
+            for e in t]
+    assert keys == sorted(keys), [(d, al, i.hex()) for d, al, i in keys]
