@@ -767,3 +767,26 @@ def test_d2_timeline_order_within_a_day(make_hub, clients):
     keys = [(e.date, e.is_alert, e.alert_id if e.is_alert else e.event_id)
             for e in t]
     assert keys == sorted(keys), [(d, al, i.hex()) for d, al, i in keys]
+
+
+@pytest.mark.parametrize("jump,warned", [("2026-11-06T23:59:59", True),
+                                         ("2026-11-07T00:00:01", False)])
+def test_a_contact_warning_fires_at_most_a_day_late(make_hub, clients, jump,
+                                                     warned):
+    """RULES.md §6: the contact warning of a dropout reported Monday
+    2026-11-02 is due Friday 11-06 00:00 (one working day before the
+    deadline, Monday 11-09). A clock that jumps past it fires it only
+    within 24 hours; later it raises nothing, though the deadline is still
+    ahead. The table said "fires an alert if the episode is still open and
+    no contact is recorded" without the 24 hours."""
+    from hubtest import CprGen
+    hub = hub53(make_hub)
+    p = CprGen(5730).born("2010-03-03")
+    hub.send(ev_dropout(p, "2026-11-02"))
+    hub.wait_applied()
+    hub.advance(jump)
+    d = clients(hub, "desk-dora", hello=False)
+    d.connected()
+    rules = sorted(x.rule for x in d.ask(1).alerts)
+    assert rules == (["deadline.contact.warn", "dropout"] if warned
+                     else ["dropout"]), rules
