@@ -790,3 +790,121 @@ def test_a_contact_warning_fires_at_most_a_day_late(make_hub, clients, jump,
     rules = sorted(x.rule for x in d.ask(1).alerts)
     assert rules == (["deadline.contact.warn", "dropout"] if warned
                      else ["dropout"]), rules
+
+
+@pytest.mark.parametrize("raised,desk,lead", [
+    ("2026-12-23T14:00:00", "2026-12-28T10:00:00", "2026-12-28T14:00:00"),
+    ("2026-03-27T13:00:00", "2026-03-30T08:00:00", "2026-03-30T12:00:00"),
+    ("2026-09-11T08:00:00", "2026-09-16T08:00:00", "2026-09-21T08:00:00"),
+])
+def test_d2_office_hours_table(make_hub, raised, desk, lead):
+    """RULES.md §8's examples, in UTC."""
+    high = raised.startswith("2026-09-11")
+    hub = rules_hub(make_hub, raised,
+                    rules={"routing.team_lead": "cw-lead",
+                           "dropout.priority": "high" if high else "urgent"},
+                    escalation=True)
+    [p] = adults(5731, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, raised[:10]))
+    hub.wait_applied()
+    from datetime import datetime, timedelta
+    before = lambda t: (datetime.fromisoformat(t) - timedelta(seconds=1)).isoformat()
+    hub.advance(before(desk))
+    assert _esc(hub) == []
+    hub.advance(desk)
+    assert len(_esc(hub)) == 1
+    hub.advance(before(lead))
+    assert len(_esc(hub)) == 1
+    hub.advance(lead)
+    assert len(_esc(hub)) == 2
+
+
+def test_d2_answers_in_order(make_hub, clients):
+    hub = hub53(make_hub)
+    p, a, aid = anna_with_one_dropout(hub, clients, 5732)
+    m = a.m
+    before = len(a.frames)
+    for i in range(3):
+        a.query(10 + i)
+        a.raw(b"\x01\x07\xff\xff")
+        a.send(FRAME_ACTION, m.Action(request_id=20 + i, alert_id=aid,
+                                      kind=1, how=f"phone {i}"))
+        a.query(30 + i, kind=m.TIMELINE, cpr=p)
+        a.raw(b"\x02\x07")
+        a.hello()
+    a.wait(lambda: len([f for f in a.frames[before:] if f[0] != FRAME_ALERT]) >= 18, 10, "18 answers")
+    got = [(k, getattr(msg, "request_id", -1), getattr(msg, "code", -1))
+           for k, msg, _ in a.frames[before:] if k != FRAME_ALERT]
+    want = []
+    for i in range(3):
+        want += [(8, 10 + i, OK), (8, 0, E_MALFORMED), (8, 20 + i, OK),
+                 (8, 30 + i, OK), (8, 0, pb().E_VERSION), (6, -1, OK)]
+    got = [(k, r if k == 8 else -1, c) for k, r, c in got]
+    assert got == want, got
+
+
+def test_d2_ack_note_cut_at_a_character(make_hub, clients):
+    hub = hub53(make_hub)
+    p, a, aid = anna_with_one_dropout(hub, clients, 5733)
+    a.ack(aid, note="a" * 199 + "\u00e9" + "b" * 50)
+    wait_for(lambda: not a.ask(100 + len(a.frames), alert_id=aid).alerts,
+             10, "acked")
+    [r] = [r for r in audit_rows(hub) if r["action"] == "ack"]
+    assert r["detail"] == aid.hex() + " " + "a" * 199, r["detail"]
+
+
+def test_d2_inbox_exit_codes_without_a_hub(make_hub):
+    import subprocess, shutil
+    hub = hub53(make_hub)
+    hub.hubctl("keygen", "--keys_dir", str(hub.keys_dir), "cw-nobody",
+               config=False)
+    out = []
+    rc, so, se = run_inbox(hub, "cw-nobody", "--list")
+    out.append(("unregistered --list", rc, 3, se))
+    rc, so, se = run_inbox(hub, "cw-nobody", "--idle_exit", "2")
+    out.append(("unregistered live", rc, 3, se))
+    # wrong hub.key
+    other = hub.tmp / "otherkeys"
+    other.mkdir()
+    for f in hub.keys_dir.glob("cw-anna.key*"):
+        shutil.copy(f, other / f.name)
+    subprocess.run([hubtest.binary("hubctl"), "keygen", "--keys_dir",
+                    str(other), "hub"], capture_output=True)
+    conf = hub.tmp / "wrong.conf"
+    conf.write_text(f"caseworker = cw-anna\nkeys_dir = {other}\n"
+                    f"delivery = {hub.delivery}\n")
+    p = subprocess.run([hubtest.binary("inbox"), "--config", str(conf),
+                        "--list", "--timeout", "3"], capture_output=True,
+                       text=True, timeout=60)
+    out.append(("wrong hub.key --list", p.returncode, 3, p.stderr))
+    hub.stop()
+    rc, so, se = run_inbox(hub, "cw-anna", "--list", "--timeout", "2")
+    out.append(("no hub --list", rc, 2, se))
+    rc, so, se = run_inbox(hub, "cw-anna", "--idle_exit", "1", "--timeout", "2")
+    out.append(("no hub live idle", rc, 0, se))
+    bad = [o for o in out if o[1] != o[2]]
+    assert not bad, bad
+
+
+def test_d2_odd_but_valid_frames(make_hub, clients):
+    hub = hub53(make_hub)
+    p, a, aid = anna_with_one_dropout(hub, clients, 5734)
+    m = a.m
+    a.send(3, m.Hello(client="x" * 60000, window=1))
+    w = a.welcome()
+    assert (w.code, w.open_alerts) == (OK, 1), w
+    a.wait_alerts(1)
+    # unknown field 15 (varint) appended to a Query
+    a.raw(bytes([1, 7]) + m.Query(request_id=5, kind=m.OPEN_ALERTS).SerializeToString()
+          + b"\x78\x01")
+    r = a.result(5)[0]
+    assert r.code == OK and len(r.alerts) == 1, r
+    r = a.ask(6, kind=m.TIMELINE, cpr=p, offset=4294967295)
+    assert (r.code, len(r.timeline), r.truncated) == (OK, 0, False), r
+    r = a.ask(7, kind=m.TIMELINE, cpr=p, offset=3)
+    assert (r.code, len(r.timeline), r.truncated) == (OK, 0, False), r
+    r = a.ask(8, kind=m.TIMELINE, cpr=p, offset=2, limit=1)
+    assert (r.code, len(r.timeline), r.truncated) == (OK, 1, False), r
+    r = a.ask(9, kind=m.TIMELINE, cpr=p, offset=1, limit=1)
+    assert (r.code, len(r.timeline), r.truncated) == (OK, 1, True), r
