@@ -908,3 +908,49 @@ def test_d2_odd_but_valid_frames(make_hub, clients):
     assert (r.code, len(r.timeline), r.truncated) == (OK, 1, False), r
     r = a.ask(9, kind=m.TIMELINE, cpr=p, offset=1, limit=1)
     assert (r.code, len(r.timeline), r.truncated) == (OK, 1, True), r
+
+
+def test_d2_notice_of_an_alert_without_due(make_hub, clients):
+    from hubtest import ev_enrolment
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"ack.high_hours": "8760",
+                           "back_on_track.priority": "urgent"},
+                    escalation=True)
+    [p] = adults(5735, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-09-01"))
+    hub.wait_applied()
+    hub.send(ev_enrolment(p, "2026-09-07"))
+    hub.wait_applied()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [b] = [x for x in a.ask(1).alerts if x.rule == "back_on_track"]
+    assert b.due == "", b
+    hub.advance("2026-09-07T12:00:00")
+    d = clients(hub, "desk-dora", hello=False)
+    d.connected()
+    [n] = wait_for(lambda: d.ask(100 + len(d.frames)).alerts, 10, "notice")
+    assert n.explanation == (
+        f"Alert {b.alert_id.hex()} (back_on_track), addressed to cw-anna, "
+        "has not been acknowledged within 4 office hours; it stays with "
+        "cw-anna, who remains responsible. Expected of you: make sure it "
+        "is handled today, by cw-anna or by the desk."), n.explanation
+
+
+def test_d2_control_characters_show_as_spaces(make_hub, clients):
+    hub = hub53(make_hub)
+    [p] = adults(5736, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26", institution="col\tlege\nx\x7fy"))
+    hub.wait_applied()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [al] = a.ask(1).alerts
+    assert "col lege x y" in al.title, al.title
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in al.title + al.explanation)
+    assert action(a, 2, al.alert_id, how="phone\tcall\r\nback",
+                  note="a\x01b").code == OK
+    t = a.ask(3, kind=pb().TIMELINE, cpr=p).timeline
+    sums = [e.summary for e in t]
+    assert not any(ord(c) < 32 or ord(c) == 127 for s in sums for c in s), sums
+    assert "contact made by cw-anna: phone call  back \u2014 a b" in sums, sums
