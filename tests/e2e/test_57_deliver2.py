@@ -954,3 +954,50 @@ def test_d2_control_characters_show_as_spaces(make_hub, clients):
     sums = [e.summary for e in t]
     assert not any(ord(c) < 32 or ord(c) == 127 for s in sums for c in s), sums
     assert "contact made by cw-anna: phone call  back \u2014 a b" in sums, sums
+
+
+def test_d2_desk_id_as_contact_and_health_alerts(make_hub, clients):
+    from hubtest import ev_referral, CprGen
+    hub = hub53(make_hub)
+    p = CprGen(5737).born("2008-04-04")
+    hub.assign(p, "cw-anna")
+    hub.send(ev_referral(p, "2026-11-01", consent={"given": True}))
+    hub.wait_applied()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [al] = a.ask(1).alerts
+    assert al.rule == "addiction"
+    hub.send(ev_assignment(p, "duty-desk", "2026-11-02"))
+    hub.wait_applied()
+    time.sleep(0.5)
+    assert [x.alert_id for x in a.ask(2).alerts] == [al.alert_id]
+    hub.send(ev_referral(p, "2026-11-02", consent={"given": True}))
+    hub.wait_applied()
+    hub.wait_log("HUB-WITHHELD")
+    d = clients(hub, "desk-dora", hello=False)
+    d.connected()
+    assert not d.ask(3).alerts
+    assert len(a.ask(4).alerts) == 1
+    # the desk may open the timeline (no contact person), and sees no
+    # addiction referral in it
+    t = d.ask(5, kind=pb().TIMELINE, cpr=p)
+    assert t.code == OK, t
+    assert not [e for e in t.timeline if e.type == pb().ADDICTION_REFERRAL
+                or e.rule == "addiction"], t
+
+
+def test_d2_revoked_session_pushes_nothing_before_its_next_frame(make_hub,
+                                                                 clients):
+    hub = hub53(make_hub)
+    [p, q] = adults(5738, 2)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_desk("cw-anna", "2026-01-01"))
+    hub.wait_applied()
+    a = clients(hub, "cw-anna")
+    assert a.welcome().code == OK
+    hub.hubctl("revoke-caseworker", "cw-anna")
+    time.sleep(0.5)
+    hub.send(ev_dropout(p, "2026-10-26"), ev_dropout(q, "2026-10-26"))
+    hub.wait_applied()
+    got = [f for f in a.quiet(2) if f[0] == FRAME_ALERT]
+    assert not got, got
