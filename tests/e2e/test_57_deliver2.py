@@ -1001,3 +1001,32 @@ def test_d2_revoked_session_pushes_nothing_before_its_next_frame(make_hub,
     hub.wait_applied()
     got = [f for f in a.quiet(2) if f[0] == FRAME_ALERT]
     assert not got, got
+
+
+def test_d2_inbox_ack_of_a_desk_alert_and_a_notice(make_hub, clients):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"routing.team_lead": "cw-lead"}, escalation=True)
+    [p, q] = adults(5739, 2)
+    hub.assign(q, "cw-anna")
+    hub.send(ev_dropout(p, "2026-09-04"), ev_dropout(q, "2026-09-04"))
+    hub.wait_applied()
+    d = clients(hub, "desk-dora", hello=False)
+    d.connected()
+    [desk_alert] = d.ask(1).alerts
+    rc, so, se = run_inbox(hub, "desk-dora", "--ack", desk_alert.alert_id.hex())
+    assert rc == 0, se
+    hub.advance("2026-09-10T08:00:00")
+    [n] = wait_for(lambda: d.ask(100 + len(d.frames)).alerts, 10, "notice")
+    assert n.rule == "escalation"
+    orig = n.alert_id[:8] + bytes([n.alert_id[8] & 0x3F])
+    rc, so, se = run_inbox(hub, "desk-dora", "--ack", orig.hex())
+    assert rc == 4, (rc, se)
+    rc, so, se = run_inbox(hub, "desk-dora", "--ack", n.alert_id.hex(),
+                           "--note", "on it")
+    assert rc == 0, se
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    assert [x.alert_id for x in a.ask(2).alerts] == [orig]
+    # the desk took it on: no team lead step
+    hub.advance("2026-09-16T08:00:00")
+    assert [r for _, r in _esc(hub)] == ["duty-desk"]
