@@ -1030,3 +1030,48 @@ def test_d2_inbox_ack_of_a_desk_alert_and_a_notice(make_hub, clients):
     # the desk took it on: no team lead step
     hub.advance("2026-09-16T08:00:00")
     assert [r for _, r in _esc(hub)] == ["duty-desk"]
+
+
+@pytest.mark.parametrize("rebuilt", [False, True])
+def test_lead_step_of_a_late_desk_notice_survives_a_rebuild(make_hub,
+                                                           rebuilt):
+    """RULES.md §8: the team lead's step counts ack hours again "from the
+    instant the first window ended"; §6: a rebuilt derived state raises
+    the alerts that were raised and keeps their deadlines. A HIGH alert of
+    Monday 09-07 10:00 local has its window end Thursday 10:00; the clock
+    passes it only on Friday 10:00 (hubd down), when the desk's notice
+    goes out. The lead's step is Tuesday 09-15 10:00 local (08:00 UTC),
+    whether or not derived/ is rebuilt in between."""
+    import shutil
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"routing.team_lead": "cw-lead"}, escalation=True)
+    [p] = adults(5740, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-09-04"))
+    hub.wait_applied()
+    hub.advance("2026-09-11T08:00:00")
+    assert [r for _, r in _esc(hub)] == ["duty-desk"]
+    if rebuilt:
+        hub.stop()
+        shutil.rmtree(hub.data_dir / "derived")
+        hub.start()
+        hub.wait_log(r"HUB-REPLAY")
+        hub.wait_applied()
+    hub.advance("2026-09-15T07:59:59")
+    assert [r for _, r in _esc(hub)] == ["duty-desk"]
+    hub.advance("2026-09-15T08:00:00")
+    assert [r for _, r in _esc(hub)] == ["duty-desk", "cw-lead"]
+
+
+def test_a_clock_past_both_steps_sends_both_notices(make_hub):
+    """RULES.md §8: hubd down over the end of the window and the team
+    lead's step: both notices go out when it is back."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"routing.team_lead": "cw-lead"}, escalation=True)
+    [p] = adults(5741, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-09-04"))
+    hub.wait_applied()
+    hub.advance("2026-09-15T08:00:00")
+    wait_for(lambda: len(_esc(hub)) == 2, 5, "both notices")
+    assert [r for _, r in _esc(hub)] == ["duty-desk", "cw-lead"]
