@@ -1075,3 +1075,24 @@ def test_a_clock_past_both_steps_sends_both_notices(make_hub):
     hub.advance("2026-09-15T08:00:00")
     wait_for(lambda: len(_esc(hub)) == 2, 5, "both notices")
     assert [r for _, r in _esc(hub)] == ["duty-desk", "cw-lead"]
+
+
+def test_d2_notices_stay_in_the_timeline_once_closed(make_hub, clients):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"routing.team_lead": "cw-lead"}, escalation=True)
+    [p] = adults(5742, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-09-04"))
+    hub.wait_applied()
+    hub.advance("2026-09-10T08:00:00")
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [al] = a.ask(1).alerts
+    t = a.ask(2, kind=pb().TIMELINE, cpr=p).timeline
+    notes = [e for e in t if e.is_alert and e.rule == "escalation"]
+    assert len(notes) == 1 and notes[0].open, t
+    a.ack(al.alert_id)
+    wait_for(lambda: not a.ask(100 + len(a.frames)).alerts, 10, "acked")
+    t = a.ask(3, kind=pb().TIMELINE, cpr=p).timeline
+    st = sorted((e.rule, e.open) for e in t if e.is_alert)
+    assert st == [("dropout", False), ("escalation", False)], st
