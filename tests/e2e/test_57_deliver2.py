@@ -10,8 +10,9 @@ import hubtest
 from hubtest import (E_DENIED, E_MALFORMED, E_UNAVAILABLE, FRAME_ALERT,
                      OK, SLOW, ev_assignment, ev_desk,
                      ev_dropout, pb, rules_hub, wait_for)
-from test_53_delivery import (CLOCK, CaseworkerClient, adults,
-                              anna_with_one_dropout, clients, hub53,
+from test_53_delivery import (CaseworkerClient, adults,
+                              anna_with_one_dropout, clients,  # noqa: F401
+                              hub53,
                               open_ids)
 
 FRAME_ACTION = 9
