@@ -1097,3 +1097,32 @@ def test_d2_notices_stay_in_the_timeline_once_closed(make_hub, clients):
     t = a.ask(3, kind=pb().TIMELINE, cpr=p).timeline
     st = sorted((e.rule, e.open) for e in t if e.is_alert)
     assert st == [("dropout", False), ("escalation", False)], st
+
+
+def test_a_rebuild_after_a_reload_counts_the_new_ack_hours(make_hub):
+    """RULES.md §8 and §11 (a known limit, now stated): a reload keeps the
+    escalation instants scheduled, but a rebuilt derived state schedules
+    them again with the hours in force: a HIGH alert raised Monday 10:00
+    local under 24 office hours, the rules reloaded to 8, escalates
+    Tuesday 10:00 once derived/ is rebuilt (Thursday without one)."""
+    import shutil
+    import signal
+    rules = {"routing.team_lead": "cw-lead"}
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=rules,
+                    escalation=True)
+    [p] = adults(5743, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-09-04"))
+    hub.wait_applied()
+    hub.write_rules({**rules, "ack.high_hours": "8"})
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log("HUB-RELOAD rules reloaded")
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    hub.wait_log(r"HUB-REPLAY")
+    hub.wait_applied()
+    hub.advance("2026-09-08T07:59:59")
+    assert _esc(hub) == []
+    hub.advance("2026-09-08T08:00:00")
+    assert [r for _, r in _esc(hub)] == ["duty-desk"]
