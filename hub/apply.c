@@ -73,7 +73,7 @@ ack_due(apply_ctx *c, const uint8_t *id, int hours, int64_t *due)
 	char owner[STORE_ID_MAX];
 	uint32_t escalations = 0;
 	hub_alert_summary held;
-	int64_t from = h->now, desk_at = 0;
+	int64_t from = h->now;
 	int steps = 0;
 	if (store_alert_state(h->store, id, &open, owner, &escalations) ==
 		UG_OK &&
@@ -90,25 +90,19 @@ ack_due(apply_ctx *c, const uint8_t *id, int hours, int64_t *due)
 			memcpy(notice, id, sizeof notice);
 			notice[STORE_ALERT_ID_LEN - 1] |= step[i];
 			if (store_alert_state(h->store, notice, &notice_open,
-					      to, &escalations) != UG_OK)
-				continue;
-			steps = (int)i + 1;
-			hub_alert_summary desk;
-			if (i == 0 &&
-			    hub__alert_summary(h, notice, &desk) == UG_OK)
-				desk_at = desk.raised_at;
+					      to, &escalations) == UG_OK)
+				steps = (int)i + 1;
 		}
 		if (steps == 2)
 			return false;
 	}
-	/* The lead's step counts from when the desk's notice went out, as
-	 * the live escalation scheduled it (later than the deadline when
-	 * hubd was down then). */
-	if (steps == 1 && desk_at)
-		from = desk_at;
 	*due = calendar_add_office_hours(&h->rules.cal, &h->rules.office, from,
 					 hours);
-	if (steps == 1 && !desk_at)
+	/* The lead's step counts from the end of the first window, as the
+	 * live escalation scheduled it, not from when the desk's notice went
+	 * out: that is later when hubd was down at the deadline, and a
+	 * rebuild would put the lead's notice off by as much. */
+	if (steps == 1)
 		*due = calendar_add_office_hours(
 		    &h->rules.cal, &h->rules.office, *due, hours);
 	return true;
