@@ -431,3 +431,22 @@ def test_sighup_to_a_longer_window_counts_only_the_reports_kept(make_hub):
     # Weeks 3-5: 12 of 90 (13.3 %): a new episode, the alert.
     hub.send(ev_absence(cpr, "2026-10-05", 6))
     assert hub.wait_applied()["alerts"] == 2
+
+
+@pytest.mark.parametrize("setting", ["routing.desk", "routing.team_lead"])
+def test_a_rules_id_holding_a_cpr_is_refused_as_no_id(make_hub, setting):
+    """SECURITY.md: no id holds a CPR number, the rules' ids included; the
+    refusal is the usual one for an id that is none, the CPR masked."""
+    path, log = start_refused(make_hub, f"{setting} = desk-0101101234\n")
+    assert f"HUB-START cannot start: {setting}: {path}:1: {setting}: " \
+        "'desk-xxxxxxxxxx' is not a valid id (1-63 of a-z 0-9 . _ -, " \
+        "starting with a letter or digit, holding no CPR number)" in log, log
+    assert "0101101234" not in log
+    check = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                            "--rules", str(path)],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 2
+    assert check.stderr == f"{path}:1: {setting}: 'desk-xxxxxxxxxx' is " \
+        "not a valid id (1-63 of a-z 0-9 . _ -, starting with a letter " \
+        "or digit, holding no CPR number)\n"
+
