@@ -450,3 +450,22 @@ def test_a_rules_id_holding_a_cpr_is_refused_as_no_id(make_hub, setting):
         "not a valid id (1-63 of a-z 0-9 . _ -, starting with a letter " \
         "or digit, holding no CPR number)\n"
 
+
+def test_sighup_with_several_problems_logs_the_first_one(make_hub):
+    """RULES.md section 10: a reload refused logs one HUB-RELOAD line, the
+    file's first problem; hubd --check-config lists every one."""
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00")
+    rules_path = hub.tmp / "rules.conf"
+    rules_path.write_text(rules_path.read_text() + CLASHES)
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"hubd err HUB-RELOAD rules not reloaded, the old ones "
+                 rf"stay: {re.escape(str(rules_path))}: min_days is larger "
+                 r"than window_school_days; the next start refuses")
+    hub.settle()
+    assert hub.log_text().count("HUB-RELOAD") == 1, hub.log_text()
+    assert hub.running
+    check = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                            "--rules", str(rules_path)],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 2
+    assert len(check.stderr.splitlines()) == 4
