@@ -521,6 +521,10 @@ read_line(jsonl_reader *r)
 	if (r->raw_len > CSV_RECORD_MAX)
 		r->raw_len = CSV_RECORD_MAX;
 	r->raw[r->raw_len] = '\0';
+	/* The limit may fall inside a character: half of it would be read
+	 * as another character in the rejects file's record. */
+	if (r->truncated && strlen(r->raw) == r->raw_len)
+		r->raw_len = ug_utf8_trim_tail(r->raw);
 	return UG_OK;
 }
 

@@ -337,6 +337,10 @@ finish_record(csv_reader *r, bool at_eof)
 	if (rec->raw_len > CSV_RECORD_MAX)
 		rec->raw_len = CSV_RECORD_MAX;
 	rec->raw[rec->raw_len] = '\0';
+	/* The limit may fall inside a character: half of it would be read
+	 * as another character where the row is shown (the rejects file). */
+	if (rec->raw_truncated && strlen(rec->raw) == rec->raw_len)
+		rec->raw_len = ug_utf8_trim_tail(rec->raw);
 	if (rec->raw_truncated) {
 		/* The cause of whatever else was found in it (a value cut at
 		 * the limit measures wrong): said instead. */

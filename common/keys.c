@@ -3,6 +3,7 @@
 #include "common/config.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -457,4 +458,15 @@ ug_keys_destroy(ug_keys **keys)
 	sodium_free((*keys)->sign_secret);
 	free(*keys);
 	*keys = NULL;
+}
+
+void
+ug_keys_diag_name(ug_diag *diag, const char *path)
+{
+	if (!diag || strcmp(diag->field, path) != 0 ||
+	    strncmp(diag->reason, path, strlen(path)) == 0)
+		return;
+	char reason[PATH_MAX + sizeof diag->reason + 2];
+	snprintf(reason, sizeof reason, "%s: %s", path, diag->reason);
+	ug_strlcpy(diag->reason, reason, sizeof diag->reason);
 }

@@ -73,6 +73,12 @@ ug_err ug_keys_load_sign_public(const char *path,
 
 void ug_keys_destroy(ug_keys **keys);
 
+/* After a load from path failed: a problem of the file as a whole (a
+ * line missing, a public key not the secret's) names the file only in
+ * diag's field; put it before the reason too, for a program that prints
+ * the reason alone. */
+void ug_keys_diag_name(ug_diag *diag, const char *path);
+
 /* True if text is a well-formed id: 1-63 of [a-z0-9._-], starting alnum,
  * and holding no CPR number that ug_cpr_mask would mask. */
 int ug_id_valid(const char *text);

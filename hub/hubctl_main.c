@@ -398,8 +398,10 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 		 ug_config_get(cfg, "keys_dir"));
 	c->cfg = cfg;
 	ug_err err = ug_keys_load_secret(&c->keys, path, diag);
-	if (err != UG_OK)
+	if (err != UG_OK) {
+		ug_keys_diag_name(diag, path);
 		return err;
+	}
 	long log_mb, derived_mb;
 	err = ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &log_mb, diag);
 	if (err == UG_OK)

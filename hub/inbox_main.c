@@ -1135,6 +1135,7 @@ main(int argc, char **argv)
 		 ug_config_get(cfg, "keys_dir"),
 		 ug_config_get(cfg, "caseworker"));
 	if (ug_keys_load_secret(&keys, path, &diag) != UG_OK) {
+		ug_keys_diag_name(&diag, path);
 		ug_eprintf("inbox: %s\n", diag.reason);
 		goto out;
 	}

@@ -254,7 +254,7 @@ rules_config_set(rules_config *cfg, const char *name, const char *value,
 		goto named;
 	case S_ID:
 		if (!ug_id_valid(value) && !(s->min == 1 && value[0] == '\0'))
-			goto bad;
+			goto bad_id;
 		ug_strlcpy(field, value, RULES_ID_MAX);
 		return UG_OK;
 	case S_HOLIDAY:
@@ -272,6 +272,12 @@ bad:;
 	char shown[UG_ID_SHOWN_MAX];
 	ug_diag_set(diag, name, "'%s' is not a valid value for %s",
 		    ug_id_shown(value, shown, sizeof shown), name);
+	return UG_EMALFORMED;
+bad_id:
+	/* The words every program and the hub use for an id that is none
+	 * (SECURITY.md), so the rules' ids are refused as ops_silence's. */
+	ug_diag_set(diag, name, "%s: '%s' is not a valid id " UG_ID_RULE, name,
+		    ug_id_shown(value, shown, sizeof shown));
 	return UG_EMALFORMED;
 named:
 	/* The parsers shared with other settings name what they parse;

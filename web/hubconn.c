@@ -81,8 +81,10 @@ hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
 	ug_keys *keys = NULL;
 	snprintf(path, sizeof path, "%s/%s.key_secret", keys_dir, gateway);
 	err = ug_keys_load_secret(&keys, path, diag);
-	if (err != UG_OK)
+	if (err != UG_OK) {
+		ug_keys_diag_name(diag, path);
 		return err;
+	}
 	/* The hub knows a gateway by its key alone: another gateway's file
 	 * under this name would serve as that gateway, unnoticed. */
 	if (strcmp(keys->id, gateway) != 0) {

@@ -717,6 +717,38 @@ def test_a_jsonl_line_over_64_kib_is_kept_cut_at_64_kib(hub):
     assert_store(hub, rows[1:])
 
 
+
+def test_a_line_cut_at_64_kib_keeps_whole_characters(hub):
+    """ADAPTERS.md "The rejects file": a line over 64 KiB is kept cut at
+    64 KiB, and the rejects file is UTF-8: a character the limit falls
+    inside (an ø, two bytes) is left out whole, not kept as half a byte
+    that would read as another character."""
+    rows = [AbsenceRow(c) for c in CprGen(2061).take(3)]
+    remember(hub, rows)
+    rec = dict(zip(hubtest_header(), rows[0].fields()))
+    head = json.dumps(dict(rec, Note=""))[:-2]
+    long = head + "a" * (65535 - len(head)) + "ø" * 3000 + '"}'
+    assert len(long.encode()[:65535].decode()) == 65535
+    good = json.dumps(dict(zip(hubtest_header(), rows[1].fields())))
+    jpath = write(hub, "cut-char.jsonl",
+                  (long + "\r\n" + good + "\r\n").encode())
+    fields = rows[2].fields()
+    line = ",".join(fields) + ","
+    row = line + "a" * (65535 - len(line)) + "ø" * 3000
+    cpath = write(hub, "cut-char.csv", (
+        ",".join(hubtest_header() + ["Note"]) + "\r\n" + row + "\r\n")
+        .encode())
+    r = hub.adapter("import", jpath, cpath, ignore_columns="*")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    [rej] = [json.loads(x) for x in
+             (hub.inputs_dir / "cut-char.jsonl.rejects.jsonl")
+             .read_bytes().decode("utf-8").splitlines()]
+    assert rej["record"] == long[:65535], rej["record"][-4:]
+    text = (hub.inputs_dir / "cut-char.csv.rejects.csv").read_bytes() \
+        .decode("utf-8")
+    assert text.rstrip("\r\n").endswith("a" * 40 + '"'), text[-10:]
+
+
 @pytest.mark.parametrize("length", [129, 300, 5000])
 def test_a_long_unknown_json_key_refuses_the_file(hub, length):
     """ADAPTERS.md "Unknown columns": a key that is none of the kind's

@@ -600,3 +600,20 @@ def test_a_gap_of_one_day_is_said_in_the_singular(make_hub):
     assert gap["title"] == "No new education 1 day after leaving"
     assert "no new enrolment within 1 day (school holidays not counted)" \
         in gap["explanation"]
+
+
+def test_a_school_leaving_reported_after_its_30th_day_alerts_at_once(
+        make_hub):
+    """RULES section 3: the gap counts from the exit's date for a grade-9
+    leaver too, not from the day the hub learned of it. A leaving of
+    2026-09-04 (no holiday until 10-10: day 30 is 10-04) reported on
+    10-06 opens the gap at once; a leaving raises no alert of its own."""
+    hub = rules_hub(make_hub, "2026-10-06T09:00:00")
+    pupil = CprGen(3133).born("2011-03-03")
+    hub.assign(pupil, "cw-anna")
+    hub.send(ev_leaving(pupil, "2026-09-04"))
+    hub.settle()
+    [gap] = hub.peek("cw-anna", 1)
+    assert gap["rule"] == "transition_gap", gap
+    assert gap["raised_at"] == ms("2026-10-06T09:00:00")
+    assert "2026-09-04" in gap["explanation"]

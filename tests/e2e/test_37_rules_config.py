@@ -431,3 +431,41 @@ def test_sighup_to_a_longer_window_counts_only_the_reports_kept(make_hub):
     # Weeks 3-5: 12 of 90 (13.3 %): a new episode, the alert.
     hub.send(ev_absence(cpr, "2026-10-05", 6))
     assert hub.wait_applied()["alerts"] == 2
+
+
+@pytest.mark.parametrize("setting", ["routing.desk", "routing.team_lead"])
+def test_a_rules_id_holding_a_cpr_is_refused_as_no_id(make_hub, setting):
+    """SECURITY.md: no id holds a CPR number, the rules' ids included; the
+    refusal is the usual one for an id that is none, the CPR masked."""
+    path, log = start_refused(make_hub, f"{setting} = desk-0101101234\n")
+    assert f"HUB-START cannot start: {setting}: {path}:1: {setting}: " \
+        "'desk-xxxxxxxxxx' is not a valid id (1-63 of a-z 0-9 . _ -, " \
+        "starting with a letter or digit, holding no CPR number)" in log, log
+    assert "0101101234" not in log
+    check = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                            "--rules", str(path)],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 2
+    assert check.stderr == f"{path}:1: {setting}: 'desk-xxxxxxxxxx' is " \
+        "not a valid id (1-63 of a-z 0-9 . _ -, starting with a letter " \
+        "or digit, holding no CPR number)\n"
+
+
+def test_sighup_with_several_problems_logs_the_first_one(make_hub):
+    """RULES.md section 10: a reload refused logs one HUB-RELOAD line, the
+    file's first problem; hubd --check-config lists every one."""
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00")
+    rules_path = hub.tmp / "rules.conf"
+    rules_path.write_text(rules_path.read_text() + CLASHES)
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"hubd err HUB-RELOAD rules not reloaded, the old ones "
+                 rf"stay: {re.escape(str(rules_path))}: min_days is larger "
+                 r"than window_school_days; the next start refuses")
+    hub.settle()
+    assert hub.log_text().count("HUB-RELOAD") == 1, hub.log_text()
+    assert hub.running
+    check = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                            "--rules", str(rules_path)],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 2
+    assert len(check.stderr.splitlines()) == 4

@@ -2553,6 +2553,50 @@ def test_a_key_file_of_another_gateway_is_refused_at_start(make_hub):
                         "key of 'web-2', not of gateway 'web-3'\n"), p.stderr
 
 
+
+@pytest.mark.parametrize("broken", ["no-id", "other-public"])
+def test_a_broken_key_file_is_named_at_start(make_hub, broken):
+    """OPERATIONS.md "The web inbox": a key file that cannot be read is
+    exit 1 with the file named (`webd: cannot open KEYS_DIR/...`), so is
+    one missing a line or whose public is not its secret's; inbox, which
+    loads its caseworker's file alike, names it too."""
+    hub = web_hub(make_hub)
+    for who in ("web-4", "cw-4"):
+        hub.keygen(who)
+        path = hub.keys_dir / f"{who}.key_secret"
+        lines = path.read_text().splitlines(keepends=True)
+        if broken == "no-id":
+            lines = [x for x in lines if not x.startswith("id")]
+        else:
+            other = (hub.keys_dir / "hub.key").read_text()
+            pub = [x for x in other.splitlines(keepends=True)
+                   if x.startswith("public")][0]
+            lines = [pub if x.startswith("public") else x for x in lines]
+        path.write_text("".join(lines))
+    p = subprocess.run(
+        [binary("webd"), "--gateway", "web-4", "--keys_dir",
+         str(hub.keys_dir), "--delivery", hub.delivery, "--port",
+         str(free_port())], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.startswith(
+        f"webd: {hub.keys_dir}/web-4.key_secret: "), p.stderr
+    p = subprocess.run(
+        [binary("inbox"), "--caseworker", "cw-4", "--keys_dir",
+         str(hub.keys_dir), "--delivery", hub.delivery, "--list"],
+        capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.startswith(
+        f"inbox: {hub.keys_dir}/cw-4.key_secret: "), p.stderr
+    # hubctl names the hub's own file alike.
+    keys = hub.tmp / "broken-keys"
+    shutil.copytree(hub.keys_dir, keys)
+    shutil.copy(keys / "web-4.key_secret", keys / "hub.key_secret")
+    r = hub.hubctl("audit", "show", "--keys_dir", str(keys), check=False)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.startswith("hubctl: cannot open the hub's keys and "
+                               f"store: {keys}/hub.key_secret: "), r.stderr
+
+
 def test_a_caseworker_key_replaced_ends_their_web_sessions(make_hub):
     """SECURITY.md, Sessions: registering a caseworker again with a new
     key (a lost laptop, a key that may be known to others) ends their web
