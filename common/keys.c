@@ -3,9 +3,9 @@
 #include "common/config.h"
 
 #include <ctype.h>
-#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdint.h>

@@ -2,6 +2,11 @@
 RULES.md §7-8 alone, probing the promises the other delivery tests do
 not reach."""
 
+import json
+import re
+import shutil
+import signal
+import subprocess
 import time
 
 import pytest
@@ -231,7 +236,6 @@ def test_d2_timeline_limits_and_order(make_hub, clients):
 
 
 def run_inbox(hub, cw, *args, timeout=30):
-    import subprocess
     conf = hub.tmp / f"inbox-{cw}.conf"
     conf.write_text(f"caseworker = {cw}\nkeys_dir = {hub.keys_dir}\n"
                     f"delivery = {hub.delivery}\n")
@@ -272,7 +276,6 @@ def test_d2_inbox_exit_codes(make_hub, clients):
 
 
 def audit_rows(hub):
-    import json
     p = hub.hubctl("audit", "show", "--json")
     return [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
 
@@ -286,15 +289,11 @@ def test_d2_notes_masked_and_actions_idempotent(make_hub, clients):
     r4 = action(a, 4, aid, how="meeting", date="2026-11-02")
     assert [r.code for r in (r1, r2, r3, r4)] == [OK] * 4
     log = hub.log_text()
-    import re
     assert len(re.findall(r"already recorded", log)) == 2
-    m = pb()
-    t = a.ask(5, kind=m.TIMELINE, cpr=p)
     a.ack(aid, note="a" * 190 + " 010203-1234")
     wait_for(lambda: not a.ask(100 + len(a.frames), alert_id=aid).alerts,
              10, "acked")
     rows = audit_rows(hub)
-    acks = [r for r in rows if r.get("action") in ("ack", "acknowledge")]
     assert any(("a" * 190 + " xxxxxx-xx") in str(r) for r in rows), rows[-3:]
 
 
@@ -319,7 +318,10 @@ def test_d2_action_by_counsellor_and_contact(make_hub, clients):
     m = pb()
     r = b.ask(3, kind=m.TIMELINE, cpr=q)
     assert r.code == OK, r
+    # A counsellor's timeline is that of the persons they are the contact
+    # person of or hold an open alert for (PROTOCOL.md §4): p is anna's.
     r = b.ask(4, kind=m.TIMELINE, cpr=p)
+    assert r.code == E_DENIED, r
 
 
 def test_d2_routing_desk_id_and_same_from(make_hub, clients):
@@ -369,7 +371,6 @@ def test_d2_open_alerts_order(make_hub, clients):
     a.connected()
     r = a.ask(1)
     got = [(x.priority, x.raised_at, x.alert_id.hex()) for x in r.alerts]
-    want = sorted(got, key=lambda g: (-g[0], -g[1] if isinstance(g[1], int) else g[1], g[2]), reverse=False)
     exp = sorted(got, key=lambda g: (g[0], g[1], g[2]), reverse=True)
     assert got == exp, got
 
@@ -454,7 +455,6 @@ def test_d2_withdrawal_closes_notices(make_hub, clients):
 
 
 def _esc(hub):
-    import re
     return re.findall(r"HUB-ESCALATE alert (\w+) not acknowledged in time; "
                       r"notice \w+ to ([\w.-]+)", hub.log_text())
 
@@ -642,19 +642,24 @@ def test_d2_long_names_cut_in_titles_and_notices(make_hub, clients):
         assert len(e.summary.encode()) <= 191, (len(e.summary.encode()), e.summary)
 
 
-def test_d2_reload_keeps_scheduled_escalation(make_hub, clients):
-    import signal
+def high_alert_then_reload_to_8_hours(make_hub, seed):
+    """A HIGH alert raised Monday 2026-09-07 10:00 local under 24 office
+    hours, then the rules reloaded (SIGHUP) to 8 office hours."""
     rules = {"routing.team_lead": "cw-lead"}
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=rules,
                     escalation=True)
-    [p] = adults(5724, 1)
+    [p] = adults(seed, 1)
     hub.assign(p, "cw-anna")
     hub.send(ev_dropout(p, "2026-09-04"))
     hub.wait_applied()
-    # reload: HIGH 8 office hours from now on
     hub.write_rules({**rules, "ack.high_hours": "8"})
     hub.proc.send_signal(signal.SIGHUP)
     hub.wait_log("HUB-RELOAD rules reloaded")
+    return hub
+
+
+def test_d2_reload_keeps_scheduled_escalation(make_hub, clients):
+    hub = high_alert_then_reload_to_8_hours(make_hub, 5724)
     hub.advance("2026-09-08T08:00:00")  # 8 office hours after raising
     assert _esc(hub) == []
     hub.advance("2026-09-10T08:00:00")  # the original 24
@@ -856,7 +861,6 @@ def test_d2_ack_note_cut_at_a_character(make_hub, clients):
 
 
 def test_d2_inbox_exit_codes_without_a_hub(make_hub):
-    import subprocess, shutil
     hub = hub53(make_hub)
     hub.hubctl("keygen", "--keys_dir", str(hub.keys_dir), "cw-nobody",
                config=False)
@@ -1043,7 +1047,6 @@ def test_lead_step_of_a_late_desk_notice_survives_a_rebuild(make_hub,
     passes it only on Friday 10:00 (hubd down), when the desk's notice
     goes out. The lead's step is Tuesday 09-15 10:00 local (08:00 UTC),
     whether or not derived/ is rebuilt in between."""
-    import shutil
     hub = rules_hub(make_hub, "2026-09-07T08:00:00",
                     rules={"routing.team_lead": "cw-lead"}, escalation=True)
     [p] = adults(5740, 1)
@@ -1105,18 +1108,7 @@ def test_a_rebuild_after_a_reload_counts_the_new_ack_hours(make_hub):
     them again with the hours in force: a HIGH alert raised Monday 10:00
     local under 24 office hours, the rules reloaded to 8, escalates
     Tuesday 10:00 once derived/ is rebuilt (Thursday without one)."""
-    import shutil
-    import signal
-    rules = {"routing.team_lead": "cw-lead"}
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=rules,
-                    escalation=True)
-    [p] = adults(5743, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-09-04"))
-    hub.wait_applied()
-    hub.write_rules({**rules, "ack.high_hours": "8"})
-    hub.proc.send_signal(signal.SIGHUP)
-    hub.wait_log("HUB-RELOAD rules reloaded")
+    hub = high_alert_then_reload_to_8_hours(make_hub, 5743)
     hub.stop()
     shutil.rmtree(hub.data_dir / "derived")
     hub.start()
