@@ -387,15 +387,17 @@ check_silence(hub *h)
 		int64_t last = s->last > o->started ? s->last : o->started;
 		if (h->now - last <= s->ms)
 			continue;
+		long long silent_hours = (h->now - last) / 3600000;
+		long long every_hours = s->ms / 3600000;
 		char title[160], why[400];
 		snprintf(title, sizeof title,
 			 "Operations: agency %s is silent", s->agency);
 		snprintf(why, sizeof why,
 			 "no event from %s accepted for %lld "
-			 "hours (expected at least every %lld hours; "
+			 "hour%s (expected at least every %lld hour%s; "
 			 "ops_silence)",
-			 s->agency, (long long)((h->now - last) / 3600000),
-			 (long long)(s->ms / 3600000));
+			 s->agency, silent_hours, silent_hours == 1 ? "" : "s",
+			 every_hours, every_hours == 1 ? "" : "s");
 		holds(h, OPS_ADAPTER_SILENT, s->agency, title, why);
 	}
 	sweep(h, OPS_ADAPTER_SILENT);
@@ -436,10 +438,11 @@ queue_one(hub *h, const char *id)
 		 "worked",
 		 id);
 	snprintf(why, sizeof why,
-		 "%zu open alerts for %s (more than %ld) "
-		 "and none acknowledged for %ld hours or more "
+		 "%zu open alert%s for %s (more than %ld) "
+		 "and none acknowledged for %ld hour%s or more "
 		 "(ops_queue_open, ops_queue_hours)",
-		 open, id, o->queue_open, o->queue_hours);
+		 open, open == 1 ? "" : "s", id, o->queue_open, o->queue_hours,
+		 o->queue_hours == 1 ? "" : "s");
 	holds(h, OPS_QUEUE_STALLED, id, title, why);
 }
 

@@ -276,22 +276,23 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 		    owner);
 		say(d.explanation, sizeof d.explanation,
 		    "Alert %s, addressed to %s, has not been acknowledged "
-		    "within %d office hours. It holds data that only its "
+		    "within %d office hour%s. It holds data that only its "
 		    "recipient may see, so its content is not shown here. "
 		    "Expected of you: make sure %s handles it today.",
-		    hexid, owner, hours, owner);
+		    hexid, owner, hours, hours == 1 ? "" : "s", owner);
 	} else {
 		d.cpr = o.cpr[0] ? o.cpr : NULL;
 		say(d.title, sizeof d.title, "Overdue with %s: %s", owner,
 		    o.title[0] ? o.title : engine_rule_name(rule));
 		say(d.explanation, sizeof d.explanation,
 		    "Alert %s (%s), addressed to %s%s%s, has not been "
-		    "acknowledged within %d office hours; it stays with %s, "
+		    "acknowledged within %d office hour%s; it stays with %s, "
 		    "who remains responsible. Expected of you: make sure it "
 		    "is "
 		    "handled today, by %s or by the desk.",
 		    hexid, engine_rule_name(rule), owner,
-		    o.due[0] ? ", due " : "", o.due, hours, owner, owner);
+		    o.due[0] ? ", due " : "", o.due, hours,
+		    hours == 1 ? "" : "s", owner, owner);
 	}
 	ug_err err = effects_emit(c, &d, t->person_key, to);
 	if (err == UG_OK) {

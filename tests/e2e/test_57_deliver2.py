@@ -128,6 +128,24 @@ def test_d2_second_hello_window(make_hub, clients):
     assert len(a.alerts) == 4, [x.alert_id for x in a.alerts]
 
 
+def test_an_escalation_after_one_office_hour_says_hour(make_hub, clients):
+    """RULES.md §8: with `ack.urgent_hours = 1` the desk's notice says
+    "within 1 office hour". Saturday 10:00 URGENT: Monday 09:00 local."""
+    hub = rules_hub(make_hub, "2026-09-12T08:00:00",
+                    rules={"dropout.priority": "urgent",
+                           "ack.urgent_hours": "1"}, escalation=True)
+    [p] = adults(5745, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-09-11"))
+    hub.wait_applied()
+    d = clients(hub, "desk-dora")
+    d.welcome()
+    hub.advance("2026-09-14T07:00:00")
+    [n] = d.wait_alerts(1)
+    assert "has not been acknowledged within 1 office hour; it stays " \
+        "with cw-anna" in n.explanation, n.explanation
+
+
 def test_escalation_notice_due_is_the_notices_day(make_hub, clients):
     """PROTOCOL.md §4 and RULES.md §8: a notice's `due` is the day the
     notice is raised (Monday), not the day its alert was (Saturday); its

@@ -239,7 +239,7 @@ def test_adapter_silent_raised_once_and_cleared(make_hub):
     port = hubtest.free_port()
     hub = make_hub(start=False, clock="2026-01-05T08:00:00",
                    settings={"metrics_listen": f"127.0.0.1:{port}",
-                             "ops_silence": "school-a=2"})
+                             "ops_silence": "school-a=1"})
     hub.metrics_url = f"http://127.0.0.1:{port}"
     hub.keygen("ops-olga")
     hub.hubctl("register-caseworker", "ops-olga", "--ops")
@@ -256,6 +256,9 @@ def test_adapter_silent_raised_once_and_cleared(make_hub):
     alerts = hub.peek("ops-olga", 1)
     assert alerts[0]["rule"] == "ops.adapter_silent"
     assert "school-a" in alerts[0]["title"]
+    assert "no event from school-a accepted for 3 hours (expected at " \
+        "least every 1 hour; ops_silence)" in alerts[0]["explanation"], \
+        alerts[0]["explanation"]
     hub.peek("cw-anna", 0)           # nobody else gets it
     # The agency sends: cleared, and raised again only after silence.
     hub.send(envelope("school-a", CprGen(8203).take(1)[0], salt="back"))
