@@ -565,10 +565,15 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 		ug_diag_set(diag, "cpr", "%s", why);
 		return UG_EMALFORMED;
 	}
+	/* Not quoted, here or below: a file's columns may be swapped, and
+	 * the value then a CPR (OPERATIONS.md: never the row's values). */
+	if (!ug_id_valid(cw)) {
+		ug_diag_set(diag, "caseworker",
+			    "the caseworker is not a valid id " UG_ID_RULE);
+		return UG_EMALFORMED;
+	}
 	if (store_principal_flags(c->store, STORE_CASEWORKER, cw, &flags) !=
 	    UG_OK) {
-		/* Not quoted: a file's columns may be swapped, and the value
-		 * then a CPR (OPERATIONS.md: never the row's values). */
 		ug_diag_set(diag, "caseworker",
 			    "the caseworker is not "
 			    "registered (hubctl register-caseworker)");

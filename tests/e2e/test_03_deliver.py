@@ -307,7 +307,11 @@ def test_assign_from_file(hub):
     p = hub.hubctl("assign", "--file", str(path), check=False)
     for cpr in (a, b, c):
         assert cpr not in p.stdout + p.stderr
-    assert f"{path}:5: column caseworker:" in p.stderr, p.stderr
+    assert f"{path}:4: column caseworker: the caseworker is not " \
+        "registered (hubctl register-caseworker)\n" in p.stderr, p.stderr
+    assert f"{path}:5: column caseworker: the caseworker is not a valid " \
+        "id (1-63 of a-z 0-9 . _ -, starting with a letter or digit, " \
+        "holding no CPR number)\n" in p.stderr, p.stderr
     assert (f"{path}:6: column to: dates must be a real day YYYY-MM-DD in "
             "the years 1900-2199; leave to empty for no end") in p.stderr
     assert (f"{path}:7: column from: dates must be a real day YYYY-MM-DD "
