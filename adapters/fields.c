@@ -66,6 +66,15 @@ fields_text(const char *text, const char *column, bool required, ug_diag *diag)
 			   "%s looks like a CPR number; it must be an id or "
 			   "a name, never a person's number",
 			   column);
+	/* Within a name ("stx 010110-1234") it would be stored and shown
+	 * with the name as well. */
+	char copy[WIRE_TEXT_MAX + 1];
+	memcpy(copy, text, strlen(text) + 1);
+	if (ug_cpr_mask(copy))
+		FIELDS_BAD(diag, column,
+			   "%s holds a CPR number; it must be an id or a "
+			   "name, never a person's number",
+			   column);
 	return UG_OK;
 }
 

@@ -137,7 +137,7 @@ def test_cpr_in_institution_or_programme_is_refused(make_hub):
     """A CPR in the institution or programme column (a column mix-up) is
     refused, never sent as a name the hub's reports show."""
     hub = make_hub(agencies={AGENCY: "enrolment,dropout,dropout_risk"})
-    p = CprGen(1203).take(4)
+    p = CprGen(1203).take(5)
     rows = [
         ([p[0], "751021", "stx", "start", "2024-08-12", "", ""],
          Ok("Enrolment")),
@@ -145,6 +145,10 @@ def test_cpr_in_institution_or_programme_is_refused(make_hub):
          Bad("institution", "institution looks like a CPR number")),
         ([p[2], "751021", dashed(p[3]), "risk", "2024-10-04", "", ""],
          Bad("programme", "programme looks like a CPR number")),
+        # Within a name, too (ADAPTERS.md, Names).
+        ([p[4], "751021", "stx " + dashed(p[3]), "risk", "2024-10-04", "",
+          ""], Bad("programme", "programme holds a CPR number; it must be "
+                   "an id or a name, never a person's number")),
     ]
     path, labelled = write_export(hub, "status-cpr.csv", HEADER, rows)
     r = run_adapter(hub, "college", "import", path, agency=AGENCY)
