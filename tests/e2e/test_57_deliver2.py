@@ -128,16 +128,23 @@ def test_d2_second_hello_window(make_hub, clients):
     assert len(a.alerts) == 4, [x.alert_id for x in a.alerts]
 
 
+def escalating_hub_with_one_dropout(make_hub, clock, seed, day, rules):
+    """A hub with escalation on at clock, and one dropout on day of a
+    person whose contact person is cw-anna."""
+    hub = rules_hub(make_hub, clock, rules=rules, escalation=True)
+    [p] = adults(seed, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, day))
+    hub.wait_applied()
+    return hub, p
+
+
 def test_an_escalation_after_one_office_hour_says_hour(make_hub, clients):
     """RULES.md §8: with `ack.urgent_hours = 1` the desk's notice says
     "within 1 office hour". Saturday 10:00 URGENT: Monday 09:00 local."""
-    hub = rules_hub(make_hub, "2026-09-12T08:00:00",
-                    rules={"dropout.priority": "urgent",
-                           "ack.urgent_hours": "1"}, escalation=True)
-    [p] = adults(5745, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-09-11"))
-    hub.wait_applied()
+    hub, p = escalating_hub_with_one_dropout(
+        make_hub, "2026-09-12T08:00:00", 5745, "2026-09-11",
+        {"dropout.priority": "urgent", "ack.urgent_hours": "1"})
     d = clients(hub, "desk-dora")
     d.welcome()
     hub.advance("2026-09-14T07:00:00")
@@ -153,13 +160,9 @@ def test_escalation_notice_due_is_the_notices_day(make_hub, clients):
     notices. Saturday 10:00 URGENT: the desk Monday 12:00, the lead
     16:00 (RULES.md §8's table)."""
     # Saturday 2026-09-12 10:00 local = 08:00 UTC (summer). URGENT.
-    hub = rules_hub(make_hub, "2026-09-12T08:00:00",
-                    rules={"routing.team_lead": "cw-lead",
-                           "dropout.priority": "urgent"}, escalation=True)
-    [p] = adults(5704, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-09-11"))
-    hub.wait_applied()
+    hub, p = escalating_hub_with_one_dropout(
+        make_hub, "2026-09-12T08:00:00", 5704, "2026-09-11",
+        {"routing.team_lead": "cw-lead", "dropout.priority": "urgent"})
     a = clients(hub, "cw-anna")
     a.welcome()
     [al] = a.wait_alerts(1)
@@ -664,12 +667,8 @@ def high_alert_then_reload_to_8_hours(make_hub, seed):
     """A HIGH alert raised Monday 2026-09-07 10:00 local under 24 office
     hours, then the rules reloaded (SIGHUP) to 8 office hours."""
     rules = {"routing.team_lead": "cw-lead"}
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00", rules=rules,
-                    escalation=True)
-    [p] = adults(seed, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-09-04"))
-    hub.wait_applied()
+    hub, _ = escalating_hub_with_one_dropout(
+        make_hub, "2026-09-07T08:00:00", seed, "2026-09-04", rules)
     hub.write_rules({**rules, "ack.high_hours": "8"})
     hub.proc.send_signal(signal.SIGHUP)
     hub.wait_log("HUB-RELOAD rules reloaded")
@@ -733,13 +732,9 @@ def test_d2_action_dates(make_hub, clients):
 
 
 def test_d2_window_ending_at_closing(make_hub):
-    hub = rules_hub(make_hub, "2026-09-08T00:00:00",
-                    rules={"routing.team_lead": "cw-lead",
-                           "dropout.priority": "urgent"}, escalation=True)
-    [p] = adults(5727, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-09-07"))
-    hub.wait_applied()
+    hub, p = escalating_hub_with_one_dropout(
+        make_hub, "2026-09-08T00:00:00", 5727, "2026-09-07",
+        {"routing.team_lead": "cw-lead", "dropout.priority": "urgent"})
     hub.advance("2026-09-08T09:59:59")
     assert _esc(hub) == []
     hub.advance("2026-09-08T10:00:00")
@@ -935,14 +930,9 @@ def test_d2_odd_but_valid_frames(make_hub, clients):
 
 def test_d2_notice_of_an_alert_without_due(make_hub, clients):
     from hubtest import ev_enrolment
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
-                    rules={"ack.high_hours": "8760",
-                           "back_on_track.priority": "urgent"},
-                    escalation=True)
-    [p] = adults(5735, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-09-01"))
-    hub.wait_applied()
+    hub, p = escalating_hub_with_one_dropout(
+        make_hub, "2026-09-07T08:00:00", 5735, "2026-09-01",
+        {"ack.high_hours": "8760", "back_on_track.priority": "urgent"})
     hub.send(ev_enrolment(p, "2026-09-07"))
     hub.wait_applied()
     a = clients(hub, "cw-anna", hello=False)
@@ -1065,12 +1055,9 @@ def test_lead_step_of_a_late_desk_notice_survives_a_rebuild(make_hub,
     passes it only on Friday 10:00 (hubd down), when the desk's notice
     goes out. The lead's step is Tuesday 09-15 10:00 local (08:00 UTC),
     whether or not derived/ is rebuilt in between."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
-                    rules={"routing.team_lead": "cw-lead"}, escalation=True)
-    [p] = adults(5740, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-09-04"))
-    hub.wait_applied()
+    hub, p = escalating_hub_with_one_dropout(
+        make_hub, "2026-09-07T08:00:00", 5740, "2026-09-04",
+        {"routing.team_lead": "cw-lead"})
     hub.advance("2026-09-11T08:00:00")
     assert [r for _, r in _esc(hub)] == ["duty-desk"]
     if rebuilt:
@@ -1088,24 +1075,18 @@ def test_lead_step_of_a_late_desk_notice_survives_a_rebuild(make_hub,
 def test_a_clock_past_both_steps_sends_both_notices(make_hub):
     """RULES.md §8: hubd down over the end of the window and the team
     lead's step: both notices go out when it is back."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
-                    rules={"routing.team_lead": "cw-lead"}, escalation=True)
-    [p] = adults(5741, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-09-04"))
-    hub.wait_applied()
+    hub, p = escalating_hub_with_one_dropout(
+        make_hub, "2026-09-07T08:00:00", 5741, "2026-09-04",
+        {"routing.team_lead": "cw-lead"})
     hub.advance("2026-09-15T08:00:00")
     wait_for(lambda: len(_esc(hub)) == 2, 5, "both notices")
     assert [r for _, r in _esc(hub)] == ["duty-desk", "cw-lead"]
 
 
 def test_d2_notices_stay_in_the_timeline_once_closed(make_hub, clients):
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
-                    rules={"routing.team_lead": "cw-lead"}, escalation=True)
-    [p] = adults(5742, 1)
-    hub.assign(p, "cw-anna")
-    hub.send(ev_dropout(p, "2026-09-04"))
-    hub.wait_applied()
+    hub, p = escalating_hub_with_one_dropout(
+        make_hub, "2026-09-07T08:00:00", 5742, "2026-09-04",
+        {"routing.team_lead": "cw-lead"})
     hub.advance("2026-09-10T08:00:00")
     a = clients(hub, "cw-anna", hello=False)
     a.connected()
