@@ -610,34 +610,38 @@ hub__gateway_caseworker_revoked(hub *h, const char *caseworker)
 	end_revoked_sessions(h, NULL, caseworker);
 }
 
-void
-hub__gateway_key_replaced(hub *h, const char *gateway, const char *prefix,
-			  size_t n)
+/* A gateway's or a caseworker's key replaced: their sessions opened
+ * under the old key end, whichever of the two is meant. */
+static void
+end_sessions_of_replaced_key(hub *h, bool caseworker, const char *id,
+			     const char *prefix, size_t n)
 {
 	struct hub_gateway *g = h->gateway;
 	if (!g)
 		return;
 	for (long i = 0; i < g->max; i++) {
 		web_session *s = &g->sessions[i];
-		if (s->used && strcmp(s->gateway, gateway) == 0 &&
-		    strncmp(s->gateway_key, prefix, n) != 0)
+		const char *owner = caseworker ? s->caseworker : s->gateway;
+		const char *key =
+		    caseworker ? s->caseworker_key : s->gateway_key;
+		if (s->used && strcmp(owner, id) == 0 &&
+		    strncmp(key, prefix, n) != 0)
 			end_session(h, s, "revoked");
 	}
+}
+
+void
+hub__gateway_key_replaced(hub *h, const char *gateway, const char *prefix,
+			  size_t n)
+{
+	end_sessions_of_replaced_key(h, false, gateway, prefix, n);
 }
 
 void
 hub__gateway_caseworker_key_replaced(hub *h, const char *caseworker,
 				     const char *prefix, size_t n)
 {
-	struct hub_gateway *g = h->gateway;
-	if (!g)
-		return;
-	for (long i = 0; i < g->max; i++) {
-		web_session *s = &g->sessions[i];
-		if (s->used && strcmp(s->caseworker, caseworker) == 0 &&
-		    strncmp(s->caseworker_key, prefix, n) != 0)
-			end_session(h, s, "revoked");
-	}
+	end_sessions_of_replaced_key(h, true, caseworker, prefix, n);
 }
 
 void

@@ -76,6 +76,14 @@ def start_blocked(hub, path):
     return p, seen
 
 
+def assert_fatal_nothing_queued(r):
+    """An import that failed as a whole: exit 3, its file "fatal", none
+    of its rows queued."""
+    assert r.rc == EXIT_FATAL, str(r)[-3000:]
+    assert (file_line(r)["status"], file_line(r)["queued"]) == \
+        ("fatal", 0), r.stdout
+
+
 def file_line(r):
     """The per-file JSON line of an import's stdout."""
     lines = [json.loads(x) for x in r.stdout.splitlines()
@@ -333,9 +341,7 @@ def test_input_on_a_read_only_share_points_to_the_rejects_setting(
         subprocess.run(["mount", "-o", "remount,ro", str(share)],
                        check=True)
         r = hub.adapter("import", path)
-        assert r.rc == EXIT_FATAL, str(r)[-3000:]
-        assert (file_line(r)["status"], file_line(r)["queued"]) == \
-            ("fatal", 0), r.stdout
+        assert_fatal_nothing_queued(r)
         assert (f"adapter-school: {path}: cannot create the rejects file "
                 f"{path}.rejects.csv: Read-only file system; nothing of "
                 f"{path} was queued: import it again with --rejects PATH "
@@ -368,9 +374,7 @@ def test_a_rejects_file_that_is_a_symbolic_link_is_named_as_such(hub):
     link = hub.inputs_dir / "linked.csv.rejects.csv"
     os.symlink(target, link)
     r = hub.adapter("import", path)
-    assert r.rc == EXIT_FATAL, str(r)[-3000:]
-    assert (file_line(r)["status"], file_line(r)["queued"]) == \
-        ("fatal", 0), r.stdout
+    assert_fatal_nothing_queued(r)
     assert (f"adapter-school: {path}: cannot create the rejects file "
             f"{link}: it is a symbolic link, which the adapter never "
             f"writes through; nothing of {path} was queued: remove the "

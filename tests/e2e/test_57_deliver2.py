@@ -32,12 +32,18 @@ def action(client, request_id, alert_id, kind=1, date="", how="phone",
     return client.result(request_id)[0]
 
 
-def test_d2_open_alerts_limit_and_welcome(make_hub, clients):
-    hub = hub53(make_hub)
-    ps = adults(5701, 60)
+def anna_with_dropouts(make_hub, seed, n, **kw):
+    """hub53 with n persons of cw-anna's, each with a dropout."""
+    hub = hub53(make_hub, **kw)
+    ps = adults(seed, n)
     for p in ps:
         hub.assign(p, "cw-anna")
     hub.send(*[ev_dropout(p, "2026-10-26") for p in ps])
+    return hub, ps
+
+
+def test_d2_open_alerts_limit_and_welcome(make_hub, clients):
+    hub, ps = anna_with_dropouts(make_hub, 5701, 60)
     a = clients(hub, "cw-anna", window=1000)
     w = a.welcome()
     assert (w.code, w.caseworker, w.open_alerts) == (OK, "cw-anna", 60), w
@@ -111,11 +117,7 @@ def test_d2_actions(make_hub, clients):
 
 
 def test_d2_second_hello_window(make_hub, clients):
-    hub = hub53(make_hub)
-    ps = adults(5703, 5)
-    for p in ps:
-        hub.assign(p, "cw-anna")
-    hub.send(*[ev_dropout(p, "2026-10-26") for p in ps])
+    hub, ps = anna_with_dropouts(make_hub, 5703, 5)
     a = clients(hub, "cw-anna", window=2)
     w = a.welcome()
     assert w.open_alerts == 5
