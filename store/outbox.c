@@ -25,7 +25,6 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -394,11 +393,7 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 		if (err != UG_OK) {
 			/* LMDB reports a short write as EIO: say when it is
 			 * the disk, which the operator can act on. */
-			struct statvfs fs;
-			bool full =
-			    statvfs(dir, &fs) == 0 &&
-			    (unsigned long long)fs.f_bavail * fs.f_frsize <
-				(16u << 20);
+			bool full = store__disk_full(dir);
 			ug_diag_set(diag, dir,
 				    "cannot take an unfinished import out of "
 				    "the outbox: %s%s; nothing is sent until "

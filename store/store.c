@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -228,6 +229,20 @@ report_full(enum store__env env, const char *what)
 		since);
 }
 
+/* Where the store's files are, for asking how much room is left when a
+ * write fails. Per process, like the states above. */
+static char store_dir[512];
+
+bool
+store__disk_full(const char *dir)
+{
+	/* LMDB commits grow a file by many pages at a time: under this, a
+	 * failed write is taken to be for want of room. */
+	struct statvfs fs;
+	return statvfs(dir, &fs) == 0 &&
+	       (unsigned long long)fs.f_bavail * fs.f_frsize < (16u << 20);
+}
+
 static void
 report_io(enum store__env env, const char *what, int rc)
 {
@@ -235,6 +250,10 @@ report_io(enum store__env env, const char *what, int rc)
 		return;
 	char since[80];
 	full_since(&io_failing[env], "failures", since, sizeof since);
+	/* LMDB turns a write the full disk cut short into EIO: the cause the
+	 * operator can act on is the disk's. */
+	if (rc == EIO && store_dir[0] && store__disk_full(store_dir))
+		rc = ENOSPC;
 	if (rc == ENOSPC || rc == EDQUOT)
 		log_err("STORE-LMDB",
 			"%s: %s: the disk under %s is full; free space%s",
@@ -983,6 +1002,7 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 		err = UG_EIO;
 		goto fail;
 	}
+	snprintf(store_dir, sizeof store_dir, "%s", dir);
 	char path[512];
 	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, dir);
 	if (!opts->restoring && access(path, F_OK) == 0) {

@@ -336,8 +336,8 @@ def test_a_full_disk_is_said_once_a_minute_and_ends_by_itself(make_hub,
                 time.sleep(0.1)
         lines = [ln for ln in hub.log_text().splitlines()
                  if "STORE-LMDB" in ln]
-        # At most one a part (log/, ids/, derived/); LMDB reports a write
-        # the full disk cut short as an I/O error.
+        # At most one a part (log/, ids/, derived/). LMDB reports a write
+        # the full disk cut short as an I/O error; hubd says it is the disk.
         assert 1 <= len(lines) <= 3, "\n".join(lines)
         assert any(re.search(r"hubd err STORE-LMDB .*No space left on "
                              r"device: the disk under (log|ids|derived)/ "
