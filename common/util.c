@@ -530,9 +530,27 @@ ug_utf8_scrub(char *s)
 void
 ug_text_one_line(char *s)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7F)
-			*s = ' ';
+	/* A client may split lines wherever Unicode does (U+0085 NEL,
+	 * U+2028, U+2029 included), so each of those becomes one space too;
+	 * the text only gets shorter, never longer than its cut. */
+	unsigned char *out = (unsigned char *)s;
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = 0;
+		if (*p < 0x20 || *p == 0x7F)
+			n = 1;
+		else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+			n = 2;
+		else if (p[0] == 0xE2 && p[1] == 0x80 &&
+			 (p[2] == 0xA8 || p[2] == 0xA9))
+			n = 3;
+		if (n) {
+			*out++ = ' ';
+			p += n;
+		} else {
+			*out++ = *p++;
+		}
+	}
+	*out = '\0';
 }
 
 /* The length of the unseen character (ug_text_unseen) at p, or 0. */

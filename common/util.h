@@ -205,7 +205,8 @@ size_t ug_utf8_put(uint32_t cp, char out[3]);
 /*
  * Text the hub composes from what agencies and caseworkers sent (alert
  * titles, explanations, timeline summaries) is one line: every control
- * character (U+0000-U+001F, U+007F) becomes a space.
+ * character (U+0000-U+001F, U+007F-U+009F) and U+2028, U+2029 become a
+ * space (one byte, so the text can only get shorter).
  */
 void ug_text_one_line(char *s);
 /*

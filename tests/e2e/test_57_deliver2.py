@@ -971,6 +971,31 @@ def test_d2_control_characters_show_as_spaces(make_hub, clients):
     assert "contact made by cw-anna: phone call  back \u2014 a b" in sums, sums
 
 
+
+def test_d2_unicode_line_breaks_show_as_spaces(make_hub, clients):
+    """PROTOCOL.md §2: the texts are one line each. A vendor's client
+    splitting a title into lines (Python's str.splitlines() among them)
+    breaks at the C1 controls (U+0085 NEL) and at U+2028/U+2029 too, so
+    those show as a space like any control character."""
+    hub = hub53(make_hub)
+    [p] = adults(5739, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-26",
+                        institution="col\u0085lege\u2028x\u2029y\u009fz"))
+    hub.wait_applied()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [al] = a.ask(1).alerts
+    assert "col lege x y z" in al.title, al.title
+    assert "col lege x y z" in al.explanation, al.explanation
+    assert action(a, 2, al.alert_id, how="phone\u2028call",
+                  note="a\u0085b\u2029c").code == OK
+    sums = [e.summary for e in a.ask(3, kind=pb().TIMELINE,
+                                      cpr=p).timeline]
+    for text in [al.title, al.explanation] + sums:
+        assert len(text.splitlines()) == 1, repr(text)
+    assert "contact made by cw-anna: phone call \u2014 a b c" in sums, sums
+
 def test_d2_desk_id_as_contact_and_health_alerts(make_hub, clients):
     from hubtest import ev_referral, CprGen
     hub = hub53(make_hub)

@@ -340,6 +340,24 @@ test_text_unseen(void)
 		CHECK(!ug_text_unseen(seen[i]));
 }
 
+/* A text the hub composes is one line by Unicode's line breaks too
+ * (PROTOCOL.md §2); what is no break, U+00A0 and U+2029's neighbours
+ * included, is kept as it is. */
+static void
+test_text_one_line(void)
+{
+	char text[] = "a\tb\nc\x7f"
+		      "d\xc2\x85"
+		      "e\xc2\x9f"
+		      "f\xe2\x80\xa8"
+		      "g\xe2\x80\xa9"
+		      "h\xc2\xa0"
+		      "i\xe2\x80\xaa"
+		      "j\xc3\xa6";
+	ug_text_one_line(text);
+	CHECK_EQ_STR(text, "a b c d e f g h\xc2\xa0i\xe2\x80\xaaj\xc3\xa6");
+}
+
 /* What a client may connect to: the forms OPERATIONS.md gives for the
  * adapters' hub and inbox's and webd's delivery, and no near miss. */
 static void
@@ -631,6 +649,7 @@ TEST_LIST = {
     {"parse long", test_parse_long},
     {"strlcpy", test_strlcpy},
     {"text unseen", test_text_unseen},
+    {"text one line", test_text_one_line},
     {"endpoint", test_endpoint},
     {"clock", test_clock},
     {"clock file", test_clock_file},
