@@ -323,6 +323,12 @@ def test_revoked_key_answers_on_each_endpoint(make_hub):
             kind, r = d.next()
             assert (kind, r.request_id, r.code, r.reason) == (
                 8, rid, E_DENIED, revoked), (frame, r)
+        # A message of several frames is no frame: refused as on any
+        # connection, before the key is looked at.
+        d.sock.send_multipart([b"\x01\x07" + num(1, 12), b"\x01\x03"])
+        kind, r = d.next()
+        assert (kind, r.request_id, r.code, r.reason) == (
+            8, 0, E_MALFORMED, "a message must be exactly one frame"), r
     finally:
         d.close()
 
