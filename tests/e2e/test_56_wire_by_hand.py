@@ -380,3 +380,61 @@ def test_a_key_value_holding_equals_and_hash(make_hub):
     with IngestClient(hub, "vendor-q") as c:
         eid, data = envelope("vendor-q", cpr, 1)
         assert pb().Ack.FromString(raw_ack(c, data)[2:]).status == ACCEPTED
+
+
+def test_a_number_wider_than_its_field_is_cut_as_decoders_do(make_hub):
+    """PROTOCOL.md §6: a varint wider than its field is read as any
+    proto3 decoder reads it: a `uint32` or an enum by its low 32 bits
+    (2^32 + 1 in `schema_version` is 1, 2^32 + 2 in `type` is DROPOUT),
+    a `bool` as true when it is not 0; nothing refuses it."""
+    hub = make_hub(agencies={"school-a": "dropout"})
+    cprs = CprGen(5609).take(4)
+    hub.cprs.update(cprs)
+    consent = text(4, num(1, 2))
+    referral = text(24, text(1, "svc") + text(2, "2024-05-02") + num(3, 1)
+                    + consent)
+    with IngestClient(hub, "school-a") as c:
+        for i, fields in enumerate(({"f3": num(3, (1 << 32) + 1)},
+                                    {"f4": num(4, (1 << 32) + 2)},
+                                    {"f5": num(5, (1 << 33) + 1)})):
+            eid, data = envelope("school-a", cprs[i], 10 + i, **fields)
+            ack = pb().Ack.FromString(raw_ack(c, data)[2:])
+            assert (ack.status, ack.event_id) == (ACCEPTED, eid), (
+                fields, ack)
+        hub.register_agency("school-a", "dropout,addiction")
+        time.sleep(1.5)
+        eid, data = envelope("school-a", cprs[3], 20, payload=referral,
+                             f4=num(4, 5), f5=num(5, 2))
+        ack = pb().Ack.FromString(raw_ack(c, data)[2:])
+        assert (ack.status, ack.event_id) == (ACCEPTED, eid), ack
+
+
+def test_sequences_count_every_stored_event(make_hub):
+    """PROTOCOL.md §3 step 3: `sequence` starts at 1 and counts every
+    event the hub stores, whoever sent it (a caseworker's recorded
+    action included), so one agency's sequences have gaps; a resend
+    takes none."""
+    hub = make_hub(agencies={"school-a": "dropout", "college-b": "dropout"})
+    cprs = CprGen(5610).take(3)
+    hub.cprs.update(cprs)
+    with IngestClient(hub, "school-a") as a, \
+            IngestClient(hub, "college-b") as b:
+        seqs = []
+        for c, agency, i in ((a, "school-a", 0), (b, "college-b", 1),
+                             (a, "school-a", 0)):
+            _, data = envelope(agency, cprs[i], 30 + i)
+            seqs.append(pb().Ack.FromString(raw_ack(c, data)[2:]).sequence)
+        assert seqs == [1, 2, 1], seqs
+        hub.wait_applied()
+        d = Delivery(hub, "desk-dora")
+        try:
+            alert = (1).to_bytes(8, "big") + bytes([4])  # the dropout rule
+            d.sock.send(b"\x01\x09" + num(1, 7) + text(2, alert)
+                        + num(3, 1) + text(5, "phone"))
+            kind, r = d.next()
+            assert (kind, r.request_id, r.code) == (8, 7, 0), r
+        finally:
+            d.close()
+        _, data = envelope("school-a", cprs[2], 32)
+        ack = pb().Ack.FromString(raw_ack(a, data)[2:])
+        assert (ack.status, ack.sequence) == (ACCEPTED, 4), ack
