@@ -438,3 +438,43 @@ def test_sequences_count_every_stored_event(make_hub):
         _, data = envelope("school-a", cprs[2], 32)
         ack = pb().Ack.FromString(raw_ack(a, data)[2:])
         assert (ack.status, ack.sequence) == (ACCEPTED, 4), ack
+
+
+def test_an_alert_ack_needs_no_hello_and_no_push(make_hub):
+    """PROTOCOL.md §4 step 4: an AlertAck for an alert open for you
+    closes it whether or not this connection was sent it (no Hello, or
+    beyond the window); it is not answered, nor is a second one, nor one
+    for an id no alert has; the next Hello counts and sends it no more."""
+    hub = make_hub(agencies={"college-a": "dropout"})
+    cprs = CprGen(5611).take(3)
+    hub.cprs.update(cprs)
+    with IngestClient(hub, "college-a") as c:
+        for i, cpr in enumerate(cprs):
+            _, data = envelope("college-a", cpr, 40 + i)
+            assert pb().Ack.FromString(raw_ack(c, data)[2:]).status == \
+                ACCEPTED
+    hub.wait_applied()
+    a = Delivery(hub, "desk-dora")
+    try:
+        a.sock.send(b"\x01\x07" + num(1, 1) + num(2, 1))
+        kind, r = a.next()
+        ids = sorted(x.alert_id for x in r.alerts)
+        assert len(ids) == 6, r   # a dropout and a transition_gap each
+        last, middle = ids[-1], ids[2]
+        for frame in (text(1, last), text(1, last),
+                      text(1, b"\x00" * 8 + b"\x63")):
+            a.sock.send(b"\x01\x05" + frame)
+        a.sock.send(b"\x01\x03" + num(2, 1))
+        kind, w = a.next()
+        assert (kind, w.open_alerts) == (6, 5), w
+        kind, alert = a.next()
+        assert kind == 4 and alert.alert_id[:8] == ids[0][:8], alert
+        a.sock.send(b"\x01\x05" + text(1, middle))
+        a.sock.send(b"\x01\x07" + num(1, 2) + num(2, 1))
+        kind, r = a.next()
+        assert (kind, r.request_id) == (8, 2), r
+        assert sorted(x.alert_id for x in r.alerts) == [
+            x for x in ids if x not in (last, middle)], r
+        assert not a.sock.poll(int(1000 * SLOW)), a.next()
+    finally:
+        a.close()
