@@ -478,3 +478,19 @@ def test_an_alert_ack_needs_no_hello_and_no_push(make_hub):
         assert not a.sock.poll(int(1000 * SLOW)), a.next()
     finally:
         a.close()
+
+
+def test_a_field_at_its_default_is_the_same_sent_or_not(make_hub):
+    """PROTOCOL.md §6: the hub sends no field at its default (the Ack of
+    an ACCEPTED event holds no code, reason or retryable) and reads one
+    written out at its default (a 0, an empty string or bytes) as one
+    left out."""
+    hub = make_hub(agencies={"school-a": "dropout"})
+    cpr = CprGen(5612).next()
+    hub.cprs.add(cpr)
+    with IngestClient(hub, "school-a") as c:
+        eid, data = envelope("school-a", cpr, 50, f7=num(7, 0),
+                             f8=num(8, 0), f10=text(10, b""))
+        got = raw_ack(c, data)
+        assert got == b"\x01\x02\x0a\x10" + eid + b"\x10\x01\x30\x01", \
+            got.hex()
