@@ -494,3 +494,26 @@ def test_a_field_at_its_default_is_the_same_sent_or_not(make_hub):
         got = raw_ack(c, data)
         assert got == b"\x01\x02\x0a\x10" + eid + b"\x10\x01\x30\x01", \
             got.hex()
+
+
+def test_a_query_beyond_the_allowance_is_refused_before_it_is_read(
+        make_hub):
+    """PROTOCOL.md §4 Limits: beyond `query_burst` every Query is
+    answered E_UNAVAILABLE before anything else about it is checked (a
+    cpr that is no CPR, an unknown kind, an alert_id of 1 byte); a frame
+    that does not decode is not counted, and is answered as such."""
+    hub = make_hub(settings={"query_rate": "1", "query_burst": "2"})
+    d = Delivery(hub, "cw-anna")
+    try:
+        for frame in (num(1, 1) + num(2, 1), num(1, 2) + num(2, 1),
+                      num(1, 3) + num(2, 2) + text(3, "x"),
+                      num(1, 4) + num(2, 9),
+                      num(1, 5) + num(2, 1) + text(8, b"1"), b"\xff"):
+            d.sock.send(b"\x01\x07" + frame)
+        got = [d.next()[1] for _ in range(6)]
+        assert [(r.request_id, r.code) for r in got] == [
+            (1, 0), (2, 0), (3, 7), (4, 7), (5, 7), (0, E_MALFORMED)], got
+        assert {r.reason for r in got[2:5]} == {
+            "too many queries; wait a moment and ask again"}, got
+    finally:
+        d.close()
