@@ -517,3 +517,29 @@ def test_a_query_beyond_the_allowance_is_refused_before_it_is_read(
             "too many queries; wait a moment and ask again"}, got
     finally:
         d.close()
+
+
+def test_a_frame_too_large_is_that_whatever_its_kind(make_hub):
+    """PROTOCOL.md §2: the size is looked at before the kind. A frame of
+    65,537 bytes or more is answered E_TOO_LARGE even when its kind is
+    one the endpoint does not take (an Envelope on delivery, a Hello on
+    ingest), or one a web gateway may not send, which a smaller frame of
+    that kind is told."""
+    hub = make_hub(agencies={"school-a": "dropout"})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    pad = b"\x00" * 70000
+    too_large = "frame of 70002 bytes exceeds the limit of 65536"
+    with IngestClient(hub, "school-a") as c:
+        ack = pb().Ack.FromString(raw_ack(c, b"\x01\x03" + pad)[2:])
+        assert (ack.code, ack.reason) == (pb().E_TOO_LARGE, too_large), ack
+    for who in ("cw-anna", "web-1"):
+        d = Delivery(hub, who)
+        try:
+            for header in (b"\x01\x01", b"\x01\x03", b"\x01\x02"):
+                d.sock.send(header + pad)
+                kind, r = d.next()
+                assert (kind, r.request_id, r.code, r.reason) == (
+                    8, 0, pb().E_TOO_LARGE, too_large), (who, header, r)
+        finally:
+            d.close()
