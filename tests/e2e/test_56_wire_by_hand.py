@@ -543,3 +543,29 @@ def test_a_frame_too_large_is_that_whatever_its_kind(make_hub):
                     8, 0, pb().E_TOO_LARGE, too_large), (who, header, r)
         finally:
             d.close()
+
+
+def test_a_key_file_line_that_is_no_setting_says_which(make_hub):
+    """PROTOCOL.md §3 "Key files": a line without `=`, one with an empty
+    name, one over 510 bytes and one holding a NUL byte are each refused
+    with the file, the line and what is wrong; a comment line may start
+    with blanks before its `#`."""
+    hub = make_hub(start=False)
+    pub = zmq.curve_keypair()[0].decode()
+    own = hub.tmp / "vendor-k.key"
+    for text_, want in (
+            (f"id = vendor-k\npublic {pub}\n", ":2: expected name = value"),
+            (f" = vendor-k\npublic = {pub}\n",
+             ":1: expected a name before '='"),
+            ("x = " + "a" * 507 + f"\npublic = {pub}\n",
+             ":1: line longer than 510 bytes"),
+            (f"public = {pub}\n# a\0b\n", ":2: a NUL byte: not a text file"),
+            (f"\t # a comment\n  \npublic = {pub}\n", None)):
+        own.write_text(text_)
+        r = hub.hubctl("register-agency", "vendor-k", "--key", str(own),
+                       "--types", "dropout", check=False)
+        if want is None:
+            assert r.returncode == 0, r.stderr
+        else:
+            assert r.returncode != 0 and f"{own}{want}" in r.stderr, (
+                want, r.stderr)
