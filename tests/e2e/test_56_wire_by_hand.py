@@ -560,6 +560,9 @@ def test_a_key_file_line_that_is_no_setting_says_which(make_hub):
             ("x = " + "a" * 507 + f"\npublic = {pub}\n",
              ":1: line longer than 510 bytes"),
             (f"public = {pub}\n# a\0b\n", ":2: a NUL byte: not a text file"),
+            (f"public = {pub[:39]}\npublic = {pub}\n",
+             ":1: bad value for 'public'"),
+            (f"PUBLIC = {pub}\n", "not a public key file (needs public)"),
             (f"\t # a comment\n  \npublic = {pub}\n", None)):
         own.write_text(text_)
         r = hub.hubctl("register-agency", "vendor-k", "--key", str(own),
@@ -567,5 +570,6 @@ def test_a_key_file_line_that_is_no_setting_says_which(make_hub):
         if want is None:
             assert r.returncode == 0, r.stderr
         else:
-            assert r.returncode != 0 and f"{own}{want}" in r.stderr, (
+            where = "" if want.startswith("not") else str(own)
+            assert r.returncode != 0 and where + want in r.stderr, (
                 want, r.stderr)
