@@ -216,3 +216,13 @@ profile_age_on(int32_t birth, int32_t day)
 		age--;
 	return age;
 }
+
+/* Asked on the day of each disclosure, never on the referral's date: a
+ * consent that ended or narrowed since shares nothing more. */
+bool
+consent_allows(const profile *p, int32_t day, bool stage)
+{
+	if (!p->consent || (p->consent_expires && day > p->consent_expires))
+		return false;
+	return stage ? p->consent_stage : !p->consent_no_referral;
+}

@@ -36,14 +36,6 @@ scope_has(const char *scope, const char *what)
 	       scope_word(scope, what);
 }
 
-bool
-consent_allows(const profile *p, int32_t day, bool stage)
-{
-	if (!p->consent || (p->consent_expires && day > p->consent_expires))
-		return false;
-	return stage ? p->consent_stage : !p->consent_no_referral;
-}
-
 /* Why the consent in force today no longer shares the referral. */
 static void
 why_not_shared(const profile *p, char *why, size_t cap)

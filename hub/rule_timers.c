@@ -154,11 +154,12 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 	    missed ? "Legal deadline missed"
 		   : "Legal deadline near, not handled",
 	    what);
-	/* A dropout reported late (or ahead) is told with both days: the
-	 * contact clock runs from the report, not from the dropout's date,
-	 * and the desk must see why the deadline is where it is. */
+	/* A dropout or referral reported late (or ahead) is told with both
+	 * days: the contact clock runs from the report, the treatment clock
+	 * from the referral's date, and the desk must see why the deadline
+	 * is where it is. */
 	char reported[11] = "", dated[32] = "";
-	if (rule != R_TREATMENT_MISSED && date && in->received_at) {
+	if (date && in->received_at) {
 		ug_date_format((int32_t)(in->received_at / UG_DAY_MS),
 			       reported);
 		if (strcmp(reported, date) != 0)

@@ -740,3 +740,21 @@ def test_the_scope_is_read_word_by_word(make_hub):
     assert hub.wait_applied()["alerts"] == 1
     [a] = hub.peek("cw-anna", 1)
     assert (a["rule"], a["cpr"]) == ("addiction", capital)
+
+
+def test_a_referral_reported_late_is_told_with_both_days(make_hub):
+    """RULES section 6: the treatment clock counts from the referral's
+    date, so one reported after its 14th day is missed at once. The
+    explanation said the centre "reported the referral on 2026-09-01",
+    the referral's own date; it names the day the hub learned of it and
+    the referral's date, as the contact and offer alerts do."""
+    hub, [cpr] = assigned_hub(make_hub, 3240)
+    hub.set_clock("2026-09-21T10:00:00")
+    hub.send(ev_referral(cpr, "2026-09-01",
+                         consent={"given": True, "scope": "referral,stage"}))
+    hub.wait_log(r"HUB-DEADLINE deadline missed: deadline\.treatment\.missed")
+    [a] = hub.peek("desk-dora", 1)
+    assert a["rule"] == "deadline.treatment.missed"
+    assert "addiction-a reported the referral on 2026-09-21, dated " \
+        "2026-09-01. The deadline passed on 2026-09-15." in \
+        a["explanation"], a["explanation"]
