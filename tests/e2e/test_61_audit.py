@@ -1226,3 +1226,59 @@ def test_output_that_cannot_be_written_is_exit_1_not_shown(make_hub):
     assert [r["result"] for r in shows][:2] == ["failed", "failed"], shows
     assert shows[0]["detail"].endswith(
         "; output failed (No space left on device)"), shows[0]
+
+
+def test_a_flood_of_refusals_is_counted_and_leaves_room_for_reads(
+        make_hub):
+    """SECURITY.md "What a crash can lose" and "Known limits": records
+    wait in memory for the once-a-second write; refusals at most 3072 of
+    the 4096, so that a flood of them (an agency sending frames of
+    another agency in a loop) never costs the record of a read. Beyond
+    that they are counted, not kept, in `audit-dropped` `lost` records of
+    hub's that say how many, and the trail still verifies."""
+    import threading
+    hub = make_hub(agencies={"school-a": "absence", "college-a": "dropout"})
+    cpr = CprGen(6105).next()
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna")
+    data = hubtest.frame(hubtest.envelope("college-a", cpr, salt="flood"))
+    sent, done = [0], threading.Event()
+
+    def flood(c):
+        while not done.is_set():
+            for _ in range(2000):
+                c.sock.send(data)
+            for _ in range(2000):
+                assert c.recv_ack(20).code == hubtest.E_DENIED
+            sent[0] += 2000
+    with hubtest.IngestClient(hub, key_id="school-a") as c:
+        t = threading.Thread(target=flood, args=(c,))
+        t.start()
+        try:
+            hubtest.wait_for(lambda: sent[0] >= 10000, 20, "a flood")
+            for _ in range(3):
+                p = inbox_once(hub, "cw-anna", "--timeline", cpr)
+                assert p.returncode == 0, p.stderr
+        finally:
+            done.set()
+            t.join()
+
+    def counted():
+        recs = show(hub)
+        kept = [r for r in recs if r["action"] in ("frame", "timeline")]
+        lost = [r for r in recs if r["action"] == "audit-dropped"]
+        n = sum(int(r["detail"].split()[0]) for r in lost)
+        return (recs, lost) if len(kept) + n == sent[0] + 3 else None
+    recs, lost = hubtest.wait_for(counted, 20, "every refusal kept or "
+                                  "counted", interval=0.5)
+    assert lost, recs[-5:]
+    for r in lost:
+        assert (r["actor"], r["result"], r["key"], r["person"]) == \
+            ("hub", "lost", "", ""), r
+        assert re.fullmatch(r"\d+ records not kept: the audit queue was "
+                            r"full", r["detail"]), r
+    reads = [r for r in recs if r["action"] == "timeline"]
+    assert [r["result"] for r in reads] == ["ok"] * 3, reads
+    hub.stop()
+    p = verify(hub)
+    assert p.returncode == 0 and "audit trail intact" in p.stdout, p.stdout
