@@ -1282,3 +1282,31 @@ def test_a_flood_of_refusals_is_counted_and_leaves_room_for_reads(
     hub.stop()
     p = verify(hub)
     assert p.returncode == 0 and "audit trail intact" in p.stdout, p.stdout
+
+
+def test_a_store_on_read_only_media_is_verified_from_a_copy(make_hub):
+    """OPERATIONS.md "The audit trail": every hubctl command, audit verify
+    and audit show included, opens the store as hubd does, with LMDB's
+    lock file beside each data file: a store (or a backup) on read-only
+    media is refused, exit 1, and verifies once copied to a writable
+    disk."""
+    hub = make_hub()
+    hub.stop()
+    ro = hub.tmp / "ro"
+    ro.mkdir()
+    subprocess.run(["mount", "--bind", str(hub.data_dir), str(ro)],
+                   check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(ro)],
+                       check=True)
+        for args in (("audit", "verify"), ("audit", "show")):
+            p = hub.hubctl(*args, "--data_dir", str(ro), check=False)
+            assert (p.returncode, p.stdout, p.stderr) == (
+                1, "", "hubctl: cannot open the hub's keys and store: "
+                "cannot open LMDB environment: Read-only file system\n"), p
+    finally:
+        subprocess.run(["umount", "-l", str(ro)])
+    copy = hub.tmp / "copy"
+    shutil.copytree(hub.data_dir, copy)
+    p = hub.hubctl("audit", "verify", "--data_dir", str(copy))
+    assert p.stdout.startswith("audit trail intact: "), p.stdout
