@@ -378,6 +378,12 @@ def test_what_was_typed_is_echoed_on_one_line(make_hub):
     assert (p.returncode, p.stderr) == (
         2, f"inbox: cannot open {hub.tmp}/no?such.conf: No such file or "
         "directory\n"), p.stderr
+    # So is a control character of the C1 range (U+0085 is a line break
+    # to many a reader), in its two UTF-8 bytes.
+    p = hub.hubctl("revoke-caseworker", "cw-x\u0085hubctl: revoked",
+                   check=False)
+    assert p.returncode == 2 and len(p.stderr.splitlines()) == 1 and \
+        "'cw-x?hubctl: revoked'" in p.stderr, p.stderr
 
 def test_an_agencys_refused_frames_are_recorded(make_hub):
     """SECURITY.md "Audit trail": `frame` `refused` / `malformed` for a
@@ -1310,3 +1316,24 @@ def test_a_store_on_read_only_media_is_verified_from_a_copy(make_hub):
     shutil.copytree(hub.data_dir, copy)
     p = hub.hubctl("audit", "verify", "--data_dir", str(copy))
     assert p.stdout.startswith("audit trail intact: "), p.stdout
+
+
+def test_a_c1_control_character_in_a_note_is_shown_escaped(make_hub):
+    """OPERATIONS.md "The audit trail": in audit show's listing a control
+    character of a detail is shown as `\\xNN`, a UTF-8 one of the C1
+    range (U+0080-U+009F: U+0085 is a line break to many a reader, U+009B
+    a terminal's command start) byte by byte, so a note keeps to its
+    record's line."""
+    hub = make_hub()
+    cpr = CprGen(6106).next()
+    hub.cprs.add(cpr)
+    alert_id = alert_for_anna(hub, cpr)
+    p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note",
+                   "called\u0085 999 forged\u009b2J")
+    assert p.returncode == 0, p.stderr
+    [ack] = [r for r in show(hub) if r["action"] == "ack"]
+    assert ack["detail"] == f"{alert_id} called\u0085 999 forged\u009b2J"
+    text = hub.hubctl("audit", "show").stdout
+    assert f"{alert_id} called\\xc2\\x85 999 forged\\xc2\\x9b2J\n" in \
+        text, text
+    assert len(text.splitlines()) == text.count("\n"), text
