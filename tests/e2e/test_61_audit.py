@@ -1006,9 +1006,18 @@ def test_an_assignment_stored_again_is_recorded_already_known(make_hub):
     hub = make_hub()
     hub.assign(cpr, "cw-anna", start="2025-03-01")
     hub.assign(cpr, "cw-anna", start="2025-03-01")
+    hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna",
+               "--role", "guidance", "--from", "2025-04-01", "--to",
+               "2025-06-30")
     recs = [r for r in show(hub) if r["action"] == "assign"]
-    assert [r["result"] for r in recs] == ["ok", "already-known"], recs
-    assert recs[0]["person"] == recs[1]["person"] and recs[0]["person"]
+    assert [r["result"] for r in recs] == ["ok", "already-known", "ok"], \
+        recs
+    assert recs[0]["person"] == recs[1]["person"] == recs[2]["person"] \
+        and recs[0]["person"]
+    # Word for word as SECURITY.md gives it: role, caseworker, dates.
+    assert [r["detail"] for r in recs] == [
+        "contact cw-anna from 2025-03-01", "contact cw-anna from 2025-03-01",
+        "guidance cw-anna from 2025-04-01 to 2025-06-30"], recs
     assert verify(hub).returncode == 0
 
 
