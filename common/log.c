@@ -61,6 +61,31 @@ ug_log_init(const char *program, int level)
 	log_journal = stderr_is_journal();
 }
 
+/* Every control character of text[0..len) becomes one '?': the ASCII
+ * ones and those of the C1 range, U+0080-U+009F in their two UTF-8 bytes
+ * (U+0085 is a line break to many a reader). A final line feed stays
+ * when keep_end_lf. Returns the new length; text is NUL-terminated. */
+static size_t
+one_line(char *text, size_t len, bool keep_end_lf)
+{
+	size_t w = 0;
+	for (size_t r = 0; r < len; r++) {
+		unsigned char c = (unsigned char)text[r];
+		if (c == '\n' && keep_end_lf && r == len - 1)
+			text[w++] = (char)c;
+		else if (c < 0x20 || c == 0x7f)
+			text[w++] = '?';
+		else if (c == 0xc2 && r + 1 < len &&
+			 (unsigned char)text[r + 1] >= 0x80 &&
+			 (unsigned char)text[r + 1] <= 0x9f)
+			text[w++] = '?', r++;
+		else
+			text[w++] = (char)c;
+	}
+	text[w] = '\0';
+	return w;
+}
+
 void
 ug_log_write(int level, const char *msgid, const char *fmt, ...)
 {
@@ -98,9 +123,7 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 		/* A message can quote what a client sent (a URL, a reason):
 		 * it stays one line, and never carries a CPR whoever typed
 		 * it. */
-		for (char *p = body; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
+		one_line(body, strlen(body), false);
 		ug_cpr_mask(body);
 		ug_strlcpy(line + used, body, sizeof line - (size_t)used);
 		ug_utf8_trim_tail(line + used);
@@ -142,11 +165,7 @@ masked_print(FILE *to, const char *fmt, va_list ap)
 	/* What it echoes was typed (an id, an address, a file name): it
 	 * must not add lines that look like others, so only the message's
 	 * own final line break stays. */
-	for (int i = 0; i < n; i++)
-		if (((unsigned char)text[i] < 0x20 &&
-		     !(text[i] == '\n' && i == n - 1)) ||
-		    text[i] == 0x7f)
-			text[i] = '?';
+	n = (int)one_line(text, (size_t)n, true);
 	ug_cpr_mask(text);
 	/* stdout stays buffered, in order with the command's other output. */
 	if (to == stderr)

@@ -131,7 +131,12 @@ json_string(const char *text)
 			printf("\\%c", *p);
 		else if (*p < 0x20)
 			printf("\\u%04x", *p);
-		else
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			/* One object a line, also to a reader that takes a C1
+			 * control (U+0085) for a line break. */
+			printf("\\u%04x", p[1]);
+			p++;
+		} else
 			putchar(*p);
 	}
 	putchar('"');
@@ -148,7 +153,12 @@ text_field(const char *text)
 			fputs("\\\\", stdout);
 		else if (*p < 0x20 || *p == 0x7f)
 			printf("\\x%02x", *p);
-		else
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			/* A C1 control (U+0085 is a line break to many a
+			 * reader, U+009B a terminal's command start). */
+			printf("\\xc2\\x%02x", p[1]);
+			p++;
+		} else
 			putchar(*p);
 	}
 }

@@ -434,11 +434,15 @@ write_audit(void *ctx, const store_audit_record *r)
  * clear) and renamed to FILE only once all of it is written and synced:
  * a failed export leaves no part of a person's data behind and an
  * existing FILE as it was, and a symbolic link at FILE is replaced, never
- * written through. */
+ * written through. For standard output it is kept in memory until it is
+ * whole: a document cut short there still closes its brackets, and would
+ * pass for the person's whole export. */
 typedef struct {
 	FILE *f;
 	const char *path;
 	char tmp[4096];
+	char *mem;
+	size_t mem_len;
 } out_file;
 
 static bool
@@ -446,8 +450,17 @@ open_out(out_file *o, const char *path, int *why)
 {
 	o->path = path;
 	o->tmp[0] = '\0';
+	o->mem = NULL;
+	o->mem_len = 0;
 	if (!path[0]) {
-		o->f = stdout;
+		o->f = open_memstream(&o->mem, &o->mem_len);
+		if (!o->f) {
+			*why = errno;
+			ug_eprintf("hubctl: export failed: %s (nothing "
+				   "written)\n",
+				   strerror(*why));
+			return false;
+		}
 		return true;
 	}
 	int fd = -1;
@@ -485,8 +498,21 @@ close_out(out_file *o, bool complete, int *why)
 	bool written = flushed && !ferror(o->f);
 	if (!written)
 		*why = !flushed && errno ? errno : EIO;
-	if (o->f == stdout)
+	if (!o->path[0]) {
+		fclose(o->f);
+		if (written && complete) {
+			errno = 0;
+			written = fwrite(o->mem, 1, o->mem_len, stdout) ==
+				      o->mem_len &&
+				  fflush(stdout) == 0;
+			if (!written)
+				*why = errno ? errno : EIO;
+		}
+		sodium_memzero(o->mem, o->mem_len);
+		free(o->mem);
+		o->mem = NULL;
 		return complete && written;
+	}
 	if (written && complete && fsync(fileno(o->f)) != 0) {
 		*why = errno;
 		written = false;

@@ -422,6 +422,9 @@ ug_err store_alert_reroute(store *s, const uint8_t *id, const char *recipient,
 #define STORE_AUDIT_DETAIL_MAX	     512 /* erase: its counts, a 200-byte reason */
 #define STORE_AUDIT_HASH_LEN	     32 /* BLAKE2b-256 */
 #define STORE_AUDIT_QUEUE_MAX	     4096
+/* Of them at most this many refusals (results refused, malformed,
+ * rate-limited, not-open, denied, locked, limited). */
+#define STORE_AUDIT_QUEUE_REFUSALS 3072
 
 /* One record to write; borrowed for the call. Longer strings are cut. */
 struct store_audit_entry {
@@ -447,8 +450,9 @@ ug_err store_audit_append(store *s, int64_t at, const char *actor,
 ug_err store_audit_write(store *s, const store_audit_entry *e, size_t n)
     __attribute__((warn_unused_result));
 /* Keep a record in memory for the next store_audit_flush (or write): no
- * I/O, for the hot path. Beyond STORE_AUDIT_QUEUE_MAX records are
- * counted and dropped, and the count is written as a record of its own. */
+ * I/O, for the hot path. Beyond STORE_AUDIT_QUEUE_MAX records (beyond
+ * STORE_AUDIT_QUEUE_REFUSALS for a refusal) are counted and dropped, and
+ * the count is written as a record of its own. */
 void store_audit_queue(store *s, const store_audit_entry *e);
 /* Write what is queued (one synchronous transaction); UG_OK if nothing
  * was. On failure the queue is kept for the next call. */

@@ -616,6 +616,23 @@ store_audit_append(store *s, int64_t at, const char *actor, const char *action,
 	return store_audit_write(s, &e, 1);
 }
 
+/* A refusal changed and showed nothing, and a client can make them in a
+ * loop (frames of another agency, handshakes, acks of no open alert):
+ * they may fill the queue only so far, so that a flood of them never
+ * costs the record of what was delivered, read or done meanwhile. */
+static bool
+is_refusal(const char *result)
+{
+	static const char *const refusals[] = {
+	    "refused", "malformed", "rate-limited", "not-open",
+	    "denied",  "locked",    "limited"};
+	for (size_t i = 0; result && i < sizeof refusals / sizeof *refusals;
+	     i++)
+		if (strcmp(result, refusals[i]) == 0)
+			return true;
+	return false;
+}
+
 void
 store_audit_queue(store *s, const store_audit_entry *e)
 {
@@ -630,7 +647,8 @@ store_audit_queue(store *s, const store_audit_entry *e)
 		}
 	}
 	struct store_audit_queue *q = s->audit_queue;
-	if (q->n == STORE_AUDIT_QUEUE_MAX) {
+	if (q->n >= (is_refusal(e->result) ? STORE_AUDIT_QUEUE_REFUSALS
+					   : STORE_AUDIT_QUEUE_MAX)) {
 		q->dropped++;
 		return;
 	}

@@ -758,3 +758,39 @@ def test_a_referral_reported_late_is_told_with_both_days(make_hub):
     assert "addiction-a reported the referral on 2026-09-21, dated " \
         "2026-09-01. The deadline passed on 2026-09-15." in \
         a["explanation"], a["explanation"]
+
+
+def test_a_desks_combined_alert_counts_a_shared_referral_unnamed(make_hub):
+    """SECURITY.md "Need to know", RULES.md §5: a shared referral of a
+    person without a contact person raises no alert, but counts toward a
+    combined alert, which goes to the desk naming the other signals and
+    "one more that only the young person's contact person may see" -
+    no service, date, stage or evidence of the referral. A referral the
+    consent does not share counts for nothing."""
+    from hubtest import ev_dropout_risk, ev_missed_activation
+    hub = rules_hub(make_hub, "2026-09-10T08:00:00",
+                    rules={"combined.enabled": "yes"})
+    shared, unshared = CprGen(3299).take(2)
+    hub.cprs.update({shared, unshared})
+    for cpr, given in ((shared, True), (unshared, False)):
+        hub.send(ev_dropout_risk(cpr, "2026-09-08"),
+                 ev_missed_activation(cpr, "2026-09-09"),
+                 ev_referral(cpr, "2026-09-07", consent={"given": given}))
+    hub.wait_applied()
+    alerts = hub.peek("desk-dora", 3)
+    assert summary(alerts) == [("combined", "URGENT", "duty-desk"),
+                               ("dropout_risk", "NORMAL", "duty-desk"),
+                               ("dropout_risk", "NORMAL", "duty-desk")], \
+        summary(alerts)
+    [c] = [a for a in alerts if a["rule"] == "combined"]
+    assert c["cpr"] == shared
+    assert c["title"] == "3 warning signs within 90 days: " \
+        "cross-disciplinary meeting proposed"
+    assert c["explanation"].startswith(
+        "Signals for this young person: dropout risk (college-a, "
+        "2026-09-08), missed activation (jobcenter-a, 2026-09-09), and one "
+        "more that only the young person's contact person may see."), c
+    assert c["evidence"] == [], c
+    for word in ("addiction", "referral", "rmc-a", "2026-09-07",
+                 "treatment", "consent"):
+        assert word not in (c["explanation"] + c["title"]).lower(), word

@@ -372,3 +372,59 @@ def test_value_sizes_are_what_the_at_rest_table_says(make_hub):
     assert ids == {len(a) for a in senders} and len(ids) > 1, (ids,
                                                                 senders)
     hub.start()
+
+
+def test_what_the_programs_write_is_theirs_alone_whatever_the_umask(
+        make_hub):
+    """OPERATIONS.md, "Where data lives": the store's directories are
+    made 0700 and its files 0600, an adapter's outbox likewise, and a
+    watcher's done/ and failed/ 0700 with its reports and rejects files
+    0600 - under a umask of 0 too, so no setting of the operator's shell
+    opens them to others."""
+    import os
+    import time
+    from test_22_watch import SETTLE, drop_file, wait_moved
+    from hubtest import AbsenceRow
+    old = os.umask(0)
+    try:
+        hub = make_hub()
+        cpr, bad = CprGen(6010).take(2)
+        hub.cprs.update({cpr, bad})
+        rows = [AbsenceRow(cpr), AbsenceRow(bad, period_end="2024-13-10")]
+        path, _ = hub.csv("uge19.csv", rows)
+        assert hub.adapter("import", path).rc == 1
+        drop = hub.inputs_dir / "drop"
+        drop.mkdir()
+        watch = subprocess.Popen(
+            hub.adapter_cmd("watch", drop, settle=SETTLE),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            drop_file(hub, drop, "uge20.csv", rows)
+            wait_moved(drop, "done", "uge20.csv")
+            time.sleep(0.2)
+        finally:
+            watch.terminate()
+            watch.wait(timeout=30)
+        hub.stop()
+        hub.hubctl("backup", str(hub.tmp / "backup"))
+    finally:
+        os.umask(old)
+
+    def modes(base):
+        return {str(p.relative_to(base.parent)):
+                (p.stat().st_mode & 0o777, p.is_dir())
+                for p in [base, *base.rglob("*")]}
+
+    rejects = path.parent / (path.name + ".rejects.csv")
+    made = {**modes(hub.data_dir), **modes(hub.outbox_dir()),
+            **modes(hub.tmp / "backup"), **modes(drop / "done"),
+            **modes(drop / "failed"), **modes(rejects)}
+    # The input the watcher moved keeps the mode the agency gave it.
+    del made["done/uge20.csv"]
+    assert {"data/hubd.lock", "data/log/data.mdb", "outbox/data.mdb",
+            "done/uge20.csv.report.json", "done/uge20.csv.rejects.csv",
+            "uge19.csv.rejects.csv", "backup/manifest.json"} <= set(made), \
+        made
+    wrong = {p: oct(m) for p, (m, is_dir) in made.items()
+             if m != (0o700 if is_dir else 0o600)}
+    assert not wrong, wrong

@@ -378,6 +378,12 @@ def test_what_was_typed_is_echoed_on_one_line(make_hub):
     assert (p.returncode, p.stderr) == (
         2, f"inbox: cannot open {hub.tmp}/no?such.conf: No such file or "
         "directory\n"), p.stderr
+    # So is a control character of the C1 range (U+0085 is a line break
+    # to many a reader), in its two UTF-8 bytes.
+    p = hub.hubctl("revoke-caseworker", "cw-x\u0085hubctl: revoked",
+                   check=False)
+    assert p.returncode == 2 and len(p.stderr.splitlines()) == 1 and \
+        "'cw-x?hubctl: revoked'" in p.stderr, p.stderr
 
 def test_an_agencys_refused_frames_are_recorded(make_hub):
     """SECURITY.md "Audit trail": `frame` `refused` / `malformed` for a
@@ -1000,9 +1006,18 @@ def test_an_assignment_stored_again_is_recorded_already_known(make_hub):
     hub = make_hub()
     hub.assign(cpr, "cw-anna", start="2025-03-01")
     hub.assign(cpr, "cw-anna", start="2025-03-01")
+    hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna",
+               "--role", "guidance", "--from", "2025-04-01", "--to",
+               "2025-06-30")
     recs = [r for r in show(hub) if r["action"] == "assign"]
-    assert [r["result"] for r in recs] == ["ok", "already-known"], recs
-    assert recs[0]["person"] == recs[1]["person"] and recs[0]["person"]
+    assert [r["result"] for r in recs] == ["ok", "already-known", "ok"], \
+        recs
+    assert recs[0]["person"] == recs[1]["person"] == recs[2]["person"] \
+        and recs[0]["person"]
+    # Word for word as SECURITY.md gives it: role, caseworker, dates.
+    assert [r["detail"] for r in recs] == [
+        "contact cw-anna from 2025-03-01", "contact cw-anna from 2025-03-01",
+        "guidance cw-anna from 2025-04-01 to 2025-06-30"], recs
     assert verify(hub).returncode == 0
 
 
@@ -1226,3 +1241,108 @@ def test_output_that_cannot_be_written_is_exit_1_not_shown(make_hub):
     assert [r["result"] for r in shows][:2] == ["failed", "failed"], shows
     assert shows[0]["detail"].endswith(
         "; output failed (No space left on device)"), shows[0]
+
+
+def test_a_flood_of_refusals_is_counted_and_leaves_room_for_reads(
+        make_hub):
+    """SECURITY.md "What a crash can lose" and "Known limits": records
+    wait in memory for the once-a-second write; refusals at most 3072 of
+    the 4096, so that a flood of them (an agency sending frames of
+    another agency in a loop) never costs the record of a read. Beyond
+    that they are counted, not kept, in `audit-dropped` `lost` records of
+    hub's that say how many, and the trail still verifies."""
+    import threading
+    hub = make_hub(agencies={"school-a": "absence", "college-a": "dropout"})
+    cpr = CprGen(6105).next()
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna")
+    data = hubtest.frame(hubtest.envelope("college-a", cpr, salt="flood"))
+    sent, done = [0], threading.Event()
+
+    def flood(c):
+        while not done.is_set():
+            for _ in range(2000):
+                c.sock.send(data)
+            for _ in range(2000):
+                assert c.recv_ack(20).code == hubtest.E_DENIED
+            sent[0] += 2000
+    with hubtest.IngestClient(hub, key_id="school-a") as c:
+        t = threading.Thread(target=flood, args=(c,))
+        t.start()
+        try:
+            hubtest.wait_for(lambda: sent[0] >= 10000, 20, "a flood")
+            for _ in range(3):
+                p = inbox_once(hub, "cw-anna", "--timeline", cpr)
+                assert p.returncode == 0, p.stderr
+        finally:
+            done.set()
+            t.join()
+
+    def counted():
+        recs = show(hub)
+        kept = [r for r in recs if r["action"] in ("frame", "timeline")]
+        lost = [r for r in recs if r["action"] == "audit-dropped"]
+        n = sum(int(r["detail"].split()[0]) for r in lost)
+        return (recs, lost) if len(kept) + n == sent[0] + 3 else None
+    recs, lost = hubtest.wait_for(counted, 20, "every refusal kept or "
+                                  "counted", interval=0.5)
+    assert lost, recs[-5:]
+    for r in lost:
+        assert (r["actor"], r["result"], r["key"], r["person"]) == \
+            ("hub", "lost", "", ""), r
+        assert re.fullmatch(r"\d+ records not kept: the audit queue was "
+                            r"full", r["detail"]), r
+    reads = [r for r in recs if r["action"] == "timeline"]
+    assert [r["result"] for r in reads] == ["ok"] * 3, reads
+    hub.stop()
+    p = verify(hub)
+    assert p.returncode == 0 and "audit trail intact" in p.stdout, p.stdout
+
+
+def test_a_store_on_read_only_media_is_verified_from_a_copy(make_hub):
+    """OPERATIONS.md "The audit trail": every hubctl command, audit verify
+    and audit show included, opens the store as hubd does, with LMDB's
+    lock file beside each data file: a store (or a backup) on read-only
+    media is refused, exit 1, and verifies once copied to a writable
+    disk."""
+    hub = make_hub()
+    hub.stop()
+    ro = hub.tmp / "ro"
+    ro.mkdir()
+    subprocess.run(["mount", "--bind", str(hub.data_dir), str(ro)],
+                   check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(ro)],
+                       check=True)
+        for args in (("audit", "verify"), ("audit", "show")):
+            p = hub.hubctl(*args, "--data_dir", str(ro), check=False)
+            assert (p.returncode, p.stdout, p.stderr) == (
+                1, "", "hubctl: cannot open the hub's keys and store: "
+                "cannot open LMDB environment: Read-only file system\n"), p
+    finally:
+        subprocess.run(["umount", "-l", str(ro)])
+    copy = hub.tmp / "copy"
+    shutil.copytree(hub.data_dir, copy)
+    p = hub.hubctl("audit", "verify", "--data_dir", str(copy))
+    assert p.stdout.startswith("audit trail intact: "), p.stdout
+
+
+def test_a_c1_control_character_in_a_note_is_shown_escaped(make_hub):
+    """OPERATIONS.md "The audit trail": in audit show's listing a control
+    character of a detail is shown as `\\xNN`, a UTF-8 one of the C1
+    range (U+0080-U+009F: U+0085 is a line break to many a reader, U+009B
+    a terminal's command start) byte by byte, so a note keeps to its
+    record's line."""
+    hub = make_hub()
+    cpr = CprGen(6106).next()
+    hub.cprs.add(cpr)
+    alert_id = alert_for_anna(hub, cpr)
+    p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note",
+                   "called\u0085 999 forged\u009b2J")
+    assert p.returncode == 0, p.stderr
+    [ack] = [r for r in show(hub) if r["action"] == "ack"]
+    assert ack["detail"] == f"{alert_id} called\u0085 999 forged\u009b2J"
+    text = hub.hubctl("audit", "show").stdout
+    assert f"{alert_id} called\\xc2\\x85 999 forged\\xc2\\x9b2J\n" in \
+        text, text
+    assert len(text.splitlines()) == text.count("\n"), text

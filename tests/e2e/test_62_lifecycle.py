@@ -1041,3 +1041,38 @@ def test_keygen_hub_names_a_lost_hub_key_beside_half_a_signing_pair(
         f"{keys}/hub.key is missing: copy the id and public lines of "
         f"{keys}/hub.key_secret into it\n"), p.stderr
     assert sorted(f.name for f in keys.iterdir()) == before
+
+
+def test_an_export_to_standard_output_that_fails_writes_nothing(make_hub):
+    """OPERATIONS.md, Access: an audit record that does not open fails
+    the export, nothing written - to standard output too: a document
+    that looked whole there (its events and CPR, no audit records) would
+    be handed over as the person's export."""
+    from test_61_audit import edit_audit, flip_audit_byte
+    cpr = CprGen(6212).next()
+    hub = make_hub()
+    hub.assign(cpr, "cw-anna")
+    hub.stop()
+    kept = []
+    edit_audit(hub, lambda pairs: kept.extend(pairs) or pairs)
+    flip_audit_byte(hub, 1)
+    # Run directly: the harness's hubctl log would keep what it prints.
+    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                        "export", "--cpr", cpr], capture_output=True,
+                       text=True)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", "hubctl: export failed; reading the audit trail stopped "
+        "after record 1: malformed input (run hubctl audit verify)\n")
+    edit_audit(hub, lambda pairs: kept + pairs[len(kept):])
+    [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
+    assert (rec["result"], rec["detail"]) == (
+        "failed", "1 events (0 actions), 0 alerts, 0 audit records to "
+        "standard output; reading the audit trail stopped after record 1"), \
+        rec
+    # Whole, it is the same document as in a file.
+    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                        "export", "--cpr", cpr], capture_output=True,
+                       text=True)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert [e["type"] for e in doc["events"]] == ["ContactAssignment"], doc
