@@ -105,6 +105,8 @@ pending_count(const hub *h, const uint8_t *id)
 	return n;
 }
 
+static void flush_counts(hub *h);
+
 static void
 count_delivery(hub *h, const uint8_t *id)
 {
@@ -114,6 +116,10 @@ count_delivery(hub *h, const uint8_t *id)
 		if (!h->pending_counts)
 			return;
 	}
+	/* More deliveries in one tick than the counts kept for it (a
+	 * reconnect with a long backlog): written now rather than lost. */
+	if (h->n_pending_counts == HUB_PENDING_COUNTS)
+		flush_counts(h);
 	if (h->n_pending_counts == HUB_PENDING_COUNTS) {
 		/* The store has refused the counts for a while: the alert
 		 * matters, the count of its deliveries does not. */
