@@ -1,0 +1,53 @@
+"""58 operations, as an operator reads docs/OPERATIONS.md: hubctl's own
+options read from a --config file, and the order in which hubd opens
+what it needs at start."""
+
+import subprocess
+
+import hubtest
+
+
+def test_hubctl_names_the_file_and_line_of_a_bad_option_value(make_hub,
+                                                              tmp_path):
+    """OPERATIONS.md "Start and stop": a bad value read from a file is
+    reported with that file and line before the reason, in every program;
+    hubctl's own options may stand in a --config file of their own
+    ("hubctl --config hubd.conf --config ops.conf stats"). The exit
+    status is the one the same value has on the command line, and nothing
+    is stored or audited."""
+    hub = make_hub(start=False)
+    cpr = hubtest.CprGen(5801).next()
+    hub.cprs.add(cpr)
+    audit_before = hub.stats()["audit_records"]
+    report = str(tmp_path / "status.html")
+    cases = [
+        ("types = bogus", ["register-agency", "school-b"], 2),
+        ("types = absence,", ["register-agency", "school-b"], 2),
+        ("role = boss", ["assign", "--cpr", cpr, "--caseworker", "cw-anna"],
+         2),
+        ("caseworker = Cw Anna", ["assign", "--cpr", cpr], 2),
+        ("from = 2026-13-01",
+         ["assign", "--cpr", cpr, "--caseworker", "cw-anna"], 1),
+        ("to = 2026-02-30",
+         ["assign", "--cpr", cpr, "--caseworker", "cw-anna"], 1),
+        ("from = 2026-13-01", ["audit", "show"], 2),
+        ("cpr = 123", ["audit", "show"], 2),
+        ("actor = caf\xe9", ["audit", "show"], 2),
+        ("year = 20x", ["report", "--out", report], 2),
+        ("cpr = 123", ["export"], 2),
+        ("cpr = 123", ["erase", "--reason", "lawful ground"], 2),
+        (f"reason = case {cpr}", ["erase", "--cpr", cpr], 2),
+    ]
+    failures = []
+    for line, args, rc in cases:
+        ops = tmp_path / "ops.conf"
+        ops.write_bytes((line + "\n").encode("latin-1"))
+        p = hub.hubctl(*args, "--config", str(ops), check=False)
+        if p.returncode != rc or f"{ops}:1: " not in p.stderr \
+                or p.stdout:
+            failures.append(f"{line!r} {args[0]}: exit {p.returncode} "
+                            f"(expected {rc}), stderr {p.stderr!r}")
+    assert not failures, "\n".join(failures)
+    assert hub.stats()["audit_records"] == audit_before
+    assert not (tmp_path / "status.html").exists()
+
