@@ -51,3 +51,62 @@ def test_hubctl_names_the_file_and_line_of_a_bad_option_value(make_hub,
     assert hub.stats()["audit_records"] == audit_before
     assert not (tmp_path / "status.html").exists()
 
+
+def test_a_start_names_what_the_service_user_cannot_open(make_hub):
+    """OPERATIONS.md "As a Debian service": hubd reads its keys first,
+    then locks data_dir, then opens the store, and names the first of
+    them its user cannot open (exit 1): the key file, then
+    data_dir/hubd.lock, then log/. Each fixed in turn, the next is
+    named, and the last fix lets it start."""
+    import os
+    import pwd
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("only root starts hubd as another user")
+    svc = pwd.getpwnam("nobody")
+    hub = make_hub(start=False)
+    top = Path(tempfile.mkdtemp(prefix="ug-order-"))
+    try:
+        os.chmod(top, 0o755)
+        keys, data = top / "keys", top / "data"
+        shutil.copytree(hub.keys_dir, keys)
+        shutil.copytree(hub.data_dir, data)
+        os.chmod(data, 0o755)     # root's, not writable by the user
+        conf = top / "hubd.conf"
+        conf.write_text(hub.conf.read_text()
+                        .replace(f"data_dir = {hub.data_dir}",
+                                 f"data_dir = {data}")
+                        .replace(f"keys_dir = {hub.keys_dir}",
+                                 f"keys_dir = {keys}")
+                        .replace(f"rules = {hub.tmp / 'rules.conf'}",
+                                 "rules = "))
+
+        def as_service():
+            os.setgroups([])
+            os.setgid(svc.pw_gid)
+            os.setuid(svc.pw_uid)
+
+        def start():
+            p = subprocess.run([hubtest.binary("hubd"), "--config",
+                                str(conf)], capture_output=True, text=True,
+                               timeout=30, preexec_fn=as_service)
+            assert p.returncode == 1, p.stderr
+            return [line.split(" err ", 1)[1] for line in
+                    p.stderr.splitlines() if "HUB-START" in line]
+
+        assert start() == [f"HUB-START cannot start: cannot open {keys}/"
+                           f"hub.key_secret: Permission denied"]
+        for f in [keys, *keys.iterdir()]:
+            os.chown(f, svc.pw_uid, svc.pw_gid)
+        assert start() == [f"HUB-START cannot start: data_dir: cannot open "
+                           f"{data}/hubd.lock: Permission denied"]
+        os.chown(data, svc.pw_uid, svc.pw_gid)
+        assert start() == [f"HUB-START cannot start: {data}/log: cannot "
+                           f"open LMDB environment: Permission denied"]
+    finally:
+        shutil.rmtree(top)
