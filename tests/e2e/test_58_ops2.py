@@ -110,3 +110,29 @@ def test_a_start_names_what_the_service_user_cannot_open(make_hub):
                            f"open LMDB environment: Permission denied"]
     finally:
         shutil.rmtree(top)
+
+
+def test_a_bad_metrics_listen_is_refused_in_the_documented_words(tmp_path):
+    """OPERATIONS.md "Metrics and health endpoints": a metrics_listen that
+    is not A.B.C.D:PORT is refused by --check-config and at start, exit 2,
+    in one text that names the value; at start after `HUB-START cannot
+    start: metrics_listen: `, the setting not named twice."""
+    for value in ["localhost:7610", "127.0.0.1", "127.0.0.1:0",
+                  ":7610", "127.0.0.1:65536", "1.2.3:7610",
+                  "127.0.0.1:+7610"]:
+        text = ("metrics_listen must be HOST:PORT (an IPv4 address and a "
+                f"port 1-65535, e.g. 127.0.0.1:7610) or empty, not "
+                f"'{value}'")
+        p = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                            "--metrics_listen", value],
+                           capture_output=True, text=True, timeout=30)
+        assert (p.returncode, p.stderr) == (2, f"hubd: {text}\n"), value
+        p = subprocess.run([hubtest.binary("hubd"), "--data_dir",
+                            str(tmp_path / "data"), "--keys_dir",
+                            str(tmp_path / "keys"), "--metrics_listen",
+                            value],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 2, p.stderr
+        assert p.stderr.endswith(f" hubd err HUB-START cannot start: "
+                                 f"metrics_listen: {text}\n"), p.stderr
+    assert not (tmp_path / "data").exists()
