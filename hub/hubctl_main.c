@@ -410,7 +410,7 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 	if (err != UG_OK)
 		return err;
 	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
-			   c->keys->storage_key, c->restoring};
+			   c->keys->storage_key, c->restoring, NULL};
 	err =
 	    store_open(&c->store, ug_config_get(cfg, "data_dir"), &opts, diag);
 	if (err == UG_OK && store_upgraded(c->store))

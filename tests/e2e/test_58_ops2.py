@@ -178,3 +178,52 @@ def test_a_manifest_figure_that_is_no_whole_number_is_damaged(make_hub,
         assert not hub.data_dir.exists()
     (backup / "manifest.json").write_text(json.dumps(whole))
     hub.hubctl("restore", str(backup))
+
+
+def test_a_stop_during_the_rebuild_of_the_event_id_index_ends_it(make_hub):
+    """OPERATIONS.md, Start and stop: a SIGTERM while hubd indexes the
+    event ids of the whole log again at open (ids/ lost, or the first
+    start after the machine restarted: minutes on a big log, longer than
+    the unit's TimeoutStopSec) stops it between two chunks of 100,000
+    records, exit 0 with HUB-STOP and without HUB-READY; the next start
+    goes on from there, and the ids indexed before still count."""
+    import shutil
+    import signal
+
+    hub = make_hub(settings={"batch_max": "1000"})
+    p = subprocess.run([str(hubtest.BUILD / "bench" / "ug-loadgen"),
+                        "--endpoint", hub.ingest, "--server-key",
+                        str(hub.keys_dir / "hub.key"), "--key",
+                        str(hub.keys_dir / "school-a.key_secret"),
+                        "--events", "300000", "--window", "1000",
+                        "--connections", "2"],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "ids")
+    log = hub.logs_dir / "rebuild-stop.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([hubtest.binary("hubd"), "--config",
+                                 str(hub.conf)], stdout=out,
+                                stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+
+    def catches_sigterm():
+        with open(f"/proc/{proc.pid}/status") as f:
+            caught = next(int(line.split()[1], 16) for line in f
+                          if line.startswith("SigCgt:"))
+        return caught & (1 << (signal.SIGTERM - 1))
+    hubtest.wait_for(catches_sigterm, 10, "hubd's SIGTERM handler")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0, log.read_text()
+    text = log.read_text()
+    assert "HUB-READY" not in text and "HUB-STOP" in text, text
+    assert "STORE-IDS indexing the event ids stopped for a stop: the next " \
+        "start goes on from there" in text, text
+    indexed = [int(line.split("event ids of ")[1].split()[0])
+               for line in text.splitlines() if "STORE-IDS indexed" in line]
+    assert sum(indexed) < 300000, text
+    hub.start()
+    assert "STORE-IDS indexed" in hub.current_log()
+    st = hub.stats()
+    assert st["event_ids"] == st["log_events"] == 300000, st
