@@ -227,3 +227,25 @@ def test_a_stop_during_the_rebuild_of_the_event_id_index_ends_it(make_hub):
     assert "STORE-IDS indexed" in hub.current_log()
     st = hub.stats()
     assert st["event_ids"] == st["log_events"] == 300000, st
+
+
+def test_inbox_names_the_file_and_line_of_a_bad_command_value(tmp_path):
+    """OPERATIONS.md "Start and stop": a bad value read from a file is
+    reported with that file and line before the reason, in every program,
+    inbox's command values (an alert id, --how, a CPR to --timeline)
+    too; exit 2, nothing sent."""
+    cases = [("timeline = 123", []), ("ack = zz", []),
+             ("contact = zz", ["--how", "phone"]),
+             ("how = ", ["--contact", "0" * 18]),
+             ("how =   ", ["--unreachable", "0" * 18])]
+    failures = []
+    for line, args in cases:
+        conf = tmp_path / "inbox.conf"
+        conf.write_text(f"caseworker = cw-anna\n{line}\n")
+        p = subprocess.run([hubtest.binary("inbox"), "--config", str(conf),
+                            "--keys_dir", str(tmp_path), *args],
+                           capture_output=True, text=True, timeout=30)
+        if p.returncode != 2 or not p.stderr.startswith(
+                f"inbox: {conf}:2: --"):
+            failures.append(f"{line!r}: exit {p.returncode}, {p.stderr!r}")
+    assert not failures, "\n".join(failures)
