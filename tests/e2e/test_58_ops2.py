@@ -249,3 +249,32 @@ def test_inbox_names_the_file_and_line_of_a_bad_command_value(tmp_path):
                 f"inbox: {conf}:2: --"):
             failures.append(f"{line!r}: exit {p.returncode}, {p.stderr!r}")
     assert not failures, "\n".join(failures)
+
+
+def test_a_revoked_caseworkers_open_alerts_wait_until_reassigned(make_hub):
+    """OPERATIONS.md, "Replacing and revoking keys": revoke-caseworker
+    ends the registration, not the alerts: the caseworker's open alerts
+    stay open, addressed to the id (delivered to no one else meanwhile,
+    and no longer among ungebro_queue_depth's queues), until their
+    persons are assigned to another caseworker (hubctl assign), which
+    moves them to the new contact person."""
+    import urllib.request
+
+    port = hubtest.free_port()
+    hub = make_hub(settings={"metrics_listen": f"127.0.0.1:{port}"},
+                   caseworkers={"cw-anna": False, "cw-bo": False,
+                                "desk-dora": True})
+    cprs = hubtest.CprGen(5803).take(2)
+    hub.absence_alerts("cw-bo", cprs, "revoked")
+    hub.wait_applied()
+    hub.hubctl("revoke-caseworker", "cw-bo")
+    hub.peek("cw-anna", 0)
+    hub.peek("desk-dora", 0)
+    assert hub.stats()["alerts_open"] == 2
+    hubtest.wait_for(lambda: 'recipient="cw-bo"' not in urllib.request.urlopen(
+        f"http://127.0.0.1:{port}/metrics").read().decode(), 10,
+        "cw-bo's queue out of ungebro_queue_depth")
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna", start="2024-02-01")
+    alerts = hub.peek("cw-anna", 2)
+    assert {a["recipient"] for a in alerts} == {"cw-anna"}, alerts
