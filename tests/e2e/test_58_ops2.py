@@ -1,6 +1,8 @@
-"""58 operations, as an operator reads docs/OPERATIONS.md: hubctl's own
-options read from a --config file, and the order in which hubd opens
-what it needs at start."""
+"""58 operations, as an operator reads docs/OPERATIONS.md: bad values in
+a --config file named by file and line (hubctl's own options, inbox's),
+what hubd opens first at start, the metrics_listen refusal, a backup
+manifest's figures, a stop while the event-id index is rebuilt, and a
+revoked caseworker's open alerts."""
 
 import subprocess
 
