@@ -445,7 +445,7 @@ open_store(hub *h, const ug_config *cfg, ug_diag *diag)
 	if (err != UG_OK)
 		return err;
 	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
-			   h->keys->storage_key, false};
+			   h->keys->storage_key, false, &stop_requested};
 	return store_open(&h->store, ug_config_get(cfg, "data_dir"), &opts,
 			  diag);
 }

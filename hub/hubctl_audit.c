@@ -233,7 +233,8 @@ day_option(const ug_config *cfg, const char *name, int64_t *ms, int64_t dflt,
 		return true;
 	}
 	if (ug_date_parse(text, &day) != UG_OK) {
-		ug_eprintf("hubctl: --%s must be a date, YYYY-MM-DD\n", name);
+		ug_eprintf("hubctl: %s--%s must be a date, YYYY-MM-DD\n",
+			   ug_config_where(cfg, name), name);
 		return false;
 	}
 	*ms = ((int64_t)day + add_days) * UG_DAY_MS;
@@ -251,7 +252,8 @@ show_filter(const ug_config *cfg, const ug_keys *keys, show_ctx *c)
 		char norm[11];
 		const char *why;
 		if (ug_cpr_parse(cpr, strlen(cpr), norm, &why) != UG_OK) {
-			ug_eprintf("hubctl: --cpr: %s\n", why);
+			ug_eprintf("hubctl: %s--cpr: %s\n",
+				   ug_config_where(cfg, "cpr"), why);
 			return false;
 		}
 		if (keys)
@@ -266,9 +268,9 @@ show_filter(const ug_config *cfg, const ug_keys *keys, show_ctx *c)
 	for (size_t i = 0; i < 2; i++) {
 		const char *v = ug_config_get(cfg, texts[i]);
 		if (!ug_utf8_valid(v, strlen(v))) {
-			ug_eprintf("hubctl: audit show: --%s must be UTF-8 "
+			ug_eprintf("hubctl: audit show: %s--%s must be UTF-8 "
 				   "text\n",
-				   texts[i]);
+				   ug_config_where(cfg, texts[i]), texts[i]);
 			return false;
 		}
 	}

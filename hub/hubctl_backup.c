@@ -110,7 +110,7 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 	if (err != UG_OK)
 		return failed("backup", &diag, err);
 	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
-			   keys->storage_key, false};
+			   keys->storage_key, false, NULL};
 	char path[600];
 	uint8_t pk[UG_SIGN_PUBLIC_LEN];
 	snprintf(path, sizeof path, "%s/hub.sign_public",
@@ -192,9 +192,15 @@ manifest_number(const char *dir, const char *name, uint64_t *value)
 			     : NULL;
 	if (!at)
 		return false;
+	/* Digits alone, as the backup writes them: strtoull would take -1
+	 * for 2^64-1 and the 1 of 1.5, comparing the log with figures the
+	 * backup never wrote. */
+	if (*at < '0' || *at > '9')
+		return false;
 	char *end;
+	errno = 0;
 	*value = strtoull(at, &end, 10);
-	return end != at;
+	return errno == 0 && *end != '.' && *end != 'e' && *end != 'E';
 }
 
 /* The manifest's value of a true/false field, or false when it is not
@@ -238,8 +244,10 @@ manifest_files(const char *dir, store_backup_file files[STORE_BACKUP_FILES],
 			2 * STORE_BACKUP_HASH_LEN ||
 		    h[1 + 2 * STORE_BACKUP_HASH_LEN] != '"')
 			return false;
+		if (*b < '0' || *b > '9')
+			return false;
 		f->bytes = strtoull(b, &end, 10);
-		if (end == b ||
+		if (*end == '.' || *end == 'e' || *end == 'E' ||
 		    sodium_hex2bin(f->blake2b, sizeof f->blake2b, h + 1,
 				   2 * STORE_BACKUP_HASH_LEN, NULL, &got,
 				   NULL) != 0 ||

@@ -270,7 +270,8 @@ person_key_of(const ug_config *cfg, const ug_keys *keys,
 	const char *cpr = ug_config_get(cfg, "cpr");
 	const char *why;
 	if (ug_cpr_parse(cpr, strlen(cpr), norm, &why) != UG_OK) {
-		ug_eprintf("hubctl: --cpr: %s\n", why);
+		ug_eprintf("hubctl: %s--cpr: %s\n",
+			   ug_config_where(cfg, "cpr"), why);
 		return false;
 	}
 	if (keys)
@@ -304,18 +305,20 @@ hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd)
 	bool ok = true;
 	if (!reason[0] || strlen(reason) > REASON_MAX) {
 		ug_eprintf(
-		    "hubctl: erase needs --reason TEXT (1-%d "
+		    "hubctl: %serase needs --reason TEXT (1-%d "
 		    "bytes): the lawful ground, kept in the audit trail\n",
-		    REASON_MAX);
+		    ug_config_where(cfg, "reason"), REASON_MAX);
 		ok = false;
 	} else if (strstr(digits, norm)) {
-		ug_eprintf("hubctl: --reason must not contain the CPR "
-			   "number\n");
+		ug_eprintf("hubctl: %s--reason must not contain the CPR "
+			   "number\n",
+			   ug_config_where(cfg, "reason"));
 		ok = false;
 	} else if (!ug_utf8_valid(reason, strlen(reason))) {
 		/* Kept as typed, it would make the person's export and
 		 * audit show --json invalid UTF-8 (a Latin-1 terminal). */
-		ug_eprintf("hubctl: --reason must be UTF-8 text\n");
+		ug_eprintf("hubctl: %s--reason must be UTF-8 text\n",
+			   ug_config_where(cfg, "reason"));
 		ok = false;
 	}
 	sodium_memzero(norm, sizeof norm);

@@ -410,7 +410,7 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 	if (err != UG_OK)
 		return err;
 	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
-			   c->keys->storage_key, c->restoring};
+			   c->keys->storage_key, c->restoring, NULL};
 	err =
 	    store_open(&c->store, ug_config_get(cfg, "data_dir"), &opts, diag);
 	if (err == UG_OK && store_upgraded(c->store))
@@ -860,9 +860,9 @@ assign_usage_ok(const ug_config *cfg)
 {
 	const char *role = ug_config_get(cfg, "role");
 	if (role_parse(role) == WIRE_ROLE_INVALID) {
-		ug_eprintf("hubctl: unknown role '%s': --role must "
+		ug_eprintf("hubctl: %sunknown role '%s': --role must "
 			   "be " WIRE_ROLE_ACCEPTED "\n",
-			   role);
+			   ug_config_where(cfg, "role"), role);
 		return false;
 	}
 	/* A file's rows bring their own: a --from meant for all of them
@@ -892,8 +892,9 @@ assign_usage_ok(const ug_config *cfg)
 	 * arguments would put the CPR there. */
 	if (!ug_config_get(cfg, "file")[0] &&
 	    !ug_id_valid(ug_config_get(cfg, "caseworker"))) {
-		ug_eprintf("hubctl: assign: --caseworker is not a valid "
-			   "id " UG_ID_RULE "\n");
+		ug_eprintf("hubctl: assign: %s--caseworker is not a valid "
+			   "id " UG_ID_RULE "\n",
+			   ug_config_where(cfg, "caseworker"));
 		return false;
 	}
 	return true;
@@ -1002,12 +1003,14 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 		uint32_t flags;
 		if (hub_parse_types(ug_config_get(cfg, "types"), &flags,
 				    &diag) != UG_OK) {
-			ug_eprintf("hubctl: --types: %s\n", diag.reason);
+			ug_eprintf("hubctl: %s--types: %s\n",
+				   ug_config_where(cfg, "types"), diag.reason);
 			return false;
 		}
 		if (!flags) {
-			ug_eprintf("hubctl: --types: name at least one "
-				   "event type the agency may send\n");
+			ug_eprintf("hubctl: %s--types: name at least one "
+				   "event type the agency may send\n",
+				   ug_config_where(cfg, "types"));
 			return false;
 		}
 	}
@@ -1061,7 +1064,9 @@ cmd_assign(ctl *c)
 	if (build_assignment(c, a, cpr, cw, ug_config_get(c->cfg, "from"),
 			     ug_config_get(c->cfg, "to"),
 			     ug_config_get(c->cfg, "role"), &diag) != UG_OK)
-		fail(diag.field, &diag);
+		ug_eprintf("hubctl: %s%s: %s\n",
+			   ug_config_where(c->cfg, diag.field), diag.field,
+			   diag.reason);
 	else if ((err = flush_assignments(c, a, 1, &added, &dups)) != UG_OK)
 		ug_eprintf("hubctl: assign: %s: nothing changed\n",
 			   store_refusal(err));

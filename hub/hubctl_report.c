@@ -76,9 +76,9 @@ period_of(const ug_config *cfg, int32_t *from, int32_t *to)
 		}
 		if (strlen(year) != 4 || ug_parse_long(year, 4, &y) != UG_OK ||
 		    y < 1970 || y > 9999) {
-			ug_eprintf("hubctl: report: --year must be a year "
+			ug_eprintf("hubctl: report: %s--year must be a year "
 				   "of four digits, 1970-9999 (not '%.16s')\n",
-				   year);
+				   ug_config_where(cfg, "year"), year);
 			return false;
 		}
 		snprintf(a, sizeof a, "%04ld-01-01", y);
@@ -87,8 +87,11 @@ period_of(const ug_config *cfg, int32_t *from, int32_t *to)
 	}
 	if (!f[0] || !t[0] || !period_day(f, from) || !period_day(t, to) ||
 	    *to < *from) {
-		ug_eprintf("hubctl: report needs --year YYYY, or --from "
-			   "DATE --to DATE (YYYY-MM-DD, from not after to)\n");
+		/* The line of a period read from a file, so it is found. */
+		const char *at = ug_config_where(cfg, "from");
+		ug_eprintf("hubctl: %sreport needs --year YYYY, or --from "
+			   "DATE --to DATE (YYYY-MM-DD, from not after to)\n",
+			   at[0] ? at : ug_config_where(cfg, "to"));
 		return false;
 	}
 	return true;

@@ -1100,9 +1100,10 @@ main(int argc, char **argv)
 					      : NULL;
 	if (option && ug_unhex(ug_config_get(cfg, option), ib.acked_id,
 			       WIRE_ALERT_ID_LEN) != UG_OK) {
-		ug_eprintf("inbox: --%s needs an alert id of %d hex "
+		ug_eprintf("inbox: %s--%s needs an alert id of %d hex "
 			   "digits\n",
-			   option, 2 * WIRE_ALERT_ID_LEN);
+			   ug_config_where(cfg, option), option,
+			   2 * WIRE_ALERT_ID_LEN);
 		rc = 2;
 		goto out;
 	}
@@ -1112,7 +1113,8 @@ main(int argc, char **argv)
 	 * something had been written. */
 	if (option && command != 'a' &&
 	    ug_text_unseen(ug_config_get(cfg, "how"))) {
-		ug_eprintf("inbox: --%s needs --how: %s\n", option,
+		ug_eprintf("inbox: %s--%s needs --how: %s\n",
+			   ug_config_where(cfg, "how"), option,
 			   command == 'o' ? "what was offered"
 					  : "how (phone, meeting, home visit, "
 					    "letter, ...)");
@@ -1125,9 +1127,9 @@ main(int argc, char **argv)
 	    ug_cpr_parse(ug_config_get(cfg, "timeline"),
 			 strlen(ug_config_get(cfg, "timeline")), cpr,
 			 &why) != UG_OK) {
-		ug_eprintf("inbox: --timeline needs a CPR number "
+		ug_eprintf("inbox: %s--timeline needs a CPR number "
 			   "(DDMMYY-SSSS): %s; nothing sent\n",
-			   why);
+			   ug_config_where(cfg, "timeline"), why);
 		rc = 2;
 		goto out;
 	}

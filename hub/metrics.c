@@ -67,25 +67,25 @@ parse_listen(const char *text, struct sockaddr_in *sa, ug_diag *diag)
 	char host[64];
 	const char *colon = strrchr(text, ':');
 	long port = 0;
-	if (!colon ||
-	    ug_parse_long(colon + 1, strlen(colon + 1), &port) != UG_OK ||
-	    (size_t)(colon - text) >= sizeof host || port < 1 ||
-	    port > 65535) {
-		ug_diag_set(diag, "metrics_listen",
-			    "metrics_listen must be "
-			    "HOST:PORT (an IPv4 address, e.g. 127.0.0.1:7610) "
-			    "or empty");
-		return UG_EINVAL;
+	bool ok =
+	    colon &&
+	    ug_parse_long(colon + 1, strlen(colon + 1), &port) == UG_OK &&
+	    (size_t)(colon - text) < sizeof host && port >= 1 && port <= 65535;
+	if (ok) {
+		memcpy(host, text, (size_t)(colon - text));
+		host[colon - text] = '\0';
+		*sa = (struct sockaddr_in){.sin_family = AF_INET,
+					   .sin_port = htons((uint16_t)port)};
+		ok = inet_pton(AF_INET, host, &sa->sin_addr) == 1;
 	}
-	memcpy(host, text, (size_t)(colon - text));
-	host[colon - text] = '\0';
-	*sa = (struct sockaddr_in){.sin_family = AF_INET,
-				   .sin_port = htons((uint16_t)port)};
-	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
+	/* One text, naming the value, whatever part of it is wrong: the
+	 * start puts the setting's name before it already. */
+	if (!ok) {
 		ug_diag_set(diag, "metrics_listen",
-			    "metrics_listen: '%s' is "
-			    "not an IPv4 address",
-			    host);
+			    "metrics_listen must be HOST:PORT (an IPv4 "
+			    "address and a port 1-65535, e.g. 127.0.0.1:7610) "
+			    "or empty, not '%.200s'",
+			    text);
 		return UG_EINVAL;
 	}
 	return UG_OK;

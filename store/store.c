@@ -1026,7 +1026,8 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 		err = check_log_format(s, diag);
 	if (err == UG_OK)
 		err = store__ids_open(
-		    s, dir, opts->log_map_mb ? opts->log_map_mb : 16384, diag);
+		    s, dir, opts->log_map_mb ? opts->log_map_mb : 16384,
+		    opts->stop, diag);
 	if (err != UG_OK)
 		goto fail;
 	err = open_derived(

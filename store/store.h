@@ -25,6 +25,7 @@
 #ifndef UG_STORE_H
 #define UG_STORE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,12 @@ typedef struct {
 	size_t derived_map_mb;	    /* map size of derived/ (default 8192) */
 	const uint8_t *storage_key; /* borrowed; must outlive the store */
 	bool restoring; /* hubctl restore's own open of what it copied */
+	/* hubd's stop request, or NULL: set (SIGTERM) while the open
+	 * indexes a whole log again (ids/ lost, or after a reboot), it ends
+	 * the indexing between two chunks, so a stop waits seconds, not the
+	 * minutes a big log takes; the index stays behind the log, which
+	 * lookups allow for, and the next open goes on from there. */
+	const volatile sig_atomic_t *stop;
 } store_opts;
 
 /* In data_dir from the start of a restore's copy until its store is

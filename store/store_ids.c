@@ -352,7 +352,8 @@ rebuild_after_boot(store *s, const char *path, const char *boot)
 #define IDS_REBUILD_CHUNK 100000
 
 ug_err
-store__ids_open(store *s, const char *dir, size_t map_mb, ug_diag *diag)
+store__ids_open(store *s, const char *dir, size_t map_mb,
+		const volatile sig_atomic_t *stop, ug_diag *diag)
 {
 	char path[512], boot[40];
 	snprintf(path, sizeof path, "%s/ids", dir);
@@ -386,7 +387,8 @@ store__ids_open(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 		mdb_txn_abort(itxn);
 	itxn = NULL;
 	err = store__env_err(rc, STORE_ENV_IDS, "open event-id index");
-	for (bool done = false; err == UG_OK && !done;) {
+	bool done = false;
+	while (err == UG_OK && !done) {
 		uint64_t last = 0;
 		err = store__map_err(
 		    itxn ? 0 : store__begin_write(s->ids_env, &itxn),
@@ -410,9 +412,15 @@ store__ids_open(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 		else
 			mdb_txn_abort(itxn);
 		itxn = NULL;
+		if (stop && *stop)
+			break;
 	}
 	if (itxn)
 		mdb_txn_abort(itxn);
+	if (err == UG_OK && !done)
+		log_notice("STORE-IDS",
+			   "indexing the event ids stopped for a stop: the "
+			   "next start goes on from there");
 	if (err == UG_EFULL) {
 		/* A full ids/ must not keep the store from opening (hubctl
 		 * stats, the operator's way to see it): the index stays behind

@@ -269,7 +269,7 @@ ug_err store__assign_drop(store *s, MDB_txn *txn, const uint8_t *person_key,
 
 /* Open ids/ (creating it) and index what it has not seen of the log. */
 ug_err store__ids_open(store *s, const char *dir, size_t map_mb,
-		       ug_diag *diag);
+		       const volatile sig_atomic_t *stop, ug_diag *diag);
 /* Index the records after ids/meta "indexed_through" up to last. Inside
  * the caller's write txn on ids/ and any txn on log/. */
 ug_err store__ids_catch_up(store *s, MDB_txn *itxn, MDB_txn *ltxn,

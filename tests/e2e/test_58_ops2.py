@@ -1,0 +1,282 @@
+"""58 operations, as an operator reads docs/OPERATIONS.md: bad values in
+a --config file named by file and line (hubctl's own options, inbox's),
+what hubd opens first at start, the metrics_listen refusal, a backup
+manifest's figures, a stop while the event-id index is rebuilt, and a
+revoked caseworker's open alerts."""
+
+import subprocess
+
+import hubtest
+
+
+def test_hubctl_names_the_file_and_line_of_a_bad_option_value(make_hub,
+                                                              tmp_path):
+    """OPERATIONS.md "Start and stop": a bad value read from a file is
+    reported with that file and line before the reason, in every program;
+    hubctl's own options may stand in a --config file of their own
+    ("hubctl --config hubd.conf --config ops.conf stats"). The exit
+    status is the one the same value has on the command line, and nothing
+    is stored or audited."""
+    hub = make_hub(start=False)
+    cpr = hubtest.CprGen(5801).next()
+    hub.cprs.add(cpr)
+    audit_before = hub.stats()["audit_records"]
+    report = str(tmp_path / "status.html")
+    cases = [
+        ("types = bogus", ["register-agency", "school-b"], 2),
+        ("types = absence,", ["register-agency", "school-b"], 2),
+        ("role = boss", ["assign", "--cpr", cpr, "--caseworker", "cw-anna"],
+         2),
+        ("caseworker = Cw Anna", ["assign", "--cpr", cpr], 2),
+        ("from = 2026-13-01",
+         ["assign", "--cpr", cpr, "--caseworker", "cw-anna"], 1),
+        ("to = 2026-02-30",
+         ["assign", "--cpr", cpr, "--caseworker", "cw-anna"], 1),
+        ("from = 2026-13-01", ["audit", "show"], 2),
+        ("cpr = 123", ["audit", "show"], 2),
+        ("actor = caf\xe9", ["audit", "show"], 2),
+        ("year = 20x", ["report", "--out", report], 2),
+        ("cpr = 123", ["export"], 2),
+        ("cpr = 123", ["erase", "--reason", "lawful ground"], 2),
+        (f"reason = case {cpr}", ["erase", "--cpr", cpr], 2),
+    ]
+    failures = []
+    for line, args, rc in cases:
+        ops = tmp_path / "ops.conf"
+        ops.write_bytes((line + "\n").encode("latin-1"))
+        p = hub.hubctl(*args, "--config", str(ops), check=False)
+        if p.returncode != rc or f"{ops}:1: " not in p.stderr \
+                or p.stdout:
+            failures.append(f"{line!r} {args[0]}: exit {p.returncode} "
+                            f"(expected {rc}), stderr {p.stderr!r}")
+    assert not failures, "\n".join(failures)
+    assert hub.stats()["audit_records"] == audit_before
+    assert not (tmp_path / "status.html").exists()
+
+
+def test_a_start_names_what_the_service_user_cannot_open(make_hub):
+    """OPERATIONS.md "As a Debian service": hubd reads its keys first,
+    then locks data_dir, then opens the store, and names the first of
+    them its user cannot open (exit 1): the key file, then
+    data_dir/hubd.lock, then log/. Each fixed in turn, the next is
+    named, and the last fix lets it start."""
+    import os
+    import pwd
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("only root starts hubd as another user")
+    svc = pwd.getpwnam("nobody")
+    hub = make_hub(start=False)
+    top = Path(tempfile.mkdtemp(prefix="ug-order-"))
+    try:
+        os.chmod(top, 0o755)
+        keys, data = top / "keys", top / "data"
+        shutil.copytree(hub.keys_dir, keys)
+        shutil.copytree(hub.data_dir, data)
+        os.chmod(data, 0o755)     # root's, not writable by the user
+        conf = top / "hubd.conf"
+        conf.write_text(hub.conf.read_text()
+                        .replace(f"data_dir = {hub.data_dir}",
+                                 f"data_dir = {data}")
+                        .replace(f"keys_dir = {hub.keys_dir}",
+                                 f"keys_dir = {keys}")
+                        .replace(f"rules = {hub.tmp / 'rules.conf'}",
+                                 "rules = "))
+
+        def as_service():
+            os.setgroups([])
+            os.setgid(svc.pw_gid)
+            os.setuid(svc.pw_uid)
+
+        def start():
+            p = subprocess.run([hubtest.binary("hubd"), "--config",
+                                str(conf)], capture_output=True, text=True,
+                               timeout=30, preexec_fn=as_service)
+            assert p.returncode == 1, p.stderr
+            return [line.split(" err ", 1)[1] for line in
+                    p.stderr.splitlines() if "HUB-START" in line]
+
+        assert start() == [f"HUB-START cannot start: cannot open {keys}/"
+                           f"hub.key_secret: Permission denied"]
+        for f in [keys, *keys.iterdir()]:
+            os.chown(f, svc.pw_uid, svc.pw_gid)
+        assert start() == [f"HUB-START cannot start: data_dir: cannot open "
+                           f"{data}/hubd.lock: Permission denied"]
+        os.chown(data, svc.pw_uid, svc.pw_gid)
+        assert start() == [f"HUB-START cannot start: {data}/log: cannot "
+                           f"open LMDB environment: Permission denied"]
+    finally:
+        shutil.rmtree(top)
+
+
+def test_a_bad_metrics_listen_is_refused_in_the_documented_words(tmp_path):
+    """OPERATIONS.md "Metrics and health endpoints": a metrics_listen that
+    is not A.B.C.D:PORT is refused by --check-config and at start, exit 2,
+    in one text that names the value; at start after `HUB-START cannot
+    start: metrics_listen: `, the setting not named twice."""
+    for value in ["localhost:7610", "127.0.0.1", "127.0.0.1:0",
+                  ":7610", "127.0.0.1:65536", "1.2.3:7610",
+                  "127.0.0.1:+7610"]:
+        text = ("metrics_listen must be HOST:PORT (an IPv4 address and a "
+                f"port 1-65535, e.g. 127.0.0.1:7610) or empty, not "
+                f"'{value}'")
+        p = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                            "--metrics_listen", value],
+                           capture_output=True, text=True, timeout=30)
+        assert (p.returncode, p.stderr) == (2, f"hubd: {text}\n"), value
+        p = subprocess.run([hubtest.binary("hubd"), "--data_dir",
+                            str(tmp_path / "data"), "--keys_dir",
+                            str(tmp_path / "keys"), "--metrics_listen",
+                            value],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 2, p.stderr
+        assert p.stderr.endswith(f" hubd err HUB-START cannot start: "
+                                 f"metrics_listen: {text}\n"), p.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_manifest_figure_that_is_no_whole_number_is_damaged(make_hub,
+                                                              tmp_path):
+    """OPERATIONS.md, restore: the manifest's figures are whole numbers;
+    a log_last_seq or log_events that is negative, a fraction or
+    quoted is no such number, so the manifest is damaged, said before
+    anything is copied (exit 1, data_dir left as it was) — not taken as
+    18446744073709551615, or as 0, and compared after the copy."""
+    import json
+
+    hub = make_hub()
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(5802).next(),
+                              salt="manifest-whole"))
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    whole = json.loads((backup / "manifest.json").read_text())
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    for name in ("log_last_seq", "log_events"):
+        for bad in (-1, whole[name] + 0.5, f"{whole[name]}", 1e400):
+            text = json.dumps(dict(whole, **{name: bad}))
+            (backup / "manifest.json").write_text(text)
+            p = hub.hubctl("restore", str(backup), check=False)
+            assert (p.returncode, p.stdout) == (1, ""), (bad, p.stderr)
+            assert p.stderr == f"hubctl: restore: {backup}/manifest.json " \
+                f"is damaged: no {name}\n", (bad, p.stderr)
+            assert not hub.data_dir.exists()
+    for bad in (-1, whole["file_bytes"]["log/data.mdb"] + 0.5):
+        m = json.loads(json.dumps(whole))
+        m["file_bytes"]["log/data.mdb"] = bad
+        (backup / "manifest.json").write_text(json.dumps(m))
+        p = hub.hubctl("restore", str(backup), check=False)
+        assert (p.returncode, p.stdout) == (1, ""), (bad, p.stderr)
+        assert p.stderr == f"hubctl: restore: {backup}/manifest.json is " \
+            f"damaged: no whole file_bytes and file_blake2b for " \
+            f"log/data.mdb\n", (bad, p.stderr)
+        assert not hub.data_dir.exists()
+    (backup / "manifest.json").write_text(json.dumps(whole))
+    hub.hubctl("restore", str(backup))
+
+
+def test_a_stop_during_the_rebuild_of_the_event_id_index_ends_it(make_hub):
+    """OPERATIONS.md, Start and stop: a SIGTERM while hubd indexes the
+    event ids of the whole log again at open (ids/ lost, or the first
+    start after the machine restarted: minutes on a big log, longer than
+    the unit's TimeoutStopSec) stops it between two chunks of 100,000
+    records, exit 0 with HUB-STOP and without HUB-READY; the next start
+    goes on from there, and the ids indexed before still count."""
+    import shutil
+    import signal
+
+    hub = make_hub(settings={"batch_max": "1000"})
+    p = subprocess.run([str(hubtest.BUILD / "bench" / "ug-loadgen"),
+                        "--endpoint", hub.ingest, "--server-key",
+                        str(hub.keys_dir / "hub.key"), "--key",
+                        str(hub.keys_dir / "school-a.key_secret"),
+                        "--events", "300000", "--window", "1000",
+                        "--connections", "2"],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "ids")
+    log = hub.logs_dir / "rebuild-stop.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([hubtest.binary("hubd"), "--config",
+                                 str(hub.conf)], stdout=out,
+                                stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+
+    def catches_sigterm():
+        with open(f"/proc/{proc.pid}/status") as f:
+            caught = next(int(line.split()[1], 16) for line in f
+                          if line.startswith("SigCgt:"))
+        return caught & (1 << (signal.SIGTERM - 1))
+    hubtest.wait_for(catches_sigterm, 10, "hubd's SIGTERM handler")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0, log.read_text()
+    text = log.read_text()
+    assert "HUB-READY" not in text and "HUB-STOP" in text, text
+    assert "STORE-IDS indexing the event ids stopped for a stop: the next " \
+        "start goes on from there" in text, text
+    indexed = [int(line.split("event ids of ")[1].split()[0])
+               for line in text.splitlines() if "STORE-IDS indexed" in line]
+    assert sum(indexed) < 300000, text
+    hub.start()
+    assert "STORE-IDS indexed" in hub.current_log()
+    st = hub.stats()
+    assert st["event_ids"] == st["log_events"] == 300000, st
+
+
+def test_inbox_names_the_file_and_line_of_a_bad_command_value(tmp_path):
+    """OPERATIONS.md "Start and stop": a bad value read from a file is
+    reported with that file and line before the reason, in every program,
+    inbox's command values (an alert id, --how, a CPR to --timeline)
+    too; exit 2, nothing sent."""
+    cases = [("timeline = 123", []), ("ack = zz", []),
+             ("contact = zz", ["--how", "phone"]),
+             ("how = ", ["--contact", "0" * 18]),
+             ("how =   ", ["--unreachable", "0" * 18])]
+    failures = []
+    for line, args in cases:
+        conf = tmp_path / "inbox.conf"
+        conf.write_text(f"caseworker = cw-anna\n{line}\n")
+        p = subprocess.run([hubtest.binary("inbox"), "--config", str(conf),
+                            "--keys_dir", str(tmp_path), *args],
+                           capture_output=True, text=True, timeout=30)
+        if p.returncode != 2 or not p.stderr.startswith(
+                f"inbox: {conf}:2: --"):
+            failures.append(f"{line!r}: exit {p.returncode}, {p.stderr!r}")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_revoked_caseworkers_open_alerts_wait_until_reassigned(make_hub):
+    """OPERATIONS.md, "Replacing and revoking keys": revoke-caseworker
+    ends the registration, not the alerts: the caseworker's open alerts
+    stay open, addressed to the id (delivered to no one else meanwhile,
+    and no longer among ungebro_queue_depth's queues), until their
+    persons are assigned to another caseworker (hubctl assign), which
+    moves them to the new contact person."""
+    import urllib.request
+
+    port = hubtest.free_port()
+    hub = make_hub(settings={"metrics_listen": f"127.0.0.1:{port}"},
+                   caseworkers={"cw-anna": False, "cw-bo": False,
+                                "desk-dora": True})
+    cprs = hubtest.CprGen(5803).take(2)
+    hub.absence_alerts("cw-bo", cprs, "revoked")
+    hub.wait_applied()
+    hub.hubctl("revoke-caseworker", "cw-bo")
+    hub.peek("cw-anna", 0)
+    hub.peek("desk-dora", 0)
+    assert hub.stats()["alerts_open"] == 2
+    hubtest.wait_for(lambda: 'recipient="cw-bo"' not in urllib.request.urlopen(
+        f"http://127.0.0.1:{port}/metrics").read().decode(), 10,
+        "cw-bo's queue out of ungebro_queue_depth")
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna", start="2024-02-01")
+    alerts = hub.peek("cw-anna", 2)
+    assert {a["recipient"] for a in alerts} == {"cw-anna"}, alerts
