@@ -48,6 +48,10 @@
 #include "common/util.h"
 
 #define WAIT_MAX_MS 1000
+/* A file found incomplete is looked at again no sooner than this, also
+ * with settle 0: due again at once, it would be looked at in a loop of
+ * its own, holding up the other files and delivery. */
+#define RECHECK_MIN_MS 1000
 
 struct candidate {
 	char name[NAME_MAX + 1];
@@ -123,6 +127,17 @@ remove_candidate(struct watch *w, struct candidate *c)
 	memmove(&w->cands[i], &w->cands[i + 1],
 		(w->ncands - i - 1) * sizeof *w->cands);
 	w->ncands--;
+}
+
+/* Not complete yet: due again after settle, and RECHECK_MIN_MS at the
+ * least. */
+static void
+recheck_later(const struct watch *w, struct candidate *c)
+{
+	int64_t wait = w->settle_ms;
+	if (wait < RECHECK_MIN_MS)
+		wait = RECHECK_MIN_MS;
+	c->stable_since = ug_mono_ms() + wait - w->settle_ms;
 }
 
 static ug_err
@@ -457,7 +472,7 @@ process(struct watch *w, struct candidate *c)
 	ug_err err = adapter__plan(rt, path, &plan, &diag);
 	struct stat st;
 	if (err == UG_EAGAIN) {
-		c->stable_since = ug_mono_ms();
+		recheck_later(w, c);
 		return UG_OK;
 	}
 	if (err == UG_ENOMEM)
@@ -520,7 +535,7 @@ process(struct watch *w, struct candidate *c)
 		/* Imported again later; nothing moved, no report. */
 		close_synced(&rt->report);
 		discard(report_tmp, rejects_tmp);
-		c->stable_since = ug_mono_ms();
+		recheck_later(w, c);
 		err = UG_OK;
 		break;
 	case FILE_FAILED:
@@ -617,7 +632,7 @@ turn(struct watch *w)
 		} else if (open_for_writing(path)) {
 			log_debug("ADP-WATCH", "%s is still open for writing",
 				  c->name);
-			c->stable_since = ug_mono_ms();
+			recheck_later(w, c);
 		} else {
 			err = process(w, c);
 		}

@@ -219,6 +219,41 @@ def test_file_open_for_writing_is_not_imported(hub, watchers):
     sweep_reports(hub, drop)
 
 
+def test_file_open_for_writing_with_settle_0_holds_up_nothing(hub,
+                                                             watchers):
+    """settle = 0 (a documented value): a file held open for writing is
+    looked at again later, not in a loop of its own, so the files after
+    it are imported and delivered meanwhile, and the log is not flooded
+    with its "still open" line."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop, settle=0)
+    watchers.append(w)
+    rows = [AbsenceRow(c) for c in CprGen(2207).take(4)]
+    hub.cprs.update(r.cpr for r in rows)
+    path = drop / "aa-open.csv"
+    f = open(path, "w")
+    f.write(csv_line(hubtest.DEFAULT_HEADER) + "\n")
+    for r in rows[:2]:
+        f.write(csv_line(r.fields()) + "\n")
+    f.flush()
+    wait_for(lambda: "aa-open.csv is still open for writing" in w.text(),
+             10, "the watcher to find aa-open.csv open")
+    marker = [AbsenceRow(c) for c in CprGen(2208).take(1)]
+    drop_file(hub, drop, "zz-marker.csv", marker)
+    wait_moved(drop, "done", "zz-marker.csv")
+    assert_store(hub, marker)
+    assert path.exists()
+    assert w.text().count("aa-open.csv is still open for writing") < 50
+    for r in rows[2:]:
+        f.write(csv_line(r.fields()) + "\n")
+    f.close()
+    rep = wait_moved(drop, "done", "aa-open.csv")
+    assert (rep["rows"], rep["queued"]) == (4, 4)
+    assert_store(hub, rows + marker)
+    w.stop()
+    sweep_reports(hub, drop)
+
+
 def test_file_appended_in_bursts_is_imported_whole(hub, watchers):
     """A writer that closes the file between appends (`>>`), faster than
     settle: only the complete file is imported."""
