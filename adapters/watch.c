@@ -75,6 +75,9 @@ struct watch {
 	int64_t next_rescan;
 	bool dirty;
 	bool busy; /* the sender had work when last seen */
+	/* Rows of the files moved to done/: a file stopped or changed
+	 * while read is not imported, however far it was read. */
+	size_t rows_imported;
 };
 
 /* ---- helpers -------------------------------------------------------- */
@@ -515,6 +518,7 @@ process(struct watch *w, struct candidate *c)
 		if (err == UG_OK)
 			err = move_out(w, "done", name, base, report_tmp,
 				       rejects_tmp, ext);
+		w->rows_imported += rt->file.rows;
 		/* Queued, but it cannot be moved (permissions?): do not
 		 * import it again and again; an operator must look. */
 		if (err != UG_OK)
@@ -741,7 +745,7 @@ adapter__watch(struct runtime *rt, const char *dir)
 		log_notice("ADP-STOP",
 			   "stopping: %zu rows imported, %zu events accepted "
 			   "by the hub, %zu pending in the outbox",
-			   rt->counts.rows, rt->counts.accepted, pending);
+			   w.rows_imported, rt->counts.accepted, pending);
 	adapter__sender_close(&w.sender);
 	if (w.ifd >= 0)
 		close(w.ifd);

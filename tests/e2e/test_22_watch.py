@@ -300,6 +300,33 @@ def test_hub_down_then_up_and_sigterm_keeps_pending(make_hub, watchers):
     assert_store(hub, first + second)
 
 
+def test_sigterm_while_a_file_is_imported_leaves_it_for_the_next_start(
+        hub, watchers):
+    """SIGTERM while a file is being read: the watcher exits 0, the file
+    stays in DIR with nothing of it queued (nothing pending, and the stop
+    line counts none of its rows as imported), and the next watcher
+    imports it whole."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop, settle=0, log_level="info")
+    watchers.append(w)
+    rows = [AbsenceRow(c, school=f"28{i % 97:04d}")
+            for i, c in enumerate(CprGen(2209).take(100000))]
+    hub.cprs.update(r.cpr for r in rows)
+    drop_file(hub, drop, "big.csv", rows)
+    wait_for(lambda: "ADP-FILE " in w.text(), 30, "the import to start")
+    w.stop(expect=0)
+    assert (drop / "big.csv").exists()
+    assert not (drop / "done" / "big.csv").exists()
+    assert "ADP-UNQUEUED" in w.text(), w.text()[-2000:]
+    assert "stopping: 0 rows imported" in w.text(), w.text()[-2000:]
+    assert "0 pending in the outbox" in w.text()
+    w2 = Watcher(hub, drop, settle=0, log_level="info")
+    watchers.append(w2)
+    rep = wait_moved(drop, "done", "big.csv", timeout=120)
+    assert (rep["rows"], rep["queued"]) == (100000, 100000), rep
+    w2.stop()
+
+
 def test_same_name_again_and_whole_file_failure(hub, watchers):
     drop = hub.inputs_dir / "drop"
     w = Watcher(hub, drop)
