@@ -214,6 +214,17 @@ fields_code(const char *text, const char *column, ug_diag *diag)
 		FIELDS_BAD(diag, column,
 			   "%s looks like a CPR number; it must be a code",
 			   column);
+	/* Within a code ("A-0101101234") it would travel as surely: an
+	 * anonymous contact's number would tie the count to the person. */
+	char copy[WIRE_TEXT_MAX + 1];
+	if (len <= WIRE_TEXT_MAX) {
+		memcpy(copy, text, len + 1);
+		if (ug_cpr_mask(copy))
+			FIELDS_BAD(diag, column,
+				   "%s holds a CPR number; it must be a code, "
+				   "never a person's number",
+				   column);
+	}
 	if (len > FIELDS_CODE_MAX || !only(text, "._-/"))
 		FIELDS_BAD(diag, column,
 			   "%s must be a code of at most %d of A-Z a-z 0-9 "

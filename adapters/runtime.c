@@ -251,7 +251,8 @@ build_usage(const struct adapter_ops *ops, const char *program, char *buf,
 	    "is dropped into DIR\n       %s --config FILE flush           "
 	    "deliver what the outbox holds\n\n%s\nColumns (a CSV file's "
 	    "header row, or the keys of JSON Lines; any order; names match\n"
-	    "ignoring case, reading ' ' and '-' as '_'):\n",
+	    "ignoring case, reading ' ', a non-breaking space and '-' as "
+	    "'_'):\n",
 	    program, program, program,
 	    ops->description ? ops->description : "");
 	for (size_t k = 0; ops->kinds[k] && used < size; k++)

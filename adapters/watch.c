@@ -48,6 +48,10 @@
 #include "common/util.h"
 
 #define WAIT_MAX_MS 1000
+/* A file found incomplete is looked at again no sooner than this, also
+ * with settle 0: due again at once, it would be looked at in a loop of
+ * its own, holding up the other files and delivery. */
+#define RECHECK_MIN_MS 1000
 
 struct candidate {
 	char name[NAME_MAX + 1];
@@ -71,6 +75,9 @@ struct watch {
 	int64_t next_rescan;
 	bool dirty;
 	bool busy; /* the sender had work when last seen */
+	/* Rows of the files moved to done/: a file stopped or changed
+	 * while read is not imported, however far it was read. */
+	size_t rows_imported;
 };
 
 /* ---- helpers -------------------------------------------------------- */
@@ -123,6 +130,17 @@ remove_candidate(struct watch *w, struct candidate *c)
 	memmove(&w->cands[i], &w->cands[i + 1],
 		(w->ncands - i - 1) * sizeof *w->cands);
 	w->ncands--;
+}
+
+/* Not complete yet: due again after settle, and RECHECK_MIN_MS at the
+ * least. */
+static void
+recheck_later(const struct watch *w, struct candidate *c)
+{
+	int64_t wait = w->settle_ms;
+	if (wait < RECHECK_MIN_MS)
+		wait = RECHECK_MIN_MS;
+	c->stable_since = ug_mono_ms() + wait - w->settle_ms;
 }
 
 static ug_err
@@ -457,7 +475,7 @@ process(struct watch *w, struct candidate *c)
 	ug_err err = adapter__plan(rt, path, &plan, &diag);
 	struct stat st;
 	if (err == UG_EAGAIN) {
-		c->stable_since = ug_mono_ms();
+		recheck_later(w, c);
 		return UG_OK;
 	}
 	if (err == UG_ENOMEM)
@@ -500,6 +518,7 @@ process(struct watch *w, struct candidate *c)
 		if (err == UG_OK)
 			err = move_out(w, "done", name, base, report_tmp,
 				       rejects_tmp, ext);
+		w->rows_imported += rt->file.rows;
 		/* Queued, but it cannot be moved (permissions?): do not
 		 * import it again and again; an operator must look. */
 		if (err != UG_OK)
@@ -520,7 +539,7 @@ process(struct watch *w, struct candidate *c)
 		/* Imported again later; nothing moved, no report. */
 		close_synced(&rt->report);
 		discard(report_tmp, rejects_tmp);
-		c->stable_since = ug_mono_ms();
+		recheck_later(w, c);
 		err = UG_OK;
 		break;
 	case FILE_FAILED:
@@ -617,7 +636,7 @@ turn(struct watch *w)
 		} else if (open_for_writing(path)) {
 			log_debug("ADP-WATCH", "%s is still open for writing",
 				  c->name);
-			c->stable_since = ug_mono_ms();
+			recheck_later(w, c);
 		} else {
 			err = process(w, c);
 		}
@@ -726,7 +745,7 @@ adapter__watch(struct runtime *rt, const char *dir)
 		log_notice("ADP-STOP",
 			   "stopping: %zu rows imported, %zu events accepted "
 			   "by the hub, %zu pending in the outbox",
-			   rt->counts.rows, rt->counts.accepted, pending);
+			   w.rows_imported, rt->counts.accepted, pending);
 	adapter__sender_close(&w.sender);
 	if (w.ifd >= 0)
 		close(w.ifd);

@@ -734,8 +734,10 @@ csv_raw(const csv_reader *r, size_t *len, bool *truncated)
 }
 
 /* Fold a name for matching: ASCII and Latin-1 (U+00C0-U+00DE, as UTF-8
- * C3 80-9E except the multiplication sign) to lower case, ' ' and '-' to
- * '_'. Returns false if it does not fit (no column name is that long). */
+ * C3 80-9E except the multiplication sign) to lower case, ' ', '-' and
+ * the non-breaking space (C2 A0, what a header pasted in a spreadsheet
+ * may hold between its words) to '_', as adapter_match reads values.
+ * Returns false if it does not fit (no column name is that long). */
 static bool
 fold_name(const char *in, char *out, size_t cap)
 {
@@ -746,8 +748,11 @@ fold_name(const char *in, char *out, size_t cap)
 			c = (unsigned char)(c + 32);
 		else if (c == ' ' || c == '-')
 			c = '_';
-		else if (c == 0xC3 && p[1] >= 0x80 && p[1] <= 0x9E &&
-			 p[1] != 0x97) {
+		else if (c == 0xC2 && p[1] == 0xA0) {
+			c = '_';
+			p++;
+		} else if (c == 0xC3 && p[1] >= 0x80 && p[1] <= 0x9E &&
+			   p[1] != 0x97) {
 			if (n + 2 >= cap)
 				return false;
 			out[n++] = (char)c;

@@ -1,6 +1,7 @@
 /* Clock, calendar and CPR helpers shared by the hub and the adapters. */
 #include "common/util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -253,11 +254,26 @@ ug_endpoint_valid(const char *ep)
 	const char *host = ep + 6, *colon = strrchr(host, ':');
 	if (!colon || colon == host)
 		return false;
-	if (host[0] == '[' && colon[-1] != ']')
-		return false;
-	for (const char *h = host; h < colon; h++)
-		if (*h == '/' || *h == ' ')
+	if (host[0] == '[') {
+		char addr[INET6_ADDRSTRLEN + 1];
+		struct in6_addr in6;
+		size_t n = (size_t)(colon - host);
+		if (n < 3 || colon[-1] != ']' || n - 2 >= sizeof addr)
 			return false;
+		memcpy(addr, host + 1, n - 2);
+		addr[n - 2] = '\0';
+		if (inet_pton(AF_INET6, addr, &in6) != 1)
+			return false;
+	} else {
+		/* A name or an IPv4 address: '*' (a bind address) or an IPv6
+		 * address without its brackets would pass the settings check
+		 * and fail only at the connect, after the files were queued.
+		 */
+		for (const char *h = host; h < colon; h++)
+			if (!isalnum((unsigned char)*h) && *h != '.' &&
+			    *h != '-' && *h != '_')
+				return false;
+	}
 	long port = 0;
 	const char *p = colon + 1;
 	for (; *p >= '0' && *p <= '9' && port <= 65535; p++)

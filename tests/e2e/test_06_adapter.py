@@ -541,6 +541,13 @@ def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
              "cannot make the rejects file in"),
             ("hub", hub.ingest.replace("tcp://", ""),
              "is not an endpoint (tcp://HOST:PORT or ipc://PATH)"),
+            # A bind address ('*') or an IPv6 address without its
+            # brackets is no host to connect to: refused here, not after
+            # the files were queued.
+            ("hub", "tcp://*:7601", "hub 'tcp://*:7601' is not an endpoint"),
+            ("hub", "tcp://::1:7601",
+             "hub 'tcp://::1:7601' is not an endpoint"),
+            ("hub", "tcp://[]:7601", "hub 'tcp://[]:7601' is not an endpoint"),
             # An id as hubctl and the hub word the rule.
             ("agency", "School A", "agency 'School A' is not a valid id "
              "(1-63 of a-z 0-9 . _ -, starting with a letter or digit, "

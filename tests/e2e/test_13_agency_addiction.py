@@ -47,6 +47,13 @@ def test_referrals_and_anonymous_counselling(make_hub):
          Bad("record_id", "record_id is empty")),
         (["", "ja", p[4], "rmc-a", "2024-03-01", "henvist", "", "", ""],
          Bad("record_id", "record_id looks like a CPR number")),
+        # Within the contact's number, too: it would tie the anonymous
+        # count to the person as surely (ADAPTERS.md, Codes).
+        (["", "ja", "A-" + p[4], "rmc-a", "2024-03-01", "henvist", "", "",
+          ""], Bad("record_id", "record_id holds a CPR number; it must be "
+                   "a code")),
+        (["", "ja", dashed(p[4]) + "/A", "rmc-a", "2024-03-01", "henvist",
+          "", "", ""], Bad("record_id", "record_id holds a CPR number")),
         (["", "ja", "A-2024-005", "rmc-a", "2024-03-01", "henvist", "ja",
           "alt", ""], Bad("consent", "an anonymous row cannot carry a "
                                      "consent")),

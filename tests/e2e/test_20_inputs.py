@@ -224,6 +224,27 @@ def test_padded_values_read_as_unpadded(hub):
     assert_store(hub, rows)
 
 
+def test_a_non_breaking_space_in_a_header_reads_as_a_space(hub):
+    """A header pasted in a spreadsheet may hold U+00A0 between its
+    words: "CPR NR" and "Fraværs type" so written name their columns
+    (cpr_nr, an alias of cpr) as with a space, in a UTF-8 file and in a
+    Windows-1252 one (byte A0), and so does an ignore_columns entry."""
+    cprs = CprGen(2015).take(2)
+    rows = [AbsenceRow(c) for c in cprs]
+    remember(hub, rows)
+    header = ["CPR\u00a0NR", "Skole", "Fra", "Til", "Fravær", "Lektioner",
+              "Type", "Klasse", "Elevens\u00a0navn"]
+    paths = []
+    for row, enc in zip(rows, ("utf-8", "cp1252")):
+        text = csv_line(header) + "\n" + \
+            csv_line(danish_fields(row) + ["x"]) + "\n"
+        paths.append(write(hub, f"nbsp-{enc}.csv", text.encode(enc)))
+    r = hub.adapter("import", *paths, ignore_columns="elevens navn")
+    assert r.rc == EXIT_OK, str(r)
+    assert (r.summary["rows"], r.summary["queued"]) == (2, 2), str(r)
+    assert_store(hub, rows)
+
+
 # ------------------------------------------------------------ bad rows
 
 

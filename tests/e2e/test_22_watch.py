@@ -219,6 +219,41 @@ def test_file_open_for_writing_is_not_imported(hub, watchers):
     sweep_reports(hub, drop)
 
 
+def test_file_open_for_writing_with_settle_0_holds_up_nothing(hub,
+                                                             watchers):
+    """settle = 0 (a documented value): a file held open for writing is
+    looked at again later, not in a loop of its own, so the files after
+    it are imported and delivered meanwhile, and the log is not flooded
+    with its "still open" line."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop, settle=0)
+    watchers.append(w)
+    rows = [AbsenceRow(c) for c in CprGen(2207).take(4)]
+    hub.cprs.update(r.cpr for r in rows)
+    path = drop / "aa-open.csv"
+    f = open(path, "w")
+    f.write(csv_line(hubtest.DEFAULT_HEADER) + "\n")
+    for r in rows[:2]:
+        f.write(csv_line(r.fields()) + "\n")
+    f.flush()
+    wait_for(lambda: "aa-open.csv is still open for writing" in w.text(),
+             10, "the watcher to find aa-open.csv open")
+    marker = [AbsenceRow(c) for c in CprGen(2208).take(1)]
+    drop_file(hub, drop, "zz-marker.csv", marker)
+    wait_moved(drop, "done", "zz-marker.csv")
+    assert_store(hub, marker)
+    assert path.exists()
+    assert w.text().count("aa-open.csv is still open for writing") < 50
+    for r in rows[2:]:
+        f.write(csv_line(r.fields()) + "\n")
+    f.close()
+    rep = wait_moved(drop, "done", "aa-open.csv")
+    assert (rep["rows"], rep["queued"]) == (4, 4)
+    assert_store(hub, rows + marker)
+    w.stop()
+    sweep_reports(hub, drop)
+
+
 def test_file_appended_in_bursts_is_imported_whole(hub, watchers):
     """A writer that closes the file between appends (`>>`), faster than
     settle: only the complete file is imported."""
@@ -263,6 +298,33 @@ def test_hub_down_then_up_and_sigterm_keeps_pending(make_hub, watchers):
     r = hub.adapter("flush")
     assert (r.rc, r.summary["accepted"], r.summary["pending"]) == (0, 4, 0)
     assert_store(hub, first + second)
+
+
+def test_sigterm_while_a_file_is_imported_leaves_it_for_the_next_start(
+        hub, watchers):
+    """SIGTERM while a file is being read: the watcher exits 0, the file
+    stays in DIR with nothing of it queued (nothing pending, and the stop
+    line counts none of its rows as imported), and the next watcher
+    imports it whole."""
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop, settle=0, log_level="info")
+    watchers.append(w)
+    rows = [AbsenceRow(c, school=f"28{i % 97:04d}")
+            for i, c in enumerate(CprGen(2209).take(100000))]
+    hub.cprs.update(r.cpr for r in rows)
+    drop_file(hub, drop, "big.csv", rows)
+    wait_for(lambda: "ADP-FILE " in w.text(), 30, "the import to start")
+    w.stop(expect=0)
+    assert (drop / "big.csv").exists()
+    assert not (drop / "done" / "big.csv").exists()
+    assert "ADP-UNQUEUED" in w.text(), w.text()[-2000:]
+    assert "stopping: 0 rows imported" in w.text(), w.text()[-2000:]
+    assert "0 pending in the outbox" in w.text()
+    w2 = Watcher(hub, drop, settle=0, log_level="info")
+    watchers.append(w2)
+    rep = wait_moved(drop, "done", "big.csv", timeout=120)
+    assert (rep["rows"], rep["queued"]) == (100000, 100000), rep
+    w2.stop()
 
 
 def test_same_name_again_and_whole_file_failure(hub, watchers):

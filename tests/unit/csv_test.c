@@ -573,6 +573,9 @@ test_column_matches(void)
 	CHECK(csv_column_matches(&columns[2], "Frav\xC3\xA6r"));
 	CHECK(csv_column_matches(&columns[2], "LESSONS-ABSENT"));
 	CHECK(csv_column_matches(&columns[2], "lessons absent"));
+	/* A non-breaking space, as a header pasted in a spreadsheet has. */
+	CHECK(csv_column_matches(&columns[2], "lessons\xC2\xA0"
+					      "absent"));
 	CHECK(!csv_column_matches(&columns[2], "lessons"));
 	CHECK(!csv_column_matches(&columns[2], ""));
 	CHECK(!csv_column_matches(&columns[0], "cpr2"));

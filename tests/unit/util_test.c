@@ -380,6 +380,11 @@ test_endpoint(void)
 					  "tcp://h:76a",
 					  "tcp://h/x:7601",
 					  "tcp://[::1:7601",
+					  "tcp://*:7601",
+					  "tcp://::1:7601",
+					  "tcp://[]:7601",
+					  "tcp://[hub]:7601",
+					  "tcp://h;b:7601",
 					  "ipc://",
 					  "http://h:80"};
 	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
