@@ -419,25 +419,33 @@ def test_a_failed_export_is_audited(make_hub):
     assert "no-such-dir" not in rec["detail"], rec
 
 
-def test_an_export_needs_an_audit_trail_that_reads(make_hub):
-    """OPERATIONS.md, Access: an audit record that does not open could
-    be one about the person, so the export fails (exit 1, nothing
-    written, recorded `failed`) and says where the trail stopped."""
+def hub_with_a_broken_audit_record(make_hub, seed):
+    """A stopped hub with one assigned person whose first audit record
+    does not open; the mend puts the trail back as it was."""
     from test_61_audit import edit_audit, flip_audit_byte
-    cpr = CprGen(6211).next()
+    cpr = CprGen(seed).next()
     hub = make_hub()
     hub.assign(cpr, "cw-anna")
     hub.stop()
     kept = []
     edit_audit(hub, lambda pairs: kept.extend(pairs) or pairs)
     flip_audit_byte(hub, 1)
+    return hub, cpr, lambda: edit_audit(
+        hub, lambda pairs: kept + pairs[len(kept):])
+
+
+def test_an_export_needs_an_audit_trail_that_reads(make_hub):
+    """OPERATIONS.md, Access: an audit record that does not open could
+    be one about the person, so the export fails (exit 1, nothing
+    written, recorded `failed`) and says where the trail stopped."""
+    hub, cpr, mend = hub_with_a_broken_audit_record(make_hub, 6211)
     out = hub.client_dir / "export.json"
     p = hub.hubctl("export", "--cpr", cpr, "--out", str(out), check=False)
     assert (p.returncode, p.stderr) == (
         1, "hubctl: export failed; reading the audit trail stopped after "
         "record 1: malformed input (run hubctl audit verify)\n")
     assert not out.exists()
-    edit_audit(hub, lambda pairs: kept + pairs[len(kept):])
+    mend()
     [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
     assert (rec["result"], rec["detail"]) == (
         "failed", "1 events (0 actions), 0 alerts, 0 audit records to a "
@@ -1048,14 +1056,7 @@ def test_an_export_to_standard_output_that_fails_writes_nothing(make_hub):
     the export, nothing written - to standard output too: a document
     that looked whole there (its events and CPR, no audit records) would
     be handed over as the person's export."""
-    from test_61_audit import edit_audit, flip_audit_byte
-    cpr = CprGen(6212).next()
-    hub = make_hub()
-    hub.assign(cpr, "cw-anna")
-    hub.stop()
-    kept = []
-    edit_audit(hub, lambda pairs: kept.extend(pairs) or pairs)
-    flip_audit_byte(hub, 1)
+    hub, cpr, mend = hub_with_a_broken_audit_record(make_hub, 6212)
     # Run directly: the harness's hubctl log would keep what it prints.
     p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
                         "export", "--cpr", cpr], capture_output=True,
@@ -1063,7 +1064,7 @@ def test_an_export_to_standard_output_that_fails_writes_nothing(make_hub):
     assert (p.returncode, p.stdout, p.stderr) == (
         1, "", "hubctl: export failed; reading the audit trail stopped "
         "after record 1: malformed input (run hubctl audit verify)\n")
-    edit_audit(hub, lambda pairs: kept + pairs[len(kept):])
+    mend()
     [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
     assert (rec["result"], rec["detail"]) == (
         "failed", "1 events (0 actions), 0 alerts, 0 audit records to "

@@ -2727,7 +2727,9 @@ def test_a_manifest_without_its_log_figures_is_named_damaged(make_hub,
     """OPERATIONS.md, restore: a manifest.json without the log_last_seq
     or the log_events number the restore checks the log against is
     damaged, said before anything is copied (exit 1, data_dir left as
-    it was), not a mismatch with a count of 0 after the copy."""
+    it was), not a mismatch with a count of 0 after the copy. So is one
+    whose figure is no whole number (negative, a fraction, quoted, too
+    large): not taken as 18446744073709551615, or as 0."""
     hub = make_hub()
     hub.send(hubtest.envelope("school-a", hubtest.CprGen(8405).next(),
                               salt="manifest-figures"))
@@ -2739,13 +2741,15 @@ def test_a_manifest_without_its_log_figures_is_named_damaged(make_hub,
     hub.conf.write_text(hub.conf.read_text().replace(
         str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
     for name in ("log_last_seq", "log_events"):
-        m = dict(whole)
-        del m[name]
-        (backup / "manifest.json").write_text(json.dumps(m))
-        p = hub.hubctl("restore", str(backup), check=False)
-        assert (p.returncode, p.stdout) == (1, ""), p.stderr
-        assert p.stderr == f"hubctl: restore: {backup}/manifest.json is " \
-            f"damaged: no {name}\n", p.stderr
-        assert not hub.data_dir.exists()
+        for bad in (None, -1, whole[name] + 0.5, f"{whole[name]}", 1e400):
+            m = dict(whole, **{name: bad})
+            if bad is None:
+                del m[name]
+            (backup / "manifest.json").write_text(json.dumps(m))
+            p = hub.hubctl("restore", str(backup), check=False)
+            assert (p.returncode, p.stdout) == (1, ""), (bad, p.stderr)
+            assert p.stderr == f"hubctl: restore: {backup}/manifest.json " \
+                f"is damaged: no {name}\n", (bad, p.stderr)
+            assert not hub.data_dir.exists()
     (backup / "manifest.json").write_text(json.dumps(whole))
     hub.hubctl("restore", str(backup))
