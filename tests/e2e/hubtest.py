@@ -808,6 +808,16 @@ class Hub:
 
     # -- the injectable clock and events of every type
 
+    def conf_elsewhere(self, data_dir, keys_dir):
+        """This hub's settings with the store and keys moved, and no rules
+        file: a copy to run as another user or after a restore."""
+        text = self.conf.read_text()
+        text = text.replace(f"data_dir = {self.data_dir}",
+                            f"data_dir = {data_dir}")
+        text = text.replace(f"keys_dir = {self.keys_dir}",
+                            f"keys_dir = {keys_dir}")
+        return text.replace(f"rules = {self.tmp / 'rules.conf'}", "rules = ")
+
     def set_clock(self, when):
         """Move the hub clock (hubd re-reads it every loop turn)."""
         assert self.clock_path, "Hub(..., clock=...) not given"

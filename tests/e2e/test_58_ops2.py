@@ -79,13 +79,7 @@ def test_a_start_names_what_the_service_user_cannot_open(make_hub):
         shutil.copytree(hub.data_dir, data)
         os.chmod(data, 0o755)     # root's, not writable by the user
         conf = top / "hubd.conf"
-        conf.write_text(hub.conf.read_text()
-                        .replace(f"data_dir = {hub.data_dir}",
-                                 f"data_dir = {data}")
-                        .replace(f"keys_dir = {hub.keys_dir}",
-                                 f"keys_dir = {keys}")
-                        .replace(f"rules = {hub.tmp / 'rules.conf'}",
-                                 "rules = "))
+        conf.write_text(hub.conf_elsewhere(data, keys))
 
         def as_service():
             os.setgroups([])

@@ -1701,13 +1701,7 @@ def test_a_restore_by_root_is_the_service_users_store(make_hub):
             os.chown(f, svc.pw_uid, svc.pw_gid)
         data = state / "hub"
         conf = top / "hubd.conf"
-        conf.write_text(hub.conf.read_text()
-                        .replace(f"data_dir = {hub.data_dir}",
-                                 f"data_dir = {data}")
-                        .replace(f"keys_dir = {hub.keys_dir}",
-                                 f"keys_dir = {keys}")
-                        .replace(f"rules = {hub.tmp / 'rules.conf'}",
-                                 "rules = "))
+        conf.write_text(hub.conf_elsewhere(data, keys))
         p = subprocess.run([hubtest.binary("hubctl"), "restore", "--config",
                             str(conf), str(backup)],
                            capture_output=True, text=True, timeout=60)
