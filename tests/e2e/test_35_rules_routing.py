@@ -484,6 +484,39 @@ def test_a_former_counsellor_keeps_the_alerts_addressed_to_them(make_hub):
     hub.peek("cw-lead", 0)
 
 
+def test_a_contact_person_who_is_also_the_counsellor_hands_over(make_hub):
+    """RULES.md sections 4 and 7: the consent shares a referral with the
+    contact person, and a reassignment moves the open alerts to the new
+    one; only what went to the counsellor as counsellor stays. A
+    caseworker who was both kept everything addressed to her as contact
+    person once someone else took over: the addiction alert stayed
+    readable by a caseworker who was no longer the contact person, and a
+    withdrawal closed the new contact person's addiction alert without
+    telling them."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    cpr = CprGen(3530).born("2009-03-03")
+    hub.cprs.add(cpr)
+    hub.send(ev_assignment(cpr, "cw-anna", "2026-01-01"),
+             ev_assignment(cpr, "cw-anna", "2026-01-01", role="guidance"))
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}),
+             ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(ev_assignment(cpr, "cw-bob", "2026-09-08"))
+    hub.advance("2026-09-08T09:00:00")
+    assert sorted(a["rule"] for a in hub.peek("cw-bob", 2)) == \
+        ["addiction", "dropout"]
+    hub.peek("cw-anna", 0)
+    hub.send(ev_referral(cpr, "2026-09-08", consent={"given": True}))
+    hub.send(ev_referral(cpr, "2026-09-09", stage="TREATMENT_ENDED",
+                         consent={"given": False}))
+    hub.settle()
+    alerts = hub.peek("cw-bob", 2)
+    assert sorted(a["rule"] for a in alerts) == ["dropout", "withdrawn"]
+    [w] = [a for a in alerts if a["rule"] == "withdrawn"]
+    assert w["title"] == "Withdrawn: 2 alerts (addiction)", w
+    hub.peek("cw-anna", 0)
+
+
 def test_reassignment_moves_an_escalated_alert_not_its_notice(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
     adult = CprGen(3511).born("2001-05-05")
