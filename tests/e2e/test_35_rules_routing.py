@@ -517,6 +517,33 @@ def test_a_contact_person_who_is_also_the_counsellor_hands_over(make_hub):
     hub.peek("cw-anna", 0)
 
 
+def test_a_revoked_contact_person_keeps_the_persons_alerts(make_hub):
+    """RULES.md section 7: a caseworker revoked is no longer registered,
+    and the docs said nothing of the people they were contact person
+    for. The assignment stays in force: the person's alerts, open and
+    new, wait for that id (nobody else gets them, not the desk) until
+    another contact person is assigned, who takes them over."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    cpr = CprGen(3531).born("2001-03-03")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    hub.hubctl("revoke-caseworker", "cw-anna")
+    hub.send(ev_dropout_risk(cpr, "2026-09-07"))
+    hub.settle()
+    assert re.search(r"HUB-ALERT alert \w+ \(dropout_risk\) raised for "
+                     r"cw-anna", hub.log_text())
+    hub.peek("desk-dora", 0)
+    refused = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna",
+                         check=False)
+    assert refused.returncode == 1
+    assert "the caseworker is not registered" in refused.stderr
+    hub.assign(cpr, "cw-bob", start="2026-09-07")
+    hub.settle()
+    assert sorted(a["rule"] for a in hub.peek("cw-bob", 2)) == \
+        ["dropout", "dropout_risk"]
+
+
 def test_reassignment_moves_an_escalated_alert_not_its_notice(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
     adult = CprGen(3511).born("2001-05-05")
