@@ -404,6 +404,28 @@ def test_consent_given_again_shares_again(make_hub):
 
 
 
+def test_consent_given_on_a_later_event_shares_no_earlier_referral(
+        make_hub):
+    """RULES section 4: a referral is judged on the day the hub applies
+    it. Consent given afterwards on another event of the service (a
+    treatment start) rules what comes after it; it does not share the
+    referral the hub withheld before -- only a correction of the
+    referral's own row does (section 3, Corrections)."""
+    hub, [cpr] = assigned_hub(make_hub, 3241)
+    referral = ev_referral(cpr, "2026-09-07", consent={"given": False})
+    hub.send(referral,
+             ev_referral(cpr, "2026-09-09", stage="TREATMENT_STARTED",
+                         consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 0
+    hub.peek("cw-anna", 0)
+    given = ev_referral(cpr, "2026-09-07", consent={"given": True})
+    given.supersedes = referral.event_id
+    hub.send(given)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "addiction"
+
+
 def test_consent_given_again_on_a_withdrawn_referral_raises_nothing(
         make_hub):
     """RULES section 3, Corrections: a referral is shared once. Its alert
