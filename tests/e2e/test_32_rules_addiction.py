@@ -426,6 +426,40 @@ def test_consent_given_on_a_later_event_shares_no_earlier_referral(
     assert a["rule"] == "addiction"
 
 
+def test_a_rebuilt_derived_state_judges_a_referral_on_the_day_it_came(
+        make_hub):
+    """OPERATIONS.md: a rebuild of derived/ replays the log as the hub
+    lived it. It judged each referral's consent on the day of the
+    rebuild: a consent that had ended since made the replayed referral
+    "never shared", so the end of that consent took nothing back (the
+    addiction alert stayed open, readable outside the consent) and consent
+    given again on its row shared it a second time. Now the replay judges
+    a referral on the day the hub received it."""
+    import shutil
+    hub, [cpr] = assigned_hub(make_hub, 3242)
+    first = ev_referral(cpr, "2026-09-07",
+                        consent={"given": True, "expires": "2026-09-10"})
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.set_clock("2026-09-14T09:00:00")
+    hub.start()
+    hub.settle()
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn", w
+    assert f"Alert {a['alert_id']} (addiction) is withdrawn: the young " \
+        "person's consent to share it ended on 2026-09-10." in \
+        w["explanation"], w
+    again = ev_referral(cpr, "2026-09-07", consent={"given": True})
+    again.supersedes = first.event_id
+    hub.send(again)
+    hub.settle()
+    assert hub.stats()["alerts"] == 2
+    hub.peek("cw-anna", 1)
+
+
 def test_consent_given_again_on_a_withdrawn_referral_raises_nothing(
         make_hub):
     """RULES section 3, Corrections: a referral is shared once. Its alert
