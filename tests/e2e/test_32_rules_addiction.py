@@ -114,6 +114,18 @@ def test_a_referral_alone_opens_no_timeline_to_the_desk(make_hub):
         "the three refusals audited", interval=0.3)
 
 
+def test_inbox_help_says_a_referral_alone_opens_no_timeline():
+    """inbox --help promised a desk member the timeline of any unassigned
+    person; one the hub knows only by addiction referrals is refused
+    (above), and an alert that names no one opens none."""
+    p = subprocess.run([binary("inbox"), "--help"], capture_output=True,
+                       text=True, timeout=30)
+    text = " ".join((p.stdout + p.stderr).split())
+    assert "unless the hub knows them only by addiction referrals" in text
+    assert "an open alert addressed to you or your desk that names them" \
+        in text
+
+
 def test_only_its_recipient_acts_on_an_addiction_alert(make_hub):
     """RULES.md section 4: the consent shares a referral with the contact
     person it reached, and "a later contact person sees no sign" of it.
