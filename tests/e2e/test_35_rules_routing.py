@@ -379,6 +379,15 @@ def test_reassignment_moves_open_alerts(make_hub):
     assert moved["alert_id"] != done[0]["alert_id"]
     assert moved["recipient"] == "cw-bob"
     hub.peek("cw-anna", 0)
+    # cw-anna is told nothing; the alert is no longer hers to
+    # acknowledge (RULES.md section 7).
+    conf = hub.tmp / "inbox-cw-anna.conf"
+    p = subprocess.run([binary("inbox"), "--config", str(conf), "--ack",
+                        moved["alert_id"]], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 4, p.stderr
+    assert f"alert {moved['alert_id']} is not open for cw-anna" in p.stderr
+    hub.peek("cw-bob", 1)
     # What comes next is cw-bob's from the start.
     hub.send(ev_dropout_risk(cpr, "2026-09-09"))
     assert hub.wait_applied()["alerts"] == 3
