@@ -526,6 +526,34 @@ def test_a_contact_person_who_is_also_the_counsellor_hands_over(make_hub):
     hub.peek("cw-anna", 0)
 
 
+def test_an_ended_contact_hands_alerts_to_the_desk_not_the_counsellor(
+        make_hub):
+    """RULES.md section 7: an assignment that ends hands the open alerts
+    to the desk when nobody takes over as contact person -- also a
+    dropout alert, though a new one would go to the guidance counsellor:
+    the counsellor takes over no open alert, and the alert follows the
+    next contact person from the desk."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    hub.keygen("uu-carl")
+    hub.register_caseworker("uu-carl")
+    cpr = CprGen(3532).born("2001-04-04")
+    hub.cprs.add(cpr)
+    hub.send(event("youth-a", cpr, "contact_assignment",
+                   caseworker="cw-bob", role="contact",
+                   **{"from": "2026-01-01", "to": "2026-09-08"}),
+             ev_assignment(cpr, "uu-carl", "2026-01-01", role="guidance"))
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance("2026-09-09T09:00:00")
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["rule"], a["recipient"]) == ("dropout", "duty-desk")
+    hub.peek("uu-carl", 0)
+    hub.assign(cpr, "cw-anna", start="2026-09-09")
+    hub.settle()
+    [a] = hub.peek("cw-anna", 1)
+    assert (a["rule"], a["recipient"]) == ("dropout", "cw-anna")
+
+
 def test_a_revoked_contact_person_keeps_the_persons_alerts(make_hub):
     """RULES.md section 7: a caseworker revoked is no longer registered,
     and the docs said nothing of the people they were contact person
