@@ -554,6 +554,30 @@ def test_an_ended_contact_hands_alerts_to_the_desk_not_the_counsellor(
     assert (a["rule"], a["recipient"]) == ("dropout", "cw-anna")
 
 
+def test_a_two_row_reassignment_keeps_health_data_from_the_desk(make_hub):
+    """RULES.md section 11: a reassignment applied as two rows (the old
+    one's end, then the new one) passes the open alerts through the
+    desk -- all but an addiction alert, which waits with the caseworker
+    it was shared with and goes on to the new contact person."""
+    hub = rules_hub(make_hub, "2026-09-08T09:00:00")
+    cpr = CprGen(3533).born("2001-06-06")
+    hub.assign(cpr, "cw-anna", start="2026-01-01")
+    hub.send(ev_referral(cpr, "2026-09-08", consent={"given": True}),
+             ev_dropout_risk(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.assign(cpr, "cw-anna", start="2026-01-01", end="2026-09-07")
+    hub.settle()
+    [a] = hub.peek("desk-dora", 1)
+    assert a["rule"] == "dropout_risk"
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "addiction"
+    hub.assign(cpr, "cw-bob", start="2026-09-08")
+    hub.settle()
+    assert sorted(a["rule"] for a in hub.peek("cw-bob", 2)) == \
+        ["addiction", "dropout_risk"]
+    hub.peek("cw-anna", 0)
+
+
 def test_a_revoked_contact_person_keeps_the_persons_alerts(make_hub):
     """RULES.md section 7: a caseworker revoked is no longer registered,
     and the docs said nothing of the people they were contact person
