@@ -341,7 +341,10 @@ referral_parse_row(const adapter_row *row, adapter_event *ev, ug_diag *diag)
 static const struct adapter_kind addiction_referral_kind = {
     .name = "referral",
     .description = "referrals and treatment start/end, one row per young "
-		   "person and stage, with consent; anonymous counselling "
+		   "person and stage, with consent (a personal row needs "
+		   "consent, and consent_scope when consent is yes: "
+		   "\"optional\" below only means a file of rows that need "
+		   "neither may leave the column out); anonymous counselling "
 		   "rows without CPR",
     .columns = referral_columns,
     .parse_row = referral_parse_row,

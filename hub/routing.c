@@ -59,7 +59,6 @@ routing_resolve(hub *h, const uint8_t *person_key, recipient_rule to,
 typedef struct {
 	apply_ctx *c;
 	char to[STORE_ID_MAX];
-	char counsellor[STORE_ID_MAX]; /* keeps the alerts addressed to them */
 	const uint8_t *person_key;
 	bool referral_shared; /* the consent shares referrals today */
 } move_ctx;
@@ -77,7 +76,6 @@ move_alert(void *ctx, const uint8_t *id)
 	if (store_alert_state(m->c->h->store, id, &open, recipient,
 			      &escalations) != UG_OK ||
 	    !open || strcmp(recipient, m->to) == 0 ||
-	    strcmp(recipient, m->counsellor) == 0 ||
 	    (strcmp(recipient, m->c->h->rules.desk) == 0 && escalations))
 		return UG_OK;
 	/* Only alerts that went to the contact person, or to the desk for
@@ -85,11 +83,13 @@ move_alert(void *ctx, const uint8_t *id)
 	int rule = id[STORE_ALERT_ID_LEN - 1];
 	if (rule >= R_CONTACT_WARN && rule <= R_TREATMENT_MISSED)
 		return UG_OK;
-	/* A counsellor replaced since still owns what was addressed to
-	 * them: neither the new counsellor nor the contact person takes it
-	 * over. A dropout alert goes to a counsellor only for want of a
-	 * contact person: to one who was the contact person too, it went as
-	 * such. */
+	/* A counsellor, current or replaced since, owns what was addressed
+	 * to them: neither a new counsellor nor the contact person takes it
+	 * over. Only readiness and dropout alerts go to a counsellor, and a
+	 * dropout alert only for want of a contact person: to one who was
+	 * the contact person too, it went as such, and so did every other
+	 * alert, health data included, which the consent shares with the
+	 * contact person alone. */
 	store *st = m->c->h->store;
 	if ((rule == R_READINESS || rule == R_DROPOUT) &&
 	    store_assignment_held(st, m->person_key, STORE_ROLE_GUIDANCE,
@@ -130,8 +130,6 @@ routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key)
 	move_ctx m = {.c = c, .person_key = person_key};
 	bool contact;
 	routing_resolve(c->h, person_key, TO_CONTACT, m.to, &contact);
-	store_assignment_role(c->h->store, person_key, STORE_ROLE_GUIDANCE,
-			      hub__today(c->h), m.counsellor);
 	profile p;
 	ug_err err = effects_profile_load(c, person_key, NULL, &p, NULL);
 	if (err != UG_OK)

@@ -131,8 +131,11 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 	/* The latest statement of consent rules; one that no longer shares
 	 * what an open alert holds takes that alert back (take_back). */
 	if (consent) {
-		bool referral = consent_allows(p, in->today, false),
-		     stage = consent_allows(p, in->today, true);
+		/* What the statement before shared, whatever its expiry: one
+		 * that ended today leaves its alerts open until the timer of
+		 * its end fires, which judges this statement instead. */
+		bool referral = p->consent && !p->consent_no_referral,
+		     stage = p->consent && p->consent_stage;
 		p->consent = consent->given;
 		p->consent_expires = date_or(consent->expires, 0);
 		p->consent_stage = scope_has(consent->scope, "stage");

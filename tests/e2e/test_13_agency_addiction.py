@@ -172,3 +172,16 @@ def test_anonymous_json_lines_need_the_cpr_key(make_hub):
     assert (r.rc, r.summary["accepted"]) == (0, 1), str(r)
     assert [e["person"] for e in stored(hub)] == [False]
     hub.sweep()
+
+
+def test_help_says_a_personal_row_needs_a_consent():
+    """adapter-addiction --help listed consent and consent_scope as
+    optional, while a personal row without them is rejected (ADAPTERS.md:
+    required "yes in a personal row", "with consent yes")."""
+    import subprocess
+    from hubtest import binary
+    p = subprocess.run([binary("adapter-addiction"), "--help"],
+                       capture_output=True, text=True, timeout=30)
+    text = " ".join((p.stdout + p.stderr).split())
+    assert "a personal row needs consent, and consent_scope when consent " \
+        "is yes" in text, text

@@ -114,6 +114,18 @@ def test_a_referral_alone_opens_no_timeline_to_the_desk(make_hub):
         "the three refusals audited", interval=0.3)
 
 
+def test_inbox_help_says_a_referral_alone_opens_no_timeline():
+    """inbox --help promised a desk member the timeline of any unassigned
+    person; one the hub knows only by addiction referrals is refused
+    (above), and an alert that names no one opens none."""
+    p = subprocess.run([binary("inbox"), "--help"], capture_output=True,
+                       text=True, timeout=30)
+    text = " ".join((p.stdout + p.stderr).split())
+    assert "unless the hub knows them only by addiction referrals" in text
+    assert "an open alert addressed to you or your desk that names them" \
+        in text
+
+
 def test_only_its_recipient_acts_on_an_addiction_alert(make_hub):
     """RULES.md section 4: the consent shares a referral with the contact
     person it reached, and "a later contact person sees no sign" of it.
@@ -402,6 +414,62 @@ def test_consent_given_again_shares_again(make_hub):
     [a] = hub.peek("cw-anna", 1)
     assert a["evidence"][0]["period_start"] == "2026-09-14"
 
+
+
+def test_consent_given_on_a_later_event_shares_no_earlier_referral(
+        make_hub):
+    """RULES section 4: a referral is judged on the day the hub applies
+    it. Consent given afterwards on another event of the service (a
+    treatment start) rules what comes after it; it does not share the
+    referral the hub withheld before -- only a correction of the
+    referral's own row does (section 3, Corrections)."""
+    hub, [cpr] = assigned_hub(make_hub, 3241)
+    referral = ev_referral(cpr, "2026-09-07", consent={"given": False})
+    hub.send(referral,
+             ev_referral(cpr, "2026-09-09", stage="TREATMENT_STARTED",
+                         consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 0
+    hub.peek("cw-anna", 0)
+    given = ev_referral(cpr, "2026-09-07", consent={"given": True})
+    given.supersedes = referral.event_id
+    hub.send(given)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "addiction"
+
+
+def test_a_rebuilt_derived_state_judges_a_referral_on_the_day_it_came(
+        make_hub):
+    """OPERATIONS.md: a rebuild of derived/ replays the log as the hub
+    lived it. It judged each referral's consent on the day of the
+    rebuild: a consent that had ended since made the replayed referral
+    "never shared", so the end of that consent took nothing back (the
+    addiction alert stayed open, readable outside the consent) and consent
+    given again on its row shared it a second time. Now the replay judges
+    a referral on the day the hub received it."""
+    import shutil
+    hub, [cpr] = assigned_hub(make_hub, 3242)
+    first = ev_referral(cpr, "2026-09-07",
+                        consent={"given": True, "expires": "2026-09-10"})
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.set_clock("2026-09-14T09:00:00")
+    hub.start()
+    hub.settle()
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn", w
+    assert f"Alert {a['alert_id']} (addiction) is withdrawn: the young " \
+        "person's consent to share it ended on 2026-09-10." in \
+        w["explanation"], w
+    again = ev_referral(cpr, "2026-09-07", consent={"given": True})
+    again.supersedes = first.event_id
+    hub.send(again)
+    hub.settle()
+    assert hub.stats()["alerts"] == 2
+    hub.peek("cw-anna", 1)
 
 
 def test_consent_given_again_on_a_withdrawn_referral_raises_nothing(

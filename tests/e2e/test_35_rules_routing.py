@@ -379,6 +379,15 @@ def test_reassignment_moves_open_alerts(make_hub):
     assert moved["alert_id"] != done[0]["alert_id"]
     assert moved["recipient"] == "cw-bob"
     hub.peek("cw-anna", 0)
+    # cw-anna is told nothing; the alert is no longer hers to
+    # acknowledge (RULES.md section 7).
+    conf = hub.tmp / "inbox-cw-anna.conf"
+    p = subprocess.run([binary("inbox"), "--config", str(conf), "--ack",
+                        moved["alert_id"]], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 4, p.stderr
+    assert f"alert {moved['alert_id']} is not open for cw-anna" in p.stderr
+    hub.peek("cw-bob", 1)
     # What comes next is cw-bob's from the start.
     hub.send(ev_dropout_risk(cpr, "2026-09-09"))
     assert hub.wait_applied()["alerts"] == 3
@@ -482,6 +491,118 @@ def test_a_former_counsellor_keeps_the_alerts_addressed_to_them(make_hub):
     assert "HUB-REROUTE" not in hub.log_text()
     assert {a["recipient"] for a in hub.peek("cw-bob", 2)} == {"cw-bob"}
     hub.peek("cw-lead", 0)
+
+
+def test_a_contact_person_who_is_also_the_counsellor_hands_over(make_hub):
+    """RULES.md sections 4 and 7: the consent shares a referral with the
+    contact person, and a reassignment moves the open alerts to the new
+    one; only what went to the counsellor as counsellor stays. A
+    caseworker who was both kept everything addressed to her as contact
+    person once someone else took over: the addiction alert stayed
+    readable by a caseworker who was no longer the contact person, and a
+    withdrawal closed the new contact person's addiction alert without
+    telling them."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    cpr = CprGen(3530).born("2009-03-03")
+    hub.cprs.add(cpr)
+    hub.send(ev_assignment(cpr, "cw-anna", "2026-01-01"),
+             ev_assignment(cpr, "cw-anna", "2026-01-01", role="guidance"))
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}),
+             ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(ev_assignment(cpr, "cw-bob", "2026-09-08"))
+    hub.advance("2026-09-08T09:00:00")
+    assert sorted(a["rule"] for a in hub.peek("cw-bob", 2)) == \
+        ["addiction", "dropout"]
+    hub.peek("cw-anna", 0)
+    hub.send(ev_referral(cpr, "2026-09-08", consent={"given": True}))
+    hub.send(ev_referral(cpr, "2026-09-09", stage="TREATMENT_ENDED",
+                         consent={"given": False}))
+    hub.settle()
+    alerts = hub.peek("cw-bob", 2)
+    assert sorted(a["rule"] for a in alerts) == ["dropout", "withdrawn"]
+    [w] = [a for a in alerts if a["rule"] == "withdrawn"]
+    assert w["title"] == "Withdrawn: 2 alerts (addiction)", w
+    hub.peek("cw-anna", 0)
+
+
+def test_an_ended_contact_hands_alerts_to_the_desk_not_the_counsellor(
+        make_hub):
+    """RULES.md section 7: an assignment that ends hands the open alerts
+    to the desk when nobody takes over as contact person -- also a
+    dropout alert, though a new one would go to the guidance counsellor:
+    the counsellor takes over no open alert, and the alert follows the
+    next contact person from the desk."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    hub.keygen("uu-carl")
+    hub.register_caseworker("uu-carl")
+    cpr = CprGen(3532).born("2001-04-04")
+    hub.cprs.add(cpr)
+    hub.send(event("youth-a", cpr, "contact_assignment",
+                   caseworker="cw-bob", role="contact",
+                   **{"from": "2026-01-01", "to": "2026-09-08"}),
+             ev_assignment(cpr, "uu-carl", "2026-01-01", role="guidance"))
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance("2026-09-09T09:00:00")
+    [a] = hub.peek("desk-dora", 1)
+    assert (a["rule"], a["recipient"]) == ("dropout", "duty-desk")
+    hub.peek("uu-carl", 0)
+    hub.assign(cpr, "cw-anna", start="2026-09-09")
+    hub.settle()
+    [a] = hub.peek("cw-anna", 1)
+    assert (a["rule"], a["recipient"]) == ("dropout", "cw-anna")
+
+
+def test_a_two_row_reassignment_keeps_health_data_from_the_desk(make_hub):
+    """RULES.md section 11: a reassignment applied as two rows (the old
+    one's end, then the new one) passes the open alerts through the
+    desk -- all but an addiction alert, which waits with the caseworker
+    it was shared with and goes on to the new contact person."""
+    hub = rules_hub(make_hub, "2026-09-08T09:00:00")
+    cpr = CprGen(3533).born("2001-06-06")
+    hub.assign(cpr, "cw-anna", start="2026-01-01")
+    hub.send(ev_referral(cpr, "2026-09-08", consent={"given": True}),
+             ev_dropout_risk(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.assign(cpr, "cw-anna", start="2026-01-01", end="2026-09-07")
+    hub.settle()
+    [a] = hub.peek("desk-dora", 1)
+    assert a["rule"] == "dropout_risk"
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "addiction"
+    hub.assign(cpr, "cw-bob", start="2026-09-08")
+    hub.settle()
+    assert sorted(a["rule"] for a in hub.peek("cw-bob", 2)) == \
+        ["addiction", "dropout_risk"]
+    hub.peek("cw-anna", 0)
+
+
+def test_a_revoked_contact_person_keeps_the_persons_alerts(make_hub):
+    """RULES.md section 7: a caseworker revoked is no longer registered,
+    and the docs said nothing of the people they were contact person
+    for. The assignment stays in force: the person's alerts, open and
+    new, wait for that id (nobody else gets them, not the desk) until
+    another contact person is assigned, who takes them over."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    cpr = CprGen(3531).born("2001-03-03")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    hub.hubctl("revoke-caseworker", "cw-anna")
+    hub.send(ev_dropout_risk(cpr, "2026-09-07"))
+    hub.settle()
+    assert re.search(r"HUB-ALERT alert \w+ \(dropout_risk\) raised for "
+                     r"cw-anna", hub.log_text())
+    hub.peek("desk-dora", 0)
+    refused = hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna",
+                         check=False)
+    assert refused.returncode == 1
+    assert "the caseworker is not registered" in refused.stderr
+    hub.assign(cpr, "cw-bob", start="2026-09-07")
+    hub.settle()
+    assert sorted(a["rule"] for a in hub.peek("cw-bob", 2)) == \
+        ["dropout", "dropout_risk"]
 
 
 def test_reassignment_moves_an_escalated_alert_not_its_notice(make_hub):

@@ -1182,6 +1182,35 @@ test_consent_timer_withdraws_after_expiry(void)
 	CHECK_EQ_INT(out.nwithdraw, 0);
 }
 
+/* A statement the hub applies after the consent's last day but before
+ * the consent-end timer has fired (the same loop turn, after midnight):
+ * the alert is still open, so it must be taken back by the statement, or
+ * the timer, judging the new statement, takes back nothing either. */
+static void
+test_statement_after_expiry_before_the_timer(void)
+{
+	profile p;
+	setup(&p, CPR16);
+	event e, w;
+	referral_ev(&e, 1, "2026-09-14", UNGEBRO__V1__REFERRAL_STAGE__REFERRED,
+		    "all", "2026-09-30", true);
+	rule_input in = input(&e, 40, "2026-09-15");
+	rule_addiction(&in, &p, &out);
+	CHECK_EQ_INT(out.nalerts, 1);
+
+	outcome_init(&out);
+	referral_ev(&w, 2, "2026-10-01",
+		    UNGEBRO__V1__REFERRAL_STAGE__TREATMENT_ENDED, "", "",
+		    false);
+	in = input(&w, 41, "2026-10-01");
+	rule_addiction(&in, &p, &out);
+	CHECK_EQ_INT(out.nwithdraw, 2);
+	CHECK_EQ_INT(out.withdraw[0].rule, R_ADDICTION);
+	CHECK_EQ_STR(out.withdraw[0].why,
+		     "the young person withdrew the consent to share it");
+	CHECK_EQ_INT(out.withdraw[1].rule, R_TREATMENT_MISSED);
+}
+
 /* ---- missed activations ---- */
 
 /* Feeds one miss dated (and applied) on `date`, naming `jobcenter` (NULL:
@@ -2740,6 +2769,8 @@ TEST_LIST = {
     {"addiction: withdrawal", test_addiction_withdrawal_takes_back_the_alert},
     {"consent_allows", test_consent_allows},
     {"consent timer", test_consent_timer_withdraws_after_expiry},
+    {"statement after expiry, timer not fired",
+     test_statement_after_expiry_before_the_timer},
     {"missed activation: names the jobcenter",
      test_missed_activation_names_the_jobcenter},
     {"missed activation: documented example",
