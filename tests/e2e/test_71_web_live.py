@@ -17,12 +17,14 @@ import pytest
 from hubtest import (ROOT, RULE_AGENCIES, SLOW, CprGen, envelope,
                      ev_referral, wait_for)
 # pytestmark: the same skip as test_70 (no browser, no test).
-from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, login,
+from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, left, login,
                          missed_treatment_at_the_desk, set_password, submit,
                          pytestmark)  # noqa: F401
 
 if HAVE_SELENIUM:
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
 
@@ -110,6 +112,49 @@ def test_live_list_and_no_javascript(make_hub):
     finally:
         live.quit()
         plain.quit()
+        web.stop()
+
+
+def test_a_live_update_keeps_the_keyboard_focus(make_hub):
+    """README, OPERATIONS.md: everything works from the keyboard, and the
+    element with the focus shows it. A keyboard user on an alert's link
+    when the list updates itself stays on that link (Enter opens it), not
+    on a focus dropped to the page's start."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, events_poll=1)
+    gen = CprGen(7109)
+    cprs = gen.take(3)
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    hub.send(absence(cprs[0], "focus-1"), absence(cprs[1], "focus-2"))
+    d = chrome(hub, "chromium-focus")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        assert len(alert_links(d)) == 2
+        # Tab from the page's start to the second alert's link.
+        target = alert_links(d)[1].get_attribute("href")
+        for _ in range(20):
+            ActionChains(d).send_keys(Keys.TAB).perform()
+            if d.switch_to.active_element.get_attribute("href") == target:
+                break
+        assert d.switch_to.active_element.get_attribute("href") == target
+
+        hub.send(absence(cprs[2], "focus-3"))
+        wait_for(lambda: len(alert_links(d)) == 3, 5 * SLOW + 2,
+                 "the third alert, live", interval=0.2)
+        focused = d.switch_to.active_element
+        assert focused.get_attribute("href") == target, \
+            focused.get_attribute("outerHTML")[:120]
+        assert focused.value_of_css_property("outline-style") == "solid"
+        page = d.find_element(By.TAG_NAME, "html")
+        ActionChains(d).send_keys(Keys.ENTER).perform()
+        WebDriverWait(d, 20 * SLOW).until(left(page))
+        assert d.current_url == target
+    finally:
+        d.quit()
         web.stop()
 
 
