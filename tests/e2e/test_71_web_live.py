@@ -133,6 +133,7 @@ def test_a_live_update_keeps_the_keyboard_focus(make_hub):
     d = chrome(hub, "chromium-focus")
     try:
         login(d, web, "cw-anna", PASSWORD)
+        d.get(web.base + "/alerts?lang=en")
         assert len(alert_links(d)) == 2
         # Tab from the page's start to the second alert's link.
         target = alert_links(d)[1].get_attribute("href")
@@ -149,6 +150,9 @@ def test_a_live_update_keeps_the_keyboard_focus(make_hub):
         assert focused.get_attribute("href") == target, \
             focused.get_attribute("outerHTML")[:120]
         assert focused.value_of_css_property("outline-style") == "solid"
+        # What the screen reader hears, as README says it in English.
+        assert d.find_element(By.ID, "live-status").get_attribute(
+            "textContent") == "The list of open alerts was updated."
         page = d.find_element(By.TAG_NAME, "html")
         ActionChains(d).send_keys(Keys.ENTER).perform()
         WebDriverWait(d, 20 * SLOW).until(left(page))
