@@ -1870,6 +1870,14 @@ timeline_page(ctx *x, const form *f)
 static enum MHD_Result
 session_json(ctx *x)
 {
+	/* A page asks with its own token: the cookie may hold another
+	 * session since (a login in another tab of the browser, which ended
+	 * the page's), and the page must leave as for any session ended. */
+	const char *page =
+	    MHD_lookup_connection_value(x->c, MHD_HEADER_KIND, "X-CSRF-Token");
+	if (page && !csrf_ok(x->csrf, page))
+		return send_response(x, 401, empty_response(),
+				     "text/plain; charset=utf-8");
 	long warn, left = idle_left(x->w, x->s, &warn);
 	char body[64];
 	int n = snprintf(body, sizeof body, "{\"left\":%ld,\"warn\":%ld}\n",
@@ -2046,8 +2054,12 @@ static const char LIVE_JS[] =
     "meanwhile:\n"
     "    // webd knows, so it is asked before a warning and at the end.\n"
     "    function check() {\n"
+    "      // The page's own token: a login in another tab puts another\n"
+    "      // session in the cookie, and this page's has ended.\n"
     "      fetch('/session', {credentials: 'same-origin', cache: "
-    "'no-store'})\n"
+    "'no-store',\n"
+    "                         headers: {'X-CSRF-Token': "
+    "form.elements.csrf.value}})\n"
     "        .then(answer)\n"
     "        .then(function (j) { plan(j.left); })\n"
     "        .catch(function (e) {\n"

@@ -7,6 +7,8 @@ through a sendmail stand-in that appends what it is given to a file: two
 alerts raised together make one notice saying 2, with the link and nothing
 about the person; without an address, no notice."""
 
+import http.client
+import json
 import re
 import socket
 import stat
@@ -287,6 +289,54 @@ def test_an_open_list_leaves_when_its_session_ends_elsewhere(make_hub):
         submit(d, "logout")
         time.sleep(2)
         assert d.current_url.endswith("/login?out=1"), d.current_url
+    finally:
+        d.quit()
+        web.stop()
+
+
+def test_a_list_leaves_when_a_login_in_another_tab_ends_its_session(
+        make_hub):
+    """SECURITY.md, "Sessions": a login in a browser that holds a session
+    ends that session, and a list whose session ended elsewhere leaves the
+    screen. At a shared desk, cw-anna's open list in one tab must not stay
+    (nor be kept alive by) desk-dora's login in another: the cookie now
+    holds dora's session, which is not the page's. GET /session says 401
+    to a page whose token (X-CSRF-Token) is not the cookie's session's."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub, events_poll=1)
+    d = chrome(hub, "chromium-shared-desk")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        assert d.current_url.endswith("/alerts")
+        annas = d.current_window_handle
+        page_token = d.find_element(
+            By.CSS_SELECTOR, "#session-warning input[name=csrf]"
+        ).get_attribute("value")
+        d.switch_to.new_window("tab")
+        login(d, web, "desk-dora", PASSWORD)
+        assert d.current_url.endswith("/alerts")
+        doras = {"ug_session": d.get_cookie("ug_session")["value"]}
+        d.switch_to.window(annas)
+        WebDriverWait(d, 15 * SLOW).until(
+            lambda _: "/login?ended=1" in d.current_url)
+        # dora's own page is not affected, and her session lives on.
+        d.switch_to.new_window("tab")
+        d.get(web.base + "/alerts")
+        assert d.current_url.endswith("/alerts")
+        assert "Logget ind som desk-dora" in d.find_element(
+            By.TAG_NAME, "body").text
+        c = http.client.HTTPConnection("127.0.0.1", web.port, timeout=10)
+        c.request("GET", "/session", headers={
+            "Cookie": f"ug_session={doras['ug_session']}",
+            "X-CSRF-Token": page_token})
+        assert c.getresponse().status == 401
+        c.close()
+        r, said = web.request("GET", "/session", cookies=doras)
+        assert r.status == 200 and json.loads(said)["left"] > 0
     finally:
         d.quit()
         web.stop()
