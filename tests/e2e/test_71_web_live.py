@@ -18,6 +18,7 @@ import pytest
 
 from hubtest import (ROOT, RULE_AGENCIES, SLOW, CprGen, envelope,
                      ev_referral, wait_for)
+import test_70_web
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, left, login,
                          missed_treatment_at_the_desk, set_password, submit,
@@ -337,6 +338,31 @@ def test_a_list_leaves_when_a_login_in_another_tab_ends_its_session(
         c.close()
         r, said = web.request("GET", "/session", cookies=doras)
         assert r.status == 200 and json.loads(said)["left"] > 0
+    finally:
+        d.quit()
+        web.stop()
+
+
+def test_an_open_list_leaves_when_webd_restarts(make_hub, monkeypatch):
+    """OPERATIONS.md: a restart of webd logs everyone out; a page's next
+    request goes to /login, while an open list learns it from its script
+    (its stream reconnects and is refused) and goes to /login?ended=1
+    within seconds, as for any session that ended."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, events_poll=1)
+    d = chrome(hub, "chromium-webd-restart")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        assert d.current_url.endswith("/alerts")
+        web.stop()
+        # The new webd where the page finds its stream: the same port.
+        monkeypatch.setattr(test_70_web, "free_port", lambda: web.port)
+        web = Web(hub, name="webd-again", events_poll=1)
+        WebDriverWait(d, 20 * SLOW).until(
+            lambda _: "/login?ended=1" in d.current_url)
     finally:
         d.quit()
         web.stop()
