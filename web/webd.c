@@ -1191,12 +1191,17 @@ alert_list(ctx *x, web_buf *b, const wire_result *r, long from)
 static enum MHD_Result
 alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 {
-	long from = atol(from_text ? from_text : "0");
+	/* Only webd writes `from`: anything but a whole number within the
+	 * alerts the hub orders (a typed "50abc", "1e3") is the first page,
+	 * not a page starting wherever its digits happen to point. */
+	long from = 0;
+	if (!from_text ||
+	    ug_parse_long(from_text, strlen(from_text), &from) != UG_OK ||
+	    from < 0 || from > ALERT_PAGE * ALERT_PAGES)
+		from = 0;
 	/* Only live.js asks for the list alone, after an event: nobody
 	 * may be at the screen. */
 	x->background = fragment;
-	if (from < 0 || from > ALERT_PAGE * ALERT_PAGES)
-		from = 0;
 	wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL,
 			       ALERT_PAGE, (uint32_t)from);
 	bool ended = unauthenticated(r);

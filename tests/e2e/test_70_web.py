@@ -2173,7 +2173,8 @@ def test_a_desk_members_timeline_shows_the_desks_open_health_alert(
 def test_the_list_shows_50_alerts_a_page(make_hub):
     """OPERATIONS.md: a page of the open list shows 50 alerts, most
     urgent first and newest first within a priority, with "Flere
-    advarsler" ("More alerts") to the next 50 while there are more. A
+    advarsler" ("More alerts") to the next 50 while there are more (a
+    `from` that is no whole number from 0 to 5,000 shows the first). A
     later page whose alerts were acknowledged meanwhile does not say the
     caseworker has none (the first page has 50): it says there are no
     more, with the way back to the first."""
@@ -2188,6 +2189,13 @@ def test_the_list_shows_50_alerts_a_page(make_hub):
         first = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
         assert len(first) == 50 and first == sorted(first, reverse=True)
         assert '<a href="/alerts?from=50">Flere advarsler</a>' in page
+        # A `from` that is no whole number from 0 to 5,000: the first page.
+        for bad in ("50abc", "1e3", "-1", "5001", "%2050", ""):
+            r, page = web.request("GET", f"/alerts?from={bad}",
+                                  cookies=session)
+            assert re.findall(r'href="/alert/([0-9a-f]{18})"', page) == \
+                first, bad
+            assert '<a href="/alerts?from=50">Flere advarsler</a>' in page
         r, page = web.request("GET", "/alerts?from=50&lang=en",
                               cookies=session)
         # The language link stays on this page of the list.
