@@ -36,6 +36,7 @@ try:
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
     from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -2537,6 +2538,48 @@ def test_a_warning_before_the_idle_end_offers_to_stay(make_hub):
         WebDriverWait(d, 45 * SLOW).until(
             lambda _: "/login?ended=1" in d.current_url)
         assert "Din session er udløbet. Log ind igen." in text_of(d)
+    finally:
+        d.quit()
+        web.stop()
+
+
+def test_staying_logged_in_gives_the_focus_back_to_the_field(make_hub):
+    """Keyboard use (OPERATIONS.md, "The web inbox"): the warning takes no
+    focus, so a note being typed keeps its keys; a keyboard user who goes
+    up to "Forbliv logget ind" and presses it comes back to the field they
+    left, with what they typed, not to a focus dropped with the warning."""
+    hub = web_hub(make_hub, clock="2026-09-07T09:00:00",
+                  settings={"web_session_idle": "1"})
+    hub.absence_alerts("cw-anna", [CprGen(7031).next()], "stay-focus")
+    hub.wait_applied()
+    web = Web(hub, session_warning=120)   # 60 s sessions: warn at 30 s
+    d = chrome(hub, "idle-focus")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        d.find_element(By.CSS_SELECTOR, "a.alert-link").click()
+        WebDriverWait(d, 10 * SLOW).until(
+            lambda _: "/alert/" in d.current_url)
+        note = d.find_element(By.ID, "action-note")
+        note.send_keys("ringede")
+        box = d.find_element(By.ID, "session-warning")
+        WebDriverWait(d, 45 * SLOW).until(lambda _: box.is_displayed())
+        assert d.switch_to.active_element.get_attribute("id") == \
+            "action-note"
+        for _ in range(30):
+            if d.switch_to.active_element.get_attribute("id") == \
+                    "session-extend":
+                break
+            ActionChains(d).key_down(Keys.SHIFT).send_keys(Keys.TAB) \
+                .key_up(Keys.SHIFT).perform()
+        button = d.switch_to.active_element
+        assert button.get_attribute("id") == "session-extend"
+        button.send_keys(Keys.ENTER)
+        WebDriverWait(d, 10 * SLOW).until(lambda _: not box.is_displayed())
+        back = d.switch_to.active_element
+        assert back.get_attribute("id") == "action-note", \
+            back.get_attribute("outerHTML")[:100]
+        assert back.get_attribute("value") == "ringede"
+        assert back.value_of_css_property("outline-style") == "solid"
     finally:
         d.quit()
         web.stop()
