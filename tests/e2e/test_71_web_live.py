@@ -368,6 +368,31 @@ def test_an_open_list_leaves_when_webd_restarts(make_hub, monkeypatch):
         web.stop()
 
 
+def test_an_open_list_leaves_once_a_restarted_hub_answers(make_hub):
+    """OPERATIONS.md, SECURITY.md: a stop of hubd ends every session, but
+    webd learns it only from hubd: while hubd is stopped an open list
+    stays (until its idle end), and once hubd answers again the list goes
+    to /login?ended=1 within seconds."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, events_poll=1)
+    d = chrome(hub, "chromium-hub-restart")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        assert d.current_url.endswith("/alerts")
+        hub.stop()
+        time.sleep(6)
+        assert d.current_url.endswith("/alerts")
+        hub.start()
+        WebDriverWait(d, 30 * SLOW).until(
+            lambda _: "/login?ended=1" in d.current_url)
+    finally:
+        d.quit()
+        web.stop()
+
+
 def test_events_need_a_session_are_bounded_and_end(make_hub):
     hub = make_hub()
     hub.keygen("web-1")
