@@ -1694,8 +1694,27 @@ timeline_entries(ctx *x, web_buf *b, const wire_result *r)
 			web_esc(b, e->agency);
 			web_add(b, "</span> ");
 		}
-		web_addf(b, "<span class=\"summary\"%s>", hub_text_lang(x));
-		if (e->is_alert && e->alert_id.len == WIRE_ALERT_ID_LEN) {
+		/* A recorded action's summary is the hub's "contact made by
+		 * ID:" and then the caseworker's own words (how, note), which
+		 * are not English for a screen reader to read as such. */
+		const char *words =
+		    !e->is_alert && e->summary && hub_text_lang(x)[0] &&
+			    e->type ==
+				UNGEBRO__V1__EVENT_TYPE__CASEWORKER_ACTION
+			? strstr(e->summary, ": ")
+			: NULL;
+		web_addf(b, "<span class=\"summary\"%s>",
+			 words ? "" : hub_text_lang(x));
+		if (words) {
+			char *hubs = strndup(e->summary,
+					     (size_t)(words - e->summary) + 1);
+			web_add(b, "<span lang=\"en\">");
+			web_esc(b, hubs ? hubs : "");
+			web_add(b, "</span> ");
+			web_esc(b, words + 2);
+			free(hubs);
+		} else if (e->is_alert &&
+			   e->alert_id.len == WIRE_ALERT_ID_LEN) {
 			/* The way back to an acknowledged alert, to record
 			 * what was done about it. */
 			char hexid[2 * WIRE_ALERT_ID_LEN + 1];

@@ -1592,6 +1592,43 @@ def test_the_timeline_takes_a_cpr_as_it_is_pasted(make_hub):
         web.stop()
 
 
+def test_a_recorded_actions_own_words_are_not_marked_english(make_hub):
+    """OPERATIONS.md: the hub's own texts are English, marked lang="en" on
+    a Danish page. A recorded action's timeline summary is the hub's
+    "contact made by cw-anna:" and then the caseworker's own words (how,
+    note): only the hub's words are marked English, so a screen reader
+    does not read a Danish note with an English voice."""
+    hub = web_hub(make_hub)
+    cpr = CprGen(7032).next()
+    hub.absence_alerts("cw-anna", [cpr], "tl-lang")
+    hub.wait_applied()
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        r, page = web.request("GET", "/alerts", cookies=session)
+        alert = re.search(r'href="/alert/([0-9a-f]{18})"', page).group(1)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", f"/alert/{alert}/action",
+                           {"csrf": csrf, "kind": "contact",
+                            "how": "telefon", "note": "aftalt møde"},
+                           cookies=session)
+        assert r.status == 303
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr}, cookies=session)
+        assert r.status == 200
+        assert ('<span class="summary"><span lang="en">contact made by '
+                'cw-anna:</span> telefon — aftalt møde</span>') in page, page
+        # Another entry, the hub's words alone, is English as a whole.
+        assert '<span class="summary" lang="en">absence 12 of 30 lessons' \
+            in page, page
+        r, page = web.request("POST", "/timeline", {"csrf": csrf, "cpr": cpr},
+                              cookies=dict(session, ug_lang="en"))
+        assert ('<span class="summary">contact made by cw-anna: telefon — '
+                'aftalt møde</span>') in page, page
+    finally:
+        web.stop()
+
+
 def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
     """A young person followed for years has more entries than the hub
     gives in one answer (400): the timeline page still shows all of them
