@@ -1819,6 +1819,40 @@ def test_what_the_hub_did_not_answer_is_not_done_later(make_hub):
     assert not re.search(r"action +ok", audit()), audit()
 
 
+def test_what_the_hub_answers_too_late_may_be_done(make_hub):
+    """OPERATIONS.md: a request hubd received but answers only after
+    hub_timeout (a busy hub; here a stopped process) is 503 "Hubben svarer
+    ikke lige nu." all the same, and done when hubd gets to it: the action
+    saved again after that is stored once, not twice."""
+    hub, cpr = anna_with_a_person(make_hub, 7033)
+    web = Web(hub, hub_timeout=1)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-slow")
+        action = {"csrf": csrf, "kind": "contact", "how": "telefon"}
+        hub.proc.send_signal(signal.SIGSTOP)
+        try:
+            r, page = web.request("POST", f"/alert/{hexid}/action", action,
+                                  cookies=session)
+        finally:
+            hub.proc.send_signal(signal.SIGCONT)
+        assert r.status == 503 and \
+            "Hubben svarer ikke lige nu. Prøv igen om lidt." in page
+        hub.settle()
+
+        def recorded():
+            page = web.request("POST", "/timeline", {"csrf": csrf, "cpr": cpr},
+                               cookies=session)[1]
+            return page.count("contact made by cw-anna:")
+        assert recorded() == 1     # told 503, yet stored
+        r, _ = web.request("POST", f"/alert/{hexid}/action", action,
+                           cookies=session)
+        assert r.status == 303
+        assert recorded() == 1
+    finally:
+        web.stop()
+
+
 def test_an_ack_the_hub_cannot_store_now_says_whether_it_is_kept(
         make_hub):
     """PROTOCOL.md §4a: with the store full (log_map_mb = 1) the hub keeps
