@@ -1191,12 +1191,17 @@ alert_list(ctx *x, web_buf *b, const wire_result *r, long from)
 static enum MHD_Result
 alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 {
-	long from = atol(from_text ? from_text : "0");
+	/* Only webd writes `from`: anything but a whole number within the
+	 * alerts the hub orders (a typed "50abc", "1e3") is the first page,
+	 * not a page starting wherever its digits happen to point. */
+	long from = 0;
+	if (!from_text ||
+	    ug_parse_long(from_text, strlen(from_text), &from) != UG_OK ||
+	    from < 0 || from > ALERT_PAGE * ALERT_PAGES)
+		from = 0;
 	/* Only live.js asks for the list alone, after an event: nobody
 	 * may be at the screen. */
 	x->background = fragment;
-	if (from < 0 || from > ALERT_PAGE * ALERT_PAGES)
-		from = 0;
 	wire_result *r = query(x, UNGEBRO__V1__QUERY_KIND__OPEN_ALERTS, NULL,
 			       ALERT_PAGE, (uint32_t)from);
 	bool ended = unauthenticated(r);
@@ -1689,8 +1694,27 @@ timeline_entries(ctx *x, web_buf *b, const wire_result *r)
 			web_esc(b, e->agency);
 			web_add(b, "</span> ");
 		}
-		web_addf(b, "<span class=\"summary\"%s>", hub_text_lang(x));
-		if (e->is_alert && e->alert_id.len == WIRE_ALERT_ID_LEN) {
+		/* A recorded action's summary is the hub's "contact made by
+		 * ID:" and then the caseworker's own words (how, note), which
+		 * are not English for a screen reader to read as such. */
+		const char *words =
+		    !e->is_alert && e->summary && hub_text_lang(x)[0] &&
+			    e->type ==
+				UNGEBRO__V1__EVENT_TYPE__CASEWORKER_ACTION
+			? strstr(e->summary, ": ")
+			: NULL;
+		web_addf(b, "<span class=\"summary\"%s>",
+			 words ? "" : hub_text_lang(x));
+		if (words) {
+			char *hubs = strndup(e->summary,
+					     (size_t)(words - e->summary) + 1);
+			web_add(b, "<span lang=\"en\">");
+			web_esc(b, hubs ? hubs : "");
+			web_add(b, "</span> ");
+			web_esc(b, words + 2);
+			free(hubs);
+		} else if (e->is_alert &&
+			   e->alert_id.len == WIRE_ALERT_ID_LEN) {
 			/* The way back to an acknowledged alert, to record
 			 * what was done about it. */
 			char hexid[2 * WIRE_ALERT_ID_LEN + 1];
@@ -1870,6 +1894,14 @@ timeline_page(ctx *x, const form *f)
 static enum MHD_Result
 session_json(ctx *x)
 {
+	/* A page asks with its own token: the cookie may hold another
+	 * session since (a login in another tab of the browser, which ended
+	 * the page's), and the page must leave as for any session ended. */
+	const char *page =
+	    MHD_lookup_connection_value(x->c, MHD_HEADER_KIND, "X-CSRF-Token");
+	if (page && !csrf_ok(x->csrf, page))
+		return send_response(x, 401, empty_response(),
+				     "text/plain; charset=utf-8");
 	long warn, left = idle_left(x->w, x->s, &warn);
 	char body[64];
 	int n = snprintf(body, sizeof body, "{\"left\":%ld,\"warn\":%ld}\n",
@@ -1998,7 +2030,7 @@ static const char LIVE_JS[] =
     "    var left = document.getElementById('session-left');\n"
     "    var said = document.getElementById('session-status');\n"
     "    var form = box.querySelector('form');\n"
-    "    var end = 0, timer = 0, ticker = 0;\n"
+    "    var end = 0, timer = 0, ticker = 0, back = null;\n"
     "    function clock(s) {\n"
     "      var m = Math.floor(s / 60), r = s % 60;\n"
     "      return m + ':' + (r < 10 ? '0' : '') + r;\n"
@@ -2021,6 +2053,11 @@ static const char LIVE_JS[] =
     "    }\n"
     "    function show() {\n"
     "      if (box.hidden) {\n"
+    "        // Where the keyboard user was, to come back to once they\n"
+    "        // chose to stay: the button goes with the warning.\n"
+    "        back = box.contains(document.activeElement) ||\n"
+    "               document.activeElement === document.body ?\n"
+    "               null : document.activeElement;\n"
     "        said.textContent = '';\n"
     "        box.hidden = false;\n"
     "        // Filled as it appears, so a screen reader says it once.\n"
@@ -2046,8 +2083,12 @@ static const char LIVE_JS[] =
     "meanwhile:\n"
     "    // webd knows, so it is asked before a warning and at the end.\n"
     "    function check() {\n"
+    "      // The page's own token: a login in another tab puts another\n"
+    "      // session in the cookie, and this page's has ended.\n"
     "      fetch('/session', {credentials: 'same-origin', cache: "
-    "'no-store'})\n"
+    "'no-store',\n"
+    "                         headers: {'X-CSRF-Token': "
+    "form.elements.csrf.value}})\n"
     "        .then(answer)\n"
     "        .then(function (j) { plan(j.left); })\n"
     "        .catch(function (e) {\n"
@@ -2062,7 +2103,9 @@ static const char LIVE_JS[] =
     "FormData(form))})\n"
     "        .then(answer)\n"
     "        .then(function (j) {\n"
+    "          var here = box.contains(document.activeElement);\n"
     "          plan(j.left);\n"
+    "          if (here && back && document.contains(back)) back.focus();\n"
     "          said.textContent = said.getAttribute('data-text');\n"
     "        })\n"
     "        .catch(function (e) { if (e === 'ended') ended(); });\n"
@@ -2086,7 +2129,22 @@ static const char LIVE_JS[] =
     "          return r.text();\n"
     "        })\n"
     "        .then(function (html) {\n"
+    "          // Replacing the list drops the focus of a keyboard user on\n"
+    "          // one of its links to the page's start: they stay on the\n"
+    "          // same link, or on the one now where theirs was.\n"
+    "          var had = list.contains(document.activeElement) ?\n"
+    "                    document.activeElement : null;\n"
+    "          var links = list.getElementsByTagName('a');\n"
+    "          var at = Array.prototype.indexOf.call(links, had);\n"
+    "          var href = had && had.getAttribute('href');\n"
     "          list.innerHTML = html;\n"
+    "          if (had) {\n"
+    "            var to = links[Math.min(at, links.length - 1)];\n"
+    "            for (var i = 0; i < links.length; i++)\n"
+    "              if (links[i].getAttribute('href') === href) to = "
+    "links[i];\n"
+    "            if (to) to.focus();\n"
+    "          }\n"
     "          if (status) {\n"
     "            status.textContent = '';\n"
     "            status.textContent = status.getAttribute('data-updated');\n"

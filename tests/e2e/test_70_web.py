@@ -36,6 +36,7 @@ try:
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
     from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -1591,6 +1592,43 @@ def test_the_timeline_takes_a_cpr_as_it_is_pasted(make_hub):
         web.stop()
 
 
+def test_a_recorded_actions_own_words_are_not_marked_english(make_hub):
+    """OPERATIONS.md: the hub's own texts are English, marked lang="en" on
+    a Danish page. A recorded action's timeline summary is the hub's
+    "contact made by cw-anna:" and then the caseworker's own words (how,
+    note): only the hub's words are marked English, so a screen reader
+    does not read a Danish note with an English voice."""
+    hub = web_hub(make_hub)
+    cpr = CprGen(7032).next()
+    hub.absence_alerts("cw-anna", [cpr], "tl-lang")
+    hub.wait_applied()
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        r, page = web.request("GET", "/alerts", cookies=session)
+        alert = re.search(r'href="/alert/([0-9a-f]{18})"', page).group(1)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", f"/alert/{alert}/action",
+                           {"csrf": csrf, "kind": "contact",
+                            "how": "telefon", "note": "aftalt møde"},
+                           cookies=session)
+        assert r.status == 303
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr}, cookies=session)
+        assert r.status == 200
+        assert ('<span class="summary"><span lang="en">contact made by '
+                'cw-anna:</span> telefon — aftalt møde</span>') in page, page
+        # Another entry, the hub's words alone, is English as a whole.
+        assert '<span class="summary" lang="en">absence 12 of 30 lessons' \
+            in page, page
+        r, page = web.request("POST", "/timeline", {"csrf": csrf, "cpr": cpr},
+                              cookies=dict(session, ug_lang="en"))
+        assert ('<span class="summary">contact made by cw-anna: telefon — '
+                'aftalt møde</span>') in page, page
+    finally:
+        web.stop()
+
+
 def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
     """A young person followed for years has more entries than the hub
     gives in one answer (400): the timeline page still shows all of them
@@ -1779,6 +1817,40 @@ def test_what_the_hub_did_not_answer_is_not_done_later(make_hub):
     hub.settle()
     assert len(re.findall(r"login +ok", audit())) == 2, audit()
     assert not re.search(r"action +ok", audit()), audit()
+
+
+def test_what_the_hub_answers_too_late_may_be_done(make_hub):
+    """OPERATIONS.md: a request hubd received but answers only after
+    hub_timeout (a busy hub; here a stopped process) is 503 "Hubben svarer
+    ikke lige nu." all the same, and done when hubd gets to it: the action
+    saved again after that is stored once, not twice."""
+    hub, cpr = anna_with_a_person(make_hub, 7033)
+    web = Web(hub, hub_timeout=1)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-slow")
+        action = {"csrf": csrf, "kind": "contact", "how": "telefon"}
+        hub.proc.send_signal(signal.SIGSTOP)
+        try:
+            r, page = web.request("POST", f"/alert/{hexid}/action", action,
+                                  cookies=session)
+        finally:
+            hub.proc.send_signal(signal.SIGCONT)
+        assert r.status == 503 and \
+            "Hubben svarer ikke lige nu. Prøv igen om lidt." in page
+        hub.settle()
+
+        def recorded():
+            page = web.request("POST", "/timeline", {"csrf": csrf, "cpr": cpr},
+                               cookies=session)[1]
+            return page.count("contact made by cw-anna:")
+        assert recorded() == 1     # told 503, yet stored
+        r, _ = web.request("POST", f"/alert/{hexid}/action", action,
+                           cookies=session)
+        assert r.status == 303
+        assert recorded() == 1
+    finally:
+        web.stop()
 
 
 def test_an_ack_the_hub_cannot_store_now_says_whether_it_is_kept(
@@ -2173,7 +2245,8 @@ def test_a_desk_members_timeline_shows_the_desks_open_health_alert(
 def test_the_list_shows_50_alerts_a_page(make_hub):
     """OPERATIONS.md: a page of the open list shows 50 alerts, most
     urgent first and newest first within a priority, with "Flere
-    advarsler" ("More alerts") to the next 50 while there are more. A
+    advarsler" ("More alerts") to the next 50 while there are more (a
+    `from` that is no whole number from 0 to 5,000 shows the first). A
     later page whose alerts were acknowledged meanwhile does not say the
     caseworker has none (the first page has 50): it says there are no
     more, with the way back to the first."""
@@ -2188,6 +2261,13 @@ def test_the_list_shows_50_alerts_a_page(make_hub):
         first = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
         assert len(first) == 50 and first == sorted(first, reverse=True)
         assert '<a href="/alerts?from=50">Flere advarsler</a>' in page
+        # A `from` that is no whole number from 0 to 5,000: the first page.
+        for bad in ("50abc", "1e3", "-1", "5001", "%2050", ""):
+            r, page = web.request("GET", f"/alerts?from={bad}",
+                                  cookies=session)
+            assert re.findall(r'href="/alert/([0-9a-f]{18})"', page) == \
+                first, bad
+            assert '<a href="/alerts?from=50">Flere advarsler</a>' in page
         r, page = web.request("GET", "/alerts?from=50&lang=en",
                               cookies=session)
         # The language link stays on this page of the list.
@@ -2529,6 +2609,48 @@ def test_a_warning_before_the_idle_end_offers_to_stay(make_hub):
         WebDriverWait(d, 45 * SLOW).until(
             lambda _: "/login?ended=1" in d.current_url)
         assert "Din session er udløbet. Log ind igen." in text_of(d)
+    finally:
+        d.quit()
+        web.stop()
+
+
+def test_staying_logged_in_gives_the_focus_back_to_the_field(make_hub):
+    """Keyboard use (OPERATIONS.md, "The web inbox"): the warning takes no
+    focus, so a note being typed keeps its keys; a keyboard user who goes
+    up to "Forbliv logget ind" and presses it comes back to the field they
+    left, with what they typed, not to a focus dropped with the warning."""
+    hub = web_hub(make_hub, clock="2026-09-07T09:00:00",
+                  settings={"web_session_idle": "1"})
+    hub.absence_alerts("cw-anna", [CprGen(7031).next()], "stay-focus")
+    hub.wait_applied()
+    web = Web(hub, session_warning=120)   # 60 s sessions: warn at 30 s
+    d = chrome(hub, "idle-focus")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        d.find_element(By.CSS_SELECTOR, "a.alert-link").click()
+        WebDriverWait(d, 10 * SLOW).until(
+            lambda _: "/alert/" in d.current_url)
+        note = d.find_element(By.ID, "action-note")
+        note.send_keys("ringede")
+        box = d.find_element(By.ID, "session-warning")
+        WebDriverWait(d, 45 * SLOW).until(lambda _: box.is_displayed())
+        assert d.switch_to.active_element.get_attribute("id") == \
+            "action-note"
+        for _ in range(30):
+            if d.switch_to.active_element.get_attribute("id") == \
+                    "session-extend":
+                break
+            ActionChains(d).key_down(Keys.SHIFT).send_keys(Keys.TAB) \
+                .key_up(Keys.SHIFT).perform()
+        button = d.switch_to.active_element
+        assert button.get_attribute("id") == "session-extend"
+        button.send_keys(Keys.ENTER)
+        WebDriverWait(d, 10 * SLOW).until(lambda _: not box.is_displayed())
+        back = d.switch_to.active_element
+        assert back.get_attribute("id") == "action-note", \
+            back.get_attribute("outerHTML")[:100]
+        assert back.get_attribute("value") == "ringede"
+        assert back.value_of_css_property("outline-style") == "solid"
     finally:
         d.quit()
         web.stop()

@@ -7,6 +7,8 @@ through a sendmail stand-in that appends what it is given to a file: two
 alerts raised together make one notice saying 2, with the link and nothing
 about the person; without an address, no notice."""
 
+import http.client
+import json
 import re
 import socket
 import stat
@@ -16,13 +18,16 @@ import pytest
 
 from hubtest import (ROOT, RULE_AGENCIES, SLOW, CprGen, envelope,
                      ev_referral, wait_for)
+import test_70_web
 # pytestmark: the same skip as test_70 (no browser, no test).
-from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, login,
+from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, left, login,
                          missed_treatment_at_the_desk, set_password, submit,
                          pytestmark)  # noqa: F401
 
 if HAVE_SELENIUM:
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
 
@@ -110,6 +115,53 @@ def test_live_list_and_no_javascript(make_hub):
     finally:
         live.quit()
         plain.quit()
+        web.stop()
+
+
+def test_a_live_update_keeps_the_keyboard_focus(make_hub):
+    """README, OPERATIONS.md: everything works from the keyboard, and the
+    element with the focus shows it. A keyboard user on an alert's link
+    when the list updates itself stays on that link (Enter opens it), not
+    on a focus dropped to the page's start."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, events_poll=1)
+    gen = CprGen(7109)
+    cprs = gen.take(3)
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    hub.send(absence(cprs[0], "focus-1"), absence(cprs[1], "focus-2"))
+    d = chrome(hub, "chromium-focus")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        d.get(web.base + "/alerts?lang=en")
+        assert len(alert_links(d)) == 2
+        # Tab from the page's start to the second alert's link.
+        target = alert_links(d)[1].get_attribute("href")
+        for _ in range(20):
+            ActionChains(d).send_keys(Keys.TAB).perform()
+            if d.switch_to.active_element.get_attribute("href") == target:
+                break
+        assert d.switch_to.active_element.get_attribute("href") == target
+
+        hub.send(absence(cprs[2], "focus-3"))
+        wait_for(lambda: len(alert_links(d)) == 3, 5 * SLOW + 2,
+                 "the third alert, live", interval=0.2)
+        focused = d.switch_to.active_element
+        assert focused.get_attribute("href") == target, \
+            focused.get_attribute("outerHTML")[:120]
+        assert focused.value_of_css_property("outline-style") == "solid"
+        # What the screen reader hears, as README says it in English.
+        assert d.find_element(By.ID, "live-status").get_attribute(
+            "textContent") == "The list of open alerts was updated."
+        page = d.find_element(By.TAG_NAME, "html")
+        ActionChains(d).send_keys(Keys.ENTER).perform()
+        WebDriverWait(d, 20 * SLOW).until(left(page))
+        assert d.current_url == target
+    finally:
+        d.quit()
         web.stop()
 
 
@@ -238,6 +290,104 @@ def test_an_open_list_leaves_when_its_session_ends_elsewhere(make_hub):
         submit(d, "logout")
         time.sleep(2)
         assert d.current_url.endswith("/login?out=1"), d.current_url
+    finally:
+        d.quit()
+        web.stop()
+
+
+def test_a_list_leaves_when_a_login_in_another_tab_ends_its_session(
+        make_hub):
+    """SECURITY.md, "Sessions": a login in a browser that holds a session
+    ends that session, and a list whose session ended elsewhere leaves the
+    screen. At a shared desk, cw-anna's open list in one tab must not stay
+    (nor be kept alive by) desk-dora's login in another: the cookie now
+    holds dora's session, which is not the page's. GET /session says 401
+    to a page whose token (X-CSRF-Token) is not the cookie's session's."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    set_password(hub, "desk-dora", PASSWORD)
+    web = Web(hub, events_poll=1)
+    d = chrome(hub, "chromium-shared-desk")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        assert d.current_url.endswith("/alerts")
+        annas = d.current_window_handle
+        page_token = d.find_element(
+            By.CSS_SELECTOR, "#session-warning input[name=csrf]"
+        ).get_attribute("value")
+        d.switch_to.new_window("tab")
+        login(d, web, "desk-dora", PASSWORD)
+        assert d.current_url.endswith("/alerts")
+        doras = {"ug_session": d.get_cookie("ug_session")["value"]}
+        d.switch_to.window(annas)
+        WebDriverWait(d, 15 * SLOW).until(
+            lambda _: "/login?ended=1" in d.current_url)
+        # dora's own page is not affected, and her session lives on.
+        d.switch_to.new_window("tab")
+        d.get(web.base + "/alerts")
+        assert d.current_url.endswith("/alerts")
+        assert "Logget ind som desk-dora" in d.find_element(
+            By.TAG_NAME, "body").text
+        c = http.client.HTTPConnection("127.0.0.1", web.port, timeout=10)
+        c.request("GET", "/session", headers={
+            "Cookie": f"ug_session={doras['ug_session']}",
+            "X-CSRF-Token": page_token})
+        assert c.getresponse().status == 401
+        c.close()
+        r, said = web.request("GET", "/session", cookies=doras)
+        assert r.status == 200 and json.loads(said)["left"] > 0
+    finally:
+        d.quit()
+        web.stop()
+
+
+def test_an_open_list_leaves_when_webd_restarts(make_hub, monkeypatch):
+    """OPERATIONS.md: a restart of webd logs everyone out; a page's next
+    request goes to /login, while an open list learns it from its script
+    (its stream reconnects and is refused) and goes to /login?ended=1
+    within seconds, as for any session that ended."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, events_poll=1)
+    d = chrome(hub, "chromium-webd-restart")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        assert d.current_url.endswith("/alerts")
+        web.stop()
+        # The new webd where the page finds its stream: the same port.
+        monkeypatch.setattr(test_70_web, "free_port", lambda: web.port)
+        web = Web(hub, name="webd-again", events_poll=1)
+        WebDriverWait(d, 20 * SLOW).until(
+            lambda _: "/login?ended=1" in d.current_url)
+    finally:
+        d.quit()
+        web.stop()
+
+
+def test_an_open_list_leaves_once_a_restarted_hub_answers(make_hub):
+    """OPERATIONS.md, SECURITY.md: a stop of hubd ends every session, but
+    webd learns it only from hubd: while hubd is stopped an open list
+    stays (until its idle end), and once hubd answers again the list goes
+    to /login?ended=1 within seconds."""
+    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    web = Web(hub, events_poll=1)
+    d = chrome(hub, "chromium-hub-restart")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        assert d.current_url.endswith("/alerts")
+        hub.stop()
+        time.sleep(6)
+        assert d.current_url.endswith("/alerts")
+        hub.start()
+        WebDriverWait(d, 30 * SLOW).until(
+            lambda _: "/login?ended=1" in d.current_url)
     finally:
         d.quit()
         web.stop()
