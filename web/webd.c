@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "web/html.h"
@@ -763,7 +764,22 @@ do_login(ctx *x, const form *f)
 		return login_page(x, 403, T(x, T_LOGIN_EXPIRED), NULL);
 	wire_login l = UNGEBRO__V1__LOGIN__INIT;
 	l.request_id = hubconn_next_id(x->w->opts.hub);
-	l.caseworker = (char *)form_get(f, "caseworker");
+	/* An id pasted with a blank around it is still the id: refused, it
+	 * would count as a failed login of a name that is none. */
+	char caseworker[UG_ID_MAX] = "";
+	const char *typed = form_get(f, "caseworker");
+	if (typed) {
+		typed += strspn(typed, " \t");
+		size_t len = strlen(typed);
+		while (len &&
+		       (typed[len - 1] == ' ' || typed[len - 1] == '\t'))
+			len--;
+		if (len < sizeof caseworker)
+			memcpy(caseworker, typed, len);
+		else
+			ug_strlcpy(caseworker, "-", sizeof caseworker);
+	}
+	l.caseworker = caseworker;
 	l.password = (char *)form_get(f, "password");
 	/* Sent on as text, what comes before a NUL byte (%00) would be
 	 * checked, yet a password with one is not the password and an id

@@ -2770,3 +2770,18 @@ def test_a_caseworker_key_replaced_ends_their_web_sessions(make_hub):
         assert status(bo) == (200, None)
     finally:
         web.stop()
+
+
+def test_blanks_around_the_caseworker_id_are_not_part_of_it(make_hub):
+    """OPERATIONS.md, webd: an id pasted with a blank before or after it
+    (a tab, a space) is the id; the login was refused as a wrong one
+    and counted against a name that is no id."""
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        for name in (" cw-anna", "cw-anna ", "\tcw-anna \t"):
+            r, _ = web.raw_login(name, PASSWORD)
+            assert r.status == 303, (name, r.status)
+        assert web.raw_login("cw- anna", PASSWORD)[0].status == 401
+    finally:
+        web.stop()
