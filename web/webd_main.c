@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "common/config.h"
@@ -89,6 +90,35 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	vsnprintf(text, sizeof text, fmt, ap);
 	text[strcspn(text, "\n")] = '\0';
 	log_warn("WEB-HTTP", "%s", text);
+}
+
+static ug_err
+fit_open_files(long connections, ug_diag *diag)
+{
+	rlim_t need = (rlim_t)connections + 64;
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+		return UG_OK;
+	if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need) {
+		rlim_t soft =
+		    lim.rlim_max == RLIM_INFINITY || lim.rlim_max > need
+			? need
+			: lim.rlim_max;
+		struct rlimit raised = {soft, lim.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			lim.rlim_cur = soft;
+	}
+	if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need) {
+		ug_diag_set(
+		    diag, "connections_max",
+		    "connections_max %ld needs %llu open files, but the "
+		    "limit is %llu (LimitNOFILE, ulimit -n): lower "
+		    "connections_max or raise the limit",
+		    connections, (unsigned long long)need,
+		    (unsigned long long)lim.rlim_cur);
+		return UG_EINVAL;
+	}
+	return UG_OK;
 }
 
 static void
@@ -207,6 +237,16 @@ main(int argc, char **argv)
 			   "(tcp://HOST:PORT or ipc://PATH)\n",
 			   ug_config_where(cfg, "delivery"),
 			   ug_config_get(cfg, "delivery"));
+		rc = 2;
+		goto done;
+	}
+	/* Every connection holds a descriptor: past the limit libmicrohttpd
+	 * cannot accept and logs so in a tight loop, hundreds of thousands
+	 * of lines a second, so the limit is made to fit connections_max
+	 * here, or webd does not start. 64 cover the listening socket,
+	 * ZeroMQ's and the standard ones. */
+	if (fit_open_files(connections, &diag) != UG_OK) {
+		ug_eprintf("webd: %s\n", diag.reason);
 		rc = 2;
 		goto done;
 	}

@@ -416,3 +416,63 @@ def test_rules_holiday_ranges(tmp_path, value, good):
     if not good:
         assert err.startswith(f"{rules}:1: '{value}' is not a holiday "
                               "range ("), err
+
+
+# -- webd's connections_max needs as many open files
+
+def test_webd_connections_max_fits_the_open_file_limit(tmp_path):
+    """OPERATIONS.md, the web inbox: connections_max takes 2-10000. webd
+    raises its open-file limit to fit them (and 64 more); where the hard
+    limit is too low it exits 2 naming both. Left as it was, webd served
+    up to the limit and then logged libmicrohttpd's 'Hit process or system
+    resource limit' hundreds of thousands of times a second."""
+    import resource
+    import socket
+    import time
+    keys = tmp_path / "keys"
+    for name in ("hub", "web-1"):
+        subprocess.run([hubtest.binary("hubctl"), "keygen", "--keys_dir",
+                        str(keys), name], check=True, capture_output=True,
+                       timeout=30)
+    port = hubtest.free_port()
+    cmd = [hubtest.binary("webd"), "--gateway", "web-1", "--keys_dir",
+           str(keys), "--delivery", "tcp://127.0.0.1:1", "--port",
+           str(port), "--connections_max", "10000"]
+
+    def limited(soft, hard):
+        return lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                          (soft, hard))
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=20,
+                       preexec_fn=limited(256, 256))
+    assert p.returncode == 2 and p.stderr == (
+        "webd: connections_max 10000 needs 10064 open files, but the "
+        "limit is 256 (LimitNOFILE, ulimit -n): lower connections_max or "
+        "raise the limit\n"), p.stderr
+    # A soft limit below a high enough hard one is raised.
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 10064:
+        pytest.skip(f"hard open-file limit {hard} below 10064")
+    log = tmp_path / "webd.log"
+    with open(log, "w") as out:
+        w = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                             preexec_fn=limited(256, hard))
+    try:
+        hubtest.wait_for(lambda: "WEB-START" in log.read_text(), 10,
+                         "webd serving")
+        limits = open(f"/proc/{w.pid}/limits").read()
+        soft = int(re.search(r"Max open files\s+(\d+)", limits).group(1))
+        assert soft >= 10064, limits
+        # More connections than the old limit allowed are served.
+        socks = [socket.create_connection(("127.0.0.1", port))
+                 for _ in range(300)]
+        time.sleep(1)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n")
+            assert s.recv(64).startswith(b"HTTP/1.1 200"), "not served"
+        for s in socks:
+            s.close()
+    finally:
+        w.send_signal(signal.SIGTERM)
+        w.wait(timeout=20)
+    assert "resource limit" not in log.read_text()
