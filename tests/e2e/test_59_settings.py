@@ -476,3 +476,45 @@ def test_webd_connections_max_fits_the_open_file_limit(tmp_path):
         w.send_signal(signal.SIGTERM)
         w.wait(timeout=20)
     assert "resource limit" not in log.read_text()
+
+
+def test_hubd_fits_the_open_file_limit_to_sessions_max(make_hub):
+    """sessions_max (default 1024) delivery sessions, each a connection
+    and an open file: hubd raises its soft open-file limit (up to the hard
+    one) to sessions_max and 1024 more, and warns where the hard limit is
+    lower. It kept a shell's usual 1024 before, so far fewer sessions
+    than the default could connect, and past the limit ZeroMQ retried its
+    accept in a tight loop."""
+    import os
+    import resource
+    hub = make_hub(start=False)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.skip(f"hard open-file limit {hard} below 2048")
+
+    def run(soft, hard_limit, wait_for):
+        log = hub.tmp / f"hubd-{soft}-{hard_limit}.log"
+        with open(log, "w") as out:
+            p = subprocess.Popen(
+                [hubtest.binary("hubd"), "--config", str(hub.conf)],
+                stdout=out, stderr=subprocess.STDOUT,
+                preexec_fn=lambda: resource.setrlimit(
+                    resource.RLIMIT_NOFILE, (soft, hard_limit)))
+        try:
+            hubtest.wait_for(lambda: wait_for in log.read_text()
+                             or p.poll() is not None, 20, wait_for)
+            limits = open(f"/proc/{p.pid}/limits").read()
+            return int(re.search(r"Max open files\s+(\d+)",
+                                 limits).group(1)), log.read_text()
+        finally:
+            p.send_signal(signal.SIGTERM)
+            assert p.wait(timeout=30) == 0
+    soft, text = run(256, hard, "HUB-READY")
+    assert soft >= 2048 and "open files" not in text, (soft, text)
+    soft, text = run(256, 256, "HUB-READY")
+    assert soft == 256
+    assert re.search(
+        r"hubd warn HUB-START open files are limited to 256, fewer than "
+        r"sessions_max \(1024\) and 1024 more: raise LimitNOFILE or lower "
+        r"sessions_max", text), text
+    assert os.path.exists(hub.data_dir)
