@@ -518,3 +518,23 @@ def test_hubd_fits_the_open_file_limit_to_sessions_max(make_hub):
         r"sessions_max \(1024\) and 1024 more: raise LimitNOFILE or lower "
         r"sessions_max", text), text
     assert os.path.exists(hub.data_dir)
+
+
+@pytest.mark.parametrize("prog,name,bad,good,refused", [
+    ("hubd", "batch_max", "0", "5", 2), ("webd", "port", "0", "80", 2),
+    ("inbox", "timeout", "0", "5", 2), ("adapter-school", "window", "0",
+                                        "5", 3)])
+def test_twice_on_the_command_line_the_last_wins(tmp_path, prog, name, bad,
+                                                  good, refused):
+    nokeys = str(tmp_path / "nokeys")
+    cmd = {"hubd": ["hubd", "--check-config"],
+           "webd": ["webd", "--gateway", "web-1", "--keys_dir", nokeys],
+           "inbox": ["inbox", "--caseworker", "cw-anna", "--keys_dir",
+                     nokeys, "--list"],
+           "adapter-school": ["adapter-school", "--agency", "school-a",
+                              "--keys_dir", nokeys, "flush"]}[prog]
+    cmd[0] = hubtest.binary(cmd[0])
+    rc, err = run(cmd + [f"--{name}", bad, f"--{name}", good])
+    assert f"{name} must be" not in err, err
+    rc, err = run(cmd + [f"--{name}", good, f"--{name}", bad])
+    assert rc == refused and f"{name} must be a whole number" in err, err
