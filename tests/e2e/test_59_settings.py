@@ -538,3 +538,19 @@ def test_twice_on_the_command_line_the_last_wins(tmp_path, prog, name, bad,
     assert f"{name} must be" not in err, err
     rc, err = run(cmd + [f"--{name}", good, f"--{name}", bad])
     assert rc == refused and f"{name} must be a whole number" in err, err
+
+
+@pytest.mark.parametrize("name", ["after", "limit"])
+def test_hubctl_log_after_and_limit(make_hub, name):
+    hub = make_hub(start=False)
+    high = 9223372036854775807
+    for value, good in number_cases(0, high):
+        if value != value.strip():
+            continue        # blanks are dropped in a file, not here
+        p = hub.hubctl("log", f"--{name}", value, check=False)
+        if good:
+            assert p.returncode == 0, (value, p.stderr)
+        else:
+            assert p.returncode == 2 and p.stderr == (
+                f"hubctl: log: {name} must be a whole number from 0 to "
+                f"{high}\n"), (value, p.stderr)
