@@ -462,9 +462,10 @@ def test_webd_connections_max_fits_the_open_file_limit(tmp_path):
         limits = open(f"/proc/{w.pid}/limits").read()
         soft = int(re.search(r"Max open files\s+(\d+)", limits).group(1))
         assert soft >= 10064, limits
-        # More connections than the old limit allowed are served.
+        # More connections than the old limit allowed, and than select()
+        # can watch (descriptors from 1024 on), are served.
         socks = [socket.create_connection(("127.0.0.1", port))
-                 for _ in range(300)]
+                 for _ in range(1100)]
         time.sleep(1)
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
             s.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\n"
@@ -476,6 +477,7 @@ def test_webd_connections_max_fits_the_open_file_limit(tmp_path):
         w.send_signal(signal.SIGTERM)
         w.wait(timeout=20)
     assert "resource limit" not in log.read_text()
+    assert "FD_SETSIZE" not in log.read_text()
 
 
 def test_hubd_fits_the_open_file_limit_to_sessions_max(make_hub):
@@ -554,3 +556,34 @@ def test_hubctl_log_after_and_limit(make_hub, name):
             assert p.returncode == 2 and p.stderr == (
                 f"hubctl: log: {name} must be a whole number from 0 to "
                 f"{high}\n"), (value, p.stderr)
+
+
+def test_metrics_answer_beside_more_than_1024_connections(make_hub):
+    """With sessions_max above a thousand, hubd holds descriptors from
+    1024 (FD_SETSIZE) on; /readyz must still answer. libmicrohttpd on
+    select() refused every connection from that descriptor on."""
+    import os
+    import resource
+    import socket
+    import urllib.request
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 4096:
+        pytest.skip(f"hard open-file limit {hard} below 4096")
+    port = hubtest.free_port()
+    hub = make_hub(settings={"metrics_listen": f"127.0.0.1:{port}",
+                             "sessions_max": "2000"})
+    endpoint = hub.ingest.rsplit(":", 1)
+    socks = []
+    try:
+        for _ in range(1100):
+            socks.append(socket.create_connection(
+                (endpoint[0][len("tcp://"):], int(endpoint[1]))))
+        hubtest.wait_for(lambda: len(os.listdir(
+            f"/proc/{hub.proc.pid}/fd")) > 1100, 20, "hubd accepted")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz",
+                                    timeout=10) as r:
+            assert r.status == 200
+    finally:
+        for s in socks:
+            s.close()
+    assert "FD_SETSIZE" not in hub.log_text()
