@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -259,6 +260,39 @@ on_hup(int sig)
 	hub_reload();
 }
 
+/* Every connection, a caseworker's session or an agency's, holds a
+ * descriptor, and past the limit ZeroMQ retries its accept in a tight
+ * loop: a shell's usual soft limit of 1024 would not even hold the
+ * default sessions_max. The soft limit is raised as far as the hard one
+ * lets it; a hard limit too low is warned about, not refused, since
+ * fewer connections than sessions_max may be all a hub ever sees. */
+static void
+fit_open_files(const ug_config *cfg)
+{
+	long sessions = 0;
+	ug_diag diag = {0};
+	struct rlimit lim;
+	if (ug_config_int(cfg, "sessions_max", 1, 100000, &sessions, &diag) !=
+		UG_OK ||
+	    getrlimit(RLIMIT_NOFILE, &lim) != 0)
+		return;
+	rlim_t need = (rlim_t)sessions + 1024;
+	if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= need)
+		return;
+	rlim_t soft = lim.rlim_max == RLIM_INFINITY || lim.rlim_max > need
+			  ? need
+			  : lim.rlim_max;
+	struct rlimit raised = {soft, lim.rlim_max};
+	if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+		lim.rlim_cur = soft;
+	if (lim.rlim_cur < need)
+		log_warn("HUB-START",
+			 "open files are limited to %llu, fewer than "
+			 "sessions_max (%ld) and 1024 more: raise LimitNOFILE "
+			 "or lower sessions_max",
+			 (unsigned long long)lim.rlim_cur, sessions);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -311,6 +345,7 @@ main(int argc, char **argv)
 	}
 	ug_log_init("hubd",
 		    ug_log_parse_level(ug_config_get(cfg, "log_level")));
+	fit_open_files(cfg);
 	struct sigaction sa = {.sa_handler = on_stop};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);

@@ -59,6 +59,7 @@ struct hub_metrics {
 	uint64_t rejected[MET_CODES];
 	histogram batch, commit;
 	bool serving; /* hub_run caught up and entered its loop */
+	int epoll_fd; /* libmicrohttpd's, or -1: it polls by select() */
 };
 
 static ug_err
@@ -643,18 +644,31 @@ hub__metrics_open(hub *h, const ug_config *cfg, ug_diag *diag)
 	/* No threading flag: MHD runs only when the loop calls MHD_run.
 	 * The port besides the address is for libmicrohttpd's messages,
 	 * which name it ("Failed to bind to port N"). */
+	/* MHD_USE_AUTO: epoll where there is one, so the loop polls one
+	 * descriptor; by select() every connection from descriptor 1024
+	 * (FD_SETSIZE) on is refused, and a hub with a thousand sessions
+	 * would answer no /readyz. */
+	h->metrics->epoll_fd = -1;
 	h->metrics->mhd = MHD_start_daemon(
-	    MHD_USE_ERROR_LOG, ntohs(sa.sin_port), NULL, NULL, handle, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)HUB_METRICS_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-	    10u, MHD_OPTION_END);
+	    MHD_USE_ERROR_LOG | MHD_USE_AUTO, ntohs(sa.sin_port), NULL, NULL,
+	    handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HUB_METRICS_CONNECTIONS,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	if (!h->metrics->mhd) {
 		ug_diag_set(diag, "metrics_listen",
 			    "cannot listen on %s "
 			    "(in use, or not a local address)",
 			    listen);
 		return UG_EIO;
+	}
+	const union MHD_DaemonInfo *info =
+	    MHD_get_daemon_info(h->metrics->mhd, MHD_DAEMON_INFO_FLAGS);
+	if (info && (info->flags & MHD_USE_EPOLL)) {
+		info = MHD_get_daemon_info(h->metrics->mhd,
+					   MHD_DAEMON_INFO_EPOLL_FD);
+		if (info)
+			h->metrics->epoll_fd = info->epoll_fd;
 	}
 	log_notice("HUB-METRICS", "metrics and health on http://%s/", listen);
 	return UG_OK;
@@ -683,6 +697,14 @@ hub__metrics_poll(hub *h, zmq_pollitem_t *items, size_t max, long *timeout)
 	struct hub_metrics *m = h->metrics;
 	if (!m || !m->mhd)
 		return 0;
+	MHD_UNSIGNED_LONG_LONG ms;
+	if (m->epoll_fd >= 0 && max > 0) {
+		items[0] = (zmq_pollitem_t){NULL, m->epoll_fd, ZMQ_POLLIN, 0};
+		if (MHD_get_timeout(m->mhd, &ms) == MHD_YES &&
+		    (long long)ms < *timeout)
+			*timeout = (long)ms;
+		return 1;
+	}
 	fd_set rs, ws, es;
 	FD_ZERO(&rs);
 	FD_ZERO(&ws);
@@ -697,7 +719,6 @@ hub__metrics_poll(hub *h, zmq_pollitem_t *items, size_t max, long *timeout)
 		if (ev)
 			items[n++] = (zmq_pollitem_t){NULL, fd, ev, 0};
 	}
-	MHD_UNSIGNED_LONG_LONG ms;
 	if (MHD_get_timeout(m->mhd, &ms) == MHD_YES &&
 	    (long long)ms < *timeout)
 		*timeout = (long)ms;

@@ -9,11 +9,14 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/config.h"
 #include "common/crypto.h"
@@ -89,6 +92,77 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	vsnprintf(text, sizeof text, fmt, ap);
 	text[strcspn(text, "\n")] = '\0';
 	log_warn("WEB-HTTP", "%s", text);
+}
+
+static ug_err
+fit_open_files(long connections, ug_diag *diag)
+{
+	rlim_t need = (rlim_t)connections + 64;
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+		return UG_OK;
+	if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need) {
+		rlim_t soft =
+		    lim.rlim_max == RLIM_INFINITY || lim.rlim_max > need
+			? need
+			: lim.rlim_max;
+		struct rlimit raised = {soft, lim.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			lim.rlim_cur = soft;
+	}
+	if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need) {
+		ug_diag_set(
+		    diag, "connections_max",
+		    "connections_max %ld needs %llu open files, but the "
+		    "limit is %llu (LimitNOFILE, ulimit -n): lower "
+		    "connections_max or raise the limit",
+		    connections, (unsigned long long)need,
+		    (unsigned long long)lim.rlim_cur);
+		return UG_EINVAL;
+	}
+	return UG_OK;
+}
+
+/* One turn of the HTTP server, at most 250 ms. On epoll libmicrohttpd
+ * stops listening while connections_max are open, which would leave one
+ * more waiting in the backlog unanswered for as long as they last; it is
+ * taken and closed instead, as libmicrohttpd does on select(), whose
+ * words the log keeps. */
+static void
+run_once(struct MHD_Daemon *d, unsigned connections)
+{
+	const union MHD_DaemonInfo *flags =
+	    MHD_get_daemon_info(d, MHD_DAEMON_INFO_FLAGS);
+	const union MHD_DaemonInfo *ep =
+	    flags && (flags->flags & MHD_USE_EPOLL)
+		? MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD)
+		: NULL;
+	const union MHD_DaemonInfo *lfd =
+	    MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+	const union MHD_DaemonInfo *open =
+	    MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	if (!ep || !lfd || !open) {
+		MHD_run_wait(d, 250);
+		return;
+	}
+	bool full = open->num_connections >= connections;
+	struct pollfd p[2] = {{.fd = ep->epoll_fd, .events = POLLIN},
+			      {.fd = lfd->listen_fd, .events = POLLIN}};
+	int wait = 250;
+	MHD_UNSIGNED_LONG_LONG ms;
+	if (MHD_get_timeout(d, &ms) == MHD_YES && ms < (unsigned)wait)
+		wait = (int)ms;
+	if (poll(p, full ? 2 : 1, wait) > 0 && full &&
+	    (p[1].revents & POLLIN)) {
+		int c = accept(lfd->listen_fd, NULL, NULL);
+		if (c >= 0) {
+			close(c);
+			log_warn("WEB-HTTP",
+				 "Server reached connection limit. "
+				 "Closing inbound connection.");
+		}
+	}
+	MHD_run(d);
 }
 
 static void
@@ -210,6 +284,16 @@ main(int argc, char **argv)
 		rc = 2;
 		goto done;
 	}
+	/* Every connection holds a descriptor: past the limit libmicrohttpd
+	 * cannot accept and logs so in a tight loop, hundreds of thousands
+	 * of lines a second, so the limit is made to fit connections_max
+	 * here, or webd does not start. 64 cover the listening socket,
+	 * ZeroMQ's and the standard ones. */
+	if (fit_open_files(connections, &diag) != UG_OK) {
+		ug_eprintf("webd: %s\n", diag.reason);
+		rc = 2;
+		goto done;
+	}
 	addr.sin_port = htons((uint16_t)port);
 	if (hubconn_open(&hub, ug_config_get(cfg, "keys_dir"),
 			 ug_config_get(cfg, "gateway"),
@@ -232,9 +316,12 @@ main(int argc, char **argv)
 	 * events, so one thread serves them and the pages alike. */
 	/* The port is given besides the address only for libmicrohttpd's
 	 * own messages, which name it ("Failed to bind to port N"). */
+	/* MHD_USE_AUTO: epoll where there is one; select() would refuse
+	 * every connection from descriptor 1024 (FD_SETSIZE) on, far short
+	 * of connections_max's 10000. */
 	d = MHD_start_daemon(
-	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)port, NULL,
-	    NULL, webd_handle, w,
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_AUTO,
+	    (uint16_t)port, NULL, NULL, webd_handle, w,
 	    /* First, or libmicrohttpd's messages about the options that
 	     * come before it still go to stderr. */
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
@@ -262,7 +349,7 @@ main(int argc, char **argv)
 		 ug_config_get(cfg, "gateway"));
 	ug_notify_systemd("READY=1");
 	while (!stop) {
-		MHD_run_wait(d, 250);
+		run_once(d, (unsigned)connections);
 		webd_tick(w);
 	}
 	/* Suspended streams are resumed and ended (their last event sent)
