@@ -1,0 +1,289 @@
+"""07 recovery, part 2: what the docs promise about crashes, restarts and
+recovery, seen from the clients (webd, inbox) and the operator."""
+
+import re
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+import hubtest
+from hubtest import CprGen, AbsenceRow, binary, envelope, wait_for, QUIET, SLOW
+from test_53_delivery import clients  # noqa: F401
+from test_70_web import (Web, anna_with_a_person, anna_session,
+                         open_new_alert)
+
+
+@pytest.mark.parametrize("how", ["stop", "kill9"])
+def test_web_sessions_end_with_a_hub_restart(make_hub, how):
+    """OPERATIONS.md: restarting hubd logs everyone out; a page then goes
+    to /login?ended=1 and the list alone is 401; a stop of hubd records
+    each session's end as logout stopped."""
+    hub, cpr = anna_with_a_person(make_hub, 7101)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        open_new_alert(hub, web, session, cpr, "rec-web")
+        if how == "stop":
+            hub.stop()
+        else:
+            hub.kill9()
+        hub.start()
+        r, _ = web.request("GET", "/alerts", cookies=session)
+        assert r.status == 303, r.status
+        assert r.getheader("Location") == "/login?ended=1"
+        r, _ = web.request("GET", "/alerts/list", cookies=session)
+        assert r.status == 401
+    finally:
+        web.stop()
+    if how == "stop":
+        audit = hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
+        assert re.search(r"logout +stopped", audit), audit
+
+
+def inbox_popen(hub, caseworker, *args):
+    conf = hub.tmp / f"inbox-{caseworker}.conf"
+    conf.write_text(f"caseworker = {caseworker}\n"
+                    f"keys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    return subprocess.Popen([binary("inbox"), "--config", str(conf), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+@pytest.mark.parametrize("how", ["restart", "kill9"])
+def test_live_inbox_across_a_hub_restart(hub, how):
+    """OPERATIONS.md (inbox, live): `connected as ID: N open alerts` again
+    after every reconnect; alerts not acknowledged come again after a
+    hub restart, marked `[delivered again]`; the final count is every
+    alert received."""
+    cprs = CprGen(7102).take(2)
+    for c in cprs:
+        hub.assign(c, "cw-anna")
+    hub.absence_alerts("cw-anna", cprs, "rec-live", absent=30,
+                       expected=100)
+    p = inbox_popen(hub, "cw-anna", "--no_ack", "--idle_exit",
+                    str(8 * QUIET))
+    time.sleep(3)
+    if how == "restart":
+        hub.restart()
+    else:
+        hub.kill9()
+        hub.start()
+    out, err = p.communicate(timeout=60 * SLOW)
+    print(out, err)
+    assert p.returncode == 0, err
+    assert out.count("connected as cw-anna: 2 open alerts") == 2, out
+    assert out.count("[delivered again]") == 2, out
+    assert out.rstrip().endswith("4 alerts received (not acknowledged)"), out
+
+
+def test_sigterm_brings_derived_level_with_the_log(hub):
+    """OPERATIONS.md, SIGTERM: the batch in flight is committed and acked,
+    the derived state is brought level with the log, HUB-STOP, exit 0:
+    the next start has nothing to replay."""
+    rows = [AbsenceRow(c, absent=30 if i % 7 == 0 else 2, expected=100)
+            for i, c in enumerate(CprGen(7103).take(3000))]
+    path, _ = hub.csv("term.csv", rows)
+    adapter = hub.adapter_popen("import", path, timeout=60)
+    try:
+        hub.wait_stats("some events stored",
+                       lambda s: s["log_events"] >= 300)
+        hub.stop()
+        st = hub.stats()
+        assert st["last_applied"] == st["last_seq"], st
+        hub.start()
+        assert "HUB-REPLAY" not in hub.current_log()
+        r = hub.adapter_finish(adapter, wait=120)
+    finally:
+        if adapter.poll() is None:
+            adapter.kill()
+            adapter.communicate()
+    assert r.rc == 0, str(r)
+    assert r.summary["accepted"] + r.summary["duplicates"] == 3000
+
+
+def test_an_event_id_index_behind_the_log_catches_up(make_hub):
+    """OPERATIONS.md "Store format": ids/ that lost its last commits
+    (a crash) is indexed from the log for what it had not seen; resends
+    are DUPLICATE with their first sequence."""
+    import shutil
+    hub = make_hub()
+    envs = [envelope("school-a", c, salt=f"idb-{i}")
+            for i, c in enumerate(CprGen(7104).take(30))]
+    first = hub.send(*envs[:10])
+    hub.stop()
+    old = hub.tmp / "ids-old"
+    shutil.copytree(hub.data_dir / "ids", old)
+    hub.start()
+    later = hub.send(*envs[10:])
+    hub.kill9()
+    shutil.rmtree(hub.data_dir / "ids")
+    shutil.copytree(old, hub.data_dir / "ids")
+    hub.start()
+    assert ("STORE-IDS indexed the event ids of 20 log records that ids/ "
+            "had not seen (after a crash, a lost ids/ or a restore)") in \
+        hub.current_log(), hub.current_log()
+    resent = hub.acks(*envs)
+    assert [a.status for a in resent] == [hubtest.DUPLICATE] * 30
+    assert [a.sequence for a in resent] == first + later
+
+
+def test_delivery_count_survives_a_clean_stop_at_once(make_hub, clients):
+    """PROTOCOL.md §4 item 5: a send after a restart carries the next
+    number; only a crash may leave the count lower."""
+    from test_53_delivery import hub53, anna_with_one_dropout
+    hub = hub53(make_hub)
+    p, a, aid = anna_with_one_dropout(hub, clients, 7105)
+    a.hello()
+    [x] = a.wait_alerts(1)
+    assert x.delivery == 1
+    hub.restart()
+    c = clients(hub, "cw-anna")
+    [z] = c.wait_alerts(1)
+    assert z.delivery == 2, z
+
+
+@pytest.mark.parametrize("how", ["restart", "kill9"])
+def test_an_open_lists_stream_ends_with_a_hub_restart(make_hub, how):
+    """OPERATIONS.md (web inbox): an open list whose session the hub
+    ended (a hub restart among the causes) goes to /login?ended=1 within
+    a few seconds: its stream ends and GET /session says left 0."""
+    from test_71_web_live import open_events, read_until
+    hub, cpr = anna_with_a_person(make_hub, 7106)
+    web = Web(hub, events_poll=1)
+    try:
+        session = anna_session(web)
+        head, s = open_events(web, session)
+        assert " 200 " in head.split("\r\n")[0], head
+        if how == "restart":
+            hub.restart()
+        else:
+            hub.kill9()
+            hub.start()
+        t0 = time.monotonic()
+        data = read_until(s, b"\r\n0\r\n\r\n", 20 * SLOW)
+        took = time.monotonic() - t0
+        s.close()
+        assert data.endswith(b"0\r\n\r\n"), (data, took)
+        assert took < 10, took
+        r, body = web.request("GET", "/session", cookies=session)
+        assert r.status == 401 or '"left":0' in body, (r.status, body)
+    finally:
+        web.stop()
+
+
+def test_a_map_lowered_below_the_store_takes_the_files_length(make_hub):
+    """OPERATIONS.md "Where data lives": lowering log_map_mb below what
+    the log holds does not shrink it; the map is the file's own length
+    (log_map_bytes = log_bytes in hubctl stats), no room to grow."""
+    hub = make_hub()
+    rows = [AbsenceRow(c) for c in CprGen(7107).take(4000)]
+    path, _ = hub.csv("big.csv", rows)
+    assert hub.adapter("import", path).rc == 0
+    hub.stop()
+    st = hub.stats()
+    assert st["log_bytes"] > 1 << 20, st
+    with open(hub.conf, "a") as f:
+        f.write("log_map_mb = 1\n")
+    hub.start()
+    st = hub.stats()
+    print(st)
+    assert st["log_map_bytes"] == st["log_bytes"], st
+
+
+def test_an_ack_proved_stored_survives_kill9(make_hub, clients):
+    """PROTOCOL.md §4 item 4: an answer to OPEN_ALERTS after the AlertAck
+    without the alert proves the acknowledgement durable: a kill -9 right
+    after it does not bring the alert back."""
+    from test_53_delivery import hub53, anna_with_one_dropout, open_ids
+    hub = hub53(make_hub)
+    p, a, aid = anna_with_one_dropout(hub, clients, 7109)
+    a.ack(aid)
+    assert open_ids(a, 901) == []
+    hub.kill9()
+    hub.start()
+    c = clients(hub, "cw-anna")
+    assert open_ids(c, 902) == []
+    time.sleep(2)
+    assert c.alerts == []
+    assert hub.stats()["alerts_open"] == 0
+
+
+def test_acks_kept_at_a_stop_are_said_and_the_alert_comes_again(
+        make_hub, clients):
+    """PROTOCOL.md §4 item 4: an AlertAck the store cannot take is kept;
+    a stop before it is written logs `HUB-DELIVER N acknowledgement(s)
+    not stored at stop; their alerts stay open and are delivered again`
+    (err), hubd exits 0, and the alert is open and sent again after the
+    next start."""
+    from test_53_delivery import (hub53, adults, until_refused, open_ids,
+                                  ev_dropout)
+    hub = hub53(make_hub, settings={"log_map_mb": "1"})
+    [p] = adults(7110, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_dropout(p, "2026-10-27"))
+    hub.wait_applied()
+    until_refused(hub, "kept")
+    until_refused(hub, "kept-1", step=1)
+    a = clients(hub, "cw-anna")
+    [x] = a.wait_alerts(1)
+    a.ack(x.alert_id)
+    hub.wait_log(r"err HUB-DELIVER ack of alert [0-9a-f]{18} by cw-anna "
+                 r"not stored yet: .*; retried every second")
+    a.close()
+    hub.stop()
+    log = hub.current_log()
+    # The stop tries once more; LMDB may reuse pages the readers held.
+    lost = re.search(r"\berr HUB-DELIVER 1 acknowledgement\(s\) not stored "
+                     r"at stop; their alerts stay open and are delivered "
+                     r"again", log)
+    stored = re.search(r"HUB-ALERT-ACK alert %s acknowledged by cw-anna"
+                       % x.alert_id.hex(), log)
+    assert bool(lost) != bool(stored), log
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "log_map_mb = 1\n", "log_map_mb = 64\n"))
+    hub.start()
+    b = clients(hub, "cw-anna")
+    if lost:
+        [y] = b.wait_alerts(1)
+        assert y.alert_id == x.alert_id and y.delivery >= 2, y
+    else:
+        assert open_ids(b, 903) == []
+
+
+def test_a_rebuild_after_the_rules_changed_judges_by_the_new_rules(
+        make_hub):
+    """RULES.md §6: a replay judges by the rules hubd read at this start.
+    A restart with a changed rules file replays nothing already applied
+    (no alert about old events); a rebuild of derived state then judges
+    the whole log by the new rules: a lowered threshold raises alerts the
+    old rules did not, and the alerts the old ones raised stay."""
+    import shutil
+    base = {"absence.rolling.min_days": "0",
+            "absence.quarter.enabled": "no", "combined.enabled": "no"}
+    hub = make_hub(rules=dict(base, **{"absence.rolling.threshold_pct":
+                                       "50"}))
+    cprs = CprGen(7111).take(3)
+    hub.absence_alerts("cw-anna", cprs[:2], "rules-change", absent=12,
+                       expected=30)
+    hub.absence_alerts("cw-anna", cprs[2:], "rules-change-hi", absent=20,
+                       expected=30)
+    hub.wait_stats("applied", lambda s: s["last_applied"] == s["last_seq"])
+    assert hub.stats()["alerts"] == 1
+    hub.stop()
+    hub.write_rules(dict(base, **{"absence.rolling.threshold_pct": "80"}))
+    hub.start()
+    time.sleep(1)
+    assert hub.stats()["alerts"] == 1
+    hub.stop()
+    hub.write_rules(dict(base, **{"absence.rolling.threshold_pct": "10"}))
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    st = hub.wait_stats("rebuilt, the new rules' alerts raised",
+                        lambda s: s["last_applied"] == s["last_seq"] and
+                        s["alerts"] == 3)
+    assert st["alerts_open"] == 3, st
+    got = hub.peek("cw-anna", 3)
+    assert sorted(a["cpr"] for a in got) == sorted(cprs), got
