@@ -294,3 +294,66 @@ def test_a_rebuild_after_the_rules_changed_judges_by_the_new_rules(
     assert sorted(a["cpr"] for a in got) == sorted(cprs), got
 
 
+
+
+def test_a_backup_killed_mid_copy_is_refused_and_can_be_taken_again(
+        make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: a backup cut short (hubctl
+    killed) has no manifest.json: restore refuses it, and a backup into
+    the same DIR is refused as not empty; delete DIR and take it again."""
+    import os
+    import shutil
+    import signal
+    hub = make_hub()
+    rows = [AbsenceRow(c) for c in CprGen(7114).take(3000)]
+    path, _ = hub.csv("big.csv", rows)
+    assert hub.adapter("import", path).rc == 0
+    dest = tmp_path / "backup"
+    for attempt in range(20):
+        p = subprocess.Popen([binary("hubctl"), "--config", str(hub.conf),
+                              "backup", str(dest)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        while p.poll() is None and not (dest / "derived" /
+                                        "data.mdb").exists():
+            pass
+        p.send_signal(signal.SIGKILL)
+        p.communicate()
+        if p.returncode == -signal.SIGKILL and dest.exists() and \
+                not (dest / "manifest.json").exists():
+            break
+        shutil.rmtree(dest, ignore_errors=True)
+    else:
+        pytest.skip("could not kill hubctl backup mid-copy")
+    r = hub.hubctl("backup", str(dest), check=False)
+    assert (r.returncode, r.stderr.strip()) == (
+        1, f"hubctl: backup: {dest} is not empty"), r
+    target = tmp_path / "restored"
+    r = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                        "--data_dir", str(target), "restore", str(dest)],
+                       capture_output=True, text=True)
+    assert (r.returncode, r.stderr.strip()) == (
+        1, f"hubctl: restore: {dest}/manifest.json is missing or "
+        "unreadable: not a backup made by hubctl backup"), r
+    shutil.rmtree(dest)
+    r = hub.hubctl("backup", str(dest))
+    assert r.stdout.startswith(f"backup in {dest}: log up to sequence "
+                               "3000 (3000 events)"), r.stdout
+
+
+def test_a_resend_after_a_restart_and_a_narrower_registration(make_hub):
+    """PROTOCOL.md §3 step 4: a resend of a stored event is DUPLICATE
+    with its sequence whatever would refuse it now, the agency no longer
+    registered for its type included; across a restart too."""
+    hub = make_hub()
+    env = envelope("school-a", CprGen(7115).next(), salt="narrow")
+    [seq] = hub.send(env)
+    hub.kill9()
+    key = hub.keys_dir / "school-a.key"
+    hub.hubctl("register-agency", "school-a", "--types", "dropout",
+               "--key", str(key))
+    hub.start()
+    [ack] = hub.acks(env)
+    assert (ack.status, ack.sequence) == (hubtest.DUPLICATE, seq), ack
+    other = envelope("school-a", CprGen(7116).next(), salt="narrow-2")
+    [ack] = hub.acks(other)
+    assert (ack.status, ack.code) == (hubtest.REJECTED, hubtest.E_DENIED), ack
