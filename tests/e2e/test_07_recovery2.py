@@ -357,3 +357,60 @@ def test_a_resend_after_a_restart_and_a_narrower_registration(make_hub):
     other = envelope("school-a", CprGen(7116).next(), salt="narrow-2")
     [ack] = hub.acks(other)
     assert (ack.status, ack.code) == (hubtest.REJECTED, hubtest.E_DENIED), ack
+
+
+def under_boot_id(boot, argv, tmp):
+    """argv run in a mount namespace whose kernel boot id reads `boot`
+    (None: an empty file, a boot id that cannot be read)."""
+    fake = tmp / "boot_id"
+    fake.write_text("" if boot is None else boot + "\n")
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-c",
+         'mount --bind "$0" /proc/sys/kernel/random/boot_id && exec "$@"',
+         str(fake), *argv], capture_output=True, text=True, timeout=60)
+
+
+def test_ids_are_rebuilt_after_the_machine_restarted(make_hub, tmp_path):
+    """OPERATIONS.md "Store format": the first hubd or hubctl to open the
+    store after the machine started again (another kernel boot id than
+    the one in log/) empties ids/ and indexes the whole log anew, logging
+    `STORE-IDS the machine has restarted since ids/ was last checked:
+    rebuilding the event-id index from the log` first (hubctl prints it
+    and the indexed line after `hubctl: `); resends stay
+    DUPLICATE. A process that cannot read the boot id says so at every
+    open (warn) and rebuilds nothing."""
+    if subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+        pytest.skip("no mount namespaces here")
+    hub = make_hub()
+    envs = [envelope("school-a", c, salt=f"boot-{i}")
+            for i, c in enumerate(CprGen(7117).take(12))]
+    first = hub.send(*envs)
+    hub.stop()
+    hubctl = [binary("hubctl"), "--config", str(hub.conf), "stats"]
+    r = under_boot_id("11111111-2222-3333-4444-555555555555", hubctl,
+                      tmp_path)
+    assert r.returncode == 0, r.stderr
+    said = ("STORE-IDS the machine has restarted since ids/ was last "
+            "checked: rebuilding the event-id index from the log")
+    # hubctl logs warnings only, but says these as it says STORE-UPGRADED.
+    assert f"hubctl: {said}\n" in r.stderr, r.stderr
+    assert "hubctl: STORE-IDS indexed the event ids of 12 log records" in \
+        r.stderr.split(said, 1)[1], r.stderr
+    # The same boot again: nothing more to rebuild.
+    r = under_boot_id("11111111-2222-3333-4444-555555555555", hubctl,
+                      tmp_path)
+    assert "STORE-IDS" not in r.stderr, r.stderr
+    r = under_boot_id(None, hubctl, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert ("STORE-IDS cannot read the kernel's boot id: ids/ is not "
+            "rebuilt after a restart of the machine (delete data_dir/ids "
+            "after an OS crash)") in r.stderr, r.stderr
+    assert "indexed" not in r.stderr, r.stderr
+    # hubd on the real boot id: another boot than the one recorded.
+    hub.start()
+    log = hub.current_log()
+    assert said in log and "STORE-IDS indexed the event ids of 12 log " \
+        "records" in log, log
+    resent = hub.acks(*envs)
+    assert [a.status for a in resent] == [hubtest.DUPLICATE] * 12
+    assert [a.sequence for a in resent] == first
