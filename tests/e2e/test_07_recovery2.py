@@ -414,3 +414,33 @@ def test_ids_are_rebuilt_after_the_machine_restarted(make_hub, tmp_path):
     resent = hub.acks(*envs)
     assert [a.status for a in resent] == [hubtest.DUPLICATE] * 12
     assert [a.sequence for a in resent] == first
+
+
+def test_a_kill9_during_the_starts_replay_goes_on_from_there(make_hub):
+    """ARCHITECTURE.md "Crash and restart": kill -9 at any moment, also
+    during the start's replay of a whole log: the next start replays
+    what is left (HUB-REPLAY applying log entries K..N), each alert is
+    kept once."""
+    import shutil
+    import signal
+    from test_04_restart import cohort, check_alerts_once
+    hub = make_hub()
+    rows, alerted = cohort(7118, 6000, every=50)
+    path, _ = hub.csv("term.csv", rows)
+    assert hub.adapter("import", path).rc == 0
+    hub.wait_stats("applied", lambda s: s["last_applied"] == 6000)
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start(wait=False)
+    hub.wait_log(r"HUB-REPLAY applying log entries 1\.\.6000 ")
+    time.sleep(0.3)
+    hub.kill9()
+    applied = hub.stats()["last_applied"]
+    hub.start()
+    log = hub.current_log()
+    if applied < 6000:
+        assert f"HUB-REPLAY applying log entries {applied + 1}..6000 to " \
+            "derived state" in log, log
+    st = hub.wait_stats("replayed", lambda s: s["last_applied"] == 6000)
+    assert st["alerts"] == len(alerted), st
+    check_alerts_once(hub, alerted)
