@@ -444,3 +444,66 @@ def test_a_kill9_during_the_starts_replay_goes_on_from_there(make_hub):
     st = hub.wait_stats("replayed", lambda s: s["last_applied"] == 6000)
     assert st["alerts"] == len(alerted), st
     check_alerts_once(hub, alerted)
+
+
+def test_events_while_hubd_is_down_are_503(make_hub):
+    """OPERATIONS.md (web inbox): GET /events is 503 when hubd does not
+    answer; once hubd is back the session it held is gone: 401."""
+    from test_71_web_live import open_events
+    hub, cpr = anna_with_a_person(make_hub, 7119)
+    web = Web(hub, hub_timeout=1)
+    try:
+        session = anna_session(web)
+        hub.stop()
+        head, s = open_events(web, session)
+        s.close()
+        assert head.split("\r\n")[0].split()[1] == "503", head
+        hub.start()
+        head, s = open_events(web, session)
+        s.close()
+        assert head.split("\r\n")[0].split()[1] == "401", head
+    finally:
+        web.stop()
+
+
+def test_a_hubd_restart_clears_a_login_lock(make_hub):
+    """SECURITY.md, web logins: the limits live in hubd's memory; a
+    restart of hubd clears them (a locked id logs in again at once), a
+    restart of webd changes nothing."""
+    from test_70_web import web_hub, PASSWORD
+    hub = web_hub(make_hub, settings={"login_failures_max": "2"})
+    web = Web(hub)
+    try:
+        for _ in range(2):
+            r, _ = web.raw_login("cw-anna", "wrong-password-1")
+            assert r.status == 401, r.status
+        r, _ = web.raw_login("cw-anna", PASSWORD)
+        assert r.status == 429, r.status
+        web.stop()
+        web = Web(hub)
+        r, _ = web.raw_login("cw-anna", PASSWORD)
+        assert r.status == 429, r.status
+        hub.restart()
+        r, _ = web.raw_login("cw-anna", PASSWORD)
+        assert r.status == 303, r.status
+    finally:
+        web.stop()
+
+
+def test_hub_stop_counts_the_sessions_ended_while_it_ran(make_hub, clients):
+    """OPERATIONS.md, Caseworker connections: HUB-STOP logs `sessions
+    reclaimed`, every session ended while hubd ran, whatever ended it,
+    not those still open at the stop."""
+    from test_53_delivery import hub53
+    hub = hub53(make_hub)
+    a = clients(hub, "cw-anna")
+    b = clients(hub, "cw-anna")
+    c = clients(hub, "cw-anna")
+    for x in (a, b, c):
+        assert x.welcome().code == hubtest.OK
+    c.close()
+    hub.wait_log(r"HUB-SESSION session of cw-anna ended: its connection "
+                 r"closed")
+    hub.stop()
+    m = re.search(r"HUB-STOP .*sessions reclaimed (\d+)", hub.current_log())
+    assert m and m.group(1) == "1", hub.current_log()
