@@ -507,3 +507,31 @@ def test_hub_stop_counts_the_sessions_ended_while_it_ran(make_hub, clients):
     hub.stop()
     m = re.search(r"HUB-STOP .*sessions reclaimed (\d+)", hub.current_log())
     assert m and m.group(1) == "1", hub.current_log()
+
+
+def test_an_adapter_says_it_lost_the_hub_and_resends(hub):
+    """ADAPTERS.md, log ids: ADP-CONNECT (notice) when the connection is
+    lost, and when it is made again and what was in flight is resent;
+    every event is stored once."""
+    rows = [AbsenceRow(c) for c in CprGen(7120).take(1500)]
+    path, _ = hub.csv("term.csv", rows)
+    adapter = hub.adapter_popen("import", path, window=1, timeout=60)
+    try:
+        hub.wait_stats("some events stored",
+                       lambda s: s["log_events"] >= 50)
+        hub.kill9()
+        time.sleep(0.5)
+        hub.start()
+        r = hub.adapter_finish(adapter, wait=120)
+    finally:
+        if adapter.poll() is None:
+            adapter.kill()
+            adapter.communicate()
+    assert r.rc == 0, str(r)
+    assert re.search(r"notice ADP-CONNECT lost the connection to tcp://",
+                     r.stderr), r.stderr
+    assert re.search(r"notice ADP-CONNECT reconnected to tcp://\S+; "
+                     r"resending what is in flight", r.stderr), r.stderr
+    st = hub.wait_stats("applied",
+                        lambda s: s["last_applied"] == s["last_seq"])
+    assert (st["log_events"], st["event_ids"]) == (1500, 1500)
