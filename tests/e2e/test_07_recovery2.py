@@ -535,3 +535,29 @@ def test_an_adapter_says_it_lost_the_hub_and_resends(hub):
     st = hub.wait_stats("applied",
                         lambda s: s["last_applied"] == s["last_seq"])
     assert (st["log_events"], st["event_ids"]) == (1500, 1500)
+
+
+def test_stay_logged_in_while_hubd_is_down_and_after(make_hub):
+    """OPERATIONS.md (web inbox): POST /session is 503 when hubd does not
+    answer (the warning stays), and 401 with the cookie cleared once the
+    hub has ended the session (a hub restart)."""
+    hub, cpr = anna_with_a_person(make_hub, 7121)
+    web = Web(hub, hub_timeout=1)
+    try:
+        session = anna_session(web)
+        page = web.request("GET", "/alerts", cookies=session)[1]
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        hub.stop()
+        r, _ = web.request("POST", "/session", {"csrf": csrf},
+                           cookies=session)
+        assert r.status == 503, r.status
+        hub.start()
+        r, _ = web.request("POST", "/session", {"csrf": csrf},
+                           cookies=session)
+        assert r.status == 401, r.status
+        cleared = [c for c in r.headers.get_all("Set-Cookie") or []
+                   if c.startswith("ug_session=")]
+        assert cleared and ("Max-Age=0" in cleared[0] or
+                            "ug_session=;" in cleared[0]), cleared
+    finally:
+        web.stop()
