@@ -590,3 +590,26 @@ def test_hubd_killed_and_restarted_while_a_backup_runs(make_hub, tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"restored from {dest}: log up to sequence "
                                "6000 (6000 events)"), r.stdout
+
+
+def test_a_refused_rules_file_stops_the_start_after_a_crash(make_hub):
+    """RULES.md §10 / OPERATIONS.md, Rules: a rules file a SIGHUP refused
+    and left as it is stops the next start, after a crash too: exit 2,
+    HUB-START cannot start naming the file and line, before the store
+    is opened (nothing replayed)."""
+    import signal
+    hub = make_hub()
+    rules = hub.tmp / "rules.conf"
+    bad_line = len(rules.read_text().splitlines()) + 1
+    rules.write_text(rules.read_text() + "absence.rolling.treshold = 40\n")
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"err HUB-RELOAD rules not reloaded")
+    hub.kill9()
+    hub.start(wait=False)
+    assert hub._reap(20) == 2
+    hub.stopped_cleanly = True
+    log = hub.current_log()
+    assert f"HUB-START cannot start: absence.rolling.treshold: {rules}:" \
+        f"{bad_line}: unknown rule setting 'absence.rolling.treshold'" \
+        in log, log
+    assert "HUB-REPLAY" not in log and "HUB-READY" not in log, log
