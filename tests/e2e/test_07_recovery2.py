@@ -613,3 +613,34 @@ def test_a_refused_rules_file_stops_the_start_after_a_crash(make_hub):
         f"{bad_line}: unknown rule setting 'absence.rolling.treshold'" \
         in log, log
     assert "HUB-REPLAY" not in log and "HUB-READY" not in log, log
+
+
+def test_a_log_put_back_from_an_older_copy_beside_newer_ids(make_hub):
+    """ARCHITECTURE.md, Crash and restart: derived state is never trusted
+    beyond the log (ahead: HUB-REBUILD); the event-id index neither: an
+    id the put-back log no longer holds is ACCEPTED again, as a new
+    event, and one it holds is DUPLICATE with its sequence."""
+    import shutil
+    hub = make_hub()
+    envs = [envelope("school-a", c, salt=f"older-{i}")
+            for i, c in enumerate(CprGen(7123).take(20))]
+    first = hub.send(*envs[:10])
+    hub.stop()
+    old = hub.tmp / "log-old"
+    shutil.copytree(hub.data_dir / "log", old)
+    hub.start()
+    hub.send(*envs[10:])
+    hub.wait_applied()
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "log")
+    shutil.copytree(old, hub.data_dir / "log")
+    hub.start()
+    log = hub.current_log()
+    assert "HUB-REBUILD derived state is ahead of the log (" in log, log
+    acks = hub.acks(*envs)
+    assert [a.status for a in acks[:10]] == [hubtest.DUPLICATE] * 10, acks
+    assert [a.sequence for a in acks[:10]] == first
+    assert [a.status for a in acks[10:]] == [hubtest.ACCEPTED] * 10, acks
+    assert sorted(a.sequence for a in acks[10:]) == list(range(11, 21))
+    st = hub.stats()
+    assert (st["log_events"], st["event_ids"]) == (20, 20), st
