@@ -644,3 +644,30 @@ def test_a_log_put_back_from_an_older_copy_beside_newer_ids(make_hub):
     assert sorted(a.sequence for a in acks[10:]) == list(range(11, 21))
     st = hub.stats()
     assert (st["log_events"], st["event_ids"]) == (20, 20), st
+
+
+def test_a_frozen_hub_is_waited_for_and_nothing_is_doubled(hub):
+    """ADAPTERS.md, log ids: events unanswered for 10 s are sent again
+    after their backoff (ADP-LATE); a hub frozen for a while (SIGSTOP)
+    and thawed stores every event once, the resends DUPLICATE."""
+    import signal
+    rows = [AbsenceRow(c) for c in CprGen(7124).take(800)]
+    path, _ = hub.csv("term.csv", rows)
+    adapter = hub.adapter_popen("import", path, window=1, timeout=60)
+    try:
+        hub.wait_stats("some events stored",
+                       lambda s: s["log_events"] >= 50)
+        hub.proc.send_signal(signal.SIGSTOP)
+        time.sleep(12)
+        hub.proc.send_signal(signal.SIGCONT)
+        r = hub.adapter_finish(adapter, wait=120)
+    finally:
+        if adapter.poll() is None:
+            adapter.kill()
+            adapter.communicate()
+    assert r.rc == 0, str(r)
+    assert "ADP-LATE" in r.stderr, r.stderr
+    assert r.summary["accepted"] + r.summary["duplicates"] == 800, r.summary
+    st = hub.wait_stats("applied",
+                        lambda s: s["last_applied"] == s["last_seq"])
+    assert (st["log_events"], st["event_ids"]) == (800, 800), st
