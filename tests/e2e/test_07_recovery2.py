@@ -11,8 +11,8 @@ import pytest
 import hubtest
 from hubtest import CprGen, AbsenceRow, binary, envelope, wait_for, QUIET, SLOW
 from test_53_delivery import clients  # noqa: F401
-from test_70_web import (Web, anna_with_a_person, anna_session,
-                         open_new_alert)
+from test_70_web import (Web, alerts_listed, anna_with_a_person,
+                         anna_session, open_new_alert)
 
 
 @pytest.mark.parametrize("how", ["stop", "kill9"])
@@ -671,3 +671,62 @@ def test_a_frozen_hub_is_waited_for_and_nothing_is_doubled(hub):
     st = hub.wait_stats("applied",
                         lambda s: s["last_applied"] == s["last_seq"])
     assert (st["log_events"], st["event_ids"]) == (800, 800), st
+
+
+def test_what_a_slow_hub_answers_too_late_may_still_be_done(make_hub):
+    """OPERATIONS.md (web inbox): a request hubd does not answer within
+    hub_timeout is 503 "Hubben svarer ikke lige nu."; only one made while
+    hubd is down is sure not to happen. One that reached a hub too slow
+    to answer (here: frozen) is done when it gets to it: the action is
+    recorded (sent again, it is stored once) and the acknowledgement
+    stored (sent again, the alert is no longer open: 404), and a login
+    opens a session the browser never got."""
+    import signal
+    from test_70_web import PASSWORD
+    hub, cpr = anna_with_a_person(make_hub, 7125)
+    web = Web(hub, hub_timeout=1)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "slow")
+        pre, login_csrf = web.login_form()
+        hub.proc.send_signal(signal.SIGSTOP)
+        try:
+            r, _ = web.request("POST", "/login",
+                               {"csrf": login_csrf, "caseworker": "cw-anna",
+                                "password": PASSWORD},
+                               cookies={"ug_pre": pre})
+            assert r.status == 503, r.status
+            for what, form in (("action", {"kind": "contact",
+                                           "how": "telefon"}),
+                               ("ack", {})):
+                r, page = web.request("POST", f"/alert/{hexid}/{what}",
+                                      dict(form, csrf=csrf),
+                                      cookies=session)
+                assert r.status == 503 and \
+                    "Hubben svarer ikke lige nu." in page, (what, r.status)
+        finally:
+            hub.proc.send_signal(signal.SIGCONT)
+        wait_for(lambda: alerts_listed(web, session) == [], 10,
+                 "the acknowledgement done after all", interval=0.3)
+        r, page = web.request("POST", f"/alert/{hexid}/ack",
+                              {"csrf": csrf}, cookies=session)
+        assert r.status == 404, r.status
+        r, _ = web.request("POST", f"/alert/{hexid}/action",
+                           {"csrf": csrf, "kind": "contact",
+                            "how": "telefon"}, cookies=session)
+        assert r.status in (200, 303), r.status
+    finally:
+        web.stop()
+    hub.settle()
+
+    def actions():
+        return re.findall(r"action +ok", hub.hubctl(
+            "audit", "show", "--actor", "cw-anna").stdout)
+    wait_for(lambda: actions(), 10, "the action audited", interval=0.3)
+    # The login hubd got to: a session of its own, the browser never got
+    # (login records are written within a second).
+    wait_for(lambda: len(re.findall(r"login +ok", hub.hubctl(
+        "audit", "show", "--actor", "cw-anna").stdout)) == 2, 10,
+        "the late login audited", interval=0.3)
+    st = hub.stats()
+    assert st["alerts_open"] == 0, st
