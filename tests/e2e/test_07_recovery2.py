@@ -4,7 +4,6 @@ recovery, seen from the clients (webd, inbox) and the operator."""
 import re
 import subprocess
 import time
-import urllib.request
 
 import pytest
 
