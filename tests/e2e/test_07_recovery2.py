@@ -300,7 +300,6 @@ def test_a_backup_killed_mid_copy_is_refused_and_can_be_taken_again(
     """OPERATIONS.md, Backup and restore: a backup cut short (hubctl
     killed) has no manifest.json: restore refuses it, and a backup into
     the same DIR is refused as not empty; delete DIR and take it again."""
-    import os
     import shutil
     import signal
     hub = make_hub()
@@ -421,7 +420,6 @@ def test_a_kill9_during_the_starts_replay_goes_on_from_there(make_hub):
     what is left (HUB-REPLAY applying log entries K..N), each alert is
     kept once."""
     import shutil
-    import signal
     from test_04_restart import cohort, check_alerts_once
     hub = make_hub()
     rows, alerted = cohort(7118, 6000, every=50)
