@@ -444,8 +444,9 @@ open_store(hub *h, const ug_config *cfg, ug_diag *diag)
 	ug_err err = map_sizes(cfg, &log_mb, &derived_mb, diag);
 	if (err != UG_OK)
 		return err;
-	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
-			   h->keys->storage_key, false, &stop_requested};
+	store_opts opts = {(size_t)log_mb,	 (size_t)derived_mb,
+			   h->keys->storage_key, false,
+			   &stop_requested,	 NULL};
 	return store_open(&h->store, ug_config_get(cfg, "data_dir"), &opts,
 			  diag);
 }

@@ -109,8 +109,12 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 				    &derived_mb, &diag);
 	if (err != UG_OK)
 		return failed("backup", &diag, err);
-	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
-			   keys->storage_key, false, NULL};
+	store_opts opts = {(size_t)log_mb,
+			   (size_t)derived_mb,
+			   keys->storage_key,
+			   false,
+			   NULL,
+			   NULL};
 	char path[600];
 	uint8_t pk[UG_SIGN_PUBLIC_LEN];
 	snprintf(path, sizeof path, "%s/hub.sign_public",

@@ -390,6 +390,14 @@ audit_keygen(const ug_config *cfg, const char *id)
 	close_ctl(&c);
 }
 
+/* What the store's open says at notice level (ids/ indexed again), said
+ * as STORE-UPGRADED is: hubctl logs warnings only. */
+static void
+say_store(const char *msgid, const char *text)
+{
+	ug_eprintf("hubctl: %s %s\n", msgid, text);
+}
+
 static ug_err
 open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 {
@@ -409,8 +417,12 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 				    &derived_mb, diag);
 	if (err != UG_OK)
 		return err;
-	store_opts opts = {(size_t)log_mb, (size_t)derived_mb,
-			   c->keys->storage_key, c->restoring, NULL};
+	store_opts opts = {(size_t)log_mb,
+			   (size_t)derived_mb,
+			   c->keys->storage_key,
+			   c->restoring,
+			   NULL,
+			   say_store};
 	err =
 	    store_open(&c->store, ug_config_get(cfg, "data_dir"), &opts, diag);
 	if (err == UG_OK && store_upgraded(c->store))

@@ -985,6 +985,7 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 	if (!s)
 		return UG_ENOMEM;
 	s->storage_key = opts->storage_key;
+	s->say = opts->say;
 	s->index_key = sodium_malloc(UG_KEY_LEN);
 	if (!s->index_key) {
 		free(s);

@@ -50,6 +50,11 @@ typedef struct {
 	 * minutes a big log takes; the index stays behind the log, which
 	 * lookups allow for, and the next open goes on from there. */
 	const volatile sig_atomic_t *stop;
+	/* Or NULL: also told each STORE-IDS notice (ids/ indexed again),
+	 * which hubctl, logging warnings only, prints: a rebuild
+	 * after a restart of the machine takes seconds per million events,
+	 * and the docs promise the line from whichever program opens. */
+	void (*say)(const char *msgid, const char *text);
 } store_opts;
 
 /* In data_dir from the start of a restore's copy until its store is

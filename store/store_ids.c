@@ -222,6 +222,15 @@ index_record(void *ctx, const store_record *rec)
 	return err;
 }
 
+/* A STORE-IDS notice, told to the opener too (store_opts.say). */
+static void
+ids_notice(const store *s, const char *text)
+{
+	log_notice("STORE-IDS", "%s", text);
+	if (s->say)
+		s->say("STORE-IDS", text);
+}
+
 /* Index at most max records after "indexed_through", up to last; *done
  * when nothing is left. */
 static ug_err
@@ -251,16 +260,18 @@ index_from(store *s, MDB_txn *itxn, MDB_txn *ltxn, uint64_t last, size_t max,
 	if (err == UG_OK)
 		err = store__ids_mark(s, itxn, more ? next - 1 : last);
 	c.skipped += unreadable;
-	if (err == UG_OK && c.indexed + c.skipped)
-		log_notice(
-		    "STORE-IDS",
-		    "indexed the event ids of %llu log records that "
-		    "ids/ had not seen (after a crash, a lost ids/ or a "
-		    "restore)%s",
-		    (unsigned long long)c.indexed,
-		    c.skipped ? "; records without an id (from before format "
-				"4, or that do not open) skipped"
-			      : "");
+	if (err == UG_OK && c.indexed + c.skipped) {
+		char text[300];
+		snprintf(text, sizeof text,
+			 "indexed the event ids of %llu log records that "
+			 "ids/ had not seen (after a crash, a lost ids/ or a "
+			 "restore)%s",
+			 (unsigned long long)c.indexed,
+			 c.skipped ? "; records without an id (from before "
+				     "format 4, or that do not open) skipped"
+				   : "");
+		ids_notice(s, text);
+	}
 	return err;
 }
 
@@ -321,10 +332,9 @@ rebuild_after_boot(store *s, const char *path, const char *boot)
 	}
 	MDB_val key = {7, "ids_boot"}, val;
 	if (mdb_get(txn, s->log_meta, &key, &val) == 0)
-		log_notice("STORE-IDS",
-			   "the machine has restarted since ids/ was last "
-			   "checked: rebuilding the event-id index from the "
-			   "log");
+		ids_notice(s, "the machine has restarted since ids/ was last "
+			      "checked: rebuilding the event-id index from "
+			      "the log");
 	static const char *const files[] = {"data.mdb", "lock.mdb"};
 	for (size_t i = 0; i < 2; i++) {
 		char file[600];
