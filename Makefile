@@ -82,7 +82,9 @@ LOADGEN   := $(BUILD)/bench/ug-loadgen
 
 all: $(BINS) $(UNIT_BINS) $(LOADGEN)
 
-$(PROTO_C) $(PROTO_H): $(PROTO_SRC)
+# One protoc-c run makes both files (&:): as two targets it would run
+# twice under make -j, rewriting the header while another compile reads it.
+$(PROTO_C) $(PROTO_H) &: $(PROTO_SRC)
 	@mkdir -p $(GEN)/proto
 	protoc-c --c_out=$(GEN) $<
 

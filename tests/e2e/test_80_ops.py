@@ -2210,6 +2210,20 @@ def test_every_make_target_the_docs_name_has_a_rule():
     assert not named - rules, sorted(named - rules)
 
 
+def test_the_wire_code_is_generated_once_per_build(tmp_path):
+    """make -j2 (README.md) generates the protobuf-c code once: two
+    protoc-c runs at once rewrite the header another compile is
+    reading."""
+    for args in (["all", f"BUILD={tmp_path}"], ["fuzz-build"]):
+        out = subprocess.run(["make", "-n", "-B", "--no-print-directory",
+                              *args], cwd=hubtest.ROOT, capture_output=True,
+                             text=True, check=True, timeout=120).stdout
+        runs = [ln for ln in out.splitlines()
+                if ln.lstrip().startswith("protoc-c ")]
+        want = 2 if args[0] == "fuzz-build" else 1  # fuzz-build: 2 makes
+        assert len(runs) == want, (args, runs)
+
+
 def test_bootstrap_installs_what_the_targets_run():
     """OPERATIONS.md, "Build and install": make bootstrap installs the
     Debian packages it lists there, and so every tool a target it runs
