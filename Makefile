@@ -171,8 +171,10 @@ fuzz-build: bootstrap
 
 # The targets are compiled under the same warnings as everything else;
 # a target that reaches hubd's code (files_fuzz) links its libraries.
+# -MMD: a target is remade when a header it includes changes (the .d
+# beside it is read by the -include at the end, BUILD being build/fuzz).
 build/fuzz/%_fuzz: tests/fuzz/%_fuzz.c build/fuzz/libungebro.a
-	clang $(CSTD) $(WARN) -I. -Ibuild/fuzz/gen \
+	clang $(CSTD) $(WARN) -I. -Ibuild/fuzz/gen -MMD -MP -MF $@.d -MT $@ \
 	  -fsanitize=fuzzer,address,undefined $(FUZZ_NORECOVER) $< \
 	  build/fuzz/libungebro.a \
 	  $(LDLIBS) $(LDLIBS_hubd) -o $@

@@ -4,6 +4,7 @@ sanitizer report or a leak in a decoder of outside input fails the case.
 `make fuzz FUZZ_SECONDS=600` runs the same targets for longer."""
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -39,6 +40,26 @@ def test_every_target_has_a_seed_corpus():
     for name in TARGETS:
         seeds = list((ROOT / "tests/fuzz/corpus" / name).glob("*"))
         assert seeds, f"tests/fuzz/corpus/{name} has no seeds"
+
+
+def test_a_changed_header_rebuilds_the_targets_that_include_it(built):
+    """A fuzz target is rebuilt when a header it includes changes, as
+    every other program is: a stale target would fuzz the old code.
+    make -W pretends the header is new without touching it; it is not
+    passed to a sub-make, so the targets are named as fuzz-build's second
+    make names them."""
+    header = "tests/fuzz/webd_harness.h"
+    users = sorted(p.stem for p in (ROOT / "tests/fuzz").glob("*_fuzz.c")
+                   if header.split("/")[-1] + '"' in p.read_text())
+    assert users, header
+    r = subprocess.run(["make", "-n", "--no-print-directory", "-W", header,
+                        "VARIANT=fuzz", "CC=clang",
+                        *[f"build/fuzz/{t}" for t in TARGETS]],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rebuilt = sorted(set(re.findall(r"-o build/fuzz/(\w+_fuzz)\b",
+                                    r.stdout)))
+    assert rebuilt == users, r.stdout[-3000:]
 
 
 @pytest.mark.parametrize("name", TARGETS)
