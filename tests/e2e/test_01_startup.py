@@ -256,6 +256,23 @@ def test_help_wins_over_a_config_that_cannot_be_read(program, tmp_path):
         assert (p.returncode, p.stdout, p.stderr) == (0, want, ""), argv
 
 
+@pytest.mark.parametrize("program", [
+    "hubd", "hubctl", "inbox", "webd", "adapter-school", "ug-loadgen"])
+def test_help_wins_over_a_bad_option_before_it(program):
+    """OPERATIONS.md: -h is the same in every program, ug-loadgen too:
+    the text, exit 0, wherever it stands among the options, so an
+    unknown option or a bad value before it does not keep it."""
+    exe = (str(BUILD / "bench" / program) if program == "ug-loadgen"
+           else binary(program))
+    want = subprocess.run([exe, "--help"], capture_output=True, text=True,
+                          timeout=20).stdout
+    for argv in (["--no-such-option", "-h"], ["--window", "abc", "--help"],
+                 ["--seconds=x", "-h"]):
+        p = subprocess.run([exe] + argv, capture_output=True, text=True,
+                           timeout=20)
+        assert (p.returncode, p.stdout, p.stderr) == (0, want, ""), argv
+
+
 def test_keygen_refuses_overwrite(hub):
     before = (hub.keys_dir / "hub.key_secret").read_bytes()
     p = hub.keygen("hub", check=False)
