@@ -158,6 +158,13 @@ demo: bootstrap
 # (tests/test_fuzz.py). An undefined-behaviour report stops the run as a
 # crash does: recovered from, it would print and pass.
 FUZZ_SECONDS ?= 60
+# libFuzzer reads -max_total_time=abc (or 0) as no limit: a run that
+# never ends. So make fuzz refuses such a value before it builds.
+ifneq ($(filter fuzz,$(MAKECMDGOALS)),)
+ifeq ($(shell echo '$(FUZZ_SECONDS)' | grep -xE '[1-9][0-9]{0,8}'),)
+$(error FUZZ_SECONDS must be a whole number of seconds, 1 or more, not '$(FUZZ_SECONDS)')
+endif
+endif
 FUZZ_NORECOVER := -fno-sanitize-recover=undefined
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 
