@@ -45,7 +45,8 @@ DEB_PACKAGES := gcc make libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
                 valgrind redis-server redis-tools tcpdump
 
 # What make format formats and the layout test checks.
-FORMATTED = $(wildcard */*.c */*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/bench/*.c)
+FORMATTED = $(wildcard */*.c */*.h tests/unit/*.c tests/unit/*.h \
+                      tests/fuzz/*.c tests/fuzz/*.h tests/bench/*.c tests/bench/*.h)
 
 # Program entry points; every other .c file in these folders goes into
 # libungebro.a so each program links only what it uses. Each
