@@ -879,22 +879,61 @@ def test_demo_prints_what_the_readme_shows(tmp_path):
     assert len(rejects) == 11, rejects
 
 
-def test_demo_refuses_a_bad_web_wait_before_it_starts(tmp_path):
+@pytest.mark.parametrize("wait", ["10m", "\u00b2", "\u0663"])
+def test_demo_refuses_a_bad_web_wait_before_it_starts(tmp_path, wait):
     """README.md: DEMO_WEB_WAIT is whole seconds; anything else fails the
     demo at once (exit 1), not after the whole run, and var/demo is left
-    as it was."""
+    as it was. Digits of other scripts (a superscript two, an Arabic
+    three) are no whole number of seconds either."""
     (tmp_path / "deploy").mkdir()
     (tmp_path / "deploy" / "demo.py").symlink_to(
         hubtest.ROOT / "deploy" / "demo.py")
-    env = dict(os.environ, UG_BUILD=str(hubtest.BUILD), DEMO_WEB_WAIT="10m")
+    env = dict(os.environ, UG_BUILD=str(hubtest.BUILD), DEMO_WEB_WAIT=wait,
+               PYTHONIOENCODING="utf-8")
     p = subprocess.run([sys.executable, str(tmp_path / "deploy" / "demo.py")],
                        cwd=tmp_path, env=env, capture_output=True, text=True,
-                       timeout=60)
+                       encoding="utf-8", timeout=60)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "DEMO FAILED: DEMO_WEB_WAIT must be a whole number of seconds, " \
-        "not '10m'" in p.stdout, p.stdout
+        f"not '{wait}'" in p.stdout, p.stdout
     assert "Traceback" not in p.stderr, p.stderr
     assert not (tmp_path / "var").exists()
+
+
+def test_demo_holds_the_web_inbox_for_any_whole_number(tmp_path):
+    """README.md: DEMO_WEB_WAIT is whole seconds, and Ctrl-C ends the
+    wait: the demo still stops hubd and webd and checks how they ended.
+    A wait longer than a sleep can take at once is still a wait, not a
+    traceback after the run."""
+    import signal
+    import time
+    (tmp_path / "deploy").mkdir()
+    for name in ("demo.py", "gen_cohort.py"):
+        (tmp_path / "deploy" / name).symlink_to(hubtest.ROOT / "deploy" / name)
+    env = dict(os.environ, UG_BUILD=str(hubtest.BUILD),
+               DEMO_WEB_WAIT="99999999999")
+    p = subprocess.Popen([sys.executable, str(tmp_path / "deploy" / "demo.py")],
+                         cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    out = []
+    try:
+        for line in p.stdout:
+            out.append(line)
+            if "(Ctrl-C ends)" in line:
+                time.sleep(1)
+                p.send_signal(signal.SIGINT)
+                break
+        rest, err = p.communicate(timeout=120 * hubtest.SLOW)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    out = "".join(out) + rest
+    assert "Traceback" not in err, err
+    assert p.returncode == 0, out[-3000:] + err[-3000:]
+    assert "[ok] webd exited with code 0" in out
+    assert "[ok] hubd exited with code 0" in out
+    assert "all checks passed" in out
 
 
 def test_make_demo_with_a_bad_web_wait_exits_as_readme_says(tmp_path):
