@@ -237,6 +237,18 @@ config_problems(int argc, char **argv, bool start)
 static int
 check_config(int argc, char **argv)
 {
+	/* -h wins over a --config before it that cannot be read, as at a
+	 * start: the load looks for it first and prints the text. */
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help = false;
+	ug_diag diag = {0};
+	(void)ug_config_load(&cfg, hub_settings, usage, argc, argv, &rest,
+			     &nrest, &help, &diag);
+	ug_config_destroy(&cfg);
+	if (help)
+		return 0;
 	int problems = config_problems(argc, argv, false);
 	if (problems != 0)
 		return problems < 0 ? 1 : 2;

@@ -256,6 +256,25 @@ def test_help_wins_over_a_config_that_cannot_be_read(program, tmp_path):
         assert (p.returncode, p.stdout, p.stderr) == (0, want, ""), argv
 
 
+def test_check_config_help_wins_over_a_config_that_cannot_be_read(
+        tmp_path):
+    """OPERATIONS.md: -h prints the text, exit 0, wherever it stands,
+    also after a --config file that cannot be read: hubd --check-config
+    is no exception (it checks nothing then, as -h alone does)."""
+    missing = str(tmp_path / "missing.conf")
+    bad = tmp_path / "bad.conf"
+    bad.write_text("no_such_setting = 1\n")
+    hubd = binary("hubd")
+    want = subprocess.run([hubd, "--help"], capture_output=True, text=True,
+                          timeout=20).stdout
+    for argv in (["--check-config", "--config", missing, "-h"],
+                 ["--config", missing, "--check-config", "--help"],
+                 ["--check-config", "--config=" + str(bad), "-h"]):
+        p = subprocess.run([hubd] + argv, capture_output=True, text=True,
+                           timeout=20)
+        assert (p.returncode, p.stdout, p.stderr) == (0, want, ""), argv
+
+
 @pytest.mark.parametrize("program", [
     "hubd", "hubctl", "inbox", "webd", "adapter-school", "ug-loadgen"])
 def test_help_wins_over_a_bad_option_before_it(program):
