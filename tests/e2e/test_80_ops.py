@@ -2188,6 +2188,28 @@ def test_units_go_where_systemd_reads_them_or_to_unitdir(tmp_path):
     assert [f for f in dest.rglob("*") if not f.is_dir()] == []
 
 
+def test_install_settings_work_from_the_environment_too(tmp_path):
+    """OPERATIONS.md, "Build and install": PREFIX, DESTDIR and UNITDIR
+    are given alike; from the environment, as a packaging script may set
+    them, UNITDIR is not dropped while PREFIX and DESTDIR are taken."""
+    dest = tmp_path / "dest"
+    env = dict(os.environ, DESTDIR=str(dest), PREFIX="/opt/ungebro",
+               UNITDIR="/etc/systemd/system")
+    make = ["make", "-s", "-C", str(hubtest.ROOT), f"BUILD={hubtest.BUILD}"]
+    p = subprocess.run(make + ["install"], env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    units = dest / "etc/systemd/system"
+    assert units.is_dir() and sorted(u.name for u in units.iterdir()) == [
+        "hubd.service", "ungebro-adapter@.service", "webd.service"]
+    assert not (dest / "opt/ungebro/lib").exists()
+    assert (dest / "opt/ungebro/bin/hubd").is_file()
+    p = subprocess.run(make + ["uninstall"], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert [f for f in dest.rglob("*") if not f.is_dir()] == []
+
+
 def test_every_make_target_the_docs_name_has_a_rule():
     """README.md and docs/: every `make TARGET` they show is a rule of
     the Makefile, and every target declared phony has one: a phony name
