@@ -155,7 +155,9 @@ demo: bootstrap
 # Fuzz every decoder of outside input: each tests/fuzz/NAME_fuzz.c is a
 # libFuzzer target build/fuzz/NAME_fuzz (clang), run for FUZZ_SECONDS from
 # its committed seed corpus tests/fuzz/corpus/NAME_fuzz; what it finds
-# grows build/fuzz/corpus/NAME_fuzz. make test runs each briefly
+# grows build/fuzz/corpus/NAME_fuzz, and an input that fails is saved as
+# build/fuzz/NAME_fuzz-crash-SHA1 (leak-, oom-, timeout-), not wherever
+# make was started. make test runs each briefly
 # (tests/test_fuzz.py). An undefined-behaviour report stops the run as a
 # crash does: recovered from, it would print and pass.
 FUZZ_SECONDS ?= 60
@@ -192,6 +194,7 @@ fuzz: fuzz-build
 	  name=$$(basename $$t); mkdir -p build/fuzz/corpus/$$name; \
 	  echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
 	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=build/fuzz/$$name- \
 	    build/fuzz/corpus/$$name tests/fuzz/corpus/$$name || exit 1; \
 	done
 

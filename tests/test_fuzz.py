@@ -23,6 +23,16 @@ def built():
     return ROOT / "build/fuzz"
 
 
+def fuzz_command(built, name, tmp_path, seconds):
+    """One target's run as make fuzz runs it; new inputs go to a scratch
+    dir, so the committed seeds stay as they are."""
+    work = tmp_path / "corpus"
+    work.mkdir(exist_ok=True)
+    return [str(built / name), f"-max_total_time={seconds}",
+            "-max_len=4096", f"-artifact_prefix={built}/{name}-", str(work),
+            str(ROOT / "tests/fuzz/corpus" / name)]
+
+
 # The decoders of outside input README.md names, by target: frames and
 # envelopes; one JSON Lines object, the encodings and field parsers; the
 # CSV reader and every adapter's row parsers; a JSON Lines file through
@@ -80,17 +90,40 @@ def test_make_fuzz_refuses_a_time_that_is_no_whole_number(seconds):
     assert "-max_total_time=600 " in ok.stdout
 
 
+def test_a_failing_input_is_saved_where_readme_says(built, tmp_path):
+    """README.md: a crash, a leak or a sanitizer report stops the run
+    with the input saved, as build/fuzz/NAME-crash-SHA1 (leak-, oom-,
+    timeout-), by make fuzz and by make test alike, not in whatever
+    directory make or pytest ran in. An rss limit of 1 MB makes any run
+    fail at once, so the saving is seen without a real crash."""
+    out = subprocess.run(["make", "-n", "--no-print-directory", "fuzz"],
+                         cwd=ROOT, capture_output=True, text=True,
+                         timeout=120).stdout
+    assert "-artifact_prefix=build/fuzz/$name- " in out, out[-2000:]
+    name = "csv_fuzz"
+    before = {f: f.stat().st_mtime_ns
+              for f in (ROOT / "build/fuzz").glob(f"{name}-oom-*")}
+    r = subprocess.run(fuzz_command(built, name, tmp_path, 5) +
+                       ["-rss_limit_mb=1"], cwd=tmp_path,
+                       capture_output=True, text=True, errors="replace",
+                       timeout=120)
+    assert r.returncode != 0, r.stderr[-2000:]
+    # Written now (the same input as an earlier run's has its name).
+    saved = [f for f in (ROOT / "build/fuzz").glob(f"{name}-oom-*")
+             if before.get(f) != f.stat().st_mtime_ns]
+    assert saved, r.stderr[-2000:]
+    assert not list(tmp_path.glob("oom-*"))
+    for f in saved:
+        if f not in before:
+            f.unlink()
+
+
 @pytest.mark.parametrize("name", TARGETS)
 def test_fuzz_target_runs_clean(built, name, tmp_path):
-    # New inputs go to a scratch dir; the committed seeds stay as they are.
-    work = tmp_path / "corpus"
-    work.mkdir()
     r = subprocess.run(
-        [str(built / name), f"-max_total_time={SECONDS}", "-max_len=4096",
-         "-print_final_stats=1", str(work),
-         str(ROOT / "tests/fuzz/corpus" / name)],
-        capture_output=True, text=True, errors="replace",
-        timeout=SECONDS * 6 + 60)
+        fuzz_command(built, name, tmp_path, SECONDS) +
+        ["-print_final_stats=1"], capture_output=True, text=True,
+        errors="replace", timeout=SECONDS * 6 + 60)
     assert r.returncode == 0, r.stderr[-4000:]
     assert "stat::number_of_executed_units" in r.stderr
     runs = int(r.stderr.split("stat::number_of_executed_units:")[1].split()[0])
