@@ -2410,6 +2410,31 @@ def test_hubd_log_ids_are_listed_with_every_level_they_are_logged_at():
     assert missing == {}
 
 
+def test_man_exit_status_gives_the_causes_help_gives():
+    """A man page's EXIT STATUS is the short form of --help's exit
+    statuses: a cause --help puts under a code is under the same code
+    there, so a reader of the page alone expects the status the program
+    gives (inbox: a Hello refused before the first Welcome, as with a
+    gateway's key, is 1, not the 3 of a refused caseworker key)."""
+    import re
+
+    def status(text, code):
+        m = re.search(rf"^\.TP\n\.B {code}\n(.*?)(?=^\.(?:TP|SH))",
+                      text, re.M | re.S)
+        assert m, (code, text[-1500:])
+        return " ".join(m.group(1).replace("\\-", "-").split())
+
+    for program, code, cause in (
+            ("inbox", 1, "a Hello refused before the first Welcome"),
+            ("webd", 1, "a key file holding another's key")):
+        help_text = " ".join(subprocess.run(
+            [hubtest.binary(program), "--help"], capture_output=True,
+            text=True, timeout=20).stdout.split())
+        assert cause in help_text, (program, help_text)
+        page = (hubtest.ROOT / "deploy" / "man" / f"{program}.1").read_text()
+        assert cause in status(page, code), (program, status(page, code))
+
+
 def test_man_pages_match_each_programs_help():
     """OPERATIONS.md: the man pages are made from each program's --help
     by deploy/man/mkman.py. A page is what the script makes of today's
