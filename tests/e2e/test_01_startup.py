@@ -154,6 +154,23 @@ def test_webd_is_one_thread_beside_libzmqs(make_hub, tmp_path):
         assert proc.wait(10) == 0
 
 
+def test_the_outbox_transaction_size_is_the_same_everywhere():
+    """ARCHITECTURE.md ("The life of one event") and ADAPTERS.md give the
+    number of events an adapter writes to its outbox in one synced
+    transaction; both are the runtime's ADAPTER_BATCH_MAX."""
+    root = hubtest.ROOT
+    batch = int(re.search(r"#define ADAPTER_BATCH_MAX (\d+)",
+                          (root / "adapters/adapter_int.h").read_text())
+                .group(1))
+    arch = " ".join((root / "docs/ARCHITECTURE.md").read_text().split())
+    m = re.search(r"into its outbox \(one synced transaction per ([^)]*)\)",
+                  arch)
+    assert m and m.group(1).startswith(f"{batch} events"), m and m.group(1)
+    adapters = " ".join((root / "docs/ADAPTERS.md").read_text().split())
+    assert f"the outbox is written in transactions of {batch} events" in \
+        adapters
+
+
 def architecture_layout():
     """ARCHITECTURE.md's LMDB layout as {environment: {database, ...}}
     (each **`ENV/` — ...** paragraph and the table after it), and the
