@@ -162,10 +162,11 @@ demo: bootstrap
 # crash does: recovered from, it would print and pass.
 FUZZ_SECONDS ?= 60
 # libFuzzer reads -max_total_time=abc (or 0) as no limit: a run that
-# never ends. So make fuzz refuses such a value before it builds.
+# never ends, and keeps the time in an int. So make fuzz refuses such a
+# value before it builds.
 ifneq ($(filter fuzz,$(MAKECMDGOALS)),)
 ifeq ($(shell echo '$(FUZZ_SECONDS)' | grep -xE '[1-9][0-9]{0,8}'),)
-$(error FUZZ_SECONDS must be a whole number of seconds, 1 or more, not '$(FUZZ_SECONDS)')
+$(error FUZZ_SECONDS must be a whole number of seconds from 1 to 999999999, not '$(FUZZ_SECONDS)')
 endif
 endif
 FUZZ_NORECOVER := -fno-sanitize-recover=undefined
