@@ -2210,6 +2210,32 @@ def test_install_settings_work_from_the_environment_too(tmp_path):
     assert [f for f in dest.rglob("*") if not f.is_dir()] == []
 
 
+def test_results_json_keys_are_where_performance_md_puts_them():
+    """PERFORMANCE.md, "var/bench/results.json": the names its `config`
+    item lists are the keys of bench.py's config object, and what
+    bench.py puts at the top level (redis_version, redis_argv, ...) is
+    documented as a top-level item, not inside config. Read from the
+    source: a bench run would load the machine for a minute."""
+    doc = (hubtest.ROOT / "docs" / "PERFORMANCE.md").read_text()
+    part = doc[doc.index("### `var/bench/results.json`"):]
+    part = part[:part.index("\n## ")]
+    items = re.split(r"\n- ", part)
+    config_item = next(i for i in items if i.startswith("`config`:"))
+    documented = set(re.findall(r"`(\w+)`", config_item)) - {"config"}
+    src = (hubtest.ROOT / "tests" / "bench" / "bench.py").read_text()
+    literal = src[src.index('res = {"config": {'):]
+    literal = literal[:literal.index("}")]
+    config_keys = set(re.findall(r'"(\w+)":', literal)) - {"config"}
+    assert documented == config_keys, (sorted(documented - config_keys),
+                                       sorted(config_keys - documented))
+    top = set(re.findall(r'res\["(\w+)"\] =', src))
+    top_doc = set()
+    for item in items:
+        if not item.startswith("`config`:"):
+            top_doc |= set(re.findall(r"`(\w+)`", item))
+    assert top <= top_doc, sorted(top - top_doc)
+
+
 def test_every_make_target_the_docs_name_has_a_rule():
     """README.md and docs/: every `make TARGET` they show is a rule of
     the Makefile, and every target declared phony has one: a phony name
