@@ -961,9 +961,15 @@ def test_demo_holds_the_web_inbox_for_any_whole_number(tmp_path):
                 break
         rest, _ = p.communicate(timeout=120 * hubtest.SLOW)
     finally:
+        # SIGINT first: the demo then stops the hubd and webd it started
+        # in sessions of their own, which a kill of it would leave.
         if p.poll() is None:
-            p.kill()
-            p.wait()
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
     out = "".join(out) + rest
     assert "Traceback" not in out, out[-3000:]
     assert p.returncode == 0, out[-3000:]
