@@ -45,7 +45,8 @@ DEB_PACKAGES := gcc make libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
                 valgrind redis-server redis-tools tcpdump
 
 # What make format formats and the layout test checks.
-FORMATTED = $(wildcard */*.c */*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/bench/*.c)
+FORMATTED = $(wildcard */*.c */*.h tests/unit/*.c tests/unit/*.h \
+                      tests/fuzz/*.c tests/fuzz/*.h tests/bench/*.c tests/bench/*.h)
 
 # Program entry points; every other .c file in these folders goes into
 # libungebro.a so each program links only what it uses. Each
@@ -82,7 +83,9 @@ LOADGEN   := $(BUILD)/bench/ug-loadgen
 
 all: $(BINS) $(UNIT_BINS) $(LOADGEN)
 
-$(PROTO_C) $(PROTO_H): $(PROTO_SRC)
+# One protoc-c run makes both files (&:): as two targets it would run
+# twice under make -j, rewriting the header while another compile reads it.
+$(PROTO_C) $(PROTO_H) &: $(PROTO_SRC)
 	@mkdir -p $(GEN)/proto
 	protoc-c --c_out=$(GEN) $<
 
@@ -152,10 +155,20 @@ demo: bootstrap
 # Fuzz every decoder of outside input: each tests/fuzz/NAME_fuzz.c is a
 # libFuzzer target build/fuzz/NAME_fuzz (clang), run for FUZZ_SECONDS from
 # its committed seed corpus tests/fuzz/corpus/NAME_fuzz; what it finds
-# grows build/fuzz/corpus/NAME_fuzz. make test runs each briefly
+# grows build/fuzz/corpus/NAME_fuzz, and an input that fails is saved as
+# build/fuzz/NAME_fuzz-crash-SHA1 (leak-, oom-, timeout-), not wherever
+# make was started. make test runs each briefly
 # (tests/test_fuzz.py). An undefined-behaviour report stops the run as a
 # crash does: recovered from, it would print and pass.
 FUZZ_SECONDS ?= 60
+# libFuzzer reads -max_total_time=abc (or 0) as no limit: a run that
+# never ends, and keeps the time in an int. So make fuzz refuses such a
+# value before it builds.
+ifneq ($(filter fuzz,$(MAKECMDGOALS)),)
+ifeq ($(shell echo '$(FUZZ_SECONDS)' | grep -xE '[1-9][0-9]{0,8}'),)
+$(error FUZZ_SECONDS must be a whole number of seconds from 1 to 999999999, not '$(FUZZ_SECONDS)')
+endif
+endif
 FUZZ_NORECOVER := -fno-sanitize-recover=undefined
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 
@@ -169,8 +182,10 @@ fuzz-build: bootstrap
 
 # The targets are compiled under the same warnings as everything else;
 # a target that reaches hubd's code (files_fuzz) links its libraries.
+# -MMD: a target is remade when a header it includes changes (the .d
+# beside it is read by the -include at the end, BUILD being build/fuzz).
 build/fuzz/%_fuzz: tests/fuzz/%_fuzz.c build/fuzz/libungebro.a
-	clang $(CSTD) $(WARN) -I. -Ibuild/fuzz/gen \
+	clang $(CSTD) $(WARN) -I. -Ibuild/fuzz/gen -MMD -MP -MF $@.d -MT $@ \
 	  -fsanitize=fuzzer,address,undefined $(FUZZ_NORECOVER) $< \
 	  build/fuzz/libungebro.a \
 	  $(LDLIBS) $(LDLIBS_hubd) -o $@
@@ -180,6 +195,7 @@ fuzz: fuzz-build
 	  name=$$(basename $$t); mkdir -p build/fuzz/corpus/$$name; \
 	  echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
 	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=build/fuzz/$$name- \
 	    build/fuzz/corpus/$$name tests/fuzz/corpus/$$name || exit 1; \
 	done
 
@@ -202,7 +218,7 @@ PREFIX  ?= /usr/local
 BINDIR  := $(PREFIX)/bin
 MAN1DIR := $(PREFIX)/share/man/man1
 DOCDIR  := $(PREFIX)/share/doc/ungebro
-UNITDIR := $(PREFIX)/lib/systemd/system
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 INSTALL_UNITS := $(wildcard deploy/*.service)
 INSTALL_EXAMPLES := $(wildcard deploy/*.example) deploy/grafana-ungebro.json
 INSTALL_DOCS := README.md $(wildcard docs/*.md docs/*.png)

@@ -496,7 +496,8 @@ def web_wait():
     text = os.environ.get("DEMO_WEB_WAIT", "").strip()
     if not text:
         return 0
-    if not text.isdigit():
+    # isdigit alone takes '²' (which int refuses) and other scripts' digits.
+    if not (text.isascii() and text.isdigit()):
         raise DemoError("DEMO_WEB_WAIT must be a whole number of seconds, "
                         "not '%s'" % text)
     return int(text)
@@ -513,8 +514,13 @@ def hold_web(web):
     heading("The web inbox stays up for %d s" % wait)
     note("http://127.0.0.1:%d/  log in as %s, password %s (Ctrl-C ends)"
          % (web.demo_port, WEB_USER, WEB_PASSWORD))
+    # In steps: one sleep cannot take more than about 292 years in ns, and
+    # a longer wait is still whole seconds.
     try:
-        time.sleep(wait)
+        while wait > 0:
+            step = min(wait, 86400)
+            time.sleep(step)
+            wait -= step
     except KeyboardInterrupt:
         pass
 

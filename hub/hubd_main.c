@@ -148,10 +148,6 @@ check_rule(void *ctx, const char *name, const char *value, ug_diag *diag)
 				     diag);
 }
 
-/* --help (or -h) met by the whole load, which printed the text: the
- * check then says nothing more, as --help alone does. */
-static bool help_shown;
-
 /* Every problem of the settings and of the rules file they name, each
  * reported (see report): the number found, or -1 if the check itself
  * could not run. hubd --check-config and a start both check this way,
@@ -196,7 +192,6 @@ config_problems(int argc, char **argv, bool start)
 		}
 		if (cfg)
 			rules = ug_config_get(cfg, "rules");
-		help_shown = help;
 	}
 	if (rules[0]) {
 		rules_config *scratch = malloc(sizeof *scratch);
@@ -238,11 +233,22 @@ config_problems(int argc, char **argv, bool start)
 static int
 check_config(int argc, char **argv)
 {
+	/* -h wins over a --config before it that cannot be read, as at a
+	 * start: the load looks for it first and prints the text. */
+	ug_config *cfg = NULL;
+	char **rest;
+	int nrest;
+	bool help = false;
+	ug_diag diag = {0};
+	(void)ug_config_load(&cfg, hub_settings, usage, argc, argv, &rest,
+			     &nrest, &help, &diag);
+	ug_config_destroy(&cfg);
+	if (help)
+		return 0;
 	int problems = config_problems(argc, argv, false);
 	if (problems != 0)
 		return problems < 0 ? 1 : 2;
-	if (!help_shown)
-		printf("hubd: configuration OK\n");
+	printf("hubd: configuration OK\n");
 	return 0;
 }
 

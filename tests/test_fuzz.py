@@ -4,6 +4,7 @@ sanitizer report or a leak in a decoder of outside input fails the case.
 `make fuzz FUZZ_SECONDS=600` runs the same targets for longer."""
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,16 @@ def built():
                        cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return ROOT / "build/fuzz"
+
+
+def fuzz_command(built, name, tmp_path, seconds):
+    """One target's run as make fuzz runs it; new inputs go to a scratch
+    dir, so the committed seeds stay as they are."""
+    work = tmp_path / "corpus"
+    work.mkdir(exist_ok=True)
+    return [str(built / name), f"-max_total_time={seconds}",
+            "-max_len=4096", f"-artifact_prefix={built}/{name}-", str(work),
+            str(ROOT / "tests/fuzz/corpus" / name)]
 
 
 # The decoders of outside input README.md names, by target: frames and
@@ -41,17 +52,80 @@ def test_every_target_has_a_seed_corpus():
         assert seeds, f"tests/fuzz/corpus/{name} has no seeds"
 
 
+def test_a_changed_header_rebuilds_the_targets_that_include_it(built):
+    """A fuzz target is rebuilt when a header it includes changes, as
+    every other program is: a stale target would fuzz the old code.
+    make -W pretends the header is new without touching it; it is not
+    passed to a sub-make, so the targets are named as fuzz-build's second
+    make names them."""
+    header = "tests/fuzz/webd_harness.h"
+    users = sorted(p.stem for p in (ROOT / "tests/fuzz").glob("*_fuzz.c")
+                   if header.split("/")[-1] + '"' in p.read_text())
+    assert users, header
+    r = subprocess.run(["make", "-n", "--no-print-directory", "-W", header,
+                        "VARIANT=fuzz", "CC=clang",
+                        *[f"build/fuzz/{t}" for t in TARGETS]],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rebuilt = sorted(set(re.findall(r"-o build/fuzz/(\w+_fuzz)\b",
+                                    r.stdout)))
+    assert rebuilt == users, r.stdout[-3000:]
+
+
+@pytest.mark.parametrize("seconds", ["abc", "10m", "0", "-5", "1.5",
+                                     "1000000000"])
+def test_make_fuzz_refuses_a_time_that_is_no_whole_number(seconds):
+    """README.md: make fuzz FUZZ_SECONDS=N runs each target N seconds.
+    libFuzzer reads "abc" or "0" as no limit at all (and keeps the time
+    in an int), so any other value stops make before anything is built
+    or run, naming the value."""
+    r = subprocess.run(["make", "-n", "--no-print-directory", "fuzz",
+                        f"FUZZ_SECONDS={seconds}"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stdout[-2000:]
+    assert "FUZZ_SECONDS must be a whole number of seconds from 1 to " \
+        f"999999999, not '{seconds}'" in r.stderr, r.stderr
+    ok = subprocess.run(["make", "-n", "--no-print-directory", "fuzz",
+                         "FUZZ_SECONDS=600"], cwd=ROOT, capture_output=True,
+                        text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "-max_total_time=600 " in ok.stdout
+
+
+def test_a_failing_input_is_saved_where_readme_says(built, tmp_path):
+    """README.md: a crash, a leak or a sanitizer report stops the run
+    with the input saved, as build/fuzz/NAME-crash-SHA1 (leak-, oom-,
+    timeout-), by make fuzz and by make test alike, not in whatever
+    directory make or pytest ran in. An rss limit of 1 MB makes any run
+    fail at once, so the saving is seen without a real crash."""
+    out = subprocess.run(["make", "-n", "--no-print-directory", "fuzz"],
+                         cwd=ROOT, capture_output=True, text=True,
+                         timeout=120).stdout
+    assert "-artifact_prefix=build/fuzz/$name- " in out, out[-2000:]
+    name = "csv_fuzz"
+    before = {f: f.stat().st_mtime_ns
+              for f in (ROOT / "build/fuzz").glob(f"{name}-oom-*")}
+    r = subprocess.run(fuzz_command(built, name, tmp_path, 5) +
+                       ["-rss_limit_mb=1"], cwd=tmp_path,
+                       capture_output=True, text=True, errors="replace",
+                       timeout=120)
+    assert r.returncode != 0, r.stderr[-2000:]
+    # Written now (the same input as an earlier run's has its name).
+    saved = [f for f in (ROOT / "build/fuzz").glob(f"{name}-oom-*")
+             if before.get(f) != f.stat().st_mtime_ns]
+    assert saved, r.stderr[-2000:]
+    assert not list(tmp_path.glob("oom-*"))
+    for f in saved:
+        if f not in before:
+            f.unlink()
+
+
 @pytest.mark.parametrize("name", TARGETS)
 def test_fuzz_target_runs_clean(built, name, tmp_path):
-    # New inputs go to a scratch dir; the committed seeds stay as they are.
-    work = tmp_path / "corpus"
-    work.mkdir()
     r = subprocess.run(
-        [str(built / name), f"-max_total_time={SECONDS}", "-max_len=4096",
-         "-print_final_stats=1", str(work),
-         str(ROOT / "tests/fuzz/corpus" / name)],
-        capture_output=True, text=True, errors="replace",
-        timeout=SECONDS * 6 + 60)
+        fuzz_command(built, name, tmp_path, SECONDS) +
+        ["-print_final_stats=1"], capture_output=True, text=True,
+        errors="replace", timeout=SECONDS * 6 + 60)
     assert r.returncode == 0, r.stderr[-4000:]
     assert "stat::number_of_executed_units" in r.stderr
     runs = int(r.stderr.split("stat::number_of_executed_units:")[1].split()[0])

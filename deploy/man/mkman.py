@@ -116,9 +116,10 @@ PAGES = {
               ("1", "failed (keys, connection, or the hub refused for "
                     "another reason, such as an action's --date that is "
                     "no day or is after today, or its --how or --note too "
-                    "long: the hub checks those), or a one-shot command "
-                    "interrupted (SIGINT, SIGTERM) before the hub "
-                    "answered"),
+                    "long: the hub checks those; live, a Hello refused "
+                    "before the first Welcome, as a web gateway's key "
+                    "is), or a one-shot command interrupted (SIGINT, "
+                    "SIGTERM) before the hub answered"),
               ("2", "usage (a bad option, alert id or CPR number, --how "
                     "missing, two commands, an option of another command, "
                     "a stray word; nothing sent), or no answer from the "
@@ -141,8 +142,9 @@ PAGES = {
                ("keys_dir/ID.key_secret", "the gateway's key"),
                ("keys_dir/hub.key", "the hub's public key")],
         exit=[("0", "stopped cleanly (SIGTERM or SIGINT)"),
-              ("1", "could not start (keys that cannot be read, a port "
-                    "that cannot be bound)"),
+              ("1", "could not start (keys that cannot be read, a key "
+                    "file holding another's key, a port that cannot be "
+                    "bound)"),
               ("2", "usage or settings (a bad value, a word that is no "
                     "setting), before the keys are read or a port bound")],
         see=["hubd(1)", "hubctl(1)", "OPERATIONS.md"]),

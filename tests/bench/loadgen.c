@@ -410,6 +410,17 @@ parse_args(int argc, char **argv, options *o)
 					      {"help", 0, 0, 'h'},
 					      {0, 0, 0, 0}};
 	int ch;
+	/* -h wins wherever it stands, as in every program: a first pass
+	 * looks for it alone, before a bad option or value can end the
+	 * run; optind 0 makes getopt start the real pass afresh. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1)
+		if (ch == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+	opterr = 1;
+	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'e':

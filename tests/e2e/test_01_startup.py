@@ -154,6 +154,23 @@ def test_webd_is_one_thread_beside_libzmqs(make_hub, tmp_path):
         assert proc.wait(10) == 0
 
 
+def test_the_outbox_transaction_size_is_the_same_everywhere():
+    """ARCHITECTURE.md ("The life of one event") and ADAPTERS.md give the
+    number of events an adapter writes to its outbox in one synced
+    transaction; both are the runtime's ADAPTER_BATCH_MAX."""
+    root = hubtest.ROOT
+    batch = int(re.search(r"#define ADAPTER_BATCH_MAX (\d+)",
+                          (root / "adapters/adapter_int.h").read_text())
+                .group(1))
+    arch = " ".join((root / "docs/ARCHITECTURE.md").read_text().split())
+    m = re.search(r"into its outbox \(one synced transaction per ([^)]*)\)",
+                  arch)
+    assert m and m.group(1).startswith(f"{batch} events"), m and m.group(1)
+    adapters = " ".join((root / "docs/ADAPTERS.md").read_text().split())
+    assert f"the outbox is written in transactions of {batch} events" in \
+        adapters
+
+
 def architecture_layout():
     """ARCHITECTURE.md's LMDB layout as {environment: {database, ...}}
     (each **`ENV/` — ...** paragraph and the table after it), and the
@@ -253,6 +270,42 @@ def test_help_wins_over_a_config_that_cannot_be_read(program, tmp_path):
                  ["--config=" + missing, "-h"]):
         p = subprocess.run([binary(program)] + argv, capture_output=True,
                            text=True, timeout=20)
+        assert (p.returncode, p.stdout, p.stderr) == (0, want, ""), argv
+
+
+def test_check_config_help_wins_over_a_config_that_cannot_be_read(
+        tmp_path):
+    """OPERATIONS.md: -h prints the text, exit 0, wherever it stands,
+    also after a --config file that cannot be read: hubd --check-config
+    is no exception (it checks nothing then, as -h alone does)."""
+    missing = str(tmp_path / "missing.conf")
+    bad = tmp_path / "bad.conf"
+    bad.write_text("no_such_setting = 1\n")
+    hubd = binary("hubd")
+    want = subprocess.run([hubd, "--help"], capture_output=True, text=True,
+                          timeout=20).stdout
+    for argv in (["--check-config", "--config", missing, "-h"],
+                 ["--config", missing, "--check-config", "--help"],
+                 ["--check-config", "--config=" + str(bad), "-h"]):
+        p = subprocess.run([hubd] + argv, capture_output=True, text=True,
+                           timeout=20)
+        assert (p.returncode, p.stdout, p.stderr) == (0, want, ""), argv
+
+
+@pytest.mark.parametrize("program", [
+    "hubd", "hubctl", "inbox", "webd", "adapter-school", "ug-loadgen"])
+def test_help_wins_over_a_bad_option_before_it(program):
+    """OPERATIONS.md: -h is the same in every program, ug-loadgen too:
+    the text, exit 0, wherever it stands among the options, so an
+    unknown option or a bad value before it does not keep it."""
+    exe = (str(BUILD / "bench" / program) if program == "ug-loadgen"
+           else binary(program))
+    want = subprocess.run([exe, "--help"], capture_output=True, text=True,
+                          timeout=20).stdout
+    for argv in (["--no-such-option", "-h"], ["--window", "abc", "--help"],
+                 ["--seconds=x", "-h"]):
+        p = subprocess.run([exe] + argv, capture_output=True, text=True,
+                           timeout=20)
         assert (p.returncode, p.stdout, p.stderr) == (0, want, ""), argv
 
 
@@ -862,22 +915,67 @@ def test_demo_prints_what_the_readme_shows(tmp_path):
     assert len(rejects) == 11, rejects
 
 
-def test_demo_refuses_a_bad_web_wait_before_it_starts(tmp_path):
+@pytest.mark.parametrize("wait", ["10m", "\u00b2", "\u0663"])
+def test_demo_refuses_a_bad_web_wait_before_it_starts(tmp_path, wait):
     """README.md: DEMO_WEB_WAIT is whole seconds; anything else fails the
     demo at once (exit 1), not after the whole run, and var/demo is left
-    as it was."""
+    as it was. Digits of other scripts (a superscript two, an Arabic
+    three) are no whole number of seconds either."""
     (tmp_path / "deploy").mkdir()
     (tmp_path / "deploy" / "demo.py").symlink_to(
         hubtest.ROOT / "deploy" / "demo.py")
-    env = dict(os.environ, UG_BUILD=str(hubtest.BUILD), DEMO_WEB_WAIT="10m")
+    env = dict(os.environ, UG_BUILD=str(hubtest.BUILD), DEMO_WEB_WAIT=wait,
+               PYTHONIOENCODING="utf-8")
     p = subprocess.run([sys.executable, str(tmp_path / "deploy" / "demo.py")],
                        cwd=tmp_path, env=env, capture_output=True, text=True,
-                       timeout=60)
+                       encoding="utf-8", timeout=60)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "DEMO FAILED: DEMO_WEB_WAIT must be a whole number of seconds, " \
-        "not '10m'" in p.stdout, p.stdout
+        f"not '{wait}'" in p.stdout, p.stdout
     assert "Traceback" not in p.stderr, p.stderr
     assert not (tmp_path / "var").exists()
+
+
+def test_demo_holds_the_web_inbox_for_any_whole_number(tmp_path):
+    """README.md: DEMO_WEB_WAIT is whole seconds, and Ctrl-C ends the
+    wait: the demo still stops hubd and webd and checks how they ended.
+    A wait longer than a sleep can take at once is still a wait, not a
+    traceback after the run."""
+    import signal
+    import time
+    (tmp_path / "deploy").mkdir()
+    for name in ("demo.py", "gen_cohort.py"):
+        (tmp_path / "deploy" / name).symlink_to(hubtest.ROOT / "deploy" / name)
+    env = dict(os.environ, UG_BUILD=str(hubtest.BUILD),
+               DEMO_WEB_WAIT="99999999999")
+    p = subprocess.Popen([sys.executable, str(tmp_path / "deploy" / "demo.py")],
+                         cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    out = []
+    try:
+        for line in p.stdout:
+            out.append(line)
+            if "(Ctrl-C ends)" in line:
+                time.sleep(1)
+                p.send_signal(signal.SIGINT)
+                break
+        rest, _ = p.communicate(timeout=120 * hubtest.SLOW)
+    finally:
+        # SIGINT first: the demo then stops the hubd and webd it started
+        # in sessions of their own, which a kill of it would leave.
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    out = "".join(out) + rest
+    assert "Traceback" not in out, out[-3000:]
+    assert p.returncode == 0, out[-3000:]
+    assert "[ok] webd exited with code 0" in out
+    assert "[ok] hubd exited with code 0" in out
+    assert "all checks passed" in out
 
 
 def test_make_demo_with_a_bad_web_wait_exits_as_readme_says(tmp_path):

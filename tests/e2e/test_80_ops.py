@@ -2182,6 +2182,54 @@ def test_units_go_where_systemd_reads_them_or_to_unitdir(tmp_path):
     assert [f for f in dest.rglob("*") if not f.is_dir()] == []
 
 
+def test_install_settings_work_from_the_environment_too(tmp_path):
+    """OPERATIONS.md, "Build and install": PREFIX, DESTDIR and UNITDIR
+    are given alike; from the environment, as a packaging script may set
+    them, UNITDIR is not dropped while PREFIX and DESTDIR are taken."""
+    dest = tmp_path / "dest"
+    env = dict(os.environ, DESTDIR=str(dest), PREFIX="/opt/ungebro",
+               UNITDIR="/etc/systemd/system")
+    make = ["make", "-s", "-C", str(hubtest.ROOT), f"BUILD={hubtest.BUILD}"]
+    p = subprocess.run(make + ["install"], env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    units = dest / "etc/systemd/system"
+    assert units.is_dir() and sorted(u.name for u in units.iterdir()) == [
+        "hubd.service", "ungebro-adapter@.service", "webd.service"]
+    assert not (dest / "opt/ungebro/lib").exists()
+    assert (dest / "opt/ungebro/bin/hubd").is_file()
+    p = subprocess.run(make + ["uninstall"], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert [f for f in dest.rglob("*") if not f.is_dir()] == []
+
+
+def test_results_json_keys_are_where_performance_md_puts_them():
+    """PERFORMANCE.md, "var/bench/results.json": the names its `config`
+    item lists are the keys of bench.py's config object, and what
+    bench.py puts at the top level (redis_version, redis_argv, ...) is
+    documented as a top-level item, not inside config. Read from the
+    source: a bench run would load the machine for a minute."""
+    doc = (hubtest.ROOT / "docs" / "PERFORMANCE.md").read_text()
+    part = doc[doc.index("### `var/bench/results.json`"):]
+    part = part[:part.index("\n## ")]
+    items = re.split(r"\n- ", part)
+    config_item = next(i for i in items if i.startswith("`config`:"))
+    documented = set(re.findall(r"`(\w+)`", config_item)) - {"config"}
+    src = (hubtest.ROOT / "tests" / "bench" / "bench.py").read_text()
+    literal = src[src.index('res = {"config": {'):]
+    literal = literal[:literal.index("}")]
+    config_keys = set(re.findall(r'"(\w+)":', literal)) - {"config"}
+    assert documented == config_keys, (sorted(documented - config_keys),
+                                       sorted(config_keys - documented))
+    top = set(re.findall(r'res\["(\w+)"\] =', src))
+    top_doc = set()
+    for item in items:
+        if not item.startswith("`config`:"):
+            top_doc |= set(re.findall(r"`(\w+)`", item))
+    assert top <= top_doc, sorted(top - top_doc)
+
+
 def test_every_make_target_the_docs_name_has_a_rule():
     """README.md and docs/: every `make TARGET` they show is a rule of
     the Makefile, and every target declared phony has one: a phony name
@@ -2202,6 +2250,20 @@ def test_every_make_target_the_docs_name_has_a_rule():
     assert {"demo", "test", "install", "uninstall", "asan", "bench",
             "fuzz", "format", "bootstrap"} <= named, named
     assert not named - rules, sorted(named - rules)
+
+
+def test_the_wire_code_is_generated_once_per_build(tmp_path):
+    """make -j2 (README.md) generates the protobuf-c code once: two
+    protoc-c runs at once rewrite the header another compile is
+    reading."""
+    for args in (["all", f"BUILD={tmp_path}"], ["fuzz-build"]):
+        out = subprocess.run(["make", "-n", "-B", "--no-print-directory",
+                              *args], cwd=hubtest.ROOT, capture_output=True,
+                             text=True, check=True, timeout=120).stdout
+        runs = [ln for ln in out.splitlines()
+                if ln.lstrip().startswith("protoc-c ")]
+        want = 2 if args[0] == "fuzz-build" else 1  # fuzz-build: 2 makes
+        assert len(runs) == want, (args, runs)
 
 
 def test_bootstrap_installs_what_the_targets_run():
@@ -2366,6 +2428,31 @@ def test_hubd_log_ids_are_listed_with_every_level_they_are_logged_at():
         if gone:
             missing[i] = sorted(gone)
     assert missing == {}
+
+
+def test_man_exit_status_gives_the_causes_help_gives():
+    """A man page's EXIT STATUS is the short form of --help's exit
+    statuses: a cause --help puts under a code is under the same code
+    there, so a reader of the page alone expects the status the program
+    gives (inbox: a Hello refused before the first Welcome, as with a
+    gateway's key, is 1, not the 3 of a refused caseworker key)."""
+    import re
+
+    def status(text, code):
+        m = re.search(rf"^\.TP\n\.B {code}\n(.*?)(?=^\.(?:TP|SH))",
+                      text, re.M | re.S)
+        assert m, (code, text[-1500:])
+        return " ".join(m.group(1).replace("\\-", "-").split())
+
+    for program, code, cause in (
+            ("inbox", 1, "a Hello refused before the first Welcome"),
+            ("webd", 1, "a key file holding another's key")):
+        help_text = " ".join(subprocess.run(
+            [hubtest.binary(program), "--help"], capture_output=True,
+            text=True, timeout=20).stdout.split())
+        assert cause in help_text, (program, help_text)
+        page = (hubtest.ROOT / "deploy" / "man" / f"{program}.1").read_text()
+        assert cause in status(page, code), (program, status(page, code))
 
 
 def test_man_pages_match_each_programs_help():

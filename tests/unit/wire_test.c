@@ -918,8 +918,10 @@ test_every_string_utf8(void)
 	static const char *const bad[] = {
 	    "\xd8rhus",
 	    "Kj\xc3",
-	    "a\xc0\xaf"
-	    "b",
+	    /* Two literals, so 'b' is not read as a hex digit; the
+	     * parentheses tell clang the missing comma is meant. */
+	    ("a\xc0\xaf"
+	     "b"),
 	    "\xed\xa0\x80",
 	    "\xf4\x90\x80\x80",
 	};
