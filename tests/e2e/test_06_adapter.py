@@ -548,6 +548,13 @@ def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
             ("hub", "tcp://::1:7601",
              "hub 'tcp://::1:7601' is not an endpoint"),
             ("hub", "tcp://[]:7601", "hub 'tcp://[]:7601' is not an endpoint"),
+            # A name starts with a letter or digit (libzmq refuses the
+            # connect otherwise), and digits and dots are an IPv4
+            # address or nothing: no name lookup would find them.
+            ("hub", "tcp://-hub:7601",
+             "hub 'tcp://-hub:7601' is not an endpoint"),
+            ("hub", "tcp://10.0.0.1.5:7601",
+             "hub 'tcp://10.0.0.1.5:7601' is not an endpoint"),
             # An id as hubctl and the hub word the rule.
             ("agency", "School A", "agency 'School A' is not a valid id "
              "(1-63 of a-z 0-9 . _ -, starting with a letter or digit, "
