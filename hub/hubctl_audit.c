@@ -268,7 +268,7 @@ show_filter(const ug_config *cfg, const ug_keys *keys, show_ctx *c)
 	for (size_t i = 0; i < 2; i++) {
 		const char *v = ug_config_get(cfg, texts[i]);
 		if (!ug_utf8_valid(v, strlen(v))) {
-			ug_eprintf("hubctl: audit show: %s--%s must be UTF-8 "
+			ug_eprintf("hubctl: %saudit show: --%s must be UTF-8 "
 				   "text\n",
 				   ug_config_where(cfg, texts[i]), texts[i]);
 			return false;

@@ -892,7 +892,7 @@ assign_usage_ok(const ug_config *cfg)
 	 * arguments would put the CPR there. */
 	if (!ug_config_get(cfg, "file")[0] &&
 	    !ug_id_valid(ug_config_get(cfg, "caseworker"))) {
-		ug_eprintf("hubctl: assign: %s--caseworker is not a valid "
+		ug_eprintf("hubctl: %sassign: --caseworker is not a valid "
 			   "id " UG_ID_RULE "\n",
 			   ug_config_where(cfg, "caseworker"));
 		return false;
@@ -996,7 +996,13 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	if (strcmp(cmd, "log") == 0 &&
 	    (ug_config_int(cfg, "after", 0, LONG_MAX, &n, &diag) != UG_OK ||
 	     ug_config_int(cfg, "limit", 0, LONG_MAX, &n, &diag) != UG_OK)) {
-		ug_eprintf("hubctl: log: %s\n", diag.reason);
+		/* The file and line before the command, as for every
+		 * other option read from a file. */
+		const char *at = ug_config_where(cfg, diag.field);
+		const char *why = diag.reason;
+		if (at[0] && strncmp(why, at, strlen(at)) == 0)
+			why += strlen(at);
+		ug_eprintf("hubctl: %slog: %s\n", at, why);
 		return false;
 	}
 	if (strcmp(cmd, "register-agency") == 0) {

@@ -76,7 +76,7 @@ period_of(const ug_config *cfg, int32_t *from, int32_t *to)
 		}
 		if (strlen(year) != 4 || ug_parse_long(year, 4, &y) != UG_OK ||
 		    y < 1970 || y > 9999) {
-			ug_eprintf("hubctl: report: %s--year must be a year "
+			ug_eprintf("hubctl: %sreport: --year must be a year "
 				   "of four digits, 1970-9999 (not '%.16s')\n",
 				   ug_config_where(cfg, "year"), year);
 			return false;

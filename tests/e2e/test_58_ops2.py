@@ -35,6 +35,8 @@ def test_hubctl_names_the_file_and_line_of_a_bad_option_value(make_hub,
         ("cpr = 123", ["audit", "show"], 2),
         ("actor = caf\xe9", ["audit", "show"], 2),
         ("year = 20x", ["report", "--out", report], 2),
+        ("after = -1", ["log"], 2),
+        ("limit = x", ["log"], 2),
         ("cpr = 123", ["export"], 2),
         ("cpr = 123", ["erase", "--reason", "lawful ground"], 2),
         (f"reason = case {cpr}", ["erase", "--cpr", cpr], 2),
@@ -48,8 +50,20 @@ def test_hubctl_names_the_file_and_line_of_a_bad_option_value(make_hub,
                 or p.stdout:
             failures.append(f"{line!r} {args[0]}: exit {p.returncode} "
                             f"(expected {rc}), stderr {p.stderr!r}")
+        # The same words as on the command line, the file and line
+        # before them: "hubctl: FILE:LINE: WORDS" (a Latin-1 value is
+        # valid UTF-8 typed, so not compared).
+        if not line.isascii():
+            continue
+        name, value = (x.strip() for x in line.split("=", 1))
+        typed = hub.hubctl(*args, f"--{name}", value, check=False)
+        want = f"hubctl: {ops}:1: " + typed.stderr[len("hubctl: "):]
+        if typed.returncode != rc or p.stderr != want:
+            failures.append(f"{line!r} {args[0]}: {p.stderr!r}, typed "
+                            f"exit {typed.returncode} {typed.stderr!r}")
     assert not failures, "\n".join(failures)
-    assert hub.stats()["audit_records"] == audit_before
+    assert hub.stats()["audit_records"] == audit_before, \
+        hub.hubctl("audit", "show").stdout
     assert not (tmp_path / "status.html").exists()
 
 
