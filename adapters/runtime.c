@@ -200,9 +200,19 @@ adapter__fatal(const struct runtime *rt, const char *fmt, ...)
 void
 adapter__one_line(char *text)
 {
-	for (unsigned char *p = (unsigned char *)text; *p; p++)
+	/* The C1 range too (U+0080-U+009F, two bytes in UTF-8): U+0085 is
+	 * a line break to many a reader, so it would split a per-file line
+	 * on stdout as surely as a line feed. */
+	unsigned char *w = (unsigned char *)text;
+	for (unsigned char *p = w; *p; p++) {
 		if (*p < 0x20 || *p == 0x7F)
-			*p = '?';
+			*w++ = '?';
+		else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+			*w++ = '?', p++;
+		else
+			*w++ = *p;
+	}
+	*w = '\0';
 }
 
 void
