@@ -304,6 +304,11 @@ make_parents(const char *path, ug_diag *diag)
 static void
 prefix_path(ug_diag *diag, const char *path)
 {
+	/* The key reader names the file itself where it can (PATH:LINE: ...,
+	 * cannot open PATH: ...): said twice, the line no longer reads as
+	 * the one PROTOCOL.md gives. */
+	if (strstr(diag->reason, path))
+		return;
 	char reason[PATH_LEN + sizeof diag->reason + 2];
 	snprintf(reason, sizeof reason, "%s: %s", path, diag->reason);
 	ug_strlcpy(diag->reason, reason, sizeof diag->reason);
