@@ -245,3 +245,57 @@ def test_a_revoked_caseworkers_open_alerts_wait_until_reassigned(make_hub):
         hub.assign(cpr, "cw-anna", start="2024-02-01")
     alerts = hub.peek("cw-anna", 2)
     assert {a["recipient"] for a in alerts} == {"cw-anna"}, alerts
+
+
+def test_inbox_reaches_the_hub_at_an_ipv6_address(make_hub):
+    """OPERATIONS.md: inbox's --delivery, like an adapter's hub
+    (ADAPTERS.md), may be tcp://[IPv6]:PORT, which the settings check
+    takes; inbox then never connected to it (libzmq resolves IPv4 only
+    unless told otherwise) and said "no answer from the hub". hubd binds
+    IPv4 only, so the hub is reached here through a relay on [::1], as a
+    site would through a proxy."""
+    import socket
+    import threading
+
+    hub = make_hub()
+    target = int(hub.delivery.rsplit(":", 1)[1])
+    listener = socket.socket(socket.AF_INET6)
+    try:
+        listener.bind(("::1", 0))
+    except OSError:
+        import pytest
+        pytest.skip("no IPv6 loopback here")
+    listener.listen(4)
+
+    def pipe(a, b):
+        while True:
+            try:
+                data = a.recv(65536)
+                if not data:
+                    return
+                b.sendall(data)
+            except OSError:
+                return
+
+    def accept():
+        while True:
+            try:
+                c, _ = listener.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", target))
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=pipe, args=(a, b),
+                                 daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        p = subprocess.run(
+            [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+             "--keys_dir", str(hub.keys_dir), "--delivery",
+             f"tcp://[::1]:{listener.getsockname()[1]}", "--list",
+             "--timeout", "10"],
+            capture_output=True, text=True, timeout=60)
+    finally:
+        listener.close()
+    assert (p.returncode, p.stdout, p.stderr) == (0, "0 open alerts\n", ""), p
