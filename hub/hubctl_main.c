@@ -874,13 +874,18 @@ assign_usage_ok(const ug_config *cfg)
 					      "to", "role"};
 	for (size_t i = 0; ug_config_get(cfg, "file")[0] &&
 			   i < sizeof per_row / sizeof *per_row;
-	     i++)
-		if (ug_config_given(cfg, per_row[i])) {
-			ug_eprintf("hubctl: assign: --%s does not apply with "
-				   "--file (the file's %s column decides)\n",
-				   per_row[i], per_row[i]);
+	     i++) {
+		/* Read from a --config file, as dropped without a word. */
+		const char *at = ug_config_where(cfg, per_row[i]);
+		if (ug_config_given(cfg, per_row[i]) ||
+		    (at[0] && ug_config_get(cfg, per_row[i])[0])) {
+			ug_eprintf("hubctl: %sassign: --%s does not apply "
+				   "with --file (the file's %s column "
+				   "decides)\n",
+				   at, per_row[i], per_row[i]);
 			return false;
 		}
+	}
 	if (!ug_config_get(cfg, "file")[0] &&
 	    (!ug_config_get(cfg, "cpr")[0] ||
 	     !ug_config_get(cfg, "caseworker")[0])) {

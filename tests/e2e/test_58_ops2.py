@@ -21,6 +21,8 @@ def test_hubctl_names_the_file_and_line_of_a_bad_option_value(make_hub,
     hub.cprs.add(cpr)
     audit_before = hub.stats()["audit_records"]
     report = str(tmp_path / "status.html")
+    rows = tmp_path / "assign.csv"
+    rows.write_text(f"cpr;caseworker\n{cpr};cw-anna\n")
     cases = [
         ("types = bogus", ["register-agency", "school-b"], 2),
         ("types = absence,", ["register-agency", "school-b"], 2),
@@ -36,6 +38,11 @@ def test_hubctl_names_the_file_and_line_of_a_bad_option_value(make_hub,
         ("actor = caf\xe9", ["audit", "show"], 2),
         ("year = 20x", ["report", "--out", report], 2),
         ("after = -1", ["log"], 2),
+        # Refused with --file as on the command line: kept in a file, a
+        # role would otherwise be dropped without a word and every row
+        # without a role column made a contact person.
+        ("role = guidance", ["assign", "--file", str(rows)], 2),
+        ("from = 2026-01-01", ["assign", "--file", str(rows)], 2),
         (f"out = {tmp_path}/", ["report", "--year", "2026"], 2),
         (f"out = {tmp_path}/status-alerts.csv", ["report", "--year", "2026"],
          2),
