@@ -200,9 +200,19 @@ adapter__fatal(const struct runtime *rt, const char *fmt, ...)
 void
 adapter__one_line(char *text)
 {
-	for (unsigned char *p = (unsigned char *)text; *p; p++)
+	/* The C1 range too (U+0080-U+009F, two bytes in UTF-8): U+0085 is
+	 * a line break to many a reader, so it would split a per-file line
+	 * on stdout as surely as a line feed. */
+	unsigned char *w = (unsigned char *)text;
+	for (unsigned char *p = w; *p; p++) {
 		if (*p < 0x20 || *p == 0x7F)
-			*p = '?';
+			*w++ = '?';
+		else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+			*w++ = '?', p++;
+		else
+			*w++ = *p;
+	}
+	*w = '\0';
 }
 
 void
@@ -294,6 +304,11 @@ make_parents(const char *path, ug_diag *diag)
 static void
 prefix_path(ug_diag *diag, const char *path)
 {
+	/* The key reader names the file itself where it can (PATH:LINE: ...,
+	 * cannot open PATH: ...): said twice, the line no longer reads as
+	 * the one PROTOCOL.md gives. */
+	if (strstr(diag->reason, path))
+		return;
 	char reason[PATH_LEN + sizeof diag->reason + 2];
 	snprintf(reason, sizeof reason, "%s: %s", path, diag->reason);
 	ug_strlcpy(diag->reason, reason, sizeof diag->reason);

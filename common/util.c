@@ -269,10 +269,31 @@ ug_endpoint_valid(const char *ep)
 		 * address without its brackets would pass the settings check
 		 * and fail only at the connect, after the files were queued.
 		 */
-		for (const char *h = host; h < colon; h++)
+		bool numeric = true;
+		for (const char *h = host; h < colon; h++) {
 			if (!isalnum((unsigned char)*h) && *h != '.' &&
 			    *h != '-' && *h != '_')
 				return false;
+			numeric = numeric &&
+				  (isdigit((unsigned char)*h) || *h == '.');
+		}
+		/* libzmq refuses the connect of a host that does not start
+		 * with a letter or digit ("-hub"), and digits and dots that
+		 * are no IPv4 address are no name a lookup finds either:
+		 * both would be found only after the files were queued. */
+		char addr[INET_ADDRSTRLEN + 1];
+		struct in_addr in4;
+		size_t n = (size_t)(colon - host);
+		if (!isalnum((unsigned char)host[0]))
+			return false;
+		if (numeric) {
+			if (n >= sizeof addr)
+				return false;
+			memcpy(addr, host, n);
+			addr[n] = '\0';
+			if (inet_pton(AF_INET, addr, &in4) != 1)
+				return false;
+		}
 	}
 	long port = 0;
 	const char *p = colon + 1;

@@ -268,7 +268,7 @@ show_filter(const ug_config *cfg, const ug_keys *keys, show_ctx *c)
 	for (size_t i = 0; i < 2; i++) {
 		const char *v = ug_config_get(cfg, texts[i]);
 		if (!ug_utf8_valid(v, strlen(v))) {
-			ug_eprintf("hubctl: audit show: %s--%s must be UTF-8 "
+			ug_eprintf("hubctl: %saudit show: --%s must be UTF-8 "
 				   "text\n",
 				   ug_config_where(cfg, texts[i]), texts[i]);
 			return false;
@@ -454,7 +454,18 @@ hubctl_register_refused(store *s, ug_keys *keys, const char *action,
 int
 hubctl_audit(const ug_config *cfg, store *s, ug_keys *keys, const char *sub)
 {
-	if (strcmp(sub, "verify") == 0)
-		return verify(cfg, s);
+	if (strcmp(sub, "verify") == 0) {
+		int rc = verify(cfg, s);
+		/* An "intact" that never reached its reader (a full disk
+		 * under a redirect) must not pass a script's check. */
+		int werr = hubctl_stdout_error();
+		if (werr) {
+			ug_eprintf("hubctl: audit verify: cannot write "
+				   "standard output: %s\n",
+				   strerror(werr));
+			rc = 1;
+		}
+		return rc;
+	}
 	return show(cfg, s, keys);
 }

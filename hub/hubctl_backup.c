@@ -250,8 +250,12 @@ manifest_files(const char *dir, store_backup_file files[STORE_BACKUP_FILES],
 			return false;
 		if (*b < '0' || *b > '9')
 			return false;
+		/* A length past 2^64-1 is no figure the backup wrote:
+		 * strtoull would take it for 2^64-1 and copy before the
+		 * length check refused it. */
+		errno = 0;
 		f->bytes = strtoull(b, &end, 10);
-		if (*end == '.' || *end == 'e' || *end == 'E' ||
+		if (errno != 0 || *end == '.' || *end == 'e' || *end == 'E' ||
 		    sodium_hex2bin(f->blake2b, sizeof f->blake2b, h + 1,
 				   2 * STORE_BACKUP_HASH_LEN, NULL, &got,
 				   NULL) != 0 ||

@@ -116,7 +116,8 @@ static const char usage[] =
     "                            the first broken record, or when intact\n"
     "                            the last checkpoint's record and head\n"
     "                            hash. Exit 0 intact, 1 broken or not\n"
-    "                            verifiable, 2 usage\n"
+    "                            verifiable (or the output could not be\n"
+    "                            written), 2 usage\n"
     "  audit show                print audit records, oldest first\n"
     "                            [--cpr CPR] [--key KEYID] [--actor ID]\n"
     "                            [--from DATE] [--to DATE] [--json]; --cpr\n"
@@ -885,13 +886,18 @@ assign_usage_ok(const ug_config *cfg)
 					      "to", "role"};
 	for (size_t i = 0; ug_config_get(cfg, "file")[0] &&
 			   i < sizeof per_row / sizeof *per_row;
-	     i++)
-		if (ug_config_given(cfg, per_row[i])) {
-			ug_eprintf("hubctl: assign: --%s does not apply with "
-				   "--file (the file's %s column decides)\n",
-				   per_row[i], per_row[i]);
+	     i++) {
+		/* Read from a --config file, as dropped without a word. */
+		const char *at = ug_config_where(cfg, per_row[i]);
+		if (ug_config_given(cfg, per_row[i]) ||
+		    (at[0] && ug_config_get(cfg, per_row[i])[0])) {
+			ug_eprintf("hubctl: %sassign: --%s does not apply "
+				   "with --file (the file's %s column "
+				   "decides)\n",
+				   at, per_row[i], per_row[i]);
 			return false;
 		}
+	}
 	if (!ug_config_get(cfg, "file")[0] &&
 	    (!ug_config_get(cfg, "cpr")[0] ||
 	     !ug_config_get(cfg, "caseworker")[0])) {
@@ -904,7 +910,7 @@ assign_usage_ok(const ug_config *cfg)
 	 * arguments would put the CPR there. */
 	if (!ug_config_get(cfg, "file")[0] &&
 	    !ug_id_valid(ug_config_get(cfg, "caseworker"))) {
-		ug_eprintf("hubctl: assign: %s--caseworker is not a valid "
+		ug_eprintf("hubctl: %sassign: --caseworker is not a valid "
 			   "id " UG_ID_RULE "\n",
 			   ug_config_where(cfg, "caseworker"));
 		return false;
@@ -1008,7 +1014,13 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	if (strcmp(cmd, "log") == 0 &&
 	    (ug_config_int(cfg, "after", 0, LONG_MAX, &n, &diag) != UG_OK ||
 	     ug_config_int(cfg, "limit", 0, LONG_MAX, &n, &diag) != UG_OK)) {
-		ug_eprintf("hubctl: log: %s\n", diag.reason);
+		/* The file and line before the command, as for every
+		 * other option read from a file. */
+		const char *at = ug_config_where(cfg, diag.field);
+		const char *why = diag.reason;
+		if (at[0] && strncmp(why, at, strlen(at)) == 0)
+			why += strlen(at);
+		ug_eprintf("hubctl: %slog: %s\n", at, why);
 		return false;
 	}
 	if (strcmp(cmd, "register-agency") == 0) {

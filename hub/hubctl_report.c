@@ -76,7 +76,7 @@ period_of(const ug_config *cfg, int32_t *from, int32_t *to)
 		}
 		if (strlen(year) != 4 || ug_parse_long(year, 4, &y) != UG_OK ||
 		    y < 1970 || y > 9999) {
-			ug_eprintf("hubctl: report: %s--year must be a year "
+			ug_eprintf("hubctl: %sreport: --year must be a year "
 				   "of four digits, 1970-9999 (not '%.16s')\n",
 				   ug_config_where(cfg, "year"), year);
 			return false;
@@ -112,7 +112,8 @@ hubctl_report_usage_ok(const ug_config *cfg)
 	struct stat st;
 	if (!len || out[len - 1] == '/' ||
 	    (lstat(out, &st) == 0 && S_ISDIR(st.st_mode))) {
-		ug_eprintf("hubctl: report needs --out FILE.html\n");
+		ug_eprintf("hubctl: %sreport needs --out FILE.html\n",
+			   ug_config_where(cfg, "out"));
 		return false;
 	}
 	/* The page and a table's CSV at one name would overwrite each other
@@ -126,10 +127,11 @@ hubctl_report_usage_ok(const ug_config *cfg)
 		char csv[48];
 		snprintf(csv, sizeof csv, "status-%s.csv", tables[i]);
 		if (strcmp(base, csv) == 0) {
-			ug_eprintf("hubctl: report: --out names the page, not "
-				   "one of its status-*.csv files (not "
-				   "'%s')\n",
-				   base);
+			ug_eprintf(
+			    "hubctl: %sreport: --out names the page, not "
+			    "one of its status-*.csv files (not "
+			    "'%s')\n",
+			    ug_config_where(cfg, "out"), base);
 			return false;
 		}
 	}

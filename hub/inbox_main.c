@@ -918,9 +918,15 @@ static int
 connect_hub(inbox *ib, const ug_keys *keys, const char *hub_public)
 {
 	int zero = 0, linger = 1000;
+	/* Without ZMQ_IPV6 libzmq resolves IPv4 only and never connects to
+	 * a `[IPv6]` delivery endpoint, without an error; only for such an
+	 * address, as the adapters do, so that a name keeps going to IPv4. */
+	int ipv6 =
+	    strncmp(ug_config_get(ib->cfg, "delivery"), "tcp://[", 7) == 0;
 	ib->zmq = zmq_ctx_new();
 	ib->sock = zmq_socket(ib->zmq, ZMQ_DEALER);
 	if (!ib->sock ||
+	    zmq_setsockopt(ib->sock, ZMQ_IPV6, &ipv6, sizeof ipv6) ||
 	    zmq_setsockopt(ib->sock, ZMQ_CURVE_SERVERKEY, hub_public, 40) ||
 	    zmq_setsockopt(ib->sock, ZMQ_CURVE_PUBLICKEY, keys->public_z85,
 			   40) ||

@@ -104,8 +104,12 @@ hubconn_open(hubconn **out, const char *keys_dir, const char *gateway,
 	hc->zmq = hc->endpoint ? zmq_ctx_new() : NULL;
 	hc->sock = hc->zmq ? zmq_socket(hc->zmq, ZMQ_DEALER) : NULL;
 	int zero = 0, one = 1;
+	/* libzmq connects to a `[IPv6]` endpoint only with ZMQ_IPV6 (the
+	 * adapters and inbox do the same). */
+	int ipv6 = strncmp(endpoint, "tcp://[", 7) == 0;
 	err = UG_EIO;
 	if (!hc->sock ||
+	    zmq_setsockopt(hc->sock, ZMQ_IPV6, &ipv6, sizeof ipv6) ||
 	    zmq_setsockopt(hc->sock, ZMQ_CURVE_SERVERKEY, hub_public,
 			   UG_Z85_KEY_LEN) ||
 	    zmq_setsockopt(hc->sock, ZMQ_CURVE_PUBLICKEY, keys->public_z85,

@@ -548,6 +548,13 @@ def test_bad_delivery_settings_refused_before_anything_is_queued(hub):
             ("hub", "tcp://::1:7601",
              "hub 'tcp://::1:7601' is not an endpoint"),
             ("hub", "tcp://[]:7601", "hub 'tcp://[]:7601' is not an endpoint"),
+            # A name starts with a letter or digit (libzmq refuses the
+            # connect otherwise), and digits and dots are an IPv4
+            # address or nothing: no name lookup would find them.
+            ("hub", "tcp://-hub:7601",
+             "hub 'tcp://-hub:7601' is not an endpoint"),
+            ("hub", "tcp://10.0.0.1.5:7601",
+             "hub 'tcp://10.0.0.1.5:7601' is not an endpoint"),
             # An id as hubctl and the hub word the rule.
             ("agency", "School A", "agency 'School A' is not a valid id "
              "(1-63 of a-z 0-9 . _ -, starting with a letter or digit, "
@@ -687,3 +694,40 @@ def test_an_outbox_an_earlier_version_left_at_a_literal_agency_is_named(
     r = hub.adapter("flush", outbox=setting)
     assert (r.rc, r.summary["accepted"], r.summary["pending"]) == \
         (EXIT_OK, 2, 0), str(r)
+
+
+def test_a_key_file_line_that_is_no_setting_is_named_once(make_hub):
+    """PROTOCOL.md §3 "Key files": the adapters read hub.key and their
+    AGENCY.key_secret with the reader of hubd's configuration, with its
+    errors: the file and line, then what is wrong
+    (`adapter-school: KEYS/hub.key:1: bad value for 'public'`), the path
+    said once; a file missing is `cannot open PATH: ...`, and a key file
+    without its key names the file before saying so."""
+    hub = make_hub(start=False)
+    hub_key = hub.keys_dir / "hub.key"
+    secret = hub.keys_dir / "school-a.key_secret"
+    kept_hub, kept_secret = hub_key.read_text(), secret.read_text()
+    cases = [
+        (hub_key, "public = abc\n" + kept_hub,
+         f"adapter-school: {hub_key}:1: bad value for 'public'\n"),
+        (hub_key, " = x\n" + kept_hub,
+         f"adapter-school: {hub_key}:1: expected a name before '='\n"),
+        (hub_key, "# nothing\n",
+         f"adapter-school: {hub_key}: not a public key file (needs "
+         "public)\n"),
+        (secret, "secret\n" + kept_secret,
+         f"adapter-school: {secret}:1: expected name = value\n"),
+    ]
+    for path, text, want in cases:
+        hub_key.write_text(kept_hub)
+        secret.write_text(kept_secret)
+        path.write_text(text)
+        r = hub.adapter("flush")
+        assert r.rc == EXIT_FATAL and r.stderr.endswith(want), (want, str(r))
+    hub_key.write_text(kept_hub)
+    secret.unlink()
+    r = hub.adapter("flush")
+    assert r.rc == EXIT_FATAL and r.stderr.endswith(
+        f"adapter-school: cannot open {secret}: No such file or "
+        "directory\n"), str(r)
+    secret.write_text(kept_secret)

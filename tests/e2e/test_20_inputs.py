@@ -1383,18 +1383,20 @@ def test_header_cell_like_a_cpr_is_never_echoed(hub):
     assert cpr not in r.stderr and cpr[:6] not in r.stderr
 
 
-def test_a_line_break_in_a_file_name_stays_one_line(hub):
+@pytest.mark.parametrize("brk", ["\n", "\u0085"])
+def test_a_line_break_in_a_file_name_stays_one_line(hub, brk):
     """A file name holding a line break (an export job's doing) cannot
     split a bad row's message, or the file's line on stdout, into two
     lines that read as something else (stderr goes to the journal under
-    watch): the break shows as '?', as in the log."""
-    gen = CprGen(2016)
+    watch): the break shows as '?', as in the log -- U+0085 (NEL), a C1
+    control character and a line break to many a reader, too."""
+    gen = CprGen(2016 if brk == "\n" else 2017)
     good, bad = AbsenceRow(gen.next()), AbsenceRow(gen.next(), absent=101)
     remember(hub, [good, bad])
-    path, lines = hub.csv("x\nfake.csv", [good, bad])
+    path, lines = hub.csv(f"x{brk}fake.csv", [good, bad])
     r = hub.adapter("import", path)
     assert r.rc == EXIT_ROWS_REJECTED, str(r)
-    shown = str(path).replace("\n", "?")
+    shown = str(path).replace(brk, "?")
     assert f"{shown}:{lines[1]}: column lessons_absent: lessons_absent " \
         "101 is more than lessons_expected 100\n" in r.stderr, r.stderr
     assert not any(ln.startswith("fake.csv") for ln in

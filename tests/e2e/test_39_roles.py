@@ -174,6 +174,31 @@ def test_assign_file_header_names_as_spreadsheets_write_them(hub):
             (header, p)
 
 
+def test_assign_file_is_utf8_text(hub):
+    """OPERATIONS.md "Contact persons": hubctl reads the file as UTF-8
+    only, unlike the youth unit's adapter: a Windows-1252 export (Danish
+    Excel's "CSV") is refused at its header, exit 1, nothing stored, and
+    a value that is not UTF-8 rejects its row, in a column hubctl
+    otherwise ignores too."""
+    cpr, other = CprGen(3920).take(2)
+    hub.cprs.update({cpr, other})
+    path = hub.inputs_dir / "assign-cp1252.csv"
+    path.write_bytes(f"cpr;caseworker;from;bem\xe6rkning\n"
+                     f"{cpr};cw-anna;2024-01-01;x\n".encode("latin-1"))
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p
+    assert p.stderr == f"hubctl: {path}:1: header row: the value is not " \
+        'UTF-8 text (save the file as "CSV UTF-8")\n', p.stderr
+    path.write_bytes(f"cpr;caseworker;from;note\n{cpr};cw-anna;2024-01-01;"
+                     f"s\xf8ren\n{other};cw-anna;2024-01-01;ok\n"
+                     .encode("latin-1"))
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert (p.returncode, p.stdout) == (
+        1, "assignments: 1 new, 0 already known, 1 rejected\n"), p
+    assert p.stderr == f"{path}:2: column note: the value is not UTF-8 " \
+        'text (save the file as "CSV UTF-8")\n', p.stderr
+
+
 def test_timeline_is_the_contact_persons_not_every_role(make_hub):
     """inbox --help and OPERATIONS.md, "Caseworkers": a timeline is shown
     to the person's contact person on the day (SECURITY.md, "Need to

@@ -21,6 +21,8 @@ def test_hubctl_names_the_file_and_line_of_a_bad_option_value(make_hub,
     hub.cprs.add(cpr)
     audit_before = hub.stats()["audit_records"]
     report = str(tmp_path / "status.html")
+    rows = tmp_path / "assign.csv"
+    rows.write_text(f"cpr;caseworker\n{cpr};cw-anna\n")
     cases = [
         ("types = bogus", ["register-agency", "school-b"], 2),
         ("types = absence,", ["register-agency", "school-b"], 2),
@@ -35,6 +37,16 @@ def test_hubctl_names_the_file_and_line_of_a_bad_option_value(make_hub,
         ("cpr = 123", ["audit", "show"], 2),
         ("actor = caf\xe9", ["audit", "show"], 2),
         ("year = 20x", ["report", "--out", report], 2),
+        ("after = -1", ["log"], 2),
+        # Refused with --file as on the command line: kept in a file, a
+        # role would otherwise be dropped without a word and every row
+        # without a role column made a contact person.
+        ("role = guidance", ["assign", "--file", str(rows)], 2),
+        ("from = 2026-01-01", ["assign", "--file", str(rows)], 2),
+        (f"out = {tmp_path}/", ["report", "--year", "2026"], 2),
+        (f"out = {tmp_path}/status-alerts.csv", ["report", "--year", "2026"],
+         2),
+        ("limit = x", ["log"], 2),
         ("cpr = 123", ["export"], 2),
         ("cpr = 123", ["erase", "--reason", "lawful ground"], 2),
         (f"reason = case {cpr}", ["erase", "--cpr", cpr], 2),
@@ -48,8 +60,20 @@ def test_hubctl_names_the_file_and_line_of_a_bad_option_value(make_hub,
                 or p.stdout:
             failures.append(f"{line!r} {args[0]}: exit {p.returncode} "
                             f"(expected {rc}), stderr {p.stderr!r}")
+        # The same words as on the command line, the file and line
+        # before them: "hubctl: FILE:LINE: WORDS" (a Latin-1 value is
+        # valid UTF-8 typed, so not compared).
+        if not line.isascii():
+            continue
+        name, value = (x.strip() for x in line.split("=", 1))
+        typed = hub.hubctl(*args, f"--{name}", value, check=False)
+        want = f"hubctl: {ops}:1: " + typed.stderr[len("hubctl: "):]
+        if typed.returncode != rc or p.stderr != want:
+            failures.append(f"{line!r} {args[0]}: {p.stderr!r}, typed "
+                            f"exit {typed.returncode} {typed.stderr!r}")
     assert not failures, "\n".join(failures)
-    assert hub.stats()["audit_records"] == audit_before
+    assert hub.stats()["audit_records"] == audit_before, \
+        hub.hubctl("audit", "show").stdout
     assert not (tmp_path / "status.html").exists()
 
 
@@ -231,3 +255,57 @@ def test_a_revoked_caseworkers_open_alerts_wait_until_reassigned(make_hub):
         hub.assign(cpr, "cw-anna", start="2024-02-01")
     alerts = hub.peek("cw-anna", 2)
     assert {a["recipient"] for a in alerts} == {"cw-anna"}, alerts
+
+
+def test_inbox_reaches_the_hub_at_an_ipv6_address(make_hub):
+    """OPERATIONS.md: inbox's --delivery, like an adapter's hub
+    (ADAPTERS.md), may be tcp://[IPv6]:PORT, which the settings check
+    takes; inbox then never connected to it (libzmq resolves IPv4 only
+    unless told otherwise) and said "no answer from the hub". hubd binds
+    IPv4 only, so the hub is reached here through a relay on [::1], as a
+    site would through a proxy."""
+    import socket
+    import threading
+
+    hub = make_hub()
+    target = int(hub.delivery.rsplit(":", 1)[1])
+    listener = socket.socket(socket.AF_INET6)
+    try:
+        listener.bind(("::1", 0))
+    except OSError:
+        import pytest
+        pytest.skip("no IPv6 loopback here")
+    listener.listen(4)
+
+    def pipe(a, b):
+        while True:
+            try:
+                data = a.recv(65536)
+                if not data:
+                    return
+                b.sendall(data)
+            except OSError:
+                return
+
+    def accept():
+        while True:
+            try:
+                c, _ = listener.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", target))
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=pipe, args=(a, b),
+                                 daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        p = subprocess.run(
+            [hubtest.binary("inbox"), "--caseworker", "cw-anna",
+             "--keys_dir", str(hub.keys_dir), "--delivery",
+             f"tcp://[::1]:{listener.getsockname()[1]}", "--list",
+             "--timeout", "10"],
+            capture_output=True, text=True, timeout=60)
+    finally:
+        listener.close()
+    assert (p.returncode, p.stdout, p.stderr) == (0, "0 open alerts\n", ""), p

@@ -1223,12 +1223,12 @@ def test_output_that_cannot_be_written_is_exit_1_not_shown(make_hub):
     """OPERATIONS.md, The audit trail: `audit show` exits 0 only when
     what it shows was written. Redirected to a full disk (/dev/full),
     it exits 1 saying so and records the show `failed`, as an export
-    does; `stats` and `log` likewise exit 1 rather than 0 with nothing
-    written."""
+    does; `stats`, `log` and `audit verify` likewise exit 1 rather than
+    0 with nothing written (a verdict nobody can read is no "intact")."""
     hub = make_hub()
     hub.send(hubtest.envelope("school-a", CprGen(6119).next(), salt="full"))
     for args in (["audit", "show"], ["audit", "show", "--json"],
-                 ["stats"], ["log"]):
+                 ["stats"], ["log"], ["audit", "verify"]):
         with open("/dev/full", "w") as full:
             p = subprocess.run([hubtest.binary("hubctl"), "--config",
                                 str(hub.conf), *args], stdout=full,

@@ -1514,17 +1514,23 @@ def test_a_damaged_backup_is_refused_and_nothing_is_restored(
             p.stderr, p.stderr
         assert not [f for f in hub.data_dir.rglob("*") if f.is_file()], \
             (name, list(hub.data_dir.rglob("*")))
-    # A manifest whose figures are themselves damaged turns no check off.
-    torn = tmp_path / "torn-manifest"
-    shutil.copytree(backup, torn)
-    m = json.loads((torn / "manifest.json").read_text())
-    m["file_blake2b"]["log/data.mdb"] = m["file_blake2b"]["log/data.mdb"][:10]
-    (torn / "manifest.json").write_text(json.dumps(m))
-    p = hub.hubctl("restore", str(torn), check=False)
-    assert p.returncode == 1, p.stdout + p.stderr
-    assert p.stderr == f"hubctl: restore: {torn}/manifest.json is damaged: " \
-        "no whole file_bytes and file_blake2b for log/data.mdb\n", p.stderr
-    assert not [f for f in hub.data_dir.rglob("*") if f.is_file()]
+    # A manifest whose figures are themselves damaged turns no check off,
+    # a length too large for any file (2^64, no figure the backup
+    # writes) included: refused before anything is copied.
+    for i, (table, value) in enumerate((
+            ("file_blake2b", manifest["file_blake2b"]["log/data.mdb"][:10]),
+            ("file_bytes", 2 ** 64))):
+        torn = tmp_path / f"torn-manifest-{i}"
+        shutil.copytree(backup, torn)
+        m = json.loads((torn / "manifest.json").read_text())
+        m[table]["log/data.mdb"] = value
+        (torn / "manifest.json").write_text(json.dumps(m))
+        p = hub.hubctl("restore", str(torn), check=False)
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert p.stderr == f"hubctl: restore: {torn}/manifest.json is " \
+            "damaged: no whole file_bytes and file_blake2b for " \
+            "log/data.mdb\n", (table, p.stderr)
+        assert not [f for f in hub.data_dir.rglob("*") if f.is_file()]
     # A manifest without its log_last_seq is damaged, not missing.
     noseq = tmp_path / "no-last-seq"
     shutil.copytree(backup, noseq)

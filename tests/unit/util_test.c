@@ -363,12 +363,11 @@ test_text_one_line(void)
 static void
 test_endpoint(void)
 {
-	static const char *const good[] = {"tcp://127.0.0.1:7601",
-					   "tcp://hub.kommune.local:7602",
-					   "tcp://[2001:db8::7]:7601",
-					   "tcp://h:1",
-					   "tcp://h:65535",
-					   "ipc:///run/ungebro/hub"};
+	static const char *const good[] = {
+	    "tcp://127.0.0.1:7601",	"tcp://hub.kommune.local:7602",
+	    "tcp://[2001:db8::7]:7601", "tcp://h:1",
+	    "tcp://3com.example:7601",	"tcp://h:65535",
+	    "ipc:///run/ungebro/hub"};
 	static const char *const bad[] = {"",
 					  "bogus",
 					  "127.0.0.1:7601",
@@ -383,6 +382,10 @@ test_endpoint(void)
 					  "tcp://*:7601",
 					  "tcp://::1:7601",
 					  "tcp://[]:7601",
+					  "tcp://-hub:7601",
+					  "tcp://.hub:7601",
+					  "tcp://10.0.0.1.5:7601",
+					  "tcp://256.0.0.1:7601",
 					  "tcp://[hub]:7601",
 					  "tcp://h;b:7601",
 					  "ipc://",
