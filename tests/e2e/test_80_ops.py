@@ -206,8 +206,9 @@ def test_help_says_what_the_signals_and_settings_do():
                            capture_output=True, text=True,
                            timeout=20).stdout
     said = " ".join(inbox.split())
-    assert "2 usage (a bad option, alert id or CPR number, --how missing: " \
-        "nothing sent), or no answer from the hub within --timeout" in said
+    assert "2 usage (a bad option, alert id or CPR number, --how missing " \
+        "or white space alone: nothing sent), or no answer from the hub " \
+        "within --timeout" in said
     # hubctl logs at warn whatever hubd.conf's log_level says.
     assert "hubctl's own is warn" in \
         hubctl.split("--log_level")[1].split("--")[0]

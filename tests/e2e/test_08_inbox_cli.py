@@ -1,0 +1,175 @@
+"""08 the inbox terminal client as a caseworker uses it: the layouts,
+refusals and exit codes docs/OPERATIONS.md ("Caseworkers") and
+`inbox --help` promise."""
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from hubtest import SLOW, CprGen, binary, ev_dropout, rules_hub
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def conf_of(hub, caseworker):
+    conf = hub.tmp / f"inbox-{caseworker}.conf"
+    conf.write_text(f"caseworker = {caseworker}\n"
+                    f"keys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    return conf
+
+
+def run(hub, caseworker, *args, timeout=30):
+    p = subprocess.run([binary("inbox"), "--config",
+                        str(conf_of(hub, caseworker)), *args],
+                       capture_output=True, text=True, timeout=timeout * SLOW)
+    return p.returncode, p.stdout, p.stderr
+
+
+def help_text():
+    p = subprocess.run([binary("inbox"), "--help"], capture_output=True,
+                       text=True, timeout=30)
+    return " ".join(p.stdout.split())
+
+
+def flat(text):
+    return " ".join(text.split())
+
+
+def dropout_hub(make_hub, seed=801):
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(seed).born("2010-05-05")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 1
+    [d] = hub.peek("cw-anna", 1)
+    return hub, cpr, d
+
+
+def test_every_documented_refusal_of_an_action(make_hub):
+    hub, cpr, d = dropout_hub(make_hub)
+    aid = d["alert_id"]
+    refused = "inbox: the hub refused: "
+    assert hub.record("cw-anna", "contact", aid, "phone",
+                      date="2026-09-08") == (
+        1, "", refused + "date is in the future: record an action once "
+        "it is done\n")
+    for bad in ("2026-02-30", "yesterday", "2026-9-7", "1899-12-31"):
+        assert hub.record("cw-anna", "contact", aid, "phone", date=bad) == (
+            1, "", refused + "date must be the day it was done, "
+            "YYYY-MM-DD\n"), bad
+    # Limits in bytes: a Danish letter is two.
+    assert hub.record("cw-anna", "contact", aid, "phone",
+                      note="æ" * 100)[:2] == (0, "recorded\n")
+    assert hub.record("cw-anna", "contact", aid, "phone",
+                      note="æ" * 100 + "x") == (
+        1, "", refused + "note is longer than 200 bytes\n")
+    assert hub.record("cw-anna", "offer", aid, "ø" * 128)[:2] == \
+        (0, "recorded\n")
+    assert hub.record("cw-anna", "offer", aid, "ø" * 128 + "x") == (
+        1, "", refused + "how is longer than 256 bytes\n")
+    assert hub.record("cw-bob", "contact", aid, "phone") == (
+        4, "", refused + "this alert is not addressed to you or your "
+        "desk\n")
+    assert hub.record("cw-anna", "contact", "0" * 18, "phone")[0] == 4
+    assert hub.record("cw-anna", "contact", "12", "phone") == (
+        2, "", "inbox: --contact needs an alert id of 18 hex digits\n")
+    # Before the dropout: recorded, it only meets no deadline.
+    assert hub.record("cw-anna", "contact", aid, "phone",
+                      date="2026-09-01")[:2] == (0, "recorded\n")
+
+
+def test_how_of_white_space_alone_is_a_usage_error(make_hub):
+    """--help said exit 2 for "--how missing" and exit 1 for what the hub
+    refuses; a --how of white space alone (any of the spaces PROTOCOL.md
+    lists) is caught before anything is sent, exit 2, as OPERATIONS.md's
+    table says: the help must say so too."""
+    hub, cpr, d = dropout_hub(make_hub)
+    for how in (" ", "\t", "\u00a0", "\u200b", "\u3000 "):
+        assert hub.record("cw-anna", "offer", d["alert_id"], how) == (
+            2, "", "inbox: --offer needs --how: what was offered\n"), \
+            repr(how)
+    assert "--how missing or white space alone: nothing sent" in \
+        help_text()
+
+
+def test_list_ack_and_timeline_refusals(make_hub):
+    hub, cpr, d = dropout_hub(make_hub)
+    aid = d["alert_id"]
+    dashed = f"{cpr[:6]}-{cpr[6:]}"
+    assert run(hub, "cw-anna", "--list") == (
+        0, f"HIGH    {aid}  2026-09-07  due 2026-09-14  cw-anna      "
+        f"{dashed}  Dropped out of eud-smed at college-x\n1 open alerts\n",
+        "")
+    not_open = (f"inbox: alert {aid} is not open for cw-bob (unknown, "
+                "another caseworker's, or acknowledged already); nothing "
+                "sent\n")
+    assert run(hub, "cw-bob", "--ack", aid) == (4, "", not_open)
+    assert run(hub, "cw-anna", "--ack", aid, "--note", "ringede") == \
+        (0, "acknowledged\n", "")
+    assert run(hub, "cw-anna", "--ack", aid) == \
+        (4, "", not_open.replace("cw-bob", "cw-anna"))
+    assert run(hub, "cw-bob", "--timeline", cpr) == (
+        4, "", "inbox: the hub refused: this person is not assigned to "
+        "you or your desk\n")
+    rc, out, err = run(hub, "cw-anna", "--timeline", "320101-0000")
+    assert (rc, out) == (2, "") and err.endswith("; nothing sent\n")
+
+
+def test_no_hub(make_hub):
+    hub = make_hub(start=False)
+    assert run(hub, "cw-anna", "--list", "--timeout", "2") == \
+        (2, "", "inbox: no answer from the hub within 2 s\n")
+    assert run(hub, "cw-anna", "--idle_exit", "1", "--timeout", "2") == \
+        (0, "", "")
+
+
+def test_ctrl_c_ends_a_live_run_with_its_count(make_hub):
+    """Ctrl-C is how a live run without --idle_exit ends: the help said
+    nothing of its exit status."""
+    hub, cpr, d = dropout_hub(make_hub)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        hello = "HUB-HELLO caseworker cw-anna connected"
+        seen = hub.log_text().count(hello)
+        p = subprocess.Popen([binary("inbox"), "--config",
+                              str(conf_of(hub, "cw-anna")), "--no_ack"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        hub.wait_log(hello, count=seen + 1,
+                     timeout=20)
+        time.sleep(1)
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=20 * SLOW)
+        assert p.returncode == 0, err
+        assert out.endswith("\n1 alerts received (not acknowledged)\n"), out
+    assert "live, also ended by Ctrl-C or SIGTERM" in help_text()
+
+
+def test_a_second_inbox_of_the_same_caseworker_at_once(make_hub):
+    """Both live runs get the new alert; the second shows it as
+    `[delivered again]`: the count is the alert's, over all of the
+    caseworker's connections, which the docs must say."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(804).born("2010-05-05")
+    hub.assign(cpr, "cw-anna")
+    conf = conf_of(hub, "cw-anna")
+    ps = [subprocess.Popen([binary("inbox"), "--config", str(conf),
+                            "--no_ack", "--idle_exit", str(4 * SLOW)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True) for _ in range(2)]
+    hub.wait_log("HUB-HELLO caseworker cw-anna connected", count=2,
+                 timeout=20)
+    hub.send(ev_dropout(cpr, "2026-09-04"))
+    outs = []
+    for p in ps:
+        out, err = p.communicate(timeout=60 * SLOW)
+        assert p.returncode == 0, err
+        outs.append(out)
+    heads = sorted(line for out in outs for line in out.splitlines()
+                   if line.startswith("=== "))
+    assert heads == ["=== HIGH alert 000000000000000204  (dropout)",
+                     "=== HIGH alert 000000000000000204  (dropout)  "
+                     "[delivered again]"]
+    ops = flat((DOCS / "OPERATIONS.md").read_text()).lower()
+    assert "a second `inbox` of the same caseworker running at once" in ops
