@@ -173,3 +173,33 @@ def test_a_second_inbox_of_the_same_caseworker_at_once(make_hub):
                      "[delivered again]"]
     ops = flat((DOCS / "OPERATIONS.md").read_text()).lower()
     assert "a second `inbox` of the same caseworker running at once" in ops
+
+
+def test_an_action_on_an_alert_that_names_no_one_is_exit_4(make_hub):
+    """The hub records actions only about a person: its own recipient's
+    --contact on an operational alert is refused with the words of an
+    alert not addressed to them, which OPERATIONS.md's table must say
+    so that exit 4 there is not read as a routing fault."""
+    import json
+    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                   settings={"ops_silence": "school-a=2"})
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops")
+    hub.start()
+    hub.wait_log(r"HUB-READY")
+    time.sleep(1.5 * SLOW)           # the first check notes the start
+    hub.set_clock("2026-01-05T11:00:00")
+    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT")
+    rc, out, err = run(hub, "ops-olga", "--list", "--json")
+    [alert] = [json.loads(line) for line in out.splitlines()]
+    assert (alert["cpr"], alert["recipient"]) == ("", "ops-olga")
+    assert hub.record("ops-olga", "contact", alert["alert_id"],
+                      "phone") == (
+        4, "", "inbox: the hub refused: this alert is not addressed to "
+        "you or your desk\n")
+    assert run(hub, "ops-olga", "--ack", alert["alert_id"]) == \
+        (0, "acknowledged\n", "")
+    ops = flat((DOCS / "OPERATIONS.md").read_text())
+    assert "an alert that names no one — an operational alert, a health " \
+        "alert's escalation notice, the `withdrawn` notice of an " \
+        "addiction alert — even to its own recipient" in ops
