@@ -1103,6 +1103,18 @@ class Hub:
         return subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 
+    @contextlib.contextmanager
+    def adapter_running(self, *args, **settings):
+        """adapter_popen for the with-block; an adapter still running at
+        its end (the test failed) is killed, not left behind."""
+        proc = self.adapter_popen(*args, **settings)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
     def adapter_finish(self, proc, wait=60):
         out, err = proc.communicate(timeout=wait * SLOW)
         return self._adapter_result(proc.returncode, out, err)

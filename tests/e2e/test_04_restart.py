@@ -134,18 +134,13 @@ def test_raw_client_resends_its_window_after_kill9(hub):
 def test_hub_killed_mid_ingest_adapter_finishes(hub):
     rows, alerted = cohort(402, 1500)
     path, _ = hub.csv("term.csv", rows)
-    adapter = hub.adapter_popen("import", path, window=1, timeout=60)
-    try:
+    with hub.adapter_running("import", path, window=1, timeout=60) as adapter:
         hub.wait_stats("some events stored", lambda s: s["log_events"] >= 50)
         hub.kill9()
         stored = hub.stats()["log_events"]
         assert stored < 1500, "the adapter finished before the kill"
         hub.start()
         r = hub.adapter_finish(adapter, wait=120)
-    finally:
-        if adapter.poll() is None:
-            adapter.kill()
-            adapter.communicate()
     assert r.rc == 0, str(r)
     # Acks lost with the killed hub come back as DUPLICATE on resend.
     assert r.summary["accepted"] + r.summary["duplicates"] == 1500
@@ -160,18 +155,13 @@ def test_hub_killed_mid_ingest_adapter_finishes(hub):
 def test_sigterm_mid_ingest_loses_nothing(hub):
     rows, alerted = cohort(403, 1000)
     path, _ = hub.csv("term.csv", rows)
-    adapter = hub.adapter_popen("import", path, window=1, timeout=60)
-    try:
+    with hub.adapter_running("import", path, window=1, timeout=60) as adapter:
         hub.wait_stats("some events stored", lambda s: s["log_events"] >= 50)
         hub.stop()                      # exit 0 and HUB-STOP asserted
         assert hub.stats()["log_events"] < 1000, \
             "the adapter finished before SIGTERM"
         hub.start()
         r = hub.adapter_finish(adapter, wait=120)
-    finally:
-        if adapter.poll() is None:
-            adapter.kill()
-            adapter.communicate()
     assert r.rc == 0, str(r)
     assert r.summary["pending"] == 0
     st = hub.wait_stats("last_applied caught up",
@@ -184,18 +174,13 @@ def test_adapter_started_while_hub_down(make_hub):
     hub = make_hub(start=False)
     rows, alerted = cohort(404, 40)
     path, _ = hub.csv("term.csv", rows)
-    adapter = hub.adapter_popen("import", path, timeout=60)
-    try:
+    with hub.adapter_running("import", path, timeout=60) as adapter:
         # The adapter has queued its events and is waiting for the hub.
         wait_for(lambda: (hub.outbox_dir() / "data.mdb").exists(), 20,
                  "the adapter's outbox")
         assert adapter.poll() is None, "adapter gave up with the hub down"
         hub.start()
         r = hub.adapter_finish(adapter, wait=90)
-    finally:
-        if adapter.poll() is None:
-            adapter.kill()
-            adapter.communicate()
     assert r.rc == 0, str(r)
     assert (r.summary["queued"], r.summary["accepted"],
             r.summary["pending"]) == (40, 40, 0)
@@ -214,15 +199,10 @@ def test_adapter_killed_mid_send_resumes(hub):
     rows[700] = AbsenceRow(cprs[700], absent=101, expected=100)
     good = 1198
     path, _ = hub.csv("term.csv", rows)
-    adapter = hub.adapter_popen("import", path, window=1, timeout=60)
-    try:
+    with hub.adapter_running("import", path, window=1, timeout=60) as adapter:
         hub.wait_stats("some events stored", lambda s: s["log_events"] >= 50)
         adapter.send_signal(signal.SIGKILL)
         adapter.communicate(timeout=10)
-    finally:
-        if adapter.poll() is None:
-            adapter.kill()
-            adapter.communicate()
     assert adapter.returncode == -signal.SIGKILL
     stored = hub.stats()["log_events"]
     assert 0 < stored < good, f"{stored} stored: not killed mid-send"

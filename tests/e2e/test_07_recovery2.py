@@ -90,8 +90,7 @@ def test_sigterm_brings_derived_level_with_the_log(hub):
     rows = [AbsenceRow(c, absent=30 if i % 7 == 0 else 2, expected=100)
             for i, c in enumerate(CprGen(7103).take(3000))]
     path, _ = hub.csv("term.csv", rows)
-    adapter = hub.adapter_popen("import", path, timeout=60)
-    try:
+    with hub.adapter_running("import", path, timeout=60) as adapter:
         hub.wait_stats("some events stored",
                        lambda s: s["log_events"] >= 300)
         hub.stop()
@@ -100,10 +99,6 @@ def test_sigterm_brings_derived_level_with_the_log(hub):
         hub.start()
         assert "HUB-REPLAY" not in hub.current_log()
         r = hub.adapter_finish(adapter, wait=120)
-    finally:
-        if adapter.poll() is None:
-            adapter.kill()
-            adapter.communicate()
     assert r.rc == 0, str(r)
     assert r.summary["accepted"] + r.summary["duplicates"] == 3000
 
@@ -512,18 +507,13 @@ def test_an_adapter_says_it_lost_the_hub_and_resends(hub):
     every event is stored once."""
     rows = [AbsenceRow(c) for c in CprGen(7120).take(1500)]
     path, _ = hub.csv("term.csv", rows)
-    adapter = hub.adapter_popen("import", path, window=1, timeout=60)
-    try:
+    with hub.adapter_running("import", path, window=1, timeout=60) as adapter:
         hub.wait_stats("some events stored",
                        lambda s: s["log_events"] >= 50)
         hub.kill9()
         time.sleep(0.5)
         hub.start()
         r = hub.adapter_finish(adapter, wait=120)
-    finally:
-        if adapter.poll() is None:
-            adapter.kill()
-            adapter.communicate()
     assert r.rc == 0, str(r)
     assert re.search(r"notice ADP-CONNECT lost the connection to tcp://",
                      r.stderr), r.stderr
@@ -650,18 +640,13 @@ def test_a_frozen_hub_is_waited_for_and_nothing_is_doubled(hub):
     import signal
     rows = [AbsenceRow(c) for c in CprGen(7124).take(800)]
     path, _ = hub.csv("term.csv", rows)
-    adapter = hub.adapter_popen("import", path, window=1, timeout=60)
-    try:
+    with hub.adapter_running("import", path, window=1, timeout=60) as adapter:
         hub.wait_stats("some events stored",
                        lambda s: s["log_events"] >= 50)
         hub.proc.send_signal(signal.SIGSTOP)
         time.sleep(12)
         hub.proc.send_signal(signal.SIGCONT)
         r = hub.adapter_finish(adapter, wait=120)
-    finally:
-        if adapter.poll() is None:
-            adapter.kill()
-            adapter.communicate()
     assert r.rc == 0, str(r)
     assert "ADP-LATE" in r.stderr, r.stderr
     assert r.summary["accepted"] + r.summary["duplicates"] == 800, r.summary
