@@ -519,6 +519,9 @@ def test_hubd_fits_the_open_file_limit_to_sessions_max(make_hub):
         r"hubd warn HUB-START open files are limited to 256, fewer than "
         r"sessions_max \(1024\) and 1024 more: raise LimitNOFILE or lower "
         r"sessions_max", text), text
+    # A start that succeeds: its HUB-START line is a warning, and
+    # SECURITY.md bounds a crashed session by this HUB-READY.
+    assert "HUB-READY" in text and "cannot start" not in text, text
     assert os.path.exists(hub.data_dir)
 
 
