@@ -242,8 +242,9 @@ static const ug_setting extra_settings[] = {
      "report: the calendar year reported on, 1 January to "
      "31 December (four digits, 1970-9999)"},
     {"json", "false", "stats, log, audit show: print JSON"},
-    {"after", "0", "log: start after this sequence (0 or more)"},
-    {"limit", "0", "log: at most this many events (0 or more; 0 = all)"},
+    {"after", "0", "log: start after this sequence (0-9223372036854775807)"},
+    {"limit", "0",
+     "log: at most this many events (0-9223372036854775807; 0 = all)"},
 };
 
 typedef struct {

@@ -788,6 +788,11 @@ def test_whole_numbers_are_taken_up_to_the_range_they_name(make_hub):
         assert (p.returncode, p.stderr) == (
             2, f"hubctl: log: {name} must be a whole number from 0 to "
             f"{top}\n"), p.stderr
+    # --help names the same range, not an unbounded "0 or more".
+    text = hub.hubctl("--help", config=False).stdout
+    for name in ("after", "limit"):
+        said = text.split(f"\n  --{name} VALUE\n", 1)[1].split("\n", 1)[0]
+        assert f"(0-{top}" in said, said
 
 
 def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
