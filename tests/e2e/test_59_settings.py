@@ -448,6 +448,12 @@ def test_webd_connections_max_fits_the_open_file_limit(tmp_path):
         "webd: connections_max 10000 needs 10064 open files, but the "
         "limit is 256 (LimitNOFILE, ulimit -n): lower connections_max or "
         "raise the limit\n"), p.stderr
+    # --help says so beside the setting, not only OPERATIONS.md.
+    text = " ".join(subprocess.run([hubtest.binary("webd"), "--help"],
+                                   capture_output=True, text=True,
+                                   timeout=20).stdout.split())
+    assert ("streams included; the hard open-file limit must allow it "
+            "and 64 more, else exit 2 (2-10000)") in text, text
     # A soft limit below a high enough hard one is raised.
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if hard != resource.RLIM_INFINITY and hard < 10064:
