@@ -528,6 +528,13 @@ def test_hubd_fits_the_open_file_limit_to_sessions_max(make_hub):
     # A start that succeeds: its HUB-START line is a warning, and
     # SECURITY.md bounds a crashed session by this HUB-READY.
     assert "HUB-READY" in text and "cannot start" not in text, text
+    # hubd --help says so beside the setting, not only OPERATIONS.md.
+    said = " ".join(subprocess.run([hubtest.binary("hubd"), "--help"],
+                                   capture_output=True, text=True,
+                                   timeout=20).stdout.split())
+    assert ("until one ends; hubd raises its open-file limit to it and "
+            "1024 more, warning where the hard limit is lower "
+            "(1-100000)") in said, said
     assert os.path.exists(hub.data_dir)
 
 
