@@ -53,7 +53,9 @@ const ug_setting hub_settings[] = {
     {"sessions_max", "1024",
      "most caseworker delivery sessions at once; "
      "a Hello beyond it is refused (Welcome "
-     "E_UNAVAILABLE) until one ends (1-100000)"},
+     "E_UNAVAILABLE) until one ends; hubd raises its open-file "
+     "limit to it and 1024 more, warning where the hard limit is "
+     "lower (1-100000)"},
     {"sessions_per_caseworker", "8",
      "most sessions one caseworker holds; "
      "a further Hello ends that "

@@ -96,15 +96,17 @@ static const char usage[] =
     "                            --cpr CPR --caseworker ID [--from DATE]\n"
     "                            [--to DATE] [--role "
     "contact|guidance|mentor]\n"
-    "                            or --file CSV: a header row naming cpr,\n"
+    "                            or --file CSV, UTF-8 text (save Excel's\n"
+    "                            as \"CSV UTF-8\"): a header row naming cpr,\n"
     "                            caseworker and any of from, to, role; ';'\n"
     "                            or ','; \"quoted\" fields may hold either\n"
     "                            (an unknown --role: exit 2, nothing\n"
     "                            stored; a row of the file with a bad\n"
     "                            value is reported as FILE:LINE: and\n"
     "                            skipped, the others stored). Exit 0\n"
-    "                            stored, 1 a row skipped, an unregistered\n"
-    "                            caseworker, a bad CPR or date, 2 usage\n"
+    "                            stored, 1 a row skipped, a header that is\n"
+    "                            not UTF-8, an unregistered caseworker, a\n"
+    "                            bad CPR or date, 2 usage\n"
     "  stats                     print store statistics [--json]\n"
     "  log                       list the stored events, oldest first: "
     "sequence,\n"
@@ -242,8 +244,9 @@ static const ug_setting extra_settings[] = {
      "report: the calendar year reported on, 1 January to "
      "31 December (four digits, 1970-9999)"},
     {"json", "false", "stats, log, audit show: print JSON"},
-    {"after", "0", "log: start after this sequence (0 or more)"},
-    {"limit", "0", "log: at most this many events (0 or more; 0 = all)"},
+    {"after", "0", "log: start after this sequence (0-9223372036854775807)"},
+    {"limit", "0",
+     "log: at most this many events (0-9223372036854775807; 0 = all)"},
 };
 
 typedef struct {

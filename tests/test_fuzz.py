@@ -6,13 +6,18 @@ sanitizer report or a leak in a decoder of outside input fails the case.
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = sorted(p.stem for p in (ROOT / "tests/fuzz").glob("*_fuzz.c"))
-SECONDS = int(os.environ.get("UG_FUZZ_SECONDS", "10"))
+# As make fuzz's FUZZ_SECONDS: libFuzzer reads 0 or "abc" as no limit,
+# and int() of a typo would stop the collection of every test in make test.
+SECONDS_TEXT = os.environ.get("UG_FUZZ_SECONDS", "10")
+SECONDS = (int(SECONDS_TEXT)
+           if re.fullmatch(r"[1-9][0-9]{0,8}", SECONDS_TEXT) else None)
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +125,27 @@ def test_a_failing_input_is_saved_where_readme_says(built, tmp_path):
             f.unlink()
 
 
+@pytest.mark.parametrize("seconds", ["abc", "0", "1000000000"])
+def test_a_bad_ug_fuzz_seconds_fails_only_the_fuzz_runs(seconds, tmp_path):
+    """README.md: make test runs each target UG_FUZZ_SECONDS, bounded as
+    FUZZ_SECONDS is; another value fails the runs, naming it, and the
+    other tests of make test still run."""
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         str(Path(__file__)), "-k", "seed_corpus or runs_clean and wire"],
+        env={**os.environ, "UG_FUZZ_SECONDS": seconds,
+             "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert "1 failed, 1 passed" in r.stdout, r.stdout[-3000:]
+    assert ("UG_FUZZ_SECONDS must be a whole number of seconds from 1 to "
+            f"999999999, not '{seconds}'") in r.stdout, r.stdout[-3000:]
+
+
 @pytest.mark.parametrize("name", TARGETS)
-def test_fuzz_target_runs_clean(built, name, tmp_path):
+def test_fuzz_target_runs_clean(request, name, tmp_path):
+    assert SECONDS, ("UG_FUZZ_SECONDS must be a whole number of seconds "
+                     f"from 1 to 999999999, not '{SECONDS_TEXT}'")
+    built = request.getfixturevalue("built")
     r = subprocess.run(
         fuzz_command(built, name, tmp_path, SECONDS) +
         ["-print_final_stats=1"], capture_output=True, text=True,

@@ -63,7 +63,8 @@ static const ug_setting settings[] = {
      "unused is forgotten first; 1-1000000)"},
     {"connections_max", "64",
      "HTTP connections at once, live-update "
-     "streams included (2-10000)"},
+     "streams included; the hard open-file limit must allow it and 64 "
+     "more, else exit 2 (2-10000)"},
     {"streams_max", "32",
      "live-update streams (/events) open at once; "
      "one more is answered 503 (1-9999, less than "

@@ -2,6 +2,7 @@
 recovery, seen from the clients (webd, inbox) and the operator."""
 
 import re
+import shutil
 import subprocess
 import time
 
@@ -712,3 +713,21 @@ def test_what_a_slow_hub_answers_too_late_may_still_be_done(make_hub):
         "the late login audited", interval=0.3)
     st = hub.stats()
     assert st["alerts_open"] == 0, st
+
+
+def test_hubctl_says_it_indexed_a_lost_ids(make_hub):
+    """OPERATIONS.md "Store format": hubd or hubctl indexes what ids/ had
+    not seen when it opens the store; hubctl prints the notice after
+    `hubctl: ` on stderr (a lost ids/, not only the machine's restart)."""
+    hub = make_hub()
+    envs = [envelope("school-a", c, salt=f"lost-{i}")
+            for i, c in enumerate(CprGen(7118).take(5))]
+    hub.send(*envs)
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "ids")
+    p = hub.hubctl("stats", check=False)
+    assert p.returncode == 0, p.stderr
+    assert ("hubctl: STORE-IDS indexed the event ids of 5 log records "
+            "that ids/ had not seen") in p.stderr, p.stderr
+    p = hub.hubctl("stats", check=False)
+    assert "STORE-IDS" not in p.stderr, p.stderr

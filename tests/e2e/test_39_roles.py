@@ -197,6 +197,10 @@ def test_assign_file_is_utf8_text(hub):
         1, "assignments: 1 new, 0 already known, 1 rejected\n"), p
     assert p.stderr == f"{path}:2: column note: the value is not UTF-8 " \
         'text (save the file as "CSV UTF-8")\n', p.stderr
+    # --help says so too, not only OPERATIONS.md.
+    text = " ".join(hub.hubctl("--help", config=False).stdout.split())
+    assert 'or --file CSV, UTF-8 text (save Excel\'s as "CSV UTF-8")' \
+        in text, text
 
 
 def test_timeline_is_the_contact_persons_not_every_role(make_hub):

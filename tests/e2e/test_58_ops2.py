@@ -309,3 +309,71 @@ def test_inbox_reaches_the_hub_at_an_ipv6_address(make_hub):
     finally:
         listener.close()
     assert (p.returncode, p.stdout, p.stderr) == (0, "0 open alerts\n", ""), p
+
+
+def ipv6_relay(target):
+    """A relay on [::1] to 127.0.0.1:target (hubd binds IPv4 only);
+    returns its listening socket and the list of connections it took, or
+    None without an IPv6 loopback."""
+    import socket
+    import threading
+
+    listener = socket.socket(socket.AF_INET6)
+    try:
+        listener.bind(("::1", 0))
+    except OSError:
+        return None
+    listener.listen(4)
+    taken = []
+
+    def pipe(a, b):
+        while True:
+            try:
+                data = a.recv(65536)
+                if not data:
+                    return
+                b.sendall(data)
+            except OSError:
+                return
+
+    def accept():
+        while True:
+            try:
+                c, _ = listener.accept()
+            except OSError:
+                return
+            taken.append(c)
+            u = socket.create_connection(("127.0.0.1", target))
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=pipe, args=(a, b),
+                                 daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, taken
+
+
+def test_webd_reaches_the_hub_at_an_ipv6_address(make_hub):
+    """OPERATIONS.md: webd's delivery endpoint takes HOST as inbox's
+    --delivery does, an IPv6 address in brackets too; a login through it
+    reaches the hub. The endpoint is given twice on the command line, the
+    last one counting, as for any setting."""
+    import pytest
+    from test_70_web import PASSWORD, Web, set_password
+
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    relay = ipv6_relay(int(hub.delivery.rsplit(":", 1)[1]))
+    if relay is None:
+        pytest.skip("no IPv6 loopback here")
+    listener, taken = relay
+    web = Web(hub, delivery=f"tcp://[::1]:{listener.getsockname()[1]}")
+    try:
+        r, _ = web.raw_login("cw-anna", PASSWORD)
+        assert r.status == 303, r.status
+        assert r.getheader("Location").endswith("/alerts")
+        assert taken, "webd did not connect through [::1]"
+    finally:
+        web.stop()
+        listener.close()

@@ -448,6 +448,12 @@ def test_webd_connections_max_fits_the_open_file_limit(tmp_path):
         "webd: connections_max 10000 needs 10064 open files, but the "
         "limit is 256 (LimitNOFILE, ulimit -n): lower connections_max or "
         "raise the limit\n"), p.stderr
+    # --help says so beside the setting, not only OPERATIONS.md.
+    text = " ".join(subprocess.run([hubtest.binary("webd"), "--help"],
+                                   capture_output=True, text=True,
+                                   timeout=20).stdout.split())
+    assert ("streams included; the hard open-file limit must allow it "
+            "and 64 more, else exit 2 (2-10000)") in text, text
     # A soft limit below a high enough hard one is raised.
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if hard != resource.RLIM_INFINITY and hard < 10064:
@@ -519,6 +525,16 @@ def test_hubd_fits_the_open_file_limit_to_sessions_max(make_hub):
         r"hubd warn HUB-START open files are limited to 256, fewer than "
         r"sessions_max \(1024\) and 1024 more: raise LimitNOFILE or lower "
         r"sessions_max", text), text
+    # A start that succeeds: its HUB-START line is a warning, and
+    # SECURITY.md bounds a crashed session by this HUB-READY.
+    assert "HUB-READY" in text and "cannot start" not in text, text
+    # hubd --help says so beside the setting, not only OPERATIONS.md.
+    said = " ".join(subprocess.run([hubtest.binary("hubd"), "--help"],
+                                   capture_output=True, text=True,
+                                   timeout=20).stdout.split())
+    assert ("until one ends; hubd raises its open-file limit to it and "
+            "1024 more, warning where the hard limit is lower "
+            "(1-100000)") in said, said
     assert os.path.exists(hub.data_dir)
 
 

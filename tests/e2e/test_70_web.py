@@ -2785,3 +2785,24 @@ def test_blanks_around_the_caseworker_id_are_not_part_of_it(make_hub):
         assert web.raw_login("cw- anna", PASSWORD)[0].status == 401
     finally:
         web.stop()
+
+
+def test_an_id_of_blanks_alone_is_a_wrong_login(make_hub):
+    """OPERATIONS.md, webd: blanks around the caseworker id are not part
+    of it; an id of blanks alone (or none) is then no id, a wrong login,
+    401 "Forkert sagsbehandler-id eller adgangskode.", not a hub that
+    refuses the gateway."""
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        for name in ("", " ", "\t \t"):
+            pre, csrf = web.login_form()
+            r, page = web.request("POST", "/login",
+                                  {"csrf": csrf, "caseworker": name,
+                                   "password": PASSWORD},
+                                  cookies={"ug_pre": pre})
+            assert r.status == 401, (name, r.status, page)
+            assert "Forkert sagsbehandler-id eller adgangskode." in page
+        assert web.raw_login("cw-anna", PASSWORD)[0].status == 303
+    finally:
+        web.stop()

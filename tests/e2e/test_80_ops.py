@@ -789,6 +789,11 @@ def test_whole_numbers_are_taken_up_to_the_range_they_name(make_hub):
         assert (p.returncode, p.stderr) == (
             2, f"hubctl: log: {name} must be a whole number from 0 to "
             f"{top}\n"), p.stderr
+    # --help names the same range, not an unbounded "0 or more".
+    text = hub.hubctl("--help", config=False).stdout
+    for name in ("after", "limit"):
+        said = text.split(f"\n  --{name} VALUE\n", 1)[1].split("\n", 1)[0]
+        assert f"(0-{top}" in said, said
 
 
 def test_hubctl_refuses_an_option_of_another_command(make_hub, tmp_path):
@@ -2538,9 +2543,9 @@ def test_assign_exits_as_hubctl_help_says(make_hub):
     help_text = subprocess.run([hubtest.binary("hubctl"), "--help"],
                                capture_output=True, text=True,
                                timeout=20).stdout
-    assert "Exit 0\n                            stored, 1 a row skipped, " \
-        "an unregistered\n                            caseworker, a bad " \
-        "CPR or date, 2 usage" in help_text
+    assert "Exit 0 stored, 1 a row skipped, a header that is not UTF-8, " \
+        "an unregistered caseworker, a bad CPR or date, 2 usage" in \
+        " ".join(help_text.split())
     for args, rc in ((["--cpr", cpr, "--caseworker", "cw-anna", "--role",
                        "coach"], 2),
                      (["--cpr", cpr], 2),
