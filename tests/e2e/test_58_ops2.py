@@ -264,41 +264,13 @@ def test_inbox_reaches_the_hub_at_an_ipv6_address(make_hub):
     unless told otherwise) and said "no answer from the hub". hubd binds
     IPv4 only, so the hub is reached here through a relay on [::1], as a
     site would through a proxy."""
-    import socket
-    import threading
+    import pytest
 
     hub = make_hub()
-    target = int(hub.delivery.rsplit(":", 1)[1])
-    listener = socket.socket(socket.AF_INET6)
-    try:
-        listener.bind(("::1", 0))
-    except OSError:
-        import pytest
+    relay = ipv6_relay(int(hub.delivery.rsplit(":", 1)[1]))
+    if relay is None:
         pytest.skip("no IPv6 loopback here")
-    listener.listen(4)
-
-    def pipe(a, b):
-        while True:
-            try:
-                data = a.recv(65536)
-                if not data:
-                    return
-                b.sendall(data)
-            except OSError:
-                return
-
-    def accept():
-        while True:
-            try:
-                c, _ = listener.accept()
-            except OSError:
-                return
-            u = socket.create_connection(("127.0.0.1", target))
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=pipe, args=(a, b),
-                                 daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
+    listener, _ = relay
     try:
         p = subprocess.run(
             [hubtest.binary("inbox"), "--caseworker", "cw-anna",
