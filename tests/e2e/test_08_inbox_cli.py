@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from hubtest import SLOW, CprGen, binary, ev_dropout, rules_hub
+from hubtest import SLOW, CprGen, binary, ev_dropout, ops_alert_hub, rules_hub
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -181,15 +181,7 @@ def test_an_action_on_an_alert_that_names_no_one_is_exit_4(make_hub):
     alert not addressed to them, which OPERATIONS.md's table must say
     so that exit 4 there is not read as a routing fault."""
     import json
-    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
-                   settings={"ops_silence": "school-a=2"})
-    hub.keygen("ops-olga")
-    hub.hubctl("register-caseworker", "ops-olga", "--ops")
-    hub.start()
-    hub.wait_log(r"HUB-READY")
-    time.sleep(1.5 * SLOW)           # the first check notes the start
-    hub.set_clock("2026-01-05T11:00:00")
-    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT")
+    hub = ops_alert_hub(make_hub)
     rc, out, err = run(hub, "ops-olga", "--list", "--json")
     [alert] = [json.loads(line) for line in out.splitlines()]
     assert (alert["cpr"], alert["recipient"]) == ("", "ops-olga")

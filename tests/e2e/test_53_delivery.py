@@ -2332,15 +2332,7 @@ def test_action_on_an_operational_alert_is_denied(make_hub, clients):
     desk" when "the alert names no person": an operational alert names
     none (its `cpr` is empty), so even its own recipient records no
     action on it; acknowledging it works like any alert's."""
-    hub = make_hub(start=False, clock="2026-01-05T08:00:00",
-                   settings={"ops_silence": "school-a=2"})
-    hub.keygen("ops-olga")
-    hub.hubctl("register-caseworker", "ops-olga", "--ops")
-    hub.start()
-    hub.wait_log(r"HUB-READY")
-    time.sleep(1.5 * SLOW)           # the first check notes the start
-    hub.set_clock("2026-01-05T11:00:00")
-    hub.wait_log(r"HUB-OPS-ADAPTER-SILENT")
+    hub = hubtest.ops_alert_hub(make_hub)
     o = clients(hub, "ops-olga", hello=False)
     o.connected()
     [alert] = o.ask(1).alerts

@@ -51,6 +51,22 @@ def check_config(*args, cwd=None):
     return p.returncode, p.stdout, p.stderr
 
 
+def file_numbers_checked(base, conf, program, name, low, high):
+    """Each of number_cases written to conf as its only line: taken (the
+    program goes on to its missing keys) or refused naming conf:1.
+    Returns the refusal's reason."""
+    reason = f"{name} must be a whole number from {low} to {high}"
+    for value, good in number_cases(low, high):
+        conf.write_text(f"{name} = {value}\n")
+        rc, err = run(base + ["--config", str(conf)])
+        if good:
+            assert rc == 1 and "cannot open" in err, (value, err)
+        else:
+            assert rc == 2 and err == f"{program}: {conf}:1: {reason}\n", \
+                (value, err)
+    return reason
+
+
 @pytest.mark.parametrize("name", sorted(HUBD_NUMBERS))
 def test_hubd_whole_numbers(tmp_path, name):
     low, high = HUBD_NUMBERS[name]
@@ -238,15 +254,7 @@ def test_webd_whole_numbers(tmp_path, name):
     if name == "connections_max":
         base += ["--streams_max", "1"]
     conf = tmp_path / "webd.conf"
-    reason = f"{name} must be a whole number from {low} to {high}"
-    for value, good in number_cases(low, high):
-        conf.write_text(f"{name} = {value}\n")
-        rc, err = run(base + ["--config", str(conf)])
-        if good:
-            assert rc == 1 and "cannot open" in err, (value, err)
-        else:
-            assert rc == 2 and err == f"webd: {conf}:1: {reason}\n", \
-                (value, err)
+    reason = file_numbers_checked(base, conf, "webd", name, low, high)
     # The command line wins over the file, wherever it stands.
     conf.write_text(f"{name} = {high + 1}\n")
     rc, err = run(base + [f"--{name}", str(low), "--config", str(conf)])
@@ -264,16 +272,8 @@ def test_inbox_whole_numbers(tmp_path, name):
     low, high = INBOX_NUMBERS[name]
     base = [hubtest.binary("inbox"), "--caseworker", "cw-anna",
             "--keys_dir", str(tmp_path / "nokeys")]
-    conf = tmp_path / "inbox.conf"
-    reason = f"{name} must be a whole number from {low} to {high}"
-    for value, good in number_cases(low, high):
-        conf.write_text(f"{name} = {value}\n")
-        rc, err = run(base + ["--config", str(conf)])
-        if good:
-            assert rc == 1 and "cannot open" in err, (value, err)
-        else:
-            assert rc == 2 and err == f"inbox: {conf}:1: {reason}\n", \
-                (value, err)
+    file_numbers_checked(base, tmp_path / "inbox.conf", "inbox", name, low,
+                         high)
 
 
 ADAPTER_NUMBERS = {"timeout": (0, 604800), "window": (1, 65536),

@@ -22,7 +22,10 @@ import test_70_web
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, left, login,
                          missed_treatment_at_the_desk, set_password, submit,
-                         pytestmark)  # noqa: F401
+                         web_hub, pytestmark)  # noqa: F401
+
+# A caseworker and a member of the duty desk.
+ANNA_AND_DORA = {"cw-anna": False, "desk-dora": True}
 
 if HAVE_SELENIUM:
     from selenium.webdriver.common.action_chains import ActionChains
@@ -65,10 +68,7 @@ def open_events(web, cookies=None):
 
 
 def test_live_list_and_no_javascript(make_hub):
-    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, caseworkers=ANNA_AND_DORA)
     web = Web(hub, streams_max=3, events_poll=1)
     gen = CprGen(7101)
     first, second = gen.next(), gen.next()
@@ -123,10 +123,7 @@ def test_a_live_update_keeps_the_keyboard_focus(make_hub):
     element with the focus shows it. A keyboard user on an alert's link
     when the list updates itself stays on that link (Enter opens it), not
     on a focus dropped to the page's start."""
-    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, caseworkers=ANNA_AND_DORA)
     web = Web(hub, events_poll=1)
     gen = CprGen(7109)
     cprs = gen.take(3)
@@ -195,10 +192,7 @@ def test_an_alert_raised_before_the_stream_opens_appears_live(make_hub):
     open appears without a reload -- also one raised after the page was
     served and before its /events stream opened, which the page does not
     show and the stream had not started to watch."""
-    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, caseworkers=ANNA_AND_DORA)
     web = Web(hub, events_poll=1)
     [cpr] = CprGen(7104).take(1)
     hub.assign(cpr, "cw-anna")
@@ -229,10 +223,7 @@ def test_a_list_whose_session_ended_before_its_stream_opened_leaves(
     goes to the login page within seconds -- also when it ended after the
     page was served and before its /events stream opened (the stream is
     then refused, 401, and never says "ended")."""
-    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, caseworkers=ANNA_AND_DORA)
     web = Web(hub, events_poll=1)
     d = chrome(hub, "chromium-ended-early")
     try:
@@ -260,10 +251,7 @@ def test_an_open_list_leaves_when_its_session_ends_elsewhere(make_hub):
     elsewhere (a logout in another tab, a password reset at the hub)
     goes to the login page, /login?ended=1, within seconds, not only at
     the idle end; its own "Log ud" still leads to /login?out=1."""
-    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, caseworkers=ANNA_AND_DORA)
     web = Web(hub, events_poll=1)
     d = chrome(hub, "chromium-ended")
 
@@ -303,10 +291,7 @@ def test_a_list_leaves_when_a_login_in_another_tab_ends_its_session(
     (nor be kept alive by) desk-dora's login in another: the cookie now
     holds dora's session, which is not the page's. GET /session says 401
     to a page whose token (X-CSRF-Token) is not the cookie's session's."""
-    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, caseworkers=ANNA_AND_DORA)
     set_password(hub, "desk-dora", PASSWORD)
     web = Web(hub, events_poll=1)
     d = chrome(hub, "chromium-shared-desk")
@@ -348,10 +333,7 @@ def test_an_open_list_leaves_when_webd_restarts(make_hub, monkeypatch):
     request goes to /login, while an open list learns it from its script
     (its stream reconnects and is refused) and goes to /login?ended=1
     within seconds, as for any session that ended."""
-    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, caseworkers=ANNA_AND_DORA)
     web = Web(hub, events_poll=1)
     d = chrome(hub, "chromium-webd-restart")
     try:
@@ -373,10 +355,7 @@ def test_an_open_list_leaves_once_a_restarted_hub_answers(make_hub):
     webd learns it only from hubd: while hubd is stopped an open list
     stays (until its idle end), and once hubd answers again the list goes
     to /login?ended=1 within seconds."""
-    hub = make_hub(caseworkers={"cw-anna": False, "desk-dora": True})
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub, caseworkers=ANNA_AND_DORA)
     web = Web(hub, events_poll=1)
     d = chrome(hub, "chromium-hub-restart")
     try:
@@ -394,10 +373,7 @@ def test_an_open_list_leaves_once_a_restarted_hub_answers(make_hub):
 
 
 def test_events_need_a_session_are_bounded_and_end(make_hub):
-    hub = make_hub()
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub)
     web = Web(hub, streams_max=2, events_poll=1)
     try:
         # No session, or a made-up one: 401, nothing streamed.
@@ -470,10 +446,7 @@ def test_a_closed_tabs_stream_frees_its_place_at_once(make_hub):
     reloaded gives its stream's place up within a few seconds, not after
     the 15 s pings find the connection gone, so a reload of the list at
     streams_max gets its live updates back (OPERATIONS.md)."""
-    hub = make_hub()
-    hub.keygen("web-1")
-    hub.hubctl("register-gateway", "web-1")
-    set_password(hub, "cw-anna", PASSWORD)
+    hub = web_hub(make_hub)
     web = Web(hub, streams_max=1, events_poll=1)
     try:
         session = logged_in(web, "cw-anna")
