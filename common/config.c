@@ -137,9 +137,36 @@ read_line(FILE *f, char *buf, bool first)
 	return len > UG_KV_LINE_MAX ? -1 : 1;
 }
 
+/* Pass over the lines before line from, whatever their length: false
+ * when the file ends there, or holds a NUL byte (the line holding it was
+ * reported when it was read, and nothing after it is text). A line of
+ * more than a mebibyte ends it too: no device is read forever. */
+static bool
+pass_over(FILE *f, long from, long *lineno)
+{
+	while (*lineno + 1 < from) {
+		long n = 0;
+		int c;
+		while ((c = getc(f)) != EOF && c != '\n' && c != '\0')
+			if (++n > (1L << 20))
+				return false;
+		if (c != '\n')
+			return false;
+		++*lineno;
+	}
+	return true;
+}
+
 ug_err
 ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 	   ug_diag *diag)
+{
+	return ug_kv_read_from(path, flags, 1, fn, ctx, diag);
+}
+
+ug_err
+ug_kv_read_from(const char *path, unsigned flags, long from, ug_kv_fn fn,
+		void *ctx, ug_diag *diag)
 {
 	bool secret = flags & UG_KV_SECRET;
 	FILE *f = fopen(path, "r");
@@ -177,7 +204,8 @@ ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 	if (diag)
 		before = *diag;
 	long lineno = 0;
-	while (err == UG_OK) {
+	bool more = pass_over(f, from, &lineno);
+	while (err == UG_OK && more) {
 		int got = read_line(f, line, lineno == 0);
 		if (got == 0)
 			break;

@@ -123,6 +123,16 @@ typedef ug_err (*ug_kv_fn)(void *ctx, const char *name, const char *value,
 ug_err ug_kv_read(const char *path, unsigned flags, ug_kv_fn fn, void *ctx,
 		  ug_diag *diag);
 
+/*
+ * As ug_kv_read, from line `from` on (counted from 1): the lines before
+ * it are passed over unread, whatever their length, so that a check can
+ * go on after a bad line with the line after it. A NUL byte in a line
+ * passed over ends the read there (UG_OK: the line was reported when it
+ * was read, and what follows is no text).
+ */
+ug_err ug_kv_read_from(const char *path, unsigned flags, long from,
+		       ug_kv_fn fn, void *ctx, ug_diag *diag);
+
 /* Print the usage text and every setting with its default and help. */
 void ug_config_usage(const ug_setting *settings, const char *usage);
 

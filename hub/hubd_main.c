@@ -45,15 +45,14 @@ static const char usage[] =
     "the command line, a bad rules file); 1 could not start for anything\n"
     "else (keys, store, sockets).";
 
-/* One file's check: ug_kv_read stops at the first bad setting, so after
- * each one the file is read again from the top, skipping the settings
- * already seen; every bad line is reported, each with its line. */
+/* One file's check: ug_kv_read stops at the first bad line, so after
+ * each one the file is read again from the line after it; every bad
+ * line is reported, each with its line, a line that is no "name = value"
+ * (or is too long) too. */
 typedef struct {
 	ug_err (*check)(void *ctx, const char *name, const char *value,
 			ug_diag *diag);
 	void *ctx;
-	long seen, skip;
-	bool failed; /* the stop came from check, not from the reader */
 } line_check;
 
 /* --check-config prints a problem as it is; at start the same text is
@@ -70,34 +69,24 @@ report(bool start, const char *prefix, const ug_diag *diag)
 		ug_eprintf("%s%s\n", prefix, diag->reason);
 }
 
-static ug_err
-check_line(void *ctx, const char *name, const char *value, ug_diag *diag)
-{
-	line_check *lc = ctx;
-	if (++lc->seen <= lc->skip)
-		return UG_OK;
-	ug_err err = lc->check(lc->ctx, name, value, diag);
-	lc->failed = err != UG_OK;
-	return err;
-}
-
 /* The number of problems found in path, each reported (see report). */
 static int
 check_file(const char *path, line_check *lc, bool start)
 {
 	int problems = 0;
+	long from = 1;
 	for (;;) {
 		ug_diag diag = {0};
-		lc->seen = 0;
-		lc->failed = false;
-		if (ug_kv_read(path, 0, check_line, lc, &diag) == UG_OK)
+		ug_err err =
+		    ug_kv_read_from(path, 0, from, lc->check, lc->ctx, &diag);
+		if (err == UG_OK)
 			return problems;
 		problems++;
 		report(start, "", &diag);
-		/* A line that is not "name = value" ends the reader's walk. */
-		if (!lc->failed)
+		/* A file that cannot be opened or read has no line after. */
+		if (err == UG_EIO || err == UG_ENOTFOUND || diag.line <= 0)
 			return problems;
-		lc->skip = lc->seen;
+		from = diag.line + 1;
 	}
 }
 
@@ -162,9 +151,8 @@ config_problems(int argc, char **argv, bool start)
 	int pos = 0;
 	for (const char *file;
 	     (file = ug_config_next_file(hub_settings, argc, argv, &pos));)
-		problems += check_file(
-		    file, &(line_check){check_setting, &cc, 0, 0, false},
-		    start);
+		problems +=
+		    check_file(file, &(line_check){check_setting, &cc}, start);
 	ug_config *cfg = NULL;
 	char **rest;
 	int nrest;
@@ -201,9 +189,8 @@ config_problems(int argc, char **argv, bool start)
 		}
 		rules_config_defaults(scratch);
 		rule_check one = {scratch, false};
-		int bad = check_file(
-		    rules, &(line_check){check_rule, &one, 0, 0, false},
-		    start);
+		int bad =
+		    check_file(rules, &(line_check){check_rule, &one}, start);
 		/* Settings that are fine alone may still not fit together:
 		 * each contradiction is reported, not only the first, so one
 		 * check shows all there is to fix. */

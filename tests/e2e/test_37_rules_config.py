@@ -469,3 +469,30 @@ def test_sighup_with_several_problems_logs_the_first_one(make_hub):
                            capture_output=True, text=True, timeout=30)
     assert check.returncode == 2
     assert len(check.stderr.splitlines()) == 4
+
+
+def test_check_goes_on_after_a_line_that_is_no_setting(make_hub, tmp_path):
+    """hubd --help and RULES.md section 10: --check-config prints each
+    problem and a start logs each, a line without '=' and a line longer
+    than 510 bytes too: the lines after them are still checked."""
+    path = tmp_path / "rules.conf"
+    path.write_text("dropout.enabled = maybe\n"
+                    "absence.rolling.threshold_pct 8\n"
+                    "# " + "x" * 600 + "\n"
+                    "absence.rolling.treshold_pct = 8\n"
+                    " = 3\n"
+                    "dropout.priority = severe\n")
+    check = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                            "--rules", str(path)],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 2
+    assert check.stderr.splitlines() == [
+        f"{path}:1: 'maybe' is not a valid value for dropout.enabled",
+        f"{path}:2: expected name = value",
+        f"{path}:3: line longer than 510 bytes",
+        f"{path}:4: unknown rule setting 'absence.rolling.treshold_pct'",
+        f"{path}:5: expected a name before '='",
+        f"{path}:6: 'severe' is not a valid value for dropout.priority"]
+    _, log = start_refused(make_hub, path.read_text())
+    assert "unknown rule setting 'absence.rolling.treshold_pct'" in log, log
+    assert "'severe' is not a valid value for dropout.priority" in log, log
