@@ -119,6 +119,11 @@ typedef struct {
 	 * were started (days; 0 none): a warning names the deadline its
 	 * own clock keeps, whatever a reload changed since. */
 	int32_t contact_due, offer_due;
+	/* The lengths those clocks and the gap clock were started with
+	 * (working days, days, days outside school holidays; 0 none): what
+	 * they raise names them, though a reload changed the setting or the
+	 * calendar the length would be counted by today. */
+	int32_t contact_days, offer_days, gap_days;
 	int32_t consent_expires; /* last day; 0 until withdrawn */
 	int32_t combined_until;	 /* signals merge into the combined alert */
 	/* The merge window's first day, fixed when it opened: a reload of
@@ -174,12 +179,12 @@ typedef struct {
 
 /* The stored format's version; a profile of another version is rebuilt
  * from the log (see hub.c's derived schema check). */
-#define PROFILE_FORMAT 12
+#define PROFILE_FORMAT 13
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
  * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
  * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA  15
+#define HUB_DERIVED_SCHEMA  16
 #define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */

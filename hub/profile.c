@@ -109,7 +109,8 @@ profile_encode(const profile *p, uint8_t *out, size_t cap)
 	    p->combined_until, p->enrolled_start, p->dropout_known,
 	    p->contact_day,    p->offer_day,	  p->missed_alerted_until,
 	    p->gap_due,	       p->contact_due,	  p->offer_due,
-	    p->dropout_day,    p->combined_from,  p->referral_day};
+	    p->dropout_day,    p->combined_from,  p->referral_day,
+	    p->contact_days,   p->offer_days,	  p->gap_days};
 	for (size_t i = 0; i < sizeof days / sizeof *days; i++)
 		put_u64(&c, (uint32_t)days[i]);
 	for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed; i++)
@@ -162,7 +163,8 @@ profile_decode(profile *p, const uint8_t *in, size_t len)
 	    &p->combined_until, &p->enrolled_start, &p->dropout_known,
 	    &p->contact_day,	&p->offer_day,	    &p->missed_alerted_until,
 	    &p->gap_due,	&p->contact_due,    &p->offer_due,
-	    &p->dropout_day,	&p->combined_from,  &p->referral_day};
+	    &p->dropout_day,	&p->combined_from,  &p->referral_day,
+	    &p->contact_days,	&p->offer_days,	    &p->gap_days};
 	for (size_t i = 0; i < sizeof days / sizeof *days; i++)
 		*days[i] = (int32_t)(uint32_t)get_u64(&c);
 	for (size_t i = 0; i < sizeof p->missed / sizeof *p->missed; i++)

@@ -119,6 +119,7 @@ static void
 start_contact_clock(const rule_input *in, profile *p, outcome *o)
 {
 	p->contact_due = deadline_contact_due(in->rc, p->dropout_known);
+	p->contact_days = in->rc->deadline.contact_working_days;
 	start_clock(in, p, p->dropout_known, p->contact_due,
 		    TIMER_CONTACT_WARN, TIMER_CONTACT_DUE, o);
 }
@@ -127,6 +128,7 @@ void
 rule_start_offer_clock(const rule_input *in, profile *p, outcome *o)
 {
 	p->offer_due = deadline_offer_due(in->rc, p->contact_day);
+	p->offer_days = in->rc->deadline.offer_days;
 	start_clock(in, p, p->contact_day, p->offer_due, TIMER_OFFER_WARN,
 		    TIMER_OFFER_DUE, o);
 }
@@ -147,6 +149,7 @@ left_education(const rule_input *in, profile *p, int32_t day, outcome *o)
 	 * still a signal for the combined rule (rule_gap_timer). */
 	int64_t due = rule_gap_due(rc, day);
 	p->gap_due = (int32_t)(due / UG_DAY_MS);
+	p->gap_days = rc->transition_gap.days;
 	outcome_timer(o, due, TIMER_GAP);
 }
 
@@ -187,6 +190,7 @@ correct_dropout(const rule_input *in, profile *p, int32_t day, outcome *o)
 		 * whose due matches the corrected date. */
 		int64_t due = rule_gap_due(in->rc, day);
 		p->gap_due = (int32_t)(due / UG_DAY_MS);
+		p->gap_days = in->rc->transition_gap.days;
 		outcome_timer(o, due, TIMER_GAP);
 		if (o->ntimers)
 			o->timers[o->ntimers - 1].seq = p->dropout_seq;
@@ -247,6 +251,7 @@ rule_dropout(const rule_input *in, profile *p, outcome *o)
 		p->dropout_known = known;
 		p->contact_day = p->offer_day = 0;
 		p->contact_due = p->offer_due = 0;
+		p->contact_days = p->offer_days = 0;
 		memcpy(p->dropout_event_id, in->env->event_id.data,
 		       WIRE_EVENT_ID_LEN);
 	}

@@ -68,7 +68,8 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 			    p->contact_due
 				? p->contact_due
 				: deadline_contact_due(rc, p->dropout_known);
-		n = p->dropout_known && p->dropout_known < deadline
+		n = p->contact_days ? p->contact_days
+		    : p->dropout_known && p->dropout_known < deadline
 			? deadline_contact_days(rc, p->dropout_known, deadline)
 			: rc->deadline.contact_working_days;
 		say(what, sizeof what,
@@ -88,7 +89,8 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 			    p->offer_due
 				? p->offer_due
 				: deadline_offer_due(rc, p->contact_day);
-		n = p->contact_day && p->contact_day < deadline
+		n = p->offer_days ? p->offer_days
+		    : p->contact_day && p->contact_day < deadline
 			? deadline_offer_days(rc, p->contact_day, deadline)
 			: rc->deadline.offer_days;
 		say(what, sizeof what,
@@ -211,7 +213,8 @@ rule_gap_timer(const rule_input *in, int64_t due, profile *p, outcome *o)
 	ug_date_format(d->due, due_iso);
 	/* The clock's own length: a reload may have changed the setting
 	 * since it was started. */
-	int days = rule_gap_days(rc, p->left_day, day - 1);
+	int days = p->gap_days ? p->gap_days
+			       : rule_gap_days(rc, p->left_day, day - 1);
 	if (days <= 0)
 		days = rc->transition_gap.days;
 	say(d->title, sizeof d->title,

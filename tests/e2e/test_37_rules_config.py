@@ -496,3 +496,42 @@ def test_check_goes_on_after_a_line_that_is_no_setting(make_hub, tmp_path):
     _, log = start_refused(make_hub, path.read_text())
     assert "unknown rule setting 'absence.rolling.treshold_pct'" in log, log
     assert "'severe' is not a valid value for dropout.priority" in log, log
+
+
+def test_sighup_to_another_calendar_leaves_running_clocks_their_length(
+        make_hub):
+    """RULES.md section 10: what an already scheduled clock raises names
+    the period it ran with, not the new setting; a school calendar
+    changed by a reload counts its days differently, but the gap clock
+    of 30 days and the offer clock of 30 days still say 30."""
+    hub = rules_hub(make_hub, "2026-06-15T08:00:00")
+    adult = CprGen(3740).born("2000-01-15")
+    young = CprGen(3741).born("2010-01-15")
+    hub.assign(adult, "cw-anna")
+    hub.assign(young, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))    # gap due 2026-10-08 00:00
+    hub.send(ev_dropout(young, "2026-06-15"))
+    hub.wait_applied()
+    d = next(a for a in hub.peek("cw-anna", 2)
+             if a["rule"] == "dropout" and a["cpr"] == young)
+    rc, out, err = hub.record("cw-anna", "contact", d["alert_id"], "phone")
+    assert (rc, out.strip()) == (0, "recorded"), err   # offer due 08-28
+    rules = dict(hubtest.NO_ESCALATION,
+                 **{"absence.rolling.min_days": "0",
+                    "absence.quarter.enabled": "no",
+                    "combined.enabled": "no",
+                    "calendar.school_holiday": "06-27..08-01",
+                    "calendar.school_holiday ": "09-14..09-18"})
+    hub.write_rules(rules)
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded from .*rules\.conf")
+    hub.advance("2026-08-27T00:00:00")
+    [w] = [a for a in hub.peek("desk-dora", 1)]
+    assert w["rule"] == "deadline.offer.warn"
+    assert w["title"] == "Legal deadline near, not handled: the duty to " \
+        "offer a new activity (30 days after the contact was made)"
+    hub.advance("2026-10-08T00:00:00")
+    gap = next(a for a in hub.peek("cw-anna", 4)
+               if a["rule"] == "transition_gap" and a["cpr"] == adult)
+    assert gap["title"] == "No new education 30 days after leaving"
+    assert "no new enrolment within 30 days" in gap["explanation"]

@@ -2202,6 +2202,9 @@ full_profile(profile *p)
 	p->gap_due = day("2026-10-08");
 	p->contact_due = day("2026-09-14");
 	p->offer_due = day("2026-10-09");
+	p->contact_days = 5;
+	p->offer_days = 30;
+	p->gap_days = 40;
 	p->dropout_day = day("2026-09-04");
 	p->referral_day = day("2026-08-20");
 	p->combined_from = day("2026-06-10");
@@ -2262,6 +2265,9 @@ check_full_profile(const profile *p)
 	CHECK_DAY(p->gap_due, "2026-10-08");
 	CHECK_DAY(p->contact_due, "2026-09-14");
 	CHECK_DAY(p->offer_due, "2026-10-09");
+	CHECK_EQ_INT(p->contact_days, 5);
+	CHECK_EQ_INT(p->offer_days, 30);
+	CHECK_EQ_INT(p->gap_days, 40);
 	CHECK_DAY(p->dropout_day, "2026-09-04");
 	CHECK_DAY(p->referral_day, "2026-08-20");
 	CHECK_DAY(p->combined_from, "2026-06-10");
@@ -2348,9 +2354,9 @@ test_profile_decode_refuses(void)
 	CHECK(!profile_decode(&back, buf, n + 1));
 	CHECK(profile_decode(&back, buf, n));
 	/* More signals than a profile keeps: the count byte sits before the
-	 * signals, after 1 + 8 + 15*8 + 10*8 + 12 + 16 + 5*8 + 8*3*8 +
+	 * signals, after 1 + 8 + 18*8 + 10*8 + 12 + 16 + 5*8 + 8*3*8 +
 	 * 4*(8 + 16) bytes. */
-	size_t count_at = 1 + 8 + 15 * 8 + 10 * 8 + 12 + 16 + 5 * 8 +
+	size_t count_at = 1 + 8 + 18 * 8 + 10 * 8 + 12 + 16 + 5 * 8 +
 			  8 * 3 * 8 + 4 * (8 + 16);
 	CHECK_EQ_INT(buf[count_at], PROFILE_SIGNALS);
 	buf[count_at] = PROFILE_SIGNALS + 1;
@@ -2400,11 +2406,11 @@ vector(const char *name, const uint8_t *bytes, size_t len, size_t *stored)
 	return got;
 }
 
-/* The profile format frozen in tests/vectors/profile_v12.bin. A new
+/* The profile format frozen in tests/vectors/profile_v13.bin. A new
  * format writes a vector of its own (profile_v11.bin...); the old one
  * stays as the record of what was stored. */
-#define FROZEN_PROFILE_FORMAT 12
-#define FROZEN_DERIVED_SCHEMA 15
+#define FROZEN_PROFILE_FORMAT 13
+#define FROZEN_DERIVED_SCHEMA 16
 
 static void
 test_profile_vector(void)
