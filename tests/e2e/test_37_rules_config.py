@@ -535,3 +535,43 @@ def test_sighup_to_another_calendar_leaves_running_clocks_their_length(
                if a["rule"] == "transition_gap" and a["cpr"] == adult)
     assert gap["title"] == "No new education 30 days after leaving"
     assert "no new enrolment within 30 days" in gap["explanation"]
+
+
+@pytest.mark.parametrize("alone,partner,reason", [
+    ("deadline.contact_working_days = 1", "deadline.warn_working_days = 0",
+     "warn_working_days must be below contact_working_days"),
+    ("absence.quarter.warn_pct = 100", "absence.quarter.notify_pct = 100",
+     "notify_pct is below warn_pct"),
+    ("absence.quarter.notify_pct = 0", "absence.quarter.warn_pct = 0",
+     "notify_pct is below warn_pct"),
+    ("deadline.min_age = 30", "deadline.max_age = 30",
+     "min_age is above max_age"),
+    ("deadline.max_age = 0", "deadline.min_age = 0",
+     "min_age is above max_age"),
+    ("absence.rolling.min_days = 200",
+     "absence.rolling.window_school_days = 200",
+     "min_days is larger than window_school_days"),
+], ids=["contact-1", "warn-100", "notify-0", "min-age-30", "max-age-0",
+        "min-days-200"])
+def test_a_bound_of_the_table_alone_may_contradict_a_default(
+        tmp_path, alone, partner, reason):
+    """RULES.md section 10, "Every setting": a setting at the end of its
+    range may contradict another setting's default; the table says which
+    to change with it, and the check names the contradiction."""
+    path = tmp_path / "rules.conf"
+
+    def check(text):
+        path.write_text(text)
+        return subprocess.run([hubtest.binary("hubd"), "--check-config",
+                               "--rules", str(path)],
+                              capture_output=True, text=True, timeout=30)
+    refused = check(alone + "\n")
+    assert (refused.returncode, refused.stderr) == \
+        (2, f"{path}: {reason}\n")
+    taken = check(alone + "\n" + partner + "\n")
+    assert taken.returncode == 0, taken.stderr
+    table = (hubtest.ROOT / "docs" / "RULES.md").read_text()
+    name = alone.split(" =")[0]
+    row = next(line for line in table.splitlines()
+               if line.startswith(f"| `{name}` |"))
+    assert "`" + partner.split(" =")[0].split(".")[-1] in row, row
