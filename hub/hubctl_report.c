@@ -789,14 +789,18 @@ key_figures(FILE *f, const report_table *enrol, const report_table *neet)
 	while (eud < e->nrows && strcmp(e->rows[eud], "EUD") != 0)
 		eud++;
 	if (eud < e->nrows && !report_hidden(e, eud, 0) &&
-	    !report_hidden(e, e->nrows, 0) && *report_cell(e, e->nrows, 0) > 0)
+	    !report_hidden(e, e->nrows, 0) &&
+	    *report_cell(e, e->nrows, 0) > 0) {
+		long n = *report_cell(e, eud, 0);
+		long all = *report_cell(e, e->nrows, 0);
+		/* Half up in integers, as every rate the hub shows (RULES.md):
+		 * %.1f of a double rounds 31.25 to 31.2. */
+		long tenths = (2000 * n + all) / (2 * all);
 		fprintf(f,
 			"<li>Share of enrolments heading for vocational "
-			"education (EUD): %.1f %% (%ld of %ld)</li>\n",
-			100.0 * (double)*report_cell(e, eud, 0) /
-			    (double)*report_cell(e, e->nrows, 0),
-			*report_cell(e, eud, 0), *report_cell(e, e->nrows, 0));
-	else if (*report_cell(e, e->nrows, 0) == 0)
+			"education (EUD): %ld.%ld %% (%ld of %ld)</li>\n",
+			tenths / 10, tenths % 10, n, all);
+	} else if (*report_cell(e, e->nrows, 0) == 0)
 		fputs("<li>Share of enrolments heading for vocational "
 		      "education (EUD): no enrolments in the period</li>\n",
 		      f);

@@ -633,6 +633,22 @@ def test_an_enrolments_end_reason_is_kept_not_counted(make_hub, tmp_path):
     assert [e["end_reason"] for e in ends] == ["COMPLETED"], ends
 
 
+def test_the_vocational_share_is_rounded_half_up(make_hub, tmp_path):
+    """OPERATIONS.md, "Headings and charts": the share is EUD / Total with
+    one decimal, rounded half up as every rate the hub shows (RULES.md):
+    5 of 16, 31.25 %, reads 31.3 %, not 31.2 %."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    people = CprGen(8117).take(16)
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution="eud-y",
+                            programme="eud-tomrer") for c in people[:5]],
+             *[ev_enrolment(c, "2026-08-10", institution="fgu-z",
+                            programme="fgu-egu") for c in people[5:]])
+    hub.wait_applied()
+    out, _ = report(hub, tmp_path, "--year", "2026")
+    assert "<li>Share of enrolments heading for vocational education " \
+        "(EUD): 31.3 % (5 of 16)</li>" in out.read_text()
+
+
 def ev_benefit(cpr, start, stop=""):
     return event("jobcenter-a", cpr, "benefit_status", jobcenter="jc-a",
                  benefit="EDUCATION_BENEFIT", start=start, stop=stop)
@@ -956,8 +972,9 @@ def test_generated_cohort_figures(make_hub, tmp_path):
     # The key figure: EUD starts / all starts, from the same files.
     starts = want["enrolments"]
     eud = starts.get(("EUD", "started"), 0)
-    share = "%.1f %% (%d of %d)" % (100.0 * eud / sum(starts.values()), eud,
-                                    sum(starts.values()))
+    total = sum(starts.values())
+    tenths = (2000 * eud + total) // (2 * total)   # half up
+    share = "%d.%d %% (%d of %d)" % (tenths // 10, tenths % 10, eud, total)
     assert "heading for vocational education (EUD): " + share in \
         out.read_text()
 
