@@ -649,6 +649,26 @@ def test_the_vocational_share_is_rounded_half_up(make_hub, tmp_path):
         "(EUD): 31.3 % (5 of 16)</li>" in out.read_text()
 
 
+def test_the_year_ends_at_midnight_utc(make_hub, tmp_path):
+    """OPERATIONS.md: an alert counts in the UTC day of its raised_at, a
+    clock in the UTC day the hub received the Dropout; 23:30 UTC on 31
+    December (00:30 on 1 January in Denmark) is still the old year."""
+    hub = rules_hub(make_hub, "2026-12-31T23:30:00")
+    youth = [CprGen(8118).born("2010-03-%02d" % (i + 1)) for i in range(5)]
+    for c in youth:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_dropout(c, "2026-12-30") for c in youth])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    assert cells(tables["alerts"])[("dropout", "raised")] == "5"
+    assert cells(tables["clocks"])[("contact within 5 working days",
+                                    "Total")] == "5"
+    _, tables = report(hub, tmp_path, "--year", "2027")
+    assert tables["alerts"][1:] == [["Total", "0", "0", "0", "0", "0", "0"]]
+    assert cells(tables["clocks"])[("contact within 5 working days",
+                                    "Total")] == "0"
+
+
 def ev_benefit(cpr, start, stop=""):
     return event("jobcenter-a", cpr, "benefit_status", jobcenter="jc-a",
                  benefit="EDUCATION_BENEFIT", start=start, stop=stop)
