@@ -1002,8 +1002,10 @@ report_drop_superseded(report_input *in, const uint8_t (*ids)[16],
 		    bsearch(&key, by_id, in->nfacts, sizeof *by_id, cmp_id);
 		/* About the same person too, as the rules and the timeline
 		 * take it: a correction naming another person's event takes
-		 * nothing from theirs (PROTOCOL.md, "Corrections"). */
-		if (hit && in->facts[hit->fact].seq < in->facts[j].seq &&
+		 * nothing from theirs (PROTOCOL.md, "Corrections"). An
+		 * anonymous record has no person, so it corrects nothing. */
+		if (hit && in->facts[j].person != REPORT_NO_PERSON &&
+		    in->facts[hit->fact].seq < in->facts[j].seq &&
 		    in->facts[hit->fact].person == in->facts[j].person &&
 		    strcmp(agency[hit->fact], agency[j]) == 0) {
 			drop[hit->fact] = true;

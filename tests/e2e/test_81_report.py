@@ -580,6 +580,32 @@ def test_a_correction_about_another_person_replaces_nothing(make_hub,
     assert d[("eud-a (EUD)", "dropped out")] == "18", tables["dropouts"]
 
 
+def test_an_anonymous_record_corrects_nothing(make_hub, tmp_path):
+    """PROTOCOL.md, "Corrections": an event without a cpr (an ANONYMOUS
+    referral) corrects nothing, so an anonymous record naming another in
+    its supersedes is one more record and the one it names still counts
+    (the report's corrections are of one person's events)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    first = [event("addiction-a", "", "addiction_referral",
+                   sensitivity="ANONYMOUS", service="rmc-a",
+                   date="2026-09-01", stage="REFERRED") for _ in range(5)]
+    hub.send(*first)
+    later = []
+    for e in first:
+        c = event("addiction-a", "", "addiction_referral",
+                  sensitivity="ANONYMOUS", service="rmc-a",
+                  date="2026-09-02", stage="TREATMENT_STARTED")
+        c.supersedes = e.event_id
+        later.append(c)
+    hub.send(*later)
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    a = cells(tables["anonymous"])
+    assert a[("referred", "records")] == "5"
+    assert a[("treatment started", "records")] == "5"
+    assert a[("Total", "records")] == "10"
+
+
 def test_referrals_of_known_persons_count_only_as_alerts(make_hub,
                                                           tmp_path):
     """OPERATIONS.md, the anonymous table: referrals of known persons are
