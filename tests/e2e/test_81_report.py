@@ -357,6 +357,27 @@ def test_a_label_a_spreadsheet_would_run_is_quoted_in_the_csv(make_hub,
         assert f"<th>{i} (other)</th>" in page
 
 
+def test_the_csv_files_are_utf8_without_a_bom_and_end_lines_in_lf(
+        make_hub, tmp_path):
+    """OPERATIONS.md: each status-*.csv is UTF-8 without a byte-order
+    mark, every line ending in LF alone; an id with an ø stays one."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    people = CprGen(8119).take(5)
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution="eud-sønderå",
+                            programme="eud-tomrer") for c in people])
+    hub.wait_applied()
+    out, _ = report(hub, tmp_path, "--year", "2026")
+    for name in os.listdir(out.parent):
+        if not name.endswith(".csv"):
+            continue
+        raw = (out.parent / name).read_bytes()
+        assert not raw.startswith(b"\xef\xbb\xbf"), name
+        assert b"\r" not in raw and raw.endswith(b"\n"), name
+        raw.decode("utf-8")
+    dropouts = (out.parent / "status-dropouts.csv").read_bytes()
+    assert "eud-sønderå (EUD),5,0,0\n".encode() in dropouts
+
+
 def test_a_label_with_a_line_break_stays_one_row_of_the_csv(make_hub,
                                                             tmp_path):
     # An id may hold any control character an agency sent (PROTOCOL.md):
