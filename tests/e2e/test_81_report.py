@@ -835,6 +835,46 @@ def test_legal_clocks_as_the_rules_keep_them(make_hub, tmp_path):
     assert a[("deadline.contact.missed", "raised")] == "12"
 
 
+def test_a_second_dropout_keeps_the_first_clock_answerable(make_hub,
+                                                           tmp_path):
+    """OPERATIONS.md, the legal clocks: a person who dropped out twice has
+    two of each, and a contact recorded while an episode is open counts
+    for it; only an enrolment closes an episode. Ten 16-year-olds leave
+    an EUD college (received Monday 09-07, contact due 09-14) and a
+    gymnasium (received 09-08, due 09-15) with no enrolment between. Five
+    are contacted on 09-09: in time for both clocks. Five on 09-15: late
+    for the first, in time for the second."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    youth = [CprGen(8120).born("2010-04-%02d" % (i + 1)) for i in range(10)]
+    for c in youth:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_dropout(c, "2026-09-03", institution="eud-a")
+               for c in youth])
+    hub.wait_applied()
+    hub.set_clock("2026-09-08T08:00:00")
+    hub.send(*[ev_dropout(c, "2026-09-04", institution="gym-b",
+                          programme="stx") for c in youth])
+    hub.wait_applied()
+    alert = {a["cpr"]: a["alert_id"] for a in hub.peek("cw-anna", 20)
+             if a["rule"] == "dropout"}
+    hub.set_clock("2026-09-15T10:00:00")
+    for i, c in enumerate(youth):
+        rc, _, err = hub.record("cw-anna", "contact", alert[c], "phone",
+                                date="2026-09-09" if i < 5 else
+                                "2026-09-15")
+        assert rc == 0, err
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    c = cells(tables["clocks"])
+    row = "contact within 5 working days"
+    assert [c[(row, k)] for k in ("met", "missed", "closed by enrolment",
+                                  "pending", "Total")] == \
+        ["15", "5", "0", "0", "20"]
+    # Every one of the 20 episodes has a recorded contact, so an offer
+    # clock; none has an offer.
+    assert c[("offer within 30 days", "Total")] == "20"
+
+
 def test_the_clocks_rows_name_the_deadlines_in_force(make_hub, tmp_path):
     """OPERATIONS.md: the clocks are the rules file's (`deadline.*`); the
     rows and the title say which: 3 working days, 1 day, ages 16-18."""
