@@ -187,6 +187,55 @@ link_misses(report_table *clocks, report_table *alerts)
 				    n);
 }
 
+/* Every not-ready assessment in grade 8 or 9 raises one readiness alert
+ * (RULES.md, rule 6): the alerts table's raised of readiness is, most of
+ * the time, the readiness table's Total of not ready, and shown it would
+ * give back that total when the Total row hides it beside a small ready
+ * figure. */
+static bool
+link_readiness(report_table *readiness, report_table *alerts)
+{
+	size_t pairs[1][4], n = 0;
+	for (size_t r = 0; r < alerts->nrows; r++)
+		if (strcmp(alerts->rows[r], "readiness") == 0) {
+			pairs[0][0] = readiness->nrows; /* Total */
+			pairs[0][1] = 1;		/* not ready */
+			pairs[0][2] = r;
+			pairs[0][3] = 0; /* raised */
+			n = 1;
+		}
+	return report_suppress_same(readiness, alerts,
+				    (const size_t(*)[4])pairs, n);
+}
+
+static size_t
+hidden_count(const report_table *t)
+{
+	size_t n = 0;
+	for (size_t r = 0; r <= t->nrows; r++)
+		for (size_t c = 0; c <= t->ncols; c++)
+			n += report_hidden(t, r, c) != REPORT_SHOWN;
+	return n;
+}
+
+/* The alerts table is linked to two others: what one link hides there
+ * can call for more in the other, so both run until nothing changes. */
+static bool
+link_alerts(report_table *readiness, report_table *clocks,
+	    report_table *alerts)
+{
+	for (size_t before = SIZE_MAX;;) {
+		if (!link_misses(clocks, alerts) ||
+		    !link_readiness(readiness, alerts))
+			return false;
+		size_t now = hidden_count(readiness) + hidden_count(clocks) +
+			     hidden_count(alerts);
+		if (now == before)
+			return true;
+		before = now;
+	}
+}
+
 /* ---- reading the log ---- */
 
 typedef struct {
@@ -1030,7 +1079,8 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 				break;
 			}
 		if (made == REPORT_TABLES &&
-		    (!link_starts(&t[3], &t[4]) || !link_misses(&t[6], &t[7])))
+		    (!link_starts(&t[3], &t[4]) ||
+		     !link_alerts(&t[0], &t[6], &t[7])))
 			err = UG_ENOMEM;
 	}
 	const char *out = ug_config_get(cfg, "out");

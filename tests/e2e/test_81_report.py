@@ -898,6 +898,28 @@ def test_the_clocks_rows_name_the_deadlines_in_force(make_hub, tmp_path):
         ["contact within 1 working day", "offer within 30 days"]
 
 
+def test_not_ready_pupils_not_given_back_by_the_alerts(make_hub,
+                                                       tmp_path):
+    """OPERATIONS.md, suppression: every not-ready assessment in grade 8
+    or 9 raises one `readiness` alert, so the alerts table's raised of
+    `readiness` is the readiness table's Total of not ready. 3 pupils
+    ready and 20 not: the 3 is hidden, the 20 with it (23 - 20 would
+    give it back), and the alerts' 20 must not show it either."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    pupils = CprGen(8121).take(23)
+    hub.send(*[ev_readiness(c, "2026-09-01", 8, ready=i < 3)
+               for i, c in enumerate(pupils)])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    r = cells(tables["readiness"])
+    assert (r[("Total", "ready")], r[("Total", "not ready")],
+            r[("Total", "Total")]) == ("<5", "x", "23")
+    a = cells(tables["alerts"])
+    assert a[("readiness", "raised")] == "x"
+    for t in tables.values():
+        assert_no_recompute(t)
+
+
 def test_missed_clocks_not_given_back_by_the_alerts(make_hub, tmp_path):
     # 29 dropouts of 16-year-olds: 20 contacted in time, 2 enrolled
     # before the deadline, 7 missed. The 2 are hidden and the 7 with
