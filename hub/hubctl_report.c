@@ -187,49 +187,51 @@ link_misses(report_table *clocks, report_table *alerts)
 				    n);
 }
 
-/* Every not-ready assessment in grade 8 or 9 raises one readiness alert
- * (RULES.md, rule 6): the alerts table's raised of readiness is, most of
- * the time, the readiness table's Total of not ready, and shown it would
- * give back that total when the Total row hides it beside a small ready
- * figure. */
+/* Figures of the alerts table that count what a total of another table
+ * counts, most of the time: every not-ready assessment in grade 8 or 9
+ * raises one readiness alert (RULES.md, rule 6), every Dropout one
+ * dropout alert, every DropoutRisk one dropout_risk alert. Shown beside
+ * the other hidden, one would give it back (23 - 20: 3 ready pupils). */
 static bool
-link_readiness(report_table *readiness, report_table *alerts)
+link_same(report_table *t, size_t col, report_table *alerts, const char *rule)
 {
 	size_t pairs[1][4], n = 0;
 	for (size_t r = 0; r < alerts->nrows; r++)
-		if (strcmp(alerts->rows[r], "readiness") == 0) {
-			pairs[0][0] = readiness->nrows; /* Total */
-			pairs[0][1] = 1;		/* not ready */
+		if (strcmp(alerts->rows[r], rule) == 0) {
+			pairs[0][0] = t->nrows; /* Total */
+			pairs[0][1] = col;
 			pairs[0][2] = r;
 			pairs[0][3] = 0; /* raised */
 			n = 1;
 		}
-	return report_suppress_same(readiness, alerts,
-				    (const size_t(*)[4])pairs, n);
+	return report_suppress_same(t, alerts, (const size_t(*)[4])pairs, n);
 }
 
 static size_t
-hidden_count(const report_table *t)
+hidden_count(const report_table *t, size_t n)
 {
-	size_t n = 0;
-	for (size_t r = 0; r <= t->nrows; r++)
-		for (size_t c = 0; c <= t->ncols; c++)
-			n += report_hidden(t, r, c) != REPORT_SHOWN;
-	return n;
+	size_t hidden = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t r = 0; r <= t[i].nrows; r++)
+			for (size_t c = 0; c <= t[i].ncols; c++)
+				hidden +=
+				    report_hidden(&t[i], r, c) != REPORT_SHOWN;
+	return hidden;
 }
 
-/* The alerts table is linked to two others: what one link hides there
- * can call for more in the other, so both run until nothing changes. */
+/* The lines that run across tables: what one link hides can call for
+ * more through another (the alerts table has four), so all run until
+ * nothing changes. */
 static bool
-link_alerts(report_table *readiness, report_table *clocks,
-	    report_table *alerts)
+link_tables(report_table *t, size_t n)
 {
 	for (size_t before = SIZE_MAX;;) {
-		if (!link_misses(clocks, alerts) ||
-		    !link_readiness(readiness, alerts))
+		if (!link_starts(&t[3], &t[4]) || !link_misses(&t[6], &t[7]) ||
+		    !link_same(&t[0], 1, &t[7], "readiness") ||
+		    !link_same(&t[3], 2, &t[7], "dropout") ||
+		    !link_same(&t[3], 1, &t[7], "dropout_risk"))
 			return false;
-		size_t now = hidden_count(readiness) + hidden_count(clocks) +
-			     hidden_count(alerts);
+		size_t now = hidden_count(t, n);
 		if (now == before)
 			return true;
 		before = now;
@@ -1078,9 +1080,7 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 				err = UG_ENOMEM;
 				break;
 			}
-		if (made == REPORT_TABLES &&
-		    (!link_starts(&t[3], &t[4]) ||
-		     !link_alerts(&t[0], &t[6], &t[7])))
+		if (made == REPORT_TABLES && !link_tables(t, REPORT_TABLES))
 			err = UG_ENOMEM;
 	}
 	const char *out = ug_config_get(cfg, "out");
