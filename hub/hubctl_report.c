@@ -187,6 +187,57 @@ link_misses(report_table *clocks, report_table *alerts)
 				    n);
 }
 
+/* Figures of the alerts table that count what a total of another table
+ * counts, most of the time: every not-ready assessment in grade 8 or 9
+ * raises one readiness alert (RULES.md, rule 6), every Dropout one
+ * dropout alert, every DropoutRisk one dropout_risk alert. Shown beside
+ * the other hidden, one would give it back (23 - 20: 3 ready pupils). */
+static bool
+link_same(report_table *t, size_t col, report_table *alerts, const char *rule)
+{
+	size_t pairs[1][4], n = 0;
+	for (size_t r = 0; r < alerts->nrows; r++)
+		if (strcmp(alerts->rows[r], rule) == 0) {
+			pairs[0][0] = t->nrows; /* Total */
+			pairs[0][1] = col;
+			pairs[0][2] = r;
+			pairs[0][3] = 0; /* raised */
+			n = 1;
+		}
+	return report_suppress_same(t, alerts, (const size_t(*)[4])pairs, n);
+}
+
+static size_t
+hidden_count(const report_table *t, size_t n)
+{
+	size_t hidden = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t r = 0; r <= t[i].nrows; r++)
+			for (size_t c = 0; c <= t[i].ncols; c++)
+				hidden +=
+				    report_hidden(&t[i], r, c) != REPORT_SHOWN;
+	return hidden;
+}
+
+/* The lines that run across tables: what one link hides can call for
+ * more through another (the alerts table has four), so all run until
+ * nothing changes. */
+static bool
+link_tables(report_table *t, size_t n)
+{
+	for (size_t before = SIZE_MAX;;) {
+		if (!link_starts(&t[3], &t[4]) || !link_misses(&t[6], &t[7]) ||
+		    !link_same(&t[0], 1, &t[7], "readiness") ||
+		    !link_same(&t[3], 2, &t[7], "dropout") ||
+		    !link_same(&t[3], 1, &t[7], "dropout_risk"))
+			return false;
+		size_t now = hidden_count(t, n);
+		if (now == before)
+			return true;
+		before = now;
+	}
+}
+
 /* ---- reading the log ---- */
 
 typedef struct {
@@ -789,14 +840,18 @@ key_figures(FILE *f, const report_table *enrol, const report_table *neet)
 	while (eud < e->nrows && strcmp(e->rows[eud], "EUD") != 0)
 		eud++;
 	if (eud < e->nrows && !report_hidden(e, eud, 0) &&
-	    !report_hidden(e, e->nrows, 0) && *report_cell(e, e->nrows, 0) > 0)
+	    !report_hidden(e, e->nrows, 0) &&
+	    *report_cell(e, e->nrows, 0) > 0) {
+		long n = *report_cell(e, eud, 0);
+		long all = *report_cell(e, e->nrows, 0);
+		/* Half up in integers, as every rate the hub shows (RULES.md):
+		 * %.1f of a double rounds 31.25 to 31.2. */
+		long tenths = (2000 * n + all) / (2 * all);
 		fprintf(f,
 			"<li>Share of enrolments heading for vocational "
-			"education (EUD): %.1f %% (%ld of %ld)</li>\n",
-			100.0 * (double)*report_cell(e, eud, 0) /
-			    (double)*report_cell(e, e->nrows, 0),
-			*report_cell(e, eud, 0), *report_cell(e, e->nrows, 0));
-	else if (*report_cell(e, e->nrows, 0) == 0)
+			"education (EUD): %ld.%ld %% (%ld of %ld)</li>\n",
+			tenths / 10, tenths % 10, n, all);
+	} else if (*report_cell(e, e->nrows, 0) == 0)
 		fputs("<li>Share of enrolments heading for vocational "
 		      "education (EUD): no enrolments in the period</li>\n",
 		      f);
@@ -1025,8 +1080,7 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 				err = UG_ENOMEM;
 				break;
 			}
-		if (made == REPORT_TABLES &&
-		    (!link_starts(&t[3], &t[4]) || !link_misses(&t[6], &t[7])))
+		if (made == REPORT_TABLES && !link_tables(t, REPORT_TABLES))
 			err = UG_ENOMEM;
 	}
 	const char *out = ug_config_get(cfg, "out");

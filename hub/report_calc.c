@@ -654,6 +654,8 @@ typedef struct {
 	int32_t contact; /* the first contact (or offer) recorded, 0 none */
 	int32_t offer;	 /* the first offer recorded, 0 none */
 	int32_t closed;	 /* the day an enrolment closed the episode, 0 open */
+	int32_t dropout_day;
+	long prev; /* the person's run before it not closed by enrolment */
 } clock_run;
 
 /* What the rules keep of a person for the clocks (rule_education.c):
@@ -664,6 +666,7 @@ typedef struct {
 	int32_t enrolled_start, left_day, dropout_day;
 	size_t chain; /* the open episode's latest dropout (a correction) */
 	long run;     /* its clock run, -1 none */
+	long runs; /* the latest run no enrolment closed; ->prev the others */
 } clock_person;
 
 static void
@@ -714,7 +717,7 @@ report_clocks(const report_input *in, report_table *t)
 	size_t nruns = 0;
 	ok = ok && st && runs;
 	for (size_t p = 0; ok && p < in->npersons; p++)
-		st[p].run = -1;
+		st[p].run = st[p].runs = -1;
 	/* The log replayed in its order, every event as the rules applied
 	 * it: a superseded event was applied before its correction came. */
 	for (size_t i = 0; ok && i < in->nfacts; i++) {
@@ -723,7 +726,6 @@ report_clocks(const report_input *in, report_table *t)
 		if (f->person >= in->npersons)
 			continue;
 		clock_person *cp = &st[f->person];
-		clock_run *run = cp->run >= 0 ? &runs[cp->run] : NULL;
 		if (type == REPORT_ENROL && f->day2 != 0) {
 			cp->enrolled = false;
 		} else if (type == REPORT_ENROL) {
@@ -734,11 +736,13 @@ report_clocks(const report_input *in, report_table *t)
 				continue;
 			cp->enrolled = true;
 			cp->enrolled_start = f->day;
-			if (cp->open && run)
-				run->closed = f->known;
+			for (long r = cp->open ? cp->runs : -1; r >= 0;
+			     r = runs[r].prev)
+				if (!runs[r].closed)
+					runs[r].closed = f->known;
 			cp->open = false;
 			cp->left_day = 0;
-			cp->run = -1;
+			cp->run = cp->runs = -1;
 		} else if (type == REPORT_LEAVING) {
 			/* A leaving dated before the exit the person is out
 			 * since is not the latest exit, unless it corrects a
@@ -753,6 +757,8 @@ report_clocks(const report_input *in, report_table *t)
 			    f->corrects - 1 == cp->chain) {
 				cp->chain = i;
 				cp->dropout_day = f->day;
+				if (cp->run >= 0)
+					runs[cp->run].dropout_day = f->day;
 				if (cp->left_by_dropout && !cp->enrolled)
 					cp->left_day = f->day;
 				continue;
@@ -776,24 +782,36 @@ report_clocks(const report_input *in, report_table *t)
 				 * on it, as the rules' does. */
 				runs[nruns] = (clock_run){
 				    .known =
-					f->known > f->day ? f->known : f->day};
-				cp->run = (long)nruns++;
+					f->known > f->day ? f->known : f->day,
+				    .dropout_day = f->day,
+				    .prev = cp->runs};
+				cp->run = cp->runs = (long)nruns++;
 			}
-		} else if (type == REPORT_ACTION && cp->open && run &&
-			   f->day >= cp->dropout_day) {
-			/* Done before the dropout answers no duty of this
-			 * episode, whatever exit followed it; an offer without
-			 * a contact before it stands for both. */
-			if (f->kind ==
-				UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
-			    !run->contact) {
-				run->contact = f->day;
-			} else if (f->kind ==
-				       UNGEBRO__V1__ACTION_KIND__OFFER_MADE &&
-				   !run->offer) {
-				run->offer = f->day;
-				if (!run->contact)
+		} else if (type == REPORT_ACTION && cp->open) {
+			/* The rules let an episode's clocks lapse when a new
+			 * dropout opens another, but the duty to the person
+			 * stays: a contact or offer answers every episode no
+			 * enrolment closed, so one contact in time for the
+			 * first is no miss of it. Done before an episode's
+			 * dropout answers no duty of it, whatever exit
+			 * followed it; an offer without a contact before it
+			 * stands for both. */
+			for (long r = cp->runs; r >= 0; r = runs[r].prev) {
+				clock_run *run = &runs[r];
+				if (f->day < run->dropout_day)
+					continue;
+				if (f->kind ==
+					UNGEBRO__V1__ACTION_KIND__CONTACT_MADE &&
+				    !run->contact) {
 					run->contact = f->day;
+				} else if (
+				    f->kind ==
+					UNGEBRO__V1__ACTION_KIND__OFFER_MADE &&
+				    !run->offer) {
+					run->offer = f->day;
+					if (!run->contact)
+						run->contact = f->day;
+				}
 			}
 		}
 	}
@@ -1002,8 +1020,10 @@ report_drop_superseded(report_input *in, const uint8_t (*ids)[16],
 		    bsearch(&key, by_id, in->nfacts, sizeof *by_id, cmp_id);
 		/* About the same person too, as the rules and the timeline
 		 * take it: a correction naming another person's event takes
-		 * nothing from theirs (PROTOCOL.md, "Corrections"). */
-		if (hit && in->facts[hit->fact].seq < in->facts[j].seq &&
+		 * nothing from theirs (PROTOCOL.md, "Corrections"). An
+		 * anonymous record has no person, so it corrects nothing. */
+		if (hit && in->facts[j].person != REPORT_NO_PERSON &&
+		    in->facts[hit->fact].seq < in->facts[j].seq &&
 		    in->facts[hit->fact].person == in->facts[j].person &&
 		    strcmp(agency[hit->fact], agency[j]) == 0) {
 			drop[hit->fact] = true;

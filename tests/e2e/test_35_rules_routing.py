@@ -105,6 +105,12 @@ def test_unacknowledged_high_alert_stays_and_notices_climb(make_hub):
     assert (rows["dropout"]["raised"], rows["dropout"]["acknowledged"],
             rows["dropout"]["acknowledged in time"],
             rows["dropout"]["escalated"]) == ("<5", "<5", "0", "<5"), rows
+    # The audit record counts every alert raised from the log, the two
+    # escalation notices too (OPERATIONS.md, "The annual status").
+    [detail] = [json.loads(line)["detail"] for line in hub.hubctl(
+        "audit", "show", "--json").stdout.splitlines()
+        if json.loads(line)["action"] == "report"]
+    assert ", 3 alerts, 9 tables" in detail, detail
 
 
 def test_a_friday_alert_reaches_the_desk_after_office_hours(make_hub):

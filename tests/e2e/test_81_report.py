@@ -357,6 +357,27 @@ def test_a_label_a_spreadsheet_would_run_is_quoted_in_the_csv(make_hub,
         assert f"<th>{i} (other)</th>" in page
 
 
+def test_the_csv_files_are_utf8_without_a_bom_and_end_lines_in_lf(
+        make_hub, tmp_path):
+    """OPERATIONS.md: each status-*.csv is UTF-8 without a byte-order
+    mark, every line ending in LF alone; an id with an ø stays one."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    people = CprGen(8119).take(5)
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution="eud-sønderå",
+                            programme="eud-tomrer") for c in people])
+    hub.wait_applied()
+    out, _ = report(hub, tmp_path, "--year", "2026")
+    for name in os.listdir(out.parent):
+        if not name.endswith(".csv"):
+            continue
+        raw = (out.parent / name).read_bytes()
+        assert not raw.startswith(b"\xef\xbb\xbf"), name
+        assert b"\r" not in raw and raw.endswith(b"\n"), name
+        raw.decode("utf-8")
+    dropouts = (out.parent / "status-dropouts.csv").read_bytes()
+    assert "eud-sønderå (EUD),5,0,0\n".encode() in dropouts
+
+
 def test_a_label_with_a_line_break_stays_one_row_of_the_csv(make_hub,
                                                             tmp_path):
     # An id may hold any control character an agency sent (PROTOCOL.md):
@@ -580,6 +601,32 @@ def test_a_correction_about_another_person_replaces_nothing(make_hub,
     assert d[("eud-a (EUD)", "dropped out")] == "18", tables["dropouts"]
 
 
+def test_an_anonymous_record_corrects_nothing(make_hub, tmp_path):
+    """PROTOCOL.md, "Corrections": an event without a cpr (an ANONYMOUS
+    referral) corrects nothing, so an anonymous record naming another in
+    its supersedes is one more record and the one it names still counts
+    (the report's corrections are of one person's events)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    first = [event("addiction-a", "", "addiction_referral",
+                   sensitivity="ANONYMOUS", service="rmc-a",
+                   date="2026-09-01", stage="REFERRED") for _ in range(5)]
+    hub.send(*first)
+    later = []
+    for e in first:
+        c = event("addiction-a", "", "addiction_referral",
+                  sensitivity="ANONYMOUS", service="rmc-a",
+                  date="2026-09-02", stage="TREATMENT_STARTED")
+        c.supersedes = e.event_id
+        later.append(c)
+    hub.send(*later)
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    a = cells(tables["anonymous"])
+    assert a[("referred", "records")] == "5"
+    assert a[("treatment started", "records")] == "5"
+    assert a[("Total", "records")] == "10"
+
+
 def test_referrals_of_known_persons_count_only_as_alerts(make_hub,
                                                           tmp_path):
     """OPERATIONS.md, the anonymous table: referrals of known persons are
@@ -631,6 +678,42 @@ def test_an_enrolments_end_reason_is_kept_not_counted(make_hub, tmp_path):
             json.loads(exported.read_text())["events"]
             if e["envelope"]["enrolment"].get("end")]
     assert [e["end_reason"] for e in ends] == ["COMPLETED"], ends
+
+
+def test_the_vocational_share_is_rounded_half_up(make_hub, tmp_path):
+    """OPERATIONS.md, "Headings and charts": the share is EUD / Total with
+    one decimal, rounded half up as every rate the hub shows (RULES.md):
+    5 of 16, 31.25 %, reads 31.3 %, not 31.2 %."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    people = CprGen(8117).take(16)
+    hub.send(*[ev_enrolment(c, "2026-08-10", institution="eud-y",
+                            programme="eud-tomrer") for c in people[:5]],
+             *[ev_enrolment(c, "2026-08-10", institution="fgu-z",
+                            programme="fgu-egu") for c in people[5:]])
+    hub.wait_applied()
+    out, _ = report(hub, tmp_path, "--year", "2026")
+    assert "<li>Share of enrolments heading for vocational education " \
+        "(EUD): 31.3 % (5 of 16)</li>" in out.read_text()
+
+
+def test_the_year_ends_at_midnight_utc(make_hub, tmp_path):
+    """OPERATIONS.md: an alert counts in the UTC day of its raised_at, a
+    clock in the UTC day the hub received the Dropout; 23:30 UTC on 31
+    December (00:30 on 1 January in Denmark) is still the old year."""
+    hub = rules_hub(make_hub, "2026-12-31T23:30:00")
+    youth = [CprGen(8118).born("2010-03-%02d" % (i + 1)) for i in range(5)]
+    for c in youth:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_dropout(c, "2026-12-30") for c in youth])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    assert cells(tables["alerts"])[("dropout", "raised")] == "5"
+    assert cells(tables["clocks"])[("contact within 5 working days",
+                                    "Total")] == "5"
+    _, tables = report(hub, tmp_path, "--year", "2027")
+    assert tables["alerts"][1:] == [["Total", "0", "0", "0", "0", "0", "0"]]
+    assert cells(tables["clocks"])[("contact within 5 working days",
+                                    "Total")] == "0"
 
 
 def ev_benefit(cpr, start, stop=""):
@@ -752,6 +835,46 @@ def test_legal_clocks_as_the_rules_keep_them(make_hub, tmp_path):
     assert a[("deadline.contact.missed", "raised")] == "12"
 
 
+def test_a_second_dropout_keeps_the_first_clock_answerable(make_hub,
+                                                           tmp_path):
+    """OPERATIONS.md, the legal clocks: a person who dropped out twice has
+    two of each, and a contact recorded while an episode is open counts
+    for it; only an enrolment closes an episode. Ten 16-year-olds leave
+    an EUD college (received Monday 09-07, contact due 09-14) and a
+    gymnasium (received 09-08, due 09-15) with no enrolment between. Five
+    are contacted on 09-09: in time for both clocks. Five on 09-15: late
+    for the first, in time for the second."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    youth = [CprGen(8120).born("2010-04-%02d" % (i + 1)) for i in range(10)]
+    for c in youth:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_dropout(c, "2026-09-03", institution="eud-a")
+               for c in youth])
+    hub.wait_applied()
+    hub.set_clock("2026-09-08T08:00:00")
+    hub.send(*[ev_dropout(c, "2026-09-04", institution="gym-b",
+                          programme="stx") for c in youth])
+    hub.wait_applied()
+    alert = {a["cpr"]: a["alert_id"] for a in hub.peek("cw-anna", 20)
+             if a["rule"] == "dropout"}
+    hub.set_clock("2026-09-15T10:00:00")
+    for i, c in enumerate(youth):
+        rc, _, err = hub.record("cw-anna", "contact", alert[c], "phone",
+                                date="2026-09-09" if i < 5 else
+                                "2026-09-15")
+        assert rc == 0, err
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    c = cells(tables["clocks"])
+    row = "contact within 5 working days"
+    assert [c[(row, k)] for k in ("met", "missed", "closed by enrolment",
+                                  "pending", "Total")] == \
+        ["15", "5", "0", "0", "20"]
+    # Every one of the 20 episodes has a recorded contact, so an offer
+    # clock; none has an offer.
+    assert c[("offer within 30 days", "Total")] == "20"
+
+
 def test_the_clocks_rows_name_the_deadlines_in_force(make_hub, tmp_path):
     """OPERATIONS.md: the clocks are the rules file's (`deadline.*`); the
     rows and the title say which: 3 working days, 1 day, ages 16-18."""
@@ -773,6 +896,53 @@ def test_the_clocks_rows_name_the_deadlines_in_force(make_hub, tmp_path):
     out, tables = report(hub, tmp_path, "--year", "2026")
     assert [r[0] for r in tables["clocks"][1:]] == \
         ["contact within 1 working day", "offer within 30 days"]
+
+
+def test_not_ready_pupils_not_given_back_by_the_alerts(make_hub,
+                                                       tmp_path):
+    """OPERATIONS.md, suppression: every not-ready assessment in grade 8
+    or 9 raises one `readiness` alert, so the alerts table's raised of
+    `readiness` is the readiness table's Total of not ready. 3 pupils
+    ready and 20 not: the 3 is hidden, the 20 with it (23 - 20 would
+    give it back), and the alerts' 20 must not show it either."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    pupils = CprGen(8121).take(23)
+    hub.send(*[ev_readiness(c, "2026-09-01", 8, ready=i < 3)
+               for i, c in enumerate(pupils)])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    r = cells(tables["readiness"])
+    assert (r[("Total", "ready")], r[("Total", "not ready")],
+            r[("Total", "Total")]) == ("<5", "x", "23")
+    a = cells(tables["alerts"])
+    assert a[("readiness", "raised")] == "x"
+    for t in tables.values():
+        assert_no_recompute(t)
+
+
+def test_dropouts_not_given_back_by_the_alerts(make_hub, tmp_path):
+    """OPERATIONS.md, suppression: every Dropout raises one `dropout`
+    alert and every DropoutRisk one `dropout_risk` alert, so the
+    dropouts table's Total of dropped out (of dropout risk) and the
+    alerts table's raised of `dropout` (`dropout_risk`) count the same.
+    3 readiness alerts beside 20 dropout alerts: the 3 is hidden and the
+    20 with it (23 - 20); the dropouts table's Total of 20 must not give
+    the 20 back, and so the 3."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(8122)
+    hub.send(*[ev_readiness(c, "2026-09-01", 8) for c in gen.take(3)])
+    adults = [gen.born("2007-01-%02d" % (i + 1)) for i in range(20)]
+    hub.send(*[ev_dropout(c, "2026-09-04", institution="eud-a")
+               for c in adults])
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    a = cells(tables["alerts"])
+    assert (a[("readiness", "raised")], a[("dropout", "raised")]) == \
+        ("<5", "x")
+    d = cells(tables["dropouts"])
+    assert d[("Total", "dropped out")] == "x"
+    for t in tables.values():
+        assert_no_recompute(t)
 
 
 def test_missed_clocks_not_given_back_by_the_alerts(make_hub, tmp_path):
@@ -956,8 +1126,9 @@ def test_generated_cohort_figures(make_hub, tmp_path):
     # The key figure: EUD starts / all starts, from the same files.
     starts = want["enrolments"]
     eud = starts.get(("EUD", "started"), 0)
-    share = "%.1f %% (%d of %d)" % (100.0 * eud / sum(starts.values()), eud,
-                                    sum(starts.values()))
+    total = sum(starts.values())
+    tenths = (2000 * eud + total) // (2 * total)   # half up
+    share = "%d.%d %% (%d of %d)" % (tenths // 10, tenths % 10, eud, total)
     assert "heading for vocational education (EUD): " + share in \
         out.read_text()
 
