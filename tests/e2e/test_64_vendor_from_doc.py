@@ -768,3 +768,26 @@ def test_session_limits(hub):
     for s in (old, new, two, raise_dropouts_more):
         s.close()
     ctx.term()
+
+
+def test_revoked_caseworker_frame_too_large_is_denied_with_request_id_0(hub):
+    """§1: after a revocation every delivery frame is E_DENIED; one over
+    65,536 bytes is not decoded, so its request_id is 0 (the vendor had to
+    guess between that, its own request_id and E_TOO_LARGE)."""
+    keys = hub.keygen("cw-vendor")
+    hub.ctl("register-caseworker", "cw-vendor", "--key", os.path.join(hub.keys, "cw-vendor.key"))
+    hub.start()
+    ctx = zmq.Context()
+    c = connect_caseworker(hub, ctx, "cw-vendor", keys)
+    hub.ctl("revoke-caseworker", "cw-vendor")
+    time.sleep(1.5)
+    revoked = "the key this connection authenticated with has been revoked or replaced"
+    q = frame(pb.FRAME_QUERY, pb.Query(request_id=5, kind=pb.OPEN_ALERTS))
+    for data, rid in ((q, 5), (q + unknown_field(65537 - len(q)), 0)):
+        c.send(data)
+        d = c.recv(10)
+        assert d is not None
+        kind, r = decode(d)
+        assert (kind, r.request_id, r.code, r.reason) == (pb.FRAME_RESULT, rid, pb.E_DENIED, revoked)
+    c.close()
+    ctx.term()
