@@ -791,3 +791,36 @@ def test_revoked_caseworker_frame_too_large_is_denied_with_request_id_0(hub):
         assert (kind, r.request_id, r.code, r.reason) == (pb.FRAME_RESULT, rid, pb.E_DENIED, revoked)
     c.close()
     ctx.term()
+
+
+def test_desk_membership_counts_only_for_the_duty_desk(hub):
+    """§4 Desk members: the youth unit's vendor must name the duty desk's
+    id (the desk alerts' recipient); another id is stored and does nothing."""
+    keys = hub.keygen("cw-vendor")
+    hub.ctl("register-caseworker", "cw-vendor", "--key", os.path.join(hub.keys, "cw-vendor.key"))
+    hub.start()
+    ctx = zmq.Context()
+    a = connect_agency(hub, ctx, "youth-v")
+
+    def send(e):
+        a.send(frame(pb.FRAME_EVENT, e))
+        assert ack_of(a.recv(10)).status == pb.ACCEPTED
+
+    send(envelope("youth-v", pb.DROPOUT, "dropout", pb.Dropout(institution="c1", date=TODAY), "d1"))
+    time.sleep(1)
+    c = connect_caseworker(hub, ctx, "cw-vendor", keys)
+    w, alerts = hello(c, 10)
+    assert (w.open_alerts, alerts) == (0, [])
+    for i, desk in enumerate(("other-desk", "duty-desk")):
+        send(envelope("youth-v", pb.DESK_MEMBERSHIP, "desk_membership",
+                      pb.DeskMembership(desk=desk, caseworker="cw-vendor", **{"from": "2020-01-01"}),
+                      "m%d" % i, cpr="", sensitivity=pb.ORGANISATIONAL))
+        d = c.recv(4)
+        if desk == "other-desk":
+            assert d is None
+        else:
+            kind, al = decode(d)
+            assert kind == pb.FRAME_ALERT and al.recipient == "duty-desk"
+    c.close()
+    a.close()
+    ctx.term()
