@@ -837,3 +837,62 @@ def test_desk_membership_counts_only_for_the_duty_desk(hub):
     c.close()
     a.close()
     ctx.term()
+
+
+def test_hub_killed_mid_window_nothing_lost_nothing_twice(hub):
+    """§3 steps 3-5 and §1: a window in flight when hubd dies; the DEALER
+    reconnects by itself and the outbox resends what has no ack. Every
+    event ends up stored once: a full resend is all DUPLICATE, each with
+    a sequence of its own."""
+    hub.start()
+    ctx = zmq.Context()
+    c = connect_agency(hub, ctx)
+    n = 600
+    evs = [envelope("vendor-a", pb.DROPOUT_RISK, "dropout_risk",
+                    pb.DropoutRisk(institution="c1", date=TODAY), "k%d" % i,
+                    cpr="%02d%02d95%04d" % (1 + i % 28, 1 + i // 50 % 12, i))
+           for i in range(n)]
+    outbox = {e.event_id: frame(pb.FRAME_EVENT, e) for e in evs}
+    for f in outbox.values():
+        c.send(f)
+    first = 0
+    while first < 50:
+        d = c.recv(10)
+        assert d is not None
+        a = ack_of(d)
+        if a.status in (pb.ACCEPTED, pb.DUPLICATE):
+            outbox.pop(a.event_id, None)
+            first += 1
+    hub.proc.kill()
+    hub.proc.wait(30)
+    hub.start()
+    assert c.wait_event({zmq.EVENT_HANDSHAKE_SUCCEEDED}, 20) is not None
+    deadline = time.time() + 120
+    while outbox and time.time() < deadline:
+        for f in list(outbox.values()):
+            c.send(f)
+        round_end = time.time() + 10
+        while outbox and time.time() < round_end:
+            d = c.recv(1)
+            if d is None:
+                continue
+            a = ack_of(d)
+            assert a.status != pb.REJECTED or a.retryable, a
+            if a.status in (pb.ACCEPTED, pb.DUPLICATE):
+                outbox.pop(a.event_id, None)
+    assert not outbox, len(outbox)
+    for e in evs:
+        c.send(frame(pb.FRAME_EVENT, e))
+    seqs = {}
+    deadline = time.time() + 60
+    while len(seqs) < n and time.time() < deadline:
+        d = c.recv(1)
+        if d is None:
+            continue
+        a = ack_of(d)
+        assert a.status == pb.DUPLICATE, a
+        seqs[a.event_id] = a.sequence
+    assert len(seqs) == n and len(set(seqs.values())) == n
+    assert max(seqs.values()) == n  # nothing stored twice
+    c.close()
+    ctx.term()
