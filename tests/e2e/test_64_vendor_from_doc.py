@@ -514,6 +514,37 @@ def test_refused_keys_as_the_monitor_shows_them(hub):
     ev = c.wait_event({zmq.EVENT_HANDSHAKE_SUCCEEDED, zmq.EVENT_HANDSHAKE_FAILED_AUTH})
     assert ev["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH and ev["value"] == 400, ev
     c.close()
+    # No CURVE options at all (ZeroMQ's NULL mechanism), or PLAIN: libzmq
+    # refuses the mechanism before the hub's ZAP handler is asked. The
+    # monitor shows NO_DETAIL (the hub closed first) or a mechanism
+    # mismatch (the client saw it first; libzmq then stops trying),
+    # whichever comes first, so NO_DETAIL alone does not prove a wrong
+    # server key.
+    from zmq.utils.monitor import recv_monitor_message
+    mismatch = (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+    for plain in (False, True):
+        s = ctx.socket(zmq.DEALER)
+        s.linger = 0
+        if plain:
+            s.plain_username, s.plain_password = b"cw-refused", b"x"
+        mon = s.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                                   | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                                   | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+                                   | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        s.connect(hub.delivery)
+        seen = []
+        end = time.time() + 2
+        while time.time() < end:
+            if mon.poll(100):
+                ev = recv_monitor_message(mon)
+                seen.append((ev["event"], ev["value"]))
+        assert seen and all(e == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL or (e, v) == mismatch
+                            for e, v in seen), seen
+        assert mismatch not in seen[:-1], seen  # not tried after a mismatch
+        s.disable_monitor()
+        mon.close()
+        s.close()
+    assert "on delivery: not CURVE" not in hub.logtext()
     # A wrong server key: HANDSHAKE_FAILED_NO_DETAIL, again and again.
     wrong = hub.keygen("not-the-hub")["public"]
     c = Client(ctx, hub.delivery, wrong, keys)
