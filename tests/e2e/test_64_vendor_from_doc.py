@@ -545,13 +545,17 @@ def test_refused_keys_as_the_monitor_shows_them(hub):
         mon.close()
         s.close()
     assert "on delivery: not CURVE" not in hub.logtext()
-    # A wrong server key: HANDSHAKE_FAILED_NO_DETAIL, again and again.
-    wrong = hub.keygen("not-the-hub")["public"]
-    c = Client(ctx, hub.delivery, wrong, keys)
-    for _ in range(2):
-        ev = c.wait_event({zmq.EVENT_HANDSHAKE_SUCCEEDED, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL})
-        assert ev and ev["event"] == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL, ev
-    c.close()
+    # A wrong server key, or a public and a secret key of two pairs:
+    # HANDSHAKE_FAILED_NO_DETAIL, again and again, and nothing in hubd's log.
+    other = hub.keygen("not-the-hub")
+    mixed = dict(keys, secret=other["secret"])
+    for server, own in ((other["public"], keys), (hub.server_key(), mixed)):
+        c = Client(ctx, hub.delivery, server, own)
+        for _ in range(2):
+            ev = c.wait_event({zmq.EVENT_HANDSHAKE_SUCCEEDED, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                               zmq.EVENT_HANDSHAKE_FAILED_AUTH})
+            assert ev and ev["event"] == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL, ev
+        c.close()
     ctx.term()
 
 
