@@ -1077,3 +1077,52 @@ def test_an_export_to_standard_output_that_fails_writes_nothing(make_hub):
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert [e["type"] for e in doc["events"]] == ["ContactAssignment"], doc
+
+
+def test_compacting_as_documented_leaves_nothing_of_an_erased_person(
+        make_hub):
+    """OPERATIONS.md, Erasure: deleted records leave their old bytes in
+    free pages, and the doc's steps take them out of the files at once.
+    Each environment keeps its own: the event-id index (ids/) keeps the
+    erased events' keys — their occurrence times in the clear — and
+    sealed values in free pages as the log does, so the steps cover
+    ids/ as well as log/ and derived/, and hubd starts on the result."""
+    gen = CprGen(6222)
+    cpr, other = gen.next(), gen.next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05")
+    hub.cprs.update({cpr, other})
+    hub.send(ev_absence(cpr, "2025-12-01", 2), ev_dropout(cpr, "2025-12-20"),
+             ev_absence(other, "2025-12-01", 1))
+    hub.wait_applied()
+    hub.stop()                        # ids/ flushed
+    envs = ("log", "ids", "derived")
+    dbs = {"log": "log", "ids": "ids", "derived": "person"}
+    before = {e: dump(hub.data_dir / e, dbs[e]) for e in envs}
+    hub.start()
+    hub.hubctl("erase", "--cpr", cpr, "--reason", "art. 17 request 9")
+    hub.stop()
+    gone = {}
+    for e in envs:
+        after = dump(hub.data_dir / e, dbs[e])
+        gone[e] = [(bytes.fromhex(k), bytes.fromhex(v)[:32])
+                   for k, v in before[e].items() if k not in after]
+        assert gone[e], e
+    # Stop hubd (done), compact log/ and ids/ into place, delete derived/.
+    for e in ("log", "ids"):
+        copy = hub.tmp / f"compact-{e}"
+        copy.mkdir()
+        subprocess.run(["mdb_copy", "-c", str(hub.data_dir / e), str(copy)],
+                       check=True)
+        (copy / "data.mdb").chmod(0o600)
+        (copy / "data.mdb").replace(hub.data_dir / e / "data.mdb")
+    subprocess.run(["rm", "-r", str(hub.data_dir / "derived")], check=True)
+    for e in ("log", "ids"):
+        raw = (hub.data_dir / e / "data.mdb").read_bytes()
+        for key, value in gone[e]:
+            # (a log key is a sequence number: bytes found anywhere)
+            assert value not in raw, (e, key.hex())
+            assert len(key) < 16 or key not in raw, (e, key.hex())
+    hub.start()
+    st = hub.stats()
+    assert (st["log_events"], st["event_ids"]) == (1, 1), st
