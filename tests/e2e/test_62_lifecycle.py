@@ -1126,3 +1126,41 @@ def test_compacting_as_documented_leaves_nothing_of_an_erased_person(
     hub.start()
     st = hub.stats()
     assert (st["log_events"], st["event_ids"]) == (1, 1), st
+
+
+def test_the_audit_records_about_a_person_outlive_the_retention_purge(
+        make_hub):
+    """SECURITY.md, Retention: the audit trail has no period of its own.
+    No purge deletes an audit record (the trail is hash-chained), so
+    once the purge has cleared a person, what the trail holds about them
+    — their pseudonym with each delivery, acknowledgement (its note
+    included) and assignment, and the purge itself — is still shown by
+    `audit show --cpr` and the person's export."""
+    import datetime
+    from test_61_audit import alert_for_anna, inbox_once
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    cpr = CprGen(6223).next()
+    hub = make_hub(clock=now.strftime("%Y-%m-%dT%H:%M:%S"),
+                   settings={"retention_absence": "30"})
+    hub.cprs.add(cpr)
+    alert_id = alert_for_anna(hub, cpr)
+    p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note",
+                   "called the family")
+    assert p.returncode == 0, p.stderr
+    # hubd writes its queued audit records once a second.
+    wait_for(lambda: any(r["action"] == "deliver" for r in audit(hub)), 10,
+             "the delivery audited")
+    later = (now + datetime.timedelta(days=32)).date().isoformat()
+    hub.set_clock(later + "T00:00:00")
+    hub.wait_stats("the person cleared", lambda s: s["log_events"] == 0 and
+                   s["assignments"] == 0 and s["alerts"] == 0)
+    recs = [(r["action"], r["detail"]) for r in audit(hub, "--cpr", cpr)]
+    actions = [a for a, _ in recs]
+    assert {"assign", "deliver", "ack", "purge"} <= set(actions), recs
+    assert ("ack", f"{alert_id} called the family") in recs, recs
+    out = hub.client_dir / "purged.json"
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    doc = json.loads(out.read_text())
+    assert (doc["events"], doc["alerts"]) == ([], []), doc
+    assert {"assign", "deliver", "ack", "purge"} <= \
+        {r["action"] for r in doc["audit"]}, doc["audit"]
