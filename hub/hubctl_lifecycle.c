@@ -303,10 +303,13 @@ hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd)
 			digits[n++] = *p;
 	digits[n] = '\0';
 	bool ok = true;
-	if (!reason[0] || strlen(reason) > REASON_MAX) {
+	/* Blanks alone would record an erasure with no ground at all. */
+	if (!reason[0] || !reason[strspn(reason, " \t\r\n\v\f")] ||
+	    strlen(reason) > REASON_MAX) {
 		ug_eprintf(
 		    "hubctl: %serase needs --reason TEXT (1-%d "
-		    "bytes): the lawful ground, kept in the audit trail\n",
+		    "bytes, not white space alone): the lawful ground, kept "
+		    "in the audit trail\n",
 		    ug_config_where(cfg, "reason"), REASON_MAX);
 		ok = false;
 	} else if (strstr(digits, norm)) {

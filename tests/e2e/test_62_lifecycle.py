@@ -361,6 +361,28 @@ def test_an_erasure_keeps_its_whole_reason(make_hub):
     assert len([r for r in audit(hub) if r["action"] == "erase"]) == 1
 
 
+def test_an_erasure_reason_of_white_space_alone_is_refused(make_hub):
+    """OPERATIONS.md, Erasure: the reason is the lawful ground, the
+    controller's evidence in the audit trail; one of blanks, tabs or line
+    breaks alone states none, so it is a usage error as an empty one is:
+    exit 2, nothing erased, nothing recorded."""
+    cpr = CprGen(6224).next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-09-07T08:00:00")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    for reason in (" ", "   ", "\t", " \n ", "\r\n"):
+        p = hub.hubctl("erase", "--cpr", cpr, "--reason", reason,
+                       check=False)
+        assert (p.returncode, p.stdout) == (2, ""), (reason, p)
+        assert "not white space alone" in p.stderr, p.stderr
+    assert hub.stats()["log_events"] == 1
+    assert not [r for r in audit(hub) if r["action"] == "erase"]
+    # Text with blanks around it is a reason.
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", " art. 17 ")
+    assert "erased: 1 records" in p.stdout, p.stdout
+
+
 def test_an_erasure_reason_holding_the_cpr_is_refused(make_hub):
     """OPERATIONS.md, Erasure: the reason must not contain the CPR, in
     any written form (exit 2, nothing erased): the CPR is never stored.
