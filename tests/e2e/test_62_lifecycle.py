@@ -1186,3 +1186,32 @@ def test_the_audit_records_about_a_person_outlive_the_retention_purge(
     assert (doc["events"], doc["alerts"]) == ([], []), doc
     assert {"assign", "deliver", "ack", "purge"} <= \
         {r["action"] for r in doc["audit"]}, doc["audit"]
+
+
+def test_a_withdrawn_notice_naming_no_one_is_exported_and_erased(make_hub):
+    """OPERATIONS.md, Access and Erasure: a `withdrawn` notice names no
+    person on the wire (SECURITY.md, Need to know), yet it is an alert of
+    theirs: the person's export lists it beside the addiction alert it
+    takes back, and their erasure deletes both and takes the notice out
+    of the caseworker's inbox."""
+    from hubtest import ev_referral, rules_hub
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    cpr = CprGen(6225).next()
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(ev_referral(cpr, "2026-09-10", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 2
+    [notice] = hub.peek("cw-anna", 1)
+    assert (notice["rule"], notice["cpr"]) == ("withdrawn", ""), notice
+    out = hub.client_dir / "withdrawn.json"
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    alerts = json.loads(out.read_text())["alerts"]
+    assert sorted(a["alert"]["rule"] for a in alerts) == \
+        ["addiction", "withdrawn"], alerts
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "art. 17 request 12")
+    assert ", 2 alerts, 1 queue entries, 2 person-alert entries," in \
+        p.stdout, p.stdout
+    assert hub.stats()["alerts"] == 0
+    hub.peek("cw-anna", 0)
