@@ -1,13 +1,14 @@
 """64 the whole flow, swept as a data-protection officer would
 (SECURITY.md "Personal data at rest", "Right of access", "Erasure";
 OPERATIONS.md "Backups, retention and erasure"): all five adapters
-(one of them watching a drop directory), hubd, the inbox client, the web
-inbox, hubctl export, audit show, backup and erase. Then every file the
-programs wrote — the store, the outboxes, the watcher's reports, the
-backup, every log and every program's own output that is not meant to
-carry a CPR — is searched for every test CPR in each form a CPR is
-plausibly written or encoded in: its ten digits, with a dash or a blank
-after the birth date, as UTF-16, as hexadecimal digits and in base64."""
+(one of them watching a drop directory), hubd, the inbox client, the
+web inbox, hubctl export, audit show, backup, report and erase. Then
+every file the programs wrote — the store, the outboxes, the watcher's
+reports, the backup, the annual status, every log and every program's
+own output that is not meant to carry a CPR — is searched for every
+test CPR in each form a CPR is plausibly written or encoded in: its ten
+digits, with a dash or a blank after the birth date, as UTF-16, as
+hexadecimal digits and in base64."""
 
 import base64
 import json
@@ -175,11 +176,15 @@ def test_nothing_personal_is_left_where_it_is_not_meant_to_be(
     shown = hub.hubctl("audit", "show", "--cpr", p[0], "--json").stdout
     backup = hub.tmp / "backup"
     hub.hubctl("backup", str(backup))
+    report = hub.tmp / "report"
+    report.mkdir()
+    hub.hubctl("report", "--year", today[:4], "--out",
+               str(report / "status.html"))
     erased = hub.hubctl("erase", "--cpr", p[0], "--reason", "art. 17 no. 9")
     assert "erased: " in erased.stdout
     hub.stop()
 
-    swept = [hub.data_dir, hub.adapters_dir, hub.logs_dir, backup,
+    swept = [hub.data_dir, hub.adapters_dir, hub.logs_dir, backup, report,
              *drop.glob("*/*.report.json")]
     assert sweep(swept, p) > 10
     # An audit record holds what was typed, a CPR masked.
