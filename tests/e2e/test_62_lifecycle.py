@@ -869,6 +869,41 @@ def test_an_export_into_a_missing_directory_says_it_as_documented(make_hub):
         "or directory)"), rec
 
 
+def test_an_export_onto_a_device_or_a_pipe_replaces_neither(make_hub):
+    """OPERATIONS.md, Access: FILE is written whole by renaming a new file
+    onto it, which would put the person's data in place of whatever is
+    at FILE: a named pipe, or a device (`--out /dev/null`, run as root,
+    would leave /dev/null a file of their data). A FILE that is neither a
+    regular file, a symbolic link nor a directory is refused as one that
+    cannot be created: exit 1, nothing written, recorded `failed`, and
+    the pipe or device left as it was."""
+    import os
+    import stat
+    cpr = CprGen(6226).next()
+    hub = make_hub()
+    hub.assign(cpr, "cw-anna")
+    targets = [hub.client_dir / "pipe"]
+    os.mkfifo(targets[0])
+    if os.geteuid() == 0:
+        targets.append(hub.client_dir / "null")
+        os.mknod(targets[1], 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    for target in targets:
+        kind = stat.S_IFMT(os.lstat(target).st_mode)
+        p = hub.hubctl("export", "--cpr", cpr, "--out", str(target),
+                       check=False)
+        assert (p.returncode, p.stdout) == (1, ""), p.stderr
+        assert p.stderr == f"hubctl: export failed: cannot write " \
+            f"{target}: it is not a regular file (nothing written)\n", \
+            p.stderr
+        assert stat.S_IFMT(os.lstat(target).st_mode) == kind, target
+    assert sorted(os.listdir(hub.client_dir)) == \
+        sorted(t.name for t in targets)
+    recs = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
+    assert [(r["result"], r["detail"]) for r in recs] == [
+        ("failed", "nothing written: cannot create the file (it is not a "
+         "regular file)")] * len(targets), recs
+
+
 def test_a_purge_that_cannot_commit_is_logged_once_a_minute(make_hub):
     """OPERATIONS.md, Retention: a turn that fails (a log_map_mb too full
     for the records) is not done and retried. Like STORE-FULL, it is
