@@ -918,7 +918,20 @@ create_rejects(struct runtime *rt)
 	/* 0600: the rows hold CPRs. No symlink: we truncate what we open.
 	 * The mode at open only applies to a new file: one left from an
 	 * earlier import, copied or chmodded open since, is narrowed too. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+	int fd =
+	    open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK,
+		 0600);
+	/* A named pipe there would block the import for ever (or hand the
+	 * rows to whoever reads it), a device swallow them: only a regular
+	 * file takes them. */
+	struct stat st;
+	bool not_regular = fd < 0 && errno == ENXIO;
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+			fcntl(fd, F_SETFL, 0) != 0)) {
+		not_regular = true;
+		close(fd);
+		fd = -1;
+	}
 	if (fd >= 0 && fchmod(fd, 0600) != 0) {
 		int e = errno;
 		close(fd);
@@ -934,7 +947,21 @@ create_rejects(struct runtime *rt)
 			       S_ISLNK(link.st_mode);
 		/* Beside an input on a share the clerk can only read, the
 		 * way out is the rejects setting: say so. */
-		if (is_link && !rt->rejects_path[0] && !rt->rejects_shared)
+		if (not_regular && !rt->rejects_path[0] && !rt->rejects_shared)
+			adapter__fatal(
+			    rt,
+			    "%s: cannot create the rejects file %s: "
+			    "it is not a regular file; nothing of %s was "
+			    "queued: remove it, or import it again with "
+			    "--rejects PATH",
+			    rt->path, path, rt->path);
+		else if (not_regular)
+			adapter__fatal(rt,
+				       "cannot create the rejects file %s: it "
+				       "is not a regular file: remove it",
+				       path);
+		else if (is_link && !rt->rejects_path[0] &&
+			 !rt->rejects_shared)
 			adapter__fatal(
 			    rt,
 			    "%s: cannot create the rejects file %s: "

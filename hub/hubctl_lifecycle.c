@@ -303,10 +303,13 @@ hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd)
 			digits[n++] = *p;
 	digits[n] = '\0';
 	bool ok = true;
-	if (!reason[0] || strlen(reason) > REASON_MAX) {
+	/* Blanks alone would record an erasure with no ground at all. */
+	if (!reason[0] || !reason[strspn(reason, " \t\r\n\v\f")] ||
+	    strlen(reason) > REASON_MAX) {
 		ug_eprintf(
 		    "hubctl: %serase needs --reason TEXT (1-%d "
-		    "bytes): the lawful ground, kept in the audit trail\n",
+		    "bytes, not white space alone): the lawful ground, kept "
+		    "in the audit trail\n",
 		    ug_config_where(cfg, "reason"), REASON_MAX);
 		ok = false;
 	} else if (strstr(digits, norm)) {
@@ -446,6 +449,7 @@ typedef struct {
 	char tmp[4096];
 	char *mem;
 	size_t mem_len;
+	const char *refused; /* why FILE was not taken, when no errno says */
 } out_file;
 
 static bool
@@ -455,6 +459,7 @@ open_out(out_file *o, const char *path, int *why)
 	o->tmp[0] = '\0';
 	o->mem = NULL;
 	o->mem_len = 0;
+	o->refused = NULL;
 	if (!path[0]) {
 		o->f = open_memstream(&o->mem, &o->mem_len);
 		if (!o->f) {
@@ -465,6 +470,18 @@ open_out(out_file *o, const char *path, int *why)
 			return false;
 		}
 		return true;
+	}
+	/* The rename would put the person's data in place of a pipe or a
+	 * device (as root, /dev/null itself). */
+	struct stat st;
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		o->refused = "it is not a regular file";
+		*why = 0;
+		ug_eprintf("hubctl: export failed: cannot write %s: %s "
+			   "(nothing written)\n",
+			   path, o->refused);
+		return false;
 	}
 	int fd = -1;
 	if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%s.XXXXXX", path) >=
@@ -549,7 +566,7 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 		snprintf(detail, sizeof detail,
 			 "nothing written: cannot "
 			 "create the file (%s)",
-			 strerror(why));
+			 of.refused ? of.refused : strerror(why));
 		hubctl_audit_admin(s, keys, "export", "failed", p.person_key,
 				   detail);
 		return 1;

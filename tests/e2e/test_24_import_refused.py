@@ -390,6 +390,43 @@ def test_a_rejects_file_that_is_a_symbolic_link_is_named_as_such(hub):
         (EXIT_ROWS_REJECTED, 2, 1), str(again)[-3000:]
 
 
+def test_a_rejects_file_that_is_a_pipe_or_a_device_is_named_as_such(hub):
+    """ADAPTERS.md "The rejects file": only a regular file takes the
+    rejected rows, which hold CPRs verbatim. A named pipe where the
+    rejects file goes made the import wait for ever for a reader (who
+    would have got the rows), a device would swallow them: the input is
+    "fatal", nothing of it queued, the pipe or device left as it was, and
+    the message says what is there and what to do."""
+    import stat
+    cprs = CprGen(2414).take(3)
+    hub.cprs.update(cprs)
+    rows = [AbsenceRow(cprs[0]), AbsenceRow(cprs[1], absent="x"),
+            AbsenceRow(cprs[2])]
+    path = hub.inputs_dir / "piped.csv"
+    hubtest.write_absence_csv(path, rows, dash_every=0)
+    there = hub.inputs_dir / "piped.csv.rejects.csv"
+    makers = [lambda: os.mkfifo(there)]
+    if os.geteuid() == 0:
+        makers.append(lambda: os.mknod(there, 0o666 | stat.S_IFCHR,
+                                       os.makedev(1, 3)))
+    for make in makers:
+        make()
+        kind = stat.S_IFMT(os.lstat(there).st_mode)
+        r = hub.adapter("import", path, wait=30)
+        assert_fatal_nothing_queued(r)
+        assert (f"adapter-school: {path}: cannot create the rejects file "
+                f"{there}: it is not a regular file; nothing of {path} "
+                "was queued: remove it, or import it again with "
+                "--rejects PATH") in r.stderr, r.stderr
+        assert stat.S_IFMT(os.lstat(there).st_mode) == kind
+        assert hub.stats()["log_events"] == 0
+        os.unlink(there)
+    again = hub.adapter("import", path)
+    assert (again.rc, again.summary["accepted"],
+            again.summary["rejected_rows"]) == \
+        (EXIT_ROWS_REJECTED, 2, 1), str(again)[-3000:]
+
+
 def test_watch_on_a_full_disk_stops_and_keeps_the_file(hub, tmp_path):
     """watch whose outbox's disk fills up mid-file: exit 3 (systemd
     restarts it), the file stays in DIR, not in failed/, nothing of it

@@ -361,6 +361,28 @@ def test_an_erasure_keeps_its_whole_reason(make_hub):
     assert len([r for r in audit(hub) if r["action"] == "erase"]) == 1
 
 
+def test_an_erasure_reason_of_white_space_alone_is_refused(make_hub):
+    """OPERATIONS.md, Erasure: the reason is the lawful ground, the
+    controller's evidence in the audit trail; one of blanks, tabs or line
+    breaks alone states none, so it is a usage error as an empty one is:
+    exit 2, nothing erased, nothing recorded."""
+    cpr = CprGen(6224).next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-09-07T08:00:00")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    for reason in (" ", "   ", "\t", " \n ", "\r\n"):
+        p = hub.hubctl("erase", "--cpr", cpr, "--reason", reason,
+                       check=False)
+        assert (p.returncode, p.stdout) == (2, ""), (reason, p)
+        assert "not white space alone" in p.stderr, p.stderr
+    assert hub.stats()["log_events"] == 1
+    assert not [r for r in audit(hub) if r["action"] == "erase"]
+    # Text with blanks around it is a reason.
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", " art. 17 ")
+    assert "erased: 1 records" in p.stdout, p.stdout
+
+
 def test_an_erasure_reason_holding_the_cpr_is_refused(make_hub):
     """OPERATIONS.md, Erasure: the reason must not contain the CPR, in
     any written form (exit 2, nothing erased): the CPR is never stored.
@@ -847,6 +869,41 @@ def test_an_export_into_a_missing_directory_says_it_as_documented(make_hub):
         "or directory)"), rec
 
 
+def test_an_export_onto_a_device_or_a_pipe_replaces_neither(make_hub):
+    """OPERATIONS.md, Access: FILE is written whole by renaming a new file
+    onto it, which would put the person's data in place of whatever is
+    at FILE: a named pipe, or a device (`--out /dev/null`, run as root,
+    would leave /dev/null a file of their data). A FILE that is neither a
+    regular file, a symbolic link nor a directory is refused as one that
+    cannot be created: exit 1, nothing written, recorded `failed`, and
+    the pipe or device left as it was."""
+    import os
+    import stat
+    cpr = CprGen(6226).next()
+    hub = make_hub()
+    hub.assign(cpr, "cw-anna")
+    targets = [hub.client_dir / "pipe"]
+    os.mkfifo(targets[0])
+    if os.geteuid() == 0:
+        targets.append(hub.client_dir / "null")
+        os.mknod(targets[1], 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    for target in targets:
+        kind = stat.S_IFMT(os.lstat(target).st_mode)
+        p = hub.hubctl("export", "--cpr", cpr, "--out", str(target),
+                       check=False)
+        assert (p.returncode, p.stdout) == (1, ""), p.stderr
+        assert p.stderr == f"hubctl: export failed: cannot write " \
+            f"{target}: it is not a regular file (nothing written)\n", \
+            p.stderr
+        assert stat.S_IFMT(os.lstat(target).st_mode) == kind, target
+    assert sorted(os.listdir(hub.client_dir)) == \
+        sorted(t.name for t in targets)
+    recs = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
+    assert [(r["result"], r["detail"]) for r in recs] == [
+        ("failed", "nothing written: cannot create the file (it is not a "
+         "regular file)")] * len(targets), recs
+
+
 def test_a_purge_that_cannot_commit_is_logged_once_a_minute(make_hub):
     """OPERATIONS.md, Retention: a turn that fails (a log_map_mb too full
     for the records) is not done and retried. Like STORE-FULL, it is
@@ -1077,3 +1134,119 @@ def test_an_export_to_standard_output_that_fails_writes_nothing(make_hub):
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert [e["type"] for e in doc["events"]] == ["ContactAssignment"], doc
+
+
+def test_compacting_as_documented_leaves_nothing_of_an_erased_person(
+        make_hub):
+    """OPERATIONS.md, Erasure: deleted records leave their old bytes in
+    free pages, and the doc's steps take them out of the files at once.
+    Each environment keeps its own: the event-id index (ids/) keeps the
+    erased events' keys — their occurrence times in the clear — and
+    sealed values in free pages as the log does, so the steps cover
+    ids/ as well as log/ and derived/, and hubd starts on the result."""
+    gen = CprGen(6222)
+    cpr, other = gen.next(), gen.next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05")
+    hub.cprs.update({cpr, other})
+    hub.send(ev_absence(cpr, "2025-12-01", 2), ev_dropout(cpr, "2025-12-20"),
+             ev_absence(other, "2025-12-01", 1))
+    hub.wait_applied()
+    hub.stop()                        # ids/ flushed
+    envs = ("log", "ids", "derived")
+    dbs = {"log": "log", "ids": "ids", "derived": "person"}
+    before = {e: dump(hub.data_dir / e, dbs[e]) for e in envs}
+    hub.start()
+    hub.hubctl("erase", "--cpr", cpr, "--reason", "art. 17 request 9")
+    hub.stop()
+    gone = {}
+    for e in envs:
+        after = dump(hub.data_dir / e, dbs[e])
+        gone[e] = [(bytes.fromhex(k), bytes.fromhex(v)[:32])
+                   for k, v in before[e].items() if k not in after]
+        assert gone[e], e
+    # Stop hubd (done), compact log/ and ids/ into place, delete derived/.
+    for e in ("log", "ids"):
+        copy = hub.tmp / f"compact-{e}"
+        copy.mkdir()
+        subprocess.run(["mdb_copy", "-c", str(hub.data_dir / e), str(copy)],
+                       check=True)
+        (copy / "data.mdb").chmod(0o600)
+        (copy / "data.mdb").replace(hub.data_dir / e / "data.mdb")
+    subprocess.run(["rm", "-r", str(hub.data_dir / "derived")], check=True)
+    for e in ("log", "ids"):
+        raw = (hub.data_dir / e / "data.mdb").read_bytes()
+        for key, value in gone[e]:
+            # (a log key is a sequence number: bytes found anywhere)
+            assert value not in raw, (e, key.hex())
+            assert len(key) < 16 or key not in raw, (e, key.hex())
+    hub.start()
+    st = hub.stats()
+    assert (st["log_events"], st["event_ids"]) == (1, 1), st
+
+
+def test_the_audit_records_about_a_person_outlive_the_retention_purge(
+        make_hub):
+    """SECURITY.md, Retention: the audit trail has no period of its own.
+    No purge deletes an audit record (the trail is hash-chained), so
+    once the purge has cleared a person, what the trail holds about them
+    — their pseudonym with each delivery, acknowledgement (its note
+    included) and assignment, and the purge itself — is still shown by
+    `audit show --cpr` and the person's export."""
+    import datetime
+    from test_61_audit import alert_for_anna, inbox_once
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    cpr = CprGen(6223).next()
+    hub = make_hub(clock=now.strftime("%Y-%m-%dT%H:%M:%S"),
+                   settings={"retention_absence": "30"})
+    hub.cprs.add(cpr)
+    alert_id = alert_for_anna(hub, cpr)
+    p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note",
+                   "called the family")
+    assert p.returncode == 0, p.stderr
+    # hubd writes its queued audit records once a second.
+    wait_for(lambda: any(r["action"] == "deliver" for r in audit(hub)), 10,
+             "the delivery audited")
+    later = (now + datetime.timedelta(days=32)).date().isoformat()
+    hub.set_clock(later + "T00:00:00")
+    hub.wait_stats("the person cleared", lambda s: s["log_events"] == 0 and
+                   s["assignments"] == 0 and s["alerts"] == 0)
+    recs = [(r["action"], r["detail"]) for r in audit(hub, "--cpr", cpr)]
+    actions = [a for a, _ in recs]
+    assert {"assign", "deliver", "ack", "purge"} <= set(actions), recs
+    assert ("ack", f"{alert_id} called the family") in recs, recs
+    out = hub.client_dir / "purged.json"
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    doc = json.loads(out.read_text())
+    assert (doc["events"], doc["alerts"]) == ([], []), doc
+    assert {"assign", "deliver", "ack", "purge"} <= \
+        {r["action"] for r in doc["audit"]}, doc["audit"]
+
+
+def test_a_withdrawn_notice_naming_no_one_is_exported_and_erased(make_hub):
+    """OPERATIONS.md, Access and Erasure: a `withdrawn` notice names no
+    person on the wire (SECURITY.md, Need to know), yet it is an alert of
+    theirs: the person's export lists it beside the addiction alert it
+    takes back, and their erasure deletes both and takes the notice out
+    of the caseworker's inbox."""
+    from hubtest import ev_referral, rules_hub
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    cpr = CprGen(6225).next()
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(ev_referral(cpr, "2026-09-10", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 2
+    [notice] = hub.peek("cw-anna", 1)
+    assert (notice["rule"], notice["cpr"]) == ("withdrawn", ""), notice
+    out = hub.client_dir / "withdrawn.json"
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    alerts = json.loads(out.read_text())["alerts"]
+    assert sorted(a["alert"]["rule"] for a in alerts) == \
+        ["addiction", "withdrawn"], alerts
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "art. 17 request 12")
+    assert ", 2 alerts, 1 queue entries, 2 person-alert entries," in \
+        p.stdout, p.stdout
+    assert hub.stats()["alerts"] == 0
+    hub.peek("cw-anna", 0)
