@@ -384,6 +384,11 @@ cpr_separator(const char *p, size_t avail)
 					   "\xe2\x88\x92",
 					   "\xc2\xa0",
 					   "\xe2\x80\xaf"};
+	/* A control character (a tab copied from a spreadsheet's cell), or
+	 * the '?' a one-line message shows for one, must not let the
+	 * number through a log line or the audit trail. */
+	if (avail > 0 && ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '?'))
+		return 1;
 	for (size_t k = 0; k < sizeof seps / sizeof *seps; k++) {
 		size_t n = strlen(seps[k]);
 		if (n <= avail && memcmp(p, seps[k], n) == 0)

@@ -538,6 +538,14 @@ test_cpr_mask(void)
 			     "xxxx; not 310203\xe2\x80\x93"
 			     "1234 010203\xe2\x80\x93"
 			     "12345");
+	/* A control character between the halves (a tab from a
+	 * spreadsheet's cell), and the '?' a one-line log or message puts
+	 * in its place, whichever of the two runs first. */
+	char control[] = "tab 010203\t1234, lf 010203\n1234, shown "
+			 "010203?1234; not 010203??1234";
+	CHECK_EQ_INT(ug_cpr_mask(control), 3);
+	CHECK_EQ_STR(control, "tab xxxxxx\txxxx, lf xxxxxx\nxxxx, shown "
+			      "xxxxxx?xxxx; not 010203??1234");
 	/* Cut short at the end of the text: nothing read past it. */
 	char cut[] = "010203\xe2\x80";
 	CHECK_EQ_INT(ug_cpr_mask(cut), 0);
