@@ -970,6 +970,14 @@ files_commit(report_file *files, size_t n, bool ok)
 			ug_eprintf("hubctl: cannot write %s: %s\n",
 				   files[i].path, strerror(EISDIR));
 			ok = false;
+		} else if (lstat(files[i].path, &st) == 0 &&
+			   !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+			/* The rename would put the page in place of a pipe or
+			 * a device (as root, /dev/null itself). */
+			ug_eprintf("hubctl: cannot write %s: it is not a "
+				   "regular file\n",
+				   files[i].path);
+			ok = false;
 		}
 	for (size_t i = 0; ok && i < n; i++)
 		if (rename(files[i].tmp, files[i].path) != 0) {

@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 
@@ -491,6 +492,32 @@ def test_a_report_that_fails_leaves_the_last_one_as_it_was(make_hub,
     # The failed one says that none of its tables was put in place.
     assert results[0][1].endswith(" 9 tables; nothing written"), results
     assert results[1][1].endswith(" 9 tables"), results
+
+
+def test_a_pipe_or_a_device_at_a_name_is_not_replaced(make_hub, tmp_path):
+    """OPERATIONS.md: a named pipe, a socket or a device at one of the
+    report's names is not replaced: `hubctl: cannot write FILE: it is not
+    a regular file`, exit 1, nothing written, recorded `failed`."""
+    hub = make_hub()
+    d = tmp_path / "status"
+    d.mkdir()
+    os.mkfifo(d / "status-alerts.csv")
+    p = hub.hubctl("report", "--year", "2026", "--out",
+                   str(d / "status.html"), check=False)
+    assert p.returncode == 1 and p.stdout == "", p
+    assert p.stderr == f"hubctl: cannot write {d}/status-alerts.csv: it " \
+        "is not a regular file\n", p.stderr
+    assert stat.S_ISFIFO(os.lstat(d / "status-alerts.csv").st_mode)
+    assert os.listdir(d) == ["status-alerts.csv"]
+    os.mkfifo(tmp_path / "page.html")
+    p = hub.hubctl("report", "--year", "2026", "--out",
+                   str(tmp_path / "page.html"), check=False)
+    assert p.returncode == 1 and "it is not a regular file" in p.stderr, p
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "page.html").st_mode)
+    results = [r["result"] for r in map(json.loads, hub.hubctl(
+        "audit", "show", "--json", "--actor", hubctl_actor()).stdout
+        .splitlines()) if r["action"] == "report"]
+    assert results == ["failed", "failed"], results
 
 
 def current_umask():
