@@ -178,3 +178,34 @@ def test_absence_kind_reclassified_is_a_new_row_until_undone(make_hub):
     assert [e["type"] for e in events] == ["AbsenceReport"] * 3
     assert events[2]["supersedes"] == events[0]["event_id"]
     hub.sweep()
+
+
+def test_counts_in_a_spreadsheets_number_format(make_hub):
+    """docs/ADAPTERS.md, kind absence: lessons_expected is a whole number
+    from 1 to 65,535, written in digits only. A Danish spreadsheet's
+    thousands point (1.000) or decimal comma (4,5) is refused with a
+    reason that gives the column's own range: one that said "0 or more"
+    for lessons_expected would send the clerk to write 0, which is then
+    refused as "must be more than 0"."""
+    hub = make_hub(agencies={AGENCY: TYPES})
+    p = CprGen(1106).take(5)
+    week = ["280017", "2024-03-04", "2024-03-08"]
+    rows = [
+        ([p[0], *week, "4", "30", "ulovligt"], Ok("AbsenceReport")),
+        ([p[1], *week, "4", "1.000", "ulovligt"],
+         Bad("lessons_expected", "lessons_expected is not a whole number "
+             "from 1 to 65535 (digits only)")),
+        ([p[2], *week, "4,5", "30", "ulovligt"],
+         Bad("lessons_absent", "lessons_absent is not a whole number of 0 "
+             "or more (digits only)")),
+        ([p[3], *week, "4", "0", "ulovligt"],
+         Bad("lessons_expected", "lessons_expected must be more than 0")),
+        ([p[4], *week, "0", "30", "ulovligt"], Ok("AbsenceReport")),
+    ]
+    path, labelled = write_export(
+        hub, "fravaer-tal.csv", ["cpr", "school", "period_start",
+                                 "period_end", "lessons_absent",
+                                 "lessons_expected", "kind"], rows)
+    r = run_adapter(hub, "school", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    hub.sweep()
