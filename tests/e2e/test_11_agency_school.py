@@ -209,3 +209,31 @@ def test_counts_in_a_spreadsheets_number_format(make_hub):
     r = run_adapter(hub, "school", "import", path, agency=AGENCY)
     check_run(hub, r, [(path, labelled)], AGENCY)
     hub.sweep()
+
+
+def test_areas_separated_by_a_tab_or_a_non_breaking_space(make_hub):
+    """docs/ADAPTERS.md, kind readiness: the areas are separated by
+    ',', ';', '/', '+', '&', blanks, 'og' or 'and'. A blank is a space or
+    a tab, and values read a non-breaking space (U+00A0, which a list
+    pasted in a spreadsheet cell may hold) as a space: each such list
+    names its areas, none is refused."""
+    hub = make_hub(agencies={AGENCY: TYPES})
+    p = CprGen(1107).take(4)
+    ra = "ReadinessAssessment"
+    rows = [
+        ([p[0], "280017", "8", "2024-01-15", "nej", "faglig\tsocial"],
+         Ok(ra)),
+        ([p[1], "280017", "8", "2024-01-15", "nej",
+          "faglig\u00a0og\u00a0social"], Ok(ra)),
+        ([p[2], "280017", "8", "2024-01-15", "nej", "personlig,\u00a0social"],
+         Ok(ra)),
+        ([p[3], "280017", "8", "2024-01-15", "nej", "faglig\u00a0sproglig"],
+         Bad("areas", "areas must be a list of academic, personal, "
+             "social")),
+    ]
+    path, labelled = write_export(
+        hub, "upv-blanks.csv", ["cpr", "school", "grade", "date", "ready",
+                                "areas"], rows)
+    r = run_adapter(hub, "school", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    hub.sweep()
