@@ -9,7 +9,7 @@ test_06_adapter's."""
 
 from agencytest import Bad, Dup, Ok, check_run, run_adapter, stored, \
     write_export
-from hubtest import CprGen, dashed
+from hubtest import ROOT, CprGen, dashed
 
 AGENCY = "school-a"
 TYPES = "absence,readiness,school_leaving"
@@ -236,4 +236,39 @@ def test_areas_separated_by_a_tab_or_a_non_breaking_space(make_hub):
                                 "areas"], rows)
     r = run_adapter(hub, "school", "import", path, agency=AGENCY)
     check_run(hub, r, [(path, labelled)], AGENCY)
+    hub.sweep()
+
+
+def test_absence_grade_zero_is_sent_as_not_known(make_hub):
+    """docs/ADAPTERS.md, kind absence: grade is 0-10, as 9 or the class
+    9a, 9.b, 10 x, its number sent; the message holds 0 for a grade not
+    known (PROTOCOL.md), so a grade 0 (børnehaveklasse) reaches the hub
+    as an empty grade does, and the doc says so."""
+    import json
+    hub = make_hub(agencies={AGENCY: TYPES})
+    [cpr] = CprGen(1108).take(1)
+    weeks = [("2024-03-04", "2024-03-08", "0"),
+             ("2024-03-11", "2024-03-15", ""),
+             ("2024-03-18", "2024-03-22", "9.b"),
+             ("2024-03-25", "2024-03-29", "10 x")]
+    rows = [([cpr, "280017", a, b, "1", "30", "sygdom", g],
+             Ok("AbsenceReport")) for a, b, g in weeks]
+    path, labelled = write_export(
+        hub, "fravaer-klasse.csv", ["cpr", "school", "period_start",
+                                    "period_end", "lessons_absent",
+                                    "lessons_expected", "kind", "grade"],
+        rows)
+    r = run_adapter(hub, "school", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    out = hub.client_dir / "export.json"   # holds the CPR: not swept
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    doc = json.loads(out.read_text())
+    grades = {e["envelope"]["absence_report"]["period_start"]:
+              e["envelope"]["absence_report"]["grade"]
+              for e in doc["events"]}
+    assert grades == {"2024-03-04": 0, "2024-03-11": 0, "2024-03-18": 9,
+                      "2024-03-25": 10}, grades
+    text = (ROOT / "docs" / "ADAPTERS.md").read_text(encoding="utf-8")
+    assert "0 (børnehaveklasse) reaches the hub as 0, \"not known\", " \
+        "as an empty grade does" in text
     hub.sweep()
