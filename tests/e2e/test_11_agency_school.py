@@ -272,3 +272,34 @@ def test_absence_grade_zero_is_sent_as_not_known(make_hub):
     assert "0 (børnehaveklasse) reaches the hub as 0, \"not known\", " \
         "as an empty grade does" in text
     hub.sweep()
+
+
+def test_areas_in_both_forms_are_added_up(make_hub):
+    """docs/ADAPTERS.md, kind readiness: a file may give the areas as a
+    list and as one yes/no column each. Where the two differ, an area
+    named by either is one the pupil is not ready in: a "nej" in its
+    column does not take it off the list."""
+    import json
+    hub = make_hub(agencies={AGENCY: TYPES})
+    [cpr] = CprGen(1109).take(1)
+    rows = [([cpr, "280017", "8", "2024-01-15", "nej", "faglig", "nej", ""],
+             Ok("ReadinessAssessment")),
+            ([cpr, "280017", "8", "2024-01-16", "nej", "", "nej", "x"],
+             Ok("ReadinessAssessment"))]
+    path, labelled = write_export(
+        hub, "upv-begge.csv", ["cpr", "school", "grade", "date", "ready",
+                               "areas", "faglig", "social"], rows)
+    r = run_adapter(hub, "school", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    out = hub.client_dir / "export.json"   # holds the CPR: not swept
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    got = {e["envelope"]["readiness_assessment"]["date"]:
+           {k: v for k, v in e["envelope"]["readiness_assessment"].items()
+            if k.startswith("not_ready_") and v}
+           for e in json.loads(out.read_text())["events"]}
+    assert got == {"2024-01-15": {"not_ready_academic": True},
+                   "2024-01-16": {"not_ready_social": True}}, got
+    text = (ROOT / "docs" / "ADAPTERS.md").read_text(encoding="utf-8")
+    assert "an area named by either is one the pupil is not ready in" \
+        in " ".join(text.split())
+    hub.sweep()
