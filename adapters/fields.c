@@ -267,7 +267,14 @@ fields_word_list(const char *text, const char *column,
 	static const char *const filler[] = {"og", "and", NULL};
 	*bits = 0;
 	for (const char *p = text ? text : ""; *p;) {
-		size_t len = strcspn(p, ",;/+& ");
+		/* Blanks are spaces and tabs, and a non-breaking space
+		 * (C2 A0), which a list pasted in a spreadsheet cell may
+		 * hold and which a word of the list reads as a space. */
+		size_t len = 0;
+		while (p[len] && !strchr(",;/+& \t", p[len]) &&
+		       !((unsigned char)p[len] == 0xC2 &&
+			 (unsigned char)p[len + 1] == 0xA0))
+			len++;
 		char word[32];
 		int value;
 		if (len >= sizeof word)
@@ -283,7 +290,9 @@ fields_word_list(const char *text, const char *column,
 					   column, accepted);
 		}
 		p += len;
-		if (*p)
+		if ((unsigned char)*p == 0xC2)
+			p += 2;
+		else if (*p)
 			p++;
 	}
 	return UG_OK;

@@ -345,12 +345,28 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 		}
 	} else {
 		int best_found = -1;
+		const struct adapter_kind *tied = NULL;
 		for (size_t k = 0; k < nkinds; k++) {
 			ug_diag ignored = {0};
 			int found = map_kind(rt->ops->kinds[k], names, n,
 					     index, &ignored);
 			if (found > best_found)
-				best = rt->ops->kinds[k], best_found = found;
+				best = rt->ops->kinds[k], best_found = found,
+				tied = NULL;
+			else if (found >= 0 && found == best_found)
+				tied = rt->ops->kinds[k];
+		}
+		/* Picking one of two kinds the header fits alike would,
+		 * with ignore_columns = *, import a file of misses as
+		 * benefit periods: the clerk names the kind instead. */
+		if (tied) {
+			ug_diag_set(diag, "header",
+				    "the columns fit two kinds alike, %s and "
+				    "%s (%d columns each): name the file's "
+				    "kind with --kind (or kind = in the "
+				    "config file)",
+				    best->name, tied->name, best_found);
+			return UG_EMALFORMED;
 		}
 	}
 	size_t fewest = 0;

@@ -94,8 +94,19 @@ parse_count(const char *text, const char *column, uint32_t *value,
 	size_t len = strlen(text);
 	if (len == 0)
 		BAD(column, "%s is empty", column);
+	/* The reason gives the column's own range: "0 or more" would send
+	 * a clerk who wrote 1.000 expected lessons to write 0, refused
+	 * next as "must be more than 0". */
+	if (strspn(text, "0123456789") != len &&
+	    strcmp(column, "lessons_expected") == 0)
+		BAD(column,
+		    "%s is not a whole number from 1 to %d (digits only)",
+		    column, WIRE_LESSONS_MAX);
 	if (strspn(text, "0123456789") != len)
-		BAD(column, "%s is not a whole number of 0 or more", column);
+		BAD(column,
+		    "%s is not a whole number of 0 or more (digits "
+		    "only)",
+		    column);
 	size_t zeros = strspn(text, "0");
 	if (len - zeros > 9) {
 		*value = UINT32_MAX;

@@ -9,7 +9,7 @@ test_06_adapter's."""
 
 from agencytest import Bad, Dup, Ok, check_run, run_adapter, stored, \
     write_export
-from hubtest import CprGen, dashed
+from hubtest import ROOT, CprGen, dashed
 
 AGENCY = "school-a"
 TYPES = "absence,readiness,school_leaving"
@@ -177,4 +177,129 @@ def test_absence_kind_reclassified_is_a_new_row_until_undone(make_hub):
     events = stored(hub)
     assert [e["type"] for e in events] == ["AbsenceReport"] * 3
     assert events[2]["supersedes"] == events[0]["event_id"]
+    hub.sweep()
+
+
+def test_counts_in_a_spreadsheets_number_format(make_hub):
+    """docs/ADAPTERS.md, kind absence: lessons_expected is a whole number
+    from 1 to 65,535, written in digits only. A Danish spreadsheet's
+    thousands point (1.000) or decimal comma (4,5) is refused with a
+    reason that gives the column's own range: one that said "0 or more"
+    for lessons_expected would send the clerk to write 0, which is then
+    refused as "must be more than 0"."""
+    hub = make_hub(agencies={AGENCY: TYPES})
+    p = CprGen(1106).take(5)
+    week = ["280017", "2024-03-04", "2024-03-08"]
+    rows = [
+        ([p[0], *week, "4", "30", "ulovligt"], Ok("AbsenceReport")),
+        ([p[1], *week, "4", "1.000", "ulovligt"],
+         Bad("lessons_expected", "lessons_expected is not a whole number "
+             "from 1 to 65535 (digits only)")),
+        ([p[2], *week, "4,5", "30", "ulovligt"],
+         Bad("lessons_absent", "lessons_absent is not a whole number of 0 "
+             "or more (digits only)")),
+        ([p[3], *week, "4", "0", "ulovligt"],
+         Bad("lessons_expected", "lessons_expected must be more than 0")),
+        ([p[4], *week, "0", "30", "ulovligt"], Ok("AbsenceReport")),
+    ]
+    path, labelled = write_export(
+        hub, "fravaer-tal.csv", ["cpr", "school", "period_start",
+                                 "period_end", "lessons_absent",
+                                 "lessons_expected", "kind"], rows)
+    r = run_adapter(hub, "school", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    hub.sweep()
+
+
+def test_areas_separated_by_a_tab_or_a_non_breaking_space(make_hub):
+    """docs/ADAPTERS.md, kind readiness: the areas are separated by
+    ',', ';', '/', '+', '&', blanks, 'og' or 'and'. A blank is a space or
+    a tab, and values read a non-breaking space (U+00A0, which a list
+    pasted in a spreadsheet cell may hold) as a space: each such list
+    names its areas, none is refused."""
+    hub = make_hub(agencies={AGENCY: TYPES})
+    p = CprGen(1107).take(4)
+    ra = "ReadinessAssessment"
+    rows = [
+        ([p[0], "280017", "8", "2024-01-15", "nej", "faglig\tsocial"],
+         Ok(ra)),
+        ([p[1], "280017", "8", "2024-01-15", "nej",
+          "faglig\u00a0og\u00a0social"], Ok(ra)),
+        ([p[2], "280017", "8", "2024-01-15", "nej", "personlig,\u00a0social"],
+         Ok(ra)),
+        ([p[3], "280017", "8", "2024-01-15", "nej", "faglig\u00a0sproglig"],
+         Bad("areas", "areas must be a list of academic, personal, "
+             "social")),
+    ]
+    path, labelled = write_export(
+        hub, "upv-blanks.csv", ["cpr", "school", "grade", "date", "ready",
+                                "areas"], rows)
+    r = run_adapter(hub, "school", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    hub.sweep()
+
+
+def test_absence_grade_zero_is_sent_as_not_known(make_hub):
+    """docs/ADAPTERS.md, kind absence: grade is 0-10, as 9 or the class
+    9a, 9.b, 10 x, its number sent; the message holds 0 for a grade not
+    known (PROTOCOL.md), so a grade 0 (børnehaveklasse) reaches the hub
+    as an empty grade does, and the doc says so."""
+    import json
+    hub = make_hub(agencies={AGENCY: TYPES})
+    [cpr] = CprGen(1108).take(1)
+    weeks = [("2024-03-04", "2024-03-08", "0"),
+             ("2024-03-11", "2024-03-15", ""),
+             ("2024-03-18", "2024-03-22", "9.b"),
+             ("2024-03-25", "2024-03-29", "10 x")]
+    rows = [([cpr, "280017", a, b, "1", "30", "sygdom", g],
+             Ok("AbsenceReport")) for a, b, g in weeks]
+    path, labelled = write_export(
+        hub, "fravaer-klasse.csv", ["cpr", "school", "period_start",
+                                    "period_end", "lessons_absent",
+                                    "lessons_expected", "kind", "grade"],
+        rows)
+    r = run_adapter(hub, "school", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    out = hub.client_dir / "export.json"   # holds the CPR: not swept
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    doc = json.loads(out.read_text())
+    grades = {e["envelope"]["absence_report"]["period_start"]:
+              e["envelope"]["absence_report"]["grade"]
+              for e in doc["events"]}
+    assert grades == {"2024-03-04": 0, "2024-03-11": 0, "2024-03-18": 9,
+                      "2024-03-25": 10}, grades
+    text = (ROOT / "docs" / "ADAPTERS.md").read_text(encoding="utf-8")
+    assert "0 (børnehaveklasse) reaches the hub as 0, \"not known\", " \
+        "as an empty grade does" in text
+    hub.sweep()
+
+
+def test_areas_in_both_forms_are_added_up(make_hub):
+    """docs/ADAPTERS.md, kind readiness: a file may give the areas as a
+    list and as one yes/no column each. Where the two differ, an area
+    named by either is one the pupil is not ready in: a "nej" in its
+    column does not take it off the list."""
+    import json
+    hub = make_hub(agencies={AGENCY: TYPES})
+    [cpr] = CprGen(1109).take(1)
+    rows = [([cpr, "280017", "8", "2024-01-15", "nej", "faglig", "nej", ""],
+             Ok("ReadinessAssessment")),
+            ([cpr, "280017", "8", "2024-01-16", "nej", "", "nej", "x"],
+             Ok("ReadinessAssessment"))]
+    path, labelled = write_export(
+        hub, "upv-begge.csv", ["cpr", "school", "grade", "date", "ready",
+                               "areas", "faglig", "social"], rows)
+    r = run_adapter(hub, "school", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    out = hub.client_dir / "export.json"   # holds the CPR: not swept
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    got = {e["envelope"]["readiness_assessment"]["date"]:
+           {k: v for k, v in e["envelope"]["readiness_assessment"].items()
+            if k.startswith("not_ready_") and v}
+           for e in json.loads(out.read_text())["events"]}
+    assert got == {"2024-01-15": {"not_ready_academic": True},
+                   "2024-01-16": {"not_ready_social": True}}, got
+    text = (ROOT / "docs" / "ADAPTERS.md").read_text(encoding="utf-8")
+    assert "an area named by either is one the pupil is not ready in" \
+        in " ".join(text.split())
     hub.sweep()

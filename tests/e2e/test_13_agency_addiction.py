@@ -185,3 +185,25 @@ def test_help_says_a_personal_row_needs_a_consent():
     text = " ".join((p.stdout + p.stderr).split())
     assert "a personal row needs consent, and consent_scope when consent " \
         "is yes" in text, text
+
+
+def test_scope_separated_by_a_tab_or_a_non_breaking_space(make_hub):
+    """consent_scope is a list separated as the readiness areas are
+    (docs/ADAPTERS.md): blanks, a tab among them, and a non-breaking
+    space, which values read as a space, separate it too."""
+    hub = make_hub(agencies={AGENCY: "addiction"})
+    p = CprGen(1306).take(3)
+    rows = [
+        ([p[0], "", "", "rmc-a", "2024-03-01", "henvist", "ja",
+          "henvisning\tforl\u00f8b", ""], Ok(AR)),
+        ([p[1], "", "", "rmc-a", "2024-03-01", "henvist", "ja",
+          "henvisning\u00a0og\u00a0forl\u00f8b", ""], Ok(AR)),
+        ([p[2], "", "", "rmc-a", "2024-03-01", "henvist", "ja",
+          "henvisning\u00a0journal", ""],
+         Bad("consent_scope", "consent_scope must be referral, stage or "
+             "all")),
+    ]
+    path, labelled = write_export(hub, "rmc-blanks.csv", HEADER, rows)
+    r = run_adapter(hub, "addiction", "import", path, agency=AGENCY)
+    check_run(hub, r, [(path, labelled)], AGENCY)
+    hub.sweep()

@@ -208,3 +208,30 @@ def test_a_miss_put_right_on_another_day_is_another_miss(make_hub):
     assert [e["type"] for e in events] == [MA] * 3
     assert not any(e["supersedes"] for e in events)
     hub.sweep()
+
+
+def test_a_header_that_fits_two_kinds_alike_needs_the_kind(make_hub):
+    """docs/ADAPTERS.md, "The kind of a file": a missed-activation export
+    that also carries the person's benefit (Ydelse, Fra) fits benefit and
+    missed_activation with as many columns each. Neither is guessed (with
+    ignore_columns = * the misses would go as benefit periods): the file
+    is refused as a whole, naming both kinds, and imports with --kind."""
+    hub = make_hub(agencies={AGENCY: "benefit,missed_activation"})
+    [cpr] = CprGen(1405).take(1)
+    path, _ = write_export(
+        hub, "udeblivelser.csv",
+        ["cpr", "jobcenter", "dato", "aktivitet", "ydelse", "fra"],
+        [([cpr, "jc-a", "2024-03-05", "VIRK", "kontanthj\u00e6lp",
+           "2024-01-01"], None)])
+    r = run_adapter(hub, "jobcenter", "import", path, agency=AGENCY,
+                    ignore_columns="*")
+    assert r.rc == 3, str(r)
+    assert "the columns fit two kinds alike, benefit and " \
+        "missed_activation (4 columns each): name the file's kind with " \
+        "--kind" in r.stderr, r.stderr
+    assert stored(hub) == []
+    r = run_adapter(hub, "jobcenter", "--kind", "missed_activation",
+                    "import", path, agency=AGENCY, ignore_columns="*")
+    assert r.rc == 0, str(r)
+    assert [e["type"] for e in stored(hub)] == [MA]
+    hub.sweep()
