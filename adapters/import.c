@@ -320,6 +320,15 @@ unknown_columns(const struct runtime *rt, const struct adapter_kind *kind,
 	return refused.count > 0;
 }
 
+static bool
+kind_reads_cpr(const struct adapter_kind *kind)
+{
+	for (const csv_column *c = kind->columns; c->name; c++)
+		if (strcmp(c->name, "cpr") == 0)
+			return true;
+	return false;
+}
+
 /*
  * The file's kind: --kind, else the kind whose required columns are all
  * present (the one with most columns found if several). None: a
@@ -355,6 +364,14 @@ choose_kind(struct runtime *rt, adapter_plan *plan, const char *const *names,
 				tied = NULL;
 			else if (found >= 0 && found == best_found)
 				tied = rt->ops->kinds[k];
+		}
+		/* A header with a CPR column is about persons: a kind of
+		 * staff (the duty desk, no CPR at all) it also fits, through
+		 * an alias such as "team", is not what it holds. */
+		if (tied && kind_reads_cpr(best) != kind_reads_cpr(tied)) {
+			if (kind_reads_cpr(tied))
+				best = tied;
+			tied = NULL;
 		}
 		/* Picking one of two kinds the header fits alike would,
 		 * with ignore_columns = *, import a file of misses as

@@ -223,3 +223,33 @@ def test_a_desk_from_put_right_is_another_period_until_ended(make_hub):
             (0, queued, corrections), str(r)
     assert [e["type"] for e in stored(hub)] == [DM] * 4
     hub.sweep()
+
+
+def test_an_assignment_export_with_a_team_column_is_assignments(make_hub):
+    """docs/ADAPTERS.md, "The kind of a file": a header with a CPR column
+    that also fits the duty desk's kind through its alias `team` is read
+    as assignments (the kind that reads a CPR), `Team` a column the kind
+    does not know; a desk file without a CPR column is still the desk's."""
+    hub = make_hub(agencies={AGENCY: "assignment,desk"},
+                   caseworkers=CASEWORKERS)
+    [cpr] = CprGen(1507).take(1)
+    path, _ = write_export(hub, "kontaktpersoner-team.csv",
+                           ["CPR", "Sagsbehandler", "Team", "Fra", "Til"],
+                           [([cpr, "cw-anna", "nord", "2024-01-01", ""],
+                             None)])
+    r = run_adapter(hub, "youthunit", "import", path, agency=AGENCY)
+    assert r.rc == 3 and "fit two kinds" not in r.stderr, str(r)
+    assert "unknown column for assignment: Team" in r.stderr, \
+        r.stderr
+    r = run_adapter(hub, "youthunit", "import", path, agency=AGENCY,
+                    ignore_columns="Team")
+    assert r.rc == 0, str(r)
+    assert [e["type"] for e in stored(hub)] == [CA]
+    d_path, _ = write_export(hub, "vagt-team.csv",
+                             ["Team", "Sagsbehandler", "Fra", "Til"],
+                             [(["duty-desk", "desk-dora", "2024-01-01", ""],
+                               None)])
+    r = run_adapter(hub, "youthunit", "import", d_path, agency=AGENCY)
+    assert r.rc == 0, str(r)
+    assert [e["type"] for e in stored(hub)] == [CA, DM]
+    hub.sweep()
