@@ -335,14 +335,16 @@ fields_grade(const char *text, const char *column, unsigned min, unsigned max,
 	while (((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) &&
 	       letters < 3)
 		p++, letters++;
+	/* Two levels are named as the docs name them: "9 or 10". */
+	const char *span = max == min + 1 ? "%u or %u" : "from %u to %u";
+	char levels[32];
+	snprintf(levels, sizeof levels, span, min, max);
 	if (digits == 0 || digits > 2 || *p)
 		FIELDS_BAD(diag, column,
-			   "%s must be a class level from %u to %u (such as "
-			   "%u or %ua)",
-			   column, min, max, max, max);
+			   "%s must be a class level %s (such as %u or %ua)",
+			   column, levels, max, max);
 	if (v < min || v > max)
-		FIELDS_BAD(diag, column, "%s %u is not from %u to %u", column,
-			   v, min, max);
+		FIELDS_BAD(diag, column, "%s %u is not %s", column, v, levels);
 	*grade = v;
 	return UG_OK;
 }

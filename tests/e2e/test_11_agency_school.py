@@ -52,7 +52,7 @@ def test_readiness_and_leaving(make_hub):
         ([p[0], "280017", "9", "26-06-2024", "afgang"], Ok(sl)),
         ([dashed(p[11]), "280017", "10", "2024-06-26", "Udmeldt"], Ok(sl)),
         ([p[1], "280017", "8", "26-06-2024", "afgang"],
-         Bad("Klassetrin", "grade 8 is not from 9 to 10")),
+         Bad("Klassetrin", "grade 8 is not 9 or 10")),
         ([p[2], "280017", "10", "26-06-2024", "flyttet"],
          Bad("Afgangstype", "leaving must be completed or left")),
         ([p[3], "280017", "9", "", "afgang"],
