@@ -901,6 +901,61 @@ def test_hubctl_on_a_data_dir_without_a_store_makes_none(make_hub,
     assert (typo / "log" / "data.mdb").exists()
 
 
+def test_a_store_hubctl_may_not_read_is_not_called_missing(tmp_path):
+    """OPERATIONS.md, "Registering who may connect": a data_dir that has
+    a store this user may not look into (hubctl run without sudo) is
+    named as one hubctl cannot open, with why, not as a data_dir
+    without a store ("hubd makes it at its first start"), which would
+    send the operator to look for a lost store."""
+    import pwd
+    import shutil
+    import tempfile
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run hubctl as another user")
+    svc = pwd.getpwnam("nobody")
+    top = Path(tempfile.mkdtemp(prefix="ug-perm-"))
+    try:
+        os.chmod(top, 0o755)
+        keys, data = top / "keys", top / "data"
+        hubctl = hubtest.binary("hubctl")
+        common = ["--keys_dir", str(keys), "--data_dir", str(data)]
+        for args in (["keygen", "hub"], ["keygen", "cw-anna"],
+                     ["register-caseworker", "cw-anna"]):
+            subprocess.run([hubctl, *args, *common], check=True,
+                           capture_output=True, timeout=60)
+
+        def as_nobody(*args):
+            def demote():
+                os.setgroups([])
+                os.setgid(svc.pw_gid)
+                os.setuid(svc.pw_uid)
+            return subprocess.run([hubctl, *args, *common],
+                                  capture_output=True, text=True,
+                                  timeout=60, preexec_fn=demote)
+
+        p = as_nobody("stats")
+        assert p.returncode == 1 and p.stdout == "", p
+        assert p.stderr == "hubctl: cannot open the hub's keys and " \
+            f"store: cannot open {keys}/hub.key_secret: Permission " \
+            "denied\n", p.stderr
+        os.chmod(keys, 0o755)
+        os.chmod(keys / "hub.key_secret", 0o644)
+        for args in (["stats"], ["audit", "verify"], ["log"]):
+            p = as_nobody(*args)
+            assert p.returncode == 1 and p.stdout == "", (args, p)
+            assert "no store" not in p.stderr, (args, p.stderr)
+            assert p.stderr.endswith(
+                "hubctl: cannot open the hub's keys and store: cannot "
+                f"open {data}/log: Permission denied\n"), (args, p.stderr)
+        os.chmod(data, 0o755)
+        p = as_nobody("stats")
+        assert p.returncode == 1 and p.stderr.endswith(
+            "hubctl: cannot open the hub's keys and store: cannot open "
+            "LMDB environment: Permission denied\n"), p.stderr
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
 # -- hubctl backup / restore
 
 
