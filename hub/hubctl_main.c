@@ -1215,10 +1215,10 @@ store_expected(const char *cmd, const char *data_dir)
 	snprintf(path, sizeof path, "%s/log/data.mdb", data_dir);
 	/* Only a store known to be missing is none: one this user may not
 	 * look into is left to store_open, which names why. */
-	if (access(path, F_OK) == 0 || errno != ENOENT)
+	if (access(path, F_OK) == 0 || errno == EACCES)
 		return true;
 	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
-	if (access(path, F_OK) == 0 || errno != ENOENT)
+	if (access(path, F_OK) == 0 || errno == EACCES)
 		return true;
 	ug_eprintf("hubctl: %s: no store in %s (data_dir): hubd makes "
 		   "it at its first start, hubctl register-* before that\n",
