@@ -1346,3 +1346,52 @@ def test_a_c1_control_character_in_a_note_is_shown_escaped(make_hub):
     assert f"{alert_id} called\\xc2\\x85 999 forged\\xc2\\x9b2J\n" in \
         text, text
     assert len(text.splitlines()) == text.count("\n"), text
+
+
+def test_a_user_without_a_name_is_recorded_by_uid(tmp_path):
+    """OPERATIONS.md, The audit trail: hubctl's commands are recorded as
+    hubctl:USER, or hubctl:uid=N for a user id the user database does not
+    name (a container's --user), and --actor finds them by it."""
+    import pwd
+    import shutil
+    import tempfile
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run hubctl as another user")
+    uid = 12345
+    while True:
+        try:
+            pwd.getpwuid(uid)
+            uid += 1
+        except KeyError:
+            break
+    from pathlib import Path
+    top = Path(tempfile.mkdtemp(prefix="ug-uid-"))
+    try:
+        os.chmod(top, 0o755)
+        hubctl = hubtest.binary("hubctl")
+        where = ["--keys_dir", str(top / "k"), "--data_dir", str(top / "d")]
+        for name in ("hub", "school-u"):
+            subprocess.run([hubctl, "keygen", name, *where], check=True,
+                           capture_output=True, timeout=60)
+        os.chown(top, uid, uid)
+        for f in (top / "k").iterdir():
+            os.chown(f, uid, uid)
+        os.chown(top / "k", uid, uid)
+
+        def as_uid(*args):
+            def demote():
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+            return subprocess.run([hubctl, *args, *where],
+                                  capture_output=True, text=True,
+                                  timeout=60, preexec_fn=demote)
+        p = as_uid("register-agency", "school-u")
+        assert p.returncode == 0, p.stderr
+        p = as_uid("audit", "show", "--actor", f"hubctl:uid={uid}",
+                   "--json")
+        recs = [json.loads(line) for line in p.stdout.splitlines()]
+        assert [(r["actor"], r["action"]) for r in recs] == [
+            (f"hubctl:uid={uid}", "register-agency")], p.stdout
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
