@@ -2761,6 +2761,12 @@ def test_registrations_changed_is_logged_for_a_change_only(make_hub):
         hub.log_text()
     hub.register_caseworker("cw-new", desk=True)
     hub.wait_log(r"HUB-ZAP registrations changed", count=2)
+    # --ops, as the doc lists it beside --desk, is a change too.
+    hub.hubctl("register-caseworker", "cw-new", "--desk", "--ops")
+    hub.wait_log(r"HUB-ZAP registrations changed", count=3)
+    assert "other event types, `--desk` or `--ops`" in " ".join(
+        (Path(__file__).parents[2] / "docs" /
+         "OPERATIONS.md").read_text().split())
 
 
 def test_set_email_reads_the_rules_for_the_desks_id_only(make_hub):
