@@ -901,6 +901,36 @@ def test_hubctl_on_a_data_dir_without_a_store_makes_none(make_hub,
     assert (typo / "log" / "data.mdb").exists()
 
 
+def test_revoke_of_an_unknown_id_and_an_unreadable_key_as_help_says(
+        make_hub, tmp_path):
+    """hubctl --help: revoke-* of an id not registered as that kind
+    changes nothing, exit 1, audited not-found; a register-* whose key
+    file cannot be read is exit 1, nothing changed or audited."""
+    hub = make_hub()
+    text = " ".join(hub.hubctl("--help").stdout.split())
+    assert "revoke-*: an id not registered as that kind changes nothing: " \
+        "exit 1, audited 'not-found'" in text, text
+    assert "a key file that cannot be read: exit 1, nothing changed or " \
+        "audited" in text, text
+    before = hub.hubctl("audit", "show", "--json").stdout.splitlines()
+    for kind in ("agency", "caseworker", "gateway"):
+        p = hub.hubctl(f"revoke-{kind}", "nobody-here", check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: revoke: no {kind} 'nobody-here' is "
+            "registered\n"), p
+        p = hub.hubctl(f"register-{kind}", "nobody-here", "--key",
+                       str(tmp_path / "missing.key"), check=False)
+        assert p.returncode == 1 and p.stdout == "" and p.stderr.startswith(
+            "hubctl: cannot read the public key: cannot open "), p
+    recs = [json.loads(line) for line in
+            hub.hubctl("audit", "show", "--json").stdout.splitlines()
+            [len(before) + 1:]]
+    assert [(r["action"], r["result"], r["detail"]) for r in recs
+            if r["action"] != "audit-show"] == [
+        (f"revoke-{kind}", "not-found", "nobody-here")
+        for kind in ("agency", "caseworker", "gateway")], recs
+
+
 def test_a_store_hubctl_may_not_read_is_not_called_missing(tmp_path):
     """OPERATIONS.md, "Registering who may connect": a data_dir that has
     a store this user may not look into (hubctl run without sudo) is
