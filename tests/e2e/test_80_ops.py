@@ -931,6 +931,33 @@ def test_revoke_of_an_unknown_id_and_an_unreadable_key_as_help_says(
         for kind in ("agency", "caseworker", "gateway")], recs
 
 
+def test_a_change_stands_when_its_line_cannot_be_written(make_hub):
+    """OPERATIONS.md, Registering who may connect: a writing command's
+    line is printed once the change is stored; standard output on a full
+    disk does not undo it: exit 0, the change there."""
+    hub = make_hub()
+    hub.keygen("cw-full")
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                            str(hub.conf), "register-caseworker", "cw-full"],
+                           stdout=full, stderr=subprocess.PIPE, text=True,
+                           timeout=60)
+    assert p.returncode == 0, p.stderr
+    recs = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--actor", hubtest_actor(), "--json")
+        .stdout.splitlines()]
+    assert ("register-caseworker", "ok") in [
+        (r["action"], r["result"]) for r in recs if
+        r["detail"].startswith("cw-full ")], recs
+    p = hub.hubctl("revoke-caseworker", "cw-full")
+    assert p.stdout == "revoked caseworker cw-full\n"
+
+
+def hubtest_actor():
+    import pwd
+    return "hubctl:" + pwd.getpwuid(os.geteuid()).pw_name
+
+
 def test_a_store_hubctl_may_not_read_is_not_called_missing(tmp_path):
     """OPERATIONS.md, "Registering who may connect": a data_dir that has
     a store this user may not look into (hubctl run without sudo) is
