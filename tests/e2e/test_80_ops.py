@@ -2675,6 +2675,72 @@ def test_set_password_exits_as_help_says(make_hub):
         assert p.returncode == rc, (text, p.stderr)
 
 
+def test_set_password_at_a_terminal_asks_and_does_not_show_it(make_hub):
+    """OPERATIONS.md, The web inbox: set-password run at a terminal asks
+    for the password on stderr and does not show what is typed; the
+    terminal's echo is back afterwards, also after Ctrl-C at the prompt
+    (nothing changed then). Standard input that cannot be read is exit
+    1, named."""
+    import pty
+    import termios
+    hub = make_hub()
+    secret = "tty-secret-4711"
+
+    def at_a_terminal(then):
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(
+            [hubtest.binary("hubctl"), "--config", str(hub.conf),
+             "set-password", "cw-anna"], stdin=slave,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            hubtest.wait_for(lambda: not termios.tcgetattr(slave)[3] &
+                             termios.ECHO, 30, "echo turned off")
+            then(master, proc)
+            out, err = proc.communicate(timeout=60)
+            os.set_blocking(master, False)
+            try:
+                shown = os.read(master, 4096).decode(errors="replace")
+            except BlockingIOError:
+                shown = ""
+            assert termios.tcgetattr(slave)[3] & termios.ECHO, \
+                "echo left off"
+            return proc.returncode, out, err, shown
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+            os.close(master)
+            os.close(slave)
+
+    rc, out, err, shown = at_a_terminal(
+        lambda master, proc: os.write(master, (secret + "\n").encode()))
+    assert rc == 0, err
+    assert err == "password for cw-anna (8-1024 bytes, not shown): \n", err
+    assert out == "password set for cw-anna; their open web sessions end\n"
+    assert secret not in shown, shown
+    rc, out, err, shown = at_a_terminal(
+        lambda master, proc: proc.send_signal(2))
+    assert rc != 0 and out == "", (rc, out, err)
+    p = hub.hubctl("audit", "show", "--actor", f"hubctl:{_me()}")
+    assert p.stdout.count("set-password ok") == 1, p.stdout
+    a_directory = os.open("/tmp", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                            str(hub.conf), "set-password", "cw-anna"],
+                           stdin=a_directory, capture_output=True,
+                           text=True, timeout=60)
+    finally:
+        os.close(a_directory)
+    assert (p.returncode, p.stderr) == (
+        1, "hubctl: set-password: cannot read standard input: Is a "
+        "directory\n"), p.stderr
+
+
+def _me():
+    import pwd
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
 def test_hubctl_help_names_every_event_type_register_takes():
     """hubctl --help gives the words --types takes: those PROTOCOL.md's
     table registers agencies for, which the refusal lists too."""
