@@ -307,9 +307,18 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	 * OPERATIONS.md says. Nothing is ever overwritten. */
 	bool kept = err == UG_EEXISTS && hub_keys && access(secret, F_OK) == 0;
 	if (err == UG_EEXISTS && !kept) {
-		ug_eprintf("hubctl: keygen: %s exists (keys are never "
-			   "overwritten)\n",
-			   access(secret, F_OK) == 0 ? secret : public);
+		bool has_secret = access(secret, F_OK) == 0;
+		/* As for the hub's: a lost public file is made again from
+		 * the secret one, which holds its lines, not by a new pair. */
+		if (has_secret && access(public, F_OK) != 0)
+			ug_eprintf("hubctl: keygen: %s exists (keys are never "
+				   "overwritten); %s is missing: copy the id "
+				   "and public lines of %s into it\n",
+				   secret, public, secret);
+		else
+			ug_eprintf("hubctl: keygen: %s exists (keys are never "
+				   "overwritten)\n",
+				   has_secret ? secret : public);
 		return 1;
 	}
 	if (err != UG_OK && !kept)
