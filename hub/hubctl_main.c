@@ -215,7 +215,8 @@ static const char usage[] =
 
 static const ug_setting extra_settings[] = {
     {"key", "",
-     "register: public key file (default keys_dir/ID.key); "
+     "register: public key file (default keys_dir/ID.key; given "
+     "empty: exit 2); "
      "audit show: only records of this key (Z85, or its first "
      "characters)"},
     {"actor", "", "audit show: only records of this principal id"},
@@ -1027,6 +1028,16 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 		ug_eprintf("hubctl: %s: 'hubctl' is hubctl's own name (the "
 			   "agency of its assignments in the log): choose "
 			   "another id\n",
+			   cmd);
+		return false;
+	}
+	/* An empty --key (an unset variable in a key replacement's script)
+	 * would register keys_dir/ID.key, perhaps the very key being
+	 * replaced, and say so as a success. */
+	if (strncmp(cmd, "register-", 9) == 0 && ug_config_given(cfg, "key") &&
+	    !ug_config_get(cfg, "key")[0]) {
+		ug_eprintf("hubctl: %s: --key names no file (leave it out for "
+			   "keys_dir/ID.key)\n",
 			   cmd);
 		return false;
 	}

@@ -958,6 +958,24 @@ def hubtest_actor():
     return "hubctl:" + pwd.getpwuid(os.geteuid()).pw_name
 
 
+def test_an_empty_key_option_is_no_key_file(make_hub):
+    """OPERATIONS.md, Replacing and revoking keys: --key "" (an unset
+    variable in a key replacement's script) names no file: exit 2,
+    nothing changed or recorded -- not keys_dir/ID.key, perhaps the
+    very key being replaced, registered again as a success."""
+    hub = make_hub()
+    before = hub.hubctl("audit", "show", "--json").stdout.count("\n")
+    for kind in ("agency", "caseworker", "gateway"):
+        for args in (["--key", ""], ["--key="]):
+            p = hub.hubctl(f"register-{kind}", "school-a", *args,
+                           check=False)
+            assert (p.returncode, p.stdout, p.stderr) == (
+                2, "", f"hubctl: register-{kind}: --key names no file "
+                "(leave it out for keys_dir/ID.key)\n"), p
+    recs = hub.hubctl("audit", "show", "--json").stdout.splitlines()
+    assert len(recs) == before + 1, recs[before:]  # the first show's own
+
+
 def test_a_store_hubctl_may_not_read_is_not_called_missing(tmp_path):
     """OPERATIONS.md, "Registering who may connect": a data_dir that has
     a store this user may not look into (hubctl run without sudo) is
