@@ -1395,3 +1395,17 @@ def test_a_user_without_a_name_is_recorded_by_uid(tmp_path):
             (f"hubctl:uid={uid}", "register-agency")], p.stdout
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_audit_show_with_an_empty_cpr_is_a_usage_error(make_hub):
+    """OPERATIONS.md, The audit trail: --cpr "" (an unset variable in a
+    script asking who read a person's data) is a usage error, exit 2,
+    nothing shown or recorded -- not every person's records."""
+    hub = make_hub()
+    before = hub.hubctl("audit", "show", "--json").stdout.count("\n")
+    for args in (["--cpr", ""], ["--cpr="], ["--json", "--cpr", ""]):
+        p = hub.hubctl("audit", "show", *args, check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            2, "", "hubctl: --cpr: cpr is empty\n"), (args, p)
+    after = hub.hubctl("audit", "show", "--json").stdout.count("\n")
+    assert after == before + 1, (before, after)  # the first show's own
