@@ -976,6 +976,35 @@ def test_an_empty_key_option_is_no_key_file(make_hub):
     assert len(recs) == before + 1, recs[before:]  # the first show's own
 
 
+def test_hubctl_usage_errors_say_what_operations_md_quotes(tmp_path):
+    """OPERATIONS.md, Registering who may connect: the words of an
+    unknown or missing command, a missing or extra argument, each exit 2
+    with that one line, nothing made."""
+    data = tmp_path / "data"
+    for args, line in (
+            ([], "hubctl: unknown or missing command (see --help)"),
+            (["frobnicate"], "hubctl: unknown or missing command (see "
+             "--help)"),
+            (["register-agency"], "hubctl: register-agency needs ID (see "
+             "--help)"),
+            (["set-password"], "hubctl: set-password needs CASEWORKER (see "
+             "--help)"),
+            (["audit"], "hubctl: audit needs verify or show (see --help)"),
+            (["audit", "list"], "hubctl: audit needs verify or show (see "
+             "--help)"),
+            (["register-agency", "school-a", "X"], "hubctl: register-agency: "
+             "unexpected argument 'X' (see --help)"),
+            (["set-email", "cw-anna"], "hubctl: set-email: missing ADDRESS "
+             "(or - to remove it)"),
+            (["backup", ""], "hubctl: backup needs DIR (see --help)")):
+        p = subprocess.run([hubtest.binary("hubctl"), *args, "--data_dir",
+                            str(data), "--keys_dir", str(tmp_path / "k")],
+                           capture_output=True, text=True, timeout=60)
+        assert (p.returncode, p.stdout, p.stderr) == (2, "", line + "\n"), \
+            (args, p)
+    assert not data.exists() and not (tmp_path / "k").exists()
+
+
 def test_a_store_hubctl_may_not_read_is_not_called_missing(tmp_path):
     """OPERATIONS.md, "Registering who may connect": a data_dir that has
     a store this user may not look into (hubctl run without sudo) is
