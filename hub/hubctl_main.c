@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1389,6 +1390,10 @@ main(int argc, char **argv)
 		ug_eprintf("hubctl: %s\n", nodump.reason);
 		return 1;
 	}
+	/* Output piped to a reader that stops early (audit show | head)
+	 * must fail as a write does, not kill hubctl before the show is
+	 * recorded: showing is itself audited. */
+	signal(SIGPIPE, SIG_IGN);
 	ug_log_init("hubctl", UG_LOG_WARN);
 	ug_config *cfg = NULL;
 	char **rest;

@@ -1409,3 +1409,34 @@ def test_audit_show_with_an_empty_cpr_is_a_usage_error(make_hub):
             2, "", "hubctl: --cpr: cpr is empty\n"), (args, p)
     after = hub.hubctl("audit", "show", "--json").stdout.count("\n")
     assert after == before + 1, (before, after)  # the first show's own
+
+
+def test_audit_show_into_a_pipe_closed_early_is_recorded(make_hub):
+    """OPERATIONS.md, The audit trail: showing is itself recorded, also
+    when the output cannot be written -- a pipe whose reader has gone
+    (audit show | head) included: hubctl is not killed by the pipe, says
+    so, exit 1, and the show is recorded failed, output failed."""
+    hub = make_hub()
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                            str(hub.conf), "audit", "show"], stdout=w,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(w)
+    assert (p.returncode, p.stderr) == (
+        1, "hubctl: audit show: cannot write standard output: Broken "
+        "pipe\n"), p
+    recs = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--json", "--actor", hubctl_actor()).stdout
+        .splitlines()]
+    shows = [r for r in recs if r["action"] == "audit-show"]
+    assert [r["result"] for r in shows] == ["failed"], shows
+    assert shows[0]["detail"].endswith("; output failed (Broken pipe)"), \
+        shows[0]
+
+
+def hubctl_actor():
+    import pwd
+    return "hubctl:" + pwd.getpwuid(os.geteuid()).pw_name
