@@ -1440,3 +1440,51 @@ def test_audit_show_into_a_pipe_closed_early_is_recorded(make_hub):
 def hubctl_actor():
     import pwd
     return "hubctl:" + pwd.getpwuid(os.geteuid()).pw_name
+
+
+def test_audit_show_ended_by_ctrl_c_is_recorded(make_hub, tmp_path):
+    """OPERATIONS.md, The audit trail: Ctrl-C (as in a pager waiting on
+    `audit show | less`) ends the listing where it was, says so, exit 1,
+    and the show is recorded failed, interrupted -- not lost with the
+    process, after it disclosed what it printed."""
+    import signal
+    hub = make_hub()
+    rows = "".join(f"0101101234;cw-anna;{y}-{m:02d}-{d:02d}\n"
+                   for y in (2024, 2025) for m in range(1, 13)
+                   for d in range(1, 29))
+    (tmp_path / "many.csv").write_text("cpr;caseworker;from\n" + rows)
+    hub.hubctl("assign", "--file", str(tmp_path / "many.csv"))
+    r, w = os.pipe()
+    try:
+        proc = subprocess.Popen([hubtest.binary("hubctl"), "--config",
+                                 str(hub.conf), "audit", "show"], stdout=w,
+                                stderr=subprocess.PIPE, text=True)
+        os.close(w)
+        w = None
+        # 672 records are more than a pipe holds: it waits to write.
+        hubtest.wait_for(lambda: _pipe_full(r), 30, "the pipe full")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if w is not None:
+            os.close(w)
+        os.close(r)
+    assert proc.returncode == 1, err
+    m = re.fullmatch(r"hubctl: audit show: interrupted after record "
+                     r"(\d+)\n", err)
+    assert m, err
+    shows = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--json", "--actor", hubctl_actor()).stdout
+        .splitlines()]
+    shows = [s for s in shows if s["action"] == "audit-show"]
+    assert [s["result"] for s in shows] == ["failed"], shows
+    assert shows[0]["detail"].endswith(
+        f"; interrupted after record {m.group(1)}"), shows[0]
+
+
+def _pipe_full(fd):
+    import fcntl
+    import termios
+    buf = bytearray(4)
+    fcntl.ioctl(fd, termios.FIONREAD, buf)
+    return int.from_bytes(buf, "little") >= 60000
