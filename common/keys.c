@@ -292,11 +292,21 @@ half_pair(const char *dir, const char *id, ug_diag *diag)
 	bool has_pub = access(pub, F_OK) == 0;
 	if (has_pub == (access(sec, F_OK) == 0))
 		return;
-	ug_diag_set(diag, "",
-		    "%s exists without %s: half a signing pair (keys are "
-		    "never overwritten); move it aside, or put its other half "
-		    "back",
-		    has_pub ? pub : sec, has_pub ? sec : pub);
+	/* The secret alone holds its public half too: moving it aside
+	 * would lose the key every checkpoint so far was signed with. */
+	if (has_pub)
+		ug_diag_set(
+		    diag, "",
+		    "%s exists without %s: half a signing pair (keys "
+		    "are never overwritten); move it aside, or put its "
+		    "other half back",
+		    pub, sec);
+	else
+		ug_diag_set(diag, "",
+			    "%s exists without %s: half a signing pair (keys "
+			    "are never overwritten); it still signs: copy the "
+			    "id and sign_public lines of %s into %s",
+			    sec, pub, sec, pub);
 	if (diag)
 		diag->file[0] = '\0';
 }

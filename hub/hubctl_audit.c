@@ -7,7 +7,9 @@
 #include "hub/hubctl_audit.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,6 +122,7 @@ typedef struct {
 	int64_t from, to; /* ms, [from, to) */
 	uint64_t shown;
 	uint64_t read; /* the last record read, shown or not */
+	bool interrupted;
 } show_ctx;
 
 static void
@@ -175,10 +178,41 @@ format_time(int64_t ms, char out[32])
 		 (int)(in_day / 60 % 60), (int)(in_day % 60));
 }
 
+/* Ctrl-C, SIGTERM or SIGHUP (a pager quit with Ctrl-C, a closed
+ * terminal) would end hubctl before the show is recorded, after it
+ * disclosed what it printed: they end the listing instead. */
+static volatile sig_atomic_t show_signal;
+static int show_null_fd = -1;
+
+static void
+stop_show(int sig)
+{
+	show_signal = sig;
+	/* A write about to wait on a pipe no one reads would wait for ever
+	 * (only one already waiting is cut short): the rest goes nowhere. */
+	if (show_null_fd >= 0)
+		dup2(show_null_fd, STDOUT_FILENO);
+}
+
+static void
+on_stop_signals(void (*handler)(int))
+{
+	struct sigaction sa = {.sa_handler = handler};
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a write blocked on a pipe no one reads returns. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 static ug_err
 show_one(void *ctx, const store_audit_record *r)
 {
 	show_ctx *c = ctx;
+	if (show_signal) {
+		c->interrupted = true;
+		return UG_ECLOSED;
+	}
 	c->read = r->seq;
 	if ((c->by_person &&
 	     (!r->has_person || sodium_memcmp(r->person_key, c->person_key,
@@ -248,7 +282,10 @@ static bool
 show_filter(const ug_config *cfg, const ug_keys *keys, show_ctx *c)
 {
 	const char *cpr = ug_config_get(cfg, "cpr");
-	if (cpr[0]) {
+	/* --cpr "" (an unset variable) is no person: as export and erase
+	 * refuse it, so does the question of who read a person's data,
+	 * which would otherwise be answered with the whole trail. */
+	if (cpr[0] || ug_config_given(cfg, "cpr")) {
 		char norm[11];
 		const char *why;
 		if (ug_cpr_parse(cpr, strlen(cpr), norm, &why) != UG_OK) {
@@ -314,7 +351,17 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 		      .actor = ug_config_get(cfg, "actor")};
 	if (!show_filter(cfg, keys, &c))
 		return 2;
+	show_null_fd = open("/dev/null", O_WRONLY);
+	on_stop_signals(stop_show);
 	ug_err err = store_audit_scan(s, 1, show_one, &c);
+	/* The last lines may wait for their reader: still interruptible. */
+	int werr = hubctl_stdout_error();
+	/* Recording it is not to be cut short by a second Ctrl-C. */
+	on_stop_signals(SIG_IGN);
+	if (show_signal)
+		c.interrupted = true; /* also during the last lines' output */
+	if (c.interrupted)
+		err = UG_OK;
 	if (err != UG_OK)
 		ug_eprintf("hubctl: reading the audit trail stopped after "
 			   "record %llu: %s (run hubctl audit verify)\n",
@@ -330,8 +377,19 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 		snprintf(stop, sizeof stop,
 			 "; reading stopped after record %llu",
 			 (unsigned long long)c.read);
-	int werr = hubctl_stdout_error();
-	if (werr) {
+	if (c.interrupted) {
+		/* What the interruption cut off is no failure of the output,
+		 * and what is still buffered is not to be waited for at exit
+		 * by a pipe no one reads. */
+		werr = 0;
+		if (show_null_fd >= 0)
+			dup2(show_null_fd, STDOUT_FILENO);
+		ug_eprintf("hubctl: audit show: interrupted after record "
+			   "%llu\n",
+			   (unsigned long long)c.read);
+		snprintf(stop, sizeof stop, "; interrupted after record %llu",
+			 (unsigned long long)c.read);
+	} else if (werr) {
 		ug_eprintf("hubctl: audit show: cannot write standard output: "
 			   "%s\n",
 			   strerror(werr));
@@ -343,10 +401,13 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 		 (unsigned long long)c.shown, c.key[0] ? " key " : "", c.key,
 		 c.actor[0] ? " actor " : "", c.actor, from[0] ? " from " : "",
 		 from, to[0] ? " to " : "", to, stop);
-	hubctl_audit_admin(s, keys, "audit-show",
-			   err == UG_OK && !werr ? "ok" : "failed",
+	if (show_null_fd >= 0)
+		close(show_null_fd);
+	show_null_fd = -1;
+	bool ok = err == UG_OK && !werr && !c.interrupted;
+	hubctl_audit_admin(s, keys, "audit-show", ok ? "ok" : "failed",
 			   c.by_person ? c.person_key : NULL, detail);
-	return err == UG_OK && !werr ? 0 : 1;
+	return ok ? 0 : 1;
 }
 
 const store_audit_entry *

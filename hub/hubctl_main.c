@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +66,9 @@ static const char usage[] =
     "                            audited 'refused'; the id 'hub', the\n"
     "                            hub's own name in the audit trail and\n"
     "                            the log, and 'hubctl', the agency of\n"
-    "                            its assignments, are refused: exit 2\n"
+    "                            its assignments, are refused: exit 2; a\n"
+    "                            key file that cannot be read: exit 1,\n"
+    "                            nothing changed or audited\n"
     "  revoke-agency ID          remove an agency's registration: its key\n"
     "                            is refused, open connections included\n"
     "  revoke-caseworker ID      the same for a caseworker; their delivery\n"
@@ -78,10 +81,15 @@ static const char usage[] =
     "                            their sessions\n"
     "  revoke-gateway ID         remove it: its frames are refused and its\n"
     "                            sessions end\n"
+    "                            revoke-*: an id not registered as that\n"
+    "                            kind changes nothing: exit 1, audited\n"
+    "                            'not-found'\n"
     "  set-password CASEWORKER   set or reset a caseworker's web password,\n"
     "                            read from the first line of standard\n"
     "                            input (8-1024 bytes, no NUL byte;\n"
-    "                            argon2id); their open web sessions end.\n"
+    "                            argon2id; at a terminal it asks, and\n"
+    "                            what is typed is not shown); their open\n"
+    "                            web sessions end.\n"
     "                            Exit 0 set, 1 ID not a registered\n"
     "                            caseworker or a password of another\n"
     "                            length or with a NUL byte (nothing\n"
@@ -208,7 +216,8 @@ static const char usage[] =
 
 static const ug_setting extra_settings[] = {
     {"key", "",
-     "register: public key file (default keys_dir/ID.key); "
+     "register: public key file (default keys_dir/ID.key; given "
+     "empty: exit 2); "
      "audit show: only records of this key (Z85, or its first "
      "characters)"},
     {"actor", "", "audit show: only records of this principal id"},
@@ -300,9 +309,18 @@ cmd_keygen(const ug_config *cfg, const char *id)
 	 * OPERATIONS.md says. Nothing is ever overwritten. */
 	bool kept = err == UG_EEXISTS && hub_keys && access(secret, F_OK) == 0;
 	if (err == UG_EEXISTS && !kept) {
-		ug_eprintf("hubctl: keygen: %s exists (keys are never "
-			   "overwritten)\n",
-			   access(secret, F_OK) == 0 ? secret : public);
+		bool has_secret = access(secret, F_OK) == 0;
+		/* As for the hub's: a lost public file is made again from
+		 * the secret one, which holds its lines, not by a new pair. */
+		if (has_secret && access(public, F_OK) != 0)
+			ug_eprintf("hubctl: keygen: %s exists (keys are never "
+				   "overwritten); %s is missing: copy the id "
+				   "and public lines of %s into it\n",
+				   secret, public, secret);
+		else
+			ug_eprintf("hubctl: keygen: %s exists (keys are never "
+				   "overwritten)\n",
+				   has_secret ? secret : public);
 		return 1;
 	}
 	if (err != UG_OK && !kept)
@@ -1014,6 +1032,16 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 			   cmd);
 		return false;
 	}
+	/* An empty --key (an unset variable in a key replacement's script)
+	 * would register keys_dir/ID.key, perhaps the very key being
+	 * replaced, and say so as a success. */
+	if (strncmp(cmd, "register-", 9) == 0 && ug_config_given(cfg, "key") &&
+	    !ug_config_get(cfg, "key")[0]) {
+		ug_eprintf("hubctl: %s: --key names no file (leave it out for "
+			   "keys_dir/ID.key)\n",
+			   cmd);
+		return false;
+	}
 	if (strcmp(cmd, "log") == 0 &&
 	    (ug_config_int(cfg, "after", 0, LONG_MAX, &n, &diag) != UG_OK ||
 	     ug_config_int(cfg, "limit", 0, LONG_MAX, &n, &diag) != UG_OK)) {
@@ -1213,10 +1241,12 @@ store_expected(const char *cmd, const char *data_dir)
 	if (strncmp(cmd, "register-", 9) == 0 || strcmp(cmd, "restore") == 0)
 		return true;
 	snprintf(path, sizeof path, "%s/log/data.mdb", data_dir);
-	if (access(path, F_OK) == 0)
+	/* Only a store known to be missing is none: one this user may not
+	 * look into is left to store_open, which names why. */
+	if (access(path, F_OK) == 0 || errno == EACCES)
 		return true;
 	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
-	if (access(path, F_OK) == 0)
+	if (access(path, F_OK) == 0 || errno == EACCES)
 		return true;
 	ug_eprintf("hubctl: %s: no store in %s (data_dir): hubd makes "
 		   "it at its first start, hubctl register-* before that\n",
@@ -1360,6 +1390,10 @@ main(int argc, char **argv)
 		ug_eprintf("hubctl: %s\n", nodump.reason);
 		return 1;
 	}
+	/* Output piped to a reader that stops early (audit show | head)
+	 * must fail as a write does, not kill hubctl before the show is
+	 * recorded: showing is itself audited. */
+	signal(SIGPIPE, SIG_IGN);
 	ug_log_init("hubctl", UG_LOG_WARN);
 	ug_config *cfg = NULL;
 	char **rest;

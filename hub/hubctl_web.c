@@ -5,10 +5,14 @@
  * opened (hub/gateway.c). Passwords are hashed here, with argon2id at
  * libsodium's interactive limits, so hubd only ever verifies.
  */
+#include <errno.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -99,10 +103,53 @@ hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id)
 	return 0;
 }
 
+/* The terminal's settings before echo was turned off, put back however
+ * the program ends: Ctrl-C at the prompt must not leave the operator's
+ * shell without echo. */
+static struct termios saved_tty;
+static volatile sig_atomic_t tty_quiet;
+
+static void
+restore_tty(void)
+{
+	if (tty_quiet) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
+		tty_quiet = 0;
+	}
+}
+
+static void
+restore_tty_and_die(int sig)
+{
+	restore_tty();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Typed at a terminal, a password would be shown on the screen (and
+ * hubctl would wait without a word): ask for it, without echo. */
+static void
+quiet_tty(const char *id)
+{
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tty) != 0)
+		return;
+	struct termios quiet = saved_tty;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	signal(SIGINT, restore_tty_and_die);
+	signal(SIGTERM, restore_tty_and_die);
+	signal(SIGHUP, restore_tty_and_die);
+	signal(SIGQUIT, restore_tty_and_die);
+	fprintf(stderr, "password for %s (8-1024 bytes, not shown): ", id);
+	fflush(stderr);
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0)
+		tty_quiet = 1;
+}
+
 /* The first line of stdin, without its line break, in guarded memory;
- * *nul set if it holds a NUL byte. */
+ * *nul set if it holds a NUL byte. NULL with *len 0 when stdin cannot be
+ * read (errno says why). */
 static char *
-read_password(size_t *len, bool *nul)
+read_password(const char *id, size_t *len, bool *nul)
 {
 	/* Room for the longest password, a CR and the NUL. */
 	char *buf = sodium_malloc(PASSWORD_MAX + 2);
@@ -112,6 +159,8 @@ read_password(size_t *len, bool *nul)
 	bool over = false;
 	int c;
 	*nul = false;
+	bool asked = isatty(STDIN_FILENO);
+	quiet_tty(id);
 	/* Byte by byte: a NUL byte would end a line read as a string, and
 	 * the password would be refused for a length it does not have. */
 	while ((c = getc(stdin)) != EOF && c != '\n') {
@@ -121,6 +170,16 @@ read_password(size_t *len, bool *nul)
 			buf[n++] = (char)c;
 		else
 			over = true;
+	}
+	int read_errno = ferror(stdin) ? errno : 0;
+	restore_tty();
+	if (asked)
+		fputc('\n', stderr);
+	if (read_errno) {
+		sodium_free(buf);
+		errno = read_errno;
+		*len = 0;
+		return NULL;
 	}
 	/* A CRLF line end is no part of it; a CR inside the line is. */
 	if (!over && n > 0 && buf[n - 1] == '\r')
@@ -157,9 +216,17 @@ hubctl_set_password(store *s, ug_keys *keys, const char *id)
 	}
 	size_t len = 0;
 	bool nul = false;
-	char *password = read_password(&len, &nul);
-	if (!password)
+	errno = 0;
+	char *password = read_password(id, &len, &nul);
+	if (!password) {
+		int why = errno ? errno : ENOMEM;
+		refused(s, keys, "set-password", id,
+			"standard input could not be read");
+		ug_eprintf("hubctl: set-password: cannot read standard input: "
+			   "%s\n",
+			   strerror(why));
 		return 1;
+	}
 	int rc = 1;
 	char hash[crypto_pwhash_STRBYTES];
 	if (nul) {

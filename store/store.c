@@ -555,8 +555,14 @@ env_open(MDB_env **out, const char *path, size_t map_mb, unsigned max_dbs,
 	 unsigned flags, ug_diag *diag, int *mdb_rc)
 {
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-		ug_diag_set(diag, "data_dir", "cannot create %s: %s", path,
-			    strerror(errno));
+		int mkdir_errno = errno;
+		/* In a data_dir this user may not look into, the directory may
+		 * well be there: "cannot create" would send them looking for
+		 * a missing store. */
+		bool unseen = access(path, F_OK) != 0 && errno == EACCES;
+		ug_diag_set(diag, "data_dir", "cannot %s %s: %s",
+			    unseen ? "open" : "create", path,
+			    strerror(unseen ? errno : mkdir_errno));
 		return UG_EIO;
 	}
 	MDB_env *env = NULL;

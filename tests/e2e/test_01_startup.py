@@ -455,11 +455,16 @@ def test_keygen_hub_names_half_a_signing_pair(make_hub, tmp_path):
         for _ in range(2):  # fresh hub keys, then the hub's keys kept
             p = keygen()
             assert p.returncode == 1, (half, p.stdout, p.stderr)
+            # The secret alone holds its public half: moved aside, the
+            # key of every checkpoint signed so far would be lost.
+            advice = ("move it aside, or put its other half back"
+                      if half == "hub.sign_public" else
+                      f"it still signs: copy the id and sign_public lines "
+                      f"of {keys}/{half} into {keys}/{other}")
             assert p.stderr == (
                 f"hubctl: keygen: {keys}/{half} exists without {keys}/"
                 f"{other}: half a signing pair (keys are never "
-                f"overwritten); move it aside, or put its other half "
-                f"back\n"), p.stderr
+                f"overwritten); {advice}\n"), p.stderr
             assert "signing pair exist" not in p.stderr
             assert (keys / half).read_text() == "kept as it is\n"
             assert not (keys / other).exists()

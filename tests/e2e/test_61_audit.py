@@ -487,9 +487,9 @@ def test_verify_counts_the_problems_and_needs_the_public_key(make_hub):
     public = hub.keys_dir / "hub.sign_public"
     public.rename(hub.keys_dir / "aside")
     p = verify(hub)
-    assert p.returncode == 1 and p.stdout.startswith(
-        "audit trail NOT VERIFIED: cannot read the signing public key"), \
-        p.stdout
+    assert p.returncode == 1 and p.stdout == (
+        "audit trail NOT VERIFIED: cannot read the signing public key: "
+        f"cannot open {public}: No such file or directory\n"), p.stdout
     (hub.keys_dir / "aside").rename(public)
     edit_audit(hub, lambda pairs: [p for p in pairs
                                    if seq_of(p) not in (4, 6)])
@@ -1346,3 +1346,145 @@ def test_a_c1_control_character_in_a_note_is_shown_escaped(make_hub):
     assert f"{alert_id} called\\xc2\\x85 999 forged\\xc2\\x9b2J\n" in \
         text, text
     assert len(text.splitlines()) == text.count("\n"), text
+
+
+def test_a_user_without_a_name_is_recorded_by_uid(tmp_path):
+    """OPERATIONS.md, The audit trail: hubctl's commands are recorded as
+    hubctl:USER, or hubctl:uid=N for a user id the user database does not
+    name (a container's --user), and --actor finds them by it."""
+    import pwd
+    import shutil
+    import tempfile
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run hubctl as another user")
+    uid = 12345
+    while True:
+        try:
+            pwd.getpwuid(uid)
+            uid += 1
+        except KeyError:
+            break
+    from pathlib import Path
+    top = Path(tempfile.mkdtemp(prefix="ug-uid-"))
+    try:
+        os.chmod(top, 0o755)
+        hubctl = hubtest.binary("hubctl")
+        where = ["--keys_dir", str(top / "k"), "--data_dir", str(top / "d")]
+        for name in ("hub", "school-u"):
+            subprocess.run([hubctl, "keygen", name, *where], check=True,
+                           capture_output=True, timeout=60)
+        os.chown(top, uid, uid)
+        for f in (top / "k").iterdir():
+            os.chown(f, uid, uid)
+        os.chown(top / "k", uid, uid)
+
+        def as_uid(*args):
+            def demote():
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+            return subprocess.run([hubctl, *args, *where],
+                                  capture_output=True, text=True,
+                                  timeout=60, preexec_fn=demote)
+        p = as_uid("register-agency", "school-u")
+        assert p.returncode == 0, p.stderr
+        p = as_uid("audit", "show", "--actor", f"hubctl:uid={uid}",
+                   "--json")
+        recs = [json.loads(line) for line in p.stdout.splitlines()]
+        assert [(r["actor"], r["action"]) for r in recs] == [
+            (f"hubctl:uid={uid}", "register-agency")], p.stdout
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_audit_show_with_an_empty_cpr_is_a_usage_error(make_hub):
+    """OPERATIONS.md, The audit trail: --cpr "" (an unset variable in a
+    script asking who read a person's data) is a usage error, exit 2,
+    nothing shown or recorded -- not every person's records."""
+    hub = make_hub()
+    before = hub.hubctl("audit", "show", "--json").stdout.count("\n")
+    for args in (["--cpr", ""], ["--cpr="], ["--json", "--cpr", ""]):
+        p = hub.hubctl("audit", "show", *args, check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            2, "", "hubctl: --cpr: cpr is empty\n"), (args, p)
+    after = hub.hubctl("audit", "show", "--json").stdout.count("\n")
+    assert after == before + 1, (before, after)  # the first show's own
+
+
+def test_audit_show_into_a_pipe_closed_early_is_recorded(make_hub):
+    """OPERATIONS.md, The audit trail: showing is itself recorded, also
+    when the output cannot be written -- a pipe whose reader has gone
+    (audit show | head) included: hubctl is not killed by the pipe, says
+    so, exit 1, and the show is recorded failed, output failed."""
+    hub = make_hub()
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                            str(hub.conf), "audit", "show"], stdout=w,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(w)
+    assert (p.returncode, p.stderr) == (
+        1, "hubctl: audit show: cannot write standard output: Broken "
+        "pipe\n"), p
+    recs = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--json", "--actor", hubctl_actor()).stdout
+        .splitlines()]
+    shows = [r for r in recs if r["action"] == "audit-show"]
+    assert [r["result"] for r in shows] == ["failed"], shows
+    assert shows[0]["detail"].endswith("; output failed (Broken pipe)"), \
+        shows[0]
+
+
+def hubctl_actor():
+    import pwd
+    return "hubctl:" + pwd.getpwuid(os.geteuid()).pw_name
+
+
+def test_audit_show_ended_by_ctrl_c_is_recorded(make_hub, tmp_path):
+    """OPERATIONS.md, The audit trail: Ctrl-C (as in a pager waiting on
+    `audit show | less`) ends the listing where it was, says so, exit 1,
+    and the show is recorded failed, interrupted -- not lost with the
+    process, after it disclosed what it printed."""
+    import signal
+    hub = make_hub()
+    rows = "".join(f"0101101234;cw-anna;{y}-{m:02d}-{d:02d}\n"
+                   for y in (2024, 2025) for m in range(1, 13)
+                   for d in range(1, 29))
+    (tmp_path / "many.csv").write_text("cpr;caseworker;from\n" + rows)
+    hub.hubctl("assign", "--file", str(tmp_path / "many.csv"))
+    r, w = os.pipe()
+    try:
+        proc = subprocess.Popen([hubtest.binary("hubctl"), "--config",
+                                 str(hub.conf), "audit", "show"], stdout=w,
+                                stderr=subprocess.PIPE, text=True)
+        os.close(w)
+        w = None
+        # 672 records are more than a pipe holds: it waits to write.
+        hubtest.wait_for(lambda: _pipe_full(r), 30, "the pipe full")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if w is not None:
+            os.close(w)
+        os.close(r)
+    assert proc.returncode == 1, err
+    m = re.fullmatch(r"hubctl: audit show: interrupted after record "
+                     r"(\d+)\n", err)
+    assert m, err
+    shows = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--json", "--actor", hubctl_actor()).stdout
+        .splitlines()]
+    shows = [s for s in shows if s["action"] == "audit-show"]
+    assert [s["result"] for s in shows] == ["failed"], shows
+    assert shows[0]["detail"].endswith(
+        f"; interrupted after record {m.group(1)}"), shows[0]
+
+
+def _pipe_full(fd):
+    import fcntl
+    import termios
+    buf = bytearray(4)
+    fcntl.ioctl(fd, termios.FIONREAD, buf)
+    return int.from_bytes(buf, "little") >= 60000

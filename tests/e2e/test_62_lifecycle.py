@@ -1108,6 +1108,38 @@ def test_keygen_hub_names_a_lost_hub_key_beside_half_a_signing_pair(
     assert sorted(f.name for f in keys.iterdir()) == before
 
 
+def test_keygen_names_a_lost_public_key_file_of_any_id(make_hub):
+    """OPERATIONS.md, Keys: keygen ID whose ID.key is lost beside its
+    ID.key_secret writes nothing, exit 1, and says how to make it again
+    (its id and public lines are in the secret file); made so, it
+    registers the same key."""
+    hub = make_hub()
+    keys = hub.keys_dir
+    hub.keygen("school-lost")
+    public = (keys / "school-lost.key").read_text()
+    (keys / "school-lost.key").unlink()
+    p = hub.keygen("school-lost", check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr == (
+        f"hubctl: keygen: {keys}/school-lost.key_secret exists (keys are "
+        f"never overwritten); {keys}/school-lost.key is missing: copy the "
+        f"id and public lines of {keys}/school-lost.key_secret into it\n"), \
+        p.stderr
+    assert not (keys / "school-lost.key").exists()
+    lines = (keys / "school-lost.key_secret").read_text().splitlines()
+    (keys / "school-lost.key").write_text("".join(
+        line + "\n" for line in lines if line.startswith(("id ", "public "))))
+    key = re.search(r"public = (\S+)", public).group(1)
+    p = hub.hubctl("register-agency", "school-lost")
+    assert p.stdout == f"registered agency school-lost (key {key[:8]}...)\n"
+    # With the public file there and the secret lost, only that is named.
+    (keys / "school-lost.key_secret").unlink()
+    p = hub.keygen("school-lost", check=False)
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: keygen: {keys}/school-lost.key exists (keys are never "
+        "overwritten)\n"), p.stderr
+
+
 def test_an_export_to_standard_output_that_fails_writes_nothing(make_hub):
     """OPERATIONS.md, Access: an audit record that does not open fails
     the export, nothing written - to standard output too: a document

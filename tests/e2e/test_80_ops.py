@@ -901,6 +901,165 @@ def test_hubctl_on_a_data_dir_without_a_store_makes_none(make_hub,
     assert (typo / "log" / "data.mdb").exists()
 
 
+def test_revoke_of_an_unknown_id_and_an_unreadable_key_as_help_says(
+        make_hub, tmp_path):
+    """hubctl --help: revoke-* of an id not registered as that kind
+    changes nothing, exit 1, audited not-found; a register-* whose key
+    file cannot be read is exit 1, nothing changed or audited."""
+    hub = make_hub()
+    text = " ".join(hub.hubctl("--help").stdout.split())
+    assert "revoke-*: an id not registered as that kind changes nothing: " \
+        "exit 1, audited 'not-found'" in text, text
+    assert "a key file that cannot be read: exit 1, nothing changed or " \
+        "audited" in text, text
+    before = hub.hubctl("audit", "show", "--json").stdout.splitlines()
+    for kind in ("agency", "caseworker", "gateway"):
+        p = hub.hubctl(f"revoke-{kind}", "nobody-here", check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: revoke: no {kind} 'nobody-here' is "
+            "registered\n"), p
+        p = hub.hubctl(f"register-{kind}", "nobody-here", "--key",
+                       str(tmp_path / "missing.key"), check=False)
+        assert p.returncode == 1 and p.stdout == "" and p.stderr.startswith(
+            "hubctl: cannot read the public key: cannot open "), p
+    recs = [json.loads(line) for line in
+            hub.hubctl("audit", "show", "--json").stdout.splitlines()
+            [len(before) + 1:]]
+    assert [(r["action"], r["result"], r["detail"]) for r in recs
+            if r["action"] != "audit-show"] == [
+        (f"revoke-{kind}", "not-found", "nobody-here")
+        for kind in ("agency", "caseworker", "gateway")], recs
+
+
+def test_a_change_stands_when_its_line_cannot_be_written(make_hub):
+    """OPERATIONS.md, Registering who may connect: a writing command's
+    line is printed once the change is stored; standard output on a full
+    disk does not undo it: exit 0, the change there."""
+    hub = make_hub()
+    hub.keygen("cw-full")
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                            str(hub.conf), "register-caseworker", "cw-full"],
+                           stdout=full, stderr=subprocess.PIPE, text=True,
+                           timeout=60)
+    assert p.returncode == 0, p.stderr
+    recs = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--actor", hubtest_actor(), "--json")
+        .stdout.splitlines()]
+    assert ("register-caseworker", "ok") in [
+        (r["action"], r["result"]) for r in recs if
+        r["detail"].startswith("cw-full ")], recs
+    p = hub.hubctl("revoke-caseworker", "cw-full")
+    assert p.stdout == "revoked caseworker cw-full\n"
+
+
+def hubtest_actor():
+    import pwd
+    return "hubctl:" + pwd.getpwuid(os.geteuid()).pw_name
+
+
+def test_an_empty_key_option_is_no_key_file(make_hub):
+    """OPERATIONS.md, Replacing and revoking keys: --key "" (an unset
+    variable in a key replacement's script) names no file: exit 2,
+    nothing changed or recorded -- not keys_dir/ID.key, perhaps the
+    very key being replaced, registered again as a success."""
+    hub = make_hub()
+    before = hub.hubctl("audit", "show", "--json").stdout.count("\n")
+    for kind in ("agency", "caseworker", "gateway"):
+        for args in (["--key", ""], ["--key="]):
+            p = hub.hubctl(f"register-{kind}", "school-a", *args,
+                           check=False)
+            assert (p.returncode, p.stdout, p.stderr) == (
+                2, "", f"hubctl: register-{kind}: --key names no file "
+                "(leave it out for keys_dir/ID.key)\n"), p
+    recs = hub.hubctl("audit", "show", "--json").stdout.splitlines()
+    assert len(recs) == before + 1, recs[before:]  # the first show's own
+
+
+def test_hubctl_usage_errors_say_what_operations_md_quotes(tmp_path):
+    """OPERATIONS.md, Registering who may connect: the words of an
+    unknown or missing command, a missing or extra argument, each exit 2
+    with that one line, nothing made."""
+    data = tmp_path / "data"
+    for args, line in (
+            ([], "hubctl: unknown or missing command (see --help)"),
+            (["frobnicate"], "hubctl: unknown or missing command (see "
+             "--help)"),
+            (["register-agency"], "hubctl: register-agency needs ID (see "
+             "--help)"),
+            (["set-password"], "hubctl: set-password needs CASEWORKER (see "
+             "--help)"),
+            (["audit"], "hubctl: audit needs verify or show (see --help)"),
+            (["audit", "list"], "hubctl: audit needs verify or show (see "
+             "--help)"),
+            (["register-agency", "school-a", "X"], "hubctl: register-agency: "
+             "unexpected argument 'X' (see --help)"),
+            (["set-email", "cw-anna"], "hubctl: set-email: missing ADDRESS "
+             "(or - to remove it)"),
+            (["backup", ""], "hubctl: backup needs DIR (see --help)")):
+        p = subprocess.run([hubtest.binary("hubctl"), *args, "--data_dir",
+                            str(data), "--keys_dir", str(tmp_path / "k")],
+                           capture_output=True, text=True, timeout=60)
+        assert (p.returncode, p.stdout, p.stderr) == (2, "", line + "\n"), \
+            (args, p)
+    assert not data.exists() and not (tmp_path / "k").exists()
+
+
+def test_a_store_hubctl_may_not_read_is_not_called_missing(tmp_path):
+    """OPERATIONS.md, "Registering who may connect": a data_dir that has
+    a store this user may not look into (hubctl run without sudo) is
+    named as one hubctl cannot open, with why, not as a data_dir
+    without a store ("hubd makes it at its first start"), which would
+    send the operator to look for a lost store."""
+    import pwd
+    import shutil
+    import tempfile
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run hubctl as another user")
+    svc = pwd.getpwnam("nobody")
+    top = Path(tempfile.mkdtemp(prefix="ug-perm-"))
+    try:
+        os.chmod(top, 0o755)
+        keys, data = top / "keys", top / "data"
+        hubctl = hubtest.binary("hubctl")
+        common = ["--keys_dir", str(keys), "--data_dir", str(data)]
+        for args in (["keygen", "hub"], ["keygen", "cw-anna"],
+                     ["register-caseworker", "cw-anna"]):
+            subprocess.run([hubctl, *args, *common], check=True,
+                           capture_output=True, timeout=60)
+
+        def as_nobody(*args):
+            def demote():
+                os.setgroups([])
+                os.setgid(svc.pw_gid)
+                os.setuid(svc.pw_uid)
+            return subprocess.run([hubctl, *args, *common],
+                                  capture_output=True, text=True,
+                                  timeout=60, preexec_fn=demote)
+
+        p = as_nobody("stats")
+        assert p.returncode == 1 and p.stdout == "", p
+        assert p.stderr == "hubctl: cannot open the hub's keys and " \
+            f"store: cannot open {keys}/hub.key_secret: Permission " \
+            "denied\n", p.stderr
+        os.chmod(keys, 0o755)
+        os.chmod(keys / "hub.key_secret", 0o644)
+        for args in (["stats"], ["audit", "verify"], ["log"]):
+            p = as_nobody(*args)
+            assert p.returncode == 1 and p.stdout == "", (args, p)
+            assert "no store" not in p.stderr, (args, p.stderr)
+            assert p.stderr.endswith(
+                "hubctl: cannot open the hub's keys and store: cannot "
+                f"open {data}/log: Permission denied\n"), (args, p.stderr)
+        os.chmod(data, 0o755)
+        p = as_nobody("stats")
+        assert p.returncode == 1 and p.stderr.endswith(
+            "hubctl: cannot open the hub's keys and store: cannot open "
+            "LMDB environment: Permission denied\n"), p.stderr
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
 # -- hubctl backup / restore
 
 
@@ -2563,6 +2722,72 @@ def test_set_password_exits_as_help_says(make_hub):
         assert p.returncode == rc, (text, p.stderr)
 
 
+def test_set_password_at_a_terminal_asks_and_does_not_show_it(make_hub):
+    """OPERATIONS.md, The web inbox: set-password run at a terminal asks
+    for the password on stderr and does not show what is typed; the
+    terminal's echo is back afterwards, also after Ctrl-C at the prompt
+    (nothing changed then). Standard input that cannot be read is exit
+    1, named."""
+    import pty
+    import termios
+    hub = make_hub()
+    secret = "tty-secret-4711"
+
+    def at_a_terminal(then):
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(
+            [hubtest.binary("hubctl"), "--config", str(hub.conf),
+             "set-password", "cw-anna"], stdin=slave,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            hubtest.wait_for(lambda: not termios.tcgetattr(slave)[3] &
+                             termios.ECHO, 30, "echo turned off")
+            then(master, proc)
+            out, err = proc.communicate(timeout=60)
+            os.set_blocking(master, False)
+            try:
+                shown = os.read(master, 4096).decode(errors="replace")
+            except BlockingIOError:
+                shown = ""
+            assert termios.tcgetattr(slave)[3] & termios.ECHO, \
+                "echo left off"
+            return proc.returncode, out, err, shown
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+            os.close(master)
+            os.close(slave)
+
+    rc, out, err, shown = at_a_terminal(
+        lambda master, proc: os.write(master, (secret + "\n").encode()))
+    assert rc == 0, err
+    assert err == "password for cw-anna (8-1024 bytes, not shown): \n", err
+    assert out == "password set for cw-anna; their open web sessions end\n"
+    assert secret not in shown, shown
+    rc, out, err, shown = at_a_terminal(
+        lambda master, proc: proc.send_signal(2))
+    assert rc != 0 and out == "", (rc, out, err)
+    p = hub.hubctl("audit", "show", "--actor", f"hubctl:{_me()}")
+    assert p.stdout.count("set-password ok") == 1, p.stdout
+    a_directory = os.open("/tmp", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                            str(hub.conf), "set-password", "cw-anna"],
+                           stdin=a_directory, capture_output=True,
+                           text=True, timeout=60)
+    finally:
+        os.close(a_directory)
+    assert (p.returncode, p.stderr) == (
+        1, "hubctl: set-password: cannot read standard input: Is a "
+        "directory\n"), p.stderr
+
+
+def _me():
+    import pwd
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
 def test_hubctl_help_names_every_event_type_register_takes():
     """hubctl --help gives the words --types takes: those PROTOCOL.md's
     table registers agencies for, which the refusal lists too."""
@@ -2706,6 +2931,12 @@ def test_registrations_changed_is_logged_for_a_change_only(make_hub):
         hub.log_text()
     hub.register_caseworker("cw-new", desk=True)
     hub.wait_log(r"HUB-ZAP registrations changed", count=2)
+    # --ops, as the doc lists it beside --desk, is a change too.
+    hub.hubctl("register-caseworker", "cw-new", "--desk", "--ops")
+    hub.wait_log(r"HUB-ZAP registrations changed", count=3)
+    assert "other event types, `--desk` or `--ops`" in " ".join(
+        (Path(__file__).parents[2] / "docs" /
+         "OPERATIONS.md").read_text().split())
 
 
 def test_set_email_reads_the_rules_for_the_desks_id_only(make_hub):

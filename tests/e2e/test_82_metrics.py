@@ -970,3 +970,37 @@ def test_alert_counters_after_escalation_ack_and_withdrawal(make_hub):
             value(s, "ungebro_alerts_open"),
             value(s, "ungebro_queue_depth", recipient="cw-anna")) == \
         (3, 1, 1, 1)
+
+
+def test_a_revoked_caseworkers_open_alerts_wait_outside_queue_depth(
+        make_hub):
+    """OPERATIONS.md, Replacing and revoking keys: revoke-caseworker
+    neither closes nor moves their open alerts; ungebro_queue_depth no
+    longer counts that queue, ungebro_alerts_open and hubctl stats'
+    alerts_open still do; registered again, the queue is counted again."""
+    hub = metrics_hub(make_hub)
+    cpr = CprGen(8207).take(1)[0]
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt="rv", absent=30, expected=100))
+    hub.wait_applied()
+    hubtest.wait_for(lambda: value(scrape(hub)[0], "ungebro_queue_depth",
+                                   recipient="cw-anna") == 1, 10,
+                     "cw-anna's queue depth 1")
+
+    def alerts_open_in_stats():
+        for line in hub.hubctl("stats").stdout.splitlines():
+            name, _, n = line.partition(" ")
+            if name == "alerts_open":
+                return int(n)
+
+    hub.hubctl("revoke-caseworker", "cw-anna")
+    hubtest.wait_for(lambda: 'ungebro_queue_depth{recipient="cw-anna"}'
+                     not in get(hub.metrics_url + "/metrics")[1], 10,
+                     "cw-anna's queue no longer counted")
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_alerts_open") == 1
+    assert alerts_open_in_stats() == 1
+    hub.register_caseworker("cw-anna")
+    hubtest.wait_for(lambda: value(scrape(hub)[0], "ungebro_queue_depth",
+                                   recipient="cw-anna") == 1, 10,
+                     "cw-anna's queue counted again")
