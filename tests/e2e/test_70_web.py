@@ -2806,3 +2806,25 @@ def test_an_id_of_blanks_alone_is_a_wrong_login(make_hub):
         assert web.raw_login("cw-anna", PASSWORD)[0].status == 303
     finally:
         web.stop()
+
+
+def test_a_password_reset_ends_the_web_sessions_at_once(make_hub):
+    """SECURITY.md "Sessions": a reset password ends the caseworker's web
+    sessions; like a revoke, hubd ends them within one loop turn and
+    records `logout` `revoked` then, not at the session's next request or
+    its idle end (a caseworker who never comes back would otherwise leave
+    a trail saying their session lived until `web_session_idle`)."""
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        web.raw_login("cw-anna", PASSWORD)
+        set_password(hub, "cw-anna", "a new password")
+
+        def ended():
+            audit = hub.hubctl("audit", "show", "--json").stdout
+            return [json.loads(ln) for ln in audit.splitlines()
+                    if '"logout"' in ln]
+        [end] = wait_for(ended, 15, "the session's end recorded")
+        assert (end["actor"], end["result"]) == ("cw-anna", "revoked"), end
+    finally:
+        web.stop()
