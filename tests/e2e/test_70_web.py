@@ -2828,3 +2828,34 @@ def test_a_password_reset_ends_the_web_sessions_at_once(make_hub):
         assert (end["actor"], end["result"]) == ("cw-anna", "revoked"), end
     finally:
         web.stop()
+
+
+def test_a_password_that_is_not_utf8_is_refused_by_set_password(make_hub):
+    """OPERATIONS.md set-password: the password is UTF-8 text, as a
+    browser sends it from the login form; one typed in a Latin-1 terminal
+    (æøå as single bytes) could never be matched at the login, so it is
+    refused (exit 1, recorded `failed`) and the password in force is
+    kept. The same letters in UTF-8 are taken and log in."""
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "set-password", "cw-anna"],
+                           input=b"\xe6bler og p\xe6rer\n",
+                           capture_output=True, timeout=60 * SLOW)
+        assert p.returncode == 1, p
+        assert p.stderr.decode() == (
+            "hubctl: set-password: the password (the first line of "
+            "standard input) is not UTF-8 text, as the login form "
+            "sends it\n"), p.stderr
+        assert web.raw_login("cw-anna", PASSWORD)[0].status == 303
+        set_password(hub, "cw-anna", "æbler og pærer")
+        assert web.raw_login("cw-anna", "æbler og pærer")[0].status == 303
+        audit = hub.hubctl("audit", "show", "--json").stdout
+        recs = [json.loads(ln) for ln in audit.splitlines()
+                if '"set-password"' in ln]
+        assert [(r["result"], r["detail"]) for r in recs][-2:] == [
+            ("failed", "cw-anna: the password is not UTF-8"),
+            ("ok", "cw-anna")], recs
+    finally:
+        web.stop()
