@@ -2859,3 +2859,40 @@ def test_a_password_that_is_not_utf8_is_refused_by_set_password(make_hub):
             ("ok", "cw-anna")], recs
     finally:
         web.stop()
+
+
+def test_webd_closes_a_connection_after_30_s_in_which_nothing_came(make_hub):
+    """SECURITY.md "Headers": webd closes a connection after 30 s in
+    which nothing arrived on it, not 30 s after it opened: a request sent
+    a byte at a time is still read after more than 30 s (the proxy in
+    front, which passes on only whole requests, is what bounds that);
+    one that stops sending is closed 30 s after its last byte."""
+    import socket
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        quiet = socket.create_connection(("127.0.0.1", web.port),
+                                         timeout=60)
+        quiet.sendall(b"GET /lo")
+        slow = socket.create_connection(("127.0.0.1", web.port))
+        slow.settimeout(0.2)
+        start = time.monotonic()
+        request = b"GET /login HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 40
+        sent = 0
+        while time.monotonic() - start < 36:
+            slow.send(request[sent:sent + 1])
+            sent += 1
+            try:
+                assert slow.recv(100) != b"", "closed while still sending"
+            except socket.timeout:
+                pass
+            time.sleep(3)
+        slow.sendall(request[sent:] + b"\r\n\r\n")
+        slow.settimeout(10)
+        assert slow.recv(100).startswith(b"HTTP/1.1 200 ")
+        slow.close()
+        # The quiet one was closed unanswered, 30 s after its bytes.
+        assert quiet.recv(100) == b""
+        quiet.close()
+    finally:
+        web.stop()
