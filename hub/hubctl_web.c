@@ -5,10 +5,13 @@
  * opened (hub/gateway.c). Passwords are hashed here, with argon2id at
  * libsodium's interactive limits, so hubd only ever verifies.
  */
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -99,6 +102,54 @@ hubctl_revoke_gateway(store *s, ug_keys *keys, const char *id)
 	return 0;
 }
 
+/* A terminal's settings while a password is typed without echo, put
+ * back also when Ctrl-C or a kill ends hubctl meanwhile. */
+static struct termios tty_saved;
+static volatile sig_atomic_t tty_quiet;
+
+static void
+tty_restore(void)
+{
+	if (tty_quiet) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &tty_saved);
+		tty_quiet = 0;
+	}
+}
+
+static void
+tty_on_signal(int sig)
+{
+	tty_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Typed at a terminal, the password would stay on the screen and in its
+ * scrollback: asked for, and read without echo. From a pipe, as it is. */
+static void
+tty_quiet_begin(const char *id)
+{
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &tty_saved) != 0)
+		return;
+	struct termios quiet = tty_saved;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
+	signal(SIGINT, tty_on_signal);
+	signal(SIGTERM, tty_on_signal);
+	signal(SIGHUP, tty_on_signal);
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0)
+		tty_quiet = 1;
+	ug_eprintf("new web password for %s (not shown): ", id);
+}
+
+static void
+tty_quiet_end(void)
+{
+	if (!tty_quiet)
+		return;
+	tty_restore();
+	fputc('\n', stderr);
+}
+
 /* The first line of stdin, without its line break, in guarded memory;
  * *nul set if it holds a NUL byte. */
 static char *
@@ -157,7 +208,9 @@ hubctl_set_password(store *s, ug_keys *keys, const char *id)
 	}
 	size_t len = 0;
 	bool nul = false;
+	tty_quiet_begin(id);
 	char *password = read_password(&len, &nul);
+	tty_quiet_end();
 	if (!password)
 		return 1;
 	int rc = 1;

@@ -2896,3 +2896,44 @@ def test_webd_closes_a_connection_after_30_s_in_which_nothing_came(make_hub):
         quiet.close()
     finally:
         web.stop()
+
+
+def test_a_password_typed_at_a_terminal_is_not_shown(make_hub):
+    """OPERATIONS.md set-password: at a terminal hubctl asks for the
+    password and reads it without echo, so it stays neither on the screen
+    nor in the terminal's scrollback, and puts the terminal back as it
+    was; from a pipe it reads the line as it is, asking nothing."""
+    import pty
+    import select
+    import termios
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([binary("hubctl"), "--config", str(hub.conf),
+                              "set-password", "cw-anna"], stdin=slave,
+                             stdout=slave, stderr=slave)
+        seen = b""
+
+        def read(until):
+            nonlocal seen
+            end = time.monotonic() + 10 * SLOW
+            while until not in seen and time.monotonic() < end:
+                if select.select([master], [], [], 0.1)[0]:
+                    seen += os.read(master, 1024)
+        read(b"(not shown): ")
+        assert seen == b"new web password for cw-anna (not shown): ", seen
+        os.write(master, b"typed at a terminal\n")
+        read(b"sessions end")
+        assert p.wait(30) == 0, seen
+        assert b"typed at a terminal" not in seen, seen
+        assert b"password set for cw-anna" in seen, seen
+        assert termios.tcgetattr(slave)[3] & termios.ECHO
+        assert web.raw_login("cw-anna", "typed at a terminal")[0].status \
+            == 303
+        # From a pipe: no question on stderr.
+        assert set_password(hub, "cw-anna", PASSWORD).stderr == ""
+    finally:
+        os.close(master)
+        os.close(slave)
+        web.stop()
