@@ -2815,9 +2815,12 @@ def test_a_password_reset_ends_the_web_sessions_at_once(make_hub):
     its idle end (a caseworker who never comes back would otherwise leave
     a trail saying their session lived until `web_session_idle`)."""
     hub = web_hub(make_hub)
+    set_password(hub, "desk-dora", "doras password")
     web = Web(hub)
     try:
         web.raw_login("cw-anna", PASSWORD)
+        dora = {"ug_session": session_cookie(
+            web.raw_login("desk-dora", "doras password")[1])}
         set_password(hub, "cw-anna", "a new password")
 
         def ended():
@@ -2826,6 +2829,9 @@ def test_a_password_reset_ends_the_web_sessions_at_once(make_hub):
                     if '"logout"' in ln]
         [end] = wait_for(ended, 15, "the session's end recorded")
         assert (end["actor"], end["result"]) == ("cw-anna", "revoked"), end
+        # Another caseworker's session lives on.
+        assert web.request("GET", "/alerts", cookies=dora)[0].status == 200
+        assert len(ended()) == 1
     finally:
         web.stop()
 
