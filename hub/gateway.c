@@ -571,11 +571,21 @@ hub__gateway_registrations_changed(hub *h)
 		if ((cw != UG_OK && cw != UG_ENOTFOUND) ||
 		    (gw != UG_OK && gw != UG_ENOTFOUND))
 			continue;
+		/* A password set again moves the generation too: a session
+		 * opened with the old one ends now, not at its next use. */
+		char hash[STORE_PASSWORD_HASH_MAX];
+		int64_t set_at = 0;
+		ug_err pw =
+		    store_password_get(h->store, s->caseworker, hash, &set_at);
+		sodium_memzero(hash, sizeof hash);
+		if (pw != UG_OK && pw != UG_ENOTFOUND)
+			continue;
 		bool gone =
 		    cw == UG_ENOTFOUND || (flags & STORE_FLAG_GATEWAY) ||
 		    strcmp(key, s->caseworker_key) != 0 ||
 		    gw == UG_ENOTFOUND || !(gflags & STORE_FLAG_GATEWAY) ||
-		    strcmp(gkey, s->gateway_key) != 0;
+		    strcmp(gkey, s->gateway_key) != 0 || pw == UG_ENOTFOUND ||
+		    set_at != s->password_set_at;
 		if (gone)
 			end_session(h, s, "revoked");
 	}

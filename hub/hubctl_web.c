@@ -244,6 +244,16 @@ hubctl_set_password(store *s, ug_keys *keys, const char *id)
 			   PASSWORD_MIN, PASSWORD_MAX);
 		goto done;
 	}
+	/* The login form sends UTF-8: a password in another encoding (a
+	 * Latin-1 terminal) would be set, yet no browser could type it. */
+	if (!ug_utf8_valid(password, len)) {
+		refused(s, keys, "set-password", id,
+			"the password is not UTF-8");
+		ug_eprintf("hubctl: set-password: the password (the first "
+			   "line of standard input) is not UTF-8 text, as "
+			   "the login form sends it\n");
+		goto done;
+	}
 	if (crypto_pwhash_str(hash, password, len,
 			      crypto_pwhash_OPSLIMIT_INTERACTIVE,
 			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {

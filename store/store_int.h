@@ -250,6 +250,11 @@ void store__audit_done(store__audit_pending *p, bool committed);
 ug_err store__commit_audited(store *s, MDB_txn *txn,
 			     const store_audit_entry *audit, const char *what);
 
+/* Move the registration generation on inside the caller's write txn on
+ * log/, so that hubd looks at registrations (and web passwords) again at
+ * its next loop turn. */
+ug_err store__principal_bump_generation(store *s, MDB_txn *txn);
+
 /* Delete a caseworker's web password and notice address (either may be
  * missing) inside the caller's write txn on log/; an LMDB code. */
 int store__web_access_drop_in(store *s, MDB_txn *txn, const char *caseworker);

@@ -44,7 +44,7 @@ key_of(const store *s, const char *prefix, const char *caseworker,
 static ug_err
 record_put(store *s, const uint8_t k[PW_KEY_LEN], const char *caseworker,
 	   int64_t stamp, const char *value, size_t plain_len,
-	   const store_audit_entry *audit, const char *what)
+	   const store_audit_entry *audit, const char *what, bool bump)
 {
 	uint8_t plain[EMAIL_PLAIN] = {0},
 		sealed[EMAIL_PLAIN + UG_SEAL_OVERHEAD];
@@ -65,6 +65,13 @@ record_put(store *s, const uint8_t k[PW_KEY_LEN], const char *caseworker,
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return store__map_err(rc, what);
+	}
+	if (bump) {
+		ug_err err = store__principal_bump_generation(s, txn);
+		if (err != UG_OK) {
+			mdb_txn_abort(txn);
+			return err;
+		}
 	}
 	return store__commit_audited(s, txn, audit, what);
 }
@@ -156,8 +163,11 @@ store_password_put_audited(store *s, const char *caseworker, const char *hash,
 	if (key_of(s, PASSWORD, caseworker, k) != UG_OK || hlen == 0 ||
 	    hlen >= STORE_PASSWORD_HASH_MAX)
 		return UG_EINVAL;
+	/* A reset ends the caseworker's web sessions: hubd, told by the
+	 * generation, ends them at its next loop turn, not at their next
+	 * request or idle end. */
 	return record_put(s, k, caseworker, set_at, hash, PW_PLAIN, audit,
-			  "set password");
+			  "set password", true);
 }
 
 ug_err
@@ -196,7 +206,7 @@ store_email_put_audited(store *s, const char *caseworker, const char *address,
 	    alen >= STORE_EMAIL_MAX)
 		return UG_EINVAL;
 	return record_put(s, k, caseworker, 0, address, EMAIL_PLAIN, audit,
-			  "set e-mail");
+			  "set e-mail", false);
 }
 
 ug_err

@@ -30,8 +30,8 @@
 
 static const uint8_t generation_key[] = "\0generation";
 
-static ug_err
-bump_generation(store *s, MDB_txn *txn)
+ug_err
+store__principal_bump_generation(store *s, MDB_txn *txn)
 {
 	MDB_val key = {sizeof generation_key - 1, (void *)generation_key}, val;
 	uint64_t gen = 0;
@@ -235,7 +235,7 @@ store_principal_put_audited(store *s, int kind, const char *id,
 		rc = mdb_put(txn, s->principal_id, &key, &val, 0);
 	ug_err err = store__map_err(rc, "register");
 	if (err == UG_OK && !unchanged)
-		err = bump_generation(s, txn);
+		err = store__principal_bump_generation(s, txn);
 	if (err != UG_OK) {
 		mdb_txn_abort(txn);
 		return err;
@@ -272,7 +272,7 @@ store_principal_revoke_audited(store *s, int kind, const char *id,
 		rc = store__web_access_drop_in(s, txn, id);
 	ug_err err = store__map_err(rc, "revoke");
 	if (err == UG_OK)
-		err = bump_generation(s, txn);
+		err = store__principal_bump_generation(s, txn);
 	if (err != UG_OK) {
 		mdb_txn_abort(txn);
 		return err;

@@ -2806,3 +2806,99 @@ def test_an_id_of_blanks_alone_is_a_wrong_login(make_hub):
         assert web.raw_login("cw-anna", PASSWORD)[0].status == 303
     finally:
         web.stop()
+
+
+def test_a_password_reset_ends_the_web_sessions_at_once(make_hub):
+    """SECURITY.md "Sessions": a reset password ends the caseworker's web
+    sessions; like a revoke, hubd ends them within one loop turn and
+    records `logout` `revoked` then, not at the session's next request or
+    its idle end (a caseworker who never comes back would otherwise leave
+    a trail saying their session lived until `web_session_idle`)."""
+    hub = web_hub(make_hub)
+    set_password(hub, "desk-dora", "doras password")
+    web = Web(hub)
+    try:
+        web.raw_login("cw-anna", PASSWORD)
+        dora = {"ug_session": session_cookie(
+            web.raw_login("desk-dora", "doras password")[1])}
+        set_password(hub, "cw-anna", "a new password")
+
+        def ended():
+            audit = hub.hubctl("audit", "show", "--json").stdout
+            return [json.loads(ln) for ln in audit.splitlines()
+                    if '"logout"' in ln]
+        [end] = wait_for(ended, 15, "the session's end recorded")
+        assert (end["actor"], end["result"]) == ("cw-anna", "revoked"), end
+        # Another caseworker's session lives on.
+        assert web.request("GET", "/alerts", cookies=dora)[0].status == 200
+        assert len(ended()) == 1
+    finally:
+        web.stop()
+
+
+def test_a_password_that_is_not_utf8_is_refused_by_set_password(make_hub):
+    """OPERATIONS.md set-password: the password is UTF-8 text, as a
+    browser sends it from the login form; one typed in a Latin-1 terminal
+    (æøå as single bytes) could never be matched at the login, so it is
+    refused (exit 1, recorded `failed`) and the password in force is
+    kept. The same letters in UTF-8 are taken and log in."""
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "set-password", "cw-anna"],
+                           input=b"\xe6bler og p\xe6rer\n",
+                           capture_output=True, timeout=60 * SLOW)
+        assert p.returncode == 1, p
+        assert p.stderr.decode() == (
+            "hubctl: set-password: the password (the first line of "
+            "standard input) is not UTF-8 text, as the login form "
+            "sends it\n"), p.stderr
+        assert web.raw_login("cw-anna", PASSWORD)[0].status == 303
+        set_password(hub, "cw-anna", "æbler og pærer")
+        assert web.raw_login("cw-anna", "æbler og pærer")[0].status == 303
+        audit = hub.hubctl("audit", "show", "--json").stdout
+        recs = [json.loads(ln) for ln in audit.splitlines()
+                if '"set-password"' in ln]
+        assert [(r["result"], r["detail"]) for r in recs][-2:] == [
+            ("failed", "cw-anna: the password is not UTF-8"),
+            ("ok", "cw-anna")], recs
+    finally:
+        web.stop()
+
+
+def test_webd_closes_a_connection_after_30_s_in_which_nothing_came(make_hub):
+    """SECURITY.md "Headers": webd closes a connection after 30 s in
+    which nothing arrived on it, not 30 s after it opened: a request sent
+    a byte at a time is still read after more than 30 s (the proxy in
+    front, which passes on only whole requests, is what bounds that);
+    one that stops sending is closed 30 s after its last byte."""
+    import socket
+    hub = web_hub(make_hub)
+    web = Web(hub)
+    try:
+        quiet = socket.create_connection(("127.0.0.1", web.port),
+                                         timeout=60)
+        quiet.sendall(b"GET /lo")
+        slow = socket.create_connection(("127.0.0.1", web.port))
+        slow.settimeout(0.2)
+        start = time.monotonic()
+        request = b"GET /login HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 40
+        sent = 0
+        while time.monotonic() - start < 36:
+            slow.send(request[sent:sent + 1])
+            sent += 1
+            try:
+                assert slow.recv(100) != b"", "closed while still sending"
+            except socket.timeout:
+                pass
+            time.sleep(3)
+        slow.sendall(request[sent:] + b"\r\n\r\n")
+        slow.settimeout(10)
+        assert slow.recv(100).startswith(b"HTTP/1.1 200 ")
+        slow.close()
+        # The quiet one was closed unanswered, 30 s after its bytes.
+        assert quiet.recv(100) == b""
+        quiet.close()
+    finally:
+        web.stop()

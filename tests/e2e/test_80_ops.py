@@ -2694,8 +2694,8 @@ def test_set_password_exits_as_help_says(make_hub):
         "\n  set-email")[0]
     entry = " ".join(entry.split())
     assert ("Exit 0 set, 1 ID not a registered caseworker or a password "
-            "of another length or with a NUL byte (nothing changed), 2 "
-            "usage") in entry, entry
+            "of another length, with a NUL byte or not UTF-8 (nothing "
+            "changed), 2 usage") in entry, entry
     hub = make_hub()
     for who, password, rc in (("cw-anna", "x" * 7, 1),
                               ("cw-anna", "x" * 1025, 1),
