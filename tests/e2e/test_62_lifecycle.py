@@ -371,7 +371,10 @@ def test_an_erasure_reason_of_white_space_alone_is_refused(make_hub):
                    clock="2026-09-07T08:00:00")
     hub.send(ev_dropout(cpr, "2026-09-07"))
     hub.wait_applied()
-    for reason in (" ", "   ", "\t", " \n ", "\r\n"):
+    # A non-breaking space (what a word processor puts in a blank field)
+    # and Unicode's own line breaks are blanks too.
+    for reason in (" ", "   ", "\t", " \n ", "\r\n", "\u00a0",
+                   " \u00a0\u202f", "\u2028", "\u0085"):
         p = hub.hubctl("erase", "--cpr", cpr, "--reason", reason,
                        check=False)
         assert (p.returncode, p.stdout) == (2, ""), (reason, p)
