@@ -399,6 +399,17 @@ cpr_separator(const char *p, size_t avail)
 		if (n <= avail && memcmp(p, seps[k], n) == 0)
 			return n;
 	}
+	/* A byte that is not UTF-8 (a Latin-1 dash in a file name a
+	 * message echoes) is shown as '?' too, and is one as well. */
+	unsigned char c = (unsigned char)*p;
+	if (avail > 0 && c >= 0x80) {
+		size_t n = c >= 0xc2 && c <= 0xdf   ? 2
+			   : c >= 0xe0 && c <= 0xef ? 3
+			   : c >= 0xf0 && c <= 0xf4 ? 4
+						    : 0;
+		if (!n || n > avail || !ug_utf8_valid(p, n))
+			return 1;
+	}
 	return 0;
 }
 
