@@ -839,6 +839,14 @@ def test_revoked_caseworker_frame_too_large_is_denied_with_request_id_0(hub):
         assert d is not None
         kind, r = decode(d)
         assert (kind, r.request_id, r.code, r.reason) == (pb.FRAME_RESULT, rid, pb.E_DENIED, revoked)
+    # A multi-part message is no frame: on either endpoint, revoked or
+    # not, it gets the E_MALFORMED of any connection.
+    c.sock.send_multipart([q, q])
+    d = c.recv(10)
+    assert d is not None
+    kind, r = decode(d)
+    assert (kind, r.request_id, r.code, r.reason) == \
+        (pb.FRAME_RESULT, 0, pb.E_MALFORMED, "a message must be exactly one frame"), r
     c.close()
     ctx.term()
 
