@@ -597,8 +597,3 @@ def test_check_names_a_bad_command_line_value_beside_a_bad_file(tmp_path):
         f"{conf}:1: log_level must be err, warn, notice, info or debug",
         "hubd: log_map_mb must be a whole number from 1 to 16777216"], \
         check.stderr
-    helptext = subprocess.run([hubtest.binary("hubd"), "--help"],
-                              capture_output=True, text=True,
-                              timeout=30).stdout
-    assert "or, for an option on the command line, hubd: reason" \
-        in helptext
