@@ -180,20 +180,6 @@ config_problems(int argc, char **argv, bool start)
 		}
 		if (cfg)
 			rules = ug_config_get(cfg, "rules");
-	} else {
-		/* The whole is not loaded, but an option given beside a bad
-		 * file is a problem of its own: each is checked alone. */
-		for (const ug_setting *st = hub_settings; st->name; st++) {
-			const char *value =
-			    ug_config_arg(hub_settings, argc, argv, st->name);
-			ug_diag one = {0};
-			if (value && strcmp(st->name, "config") != 0 &&
-			    check_setting(&cc, st->name, value, &one) !=
-				UG_OK) {
-				report(start, "hubd: ", &one);
-				problems++;
-			}
-		}
 	}
 	if (rules[0]) {
 		rules_config *scratch = malloc(sizeof *scratch);

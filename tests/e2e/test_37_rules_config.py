@@ -581,19 +581,3 @@ def test_a_bound_of_the_table_alone_may_contradict_a_default(
     row = next(line for line in table.splitlines()
                if line.startswith(f"| `{name}` |"))
     assert "`" + partner.split(" =")[0].split(".")[-1] in row, row
-
-
-def test_check_names_a_bad_command_line_value_beside_a_bad_file(tmp_path):
-    """hubd --help: --check-config prints each problem, a bad value in a
-    file or on the command line. A file with a bad line did not keep
-    the check from naming a bad option given beside it."""
-    conf = tmp_path / "hubd.conf"
-    conf.write_text("log_level = loud\n")
-    check = subprocess.run([hubtest.binary("hubd"), "--check-config",
-                            "--config", str(conf), "--log_map_mb", "0"],
-                           capture_output=True, text=True, timeout=30)
-    assert check.returncode == 2
-    assert check.stderr.splitlines() == [
-        f"{conf}:1: log_level must be err, warn, notice, info or debug",
-        "hubd: log_map_mb must be a whole number from 1 to 16777216"], \
-        check.stderr
