@@ -259,6 +259,19 @@ fields_choice(const char *text, const char *column, const fields_word *table,
 	return UG_OK;
 }
 
+/* The length of the list separator at p, 0 if none. */
+static size_t
+list_separator(const char *p)
+{
+	if (strchr(",;/+& \t", *p))
+		return 1;
+	if ((unsigned char)p[0] == 0xC2 && (unsigned char)p[1] == 0xA0)
+		return 2;
+	if (strncmp(p, "\xe2\x80\xaf", 3) == 0)
+		return 3;
+	return 0;
+}
+
 ug_err
 fields_word_list(const char *text, const char *column,
 		 const fields_word *table, const char *accepted,
@@ -267,13 +280,11 @@ fields_word_list(const char *text, const char *column,
 	static const char *const filler[] = {"og", "and", NULL};
 	*bits = 0;
 	for (const char *p = text ? text : ""; *p;) {
-		/* Blanks are spaces and tabs, and a non-breaking space
-		 * (C2 A0), which a list pasted in a spreadsheet cell may
-		 * hold and which a word of the list reads as a space. */
-		size_t len = 0;
-		while (p[len] && !strchr(",;/+& \t", p[len]) &&
-		       !((unsigned char)p[len] == 0xC2 &&
-			 (unsigned char)p[len + 1] == 0xA0))
+		/* Blanks are spaces and tabs, and the non-breaking spaces
+		 * (U+00A0, U+202F) a list pasted in a spreadsheet cell from
+		 * a word processor may hold. */
+		size_t len = 0, sep;
+		while (p[len] && !(sep = list_separator(p + len)))
 			len++;
 		char word[32];
 		int value;
@@ -290,10 +301,8 @@ fields_word_list(const char *text, const char *column,
 					   column, accepted);
 		}
 		p += len;
-		if ((unsigned char)*p == 0xC2)
-			p += 2;
-		else if (*p)
-			p++;
+		if (*p)
+			p += sep;
 	}
 	return UG_OK;
 }

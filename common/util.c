@@ -389,10 +389,26 @@ cpr_separator(const char *p, size_t avail)
 	 * number through a log line or the audit trail. */
 	if (avail > 0 && ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '?'))
 		return 1;
+	/* A C1 control character (U+0085, a line break to many a reader)
+	 * is one as well: in the audit trail it is kept, not shown as '?'. */
+	if (avail > 1 && (unsigned char)p[0] == 0xc2 &&
+	    (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] <= 0x9f)
+		return 2;
 	for (size_t k = 0; k < sizeof seps / sizeof *seps; k++) {
 		size_t n = strlen(seps[k]);
 		if (n <= avail && memcmp(p, seps[k], n) == 0)
 			return n;
+	}
+	/* A byte that is not UTF-8 (a Latin-1 dash in a file name a
+	 * message echoes) is shown as '?' too, and is one as well. */
+	unsigned char c = (unsigned char)*p;
+	if (avail > 0 && c >= 0x80) {
+		size_t n = c >= 0xc2 && c <= 0xdf   ? 2
+			   : c >= 0xe0 && c <= 0xef ? 3
+			   : c >= 0xf0 && c <= 0xf4 ? 4
+						    : 0;
+		if (!n || n > avail || !ug_utf8_valid(p, n))
+			return 1;
 	}
 	return 0;
 }

@@ -279,6 +279,27 @@ person_key_of(const ug_config *cfg, const ug_keys *keys,
 	return true;
 }
 
+/* ASCII white space, and what states no ground either though it is not
+ * ASCII: the non-breaking spaces a word processor fills a field with
+ * (U+00A0, U+202F) and Unicode's line breaks (U+0085, U+2028, U+2029). */
+static bool
+blank_only(const char *text)
+{
+	static const char *const wide[] = {"\xc2\xa0", "\xe2\x80\xaf",
+					   "\xc2\x85", "\xe2\x80\xa8",
+					   "\xe2\x80\xa9"};
+	for (const char *p = text; *p;) {
+		size_t n = strspn(p, " \t\r\n\v\f");
+		for (size_t k = 0; !n && k < sizeof wide / sizeof *wide; k++)
+			if (strncmp(p, wide[k], strlen(wide[k])) == 0)
+				n = strlen(wide[k]);
+		if (!n)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
 bool
 hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd)
 {
@@ -304,8 +325,7 @@ hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd)
 	digits[n] = '\0';
 	bool ok = true;
 	/* Blanks alone would record an erasure with no ground at all. */
-	if (!reason[0] || !reason[strspn(reason, " \t\r\n\v\f")] ||
-	    strlen(reason) > REASON_MAX) {
+	if (!reason[0] || blank_only(reason) || strlen(reason) > REASON_MAX) {
 		ug_eprintf(
 		    "hubctl: %serase needs --reason TEXT (1-%d "
 		    "bytes, not white space alone): the lawful ground, kept "

@@ -218,7 +218,7 @@ def test_areas_separated_by_a_tab_or_a_non_breaking_space(make_hub):
     pasted in a spreadsheet cell may hold) as a space: each such list
     names its areas, none is refused."""
     hub = make_hub(agencies={AGENCY: TYPES})
-    p = CprGen(1107).take(4)
+    p = CprGen(1107).take(5)
     ra = "ReadinessAssessment"
     rows = [
         ([p[0], "280017", "8", "2024-01-15", "nej", "faglig\tsocial"],
@@ -226,6 +226,8 @@ def test_areas_separated_by_a_tab_or_a_non_breaking_space(make_hub):
         ([p[1], "280017", "8", "2024-01-15", "nej",
           "faglig\u00a0og\u00a0social"], Ok(ra)),
         ([p[2], "280017", "8", "2024-01-15", "nej", "personlig,\u00a0social"],
+         Ok(ra)),
+        ([p[4], "280017", "8", "2024-01-15", "nej", "faglig\u202fsocial"],
          Ok(ra)),
         ([p[3], "280017", "8", "2024-01-15", "nej", "faglig\u00a0sproglig"],
          Bad("areas", "areas must be a list of academic, personal, "

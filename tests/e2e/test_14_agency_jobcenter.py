@@ -234,4 +234,15 @@ def test_a_header_that_fits_two_kinds_alike_needs_the_kind(make_hub):
                     "import", path, agency=AGENCY, ignore_columns="*")
     assert r.rc == 0, str(r)
     assert [e["type"] for e in stored(hub)] == [MA]
+    # The message's other way: kind = in the config file.
+    [cpr2] = CprGen(1406).take(1)
+    path2, _ = write_export(
+        hub, "udeblivelser-2.csv",
+        ["cpr", "jobcenter", "dato", "aktivitet", "ydelse", "fra"],
+        [([cpr2, "jc-a", "2024-03-06", "VIRK", "kontanthj\u00e6lp",
+           "2024-01-01"], None)])
+    r = run_adapter(hub, "jobcenter", "import", path2, agency=AGENCY,
+                    ignore_columns="*", kind="missed_activation")
+    assert r.rc == 0, str(r)
+    assert [e["type"] for e in stored(hub)] == [MA, MA]
     hub.sweep()

@@ -484,3 +484,27 @@ def test_watch_without_room_for_rejects_keeps_the_file(hub, tmp_path):
         assert sorted(p.name for p in drop.iterdir()) == \
             ["done", "failed", "full.csv"]
         assert hub.stats()["log_events"] == 0
+
+
+def test_rejects_path_that_is_a_device_or_a_pipe_is_refused_first(hub):
+    """ADAPTERS.md "The rejects setting": PATH must not be a device
+    (/dev/null) — nor a named pipe —: the run is refused before a file is
+    read, exit 3, "rejects = PATH: PATH is not a regular file: ...",
+    nothing queued and the device or pipe left as it was."""
+    import stat
+    cprs = CprGen(2415).take(2)
+    hub.cprs.update(cprs)
+    path = hub.inputs_dir / "to-null.csv"
+    hubtest.write_absence_csv(path, [AbsenceRow(cprs[0]),
+                                     AbsenceRow(cprs[1], absent="x")],
+                              dash_every=0)
+    fifo = hub.inputs_dir / "rejects.csv"
+    os.mkfifo(fifo)
+    for where in ("/dev/null", str(fifo)):
+        kind = stat.S_IFMT(os.lstat(where).st_mode)
+        r = hub.adapter("import", "--rejects", where, path, wait=30)
+        assert r.rc == EXIT_FATAL, str(r)[-3000:]
+        assert f"rejects = {where}: {where} is not a regular file" \
+            in r.stderr, r.stderr
+        assert stat.S_IFMT(os.lstat(where).st_mode) == kind
+        assert hub.stats()["log_events"] == 0

@@ -551,8 +551,14 @@ def test_sighup_to_another_calendar_leaves_running_clocks_their_length(
     ("absence.rolling.min_days = 200",
      "absence.rolling.window_school_days = 200",
      "min_days is larger than window_school_days"),
+    ("deadline.warn_working_days = 30",
+     "deadline.contact_working_days = 31",
+     "warn_working_days must be below contact_working_days"),
+    ("absence.rolling.window_school_days = 1",
+     "absence.rolling.min_days = 0",
+     "min_days is larger than window_school_days"),
 ], ids=["contact-1", "warn-100", "notify-0", "min-age-30", "max-age-0",
-        "min-days-200"])
+        "min-days-200", "warn-days-30", "window-1"])
 def test_a_bound_of_the_table_alone_may_contradict_a_default(
         tmp_path, alone, partner, reason):
     """RULES.md section 10, "Every setting": a setting at the end of its

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from hubtest import CprGen, RULE_AGENCIES, binary, ev_absence, \
+from hubtest import DUPLICATE, CprGen, RULE_AGENCIES, binary, ev_absence, \
     ev_dropout, wait_for
 
 CASEWORKERS = {"cw-anna": False, "desk-dora": True}
@@ -371,7 +371,10 @@ def test_an_erasure_reason_of_white_space_alone_is_refused(make_hub):
                    clock="2026-09-07T08:00:00")
     hub.send(ev_dropout(cpr, "2026-09-07"))
     hub.wait_applied()
-    for reason in (" ", "   ", "\t", " \n ", "\r\n"):
+    # A non-breaking space (what a word processor puts in a blank field)
+    # and Unicode's own line breaks are blanks too.
+    for reason in (" ", "   ", "\t", " \n ", "\r\n", "\u00a0",
+                   " \u00a0\u202f", "\u2028", "\u0085"):
         p = hub.hubctl("erase", "--cpr", cpr, "--reason", reason,
                        check=False)
         assert (p.returncode, p.stdout) == (2, ""), (reason, p)
@@ -1282,3 +1285,35 @@ def test_a_withdrawn_notice_naming_no_one_is_exported_and_erased(make_hub):
         p.stdout, p.stdout
     assert hub.stats()["alerts"] == 0
     hub.peek("cw-anna", 0)
+
+
+def test_ids_and_derived_deleted_after_compacting_are_rebuilt(make_hub):
+    """OPERATIONS.md, Erasure: after compacting log/, ids/ and derived/
+    may be deleted instead of compacted; hubd rebuilds both from the log
+    at its start (STORE-IDS, HUB-REPLAY), so a resent event is still
+    DUPLICATE and the alerts are still there."""
+    cpr = CprGen(6225).next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05")
+    hub.cprs.add(cpr)
+    ev = ev_dropout(cpr, "2025-12-20")
+    hub.send(ev_absence(cpr, "2025-12-01", 2), ev)
+    hub.wait_applied()
+    before = hub.stats()
+    hub.stop()
+    copy = hub.tmp / "compact-log"
+    copy.mkdir()
+    subprocess.run(["mdb_copy", "-c", str(hub.data_dir / "log"), str(copy)],
+                   check=True)
+    (copy / "data.mdb").chmod(0o600)
+    (copy / "data.mdb").replace(hub.data_dir / "log" / "data.mdb")
+    for e in ("ids", "derived"):
+        subprocess.run(["rm", "-r", str(hub.data_dir / e)], check=True)
+    hub.start()
+    hub.wait_applied()
+    st = hub.stats()
+    assert (st["log_events"], st["event_ids"]) == \
+        (before["log_events"], before["event_ids"]), (before, st)
+    assert "STORE-IDS" in hub.log_text()
+    acks = hub.acks(ev)
+    assert [a.status for a in acks] == [DUPLICATE], acks

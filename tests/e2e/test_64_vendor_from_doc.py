@@ -831,12 +831,22 @@ def test_revoked_caseworker_frame_too_large_is_denied_with_request_id_0(hub):
     time.sleep(1.5)
     revoked = "the key this connection authenticated with has been revoked or replaced"
     q = frame(pb.FRAME_QUERY, pb.Query(request_id=5, kind=pb.OPEN_ALERTS))
-    for data, rid in ((q, 5), (q + unknown_field(65537 - len(q)), 0)):
+    # 65,536 bytes is the limit itself: that frame is decoded.
+    for data, rid in ((q, 5), (q + unknown_field(65536 - len(q)), 5),
+                      (q + unknown_field(65537 - len(q)), 0)):
         c.send(data)
         d = c.recv(10)
         assert d is not None
         kind, r = decode(d)
         assert (kind, r.request_id, r.code, r.reason) == (pb.FRAME_RESULT, rid, pb.E_DENIED, revoked)
+    # A multi-part message is no frame: on either endpoint, revoked or
+    # not, it gets the E_MALFORMED of any connection.
+    c.sock.send_multipart([q, q])
+    d = c.recv(10)
+    assert d is not None
+    kind, r = decode(d)
+    assert (kind, r.request_id, r.code, r.reason) == \
+        (pb.FRAME_RESULT, 0, pb.E_MALFORMED, "a message must be exactly one frame"), r
     c.close()
     ctx.term()
 
@@ -869,6 +879,48 @@ def test_desk_membership_counts_only_for_the_duty_desk(hub):
         else:
             kind, al = decode(d)
             assert kind == pb.FRAME_ALERT and al.recipient == "duty-desk"
+    c.close()
+    a.close()
+    ctx.term()
+
+
+def test_desk_membership_of_another_id_counts_once_it_is_the_duty_desk(hub):
+    """§4 Desk members: a DeskMembership naming another id is stored, and
+    counts once the operator makes that id the duty desk's (routing.desk,
+    RULES.md): after a reload to it, the desk's new alerts are pushed to
+    the member."""
+    import signal
+    keys = hub.keygen("cw-vendor")
+    hub.ctl("register-caseworker", "cw-vendor", "--key", os.path.join(hub.keys, "cw-vendor.key"))
+    rules = os.path.join(hub.tmp, "rules.conf")
+    with open(rules, "w") as f:
+        f.write("routing.desk = duty-desk\n")
+    hub.start("--rules", rules)
+    ctx = zmq.Context()
+    a = connect_agency(hub, ctx, "youth-v")
+
+    def send(e):
+        a.send(frame(pb.FRAME_EVENT, e))
+        assert ack_of(a.recv(10)).status == pb.ACCEPTED
+
+    send(envelope("youth-v", pb.DESK_MEMBERSHIP, "desk_membership",
+                  pb.DeskMembership(desk="team-b", caseworker="cw-vendor", **{"from": "2020-01-01"}),
+                  "m0", cpr="", sensitivity=pb.ORGANISATIONAL))
+    with open(rules, "w") as f:
+        f.write("routing.desk = team-b\n")
+    hub.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 30
+    while "HUB-RELOAD rules reloaded" not in hub.logtext():
+        assert time.time() < deadline, hub.logtext()
+        time.sleep(0.1)
+    c = connect_caseworker(hub, ctx, "cw-vendor", keys)
+    w, alerts = hello(c, 10)
+    assert (w.open_alerts, alerts) == (0, [])
+    send(envelope("youth-v", pb.DROPOUT, "dropout", pb.Dropout(institution="c1", date=TODAY), "d1"))
+    d = c.recv(10)
+    assert d is not None, hub.logtext()
+    kind, al = decode(d)
+    assert kind == pb.FRAME_ALERT and al.recipient == "team-b", al
     c.close()
     a.close()
     ctx.term()

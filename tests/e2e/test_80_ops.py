@@ -2982,6 +2982,33 @@ def test_check_config_says_the_command_lines_problems_once_files_are_fine(
         2, "hubd: query_rate must be a whole number from 1 to 100000\n")
 
 
+def test_check_config_goes_on_after_a_line_that_is_no_setting(tmp_path):
+    """OPERATIONS.md, Checking the configuration: every bad line of both
+    files is reported; a line that is not `name = value` or is longer
+    than 510 bytes is one of them and the lines after it are still
+    checked; only a NUL byte ends the check of its file (RULES.md
+    section 10 says the same)."""
+    conf = tmp_path / "hubd.conf"
+    conf.write_text("batch_max = 0\nno setting here\n" + "# " + "x" * 600
+                    + "\nquery_rate = 0\n")
+    p = check_config("--config", str(conf))
+    assert (p.returncode, p.stderr.splitlines()) == (2, [
+        f"{conf}:1: batch_max must be a whole number from 1 to 10000",
+        f"{conf}:2: expected name = value",
+        f"{conf}:3: line longer than 510 bytes",
+        f"{conf}:4: query_rate must be a whole number from 1 to 100000"]), \
+        p.stderr
+    conf.write_bytes(b"batch_max = 0\nquery\0_rate = 0\nquery_rate = 0\n")
+    p = check_config("--config", str(conf))
+    assert (p.returncode, p.stderr.splitlines()) == (2, [
+        f"{conf}:1: batch_max must be a whole number from 1 to 10000",
+        f"{conf}:2: a NUL byte: not a text file"]), p.stderr
+    text = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md")
+                    .read_text(encoding="utf-8").split())
+    assert "is reported and ends the check of that file" not in text
+    assert "only a NUL byte ends the check of its file" in text
+
+
 def test_an_adapter_whose_events_the_hub_refuses_exits_1(make_hub):
     """OPERATIONS.md, Adapters: exit 1 is also events the hub refused for
     good (ADP-REJECT on stderr), as adapter-NAME --help says: an agency

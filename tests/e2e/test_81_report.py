@@ -518,6 +518,14 @@ def test_a_pipe_or_a_device_at_a_name_is_not_replaced(make_hub, tmp_path):
         "audit", "show", "--json", "--actor", hubctl_actor()).stdout
         .splitlines()) if r["action"] == "report"]
     assert results == ["failed", "failed"], results
+    # --out /dev/null, the doc's own example: refused, /dev/null still
+    # the device, and nothing of the report left beside it.
+    before = set(os.listdir("/dev"))
+    p = hub.hubctl("report", "--year", "2026", "--out", "/dev/null",
+                   check=False)
+    assert p.returncode == 1 and "it is not a regular file" in p.stderr, p
+    assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+    assert set(os.listdir("/dev")) - before == set()
 
 
 def current_umask():

@@ -546,6 +546,22 @@ test_cpr_mask(void)
 	CHECK_EQ_INT(ug_cpr_mask(control), 3);
 	CHECK_EQ_STR(control, "tab xxxxxx\txxxx, lf xxxxxx\nxxxx, shown "
 			      "xxxxxx?xxxx; not 010203??1234");
+	/* A C1 control character (U+0085 NEL) is one control character
+	 * too, though two bytes of UTF-8; the audit trail keeps it. */
+	char c1[] = "nel 010203\xc2\x85"
+		    "1234 end";
+	CHECK_EQ_INT(ug_cpr_mask(c1), 1);
+	CHECK_EQ_STR(c1, "nel xxxxxx\xc2\x85"
+			 "xxxx end");
+	/* A byte that is not UTF-8 (a Windows-1252 dash in a file name)
+	 * is shown as '?', and is one; a letter of UTF-8 is none. */
+	char latin1[] = "file 010203\x96"
+			"1234.csv; not 010203\xc3\xa6"
+			"1234";
+	CHECK_EQ_INT(ug_cpr_mask(latin1), 1);
+	CHECK_EQ_STR(latin1, "file xxxxxx\x96"
+			     "xxxx.csv; not 010203\xc3\xa6"
+			     "1234");
 	/* Cut short at the end of the text: nothing read past it. */
 	char cut[] = "010203\xe2\x80";
 	CHECK_EQ_INT(ug_cpr_mask(cut), 0);
