@@ -335,12 +335,18 @@ def raise_dropouts(hub, ctx, n):
     return cprs
 
 
-def test_caseworker_receives_acks_and_gets_redelivery(hub):
+def started_with_caseworker(hub, *options):
+    """OPERATIONS.md: keygen and register cw-vendor (with `options`, such
+    as --desk), then start the hub; its key pair and a context."""
     keys = hub.keygen("cw-vendor")
     hub.ctl("register-caseworker", "cw-vendor", "--key",
-            os.path.join(hub.keys, "cw-vendor.key"), "--desk")
+            os.path.join(hub.keys, "cw-vendor.key"), *options)
     hub.start()
-    ctx = zmq.Context()
+    return keys, zmq.Context()
+
+
+def test_caseworker_receives_acks_and_gets_redelivery(hub):
+    keys, ctx = started_with_caseworker(hub, "--desk")
     raise_dropouts(hub, ctx, 3)
     hub.wait_alerts(3)
     c = connect_caseworker(hub, ctx, "cw-vendor", keys)
@@ -610,11 +616,7 @@ def result_for(c, request_id, timeout=10):
 
 
 def test_window_default_and_cap_actions_and_timeline(hub):
-    keys = hub.keygen("cw-vendor")
-    hub.ctl("register-caseworker", "cw-vendor", "--key",
-            os.path.join(hub.keys, "cw-vendor.key"), "--desk")
-    hub.start()
-    ctx = zmq.Context()
+    keys, ctx = started_with_caseworker(hub, "--desk")
     cprs = raise_dropouts(hub, ctx, 1)
     a = connect_agency(hub, ctx, "college-w")
     more = ["%02d0190%04d" % (1 + i % 28, 1000 + i) for i in range(39)]
@@ -657,11 +659,7 @@ def test_window_default_and_cap_actions_and_timeline(hub):
 
 
 def test_hub_restart_mid_window(hub):
-    keys = hub.keygen("cw-vendor")
-    hub.ctl("register-caseworker", "cw-vendor", "--key",
-            os.path.join(hub.keys, "cw-vendor.key"), "--desk")
-    hub.start()
-    ctx = zmq.Context()
+    keys, ctx = started_with_caseworker(hub, "--desk")
     raise_dropouts(hub, ctx, 3)
     a = connect_agency(hub, ctx, "vendor-a")
     hub.wait_alerts(3)
@@ -689,10 +687,7 @@ def test_hub_restart_mid_window(hub):
 
 
 def test_delivery_frames_a_careless_client_sends(hub):
-    keys = hub.keygen("cw-vendor")
-    hub.ctl("register-caseworker", "cw-vendor", "--key", os.path.join(hub.keys, "cw-vendor.key"))
-    hub.start()
-    ctx = zmq.Context()
+    keys, ctx = started_with_caseworker(hub)
     c = connect_caseworker(hub, ctx, "cw-vendor", keys)
 
     def answer(data):
@@ -751,11 +746,7 @@ def test_ingest_edge_frames(hub):
 
 
 def test_window_cap_alert_ids_and_query_limit(hub):
-    keys = hub.keygen("cw-vendor")
-    hub.ctl("register-caseworker", "cw-vendor", "--key",
-            os.path.join(hub.keys, "cw-vendor.key"), "--desk")
-    hub.start()
-    ctx = zmq.Context()
+    keys, ctx = started_with_caseworker(hub, "--desk")
     a = connect_agency(hub, ctx, "college-w")
     n = 300
     cprs = ["%02d%02d90%04d" % (1 + i % 28, 1 + i // 28, 1000 + i) for i in range(n)]
@@ -822,10 +813,7 @@ def test_revoked_caseworker_frame_too_large_is_denied_with_request_id_0(hub):
     """§1: after a revocation every delivery frame is E_DENIED; one over
     65,536 bytes is not decoded, so its request_id is 0 (the vendor had to
     guess between that, its own request_id and E_TOO_LARGE)."""
-    keys = hub.keygen("cw-vendor")
-    hub.ctl("register-caseworker", "cw-vendor", "--key", os.path.join(hub.keys, "cw-vendor.key"))
-    hub.start()
-    ctx = zmq.Context()
+    keys, ctx = started_with_caseworker(hub)
     c = connect_caseworker(hub, ctx, "cw-vendor", keys)
     hub.ctl("revoke-caseworker", "cw-vendor")
     time.sleep(1.5)
@@ -854,10 +842,7 @@ def test_revoked_caseworker_frame_too_large_is_denied_with_request_id_0(hub):
 def test_desk_membership_counts_only_for_the_duty_desk(hub):
     """§4 Desk members: the youth unit's vendor must name the duty desk's
     id (the desk alerts' recipient); another id is stored and does nothing."""
-    keys = hub.keygen("cw-vendor")
-    hub.ctl("register-caseworker", "cw-vendor", "--key", os.path.join(hub.keys, "cw-vendor.key"))
-    hub.start()
-    ctx = zmq.Context()
+    keys, ctx = started_with_caseworker(hub)
     a = connect_agency(hub, ctx, "youth-v")
 
     def send(e):
