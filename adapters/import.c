@@ -980,35 +980,26 @@ create_rejects(struct runtime *rt)
 			       S_ISLNK(link.st_mode);
 		/* Beside an input on a share the clerk can only read, the
 		 * way out is the rejects setting: say so. */
-		if (not_regular && !rt->rejects_path[0] && !rt->rejects_shared)
+		const char *what =
+		    not_regular ? "it is not a regular file"
+				: "it is a symbolic link, which the adapter "
+				  "never writes through";
+		const char *remove =
+		    not_regular ? "remove it" : "remove the link";
+		if ((not_regular || is_link) && !rt->rejects_path[0] &&
+		    !rt->rejects_shared)
 			adapter__fatal(
 			    rt,
 			    "%s: cannot create the rejects file %s: "
-			    "it is not a regular file; nothing of %s was "
-			    "queued: remove it, or import it again with "
-			    "--rejects PATH",
-			    rt->path, path, rt->path);
-		else if (not_regular)
-			adapter__fatal(rt,
-				       "cannot create the rejects file %s: it "
-				       "is not a regular file: remove it",
-				       path);
-		else if (is_link && !rt->rejects_path[0] &&
-			 !rt->rejects_shared)
-			adapter__fatal(
-			    rt,
-			    "%s: cannot create the rejects file %s: "
-			    "it is a symbolic link, which the "
-			    "adapter never writes through; nothing "
-			    "of %s was queued: remove the link, or "
+			    "%s; nothing of %s was queued: %s, or "
 			    "import it again with --rejects PATH",
-			    rt->path, path, rt->path);
-		else if (is_link)
-			adapter__fatal(rt,
-				       "cannot create the rejects file %s: it "
-				       "is a symbolic link, which the adapter "
-				       "never writes through: remove the link",
-				       path);
+			    rt->path, path, what, rt->path, remove);
+		else if (not_regular || is_link)
+			adapter__fatal(
+			    rt,
+			    "cannot create the rejects file %s: %s: "
+			    "%s",
+			    path, what, remove);
 		else if (!rt->rejects_path[0] && !rt->rejects_shared)
 			adapter__fatal(
 			    rt,
