@@ -163,9 +163,12 @@ manifest_text(const char *dir, char *text, size_t size)
 	if (!f)
 		return false;
 	size_t n = fread(text, 1, size - 1, f);
+	/* A directory opens but does not read: no manifest, not a damaged
+	 * one. */
+	bool read = !ferror(f);
 	fclose(f);
 	text[n] = '\0';
-	return true;
+	return read;
 }
 
 /* Where name's value starts in text, or NULL. JSON's spacing around the

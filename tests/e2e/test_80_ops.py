@@ -2809,3 +2809,25 @@ def test_a_manifest_without_its_log_figures_is_named_damaged(make_hub,
             assert not hub.data_dir.exists()
     (backup / "manifest.json").write_text(json.dumps(whole))
     hub.hubctl("restore", str(backup))
+
+
+def test_a_manifest_that_is_no_file_is_missing_or_unreadable(make_hub,
+                                                             tmp_path):
+    """OPERATIONS.md, restore: a DIR without a readable manifest.json is
+    no backup. A directory where the manifest should be cannot be read
+    as one: named so, not taken for a damaged manifest."""
+    hub = make_hub()
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    (backup / "manifest.json").unlink()
+    (backup / "manifest.json").mkdir()
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    p = hub.hubctl("restore", str(backup), check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr == f"hubctl: restore: {backup}/manifest.json is " \
+        "missing or unreadable: not a backup made by hubctl backup\n", \
+        p.stderr
+    assert not hub.data_dir.exists()
