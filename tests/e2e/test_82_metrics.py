@@ -970,3 +970,33 @@ def test_alert_counters_after_escalation_ack_and_withdrawal(make_hub):
             value(s, "ungebro_alerts_open"),
             value(s, "ungebro_queue_depth", recipient="cw-anna")) == \
         (3, 1, 1, 1)
+
+
+def test_a_ninth_connection_waits_for_one_of_eight_to_close(make_hub):
+    """OPERATIONS.md, Metrics and health endpoints: at most 8 HTTP
+    connections at once. A ninth is not answered while eight are open,
+    and is answered once one of them closes; nothing is logged of it."""
+    import socket
+    import threading
+    hub = metrics_hub(make_hub)
+    port = int(hub.metrics_url.rsplit(":", 1)[1])
+    held = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+    try:
+        time.sleep(0.5)
+        answers = []
+        ninth = threading.Thread(target=lambda: answers.append(
+            get(hub.metrics_url + "/healthz", timeout=30)))
+        ninth.start()
+        time.sleep(2)
+        assert answers == [], "the ninth was answered beside eight open"
+        held.pop().close()
+        ninth.join(8)
+        assert answers == [(200, "ok\n")], answers
+    finally:
+        for s in held:
+            s.close()
+    assert "HUB-METRICS libmicrohttpd" not in hub.log_path.read_text()
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "ninth is closed at once" not in doc
+    assert "a ninth is not accepted while eight are open; it waits" in doc
