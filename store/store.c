@@ -155,8 +155,19 @@ void
 store__forged(store *s, enum store__tag tag, const char *db)
 {
 	/* A forged record read on every loop turn must not flood the log:
-	 * one line per database a minute, with the count since the last. */
-	size_t i = (size_t)tag % 16;
+	 * one line per database a minute, with the count since the last.
+	 * Counted by the database's name, not the tag: passwords and
+	 * e-mail addresses are hashed under the principal-id tag, and one
+	 * forged record of them would silence another database's. */
+	static const char *const dbs[] = {
+	    "principal", "principal_id", "ids",	    "assign", "alerts",
+	    "queue",	 "person",	 "palerts", "rule",   "timer",
+	    "desk",	 "password",	 "e-mail"};
+	_Static_assert(sizeof dbs / sizeof *dbs < 16, "a slot per database");
+	(void)tag;
+	size_t i = 0;
+	while (i < sizeof dbs / sizeof *dbs && strcmp(dbs[i], db) != 0)
+		i++;
 	int64_t now = ug_mono_ms();
 	if (s->forged_logged_at[i] != 0 &&
 	    now - s->forged_logged_at[i] < 60000) {
