@@ -2831,3 +2831,40 @@ def test_a_manifest_that_is_no_file_is_missing_or_unreadable(make_hub,
         "missing or unreadable: not a backup made by hubctl backup\n", \
         p.stderr
     assert not hub.data_dir.exists()
+
+
+def test_a_backup_restored_after_the_machine_restarted_says_why_it_indexes(
+        make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: a backup carries the kernel
+    boot id of the machine it was made on. Restored after that machine
+    restarted, or on another one, its event ids are indexed anew as the
+    restore opens it ("Store format"): the restore says so on stderr, as
+    the doc quotes it, and still succeeds."""
+    from test_07_recovery2 import under_boot_id
+    if subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+        pytest.skip("no mount namespaces here")
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"boot-restore-{i}")
+               for i, c in enumerate(hubtest.CprGen(8431).take(4))])
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    r = under_boot_id("11111111-2222-3333-4444-555555555555",
+                      [hubtest.binary("hubctl"), "--config", str(hub.conf),
+                       "restore", str(backup)], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"restored from {backup}: log up to "
+                               "sequence 4 (4 events)"), r.stdout
+    assert r.stderr == (
+        "hubctl: STORE-IDS the machine has restarted since ids/ was last "
+        "checked: rebuilding the event-id index from the log\n"
+        "hubctl: STORE-IDS indexed the event ids of 4 log records that "
+        "ids/ had not seen (after a crash, a lost ids/ or a restore)\n"), \
+        r.stderr
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "A backup made before the machine last started, or on another " \
+        "machine, is restored with its event ids indexed anew" in doc
