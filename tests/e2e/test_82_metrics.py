@@ -1000,3 +1000,42 @@ def test_a_ninth_connection_waits_for_one_of_eight_to_close(make_hub):
                    .split())
     assert "ninth is closed at once" not in doc
     assert "a ninth is not accepted while eight are open; it waits" in doc
+
+
+def test_a_broken_audit_chain_mended_clears_at_the_next_verification(
+        make_hub):
+    """OPERATIONS.md, Operational alerts: audit_broken ends when a
+    verification finds the chain intact again. The record changed behind
+    hubd's back is put back as it was; the verification ops_audit_hours
+    later logs HUB-OPS-CLEARED and the metric returns to 0, while the
+    ops alert stays until acknowledged."""
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00", {"ops_audit_hours": "1"},
+                  {"cw-anna": False, "desk-dora": True})
+    time.sleep(1.5 * hubtest.SLOW)   # verified once the signing key loads
+    env = hub.data_dir / "log"
+    text = subprocess.run(["mdb_dump", "-s", "audit", str(env)],
+                          capture_output=True, text=True, check=True).stdout
+    head, rest = text.split("HEADER=END\n", 1)
+    lines = rest.split("DATA=END\n", 1)[0].splitlines()
+    key, val = lines[2], lines[3]    # the second record
+
+    def put(value):
+        subprocess.run(["mdb_load", "-s", "audit", "-f", "/dev/stdin",
+                        str(env)], text=True, check=True,
+                       input=f"{head}HEADER=END\n{key}\n{value}\n"
+                             "DATA=END\n")
+    put(val[:-12] + ("0" if val[-12] != "0" else "1") + val[-11:])
+    hub.set_clock("2026-03-02T09:00:30")
+    hub.wait_log(r"warn HUB-OPS-AUDIT-BROKEN audit_broken \(audit\)")
+    put(val)
+    assert hub.hubctl("audit", "verify", check=False).returncode == 0
+    hub.set_clock("2026-03-02T10:01:00")
+    hub.wait_log(r"notice HUB-OPS-CLEARED audit_broken \(audit\) no longer "
+                 r"holds")
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_ops_condition", condition="audit_broken") == 0
+    assert ("ungebro_ops_active", frozenset({("condition", "audit_broken"),
+                                             ("subject", "audit")})) \
+        not in s
+    assert [a["rule"] for a in hub.peek("ops-olga", 1)] == \
+        ["ops.audit_broken"]
