@@ -2868,3 +2868,38 @@ def test_a_backup_restored_after_the_machine_restarted_says_why_it_indexes(
                    .split())
     assert "A backup made before the machine last started, or on another " \
         "machine, is restored with its event ids indexed anew" in doc
+
+
+def test_a_log_that_does_not_match_its_manifest_is_named_and_taken_back(
+        make_hub, tmp_path):
+    """OPERATIONS.md, restore: the restored log must hold exactly the
+    manifest's log_last_seq and log_events. A manifest whose figures were
+    changed (its files untouched, so their lengths and hashes still
+    match) is refused after the copy, in the words the doc quotes, and
+    data_dir is left empty for another try."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"mismatch-{i}")
+               for i, c in enumerate(hubtest.CprGen(8433).take(3))])
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    whole = json.loads((backup / "manifest.json").read_text())
+    (backup / "manifest.json").write_text(json.dumps(
+        dict(whole, log_events=whole["log_events"] + 1)))
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    p = hub.hubctl("restore", str(backup), check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr == (
+        "hubctl: restore: the restored log (sequence 3, 3 events) does "
+        "not match the manifest (3, 4)\n"
+        f"hubctl: restore: nothing restored; {hub.data_dir} is empty "
+        "again\n"), p.stderr
+    assert list(hub.data_dir.iterdir()) == []
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "`hubctl: restore: the restored log (sequence N, E events) " \
+        "does not match the manifest (N2, E2)`" in doc
+    (backup / "manifest.json").write_text(json.dumps(whole))
+    hub.hubctl("restore", str(backup))
