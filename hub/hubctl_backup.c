@@ -121,6 +121,15 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 		 ug_config_get(cfg, "keys_dir"));
 	ug_diag pk_diag = {0};
 	bool have_pk = ug_keys_load_sign_public(path, pk, &pk_diag) == UG_OK;
+	/* There but not read (damaged, unreadable): not "no hub.sign_public",
+	 * which would send the operator looking for a file that is there. */
+	bool pk_unread = !have_pk && access(path, F_OK) == 0;
+	if (pk_unread)
+		ug_eprintf(
+		    "hubctl: backup: warning: the copy's audit trail is "
+		    "not verified: cannot read the signing public key: "
+		    "%s\n",
+		    pk_diag.reason);
 	store_backup_info info;
 	err = store_backup(s, dir, &opts, have_pk ? pk : NULL, &info, &diag);
 	if (err == UG_OK) {
@@ -147,7 +156,11 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 		   " events), audit trail %" PRIu64 " records%s\n",
 		   dir, info.stats.last_seq, info.stats.log_events,
 		   info.stats.audit_records,
-		   !info.audit_verified ? " (not verified: no hub.sign_public)"
+		   !info.audit_verified
+		       ? pk_unread
+			     ? " (not verified: hub.sign_public does not "
+			       "read)"
+			     : " (not verified: no hub.sign_public)"
 		   : info.audit.broken_seq ? " (BROKEN in the copy)"
 					   : " (intact)");
 	return 0;

@@ -2903,3 +2903,28 @@ def test_a_log_that_does_not_match_its_manifest_is_named_and_taken_back(
         "does not match the manifest (N2, E2)`" in doc
     (backup / "manifest.json").write_text(json.dumps(whole))
     hub.hubctl("restore", str(backup))
+
+
+def test_a_backup_beside_a_damaged_signing_public_key_says_why(make_hub,
+                                                              tmp_path):
+    """OPERATIONS.md, the manifest: a keys_dir/hub.sign_public that is
+    there but does not read is not "no hub.sign_public": the backup is
+    made all the same (exit 0, audit_verified false), says that the key
+    does not read, and gives the reason on stderr, as audit verify
+    does."""
+    hub = make_hub()
+    (hub.keys_dir / "hub.sign_public").write_text("garbage\n")
+    backup = tmp_path / "backup"
+    p = hub.hubctl("backup", str(backup))
+    assert p.stdout.endswith(
+        "records (not verified: hub.sign_public does not read)\n"), p.stdout
+    assert p.stderr == (
+        "hubctl: backup: warning: the copy's audit trail is not verified: "
+        "cannot read the signing public key: "
+        f"{hub.keys_dir}/hub.sign_public:1: expected name = value\n"), \
+        p.stderr
+    m = json.loads((backup / "manifest.json").read_text())
+    assert (m["audit_verified"], m["audit_intact"]) == (False, False)
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "`(not verified: hub.sign_public does not read)`" in doc
