@@ -2928,3 +2928,43 @@ def test_a_backup_beside_a_damaged_signing_public_key_says_why(make_hub,
     doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
                    .split())
     assert "`(not verified: hub.sign_public does not read)`" in doc
+
+
+def test_a_manifest_cut_short_is_damaged_not_taken_for_an_older_one(
+        make_hub, tmp_path):
+    """OPERATIONS.md, restore: only a manifest from an earlier version,
+    without file_bytes and file_blake2b, is checked for length only. One
+    cut short before those figures (the machine stopped while it was
+    written) is no such manifest: it is refused as damaged before
+    anything is copied, whatever its last whole field."""
+    hub = make_hub()
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8435).next(),
+                              salt="manifest-cut"))
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    whole = (backup / "manifest.json").read_text()
+    # Written aside and renamed once whole: nothing else is left.
+    assert sorted(p.name for p in backup.iterdir()) == \
+        ["derived", "ids", "log", "manifest.json"]
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    for cut in (whole.index('"file_bytes"'), whole.index('"files"'),
+                len(whole) - 3):
+        (backup / "manifest.json").write_text(whole[:cut])
+        p = hub.hubctl("restore", str(backup), check=False)
+        assert (p.returncode, p.stdout) == (1, ""), (cut, p.stdout)
+        assert p.stderr == f"hubctl: restore: {backup}/manifest.json is " \
+            "damaged: cut short (not a whole JSON object)\n", (cut, p.stderr)
+        assert not hub.data_dir.exists()
+    # A whole one without the figures, as an earlier version wrote it,
+    # is still taken (length only).
+    older = json.loads(whole)
+    del older["file_bytes"], older["file_blake2b"]
+    (backup / "manifest.json").write_text(json.dumps(older, indent=2) + "\n")
+    hub.hubctl("restore", str(backup))
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "`hubctl: restore: DIR/manifest.json is damaged: cut short " \
+        "(not a whole JSON object)`" in doc
