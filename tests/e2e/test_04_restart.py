@@ -987,3 +987,37 @@ def test_a_restart_with_derived_still_full_serves_what_is_stored(make_hub):
                         lambda s: s["last_applied"] == s["last_seq"])
     assert st["log_events"] == len(accepted) + 1, st
     assert st["alerts"] == 1, st
+
+
+def test_a_map_filling_up_is_said_once_not_at_every_write_that_fits(
+        make_hub):
+    """OPERATIONS.md, "Where data lives": STORE-FULL is logged when the
+    condition starts, then at most once a minute while it lasts, and
+    once when writes go through again. A map that fills while the rules
+    store alerts is met by writes of every size: the small ones still
+    fit between the big ones that do not. That is one condition, not a
+    new one at every write that fits: a line or two, not dozens within
+    the second."""
+    hub = make_hub(settings={"log_map_mb": "1"})
+    cprs = CprGen(4311).take(3000)
+    hub.cprs.update(cprs)
+    with hubtest.IngestClient(hub, "school-a") as cli:
+        for i, cpr in enumerate(cprs):
+            ack = cli.ack_for(hubtest.frame(hubtest.envelope(
+                "school-a", cpr, salt=f"fill-{i}", absent=12, expected=30)))
+            if ack.status != hubtest.ACCEPTED:
+                assert ack.code == hubtest.E_FULL, ack
+                break
+        else:
+            raise AssertionError("3000 events fitted a 1 MiB log")
+    hub.wait_log(r"err HUB-APPLY applying the log failed: full")
+    time.sleep(3 * hubtest.QUIET)
+    lines = hub.log_text().splitlines()
+    full = [l for l in lines if " STORE-FULL " in l]
+    apply = [l for l in lines if " HUB-APPLY " in l]
+    assert 1 <= len(full) <= 2, "\n".join(full)
+    assert len(apply) <= 2, "\n".join(apply)
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "A map nearly full still takes the small writes between the " \
+        "ones it refuses" in doc
