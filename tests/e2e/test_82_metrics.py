@@ -1039,3 +1039,27 @@ def test_a_broken_audit_chain_mended_clears_at_the_next_verification(
         not in s
     assert [a["rule"] for a in hub.peek("ops-olga", 1)] == \
         ["ops.audit_broken"]
+
+
+def test_an_uncovered_desk_ends_when_a_members_day_comes(make_hub):
+    """OPERATIONS.md, Operational alerts: desk_uncovered ends when a
+    member is registered "or starts": a DeskMembership sent ahead of its
+    first day leaves the desk uncovered until that day comes on the hub
+    clock, and then ends the condition without anything else happening."""
+    hub = ops_hub(make_hub, "2026-09-07T08:00:00", {},
+                  {"cw-anna": False, "desk-dora": False},
+                  agencies=hubtest.RULE_AGENCIES,
+                  rules=dict(hubtest.NO_ESCALATION))
+    cpr = CprGen(8225).born("2010-09-07")
+    hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.ev_dropout(cpr, "2026-09-07"))
+    hub.send(hubtest.ev_desk("desk-dora", "2026-09-14"))
+    hub.wait_applied()
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_log(r"HUB-OPS-DESK-UNCOVERED desk_uncovered \(duty-desk\)")
+    time.sleep(2 * hubtest.SLOW)
+    assert "HUB-OPS-CLEARED" not in hub.log_text()
+    hub.advance("2026-09-14T00:00:01")
+    hub.wait_log(r"HUB-OPS-CLEARED desk_uncovered \(duty-desk\)")
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="desk_uncovered") == 0
