@@ -2968,3 +2968,22 @@ def test_a_manifest_cut_short_is_damaged_not_taken_for_an_older_one(
                    .split())
     assert "`hubctl: restore: DIR/manifest.json is damaged: cut short " \
         "(not a whole JSON object)`" in doc
+
+
+def test_a_bad_rules_file_does_not_hold_back_the_command_lines_problem(
+        tmp_path):
+    """OPERATIONS.md, Checking the configuration: the command line's
+    problem waits for the lines of the --config files only; a bad rules
+    file is reported after it, in the same run."""
+    conf, rules = write_config(tmp_path, ["batch_max = 5"],
+                               ["dropout.priority = panic"])
+    p = check_config("--config", str(conf), "--query_rate", "0")
+    assert (p.returncode, p.stderr) == (2, (
+        "hubd: query_rate must be a whole number from 1 to 100000\n"
+        f"{rules}:1: 'panic' is not a valid value for dropout.priority\n")), \
+        p.stderr
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "every line of the `--config` files is fine: fix those, then " \
+        "check again; the rules file's problems do not hold it back, and " \
+        "are listed after it" in doc
