@@ -317,13 +317,22 @@ flush_counts(hub *h)
 	    h->store, (const uint8_t(*)[STORE_ALERT_ID_LEN])h->pending_counts,
 	    h->n_pending_counts, ignored);
 	free(ignored);
-	if (err == UG_OK)
+	if (err == UG_OK) {
 		h->n_pending_counts = 0;
-	else
-		log_warn("HUB-DELIVER",
-			 "%zu delivery counts not stored yet "
-			 "(%s); alerts are delivered regardless",
-			 h->n_pending_counts, ug_strerror(err));
+		return;
+	}
+	/* Retried every second for as long as the store is full, which
+	 * lasts until the operator acts: said once a minute, as STORE-FULL
+	 * is. */
+	static int64_t logged_at;
+	int64_t now = ug_mono_ms();
+	if (logged_at && now - logged_at < 60000)
+		return;
+	logged_at = now ? now : 1;
+	log_warn("HUB-DELIVER",
+		 "%zu delivery counts not stored yet "
+		 "(%s); alerts are delivered regardless",
+		 h->n_pending_counts, ug_strerror(err));
 }
 
 static void retry_acks(hub *h);

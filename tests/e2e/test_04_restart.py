@@ -1021,3 +1021,35 @@ def test_a_map_filling_up_is_said_once_not_at_every_write_that_fits(
                    .split())
     assert "A map nearly full still takes the small writes between the " \
         "ones it refuses" in doc
+
+
+def test_delivery_counts_not_stored_are_said_once_a_minute(make_hub):
+    """OPERATIONS.md, Caseworker connections: with the log map full,
+    alerts already stored are still delivered and their delivery counts
+    wait (HUB-DELIVER ... delivery counts not stored yet). The map stays
+    full until the operator acts; the line is said once a minute, as
+    STORE-FULL is, not at every second's retry."""
+    hub = make_hub(settings={"log_map_mb": "1"})
+    cprs = CprGen(4321).take(60)
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    more = CprGen(4322).take(3000)
+    hub.cprs.update(cprs + more)
+    with IngestClient(hub, "school-a") as cli:
+        for i, cpr in enumerate(cprs + more):
+            ack = cli.ack_for(frame(envelope("school-a", cpr,
+                                             salt=f"counts-{i}", absent=12,
+                                             expected=30)))
+            if ack.status != ACCEPTED:
+                break
+        else:
+            raise AssertionError("3060 events fitted a 1 MiB log")
+    rc, alerts, err = hub.inbox("cw-anna", no_ack=True, idle_exit=5)
+    assert rc == 0 and len(alerts) >= 60, (rc, len(alerts), err)
+    said = [l for l in hub.log_text().splitlines()
+            if "delivery counts not stored yet" in l]
+    assert len(said) == 1, "\n".join(said)
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "`HUB-DELIVER ... delivery counts not stored yet`, at most " \
+        "once a minute" in doc
