@@ -296,11 +296,17 @@ audit_tick(hub *h)
 {
 	audit_signer(h);
 	ug_err err = store_audit_flush(h->store);
-	if (err != UG_OK)
-		log_warn("HUB-AUDIT",
-			 "audit records not written yet (%s); kept for the "
-			 "next tick",
-			 ug_strerror(err));
+	/* Retried every tick while the store is full: said once a minute,
+	 * as STORE-FULL is. */
+	static int64_t logged_at;
+	int64_t now = ug_mono_ms();
+	if (err == UG_OK || (logged_at && now - logged_at < 60000))
+		return;
+	logged_at = now ? now : 1;
+	log_warn("HUB-AUDIT",
+		 "audit records not written yet (%s); kept for the "
+		 "next tick",
+		 ug_strerror(err));
 }
 
 /* ---- delivery counts, written once a tick ---- */

@@ -1049,7 +1049,13 @@ def test_delivery_counts_not_stored_are_said_once_a_minute(make_hub):
     said = [l for l in hub.log_text().splitlines()
             if "delivery counts not stored yet" in l]
     assert len(said) == 1, "\n".join(said)
+    # The deliveries' audit records wait likewise, said likewise.
+    kept = [l for l in hub.log_text().splitlines()
+            if "HUB-AUDIT audit records not written yet" in l]
+    assert len(kept) <= 1, "\n".join(kept)
     doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
                    .split())
     assert "`HUB-DELIVER ... delivery counts not stored yet`, at most " \
         "once a minute" in doc
+    assert "audit records kept for the next second because they could " \
+        "not be written yet: warn, at most once a minute" in doc
