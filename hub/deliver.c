@@ -296,11 +296,17 @@ audit_tick(hub *h)
 {
 	audit_signer(h);
 	ug_err err = store_audit_flush(h->store);
-	if (err != UG_OK)
-		log_warn("HUB-AUDIT",
-			 "audit records not written yet (%s); kept for the "
-			 "next tick",
-			 ug_strerror(err));
+	/* Retried every tick while the store is full: said once a minute,
+	 * as STORE-FULL is. */
+	static int64_t logged_at;
+	int64_t now = ug_mono_ms();
+	if (err == UG_OK || (logged_at && now - logged_at < 60000))
+		return;
+	logged_at = now ? now : 1;
+	log_warn("HUB-AUDIT",
+		 "audit records not written yet (%s); kept for the "
+		 "next tick",
+		 ug_strerror(err));
 }
 
 /* ---- delivery counts, written once a tick ---- */
@@ -317,13 +323,22 @@ flush_counts(hub *h)
 	    h->store, (const uint8_t(*)[STORE_ALERT_ID_LEN])h->pending_counts,
 	    h->n_pending_counts, ignored);
 	free(ignored);
-	if (err == UG_OK)
+	if (err == UG_OK) {
 		h->n_pending_counts = 0;
-	else
-		log_warn("HUB-DELIVER",
-			 "%zu delivery counts not stored yet "
-			 "(%s); alerts are delivered regardless",
-			 h->n_pending_counts, ug_strerror(err));
+		return;
+	}
+	/* Retried every second for as long as the store is full, which
+	 * lasts until the operator acts: said once a minute, as STORE-FULL
+	 * is. */
+	static int64_t logged_at;
+	int64_t now = ug_mono_ms();
+	if (logged_at && now - logged_at < 60000)
+		return;
+	logged_at = now ? now : 1;
+	log_warn("HUB-DELIVER",
+		 "%zu delivery counts not stored yet "
+		 "(%s); alerts are delivered regardless",
+		 h->n_pending_counts, ug_strerror(err));
 }
 
 static void retry_acks(hub *h);
@@ -399,6 +414,25 @@ send_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	return UG_OK;
 }
 
+/* A stored alert that cannot be read (forged, STORE-FORGED) stays in its
+ * queue and is offered again at every pump, once a second while its
+ * caseworker is connected: said once a minute, with the count since. */
+static void
+unreadable(const char *what, ug_err err)
+{
+	static int64_t logged_at;
+	static unsigned long long unsaid;
+	int64_t now = ug_mono_ms();
+	if (logged_at && now - logged_at < 60000) {
+		unsaid++;
+		return;
+	}
+	log_err("HUB-DELIVER", "%s: %s (%llu more since the last report)",
+		what, ug_strerror(err), unsaid);
+	logged_at = now ? now : 1;
+	unsaid = 0;
+}
+
 static ug_err
 offer(void *ctx, const uint8_t *id)
 {
@@ -412,8 +446,7 @@ offer(void *ctx, const uint8_t *id)
 	bool open = false;
 	ug_err err = store_alert_get(c->h->store, id, send_body, &o, &open);
 	if (err != UG_OK) {
-		log_err("HUB-DELIVER", "reading a queued alert: %s",
-			ug_strerror(err));
+		unreadable("reading a queued alert", err);
 		return UG_OK;
 	}
 	if (o.sent) {
@@ -464,9 +497,12 @@ pump_queue(hub *h, hub_session *s, const char *recipient)
 	 * reaches one that is due, so it stays short. */
 	ug_err err = store_alerts_queued(h->store, recipient, NULL, SIZE_MAX,
 					 offer, &c);
-	if (err != UG_OK && err != UG_EFULL)
-		log_err("HUB-DELIVER", "reading open alerts for %s: %s",
-			recipient, ug_strerror(err));
+	if (err != UG_OK && err != UG_EFULL) {
+		char what[STORE_ID_MAX + 32];
+		snprintf(what, sizeof what, "reading open alerts for %s",
+			 recipient);
+		unreadable(what, err);
+	}
 }
 
 static void

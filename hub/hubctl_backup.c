@@ -33,15 +33,20 @@ failed(const char *what, const ug_diag *diag, ug_err err)
 static ug_err
 write_manifest(const char *dir, const store_backup_info *b, ug_diag *diag)
 {
-	char path[600], when[32];
+	/* Written aside and renamed: a backup cut short while it is written
+	 * has no manifest.json, as one cut short during the copy. */
+	char path[600], part[620], when[32];
 	snprintf(path, sizeof path, "%s/" MANIFEST, dir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	snprintf(part, sizeof part, "%s.part", path);
+	int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
-		ug_diag_set(diag, path, "cannot create %s: %s", path,
+		ug_diag_set(diag, path, "cannot create %s: %s", part,
 			    strerror(errno));
-		if (fd >= 0)
+		if (fd >= 0) {
 			close(fd);
+			unlink(part);
+		}
 		return UG_EIO;
 	}
 	int64_t now = ug_now_ms();
@@ -84,6 +89,9 @@ write_manifest(const char *dir, const store_backup_info *b, ug_diag *diag)
 	fputs("}}\n", f);
 	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
 	ok = fclose(f) == 0 && ok;
+	ok = ok && rename(part, path) == 0;
+	if (!ok)
+		unlink(part);
 	/* The manifest's name too: a backup reported written must not lose
 	 * it to a crash, and be refused by restore as cut short. */
 	int dfd = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -121,6 +129,15 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 		 ug_config_get(cfg, "keys_dir"));
 	ug_diag pk_diag = {0};
 	bool have_pk = ug_keys_load_sign_public(path, pk, &pk_diag) == UG_OK;
+	/* There but not read (damaged, unreadable): not "no hub.sign_public",
+	 * which would send the operator looking for a file that is there. */
+	bool pk_unread = !have_pk && access(path, F_OK) == 0;
+	if (pk_unread)
+		ug_eprintf(
+		    "hubctl: backup: warning: the copy's audit trail is "
+		    "not verified: cannot read the signing public key: "
+		    "%s\n",
+		    pk_diag.reason);
 	store_backup_info info;
 	err = store_backup(s, dir, &opts, have_pk ? pk : NULL, &info, &diag);
 	if (err == UG_OK) {
@@ -147,7 +164,11 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 		   " events), audit trail %" PRIu64 " records%s\n",
 		   dir, info.stats.last_seq, info.stats.log_events,
 		   info.stats.audit_records,
-		   !info.audit_verified ? " (not verified: no hub.sign_public)"
+		   !info.audit_verified
+		       ? pk_unread
+			     ? " (not verified: hub.sign_public does not "
+			       "read)"
+			     : " (not verified: no hub.sign_public)"
 		   : info.audit.broken_seq ? " (BROKEN in the copy)"
 					   : " (intact)");
 	return 0;
@@ -163,9 +184,12 @@ manifest_text(const char *dir, char *text, size_t size)
 	if (!f)
 		return false;
 	size_t n = fread(text, 1, size - 1, f);
+	/* A directory opens but does not read: no manifest, not a damaged
+	 * one. */
+	bool read = !ferror(f);
 	fclose(f);
 	text[n] = '\0';
-	return true;
+	return read;
 }
 
 /* Where name's value starts in text, or NULL. JSON's spacing around the
@@ -276,6 +300,19 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 		    "hubctl: restore: %s/" MANIFEST " is missing "
 		    "or unreadable: not a backup made by hubctl backup\n",
 		    dir);
+		return 1;
+	}
+	/* Cut short (the machine stopped while it was written), it may end
+	 * before file_bytes and pass for an earlier version's manifest,
+	 * whose files are checked for length only. */
+	size_t end = strlen(text);
+	while (end && strchr(" \t\r\n", text[end - 1]))
+		end--;
+	if (end && text[strspn(text, " \t\r\n")] == '{' &&
+	    text[end - 1] != '}') {
+		ug_eprintf("hubctl: restore: %s/" MANIFEST " is damaged: cut "
+			   "short (not a whole JSON object)\n",
+			   dir);
 		return 1;
 	}
 	/* There but without the figures the log is checked against: told

@@ -155,8 +155,19 @@ void
 store__forged(store *s, enum store__tag tag, const char *db)
 {
 	/* A forged record read on every loop turn must not flood the log:
-	 * one line per database a minute, with the count since the last. */
-	size_t i = (size_t)tag % 16;
+	 * one line per database a minute, with the count since the last.
+	 * Counted by the database's name, not the tag: passwords and
+	 * e-mail addresses are hashed under the principal-id tag, and one
+	 * forged record of them would silence another database's. */
+	static const char *const dbs[] = {
+	    "principal", "principal_id", "ids",	    "assign", "alerts",
+	    "queue",	 "person",	 "palerts", "rule",   "timer",
+	    "desk",	 "password",	 "e-mail"};
+	_Static_assert(sizeof dbs / sizeof *dbs < 16, "a slot per database");
+	(void)tag;
+	size_t i = 0;
+	while (i < sizeof dbs / sizeof *dbs && strcmp(dbs[i], db) != 0)
+		i++;
 	int64_t now = ug_mono_ms();
 	if (s->forged_logged_at[i] != 0 &&
 	    now - s->forged_logged_at[i] < 60000) {
@@ -179,6 +190,7 @@ store__forged(store *s, enum store__tag tag, const char *db)
  * every retry of the batch, the applier and the audit meets them. */
 typedef struct {
 	atomic_bool full;
+	atomic_bool announced; /* said to hold, not yet said to have ended */
 	_Atomic int64_t logged_at;
 	_Atomic uint64_t suppressed;
 } full_state;
@@ -213,6 +225,7 @@ full_report_due(full_state *st)
 		atomic_fetch_add(&st->suppressed, 1);
 		return false;
 	}
+	atomic_store(&st->announced, true);
 	return true;
 }
 
@@ -263,24 +276,31 @@ report_io(enum store__env env, const char *what, int rc)
 			since);
 }
 
+/* A write went through: the end of a condition said to hold. A map or
+ * disk that is nearly full takes the small writes between the ones it
+ * refuses; the minute since the last report still runs, so each such
+ * write that fits does not start the condition, and its line, anew. */
+static bool
+full_ended(full_state *st)
+{
+	return atomic_load(&st->full) && atomic_exchange(&st->full, false) &&
+	       atomic_exchange(&st->announced, false);
+}
+
 void
 store__env_wrote(enum store__env env)
 {
 	char since[80];
-	if (atomic_load(&io_failing[env].full) &&
-	    atomic_exchange(&io_failing[env].full, false)) {
+	if (full_ended(&io_failing[env])) {
 		full_since(&io_failing[env], "failures", since, sizeof since);
 		log_notice("STORE-LMDB", "%s takes writes again%s",
 			   env_dir[env], since);
-		atomic_store(&io_failing[env].logged_at, 0);
 	}
-	if (!atomic_load(&map_full[env].full) ||
-	    !atomic_exchange(&map_full[env].full, false))
+	if (!full_ended(&map_full[env]))
 		return;
 	full_since(&map_full[env], "refused writes", since, sizeof since);
 	log_notice("STORE-FULL", "the %s map takes writes again%s",
 		   env_dir[env], since);
-	atomic_store(&map_full[env].logged_at, 0);
 }
 
 const char *

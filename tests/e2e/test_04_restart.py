@@ -987,3 +987,82 @@ def test_a_restart_with_derived_still_full_serves_what_is_stored(make_hub):
                         lambda s: s["last_applied"] == s["last_seq"])
     assert st["log_events"] == len(accepted) + 1, st
     assert st["alerts"] == 1, st
+
+
+def test_a_map_filling_up_is_said_once_not_at_every_write_that_fits(
+        make_hub):
+    """OPERATIONS.md, "Where data lives": STORE-FULL is logged when the
+    condition starts, then at most once a minute while it lasts, and
+    once when writes go through again. A map that fills while the rules
+    store alerts is met by writes of every size: the small ones still
+    fit between the big ones that do not. That is one condition, not a
+    new one at every write that fits: a line or two, not dozens within
+    the second."""
+    hub = make_hub(settings={"log_map_mb": "1"})
+    cprs = CprGen(4311).take(3000)
+    hub.cprs.update(cprs)
+    with hubtest.IngestClient(hub, "school-a") as cli:
+        for i, cpr in enumerate(cprs):
+            ack = cli.ack_for(hubtest.frame(hubtest.envelope(
+                "school-a", cpr, salt=f"fill-{i}", absent=12, expected=30)))
+            if ack.status != hubtest.ACCEPTED:
+                assert ack.code == hubtest.E_FULL, ack
+                break
+        else:
+            raise AssertionError("3000 events fitted a 1 MiB log")
+    # Whether the appends or the rules' alerts meet the full map first
+    # depends on timing; either way it is one condition.
+    hub.wait_log(r"err STORE-FULL ")
+    time.sleep(3 * hubtest.QUIET)
+    lines = hub.log_text().splitlines()
+    full = [l for l in lines if " STORE-FULL " in l]
+    apply = [l for l in lines if " HUB-APPLY " in l]
+    # At most a line that it holds and one that it ended, per part of
+    # the store that filled (log/, and ids/ mapped at the same size).
+    for part in ("log/", "ids/"):
+        said = [l for l in full if f" {part} map" in l]
+        assert len(said) <= 2, "\n".join(said)
+    assert 1 <= len(full) <= 4, "\n".join(full)
+    assert len(apply) <= 4, "\n".join(apply)
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "A map nearly full still takes the small writes between the " \
+        "ones it refuses" in doc
+
+
+def test_delivery_counts_not_stored_are_said_once_a_minute(make_hub):
+    """OPERATIONS.md, Caseworker connections: with the log map full,
+    alerts already stored are still delivered and their delivery counts
+    wait (HUB-DELIVER ... delivery counts not stored yet). The map stays
+    full until the operator acts; the line is said once a minute, as
+    STORE-FULL is, not at every second's retry."""
+    hub = make_hub(settings={"log_map_mb": "1"})
+    cprs = CprGen(4321).take(60)
+    for cpr in cprs:
+        hub.assign(cpr, "cw-anna")
+    more = CprGen(4322).take(3000)
+    hub.cprs.update(cprs + more)
+    with IngestClient(hub, "school-a") as cli:
+        for i, cpr in enumerate(cprs + more):
+            ack = cli.ack_for(frame(envelope("school-a", cpr,
+                                             salt=f"counts-{i}", absent=12,
+                                             expected=30)))
+            if ack.status != ACCEPTED:
+                break
+        else:
+            raise AssertionError("3060 events fitted a 1 MiB log")
+    rc, alerts, err = hub.inbox("cw-anna", no_ack=True, idle_exit=5)
+    assert rc == 0 and len(alerts) >= 60, (rc, len(alerts), err)
+    said = [l for l in hub.log_text().splitlines()
+            if "delivery counts not stored yet" in l]
+    assert len(said) <= 1, "\n".join(said)
+    # The deliveries' audit records wait likewise, said likewise.
+    kept = [l for l in hub.log_text().splitlines()
+            if "HUB-AUDIT audit records not written yet" in l]
+    assert len(kept) <= 1, "\n".join(kept)
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "`HUB-DELIVER ... delivery counts not stored yet`, at most " \
+        "once a minute" in doc
+    assert "audit records kept for the next second because they could " \
+        "not be written yet: warn, at most once a minute" in doc

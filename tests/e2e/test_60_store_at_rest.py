@@ -428,3 +428,30 @@ def test_what_the_programs_write_is_theirs_alone_whatever_the_umask(
     wrong = {p: oct(m) for p, (m, is_dir) in made.items()
              if m != (0o700 if is_dir else 0o600)}
     assert not wrong, wrong
+
+
+def test_a_forged_alert_is_said_once_a_minute_not_at_every_pump(make_hub):
+    """OPERATIONS.md, "Records that do not open": a forged alert is never
+    delivered and HUB-DELIVER says so; like STORE-FORGED, at most once a
+    minute with the count of the others, not at every turn that offers
+    the queue again (once a second while its caseworker is connected)."""
+    import hubtest
+    hub, _, a, b = populated(make_hub)
+    hub.stop()
+    _, index, _ = keys(hub)
+    log = hub.data_dir / "log"
+    key = h(index, TAG_ALERT, bytes.fromhex(b["alert_id"]), 16)
+    alerts = dict(dump(log, "alerts"))
+    value = bytearray(alerts[key])
+    value[len(value) - 20] ^= 0x01     # in the sealed body
+    load(log, "alerts", [(key, bytes(value))])
+    hub.start()
+    rc, got, err = hub.inbox("cw-bob", no_ack=True, idle_exit=5)
+    assert (rc, got) == (0, []), err
+    said = [l for l in hub.log_text().splitlines()
+            if "HUB-DELIVER reading a queued alert" in l]
+    assert len(said) == 1, "\n".join(said)
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "stored alerts that cannot be read: err, at most once a minute" \
+        in doc

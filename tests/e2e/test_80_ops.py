@@ -3067,3 +3067,181 @@ def test_a_manifest_without_its_log_figures_is_named_damaged(make_hub,
             assert not hub.data_dir.exists()
     (backup / "manifest.json").write_text(json.dumps(whole))
     hub.hubctl("restore", str(backup))
+
+
+def test_a_manifest_that_is_no_file_is_missing_or_unreadable(make_hub,
+                                                             tmp_path):
+    """OPERATIONS.md, restore: a DIR without a readable manifest.json is
+    no backup. A directory where the manifest should be cannot be read
+    as one: named so, not taken for a damaged manifest."""
+    hub = make_hub()
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    (backup / "manifest.json").unlink()
+    (backup / "manifest.json").mkdir()
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    p = hub.hubctl("restore", str(backup), check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr == f"hubctl: restore: {backup}/manifest.json is " \
+        "missing or unreadable: not a backup made by hubctl backup\n", \
+        p.stderr
+    assert not hub.data_dir.exists()
+
+
+def test_a_backup_restored_after_the_machine_restarted_says_why_it_indexes(
+        make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: a backup carries the kernel
+    boot id of the machine it was made on. Restored after that machine
+    restarted, or on another one, its event ids are indexed anew as the
+    restore opens it ("Store format"): the restore says so on stderr, as
+    the doc quotes it, and still succeeds."""
+    from test_07_recovery2 import under_boot_id
+    if subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+        pytest.skip("no mount namespaces here")
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"boot-restore-{i}")
+               for i, c in enumerate(hubtest.CprGen(8431).take(4))])
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    r = under_boot_id("11111111-2222-3333-4444-555555555555",
+                      [hubtest.binary("hubctl"), "--config", str(hub.conf),
+                       "restore", str(backup)], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"restored from {backup}: log up to "
+                               "sequence 4 (4 events)"), r.stdout
+    assert r.stderr == (
+        "hubctl: STORE-IDS the machine has restarted since ids/ was last "
+        "checked: rebuilding the event-id index from the log\n"
+        "hubctl: STORE-IDS indexed the event ids of 4 log records that "
+        "ids/ had not seen (after a crash, a lost ids/ or a restore)\n"), \
+        r.stderr
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "A backup made before the machine last started, or on another " \
+        "machine, is restored with its event ids indexed anew" in doc
+
+
+def test_a_log_that_does_not_match_its_manifest_is_named_and_taken_back(
+        make_hub, tmp_path):
+    """OPERATIONS.md, restore: the restored log must hold exactly the
+    manifest's log_last_seq and log_events. A manifest whose figures were
+    changed (its files untouched, so their lengths and hashes still
+    match) is refused after the copy, in the words the doc quotes, and
+    data_dir is left empty for another try."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"mismatch-{i}")
+               for i, c in enumerate(hubtest.CprGen(8433).take(3))])
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    whole = json.loads((backup / "manifest.json").read_text())
+    (backup / "manifest.json").write_text(json.dumps(
+        dict(whole, log_events=whole["log_events"] + 1)))
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    p = hub.hubctl("restore", str(backup), check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p.stderr
+    assert p.stderr == (
+        "hubctl: restore: the restored log (sequence 3, 3 events) does "
+        "not match the manifest (3, 4)\n"
+        f"hubctl: restore: nothing restored; {hub.data_dir} is empty "
+        "again\n"), p.stderr
+    assert list(hub.data_dir.iterdir()) == []
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "`hubctl: restore: the restored log (sequence N, E events) " \
+        "does not match the manifest (N2, E2)`" in doc
+    (backup / "manifest.json").write_text(json.dumps(whole))
+    hub.hubctl("restore", str(backup))
+
+
+def test_a_backup_beside_a_damaged_signing_public_key_says_why(make_hub,
+                                                              tmp_path):
+    """OPERATIONS.md, the manifest: a keys_dir/hub.sign_public that is
+    there but does not read is not "no hub.sign_public": the backup is
+    made all the same (exit 0, audit_verified false), says that the key
+    does not read, and gives the reason on stderr, as audit verify
+    does."""
+    hub = make_hub()
+    (hub.keys_dir / "hub.sign_public").write_text("garbage\n")
+    backup = tmp_path / "backup"
+    p = hub.hubctl("backup", str(backup))
+    assert p.stdout.endswith(
+        "records (not verified: hub.sign_public does not read)\n"), p.stdout
+    assert p.stderr == (
+        "hubctl: backup: warning: the copy's audit trail is not verified: "
+        "cannot read the signing public key: "
+        f"{hub.keys_dir}/hub.sign_public:1: expected name = value\n"), \
+        p.stderr
+    m = json.loads((backup / "manifest.json").read_text())
+    assert (m["audit_verified"], m["audit_intact"]) == (False, False)
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "`(not verified: hub.sign_public does not read)`" in doc
+
+
+def test_a_manifest_cut_short_is_damaged_not_taken_for_an_older_one(
+        make_hub, tmp_path):
+    """OPERATIONS.md, restore: only a manifest from an earlier version,
+    without file_bytes and file_blake2b, is checked for length only. One
+    cut short before those figures (the machine stopped while it was
+    written) is no such manifest: it is refused as damaged before
+    anything is copied, whatever its last whole field."""
+    hub = make_hub()
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8435).next(),
+                              salt="manifest-cut"))
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    whole = (backup / "manifest.json").read_text()
+    # Written aside and renamed once whole: nothing else is left.
+    assert sorted(p.name for p in backup.iterdir()) == \
+        ["derived", "ids", "log", "manifest.json"]
+    hub.data_dir = tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    for cut in (whole.index('"file_bytes"'), whole.index('"files"'),
+                len(whole) - 3):
+        (backup / "manifest.json").write_text(whole[:cut])
+        p = hub.hubctl("restore", str(backup), check=False)
+        assert (p.returncode, p.stdout) == (1, ""), (cut, p.stdout)
+        assert p.stderr == f"hubctl: restore: {backup}/manifest.json is " \
+            "damaged: cut short (not a whole JSON object)\n", (cut, p.stderr)
+        assert not hub.data_dir.exists()
+    # A whole one without the figures, as an earlier version wrote it,
+    # is still taken (length only).
+    older = json.loads(whole)
+    del older["file_bytes"], older["file_blake2b"]
+    (backup / "manifest.json").write_text(json.dumps(older, indent=2) + "\n")
+    hub.hubctl("restore", str(backup))
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "`hubctl: restore: DIR/manifest.json is damaged: cut short " \
+        "(not a whole JSON object)`" in doc
+
+
+def test_a_bad_rules_file_does_not_hold_back_the_command_lines_problem(
+        tmp_path):
+    """OPERATIONS.md, Checking the configuration: the command line's
+    problem waits for the lines of the --config files only; a bad rules
+    file is reported after it, in the same run."""
+    conf, rules = write_config(tmp_path, ["batch_max = 5"],
+                               ["dropout.priority = panic"])
+    p = check_config("--config", str(conf), "--query_rate", "0")
+    assert (p.returncode, p.stderr) == (2, (
+        "hubd: query_rate must be a whole number from 1 to 100000\n"
+        f"{rules}:1: 'panic' is not a valid value for dropout.priority\n")), \
+        p.stderr
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "every line of the `--config` files is fine: fix those, then " \
+        "check again; the rules file's problems do not hold it back, and " \
+        "are listed after it" in doc

@@ -1004,3 +1004,96 @@ def test_a_revoked_caseworkers_open_alerts_wait_outside_queue_depth(
     hubtest.wait_for(lambda: value(scrape(hub)[0], "ungebro_queue_depth",
                                    recipient="cw-anna") == 1, 10,
                      "cw-anna's queue counted again")
+
+
+def test_a_ninth_connection_waits_for_one_of_eight_to_close(make_hub):
+    """OPERATIONS.md, Metrics and health endpoints: at most 8 HTTP
+    connections at once. A ninth is not answered while eight are open,
+    and is answered once one of them closes; nothing is logged of it."""
+    import socket
+    import threading
+    hub = metrics_hub(make_hub)
+    port = int(hub.metrics_url.rsplit(":", 1)[1])
+    held = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+    try:
+        time.sleep(0.5)
+        answers = []
+        ninth = threading.Thread(target=lambda: answers.append(
+            get(hub.metrics_url + "/healthz", timeout=30)))
+        ninth.start()
+        time.sleep(2)
+        assert answers == [], "the ninth was answered beside eight open"
+        held.pop().close()
+        ninth.join(8)
+        assert answers == [(200, "ok\n")], answers
+    finally:
+        for s in held:
+            s.close()
+    assert "HUB-METRICS libmicrohttpd" not in hub.log_path.read_text()
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "ninth is closed at once" not in doc
+    assert "a ninth is not accepted while eight are open; it waits" in doc
+
+
+def test_a_broken_audit_chain_mended_clears_at_the_next_verification(
+        make_hub):
+    """OPERATIONS.md, Operational alerts: audit_broken ends when a
+    verification finds the chain intact again. The record changed behind
+    hubd's back is put back as it was; the verification ops_audit_hours
+    later logs HUB-OPS-CLEARED and the metric returns to 0, while the
+    ops alert stays until acknowledged."""
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00", {"ops_audit_hours": "1"},
+                  {"cw-anna": False, "desk-dora": True})
+    time.sleep(1.5 * hubtest.SLOW)   # verified once the signing key loads
+    env = hub.data_dir / "log"
+    text = subprocess.run(["mdb_dump", "-s", "audit", str(env)],
+                          capture_output=True, text=True, check=True).stdout
+    head, rest = text.split("HEADER=END\n", 1)
+    lines = rest.split("DATA=END\n", 1)[0].splitlines()
+    key, val = lines[2], lines[3]    # the second record
+
+    def put(value):
+        subprocess.run(["mdb_load", "-s", "audit", "-f", "/dev/stdin",
+                        str(env)], text=True, check=True,
+                       input=f"{head}HEADER=END\n{key}\n{value}\n"
+                             "DATA=END\n")
+    put(val[:-12] + ("0" if val[-12] != "0" else "1") + val[-11:])
+    hub.set_clock("2026-03-02T09:00:30")
+    hub.wait_log(r"warn HUB-OPS-AUDIT-BROKEN audit_broken \(audit\)")
+    put(val)
+    assert hub.hubctl("audit", "verify", check=False).returncode == 0
+    hub.set_clock("2026-03-02T10:01:00")
+    hub.wait_log(r"notice HUB-OPS-CLEARED audit_broken \(audit\) no longer "
+                 r"holds")
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_ops_condition", condition="audit_broken") == 0
+    assert ("ungebro_ops_active", frozenset({("condition", "audit_broken"),
+                                             ("subject", "audit")})) \
+        not in s
+    assert [a["rule"] for a in hub.peek("ops-olga", 1)] == \
+        ["ops.audit_broken"]
+
+
+def test_an_uncovered_desk_ends_when_a_members_day_comes(make_hub):
+    """OPERATIONS.md, Operational alerts: desk_uncovered ends when a
+    member is registered "or starts": a DeskMembership sent ahead of its
+    first day leaves the desk uncovered until that day comes on the hub
+    clock, and then ends the condition without anything else happening."""
+    hub = ops_hub(make_hub, "2026-09-07T08:00:00", {},
+                  {"cw-anna": False, "desk-dora": False},
+                  agencies=hubtest.RULE_AGENCIES,
+                  rules=dict(hubtest.NO_ESCALATION))
+    cpr = CprGen(8225).born("2010-09-07")
+    hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.ev_dropout(cpr, "2026-09-07"))
+    hub.send(hubtest.ev_desk("desk-dora", "2026-09-14"))
+    hub.wait_applied()
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_log(r"HUB-OPS-DESK-UNCOVERED desk_uncovered \(duty-desk\)")
+    time.sleep(2 * hubtest.SLOW)
+    assert "HUB-OPS-CLEARED" not in hub.log_text()
+    hub.advance("2026-09-14T00:00:01")
+    hub.wait_log(r"HUB-OPS-CLEARED desk_uncovered \(duty-desk\)")
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="desk_uncovered") == 0

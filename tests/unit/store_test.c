@@ -7,6 +7,7 @@
  */
 #include "store/store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -650,6 +651,42 @@ test_forged_principals(void)
 	CHECK_ERR(store_principal_find(s, z85_anna, &kind, id, &flags),
 		  UG_ENOTFOUND);
 	store_close(&s);
+}
+
+/* OPERATIONS.md, "Records that do not open": at most one line per
+ * database a minute. Passwords share the principal-id tag with the
+ * registrations' index; a forged password must not silence a forged
+ * principal_id read in the same minute. */
+static void
+test_forged_is_limited_per_database(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	char path[600];
+	snprintf(path, sizeof path, "%s/stderr", dir);
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(saved >= 0 && fd >= 0);
+	dup2(fd, STDERR_FILENO);
+	store__forged(s, TAG_PRINCIPAL_ID, "password");
+	store__forged(s, TAG_PRINCIPAL_ID, "principal_id");
+	store__forged(s, TAG_PRINCIPAL_ID, "password");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	store_close(&s);
+	char text[4096] = "";
+	FILE *f = fopen(path, "r");
+	CHECK(f != NULL);
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	CHECK(strstr(text, "STORE-FORGED password: ") != NULL);
+	CHECK(strstr(text, "STORE-FORGED principal_id: ") != NULL);
+	const char *again = strstr(text, "STORE-FORGED password: ");
+	CHECK(strstr(again + 1, "STORE-FORGED password: ") == NULL);
 }
 
 static void
@@ -2767,6 +2804,7 @@ TEST_LIST = {
     {"wrong storage key", test_wrong_storage_key},
     {"forged principals", test_forged_principals},
     {"forged queue and alerts", test_forged_queue_and_alerts},
+    {"forged is limited per database", test_forged_is_limited_per_database},
     {"person lists ordered", test_person_lists_ordered},
     {"old format refused", test_old_format_refused},
     {"ids keys follow time", test_ids_keys_follow_time},
