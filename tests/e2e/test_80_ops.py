@@ -1897,6 +1897,9 @@ def test_the_hubd_unit_is_what_operations_describes():
     assert unit["LimitCORE"] == ["0"]
     assert unit["Restart"] == ["on-failure"]
     assert unit["RestartPreventExitStatus"] == ["2"]
+    # Retried however often: systemd's default start limit would give up.
+    assert unit["RestartSec"] == ["2"]
+    assert unit["StartLimitIntervalSec"] == ["0"]
     conf = (hubtest.ROOT / "deploy/hubd.conf.example").read_text()
     data_dir = next(line.split("=", 1)[1].strip()
                     for line in conf.splitlines()
