@@ -86,8 +86,10 @@ struct store {
 	 * files alone do not tell which records belong together. Held in
 	 * sodium_malloc memory (UG_KEY_LEN), like the keys it comes from. */
 	uint8_t *index_key;
-	int64_t forged_logged_at[16]; /* per database: rate of STORE-FORGED */
-	uint64_t forged_suppressed[16];
+	/* Per database: rate of STORE-FORGED; the writer, applier and loop
+	 * threads each meet forged records. */
+	_Atomic int64_t forged_logged_at[16];
+	_Atomic uint64_t forged_suppressed[16];
 	/* Read by the loop thread while the applier thread commits. */
 	_Atomic uint64_t last_applied;
 	MDB_dbi ids_db, ids_meta; /* ids/: store_ids.c */
