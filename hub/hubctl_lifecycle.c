@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <protobuf-c/protobuf-c.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,10 +432,33 @@ typedef struct {
 	uint64_t read; /* the last record read, the person's or not */
 } audit_ctx;
 
+/* Ctrl-C, SIGTERM or SIGHUP during an export would end hubctl with part
+ * of a person's data in the file beside FILE and the disclosure
+ * unrecorded: they end the reading instead, and nothing is written. */
+static volatile sig_atomic_t export_signal;
+
+static void
+stop_export(int sig)
+{
+	export_signal = sig;
+}
+
+static void
+on_export_signals(void (*handler)(int))
+{
+	struct sigaction sa = {.sa_handler = handler, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 static ug_err
 write_audit(void *ctx, const store_audit_record *r)
 {
 	audit_ctx *c = ctx;
+	if (export_signal)
+		return UG_ECLOSED;
 	c->read = r->seq;
 	if (!r->has_person || sodium_memcmp(r->person_key, c->person_key,
 					    UG_PERSON_KEY_LEN) != 0)
@@ -580,6 +604,9 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 	const char *path = ug_config_get(cfg, "out");
 	int why = 0;
 	out_file of;
+	/* Before the file beside FILE is made: a Ctrl-C from now on takes
+	 * it back. */
+	on_export_signals(stop_export);
 	if (!open_out(&of, path, &why)) {
 		/* An attempt to disclose is evidence too, failed or not. */
 		char detail[STORE_AUDIT_DETAIL_MAX];
@@ -625,6 +652,13 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 				 (unsigned long long)ac.read);
 	}
 	fputs("\n  ]\n}\n", out);
+	/* Recording it is not to be cut short by a second Ctrl-C. */
+	on_export_signals(SIG_IGN);
+	bool interrupted = export_signal != 0;
+	if (interrupted) {
+		err = UG_ECLOSED;
+		snprintf(stop, sizeof stop, "; interrupted");
+	}
 	int werr = 0;
 	bool written = close_out(&of, err == UG_OK, &werr);
 	/* Why the file is not there, for the record too: never its name. */
@@ -644,6 +678,10 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 			   p.person_key, detail);
 	free(p.items);
 	free(a.ids);
+	if (interrupted) {
+		ug_eprintf("hubctl: export interrupted (nothing written)\n");
+		return 1;
+	}
 	if (err != UG_OK) {
 		ug_eprintf("hubctl: export failed%s: %s%s\n", stop,
 			   ug_strerror(err),

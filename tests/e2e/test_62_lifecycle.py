@@ -907,6 +907,54 @@ def test_an_export_onto_a_device_or_a_pipe_replaces_neither(make_hub):
          "regular file)")] * len(targets), recs
 
 
+def caught_signals(pid):
+    """The signals a process has a handler for, from /proc (SigCgt)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return 0
+
+
+def test_an_export_ended_by_ctrl_c_leaves_nothing_and_is_recorded(make_hub):
+    """OPERATIONS.md, Access: Ctrl-C, SIGTERM or SIGHUP during an export
+    ends it with nothing written (no FILE, no file beside it), exit 1,
+    `hubctl: export interrupted (nothing written)`, recorded `failed`
+    with `; interrupted`."""
+    import datetime
+    import os
+    import signal
+    import subprocess
+    cpr = CprGen(6227).next()
+    hub = make_hub()
+    hub.assign(cpr, "cw-anna")
+    # Enough of the person's events that reading them outlasts the poll.
+    monday = datetime.date(2020, 1, 6)
+    hub.send(*[ev_absence(cpr, (monday + datetime.timedelta(weeks=w))
+                          .isoformat(), 1) for w in range(1500)])
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        out = hub.client_dir / f"export-{sig.name}.json"
+        p = subprocess.Popen([binary("hubctl"), "--config", str(hub.conf),
+                              "export", "--cpr", cpr, "--out", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        while p.poll() is None and \
+                not caught_signals(p.pid) & (1 << (sig - 1)):
+            pass
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=30)
+        assert (p.returncode, err) == (1, "hubctl: export interrupted "
+                                       "(nothing written)\n"), err
+        assert [n for n in os.listdir(hub.client_dir)
+                if n.startswith("export-")] == []
+    recs = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
+    assert [(r["result"], r["detail"].split(" to a file")[1])
+            for r in recs] == [("failed", "; interrupted")] * 3, recs
+
+
 def test_a_purge_that_cannot_commit_is_logged_once_a_minute(make_hub):
     """OPERATIONS.md, Retention: a turn that fails (a log_map_mb too full
     for the records) is not done and retried. Like STORE-FULL, it is
