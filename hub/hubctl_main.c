@@ -1450,7 +1450,11 @@ main(int argc, char **argv)
 	if (dir && id && !*id)
 		id = NULL;
 	if (!known || (needs_id && !id)) {
-		if (!known)
+		if (!known && cmd[0] == '-' && cmd[1])
+			/* -x reaches here as a word: said as --x is. */
+			ug_eprintf("hubctl: unknown option %s (see --help)\n",
+				   cmd);
+		else if (!known)
 			ug_eprintf("hubctl: unknown or missing command (see "
 				   "--help)\n");
 		else

@@ -985,6 +985,8 @@ def test_hubctl_usage_errors_say_what_operations_md_quotes(tmp_path):
             ([], "hubctl: unknown or missing command (see --help)"),
             (["frobnicate"], "hubctl: unknown or missing command (see "
              "--help)"),
+            (["-x"], "hubctl: unknown option -x (see --help)"),
+            (["--x"], "hubctl: unknown option --x (see --help)"),
             (["register-agency"], "hubctl: register-agency needs ID (see "
              "--help)"),
             (["set-password"], "hubctl: set-password needs CASEWORKER (see "
