@@ -10,6 +10,10 @@
 #include "common/keys.h"
 #include "store/store.h"
 
+/* The longest DIR and data_dir a backup or a restore takes: the file
+ * names under them are built in buffers of 600 bytes. */
+#define HUBCTL_BACKUP_PATH_MAX 512
+
 /* `hubctl backup DIR`: exit 0 written, 1 failed. */
 int hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys,
 		  const char *dir);

@@ -1490,6 +1490,15 @@ main(int argc, char **argv)
 		   !hubctl_set_email_usage_ok(id,
 					      nrest > 2 ? rest[2] : NULL)) {
 		rc = 2;
+	} else if (dir && (strlen(id) > HUBCTL_BACKUP_PATH_MAX ||
+			   strlen(data_dir) > HUBCTL_BACKUP_PATH_MAX)) {
+		/* The backup's file names are built under it: cut short,
+		 * they would name other files. */
+		ug_eprintf("hubctl: %s: %s is longer than %d bytes\n", cmd,
+			   strlen(id) > HUBCTL_BACKUP_PATH_MAX ? "DIR"
+							       : "data_dir",
+			   HUBCTL_BACKUP_PATH_MAX);
+		rc = 2;
 	} else if (strcmp(cmd, "restore") == 0 &&
 		   (rc = hubctl_restore_files(cfg, id)) != 0) {
 		/* nothing restored: no store to open */

@@ -998,7 +998,11 @@ def test_hubctl_usage_errors_say_what_operations_md_quotes(tmp_path):
              "unexpected argument 'X' (see --help)"),
             (["set-email", "cw-anna"], "hubctl: set-email: missing ADDRESS "
              "(or - to remove it)"),
-            (["backup", ""], "hubctl: backup needs DIR (see --help)")):
+            (["backup", ""], "hubctl: backup needs DIR (see --help)"),
+            (["backup", "/tmp/" + "d" * 508], "hubctl: backup: DIR is "
+             "longer than 512 bytes"),
+            (["restore", "/tmp/" + "d" * 508], "hubctl: restore: DIR is "
+             "longer than 512 bytes")):
         p = subprocess.run([hubtest.binary("hubctl"), *args, "--data_dir",
                             str(data), "--keys_dir", str(tmp_path / "k")],
                            capture_output=True, text=True, timeout=60)
