@@ -3,8 +3,6 @@ AlertAck, Action) probed at its edges, written from the docs alone."""
 
 import time
 
-import pytest
-
 from hubtest import (E_DENIED, E_MALFORMED, E_UNAVAILABLE, OK, ev_dropout,
                      pb)
 from test_53_delivery import (FRAME_RESULT, adults,  # noqa: F401
@@ -182,7 +180,7 @@ def test_q_erased_person_while_connected(make_hub, clients):
     d.connected()
     m = pb()
     assert a.ask(1, kind=m.TIMELINE, cpr=p).code == OK
-    out = hub.hubctl("erase", "--cpr", p, "--reason", "art. 17 request")
+    hub.hubctl("erase", "--cpr", p, "--reason", "art. 17 request")
     r = a.ask(2)
     assert (r.code, len(r.alerts)) == (OK, 0), r
     r = a.ask(3, alert_id=aid)
@@ -579,3 +577,190 @@ def test_q_timeline_day_of_each_event(make_hub, clients):
         ("2026-09-12", "benefit stopped"),
         ("2026-09-13", "benefit started"),
     ], got
+
+
+def test_q_action_checks_in_the_documented_order(make_hub, clients):
+    hub = hub53(make_hub, settings={"query_rate": "1000",
+                                    "query_burst": "1000"})
+    p, a, aid = anna_with_one_dropout(hub, clients, 6725)
+    m = a.m
+    reasons = [
+        (dict(alert_id=b"12", kind=9, date="x", how=""),
+         "alert_id must be the 9 bytes of an alert's id"),
+        (dict(kind=9, date="x", how=""),
+         "kind must be CONTACT_MADE, OFFER_MADE or COULD_NOT_REACH"),
+        (dict(date="x", how=""), "date must be the day it was done, "
+                                 "YYYY-MM-DD"),
+        (dict(date="2027-01-01", how=""),
+         "date is in the future: record an action once it is done"),
+        (dict(how=" ", note="n" * 201), BLANK_HOW),
+        (dict(how="h" * 257, note="n" * 201),
+         "how is longer than 256 bytes"),
+        (dict(how="h\x00", note="n" * 201), "note is longer than 200 bytes"),
+        (dict(how="h\x00", note="n\x00"), "how contains a NUL byte"),
+        (dict(how=b"\xff".decode("latin-1"), note="n\x00"),
+         "note contains a NUL byte"),
+    ]
+    for i, (kw, reason) in enumerate(reasons):
+        f = dict(request_id=100 + i, alert_id=aid, kind=1, date="", how="",
+                 note="")
+        f.update(kw)
+        a.send(9, m.Action(**f))
+        r = a.result(100 + i)[0]
+        assert (r.code, r.reason) == (E_MALFORMED, reason), (kw, r)
+    # malformed comes before denied: another's alert
+    b = clients(hub, "cw-bob", hello=False)
+    b.connected()
+    r = action(b, 1, aid, how=" ")
+    assert (r.code, r.reason) == (E_MALFORMED, BLANK_HOW), r
+    r = action(b, 2, aid, how="phone")
+    assert r.code == E_DENIED, r
+
+
+def test_q_queries_in_flight_at_a_revocation_each_answered_once(
+        make_hub, clients):
+    import threading
+    hub = hub53(make_hub, settings={"query_rate": "100000",
+                                    "query_burst": "100000"})
+    p, a, aid = anna_with_one_dropout(hub, clients, 6726)
+    m = pb()
+    done = threading.Event()
+
+    def revoke():
+        time.sleep(0.3)
+        hub.hubctl("revoke-caseworker", "cw-anna")
+        done.set()
+    t = threading.Thread(target=revoke)
+    t.start()
+    n = 0
+    while not done.is_set() and n < 40000:
+        for _ in range(20):
+            n += 1
+            if n % 2:
+                a.query(1000 + n)
+            else:
+                a.query(1000 + n, kind=m.TIMELINE, cpr=p)
+        # a client that reads its answers: at most 20 in flight
+        a.wait(lambda: sum(1 for k, x, _ in a.frames[-40:]
+                           if k == FRAME_RESULT and x.request_id == 1000 + n),
+               20, "the last answer")
+    for _ in range(200):
+        n += 1
+        a.query(1000 + n)
+        a.pump(0)
+    t.join()
+    want = set(range(1001, 1001 + n))
+    a.wait(lambda: len({x.request_id for k, x, _ in a.frames
+                        if k == FRAME_RESULT} & want) == n, 60,
+           f"{n} answers")
+    a.quiet(1)
+    res = [x for k, x, _ in a.frames if k == FRAME_RESULT
+           and x.request_id > 1000]
+    ids = [x.request_id for x in res]
+    assert len(ids) == len(set(ids)) == n, (len(ids), len(set(ids)), n)
+    codes = [x.code for x in res]
+    assert OK in codes and E_DENIED in codes, set(codes)
+    first_denied = codes.index(E_DENIED)
+    assert all(c == E_DENIED for c in codes[first_denied:]), \
+        "an answer after the first refusal was not a refusal"
+
+
+def test_q_desk_alert_in_flight_when_membership_ends(make_hub, clients):
+    from hubtest import event
+    hub = hub53(make_hub)
+    hub.send(event("youth-a", "", "desk_membership", desk="duty-desk",
+                   caseworker="cw-bob", **{"from": "2026-10-01",
+                                           "to": "2026-11-02"}))
+    p, q = adults(6727, 2)
+    hub.send(ev_dropout(p, "2026-10-26"))      # no contact: the desk's
+    hub.wait_applied()
+    b = clients(hub, "cw-bob", window=1)
+    assert b.welcome().open_alerts == 1
+    [x] = b.wait_alerts(1)
+    assert x.recipient == "duty-desk"
+    hub.advance("2026-11-03T08:00:00")
+    assert not b.ask(1).alerts
+    # no ack: it is no longer hers to acknowledge
+    hub.assign(q, "cw-bob")
+    hub.send(ev_dropout(q, "2026-10-27"))
+    got = b.wait_alerts(2, timeout=10)
+    assert got[1].cpr == q and got[1].recipient == "cw-bob", got[1]
+
+
+def test_q_hello_client_is_not_checked(make_hub, clients):
+    from test_53_delivery import FRAME_WELCOME
+    hub = hub53(make_hub)
+    p, a, aid = anna_with_one_dropout(hub, clients, 6728)
+    # Hello{client (field 2? see proto), window}: raw bytes, not UTF-8
+    m = a.m
+    field = m.Hello.DESCRIPTOR.fields_by_name["client"].number
+    win = m.Hello.DESCRIPTOR.fields_by_name["window"].number
+    for i, junk in enumerate([b"\xff\xfe", b"a\x00b", b"x" * 60000]):
+        body = bytes([(field << 3) | 2]) + _varint(len(junk)) + junk + \
+            bytes([win << 3, 5])
+        a.raw(bytes([1, FRAME_WELCOME - 3]) + body)
+        w = a.welcome()
+        assert (w.code, w.open_alerts) == (OK, 1), (junk[:4], w)
+
+
+def _varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def _field(msg_cls, name, value):
+    n = msg_cls.DESCRIPTOR.fields_by_name[name].number
+    if isinstance(value, int):
+        return _varint(n << 3) + _varint(value)
+    return _varint((n << 3) | 2) + _varint(len(value)) + value
+
+
+def test_q_strings_that_are_not_utf8(make_hub, clients):
+    from test_57_deliver2 import FRAME_ACTION
+    hub = hub53(make_hub)
+    p, a, aid = anna_with_one_dropout(hub, clients, 6729)
+    m = a.m
+    Q = m.Query
+    # OPEN_ALERTS ignores cpr, whatever it holds
+    a.raw(bytes([1, 7]) + _field(Q, "request_id", 11) +
+          _field(Q, "kind", m.OPEN_ALERTS) + _field(Q, "cpr", b"\xff\xfe"))
+    r = a.result(11)[0]
+    assert (r.code, len(r.alerts)) == (OK, 1), r
+    # TIMELINE: a cpr that is not text is no CPR number
+    a.raw(bytes([1, 7]) + _field(Q, "request_id", 12) +
+          _field(Q, "kind", m.TIMELINE) +
+          _field(Q, "cpr", p[:5].encode() + b"\xff" + p[6:].encode()))
+    r = a.result(12)[0]
+    assert (r.code, r.reason) == (E_MALFORMED, "cpr is not a CPR number "
+                                  "(DDMMYY-SSSS, DDMMYY SSSS or "
+                                  "DDMMYYSSSS)"), r
+    A = m.Action
+    a.raw(bytes([1, FRAME_ACTION]) + _field(A, "request_id", 13) +
+          _field(A, "alert_id", aid) + _field(A, "kind", 1) +
+          _field(A, "how", b"ph\xffone"))
+    r = a.result(13)[0]
+    assert (r.code, r.reason) == (E_MALFORMED, "how is not valid UTF-8"), r
+    a.raw(bytes([1, FRAME_ACTION]) + _field(A, "request_id", 14) +
+          _field(A, "alert_id", aid) + _field(A, "kind", 1) +
+          _field(A, "how", b"phone") + _field(A, "note", b"\xc3"))
+    r = a.result(14)[0]
+    assert (r.code, r.reason) == (E_MALFORMED, "note is not valid UTF-8"), r
+    a.raw(bytes([1, FRAME_ACTION]) + _field(A, "request_id", 15) +
+          _field(A, "alert_id", aid) + _field(A, "kind", 1) +
+          _field(A, "how", b"phone") + _field(A, "date", b"2026-11-0\xff"))
+    r = a.result(15)[0]
+    assert (r.code, r.reason) == (E_MALFORMED, "date must be the day it "
+                                  "was done, YYYY-MM-DD"), r
+    K = m.AlertAck
+    a.raw(bytes([1, 5]) + _field(K, "alert_id", aid) +
+          _field(K, "note", b"seen \xff"))
+    r = a.ask(16, alert_id=aid)
+    assert (r.code, len(r.alerts)) == (OK, 0), r
+    assert not [x for k, x, _ in a.frames if k == FRAME_RESULT
+                and x.request_id == 0], a.frames
