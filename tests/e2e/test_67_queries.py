@@ -1,6 +1,7 @@
 """67 queries: the caseworker side of PROTOCOL.md §4 (Queries, paging,
 AlertAck, Action) probed at its edges, written from the docs alone."""
 
+import json
 import time
 
 from hubtest import (E_DENIED, E_MALFORMED, E_UNAVAILABLE, OK, ev_dropout,
@@ -680,7 +681,7 @@ def test_q_desk_alert_in_flight_when_membership_ends(make_hub, clients):
     assert x.recipient == "duty-desk"
     hub.advance("2026-11-03T08:00:00")
     assert not b.ask(1).alerts
-    # no ack: it is no longer hers to acknowledge
+    # no ack: it is no longer his to acknowledge
     hub.assign(q, "cw-bob")
     hub.send(ev_dropout(q, "2026-10-27"))
     got = b.wait_alerts(2, timeout=10)
@@ -764,3 +765,30 @@ def test_q_strings_that_are_not_utf8(make_hub, clients):
     assert (r.code, len(r.alerts)) == (OK, 0), r
     assert not [x for k, x, _ in a.frames if k == FRAME_RESULT
                 and x.request_id == 0], a.frames
+
+
+def test_q_inbox_how_that_shows_nothing_is_a_usage_error(make_hub, clients):
+    hub = hub53(make_hub)
+    p, a, aid = anna_with_one_dropout(hub, clients, 6730)
+    for how in ["\u200b", "\ufeff", "\u3000", "\u0085", "\u2028", "\u2060",
+                "\u00a0\u200d", "\x01", "\u205f", "\u1680"]:
+        rc, out, err = run_inbox(hub, "cw-anna", "--contact", aid.hex(),
+                                 "--how", how)
+        assert (rc, out, err) == (2, "", "inbox: --contact needs --how: how "
+                                  "(phone, meeting, home visit, letter, "
+                                  "...)\n"), (hex(ord(how[0])), rc, err)
+
+
+def test_q_inbox_list_of_an_alert_without_due_or_person(make_hub):
+    from hubtest import ops_alert_hub
+    hub = ops_alert_hub(make_hub)
+    rc, out, err = run_inbox(hub, "ops-olga", "--list")
+    [line, count] = out.splitlines()
+    assert rc == 0 and count == "1 open alerts", (rc, out, err)
+    assert line[:8] == "HIGH    " and line[26:] == (
+        "  2026-01-05  due -           ops-olga     -  Operations: agency "
+        "school-a is silent"), line
+    rc, out, err = run_inbox(hub, "ops-olga", "--list", "--json")
+    o = json.loads(out)
+    assert (o["cpr"], o["due"], o["evidence"], o["priority"]) == \
+        ("", "", [], "HIGH"), o
