@@ -792,3 +792,51 @@ def test_q_inbox_list_of_an_alert_without_due_or_person(make_hub):
     o = json.loads(out)
     assert (o["cpr"], o["due"], o["evidence"], o["priority"]) == \
         ("", "", [], "HIGH"), o
+
+
+def test_q_only_queries_count_against_the_query_allowance(make_hub,
+                                                          clients):
+    hub = hub53(make_hub, settings={"query_rate": "1", "query_burst": "3"})
+    p, a, aid = anna_with_one_dropout(hub, clients, 6731)   # 1 used
+    time.sleep(1.2)
+    for i in range(60):
+        a.ack(b"\x00" * 9)
+        a.raw(bytes([1, 7, 0xff]))          # a Query that does not decode
+        a.hello(window=1)
+        action(a, 100 + i, aid, how=" ") if i < 3 else None
+    a.quiet(0.5)
+    for i in range(3):
+        r = a.ask(10 + i)
+        assert (r.code, len(r.alerts)) == (OK, 1), (i, r)
+    r = a.ask(20)
+    assert (r.code, r.reason) == (E_UNAVAILABLE, TOO_MANY), r
+
+
+def test_q_health_alert_in_a_timeline_by_the_consent_on_the_day(make_hub,
+                                                                clients):
+    from hubtest import ev_referral
+    hub = hub53(make_hub)
+    [p] = adults(6732, 1)
+    hub.assign(p, "cw-anna")
+    hub.send(ev_referral(p, "2026-10-30", consent={"given": True,
+                                                   "expires": "2026-11-04"}))
+    hub.wait_applied()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    m = pb()
+    tl = a.ask(1, kind=m.TIMELINE, cpr=p).timeline
+    assert [(e.rule, e.open) for e in tl if e.is_alert] == \
+        [("addiction", True)], tl
+    assert not [e for e in tl if not e.is_alert and
+                e.type == m.ADDICTION_REFERRAL]
+    b = clients(hub, "desk-dora", hello=False)
+    b.connected()
+    assert b.ask(2, kind=m.TIMELINE, cpr=p).code == E_DENIED
+    hub.advance("2026-11-04T23:59:59")
+    tl = a.ask(3, kind=m.TIMELINE, cpr=p).timeline
+    assert [e.rule for e in tl if e.is_alert] == ["addiction"], tl
+    hub.advance("2026-11-05T00:00:00")
+    tl = a.ask(4, kind=m.TIMELINE, cpr=p).timeline
+    assert not [e for e in tl if e.is_alert], tl
+    [w] = a.ask(5).alerts
+    assert (w.rule, w.cpr) == ("withdrawn", ""), w
