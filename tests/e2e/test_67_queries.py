@@ -840,3 +840,15 @@ def test_q_health_alert_in_a_timeline_by_the_consent_on_the_day(make_hub,
     assert not [e for e in tl if e.is_alert], tl
     [w] = a.ask(5).alerts
     assert (w.rule, w.cpr) == ("withdrawn", ""), w
+
+
+def test_q_inbox_man_page_exit_status_says_what_help_says():
+    """inbox(1)'s EXIT STATUS is written beside --help's: each case the
+    help gives for 0 and 2 is in the page too."""
+    import hubtest
+    man = (hubtest.ROOT / "deploy" / "man" / "inbox.1").read_text()
+    said = " ".join(man.split(".SH EXIT STATUS")[1].replace("\\-", "-")
+                    .split())
+    for words in ("live, also ended by Ctrl-C or SIGTERM, after its count "
+                  "line", "--how missing or white space alone"):
+        assert words in said, words
