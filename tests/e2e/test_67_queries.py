@@ -852,3 +852,29 @@ def test_q_inbox_man_page_exit_status_says_what_help_says():
     for words in ("live, also ended by Ctrl-C or SIGTERM, after its count "
                   "line", "--how missing or white space alone"):
         assert words in said, words
+
+
+def test_q_action_on_a_withdrawn_alert(make_hub, clients):
+    """PROTOCOL.md §4 Action: `alert_id` is an alert's, open or closed
+    (acknowledged or withdrawn): what was done about the person is
+    recorded all the same."""
+    from hubtest import CprGen, ev_readiness, rules_hub
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    p = CprGen(6733).born("2011-03-04")
+    hub.assign(p, "cw-anna")
+    orig = ev_readiness(p, "2026-09-04", 9)
+    hub.send(orig)
+    hub.wait_applied()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    [al] = a.ask(1).alerts
+    assert al.rule == "readiness", al
+    corr = ev_readiness(p, "2026-09-04", 9, ready=True)
+    corr.supersedes = orig.event_id
+    hub.send(corr)
+    hub.wait_applied()
+    assert [x.rule for x in a.ask(2).alerts] == ["withdrawn"]
+    r = action(a, 3, al.alert_id, how="phone")
+    assert r.code == OK, r
+    tl = a.ask(4, kind=pb().TIMELINE, cpr=p).timeline
+    assert "contact made by cw-anna: phone" in [e.summary for e in tl], tl
