@@ -878,3 +878,35 @@ def test_q_action_on_a_withdrawn_alert(make_hub, clients):
     assert r.code == OK, r
     tl = a.ask(4, kind=pb().TIMELINE, cpr=p).timeline
     assert "contact made by cw-anna: phone" in [e.summary for e in tl], tl
+
+
+def test_q_timeline_of_exactly_400_and_one_more(make_hub, clients):
+    from hubtest import envelope
+    from test_53_delivery import send_batch
+    hub = hub53(make_hub)
+    [p] = adults(6734, 1)
+    hub.assign(p, "cw-anna")
+    send_batch(hub, [envelope("school-a", p, salt=f"q400-{i}",
+                              period_start="2026-09-07",
+                              period_end="2026-09-11", absent=0,
+                              expected=30, school=f"s{i}")
+                     for i in range(399)], "school-a")
+    hub.wait_applied()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    T = pb().TIMELINE
+    r = a.ask(1, kind=T, cpr=p, limit=400)
+    assert (len(r.timeline), r.truncated) == (400, False), \
+        (len(r.timeline), r.truncated)
+    r = a.ask(2, kind=T, cpr=p, limit=401)
+    assert (len(r.timeline), r.truncated) == (400, False)
+    r = a.ask(3, kind=T, cpr=p)
+    assert (len(r.timeline), r.truncated) == (200, True)
+    r = a.ask(4, kind=T, cpr=p, offset=200)
+    assert (len(r.timeline), r.truncated) == (200, False)
+    hub.send(ev_dropout(p, "2026-10-26"))
+    hub.wait_applied()
+    r = a.ask(5, kind=T, cpr=p, limit=400)
+    assert (len(r.timeline), r.truncated) == (400, True)
+    r = a.ask(6, kind=T, cpr=p, limit=400, offset=400)
+    assert (len(r.timeline), r.truncated) == (2, False)   # event + alert
