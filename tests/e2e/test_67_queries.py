@@ -314,7 +314,7 @@ def test_q_erase_takes_the_escalation_notices_too(make_hub, clients):
     hub.advance("2026-11-02T09:30:00")
     [n] = dora.ask(1).alerts
     assert n.rule == "escalation" and n.cpr == p, n
-    out = hub.hubctl("erase", "--cpr", p, "--reason", "art. 17 request")
+    hub.hubctl("erase", "--cpr", p, "--reason", "art. 17 request")
     assert not anna.ask(2).alerts
     r = dora.ask(3)
     assert not r.alerts, r
@@ -529,7 +529,7 @@ def test_q_ops_alert_fields(make_hub, clients):
     from hubtest import ops_alert_hub
     hub = ops_alert_hub(make_hub)
     o = clients(hub, "ops-olga")
-    w = o.welcome()
+    assert o.welcome().code == OK
     [x] = o.wait_alerts(1)
     aid = x.alert_id
     assert aid[0] == 0xFF and aid[-1] == 0x30 and aid[-2] == 0, aid.hex()
