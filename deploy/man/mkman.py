@@ -111,8 +111,9 @@ PAGES = {
                     "alert or record what was done.",
         files=[("keys_dir/ID.key_secret", "the caseworker's key"),
                ("keys_dir/hub.key", "the hub's public key")],
-        exit=[("0", "done (live with --idle_exit: also when no hub "
-                    "answered within --timeout, nothing printed)"),
+        exit=[("0", "done (live, also ended by Ctrl-C or SIGTERM, after "
+                    "its count line; live with --idle_exit: also when no "
+                    "hub answered within --timeout, nothing printed)"),
               ("1", "failed (keys, connection, or the hub refused for "
                     "another reason, such as an action's --date that is "
                     "no day or is after today, or its --how or --note too "
@@ -121,8 +122,9 @@ PAGES = {
                     "is), or a one-shot command interrupted (SIGINT, "
                     "SIGTERM) before the hub answered"),
               ("2", "usage (a bad option, alert id or CPR number, --how "
-                    "missing, two commands, an option of another command, "
-                    "a stray word; nothing sent), or no answer from the "
+                    "missing or white space alone, two commands, an option "
+                    "of another command, a stray word; nothing sent), or "
+                    "no answer from the "
                     "hub within --timeout (a one-shot command)"),
               ("3", "the hub refused this caseworker's key, or "
                     "keys_dir/hub.key is not the hub's public key"),
