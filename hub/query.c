@@ -187,6 +187,18 @@ names_no_one(hub *h, const char *caseworker, const uint8_t *id)
 	       hub__alert_summary(h, id, &f) == UG_OK && !f.cpr[0];
 }
 
+/* Exactly one Result per Query: one the hub cannot read its store for
+ * (or has no memory for) is answered to be asked again. */
+static void
+unavailable(hub *h, const void *routing, size_t routing_len,
+	    wire_result *result)
+{
+	result->code = UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE;
+	result->reason =
+	    "the hub cannot read its store right now; retry later";
+	send_result(h, routing, routing_len, result);
+}
+
 static void
 list_open(hub *h, const void *routing, size_t routing_len,
 	  const char *caseworker, const wire_query *q, wire_result *result)
@@ -207,8 +219,10 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	 * whole, so pages (offset) are slices of one order. */
 	alert_list l = {calloc(LIST_SCAN_MAX, sizeof(wire_alert *)), 0,
 			LIST_SCAN_MAX, NULL};
-	if (!l.alerts)
+	if (!l.alerts) {
+		unavailable(h, routing, routing_len, result);
 		return;
+	}
 	const char *recipients[2] = {caseworker, NULL};
 	/* A caseworker registered under the desk's own id reads the desk's
 	 * queue as theirs: listed twice, every alert would show twice. */
@@ -218,10 +232,21 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	bool more = false;
 	for (int i = 0; i < 2 && recipients[i]; i++) {
 		l.current = recipients[i];
-		if (store_alerts_open(h->store, recipients[i], NULL,
-				      l.cap - l.n + 1, collect_alert,
-				      &l) == UG_EFULL)
+		ug_err err =
+		    store_alerts_open(h->store, recipients[i], NULL,
+				      l.cap - l.n + 1, collect_alert, &l);
+		if (err == UG_EFULL) {
 			more = true;
+		} else if (err != UG_OK) {
+			/* A partial list answered OK would pass for the
+			 * whole of it. */
+			for (size_t k = 0; k < l.n; k++)
+				wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
+					  l.alerts[k]);
+			free(l.alerts);
+			unavailable(h, routing, routing_len, result);
+			return;
+		}
 	}
 	qsort(l.alerts, l.n, sizeof *l.alerts, most_urgent_first);
 	size_t offset = q->offset < l.n ? q->offset : l.n;
@@ -838,6 +863,8 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 		send_result(h, routing, routing_len, result);
 		free(ptrs);
 		audit(h, caseworker, "timeline", "ok", person_key, "");
+	} else {
+		unavailable(h, routing, routing_len, result);
 	}
 	free_timeline(&t);
 }
