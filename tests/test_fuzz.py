@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = sorted(p.stem for p in (ROOT / "tests/fuzz").glob("*_fuzz.c"))
 # As make fuzz's FUZZ_SECONDS: libFuzzer reads 0 or "abc" as no limit,
 # and int() of a typo would stop the collection of every test in make test.
-SECONDS_TEXT = os.environ.get("UG_FUZZ_SECONDS", "10")
+SECONDS_TEXT = os.environ.get("UG_FUZZ_SECONDS", "6")
 SECONDS = (int(SECONDS_TEXT)
            if re.fullmatch(r"[1-9][0-9]{0,8}", SECONDS_TEXT) else None)
 
