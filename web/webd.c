@@ -1620,6 +1620,26 @@ action_refused(ctx *x, const char *hexid, const form *f, const char *reason)
 	return alert_page(x, hexid, NULL, said ? said : reason, 400, f);
 }
 
+/* hubd did not answer the action: the alert's page cannot be asked for
+ * either, yet what was typed (a note, often) must not be lost to a hub
+ * restart, so the form comes back as sent, to save again. */
+static enum MHD_Result
+action_not_answered(ctx *x, const char *hexid, const form *f)
+{
+	web_buf b = {0};
+	page_head(x, &b, T(x, T_ALERT));
+	web_add(&b, "<p><a href=\"/alerts\">← ");
+	web_esc(&b, T(x, T_ALERTS));
+	web_add(&b, "</a></p><div id=\"action-error\">");
+	message(&b, "err", T(x, T_ACTION_REFUSED), T(x, T_HUB_DOWN));
+	web_add(&b, "</div><h1>");
+	web_esc(&b, T(x, T_ALERT));
+	web_add(&b, "</h1>");
+	record_form(x, &b, hexid, f);
+	page_end(x, &b);
+	return send_page(x, 503, &b);
+}
+
 static enum MHD_Result
 do_action(ctx *x, const char *hexid, const form *f)
 {
@@ -1661,7 +1681,7 @@ do_action(ctx *x, const char *hexid, const form *f)
 		return session_ended(x);
 	}
 	if (!r)
-		return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
+		return action_not_answered(x, hexid, f);
 	if (r->code == UNGEBRO__V1__ERROR_CODE__OK) {
 		free_result(r);
 		char where[64];

@@ -1819,6 +1819,36 @@ def test_what_the_hub_did_not_answer_is_not_done_later(make_hub):
     assert not re.search(r"action +ok", audit()), audit()
 
 
+def test_an_action_the_hub_does_not_answer_keeps_what_was_typed(make_hub):
+    """OPERATIONS.md: an action that is not saved brings the page back
+    with "Handlingen blev ikke gemt:" and the reason above the form, which
+    still holds what was typed -- also when hubd does not answer (a
+    restart of hubd while the caseworker typed a note): 503 "Hubben
+    svarer ikke lige nu. Prøv igen om lidt.", the form as it was sent, to
+    save again once the hub is back."""
+    hub, cpr = anna_with_a_person(make_hub, 7034)
+    web = Web(hub, hub_timeout=1)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-typed")
+        typed = {"kind": "offer", "how": "praktik hos smed",
+                 "date": "2024-05-13", "note": "mødtes på skolen"}
+        hub.stop()
+        r, page = web.request("POST", f"/alert/{hexid}/action",
+                              dict(typed, csrf=csrf), cookies=session)
+        assert r.status == 503 and errors_of(page) == [
+            "Handlingen blev ikke gemt: Hubben svarer ikke lige nu. Prøv "
+            "igen om lidt."], page
+        assert f'action="/alert/{hexid}/action"' in page
+        for name in ("how", "date", "note"):
+            assert f'name="{name}"' in page and \
+                f'value="{html.escape(typed[name])}"' in page, name
+        assert 'id="kind-offer" value="offer" checked' in page
+        assert page.count("<h1") == 1
+    finally:
+        web.stop()
+
+
 def test_what_the_hub_answers_too_late_may_be_done(make_hub):
     """OPERATIONS.md: a request hubd received but answers only after
     hub_timeout (a busy hub; here a stopped process) is 503 "Hubben svarer
