@@ -1849,6 +1849,38 @@ def test_an_action_the_hub_does_not_answer_keeps_what_was_typed(make_hub):
         web.stop()
 
 
+def test_refusals_say_the_words_operations_md_quotes(make_hub):
+    """OPERATIONS.md quotes each refusal's Danish text whole: another
+    caseworker's person (403), an action on an alert not addressed to the
+    caseworker (403), and hubd not answering (503)."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False})
+    cpr, other = CprGen(7035).take(2)
+    hub.assign(cpr, "cw-anna")
+    hub.assign(other, "cw-bo")
+    web = Web(hub, hub_timeout=1)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-words")
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": other}, cookies=session)
+        assert r.status == 403 and errors_of(page) == [
+            "Denne person er ikke tildelt dig eller dit team. Du kan ikke "
+            "se tidslinjen."], page
+        r, page = web.request("POST", "/alert/000000000000ffffff/action",
+                              {"csrf": csrf, "kind": "contact",
+                               "how": "telefon"}, cookies=session)
+        assert r.status == 403 and errors_of(page)[0] == \
+            "Handlingen blev ikke gemt: Advarslen er ikke stilet til dig " \
+            "eller dit team.", page
+        hub.stop()
+        for path in ("/alerts", f"/alert/{hexid}"):
+            r, page = web.request("GET", path, cookies=session)
+            assert r.status == 503 and errors_of(page) == [
+                "Hubben svarer ikke lige nu. Prøv igen om lidt."], page
+    finally:
+        web.stop()
+
+
 def test_what_the_hub_answers_too_late_may_be_done(make_hub):
     """OPERATIONS.md: a request hubd received but answers only after
     hub_timeout (a busy hub; here a stopped process) is 503 "Hubben svarer
