@@ -1629,6 +1629,33 @@ def test_a_recorded_actions_own_words_are_not_marked_english(make_hub):
         web.stop()
 
 
+def test_a_timeline_day_shows_its_events_before_its_alerts(make_hub):
+    """OPERATIONS.md: a timeline is oldest day first; an entry has a day,
+    not a time, so within one day the events (a recorded action among
+    them) come before the alerts: the alert raised today stands below
+    the action recorded on it afterwards."""
+    hub, cpr = anna_with_a_person(make_hub, 7037)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-day")
+        r, _ = web.request("POST", f"/alert/{hexid}/action",
+                           {"csrf": csrf, "kind": "contact",
+                            "how": "telefon"}, cookies=session)
+        assert r.status == 303
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr}, cookies=session)
+        items = re.findall(r'<li class="(t-\w+)"><span class="date">'
+                           r'([\d-]+)</span>', page)
+        days = [d for _, d in items]
+        assert days == sorted(days), items
+        today = days[-1]
+        assert [k for k, d in items if d == today] == ["t-event", "t-alert"]
+        assert "contact made by cw-anna:" in page
+    finally:
+        web.stop()
+
+
 def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
     """A young person followed for years has more entries than the hub
     gives in one answer (400): the timeline page still shows all of them
