@@ -2745,6 +2745,42 @@ def test_staying_logged_in_gives_the_focus_back_to_the_field(make_hub):
         web.stop()
 
 
+def test_the_warning_covers_no_field_at_a_phones_width(make_hub):
+    """README: the layout works at a phone's width; OPERATIONS.md: the
+    warning at the bottom of the window takes no focus, so a field being
+    typed in keeps its keys. On a phone the warning is a third of the
+    window: the page makes room for it, so the field being typed in is
+    not hidden behind it, and the page scrolls far enough to bring its
+    last button up above it."""
+    hub = web_hub(make_hub, clock="2026-09-07T09:00:00",
+                  settings={"web_session_idle": "1"})
+    web = Web(hub, session_warning=120)   # 60 s sessions: warn at 30 s
+    d = chrome(hub, "idle-phone")
+    try:
+        d.set_window_size(320, 640)
+        login(d, web, "cw-anna", PASSWORD)
+        d.get(web.base + "/timeline")
+        field = d.find_element(By.ID, "cpr")
+        field.send_keys("0101")
+        box = d.find_element(By.ID, "session-warning")
+        WebDriverWait(d, 45 * SLOW).until(lambda _: box.is_displayed())
+        time.sleep(0.5)
+
+        def above_the_warning(element):
+            return d.execute_script(
+                "return arguments[0].getBoundingClientRect().bottom <= "
+                "arguments[1].getBoundingClientRect().top",
+                element, box)
+        assert d.switch_to.active_element.get_attribute("id") == "cpr"
+        assert above_the_warning(field)
+        assert no_horizontal_scroll(d)
+        d.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+        assert above_the_warning(d.find_element(By.ID, "show-timeline"))
+    finally:
+        d.quit()
+        web.stop()
+
+
 def test_a_key_file_of_another_gateway_is_refused_at_start(make_hub):
     """OPERATIONS.md "The web inbox": keys_dir/ID.key_secret must hold
     the key of --gateway ID itself (its `id` line); another gateway's
