@@ -2776,6 +2776,12 @@ def test_the_warning_covers_no_field_at_a_phones_width(make_hub):
         assert no_horizontal_scroll(d)
         d.execute_script("window.scrollTo(0, document.body.scrollHeight)")
         assert above_the_warning(d.find_element(By.ID, "show-timeline"))
+        # The Tab key's next stop is scrolled up above it too.
+        d.execute_script("window.scrollTo(0, 0)")
+        field.send_keys(Keys.TAB)
+        button = d.switch_to.active_element
+        assert button.get_attribute("id") == "show-timeline"
+        assert above_the_warning(button)
     finally:
         d.quit()
         web.stop()
