@@ -1153,8 +1153,13 @@ alert_list(ctx *x, web_buf *b, const wire_result *r, long from)
 {
 	if (r->n_alerts == 0 && from == 0)
 		message(b, "msg", T(x, T_NO_ALERTS), NULL);
+	/* Past the alerts the hub orders the page is empty whether or not
+	 * more are open: not "no more", which may be false. */
 	if (r->n_alerts == 0 && from > 0) {
-		message(b, "msg", T(x, T_NO_MORE), NULL);
+		message(b, "msg",
+			T(x, from >= ALERT_PAGE * ALERT_PAGES ? T_LIST_CAPPED
+							      : T_NO_MORE),
+			NULL);
 		web_add(b, "<p><a href=\"/alerts\">");
 		web_esc(b, T(x, T_FIRST_ALERTS));
 		web_add(b, "</a></p>");

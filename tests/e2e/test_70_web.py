@@ -2406,6 +2406,12 @@ def test_the_list_ends_at_the_5000_the_hub_orders(make_hub):
         assert len(re.findall(r'href="/alert/[0-9a-f]{18}"', page)) == 50
         assert "Flere advarsler" not in page and notices_of(page) == [
             "Kun de første 5.000 åbne advarsler kan vises."], page
+        # Past them (a `from` of 5,000 typed): not "no more open alerts",
+        # which would be false, but the same limit, and the way back.
+        r, page = web.request("GET", "/alerts?from=5000", cookies=dora)
+        assert r.status == 200 and notices_of(page) == [
+            "Kun de første 5.000 åbne advarsler kan vises."], page
+        assert '<a href="/alerts">Til de første advarsler</a>' in page
     finally:
         web.stop()
 
