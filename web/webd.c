@@ -1438,7 +1438,7 @@ record_form(ctx *x, web_buf *b, const char *hexid, const form *kept)
 }
 
 static void
-ack_form(ctx *x, web_buf *b, const char *hexid)
+ack_form(ctx *x, web_buf *b, const char *hexid, const char *note)
 {
 	web_add(b, "<section aria-labelledby=\"ackh\"><h2 id=\"ackh\">");
 	web_esc(b, T(x, T_ACK));
@@ -1451,7 +1451,9 @@ ack_form(ctx *x, web_buf *b, const char *hexid)
 	web_add(b, "<label for=\"ack-note\">");
 	web_esc(b, T(x, T_NOTE));
 	web_add(b, "</label><input id=\"ack-note\" name=\"note\" "
-		   "maxlength=\"200\"><button type=\"submit\" id=\"ack\">");
+		   "maxlength=\"200\" value=\"");
+	web_esc(b, note ? note : "");
+	web_add(b, "\"><button type=\"submit\" id=\"ack\">");
 	web_esc(b, T(x, T_ACK));
 	web_add(b, "</button></form></section>");
 }
@@ -1466,7 +1468,7 @@ action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
 	if (record)
 		record_form(x, b, hexid, kept);
 	if (ack)
-		ack_form(x, b, hexid);
+		ack_form(x, b, hexid, NULL);
 }
 
 /* error: why an action was refused, shown above the alert with its form
@@ -1566,6 +1568,26 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	return send_page(x, status, &b);
 }
 
+/* An acknowledgement not stored is the caseworker's to give again: its
+ * form, the note as typed, without the alert's facts (the hub that did
+ * not store it may not answer for them either). */
+static enum MHD_Result
+ack_again(ctx *x, const char *hexid, const form *f, enum web_text why)
+{
+	web_buf b = {0};
+	page_head(x, &b, T(x, T_ALERT));
+	web_add(&b, "<p><a href=\"/alerts\">← ");
+	web_esc(&b, T(x, T_ALERTS));
+	web_add(&b, "</a></p><h1>");
+	web_esc(&b, T(x, T_ALERT));
+	web_add(&b, "</h1>");
+	message(&b, "err", T(x, why), NULL);
+	ack_form(x, &b, hexid,
+		 form_has_nul(f, "note") ? "" : form_get(f, "note"));
+	page_end(x, &b);
+	return send_page(x, 503, &b);
+}
+
 static enum MHD_Result
 do_ack(ctx *x, const char *hexid, const form *f)
 {
@@ -1597,11 +1619,10 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	if (code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE)
 		return redirect(x, "/alerts?msg=ack-kept", NULL);
 	if (code < 0)
-		return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
+		return ack_again(x, hexid, f, T_HUB_DOWN);
 	/* Not kept: only the caseworker can send it again. */
 	if (code == UNGEBRO__V1__ERROR_CODE__E_FULL)
-		return simple_page(x, 503, T(x, T_ALERT),
-				   T(x, T_ACK_NOT_KEPT));
+		return ack_again(x, hexid, f, T_ACK_NOT_KEPT);
 	/* Most often a desk colleague acknowledged it first, while this page
 	 * was open: the alert's page says it is no longer open and still
 	 * takes what this caseworker did about it. */

@@ -1876,6 +1876,31 @@ def test_an_action_the_hub_does_not_answer_keeps_what_was_typed(make_hub):
         web.stop()
 
 
+def test_an_ack_the_hub_does_not_answer_offers_to_acknowledge_again(
+        make_hub):
+    """OPERATIONS.md: an acknowledgement that is not stored is one the
+    caseworker gives again. When hubd does not answer, the 503 page
+    ("Hubben svarer ikke lige nu. Prøv igen om lidt.") has the
+    acknowledgement form, the note as typed, to do so from."""
+    hub, cpr = anna_with_a_person(make_hub, 7038)
+    web = Web(hub, hub_timeout=1)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-ack-down")
+        hub.stop()
+        r, page = web.request("POST", f"/alert/{hexid}/ack",
+                              {"csrf": csrf, "note": "set på skolen"},
+                              cookies=session)
+        assert r.status == 503 and errors_of(page) == [
+            "Hubben svarer ikke lige nu. Prøv igen om lidt."], page
+        assert f'action="/alert/{hexid}/ack"' in page
+        assert re.search(r'<input id="ack-note" name="note"[^>]* value="'
+                         + html.escape("set på skolen") + '"', page), page
+        assert page.count("<h1") == 1
+    finally:
+        web.stop()
+
+
 def test_refusals_say_the_words_operations_md_quotes(make_hub):
     """OPERATIONS.md quotes each refusal's Danish text whole: another
     caseworker's person (403), an action on an alert not addressed to the
