@@ -1924,6 +1924,13 @@ def test_refusals_say_the_words_operations_md_quotes(make_hub):
         assert r.status == 403 and errors_of(page)[0] == \
             "Handlingen blev ikke gemt: Advarslen er ikke stilet til dig " \
             "eller dit team.", page
+        # A POST to a page that takes none is as an unknown page.
+        for path in ("/alerts", "/alerts/list", "/events", "/",
+                     f"/alert/{hexid}"):
+            r, page = web.request("POST", path, {"csrf": csrf},
+                                  cookies=session)
+            assert r.status == 404 and errors_of(page) == [
+                "Siden findes ikke."], (path, page)
         hub.stop()
         for path in ("/alerts", f"/alert/{hexid}"):
             r, page = web.request("GET", path, cookies=session)
