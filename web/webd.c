@@ -1153,8 +1153,13 @@ alert_list(ctx *x, web_buf *b, const wire_result *r, long from)
 {
 	if (r->n_alerts == 0 && from == 0)
 		message(b, "msg", T(x, T_NO_ALERTS), NULL);
+	/* Past the alerts the hub orders the page is empty whether or not
+	 * more are open: not "no more", which may be false. */
 	if (r->n_alerts == 0 && from > 0) {
-		message(b, "msg", T(x, T_NO_MORE), NULL);
+		message(b, "msg",
+			T(x, from >= ALERT_PAGE * ALERT_PAGES ? T_LIST_CAPPED
+							      : T_NO_MORE),
+			NULL);
 		web_add(b, "<p><a href=\"/alerts\">");
 		web_esc(b, T(x, T_FIRST_ALERTS));
 		web_add(b, "</a></p>");
@@ -1433,7 +1438,7 @@ record_form(ctx *x, web_buf *b, const char *hexid, const form *kept)
 }
 
 static void
-ack_form(ctx *x, web_buf *b, const char *hexid)
+ack_form(ctx *x, web_buf *b, const char *hexid, const char *note)
 {
 	web_add(b, "<section aria-labelledby=\"ackh\"><h2 id=\"ackh\">");
 	web_esc(b, T(x, T_ACK));
@@ -1446,7 +1451,9 @@ ack_form(ctx *x, web_buf *b, const char *hexid)
 	web_add(b, "<label for=\"ack-note\">");
 	web_esc(b, T(x, T_NOTE));
 	web_add(b, "</label><input id=\"ack-note\" name=\"note\" "
-		   "maxlength=\"200\"><button type=\"submit\" id=\"ack\">");
+		   "maxlength=\"200\" value=\"");
+	web_esc(b, note ? note : "");
+	web_add(b, "\"><button type=\"submit\" id=\"ack\">");
 	web_esc(b, T(x, T_ACK));
 	web_add(b, "</button></form></section>");
 }
@@ -1461,7 +1468,7 @@ action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
 	if (record)
 		record_form(x, b, hexid, kept);
 	if (ack)
-		ack_form(x, b, hexid);
+		ack_form(x, b, hexid, NULL);
 }
 
 /* error: why an action was refused, shown above the alert with its form
@@ -1561,6 +1568,26 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	return send_page(x, status, &b);
 }
 
+/* An acknowledgement not stored is the caseworker's to give again: its
+ * form, the note as typed, without the alert's facts (the hub that did
+ * not store it may not answer for them either). */
+static enum MHD_Result
+ack_again(ctx *x, const char *hexid, const form *f, enum web_text why)
+{
+	web_buf b = {0};
+	page_head(x, &b, T(x, T_ALERT));
+	web_add(&b, "<p><a href=\"/alerts\">← ");
+	web_esc(&b, T(x, T_ALERTS));
+	web_add(&b, "</a></p><h1>");
+	web_esc(&b, T(x, T_ALERT));
+	web_add(&b, "</h1>");
+	message(&b, "err", T(x, why), NULL);
+	ack_form(x, &b, hexid,
+		 form_has_nul(f, "note") ? "" : form_get(f, "note"));
+	page_end(x, &b);
+	return send_page(x, 503, &b);
+}
+
 static enum MHD_Result
 do_ack(ctx *x, const char *hexid, const form *f)
 {
@@ -1592,11 +1619,10 @@ do_ack(ctx *x, const char *hexid, const form *f)
 	if (code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE)
 		return redirect(x, "/alerts?msg=ack-kept", NULL);
 	if (code < 0)
-		return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
+		return ack_again(x, hexid, f, T_HUB_DOWN);
 	/* Not kept: only the caseworker can send it again. */
 	if (code == UNGEBRO__V1__ERROR_CODE__E_FULL)
-		return simple_page(x, 503, T(x, T_ALERT),
-				   T(x, T_ACK_NOT_KEPT));
+		return ack_again(x, hexid, f, T_ACK_NOT_KEPT);
 	/* Most often a desk colleague acknowledged it first, while this page
 	 * was open: the alert's page says it is no longer open and still
 	 * takes what this caseworker did about it. */
@@ -1618,6 +1644,26 @@ action_refused(ctx *x, const char *hexid, const form *f, const char *reason)
 		if (strncmp(reason, fields[i][0], strlen(fields[i][0])) == 0)
 			x->bad_field = fields[i][1];
 	return alert_page(x, hexid, NULL, said ? said : reason, 400, f);
+}
+
+/* hubd did not answer the action: the alert's page cannot be asked for
+ * either, yet what was typed (a note, often) must not be lost to a hub
+ * restart, so the form comes back as sent, to save again. */
+static enum MHD_Result
+action_not_answered(ctx *x, const char *hexid, const form *f)
+{
+	web_buf b = {0};
+	page_head(x, &b, T(x, T_ALERT));
+	web_add(&b, "<p><a href=\"/alerts\">← ");
+	web_esc(&b, T(x, T_ALERTS));
+	web_add(&b, "</a></p><div id=\"action-error\">");
+	message(&b, "err", T(x, T_ACTION_REFUSED), T(x, T_HUB_DOWN));
+	web_add(&b, "</div><h1>");
+	web_esc(&b, T(x, T_ALERT));
+	web_add(&b, "</h1>");
+	record_form(x, &b, hexid, f);
+	page_end(x, &b);
+	return send_page(x, 503, &b);
 }
 
 static enum MHD_Result
@@ -1661,7 +1707,7 @@ do_action(ctx *x, const char *hexid, const form *f)
 		return session_ended(x);
 	}
 	if (!r)
-		return simple_page(x, 503, T(x, T_ALERT), T(x, T_HUB_DOWN));
+		return action_not_answered(x, hexid, f);
 	if (r->code == UNGEBRO__V1__ERROR_CODE__OK) {
 		free_result(r);
 		char where[64];
@@ -2052,11 +2098,21 @@ static const char LIVE_JS[] =
     "      return m + ':' + (r < 10 ? '0' : '') + r;\n"
     "    }\n"
     "    function ended() { window.location.href = '/login?ended=1'; }\n"
+    "    // The warning is fixed over the window's bottom (a third of a\n"
+    "    // phone's): the page makes room below its end, and scrolling to\n"
+    "    // an element stops above the warning, not behind it.\n"
+    "    function room(h) {\n"
+    "      document.body.style.paddingBottom = h ? h + 'px' : '';\n"
+    "      // 8 px more: the focus outline shows whole above it.\n"
+    "      document.documentElement.style.scrollPaddingBottom =\n"
+    "        h ? h + 8 + 'px' : '';\n"
+    "    }\n"
     "    function hide() {\n"
     "      clearInterval(ticker);\n"
     "      ticker = 0;\n"
     "      box.hidden = true;\n"
     "      text.textContent = '';\n"
+    "      room(0);\n"
     "    }\n"
     "    function tick() {\n"
     "      var s = Math.max(0, Math.round((end - Date.now()) / 1000));\n"
@@ -2078,6 +2134,12 @@ static const char LIVE_JS[] =
     "        box.hidden = false;\n"
     "        // Filled as it appears, so a screen reader says it once.\n"
     "        text.textContent = text.getAttribute('data-text');\n"
+    "        // Again: the room may bring a scrollbar, which narrows the\n"
+    "        // window and makes the warning a line taller.\n"
+    "        room(box.offsetHeight);\n"
+    "        room(box.offsetHeight);\n"
+    "        // The field being typed in stays in sight, above it.\n"
+    "        if (back) back.scrollIntoView({block: 'nearest'});\n"
     "      }\n"
     "      if (!ticker) ticker = setInterval(tick, 1000);\n"
     "      tick();\n"
@@ -2125,6 +2187,9 @@ static const char LIVE_JS[] =
     "          said.textContent = said.getAttribute('data-text');\n"
     "        })\n"
     "        .catch(function (e) { if (e === 'ended') ended(); });\n"
+    "    });\n"
+    "    window.addEventListener('resize', function () {\n"
+    "      if (!box.hidden) room(box.offsetHeight);\n"
     "    });\n"
     "    plan(+box.getAttribute('data-left'));\n"
     "    return check;\n"

@@ -1629,6 +1629,33 @@ def test_a_recorded_actions_own_words_are_not_marked_english(make_hub):
         web.stop()
 
 
+def test_a_timeline_day_shows_its_events_before_its_alerts(make_hub):
+    """OPERATIONS.md: a timeline is oldest day first; an entry has a day,
+    not a time, so within one day the events (a recorded action among
+    them) come before the alerts: the alert raised today stands below
+    the action recorded on it afterwards."""
+    hub, cpr = anna_with_a_person(make_hub, 7037)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-day")
+        r, _ = web.request("POST", f"/alert/{hexid}/action",
+                           {"csrf": csrf, "kind": "contact",
+                            "how": "telefon"}, cookies=session)
+        assert r.status == 303
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": cpr}, cookies=session)
+        items = re.findall(r'<li class="(t-\w+)"><span class="date">'
+                           r'([\d-]+)</span>', page)
+        days = [d for _, d in items]
+        assert days == sorted(days), items
+        today = days[-1]
+        assert [k for k, d in items if d == today] == ["t-event", "t-alert"]
+        assert "contact made by cw-anna:" in page
+    finally:
+        web.stop()
+
+
 def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
     """A young person followed for years has more entries than the hub
     gives in one answer (400): the timeline page still shows all of them
@@ -1817,6 +1844,100 @@ def test_what_the_hub_did_not_answer_is_not_done_later(make_hub):
     hub.settle()
     assert len(re.findall(r"login +ok", audit())) == 2, audit()
     assert not re.search(r"action +ok", audit()), audit()
+
+
+def test_an_action_the_hub_does_not_answer_keeps_what_was_typed(make_hub):
+    """OPERATIONS.md: an action that is not saved brings the page back
+    with "Handlingen blev ikke gemt:" and the reason above the form, which
+    still holds what was typed -- also when hubd does not answer (a
+    restart of hubd while the caseworker typed a note): 503 "Hubben
+    svarer ikke lige nu. Prøv igen om lidt.", the form as it was sent, to
+    save again once the hub is back."""
+    hub, cpr = anna_with_a_person(make_hub, 7034)
+    web = Web(hub, hub_timeout=1)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-typed")
+        typed = {"kind": "offer", "how": "praktik hos smed",
+                 "date": "2024-05-13", "note": "mødtes på skolen"}
+        hub.stop()
+        r, page = web.request("POST", f"/alert/{hexid}/action",
+                              dict(typed, csrf=csrf), cookies=session)
+        assert r.status == 503 and errors_of(page) == [
+            "Handlingen blev ikke gemt: Hubben svarer ikke lige nu. Prøv "
+            "igen om lidt."], page
+        assert f'action="/alert/{hexid}/action"' in page
+        for name in ("how", "date", "note"):
+            assert f'name="{name}"' in page and \
+                f'value="{html.escape(typed[name])}"' in page, name
+        assert 'id="kind-offer" value="offer" checked' in page
+        assert page.count("<h1") == 1
+    finally:
+        web.stop()
+
+
+def test_an_ack_the_hub_does_not_answer_offers_to_acknowledge_again(
+        make_hub):
+    """OPERATIONS.md: an acknowledgement that is not stored is one the
+    caseworker gives again. When hubd does not answer, the 503 page
+    ("Hubben svarer ikke lige nu. Prøv igen om lidt.") has the
+    acknowledgement form, the note as typed, to do so from."""
+    hub, cpr = anna_with_a_person(make_hub, 7038)
+    web = Web(hub, hub_timeout=1)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-ack-down")
+        hub.stop()
+        r, page = web.request("POST", f"/alert/{hexid}/ack",
+                              {"csrf": csrf, "note": "set på skolen"},
+                              cookies=session)
+        assert r.status == 503 and errors_of(page) == [
+            "Hubben svarer ikke lige nu. Prøv igen om lidt."], page
+        assert f'action="/alert/{hexid}/ack"' in page
+        assert re.search(r'<input id="ack-note" name="note"[^>]* value="'
+                         + html.escape("set på skolen") + '"', page), page
+        assert page.count("<h1") == 1
+    finally:
+        web.stop()
+
+
+def test_refusals_say_the_words_operations_md_quotes(make_hub):
+    """OPERATIONS.md quotes each refusal's Danish text whole: another
+    caseworker's person (403), an action on an alert not addressed to the
+    caseworker (403), and hubd not answering (503)."""
+    hub = web_hub(make_hub, caseworkers={"cw-anna": False, "cw-bo": False})
+    cpr, other = CprGen(7035).take(2)
+    hub.assign(cpr, "cw-anna")
+    hub.assign(other, "cw-bo")
+    web = Web(hub, hub_timeout=1)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-words")
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": other}, cookies=session)
+        assert r.status == 403 and errors_of(page) == [
+            "Denne person er ikke tildelt dig eller dit team. Du kan ikke "
+            "se tidslinjen."], page
+        r, page = web.request("POST", "/alert/000000000000ffffff/action",
+                              {"csrf": csrf, "kind": "contact",
+                               "how": "telefon"}, cookies=session)
+        assert r.status == 403 and errors_of(page)[0] == \
+            "Handlingen blev ikke gemt: Advarslen er ikke stilet til dig " \
+            "eller dit team.", page
+        # A POST to a page that takes none is as an unknown page.
+        for path in ("/alerts", "/alerts/list", "/events", "/",
+                     f"/alert/{hexid}"):
+            r, page = web.request("POST", path, {"csrf": csrf},
+                                  cookies=session)
+            assert r.status == 404 and errors_of(page) == [
+                "Siden findes ikke."], (path, page)
+        hub.stop()
+        for path in ("/alerts", f"/alert/{hexid}"):
+            r, page = web.request("GET", path, cookies=session)
+            assert r.status == 503 and errors_of(page) == [
+                "Hubben svarer ikke lige nu. Prøv igen om lidt."], page
+    finally:
+        web.stop()
 
 
 def test_what_the_hub_answers_too_late_may_be_done(make_hub):
@@ -2317,6 +2438,12 @@ def test_the_list_ends_at_the_5000_the_hub_orders(make_hub):
         assert len(re.findall(r'href="/alert/[0-9a-f]{18}"', page)) == 50
         assert "Flere advarsler" not in page and notices_of(page) == [
             "Kun de første 5.000 åbne advarsler kan vises."], page
+        # Past them (a `from` of 5,000 typed): not "no more open alerts",
+        # which would be false, but the same limit, and the way back.
+        r, page = web.request("GET", "/alerts?from=5000", cookies=dora)
+        assert r.status == 200 and notices_of(page) == [
+            "Kun de første 5.000 åbne advarsler kan vises."], page
+        assert '<a href="/alerts">Til de første advarsler</a>' in page
     finally:
         web.stop()
 
@@ -2651,6 +2778,48 @@ def test_staying_logged_in_gives_the_focus_back_to_the_field(make_hub):
             back.get_attribute("outerHTML")[:100]
         assert back.get_attribute("value") == "ringede"
         assert back.value_of_css_property("outline-style") == "solid"
+    finally:
+        d.quit()
+        web.stop()
+
+
+def test_the_warning_covers_no_field_at_a_phones_width(make_hub):
+    """README: the layout works at a phone's width; OPERATIONS.md: the
+    warning at the bottom of the window takes no focus, so a field being
+    typed in keeps its keys. On a phone the warning is a third of the
+    window: the page makes room for it, so the field being typed in is
+    not hidden behind it, and the page scrolls far enough to bring its
+    last button up above it."""
+    hub = web_hub(make_hub, clock="2026-09-07T09:00:00",
+                  settings={"web_session_idle": "1"})
+    web = Web(hub, session_warning=120)   # 60 s sessions: warn at 30 s
+    d = chrome(hub, "idle-phone")
+    try:
+        d.set_window_size(320, 640)
+        login(d, web, "cw-anna", PASSWORD)
+        d.get(web.base + "/timeline")
+        field = d.find_element(By.ID, "cpr")
+        field.send_keys("0101")
+        box = d.find_element(By.ID, "session-warning")
+        WebDriverWait(d, 45 * SLOW).until(lambda _: box.is_displayed())
+        time.sleep(0.5)
+
+        def above_the_warning(element):
+            return d.execute_script(
+                "return arguments[0].getBoundingClientRect().bottom <= "
+                "arguments[1].getBoundingClientRect().top",
+                element, box)
+        assert d.switch_to.active_element.get_attribute("id") == "cpr"
+        assert above_the_warning(field)
+        assert no_horizontal_scroll(d)
+        d.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+        assert above_the_warning(d.find_element(By.ID, "show-timeline"))
+        # The Tab key's next stop is scrolled up above it too.
+        d.execute_script("window.scrollTo(0, 0)")
+        field.send_keys(Keys.TAB)
+        button = d.switch_to.active_element
+        assert button.get_attribute("id") == "show-timeline"
+        assert above_the_warning(button)
     finally:
         d.quit()
         web.stop()

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from hubtest import (ROOT, RULE_AGENCIES, SLOW, CprGen, envelope,
-                     ev_referral, wait_for)
+                     ev_dropout, ev_referral, rules_hub, wait_for)
 import test_70_web
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, left, login,
@@ -947,6 +947,48 @@ def test_a_desk_alert_one_member_acknowledges_leaves_the_others_lists(
         assert "Du har ingen åbne advarsler." in frag, frag
     finally:
         if stream:
+            stream.close()
+        web.stop()
+
+
+def test_the_owners_ack_takes_its_notices_out_of_the_live_lists(make_hub):
+    """OPERATIONS.md, live updates: an escalation notice closed by the
+    owner's acknowledgement of the alert (RULES.md §8) leaves the desk's
+    and the team lead's open lists, and each is told (`event: alerts`)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"routing.team_lead": "cw-lead"}, escalation=True)
+    adult = CprGen(7140).born("2001-02-03")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-10T08:00:00")    # the desk's notice
+    hub.advance("2026-09-16T08:00:00")    # the team lead's
+    web = live_web(hub, "cw-anna", "desk-dora", "cw-lead")
+    streams = {}
+    try:
+        sessions = {cw: logged_in(web, cw)
+                    for cw in ("cw-anna", "desk-dora", "cw-lead")}
+        for cw in ("desk-dora", "cw-lead"):
+            r, page = web.request("GET", "/alerts", cookies=sessions[cw])
+            assert len(re.findall(r'href="/alert/[0-9a-f]{18}"', page)) \
+                == 1, (cw, page)
+            head, streams[cw] = open_events(web, sessions[cw])
+            assert head.startswith("HTTP/1.1 200"), head
+        time.sleep(1.5)
+        r, page = web.request("GET", "/alerts", cookies=sessions["cw-anna"])
+        [hexid] = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", f"/alert/{hexid}/ack", {"csrf": csrf},
+                           cookies=sessions["cw-anna"])
+        assert r.status == 303
+        for cw, stream in streams.items():
+            got = read_until(stream, b"event: alerts", 5 * SLOW + 3)
+            assert b"event: alerts" in got, (cw, got)
+            r, frag = web.request("GET", "/alerts/list",
+                                  cookies=sessions[cw])
+            assert "Du har ingen åbne advarsler." in frag, (cw, frag)
+    finally:
+        for stream in streams.values():
             stream.close()
         web.stop()
 
