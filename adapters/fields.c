@@ -283,7 +283,7 @@ fields_word_list(const char *text, const char *column,
 		/* Blanks are spaces and tabs, and the non-breaking spaces
 		 * (U+00A0, U+202F) a list pasted in a spreadsheet cell from
 		 * a word processor may hold. */
-		size_t len = 0, sep;
+		size_t len = 0, sep = 0;
 		while (p[len] && !(sep = list_separator(p + len)))
 			len++;
 		char word[32];
