@@ -3211,13 +3211,22 @@ def test_a_manifest_cut_short_is_damaged_not_taken_for_an_older_one(
     hub.data_dir = tmp_path / "restored" / "data"
     hub.conf.write_text(hub.conf.read_text().replace(
         str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    # Cut at its first byte too: a file made but never written is the
+    # likeliest manifest cut short, not one without log_last_seq.
     for cut in (whole.index('"file_bytes"'), whole.index('"files"'),
-                len(whole) - 3):
+                len(whole) - 3, 0):
         (backup / "manifest.json").write_text(whole[:cut])
         p = hub.hubctl("restore", str(backup), check=False)
         assert (p.returncode, p.stdout) == (1, ""), (cut, p.stdout)
         assert p.stderr == f"hubctl: restore: {backup}/manifest.json is " \
             "damaged: cut short (not a whole JSON object)\n", (cut, p.stderr)
+        assert not hub.data_dir.exists()
+    # Whole JSON, but no object: no manifest hubctl backup wrote.
+    for other in ("[]\n", '"log_last_seq": 5\n'):
+        (backup / "manifest.json").write_text(other)
+        p = hub.hubctl("restore", str(backup), check=False)
+        assert (p.returncode, p.stderr) == (1, f"hubctl: restore: {backup}/"
+            "manifest.json is damaged: not a JSON object\n"), (other, p)
         assert not hub.data_dir.exists()
     # A whole one without the figures, as an earlier version wrote it,
     # is still taken (length only).
@@ -3229,6 +3238,7 @@ def test_a_manifest_cut_short_is_damaged_not_taken_for_an_older_one(
                    .split())
     assert "`hubctl: restore: DIR/manifest.json is damaged: cut short " \
         "(not a whole JSON object)`" in doc
+    assert "`... is damaged: not a JSON object`" in doc
 
 
 def test_a_bad_rules_file_does_not_hold_back_the_command_lines_problem(
