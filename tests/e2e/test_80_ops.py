@@ -2942,6 +2942,17 @@ def test_registrations_changed_is_logged_for_a_change_only(make_hub):
          "OPERATIONS.md").read_text().split())
 
 
+def test_a_change_made_as_soon_as_hubd_is_ready_is_logged(make_hub):
+    """OPERATIONS.md, Monitoring: `registrations changed` once hubd has
+    seen a change hubctl made while it runs. HUB-READY says it runs: a
+    change made at once after it (a deploy script's register-* right
+    after the start) is one, not taken for the registrations it started
+    with."""
+    hub = make_hub()
+    hub.hubctl("register-caseworker", "cw-anna", "--ops")
+    hub.wait_log(r"HUB-ZAP registrations changed \(generation \d+\)")
+
+
 def test_set_email_reads_the_rules_for_the_desks_id_only(make_hub):
     """OPERATIONS.md, E-mail notices: the desk's id comes from the rules
     file, read when the id is no registered caseworker; one that does
