@@ -953,6 +953,40 @@ def test_a_change_stands_when_its_line_cannot_be_written(make_hub):
     assert p.stdout == "revoked caseworker cw-full\n"
 
 
+def test_a_closed_standard_output_or_input_is_one_that_cannot_be_used(
+        make_hub):
+    """OPERATIONS.md: output that cannot be written is exit 1, `hubctl:
+    stats: cannot write standard output: WHY`; set-password's standard
+    input that cannot be read is `cannot read standard input: WHY`. One
+    closed by the caller (`>&-`, `<&-` in a script) is such a one: not
+    the next file hubctl opens, which would have taken its number and
+    had stats written into the store's lock file, or the password read
+    from it."""
+    hub = make_hub(start=False)
+    lock = hub.data_dir / "log" / "lock.mdb"
+    before = lock.read_bytes()
+    hubctl = f"{hubtest.binary('hubctl')} --config {hub.conf}"
+    for cmd, rc, err in (
+            ("stats >&-", 1, "hubctl: stats: cannot write standard "
+             "output: Bad file descriptor\n"),
+            ("set-password cw-anna <&-", 1, "hubctl: set-password: cannot "
+             "read standard input: Bad file descriptor\n"),
+            # A writing command's change stands all the same.
+            ("register-caseworker cw-anna --desk >&-", 0, "")):
+        cmd = cmd.split(" ", 1)
+        p = subprocess.run(["bash", "-c", f"{hubtest.binary('hubctl')} "
+                            f"{cmd[0]} --config {hub.conf} {cmd[1]}"],
+                           capture_output=True, text=True, timeout=60)
+        assert (p.returncode, p.stderr) == (rc, err), (cmd, p)
+    after = lock.read_bytes()
+    assert b"log_events" not in after and len(after) == len(before)
+    recs = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--actor", hubtest_actor(), "--json")
+        .stdout.splitlines()]
+    assert [(r["action"], r["result"]) for r in recs][-2:] == [
+        ("set-password", "failed"), ("register-caseworker", "ok")], recs
+
+
 def hubtest_actor():
     import pwd
     return "hubctl:" + pwd.getpwuid(os.geteuid()).pw_name
