@@ -500,6 +500,23 @@ def test_verify_counts_the_problems_and_needs_the_public_key(make_hub):
                                "problems in all; "), p.stdout
 
 
+def test_verify_that_cannot_open_the_store_says_so_on_stderr(make_hub):
+    """OPERATIONS.md, The audit trail: audit verify prints its findings
+    on stdout; a store it cannot open (none yet, or one the user may not
+    read) is no finding about the trail: exit 1, said on stderr as every
+    command says it, stdout empty."""
+    hub = make_hub(start=False, register=False)
+    p = verify(hub)
+    assert (p.returncode, p.stdout) == (1, ""), p
+    assert p.stderr == (f"hubctl: audit: no store in {hub.data_dir} "
+                        "(data_dir): hubd makes it at its first start, "
+                        "hubctl register-* before that\n"), p.stderr
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "its findings on stdout; a usage error and a store it cannot " \
+        "open (exit 1) on stderr" in doc
+
+
 def test_removed_checkpoints_are_caught(make_hub):
     """SECURITY.md "Verifying": the signed checkpoints are in the clear
     in log/audit_ckpt, so deleting them needs no key; the sealed head
