@@ -8,7 +8,6 @@
  * assignments on its next catch-up (every half second).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
@@ -1385,13 +1384,7 @@ all_settings(void)
 int
 main(int argc, char **argv)
 {
-	/* A standard stream the caller closed (>&-, <&-) would be taken by
-	 * the next file opened, the store's lock file or a key: stats
-	 * written into it, a password read from it. Held by /dev/null the
-	 * wrong way round, it fails as an unusable stream does (EBADF). */
-	for (int fd = 0; fd <= 2; fd++)
-		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF)
-			(void)open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+	ug_hold_std_streams();
 	ug_diag nodump = {0};
 	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
 		ug_eprintf("hubctl: %s\n", nodump.reason);
