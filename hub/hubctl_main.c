@@ -1195,6 +1195,7 @@ print_record(void *ctx, const store_record *rec)
 		       (unsigned long long)rec->seq,
 		       wire_event_type_name((int)rec->type), rec->agency,
 		       hexid, supersedes[0] ? " supersedes " : "", supersedes);
+	hubctl_stdout_note();
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
 	c->printed++;
 	return UG_OK;

@@ -1217,6 +1217,37 @@ def test_an_assignment_on_a_full_store_changes_nothing_and_says_so(
     assert p.stdout == "assignments: 2 new, 0 already known, 0 rejected\n"
 
 
+def test_long_output_that_cannot_be_written_names_why(make_hub, tmp_path):
+    """OPERATIONS.md, The audit trail: output that cannot be written is
+    `cannot write standard output: No space left on device` (`... Broken
+    pipe`), for `log` and `audit show` too. A listing longer than
+    hubctl's output buffer fails at its first write, not at the end: the
+    reason is still that write's, not `Input/output error`, which would
+    send the operator after a failing disk."""
+    hub = make_hub(start=False)
+    rows = "".join(f"0101101234;cw-anna;{y}-{m:02d}-{d:02d}\n"
+                   for y in (2024, 2025) for m in range(1, 13)
+                   for d in range(1, 29))
+    (tmp_path / "many.csv").write_text("cpr;caseworker;from\n" + rows)
+    hub.hubctl("assign", "--file", str(tmp_path / "many.csv"))
+    for args in (["log"], ["log", "--json"], ["audit", "show"],
+                 ["audit", "show", "--json"]):
+        what = " ".join(args[:2]) if args[0] == "audit" else args[0]
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                                str(hub.conf), *args], stdout=full,
+                               stderr=subprocess.PIPE, text=True)
+        assert (p.returncode, p.stderr) == (1, f"hubctl: {what}: cannot "
+            "write standard output: No space left on device\n"), args
+        p = subprocess.Popen([hubtest.binary("hubctl"), "--config",
+                              str(hub.conf), *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        p.stdout.close()
+        err = p.stderr.read()
+        assert (p.wait(), err) == (1, f"hubctl: {what}: cannot write "
+            "standard output: Broken pipe\n"), args
+
+
 def test_a_detail_that_is_not_utf8_is_kept_as_question_marks(make_hub):
     """SECURITY.md, Audit trail: a detail is kept as UTF-8 text, a byte
     that is not UTF-8 as `?` (a backup's directory named in a Latin-1
