@@ -230,7 +230,7 @@ static const ug_setting extra_settings[] = {
      "register-caseworker: the caseworker receives operational alerts"},
     {"cpr", "",
      "assign, export, erase: the person's CPR number; audit show: only "
-     "records about this person"},
+     "records about this person (given empty: exit 2)"},
     {"caseworker", "", "assign: the caseworker id"},
     {"from", "",
      "assign: first day (default today); audit show: from "

@@ -1457,6 +1457,11 @@ def test_audit_show_with_an_empty_cpr_is_a_usage_error(make_hub):
             2, "", "hubctl: --cpr: cpr is empty\n"), (args, p)
     after = hub.hubctl("audit", "show", "--json").stdout.count("\n")
     assert after == before + 1, (before, after)  # the first show's own
+    # --help says so too: its "(default: empty)" alone read as if an
+    # empty --cpr were the default, every person's records.
+    text = " ".join(hub.hubctl("--help", config=False).stdout.split())
+    assert "audit show: only records about this person (given empty: " \
+        "exit 2)" in text, text
 
 
 def test_audit_show_into_a_pipe_closed_early_is_recorded(make_hub):
