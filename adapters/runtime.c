@@ -887,6 +887,7 @@ run_command(struct runtime *rt, char **rest, int nrest)
 int
 adapter_main(const struct adapter_ops *ops, int argc, char **argv)
 {
+	ug_hold_std_streams();
 	ug_diag nodump = {0};
 	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
 		fprintf(stderr, "adapter-%s: %s\n", ops->name, nodump.reason);

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -764,4 +765,13 @@ ug_mkdir_p(const char *path)
 		*p = '/';
 	}
 	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+void
+ug_hold_std_streams(void)
+{
+	/* In order: open takes the lowest free number, the one closed. */
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF)
+			(void)open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
 }

@@ -169,6 +169,13 @@ ug_get_be16(const uint8_t *in)
 /* mkdir -p with mode 0700 for the directories it creates; 0 or -1/errno. */
 int ug_mkdir_p(const char *path);
 
+/* Opens /dev/null the wrong way round on a standard stream (0, 1, 2) the
+ * caller closed (>&-, <&-), so that reading or writing it fails with
+ * EBADF; left closed, its number goes to the next file opened, a store's
+ * lock or data file, which the program's output would then be written
+ * into. Called first thing in main. */
+void ug_hold_std_streams(void);
+
 /* Copy at most size-1 bytes and always terminate; returns false if cut. */
 bool ug_strlcpy(char *dst, const char *src, size_t size);
 

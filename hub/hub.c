@@ -750,6 +750,10 @@ hub_run(hub *h)
 		hub__flusher_stop(h);
 		return 1;
 	}
+	/* The first look at the registrations is taken before HUB-READY:
+	 * taken at the first loop turn, a change hubctl made just after
+	 * READY would pass for those hubd started with and go unlogged. */
+	hub__principals_refresh(h);
 	/* Ready only once every thread runs: a hub that cannot start one
 	 * never said it was serving. */
 	log_notice("HUB-READY", "store open, sockets bound; serving");

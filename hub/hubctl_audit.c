@@ -236,6 +236,7 @@ show_one(void *ctx, const store_audit_record *r)
 		       r->key[0] ? r->key : "-", about);
 		text_field(r->detail);
 		putchar('\n');
+		hubctl_stdout_note();
 		return UG_OK;
 	}
 	printf("{\"seq\": %llu, \"at\": %lld, \"time\": \"%s\", \"actor\": ",
@@ -252,6 +253,7 @@ show_one(void *ctx, const store_audit_record *r)
 	printf(", \"detail\": ");
 	json_string(r->detail);
 	printf("}\n");
+	hubctl_stdout_note();
 	return UG_OK;
 }
 
@@ -334,12 +336,28 @@ hubctl_audit_usage_ok(const ug_config *cfg, const char *sub)
 	return strcmp(sub, "show") != 0 || show_filter(cfg, NULL, &c);
 }
 
+/* A listing longer than stdout's buffer fails at a write in its middle;
+ * stdio then drops the buffer and keeps only its error flag, so the
+ * final flush succeeds and the reason would be lost. */
+static int stdout_errno;
+
+void
+hubctl_stdout_note(void)
+{
+	if (!stdout_errno && ferror(stdout))
+		stdout_errno = errno ? errno : EIO;
+}
+
 int
 hubctl_stdout_error(void)
 {
 	errno = 0;
-	if (fflush(stdout) != 0)
-		return errno ? errno : EIO;
+	int flushed = fflush(stdout);
+	int why = errno;
+	if (stdout_errno)
+		return stdout_errno;
+	if (flushed != 0)
+		return why ? why : EIO;
 	return ferror(stdout) ? EIO : 0;
 }
 

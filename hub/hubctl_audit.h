@@ -94,4 +94,9 @@ int hubctl_audit_known(const char *sub);
  * must not pass for a listing shown. */
 int hubctl_stdout_error(void);
 
+/* Called after each record printed: keeps the errno of the first write to
+ * standard output that failed, which stdio forgets once it has dropped
+ * what it could not write. */
+void hubctl_stdout_note(void);
+
 #endif

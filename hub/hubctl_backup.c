@@ -304,14 +304,21 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 	}
 	/* Cut short (the machine stopped while it was written), it may end
 	 * before file_bytes and pass for an earlier version's manifest,
-	 * whose files are checked for length only. */
+	 * whose files are checked for length only. An empty one is cut short
+	 * at its first byte. */
 	size_t end = strlen(text);
 	while (end && strchr(" \t\r\n", text[end - 1]))
 		end--;
-	if (end && text[strspn(text, " \t\r\n")] == '{' &&
-	    text[end - 1] != '}') {
+	bool object = text[strspn(text, " \t\r\n")] == '{';
+	if (!end || (object && text[end - 1] != '}')) {
 		ug_eprintf("hubctl: restore: %s/" MANIFEST " is damaged: cut "
 			   "short (not a whole JSON object)\n",
+			   dir);
+		return 1;
+	}
+	if (!object) {
+		ug_eprintf("hubctl: restore: %s/" MANIFEST
+			   " is damaged: not a JSON object\n",
 			   dir);
 		return 1;
 	}

@@ -281,14 +281,19 @@ person_key_of(const ug_config *cfg, const ug_keys *keys,
 }
 
 /* ASCII white space, and what states no ground either though it is not
- * ASCII: the non-breaking spaces a word processor fills a field with
- * (U+00A0, U+202F) and Unicode's line breaks (U+0085, U+2028, U+2029). */
+ * ASCII: every other character Unicode calls white space, such as the
+ * non-breaking spaces a word processor fills a field with (U+00A0,
+ * U+202F), the ideographic space of an East Asian keyboard (U+3000) and
+ * Unicode's line breaks (U+0085, U+2028, U+2029). */
 static bool
 blank_only(const char *text)
 {
-	static const char *const wide[] = {"\xc2\xa0", "\xe2\x80\xaf",
-					   "\xc2\x85", "\xe2\x80\xa8",
-					   "\xe2\x80\xa9"};
+	static const char *const wide[] = {
+	    "\xc2\xa0",	    "\xe2\x80\xaf", "\xc2\x85",	    "\xe2\x80\xa8",
+	    "\xe2\x80\xa9", "\xe1\x9a\x80", "\xe2\x80\x80", "\xe2\x80\x81",
+	    "\xe2\x80\x82", "\xe2\x80\x83", "\xe2\x80\x84", "\xe2\x80\x85",
+	    "\xe2\x80\x86", "\xe2\x80\x87", "\xe2\x80\x88", "\xe2\x80\x89",
+	    "\xe2\x80\x8a", "\xe2\x81\x9f", "\xe3\x80\x80"};
 	for (const char *p = text; *p;) {
 		size_t n = strspn(p, " \t\r\n\v\f");
 		for (size_t k = 0; !n && k < sizeof wide / sizeof *wide; k++)

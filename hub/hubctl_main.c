@@ -230,7 +230,7 @@ static const ug_setting extra_settings[] = {
      "register-caseworker: the caseworker receives operational alerts"},
     {"cpr", "",
      "assign, export, erase: the person's CPR number; audit show: only "
-     "records about this person"},
+     "records about this person (given empty: exit 2)"},
     {"caseworker", "", "assign: the caseworker id"},
     {"from", "",
      "assign: first day (default today); audit show: from "
@@ -1195,6 +1195,7 @@ print_record(void *ctx, const store_record *rec)
 		       (unsigned long long)rec->seq,
 		       wire_event_type_name((int)rec->type), rec->agency,
 		       hexid, supersedes[0] ? " supersedes " : "", supersedes);
+	hubctl_stdout_note();
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
 	c->printed++;
 	return UG_OK;
@@ -1384,6 +1385,7 @@ all_settings(void)
 int
 main(int argc, char **argv)
 {
+	ug_hold_std_streams();
 	ug_diag nodump = {0};
 	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
 		ug_eprintf("hubctl: %s\n", nodump.reason);

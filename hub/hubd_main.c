@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/nodump.h"
 #include "common/notify.h"
+#include "common/util.h"
 #include "hub/hub.h"
 #include "hub/rules_config.h"
 
@@ -289,6 +290,7 @@ fit_open_files(const ug_config *cfg)
 int
 main(int argc, char **argv)
 {
+	ug_hold_std_streams();
 	ug_diag nodump = {0};
 	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
 		fprintf(stderr, "hubd: %s\n", nodump.reason);

@@ -1046,6 +1046,7 @@ usage_ok(const ug_config *cfg, char **rest, int nrest, int *command)
 int
 main(int argc, char **argv)
 {
+	ug_hold_std_streams();
 	ug_diag nodump = {0};
 	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
 		ug_eprintf("inbox: %s\n", nodump.reason);

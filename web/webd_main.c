@@ -176,6 +176,7 @@ on_signal(int sig)
 int
 main(int argc, char **argv)
 {
+	ug_hold_std_streams();
 	ug_diag nodump = {0};
 	if (ug_forbid_core_dumps(&nodump) != UG_OK) {
 		ug_eprintf("webd: %s\n", nodump.reason);

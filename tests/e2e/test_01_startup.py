@@ -1025,3 +1025,27 @@ def test_log_level_is_read_in_any_case(tmp_path):
                           "--log_level", "Warn"],
                          capture_output=True, text=True, timeout=20)
     assert web.returncode == 1 and "cannot open" in web.stderr, web.stderr
+
+
+def test_log_lines_go_nowhere_with_standard_error_closed(make_hub):
+    """OPERATIONS.md: hubd logs to stderr. Started with stderr and stdout
+    closed (`hubd ... >&- 2>&-` in a script), its lines are lost, not
+    written into the file that took their number, the store's lock file
+    or a data file, which a line could damage."""
+    import signal
+    import time
+    hub = make_hub(start=False)
+    proc = subprocess.Popen(["bash", "-c", f"exec {binary('hubd')} "
+                             f"--config {hub.conf} >&- 2>&-"],
+                            stdin=subprocess.DEVNULL)
+    try:
+        hubtest.wait_for(lambda: hub.hubctl("stats", check=False)
+                         .returncode == 0 and proc.poll() is None, 10,
+                         "hubd running")
+        time.sleep(1.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    for path in hub.data_dir.rglob("*"):
+        if path.is_file():
+            assert b"HUB-" not in path.read_bytes(), path

@@ -500,6 +500,23 @@ def test_verify_counts_the_problems_and_needs_the_public_key(make_hub):
                                "problems in all; "), p.stdout
 
 
+def test_verify_that_cannot_open_the_store_says_so_on_stderr(make_hub):
+    """OPERATIONS.md, The audit trail: audit verify prints its findings
+    on stdout; a store it cannot open (none yet, or one the user may not
+    read) is no finding about the trail: exit 1, said on stderr as every
+    command says it, stdout empty."""
+    hub = make_hub(start=False, register=False)
+    p = verify(hub)
+    assert (p.returncode, p.stdout) == (1, ""), p
+    assert p.stderr == (f"hubctl: audit: no store in {hub.data_dir} "
+                        "(data_dir): hubd makes it at its first start, "
+                        "hubctl register-* before that\n"), p.stderr
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "its findings on stdout; a usage error and a store it cannot " \
+        "open (exit 1) on stderr" in doc
+
+
 def test_removed_checkpoints_are_caught(make_hub):
     """SECURITY.md "Verifying": the signed checkpoints are in the clear
     in log/audit_ckpt, so deleting them needs no key; the sealed head
@@ -1200,6 +1217,37 @@ def test_an_assignment_on_a_full_store_changes_nothing_and_says_so(
     assert p.stdout == "assignments: 2 new, 0 already known, 0 rejected\n"
 
 
+def test_long_output_that_cannot_be_written_names_why(make_hub, tmp_path):
+    """OPERATIONS.md, The audit trail: output that cannot be written is
+    `cannot write standard output: No space left on device` (`... Broken
+    pipe`), for `log` and `audit show` too. A listing longer than
+    hubctl's output buffer fails at its first write, not at the end: the
+    reason is still that write's, not `Input/output error`, which would
+    send the operator after a failing disk."""
+    hub = make_hub(start=False)
+    rows = "".join(f"0101101234;cw-anna;{y}-{m:02d}-{d:02d}\n"
+                   for y in (2024, 2025) for m in range(1, 13)
+                   for d in range(1, 29))
+    (tmp_path / "many.csv").write_text("cpr;caseworker;from\n" + rows)
+    hub.hubctl("assign", "--file", str(tmp_path / "many.csv"))
+    for args in (["log"], ["log", "--json"], ["audit", "show"],
+                 ["audit", "show", "--json"]):
+        what = " ".join(args[:2]) if args[0] == "audit" else args[0]
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([hubtest.binary("hubctl"), "--config",
+                                str(hub.conf), *args], stdout=full,
+                               stderr=subprocess.PIPE, text=True)
+        assert (p.returncode, p.stderr) == (1, f"hubctl: {what}: cannot "
+            "write standard output: No space left on device\n"), args
+        p = subprocess.Popen([hubtest.binary("hubctl"), "--config",
+                              str(hub.conf), *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        p.stdout.close()
+        err = p.stderr.read()
+        assert (p.wait(), err) == (1, f"hubctl: {what}: cannot write "
+            "standard output: Broken pipe\n"), args
+
+
 def test_a_detail_that_is_not_utf8_is_kept_as_question_marks(make_hub):
     """SECURITY.md, Audit trail: a detail is kept as UTF-8 text, a byte
     that is not UTF-8 as `?` (a backup's directory named in a Latin-1
@@ -1409,6 +1457,11 @@ def test_audit_show_with_an_empty_cpr_is_a_usage_error(make_hub):
             2, "", "hubctl: --cpr: cpr is empty\n"), (args, p)
     after = hub.hubctl("audit", "show", "--json").stdout.count("\n")
     assert after == before + 1, (before, after)  # the first show's own
+    # --help says so too: its "(default: empty)" alone read as if an
+    # empty --cpr were the default, every person's records.
+    text = " ".join(hub.hubctl("--help", config=False).stdout.split())
+    assert "audit show: only records about this person (given empty: " \
+        "exit 2)" in text, text
 
 
 def test_audit_show_into_a_pipe_closed_early_is_recorded(make_hub):

@@ -373,8 +373,11 @@ def test_an_erasure_reason_of_white_space_alone_is_refused(make_hub):
     hub.wait_applied()
     # A non-breaking space (what a word processor puts in a blank field)
     # and Unicode's own line breaks are blanks too.
+    # So is every other space Unicode calls white space: an em space,
+    # the ideographic space of an East Asian keyboard, a thin space.
     for reason in (" ", "   ", "\t", " \n ", "\r\n", "\u00a0",
-                   " \u00a0\u202f", "\u2028", "\u0085"):
+                   " \u00a0\u202f", "\u2028", "\u0085", "\u2003",
+                   "\u3000", "\u2000\u2009\u200a", "\u205f", "\u1680"):
         p = hub.hubctl("erase", "--cpr", cpr, "--reason", reason,
                        check=False)
         assert (p.returncode, p.stdout) == (2, ""), (reason, p)

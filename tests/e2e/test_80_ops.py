@@ -953,6 +953,40 @@ def test_a_change_stands_when_its_line_cannot_be_written(make_hub):
     assert p.stdout == "revoked caseworker cw-full\n"
 
 
+def test_a_closed_standard_output_or_input_is_one_that_cannot_be_used(
+        make_hub):
+    """OPERATIONS.md: output that cannot be written is exit 1, `hubctl:
+    stats: cannot write standard output: WHY`; set-password's standard
+    input that cannot be read is `cannot read standard input: WHY`. One
+    closed by the caller (`>&-`, `<&-` in a script) is such a one: not
+    the next file hubctl opens, which would have taken its number and
+    had stats written into the store's lock file, or the password read
+    from it."""
+    hub = make_hub(start=False)
+    lock = hub.data_dir / "log" / "lock.mdb"
+    before = lock.read_bytes()
+    hubctl = f"{hubtest.binary('hubctl')} --config {hub.conf}"
+    for cmd, rc, err in (
+            ("stats >&-", 1, "hubctl: stats: cannot write standard "
+             "output: Bad file descriptor\n"),
+            ("set-password cw-anna <&-", 1, "hubctl: set-password: cannot "
+             "read standard input: Bad file descriptor\n"),
+            # A writing command's change stands all the same.
+            ("register-caseworker cw-anna --desk >&-", 0, "")):
+        cmd = cmd.split(" ", 1)
+        p = subprocess.run(["bash", "-c", f"{hubtest.binary('hubctl')} "
+                            f"{cmd[0]} --config {hub.conf} {cmd[1]}"],
+                           capture_output=True, text=True, timeout=60)
+        assert (p.returncode, p.stderr) == (rc, err), (cmd, p)
+    after = lock.read_bytes()
+    assert b"log_events" not in after and len(after) == len(before)
+    recs = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--actor", hubtest_actor(), "--json")
+        .stdout.splitlines()]
+    assert [(r["action"], r["result"]) for r in recs][-2:] == [
+        ("set-password", "failed"), ("register-caseworker", "ok")], recs
+
+
 def hubtest_actor():
     import pwd
     return "hubctl:" + pwd.getpwuid(os.geteuid()).pw_name
@@ -2948,6 +2982,17 @@ def test_registrations_changed_is_logged_for_a_change_only(make_hub):
          "OPERATIONS.md").read_text().split())
 
 
+def test_a_change_made_as_soon_as_hubd_is_ready_is_logged(make_hub):
+    """OPERATIONS.md, Monitoring: `registrations changed` once hubd has
+    seen a change hubctl made while it runs. HUB-READY says it runs: a
+    change made at once after it (a deploy script's register-* right
+    after the start) is one, not taken for the registrations it started
+    with."""
+    hub = make_hub()
+    hub.hubctl("register-caseworker", "cw-anna", "--ops")
+    hub.wait_log(r"HUB-ZAP registrations changed \(generation \d+\)")
+
+
 def test_set_email_reads_the_rules_for_the_desks_id_only(make_hub):
     """OPERATIONS.md, E-mail notices: the desk's id comes from the rules
     file, read when the id is no registered caseworker; one that does
@@ -3217,13 +3262,22 @@ def test_a_manifest_cut_short_is_damaged_not_taken_for_an_older_one(
     hub.data_dir = tmp_path / "restored" / "data"
     hub.conf.write_text(hub.conf.read_text().replace(
         str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
+    # Cut at its first byte too: a file made but never written is the
+    # likeliest manifest cut short, not one without log_last_seq.
     for cut in (whole.index('"file_bytes"'), whole.index('"files"'),
-                len(whole) - 3):
+                len(whole) - 3, 0):
         (backup / "manifest.json").write_text(whole[:cut])
         p = hub.hubctl("restore", str(backup), check=False)
         assert (p.returncode, p.stdout) == (1, ""), (cut, p.stdout)
         assert p.stderr == f"hubctl: restore: {backup}/manifest.json is " \
             "damaged: cut short (not a whole JSON object)\n", (cut, p.stderr)
+        assert not hub.data_dir.exists()
+    # Whole JSON, but no object: no manifest hubctl backup wrote.
+    for other in ("[]\n", '"log_last_seq": 5\n'):
+        (backup / "manifest.json").write_text(other)
+        p = hub.hubctl("restore", str(backup), check=False)
+        assert (p.returncode, p.stderr) == (1, f"hubctl: restore: {backup}/"
+            "manifest.json is damaged: not a JSON object\n"), (other, p)
         assert not hub.data_dir.exists()
     # A whole one without the figures, as an earlier version wrote it,
     # is still taken (length only).
@@ -3235,6 +3289,7 @@ def test_a_manifest_cut_short_is_damaged_not_taken_for_an_older_one(
                    .split())
     assert "`hubctl: restore: DIR/manifest.json is damaged: cut short " \
         "(not a whole JSON object)`" in doc
+    assert "`... is damaged: not a JSON object`" in doc
 
 
 def test_a_bad_rules_file_does_not_hold_back_the_command_lines_problem(
