@@ -768,12 +768,11 @@ def test_a_condition_still_holding_after_a_quick_restart_is_a_new_alert(
     assert len({a["alert_id"] for a in alerts}) == 3
 
 
-def test_audit_chain_is_verified_again_every_ops_audit_hours(make_hub):
-    """OPERATIONS.md, Operational alerts: the conditions are checked on
-    the hub clock; audit_broken is verified at start, then every
-    ops_audit_hours. A record changed while hubd runs is found by the
-    next verification once the hub clock has moved that far, not by an
-    hour of real time."""
+def audit_hub_and_its_second_record(make_hub):
+    """An ops hub with ops_audit_hours = 1, once its chain was verified;
+    the audit trail's second record as mdb_dump prints it, and put(value)
+    overwriting that record in the live store (LMDB takes writers of
+    several processes)."""
     hub = ops_hub(make_hub, "2026-03-02T08:00:00", {"ops_audit_hours": "1"},
                   {"cw-anna": False, "desk-dora": True})
     time.sleep(1.5 * hubtest.SLOW)   # verified once the signing key loads
@@ -782,13 +781,24 @@ def test_audit_chain_is_verified_again_every_ops_audit_hours(make_hub):
                           capture_output=True, text=True, check=True).stdout
     head, rest = text.split("HEADER=END\n", 1)
     lines = rest.split("DATA=END\n", 1)[0].splitlines()
-    key, val = lines[2], lines[3]    # the second record
-    val = val[:-12] + ("0" if val[-12] != "0" else "1") + val[-11:]
-    # Overwrites that one record in the live store (LMDB takes writers of
-    # several processes).
-    subprocess.run(["mdb_load", "-s", "audit", "-f", "/dev/stdin",
-                    str(env)], text=True, check=True,
-                   input=f"{head}HEADER=END\n{key}\n{val}\nDATA=END\n")
+    key, val = lines[2], lines[3]
+
+    def put(value):
+        subprocess.run(["mdb_load", "-s", "audit", "-f", "/dev/stdin",
+                        str(env)], text=True, check=True,
+                       input=f"{head}HEADER=END\n{key}\n{value}\n"
+                             "DATA=END\n")
+    return hub, val, put
+
+
+def test_audit_chain_is_verified_again_every_ops_audit_hours(make_hub):
+    """OPERATIONS.md, Operational alerts: the conditions are checked on
+    the hub clock; audit_broken is verified at start, then every
+    ops_audit_hours. A record changed while hubd runs is found by the
+    next verification once the hub clock has moved that far, not by an
+    hour of real time."""
+    hub, val, put = audit_hub_and_its_second_record(make_hub)
+    put(val[:-12] + ("0" if val[-12] != "0" else "1") + val[-11:])
     assert "BROKEN at record 2" in \
         hub.hubctl("audit", "verify", check=False).stdout
     hub.set_clock("2026-03-02T08:30:00")
@@ -1043,21 +1053,7 @@ def test_a_broken_audit_chain_mended_clears_at_the_next_verification(
     hubd's back is put back as it was; the verification ops_audit_hours
     later logs HUB-OPS-CLEARED and the metric returns to 0, while the
     ops alert stays until acknowledged."""
-    hub = ops_hub(make_hub, "2026-03-02T08:00:00", {"ops_audit_hours": "1"},
-                  {"cw-anna": False, "desk-dora": True})
-    time.sleep(1.5 * hubtest.SLOW)   # verified once the signing key loads
-    env = hub.data_dir / "log"
-    text = subprocess.run(["mdb_dump", "-s", "audit", str(env)],
-                          capture_output=True, text=True, check=True).stdout
-    head, rest = text.split("HEADER=END\n", 1)
-    lines = rest.split("DATA=END\n", 1)[0].splitlines()
-    key, val = lines[2], lines[3]    # the second record
-
-    def put(value):
-        subprocess.run(["mdb_load", "-s", "audit", "-f", "/dev/stdin",
-                        str(env)], text=True, check=True,
-                       input=f"{head}HEADER=END\n{key}\n{value}\n"
-                             "DATA=END\n")
+    hub, val, put = audit_hub_and_its_second_record(make_hub)
     put(val[:-12] + ("0" if val[-12] != "0" else "1") + val[-11:])
     hub.set_clock("2026-03-02T09:00:30")
     hub.wait_log(r"warn HUB-OPS-AUDIT-BROKEN audit_broken \(audit\)")
