@@ -253,7 +253,9 @@ def test_moved_queue_entry_is_not_delivered(make_hub):
     hub.peek("cw-anna", 1)
 
 
-def test_flipped_alert_byte_is_not_delivered(make_hub):
+def hub_with_bobs_alert_flipped(make_hub):
+    """The populated hub, restarted with one byte of cw-bob's alert's
+    sealed body flipped in the store."""
     hub, _, a, b = populated(make_hub)
     hub.stop()
     _, index, _ = keys(hub)
@@ -264,6 +266,11 @@ def test_flipped_alert_byte_is_not_delivered(make_hub):
     value[len(value) - 20] ^= 0x01     # in the sealed body
     load(log, "alerts", [(key, bytes(value))])
     hub.start()
+    return hub
+
+
+def test_flipped_alert_byte_is_not_delivered(make_hub):
+    hub = hub_with_bobs_alert_flipped(make_hub)
     hub.peek("cw-bob", 0)
     hub.wait_log(r"STORE-FORGED alerts: a record does not open")
     hub.peek("cw-anna", 1)
@@ -436,16 +443,7 @@ def test_a_forged_alert_is_said_once_a_minute_not_at_every_pump(make_hub):
     minute with the count of the others, not at every turn that offers
     the queue again (once a second while its caseworker is connected)."""
     import hubtest
-    hub, _, a, b = populated(make_hub)
-    hub.stop()
-    _, index, _ = keys(hub)
-    log = hub.data_dir / "log"
-    key = h(index, TAG_ALERT, bytes.fromhex(b["alert_id"]), 16)
-    alerts = dict(dump(log, "alerts"))
-    value = bytearray(alerts[key])
-    value[len(value) - 20] ^= 0x01     # in the sealed body
-    load(log, "alerts", [(key, bytes(value))])
-    hub.start()
+    hub = hub_with_bobs_alert_flipped(make_hub)
     rc, got, err = hub.inbox("cw-bob", no_ack=True, idle_exit=5)
     assert (rc, got) == (0, []), err
     said = [l for l in hub.log_text().splitlines()
