@@ -8,7 +8,7 @@ import pytest
 
 from hubtest import (E_DENIED, E_MALFORMED, E_UNAVAILABLE, OK, ev_dropout,
                      pb)
-from test_53_delivery import (FRAME_RESULT, adults,  # noqa: F401
+from test_53_delivery import (FRAME_RESULT, _varint, adults,  # noqa: F401
                               anna_with_one_dropout, clients, hub53,
                               open_ids)
 from test_57_deliver2 import action, anna_with_dropouts
@@ -700,17 +700,6 @@ def test_q_hello_client_is_not_checked(make_hub, clients):
         a.raw(bytes([1, FRAME_WELCOME - 3]) + body)
         w = a.welcome()
         assert (w.code, w.open_alerts) == (OK, 1), (junk[:4], w)
-
-
-def _varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
 
 
 def _field(msg_cls, name, value):
