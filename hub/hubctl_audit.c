@@ -287,7 +287,9 @@ show_filter(const ug_config *cfg, const ug_keys *keys, show_ctx *c)
 	/* --cpr "" (an unset variable) is no person: as export and erase
 	 * refuse it, so does the question of who read a person's data,
 	 * which would otherwise be answered with the whole trail. */
-	if (cpr[0] || ug_config_given(cfg, "cpr")) {
+	/* A `cpr =` line left empty in a --config file asks as little. */
+	if (cpr[0] || ug_config_given(cfg, "cpr") ||
+	    ug_config_where(cfg, "cpr")[0]) {
 		char norm[11];
 		const char *why;
 		if (ug_cpr_parse(cpr, strlen(cpr), norm, &why) != UG_OK) {

@@ -1455,6 +1455,14 @@ def test_audit_show_with_an_empty_cpr_is_a_usage_error(make_hub):
         p = hub.hubctl("audit", "show", *args, check=False)
         assert (p.returncode, p.stdout, p.stderr) == (
             2, "", "hubctl: --cpr: cpr is empty\n"), (args, p)
+    # A `cpr =` line left empty in a --config file asks as little.
+    conf = hub.tmp / "with-empty-cpr.conf"
+    conf.write_text(hub.conf.read_text() + "cpr =\n")
+    line = len(conf.read_text().splitlines())
+    p = hub.hubctl("--config", str(conf), "audit", "show", check=False,
+                   config=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        2, "", f"hubctl: {conf}:{line}: --cpr: cpr is empty\n"), p
     after = hub.hubctl("audit", "show", "--json").stdout.count("\n")
     assert after == before + 1, (before, after)  # the first show's own
     # --help says so too: its "(default: empty)" alone read as if an
