@@ -67,7 +67,7 @@ why_not_shared(const profile *p, char *why, size_t cap)
  * readable, reach whoever joins the desk, and follow a new contact
  * person outside the consent. */
 static void
-take_back(const rule_input *in, const profile *p, bool referral_shared,
+take_back(const rule_input *in, profile *p, bool referral_shared,
 	  bool stage_shared, outcome *o)
 {
 	char why[256];
@@ -87,6 +87,16 @@ take_back(const rule_input *in, const profile *p, bool referral_shared,
 		if (stage_shared && !consent_allows(p, in->today, true))
 			outcome_withdraw(o, p->referrals[i].first,
 					 R_TREATMENT_MISSED, "");
+	}
+	/* A referral is shared once: consent given again later shares the
+	 * referrals that follow it, so one taken back here must not come
+	 * back as a signal a combined alert would name. */
+	if (referral_shared && !consent_allows(p, in->today, false)) {
+		int kept = 0;
+		for (int i = 0; i < p->nsignals; i++)
+			if (p->signals[i].kind != SIG_ADDICTION)
+				p->signals[kept++] = p->signals[i];
+		p->nsignals = (uint8_t)kept;
 	}
 }
 

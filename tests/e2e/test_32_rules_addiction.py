@@ -6,6 +6,7 @@ anonymous counselling is only counted. Treatment must start within 14 days
 of a referral; a missed start is alerted to the desk only when the consent
 in force covers treatment stages (docs/RULES.md)."""
 
+import json
 import re
 import subprocess
 
@@ -862,3 +863,33 @@ def test_a_desks_combined_alert_counts_a_shared_referral_unnamed(make_hub):
     for word in ("addiction", "referral", "rmc-a", "2026-09-07",
                  "treatment", "consent"):
         assert word not in (c["explanation"] + c["title"]).lower(), word
+
+
+def test_a_hub_restarted_after_the_consent_ended_never_redelivers_it(
+        make_hub):
+    """RULES.md §4: the open alert is withdrawn when consent ends. A hub
+    that was down over that midnight must take it back before anything
+    is sent, not redeliver the referral to a caseworker already waiting
+    for the hub to come back."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    cpr = CprGen(4140).born("2008-03-13")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "expires": "2026-09-10"}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.stop()
+    hub.set_clock("2026-09-15T09:00:00")
+    conf = hub.tmp / "inbox-cw-anna.conf"
+    conf.write_text(f"caseworker = cw-anna\nkeys_dir = {hub.keys_dir}\n"
+                    f"delivery = {hub.delivery}\n")
+    # The caseworker's inbox is already reconnecting when hubd starts.
+    inbox = subprocess.Popen(
+        [binary("inbox"), "--config", str(conf), "--json", "--no_ack",
+         "--idle_exit", "4"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    hub.start()
+    out, err = inbox.communicate(timeout=60 * SLOW)
+    rules = [json.loads(l)["rule"] for l in out.splitlines()
+             if l.startswith("{")]
+    assert "addiction" not in rules, (rules, err)
+    assert rules == ["withdrawn"], (rules, err)

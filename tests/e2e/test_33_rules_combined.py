@@ -525,3 +525,78 @@ def test_the_17th_signal_pushes_out_the_first_noted(make_hub):
     assert sorted((a["cpr"] == kept, a["rule"]) for a in alerts) == [
         (False, "dropout_risk"), (False, "readiness"),
         (True, "combined"), (True, "readiness")]
+
+
+def test_a_combined_alert_naming_a_referral_stays_when_consent_ends(
+        make_hub):
+    """RULES.md §7: a combined alert that names a referral moves to a new
+    contact person only while the consent shares referrals on the day of
+    the move. A consent ending the day before the new contact person's
+    first day (both fall due at the same midnight) keeps it where it is,
+    and the addiction alert is withdrawn, not moved."""
+    hub = rules_hub(make_hub, "2026-09-08T09:00:00", rules=COMBINED)
+    cpr = CprGen(3390).born("2000-05-15")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_absence(cpr, "2026-08-31", 6),
+             ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "expires": "2026-09-10"}),
+             ev_dropout_risk(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 3
+    hub.assign(cpr, "cw-bob", start="2026-09-11")
+    hub.wait_applied()
+    hub.advance("2026-09-11T00:00:00")
+    hub.wait_stats("withdrawn", lambda s: s["alerts"] == 4)
+    bob = hub.peek("cw-bob", 1)
+    assert [a["rule"] for a in bob] == ["absence.rolling"]
+    anna = sorted(a["rule"] for a in hub.peek("cw-anna", 2))
+    assert anna == ["combined", "withdrawn"]
+
+
+def test_a_referral_taken_back_stays_no_signal_when_consent_comes_again(
+        make_hub):
+    """RULES.md §4, §5: a shared referral whose consent was withdrawn is
+    no signal from then on. Consent given again shares the referrals
+    that follow it; it did make the one taken back a signal again, and
+    the next combined alert named it ("addiction referral (addiction-a,
+    2026-09-07)") to the contact person, whose addiction alert had been
+    withdrawn with "nothing more is expected of you"."""
+    hub, [cpr] = combined_hub(make_hub, 3392, clock="2026-09-10T09:00:00")
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    hub.wait_applied()
+    hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    hub.wait_applied()
+    hub.send(ev_referral(cpr, "2026-09-09", stage="TREATMENT_ENDED",
+                         consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 2
+    hub.send(ev_absence(cpr, "2026-08-31", 6),
+             ev_dropout_risk(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 4
+    alerts = hub.peek("cw-anna", 3)
+    assert sorted(a["rule"] for a in alerts) == [
+        "absence.rolling", "dropout_risk", "withdrawn"]
+    assert not [a for a in alerts if "addiction referral" in
+                a["explanation"]]
+
+
+def test_a_referral_withheld_stays_no_signal_when_consent_comes_later(
+        make_hub):
+    """RULES.md §4: a referral is judged once, when it is applied; one
+    not shared then is no signal for the combined rule, also after a
+    consent given afterwards on another event (which shares the
+    referrals that follow it), and also when the referral was
+    shared, taken back by a withdrawal and a consent given again later
+    shares the referrals that follow."""
+    hub, [withheld] = combined_hub(make_hub, 3391)
+    hub.send(ev_referral(withheld, "2026-09-07", consent={"given": False}))
+    hub.wait_applied()
+    hub.send(ev_referral(withheld, "2026-09-08", stage="TREATMENT_STARTED",
+                         consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 0
+    hub.send(ev_absence(withheld, "2026-08-31", 6),
+             ev_dropout_risk(withheld, "2026-09-08"))
+    hub.wait_applied()
+    alerts = hub.peek("cw-anna", 2)
+    assert summary(alerts) == [
+        ("absence.rolling", "NORMAL", "cw-anna"),
+        ("dropout_risk", "NORMAL", "cw-anna")]
