@@ -318,6 +318,7 @@ typedef struct {
 	char title[160];
 	char due[11];
 	bool names_referral;
+	char referral[80]; /* "agency, YYYY-MM-DD" of the referral it names */
 	bool open;
 	int64_t raised_at; /* ms */
 } hub_alert_summary;

@@ -4,6 +4,7 @@
  * escalated alert stays with its owner, who remains accountable: the desk
  * and then the team lead get a notice of their own in addition.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -61,7 +62,27 @@ typedef struct {
 	char to[STORE_ID_MAX];
 	const uint8_t *person_key;
 	bool referral_shared; /* the consent shares referrals today */
+	const profile *p;
 } move_ctx;
+
+/* Whether the referral a combined alert names ("agency, YYYY-MM-DD") is
+ * still a signal: one taken back (rule_addiction.c) is not, and a consent
+ * given again since shares only the referrals that follow it. */
+static bool
+referral_still_signal(const profile *p, const char *named)
+{
+	for (int i = 0; i < p->nsignals; i++) {
+		if (p->signals[i].kind != SIG_ADDICTION)
+			continue;
+		char day[11], want[80];
+		ug_date_format(p->signals[i].day, day);
+		snprintf(want, sizeof want, "%s, %s", p->signals[i].agency,
+			 day);
+		if (strcmp(want, named) == 0)
+			return true;
+	}
+	return false;
+}
 
 static ug_err
 move_alert(void *ctx, const uint8_t *id)
@@ -115,10 +136,12 @@ move_alert(void *ctx, const uint8_t *id)
 	 * disclosure; the consent's end takes the alert back). */
 	if (rule == R_ADDICTION && !m->referral_shared)
 		return UG_OK;
-	if (rule == R_COMBINED && !m->referral_shared) {
+	if (rule == R_COMBINED) {
 		hub_alert_summary s;
 		if (hub__alert_summary(m->c->h, id, &s) != UG_OK ||
-		    s.names_referral)
+		    (s.names_referral &&
+		     (!m->referral_shared ||
+		      !referral_still_signal(m->p, s.referral))))
 			return UG_OK;
 	}
 	return effects_reroute(m->c, id, m->to);
@@ -135,6 +158,7 @@ routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key)
 	if (err != UG_OK)
 		return err;
 	m.referral_shared = consent_allows(&p, hub__today(c->h), false);
+	m.p = &p;
 	return store_person_alerts(c->h->store, person_key, move_alert, &m);
 }
 
@@ -168,8 +192,19 @@ read_summary(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	ug_strlcpy(o->due, a->due ? a->due : "", sizeof o->due);
 	o->raised_at = a->raised_at;
 	/* The combined rule's name for the signal (rule_signals.c). */
-	o->names_referral =
-	    a->explanation && strstr(a->explanation, "addiction referral (");
+	const char *named =
+	    a->explanation ? strstr(a->explanation, "addiction referral (")
+			   : NULL;
+	o->names_referral = named != NULL;
+	o->referral[0] = '\0';
+	if (named) {
+		named += strlen("addiction referral (");
+		size_t n = strcspn(named, ")");
+		if (n < sizeof o->referral) {
+			memcpy(o->referral, named, n);
+			o->referral[n] = '\0';
+		}
+	}
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, a);
 	return UG_OK;
 }

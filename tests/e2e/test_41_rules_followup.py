@@ -810,3 +810,31 @@ def test_one_missed_activation_within_one_day_is_said_in_the_singular(
     assert "(activity akt-1): 1 missed within 1 day. Rule " \
         "missed_activation: 1 missed activation within 1 day calls for " \
         "close follow-up." in a["explanation"]
+
+
+def test_a_combined_alert_naming_a_referral_taken_back_never_moves(
+        make_hub):
+    """RULES.md §4, §7: a combined alert that names a referral discloses
+    it to whoever it moves to. Once the referral was taken back (consent
+    withdrawn), a consent given again later shares the referrals that
+    follow, not that one: the alert stays with the caseworker it was
+    shared with, also when the new consent shares referrals on the day
+    of the move."""
+    hub = rules_hub(make_hub, "2026-09-08T09:00:00",
+                    rules={"combined.enabled": "yes"})
+    cpr = CprGen(4141).born("2000-07-15")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_absence(cpr, "2026-08-31", 6),
+             ev_referral(cpr, "2026-09-07", consent={"given": True}),
+             ev_dropout_risk(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 3
+    hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_ENDED",
+                         consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 4    # the `withdrawn` notice
+    hub.assign(cpr, "cw-bob")
+    hub.settle()
+    assert [a["rule"] for a in hub.peek("cw-bob", 1)] == ["absence.rolling"]
+    assert sorted(a["rule"] for a in hub.peek("cw-anna", 2)) == [
+        "combined", "withdrawn"]
