@@ -402,7 +402,28 @@ typedef struct {
 	 * and when, since only a later event of the same agency corrects. */
 	timeline_correction *corrected;
 	size_t ncorrected, corrected_cap;
+	/* Who asks: an action recorded on a health alert shows only where
+	 * that alert does. */
+	hub *h;
+	const char *caseworker;
+	bool desk;
 } timeline;
+
+static bool health_alert(const uint8_t *id);
+
+/* Whether the alert is open and addressed to the caller (or their desk). */
+static bool
+alert_theirs(hub *h, const uint8_t *id, const char *caseworker, bool desk)
+{
+	bool open = false;
+	char recipient[STORE_ID_MAX];
+	uint32_t escalations;
+	if (store_alert_state(h->store, id, &open, recipient, &escalations) !=
+	    UG_OK)
+		return false;
+	return open && (strcmp(recipient, caseworker) == 0 ||
+			(desk && strcmp(recipient, h->rules.desk) == 0));
+}
 
 static Ungebro__V1__TimelineEntry *
 next_entry(timeline *t)
@@ -560,8 +581,20 @@ add_event(void *ctx, const store_record *rec)
 			ug_strlcpy(c->agency, rec->agency, sizeof c->agency);
 		}
 	}
+	/* What was done about a health alert (its note too) is as much
+	 * health data as the alert: a later contact person, the desk or the
+	 * counsellor would read of the referral in it. */
+	const Ungebro__V1__CaseworkerAction *act =
+	    env->payload_case ==
+		    UNGEBRO__V1__ENVELOPE__PAYLOAD_CASEWORKER_ACTION
+		? env->caseworker_action
+		: NULL;
+	bool hidden =
+	    act && act->alert_id.len == STORE_ALERT_ID_LEN &&
+	    health_alert(act->alert_id.data) &&
+	    !alert_theirs(t->h, act->alert_id.data, t->caseworker, t->desk);
 	char text[SUMMARY_MAX], date[11];
-	if (summarise(env, text, sizeof text, date)) {
+	if (!hidden && summarise(env, text, sizeof text, date)) {
 		Ungebro__V1__TimelineEntry *e = next_entry(t);
 		if (e) {
 			memcpy(e->summary, text, sizeof text);
@@ -838,11 +871,13 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 		      calloc(cap, sizeof *t.seqs),
 		      NULL,
 		      0,
-		      0};
+		      0,
+		      h,
+		      caseworker,
+		      hub__is_desk_member(h, caseworker)};
 	if (t.entries && t.text && t.dates && t.seqs) {
 		seq_ctx sc = {h, &t};
-		palert_ctx pc = {h, &t, caseworker,
-				 hub__is_desk_member(h, caseworker)};
+		palert_ctx pc = {h, &t, caseworker, t.desk};
 		/* Alerts first: past TIMELINE_SCAN_MAX entries it is the
 		 * events stored last that are left out, never an alert the
 		 * caseworker was sent about the person. */

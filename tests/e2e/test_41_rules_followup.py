@@ -838,3 +838,41 @@ def test_a_combined_alert_naming_a_referral_taken_back_never_moves(
     assert [a["rule"] for a in hub.peek("cw-bob", 1)] == ["absence.rolling"]
     assert sorted(a["rule"] for a in hub.peek("cw-anna", 2)) == [
         "combined", "withdrawn"]
+
+
+def test_an_action_on_a_health_alert_shows_only_where_the_alert_does(
+        make_hub):
+    """RULES.md §4, "Who sees it": a later contact person sees no sign of
+    an addiction alert. The action its recipient recorded on it (with
+    its note) stayed in the person's timeline for everyone who may open
+    it: the new contact person read "contact made by cw-anna: phone —
+    talked about treatment" after the consent was withdrawn. It now
+    shows only where the health alert itself does: to its recipient,
+    while it is open."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    cpr = CprGen(4142).born("2008-06-16")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout_risk(cpr, "2026-09-04"),
+             ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    hub.wait_applied()
+    alerts = hub.peek("cw-anna", 2)
+    a = next(x for x in alerts if x["rule"] == "addiction")
+    d = next(x for x in alerts if x["rule"] == "dropout_risk")
+    assert hub.record("cw-anna", "contact", a["alert_id"], "phone",
+                      note="talked about treatment")[0] == 0
+    assert hub.record("cw-anna", "contact", d["alert_id"], "letter")[0] == 0
+    hub.settle()
+
+    def actions(caseworker):
+        return [e["summary"] for e in timeline(hub, caseworker, cpr)
+                if e.get("type") == "CaseworkerAction"]
+    assert sorted(actions("cw-anna")) == [
+        "contact made by cw-anna: letter",
+        "contact made by cw-anna: phone — talked about treatment"]
+    hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_ENDED",
+                         consent={"given": False}))
+    hub.settle()
+    hub.assign(cpr, "cw-bob")
+    hub.settle()
+    assert actions("cw-bob") == ["contact made by cw-anna: letter"]
+    assert "treatment" not in json.dumps(timeline(hub, "cw-bob", cpr))
