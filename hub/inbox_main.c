@@ -172,6 +172,7 @@ typedef struct {
 	bool json, ack;
 	long max, idle_exit, timeout;
 	long received;
+	long unshown; /* alerts not acknowledged: stdout failed */
 	/* Live: some frame came from the hub. Without one, a summary line
 	 * would claim a run that never reached it. */
 	bool heard;
@@ -523,6 +524,7 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 		else
 			print_human(a);
 		if (!stdout_ok()) {
+			ib->unshown++;
 			wire_free(kind, msg);
 			return news;
 		}
@@ -1216,7 +1218,7 @@ main(int argc, char **argv)
 	if (!stdout_ok()) {
 		ug_eprintf("inbox: cannot write standard output: %s%s\n",
 			   strerror(stdout_errno),
-			   !command && ib.ack
+			   ib.unshown && ib.ack
 			       ? "; the alerts it could not show "
 				 "were not acknowledged"
 			       : "");
