@@ -222,6 +222,12 @@ def test_output_that_cannot_be_written_is_no_success(make_hub):
                         "acknowledged\n"))
     rc, out, err = run(hub, "cw-anna", "--list", "--json")
     assert (rc, err) == (0, "") and d["alert_id"] in out
+    closed = subprocess.run(
+        ["sh", "-c", '"$0" --config "$1" --list >&-', binary("inbox"),
+         str(conf_of(hub, "cw-anna"))],
+        capture_output=True, text=True, timeout=30 * SLOW)
+    assert (closed.returncode, closed.stderr) == (
+        1, "inbox: cannot write standard output: Bad file descriptor\n")
     assert to_full("--ack", d["alert_id"]) == (1, full)
     assert run(hub, "cw-anna", "--list") == (0, "0 open alerts\n", "")
     ops = flat((DOCS / "OPERATIONS.md").read_text())
