@@ -77,7 +77,9 @@ static const char usage[] =
     "action's --date that is no day or is after today, or its --how or\n"
     "--note too long: the hub checks those; live, a Hello refused\n"
     "before the first Welcome, as a web gateway's key is; or a one-shot\n"
-    "command interrupted before the hub answered); 2 usage (a bad option, "
+    "command interrupted before the hub answered; or standard output\n"
+    "cannot be written, a full disk: live, what it could not show is\n"
+    "not acknowledged); 2 usage (a bad option, "
     "alert\n"
     "id or CPR number, --how missing or white space alone: nothing\n"
     "sent), or no answer from\n"
@@ -139,6 +141,24 @@ static const ug_setting settings[] = {
 
 static volatile sig_atomic_t interrupted;
 
+/* The first reason a write to stdout failed: stdio keeps only an error
+ * flag, and a later successful flush would hide it. */
+static int stdout_errno;
+
+/* Whether all printed so far reached stdout: `inbox > file` on a full
+ * disk must neither exit 0 with the file empty nor acknowledge an alert
+ * that was never shown. */
+static bool
+stdout_ok(void)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return true;
+	if (!stdout_errno)
+		stdout_errno = errno ? errno : EIO;
+	return false;
+}
+
 static void
 on_signal(int sig)
 {
@@ -152,6 +172,7 @@ typedef struct {
 	bool json, ack;
 	long max, idle_exit, timeout;
 	long received;
+	long unshown; /* alerts not acknowledged: stdout failed */
 	/* Live: some frame came from the hub. Without one, a summary line
 	 * would claim a run that never reached it. */
 	bool heard;
@@ -502,7 +523,11 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 			print_json(a);
 		else
 			print_human(a);
-		fflush(stdout);
+		if (!stdout_ok()) {
+			ib->unshown++;
+			wire_free(kind, msg);
+			return news;
+		}
 		ib->received++;
 		if (ib->ack) {
 			wire_alert_ack ack = UNGEBRO__V1__ALERT_ACK__INIT;
@@ -528,6 +553,8 @@ run(inbox *ib)
 	while (!interrupted) {
 		if (ib->max && ib->received >= ib->max)
 			return 0;
+		if (stdout_errno)
+			return 1;
 		/* No alert can come before the hub answers: on a busy machine
 		 * the handshake alone may outlast a short idle_exit, so the
 		 * wait for the first frame is at least --timeout. */
@@ -1178,14 +1205,26 @@ main(int argc, char **argv)
 	}
 	if (command) {
 		rc = one_shot(&ib, command);
-		goto out;
+	} else {
+		rc = run(&ib);
+		/* A refused Hello received nothing, nor did a run that never
+		 * had a session: a count would read as a run. */
+		if (!ib.json && ib.heard && !ib.hello_refused &&
+		    ib.ever_welcomed)
+			printf("%ld alerts received%s\n", ib.received,
+			       ib.ack ? " and acknowledged"
+				      : " (not acknowledged)");
 	}
-	rc = run(&ib);
-	/* A refused Hello received nothing, nor did a run that never had a
-	 * session: a count would read as a run. */
-	if (!ib.json && ib.heard && !ib.hello_refused && ib.ever_welcomed)
-		printf("%ld alerts received%s\n", ib.received,
-		       ib.ack ? " and acknowledged" : " (not acknowledged)");
+	if (!stdout_ok()) {
+		ug_eprintf("inbox: cannot write standard output: %s%s\n",
+			   strerror(stdout_errno),
+			   ib.unshown && ib.ack
+			       ? "; the alerts it could not show "
+				 "were not acknowledged"
+			       : "");
+		if (rc == 0)
+			rc = 1;
+	}
 out:
 	if (ib.monitor)
 		zmq_close(ib.monitor);

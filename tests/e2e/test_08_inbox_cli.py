@@ -195,3 +195,42 @@ def test_an_action_on_an_alert_that_names_no_one_is_exit_4(make_hub):
     assert "an alert that names no one — an operational alert, a health " \
         "alert's escalation notice, the `withdrawn` notice of an " \
         "addiction alert — even to its own recipient" in ops
+
+
+def test_output_that_cannot_be_written_is_no_success(make_hub):
+    """A cron job's `inbox ... > file` on a full disk exited 0 with the
+    file empty, and live it acknowledged alerts no one could read: the
+    failure must show in the exit status, and live the alert must stay
+    open to come again."""
+    hub, cpr, d = dropout_hub(make_hub)
+    full = ("inbox: cannot write standard output: No space left on "
+            "device\n")
+
+    def to_full(*args):
+        with open("/dev/full", "w") as f:
+            p = subprocess.run([binary("inbox"), "--config",
+                                str(conf_of(hub, "cw-anna")), *args],
+                               stdout=f, stderr=subprocess.PIPE, text=True,
+                               timeout=30 * SLOW)
+        return p.returncode, p.stderr
+
+    assert to_full("--list") == (1, full)
+    assert to_full("--list", "--json") == (1, full)
+    assert to_full("--timeline", cpr) == (1, full)
+    assert to_full("--idle_exit", "2") == (
+        1, full.replace("\n", "; the alerts it could not show were not "
+                        "acknowledged\n"))
+    rc, out, err = run(hub, "cw-anna", "--list", "--json")
+    assert (rc, err) == (0, "") and d["alert_id"] in out
+    closed = subprocess.run(
+        ["sh", "-c", '"$0" --config "$1" --list >&-', binary("inbox"),
+         str(conf_of(hub, "cw-anna"))],
+        capture_output=True, text=True, timeout=30 * SLOW)
+    assert (closed.returncode, closed.stderr) == (
+        1, "inbox: cannot write standard output: Bad file descriptor\n")
+    assert to_full("--ack", d["alert_id"]) == (1, full)
+    assert run(hub, "cw-anna", "--list") == (0, "0 open alerts\n", "")
+    ops = flat((DOCS / "OPERATIONS.md").read_text())
+    assert "`inbox: cannot write standard output: No space left on " \
+        "device`" in ops
+    assert "or standard output cannot be written" in help_text()
