@@ -1478,6 +1478,18 @@ def test_a_backup_without_the_signing_public_key_says_unverified(
     assert hub.hubctl("audit", "verify").returncode == 0
 
 
+def stopped_after_a_backup(make_hub, tmp_path, seed, events, salt):
+    """A hub that stored `events` absence reports (CPRs of CprGen(seed)),
+    was backed up to tmp_path/backup and stopped; the hub and DIR."""
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"{salt}-{i}")
+               for i, c in enumerate(hubtest.CprGen(seed).take(events))])
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    return hub, backup
+
+
 def test_a_restore_without_the_backups_signing_pair_warns(make_hub,
                                                          tmp_path):
     """OPERATIONS.md, restore: keys_dir needs the hub's signing pair as
@@ -1487,12 +1499,8 @@ def test_a_restore_without_the_backups_signing_pair_warns(make_hub,
     pair, it verifies."""
     import shutil
 
-    hub = make_hub()
-    hub.send(*[hubtest.envelope("school-a", c, salt=f"pair-{i}")
-               for i, c in enumerate(hubtest.CprGen(8407).take(3))])
-    backup = tmp_path / "backup"
-    hub.hubctl("backup", str(backup))
-    hub.stop()
+    hub, backup = stopped_after_a_backup(make_hub, tmp_path, 8407, 3,
+                                         "pair")
     keys = tmp_path / "new-machine-keys"
     shutil.copytree(hub.keys_dir, keys)
     for name in ("hub.sign_public", "hub.sign_secret"):
@@ -1631,12 +1639,8 @@ def test_a_damaged_backup_is_refused_and_nothing_is_restored(
     import os
     import shutil
 
-    hub = make_hub()
-    hub.send(*[hubtest.envelope("school-a", c, salt=f"dmg-{i}")
-               for i, c in enumerate(hubtest.CprGen(8403).take(30))])
-    backup = tmp_path / "backup"
-    hub.hubctl("backup", str(backup))
-    hub.stop()
+    hub, backup = stopped_after_a_backup(make_hub, tmp_path, 8403, 30,
+                                         "dmg")
     manifest = json.loads((backup / "manifest.json").read_text())
     files = ["log/data.mdb", "ids/data.mdb", "derived/data.mdb"]
     assert list(manifest["file_bytes"]) == files
@@ -3155,12 +3159,8 @@ def test_a_backup_restored_after_the_machine_restarted_says_why_it_indexes(
     from test_07_recovery2 import under_boot_id
     if subprocess.run(["unshare", "-m", "true"]).returncode != 0:
         pytest.skip("no mount namespaces here")
-    hub = make_hub()
-    hub.send(*[hubtest.envelope("school-a", c, salt=f"boot-restore-{i}")
-               for i, c in enumerate(hubtest.CprGen(8431).take(4))])
-    backup = tmp_path / "backup"
-    hub.hubctl("backup", str(backup))
-    hub.stop()
+    hub, backup = stopped_after_a_backup(make_hub, tmp_path, 8431, 4,
+                                         "boot-restore")
     hub.data_dir = tmp_path / "restored" / "data"
     hub.conf.write_text(hub.conf.read_text().replace(
         str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
@@ -3189,12 +3189,8 @@ def test_a_log_that_does_not_match_its_manifest_is_named_and_taken_back(
     changed (its files untouched, so their lengths and hashes still
     match) is refused after the copy, in the words the doc quotes, and
     data_dir is left empty for another try."""
-    hub = make_hub()
-    hub.send(*[hubtest.envelope("school-a", c, salt=f"mismatch-{i}")
-               for i, c in enumerate(hubtest.CprGen(8433).take(3))])
-    backup = tmp_path / "backup"
-    hub.hubctl("backup", str(backup))
-    hub.stop()
+    hub, backup = stopped_after_a_backup(make_hub, tmp_path, 8433, 3,
+                                         "mismatch")
     whole = json.loads((backup / "manifest.json").read_text())
     (backup / "manifest.json").write_text(json.dumps(
         dict(whole, log_events=whole["log_events"] + 1)))
