@@ -215,18 +215,24 @@ def test_commit_time_is_real_time_and_ages_are_on_the_hub_clock(make_hub):
     assert "times are seconds on the hub clock)" not in doc
 
 
+def anna_with_one_queued_alert(hub, seed, salt):
+    """One absence alert for a youth of cw-anna's (CprGen(seed)), waited
+    for until ungebro_queue_depth counts it."""
+    cpr = CprGen(seed).take(1)[0]
+    hub.assign(cpr, "cw-anna")
+    hub.send(envelope("school-a", cpr, salt=salt, absent=30, expected=100))
+    hub.wait_applied()
+    hubtest.wait_for(lambda: value(scrape(hub)[0], "ungebro_queue_depth",
+                                   recipient="cw-anna") == 1, 10,
+                     "cw-anna's queue depth 1")
+
+
 def test_queue_depth_and_oldest_alert(make_hub):
     hub = metrics_hub(make_hub)
     # A web gateway is registered like a caseworker; it has no queue.
     hub.keygen("web-1")
     hub.hubctl("register-gateway", "web-1")
-    cpr = CprGen(8202).take(1)[0]
-    hub.assign(cpr, "cw-anna")
-    hub.send(envelope("school-a", cpr, salt="q1", absent=30, expected=100))
-    hub.wait_applied()
-    hubtest.wait_for(lambda: value(scrape(hub)[0], "ungebro_queue_depth",
-                                   recipient="cw-anna") == 1, 10,
-                     "cw-anna's queue depth 1")
+    anna_with_one_queued_alert(hub, 8202, "q1")
     s, _ = scrape(hub)
     assert value(s, "ungebro_alerts_raised_total") == 1
     assert value(s, "ungebro_oldest_unacked_alert_age_seconds") >= 0
@@ -989,13 +995,7 @@ def test_a_revoked_caseworkers_open_alerts_wait_outside_queue_depth(
     longer counts that queue, ungebro_alerts_open and hubctl stats'
     alerts_open still do; registered again, the queue is counted again."""
     hub = metrics_hub(make_hub)
-    cpr = CprGen(8207).take(1)[0]
-    hub.assign(cpr, "cw-anna")
-    hub.send(envelope("school-a", cpr, salt="rv", absent=30, expected=100))
-    hub.wait_applied()
-    hubtest.wait_for(lambda: value(scrape(hub)[0], "ungebro_queue_depth",
-                                   recipient="cw-anna") == 1, 10,
-                     "cw-anna's queue depth 1")
+    anna_with_one_queued_alert(hub, 8207, "rv")
 
     def alerts_open_in_stats():
         for line in hub.hubctl("stats").stdout.splitlines():
