@@ -179,6 +179,12 @@ parse_month_day(const char *text, int32_t *md)
 	/* Every year's days: 02-29 holds in leap years, 02-30 never. */
 	static const int days[] = {31, 29, 31, 30, 31, 30,
 				   31, 31, 30, 31, 30, 31};
+	/* Digits only: sscanf's %d would take "+1" or " 5" for a month. */
+	const char *form = "dd-dd";
+	for (int i = 0; form[i]; i++)
+		if (form[i] == 'd' ? !isdigit((unsigned char)text[i])
+				   : text[i] != form[i])
+			return UG_EMALFORMED;
 	int month, mday;
 	char tail;
 	if (sscanf(text, "%2d-%2d%c", &month, &mday, &tail) != 2 ||

@@ -311,6 +311,11 @@ test_bad_ranges_refused(void)
 	    "04-31..05-02",
 	    "06-31..08-09",
 	    "2026-10-12..10-16",
+	    /* MM-DD is two digits each: a sign or a blank is no month. */
+	    "+1-05..02-03",
+	    "01-05..+2-03",
+	    "01- 5..02-03",
+	    "01-+5..02-03",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		ug_diag diag = {0};
