@@ -1266,3 +1266,33 @@ def test_no_clocks_when_the_rules_switch_them_off(make_hub, tmp_path):
         assert c[("offer within 30 days", "Total")] == "0", switch
         assert cells(tables["dropouts"])[("Total", "dropped out")] == "5"
         hub.close()
+
+
+def test_a_contact_recorded_after_the_miss_dated_in_time_is_met(
+        make_hub, tmp_path):
+    """OPERATIONS.md, the legal clocks: the table judges a contact by its
+    date, the rules by when it was recorded (RULES.md section 6). Ten
+    16-year-olds' dropouts received Monday 09-07, contact due 09-14; the
+    hub alerts ten misses at 09-15 00:00. The next morning five contacts
+    are recorded dated 09-14 (made in time, recorded late) and five dated
+    09-15: the table counts five met and five missed, beside the ten
+    deadline.contact.missed alerts the hub raised."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"transition_gap.enabled": "no"})
+    youth = [CprGen(8130).born("2010-04-%02d" % (i + 1)) for i in range(10)]
+    for c in youth:
+        hub.assign(c, "cw-anna")
+    hub.send(*[ev_dropout(c, "2026-09-07") for c in youth])
+    hub.wait_applied()
+    hub.advance("2026-09-15T10:00:00")
+    record_contact(hub, youth[:5], date="2026-09-14")
+    record_contact(hub, youth[5:], date="2026-09-15")
+    hub.wait_applied()
+    _, tables = report(hub, tmp_path, "--year", "2026")
+    c = cells(tables["clocks"])
+    row = "contact within 5 working days"
+    assert [c[(row, k)] for k in ("met", "missed", "closed by enrolment",
+                                  "pending", "Total")] == \
+        ["5", "5", "0", "0", "10"]
+    a = cells(tables["alerts"])
+    assert a[("deadline.contact.missed", "raised")] == "10"
