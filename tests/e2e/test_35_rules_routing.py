@@ -857,3 +857,20 @@ def test_an_operational_alert_has_no_acknowledgement_deadline(make_hub):
     hub.peek("desk-dora", 0)
     hub.peek("cw-lead", 0)
     assert hub.peek("cw-bob", 1)[0]["alert_id"] == a["alert_id"]
+
+
+def test_registering_again_without_desk_takes_the_desk_away(make_hub):
+    """OPERATIONS.md, Registering who may connect: the flags are those of
+    the latest registration, so registering a desk member again without
+    --desk ends their membership (a DeskMembership of theirs still
+    counts)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(3542).born("2001-01-01")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.peek("desk-dora", 1)
+    hub.register_caseworker("desk-dora", desk=False)
+    hub.peek("desk-dora", 0)
+    hub.send(ev_desk("desk-dora", "2026-09-07"))
+    hub.wait_applied()
+    hub.peek("desk-dora", 1)
