@@ -874,3 +874,34 @@ def test_registering_again_without_desk_takes_the_desk_away(make_hub):
     hub.send(ev_desk("desk-dora", "2026-09-07"))
     hub.wait_applied()
     hub.peek("desk-dora", 1)
+
+
+def test_a_shared_desk_login_without_desk_is_no_member(make_hub):
+    """RULES.md section 7: a caseworker registered under the desk's own
+    id has the desk's queue; without --desk it is no desk member, so the
+    timeline of a person without a contact person is its only while an
+    alert about them addressed to the desk is open. A member's is always
+    (PROTOCOL.md section 4, TIMELINE)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", start=False)
+    hub.keygen("duty-desk")
+    hub.hubctl("register-caseworker", "duty-desk")
+    hub.start()
+    adult = CprGen(3543).born("2002-02-02")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+
+    def timeline(caseworker):
+        conf = hub.tmp / f"inbox-{caseworker}.conf"
+        conf.write_text(f"caseworker = {caseworker}\n"
+                        f"keys_dir = {hub.keys_dir}\n"
+                        f"delivery = {hub.delivery}\n")
+        return subprocess.run([binary("inbox"), "--config", str(conf),
+                               "--timeline", adult], capture_output=True,
+                              text=True, timeout=60).returncode
+    [a] = hub.peek("duty-desk", 1)
+    assert timeline("duty-desk") == 0
+    rc, alerts, err = hub.inbox("duty-desk", max_alerts=1, idle_exit=10)
+    assert rc == 0 and [x["alert_id"] for x in alerts] == [a["alert_id"]]
+    hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 0)
+    assert timeline("duty-desk") == 4
+    assert timeline("desk-dora") == 0
