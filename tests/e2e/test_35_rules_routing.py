@@ -905,3 +905,22 @@ def test_a_shared_desk_login_without_desk_is_no_member(make_hub):
     hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 0)
     assert timeline("duty-desk") == 4
     assert timeline("desk-dora") == 0
+
+
+def test_a_notice_to_an_unregistered_team_lead_waits_for_the_id(make_hub):
+    """RULES.md section 8: routing.team_lead may name an id no caseworker
+    is registered under yet; the notice waits in its queue and is
+    delivered once one is registered under it and connects."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"routing.team_lead": "cw-ghost"}, escalation=True)
+    adult = CprGen(3544).born("2002-02-02")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-10T08:00:00")
+    assert [to for _, to in escalations(hub)] == ["cw-ghost"]
+    assert hub.stats()["alerts_open"] == 2
+    hub.keygen("cw-ghost")
+    hub.register_caseworker("cw-ghost")
+    [n] = hub.peek("cw-ghost", 1)
+    assert (n["rule"], n["recipient"], n["cpr"]) == \
+        ("escalation", "cw-ghost", adult)
