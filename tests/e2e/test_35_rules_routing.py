@@ -924,3 +924,34 @@ def test_a_notice_to_an_unregistered_team_lead_waits_for_the_id(make_hub):
     [n] = hub.peek("cw-ghost", 1)
     assert (n["rule"], n["recipient"], n["cpr"]) == \
         ("escalation", "cw-ghost", adult)
+
+
+def test_a_lead_period_ending_on_the_step_day_still_names_the_lead(
+        make_hub):
+    """RULES.md section 8: the team lead is the one valid on the day of
+    the step; a DeskMembership's `to` day is still in force."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    lead = ev_desk("cw-lead", "2026-01-01", team_lead=True)
+    lead.desk_membership.to = "2026-09-10"
+    hub.send(lead)
+    adult = CprGen(3545).born("2002-02-02")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-10T08:00:00")
+    assert [to for _, to in escalations(hub)] == ["cw-lead"]
+
+
+def test_office_hours_skip_a_holiday_and_start_at_the_minute(make_hub):
+    """RULES.md section 8, Office hours: Ascension Day (Thursday
+    2026-05-14) is closed; a 4-hour window raised Wednesday 15:59 local
+    has one minute that day and ends Friday 11:59 local (09:59 UTC)."""
+    hub = rules_hub(make_hub, "2026-05-13T13:59:00",
+                    rules={"ack.high_hours": "4"}, escalation=True)
+    adult = CprGen(3546).born("2001-02-03")
+    hub.assign(adult, "cw-anna", start="2026-01-01")
+    hub.send(ev_dropout(adult, "2026-05-13"))
+    hub.wait_applied()
+    hub.advance("2026-05-15T09:58:59")
+    assert escalations(hub) == []
+    hub.advance("2026-05-15T09:59:00")
+    assert [to for _, to in escalations(hub)] == ["duty-desk"]
