@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "hub/metrics.h"
+#include "store/store_password.h"
 
 enum {
 	OPS_ADAPTER_SILENT,
@@ -523,9 +524,12 @@ typedef struct {
 static ug_err
 desk_cb(void *ctx, const char *id, uint32_t flags)
 {
-	(void)flags;
 	desk_check *d = ctx;
-	if (!d->covered && hub__is_desk_member(d->h, id))
+	/* A caseworker registered under the desk's own id (a shared desk
+	 * login) works the desk's queue as their own: the desk is manned. */
+	if (!d->covered && ((!(flags & STORE_FLAG_GATEWAY) &&
+			     strcmp(id, d->h->rules.desk) == 0) ||
+			    hub__is_desk_member(d->h, id)))
 		d->covered = true;
 	return UG_OK;
 }

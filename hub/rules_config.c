@@ -319,6 +319,17 @@ rules_config_contradiction(const rules_config *cfg, const char *path, int i,
 			reason = "min_age is above max_age";
 		}
 		break;
+	case 4:
+		/* The step above the desk: the desk itself would only be
+		 * told again of what it has. */
+		if (cfg->team_lead[0] &&
+		    strcmp(cfg->team_lead, cfg->desk) == 0) {
+			name = "routing.team_lead";
+			reason =
+			    "team_lead is the desk itself (routing.desk): "
+			    "name the caseworker above the desk, or none";
+		}
+		break;
 	}
 	if (!name)
 		return UG_OK;

@@ -66,7 +66,7 @@ void rules_config_defaults(rules_config *cfg);
  * diag names file:line and the reason. */
 ug_err rules_config_load(rules_config *cfg, const char *path, ug_diag *diag);
 /* The settings that may contradict each other (docs/RULES.md §10). */
-#define RULES_CONTRADICTIONS 4
+#define RULES_CONTRADICTIONS 5
 /* Contradiction i (0 to RULES_CONTRADICTIONS - 1) of cfg, read from path:
  * UG_OK if it does not hold, else UG_EINVAL with the diag naming the
  * setting and "<path>: <reason>" (no line). */

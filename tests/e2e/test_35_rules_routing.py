@@ -857,3 +857,101 @@ def test_an_operational_alert_has_no_acknowledgement_deadline(make_hub):
     hub.peek("desk-dora", 0)
     hub.peek("cw-lead", 0)
     assert hub.peek("cw-bob", 1)[0]["alert_id"] == a["alert_id"]
+
+
+def test_registering_again_without_desk_takes_the_desk_away(make_hub):
+    """OPERATIONS.md, Registering who may connect: the flags are those of
+    the latest registration, so registering a desk member again without
+    --desk ends their membership (a DeskMembership of theirs still
+    counts)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    adult = CprGen(3542).born("2001-01-01")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.peek("desk-dora", 1)
+    hub.register_caseworker("desk-dora", desk=False)
+    hub.peek("desk-dora", 0)
+    hub.send(ev_desk("desk-dora", "2026-09-07"))
+    hub.wait_applied()
+    hub.peek("desk-dora", 1)
+
+
+def test_a_shared_desk_login_without_desk_is_no_member(make_hub):
+    """RULES.md section 7: a caseworker registered under the desk's own
+    id has the desk's queue; without --desk it is no desk member, so the
+    timeline of a person without a contact person is its only while an
+    alert about them addressed to the desk is open. A member's is always
+    (PROTOCOL.md section 4, TIMELINE)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", start=False)
+    hub.keygen("duty-desk")
+    hub.hubctl("register-caseworker", "duty-desk")
+    hub.start()
+    adult = CprGen(3543).born("2002-02-02")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+
+    def timeline(caseworker):
+        conf = hub.tmp / f"inbox-{caseworker}.conf"
+        conf.write_text(f"caseworker = {caseworker}\n"
+                        f"keys_dir = {hub.keys_dir}\n"
+                        f"delivery = {hub.delivery}\n")
+        return subprocess.run([binary("inbox"), "--config", str(conf),
+                               "--timeline", adult], capture_output=True,
+                              text=True, timeout=60).returncode
+    [a] = hub.peek("duty-desk", 1)
+    assert timeline("duty-desk") == 0
+    rc, alerts, err = hub.inbox("duty-desk", max_alerts=1, idle_exit=10)
+    assert rc == 0 and [x["alert_id"] for x in alerts] == [a["alert_id"]]
+    hub.wait_stats("acknowledged", lambda s: s["alerts_open"] == 0)
+    assert timeline("duty-desk") == 4
+    assert timeline("desk-dora") == 0
+
+
+def test_a_notice_to_an_unregistered_team_lead_waits_for_the_id(make_hub):
+    """RULES.md section 8: routing.team_lead may name an id no caseworker
+    is registered under yet; the notice waits in its queue and is
+    delivered once one is registered under it and connects."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"routing.team_lead": "cw-ghost"}, escalation=True)
+    adult = CprGen(3544).born("2002-02-02")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-10T08:00:00")
+    assert [to for _, to in escalations(hub)] == ["cw-ghost"]
+    assert hub.stats()["alerts_open"] == 2
+    hub.keygen("cw-ghost")
+    hub.register_caseworker("cw-ghost")
+    [n] = hub.peek("cw-ghost", 1)
+    assert (n["rule"], n["recipient"], n["cpr"]) == \
+        ("escalation", "cw-ghost", adult)
+
+
+def test_a_lead_period_ending_on_the_step_day_still_names_the_lead(
+        make_hub):
+    """RULES.md section 8: the team lead is the one valid on the day of
+    the step; a DeskMembership's `to` day is still in force."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    lead = ev_desk("cw-lead", "2026-01-01", team_lead=True)
+    lead.desk_membership.to = "2026-09-10"
+    hub.send(lead)
+    adult = CprGen(3545).born("2002-02-02")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-10T08:00:00")
+    assert [to for _, to in escalations(hub)] == ["cw-lead"]
+
+
+def test_office_hours_skip_a_holiday_and_start_at_the_minute(make_hub):
+    """RULES.md section 8, Office hours: Ascension Day (Thursday
+    2026-05-14) is closed; a 4-hour window raised Wednesday 15:59 local
+    has one minute that day and ends Friday 11:59 local (09:59 UTC)."""
+    hub = rules_hub(make_hub, "2026-05-13T13:59:00",
+                    rules={"ack.high_hours": "4"}, escalation=True)
+    adult = CprGen(3546).born("2001-02-03")
+    hub.assign(adult, "cw-anna", start="2026-01-01")
+    hub.send(ev_dropout(adult, "2026-05-13"))
+    hub.wait_applied()
+    hub.advance("2026-05-15T09:58:59")
+    assert escalations(hub) == []
+    hub.advance("2026-05-15T09:59:00")
+    assert [to for _, to in escalations(hub)] == ["duty-desk"]

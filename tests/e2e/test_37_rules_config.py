@@ -347,6 +347,26 @@ def test_every_contradiction_is_reported_not_only_the_first(make_hub):
         in helptext
 
 
+@pytest.mark.parametrize("text", [
+    "routing.team_lead = duty-desk\n",
+    "routing.desk = night\nrouting.team_lead = night\n",
+], ids=["default-desk", "named-desk"])
+def test_the_team_lead_cannot_be_the_desk_itself(make_hub, text):
+    """RULES.md section 8: the team lead is the step above the desk. A
+    routing.team_lead naming the desk's own id would send the desk a
+    second notice of what it has (or, for its own alerts, a notice of
+    them): a contradiction, refused at a check and at start."""
+    path, log = start_refused(make_hub, text)
+    reason = ("team_lead is the desk itself (routing.desk): name the "
+              "caseworker above the desk, or none")
+    assert f"HUB-START cannot start: routing.team_lead: {path}: " \
+        f"{reason}" in log, log
+    check = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                            "--rules", str(path)],
+                           capture_output=True, text=True, timeout=30)
+    assert (check.returncode, check.stderr) == (2, f"{path}: {reason}\n")
+
+
 @pytest.mark.parametrize("text,setting", [
     ("readiness.grades = 11\n", "readiness.grades"),
     ("calendar.school_holiday = easter -61..+1\n", "calendar.school_holiday"),

@@ -648,6 +648,27 @@ def test_deadline_to_an_empty_desk_is_an_ops_alert(make_hub):
     assert hub.log_text().count("HUB-OPS-DESK-UNCOVERED") == 1
 
 
+def test_a_shared_desk_login_covers_the_desk(make_hub):
+    """RULES.md section 7: a caseworker registered under the desk's own
+    id has the desk's queue as their own. A deadline alert that reaches
+    it is received, so the desk is not uncovered (OPERATIONS.md,
+    Operational alerts)."""
+    hub = ops_hub(make_hub, "2026-09-07T08:00:00", {},
+                  {"cw-anna": False, "duty-desk": False},
+                  agencies=hubtest.RULE_AGENCIES,
+                  rules=dict(hubtest.NO_ESCALATION))
+    cpr = CprGen(8217).born("2010-09-07")
+    hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-11T00:00:00")
+    [a] = hub.peek("duty-desk", 1)
+    assert a["rule"].startswith("deadline."), a
+    time.sleep(1.5 * hubtest.SLOW)
+    assert "HUB-OPS-DESK-UNCOVERED" not in hub.log_text()
+    hub.peek("ops-olga", 0)
+
+
 def test_an_uncovered_desk_renamed_by_a_reload_ends(make_hub):
     """OPERATIONS.md, Operational alerts: desk_uncovered ends when a member
     is registered. After a SIGHUP naming another routing.desk (RULES.md),
