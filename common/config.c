@@ -67,6 +67,14 @@ set(ug_config *cfg, const char *name, const char *value, ug_diag *diag)
 	char *copy = strdup(value);
 	if (!copy)
 		return UG_ENOMEM;
+	/* A directory given as `keys/` names the same one as `keys`; without
+	 * the slash, the paths made from it read `keys/x.key`, not
+	 * `keys//x.key`. */
+	size_t len = strlen(copy), suffix = strlen("_dir");
+	if (strlen(name) > suffix &&
+	    strcmp(name + strlen(name) - suffix, "_dir") == 0)
+		while (len > 1 && copy[len - 1] == '/')
+			copy[--len] = '\0';
 	free(cfg->values[i]);
 	cfg->values[i] = copy;
 	/* Set again (a later line, the command line): the old place no

@@ -1049,3 +1049,18 @@ def test_log_lines_go_nowhere_with_standard_error_closed(make_hub):
     for path in hub.data_dir.rglob("*"):
         if path.is_file():
             assert b"HUB-" not in path.read_bytes(), path
+
+
+def test_a_keys_dir_given_with_a_trailing_slash_names_its_files_once(
+        tmp_path):
+    """A directory setting names a directory, `keys/` as `keys`: the
+    files keygen wrote are named `keys/ID.key`, not `keys//ID.key`."""
+    keys = tmp_path / "keys"
+    p = subprocess.run([binary("hubctl"), "keygen", "--keys_dir",
+                        f"{keys}//", "cw-anna"], capture_output=True,
+                       text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    assert f"wrote {keys}/cw-anna.key (0644) and {keys}/cw-anna.key_secret" \
+        in p.stdout, p.stdout
+    assert "//" not in p.stdout, p.stdout
+    assert (keys / "cw-anna.key_secret").exists()
