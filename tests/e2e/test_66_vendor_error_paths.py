@@ -60,3 +60,50 @@ def test_type_not_registered_is_accepted_unchanged_once_registered(hub):
     assert a.status == pb.ACCEPTED, a
     c.close()
     ctx.term()
+
+
+def test_acks_without_an_id_tell_their_frame_by_their_place(hub):
+    """§1 "Order of answers", §3 step 3: an ack with an empty event_id names
+    no event; the acks of one connection come in the order of its frames,
+    so its place tells which frame it answers, and sending that frame again
+    gets the same answer again (a vendor must stop, not resend it)."""
+    keys = agency(hub, None, "college-o", "dropout")
+    hub.start()
+    ctx = zmq.Context()
+    c = connect(hub, ctx, keys)
+
+    def ev(key):
+        return envelope("college-o", pb.DROPOUT, "dropout",
+                        pb.Dropout(institution="c1", date=TODAY), key)
+
+    short_id = ev("short-id")
+    short_id.event_id = short_id.event_id[:15]
+    good = [ev("order-%d" % i) for i in range(4)]
+    frames = [
+        (frame(pb.FRAME_EVENT, good[0]), good[0].event_id, ""),
+        (frame(pb.FRAME_EVENT, b"\xff\xff"), b"", "Envelope does not decode as protobuf"),
+        (frame(pb.FRAME_EVENT, good[1]), good[1].event_id, ""),
+        (frame(pb.FRAME_EVENT, short_id), b"", "event_id must be 16 bytes, got 15"),
+        (frame(pb.FRAME_EVENT, good[2]), good[2].event_id, ""),
+        (b"\x02\x01", b"", "wire version 2 is not supported (expected 1)"),
+        (frame(pb.FRAME_EVENT, good[3]), good[3].event_id, ""),
+    ]
+    for _round in range(2):
+        for data, _, _ in frames:
+            c.send(data)
+        got = []
+        while len(got) < len(frames):
+            d = c.recv(15)
+            assert d is not None, got
+            got.append(ack_of(d))
+        for a, (_, want_id, reason) in zip(got, frames):
+            assert (a.event_id, a.reason) == (want_id, reason), (a, reason)
+            if reason:
+                assert (a.status, a.sequence) == (pb.REJECTED, 0)
+        # The second round: the valid ones are DUPLICATE, the others the same.
+        if _round == 0:
+            assert all(a.status == pb.ACCEPTED for a in got[::2])
+        else:
+            assert all(a.status == pb.DUPLICATE for a in got[::2])
+    c.close()
+    ctx.term()
