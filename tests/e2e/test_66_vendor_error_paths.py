@@ -107,3 +107,41 @@ def test_acks_without_an_id_tell_their_frame_by_their_place(hub):
             assert all(a.status == pb.DUPLICATE for a in got[::2])
     c.close()
     ctx.term()
+
+
+def test_a_stored_id_in_a_frame_failing_steps_1_to_6_gets_that_answer(hub):
+    """§3 steps 3-4: the id decides (DUPLICATE) only for a frame that passes
+    steps 1-6 of "Validation order"; a frame with a stored id that is too
+    large, of another schema_version or names another agency gets that
+    step's answer, with the id, and nothing about the stored event."""
+    keys = agency(hub, None, "college-s", "dropout")
+    hub.start()
+    ctx = zmq.Context()
+    c = connect(hub, ctx, keys)
+    e = envelope("college-s", pb.DROPOUT, "dropout",
+                 pb.Dropout(institution="c1", date=TODAY), "stored-once")
+    a = one_ack(c, frame(pb.FRAME_EVENT, e))
+    assert a.status == pb.ACCEPTED
+    seq = a.sequence
+    from test_64_vendor_from_doc import unknown_field
+    big = frame(pb.FRAME_EVENT, e)
+    big += unknown_field(65537 - len(big))
+    other_schema = pb.Envelope()
+    other_schema.CopyFrom(e)
+    other_schema.schema_version = 2
+    other_agency = pb.Envelope()
+    other_agency.CopyFrom(e)
+    other_agency.agency = "college-t"
+    for data, code, reason in (
+            (big, pb.E_TOO_LARGE, "frame of 65537 bytes exceeds the limit of 65536"),
+            (frame(pb.FRAME_EVENT, other_schema), pb.E_VERSION,
+             "schema version 2 is not supported (expected 1)"),
+            (frame(pb.FRAME_EVENT, other_agency), pb.E_DENIED,
+             "envelope agency does not match the connection's key")):
+        a = one_ack(c, data)
+        assert (a.status, a.code, a.reason, a.event_id, a.sequence) == \
+            (pb.REJECTED, code, reason, e.event_id, 0), a
+    a = one_ack(c, frame(pb.FRAME_EVENT, e))
+    assert (a.status, a.sequence) == (pb.DUPLICATE, seq)
+    c.close()
+    ctx.term()
