@@ -145,3 +145,26 @@ def test_a_stored_id_in_a_frame_failing_steps_1_to_6_gets_that_answer(hub):
     assert (a.status, a.sequence) == (pb.DUPLICATE, seq)
     c.close()
     ctx.term()
+
+
+def test_a_newer_sender_writes_schema_version_1(hub):
+    """§6: a v1 hub takes a newer sender's added fields, but only with
+    schema_version 1; the same event marked 2 is E_VERSION (nothing
+    stored), and sent again with 1 it is ACCEPTED."""
+    keys = agency(hub, None, "college-n", "dropout")
+    hub.start()
+    ctx = zmq.Context()
+    c = connect(hub, ctx, keys)
+    from test_64_vendor_from_doc import unknown_field
+    e = envelope("college-n", pb.DROPOUT, "dropout",
+                 pb.Dropout(institution="c1", date=TODAY), "newer-sender")
+    e.dropout.MergeFromString(unknown_field(12, field=40))
+    e.schema_version = 2
+    a = one_ack(c, frame(pb.FRAME_EVENT, e.SerializeToString() + unknown_field(9, field=200)))
+    assert (a.status, a.code, a.retryable, a.event_id) == (pb.REJECTED, pb.E_VERSION, False, e.event_id)
+    assert a.reason == "schema version 2 is not supported (expected 1)"
+    e.schema_version = 1
+    a = one_ack(c, frame(pb.FRAME_EVENT, e.SerializeToString() + unknown_field(9, field=200)))
+    assert a.status == pb.ACCEPTED, a
+    c.close()
+    ctx.term()
