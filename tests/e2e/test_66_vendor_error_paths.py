@@ -168,3 +168,27 @@ def test_a_newer_sender_writes_schema_version_1(hub):
     assert a.status == pb.ACCEPTED, a
     c.close()
     ctx.term()
+
+
+def test_request_id_0_is_also_the_answer_to_an_unreadable_frame(hub):
+    """§4 Queries: request_id 0 is what a Result carries for a frame the hub
+    read no request_id from, so a client numbers its requests from 1."""
+    from test_64_vendor_from_doc import connect_caseworker, decode
+    hub.keygen("cw-r")
+    hub.ctl("register-caseworker", "cw-r", "--key", os.path.join(hub.keys, "cw-r.key"))
+    hub.start()
+    ctx = zmq.Context()
+    c = connect_caseworker(hub, ctx, "cw-r")
+    c.send(frame(pb.FRAME_QUERY, b"\xff\xff"))
+    c.send(frame(pb.FRAME_QUERY, pb.Query(request_id=0, kind=pb.OPEN_ALERTS)))
+    c.send(frame(pb.FRAME_QUERY, pb.Query(request_id=1, kind=pb.OPEN_ALERTS)))
+    got = []
+    while len(got) < 3:
+        d = c.recv(15)
+        assert d is not None, got
+        kind, m = decode(d)
+        if kind == pb.FRAME_RESULT:
+            got.append((m.request_id, m.code))
+    assert got == [(0, pb.E_MALFORMED), (0, pb.OK), (1, pb.OK)], got
+    c.close()
+    ctx.term()
