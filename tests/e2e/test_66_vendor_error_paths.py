@@ -192,3 +192,51 @@ def test_request_id_0_is_also_the_answer_to_an_unreadable_frame(hub):
     assert got == [(0, pb.E_MALFORMED), (0, pb.OK), (1, pb.OK)], got
     c.close()
     ctx.term()
+
+
+def test_a_correction_naming_another_persons_event_corrects_nothing(hub):
+    """§3 "Corrections": supersedes naming the agency's own event about
+    another person is accepted and applied as a new event; the named event
+    stays as it was (not marked, its alert open), each person has their own
+    dropout alert."""
+    from test_64_vendor_from_doc import connect_caseworker, decode
+    keys = agency(hub, None, "college-p", "dropout")
+    hub.keygen("cw-p")
+    hub.ctl("register-caseworker", "cw-p", "--key", os.path.join(hub.keys, "cw-p.key"), "--desk")
+    hub.start()
+    ctx = zmq.Context()
+    c = connect(hub, ctx, keys)
+    p1, p2 = "0101101234", "0202101234"
+    first = envelope("college-p", pb.DROPOUT, "dropout",
+                     pb.Dropout(institution="c1", date=TODAY), "p1", cpr=p1)
+    other = envelope("college-p", pb.DROPOUT, "dropout",
+                     pb.Dropout(institution="c2", date=TODAY), "p2", cpr=p2,
+                     supersedes=first.event_id)
+    assert one_ack(c, frame(pb.FRAME_EVENT, first)).status == pb.ACCEPTED
+    assert one_ack(c, frame(pb.FRAME_EVENT, other)).status == pb.ACCEPTED
+    hub.wait_alerts(2)
+    w = connect_caseworker(hub, ctx, "cw-p")
+    rid = [0]
+
+    def ask(q):
+        rid[0] += 1
+        q.request_id = rid[0]
+        w.send(frame(pb.FRAME_QUERY, q))
+        while True:
+            d = w.recv(15)
+            assert d is not None
+            kind, m = decode(d)
+            if kind == pb.FRAME_RESULT and m.request_id == rid[0]:
+                assert m.code == pb.OK, m
+                return m
+
+    open_alerts = ask(pb.Query(kind=pb.OPEN_ALERTS)).alerts
+    assert sorted((a.rule, a.cpr) for a in open_alerts) == [("dropout", p1), ("dropout", p2)]
+    for cpr, eid in ((p1, first.event_id), (p2, other.event_id)):
+        tl = ask(pb.Query(kind=pb.TIMELINE, cpr=cpr)).timeline
+        events = [t for t in tl if not t.is_alert]
+        assert [t.event_id for t in events] == [eid], tl
+        assert not events[0].superseded and not events[0].summary.endswith("(superseded)")
+    c.close()
+    w.close()
+    ctx.term()
