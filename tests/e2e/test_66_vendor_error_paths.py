@@ -240,3 +240,47 @@ def test_a_correction_naming_another_persons_event_corrects_nothing(hub):
     c.close()
     w.close()
     ctx.term()
+
+
+def test_a_frame_over_the_cap_on_delivery_ends_the_session(hub):
+    """§2 limits: a frame over 1 MiB closes the connection; the DEALER
+    reconnects by itself, but its delivery session ended with the old
+    connection: queries are answered, alerts are pushed only after a new
+    Hello (§4 step 2), the one in flight again with the next delivery."""
+    from test_64_vendor_from_doc import connect_caseworker, decode, hello
+    keys = agency(hub, None, "college-c", "dropout")
+    hub.keygen("cw-c")
+    hub.ctl("register-caseworker", "cw-c", "--key", os.path.join(hub.keys, "cw-c.key"), "--desk")
+    hub.start()
+    ctx = zmq.Context()
+    c = connect(hub, ctx, keys)
+    w = connect_caseworker(hub, ctx, "cw-c")
+    welcome, alerts = hello(w, 5)
+    assert welcome.code == pb.OK and alerts == []
+    first = envelope("college-c", pb.DROPOUT, "dropout",
+                     pb.Dropout(institution="c1", date=TODAY), "cap-1", cpr="0101101234")
+    assert one_ack(c, frame(pb.FRAME_EVENT, first)).status == pb.ACCEPTED
+    d = w.recv(15)
+    assert d is not None and decode(d)[0] == pb.FRAME_ALERT
+    w.send(frame(pb.FRAME_QUERY, b"x" * (1048576 - 1)))
+    assert w.wait_event({zmq.EVENT_DISCONNECTED}, 15) is not None
+    assert w.wait_event({zmq.EVENT_HANDSHAKE_SUCCEEDED}, 15) is not None
+    second = envelope("college-c", pb.DROPOUT, "dropout",
+                      pb.Dropout(institution="c1", date=TODAY), "cap-2", cpr="0202101234")
+    assert one_ack(c, frame(pb.FRAME_EVENT, second)).status == pb.ACCEPTED
+    hub.wait_alerts(2)
+    w.send(frame(pb.FRAME_QUERY, pb.Query(request_id=7, kind=pb.OPEN_ALERTS)))
+    got = []
+    while True:
+        d = w.recv(3)
+        if d is None:
+            break
+        got.append(decode(d))
+    assert [k for k, _ in got] == [pb.FRAME_RESULT], got
+    assert got[0][1].request_id == 7 and len(got[0][1].alerts) == 2
+    welcome, alerts = hello(w, 5)
+    assert welcome.code == pb.OK and welcome.open_alerts == 2
+    assert sorted(a.delivery for a in alerts) == [1, 2], alerts
+    c.close()
+    w.close()
+    ctx.term()
