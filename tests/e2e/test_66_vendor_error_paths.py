@@ -284,3 +284,66 @@ def test_a_frame_over_the_cap_on_delivery_ends_the_session(hub):
     c.close()
     w.close()
     ctx.term()
+
+
+def test_each_answer_of_the_delivery_table(hub):
+    """§4 "What to do with each answer": the codes and reasons a caseworker
+    client gets, each with the request_id the table says."""
+    from test_64_vendor_from_doc import connect_caseworker, decode
+    hub.keygen("cw-a")
+    hub.ctl("register-caseworker", "cw-a", "--key", os.path.join(hub.keys, "cw-a.key"))
+    hub.start("--query_rate", "1", "--query_burst", "1", "--sessions_max", "1")
+    ctx = zmq.Context()
+    c = connect_caseworker(hub, ctx, "cw-a")
+
+    def answer(cl, data, kind=pb.FRAME_RESULT):
+        cl.send(data)
+        d = cl.recv(15)
+        assert d is not None
+        k, m = decode(d)
+        assert k == kind, (k, m)
+        return m
+
+    def is_(m, rid, code, reason):
+        assert (m.request_id, m.code, m.reason) == (rid, code, reason), m
+
+    is_(answer(c, frame(pb.FRAME_QUERY, pb.Query(request_id=1))), 1, pb.E_MALFORMED,
+        "unknown query kind")
+    is_(answer(c, frame(pb.FRAME_QUERY, pb.Query(request_id=2, kind=pb.TIMELINE, cpr="0303101234"))),
+        2, pb.E_UNAVAILABLE, "too many queries; wait a moment and ask again")
+    time.sleep(1.5)
+    is_(answer(c, frame(pb.FRAME_QUERY, pb.Query(request_id=3, kind=pb.TIMELINE, cpr="0303101234"))),
+        3, pb.E_DENIED, "this person is not assigned to you or your desk")
+    act = pb.Action(request_id=4, alert_id=b"\0" * 9, kind=pb.CONTACT_MADE, how="phone")
+    is_(answer(c, frame(pb.FRAME_ACTION, act)), 4, pb.E_DENIED,
+        "this alert is not addressed to you or your desk")
+    act.request_id = 5
+    is_(answer(c, frame(pb.FRAME_ACTION, act)), 5, pb.E_UNAVAILABLE,
+        "too many actions; wait a moment and send it again")
+    is_(answer(c, frame(pb.FRAME_QUERY, b"\xff\xff")), 0, pb.E_MALFORMED,
+        "Query does not decode as protobuf")
+    # An AlertAck is not answered: the next frame is the next query's answer.
+    c.send(frame(pb.FRAME_ALERT_ACK, pb.AlertAck(alert_id=b"\0" * 9)))
+    time.sleep(1.5)
+    is_(answer(c, frame(pb.FRAME_QUERY, pb.Query(request_id=6, kind=pb.OPEN_ALERTS))),
+        6, pb.OK, "")
+    # The session table (sessions_max 1) is full for a second connection.
+    w = answer(c, frame(pb.FRAME_HELLO, pb.Hello(window=1)), pb.FRAME_WELCOME)
+    assert w.code == pb.OK
+    c2 = connect_caseworker(hub, ctx, "cw-a")
+    w = answer(c2, frame(pb.FRAME_HELLO, pb.Hello(window=1)), pb.FRAME_WELCOME)
+    assert (w.code, w.reason, w.open_alerts) == (
+        pb.E_UNAVAILABLE, "the hub's session table is full (sessions_max); retry later", 0)
+    hub.ctl("revoke-caseworker", "cw-a")
+    revoked = "the key this connection authenticated with has been revoked or replaced"
+    deadline = time.time() + 10
+    while True:
+        time.sleep(1.2)
+        m = answer(c2, frame(pb.FRAME_QUERY, pb.Query(request_id=7, kind=pb.OPEN_ALERTS)))
+        if m.code == pb.E_DENIED or time.time() > deadline:
+            break
+    is_(m, 7, pb.E_DENIED, revoked)
+    is_(answer(c2, frame(pb.FRAME_HELLO, pb.Hello(window=1))), 0, pb.E_DENIED, revoked)
+    c.close()
+    c2.close()
+    ctx.term()
