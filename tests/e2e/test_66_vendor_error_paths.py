@@ -347,3 +347,39 @@ def test_each_answer_of_the_delivery_table(hub):
     c.close()
     c2.close()
     ctx.term()
+
+
+def test_answers_a_client_does_not_read_are_dropped_beyond_its_queues(hub):
+    """§4 Limits: unread answers wait in the hub (about 300), in the
+    client's own queue and in the TCP buffers; beyond, they are dropped
+    (logged); the connection lives on and a request sent again is
+    answered."""
+    from test_64_vendor_from_doc import connect_caseworker, decode
+    hub.keygen("cw-u")
+    hub.ctl("register-caseworker", "cw-u", "--key", os.path.join(hub.keys, "cw-u.key"))
+    hub.start()
+    ctx = zmq.Context()
+    # Small queues of our own: fewer answers wait on the client side.
+    ctx.setsockopt(zmq.RCVHWM, 10)
+    ctx.setsockopt(zmq.RCVBUF, 8192)
+    c = connect_caseworker(hub, ctx, "cw-u")
+    n = 4000
+    for i in range(n):
+        c.sock.send(frame(pb.FRAME_QUERY, pb.Query(request_id=i + 1, kind=pb.OPEN_ALERTS)))
+    time.sleep(3)
+    got = 0
+    while c.recv(2) is not None:
+        got += 1
+    # How many pass depends on the TCP buffers (thousands); those beyond
+    # are dropped, never queued without bound, and the hub says so.
+    assert got <= n
+    if got < n:
+        assert "HUB-QUERY result not sent" in hub.logtext()
+    time.sleep(2.5)  # the query allowance refills
+    c.send(frame(pb.FRAME_QUERY, pb.Query(request_id=n + 1, kind=pb.OPEN_ALERTS)))
+    d = c.recv(15)
+    assert d is not None
+    kind, m = decode(d)
+    assert (kind, m.request_id, m.code) == (pb.FRAME_RESULT, n + 1, pb.OK), m
+    c.close()
+    ctx.term()
