@@ -2107,6 +2107,33 @@ def test_the_units_are_hardened_alike(tmp_path):
                       p.stdout)
         assert m and float(m.group(1)) <= 4.0, (unit, p.stdout[-300:])
 
+def test_the_adapter_units_restarts_are_what_adapters_md_says():
+    """ADAPTERS.md says what systemd does when a watcher exits 3 (a full
+    disk under the outbox, a refused key): it used to say only that
+    systemd starts it again, while the unit gives up after its start
+    limit, and the watcher then stays stopped whatever becomes right."""
+    unit = {}
+    for line in (hubtest.ROOT / "deploy/ungebro-adapter@.service") \
+            .read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            unit[name.strip()] = value.strip()
+    assert unit["Restart"] == "on-failure"
+    doc = " ".join((hubtest.ROOT / "docs" / "ADAPTERS.md").read_text()
+                   .split())
+    said = (f"`RestartSec={unit['RestartSec']}`, "
+            f"`StartLimitIntervalSec={unit['StartLimitIntervalSec']}`, "
+            f"`StartLimitBurst={unit['StartLimitBurst']}`: a watcher that "
+            f"exits")
+    assert said in doc
+    assert (f"started again {unit['RestartSec']} s later, but once it has "
+            f"been started {unit['StartLimitBurst']} times within "
+            f"{int(unit['StartLimitIntervalSec']) // 60} minutes systemd "
+            f"gives up") in doc
+    assert "systemctl restart ungebro-adapter@school" in doc
+    assert "exit 3; systemd starts it again)" not in doc
+
+
 def test_the_adapter_units_steps_make_what_it_needs():
     """ADAPTERS.md, "Running unattended": the steps shown for
     ungebro-adapter@school, run on a machine of their own, make what the
