@@ -126,6 +126,25 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
     assert cpr not in err and hubtest.dashed(cpr) not in err, err
 
 
+def test_a_mail_base_url_too_long_for_a_notice_is_refused(tmp_path):
+    """OPERATIONS.md, "E-mail notices": mail_base_url is at most 400
+    bytes. The notice names the link twice in a message of at most 2,048
+    bytes: a longer URL was taken (on the command line: a settings line
+    holds 510 bytes) and every notice then dropped without a word."""
+    base = "https://unge.example.dk/"
+    ok, long = base + "p" * (400 - len(base)), base + "p" * 1600
+    p = check_config("--data_dir", str(tmp_path / "d"), "--keys_dir",
+                     str(tmp_path / "k"), "--mail_base_url", ok)
+    assert p.returncode == 0, p.stderr
+    p = check_config("--data_dir", str(tmp_path / "d"), "--keys_dir",
+                     str(tmp_path / "k"), "--mail_base_url", ok + "p")
+    assert (p.returncode, p.stderr) == (
+        2, "hubd: mail_base_url is longer than 400 bytes\n")
+    p = check_config("--data_dir", str(tmp_path / "d"), "--keys_dir",
+                     str(tmp_path / "k"), "--mail_base_url", long)
+    assert p.returncode == 2, p.stderr
+
+
 def test_check_config_reports_a_missing_rules_file(tmp_path):
     conf, rules = write_config(tmp_path, [], [])
     rules.unlink()
