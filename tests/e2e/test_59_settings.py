@@ -642,3 +642,20 @@ def test_directories_of_more_than_400_bytes_are_refused(tmp_path):
     rc, err = run([hubtest.binary("webd"), "--gateway", "web-1",
                    "--keys_dir", long])
     assert (rc, err) == (2, "webd: keys_dir is longer than 400 bytes\n")
+
+
+def test_a_key_file_name_longer_than_511_bytes_is_named_so(tmp_path):
+    """hubctl register-* --key FILE: a file that cannot be read is exit 1,
+    nothing changed. A name over 511 bytes was cut short and another
+    file looked for ("cannot open" the cut name, or a file of that name
+    read): it is refused as too long."""
+    d = long_dir(tmp_path, 600)
+    key = hubtest.Path(d) / "school-a.key"
+    ctl = [hubtest.binary("hubctl"), "--data_dir", str(tmp_path / "data"),
+           "--keys_dir", str(tmp_path / "keys")]
+    assert run(ctl + ["keygen", "hub"])[0] == 0
+    assert run(ctl + ["keygen", "school-a"])[0] == 0
+    (tmp_path / "keys" / "school-a.key").rename(key)
+    rc, err = run(ctl + ["register-agency", "school-a", "--key", str(key)])
+    assert (rc, err) == (1, "hubctl: cannot read the public key: --key "
+                            "is longer than 511 bytes\n"), err
