@@ -1246,11 +1246,14 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 	memcpy(list.entry[at].caseworker, ev->assign_caseworker, cwlen + 1);
 	if (list.count > ASSIGN_MAX) {
 		/* The oldest start decides no day from the receipt on once
-		 * the next one has begun; until then it may be today's
-		 * contact person, who must not be lost to handovers planned
-		 * ahead: the one planned furthest ahead goes instead. */
+		 * the next one has begun or it has ended; until then it may
+		 * be today's contact person, who must not be lost to
+		 * handovers planned ahead: the one planned furthest ahead
+		 * goes instead. */
 		int32_t today = (int32_t)(ev->received_at / UG_DAY_MS);
-		int gone = list.entry[1].from <= today ? 0 : list.count - 1;
+		bool over = list.entry[1].from <= today ||
+			    (list.entry[0].to && list.entry[0].to < today);
+		int gone = over ? 0 : list.count - 1;
 		memmove(&list.entry[gone], &list.entry[gone + 1],
 			(size_t)(list.count - gone - 1) *
 			    sizeof list.entry[0]);
