@@ -81,6 +81,11 @@ ug_err ug_config_int(const ug_config *cfg, const char *name, long min,
  */
 bool ug_config_bool(const ug_config *cfg, const char *name);
 
+/* Longest data_dir and keys_dir hubd, hubctl, inbox and webd take: every
+ * file under them (keys_dir/ID.key_secret, data_dir/derived/data.mdb)
+ * must fit their 512-byte path buffers, or its name would be cut short. */
+#define UG_DIR_SETTING_MAX 400
+
 /* Longest line ug_kv_read accepts, in bytes, without its line break. */
 #define UG_KV_LINE_MAX 510
 

@@ -39,7 +39,7 @@
 	     "the message on stdin)"},                                        \
 	    {"mail_base_url", "",                                             \
 	     "the web inbox's address as caseworkers reach it "               \
-	     "(https://...); "                                                \
+	     "(https://..., at most 400 bytes); "                             \
 	     "empty: no e-mail notices are sent"},                            \
 	    {"mail_interval", "15",                                           \
 	     "minutes at least between two notices to one recipient (a "      \

@@ -28,8 +28,10 @@
 #include "hub/retention.h"
 
 const ug_setting hub_settings[] = {
-    {"data_dir", "./var/hub/data", "directory of the hub's LMDB store"},
-    {"keys_dir", "./var/keys", "directory holding hub.key_secret"},
+    {"data_dir", "./var/hub/data",
+     "directory of the hub's LMDB store (at most 400 bytes)"},
+    {"keys_dir", "./var/keys",
+     "directory holding hub.key_secret (at most 400 bytes)"},
     {"ingest", "tcp://127.0.0.1:7601", "endpoint adapters send events to"},
     {"delivery", "tcp://127.0.0.1:7602",
      "endpoint caseworker clients receive alerts from"},
@@ -321,6 +323,11 @@ load_settings(hub *h, const ug_config *cfg, bool rules, bool mix,
 	     err == UG_OK && *d; d++)
 		if (!ug_config_get(cfg, *d)[0]) {
 			ug_diag_set(diag, *d, "%s must name a directory", *d);
+			err = UG_EINVAL;
+		} else if (strlen(ug_config_get(cfg, *d)) >
+			   UG_DIR_SETTING_MAX) {
+			ug_diag_set(diag, *d, "%s is longer than %d bytes", *d,
+				    UG_DIR_SETTING_MAX);
 			err = UG_EINVAL;
 		}
 	if (err == UG_OK)

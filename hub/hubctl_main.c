@@ -1078,6 +1078,15 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 			   ug_config_where(cfg, which), which);
 		return false;
 	}
+	for (const char *const *d =
+		 (const char *const[]){"keys_dir", "data_dir", NULL};
+	     *d; d++)
+		if (strlen(ug_config_get(cfg, *d)) > UG_DIR_SETTING_MAX) {
+			ug_eprintf("hubctl: %s%s is longer than %d bytes\n",
+				   ug_config_where(cfg, *d), *d,
+				   UG_DIR_SETTING_MAX);
+			return false;
+		}
 	if (strcmp(cmd, "keygen") != 0 &&
 	    (ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &n, &diag) !=
 		 UG_OK ||

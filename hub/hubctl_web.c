@@ -31,6 +31,12 @@ hubctl_registered_key(const ug_config *cfg, const char *id,
 {
 	char key_id[UG_ID_MAX];
 	const char *key = ug_config_get(cfg, "key");
+	if (strlen(key) >= HUBCTL_KEY_PATH_MAX) {
+		/* Cut short, it would name another file. */
+		ug_diag_set(diag, "key", "--key is longer than %d bytes",
+			    HUBCTL_KEY_PATH_MAX - 1);
+		return UG_EINVAL;
+	}
 	if (key[0])
 		ug_strlcpy(path, key, HUBCTL_KEY_PATH_MAX);
 	else

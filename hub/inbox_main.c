@@ -92,7 +92,8 @@ static const ug_setting settings[] = {
     {"caseworker", NULL,
      "caseworker id (keys_dir/ID.key_secret: a file holding another "
      "id's key is refused, exit 1)"},
-    {"keys_dir", "./var/keys", "directory with the keys and hub.key"},
+    {"keys_dir", "./var/keys",
+     "directory with the keys and hub.key (at most 400 bytes)"},
     {"delivery", "tcp://127.0.0.1:7602",
      "the hub's delivery endpoint: tcp://HOST:PORT or ipc://PATH"},
     {"json", "false",
@@ -1114,6 +1115,13 @@ main(int argc, char **argv)
 	if (!ug_config_get(cfg, "keys_dir")[0]) {
 		ug_eprintf("inbox: %skeys_dir must name a directory\n",
 			   ug_config_where(cfg, "keys_dir"));
+		rc = 2;
+		goto out;
+	}
+	if (strlen(ug_config_get(cfg, "keys_dir")) > UG_DIR_SETTING_MAX) {
+		ug_eprintf("inbox: %skeys_dir is longer than %d bytes\n",
+			   ug_config_where(cfg, "keys_dir"),
+			   UG_DIR_SETTING_MAX);
 		rc = 2;
 		goto out;
 	}

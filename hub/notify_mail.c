@@ -42,6 +42,9 @@
 #define PENDING_MAX  4096 /* recipients with uncounted alerts at once */
 #define CHILDREN_MAX 16	  /* sendmail processes not yet reaped */
 #define MESSAGE_MAX  2048
+/* The link is in a notice twice, beside an address of up to 255 bytes:
+ * a longer URL would not fit MESSAGE_MAX and no notice would go out. */
+#define BASE_URL_MAX 400
 #define STOP_WAIT_MS 5000 /* at a stop, for notices still with the MTA */
 
 extern char **environ;
@@ -86,6 +89,12 @@ hub__mail_open(notify_mail **out, const ug_config *cfg, ug_diag *diag)
 		ug_diag_set(diag, "mail_base_url",
 			    "mail_base_url must start "
 			    "with https:// (or http://)");
+		return UG_EINVAL;
+	}
+	if (strlen(base) > BASE_URL_MAX) {
+		ug_diag_set(diag, "mail_base_url",
+			    "mail_base_url is longer than %d bytes",
+			    BASE_URL_MAX);
 		return UG_EINVAL;
 	}
 	for (const char *p = base; *p; p++)

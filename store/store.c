@@ -1195,16 +1195,14 @@ assign_read(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
 	return UG_OK;
 }
 
-/* Store the history; a count one over ASSIGN_MAX drops the oldest start. */
 static ug_err
 assign_write(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
 	     const assign_list *list)
 {
-	int drop = list->count > ASSIGN_MAX;
 	uint8_t plain[1 + ASSIGN_MAX * ASSIGN_ENTRY] = {0};
-	plain[0] = (uint8_t)(list->count - drop);
-	for (int i = drop; i < list->count; i++) {
-		uint8_t *p = plain + 1 + (i - drop) * ASSIGN_ENTRY;
+	plain[0] = (uint8_t)list->count;
+	for (int i = 0; i < list->count; i++) {
+		uint8_t *p = plain + 1 + i * ASSIGN_ENTRY;
 		ug_put_be32(p, (uint32_t)list->entry[i].from);
 		ug_put_be32(p + 4, (uint32_t)list->entry[i].to);
 		p[8] = (uint8_t)strlen(list->entry[i].caseworker);
@@ -1246,6 +1244,21 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 	list.entry[at].from = ev->assign_from;
 	list.entry[at].to = ev->assign_to;
 	memcpy(list.entry[at].caseworker, ev->assign_caseworker, cwlen + 1);
+	if (list.count > ASSIGN_MAX) {
+		/* The oldest start decides no day from the receipt on once
+		 * the next one has begun or it has ended; until then it may
+		 * be today's contact person, who must not be lost to
+		 * handovers planned ahead: the one planned furthest ahead
+		 * goes instead. */
+		int32_t today = (int32_t)(ev->received_at / UG_DAY_MS);
+		bool over = list.entry[1].from <= today ||
+			    (list.entry[0].to && list.entry[0].to < today);
+		int gone = over ? 0 : list.count - 1;
+		memmove(&list.entry[gone], &list.entry[gone + 1],
+			(size_t)(list.count - gone - 1) *
+			    sizeof list.entry[0]);
+		list.count--;
+	}
 	return assign_write(s, txn, ev->person_key, ev->assign_role, &list);
 }
 

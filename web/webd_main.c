@@ -49,7 +49,7 @@ static const ug_setting settings[] = {
      "with hubctl register-gateway)"},
     {"keys_dir", "./var/keys",
      "directory with the gateway's keys and "
-     "hub.key"},
+     "hub.key (at most 400 bytes)"},
     {"delivery", "tcp://127.0.0.1:7602",
      "the hub's delivery endpoint: tcp://HOST:PORT or ipc://PATH"},
     {"listen_address", "127.0.0.1", "IPv4 address to serve HTTP on"},
@@ -275,6 +275,13 @@ main(int argc, char **argv)
 	if (!ug_config_get(cfg, "keys_dir")[0]) {
 		ug_eprintf("webd: %skeys_dir must name a directory\n",
 			   ug_config_where(cfg, "keys_dir"));
+		rc = 2;
+		goto done;
+	}
+	if (strlen(ug_config_get(cfg, "keys_dir")) > UG_DIR_SETTING_MAX) {
+		ug_eprintf("webd: %skeys_dir is longer than %d bytes\n",
+			   ug_config_where(cfg, "keys_dir"),
+			   UG_DIR_SETTING_MAX);
 		rc = 2;
 		goto done;
 	}

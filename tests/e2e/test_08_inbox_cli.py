@@ -234,3 +234,21 @@ def test_output_that_cannot_be_written_is_no_success(make_hub):
     assert "`inbox: cannot write standard output: No space left on " \
         "device`" in ops
     assert "or standard output cannot be written" in help_text()
+
+
+def test_no_ack_shows_at_most_256_of_the_open_alerts(make_hub):
+    """inbox --help and OPERATIONS.md: live with --no_ack "shows at most
+    256 of the open alerts in one run, the most the hub keeps
+    unacknowledged on one connection"; --list prints them all."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cprs = CprGen(802).take(260)
+    hub.cprs.update(cprs)
+    hub.send(*[ev_dropout(cpr, "2026-09-04") for cpr in cprs])
+    assert hub.wait_applied()["alerts"] == 260
+    rc, alerts, err = hub.inbox("desk-dora", no_ack=True, idle_exit=2)
+    assert rc == 0, err
+    assert len(alerts) == 256, len(alerts)
+    assert len({a["alert_id"] for a in alerts}) == 256
+    rc, out, err = run(hub, "desk-dora", "--list")
+    assert rc == 0, err
+    assert out.endswith("\n260 open alerts\n"), out[-200:]

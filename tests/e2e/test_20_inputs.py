@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_ROWS_REJECTED, AbsenceRow,
-                     CprGen, csv_line, dashed)
+from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_ROWS_REJECTED, ROOT,
+                     AbsenceRow, CprGen, csv_line, dashed)
 from runtimetest import assert_store, event_id, rejects_csv, stored
 
 HEADER_DK = ["CPR", "Skole", "Fra", "Til", "Fravær", "Lektioner",
@@ -712,6 +712,30 @@ def test_a_json_object_of_more_than_256_keys_is_a_bad_row(hub):
     assert f"{path}:2: the object has more than 256 keys\n" in r.stderr
     assert (r.summary["queued"], r.summary["rejected_rows"]) == (2, 1)
     assert_store(hub, [rows[0], rows[2]])
+
+
+def test_json_objects_of_more_than_256_keys_between_them(hub):
+    """ADAPTERS.md "Limits and figures": the objects of one JSON Lines
+    file use at most 256 different keys between them, as a CSV header
+    names at most 256 columns: a file whose objects each hold few keys
+    but more than 256 between them is a whole-file problem, which the
+    docs did not say (only the 256 keys of one object)."""
+    rows = [AbsenceRow(c) for c in CprGen(2059).take(2)]
+    lines = []
+    for n, row in enumerate(rows):
+        rec = dict(zip(hubtest_header(), row.fields()))
+        rec.update({f"k{n}-{i}": "v" for i in range(150)})
+        lines.append(json.dumps(rec))
+    path = write(hub, "spread.jsonl", ("\n".join(lines) + "\n").encode())
+    r = hub.adapter("import", path, ignore_columns="*")
+    assert r.rc == EXIT_FATAL, str(r)
+    assert f"{path}: the objects use more than 256 different keys\n" \
+        in r.stderr, r.stderr
+    assert r.summary["queued"] == 0
+    doc = " ".join((ROOT / "docs" / "ADAPTERS.md").read_text()
+                   .split())
+    assert "use at most 256 different keys between them" in doc
+    assert "(`the objects use more than 256 different keys`)" in doc
 
 
 def test_a_jsonl_line_over_64_kib_is_kept_cut_at_64_kib(hub):

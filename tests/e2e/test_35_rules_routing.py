@@ -696,6 +696,37 @@ def test_an_ended_assignment_brings_no_earlier_one_back(make_hub):
     hub.peek("cw-anna", 0)
 
 
+def test_handovers_planned_ahead_keep_todays_contact_person(make_hub):
+    """RULES.md section 7: the latest `from` on or before the day wins,
+    and at most 8 `from` days per person and role are kept. With 8
+    handovers planned ahead, a ninth start drops the one planned
+    furthest ahead, never the assignment in force today (it used to drop
+    the earliest, and the person's alerts went to the desk); a start a
+    later one has replaced by the day of receipt goes first."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(3514)
+    ahead, behind = gen.born("2004-09-09"), gen.born("2004-10-10")
+    hub.send(ev_assignment(ahead, "cw-anna", "2026-01-01"),
+             *[ev_assignment(ahead, "cw-bob", f"2026-10-0{d}")
+               for d in range(1, 9)],
+             ev_dropout_risk(ahead, "2026-09-07"))
+    # Eight starts already past (cw-bob's last on 2026-09-01), then
+    # cw-anna from today: the oldest past start goes, not hers.
+    hub.send(*[ev_assignment(behind, "cw-bob", f"2026-0{m}-01")
+               for m in range(2, 10)],
+             ev_assignment(behind, "cw-anna", "2026-09-07"),
+             ev_dropout_risk(behind, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 2
+    got = hub.peek("cw-anna", 2)
+    assert {a["cpr"] for a in got} == {ahead, behind}, got
+    hub.peek("desk-dora", 0)
+    # The first seven handovers are kept (2026-10-08 was dropped).
+    hub.advance("2026-10-01T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
+    assert [a["cpr"] for a in hub.peek("cw-bob", 1)] == [ahead]
+    hub.peek("desk-dora", 0)
+
+
 def test_assign_without_from_starts_on_the_hub_clocks_today(make_hub):
     """OPERATIONS: "`--from` defaults to today"; RULES section 1: "today"
     is the hub clock, a test's clock_file when one is set. With the hub

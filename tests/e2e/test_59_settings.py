@@ -603,3 +603,59 @@ def test_metrics_answer_beside_more_than_1024_connections(make_hub):
         for s in socks:
             s.close()
     assert "FD_SETSIZE" not in hub.log_text()
+
+
+def long_dir(tmp_path, length):
+    """A directory path of exactly length bytes (components of at most
+    100 bytes), made."""
+    path = str(tmp_path)
+    while len(path) < length - 101:
+        path += "/" + "d" * 100
+    path += "/" + "m" * (length - len(path) - 1)
+    assert len(path) == length
+    hubtest.Path(path).mkdir(parents=True)
+    return path
+
+
+def test_directories_of_more_than_400_bytes_are_refused(tmp_path):
+    """OPERATIONS.md, "Start and stop": data_dir and keys_dir are at most
+    400 bytes in hubd, hubctl, inbox and webd. A longer one was taken and
+    the file names under it cut short: hubctl keygen wrote ID.key_sec
+    and said it wrote ID.key_secret, hubd made data_dir/deriv."""
+    ok, long = long_dir(tmp_path / "a", 400), long_dir(tmp_path / "b", 401)
+    rc, _, err = check_config("--data_dir", ok, "--keys_dir", ok)
+    assert rc == 0, err
+    for name in ("data_dir", "keys_dir"):
+        rc, _, err = check_config(f"--{name}", long)
+        assert (rc, err) == (2, f"hubd: {name} is longer than 400 bytes\n")
+    ctl = [hubtest.binary("hubctl"), "--data_dir", ok, "--keys_dir", ok]
+    assert run(ctl + ["keygen", "cw-" + "k" * 60])[0] == 0
+    assert (hubtest.Path(ok) / ("cw-" + "k" * 60 + ".key_secret")).exists()
+    for name, cmd in (("keys_dir", "keygen"), ("data_dir", "stats")):
+        rc, err = run(ctl + [f"--{name}", long, cmd] +
+                      (["cw-a"] if cmd == "keygen" else []))
+        assert (rc, err) == (2, f"hubctl: {name} is longer than 400 "
+                                "bytes\n"), err
+    rc, err = run([hubtest.binary("inbox"), "--caseworker", "cw-a",
+                   "--keys_dir", long, "--list"])
+    assert (rc, err) == (2, "inbox: keys_dir is longer than 400 bytes\n")
+    rc, err = run([hubtest.binary("webd"), "--gateway", "web-1",
+                   "--keys_dir", long])
+    assert (rc, err) == (2, "webd: keys_dir is longer than 400 bytes\n")
+
+
+def test_a_key_file_name_longer_than_511_bytes_is_named_so(tmp_path):
+    """hubctl register-* --key FILE: a file that cannot be read is exit 1,
+    nothing changed. A name over 511 bytes was cut short and another
+    file looked for ("cannot open" the cut name, or a file of that name
+    read): it is refused as too long."""
+    d = long_dir(tmp_path, 600)
+    key = hubtest.Path(d) / "school-a.key"
+    ctl = [hubtest.binary("hubctl"), "--data_dir", str(tmp_path / "data"),
+           "--keys_dir", str(tmp_path / "keys")]
+    assert run(ctl + ["keygen", "hub"])[0] == 0
+    assert run(ctl + ["keygen", "school-a"])[0] == 0
+    (tmp_path / "keys" / "school-a.key").rename(key)
+    rc, err = run(ctl + ["register-agency", "school-a", "--key", str(key)])
+    assert (rc, err) == (1, "hubctl: cannot read the public key: --key "
+                            "is longer than 511 bytes\n"), err

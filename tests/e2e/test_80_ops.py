@@ -126,6 +126,25 @@ def test_check_config_refuses_what_the_docs_rule_out(tmp_path):
     assert cpr not in err and hubtest.dashed(cpr) not in err, err
 
 
+def test_a_mail_base_url_too_long_for_a_notice_is_refused(tmp_path):
+    """OPERATIONS.md, "E-mail notices": mail_base_url is at most 400
+    bytes. The notice names the link twice in a message of at most 2,048
+    bytes: a longer URL was taken (on the command line: a settings line
+    holds 510 bytes) and every notice then dropped without a word."""
+    base = "https://unge.example.dk/"
+    ok, long = base + "p" * (400 - len(base)), base + "p" * 1600
+    p = check_config("--data_dir", str(tmp_path / "d"), "--keys_dir",
+                     str(tmp_path / "k"), "--mail_base_url", ok)
+    assert p.returncode == 0, p.stderr
+    p = check_config("--data_dir", str(tmp_path / "d"), "--keys_dir",
+                     str(tmp_path / "k"), "--mail_base_url", ok + "p")
+    assert (p.returncode, p.stderr) == (
+        2, "hubd: mail_base_url is longer than 400 bytes\n")
+    p = check_config("--data_dir", str(tmp_path / "d"), "--keys_dir",
+                     str(tmp_path / "k"), "--mail_base_url", long)
+    assert p.returncode == 2, p.stderr
+
+
 def test_check_config_reports_a_missing_rules_file(tmp_path):
     conf, rules = write_config(tmp_path, [], [])
     rules.unlink()
@@ -2106,6 +2125,33 @@ def test_the_units_are_hardened_alike(tmp_path):
         m = re.search(r"Overall exposure level for \S+: ([0-9.]+) OK",
                       p.stdout)
         assert m and float(m.group(1)) <= 4.0, (unit, p.stdout[-300:])
+
+def test_the_adapter_units_restarts_are_what_adapters_md_says():
+    """ADAPTERS.md says what systemd does when a watcher exits 3 (a full
+    disk under the outbox, a refused key): it used to say only that
+    systemd starts it again, while the unit gives up after its start
+    limit, and the watcher then stays stopped whatever becomes right."""
+    unit = {}
+    for line in (hubtest.ROOT / "deploy/ungebro-adapter@.service") \
+            .read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            unit[name.strip()] = value.strip()
+    assert unit["Restart"] == "on-failure"
+    doc = " ".join((hubtest.ROOT / "docs" / "ADAPTERS.md").read_text()
+                   .split())
+    said = (f"`RestartSec={unit['RestartSec']}`, "
+            f"`StartLimitIntervalSec={unit['StartLimitIntervalSec']}`, "
+            f"`StartLimitBurst={unit['StartLimitBurst']}`: a watcher that "
+            f"exits")
+    assert said in doc
+    assert (f"started again {unit['RestartSec']} s later, but once it has "
+            f"been started {unit['StartLimitBurst']} times within "
+            f"{int(unit['StartLimitIntervalSec']) // 60} minutes systemd "
+            f"gives up") in doc
+    assert "systemctl restart ungebro-adapter@school" in doc
+    assert "exit 3; systemd starts it again)" not in doc
+
 
 def test_the_adapter_units_steps_make_what_it_needs():
     """ADAPTERS.md, "Running unattended": the steps shown for
