@@ -623,15 +623,24 @@ def ops_hub(make_hub, clock, settings, caseworkers, **kw):
     return hub
 
 
-def test_deadline_to_an_empty_desk_is_an_ops_alert(make_hub):
+def dropout_to_the_desk(make_hub, seed, second, *extra):
+    """A hub whose ops person is ops-olga, cw-anna and `second` are
+    registered (neither on the desk), and a 15-year-old's dropout assigned
+    to cw-anna (with `extra` events) applied: the contact deadline's
+    warning goes to the duty desk on Friday 09-11."""
     hub = ops_hub(make_hub, "2026-09-07T08:00:00", {},
-                  {"cw-anna": False, "desk-dora": False},
+                  {"cw-anna": False, second: False},
                   agencies=hubtest.RULE_AGENCIES,
                   rules=dict(hubtest.NO_ESCALATION))
-    cpr = CprGen(8205).born("2010-09-07")
+    cpr = CprGen(seed).born("2010-09-07")
     hub.assign(cpr, "cw-anna")
-    hub.send(hubtest.ev_dropout(cpr, "2026-09-07"))
+    hub.send(hubtest.ev_dropout(cpr, "2026-09-07"), *extra)
     hub.wait_applied()
+    return hub
+
+
+def test_deadline_to_an_empty_desk_is_an_ops_alert(make_hub):
+    hub = dropout_to_the_desk(make_hub, 8205, "desk-dora")
     assert "HUB-OPS-DESK-UNCOVERED" not in hub.log_text()
     # The contact deadline's warning goes to the desk on Friday 09-11,
     # and nobody is a desk member.
@@ -653,14 +662,7 @@ def test_a_shared_desk_login_covers_the_desk(make_hub):
     id has the desk's queue as their own. A deadline alert that reaches
     it is received, so the desk is not uncovered (OPERATIONS.md,
     Operational alerts)."""
-    hub = ops_hub(make_hub, "2026-09-07T08:00:00", {},
-                  {"cw-anna": False, "duty-desk": False},
-                  agencies=hubtest.RULE_AGENCIES,
-                  rules=dict(hubtest.NO_ESCALATION))
-    cpr = CprGen(8217).born("2010-09-07")
-    hub.assign(cpr, "cw-anna")
-    hub.send(hubtest.ev_dropout(cpr, "2026-09-07"))
-    hub.wait_applied()
+    hub = dropout_to_the_desk(make_hub, 8217, "duty-desk")
     hub.advance("2026-09-11T00:00:00")
     [a] = hub.peek("duty-desk", 1)
     assert a["rule"].startswith("deadline."), a
@@ -675,14 +677,7 @@ def test_an_uncovered_desk_renamed_by_a_reload_ends(make_hub):
     registering a member of the desk now in force ends it too: the
     condition of the former desk id is not left standing for good."""
     import signal
-    hub = ops_hub(make_hub, "2026-09-07T08:00:00", {},
-                  {"cw-anna": False, "desk-dora": False},
-                  agencies=hubtest.RULE_AGENCIES,
-                  rules=dict(hubtest.NO_ESCALATION))
-    cpr = CprGen(8215).born("2010-09-07")
-    hub.assign(cpr, "cw-anna")
-    hub.send(hubtest.ev_dropout(cpr, "2026-09-07"))
-    hub.wait_applied()
+    hub = dropout_to_the_desk(make_hub, 8215, "desk-dora")
     hub.advance("2026-09-11T00:00:00")
     hub.wait_log(r"HUB-OPS-DESK-UNCOVERED desk_uncovered \(duty-desk\)")
     hub.write_rules(dict(hubtest.NO_ESCALATION,
@@ -1097,15 +1092,8 @@ def test_an_uncovered_desk_ends_when_a_members_day_comes(make_hub):
     member is registered "or starts": a DeskMembership sent ahead of its
     first day leaves the desk uncovered until that day comes on the hub
     clock, and then ends the condition without anything else happening."""
-    hub = ops_hub(make_hub, "2026-09-07T08:00:00", {},
-                  {"cw-anna": False, "desk-dora": False},
-                  agencies=hubtest.RULE_AGENCIES,
-                  rules=dict(hubtest.NO_ESCALATION))
-    cpr = CprGen(8225).born("2010-09-07")
-    hub.assign(cpr, "cw-anna")
-    hub.send(hubtest.ev_dropout(cpr, "2026-09-07"))
-    hub.send(hubtest.ev_desk("desk-dora", "2026-09-14"))
-    hub.wait_applied()
+    hub = dropout_to_the_desk(make_hub, 8225, "desk-dora",
+                              hubtest.ev_desk("desk-dora", "2026-09-14"))
     hub.advance("2026-09-11T00:00:00")
     hub.wait_log(r"HUB-OPS-DESK-UNCOVERED desk_uncovered \(duty-desk\)")
     time.sleep(2 * hubtest.SLOW)
