@@ -1,6 +1,7 @@
 /* Settings from file and command line; see config.h. */
 #include "common/config.h"
 
+#include "common/log.h"
 #include "common/util.h"
 
 #include <ctype.h>
@@ -610,4 +611,15 @@ ug_config_bool(const ug_config *cfg, const char *name)
 	/* set() let no other value in. */
 	ug_parse_bool(ug_config_get(cfg, name), &value);
 	return value;
+}
+
+bool
+ug_config_dir_too_long(const ug_config *cfg, const char *program,
+		       const char *name)
+{
+	if (strlen(ug_config_get(cfg, name)) <= UG_DIR_SETTING_MAX)
+		return false;
+	ug_eprintf("%s: %s%s is longer than %d bytes\n", program,
+		   ug_config_where(cfg, name), name, UG_DIR_SETTING_MAX);
+	return true;
 }

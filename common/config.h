@@ -86,6 +86,11 @@ bool ug_config_bool(const ug_config *cfg, const char *name);
  * must fit their 512-byte path buffers, or its name would be cut short. */
 #define UG_DIR_SETTING_MAX 400
 
+/* Whether the directory setting `name` is longer than UG_DIR_SETTING_MAX;
+ * if so, says `PROGRAM: [where]name is longer than 400 bytes` on stderr. */
+bool ug_config_dir_too_long(const ug_config *cfg, const char *program,
+			    const char *name);
+
 /* Longest line ug_kv_read accepts, in bytes, without its line break. */
 #define UG_KV_LINE_MAX 510
 

@@ -1081,12 +1081,8 @@ values_ok(const ug_config *cfg, const char *cmd, const char *id)
 	for (const char *const *d =
 		 (const char *const[]){"keys_dir", "data_dir", NULL};
 	     *d; d++)
-		if (strlen(ug_config_get(cfg, *d)) > UG_DIR_SETTING_MAX) {
-			ug_eprintf("hubctl: %s%s is longer than %d bytes\n",
-				   ug_config_where(cfg, *d), *d,
-				   UG_DIR_SETTING_MAX);
+		if (ug_config_dir_too_long(cfg, "hubctl", *d))
 			return false;
-		}
 	if (strcmp(cmd, "keygen") != 0 &&
 	    (ug_config_int(cfg, "log_map_mb", 1, 1L << 24, &n, &diag) !=
 		 UG_OK ||

@@ -1118,10 +1118,7 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	if (strlen(ug_config_get(cfg, "keys_dir")) > UG_DIR_SETTING_MAX) {
-		ug_eprintf("inbox: %skeys_dir is longer than %d bytes\n",
-			   ug_config_where(cfg, "keys_dir"),
-			   UG_DIR_SETTING_MAX);
+	if (ug_config_dir_too_long(cfg, "inbox", "keys_dir")) {
 		rc = 2;
 		goto out;
 	}

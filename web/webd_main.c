@@ -278,10 +278,7 @@ main(int argc, char **argv)
 		rc = 2;
 		goto done;
 	}
-	if (strlen(ug_config_get(cfg, "keys_dir")) > UG_DIR_SETTING_MAX) {
-		ug_eprintf("webd: %skeys_dir is longer than %d bytes\n",
-			   ug_config_where(cfg, "keys_dir"),
-			   UG_DIR_SETTING_MAX);
+	if (ug_config_dir_too_long(cfg, "webd", "keys_dir")) {
 		rc = 2;
 		goto done;
 	}
