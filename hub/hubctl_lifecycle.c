@@ -9,6 +9,7 @@
  * the same two transactions; it is safe while hubd runs (see
  * store_lifecycle.c on the lock order).
  */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include "hub/hubctl_lifecycle.h"
 
 #include <errno.h>
@@ -485,21 +486,74 @@ write_audit(void *ctx, const store_audit_record *r)
 }
 
 /* --out FILE, or standard output. The document is written to a new
- * file beside FILE (mkstemp: 0600, it holds the person's data in the
- * clear) and renamed to FILE only once all of it is written and synced:
- * a failed export leaves no part of a person's data behind and an
- * existing FILE as it was, and a symbolic link at FILE is replaced, never
- * written through. For standard output it is kept in memory until it is
+ * file beside FILE (0600, it holds the person's data in the clear) and
+ * renamed to FILE only once all of it is written and synced: a failed
+ * export leaves no part of a person's data behind and an existing FILE
+ * as it was, and a symbolic link at FILE is replaced, never written
+ * through. The new file has no name until then (O_TMPFILE), so a
+ * hubctl killed (SIGKILL, a power loss) runs no handler and still
+ * leaves none of it; a file system without O_TMPFILE gets a named
+ * FILE.XXXXXX. For standard output it is kept in memory until it is
  * whole: a document cut short there still closes its brackets, and would
  * pass for the person's whole export. */
 typedef struct {
 	FILE *f;
 	const char *path;
+	bool unnamed; /* O_TMPFILE: linked as tmp only once complete */
 	char tmp[4096];
 	char *mem;
 	size_t mem_len;
 	const char *refused; /* why FILE was not taken, when no errno says */
 } out_file;
+
+/* An unnamed file in FILE's directory, or -1 (errno EOPNOTSUPP, EISDIR
+ * or EINVAL where the file system cannot make one). */
+static int
+open_unnamed(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == path)
+		snprintf(dir, sizeof dir, "/");
+	else if ((size_t)(slash - path) >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	} else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	return open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+}
+
+/* Give the unnamed file fd a new name FILE.XXXXXX in tmp (linkat never
+ * replaces a name, so a taken one is tried again with another). */
+static bool
+name_unnamed(int fd, const char *path, char *tmp, size_t tmp_size)
+{
+	static const char abc[] = "abcdefghijklmnopqrstuvwxyz"
+				  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char r[6];
+		randombytes_buf(r, sizeof r);
+		char suffix[7];
+		for (size_t i = 0; i < sizeof r; i++)
+			suffix[i] = abc[r[i] % (sizeof abc - 1)];
+		suffix[6] = '\0';
+		if ((size_t)snprintf(tmp, tmp_size, "%s.%s", path, suffix) >=
+		    tmp_size) {
+			errno = ENAMETOOLONG;
+			return false;
+		}
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) ==
+		    0)
+			return true;
+		if (errno != EEXIST)
+			return false;
+	}
+	return false;
+}
 
 static bool
 open_out(out_file *o, const char *path, int *why)
@@ -533,11 +587,17 @@ open_out(out_file *o, const char *path, int *why)
 		return false;
 	}
 	int fd = -1;
+	o->unnamed = false;
 	if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%s.XXXXXX", path) >=
-	    sizeof o->tmp)
+	    sizeof o->tmp) {
 		errno = ENAMETOOLONG;
-	else
-		fd = mkstemp(o->tmp);
+	} else {
+		fd = open_unnamed(path);
+		o->unnamed = fd >= 0;
+		if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR ||
+			       errno == EINVAL))
+			fd = mkstemp(o->tmp);
+	}
 	if (fd < 0 || fchmod(fd, 0600) != 0 || !(o->f = fdopen(fd, "w"))) {
 		*why = errno;
 		/* Worded as every export that writes nothing is, so one
@@ -547,7 +607,8 @@ open_out(out_file *o, const char *path, int *why)
 			   path, strerror(*why));
 		if (fd >= 0) {
 			close(fd);
-			unlink(o->tmp);
+			if (!o->unnamed)
+				unlink(o->tmp);
 		}
 		return false;
 	}
@@ -586,6 +647,13 @@ close_out(out_file *o, bool complete, int *why)
 		*why = errno;
 		written = false;
 	}
+	/* Named only now that it is whole and on disk. */
+	if (written && complete && o->unnamed &&
+	    !name_unnamed(fileno(o->f), o->path, o->tmp, sizeof o->tmp)) {
+		*why = errno;
+		written = false;
+	}
+	bool named = !o->unnamed || (written && complete);
 	if (fclose(o->f) != 0 && written) {
 		*why = errno;
 		written = false;
@@ -594,7 +662,8 @@ close_out(out_file *o, bool complete, int *why)
 		return true;
 	if (written && complete)
 		*why = errno;
-	unlink(o->tmp);
+	if (named)
+		unlink(o->tmp);
 	return false;
 }
 
