@@ -1,0 +1,141 @@
+"""66 client programs killed at a random moment (SIGKILL: no handler
+runs, as with a power loss): what the docs tell an operator to do next
+(run it again) ends with everything stored once, nothing doubled, the
+store opening, and no file of personal data left behind."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+from hubtest import CprGen, binary, privacy_sweep
+
+
+def kill_at_random(cmd, rnd, upto=0.3):
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    time.sleep(rnd.uniform(0, upto))
+    p.send_signal(signal.SIGKILL)
+    out, err = p.communicate(timeout=60)
+    return p.returncode, out, err
+
+
+def hubctl_cmd(hub, *args):
+    return [binary("hubctl"), "--config", str(hub.conf), *args]
+
+
+def test_assign_file_killed_then_run_again_stores_each_row_once(make_hub):
+    """OPERATIONS.md, Contact persons: assign --file stores 512 rows a
+    transaction; run again, what was stored is already known. Killed at
+    a random moment and run again, every row is stored exactly once."""
+    hub = make_hub()
+    cprs = CprGen(6601).take(3000)
+    hub.cprs.update(cprs)
+    path = hub.client_dir / "assignments.csv"
+    path.write_text("cpr;caseworker;from\n" + "".join(
+        f"{c};cw-anna;2026-01-01\n" for c in cprs))
+    rnd = random.Random(6601)
+    before = hub.stats()["log_events"]
+    killed = 0
+    for _ in range(4):
+        rc, out, err = kill_at_random(
+            hubctl_cmd(hub, "assign", "--file", str(path)), rnd, 0.1)
+        assert rc in (0, -signal.SIGKILL), (rc, err)
+        st = subprocess.run(hubctl_cmd(hub, "stats", "--json"),
+                            capture_output=True, text=True)
+        assert st.returncode == 0, st.stderr
+        killed += rc == -signal.SIGKILL
+    assert killed, "no run was killed before it ended"
+    again = hub.hubctl("assign", "--file", str(path))
+    new, known = [int(again.stdout.split()[i]) for i in (1, 3)]
+    assert new + known == len(cprs), again.stdout
+    assert hub.stats()["log_events"] - before == len(cprs)
+    recs = [json.loads(l) for l in hub.hubctl(
+        "audit", "show", "--json").stdout.splitlines() if l.startswith("{")]
+    stored = [r["detail"] for r in recs
+              if (r["action"], r["result"]) == ("assign", "ok")]
+    assert len(stored) == len(cprs)
+
+
+def test_import_killed_at_random_moments_delivers_each_row_once(hub):
+    """ADAPTERS.md, "A file is queued whole or not at all": an adapter
+    killed at any moment (reading, queuing, taking a half import out,
+    sending) and then run again as the docs say (import the file again,
+    flush) ends with every row of the file at the hub exactly once, and
+    a half import never sent."""
+    import hubtest
+    from hubtest import AbsenceRow, EXIT_OK
+    from runtimetest import event_id, wait_stored
+    cprs = CprGen(6602).take(30000)
+    hub.cprs.update(cprs[::400])
+    rows = [AbsenceRow(c) for c in cprs]
+    path = hub.inputs_dir / "big.csv"
+    hubtest.write_absence_csv(path, rows, dash_every=0)
+    rnd = random.Random(6602)
+    killed = 0
+    for i in range(12):
+        cmd = hub.adapter_cmd("import", path) if i % 3 else \
+            hub.adapter_cmd("flush")
+        rc, out, err = kill_at_random(cmd, rnd, 1.5)
+        assert rc in (0, 2, -signal.SIGKILL), (rc, err[-2000:])
+        killed += rc == -signal.SIGKILL
+        # Never a part of the file at the hub: none or a whole file's
+        # rows, once each, in the order they were queued.
+        n = hub.stats()["log_events"]
+        assert n <= len(rows)
+    assert killed, "no run was killed before it ended"
+    r = hub.adapter("import", path, wait=180)
+    assert r.rc == EXIT_OK, str(r)[-3000:]
+    assert r.summary["queued"] + r.summary["duplicates"] == len(rows)
+    assert r.summary["pending"] == 0, r.summary
+    got = wait_stored(hub, len(rows), timeout=60)
+    assert sorted(got) == sorted(event_id(hub, x) for x in rows)
+    assert hub.stats()["log_events"] == len(rows)
+
+
+def test_watch_killed_at_random_moments_moves_each_file_once(hub):
+    """ADAPTERS.md, "Running unattended": a watcher killed (a power
+    loss, kill -9) at any moment and started again imports each file
+    dropped into DIR whole, moves it to done/ with its report beside it,
+    and every row reaches the hub once; nothing stays in DIR but done/
+    (and an empty failed/)."""
+    import hubtest
+    from hubtest import AbsenceRow
+    from runtimetest import event_id, wait_stored
+    from test_22_watch import Watcher
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    gen = CprGen(6603)
+    files = {}
+    for i in range(6):
+        rows = [AbsenceRow(c) for c in gen.take(3000)]
+        hub.cprs.update(r.cpr for r in rows[::300])
+        part = drop / f"uge{i}.csv.part"
+        hubtest.write_absence_csv(part, rows, dash_every=0)
+        files[f"uge{i}.csv"] = rows
+    for name in files:
+        os.rename(drop / (name + ".part"), drop / name)
+    rnd = random.Random(6603)
+    cmd = hub.adapter_cmd("watch", drop, settle=0)
+    killed = 0
+    for _ in range(6):
+        rc, _, err = kill_at_random(cmd, rnd, 1.0)
+        assert rc in (0, -signal.SIGKILL), (rc, err[-2000:])
+        killed += rc == -signal.SIGKILL
+    assert killed
+    w = Watcher(hub, drop, settle=0, log_level="notice")
+    try:
+        want = [x for rows in files.values() for x in rows]
+        got = wait_stored(hub, len(want), timeout=120)
+        assert sorted(got) == sorted(event_id(hub, x) for x in want)
+        hubtest.wait_for(lambda: set(os.listdir(drop)) <= {"done", "failed"},
+                         60, "every file moved")
+        assert not os.listdir(drop / "failed")
+        done = sorted(os.listdir(drop / "done"))
+        assert done == sorted(n + s for n in files
+                              for s in ("", ".report.json")), done
+    finally:
+        w.stop()
+    assert hub.stats()["log_events"] == len(want)
