@@ -9,7 +9,6 @@
  * the same two transactions; it is safe while hubd runs (see
  * store_lifecycle.c on the lock order).
  */
-#define _GNU_SOURCE /* O_TMPFILE */
 #include "hub/hubctl_lifecycle.h"
 
 #include <errno.h>
@@ -506,55 +505,6 @@ typedef struct {
 	const char *refused; /* why FILE was not taken, when no errno says */
 } out_file;
 
-/* An unnamed file in FILE's directory, or -1 (errno EOPNOTSUPP, EISDIR
- * or EINVAL where the file system cannot make one). */
-static int
-open_unnamed(const char *path)
-{
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == path)
-		snprintf(dir, sizeof dir, "/");
-	else if ((size_t)(slash - path) >= sizeof dir) {
-		errno = ENAMETOOLONG;
-		return -1;
-	} else
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-	return open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-}
-
-/* Give the unnamed file fd a new name FILE.XXXXXX in tmp (linkat never
- * replaces a name, so a taken one is tried again with another). */
-static bool
-name_unnamed(int fd, const char *path, char *tmp, size_t tmp_size)
-{
-	static const char abc[] = "abcdefghijklmnopqrstuvwxyz"
-				  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	char proc[64];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	for (int tries = 0; tries < 100; tries++) {
-		unsigned char r[6];
-		randombytes_buf(r, sizeof r);
-		char suffix[7];
-		for (size_t i = 0; i < sizeof r; i++)
-			suffix[i] = abc[r[i] % (sizeof abc - 1)];
-		suffix[6] = '\0';
-		if ((size_t)snprintf(tmp, tmp_size, "%s.%s", path, suffix) >=
-		    tmp_size) {
-			errno = ENAMETOOLONG;
-			return false;
-		}
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) ==
-		    0)
-			return true;
-		if (errno != EEXIST)
-			return false;
-	}
-	return false;
-}
-
 static bool
 open_out(out_file *o, const char *path, int *why)
 {
@@ -592,7 +542,7 @@ open_out(out_file *o, const char *path, int *why)
 	    sizeof o->tmp) {
 		errno = ENAMETOOLONG;
 	} else {
-		fd = open_unnamed(path);
+		fd = ug_open_unnamed(path);
 		o->unnamed = fd >= 0;
 		if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR ||
 			       errno == EINVAL))
@@ -649,7 +599,7 @@ close_out(out_file *o, bool complete, int *why)
 	}
 	/* Named only now that it is whole and on disk. */
 	if (written && complete && o->unnamed &&
-	    !name_unnamed(fileno(o->f), o->path, o->tmp, sizeof o->tmp)) {
+	    !ug_name_unnamed(fileno(o->f), o->path, o->tmp, sizeof o->tmp)) {
 		*why = errno;
 		written = false;
 	}
