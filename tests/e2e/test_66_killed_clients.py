@@ -112,8 +112,12 @@ def test_watch_killed_at_random_moments_moves_each_file_once(hub):
     for i in range(6):
         rows = [AbsenceRow(c) for c in gen.take(3000)]
         hub.cprs.update(r.cpr for r in rows[::300])
+        # Bad rows too: the rejects work file holds them, CPRs and all.
+        bad = [AbsenceRow(c, absent="x") for c in gen.take(500)]
+        hub.cprs.update(r.cpr for r in bad[::50])
         part = drop / f"uge{i}.csv.part"
-        hubtest.write_absence_csv(part, rows, dash_every=0)
+        hubtest.write_absence_csv(part, rows[:1500] + bad + rows[1500:],
+                                  dash_every=0)
         files[f"uge{i}.csv"] = rows
     for name in files:
         os.rename(drop / (name + ".part"), drop / name)
@@ -125,6 +129,8 @@ def test_watch_killed_at_random_moments_moves_each_file_once(hub):
         assert rc in (0, -signal.SIGKILL), (rc, err[-2000:])
         killed += rc == -signal.SIGKILL
     assert killed
+    # The rejected rows' work files of a killed watcher are taken back
+    # when it imports that file again.
     w = Watcher(hub, drop, settle=0, log_level="notice")
     try:
         want = [x for rows in files.values() for x in rows]
@@ -134,8 +140,8 @@ def test_watch_killed_at_random_moments_moves_each_file_once(hub):
                          60, "every file moved")
         assert not os.listdir(drop / "failed")
         done = sorted(os.listdir(drop / "done"))
-        assert done == sorted(n + s for n in files
-                              for s in ("", ".report.json")), done
+        assert done == sorted(n + s for n in files for s in
+                              ("", ".report.json", ".rejects.csv")), done
     finally:
         w.stop()
     assert hub.stats()["log_events"] == len(want)
