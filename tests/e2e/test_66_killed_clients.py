@@ -145,3 +145,94 @@ def test_watch_killed_at_random_moments_moves_each_file_once(hub):
     finally:
         w.stop()
     assert hub.stats()["log_events"] == len(want)
+
+
+def test_erase_killed_then_run_again_leaves_nothing_of_the_person(make_hub):
+    """OPERATIONS.md, Erasure: `erase` failed or cut short is run again
+    (exit 0); the person's records, alerts and assignment are gone, and
+    the other persons' records all stay."""
+    import datetime
+    from hubtest import ev_absence
+    hub = make_hub()
+    gen = CprGen(6604)
+    cpr, other = gen.next(), gen.next()
+    hub.assign(cpr, "cw-anna")
+    monday = datetime.date(2015, 1, 5)
+    weeks = [(monday + datetime.timedelta(weeks=w)).isoformat()
+             for w in range(1500)]
+    hub.send(*[ev_absence(cpr, d, 1) for d in weeks])
+    hub.send(*[ev_absence(other, d, 1) for d in weeks[:100]])
+    hub.wait_applied()
+    rnd = random.Random(6604)
+    killed = 0
+    for _ in range(3):
+        rc, out, err = kill_at_random(hubctl_cmd(
+            hub, "erase", "--cpr", cpr, "--reason", "art. 17"), rnd, 0.1)
+        assert rc in (0, -signal.SIGKILL), (rc, err)
+        killed += rc == -signal.SIGKILL
+    assert killed, "no erase was killed before it ended"
+    again = hub.hubctl("erase", "--cpr", cpr, "--reason", "art. 17")
+    assert again.stdout.startswith("erased: "), again.stdout
+    def export(who):
+        out = hub.client_dir / "export.json"
+        hub.hubctl("export", "--cpr", who, "--out", str(out))
+        doc = json.loads(out.read_text())
+        out.unlink()
+        return doc
+    doc = export(cpr)
+    assert (doc["events"], doc["alerts"]) == ([], []), doc
+    assert len(export(other)["events"]) == 100
+    assert hub.stats()["log_events"] == 100
+    assert hub.stats()["assignments"] == 0
+
+
+def test_backup_cut_short_is_refused_and_taken_again(make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: a backup cut short (hubctl
+    killed, Ctrl-C) has no manifest.json: restore refuses it, a backup
+    into the same DIR is refused as not empty; DIR deleted, the backup
+    is taken again and restores. hubd goes on taking events meanwhile."""
+    import shutil
+    hub = make_hub()
+    cprs = CprGen(6605).take(8000)
+    hub.cprs.update(cprs[::400])
+    path = hub.client_dir / "assignments.csv"
+    path.write_text("cpr;caseworker;from\n" + "".join(
+        f"{c};cw-anna;2026-01-01\n" for c in cprs))
+    hub.hubctl("assign", "--file", str(path))
+    path.unlink()
+    rnd = random.Random(6605)
+    cut = 0
+    for i in range(8):
+        sig = signal.SIGINT if i % 2 else signal.SIGKILL
+        dest = tmp_path / f"b{i}"
+        p = subprocess.Popen(hubctl_cmd(hub, "backup", str(dest)),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        time.sleep(rnd.uniform(0, 0.05))
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=60)
+        if p.returncode == 0 or (dest / "manifest.json").exists() or \
+                not dest.exists() or not os.listdir(dest):
+            continue    # done, or not begun: DIR absent or empty
+        cut += 1
+        assert p.returncode == -sig, (p.returncode, err)
+        assert out == ""
+        again = subprocess.run(hubctl_cmd(hub, "backup", str(dest)),
+                               capture_output=True, text=True)
+        assert (again.returncode, again.stderr) == (
+            1, f"hubctl: backup: {dest} is not empty\n"), again.stderr
+        r = subprocess.run(
+            hubctl_cmd(hub, "restore", str(dest)) +
+            ["--data_dir", str(tmp_path / f"restored{i}")],
+            capture_output=True, text=True)
+        assert r.returncode == 1, r.stdout
+        assert "manifest.json is missing or unreadable" in r.stderr, r.stderr
+        shutil.rmtree(dest)
+        hub.hubctl("backup", str(dest))
+        assert (dest / "manifest.json").exists()
+    assert cut, "no backup was cut short"
+    assert hub.stats()["log_events"] == len(cprs)
+    from hubtest import envelope
+    hub.send(*[envelope("school-a", c, salt=f"after-{i}")
+               for i, c in enumerate(cprs[:3])])
+    assert hub.stats()["log_events"] == len(cprs) + 3
