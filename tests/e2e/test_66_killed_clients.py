@@ -284,3 +284,49 @@ def test_audit_trail_verifies_after_commands_killed_at_random(make_hub):
     hub.stop()
     hub.start()
     assert hub.stats()["assignments"] == 6
+
+
+def test_the_first_register_killed_while_it_makes_the_store(make_hub):
+    """OPERATIONS.md: register-* before hubd's first start makes the
+    store. Killed while it makes it (a power loss at installation), it
+    left an empty log/data.mdb that hubd and every command then refused
+    as a lost log ("restore log/ from a backup": there is none). The
+    store held nothing yet: the same register run again makes it, and
+    hubd starts on it; a command that makes no store says there is
+    none."""
+    import shutil
+    hub = make_hub(start=False)
+    data = hub.data_dir
+    reg = hubctl_cmd(hub, "register-agency", "school-a", "--key",
+                     str(hub.keys_dir / "school-a.key"))
+    rnd = random.Random(6607)
+    cut = 0
+    for i in range(60):
+        if data.exists():
+            shutil.rmtree(data)
+        p = subprocess.Popen(reg, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0.002, 0.015))
+        p.kill()
+        p.wait()
+        cut += p.returncode == -signal.SIGKILL and \
+            (data / "log" / "data.mdb").exists()
+        r = subprocess.run(reg, capture_output=True, text=True)
+        assert (r.returncode, r.stdout) == (
+            0, "registered agency school-a (key "
+            f"{r.stdout.split('(key ')[1]}"), r.stderr
+        assert not (data / "store.new").exists()
+    assert cut, "no register was killed while it made the store"
+    # The state such a kill leaves, every time.
+    shutil.rmtree(data)
+    (data / "log").mkdir(parents=True)
+    (data / "log" / "data.mdb").write_bytes(b"")
+    (data / "store.new").write_bytes(b"")
+    st = subprocess.run(hubctl_cmd(hub, "stats"), capture_output=True,
+                        text=True)
+    assert (st.returncode, st.stderr) == (
+        1, f"hubctl: stats: no store in {data} (data_dir): hubd makes it "
+        "at its first start, hubctl register-* before that\n"), st.stderr
+    hub.start()
+    assert hub.stats()["principals"] == 0
+    assert not (data / "store.new").exists()
