@@ -330,3 +330,42 @@ def test_the_first_register_killed_while_it_makes_the_store(make_hub):
     hub.start()
     assert hub.stats()["principals"] == 0
     assert not (data / "store.new").exists()
+
+
+def test_the_first_import_killed_while_it_makes_the_outbox(hub):
+    """ADAPTERS.md, "A damaged outbox": an outbox being made is marked
+    (outbox.new); an adapter killed while LMDB made it left a data.mdb
+    of 0 bytes that every later run refused as a damaged outbox, to be
+    moved aside. The next run makes it again and imports."""
+    import shutil
+    import hubtest
+    from hubtest import AbsenceRow, EXIT_OK
+    rows = [AbsenceRow(c) for c in CprGen(6608).take(5)]
+    hub.cprs.update(r.cpr for r in rows)
+    path = hub.inputs_dir / "first.csv"
+    hubtest.write_absence_csv(path, rows, dash_every=0)
+    ob = hub.outbox_dir()
+    cmd = hub.adapter_cmd("import", path)
+    rnd = random.Random(6608)
+    for _ in range(40):
+        if ob.exists():
+            shutil.rmtree(ob)
+        rc, _, _ = kill_at_random(cmd, rnd, 0.01)
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == EXIT_OK, r.stderr[-1000:]
+        assert not (ob / "outbox.new").exists()
+    # The state such a kill leaves, every time.
+    shutil.rmtree(ob)
+    ob.mkdir(mode=0o700)
+    (ob / "data.mdb").write_bytes(b"")
+    (ob / "outbox.new").write_bytes(b"")
+    r = hub.adapter("import", path)
+    assert r.rc == EXIT_OK, str(r)[-2000:]
+    assert r.summary["duplicates"] == len(rows), r.summary
+    assert not (ob / "outbox.new").exists()
+    # A data.mdb of 0 bytes without the mark is still a damaged outbox.
+    shutil.rmtree(ob)
+    ob.mkdir(mode=0o700)
+    (ob / "data.mdb").write_bytes(b"")
+    r = hub.adapter("flush")
+    assert r.rc == 3 and "data.mdb is empty (0 bytes)" in r.stderr
