@@ -821,6 +821,14 @@ ug_name_unnamed(int fd, const char *path, char *tmp, size_t tmp_size)
 		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) ==
 		    0)
 			return true;
+		/* No /proc (a bare chroot): root may link the descriptor
+		 * itself. */
+		if (errno == ENOENT) {
+			if (linkat(fd, "", AT_FDCWD, tmp, AT_EMPTY_PATH) == 0)
+				return true;
+			if (errno != EEXIST)
+				errno = ENOENT;
+		}
 		if (errno != EEXIST)
 			return false;
 	}
