@@ -1,4 +1,4 @@
-"""66 client programs killed at a random moment (SIGKILL: no handler
+"""68 client programs killed at a random moment (SIGKILL: no handler
 runs, as with a power loss): what the docs tell an operator to do next
 (run it again) ends with everything stored once, nothing doubled, the
 store opening, and no file of personal data left behind."""
