@@ -375,3 +375,39 @@ def test_the_first_import_killed_while_it_makes_the_outbox(hub):
     (ob / "data.mdb").write_bytes(b"")
     r = hub.adapter("flush")
     assert r.rc == 3 and "data.mdb is empty (0 bytes)" in r.stderr
+
+
+def test_a_watcher_killed_mid_file_leaves_its_work_files_until_run_again(
+        hub):
+    """ADAPTERS.md, "Running unattended": a watcher killed while it
+    imports a file with bad rows leaves `.NAME.rejects.tmp` (the rows,
+    CPRs included) and `.NAME.report.json.tmp` in DIR; the next watch
+    deletes them when it imports the file again."""
+    import hubtest
+    from hubtest import AbsenceRow
+    from test_22_watch import Watcher, wait_moved
+    from test_24_import_refused import FIRST_BAD_LINE, layout
+    before, bad, after, _ = layout(hub, 6609)
+    drop = hub.inputs_dir / "drop"
+    drop.mkdir()
+    part = drop / "uge9.csv.part"
+    hubtest.write_absence_csv(part, before + bad + after, dash_every=0)
+    w = subprocess.Popen(hub.adapter_cmd("watch", drop, settle=0),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        os.rename(part, drop / "uge9.csv")
+        hubtest.wait_for(
+            lambda: f"uge9.csv:{FIRST_BAD_LINE}: column" in
+            w.stderr.readline(), 60, "the first bad row", interval=0)
+    finally:
+        w.kill()
+        w.communicate(timeout=30)
+    assert {".uge9.csv.rejects.tmp", ".uge9.csv.report.json.tmp"} <= \
+        set(os.listdir(drop)), os.listdir(drop)
+    again = Watcher(hub, drop, settle=0, log_level="notice")
+    try:
+        wait_moved(drop, "done", "uge9.csv", timeout=120)
+    finally:
+        again.stop()
+    assert set(os.listdir(drop)) == {"done", "failed"}, os.listdir(drop)
