@@ -404,6 +404,12 @@ audit_keygen(const ug_config *cfg, const char *id)
 		 ug_config_get(cfg, "data_dir"));
 	if (access(path, F_OK) != 0)
 		return;
+	/* A store whose making was cut short is none yet: opening it here
+	 * would make it. */
+	snprintf(path, sizeof path, "%s/" STORE_NEW_MARK,
+		 ug_config_get(cfg, "data_dir"));
+	if (access(path, F_OK) == 0)
+		return;
 	ctl c = {0};
 	ug_diag diag = {0};
 	if (open_ctl(&c, cfg, &diag) == UG_OK)

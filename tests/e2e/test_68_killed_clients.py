@@ -333,6 +333,11 @@ def test_the_first_register_killed_while_it_makes_the_store(make_hub):
     assert (st.returncode, st.stderr) == (
         1, f"hubctl: stats: no store in {data} (data_dir): hubd makes it "
         "at its first start, hubctl register-* before that\n"), st.stderr
+    # keygen records itself only in a store there is: it makes none.
+    subprocess.run(hubctl_cmd(hub, "keygen", "cw-late"), check=True,
+                   capture_output=True)
+    assert (data / "store.new").exists()
+    assert (data / "log" / "data.mdb").stat().st_size == 0
     hub.start()
     assert hub.stats()["principals"] == 0
     assert not (data / "store.new").exists()
