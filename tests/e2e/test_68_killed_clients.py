@@ -416,3 +416,47 @@ def test_a_watcher_killed_mid_file_leaves_its_work_files_until_run_again(
     finally:
         again.stop()
     assert set(os.listdir(drop)) == {"done", "failed"}, os.listdir(drop)
+
+
+def test_restore_killed_at_random_moments_then_run_again(make_hub,
+                                                         tmp_path):
+    """OPERATIONS.md, Backup and restore: a restore killed at any moment
+    leaves restore.unfinished (or a finished restore); `hubctl restore
+    DIR` run again into the same data_dir starts over and restores the
+    whole backup, and hubd starts on it with every event once."""
+    import shutil
+    hub = make_hub()
+    cprs = CprGen(6610).take(6000)
+    hub.cprs.update(cprs[::600])
+    path = hub.client_dir / "assignments.csv"
+    path.write_text("cpr;caseworker;from\n" + "".join(
+        f"{c};cw-anna;2026-01-01\n" for c in cprs))
+    hub.hubctl("assign", "--file", str(path))
+    path.unlink()
+    backup = tmp_path / "backup"
+    hub.hubctl("backup", str(backup))
+    hub.stop()
+    shutil.rmtree(hub.data_dir)
+    rnd = random.Random(6610)
+    unfinished = 0
+    for _ in range(6):
+        rc, _, err = kill_at_random(
+            hubctl_cmd(hub, "restore", str(backup)), rnd, 0.15)
+        if rc == 0:
+            shutil.rmtree(hub.data_dir)
+            continue
+        assert rc == -signal.SIGKILL, err
+        if (hub.data_dir / "restore.unfinished").exists():
+            unfinished += 1
+            st = subprocess.run(hubctl_cmd(hub, "stats"),
+                                capture_output=True, text=True)
+            assert st.returncode == 1 and "did not finish" in st.stderr
+        else:
+            # Killed before it began, or once the restore was whole: the
+            # next round restores into an empty data_dir again.
+            shutil.rmtree(hub.data_dir, ignore_errors=True)
+    r = hub.hubctl("restore", str(backup))
+    assert r.stdout.startswith(f"restored from {backup}: "), r.stdout
+    hub.start()
+    assert hub.stats()["log_events"] == len(cprs)
+    assert unfinished, "no restore was killed while it copied"
