@@ -171,9 +171,9 @@ def test_erase_killed_then_run_again_leaves_nothing_of_the_person(make_hub):
     hub.wait_applied()
     rnd = random.Random(6604)
     killed = 0
-    for _ in range(3):
+    for _ in range(5):
         rc, out, err = kill_at_random(hubctl_cmd(
-            hub, "erase", "--cpr", cpr, "--reason", "art. 17"), rnd, 0.1)
+            hub, "erase", "--cpr", cpr, "--reason", "art. 17"), rnd, 0.05)
         assert rc in (0, -signal.SIGKILL), (rc, err)
         killed += rc == -signal.SIGKILL
     assert killed, "no erase was killed before it ended"
