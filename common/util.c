@@ -1,4 +1,5 @@
 /* Clock, calendar and CPR helpers shared by the hub and the adapters. */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include "common/util.h"
 
 #include <arpa/inet.h>
@@ -13,6 +14,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t
 ug_now_ms(void)
@@ -774,4 +776,61 @@ ug_hold_std_streams(void)
 	for (int fd = 0; fd <= 2; fd++)
 		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF)
 			(void)open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+}
+
+/* An unnamed file in FILE's directory, or -1 (errno EOPNOTSUPP, EISDIR
+ * or EINVAL where the file system cannot make one). */
+int
+ug_open_unnamed(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == path)
+		snprintf(dir, sizeof dir, "/");
+	else if ((size_t)(slash - path) >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	} else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	return open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+}
+
+/* Give the unnamed file fd a new name FILE.XXXXXX in tmp (linkat never
+ * replaces a name, so a taken one is tried again with another). */
+bool
+ug_name_unnamed(int fd, const char *path, char *tmp, size_t tmp_size)
+{
+	static const char abc[] = "abcdefghijklmnopqrstuvwxyz"
+				  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char r[6];
+		randombytes_buf(r, sizeof r);
+		char suffix[7];
+		for (size_t i = 0; i < sizeof r; i++)
+			suffix[i] = abc[r[i] % (sizeof abc - 1)];
+		suffix[6] = '\0';
+		if ((size_t)snprintf(tmp, tmp_size, "%s.%s", path, suffix) >=
+		    tmp_size) {
+			errno = ENAMETOOLONG;
+			return false;
+		}
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) ==
+		    0)
+			return true;
+		/* No /proc (a bare chroot): root may link the descriptor
+		 * itself. */
+		if (errno == ENOENT) {
+			if (linkat(fd, "", AT_FDCWD, tmp, AT_EMPTY_PATH) == 0)
+				return true;
+			if (errno != EEXIST)
+				errno = ENOENT;
+		}
+		if (errno != EEXIST)
+			return false;
+	}
+	return false;
 }

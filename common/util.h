@@ -169,6 +169,15 @@ ug_get_be16(const uint8_t *in)
 /* mkdir -p with mode 0700 for the directories it creates; 0 or -1/errno. */
 int ug_mkdir_p(const char *path);
 
+/* A file without a name in PATH's directory (O_TMPFILE, mode 0600), so
+ * that a process killed while it writes leaves nothing behind; -1/errno,
+ * EOPNOTSUPP, EISDIR or EINVAL where the file system cannot make one. */
+int ug_open_unnamed(const char *path);
+
+/* Names the unnamed file fd PATH.XXXXXX (written into tmp), to be renamed
+ * to PATH; false/errno. */
+bool ug_name_unnamed(int fd, const char *path, char *tmp, size_t tmp_size);
+
 /* Opens /dev/null the wrong way round on a standard stream (0, 1, 2) the
  * caller closed (>&-, <&-), so that reading or writing it fails with
  * EBADF; left closed, its number goes to the next file opened, a store's

@@ -485,16 +485,20 @@ write_audit(void *ctx, const store_audit_record *r)
 }
 
 /* --out FILE, or standard output. The document is written to a new
- * file beside FILE (mkstemp: 0600, it holds the person's data in the
- * clear) and renamed to FILE only once all of it is written and synced:
- * a failed export leaves no part of a person's data behind and an
- * existing FILE as it was, and a symbolic link at FILE is replaced, never
- * written through. For standard output it is kept in memory until it is
+ * file beside FILE (0600, it holds the person's data in the clear) and
+ * renamed to FILE only once all of it is written and synced: a failed
+ * export leaves no part of a person's data behind and an existing FILE
+ * as it was, and a symbolic link at FILE is replaced, never written
+ * through. The new file has no name until then (O_TMPFILE), so a
+ * hubctl killed (SIGKILL, a power loss) runs no handler and still
+ * leaves none of it; a file system without O_TMPFILE gets a named
+ * FILE.XXXXXX. For standard output it is kept in memory until it is
  * whole: a document cut short there still closes its brackets, and would
  * pass for the person's whole export. */
 typedef struct {
 	FILE *f;
 	const char *path;
+	bool unnamed; /* O_TMPFILE: linked as tmp only once complete */
 	char tmp[4096];
 	char *mem;
 	size_t mem_len;
@@ -533,11 +537,17 @@ open_out(out_file *o, const char *path, int *why)
 		return false;
 	}
 	int fd = -1;
+	o->unnamed = false;
 	if ((size_t)snprintf(o->tmp, sizeof o->tmp, "%s.XXXXXX", path) >=
-	    sizeof o->tmp)
+	    sizeof o->tmp) {
 		errno = ENAMETOOLONG;
-	else
-		fd = mkstemp(o->tmp);
+	} else {
+		fd = ug_open_unnamed(path);
+		o->unnamed = fd >= 0;
+		if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR ||
+			       errno == EINVAL))
+			fd = mkstemp(o->tmp);
+	}
 	if (fd < 0 || fchmod(fd, 0600) != 0 || !(o->f = fdopen(fd, "w"))) {
 		*why = errno;
 		/* Worded as every export that writes nothing is, so one
@@ -547,7 +557,8 @@ open_out(out_file *o, const char *path, int *why)
 			   path, strerror(*why));
 		if (fd >= 0) {
 			close(fd);
-			unlink(o->tmp);
+			if (!o->unnamed)
+				unlink(o->tmp);
 		}
 		return false;
 	}
@@ -586,6 +597,13 @@ close_out(out_file *o, bool complete, int *why)
 		*why = errno;
 		written = false;
 	}
+	/* Named only now that it is whole and on disk. */
+	if (written && complete && o->unnamed &&
+	    !ug_name_unnamed(fileno(o->f), o->path, o->tmp, sizeof o->tmp)) {
+		*why = errno;
+		written = false;
+	}
+	bool named = !o->unnamed || (written && complete);
 	if (fclose(o->f) != 0 && written) {
 		*why = errno;
 		written = false;
@@ -594,7 +612,8 @@ close_out(out_file *o, bool complete, int *why)
 		return true;
 	if (written && complete)
 		*why = errno;
-	unlink(o->tmp);
+	if (named)
+		unlink(o->tmp);
 	return false;
 }
 

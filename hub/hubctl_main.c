@@ -404,6 +404,12 @@ audit_keygen(const ug_config *cfg, const char *id)
 		 ug_config_get(cfg, "data_dir"));
 	if (access(path, F_OK) != 0)
 		return;
+	/* A store whose making was cut short is none yet: opening it here
+	 * would make it. */
+	snprintf(path, sizeof path, "%s/" STORE_NEW_MARK,
+		 ug_config_get(cfg, "data_dir"));
+	if (access(path, F_OK) == 0)
+		return;
 	ctl c = {0};
 	ug_diag diag = {0};
 	if (open_ctl(&c, cfg, &diag) == UG_OK)
@@ -1245,10 +1251,14 @@ store_expected(const char *cmd, const char *data_dir)
 	char path[600];
 	if (strncmp(cmd, "register-", 9) == 0 || strcmp(cmd, "restore") == 0)
 		return true;
+	/* A store whose making was cut short holds nothing yet; opening it
+	 * would make it, which only register-* and hubd do. */
+	snprintf(path, sizeof path, "%s/" STORE_NEW_MARK, data_dir);
+	bool unmade = access(path, F_OK) == 0;
 	snprintf(path, sizeof path, "%s/log/data.mdb", data_dir);
 	/* Only a store known to be missing is none: one this user may not
 	 * look into is left to store_open, which names why. */
-	if (access(path, F_OK) == 0 || errno == EACCES)
+	if (!unmade && (access(path, F_OK) == 0 || errno == EACCES))
 		return true;
 	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
 	if (access(path, F_OK) == 0 || errno == EACCES)

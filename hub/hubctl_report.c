@@ -914,17 +914,26 @@ write_html(FILE *f, const report_input *in, report_table *t, size_t n)
 /* The page and its CSV files are one report: each is written beside its
  * name and all are renamed into place only once every one is written,
  * so a report that fails leaves the files of the last one as they were,
- * never a page with another run's figures beside it. */
+ * never a page with another run's figures beside it. Each is written
+ * without a name (O_TMPFILE) and named only then, so a hubctl killed or
+ * interrupted meanwhile, which takes nothing back, leaves none of them
+ * (a file system without O_TMPFILE gets named files from the start). */
 typedef struct {
 	char path[PATH_MAX + 64];
 	char tmp[PATH_MAX + 72];
+	int unnamed; /* its descriptor, kept open until it is named; or -1 */
 } report_file;
 
 static FILE *
 file_open(report_file *o)
 {
 	snprintf(o->tmp, sizeof o->tmp, "%.*s.XXXXXX", PATH_MAX + 63, o->path);
-	int fd = mkstemp(o->tmp);
+	o->unnamed = -1;
+	int fd = ug_open_unnamed(o->path);
+	bool unnamed = fd >= 0;
+	if (fd < 0 &&
+	    (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+		fd = mkstemp(o->tmp);
 	FILE *f = NULL;
 	if (fd >= 0) {
 		/* mkstemp makes it 0600; the report is no secret. */
@@ -938,9 +947,20 @@ file_open(report_file *o)
 			   strerror(errno));
 		if (fd >= 0) {
 			close(fd);
-			unlink(o->tmp);
+			if (!unnamed)
+				unlink(o->tmp);
 		}
 		o->tmp[0] = '\0';
+	} else if (unnamed) {
+		o->tmp[0] = '\0';
+		/* Kept past fclose: the file is named through it at commit. */
+		o->unnamed = dup(fd);
+		if (o->unnamed < 0) {
+			ug_eprintf("hubctl: cannot write %s: %s\n", o->path,
+				   strerror(errno));
+			fclose(f);
+			f = NULL;
+		}
 	}
 	return f;
 }
@@ -978,6 +998,20 @@ files_commit(report_file *files, size_t n, bool ok)
 				   "regular file\n",
 				   files[i].path);
 			ok = false;
+		}
+	for (size_t i = 0; ok && i < n; i++)
+		if (files[i].unnamed >= 0 &&
+		    !ug_name_unnamed(files[i].unnamed, files[i].path,
+				     files[i].tmp, sizeof files[i].tmp)) {
+			ug_eprintf("hubctl: cannot write %s: %s\n",
+				   files[i].path, strerror(errno));
+			files[i].tmp[0] = '\0';
+			ok = false;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (files[i].unnamed >= 0) {
+			close(files[i].unnamed);
+			files[i].unnamed = -1;
 		}
 	for (size_t i = 0; ok && i < n; i++)
 		if (rename(files[i].tmp, files[i].path) != 0) {

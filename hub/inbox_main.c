@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "common/config.h"
@@ -145,6 +147,25 @@ static volatile sig_atomic_t interrupted;
 /* The first reason a write to stdout failed: stdio keeps only an error
  * flag, and a later successful flush would hide it. */
 static int stdout_errno;
+
+/* `inbox >> alerts.log`: an alert acknowledged is not sent again, so
+ * it must be in the file for good first, not only in the page cache a
+ * power loss takes. A pipe or a terminal has no disk to wait for. */
+static bool
+stdout_durable(void)
+{
+	static int regular = -1;
+	if (regular < 0) {
+		struct stat st;
+		regular =
+		    fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+	}
+	if (!regular || fdatasync(STDOUT_FILENO) == 0)
+		return true;
+	if (!stdout_errno)
+		stdout_errno = errno ? errno : EIO;
+	return false;
+}
 
 /* Whether all printed so far reached stdout: `inbox > file` on a full
  * disk must neither exit 0 with the file empty nor acknowledge an alert
@@ -524,7 +545,7 @@ handle_frame(inbox *ib, const uint8_t *data, size_t len)
 			print_json(a);
 		else
 			print_human(a);
-		if (!stdout_ok()) {
+		if (!stdout_ok() || !stdout_durable()) {
 			ib->unshown++;
 			wire_free(kind, msg);
 			return news;

@@ -257,6 +257,63 @@ dequeue(outbox *ob, MDB_txn *txn, const uint8_t *id)
 	return rc;
 }
 
+/* A new outbox is marked (outbox.new) until its first commit is synced:
+ * an adapter killed while LMDB made it (a power loss on the first run)
+ * leaves a data.mdb of 0 bytes that holds nothing, and open_env would
+ * refuse it as a lost outbox for good. A mark left behind has the files
+ * taken back and the outbox made again; adapter.lock, held, keeps any
+ * other process off it meanwhile. 1 when this open makes the outbox. */
+static int
+begin_new(const char *dir, ug_diag *diag)
+{
+	char mark[600], file[600];
+	struct stat st;
+	snprintf(mark, sizeof mark, "%s/outbox.new", dir);
+	snprintf(file, sizeof file, "%s/data.mdb", dir);
+	if (access(mark, F_OK) == 0) {
+		static const char *const files[] = {"data.mdb", "lock.mdb"};
+		for (size_t i = 0; i < 2; i++) {
+			snprintf(file, sizeof file, "%s/%s", dir, files[i]);
+			if (unlink(file) != 0 && errno != ENOENT) {
+				ug_diag_set(diag, dir,
+					    "cannot take back %s of an outbox "
+					    "that was not finished: %s",
+					    file, strerror(errno));
+				return -1;
+			}
+		}
+	} else if (stat(file, &st) == 0 || errno != ENOENT) {
+		return 0;
+	} else {
+		int fd = open(mark, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return 0; /* made unmarked; open_env says what fails */
+		fsync(fd);
+		close(fd);
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 1;
+}
+
+/* The new outbox's first commit is synced: from now on it may hold what
+ * an import queues, and a mark left behind would have it taken back. */
+static void
+end_new(const char *dir)
+{
+	char mark[600];
+	snprintf(mark, sizeof mark, "%s/outbox.new", dir);
+	unlink(mark);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+}
+
 /* The outbox holds events no export may give again: a data file of 0
  * bytes (LMDB would make a new, empty outbox of it) or cut short (reading
  * its missing end would kill the adapter with SIGBUS) stops the open,
@@ -341,6 +398,9 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 	ug_err err = ob->scratch ? UG_OK : UG_ENOMEM;
 	if (err == UG_OK)
 		err = take_lock(ob, dir, diag);
+	int making = 0;
+	if (err == UG_OK && (making = begin_new(dir, diag)) < 0)
+		err = UG_EIO;
 	if (err == UG_OK)
 		err = open_env(ob, dir, map_mb, diag);
 	if (err != UG_OK) {
@@ -379,6 +439,8 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 		outbox_close(&ob);
 		return err;
 	}
+	if (making)
+		end_new(dir);
 	find_map(ob);
 	err = check_seal(ob, dir, diag);
 	if (err != UG_OK) {

@@ -51,6 +51,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -998,6 +999,97 @@ open_log(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 	return err;
 }
 
+/* A directory's entries made or removed must outlast a power loss. */
+static void
+sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Whether this open makes a new store: log/ has no data file and no
+ * derived state says it had one (open_log refuses that). The mark is
+ * written first and kept locked while the store is made, so a second
+ * process making it at once waits; one left by a process that stopped
+ * while making it, locked by no one, means the files hold nothing: they
+ * are taken back and the store made again. The mark's descriptor, 0 when
+ * no store is made (or no mark can be), -1 when the files cannot be taken
+ * back (diag says). */
+static int
+begin_new_store(const char *dir, ug_diag *diag)
+{
+	char mark[600], file[600];
+	struct stat st;
+	snprintf(mark, sizeof mark, "%s/" STORE_NEW_MARK, dir);
+	for (int tries = 0; tries < 100; tries++) {
+		int fd = open(mark, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT)
+			break;
+		if (fd < 0) {
+			snprintf(file, sizeof file, "%s/log/data.mdb", dir);
+			bool missing = stat(file, &st) != 0 && errno == ENOENT;
+			snprintf(file, sizeof file, "%s/derived/data.mdb",
+				 dir);
+			if (!missing ||
+			    (stat(file, &st) == 0 && st.st_size > 0))
+				return 0;
+			fd =
+			    open(mark, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+				 0600);
+			if (fd < 0 && errno == EEXIST)
+				continue;
+			if (fd < 0)
+				break;
+		}
+		if (flock(fd, LOCK_EX) != 0) {
+			close(fd);
+			break;
+		}
+		struct stat held;
+		/* Unlinked by the process that held it: that store is made. */
+		if (fstat(fd, &held) != 0 || stat(mark, &st) != 0 ||
+		    held.st_ino != st.st_ino || held.st_dev != st.st_dev) {
+			close(fd);
+			continue;
+		}
+		static const char *const files[] = {
+		    "log/data.mdb", "log/lock.mdb",	"ids/data.mdb",
+		    "ids/lock.mdb", "derived/data.mdb", "derived/lock.mdb"};
+		for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+			snprintf(file, sizeof file, "%s/%s", dir, files[i]);
+			if (unlink(file) != 0 && errno != ENOENT) {
+				ug_diag_set(diag, "data_dir",
+					    "cannot take back %s of a store "
+					    "that was not finished: %s",
+					    file, strerror(errno));
+				close(fd);
+				return -1;
+			}
+		}
+		fsync(fd);
+		sync_dir(dir);
+		return fd;
+	}
+	/* Without a mark the store is made all the same, as before there
+	 * was one; what keeps it from being made is said by open_log. */
+	return 0;
+}
+
+/* The new store is made and its log synced: from now on it may hold what
+ * a command stores, and a mark left behind would have it taken back. */
+static void
+end_new_store(const char *dir, int fd)
+{
+	char mark[600];
+	snprintf(mark, sizeof mark, "%s/" STORE_NEW_MARK, dir);
+	unlink(mark);
+	sync_dir(dir);
+	close(fd);
+}
+
 ug_err
 store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 {
@@ -1010,6 +1102,7 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 	store *s = calloc(1, sizeof *s);
 	if (!s)
 		return UG_ENOMEM;
+	int making = 0; /* the mark's descriptor while a new store is made */
 	s->storage_key = opts->storage_key;
 	s->say = opts->say;
 	s->index_key = sodium_malloc(UG_KEY_LEN);
@@ -1040,6 +1133,11 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 		err = UG_EINVAL;
 		goto fail;
 	}
+	making = opts->restoring ? 0 : begin_new_store(dir, diag);
+	if (making < 0) {
+		err = UG_EIO;
+		goto fail;
+	}
 	err = open_log(s, dir, opts->log_map_mb ? opts->log_map_mb : 16384,
 		       diag);
 	if (err != UG_OK)
@@ -1061,9 +1159,14 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 	    s, dir, opts->derived_map_mb ? opts->derived_map_mb : 8192, diag);
 	if (err != UG_OK)
 		goto fail;
+	if (making > 0)
+		end_new_store(dir, making);
 	*out = s;
 	return UG_OK;
 fail:
+	/* Left marked: the next open makes the store again. */
+	if (making > 0)
+		close(making);
 	store_close(&s);
 	return err;
 }

@@ -62,6 +62,13 @@ typedef struct {
  * store, which may be only part of the backup. */
 #define STORE_RESTORE_MARK "restore.unfinished"
 
+/* In data_dir while a new store is made, until its first open is done: a
+ * process stopped before (kill -9, a power loss) leaves files that hold
+ * nothing yet, an empty log/data.mdb among them, which would otherwise be
+ * refused as a lost log. The next store_open that finds it makes the
+ * store again. */
+#define STORE_NEW_MARK "store.new"
+
 /* Open (creating if needed) the store in dir. Clears stale readers. */
 ug_err store_open(store **out, const char *dir, const store_opts *opts,
 		  ug_diag *diag);

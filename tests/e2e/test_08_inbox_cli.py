@@ -146,6 +146,32 @@ def test_ctrl_c_ends_a_live_run_with_its_count(make_hub):
     assert "live, also ended by Ctrl-C or SIGTERM" in help_text()
 
 
+def test_a_live_run_into_a_file_syncs_each_alert_before_its_ack(make_hub,
+                                                                 tmp_path):
+    """OPERATIONS.md, Caseworkers: an alert acknowledged is not sent
+    again, so `inbox >> alerts.log` must have it on disk, not only in
+    the page cache a power loss takes, before it acknowledges it: each
+    alert written to a regular file is synced (fdatasync) first."""
+    import pytest
+    import shutil
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    hub, cpr, d = dropout_hub(make_hub)
+    out, trace = tmp_path / "alerts.log", tmp_path / "trace"
+    with open(out, "w") as f:
+        p = subprocess.run(["strace", "-f", "-qq", "-e", "trace=fdatasync",
+                            "-o", str(trace), binary("inbox"), "--config",
+                            str(conf_of(hub, "cw-anna")), "--idle_exit", "2"],
+                           stdout=f, stderr=subprocess.PIPE, text=True,
+                           timeout=60 * SLOW)
+    assert p.returncode == 0, p.stderr
+    assert d["alert_id"] in out.read_text()
+    import re
+    assert re.search(r"fdatasync\(1\)\s+= 0", trace.read_text()), \
+        trace.read_text()
+    assert run(hub, "cw-anna", "--list") == (0, "0 open alerts\n", "")
+
+
 def test_a_second_inbox_of_the_same_caseworker_at_once(make_hub):
     """Both live runs get the new alert; the second shows it as
     `[delivered again]`: the count is the alert's, over all of the

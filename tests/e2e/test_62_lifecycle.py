@@ -1368,3 +1368,52 @@ def test_ids_and_derived_deleted_after_compacting_are_rebuilt(make_hub):
     assert "STORE-IDS" in hub.log_text()
     acks = hub.acks(ev)
     assert [a.status for a in acks] == [DUPLICATE], acks
+
+
+def test_an_export_killed_leaves_no_part_of_the_data_behind(make_hub):
+    """OPERATIONS.md, Access: an export is written whole or not at all,
+    and leaves no part of the person's data behind. hubctl killed with
+    SIGKILL (or the machine losing power) at any moment runs no handler:
+    the file it was writing must not be left beside FILE with the
+    person's data in it. Run again, it writes the whole export."""
+    import datetime
+    import os
+    import random
+    import signal
+    import subprocess
+    import time
+    from hubtest import privacy_sweep
+    cpr = CprGen(6228).next()
+    hub = make_hub()
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna")
+    monday = datetime.date(2020, 1, 6)
+    hub.send(*[ev_absence(cpr, (monday + datetime.timedelta(weeks=w))
+                          .isoformat(), 1) for w in range(1500)])
+    out = hub.client_dir / "export.json"
+    rnd = random.Random(6228)
+    killed = 0
+    for _ in range(8):
+        p = subprocess.Popen([binary("hubctl"), "--config", str(hub.conf),
+                              "export", "--cpr", cpr, "--out", str(out)],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0, 0.3))
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=30)
+        left = [n for n in os.listdir(hub.client_dir)
+                if n.startswith("export.json.")]
+        assert left == [], left
+        if p.returncode == -signal.SIGKILL:
+            killed += 1
+            assert not out.exists()
+        else:
+            # It ended before the kill: the whole export.
+            assert p.returncode == 0
+            assert len(json.loads(out.read_text())["events"]) == 1501
+            out.unlink()
+    assert killed, "no export was killed before it ended"
+    privacy_sweep([hub.client_dir], [cpr])
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    assert len(json.loads(out.read_text())["events"]) == 1501
+    out.unlink()

@@ -1293,3 +1293,48 @@ def test_a_contact_recorded_after_the_miss_dated_in_time_is_met(
     assert contact_clock(tables) == ["5", "5", "0", "0", "10"]
     a = cells(tables["alerts"])
     assert a[("deadline.contact.missed", "raised")] == "10"
+
+
+def test_a_report_killed_while_it_writes_leaves_no_file_of_its_own(
+        make_hub, tmp_path):
+    """OPERATIONS.md: a report that fails leaves no file of its own and
+    the last report's files as they were. hubctl killed (kill -9, a power
+    loss) or interrupted (Ctrl-C) while it writes the files takes nothing
+    back itself: none of its files may be left in the directory all the
+    same. Caught inside the write: the moment it holds a file open in
+    the directory (/proc/PID/fd), it is killed."""
+    import signal
+    import time
+    hub = make_hub()
+    d = tmp_path / "status"
+    d.mkdir()
+    (d / "status.html").write_text("last year's page")
+    caught = 0
+    for sig in [signal.SIGKILL, signal.SIGINT] * 6:
+        p = subprocess.Popen([binary("hubctl"), "--config", str(hub.conf),
+                              "report", "--year", "2026", "--out",
+                              str(d / "status.html")],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        fds = f"/proc/{p.pid}/fd"
+        deadline = time.monotonic() + 20
+        while p.poll() is None and time.monotonic() < deadline:
+            try:
+                held = [os.readlink(f"{fds}/{n}") for n in os.listdir(fds)]
+            except OSError:
+                continue
+            if any(t.startswith(str(d)) for t in held):
+                p.send_signal(sig)
+                caught += 1
+                break
+        p.wait(timeout=30)
+        left = sorted(os.listdir(d))
+        if p.returncode == 0:
+            for n in left:
+                if n != "status.html":
+                    os.unlink(d / n)
+            (d / "status.html").write_text("last year's page")
+            continue
+        assert left == ["status.html"], left
+        assert (d / "status.html").read_text() == "last year's page"
+    assert caught, "no report was caught while it wrote"
