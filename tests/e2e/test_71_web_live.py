@@ -122,7 +122,8 @@ def test_a_live_update_keeps_the_keyboard_focus(make_hub):
     """README, OPERATIONS.md: everything works from the keyboard, and the
     element with the focus shows it. A keyboard user on an alert's link
     when the list updates itself stays on that link (Enter opens it), not
-    on a focus dropped to the page's start."""
+    on a focus dropped to the page's start; with no link left, on the
+    list, which says it is empty."""
     hub = web_hub(make_hub, caseworkers=ANNA_AND_DORA)
     web = Web(hub, events_poll=1)
     gen = CprGen(7109)
@@ -157,6 +158,20 @@ def test_a_live_update_keeps_the_keyboard_focus(make_hub):
         ActionChains(d).send_keys(Keys.ENTER).perform()
         WebDriverWait(d, 20 * SLOW).until(left(page))
         assert d.current_url == target
+
+        # Every alert moves to another contact person: with no link
+        # left, the focus is on the list, which says it is empty, not
+        # dropped to the page's start.
+        d.get(web.base + "/alerts?lang=en")
+        d.execute_script("arguments[0].focus()", alert_links(d)[0])
+        for cpr in cprs:
+            hub.assign(cpr, "desk-dora")
+        wait_for(lambda: not alert_links(d), 5 * SLOW + 2,
+                 "the list emptied, live", interval=0.2)
+        focused = d.switch_to.active_element
+        assert focused.get_attribute("id") == "alert-list", \
+            focused.get_attribute("outerHTML")[:120]
+        assert "You have no open alerts." in focused.text
     finally:
         d.quit()
         web.stop()
