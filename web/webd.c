@@ -1449,7 +1449,7 @@ ack_form(ctx *x, web_buf *b, const char *hexid, const char *note)
 	web_add(b, "/ack\">");
 	csrf_field(x, b);
 	web_add(b, "<label for=\"ack-note\">");
-	web_esc(b, T(x, T_NOTE));
+	web_esc(b, T(x, T_ACK_NOTE));
 	web_add(b, "</label><input id=\"ack-note\" name=\"note\" "
 		   "maxlength=\"200\" value=\"");
 	web_esc(b, note ? note : "");

@@ -2492,7 +2492,8 @@ def test_what_a_row_and_an_alert_page_show(make_hub):
     priority in words, the title, "Frist" and the due day ("-" for an
     alert without one, such as back_on_track), "Rejst" and the day it was
     raised, and the rule; an alert's page its evidence as what, agency,
-    when and figures, in the page's language."""
+    when and figures, in the page's language, and fields whose labels
+    tell them apart."""
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     hub.keygen("web-1")
     hub.hubctl("register-gateway", "web-1")
@@ -2532,6 +2533,14 @@ def test_what_a_row_and_an_alert_page_show(make_hub):
                                          "2026-09-28", "-"]])
         assert evidence("en") == ("-", [["Enrolment", "college-a",
                                          "2026-09-28", "-"]])
+        # A screen reader's list of the page's fields tells each apart:
+        # no two labels say the same (the action's and the
+        # acknowledgement's notes).
+        for lang in ("da", "en"):
+            page = web.request("GET", f"/alert/{back}?lang={lang}",
+                               cookies=session)[1]
+            labels = re.findall(r'<label for="[^"]+">(.*?)</label>', page)
+            assert len(labels) == len(set(labels)) == 7, labels
     finally:
         web.stop()
 
