@@ -2190,12 +2190,17 @@ def test_two_desk_members_acknowledge_the_same_alert(make_hub):
         assert r.status == 303 and \
             r.getheader("Location") == "/alerts?msg=acked"
         assert alerts_listed(web, eva) == []
-        # Eva's page was still open: her acknowledgement comes second.
+        # Eva's page was still open: her acknowledgement comes second,
+        # and its note is kept nowhere (Dora's acknowledgement stands).
         r, page = web.request("POST", f"/alert/{hexid}/ack",
-                              {"csrf": eva_csrf}, cookies=eva)
+                              {"csrf": eva_csrf, "note": "ringede"},
+                              cookies=eva)
         assert r.status == 404, (r.status, page)
         assert "Advarslen er ikke åben for dig (den er kvitteret, eller " \
             "den er ikke din)." in errors_of(page), page
+        assert "ringede" not in page
+        assert re.findall(r"HUB-ALERT-ACK .*", hub.log_text()) == [
+            f"HUB-ALERT-ACK alert {hexid} acknowledged by desk-dora"]
         assert 'href="/alerts"' in page
         action_without_ack(web, hexid, page, eva_csrf, eva, "telefon")
         # The same in English.
