@@ -51,6 +51,11 @@ typedef struct {
 	int64_t password_set_at; /* a reset password ends the session */
 	int64_t last_used;
 	uint64_t alerts_version; /* their list changed (hub__notify_*) */
+	/* On the duty desk when last asked: a membership that ends or
+	 * begins (a dated DeskMembership, at midnight) takes the desk's
+	 * alerts out of their list or brings them in, which their open
+	 * list must learn as it learns of an alert that moves. */
+	bool desk;
 } web_session;
 
 typedef struct {
@@ -411,6 +416,7 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	ug_strlcpy(s->caseworker_key, key, sizeof s->caseworker_key);
 	s->password_set_at = set_at;
 	s->last_used = h->now;
+	s->desk = hub__is_desk_member(h, id);
 	g->logins++;
 	log_info("HUB-WEB", "caseworker %s logged in through gateway %s", id,
 		 gateway);
@@ -421,7 +427,7 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	r.session.data = token;
 	r.session.len = sizeof token;
 	r.caseworker = s->caseworker;
-	r.desk = hub__is_desk_member(h, id);
+	r.desk = s->desk;
 	r.session_idle = (uint32_t)(g->idle_ms / 1000);
 	if (!hub__delivery_send(h, routing, routing_len,
 				UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
@@ -800,14 +806,18 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		web_session *s = session_of(h, token, gateway, key ? key : "",
 					    !changed_query && !background);
 		if (s) {
+			bool desk = hub__is_desk_member(h, s->caseworker);
+			if (desk != s->desk) {
+				s->desk = desk;
+				s->alerts_version++;
+			}
 			h->acting_for.routing = routing;
 			h->acting_for.routing_len = routing_len;
 			ug_strlcpy(h->acting_for.caseworker, s->caseworker,
 				   sizeof h->acting_for.caseworker);
 			ug_strlcpy(h->acting_for.key, key ? key : "",
 				   sizeof h->acting_for.key);
-			h->acting_for.desk =
-			    hub__is_desk_member(h, s->caseworker);
+			h->acting_for.desk = desk;
 			h->acting_for.idle_s =
 			    (uint32_t)(h->gateway->idle_ms / 1000);
 			h->acting_for.alerts_version = s->alerts_version;

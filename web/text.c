@@ -37,9 +37,15 @@ static const char *const texts[T_COUNT][2] = {
     [T_EXPECTED] = {"Forventet af dig senest", "Expected of you by"},
     [T_ACK] = {"Kvittér for advarslen", "Acknowledge the alert"},
     /* The hub counts bytes: æ, ø and å take two. */
-    [T_NOTE] = {"Note (valgfri, højst 200 bytes; æ, ø og å tæller for 2)",
-		"Note (optional, at most 200 bytes; æ, ø and å count as "
-		"2)"},
+    /* Named apart: a screen reader's list of fields shows labels alone. */
+    [T_NOTE] = {"Note til handlingen (valgfri, højst 200 bytes; æ, ø og å "
+		"tæller for 2)",
+		"Note on the action (optional, at most 200 bytes; æ, ø and å "
+		"count as 2)"},
+    [T_ACK_NOTE] = {"Note til kvitteringen (valgfri, højst 200 bytes; æ, ø "
+		    "og å tæller for 2)",
+		    "Note with the acknowledgement (optional, at most 200 "
+		    "bytes; æ, ø and å count as 2)"},
     [T_RECORD] = {"Registrér hvad du har gjort", "Record what you did"},
     [T_KIND] = {"Hvad skete der", "What happened"},
     [T_CONTACT] = {"Kontakt opnået", "Contact made"},

@@ -34,6 +34,7 @@ enum web_text {
 	T_EXPECTED,
 	T_ACK,
 	T_NOTE,
+	T_ACK_NOTE,
 	T_RECORD,
 	T_KIND,
 	T_CONTACT,

@@ -1449,7 +1449,7 @@ ack_form(ctx *x, web_buf *b, const char *hexid, const char *note)
 	web_add(b, "/ack\">");
 	csrf_field(x, b);
 	web_add(b, "<label for=\"ack-note\">");
-	web_esc(b, T(x, T_NOTE));
+	web_esc(b, T(x, T_ACK_NOTE));
 	web_add(b, "</label><input id=\"ack-note\" name=\"note\" "
 		   "maxlength=\"200\" value=\"");
 	web_esc(b, note ? note : "");
@@ -2212,7 +2212,8 @@ static const char LIVE_JS[] =
     "        .then(function (html) {\n"
     "          // Replacing the list drops the focus of a keyboard user on\n"
     "          // one of its links to the page's start: they stay on the\n"
-    "          // same link, or on the one now where theirs was.\n"
+    "          // same link, or on the one now where theirs was; with no\n"
+    "          // link left, on the list itself, which says it is empty.\n"
     "          var had = list.contains(document.activeElement) ?\n"
     "                    document.activeElement : null;\n"
     "          var links = list.getElementsByTagName('a');\n"
@@ -2224,7 +2225,11 @@ static const char LIVE_JS[] =
     "            for (var i = 0; i < links.length; i++)\n"
     "              if (links[i].getAttribute('href') === href) to = "
     "links[i];\n"
-    "            if (to) to.focus();\n"
+    "            if (!to) {\n"
+    "              list.setAttribute('tabindex', '-1');\n"
+    "              to = list;\n"
+    "            }\n"
+    "            to.focus();\n"
     "          }\n"
     "          if (status) {\n"
     "            status.textContent = '';\n"

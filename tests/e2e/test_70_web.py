@@ -2190,12 +2190,17 @@ def test_two_desk_members_acknowledge_the_same_alert(make_hub):
         assert r.status == 303 and \
             r.getheader("Location") == "/alerts?msg=acked"
         assert alerts_listed(web, eva) == []
-        # Eva's page was still open: her acknowledgement comes second.
+        # Eva's page was still open: her acknowledgement comes second,
+        # and its note is kept nowhere (Dora's acknowledgement stands).
         r, page = web.request("POST", f"/alert/{hexid}/ack",
-                              {"csrf": eva_csrf}, cookies=eva)
+                              {"csrf": eva_csrf, "note": "ringede"},
+                              cookies=eva)
         assert r.status == 404, (r.status, page)
         assert "Advarslen er ikke åben for dig (den er kvitteret, eller " \
             "den er ikke din)." in errors_of(page), page
+        assert "ringede" not in page
+        assert re.findall(r"HUB-ALERT-ACK .*", hub.log_text()) == [
+            f"HUB-ALERT-ACK alert {hexid} acknowledged by desk-dora"]
         assert 'href="/alerts"' in page
         action_without_ack(web, hexid, page, eva_csrf, eva, "telefon")
         # The same in English.
@@ -2492,7 +2497,8 @@ def test_what_a_row_and_an_alert_page_show(make_hub):
     priority in words, the title, "Frist" and the due day ("-" for an
     alert without one, such as back_on_track), "Rejst" and the day it was
     raised, and the rule; an alert's page its evidence as what, agency,
-    when and figures, in the page's language."""
+    when and figures, in the page's language, and fields whose labels
+    tell them apart."""
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     hub.keygen("web-1")
     hub.hubctl("register-gateway", "web-1")
@@ -2532,6 +2538,14 @@ def test_what_a_row_and_an_alert_page_show(make_hub):
                                          "2026-09-28", "-"]])
         assert evidence("en") == ("-", [["Enrolment", "college-a",
                                          "2026-09-28", "-"]])
+        # A screen reader's list of the page's fields tells each apart:
+        # no two labels say the same (the action's and the
+        # acknowledgement's notes).
+        for lang in ("da", "en"):
+            page = web.request("GET", f"/alert/{back}?lang={lang}",
+                               cookies=session)[1]
+            labels = re.findall(r'<label for="[^"]+">(.*?)</label>', page)
+            assert len(labels) == len(set(labels)) == 7, labels
     finally:
         web.stop()
 
@@ -2576,6 +2590,71 @@ def test_a_desk_members_timelines_are_allowed_as_documented_and_audited(
     for cpr, result in ((nobodys, "ok"), (annas, "denied")):
         out = hub.hubctl("audit", "show", "--cpr", cpr).stdout
         assert re.search(rf"desk-dora +timeline +{result}", out), out
+
+def test_a_team_leads_notice_opens_the_timeline_while_it_is_open(make_hub):
+    """RULES.md §8, OPERATIONS.md: the team lead's escalation notice is in
+    their list, unmarked, addressed to them; while it is open they may
+    see the person's timeline, whose entries link each alert to its page.
+    The original is the owner's: its page is the 404 "not open for you",
+    and an action on it is refused 403; the owner, the person's contact
+    person, may record one on the notices as on any alert of the person.
+    Once the owner acknowledges, the notices close and the lead's
+    timeline is refused (403)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"routing.team_lead": "cw-lead"}, escalation=True)
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    for cw in ("cw-anna", "cw-lead"):
+        set_password(hub, cw, PASSWORD)
+    adult = CprGen(7016).born("2001-02-03")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-10T08:00:00")    # the desk's notice
+    hub.advance("2026-09-16T08:00:00")    # the team lead's
+    web = Web(hub)
+    try:
+        lead, anna = ({"ug_session":
+                       session_cookie(web.raw_login(cw, PASSWORD)[1])}
+                      for cw in ("cw-lead", "cw-anna"))
+        r, page = web.request("GET", "/alerts", cookies=lead)
+        [notice] = re.findall(r'href="/alert/([0-9a-f]{18})"', page)
+        assert notice.endswith("84") and "til vagtteamet" not in page
+        original = notice[:-2] + "04"
+        r, page = web.request("GET", f"/alert/{notice}", cookies=lead)
+        assert r.status == 200 and "<dt>Til</dt><dd>cw-lead</dd>" in page
+        assert "Overdue with cw-anna" in page and 'name="cpr"' in page
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": adult}, cookies=lead)
+        assert r.status == 200
+        for hexid in (original, notice[:-2] + "44", notice):
+            assert f'href="/alert/{hexid}"' in page, hexid
+        r, page = web.request("GET", f"/alert/{original}", cookies=lead)
+        assert r.status == 404 and f"/alert/{original}/action" in page
+        r, page = web.request("POST", f"/alert/{original}/action",
+                              {"csrf": csrf, "kind": "contact",
+                               "how": "telefon"}, cookies=lead)
+        assert r.status == 403 and "Handlingen blev ikke gemt: Advarslen " \
+            "er ikke stilet til dig eller dit team." in errors_of(page)
+        r, page = web.request("GET", f"/alert/{original}", cookies=anna)
+        anna_csrf = re.search(r'name="csrf" value="([0-9a-f]+)"',
+                              page).group(1)
+        r, page = web.request("GET", f"/alert/{notice}", cookies=anna)
+        assert r.status == 404
+        action_without_ack(web, notice, page, anna_csrf, anna, "telefon")
+        r, _ = web.request("POST", f"/alert/{original}/ack",
+                           {"csrf": anna_csrf}, cookies=anna)
+        assert r.status == 303
+        r, page = web.request("GET", "/alerts", cookies=lead)
+        assert "Du har ingen åbne advarsler." in page
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": adult}, cookies=lead)
+        assert r.status == 403 and "Denne person er ikke tildelt dig " \
+            "eller dit team." in page
+    finally:
+        web.stop()
+
 
 def tab_to(driver, element_id, most=20):
     """Press Tab until the element with this id has the focus."""

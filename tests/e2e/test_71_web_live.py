@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from hubtest import (ROOT, RULE_AGENCIES, SLOW, CprGen, envelope,
+from hubtest import (ROOT, RULE_AGENCIES, SLOW, CprGen, envelope, event,
                      ev_dropout, ev_referral, rules_hub, wait_for)
 import test_70_web
 # pytestmark: the same skip as test_70 (no browser, no test).
@@ -122,7 +122,8 @@ def test_a_live_update_keeps_the_keyboard_focus(make_hub):
     """README, OPERATIONS.md: everything works from the keyboard, and the
     element with the focus shows it. A keyboard user on an alert's link
     when the list updates itself stays on that link (Enter opens it), not
-    on a focus dropped to the page's start."""
+    on a focus dropped to the page's start; with no link left, on the
+    list, which says it is empty."""
     hub = web_hub(make_hub, caseworkers=ANNA_AND_DORA)
     web = Web(hub, events_poll=1)
     gen = CprGen(7109)
@@ -157,6 +158,20 @@ def test_a_live_update_keeps_the_keyboard_focus(make_hub):
         ActionChains(d).send_keys(Keys.ENTER).perform()
         WebDriverWait(d, 20 * SLOW).until(left(page))
         assert d.current_url == target
+
+        # Every alert moves to another contact person: with no link
+        # left, the focus is on the list, which says it is empty, not
+        # dropped to the page's start.
+        d.get(web.base + "/alerts?lang=en")
+        d.execute_script("arguments[0].focus()", alert_links(d)[0])
+        for cpr in cprs:
+            hub.assign(cpr, "desk-dora")
+        wait_for(lambda: not alert_links(d), 5 * SLOW + 2,
+                 "the list emptied, live", interval=0.2)
+        focused = d.switch_to.active_element
+        assert focused.get_attribute("id") == "alert-list", \
+            focused.get_attribute("outerHTML")[:120]
+        assert "You have no open alerts." in focused.text
     finally:
         d.quit()
         web.stop()
@@ -947,6 +962,48 @@ def test_a_desk_alert_one_member_acknowledges_leaves_the_others_lists(
         assert "Du har ingen åbne advarsler." in frag, frag
     finally:
         if stream:
+            stream.close()
+        web.stop()
+
+
+def test_a_desk_membership_that_ends_empties_the_open_list(make_hub):
+    """OPERATIONS.md: a member of the desk by a DeskMembership valid today
+    has the desk's alerts in their list; RULES.md §7: valid on the day.
+    When the membership's last day passes, the member's open list is told
+    (`event: alerts`) and no longer shows the desk's alerts, as when they
+    move out of it; and the next day's member is told they moved in."""
+    hub = rules_hub(make_hub, "2026-09-07T23:50:00")
+    hub.send(event("youth-a", "", "desk_membership", desk="duty-desk",
+                   caseworker="cw-bob", **{"from": "2026-09-01",
+                                           "to": "2026-09-07"}),
+             event("youth-a", "", "desk_membership", desk="duty-desk",
+                   caseworker="cw-anna", **{"from": "2026-09-08"}))
+    cpr = CprGen(7145).born("2001-02-03")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_log(r"HUB-ALERT alert \S+ \(dropout\) raised for duty-desk")
+    web = live_web(hub, "cw-bob", "cw-anna")
+    streams = {}
+    try:
+        sessions = {cw: logged_in(web, cw) for cw in ("cw-bob", "cw-anna")}
+        r, page = web.request("GET", "/alerts/list",
+                              cookies=sessions["cw-bob"])
+        assert "til vagtteamet" in page, page
+        for cw in sessions:
+            head, streams[cw] = open_events(web, sessions[cw])
+            assert head.startswith("HTTP/1.1 200"), head
+        time.sleep(1.5)
+        hub.advance("2026-09-08T00:01:00")
+        for cw, stream in streams.items():
+            got = read_until(stream, b"event: alerts", 5 * SLOW + 3)
+            assert b"event: alerts" in got, (cw, got)
+        r, page = web.request("GET", "/alerts/list",
+                              cookies=sessions["cw-bob"])
+        assert "Du har ingen åbne advarsler." in page, page
+        r, page = web.request("GET", "/alerts/list",
+                              cookies=sessions["cw-anna"])
+        assert "til vagtteamet" in page, page
+    finally:
+        for stream in streams.values():
             stream.close()
         web.stop()
 
