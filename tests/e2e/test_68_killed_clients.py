@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 
-from hubtest import CprGen, binary, privacy_sweep
+from hubtest import AbsenceRow, CprGen, binary
 
 
 def kill_at_random(cmd, rnd, upto=0.3):
@@ -26,6 +26,26 @@ def hubctl_cmd(hub, *args):
     return [binary("hubctl"), "--config", str(hub.conf), *args]
 
 
+def assignments_file(hub, cprs):
+    """An assign --file of cprs, all to cw-anna from 2026-01-01."""
+    path = hub.client_dir / "assignments.csv"
+    path.write_text("cpr;caseworker;from\n" + "".join(
+        f"{c};cw-anna;2026-01-01\n" for c in cprs))
+    return path
+
+
+def stored_assignments(make_hub, seed, n, every):
+    """A hub whose store holds n assignments, and their CPRs (every
+    `every`-th one of the test CPRs the privacy checks look for)."""
+    hub = make_hub()
+    cprs = CprGen(seed).take(n)
+    hub.cprs.update(cprs[::every])
+    path = assignments_file(hub, cprs)
+    hub.hubctl("assign", "--file", str(path))
+    path.unlink()
+    return hub, cprs
+
+
 def test_assign_file_killed_then_run_again_stores_each_row_once(make_hub):
     """OPERATIONS.md, Contact persons: assign --file stores 512 rows a
     transaction; run again, what was stored is already known. Killed at
@@ -33,9 +53,7 @@ def test_assign_file_killed_then_run_again_stores_each_row_once(make_hub):
     hub = make_hub()
     cprs = CprGen(6601).take(3000)
     hub.cprs.update(cprs)
-    path = hub.client_dir / "assignments.csv"
-    path.write_text("cpr;caseworker;from\n" + "".join(
-        f"{c};cw-anna;2026-01-01\n" for c in cprs))
+    path = assignments_file(hub, cprs)
     rnd = random.Random(6601)
     before = hub.stats()["log_events"]
     killed = 0
@@ -108,7 +126,6 @@ def test_watch_killed_at_random_moments_moves_each_file_once(hub):
     and every row reaches the hub once; nothing stays in DIR but done/
     (and an empty failed/)."""
     import hubtest
-    from hubtest import AbsenceRow
     from runtimetest import event_id, wait_stored
     from test_22_watch import Watcher
     drop = hub.inputs_dir / "drop"
@@ -198,14 +215,7 @@ def test_backup_cut_short_is_refused_and_taken_again(make_hub, tmp_path):
     into the same DIR is refused as not empty; DIR deleted, the backup
     is taken again and restores. hubd goes on taking events meanwhile."""
     import shutil
-    hub = make_hub()
-    cprs = CprGen(6605).take(8000)
-    hub.cprs.update(cprs[::400])
-    path = hub.client_dir / "assignments.csv"
-    path.write_text("cpr;caseworker;from\n" + "".join(
-        f"{c};cw-anna;2026-01-01\n" for c in cprs))
-    hub.hubctl("assign", "--file", str(path))
-    path.unlink()
+    hub, cprs = stored_assignments(make_hub, 6605, 8000, 400)
     rnd = random.Random(6605)
     cut = 0
     for i in range(8):
@@ -389,7 +399,6 @@ def test_a_watcher_killed_mid_file_leaves_its_work_files_until_run_again(
     CPRs included) and `.NAME.report.json.tmp` in DIR; the next watch
     deletes them when it imports the file again."""
     import hubtest
-    from hubtest import AbsenceRow
     from test_22_watch import Watcher, wait_moved
     from test_24_import_refused import FIRST_BAD_LINE, layout
     before, bad, after, _ = layout(hub, 6609)
@@ -429,14 +438,7 @@ def test_restore_killed_at_random_moments_then_run_again(make_hub,
     DIR` run again into the same data_dir starts over and restores the
     whole backup, and hubd starts on it with every event once."""
     import shutil
-    hub = make_hub()
-    cprs = CprGen(6610).take(6000)
-    hub.cprs.update(cprs[::600])
-    path = hub.client_dir / "assignments.csv"
-    path.write_text("cpr;caseworker;from\n" + "".join(
-        f"{c};cw-anna;2026-01-01\n" for c in cprs))
-    hub.hubctl("assign", "--file", str(path))
-    path.unlink()
+    hub, cprs = stored_assignments(make_hub, 6610, 6000, 600)
     backup = tmp_path / "backup"
     hub.hubctl("backup", str(backup))
     hub.stop()
