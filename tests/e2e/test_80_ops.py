@@ -2191,6 +2191,12 @@ def test_the_adapter_units_steps_make_what_it_needs():
                      rf"{agency}\b", steps, re.M), steps
     assert re.search(rf"^install .*\bhub\.key {re.escape(keys_dir)}/",
                      steps, re.M), steps
+    # The unit copied by hand runs /usr/local/bin's programs: in
+    # /etc/systemd/system it would hide the one make install put in
+    # PREFIX/lib/systemd/system with PREFIX's paths (PREFIX=/usr: 203/EXEC).
+    copy = re.search(r"^install .*ungebro-adapter@\.service "
+                     r"/etc/systemd/system/(.*)$", steps, re.M)
+    assert copy and "not after make install" in copy.group(1), steps
 
 
 def test_the_example_endpoints_and_agencies_on_other_machines(make_hub):
