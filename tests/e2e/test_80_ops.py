@@ -2258,6 +2258,11 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
         assert stat.S_IMODE(exe.stat().st_mode) == 0o755, name
         page = usr / "share/man/man1" / f"{name}.1"
         assert stat.S_IMODE(page.stat().st_mode) == 0o644, name
+        # SEE ALSO sends the reader to the documents where this install
+        # put them, not to /usr/local's or a PREFIX to work out.
+        see = page.read_text().split(".SH SEE ALSO")[1]
+        if ".md" in see:
+            assert "(in /usr/share/doc/ungebro)" in see, (name, see)
     for unit in ("hubd.service", "ungebro-adapter@.service",
                  "webd.service"):
         text = (usr / "lib/systemd/system" / unit).read_text()
