@@ -2305,6 +2305,34 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     assert not doc.exists()
 
 
+def test_make_install_writes_in_etc_only_the_units_unitdir_puts_there(
+        tmp_path):
+    """OPERATIONS.md, "Build and install": make install writes nothing in
+    /etc but for the units, when UNITDIR is /etc/systemd/system (a PREFIX
+    whose lib/systemd/system systemd does not read); the doc said nothing
+    at all, which that documented UNITDIR belies."""
+    dest = tmp_path / "dest"
+    make = ["make", "-s", "-C", str(hubtest.ROOT), f"BUILD={hubtest.BUILD}",
+            f"DESTDIR={dest}", "PREFIX=/opt/ungebro",
+            "UNITDIR=/etc/systemd/system"]
+    p = subprocess.run(make + ["install"], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    in_etc = sorted(str(f.relative_to(dest)) for f in (dest / "etc").rglob("*")
+                    if not f.is_dir())
+    assert in_etc == ["etc/systemd/system/hubd.service",
+                      "etc/systemd/system/ungebro-adapter@.service",
+                      "etc/systemd/system/webd.service"], in_etc
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "It writes nothing in `/etc` but the units when `UNITDIR` is " \
+        "there, and creates no user, key or data directory" in doc
+    p = subprocess.run(make + ["uninstall"], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert [f for f in dest.rglob("*") if not f.is_dir()] == []
+
+
 def test_the_runtime_packages_are_what_each_program_links(tmp_path):
     """OPERATIONS.md, "Build and install": the table of the Debian
     packages a machine needs to run each installed program (a package's
