@@ -261,6 +261,12 @@ install: $(BINS)
 
 uninstall:
 	rm -f $(INSTALLED:%=$(DESTDIR)%)
-	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/proto $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@# Only what is there and empty: a second uninstall is no error.
+	@for d in $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/proto \
+	          $(DESTDIR)$(DOCDIR); do \
+	  if [ -d "$$d" ] && [ -z "$$(ls -A "$$d")" ]; then \
+	    echo rmdir "$$d"; rmdir "$$d" || exit 1; \
+	  fi; \
+	done
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -2333,6 +2333,19 @@ def test_make_install_writes_in_etc_only_the_units_unitdir_puts_there(
     assert [f for f in dest.rglob("*") if not f.is_dir()] == []
 
 
+def test_make_uninstall_again_says_nothing(tmp_path):
+    """make uninstall where nothing (or nothing more) is installed, run a
+    second time say, removes nothing and exits 0 without make's `Error 1
+    (ignored)` on stderr, which reads as a failed uninstall."""
+    # Without -s, as OPERATIONS.md gives it: -s hides make's message.
+    make = ["make", "-C", str(hubtest.ROOT), f"BUILD={hubtest.BUILD}",
+            f"DESTDIR={tmp_path / 'dest'}", "PREFIX=/usr"]
+    for target in ("install", "uninstall", "uninstall"):
+        p = subprocess.run(make + [target], capture_output=True, text=True,
+                           timeout=600)
+        assert (p.returncode, p.stderr) == (0, ""), (target, p.stderr)
+
+
 def test_the_runtime_packages_are_what_each_program_links(tmp_path):
     """OPERATIONS.md, "Build and install": the table of the Debian
     packages a machine needs to run each installed program (a package's
