@@ -265,7 +265,7 @@ uninstall:
 	@for d in $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/proto \
 	          $(DESTDIR)$(DOCDIR); do \
 	  if [ -d "$$d" ] && [ -z "$$(ls -A "$$d")" ]; then \
-	    echo rmdir "$$d"; rmdir "$$d" || exit 1; \
+	    rmdir "$$d" || exit 1; \
 	  fi; \
 	done
 

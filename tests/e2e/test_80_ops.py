@@ -2333,6 +2333,37 @@ def test_make_install_writes_in_etc_only_the_units_unitdir_puts_there(
     assert [f for f in dest.rglob("*") if not f.is_dir()] == []
 
 
+def test_the_installed_units_verify_clean(tmp_path):
+    """The units make install puts in UNITDIR, their programs and man
+    pages where it put them, pass systemd-analyze verify without a word
+    (the adapters' template as an instance: verify names a template's
+    instance `i`)."""
+    import shutil
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        pytest.skip("needs systemd-analyze")
+    dest = tmp_path / "dest"
+    p = subprocess.run(["make", "-s", "-C", str(hubtest.ROOT),
+                        f"BUILD={hubtest.BUILD}", f"DESTDIR={dest}",
+                        "PREFIX=/usr", "install"], capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    units = []
+    for name, as_name in (("hubd.service", "hubd.service"),
+                          ("webd.service", "webd.service"),
+                          ("ungebro-adapter@.service",
+                           "ungebro-adapter@school.service")):
+        text = (dest / "usr/lib/systemd/system" / name).read_text()
+        # Staged: the programs are under DESTDIR, not yet in /usr/bin.
+        (tmp_path / as_name).write_text(
+            text.replace("=/usr/bin/", f"={dest}/usr/bin/"))
+        units.append(str(tmp_path / as_name))
+    env = dict(os.environ, MANPATH=str(dest / "usr/share/man"))
+    p = subprocess.run([analyze, "verify", *units], capture_output=True,
+                       text=True, timeout=120, env=env)
+    assert (p.returncode, p.stdout + p.stderr) == (0, ""), p.stderr
+
+
 def test_make_uninstall_again_says_nothing(tmp_path):
     """make uninstall where nothing (or nothing more) is installed, run a
     second time say, removes nothing and exits 0 without make's `Error 1
@@ -2344,6 +2375,12 @@ def test_make_uninstall_again_says_nothing(tmp_path):
         p = subprocess.run(make + [target], capture_output=True, text=True,
                            timeout=600)
         assert (p.returncode, p.stderr) == (0, ""), (target, p.stderr)
+    # make -s says nothing at all.
+    make.insert(1, "-s")
+    for target in ("install", "uninstall"):
+        p = subprocess.run(make + [target], capture_output=True, text=True,
+                           timeout=600)
+        assert (p.returncode, p.stdout + p.stderr) == (0, ""), target
 
 
 def test_the_runtime_packages_are_what_each_program_links(tmp_path):
