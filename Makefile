@@ -251,10 +251,22 @@ install: $(BINS)
 	sed -e 's|](docs/|](|g' README.md > $(DESTDIR)$(DOCDIR)/README.md.tmp && \
 	  chmod 0644 $(DESTDIR)$(DOCDIR)/README.md.tmp && \
 	  mv $(DESTDIR)$(DOCDIR)/README.md.tmp $(DESTDIR)$(DOCDIR)/README.md
-	install -m 0644 $(INSTALL_MAN) $(DESTDIR)$(MAN1DIR)/
+	for m in $(INSTALL_MAN); do \
+	  sed -e 's|/usr/local/share/doc/ungebro|$(DOCDIR)|g' $$m \
+	    > $(DESTDIR)$(MAN1DIR)/$$(basename $$m).tmp && \
+	  chmod 0644 $(DESTDIR)$(MAN1DIR)/$$(basename $$m).tmp && \
+	  mv $(DESTDIR)$(MAN1DIR)/$$(basename $$m).tmp \
+	     $(DESTDIR)$(MAN1DIR)/$$(basename $$m) || exit 1; \
+	done
 
 uninstall:
 	rm -f $(INSTALLED:%=$(DESTDIR)%)
-	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/proto $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@# Only what is there and empty: a second uninstall is no error.
+	@for d in $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/proto \
+	          $(DESTDIR)$(DOCDIR); do \
+	  if [ -d "$$d" ] && [ -z "$$(ls -A "$$d")" ]; then \
+	    rmdir "$$d" || exit 1; \
+	  fi; \
+	done
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

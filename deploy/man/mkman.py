@@ -190,7 +190,8 @@ def page(name, info, help_text, date):
         out += [".TP", f".B {code}", esc(what)]
     # Only the documents live under share/doc; a page that names none
     # would otherwise send the reader there for the other man pages.
-    where = (" (in /usr/share/doc/ungebro or PREFIX/share/doc/ungebro)"
+    # make install rewrites the directory to its PREFIX's, as in the units.
+    where = (" (in /usr/local/share/doc/ungebro)"
              if any(s.endswith(".md") for s in info["see"]) else "")
     out += [".SH SEE ALSO", esc(", ".join(info["see"])) + where]
     return "\n".join(ln if ln else ".sp" for ln in out) + "\n"

@@ -2191,6 +2191,12 @@ def test_the_adapter_units_steps_make_what_it_needs():
                      rf"{agency}\b", steps, re.M), steps
     assert re.search(rf"^install .*\bhub\.key {re.escape(keys_dir)}/",
                      steps, re.M), steps
+    # The unit copied by hand runs /usr/local/bin's programs: in
+    # /etc/systemd/system it would hide the one make install put in
+    # PREFIX/lib/systemd/system with PREFIX's paths (PREFIX=/usr: 203/EXEC).
+    copy = re.search(r"^install .*ungebro-adapter@\.service "
+                     r"/etc/systemd/system/(.*)$", steps, re.M)
+    assert copy and "not after make install" in copy.group(1), steps
 
 
 def test_the_example_endpoints_and_agencies_on_other_machines(make_hub):
@@ -2252,6 +2258,11 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
         assert stat.S_IMODE(exe.stat().st_mode) == 0o755, name
         page = usr / "share/man/man1" / f"{name}.1"
         assert stat.S_IMODE(page.stat().st_mode) == 0o644, name
+        # SEE ALSO sends the reader to the documents where this install
+        # put them, not to /usr/local's or a PREFIX to work out.
+        see = page.read_text().split(".SH SEE ALSO")[1]
+        if ".md" in see:
+            assert "(in /usr/share/doc/ungebro)" in see, (name, see)
     for unit in ("hubd.service", "ungebro-adapter@.service",
                  "webd.service"):
         text = (usr / "lib/systemd/system" / unit).read_text()
@@ -2292,6 +2303,84 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     left = [str(f) for f in dest.rglob("*") if not f.is_dir()]
     assert left == []
     assert not doc.exists()
+
+
+def test_make_install_writes_in_etc_only_the_units_unitdir_puts_there(
+        tmp_path):
+    """OPERATIONS.md, "Build and install": make install writes nothing in
+    /etc but for the units, when UNITDIR is /etc/systemd/system (a PREFIX
+    whose lib/systemd/system systemd does not read); the doc said nothing
+    at all, which that documented UNITDIR belies."""
+    dest = tmp_path / "dest"
+    make = ["make", "-s", "-C", str(hubtest.ROOT), f"BUILD={hubtest.BUILD}",
+            f"DESTDIR={dest}", "PREFIX=/opt/ungebro",
+            "UNITDIR=/etc/systemd/system"]
+    p = subprocess.run(make + ["install"], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    in_etc = sorted(str(f.relative_to(dest)) for f in (dest / "etc").rglob("*")
+                    if not f.is_dir())
+    assert in_etc == ["etc/systemd/system/hubd.service",
+                      "etc/systemd/system/ungebro-adapter@.service",
+                      "etc/systemd/system/webd.service"], in_etc
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "It writes nothing in `/etc` but the units when `UNITDIR` is " \
+        "there, and creates no user, key or data directory" in doc
+    p = subprocess.run(make + ["uninstall"], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert [f for f in dest.rglob("*") if not f.is_dir()] == []
+
+
+def test_the_installed_units_verify_clean(tmp_path):
+    """The units make install puts in UNITDIR, their programs and man
+    pages where it put them, pass systemd-analyze verify without a word
+    (the adapters' template as an instance: verify names a template's
+    instance `i`)."""
+    import shutil
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        pytest.skip("needs systemd-analyze")
+    dest = tmp_path / "dest"
+    p = subprocess.run(["make", "-s", "-C", str(hubtest.ROOT),
+                        f"BUILD={hubtest.BUILD}", f"DESTDIR={dest}",
+                        "PREFIX=/usr", "install"], capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    units = []
+    for name, as_name in (("hubd.service", "hubd.service"),
+                          ("webd.service", "webd.service"),
+                          ("ungebro-adapter@.service",
+                           "ungebro-adapter@school.service")):
+        text = (dest / "usr/lib/systemd/system" / name).read_text()
+        # Staged: the programs are under DESTDIR, not yet in /usr/bin.
+        (tmp_path / as_name).write_text(
+            text.replace("=/usr/bin/", f"={dest}/usr/bin/"))
+        units.append(str(tmp_path / as_name))
+    env = dict(os.environ, MANPATH=str(dest / "usr/share/man"))
+    p = subprocess.run([analyze, "verify", *units], capture_output=True,
+                       text=True, timeout=120, env=env)
+    assert (p.returncode, p.stdout + p.stderr) == (0, ""), p.stderr
+
+
+def test_make_uninstall_again_says_nothing(tmp_path):
+    """make uninstall where nothing (or nothing more) is installed, run a
+    second time say, removes nothing and exits 0 without make's `Error 1
+    (ignored)` on stderr, which reads as a failed uninstall."""
+    # Without -s, as OPERATIONS.md gives it: -s hides make's message.
+    make = ["make", "-C", str(hubtest.ROOT), f"BUILD={hubtest.BUILD}",
+            f"DESTDIR={tmp_path / 'dest'}", "PREFIX=/usr"]
+    for target in ("install", "uninstall", "uninstall"):
+        p = subprocess.run(make + [target], capture_output=True, text=True,
+                           timeout=600)
+        assert (p.returncode, p.stderr) == (0, ""), (target, p.stderr)
+    # make -s says nothing at all.
+    make.insert(1, "-s")
+    for target in ("install", "uninstall"):
+        p = subprocess.run(make + [target], capture_output=True, text=True,
+                           timeout=600)
+        assert (p.returncode, p.stdout + p.stderr) == (0, ""), target
 
 
 def test_the_runtime_packages_are_what_each_program_links(tmp_path):
