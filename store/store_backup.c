@@ -165,10 +165,33 @@ store_backup(store *s, const char *dir, const store_opts *opts,
 	err = make_dir(dir, diag);
 	if (err != UG_OK)
 		return err;
+	/* Two backups into one DIR (a nightly run and a manual one of the
+	 * same date) may both have found it empty: written into at once,
+	 * the one that failed would take back the other's files. The first
+	 * to lock DIR has it; the other finds it taken, or no longer empty,
+	 * and writes nothing. The manifest, written once this returns,
+	 * needs no lock: DIR then holds the copy. */
+	int lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0) {
+		ug_diag_set(diag, dir, "cannot create %s: %s", dir,
+			    strerror(errno));
+		return UG_EIO;
+	}
+	if (flock(lock, LOCK_EX | LOCK_NB) != 0) {
+		close(lock);
+		ug_diag_set(diag, dir, "%s is not empty", dir);
+		return UG_EEXISTS;
+	}
+	err = require_empty(dir, diag);
+	if (err != UG_OK) {
+		close(lock);
+		return err;
+	}
 	out->started = true;
 	err = backup_into(s, dir, opts, sign_public, out, diag);
 	if (err != UG_OK)
 		store_backup_undo(dir, out->made_dir);
+	close(lock);
 	return err;
 }
 

@@ -2043,6 +2043,67 @@ def test_backup_and_restore_refuse_a_target_that_holds_something(
     assert a_file.read_text() == (full / "notes.txt").read_text()
 
 
+SLOW_CHMOD = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int chmod(const char *path, mode_t mode)
+{
+	static int (*real)(const char *, mode_t);
+	if (!real)
+		real = (int (*)(const char *, mode_t))dlsym(RTLD_NEXT, "chmod");
+	const char *slow = getenv("SLOW_CHMOD_PATH");
+	if (slow && strcmp(path, slow) == 0)
+		sleep(3);
+	return real(path, mode);
+}
+"""
+
+
+def test_two_backups_into_one_dir_do_not_take_each_other_apart(make_hub,
+                                                               tmp_path):
+    """OPERATIONS.md, Backup and restore: DIR must be missing or empty,
+    else `hubctl: backup: DIR is not empty`, nothing written. Two backups
+    into the same DIR at once (a nightly run and a manual one of the same
+    date) both found it empty and wrote into it; the one that then failed
+    took back the other's files, so a backup reported written (exit 0)
+    was left with a manifest and no data. Here the first is held after it
+    made DIR, before it copies, while the second runs through."""
+    shim = tmp_path / "slowchmod.so"
+    src = tmp_path / "slowchmod.c"
+    src.write_text(SLOW_CHMOD)
+    if subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(src),
+                       "-ldl"], capture_output=True).returncode != 0:
+        pytest.skip("cannot build the slow-chmod shim")
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"two-{i}")
+               for i, c in enumerate(hubtest.CprGen(8411).take(20))])
+    target = tmp_path / "nightly"
+    env = dict(os.environ, LD_PRELOAD=str(shim),
+               SLOW_CHMOD_PATH=str(target))
+    first = subprocess.Popen([hubtest.binary("hubctl"), "--config",
+                              str(hub.conf), "backup", str(target)],
+                             env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        hubtest.wait_for(target.exists, 20, "the first backup's DIR")
+        second = hub.hubctl("backup", str(target), check=False)
+    finally:
+        out, err = first.communicate(timeout=60)
+    assert second.returncode == 0, second.stderr
+    assert (first.returncode, err) == (
+        1, f"hubctl: backup: {target} is not empty\n"), out + err
+    manifest = json.loads((target / "manifest.json").read_text())
+    for name, size in manifest["file_bytes"].items():
+        assert (target / name).stat().st_size == size, name
+    hub.stop()
+    hub.hubctl("restore", str(target), "--data_dir",
+               str(tmp_path / "restored"))
+
+
 def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
     """OPERATIONS.md, Backup and restore: a backup that fails (here onto a
     full disk) exits 1 with the reason, is recorded `backup failed`, and
