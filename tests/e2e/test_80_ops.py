@@ -2104,6 +2104,53 @@ def test_two_backups_into_one_dir_do_not_take_each_other_apart(make_hub,
                str(tmp_path / "restored"))
 
 
+def test_a_restore_run_again_while_the_first_still_copies_is_refused(
+        make_hub, tmp_path):
+    """OPERATIONS.md, restore: run again into the same data_dir, a restore
+    takes back what an unfinished one left and starts over. One that is
+    not unfinished but still running (a large backup on a slow disk,
+    a second terminal) was taken back all the same: the second restore
+    went through, then the first failed on its files and took them back,
+    leaving a restore reported done (exit 0) with no store, which hubd
+    would have started on as a new, empty one. The second is refused
+    now, and the first finishes."""
+    shim = tmp_path / "slowchmod.so"
+    src = tmp_path / "slowchmod.c"
+    src.write_text(SLOW_CHMOD)
+    if subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(src),
+                       "-ldl"], capture_output=True).returncode != 0:
+        pytest.skip("cannot build the slow-chmod shim")
+    hub, backup = stopped_after_a_backup(make_hub, tmp_path, 8412, 20,
+                                         "again")
+    data = tmp_path / "restored"
+    env = dict(os.environ, LD_PRELOAD=str(shim),
+               SLOW_CHMOD_PATH=str(data / "derived"))
+    first = subprocess.Popen([hubtest.binary("hubctl"), "--config",
+                              str(hub.conf), "restore", str(backup),
+                              "--data_dir", str(data)],
+                             env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        hubtest.wait_for((data / "derived").exists, 20,
+                         "the first restore copying")
+        second = hub.hubctl("restore", str(backup), "--data_dir", str(data),
+                            check=False)
+    finally:
+        out, err = first.communicate(timeout=60)
+    assert (second.returncode, second.stdout, second.stderr) == (
+        1, "", f"hubctl: restore: another hubctl restore is still copying "
+        f"into {data}: let it finish, or stop it and run this again\n"), \
+        second.stdout + second.stderr
+    assert first.returncode == 0, out + err
+    assert out.startswith(f"restored from {backup}: "), out
+    assert not (data / "restore.unfinished").exists()
+    v = hub.hubctl("audit", "verify", "--data_dir", str(data), check=False)
+    assert v.returncode == 0, v.stdout + v.stderr
+    st = json.loads(hub.hubctl("stats", "--json", "--data_dir",
+                               str(data)).stdout)
+    assert st["log_events"] == 20, st
+
+
 def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
     """OPERATIONS.md, Backup and restore: a backup that fails (here onto a
     full disk) exits 1 with the reason, is recorded `backup failed`, and
