@@ -1560,6 +1560,37 @@ def test_a_restore_without_the_backups_signing_pair_warns(make_hub,
     assert v.returncode == 0, v.stdout + v.stderr
 
 
+def test_a_restored_trail_goes_on_from_the_copys_head(make_hub, tmp_path,
+                                                     monkeypatch):
+    """OPERATIONS.md, restore step 3: the restored trail goes on from the
+    manifest's audit_head: the restore's own record is audit_head + 1, a
+    number the old store had given its `backup` record, so the witness
+    lines logged for the old records past audit_head name a trail that
+    is gone, and the restore's own line is where the restored one
+    begins."""
+    monkeypatch.setenv("UG_LOG_LEVEL", "notice")
+    hub = make_hub()
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8413).take(1)[0],
+                              salt="witness"))
+    backup = tmp_path / "backup"
+    made = hub.hubctl("backup", str(backup))
+    manifest = json.loads((backup / "manifest.json").read_text())
+    head = manifest["audit_head"]
+    witness = r"STORE-AUDIT checkpoint signed at record (\d+), head ([0-9a-f]{64})"
+    old = re.findall(witness, made.stderr)
+    assert old and int(old[-1][0]) == head + 1, made.stderr
+    hub.stop()
+    data = tmp_path / "restored"
+    done = hub.hubctl("restore", str(backup), "--data_dir", str(data))
+    new = re.findall(witness, done.stderr)
+    assert new and int(new[-1][0]) == head + 1, done.stderr
+    assert new[-1][1] != old[-1][1]
+    v = hub.hubctl("audit", "verify", "--data_dir", str(data))
+    assert f"head at record {head + 1}" in v.stdout, v.stdout
+    assert f"last checkpoint: record {head + 1}, head {new[-1][1]}" in \
+        v.stdout, v.stdout
+
+
 def test_a_backup_of_a_broken_trail_says_so_and_restores(make_hub,
                                                        tmp_path):
     """OPERATIONS.md, Backup and restore: a copy whose audit chain does
