@@ -2182,6 +2182,35 @@ def test_a_restore_run_again_while_the_first_still_copies_is_refused(
     assert st["log_events"] == 20, st
 
 
+def test_a_backup_dir_of_512_bytes_is_backed_up_and_restored(make_hub,
+                                                             tmp_path):
+    """OPERATIONS.md, Backup and restore: DIR is at most 512 bytes, for
+    backup and restore alike. A DIR past about 490 bytes was refused once
+    the copy was opened to be read back (`cannot open LMDB environment`,
+    or a restore that `did not finish`), the store's own paths being cut
+    at 512 bytes with `/log` or `/restore.unfinished` after DIR."""
+    hub = make_hub()
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8414).take(1)[0],
+                              salt="long-dir"))
+    parent = tmp_path
+    while len(str(parent)) < 380:
+        parent = parent / ("d" * 50)
+    parent.mkdir(parents=True)
+    target = parent / ("b" * (512 - len(str(parent)) - 1))
+    assert len(str(target)) == 512
+    made = hub.hubctl("backup", str(target), check=False)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith(f"backup in {target}: "), made.stdout
+    hub.stop()
+    done = hub.hubctl("restore", str(target), "--data_dir",
+                      str(tmp_path / "restored"), check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"restored from {target}: "), done.stdout
+    longer = hub.hubctl("backup", str(target) + "x", check=False)
+    assert (longer.returncode, longer.stderr) == (
+        2, "hubctl: backup: DIR is longer than 512 bytes\n"), longer.stderr
+
+
 def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
     """OPERATIONS.md, Backup and restore: a backup that fails (here onto a
     full disk) exits 1 with the reason, is recorded `backup failed`, and
