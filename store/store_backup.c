@@ -177,7 +177,9 @@ store_backup(store *s, const char *dir, const store_opts *opts,
 			    strerror(errno));
 		return UG_EIO;
 	}
-	if (flock(lock, LOCK_EX | LOCK_NB) != 0) {
+	/* Only a lock held is another backup: a file system that takes
+	 * no lock on a directory (NFS, CIFS) is backed up to as before. */
+	if (flock(lock, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
 		close(lock);
 		ug_diag_set(diag, dir, "%s is not empty", dir);
 		return UG_EEXISTS;
@@ -425,7 +427,12 @@ mark_restore(const char *data_dir, ug_diag *diag)
 	char path[600];
 	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 || fsync(fd) != 0) {
+	/* Made just now (O_EXCL), so not held; a file system that takes
+	 * no lock leaves a restore run again meanwhile unchecked, as before.
+	 */
+	if (fd >= 0)
+		(void)flock(fd, LOCK_EX | LOCK_NB);
+	if (fd < 0 || fsync(fd) != 0) {
 		ug_diag_set(diag, data_dir, "cannot create %s: %s", path,
 			    strerror(errno));
 		if (fd >= 0)
@@ -446,12 +453,14 @@ undo_unfinished(const char *data_dir, ug_diag *diag)
 {
 	char path[600];
 	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
-	int mark = open(path, O_RDONLY | O_CLOEXEC);
+	int mark = open(path, O_RDWR | O_CLOEXEC);
+	if (mark < 0)
+		mark = open(path, O_RDONLY | O_CLOEXEC);
 	if (mark < 0)
 		return UG_OK;
 	/* Still locked: that restore runs; taken back under it, its files
 	 * would fail it, and it would take back this one's in turn. */
-	if (flock(mark, LOCK_EX | LOCK_NB) != 0) {
+	if (flock(mark, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
 		close(mark);
 		ug_diag_set(diag, data_dir,
 			    "another hubctl restore is still copying into %s: "
