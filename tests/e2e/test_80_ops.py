@@ -2211,6 +2211,55 @@ def test_a_backup_dir_of_512_bytes_is_backed_up_and_restored(make_hub,
         2, "hubctl: backup: DIR is longer than 512 bytes\n"), longer.stderr
 
 
+FAILING_FSYNC = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int fsync(int fd)
+{
+	static int (*real)(int);
+	if (!real)
+		real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+	char link[64], path[1024];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, path, sizeof path - 1);
+	path[n > 0 ? n : 0] = '\0';
+	if (n > 5 && strcmp(path + n - 5, ".part") == 0) {
+		errno = EDQUOT;
+		return -1;
+	}
+	return real(fd);
+}
+"""
+
+
+def test_a_manifest_that_cannot_be_written_says_why(make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: a backup that fails says why,
+    exit 1, and takes back what it wrote. A manifest the disk would not
+    take (here a quota, as an NFS backup share reports it when the file
+    is synced) said only `cannot write DIR/manifest.json`."""
+    shim = tmp_path / "failfsync.so"
+    src = tmp_path / "failfsync.c"
+    src.write_text(FAILING_FSYNC)
+    if subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(src),
+                       "-ldl"], capture_output=True).returncode != 0:
+        pytest.skip("cannot build the failing-fsync shim")
+    hub = make_hub()
+    target = tmp_path / "quota"
+    p = subprocess.run([hubtest.binary("hubctl"), "--config", str(hub.conf),
+                        "backup", str(target)],
+                       env=dict(os.environ, LD_PRELOAD=str(shim)),
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", f"hubctl: backup: cannot write {target}/manifest.json: Disk "
+        f"quota exceeded\nhubctl: backup: nothing backed up; {target} is "
+        f"removed\n"), p.stdout + p.stderr
+    assert not target.exists()
+
+
 def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
     """OPERATIONS.md, Backup and restore: a backup that fails (here onto a
     full disk) exits 1 with the reason, is recorded `backup failed`, and
