@@ -2188,7 +2188,8 @@ def test_a_backup_dir_of_512_bytes_is_backed_up_and_restored(make_hub,
     backup and restore alike. A DIR past about 490 bytes was refused once
     the copy was opened to be read back (`cannot open LMDB environment`,
     or a restore that `did not finish`), the store's own paths being cut
-    at 512 bytes with `/log` or `/restore.unfinished` after DIR."""
+    at 512 bytes with `/log` or `/restore.unfinished` after DIR; and a
+    refusal naming such a DIR lost its reason, cut at 512 bytes."""
     hub = make_hub()
     hub.send(hubtest.envelope("school-a", hubtest.CprGen(8414).take(1)[0],
                               salt="long-dir"))
@@ -2209,6 +2210,16 @@ def test_a_backup_dir_of_512_bytes_is_backed_up_and_restored(make_hub,
     longer = hub.hubctl("backup", str(target) + "x", check=False)
     assert (longer.returncode, longer.stderr) == (
         2, "hubctl: backup: DIR is longer than 512 bytes\n"), longer.stderr
+    # Refused, a DIR that long is named whole, with why after it.
+    again = hub.hubctl("backup", str(target), check=False)
+    assert (again.returncode, again.stderr) == (
+        1, f"hubctl: backup: {target} is not empty\n"), again.stderr
+    orphan = parent / "nope" / ("c" * (len(target.name) - 5))
+    assert len(str(orphan)) == 512
+    p = hub.hubctl("backup", str(orphan), check=False)
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: backup: cannot create {orphan}: No such file or "
+        "directory\n"), p.stderr
 
 
 FAILING_FSYNC = r"""
