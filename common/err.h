@@ -36,7 +36,7 @@ typedef struct {
 	char file[256];
 	long line;
 	char field[512]; /* also a store's directory: HUB-START names it */
-	char reason[512];
+	char reason[1024]; /* holds a 512-byte path (backup DIR) and why */
 } ug_diag;
 
 /* Fill a diag's field and reason (printf-style); NULL diag is allowed. */

@@ -87,19 +87,34 @@ write_manifest(const char *dir, const store_backup_info *b, ug_diag *diag)
 			b->files[order[i]].path, hex);
 	}
 	fputs("}}\n", f);
+	/* The first failure's errno is the reason given: a full disk or a
+	 * quota, told the operator as for the data files. */
+	int why = 0;
 	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-	ok = fclose(f) == 0 && ok;
-	ok = ok && rename(part, path) == 0;
+	if (!ok)
+		why = errno;
+	if (fclose(f) != 0 && ok) {
+		ok = false;
+		why = errno;
+	}
+	if (ok && rename(part, path) != 0) {
+		ok = false;
+		why = errno;
+	}
 	if (!ok)
 		unlink(part);
 	/* The manifest's name too: a backup reported written must not lose
 	 * it to a crash, and be refused by restore as cut short. */
 	int dfd = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	ok = ok && dfd >= 0 && fsync(dfd) == 0;
+	if (ok && (dfd < 0 || fsync(dfd) != 0)) {
+		ok = false;
+		why = errno;
+	}
 	if (dfd >= 0)
 		close(dfd);
 	if (!ok) {
-		ug_diag_set(diag, path, "cannot write %s", path);
+		ug_diag_set(diag, path, "cannot write %s: %s", path,
+			    strerror(why));
 		return UG_EIO;
 	}
 	return UG_OK;

@@ -245,7 +245,7 @@ report_full(enum store__env env, const char *what)
 
 /* Where the store's files are, for asking how much room is left when a
  * write fails. Per process, like the states above. */
-static char store_dir[512];
+static char store_dir[600];
 
 bool
 store__disk_full(const char *dir)
@@ -698,7 +698,7 @@ read_last_applied(store *s)
 static ug_err
 open_derived(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 {
-	char path[512];
+	char path[600];
 	snprintf(path, sizeof path, "%s/derived", dir);
 	/* No fsync on commit: everything here is rebuilt from the log, and an
 	 * fsync per batch for it would halve ingest (docs/PERFORMANCE.md). */
@@ -946,7 +946,7 @@ open_log(store *s, const char *dir, size_t map_mb, ug_diag *diag)
 {
 	static const char restore[] = "restore log/ from a backup (see "
 				      "OPERATIONS.md, \"Backup and restore\")";
-	char path[512], file[600], derived[600], why[160];
+	char path[600], file[620], derived[620], why[160];
 	struct stat st;
 	snprintf(path, sizeof path, "%s/log", dir);
 	snprintf(file, sizeof file, "%s/data.mdb", path);
@@ -1123,7 +1123,7 @@ store_open(store **out, const char *dir, const store_opts *opts, ug_diag *diag)
 		goto fail;
 	}
 	snprintf(store_dir, sizeof store_dir, "%s", dir);
-	char path[512];
+	char path[600];
 	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, dir);
 	if (!opts->restoring && access(path, F_OK) == 0) {
 		ug_diag_set(diag, "data_dir",

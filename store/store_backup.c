@@ -165,10 +165,35 @@ store_backup(store *s, const char *dir, const store_opts *opts,
 	err = make_dir(dir, diag);
 	if (err != UG_OK)
 		return err;
+	/* Two backups into one DIR (a nightly run and a manual one of the
+	 * same date) may both have found it empty: written into at once,
+	 * the one that failed would take back the other's files. The first
+	 * to lock DIR has it; the other finds it taken, or no longer empty,
+	 * and writes nothing. The manifest, written once this returns,
+	 * needs no lock: DIR then holds the copy. */
+	int lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0) {
+		ug_diag_set(diag, dir, "cannot create %s: %s", dir,
+			    strerror(errno));
+		return UG_EIO;
+	}
+	/* Only a lock held is another backup: a file system that takes
+	 * no lock on a directory (NFS, CIFS) is backed up to as before. */
+	if (flock(lock, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+		close(lock);
+		ug_diag_set(diag, dir, "%s is not empty", dir);
+		return UG_EEXISTS;
+	}
+	err = require_empty(dir, diag);
+	if (err != UG_OK) {
+		close(lock);
+		return err;
+	}
 	out->started = true;
 	err = backup_into(s, dir, opts, sign_public, out, diag);
 	if (err != UG_OK)
 		store_backup_undo(dir, out->made_dir);
+	close(lock);
 	return err;
 }
 
@@ -402,6 +427,11 @@ mark_restore(const char *data_dir, ug_diag *diag)
 	char path[600];
 	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* Made just now (O_EXCL), so not held; a file system that takes
+	 * no lock leaves a restore run again meanwhile unchecked, as before.
+	 */
+	if (fd >= 0)
+		(void)flock(fd, LOCK_EX | LOCK_NB);
 	if (fd < 0 || fsync(fd) != 0) {
 		ug_diag_set(diag, data_dir, "cannot create %s: %s", path,
 			    strerror(errno));
@@ -409,21 +439,37 @@ mark_restore(const char *data_dir, ug_diag *diag)
 			close(fd);
 		return UG_EIO;
 	}
-	close(fd);
+	/* Locked until this process ends: a restore run again meanwhile
+	 * must tell this one, still copying or checking, from one that was
+	 * killed, whose files it takes back (undo_unfinished). */
 	return sync_dir(data_dir, diag);
 }
 
 /* What an unfinished restore left is taken back before a new one; so is
  * the hubd.lock of a hubd that refused to start on it, unless a hubd
  * still holds it. */
-static void
-undo_unfinished(const char *data_dir)
+static ug_err
+undo_unfinished(const char *data_dir, ug_diag *diag)
 {
 	char path[600];
 	snprintf(path, sizeof path, "%s/" STORE_RESTORE_MARK, data_dir);
-	if (access(path, F_OK) != 0)
-		return;
+	int mark = open(path, O_RDWR | O_CLOEXEC);
+	if (mark < 0)
+		mark = open(path, O_RDONLY | O_CLOEXEC);
+	if (mark < 0)
+		return UG_OK;
+	/* Still locked: that restore runs; taken back under it, its files
+	 * would fail it, and it would take back this one's in turn. */
+	if (flock(mark, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+		close(mark);
+		ug_diag_set(diag, data_dir,
+			    "another hubctl restore is still copying into %s: "
+			    "let it finish, or stop it and run this again",
+			    data_dir);
+		return UG_EEXISTS;
+	}
 	store_restore_undo(data_dir);
+	close(mark);
 	snprintf(path, sizeof path, "%s/hubd.lock", data_dir);
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
@@ -431,6 +477,7 @@ undo_unfinished(const char *data_dir)
 			unlink(path);
 		close(fd);
 	}
+	return UG_OK;
 }
 
 ug_err
@@ -491,8 +538,9 @@ store_restore(const char *from, const char *data_dir,
 	      const store_backup_file expect[STORE_BACKUP_FILES],
 	      ug_diag *diag)
 {
-	undo_unfinished(data_dir);
-	ug_err err = check_hubd_lock(data_dir, diag);
+	ug_err err = undo_unfinished(data_dir, diag);
+	if (err == UG_OK)
+		err = check_hubd_lock(data_dir, diag);
 	if (err == UG_OK)
 		err = require_empty(data_dir, diag);
 	if (err != UG_OK)

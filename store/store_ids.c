@@ -337,7 +337,7 @@ rebuild_after_boot(store *s, const char *path, const char *boot)
 			      "the log");
 	static const char *const files[] = {"data.mdb", "lock.mdb"};
 	for (size_t i = 0; i < 2; i++) {
-		char file[600];
+		char file[620];
 		snprintf(file, sizeof file, "%s/%s", path, files[i]);
 		int fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC);
 		if (fd < 0 && errno != ENOENT) {
@@ -365,7 +365,7 @@ ug_err
 store__ids_open(store *s, const char *dir, size_t map_mb,
 		const volatile sig_atomic_t *stop, ug_diag *diag)
 {
-	char path[512], boot[40];
+	char path[600], boot[40];
 	snprintf(path, sizeof path, "%s/ids", dir);
 	ug_err err = UG_OK;
 	if (boot_id(boot))

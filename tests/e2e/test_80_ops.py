@@ -1560,6 +1560,37 @@ def test_a_restore_without_the_backups_signing_pair_warns(make_hub,
     assert v.returncode == 0, v.stdout + v.stderr
 
 
+def test_a_restored_trail_goes_on_from_the_copys_head(make_hub, tmp_path,
+                                                     monkeypatch):
+    """OPERATIONS.md, restore step 3: the restored trail goes on from the
+    manifest's audit_head: the restore's own record is audit_head + 1, a
+    number the old store had given its `backup` record, so the witness
+    lines logged for the old records past audit_head name a trail that
+    is gone, and the restore's own line is where the restored one
+    begins."""
+    monkeypatch.setenv("UG_LOG_LEVEL", "notice")
+    hub = make_hub()
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8413).take(1)[0],
+                              salt="witness"))
+    backup = tmp_path / "backup"
+    made = hub.hubctl("backup", str(backup))
+    manifest = json.loads((backup / "manifest.json").read_text())
+    head = manifest["audit_head"]
+    witness = r"STORE-AUDIT checkpoint signed at record (\d+), head ([0-9a-f]{64})"
+    old = re.findall(witness, made.stderr)
+    assert old and int(old[-1][0]) == head + 1, made.stderr
+    hub.stop()
+    data = tmp_path / "restored"
+    done = hub.hubctl("restore", str(backup), "--data_dir", str(data))
+    new = re.findall(witness, done.stderr)
+    assert new and int(new[-1][0]) == head + 1, done.stderr
+    assert new[-1][1] != old[-1][1]
+    v = hub.hubctl("audit", "verify", "--data_dir", str(data))
+    assert f"head at record {head + 1}" in v.stdout, v.stdout
+    assert f"last checkpoint: record {head + 1}, head {new[-1][1]}" in \
+        v.stdout, v.stdout
+
+
 def test_a_backup_of_a_broken_trail_says_so_and_restores(make_hub,
                                                        tmp_path):
     """OPERATIONS.md, Backup and restore: a copy whose audit chain does
@@ -2041,6 +2072,203 @@ def test_backup_and_restore_refuse_a_target_that_holds_something(
             1, f"hubctl: restore: {why}\n"), p.stderr
     assert sorted(os.listdir(full)) == ["notes.txt"]
     assert a_file.read_text() == (full / "notes.txt").read_text()
+
+
+SLOW_CHMOD = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int chmod(const char *path, mode_t mode)
+{
+	static int (*real)(const char *, mode_t);
+	if (!real)
+		real = (int (*)(const char *, mode_t))dlsym(RTLD_NEXT, "chmod");
+	const char *slow = getenv("SLOW_CHMOD_PATH");
+	if (slow && strcmp(path, slow) == 0)
+		sleep(3);
+	return real(path, mode);
+}
+"""
+
+
+def test_two_backups_into_one_dir_do_not_take_each_other_apart(make_hub,
+                                                               tmp_path):
+    """OPERATIONS.md, Backup and restore: DIR must be missing or empty,
+    else `hubctl: backup: DIR is not empty`, nothing written. Two backups
+    into the same DIR at once (a nightly run and a manual one of the same
+    date) both found it empty and wrote into it; the one that then failed
+    took back the other's files, so a backup reported written (exit 0)
+    was left with a manifest and no data. Here the first is held after it
+    made DIR, before it copies, while the second runs through."""
+    shim = tmp_path / "slowchmod.so"
+    src = tmp_path / "slowchmod.c"
+    src.write_text(SLOW_CHMOD)
+    if subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(src),
+                       "-ldl"], capture_output=True).returncode != 0:
+        pytest.skip("cannot build the slow-chmod shim")
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"two-{i}")
+               for i, c in enumerate(hubtest.CprGen(8411).take(20))])
+    target = tmp_path / "nightly"
+    env = dict(os.environ, LD_PRELOAD=str(shim),
+               SLOW_CHMOD_PATH=str(target))
+    first = subprocess.Popen([hubtest.binary("hubctl"), "--config",
+                              str(hub.conf), "backup", str(target)],
+                             env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        hubtest.wait_for(target.exists, 20, "the first backup's DIR")
+        second = hub.hubctl("backup", str(target), check=False)
+    finally:
+        out, err = first.communicate(timeout=60)
+    assert second.returncode == 0, second.stderr
+    assert (first.returncode, err) == (
+        1, f"hubctl: backup: {target} is not empty\n"), out + err
+    manifest = json.loads((target / "manifest.json").read_text())
+    for name, size in manifest["file_bytes"].items():
+        assert (target / name).stat().st_size == size, name
+    hub.stop()
+    hub.hubctl("restore", str(target), "--data_dir",
+               str(tmp_path / "restored"))
+
+
+def test_a_restore_run_again_while_the_first_still_copies_is_refused(
+        make_hub, tmp_path):
+    """OPERATIONS.md, restore: run again into the same data_dir, a restore
+    takes back what an unfinished one left and starts over. One that is
+    not unfinished but still running (a large backup on a slow disk,
+    a second terminal) was taken back all the same: the second restore
+    went through, then the first failed on its files and took them back,
+    leaving a restore reported done (exit 0) with no store, which hubd
+    would have started on as a new, empty one. The second is refused
+    now, and the first finishes."""
+    shim = tmp_path / "slowchmod.so"
+    src = tmp_path / "slowchmod.c"
+    src.write_text(SLOW_CHMOD)
+    if subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(src),
+                       "-ldl"], capture_output=True).returncode != 0:
+        pytest.skip("cannot build the slow-chmod shim")
+    hub, backup = stopped_after_a_backup(make_hub, tmp_path, 8412, 20,
+                                         "again")
+    data = tmp_path / "restored"
+    env = dict(os.environ, LD_PRELOAD=str(shim),
+               SLOW_CHMOD_PATH=str(data / "derived"))
+    first = subprocess.Popen([hubtest.binary("hubctl"), "--config",
+                              str(hub.conf), "restore", str(backup),
+                              "--data_dir", str(data)],
+                             env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        hubtest.wait_for((data / "derived").exists, 20,
+                         "the first restore copying")
+        second = hub.hubctl("restore", str(backup), "--data_dir", str(data),
+                            check=False)
+    finally:
+        out, err = first.communicate(timeout=60)
+    assert (second.returncode, second.stdout, second.stderr) == (
+        1, "", f"hubctl: restore: another hubctl restore is still copying "
+        f"into {data}: let it finish, or stop it and run this again\n"), \
+        second.stdout + second.stderr
+    assert first.returncode == 0, out + err
+    assert out.startswith(f"restored from {backup}: "), out
+    assert not (data / "restore.unfinished").exists()
+    v = hub.hubctl("audit", "verify", "--data_dir", str(data), check=False)
+    assert v.returncode == 0, v.stdout + v.stderr
+    st = json.loads(hub.hubctl("stats", "--json", "--data_dir",
+                               str(data)).stdout)
+    assert st["log_events"] == 20, st
+
+
+def test_a_backup_dir_of_512_bytes_is_backed_up_and_restored(make_hub,
+                                                             tmp_path):
+    """OPERATIONS.md, Backup and restore: DIR is at most 512 bytes, for
+    backup and restore alike. A DIR past about 490 bytes was refused once
+    the copy was opened to be read back (`cannot open LMDB environment`,
+    or a restore that `did not finish`), the store's own paths being cut
+    at 512 bytes with `/log` or `/restore.unfinished` after DIR; and a
+    refusal naming such a DIR lost its reason, cut at 512 bytes."""
+    hub = make_hub()
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8414).take(1)[0],
+                              salt="long-dir"))
+    parent = tmp_path
+    while len(str(parent)) < 380:
+        parent = parent / ("d" * 50)
+    parent.mkdir(parents=True)
+    target = parent / ("b" * (512 - len(str(parent)) - 1))
+    assert len(str(target)) == 512
+    made = hub.hubctl("backup", str(target), check=False)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith(f"backup in {target}: "), made.stdout
+    hub.stop()
+    done = hub.hubctl("restore", str(target), "--data_dir",
+                      str(tmp_path / "restored"), check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"restored from {target}: "), done.stdout
+    longer = hub.hubctl("backup", str(target) + "x", check=False)
+    assert (longer.returncode, longer.stderr) == (
+        2, "hubctl: backup: DIR is longer than 512 bytes\n"), longer.stderr
+    # Refused, a DIR that long is named whole, with why after it.
+    again = hub.hubctl("backup", str(target), check=False)
+    assert (again.returncode, again.stderr) == (
+        1, f"hubctl: backup: {target} is not empty\n"), again.stderr
+    orphan = parent / "nope" / ("c" * (len(target.name) - 5))
+    assert len(str(orphan)) == 512
+    p = hub.hubctl("backup", str(orphan), check=False)
+    assert (p.returncode, p.stderr) == (
+        1, f"hubctl: backup: cannot create {orphan}: No such file or "
+        "directory\n"), p.stderr
+
+
+FAILING_FSYNC = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int fsync(int fd)
+{
+	static int (*real)(int);
+	if (!real)
+		real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+	char link[64], path[1024];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, path, sizeof path - 1);
+	path[n > 0 ? n : 0] = '\0';
+	if (n > 5 && strcmp(path + n - 5, ".part") == 0) {
+		errno = EDQUOT;
+		return -1;
+	}
+	return real(fd);
+}
+"""
+
+
+def test_a_manifest_that_cannot_be_written_says_why(make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: a backup that fails says why,
+    exit 1, and takes back what it wrote. A manifest the disk would not
+    take (here a quota, as an NFS backup share reports it when the file
+    is synced) said only `cannot write DIR/manifest.json`."""
+    shim = tmp_path / "failfsync.so"
+    src = tmp_path / "failfsync.c"
+    src.write_text(FAILING_FSYNC)
+    if subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(src),
+                       "-ldl"], capture_output=True).returncode != 0:
+        pytest.skip("cannot build the failing-fsync shim")
+    hub = make_hub()
+    target = tmp_path / "quota"
+    p = subprocess.run([hubtest.binary("hubctl"), "--config", str(hub.conf),
+                        "backup", str(target)],
+                       env=dict(os.environ, LD_PRELOAD=str(shim)),
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", f"hubctl: backup: cannot write {target}/manifest.json: Disk "
+        f"quota exceeded\nhubctl: backup: nothing backed up; {target} is "
+        f"removed\n"), p.stdout + p.stderr
+    assert not target.exists()
 
 
 def test_a_backup_that_fails_leaves_no_partial_copy(make_hub, tmp_path):
