@@ -35,7 +35,7 @@ const char *ug_strerror(ug_err err);
 typedef struct {
 	char file[256];
 	long line;
-	char field[512]; /* also a store's directory: HUB-START names it */
+	char field[512];   /* also a store's directory: HUB-START names it */
 	char reason[1024]; /* holds a 512-byte path (backup DIR) and why */
 } ug_diag;
 

@@ -2094,6 +2094,27 @@ int chmod(const char *path, mode_t mode)
 """
 
 
+def preload_shim(tmp_path, name, source):
+    """A small library built from source to load in front of hubctl (the
+    test is skipped where no C compiler builds it)."""
+    shim, src = tmp_path / (name + ".so"), tmp_path / (name + ".c")
+    src.write_text(source)
+    if subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(src),
+                       "-ldl"], capture_output=True).returncode != 0:
+        pytest.skip("cannot build the %s shim" % name)
+    return shim
+
+
+def preload_env(shim, **extra):
+    """The environment that loads shim in front of a program; under
+    AddressSanitizer (make asan) its runtime must then not insist on
+    coming first."""
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    return dict(os.environ, LD_PRELOAD=str(shim),
+                ASAN_OPTIONS=(asan + ":" if asan else "") +
+                "verify_asan_link_order=0", **extra)
+
+
 def test_two_backups_into_one_dir_do_not_take_each_other_apart(make_hub,
                                                                tmp_path):
     """OPERATIONS.md, Backup and restore: DIR must be missing or empty,
@@ -2103,18 +2124,12 @@ def test_two_backups_into_one_dir_do_not_take_each_other_apart(make_hub,
     took back the other's files, so a backup reported written (exit 0)
     was left with a manifest and no data. Here the first is held after it
     made DIR, before it copies, while the second runs through."""
-    shim = tmp_path / "slowchmod.so"
-    src = tmp_path / "slowchmod.c"
-    src.write_text(SLOW_CHMOD)
-    if subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(src),
-                       "-ldl"], capture_output=True).returncode != 0:
-        pytest.skip("cannot build the slow-chmod shim")
+    shim = preload_shim(tmp_path, "slowchmod", SLOW_CHMOD)
     hub = make_hub()
     hub.send(*[hubtest.envelope("school-a", c, salt=f"two-{i}")
                for i, c in enumerate(hubtest.CprGen(8411).take(20))])
     target = tmp_path / "nightly"
-    env = dict(os.environ, LD_PRELOAD=str(shim),
-               SLOW_CHMOD_PATH=str(target))
+    env = preload_env(shim, SLOW_CHMOD_PATH=str(target))
     first = subprocess.Popen([hubtest.binary("hubctl"), "--config",
                               str(hub.conf), "backup", str(target)],
                              env=env, stdout=subprocess.PIPE,
@@ -2145,17 +2160,11 @@ def test_a_restore_run_again_while_the_first_still_copies_is_refused(
     leaving a restore reported done (exit 0) with no store, which hubd
     would have started on as a new, empty one. The second is refused
     now, and the first finishes."""
-    shim = tmp_path / "slowchmod.so"
-    src = tmp_path / "slowchmod.c"
-    src.write_text(SLOW_CHMOD)
-    if subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(src),
-                       "-ldl"], capture_output=True).returncode != 0:
-        pytest.skip("cannot build the slow-chmod shim")
+    shim = preload_shim(tmp_path, "slowchmod", SLOW_CHMOD)
     hub, backup = stopped_after_a_backup(make_hub, tmp_path, 8412, 20,
                                          "again")
     data = tmp_path / "restored"
-    env = dict(os.environ, LD_PRELOAD=str(shim),
-               SLOW_CHMOD_PATH=str(data / "derived"))
+    env = preload_env(shim, SLOW_CHMOD_PATH=str(data / "derived"))
     first = subprocess.Popen([hubtest.binary("hubctl"), "--config",
                               str(hub.conf), "restore", str(backup),
                               "--data_dir", str(data)],
@@ -2252,17 +2261,12 @@ def test_a_manifest_that_cannot_be_written_says_why(make_hub, tmp_path):
     exit 1, and takes back what it wrote. A manifest the disk would not
     take (here a quota, as an NFS backup share reports it when the file
     is synced) said only `cannot write DIR/manifest.json`."""
-    shim = tmp_path / "failfsync.so"
-    src = tmp_path / "failfsync.c"
-    src.write_text(FAILING_FSYNC)
-    if subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(src),
-                       "-ldl"], capture_output=True).returncode != 0:
-        pytest.skip("cannot build the failing-fsync shim")
+    shim = preload_shim(tmp_path, "failfsync", FAILING_FSYNC)
     hub = make_hub()
     target = tmp_path / "quota"
     p = subprocess.run([hubtest.binary("hubctl"), "--config", str(hub.conf),
                         "backup", str(target)],
-                       env=dict(os.environ, LD_PRELOAD=str(shim)),
+                       env=preload_env(shim),
                        capture_output=True, text=True, timeout=60)
     assert (p.returncode, p.stdout, p.stderr) == (
         1, "", f"hubctl: backup: cannot write {target}/manifest.json: Disk "
