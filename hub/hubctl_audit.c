@@ -416,10 +416,23 @@ show(const ug_config *cfg, store *s, ug_keys *keys)
 		snprintf(stop + strlen(stop), sizeof stop - strlen(stop),
 			 "; output failed (%s)", strerror(werr));
 	}
+	/* The record keeps the filter's first bytes only: a CPR typed where
+	 * that cut falls would leave its birth date behind, too short to be
+	 * masked as a number once cut, and a character cut in half would
+	 * turn into '?'. So mask first, then cut at a character's end. */
+	char key[40 + 1], actor[63 + 1], masked[128];
+	ug_strlcpy(masked, c.key, sizeof masked);
+	ug_cpr_mask(masked);
+	ug_strlcpy(key, masked, sizeof key);
+	ug_utf8_trim_tail(key);
+	ug_strlcpy(masked, c.actor, sizeof masked);
+	ug_cpr_mask(masked);
+	ug_strlcpy(actor, masked, sizeof actor);
+	ug_utf8_trim_tail(actor);
 	snprintf(detail, sizeof detail,
-		 "%llu records shown%s%.40s%s%.63s%s%.10s%s%.10s%s",
-		 (unsigned long long)c.shown, c.key[0] ? " key " : "", c.key,
-		 c.actor[0] ? " actor " : "", c.actor, from[0] ? " from " : "",
+		 "%llu records shown%s%s%s%s%s%.10s%s%.10s%s",
+		 (unsigned long long)c.shown, key[0] ? " key " : "", key,
+		 actor[0] ? " actor " : "", actor, from[0] ? " from " : "",
 		 from, to[0] ? " to " : "", to, stop);
 	if (show_null_fd >= 0)
 		close(show_null_fd);

@@ -1549,3 +1549,25 @@ def _pipe_full(fd):
     buf = bytearray(4)
     fcntl.ioctl(fd, termios.FIONREAD, buf)
     return int.from_bytes(buf, "little") >= 60000
+
+
+def test_a_cpr_across_the_show_filters_cut_is_masked(make_hub):
+    """SECURITY.md, Audit trail: an `audit show --actor` filter is kept
+    in the show's own record with every CPR number masked. The record
+    keeps the filter's first bytes only (an id is at most 63, a key 40):
+    a CPR typed where that cut falls is masked all the same, its birth
+    date not left behind in the clear."""
+    hub = make_hub()
+    cpr = CprGen(6120).next()
+    hub.cprs.add(cpr)
+    dashed = f"{cpr[:6]}-{cpr[6:]}"
+    hub.hubctl("audit", "show", "--actor", "a" * 57 + " " + dashed)
+    hub.hubctl("audit", "show", "--key", "k" * 34 + " " + dashed)
+    shows = [r["detail"] for r in show(hub) if r["action"] == "audit-show"]
+    assert shows[:2] == [
+        "0 records shown actor " + "a" * 57 + " xxxxx",
+        "0 records shown key " + "k" * 34 + " xxxxx"], shows
+    # Cut at a character's end: no half character kept as '?'.
+    hub.hubctl("audit", "show", "--actor", "\u00e9" * 40)
+    last = [r for r in show(hub) if " actor \u00e9" in r["detail"]][0]
+    assert last["detail"] == "0 records shown actor " + "\u00e9" * 31, last
