@@ -308,6 +308,14 @@ show_filter(const ug_config *cfg, const ug_keys *keys, show_ctx *c)
 	static const char *const texts[] = {"actor", "key"};
 	for (size_t i = 0; i < 2; i++) {
 		const char *v = ug_config_get(cfg, texts[i]);
+		/* Empty (an unset variable) would show everyone's records,
+		 * as --cpr "" would: no filter is left out by a typo. */
+		if (!v[0] && (ug_config_given(cfg, texts[i]) ||
+			      ug_config_where(cfg, texts[i])[0])) {
+			ug_eprintf("hubctl: %saudit show: --%s is empty\n",
+				   ug_config_where(cfg, texts[i]), texts[i]);
+			return false;
+		}
 		if (!ug_utf8_valid(v, strlen(v))) {
 			ug_eprintf("hubctl: %saudit show: --%s must be UTF-8 "
 				   "text\n",

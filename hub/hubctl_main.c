@@ -218,8 +218,10 @@ static const ug_setting extra_settings[] = {
      "register: public key file (default keys_dir/ID.key; given "
      "empty: exit 2); "
      "audit show: only records of this key (Z85, or its first "
-     "characters)"},
-    {"actor", "", "audit show: only records of this principal id"},
+     "characters; given empty: exit 2)"},
+    {"actor", "",
+     "audit show: only records of this principal id (given empty: "
+     "exit 2)"},
     {"types", "absence",
      "register-agency: event types the agency may send, comma-separated, "
      "of absence, dropout, dropout_risk, enrolment, addiction, readiness, "

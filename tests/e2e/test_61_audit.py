@@ -1571,3 +1571,20 @@ def test_a_cpr_across_the_show_filters_cut_is_masked(make_hub):
     hub.hubctl("audit", "show", "--actor", "\u00e9" * 40)
     last = [r for r in show(hub) if " actor \u00e9" in r["detail"]][0]
     assert last["detail"] == "0 records shown actor " + "\u00e9" * 31, last
+
+
+def test_audit_show_with_an_empty_actor_or_key_is_a_usage_error(make_hub):
+    """OPERATIONS.md, The audit trail: --actor "" or --key "" (an unset
+    variable in a script asking what one caseworker or one webd did)
+    is a usage error, exit 2, nothing shown or recorded -- as --cpr ""
+    is -- not everyone's records."""
+    hub = make_hub()
+    before = hub.hubctl("audit", "show", "--json").stdout.count("\n")
+    for name in ("actor", "key"):
+        for args in ([f"--{name}", ""], [f"--{name}="],
+                     ["--json", f"--{name}", ""]):
+            p = hub.hubctl("audit", "show", *args, check=False)
+            assert (p.returncode, p.stdout, p.stderr) == (
+                2, "", f"hubctl: audit show: --{name} is empty\n"), (args, p)
+    after = hub.hubctl("audit", "show", "--json").stdout.count("\n")
+    assert after == before + 1, (before, after)  # the first show's own
