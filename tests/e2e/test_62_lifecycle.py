@@ -1417,3 +1417,161 @@ def test_an_export_killed_leaves_no_part_of_the_data_behind(make_hub):
     hub.hubctl("export", "--cpr", cpr, "--out", str(out))
     assert len(json.loads(out.read_text())["events"]) == 1501
     out.unlink()
+
+
+def test_a_purged_persons_open_alert_leaves_the_caseworkers_view(make_hub):
+    """OPERATIONS.md, Retention: with a record go the alerts it raised
+    (open ones leave their recipient's inbox); a person with nothing
+    left loses their assignments, so their contact person no longer
+    sees a timeline of them. The run of the 30th birthday (29 February
+    born: 1 March) does it, not the day before."""
+    from test_61_audit import alert_for_anna, inbox_once
+    cpr = CprGen(6224).born("1996-02-29")
+    hub = make_hub(clock="2026-02-28T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    alert_id = alert_for_anna(hub, cpr)
+    hub.set_clock("2026-02-28T23:59:59")
+    assert hub.stats()["alerts"] == 1
+    p = inbox_once(hub, "cw-anna", "--timeline", cpr)
+    assert p.returncode == 0, p.stderr
+    hub.set_clock("2026-03-01T00:00:00")
+    hub.wait_log(r"HUB-PURGE retention purge done: \d+ records, 1 alerts "
+                 r"deleted, 1 persons cleared", count=1)
+    st = hub.stats()
+    assert (st["log_events"], st["alerts"], st["assignments"]) == \
+        (0, 0, 0), st
+    rc, alerts, err = hub.inbox("cw-anna", no_ack=True, idle_exit=3)
+    assert rc == 0 and alerts == [], (alerts, err)
+    p = inbox_once(hub, "cw-anna", "--timeline", cpr)
+    assert p.returncode == 4 and cpr not in p.stdout, (p.stdout, p.stderr)
+    p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note", "x")
+    print("ACK", p.returncode, p.stdout, p.stderr)
+    assert cpr not in p.stdout + p.stderr
+
+
+def test_a_purged_persons_timers_go_and_fire_nothing(make_hub):
+    """OPERATIONS.md, Retention: with a record go the timers it started;
+    the turn's totals record counts them ("batch: R records, A alerts,
+    T timers, P persons cleared"), and no clock of the purged person
+    raises an alert afterwards."""
+    cpr = CprGen(6225).born("1996-03-02")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    hub.send(ev_dropout(cpr, "2026-02-26"))
+    st = hub.wait_applied()
+    assert st["timers"] >= 1 and st["alerts"] >= 1, st
+    timers, alerts = st["timers"], st["alerts"]
+    hub.set_clock("2026-03-01T12:00:00")
+    assert hub.stats()["log_events"] == 1
+    hub.set_clock("2026-03-02T00:00:00")
+    hub.wait_stats("the age limit applied",
+                   lambda s: s["log_events"] == 0 and s["timers"] == 0
+                   and s["alerts"] == 0)
+    details = [r["detail"] for r in audit(hub) if r["action"] == "purge"
+               and not r["person"]]
+    assert any(d.startswith(f"batch: 1 records, {alerts} alerts, "
+                            f"{timers} timers, 1 persons cleared")
+               for d in details), details
+    for day in ("2026-03-20", "2026-04-30", "2026-06-30"):
+        hub.set_clock(day + "T12:00:00")
+        hub.settle()
+        st = hub.stats()
+        assert (st["alerts"], st["timers"]) == (0, 0), (day, st)
+
+
+def test_nothing_keyed_by_a_purged_person_is_left_in_the_store(make_hub):
+    """SECURITY.md, Retention: the person with nothing left loses their
+    profile, rule states, alert list, timers and assignments; what stays
+    of them is the audit trail, sealed. So no live entry of any
+    environment holds their person key (hex or raw) once the run of
+    their 30th birthday has gone through, and neither does any file
+    hold their CPR."""
+    cpr = CprGen(6226).born("1996-03-02")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna", start="2026-01-01")
+    hub.send(ev_dropout(cpr, "2026-02-26"),
+             ev_absence(cpr, "2026-02-16", 5, expected=10))
+    hub.wait_applied()
+    hub.peek("cw-anna", 1)
+    out = hub.client_dir / "before.json"
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    person = json.loads(out.read_text())["person"].lower()
+    out.unlink()
+    hub.set_clock("2026-03-02T00:00:00")
+    hub.wait_stats("the age limit applied",
+                   lambda s: s["log_events"] == 0 and s["timers"] == 0
+                   and s["alerts"] == 0 and s["assignments"] == 0)
+    hub.stop()
+    for env in ("log", "derived", "ids"):
+        d = hub.data_dir / env
+        if not d.exists():
+            continue
+        txt = subprocess.run(["mdb_dump", "-a", str(d)], capture_output=True,
+                             text=True, check=True).stdout.lower()
+        assert person not in txt, (env, person)
+        assert cpr.encode().hex() not in txt, env
+
+
+@pytest.mark.parametrize("age,keep,due", [
+    ("32", "2028-02-28T23:59:59", "2028-02-29T00:00:00"),
+    ("31", "2027-02-28T23:59:59", "2027-03-01T00:00:00")])
+def test_a_leap_day_birthday_in_a_leap_year_is_that_day(make_hub, age, keep,
+                                                        due):
+    """OPERATIONS.md, Retention: one born on 29 February has the
+    birthday on 1 March only in the years without that day; in a leap
+    year it is 29 February itself."""
+    leap = CprGen(6227).born("1996-02-29")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock=keep[:4] + "-02-20", settings={"retention_age": age})
+    hub.send(ev_absence(leap, keep[:4] + "-02-14", 1))
+    hub.wait_applied()
+    hub.set_clock(keep)
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    assert hub.stats()["log_events"] == 1
+    hub.set_clock(due)
+    hub.wait_stats("the age limit applied",
+                   lambda s: s["log_events"] == 0)
+
+
+def test_a_partly_purged_person_keeps_the_rest_and_loses_the_alert(
+        make_hub):
+    """OPERATIONS.md, Retention: a record past its period goes with the
+    alerts it raised (an open one leaves its recipient's inbox) and its
+    place in the timeline; the person's other records, alerts and their
+    contact person stay."""
+    from test_61_audit import inbox_once
+    cpr = CprGen(6228).next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T09:00:00",
+                   settings={"retention_absence": "30"})
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna", start="2025-11-01")
+    hub.send(ev_absence(cpr, "2025-12-08", 25, expected=30))
+    hub.wait_applied()
+    hub.set_clock("2026-01-20T09:00:00")
+    hub.send(ev_dropout(cpr, "2026-01-19"))
+    st = hub.wait_applied()
+    rc, before, err = hub.inbox("cw-anna", no_ack=True, idle_exit=3)
+    assert rc == 0 and len(before) == 2, (before, err)
+    hub.set_clock("2026-02-05T00:00:00")
+    st = hub.wait_stats("the absence report purged",
+                        lambda s: s["log_events"] == 2)
+    assert st["assignments"] == 1, st
+    rc, after, err = hub.inbox("cw-anna", no_ack=True, idle_exit=3)
+    assert rc == 0 and 1 <= len(after) < len(before), (after, err)
+    assert all("absence" not in a["rule"] for a in after), after
+    rc, desk, err = hub.inbox("desk-dora", no_ack=True, idle_exit=3)
+    # Its escalation notice, the desk's, went with it.
+    [gone] = [a["alert_id"] for a in before if "absence" in a["rule"]]
+    assert rc == 0 and all(gone not in a["explanation"] for a in desk), desk
+    p = inbox_once(hub, "cw-anna", "--timeline", cpr, "--json")
+    assert p.returncode == 0, p.stderr
+    assert "AbsenceReport" not in p.stdout and "absence" not in \
+        p.stdout.lower(), p.stdout
+    assert "ropout" in p.stdout, p.stdout
