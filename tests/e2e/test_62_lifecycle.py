@@ -1531,6 +1531,7 @@ def test_a_leap_day_birthday_in_a_leap_year_is_that_day(make_hub, age, keep,
                    clock=keep[:4] + "-02-20", settings={"retention_age": age})
     hub.send(ev_absence(leap, keep[:4] + "-02-14", 1))
     hub.wait_applied()
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
     hub.set_clock(keep)
     hub.wait_log(r"HUB-PURGE retention purge done", count=2)
     assert hub.stats()["log_events"] == 1
@@ -1575,3 +1576,46 @@ def test_a_partly_purged_person_keeps_the_rest_and_loses_the_alert(
     assert "AbsenceReport" not in p.stdout and "absence" not in \
         p.stdout.lower(), p.stdout
     assert "ropout" in p.stdout, p.stdout
+
+
+def test_the_age_limit_takes_a_recorded_action_too(make_hub):
+    """OPERATIONS.md, Retention: retention_age deletes every record
+    about a person on their Nth birthday — a caseworker's recorded
+    action as well, so the person is cleared whole."""
+    from test_61_audit import alert_for_anna
+    cpr = CprGen(6229).born("1996-03-02")
+    hub = make_hub(clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    alert_id = alert_for_anna(hub, cpr)
+    rc, out, err = hub.record("cw-anna", "contact", alert_id, "phone")
+    assert rc == 0, err
+    hub.wait_stats("the action stored", lambda s: s["log_events"] == 3)
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    hub.set_clock("2026-03-02T00:00:00")
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    st = hub.stats()
+    assert (st["log_events"], st["alerts"], st["assignments"],
+            st["person_index_entries"], st["timers"]) == (0, 0, 0, 0, 0), st
+
+
+def test_a_lone_assignment_goes_at_the_age_limit(make_hub):
+    """SECURITY.md, Retention: an assignment for a person the hub holds
+    nothing else about waits for their first event, kept until then or
+    until the age limit."""
+    young = CprGen(6230).born("2008-05-05")
+    old = CprGen(6231).born("1996-03-02")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.assign(young, "cw-anna", start="2026-01-01")
+    hub.assign(old, "cw-anna", start="2026-01-01")
+    hub.wait_stats("both stored", lambda s: s["assignments"] == 2)
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    hub.set_clock("2026-03-01T00:00:00")
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    assert hub.stats()["assignments"] == 2
+    hub.set_clock("2026-03-02T00:00:00")
+    st = hub.wait_stats("the age limit applied",
+                        lambda s: s["assignments"] == 1)
+    assert st["log_events"] == 1, st
