@@ -1619,3 +1619,44 @@ def test_a_lone_assignment_goes_at_the_age_limit(make_hub):
     st = hub.wait_stats("the age limit applied",
                         lambda s: s["assignments"] == 1)
     assert st["log_events"] == 1, st
+
+
+def test_an_alert_in_flight_when_its_person_is_purged(make_hub):
+    """OPERATIONS.md, Retention, and PROTOCOL.md §4: an open alert whose
+    person the purge clears leaves its recipient's list while her session
+    holds it unacknowledged; her AlertAck of it afterwards changes
+    nothing and is not answered, her open list no longer names it, and
+    nothing of the person comes again on a new Hello."""
+    from test_53_delivery import CaseworkerClient, open_ids
+    from hubtest import FRAME_ALERT
+    cpr = CprGen(6232).born("1996-03-02")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna", start="2026-01-01")
+    hub.send(ev_dropout(cpr, "2026-02-26"))
+    hub.wait_applied()
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    a = CaseworkerClient(hub, "cw-anna")
+    try:
+        [alert] = a.wait_alerts(1)
+        hub.set_clock("2026-03-02T00:00:00")
+        hub.wait_stats("the person cleared",
+                       lambda s: s["log_events"] == 0 and s["alerts"] == 0)
+        assert open_ids(a) == []
+        before = len(a.frames)
+        a.ack(alert.alert_id, note="called")
+        assert open_ids(a, 910) == []
+        assert [k for k, _, _ in a.frames[before:]] == \
+            [k for k, _, _ in a.frames[before:] if k != FRAME_ALERT]
+        a.hello()
+        assert not [f for f in a.quiet(1) if f[0] == FRAME_ALERT]
+    finally:
+        a.close()
+    assert hub.running
+    acks = [r for r in audit(hub) if r["action"] == "ack"]
+    # Recorded as one that changed nothing: no note, and no person, as
+    # the hub no longer holds the alert (SECURITY.md, the ack row).
+    assert [(r["result"], r["person"], r["detail"]) for r in acks] == \
+        [("not-open", "", alert.alert_id.hex())], acks
