@@ -1660,3 +1660,56 @@ def test_an_alert_in_flight_when_its_person_is_purged(make_hub):
     # the hub no longer holds the alert (SECURITY.md, the ack row).
     assert [(r["result"], r["person"], r["detail"]) for r in acks] == \
         [("not-open", "", alert.alert_id.hex())], acks
+
+
+def test_an_erasure_after_the_purge_finds_nothing_and_is_recorded(make_hub):
+    """OPERATIONS.md, Erasure: an erasure of a person the hub holds
+    nothing about (here: cleared by the age limit) is exit 0 with every
+    count 0, recorded as an erasure beside the purge in the trail."""
+    cpr = CprGen(6233).born("1996-03-02")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    hub.send(ev_dropout(cpr, "2026-02-26"))
+    hub.wait_applied()
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    hub.set_clock("2026-03-02T00:00:00")
+    hub.wait_stats("the person cleared", lambda s: s["log_events"] == 0)
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "case 2026-17")
+    assert p.stdout.strip() == (
+        "erased: 0 records, 0 ids entries, 0 index entries, 0 alerts, "
+        "0 queue entries, 0 person-alert entries, 0 timers, 0 rule "
+        "states, 0 assignments"), p.stdout
+    recs = [(r["action"], r["detail"]) for r in audit(hub, "--cpr", cpr)]
+    assert ("erase", "0 records, 0 alerts, 0 rule states, 0 assignments "
+            "deleted; reason: case 2026-17") in recs, recs
+    assert ("purge", "1 record deleted (retention)") in recs, recs
+
+
+def test_the_annual_status_counts_only_what_the_purge_left(make_hub):
+    """OPERATIONS.md, The annual status: the report counts what the
+    store holds when it runs; the records the age limit deleted are not
+    in it, so the same period reported on again shows fewer."""
+    cpr = CprGen(6234).born("1996-03-02")
+    keep = CprGen(6235).born("2008-05-05")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.update({cpr, keep})
+    hub.send(ev_dropout(cpr, "2026-02-26"), ev_dropout(keep, "2026-02-26"))
+    hub.wait_applied()
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    out = hub.client_dir / "status" / "status.html"
+    out.parent.mkdir()
+
+    def report():
+        p = hub.hubctl("report", "--year", "2026", "--out", str(out))
+        assert p.returncode == 0, p.stderr
+        return [r["detail"] for r in audit(hub) if r["action"] == "report"]
+    assert report()[-1].startswith(
+        "annual status 2026-01-01 to 2026-12-31: 2 events read, 2 alerts")
+    hub.set_clock("2026-03-02T00:00:00")
+    hub.wait_stats("one person cleared", lambda s: s["log_events"] == 1)
+    assert report()[-1].startswith(
+        "annual status 2026-01-01 to 2026-12-31: 1 events read, 1 alerts")
