@@ -1713,3 +1713,54 @@ def test_the_annual_status_counts_only_what_the_purge_left(make_hub):
     hub.wait_stats("one person cleared", lambda s: s["log_events"] == 1)
     assert report()[-1].startswith(
         "annual status 2026-01-01 to 2026-12-31: 1 events read, 1 alerts")
+
+
+def test_a_purged_event_resent_is_accepted_as_new(make_hub):
+    """OPERATIONS.md, Retention, and PROTOCOL.md §3 step 3: with a record
+    goes its idempotency entry, so the same frame sent after the purge is
+    ACCEPTED again with a new sequence (and purged again the next run)."""
+    cpr = CprGen(6236).next()
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"retention_absence": "30"})
+    hub.cprs.add(cpr)
+    ev = ev_absence(cpr, "2025-12-29", 1)
+    [first] = hub.acks(ev)
+    assert first.status == 1, first
+    [dup] = hub.acks(ev)
+    assert (dup.status, dup.sequence) == (DUPLICATE, first.sequence), dup
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    hub.set_clock("2026-02-05T00:00:00")
+    hub.wait_stats("purged", lambda s: s["log_events"] == 0 and
+                   s["event_ids"] == 0)
+    [again] = hub.acks(ev)
+    assert again.status == 1 and again.sequence > first.sequence, again
+    assert hub.wait_applied()["log_events"] == 1
+
+
+def test_the_gauges_drop_what_the_purge_deleted(make_hub):
+    """OPERATIONS.md, Monitoring: gauges are read at the scrape, so once
+    the age limit cleared a person their open alert leaves
+    ungebro_alerts_open and their recipient's ungebro_queue_depth, and
+    their timers ungebro_timers."""
+    from test_82_metrics import metrics_hub, scrape, value
+    cpr = CprGen(6237).born("1996-03-02")
+    hub = metrics_hub(make_hub, agencies=RULE_AGENCIES,
+                      caseworkers=CASEWORKERS, clock="2026-02-27T09:00:00",
+                      settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna", start="2026-01-01")
+    hub.send(ev_dropout(cpr, "2026-02-26"))
+    hub.wait_applied()
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    m, _ = scrape(hub)
+    assert value(m, "ungebro_alerts_open") >= 1
+    assert value(m, "ungebro_queue_depth", recipient="cw-anna") == 1
+    assert value(m, "ungebro_timers") >= 1
+    hub.set_clock("2026-03-02T00:00:00")
+    hub.wait_stats("the person cleared", lambda s: s["log_events"] == 0)
+    m, _ = scrape(hub)
+    assert (value(m, "ungebro_alerts_open"),
+            value(m, "ungebro_queue_depth", recipient="cw-anna"),
+            value(m, "ungebro_timers"),
+            value(m, "ungebro_oldest_unacked_alert_age_seconds")) == \
+        (0, 0, 0, 0), m
