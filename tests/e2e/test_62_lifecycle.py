@@ -1764,3 +1764,36 @@ def test_the_gauges_drop_what_the_purge_deleted(make_hub):
             value(m, "ungebro_timers"),
             value(m, "ungebro_oldest_unacked_alert_age_seconds")) == \
         (0, 0, 0, 0), m
+
+
+def test_a_withdrawn_notice_goes_with_the_record_that_raised_it(make_hub):
+    """OPERATIONS.md, Retention: with a record go the alerts it raised,
+    a `withdrawn` notice (which names no one on the wire) included: the
+    referral that raised the addiction alert goes first and takes that
+    alert; the later one goes at the end of its own period and takes the
+    notice out of the caseworker's inbox."""
+    from hubtest import ev_referral, rules_hub
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00",
+                    settings={"retention_addiction": "30"})
+    cpr = CprGen(6238).next()
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.set_clock("2026-09-10T09:00:00")
+    hub.send(ev_referral(cpr, "2026-09-10", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 2
+    [notice] = hub.peek("cw-anna", 1)
+    assert notice["rule"] == "withdrawn", notice
+    hub.set_clock("2026-10-08T00:00:00")
+    st = hub.wait_stats("the first referral purged",
+                        lambda s: s["log_events"] == 2)
+    assert st["alerts"] == 1, st
+    [left] = hub.peek("cw-anna", 1)
+    assert left["alert_id"] == notice["alert_id"], left
+    hub.set_clock("2026-10-11T00:00:00")
+    st = hub.wait_stats("the person cleared",
+                        lambda s: s["log_events"] == 0)
+    assert (st["alerts"], st["assignments"]) == (0, 0), st
+    hub.peek("cw-anna", 0)
