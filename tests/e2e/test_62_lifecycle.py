@@ -1797,3 +1797,22 @@ def test_a_withdrawn_notice_goes_with_the_record_that_raised_it(make_hub):
                         lambda s: s["log_events"] == 0)
     assert (st["alerts"], st["assignments"]) == (0, 0), st
     hub.peek("cw-anna", 0)
+
+
+def test_a_purged_tail_leaves_its_sequences_unused_after_a_restart(make_hub):
+    """OPERATIONS.md, Erasure: the sequences of erased or purged records
+    are never handed out again, also when the newest records go and hubd
+    restarts: last_seq keeps the highest handed out."""
+    cpr = CprGen(6239).next()
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"retention_absence": "30"})
+    hub.cprs.add(cpr)
+    [a] = hub.acks(ev_absence(cpr, "2025-12-29", 1))
+    [b] = hub.acks(ev_absence(cpr, "2025-12-30", 2))
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    hub.set_clock("2026-02-05T00:00:00")
+    hub.wait_stats("purged", lambda s: s["log_events"] == 0)
+    hub.restart()
+    assert hub.stats()["last_seq"] == b.sequence
+    [c] = hub.acks(ev_absence(cpr, "2026-02-02", 3))
+    assert c.status == 1 and c.sequence == b.sequence + 1, (b, c)
