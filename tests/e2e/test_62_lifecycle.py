@@ -1816,3 +1816,38 @@ def test_a_purged_tail_leaves_its_sequences_unused_after_a_restart(make_hub):
     assert hub.stats()["last_seq"] == b.sequence
     [c] = hub.acks(ev_absence(cpr, "2026-02-02", 3))
     assert c.status == 1 and c.sequence == b.sequence + 1, (b, c)
+
+
+def test_a_record_that_does_not_open_stops_the_walk_once_a_run(make_hub):
+    """OPERATIONS.md, Retention: the walk stops at a record that does not
+    open (STORE-SEAL). The run ends there — what was due before it is
+    deleted, `retention purge done` is logged — rather than retrying the
+    record five times a second and deleting nothing, for ever."""
+    import time
+    cprs = CprGen(6240).take(3)
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"retention_absence": "30"})
+    hub.cprs.update(cprs)
+    for i, c in enumerate(cprs):
+        hub.acks(ev_absence(c, "2025-12-29", i + 1))
+    hub.wait_applied()
+    hub.stop()
+    # Alter the second record's sealed value wherever a copy of it lies.
+    val = bytes.fromhex(dump(hub.data_dir / "log", "log")["0000000000000002"])
+    needle = val[len(val) // 2 - 16:len(val) // 2 + 16]
+    f = hub.data_dir / "log" / "data.mdb"
+    data = bytearray(f.read_bytes())
+    at = data.find(needle)
+    assert at >= 0
+    while at >= 0:
+        data[at + 16] ^= 0xFF
+        at = data.find(needle, at + 1)
+    f.write_bytes(bytes(data))
+    hub.set_clock("2026-02-05T00:00:00")
+    hub.start()
+    hub.wait_log(r"HUB-PURGE retention purge done: 1 records", count=1)
+    time.sleep(2)
+    log = hub.log_text()
+    assert log.count("STORE-SEAL log record 2 does not open") == 1, log
+    assert "HUB-PURGE reading the log" not in log, log
+    assert hub.stats()["log_events"] == 2
