@@ -278,6 +278,12 @@ kept_seq(void *ctx, uint64_t seq)
 	ug_err err = store_log_get(k->c->h->store, seq, kept_record, k);
 	if (err == UG_ENOTFOUND)
 		err = UG_OK; /* an index entry whose record is gone */
+	/* A record that does not open (STORE-SEAL) is kept, and the person
+	 * with it; failing the turn on it retried it for ever. */
+	if (err == UG_EMALFORMED) {
+		k->other = true;
+		err = UG_OK;
+	}
 	if (err == UG_OK)
 		err = k->err;
 	/* One other record keeps the person: no need to read the rest. */

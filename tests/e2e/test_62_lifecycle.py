@@ -1818,13 +1818,19 @@ def test_a_purged_tail_leaves_its_sequences_unused_after_a_restart(make_hub):
     assert c.status == 1 and c.sequence == b.sequence + 1, (b, c)
 
 
-def test_a_record_that_does_not_open_stops_the_walk_once_a_run(make_hub):
+@pytest.mark.parametrize("same_person", [False, True])
+def test_a_record_that_does_not_open_stops_the_walk_once_a_run(make_hub,
+                                                               same_person):
     """OPERATIONS.md, Retention: the walk stops at a record that does not
     open (STORE-SEAL). The run ends there — what was due before it is
     deleted, `retention purge done` is logged — rather than retrying the
-    record five times a second and deleting nothing, for ever."""
+    record five times a second and deleting nothing, for ever; also when
+    the record is about the person whose record before it is due (it
+    keeps them, as a record of theirs that is not due does)."""
     import time
     cprs = CprGen(6240).take(3)
+    if same_person:
+        cprs[1] = cprs[0]
     hub = make_hub(clock="2026-01-05T10:00:00",
                    settings={"retention_absence": "30"})
     hub.cprs.update(cprs)
@@ -1846,8 +1852,12 @@ def test_a_record_that_does_not_open_stops_the_walk_once_a_run(make_hub):
     hub.set_clock("2026-02-05T00:00:00")
     hub.start()
     hub.wait_log(r"HUB-PURGE retention purge done: 1 records", count=1)
+    seals = hub.log_text().count("STORE-SEAL log record 2 does not open")
     time.sleep(2)
     log = hub.log_text()
-    assert log.count("STORE-SEAL log record 2 does not open") == 1, log
+    assert 1 <= seals <= 2, log
+    assert log.count("STORE-SEAL log record 2 does not open") == seals, log
     assert "HUB-PURGE reading the log" not in log, log
-    assert hub.stats()["log_events"] == 2
+    assert "HUB-PURGE purge:" not in log, log
+    st = hub.stats()
+    assert (st["log_events"], st["person_index_entries"]) == (2, 2), st
