@@ -1818,6 +1818,21 @@ def test_a_purged_tail_leaves_its_sequences_unused_after_a_restart(make_hub):
     assert c.status == 1 and c.sequence == b.sequence + 1, (b, c)
 
 
+def alter_record(hub, seq):
+    """Alter log record seq's sealed value (hubd stopped) wherever a copy
+    of it lies in log/data.mdb, so that it no longer opens."""
+    val = bytes.fromhex(dump(hub.data_dir / "log", "log")[f"{seq:016x}"])
+    needle = val[len(val) // 2 - 16:len(val) // 2 + 16]
+    f = hub.data_dir / "log" / "data.mdb"
+    data = bytearray(f.read_bytes())
+    at = data.find(needle)
+    assert at >= 0
+    while at >= 0:
+        data[at + 16] ^= 0xFF
+        at = data.find(needle, at + 1)
+    f.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize("same_person", [False, True])
 def test_a_record_that_does_not_open_stops_the_walk_once_a_run(make_hub,
                                                                same_person):
@@ -1838,17 +1853,7 @@ def test_a_record_that_does_not_open_stops_the_walk_once_a_run(make_hub,
         hub.acks(ev_absence(c, "2025-12-29", i + 1))
     hub.wait_applied()
     hub.stop()
-    # Alter the second record's sealed value wherever a copy of it lies.
-    val = bytes.fromhex(dump(hub.data_dir / "log", "log")["0000000000000002"])
-    needle = val[len(val) // 2 - 16:len(val) // 2 + 16]
-    f = hub.data_dir / "log" / "data.mdb"
-    data = bytearray(f.read_bytes())
-    at = data.find(needle)
-    assert at >= 0
-    while at >= 0:
-        data[at + 16] ^= 0xFF
-        at = data.find(needle, at + 1)
-    f.write_bytes(bytes(data))
+    alter_record(hub, 2)
     hub.set_clock("2026-02-05T00:00:00")
     hub.start()
     hub.wait_log(r"HUB-PURGE retention purge done: 1 records", count=1)
@@ -1861,3 +1866,30 @@ def test_a_record_that_does_not_open_stops_the_walk_once_a_run(make_hub,
     assert "HUB-PURGE purge:" not in log, log
     st = hub.stats()
     assert (st["log_events"], st["person_index_entries"]) == (2, 2), st
+
+
+def test_a_record_that_does_not_open_stops_an_erasure_as_documented(
+        make_hub):
+    """OPERATIONS.md, Erasure: a log record that does not open (about
+    anyone: hubctl cannot tell whose it is) stops an erasure and an
+    export, exit 1 with nothing erased, and running it again does not
+    help while the record does not open."""
+    cpr, other = CprGen(6241).take(2)
+    hub = make_hub(clock="2026-01-05T10:00:00")
+    hub.cprs.update({cpr, other})
+    hub.acks(ev_absence(cpr, "2025-12-29", 1))
+    hub.acks(ev_absence(other, "2025-12-29", 2))
+    hub.wait_applied()
+    hub.stop()
+    alter_record(hub, 2)
+    hub.start()
+    for _ in range(2):
+        p = hub.hubctl("erase", "--cpr", cpr, "--reason", "case 9",
+                       check=False)
+        assert p.returncode == 1 and "STORE-SEAL log record 2" in \
+            p.stderr and "hubctl: erase failed: malformed input" in \
+            p.stderr, p
+    assert hub.stats()["log_events"] == 2
+    p = hub.hubctl("export", "--cpr", cpr, check=False)
+    assert p.returncode == 1 and p.stdout == "" and \
+        "hubctl: export failed: malformed input" in p.stderr, p
