@@ -278,6 +278,12 @@ kept_seq(void *ctx, uint64_t seq)
 	ug_err err = store_log_get(k->c->h->store, seq, kept_record, k);
 	if (err == UG_ENOTFOUND)
 		err = UG_OK; /* an index entry whose record is gone */
+	/* A record that does not open (STORE-SEAL) is kept, and the person
+	 * with it; failing the turn on it retried it for ever. */
+	if (err == UG_EMALFORMED) {
+		k->other = true;
+		err = UG_OK;
+	}
 	if (err == UG_OK)
 		err = k->err;
 	/* One other record keeps the person: no need to read the rest. */
@@ -491,6 +497,14 @@ retention_turn(hub *h, int32_t today)
 	uint64_t next = R.cursor;
 	ug_err err = store_log_scan(h->store, R.cursor, SCAN_PER_TURN, visit,
 				    &c, &next);
+	/* A record that does not open (STORE-SEAL) reads no better on the
+	 * next turn: retrying it deleted nothing, not even what was due
+	 * before it, and logged it five times a second. The run ends there
+	 * instead, and the next day's run stops at it again. */
+	if (err == UG_EMALFORMED) {
+		c.done = true;
+		err = UG_OK;
+	}
 	if (err != UG_OK && err != UG_EAGAIN) {
 		turn_failed("reading the log for the purge", err);
 		free(c.items);

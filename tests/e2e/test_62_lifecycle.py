@@ -1417,3 +1417,479 @@ def test_an_export_killed_leaves_no_part_of_the_data_behind(make_hub):
     hub.hubctl("export", "--cpr", cpr, "--out", str(out))
     assert len(json.loads(out.read_text())["events"]) == 1501
     out.unlink()
+
+
+def test_a_purged_persons_open_alert_leaves_the_caseworkers_view(make_hub):
+    """OPERATIONS.md, Retention: with a record go the alerts it raised
+    (open ones leave their recipient's inbox); a person with nothing
+    left loses their assignments, so their contact person no longer
+    sees a timeline of them. The run of the 30th birthday (29 February
+    born: 1 March) does it, not the day before."""
+    from test_61_audit import alert_for_anna, inbox_once
+    cpr = CprGen(6224).born("1996-02-29")
+    hub = make_hub(clock="2026-02-28T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    alert_id = alert_for_anna(hub, cpr)
+    hub.set_clock("2026-02-28T23:59:59")
+    assert hub.stats()["alerts"] == 1
+    p = inbox_once(hub, "cw-anna", "--timeline", cpr)
+    assert p.returncode == 0, p.stderr
+    hub.set_clock("2026-03-01T00:00:00")
+    hub.wait_log(r"HUB-PURGE retention purge done: \d+ records, 1 alerts "
+                 r"deleted, 1 persons cleared", count=1)
+    st = hub.stats()
+    assert (st["log_events"], st["alerts"], st["assignments"]) == \
+        (0, 0, 0), st
+    rc, alerts, err = hub.inbox("cw-anna", no_ack=True, idle_exit=3)
+    assert rc == 0 and alerts == [], (alerts, err)
+    p = inbox_once(hub, "cw-anna", "--timeline", cpr)
+    assert p.returncode == 4 and cpr not in p.stdout, (p.stdout, p.stderr)
+    p = inbox_once(hub, "cw-anna", "--ack", alert_id, "--note", "x")
+    print("ACK", p.returncode, p.stdout, p.stderr)
+    assert cpr not in p.stdout + p.stderr
+
+
+def test_a_purged_persons_timers_go_and_fire_nothing(make_hub):
+    """OPERATIONS.md, Retention: with a record go the timers it started;
+    the turn's totals record counts them ("batch: R records, A alerts,
+    T timers, P persons cleared"), and no clock of the purged person
+    raises an alert afterwards."""
+    cpr = CprGen(6225).born("1996-03-02")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    hub.send(ev_dropout(cpr, "2026-02-26"))
+    st = hub.wait_applied()
+    assert st["timers"] >= 1 and st["alerts"] >= 1, st
+    timers, alerts = st["timers"], st["alerts"]
+    hub.set_clock("2026-03-01T12:00:00")
+    assert hub.stats()["log_events"] == 1
+    hub.set_clock("2026-03-02T00:00:00")
+    hub.wait_stats("the age limit applied",
+                   lambda s: s["log_events"] == 0 and s["timers"] == 0
+                   and s["alerts"] == 0)
+    details = [r["detail"] for r in audit(hub) if r["action"] == "purge"
+               and not r["person"]]
+    assert any(d.startswith(f"batch: 1 records, {alerts} alerts, "
+                            f"{timers} timers, 1 persons cleared")
+               for d in details), details
+    for day in ("2026-03-20", "2026-04-30", "2026-06-30"):
+        hub.set_clock(day + "T12:00:00")
+        hub.settle()
+        st = hub.stats()
+        assert (st["alerts"], st["timers"]) == (0, 0), (day, st)
+
+
+def test_nothing_keyed_by_a_purged_person_is_left_in_the_store(make_hub):
+    """SECURITY.md, Retention: the person with nothing left loses their
+    profile, rule states, alert list, timers and assignments; what stays
+    of them is the audit trail, sealed. So no live entry of any
+    environment holds their person key (hex or raw) once the run of
+    their 30th birthday has gone through, and neither does any file
+    hold their CPR."""
+    cpr = CprGen(6226).born("1996-03-02")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna", start="2026-01-01")
+    hub.send(ev_dropout(cpr, "2026-02-26"),
+             ev_absence(cpr, "2026-02-16", 5, expected=10))
+    hub.wait_applied()
+    hub.peek("cw-anna", 1)
+    out = hub.client_dir / "before.json"
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    person = json.loads(out.read_text())["person"].lower()
+    out.unlink()
+    hub.set_clock("2026-03-02T00:00:00")
+    hub.wait_stats("the age limit applied",
+                   lambda s: s["log_events"] == 0 and s["timers"] == 0
+                   and s["alerts"] == 0 and s["assignments"] == 0)
+    hub.stop()
+    for env in ("log", "derived", "ids"):
+        d = hub.data_dir / env
+        if not d.exists():
+            continue
+        txt = subprocess.run(["mdb_dump", "-a", str(d)], capture_output=True,
+                             text=True, check=True).stdout.lower()
+        assert person not in txt, (env, person)
+        assert cpr.encode().hex() not in txt, env
+
+
+@pytest.mark.parametrize("age,keep,due", [
+    ("32", "2028-02-28T23:59:59", "2028-02-29T00:00:00"),
+    ("31", "2027-02-28T23:59:59", "2027-03-01T00:00:00")])
+def test_a_leap_day_birthday_in_a_leap_year_is_that_day(make_hub, age, keep,
+                                                        due):
+    """OPERATIONS.md, Retention: one born on 29 February has the
+    birthday on 1 March only in the years without that day; in a leap
+    year it is 29 February itself."""
+    leap = CprGen(6227).born("1996-02-29")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock=keep[:4] + "-02-20", settings={"retention_age": age})
+    hub.send(ev_absence(leap, keep[:4] + "-02-14", 1))
+    hub.wait_applied()
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    hub.set_clock(keep)
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    assert hub.stats()["log_events"] == 1
+    hub.set_clock(due)
+    hub.wait_stats("the age limit applied",
+                   lambda s: s["log_events"] == 0)
+
+
+def test_a_partly_purged_person_keeps_the_rest_and_loses_the_alert(
+        make_hub):
+    """OPERATIONS.md, Retention: a record past its period goes with the
+    alerts it raised (an open one leaves its recipient's inbox) and its
+    place in the timeline; the person's other records, alerts and their
+    contact person stay."""
+    from test_61_audit import inbox_once
+    cpr = CprGen(6228).next()
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-01-05T09:00:00",
+                   settings={"retention_absence": "30"})
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna", start="2025-11-01")
+    hub.send(ev_absence(cpr, "2025-12-08", 25, expected=30))
+    hub.wait_applied()
+    hub.set_clock("2026-01-20T09:00:00")
+    hub.send(ev_dropout(cpr, "2026-01-19"))
+    st = hub.wait_applied()
+    rc, before, err = hub.inbox("cw-anna", no_ack=True, idle_exit=3)
+    assert rc == 0 and len(before) == 2, (before, err)
+    hub.set_clock("2026-02-05T00:00:00")
+    st = hub.wait_stats("the absence report purged",
+                        lambda s: s["log_events"] == 2)
+    assert st["assignments"] == 1, st
+    rc, after, err = hub.inbox("cw-anna", no_ack=True, idle_exit=3)
+    assert rc == 0 and 1 <= len(after) < len(before), (after, err)
+    assert all("absence" not in a["rule"] for a in after), after
+    rc, desk, err = hub.inbox("desk-dora", no_ack=True, idle_exit=3)
+    # Its escalation notice, the desk's, went with it.
+    [gone] = [a["alert_id"] for a in before if "absence" in a["rule"]]
+    assert rc == 0 and all(gone not in a["explanation"] for a in desk), desk
+    p = inbox_once(hub, "cw-anna", "--timeline", cpr, "--json")
+    assert p.returncode == 0, p.stderr
+    assert "AbsenceReport" not in p.stdout and "absence" not in \
+        p.stdout.lower(), p.stdout
+    assert "ropout" in p.stdout, p.stdout
+
+
+def test_the_age_limit_takes_a_recorded_action_too(make_hub):
+    """OPERATIONS.md, Retention: retention_age deletes every record
+    about a person on their Nth birthday — a caseworker's recorded
+    action as well, so the person is cleared whole."""
+    from test_61_audit import alert_for_anna
+    cpr = CprGen(6229).born("1996-03-02")
+    hub = make_hub(clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    alert_id = alert_for_anna(hub, cpr)
+    rc, out, err = hub.record("cw-anna", "contact", alert_id, "phone")
+    assert rc == 0, err
+    hub.wait_stats("the action stored", lambda s: s["log_events"] == 3)
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    hub.set_clock("2026-03-02T00:00:00")
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    st = hub.stats()
+    assert (st["log_events"], st["alerts"], st["assignments"],
+            st["person_index_entries"], st["timers"]) == (0, 0, 0, 0, 0), st
+
+
+def test_a_lone_assignment_goes_at_the_age_limit(make_hub):
+    """SECURITY.md, Retention: an assignment for a person the hub holds
+    nothing else about waits for their first event, kept until then or
+    until the age limit."""
+    young = CprGen(6230).born("2008-05-05")
+    old = CprGen(6231).born("1996-03-02")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.assign(young, "cw-anna", start="2026-01-01")
+    hub.assign(old, "cw-anna", start="2026-01-01")
+    hub.wait_stats("both stored", lambda s: s["assignments"] == 2)
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    hub.set_clock("2026-03-01T00:00:00")
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    assert hub.stats()["assignments"] == 2
+    hub.set_clock("2026-03-02T00:00:00")
+    st = hub.wait_stats("the age limit applied",
+                        lambda s: s["assignments"] == 1)
+    assert st["log_events"] == 1, st
+
+
+def test_an_alert_in_flight_when_its_person_is_purged(make_hub):
+    """OPERATIONS.md, Retention, and PROTOCOL.md §4: an open alert whose
+    person the purge clears leaves its recipient's list while her session
+    holds it unacknowledged; her AlertAck of it afterwards changes
+    nothing and is not answered, her open list no longer names it, and
+    nothing of the person comes again on a new Hello."""
+    from test_53_delivery import CaseworkerClient, open_ids
+    from hubtest import FRAME_ALERT
+    cpr = CprGen(6232).born("1996-03-02")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna", start="2026-01-01")
+    hub.send(ev_dropout(cpr, "2026-02-26"))
+    hub.wait_applied()
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    a = CaseworkerClient(hub, "cw-anna")
+    try:
+        [alert] = a.wait_alerts(1)
+        hub.set_clock("2026-03-02T00:00:00")
+        hub.wait_stats("the person cleared",
+                       lambda s: s["log_events"] == 0 and s["alerts"] == 0)
+        assert open_ids(a) == []
+        before = len(a.frames)
+        a.ack(alert.alert_id, note="called")
+        assert open_ids(a, 910) == []
+        assert [k for k, _, _ in a.frames[before:]] == \
+            [k for k, _, _ in a.frames[before:] if k != FRAME_ALERT]
+        a.hello()
+        assert not [f for f in a.quiet(1) if f[0] == FRAME_ALERT]
+    finally:
+        a.close()
+    assert hub.running
+    acks = [r for r in audit(hub) if r["action"] == "ack"]
+    # Recorded as one that changed nothing: no note, and no person, as
+    # the hub no longer holds the alert (SECURITY.md, the ack row).
+    assert [(r["result"], r["person"], r["detail"]) for r in acks] == \
+        [("not-open", "", alert.alert_id.hex())], acks
+
+
+def test_an_erasure_after_the_purge_finds_nothing_and_is_recorded(make_hub):
+    """OPERATIONS.md, Erasure: an erasure of a person the hub holds
+    nothing about (here: cleared by the age limit) is exit 0 with every
+    count 0, recorded as an erasure beside the purge in the trail."""
+    cpr = CprGen(6233).born("1996-03-02")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    hub.send(ev_dropout(cpr, "2026-02-26"))
+    hub.wait_applied()
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    hub.set_clock("2026-03-02T00:00:00")
+    hub.wait_stats("the person cleared", lambda s: s["log_events"] == 0)
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "case 2026-17")
+    assert p.stdout.strip() == (
+        "erased: 0 records, 0 ids entries, 0 index entries, 0 alerts, "
+        "0 queue entries, 0 person-alert entries, 0 timers, 0 rule "
+        "states, 0 assignments"), p.stdout
+    recs = [(r["action"], r["detail"]) for r in audit(hub, "--cpr", cpr)]
+    assert ("erase", "0 records, 0 alerts, 0 rule states, 0 assignments "
+            "deleted; reason: case 2026-17") in recs, recs
+    assert ("purge", "1 record deleted (retention)") in recs, recs
+
+
+def test_the_annual_status_counts_only_what_the_purge_left(make_hub):
+    """OPERATIONS.md, The annual status: the report counts what the
+    store holds when it runs; the records the age limit deleted are not
+    in it, so the same period reported on again shows fewer."""
+    cpr = CprGen(6234).born("1996-03-02")
+    keep = CprGen(6235).born("2008-05-05")
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock="2026-02-27T09:00:00",
+                   settings={"retention_age": "30"})
+    hub.cprs.update({cpr, keep})
+    hub.send(ev_dropout(cpr, "2026-02-26"), ev_dropout(keep, "2026-02-26"))
+    hub.wait_applied()
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    out = hub.client_dir / "status" / "status.html"
+    out.parent.mkdir()
+
+    def report():
+        p = hub.hubctl("report", "--year", "2026", "--out", str(out))
+        assert p.returncode == 0, p.stderr
+        return [r["detail"] for r in audit(hub) if r["action"] == "report"]
+    assert report()[-1].startswith(
+        "annual status 2026-01-01 to 2026-12-31: 2 events read, 2 alerts")
+    hub.set_clock("2026-03-02T00:00:00")
+    hub.wait_stats("one person cleared", lambda s: s["log_events"] == 1)
+    assert report()[-1].startswith(
+        "annual status 2026-01-01 to 2026-12-31: 1 events read, 1 alerts")
+
+
+def test_a_purged_event_resent_is_accepted_as_new(make_hub):
+    """OPERATIONS.md, Retention, and PROTOCOL.md §3 step 3: with a record
+    goes its idempotency entry, so the same frame sent after the purge is
+    ACCEPTED again with a new sequence (and purged again the next run)."""
+    cpr = CprGen(6236).next()
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"retention_absence": "30"})
+    hub.cprs.add(cpr)
+    ev = ev_absence(cpr, "2025-12-29", 1)
+    [first] = hub.acks(ev)
+    assert first.status == 1, first
+    [dup] = hub.acks(ev)
+    assert (dup.status, dup.sequence) == (DUPLICATE, first.sequence), dup
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    hub.set_clock("2026-02-05T00:00:00")
+    hub.wait_stats("purged", lambda s: s["log_events"] == 0 and
+                   s["event_ids"] == 0)
+    [again] = hub.acks(ev)
+    assert again.status == 1 and again.sequence > first.sequence, again
+    assert hub.wait_applied()["log_events"] == 1
+
+
+def test_the_gauges_drop_what_the_purge_deleted(make_hub):
+    """OPERATIONS.md, Monitoring: gauges are read at the scrape, so once
+    the age limit cleared a person their open alert leaves
+    ungebro_alerts_open and their recipient's ungebro_queue_depth, and
+    their timers ungebro_timers."""
+    from test_82_metrics import metrics_hub, scrape, value
+    cpr = CprGen(6237).born("1996-03-02")
+    hub = metrics_hub(make_hub, agencies=RULE_AGENCIES,
+                      caseworkers=CASEWORKERS, clock="2026-02-27T09:00:00",
+                      settings={"retention_age": "30"})
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna", start="2026-01-01")
+    hub.send(ev_dropout(cpr, "2026-02-26"))
+    hub.wait_applied()
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    m, _ = scrape(hub)
+    assert value(m, "ungebro_alerts_open") >= 1
+    assert value(m, "ungebro_queue_depth", recipient="cw-anna") == 1
+    assert value(m, "ungebro_timers") >= 1
+    hub.set_clock("2026-03-02T00:00:00")
+    hub.wait_stats("the person cleared", lambda s: s["log_events"] == 0)
+    m, _ = scrape(hub)
+    assert (value(m, "ungebro_alerts_open"),
+            value(m, "ungebro_queue_depth", recipient="cw-anna"),
+            value(m, "ungebro_timers"),
+            value(m, "ungebro_oldest_unacked_alert_age_seconds")) == \
+        (0, 0, 0, 0), m
+
+
+def test_a_withdrawn_notice_goes_with_the_record_that_raised_it(make_hub):
+    """OPERATIONS.md, Retention: with a record go the alerts it raised,
+    a `withdrawn` notice (which names no one on the wire) included: the
+    referral that raised the addiction alert goes first and takes that
+    alert; the later one goes at the end of its own period and takes the
+    notice out of the caseworker's inbox."""
+    from hubtest import ev_referral, rules_hub
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00",
+                    settings={"retention_addiction": "30"})
+    cpr = CprGen(6238).next()
+    hub.cprs.add(cpr)
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.set_clock("2026-09-10T09:00:00")
+    hub.send(ev_referral(cpr, "2026-09-10", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 2
+    [notice] = hub.peek("cw-anna", 1)
+    assert notice["rule"] == "withdrawn", notice
+    hub.set_clock("2026-10-08T00:00:00")
+    st = hub.wait_stats("the first referral purged",
+                        lambda s: s["log_events"] == 2)
+    assert st["alerts"] == 1, st
+    [left] = hub.peek("cw-anna", 1)
+    assert left["alert_id"] == notice["alert_id"], left
+    hub.set_clock("2026-10-11T00:00:00")
+    st = hub.wait_stats("the person cleared",
+                        lambda s: s["log_events"] == 0)
+    assert (st["alerts"], st["assignments"]) == (0, 0), st
+    hub.peek("cw-anna", 0)
+
+
+def test_a_purged_tail_leaves_its_sequences_unused_after_a_restart(make_hub):
+    """OPERATIONS.md, Erasure: the sequences of erased or purged records
+    are never handed out again, also when the newest records go and hubd
+    restarts: last_seq keeps the highest handed out."""
+    cpr = CprGen(6239).next()
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"retention_absence": "30"})
+    hub.cprs.add(cpr)
+    [a] = hub.acks(ev_absence(cpr, "2025-12-29", 1))
+    [b] = hub.acks(ev_absence(cpr, "2025-12-30", 2))
+    hub.wait_log(r"HUB-PURGE retention purge done", count=1)
+    hub.set_clock("2026-02-05T00:00:00")
+    hub.wait_stats("purged", lambda s: s["log_events"] == 0)
+    hub.restart()
+    assert hub.stats()["last_seq"] == b.sequence
+    [c] = hub.acks(ev_absence(cpr, "2026-02-02", 3))
+    assert c.status == 1 and c.sequence == b.sequence + 1, (b, c)
+
+
+def alter_record(hub, seq):
+    """Alter log record seq's sealed value (hubd stopped) wherever a copy
+    of it lies in log/data.mdb, so that it no longer opens."""
+    val = bytes.fromhex(dump(hub.data_dir / "log", "log")[f"{seq:016x}"])
+    needle = val[len(val) // 2 - 16:len(val) // 2 + 16]
+    f = hub.data_dir / "log" / "data.mdb"
+    data = bytearray(f.read_bytes())
+    at = data.find(needle)
+    assert at >= 0
+    while at >= 0:
+        data[at + 16] ^= 0xFF
+        at = data.find(needle, at + 1)
+    f.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("same_person", [False, True])
+def test_a_record_that_does_not_open_stops_the_walk_once_a_run(make_hub,
+                                                               same_person):
+    """OPERATIONS.md, Retention: the walk stops at a record that does not
+    open (STORE-SEAL). The run ends there — what was due before it is
+    deleted, `retention purge done` is logged — rather than retrying the
+    record five times a second and deleting nothing, for ever; also when
+    the record is about the person whose record before it is due (it
+    keeps them, as a record of theirs that is not due does)."""
+    import time
+    cprs = CprGen(6240).take(3)
+    if same_person:
+        cprs[1] = cprs[0]
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"retention_absence": "30"})
+    hub.cprs.update(cprs)
+    for i, c in enumerate(cprs):
+        hub.acks(ev_absence(c, "2025-12-29", i + 1))
+    hub.wait_applied()
+    hub.stop()
+    alter_record(hub, 2)
+    hub.set_clock("2026-02-05T00:00:00")
+    hub.start()
+    hub.wait_log(r"HUB-PURGE retention purge done: 1 records", count=1)
+    seals = hub.log_text().count("STORE-SEAL log record 2 does not open")
+    time.sleep(2)
+    log = hub.log_text()
+    assert 1 <= seals <= 2, log
+    assert log.count("STORE-SEAL log record 2 does not open") == seals, log
+    assert "HUB-PURGE reading the log" not in log, log
+    assert "HUB-PURGE purge:" not in log, log
+    st = hub.stats()
+    assert (st["log_events"], st["person_index_entries"]) == (2, 2), st
+
+
+def test_a_record_that_does_not_open_stops_an_erasure_as_documented(
+        make_hub):
+    """OPERATIONS.md, Erasure: a log record that does not open (about
+    anyone: hubctl cannot tell whose it is) stops an erasure and an
+    export, exit 1 with nothing erased, and running it again does not
+    help while the record does not open."""
+    cpr, other = CprGen(6241).take(2)
+    hub = make_hub(clock="2026-01-05T10:00:00")
+    hub.cprs.update({cpr, other})
+    hub.acks(ev_absence(cpr, "2025-12-29", 1))
+    hub.acks(ev_absence(other, "2025-12-29", 2))
+    hub.wait_applied()
+    hub.stop()
+    alter_record(hub, 2)
+    hub.start()
+    for _ in range(2):
+        p = hub.hubctl("erase", "--cpr", cpr, "--reason", "case 9",
+                       check=False)
+        assert p.returncode == 1 and "STORE-SEAL log record 2" in \
+            p.stderr and "hubctl: erase failed: malformed input" in \
+            p.stderr, p
+    assert hub.stats()["log_events"] == 2
+    p = hub.hubctl("export", "--cpr", cpr, check=False)
+    assert p.returncode == 1 and p.stdout == "" and \
+        "hubctl: export failed: malformed input" in p.stderr, p
