@@ -2537,12 +2537,10 @@ def test_make_install_and_uninstall_into_a_destdir(tmp_path):
     assert not doc.exists()
 
 
-def test_make_install_writes_in_etc_only_the_units_unitdir_puts_there(
-        tmp_path):
-    """OPERATIONS.md, "Build and install": make install writes nothing in
-    /etc but for the units, when UNITDIR is /etc/systemd/system (a PREFIX
-    whose lib/systemd/system systemd does not read); the doc said nothing
-    at all, which that documented UNITDIR belies."""
+def install_under_opt(tmp_path):
+    """make install into a staged root with PREFIX=/opt/ungebro and the
+    units where systemd reads them for such a PREFIX: the root and the
+    make command line (for the uninstall)."""
     dest = tmp_path / "dest"
     make = ["make", "-s", "-C", str(hubtest.ROOT), f"BUILD={hubtest.BUILD}",
             f"DESTDIR={dest}", "PREFIX=/opt/ungebro",
@@ -2550,6 +2548,16 @@ def test_make_install_writes_in_etc_only_the_units_unitdir_puts_there(
     p = subprocess.run(make + ["install"], capture_output=True, text=True,
                        timeout=600)
     assert p.returncode == 0, p.stdout + p.stderr
+    return dest, make
+
+
+def test_make_install_writes_in_etc_only_the_units_unitdir_puts_there(
+        tmp_path):
+    """OPERATIONS.md, "Build and install": make install writes nothing in
+    /etc but for the units, when UNITDIR is /etc/systemd/system (a PREFIX
+    whose lib/systemd/system systemd does not read); the doc said nothing
+    at all, which that documented UNITDIR belies."""
+    dest, make = install_under_opt(tmp_path)
     in_etc = sorted(str(f.relative_to(dest)) for f in (dest / "etc").rglob("*")
                     if not f.is_dir())
     assert in_etc == ["etc/systemd/system/hubd.service",
@@ -2711,13 +2719,7 @@ def test_units_go_where_systemd_reads_them_or_to_unitdir(tmp_path):
                                text=True, timeout=60).stdout.split()
         for prefix in ("/usr", "/usr/local"):
             assert f"{prefix}/lib/systemd/system" in paths, paths
-    dest = tmp_path / "dest"
-    make = ["make", "-s", "-C", str(hubtest.ROOT), f"BUILD={hubtest.BUILD}",
-            f"DESTDIR={dest}", "PREFIX=/opt/ungebro",
-            "UNITDIR=/etc/systemd/system"]
-    p = subprocess.run(make + ["install"], capture_output=True, text=True,
-                       timeout=600)
-    assert p.returncode == 0, p.stdout + p.stderr
+    dest, make = install_under_opt(tmp_path)
     units = dest / "etc/systemd/system"
     assert sorted(u.name for u in units.iterdir()) == [
         "hubd.service", "ungebro-adapter@.service", "webd.service"]
