@@ -537,6 +537,31 @@ def ev_referral(cpr, date, stage="REFERRED", consent=None, **kw):
     return event("addiction-a", cpr, "addiction_referral", **fields)
 
 
+def escalated_dropout(hub, adult):
+    """cw-anna's adult drops out on 2026-09-07 and nobody acknowledges:
+    the desk's notice comes on 09-10, the team lead's on 09-16 (a hub of
+    rules_hub with escalation on, its clock on 2026-09-07)."""
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-10T08:00:00")    # the desk's notice
+    hub.advance("2026-09-16T08:00:00")    # the team lead's
+
+def referred_then_withdrawn(hub, cpr, referred, withdrawn, clock=None):
+    """cw-anna's youth referred with consent on `referred` (the first
+    alert of a fresh hub), then the consent withdrawn on `withdrawn` (the
+    hub clock set to `clock` first, when given): the withdrawal's notice
+    is the second alert."""
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_referral(cpr, referred, consent={"given": True}))
+    assert hub.wait_applied()["alerts"] == 1
+    if clock:
+        hub.set_clock(clock)
+    hub.send(ev_referral(cpr, withdrawn, stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 2
+
+
 def ev_absence(cpr, monday, absent, expected=30, kind=None, days=5):
     """A school's report for the days-long period starting monday."""
     start = datetime.date.fromisoformat(monday)

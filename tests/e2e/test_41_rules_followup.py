@@ -10,7 +10,7 @@ import subprocess
 from hubtest import (SLOW, CprGen, binary, pb, ev_assignment, ev_absence,
                      ev_dropout, ev_dropout_risk, ev_enrolment,
                      ev_missed_activation, ev_readiness, ev_referral,
-                     rules_hub)
+                     referred_then_withdrawn, rules_hub)
 
 
 def corrected(original, fresh):
@@ -556,13 +556,8 @@ def test_health_alert_escalates_without_its_content(make_hub):
 def test_health_alert_stops_escalating_once_consent_is_withdrawn(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
     cpr = CprGen(4109).born("2008-05-05")
-    hub.assign(cpr, "cw-anna")
-    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
-    assert hub.wait_applied()["alerts"] == 1
-    hub.set_clock("2026-09-08T09:00:00")
-    hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_STARTED",
-                         consent={"given": False}))
-    assert hub.wait_applied()["alerts"] == 2    # the withdrawal notice
+    referred_then_withdrawn(hub, cpr, "2026-09-07", "2026-09-08",
+                            clock="2026-09-08T09:00:00")
     hub.advance("2026-09-30")
     assert hub.stats()["alerts"] == 2
     hub.peek("desk-dora", 0)

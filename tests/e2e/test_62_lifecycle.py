@@ -48,6 +48,18 @@ def seqs_of(hub, event_ids):
     return [r["seq"] for r in recs if r["event_id"] in event_ids]
 
 
+def followed_hub(make_hub, cpr, clock, settings=None, start=None):
+    """A hub running every rule with its clock at `clock` and `settings`,
+    the privacy checks looking for `cpr`, assigned to cw-anna from
+    `start` when given."""
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
+                   clock=clock, settings=settings or {})
+    hub.cprs.add(cpr)
+    if start:
+        hub.assign(cpr, "cw-anna", start=start)
+    return hub
+
+
 def test_retention_purges_due_records_audits_and_frees_pages(make_hub):
     gen = CprGen(6201)
     young = gen.born("2010-03-01")
@@ -621,10 +633,8 @@ def test_a_purge_of_records_about_no_one_is_audited_without_a_person(
     turn's totals."""
     from hubtest import event
     cpr = CprGen(6208).next()
-    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
-                   clock="2026-01-05T10:00:00",
-                   settings={"retention_addiction": "30"})
-    hub.cprs.add(cpr)
+    hub = followed_hub(make_hub, cpr, "2026-01-05T10:00:00",
+                       settings={"retention_addiction": "30"})
     hub.send(event("addiction-a", None, "addiction_referral",
                    sensitivity="ANONYMOUS", service="rmc-a",
                    date="2026-01-05", stage="REFERRED"),
@@ -803,11 +813,8 @@ def test_an_assignment_past_retention_assignment_routes_nothing(make_hub):
     assignment."""
     gen = CprGen(6215)
     a = gen.next()
-    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
-                   clock="2026-01-05T10:00:00",
-                   settings={"retention_assignment": "30"})
-    hub.cprs.add(a)
-    hub.assign(a, "cw-anna", start="2025-11-01")
+    hub = followed_hub(make_hub, a, "2026-01-05T10:00:00",
+                       settings={"retention_assignment": "30"}, start="2025-11-01")
     hub.send(ev_dropout(a, "2026-01-02"))
     hub.wait_applied()
     [first] = hub.peek("cw-anna", 1)
@@ -1004,10 +1011,8 @@ def test_an_erasure_while_a_backup_copies_is_not_undone_by_restoring_it(
     from hubtest import AbsenceRow
     gen = CprGen(6219)
     cpr = gen.born("2004-05-05")
-    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
-                   clock="2026-01-05T10:00:00")
-    hub.cprs.add(cpr)
-    hub.assign(cpr, "cw-anna", start="2025-11-01")
+    hub = followed_hub(make_hub, cpr, "2026-01-05T10:00:00",
+                       start="2025-11-01")
     hub.send(ev_dropout(cpr, "2026-01-04"))
     # Enough derived state that its copy takes a while.
     path, _ = hub.csv("bulk.csv", [AbsenceRow(c, period_start="2025-12-01",
@@ -1315,15 +1320,10 @@ def test_a_withdrawn_notice_naming_no_one_is_exported_and_erased(make_hub):
     theirs: the person's export lists it beside the addiction alert it
     takes back, and their erasure deletes both and takes the notice out
     of the caseworker's inbox."""
-    from hubtest import ev_referral, rules_hub
+    from hubtest import referred_then_withdrawn, rules_hub
     hub = rules_hub(make_hub, "2026-09-07T09:00:00")
     cpr = CprGen(6225).next()
-    hub.assign(cpr, "cw-anna")
-    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
-    assert hub.wait_applied()["alerts"] == 1
-    hub.send(ev_referral(cpr, "2026-09-10", stage="TREATMENT_STARTED",
-                         consent={"given": False}))
-    assert hub.wait_applied()["alerts"] == 2
+    referred_then_withdrawn(hub, cpr, "2026-09-07", "2026-09-10")
     [notice] = hub.peek("cw-anna", 1)
     assert (notice["rule"], notice["cpr"]) == ("withdrawn", ""), notice
     out = hub.client_dir / "withdrawn.json"
@@ -1344,9 +1344,7 @@ def test_ids_and_derived_deleted_after_compacting_are_rebuilt(make_hub):
     at its start (STORE-IDS, HUB-REPLAY), so a resent event is still
     DUPLICATE and the alerts are still there."""
     cpr = CprGen(6225).next()
-    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
-                   clock="2026-01-05")
-    hub.cprs.add(cpr)
+    hub = followed_hub(make_hub, cpr, "2026-01-05")
     ev = ev_dropout(cpr, "2025-12-20")
     hub.send(ev_absence(cpr, "2025-12-01", 2), ev)
     hub.wait_applied()
@@ -1456,10 +1454,8 @@ def test_a_purged_persons_timers_go_and_fire_nothing(make_hub):
     T timers, P persons cleared"), and no clock of the purged person
     raises an alert afterwards."""
     cpr = CprGen(6225).born("1996-03-02")
-    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
-                   clock="2026-02-27T09:00:00",
-                   settings={"retention_age": "30"})
-    hub.cprs.add(cpr)
+    hub = followed_hub(make_hub, cpr, "2026-02-27T09:00:00",
+                       settings={"retention_age": "30"})
     hub.send(ev_dropout(cpr, "2026-02-26"))
     st = hub.wait_applied()
     assert st["timers"] >= 1 and st["alerts"] >= 1, st
@@ -1490,11 +1486,8 @@ def test_nothing_keyed_by_a_purged_person_is_left_in_the_store(make_hub):
     their 30th birthday has gone through, and neither does any file
     hold their CPR."""
     cpr = CprGen(6226).born("1996-03-02")
-    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
-                   clock="2026-02-27T09:00:00",
-                   settings={"retention_age": "30"})
-    hub.cprs.add(cpr)
-    hub.assign(cpr, "cw-anna", start="2026-01-01")
+    hub = followed_hub(make_hub, cpr, "2026-02-27T09:00:00",
+                       settings={"retention_age": "30"}, start="2026-01-01")
     hub.send(ev_dropout(cpr, "2026-02-26"),
              ev_absence(cpr, "2026-02-16", 5, expected=10))
     hub.wait_applied()
@@ -1548,11 +1541,8 @@ def test_a_partly_purged_person_keeps_the_rest_and_loses_the_alert(
     contact person stay."""
     from test_61_audit import inbox_once
     cpr = CprGen(6228).next()
-    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
-                   clock="2026-01-05T09:00:00",
-                   settings={"retention_absence": "30"})
-    hub.cprs.add(cpr)
-    hub.assign(cpr, "cw-anna", start="2025-11-01")
+    hub = followed_hub(make_hub, cpr, "2026-01-05T09:00:00",
+                       settings={"retention_absence": "30"}, start="2025-11-01")
     hub.send(ev_absence(cpr, "2025-12-08", 25, expected=30))
     hub.wait_applied()
     hub.set_clock("2026-01-20T09:00:00")
@@ -1630,11 +1620,8 @@ def test_an_alert_in_flight_when_its_person_is_purged(make_hub):
     from test_53_delivery import CaseworkerClient, open_ids
     from hubtest import FRAME_ALERT
     cpr = CprGen(6232).born("1996-03-02")
-    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
-                   clock="2026-02-27T09:00:00",
-                   settings={"retention_age": "30"})
-    hub.cprs.add(cpr)
-    hub.assign(cpr, "cw-anna", start="2026-01-01")
+    hub = followed_hub(make_hub, cpr, "2026-02-27T09:00:00",
+                       settings={"retention_age": "30"}, start="2026-01-01")
     hub.send(ev_dropout(cpr, "2026-02-26"))
     hub.wait_applied()
     hub.wait_log(r"HUB-PURGE retention purge done", count=1)
@@ -1667,10 +1654,8 @@ def test_an_erasure_after_the_purge_finds_nothing_and_is_recorded(make_hub):
     nothing about (here: cleared by the age limit) is exit 0 with every
     count 0, recorded as an erasure beside the purge in the trail."""
     cpr = CprGen(6233).born("1996-03-02")
-    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=CASEWORKERS,
-                   clock="2026-02-27T09:00:00",
-                   settings={"retention_age": "30"})
-    hub.cprs.add(cpr)
+    hub = followed_hub(make_hub, cpr, "2026-02-27T09:00:00",
+                       settings={"retention_age": "30"})
     hub.send(ev_dropout(cpr, "2026-02-26"))
     hub.wait_applied()
     hub.wait_log(r"HUB-PURGE retention purge done", count=1)
@@ -1772,18 +1757,13 @@ def test_a_withdrawn_notice_goes_with_the_record_that_raised_it(make_hub):
     referral that raised the addiction alert goes first and takes that
     alert; the later one goes at the end of its own period and takes the
     notice out of the caseworker's inbox."""
-    from hubtest import ev_referral, rules_hub
+    from hubtest import referred_then_withdrawn, rules_hub
     hub = rules_hub(make_hub, "2026-09-07T09:00:00",
                     settings={"retention_addiction": "30"})
     cpr = CprGen(6238).next()
     hub.cprs.add(cpr)
-    hub.assign(cpr, "cw-anna")
-    hub.send(ev_referral(cpr, "2026-09-07", consent={"given": True}))
-    assert hub.wait_applied()["alerts"] == 1
-    hub.set_clock("2026-09-10T09:00:00")
-    hub.send(ev_referral(cpr, "2026-09-10", stage="TREATMENT_STARTED",
-                         consent={"given": False}))
-    assert hub.wait_applied()["alerts"] == 2
+    referred_then_withdrawn(hub, cpr, "2026-09-07", "2026-09-10",
+                            clock="2026-09-10T09:00:00")
     [notice] = hub.peek("cw-anna", 1)
     assert notice["rule"] == "withdrawn", notice
     hub.set_clock("2026-10-08T00:00:00")

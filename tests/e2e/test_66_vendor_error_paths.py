@@ -28,6 +28,15 @@ def connect(hub, ctx, keys):
     return c
 
 
+def started_college(hub, ident):
+    """A college registered for dropouts, the hub started, and its
+    connection: the keys, the ZeroMQ context to end and the client."""
+    keys = agency(hub, None, ident, "dropout")
+    hub.start()
+    ctx = zmq.Context()
+    return keys, ctx, connect(hub, ctx, keys)
+
+
 def one_ack(c, data):
     c.send(data)
     d = c.recv(15)
@@ -39,10 +48,7 @@ def test_type_not_registered_is_accepted_unchanged_once_registered(hub):
     """§3 step 3: a refusal for a type the agency is not registered for is
     about the registration, not the event: once the operator adds the type
     the same frame, resent unchanged on the same connection, is ACCEPTED."""
-    keys = agency(hub, None, "college-t", "dropout")
-    hub.start()
-    ctx = zmq.Context()
-    c = connect(hub, ctx, keys)
+    keys, ctx, c = started_college(hub, "college-t")
     e = envelope("college-t", pb.ENROLMENT, "enrolment",
                  pb.Enrolment(institution="c1", start=TODAY), "enr-unreg")
     f = frame(pb.FRAME_EVENT, e)
@@ -67,10 +73,7 @@ def test_acks_without_an_id_tell_their_frame_by_their_place(hub):
     no event; the acks of one connection come in the order of its frames,
     so its place tells which frame it answers, and sending that frame again
     gets the same answer again (a vendor must stop, not resend it)."""
-    keys = agency(hub, None, "college-o", "dropout")
-    hub.start()
-    ctx = zmq.Context()
-    c = connect(hub, ctx, keys)
+    keys, ctx, c = started_college(hub, "college-o")
 
     def ev(key):
         return envelope("college-o", pb.DROPOUT, "dropout",
@@ -114,10 +117,7 @@ def test_a_stored_id_in_a_frame_failing_steps_1_to_6_gets_that_answer(hub):
     steps 1-6 of "Validation order"; a frame with a stored id that is too
     large, of another schema_version or names another agency gets that
     step's answer, with the id, and nothing about the stored event."""
-    keys = agency(hub, None, "college-s", "dropout")
-    hub.start()
-    ctx = zmq.Context()
-    c = connect(hub, ctx, keys)
+    keys, ctx, c = started_college(hub, "college-s")
     e = envelope("college-s", pb.DROPOUT, "dropout",
                  pb.Dropout(institution="c1", date=TODAY), "stored-once")
     a = one_ack(c, frame(pb.FRAME_EVENT, e))
@@ -151,10 +151,7 @@ def test_a_newer_sender_writes_schema_version_1(hub):
     """§6: a v1 hub takes a newer sender's added fields, but only with
     schema_version 1; the same event marked 2 is E_VERSION (nothing
     stored), and sent again with 1 it is ACCEPTED."""
-    keys = agency(hub, None, "college-n", "dropout")
-    hub.start()
-    ctx = zmq.Context()
-    c = connect(hub, ctx, keys)
+    keys, ctx, c = started_college(hub, "college-n")
     from test_64_vendor_from_doc import unknown_field
     e = envelope("college-n", pb.DROPOUT, "dropout",
                  pb.Dropout(institution="c1", date=TODAY), "newer-sender")

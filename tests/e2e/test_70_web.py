@@ -24,7 +24,8 @@ import pytest
 
 from hubtest import (BUILD, ROOT, RULE_AGENCIES, SLOW, CprGen, binary,
                      envelope, ev_dropout, ev_enrolment, ev_referral,
-                     free_port, read_key_file, rules_hub, wait_for)
+                     escalated_dropout, free_port, read_key_file, rules_hub,
+                     wait_for)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -2575,10 +2576,7 @@ def test_a_desk_members_timelines_are_allowed_as_documented_and_audited(
         r, page = web.request("POST", "/timeline",
                               {"csrf": csrf, "cpr": nobodys}, cookies=dora)
         assert r.status == 200 and "school-a" in page, page
-        r, page = web.request("POST", "/timeline",
-                              {"csrf": csrf, "cpr": annas}, cookies=dora)
-        assert r.status == 403 and "Denne person er ikke tildelt dig " \
-            "eller dit team." in page
+        assert_timeline_refused(web, csrf, annas, dora)
     finally:
         web.stop()
 
@@ -2607,11 +2605,7 @@ def test_a_team_leads_notice_opens_the_timeline_while_it_is_open(make_hub):
     for cw in ("cw-anna", "cw-lead"):
         set_password(hub, cw, PASSWORD)
     adult = CprGen(7016).born("2001-02-03")
-    hub.assign(adult, "cw-anna")
-    hub.send(ev_dropout(adult, "2026-09-07"))
-    hub.wait_applied()
-    hub.advance("2026-09-10T08:00:00")    # the desk's notice
-    hub.advance("2026-09-16T08:00:00")    # the team lead's
+    escalated_dropout(hub, adult)
     web = Web(hub)
     try:
         lead, anna = ({"ug_session":
@@ -2648,12 +2642,18 @@ def test_a_team_leads_notice_opens_the_timeline_while_it_is_open(make_hub):
         assert r.status == 303
         r, page = web.request("GET", "/alerts", cookies=lead)
         assert "Du har ingen åbne advarsler." in page
-        r, page = web.request("POST", "/timeline",
-                              {"csrf": csrf, "cpr": adult}, cookies=lead)
-        assert r.status == 403 and "Denne person er ikke tildelt dig " \
-            "eller dit team." in page
+        assert_timeline_refused(web, csrf, adult, lead)
     finally:
         web.stop()
+
+
+def assert_timeline_refused(web, csrf, cpr, cookies):
+    """POST /timeline for a person the session may not see: 403 and the
+    page's own reason."""
+    r, page = web.request("POST", "/timeline", {"csrf": csrf, "cpr": cpr},
+                          cookies=cookies)
+    assert r.status == 403 and \
+        "Denne person er ikke tildelt dig eller dit team." in page, page
 
 
 def tab_to(driver, element_id, most=20):

@@ -17,7 +17,8 @@ import time
 import pytest
 
 from hubtest import (ROOT, RULE_AGENCIES, SLOW, CprGen, envelope, event,
-                     ev_dropout, ev_referral, rules_hub, wait_for)
+                     escalated_dropout, ev_dropout, ev_referral, rules_hub,
+                     wait_for)
 import test_70_web
 # pytestmark: the same skip as test_70 (no browser, no test).
 from test_70_web import (HAVE_SELENIUM, PASSWORD, Web, chrome, left, login,
@@ -1015,11 +1016,7 @@ def test_the_owners_ack_takes_its_notices_out_of_the_live_lists(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00",
                     rules={"routing.team_lead": "cw-lead"}, escalation=True)
     adult = CprGen(7140).born("2001-02-03")
-    hub.assign(adult, "cw-anna")
-    hub.send(ev_dropout(adult, "2026-09-07"))
-    hub.wait_applied()
-    hub.advance("2026-09-10T08:00:00")    # the desk's notice
-    hub.advance("2026-09-16T08:00:00")    # the team lead's
+    escalated_dropout(hub, adult)
     web = live_web(hub, "cw-anna", "desk-dora", "cw-lead")
     streams = {}
     try:
