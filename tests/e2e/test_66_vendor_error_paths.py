@@ -28,10 +28,15 @@ def connect(hub, ctx, keys):
     return c
 
 
-def started_college(hub, ident):
-    """A college registered for dropouts, the hub started, and its
-    connection: the keys, the ZeroMQ context to end and the client."""
+def started_college(hub, ident, desk_caseworker=None):
+    """A college registered for dropouts (and, when named, a caseworker
+    on the desk), the hub started, and the college's connection: the
+    keys, the ZeroMQ context to end and the client."""
     keys = agency(hub, None, ident, "dropout")
+    if desk_caseworker:
+        hub.keygen(desk_caseworker)
+        hub.ctl("register-caseworker", desk_caseworker, "--key",
+                os.path.join(hub.keys, desk_caseworker + ".key"), "--desk")
     hub.start()
     ctx = zmq.Context()
     return keys, ctx, connect(hub, ctx, keys)
@@ -197,12 +202,7 @@ def test_a_correction_naming_another_persons_event_corrects_nothing(hub):
     stays as it was (not marked, its alert open), each person has their own
     dropout alert."""
     from test_64_vendor_from_doc import connect_caseworker, decode
-    keys = agency(hub, None, "college-p", "dropout")
-    hub.keygen("cw-p")
-    hub.ctl("register-caseworker", "cw-p", "--key", os.path.join(hub.keys, "cw-p.key"), "--desk")
-    hub.start()
-    ctx = zmq.Context()
-    c = connect(hub, ctx, keys)
+    keys, ctx, c = started_college(hub, "college-p", "cw-p")
     p1, p2 = "0101101234", "0202101234"
     first = envelope("college-p", pb.DROPOUT, "dropout",
                      pb.Dropout(institution="c1", date=TODAY), "p1", cpr=p1)
@@ -245,12 +245,7 @@ def test_a_frame_over_the_cap_on_delivery_ends_the_session(hub):
     connection: queries are answered, alerts are pushed only after a new
     Hello (§4 step 2), the one in flight again with the next delivery."""
     from test_64_vendor_from_doc import connect_caseworker, decode, hello
-    keys = agency(hub, None, "college-c", "dropout")
-    hub.keygen("cw-c")
-    hub.ctl("register-caseworker", "cw-c", "--key", os.path.join(hub.keys, "cw-c.key"), "--desk")
-    hub.start()
-    ctx = zmq.Context()
-    c = connect(hub, ctx, keys)
+    keys, ctx, c = started_college(hub, "college-c", "cw-c")
     w = connect_caseworker(hub, ctx, "cw-c")
     welcome, alerts = hello(w, 5)
     assert welcome.code == pb.OK and alerts == []
