@@ -215,10 +215,12 @@ clean:
 # man page per program. uninstall removes exactly those files.
 # The docs land beside README.md, not in docs/: its links are rewritten.
 PREFIX  ?= /usr/local
-BINDIR  := $(PREFIX)/bin
-MAN1DIR := $(PREFIX)/share/man/man1
-DOCDIR  := $(PREFIX)/share/doc/ungebro
-UNITDIR ?= $(PREFIX)/lib/systemd/system
+# PREFIX=/usr/ must not write /usr//bin into the units and man pages.
+PREFIX_DIR := $(patsubst %/,%,$(patsubst %/,%,$(PREFIX)))
+BINDIR  := $(PREFIX_DIR)/bin
+MAN1DIR := $(PREFIX_DIR)/share/man/man1
+DOCDIR  := $(PREFIX_DIR)/share/doc/ungebro
+UNITDIR ?= $(PREFIX_DIR)/lib/systemd/system
 INSTALL_UNITS := $(wildcard deploy/*.service)
 INSTALL_EXAMPLES := $(wildcard deploy/*.example) deploy/grafana-ungebro.json
 INSTALL_DOCS := README.md $(wildcard docs/*.md docs/*.png)

@@ -2573,6 +2573,25 @@ def test_make_install_writes_in_etc_only_the_units_unitdir_puts_there(
     assert [f for f in dest.rglob("*") if not f.is_dir()] == []
 
 
+def test_make_install_prefix_with_a_trailing_slash_is_the_same_prefix(
+        tmp_path):
+    """OPERATIONS.md, "Build and install": a trailing `/` of PREFIX is
+    ignored; PREFIX=/usr/ wrote `/usr//bin/hubd` into the units."""
+    dest = tmp_path / "dest"
+    p = subprocess.run(["make", "-s", "-C", str(hubtest.ROOT),
+                        f"BUILD={hubtest.BUILD}", f"DESTDIR={dest}",
+                        "PREFIX=/usr/", "install"], capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    unit = (dest / "usr/lib/systemd/system/hubd.service").read_text()
+    assert "ExecStart=/usr/bin/hubd " in unit, unit
+    written = [f for f in dest.rglob("*") if f.is_file()
+               and f.suffix in (".service", ".1")]
+    assert written
+    for f in written:
+        assert "//" not in f.read_text().replace("://", ""), f
+
+
 def test_the_installed_units_verify_clean(tmp_path):
     """The units make install puts in UNITDIR, their programs and man
     pages where it put them, pass systemd-analyze verify without a word
