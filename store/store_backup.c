@@ -1,6 +1,6 @@
 /*
  * Backup and restore of the three environments (store.h). The copy is
- * LMDB's own hot copy, compacting (mdb_env_copy2 with MDB_CP_COMPACT): a
+ * LMDB's own hot copy, compacting (mdb_env_copyfd2 with MDB_CP_COMPACT): a
  * consistent snapshot of committed transactions while hubd writes on.
  * derived/ and ids/ are copied before log/, so the copy's derived state
  * and event-id index are never ahead of its log: a hub started on a
@@ -227,7 +227,16 @@ backup_into(store *s, const char *dir, const store_opts *opts,
 		err = make_dir(path, diag);
 		if (err != UG_OK)
 			break;
-		int rc = mdb_env_copy2(from[i], path, MDB_CP_COMPACT);
+		/* Our own 0600 descriptor, not mdb_env_copy2's file made
+		 * 0666 less the umask: a backup killed mid-copy must not
+		 * leave its sealed pages readable by the group. */
+		snprintf(path, sizeof path, "%s/%s/data.mdb", dir, envs[i]);
+		int fd =
+		    open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		int rc = fd < 0 ? errno
+				: mdb_env_copyfd2(from[i], fd, MDB_CP_COMPACT);
+		if (fd >= 0 && close(fd) != 0 && rc == 0)
+			rc = errno;
 		if (rc != 0) {
 			ug_diag_set(diag, envs[i], "copy of %s/ failed: %s",
 				    envs[i], mdb_strerror(rc));
@@ -236,8 +245,6 @@ backup_into(store *s, const char *dir, const store_opts *opts,
 			 * sends the operator to free space under log/. */
 			return rc == ENOMEM ? UG_ENOMEM : UG_EIO;
 		}
-		snprintf(path, sizeof path, "%s/%s/data.mdb", dir, envs[i]);
-		chmod(path, 0600);
 	}
 	if (err != UG_OK)
 		return err;

@@ -2150,6 +2150,68 @@ def test_two_backups_into_one_dir_do_not_take_each_other_apart(make_hub,
                str(tmp_path / "restored"))
 
 
+SLOW_COPY_WRITE = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+ssize_t write(int fd, const void *buf, size_t n)
+{
+	static ssize_t (*real)(int, const void *, size_t);
+	static int slept;
+	if (!real)
+		real = (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT,
+								    "write");
+	const char *slow = getenv("SLOW_WRITE_PATH");
+	char link[64], target[PATH_MAX];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t len = readlink(link, target, sizeof target - 1);
+	if (slow && !slept && len > 0) {
+		target[len] = 0;
+		if (strcmp(target, slow) == 0) {
+			slept = 1;
+			sleep(3);
+		}
+	}
+	return real(fd, buf, n);
+}
+"""
+
+
+def test_a_backup_half_copied_is_never_readable_but_by_its_owner(
+        make_hub, tmp_path):
+    """OPERATIONS.md, Backup and restore: DIR is 0700 and every file 0600
+    from the moment it is created. Each store's
+    copy was made 0666 less hubctl's umask and narrowed to 0600 only
+    once whole: a backup killed mid-copy under the usual umask 022 left a
+    data.mdb of sealed pages readable by everyone who could enter DIR.
+    Here hubctl, under umask 000, is held in its first write to the log
+    copy, and the file is looked at then."""
+    shim = preload_shim(tmp_path, "slowcopywrite", SLOW_COPY_WRITE)
+    hub = make_hub()
+    hub.send(*[hubtest.envelope("school-a", c, salt=f"half-{i}")
+               for i, c in enumerate(hubtest.CprGen(8413).take(20))])
+    target = tmp_path / "nightly"
+    copy = target / "log" / "data.mdb"
+    env = preload_env(shim, SLOW_WRITE_PATH=str(copy))
+    backup = subprocess.Popen(
+        [hubtest.binary("hubctl"), "--config", str(hub.conf), "backup",
+         str(target)], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.umask(0))
+    try:
+        hubtest.wait_for(copy.exists, 20, "the log's copy begun")
+        mode = copy.stat().st_mode & 0o777
+    finally:
+        out, err = backup.communicate(timeout=60)
+    assert backup.returncode == 0, out + err
+    assert mode == 0o600, oct(mode)
+    for f in target.rglob("*"):
+        assert f.stat().st_mode & 0o077 == 0, (f, oct(f.stat().st_mode))
+
+
 def test_a_restore_run_again_while_the_first_still_copies_is_refused(
         make_hub, tmp_path):
     """OPERATIONS.md, restore: run again into the same data_dir, a restore
