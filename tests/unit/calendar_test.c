@@ -247,6 +247,23 @@ test_iso_week(void)
 	CHECK(!calendar_is_school_day(&cal, day("2027-10-22")));
 }
 
+/* RULES.md section 9: the space after `week` and `easter` may be left
+ * out; the same holidays as with it. */
+static void
+test_week_and_easter_without_a_space(void)
+{
+	calendar cal = bare();
+	CHECK_OK(calendar_add_school_holiday(&cal, "week42", NULL));
+	CHECK_OK(calendar_add_school_holiday(&cal, "EASTER-3..+1", NULL));
+	CHECK(!calendar_is_school_day(&cal, day("2026-10-12")));
+	CHECK(calendar_is_school_day(&cal, day("2026-10-19")));
+	/* Easter Sunday 2026 is 04-05: 04-02..04-06 off, 04-01 not. */
+	CHECK(calendar_is_school_day(&cal, day("2026-04-01")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-04-02")));
+	CHECK(!calendar_is_school_day(&cal, day("2026-04-06")));
+	CHECK(calendar_is_school_day(&cal, day("2026-04-07")));
+}
+
 static void
 test_iso_week_1_in_previous_year(void)
 {
@@ -748,6 +765,7 @@ TEST_LIST = {
     {"yearly range wraps new year", test_yearly_range_wraps_new_year},
     {"range spelling", test_range_spelling},
     {"iso week", test_iso_week},
+    {"week and easter without a space", test_week_and_easter_without_a_space},
     {"iso week 1 in previous year", test_iso_week_1_in_previous_year},
     {"iso week 53 only in long years", test_iso_week_53_only_in_long_years},
     {"bad ranges refused", test_bad_ranges_refused},
