@@ -3710,9 +3710,12 @@ def test_a_manifest_cut_short_is_damaged_not_taken_for_an_older_one(
         str(hub.tmp / "hub" / "data"), str(hub.data_dir)))
     # Cut at its first byte too: a file made but never written is the
     # likeliest manifest cut short, not one without log_last_seq.
+    # Text after the closing brace is no whole object either, and the
+    # doc says it gets the same message.
     for cut in (whole.index('"file_bytes"'), whole.index('"files"'),
-                len(whole) - 3, 0):
-        (backup / "manifest.json").write_text(whole[:cut])
+                len(whole) - 3, 0, "after"):
+        text = whole.rstrip() + "\nx\n" if cut == "after" else whole[:cut]
+        (backup / "manifest.json").write_text(text)
         p = hub.hubctl("restore", str(backup), check=False)
         assert (p.returncode, p.stdout) == (1, ""), (cut, p.stdout)
         assert p.stderr == f"hubctl: restore: {backup}/manifest.json is " \
