@@ -802,6 +802,35 @@ def test_a_restart_forgets_the_count_and_when_the_last_notice_went(
     time.sleep(2.5)                         # and no third for a2
     assert len(mails(out)) == 2
 
+def test_an_alert_a_reassignment_moves_in_counts_into_a_notice(make_hub,
+                                                              tmp_path):
+    """OPERATIONS.md, "E-mail notices": the count is of the alerts new in
+    the recipient's list, an open alert a reassignment (RULES.md §7) moves
+    to them included: a caseworker who takes over a colleague's persons
+    is told their alerts wait. An assignment that moves nothing (the
+    alert is with that caseworker already) counts nothing."""
+    script, out = sendmail_stand_in(tmp_path / "mailhub" / "mail")
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", name="mailhub",
+                    settings={"mail_base_url": "https://inbox.example.dk",
+                              "mail_sendmail": str(script),
+                              "mail_delay": "0", "mail_interval": "1"})
+    hub.hubctl("set-email", "cw-bob", "bob@kommune.example.dk")
+    adult = CprGen(7225).born("2001-02-03")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.assign(adult, "cw-bob", start="2026-09-07")
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
+    [mail] = wait_for(lambda: mails(out), 15 * SLOW, "cw-bob's notice",
+                      interval=0.3)
+    assert mail.startswith("ARGS: -t -i\nTo: bob@kommune.example.dk\n")
+    assert "Du har 1 ny advarsel" in mail, mail
+    # The same assignment again moves nothing: no second notice.
+    hub.assign(adult, "cw-bob", start="2026-09-07")
+    time.sleep(3)
+    assert len(mails(out)) == 1, mails(out)
+
+
 def live_web(hub, *caseworkers):
     """webd for hub (web-1 registered, streams polled each second), the
     caseworkers given PASSWORD."""
