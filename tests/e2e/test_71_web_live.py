@@ -773,6 +773,37 @@ def test_a_notice_with_the_mta_at_stop_is_still_audited(make_hub, tmp_path):
     assert log.index("handed to the MTA") < log.index("HUB-STOP")
 
 
+def test_a_sendmail_still_running_at_stop_is_logged_not_audited(
+        make_hub, tmp_path):
+    """OPERATIONS.md and SECURITY.md: at a stop hubd waits up to 5 s for
+    a sendmail still running; one that still runs then is logged
+    (`... still runs with the notice to ID at stop; its outcome is not
+    recorded`, warn) and has no `notice-mail` record, since hubd never
+    learns how it ended."""
+    d = tmp_path / "mailhub" / "mail"
+    d.mkdir(parents=True)
+    script = d / "sendmail"
+    script.write_text("#!/bin/sh\ncat > /dev/null\nexec sleep 30\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    hub = make_hub(name="mailhub",
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"mail_base_url": "https://inbox.example.dk",
+                             "mail_sendmail": str(script),
+                             "mail_delay": "0"})
+    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    a1 = CprGen(7226).next()
+    hub.assign(a1, "cw-anna")
+    hub.send(absence(a1, "stophung-1"))
+    hub.wait_log(r"HUB-MAIL notice of 1 new alert\(s\) for cw-anna")
+    started = time.monotonic()
+    hub.stop()
+    assert 4.5 <= time.monotonic() - started < 20 * SLOW
+    assert re.search(r"hubd warn HUB-MAIL \S+sendmail still runs with the "
+                     r"notice to cw-anna at stop; its outcome is not "
+                     r"recorded", hub.log_text()), hub.log_text()
+    assert notice_records(hub) == []
+
+
 def test_a_restart_forgets_the_count_and_when_the_last_notice_went(
         make_hub, tmp_path):
     """OPERATIONS.md, "E-mail notices": counts and each recipient's last
