@@ -804,6 +804,44 @@ def test_a_sendmail_still_running_at_stop_is_logged_not_audited(
     assert notice_records(hub) == []
 
 
+def test_a_notice_sent_is_audited_ok_when_hubd_inherits_sigchld_ignored(
+        make_hub, tmp_path, monkeypatch):
+    """OPERATIONS.md: a notice sendmail took (exit 0) is `handed to the
+    MTA`, audited `notice-mail ok`, and its alerts are in no later notice.
+    A hubd started by a parent that ignores SIGCHLD (inherited across
+    exec) had its sendmail reaped by the kernel: every notice sent was
+    audited failed ("lost track of it") and mailed again an interval
+    later."""
+    import subprocess
+    script, out = sendmail_stand_in(tmp_path / "mailhub" / "mail")
+    hub = make_hub(name="mailhub", start=False,
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"mail_base_url": "https://inbox.example.dk",
+                             "mail_sendmail": str(script),
+                             "mail_delay": "0", "mail_interval": "1"})
+    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    popen = subprocess.Popen
+
+    def ignoring_sigchld(cmd, *args, **kw):
+        return popen(["/usr/bin/python3", "-c",
+                      "import os, signal, sys; "
+                      "signal.signal(signal.SIGCHLD, signal.SIG_IGN); "
+                      "os.execv(sys.argv[1], sys.argv[1:])", *cmd],
+                     *args, **kw)
+    with monkeypatch.context() as m:
+        m.setattr(subprocess, "Popen", ignoring_sigchld)
+        hub.start()
+    a1 = CprGen(7227).next()
+    hub.assign(a1, "cw-anna")
+    hub.send(absence(a1, "sigchld-1"))
+    wait_for(lambda: mails(out), 15 * SLOW, "the notice", interval=0.3)
+    hub.wait_log(r"hubd info HUB-MAIL notice to cw-anna handed to the MTA",
+                 timeout=10)
+    wait_for(lambda: notice_records(hub), 10, "the audit record")
+    assert notice_records(hub) == [("ok", "cw-anna", "sent")]
+    assert "failed for the notice" not in hub.log_text()
+
+
 def test_a_restart_forgets_the_count_and_when_the_last_notice_went(
         make_hub, tmp_path):
     """OPERATIONS.md, "E-mail notices": counts and each recipient's last
