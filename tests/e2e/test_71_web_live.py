@@ -10,6 +10,7 @@ about the person; without an address, no notice."""
 import http.client
 import json
 import re
+import shutil
 import socket
 import stat
 import time
@@ -840,6 +841,128 @@ def test_a_notice_sent_is_audited_ok_when_hubd_inherits_sigchld_ignored(
     wait_for(lambda: notice_records(hub), 10, "the audit record")
     assert notice_records(hub) == [("ok", "cw-anna", "sent")]
     assert "failed for the notice" not in hub.log_text()
+
+
+class SmtpRelay:
+    """A mail server on 127.0.0.1 that speaks just enough SMTP for an
+    MTA relaying to it: it keeps each message taken (MAIL FROM, RCPT TO,
+    the data) in .got, and answers RCPT TO with 550 while .refuse is
+    set."""
+
+    def __init__(self):
+        import socketserver
+        import threading
+        relay = self
+        self.got, self.refuse = [], False
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                def say(line):
+                    self.wfile.write(line.encode() + b"\r\n")
+                say("220 relay.kommune.example.dk ESMTP")
+                mail = {"rcpt": []}
+                while True:
+                    line = self.rfile.readline().decode(errors="replace")
+                    if not line:
+                        return
+                    cmd = line.strip().upper()
+                    if cmd.startswith(("EHLO", "HELO")):
+                        say("250 relay.kommune.example.dk")
+                    elif cmd.startswith("MAIL FROM"):
+                        mail = {"from": line.strip()[10:], "rcpt": []}
+                        say("250 ok")
+                    elif cmd.startswith("RCPT TO"):
+                        if relay.refuse:
+                            say("550 5.1.1 recipient rejected")
+                        else:
+                            mail["rcpt"].append(line.strip()[8:])
+                            say("250 ok")
+                    elif cmd == "DATA":
+                        say("354 go on")
+                        data = []
+                        while True:
+                            d = self.rfile.readline().decode()
+                            if d in (".\r\n", ".\n", ""):
+                                break
+                            data.append(d.replace("\r\n", "\n"))
+                        mail["data"] = "".join(data)
+                        relay.got.append(mail)
+                        say("250 queued")
+                    elif cmd == "QUIT":
+                        say("221 bye")
+                        return
+                    else:
+                        say("250 ok")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.skipif(not shutil.which("msmtp"), reason="msmtp not installed")
+def test_msmtp_as_operations_md_sets_it_up_relays_the_notice(make_hub,
+                                                             tmp_path):
+    """OPERATIONS.md, "E-mail notices": with msmtp configured as the
+    example there (but for the relay on 127.0.0.1, without TLS or login)
+    and run through a small script that adds its options, a notice
+    reaches the mail server for the recipient's address, from the
+    configured sender, with the documented message and a From: the MTA
+    added; a relay that refuses the recipient makes it a failed notice
+    whose reason, msmtp's own, is in hubd's log."""
+    relay = SmtpRelay()
+    d = tmp_path / "mailhub" / "mail"
+    d.mkdir(parents=True)
+    rc = d / "msmtprc"
+    rc.write_text("defaults\ntls off\ntimeout 30\n\naccount default\n"
+                  f"host 127.0.0.1\nport {relay.port}\n"
+                  "from ungebro@kommune.example.dk\nauth off\n")
+    rc.chmod(0o600)
+    script = d / "sendmail"
+    script.write_text(f"#!/bin/sh\nexec msmtp -C '{rc}' \"$@\"\n")
+    script.chmod(0o755)
+    try:
+        hub = make_hub(name="mailhub",
+                       caseworkers={"cw-anna": False, "desk-dora": True},
+                       settings={"mail_base_url": "https://unge.example.dk",
+                                 "mail_sendmail": str(script),
+                                 "mail_delay": "0", "mail_interval": "1"})
+        hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+        a1, a2 = CprGen(7228).take(2)
+        hub.assign(a1, "cw-anna")
+        hub.assign(a2, "cw-anna")
+        hub.send(absence(a1, "msmtp-1"))
+        [mail] = wait_for(lambda: relay.got, 15 * SLOW, "the relayed notice",
+                          interval=0.3)
+        assert mail["from"] == "<ungebro@kommune.example.dk>", mail
+        assert mail["rcpt"] == ["<anna@kommune.example.dk>"], mail
+        data = mail["data"]
+        assert "\nFrom: ungebro@kommune.example.dk\n" in "\n" + data, data
+        assert "To: anna@kommune.example.dk\n" in data, data
+        assert data.endswith(
+            "\n\nDu har 1 ny advarsel i Ungebro.\n"
+            "Log ind for at se den: https://unge.example.dk/alerts\n\n"
+            "You have 1 new alert in Ungebro.\n"
+            "Log in to see it: https://unge.example.dk/alerts\n"), data
+        assert a1 not in data and a1[:6] not in data
+        wait_for(lambda: ("ok", "cw-anna", "sent") in notice_records(hub),
+                 10, "notice-mail ok")
+        # The relay refuses the recipient: msmtp's reason in hubd's log.
+        relay.refuse = True
+        hub.restart()                       # no wait for mail_interval
+        hub.send(absence(a2, "msmtp-2"))
+        hub.wait_log(r"hubd warn HUB-MAIL \S+sendmail failed for the notice "
+                     r"to cw-anna \(exit status \d+\)", timeout=15 * SLOW)
+        assert "recipient rejected" in hub.log_text(), hub.log_text()
+        assert len(relay.got) == 1
+    finally:
+        relay.close()
 
 
 def test_a_restart_forgets_the_count_and_when_the_last_notice_went(
