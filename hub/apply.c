@@ -974,8 +974,12 @@ announce(apply_ctx *c)
 				     ? c->alerts[i].person_key
 				     : NULL);
 	for (size_t i = 0; i < c->nreroutes; i++) {
+		/* A reassignment gives the new contact person alerts they
+		 * were never told of: their e-mail notice counts them. */
 		add_news(news, &n, c->reroutes[i].id, c->reroutes[i].recipient,
-			 HUB_NEWS_REROUTE, NULL);
+			 c->reroutes[i].moved ? HUB_NEWS_MOVED_IN
+					      : HUB_NEWS_REROUTE,
+			 NULL);
 		if (c->reroutes[i].moved)
 			add_news(news, &n, c->reroutes[i].id,
 				 c->reroutes[i].from, HUB_NEWS_LEFT, NULL);

@@ -243,7 +243,10 @@ enum {
 	HUB_NEWS_WITHDRAWN,
 	HUB_NEWS_ALERT,
 	HUB_NEWS_ESCALATION,
+	/* An alert with its recipient already, or from one unknown. */
 	HUB_NEWS_REROUTE,
+	/* A moved alert, new in its recipient's list: counted for a notice. */
+	HUB_NEWS_MOVED_IN,
 	HUB_NEWS_LEFT /* a moved alert's former recipient */
 };
 typedef struct {

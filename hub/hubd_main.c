@@ -346,6 +346,10 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* An ignored SIGCHLD survives exec from whatever started hubd, and
+	 * the kernel would then reap sendmail itself: a notice the MTA took
+	 * could not be told from one it refused, and would go out again. */
+	signal(SIGCHLD, SIG_DFL);
 	struct sigaction hup = {.sa_handler = on_hup};
 	sigemptyset(&hup.sa_mask);
 	sigaction(SIGHUP, &hup, NULL);

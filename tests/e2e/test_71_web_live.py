@@ -10,6 +10,7 @@ about the person; without an address, no notice."""
 import http.client
 import json
 import re
+import shutil
 import socket
 import stat
 import time
@@ -773,6 +774,197 @@ def test_a_notice_with_the_mta_at_stop_is_still_audited(make_hub, tmp_path):
     assert log.index("handed to the MTA") < log.index("HUB-STOP")
 
 
+def test_a_sendmail_still_running_at_stop_is_logged_not_audited(
+        make_hub, tmp_path):
+    """OPERATIONS.md and SECURITY.md: at a stop hubd waits up to 5 s for
+    a sendmail still running; one that still runs then is logged
+    (`... still runs with the notice to ID at stop; its outcome is not
+    recorded`, warn) and has no `notice-mail` record, since hubd never
+    learns how it ended."""
+    d = tmp_path / "mailhub" / "mail"
+    d.mkdir(parents=True)
+    script = d / "sendmail"
+    script.write_text("#!/bin/sh\ncat > /dev/null\nexec sleep 30\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    hub = make_hub(name="mailhub",
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"mail_base_url": "https://inbox.example.dk",
+                             "mail_sendmail": str(script),
+                             "mail_delay": "0"})
+    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    a1 = CprGen(7226).next()
+    hub.assign(a1, "cw-anna")
+    hub.send(absence(a1, "stophung-1"))
+    hub.wait_log(r"HUB-MAIL notice of 1 new alert\(s\) for cw-anna")
+    started = time.monotonic()
+    hub.stop()
+    assert 4.5 <= time.monotonic() - started < 20 * SLOW
+    assert re.search(r"hubd warn HUB-MAIL \S+sendmail still runs with the "
+                     r"notice to cw-anna at stop; its outcome is not "
+                     r"recorded", hub.log_text()), hub.log_text()
+    assert notice_records(hub) == []
+
+
+def test_a_notice_sent_is_audited_ok_when_hubd_inherits_sigchld_ignored(
+        make_hub, tmp_path, monkeypatch):
+    """OPERATIONS.md: a notice sendmail took (exit 0) is `handed to the
+    MTA`, audited `notice-mail ok`, and its alerts are in no later notice.
+    A hubd started by a parent that ignores SIGCHLD (inherited across
+    exec) had its sendmail reaped by the kernel: every notice sent was
+    audited failed ("lost track of it") and mailed again an interval
+    later."""
+    import subprocess
+    script, out = sendmail_stand_in(tmp_path / "mailhub" / "mail")
+    hub = make_hub(name="mailhub", start=False,
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings={"mail_base_url": "https://inbox.example.dk",
+                             "mail_sendmail": str(script),
+                             "mail_delay": "0", "mail_interval": "1"})
+    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    popen = subprocess.Popen
+
+    def ignoring_sigchld(cmd, *args, **kw):
+        return popen(["/usr/bin/python3", "-c",
+                      "import os, signal, sys; "
+                      "signal.signal(signal.SIGCHLD, signal.SIG_IGN); "
+                      "os.execv(sys.argv[1], sys.argv[1:])", *cmd],
+                     *args, **kw)
+    with monkeypatch.context() as m:
+        m.setattr(subprocess, "Popen", ignoring_sigchld)
+        hub.start()
+    a1 = CprGen(7227).next()
+    hub.assign(a1, "cw-anna")
+    hub.send(absence(a1, "sigchld-1"))
+    wait_for(lambda: mails(out), 15 * SLOW, "the notice", interval=0.3)
+    hub.wait_log(r"hubd info HUB-MAIL notice to cw-anna handed to the MTA",
+                 timeout=10)
+    wait_for(lambda: notice_records(hub), 10, "the audit record")
+    assert notice_records(hub) == [("ok", "cw-anna", "sent")]
+    assert "failed for the notice" not in hub.log_text()
+
+
+class SmtpRelay:
+    """A mail server on 127.0.0.1 that speaks just enough SMTP for an
+    MTA relaying to it: it keeps each message taken (MAIL FROM, RCPT TO,
+    the data) in .got, and answers RCPT TO with 550 while .refuse is
+    set."""
+
+    def __init__(self):
+        import socketserver
+        import threading
+        relay = self
+        self.got, self.refuse = [], False
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                def say(line):
+                    self.wfile.write(line.encode() + b"\r\n")
+                say("220 relay.kommune.example.dk ESMTP")
+                mail = {"rcpt": []}
+                while True:
+                    line = self.rfile.readline().decode(errors="replace")
+                    if not line:
+                        return
+                    cmd = line.strip().upper()
+                    if cmd.startswith(("EHLO", "HELO")):
+                        say("250 relay.kommune.example.dk")
+                    elif cmd.startswith("MAIL FROM"):
+                        mail = {"from": line.strip()[10:], "rcpt": []}
+                        say("250 ok")
+                    elif cmd.startswith("RCPT TO"):
+                        if relay.refuse:
+                            say("550 5.1.1 recipient rejected")
+                        else:
+                            mail["rcpt"].append(line.strip()[8:])
+                            say("250 ok")
+                    elif cmd == "DATA":
+                        say("354 go on")
+                        data = []
+                        while True:
+                            d = self.rfile.readline().decode()
+                            if d in (".\r\n", ".\n", ""):
+                                break
+                            data.append(d.replace("\r\n", "\n"))
+                        mail["data"] = "".join(data)
+                        relay.got.append(mail)
+                        say("250 queued")
+                    elif cmd == "QUIT":
+                        say("221 bye")
+                        return
+                    else:
+                        say("250 ok")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.skipif(not shutil.which("msmtp"), reason="msmtp not installed")
+def test_msmtp_as_operations_md_sets_it_up_relays_the_notice(make_hub,
+                                                             tmp_path):
+    """OPERATIONS.md, "E-mail notices": with msmtp configured as the
+    example there (but for the relay on 127.0.0.1, without TLS or login)
+    and run through a small script that adds its options, a notice
+    reaches the mail server for the recipient's address, from the
+    configured sender, with the documented message and a From: the MTA
+    added; a relay that refuses the recipient makes it a failed notice
+    whose reason, msmtp's own, is in hubd's log."""
+    relay = SmtpRelay()
+    d = tmp_path / "mailhub" / "mail"
+    d.mkdir(parents=True)
+    rc = d / "msmtprc"
+    rc.write_text("defaults\ntls off\ntimeout 30\n\naccount default\n"
+                  f"host 127.0.0.1\nport {relay.port}\n"
+                  "from ungebro@kommune.example.dk\nauth off\n")
+    rc.chmod(0o600)
+    script = d / "sendmail"
+    script.write_text(f"#!/bin/sh\nexec msmtp -C '{rc}' \"$@\"\n")
+    script.chmod(0o755)
+    try:
+        hub = make_hub(name="mailhub",
+                       caseworkers={"cw-anna": False, "desk-dora": True},
+                       settings={"mail_base_url": "https://unge.example.dk",
+                                 "mail_sendmail": str(script),
+                                 "mail_delay": "0", "mail_interval": "1"})
+        hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+        a1, a2 = CprGen(7228).take(2)
+        hub.assign(a1, "cw-anna")
+        hub.assign(a2, "cw-anna")
+        hub.send(absence(a1, "msmtp-1"))
+        [mail] = wait_for(lambda: relay.got, 15 * SLOW, "the relayed notice",
+                          interval=0.3)
+        assert mail["from"] == "<ungebro@kommune.example.dk>", mail
+        assert mail["rcpt"] == ["<anna@kommune.example.dk>"], mail
+        data = mail["data"]
+        assert "\nFrom: ungebro@kommune.example.dk\n" in "\n" + data, data
+        assert "To: anna@kommune.example.dk\n" in data, data
+        assert data.endswith(
+            "\n\nDu har 1 ny advarsel i Ungebro.\n"
+            "Log ind for at se den: https://unge.example.dk/alerts\n\n"
+            "You have 1 new alert in Ungebro.\n"
+            "Log in to see it: https://unge.example.dk/alerts\n"), data
+        assert a1 not in data and a1[:6] not in data
+        wait_for(lambda: ("ok", "cw-anna", "sent") in notice_records(hub),
+                 10, "notice-mail ok")
+        # The relay refuses the recipient: msmtp's reason in hubd's log.
+        relay.refuse = True
+        hub.restart()                       # no wait for mail_interval
+        hub.send(absence(a2, "msmtp-2"))
+        hub.wait_log(r"hubd warn HUB-MAIL \S+sendmail failed for the notice "
+                     r"to cw-anna \(exit status \d+\)", timeout=15 * SLOW)
+        assert "recipient rejected" in hub.log_text(), hub.log_text()
+        assert len(relay.got) == 1
+    finally:
+        relay.close()
+
+
 def test_a_restart_forgets_the_count_and_when_the_last_notice_went(
         make_hub, tmp_path):
     """OPERATIONS.md, "E-mail notices": counts and each recipient's last
@@ -801,6 +993,35 @@ def test_a_restart_forgets_the_count_and_when_the_last_notice_went(
     assert "Du har 1 ny advarsel" in second, second
     time.sleep(2.5)                         # and no third for a2
     assert len(mails(out)) == 2
+
+def test_an_alert_a_reassignment_moves_in_counts_into_a_notice(make_hub,
+                                                              tmp_path):
+    """OPERATIONS.md, "E-mail notices": the count is of the alerts new in
+    the recipient's list, an open alert a reassignment (RULES.md §7) moves
+    to them included: a caseworker who takes over a colleague's persons
+    is told their alerts wait. An assignment that moves nothing (the
+    alert is with that caseworker already) counts nothing."""
+    script, out = sendmail_stand_in(tmp_path / "mailhub" / "mail")
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", name="mailhub",
+                    settings={"mail_base_url": "https://inbox.example.dk",
+                              "mail_sendmail": str(script),
+                              "mail_delay": "0", "mail_interval": "1"})
+    hub.hubctl("set-email", "cw-bob", "bob@kommune.example.dk")
+    adult = CprGen(7225).born("2001-02-03")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.assign(adult, "cw-bob", start="2026-09-07")
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
+    [mail] = wait_for(lambda: mails(out), 15 * SLOW, "cw-bob's notice",
+                      interval=0.3)
+    assert mail.startswith("ARGS: -t -i\nTo: bob@kommune.example.dk\n")
+    assert "Du har 1 ny advarsel" in mail, mail
+    # The same assignment again moves nothing: no second notice.
+    hub.assign(adult, "cw-bob", start="2026-09-07")
+    time.sleep(3)
+    assert len(mails(out)) == 1, mails(out)
+
 
 def live_web(hub, *caseworkers):
     """webd for hub (web-1 registered, streams polled each second), the

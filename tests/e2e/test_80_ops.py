@@ -145,6 +145,24 @@ def test_a_mail_base_url_too_long_for_a_notice_is_refused(tmp_path):
     assert p.returncode == 2, p.stderr
 
 
+def test_mail_sendmail_empty_is_refused_a_missing_one_is_not(tmp_path):
+    """OPERATIONS.md, "E-mail notices": mail_sendmail is a program's path
+    or name alone; an empty value is refused at --check-config (exit 2)
+    like one with arguments, while a program that does not exist passes
+    (it fails each notice instead)."""
+    dirs = ["--data_dir", str(tmp_path / "d"), "--keys_dir",
+            str(tmp_path / "k")]
+    reason = ("hubd: mail_sendmail must be a program's path or name "
+              "alone, without arguments or spaces (it is run as "
+              "mail_sendmail -t -i)\n")
+    for value in ("", "sendmail -f x"):
+        p = check_config(*dirs, f"--mail_sendmail={value}")
+        assert (p.returncode, p.stderr) == (2, reason), (value, p.stderr)
+    p = check_config(*dirs, "--mail_base_url", "https://unge.example.dk",
+                     "--mail_sendmail", str(tmp_path / "no-mta"))
+    assert p.returncode == 0, p.stderr
+
+
 def test_check_config_reports_a_missing_rules_file(tmp_path):
     conf, rules = write_config(tmp_path, [], [])
     rules.unlink()

@@ -1102,3 +1102,26 @@ def test_an_uncovered_desk_ends_when_a_members_day_comes(make_hub):
     hub.wait_log(r"HUB-OPS-CLEARED desk_uncovered \(duty-desk\)")
     assert value(scrape(hub)[0], "ungebro_ops_condition",
                  condition="desk_uncovered") == 0
+
+
+def test_no_metric_counts_mail_notices_the_trail_and_log_do(make_hub,
+                                                            tmp_path):
+    """OPERATIONS.md, "E-mail notices": no metric counts notices, sent or
+    failed; a failed one is seen in hubd's log (HUB-MAIL, warn) and in
+    the trail (`notice-mail failed`, actor hub), where the doc points."""
+    hub = metrics_hub(make_hub,
+                      settings={"mail_base_url": "https://unge.example.dk",
+                                "mail_sendmail": str(tmp_path / "no-mta"),
+                                "mail_delay": "0"})
+    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    cpr = hubtest.CprGen(8290).next()
+    hub.absence_alerts("cw-anna", [cpr], "nomail")
+    hub.wait_log(r"hubd warn HUB-MAIL \S+no-mta failed for the notice to "
+                 r"cw-anna")
+    samples, types = scrape(hub)
+    names = {name for name, _ in samples} | set(types)
+    assert not [n for n in names if "mail" in n or "notice" in n], names
+    hubtest.wait_for(lambda: re.search(r"notice-mail +failed .*cw-anna: ",
+                                       hub.hubctl("audit", "show", "--actor",
+                                                  "hub").stdout),
+                     10, "notice-mail failed")
