@@ -42,7 +42,7 @@ DEB_PACKAGES := gcc make libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
                 python3-protobuf python3-pytest protobuf-compiler \
                 clang libclang-rt-14-dev clang-format \
                 libmicrohttpd-dev chromium chromium-driver python3-selenium \
-                valgrind redis-server redis-tools tcpdump
+                valgrind redis-server redis-tools tcpdump msmtp
 
 # What make format formats and the layout test checks.
 FORMATTED = $(wildcard */*.c */*.h tests/unit/*.c tests/unit/*.h \

@@ -6,6 +6,7 @@ uninstall into a DESTDIR. docs/OPERATIONS.md."""
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -3776,3 +3777,34 @@ def test_a_bad_rules_file_does_not_hold_back_the_command_lines_problem(
     assert "every line of the `--config` files is fine: fix those, then " \
         "check again; the rules file's problems do not hold it back, and " \
         "are listed after it" in doc
+
+
+def test_hubd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
+                                                           monkeypatch):
+    """OPERATIONS.md, "Start and stop": SIGTERM stops hubd, exit 0, also
+    when whatever started it had SIGTERM blocked: a blocked mask survives
+    exec, and every thread hubd started inherited it, so the SIGTERM
+    waited forever."""
+    hub = make_hub(start=False)
+    popen = subprocess.Popen
+
+    def blocking_sigterm(cmd, *args, **kw):
+        return popen(["/usr/bin/python3", "-c",
+                      "import os, signal, sys; "
+                      "signal.pthread_sigmask(signal.SIG_BLOCK, "
+                      "{signal.SIGTERM, signal.SIGHUP}); "
+                      "os.execv(sys.argv[1], sys.argv[1:])", *cmd],
+                     *args, **kw)
+    with monkeypatch.context() as m:
+        m.setattr(subprocess, "Popen", blocking_sigterm)
+        hub.start()
+    blocked = [line for line in
+               Path(f"/proc/{hub.proc.pid}/status").read_text().splitlines()
+               if line.startswith("SigBlk:")]
+    assert blocked and int(blocked[0].split()[1], 16) & (1 << 14) == 0, \
+        blocked
+    hub.send(hubtest.envelope("school-a", hubtest.CprGen(8414).next(),
+                              salt="blocked-term"))
+    hub.proc.send_signal(signal.SIGTERM)
+    assert hub.proc.wait(timeout=30) == 0
+    hub.wait_log(r"hubd \w+ HUB-STOP", timeout=5)
