@@ -912,6 +912,7 @@ adapter_main(const struct adapter_ops *ops, int argc, char **argv)
 		return ADAPTER_EXIT_OK;
 	}
 	adapter__stop = 0;
+	ug_unblock_stop_signals();
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -767,6 +768,18 @@ ug_mkdir_p(const char *path)
 		*p = '/';
 	}
 	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+void
+ug_unblock_stop_signals(void)
+{
+	sigset_t ours;
+	sigemptyset(&ours);
+	sigaddset(&ours, SIGTERM);
+	sigaddset(&ours, SIGINT);
+	sigaddset(&ours, SIGHUP);
+	sigaddset(&ours, SIGCHLD);
+	sigprocmask(SIG_UNBLOCK, &ours, NULL);
 }
 
 void

@@ -185,6 +185,12 @@ bool ug_name_unnamed(int fd, const char *path, char *tmp, size_t tmp_size);
  * into. Called first thing in main. */
 void ug_hold_std_streams(void);
 
+/* Unblocks SIGTERM, SIGINT, SIGHUP and SIGCHLD: a blocked mask survives
+ * exec from whatever started a service, and every thread it starts
+ * inherits it, so a blocked SIGTERM would never stop it. Called before
+ * the program sets its own handlers. */
+void ug_unblock_stop_signals(void);
+
 /* Copy at most size-1 bytes and always terminate; returns false if cut. */
 bool ug_strlcpy(char *dst, const char *src, size_t size);
 

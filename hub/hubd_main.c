@@ -353,16 +353,7 @@ main(int argc, char **argv)
 	struct sigaction hup = {.sa_handler = on_hup};
 	sigemptyset(&hup.sa_mask);
 	sigaction(SIGHUP, &hup, NULL);
-	/* A blocked mask survives exec too, and every thread started below
-	 * inherits it: a SIGTERM blocked by whatever started hubd would
-	 * wait forever, and systemd would end the stop with SIGKILL. */
-	sigset_t ours;
-	sigemptyset(&ours);
-	sigaddset(&ours, SIGTERM);
-	sigaddset(&ours, SIGINT);
-	sigaddset(&ours, SIGHUP);
-	sigaddset(&ours, SIGCHLD);
-	sigprocmask(SIG_UNBLOCK, &ours, NULL);
+	ug_unblock_stop_signals();
 
 	hub *h = NULL;
 	if (hub_open(&h, cfg, &diag) != UG_OK) {

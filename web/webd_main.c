@@ -342,6 +342,7 @@ main(int argc, char **argv)
 			   ug_config_get(cfg, "listen_address"), port);
 		goto done;
 	}
+	ug_unblock_stop_signals();
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

@@ -3,6 +3,7 @@ for each bad line of the config and of the rules file, without creating
 the store), hubctl backup / restore under load, and make install /
 uninstall into a DESTDIR. docs/OPERATIONS.md."""
 
+import contextlib
 import json
 import os
 import re
@@ -3779,13 +3780,10 @@ def test_a_bad_rules_file_does_not_hold_back_the_command_lines_problem(
         "are listed after it" in doc
 
 
-def test_hubd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
-                                                           monkeypatch):
-    """OPERATIONS.md, "Start and stop": SIGTERM stops hubd, exit 0, also
-    when whatever started it had SIGTERM blocked: a blocked mask survives
-    exec, and every thread hubd started inherited it, so the SIGTERM
-    waited forever."""
-    hub = make_hub(start=False)
+@contextlib.contextmanager
+def parent_blocking_sigterm(monkeypatch):
+    """subprocess.Popen, for the with-block, as a parent that starts its
+    child with SIGTERM and SIGHUP blocked (a mask survives exec)."""
     popen = subprocess.Popen
 
     def blocking_sigterm(cmd, *args, **kw):
@@ -3797,12 +3795,40 @@ def test_hubd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
                      *args, **kw)
     with monkeypatch.context() as m:
         m.setattr(subprocess, "Popen", blocking_sigterm)
+        yield
+
+
+def sigterm_blocked(pid):
+    """Whether the process's main thread has SIGTERM blocked."""
+    [mask] = [line.split()[1] for line in
+              Path(f"/proc/{pid}/status").read_text().splitlines()
+              if line.startswith("SigBlk:")]
+    return bool(int(mask, 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def test_webd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
+                                                           monkeypatch):
+    """OPERATIONS.md, webd: SIGTERM or SIGINT stops it (exit 0), whatever
+    mask its parent started it with."""
+    from test_70_web import Web, web_hub
+    hub = web_hub(make_hub)
+    with parent_blocking_sigterm(monkeypatch):
+        web = Web(hub)
+    assert not sigterm_blocked(web.proc.pid)
+    web.proc.send_signal(signal.SIGTERM)
+    assert web.proc.wait(timeout=30) == 0
+
+
+def test_hubd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
+                                                           monkeypatch):
+    """OPERATIONS.md, "Start and stop": SIGTERM stops hubd, exit 0, also
+    when whatever started it had SIGTERM blocked: a blocked mask survives
+    exec, and every thread hubd started inherited it, so the SIGTERM
+    waited forever."""
+    hub = make_hub(start=False)
+    with parent_blocking_sigterm(monkeypatch):
         hub.start()
-    blocked = [line for line in
-               Path(f"/proc/{hub.proc.pid}/status").read_text().splitlines()
-               if line.startswith("SigBlk:")]
-    assert blocked and int(blocked[0].split()[1], 16) & (1 << 14) == 0, \
-        blocked
+    assert not sigterm_blocked(hub.proc.pid)
     hub.send(hubtest.envelope("school-a", hubtest.CprGen(8414).next(),
                               salt="blocked-term"))
     hub.proc.send_signal(signal.SIGTERM)
