@@ -731,3 +731,31 @@ def test_a_key_file_line_that_is_no_setting_is_named_once(make_hub):
         f"adapter-school: cannot open {secret}: No such file or "
         "directory\n"), str(r)
     secret.write_text(kept_secret)
+
+
+def test_an_outbox_that_cannot_be_created_names_the_directory(make_hub):
+    """ADAPTERS.md `outbox`: a path that cannot be created (elsewhere than
+    the unit's state directory) exits 3 at start, `adapter-school: PATH:
+    cannot create DIR: Read-only file system`, DIR being the directory
+    that failed: a parent, or the outbox's own directory; nothing is
+    read or queued."""
+    if subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+        pytest.skip("no mount namespaces here")
+    hub = make_hub()
+    ro = hub.tmp / "read-only"
+    ro.mkdir()
+    path, _ = hub.csv("w50.csv", [AbsenceRow(c) for c in CprGen(621).take(1)])
+    for outbox, blocked in ((ro / "outbox", ro / "outbox"),
+                            (ro / "a" / "outbox", ro / "a")):
+        p = subprocess.run(
+            ["unshare", "-m", "sh", "-c",
+             'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0"'
+             ' && exec "$@"', str(ro),
+             *hub.adapter_cmd("import", path, outbox=outbox)],
+            capture_output=True, text=True, timeout=60)
+        assert p.returncode == EXIT_FATAL, p.stderr
+        assert p.stderr == f"adapter-school: {outbox}: cannot create " \
+            f"{blocked}: Read-only file system\n", p.stderr
+        assert p.stdout == ""
+    assert list(ro.iterdir()) == []
+    assert hub.stats()["log_events"] == 0
