@@ -759,3 +759,49 @@ def test_an_outbox_that_cannot_be_created_names_the_directory(make_hub):
         assert p.stdout == ""
     assert list(ro.iterdir()) == []
     assert hub.stats()["log_events"] == 0
+
+
+def test_a_key_the_hub_refuses_stops_at_once_and_keeps_the_events(make_hub):
+    """ADAPTERS.md, "A key the hub refuses": a key the hub has not
+    registered, or a hub.key that is not the hub's, ends import, flush
+    and watch with exit 3 within seconds (not after `timeout`), naming
+    the cause; the events stay in the outbox and go once it is put
+    right."""
+    hub = make_hub(agencies={"school-a": "absence", "school-z": "absence"},
+                   register=False)
+    hub.register_agency("school-a", "absence")
+    path, _ = hub.csv("w51.csv", [AbsenceRow(c) for c in CprGen(622).take(2)])
+    refused = ("adapter-school: the hub refused this adapter's key: "
+               "register it with hubctl register-agency\n")
+    wrong_hub = ("adapter-school: the hub refused this adapter's key: "
+                 "register it with hubctl register-agency (or "
+                 "keys_dir/hub.key is not the hub's public key): the hub "
+                 "closed the connection during 3 CURVE handshakes in a "
+                 "row\n")
+    start = time.monotonic()
+    r = hub.adapter("import", path, agency="school-z", timeout=120)
+    assert time.monotonic() - start < 10 * hubtest.SLOW, str(r)
+    assert (r.rc, r.summary["queued"], r.summary["pending"]) == \
+        (EXIT_FATAL, 2, 2), str(r)
+    assert r.stderr.endswith(refused), r.stderr
+    keys = hub.tmp / "wrong-hub-key"
+    keys.mkdir()
+    wrong = read_key_file(hub.keys_dir / "cw-anna.key")["public"]
+    (keys / "hub.key").write_text(f"public = {wrong}\n")
+    (keys / "school-z.key_secret").write_bytes(
+        (hub.keys_dir / "school-z.key_secret").read_bytes())
+    (keys / "school-z.key_secret").chmod(0o600)
+    for cmd in (("flush",), ("watch", hub.inputs_dir / "drop")):
+        (hub.inputs_dir / "drop").mkdir(exist_ok=True)
+        start = time.monotonic()
+        p = subprocess.run(hub.adapter_cmd(*cmd, agency="school-z",
+                                           keys_dir=keys, timeout=120),
+                           capture_output=True, text=True,
+                           timeout=60 * hubtest.SLOW)
+        assert time.monotonic() - start < 10 * hubtest.SLOW, p.stderr
+        assert p.returncode == EXIT_FATAL, p.stderr
+        assert p.stderr.endswith(wrong_hub), p.stderr
+    hub.register_agency("school-z", "absence")
+    f = hub.adapter("flush", agency="school-z")
+    assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+        (EXIT_OK, 2, 0), str(f)
