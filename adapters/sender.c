@@ -103,6 +103,7 @@ struct sender {
 	bool refused;
 	size_t retryable_seen;
 	int64_t idle_deadline; /* give up if no progress by then */
+	int64_t waiting_since; /* work and no answer since; 0: idle */
 	/* timeout = 0: send the window once loaded, await its answers
 	 * until the deadline, and load nothing more. */
 	bool one_round, round_loaded;
@@ -381,6 +382,7 @@ finalise(struct sender *s, size_t i, bool rejected)
 	s->done_rejected[s->ndone] = rejected;
 	memcpy(s->done[s->ndone++], s->flights[i]->id, OUTBOX_ID_LEN);
 	flight_remove(s, i);
+	s->waiting_since = 0;
 	/* One round has its one deadline: an answer does not extend it. */
 	if (!s->one_round)
 		s->idle_deadline = ug_mono_ms() + s->opts->timeout_ms;
@@ -777,6 +779,10 @@ adapter__sender_step(adapter_sender *s, long wait_ms, int fd, bool *fd_ready)
 	check_overdue(s, ug_mono_ms());
 	if (err == UG_OK && s->refused)
 		err = UG_EDENIED;
+	if (adapter__sender_idle(s))
+		s->waiting_since = 0;
+	else if (!s->waiting_since)
+		s->waiting_since = ug_mono_ms();
 	return err;
 }
 
@@ -784,6 +790,14 @@ bool
 adapter__sender_idle(const adapter_sender *s)
 {
 	return s->exhausted && s->nflights == 0;
+}
+
+int64_t
+adapter__sender_waiting_ms(const adapter_sender *s, int64_t now,
+			   bool *ever_connected)
+{
+	*ever_connected = s->ever_connected;
+	return s->waiting_since ? now - s->waiting_since : 0;
 }
 
 void
