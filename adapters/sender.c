@@ -508,7 +508,19 @@ drain_acks(struct sender *s)
 	    outbox_done(s->ob, (const uint8_t(*)[OUTBOX_ID_LEN])s->done,
 			s->ndone, s->done_rejected);
 	s->ndone = 0;
-	if (err != UG_OK)
+	unsigned long long kib;
+	const char *dir;
+	/* As import says it (ADAPTERS.md, a full disk): the cause the
+	 * operator can act on, and that nothing is lost. */
+	if (err == UG_EIO && outbox_disk_full(s->ob, &kib, &dir))
+		ug_diag_set(s->diag, "outbox",
+			    "cannot record acks in the outbox: %s: the disk "
+			    "is full (%llu KiB free for %s); free space "
+			    "there, then run again (what the hub took "
+			    "meanwhile is sent again and answered as a "
+			    "duplicate)",
+			    ug_strerror(err), kib, dir);
+	else if (err != UG_OK)
 		ug_diag_set(s->diag, "outbox",
 			    "cannot record acks in the "
 			    "outbox: %s",
