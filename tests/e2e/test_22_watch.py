@@ -326,6 +326,32 @@ def test_a_hub_never_reached_is_said_once_and_delivery_goes_on(
     assert w.text().count("ADP-WAITING") == 1, w.text()
 
 
+def test_events_the_hub_refuses_are_logged_and_go_when_dropped_again(
+        make_hub, watchers):
+    """ADAPTERS.md, "Running unattended": an event the hub refuses for
+    good (the agency not registered for its type) is logged ADP-REJECT
+    and does not hold up the next file; once the cause is fixed, the file
+    dropped again from done/ sends the refused rows, the others being
+    duplicates."""
+    hub = make_hub(agencies={"school-a": "assignment"})
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    rows = [AbsenceRow(c) for c in CprGen(2251).take(3)]
+    drop_file(hub, drop, "w1.csv", rows)
+    assert wait_moved(drop, "done", "w1.csv")["queued"] == 3
+    wait_for(lambda: w.text().count("ADP-REJECT ") == 3, 20, "ADP-REJECT")
+    assert "E_DENIED" in w.text()
+    assert hub.stats()["log_events"] == 0
+    hub.register_agency("school-a", "absence")
+    time.sleep(1)  # OPERATIONS.md: the hub sees it well within a second
+    os.rename(drop / "done" / "w1.csv", drop / "w1.csv")
+    rep = wait_moved(drop, "done", "w1.2.csv")
+    assert (rep["queued"], rep["duplicates"]) == (3, 0), rep
+    assert_store(hub, rows)
+    w.stop(expect=0)
+
+
 def test_sigterm_while_a_file_is_imported_leaves_it_for_the_next_start(
         hub, watchers):
     """SIGTERM while a file is being read: the watcher exits 0, the file
