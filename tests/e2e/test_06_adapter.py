@@ -758,6 +758,18 @@ def test_an_outbox_that_cannot_be_created_names_the_directory(make_hub):
             f"{blocked}: Read-only file system\n", p.stderr
         assert p.stdout == ""
     assert list(ro.iterdir()) == []
+    # An outbox directory made there before (by hand, as root) is no
+    # better: the adapter cannot take its lock.
+    (ro / "outbox").mkdir()
+    p = subprocess.run(
+        ["unshare", "-m", "sh", "-c",
+         'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0"'
+         ' && exec "$@"', str(ro),
+         *hub.adapter_cmd("import", path, outbox=ro / "outbox")],
+        capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stdout) == (EXIT_FATAL, ""), p.stderr
+    assert p.stderr == f"adapter-school: cannot open {ro}/outbox/" \
+        "adapter.lock: Read-only file system\n", p.stderr
     assert hub.stats()["log_events"] == 0
 
 
