@@ -8,6 +8,7 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import hashlib
 import hubtest
+import json
 import os
 import re
 import signal
@@ -644,6 +645,32 @@ def test_pending_rows_of_an_earlier_run_count_as_duplicates(make_hub):
     f = hub.adapter("flush")
     assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
         (EXIT_OK, 2, 0), str(f)
+
+
+def test_a_pending_event_the_hub_already_had_counts_twice(make_hub):
+    """ADAPTERS.md, "Re-imports and corrections": an event still pending
+    from an earlier run, met again, is a duplicate row; if the hub had
+    already stored it (the earlier run was killed after the hub stored
+    it, before its ack was recorded) the hub's DUPLICATE answer counts
+    once more, so the summary's duplicates exceed its rows. Made here
+    with a second outbox that delivered the same events first."""
+    hub = make_hub()
+    cprs = CprGen(623).take(3)
+    path, _ = hub.csv("w52.csv", [AbsenceRow(c) for c in cprs])
+    first = hub.adapter("import", path, outbox=hub.tmp / "first-outbox")
+    assert (first.rc, first.summary["accepted"]) == (EXIT_OK, 3), str(first)
+    hub.stop()
+    r = hub.adapter("import", path, timeout=1)
+    assert (r.rc, r.summary["pending"]) == (EXIT_PENDING, 3), str(r)
+    hub.start()
+    r = hub.adapter("import", path)
+    [line] = [json.loads(x) for x in r.stdout.splitlines()
+              if x.startswith('{"file"')]
+    assert (line["rows"], line["queued"], line["duplicates"]) == (3, 0, 3)
+    assert (r.rc, r.summary["rows"], r.summary["accepted"],
+            r.summary["duplicates"], r.summary["pending"]) == \
+        (EXIT_OK, 3, 0, 6, 0), str(r)
+    assert hub.stats()["log_events"] == 3
 
 
 def test_agency_in_the_outbox_setting_is_the_agency(make_hub):
