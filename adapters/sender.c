@@ -545,7 +545,12 @@ static void
 on_handshake_failed(struct sender *s, uint16_t event, uint32_t value)
 {
 	if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && value == 400) {
-		refuse(s, REFUSED_TEXT);
+		/* The hub's other endpoints refuse an agency's key alike:
+		 * "register it" would send the operator the wrong way. */
+		refuse(s,
+		       "%s (or hub = %s is not the hub's ingest "
+		       "endpoint)",
+		       REFUSED_TEXT, s->opts->endpoint);
 	} else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
 		/* ZAP 300/500: the hub's authenticator failed, not our key. */
 		log_warn("ADP-AUTH",

@@ -811,7 +811,8 @@ def test_a_key_the_hub_refuses_stops_at_once_and_keeps_the_events(make_hub):
     hub.register_agency("school-a", "absence")
     path, _ = hub.csv("w51.csv", [AbsenceRow(c) for c in CprGen(622).take(2)])
     refused = ("adapter-school: the hub refused this adapter's key: "
-               "register it with hubctl register-agency\n")
+               "register it with hubctl register-agency (or hub = "
+               f"{hub.ingest} is not the hub's ingest endpoint)\n")
     wrong_hub = ("adapter-school: the hub refused this adapter's key: "
                  "register it with hubctl register-agency (or "
                  "keys_dir/hub.key is not the hub's public key): the hub "
@@ -841,6 +842,14 @@ def test_a_key_the_hub_refuses_stops_at_once_and_keeps_the_events(make_hub):
         assert p.returncode == EXIT_FATAL, p.stderr
         assert p.stderr.endswith(wrong_hub), p.stderr
     hub.register_agency("school-z", "absence")
+    # The delivery endpoint refuses an agency's key as the ingest one
+    # refuses an unknown key: the message names the endpoint too.
+    r = hub.adapter("flush", agency="school-z", hub=hub.delivery)
+    assert (r.rc, r.summary["pending"]) == (EXIT_FATAL, 2), str(r)
+    assert r.stderr.endswith(
+        "adapter-school: the hub refused this adapter's key: register it "
+        f"with hubctl register-agency (or hub = {hub.delivery} is not the "
+        "hub's ingest endpoint)\n"), r.stderr
     f = hub.adapter("flush", agency="school-z")
     assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
         (EXIT_OK, 2, 0), str(f)
