@@ -381,6 +381,24 @@ def test_hub_endpoint_of_an_ipv6_address(hub):
     assert hub.stats()["log_events"] == 3
 
 
+def test_an_ipc_path_too_long_for_a_socket_is_refused_first(hub):
+    """ADAPTERS.md `hub`: ipc://PATH, PATH at most 107 bytes (a Unix
+    socket's name). A longer one is a bad setting like any other: exit 3
+    before a file is read, nothing queued, not a failed connect after
+    the files were queued."""
+    path, _ = hub.csv("w53.csv", [AbsenceRow(c) for c in CprGen(624).take(1)])
+    for n, ok in ((107, True), (108, False)):
+        endpoint = "ipc://" + str(hub.tmp / "s").ljust(n, "s")
+        r = hub.adapter("import", path, hub=endpoint, timeout=1)
+        if ok:
+            assert (r.rc, r.summary["pending"]) == (EXIT_PENDING, 1), str(r)
+            continue
+        assert (r.rc, r.stdout) == (EXIT_FATAL, ""), str(r)
+        assert r.stderr == f"adapter-school: {hub.adapters_dir}/" \
+            f"school-a.conf:3: hub '{endpoint}' is not an endpoint " \
+            "(tcp://HOST:PORT or ipc://PATH)\n", r.stderr
+
+
 def test_timeout_0_sends_one_round(make_hub):
     """timeout = 0: one window of events goes, its acks are awaited (at
     most 1 s), and the rest stays pending (exit 2) for a later flush;
