@@ -78,6 +78,10 @@ ug_err adapter__sender_open(adapter_sender **out, outbox *ob,
 ug_err adapter__sender_step(adapter_sender *s, long wait_ms, int fd,
 			    bool *fd_ready);
 bool adapter__sender_idle(const adapter_sender *s);
+/* How long the sender has had events to deliver and the hub has taken
+ * none of them (0 while idle); whether it ever connected. */
+int64_t adapter__sender_waiting_ms(const adapter_sender *s, int64_t now,
+				   bool *ever_connected);
 void adapter__sender_wake(adapter_sender *s);
 void adapter__sender_close(adapter_sender **s);
 

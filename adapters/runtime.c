@@ -278,25 +278,28 @@ build_usage(const struct adapter_ops *ops, const char *program, char *buf,
 		    "command, e.g. flush --kind).");
 }
 
-/* mkdir -p for the directories above path; the outbox makes the last. */
+/* mkdir -p path. The outbox's own directory too: made here, it is named
+ * as a parent is, "PATH: cannot create DIR: WHY" (ADAPTERS.md, outbox). */
 static ug_err
-make_parents(const char *path, ug_diag *diag)
+make_dirs(const char *path, ug_diag *diag)
 {
 	char buf[PATH_LEN];
 	if (!ug_strlcpy(buf, path, sizeof buf))
 		return UG_EINVAL;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
 			continue;
+		char c = *p;
 		*p = '\0';
 		if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-			ug_diag_set(diag, "outbox", "cannot create %s: %s",
-				    buf, strerror(errno));
+			ug_diag_set(diag, "outbox", "%s: cannot create %s: %s",
+				    path, buf, strerror(errno));
 			return UG_EIO;
 		}
-		*p = '/';
+		*p = c;
+		if (c == '\0')
+			return UG_OK;
 	}
-	return UG_OK;
 }
 
 /* Put the path in front of a diag's reason: the key and store loaders
@@ -391,10 +394,10 @@ open_outbox(struct runtime *rt, ug_diag *diag)
 		return UG_EINVAL;
 	}
 	ug_strlcpy(rt->outbox_path, path, sizeof rt->outbox_path);
-	ug_err err = make_parents(path, diag);
-	if (err == UG_OK)
-		err =
-		    outbox_open(&rt->ob, path, rt->keys->storage_key, 0, diag);
+	ug_err err = make_dirs(path, diag);
+	if (err != UG_OK)
+		return err;
+	err = outbox_open(&rt->ob, path, rt->keys->storage_key, 0, diag);
 	if (err != UG_OK && !strstr(diag->reason, path))
 		prefix_path(diag, path);
 	return err;

@@ -103,6 +103,7 @@ struct sender {
 	bool refused;
 	size_t retryable_seen;
 	int64_t idle_deadline; /* give up if no progress by then */
+	int64_t waiting_since; /* work and no answer since; 0: idle */
 	/* timeout = 0: send the window once loaded, await its answers
 	 * until the deadline, and load nothing more. */
 	bool one_round, round_loaded;
@@ -381,6 +382,7 @@ finalise(struct sender *s, size_t i, bool rejected)
 	s->done_rejected[s->ndone] = rejected;
 	memcpy(s->done[s->ndone++], s->flights[i]->id, OUTBOX_ID_LEN);
 	flight_remove(s, i);
+	s->waiting_since = 0;
 	/* One round has its one deadline: an answer does not extend it. */
 	if (!s->one_round)
 		s->idle_deadline = ug_mono_ms() + s->opts->timeout_ms;
@@ -506,7 +508,19 @@ drain_acks(struct sender *s)
 	    outbox_done(s->ob, (const uint8_t(*)[OUTBOX_ID_LEN])s->done,
 			s->ndone, s->done_rejected);
 	s->ndone = 0;
-	if (err != UG_OK)
+	unsigned long long kib;
+	const char *dir;
+	/* As import says it (ADAPTERS.md, a full disk): the cause the
+	 * operator can act on, and that nothing is lost. */
+	if (err == UG_EIO && outbox_disk_full(s->ob, &kib, &dir))
+		ug_diag_set(s->diag, "outbox",
+			    "cannot record acks in the outbox: %s: the disk "
+			    "is full (%llu KiB free for %s); free space "
+			    "there, then run again (what the hub took "
+			    "meanwhile is sent again and answered as a "
+			    "duplicate)",
+			    ug_strerror(err), kib, dir);
+	else if (err != UG_OK)
 		ug_diag_set(s->diag, "outbox",
 			    "cannot record acks in the "
 			    "outbox: %s",
@@ -531,7 +545,12 @@ static void
 on_handshake_failed(struct sender *s, uint16_t event, uint32_t value)
 {
 	if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && value == 400) {
-		refuse(s, REFUSED_TEXT);
+		/* The hub's other endpoints refuse an agency's key alike:
+		 * "register it" would send the operator the wrong way. */
+		refuse(s,
+		       "%s (or hub = %s is not the hub's ingest "
+		       "endpoint)",
+		       REFUSED_TEXT, s->opts->endpoint);
 	} else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
 		/* ZAP 300/500: the hub's authenticator failed, not our key. */
 		log_warn("ADP-AUTH",
@@ -777,6 +796,10 @@ adapter__sender_step(adapter_sender *s, long wait_ms, int fd, bool *fd_ready)
 	check_overdue(s, ug_mono_ms());
 	if (err == UG_OK && s->refused)
 		err = UG_EDENIED;
+	if (adapter__sender_idle(s))
+		s->waiting_since = 0;
+	else if (!s->waiting_since)
+		s->waiting_since = ug_mono_ms();
 	return err;
 }
 
@@ -784,6 +807,14 @@ bool
 adapter__sender_idle(const adapter_sender *s)
 {
 	return s->exhausted && s->nflights == 0;
+}
+
+int64_t
+adapter__sender_waiting_ms(const adapter_sender *s, int64_t now,
+			   bool *ever_connected)
+{
+	*ever_connected = s->ever_connected;
+	return s->waiting_since ? now - s->waiting_since : 0;
 }
 
 void

@@ -48,6 +48,10 @@
 #include "common/util.h"
 
 #define WAIT_MAX_MS 1000
+/* A watcher never gives up on the hub, but says once when it has waited
+ * as long as import would before giving up (timeout's default): under
+ * systemd nothing else would tell the journal the hub is not reached. */
+#define WAITING_SAY_MS 30000
 /* A file found incomplete is looked at again no sooner than this, also
  * with settle 0: due again at once, it would be looked at in a loop of
  * its own, holding up the other files and delivery. */
@@ -74,7 +78,8 @@ struct watch {
 	long settle_ms, rescan_ms;
 	int64_t next_rescan;
 	bool dirty;
-	bool busy; /* the sender had work when last seen */
+	bool busy;	   /* the sender had work when last seen */
+	bool waiting_said; /* ADP-WAITING logged for this wait */
 	/* Rows of the files moved to done/: a file stopped or changed
 	 * while read is not imported, however far it was read. */
 	size_t rows_imported;
@@ -649,6 +654,23 @@ turn(struct watch *w)
 	    adapter__sender_step(w->sender, next_wait(w, now), w->ifd, &ready);
 	if (ready)
 		drain_inotify(w);
+	bool ever;
+	int64_t waited =
+	    adapter__sender_waiting_ms(w->sender, ug_mono_ms(), &ever);
+	if (waited < WAITING_SAY_MS) {
+		w->waiting_said = false;
+	} else if (!w->waiting_said) {
+		size_t pending = 0, sent = 0;
+		outbox_counts(w->rt->ob, &pending, &sent);
+		log_warn("ADP-WAITING",
+			 "%zu events wait in the outbox and %s has taken "
+			 "none of them for %d s%s; still trying",
+			 pending, w->opts.endpoint, WAITING_SAY_MS / 1000,
+			 ever ? ""
+			      : " (never connected: is hubd running there, "
+				"and are the host and port right?)");
+		w->waiting_said = true;
+	}
 	bool idle = adapter__sender_idle(w->sender);
 	if (idle && w->busy)
 		log_info("ADP-IDLE",

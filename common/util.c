@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -251,8 +252,12 @@ ug_cpr_birth(const char *cpr)
 bool
 ug_endpoint_valid(const char *ep)
 {
+	/* A PATH longer than a Unix socket's name would fail only at the
+	 * connect, after the files were queued. */
 	if (strncmp(ep, "ipc://", 6) == 0)
-		return ep[6] != '\0';
+		return ep[6] != '\0' &&
+		       strlen(ep + 6) <
+			   sizeof((struct sockaddr_un *)0)->sun_path;
 	if (strncmp(ep, "tcp://", 6) != 0)
 		return false;
 	const char *host = ep + 6, *colon = strrchr(host, ':');

@@ -25,6 +25,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -192,7 +193,7 @@ static ug_err
 outbox_err(const outbox *ob, int rc, const char *what)
 {
 	if (rc != MDB_MAP_FULL)
-		return store__map_err(rc, what);
+		return store__env_err(rc, STORE_ENV_OUTBOX, what);
 	MDB_envinfo info;
 	size_t mb = ob && ob->env && mdb_env_info(ob->env, &info) == 0
 			? info.me_mapsize >> 20
@@ -204,6 +205,17 @@ outbox_err(const outbox *ob, int rc, const char *what)
 		"again",
 		what, mb);
 	return UG_EFULL;
+}
+
+bool
+outbox_disk_full(outbox *ob, unsigned long long *free_kib, const char **dir)
+{
+	struct statvfs fs;
+	if (!ob || mdb_env_get_path(ob->env, dir) != 0 ||
+	    !store__disk_full(*dir) || statvfs(*dir, &fs) != 0)
+		return false;
+	*free_kib = (unsigned long long)fs.f_bavail * fs.f_frsize / 1024;
+	return true;
 }
 
 /* A stage left open on disk: the process that opened it died. */

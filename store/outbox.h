@@ -120,6 +120,12 @@ ug_err outbox_scan_queue(outbox *ob, uint64_t after, size_t max,
 ug_err outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
 		   const bool *rejected) __attribute__((warn_unused_result));
 
+/* After a failed write: whether it was for want of room on the outbox's
+ * disk (store.c's rule), with the room left and the outbox's directory
+ * for the message. */
+bool outbox_disk_full(outbox *ob, unsigned long long *free_kib,
+		      const char **dir);
+
 /* The latest entry for a natural key's hash (out->found false if none). */
 ug_err outbox_lookup(outbox *ob, const uint8_t key[OUTBOX_KEY_LEN],
 		     outbox_latest *out);

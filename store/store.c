@@ -197,11 +197,11 @@ typedef struct {
 } full_state;
 static full_state map_full[STORE_ENV_N], io_failing[STORE_ENV_N];
 
-static const char *const env_dir[STORE_ENV_N] = {"log/", "ids/", "derived/",
-						 "log/, ids/ or derived/"};
+static const char *const env_dir[STORE_ENV_N] = {
+    "log/", "ids/", "derived/", "log/, ids/ or derived/", "the outbox"};
 static const char *const env_setting[STORE_ENV_N] = {
     "log_map_mb", "log_map_mb", "derived_map_mb",
-    "log_map_mb or derived_map_mb"};
+    "log_map_mb or derived_map_mb", "(none)"};
 
 /* What was not reported since the last report, for its end. */
 static void

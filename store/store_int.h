@@ -24,6 +24,7 @@ enum store__env {
 	STORE_ENV_IDS,
 	STORE_ENV_DERIVED,
 	STORE_ENV_ANY,
+	STORE_ENV_OUTBOX, /* an adapter's outbox: none of the hub's maps */
 	STORE_ENV_N
 };
 

@@ -8,6 +8,7 @@ Every test ends with the privacy sweep (the hub fixture's teardown)."""
 
 import hashlib
 import hubtest
+import json
 import os
 import re
 import signal
@@ -380,6 +381,24 @@ def test_hub_endpoint_of_an_ipv6_address(hub):
     assert hub.stats()["log_events"] == 3
 
 
+def test_an_ipc_path_too_long_for_a_socket_is_refused_first(hub):
+    """ADAPTERS.md `hub`: ipc://PATH, PATH at most 107 bytes (a Unix
+    socket's name). A longer one is a bad setting like any other: exit 3
+    before a file is read, nothing queued, not a failed connect after
+    the files were queued."""
+    path, _ = hub.csv("w53.csv", [AbsenceRow(c) for c in CprGen(624).take(1)])
+    for n, ok in ((107, True), (108, False)):
+        endpoint = "ipc://" + str(hub.tmp / "s").ljust(n, "s")
+        r = hub.adapter("import", path, hub=endpoint, timeout=1)
+        if ok:
+            assert (r.rc, r.summary["pending"]) == (EXIT_PENDING, 1), str(r)
+            continue
+        assert (r.rc, r.stdout) == (EXIT_FATAL, ""), str(r)
+        assert r.stderr == f"adapter-school: {hub.adapters_dir}/" \
+            f"school-a.conf:3: hub '{endpoint}' is not an endpoint " \
+            "(tcp://HOST:PORT or ipc://PATH)\n", r.stderr
+
+
 def test_timeout_0_sends_one_round(make_hub):
     """timeout = 0: one window of events goes, its acks are awaited (at
     most 1 s), and the rest stays pending (exit 2) for a later flush;
@@ -646,6 +665,32 @@ def test_pending_rows_of_an_earlier_run_count_as_duplicates(make_hub):
         (EXIT_OK, 2, 0), str(f)
 
 
+def test_a_pending_event_the_hub_already_had_counts_twice(make_hub):
+    """ADAPTERS.md, "Re-imports and corrections": an event still pending
+    from an earlier run, met again, is a duplicate row; if the hub had
+    already stored it (the earlier run was killed after the hub stored
+    it, before its ack was recorded) the hub's DUPLICATE answer counts
+    once more, so the summary's duplicates exceed its rows. Made here
+    with a second outbox that delivered the same events first."""
+    hub = make_hub()
+    cprs = CprGen(623).take(3)
+    path, _ = hub.csv("w52.csv", [AbsenceRow(c) for c in cprs])
+    first = hub.adapter("import", path, outbox=hub.tmp / "first-outbox")
+    assert (first.rc, first.summary["accepted"]) == (EXIT_OK, 3), str(first)
+    hub.stop()
+    r = hub.adapter("import", path, timeout=1)
+    assert (r.rc, r.summary["pending"]) == (EXIT_PENDING, 3), str(r)
+    hub.start()
+    r = hub.adapter("import", path)
+    [line] = [json.loads(x) for x in r.stdout.splitlines()
+              if x.startswith('{"file"')]
+    assert (line["rows"], line["queued"], line["duplicates"]) == (3, 0, 3)
+    assert (r.rc, r.summary["rows"], r.summary["accepted"],
+            r.summary["duplicates"], r.summary["pending"]) == \
+        (EXIT_OK, 3, 0, 6, 0), str(r)
+    assert hub.stats()["log_events"] == 3
+
+
 def test_agency_in_the_outbox_setting_is_the_agency(make_hub):
     """--help: the outbox setting's AGENCY is the agency setting, in any
     outbox path as in the default: one config for two agencies gives
@@ -731,3 +776,98 @@ def test_a_key_file_line_that_is_no_setting_is_named_once(make_hub):
         f"adapter-school: cannot open {secret}: No such file or "
         "directory\n"), str(r)
     secret.write_text(kept_secret)
+
+
+def test_an_outbox_that_cannot_be_created_names_the_directory(make_hub):
+    """ADAPTERS.md `outbox`: a path that cannot be created (elsewhere than
+    the unit's state directory) exits 3 at start, `adapter-school: PATH:
+    cannot create DIR: Read-only file system`, DIR being the directory
+    that failed: a parent, or the outbox's own directory; nothing is
+    read or queued."""
+    if subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+        pytest.skip("no mount namespaces here")
+    hub = make_hub()
+    ro = hub.tmp / "read-only"
+    ro.mkdir()
+    path, _ = hub.csv("w50.csv", [AbsenceRow(c) for c in CprGen(621).take(1)])
+    for outbox, blocked in ((ro / "outbox", ro / "outbox"),
+                            (ro / "a" / "outbox", ro / "a")):
+        p = subprocess.run(
+            ["unshare", "-m", "sh", "-c",
+             'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0"'
+             ' && exec "$@"', str(ro),
+             *hub.adapter_cmd("import", path, outbox=outbox)],
+            capture_output=True, text=True, timeout=60)
+        assert p.returncode == EXIT_FATAL, p.stderr
+        assert p.stderr == f"adapter-school: {outbox}: cannot create " \
+            f"{blocked}: Read-only file system\n", p.stderr
+        assert p.stdout == ""
+    assert list(ro.iterdir()) == []
+    # An outbox directory made there before (by hand, as root) is no
+    # better: the adapter cannot take its lock.
+    (ro / "outbox").mkdir()
+    p = subprocess.run(
+        ["unshare", "-m", "sh", "-c",
+         'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0"'
+         ' && exec "$@"', str(ro),
+         *hub.adapter_cmd("import", path, outbox=ro / "outbox")],
+        capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stdout) == (EXIT_FATAL, ""), p.stderr
+    assert p.stderr == f"adapter-school: cannot open {ro}/outbox/" \
+        "adapter.lock: Read-only file system\n", p.stderr
+    assert hub.stats()["log_events"] == 0
+
+
+def test_a_key_the_hub_refuses_stops_at_once_and_keeps_the_events(make_hub):
+    """ADAPTERS.md, "A key the hub refuses": a key the hub has not
+    registered, or a hub.key that is not the hub's, ends import, flush
+    and watch with exit 3 within seconds (not after `timeout`), naming
+    the cause; the events stay in the outbox and go once it is put
+    right."""
+    hub = make_hub(agencies={"school-a": "absence", "school-z": "absence"},
+                   register=False)
+    hub.register_agency("school-a", "absence")
+    path, _ = hub.csv("w51.csv", [AbsenceRow(c) for c in CprGen(622).take(2)])
+    refused = ("adapter-school: the hub refused this adapter's key: "
+               "register it with hubctl register-agency (or hub = "
+               f"{hub.ingest} is not the hub's ingest endpoint)\n")
+    wrong_hub = ("adapter-school: the hub refused this adapter's key: "
+                 "register it with hubctl register-agency (or "
+                 "keys_dir/hub.key is not the hub's public key): the hub "
+                 "closed the connection during 3 CURVE handshakes in a "
+                 "row\n")
+    start = time.monotonic()
+    r = hub.adapter("import", path, agency="school-z", timeout=120)
+    assert time.monotonic() - start < 10 * hubtest.SLOW, str(r)
+    assert (r.rc, r.summary["queued"], r.summary["pending"]) == \
+        (EXIT_FATAL, 2, 2), str(r)
+    assert r.stderr.endswith(refused), r.stderr
+    keys = hub.tmp / "wrong-hub-key"
+    keys.mkdir()
+    wrong = read_key_file(hub.keys_dir / "cw-anna.key")["public"]
+    (keys / "hub.key").write_text(f"public = {wrong}\n")
+    (keys / "school-z.key_secret").write_bytes(
+        (hub.keys_dir / "school-z.key_secret").read_bytes())
+    (keys / "school-z.key_secret").chmod(0o600)
+    for cmd in (("flush",), ("watch", hub.inputs_dir / "drop")):
+        (hub.inputs_dir / "drop").mkdir(exist_ok=True)
+        start = time.monotonic()
+        p = subprocess.run(hub.adapter_cmd(*cmd, agency="school-z",
+                                           keys_dir=keys, timeout=120),
+                           capture_output=True, text=True,
+                           timeout=60 * hubtest.SLOW)
+        assert time.monotonic() - start < 10 * hubtest.SLOW, p.stderr
+        assert p.returncode == EXIT_FATAL, p.stderr
+        assert p.stderr.endswith(wrong_hub), p.stderr
+    hub.register_agency("school-z", "absence")
+    # The delivery endpoint refuses an agency's key as the ingest one
+    # refuses an unknown key: the message names the endpoint too.
+    r = hub.adapter("flush", agency="school-z", hub=hub.delivery)
+    assert (r.rc, r.summary["pending"]) == (EXIT_FATAL, 2), str(r)
+    assert r.stderr.endswith(
+        "adapter-school: the hub refused this adapter's key: register it "
+        f"with hubctl register-agency (or hub = {hub.delivery} is not the "
+        "hub's ingest endpoint)\n"), r.stderr
+    f = hub.adapter("flush", agency="school-z")
+    assert (f.rc, f.summary["accepted"], f.summary["pending"]) == \
+        (EXIT_OK, 2, 0), str(f)

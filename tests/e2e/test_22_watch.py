@@ -300,6 +300,58 @@ def test_hub_down_then_up_and_sigterm_keeps_pending(make_hub, watchers):
     assert_store(hub, first + second)
 
 
+def test_a_hub_never_reached_is_said_once_and_delivery_goes_on(
+        make_hub, watchers):
+    """ADAPTERS.md, ADP-WAITING: a watcher never gives up on the hub, but
+    once events have waited 30 s with none taken it says so in the log
+    (under systemd, the journal), once per wait, naming the endpoint;
+    when the hub comes, they go and ADP-IDLE follows."""
+    hub = make_hub(start=False)
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop, log_level="info")
+    watchers.append(w)
+    rows = [AbsenceRow(c) for c in CprGen(2241).take(3)]
+    drop_file(hub, drop, "w1.csv", rows)
+    assert wait_moved(drop, "done", "w1.csv")["queued"] == 3
+    said = (f"ADP-WAITING 3 events wait in the outbox and {hub.ingest} has "
+            "taken none of them for 30 s (never connected: is hubd running "
+            "there, and are the host and port right?); still trying")
+    wait_for(lambda: said in w.text(), 45, "ADP-WAITING")
+    time.sleep(2)
+    assert w.text().count("ADP-WAITING") == 1, w.text()
+    hub.start()
+    wait_stored(hub, 3)
+    wait_for(lambda: "ADP-IDLE" in w.text(), 20, "ADP-IDLE")
+    w.stop(expect=0)
+    assert w.text().count("ADP-WAITING") == 1, w.text()
+
+
+def test_events_the_hub_refuses_are_logged_and_go_when_dropped_again(
+        make_hub, watchers):
+    """ADAPTERS.md, "Running unattended": an event the hub refuses for
+    good (the agency not registered for its type) is logged ADP-REJECT
+    and does not hold up the next file; once the cause is fixed, the file
+    dropped again from done/ sends the refused rows, the others being
+    duplicates."""
+    hub = make_hub(agencies={"school-a": "assignment"})
+    drop = hub.inputs_dir / "drop"
+    w = Watcher(hub, drop)
+    watchers.append(w)
+    rows = [AbsenceRow(c) for c in CprGen(2251).take(3)]
+    drop_file(hub, drop, "w1.csv", rows)
+    assert wait_moved(drop, "done", "w1.csv")["queued"] == 3
+    wait_for(lambda: w.text().count("ADP-REJECT ") == 3, 20, "ADP-REJECT")
+    assert "E_DENIED" in w.text()
+    assert hub.stats()["log_events"] == 0
+    hub.register_agency("school-a", "absence")
+    time.sleep(1)  # OPERATIONS.md: the hub sees it well within a second
+    os.rename(drop / "done" / "w1.csv", drop / "w1.csv")
+    rep = wait_moved(drop, "done", "w1.2.csv")
+    assert (rep["queued"], rep["duplicates"]) == (3, 0), rep
+    assert_store(hub, rows)
+    w.stop(expect=0)
+
+
 def test_sigterm_while_a_file_is_imported_leaves_it_for_the_next_start(
         hub, watchers):
     """SIGTERM while a file is being read: the watcher exits 0, the file

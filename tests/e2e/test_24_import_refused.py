@@ -22,9 +22,11 @@ import re
 import signal
 import subprocess
 import threading
+import time
 
 import hubtest
-from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_ROWS_REJECTED, AbsenceRow,
+from hubtest import (EXIT_FATAL, EXIT_OK, EXIT_PENDING, EXIT_ROWS_REJECTED,
+                     AbsenceRow,
                      CprGen, csv_line)
 from runtimetest import event_id, wait_stored
 
@@ -303,6 +305,59 @@ def test_full_disk_under_the_outbox_queues_nothing_of_the_file(hub, tmp_path):
         got = wait_stored(hub, 1 + len(rows), timeout=60)
         assert set(got) == {event_id(hub, x)
                             for x in [AbsenceRow(cprs[0])] + rows}
+
+
+def test_full_disk_while_delivering_says_so_and_loses_nothing(hub, tmp_path):
+    """ADAPTERS.md, "Output and exit codes": the outbox's disk full while
+    the hub's acks are recorded stops the run, exit 3, saying the disk is
+    full; the events stay pending, and once there is room the next flush
+    delivers every one of them once (what the hub took meanwhile is
+    answered as a duplicate). The hub is held (SIGSTOP) until everything
+    is in flight, so that its acks come in bursts whose records need
+    pages the outbox has not freed yet."""
+    with hubtest.small_disk(tmp_path / "disk", "4m") as disk:
+        cprs = CprGen(2420).take(2_000)
+        hub.cprs.update(cprs[::40])
+        rows = [AbsenceRow(c) for c in cprs]
+        big = write(hub, "big.csv", rows)
+        hub.stop()
+        outbox = disk / "outbox"
+        r = hub.adapter("import", big, outbox=outbox, timeout=1)
+        assert (r.rc, r.summary["pending"]) == (EXIT_PENDING, 2_000), str(r)
+        fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(fd, bytes(65536)):
+                pass
+        except OSError:
+            pass
+        os.close(fd)
+        hub.start()
+        hub.proc.send_signal(signal.SIGSTOP)
+        try:
+            p = hub.adapter_popen("flush", outbox=outbox, window=65536,
+                                  timeout=60)
+            time.sleep(3)
+        finally:
+            hub.proc.send_signal(signal.SIGCONT)
+        f = hub.adapter_finish(p)
+        assert f.rc == EXIT_FATAL, str(f)[-3000:]
+        assert re.search(rf"cannot record acks in the outbox: input/output "
+                         rf"error: the disk is full \(\d+ KiB free for "
+                         rf"{outbox}\); free space there, then run again "
+                         rf"\(what the hub took meanwhile is sent again "
+                         rf"and answered as a duplicate\)", f.stderr), \
+            f.stderr
+        # Nothing names one of the hub's maps (STORE-LMDB, when LMDB
+        # says ENOSPC rather than EIO: "the disk under the outbox").
+        assert "log/" not in f.stderr, f.stderr
+        assert f.summary["pending"] > 0, f.summary
+        os.remove(disk / "filler")
+        g = hub.adapter("flush", outbox=outbox)
+        assert (g.rc, g.summary["pending"]) == (EXIT_OK, 0), str(g)[-3000:]
+        assert g.summary["accepted"] + g.summary["duplicates"] == \
+            f.summary["pending"], (f.summary, g.summary)
+        got = wait_stored(hub, len(rows), timeout=60)
+        assert set(got) == {event_id(hub, x) for x in rows}
 
 
 def test_full_disk_under_the_rejects_file_names_it(hub, tmp_path):

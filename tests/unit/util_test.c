@@ -394,6 +394,16 @@ test_endpoint(void)
 		CHECK(ug_endpoint_valid(good[i]));
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		CHECK(!ug_endpoint_valid(bad[i]));
+	/* An ipc PATH is a Unix socket's name: at most 107 bytes. */
+	char ipc[6 + 109];
+	memcpy(ipc, "ipc://", 6);
+	memset(ipc + 6, 'a', 108);
+	ipc[6] = '/';
+	ipc[6 + 107] = '\0';
+	CHECK(ug_endpoint_valid(ipc));
+	ipc[6 + 107] = 'a';
+	ipc[6 + 108] = '\0';
+	CHECK(!ug_endpoint_valid(ipc));
 }
 
 static void
