@@ -912,6 +912,47 @@ def test_full_derived_map_refuses_events_and_is_not_ready(make_hub):
     assert get(hub.metrics_url + "/readyz")[0] == 200
 
 
+def test_a_full_log_map_leaves_readyz_ready_and_says_so_elsewhere(make_hub):
+    """OPERATIONS.md, Metrics and health endpoints: /readyz is about the
+    derived state; a full log/ map (log_map_mb = 1) refuses new events
+    E_FULL while the store stays readable and the derived state level, so
+    /readyz stays 200 and /metrics 200: the full map is seen in
+    ungebro_events_rejected_total{code="E_FULL"}, map_full and STORE-FULL."""
+    hub = metrics_hub(make_hub, settings={"log_map_mb": "1"})
+    cprs = CprGen(8212).take(8000)
+    hub.cprs.update(cprs)
+    refused = 0
+    with IngestClient(hub, "school-a") as cli:
+        for start in range(0, len(cprs), 256):
+            window = [frame(envelope("school-a", c, salt=f"logfull-{c}"))
+                      for c in cprs[start:start + 256]]
+            for data in window:
+                assert cli.send(data)
+            for data in window:
+                ack = cli.recv_ack(30)
+                assert ack is not None
+                if ack.status != ACCEPTED:
+                    assert (ack.code, ack.retryable) == (hubtest.E_FULL,
+                                                         True), ack
+                    assert "log_map_mb" in ack.reason, ack.reason
+                    refused += 1
+            if refused:
+                break
+    assert refused, "log/ never filled up"
+    st = hub.wait_stats("level", lambda s: s["last_applied"] == s["last_seq"])
+    assert get(hub.metrics_url + "/readyz") == (200, "ready\n")
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_events_rejected_total", code="E_FULL") == refused
+    hub.wait_log(r"HUB-OPS-MAP-FULL map_full \((log|ids)\)")
+    # Which of the two, both mapped at log_map_mb, fills first varies.
+    assert re.search(r"STORE-FULL .*the (log|ids)/ map is full; raise "
+                     r"log_map_mb", hub.log_text())
+    text = " ".join(open(hubtest.ROOT / "docs" / "OPERATIONS.md").read()
+                    .split())
+    assert "A full `log/` or `ids/` map does not make `/readyz` `503`" in \
+        text
+
+
 def test_oldest_open_alert_is_the_one_raised_first_in_any_queue(make_hub):
     """OPERATIONS.md: ungebro_oldest_unacked_alert_age_seconds is the age
     of the oldest open alert. A queue is kept in the order of the events
