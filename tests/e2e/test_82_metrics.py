@@ -953,6 +953,18 @@ def test_a_full_log_map_leaves_readyz_ready_and_says_so_elsewhere(make_hub):
         text
 
 
+def test_map_used_bytes_help_says_what_the_table_says(make_hub):
+    """OPERATIONS.md, the metrics table: ungebro_lmdb_map_used_bytes is
+    the length of the environment's data file, free pages inside it
+    included, in bytes; its HELP line says that, not "pages in use"."""
+    hub = metrics_hub(make_hub)
+    _, text = get(hub.metrics_url + "/metrics")
+    [help_line] = [l for l in text.splitlines()
+                   if l.startswith("# HELP ungebro_lmdb_map_used_bytes ")]
+    assert "bytes" in help_line and "data file" in help_line and \
+        "free" in help_line and "pages in use" not in help_line, help_line
+
+
 def test_oldest_open_alert_is_the_one_raised_first_in_any_queue(make_hub):
     """OPERATIONS.md: ungebro_oldest_unacked_alert_age_seconds is the age
     of the oldest open alert. A queue is kept in the order of the events
