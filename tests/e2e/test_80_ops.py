@@ -597,6 +597,28 @@ def test_an_adapter_refuses_an_option_of_another_command(tmp_path):
         "school-a.key_secret" in p.stderr, p.stderr
 
 
+def test_a_file_name_not_in_utf8_is_said_in_utf8_on_stderr(tmp_path):
+    """OPERATIONS.md, Monitoring: every program's messages on standard
+    error are UTF-8; a quoted file name's byte that is not UTF-8 is read
+    as Windows-1252 (0xE6 is æ, 0x85 an ellipsis), one Windows-1252
+    leaves undefined (0x81) as '?', as hubd's own log lines do it. So
+    --check-config's and hubctl's lines, not only hubd's log."""
+    odd = os.fsencode(str(tmp_path)) + b"/frav\xe6r\x85\x81"
+    shown = str(tmp_path) + "/fravær…?"
+    runs = (
+        [hubtest.binary("hubd"), "--check-config", "--data_dir",
+         os.fsencode(str(tmp_path / "d")), "--rules", odd],
+        [hubtest.binary("hubd"), "--data_dir",
+         os.fsencode(str(tmp_path / "d")), "--rules", odd],
+        [hubtest.binary("hubctl"), "stats", "--data_dir", odd],
+    )
+    for cmd in runs:
+        p = subprocess.run(cmd, capture_output=True, timeout=20)
+        assert p.returncode in (1, 2), (cmd, p.returncode, p.stderr)
+        text = p.stderr.decode("utf-8")    # raises if it is not UTF-8
+        assert shown in text, (cmd, text)
+
+
 def test_ug_log_level_overrides_log_level_in_webd_too(tmp_path):
     """OPERATIONS.md, Monitoring: UG_LOG_LEVEL overrides log_level in
     every program. webd set its level from log_level past it."""
