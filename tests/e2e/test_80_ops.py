@@ -169,6 +169,31 @@ def test_check_config_reports_a_missing_rules_file(tmp_path):
         2, f"cannot open {tmp_path}: Is a directory\n"), p.stderr
 
 
+def test_check_config_help_gives_every_form_a_problem_is_printed_in(
+        tmp_path):
+    """hubd --help, --check-config: a tester reading only the help must
+    find each form its lines take: FILE:LINE: reason for a line of a
+    file, FILE: reason for rules that contradict each other, and hubd:
+    reason for a value given on the command line or settings that do not
+    go together (OPERATIONS.md, Checking the configuration)."""
+    said = " ".join(subprocess.run(
+        [hubtest.binary("hubd"), "--help"], capture_output=True, text=True,
+        timeout=20).stdout.split())
+    assert "hubd: reason for a value given on the command line or " \
+        "settings that do not go together" in said, said
+    for args, line in (
+            (["--batch_max", "0"],
+             "hubd: batch_max must be a whole number from 1 to 10000\n"),
+            (["--ingest", "tcp://127.0.0.1:7601", "--delivery",
+              "tcp://127.0.0.1:7601"],
+             "hubd: delivery must be another endpoint than ingest, not "
+             "'tcp://127.0.0.1:7601' beside 'tcp://127.0.0.1:7601'\n")):
+        p = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                            "--data_dir", str(tmp_path / "d"), *args],
+                           capture_output=True, text=True, timeout=20)
+        assert (p.returncode, p.stdout, p.stderr) == (2, "", line), p
+
+
 def test_help_says_what_the_signals_and_settings_do():
     hubd = subprocess.run([hubtest.binary("hubd"), "--help"],
                           capture_output=True, text=True, timeout=20).stdout
