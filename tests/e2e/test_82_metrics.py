@@ -947,10 +947,17 @@ def test_a_full_log_map_leaves_readyz_ready_and_says_so_elsewhere(make_hub):
     # Which of the two, both mapped at log_map_mb, fills first varies.
     assert re.search(r"STORE-FULL .*the (log|ids)/ map is full; raise "
                      r"log_map_mb", hub.log_text())
+    # Each refusal is a HUB-REJECT line of its own, said retryable.
+    assert len(re.findall(r"warn HUB-REJECT event [0-9a-f]{32} from "
+                          r"school-a: the hub's store is full \(log_map_mb\); "
+                          r"retry later \(retryable\)\n", hub.log_text())) == \
+        refused
     text = " ".join(open(hubtest.ROOT / "docs" / "OPERATIONS.md").read()
                     .split())
     assert "A full `log/` or `ids/` map does not make `/readyz` `503`" in \
         text
+    assert "`HUB-REJECT` (one line for each frame answered REJECTED, a bad " \
+        "event or one refused for now" in text
 
 
 def test_map_used_bytes_help_says_what_the_table_says(make_hub):
