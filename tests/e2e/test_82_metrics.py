@@ -277,6 +277,25 @@ def test_adapter_silent_raised_once_and_cleared(make_hub):
     hub.peek("ops-olga", 2)
 
 
+def test_silence_is_counted_from_the_start_not_from_the_first_check(
+        make_hub):
+    """OPERATIONS.md, Operational alerts: adapter_silent counts from the
+    agency's last accepted event, "or from hubd's start if it sent none
+    since". The hub clock moved on at once after HUB-READY is time since
+    the start: the agency silent for longer than its hours is raised,
+    not counted afresh from whenever the first check ran."""
+    for run in range(3):
+        hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                       settings={"ops_silence": "school-a=1"})
+        hub.start()
+        hub.set_clock("2026-01-05T09:30:00")
+        hub.wait_log(r"warn HUB-OPS-ADAPTER-SILENT adapter_silent "
+                     r"\(school-a\): no event from school-a accepted for 1 "
+                     r"hour \(expected at least every 1 hour; ops_silence\)",
+                     timeout=5 * hubtest.SLOW)
+        hub.stop()
+
+
 def test_watched_agency_after_64_others_is_not_taken_for_silent(make_hub):
     # ungebro_events_in_total keeps series for the first 64 agencies
     # seen; a watched agency seen after them still counts as heard from.
