@@ -424,7 +424,10 @@ queue_one(hub *h, const char *id)
 {
 	struct hub_ops *o = h->ops;
 	size_t open;
-	tracked *t = track(o, id, h->now);
+	/* A queue first counted now has not gone down since hubd started,
+	 * for all it knows: the first count may come after the hub clock
+	 * moved on (OPERATIONS.md: "from hubd's start at the earliest"). */
+	tracked *t = track(o, id, o->started);
 	if (!t || store_alerts_count(h->store, id, &open) != UG_OK)
 		return;
 	if (open < t->open || open == 0)

@@ -733,6 +733,28 @@ def test_queue_growing_without_acks(make_hub):
     assert hub.log_text().count("HUB-OPS-QUEUE-STALLED") == 1
 
 
+def test_a_queue_left_from_before_a_restart_counts_from_the_start(
+        make_hub):
+    """OPERATIONS.md, Operational alerts: queue_stalled counts "from
+    hubd's start at the earliest". A queue stored before a restart whose
+    count has not gone down since the start is stalled once
+    ops_queue_hours have passed on the hub clock since then, also when
+    the clock moved on at once after HUB-READY."""
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00",
+                  {"ops_queue_open": "1", "ops_queue_hours": "2"},
+                  {"cw-anna": False, "desk-dora": True})
+    hub.absence_alerts("cw-anna", CprGen(8214).take(2), "rs", absent=30,
+                       expected=100)
+    hub.wait_stats("two open alerts", lambda st: st["alerts_open"] == 2)
+    for run in range(3):
+        hub.stop()
+        hub.set_clock(f"2026-03-0{2 + run}T08:00:00")
+        hub.start()
+        hub.set_clock(f"2026-03-0{2 + run}T10:30:00")
+        hub.wait_log(r"HUB-OPS-QUEUE-STALLED queue_stalled \(cw-anna\)",
+                     count=run + 1, timeout=5 * hubtest.SLOW)
+
+
 def test_every_stalled_queue_is_raised_however_many(make_hub):
     """OPERATIONS.md, Operational alerts: queue_stalled holds for each
     recipient whose queue is not worked, and each is raised (log line,
