@@ -166,6 +166,23 @@ masked_print(FILE *to, const char *fmt, va_list ap)
 	 * must not add lines that look like others, so only the message's
 	 * own final line break stays. */
 	n = (int)one_line(text, (size_t)n, true);
+	/* Read as a log line is (ug_log_write): a file name quoted from a
+	 * share in another character set (fravær.csv in Windows-1252) must
+	 * not make the line unreadable to a journal or a UTF-8 terminal. */
+	if (to == stderr && !ug_utf8_valid(text, (size_t)n)) {
+		size_t cap = (size_t)n * 3 + 1;
+		char *wide = malloc(cap);
+		if (wide) {
+			memcpy(wide, text, (size_t)n + 1);
+			if (text != small)
+				free(text);
+			text = wide;
+		} else {
+			cap = (size_t)n + 1; /* cut, but UTF-8 all the same */
+		}
+		ug_utf8_from_cp1252(text, cap);
+		n = (int)strlen(text);
+	}
 	ug_cpr_mask(text);
 	/* stdout stays buffered, in order with the command's other output. */
 	if (to == stderr)

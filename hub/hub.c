@@ -761,6 +761,7 @@ hub_run(hub *h)
 	 * taken at the first loop turn, a change hubctl made just after
 	 * READY would pass for those hubd started with and go unlogged. */
 	hub__principals_refresh(h);
+	hub__ops_start(h);
 	/* Ready only once every thread runs: a hub that cannot start one
 	 * never said it was serving. */
 	log_notice("HUB-READY", "store open, sockets bound; serving");

@@ -417,9 +417,11 @@ store_metrics(hub *h, text *t)
 	      "how long the earliest "
 	      "timer has been due on the hub clock, 0 when none is due",
 	      any && due < h->now ? (double)(h->now - due) / 1000 : 0);
+	/* The file's length, free pages inside it included: "in use" read
+	 * as a page count made a purge look like it failed to free any. */
 	per_env(t, "ungebro_lmdb_map_used_bytes",
-		"pages in use in each "
-		"LMDB environment",
+		"bytes of each LMDB environment's data file (its pages up to "
+		"the last written, free ones included)",
 		(double)st.log_bytes, (double)st.derived_bytes,
 		(double)st.ids_bytes);
 	per_env(t, "ungebro_lmdb_map_size_bytes",

@@ -72,6 +72,8 @@ void hub__metrics_put(char **buf, size_t *len, size_t *cap, bool *failed,
 /* ops_alerts.c */
 ug_err hub__ops_open(hub *h, const ug_config *cfg, ug_diag *diag);
 void hub__ops_close(hub *h);
+/* hubd's start, on the hub clock, for adapter_silent; before HUB-READY. */
+void hub__ops_start(hub *h);
 /* Check the conditions (rate-limited inside); once a loop turn. */
 void hub__ops_tick(hub *h);
 /* An event of the agency was accepted (adapter_silent). */

@@ -74,7 +74,7 @@ struct hub_ops {
 	silence silences[OPS_SILENCE_MAX];
 	size_t nsilences;
 	long queue_open, queue_hours, map_percent, audit_hours;
-	int64_t started; /* hub clock at the first check */
+	int64_t started; /* hub clock when hubd became ready */
 	int64_t next_check;
 	int64_t audit_at; /* hub clock of the last verification */
 	bool audited;
@@ -424,7 +424,10 @@ queue_one(hub *h, const char *id)
 {
 	struct hub_ops *o = h->ops;
 	size_t open;
-	tracked *t = track(o, id, h->now);
+	/* A queue first counted now has not gone down since hubd started,
+	 * for all it knows: the first count may come after the hub clock
+	 * moved on (OPERATIONS.md: "from hubd's start at the earliest"). */
+	tracked *t = track(o, id, o->started);
 	if (!t || store_alerts_count(h->store, id, &open) != UG_OK)
 		return;
 	if (open < t->open || open == 0)
@@ -618,6 +621,32 @@ report_audit(hub *h)
 }
 
 void
+hub__ops_start(hub *h)
+{
+	struct hub_ops *o = h->ops;
+	if (!o)
+		return;
+	/* Taken before HUB-READY, not at the first check: a hub clock moved
+	 * on as soon as hubd said it serves is time since the start, and
+	 * counting silence from a later check would hide it. */
+	o->started = hub__clock(h);
+	/* A misspelt id would be reported silent hours later while the
+	 * agency meant goes unwatched: say so now. */
+	for (size_t i = 0; i < o->nsilences; i++) {
+		uint32_t flags;
+		if (store_principal_flags(h->store, STORE_AGENCY,
+					  o->silences[i].agency,
+					  &flags) == UG_ENOTFOUND)
+			log_warn("HUB-OPS",
+				 "ops_silence names '%s', which is not a "
+				 "registered agency: it will be reported "
+				 "silent (hubctl register-agency, or correct "
+				 "ops_silence)",
+				 o->silences[i].agency);
+	}
+}
+
+void
 hub__ops_tick(hub *h)
 {
 	struct hub_ops *o = h->ops;
@@ -625,25 +654,6 @@ hub__ops_tick(hub *h)
 	if (!o || mono < o->next_check)
 		return;
 	o->next_check = mono + OPS_CHECK_MS;
-	if (!o->started) {
-		o->started = h->now;
-		/* A misspelt id would be reported silent hours later while
-		 * the agency meant goes unwatched: say so now. */
-		for (size_t i = 0; i < o->nsilences; i++) {
-			uint32_t flags;
-			if (store_principal_flags(h->store, STORE_AGENCY,
-						  o->silences[i].agency,
-						  &flags) == UG_ENOTFOUND)
-				log_warn(
-				    "HUB-OPS",
-				    "ops_silence names '%s', which is not "
-				    "a registered agency: it will be "
-				    "reported silent (hubctl "
-				    "register-agency, or correct "
-				    "ops_silence)",
-				    o->silences[i].agency);
-		}
-	}
 	check_silence(h);
 	/* Counting a queue opens every alert in it: on a store whose desk
 	 * held 100,000 open alerts, once a second took a third of hubd's

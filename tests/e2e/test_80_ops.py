@@ -189,6 +189,31 @@ def test_check_config_reports_a_missing_rules_file(tmp_path):
         2, f"cannot open {tmp_path}: Is a directory\n"), p.stderr
 
 
+def test_check_config_help_gives_every_form_a_problem_is_printed_in(
+        tmp_path):
+    """hubd --help, --check-config: a tester reading only the help must
+    find each form its lines take: FILE:LINE: reason for a line of a
+    file, FILE: reason for rules that contradict each other, and hubd:
+    reason for a value given on the command line or settings that do not
+    go together (OPERATIONS.md, Checking the configuration)."""
+    said = " ".join(subprocess.run(
+        [hubtest.binary("hubd"), "--help"], capture_output=True, text=True,
+        timeout=20).stdout.split())
+    assert "hubd: reason for a value given on the command line or " \
+        "settings that do not go together" in said, said
+    for args, line in (
+            (["--batch_max", "0"],
+             "hubd: batch_max must be a whole number from 1 to 10000\n"),
+            (["--ingest", "tcp://127.0.0.1:7601", "--delivery",
+              "tcp://127.0.0.1:7601"],
+             "hubd: delivery must be another endpoint than ingest, not "
+             "'tcp://127.0.0.1:7601' beside 'tcp://127.0.0.1:7601'\n")):
+        p = subprocess.run([hubtest.binary("hubd"), "--check-config",
+                            "--data_dir", str(tmp_path / "d"), *args],
+                           capture_output=True, text=True, timeout=20)
+        assert (p.returncode, p.stdout, p.stderr) == (2, "", line), p
+
+
 def test_help_says_what_the_signals_and_settings_do():
     hubd = subprocess.run([hubtest.binary("hubd"), "--help"],
                           capture_output=True, text=True, timeout=20).stdout
@@ -615,6 +640,28 @@ def test_an_adapter_refuses_an_option_of_another_command(tmp_path):
                         "flush"], capture_output=True, text=True, timeout=20)
     assert p.returncode == 3 and "does not apply" not in p.stderr and \
         "school-a.key_secret" in p.stderr, p.stderr
+
+
+def test_a_file_name_not_in_utf8_is_said_in_utf8_on_stderr(tmp_path):
+    """OPERATIONS.md, Monitoring: every program's messages on standard
+    error are UTF-8; a quoted file name's byte that is not UTF-8 is read
+    as Windows-1252 (0xE6 is æ, 0x85 an ellipsis), one Windows-1252
+    leaves undefined (0x81) as '?', as hubd's own log lines do it. So
+    --check-config's and hubctl's lines, not only hubd's log."""
+    odd = os.fsencode(str(tmp_path)) + b"/frav\xe6r\x85\x81"
+    shown = str(tmp_path) + "/fravær…?"
+    runs = (
+        [hubtest.binary("hubd"), "--check-config", "--data_dir",
+         os.fsencode(str(tmp_path / "d")), "--rules", odd],
+        [hubtest.binary("hubd"), "--data_dir",
+         os.fsencode(str(tmp_path / "d")), "--rules", odd],
+        [hubtest.binary("hubctl"), "stats", "--data_dir", odd],
+    )
+    for cmd in runs:
+        p = subprocess.run(cmd, capture_output=True, timeout=20)
+        assert p.returncode in (1, 2), (cmd, p.returncode, p.stderr)
+        text = p.stderr.decode("utf-8")    # raises if it is not UTF-8
+        assert shown in text, (cmd, text)
 
 
 def test_ug_log_level_overrides_log_level_in_webd_too(tmp_path):

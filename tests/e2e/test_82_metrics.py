@@ -277,6 +277,25 @@ def test_adapter_silent_raised_once_and_cleared(make_hub):
     hub.peek("ops-olga", 2)
 
 
+def test_silence_is_counted_from_the_start_not_from_the_first_check(
+        make_hub):
+    """OPERATIONS.md, Operational alerts: adapter_silent counts from the
+    agency's last accepted event, "or from hubd's start if it sent none
+    since". The hub clock moved on at once after HUB-READY is time since
+    the start: the agency silent for longer than its hours is raised,
+    not counted afresh from whenever the first check ran."""
+    for run in range(3):
+        hub = make_hub(start=False, clock="2026-01-05T08:00:00",
+                       settings={"ops_silence": "school-a=1"})
+        hub.start()
+        hub.set_clock("2026-01-05T09:30:00")
+        hub.wait_log(r"warn HUB-OPS-ADAPTER-SILENT adapter_silent "
+                     r"\(school-a\): no event from school-a accepted for 1 "
+                     r"hour \(expected at least every 1 hour; ops_silence\)",
+                     timeout=5 * hubtest.SLOW)
+        hub.stop()
+
+
 def test_watched_agency_after_64_others_is_not_taken_for_silent(make_hub):
     # ungebro_events_in_total keeps series for the first 64 agencies
     # seen; a watched agency seen after them still counts as heard from.
@@ -714,6 +733,28 @@ def test_queue_growing_without_acks(make_hub):
     assert hub.log_text().count("HUB-OPS-QUEUE-STALLED") == 1
 
 
+def test_a_queue_left_from_before_a_restart_counts_from_the_start(
+        make_hub):
+    """OPERATIONS.md, Operational alerts: queue_stalled counts "from
+    hubd's start at the earliest". A queue stored before a restart whose
+    count has not gone down since the start is stalled once
+    ops_queue_hours have passed on the hub clock since then, also when
+    the clock moved on at once after HUB-READY."""
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00",
+                  {"ops_queue_open": "1", "ops_queue_hours": "2"},
+                  {"cw-anna": False, "desk-dora": True})
+    hub.absence_alerts("cw-anna", CprGen(8214).take(2), "rs", absent=30,
+                       expected=100)
+    hub.wait_stats("two open alerts", lambda st: st["alerts_open"] == 2)
+    for run in range(3):
+        hub.stop()
+        hub.set_clock(f"2026-03-0{2 + run}T08:00:00")
+        hub.start()
+        hub.set_clock(f"2026-03-0{2 + run}T10:30:00")
+        hub.wait_log(r"HUB-OPS-QUEUE-STALLED queue_stalled \(cw-anna\)",
+                     count=run + 1, timeout=5 * hubtest.SLOW)
+
+
 def test_every_stalled_queue_is_raised_however_many(make_hub):
     """OPERATIONS.md, Operational alerts: queue_stalled holds for each
     recipient whose queue is not worked, and each is raised (log line,
@@ -910,6 +951,66 @@ def test_full_derived_map_refuses_events_and_is_not_ready(make_hub):
     assert st["last_seq"] == accepted[-1][0]
     assert st["log_events"] == len(accepted), st
     assert get(hub.metrics_url + "/readyz")[0] == 200
+
+
+def test_a_full_log_map_leaves_readyz_ready_and_says_so_elsewhere(make_hub):
+    """OPERATIONS.md, Metrics and health endpoints: /readyz is about the
+    derived state; a full log/ map (log_map_mb = 1) refuses new events
+    E_FULL while the store stays readable and the derived state level, so
+    /readyz stays 200 and /metrics 200: the full map is seen in
+    ungebro_events_rejected_total{code="E_FULL"}, map_full and STORE-FULL."""
+    hub = metrics_hub(make_hub, settings={"log_map_mb": "1"})
+    cprs = CprGen(8212).take(8000)
+    hub.cprs.update(cprs)
+    refused = 0
+    with IngestClient(hub, "school-a") as cli:
+        for start in range(0, len(cprs), 256):
+            window = [frame(envelope("school-a", c, salt=f"logfull-{c}"))
+                      for c in cprs[start:start + 256]]
+            for data in window:
+                assert cli.send(data)
+            for data in window:
+                ack = cli.recv_ack(30)
+                assert ack is not None
+                if ack.status != ACCEPTED:
+                    assert (ack.code, ack.retryable) == (hubtest.E_FULL,
+                                                         True), ack
+                    assert "log_map_mb" in ack.reason, ack.reason
+                    refused += 1
+            if refused:
+                break
+    assert refused, "log/ never filled up"
+    st = hub.wait_stats("level", lambda s: s["last_applied"] == s["last_seq"])
+    assert get(hub.metrics_url + "/readyz") == (200, "ready\n")
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_events_rejected_total", code="E_FULL") == refused
+    hub.wait_log(r"HUB-OPS-MAP-FULL map_full \((log|ids)\)")
+    # Which of the two, both mapped at log_map_mb, fills first varies.
+    assert re.search(r"STORE-FULL .*the (log|ids)/ map is full; raise "
+                     r"log_map_mb", hub.log_text())
+    # Each refusal is a HUB-REJECT line of its own, said retryable.
+    assert len(re.findall(r"warn HUB-REJECT event [0-9a-f]{32} from "
+                          r"school-a: the hub's store is full \(log_map_mb\); "
+                          r"retry later \(retryable\)\n", hub.log_text())) == \
+        refused
+    text = " ".join(open(hubtest.ROOT / "docs" / "OPERATIONS.md").read()
+                    .split())
+    assert "A full `log/` or `ids/` map does not make `/readyz` `503`" in \
+        text
+    assert "`HUB-REJECT` (one line for each frame answered REJECTED, a bad " \
+        "event or one refused for now" in text
+
+
+def test_map_used_bytes_help_says_what_the_table_says(make_hub):
+    """OPERATIONS.md, the metrics table: ungebro_lmdb_map_used_bytes is
+    the length of the environment's data file, free pages inside it
+    included, in bytes; its HELP line says that, not "pages in use"."""
+    hub = metrics_hub(make_hub)
+    _, text = get(hub.metrics_url + "/metrics")
+    [help_line] = [l for l in text.splitlines()
+                   if l.startswith("# HELP ungebro_lmdb_map_used_bytes ")]
+    assert "bytes" in help_line and "data file" in help_line and \
+        "free" in help_line and "pages in use" not in help_line, help_line
 
 
 def test_oldest_open_alert_is_the_one_raised_first_in_any_queue(make_hub):
