@@ -269,10 +269,12 @@ ug_keys_load_public(const char *path, char id[UG_ID_MAX],
 	struct public_ctx ctx = {id, public_z85};
 	ug_err err = ug_kv_read(path, 0, public_pair, &ctx, diag);
 	/* Registrations take the id from hubctl's command line, never from
-	 * the file: a file of one `public` line is a whole public key. */
+	 * the file: a file of one `public` line is a whole public key. Named
+	 * here, as a file that does not open is: hubctl, inbox and webd read
+	 * more than one key file, and an empty one gives no line to show. */
 	if (err == UG_OK && !public_z85[0]) {
 		ug_diag_set(diag, path,
-			    "not a public key file (needs public)");
+			    "%s: not a public key file (needs public)", path);
 		err = UG_EMALFORMED;
 	}
 	return err;

@@ -400,3 +400,35 @@ def test_the_hubs_own_key_replaced_as_operations_says(make_hub):
     r = hub.adapter("flush")
     assert r.rc == 0 and r.summary["accepted"] == 1, str(r)
     assert hub.stats()["log_events"] == 2
+
+
+def test_a_key_file_without_a_public_line_is_named(hub):
+    """OPERATIONS.md, Registering who may connect: a registration whose
+    key file cannot be read changes nothing, exit 1, naming the file; an
+    empty (or truncated) file is one, and so is a hub.key without its
+    public line beside an inbox: which file is wrong is said, as for a
+    file that cannot be opened."""
+    before = hub.stats()["principals"]
+    empty = hub.tmp / "school-b.key"
+    empty.write_text("")
+    cut = hub.tmp / "school-c.key"
+    cut.write_text((hub.keys_dir / "school-a.key").read_text()
+                   .split("public")[0])
+    for path in (empty, cut):
+        r = hub.hubctl("register-agency", "school-b", "--key", str(path),
+                       check=False)
+        assert (r.returncode, r.stdout, r.stderr) == (
+            1, "", f"hubctl: cannot read the public key: {path}: not a "
+            "public key file (needs public)\n"), r.stderr
+    assert hub.stats()["principals"] == before
+    keys = hub.tmp / "inbox-keys"
+    keys.mkdir()
+    shutil.copy(hub.keys_dir / "cw-anna.key_secret", keys)
+    (keys / "hub.key").write_text("")
+    p = subprocess.run([hubtest.binary("inbox"), "--keys_dir", str(keys),
+                        "--caseworker", "cw-anna", "--delivery",
+                        hub.delivery, "--list"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and \
+        f"inbox: {keys}/hub.key: not a public key file (needs public)" \
+        in p.stderr, p.stderr
