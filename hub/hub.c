@@ -517,8 +517,14 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 	snprintf(path, sizeof path, "%s/hub.key_secret",
 		 ug_config_get(cfg, "keys_dir"));
 	ug_err err = load_settings(h, cfg, true, true, diag);
-	if (err == UG_OK)
+	if (err == UG_OK) {
 		err = ug_keys_load_secret(&h->keys, path, diag);
+		/* A bad line is named by the file and line in the reason;
+		 * its field ('secret', 'hash_key') is no setting of hubd's,
+		 * which HUB-START would otherwise put before it. */
+		if (err != UG_OK && diag && strstr(diag->reason, path))
+			diag->field[0] = '\0';
+	}
 	if (err == UG_OK)
 		err = lock_data_dir(h, ug_config_get(cfg, "data_dir"), diag);
 	if (err == UG_OK)

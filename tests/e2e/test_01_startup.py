@@ -1064,3 +1064,24 @@ def test_a_keys_dir_given_with_a_trailing_slash_names_its_files_once(
         in p.stdout, p.stdout
     assert "//" not in p.stdout, p.stdout
     assert (keys / "cw-anna.key_secret").exists()
+
+
+def test_a_broken_hub_key_secret_is_named_as_a_file_not_a_setting(
+        make_hub):
+    """hubd --help: a start that cannot load the hub's keys exits 1 and
+    logs HUB-START cannot start: with the reason; a value that is not a
+    key is named by the file and line (PROTOCOL.md, Key files), not
+    after a setting 'secret' that hubd does not have."""
+    hub = make_hub(start=False)
+    secret = hub.keys_dir / "hub.key_secret"
+    lines = secret.read_text().splitlines(keepends=True)
+    lineno = next(i for i, line in enumerate(lines, 1)
+                  if line.startswith("secret"))
+    secret.write_text("".join(lines[:lineno - 1]) + "secret = short\n")
+    p = subprocess.run([binary("hubd"), "--config", str(hub.conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stderr
+    [line] = [x.split(" err ", 1)[1] for x in p.stderr.splitlines()
+              if "HUB-START" in x]
+    assert line == (f"HUB-START cannot start: {secret}:{lineno}: bad value "
+                    "for 'secret'"), line
