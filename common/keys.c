@@ -239,6 +239,24 @@ fail:
 	return err;
 }
 
+ug_err
+ug_keys_load_hub(ug_keys **out, const char *path, ug_diag *diag)
+{
+	ug_err err = ug_keys_load_secret(out, path, diag);
+	if (err != UG_OK || strcmp((*out)->id, "hub") == 0)
+		return err;
+	/* Another party's file in its place: the hub would serve under
+	 * that key, which no client's hub.key names, and name its signing
+	 * pair after that id. Adapters, inbox and webd refuse alike. */
+	char shown[UG_ID_SHOWN_MAX];
+	ug_diag_set(diag, "",
+		    "%s holds the key of '%s', not the hub's (its id line "
+		    "must be hub, as hubctl keygen hub writes it)",
+		    path, ug_id_shown((*out)->id, shown, sizeof shown));
+	ug_keys_destroy(out);
+	return UG_EINVAL;
+}
+
 struct public_ctx {
 	char *id;
 	char *public_z85;

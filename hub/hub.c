@@ -518,7 +518,7 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 		 ug_config_get(cfg, "keys_dir"));
 	ug_err err = load_settings(h, cfg, true, true, diag);
 	if (err == UG_OK) {
-		err = ug_keys_load_secret(&h->keys, path, diag);
+		err = ug_keys_load_hub(&h->keys, path, diag);
 		/* A bad line is named by the file and line in the reason;
 		 * its field ('secret', 'hash_key') is no setting of hubd's,
 		 * which HUB-START would otherwise put before it. */

@@ -1085,3 +1085,33 @@ def test_a_broken_hub_key_secret_is_named_as_a_file_not_a_setting(
               if "HUB-START" in x]
     assert line == (f"HUB-START cannot start: {secret}:{lineno}: bad value "
                     "for 'secret'"), line
+
+
+def test_a_hub_key_secret_of_another_id_is_refused(tmp_path):
+    """OPERATIONS.md "Keys": the hub's own keys are those `hubctl keygen
+    hub` writes, and hubd makes its signing pair as hub.sign_public and
+    hub.sign_secret. Another party's secret key file put in the place of
+    hub.key_secret (a caseworker's, here, on a hub not started yet) is
+    refused by hubd and hubctl alike, naming the file and whose key it
+    holds, as adapters, inbox and webd refuse another id's file: hubd
+    does not serve under that key, nor write a signing pair named after
+    it."""
+    h = Hub(tmp_path, register=False)
+    keys = h.keys_dir
+    for name in ("hub.sign_public", "hub.sign_secret"):
+        (keys / name).unlink()
+    shutil.copy(keys / "cw-anna.key_secret", keys / "hub.key_secret")
+    want = (f"{keys}/hub.key_secret holds the key of 'cw-anna', not the "
+            "hub's (its id line must be hub, as hubctl keygen hub writes "
+            "it)")
+    p = subprocess.run([binary("hubd"), "--config", str(h.conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stderr
+    assert "HUB-READY" not in p.stderr
+    assert [x.split(" err ", 1)[1] for x in p.stderr.splitlines()
+            if "HUB-START" in x] == [f"HUB-START cannot start: {want}"]
+    assert sorted(x.name for x in keys.iterdir() if "sign" in x.name) == []
+    p = h.hubctl("register-agency", "school-a", check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", f"hubctl: cannot open the hub's keys and store: {want}\n")
+    assert not h.data_dir.exists()
