@@ -416,8 +416,9 @@ ug_keys_load_sign_public(const char *path, uint8_t out[UG_SIGN_PUBLIC_LEN],
 	ug_err err = ug_kv_read(path, 0, sign_pair, &f, diag);
 	if (err == UG_OK && !f.has_public) {
 		ug_diag_set(diag, path,
-			    "not a signing public key file (needs "
-			    "sign_public)");
+			    "%s: not a signing public key file (needs "
+			    "sign_public)",
+			    path);
 		err = UG_EMALFORMED;
 	}
 	if (err == UG_OK)
@@ -462,9 +463,10 @@ ug_keys_load_signing(ug_keys *keys, bool create, ug_diag *diag)
 	    crypto_sign_seed_keypair(pk, sk, f.seed) != 0 ||
 	    sodium_memcmp(pk, f.public_key, sizeof pk) != 0) {
 		ug_diag_set(diag, path,
-			    "not a signing key file (needs "
+			    "%s: not a signing key file (needs "
 			    "sign_public and the matching "
-			    "sign_secret)");
+			    "sign_secret)",
+			    path);
 		err = UG_EMALFORMED;
 		goto out;
 	}
