@@ -432,3 +432,32 @@ def test_a_key_file_without_a_public_line_is_named(hub):
     assert p.returncode == 1 and \
         f"inbox: {keys}/hub.key: not a public key file (needs public)" \
         in p.stderr, p.stderr
+
+
+def test_a_refused_handshake_is_recorded_with_whose_key_it_is(hub):
+    """SECURITY.md, Audit trail: every handshake ZAP refuses is recorded
+    `connect` `refused` with the endpoint, address and why, and the key.
+    Its actor says whose key it is: `-` for a key no one registered, the
+    id it is registered to when it came to the other endpoint, so that
+    `audit show --actor ID` finds an id's refused handshakes too."""
+    hub.keygen("school-x")
+    for key_id in ("school-x", "cw-anna"):
+        with IngestClient(hub, key_id) as c:
+            c.send(b"\x01\x07", timeout=1.0)
+            c.sock.poll(1000)
+
+    def refusals():
+        p = hub.hubctl("audit", "show", "--json")
+        return [json.loads(x) for x in p.stdout.splitlines()
+                if '"connect"' in x]
+    recs = hubtest.wait_for(lambda: (lambda r: r if len(r) >= 2 else None)(
+        refusals()), 10, "two refusals recorded", interval=0.3)
+    got = {(r["actor"], r["result"], r["key"][:8], r["detail"])
+           for r in recs}
+    keys = {k: read_key_file(hub.keys_dir / f"{k}.key")["public"]
+            for k in ("school-x", "cw-anna")}
+    assert got == {
+        ("-", "refused", keys["school-x"][:8],
+         "ingest from 127.0.0.1: key not registered"),
+        ("cw-anna", "refused", keys["cw-anna"][:8],
+         "ingest from 127.0.0.1: key registered as a caseworker")}, got
