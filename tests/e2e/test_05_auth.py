@@ -461,3 +461,31 @@ def test_a_refused_handshake_is_recorded_with_whose_key_it_is(hub):
          "ingest from 127.0.0.1: key not registered"),
         ("cw-anna", "refused", keys["cw-anna"][:8],
          "ingest from 127.0.0.1: key registered as a caseworker")}, got
+
+
+def test_the_hubs_own_key_is_no_key_to_register(hub):
+    """OPERATIONS.md, Replacing and revoking keys: a key belongs to one
+    id, and `hub` is the hub's own (register-* refuse that id). So the
+    hub's own public key (keys_dir/hub.key, given by mistake for an
+    agency's file) is refused for every kind as a key registered to
+    another id is: exit 1, nothing changed, recorded `refused`."""
+    hub_key = hub.keys_dir / "hub.key"
+    public = read_key_file(hub_key)["public"]
+    before = hub.stats()["principals"]
+    for kind in ("agency", "caseworker", "gateway"):
+        r = hub.hubctl(f"register-{kind}", "school-z", "--key", str(hub_key),
+                       check=False)
+        assert (r.returncode, r.stdout, r.stderr) == (
+            1, "", f"hubctl: register: the key is the hub's own ({hub_key}):"
+            f" {kind} school-z is not registered; a key identifies one "
+            f"registration, so give {kind} school-z a key of its own\n"), \
+            r.stderr
+    assert hub.stats()["principals"] == before
+    recs = [json.loads(x) for x in hub.hubctl(
+        "audit", "show", "--json").stdout.splitlines()]
+    refused = [r for r in recs if r["action"].startswith("register-")
+               and r["result"] == "refused"]
+    assert len(refused) == 3 and all(
+        r["detail"].startswith(f"school-z key {public[:8]}... ") and
+        r["detail"].endswith(": the key is the hub's own")
+        for r in refused), refused
