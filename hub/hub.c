@@ -31,7 +31,9 @@ const ug_setting hub_settings[] = {
     {"data_dir", "./var/hub/data",
      "directory of the hub's LMDB store (at most 400 bytes)"},
     {"keys_dir", "./var/keys",
-     "directory holding hub.key_secret (at most 400 bytes)"},
+     "directory holding hub.key_secret (its id hub) and the audit "
+     "signing pair hub.sign_public and hub.sign_secret, which hubd writes "
+     "there when they are missing (at most 400 bytes)"},
     {"ingest", "tcp://127.0.0.1:7601", "endpoint adapters send events to"},
     {"delivery", "tcp://127.0.0.1:7602",
      "endpoint caseworker clients receive alerts from"},

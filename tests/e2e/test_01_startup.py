@@ -1115,3 +1115,17 @@ def test_a_hub_key_secret_of_another_id_is_refused(tmp_path):
     assert (p.returncode, p.stdout, p.stderr) == (
         1, "", f"hubctl: cannot open the hub's keys and store: {want}\n")
     assert not h.data_dir.exists()
+
+
+def test_hubd_help_says_what_keys_dir_holds():
+    """OPERATIONS.md "Keys": keys_dir holds hub.key_secret, whose id line
+    is hub (another id's file is refused), and the audit signing pair,
+    which hubd writes there at start when it is missing: hubd --help
+    says so where it names keys_dir."""
+    p = subprocess.run([binary("hubd"), "--help"], capture_output=True,
+                       text=True, timeout=30)
+    text = " ".join(p.stdout.split())
+    assert "--keys_dir VALUE directory holding hub.key_secret (its id " \
+        "hub) and the audit signing pair hub.sign_public and " \
+        "hub.sign_secret, which hubd writes there when they are missing " \
+        "(at most 400 bytes)" in text, text
