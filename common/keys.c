@@ -239,6 +239,24 @@ fail:
 	return err;
 }
 
+ug_err
+ug_keys_load_hub(ug_keys **out, const char *path, ug_diag *diag)
+{
+	ug_err err = ug_keys_load_secret(out, path, diag);
+	if (err != UG_OK || strcmp((*out)->id, "hub") == 0)
+		return err;
+	/* Another party's file in its place: the hub would serve under
+	 * that key, which no client's hub.key names, and name its signing
+	 * pair after that id. Adapters, inbox and webd refuse alike. */
+	char shown[UG_ID_SHOWN_MAX];
+	ug_diag_set(diag, "",
+		    "%s holds the key of '%s', not the hub's (its id line "
+		    "must be hub, as hubctl keygen hub writes it)",
+		    path, ug_id_shown((*out)->id, shown, sizeof shown));
+	ug_keys_destroy(out);
+	return UG_EINVAL;
+}
+
 struct public_ctx {
 	char *id;
 	char *public_z85;
@@ -269,10 +287,12 @@ ug_keys_load_public(const char *path, char id[UG_ID_MAX],
 	struct public_ctx ctx = {id, public_z85};
 	ug_err err = ug_kv_read(path, 0, public_pair, &ctx, diag);
 	/* Registrations take the id from hubctl's command line, never from
-	 * the file: a file of one `public` line is a whole public key. */
+	 * the file: a file of one `public` line is a whole public key. Named
+	 * here, as a file that does not open is: hubctl, inbox and webd read
+	 * more than one key file, and an empty one gives no line to show. */
 	if (err == UG_OK && !public_z85[0]) {
 		ug_diag_set(diag, path,
-			    "not a public key file (needs public)");
+			    "%s: not a public key file (needs public)", path);
 		err = UG_EMALFORMED;
 	}
 	return err;
@@ -396,8 +416,9 @@ ug_keys_load_sign_public(const char *path, uint8_t out[UG_SIGN_PUBLIC_LEN],
 	ug_err err = ug_kv_read(path, 0, sign_pair, &f, diag);
 	if (err == UG_OK && !f.has_public) {
 		ug_diag_set(diag, path,
-			    "not a signing public key file (needs "
-			    "sign_public)");
+			    "%s: not a signing public key file (needs "
+			    "sign_public)",
+			    path);
 		err = UG_EMALFORMED;
 	}
 	if (err == UG_OK)
@@ -442,9 +463,10 @@ ug_keys_load_signing(ug_keys *keys, bool create, ug_diag *diag)
 	    crypto_sign_seed_keypair(pk, sk, f.seed) != 0 ||
 	    sodium_memcmp(pk, f.public_key, sizeof pk) != 0) {
 		ug_diag_set(diag, path,
-			    "not a signing key file (needs "
+			    "%s: not a signing key file (needs "
 			    "sign_public and the matching "
-			    "sign_secret)");
+			    "sign_secret)",
+			    path);
 		err = UG_EMALFORMED;
 		goto out;
 	}

@@ -46,6 +46,10 @@ ug_err ug_keys_generate(const char *dir, const char *id, ug_diag *diag);
 /* Load a secret key file; the caller owns *out (ug_keys_destroy). */
 ug_err ug_keys_load_secret(ug_keys **out, const char *path, ug_diag *diag);
 
+/* Load keys_dir/hub.key_secret, the hub's own keys (hubd, hubctl): a file
+ * whose id is not "hub" is refused, naming whose key it holds. */
+ug_err ug_keys_load_hub(ug_keys **out, const char *path, ug_diag *diag);
+
 /* Load a public key file: its Z85 public key (required) and its id
  * ("" when the file has no id line). */
 ug_err ug_keys_load_public(const char *path, char id[UG_ID_MAX],

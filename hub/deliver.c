@@ -282,10 +282,12 @@ audit_signer(hub *h)
 			if (store_audit_checkpoint(h->store, h->now) != UG_OK)
 				log_err("HUB-AUDIT", "checkpoint not written");
 		} else {
+			/* Every reason names its file already: the file
+			 * before it again said it twice. */
 			log_err("HUB-AUDIT",
-				"no audit signing key (%s: %s); the trail is "
-				"chained but its checkpoints are not signed",
-				diag.file[0] ? diag.file : "keys_dir",
+				"no audit signing key (keys_dir: %s); the "
+				"trail is chained but its checkpoints are not "
+				"signed",
 				diag.reason);
 		}
 	}

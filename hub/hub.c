@@ -31,7 +31,9 @@ const ug_setting hub_settings[] = {
     {"data_dir", "./var/hub/data",
      "directory of the hub's LMDB store (at most 400 bytes)"},
     {"keys_dir", "./var/keys",
-     "directory holding hub.key_secret (at most 400 bytes)"},
+     "directory holding hub.key_secret (its id hub) and the audit "
+     "signing pair hub.sign_public and hub.sign_secret, which hubd writes "
+     "there when they are missing (at most 400 bytes)"},
     {"ingest", "tcp://127.0.0.1:7601", "endpoint adapters send events to"},
     {"delivery", "tcp://127.0.0.1:7602",
      "endpoint caseworker clients receive alerts from"},
@@ -517,8 +519,14 @@ hub_open(hub **out, const ug_config *cfg, ug_diag *diag)
 	snprintf(path, sizeof path, "%s/hub.key_secret",
 		 ug_config_get(cfg, "keys_dir"));
 	ug_err err = load_settings(h, cfg, true, true, diag);
-	if (err == UG_OK)
-		err = ug_keys_load_secret(&h->keys, path, diag);
+	if (err == UG_OK) {
+		err = ug_keys_load_hub(&h->keys, path, diag);
+		/* A bad line is named by the file and line in the reason;
+		 * its field ('secret', 'hash_key') is no setting of hubd's,
+		 * which HUB-START would otherwise put before it. */
+		if (err != UG_OK && diag && strstr(diag->reason, path))
+			diag->field[0] = '\0';
+	}
 	if (err == UG_OK)
 		err = lock_data_dir(h, ug_config_get(cfg, "data_dir"), diag);
 	if (err == UG_OK)

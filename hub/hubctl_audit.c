@@ -493,9 +493,16 @@ hubctl_register(store *s, ug_keys *keys, const char *action, int kind,
 	snprintf(detail, sizeof detail, "%s key %.*s... %s", id,
 		 UG_Z85_KEY_SHOWN, public_z85, what);
 	hubctl_record r;
-	ug_err err = store_principal_put_audited(
-	    s, kind, id, public_z85, flags,
-	    hubctl_audit_entry(&r, action, "ok", NULL, detail), &diag);
+	/* The hub's own key (its hub.key given by mistake) belongs to the
+	 * hub, as its id does: registered, it would admit no agency or
+	 * caseworker, only whoever holds hub.key_secret. */
+	ug_err err = UG_EEXISTS;
+	if (strcmp(public_z85, keys->public_z85) == 0)
+		ug_diag_set(&diag, "key", "the key is the hub's own");
+	else
+		err = store_principal_put_audited(
+		    s, kind, id, public_z85, flags,
+		    hubctl_audit_entry(&r, action, "ok", NULL, detail), &diag);
 	if (err == UG_OK) {
 		hubctl_audit_signed(s, keys, &r);
 		return 0;

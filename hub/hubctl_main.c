@@ -434,7 +434,7 @@ open_ctl(ctl *c, const ug_config *cfg, ug_diag *diag)
 	snprintf(path, sizeof path, "%s/hub.key_secret",
 		 ug_config_get(cfg, "keys_dir"));
 	c->cfg = cfg;
-	ug_err err = ug_keys_load_secret(&c->keys, path, diag);
+	ug_err err = ug_keys_load_hub(&c->keys, path, diag);
 	if (err != UG_OK) {
 		ug_keys_diag_name(diag, path);
 		return err;

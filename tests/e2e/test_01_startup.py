@@ -1064,3 +1064,68 @@ def test_a_keys_dir_given_with_a_trailing_slash_names_its_files_once(
         in p.stdout, p.stdout
     assert "//" not in p.stdout, p.stdout
     assert (keys / "cw-anna.key_secret").exists()
+
+
+def test_a_broken_hub_key_secret_is_named_as_a_file_not_a_setting(
+        make_hub):
+    """hubd --help: a start that cannot load the hub's keys exits 1 and
+    logs HUB-START cannot start: with the reason; a value that is not a
+    key is named by the file and line (PROTOCOL.md, Key files), not
+    after a setting 'secret' that hubd does not have."""
+    hub = make_hub(start=False)
+    secret = hub.keys_dir / "hub.key_secret"
+    lines = secret.read_text().splitlines(keepends=True)
+    lineno = next(i for i, line in enumerate(lines, 1)
+                  if line.startswith("secret"))
+    secret.write_text("".join(lines[:lineno - 1]) + "secret = short\n")
+    p = subprocess.run([binary("hubd"), "--config", str(hub.conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stderr
+    [line] = [x.split(" err ", 1)[1] for x in p.stderr.splitlines()
+              if "HUB-START" in x]
+    assert line == (f"HUB-START cannot start: {secret}:{lineno}: bad value "
+                    "for 'secret'"), line
+
+
+def test_a_hub_key_secret_of_another_id_is_refused(tmp_path):
+    """OPERATIONS.md "Keys": the hub's own keys are those `hubctl keygen
+    hub` writes, and hubd makes its signing pair as hub.sign_public and
+    hub.sign_secret. Another party's secret key file put in the place of
+    hub.key_secret (a caseworker's, here, on a hub not started yet) is
+    refused by hubd and hubctl alike, naming the file and whose key it
+    holds, as adapters, inbox and webd refuse another id's file: hubd
+    does not serve under that key, nor write a signing pair named after
+    it."""
+    h = Hub(tmp_path, register=False)
+    keys = h.keys_dir
+    for name in ("hub.sign_public", "hub.sign_secret"):
+        (keys / name).unlink()
+    shutil.copy(keys / "cw-anna.key_secret", keys / "hub.key_secret")
+    want = (f"{keys}/hub.key_secret holds the key of 'cw-anna', not the "
+            "hub's (its id line must be hub, as hubctl keygen hub writes "
+            "it)")
+    p = subprocess.run([binary("hubd"), "--config", str(h.conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stderr
+    assert "HUB-READY" not in p.stderr
+    assert [x.split(" err ", 1)[1] for x in p.stderr.splitlines()
+            if "HUB-START" in x] == [f"HUB-START cannot start: {want}"]
+    assert sorted(x.name for x in keys.iterdir() if "sign" in x.name) == []
+    p = h.hubctl("register-agency", "school-a", check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", f"hubctl: cannot open the hub's keys and store: {want}\n")
+    assert not h.data_dir.exists()
+
+
+def test_hubd_help_says_what_keys_dir_holds():
+    """OPERATIONS.md "Keys": keys_dir holds hub.key_secret, whose id line
+    is hub (another id's file is refused), and the audit signing pair,
+    which hubd writes there at start when it is missing: hubd --help
+    says so where it names keys_dir."""
+    p = subprocess.run([binary("hubd"), "--help"], capture_output=True,
+                       text=True, timeout=30)
+    text = " ".join(p.stdout.split())
+    assert "--keys_dir VALUE directory holding hub.key_secret (its id " \
+        "hub) and the audit signing pair hub.sign_public and " \
+        "hub.sign_secret, which hubd writes there when they are missing " \
+        "(at most 400 bytes)" in text, text

@@ -400,3 +400,92 @@ def test_the_hubs_own_key_replaced_as_operations_says(make_hub):
     r = hub.adapter("flush")
     assert r.rc == 0 and r.summary["accepted"] == 1, str(r)
     assert hub.stats()["log_events"] == 2
+
+
+def test_a_key_file_without_a_public_line_is_named(hub):
+    """OPERATIONS.md, Registering who may connect: a registration whose
+    key file cannot be read changes nothing, exit 1, naming the file; an
+    empty (or truncated) file is one, and so is a hub.key without its
+    public line beside an inbox: which file is wrong is said, as for a
+    file that cannot be opened."""
+    before = hub.stats()["principals"]
+    empty = hub.tmp / "school-b.key"
+    empty.write_text("")
+    cut = hub.tmp / "school-c.key"
+    cut.write_text((hub.keys_dir / "school-a.key").read_text()
+                   .split("public")[0])
+    for path in (empty, cut):
+        r = hub.hubctl("register-agency", "school-b", "--key", str(path),
+                       check=False)
+        assert (r.returncode, r.stdout, r.stderr) == (
+            1, "", f"hubctl: cannot read the public key: {path}: not a "
+            "public key file (needs public)\n"), r.stderr
+    assert hub.stats()["principals"] == before
+    keys = hub.tmp / "inbox-keys"
+    keys.mkdir()
+    shutil.copy(hub.keys_dir / "cw-anna.key_secret", keys)
+    (keys / "hub.key").write_text("")
+    p = subprocess.run([hubtest.binary("inbox"), "--keys_dir", str(keys),
+                        "--caseworker", "cw-anna", "--delivery",
+                        hub.delivery, "--list"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and \
+        f"inbox: {keys}/hub.key: not a public key file (needs public)" \
+        in p.stderr, p.stderr
+
+
+def test_a_refused_handshake_is_recorded_with_whose_key_it_is(hub):
+    """SECURITY.md, Audit trail: every handshake ZAP refuses is recorded
+    `connect` `refused` with the endpoint, address and why, and the key.
+    Its actor says whose key it is: `-` for a key no one registered, the
+    id it is registered to when it came to the other endpoint, so that
+    `audit show --actor ID` finds an id's refused handshakes too."""
+    hub.keygen("school-x")
+    for key_id in ("school-x", "cw-anna"):
+        with IngestClient(hub, key_id) as c:
+            c.send(b"\x01\x07", timeout=1.0)
+            c.sock.poll(1000)
+
+    def refusals():
+        p = hub.hubctl("audit", "show", "--json")
+        return [json.loads(x) for x in p.stdout.splitlines()
+                if '"connect"' in x]
+    recs = hubtest.wait_for(lambda: (lambda r: r if len(r) >= 2 else None)(
+        refusals()), 10, "two refusals recorded", interval=0.3)
+    got = {(r["actor"], r["result"], r["key"][:8], r["detail"])
+           for r in recs}
+    keys = {k: read_key_file(hub.keys_dir / f"{k}.key")["public"]
+            for k in ("school-x", "cw-anna")}
+    assert got == {
+        ("-", "refused", keys["school-x"][:8],
+         "ingest from 127.0.0.1: key not registered"),
+        ("cw-anna", "refused", keys["cw-anna"][:8],
+         "ingest from 127.0.0.1: key registered as a caseworker")}, got
+
+
+def test_the_hubs_own_key_is_no_key_to_register(hub):
+    """OPERATIONS.md, Replacing and revoking keys: a key belongs to one
+    id, and `hub` is the hub's own (register-* refuse that id). So the
+    hub's own public key (keys_dir/hub.key, given by mistake for an
+    agency's file) is refused for every kind as a key registered to
+    another id is: exit 1, nothing changed, recorded `refused`."""
+    hub_key = hub.keys_dir / "hub.key"
+    public = read_key_file(hub_key)["public"]
+    before = hub.stats()["principals"]
+    for kind in ("agency", "caseworker", "gateway"):
+        r = hub.hubctl(f"register-{kind}", "school-z", "--key", str(hub_key),
+                       check=False)
+        assert (r.returncode, r.stdout, r.stderr) == (
+            1, "", f"hubctl: register: the key is the hub's own ({hub_key}):"
+            f" {kind} school-z is not registered; a key identifies one "
+            f"registration, so give {kind} school-z a key of its own\n"), \
+            r.stderr
+    assert hub.stats()["principals"] == before
+    recs = [json.loads(x) for x in hub.hubctl(
+        "audit", "show", "--json").stdout.splitlines()]
+    refused = [r for r in recs if r["action"].startswith("register-")
+               and r["result"] == "refused"]
+    assert len(refused) == 3 and all(
+        r["detail"].startswith(f"school-z key {public[:8]}... ") and
+        r["detail"].endswith(": the key is the hub's own")
+        for r in refused), refused

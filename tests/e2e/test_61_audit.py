@@ -1588,3 +1588,37 @@ def test_audit_show_with_an_empty_actor_or_key_is_a_usage_error(make_hub):
                 2, "", f"hubctl: audit show: --{name} is empty\n"), (args, p)
     after = hub.hubctl("audit", "show", "--json").stdout.count("\n")
     assert after == before + 1, (before, after)  # the first show's own
+
+
+def test_a_signing_key_file_that_is_no_key_is_named(make_hub):
+    """OPERATIONS.md, Keys: hubd that cannot load its signing pair says
+    `HUB-AUDIT no audit signing key (keys_dir: WHY)` and serves with its
+    checkpoints unsigned; `audit verify` without a readable
+    hub.sign_public is `NOT VERIFIED: cannot read the signing public
+    key: WHY`. WHY names the file that is wrong, once: an empty
+    hub.sign_secret, one with a bad line, an empty hub.sign_public."""
+    hub = make_hub(start=False)
+    secret = hub.keys_dir / "hub.sign_secret"
+    text = secret.read_text()
+    lines = text.splitlines(keepends=True)
+    n = next(i for i, x in enumerate(lines, 1) if x.startswith("sign_secret"))
+    for content, why in (
+            ("", f"{secret}: not a signing key file (needs sign_public and "
+                 "the matching sign_secret)"),
+            ("".join(lines[:n - 1]) + "sign_secret = 12\n",
+             f"{secret}:{n}: bad value for 'sign_secret'")):
+        secret.write_text(content)
+        hub.start()
+        hub.wait_log(r"HUB-AUDIT no audit signing key", count=hub.runs)
+        hub.stop()
+        assert f"hubd err HUB-AUDIT no audit signing key (keys_dir: {why}); " \
+            "the trail is chained but its checkpoints are not signed\n" in \
+            hub.current_log(), hub.current_log()
+    secret.write_text(text)
+    public = hub.keys_dir / "hub.sign_public"
+    public.write_text("")
+    p = verify(hub)
+    assert p.returncode == 1 and p.stdout == (
+        "audit trail NOT VERIFIED: cannot read the signing public key: "
+        f"{public}: not a signing public key file (needs sign_public)\n"), \
+        p.stdout
