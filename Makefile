@@ -42,7 +42,8 @@ DEB_PACKAGES := gcc make libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
                 python3-protobuf python3-pytest protobuf-compiler \
                 clang libclang-rt-14-dev clang-format \
                 libmicrohttpd-dev chromium chromium-driver python3-selenium \
-                valgrind redis-server redis-tools tcpdump msmtp
+                valgrind redis-server redis-tools tcpdump msmtp \
+                python3-pytest-xdist
 
 # What make format formats and the layout test checks.
 FORMATTED = $(wildcard */*.c */*.h tests/unit/*.c tests/unit/*.h \
@@ -128,16 +129,26 @@ bootstrap:
 
 # make test: build, then one pytest run that executes every C unit binary as
 # a case and every end-to-end test, ending with pytest's "N passed" line.
+# TEST_JOBS pytest processes share the files, one file to a process at a
+# time, so a file's tests still run in order beside each other; most of
+# the suite waits on real clocks and sockets, not on the CPU. 1: one
+# process, as pytest alone runs them.
+TEST_JOBS ?= 2
+ifeq ($(shell echo '$(TEST_JOBS)' | grep -xE '[1-9][0-9]?'),)
+$(error TEST_JOBS must be a whole number of processes from 1 to 99, not '$(TEST_JOBS)')
+endif
+PYTEST_JOBS := $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile)
+
 test: bootstrap
 	@$(MAKE) --no-print-directory all
-	UG_BUILD=$(BUILD) $(PYTEST) -q tests
+	UG_BUILD=$(BUILD) $(PYTEST) -q $(PYTEST_JOBS) tests
 
 asan: bootstrap
 	@$(MAKE) --no-print-directory VARIANT=asan test
 
 valgrind: bootstrap
 	@$(MAKE) --no-print-directory all
-	UG_BUILD=$(BUILD) UG_VALGRIND=1 $(PYTEST) -q tests
+	UG_BUILD=$(BUILD) UG_VALGRIND=1 $(PYTEST) -q $(PYTEST_JOBS) tests
 
 # make bench: the hub against Debian's redis-server (appendfsync always),
 # fresh and pre-filled store; tests/bench/bench.py says what it runs.

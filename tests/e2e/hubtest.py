@@ -94,13 +94,30 @@ _PORTS = random.Random(os.urandom(16))
 _PORTS_GIVEN = set()
 
 
+def _port_range():
+    """This process's share of 20000-32000: under make test's parallel
+    pytest processes (TEST_JOBS) each takes ports from its own slice, so
+    two cannot pick the same one between the check below and the bind of
+    the program under test."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or not worker[2:].isdigit() or count < 2:
+        return 20000, 32000
+    width = 12000 // count
+    low = 20000 + int(worker[2:]) % count * width
+    return low, low + width - 1
+
+
+_PORT_RANGE = _port_range()
+
+
 def free_port():
     """A port free on 127.0.0.1 right now, below the kernel's ephemeral
     range (32768 and up on Debian): a port the kernel picks from that range
     can be handed to some outgoing connection before the program under
     test binds it (seen once as "Address already in use" at a hubd start)."""
     for _ in range(500):
-        port = _PORTS.randint(20000, 32000)
+        port = _PORTS.randint(*_PORT_RANGE)
         if port in _PORTS_GIVEN:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

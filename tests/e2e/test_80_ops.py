@@ -3881,3 +3881,29 @@ def test_hubd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
     hub.proc.send_signal(signal.SIGTERM)
     assert hub.proc.wait(timeout=30) == 0
     hub.wait_log(r"hubd \w+ HUB-STOP", timeout=5)
+
+
+@pytest.mark.parametrize("jobs", ["abc", "0", "-2", "1.5", "100"])
+def test_make_test_refuses_test_jobs_that_are_no_whole_number(jobs):
+    """README.md: TEST_JOBS=N runs the test files in N pytest processes,
+    1 to 99; anything else stops make before it starts, naming it."""
+    r = subprocess.run(["make", "-n", "--no-print-directory", "test",
+                        f"TEST_JOBS={jobs}"], cwd=hubtest.ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stdout[-2000:]
+    assert "TEST_JOBS must be a whole number of processes from 1 to 99, " \
+        f"not '{jobs}'" in r.stderr, r.stderr
+
+
+def test_make_test_runs_the_files_in_two_processes_unless_told():
+    """README.md: two pytest processes by default, each file's tests in
+    one of them; TEST_JOBS=1 one process, as pytest alone."""
+    def pytest_line(*args):
+        out = subprocess.run(["make", "-n", "--no-print-directory", "test",
+                              *args], cwd=hubtest.ROOT, capture_output=True,
+                             text=True, timeout=120).stdout
+        [line] = [ln for ln in out.splitlines() if " -m pytest " in ln]
+        return line
+    assert " -n 2 --dist loadfile tests" in pytest_line()
+    assert " -n 3 --dist loadfile tests" in pytest_line("TEST_JOBS=3")
+    assert " -n " not in pytest_line("TEST_JOBS=1")
