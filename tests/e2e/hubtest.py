@@ -718,6 +718,29 @@ def send_all_accepted(hub, datas, window=256, agency="school-a"):
                 assert ack is not None and ack.status == ACCEPTED, ack
 
 
+def send_until_refused(cli, cprs, salt):
+    """Absence reports from school-a, one per CPR in cprs, 256 in flight
+    on cli, until a window of them brings a refusal (a map filling up):
+    ([(sequence, frame) of each accepted], [each refusing ack])."""
+    accepted, refused = [], []
+    for start in range(0, len(cprs), 256):
+        window = [frame(envelope("school-a", c, salt=f"{salt}-{c}"))
+                  for c in cprs[start:start + 256]]
+        for data in window:
+            assert cli.send(data)
+        for data in window:
+            ack = cli.recv_ack(30)
+            assert ack is not None, \
+                f"no ack within 30 s after {len(accepted)} accepted"
+            if ack.status == ACCEPTED:
+                accepted.append((ack.sequence, data))
+            else:
+                refused.append(ack)
+        if refused:
+            break
+    return accepted, refused
+
+
 class IngestClient:
     """A DEALER on the hub's ingest endpoint: CURVE with a key pair read
     from key files (key_id), or plain when curve=False."""

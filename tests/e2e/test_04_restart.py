@@ -940,26 +940,11 @@ def test_a_restart_with_derived_still_full_serves_what_is_stored(make_hub):
     cpr = CprGen(4403).next()
     hub.send(hubtest.envelope("school-a", cpr, salt="alerted", absent=30))
     hub.wait_stats("the alert raised", lambda s: s["alerts"] == 1)
-    accepted, refused = [], None
     cprs = CprGen(4404).take(6000)
     hub.cprs.update(cprs)
     with hubtest.IngestClient(hub, "school-a") as cli:
-        for start in range(0, len(cprs), 256):
-            window = [hubtest.frame(hubtest.envelope("school-a", c,
-                                                     salt=f"fill-{c}"))
-                      for c in cprs[start:start + 256]]
-            for data in window:
-                assert cli.send(data)
-            for data in window:
-                ack = cli.recv_ack(30)
-                assert ack is not None
-                if ack.status == hubtest.ACCEPTED:
-                    accepted.append((ack.sequence, data))
-                elif refused is None:
-                    refused = ack
-            if refused is not None:
-                break
-    assert refused is not None and refused.code == hubtest.E_FULL, refused
+        accepted, refusals = hubtest.send_until_refused(cli, cprs, "fill")
+    assert refusals and refusals[0].code == hubtest.E_FULL, refusals
     hub.kill9()
 
     hub.start()                 # HUB-READY, not exit 1

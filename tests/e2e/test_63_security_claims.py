@@ -246,6 +246,7 @@ def test_what_the_mta_says_reaches_hubds_log_as_it_is(make_hub, tmp_path):
     message can name the recipient's address."""
     import stat
     from hubtest import envelope
+    from test_71_web_live import anna_mail_hub
     d = tmp_path / "mailhub" / "mail"
     d.mkdir(parents=True)
     script = d / "sendmail"
@@ -253,12 +254,8 @@ def test_what_the_mta_says_reaches_hubds_log_as_it_is(make_hub, tmp_path):
                       "echo 'sendmail: <anna.hansen@kommune.example.dk>: "
                       "recipient rejected' >&2\nexit 67\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    hub = make_hub(name="mailhub",
-                   caseworkers={"cw-anna": False, "desk-dora": True},
-                   settings={"mail_base_url": "https://inbox.example.dk",
-                             "mail_sendmail": str(script),
-                             "mail_delay": "0"})
-    hub.hubctl("set-email", "cw-anna", "anna.hansen@kommune.example.dk")
+    hub = anna_mail_hub(make_hub, script,
+                        email="anna.hansen@kommune.example.dk")
     cpr = CprGen(6304).next()
     hub.cprs.add(cpr)
     hub.assign(cpr, "cw-anna")

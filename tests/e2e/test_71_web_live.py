@@ -624,6 +624,22 @@ def flaky_sendmail(d):
     return script, out
 
 
+def anna_mail_hub(make_hub, script, start=True,
+                  email="anna@kommune.example.dk",
+                  base_url="https://inbox.example.dk", **mail):
+    """A hub ("mailhub") that mails notices through script at once
+    (mail_delay 0; mail=... sets other mail_* settings), with cw-anna,
+    whose address is email, and desk-dora."""
+    settings = {"mail_base_url": base_url, "mail_sendmail": str(script),
+                "mail_delay": "0"}
+    settings.update({f"mail_{k}": str(v) for k, v in mail.items()})
+    hub = make_hub(name="mailhub", start=start,
+                   caseworkers={"cw-anna": False, "desk-dora": True},
+                   settings=settings)
+    hub.hubctl("set-email", "cw-anna", email)
+    return hub
+
+
 def notice_records(hub):
     return re.findall(r"notice-mail +(ok|failed) .*?(cw-\S+): (.*)",
                       hub.hubctl("audit", "show", "--actor", "hub").stdout)
@@ -637,12 +653,7 @@ def test_a_failed_notice_counts_into_the_next_and_the_mta_gets_no_store(
     failed one; sendmail is given the message, not hubd's open files."""
     d = tmp_path / "mailhub" / "mail"
     script, out = flaky_sendmail(d)
-    hub = make_hub(name="mailhub",
-                   caseworkers={"cw-anna": False, "desk-dora": True},
-                   settings={"mail_base_url": "https://inbox.example.dk",
-                             "mail_sendmail": str(script),
-                             "mail_delay": "0", "mail_interval": "1"})
-    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    hub = anna_mail_hub(make_hub, script, interval=1)
     gen = CprGen(7221)
     a1, a2 = gen.next(), gen.next()
     hub.assign(a1, "cw-anna")
@@ -716,13 +727,7 @@ def test_a_sendmail_that_hangs_is_killed_after_mail_timeout(make_hub,
                       f"echo $! > '{d}/child.pid'\n"
                       "wait\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    hub = make_hub(name="mailhub",
-                   caseworkers={"cw-anna": False, "desk-dora": True},
-                   settings={"mail_base_url": "https://inbox.example.dk",
-                             "mail_sendmail": str(script),
-                             "mail_delay": "0", "mail_interval": "1",
-                             "mail_timeout": "2"})
-    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    hub = anna_mail_hub(make_hub, script, interval=1, timeout=2)
     a1 = CprGen(7224).next()
     hub.assign(a1, "cw-anna")
     hub.send(absence(a1, "hang-1"))
@@ -755,12 +760,7 @@ def test_a_notice_with_the_mta_at_stop_is_still_audited(make_hub, tmp_path):
     d = tmp_path / "mailhub" / "mail"
     script, out = flaky_sendmail(d)
     (d / "slow").touch()
-    hub = make_hub(name="mailhub",
-                   caseworkers={"cw-anna": False, "desk-dora": True},
-                   settings={"mail_base_url": "https://inbox.example.dk",
-                             "mail_sendmail": str(script),
-                             "mail_delay": "0"})
-    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    hub = anna_mail_hub(make_hub, script)
     a1 = CprGen(7223).next()
     hub.assign(a1, "cw-anna")
     hub.send(absence(a1, "stop-1"))
@@ -786,12 +786,7 @@ def test_a_sendmail_still_running_at_stop_is_logged_not_audited(
     script = d / "sendmail"
     script.write_text("#!/bin/sh\ncat > /dev/null\nexec sleep 30\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    hub = make_hub(name="mailhub",
-                   caseworkers={"cw-anna": False, "desk-dora": True},
-                   settings={"mail_base_url": "https://inbox.example.dk",
-                             "mail_sendmail": str(script),
-                             "mail_delay": "0"})
-    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    hub = anna_mail_hub(make_hub, script)
     a1 = CprGen(7226).next()
     hub.assign(a1, "cw-anna")
     hub.send(absence(a1, "stophung-1"))
@@ -815,12 +810,7 @@ def test_a_notice_sent_is_audited_ok_when_hubd_inherits_sigchld_ignored(
     later."""
     import subprocess
     script, out = sendmail_stand_in(tmp_path / "mailhub" / "mail")
-    hub = make_hub(name="mailhub", start=False,
-                   caseworkers={"cw-anna": False, "desk-dora": True},
-                   settings={"mail_base_url": "https://inbox.example.dk",
-                             "mail_sendmail": str(script),
-                             "mail_delay": "0", "mail_interval": "1"})
-    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    hub = anna_mail_hub(make_hub, script, start=False, interval=1)
     popen = subprocess.Popen
 
     def ignoring_sigchld(cmd, *args, **kw):
@@ -928,12 +918,8 @@ def test_msmtp_as_operations_md_sets_it_up_relays_the_notice(make_hub,
     script.write_text(f"#!/bin/sh\nexec msmtp -C '{rc}' \"$@\"\n")
     script.chmod(0o755)
     try:
-        hub = make_hub(name="mailhub",
-                       caseworkers={"cw-anna": False, "desk-dora": True},
-                       settings={"mail_base_url": "https://unge.example.dk",
-                                 "mail_sendmail": str(script),
-                                 "mail_delay": "0", "mail_interval": "1"})
-        hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+        hub = anna_mail_hub(make_hub, script, interval=1,
+                            base_url="https://unge.example.dk")
         a1, a2 = CprGen(7228).take(2)
         hub.assign(a1, "cw-anna")
         hub.assign(a2, "cw-anna")

@@ -897,24 +897,10 @@ def test_full_derived_map_refuses_events_and_is_not_ready(make_hub):
     hub = metrics_hub(make_hub, settings={"derived_map_mb": "1"})
     cprs = CprGen(8206).take(6000)
     hub.cprs.update(cprs)
-    accepted, refused = [], None
     with IngestClient(hub, "school-a") as cli:
-        for start in range(0, len(cprs), 256):
-            window = [frame(envelope("school-a", c, salt=f"full-{c}"))
-                      for c in cprs[start:start + 256]]
-            for data in window:
-                assert cli.send(data)
-            for data in window:
-                ack = cli.recv_ack(30)
-                assert ack is not None, \
-                    f"no ack within 30 s after {len(accepted)} accepted"
-                if ack.status == ACCEPTED:
-                    accepted.append((ack.sequence, data))
-                elif refused is None:
-                    refused = ack
-            if refused is not None:
-                break
-        assert refused is not None, "derived/ never filled up"
+        accepted, refusals = hubtest.send_until_refused(cli, cprs, "full")
+        assert refusals, "derived/ never filled up"
+        refused = refusals[0]
         assert (refused.status, refused.code, refused.retryable) == \
             (REJECTED, hubtest.E_FULL, True), refused
         assert "derived_map_mb" in refused.reason, refused.reason
@@ -962,23 +948,12 @@ def test_a_full_log_map_leaves_readyz_ready_and_says_so_elsewhere(make_hub):
     hub = metrics_hub(make_hub, settings={"log_map_mb": "1"})
     cprs = CprGen(8212).take(8000)
     hub.cprs.update(cprs)
-    refused = 0
     with IngestClient(hub, "school-a") as cli:
-        for start in range(0, len(cprs), 256):
-            window = [frame(envelope("school-a", c, salt=f"logfull-{c}"))
-                      for c in cprs[start:start + 256]]
-            for data in window:
-                assert cli.send(data)
-            for data in window:
-                ack = cli.recv_ack(30)
-                assert ack is not None
-                if ack.status != ACCEPTED:
-                    assert (ack.code, ack.retryable) == (hubtest.E_FULL,
-                                                         True), ack
-                    assert "log_map_mb" in ack.reason, ack.reason
-                    refused += 1
-            if refused:
-                break
+        _, refusals = hubtest.send_until_refused(cli, cprs, "logfull")
+    for ack in refusals:
+        assert (ack.code, ack.retryable) == (hubtest.E_FULL, True), ack
+        assert "log_map_mb" in ack.reason, ack.reason
+    refused = len(refusals)
     assert refused, "log/ never filled up"
     st = hub.wait_stats("level", lambda s: s["last_applied"] == s["last_seq"])
     assert get(hub.metrics_url + "/readyz") == (200, "ready\n")
