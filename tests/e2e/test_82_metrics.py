@@ -955,7 +955,7 @@ def test_a_full_log_map_leaves_readyz_ready_and_says_so_elsewhere(make_hub):
         assert "log_map_mb" in ack.reason, ack.reason
     refused = len(refusals)
     assert refused, "log/ never filled up"
-    st = hub.wait_stats("level", lambda s: s["last_applied"] == s["last_seq"])
+    hub.wait_stats("level", lambda s: s["last_applied"] == s["last_seq"])
     assert get(hub.metrics_url + "/readyz") == (200, "ready\n")
     s, _ = scrape(hub)
     assert value(s, "ungebro_events_rejected_total", code="E_FULL") == refused
