@@ -43,7 +43,7 @@ DEB_PACKAGES := gcc make libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
                 clang libclang-rt-14-dev clang-format \
                 libmicrohttpd-dev chromium chromium-driver python3-selenium \
                 valgrind redis-server redis-tools tcpdump msmtp \
-                python3-pytest-xdist
+                python3-pytest-xdist strace groff-base systemd
 
 # What make format formats and the layout test checks.
 FORMATTED = $(wildcard */*.c */*.h tests/unit/*.c tests/unit/*.h \

@@ -278,3 +278,33 @@ def test_no_ack_shows_at_most_256_of_the_open_alerts(make_hub):
     rc, out, err = run(hub, "desk-dora", "--list")
     assert rc == 0, err
     assert out.endswith("\n260 open alerts\n"), out[-200:]
+
+
+def test_into_a_pipe_an_alert_counts_as_shown_once_the_pipe_took_it(
+        make_hub):
+    """OPERATIONS.md, Caseworkers: into a pipe an alert counts as shown
+    once the pipe took it, so what the reader had not read when it went
+    away was acknowledged all the same; a write after the reader went
+    ends inbox by SIGPIPE, that alert not acknowledged."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cprs = CprGen(803).take(3)
+    hub.cprs.update(cprs)
+    hub.send(*[ev_dropout(cpr, "2026-09-04") for cpr in cprs])
+    assert hub.wait_applied()["alerts"] == 3
+    cmd = [binary("inbox"), "--config", str(conf_of(hub, "desk-dora")),
+           "--json", "--idle_exit", "2"]
+    # The reader is gone before the first alert: SIGPIPE, none acked.
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()
+    assert p.wait(timeout=60 * SLOW) == -signal.SIGPIPE
+    p.stderr.close()
+    rc, out, err = run(hub, "desk-dora", "--list")
+    assert (rc, out.splitlines()[-1:]) == (0, ["3 open alerts"]), err
+    # The reader takes one line once inbox is done: all three were
+    # written into the pipe, so all three were acknowledged.
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.wait(timeout=60 * SLOW) == 0
+    assert p.stdout.readline().startswith(b"{")
+    p.stdout.close()
+    p.stderr.close()
+    assert run(hub, "desk-dora", "--list") == (0, "0 open alerts\n", "")
