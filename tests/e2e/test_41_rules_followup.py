@@ -624,6 +624,45 @@ def test_a_signal_a_correction_took_back_combines_no_more(make_hub):
     assert "not education-ready (school-a, 2026-09-06)" in c["explanation"]
 
 
+def test_a_signal_a_correction_took_back_counts_not_with_its_alert_off(
+        make_hub):
+    """RULES section 5: a signal counts with its own alert switched off,
+    and the signal of an episode a correction ends is no signal from then
+    on. With `readiness.enabled = no` or `absence.rolling.enabled = no`
+    the hub kept no note of which assessment or report the signal came
+    from, so a correction to ready or to no absence left it standing: a
+    dropout risk and a missed activation then made an URGENT combined
+    alert naming a fact the school had taken back."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"combined.enabled": "yes",
+                           "absence.rolling.min_days": "5",
+                           "absence.rolling.enabled": "no",
+                           "readiness.enabled": "no"})
+    gen = CprGen(4130)
+    pupil, absent = gen.born("2011-01-11"), gen.born("2011-02-11")
+    hub.assign(pupil, "cw-anna")
+    hub.assign(absent, "cw-anna")
+    grade9 = ev_readiness(pupil, "2026-09-03", 9, not_ready_academic=True)
+    week = ev_absence(absent, "2026-08-31", 6)
+    hub.send(grade9, week)
+    assert hub.wait_applied()["alerts"] == 0
+    hub.send(corrected(grade9, ev_readiness(pupil, "2026-09-03", 9,
+                                            ready=True)),
+             corrected(week, ev_absence(absent, "2026-08-31", 0)))
+    assert hub.wait_applied()["alerts"] == 0   # no alert, so no notice
+    for cpr in (pupil, absent):
+        hub.send(ev_dropout_risk(cpr, "2026-09-04"),
+                 ev_missed_activation(cpr, "2026-09-05"))
+    assert hub.wait_applied()["alerts"] == 2
+    assert rules_of(hub.peek("cw-anna", 2)) == [
+        "dropout_risk", "dropout_risk"]
+    # A not-ready assessment that stands still combines, its alert off.
+    hub.send(ev_readiness(pupil, "2026-09-06", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 3
+    [c] = [a for a in hub.peek("cw-anna", 3) if a["rule"] == "combined"]
+    assert "not education-ready (school-a, 2026-09-06)" in c["explanation"]
+
+
 def test_a_correction_about_another_person_corrects_nothing(make_hub):
     """PROTOCOL.md §3, Corrections: a report sent about the wrong pupil is
     not taken back by a "correction" about the right one. That is a new
