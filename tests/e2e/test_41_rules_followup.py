@@ -247,6 +247,30 @@ def test_a_corrected_miss_counts_on_its_corrected_date(make_hub):
         "2 missed within 30 days" in a["explanation"]
 
 
+def test_a_miss_corrected_out_of_the_window_takes_no_alert_back(make_hub):
+    """RULES section 3, Corrections: a correction of a miss raises
+    nothing, a `withdrawn` notice included. The page did not say what
+    becomes of the alert the miss helped raise once its correction leaves
+    fewer than `count` misses in the window: it stays open, and the quiet
+    days after it run on."""
+    hub = rules_hub(make_hub, "2026-03-30T09:00:00")
+    cpr = CprGen(4131).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_missed_activation(cpr, "2026-03-02")
+    hub.send(first, ev_missed_activation(cpr, "2026-03-20"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    hub.send(corrected(first, ev_missed_activation(cpr, "2026-02-01")))
+    assert hub.wait_applied()["alerts"] == 1
+    [still] = hub.peek("cw-anna", 1)
+    assert (still["alert_id"], still["rule"]) == \
+        (a["alert_id"], "missed_activation")
+    # 03-20 and 04-10 are two within 30 days, but inside the quiet days.
+    hub.send(ev_missed_activation(cpr, "2026-04-10"))
+    assert hub.wait_applied()["alerts"] == 1
+    assert "HUB-WITHDRAW" not in hub.log_text()
+
+
 def test_a_corrected_miss_is_a_signal_on_its_corrected_date(make_hub):
     """RULES section 5: a signal's day is its event's date. A miss of
     06-01 corrected to 02-01 stayed a signal of 06-01, and with a
