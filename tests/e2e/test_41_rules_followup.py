@@ -172,6 +172,33 @@ def test_a_correction_takes_back_the_alert_of_the_assessment_it_corrects(
         "is education-ready" in alerts["withdrawn"]["explanation"]
 
 
+def test_a_not_ready_assessment_older_than_the_4_followed_keeps_its_alert(
+        make_hub):
+    """RULES section 3 and 11: the hub follows a person's 4 latest
+    not-ready assessments that raised an alert. A correction to ready of
+    a fifth, older one is judged as the assessment it now is: it raises
+    nothing and takes nothing back, that alert stays open. The known
+    limits did not say so."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(4132).born("2011-02-12")
+    hub.assign(cpr, "cw-anna")
+    oldest = ev_readiness(cpr, "2026-08-31", 9, not_ready_academic=True)
+    later = [ev_readiness(cpr, f"2026-09-0{d}", 9, not_ready_social=True)
+             for d in (1, 2, 3, 4)]
+    hub.send(oldest, *later)
+    assert hub.wait_applied()["alerts"] == 5
+    hub.send(corrected(oldest, ev_readiness(cpr, "2026-08-31", 9,
+                                            ready=True)))
+    assert hub.wait_applied()["alerts"] == 5
+    assert rules_of(hub.peek("cw-anna", 5)) == ["readiness"] * 5
+    # The second oldest is followed: its correction withdraws its alert.
+    hub.send(corrected(later[0], ev_readiness(cpr, "2026-09-01", 9,
+                                              ready=True)))
+    assert hub.wait_applied()["alerts"] == 6
+    assert rules_of(hub.peek("cw-anna", 5)) == ["readiness"] * 4 + \
+        ["withdrawn"]
+
+
 def test_readiness_corrected_to_an_unwatched_grade_withdraws_the_alert(
         make_hub):
     """RULES section 3: not ready in grade 7 raises nothing. A school
