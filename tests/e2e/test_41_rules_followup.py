@@ -274,6 +274,33 @@ def test_a_corrected_miss_counts_on_its_corrected_date(make_hub):
         "2 missed within 30 days" in a["explanation"]
 
 
+def test_the_quiet_days_follow_a_corrected_miss(make_hub):
+    """RULES section 3, Missed activations: after an alert for a miss
+    dated D, misses up to D + days - 1 raise none, and a corrected miss
+    counts on the date the correction gives. Two misses sent with the
+    wrong year (2027) alerted; corrected to 2026 they kept the rule quiet
+    until 2027-04-23 all the same, so two misses a week apart in May 2026
+    raised nothing."""
+    hub = rules_hub(make_hub, "2026-05-20T09:00:00")
+    cpr = CprGen(4133).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_missed_activation(cpr, "2027-03-20")
+    second = ev_missed_activation(cpr, "2027-03-25")
+    hub.send(first, second)
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(corrected(first, ev_missed_activation(cpr, "2026-03-20")),
+             corrected(second, ev_missed_activation(cpr, "2026-03-25")))
+    assert hub.wait_applied()["alerts"] == 1
+    # Within 30 days of the corrected 03-25: still quiet.
+    hub.send(ev_missed_activation(cpr, "2026-04-20"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(ev_missed_activation(cpr, "2026-05-04"))
+    assert hub.wait_applied()["alerts"] == 2
+    a = next(a for a in hub.peek("cw-anna", 2)
+             if "on 2026-05-04" in a["explanation"])
+    assert "2 missed within 30 days" in a["explanation"]
+
+
 def test_a_miss_corrected_out_of_the_window_takes_no_alert_back(make_hub):
     """RULES section 3, Corrections: a correction of a miss raises
     nothing, a `withdrawn` notice included. The page did not say what
