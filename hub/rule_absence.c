@@ -245,10 +245,12 @@ rule_absence(const rule_input *in, profile *p, absence_state *rolling,
 	rule_note_signal(in, p, SIG_ABSENCE, report.end, o, &suppress);
 	bool raise_roll = verdict.raise && rc->rolling.on.enabled;
 	bool raise_q = (qv.warn || qv.notify) && rc->quarter.on.enabled;
-	if (raise_roll && !suppress) {
+	if (raise_roll && !suppress)
 		raise_rolling(in, p, rolling, &verdict, o);
+	/* Noted with the alert switched off too: a correction that ends the
+	 * episode takes its signal back all the same. */
+	if (verdict.raise && !suppress)
 		p->absence_alert_seq = in->seq;
-	}
 	/* One report, one absence alert: the quarter's 10 % level adds
 	 * nothing a rolling alert from the same report has not said; its
 	 * 15 % level (a legal duty) always goes out. The combined alert

@@ -28,6 +28,14 @@ rule_missed_activation(const rule_input *in, profile *p, outcome *o)
 					p->missed[i] = day;
 					break;
 				}
+			/* The miss an alert was raised for, corrected (a
+			 * wrong year, say): the quiet days follow it, or a
+			 * miss dated ahead by mistake would keep the rule
+			 * quiet until long after its correction. */
+			if (old && p->missed_alerted_until ==
+				       old + rc->missed_activation.days - 1)
+				p->missed_alerted_until =
+				    day + rc->missed_activation.days - 1;
 			/* A signal's day is its event's date: the
 			 * combined rule sees the miss where it now is. */
 			for (int i = p->nsignals; i-- > 0;)

@@ -504,17 +504,12 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 	bool suppress = false;
 	rule_note_signal(in, p, SIG_NOT_READY, date_or(x->date, in->today), o,
 			 &suppress);
-	if (suppress || !rc->readiness.on.enabled)
+	if (suppress)
 		return;
-	draft *d =
-	    outcome_alert(o, in, p, R_READINESS, rc->readiness.on.priority);
-	if (!d)
-		return;
-	/* DOMAIN rule 3: the guidance counsellor (UU-vejleder) if one is
-	 * assigned, else the contact person, else the desk. */
-	d->to = TO_COUNSELLOR_FIRST;
 	/* Kept oldest first; with every slot taken the oldest (years old by
-	 * then, a grade 8 assessment) gives way. */
+	 * then, a grade 8 assessment) gives way. Kept with the alert
+	 * switched off too: the assessment is still a warning sign, and a
+	 * correction to ready must be able to take that sign back. */
 	int slot = 0;
 	while (slot < PROFILE_READINESS && p->readiness[slot].seq)
 		slot++;
@@ -526,6 +521,15 @@ rule_readiness(const rule_input *in, profile *p, outcome *o)
 	p->readiness[slot].seq = in->seq;
 	memcpy(p->readiness[slot].event_id, in->env->event_id.data,
 	       WIRE_EVENT_ID_LEN);
+	if (!rc->readiness.on.enabled)
+		return;
+	draft *d =
+	    outcome_alert(o, in, p, R_READINESS, rc->readiness.on.priority);
+	if (!d)
+		return;
+	/* DOMAIN rule 3: the guidance counsellor (UU-vejleder) if one is
+	 * assigned, else the contact person, else the desk. */
+	d->to = TO_COUNSELLOR_FIRST;
 	char due[11], areas[64] = "";
 	draft_due_in(d, in, 10, due);
 	const char *names[] = {"academic", "personal", "social"};

@@ -93,6 +93,33 @@ def test_dropout_risk_alerts_contact_person(make_hub):
     assert a["due"] == "2026-09-14"
 
 
+def test_the_same_fact_under_a_new_id_alerts_again_unless_a_correction(
+        make_hub):
+    """RULES section 1: a not-ready assessment and a dropout risk raise
+    one alert per event, and the hub knows an event by its id only. The
+    page said only that "a rule that keeps holding does not repeat
+    itself", which reads as if the same assessment sent twice alerted
+    once: it alerts twice; sent as a correction it raises nothing."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    gen = CprGen(3131)
+    pupil, student = gen.born("2011-01-11"), gen.born("2008-02-02")
+    hub.assign(pupil, "cw-anna")
+    hub.assign(student, "cw-anna")
+    first = ev_readiness(pupil, "2026-09-03", 9, not_ready_academic=True)
+    hub.send(first,
+             ev_readiness(pupil, "2026-09-03", 9, not_ready_academic=True),
+             ev_dropout_risk(student, "2026-09-04"),
+             ev_dropout_risk(student, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 4
+    assert [(a["rule"], a["title"]) for a in hub.peek("cw-anna", 4)] == \
+        [("readiness", "Not education-ready in grade 9")] * 2 + \
+        [("dropout_risk", "Risk of dropping out of college-x")] * 2
+    again = ev_readiness(pupil, "2026-09-03", 9, not_ready_academic=True)
+    again.supersedes = first.event_id
+    hub.send(again)
+    assert hub.wait_applied()["alerts"] == 4
+
+
 def test_readiness_not_ready_in_grades_8_and_9_only(make_hub):
     hub = rules_hub(make_hub, "2026-01-20T08:00:00")
     g8, g9, g10, g7, ready9 = CprGen(3104).take(5)

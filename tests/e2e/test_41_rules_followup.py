@@ -172,6 +172,33 @@ def test_a_correction_takes_back_the_alert_of_the_assessment_it_corrects(
         "is education-ready" in alerts["withdrawn"]["explanation"]
 
 
+def test_a_not_ready_assessment_older_than_the_4_followed_keeps_its_alert(
+        make_hub):
+    """RULES section 3 and 11: the hub follows a person's 4 latest
+    not-ready assessments that raised an alert. A correction to ready of
+    a fifth, older one is judged as the assessment it now is: it raises
+    nothing and takes nothing back, that alert stays open. The known
+    limits did not say so."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(4132).born("2011-02-12")
+    hub.assign(cpr, "cw-anna")
+    oldest = ev_readiness(cpr, "2026-08-31", 9, not_ready_academic=True)
+    later = [ev_readiness(cpr, f"2026-09-0{d}", 9, not_ready_social=True)
+             for d in (1, 2, 3, 4)]
+    hub.send(oldest, *later)
+    assert hub.wait_applied()["alerts"] == 5
+    hub.send(corrected(oldest, ev_readiness(cpr, "2026-08-31", 9,
+                                            ready=True)))
+    assert hub.wait_applied()["alerts"] == 5
+    assert rules_of(hub.peek("cw-anna", 5)) == ["readiness"] * 5
+    # The second oldest is followed: its correction withdraws its alert.
+    hub.send(corrected(later[0], ev_readiness(cpr, "2026-09-01", 9,
+                                              ready=True)))
+    assert hub.wait_applied()["alerts"] == 6
+    assert rules_of(hub.peek("cw-anna", 5)) == ["readiness"] * 4 + \
+        ["withdrawn"]
+
+
 def test_readiness_corrected_to_an_unwatched_grade_withdraws_the_alert(
         make_hub):
     """RULES section 3: not ready in grade 7 raises nothing. A school
@@ -245,6 +272,57 @@ def test_a_corrected_miss_counts_on_its_corrected_date(make_hub):
     [a] = hub.peek("desk-dora", 1)
     assert "reported a missed activation on 2026-02-20 (activity akt-1): " \
         "2 missed within 30 days" in a["explanation"]
+
+
+def test_the_quiet_days_follow_a_corrected_miss(make_hub):
+    """RULES section 3, Missed activations: after an alert for a miss
+    dated D, misses up to D + days - 1 raise none, and a corrected miss
+    counts on the date the correction gives. Two misses sent with the
+    wrong year (2027) alerted; corrected to 2026 they kept the rule quiet
+    until 2027-04-23 all the same, so two misses a week apart in May 2026
+    raised nothing."""
+    hub = rules_hub(make_hub, "2026-05-20T09:00:00")
+    cpr = CprGen(4133).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_missed_activation(cpr, "2027-03-20")
+    second = ev_missed_activation(cpr, "2027-03-25")
+    hub.send(first, second)
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(corrected(first, ev_missed_activation(cpr, "2026-03-20")),
+             corrected(second, ev_missed_activation(cpr, "2026-03-25")))
+    assert hub.wait_applied()["alerts"] == 1
+    # Within 30 days of the corrected 03-25: still quiet.
+    hub.send(ev_missed_activation(cpr, "2026-04-20"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(ev_missed_activation(cpr, "2026-05-04"))
+    assert hub.wait_applied()["alerts"] == 2
+    a = next(a for a in hub.peek("cw-anna", 2)
+             if "on 2026-05-04" in a["explanation"])
+    assert "2 missed within 30 days" in a["explanation"]
+
+
+def test_a_miss_corrected_out_of_the_window_takes_no_alert_back(make_hub):
+    """RULES section 3, Corrections: a correction of a miss raises
+    nothing, a `withdrawn` notice included. The page did not say what
+    becomes of the alert the miss helped raise once its correction leaves
+    fewer than `count` misses in the window: it stays open, and the quiet
+    days after it run on."""
+    hub = rules_hub(make_hub, "2026-03-30T09:00:00")
+    cpr = CprGen(4131).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    first = ev_missed_activation(cpr, "2026-03-02")
+    hub.send(first, ev_missed_activation(cpr, "2026-03-20"))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    hub.send(corrected(first, ev_missed_activation(cpr, "2026-02-01")))
+    assert hub.wait_applied()["alerts"] == 1
+    [still] = hub.peek("cw-anna", 1)
+    assert (still["alert_id"], still["rule"]) == \
+        (a["alert_id"], "missed_activation")
+    # 03-20 and 04-10 are two within 30 days, but inside the quiet days.
+    hub.send(ev_missed_activation(cpr, "2026-04-10"))
+    assert hub.wait_applied()["alerts"] == 1
+    assert "HUB-WITHDRAW" not in hub.log_text()
 
 
 def test_a_corrected_miss_is_a_signal_on_its_corrected_date(make_hub):
@@ -621,6 +699,45 @@ def test_a_signal_a_correction_took_back_combines_no_more(make_hub):
     hub.send(ev_readiness(pupil, "2026-09-06", 9, not_ready_social=True))
     assert hub.wait_applied()["alerts"] == 7
     [c] = [a for a in hub.peek("cw-anna", 5) if a["rule"] == "combined"]
+    assert "not education-ready (school-a, 2026-09-06)" in c["explanation"]
+
+
+def test_a_signal_a_correction_took_back_counts_not_with_its_alert_off(
+        make_hub):
+    """RULES section 5: a signal counts with its own alert switched off,
+    and the signal of an episode a correction ends is no signal from then
+    on. With `readiness.enabled = no` or `absence.rolling.enabled = no`
+    the hub kept no note of which assessment or report the signal came
+    from, so a correction to ready or to no absence left it standing: a
+    dropout risk and a missed activation then made an URGENT combined
+    alert naming a fact the school had taken back."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"combined.enabled": "yes",
+                           "absence.rolling.min_days": "5",
+                           "absence.rolling.enabled": "no",
+                           "readiness.enabled": "no"})
+    gen = CprGen(4130)
+    pupil, absent = gen.born("2011-01-11"), gen.born("2011-02-11")
+    hub.assign(pupil, "cw-anna")
+    hub.assign(absent, "cw-anna")
+    grade9 = ev_readiness(pupil, "2026-09-03", 9, not_ready_academic=True)
+    week = ev_absence(absent, "2026-08-31", 6)
+    hub.send(grade9, week)
+    assert hub.wait_applied()["alerts"] == 0
+    hub.send(corrected(grade9, ev_readiness(pupil, "2026-09-03", 9,
+                                            ready=True)),
+             corrected(week, ev_absence(absent, "2026-08-31", 0)))
+    assert hub.wait_applied()["alerts"] == 0   # no alert, so no notice
+    for cpr in (pupil, absent):
+        hub.send(ev_dropout_risk(cpr, "2026-09-04"),
+                 ev_missed_activation(cpr, "2026-09-05"))
+    assert hub.wait_applied()["alerts"] == 2
+    assert rules_of(hub.peek("cw-anna", 2)) == [
+        "dropout_risk", "dropout_risk"]
+    # A not-ready assessment that stands still combines, its alert off.
+    hub.send(ev_readiness(pupil, "2026-09-06", 9, not_ready_social=True))
+    assert hub.wait_applied()["alerts"] == 3
+    [c] = [a for a in hub.peek("cw-anna", 3) if a["rule"] == "combined"]
     assert "not education-ready (school-a, 2026-09-06)" in c["explanation"]
 
 
