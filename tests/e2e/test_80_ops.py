@@ -3881,3 +3881,48 @@ def test_hubd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
     hub.proc.send_signal(signal.SIGTERM)
     assert hub.proc.wait(timeout=30) == 0
     hub.wait_log(r"hubd \w+ HUB-STOP", timeout=5)
+
+
+def test_loadgen_names_the_option_a_run_cannot_take(tmp_path):
+    """ug-loadgen --help: a count of 0 (events, window, pupils,
+    connections), more connections than it can open, more alert pupils
+    than pupils, --delivery without --caseworker-key and
+    --alert-cprs-only without a file to write are bad options: exit 2,
+    no JSON, and a line saying which, before any key is read; not a
+    bare usage text, nor (--alert-cprs-only) exit 0 having written
+    nothing."""
+    path = str(hubtest.BUILD / "bench" / "ug-loadgen")
+    base = ["--endpoint", "tcp://127.0.0.1:1", "--server-key",
+            str(tmp_path / "none.key"), "--key",
+            str(tmp_path / "none.key_secret")]
+    cases = [
+        (["--window", "0"], "--window: not a whole number of 1 or more: 0"),
+        (["--events", "0"], "--events: not a whole number of 1 or more: 0"),
+        (["--pupils", "0"], "--pupils: not a whole number of 1 or more: 0"),
+        (["--connections", "0"],
+         "--connections: not a whole number from 1 to 256: 0"),
+        (["--connections", "257"],
+         "--connections: not a whole number from 1 to 256: 257"),
+        (["--tag", "4294967296"],
+         "--tag: not a whole number from 0 to 4294967295: 4294967296"),
+        (["--pupils", "10", "--alert-pupils", "11"],
+         "--alert-pupils 11: more than --pupils 10"),
+        (["--delivery", "tcp://127.0.0.1:2"],
+         "--delivery needs --caseworker-key"),
+        (["--alert-cprs-only"], "--alert-cprs-only needs --alert-cprs FILE"),
+    ]
+    for args, message in cases:
+        p = subprocess.run([path, *base, *args], capture_output=True,
+                           text=True, timeout=20)
+        assert (p.returncode, p.stdout) == (2, ""), (args, p.stdout)
+        assert p.stderr.startswith(f"ug-loadgen: {message}\n"), \
+            (args, p.stderr)
+    p = subprocess.run([path, "--events", "5"], capture_output=True,
+                       text=True, timeout=20)
+    assert (p.returncode, p.stdout) == (2, "")
+    assert p.stderr.startswith("ug-loadgen: --endpoint, --server-key and "
+                               "--key are needed\nusage: "), p.stderr
+    help_text = subprocess.run([path, "--help"], capture_output=True,
+                               text=True, timeout=20).stdout
+    assert "at most 256" in help_text
+    assert "30 s without an ack" in help_text, help_text
