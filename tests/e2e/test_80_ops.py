@@ -3926,3 +3926,39 @@ def test_loadgen_names_the_option_a_run_cannot_take(tmp_path):
                                text=True, timeout=20).stdout
     assert "at most 256" in help_text
     assert "30 s without an ack" in help_text, help_text
+
+
+def test_a_bad_bench_setting_ends_make_bench_before_it_starts():
+    """PERFORMANCE.md, "How it is measured": a BENCH_PREFILL or
+    BENCH_PREFILL_SECONDS that is not a whole number of events or a
+    number of seconds (0 or more) ends the bench before anything starts
+    (var/bench untouched) with the message the doc gives; bench.py exits
+    1, and `make bench` 2, as make does for a command that failed."""
+    bench = hubtest.ROOT / "tests" / "bench" / "bench.py"
+    var = hubtest.ROOT / "var" / "bench"
+    before = var.stat().st_mtime_ns if var.exists() else None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH")}
+    cases = [("BENCH_PREFILL", v, "a whole number of events (0 or more)")
+             for v in ("abc", "-1", "1.5")]
+    cases.append(("BENCH_PREFILL_SECONDS", "soon",
+                  "a number of seconds (0 or more)"))
+    for name, value, what in cases:
+        p = subprocess.run(["/usr/bin/python3", str(bench)],
+                           env={**env, name: value}, capture_output=True,
+                           text=True, timeout=30)
+        assert (p.returncode, p.stdout) == (
+            1, f"BENCH FAILED: {name} must be {what}, not '{value}'\n"), \
+            (name, value, p.stdout, p.stderr)
+    p = subprocess.run(["make", "--no-print-directory", "bench",
+                        f"BUILD={hubtest.BUILD}"], cwd=hubtest.ROOT,
+                       env={**env, "BENCH_PREFILL": "abc"},
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "BENCH FAILED: BENCH_PREFILL must be a whole number of events " \
+        "(0 or more), not 'abc'\n" in p.stdout, p.stdout
+    assert (var.stat().st_mtime_ns if var.exists() else None) == before
+    doc = (hubtest.ROOT / "docs" / "PERFORMANCE.md").read_text()
+    doc = " ".join(doc.split())
+    assert "BENCH_PREFILL_SECONDS must be a number of seconds (0 or " \
+        "more), not 'X'" in doc
+    assert "`make bench` itself then exits 2" in doc
