@@ -621,6 +621,7 @@ def fm(x):
 
 
 def mb(kb):
+    """/proc's kB (1024 bytes) as MiB: not the MB (10^6) of disk sizes."""
     return "%.1f" % (kb / 1024.0) if kb else "-"
 
 
@@ -685,8 +686,8 @@ def report(res):
                               r.get("alerts_expected", 0)),
                    fr(r["store_events_before"])))
         pk = st["rss"]
-        log("hubd peak RSS during the %s-store runs: VmHWM %s MB, RssAnon %s "
-            "MB, RssFile %s MB (mapped LMDB pages)" % (
+        log("hubd peak RSS during the %s-store runs: VmHWM %s MiB, RssAnon "
+            "%s MiB, RssFile %s MiB (mapped LMDB pages)" % (
                 label, mb(pk.get("VmHWM")), mb(pk.get("RssAnon")),
                 mb(pk.get("RssFile"))))
     log("")
@@ -699,7 +700,7 @@ def report(res):
                           % (fr(pf["reached"]), fr(pf["target"])),
                           fr(pf["persons_added"])))
     log("store growth: log_events and MB on disk after each step; hubd's "
-        "peak RssAnon / RssFile MB during it")
+        "peak RssAnon / RssFile MiB during it")
     for g in res["growth"]:
         pk = g.get("rss", {})
         log("   %-27s %11s events %9.1f MB   %s / %s" % (

@@ -3962,3 +3962,30 @@ def test_a_bad_bench_setting_ends_make_bench_before_it_starts():
     assert "BENCH_PREFILL_SECONDS must be a number of seconds (0 or " \
         "more), not 'X'" in doc
     assert "`make bench` itself then exits 2" in doc
+
+
+def test_the_bench_prints_memory_in_the_unit_it_names(capsys):
+    """PERFORMANCE.md, "var/bench/results.json": results.json keeps
+    memory in the kB of /proc/PID/status (1024 bytes) and disk in MB of
+    10^6 bytes; the printed report divides the kB by 1024, so it must
+    call them MiB, not the MB the disk sizes beside them are given in."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "bench_for_test", hubtest.ROOT / "tests" / "bench" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    res = {"stores": {}, "growth": [{
+        "step": "start", "log_events": 0, "disk_mb": 2.0,
+        "rss": {"RssAnon": 2048, "RssFile": 10240}}],
+        "redis_end": {"xlen": 0, "disk_mb": 0.0}, "hubd_exit": 0,
+        "redis_exit": 0, "total_s": 1}
+    bench.report(res)
+    out = capsys.readouterr().out
+    assert "peak RssAnon / RssFile MiB during it" in out, out
+    assert re.search(r"^   start +0 events +2\.0 MB   2\.0 / 10\.0$", out,
+                     re.M), out
+    doc = " ".join((hubtest.ROOT / "docs" / "PERFORMANCE.md").read_text()
+                   .split())
+    assert "printed report gives memory in MiB (kB / 1024)" in doc
+    readme = " ".join((hubtest.ROOT / "README.md").read_text().split())
+    assert "anonymous memory was 53.2 MiB" in readme
