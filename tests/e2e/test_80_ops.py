@@ -3989,3 +3989,22 @@ def test_the_bench_prints_memory_in_the_unit_it_names(capsys):
     assert "printed report gives memory in MiB (kB / 1024)" in doc
     readme = " ".join((hubtest.ROOT / "README.md").read_text().split())
     assert "anonymous memory was 53.2 MiB" in readme
+
+
+def test_hub_cpu_pct_is_documented_as_bench_py_counts_it():
+    """PERFORMANCE.md, "var/bench/results.json": hub_cpu_pct is hubd's
+    CPU while the whole ug-loadgen process ran (its connecting and its
+    wait for the last alerts too) over the run's `seconds` (first send
+    to last ack); the doc must say so, or a reader takes it for hubd's
+    load during `seconds` and is puzzled by a value above the cores.
+    Read from the source: a bench run would load the machine."""
+    src = (hubtest.ROOT / "tests" / "bench" / "bench.py").read_text()
+    run = src[src.index("        c0 = cpu_s(self.env.proc.pid)"):]
+    run = run[:run.index('"argv":')]
+    assert "subprocess.run(argv" in run
+    assert '"hub_cpu_pct": 100.0 * cpu / r["seconds"]' in run
+    doc = " ".join((hubtest.ROOT / "docs" / "PERFORMANCE.md").read_text()
+                   .split())
+    assert "`hub_cpu_pct` (hubd's CPU seconds from ug-loadgen's start to " \
+        "its exit" in doc
+    assert "over the run's `seconds`" in doc
