@@ -508,6 +508,19 @@ parse_args(int argc, char **argv, options *o)
 		usage(stderr);
 		exit(2);
 	}
+	/* Every report is a school week, Monday to Friday, from --start:
+	 * another weekday would report weeks no school has. */
+	int32_t day;
+	if (ug_date_parse(o->start, &day) != UG_OK) {
+		fprintf(stderr, "ug-loadgen: --start: not a date: %s\n",
+			o->start);
+		exit(2);
+	}
+	if (ug_weekday(day) != 0) {
+		fprintf(stderr, "ug-loadgen: --start: %s is not a Monday\n",
+			o->start);
+		exit(2);
+	}
 	if (o->alert_pupils > o->pupils) {
 		fprintf(
 		    stderr,
