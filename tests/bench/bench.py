@@ -102,7 +102,9 @@ def env_number(name, default, convert, what):
         value = convert(text)
     except ValueError:
         value = -1
-    if not value >= 0:
+    # inf (and nan) would mean no budget, and json.dump writes them as
+    # Infinity and NaN, which no JSON reader of results.json takes.
+    if not 0 <= value < float("inf"):
         print("BENCH FAILED: %s must be %s, not '%s'" % (name, what, text),
               flush=True)
         sys.exit(1)

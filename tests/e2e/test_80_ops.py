@@ -3943,8 +3943,10 @@ def test_a_bad_bench_setting_ends_make_bench_before_it_starts():
     env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH")}
     cases = [("BENCH_PREFILL", v, "a whole number of events (0 or more)")
              for v in ("abc", "-1", "1.5")]
-    cases.append(("BENCH_PREFILL_SECONDS", "soon",
-                  "a number of seconds (0 or more)"))
+    # inf would go on without a budget and be written to results.json as
+    # Infinity, which is not JSON.
+    cases += [("BENCH_PREFILL_SECONDS", v, "a number of seconds (0 or more)")
+              for v in ("soon", "inf", "-1")]
     for name, value, what in cases:
         p = subprocess.run(["/usr/bin/python3", str(bench)],
                            env={**env, name: value}, capture_output=True,
