@@ -64,7 +64,8 @@ held, stops at once (exit 1) and leaves var/bench alone.
 Exit 1 when a run fails, events are rejected or acked DUPLICATE (every
 run sends new ids), alerts are missing, hubd logged errors or did not
 exit 0 on SIGTERM. Ctrl-C, SIGTERM or SIGHUP stops the client of the moment,
-hubd and redis-server and exits 1. Speed is printed, never asserted.
+hubd and redis-server and exits 1. A SIGKILL to bench.py stops hubd and
+redis-server too (PR_SET_PDEATHSIG). Speed is printed, never asserted.
 Every CPR is synthetic.
 """
 
@@ -158,6 +159,22 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 def interrupted(signum, frame):
     raise BenchError("interrupted by %s; hubd and redis-server stopped, "
                      "var/bench left as it was" % signal.Signals(signum).name)
+
+
+BENCH_PID = os.getpid()
+
+
+def die_with_bench():
+    """Run in a server's child before its exec: SIGTERM it when bench.py
+    dies. A SIGKILL (a timeout's, the OOM killer's) skips main's finally,
+    and a hubd or redis-server left behind holds its port and the store
+    the next bench removes."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    # bench.py died before the prctl: stop now.
+    if os.getppid() != BENCH_PID:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def free_port():
@@ -275,7 +292,8 @@ class Env:
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen([os.path.join(BIN, "hubd"), "--config",
                                       self.conf], stdout=self.logf,
-                                     stderr=subprocess.STDOUT, cwd=REPO)
+                                     stderr=subprocess.STDOUT, cwd=REPO,
+                                     preexec_fn=die_with_bench)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with open(self.log_path, encoding="utf-8", errors="replace") as f:
@@ -319,7 +337,8 @@ class Redis:
                      "always", "--save", "", "--dir", self.dir,
                      "--daemonize", "no"]
         self.proc = subprocess.Popen(self.argv, stdout=self.logf,
-                                     stderr=subprocess.STDOUT, cwd=self.dir)
+                                     stderr=subprocess.STDOUT, cwd=self.dir,
+                                     preexec_fn=die_with_bench)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -4013,3 +4014,42 @@ def test_hub_cpu_pct_is_documented_as_bench_py_counts_it():
     assert "`hub_cpu_pct` (hubd's CPU seconds from ug-loadgen's start to " \
         "its exit" in doc
     assert "over the run's `seconds`" in doc
+
+
+def test_a_killed_bench_takes_its_servers_with_it(tmp_path):
+    """PERFORMANCE.md, "How it is measured": the bench stops hubd and
+    redis-server however it ends. A SIGKILL (a test's or a CI's timeout,
+    the OOM killer) cannot be caught, so the servers must not outlive
+    bench.py: left running they hold their ports and an emptied store.
+    Run from a copy of bench.py, so var/bench is the copy's."""
+    copy = tmp_path / "tests" / "bench"
+    copy.mkdir(parents=True)
+    shutil.copy(hubtest.ROOT / "tests" / "bench" / "bench.py", copy)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH")}
+    env.update(BENCH_QUICK="1", UG_BUILD=str(hubtest.BUILD))
+    proc = subprocess.Popen(["/usr/bin/python3", str(copy / "bench.py")],
+                            env=env, stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    pids = []
+    try:
+        line = proc.stdout.readline()
+        m = re.match(r"== setup: .*hubd pid (\d+) .*redis-server pid (\d+)",
+                     line)
+        assert m, line
+        pids = [int(m.group(1)), int(m.group(2))]
+        proc.kill()
+        proc.wait(10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(
+                Path(f"/proc/{p}").exists() and "Z" not in
+                Path(f"/proc/{p}/stat").read_text().split(") ")[1][:1]
+                for p in pids):
+            time.sleep(0.1)
+        alive = [p for p in pids if Path(f"/proc/{p}").exists() and "Z" not in
+                 Path(f"/proc/{p}/stat").read_text().split(") ")[1][:1]]
+        assert not alive, alive
+    finally:
+        proc.kill()
+        for p in pids:
+            with contextlib.suppress(OSError):
+                os.kill(p, signal.SIGKILL)
