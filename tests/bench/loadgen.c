@@ -542,6 +542,12 @@ parse_args(int argc, char **argv, options *o)
 			"ug-loadgen: --delivery needs --caseworker-key\n");
 		exit(2);
 	}
+	/* Alone it would time nothing, and the run would say so nowhere. */
+	if (o->caseworker_key && !o->delivery) {
+		fprintf(stderr,
+			"ug-loadgen: --caseworker-key needs --delivery\n");
+		exit(2);
+	}
 	if (!o->endpoint || !o->server_key || !o->key) {
 		fprintf(stderr,
 			"ug-loadgen: --endpoint, --server-key and --key "

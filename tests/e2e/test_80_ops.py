@@ -3887,7 +3887,8 @@ def test_hubd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
 def test_loadgen_names_the_option_a_run_cannot_take(tmp_path):
     """ug-loadgen --help: a count of 0 (events, window, pupils,
     connections), more connections than it can open, more alert pupils
-    than pupils, --delivery without --caseworker-key,
+    than pupils, --delivery without --caseworker-key (or the other way
+    round),
     --alert-cprs-only without a file to write and a --start that is not
     a Monday are bad options: exit 2,
     no JSON, and a line saying which, before any key is read; not a
@@ -3911,6 +3912,8 @@ def test_loadgen_names_the_option_a_run_cannot_take(tmp_path):
          "--alert-pupils 11: more than --pupils 10"),
         (["--delivery", "tcp://127.0.0.1:2"],
          "--delivery needs --caseworker-key"),
+        (["--caseworker-key", str(tmp_path / "cw.key_secret")],
+         "--caseworker-key needs --delivery"),
         (["--alert-cprs-only"], "--alert-cprs-only needs --alert-cprs FILE"),
         (["--start", "2025-01-07"], "--start: 2025-01-07 is not a Monday"),
         (["--start", "2025-02-30"], "--start: not a date: 2025-02-30"),
