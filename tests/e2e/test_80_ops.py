@@ -3972,6 +3972,8 @@ def test_a_bad_bench_setting_ends_make_bench_before_it_starts():
     assert "BENCH_PREFILL_SECONDS must be a number of seconds (0 or " \
         "more), not 'X'" in doc
     assert "`make bench` itself then exits 2" in doc
+    # make passes on a SIGTERM to its command, not a SIGINT or SIGHUP.
+    assert "make passes on a SIGTERM only" in doc
 
 
 def test_the_bench_prints_memory_in_the_unit_it_names(capsys):
