@@ -70,6 +70,7 @@ Every CPR is synthetic.
 """
 
 import csv
+import ctypes
 import fcntl
 import json
 import os
@@ -162,6 +163,8 @@ def interrupted(signum, frame):
 
 
 BENCH_PID = os.getpid()
+# Loaded here: between fork and exec the child should only call it.
+LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def die_with_bench():
@@ -169,9 +172,7 @@ def die_with_bench():
     dies. A SIGKILL (a timeout's, the OOM killer's) skips main's finally,
     and a hubd or redis-server left behind holds its port and the store
     the next bench removes."""
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     # bench.py died before the prctl: stop now.
     if os.getppid() != BENCH_PID:
         os.kill(os.getpid(), signal.SIGTERM)
