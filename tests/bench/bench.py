@@ -64,11 +64,13 @@ held, stops at once (exit 1) and leaves var/bench alone.
 Exit 1 when a run fails, events are rejected or acked DUPLICATE (every
 run sends new ids), alerts are missing, hubd logged errors or did not
 exit 0 on SIGTERM. Ctrl-C, SIGTERM or SIGHUP stops the client of the moment,
-hubd and redis-server and exits 1. Speed is printed, never asserted.
+hubd and redis-server and exits 1. A SIGKILL to bench.py stops hubd and
+redis-server too (PR_SET_PDEATHSIG). Speed is printed, never asserted.
 Every CPR is synthetic.
 """
 
 import csv
+import ctypes
 import fcntl
 import json
 import os
@@ -102,7 +104,9 @@ def env_number(name, default, convert, what):
         value = convert(text)
     except ValueError:
         value = -1
-    if not value >= 0:
+    # inf (and nan) would mean no budget, and json.dump writes them as
+    # Infinity and NaN, which no JSON reader of results.json takes.
+    if not 0 <= value < float("inf"):
         print("BENCH FAILED: %s must be %s, not '%s'" % (name, what, text),
               flush=True)
         sys.exit(1)
@@ -156,6 +160,22 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 def interrupted(signum, frame):
     raise BenchError("interrupted by %s; hubd and redis-server stopped, "
                      "var/bench left as it was" % signal.Signals(signum).name)
+
+
+BENCH_PID = os.getpid()
+# Loaded here: between fork and exec the child should only call it.
+LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_bench():
+    """Run in a server's child before its exec: SIGTERM it when bench.py
+    dies. A SIGKILL (a timeout's, the OOM killer's) skips main's finally,
+    and a hubd or redis-server left behind holds its port and the store
+    the next bench removes."""
+    LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    # bench.py died before the prctl: stop now.
+    if os.getppid() != BENCH_PID:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def free_port():
@@ -273,7 +293,8 @@ class Env:
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen([os.path.join(BIN, "hubd"), "--config",
                                       self.conf], stdout=self.logf,
-                                     stderr=subprocess.STDOUT, cwd=REPO)
+                                     stderr=subprocess.STDOUT, cwd=REPO,
+                                     preexec_fn=die_with_bench)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with open(self.log_path, encoding="utf-8", errors="replace") as f:
@@ -317,7 +338,8 @@ class Redis:
                      "always", "--save", "", "--dir", self.dir,
                      "--daemonize", "no"]
         self.proc = subprocess.Popen(self.argv, stdout=self.logf,
-                                     stderr=subprocess.STDOUT, cwd=self.dir)
+                                     stderr=subprocess.STDOUT, cwd=self.dir,
+                                     preexec_fn=die_with_bench)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -621,6 +643,7 @@ def fm(x):
 
 
 def mb(kb):
+    """/proc's kB (1024 bytes) as MiB: not the MB (10^6) of disk sizes."""
     return "%.1f" % (kb / 1024.0) if kb else "-"
 
 
@@ -685,8 +708,8 @@ def report(res):
                               r.get("alerts_expected", 0)),
                    fr(r["store_events_before"])))
         pk = st["rss"]
-        log("hubd peak RSS during the %s-store runs: VmHWM %s MB, RssAnon %s "
-            "MB, RssFile %s MB (mapped LMDB pages)" % (
+        log("hubd peak RSS during the %s-store runs: VmHWM %s MiB, RssAnon "
+            "%s MiB, RssFile %s MiB (mapped LMDB pages)" % (
                 label, mb(pk.get("VmHWM")), mb(pk.get("RssAnon")),
                 mb(pk.get("RssFile"))))
     log("")
@@ -699,7 +722,7 @@ def report(res):
                           % (fr(pf["reached"]), fr(pf["target"])),
                           fr(pf["persons_added"])))
     log("store growth: log_events and MB on disk after each step; hubd's "
-        "peak RssAnon / RssFile MB during it")
+        "peak RssAnon / RssFile MiB during it")
     for g in res["growth"]:
         pk = g.get("rss", {})
         log("   %-27s %11s events %9.1f MB   %s / %s" % (

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -310,7 +311,7 @@ usage(FILE *f)
 	    "  --events N        events to send (default 10000)\n"
 	    "  --seconds S       stop sending after S seconds (0: no limit)\n"
 	    "  --window W        events in flight per connection (100)\n"
-	    "  --connections C   concurrent connections (1)\n"
+	    "  --connections C   concurrent connections (1; at most 256)\n"
 	    "  --size B          bytes per event frame (300; within what\n"
 	    "                    padding the school id can reach)\n"
 	    "  --tag T           run tag, in every event id (1)\n"
@@ -339,24 +340,34 @@ usage(FILE *f)
 	    "-1 for\n"
 	    "a latency with nothing measured. Exit 0: every event acked, "
 	    "none\n"
-	    "rejected (DUPLICATE counts as acked); 1: not so, or a send "
-	    "failed;\n"
-	    "2: bad options, keys, --start or --alert-cprs file (no JSON).\n");
+	    "rejected (DUPLICATE counts as acked); 1: not so (it gives up\n"
+	    "after 30 s without an ack, the JSON then says what came), or a\n"
+	    "send failed (no JSON); 2: bad options, keys, --start or\n"
+	    "--alert-cprs file (no JSON).\n");
 }
 
-/* Option values: junk or a negative number is a usage error, never a
- * silent 0 (atol's answer to "abc"). */
+/* Option values: junk or a number out of range is a usage error, never
+ * a silent 0 (atol's answer to "abc") nor a run of something else than
+ * was asked for; the message names the range, so 0 where 1 is the least
+ * is not told "0 or more". */
 static long
-long_arg(const char *name, const char *text)
+long_arg(const char *name, const char *text, long min, long max)
 {
 	char *end;
 	errno = 0;
 	long v = strtol(text, &end, 10);
-	if (errno || end == text || *end || v < 0) {
-		fprintf(stderr,
-			"ug-loadgen: --%s: not a whole number of 0 or more: "
-			"%s\n",
-			name, text);
+	if (errno || end == text || *end || v < min || v > max) {
+		if (max == LONG_MAX)
+			fprintf(stderr,
+				"ug-loadgen: --%s: not a whole number of %ld "
+				"or more: %s\n",
+				name, min, text);
+		else
+			fprintf(
+			    stderr,
+			    "ug-loadgen: --%s: not a whole number from %ld "
+			    "to %ld: %s\n",
+			    name, min, max, text);
 		exit(2);
 	}
 	return v;
@@ -433,41 +444,37 @@ parse_args(int argc, char **argv, options *o)
 			o->key = optarg;
 			break;
 		case 'n':
-			o->events = long_arg("events", optarg);
+			o->events = long_arg("events", optarg, 1, LONG_MAX);
 			break;
 		case 's':
 			o->seconds = seconds_arg("seconds", optarg);
 			break;
 		case 'w':
-			o->window = long_arg("window", optarg);
+			o->window = long_arg("window", optarg, 1, LONG_MAX);
 			break;
 		case 'c':
-			o->connections = long_arg("connections", optarg);
+			o->connections =
+			    long_arg("connections", optarg, 1, CONN_MAX);
 			break;
 		case 'b':
-			o->size = long_arg("size", optarg);
+			o->size = long_arg("size", optarg, 0, LONG_MAX);
 			break;
-		case 't': {
-			long tag = long_arg("tag", optarg);
-			if (tag > (long)UINT32_MAX) {
-				fprintf(stderr, "ug-loadgen: --tag: at most "
-						"4294967295\n");
-				exit(2);
-			}
-			o->tag = (uint32_t)tag;
+		case 't':
+			o->tag =
+			    (uint32_t)long_arg("tag", optarg, 0, UINT32_MAX);
 			break;
-		}
 		case 'p':
-			o->phase = long_arg("phase", optarg);
+			o->phase = long_arg("phase", optarg, 0, LONG_MAX);
 			break;
 		case 'u':
-			o->pupils = long_arg("pupils", optarg);
+			o->pupils = long_arg("pupils", optarg, 1, LONG_MAX);
 			break;
 		case 'S':
 			o->start = optarg;
 			break;
 		case 'a':
-			o->alert_pupils = long_arg("alert-pupils", optarg);
+			o->alert_pupils =
+			    long_arg("alert-pupils", optarg, 0, LONG_MAX);
 			break;
 		case 'A':
 			o->alert_cprs = optarg;
@@ -501,13 +508,50 @@ parse_args(int argc, char **argv, options *o)
 		usage(stderr);
 		exit(2);
 	}
-	if (o->alert_cprs_only && o->alert_cprs &&
-	    o->alert_pupils <= o->pupils)
+	/* Every report is a school week, Monday to Friday, from --start:
+	 * another weekday would report weeks no school has. */
+	int32_t day;
+	if (ug_date_parse(o->start, &day) != UG_OK) {
+		fprintf(stderr, "ug-loadgen: --start: not a date: %s\n",
+			o->start);
+		exit(2);
+	}
+	if (ug_weekday(day) != 0) {
+		fprintf(stderr, "ug-loadgen: --start: %s is not a Monday\n",
+			o->start);
+		exit(2);
+	}
+	if (o->alert_pupils > o->pupils) {
+		fprintf(
+		    stderr,
+		    "ug-loadgen: --alert-pupils %ld: more than --pupils %ld\n",
+		    o->alert_pupils, o->pupils);
+		exit(2);
+	}
+	if (o->alert_cprs_only) {
+		/* Exit 0 having written nothing would pass for the list. */
+		if (!o->alert_cprs) {
+			fprintf(stderr, "ug-loadgen: --alert-cprs-only needs "
+					"--alert-cprs FILE\n");
+			exit(2);
+		}
 		return; /* nothing is sent */
-	if (!o->endpoint || !o->server_key || !o->key || o->events < 1 ||
-	    o->window < 1 || o->connections < 1 || o->connections > CONN_MAX ||
-	    o->pupils < 1 || o->size < 0 || o->alert_pupils > o->pupils ||
-	    (o->delivery && !o->caseworker_key)) {
+	}
+	if (o->delivery && !o->caseworker_key) {
+		fprintf(stderr,
+			"ug-loadgen: --delivery needs --caseworker-key\n");
+		exit(2);
+	}
+	/* Alone it would time nothing, and the run would say so nowhere. */
+	if (o->caseworker_key && !o->delivery) {
+		fprintf(stderr,
+			"ug-loadgen: --caseworker-key needs --delivery\n");
+		exit(2);
+	}
+	if (!o->endpoint || !o->server_key || !o->key) {
+		fprintf(stderr,
+			"ug-loadgen: --endpoint, --server-key and --key "
+			"are needed\n");
 		usage(stderr);
 		exit(2);
 	}

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -3907,3 +3908,180 @@ def test_make_test_runs_the_files_in_two_processes_unless_told():
     assert " -n 2 --dist loadfile tests" in pytest_line()
     assert " -n 3 --dist loadfile tests" in pytest_line("TEST_JOBS=3")
     assert " -n " not in pytest_line("TEST_JOBS=1")
+
+
+def test_loadgen_names_the_option_a_run_cannot_take(tmp_path):
+    """ug-loadgen --help: a count of 0 (events, window, pupils,
+    connections), more connections than it can open, more alert pupils
+    than pupils, --delivery without --caseworker-key (or the other way
+    round),
+    --alert-cprs-only without a file to write and a --start that is not
+    a Monday are bad options: exit 2,
+    no JSON, and a line saying which, before any key is read; not a
+    bare usage text, nor (--alert-cprs-only) exit 0 having written
+    nothing."""
+    path = str(hubtest.BUILD / "bench" / "ug-loadgen")
+    base = ["--endpoint", "tcp://127.0.0.1:1", "--server-key",
+            str(tmp_path / "none.key"), "--key",
+            str(tmp_path / "none.key_secret")]
+    cases = [
+        (["--window", "0"], "--window: not a whole number of 1 or more: 0"),
+        (["--events", "0"], "--events: not a whole number of 1 or more: 0"),
+        (["--pupils", "0"], "--pupils: not a whole number of 1 or more: 0"),
+        (["--connections", "0"],
+         "--connections: not a whole number from 1 to 256: 0"),
+        (["--connections", "257"],
+         "--connections: not a whole number from 1 to 256: 257"),
+        (["--tag", "4294967296"],
+         "--tag: not a whole number from 0 to 4294967295: 4294967296"),
+        (["--pupils", "10", "--alert-pupils", "11"],
+         "--alert-pupils 11: more than --pupils 10"),
+        (["--delivery", "tcp://127.0.0.1:2"],
+         "--delivery needs --caseworker-key"),
+        (["--caseworker-key", str(tmp_path / "cw.key_secret")],
+         "--caseworker-key needs --delivery"),
+        (["--alert-cprs-only"], "--alert-cprs-only needs --alert-cprs FILE"),
+        (["--start", "2025-01-07"], "--start: 2025-01-07 is not a Monday"),
+        (["--start", "2025-02-30"], "--start: not a date: 2025-02-30"),
+    ]
+    for args, message in cases:
+        p = subprocess.run([path, *base, *args], capture_output=True,
+                           text=True, timeout=20)
+        assert (p.returncode, p.stdout) == (2, ""), (args, p.stdout)
+        assert p.stderr.startswith(f"ug-loadgen: {message}\n"), \
+            (args, p.stderr)
+    p = subprocess.run([path, "--events", "5"], capture_output=True,
+                       text=True, timeout=20)
+    assert (p.returncode, p.stdout) == (2, "")
+    assert p.stderr.startswith("ug-loadgen: --endpoint, --server-key and "
+                               "--key are needed\nusage: "), p.stderr
+    help_text = subprocess.run([path, "--help"], capture_output=True,
+                               text=True, timeout=20).stdout
+    assert "at most 256" in help_text
+    assert "30 s without an ack" in help_text, help_text
+
+
+def test_a_bad_bench_setting_ends_make_bench_before_it_starts():
+    """PERFORMANCE.md, "How it is measured": a BENCH_PREFILL or
+    BENCH_PREFILL_SECONDS that is not a whole number of events or a
+    number of seconds (0 or more) ends the bench before anything starts
+    (var/bench untouched) with the message the doc gives; bench.py exits
+    1, and `make bench` 2, as make does for a command that failed."""
+    bench = hubtest.ROOT / "tests" / "bench" / "bench.py"
+    var = hubtest.ROOT / "var" / "bench"
+    before = var.stat().st_mtime_ns if var.exists() else None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH")}
+    cases = [("BENCH_PREFILL", v, "a whole number of events (0 or more)")
+             for v in ("abc", "-1", "1.5")]
+    # inf would go on without a budget and be written to results.json as
+    # Infinity, which is not JSON.
+    cases += [("BENCH_PREFILL_SECONDS", v, "a number of seconds (0 or more)")
+              for v in ("soon", "inf", "-1")]
+    for name, value, what in cases:
+        p = subprocess.run(["/usr/bin/python3", str(bench)],
+                           env={**env, name: value}, capture_output=True,
+                           text=True, timeout=30)
+        assert (p.returncode, p.stdout) == (
+            1, f"BENCH FAILED: {name} must be {what}, not '{value}'\n"), \
+            (name, value, p.stdout, p.stderr)
+    # -o bootstrap: a test must not install packages.
+    p = subprocess.run(["make", "--no-print-directory", "-o", "bootstrap",
+                        "bench", f"BUILD={hubtest.BUILD}"], cwd=hubtest.ROOT,
+                       env={**env, "BENCH_PREFILL": "abc"},
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "BENCH FAILED: BENCH_PREFILL must be a whole number of events " \
+        "(0 or more), not 'abc'\n" in p.stdout, p.stdout
+    assert (var.stat().st_mtime_ns if var.exists() else None) == before
+    doc = (hubtest.ROOT / "docs" / "PERFORMANCE.md").read_text()
+    doc = " ".join(doc.split())
+    assert "BENCH_PREFILL_SECONDS must be a number of seconds (0 or " \
+        "more), not 'X'" in doc
+    assert "`make bench` itself then exits 2" in doc
+    # make passes on a SIGTERM to its command, not a SIGINT or SIGHUP.
+    assert "make passes on a SIGTERM only" in doc
+
+
+def test_the_bench_prints_memory_in_the_unit_it_names(capsys):
+    """PERFORMANCE.md, "var/bench/results.json": results.json keeps
+    memory in the kB of /proc/PID/status (1024 bytes) and disk in MB of
+    10^6 bytes; the printed report divides the kB by 1024, so it must
+    call them MiB, not the MB the disk sizes beside them are given in."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "bench_for_test", hubtest.ROOT / "tests" / "bench" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    res = {"stores": {}, "growth": [{
+        "step": "start", "log_events": 0, "disk_mb": 2.0,
+        "rss": {"RssAnon": 2048, "RssFile": 10240}}],
+        "redis_end": {"xlen": 0, "disk_mb": 0.0}, "hubd_exit": 0,
+        "redis_exit": 0, "total_s": 1}
+    bench.report(res)
+    out = capsys.readouterr().out
+    assert "peak RssAnon / RssFile MiB during it" in out, out
+    assert re.search(r"^   start +0 events +2\.0 MB   2\.0 / 10\.0$", out,
+                     re.M), out
+    doc = " ".join((hubtest.ROOT / "docs" / "PERFORMANCE.md").read_text()
+                   .split())
+    assert "printed report gives memory in MiB (kB / 1024)" in doc
+    readme = " ".join((hubtest.ROOT / "README.md").read_text().split())
+    assert "anonymous memory was 53.2 MiB" in readme
+
+
+def test_hub_cpu_pct_is_documented_as_bench_py_counts_it():
+    """PERFORMANCE.md, "var/bench/results.json": hub_cpu_pct is hubd's
+    CPU while the whole ug-loadgen process ran (its connecting and its
+    wait for the last alerts too) over the run's `seconds` (first send
+    to last ack); the doc must say so, or a reader takes it for hubd's
+    load during `seconds` and is puzzled by a value above the cores.
+    Read from the source: a bench run would load the machine."""
+    src = (hubtest.ROOT / "tests" / "bench" / "bench.py").read_text()
+    run = src[src.index("        c0 = cpu_s(self.env.proc.pid)"):]
+    run = run[:run.index('"argv":')]
+    assert "subprocess.run(argv" in run
+    assert '"hub_cpu_pct": 100.0 * cpu / r["seconds"]' in run
+    doc = " ".join((hubtest.ROOT / "docs" / "PERFORMANCE.md").read_text()
+                   .split())
+    assert "`hub_cpu_pct` (hubd's CPU seconds from ug-loadgen's start to " \
+        "its exit" in doc
+    assert "over the run's `seconds`" in doc
+
+
+def test_a_killed_bench_takes_its_servers_with_it(tmp_path):
+    """PERFORMANCE.md, "How it is measured": the bench stops hubd and
+    redis-server however it ends. A SIGKILL (a test's or a CI's timeout,
+    the OOM killer) cannot be caught, so the servers must not outlive
+    bench.py: left running they hold their ports and an emptied store.
+    Run from a copy of bench.py, so var/bench is the copy's."""
+    copy = tmp_path / "tests" / "bench"
+    copy.mkdir(parents=True)
+    shutil.copy(hubtest.ROOT / "tests" / "bench" / "bench.py", copy)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH")}
+    env.update(BENCH_QUICK="1", UG_BUILD=str(hubtest.BUILD))
+    proc = subprocess.Popen(["/usr/bin/python3", str(copy / "bench.py")],
+                            env=env, stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    pids = []
+    try:
+        line = proc.stdout.readline()
+        m = re.match(r"== setup: .*hubd pid (\d+) .*redis-server pid (\d+)",
+                     line)
+        assert m, line
+        pids = [int(m.group(1)), int(m.group(2))]
+        proc.kill()
+        proc.wait(10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(
+                Path(f"/proc/{p}").exists() and "Z" not in
+                Path(f"/proc/{p}/stat").read_text().split(") ")[1][:1]
+                for p in pids):
+            time.sleep(0.1)
+        alive = [p for p in pids if Path(f"/proc/{p}").exists() and "Z" not in
+                 Path(f"/proc/{p}/stat").read_text().split(") ")[1][:1]]
+        assert not alive, alive
+    finally:
+        proc.kill()
+        for p in pids:
+            with contextlib.suppress(OSError):
+                os.kill(p, signal.SIGKILL)
