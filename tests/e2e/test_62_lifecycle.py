@@ -1909,3 +1909,49 @@ def test_a_purge_on_a_full_derived_map_names_derived_map_mb(make_hub):
     hub.start()
     hub.wait_stats("the purge done", lambda s: s["log_events"] == 0,
                    timeout=120)
+
+
+def test_an_erasure_on_a_full_derived_map_says_which_setting(make_hub):
+    """OPERATIONS.md, erasure: deleting takes room in a map too, so a
+    person's erasure on a full derived/ map (derived_map_mb = 1, filled
+    by ingest about that person) deletes nothing, and the error names
+    the map and the setting to raise; running it again does not help
+    until derived_map_mb is raised, and then it erases."""
+    import hubtest
+    from hubtest import IngestClient, REJECTED, envelope, frame
+    cpr = CprGen(6293).next()
+    hub = make_hub(settings={"derived_map_mb": "1"})
+    hub.cprs.add(cpr)
+    refused = None
+    with IngestClient(hub, "school-a") as ing:
+        for i in range(0, 20000, 64):
+            envs = [envelope("school-a", cpr, salt=f"dfull-{j}", absent=0,
+                             expected=1, period_start="2000-01-03",
+                             period_end="2000-01-07")
+                    for j in range(i, i + 64)]
+            for e in envs:
+                assert ing.send(frame(e))
+            acks = [ing.recv_ack(20) for _ in envs]
+            refused = next((a for a in acks if a.status == REJECTED), None)
+            if refused:
+                break
+    assert refused and refused.code == hubtest.E_FULL, refused
+    hub.stop()
+    held = hub.stats()["log_events"]
+    for _ in range(2):
+        p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 8",
+                       check=False)
+        assert (p.returncode, p.stdout) == (1, ""), (p.stdout, p.stderr)
+        assert "hubctl: erase failed: full (nothing or part deleted; run " \
+            "it again)" in p.stderr, p.stderr
+        assert "the derived/ map is full; raise derived_map_mb" in \
+            p.stderr, p.stderr
+    assert hub.stats()["log_events"] == held
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "a full `derived/` map (`derived_map_mb`) refuses an erasure " \
+        "too" in doc
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "derived_map_mb = 1\n", "derived_map_mb = 64\n"))
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 8")
+    assert p.stdout.startswith(f"erased: {held} records"), p.stdout
