@@ -1066,3 +1066,53 @@ def test_delivery_counts_not_stored_are_said_once_a_minute(make_hub):
         "once a minute" in doc
     assert "audit records kept for the next second because they could " \
         "not be written yet: warn, at most once a minute" in doc
+
+
+def test_a_store_on_a_read_only_mount_is_refused_by_name(make_hub):
+    """OPERATIONS.md, "Where data lives": a data_dir on a read-only mount
+    (a disk the kernel remounted read-only after errors, a mistaken
+    fstab line) stops hubd at start, exit 1, naming the lock it cannot
+    open and why; every hubctl command that opens the store says it
+    too, exit 1; nothing is changed. The same for a data_dir hubd would
+    make under a read-only parent."""
+    if subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+        pytest.skip("no mount namespaces here")
+    ro_cmd = ["unshare", "-m", "sh", "-c",
+              'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0"'
+              ' && exec "$@"']
+    hub = make_hub()
+    hub.stop()
+    before = (hub.data_dir / "log" / "data.mdb").read_bytes()
+
+    def run(mount, conf, *args):
+        return subprocess.run([*ro_cmd, str(mount), *args, "--config",
+                               str(conf)] if args[0].endswith("hubd") else
+                              [*ro_cmd, str(mount), args[0], "--config",
+                               str(conf), *args[1:]],
+                              capture_output=True, text=True, timeout=60)
+    p = run(hub.data_dir, hub.conf, hubtest.binary("hubd"))
+    assert p.returncode == 1, p.stderr
+    assert f"hubd err HUB-START cannot start: data_dir: cannot open " \
+        f"{hub.data_dir}/hubd.lock: Read-only file system\n" in p.stderr, \
+        p.stderr
+    for args in (["stats"], ["register-agency", "school-a"]):
+        p = run(hub.data_dir, hub.conf, hubtest.binary("hubctl"), *args)
+        assert (p.returncode, p.stdout) == (1, ""), p.stderr
+        assert p.stderr.endswith("hubctl: cannot open the hub's keys and "
+                                 "store: cannot open LMDB environment: "
+                                 "Read-only file system\n"), p.stderr
+    assert (hub.data_dir / "log" / "data.mdb").read_bytes() == before
+    ro = hub.tmp / "ro"
+    ro.mkdir()
+    conf = hub.tmp / "new.conf"
+    conf.write_text(hub.conf.read_text().replace(str(hub.data_dir),
+                                                 str(ro / "data")))
+    p = run(ro, conf, hubtest.binary("hubd"))
+    assert p.returncode == 1, p.stderr
+    assert f"hubd err HUB-START cannot start: data_dir: cannot create " \
+        f"{ro}/data: Read-only file system\n" in p.stderr, p.stderr
+    assert list(ro.iterdir()) == []
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "a `data_dir` on a read-only mount" in doc
+    hub.start()
