@@ -457,10 +457,11 @@ def test_a_forged_alert_is_said_once_a_minute_not_at_every_pump(make_hub):
 
 
 def test_the_derived_state_is_as_large_as_operations_md_says(make_hub):
-    """OPERATIONS.md, "Where data lives": derived/ takes about 1.5 KiB
-    per person the hub holds and 0.35 KiB per event (absence reports
-    that raise nothing), so the disk can be sized for it as for the log
-    and ids/; derived_bytes in hubctl stats is what it holds."""
+    """OPERATIONS.md, "Where data lives": derived/ takes about 1.5 to 5 KiB
+    per person the hub holds and 0.2 KiB per event (absence reports that
+    raise nothing), so the disk can be sized for it as for the log and
+    ids/; derived_bytes in hubctl stats is what it holds. Its length
+    varies from run to run with the applier's commits."""
     import datetime
     from hubtest import AbsenceRow
     hub = make_hub()
@@ -480,12 +481,14 @@ def test_the_derived_state_is_as_large_as_operations_md_says(make_hub):
     assert (st["log_events"], st["alerts"]) == (persons * weeks, 0), st
     hub.stop()
     st = hub.stats()
-    said = 1.5 * 1024 * persons + 0.35 * 1024 * persons * weeks
-    assert 0.7 * said <= st["derived_bytes"] <= 1.3 * said, (st, said)
+    events = persons * weeks
+    low = 1.5 * 1024 * persons + 0.2 * 1024 * events
+    high = 5 * 1024 * persons + 0.2 * 1024 * events
+    assert low <= st["derived_bytes"] <= high, (st, low, high)
     assert st["derived_bytes"] == \
         (hub.data_dir / "derived" / "data.mdb").stat().st_size
     doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
                    .split())
-    assert "about 1.5 KiB for each person it holds and 0.35 KiB for each " \
-        "event" in doc
+    assert "by about 1.5 to 5 KiB for each person it holds" in doc
+    assert "and 0.2 KiB for each event" in doc
     hub.start()
