@@ -571,6 +571,29 @@ store__env_open_rebuilt(store *s, MDB_env **out, const char *path,
 	return err;
 }
 
+/* LMDB sizes lock.mdb with ftruncate and writes it through a shared map:
+ * on a full disk the first write to a page of it that has no block yet
+ * ends the process with SIGBUS, before anything is said, at every start
+ * (a lock.mdb made again, or emptied). Every page is given its block
+ * first, so that a full disk is an error that says so. 8 KiB is LMDB's
+ * own length for the 126 readers set below; a longer file is kept. */
+static int
+reserve_lock_file(const char *path)
+{
+	char file[600];
+	snprintf(file, sizeof file, "%s/lock.mdb", path);
+	int fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 0; /* mdb_env_open meets it too and says why */
+	struct stat st;
+	int rc = fstat(fd, &st) != 0 ? errno : 0;
+	if (rc == 0)
+		rc = posix_fallocate(fd, 0,
+				     st.st_size > 8192 ? st.st_size : 8192);
+	close(fd);
+	return rc == ENOSPC || rc == EDQUOT ? rc : 0;
+}
+
 static ug_err
 env_open(MDB_env **out, const char *path, size_t map_mb, unsigned max_dbs,
 	 unsigned flags, ug_diag *diag, int *mdb_rc)
@@ -586,8 +609,15 @@ env_open(MDB_env **out, const char *path, size_t map_mb, unsigned max_dbs,
 			    strerror(unseen ? errno : mkdir_errno));
 		return UG_EIO;
 	}
+	int rc = reserve_lock_file(path);
+	if (rc != 0) {
+		*mdb_rc = rc;
+		ug_diag_set(diag, path, "cannot open LMDB environment: %s",
+			    strerror(rc));
+		return UG_EIO;
+	}
 	MDB_env *env = NULL;
-	int rc = mdb_env_create(&env);
+	rc = mdb_env_create(&env);
 	if (rc == 0)
 		rc = mdb_env_set_mapsize(env, map_mb * 1024 * 1024);
 	if (rc == 0)

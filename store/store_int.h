@@ -18,7 +18,8 @@
 /* The environment an LMDB write went to, so that a full map names the
  * setting that sizes it: ids/ is sized by log_map_mb (store_ids.c),
  * derived/ by derived_map_mb. STORE_ENV_ANY: one step wrote to several
- * (a purge), and the message names both settings. */
+ * (a purge) and which one failed is not known; the message names both
+ * settings. */
 enum store__env {
 	STORE_ENV_LOG,
 	STORE_ENV_IDS,

@@ -164,6 +164,24 @@ del_record(store *s, MDB_txn *itxn, MDB_txn *ltxn, MDB_txn *dtxn,
 	return rc;
 }
 
+/* Which part of the store a failed step of the purge met the failure
+ * in: it writes to log/, ids/ and derived/ at once, and the operator
+ * must be told the one setting to raise, not a choice of them. LMDB
+ * marks the transaction a write failed in, and refuses any read in it
+ * after that. */
+static enum store__env
+failed_env(store *s, MDB_txn *itxn, MDB_txn *ltxn, MDB_txn *dtxn)
+{
+	MDB_val k = {1, "?"}, v;
+	if (dtxn && mdb_get(dtxn, s->meta, &k, &v) == MDB_BAD_TXN)
+		return STORE_ENV_DERIVED;
+	if (itxn && mdb_get(itxn, s->ids_meta, &k, &v) == MDB_BAD_TXN)
+		return STORE_ENV_IDS;
+	if (ltxn && mdb_get(ltxn, s->log_meta, &k, &v) == MDB_BAD_TXN)
+		return STORE_ENV_LOG;
+	return STORE_ENV_ANY;
+}
+
 /* Alerts named in the person's list (raised by any record of theirs,
  * escalation notices included), then the list itself. */
 static ug_err
@@ -194,7 +212,8 @@ del_person_alerts(store *s, MDB_txn *ltxn, MDB_txn *dtxn,
 	if (rc == 0 || rc == MDB_NOTFOUND)
 		rc = del_prefix(dtxn, s->palerts, prefix, sizeof prefix,
 				&c->palerts);
-	return store__env_err(rc, STORE_ENV_ANY, "delete person alerts");
+	return store__env_err(rc, failed_env(s, NULL, ltxn, dtxn),
+			      "delete person alerts");
 }
 
 /* Timers of this person (person_key) or started by a deleted record. */
@@ -266,7 +285,8 @@ clear_person(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const uint8_t *pk,
 		c->persons_cleared++;
 	return err != UG_OK
 		   ? err
-		   : store__env_err(rc, STORE_ENV_ANY, "clear person");
+		   : store__env_err(rc, failed_env(s, NULL, ltxn, dtxn),
+				    "clear person");
 }
 
 static bool
@@ -334,7 +354,8 @@ purge_in(store *s, MDB_txn *itxn, MDB_txn *ltxn, MDB_txn *dtxn,
 	if (rc == 0 && err == UG_OK && n)
 		rc = del_timers(s, dtxn, NULL, items, n, c);
 	if (rc != 0)
-		return store__env_err(rc, STORE_ENV_ANY, "purge");
+		return store__env_err(rc, failed_env(s, itxn, ltxn, dtxn),
+				      "purge");
 	if (err == UG_OK && erase_person)
 		err = clear_person(s, ltxn, dtxn, erase_person, c);
 	/* A person none of whose records remain keeps no state either. */
@@ -413,11 +434,15 @@ store_purge_audited(store *s, const store_purge_item *items, size_t n,
 	rc = mdb_txn_commit(dtxn);
 	if (rc == 0)
 		rc = mdb_env_sync(s->derived_env, 1);
+	store__env_wrote(STORE_ENV_LOG);
 	if (irc != 0)
 		return store__env_err(irc, STORE_ENV_IDS,
 				      "commit purge (ids)");
-	if (rc == 0)
+	store__env_wrote(STORE_ENV_IDS);
+	if (rc == 0) {
+		store__env_wrote(STORE_ENV_DERIVED);
 		store__env_wrote(STORE_ENV_ANY);
+	}
 	return store__env_err(rc, STORE_ENV_DERIVED, "commit purge (derived)");
 }
 

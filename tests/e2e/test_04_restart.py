@@ -1051,3 +1051,127 @@ def test_delivery_counts_not_stored_are_said_once_a_minute(make_hub):
         "once a minute" in doc
     assert "audit records kept for the next second because they could " \
         "not be written yet: warn, at most once a minute" in doc
+
+
+def test_a_store_on_a_read_only_mount_is_refused_by_name(make_hub):
+    """OPERATIONS.md, "Where data lives": a data_dir on a read-only mount
+    (a disk the kernel remounted read-only after errors, a mistaken
+    fstab line) stops hubd at start, exit 1, naming the lock it cannot
+    open and why; every hubctl command that opens the store says it
+    too, exit 1; nothing is changed. The same for a data_dir hubd would
+    make under a read-only parent."""
+    if subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+        pytest.skip("no mount namespaces here")
+    ro_cmd = ["unshare", "-m", "sh", "-c",
+              'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0"'
+              ' && exec "$@"']
+    hub = make_hub()
+    hub.stop()
+    before = (hub.data_dir / "log" / "data.mdb").read_bytes()
+
+    def run(mount, conf, *args):
+        return subprocess.run([*ro_cmd, str(mount), *args, "--config",
+                               str(conf)] if args[0].endswith("hubd") else
+                              [*ro_cmd, str(mount), args[0], "--config",
+                               str(conf), *args[1:]],
+                              capture_output=True, text=True, timeout=60)
+    p = run(hub.data_dir, hub.conf, hubtest.binary("hubd"))
+    assert p.returncode == 1, p.stderr
+    assert f"hubd err HUB-START cannot start: data_dir: cannot open " \
+        f"{hub.data_dir}/hubd.lock: Read-only file system\n" in p.stderr, \
+        p.stderr
+    for args in (["stats"], ["register-agency", "school-a"]):
+        p = run(hub.data_dir, hub.conf, hubtest.binary("hubctl"), *args)
+        assert (p.returncode, p.stdout) == (1, ""), p.stderr
+        assert p.stderr.endswith("hubctl: cannot open the hub's keys and "
+                                 "store: cannot open LMDB environment: "
+                                 "Read-only file system\n"), p.stderr
+    assert (hub.data_dir / "log" / "data.mdb").read_bytes() == before
+    ro = hub.tmp / "ro"
+    ro.mkdir()
+    conf = hub.tmp / "new.conf"
+    conf.write_text(hub.conf.read_text().replace(str(hub.data_dir),
+                                                 str(ro / "data")))
+    p = run(ro, conf, hubtest.binary("hubd"))
+    assert p.returncode == 1, p.stderr
+    assert f"hubd err HUB-START cannot start: data_dir: cannot create " \
+        f"{ro}/data: Read-only file system\n" in p.stderr, p.stderr
+    assert list(ro.iterdir()) == []
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "a `data_dir` on a read-only mount" in doc
+    hub.start()
+
+
+def test_a_full_disk_at_start_is_said_not_a_crash(make_hub, tmp_path):
+    """OPERATIONS.md, Where data lives: on a full disk, opening a store
+    whose ids/ or derived/ must be made again (deleted, as "Store format"
+    tells after an OS crash), or whose lock.mdb is empty, stops hubd and
+    hubctl with exit 1 and "No space left on device", naming the
+    directory. LMDB writes lock.mdb through a shared map: a page of it
+    without a block on a full disk ended both with SIGBUS, saying
+    nothing, at every start. With room again, hubd starts and rebuilds;
+    nothing is lost."""
+    import errno
+    import shutil
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs",
+                       str(disk)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+
+    def fill(path):
+        with open(path, "wb", buffering=0) as f:
+            for chunk in (1 << 20, 4096, 512):
+                while True:
+                    try:
+                        f.write(b"\0" * chunk)
+                    except OSError as e:
+                        assert e.errno == errno.ENOSPC, e
+                        break
+    try:
+        hub = make_hub(start=False, settings={"data_dir": str(disk / "data")})
+        hub.data_dir = disk / "data"
+        hub.start()
+        cprs = CprGen(4051).take(50)
+        hub.send(*[hubtest.envelope("school-a", c, salt=f"fd-{c}")
+                   for c in cprs])
+        hub.wait_applied()
+        hub.stop()
+        filler = disk / "filler"
+        for gone in ("ids", "derived", "log/lock.mdb"):
+            if gone.endswith(".mdb"):
+                os.truncate(hub.data_dir / gone, 0)
+            else:
+                shutil.rmtree(hub.data_dir / gone)
+            fill(filler)
+            p = subprocess.run([hubtest.binary("hubd"), "--config",
+                                str(hub.conf)], capture_output=True,
+                               text=True, timeout=60)
+            assert p.returncode == 1, (gone, p.returncode, p.stderr)
+            assert re.search(r"hubd err HUB-START cannot start: "
+                             rf"{re.escape(str(hub.data_dir))}/(log|ids|"
+                             r"derived): cannot open LMDB environment: No "
+                             r"space left on device\n", p.stderr), \
+                (gone, p.stderr)
+            c = hub.hubctl("stats", check=False)
+            assert (c.returncode, c.stdout) == (1, ""), (gone, c.returncode)
+            assert c.stderr.endswith(
+                "hubctl: cannot open the hub's keys and store: cannot open "
+                "LMDB environment: No space left on device\n"), c.stderr
+            filler.unlink()
+            hub.start()
+            st = hub.wait_applied()
+            assert (st["log_events"], st["event_ids"],
+                    st["person_index_entries"]) == (50, 50, 50), st
+            hub.stop()
+        doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                       .split())
+        assert "cannot open LMDB environment: No space left on device" in doc
+    finally:
+        try:
+            hub.close()
+        finally:
+            subprocess.run(["umount", "-l", str(disk)])

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nacl.hash
 
+import hubtest
 from hubtest import (CprGen, TcpRelay, binary, ev_desk, ev_dropout,
                      ev_referral, read_key_file, rules_hub)
 
@@ -453,3 +454,41 @@ def test_a_forged_alert_is_said_once_a_minute_not_at_every_pump(make_hub):
                    .split())
     assert "stored alerts that cannot be read: err, at most once a minute" \
         in doc
+
+
+def test_the_derived_state_is_as_large_as_operations_md_says(make_hub):
+    """OPERATIONS.md, "Where data lives": derived/ takes about 1.5 to 5 KiB
+    per person the hub holds and 0.2 KiB per event (absence reports that
+    raise nothing), so the disk can be sized for it as for the log and
+    ids/; derived_bytes in hubctl stats is what it holds. Its length
+    varies from run to run with the applier's commits."""
+    import datetime
+    from hubtest import AbsenceRow
+    hub = make_hub()
+    persons, weeks = 1000, 5
+    cprs = CprGen(6020).take(persons)
+    hub.cprs.update(cprs)
+    rows = []
+    for w in range(weeks):
+        start = datetime.date(2024, 1, 8) + datetime.timedelta(weeks=w)
+        end = start + datetime.timedelta(days=4)
+        rows += [AbsenceRow(c, period_start=start.isoformat(),
+                            period_end=end.isoformat(), absent=2,
+                            expected=30) for c in cprs]
+    path, _ = hub.csv("weeks.csv", rows)
+    assert hub.adapter("import", path, timeout=300).rc == 0
+    st = hub.wait_applied(timeout=120)
+    assert (st["log_events"], st["alerts"]) == (persons * weeks, 0), st
+    hub.stop()
+    st = hub.stats()
+    events = persons * weeks
+    low = 1.5 * 1024 * persons + 0.2 * 1024 * events
+    high = 5 * 1024 * persons + 0.2 * 1024 * events
+    assert low <= st["derived_bytes"] <= high, (st, low, high)
+    assert st["derived_bytes"] == \
+        (hub.data_dir / "derived" / "data.mdb").stat().st_size
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "by about 1.5 to 5 KiB for each person it holds" in doc
+    assert "and 0.2 KiB for each event" in doc
+    hub.start()

@@ -1873,3 +1873,86 @@ def test_a_record_that_does_not_open_stops_an_erasure_as_documented(
     p = hub.hubctl("export", "--cpr", cpr, check=False)
     assert p.returncode == 1 and p.stdout == "" and \
         "hubctl: export failed: malformed input" in p.stderr, p
+
+
+def test_a_purge_on_a_full_derived_map_names_derived_map_mb(make_hub):
+    """OPERATIONS.md, Where data lives and Retention: a purge turn that
+    a full derived/ map refuses (deleting takes pages too) is not done
+    and retried, and STORE-FULL names the map that is full and the one
+    setting to raise, derived_map_mb, as it does for the applier: not a
+    guess among log/, ids/ and derived/. Raised and restarted, the run
+    deletes what is due."""
+    import hubtest
+    from test_53_delivery import until_refused
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"derived_map_mb": "1", "retention_absence": "10"})
+    hub.send(*[ev_absence(c, "2025-12-01", 1)
+               for c in CprGen(6221).take(20)])
+    hub.wait_applied()
+    until_refused(hub, "purge-dfull")
+    hub.set_clock("2026-02-05T10:00:00")
+    hub.wait_log(r"HUB-PURGE purge: full; retrying next turn")
+    # The applier met the full map first: the purge's refusals belong to
+    # the same condition of derived/, counted in its next line.
+    full = [l for l in hub.log_text().splitlines() if " STORE-FULL " in l]
+    assert full, hub.log_text()
+    for line in full:
+        assert line.endswith(": the derived/ map is full; raise "
+                             "derived_map_mb and restart"), line
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "a full `derived/` map takes raising `derived_map_mb` and a " \
+        "restart" in doc
+    hub.stop()
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "derived_map_mb = 1\n", "derived_map_mb = 64\n"))
+    hub.start()
+    hub.wait_stats("the purge done", lambda s: s["log_events"] == 0,
+                   timeout=120)
+
+
+def test_an_erasure_on_a_full_derived_map_says_which_setting(make_hub):
+    """OPERATIONS.md, erasure: deleting takes room in a map too, so a
+    person's erasure on a full derived/ map (derived_map_mb = 1, filled
+    by ingest about that person) deletes nothing, and the error names
+    the map and the setting to raise; running it again does not help
+    until derived_map_mb is raised, and then it erases."""
+    import hubtest
+    from hubtest import IngestClient, REJECTED, envelope, frame
+    cpr = CprGen(6293).next()
+    hub = make_hub(settings={"derived_map_mb": "1"})
+    hub.cprs.add(cpr)
+    refused = None
+    with IngestClient(hub, "school-a") as ing:
+        for i in range(0, 20000, 64):
+            envs = [envelope("school-a", cpr, salt=f"dfull-{j}", absent=0,
+                             expected=1, period_start="2000-01-03",
+                             period_end="2000-01-07")
+                    for j in range(i, i + 64)]
+            for e in envs:
+                assert ing.send(frame(e))
+            acks = [ing.recv_ack(20) for _ in envs]
+            refused = next((a for a in acks if a.status == REJECTED), None)
+            if refused:
+                break
+    assert refused and refused.code == hubtest.E_FULL, refused
+    hub.stop()
+    held = hub.stats()["log_events"]
+    for _ in range(2):
+        p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 8",
+                       check=False)
+        assert (p.returncode, p.stdout) == (1, ""), (p.stdout, p.stderr)
+        assert "hubctl: erase failed: full (nothing or part deleted; run " \
+            "it again)" in p.stderr, p.stderr
+        assert re.search(r"hubctl err STORE-FULL [a-z ]+: MDB_MAP_FULL: "
+                         r".*: the derived/ map is full; raise "
+                         r"derived_map_mb and restart\n", p.stderr), p.stderr
+    assert hub.stats()["log_events"] == held
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "a full `derived/` map (`derived_map_mb`) refuses an erasure " \
+        "too" in doc
+    hub.conf.write_text(hub.conf.read_text().replace(
+        "derived_map_mb = 1\n", "derived_map_mb = 64\n"))
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 8")
+    assert p.stdout.startswith(f"erased: {held} records"), p.stdout
