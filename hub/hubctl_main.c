@@ -575,6 +575,7 @@ typedef struct {
 	uint8_t person_key[UG_PERSON_KEY_LEN];
 	uint8_t body[1024];
 	store_event ev;
+	long line; /* of --file, else 0 */
 } assignment;
 
 /* A role as an operator writes it, decided as the hub decides it. */
@@ -760,10 +761,11 @@ store_refusal(ug_err err)
 }
 
 /* Append a run of assignments in one transaction with their records,
- * then sign a checkpoint; counts new ones. */
+ * then sign a checkpoint; counts new ones. path: the --file read, or
+ * NULL. */
 static ug_err
-flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
-		  size_t *dups)
+flush_assignments(ctl *c, const char *path, assignment *batch, size_t n,
+		  size_t *added, size_t *dups)
 {
 	store_event *events = calloc(n ? n : 1, sizeof *events);
 	if (!events)
@@ -783,6 +785,24 @@ flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
 			(*added)++;
 		else
 			(*dups)++;
+		/* Stored, yet a planned handover that will route nothing: the
+		 * operator would otherwise count on it. */
+		if (events[i].assign_dropped) {
+			char day[11], where[24];
+			ug_date_format(events[i].assign_dropped_from, day);
+			if (path)
+				snprintf(where, sizeof where, "%ld",
+					 batch[i].line);
+			ug_eprintf(
+			    "%s%s%s: the assignment to %s from %s is not "
+			    "kept: at most 8 from days are kept per "
+			    "person and role, and it is the one planned "
+			    "furthest ahead; assign it again once "
+			    "another has begun\n",
+			    path ? path : "hubctl: assign", path ? ":" : "",
+			    path ? where : "",
+			    events[i].assign_dropped_caseworker, day);
+		}
 	}
 	free(events);
 	if (err == UG_OK && n && c->keys->sign_secret) {
@@ -855,6 +875,7 @@ assign_file(ctl *c, const char *path)
 					       field[COL_ROLE], &diag);
 			ug_strlcpy(diag.file, path, sizeof diag.file);
 			diag.line = csv_line(r);
+			batch[n].line = diag.line;
 		}
 		if (row == UG_EIO) {
 			err = row;
@@ -864,12 +885,13 @@ assign_file(ctl *c, const char *path)
 				   diag.field[0] ? ": " : "", diag.reason);
 			bad++;
 		} else if (++n == BATCH) {
-			err = flush_assignments(c, batch, n, &added, &dups);
+			err = flush_assignments(c, path, batch, n, &added,
+						&dups);
 			n = 0;
 		}
 	}
 	if (err == UG_OK)
-		err = flush_assignments(c, batch, n, &added, &dups);
+		err = flush_assignments(c, path, batch, n, &added, &dups);
 	if (err == UG_EIO) {
 		ug_eprintf("hubctl: storing assignments: %s\n", diag.reason);
 		goto out;
@@ -1134,7 +1156,8 @@ cmd_assign(ctl *c)
 		ug_eprintf("hubctl: %s%s: %s\n",
 			   ug_config_where(c->cfg, diag.field), diag.field,
 			   diag.reason);
-	else if ((err = flush_assignments(c, a, 1, &added, &dups)) != UG_OK)
+	else if ((err = flush_assignments(c, NULL, a, 1, &added, &dups)) !=
+		 UG_OK)
 		ug_eprintf("hubctl: assign: %s: nothing changed\n",
 			   store_refusal(err));
 	else {

@@ -1325,11 +1325,12 @@ assign_write(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
 }
 
 static ug_err
-put_assignment(store *s, MDB_txn *txn, const store_event *ev)
+put_assignment(store *s, MDB_txn *txn, store_event *ev)
 {
 	size_t cwlen = strlen(ev->assign_caseworker);
 	if (cwlen >= STORE_ID_MAX)
 		return UG_EINVAL;
+	ev->assign_dropped = false;
 	assign_list list;
 	ug_err err =
 	    assign_read(s, txn, ev->person_key, ev->assign_role, &list);
@@ -1357,6 +1358,13 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 		bool over = list.entry[1].from <= today ||
 			    (list.entry[0].to && list.entry[0].to < today);
 		int gone = over ? 0 : list.count - 1;
+		if (!over) {
+			ev->assign_dropped = true;
+			ev->assign_dropped_from = list.entry[gone].from;
+			memcpy(ev->assign_dropped_caseworker,
+			       list.entry[gone].caseworker,
+			       sizeof ev->assign_dropped_caseworker);
+		}
 		memmove(&list.entry[gone], &list.entry[gone + 1],
 			(size_t)(list.count - gone - 1) *
 			    sizeof list.entry[0]);

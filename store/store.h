@@ -109,6 +109,12 @@ typedef struct {
 	/* Results, set by store_append. */
 	int status;   /* STORE_NEW / _DUPLICATE / _CONFLICT */
 	uint64_t seq; /* log sequence (the stored one for dups) */
+	/* A ContactAssignment that found ASSIGN_MAX start days planned or in
+	 * force: the one planned furthest ahead (perhaps this one) is no
+	 * longer kept and will route nothing, which its sender must hear. */
+	bool assign_dropped;
+	int32_t assign_dropped_from;
+	char assign_dropped_caseworker[STORE_ID_MAX];
 } store_event;
 
 /*

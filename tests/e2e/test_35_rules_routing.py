@@ -727,6 +727,43 @@ def test_handovers_planned_ahead_keep_todays_contact_person(make_hub):
     hub.peek("desk-dora", 0)
 
 
+def test_a_handover_past_the_limit_is_named_not_kept(make_hub):
+    """RULES.md section 7: plan at most 7 handovers ahead; past that the
+    one planned furthest ahead is dropped, which may be the new one. It
+    routes nothing then, so whoever planned it is told: hubctl on stderr
+    (FILE:LINE: for --file, exit 0 all the same: it is stored), hubd's
+    log (HUB-ASSIGN warn) for the youth unit's (its ack is ACCEPTED)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3516).born("2004-11-11")
+    hub.assign(cpr, "cw-anna", start="2026-09-01")
+    for d in range(1, 8):
+        p = hub.assign(cpr, "cw-bob", start=f"2026-10-0{d}")
+        assert p.stderr == "", p.stderr
+    p = hub.assign(cpr, "cw-lead", start="2026-10-09")
+    assert p.returncode == 0
+    assert p.stdout == "assigned to cw-lead from 2026-10-09\n"
+    assert p.stderr == ("hubctl: assign: the assignment to cw-lead from "
+                        "2026-10-09 is not kept: at most 8 from days are "
+                        "kept per person and role, and it is the one "
+                        "planned furthest ahead; assign it again once "
+                        "another has begun\n"), p.stderr
+    # An earlier start drops the latest planned one instead.
+    f = hub.tmp / "handover.csv"
+    f.write_text(f"cpr;caseworker;from\n{cpr};cw-lead;2026-09-20\n")
+    p = hub.hubctl("assign", "--file", str(f), check=False)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == (f"{f}:2: the assignment to cw-bob from 2026-10-07 "
+                        "is not kept: at most 8 from days are kept per "
+                        "person and role, and it is the one planned "
+                        "furthest ahead; assign it again once another has "
+                        "begun\n"), p.stderr
+    hub.send(ev_assignment(cpr, "cw-anna", "2026-10-10"))
+    hub.wait_applied()
+    hub.wait_log(r"HUB-ASSIGN event \w+ from youth-a: the assignment to "
+                 r"cw-anna from 2026-10-10 is not kept")
+    assert hub.running
+
+
 def test_assign_without_from_starts_on_the_hub_clocks_today(make_hub):
     """OPERATIONS: "`--from` defaults to today"; RULES section 1: "today"
     is the hub clock, a test's clock_file when one is set. With the hub
