@@ -663,6 +663,30 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	ug_keyed_hash(c->keys->hash_key, natural, (size_t)len, hash, 16);
 	memcpy(a->event_id + 8, hash, 8);
 	ug_person_key(c->keys->hash_key, a->cpr, a->person_key);
+	/* The id is the content's, so an assignment made again after another
+	 * replaced it (cw-anna, cw-bob, cw-anna from one day) would be
+	 * "already known" and leave cw-bob in place: while the store keeps
+	 * another for that day, it is stored anew under an id of its own. */
+	char held[STORE_ID_MAX], by[STORE_ID_MAX];
+	int32_t held_to = 0;
+	uint64_t seq;
+	if (a->role != UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR &&
+	    store_assignment_at(
+		c->store, a->person_key,
+		a->role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE
+		    ? STORE_ROLE_GUIDANCE
+		    : STORE_ROLE_CONTACT,
+		from_day, held, &held_to) == UG_OK &&
+	    (strcmp(held, a->caseworker) != 0 || held_to != to_day) &&
+	    store_event_id_get(c->store, a->event_id, &seq, by) == UG_OK) {
+		uint64_t last = 0;
+		(void)store_log_last(c->store, &last);
+		len += snprintf(natural + len, sizeof natural - (size_t)len,
+				"\x1f%llu", (unsigned long long)last);
+		ug_keyed_hash(c->keys->hash_key, natural, (size_t)len, hash,
+			      16);
+		memcpy(a->event_id + 8, hash, 8);
+	}
 
 	ungebro__v1__contact_assignment__init(&a->payload);
 	a->payload.caseworker = a->caseworker;

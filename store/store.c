@@ -1831,6 +1831,29 @@ store_assignment_role(store *s, const uint8_t *person_key, int role,
 	return UG_ENOTFOUND;
 }
 
+ug_err
+store_assignment_at(store *s, const uint8_t *person_key, int role,
+		    int32_t from, char caseworker[STORE_ID_MAX], int32_t *to)
+{
+	MDB_txn *txn = NULL;
+	int rc = begin_read(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin read");
+	assign_list list;
+	ug_err err = assign_read(s, txn, person_key, role, &list);
+	mdb_txn_abort(txn);
+	if (err != UG_OK)
+		return err;
+	for (int i = 0; i < list.count; i++) {
+		if (list.entry[i].from != from)
+			continue;
+		memcpy(caseworker, list.entry[i].caseworker, STORE_ID_MAX);
+		*to = list.entry[i].to;
+		return UG_OK;
+	}
+	return UG_ENOTFOUND;
+}
+
 bool
 store_assignment_held(store *s, const uint8_t *person_key, int role,
 		      const char *caseworker)

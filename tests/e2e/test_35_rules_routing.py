@@ -400,6 +400,36 @@ def test_reassignment_moves_open_alerts(make_hub):
     assert {a["recipient"] for a in hub.peek("cw-bob", 2)} == {"cw-bob"}
 
 
+def test_assigning_back_the_same_day_takes_the_alerts_back(make_hub):
+    """RULES.md section 7: an assignment with the same `from` as one held
+    replaces it. Assigned cw-anna, then cw-bob, then cw-anna again the
+    same day, the last one is the contact person: it is stored (it used
+    to be `already known`, as the first one was, and cw-bob kept the
+    person) and takes the open alert back; once more, it is known."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3517).born("2004-12-12")
+    hub.cprs.add(cpr)
+
+    def assign(who):
+        return hub.hubctl("assign", "--cpr", cpr, "--caseworker",
+                          who).stdout
+
+    assert assign("cw-anna") == "assigned to cw-anna from 2026-09-07\n"
+    hub.send(ev_dropout_risk(cpr, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 1
+    assert assign("cw-bob") == "assigned to cw-bob from 2026-09-07\n"
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
+    assert assign("cw-anna") == "assigned to cw-anna from 2026-09-07\n"
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-anna")
+    assert hub.peek("cw-anna", 1)[0]["recipient"] == "cw-anna"
+    hub.peek("cw-bob", 0)
+    assert assign("cw-anna") == ("assigned to cw-anna from 2026-09-07 "
+                                 "(already known)\n")
+    audit = [r for r in show_audit(hub) if r["action"] == "assign"]
+    assert [r["result"] for r in audit] == ["ok", "ok", "ok",
+                                           "already-known"]
+
+
 def anna_with_a_dropout_risk(make_hub, seed, born):
     """A hub on 2026-09-07 with a person of cw-anna's since August and
     one dropout-risk alert for her: (hub, cpr)."""
