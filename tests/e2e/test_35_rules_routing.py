@@ -486,6 +486,26 @@ def test_dated_reassignment_moves_alerts_on_its_first_day(make_hub):
     hub.peek("cw-anna", 0)
 
 
+def test_a_planned_handover_called_off_moves_nothing(make_hub):
+    """RULES.md section 7: a handover planned ahead is called off by
+    assigning the current contact person from the same day, which
+    replaces it: on that day nothing moves, and the alerts stay."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3518).born("2005-01-13")
+    hub.assign(cpr, "cw-anna", start="2026-09-01")
+    hub.send(ev_dropout_risk(cpr, "2026-09-04"))
+    hub.wait_applied()
+    hub.assign(cpr, "cw-bob", start="2026-09-21")
+    hub.assign(cpr, "cw-anna", start="2026-09-21")
+    hub.wait_applied()
+    hub.advance("2026-09-21T00:00:00")
+    hub.send(ev_dropout_risk(cpr, "2026-09-21"))
+    hub.wait_applied()
+    assert "HUB-REROUTE" not in hub.log_text()
+    assert {a["recipient"] for a in hub.peek("cw-anna", 2)} == {"cw-anna"}
+    hub.peek("cw-bob", 0)
+
+
 def test_ended_assignment_hands_open_alerts_to_the_desk(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     cpr = CprGen(3510).born("2011-04-04")
