@@ -770,6 +770,11 @@ def test_handovers_planned_ahead_keep_todays_contact_person(make_hub):
     got = hub.peek("cw-anna", 2)
     assert {a["cpr"] for a in got} == {ahead, behind}, got
     hub.peek("desk-dora", 0)
+    # Only the handover planned furthest ahead is logged as not kept: a
+    # start of the past that decides no day goes without a word.
+    assert re.findall(r"HUB-ASSIGN .* the assignment to ([\w-]+) from "
+                      r"(\S+) is not kept", hub.log_text()) == \
+        [("cw-bob", "2026-10-08")]
     # The first seven handovers are kept (2026-10-08 was dropped).
     hub.advance("2026-10-01T00:00:00")
     hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
