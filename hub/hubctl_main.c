@@ -741,7 +741,7 @@ typedef struct {
 	const assignment *batch;
 	char who[STORE_ID_MAX];
 	store_audit_entry *e;
-	char (*detail)[128];
+	char (*detail)[256];
 } assign_records;
 
 /* One audit record per assignment (the person key, never the CPR), in
@@ -758,10 +758,20 @@ audit_assignments(void *ctx, const store_event *events, size_t n,
 		return UG_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const assignment *a = &r->batch[i];
-		snprintf(r->detail[i], sizeof r->detail[i],
-			 "%s %s from %s%s%s", wire_contact_role_name(a->role),
-			 a->caseworker, a->from, a->to[0] ? " to " : "",
-			 a->to);
+		int len = snprintf(
+		    r->detail[i], sizeof r->detail[i], "%s %s from %s%s%s",
+		    wire_contact_role_name(a->role), a->caseworker, a->from,
+		    a->to[0] ? " to " : "", a->to);
+		/* The trail must not show a handover as made that routes
+		 * nothing. */
+		if (events[i].assign_dropped) {
+			char day[11];
+			ug_date_format(events[i].assign_dropped_from, day);
+			snprintf(r->detail[i] + len,
+				 sizeof r->detail[i] - (size_t)len,
+				 "; not kept: %s from %s (8 from days)",
+				 events[i].assign_dropped_caseworker, day);
+		}
 		r->e[i] = (store_audit_entry){
 		    ug_now_ms(),
 		    r->who,

@@ -812,6 +812,13 @@ def test_a_handover_past_the_limit_is_named_not_kept(make_hub):
                         "person and role, and it is the one planned "
                         "furthest ahead; assign it again once another has "
                         "begun\n"), p.stderr
+    # The audit trail does not show them as made and nothing more.
+    assert [r["detail"] for r in show_audit(hub)
+            if r["action"] == "assign"][-2:] == [
+        "contact cw-lead from 2026-10-09; not kept: cw-lead from "
+        "2026-10-09 (8 from days)",
+        "contact cw-lead from 2026-09-20; not kept: cw-bob from "
+        "2026-10-07 (8 from days)"]
     hub.send(ev_assignment(cpr, "cw-anna", "2026-10-10"))
     hub.wait_applied()
     hub.wait_log(r"HUB-ASSIGN event \w+ from youth-a: the assignment to "
