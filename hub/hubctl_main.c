@@ -575,6 +575,7 @@ typedef struct {
 	uint8_t person_key[UG_PERSON_KEY_LEN];
 	uint8_t body[1024];
 	store_event ev;
+	long line; /* of --file, else 0 */
 } assignment;
 
 /* A role as an operator writes it, decided as the hub decides it. */
@@ -662,6 +663,30 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	ug_keyed_hash(c->keys->hash_key, natural, (size_t)len, hash, 16);
 	memcpy(a->event_id + 8, hash, 8);
 	ug_person_key(c->keys->hash_key, a->cpr, a->person_key);
+	/* The id is the content's, so an assignment made again after another
+	 * replaced it (cw-anna, cw-bob, cw-anna from one day) would be
+	 * "already known" and leave cw-bob in place: while the store keeps
+	 * another for that day, it is stored anew under an id of its own. */
+	char held[STORE_ID_MAX], by[STORE_ID_MAX];
+	int32_t held_to = 0;
+	uint64_t seq;
+	if (a->role != UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR &&
+	    store_assignment_at(
+		c->store, a->person_key,
+		a->role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE
+		    ? STORE_ROLE_GUIDANCE
+		    : STORE_ROLE_CONTACT,
+		from_day, held, &held_to) == UG_OK &&
+	    (strcmp(held, a->caseworker) != 0 || held_to != to_day) &&
+	    store_event_id_get(c->store, a->event_id, &seq, by) == UG_OK) {
+		uint64_t last = 0;
+		(void)store_log_last(c->store, &last);
+		len += snprintf(natural + len, sizeof natural - (size_t)len,
+				"\x1f%llu", (unsigned long long)last);
+		ug_keyed_hash(c->keys->hash_key, natural, (size_t)len, hash,
+			      16);
+		memcpy(a->event_id + 8, hash, 8);
+	}
 
 	ungebro__v1__contact_assignment__init(&a->payload);
 	a->payload.caseworker = a->caseworker;
@@ -716,7 +741,7 @@ typedef struct {
 	const assignment *batch;
 	char who[STORE_ID_MAX];
 	store_audit_entry *e;
-	char (*detail)[128];
+	char (*detail)[256];
 } assign_records;
 
 /* One audit record per assignment (the person key, never the CPR), in
@@ -733,10 +758,20 @@ audit_assignments(void *ctx, const store_event *events, size_t n,
 		return UG_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const assignment *a = &r->batch[i];
-		snprintf(r->detail[i], sizeof r->detail[i],
-			 "%s %s from %s%s%s", wire_contact_role_name(a->role),
-			 a->caseworker, a->from, a->to[0] ? " to " : "",
-			 a->to);
+		int len = snprintf(
+		    r->detail[i], sizeof r->detail[i], "%s %s from %s%s%s",
+		    wire_contact_role_name(a->role), a->caseworker, a->from,
+		    a->to[0] ? " to " : "", a->to);
+		/* The trail must not show a handover as made that routes
+		 * nothing. */
+		if (events[i].assign_dropped) {
+			char day[11];
+			ug_date_format(events[i].assign_dropped_from, day);
+			snprintf(r->detail[i] + len,
+				 sizeof r->detail[i] - (size_t)len,
+				 "; not kept: %s from %s (8 from days)",
+				 events[i].assign_dropped_caseworker, day);
+		}
 		r->e[i] = (store_audit_entry){
 		    ug_now_ms(),
 		    r->who,
@@ -760,10 +795,11 @@ store_refusal(ug_err err)
 }
 
 /* Append a run of assignments in one transaction with their records,
- * then sign a checkpoint; counts new ones. */
+ * then sign a checkpoint; counts new ones. path: the --file read, or
+ * NULL. */
 static ug_err
-flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
-		  size_t *dups)
+flush_assignments(ctl *c, const char *path, assignment *batch, size_t n,
+		  size_t *added, size_t *dups)
 {
 	store_event *events = calloc(n ? n : 1, sizeof *events);
 	if (!events)
@@ -783,6 +819,24 @@ flush_assignments(ctl *c, assignment *batch, size_t n, size_t *added,
 			(*added)++;
 		else
 			(*dups)++;
+		/* Stored, yet a planned handover that will route nothing: the
+		 * operator would otherwise count on it. */
+		if (events[i].assign_dropped) {
+			char day[11], where[24];
+			ug_date_format(events[i].assign_dropped_from, day);
+			if (path)
+				snprintf(where, sizeof where, "%ld",
+					 batch[i].line);
+			ug_eprintf(
+			    "%s%s%s: the assignment to %s from %s is not "
+			    "kept: at most 8 from days are kept per "
+			    "person and role, and it is the one planned "
+			    "furthest ahead; assign it again once "
+			    "another has begun\n",
+			    path ? path : "hubctl: assign", path ? ":" : "",
+			    path ? where : "",
+			    events[i].assign_dropped_caseworker, day);
+		}
 	}
 	free(events);
 	if (err == UG_OK && n && c->keys->sign_secret) {
@@ -855,6 +909,7 @@ assign_file(ctl *c, const char *path)
 					       field[COL_ROLE], &diag);
 			ug_strlcpy(diag.file, path, sizeof diag.file);
 			diag.line = csv_line(r);
+			batch[n].line = diag.line;
 		}
 		if (row == UG_EIO) {
 			err = row;
@@ -864,12 +919,13 @@ assign_file(ctl *c, const char *path)
 				   diag.field[0] ? ": " : "", diag.reason);
 			bad++;
 		} else if (++n == BATCH) {
-			err = flush_assignments(c, batch, n, &added, &dups);
+			err = flush_assignments(c, path, batch, n, &added,
+						&dups);
 			n = 0;
 		}
 	}
 	if (err == UG_OK)
-		err = flush_assignments(c, batch, n, &added, &dups);
+		err = flush_assignments(c, path, batch, n, &added, &dups);
 	if (err == UG_EIO) {
 		ug_eprintf("hubctl: storing assignments: %s\n", diag.reason);
 		goto out;
@@ -1134,7 +1190,8 @@ cmd_assign(ctl *c)
 		ug_eprintf("hubctl: %s%s: %s\n",
 			   ug_config_where(c->cfg, diag.field), diag.field,
 			   diag.reason);
-	else if ((err = flush_assignments(c, a, 1, &added, &dups)) != UG_OK)
+	else if ((err = flush_assignments(c, NULL, a, 1, &added, &dups)) !=
+		 UG_OK)
 		ug_eprintf("hubctl: assign: %s: nothing changed\n",
 			   store_refusal(err));
 	else {

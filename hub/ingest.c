@@ -343,6 +343,20 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 			h->accepted++;
 			hub__metrics_event(h, ev->agency, ev->type);
 			hub__ops_accepted(h, ev->agency);
+			/* Accepted, yet a planned handover that will route
+			 * nothing: the sender's ack cannot say so. */
+			if (ev->assign_dropped) {
+				char day[11];
+				ug_date_format(ev->assign_dropped_from, day);
+				log_warn("HUB-ASSIGN",
+					 "event %s from %s: the assignment to "
+					 "%s from %s is not kept: at most 8 "
+					 "from days are kept per person and "
+					 "role, and it is the one planned "
+					 "furthest ahead",
+					 hexid, who ? who : "?",
+					 ev->assign_dropped_caseworker, day);
+			}
 		} else if (ev->status == STORE_DUPLICATE) {
 			ack.status = UNGEBRO__V1__ACK_STATUS__DUPLICATE;
 			ack.sequence = ev->seq;

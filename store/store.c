@@ -1355,11 +1355,12 @@ assign_write(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
 }
 
 static ug_err
-put_assignment(store *s, MDB_txn *txn, const store_event *ev)
+put_assignment(store *s, MDB_txn *txn, store_event *ev)
 {
 	size_t cwlen = strlen(ev->assign_caseworker);
 	if (cwlen >= STORE_ID_MAX)
 		return UG_EINVAL;
+	ev->assign_dropped = false;
 	assign_list list;
 	ug_err err =
 	    assign_read(s, txn, ev->person_key, ev->assign_role, &list);
@@ -1387,6 +1388,13 @@ put_assignment(store *s, MDB_txn *txn, const store_event *ev)
 		bool over = list.entry[1].from <= today ||
 			    (list.entry[0].to && list.entry[0].to < today);
 		int gone = over ? 0 : list.count - 1;
+		if (!over) {
+			ev->assign_dropped = true;
+			ev->assign_dropped_from = list.entry[gone].from;
+			memcpy(ev->assign_dropped_caseworker,
+			       list.entry[gone].caseworker,
+			       sizeof ev->assign_dropped_caseworker);
+		}
 		memmove(&list.entry[gone], &list.entry[gone + 1],
 			(size_t)(list.count - gone - 1) *
 			    sizeof list.entry[0]);
@@ -1848,6 +1856,29 @@ store_assignment_role(store *s, const uint8_t *person_key, int role,
 		if (list.entry[i].to != 0 && today > list.entry[i].to)
 			return UG_ENOTFOUND;
 		memcpy(caseworker, list.entry[i].caseworker, STORE_ID_MAX);
+		return UG_OK;
+	}
+	return UG_ENOTFOUND;
+}
+
+ug_err
+store_assignment_at(store *s, const uint8_t *person_key, int role,
+		    int32_t from, char caseworker[STORE_ID_MAX], int32_t *to)
+{
+	MDB_txn *txn = NULL;
+	int rc = begin_read(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin read");
+	assign_list list;
+	ug_err err = assign_read(s, txn, person_key, role, &list);
+	mdb_txn_abort(txn);
+	if (err != UG_OK)
+		return err;
+	for (int i = 0; i < list.count; i++) {
+		if (list.entry[i].from != from)
+			continue;
+		memcpy(caseworker, list.entry[i].caseworker, STORE_ID_MAX);
+		*to = list.entry[i].to;
 		return UG_OK;
 	}
 	return UG_ENOTFOUND;

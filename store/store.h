@@ -109,6 +109,12 @@ typedef struct {
 	/* Results, set by store_append. */
 	int status;   /* STORE_NEW / _DUPLICATE / _CONFLICT */
 	uint64_t seq; /* log sequence (the stored one for dups) */
+	/* A ContactAssignment that found ASSIGN_MAX start days planned or in
+	 * force: the one planned furthest ahead (perhaps this one) is no
+	 * longer kept and will route nothing, which its sender must hear. */
+	bool assign_dropped;
+	int32_t assign_dropped_from;
+	char assign_dropped_caseworker[STORE_ID_MAX];
 } store_event;
 
 /*
@@ -209,6 +215,11 @@ ug_err store_assignment_role(store *s, const uint8_t *person_key, int role,
  * the assignments kept), whatever the day. */
 bool store_assignment_held(store *s, const uint8_t *person_key, int role,
 			   const char *caseworker);
+/* The assignment kept for the person and role that starts on `from`
+ * (days): its caseworker and end (0 open), or UG_ENOTFOUND. */
+ug_err store_assignment_at(store *s, const uint8_t *person_key, int role,
+			   int32_t from, char caseworker[STORE_ID_MAX],
+			   int32_t *to);
 /* The contact person on `today`, or UG_ENOTFOUND. */
 ug_err store_assignment_get(store *s, const uint8_t *person_key, int32_t today,
 			    char caseworker[STORE_ID_MAX]);

@@ -253,3 +253,28 @@ def test_an_assignment_export_with_a_team_column_is_assignments(make_hub):
     assert r.rc == 0, str(r)
     assert [e["type"] for e in stored(hub)] == [CA, DM]
     hub.sweep()
+
+
+def test_hubctl_assign_stands_until_the_export_changes_the_row(make_hub):
+    """docs/OPERATIONS.md, "Contact persons": hubctl assign and the youth
+    unit's rows make one history per person and role, the one received
+    last for a `from` wins; the adapter sends a row only when it changed,
+    so the same export run again leaves hubctl's assignment in force."""
+    from hubtest import RULE_AGENCIES, RULE_CASEWORKERS, ev_dropout_risk
+    hub = make_hub(agencies=RULE_AGENCIES, caseworkers=RULE_CASEWORKERS,
+                   clock="2026-09-07T08:00:00")
+    [cpr] = CprGen(1508).take(1)
+    hub.cprs.add(cpr)
+    path, _ = write_export(hub, "tildeling.csv", ASSIGN_HEADER,
+                           [([cpr, "cw-anna", "kontaktperson",
+                              "2026-09-01", ""], Ok(CA))])
+    assert run_adapter(hub, "youthunit", "import", path,
+                       agency="youth-a").summary["accepted"] == 1
+    hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-bob", "--from",
+               "2026-09-01")
+    r = run_adapter(hub, "youthunit", "import", path, agency="youth-a")
+    assert (r.summary["accepted"], r.summary["duplicates"]) == (0, 1)
+    hub.send(ev_dropout_risk(cpr, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 1
+    assert hub.peek("cw-bob", 1)[0]["recipient"] == "cw-bob"
+    hub.sweep()

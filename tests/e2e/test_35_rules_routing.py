@@ -400,6 +400,36 @@ def test_reassignment_moves_open_alerts(make_hub):
     assert {a["recipient"] for a in hub.peek("cw-bob", 2)} == {"cw-bob"}
 
 
+def test_assigning_back_the_same_day_takes_the_alerts_back(make_hub):
+    """RULES.md section 7: an assignment with the same `from` as one held
+    replaces it. Assigned cw-anna, then cw-bob, then cw-anna again the
+    same day, the last one is the contact person: it is stored (it used
+    to be `already known`, as the first one was, and cw-bob kept the
+    person) and takes the open alert back; once more, it is known."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3517).born("2004-12-12")
+    hub.cprs.add(cpr)
+
+    def assign(who):
+        return hub.hubctl("assign", "--cpr", cpr, "--caseworker",
+                          who).stdout
+
+    assert assign("cw-anna") == "assigned to cw-anna from 2026-09-07\n"
+    hub.send(ev_dropout_risk(cpr, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 1
+    assert assign("cw-bob") == "assigned to cw-bob from 2026-09-07\n"
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
+    assert assign("cw-anna") == "assigned to cw-anna from 2026-09-07\n"
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-anna")
+    assert hub.peek("cw-anna", 1)[0]["recipient"] == "cw-anna"
+    hub.peek("cw-bob", 0)
+    assert assign("cw-anna") == ("assigned to cw-anna from 2026-09-07 "
+                                 "(already known)\n")
+    audit = [r for r in show_audit(hub) if r["action"] == "assign"]
+    assert [r["result"] for r in audit] == ["ok", "ok", "ok",
+                                           "already-known"]
+
+
 def anna_with_a_dropout_risk(make_hub, seed, born):
     """A hub on 2026-09-07 with a person of cw-anna's since August and
     one dropout-risk alert for her: (hub, cpr)."""
@@ -454,6 +484,26 @@ def test_dated_reassignment_moves_alerts_on_its_first_day(make_hub):
     hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
     assert hub.peek("cw-bob", 1)[0]["recipient"] == "cw-bob"
     hub.peek("cw-anna", 0)
+
+
+def test_a_planned_handover_called_off_moves_nothing(make_hub):
+    """RULES.md section 7: a handover planned ahead is called off by
+    assigning the current contact person from the same day, which
+    replaces it: on that day nothing moves, and the alerts stay."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3518).born("2005-01-13")
+    hub.assign(cpr, "cw-anna", start="2026-09-01")
+    hub.send(ev_dropout_risk(cpr, "2026-09-04"))
+    hub.wait_applied()
+    hub.assign(cpr, "cw-bob", start="2026-09-21")
+    hub.assign(cpr, "cw-anna", start="2026-09-21")
+    hub.wait_applied()
+    hub.advance("2026-09-21T00:00:00")
+    hub.send(ev_dropout_risk(cpr, "2026-09-21"))
+    hub.wait_applied()
+    assert "HUB-REROUTE" not in hub.log_text()
+    assert {a["recipient"] for a in hub.peek("cw-anna", 2)} == {"cw-anna"}
+    hub.peek("cw-bob", 0)
 
 
 def test_ended_assignment_hands_open_alerts_to_the_desk(make_hub):
@@ -720,11 +770,60 @@ def test_handovers_planned_ahead_keep_todays_contact_person(make_hub):
     got = hub.peek("cw-anna", 2)
     assert {a["cpr"] for a in got} == {ahead, behind}, got
     hub.peek("desk-dora", 0)
+    # Only the handover planned furthest ahead is logged as not kept: a
+    # start of the past that decides no day goes without a word.
+    assert re.findall(r"HUB-ASSIGN .* the assignment to ([\w-]+) from "
+                      r"(\S+) is not kept", hub.log_text()) == \
+        [("cw-bob", "2026-10-08")]
     # The first seven handovers are kept (2026-10-08 was dropped).
     hub.advance("2026-10-01T00:00:00")
     hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-bob")
     assert [a["cpr"] for a in hub.peek("cw-bob", 1)] == [ahead]
     hub.peek("desk-dora", 0)
+
+
+def test_a_handover_past_the_limit_is_named_not_kept(make_hub):
+    """RULES.md section 7: plan at most 7 handovers ahead; past that the
+    one planned furthest ahead is dropped, which may be the new one. It
+    routes nothing then, so whoever planned it is told: hubctl on stderr
+    (FILE:LINE: for --file, exit 0 all the same: it is stored), hubd's
+    log (HUB-ASSIGN warn) for the youth unit's (its ack is ACCEPTED)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3516).born("2004-11-11")
+    hub.assign(cpr, "cw-anna", start="2026-09-01")
+    for d in range(1, 8):
+        p = hub.assign(cpr, "cw-bob", start=f"2026-10-0{d}")
+        assert p.stderr == "", p.stderr
+    p = hub.assign(cpr, "cw-lead", start="2026-10-09")
+    assert p.returncode == 0
+    assert p.stdout == "assigned to cw-lead from 2026-10-09\n"
+    assert p.stderr == ("hubctl: assign: the assignment to cw-lead from "
+                        "2026-10-09 is not kept: at most 8 from days are "
+                        "kept per person and role, and it is the one "
+                        "planned furthest ahead; assign it again once "
+                        "another has begun\n"), p.stderr
+    # An earlier start drops the latest planned one instead.
+    f = hub.tmp / "handover.csv"
+    f.write_text(f"cpr;caseworker;from\n{cpr};cw-lead;2026-09-20\n")
+    p = hub.hubctl("assign", "--file", str(f), check=False)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == (f"{f}:2: the assignment to cw-bob from 2026-10-07 "
+                        "is not kept: at most 8 from days are kept per "
+                        "person and role, and it is the one planned "
+                        "furthest ahead; assign it again once another has "
+                        "begun\n"), p.stderr
+    # The audit trail does not show them as made and nothing more.
+    assert [r["detail"] for r in show_audit(hub)
+            if r["action"] == "assign"][-2:] == [
+        "contact cw-lead from 2026-10-09; not kept: cw-lead from "
+        "2026-10-09 (8 from days)",
+        "contact cw-lead from 2026-09-20; not kept: cw-bob from "
+        "2026-10-07 (8 from days)"]
+    hub.send(ev_assignment(cpr, "cw-anna", "2026-10-10"))
+    hub.wait_applied()
+    hub.wait_log(r"HUB-ASSIGN event \w+ from youth-a: the assignment to "
+                 r"cw-anna from 2026-10-10 is not kept")
+    assert hub.running
 
 
 def test_assign_without_from_starts_on_the_hub_clocks_today(make_hub):
