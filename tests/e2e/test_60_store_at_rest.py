@@ -22,6 +22,7 @@ import nacl.hash
 
 from hubtest import (CprGen, TcpRelay, binary, ev_desk, ev_dropout,
                      ev_referral, read_key_file, rules_hub)
+from hubtest import envelope as hubtest_envelope
 
 TAG_PRINCIPAL = 3
 TAG_ALERT = 5
@@ -212,6 +213,55 @@ def test_the_architecture_layout_names_every_database(make_hub):
         (sorted(present - architecture_databases()),
          sorted(architecture_databases() - present))
     hub.start()
+
+
+def architecture_row(env, db):
+    """The key cell of ARCHITECTURE.md's LMDB layout row for env/db, on
+    one line."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" /
+           "ARCHITECTURE.md").read_text()
+    layout = doc.split("## The LMDB layout", 1)[1].split("\n## ", 1)[0]
+    table = layout.split(f"**`{env}/`", 1)[1].split("\n\n**", 1)[0]
+    row = re.search(rf"^\| `{db}` \| ([^|]*) \|", table, re.M)
+    return " ".join(row.group(1).split())
+
+
+def test_ids_keys_are_as_the_architecture_says(make_hub):
+    """ARCHITECTURE.md, "The LMDB layout": an ids/ key begins with the
+    event id's first 8 bytes only when they read as a time; any other id
+    (here 0xff bytes, a year past 2099) is keyed by a keyed hash of the
+    whole id alone, so bytes that are no time never stay in the clear."""
+    hub = make_hub()
+    timed = hubtest_envelope("school-a", CprGen(6101).take(1)[0], "t")
+    untimed = hubtest_envelope("school-a", CprGen(6102).take(1)[0], "u")
+    untimed.event_id = b"\xff" * 8 + untimed.event_id[8:]
+    hub.send(timed, untimed)
+    hub.wait_applied()
+    hub.stop()
+    keys_ = [k for k, _ in dump(hub.data_dir / "ids", "ids")]
+    assert len(keys_) == 2 and {len(k) for k in keys_} == {24}, keys_
+    assert sum(k.startswith(timed.event_id[:8]) for k in keys_) == 1
+    assert not any(b"\xff" * 4 in k[:12] for k in keys_), keys_
+    row = architecture_row("ids", "ids")
+    assert "read as a time" in row and "alone" in row, row
+    hub.start()
+
+
+def test_the_architecture_keys_say_what_is_hashed():
+    """ARCHITECTURE.md's key cells agree with the store (and SECURITY.md's
+    table): a queue entry's 4 bytes hash the recipient with the alert id
+    (store_alerts.c, queue_key), a desk record's key the desk, caseworker
+    and first day (store_rules.c, desk_key), and a format-2 store's
+    log/ids keys are a keyed hash of the id alone."""
+    assert "of the recipient and the alert id" in \
+        architecture_row("log", "queue")
+    assert "desk + caseworker + from" in architecture_row("derived", "desk")
+    assert "alone" in architecture_row("log", "ids")
+    security = (Path(__file__).resolve().parents[2] / "docs" /
+                "SECURITY.md").read_text()
+    desk = re.search(r"^ *\| `derived/desk` \| ([^|]*) \|", security,
+                     re.M).group(1)
+    assert "first day" in desk, desk
 
 
 def test_forged_principal_is_refused(make_hub):
