@@ -49,10 +49,41 @@ def test_folder_includes_only_what_it_depends_on(folder):
     assert not bad, "includes across a stated boundary:\n" + "\n".join(bad)
 
 
+# The store's own unit tests: ARCHITECTURE.md, "The folders" ("its unit
+# tests aside"). Every other test, fuzz target and bench tool reaches the
+# store through its header, as the programs do.
+STORE_TESTS = {"tests/unit/store_test.c", "tests/unit/audit_test.c",
+               "tests/unit/outbox_test.c"}
+
+
 def test_only_store_includes_lmdb():
-    bad = [str(p.relative_to(ROOT)) for p in ROOT.glob("*/*.[ch]")
-           if p.parent.name != "store" and ("<", "lmdb.h") in includes(p)]
+    tests = [p for sub in ("unit", "fuzz", "bench")
+             for p in (ROOT / "tests" / sub).glob("*.[ch]")]
+    bad = [str(p.relative_to(ROOT))
+           for p in [*ROOT.glob("*/*.[ch]"), *tests]
+           if p.parent.name != "store"
+           and p.relative_to(ROOT).as_posix() not in STORE_TESTS
+           and ("<", "lmdb.h") in includes(p)]
     assert not bad, f"lmdb.h outside store/: {bad}"
+
+
+# ARCHITECTURE.md, "Where the code is": each folder's public headers are
+# what the others include; store_int.h, hub_int.h, adapter_int.h and the
+# rest are internals of their folder.
+PUBLIC = {"proto/wire.h", "store/store.h", "store/outbox.h",
+          "store/store_password.h", "adapters/adapter.h", "hub/hub.h"}
+
+
+def test_other_folders_include_only_public_headers():
+    bad = []
+    for p in sorted(ROOT.glob("*/*.[ch]")):
+        for kind, name in includes(p):
+            top = name.split("/")[0]
+            if kind != '"' or top == p.parent.name or top == "common":
+                continue
+            if name not in PUBLIC:
+                bad.append(f"{p.relative_to(ROOT)}: {name}")
+    assert not bad, "an internal header across folders:\n" + "\n".join(bad)
 
 
 # The libraries' headers -> the folders (or the one file) the table gives
