@@ -8,8 +8,9 @@
  * What the two threads share, and how:
  *  - derived state, the rules in force and the apply machinery: under
  *    the derived lock. The applier holds it for one chunk of
- *    APPLY_CHUNK entries at a time; the loop takes it only to reload the
- *    rules, fire a due timer or purge, never to receive or acknowledge.
+ *    APPLY_CHUNK entries at a time; the loop takes it only to apply a
+ *    small batch itself (hub__applier_kick), reload the rules, fire a due
+ *    timer or purge, never to receive or acknowledge.
  *  - the hub clock and the applier's counters: atomics.
  *  - what an apply has to tell (alerts to push, audit records): handed
  *    over under `news_mu` and told by the loop thread, which owns the

@@ -239,3 +239,30 @@ def test_every_c_file_is_as_make_format_leaves_it():
                                         r.stderr, re.M)))
     assert r.returncode == 0 and not unformatted, \
         f"run make format: {unformatted or r.stderr[-2000:]}"
+
+
+def test_the_derived_lock_is_taken_where_architecture_says():
+    """ARCHITECTURE.md, "The processes": the applier holds the derived
+    lock while it applies a chunk; the loop takes it only to apply a small
+    batch itself, reload the rules, fire a due timer or purge, never to
+    receive or acknowledge. The functions that take it are those."""
+    func = re.compile(r"^(\w+)\(", re.M)
+    take = re.compile(r"pthread_mutex_(?:try)?lock\(&h->derived_mu\)|"
+                      r"hub__derived_enter\(h\)")
+    found = set()
+    for p in sorted((ROOT / "hub").glob("*.c")):
+        text = p.read_text(encoding="utf-8")
+        for m in take.finditer(text):
+            names = func.findall(text[:m.start()])
+            found.add(f"{p.name}:{names[-1] if names else '?'}")
+    assert found == {
+        "applier.c:applier_main",        # a chunk
+        "applier.c:hub__applier_kick",   # a small batch, on the loop
+        "applier.c:hub__derived_enter",  # the loop's way in, for:
+        "apply.c:hub__fire_timers",      # a due timer
+        "hub.c:hub_run",                 # a rules reload
+        "retention.c:hub__retention_tick",  # a purge
+    }, sorted(found)
+    doc = " ".join((ROOT / "docs/ARCHITECTURE.md").read_text().split())
+    assert ("the loop takes it only to apply a small batch itself (above), "
+            "reload the rules, fire a due timer or purge") in doc
