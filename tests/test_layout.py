@@ -165,7 +165,7 @@ def test_the_rules_read_no_store():
 
 def test_every_compile_has_the_warnings(tmp_path):
     # ARCHITECTURE.md, "The folders": every C file, generated code and
-    # fuzz targets included, compiles under -Wall -Wextra -Werror. make -n
+    # fuzz targets included, compiles as C11 under the warnings. make -n
     # -B prints what a full build would run (nothing is built).
     cmds = []
     for args in (["all", f"BUILD={tmp_path}"], ["fuzz-build"]):
@@ -176,8 +176,11 @@ def test_every_compile_has_the_warnings(tmp_path):
                  if re.match(r"\s*(gcc|clang|cc)\s", c)
                  and re.search(r"\S+\.c(\s|$)", c)]
     assert len(cmds) > 100, cmds
-    bad = [c for c in cmds
-           if not {"-Wall", "-Wextra", "-Werror"} <= set(c.split())]
+    # "as C11 under -Wall -Wextra -Werror (with -Wshadow
+    # -Wstrict-prototypes)": each of them, on every command.
+    want = {"-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow",
+            "-Wstrict-prototypes"}
+    bad = [c for c in cmds if not want <= set(c.split())]
     assert not bad, "compiled without the warnings:\n" + "\n".join(bad)
 
 
