@@ -269,3 +269,23 @@ def test_the_derived_lock_is_taken_where_architecture_says():
     doc = " ".join((ROOT / "docs/ARCHITECTURE.md").read_text().split())
     assert ("the loop takes it only to apply a small batch itself (above), "
             "reload the rules, fire a due timer or purge") in doc
+
+
+def test_an_agency_file_sees_the_runtimes_face():
+    """ARCHITECTURE.md, "Where the code is": an agency's files see the
+    runtime through adapters/adapter.h and the shared field checks of
+    adapters/fields.h, never its internals (adapter_int.h) or the outbox."""
+    doc = " ".join((ROOT / "docs/ARCHITECTURE.md").read_text().split())
+    assert "`adapters/adapter.h` (what an agency file sees, with the " \
+        "field checks of `adapters/fields.h`)" in doc
+    runtime = {"runtime", "import", "watch", "sender", "jsonl", "encoding",
+               "parse", "fields"}
+    bad = []
+    for p in sorted((ROOT / "adapters").glob("*.c")):
+        if p.stem in runtime:
+            continue
+        for kind, name in includes(p):
+            if kind == '"' and name.split("/")[0] != "common" and \
+                    name not in ("adapters/adapter.h", "adapters/fields.h"):
+                bad.append(f"{p.relative_to(ROOT)}: {name}")
+    assert not bad, "\n".join(bad)
