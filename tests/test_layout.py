@@ -289,3 +289,19 @@ def test_an_agency_file_sees_the_runtimes_face():
                     name not in ("adapters/adapter.h", "adapters/fields.h"):
                 bad.append(f"{p.relative_to(ROOT)}: {name}")
     assert not bad, "\n".join(bad)
+
+
+def test_the_tests_row_names_what_tests_holds():
+    """ARCHITECTURE.md, "The folders": the tests/ row's subfolders are
+    tests/'s, and vectors/ holds what it says: a packed envelope per
+    event type and a person profile per format."""
+    doc = (ROOT / "docs/ARCHITECTURE.md").read_text()
+    row = re.search(r"^\| `tests/` \|([^\n]*)$", doc, re.M).group(1)
+    named = set(re.findall(r"`(\w+)/`", row))
+    present = {p.name for p in (ROOT / "tests").iterdir()
+               if p.is_dir() and not p.name.startswith((".", "__"))}
+    assert named == present, (named, present)
+    assert "a packed envelope per event type" in row and \
+        "person profile of each format" in row, row
+    vectors = [p.name for p in (ROOT / "tests/vectors").glob("*.bin")]
+    assert {n.split("_")[0] for n in vectors} == {"envelope", "profile"}
