@@ -13,6 +13,7 @@ a registration copied to a never-registered key, a queue entry moved to
 another caseworker, a flipped byte in an alert. Each is refused and
 reported STORE-FORGED, never used."""
 
+import datetime
 import json
 import re
 import subprocess
@@ -27,6 +28,9 @@ from hubtest import envelope as hubtest_envelope
 TAG_PRINCIPAL = 3
 TAG_ALERT = 5
 TAG_QUEUE_RECIPIENT = 6
+TAG_QUEUE_ID = 7
+TAG_DESK = 14
+TAG_DESK_MEMBER = 15
 
 AGENCIES = ["school-a", "college-a", "addiction-a", "youth-a",
             "jobcenter-a"]
@@ -247,21 +251,40 @@ def test_ids_keys_are_as_the_architecture_says(make_hub):
     hub.start()
 
 
-def test_the_architecture_keys_say_what_is_hashed():
-    """ARCHITECTURE.md's key cells agree with the store (and SECURITY.md's
-    table): a queue entry's 4 bytes hash the recipient with the alert id
-    (store_alerts.c, queue_key), a desk record's key the desk, caseworker
-    and first day (store_rules.c, desk_key), and a format-2 store's
-    log/ids keys are a keyed hash of the id alone."""
+def test_the_architecture_keys_say_what_is_hashed(make_hub):
+    """ARCHITECTURE.md's key cells, SECURITY.md's table and the head
+    comments of store_alerts.c and store_rules.c say what the store keys
+    by: a queue entry's 4 bytes hash the recipient with the alert id, a
+    desk record's key the desk, then the caseworker and the first day; a
+    format-2 store's log/ids keys are a keyed hash of the id alone."""
+    hub, _, a, _ = populated(make_hub)
+    hub.stop()
+    _, index, _ = keys(hub)
+    aid = bytes.fromhex(a["alert_id"])
+    anna = h(index, TAG_QUEUE_RECIPIENT, b"cw-anna", 16)
+    [queued] = [k for k, _ in dump(hub.data_dir / "log", "queue")
+                if k.startswith(anna)]
+    assert queued == anna + aid[:8] + \
+        h(index, TAG_QUEUE_ID, b"cw-anna" + aid, 4), queued.hex()
+    day = (datetime.date(2026, 1, 1) - datetime.date(1970, 1, 1)).days
+    desk = h(index, TAG_DESK, b"duty-desk", 8) + \
+        h(index, TAG_DESK_MEMBER, b"duty-desk\0desk-dora\0" +
+          day.to_bytes(4, "big"), 8)
+    assert [k for k, _ in dump(hub.data_dir / "derived", "desk")] == [desk]
+    hub.start()
     assert "of the recipient and the alert id" in \
         architecture_row("log", "queue")
     assert "desk + caseworker + from" in architecture_row("derived", "desk")
     assert "alone" in architecture_row("log", "ids")
-    security = (Path(__file__).resolve().parents[2] / "docs" /
-                "SECURITY.md").read_text()
-    desk = re.search(r"^ *\| `derived/desk` \| ([^|]*) \|", security,
+    root = Path(__file__).resolve().parents[2]
+    security = (root / "docs" / "SECURITY.md").read_text()
+    cell = re.search(r"^ *\| `derived/desk` \| ([^|]*) \|", security,
                      re.M).group(1)
-    assert "first day" in desk, desk
+    assert "first day" in cell, cell
+    assert "H(recipient | alert_id)[4]" in \
+        (root / "store/store_alerts.c").read_text()
+    assert "H(desk | 0 | caseworker | 0 | from BE32)[8]" in \
+        (root / "store/store_rules.c").read_text()
 
 
 def test_forged_principal_is_refused(make_hub):
