@@ -305,3 +305,22 @@ def test_the_tests_row_names_what_tests_holds():
         "person profile of each format" in row, row
     vectors = [p.name for p in (ROOT / "tests/vectors").glob("*.bin")]
     assert {n.split("_")[0] for n in vectors} == {"envelope", "profile"}
+
+
+def test_an_apply_writes_its_audit_records_with_its_alerts():
+    """ARCHITECTURE.md, "The processes": an apply writes the audit records
+    of the escalations and withdrawals it makes in the same transaction as
+    the alerts (apply.c, store_effects), and hands the loop only what the
+    loop tells (pushes, notices, log lines); so a hand-over that fails
+    loses no audit record, and no message says it does."""
+    apply = (ROOT / "hub/apply.c").read_text(encoding="utf-8")
+    assert "store_alerts_put_audited(" in apply
+    assert "store_alerts_ack_audited(" in apply
+    doc = " ".join((ROOT / "docs/ARCHITECTURE.md").read_text().split())
+    assert "The audit records of the escalations and withdrawals it makes " \
+        "are written with them, in the alerts' own transaction" in doc
+    bad = [p.name for p in (ROOT / "hub").glob("*.c")
+           if "audit records are lost" in " ".join(
+               p.read_text(encoding="utf-8").split())
+           or "audit records are lost" in p.read_text(encoding="utf-8")]
+    assert not bad, bad
