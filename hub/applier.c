@@ -8,12 +8,15 @@
  * What the two threads share, and how:
  *  - derived state, the rules in force and the apply machinery: under
  *    the derived lock. The applier holds it for one chunk of
- *    APPLY_CHUNK entries at a time; the loop takes it only to reload the
- *    rules, fire a due timer or purge, never to receive or acknowledge.
+ *    APPLY_CHUNK entries at a time; the loop takes it only to apply a
+ *    small batch itself (hub__applier_kick), reload the rules, fire a due
+ *    timer or purge, never to receive or acknowledge.
  *  - the hub clock and the applier's counters: atomics.
- *  - what an apply has to tell (alerts to push, audit records): handed
- *    over under `news_mu` and told by the loop thread, which owns the
- *    delivery sockets and the audit queue (hub__announce).
+ *  - what an apply has to tell (alerts to push, notices, log lines):
+ *    handed over under `news_mu` and told by the loop thread, which owns
+ *    the delivery sockets and the audit queue (hub__announce). The audit
+ *    records of escalations and withdrawals are not among them: apply.c
+ *    writes them in the alerts' own transaction.
  * The ack never waits for the rules, but ingest does stop while the
  * applier is more than HUB_APPLY_LAG_MAX entries behind, so the rules never
  * fall far behind the log and an alert follows its event within a few
@@ -181,14 +184,15 @@ hub__applier_hand(hub *h, const hub_news *news, size_t n)
 		hub_news *grown = realloc(a->news, want * sizeof *grown);
 		if (!grown) {
 			pthread_mutex_unlock(&a->news_mu);
-			/* The alerts are stored and queued (the next delivery
-			 * tick pushes them); their log lines and the audit
-			 * records of these withdrawals and escalations are
-			 * lost, and this says so. */
+			/* The alerts are stored and queued with their audit
+			 * records (the next delivery tick pushes them); their
+			 * log lines, e-mail notice counts and live-list
+			 * updates are lost, and this says so. */
 			log_err("HUB-APPLIER",
 				"no memory to hand %zu notices to the loop: "
-				"their HUB-ALERT lines and withdrawal or "
-				"escalation audit records are lost",
+				"their HUB-ALERT lines, e-mail notices and "
+				"live-list updates are lost (the alerts are "
+				"stored)",
 				n);
 			return;
 		}

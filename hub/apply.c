@@ -945,10 +945,12 @@ announce(apply_ctx *c)
 		return;
 	hub_news *news = malloc(cap * sizeof *news);
 	if (!news) {
-		/* Stored and queued; the next delivery tick pushes them. */
+		/* Stored and queued with their audit records; the next
+		 * delivery tick pushes them. */
 		log_err("HUB-APPLY",
 			"no memory to announce %zu alerts, withdrawals and "
-			"reroutes: their log lines and audit records are lost",
+			"reroutes: their log lines, e-mail notices and "
+			"live-list updates are lost (the alerts are stored)",
 			cap);
 		return;
 	}

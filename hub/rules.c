@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "proto/ungebro.pb-c.h"
+#include "proto/wire.h"
 
 /* Version 2 added the school key; a version 1 state still parses, its
  * reports of school 0 (unknown), which match any school. */

@@ -11,7 +11,7 @@
 #include "common/config.h"
 #include "common/keys.h"
 #include "common/util.h"
-#include "proto/ungebro.pb-c.h"
+#include "proto/wire.h"
 
 enum setting_kind {
 	S_BOOL,

@@ -3,7 +3,7 @@
  *   alerts     H(alert_id)[16] -> sealed(state | deliveries BE32 |
  *              escalations | rlen | recipient padded to 63) |
  *              sealed(body_len BE32 | body | zero padding to 64 bytes)
- *   queue      H(recipient)[16] | seq BE64 | H(alert_id)[4] ->
+ *   queue      H(recipient)[16] | seq BE64 | H(recipient | alert_id)[4] ->
  *              sealed(alert_id[9] | recipient)    (open alerts only)
  * An alert's head is sealed apart from its body so that delivery and
  * acknowledgement rewrite a few dozen bytes, not the alert; the queue keeps

@@ -10,9 +10,9 @@
  *                    sealed(alert_id[9])
  *   derived/person   (store.c) H(person_key)[16] | H(seq)[8] ->
  *                    sealed(occurred_at BE64 | seq BE64)
- *   derived/desk     H(desk)[8] | H(desk | 0 | caseworker)[8] ->
- *                    sealed(from BE32 | to BE32 | lead | len | caseworker
- *                    padded to 63)
+ *   derived/desk     H(desk)[8] | H(desk | 0 | caseworker | 0 | from BE32)[8]
+ *                    -> sealed(from BE32 | to BE32 | lead | len |
+ *                    caseworker padded to 63)
  * The due time stays in the clear because the scheduler takes timers in
  * that order; a person's lists are unsealed and sorted on reading.
  */

@@ -171,6 +171,38 @@ def test_the_outbox_transaction_size_is_the_same_everywhere():
         adapters
 
 
+def test_the_senders_window_is_the_adapters_setting():
+    """ARCHITECTURE.md ("The life of one event") says how many events an
+    adapter's sender keeps in flight: that is the `window` setting, whose
+    default ADAPTERS.md gives and the adapters' --help prints."""
+    root = hubtest.ROOT
+    arch = " ".join((root / "docs/ARCHITECTURE.md").read_text().split())
+    m = re.search(r"The sender sends up to (.*?) in flight", arch)
+    assert m, "the sender's step is gone"
+    adapters = (root / "docs/ADAPTERS.md").read_text()
+    default = re.search(r"^\| `window` \| `(\d+)` \|", adapters,
+                        re.M).group(1)
+    assert "`window`" in m.group(1) and default in m.group(1), m.group(1)
+    out = subprocess.run([binary("adapter-school"), "--help"],
+                         capture_output=True, text=True, timeout=20).stdout
+    assert re.search(rf"--window\b.*?default: {default}\)", out, re.S), out
+
+
+def test_the_absence_window_is_the_rules_setting():
+    """ARCHITECTURE.md ("The life of one event") says over how many school
+    days the absence rate is computed: RULES.md's
+    absence.rolling.window_school_days, whose default it gives."""
+    root = hubtest.ROOT
+    arch = " ".join((root / "docs/ARCHITECTURE.md").read_text().split())
+    m = re.search(r"the rate over the last (.*?) school days computed", arch)
+    assert m, "the absence step is gone"
+    rules = (root / "docs/RULES.md").read_text()
+    default = re.search(r"^\| `absence\.rolling\.window_school_days` \| "
+                        r"(\d+) \|", rules, re.M).group(1)
+    assert "`absence.rolling.window_school_days`" in m.group(1) and \
+        default in m.group(1), m.group(1)
+
+
 def architecture_layout():
     """ARCHITECTURE.md's LMDB layout as {environment: {database, ...}}
     (each **`ENV/` — ...** paragraph and the table after it), and the

@@ -10,8 +10,8 @@ import json
 import re
 import subprocess
 
-from hubtest import SLOW, CprGen, binary, ev_dropout, ev_referral, event, \
-    rules_hub, wait_for
+from hubtest import ROOT, SLOW, CprGen, binary, ev_dropout, ev_referral, \
+    event, rules_hub, wait_for
 
 
 def summary(alerts):
@@ -893,3 +893,26 @@ def test_a_hub_restarted_after_the_consent_ended_never_redelivers_it(
              if l.startswith("{")]
     assert "addiction" not in rules, (rules, err)
     assert rules == ["withdrawn"], (rules, err)
+
+
+def test_a_health_alert_takes_actions_from_its_recipient_only(make_hub):
+    """ARCHITECTURE.md, "Recorded actions" (PROTOCOL.md §4, "Recording
+    what was done"): the person's guidance counsellor may record what was
+    done about the person's alerts, but not about a health alert, which is
+    for the one it was shared with alone."""
+    hub, [cpr] = assigned_hub(make_hub, 3290)
+    hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-bob",
+               "--from", "2024-01-01", "--role", "guidance")
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "scope": "referral,stage",
+                                  "expires": "2027-06-30"}))
+    assert hub.wait_applied()["alerts"] == 1
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "addiction"
+    rc, _, err = hub.record("cw-bob", "contact", a["alert_id"], "phone")
+    assert rc == 4 and "not addressed to you or your desk" in err, err
+    rc, out, err = hub.record("cw-anna", "contact", a["alert_id"], "phone")
+    assert (rc, out.strip()) == (0, "recorded"), err
+    arch = " ".join((ROOT / "docs/ARCHITECTURE.md").read_text()
+                    .split())
+    assert "for a health alert only the first two" in arch

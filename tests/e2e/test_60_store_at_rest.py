@@ -13,6 +13,7 @@ a registration copied to a never-registered key, a queue entry moved to
 another caseworker, a flipped byte in an alert. Each is refused and
 reported STORE-FORGED, never used."""
 
+import datetime
 import json
 import re
 import subprocess
@@ -23,10 +24,14 @@ import nacl.hash
 import hubtest
 from hubtest import (CprGen, TcpRelay, binary, ev_desk, ev_dropout,
                      ev_referral, read_key_file, rules_hub)
+from hubtest import envelope as hubtest_envelope
 
 TAG_PRINCIPAL = 3
 TAG_ALERT = 5
 TAG_QUEUE_RECIPIENT = 6
+TAG_QUEUE_ID = 7
+TAG_DESK = 14
+TAG_DESK_MEMBER = 15
 
 AGENCIES = ["school-a", "college-a", "addiction-a", "youth-a",
             "jobcenter-a"]
@@ -213,6 +218,74 @@ def test_the_architecture_layout_names_every_database(make_hub):
         (sorted(present - architecture_databases()),
          sorted(architecture_databases() - present))
     hub.start()
+
+
+def architecture_row(env, db):
+    """The key cell of ARCHITECTURE.md's LMDB layout row for env/db, on
+    one line."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" /
+           "ARCHITECTURE.md").read_text()
+    layout = doc.split("## The LMDB layout", 1)[1].split("\n## ", 1)[0]
+    table = layout.split(f"**`{env}/`", 1)[1].split("\n\n**", 1)[0]
+    row = re.search(rf"^\| `{db}` \| ([^|]*) \|", table, re.M)
+    return " ".join(row.group(1).split())
+
+
+def test_ids_keys_are_as_the_architecture_says(make_hub):
+    """ARCHITECTURE.md, "The LMDB layout": an ids/ key begins with the
+    event id's first 8 bytes only when they read as a time; any other id
+    (here 0xff bytes, a year past 2099) is keyed by a keyed hash of the
+    whole id alone, so bytes that are no time never stay in the clear."""
+    hub = make_hub()
+    timed = hubtest_envelope("school-a", CprGen(6101).take(1)[0], "t")
+    untimed = hubtest_envelope("school-a", CprGen(6102).take(1)[0], "u")
+    untimed.event_id = b"\xff" * 8 + untimed.event_id[8:]
+    hub.send(timed, untimed)
+    hub.wait_applied()
+    hub.stop()
+    keys_ = [k for k, _ in dump(hub.data_dir / "ids", "ids")]
+    assert len(keys_) == 2 and {len(k) for k in keys_} == {24}, keys_
+    assert sum(k.startswith(timed.event_id[:8]) for k in keys_) == 1
+    assert not any(b"\xff" * 4 in k[:12] for k in keys_), keys_
+    row = architecture_row("ids", "ids")
+    assert "read as a time" in row and "alone" in row, row
+    hub.start()
+
+
+def test_the_architecture_keys_say_what_is_hashed(make_hub):
+    """ARCHITECTURE.md's key cells, SECURITY.md's table and the head
+    comments of store_alerts.c and store_rules.c say what the store keys
+    by: a queue entry's 4 bytes hash the recipient with the alert id, a
+    desk record's key the desk, then the caseworker and the first day; a
+    format-2 store's log/ids keys are a keyed hash of the id alone."""
+    hub, _, a, _ = populated(make_hub)
+    hub.stop()
+    _, index, _ = keys(hub)
+    aid = bytes.fromhex(a["alert_id"])
+    anna = h(index, TAG_QUEUE_RECIPIENT, b"cw-anna", 16)
+    [queued] = [k for k, _ in dump(hub.data_dir / "log", "queue")
+                if k.startswith(anna)]
+    assert queued == anna + aid[:8] + \
+        h(index, TAG_QUEUE_ID, b"cw-anna" + aid, 4), queued.hex()
+    day = (datetime.date(2026, 1, 1) - datetime.date(1970, 1, 1)).days
+    desk = h(index, TAG_DESK, b"duty-desk", 8) + \
+        h(index, TAG_DESK_MEMBER, b"duty-desk\0desk-dora\0" +
+          day.to_bytes(4, "big"), 8)
+    assert [k for k, _ in dump(hub.data_dir / "derived", "desk")] == [desk]
+    hub.start()
+    assert "of the recipient and the alert id" in \
+        architecture_row("log", "queue")
+    assert "desk + caseworker + from" in architecture_row("derived", "desk")
+    assert "alone" in architecture_row("log", "ids")
+    root = Path(__file__).resolve().parents[2]
+    security = (root / "docs" / "SECURITY.md").read_text()
+    cell = re.search(r"^ *\| `derived/desk` \| ([^|]*) \|", security,
+                     re.M).group(1)
+    assert "first day" in cell, cell
+    assert "H(recipient | alert_id)[4]" in \
+        (root / "store/store_alerts.c").read_text()
+    assert "H(desk | 0 | caseworker | 0 | from BE32)[8]" in \
+        (root / "store/store_rules.c").read_text()
 
 
 def test_forged_principal_is_refused(make_hub):

@@ -705,3 +705,19 @@ def test_notice_addresses_swapped_in_the_file_mail_no_one(make_hub,
     hub.wait_log(r"STORE-FORGED e-mail: a record does not open", timeout=15)
     time.sleep(3)                 # a notice would be handed over by now
     assert not out.exists(), out.read_text()
+
+
+def test_architecture_says_what_log_lines_carry_as_security_does():
+    """One truth: ARCHITECTURE.md ("Security boundaries") and SECURITY.md
+    name the same ids a log line carries, and both tell of the one
+    exception (the MTA's own standard error)."""
+    def said(name, start, end):
+        doc = " ".join((hubtest_root() / "docs" / name).read_text().split())
+        i = doc.index(start)
+        return doc[i:doc.index(end, i)]
+    ids = "event ids, agency ids, caseworker ids and alert ids"
+    arch = said("ARCHITECTURE.md", "Logs carry", "Tests search")
+    sec = said("SECURITY.md", "Log lines carry", "Where a line quotes")
+    assert ids in arch and ids in sec, (arch, sec)
+    assert "never a CPR or a name" in arch and "never a CPR or a name" in sec
+    assert "MTA" in arch and "MTA" in sec, arch

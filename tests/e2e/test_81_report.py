@@ -1376,3 +1376,26 @@ def test_a_report_killed_while_it_writes_leaves_no_file_of_its_own(
         assert left == ["status.html"], left
         assert (d / "status.html").read_text() == "last year's page"
     assert caught >= 6, f"only {caught} of 12 reports caught while they wrote"
+
+
+def test_a_report_writes_nothing_to_the_store_but_its_audit_record(
+        make_hub, tmp_path):
+    """ARCHITECTURE.md ("The rules engine"): `hubctl report` reads the log
+    and the alerts' states and writes nothing to the store but one audit
+    record: every file of log/, ids/ and derived/ is as long as before
+    but for the record, and every count but audit_records stays."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    [cpr] = CprGen(8190).take(1)
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    before = hub.stats()
+    report(hub, tmp_path, "--year", "2026")
+    after = hub.stats()
+    assert after["audit_records"] == before["audit_records"] + 1
+    same = {k: v for k, v in before.items()
+            if k != "audit_records" and not k.endswith(("_bytes", "_map"))}
+    assert {k: after[k] for k in same} == same
+    p = hub.hubctl("audit", "show", "--json")
+    actions = [json.loads(line)["action"] for line in p.stdout.splitlines()]
+    assert actions[-1] == "report", actions

@@ -1201,3 +1201,20 @@ def test_no_metric_counts_mail_notices_the_trail_and_log_do(make_hub,
                                        hub.hubctl("audit", "show", "--actor",
                                                   "hub").stdout),
                      10, "notice-mail failed")
+
+
+def test_metrics_are_served_by_the_loop_thread(make_hub):
+    """ARCHITECTURE.md ("The rules engine", operations): libmicrohttpd's
+    sockets are polled with the ZeroMQ ones, so no extra thread serves
+    HTTP: with /metrics on and scraped, hubd has the loop, the writer,
+    the applier, the flusher and libzmq's ZMQbg/... threads, no other."""
+    hub = metrics_hub(make_hub)
+    samples, _ = scrape(hub)
+    assert samples
+    assert get(hub.metrics_url + "/healthz") == (200, "ok\n")
+    names = set()
+    for tid in os.listdir(f"/proc/{hub.proc.pid}/task"):
+        with open(f"/proc/{hub.proc.pid}/task/{tid}/comm") as f:
+            names.add(f.read().strip())
+    assert {n for n in names if not n.startswith("ZMQbg/")} == {
+        "hubd", "hubd-writer", "hubd-applier", "hubd-flusher"}, names
