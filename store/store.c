@@ -1837,17 +1837,26 @@ store_assignment_get(store *s, const uint8_t *person_key, int32_t today,
 				     caseworker);
 }
 
-ug_err
-store_assignment_role(store *s, const uint8_t *person_key, int role,
-		      int32_t today, char caseworker[STORE_ID_MAX])
+/* A person's history for role, read in a transaction of its own. */
+static ug_err
+assign_read_alone(store *s, const uint8_t *person_key, int role,
+		  assign_list *list)
 {
 	MDB_txn *txn = NULL;
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	assign_list list;
-	ug_err err = assign_read(s, txn, person_key, role, &list);
+	ug_err err = assign_read(s, txn, person_key, role, list);
 	mdb_txn_abort(txn);
+	return err;
+}
+
+ug_err
+store_assignment_role(store *s, const uint8_t *person_key, int role,
+		      int32_t today, char caseworker[STORE_ID_MAX])
+{
+	assign_list list;
+	ug_err err = assign_read_alone(s, person_key, role, &list);
 	if (err != UG_OK)
 		return err;
 	for (int i = list.count - 1; i >= 0; i--) {
@@ -1865,13 +1874,8 @@ ug_err
 store_assignment_at(store *s, const uint8_t *person_key, int role,
 		    int32_t from, char caseworker[STORE_ID_MAX], int32_t *to)
 {
-	MDB_txn *txn = NULL;
-	int rc = begin_read(s->log_env, &txn);
-	if (rc != 0)
-		return store__map_err(rc, "begin read");
 	assign_list list;
-	ug_err err = assign_read(s, txn, person_key, role, &list);
-	mdb_txn_abort(txn);
+	ug_err err = assign_read_alone(s, person_key, role, &list);
 	if (err != UG_OK)
 		return err;
 	for (int i = 0; i < list.count; i++) {

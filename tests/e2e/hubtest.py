@@ -181,6 +181,21 @@ def small_disk(path, size):
         subprocess.run(["umount", "-l", str(path)])
 
 
+def fill_disk(path):
+    """Write zeros to the new file path until its file system is full
+    (in 1 MiB, then 4 KiB, then 512-byte writes, so it is full to the
+    last block)."""
+    import errno
+    with open(path, "wb", buffering=0) as f:
+        for chunk in (1 << 20, 4096, 512):
+            while True:
+                try:
+                    f.write(b"\0" * chunk)
+                except OSError as e:
+                    assert e.errno == errno.ENOSPC, e
+                    break
+
+
 def abort_leaves_no_core(proc, cwd):
     """SECURITY.md "No core dumps": SIGABRT, which dumps core by default
     and no sanitizer catches, ends proc with no core in cwd (where a

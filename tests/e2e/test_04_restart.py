@@ -1112,7 +1112,6 @@ def test_a_full_disk_at_start_is_said_not_a_crash(make_hub, tmp_path):
     without a block on a full disk ended both with SIGBUS, saying
     nothing, at every start. With room again, hubd starts and rebuilds;
     nothing is lost."""
-    import errno
     import shutil
     if os.geteuid() != 0:
         pytest.skip("needs root to mount a small tmpfs")
@@ -1122,15 +1121,6 @@ def test_a_full_disk_at_start_is_said_not_a_crash(make_hub, tmp_path):
                        str(disk)], capture_output=True).returncode != 0:
         pytest.skip("cannot mount a tmpfs here")
 
-    def fill(path):
-        with open(path, "wb", buffering=0) as f:
-            for chunk in (1 << 20, 4096, 512):
-                while True:
-                    try:
-                        f.write(b"\0" * chunk)
-                    except OSError as e:
-                        assert e.errno == errno.ENOSPC, e
-                        break
     try:
         hub = make_hub(start=False, settings={"data_dir": str(disk / "data")})
         hub.data_dir = disk / "data"
@@ -1146,7 +1136,7 @@ def test_a_full_disk_at_start_is_said_not_a_crash(make_hub, tmp_path):
                 os.truncate(hub.data_dir / gone, 0)
             else:
                 shutil.rmtree(hub.data_dir / gone)
-            fill(filler)
+            hubtest.fill_disk(filler)
             p = subprocess.run([hubtest.binary("hubd"), "--config",
                                 str(hub.conf)], capture_output=True,
                                text=True, timeout=60)

@@ -666,6 +666,33 @@ def test_absence_corrected_to_nothing_withdraws_the_alert(make_hub):
         ("AbsenceReport", "2026-08-31", "2026-09-04", 0, 30)
 
 
+def signals_corrected_away(make_hub, seed, **rules):
+    """A hub with the combined rule on (and rules): a pupil's not-ready
+    assessment and another's absence week, both corrected away, then a
+    dropout risk and a missed activation for each: (hub, the first
+    pupil, the alerts stored after each of the three steps)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"combined.enabled": "yes",
+                           "absence.rolling.min_days": "5", **rules})
+    gen = CprGen(seed)
+    pupil, absent = gen.born("2011-01-11"), gen.born("2011-02-11")
+    hub.assign(pupil, "cw-anna")
+    hub.assign(absent, "cw-anna")
+    grade9 = ev_readiness(pupil, "2026-09-03", 9, not_ready_academic=True)
+    week = ev_absence(absent, "2026-08-31", 6)
+    hub.send(grade9, week)
+    alerts = [hub.wait_applied()["alerts"]]
+    hub.send(corrected(grade9, ev_readiness(pupil, "2026-09-03", 9,
+                                            ready=True)),
+             corrected(week, ev_absence(absent, "2026-08-31", 0)))
+    alerts.append(hub.wait_applied()["alerts"])
+    for cpr in (pupil, absent):
+        hub.send(ev_dropout_risk(cpr, "2026-09-04"),
+                 ev_missed_activation(cpr, "2026-09-05"))
+    alerts.append(hub.wait_applied()["alerts"])
+    return hub, pupil, alerts
+
+
 def test_a_signal_a_correction_took_back_combines_no_more(make_hub):
     """RULES section 5: a correction that withdraws an alert takes its
     signal too. A pupil corrected to education-ready, and a week of
@@ -674,25 +701,9 @@ def test_a_signal_a_correction_took_back_combines_no_more(make_hub):
     alert proposing a meeting over "not education-ready (school-a,
     2026-09-03)" or "absence (school-a, 2026-09-04)", facts the school
     had taken back."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
-                    rules={"combined.enabled": "yes",
-                           "absence.rolling.min_days": "5"})
-    gen = CprGen(4115)
-    pupil, absent = gen.born("2011-01-11"), gen.born("2011-02-11")
-    hub.assign(pupil, "cw-anna")
-    hub.assign(absent, "cw-anna")
-    grade9 = ev_readiness(pupil, "2026-09-03", 9, not_ready_academic=True)
-    week = ev_absence(absent, "2026-08-31", 6)
-    hub.send(grade9, week)
-    assert hub.wait_applied()["alerts"] == 2
-    hub.send(corrected(grade9, ev_readiness(pupil, "2026-09-03", 9,
-                                            ready=True)),
-             corrected(week, ev_absence(absent, "2026-08-31", 0)))
-    assert hub.wait_applied()["alerts"] == 4     # two `withdrawn` notices
-    for cpr in (pupil, absent):
-        hub.send(ev_dropout_risk(cpr, "2026-09-04"),
-                 ev_missed_activation(cpr, "2026-09-05"))
-    assert hub.wait_applied()["alerts"] == 6     # two dropout risks
+    hub, pupil, alerts = signals_corrected_away(make_hub, 4115)
+    # Two alerts, two `withdrawn` notices, two dropout risks.
+    assert alerts == [2, 4, 6]
     assert rules_of(hub.peek("cw-anna", 4)) == [
         "dropout_risk", "dropout_risk", "withdrawn", "withdrawn"]
     # A not-ready assessment that stands still combines.
@@ -711,27 +722,11 @@ def test_a_signal_a_correction_took_back_counts_not_with_its_alert_off(
     from, so a correction to ready or to no absence left it standing: a
     dropout risk and a missed activation then made an URGENT combined
     alert naming a fact the school had taken back."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
-                    rules={"combined.enabled": "yes",
-                           "absence.rolling.min_days": "5",
-                           "absence.rolling.enabled": "no",
+    hub, pupil, alerts = signals_corrected_away(
+        make_hub, 4130, **{"absence.rolling.enabled": "no",
                            "readiness.enabled": "no"})
-    gen = CprGen(4130)
-    pupil, absent = gen.born("2011-01-11"), gen.born("2011-02-11")
-    hub.assign(pupil, "cw-anna")
-    hub.assign(absent, "cw-anna")
-    grade9 = ev_readiness(pupil, "2026-09-03", 9, not_ready_academic=True)
-    week = ev_absence(absent, "2026-08-31", 6)
-    hub.send(grade9, week)
-    assert hub.wait_applied()["alerts"] == 0
-    hub.send(corrected(grade9, ev_readiness(pupil, "2026-09-03", 9,
-                                            ready=True)),
-             corrected(week, ev_absence(absent, "2026-08-31", 0)))
-    assert hub.wait_applied()["alerts"] == 0   # no alert, so no notice
-    for cpr in (pupil, absent):
-        hub.send(ev_dropout_risk(cpr, "2026-09-04"),
-                 ev_missed_activation(cpr, "2026-09-05"))
-    assert hub.wait_applied()["alerts"] == 2
+    # No alert, so no notice; then the two dropout risks alone.
+    assert alerts == [0, 0, 2]
     assert rules_of(hub.peek("cw-anna", 2)) == [
         "dropout_risk", "dropout_risk"]
     # A not-ready assessment that stands still combines, its alert off.

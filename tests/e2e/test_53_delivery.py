@@ -29,7 +29,6 @@ Known failures when written (defects, see the assertion messages):
 Every hub runs on the injectable clock at 2026-11-02 (a Monday) with the
 rules tests' cast (hubtest.RULE_AGENCIES, RULE_CASEWORKERS)."""
 
-import errno
 import json
 import os
 import re
@@ -1537,18 +1536,6 @@ def tmpfs_hub(make_hub):
             subprocess.run(["umount", "-l", str(hub.data_dir)])
 
 
-def fill(path):
-    """Write zeros to path until the file system is full."""
-    with open(path, "wb", buffering=0) as f:
-        for chunk in (1 << 20, 4096, 512):
-            while True:
-                try:
-                    f.write(b"\0" * chunk)
-                except OSError as e:
-                    assert e.errno == errno.ENOSPC, e
-                    break
-
-
 def sentinel(i, tag):
     """An absence report that raises nothing (hubtest's settle person)."""
     return hubtest.envelope("school-a", hubtest.Hub.SENTINEL_CPR,
@@ -1596,7 +1583,7 @@ def test_disk_full_delivery_goes_on_and_resumes(tmpfs_hub, clients):
         hub.assign(p, "cw-anna")
     hub.send(*[ev_dropout(p, "2026-10-27") for p in (p1, p2, p3)])
     hub.wait_applied()
-    fill(hub.data_dir / "filler")
+    hubtest.fill_disk(hub.data_dir / "filler")
     refused = until_refused(hub, "disk")
     assert hub.running
     one = until_refused(hub, "disk-1", step=1)  # what 64 at once left
@@ -1715,7 +1702,7 @@ def test_disk_nearly_full_accepted_events_alert_once_space_returns(
     a = clients(hub, "cw-anna", window=256)
     assert a.welcome().code == OK
     filler = hub.data_dir / "filler"
-    fill(filler)
+    hubtest.fill_disk(filler)
     os.truncate(filler, os.path.getsize(filler) - 100_000)
     accepted = []
     with IngestClient(hub, "college-a") as ing:
