@@ -45,6 +45,18 @@ bool store__disk_full(const char *dir);
  * the directory, and clear stale readers. */
 ug_err store__env_open(MDB_env **out, const char *path, size_t map_mb,
 		       unsigned max_dbs, unsigned flags, ug_diag *diag);
+/* The same, with LMDB's own code of a failed open in *mdb_rc. */
+ug_err store__env_open_rc(MDB_env **out, const char *path, size_t map_mb,
+			  unsigned max_dbs, unsigned flags, ug_diag *diag,
+			  int *mdb_rc);
+/* Whether mdb_env_open's rc says the files are no LMDB environment this
+ * library reads: overwritten, cut short, or never finished. */
+bool store__env_unreadable(int rc);
+/* Whether another process has the environment at path open. */
+bool store__env_in_use(const char *path);
+/* The store's directory, asked how much room is left when a write of
+ * any environment fails (per process: hubd opens one store). */
+void store__env_dir_set(const char *dir);
 /* UG_OK when the data file of env holds every page LMDB may read; else
  * UG_EMALFORMED and why ("N bytes, but its LMDB header counts M (cut
  * short)"). Reading a page past the file's end kills the process with
