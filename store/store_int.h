@@ -285,6 +285,10 @@ ug_err store__desk_drop(store *s, MDB_txn *dtxn, const char *desk,
 ug_err store__assign_drop(store *s, MDB_txn *txn, const uint8_t *person_key,
 			  int role, int32_t from, int32_t to,
 			  const char *caseworker, uint64_t *count);
+/* Put an assignment event's period into the person's history in txn
+ * (store_assign.c); a handover it drops past the history's limit is
+ * named in ev->assign_dropped*. */
+ug_err store__assign_put(store *s, MDB_txn *txn, store_event *ev);
 
 /* ---- the event-id index, store_ids.c ---- */
 
