@@ -817,7 +817,7 @@ def test_a_notice_sent_is_audited_ok_when_hubd_inherits_sigchld_ignored(
         return popen(["/usr/bin/python3", "-c",
                       "import os, signal, sys; "
                       "signal.signal(signal.SIGCHLD, signal.SIG_IGN); "
-                      "os.execv(sys.argv[1], sys.argv[1:])", *cmd],
+                      "os.execvp(sys.argv[1], sys.argv[1:])", *cmd],
                      *args, **kw)
     with monkeypatch.context() as m:
         m.setattr(subprocess, "Popen", ignoring_sigchld)

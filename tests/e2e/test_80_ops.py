@@ -3839,7 +3839,7 @@ def parent_blocking_sigterm(monkeypatch):
                       "import os, signal, sys; "
                       "signal.pthread_sigmask(signal.SIG_BLOCK, "
                       "{signal.SIGTERM, signal.SIGHUP}); "
-                      "os.execv(sys.argv[1], sys.argv[1:])", *cmd],
+                      "os.execvp(sys.argv[1], sys.argv[1:])", *cmd],
                      *args, **kw)
     with monkeypatch.context() as m:
         m.setattr(subprocess, "Popen", blocking_sigterm)
@@ -3847,7 +3847,11 @@ def parent_blocking_sigterm(monkeypatch):
 
 
 def sigterm_blocked(pid):
-    """Whether the process's main thread has SIGTERM blocked."""
+    """Whether the process's main thread has SIGTERM blocked (under
+    valgrind, which keeps signals blocked for its own reasons, not
+    asked: the stop that follows says it)."""
+    if hubtest.VALGRIND:
+        return False
     [mask] = [line.split()[1] for line in
               Path(f"/proc/{pid}/status").read_text().splitlines()
               if line.startswith("SigBlk:")]
