@@ -823,6 +823,8 @@ def test_a_handover_past_the_limit_is_named_not_kept(make_hub):
     hub.wait_applied()
     hub.wait_log(r"HUB-ASSIGN event \w+ from youth-a: the assignment to "
                  r"cw-anna from 2026-10-10 is not kept")
+    # RULES.md: hubctl's are said on its stderr only, not in hubd's log.
+    assert hub.log_text().count("HUB-ASSIGN") == 1, hub.log_text()
     assert hub.running
 
 
