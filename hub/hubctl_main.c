@@ -664,20 +664,31 @@ build_assignment(ctl *c, assignment *a, const char *cpr, const char *cw,
 	memcpy(a->event_id + 8, hash, 8);
 	ug_person_key(c->keys->hash_key, a->cpr, a->person_key);
 	/* The id is the content's, so an assignment made again after another
-	 * replaced it (cw-anna, cw-bob, cw-anna from one day) would be
-	 * "already known" and leave cw-bob in place: while the store keeps
-	 * another for that day, it is stored anew under an id of its own. */
+	 * replaced it (cw-anna, cw-bob, cw-anna from one day), or after it
+	 * was not kept past the 8 from days, would be "already known" and
+	 * change nothing: while the store does not keep this one for that
+	 * day, it is stored anew under an id of its own. */
 	char held[STORE_ID_MAX], by[STORE_ID_MAX];
 	int32_t held_to = 0;
 	uint64_t seq;
-	if (a->role != UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR &&
-	    store_assignment_at(
-		c->store, a->person_key,
-		a->role == UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE
-		    ? STORE_ROLE_GUIDANCE
-		    : STORE_ROLE_CONTACT,
-		from_day, held, &held_to) == UG_OK &&
-	    (strcmp(held, a->caseworker) != 0 || held_to != to_day) &&
+	/* A mentor's are not kept in the store: the id alone says. */
+	bool routed =
+	    a->role != UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_MENTOR;
+	ug_err at =
+	    routed
+		? store_assignment_at(
+		      c->store, a->person_key,
+		      a->role ==
+			      UNGEBRO__V1__CONTACT_ROLE__CONTACT_ROLE_GUIDANCE
+			  ? STORE_ROLE_GUIDANCE
+			  : STORE_ROLE_CONTACT,
+		      from_day, held, &held_to)
+		: UG_OK;
+	bool not_held =
+	    routed && (at == UG_ENOTFOUND ||
+		       (at == UG_OK && (strcmp(held, a->caseworker) != 0 ||
+					held_to != to_day)));
+	if (not_held &&
 	    store_event_id_get(c->store, a->event_id, &seq, by) == UG_OK) {
 		uint64_t last = 0;
 		(void)store_log_last(c->store, &last);

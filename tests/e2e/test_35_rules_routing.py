@@ -828,6 +828,33 @@ def test_a_handover_past_the_limit_is_named_not_kept(make_hub):
     assert hub.running
 
 
+def test_a_handover_not_kept_is_kept_when_assigned_again_later(make_hub):
+    """RULES.md section 7 and OPERATIONS.md: a handover past the 8 from
+    days is not kept, "assign it again once another has begun". Assigned
+    again then, hubctl said `(already known)` and stored nothing, since
+    its first try was stored: the handover never came. Now it is stored
+    and routes from its day; the same once more is already known."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3519).born("2004-11-12")
+    hub.assign(cpr, "cw-anna", start="2026-09-01")
+    for d in range(1, 8):
+        hub.assign(cpr, "cw-bob", start=f"2026-10-0{d}")
+    p = hub.assign(cpr, "cw-lead", start="2026-10-09")
+    assert "is not kept" in p.stderr, p.stderr
+    hub.advance("2026-10-02T08:00:00")
+    p = hub.assign(cpr, "cw-lead", start="2026-10-09")
+    assert (p.stdout, p.stderr) == \
+        ("assigned to cw-lead from 2026-10-09\n", ""), p.stdout + p.stderr
+    p = hub.assign(cpr, "cw-lead", start="2026-10-09")
+    assert p.stdout == "assigned to cw-lead from 2026-10-09 (already " \
+        "known)\n", p.stdout
+    hub.send(ev_dropout_risk(cpr, "2026-10-02"))
+    hub.wait_applied()
+    hub.advance("2026-10-09T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-lead")
+    assert [a["recipient"] for a in hub.peek("cw-lead", 1)] == ["cw-lead"]
+
+
 def test_assign_without_from_starts_on_the_hub_clocks_today(make_hub):
     """OPERATIONS: "`--from` defaults to today"; RULES section 1: "today"
     is the hub clock, a test's clock_file when one is set. With the hub
