@@ -330,6 +330,8 @@ check_alert_access(void *ctx, const uint8_t *id)
 static bool summarise(const wire_envelope *env, char *text, size_t cap,
 		      char *date);
 
+static bool health_alert(const uint8_t *id);
+
 typedef struct {
 	hub *h;
 	bool shown;
@@ -343,7 +345,17 @@ shown_event(void *ctx, const store_record *rec)
 	if (!env)
 		return UG_OK;
 	char text[SUMMARY_MAX], date[11];
-	*(bool *)ctx = summarise(env, text, sizeof text, date);
+	/* An action on a health alert shows only with that alert, which
+	 * grants the timeline by itself while it is open: once closed, the
+	 * action would open an empty timeline that tells of the referral. */
+	const Ungebro__V1__CaseworkerAction *act =
+	    env->payload_case ==
+		    UNGEBRO__V1__ENVELOPE__PAYLOAD_CASEWORKER_ACTION
+		? env->caseworker_action
+		: NULL;
+	bool health = act && act->alert_id.len == STORE_ALERT_ID_LEN &&
+		      health_alert(act->alert_id.data);
+	*(bool *)ctx = !health && summarise(env, text, sizeof text, date);
 	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
 	return UG_OK;
 }
@@ -408,8 +420,6 @@ typedef struct {
 	const char *caseworker;
 	bool desk;
 } timeline;
-
-static bool health_alert(const uint8_t *id);
 
 /* Whether the alert is open and addressed to the caller (or their desk). */
 static bool

@@ -115,6 +115,37 @@ def test_a_referral_alone_opens_no_timeline_to_the_desk(make_hub):
         "the three refusals audited", interval=0.3)
 
 
+def test_an_action_on_a_closed_health_alert_opens_no_timeline(make_hub):
+    """PROTOCOL.md §4, Queries: the desk may see the timeline of a person
+    the hub knows "by an event a timeline shows"; an action recorded on a
+    health alert shows only to its recipient while the alert is open. A
+    desk member recorded a contact on the missed treatment start of a
+    person the hub knew only by a referral and acknowledged it: from then
+    on the timeline opened to every desk member, empty, which told them
+    of the referral."""
+    hub = rules_hub(make_hub, "2026-09-07T09:00:00")
+    cpr = CprGen(3217).next()
+    hub.cprs.add(cpr)
+    hub.send(ev_referral(cpr, "2026-09-07",
+                         consent={"given": True, "scope": "referral,stage"}))
+    hub.wait_applied()
+    refused = timeline(hub, "desk-dora", cpr)
+    assert refused[0] == 4, refused
+    hub.advance("2026-09-22T00:00:00")
+    [m] = hub.peek("desk-dora", 1)
+    assert m["rule"] == "deadline.treatment.missed"
+    # Open and addressed to the desk: it opens the timeline (its alert).
+    assert timeline(hub, "desk-dora", cpr)[0] == 0
+    assert hub.record("desk-dora", "contact", m["alert_id"], "phone")[0] == 0
+    p = subprocess.run([binary("inbox"), "--config",
+                        str(hub.tmp / "inbox-desk-dora.conf"), "--ack",
+                        m["alert_id"]], capture_output=True, text=True,
+                       timeout=60 * SLOW)
+    assert p.returncode == 0, p.stderr
+    hub.settle()
+    assert timeline(hub, "desk-dora", cpr) == refused
+
+
 def test_inbox_help_says_a_referral_alone_opens_no_timeline():
     """inbox --help promised a desk member the timeline of any unassigned
     person; one the hub knows only by addiction referrals is refused

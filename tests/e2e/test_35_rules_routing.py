@@ -430,6 +430,34 @@ def test_assigning_back_the_same_day_takes_the_alerts_back(make_hub):
                                            "already-known"]
 
 
+def test_the_last_row_of_a_file_for_a_day_is_the_contact_person(make_hub):
+    """OPERATIONS.md, Contact persons: an assignment with the same from
+    as one held replaces it, "cw-anna again after cw-bob the same day"
+    included, and the same file again stores nothing new. A file with
+    cw-anna, cw-bob, cw-anna from one day stored the first two and found
+    the third "already known" (the first's id, in the same batch): cw-bob
+    kept the person. The last row for a person, role and day now holds,
+    the earlier ones counted as already known."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3520).born("2004-12-13")
+    hub.cprs.add(cpr)
+    hub.send(ev_assignment(cpr, "cw-lead", "2026-08-01"),
+             ev_dropout_risk(cpr, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 1
+    f = hub.tmp / "flip.csv"
+    f.write_text(f"cpr;caseworker;from\n{cpr};cw-anna;2026-09-07\n"
+                 f"{cpr};cw-bob;2026-09-07\n{cpr};cw-anna;2026-09-07\n")
+    p = hub.hubctl("assign", "--file", str(f))
+    assert p.stdout == "assignments: 1 new, 2 already known, 0 rejected\n"
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-anna")
+    assert hub.peek("cw-anna", 1)[0]["recipient"] == "cw-anna"
+    before = hub.stats()["log_events"]
+    p = hub.hubctl("assign", "--file", str(f))
+    assert p.stdout == "assignments: 0 new, 3 already known, 0 rejected\n"
+    assert hub.stats()["log_events"] == before
+    assert "moved to cw-bob" not in hub.log_text()
+
+
 def anna_with_a_dropout_risk(make_hub, seed, born):
     """A hub on 2026-09-07 with a person of cw-anna's since August and
     one dropout-risk alert for her: (hub, cpr)."""
@@ -823,7 +851,36 @@ def test_a_handover_past_the_limit_is_named_not_kept(make_hub):
     hub.wait_applied()
     hub.wait_log(r"HUB-ASSIGN event \w+ from youth-a: the assignment to "
                  r"cw-anna from 2026-10-10 is not kept")
+    # RULES.md: hubctl's are said on its stderr only, not in hubd's log.
+    assert hub.log_text().count("HUB-ASSIGN") == 1, hub.log_text()
     assert hub.running
+
+
+def test_a_handover_not_kept_is_kept_when_assigned_again_later(make_hub):
+    """RULES.md section 7 and OPERATIONS.md: a handover past the 8 from
+    days is not kept, "assign it again once another has begun". Assigned
+    again then, hubctl said `(already known)` and stored nothing, since
+    its first try was stored: the handover never came. Now it is stored
+    and routes from its day; the same once more is already known."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3519).born("2004-11-12")
+    hub.assign(cpr, "cw-anna", start="2026-09-01")
+    for d in range(1, 8):
+        hub.assign(cpr, "cw-bob", start=f"2026-10-0{d}")
+    p = hub.assign(cpr, "cw-lead", start="2026-10-09")
+    assert "is not kept" in p.stderr, p.stderr
+    hub.advance("2026-10-02T08:00:00")
+    p = hub.assign(cpr, "cw-lead", start="2026-10-09")
+    assert (p.stdout, p.stderr) == \
+        ("assigned to cw-lead from 2026-10-09\n", ""), p.stdout + p.stderr
+    p = hub.assign(cpr, "cw-lead", start="2026-10-09")
+    assert p.stdout == "assigned to cw-lead from 2026-10-09 (already " \
+        "known)\n", p.stdout
+    hub.send(ev_dropout_risk(cpr, "2026-10-02"))
+    hub.wait_applied()
+    hub.advance("2026-10-09T00:00:00")
+    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-lead")
+    assert [a["recipient"] for a in hub.peek("cw-lead", 1)] == ["cw-lead"]
 
 
 def test_assign_without_from_starts_on_the_hub_clocks_today(make_hub):

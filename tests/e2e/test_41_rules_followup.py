@@ -325,6 +325,30 @@ def test_a_miss_corrected_out_of_the_window_takes_no_alert_back(make_hub):
     assert "HUB-WITHDRAW" not in hub.log_text()
 
 
+def test_the_alerting_miss_corrected_out_of_the_window_takes_the_quiet_days(
+        make_hub):
+    """RULES section 3: the quiet days run from D, the alerting miss's
+    date as last corrected; "Corrections" said the days after the alert
+    stay quiet when a miss is corrected out of the window. When that miss
+    is the one dated D, the quiet days go with it: 03-20 corrected to
+    01-10 leaves 03-02 and a new 03-25 two misses within 30 days, and a
+    second alert, the first one still open."""
+    hub = rules_hub(make_hub, "2026-04-30T09:00:00")
+    cpr = CprGen(4134).born("2004-05-05")
+    hub.assign(cpr, "cw-anna")
+    alerting = ev_missed_activation(cpr, "2026-03-20")
+    hub.send(ev_missed_activation(cpr, "2026-03-02"), alerting)
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(corrected(alerting, ev_missed_activation(cpr, "2026-01-10")))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.send(ev_missed_activation(cpr, "2026-03-25"))
+    assert hub.wait_applied()["alerts"] == 2
+    alerts = hub.peek("cw-anna", 2)
+    assert rules_of(alerts) == ["missed_activation"] * 2
+    assert any("on 2026-03-25" in a["explanation"] for a in alerts)
+    assert "HUB-WITHDRAW" not in hub.log_text()
+
+
 def test_a_corrected_miss_is_a_signal_on_its_corrected_date(make_hub):
     """RULES section 5: a signal's day is its event's date. A miss of
     06-01 corrected to 02-01 stayed a signal of 06-01, and with a

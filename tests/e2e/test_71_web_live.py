@@ -780,24 +780,30 @@ def test_a_sendmail_still_running_at_stop_is_logged_not_audited(
     a sendmail still running; one that still runs then is logged
     (`... still runs with the notice to ID at stop; its outcome is not
     recorded`, warn) and has no `notice-mail` record, since hubd never
-    learns how it ended."""
+    learns how it ended. Each one still running is, not only one: the
+    desk's notice too."""
     d = tmp_path / "mailhub" / "mail"
     d.mkdir(parents=True)
     script = d / "sendmail"
     script.write_text("#!/bin/sh\ncat > /dev/null\nexec sleep 30\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     hub = anna_mail_hub(make_hub, script)
-    a1 = CprGen(7226).next()
+    hub.hubctl("set-email", "duty-desk", "vagt@kommune.example.dk")
+    a1, unassigned = CprGen(7226).take(2)
+    hub.cprs.add(unassigned)
     hub.assign(a1, "cw-anna")
-    hub.send(absence(a1, "stophung-1"))
-    hub.wait_log(r"HUB-MAIL notice of 1 new alert\(s\) for cw-anna")
+    hub.send(absence(a1, "stophung-1"), absence(unassigned, "stophung-2"))
+    for who in ("cw-anna", "duty-desk"):
+        hub.wait_log(r"HUB-MAIL notice of 1 new alert\(s\) for %s" % who)
     started = time.monotonic()
     hub.stop()
     assert 4.5 <= time.monotonic() - started < 20 * SLOW
-    assert re.search(r"hubd warn HUB-MAIL \S+sendmail still runs with the "
-                     r"notice to cw-anna at stop; its outcome is not "
-                     r"recorded", hub.log_text()), hub.log_text()
+    for who in ("cw-anna", "duty-desk"):
+        assert re.search(r"hubd warn HUB-MAIL \S+sendmail still runs with "
+                         r"the notice to %s at stop; its outcome is not "
+                         r"recorded" % who, hub.log_text()), hub.log_text()
     assert notice_records(hub) == []
+    assert "notice-mail" not in hub.hubctl("audit", "show").stdout
 
 
 def test_a_notice_sent_is_audited_ok_when_hubd_inherits_sigchld_ignored(
