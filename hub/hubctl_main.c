@@ -879,123 +879,6 @@ static const csv_column assign_columns[] = {
  * quoting, ';' or ',', BOM, CRLF, line breaks inside quotes), so a
  * quoted field with a separator in it is one field here too.
  */
-/* The last row of a file for one person, role and from day. */
-typedef struct {
-	uint8_t person_key[UG_PERSON_KEY_LEN];
-	int role;
-	int32_t from;
-	long line;
-} last_row;
-
-static int
-last_row_cmp(const void *x, const void *y)
-{
-	const last_row *a = x, *b = y;
-	int d = memcmp(a->person_key, b->person_key, sizeof a->person_key);
-	if (d)
-		return d;
-	if (a->role != b->role)
-		return a->role < b->role ? -1 : 1;
-	if (a->from != b->from)
-		return a->from < b->from ? -1 : 1;
-	return (a->line > b->line) - (a->line < b->line);
-}
-
-static int
-last_row_key_cmp(const void *x, const void *y)
-{
-	const last_row *a = x, *b = y;
-	last_row k = *b;
-	k.line = a->line;
-	return last_row_cmp(a, &k);
-}
-
-/* A file's rows for one person, role and day are one assignment
- * corrected row by row, as the adapter reads them: only the last is
- * stored, so that cw-anna, cw-bob, cw-anna ends with cw-anna (the
- * third was the first's id, "already known") and the same file again
- * stores nothing new. Returns the last rows sorted, one per key. */
-static ug_err
-last_rows(ctl *c, FILE *f, const char *path, last_row **out, size_t *n)
-{
-	*out = NULL;
-	*n = 0;
-	csv_reader *r = NULL;
-	ug_diag diag = {0};
-	int idx[COL_COUNT];
-	assignment *a = calloc(1, sizeof *a);
-	size_t cap = 0;
-	ug_err err = a ? csv_reader_new(&r, f, path, &diag) : UG_ENOMEM;
-	if (err == UG_OK)
-		err = csv_map_columns(r, assign_columns, idx, NULL, 0, &diag);
-	while (err == UG_OK) {
-		memset(&diag, 0, sizeof diag);
-		ug_err row = csv_next(r, &diag);
-		if (row == UG_ENOTFOUND)
-			break;
-		const char *field[COL_COUNT];
-		for (int i = 0; row == UG_OK && i < COL_COUNT; i++)
-			field[i] =
-			    idx[i] >= 0 ? csv_field(r, (size_t)idx[i]) : "";
-		if (row != UG_OK ||
-		    build_assignment(c, a, field[COL_CPR],
-				     field[COL_CASEWORKER], field[COL_FROM],
-				     field[COL_TO], field[COL_ROLE],
-				     &diag) != UG_OK ||
-		    !a->ev.assign_caseworker)
-			continue;
-		if (*n == cap) {
-			size_t want = cap ? 2 * cap : 256;
-			last_row *grown = realloc(*out, want * sizeof **out);
-			if (!grown) {
-				err = UG_ENOMEM;
-				break;
-			}
-			*out = grown;
-			cap = want;
-		}
-		last_row *l = &(*out)[(*n)++];
-		memcpy(l->person_key, a->person_key, sizeof l->person_key);
-		l->role = a->ev.assign_role;
-		l->from = a->ev.assign_from;
-		l->line = csv_line(r);
-	}
-	csv_reader_destroy(&r);
-	free(a);
-	if (err != UG_OK) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return err;
-	}
-	if (*n)
-		qsort(*out, *n, sizeof **out, last_row_cmp);
-	size_t kept = 0;
-	for (size_t i = 0; i < *n; i++) {
-		if (i + 1 < *n &&
-		    last_row_key_cmp(&(*out)[i + 1], &(*out)[i]) == 0)
-			continue;
-		(*out)[kept++] = (*out)[i];
-	}
-	*n = kept;
-	return UG_OK;
-}
-
-/* Whether a later row of the file replaces this one. */
-static bool
-replaced_later(const last_row *rows, size_t n, const assignment *a, long line)
-{
-	if (!a->ev.assign_caseworker || n == 0)
-		return false;
-	last_row k = {.role = a->ev.assign_role,
-		      .from = a->ev.assign_from,
-		      .line = line};
-	memcpy(k.person_key, a->person_key, sizeof k.person_key);
-	const last_row *hit =
-	    bsearch(&k, rows, n, sizeof *rows, last_row_key_cmp);
-	return hit && hit->line != line;
-}
-
 static int
 assign_file(ctl *c, const char *path)
 {
@@ -1010,20 +893,8 @@ assign_file(ctl *c, const char *path)
 	csv_reader *r = NULL;
 	ug_diag diag = {0};
 	int idx[COL_COUNT];
-	size_t n = 0, added = 0, dups = 0, bad = 0, nlast = 0;
+	size_t n = 0, added = 0, dups = 0, bad = 0;
 	int rc = 1;
-	last_row *last = NULL;
-	/* A pipe cannot be read twice: each of its rows is stored. A file
-	 * that cannot be read is reported by the pass below. */
-	if (fseek(f, 0, SEEK_SET) == 0) {
-		(void)last_rows(c, f, path, &last, &nlast);
-		clearerr(f);
-		if (fseek(f, 0, SEEK_SET) != 0) {
-			ug_eprintf("hubctl: cannot read %s again: %s\n", path,
-				   strerror(errno));
-			goto out;
-		}
-	}
 	ug_err err = batch ? csv_reader_new(&r, f, path, &diag) : UG_ENOMEM;
 	if (err == UG_OK)
 		err = csv_map_columns(r, assign_columns, idx, NULL, 0, &diag);
@@ -1058,8 +929,6 @@ assign_file(ctl *c, const char *path)
 				   diag.field[0] ? "column " : "", diag.field,
 				   diag.field[0] ? ": " : "", diag.reason);
 			bad++;
-		} else if (replaced_later(last, nlast, &batch[n], diag.line)) {
-			dups++;
 		} else if (++n == BATCH) {
 			err = flush_assignments(c, path, batch, n, &added,
 						&dups);
@@ -1087,7 +956,6 @@ assign_file(ctl *c, const char *path)
 out:
 	csv_reader_destroy(&r);
 	free(batch);
-	free(last);
 	fclose(f);
 	return rc;
 }

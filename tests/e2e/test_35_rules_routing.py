@@ -430,34 +430,6 @@ def test_assigning_back_the_same_day_takes_the_alerts_back(make_hub):
                                            "already-known"]
 
 
-def test_the_last_row_of_a_file_for_a_day_is_the_contact_person(make_hub):
-    """OPERATIONS.md, Contact persons: an assignment with the same from
-    as one held replaces it, "cw-anna again after cw-bob the same day"
-    included, and the same file again stores nothing new. A file with
-    cw-anna, cw-bob, cw-anna from one day stored the first two and found
-    the third "already known" (the first's id, in the same batch): cw-bob
-    kept the person. The last row for a person, role and day now holds,
-    the earlier ones counted as already known."""
-    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
-    cpr = CprGen(3520).born("2004-12-13")
-    hub.cprs.add(cpr)
-    hub.send(ev_assignment(cpr, "cw-lead", "2026-08-01"),
-             ev_dropout_risk(cpr, "2026-09-04"))
-    assert hub.wait_applied()["alerts"] == 1
-    f = hub.tmp / "flip.csv"
-    f.write_text(f"cpr;caseworker;from\n{cpr};cw-anna;2026-09-07\n"
-                 f"{cpr};cw-bob;2026-09-07\n{cpr};cw-anna;2026-09-07\n")
-    p = hub.hubctl("assign", "--file", str(f))
-    assert p.stdout == "assignments: 1 new, 2 already known, 0 rejected\n"
-    hub.wait_log(r"HUB-REROUTE alert \w+ moved to cw-anna")
-    assert hub.peek("cw-anna", 1)[0]["recipient"] == "cw-anna"
-    before = hub.stats()["log_events"]
-    p = hub.hubctl("assign", "--file", str(f))
-    assert p.stdout == "assignments: 0 new, 3 already known, 0 rejected\n"
-    assert hub.stats()["log_events"] == before
-    assert "moved to cw-bob" not in hub.log_text()
-
-
 def anna_with_a_dropout_risk(make_hub, seed, born):
     """A hub on 2026-09-07 with a person of cw-anna's since August and
     one dropout-risk alert for her: (hub, cpr)."""
