@@ -3780,9 +3780,14 @@ def test_a_manifest_cut_short_is_damaged_not_taken_for_an_older_one(
     # likeliest manifest cut short, not one without log_last_seq.
     # Text after the closing brace is no whole object either, and the
     # doc says it gets the same message.
+    # Text after it that ends in a brace too (a second object, a stray
+    # brace), or behind a NUL, is text after the closing brace all the
+    # same.
+    after = {"after": "\nx\n", "brace": "}\n", "object": "\n{}\n",
+             "nul": "\0x"}
     for cut in (whole.index('"file_bytes"'), whole.index('"files"'),
-                len(whole) - 3, 0, "after"):
-        text = whole.rstrip() + "\nx\n" if cut == "after" else whole[:cut]
+                len(whole) - 3, 0, *after):
+        text = whole.rstrip() + after[cut] if cut in after else whole[:cut]
         (backup / "manifest.json").write_text(text)
         p = hub.hubctl("restore", str(backup), check=False)
         assert (p.returncode, p.stdout) == (1, ""), (cut, p.stdout)
