@@ -3814,6 +3814,40 @@ def test_a_manifest_cut_short_is_damaged_not_taken_for_an_older_one(
     assert "`... is damaged: not a JSON object`" in doc
 
 
+def test_of_bad_command_line_values_one_is_said_whatever_their_order(
+        tmp_path):
+    """OPERATIONS.md, Checking the configuration: of the problems only
+    the command line causes, one is reported, the same whatever their
+    order on the command line (not necessarily the first given); a start
+    names the same one."""
+    conf, _ = write_config(tmp_path, [], [])
+    bad = {"query_rate": "query_rate must be a whole number from 1 to "
+           "100000", "batch_max": "batch_max must be a whole number from 1 "
+           "to 10000", "log_map_mb": "log_map_mb must be a whole number "
+           "from 1 to 16777216"}
+    said = set()
+    for order in (["query_rate", "batch_max", "log_map_mb"],
+                  ["log_map_mb", "batch_max", "query_rate"],
+                  ["batch_max", "query_rate", "log_map_mb"]):
+        args = [a for name in order for a in (f"--{name}", "0")]
+        p = check_config("--config", str(conf), *args)
+        assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+        said.add(p.stderr)
+        p = subprocess.run([hubtest.binary("hubd"), "--config", str(conf),
+                            *args], capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode == 2 and "HUB-START cannot start: " in p.stderr
+        said.add("hubd: " + p.stderr.split("cannot start: ", 1)[1]
+                 .split(": ", 1)[1])
+    assert len(said) == 1 and said.pop()[len("hubd: "):-1] in \
+        bad.values(), said
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "`hubd: reason` without a line (only one of them, the same " \
+        "whatever their order on the command line, not necessarily the " \
+        "first given; and only once" in doc
+
+
 def test_a_bad_rules_file_does_not_hold_back_the_command_lines_problem(
         tmp_path):
     """OPERATIONS.md, Checking the configuration: the command line's
