@@ -1137,6 +1137,12 @@ def test_a_full_disk_at_start_is_said_not_a_crash(make_hub, tmp_path):
             else:
                 shutil.rmtree(hub.data_dir / gone)
             hubtest.fill_disk(filler)
+
+            def files():
+                return {str(f.relative_to(hub.data_dir)): f.read_bytes()
+                        for f in hub.data_dir.rglob("*.mdb")}
+
+            before = files()
             p = subprocess.run([hubtest.binary("hubd"), "--config",
                                 str(hub.conf)], capture_output=True,
                                text=True, timeout=60)
@@ -1151,6 +1157,13 @@ def test_a_full_disk_at_start_is_said_not_a_crash(make_hub, tmp_path):
             assert c.stderr.endswith(
                 "hubctl: cannot open the hub's keys and store: cannot open "
                 "LMDB environment: No space left on device\n"), c.stderr
+            # Nothing changed but an empty lock.mdb where there was none.
+            after = files()
+            # (a lock.mdb holds LMDB's readers, no data: it may change)
+            assert [k for k in before if k.endswith("data.mdb") and
+                    after.get(k) != before[k]] == [], gone
+            assert {k: v for k, v in after.items() if k not in before} in \
+                ({}, {gone.split("/")[0] + "/lock.mdb": b""}), (gone, after)
             filler.unlink()
             hub.start()
             st = hub.wait_applied()
@@ -1160,6 +1173,8 @@ def test_a_full_disk_at_start_is_said_not_a_crash(make_hub, tmp_path):
         doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
                        .split())
         assert "cannot open LMDB environment: No space left on device" in doc
+        assert "nothing is changed but for an empty `lock.mdb` where " \
+            "there was none" in doc
     finally:
         try:
             hub.close()
