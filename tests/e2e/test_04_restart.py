@@ -1096,10 +1096,18 @@ def test_a_store_on_a_read_only_mount_is_refused_by_name(make_hub):
     assert p.returncode == 1, p.stderr
     assert f"hubd err HUB-START cannot start: data_dir: cannot create " \
         f"{ro}/data: Read-only file system\n" in p.stderr, p.stderr
+    # A registration, which would make the store there, says the same.
+    p = run(ro, conf, hubtest.binary("hubctl"), "register-agency",
+            "school-a")
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", "hubctl: cannot open the hub's keys and store: cannot "
+        f"create {ro}/data: Read-only file system\n")
     assert list(ro.iterdir()) == []
     doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
                    .split())
     assert "a `data_dir` on a read-only mount" in doc
+    assert "(`cannot create DATA_DIR: Read-only file system` when hubd, " \
+        "or a `register-*`, would make it)" in doc
     hub.start()
 
 
