@@ -21,6 +21,7 @@
  * are written at once, with the acknowledgement itself.
  */
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -220,8 +221,9 @@ alert_person(hub *h, const uint8_t *id, uint8_t person_key[UG_PERSON_KEY_LEN])
 }
 
 /* hub.sign_secret alone signs, but hubctl audit verify checks only
- * against hub.sign_public: without it every checkpoint from now on is
- * one the operator cannot check until the file is back. */
+ * against hub.sign_public: without it, or with one that does not read or
+ * is another pair's, every checkpoint from now on is one the operator
+ * cannot check until the file is put right. */
 static void
 sign_public_missing(hub *h)
 {
@@ -233,7 +235,7 @@ sign_public_missing(hub *h)
 	else
 		ug_strlcpy(dir, ".", sizeof dir);
 	snprintf(path, sizeof path, "%s/%s.sign_public", dir, h->keys->id);
-	if (access(path, F_OK) != 0 && errno == ENOENT)
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
 		log_err(
 		    "HUB-AUDIT",
 		    "%s is missing beside %s/%s.sign_secret: checkpoints "
@@ -241,6 +243,32 @@ sign_public_missing(hub *h)
 		    "them (NOT VERIFIED) until it is back: copy the id and "
 		    "sign_public lines of %s.sign_secret into it",
 		    path, dir, h->keys->id, h->keys->id);
+		return;
+	}
+	uint8_t pk[UG_SIGN_PUBLIC_LEN];
+	ug_diag diag = {0};
+	const char *why = NULL, *verify = "cannot check them (NOT VERIFIED)";
+	if (ug_keys_load_sign_public(path, pk, &diag) != UG_OK) {
+		why = diag.reason;
+		/* The line names the file already. */
+		size_t n = strlen(path);
+		if (!strncmp(why, path, n) && !strncmp(why + n, ": ", 2))
+			why += n + 2;
+	} else if (sodium_memcmp(pk,
+				 h->keys->sign_secret + UG_SIGN_SECRET_LEN -
+				     UG_SIGN_PUBLIC_LEN,
+				 UG_SIGN_PUBLIC_LEN) != 0) {
+		/* Told apart: a trail said BROKEN reads as tampered with. */
+		why = "another pair's public key";
+		verify = "finds them BROKEN (bad signature)";
+	}
+	if (why)
+		log_err("HUB-AUDIT",
+			"%s does not match %s/%s.sign_secret (%s): "
+			"checkpoints are signed, but hubctl audit verify %s "
+			"until it does: copy the id and sign_public lines of "
+			"%s.sign_secret into it",
+			path, dir, h->keys->id, why, verify, h->keys->id);
 }
 
 /*

@@ -191,7 +191,7 @@ hubctl_backup(const ug_config *cfg, store *s, ug_keys *keys, const char *dir)
 
 /* The manifest's text, or false. */
 static bool
-manifest_text(const char *dir, char *text, size_t size)
+manifest_read(const char *dir, char *text, size_t size, size_t *len)
 {
 	char path[600];
 	snprintf(path, sizeof path, "%s/" MANIFEST, dir);
@@ -204,7 +204,40 @@ manifest_text(const char *dir, char *text, size_t size)
 	bool read = !ferror(f);
 	fclose(f);
 	text[n] = '\0';
+	*len = n;
 	return read;
+}
+
+static bool
+manifest_text(const char *dir, char *text, size_t size)
+{
+	size_t len;
+	return manifest_read(dir, text, size, &len);
+}
+
+/* Just past the '}' that closes the object opening at text[start], or
+ * SIZE_MAX when it does not close within len bytes. */
+static size_t
+object_end(const char *text, size_t len, size_t start)
+{
+	size_t depth = 0;
+	bool string = false;
+	for (size_t i = start; i < len; i++) {
+		char c = text[i];
+		if (string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				string = false;
+		} else if (c == '"') {
+			string = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if ((c == '}' || c == ']') && depth && !--depth) {
+			return i + 1;
+		}
+	}
+	return SIZE_MAX;
 }
 
 /* Where name's value starts in text, or NULL. JSON's spacing around the
@@ -310,7 +343,8 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 {
 	uint64_t last;
 	char text[8192];
-	if (!manifest_text(dir, text, sizeof text)) {
+	size_t manifest_len;
+	if (!manifest_read(dir, text, sizeof text, &manifest_len)) {
 		ug_eprintf(
 		    "hubctl: restore: %s/" MANIFEST " is missing "
 		    "or unreadable: not a backup made by hubctl backup\n",
@@ -320,12 +354,16 @@ hubctl_restore_files(const ug_config *cfg, const char *dir)
 	/* Cut short (the machine stopped while it was written), it may end
 	 * before file_bytes and pass for an earlier version's manifest,
 	 * whose files are checked for length only. An empty one is cut short
-	 * at its first byte. */
-	size_t end = strlen(text);
+	 * at its first byte. Text after the object's own closing brace,
+	 * even one ending in a brace or behind a NUL, is no whole object
+	 * either. */
+	size_t len = manifest_len;
+	size_t end = len;
 	while (end && strchr(" \t\r\n", text[end - 1]))
 		end--;
-	bool object = text[strspn(text, " \t\r\n")] == '{';
-	if (!end || (object && text[end - 1] != '}')) {
+	size_t start = strspn(text, " \t\r\n");
+	bool object = text[start] == '{';
+	if (!end || (object && object_end(text, len, start) != end)) {
 		ug_eprintf("hubctl: restore: %s/" MANIFEST " is damaged: cut "
 			   "short (not a whole JSON object)\n",
 			   dir);

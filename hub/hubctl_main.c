@@ -861,6 +861,20 @@ flush_assignments(ctl *c, const char *path, assignment *batch, size_t n,
 	return err;
 }
 
+/* Whether a row not yet stored is for the same person, role and from
+ * day as a: built before it was, a's id would not know it replaced one. */
+static bool
+pending_same_day(const assignment *batch, size_t n, const assignment *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (batch[i].role == a->role &&
+		    strcmp(batch[i].from, a->from) == 0 &&
+		    memcmp(batch[i].person_key, a->person_key,
+			   UG_PERSON_KEY_LEN) == 0)
+			return true;
+	return false;
+}
+
 /* The columns of an assignments file, in any order (csv.h matches the
  * names: case does not matter, blanks and '-' read as '_'); others are
  * ignored. A spreadsheet's "Case worker" is the caseworker too. */
@@ -918,6 +932,22 @@ assign_file(ctl *c, const char *path)
 					       field[COL_CASEWORKER],
 					       field[COL_FROM], field[COL_TO],
 					       field[COL_ROLE], &diag);
+			/* cw-anna, cw-bob, cw-anna from one day: the rows
+			 * before are stored first, so this one is built
+			 * knowing what it replaces, as by hubctl run thrice.
+			 */
+			if (row == UG_OK &&
+			    pending_same_day(batch, n, &batch[n])) {
+				err = flush_assignments(c, path, batch, n,
+							&added, &dups);
+				n = 0;
+				if (err != UG_OK)
+					break;
+				row = build_assignment(
+				    c, &batch[0], field[COL_CPR],
+				    field[COL_CASEWORKER], field[COL_FROM],
+				    field[COL_TO], field[COL_ROLE], &diag);
+			}
 			ug_strlcpy(diag.file, path, sizeof diag.file);
 			diag.line = csv_line(r);
 			batch[n].line = diag.line;

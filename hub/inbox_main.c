@@ -1219,6 +1219,13 @@ main(int argc, char **argv)
 		ug_eprintf("inbox: %s\n", diag.reason);
 		goto out;
 	}
+	/* A mask blocking them survives exec from whatever started inbox:
+	 * a live run would never end. SIGHUP keeps its mask. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &stop, NULL);
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

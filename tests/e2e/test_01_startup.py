@@ -467,6 +467,44 @@ def test_a_signing_secret_without_its_public_key_is_said_at_start(
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+def test_a_signing_public_key_that_does_not_check_is_said_at_start(
+        make_hub, tmp_path):
+    """OPERATIONS.md "Keys": a signing key file that holds no key is said
+    at start, naming the file. hub.sign_public emptied, or one of another
+    pair put back, leaves the secret signing while audit verify cannot
+    check its checkpoints (NOT VERIFIED), or finds them BROKEN: hubd
+    says so at start, as for a missing one."""
+    other = tmp_path / "other"
+    subprocess.run([binary("hubctl"), "keygen", "--keys_dir", str(other),
+                    "hub"], check=True, capture_output=True)
+    for case in ("empty", "another pair"):
+        hub = make_hub(start=False)
+        public = hub.keys_dir / "hub.sign_public"
+        if case == "empty":
+            public.write_text("")
+        else:
+            public.write_text((other / "hub.sign_public").read_text())
+        hub.start()
+        why, verify, said = {
+            "empty": ("not a signing public key file (needs sign_public)",
+                      "cannot check them (NOT VERIFIED)", "NOT VERIFIED"),
+            "another pair": ("another pair's public key",
+                             "finds them BROKEN (bad signature)",
+                             "BROKEN")}[case]
+        hub.wait_log(r"HUB-AUDIT " + re.escape(
+            f"{public} does not match {hub.keys_dir}/hub.sign_secret "
+            f"({why}): checkpoints are signed, but hubctl audit verify "
+            f"{verify} until it does: copy the id and sign_public lines "
+            "of hub.sign_secret into it"))
+        hub.stop()
+        p = hub.hubctl("audit", "verify", check=False)
+        assert p.returncode == 1 and said in p.stdout, (case, p.stdout)
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "`HUB-AUDIT DIR/hub.sign_public does not match " \
+        "DIR/hub.sign_secret (REASON): checkpoints are signed" in doc
+
+
 def test_keygen_hub_names_half_a_signing_pair(make_hub, tmp_path):
     """OPERATIONS.md "Keys": keygen hub writes the signing pair too and
     never overwrites a key file. With one half of the pair there (the

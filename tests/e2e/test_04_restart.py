@@ -1096,10 +1096,18 @@ def test_a_store_on_a_read_only_mount_is_refused_by_name(make_hub):
     assert p.returncode == 1, p.stderr
     assert f"hubd err HUB-START cannot start: data_dir: cannot create " \
         f"{ro}/data: Read-only file system\n" in p.stderr, p.stderr
+    # A registration, which would make the store there, says the same.
+    p = run(ro, conf, hubtest.binary("hubctl"), "register-agency",
+            "school-a")
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", "hubctl: cannot open the hub's keys and store: cannot "
+        f"create {ro}/data: Read-only file system\n")
     assert list(ro.iterdir()) == []
     doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
                    .split())
     assert "a `data_dir` on a read-only mount" in doc
+    assert "(`cannot create DATA_DIR: Read-only file system` when hubd, " \
+        "or a `register-*`, would make it)" in doc
     hub.start()
 
 
@@ -1137,6 +1145,12 @@ def test_a_full_disk_at_start_is_said_not_a_crash(make_hub, tmp_path):
             else:
                 shutil.rmtree(hub.data_dir / gone)
             hubtest.fill_disk(filler)
+
+            def files():
+                return {str(f.relative_to(hub.data_dir)): f.read_bytes()
+                        for f in hub.data_dir.rglob("*.mdb")}
+
+            before = files()
             p = subprocess.run([hubtest.binary("hubd"), "--config",
                                 str(hub.conf)], capture_output=True,
                                text=True, timeout=60)
@@ -1151,6 +1165,13 @@ def test_a_full_disk_at_start_is_said_not_a_crash(make_hub, tmp_path):
             assert c.stderr.endswith(
                 "hubctl: cannot open the hub's keys and store: cannot open "
                 "LMDB environment: No space left on device\n"), c.stderr
+            # Nothing changed but an empty lock.mdb where there was none.
+            after = files()
+            # (a lock.mdb holds LMDB's readers, no data: it may change)
+            assert [k for k in before if k.endswith("data.mdb") and
+                    after.get(k) != before[k]] == [], gone
+            assert {k: v for k, v in after.items() if k not in before} in \
+                ({}, {gone.split("/")[0] + "/lock.mdb": b""}), (gone, after)
             filler.unlink()
             hub.start()
             st = hub.wait_applied()
@@ -1160,6 +1181,8 @@ def test_a_full_disk_at_start_is_said_not_a_crash(make_hub, tmp_path):
         doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
                        .split())
         assert "cannot open LMDB environment: No space left on device" in doc
+        assert "nothing is changed but for an empty `lock.mdb` where " \
+            "there was none" in doc
     finally:
         try:
             hub.close()

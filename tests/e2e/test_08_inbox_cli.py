@@ -127,15 +127,23 @@ def test_no_hub(make_hub):
 
 def test_ctrl_c_ends_a_live_run_with_its_count(make_hub):
     """Ctrl-C is how a live run without --idle_exit ends: the help said
-    nothing of its exit status."""
+    nothing of its exit status. So too when whatever started inbox had
+    SIGINT and SIGTERM blocked (a blocked mask survives exec): it never
+    ended."""
     hub, cpr, d = dropout_hub(make_hub)
-    for sig in (signal.SIGINT, signal.SIGTERM):
+
+    def blocked():
+        signal.pthread_sigmask(signal.SIG_BLOCK,
+                               {signal.SIGINT, signal.SIGTERM})
+
+    for sig, pre in ((signal.SIGINT, None), (signal.SIGTERM, None),
+                     (signal.SIGINT, blocked), (signal.SIGTERM, blocked)):
         hello = "HUB-HELLO caseworker cw-anna connected"
         seen = hub.log_text().count(hello)
         p = subprocess.Popen([binary("inbox"), "--config",
                               str(conf_of(hub, "cw-anna")), "--no_ack"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+                             text=True, preexec_fn=pre)
         hub.wait_log(hello, count=seen + 1,
                      timeout=20)
         time.sleep(1)
@@ -144,6 +152,8 @@ def test_ctrl_c_ends_a_live_run_with_its_count(make_hub):
         assert p.returncode == 0, err
         assert out.endswith("\n1 alerts received (not acknowledged)\n"), out
     assert "live, also ended by Ctrl-C or SIGTERM" in help_text()
+    assert "so too when whatever started inbox had them blocked: it " \
+        "unblocks them" in flat((DOCS / "OPERATIONS.md").read_text())
 
 
 def test_a_live_run_into_a_file_syncs_each_alert_before_its_ack(make_hub,

@@ -430,6 +430,41 @@ def test_assigning_back_the_same_day_takes_the_alerts_back(make_hub):
                                            "already-known"]
 
 
+def test_assigning_back_the_same_day_in_one_file_takes_the_alerts_back(
+        make_hub, tmp_path):
+    """RULES.md section 7 and OPERATIONS.md "Contact persons": the rows
+    of an assign --file are assignments received in their order, so
+    cw-anna, cw-bob, cw-anna from one day in one file leave cw-anna the
+    contact person: the third row is stored anew, not `already known` as
+    the first is (it was, and cw-bob kept the person and the alert), and
+    the same file again changes nothing."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(3518).born("2004-12-13")
+    hub.cprs.add(cpr)
+    hub.hubctl("assign", "--cpr", cpr, "--caseworker", "cw-anna")
+    hub.send(ev_dropout_risk(cpr, "2026-09-04"))
+    assert hub.wait_applied()["alerts"] == 1
+    rows = tmp_path / "back.csv"
+    rows.write_text("cpr;caseworker;from\n" + "".join(
+        f"{cpr};{who};2026-09-07\n"
+        for who in ("cw-bob", "cw-anna", "cw-bob", "cw-anna", "cw-anna")))
+    p = hub.hubctl("assign", "--file", str(rows))
+    assert p.stdout == "assignments: 4 new, 1 already known, 0 rejected\n", \
+        p.stdout
+    hub.settle()
+    assert hub.peek("cw-anna", 1)[0]["recipient"] == "cw-anna"
+    hub.peek("cw-bob", 0)
+    p = hub.hubctl("assign", "--file", str(rows))
+    assert p.stdout == "assignments: 4 new, 1 already known, 0 rejected\n", \
+        p.stdout
+    hub.settle()
+    assert hub.peek("cw-anna", 1)[0]["recipient"] == "cw-anna"
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "is stored anew and replaces that one in turn, rows of one " \
+        "`--file` alike, in their order" in doc
+
+
 def anna_with_a_dropout_risk(make_hub, seed, born):
     """A hub on 2026-09-07 with a person of cw-anna's since August and
     one dropout-risk alert for her: (hub, cpr)."""

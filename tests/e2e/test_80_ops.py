@@ -3780,9 +3780,14 @@ def test_a_manifest_cut_short_is_damaged_not_taken_for_an_older_one(
     # likeliest manifest cut short, not one without log_last_seq.
     # Text after the closing brace is no whole object either, and the
     # doc says it gets the same message.
+    # Text after it that ends in a brace too (a second object, a stray
+    # brace), or behind a NUL, is text after the closing brace all the
+    # same.
+    after = {"after": "\nx\n", "brace": "}\n", "object": "\n{}\n",
+             "nul": "\0x"}
     for cut in (whole.index('"file_bytes"'), whole.index('"files"'),
-                len(whole) - 3, 0, "after"):
-        text = whole.rstrip() + "\nx\n" if cut == "after" else whole[:cut]
+                len(whole) - 3, 0, *after):
+        text = whole.rstrip() + after[cut] if cut in after else whole[:cut]
         (backup / "manifest.json").write_text(text)
         p = hub.hubctl("restore", str(backup), check=False)
         assert (p.returncode, p.stdout) == (1, ""), (cut, p.stdout)
@@ -3807,6 +3812,40 @@ def test_a_manifest_cut_short_is_damaged_not_taken_for_an_older_one(
     assert "`hubctl: restore: DIR/manifest.json is damaged: cut short " \
         "(not a whole JSON object)`" in doc
     assert "`... is damaged: not a JSON object`" in doc
+
+
+def test_of_bad_command_line_values_one_is_said_whatever_their_order(
+        tmp_path):
+    """OPERATIONS.md, Checking the configuration: of the problems only
+    the command line causes, one is reported, the same whatever their
+    order on the command line (not necessarily the first given); a start
+    names the same one."""
+    conf, _ = write_config(tmp_path, [], [])
+    bad = {"query_rate": "query_rate must be a whole number from 1 to "
+           "100000", "batch_max": "batch_max must be a whole number from 1 "
+           "to 10000", "log_map_mb": "log_map_mb must be a whole number "
+           "from 1 to 16777216"}
+    said = set()
+    for order in (["query_rate", "batch_max", "log_map_mb"],
+                  ["log_map_mb", "batch_max", "query_rate"],
+                  ["batch_max", "query_rate", "log_map_mb"]):
+        args = [a for name in order for a in (f"--{name}", "0")]
+        p = check_config("--config", str(conf), *args)
+        assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+        said.add(p.stderr)
+        p = subprocess.run([hubtest.binary("hubd"), "--config", str(conf),
+                            *args], capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode == 2 and "HUB-START cannot start: " in p.stderr
+        said.add("hubd: " + p.stderr.split("cannot start: ", 1)[1]
+                 .split(": ", 1)[1])
+    assert len(said) == 1 and said.pop()[len("hubd: "):-1] in \
+        bad.values(), said
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "`hubd: reason` without a line (only one of them, the same " \
+        "whatever their order on the command line, not necessarily the " \
+        "first given; and only once" in doc
 
 
 def test_a_bad_rules_file_does_not_hold_back_the_command_lines_problem(
