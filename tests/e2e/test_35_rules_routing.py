@@ -461,8 +461,9 @@ def test_assigning_back_the_same_day_in_one_file_takes_the_alerts_back(
     assert hub.peek("cw-anna", 1)[0]["recipient"] == "cw-anna"
     doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
                    .split())
-    assert "is stored anew and replaces that one in turn, rows of one " \
-        "`--file` alike, in their order" in doc
+    assert "cw-anna again after cw-bob the same day (rows of one " \
+        "`--file` alike, in their order)" in doc
+    assert "is stored anew and replaces that one in turn" in doc
 
 
 def anna_with_a_dropout_risk(make_hub, seed, born):
