@@ -1220,12 +1220,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* A mask blocking them survives exec from whatever started inbox:
-	 * a live run would never end. SIGHUP keeps its mask. */
-	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigprocmask(SIG_UNBLOCK, &stop, NULL);
+	 * a live run would never end. */
+	ug_unblock_stop_signals();
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
