@@ -108,10 +108,12 @@ hubctl_report_usage_ok(const ug_config *cfg)
 	/* A name ending in / is a directory: dirname() would put the page
 	 * beside it under the directory's name. One named without its / is
 	 * the same mistake, and would otherwise be found only after the
-	 * store was read (lstat: a symbolic link there is replaced). */
+	 * store was read. stat, not lstat: a link to a directory is named
+	 * for the directory (/srv/status -> /srv/status-2026), and replacing
+	 * it with the page would put the CSV files beside the link. */
 	struct stat st;
 	if (!len || out[len - 1] == '/' ||
-	    (lstat(out, &st) == 0 && S_ISDIR(st.st_mode))) {
+	    (stat(out, &st) == 0 && S_ISDIR(st.st_mode))) {
 		ug_eprintf("hubctl: %sreport needs --out FILE.html\n",
 			   ug_config_where(cfg, "out"));
 		return false;

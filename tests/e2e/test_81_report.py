@@ -450,6 +450,17 @@ def test_an_out_that_is_one_of_the_csv_names_is_refused(make_hub, tmp_path):
                    check=False)
     assert (p.returncode, p.stderr) == \
         (2, "hubctl: report needs --out FILE.html\n"), p.stderr
+    # So is a symbolic link to a directory (the usual /srv/status ->
+    # /srv/status-2026): the link is not replaced by the page, nor the
+    # CSV files put in its parent.
+    os.symlink(d / "page", d / "latest")
+    p = hub.hubctl("report", "--year", "2026", "--out", f"{d}/latest",
+                   check=False)
+    assert (p.returncode, p.stderr) == \
+        (2, "hubctl: report needs --out FILE.html\n"), p.stderr
+    assert os.path.islink(d / "latest")
+    assert sorted(os.listdir(d)) == ["latest", "page"]
+    os.unlink(d / "latest")
     (d / "page").rmdir()
     assert os.listdir(d) == []
     # Not recorded: a usage error is found before the store is opened.
