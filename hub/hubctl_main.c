@@ -902,6 +902,15 @@ assign_file(ctl *c, const char *path)
 			   strerror(errno));
 		return 1;
 	}
+	/* A directory opens for reading; its first read would be blamed on
+	 * line 1 of a file that has none. */
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		ug_eprintf("hubctl: cannot read %s: %s\n", path,
+			   strerror(EISDIR));
+		fclose(f);
+		return 1;
+	}
 	enum { BATCH = 512 };
 	assignment *batch = calloc(BATCH, sizeof *batch);
 	csv_reader *r = NULL;
@@ -913,8 +922,14 @@ assign_file(ctl *c, const char *path)
 	if (err == UG_OK)
 		err = csv_map_columns(r, assign_columns, idx, NULL, 0, &diag);
 	if (err != UG_OK) {
-		ug_eprintf("hubctl: %s:%ld: %s\n", path, diag.line,
-			   err == UG_ENOMEM ? ug_strerror(err) : diag.reason);
+		const char *why =
+		    err == UG_ENOMEM ? ug_strerror(err) : diag.reason;
+		/* Line 0: the whole file's line ends, no one line of it. */
+		if (diag.line > 0)
+			ug_eprintf("hubctl: %s:%ld: %s\n", path, diag.line,
+				   why);
+		else
+			ug_eprintf("hubctl: %s: %s\n", path, why);
 		goto out;
 	}
 	while (err == UG_OK) {

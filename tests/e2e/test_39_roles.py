@@ -203,6 +203,39 @@ def test_assign_file_is_utf8_text(hub):
         in text, text
 
 
+def test_assign_file_whole_file_problems_name_no_line_zero(hub):
+    """OPERATIONS.md "Contact persons" reads the file as the adapters do
+    (ADAPTERS.md "Input files"): lines ending in CR alone are a problem
+    of the whole file, not of a line 0, and a directory cannot be read,
+    as a missing file cannot be opened; exit 1, nothing stored."""
+    cpr = CprGen(3930).next()
+    hub.cprs.add(cpr)
+    path = hub.inputs_dir / "assign-mac.csv"
+    path.write_bytes(f"cpr;caseworker\r{cpr};cw-anna\r".encode())
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p
+    assert p.stderr == (f"hubctl: {path}: the lines end in a carriage "
+                        "return alone (an old Mac format): save the file "
+                        'as "CSV UTF-8" or with Windows or Unix line '
+                        "ends\n"), p.stderr
+    folder = hub.inputs_dir / "assign-dir"
+    folder.mkdir()
+    p = hub.hubctl("assign", "--file", str(folder), check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p
+    assert p.stderr == f"hubctl: cannot read {folder}: Is a directory\n"
+    assert hub.stats()["log_events"] == 0
+    # A row over the 64 KiB documented is rejected; the next one stored.
+    other = CprGen(3931).next()
+    hub.cprs.add(other)
+    path = hub.inputs_dir / "assign-long.csv"
+    path.write_text(f"cpr;caseworker;note\n{cpr};cw-anna;{'x' * 70000}\n"
+                    f"{other};cw-anna;ok\n")
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "assignments: 1 new, 0 already known, 1 rejected\n",
+        f"{path}:2: the row is longer than 65536 bytes\n"), p
+
+
 def test_timeline_is_the_contact_persons_not_every_role(make_hub):
     """inbox --help and OPERATIONS.md, "Caseworkers": a timeline is shown
     to the person's contact person on the day (SECURITY.md, "Need to
