@@ -921,6 +921,8 @@ assign_file(ctl *c, const char *path)
 	ug_err err = batch ? csv_reader_new(&r, f, path, &diag) : UG_ENOMEM;
 	if (err == UG_OK)
 		err = csv_map_columns(r, assign_columns, idx, NULL, 0, &diag);
+	if (err != UG_OK && err != UG_ENOMEM && r)
+		csv_header_misread(r, &diag);
 	if (err != UG_OK) {
 		const char *why =
 		    err == UG_ENOMEM ? ug_strerror(err) : diag.reason;

@@ -236,6 +236,28 @@ def test_assign_file_whole_file_problems_name_no_line_zero(hub):
         f"{path}:2: the row is longer than 65536 bytes\n"), p
 
 
+def test_assign_file_tabs_and_sep_line_are_named_as_the_adapter_does(hub):
+    """OPERATIONS.md "Contact persons": the file is read as the adapters
+    read it (ADAPTERS.md "Input files"), which name a tab-separated
+    header and Excel's `sep=;` line for what they are, not as missing
+    columns the clerk can plainly see; exit 1, nothing stored."""
+    cpr = CprGen(3932).next()
+    hub.cprs.add(cpr)
+    for name, text, reason in (
+            ("assign-tabs.csv", f"cpr\tcaseworker\n{cpr}\tcw-anna\n",
+             "the header row is separated by tabs; the separator must be "
+             "';' or ',' (save or export the file as CSV)"),
+            ("assign-sep.csv", f"sep=;\ncpr;caseworker\n{cpr};cw-anna\n",
+             "the first line is a spreadsheet's \"sep=\" line, not the "
+             "header row: delete that line")):
+        path = hub.inputs_dir / name
+        path.write_text(text)
+        p = hub.hubctl("assign", "--file", str(path), check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: {path}:1: {reason}\n"), p
+    assert hub.stats()["log_events"] == 0
+
+
 def test_timeline_is_the_contact_persons_not_every_role(make_hub):
     """inbox --help and OPERATIONS.md, "Caseworkers": a timeline is shown
     to the person's contact person on the day (SECURITY.md, "Need to
