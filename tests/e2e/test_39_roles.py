@@ -258,6 +258,28 @@ def test_assign_file_tabs_and_sep_line_are_named_as_the_adapter_does(hub):
     assert hub.stats()["log_events"] == 0
 
 
+def test_assign_file_empty_from_is_the_day_of_the_run(make_hub):
+    """OPERATIONS.md "Contact persons": an empty from column is the day
+    hubctl runs by the hub clock, as --from left out is; the same file
+    run again that day stores nothing new, on a later day it is an
+    assignment from that day, so the docs must say so."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    cpr = CprGen(3933).born("2009-09-09")
+    path = hub.inputs_dir / "assign-nofrom.csv"
+    path.write_text(f"cpr;caseworker;from\n{cpr};cw-anna;\n")
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert p.stdout == "assignments: 1 new, 0 already known, 0 rejected\n"
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert p.stdout == "assignments: 0 new, 1 already known, 0 rejected\n"
+    hub.set_clock("2026-11-03T08:00:00")
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert p.stdout == "assignments: 1 new, 0 already known, 0 rejected\n"
+    assert hub.stats()["log_events"] == 2
+    doc = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    assert "an empty or missing `from` column is the day hubctl runs" in \
+        " ".join(doc.split()), "OPERATIONS.md is silent on an empty from"
+
+
 def test_timeline_is_the_contact_persons_not_every_role(make_hub):
     """inbox --help and OPERATIONS.md, "Caseworkers": a timeline is shown
     to the person's contact person on the day (SECURITY.md, "Need to
