@@ -1020,6 +1020,15 @@ assign_usage_ok(const ug_config *cfg)
 			   ug_config_where(cfg, "role"), role);
 		return false;
 	}
+	/* An unset variable (--file "$F"): "needs ... or --file" would
+	 * deny the option the operator gave. */
+	if (!ug_config_get(cfg, "file")[0] &&
+	    (ug_config_given(cfg, "file") ||
+	     ug_config_where(cfg, "file")[0])) {
+		ug_eprintf("hubctl: %sassign: --file is empty\n",
+			   ug_config_where(cfg, "file"));
+		return false;
+	}
 	/* A file's rows bring their own: a --from meant for all of them
 	 * would otherwise be dropped without a word, and a --role guidance
 	 * would make every row of a file without a role column a contact

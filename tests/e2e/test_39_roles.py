@@ -280,6 +280,22 @@ def test_assign_file_empty_from_is_the_day_of_the_run(make_hub):
         " ".join(doc.split()), "OPERATIONS.md is silent on an empty from"
 
 
+def test_assign_empty_file_option_is_named_not_called_missing(hub):
+    """OPERATIONS.md "Contact persons": an empty `--file ""` (an unset
+    variable) is a usage error, exit 2, nothing read or stored; it is
+    named as such, not as a --file that was not given, in a --config
+    file with its file and line."""
+    p = hub.hubctl("assign", "--file", "", check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        2, "", "hubctl: assign: --file is empty\n"), p
+    ops = hub.inputs_dir / "ops.conf"
+    ops.write_text("# assignments\nfile =\n")
+    p = hub.hubctl("assign", "--config", str(ops), check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        2, "", f"hubctl: {ops}:2: assign: --file is empty\n"), p
+    assert hub.stats()["log_events"] == 0
+
+
 def test_timeline_is_the_contact_persons_not_every_role(make_hub):
     """inbox --help and OPERATIONS.md, "Caseworkers": a timeline is shown
     to the person's contact person on the day (SECURITY.md, "Need to
