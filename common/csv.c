@@ -525,7 +525,7 @@ read_header(csv_reader *r, ug_diag *diag)
 	if (err == UG_EIO)
 		return read_error(r, diag);
 	if (err == UG_ENOTFOUND) {
-		r->line = r->next_line;
+		r->line = 0; /* the whole file: no line of it holds a header */
 		r->bad_field = -1;
 		snprintf(r->bad_reason, sizeof r->bad_reason,
 			 "the file is "

@@ -218,6 +218,14 @@ def test_assign_file_whole_file_problems_name_no_line_zero(hub):
                         "return alone (an old Mac format): save the file "
                         'as "CSV UTF-8" or with Windows or Unix line '
                         "ends\n"), p.stderr
+    # Empty, or blank lines alone: the whole file, no line of it (not a
+    # line 3 of a file of two), as the adapters say it.
+    for data in (b"", b"\xef\xbb\xbf\r\n  \r\n"):
+        path.write_bytes(data)
+        p = hub.hubctl("assign", "--file", str(path), check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: {path}: the file is empty; a header row "
+            "naming the columns is required\n"), p
     folder = hub.inputs_dir / "assign-dir"
     folder.mkdir()
     p = hub.hubctl("assign", "--file", str(folder), check=False)
