@@ -972,6 +972,19 @@ assign_file(ctl *c, const char *path)
 		if (row == UG_EIO) {
 			err = row;
 		} else if (row != UG_OK) {
+			/* A column hubctl reads is named in its words, also
+			 * where its text is bad ("CPR" as "cpr"): one column,
+			 * one name. */
+			for (int i = 0; i < COL_COUNT; i++)
+				if (idx[i] >= 0 &&
+				    strcmp(diag.field,
+					   csv_header_name(
+					       r, (size_t)idx[i])) == 0) {
+					ug_strlcpy(diag.field,
+						   assign_columns[i].name,
+						   sizeof diag.field);
+					break;
+				}
 			ug_eprintf("%s:%ld: %s%s%s%s\n", path, diag.line,
 				   diag.field[0] ? "column " : "", diag.field,
 				   diag.field[0] ? ": " : "", diag.reason);

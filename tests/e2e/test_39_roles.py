@@ -172,6 +172,22 @@ def test_assign_file_header_names_as_spreadsheets_write_them(hub):
         assert (p.returncode, p.stdout, p.stderr) == \
             (0, "assignments: 1 new, 0 already known, 0 rejected\n", ""), \
             (header, p)
+    # A bad row names the column in hubctl's words, whatever is wrong
+    # with it: one column is not "CPR" for one row and "cpr" for another.
+    path = hub.inputs_dir / "assign-names.csv"
+    path.write_text(f"CPR;Case worker;From\n{cpr};cw-anna;2024-1-1\n"
+                    f"{cpr};cw-nobody;2024-01-01\n{'1' * 5000};cw-anna;\n")
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert p.stderr == (
+        f"{path}:2: column from: dates must be a real day YYYY-MM-DD in "
+        f"the years 1900-2199\n{path}:3: column caseworker: the "
+        "caseworker is not registered (hubctl register-caseworker)\n"
+        f"{path}:4: column cpr: the value is 5000 bytes, over the limit "
+        "of 4096\n"), p
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "(NAME is `cpr`, `caseworker`, `from`, `to` or `role`, however " \
+        "the header writes it" in doc
 
 
 def test_assign_file_is_utf8_text(hub):
