@@ -636,22 +636,8 @@ plan_csv(struct runtime *rt, adapter_plan *plan, FILE *text, ug_diag *diag)
 		ug_strlcpy(plan->unknown + used, left,
 			   sizeof plan->unknown - used);
 	}
-	/* A tab-separated export reads as one column whose name holds the
-	 * others: "missing cpr" would send the clerk looking for a column
-	 * that is plainly there. */
-	if (err != UG_OK && err != UG_ENOMEM && n == 1 &&
-	    strchr(names[0], '\t'))
-		ug_diag_set(diag, "header",
-			    "the header row is separated by tabs; the "
-			    "separator must be ';' or ',' (save or export the "
-			    "file as CSV)");
-	/* Excel's separator hint line, above the header. */
-	else if (err != UG_OK && err != UG_ENOMEM && n >= 1 && n <= 2 &&
-		 strncasecmp(names[0], "sep=", 4) == 0 &&
-		 (n == 1 || names[1][0] == '\0'))
-		ug_diag_set(diag, "header",
-			    "the first line is a spreadsheet's \"sep=\" line, "
-			    "not the header row: delete that line");
+	if (err != UG_OK && err != UG_ENOMEM)
+		csv_header_misread(csv, diag);
 	if (diag)
 		diag->line = csv_header_line(csv);
 	size_t len;

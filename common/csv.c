@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/util.h"
 
@@ -524,7 +525,7 @@ read_header(csv_reader *r, ug_diag *diag)
 	if (err == UG_EIO)
 		return read_error(r, diag);
 	if (err == UG_ENOTFOUND) {
-		r->line = r->next_line;
+		r->line = 0; /* the whole file: no line of it holds a header */
 		r->bad_field = -1;
 		snprintf(r->bad_reason, sizeof r->bad_reason,
 			 "the file is "
@@ -633,6 +634,27 @@ const char *
 csv_header_name(const csv_reader *r, size_t i)
 {
 	return i < r->header.count ? r->header.values + r->header.off[i] : "";
+}
+
+void
+csv_header_misread(const csv_reader *r, ug_diag *diag)
+{
+	size_t n = r->header.count;
+	const char *first = csv_header_name(r, 0);
+	/* A tab-separated export reads as one column whose name holds the
+	 * others: "missing cpr" would send the clerk looking for a column
+	 * that is plainly there. */
+	if (n == 1 && strchr(first, '\t'))
+		ug_diag_set(diag, "header",
+			    "the header row is separated by tabs; the "
+			    "separator must be ';' or ',' (save or export the "
+			    "file as CSV)");
+	/* Excel's separator hint line, above the header. */
+	else if (n >= 1 && n <= 2 && strncasecmp(first, "sep=", 4) == 0 &&
+		 (n == 1 || csv_header_name(r, 1)[0] == '\0'))
+		ug_diag_set(diag, "header",
+			    "the first line is a spreadsheet's \"sep=\" line, "
+			    "not the header row: delete that line");
 }
 
 long

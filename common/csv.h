@@ -61,6 +61,10 @@ long csv_header_line(const csv_reader *r);
  * values left out (csv_header_raw still gives the line as it was). */
 void csv_header_leave_out(csv_reader *r, size_t i);
 const char *csv_header_raw(const csv_reader *r, size_t *len);
+/* After a header whose columns did not fit: when the header is a
+ * tab-separated one or Excel's "sep=" line, replace diag's reason by one
+ * saying so. */
+void csv_header_misread(const csv_reader *r, ug_diag *diag);
 
 /*
  * Read the next data record.

@@ -902,6 +902,15 @@ assign_file(ctl *c, const char *path)
 			   strerror(errno));
 		return 1;
 	}
+	/* A directory opens for reading; its first read would be blamed on
+	 * line 1 of a file that has none. */
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		ug_eprintf("hubctl: cannot read %s: %s\n", path,
+			   strerror(EISDIR));
+		fclose(f);
+		return 1;
+	}
 	enum { BATCH = 512 };
 	assignment *batch = calloc(BATCH, sizeof *batch);
 	csv_reader *r = NULL;
@@ -912,9 +921,17 @@ assign_file(ctl *c, const char *path)
 	ug_err err = batch ? csv_reader_new(&r, f, path, &diag) : UG_ENOMEM;
 	if (err == UG_OK)
 		err = csv_map_columns(r, assign_columns, idx, NULL, 0, &diag);
+	if (err != UG_OK && err != UG_ENOMEM && r)
+		csv_header_misread(r, &diag);
 	if (err != UG_OK) {
-		ug_eprintf("hubctl: %s:%ld: %s\n", path, diag.line,
-			   err == UG_ENOMEM ? ug_strerror(err) : diag.reason);
+		const char *why =
+		    err == UG_ENOMEM ? ug_strerror(err) : diag.reason;
+		/* Line 0: the whole file's line ends, no one line of it. */
+		if (diag.line > 0)
+			ug_eprintf("hubctl: %s:%ld: %s\n", path, diag.line,
+				   why);
+		else
+			ug_eprintf("hubctl: %s: %s\n", path, why);
 		goto out;
 	}
 	while (err == UG_OK) {
@@ -955,6 +972,19 @@ assign_file(ctl *c, const char *path)
 		if (row == UG_EIO) {
 			err = row;
 		} else if (row != UG_OK) {
+			/* A column hubctl reads is named in its words, also
+			 * where its text is bad ("CPR" as "cpr"): one column,
+			 * one name. */
+			for (int i = 0; i < COL_COUNT; i++)
+				if (idx[i] >= 0 &&
+				    strcmp(diag.field,
+					   csv_header_name(
+					       r, (size_t)idx[i])) == 0) {
+					ug_strlcpy(diag.field,
+						   assign_columns[i].name,
+						   sizeof diag.field);
+					break;
+				}
 			ug_eprintf("%s:%ld: %s%s%s%s\n", path, diag.line,
 				   diag.field[0] ? "column " : "", diag.field,
 				   diag.field[0] ? ": " : "", diag.reason);
@@ -1001,6 +1031,15 @@ assign_usage_ok(const ug_config *cfg)
 		ug_eprintf("hubctl: %sunknown role '%s': --role must "
 			   "be " WIRE_ROLE_ACCEPTED "\n",
 			   ug_config_where(cfg, "role"), role);
+		return false;
+	}
+	/* An unset variable (--file "$F"): "needs ... or --file" would
+	 * deny the option the operator gave. */
+	if (!ug_config_get(cfg, "file")[0] &&
+	    (ug_config_given(cfg, "file") ||
+	     ug_config_where(cfg, "file")[0])) {
+		ug_eprintf("hubctl: %sassign: --file is empty\n",
+			   ug_config_where(cfg, "file"));
 		return false;
 	}
 	/* A file's rows bring their own: a --from meant for all of them

@@ -162,7 +162,7 @@ read_password(const char *id, size_t *len, bool *nul)
 	if (!buf)
 		return NULL;
 	size_t n = 0;
-	bool over = false;
+	bool over = false, begun = false;
 	int c;
 	*nul = false;
 	bool asked = isatty(STDIN_FILENO);
@@ -176,6 +176,14 @@ read_password(const char *id, size_t *len, bool *nul)
 			buf[n++] = (char)c;
 		else
 			over = true;
+		/* A file saved by Notepad begins with a byte order mark,
+		 * which no one can type in the login form: kept, the
+		 * password would never log in. */
+		if (!begun && n == 3) {
+			begun = true;
+			if (memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+				n = 0;
+		}
 	}
 	int read_errno = ferror(stdin) ? errno : 0;
 	restore_tty();

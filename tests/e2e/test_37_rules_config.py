@@ -601,3 +601,27 @@ def test_a_bound_of_the_table_alone_may_contradict_a_default(
     row = next(line for line in table.splitlines()
                if line.startswith(f"| `{name}` |"))
     assert "`" + partner.split(" =")[0].split(".")[-1] in row, row
+
+
+def test_rules_file_as_a_windows_editor_saves_it(tmp_path):
+    """RULES.md section 10: the rules file is UTF-8 text as the settings
+    files are; a byte order mark and CRLF line ends are fine, and a bad
+    line among them is still named by its own line."""
+    path = tmp_path / "rules.conf"
+
+    def check(data):
+        path.write_bytes(data)
+        return subprocess.run([hubtest.binary("hubd"), "--check-config",
+                               "--rules", str(path)],
+                              capture_output=True, text=True, timeout=30)
+    good = (b"\xef\xbb\xbf# saved by Notepad\r\n\r\ndropout.priority = high"
+            b"\r\ncalendar.school_holiday = week 7\r\n")
+    r = check(good)
+    assert (r.returncode, r.stdout, r.stderr) == \
+        (0, "hubd: configuration OK\n", ""), r
+    r = check(good + b"dropout.priority = panic\r\n")
+    assert (r.returncode, r.stderr) == (2, f"{path}:5: 'panic' is not a "
+                                        "valid value for dropout.priority\n")
+    doc = " ".join((hubtest.ROOT / "docs" / "RULES.md").read_text().split())
+    assert "a byte order mark at its start and CRLF line ends are fine" \
+        in doc[doc.index("## 10. The rules file"):]

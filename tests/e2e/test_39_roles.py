@@ -172,6 +172,22 @@ def test_assign_file_header_names_as_spreadsheets_write_them(hub):
         assert (p.returncode, p.stdout, p.stderr) == \
             (0, "assignments: 1 new, 0 already known, 0 rejected\n", ""), \
             (header, p)
+    # A bad row names the column in hubctl's words, whatever is wrong
+    # with it: one column is not "CPR" for one row and "cpr" for another.
+    path = hub.inputs_dir / "assign-names.csv"
+    path.write_text(f"CPR;Case worker;From\n{cpr};cw-anna;2024-1-1\n"
+                    f"{cpr};cw-nobody;2024-01-01\n{'1' * 5000};cw-anna;\n")
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert p.stderr == (
+        f"{path}:2: column from: dates must be a real day YYYY-MM-DD in "
+        f"the years 1900-2199\n{path}:3: column caseworker: the "
+        "caseworker is not registered (hubctl register-caseworker)\n"
+        f"{path}:4: column cpr: the value is 5000 bytes, over the limit "
+        "of 4096\n"), p
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "(NAME is `cpr`, `caseworker`, `from`, `to` or `role`, however " \
+        "the header writes it" in doc
 
 
 def test_assign_file_is_utf8_text(hub):
@@ -201,6 +217,107 @@ def test_assign_file_is_utf8_text(hub):
     text = " ".join(hub.hubctl("--help", config=False).stdout.split())
     assert 'or --file CSV, UTF-8 text (save Excel\'s as "CSV UTF-8")' \
         in text, text
+
+
+def test_assign_file_whole_file_problems_name_no_line_zero(hub):
+    """OPERATIONS.md "Contact persons" reads the file as the adapters do
+    (ADAPTERS.md "Input files"): lines ending in CR alone are a problem
+    of the whole file, not of a line 0, and a directory cannot be read,
+    as a missing file cannot be opened; exit 1, nothing stored."""
+    cpr = CprGen(3930).next()
+    hub.cprs.add(cpr)
+    path = hub.inputs_dir / "assign-mac.csv"
+    path.write_bytes(f"cpr;caseworker\r{cpr};cw-anna\r".encode())
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p
+    assert p.stderr == (f"hubctl: {path}: the lines end in a carriage "
+                        "return alone (an old Mac format): save the file "
+                        'as "CSV UTF-8" or with Windows or Unix line '
+                        "ends\n"), p.stderr
+    # Empty, or blank lines alone: the whole file, no line of it (not a
+    # line 3 of a file of two), as the adapters say it.
+    for data in (b"", b"\xef\xbb\xbf\r\n  \r\n"):
+        path.write_bytes(data)
+        p = hub.hubctl("assign", "--file", str(path), check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: {path}: the file is empty; a header row "
+            "naming the columns is required\n"), p
+    folder = hub.inputs_dir / "assign-dir"
+    folder.mkdir()
+    p = hub.hubctl("assign", "--file", str(folder), check=False)
+    assert (p.returncode, p.stdout) == (1, ""), p
+    assert p.stderr == f"hubctl: cannot read {folder}: Is a directory\n"
+    assert hub.stats()["log_events"] == 0
+    # A row over the 64 KiB documented is rejected; the next one stored.
+    other = CprGen(3931).next()
+    hub.cprs.add(other)
+    path = hub.inputs_dir / "assign-long.csv"
+    path.write_text(f"cpr;caseworker;note\n{cpr};cw-anna;{'x' * 70000}\n"
+                    f"{other};cw-anna;ok\n")
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "assignments: 1 new, 0 already known, 1 rejected\n",
+        f"{path}:2: the row is longer than 65536 bytes\n"), p
+
+
+def test_assign_file_tabs_and_sep_line_are_named_as_the_adapter_does(hub):
+    """OPERATIONS.md "Contact persons": the file is read as the adapters
+    read it (ADAPTERS.md "Input files"), which name a tab-separated
+    header and Excel's `sep=;` line for what they are, not as missing
+    columns the clerk can plainly see; exit 1, nothing stored."""
+    cpr = CprGen(3932).next()
+    hub.cprs.add(cpr)
+    for name, text, reason in (
+            ("assign-tabs.csv", f"cpr\tcaseworker\n{cpr}\tcw-anna\n",
+             "the header row is separated by tabs; the separator must be "
+             "';' or ',' (save or export the file as CSV)"),
+            ("assign-sep.csv", f"sep=;\ncpr;caseworker\n{cpr};cw-anna\n",
+             "the first line is a spreadsheet's \"sep=\" line, not the "
+             "header row: delete that line")):
+        path = hub.inputs_dir / name
+        path.write_text(text)
+        p = hub.hubctl("assign", "--file", str(path), check=False)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            1, "", f"hubctl: {path}:1: {reason}\n"), p
+    assert hub.stats()["log_events"] == 0
+
+
+def test_assign_file_empty_from_is_the_day_of_the_run(make_hub):
+    """OPERATIONS.md "Contact persons": an empty from column is the day
+    hubctl runs by the hub clock, as --from left out is; the same file
+    run again that day stores nothing new, on a later day it is an
+    assignment from that day, so the docs must say so."""
+    hub = rules_hub(make_hub, "2026-11-02T08:00:00")
+    cpr = CprGen(3933).born("2009-09-09")
+    path = hub.inputs_dir / "assign-nofrom.csv"
+    path.write_text(f"cpr;caseworker;from\n{cpr};cw-anna;\n")
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert p.stdout == "assignments: 1 new, 0 already known, 0 rejected\n"
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert p.stdout == "assignments: 0 new, 1 already known, 0 rejected\n"
+    hub.set_clock("2026-11-03T08:00:00")
+    p = hub.hubctl("assign", "--file", str(path), check=False)
+    assert p.stdout == "assignments: 1 new, 0 already known, 0 rejected\n"
+    assert hub.stats()["log_events"] == 2
+    doc = (hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+    assert "an empty or missing `from` column is the day hubctl runs" in \
+        " ".join(doc.split()), "OPERATIONS.md is silent on an empty from"
+
+
+def test_assign_empty_file_option_is_named_not_called_missing(hub):
+    """OPERATIONS.md "Contact persons": an empty `--file ""` (an unset
+    variable) is a usage error, exit 2, nothing read or stored; it is
+    named as such, not as a --file that was not given, in a --config
+    file with its file and line."""
+    p = hub.hubctl("assign", "--file", "", check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        2, "", "hubctl: assign: --file is empty\n"), p
+    ops = hub.inputs_dir / "ops.conf"
+    ops.write_text("# assignments\nfile =\n")
+    p = hub.hubctl("assign", "--config", str(ops), check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        2, "", f"hubctl: {ops}:2: assign: --file is empty\n"), p
+    assert hub.stats()["log_events"] == 0
 
 
 def test_timeline_is_the_contact_persons_not_every_role(make_hub):

@@ -14,6 +14,7 @@ import time
 import pytest
 import zmq
 
+import hubtest
 from hubtest import (SLOW, CprGen, binary, envelope, ev_assignment,
                      ev_dropout, pb, read_key_file, rules_hub, wait_for)
 
@@ -764,6 +765,27 @@ def test_set_password_with_a_nul_byte_says_so(gw):
                             "set-password", "cw-anna"], input=line,
                            capture_output=True, timeout=60 * SLOW)
         assert p.returncode == (1 if too_long else 0), p
+
+
+def test_set_password_from_a_file_notepad_saved_drops_its_bom(gw):
+    """OPERATIONS.md set-password: the password is UTF-8 text as the login
+    form sends it. A file saved by Notepad begins with a byte order mark
+    no one can type in the form: it is dropped, as at the start of every
+    file the programs read, and the password logs in as typed."""
+    hub, g = gw
+    new = "nyt kodeord 2026"
+    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                        "set-password", "cw-anna"],
+                       input=b"\xef\xbb\xbf" + new.encode() + b"\r\n",
+                       capture_output=True, timeout=60 * SLOW)
+    assert p.returncode == 0, p
+    m = pb()
+    r = g.ask(FRAME_LOGIN, m.Login(request_id=9, caseworker="cw-anna",
+                                   password=new))
+    assert (r.code, len(r.session)) == (0, 32), r
+    doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md").read_text()
+                   .split())
+    assert "a byte order mark at its start is dropped too" in doc
 
 
 def test_alerts_changed_moves_with_the_list(make_hub):

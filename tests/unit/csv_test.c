@@ -476,6 +476,7 @@ test_bad_files(void)
 	close_fx(&fx);
 	CHECK_ERR(open_n(&fx, "\n\n  \r\n", 0, &d), UG_EMALFORMED);
 	CHECK(strstr(d.reason, "empty"));
+	CHECK(d.line == 0); /* the whole file, not its last line + 1 */
 	close_fx(&fx);
 	CHECK_ERR(open_n(&fx, "\xEF\xBB\xBF", 0, &d), UG_EMALFORMED);
 	close_fx(&fx);
