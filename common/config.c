@@ -85,14 +85,35 @@ set(ug_config *cfg, const char *name, const char *value, ug_diag *diag)
 	return UG_OK;
 }
 
+/* A no-break space (U+00A0) is trimmed as a space is: a word processor
+ * puts one beside a name, and `unknown setting 'batch_max '` would show
+ * it as the plain space that cannot be the cause. */
+static bool
+nbsp_at(const char *p)
+{
+	return (unsigned char)p[0] == 0xC2 && (unsigned char)p[1] == 0xA0;
+}
+
 static char *
 trim(char *text)
 {
-	while (isspace((unsigned char)*text))
-		text++;
+	for (;;) {
+		if (isspace((unsigned char)*text))
+			text++;
+		else if (nbsp_at(text))
+			text += 2;
+		else
+			break;
+	}
 	char *end = text + strlen(text);
-	while (end > text && isspace((unsigned char)end[-1]))
-		*--end = '\0';
+	for (;;) {
+		if (end > text && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		else if (end - text >= 2 && nbsp_at(end - 2))
+			*(end -= 2) = '\0';
+		else
+			break;
+	}
 	return text;
 }
 

@@ -58,14 +58,16 @@ static void
 test_file_and_override(void)
 {
 	const char *dir = ut_tmpdir();
-	const char *path = write_conf(dir, "a.conf",
-				      "# a comment\n"
-				      "\n"
-				      "agency = school-hedemark\n"
-				      "  timeout   =   45  \n"
-				      "hub = tcp://127.0.0.1:9?x=y\n"
-				      "rejects = first\n"
-				      "rejects = second\n");
+	const char *path =
+	    write_conf(dir, "a.conf",
+		       "# a comment\n"
+		       "\n"
+		       "agency = school-hedemark\n"
+		       "  timeout   =   45  \n"
+		       "\xc2\xa0json\xc2\xa0= \xc2\xa0yes\xc2\xa0\n"
+		       "hub = tcp://127.0.0.1:9?x=y\n"
+		       "rejects = first\n"
+		       "rejects = second\n");
 	char *argv[] = {
 	    "prog",	  "--timeout", "12",	"--config",
 	    (char *)path, "import",    "a.csv", "--rejects=/tmp/r.csv",
@@ -83,7 +85,8 @@ test_file_and_override(void)
 	/* The first '=' splits; the value keeps the rest. */
 	CHECK_EQ_STR(ug_config_get(cfg, "hub"), "tcp://127.0.0.1:9?x=y");
 	CHECK_EQ_STR(ug_config_get(cfg, "rejects"), "/tmp/r.csv");
-	CHECK_EQ_STR(ug_config_get(cfg, "json"), "false");
+	/* No-break spaces around a name and a value go as spaces do. */
+	CHECK_EQ_STR(ug_config_get(cfg, "json"), "yes");
 	CHECK(ug_config_get(cfg, "nonexistent") == NULL);
 	CHECK_EQ_INT(nrest, 3);
 	CHECK_EQ_STR(rest[0], "import");
