@@ -3905,9 +3905,14 @@ def test_webd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
     hub = web_hub(make_hub)
     with parent_blocking_sigterm(monkeypatch):
         web = Web(hub)
-    assert not sigterm_blocked(web.proc.pid)
-    web.proc.send_signal(signal.SIGTERM)
-    assert web.proc.wait(timeout=30) == 0
+    try:
+        assert not sigterm_blocked(web.proc.pid)
+        web.proc.send_signal(signal.SIGTERM)
+        assert web.proc.wait(timeout=30) == 0
+    finally:
+        # A webd that did not stop must not outlive the test.
+        web.proc.kill()
+        web.proc.wait(timeout=30)
 
 
 def test_hubd_stops_on_sigterm_though_its_parent_blocked_it(make_hub,
