@@ -557,6 +557,15 @@ def test_sighup_to_another_calendar_leaves_running_clocks_their_length(
     assert "no new enrolment within 30 days" in gap["explanation"]
 
 
+def check_rules_file(path, data):
+    """hubd --check-config of the rules file path, written with the bytes
+    data first: the finished process."""
+    path.write_bytes(data)
+    return subprocess.run([hubtest.binary("hubd"), "--check-config",
+                           "--rules", str(path)],
+                          capture_output=True, text=True, timeout=30)
+
+
 @pytest.mark.parametrize("alone,partner,reason", [
     ("deadline.contact_working_days = 1", "deadline.warn_working_days = 0",
      "warn_working_days must be below contact_working_days"),
@@ -587,10 +596,7 @@ def test_a_bound_of_the_table_alone_may_contradict_a_default(
     path = tmp_path / "rules.conf"
 
     def check(text):
-        path.write_text(text)
-        return subprocess.run([hubtest.binary("hubd"), "--check-config",
-                               "--rules", str(path)],
-                              capture_output=True, text=True, timeout=30)
+        return check_rules_file(path, text.encode())
     refused = check(alone + "\n")
     assert (refused.returncode, refused.stderr) == \
         (2, f"{path}: {reason}\n")
@@ -610,10 +616,7 @@ def test_rules_file_as_a_windows_editor_saves_it(tmp_path):
     path = tmp_path / "rules.conf"
 
     def check(data):
-        path.write_bytes(data)
-        return subprocess.run([hubtest.binary("hubd"), "--check-config",
-                               "--rules", str(path)],
-                              capture_output=True, text=True, timeout=30)
+        return check_rules_file(path, data)
     good = (b"\xef\xbb\xbf# saved by Notepad\r\n\r\ndropout.priority = high"
             b"\r\ncalendar.school_holiday = week 7\r\n")
     r = check(good)
