@@ -312,8 +312,8 @@ add_lone_assignments(scan_ctx *c)
 		if (seen)
 			continue;
 		kept_ctx k = {.c = c};
-		err = store_person_events(c->h->store, c->items[i].person_key,
-					  kept_seq, &k);
+		err = store_person_events_scan(
+		    c->h->store, c->items[i].person_key, kept_seq, &k);
 		if (err == UG_EAGAIN && k.other)
 			err = UG_OK;
 		if (err == UG_OK && !k.other && k.n && c->n + k.n > c->cap) {

@@ -410,6 +410,12 @@ ug_err store_person_alerts(store *s, const uint8_t *person_key, store_id_fn fn,
 typedef ug_err (*store_seq_fn)(void *ctx, uint64_t seq);
 ug_err store_person_events(store *s, const uint8_t *person_key,
 			   store_seq_fn fn, void *ctx);
+/* The same in the index's order (roughly oldest first, not sorted), each
+ * as found: fn's UG_EAGAIN ends the walk there and is returned. For a
+ * question one entry may answer, without reading all of a long log's
+ * buckets. */
+ug_err store_person_events_scan(store *s, const uint8_t *person_key,
+				store_seq_fn fn, void *ctx);
 /* Read one log entry by sequence (fn as for store_log_scan). */
 ug_err store_log_get(store *s, uint64_t seq, store_record_fn fn, void *ctx);
 

@@ -2,12 +2,14 @@
  * The derived state the rules keep (derived/, not synced; rebuilt from the
  * log when lost). Layouts:
  *   meta       "last_applied" -> BE64, "schema" -> BE64
- *   person     H(person_key)[16] | H(seq)[8] -> sealed(occurred_at | seq)
+ *   person     BE32(seq >> 12) | H(person_key | bucket)[16] | H(seq)[8]
+ *              -> sealed(occurred_at | seq)   (store_int.h says why)
  *   rule       H(person_key | rule)[16] -> sealed(state)
  *   timer, palerts, desk: see store_rules.c
  * Each database hashes the person under its own tag, so they cannot be
  * joined on the key.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,17 +49,82 @@ store__person_hash(const store *s, enum store__tag tag,
 		    STORE_PERSON_HASH);
 }
 
+void
+store__person_index_key(const store *s, const uint8_t *person_key,
+			uint64_t seq, uint8_t out[STORE_PERSON_KEY])
+{
+	uint8_t seqkey[8];
+	ug_put_be64(seqkey, seq);
+	ug_put_be32(out, (uint32_t)(seq >> STORE_PERSON_BUCKET_BITS));
+	store__hash(s, TAG_PERSON, person_key, UG_PERSON_KEY_LEN, out, 4,
+		    out + 4, STORE_PERSON_HASH);
+	store__hash(s, TAG_PERSON_SEQ, seqkey, 8, NULL, 0,
+		    out + STORE_PERSON_PREFIX, 8);
+}
+
+int
+store__person_walk(const store *s, MDB_txn *dtxn, const uint8_t *person_key,
+		   store__entry_fn fn, void *ctx)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	int rc = mdb_cursor_open(dtxn, s->person, &cur);
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	uint32_t bucket = rc == 0 && key.mv_size == STORE_PERSON_KEY
+			      ? ug_get_be32(key.mv_data)
+			      : 0;
+	enum store__walk what = STORE_WALK_NEXT;
+	while (rc == 0 && what != STORE_WALK_STOP) {
+		uint8_t prefix[STORE_PERSON_PREFIX];
+		ug_put_be32(prefix, bucket);
+		store__hash(s, TAG_PERSON, person_key, UG_PERSON_KEY_LEN,
+			    prefix, 4, prefix + 4, STORE_PERSON_HASH);
+		key = (MDB_val){sizeof prefix, prefix};
+		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+		if (rc != 0 || key.mv_size != STORE_PERSON_KEY)
+			break;
+		/* Nothing at or after the person in this bucket: the seek
+		 * landed in the next bucket that holds entries. */
+		uint32_t landed = ug_get_be32(key.mv_data);
+		if (landed != bucket) {
+			bucket = landed;
+			continue;
+		}
+		while (rc == 0 && key.mv_size == STORE_PERSON_KEY &&
+		       memcmp(key.mv_data, prefix, sizeof prefix) == 0) {
+			what = fn(ctx, &key, &val);
+			if (what == STORE_WALK_STOP)
+				break;
+			if (what == STORE_WALK_DELETE) {
+				/* mdb_cursor_del leaves the cursor on the
+				 * next entry. */
+				rc = mdb_cursor_del(cur, 0);
+				if (rc == 0)
+					rc = mdb_cursor_get(cur, &key, &val,
+							    MDB_GET_CURRENT);
+			} else {
+				rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+			}
+		}
+		if (bucket == UINT32_MAX)
+			break;
+		bucket++;
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND || rc == EINVAL ? 0 : rc;
+}
+
 ug_err
 store_derived_index(store_dtxn *t, const uint8_t *person_key,
 		    int64_t occurred_at, uint64_t seq)
 {
-	uint8_t k[STORE_PERSON_HASH + 8], plain[16];
+	uint8_t k[STORE_PERSON_KEY], plain[16];
 	uint8_t sealed[sizeof plain + UG_SEAL_OVERHEAD];
-	store__person_hash(t->s, TAG_PERSON, person_key, k);
+	store__person_index_key(t->s, person_key, seq, k);
 	ug_put_be64(plain, (uint64_t)occurred_at);
 	ug_put_be64(plain + 8, seq);
-	store__hash(t->s, TAG_PERSON_SEQ, plain + 8, 8, NULL, 0,
-		    k + STORE_PERSON_HASH, 8);
 	store__seal(t->s, k, sizeof k, plain, sizeof plain, sealed);
 	MDB_val key = {sizeof k, k}, val = {sizeof sealed, sealed};
 	return store__env_err(mdb_put(t->txn, t->s->person, &key, &val, 0),

@@ -133,10 +133,10 @@ del_record(store *s, MDB_txn *itxn, MDB_txn *ltxn, MDB_txn *dtxn,
 	if (rc == 0)
 		rc = store__ids_delete(s, itxn, ltxn, it->event_id, &c->ids);
 	if (rc == 0 && it->has_person) {
-		store__person_hash(s, TAG_PERSON, it->person_key, k);
-		store__hash(s, TAG_PERSON_SEQ, seqkey, 8, NULL, 0,
-			    k + STORE_PERSON_HASH, 8);
-		rc = del_key(dtxn, s->person, k, sizeof k, &c->index_entries);
+		uint8_t ik[STORE_PERSON_KEY];
+		store__person_index_key(s, it->person_key, it->seq, ik);
+		rc =
+		    del_key(dtxn, s->person, ik, sizeof ik, &c->index_entries);
 		uint8_t id[STORE_ALERT_ID_LEN];
 		ug_put_be64(id, it->seq);
 		for (int r = 0; rc == 0 && r < RULE_SLOTS; r++) {
@@ -254,6 +254,15 @@ del_timers(store *s, MDB_txn *dtxn, const uint8_t *person_key,
 	return rc == MDB_NOTFOUND || rc == EINVAL ? 0 : rc;
 }
 
+static enum store__walk
+delete_entry(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+	(void)key;
+	(void)val;
+	(*(uint64_t *)ctx)++;
+	return STORE_WALK_DELETE;
+}
+
 /* Everything derived about the person, and their assignments. */
 static ug_err
 clear_person(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const uint8_t *pk,
@@ -262,11 +271,9 @@ clear_person(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const uint8_t *pk,
 	uint8_t k[STORE_PERSON_HASH];
 	ug_err err = del_person_alerts(s, ltxn, dtxn, pk, c);
 	int rc = 0;
-	if (err == UG_OK) {
-		store__person_hash(s, TAG_PERSON, pk, k);
-		rc = del_prefix(dtxn, s->person, k, sizeof k,
-				&c->index_entries);
-	}
+	if (err == UG_OK)
+		rc = store__person_walk(s, dtxn, pk, delete_entry,
+					&c->index_entries);
 	for (int r = 0; err == UG_OK && rc == 0 && r < RULE_SLOTS; r++) {
 		uint8_t rule = (uint8_t)r;
 		store__hash(s, TAG_RULE, pk, UG_PERSON_KEY_LEN, &rule, 1, k,
@@ -289,21 +296,21 @@ clear_person(store *s, MDB_txn *ltxn, MDB_txn *dtxn, const uint8_t *pk,
 				    "clear person");
 }
 
+static enum store__walk
+found_entry(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+	(void)key;
+	(void)val;
+	*(bool *)ctx = true;
+	return STORE_WALK_STOP;
+}
+
 static bool
 has_index_entries(store *s, MDB_txn *dtxn, const uint8_t *pk)
 {
-	uint8_t prefix[STORE_PERSON_HASH];
-	store__person_hash(s, TAG_PERSON, pk, prefix);
-	MDB_cursor *cur = NULL;
-	MDB_val key = {sizeof prefix, prefix}, val;
 	bool any = false;
-	if (mdb_cursor_open(dtxn, s->person, &cur) == 0 &&
-	    mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE) == 0)
-		any = key.mv_size >= sizeof prefix &&
-		      memcmp(key.mv_data, prefix, sizeof prefix) == 0;
-	if (cur)
-		mdb_cursor_close(cur);
-	return any;
+	/* A failed walk counts as entries found: the person's state stays. */
+	return store__person_walk(s, dtxn, pk, found_entry, &any) != 0 || any;
 }
 
 /* Keep the highest sequence handed out before any record is deleted. The

@@ -157,61 +157,85 @@ store_derived_person_alert(store_dtxn *t, const uint8_t *person_key,
 			      STORE_ENV_DERIVED, "index person alert");
 }
 
-/* A person's entries in a derived db, unsealed (each item_len bytes) and
- * sorted bytewise; *items is malloc'd. Entries that do not open are
- * reported and left out. */
+/* A person's entries, unsealed (each item_len bytes) into a growing
+ * array; entries that do not open are reported and left out. */
+typedef struct {
+	store *s;
+	enum store__tag tag;
+	const char *db;
+	size_t item_len;
+	uint8_t *items;
+	size_t n, cap;
+	ug_err err;
+} entries_acc;
+
+static enum store__walk
+take_entry(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+	entries_acc *a = ctx;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 32;
+		uint8_t *more = realloc(a->items, cap * a->item_len);
+		if (!more) {
+			a->err = UG_ENOMEM;
+			return STORE_WALK_STOP;
+		}
+		a->items = more;
+		a->cap = cap;
+	}
+	uint8_t *item = a->items + a->n * a->item_len;
+	if (store__open(a->s, key->mv_data, key->mv_size, val->mv_data,
+			val->mv_size, item, a->item_len) == UG_OK &&
+	    val->mv_size == a->item_len + UG_SEAL_OVERHEAD)
+		a->n++;
+	else
+		store__forged(a->s, a->tag, a->db);
+	return STORE_WALK_NEXT;
+}
+
+/* A person's entries in person (bucket by bucket) or palerts (under one
+ * prefix), unsealed and unsorted; *items is malloc'd. */
 static ug_err
 person_entries(store *s, MDB_dbi dbi, enum store__tag tag, const char *db,
 	       const uint8_t *person_key, size_t item_len, uint8_t **items,
 	       size_t *n)
 {
-	*items = NULL;
-	*n = 0;
-	uint8_t prefix[STORE_PERSON_HASH];
-	store__person_hash(s, tag, person_key, prefix);
+	entries_acc a = {s, tag, db, item_len, NULL, 0, 0, UG_OK};
 	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->derived_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
-	MDB_cursor *cur = NULL;
-	rc = mdb_cursor_open(txn, dbi, &cur);
-	MDB_val key = {sizeof prefix, prefix}, val;
-	if (rc == 0)
-		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-	ug_err err = UG_OK;
-	size_t cap = 0;
-	while (rc == 0 && err == UG_OK &&
-	       key.mv_size == STORE_PERSON_HASH + 8 &&
-	       memcmp(key.mv_data, prefix, STORE_PERSON_HASH) == 0) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 32;
-			uint8_t *more = realloc(*items, cap * item_len);
-			if (!more) {
-				err = UG_ENOMEM;
-				break;
-			}
-			*items = more;
-		}
-		uint8_t *item = *items + *n * item_len;
-		if (store__open(s, key.mv_data, key.mv_size, val.mv_data,
-				val.mv_size, item, item_len) == UG_OK &&
-		    val.mv_size == item_len + UG_SEAL_OVERHEAD)
-			(*n)++;
-		else
-			store__forged(s, tag, db);
-		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	if (dbi == s->person) {
+		rc = store__person_walk(s, txn, person_key, take_entry, &a);
+	} else {
+		uint8_t prefix[STORE_PERSON_HASH];
+		store__person_hash(s, tag, person_key, prefix);
+		MDB_cursor *cur = NULL;
+		rc = mdb_cursor_open(txn, dbi, &cur);
+		MDB_val key = {sizeof prefix, prefix}, val;
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+		while (rc == 0 && a.err == UG_OK &&
+		       key.mv_size == STORE_PERSON_HASH + 8 &&
+		       memcmp(key.mv_data, prefix, STORE_PERSON_HASH) == 0 &&
+		       take_entry(&a, &key, &val) == STORE_WALK_NEXT)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		if (cur)
+			mdb_cursor_close(cur);
 	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
+	ug_err err = a.err;
 	if (err == UG_OK)
 		err = store__env_err(rc, STORE_ENV_DERIVED, "person scan");
 	if (err != UG_OK) {
-		free(*items);
-		*items = NULL;
-		*n = 0;
+		free(a.items);
+		a.items = NULL;
+		a.n = 0;
 	}
+	*items = a.items;
+	*n = a.n;
 	return err;
 }
 
@@ -257,6 +281,44 @@ store_person_events(store *s, const uint8_t *person_key, store_seq_fn fn,
 		err = fn(ctx, ug_get_be64(items + 16 * i + 8));
 	free(items);
 	return err;
+}
+
+typedef struct {
+	store *s;
+	store_seq_fn fn;
+	void *ctx;
+	ug_err err;
+} scan_acc;
+
+static enum store__walk
+scan_entry(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+	scan_acc *a = ctx;
+	uint8_t item[16];
+	if (store__open(a->s, key->mv_data, key->mv_size, val->mv_data,
+			val->mv_size, item, sizeof item) != UG_OK ||
+	    val->mv_size != sizeof item + UG_SEAL_OVERHEAD) {
+		store__forged(a->s, TAG_PERSON, "person");
+		return STORE_WALK_NEXT;
+	}
+	a->err = a->fn(a->ctx, ug_get_be64(item + 8));
+	return a->err == UG_OK ? STORE_WALK_NEXT : STORE_WALK_STOP;
+}
+
+ug_err
+store_person_events_scan(store *s, const uint8_t *person_key, store_seq_fn fn,
+			 void *ctx)
+{
+	scan_acc a = {s, fn, ctx, UG_OK};
+	MDB_txn *txn = NULL;
+	int rc = store__begin_read(s->derived_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin read");
+	rc = store__person_walk(s, txn, person_key, scan_entry, &a);
+	mdb_txn_abort(txn);
+	return a.err != UG_OK
+		   ? a.err
+		   : store__env_err(rc, STORE_ENV_DERIVED, "person scan");
 }
 
 ug_err

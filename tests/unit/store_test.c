@@ -832,6 +832,64 @@ test_person_lists_ordered(void)
 	store_close(&s);
 }
 
+static ug_err
+stop_after_two(void *ctx, uint64_t seq)
+{
+	uint64_t *out = ctx;
+	out[++out[0]] = seq;
+	return out[0] == 2 ? UG_EAGAIN : UG_OK;
+}
+
+/* The person index is kept in buckets of 4,096 sequences, each person
+ * hashed anew per bucket: a person's entries in many buckets, with gaps
+ * and other persons between, are all found, in time order; a scan stops
+ * where its callback says; an erasure and a purge reach every bucket. */
+static void
+test_person_index_buckets(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	uint8_t pa[UG_PERSON_KEY_LEN], pb[UG_PERSON_KEY_LEN];
+	ug_person_key(hash_key, CPR_A, pa);
+	ug_person_key(hash_key, CPR_B, pb);
+	/* Bucket 0, 0, 1, 3 (2 empty), 1000; B in 1 and 4 only. */
+	uint64_t a_seqs[] = {1, 4095, 4096, 3 * 4096 + 7, 1000 * 4096ULL};
+	store_dtxn *t;
+	CHECK_OK(store_derived_begin(s, &t));
+	for (int i = 4; i >= 0; i--)
+		CHECK_OK(store_derived_index(t, pa, T0 + i, a_seqs[i]));
+	CHECK_OK(store_derived_index(t, pb, T0, 4097));
+	CHECK_OK(store_derived_index(t, pb, T0, 4 * 4096));
+	CHECK_OK(store_derived_commit(&t, 1000 * 4096ULL));
+	uint64_t seqs[16] = {0};
+	CHECK_OK(store_person_events(s, pa, collect_seq, seqs));
+	CHECK_EQ_INT(seqs[0], 5);
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ_INT(seqs[1 + i], a_seqs[i]);
+	memset(seqs, 0, sizeof seqs);
+	CHECK_OK(store_person_events(s, pb, collect_seq, seqs));
+	CHECK_EQ_INT(seqs[0], 2);
+	memset(seqs, 0, sizeof seqs);
+	CHECK_ERR(store_person_events_scan(s, pa, stop_after_two, seqs),
+		  UG_EAGAIN);
+	CHECK_EQ_INT(seqs[0], 2);
+	memset(seqs, 0, sizeof seqs);
+	CHECK_OK(store_person_events_scan(s, pb, collect_seq, seqs));
+	CHECK_EQ_INT(seqs[0], 2);
+
+	/* Erasing A takes all five of A's entries, none of B's. */
+	store_purge_counts c;
+	CHECK_OK(store_purge(s, NULL, 0, pa, &c));
+	CHECK_EQ_INT(c.index_entries, 5);
+	memset(seqs, 0, sizeof seqs);
+	CHECK_OK(store_person_events(s, pa, collect_seq, seqs));
+	CHECK_EQ_INT(seqs[0], 0);
+	store_stats st;
+	CHECK_OK(store_get_stats(s, &st));
+	CHECK_EQ_INT(st.person_index_entries, 2);
+	store_close(&s);
+}
+
 static void
 test_old_format_refused(void)
 {
@@ -2806,6 +2864,7 @@ TEST_LIST = {
     {"forged queue and alerts", test_forged_queue_and_alerts},
     {"forged is limited per database", test_forged_is_limited_per_database},
     {"person lists ordered", test_person_lists_ordered},
+    {"person index buckets", test_person_index_buckets},
     {"old format refused", test_old_format_refused},
     {"ids keys follow time", test_ids_keys_follow_time},
     {"format 2 upgraded", test_format_2_upgraded},
