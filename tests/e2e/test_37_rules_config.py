@@ -106,6 +106,29 @@ def test_sighup_with_a_good_file_applies_to_later_events(make_hub):
 
 
 
+def test_sighup_with_an_emptied_file_puts_every_rule_back_to_default(
+        make_hub):
+    """RULES.md §10: a file that names no setting is all the defaults, on
+    SIGHUP too: an emptied file is reloaded, not refused."""
+    hub = rules_hub(make_hub, "2026-09-21T08:00:00",
+                    rules={"absence.rolling.min_days": "0",
+                           "absence.quarter.enabled": "no",
+                           "combined.enabled": "no"})
+    first, second = CprGen(3706).take(2)
+    for cpr in (first, second):
+        hub.assign(cpr, "cw-anna")
+    hub.send(ev_absence(first, "2026-09-14", 6))       # 20 % of one week
+    assert hub.wait_applied()["alerts"] == 1
+    (hub.tmp / "rules.conf").write_text("# emptied by mistake\n\n")
+    hub.proc.send_signal(signal.SIGHUP)
+    hub.wait_log(r"HUB-RELOAD rules reloaded from .*rules\.conf")
+    # The defaults: the rolling rule judges only after 10 school days, so
+    # the week that alerted under min_days 0 raises nothing now.
+    hub.send(ev_absence(second, "2026-09-14", 6))
+    assert hub.wait_applied()["alerts"] == 1
+    assert [a["cpr"] for a in hub.peek("cw-anna", 1)] == [first]
+
+
 def test_sighup_rereads_the_rules_file_and_no_other_setting(make_hub):
     """OPERATIONS.md: SIGHUP reloads the rules file hubd started with and
     nothing else; hubd.conf (log_level, rules, mail_*, ...) is read at
