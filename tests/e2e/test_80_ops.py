@@ -4074,7 +4074,8 @@ def test_the_bench_prints_memory_in_the_unit_it_names(capsys):
                    .split())
     assert "printed report gives memory in MiB (kB / 1024)" in doc
     readme = " ".join((hubtest.ROOT / "README.md").read_text().split())
-    assert "anonymous memory was 53.2 MiB" in readme
+    assert re.search(r"anonymous memory was [0-9.]+ MiB", readme), \
+        "README gives hubd's memory in MiB"
 
 
 def test_hub_cpu_pct_is_documented_as_bench_py_counts_it():
