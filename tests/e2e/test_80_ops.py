@@ -3958,6 +3958,54 @@ def test_make_test_runs_the_files_in_two_processes_unless_told():
     assert " -n " not in pytest_line("TEST_JOBS=1")
 
 
+def test_loadgen_help_names_every_limit_it_enforces(tmp_path):
+    """ug-loadgen --help (PERFORMANCE.md): each option's text names the
+    range its value is held to, and a value just outside it is refused
+    with that range (exit 2, no JSON), before any key is read."""
+    path = str(hubtest.BUILD / "bench" / "ug-loadgen")
+    text = subprocess.run([path, "--help"], capture_output=True, text=True,
+                          timeout=20).stdout
+    base = ["--endpoint", "tcp://127.0.0.1:1", "--server-key",
+            str(tmp_path / "none.key"), "--key",
+            str(tmp_path / "none.key_secret")]
+
+    def help_of(option):
+        lines = text.splitlines()
+        at = next(i for i, l in enumerate(lines)
+                  if l.startswith(f"  {option} "))
+        own = [lines[at]]
+        for l in lines[at + 1:]:
+            if not l.startswith(" " * 20):
+                break
+            own.append(l)
+        return " ".join(" ".join(own).split())
+    for option, bad, limit, refused in (
+            ("--seconds", "1000001", "0 to 1000000", "(0 to 1000000)"),
+            ("--seconds", "-1", "0 to 1000000", "(0 to 1000000)"),
+            ("--alert-wait", "1000000.5", "0 to 1000000", "(0 to 1000000)"),
+            ("--events", "0", "1 or more", "of 1 or more"),
+            ("--window", "0", "1 or more", "of 1 or more"),
+            ("--pupils", "0", "1 or more", "of 1 or more"),
+            ("--phase", "-1", "0 or more", "of 0 or more"),
+            ("--connections", "0", "at least 1", "from 1 to 256"),
+            ("--connections", "257", "at most 256", "from 1 to 256"),
+            ("--tag", "4294967296", "0 to 4294967295",
+             "from 0 to 4294967295")):
+        assert limit in help_of(option), (option, help_of(option))
+        p = subprocess.run([path, *base, option, bad], capture_output=True,
+                           text=True, timeout=20)
+        assert (p.returncode, p.stdout) == (2, ""), (option, bad, p.stderr)
+        assert p.stderr.startswith(f"ug-loadgen: {option}: ") and \
+            f"{refused}: {bad}\n" in p.stderr, (option, bad, p.stderr)
+    # The upper limit itself is a value it takes (here: on to the keys).
+    for option in ("--seconds", "--alert-wait"):
+        p = subprocess.run([path, *base, option, "1000000"],
+                           capture_output=True, text=True, timeout=20)
+        assert "not a number of seconds" not in p.stderr, p.stderr
+    assert "at most --pupils" in help_of("--alert-pupils")
+    assert "needs --alert-cprs" in help_of("--alert-cprs-only")
+
+
 def test_loadgen_names_the_option_a_run_cannot_take(tmp_path):
     """ug-loadgen --help: a count of 0 (events, window, pupils,
     connections), more connections than it can open, more alert pupils
