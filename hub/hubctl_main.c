@@ -249,7 +249,8 @@ static const ug_setting extra_settings[] = {
     {"file", "", "assign: CSV file of assignments"},
     {"out", "",
      "export: write the JSON to this file (0600); report: "
-     "the HTML page (status-*.csv beside it)"},
+     "the HTML page (status-*.csv beside it; a file, not - for "
+     "standard output: exit 2)"},
     {"reason", "", "erase: the lawful ground, kept in the audit trail"},
     {"year", "",
      "report: the calendar year reported on, 1 January to "

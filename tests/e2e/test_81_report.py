@@ -502,6 +502,10 @@ def test_an_out_of_a_dash_is_refused_not_written_as_a_file(make_hub,
         (0, "wrote ./- and 9 tables as ./status-*.csv\n"), p
     assert (d / "-").read_text().startswith("<!DOCTYPE html>")
     assert len([n for n in os.listdir(d) if n.startswith("status-")]) == 9
+    # --help says so where it describes --out.
+    text = " ".join(hub.hubctl("--help", config=False).stdout.split())
+    assert "report: the HTML page (status-*.csv beside it; a file, not - " \
+        "for standard output: exit 2)" in text, text
 
 
 def test_the_csv_files_beside_a_page_at_the_root_are_named_once(make_hub):
