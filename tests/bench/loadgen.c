@@ -319,7 +319,9 @@ usage(FILE *f)
 	    "                    padding the school id can reach)\n"
 	    "  --tag T           run tag, in every event id (1; 0 to "
 	    "4294967295)\n"
-	    "  --phase P         selects the run's pupils (0; 0 or more)\n"
+	    "  --phase P         selects the run's pupils (0; 0 or more,\n"
+	    "                    (P + 1) x pupils x connections at most\n"
+	    "                    9223372036854775807)\n"
 	    "  --pupils P        pupils per connection (1000; 1 or more)\n"
 	    "  --start DATE      Monday of the first reported week "
 	    "(2025-01-06)\n"
@@ -536,6 +538,18 @@ parse_args(int argc, char **argv, options *o)
 		    stderr,
 		    "ug-loadgen: --alert-pupils %ld: more than --pupils %ld\n",
 		    o->alert_pupils, o->pupils);
+		exit(2);
+	}
+	/* A pupil's number is (phase * pupils + k) * connections + c:
+	 * past a long it would wrap (undefined, and a negative number
+	 * indexes before the CPR's digits) rather than name a pupil. */
+	long most = LONG_MAX / o->connections;
+	if (o->pupils > most || o->phase > most / o->pupils - 1) {
+		fprintf(stderr,
+			"ug-loadgen: --phase %ld, --pupils %ld, --connections "
+			"%ld: (phase + 1) x pupils x connections is more "
+			"than %ld\n",
+			o->phase, o->pupils, o->connections, LONG_MAX);
 		exit(2);
 	}
 	if (o->alert_cprs_only) {

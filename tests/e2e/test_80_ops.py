@@ -4006,6 +4006,40 @@ def test_loadgen_help_names_every_limit_it_enforces(tmp_path):
     assert "needs --alert-cprs" in help_of("--alert-cprs-only")
 
 
+def test_loadgen_refuses_pupil_numbers_past_a_long(tmp_path):
+    """ug-loadgen --help: --phase P takes (P + 1) x pupils x connections
+    up to 9223372036854775807; past it a pupil's number would wrap, so it
+    is exit 2 naming the three, and --alert-cprs-only writes no file."""
+    path = str(hubtest.BUILD / "bench" / "ug-loadgen")
+    text = " ".join(subprocess.run([path, "--help"], capture_output=True,
+                                   text=True, timeout=20).stdout.split())
+    assert "--phase P selects the run's pupils (0; 0 or more, (P + 1) x " \
+        "pupils x connections at most 9223372036854775807)" in text, text
+    cprs = tmp_path / "cprs"
+    most = 2 ** 63 - 1
+    for phase, pupils, conns in ((most, 3, 1), (most // 3, 3, 1),
+                                 (0, most, 2), (most // 512, 2, 256)):
+        p = subprocess.run([path, "--phase", str(phase), "--pupils",
+                            str(pupils), "--connections", str(conns),
+                            "--alert-pupils", "2", "--alert-cprs",
+                            str(cprs), "--alert-cprs-only"],
+                           capture_output=True, text=True, timeout=20)
+        assert (p.returncode, p.stdout) == (2, ""), (phase, p.stderr)
+        assert p.stderr == f"ug-loadgen: --phase {phase}, --pupils " \
+            f"{pupils}, --connections {conns}: (phase + 1) x pupils x " \
+            f"connections is more than {most}\n", p.stderr
+        assert not cprs.exists()
+    # The last phase that fits is a run's, its pupils CPRs of 10 digits.
+    p = subprocess.run([path, "--phase", str(most // 3 - 1), "--pupils",
+                        "3", "--alert-pupils", "3", "--alert-cprs",
+                        str(cprs), "--alert-cprs-only"],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    lines = cprs.read_text().splitlines()
+    assert len(lines) == 3 and all(re.fullmatch(r"\d{10}", l)
+                                   for l in lines), lines
+
+
 def test_loadgen_names_the_option_a_run_cannot_take(tmp_path):
     """ug-loadgen --help: a count of 0 (events, window, pupils,
     connections), more connections than it can open, more alert pupils
