@@ -355,7 +355,8 @@ usage(FILE *f)
 	    "rejected (DUPLICATE counts as acked); 1: not so (it gives up\n"
 	    "after 30 s without an ack, the JSON then says what came), or a\n"
 	    "send failed (no JSON); 2: bad options, keys, --start or\n"
-	    "--alert-cprs file (no JSON).\n");
+	    "--alert-cprs file, or more --events than memory can time\n"
+	    "(no JSON).\n");
 }
 
 /* Option values: junk or a number out of range is a usage error, never
@@ -672,7 +673,12 @@ main(int argc, char **argv)
 	r.alert_lat_ns = calloc((size_t)o.events + (size_t)o.alert_pupils + 1,
 				sizeof *r.alert_lat_ns);
 	if (!r.sent_ns || !r.lat_ns || !r.alert_lat_ns) {
-		fprintf(stderr, "ug-loadgen: out of memory\n");
+		/* Each event's send time and latency are kept: a count
+		 * past memory is a bad --events, said as such. */
+		fprintf(stderr,
+			"ug-loadgen: --events %ld: out of memory to time "
+			"them\n",
+			o.events);
 		return 2;
 	}
 	void *zmq = zmq_ctx_new();

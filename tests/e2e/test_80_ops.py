@@ -3462,6 +3462,23 @@ def test_loadgen_refuses_a_size_it_cannot_make(make_hub):
     assert hub.stats()["log_events"] == 0
 
 
+def test_loadgen_refuses_more_events_than_memory_can_time(make_hub):
+    """ug-loadgen --help: exit 2 for more --events than memory can time
+    (a send time and a latency are kept per event), naming --events, no
+    JSON, nothing sent."""
+    hub = make_hub()
+    text = " ".join(subprocess.run(
+        [str(hubtest.BUILD / "bench" / "ug-loadgen"), "--help"],
+        capture_output=True, text=True, timeout=20).stdout.split())
+    assert "2: bad options, keys, --start or --alert-cprs file, or more " \
+        "--events than memory can time (no JSON)." in text, text
+    p = loadgen(hub, "--events", str(2 ** 63 - 1))
+    assert (p.returncode, p.stdout) == (2, ""), p.stderr
+    assert p.stderr == "ug-loadgen: --events 9223372036854775807: out of " \
+        "memory to time them\n", p.stderr
+    assert hub.stats()["log_events"] == 0
+
+
 def test_loadgen_refuses_a_stray_word(make_hub):
     """ug-loadgen --help lists options only: a word that is none (a value
     whose option was left out, "5000" for --events) is a bad option, exit
