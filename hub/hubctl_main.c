@@ -175,7 +175,8 @@ static const char usage[] =
     "                            self-contained HTML page and\n"
     "                            status-TABLE.csv beside it (replaced if\n"
     "                            there; FILE.html named as one of those,\n"
-    "                            a directory or ending in /: exit 2),\n"
+    "                            a directory, ending in /, or - (never\n"
+    "                            standard output): exit 2),\n"
     "                            counts of 1-4 persons shown as <5 and a\n"
     "                            second cell as x wherever a total would\n"
     "                            give one back, never a CPR.\n"
@@ -248,7 +249,8 @@ static const ug_setting extra_settings[] = {
     {"file", "", "assign: CSV file of assignments"},
     {"out", "",
      "export: write the JSON to this file (0600); report: "
-     "the HTML page (status-*.csv beside it)"},
+     "the HTML page (status-*.csv beside it; a file, not - for "
+     "standard output: exit 2)"},
     {"reason", "", "erase: the lawful ground, kept in the audit trail"},
     {"year", "",
      "report: the calendar year reported on, 1 January to "

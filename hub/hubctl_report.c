@@ -105,6 +105,15 @@ hubctl_report_usage_ok(const ug_config *cfg)
 		return false;
 	const char *out = ug_config_get(cfg, "out");
 	size_t len = strlen(out);
+	/* "-" reads as standard output, where a page and nine CSV files
+	 * cannot all go: written as a file named "-" in the working
+	 * directory it would be found nowhere. ./- names that file. */
+	if (strcmp(out, "-") == 0) {
+		ug_eprintf("hubctl: %sreport: --out names the page's file, "
+			   "not standard output (not '-')\n",
+			   ug_config_where(cfg, "out"));
+		return false;
+	}
 	/* A name ending in / is a directory: dirname() would put the page
 	 * beside it under the directory's name. One named without its / is
 	 * the same mistake, and would otherwise be found only after the
@@ -1131,6 +1140,11 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	char dirbuf[PATH_MAX];
 	snprintf(dirbuf, sizeof dirbuf, "%s", out);
 	const char *dir = dirname(dirbuf);
+	/* The CSV files are DIR/status-*.csv: at the root that is
+	 * /status-*.csv, not //status-*.csv (a name POSIX leaves to the
+	 * system, and not the one the operator gave). */
+	if (strcmp(dir, "/") == 0)
+		dir = "";
 	bool written = err == UG_OK && write_files(out, dir, &sc.in, t, made);
 	char detail[STORE_AUDIT_DETAIL_MAX], a[11], b[11];
 	ug_date_format(sc.in.from, a);

@@ -308,24 +308,36 @@ usage(FILE *f)
 	    "usage: ug-loadgen --endpoint EP --server-key HUB.key "
 	    "--key AGENCY.key_secret [options]\n"
 	    "  -h, --help        show this text\n"
-	    "  --events N        events to send (default 10000)\n"
-	    "  --seconds S       stop sending after S seconds (0: no limit)\n"
-	    "  --window W        events in flight per connection (100)\n"
-	    "  --connections C   concurrent connections (1; at most 256)\n"
+	    "  --events N        events to send (default 10000; 1 or more)\n"
+	    "  --seconds S       stop sending after S seconds (0: no limit;\n"
+	    "                    0 to 1000000, fractions too)\n"
+	    "  --window W        events in flight per connection (100; 1 or\n"
+	    "                    more)\n"
+	    "  --connections C   concurrent connections (1; at least 1, at "
+	    "most 256)\n"
 	    "  --size B          bytes per event frame (300; within what\n"
 	    "                    padding the school id can reach)\n"
-	    "  --tag T           run tag, in every event id (1)\n"
-	    "  --phase P         selects the run's pupils (0)\n"
-	    "  --pupils P        pupils per connection (1000)\n"
+	    "  --tag T           run tag, in every event id (1; 0 to "
+	    "4294967295)\n"
+	    "  --phase P         selects the run's pupils (0; 0 or more,\n"
+	    "                    (P + 1) x pupils x connections at most\n"
+	    "                    9223372036854775807)\n"
+	    "  --pupils P        pupils per connection (1000; 1 or more)\n"
 	    "  --start DATE      Monday of the first reported week "
 	    "(2025-01-06)\n"
 	    "  --alert-pupils A  pupils of connection 0 that cross the\n"
-	    "                    absence threshold once (0)\n"
+	    "                    absence threshold once (0; at most "
+	    "--pupils)\n"
 	    "  --alert-cprs FILE write those pupils' CPRs, one a line\n"
-	    "  --alert-cprs-only write them and exit (to assign them first)\n"
-	    "  --delivery EP --caseworker-key FILE  time their alerts\n"
+	    "  --alert-cprs-only write them and exit (to assign them first;\n"
+	    "                    needs --alert-cprs)\n"
+	    "  --delivery EP --caseworker-key FILE  time their alerts (each\n"
+	    "                    needs the other)\n"
 	    "  --alert-wait S    wait this long for them after the load "
-	    "(15)\n"
+	    "(15;\n"
+	    "                    0 to 1000000, fractions too)\n"
+	    "A value out of its range, or not a number, is a bad option\n"
+	    "(exit 2, no JSON).\n"
 	    "Prints one JSON object on stdout: sent, acked, accepted, "
 	    "duplicate,\n"
 	    "rejected, seconds (first send to last ack), rate (acks/s), "
@@ -343,7 +355,8 @@ usage(FILE *f)
 	    "rejected (DUPLICATE counts as acked); 1: not so (it gives up\n"
 	    "after 30 s without an ack, the JSON then says what came), or a\n"
 	    "send failed (no JSON); 2: bad options, keys, --start or\n"
-	    "--alert-cprs file (no JSON).\n");
+	    "--alert-cprs file, or more --events than memory can time\n"
+	    "(no JSON).\n");
 }
 
 /* Option values: junk or a number out of range is a usage error, never
@@ -528,6 +541,18 @@ parse_args(int argc, char **argv, options *o)
 		    o->alert_pupils, o->pupils);
 		exit(2);
 	}
+	/* A pupil's number is (phase * pupils + k) * connections + c:
+	 * past a long it would wrap (undefined, and a negative number
+	 * indexes before the CPR's digits) rather than name a pupil. */
+	long most = LONG_MAX / o->connections;
+	if (o->pupils > most || o->phase > most / o->pupils - 1) {
+		fprintf(stderr,
+			"ug-loadgen: --phase %ld, --pupils %ld, --connections "
+			"%ld: (phase + 1) x pupils x connections is more "
+			"than %ld\n",
+			o->phase, o->pupils, o->connections, LONG_MAX);
+		exit(2);
+	}
 	if (o->alert_cprs_only) {
 		/* Exit 0 having written nothing would pass for the list. */
 		if (!o->alert_cprs) {
@@ -648,7 +673,12 @@ main(int argc, char **argv)
 	r.alert_lat_ns = calloc((size_t)o.events + (size_t)o.alert_pupils + 1,
 				sizeof *r.alert_lat_ns);
 	if (!r.sent_ns || !r.lat_ns || !r.alert_lat_ns) {
-		fprintf(stderr, "ug-loadgen: out of memory\n");
+		/* Each event's send time and latency are kept: a count
+		 * past memory is a bad --events, said as such. */
+		fprintf(stderr,
+			"ug-loadgen: --events %ld: out of memory to time "
+			"them\n",
+			o.events);
 		return 2;
 	}
 	void *zmq = zmq_ctx_new();

@@ -3462,6 +3462,23 @@ def test_loadgen_refuses_a_size_it_cannot_make(make_hub):
     assert hub.stats()["log_events"] == 0
 
 
+def test_loadgen_refuses_more_events_than_memory_can_time(make_hub):
+    """ug-loadgen --help: exit 2 for more --events than memory can time
+    (a send time and a latency are kept per event), naming --events, no
+    JSON, nothing sent."""
+    hub = make_hub()
+    text = " ".join(subprocess.run(
+        [str(hubtest.BUILD / "bench" / "ug-loadgen"), "--help"],
+        capture_output=True, text=True, timeout=20).stdout.split())
+    assert "2: bad options, keys, --start or --alert-cprs file, or more " \
+        "--events than memory can time (no JSON)." in text, text
+    p = loadgen(hub, "--events", str(2 ** 63 - 1))
+    assert (p.returncode, p.stdout) == (2, ""), p.stderr
+    assert p.stderr == "ug-loadgen: --events 9223372036854775807: out of " \
+        "memory to time them\n", p.stderr
+    assert hub.stats()["log_events"] == 0
+
+
 def test_loadgen_refuses_a_stray_word(make_hub):
     """ug-loadgen --help lists options only: a word that is none (a value
     whose option was left out, "5000" for --events) is a bad option, exit
@@ -3956,6 +3973,88 @@ def test_make_test_runs_the_files_in_two_processes_unless_told():
     assert " -n 2 --dist loadfile tests" in pytest_line()
     assert " -n 3 --dist loadfile tests" in pytest_line("TEST_JOBS=3")
     assert " -n " not in pytest_line("TEST_JOBS=1")
+
+
+def test_loadgen_help_names_every_limit_it_enforces(tmp_path):
+    """ug-loadgen --help (PERFORMANCE.md): each option's text names the
+    range its value is held to, and a value just outside it is refused
+    with that range (exit 2, no JSON), before any key is read."""
+    path = str(hubtest.BUILD / "bench" / "ug-loadgen")
+    text = subprocess.run([path, "--help"], capture_output=True, text=True,
+                          timeout=20).stdout
+    base = ["--endpoint", "tcp://127.0.0.1:1", "--server-key",
+            str(tmp_path / "none.key"), "--key",
+            str(tmp_path / "none.key_secret")]
+
+    def help_of(option):
+        lines = text.splitlines()
+        at = next(i for i, l in enumerate(lines)
+                  if l.startswith(f"  {option} "))
+        own = [lines[at]]
+        for l in lines[at + 1:]:
+            if not l.startswith(" " * 20):
+                break
+            own.append(l)
+        return " ".join(" ".join(own).split())
+    for option, bad, limit, refused in (
+            ("--seconds", "1000001", "0 to 1000000", "(0 to 1000000)"),
+            ("--seconds", "-1", "0 to 1000000", "(0 to 1000000)"),
+            ("--alert-wait", "1000000.5", "0 to 1000000", "(0 to 1000000)"),
+            ("--events", "0", "1 or more", "of 1 or more"),
+            ("--window", "0", "1 or more", "of 1 or more"),
+            ("--pupils", "0", "1 or more", "of 1 or more"),
+            ("--phase", "-1", "0 or more", "of 0 or more"),
+            ("--connections", "0", "at least 1", "from 1 to 256"),
+            ("--connections", "257", "at most 256", "from 1 to 256"),
+            ("--tag", "4294967296", "0 to 4294967295",
+             "from 0 to 4294967295")):
+        assert limit in help_of(option), (option, help_of(option))
+        p = subprocess.run([path, *base, option, bad], capture_output=True,
+                           text=True, timeout=20)
+        assert (p.returncode, p.stdout) == (2, ""), (option, bad, p.stderr)
+        assert p.stderr.startswith(f"ug-loadgen: {option}: ") and \
+            f"{refused}: {bad}\n" in p.stderr, (option, bad, p.stderr)
+    # The upper limit itself is a value it takes (here: on to the keys).
+    for option in ("--seconds", "--alert-wait"):
+        p = subprocess.run([path, *base, option, "1000000"],
+                           capture_output=True, text=True, timeout=20)
+        assert "not a number of seconds" not in p.stderr, p.stderr
+    assert "at most --pupils" in help_of("--alert-pupils")
+    assert "needs --alert-cprs" in help_of("--alert-cprs-only")
+
+
+def test_loadgen_refuses_pupil_numbers_past_a_long(tmp_path):
+    """ug-loadgen --help: --phase P takes (P + 1) x pupils x connections
+    up to 9223372036854775807; past it a pupil's number would wrap, so it
+    is exit 2 naming the three, and --alert-cprs-only writes no file."""
+    path = str(hubtest.BUILD / "bench" / "ug-loadgen")
+    text = " ".join(subprocess.run([path, "--help"], capture_output=True,
+                                   text=True, timeout=20).stdout.split())
+    assert "--phase P selects the run's pupils (0; 0 or more, (P + 1) x " \
+        "pupils x connections at most 9223372036854775807)" in text, text
+    cprs = tmp_path / "cprs"
+    most = 2 ** 63 - 1
+    for phase, pupils, conns in ((most, 3, 1), (most // 3, 3, 1),
+                                 (0, most, 2), (most // 512, 2, 256)):
+        p = subprocess.run([path, "--phase", str(phase), "--pupils",
+                            str(pupils), "--connections", str(conns),
+                            "--alert-pupils", "2", "--alert-cprs",
+                            str(cprs), "--alert-cprs-only"],
+                           capture_output=True, text=True, timeout=20)
+        assert (p.returncode, p.stdout) == (2, ""), (phase, p.stderr)
+        assert p.stderr == f"ug-loadgen: --phase {phase}, --pupils " \
+            f"{pupils}, --connections {conns}: (phase + 1) x pupils x " \
+            f"connections is more than {most}\n", p.stderr
+        assert not cprs.exists()
+    # The last phase that fits is a run's, its pupils CPRs of 10 digits.
+    p = subprocess.run([path, "--phase", str(most // 3 - 1), "--pupils",
+                        "3", "--alert-pupils", "3", "--alert-cprs",
+                        str(cprs), "--alert-cprs-only"],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0, p.stderr
+    lines = cprs.read_text().splitlines()
+    assert len(lines) == 3 and all(re.fullmatch(r"\d{10}", l)
+                                   for l in lines), lines
 
 
 def test_loadgen_names_the_option_a_run_cannot_take(tmp_path):

@@ -474,6 +474,64 @@ def test_an_out_that_is_one_of_the_csv_names_is_refused(make_hub, tmp_path):
     assert (d / "status-alerts.csv").read_text().startswith(",raised,")
 
 
+def test_an_out_of_a_dash_is_refused_not_written_as_a_file(make_hub,
+                                                          tmp_path):
+    """OPERATIONS.md: the page and its CSV files are files, never
+    standard output: `--out -` is exit 2 with its own message, nothing
+    read or recorded, and no file `-` left in the working directory;
+    `--out ./-` names that file and is a page like any other."""
+    hub = make_hub()
+    d = tmp_path / "cwd"
+    d.mkdir()
+
+    def run(out):
+        return subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                               "report", "--year", "2026", "--out", out],
+                              capture_output=True, text=True, cwd=d,
+                              timeout=60)
+    p = run("-")
+    assert (p.returncode, p.stdout, p.stderr) == \
+        (2, "", "hubctl: report: --out names the page's file, not "
+         "standard output (not '-')\n"), p
+    assert os.listdir(d) == []
+    p = hub.hubctl("audit", "show", "--json")
+    assert not [l for l in p.stdout.splitlines()
+                if json.loads(l)["action"] == "report"]
+    p = run("./-")
+    assert (p.returncode, p.stdout) == \
+        (0, "wrote ./- and 9 tables as ./status-*.csv\n"), p
+    assert (d / "-").read_text().startswith("<!DOCTYPE html>")
+    assert len([n for n in os.listdir(d) if n.startswith("status-")]) == 9
+    # --help says so where it describes --out.
+    text = " ".join(hub.hubctl("--help", config=False).stdout.split())
+    assert "report: the HTML page (status-*.csv beside it; a file, not - " \
+        "for standard output: exit 2)" in text, text
+
+
+def test_the_csv_files_beside_a_page_at_the_root_are_named_once(make_hub):
+    """OPERATIONS.md: `wrote FILE and N tables as DIR/status-*.csv`, at
+    the root `/status-*.csv`, not `//status-*.csv`. Writes to / only
+    where it may and holds no file of the report's names already."""
+    import pytest
+    names = ["status-%s.csv" % t for t in (
+        "readiness", "absence", "chronic", "dropouts", "enrolments", "neet",
+        "clocks", "alerts", "anonymous")]
+    page = "/ug-test-report-%d.html" % os.getpid()
+    if not os.access("/", os.W_OK) or \
+            any(os.path.lexists("/" + n) for n in names + [page[1:]]):
+        pytest.skip("/ is not writable, or holds a status-*.csv")
+    hub = make_hub()
+    try:
+        p = hub.hubctl("report", "--year", "2026", "--out", page)
+        assert p.stdout == f"wrote {page} and 9 tables as " \
+            "/status-*.csv\n", p.stdout
+        assert all(os.path.isfile("/" + n) for n in names)
+    finally:
+        for n in names + [page[1:]]:
+            if os.path.lexists("/" + n):
+                os.unlink("/" + n)
+
+
 def test_a_report_that_fails_leaves_the_last_one_as_it_was(make_hub,
                                                            tmp_path):
     """OPERATIONS.md: the page and its CSV files are replaced together,
