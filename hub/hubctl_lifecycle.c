@@ -626,6 +626,11 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 		return 2;
 	sodium_memzero(norm, sizeof norm);
 	const char *path = ug_config_get(cfg, "out");
+	/* "-" is standard output, as for most Unix tools: written as a file
+	 * named "-" in the working directory, the person's data in the clear
+	 * would be left where nobody looks for it. ./- names that file. */
+	if (strcmp(path, "-") == 0)
+		path = "";
 	int why = 0;
 	out_file of;
 	/* Before the file beside FILE is made: a Ctrl-C from now on takes

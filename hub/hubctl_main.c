@@ -138,11 +138,12 @@ static const char usage[] =
     "                            or the output could not be written, 2\n"
     "                            usage\n"
     "  export --cpr CPR          write everything held about one person as\n"
-    "                            JSON [--out FILE] (created 0600; default\n"
-    "                            standard output): their events (envelopes\n"
-    "                            decoded, recorded actions marked), alerts\n"
-    "                            with state and recipient, and the audit\n"
-    "                            records about them (who read what, when).\n"
+    "                            JSON [--out FILE] (created 0600; none or\n"
+    "                            -: standard output): their events\n"
+    "                            (envelopes decoded, recorded actions\n"
+    "                            marked), alerts with state and\n"
+    "                            recipient, and the audit records about\n"
+    "                            them (who read what, when).\n"
     "                            Audited. Exit 0 written, 1 failed, 2 usage\n"
     "  erase --cpr CPR --reason TEXT\n"
     "                            a lawful erasure: delete the person's log\n"
@@ -248,7 +249,8 @@ static const ug_setting extra_settings[] = {
      "(exit 2): the file's role column decides"},
     {"file", "", "assign: CSV file of assignments"},
     {"out", "",
-     "export: write the JSON to this file (0600); report: "
+     "export: write the JSON to this file (0600; - standard output); "
+     "report: "
      "the HTML page (status-*.csv beside it; a file, not - for "
      "standard output: exit 2)"},
     {"reason", "", "erase: the lawful ground, kept in the audit trail"},

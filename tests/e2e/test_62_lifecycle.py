@@ -1218,13 +1218,17 @@ def test_an_export_to_standard_output_that_fails_writes_nothing(make_hub):
         "failed", "1 events (0 actions), 0 alerts, 0 audit records to "
         "standard output; reading the audit trail stopped after record 1"), \
         rec
-    # Whole, it is the same document as in a file.
-    p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
-                        "export", "--cpr", cpr], capture_output=True,
-                       text=True)
-    assert p.returncode == 0, p.stderr
-    doc = json.loads(p.stdout)
-    assert [e["type"] for e in doc["events"]] == ["ContactAssignment"], doc
+    # Whole, it is the same document as in a file; `--out -` is standard
+    # output too, not a file named "-" left in the working directory.
+    for extra in ([], ["--out", "-"]):
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "export", "--cpr", cpr] + extra,
+                           capture_output=True, text=True, cwd=hub.tmp)
+        assert p.returncode == 0, p.stderr
+        doc = json.loads(p.stdout)
+        assert [e["type"] for e in doc["events"]] == \
+            ["ContactAssignment"], doc
+        assert not (hub.tmp / "-").exists()
 
 
 def test_compacting_as_documented_leaves_nothing_of_an_erased_person(
