@@ -13,6 +13,8 @@ import subprocess
 
 import pytest
 
+import hubtest
+
 from hubtest import DUPLICATE, CprGen, RULE_AGENCIES, binary, ev_absence, \
     ev_dropout, wait_for
 
@@ -1956,3 +1958,120 @@ def test_an_erasure_on_a_full_derived_map_says_which_setting(make_hub):
         "derived_map_mb = 1\n", "derived_map_mb = 64\n"))
     p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 8")
     assert p.stdout.startswith(f"erased: {held} records"), p.stdout
+
+
+def spread_person(make_hub, seed, settings=None):
+    """A hub (clock 2026-01-05) holding person A's contact assignment and
+    an absence report in the person index's first bucket of 4,096 log
+    sequences, then 8,300 other persons' events (received 2026-01-20),
+    then A's dropout in the third bucket: A has no entry in the second
+    (SECURITY.md's table: derived/person is keyed by the bucket first)."""
+    gen = CprGen(seed)
+    a = gen.next()
+    others = gen.take(40)
+    hub = followed_hub(make_hub, a, "2026-01-05T09:00:00",
+                       settings=settings, start="2025-11-01")
+    hub.send(ev_absence(a, "2025-12-08", 25, expected=30))
+    hub.set_clock("2026-01-20T09:00:00")
+    datas = [hubtest.frame(hubtest.envelope(
+        "school-a", others[i % len(others)], salt=f"fill-{seed}-{i}",
+        absent=0)) for i in range(8300)]
+    hubtest.send_all_accepted(hub, datas, window=512)
+    [seq] = hub.send(ev_dropout(a, "2026-01-19"))
+    assert seq >> 12 == 2, seq
+    hub.wait_applied(timeout=60)
+    return hub, a
+
+
+def test_a_person_in_buckets_far_apart_is_read_and_erased_whole(make_hub):
+    """SECURITY.md and ARCHITECTURE.md: the person index is kept in
+    buckets of 4,096 log sequences, the person's hash differing per
+    bucket. A person with records in the first and third bucket (none
+    in the second) still has every record in their timeline and export,
+    and an erasure leaves no entry of theirs in any bucket."""
+    from test_61_audit import inbox_once
+    hub, a = spread_person(make_hub, 6240)
+    p = inbox_once(hub, "cw-anna", "--timeline", a, "--json")
+    assert p.returncode == 0, p.stderr
+    assert "AbsenceReport" in p.stdout and "Dropout" in p.stdout, p.stdout
+    out = hub.client_dir / "spread.json"
+    hub.hubctl("export", "--cpr", a, "--out", str(out))
+    doc = json.loads(out.read_text())
+    out.unlink()
+    assert sorted(e["type"] for e in doc["events"]) == \
+        ["AbsenceReport", "ContactAssignment", "Dropout"], doc["events"]
+    person = doc["person"].lower()
+    before = hub.stats()
+    # Key length and bucket of each entry, as SECURITY.md gives them.
+    keys = dump(hub.data_dir / "derived", "person")
+    assert len(keys) == before["person_index_entries"]
+    assert all(len(k) == 2 * (4 + 16 + 8) for k in keys), list(keys)[:3]
+    assert {int(k[:8], 16) for k in keys} == {0, 1, 2}
+    assert all(person not in k and person not in v
+               for k, v in keys.items())
+
+    p = hub.hubctl("erase", "--cpr", a, "--reason", "request 2026-099")
+    assert "erased: 3 records" in p.stdout, p.stdout
+    n = dict((k, v) for v, k in re.findall(r"(\d+) ([a-z -]+?)(?:,|\n)",
+                                           p.stdout))
+    assert n["index entries"] == "3", p.stdout
+    st = hub.stats()
+    assert st["person_index_entries"] == \
+        before["person_index_entries"] - 3, st
+    assert st["log_events"] == before["log_events"] - 3, st
+    assert st["assignments"] == 0, st
+    hub.hubctl("export", "--cpr", a, "--out", str(out))
+    assert json.loads(out.read_text())["events"] == []
+    p = inbox_once(hub, "cw-anna", "--timeline", a, "--json")
+    assert "Dropout" not in p.stdout and "Absence" not in p.stdout, p.stdout
+
+
+def test_retention_judges_a_persons_other_buckets_too(make_hub):
+    """OPERATIONS.md, Retention, with the person index in buckets of
+    4,096 log sequences: A's absence report (first bucket) goes, and her
+    dropout in the third bucket keeps her and her assignment; C's only
+    other record, an absence report in the first bucket, takes his
+    assignment stored in the third bucket with it, and C keeps no
+    index entry, rule state or assignment."""
+    from test_61_audit import inbox_once
+    gen = CprGen(6241)
+    a, c = gen.next(), gen.next()
+    others = gen.take(40)
+    hub = followed_hub(make_hub, a, "2026-01-05T09:00:00",
+                       settings={"retention_absence": "30"},
+                       start="2025-11-01")
+    hub.cprs.add(c)
+    seqs = hub.send(ev_absence(a, "2025-12-08", 25, expected=30),
+                    ev_absence(c, "2025-12-08", 25, expected=30))
+    assert all(s >> 12 == 0 for s in seqs), seqs
+    hub.set_clock("2026-01-20T09:00:00")
+    datas = [hubtest.frame(hubtest.envelope(
+        "school-a", others[i % len(others)], salt=f"fill-6241-{i}",
+        absent=0)) for i in range(8300)]
+    hubtest.send_all_accepted(hub, datas, window=512)
+    [seq] = hub.send(ev_dropout(a, "2026-01-19"))
+    assert seq >> 12 == 2, seq
+    hub.assign(c, "cw-anna", start="2026-01-15")
+    st = hub.wait_applied(timeout=60)
+    assert st["last_seq"] >> 12 == 2 and st["assignments"] == 2, st
+    before = hub.stats()
+
+    hub.set_clock("2026-02-05T00:00:00")
+    st = hub.wait_stats("both absence reports purged",
+                        lambda s: s["log_events"] ==
+                        before["log_events"] - 3)
+    assert st["assignments"] == 1, st
+    assert st["person_index_entries"] == \
+        before["person_index_entries"] - 3, st
+    p = inbox_once(hub, "cw-anna", "--timeline", a, "--json")
+    assert p.returncode == 0 and "ropout" in p.stdout, (p.stdout, p.stderr)
+    assert "AbsenceReport" not in p.stdout, p.stdout
+    out = hub.client_dir / "c.json"
+    hub.hubctl("export", "--cpr", c, "--out", str(out))
+    doc = json.loads(out.read_text())
+    out.unlink()
+    assert doc["events"] == [] and doc["alerts"] == [], doc
+    purges = [r for r in audit(hub) if r["action"] == "purge" and
+              r["person"] == doc["person"]]
+    assert [r["detail"] for r in purges] == \
+        ["2 records deleted (retention)"], purges
