@@ -406,7 +406,7 @@ typedef ug_err (*store_id_fn)(void *ctx, const uint8_t *id);
 /* The person's alert ids, oldest first. */
 ug_err store_person_alerts(store *s, const uint8_t *person_key, store_id_fn fn,
 			   void *ctx);
-/* The person's log sequences (their timeline), in time order. */
+/* The person's log sequences (their timeline), in the order stored. */
 typedef ug_err (*store_seq_fn)(void *ctx, uint64_t seq);
 ug_err store_person_events(store *s, const uint8_t *person_key,
 			   store_seq_fn fn, void *ctx);
