@@ -9,6 +9,7 @@ back. The fixture's teardown sweeps every file for the test CPRs."""
 
 import json
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -2007,8 +2008,29 @@ def test_a_person_in_buckets_far_apart_is_read_and_erased_whole(make_hub):
     assert len(keys) == before["person_index_entries"]
     assert all(len(k) == 2 * (4 + 16 + 8) for k in keys), list(keys)[:3]
     assert {int(k[:8], 16) for k in keys} == {0, 1, 2}
+    # "the person's hash differs from bucket to bucket": the 40 others
+    # have entries in every bucket, yet no hash is in two of them.
+    hashes = {b: {k[8:40] for k in keys if int(k[:8], 16) == b}
+              for b in (0, 1, 2)}
+    assert all(len(h) > 40 - 1 for h in hashes.values()), hashes
+    assert not (hashes[0] & hashes[1] or hashes[1] & hashes[2] or
+                hashes[0] & hashes[2])
+    assert len({len(v) for v in keys.values()}) == 1
     assert all(person not in k and person not in v
                for k, v in keys.items())
+
+    # Rebuilt from the log (OPERATIONS.md, derived/ deleted by hand): the
+    # same entries, in the same buckets, the timeline whole again.
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    assert "HUB-REPLAY applying log entries 1.." in hub.current_log()
+    st = hub.wait_applied(timeout=60)
+    assert st["person_index_entries"] == before["person_index_entries"], st
+    assert dump(hub.data_dir / "derived", "person").keys() == keys.keys()
+    p = inbox_once(hub, "cw-anna", "--timeline", a, "--json")
+    assert "AbsenceReport" in p.stdout and "Dropout" in p.stdout, p.stdout
+    before = hub.stats()
 
     p = hub.hubctl("erase", "--cpr", a, "--reason", "request 2026-099")
     assert "erased: 3 records" in p.stdout, p.stdout
@@ -2020,6 +2042,8 @@ def test_a_person_in_buckets_far_apart_is_read_and_erased_whole(make_hub):
         before["person_index_entries"] - 3, st
     assert st["log_events"] == before["log_events"] - 3, st
     assert st["assignments"] == 0, st
+    gone = keys.keys() - dump(hub.data_dir / "derived", "person").keys()
+    assert sorted(int(k[:8], 16) for k in gone) == [0, 0, 2], gone
     hub.hubctl("export", "--cpr", a, "--out", str(out))
     assert json.loads(out.read_text())["events"] == []
     p = inbox_once(hub, "cw-anna", "--timeline", a, "--json")
