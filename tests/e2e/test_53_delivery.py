@@ -2159,6 +2159,14 @@ def test_timeline_past_the_5000_leaves_out_the_events_stored_last(
     stored_last = [e.event_id for e in envs[-3:]]
     assert not shown & set(stored_last), "the events stored last are shown"
     assert envs[0].event_id in shown
+    # An erasure takes all of the person's index entries, in both buckets.
+    before = hub.stats()
+    p_out = hub.hubctl("erase", "--cpr", p, "--reason", "test 53").stdout
+    assert "erased: 5007 records" in p_out and \
+        ", 5007 index entries," in p_out, p_out
+    st = hub.stats()
+    assert st["person_index_entries"] == \
+        before["person_index_entries"] - 5007, st
 
 
 def test_frame_size_boundary_on_delivery(make_hub, clients):
