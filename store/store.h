@@ -376,6 +376,12 @@ ug_err store_derived_reset(store *s);
  * another (or an unrecorded) one it is thrown away (*reset true) and the
  * new number recorded, so the caller replays the log into it. */
 ug_err store_derived_schema_check(store *s, uint32_t schema, bool *reset);
+/* For a writer that is not hubd (hubctl erase): derived state written in
+ * another format than `schema` (an older hubd's, not yet rebuilt) is
+ * thrown away whole (*dropped true), schema unrecorded, as hubd would at
+ * its next start, which rebuilds it from the log; this version cannot
+ * find a person's entries in it to delete them one by one. */
+ug_err store_derived_drop_other(store *s, uint32_t schema, bool *dropped);
 
 /* ---- rules support: timers, per-person alerts, desks, audit ---- */
 

@@ -211,18 +211,25 @@ store_derived_abort(store_dtxn **tp)
 	*tp = NULL;
 }
 
+static int
+drop_all(store *s, MDB_txn *txn)
+{
+	int rc = mdb_drop(txn, s->meta, 0);
+	if (rc == 0)
+		rc = mdb_drop(txn, s->person, 0);
+	MDB_dbi more[] = {s->rule, s->timer, s->palerts, s->desk};
+	for (size_t i = 0; rc == 0 && i < sizeof more / sizeof *more; i++)
+		rc = mdb_drop(txn, more[i], 0);
+	return rc;
+}
+
 ug_err
 store_derived_reset(store *s)
 {
 	MDB_txn *txn = NULL;
 	int rc = store__begin_write(s->derived_env, &txn);
 	if (rc == 0)
-		rc = mdb_drop(txn, s->meta, 0);
-	if (rc == 0)
-		rc = mdb_drop(txn, s->person, 0);
-	MDB_dbi more[] = {s->rule, s->timer, s->palerts, s->desk};
-	for (size_t i = 0; rc == 0 && i < sizeof more / sizeof *more; i++)
-		rc = mdb_drop(txn, more[i], 0);
+		rc = drop_all(s, txn);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return store__env_err(rc, STORE_ENV_DERIVED, "reset derived");
@@ -276,4 +283,35 @@ store_derived_schema_check(store *s, uint32_t schema, bool *reset)
 	else
 		mdb_txn_abort(txn);
 	return store__env_err(rc, STORE_ENV_DERIVED, "write derived schema");
+}
+
+ug_err
+store_derived_drop_other(store *s, uint32_t schema, bool *dropped)
+{
+	*dropped = false;
+	MDB_txn *txn = NULL;
+	int rc = store__begin_write(s->derived_env, &txn);
+	if (rc != 0)
+		return store__env_err(rc, STORE_ENV_DERIVED, "derived schema");
+	MDB_val key = {6, "schema"}, val;
+	rc = mdb_get(txn, s->meta, &key, &val);
+	bool ours =
+	    rc == 0 && val.mv_size == 8 && ug_get_be64(val.mv_data) == schema;
+	MDB_stat st = {0};
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = mdb_stat(txn, s->person, &st);
+	/* Checked and dropped in one write transaction: a hubd starting
+	 * meanwhile cannot rebuild in between and lose its work. */
+	bool other = rc == 0 && !ours && (st.ms_entries || s->last_applied);
+	if (other)
+		rc = drop_all(s, txn);
+	if (rc == 0 && other)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc == 0 && other) {
+		s->last_applied = 0;
+		*dropped = true;
+	}
+	return store__env_err(rc, STORE_ENV_DERIVED, "drop derived");
 }

@@ -2099,3 +2099,65 @@ def test_retention_judges_a_persons_other_buckets_too(make_hub):
               r["person"] == doc["person"]]
     assert [r["detail"] for r in purges] == \
         ["2 records deleted (retention)"], purges
+
+
+def test_an_erasure_before_hubd_rebuilt_an_older_derived_format(make_hub):
+    """OPERATIONS.md, Erasure: derived/ still in the format of an older
+    hubd (upgraded, hubd not started since) cannot be searched for the
+    person's entries by this version, so `hubctl erase` throws it away
+    whole, saying so on stderr; nothing of it is left (an entry keyed
+    the old way included), and hubd rebuilds it from the log at its next
+    start (ARCHITECTURE.md, the derived schema)."""
+    gen = CprGen(6242)
+    a, other = gen.next(), gen.next()
+    hub = followed_hub(make_hub, a, "2026-01-05T09:00:00",
+                       start="2025-11-01")
+    hub.cprs.add(other)
+    hub.send(ev_absence(a, "2025-12-08", 25, expected=30),
+             ev_absence(other, "2025-12-08", 1, expected=30),
+             ev_dropout(other, "2026-01-02"))
+    st = hub.wait_applied()
+    hub.stop()
+    derived = str(hub.data_dir / "derived")
+    lines = subprocess.run(["mdb_dump", "-s", "meta", derived],
+                           capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    at = lines.index(" " + b"schema".hex()) + 1
+    ours = int(lines[at], 16)
+    lines[at] = " " + (ours - 1).to_bytes(8, "big").hex()
+    subprocess.run(["mdb_load", "-s", "meta", derived],
+                   input="\n".join(lines) + "\n", text=True, check=True)
+    # An entry keyed as the older format keyed the person index (a hash
+    # of 16 bytes, then 8): this version cannot tell whose it is.
+    old = ("VERSION=3\nformat=bytevalue\ndatabase=person\ntype=btree\n"
+           "HEADER=END\n " + "ab" * 24 + "\n " + "cd" * 44 + "\nDATA=END\n")
+    subprocess.run(["mdb_load", "-s", "person", derived], input=old,
+                   text=True, check=True)
+
+    p = hub.hubctl("erase", "--cpr", a, "--reason", "request 2026-100")
+    assert "erased: 2 records" in p.stdout, p.stdout
+    assert "hubctl: derived/ was written in another format (hubd not " \
+        "started since an upgrade): thrown away whole, with the person's " \
+        "index and state in it; hubd rebuilds it from the log at its " \
+        "next start\n" in p.stderr, p.stderr
+    assert dump(hub.data_dir / "derived", "person") == {}
+    assert dump(hub.data_dir / "derived", "rule") == {}
+    hub.start()
+    last = st["last_seq"]
+    assert f"HUB-REPLAY applying log entries 1..{last} to derived state" \
+        in hub.current_log()
+    st = hub.wait_applied()
+    assert st["person_index_entries"] == st["log_events"], st
+    keys = dump(hub.data_dir / "derived", "person")
+    assert keys and all(len(k) == 2 * 28 for k in keys), keys
+    out = hub.client_dir / "other.json"
+    hub.hubctl("export", "--cpr", other, "--out", str(out))
+    assert len(json.loads(out.read_text())["events"]) == 2
+    out.unlink()
+    # Derived state of this format is not touched by an erasure.
+    p = hub.hubctl("erase", "--cpr", other, "--reason", "request 2026-101")
+    assert "another format" not in p.stderr, p.stderr
+    assert "erased: 2 records" in p.stdout and \
+        ", 2 index entries," in p.stdout, p.stdout
+    assert hub.stats()["person_index_entries"] == \
+        st["person_index_entries"] - 2
