@@ -82,7 +82,13 @@ store__person_walk(const store *s, MDB_txn *dtxn, const uint8_t *person_key,
 			    prefix, 4, prefix + 4, STORE_PERSON_HASH);
 		key = (MDB_val){sizeof prefix, prefix};
 		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-		if (rc != 0 || key.mv_size != STORE_PERSON_KEY)
+		/* A key of another length is no entry of this layout (one
+		 * added by hand, an older format's): passed over, so that
+		 * it hides none of the person's entries behind it from a
+		 * timeline or an erasure. */
+		while (rc == 0 && key.mv_size != STORE_PERSON_KEY)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+		if (rc != 0)
 			break;
 		/* Nothing at or after the person in this bucket: the seek
 		 * landed in the next bucket that holds entries. */
@@ -91,8 +97,12 @@ store__person_walk(const store *s, MDB_txn *dtxn, const uint8_t *person_key,
 			bucket = landed;
 			continue;
 		}
-		while (rc == 0 && key.mv_size == STORE_PERSON_KEY &&
+		while (rc == 0 && key.mv_size >= sizeof prefix &&
 		       memcmp(key.mv_data, prefix, sizeof prefix) == 0) {
+			if (key.mv_size != STORE_PERSON_KEY) {
+				rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+				continue;
+			}
 			what = fn(ctx, &key, &val);
 			if (what == STORE_WALK_STOP)
 				break;

@@ -2161,3 +2161,32 @@ def test_an_erasure_before_hubd_rebuilt_an_older_derived_format(make_hub):
         ", 2 index entries," in p.stdout, p.stdout
     assert hub.stats()["person_index_entries"] == \
         st["person_index_entries"] - 2
+
+
+def test_keys_of_another_length_hide_no_entry_of_the_person(make_hub):
+    """SECURITY.md, "Records that grant access or route data are
+    authenticated": a key added to derived/person by hand is refused as
+    if absent. Keys one byte short, put in the second bucket between
+    every pair of person hashes, leave the timeline and the erasure of a
+    person with entries in the first and third bucket whole."""
+    from test_61_audit import inbox_once
+    hub, a = spread_person(make_hub, 6243)
+    before = hub.stats()
+    hub.stop()
+    lines = ["VERSION=3", "format=bytevalue", "database=person",
+             "type=btree", "HEADER=END"]
+    for x in range(65536):
+        lines += [" 00000001%04x" % x + "ff" * 21, " " + "00" * 44]
+    subprocess.run(["mdb_load", "-s", "person",
+                    str(hub.data_dir / "derived")],
+                   input="\n".join(lines + ["DATA=END"]) + "\n", text=True,
+                   check=True)
+    hub.start()
+    p = inbox_once(hub, "cw-anna", "--timeline", a, "--json")
+    assert p.returncode == 0, p.stderr
+    assert "AbsenceReport" in p.stdout and "Dropout" in p.stdout, p.stdout
+    p = hub.hubctl("erase", "--cpr", a, "--reason", "request 2026-102")
+    assert "erased: 3 records" in p.stdout and \
+        ", 3 index entries," in p.stdout, p.stdout
+    assert hub.stats()["person_index_entries"] == \
+        before["person_index_entries"] - 3 + 65536
