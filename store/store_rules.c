@@ -215,8 +215,11 @@ person_entries(store *s, MDB_dbi dbi, enum store__tag tag, const char *db,
 		MDB_val key = {sizeof prefix, prefix}, val;
 		if (rc == 0)
 			rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+		/* A key of another length under the prefix does not open
+		 * (take_entry reports it) and ends nothing: it must not
+		 * hide the entries after it. */
 		while (rc == 0 && a.err == UG_OK &&
-		       key.mv_size == STORE_PERSON_HASH + 8 &&
+		       key.mv_size >= STORE_PERSON_HASH &&
 		       memcmp(key.mv_data, prefix, STORE_PERSON_HASH) == 0 &&
 		       take_entry(&a, &key, &val) == STORE_WALK_NEXT)
 			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);

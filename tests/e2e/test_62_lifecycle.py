@@ -2190,3 +2190,37 @@ def test_keys_of_another_length_hide_no_entry_of_the_person(make_hub):
         ", 3 index entries," in p.stdout, p.stdout
     assert hub.stats()["person_index_entries"] == \
         before["person_index_entries"] - 3 + 65536
+
+
+def test_a_short_key_in_the_alert_list_hides_no_alert(make_hub):
+    """SECURITY.md, "Records that grant access or route data are
+    authenticated": a key of another length added by hand to a
+    person's alert list (derived/palerts, under their hash) is refused
+    as if absent; their timeline still shows their alerts and an
+    erasure deletes them."""
+    from test_61_audit import inbox_once
+    cpr = CprGen(6244).next()
+    hub = followed_hub(make_hub, cpr, "2026-01-05T09:00:00",
+                       start="2025-11-01")
+    hub.send(ev_absence(cpr, "2025-12-08", 25, expected=30),
+             ev_dropout(cpr, "2026-01-02"))
+    hub.wait_applied()
+    hub.peek("cw-anna", 2)
+    hub.stop()
+    derived = hub.data_dir / "derived"
+    keys = dump(derived, "palerts")
+    assert len({k[:32] for k in keys}) == 1, keys   # one person's list
+    short = next(iter(keys))[:32] + "00"            # sorts first
+    subprocess.run(["mdb_load", "-s", "palerts", str(derived)],
+                   input="VERSION=3\nformat=bytevalue\ndatabase=palerts\n"
+                   "type=btree\nHEADER=END\n " + short + "\n " + "00" * 41
+                   + "\nDATA=END\n", text=True, check=True)
+    hub.start()
+    p = inbox_once(hub, "cw-anna", "--timeline", cpr, "--json")
+    assert p.returncode == 0, p.stderr
+    assert '"kind": "alert"' in p.stdout, p.stdout
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 2026-103")
+    assert ", 0 alerts," not in p.stdout, p.stdout
+    st = hub.stats()
+    assert st["alerts"] == 0 and st["alerts_open"] == 0, st
+    assert dump(derived, "palerts") == {}
