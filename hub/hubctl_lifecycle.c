@@ -780,6 +780,16 @@ hubctl_erase(const ug_config *cfg, store *s, ug_keys *keys)
 		return 2;
 	sodium_memzero(norm, sizeof norm);
 	ug_err err = scan_person(s, &p);
+	bool dropped = false;
+	if (err == UG_OK)
+		err =
+		    store_derived_drop_other(s, HUB_DERIVED_SCHEMA, &dropped);
+	if (dropped)
+		ug_eprintf(
+		    "hubctl: derived/ was written in another format "
+		    "(hubd not started since an upgrade): thrown away "
+		    "whole, with the person's index and state in it; "
+		    "hubd rebuilds it from the log at its next start\n");
 	store_purge_counts c = {0};
 	erase_record r = {.cfg = cfg, .person_key = p.person_key};
 	hubctl_audit_operator(r.who);

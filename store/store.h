@@ -376,6 +376,12 @@ ug_err store_derived_reset(store *s);
  * another (or an unrecorded) one it is thrown away (*reset true) and the
  * new number recorded, so the caller replays the log into it. */
 ug_err store_derived_schema_check(store *s, uint32_t schema, bool *reset);
+/* For a writer that is not hubd (hubctl erase): derived state written in
+ * another format than `schema` (an older hubd's, not yet rebuilt) is
+ * thrown away whole (*dropped true), schema unrecorded, as hubd would at
+ * its next start, which rebuilds it from the log; this version cannot
+ * find a person's entries in it to delete them one by one. */
+ug_err store_derived_drop_other(store *s, uint32_t schema, bool *dropped);
 
 /* ---- rules support: timers, per-person alerts, desks, audit ---- */
 
@@ -406,7 +412,7 @@ typedef ug_err (*store_id_fn)(void *ctx, const uint8_t *id);
 /* The person's alert ids, oldest first. */
 ug_err store_person_alerts(store *s, const uint8_t *person_key, store_id_fn fn,
 			   void *ctx);
-/* The person's log sequences (their timeline), in time order. */
+/* The person's log sequences (their timeline), in the order stored. */
 typedef ug_err (*store_seq_fn)(void *ctx, uint64_t seq);
 ug_err store_person_events(store *s, const uint8_t *person_key,
 			   store_seq_fn fn, void *ctx);

@@ -82,7 +82,13 @@ store__person_walk(const store *s, MDB_txn *dtxn, const uint8_t *person_key,
 			    prefix, 4, prefix + 4, STORE_PERSON_HASH);
 		key = (MDB_val){sizeof prefix, prefix};
 		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-		if (rc != 0 || key.mv_size != STORE_PERSON_KEY)
+		/* A key of another length is no entry of this layout (one
+		 * added by hand, an older format's): passed over, so that
+		 * it hides none of the person's entries behind it from a
+		 * timeline or an erasure. */
+		while (rc == 0 && key.mv_size != STORE_PERSON_KEY)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+		if (rc != 0)
 			break;
 		/* Nothing at or after the person in this bucket: the seek
 		 * landed in the next bucket that holds entries. */
@@ -91,8 +97,12 @@ store__person_walk(const store *s, MDB_txn *dtxn, const uint8_t *person_key,
 			bucket = landed;
 			continue;
 		}
-		while (rc == 0 && key.mv_size == STORE_PERSON_KEY &&
+		while (rc == 0 && key.mv_size >= sizeof prefix &&
 		       memcmp(key.mv_data, prefix, sizeof prefix) == 0) {
+			if (key.mv_size != STORE_PERSON_KEY) {
+				rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+				continue;
+			}
 			what = fn(ctx, &key, &val);
 			if (what == STORE_WALK_STOP)
 				break;
@@ -211,18 +221,25 @@ store_derived_abort(store_dtxn **tp)
 	*tp = NULL;
 }
 
+static int
+drop_all(store *s, MDB_txn *txn)
+{
+	int rc = mdb_drop(txn, s->meta, 0);
+	if (rc == 0)
+		rc = mdb_drop(txn, s->person, 0);
+	MDB_dbi more[] = {s->rule, s->timer, s->palerts, s->desk};
+	for (size_t i = 0; rc == 0 && i < sizeof more / sizeof *more; i++)
+		rc = mdb_drop(txn, more[i], 0);
+	return rc;
+}
+
 ug_err
 store_derived_reset(store *s)
 {
 	MDB_txn *txn = NULL;
 	int rc = store__begin_write(s->derived_env, &txn);
 	if (rc == 0)
-		rc = mdb_drop(txn, s->meta, 0);
-	if (rc == 0)
-		rc = mdb_drop(txn, s->person, 0);
-	MDB_dbi more[] = {s->rule, s->timer, s->palerts, s->desk};
-	for (size_t i = 0; rc == 0 && i < sizeof more / sizeof *more; i++)
-		rc = mdb_drop(txn, more[i], 0);
+		rc = drop_all(s, txn);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return store__env_err(rc, STORE_ENV_DERIVED, "reset derived");
@@ -276,4 +293,35 @@ store_derived_schema_check(store *s, uint32_t schema, bool *reset)
 	else
 		mdb_txn_abort(txn);
 	return store__env_err(rc, STORE_ENV_DERIVED, "write derived schema");
+}
+
+ug_err
+store_derived_drop_other(store *s, uint32_t schema, bool *dropped)
+{
+	*dropped = false;
+	MDB_txn *txn = NULL;
+	int rc = store__begin_write(s->derived_env, &txn);
+	if (rc != 0)
+		return store__env_err(rc, STORE_ENV_DERIVED, "derived schema");
+	MDB_val key = {6, "schema"}, val;
+	rc = mdb_get(txn, s->meta, &key, &val);
+	bool ours =
+	    rc == 0 && val.mv_size == 8 && ug_get_be64(val.mv_data) == schema;
+	MDB_stat st = {0};
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = mdb_stat(txn, s->person, &st);
+	/* Checked and dropped in one write transaction: a hubd starting
+	 * meanwhile cannot rebuild in between and lose its work. */
+	bool other = rc == 0 && !ours && (st.ms_entries || s->last_applied);
+	if (other)
+		rc = drop_all(s, txn);
+	if (rc == 0 && other)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc == 0 && other) {
+		s->last_applied = 0;
+		*dropped = true;
+	}
+	return store__env_err(rc, STORE_ENV_DERIVED, "drop derived");
 }

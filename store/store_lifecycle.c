@@ -196,7 +196,9 @@ del_person_alerts(store *s, MDB_txn *ltxn, MDB_txn *dtxn,
 	ug_err err = UG_OK;
 	if (rc == 0)
 		rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-	while (rc == 0 && err == UG_OK && key.mv_size == sizeof prefix + 8 &&
+	/* One of another length does not open and is passed over: it must
+	 * not keep the alerts after it from the erasure. */
+	while (rc == 0 && err == UG_OK && key.mv_size >= sizeof prefix &&
 	       memcmp(key.mv_data, prefix, sizeof prefix) == 0) {
 		uint8_t id[STORE_ALERT_ID_LEN];
 		if (store__open(s, key.mv_data, key.mv_size, val.mv_data,

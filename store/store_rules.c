@@ -215,8 +215,11 @@ person_entries(store *s, MDB_dbi dbi, enum store__tag tag, const char *db,
 		MDB_val key = {sizeof prefix, prefix}, val;
 		if (rc == 0)
 			rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+		/* A key of another length under the prefix does not open
+		 * (take_entry reports it) and ends nothing: it must not
+		 * hide the entries after it. */
 		while (rc == 0 && a.err == UG_OK &&
-		       key.mv_size == STORE_PERSON_HASH + 8 &&
+		       key.mv_size >= STORE_PERSON_HASH &&
 		       memcmp(key.mv_data, prefix, STORE_PERSON_HASH) == 0 &&
 		       take_entry(&a, &key, &val) == STORE_WALK_NEXT)
 			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
@@ -247,6 +250,14 @@ bytewise(const void *a, const void *b)
 	return memcmp(a, b, sort_len);
 }
 
+static int
+by_seq(const void *a, const void *b)
+{
+	uint64_t x = ug_get_be64((const uint8_t *)a + 8);
+	uint64_t y = ug_get_be64((const uint8_t *)b + 8);
+	return x < y ? -1 : x > y;
+}
+
 ug_err
 store_person_alerts(store *s, const uint8_t *person_key, store_id_fn fn,
 		    void *ctx)
@@ -273,10 +284,11 @@ store_person_events(store *s, const uint8_t *person_key, store_seq_fn fn,
 	size_t n;
 	ug_err err = person_entries(s, s->person, TAG_PERSON, "person",
 				    person_key, 16, &items, &n);
-	/* occurred_at BE64 | seq BE64: bytewise is time order. */
-	sort_len = 16;
+	/* occurred_at BE64 | seq BE64. In the order stored, not by date: a
+	 * timeline cut at its cap leaves out the events stored last
+	 * (PROTOCOL.md §4), which an order by date would not. */
 	if (n > 1)
-		qsort(items, n, 16, bytewise);
+		qsort(items, n, 16, by_seq);
 	for (size_t i = 0; err == UG_OK && i < n; i++)
 		err = fn(ctx, ug_get_be64(items + 16 * i + 8));
 	free(items);

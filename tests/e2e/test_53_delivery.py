@@ -2122,6 +2122,53 @@ def test_timeline_past_the_5000_ordered_keeps_the_alerts(make_hub,
     assert entries[0].summary.startswith("contact person: cw-anna")
 
 
+def test_timeline_past_the_5000_leaves_out_the_events_stored_last(
+        make_hub, clients):
+    """§4 TIMELINE: past 5,000 entries "it is the events stored last that
+    are left out" — by the order the hub stored them, not by their dates:
+    a dropout dated after 5,005 absence reports but stored before them
+    stays in the timeline, and the absence reports stored last (in the
+    person index's second bucket of 4,096 log sequences) are the ones
+    left out."""
+    hub = hub53(make_hub)
+    [p] = adults(5394, 1)
+    hub.assign(p, "cw-anna")
+    [first] = hub.send(ev_dropout(p, "2026-11-01"))
+    envs = [hubtest.envelope(
+        "school-a", p, salt=f"tl5000-late-{i}", period_start="2026-09-07",
+        period_end="2026-09-11", absent=0, expected=30, school=f"s{i}")
+        for i in range(5005)]
+    send_batch(hub, envs, "school-a")
+    hub.wait_applied(60)
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    m = pb()
+    entries, offset = [], 0
+    for rid in range(1, 30):
+        r = a.ask(rid, kind=m.TIMELINE, cpr=p, limit=400, offset=offset)
+        assert r.code == OK, r
+        entries += list(r.timeline)
+        offset += len(r.timeline)
+        if not r.truncated:
+            break
+    assert len(entries) == 5000
+    events = [e for e in entries if not e.is_alert]
+    assert [e.type for e in events if e.type == m.DROPOUT] == [m.DROPOUT], \
+        "the dropout stored first is left out of the timeline"
+    shown = {e.event_id for e in events}
+    stored_last = [e.event_id for e in envs[-3:]]
+    assert not shown & set(stored_last), "the events stored last are shown"
+    assert envs[0].event_id in shown
+    # An erasure takes all of the person's index entries, in both buckets.
+    before = hub.stats()
+    p_out = hub.hubctl("erase", "--cpr", p, "--reason", "test 53").stdout
+    assert "erased: 5007 records" in p_out and \
+        ", 5007 index entries," in p_out, p_out
+    st = hub.stats()
+    assert st["person_index_entries"] == \
+        before["person_index_entries"] - 5007, st
+
+
 def test_frame_size_boundary_on_delivery(make_hub, clients):
     """§2 Limits: a frame of exactly 65,536 bytes (header included) is
     processed; 65,537 and 1,048,576 are answered E_TOO_LARGE (request_id

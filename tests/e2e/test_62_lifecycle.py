@@ -9,9 +9,12 @@ back. The fixture's teardown sweeps every file for the test CPRs."""
 
 import json
 import re
+import shutil
 import subprocess
 
 import pytest
+
+import hubtest
 
 from hubtest import DUPLICATE, CprGen, RULE_AGENCIES, binary, ev_absence, \
     ev_dropout, wait_for
@@ -1960,3 +1963,268 @@ def test_an_erasure_on_a_full_derived_map_says_which_setting(make_hub):
         "derived_map_mb = 1\n", "derived_map_mb = 64\n"))
     p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 8")
     assert p.stdout.startswith(f"erased: {held} records"), p.stdout
+
+
+def spread_person(make_hub, seed, settings=None):
+    """A hub (clock 2026-01-05) holding person A's contact assignment and
+    an absence report in the person index's first bucket of 4,096 log
+    sequences, then 8,300 other persons' events (received 2026-01-20),
+    then A's dropout in the third bucket: A has no entry in the second
+    (SECURITY.md's table: derived/person is keyed by the bucket first)."""
+    gen = CprGen(seed)
+    a = gen.next()
+    others = gen.take(40)
+    hub = followed_hub(make_hub, a, "2026-01-05T09:00:00",
+                       settings=settings, start="2025-11-01")
+    hub.send(ev_absence(a, "2025-12-08", 25, expected=30))
+    hub.set_clock("2026-01-20T09:00:00")
+    datas = [hubtest.frame(hubtest.envelope(
+        "school-a", others[i % len(others)], salt=f"fill-{seed}-{i}",
+        absent=0)) for i in range(8300)]
+    hubtest.send_all_accepted(hub, datas, window=512)
+    [seq] = hub.send(ev_dropout(a, "2026-01-19"))
+    assert seq >> 12 == 2, seq
+    hub.wait_applied(timeout=60)
+    return hub, a
+
+
+def test_a_person_in_buckets_far_apart_is_read_and_erased_whole(make_hub):
+    """SECURITY.md and ARCHITECTURE.md: the person index is kept in
+    buckets of 4,096 log sequences, the person's hash differing per
+    bucket. A person with records in the first and third bucket (none
+    in the second) still has every record in their timeline and export,
+    and an erasure leaves no entry of theirs in any bucket."""
+    from test_61_audit import inbox_once
+    hub, a = spread_person(make_hub, 6240)
+    p = inbox_once(hub, "cw-anna", "--timeline", a, "--json")
+    assert p.returncode == 0, p.stderr
+    assert "AbsenceReport" in p.stdout and "Dropout" in p.stdout, p.stdout
+    out = hub.client_dir / "spread.json"
+    hub.hubctl("export", "--cpr", a, "--out", str(out))
+    doc = json.loads(out.read_text())
+    out.unlink()
+    assert sorted(e["type"] for e in doc["events"]) == \
+        ["AbsenceReport", "ContactAssignment", "Dropout"], doc["events"]
+    person = doc["person"].lower()
+    before = hub.stats()
+    # Key length and bucket of each entry, as SECURITY.md gives them.
+    keys = dump(hub.data_dir / "derived", "person")
+    assert len(keys) == before["person_index_entries"]
+    assert all(len(k) == 2 * (4 + 16 + 8) for k in keys), list(keys)[:3]
+    assert {int(k[:8], 16) for k in keys} == {0, 1, 2}
+    # "the person's hash differs from bucket to bucket": the 40 others
+    # have entries in every bucket, yet no hash is in two of them.
+    hashes = {b: {k[8:40] for k in keys if int(k[:8], 16) == b}
+              for b in (0, 1, 2)}
+    assert all(len(h) > 40 - 1 for h in hashes.values()), hashes
+    assert not (hashes[0] & hashes[1] or hashes[1] & hashes[2] or
+                hashes[0] & hashes[2])
+    assert len({len(v) for v in keys.values()}) == 1
+    assert all(person not in k and person not in v
+               for k, v in keys.items())
+
+    # Rebuilt from the log (OPERATIONS.md, derived/ deleted by hand): the
+    # same entries, in the same buckets, the timeline whole again.
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    assert "HUB-REPLAY applying log entries 1.." in hub.current_log()
+    st = hub.wait_applied(timeout=60)
+    assert st["person_index_entries"] == before["person_index_entries"], st
+    assert dump(hub.data_dir / "derived", "person").keys() == keys.keys()
+    p = inbox_once(hub, "cw-anna", "--timeline", a, "--json")
+    assert "AbsenceReport" in p.stdout and "Dropout" in p.stdout, p.stdout
+    before = hub.stats()
+
+    p = hub.hubctl("erase", "--cpr", a, "--reason", "request 2026-099")
+    assert "erased: 3 records" in p.stdout, p.stdout
+    n = dict((k, v) for v, k in re.findall(r"(\d+) ([a-z -]+?)(?:,|\n)",
+                                           p.stdout))
+    assert n["index entries"] == "3", p.stdout
+    st = hub.stats()
+    assert st["person_index_entries"] == \
+        before["person_index_entries"] - 3, st
+    assert st["log_events"] == before["log_events"] - 3, st
+    assert st["assignments"] == 0, st
+    gone = keys.keys() - dump(hub.data_dir / "derived", "person").keys()
+    assert sorted(int(k[:8], 16) for k in gone) == [0, 0, 2], gone
+    hub.hubctl("export", "--cpr", a, "--out", str(out))
+    assert json.loads(out.read_text())["events"] == []
+    p = inbox_once(hub, "cw-anna", "--timeline", a, "--json")
+    assert "Dropout" not in p.stdout and "Absence" not in p.stdout, p.stdout
+
+
+def test_retention_judges_a_persons_other_buckets_too(make_hub):
+    """OPERATIONS.md, Retention, with the person index in buckets of
+    4,096 log sequences: A's absence report (first bucket) goes, and her
+    dropout in the third bucket keeps her and her assignment; C's only
+    other record, an absence report in the first bucket, takes his
+    assignment stored in the third bucket with it, and C keeps no
+    index entry, rule state or assignment."""
+    from test_61_audit import inbox_once
+    gen = CprGen(6241)
+    a, c = gen.next(), gen.next()
+    others = gen.take(40)
+    hub = followed_hub(make_hub, a, "2026-01-05T09:00:00",
+                       settings={"retention_absence": "30"},
+                       start="2025-11-01")
+    hub.cprs.add(c)
+    seqs = hub.send(ev_absence(a, "2025-12-08", 25, expected=30),
+                    ev_absence(c, "2025-12-08", 25, expected=30))
+    assert all(s >> 12 == 0 for s in seqs), seqs
+    hub.set_clock("2026-01-20T09:00:00")
+    datas = [hubtest.frame(hubtest.envelope(
+        "school-a", others[i % len(others)], salt=f"fill-6241-{i}",
+        absent=0)) for i in range(8300)]
+    hubtest.send_all_accepted(hub, datas, window=512)
+    [seq] = hub.send(ev_dropout(a, "2026-01-19"))
+    assert seq >> 12 == 2, seq
+    hub.assign(c, "cw-anna", start="2026-01-15")
+    st = hub.wait_applied(timeout=60)
+    assert st["last_seq"] >> 12 == 2 and st["assignments"] == 2, st
+    before = hub.stats()
+
+    hub.set_clock("2026-02-05T00:00:00")
+    st = hub.wait_stats("both absence reports purged",
+                        lambda s: s["log_events"] ==
+                        before["log_events"] - 3)
+    assert st["assignments"] == 1, st
+    assert st["person_index_entries"] == \
+        before["person_index_entries"] - 3, st
+    p = inbox_once(hub, "cw-anna", "--timeline", a, "--json")
+    assert p.returncode == 0 and "ropout" in p.stdout, (p.stdout, p.stderr)
+    assert "AbsenceReport" not in p.stdout, p.stdout
+    out = hub.client_dir / "c.json"
+    hub.hubctl("export", "--cpr", c, "--out", str(out))
+    doc = json.loads(out.read_text())
+    out.unlink()
+    assert doc["events"] == [] and doc["alerts"] == [], doc
+    purges = [r for r in audit(hub) if r["action"] == "purge" and
+              r["person"] == doc["person"]]
+    assert [r["detail"] for r in purges] == \
+        ["2 records deleted (retention)"], purges
+
+
+def test_an_erasure_before_hubd_rebuilt_an_older_derived_format(make_hub):
+    """OPERATIONS.md, Erasure: derived/ still in the format of an older
+    hubd (upgraded, hubd not started since) cannot be searched for the
+    person's entries by this version, so `hubctl erase` throws it away
+    whole, saying so on stderr; nothing of it is left (an entry keyed
+    the old way included), and hubd rebuilds it from the log at its next
+    start (ARCHITECTURE.md, the derived schema)."""
+    gen = CprGen(6242)
+    a, other = gen.next(), gen.next()
+    hub = followed_hub(make_hub, a, "2026-01-05T09:00:00",
+                       start="2025-11-01")
+    hub.cprs.add(other)
+    hub.send(ev_absence(a, "2025-12-08", 25, expected=30),
+             ev_absence(other, "2025-12-08", 1, expected=30),
+             ev_dropout(other, "2026-01-02"))
+    st = hub.wait_applied()
+    hub.stop()
+    derived = str(hub.data_dir / "derived")
+    lines = subprocess.run(["mdb_dump", "-s", "meta", derived],
+                           capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    at = lines.index(" " + b"schema".hex()) + 1
+    ours = int(lines[at], 16)
+    lines[at] = " " + (ours - 1).to_bytes(8, "big").hex()
+    subprocess.run(["mdb_load", "-s", "meta", derived],
+                   input="\n".join(lines) + "\n", text=True, check=True)
+    # An entry keyed as the older format keyed the person index (a hash
+    # of 16 bytes, then 8): this version cannot tell whose it is.
+    old = ("VERSION=3\nformat=bytevalue\ndatabase=person\ntype=btree\n"
+           "HEADER=END\n " + "ab" * 24 + "\n " + "cd" * 44 + "\nDATA=END\n")
+    subprocess.run(["mdb_load", "-s", "person", derived], input=old,
+                   text=True, check=True)
+
+    p = hub.hubctl("erase", "--cpr", a, "--reason", "request 2026-100")
+    assert "erased: 2 records" in p.stdout, p.stdout
+    assert "hubctl: derived/ was written in another format (hubd not " \
+        "started since an upgrade): thrown away whole, with the person's " \
+        "index and state in it; hubd rebuilds it from the log at its " \
+        "next start\n" in p.stderr, p.stderr
+    assert dump(hub.data_dir / "derived", "person") == {}
+    assert dump(hub.data_dir / "derived", "rule") == {}
+    hub.start()
+    last = st["last_seq"]
+    assert f"HUB-REPLAY applying log entries 1..{last} to derived state" \
+        in hub.current_log()
+    st = hub.wait_applied()
+    assert st["person_index_entries"] == st["log_events"], st
+    keys = dump(hub.data_dir / "derived", "person")
+    assert keys and all(len(k) == 2 * 28 for k in keys), keys
+    out = hub.client_dir / "other.json"
+    hub.hubctl("export", "--cpr", other, "--out", str(out))
+    assert len(json.loads(out.read_text())["events"]) == 2
+    out.unlink()
+    # Derived state of this format is not touched by an erasure.
+    p = hub.hubctl("erase", "--cpr", other, "--reason", "request 2026-101")
+    assert "another format" not in p.stderr, p.stderr
+    assert "erased: 2 records" in p.stdout and \
+        ", 2 index entries," in p.stdout, p.stdout
+    assert hub.stats()["person_index_entries"] == \
+        st["person_index_entries"] - 2
+
+
+def test_keys_of_another_length_hide_no_entry_of_the_person(make_hub):
+    """SECURITY.md, "Records that grant access or route data are
+    authenticated": a key added to derived/person by hand is refused as
+    if absent. Keys one byte short, put in the second bucket between
+    every pair of person hashes, leave the timeline and the erasure of a
+    person with entries in the first and third bucket whole."""
+    from test_61_audit import inbox_once
+    hub, a = spread_person(make_hub, 6243)
+    before = hub.stats()
+    hub.stop()
+    lines = ["VERSION=3", "format=bytevalue", "database=person",
+             "type=btree", "HEADER=END"]
+    for x in range(65536):
+        lines += [" 00000001%04x" % x + "ff" * 21, " " + "00" * 44]
+    subprocess.run(["mdb_load", "-s", "person",
+                    str(hub.data_dir / "derived")],
+                   input="\n".join(lines + ["DATA=END"]) + "\n", text=True,
+                   check=True)
+    hub.start()
+    p = inbox_once(hub, "cw-anna", "--timeline", a, "--json")
+    assert p.returncode == 0, p.stderr
+    assert "AbsenceReport" in p.stdout and "Dropout" in p.stdout, p.stdout
+    p = hub.hubctl("erase", "--cpr", a, "--reason", "request 2026-102")
+    assert "erased: 3 records" in p.stdout and \
+        ", 3 index entries," in p.stdout, p.stdout
+    assert hub.stats()["person_index_entries"] == \
+        before["person_index_entries"] - 3 + 65536
+
+
+def test_a_short_key_in_the_alert_list_hides_no_alert(make_hub):
+    """SECURITY.md, "Records that grant access or route data are
+    authenticated": a key of another length added by hand to a
+    person's alert list (derived/palerts, under their hash) is refused
+    as if absent; their timeline still shows their alerts and an
+    erasure deletes them."""
+    from test_61_audit import inbox_once
+    cpr = CprGen(6244).next()
+    hub = followed_hub(make_hub, cpr, "2026-01-05T09:00:00",
+                       start="2025-11-01")
+    hub.send(ev_absence(cpr, "2025-12-08", 25, expected=30),
+             ev_dropout(cpr, "2026-01-02"))
+    hub.wait_applied()
+    hub.peek("cw-anna", 2)
+    hub.stop()
+    derived = hub.data_dir / "derived"
+    keys = dump(derived, "palerts")
+    assert len({k[:32] for k in keys}) == 1, keys   # one person's list
+    short = next(iter(keys))[:32] + "00"            # sorts first
+    subprocess.run(["mdb_load", "-s", "palerts", str(derived)],
+                   input="VERSION=3\nformat=bytevalue\ndatabase=palerts\n"
+                   "type=btree\nHEADER=END\n " + short + "\n " + "00" * 41
+                   + "\nDATA=END\n", text=True, check=True)
+    hub.start()
+    p = inbox_once(hub, "cw-anna", "--timeline", cpr, "--json")
+    assert p.returncode == 0, p.stderr
+    assert '"kind": "alert"' in p.stdout, p.stdout
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 2026-103")
+    assert ", 0 alerts," not in p.stdout, p.stdout
+    st = hub.stats()
+    assert st["alerts"] == 0 and st["alerts_open"] == 0, st
+    assert dump(derived, "palerts") == {}
