@@ -250,20 +250,36 @@ store_derived_reset(store *s)
 	return store__env_err(rc, STORE_ENV_DERIVED, "commit reset");
 }
 
+/* Begin a write transaction on derived/ (*txn NULL if that failed) and
+ * read whether it records this schema; the LMDB code of either
+ * (MDB_NOTFOUND: none recorded). */
+static int
+begin_schema(store *s, uint32_t schema, MDB_txn **txn, bool *ours)
+{
+	*txn = NULL;
+	*ours = false;
+	int rc = store__begin_write(s->derived_env, txn);
+	if (rc != 0) {
+		*txn = NULL;
+		return rc;
+	}
+	MDB_val key = {6, "schema"}, val;
+	rc = mdb_get(*txn, s->meta, &key, &val);
+	*ours =
+	    rc == 0 && val.mv_size == 8 && ug_get_be64(val.mv_data) == schema;
+	return rc;
+}
+
 ug_err
 store_derived_schema_check(store *s, uint32_t schema, bool *reset)
 {
 	*reset = false;
-	MDB_txn *txn = NULL;
-	int rc = store__begin_write(s->derived_env, &txn);
-	if (rc != 0)
+	MDB_txn *txn;
+	bool ours;
+	int rc = begin_schema(s, schema, &txn, &ours);
+	if (!txn)
 		return store__env_err(rc, STORE_ENV_DERIVED, "derived schema");
-	MDB_val key = {6, "schema"}, val;
-	rc = mdb_get(txn, s->meta, &key, &val);
-	uint32_t held = rc == 0 && val.mv_size == 8
-			    ? (uint32_t)ug_get_be64(val.mv_data)
-			    : 0;
-	if (rc == 0 && held == schema) {
+	if (ours) {
 		mdb_txn_abort(txn);
 		return UG_OK;
 	}
@@ -286,7 +302,7 @@ store_derived_schema_check(store *s, uint32_t schema, bool *reset)
 		return store__env_err(rc, STORE_ENV_DERIVED, "derived schema");
 	uint8_t v[8];
 	ug_put_be64(v, schema);
-	val = (MDB_val){8, v};
+	MDB_val key = {6, "schema"}, val = {8, v};
 	rc = mdb_put(txn, s->meta, &key, &val, 0);
 	if (rc == 0)
 		rc = mdb_txn_commit(txn);
@@ -299,14 +315,11 @@ ug_err
 store_derived_drop_other(store *s, uint32_t schema, bool *dropped)
 {
 	*dropped = false;
-	MDB_txn *txn = NULL;
-	int rc = store__begin_write(s->derived_env, &txn);
-	if (rc != 0)
+	MDB_txn *txn;
+	bool ours;
+	int rc = begin_schema(s, schema, &txn, &ours);
+	if (!txn)
 		return store__env_err(rc, STORE_ENV_DERIVED, "derived schema");
-	MDB_val key = {6, "schema"}, val;
-	rc = mdb_get(txn, s->meta, &key, &val);
-	bool ours =
-	    rc == 0 && val.mv_size == 8 && ug_get_be64(val.mv_data) == schema;
 	MDB_stat st = {0};
 	if (rc == 0 || rc == MDB_NOTFOUND)
 		rc = mdb_stat(txn, s->person, &st);

@@ -2088,6 +2088,21 @@ def test_timeline_pages_fit_and_cover_every_entry_once(make_hub, clients):
     assert keys == sorted(keys), "timeline not in the documented order"
 
 
+def whole_timeline(a, cpr):
+    """Every page of a person's timeline, 400 entries at a time, as a
+    client pages through it (PROTOCOL.md §4, offset and truncated)."""
+    m = pb()
+    entries, offset = [], 0
+    for rid in range(1, 30):
+        r = a.ask(rid, kind=m.TIMELINE, cpr=cpr, limit=400, offset=offset)
+        assert r.code == OK, r
+        entries += list(r.timeline)
+        offset += len(r.timeline)
+        if not r.truncated:
+            break
+    return entries
+
+
 def test_timeline_past_the_5000_ordered_keeps_the_alerts(make_hub,
                                                         clients):
     """§4 TIMELINE: "at most 5,000 entries are ordered per person": the
@@ -2108,14 +2123,7 @@ def test_timeline_past_the_5000_ordered_keeps_the_alerts(make_hub,
     a.connected()
     [aid] = open_ids(a)
     m = pb()
-    entries, offset = [], 0
-    for rid in range(1, 30):
-        r = a.ask(rid, kind=m.TIMELINE, cpr=p, limit=400, offset=offset)
-        assert r.code == OK, r
-        entries += list(r.timeline)
-        offset += len(r.timeline)
-        if not r.truncated:
-            break
+    entries = whole_timeline(a, p)
     assert len(entries) == 5000
     assert [e.alert_id for e in entries if e.is_alert] == [aid], \
         "the open alert is not in the timeline of a person with 5,005 events"
@@ -2143,14 +2151,7 @@ def test_timeline_past_the_5000_leaves_out_the_events_stored_last(
     a = clients(hub, "cw-anna", hello=False)
     a.connected()
     m = pb()
-    entries, offset = [], 0
-    for rid in range(1, 30):
-        r = a.ask(rid, kind=m.TIMELINE, cpr=p, limit=400, offset=offset)
-        assert r.code == OK, r
-        entries += list(r.timeline)
-        offset += len(r.timeline)
-        if not r.truncated:
-            break
+    entries = whole_timeline(a, p)
     assert len(entries) == 5000
     events = [e for e in entries if not e.is_alert]
     assert [e.type for e in events if e.type == m.DROPOUT] == [m.DROPOUT], \
