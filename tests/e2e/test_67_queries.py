@@ -897,3 +897,93 @@ def test_q_timeline_of_exactly_400_and_one_more(make_hub, clients):
     assert (len(r.timeline), r.truncated) == (400, True)
     r = a.ask(6, kind=T, cpr=p, limit=400, offset=400)
     assert (len(r.timeline), r.truncated) == (2, False)   # event + alert
+
+
+def _all_pages(client, cpr, limit, rid=100):
+    """The whole timeline by pages of `limit`, as a vendor would read it:
+    offset increased by the entries received until truncated is false."""
+    T = pb().TIMELINE
+    pages, offset = [], 0
+    while True:
+        r = client.ask(rid, kind=T, cpr=cpr, limit=limit, offset=offset)
+        rid += 1
+        assert r.code == OK, r
+        pages.append((list(r.timeline), r.truncated))
+        offset += len(r.timeline)
+        if not r.truncated:
+            return pages
+        assert r.timeline, "a page with truncated true holds no entry"
+
+
+def test_q_timeline_spread_in_the_log_and_dated_out_of_order(make_hub,
+                                                            clients):
+    """§4 TIMELINE for a person whose events lie far apart in the log (other
+    persons' events between them, in three buckets of 4,096 sequences of
+    the person index) and were stored out of date order: the timeline is
+    in date order (events before alerts on a day, then by id), paging by
+    any `limit` gives each entry once, `truncated` on every page but the
+    last, and a correction marks the event it names only when stored
+    after it."""
+    from hubtest import envelope
+    from test_53_delivery import CLOCK, send_batch
+    hub = hub53(make_hub)
+    [p] = adults(6735, 1)
+    others = adults(6736, 40)
+    hub.assign(p, "cw-anna")
+    dates = ["2026-10-30", "2026-09-11", "2026-10-02", "2026-09-11",
+             "2026-10-30", "2026-08-28", "2026-10-02", "2026-09-18",
+             "2026-10-30"]
+    # An event naming one stored only after it (the last of p's, sent
+    # later): it marks nothing.
+    early = envelope("school-a", p, salt="spread-early",
+                     period_start="2026-08-24", period_end="2026-08-28",
+                     absent=0, expected=32)
+    mine, seqs = [], []
+    for chunk in range(3):
+        envs = [envelope("school-a", p, salt=f"spread-{chunk}-{i}",
+                         period_start="2026-08-24", period_end=d, absent=0,
+                         expected=30, school=f"p{chunk}{i}")
+                for i, d in enumerate(dates[3 * chunk:3 * chunk + 3])]
+        mine += envs
+        if chunk == 2:
+            early.supersedes = envs[-1].event_id
+            hub.send(early)
+        seqs += send_batch(hub, envs + [
+            envelope("school-a", others[i % 40], salt=f"filler-{chunk}-{i}",
+                     absent=0, expected=30, period_start="2026-09-07",
+                     period_end="2026-09-11")
+            for i in range(4200 if chunk < 2 else 10)], "school-a")[:3]
+    assert len({q // 4096 for q in seqs}) == 3, seqs
+    # A correction of the first event, stored last: that one is marked.
+    fix = envelope("school-a", p, salt="spread-fix", period_start="2026-08-24",
+                   period_end="2026-10-30", absent=0, expected=31)
+    fix.supersedes = mine[0].event_id
+    hub.send(fix)
+    # A dropout on the hub's day raises an alert that day: the event
+    # comes before the alert.
+    hub.send(ev_dropout(p, CLOCK[:10]))
+    hub.wait_applied(60)
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    whole = _all_pages(a, p, 400)
+    assert len(whole) == 1
+    entries = whole[0][0]
+    events = [e for e in entries if not e.is_alert]
+    alerts = [e for e in entries if e.is_alert]
+    assert len(events) == len(mine) + 4 and len(alerts) == 1, entries
+    assert {e.event_id for e in events} >= {e.event_id for e in mine}
+    assert alerts[0].date == CLOCK[:10] and alerts[0].open
+
+    def key(e):
+        return (e.date, e.is_alert, e.alert_id if e.is_alert else e.event_id)
+    assert [key(e) for e in entries] == sorted(key(e) for e in entries), \
+        [(e.date, e.summary) for e in entries]
+    assert [e.is_alert for e in entries[-2:]] == [False, True]
+    assert entries[-2].date == entries[-1].date
+    marked = [e.event_id for e in events if e.superseded]
+    assert marked == [mine[0].event_id], marked
+    for limit in (1, 3, 4, 11):
+        pages = _all_pages(a, p, limit, rid=1000 * limit)
+        flat = [key(e) for page, _ in pages for e in page]
+        assert flat == [key(e) for e in entries], limit
+        assert [t for _, t in pages] == [True] * (len(pages) - 1) + [False]
