@@ -891,8 +891,19 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 		/* Alerts first: past TIMELINE_SCAN_MAX entries it is the
 		 * events stored last that are left out, never an alert the
 		 * caseworker was sent about the person. */
-		store_person_alerts(h->store, person_key, add_alert, &pc);
-		store_person_events(h->store, person_key, add_seq, &sc);
+		ug_err err =
+		    store_person_alerts(h->store, person_key, add_alert, &pc);
+		if (err == UG_OK)
+			err = store_person_events(h->store, person_key,
+						  add_seq, &sc);
+		/* A record that does not open stops the walk: what was read
+		 * before it, answered OK, would pass for the whole timeline
+		 * (PROTOCOL.md §4, Limits). */
+		if (err != UG_OK) {
+			unavailable(h, routing, routing_len, result);
+			free_timeline(&t);
+			return;
+		}
 		mark_superseded(&t);
 		qsort(t.entries, t.n, sizeof *t.entries, by_date);
 		size_t offset = q->offset < t.n ? q->offset : t.n;

@@ -987,3 +987,51 @@ def test_q_timeline_spread_in_the_log_and_dated_out_of_order(make_hub,
         flat = [key(e) for page, _ in pages for e in page]
         assert flat == [key(e) for e in entries], limit
         assert [t for _, t in pages] == [True] * (len(pages) - 1) + [False]
+
+
+def test_q_timeline_with_a_record_that_does_not_open_is_unavailable(
+        make_hub, clients):
+    """§4 Limits: "a timeline the hub cannot read its store for (a read
+    that fails ...) is answered E_UNAVAILABLE 'the hub cannot read its
+    store right now; retry later', never with part of it as OK, and is
+    not audited". One of the person's three events has a byte of its log
+    record flipped (OPERATIONS.md, "Records that do not open"): the
+    timeline is not answered as if the other two were all there is."""
+    from hubtest import envelope
+    from test_53_delivery import send_batch
+    from hubtest import wait_for
+    from test_60_store_at_rest import dump, load
+    hub = hub53(make_hub)
+    [p, other] = adults(6737, 2)
+    hub.assign(p, "cw-anna")
+    hub.assign(other, "cw-anna")
+    seqs = send_batch(hub, [envelope(
+        "school-a", p, salt=f"unopened-{i}", period_start="2026-09-07",
+        period_end="2026-09-11", absent=0, expected=30) for i in range(3)],
+        "school-a")
+    hub.wait_applied()
+    hub.stop()
+    log = hub.data_dir / "log"
+    key = seqs[1].to_bytes(8, "big")
+    [value] = [v for k, v in dump(log, "log") if k == key]
+    value = bytearray(value)
+    value[len(value) - 20] ^= 0x01      # in the sealed body
+    load(log, "log", [(key, bytes(value))])
+    hub.start()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    T = pb().TIMELINE
+    r = a.ask(1, kind=T, cpr=p)
+    assert (r.code, r.reason, len(r.timeline)) == (
+        E_UNAVAILABLE, "the hub cannot read its store right now; "
+        "retry later", 0), r
+    # Another person's timeline is read as before.
+    r = a.ask(2, kind=T, cpr=other)
+    assert r.code == OK and len(r.timeline) == 1, r
+
+    def timelines():
+        return [r for r in (json.loads(line) for line in hub.hubctl(
+            "audit", "show", "--json").stdout.splitlines()
+            if line.startswith("{")) if r["action"] == "timeline"]
+    wait_for(lambda: timelines(), 10, "the timeline shown is audited")
+    assert [r["result"] for r in timelines()] == ["ok"], timelines()
