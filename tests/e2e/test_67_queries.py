@@ -1035,3 +1035,28 @@ def test_q_timeline_with_a_record_that_does_not_open_is_unavailable(
             if line.startswith("{")) if r["action"] == "timeline"]
     wait_for(lambda: timelines(), 10, "the timeline shown is audited")
     assert [r["result"] for r in timelines()] == ["ok"], timelines()
+
+
+def test_q_timeline_with_a_forged_alert_shows_the_rest(make_hub, clients):
+    """OPERATIONS.md, "Records that do not open": a forged alert is
+    "refused as if absent" — unlike an event's log record that does not
+    open (above), it does not make the timeline unavailable: the
+    person's timeline is answered OK without it."""
+    from test_60_store_at_rest import (TAG_ALERT, dump, h, keys, load,
+                                       populated)
+    hub, [_, _, cpr], _, b = populated(make_hub)
+    hub.stop()
+    _, index, _ = keys(hub)
+    log = hub.data_dir / "log"
+    key = h(index, TAG_ALERT, bytes.fromhex(b["alert_id"]), 16)
+    value = bytearray(dict(dump(log, "alerts"))[key])
+    value[len(value) - 20] ^= 0x01     # in the sealed body
+    load(log, "alerts", [(key, bytes(value))])
+    hub.start()
+    c = clients(hub, "cw-bob", hello=False)
+    c.connected()
+    r = c.ask(1, kind=pb().TIMELINE, cpr=cpr)
+    assert r.code == OK, r
+    assert [e.type for e in r.timeline if not e.is_alert] == [
+        pb().CONTACT_ASSIGNMENT, pb().DROPOUT], r
+    assert not [e for e in r.timeline if e.is_alert], r
