@@ -1060,3 +1060,54 @@ def test_q_timeline_with_a_forged_alert_shows_the_rest(make_hub, clients):
     assert [e.type for e in r.timeline if not e.is_alert] == [
         pb().CONTACT_ASSIGNMENT, pb().DROPOUT], r
     assert not [e for e in r.timeline if e.is_alert], r
+
+
+def test_q_timeline_past_an_index_entry_whose_record_is_gone(make_hub,
+                                                             clients):
+    """A person-index entry naming a log record that is no longer there
+    (the purge commits the log first and derived/ after it, so a crash
+    between the two leaves one until the next purge): the record is gone,
+    so it is not shown, and every event stored after it still is — the
+    timeline is neither cut at it nor refused."""
+    import subprocess
+    from hubtest import envelope
+    from test_53_delivery import send_batch
+    from test_60_store_at_rest import databases
+    hub = hub53(make_hub)
+    [p] = adults(6738, 1)
+    hub.assign(p, "cw-anna")
+    envs = [envelope("school-a", p, salt=f"gone-{i}",
+                     period_start="2026-09-07", period_end="2026-09-11",
+                     absent=0, expected=30 + i) for i in range(3)]
+    seqs = send_batch(hub, envs, "school-a")
+    hub.wait_applied()
+    hub.stop()
+    # The log environment rebuilt without the middle record, as the
+    # purge's own commit would leave it.
+    log = hub.data_dir / "log"
+    gone = f" {seqs[1].to_bytes(8, 'big').hex()}\n"
+    dumps = {}
+    for db in databases(log):
+        text = subprocess.run(["mdb_dump", "-s", db, str(log)],
+                              capture_output=True, text=True,
+                              check=True).stdout
+        if db == "log":
+            head, body = text.split("HEADER=END\n", 1)
+            lines = body.splitlines(keepends=True)
+            i = lines.index(gone)
+            text = head + "HEADER=END\n" + "".join(lines[:i] + lines[i + 2:])
+        dumps[db] = text
+    for f in log.iterdir():
+        if f.name.endswith(".mdb"):
+            f.unlink()
+    for db, text in dumps.items():
+        subprocess.run(["mdb_load", "-s", db, str(log)], input=text,
+                       text=True, check=True)
+    hub.start()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    r = a.ask(1, kind=pb().TIMELINE, cpr=p)
+    assert r.code == OK, r
+    shown = {e.event_id for e in r.timeline}
+    assert envs[1].event_id not in shown
+    assert {envs[0].event_id, envs[2].event_id} <= shown, r
