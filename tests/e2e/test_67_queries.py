@@ -973,6 +973,11 @@ def test_q_timeline_spread_in_the_log_and_dated_out_of_order(make_hub,
     assert len(events) == len(mine) + 4 and len(alerts) == 1, entries
     assert {e.event_id for e in events} >= {e.event_id for e in mine}
     assert alerts[0].date == CLOCK[:10] and alerts[0].open
+    # "The other kind's fields are empty (0, false)."
+    assert all((e.alert_id, e.rule, e.open) == (b"", "", False)
+               for e in events), events
+    assert [(e.type, e.agency, e.event_id, e.superseded) for e in alerts] \
+        == [(0, "", b"", False)], alerts
 
     def key(e):
         return (e.date, e.is_alert, e.alert_id if e.is_alert else e.event_id)
