@@ -1116,3 +1116,37 @@ def test_q_timeline_past_an_index_entry_whose_record_is_gone(make_hub,
     shown = {e.event_id for e in r.timeline}
     assert envs[1].event_id not in shown
     assert {envs[0].event_id, envs[2].event_id} <= shown, r
+
+
+def test_q_timeline_past_the_5000_marks_what_a_left_out_event_corrects(
+        make_hub, clients):
+    """§4 TIMELINE: past 5,000 entries the events stored last are left
+    out, but an event a correction replaced is still marked superseded
+    when that correction is among those left out: the mark depends on
+    the correction being stored, not on its being shown. The page that
+    reaches the 5,000th says truncated, the next is empty and does not."""
+    from hubtest import envelope
+    from test_53_delivery import send_batch
+    hub = hub53(make_hub)
+    [p] = adults(6739, 1)
+    hub.assign(p, "cw-anna")                       # entry 1 of 5,000
+    envs = [envelope("school-a", p, salt=f"cap-{i}",
+                     period_start="2026-09-07", period_end="2026-09-11",
+                     absent=0, expected=30, school=f"s{i}")
+            for i in range(4999)]
+    send_batch(hub, envs, "school-a")
+    fix = envelope("school-a", p, salt="cap-fix", period_start="2026-09-07",
+                   period_end="2026-09-11", absent=1, expected=30)
+    fix.supersedes = envs[0].event_id
+    hub.send(fix)
+    hub.wait_applied(60)
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    pages = _all_pages(a, p, 400)
+    entries = [e for page, _ in pages for e in page]
+    assert len(entries) == 5000
+    assert pages[-1] == ([], False) and pages[-2][1], \
+        [(len(x), t) for x, t in pages]
+    assert fix.event_id not in {e.event_id for e in entries}
+    assert [e.event_id for e in entries if e.superseded] == \
+        [envs[0].event_id]
