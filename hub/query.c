@@ -634,7 +634,11 @@ static ug_err
 add_seq(void *ctx, uint64_t seq)
 {
 	seq_ctx *s = ctx;
-	return store_log_get(s->h->store, seq, add_event, s->t);
+	ug_err err = store_log_get(s->h->store, seq, add_event, s->t);
+	/* An index entry of a record the purge has deleted (its derived
+	 * commit lost in a crash, repeated by the next purge) names nothing
+	 * to show; it must not end the walk nor the timeline. */
+	return err == UG_ENOTFOUND ? UG_OK : err;
 }
 
 typedef struct {
@@ -746,7 +750,11 @@ add_alert(void *ctx, const uint8_t *id)
 	a.hide_health =
 	    (id[STORE_ALERT_ID_LEN - 1] & R_RULE_MASK) == R_WITHDRAWN;
 	a.open = open;
-	return store_alert_get(p->h->store, id, add_alert_body, &a, &open);
+	ug_err err =
+	    store_alert_get(p->h->store, id, add_alert_body, &a, &open);
+	/* A forged alert is refused as if absent (STORE-FORGED, OPERATIONS.md
+	 * "Records that do not open"); a read that fails is not. */
+	return err == UG_EMALFORMED ? UG_OK : err;
 }
 
 /* End an event's summary (EVENT_SUMMARY_MAX bytes with its NUL) with the
@@ -891,8 +899,19 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 		/* Alerts first: past TIMELINE_SCAN_MAX entries it is the
 		 * events stored last that are left out, never an alert the
 		 * caseworker was sent about the person. */
-		store_person_alerts(h->store, person_key, add_alert, &pc);
-		store_person_events(h->store, person_key, add_seq, &sc);
+		ug_err err =
+		    store_person_alerts(h->store, person_key, add_alert, &pc);
+		if (err == UG_OK)
+			err = store_person_events(h->store, person_key,
+						  add_seq, &sc);
+		/* A record that does not open stops the walk: what was read
+		 * before it, answered OK, would pass for the whole timeline
+		 * (PROTOCOL.md §4, Limits). */
+		if (err != UG_OK) {
+			unavailable(h, routing, routing_len, result);
+			free_timeline(&t);
+			return;
+		}
 		mark_superseded(&t);
 		qsort(t.entries, t.n, sizeof *t.entries, by_date);
 		size_t offset = q->offset < t.n ? q->offset : t.n;

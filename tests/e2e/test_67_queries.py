@@ -897,3 +897,256 @@ def test_q_timeline_of_exactly_400_and_one_more(make_hub, clients):
     assert (len(r.timeline), r.truncated) == (400, True)
     r = a.ask(6, kind=T, cpr=p, limit=400, offset=400)
     assert (len(r.timeline), r.truncated) == (2, False)   # event + alert
+
+
+def _all_pages(client, cpr, limit, rid=100):
+    """The whole timeline by pages of `limit`, as a vendor would read it:
+    offset increased by the entries received until truncated is false."""
+    T = pb().TIMELINE
+    pages, offset = [], 0
+    while True:
+        r = client.ask(rid, kind=T, cpr=cpr, limit=limit, offset=offset)
+        rid += 1
+        assert r.code == OK, r
+        pages.append((list(r.timeline), r.truncated))
+        offset += len(r.timeline)
+        if not r.truncated:
+            return pages
+        assert r.timeline, "a page with truncated true holds no entry"
+
+
+def test_q_timeline_spread_in_the_log_and_dated_out_of_order(make_hub,
+                                                            clients):
+    """§4 TIMELINE for a person whose events lie far apart in the log (other
+    persons' events between them, in three buckets of 4,096 sequences of
+    the person index) and were stored out of date order: the timeline is
+    in date order (events before alerts on a day, then by id), paging by
+    any `limit` gives each entry once, `truncated` on every page but the
+    last, and a correction marks the event it names only when stored
+    after it."""
+    from hubtest import envelope
+    from test_53_delivery import CLOCK, send_batch
+    hub = hub53(make_hub)
+    [p] = adults(6735, 1)
+    others = adults(6736, 40)
+    hub.assign(p, "cw-anna")
+    dates = ["2026-10-30", "2026-09-11", "2026-10-02", "2026-09-11",
+             "2026-10-30", "2026-08-28", "2026-10-02", "2026-09-18",
+             "2026-10-30"]
+    # An event naming one stored only after it (the last of p's, sent
+    # later): it marks nothing.
+    early = envelope("school-a", p, salt="spread-early",
+                     period_start="2026-08-24", period_end="2026-08-28",
+                     absent=0, expected=32)
+    mine, seqs = [], []
+    for chunk in range(3):
+        envs = [envelope("school-a", p, salt=f"spread-{chunk}-{i}",
+                         period_start="2026-08-24", period_end=d, absent=0,
+                         expected=30, school=f"p{chunk}{i}")
+                for i, d in enumerate(dates[3 * chunk:3 * chunk + 3])]
+        mine += envs
+        if chunk == 2:
+            early.supersedes = envs[-1].event_id
+            hub.send(early)
+        seqs += send_batch(hub, envs + [
+            envelope("school-a", others[i % 40], salt=f"filler-{chunk}-{i}",
+                     absent=0, expected=30, period_start="2026-09-07",
+                     period_end="2026-09-11")
+            for i in range(4200 if chunk < 2 else 10)], "school-a")[:3]
+    assert len({q // 4096 for q in seqs}) == 3, seqs
+    # A correction of the first event, stored last: that one is marked.
+    fix = envelope("school-a", p, salt="spread-fix", period_start="2026-08-24",
+                   period_end="2026-10-30", absent=0, expected=31)
+    fix.supersedes = mine[0].event_id
+    hub.send(fix)
+    # A dropout on the hub's day raises an alert that day: the event
+    # comes before the alert.
+    hub.send(ev_dropout(p, CLOCK[:10]))
+    hub.wait_applied(60)
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    whole = _all_pages(a, p, 400)
+    assert len(whole) == 1
+    entries = whole[0][0]
+    events = [e for e in entries if not e.is_alert]
+    alerts = [e for e in entries if e.is_alert]
+    assert len(events) == len(mine) + 4 and len(alerts) == 1, entries
+    assert {e.event_id for e in events} >= {e.event_id for e in mine}
+    assert alerts[0].date == CLOCK[:10] and alerts[0].open
+    # "The other kind's fields are empty (0, false)."
+    assert all((e.alert_id, e.rule, e.open) == (b"", "", False)
+               for e in events), events
+    assert [(e.type, e.agency, e.event_id, e.superseded) for e in alerts] \
+        == [(0, "", b"", False)], alerts
+
+    def key(e):
+        return (e.date, e.is_alert, e.alert_id if e.is_alert else e.event_id)
+    assert [key(e) for e in entries] == sorted(key(e) for e in entries), \
+        [(e.date, e.summary) for e in entries]
+    assert [e.is_alert for e in entries[-2:]] == [False, True]
+    assert entries[-2].date == entries[-1].date
+    marked = [e.event_id for e in events if e.superseded]
+    assert marked == [mine[0].event_id], marked
+    for limit in (1, 3, 4, 11):
+        pages = _all_pages(a, p, limit, rid=1000 * limit)
+        flat = [key(e) for page, _ in pages for e in page]
+        assert flat == [key(e) for e in entries], limit
+        assert [t for _, t in pages] == [True] * (len(pages) - 1) + [False]
+
+
+def test_q_timeline_with_a_record_that_does_not_open_is_unavailable(
+        make_hub, clients):
+    """§4 Limits: "a timeline the hub cannot read its store for (a read
+    that fails ...) is answered E_UNAVAILABLE 'the hub cannot read its
+    store right now; retry later', never with part of it as OK, and is
+    not audited". One of the person's three events has a byte of its log
+    record flipped (OPERATIONS.md, "Records that do not open"): the
+    timeline is not answered as if the other two were all there is."""
+    from hubtest import envelope
+    from test_53_delivery import send_batch
+    from hubtest import wait_for
+    from test_60_store_at_rest import dump, load
+    hub = hub53(make_hub)
+    [p, other] = adults(6737, 2)
+    hub.assign(p, "cw-anna")
+    hub.assign(other, "cw-anna")
+    seqs = send_batch(hub, [envelope(
+        "school-a", p, salt=f"unopened-{i}", period_start="2026-09-07",
+        period_end="2026-09-11", absent=0, expected=30) for i in range(3)],
+        "school-a")
+    hub.wait_applied()
+    hub.stop()
+    log = hub.data_dir / "log"
+    key = seqs[1].to_bytes(8, "big")
+    [value] = [v for k, v in dump(log, "log") if k == key]
+    value = bytearray(value)
+    value[len(value) - 20] ^= 0x01      # in the sealed body
+    load(log, "log", [(key, bytes(value))])
+    hub.start()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    T = pb().TIMELINE
+    r = a.ask(1, kind=T, cpr=p)
+    assert (r.code, r.reason, len(r.timeline)) == (
+        E_UNAVAILABLE, "the hub cannot read its store right now; "
+        "retry later", 0), r
+    # Another person's timeline is read as before.
+    r = a.ask(2, kind=T, cpr=other)
+    assert r.code == OK and len(r.timeline) == 1, r
+
+    def timelines():
+        return [r for r in (json.loads(line) for line in hub.hubctl(
+            "audit", "show", "--json").stdout.splitlines()
+            if line.startswith("{")) if r["action"] == "timeline"]
+    wait_for(lambda: timelines(), 10, "the timeline shown is audited")
+    assert [r["result"] for r in timelines()] == ["ok"], timelines()
+
+
+def test_q_timeline_with_a_forged_alert_shows_the_rest(make_hub, clients):
+    """OPERATIONS.md, "Records that do not open": a forged alert is
+    "refused as if absent" — unlike an event's log record that does not
+    open (above), it does not make the timeline unavailable: the
+    person's timeline is answered OK without it."""
+    from test_60_store_at_rest import (TAG_ALERT, dump, h, keys, load,
+                                       populated)
+    hub, [_, _, cpr], _, b = populated(make_hub)
+    hub.stop()
+    _, index, _ = keys(hub)
+    log = hub.data_dir / "log"
+    key = h(index, TAG_ALERT, bytes.fromhex(b["alert_id"]), 16)
+    value = bytearray(dict(dump(log, "alerts"))[key])
+    value[len(value) - 20] ^= 0x01     # in the sealed body
+    load(log, "alerts", [(key, bytes(value))])
+    hub.start()
+    c = clients(hub, "cw-bob", hello=False)
+    c.connected()
+    r = c.ask(1, kind=pb().TIMELINE, cpr=cpr)
+    assert r.code == OK, r
+    assert [e.type for e in r.timeline if not e.is_alert] == [
+        pb().CONTACT_ASSIGNMENT, pb().DROPOUT], r
+    assert not [e for e in r.timeline if e.is_alert], r
+
+
+def test_q_timeline_past_an_index_entry_whose_record_is_gone(make_hub,
+                                                             clients):
+    """A person-index entry naming a log record that is no longer there
+    (the purge commits the log first and derived/ after it, so a crash
+    between the two leaves one until the next purge): the record is gone,
+    so it is not shown, and every event stored after it still is — the
+    timeline is neither cut at it nor refused."""
+    import subprocess
+    from hubtest import envelope
+    from test_53_delivery import send_batch
+    from test_60_store_at_rest import databases
+    hub = hub53(make_hub)
+    [p] = adults(6738, 1)
+    hub.assign(p, "cw-anna")
+    envs = [envelope("school-a", p, salt=f"gone-{i}",
+                     period_start="2026-09-07", period_end="2026-09-11",
+                     absent=0, expected=30 + i) for i in range(3)]
+    seqs = send_batch(hub, envs, "school-a")
+    hub.wait_applied()
+    hub.stop()
+    # The log environment rebuilt without the middle record, as the
+    # purge's own commit would leave it.
+    log = hub.data_dir / "log"
+    gone = f" {seqs[1].to_bytes(8, 'big').hex()}\n"
+    dumps = {}
+    for db in databases(log):
+        text = subprocess.run(["mdb_dump", "-s", db, str(log)],
+                              capture_output=True, text=True,
+                              check=True).stdout
+        if db == "log":
+            head, body = text.split("HEADER=END\n", 1)
+            lines = body.splitlines(keepends=True)
+            i = lines.index(gone)
+            text = head + "HEADER=END\n" + "".join(lines[:i] + lines[i + 2:])
+        dumps[db] = text
+    for f in log.iterdir():
+        if f.name.endswith(".mdb"):
+            f.unlink()
+    for db, text in dumps.items():
+        subprocess.run(["mdb_load", "-s", db, str(log)], input=text,
+                       text=True, check=True)
+    hub.start()
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    r = a.ask(1, kind=pb().TIMELINE, cpr=p)
+    assert r.code == OK, r
+    shown = {e.event_id for e in r.timeline}
+    assert envs[1].event_id not in shown
+    assert {envs[0].event_id, envs[2].event_id} <= shown, r
+
+
+def test_q_timeline_past_the_5000_marks_what_a_left_out_event_corrects(
+        make_hub, clients):
+    """§4 TIMELINE: past 5,000 entries the events stored last are left
+    out, but an event a correction replaced is still marked superseded
+    when that correction is among those left out: the mark depends on
+    the correction being stored, not on its being shown. The page that
+    reaches the 5,000th says truncated, the next is empty and does not."""
+    from hubtest import envelope
+    from test_53_delivery import send_batch
+    hub = hub53(make_hub)
+    [p] = adults(6739, 1)
+    hub.assign(p, "cw-anna")                       # entry 1 of 5,000
+    envs = [envelope("school-a", p, salt=f"cap-{i}",
+                     period_start="2026-09-07", period_end="2026-09-11",
+                     absent=0, expected=30, school=f"s{i}")
+            for i in range(4999)]
+    send_batch(hub, envs, "school-a")
+    fix = envelope("school-a", p, salt="cap-fix", period_start="2026-09-07",
+                   period_end="2026-09-11", absent=1, expected=30)
+    fix.supersedes = envs[0].event_id
+    hub.send(fix)
+    hub.wait_applied(60)
+    a = clients(hub, "cw-anna", hello=False)
+    a.connected()
+    pages = _all_pages(a, p, 400)
+    entries = [e for page, _ in pages for e in page]
+    assert len(entries) == 5000
+    assert pages[-1] == ([], False) and pages[-2][1], \
+        [(len(x), t) for x, t in pages]
+    assert fix.event_id not in {e.event_id for e in entries}
+    assert [e.event_id for e in entries if e.superseded] == \
+        [envs[0].event_id]

@@ -843,7 +843,7 @@ stop_after_two(void *ctx, uint64_t seq)
 
 /* The person index is kept in buckets of 4,096 sequences, each person
  * hashed anew per bucket: a person's entries in many buckets, with gaps
- * and other persons between, are all found, in time order; a scan stops
+ * and other persons between, are all found, in the order stored; a scan stops
  * where its callback says; an erasure and a purge reach every bucket. */
 static void
 test_person_index_buckets(void)
