@@ -63,7 +63,7 @@ store__person_index_key(const store *s, const uint8_t *person_key,
 }
 
 int
-store__person_walk(const store *s, MDB_txn *dtxn, const uint8_t *person_key,
+store__person_walk(store *s, MDB_txn *dtxn, const uint8_t *person_key,
 		   store__entry_fn fn, void *ctx)
 {
 	MDB_cursor *cur = NULL;
@@ -85,9 +85,12 @@ store__person_walk(const store *s, MDB_txn *dtxn, const uint8_t *person_key,
 		/* A key of another length is no entry of this layout (one
 		 * added by hand, an older format's): passed over, so that
 		 * it hides none of the person's entries behind it from a
-		 * timeline or an erasure. */
-		while (rc == 0 && key.mv_size != STORE_PERSON_KEY)
+		 * timeline or an erasure, and reported as forged like any
+		 * record that does not open. */
+		while (rc == 0 && key.mv_size != STORE_PERSON_KEY) {
+			store__forged(s, TAG_PERSON, "person");
 			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+		}
 		if (rc != 0)
 			break;
 		/* Nothing at or after the person in this bucket: the seek
@@ -100,6 +103,7 @@ store__person_walk(const store *s, MDB_txn *dtxn, const uint8_t *person_key,
 		while (rc == 0 && key.mv_size >= sizeof prefix &&
 		       memcmp(key.mv_data, prefix, sizeof prefix) == 0) {
 			if (key.mv_size != STORE_PERSON_KEY) {
+				store__forged(s, TAG_PERSON, "person");
 				rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 				continue;
 			}

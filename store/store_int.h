@@ -204,10 +204,10 @@ typedef enum store__walk (*store__entry_fn)(void *ctx, const MDB_val *key,
 					    const MDB_val *val);
 /* Call fn for each of the person's entries in the person index, bucket by
  * bucket (one cursor seek per bucket that holds entries); an LMDB code or
- * 0. */
-int store__person_walk(const store *s, MDB_txn *dtxn,
-		       const uint8_t *person_key, store__entry_fn fn,
-		       void *ctx);
+ * 0. A key of another length met on the way is passed over and reported
+ * STORE-FORGED. */
+int store__person_walk(store *s, MDB_txn *dtxn, const uint8_t *person_key,
+		       store__entry_fn fn, void *ctx);
 
 /* An alert's delivery state, sealed apart from its body. */
 typedef struct {

@@ -205,6 +205,8 @@ del_person_alerts(store *s, MDB_txn *ltxn, MDB_txn *dtxn,
 				val.mv_size, id, sizeof id) == UG_OK &&
 		    val.mv_size == sizeof id + UG_SEAL_OVERHEAD)
 			err = del_alert(s, ltxn, id, c);
+		else
+			store__forged(s, TAG_PALERTS, "palerts");
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
 	}
 	if (cur)

@@ -2189,9 +2189,15 @@ def test_keys_of_another_length_hide_no_entry_of_the_person(make_hub):
     p = inbox_once(hub, "cw-anna", "--timeline", a, "--json")
     assert p.returncode == 0, p.stderr
     assert "AbsenceReport" in p.stdout and "Dropout" in p.stdout, p.stdout
+    # Passed over, and reported like any other record that does not open:
+    # one line for the lot (a minute's rate limit), never the key.
+    hub.wait_log(r"STORE-FORGED person: a record does not open")
+    assert hub.current_log().count("STORE-FORGED person:") == 1
     p = hub.hubctl("erase", "--cpr", a, "--reason", "request 2026-102")
     assert "erased: 3 records" in p.stdout and \
         ", 3 index entries," in p.stdout, p.stdout
+    assert p.stderr.count("STORE-FORGED person: a record does not open") \
+        == 1, p.stderr
     assert hub.stats()["person_index_entries"] == \
         before["person_index_entries"] - 3 + 65536
 
@@ -2223,8 +2229,11 @@ def test_a_short_key_in_the_alert_list_hides_no_alert(make_hub):
     p = inbox_once(hub, "cw-anna", "--timeline", cpr, "--json")
     assert p.returncode == 0, p.stderr
     assert '"kind": "alert"' in p.stdout, p.stdout
+    hub.wait_log(r"STORE-FORGED palerts: a record does not open")
     p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 2026-103")
     assert ", 0 alerts," not in p.stdout, p.stdout
+    assert "STORE-FORGED palerts: a record does not open" in p.stderr, \
+        p.stderr
     st = hub.stats()
     assert st["alerts"] == 0 and st["alerts_open"] == 0, st
     assert dump(derived, "palerts") == {}
