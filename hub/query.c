@@ -364,24 +364,34 @@ static ug_err
 found_shown(void *ctx, uint64_t seq)
 {
 	known_ctx *k = ctx;
-	store_log_get(k->h->store, seq, shown_event, &k->shown);
-	return k->shown ? UG_EFULL : UG_OK;
+	ug_err err = store_log_get(k->h->store, seq, shown_event, &k->shown);
+	if (k->shown)
+		return UG_EFULL;
+	/* A record the purge has deleted names nothing (add_seq); one that
+	 * cannot be read might be the event that lets the desk in. */
+	return err == UG_ENOTFOUND ? UG_OK : err;
 }
 
-/* Need to know. A person the hub never heard of is refused exactly like
- * another caseworker's person, so a query cannot tell whether a CPR is
- * known. The desk's "known" is an event a timeline would show: a person
- * known only by addiction referrals, which no timeline shows, is refused
- * too, or an empty timeline would tell the desk of a referral that no
- * consent shares with it. */
-static bool
+/* Need to know: UG_OK, UG_EDENIED, or the error that kept the hub from
+ * telling (answered E_UNAVAILABLE: a refusal would tell the desk a person
+ * is not theirs when the hub only failed to read it). A person the hub
+ * never heard of is refused exactly like another caseworker's person, so
+ * a query cannot tell whether a CPR is known. The desk's "known" is an
+ * event a timeline would show: a person known only by addiction
+ * referrals, which no timeline shows, is refused too, or an empty
+ * timeline would tell the desk of a referral that no consent shares with
+ * it. */
+static ug_err
 may_see(hub *h, const char *caseworker, const uint8_t *person_key)
 {
 	char contact[STORE_ID_MAX];
-	bool assigned = store_assignment_get(h->store, person_key,
-					     hub__today(h), contact) == UG_OK;
+	ug_err err =
+	    store_assignment_get(h->store, person_key, hub__today(h), contact);
+	if (err != UG_OK && err != UG_ENOTFOUND)
+		return err;
+	bool assigned = err == UG_OK;
 	if (assigned && strcmp(contact, caseworker) == 0)
-		return true;
+		return UG_OK;
 	/* The desk's own id names no contact person (routing.c). */
 	if (assigned && strcmp(contact, h->rules.desk) == 0)
 		assigned = false;
@@ -389,12 +399,18 @@ may_see(hub *h, const char *caseworker, const uint8_t *person_key)
 			false};
 	if (!assigned && a.desk) {
 		known_ctx k = {h, false};
-		store_person_events(h->store, person_key, found_shown, &k);
+		err =
+		    store_person_events(h->store, person_key, found_shown, &k);
 		if (k.shown)
-			return true;
+			return UG_OK;
+		if (err != UG_OK)
+			return err;
 	}
-	store_person_alerts(h->store, person_key, check_alert_access, &a);
-	return a.allowed;
+	err =
+	    store_person_alerts(h->store, person_key, check_alert_access, &a);
+	if (err != UG_OK)
+		return err;
+	return a.allowed ? UG_OK : UG_EDENIED;
 }
 
 typedef struct {
@@ -863,7 +879,12 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 	}
 	uint8_t person_key[UG_PERSON_KEY_LEN];
 	ug_person_key(h->keys->hash_key, cpr, person_key);
-	if (!may_see(h, caseworker, person_key)) {
+	ug_err access = may_see(h, caseworker, person_key);
+	if (access != UG_OK && access != UG_EDENIED) {
+		unavailable(h, routing, routing_len, result);
+		return;
+	}
+	if (access == UG_EDENIED) {
 		result->code = UNGEBRO__V1__ERROR_CODE__E_DENIED;
 		result->reason = "this person is not assigned to you or your "
 				 "desk";

@@ -1042,6 +1042,52 @@ def test_q_timeline_with_a_record_that_does_not_open_is_unavailable(
     assert [r["result"] for r in timelines()] == ["ok"], timelines()
 
 
+def test_q_desk_access_check_that_cannot_read_the_store_is_unavailable(
+        make_hub, clients):
+    """§4 Limits: "a timeline the hub cannot read its store for ... is
+    answered E_UNAVAILABLE 'the hub cannot read its store right now;
+    retry later'". The duty desk may see an unassigned person known by
+    an event a timeline shows; when that event's log record does not
+    open, the hub cannot tell whether the desk may, and must say so
+    rather than answer that the person is not the desk's."""
+    from hubtest import wait_for
+    from test_60_store_at_rest import dump, load
+    hub = hub53(make_hub)
+    [p] = adults(6790, 1)
+    # Known to the hub only by an assignment that has ended: no contact
+    # person today, so the desk's (test_q_desk_view_vs_contact).
+    hub.assign(p, "cw-bob", start="2026-01-01", end="2026-10-01")
+    seq = hub.wait_applied()["last_seq"]
+    d = clients(hub, "desk-dora", hello=False)
+    d.connected()
+    T = pb().TIMELINE
+    r = d.ask(1, kind=T, cpr=p)
+    assert r.code == OK and len(r.timeline) == 1, r
+    hub.stop()
+    log = hub.data_dir / "log"
+    key = seq.to_bytes(8, "big")
+    [value] = [v for k, v in dump(log, "log") if k == key]
+    value = bytearray(value)
+    value[len(value) - 20] ^= 0x01      # in the sealed body
+    load(log, "log", [(key, bytes(value))])
+    hub.start()
+    d = clients(hub, "desk-dora", hello=False)
+    d.connected()
+    r = d.ask(2, kind=T, cpr=p)
+    assert (r.code, r.reason, len(r.timeline)) == (
+        E_UNAVAILABLE, "the hub cannot read its store right now; "
+        "retry later", 0), r
+    hub.wait_log(r"STORE-SEAL")
+    assert "timeline refused to desk-dora" not in hub.current_log()
+
+    def timelines():
+        return [r["result"] for r in (json.loads(line) for line in
+                hub.hubctl("audit", "show", "--json").stdout.splitlines()
+                if line.startswith("{")) if r["action"] == "timeline"]
+    wait_for(lambda: timelines(), 10, "the timeline shown is audited")
+    assert timelines() == ["ok"], timelines()
+
+
 def test_q_timeline_with_a_forged_alert_shows_the_rest(make_hub, clients):
     """OPERATIONS.md, "Records that do not open": a forged alert is
     "refused as if absent" — unlike an event's log record that does not
