@@ -50,6 +50,8 @@ store_derived_timer_put(store_dtxn *t, const store_timer *timer)
 /* Timers that do not open are taken out with the due ones, at most this
  * many per call, so one forged entry cannot stall the scheduler. */
 #define FORGED_PER_CALL 16
+/* LMDB's default build caps a key at 511 bytes. */
+#define TIMER_FORGED_KEY_MAX 511
 
 ug_err
 store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
@@ -61,23 +63,31 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 	if (rc != 0)
 		return store__env_err(rc, STORE_ENV_DERIVED,
 				      "open timer cursor");
-	uint8_t forged[FORGED_PER_CALL][TIMER_KEY_LEN];
+	uint8_t forged[FORGED_PER_CALL][TIMER_FORGED_KEY_MAX];
+	size_t forged_len[FORGED_PER_CALL];
 	size_t nforged = 0;
 	MDB_val key, val;
 	rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 	while (rc == 0 && *n < max && nforged < FORGED_PER_CALL) {
-		if (key.mv_size != TIMER_KEY_LEN)
-			break;
 		const uint8_t *k = key.mv_data;
-		int64_t due = (int64_t)ug_get_be64(k);
-		if (due > now)
-			break;
 		uint8_t plain[TIMER_PLAIN];
-		if (store__open(t->s, k, TIMER_KEY_LEN, val.mv_data,
+		/* A key of another length is no timer (one added by hand):
+		 * it has no due time to wait for, and one sorted before the
+		 * real ones must not hold them back, so it goes now. */
+		bool timer = key.mv_size == TIMER_KEY_LEN;
+		int64_t due = timer ? (int64_t)ug_get_be64(k) : 0;
+		if (timer && due > now)
+			break;
+		if (!timer ||
+		    store__open(t->s, k, TIMER_KEY_LEN, val.mv_data,
 				val.mv_size, plain, sizeof plain) != UG_OK ||
 		    val.mv_size != TIMER_PLAIN + UG_SEAL_OVERHEAD) {
 			store__forged(t->s, TAG_TIMER, "timer");
-			memcpy(forged[nforged++], k, TIMER_KEY_LEN);
+			size_t len = key.mv_size < TIMER_FORGED_KEY_MAX
+					 ? key.mv_size
+					 : TIMER_FORGED_KEY_MAX;
+			memcpy(forged[nforged], k, len);
+			forged_len[nforged++] = len;
 		} else {
 			store_timer *tm = &out[(*n)++];
 			tm->due = due;
@@ -94,11 +104,11 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 	 * from the last entry is where LMDB answers EINVAL. */
 	for (size_t i = 0; i < *n + nforged; i++) {
 		uint8_t k[TIMER_KEY_LEN], plain[TIMER_PLAIN];
+		MDB_val dk = {sizeof k, k};
 		if (i < *n)
 			timer_key(t->s, &out[i], k, plain);
 		else
-			memcpy(k, forged[i - *n], TIMER_KEY_LEN);
-		MDB_val dk = {sizeof k, k};
+			dk = (MDB_val){forged_len[i - *n], forged[i - *n]};
 		rc = mdb_del(t->txn, t->s->timer, &dk, NULL);
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return store__env_err(rc, STORE_ENV_DERIVED,
@@ -107,18 +117,31 @@ store_derived_timers_due(store_dtxn *t, int64_t now, store_timer *out,
 	return UG_OK;
 }
 
+/* The due time of the first timer from cur's position on: keys of
+ * another length are passed over (store_derived_timers_due drops them),
+ * so that one sorted first neither hides the real timers nor reads as a
+ * due time. */
+static int
+first_due(MDB_cursor *cur, int64_t *due)
+{
+	MDB_val key, val;
+	int rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	while (rc == 0 && key.mv_size != TIMER_KEY_LEN)
+		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	if (rc == 0)
+		*due = (int64_t)ug_get_be64(key.mv_data);
+	return rc;
+}
+
 ug_err
 store_derived_timer_first(store_dtxn *t, int64_t *due)
 {
 	MDB_cursor *cur = NULL;
-	MDB_val key, val;
 	int rc = mdb_cursor_open(t->txn, t->s->timer, &cur);
 	if (rc == 0) {
-		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+		rc = first_due(cur, due);
 		mdb_cursor_close(cur);
 	}
-	if (rc == 0 && key.mv_size == TIMER_KEY_LEN)
-		*due = (int64_t)ug_get_be64(key.mv_data);
 	return store__env_err(rc, STORE_ENV_DERIVED, "first timer");
 }
 
@@ -130,14 +153,11 @@ store_next_timer(store *s, int64_t *due)
 	if (rc != 0)
 		return store__map_err(rc, "begin read");
 	MDB_cursor *cur = NULL;
-	MDB_val key, val;
 	rc = mdb_cursor_open(txn, s->timer, &cur);
 	if (rc == 0) {
-		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+		rc = first_due(cur, due);
 		mdb_cursor_close(cur);
 	}
-	if (rc == 0 && key.mv_size == TIMER_KEY_LEN)
-		*due = (int64_t)ug_get_be64(key.mv_data);
 	mdb_txn_abort(txn);
 	return store__env_err(rc, STORE_ENV_DERIVED, "next timer");
 }

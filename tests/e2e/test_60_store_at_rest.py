@@ -565,3 +565,28 @@ def test_the_derived_state_is_as_large_as_operations_md_says(make_hub):
     assert "by about 1.5 to 5 KiB for each person it holds" in doc
     assert "and 0.2 KiB for each event" in doc
     hub.start()
+
+
+def test_a_timer_key_of_another_length_stops_no_deadline(make_hub):
+    """OPERATIONS.md, "Records that do not open": a forged timer is
+    dropped, refused as if absent and logged STORE-FORGED. A key of
+    another length added to derived/timer sorts before every timer (a
+    timer's key begins with its due time): it must not keep the real
+    ones from firing, nor stay."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(6061).born("2010-09-07")       # 16: the legal clocks run
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.stop()
+    derived = hub.data_dir / "derived"
+    real = dump(derived, "timer")
+    assert real and all(len(k) == 16 for k, _ in real), real
+    load(derived, "timer", [(b"\x00", b"\x00" * 41)])
+    hub.start()
+    # The contact deadline's warning falls due at the start of 09-11
+    # (test_34): it fires past the forged key.
+    hub.advance("2026-09-11T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    hub.wait_log(r"STORE-FORGED timer: a record does not open")
+    assert all(len(k) == 16 for k, _ in dump(derived, "timer"))
