@@ -371,12 +371,21 @@ store_principal_list(store *s, int kind, store_principal_fn fn, void *ctx)
 		op = MDB_NEXT;
 		uint8_t plain[PRINCIPAL_ID_PLAIN];
 		/* The generation record is the one key not PKEY_LEN long. */
+		if (key.mv_size == sizeof generation_key - 1 &&
+		    memcmp(key.mv_data, generation_key, key.mv_size) == 0)
+			continue;
+		/* Any other that does not open is forged, reported as a
+		 * lookup reports it; another kind's is no concern here. */
 		if (key.mv_size != PKEY_LEN ||
 		    val.mv_size != PRINCIPAL_ID_PLAIN + UG_SEAL_OVERHEAD ||
 		    store__open(s, key.mv_data, PKEY_LEN, val.mv_data,
 				val.mv_size, plain, sizeof plain) != UG_OK ||
-		    plain[Z85_LEN] != kind || plain[Z85_LEN + 1] == 0 ||
-		    plain[Z85_LEN + 1] >= STORE_ID_MAX)
+		    plain[Z85_LEN + 1] == 0 ||
+		    plain[Z85_LEN + 1] >= STORE_ID_MAX) {
+			store__forged(s, TAG_PRINCIPAL_ID, "principal_id");
+			continue;
+		}
+		if (plain[Z85_LEN] != kind)
 			continue;
 		char z85[Z85_LEN + 1], id[STORE_ID_MAX], held[STORE_ID_MAX];
 		memcpy(z85, plain, Z85_LEN);

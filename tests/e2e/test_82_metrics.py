@@ -1218,3 +1218,22 @@ def test_metrics_are_served_by_the_loop_thread(make_hub):
             names.add(f.read().strip())
     assert {n for n in names if not n.startswith("ZMQbg/")} == {
         "hubd", "hubd-writer", "hubd-applier", "hubd-flusher"}, names
+
+
+def test_a_forged_registration_is_reported_when_listed(make_hub):
+    """SECURITY.md, "Records that grant access or route data are
+    authenticated": a record added to principal_id by hand is refused as
+    if absent and logged STORE-FORGED with the database's name — also
+    where hubd walks every registration (the queue depths here), not only
+    where it looks one up. The caseworkers registered stay listed."""
+    from test_60_store_at_rest import load
+    hub = metrics_hub(make_hub)
+    hub.stop()
+    load(hub.data_dir / "log", "principal_id",
+         [(b"\x01" * 16, b"\x02" * 90), (b"\x03" * 5, b"\x04" * 40)])
+    hub.start()
+    status, text = get(hub.metrics_url + "/metrics")
+    assert status == 200 and \
+        'ungebro_queue_depth{recipient="cw-anna"}' in text, text
+    hub.wait_log(r"STORE-FORGED principal_id: a record does not open")
+    assert hub.current_log().count("STORE-FORGED principal_id:") == 1
