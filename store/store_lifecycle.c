@@ -241,6 +241,10 @@ del_timers(store *s, MDB_txn *dtxn, const uint8_t *person_key,
 						   UG_PERSON_KEY_LEN) == 0;
 			for (size_t i = 0; !hit && i < n; i++)
 				hit = items[i].seq == seq;
+		} else {
+			/* Whose it is cannot be told: left for hubd's
+			 * timer walk to drop, and reported. */
+			store__forged(s, TAG_TIMER, "timer");
 		}
 		if (hit) {
 			rc = mdb_cursor_del(cur, 0);

@@ -590,3 +590,23 @@ def test_a_timer_key_of_another_length_stops_no_deadline(make_hub):
     assert hub.stats()["alerts"] == 2
     hub.wait_log(r"STORE-FORGED timer: a record does not open")
     assert all(len(k) == 16 for k, _ in dump(derived, "timer"))
+
+
+def test_an_erasure_reports_the_forged_timers_it_passes(make_hub):
+    """OPERATIONS.md, "Records that do not open": every record that does
+    not open is logged STORE-FORGED with the database's name — also by a
+    `hubctl erase`, which reads every timer to find the person's. The
+    person's own timers go; the forged one, no one's, is left to hubd."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00")
+    cpr = CprGen(6062).born("2010-09-07")       # 16: the legal clocks run
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-07"))
+    assert hub.wait_applied()["timers"] > 0
+    hub.stop()
+    derived = hub.data_dir / "derived"
+    forged = b"\x7f" + b"\x00" * 15             # due in a far future
+    load(derived, "timer", [(forged, b"\x00" * 81)])
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "request 2026-104")
+    assert "STORE-FORGED timer: a record does not open" in p.stderr, \
+        p.stderr
+    assert [k for k, _ in dump(derived, "timer")] == [forged]
