@@ -3150,3 +3150,78 @@ def test_webd_closes_a_connection_after_30_s_in_which_nothing_came(make_hub):
         quiet.close()
     finally:
         web.stop()
+
+
+def test_a_timeline_the_hub_cannot_read_says_to_tell_operations(make_hub):
+    """OPERATIONS.md: a timeline the hub cannot read its store for (one of
+    the person's records does not open: the hub answers E_UNAVAILABLE
+    "the hub cannot read its store right now") is `503` "Hubbens data kan
+    ikke læses lige nu. ..." — neither "the hub does not answer" (it did)
+    nor the `429` of too many pages, since waiting a moment does not
+    help; what does is telling IT operations. Another person's timeline
+    is shown as before. Seen in a browser, as the caseworker sees it."""
+    from test_60_store_at_rest import dump, load
+    hub = web_hub(make_hub)
+    [cpr, other] = CprGen(7042).take(2)
+    hub.assign(cpr, "cw-anna")
+    hub.assign(other, "cw-anna")
+    seqs = hub.send(*[envelope("school-a", cpr, salt=f"unread-{i}",
+                               period_start="2026-09-07",
+                               period_end="2026-09-11", absent=0,
+                               expected=30) for i in range(3)])
+    hub.send(envelope("school-a", other, salt="unread-other",
+                      period_start="2026-09-07", period_end="2026-09-11",
+                      absent=0, expected=30))
+    hub.wait_applied()
+    hub.stop()
+    log = hub.data_dir / "log"
+    key = seqs[1].to_bytes(8, "big")
+    [value] = [v for k, v in dump(log, "log") if k == key]
+    value = bytearray(value)
+    value[len(value) - 20] ^= 0x01      # in the sealed body
+    load(log, "log", [(key, bytes(value))])
+    hub.start()
+    web = Web(hub)
+    driver = chrome(hub, "chromium-unread")
+    cannot_read = {
+        "da": "Hubbens data kan ikke læses lige nu. Kontakt driften "
+              "(IT-support) og sig, hvilken side det drejer sig om; det "
+              "hjælper ikke at prøve igen.",
+        "en": "The hub's data cannot be read right now. Contact IT "
+              "operations and say which page it is; trying again does "
+              "not help."}
+    try:
+        session = anna_session(web)
+        for lang in ("da", "en"):
+            r, page = web.request("GET", f"/timeline?lang={lang}",
+                                  cookies=session)
+            csrf = re.search(r'name="csrf" value="([0-9a-f]+)"',
+                             page).group(1)
+            r, page = web.request("POST", "/timeline",
+                                  {"csrf": csrf, "cpr": cpr},
+                                  cookies=dict(session, ug_lang=lang))
+            assert r.status == 503 and errors_of(page) == [
+                cannot_read[lang]], (r.status, page)
+            assert '<li class="t-' not in page, page
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": other},
+                              cookies=session)
+        # Its contact person and its one report.
+        assert r.status == 200 and page.count('<li class="t-') == 2, page
+        # Operations learn which caseworker and page from webd's log (no
+        # CPR in it), and the record itself from hubd's.
+        said = (hub.logs_dir / "webd.log").read_text()
+        assert ("WEB-HUB timeline page for cw-anna not shown: the hub "
+                "cannot read its store right now") in said, said
+        assert cpr not in said
+        login(driver, web, "cw-anna", PASSWORD)
+        driver.get(web.base + "/timeline?lang=da")
+        driver.find_element(By.ID, "cpr").send_keys(cpr)
+        submit(driver, "show-timeline")
+        body = text_of(driver)
+        assert cannot_read["da"] in body, body
+        assert "Prøv igen om lidt" not in body, body
+        assert not driver.find_elements(By.CSS_SELECTOR, "ol.timeline li")
+    finally:
+        driver.quit()
+        web.stop()
