@@ -1657,6 +1657,14 @@ def test_a_timeline_day_shows_its_events_before_its_alerts(make_hub):
         web.stop()
 
 
+def timeline_records(hub):
+    """The audit trail's `timeline` records."""
+    out = hub.hubctl("audit", "show", "--json").stdout
+    return [r for r in (json.loads(line) for line in out.splitlines()
+                        if line.startswith("{"))
+            if r["action"] == "timeline"]
+
+
 def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
     """A young person followed for years has more entries than the hub
     gives in one answer (400): the timeline page still shows all of them
@@ -1692,6 +1700,23 @@ def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
         dates = wait_for(all_there, 20, "every report in the timeline",
                          interval=0.5)
         assert dates == [e for _, e in weeks]
+        # SECURITY.md, the audit trail: one `timeline` record per answer,
+        # and the 421 entries (its contact person too) are two answers.
+        # hubd writes its audit records a moment after it answers: the
+        # count of those above first, when it has stopped growing.
+
+        def settled():
+            n = len(timeline_records(hub))
+            time.sleep(1)
+            return n if n and n == len(timeline_records(hub)) else None
+        before = wait_for(settled, 20, "the records so far")
+        r, _ = web.request("POST", "/timeline", {"csrf": csrf, "cpr": cpr},
+                           cookies=session)
+        assert r.status == 200
+        wait_for(lambda: len(timeline_records(hub)) >= before + 2, 10,
+                 "two timeline records")
+        time.sleep(1)
+        assert len(timeline_records(hub)) == before + 2
     finally:
         web.stop()
 
