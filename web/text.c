@@ -79,6 +79,12 @@ static const char *const texts[T_COUNT][2] = {
 		    "øjeblik, og prøv igen.",
 		    "You asked for many pages in a short time. Wait a "
 		    "moment and try again."},
+    [T_STORE_UNREADABLE] = {"Hubbens data kan ikke læses lige nu. Kontakt "
+			    "driften (IT-support) og sig, hvilken side det "
+			    "drejer sig om; det hjælper ikke at prøve igen.",
+			    "The hub's data cannot be read right now. "
+			    "Contact IT operations and say which page it is; "
+			    "trying again does not help."},
     [T_FORBIDDEN] = {"Formularen er udløbet eller ugyldig. Gå tilbage, "
 		     "genindlæs siden og prøv igen.",
 		     "The form has expired or is not valid. Go back, "

@@ -634,20 +634,42 @@ unauthenticated(const wire_result *r)
 }
 
 /* A query the hub answered by refusing it: the caseworker asked more
- * than query_rate / query_burst allow. The hub is there; waiting helps. */
+ * than query_rate / query_burst allow. The hub is there; waiting helps.
+ * The hub answers a store it cannot read with the same code; only the
+ * reason (PROTOCOL.md §4, Limits) tells them apart. */
 static bool
 too_fast(const wire_result *r)
 {
-	return r && r->code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE;
+	return r && r->code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE &&
+	       r->reason && strncmp(r->reason, "too many queries", 16) == 0;
+}
+
+/* A query the hub answered E_UNAVAILABLE for another reason: it cannot
+ * read its store (a record that does not open). Waiting a moment does not
+ * mend that, so the caseworker is told to call operations, who find the
+ * record in hubd's log; webd's own log says which page it was. */
+static bool
+unreadable_store(ctx *x, const wire_result *r, const char *page)
+{
+	if (!r || r->code != UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE ||
+	    too_fast(r))
+		return false;
+	log_warn("WEB-HUB", "%s page for %s not shown: %s", page,
+		 x->s ? x->s->caseworker : "-",
+		 r->reason ? r->reason : "(no reason)");
+	return true;
 }
 
 /* The page for a query that failed: 429 when the hub refused it as one
- * too many, else 503 (no answer, or one that is no answer to it). */
+ * too many, else 503 (no answer, one that is no answer to it, or a store
+ * the hub cannot read, each with its own words). */
 static enum MHD_Result
-query_failed(ctx *x, const wire_result *r, const char *title)
+query_failed(ctx *x, const wire_result *r, const char *title, const char *page)
 {
 	if (too_fast(r))
 		return simple_page(x, 429, title, T(x, T_TOO_FAST));
+	if (unreadable_store(x, r, page))
+		return simple_page(x, 503, title, T(x, T_STORE_UNREADABLE));
 	return simple_page(x, 503, title, T(x, T_HUB_DOWN));
 }
 
@@ -1232,7 +1254,7 @@ alerts_page(ctx *x, const char *from_text, const char *msg, bool fragment)
 		    fragment ? send_response(x, status, empty_response(),
 					     "text/plain; charset=utf-8")
 		    : ended  ? session_ended(x)
-			     : query_failed(x, r, T(x, T_ALERTS));
+			     : query_failed(x, r, T(x, T_ALERTS), "alerts");
 		free_result(r);
 		return rc;
 	}
@@ -1487,7 +1509,8 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	if (ended)
 		return session_ended(x);
 	if (down) {
-		enum MHD_Result rc = query_failed(x, failed, T(x, T_ALERT));
+		enum MHD_Result rc =
+		    query_failed(x, failed, T(x, T_ALERT), "alert");
 		free_result(failed);
 		return rc;
 	}
@@ -1896,6 +1919,9 @@ timeline_page(ctx *x, const form *f)
 		} else if (too_fast(r)) {
 			status = 429;
 			message(&b, "err", T(x, T_TOO_FAST), NULL);
+		} else if (unreadable_store(x, r, "timeline")) {
+			status = 503;
+			message(&b, "err", T(x, T_STORE_UNREADABLE), NULL);
 		} else if (r->code != UNGEBRO__V1__ERROR_CODE__OK) {
 			status = 503;
 			message(&b, "err", T(x, T_HUB_DOWN), NULL);

@@ -1657,6 +1657,14 @@ def test_a_timeline_day_shows_its_events_before_its_alerts(make_hub):
         web.stop()
 
 
+def timeline_records(hub):
+    """The audit trail's `timeline` records."""
+    out = hub.hubctl("audit", "show", "--json").stdout
+    return [r for r in (json.loads(line) for line in out.splitlines()
+                        if line.startswith("{"))
+            if r["action"] == "timeline"]
+
+
 def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
     """A young person followed for years has more entries than the hub
     gives in one answer (400): the timeline page still shows all of them
@@ -1692,6 +1700,23 @@ def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
         dates = wait_for(all_there, 20, "every report in the timeline",
                          interval=0.5)
         assert dates == [e for _, e in weeks]
+        # SECURITY.md, the audit trail: one `timeline` record per answer,
+        # and the 421 entries (its contact person too) are two answers.
+        # hubd writes its audit records a moment after it answers: the
+        # count of those above first, when it has stopped growing.
+
+        def settled():
+            n = len(timeline_records(hub))
+            time.sleep(1)
+            return n if n and n == len(timeline_records(hub)) else None
+        before = wait_for(settled, 20, "the records so far")
+        r, _ = web.request("POST", "/timeline", {"csrf": csrf, "cpr": cpr},
+                           cookies=session)
+        assert r.status == 200
+        wait_for(lambda: len(timeline_records(hub)) >= before + 2, 10,
+                 "two timeline records")
+        time.sleep(1)
+        assert len(timeline_records(hub)) == before + 2
     finally:
         web.stop()
 
@@ -3149,4 +3174,79 @@ def test_webd_closes_a_connection_after_30_s_in_which_nothing_came(make_hub):
         assert quiet.recv(100) == b""
         quiet.close()
     finally:
+        web.stop()
+
+
+def test_a_timeline_the_hub_cannot_read_says_to_tell_operations(make_hub):
+    """OPERATIONS.md: a timeline the hub cannot read its store for (one of
+    the person's records does not open: the hub answers E_UNAVAILABLE
+    "the hub cannot read its store right now") is `503` "Hubbens data kan
+    ikke læses lige nu. ..." — neither "the hub does not answer" (it did)
+    nor the `429` of too many pages, since waiting a moment does not
+    help; what does is telling IT operations. Another person's timeline
+    is shown as before. Seen in a browser, as the caseworker sees it."""
+    from test_60_store_at_rest import dump, load
+    hub = web_hub(make_hub)
+    [cpr, other] = CprGen(7042).take(2)
+    hub.assign(cpr, "cw-anna")
+    hub.assign(other, "cw-anna")
+    seqs = hub.send(*[envelope("school-a", cpr, salt=f"unread-{i}",
+                               period_start="2026-09-07",
+                               period_end="2026-09-11", absent=0,
+                               expected=30) for i in range(3)])
+    hub.send(envelope("school-a", other, salt="unread-other",
+                      period_start="2026-09-07", period_end="2026-09-11",
+                      absent=0, expected=30))
+    hub.wait_applied()
+    hub.stop()
+    log = hub.data_dir / "log"
+    key = seqs[1].to_bytes(8, "big")
+    [value] = [v for k, v in dump(log, "log") if k == key]
+    value = bytearray(value)
+    value[len(value) - 20] ^= 0x01      # in the sealed body
+    load(log, "log", [(key, bytes(value))])
+    hub.start()
+    web = Web(hub)
+    driver = chrome(hub, "chromium-unread")
+    cannot_read = {
+        "da": "Hubbens data kan ikke læses lige nu. Kontakt driften "
+              "(IT-support) og sig, hvilken side det drejer sig om; det "
+              "hjælper ikke at prøve igen.",
+        "en": "The hub's data cannot be read right now. Contact IT "
+              "operations and say which page it is; trying again does "
+              "not help."}
+    try:
+        session = anna_session(web)
+        for lang in ("da", "en"):
+            r, page = web.request("GET", f"/timeline?lang={lang}",
+                                  cookies=session)
+            csrf = re.search(r'name="csrf" value="([0-9a-f]+)"',
+                             page).group(1)
+            r, page = web.request("POST", "/timeline",
+                                  {"csrf": csrf, "cpr": cpr},
+                                  cookies=dict(session, ug_lang=lang))
+            assert r.status == 503 and errors_of(page) == [
+                cannot_read[lang]], (r.status, page)
+            assert '<li class="t-' not in page, page
+        r, page = web.request("POST", "/timeline",
+                              {"csrf": csrf, "cpr": other},
+                              cookies=session)
+        # Its contact person and its one report.
+        assert r.status == 200 and page.count('<li class="t-') == 2, page
+        # Operations learn which caseworker and page from webd's log (no
+        # CPR in it), and the record itself from hubd's.
+        said = (hub.logs_dir / "webd.log").read_text()
+        assert ("WEB-HUB timeline page for cw-anna not shown: the hub "
+                "cannot read its store right now") in said, said
+        assert cpr not in said
+        login(driver, web, "cw-anna", PASSWORD)
+        driver.get(web.base + "/timeline?lang=da")
+        driver.find_element(By.ID, "cpr").send_keys(cpr)
+        submit(driver, "show-timeline")
+        body = text_of(driver)
+        assert cannot_read["da"] in body, body
+        assert "Prøv igen om lidt" not in body, body
+        assert not driver.find_elements(By.CSS_SELECTOR, "ol.timeline li")
+    finally:
+        driver.quit()
         web.stop()
