@@ -85,6 +85,19 @@ def load(env_dir, db, pairs):
                    text=True, check=True)
 
 
+
+def damage_log_record(hub, seq):
+    """Flip one bit in the sealed body of log record `seq`, hubd stopped
+    for it and started again: the record no longer opens."""
+    hub.stop()
+    log = hub.data_dir / "log"
+    key = seq.to_bytes(8, "big")
+    [value] = [v for k, v in dump(log, "log") if k == key]
+    value = bytearray(value)
+    value[len(value) - 20] ^= 0x01      # in the sealed body
+    load(log, "log", [(key, bytes(value))])
+    hub.start()
+
 def z85_of(hub, name):
     return read_key_file(hub.keys_dir / f"{name}.key")["public"].encode()
 

@@ -1005,7 +1005,7 @@ def test_q_timeline_with_a_record_that_does_not_open_is_unavailable(
     from hubtest import envelope
     from test_53_delivery import send_batch
     from hubtest import wait_for
-    from test_60_store_at_rest import dump, load
+    from test_60_store_at_rest import damage_log_record
     hub = hub53(make_hub)
     [p, other] = adults(6737, 2)
     hub.assign(p, "cw-anna")
@@ -1015,14 +1015,7 @@ def test_q_timeline_with_a_record_that_does_not_open_is_unavailable(
         period_end="2026-09-11", absent=0, expected=30) for i in range(3)],
         "school-a")
     hub.wait_applied()
-    hub.stop()
-    log = hub.data_dir / "log"
-    key = seqs[1].to_bytes(8, "big")
-    [value] = [v for k, v in dump(log, "log") if k == key]
-    value = bytearray(value)
-    value[len(value) - 20] ^= 0x01      # in the sealed body
-    load(log, "log", [(key, bytes(value))])
-    hub.start()
+    damage_log_record(hub, seqs[1])
     a = clients(hub, "cw-anna", hello=False)
     a.connected()
     T = pb().TIMELINE
@@ -1051,7 +1044,7 @@ def test_q_desk_access_check_that_cannot_read_the_store_is_unavailable(
     open, the hub cannot tell whether the desk may, and must say so
     rather than answer that the person is not the desk's."""
     from hubtest import wait_for
-    from test_60_store_at_rest import dump, load
+    from test_60_store_at_rest import damage_log_record
     hub = hub53(make_hub)
     [p] = adults(6790, 1)
     # Known to the hub only by an assignment that has ended: no contact
@@ -1063,14 +1056,7 @@ def test_q_desk_access_check_that_cannot_read_the_store_is_unavailable(
     T = pb().TIMELINE
     r = d.ask(1, kind=T, cpr=p)
     assert r.code == OK and len(r.timeline) == 1, r
-    hub.stop()
-    log = hub.data_dir / "log"
-    key = seq.to_bytes(8, "big")
-    [value] = [v for k, v in dump(log, "log") if k == key]
-    value = bytearray(value)
-    value[len(value) - 20] ^= 0x01      # in the sealed body
-    load(log, "log", [(key, bytes(value))])
-    hub.start()
+    damage_log_record(hub, seq)
     d = clients(hub, "desk-dora", hello=False)
     d.connected()
     r = d.ask(2, kind=T, cpr=p)
