@@ -1965,6 +1965,19 @@ def test_an_erasure_on_a_full_derived_map_says_which_setting(make_hub):
     assert p.stdout.startswith(f"erased: {held} records"), p.stdout
 
 
+
+def dropout_in_bucket_2(hub, cpr, others, seed):
+    """8,300 other persons' events, then a dropout of cpr's: its record
+    lands in the person index's third bucket of 4,096 sequences, far from
+    cpr's earlier ones."""
+    hub.set_clock("2026-01-20T09:00:00")
+    datas = [hubtest.frame(hubtest.envelope(
+        "school-a", others[i % len(others)], salt=f"fill-{seed}-{i}",
+        absent=0)) for i in range(8300)]
+    hubtest.send_all_accepted(hub, datas, window=512)
+    [seq] = hub.send(ev_dropout(cpr, "2026-01-19"))
+    assert seq >> 12 == 2, seq
+
 def spread_person(make_hub, seed, settings=None):
     """A hub (clock 2026-01-05) holding person A's contact assignment and
     an absence report in the person index's first bucket of 4,096 log
@@ -1977,13 +1990,7 @@ def spread_person(make_hub, seed, settings=None):
     hub = followed_hub(make_hub, a, "2026-01-05T09:00:00",
                        settings=settings, start="2025-11-01")
     hub.send(ev_absence(a, "2025-12-08", 25, expected=30))
-    hub.set_clock("2026-01-20T09:00:00")
-    datas = [hubtest.frame(hubtest.envelope(
-        "school-a", others[i % len(others)], salt=f"fill-{seed}-{i}",
-        absent=0)) for i in range(8300)]
-    hubtest.send_all_accepted(hub, datas, window=512)
-    [seq] = hub.send(ev_dropout(a, "2026-01-19"))
-    assert seq >> 12 == 2, seq
+    dropout_in_bucket_2(hub, a, others, seed)
     hub.wait_applied(timeout=60)
     return hub, a
 
@@ -2072,13 +2079,7 @@ def test_retention_judges_a_persons_other_buckets_too(make_hub):
     seqs = hub.send(ev_absence(a, "2025-12-08", 25, expected=30),
                     ev_absence(c, "2025-12-08", 25, expected=30))
     assert all(s >> 12 == 0 for s in seqs), seqs
-    hub.set_clock("2026-01-20T09:00:00")
-    datas = [hubtest.frame(hubtest.envelope(
-        "school-a", others[i % len(others)], salt=f"fill-6241-{i}",
-        absent=0)) for i in range(8300)]
-    hubtest.send_all_accepted(hub, datas, window=512)
-    [seq] = hub.send(ev_dropout(a, "2026-01-19"))
-    assert seq >> 12 == 2, seq
+    dropout_in_bucket_2(hub, a, others, 6241)
     hub.assign(c, "cw-anna", start="2026-01-15")
     st = hub.wait_applied(timeout=60)
     assert st["last_seq"] >> 12 == 2 and st["assignments"] == 2, st
