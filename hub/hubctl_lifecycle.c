@@ -201,7 +201,97 @@ typedef struct {
 	size_t n, cap;
 	store_purge_item *items; /* seq, event id of each record found */
 	size_t actions;
+	/* The log records that do not open (STORE-SEAL): whose they are is
+	 * sealed in them, so they may be the person's. theirs[i] when the
+	 * person's index names unopened[i] as theirs. */
+	size_t nun, capun;
+	uint64_t *unopened;
+	bool *theirs;
+	size_t ntheirs;
 } person_scan;
+
+static ug_err
+take_unopened(void *ctx, uint64_t seq)
+{
+	person_scan *p = ctx;
+	if (p->nun == p->capun) {
+		size_t cap = p->capun ? 2 * p->capun : 16;
+		uint64_t *more = realloc(p->unopened, cap * sizeof *more);
+		if (!more)
+			return UG_ENOMEM;
+		p->unopened = more;
+		bool *t = realloc(p->theirs, cap * sizeof *t);
+		if (!t)
+			return UG_ENOMEM;
+		p->theirs = t;
+		p->capun = cap;
+	}
+	p->theirs[p->nun] = false;
+	p->unopened[p->nun++] = seq;
+	return UG_OK;
+}
+
+static ug_err
+mark_theirs(void *ctx, uint64_t seq)
+{
+	person_scan *p = ctx;
+	for (size_t i = 0; i < p->nun; i++)
+		if (p->unopened[i] == seq && !p->theirs[i]) {
+			p->theirs[i] = true;
+			p->ntheirs++;
+		}
+	return UG_OK;
+}
+
+static void
+free_scan(person_scan *p)
+{
+	free(p->items);
+	free(p->unopened);
+	free(p->theirs);
+}
+
+/* The first of the records that do not open, for a message or an audit
+ * detail: "2, 7, 9" or "2, 7, 9, ... (12 in all)". */
+static void
+unopened_list(const person_scan *p, bool theirs, char *out, size_t len)
+{
+	size_t shown = 0, all = 0, at = 0;
+	out[0] = 0;
+	for (size_t i = 0; i < p->nun; i++) {
+		if (p->theirs[i] != theirs)
+			continue;
+		all++;
+		if (shown == 5 || at >= len)
+			continue;
+		int k =
+		    snprintf(out + at, len - at, "%s%llu", shown ? ", " : "",
+			     (unsigned long long)p->unopened[i]);
+		at += k > 0 ? (size_t)k : 0;
+		shown++;
+	}
+	if (all > shown && at < len)
+		snprintf(out + at, len - at, ", ... (%zu in all)", all);
+}
+
+/* One more record to delete (erase) or count (export), NULL when out of
+ * memory. */
+static store_purge_item *
+new_item(person_scan *p, uint64_t seq)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 64;
+		store_purge_item *more = realloc(p->items, cap * sizeof *more);
+		if (!more)
+			return NULL;
+		p->items = more;
+		p->cap = cap;
+	}
+	store_purge_item *it = &p->items[p->n++];
+	memset(it, 0, sizeof *it);
+	it->seq = seq;
+	return it;
+}
 
 static ug_err
 take_record(void *ctx, const store_record *rec)
@@ -210,17 +300,9 @@ take_record(void *ctx, const store_record *rec)
 	if (!rec->person_key || sodium_memcmp(rec->person_key, p->person_key,
 					      UG_PERSON_KEY_LEN) != 0)
 		return UG_OK;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 64;
-		store_purge_item *more = realloc(p->items, cap * sizeof *more);
-		if (!more)
-			return UG_ENOMEM;
-		p->items = more;
-		p->cap = cap;
-	}
-	store_purge_item *it = &p->items[p->n++];
-	memset(it, 0, sizeof *it);
-	it->seq = rec->seq;
+	store_purge_item *it = new_item(p, rec->seq);
+	if (!it)
+		return UG_ENOMEM;
 	it->has_person = true;
 	memcpy(it->person_key, rec->person_key, UG_PERSON_KEY_LEN);
 	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
@@ -255,12 +337,22 @@ scan_person(store *s, person_scan *p)
 	uint64_t next = 1, last = 0;
 	do {
 		last = next;
-		ug_err err =
-		    store_log_scan(s, next, 4096, take_record, p, &next);
+		ug_err err = store_log_scan_opened(s, next, 4096, take_record,
+						   take_unopened, p, &next);
 		if (err != UG_OK)
 			return err;
 	} while (next != last);
 	return UG_OK;
+}
+
+/* The person's index says which records that do not open are theirs; one
+ * it does not name may still be (one never applied, an index rebuilt
+ * since): hubctl cannot tell. */
+static ug_err
+find_theirs(store *s, person_scan *p)
+{
+	return p->nun ? store_person_events(s, p->person_key, mark_theirs, p)
+		      : UG_OK;
 }
 
 /* --cpr as the person key; false (usage) when it is no CPR number. */
@@ -659,6 +751,16 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 		"\"events\": [",
 		hex, (long long)ug_now_ms());
 	ug_err err = scan_person(s, &p);
+	if (err == UG_OK)
+		err = find_theirs(s, &p);
+	/* What it could not read is named in the document itself: a copy
+	 * handed over without the message on stderr still says it is not
+	 * whole. */
+	fputs("\n  ],\n  \"unread\": [", out);
+	for (size_t i = 0; i < p.nun; i++)
+		fprintf(out, "%s\n    {\"seq\": %llu, \"theirs\": %s}",
+			i ? "," : "", (unsigned long long)p.unopened[i],
+			p.theirs[i] ? "true" : "false");
 	fputs("\n  ],\n  \"alerts\": [", out);
 	/* The alerts each record raised, and those in the person's list
 	 * (raised from a timer of theirs), each once. */
@@ -696,16 +798,29 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 		snprintf(wrote, sizeof wrote, "; %s (%s)",
 			 path[0] ? "nothing written" : "output failed",
 			 strerror(werr));
+	char unread[256] = "", theirs[64], other[64];
+	unopened_list(&p, true, theirs, sizeof theirs);
+	unopened_list(&p, false, other, sizeof other);
+	if (p.nun)
+		snprintf(unread, sizeof unread,
+			 "; %zu log records not read: they do not open "
+			 "(theirs: %s; whose unknown: %s)",
+			 p.nun, theirs[0] ? theirs : "none",
+			 other[0] ? other : "none");
 	char detail[STORE_AUDIT_DETAIL_MAX];
 	snprintf(detail, sizeof detail,
 		 "%zu events (%zu actions), %zu "
-		 "alerts, %zu audit records%s%s%s",
+		 "alerts, %zu audit records%s%s%s%s",
 		 p.n, p.actions, alerts, ac.n,
-		 path[0] ? " to a file" : " to standard output", stop, wrote);
+		 path[0] ? " to a file" : " to standard output", unread, stop,
+		 wrote);
+	bool whole = err == UG_OK && written;
 	hubctl_audit_admin(s, keys, "export",
-			   err == UG_OK && written ? "ok" : "failed",
+			   !whole  ? "failed"
+			   : p.nun ? "partial"
+				   : "ok",
 			   p.person_key, detail);
-	free(p.items);
+	free_scan(&p);
 	free(a.ids);
 	if (interrupted) {
 		ug_eprintf("hubctl: export interrupted (nothing written)\n");
@@ -730,6 +845,18 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 	}
 	if (path[0])
 		ug_eprintf("hubctl: exported %s\n", detail);
+	if (p.nun) {
+		ug_eprintf("hubctl: export incomplete: %zu log records do not "
+			   "open with the storage key (STORE-SEAL above); "
+			   "their events are not in it, listed under "
+			   "\"unread\" (theirs by the person's index: %s; "
+			   "whose hubctl cannot tell: %s). Run it again once "
+			   "they open (OPERATIONS.md, \"Retention, access "
+			   "and erasure\")\n",
+			   p.nun, theirs[0] ? theirs : "none",
+			   other[0] ? other : "none");
+		return 3;
+	}
 	return 0;
 }
 
@@ -740,6 +867,7 @@ hubctl_export(const ug_config *cfg, store *s, ug_keys *keys)
 typedef struct {
 	const ug_config *cfg;
 	const uint8_t *person_key;
+	const person_scan *p;
 	char who[STORE_ID_MAX];
 	char detail[STORE_AUDIT_DETAIL_MAX];
 	store_audit_entry e;
@@ -748,12 +876,19 @@ typedef struct {
 static void
 erase_detail(erase_record *r, const store_purge_counts *c)
 {
+	char kept[128] = "", list[64];
+	size_t n = r->p->nun - r->p->ntheirs;
+	unopened_list(r->p, false, list, sizeof list);
+	if (n)
+		snprintf(kept, sizeof kept,
+			 "; %zu log records that do not open kept (%s)", n,
+			 list);
 	snprintf(r->detail, sizeof r->detail,
 		 "%llu records, %llu alerts, %llu "
-		 "rule states, %llu assignments deleted; reason: %s",
+		 "rule states, %llu assignments deleted%s; reason: %s",
 		 (unsigned long long)c->records, (unsigned long long)c->alerts,
 		 (unsigned long long)c->states,
-		 (unsigned long long)c->assignments,
+		 (unsigned long long)c->assignments, kept,
 		 ug_config_get(r->cfg, "reason"));
 }
 
@@ -763,9 +898,12 @@ erase_audit(void *ctx, const store_purge_counts *c,
 {
 	erase_record *r = ctx;
 	erase_detail(r, c);
+	/* Kept records may be the person's: the trail must not say that
+	 * everything went. */
+	const char *result = r->p->nun > r->p->ntheirs ? "partial" : "ok";
 	r->e =
 	    (store_audit_entry){ug_now_ms(), r->who,	    NULL,     "erase",
-				"ok",	     r->person_key, r->detail};
+				result,	     r->person_key, r->detail};
 	*e = &r->e;
 	*n = 1;
 	return UG_OK;
@@ -790,8 +928,25 @@ hubctl_erase(const ug_config *cfg, store *s, ug_keys *keys)
 		    "(hubd not started since an upgrade): thrown away "
 		    "whole, with the person's index and state in it; "
 		    "hubd rebuilds it from the log at its next start\n");
+	if (err == UG_OK)
+		err = find_theirs(s, &p);
+	/* Theirs by their index: deleted unread, with what is keyed by their
+	 * sequence; the event-id entry, keyed by what is sealed in them,
+	 * cannot be found and stays (it names a record that is gone, so it
+	 * counts as absent). */
+	for (size_t i = 0; err == UG_OK && i < p.nun; i++) {
+		if (!p.theirs[i])
+			continue;
+		store_purge_item *it = new_item(&p, p.unopened[i]);
+		if (!it) {
+			err = UG_ENOMEM;
+			break;
+		}
+		it->has_person = true;
+		memcpy(it->person_key, p.person_key, UG_PERSON_KEY_LEN);
+	}
 	store_purge_counts c = {0};
-	erase_record r = {.cfg = cfg, .person_key = p.person_key};
+	erase_record r = {.cfg = cfg, .person_key = p.person_key, .p = &p};
 	hubctl_audit_operator(r.who);
 	if (err == UG_OK)
 		err = store_purge_audited(s, p.items, p.n, p.person_key, &c,
@@ -808,7 +963,11 @@ hubctl_erase(const ug_config *cfg, store *s, ug_keys *keys)
 		hubctl_audit_admin(s, keys, "erase", "failed", p.person_key,
 				   r.detail);
 	}
-	free(p.items);
+	char theirs[64], other[64];
+	unopened_list(&p, true, theirs, sizeof theirs);
+	unopened_list(&p, false, other, sizeof other);
+	size_t ntheirs = p.ntheirs, nkept = p.nun - p.ntheirs;
+	free_scan(&p);
 	if (err != UG_OK) {
 		ug_eprintf("hubctl: erase failed: %s (nothing or part "
 			   "deleted; run it again)\n",
@@ -824,5 +983,20 @@ hubctl_erase(const ug_config *cfg, store *s, ug_keys *keys)
 	    (unsigned long long)c.queue_entries, (unsigned long long)c.palerts,
 	    (unsigned long long)c.timers, (unsigned long long)c.states,
 	    (unsigned long long)c.assignments);
+	if (ntheirs)
+		ug_eprintf("hubctl: erase: %zu log records of the person that "
+			   "do not open were deleted unread (%s; their index "
+			   "names them as theirs)\n",
+			   ntheirs, theirs);
+	if (nkept) {
+		ug_eprintf("hubctl: erase incomplete: %zu log records that do "
+			   "not open with the storage key were kept (%s; "
+			   "STORE-SEAL above): hubctl cannot tell whose they "
+			   "are. Everything else of the person is erased; run "
+			   "it again once they open (OPERATIONS.md, "
+			   "\"Retention, access and erasure\")\n",
+			   nkept, other);
+		return 3;
+	}
 	return 0;
 }

@@ -929,11 +929,13 @@ match_id(void *ctx, const store_record *rec)
 }
 
 /* The scan. With unreadable, a record that does not open is counted
- * there and stepped over instead of ending the scan; more (may be NULL) is
- * set when max ended it before the log's end. */
+ * there and stepped over instead of ending the scan (and given to
+ * unopened, when not NULL); more (may be NULL) is set when max ended it
+ * before the log's end. */
 static ug_err scan_into(store *s, MDB_txn *txn, uint8_t *buf, uint64_t from,
-			size_t max, store_record_fn fn, void *ctx,
-			uint64_t *next, uint64_t *unreadable, bool *more);
+			size_t max, store_record_fn fn, store_seq_fn unopened,
+			void *ctx, uint64_t *next, uint64_t *unreadable,
+			bool *more);
 
 ug_err
 store__log_find_id(store *s, MDB_txn *ltxn, uint64_t from,
@@ -946,8 +948,8 @@ store__log_find_id(store *s, MDB_txn *ltxn, uint64_t from,
 		return UG_ENOMEM;
 	find_id f = {event_id, seq, agency};
 	uint64_t next, unreadable = 0;
-	ug_err err = scan_into(s, ltxn, buf, from, SIZE_MAX, match_id, &f,
-			       &next, &unreadable, NULL);
+	ug_err err = scan_into(s, ltxn, buf, from, SIZE_MAX, match_id, NULL,
+			       &f, &next, &unreadable, NULL);
 	free(buf);
 	return err == UG_EEXISTS ? UG_OK : err == UG_OK ? UG_ENOTFOUND : err;
 }
@@ -974,8 +976,27 @@ store__log_scan_in(store *s, MDB_txn *txn, uint64_t from, size_t max,
 	uint8_t *scratch = store__scratch();
 	if (!scratch)
 		return UG_ENOMEM;
-	return scan_into(s, txn, scratch, from, max, fn, ctx, next, NULL,
+	return scan_into(s, txn, scratch, from, max, fn, NULL, ctx, next, NULL,
 			 NULL);
+}
+
+ug_err
+store_log_scan_opened(store *s, uint64_t from, size_t max, store_record_fn fn,
+		      store_seq_fn unopened, void *ctx, uint64_t *next)
+{
+	*next = from;
+	uint8_t *scratch = store__scratch();
+	if (!scratch)
+		return UG_ENOMEM;
+	MDB_txn *txn = NULL;
+	int rc = begin_read(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin scan");
+	uint64_t unreadable = 0;
+	ug_err err = scan_into(s, txn, scratch, from, max, fn, unopened, ctx,
+			       next, &unreadable, NULL);
+	mdb_txn_abort(txn);
+	return err;
 }
 
 ug_err
@@ -987,14 +1008,14 @@ store__log_scan_over(store *s, MDB_txn *txn, uint64_t from, size_t max,
 	uint8_t *scratch = store__scratch();
 	if (!scratch)
 		return UG_ENOMEM;
-	return scan_into(s, txn, scratch, from, max, fn, ctx, next, unreadable,
-			 more);
+	return scan_into(s, txn, scratch, from, max, fn, NULL, ctx, next,
+			 unreadable, more);
 }
 
 static ug_err
 scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
-	  store_record_fn fn, void *ctx, uint64_t *next, uint64_t *unreadable,
-	  bool *more)
+	  store_record_fn fn, store_seq_fn unopened, void *ctx, uint64_t *next,
+	  uint64_t *unreadable, bool *more)
 {
 	*next = from;
 	if (more)
@@ -1024,7 +1045,7 @@ scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
 				break;
 			(*unreadable)++;
 			*next = ug_get_be64(key.mv_data) + 1;
-			err = UG_OK;
+			err = unopened ? unopened(ctx, *next - 1) : UG_OK;
 		} else if (err == UG_OK) {
 			err = fn(ctx, &rec);
 			if (err == UG_OK)

@@ -195,6 +195,14 @@ typedef ug_err (*store_record_fn)(void *ctx, const store_record *rec);
  */
 ug_err store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 		      void *ctx, uint64_t *next);
+typedef ug_err (*store_seq_fn)(void *ctx, uint64_t seq);
+/* As store_log_scan, but a record that does not open (logged STORE-SEAL)
+ * does not end the scan: unopened(ctx, seq) is called for it instead, and
+ * the scan goes on with the next (max counts it too). For what must do
+ * all it can and say exactly what it could not, such as an erasure. */
+ug_err store_log_scan_opened(store *s, uint64_t from, size_t max,
+			     store_record_fn fn, store_seq_fn unopened,
+			     void *ctx, uint64_t *next);
 
 /* Highest sequence handed out, 0 when none was: the log's last record,
  * or above it when a purge or erasure took the newest records. */
@@ -413,7 +421,6 @@ typedef ug_err (*store_id_fn)(void *ctx, const uint8_t *id);
 ug_err store_person_alerts(store *s, const uint8_t *person_key, store_id_fn fn,
 			   void *ctx);
 /* The person's log sequences (their timeline), in the order stored. */
-typedef ug_err (*store_seq_fn)(void *ctx, uint64_t seq);
 ug_err store_person_events(store *s, const uint8_t *person_key,
 			   store_seq_fn fn, void *ctx);
 /* The same in the index's order (roughly oldest first, not sorted), each

@@ -1855,31 +1855,102 @@ def test_a_record_that_does_not_open_stops_the_walk_once_a_run(make_hub,
     assert (st["log_events"], st["person_index_entries"]) == (2, 2), st
 
 
-def test_a_record_that_does_not_open_stops_an_erasure_as_documented(
-        make_hub):
-    """OPERATIONS.md, Erasure: a log record that does not open (about
-    anyone: hubctl cannot tell whose it is) stops an erasure and an
-    export, exit 1 with nothing erased, and running it again does not
-    help while the record does not open."""
+def unread_hub(make_hub, damage_other=True):
+    """cpr with three events, other with two; one of cpr's records and
+    (damage_other) one of other's damaged so that they do not open."""
+    from test_60_store_at_rest import damage_log_record
     cpr, other = CprGen(6241).take(2)
     hub = make_hub(clock="2026-01-05T10:00:00")
     hub.cprs.update({cpr, other})
-    hub.acks(ev_absence(cpr, "2025-12-29", 1))
-    hub.acks(ev_absence(other, "2025-12-29", 2))
+    mine = [hub.acks(ev_absence(cpr, "2025-12-29", i + 1))[0].sequence
+            for i in range(3)]
+    theirs = [hub.acks(ev_absence(other, "2025-12-29", i + 1))[0].sequence
+              for i in range(2)]
     hub.wait_applied()
-    hub.stop()
-    alter_record(hub, 2)
-    hub.start()
-    for _ in range(2):
-        p = hub.hubctl("erase", "--cpr", cpr, "--reason", "case 9",
-                       check=False)
-        assert p.returncode == 1 and "STORE-SEAL log record 2" in \
-            p.stderr and "hubctl: erase failed: malformed input" in \
-            p.stderr, p
+    damage_log_record(hub, mine[1])
+    if damage_other:
+        damage_log_record(hub, theirs[0])
+    return hub, cpr, other, mine, theirs
+
+
+def export_of(hub, cpr):
+    """hubctl export to a file beside the client's (holds the CPR: not
+    swept): (the process, the document or None)."""
+    out = hub.client_dir / "export.json"
+    out.unlink(missing_ok=True)
+    p = hub.hubctl("export", "--cpr", cpr, "--out", str(out), check=False)
+    return p, json.loads(out.read_text()) if out.exists() else None
+
+
+def test_a_record_that_does_not_open_leaves_the_rest_exported_and_erased(
+        make_hub):
+    """OPERATIONS.md, Access and Erasure: a log record that does not open
+    blocks neither. The export holds every event that opens and lists
+    the others under `unread` (`theirs` when the person's index names
+    them), exit 3, audited `partial`; the erasure deletes everything of
+    the person it finds, their unopened record by their index too, keeps
+    the one whose owner it cannot tell, names it, exit 3, audited
+    `partial`; running it again, once that record opens, finishes it."""
+    hub, cpr, other, mine, theirs = unread_hub(make_hub)
+    p, doc = export_of(hub, cpr)
+    assert p.returncode == 3, p
+    assert [e["seq"] for e in doc["events"]] == [mine[0], mine[2]], doc
+    assert doc["unread"] == [{"seq": theirs[0], "theirs": False},
+                             {"seq": mine[1], "theirs": True}] or \
+        doc["unread"] == [{"seq": mine[1], "theirs": True},
+                          {"seq": theirs[0], "theirs": False}], doc
+    assert f"STORE-SEAL log record {mine[1]} does not open" in p.stderr, p
+    assert "hubctl: export incomplete: 2 log records do not open" in \
+        p.stderr and f"theirs by the person's index: {mine[1]}; whose " \
+        f"hubctl cannot tell: {theirs[0]}" in p.stderr, p
+    [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "export"]
+    assert rec["result"] == "partial" and "2 log records not read" in \
+        rec["detail"], rec
+
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "case 9", check=False)
+    assert p.returncode == 3, p
+    assert p.stdout.startswith("erased: 3 records, 2 ids entries, "
+                               "3 index entries"), p
+    assert f"hubctl: erase: 1 log records of the person that do not open " \
+        f"were deleted unread ({mine[1]};" in p.stderr, p
+    assert f"hubctl: erase incomplete: 1 log records that do not open " \
+        f"with the storage key were kept ({theirs[0]};" in p.stderr, p
+    [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "erase"]
+    assert rec["result"] == "partial" and re.fullmatch(
+        rf"3 records, 1 alerts, \d+ rule states, 0 assignments deleted; 1 "
+        rf"log records that do not open kept \({theirs[0]}\); reason: "
+        rf"case 9", rec["detail"]), rec
+    st = hub.stats()
+    assert st["log_events"] == 2, st
+
+    # Nothing of the person is left to find; the kept record is still
+    # named until it opens.
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "case 9", check=False)
+    assert p.returncode == 3 and p.stdout.startswith("erased: 0 records"), p
+    p, doc = export_of(hub, cpr)
+    assert p.returncode == 3 and doc["events"] == [] and \
+        doc["unread"] == [{"seq": theirs[0], "theirs": False}], p
+    # The other person's export names their own unopened record as theirs.
+    p, doc = export_of(hub, other)
+    assert p.returncode == 3 and [e["seq"] for e in doc["events"]] == \
+        [theirs[1]] and doc["unread"] == [{"seq": theirs[0],
+                                           "theirs": True}], p
+
+
+def test_a_persons_own_record_that_does_not_open_is_erased_whole(make_hub):
+    """OPERATIONS.md, Erasure: a record that does not open which the
+    person's index names as theirs is deleted unread with the rest: the
+    erasure is whole, exit 0, audited `ok`."""
+    hub, cpr, other, mine, theirs = unread_hub(make_hub, damage_other=False)
+    p = hub.hubctl("erase", "--cpr", cpr, "--reason", "case 9", check=False)
+    assert p.returncode == 0 and p.stdout.startswith(
+        "erased: 3 records"), p
+    assert "deleted unread" in p.stderr and "incomplete" not in p.stderr, p
+    [rec] = [r for r in audit(hub, "--cpr", cpr) if r["action"] == "erase"]
+    assert rec["result"] == "ok", rec
     assert hub.stats()["log_events"] == 2
-    p = hub.hubctl("export", "--cpr", cpr, check=False)
-    assert p.returncode == 1 and p.stdout == "" and \
-        "hubctl: export failed: malformed input" in p.stderr, p
+    p, doc = export_of(hub, cpr)
+    assert p.returncode == 0 and doc["events"] == [] and doc["unread"] == [], doc
 
 
 def test_a_purge_on_a_full_derived_map_names_derived_map_mb(make_hub):
