@@ -336,6 +336,87 @@ add_lone_assignments(scan_ctx *c)
 	return err;
 }
 
+/* The person's history holds one entry per role and start date, made by
+ * the last record stored with that start (a later one is a correction).
+ * An assignment record that goes takes its entry only when it made it:
+ * not when a later record, kept or going too, made it since, and when an
+ * earlier one is kept, the entry goes back to what that one made (the
+ * history as the kept log makes it). Found through the person's index,
+ * which add_lone_assignments has brought up to the log. */
+typedef struct {
+	const scan_ctx *c;
+	const store_purge_item *it;
+	uint64_t last; /* the kept record with its role and start, 0 none */
+	store_purge_item made;
+} maker_ctx;
+
+static ug_err
+maker_record(void *ctx, const store_record *rec)
+{
+	maker_ctx *m = ctx;
+	if (rec->type != UNGEBRO__V1__EVENT_TYPE__CONTACT_ASSIGNMENT ||
+	    rec->seq < m->last)
+		return UG_OK;
+	wire_envelope *env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
+					 rec->body, rec->body_len);
+	store_purge_item x = {0};
+	if (env)
+		assignment_of(env, &x);
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+	if (x.assign_caseworker[0] && x.assign_role == m->it->assign_role &&
+	    x.assign_from == m->it->assign_from) {
+		m->last = rec->seq;
+		m->made = x;
+	}
+	return UG_OK;
+}
+
+static ug_err
+maker_seq(void *ctx, uint64_t seq)
+{
+	maker_ctx *m = ctx;
+	for (size_t i = 0; i < m->c->n; i++)
+		if (m->c->items[i].seq == seq)
+			return UG_OK; /* goes in this turn */
+	ug_err err = store_log_get(m->c->h->store, seq, maker_record, m);
+	/* Gone, or does not open (STORE-SEAL, logged): nothing to go by. */
+	return err == UG_ENOTFOUND || err == UG_EMALFORMED ? UG_OK : err;
+}
+
+static ug_err
+settle_assignments(scan_ctx *c)
+{
+	ug_err err = UG_OK;
+	for (size_t i = 0; err == UG_OK && i < c->n; i++) {
+		store_purge_item *it = &c->items[i];
+		if (!it->assign_caseworker[0])
+			continue;
+		bool later = false;
+		for (size_t j = 0; j < c->n && !later; j++)
+			later = c->items[j].assign_caseworker[0] &&
+				c->items[j].seq > it->seq &&
+				same_person(&c->items[j], it) &&
+				c->items[j].assign_role == it->assign_role &&
+				c->items[j].assign_from == it->assign_from;
+		maker_ctx m = {.c = c, .it = it};
+		if (!later)
+			err = store_person_events(c->h->store, it->person_key,
+						  maker_seq, &m);
+		if (err != UG_OK)
+			break;
+		if (later || m.last > it->seq) {
+			/* Not the entry's maker: it stays as made. */
+			it->assign_caseworker[0] = '\0';
+		} else if (m.last) {
+			ug_strlcpy(it->assign_back_caseworker,
+				   m.made.assign_caseworker,
+				   sizeof it->assign_back_caseworker);
+			it->assign_back_to = m.made.assign_to;
+		}
+	}
+	return err;
+}
+
 /* A turn's audit records, built by store_purge_audited from what it
  * deleted, inside its transactions. */
 typedef struct {
@@ -513,6 +594,8 @@ retention_turn(hub *h, int32_t today)
 	store_purge_counts counts;
 	if (c.n) {
 		ug_err lone = add_lone_assignments(&c);
+		if (lone == UG_OK)
+			lone = settle_assignments(&c);
 		if (lone != UG_OK) {
 			turn_failed("purge", lone);
 			free(c.items);

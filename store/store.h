@@ -567,6 +567,11 @@ typedef struct {
 	char assign_caseworker[STORE_ID_MAX];
 	int assign_role; /* STORE_ROLE_* */
 	int32_t assign_from, assign_to;
+	/* Set when a kept record with the same start, stored before this
+	 * one, made the entry this one corrected: the entry goes back to
+	 * that record's caseworker and end instead of going. */
+	char assign_back_caseworker[STORE_ID_MAX];
+	int32_t assign_back_to;
 	/* A desk membership's period as it put it into derived/ (desk set,
 	 * else empty), which goes with the record likewise. */
 	char desk[STORE_ID_MAX], desk_member[STORE_ID_MAX];

@@ -155,6 +155,7 @@ store__assign_put(store *s, MDB_txn *txn, store_event *ev)
 ug_err
 store__assign_drop(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
 		   int32_t from, int32_t to, const char *caseworker,
+		   const char *back_caseworker, int32_t back_to,
 		   uint64_t *count)
 {
 	assign_list list;
@@ -166,6 +167,12 @@ store__assign_drop(store *s, MDB_txn *txn, const uint8_t *person_key, int role,
 		at++;
 	if (err != UG_OK || at == list.count)
 		return err;
+	if (back_caseworker && back_caseworker[0]) {
+		list.entry[at].to = back_to;
+		ug_strlcpy(list.entry[at].caseworker, back_caseworker,
+			   sizeof list.entry[at].caseworker);
+		return assign_write(s, txn, person_key, role, &list);
+	}
 	memmove(&list.entry[at], &list.entry[at + 1],
 		(size_t)(list.count - at - 1) * sizeof list.entry[0]);
 	list.count--;

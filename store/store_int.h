@@ -308,9 +308,14 @@ int store__web_access_drop_in(store *s, MDB_txn *txn, const char *caseworker);
 ug_err store__desk_drop(store *s, MDB_txn *dtxn, const char *desk,
 			const char *caseworker, int32_t from, int32_t to,
 			bool lead);
+/* Delete the entry an assignment record put into the person's history
+ * (the entry as that record wrote it: one a later record with the same
+ * start corrected stays), or, with back_caseworker set, put back the one
+ * an earlier record with that start made. */
 ug_err store__assign_drop(store *s, MDB_txn *txn, const uint8_t *person_key,
 			  int role, int32_t from, int32_t to,
-			  const char *caseworker, uint64_t *count);
+			  const char *caseworker, const char *back_caseworker,
+			  int32_t back_to, uint64_t *count);
 /* Put an assignment event's period into the person's history in txn
  * (store_assign.c); a handover it drops past the history's limit is
  * named in ev->assign_dropped*. */

@@ -152,9 +152,11 @@ del_record(store *s, MDB_txn *itxn, MDB_txn *ltxn, MDB_txn *dtxn,
 	 * record is gone routes nothing more. */
 	if (rc == 0 && *err == UG_OK && it->has_person &&
 	    it->assign_caseworker[0])
-		*err = store__assign_drop(
-		    s, ltxn, it->person_key, it->assign_role, it->assign_from,
-		    it->assign_to, it->assign_caseworker, &c->assignments);
+		*err = store__assign_drop(s, ltxn, it->person_key,
+					  it->assign_role, it->assign_from,
+					  it->assign_to, it->assign_caseworker,
+					  it->assign_back_caseworker,
+					  it->assign_back_to, &c->assignments);
 	/* So does a desk period: derived/ is rebuilt only from what the log
 	 * still holds, and must not route more meanwhile. */
 	if (rc == 0 && *err == UG_OK && it->desk[0])

@@ -839,6 +839,84 @@ def test_an_assignment_past_retention_assignment_routes_nothing(make_hub):
                                                      "duty-desk"), second
 
 
+def test_a_purged_assignment_record_leaves_the_one_a_later_record_made(
+        make_hub):
+    """OPERATIONS.md and RULES.md, Retention: with an assignment's record
+    goes the assignment it made, and only that: the person's alerts go
+    to whoever another assignment still names. A correction (the same
+    start date) replaces an assignment; two records naming the same
+    caseworker from the same day make one assignment. The first record's
+    purge must not take the assignment the later records still make:
+    cw-anna, by the correction back from cw-bob, stays the contact
+    person until those records go too."""
+    from hubtest import ev_assignment
+    a = CprGen(6217).next()
+    hub = make_hub(agencies=RULE_AGENCIES,
+                   caseworkers={"cw-anna": False, "cw-bob": False,
+                                "desk-dora": True},
+                   clock="2026-01-05T10:00:00",
+                   settings={"retention_assignment": "30"})
+    hub.cprs.add(a)
+    hub.send(ev_assignment(a, "cw-anna", "2025-11-01"))
+    hub.wait_applied()
+    hub.set_clock("2026-01-20T10:00:00")
+    hub.send(ev_assignment(a, "cw-bob", "2025-11-01"))
+    hub.send(ev_assignment(a, "cw-anna", "2025-11-01"))
+    hub.send(ev_dropout(a, "2026-01-19"))
+    [first] = hub.peek("cw-anna", 1)
+    assert first["rule"] == "dropout", first
+    # The first record is past its 30 days, the later two are not.
+    hub.set_clock("2026-02-10T10:00:00")
+    st = hub.wait_stats("the first assignment record purged",
+                        lambda s: s["log_events"] == 3)
+    assert st["assignments"] == 1, st
+    hub.send(ev_dropout(a, "2026-02-09", institution="college-y"))
+    wait_for(lambda: hub.stats()["alerts"] >= 2, 10, "the second alert")
+    rc, anna, err = hub.inbox("cw-anna", no_ack=True, idle_exit=2)
+    assert rc == 0 and "college-y" in json.dumps(anna), (anna, err)
+    # The same after a restart, when derived/ is as the log makes it.
+    hub.restart()
+    assert hub.stats()["assignments"] == 1
+    # The later records' turn: nothing names a contact person any more.
+    hub.set_clock("2026-02-25T10:00:00")
+    st = hub.wait_stats("the later assignment records purged",
+                        lambda s: s["log_events"] == 2)
+    assert st["assignments"] == 0, st
+
+
+def test_a_purged_correction_gives_back_the_assignment_it_corrected(
+        make_hub):
+    """OPERATIONS.md, Retention: hubctl writes assignments on its own
+    reading of the clock, so a correction can be due before the record
+    it corrected (here hubctl's clock was behind hubd's; with the age
+    limit on the whole log is walked). With the correction goes what it
+    made: the person is cw-anna's again, as the kept record says, not
+    no one's (the desk's) and not cw-bob's."""
+    a = CprGen(6218).born("2004-05-01")
+    hub = make_hub(agencies=RULE_AGENCIES,
+                   caseworkers={"cw-anna": False, "cw-bob": False,
+                                "desk-dora": True},
+                   clock="2026-01-20T10:00:00",
+                   settings={"retention_assignment": "30",
+                             "retention_age": "120"})
+    hub.assign(a, "cw-anna", start="2025-11-01")
+    behind = hub.client_dir / "behind.clock"
+    behind.write_text("2026-01-05T10:00:00\n")
+    hub.hubctl("assign", "--cpr", a, "--caseworker", "cw-bob",
+               "--from", "2025-11-01", "--clock_file", str(behind))
+    hub.send(ev_dropout(a, "2026-01-19"))
+    [first] = hub.peek("cw-bob", 1)
+    assert first["rule"] == "dropout", first
+    hub.set_clock("2026-02-10T10:00:00")
+    st = hub.wait_stats("the correction purged",
+                        lambda s: s["log_events"] == 2)
+    assert st["assignments"] == 1, st
+    hub.send(ev_dropout(a, "2026-02-09", institution="college-y"))
+    wait_for(lambda: hub.stats()["alerts"] >= 2, 10, "the second alert")
+    rc, anna, err = hub.inbox("cw-anna", no_ack=True, idle_exit=2)
+    assert rc == 0 and "college-y" in json.dumps(anna), (anna, err)
+
+
 def test_a_desk_membership_past_retention_desk_routes_nothing(make_hub):
     """OPERATIONS.md, Retention: `retention_desk = DAYS` deletes a desk
     membership record DAYS days after the hub received it, and with it
