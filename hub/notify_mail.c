@@ -9,7 +9,8 @@
  * first uncounted alert is mail_delay seconds old, and who was last mailed
  * at least mail_interval minutes ago, gets one notice counting all that
  * arrived since; the address is read from the store (hubctl set-email)
- * only then, and without one the count is dropped. The notice is piped
+ * only then, and without one the count is dropped (one that cannot be
+ * read is a failed notice, below). The notice is piped
  * to `mail_sendmail -t -i`, started with posix_spawn and reaped on later
  * ticks, so hubd's loop never waits for the MTA. A sendmail still running
  * mail_timeout seconds after it was started is killed with its process
@@ -426,10 +427,35 @@ hub__mail_tick(hub *h, notify_mail *m)
 		    (s->last_mail && now - s->last_mail < m->interval_ms))
 			continue;
 		char address[STORE_EMAIL_MAX];
-		if (store_email_get(h->store, s->recipient, address) !=
-		    UG_OK) {
+		ug_err aerr = store_email_get(h->store, s->recipient, address);
+		if (aerr == UG_ENOTFOUND) {
 			/* No address: nobody to tell; start counting anew. */
 			s->pending = 0;
+			continue;
+		}
+		if (aerr != UG_OK) {
+			/* One that cannot be read is a failed notice: the
+			 * caseworker expects it, so it is said and kept. */
+			s->last_mail = now;
+			char why[160];
+			if (aerr == UG_EMALFORMED)
+				snprintf(
+				    why, sizeof why,
+				    "it does not open with the storage "
+				    "key: STORE-FORGED; set it again with "
+				    "hubctl set-email");
+			else
+				snprintf(why, sizeof why, "%s",
+					 ug_strerror(aerr));
+			log_warn("HUB-MAIL",
+				 "the notice address of %s cannot be read "
+				 "(%s); its %ld alert(s) count into the next "
+				 "notice, tried after mail_interval",
+				 s->recipient, why, s->pending);
+			char detail[200];
+			snprintf(detail, sizeof detail,
+				 "the address cannot be read (%s)", why);
+			audit_mail(h, s->recipient, "failed", detail);
 			continue;
 		}
 		char message[MESSAGE_MAX];

@@ -103,7 +103,7 @@ record_get(store *s, const uint8_t k[PW_KEY_LEN], const char *caseworker,
 	    plain[8] != idlen || memcmp(plain + 9, caseworker, idlen) != 0 ||
 	    plain[plain_len - 1] != 0) {
 		store__forged(s, TAG_PRINCIPAL_ID, what);
-		err = UG_ENOTFOUND;
+		err = UG_EMALFORMED;
 	} else {
 		*stamp = (int64_t)ug_get_be64(plain);
 		memcpy(value, plain + REC_HEAD, value_max);
@@ -177,8 +177,10 @@ store_password_get(store *s, const char *caseworker,
 	uint8_t k[PW_KEY_LEN];
 	if (key_of(s, PASSWORD, caseworker, k) != UG_OK)
 		return UG_ENOTFOUND;
-	return record_get(s, k, caseworker, set_at, hash,
-			  STORE_PASSWORD_HASH_MAX, "password");
+	/* A password that does not open logs nobody in, as none. */
+	ug_err err = record_get(s, k, caseworker, set_at, hash,
+				STORE_PASSWORD_HASH_MAX, "password");
+	return err == UG_EMALFORMED ? UG_ENOTFOUND : err;
 }
 
 ug_err

@@ -49,7 +49,9 @@ ug_err store_email_put(store *s, const char *caseworker, const char *address);
 ug_err store_email_put_audited(store *s, const char *caseworker,
 			       const char *address,
 			       const store_audit_entry *audit);
-/* The address; UG_ENOTFOUND if none is set (or it does not open). */
+/* The address; UG_ENOTFOUND if none is set, UG_EMALFORMED if its record
+ * does not open (reported as STORE-FORGED): not the same as none, since
+ * the caseworker expects their notices. */
 ug_err store_email_get(store *s, const char *caseworker,
 		       char address[STORE_EMAIL_MAX]);
 /* Remove it: no more notices. UG_ENOTFOUND if none. */

@@ -711,6 +711,47 @@ def test_a_sendmail_that_cannot_be_run_is_a_failed_notice(make_hub,
          "the MTA cannot be run (No such file or directory)")]
 
 
+def test_a_notice_address_that_does_not_open_is_a_failed_notice(make_hub,
+                                                              tmp_path):
+    """OPERATIONS.md, "E-mail notices": an address that cannot be read
+    (its record does not open: STORE-FORGED, someone wrote to the store)
+    is not the same as none. The notice is a failed one: logged (warn),
+    audited `notice-mail failed` with why, its count kept for the next
+    notice, tried after mail_interval; set again, the address gets it,
+    counting every alert since."""
+    from test_60_store_at_rest import dump, load
+    script, out = sendmail_stand_in(tmp_path / "mailhub" / "mail")
+    hub = anna_mail_hub(make_hub, script, interval=1)
+    a1, a2 = CprGen(7229).take(2)
+    hub.assign(a1, "cw-anna")
+    hub.assign(a2, "cw-anna")
+    hub.stop()
+    log = hub.data_dir / "log"
+    [(key, value)] = [(k, v) for k, v in dump(log, "password")
+                      if len(v) == 368]         # the address record
+    value = bytearray(value)
+    value[-20] ^= 0x01
+    load(log, "password", [(key, bytes(value))])
+    hub.start()
+    hub.send(absence(a1, "forged-1"))
+    hub.wait_log(r"hubd warn HUB-MAIL the notice address of cw-anna cannot "
+                 r"be read \(it does not open with the storage key: "
+                 r"STORE-FORGED; set it again with hubctl set-email\); its "
+                 r"1 alert\(s\) count into the next notice, tried after "
+                 r"mail_interval", timeout=15)
+    assert "STORE-FORGED e-mail" in hub.log_text()
+    wait_for(lambda: notice_records(hub), 10, "the audit record")
+    assert notice_records(hub) == [
+        ("failed", "cw-anna", "the address cannot be read (it does not "
+         "open with the storage key: STORE-FORGED; set it again with "
+         "hubctl set-email)")]
+    hub.hubctl("set-email", "cw-anna", "anna@kommune.example.dk")
+    hub.send(absence(a2, "forged-2"))
+    [mail] = wait_for(lambda: mails(out), 90, "the notice after the "
+                      "interval", interval=0.5)
+    assert "2 nye advarsler" in mail and "2 new alerts" in mail, mail
+
+
 def test_a_sendmail_that_hangs_is_killed_after_mail_timeout(make_hub,
                                                            tmp_path):
     """OPERATIONS.md: a sendmail still running `mail_timeout` seconds
