@@ -195,6 +195,59 @@ def test_offer_deadline_runs_from_the_recorded_contact(make_hub):
         ("dropout", "HIGH", "cw-anna"), ("transition_gap", "HIGH", "cw-anna")]
 
 
+def test_an_offer_deadline_on_a_sunday_stays_there(make_hub):
+    """RULES.md §6: the offer deadline counts calendar days and is not
+    moved off a weekend or public holiday; its warning comes at the start
+    of the working day before it, the miss at the start of the day after
+    it, due that day. A contact on Friday 2026-09-11 (dropout 09-07, so
+    the gap opens 10-08): the offer is due Sunday 10-11, warned at the
+    start of Friday 10-09, missed at the start of Monday 10-12."""
+    hub, cpr, d = dropped_out(make_hub, 3412, "2009-12-01")
+    hub.set_clock("2026-09-11T10:00:00")
+    rc, _, err = hub.record("cw-anna", "contact", d["alert_id"], "phone")
+    assert rc == 0, err
+    # The contact warning came at the start of 09-11, before the contact.
+    hub.advance("2026-10-08T00:00:00")       # the gap, nothing else
+    assert hub.stats()["alerts"] == 3
+    hub.advance("2026-10-08T23:59:59")
+    assert hub.stats()["alerts"] == 3
+    hub.advance("2026-10-09T00:00:00")
+    assert hub.stats()["alerts"] == 4
+    [w] = [a for a in hub.peek("desk-dora", 2)
+           if a["rule"] == "deadline.offer.warn"]
+    assert w["due"] == "2026-10-11"
+    assert "the deadline is 2026-10-11" in w["explanation"]
+    hub.advance("2026-10-11T23:59:59")
+    assert hub.stats()["alerts"] == 4
+    hub.advance("2026-10-12T00:00:00")
+    assert hub.stats()["alerts"] == 5
+    [m] = [a for a in hub.peek("desk-dora", 3)
+           if a["rule"] == "deadline.offer.missed"]
+    assert m["due"] == "2026-10-12"
+    assert "The deadline passed on 2026-10-11" in m["explanation"]
+
+
+def test_a_friday_contact_deadline_is_missed_due_that_saturday(make_hub):
+    """RULES.md §6: the miss of a contact deadline on a Friday is raised
+    at 00:00 UTC that Saturday and is due that day ("today"): the desk
+    finds it due on a day its office is closed. A dropout learned of on
+    Friday 2026-09-11 has contact due Friday 09-18."""
+    hub = rules_hub(make_hub, "2026-09-11T08:00:00")
+    cpr = CprGen(3413).born("2010-01-15")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-11"))
+    hub.wait_applied()
+    assert dropout_alert(hub)["due"] == "2026-09-18"
+    hub.advance("2026-09-17T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    hub.advance("2026-09-19T00:00:00")
+    assert hub.stats()["alerts"] == 3
+    [m] = [a for a in hub.peek("desk-dora", 2)
+           if a["rule"] == "deadline.contact.missed"]
+    assert m["due"] == "2026-09-19"
+    assert "The deadline passed on 2026-09-18" in m["explanation"]
+
+
 def test_no_offer_clock_without_a_recorded_contact(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     cpr = CprGen(3411).born("2009-11-01")
