@@ -615,6 +615,13 @@ def test_a_combined_alert_no_longer_names_a_referral_the_consent_ended(
     again = [a for a in hub.peek("cw-anna", 9)
              if a["rule"] == "combined" and a["cpr"] == named]
     assert again[0]["explanation"] == combined[named]["explanation"]
+    # RULES.md §7: it stays where it is on a reassignment, as before.
+    hub.assign(named, "cw-bob", start="2026-09-10")
+    hub.wait_applied()
+    hub.wait_log(r"HUB-REROUTE alert [0-9a-f]{18} moved to cw-bob")
+    rc, bob, err = hub.inbox("cw-bob", no_ack=True, idle_exit=1)
+    assert rc == 0, err
+    assert [a["rule"] for a in bob] == ["absence.rolling"]
 
 
 def test_a_referral_taken_back_stays_no_signal_when_consent_comes_again(
