@@ -470,6 +470,34 @@ def test_working_days_skip_easter(make_hub):
     assert hub.stats()["alerts"] == 3
 
 
+def test_working_days_skip_every_public_holiday(make_hub):
+    """RULES.md §9: the holidays the working days skip, each on a real
+    hubd: a dropout learned of on the day before (or in the week of) each
+    has contact due 5 working days later. Great Prayer Day counts until
+    2023 only; Christmas Eve while calendar.christmas_eve_is_holiday."""
+    hub = rules_hub(make_hub, "2023-05-04T09:00:00")
+    gen = CprGen(3432)
+    cases = [("2023-05-04", "2023-05-12"),   # Great Prayer Day 05-05
+             ("2024-04-25", "2024-05-02"),   # abolished: 04-26 works
+             ("2026-05-13", "2026-05-21"),   # Ascension Day 05-14
+             ("2026-05-22", "2026-06-01"),   # Whit Monday 05-25
+             ("2026-06-01", "2026-06-09"),   # Constitution Day (Fri 06-05)
+             ("2026-12-22", "2026-12-31"),   # 24th-26th, the weekend
+             ("2026-12-29", "2027-01-06"),   # New Year's Day
+             ("2027-03-24", "2027-04-05")]   # Easter 2027, clocks change
+    got = []
+    for day, _ in cases:
+        cpr = gen.born("2000-01-01")      # an adult: no legal clocks
+        hub.assign(cpr, "cw-anna", start="2020-01-01")
+        hub.set_clock(day + "T09:00:00")
+        hub.send(ev_dropout(cpr, day))
+        hub.wait_applied()
+        rc, alerts, err = hub.inbox("cw-anna", no_ack=True, idle_exit=1)
+        assert rc == 0, err
+        got.append((day, [a["due"] for a in alerts if a["cpr"] == cpr]))
+    assert got == [(day, [due]) for day, due in cases]
+
+
 def test_deadlines_are_configuration(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00",
                     rules={"deadline.contact_working_days": "3",
