@@ -624,6 +624,29 @@ def test_a_combined_alert_no_longer_names_a_referral_the_consent_ended(
     assert [a["rule"] for a in bob] == ["absence.rolling"]
 
 
+def test_a_referral_named_first_in_a_combined_alert_goes_with_its_comma(
+        make_hub):
+    """As above, with the referral the first signal named."""
+    hub, [cpr] = combined_hub(make_hub, 3394)
+    hub.send(ev_referral(cpr, "2026-09-03", consent={"given": True}))
+    hub.wait_applied()
+    hub.send(ev_absence(cpr, "2026-08-31", 6),
+             ev_dropout_risk(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 3
+    [c] = [a for a in hub.peek("cw-anna", 3) if a["rule"] == "combined"]
+    assert c["explanation"].startswith(
+        "Signals for this young person: addiction referral (addiction-a, "
+        "2026-09-03), absence (school-a, 2026-09-04), dropout risk")
+    hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 4
+    [c] = [a for a in hub.peek("cw-anna", 3) if a["rule"] == "combined"]
+    assert c["explanation"].startswith(
+        "Signals for this young person: absence (school-a, 2026-09-04), "
+        "dropout risk (college-a, 2026-09-08), and one more that may no "
+        "longer be shown. Rule combined: ")
+
+
 def test_a_referral_taken_back_stays_no_signal_when_consent_comes_again(
         make_hub):
     """RULES.md §4, §5: a shared referral whose consent was withdrawn is
