@@ -362,6 +362,54 @@ consent_sweep_rule(apply_ctx *c, const uint8_t *person_key, const outcome *o,
 				   consent_sweep_alert, &s);
 }
 
+/* The consent no longer shares referrals: every open combined alert of
+ * the person may name one (to the contact person), and would go on naming
+ * it at every delivery, listing and timeline, though consent is judged at
+ * each disclosure. Noted here, rewritten once stored (store_effects). */
+static ug_err
+unname_note(apply_ctx *c, const uint8_t *id)
+{
+	for (size_t i = 0; i < c->nunnamed; i++)
+		if (memcmp(c->unnamed[i], id, STORE_ALERT_ID_LEN) == 0)
+			return UG_OK;
+	ug_err err = grow((void **)&c->unnamed, &c->unnamed_cap, c->nunnamed,
+			  sizeof *c->unnamed);
+	if (err == UG_OK)
+		memcpy(c->unnamed[c->nunnamed++], id, STORE_ALERT_ID_LEN);
+	return err;
+}
+
+static ug_err
+unname_sweep_alert(void *ctx, const uint8_t *id)
+{
+	if (id[STORE_ALERT_ID_LEN - 1] != R_COMBINED)
+		return UG_OK;
+	return unname_note(ctx, id);
+}
+
+static ug_err
+unname_referrals(apply_ctx *c, const uint8_t *person_key, const outcome *o)
+{
+	size_t i = 0;
+	while (i < o->nwithdraw && o->withdraw[i].rule != R_ADDICTION)
+		i++;
+	if (i == o->nwithdraw || !person_key)
+		return UG_OK;
+	/* Raised earlier in this batch: not stored yet. */
+	ug_err err = UG_OK;
+	for (size_t k = 0; err == UG_OK && k < c->nalerts; k++)
+		if (c->alerts[k].has_person &&
+		    c->alerts[k].alert.id[STORE_ALERT_ID_LEN - 1] ==
+			R_COMBINED &&
+		    memcmp(c->alerts[k].person_key, person_key,
+			   UG_PERSON_KEY_LEN) == 0)
+			err = unname_note(c, c->alerts[k].alert.id);
+	if (err == UG_OK)
+		err = store_person_alerts(c->h->store, person_key,
+					  unname_sweep_alert, c);
+	return err;
+}
+
 /* Carry out what a rule decided for one person. */
 static ug_err
 carry_out(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
@@ -423,6 +471,8 @@ carry_out(apply_ctx *c, const rule_input *in, const uint8_t *person_key,
 			       o->withdraw[i].rule, o->withdraw[i].why, &wn);
 	if (err == UG_OK && wn.n)
 		err = withdrawn_notice_emit(c, in, p, person_key, &wn);
+	if (err == UG_OK)
+		err = unname_referrals(c, person_key, o);
 	if (err == UG_OK && o->move_alerts)
 		err = routing_move_open_alerts(c, person_key);
 	if (o->merged) {
@@ -774,6 +824,102 @@ free_effects(apply_ctx *c)
 	free(c->alerts);
 	free(c->reroutes);
 	free(c->withdrawals);
+	free(c->unnamed);
+}
+
+/* The combined alert's text without the referral: its item ("addiction
+ * referral (AGENCY, DAY)", rule_signals.c) gives way to
+ * HUB_REFERRAL_UNNAMED at the end of the list, and an AddictionReferral
+ * as its evidence (the referral tipped it) goes. */
+typedef struct {
+	uint8_t *body;
+	size_t len;
+} unnamed_body;
+
+static ug_err
+unname_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+	    uint32_t deliveries)
+{
+	(void)id;
+	(void)deliveries;
+	unnamed_body *out = ctx;
+	wire_alert *a =
+	    wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, body, len);
+	if (!a)
+		return UG_OK;
+	const char *text = a->explanation ? a->explanation : "";
+	const char *item = strstr(text, "addiction referral (");
+	const char *close = item ? strchr(item, ')') : NULL;
+	if (!close) {
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, a);
+		return UG_OK;
+	}
+	size_t from = (size_t)(item - text), to = (size_t)(close + 1 - text);
+	/* ", item" after another; "item, " as the first. */
+	if (from >= 2 && text[from - 2] == ',' && text[from - 1] == ' ')
+		from -= 2;
+	else if (text[to] == ',' && text[to + 1] == ' ')
+		to += 2;
+	char explanation[1024];
+	snprintf(explanation, sizeof explanation, "%.*s%s", (int)from, text,
+		 text + to);
+	/* Said at the list's end, before the rule's own sentence. */
+	char *end = strstr(explanation, ". Rule combined");
+	if (end) {
+		char rest[1024];
+		ug_strlcpy(rest, end, sizeof rest);
+		snprintf(end, sizeof explanation - (size_t)(end - explanation),
+			 ", %s%s", HUB_REFERRAL_UNNAMED, rest);
+	}
+	Ungebro__V1__Evidence *kept[16];
+	size_t nkept = 0;
+	for (size_t i = 0; i < a->n_evidence && nkept < 16; i++)
+		if (a->evidence[i]->type !=
+		    UNGEBRO__V1__EVENT_TYPE__ADDICTION_REFERRAL)
+			kept[nkept++] = a->evidence[i];
+	char *was_text = a->explanation;
+	Ungebro__V1__Evidence **was_evidence = a->evidence;
+	size_t was_n = a->n_evidence;
+	a->explanation = explanation;
+	a->evidence = kept;
+	a->n_evidence = nkept;
+	out->len = wire_packed_size(a);
+	out->body = malloc(out->len ? out->len : 1);
+	if (out->body)
+		wire_pack(a, out->body);
+	/* Its own fields back, for wire_free. */
+	a->explanation = was_text;
+	a->evidence = was_evidence;
+	a->n_evidence = was_n;
+	wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, a);
+	return out->body ? UG_OK : UG_ENOMEM;
+}
+
+static ug_err
+unname_stored(hub *h, const uint8_t *id)
+{
+	unnamed_body nb = {0};
+	bool open = false, rewritten = false;
+	ug_err err = store_alert_get(h->store, id, unname_body, &nb, &open);
+	if (err == UG_ENOTFOUND)
+		return UG_OK;
+	if (err != UG_OK || !nb.body || !open) {
+		free(nb.body);
+		return err;
+	}
+	err = store_alert_rewrite(h->store, id, nb.body, nb.len, &rewritten);
+	free(nb.body);
+	if (err == UG_ENOTFOUND)
+		return UG_OK;
+	if (err == UG_OK && rewritten) {
+		char hexid[2 * STORE_ALERT_ID_LEN + 1];
+		ug_hex(id, STORE_ALERT_ID_LEN, hexid);
+		log_info("HUB-WITHDRAW",
+			 "alert %s (combined) no longer names the referral: "
+			 "the consent no longer shares it",
+			 hexid);
+	}
+	return err;
 }
 
 static ug_err
@@ -848,6 +994,8 @@ store_effects(apply_ctx *c)
 	}
 	for (size_t i = 0; err == UG_OK && i < c->nwithdrawals; i++)
 		err = close_withdrawn(h, &c->withdrawals[i]);
+	for (size_t i = 0; err == UG_OK && i < c->nunnamed; i++)
+		err = unname_stored(h, c->unnamed[i]);
 	for (size_t i = 0; err == UG_OK && i < c->nreroutes; i++) {
 		reroute *r = &c->reroutes[i];
 		bool open = false, moved = false;

@@ -44,6 +44,10 @@ typedef struct {
 	size_t nreroutes, reroutes_cap;
 	withdrawal *withdrawals;
 	size_t nwithdrawals, withdrawals_cap;
+	/* Open combined alerts that may name a referral the consent no
+	 * longer shares: their text loses it once stored (apply.c). */
+	uint8_t (*unnamed)[STORE_ALERT_ID_LEN];
+	size_t nunnamed, unnamed_cap;
 	size_t applied;
 	bool hand;  /* news to the loop thread (hub__applier_hand) */
 	ug_err err; /* why finish failed */

@@ -326,6 +326,10 @@ typedef struct {
 	int64_t raised_at; /* ms */
 } hub_alert_summary;
 ug_err hub__alert_summary(hub *h, const uint8_t *id, hub_alert_summary *out);
+/* What a combined alert says in place of a referral the consent no longer
+ * shares (apply.c writes it, routing.c reads it: such an alert still
+ * stays where it is). */
+#define HUB_REFERRAL_UNNAMED "and one more that may no longer be shown"
 
 /* routing.c: the alert was acknowledged or withdrawn: close the notices
  * its escalation sent to the desk and the team lead; with `closed`, whom

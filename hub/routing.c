@@ -195,7 +195,10 @@ read_summary(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	const char *named =
 	    a->explanation ? strstr(a->explanation, "addiction referral (")
 			   : NULL;
-	o->names_referral = named != NULL;
+	/* One that no longer names it (the consent ended) named it once. */
+	o->names_referral =
+	    named != NULL ||
+	    (a->explanation && strstr(a->explanation, HUB_REFERRAL_UNNAMED));
 	o->referral[0] = '\0';
 	if (named) {
 		named += strlen("addiction referral (");

@@ -350,6 +350,13 @@ ug_err store_alerts_delivered(store *s,
  * UG_EMALFORMED (logged STORE-FORGED) if it does not open. */
 ug_err store_alert_get(store *s, const uint8_t *id, store_alert_fn fn,
 		       void *ctx, bool *open);
+/* Replace the body of an open alert (its recipient, state and queue entry
+ * stay), in one synchronous transaction: a consent that no longer shares
+ * what an open alert names (hub/apply.c). An alert already acked is left
+ * alone (*rewritten false); UG_ENOTFOUND if there is no such alert. */
+ug_err store_alert_rewrite(store *s, const uint8_t *id, const uint8_t *body,
+			   size_t body_len, bool *rewritten)
+    __attribute__((warn_unused_result));
 /* Count open alerts for a recipient. Each is opened and checked, as for
  * delivery, so the cost grows with the queue. */
 ug_err store_alerts_count(store *s, const char *recipient, size_t *open);

@@ -524,6 +524,54 @@ store_alert_get(store *s, const uint8_t *id, store_alert_fn fn, void *ctx,
 }
 
 ug_err
+store_alert_rewrite(store *s, const uint8_t *id, const uint8_t *body,
+		    size_t body_len, bool *rewritten)
+{
+	*rewritten = false;
+	if (body_len > STORE_SEAL_MAX - 128)
+		return UG_EINVAL;
+	MDB_txn *txn = NULL;
+	int rc = store__begin_write(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin rewrite");
+	store__alert_head h;
+	MDB_val old;
+	ug_err err = store__alert_read(s, txn, id, &h, &old);
+	if (err != UG_OK || !h.open) {
+		mdb_txn_abort(txn);
+		return err == UG_EMALFORMED ? UG_ENOTFOUND : err;
+	}
+	uint8_t k[ALERT_KEY_LEN], ad[ALERT_AD_LEN];
+	alert_key(s, id, k);
+	size_t plain_len = store__padded(4 + body_len);
+	MDB_val key = {ALERT_KEY_LEN, k};
+	MDB_val val = {ALERT_HEAD_SEALED + plain_len + UG_SEAL_OVERHEAD, NULL};
+	uint8_t *plain = store__scratch();
+	if (!plain) {
+		mdb_txn_abort(txn);
+		return UG_ENOMEM;
+	}
+	/* The body first: the reserve below may move the page the old
+	 * record (and so body, when it points there) lies in. */
+	memmove(plain + 4, body, body_len);
+	ug_put_be32(plain, (uint32_t)body_len);
+	memset(plain + 4 + body_len, 0, plain_len - 4 - body_len);
+	rc = mdb_put(txn, s->alerts, &key, &val, MDB_RESERVE);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return store__map_err(rc, "rewrite alert");
+	}
+	uint8_t *out = val.mv_data;
+	alert_head_seal(s, k, id, &h, out);
+	alert_ad(ad, k, id, 'b');
+	store__seal(s, ad, sizeof ad, plain, plain_len,
+		    out + ALERT_HEAD_SEALED);
+	err = store__map_err(mdb_txn_commit(txn), "commit rewrite");
+	*rewritten = err == UG_OK;
+	return err;
+}
+
+ug_err
 store_alerts_delivered(store *s, const uint8_t (*ids)[STORE_ALERT_ID_LEN],
 		       size_t n, uint32_t *deliveries)
 {

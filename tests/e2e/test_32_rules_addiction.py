@@ -54,6 +54,24 @@ def test_consent_expiring_on_the_referral_day_still_shares(make_hub):
     assert hub.wait_applied()["alerts"] == 1
 
 
+def test_the_last_day_of_consent_is_a_utc_day(make_hub):
+    """RULES.md §1, §4: the hub's days are UTC days, so is a consent's
+    last day: consent until 2026-09-20 shares a referral the hub receives
+    at 23:30 UTC that day (01:30 on 09-21 in Danish summer time), and
+    ends at 00:00 UTC on 09-21 (02:00 Danish time)."""
+    hub, [cpr] = assigned_hub(make_hub, 3226, clock="2026-09-20T23:30:00")
+    hub.send(ev_referral(cpr, "2026-09-20",
+                         consent={"given": True, "expires": "2026-09-20"}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance("2026-09-20T23:59:59")
+    assert hub.stats()["alerts_open"] == 1
+    hub.advance("2026-09-21T00:00:00")
+    hub.wait_stats("withdrawn", lambda s: s["alerts"] == 2)
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn"
+    assert "consent to share it ended on 2026-09-20" in w["explanation"]
+
+
 def test_without_consent_nothing_reaches_anyone(make_hub):
     hub, [refused, silent] = assigned_hub(make_hub, 3203, n=2)
     unassigned = CprGen(32031).next()

@@ -552,6 +552,101 @@ def test_a_combined_alert_naming_a_referral_stays_when_consent_ends(
     assert anna == ["combined", "withdrawn"]
 
 
+def test_a_combined_alert_no_longer_names_a_referral_the_consent_ended(
+        make_hub):
+    """RULES.md §4, §5: consent is judged at every disclosure. A combined
+    alert that names a shared referral to the contact person stays open
+    with them when the consent stops sharing referrals, but it no longer
+    names the referral: it was delivered after the withdrawal, first or
+    again after a reconnect, with "addiction referral (addiction-a,
+    2026-09-07)" in it, and with the referral as its evidence when the
+    referral tipped it."""
+    hub, [named, tipped, ended] = combined_hub(make_hub, 3393, n=3)
+    # named: delivered once (not acknowledged) before the withdrawal.
+    hub.send(*three_signals(named))
+    assert hub.wait_applied()["alerts"] == 3
+    [seen] = [a for a in hub.peek("cw-anna", 3) if a["rule"] == "combined"]
+    assert "addiction referral (addiction-a, 2026-09-07)" in \
+        seen["explanation"]
+    # tipped: the referral is the third signal, and the evidence.
+    hub.send(ev_absence(tipped, "2026-08-31", 6),
+             ev_dropout_risk(tipped, "2026-09-04"),
+             ev_referral(tipped, "2026-09-07", consent={"given": True}))
+    # ended: the consent ends after 09-09; never delivered before.
+    absence, referral, risk = three_signals(ended)
+    referral.addiction_referral.consent.expires = "2026-09-09"
+    hub.send(absence, referral, risk)
+    # The tipping referral raised the combined alert instead of its own.
+    assert hub.wait_applied()["alerts"] == 9
+    for cpr in (named, tipped):
+        hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_STARTED",
+                             consent={"given": False}))
+    hub.advance("2026-09-10T00:00:00")
+    assert hub.stats()["alerts"] == 11     # two `withdrawn` notices
+    alerts = hub.peek("cw-anna", 9)
+    combined = {a["cpr"]: a for a in alerts if a["rule"] == "combined"}
+    assert sorted(combined) == sorted([named, tipped, ended])
+    for a in combined.values():
+        assert "addiction" not in a["explanation"] + a["title"]
+        assert not [e for e in a["evidence"]
+                    if e["type"] == "AddictionReferral"]
+        assert a["recipient"] == "cw-anna"
+    assert combined[named]["explanation"].startswith(
+        "Signals for this young person: absence (school-a, 2026-09-04), "
+        "dropout risk (college-a, 2026-09-08), and one more that may no "
+        "longer be shown. Rule combined: 3 or more different signals "
+        "within 90 days raise one combined alert")
+    assert combined[named]["title"] == seen["title"]
+    assert combined[tipped]["evidence"] == []
+    assert combined[tipped]["explanation"].startswith(
+        "Signals for this young person: absence (school-a, 2026-09-04), "
+        "dropout risk (college-a, 2026-09-04), and one more that may no "
+        "longer be shown. Rule combined")
+    assert [e["type"] for e in combined[ended]["evidence"]] == \
+        ["DropoutRisk"]
+    hub.wait_log(r"HUB-WITHDRAW alert [0-9a-f]{18} \(combined\) no longer "
+                 r"names the referral: the consent no longer shares it",
+                 count=3)
+    # The consent given again shares the referrals that follow, not
+    # this one: the text stays as it is.
+    hub.send(ev_referral(named, "2026-09-09", stage="TREATMENT_ENDED",
+                         consent={"given": True}))
+    hub.wait_applied()
+    again = [a for a in hub.peek("cw-anna", 9)
+             if a["rule"] == "combined" and a["cpr"] == named]
+    assert again[0]["explanation"] == combined[named]["explanation"]
+    # RULES.md §7: it stays where it is on a reassignment, as before.
+    hub.assign(named, "cw-bob", start="2026-09-10")
+    hub.wait_applied()
+    hub.wait_log(r"HUB-REROUTE alert [0-9a-f]{18} moved to cw-bob")
+    rc, bob, err = hub.inbox("cw-bob", no_ack=True, idle_exit=1)
+    assert rc == 0, err
+    assert [a["rule"] for a in bob] == ["absence.rolling"]
+
+
+def test_a_referral_named_first_in_a_combined_alert_goes_with_its_comma(
+        make_hub):
+    """As above, with the referral the first signal named."""
+    hub, [cpr] = combined_hub(make_hub, 3394)
+    hub.send(ev_referral(cpr, "2026-09-03", consent={"given": True}))
+    hub.wait_applied()
+    hub.send(ev_absence(cpr, "2026-08-31", 6),
+             ev_dropout_risk(cpr, "2026-09-08"))
+    assert hub.wait_applied()["alerts"] == 3
+    [c] = [a for a in hub.peek("cw-anna", 3) if a["rule"] == "combined"]
+    assert c["explanation"].startswith(
+        "Signals for this young person: addiction referral (addiction-a, "
+        "2026-09-03), absence (school-a, 2026-09-04), dropout risk")
+    hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_STARTED",
+                         consent={"given": False}))
+    assert hub.wait_applied()["alerts"] == 4
+    [c] = [a for a in hub.peek("cw-anna", 3) if a["rule"] == "combined"]
+    assert c["explanation"].startswith(
+        "Signals for this young person: absence (school-a, 2026-09-04), "
+        "dropout risk (college-a, 2026-09-08), and one more that may no "
+        "longer be shown. Rule combined: ")
+
+
 def test_a_referral_taken_back_stays_no_signal_when_consent_comes_again(
         make_hub):
     """RULES.md §4, §5: a shared referral whose consent was withdrawn is

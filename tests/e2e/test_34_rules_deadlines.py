@@ -195,6 +195,59 @@ def test_offer_deadline_runs_from_the_recorded_contact(make_hub):
         ("dropout", "HIGH", "cw-anna"), ("transition_gap", "HIGH", "cw-anna")]
 
 
+def test_an_offer_deadline_on_a_sunday_stays_there(make_hub):
+    """RULES.md §6: the offer deadline counts calendar days and is not
+    moved off a weekend or public holiday; its warning comes at the start
+    of the working day before it, the miss at the start of the day after
+    it, due that day. A contact on Friday 2026-09-11 (dropout 09-07, so
+    the gap opens 10-08): the offer is due Sunday 10-11, warned at the
+    start of Friday 10-09, missed at the start of Monday 10-12."""
+    hub, cpr, d = dropped_out(make_hub, 3412, "2009-12-01")
+    hub.set_clock("2026-09-11T10:00:00")
+    rc, _, err = hub.record("cw-anna", "contact", d["alert_id"], "phone")
+    assert rc == 0, err
+    # The contact warning came at the start of 09-11, before the contact.
+    hub.advance("2026-10-08T00:00:00")       # the gap, nothing else
+    assert hub.stats()["alerts"] == 3
+    hub.advance("2026-10-08T23:59:59")
+    assert hub.stats()["alerts"] == 3
+    hub.advance("2026-10-09T00:00:00")
+    assert hub.stats()["alerts"] == 4
+    [w] = [a for a in hub.peek("desk-dora", 2)
+           if a["rule"] == "deadline.offer.warn"]
+    assert w["due"] == "2026-10-11"
+    assert "the deadline is 2026-10-11" in w["explanation"]
+    hub.advance("2026-10-11T23:59:59")
+    assert hub.stats()["alerts"] == 4
+    hub.advance("2026-10-12T00:00:00")
+    assert hub.stats()["alerts"] == 5
+    [m] = [a for a in hub.peek("desk-dora", 3)
+           if a["rule"] == "deadline.offer.missed"]
+    assert m["due"] == "2026-10-12"
+    assert "The deadline passed on 2026-10-11" in m["explanation"]
+
+
+def test_a_friday_contact_deadline_is_missed_due_that_saturday(make_hub):
+    """RULES.md §6: the miss of a contact deadline on a Friday is raised
+    at 00:00 UTC that Saturday and is due that day ("today"): the desk
+    finds it due on a day its office is closed. A dropout learned of on
+    Friday 2026-09-11 has contact due Friday 09-18."""
+    hub = rules_hub(make_hub, "2026-09-11T08:00:00")
+    cpr = CprGen(3413).born("2010-01-15")
+    hub.assign(cpr, "cw-anna")
+    hub.send(ev_dropout(cpr, "2026-09-11"))
+    hub.wait_applied()
+    assert dropout_alert(hub)["due"] == "2026-09-18"
+    hub.advance("2026-09-17T00:00:00")
+    assert hub.stats()["alerts"] == 2
+    hub.advance("2026-09-19T00:00:00")
+    assert hub.stats()["alerts"] == 3
+    [m] = [a for a in hub.peek("desk-dora", 2)
+           if a["rule"] == "deadline.contact.missed"]
+    assert m["due"] == "2026-09-19"
+    assert "The deadline passed on 2026-09-18" in m["explanation"]
+
+
 def test_no_offer_clock_without_a_recorded_contact(make_hub):
     hub = rules_hub(make_hub, "2026-09-07T08:00:00")
     cpr = CprGen(3411).born("2009-11-01")
@@ -415,6 +468,34 @@ def test_working_days_skip_easter(make_hub):
     assert hub.stats()["alerts"] == 2
     hub.advance("2026-04-14T00:00:00")
     assert hub.stats()["alerts"] == 3
+
+
+def test_working_days_skip_every_public_holiday(make_hub):
+    """RULES.md §9: the holidays the working days skip, each on a real
+    hubd: a dropout learned of on the day before (or in the week of) each
+    has contact due 5 working days later. Great Prayer Day counts until
+    2023 only; Christmas Eve while calendar.christmas_eve_is_holiday."""
+    hub = rules_hub(make_hub, "2023-05-04T09:00:00")
+    gen = CprGen(3432)
+    cases = [("2023-05-04", "2023-05-12"),   # Great Prayer Day 05-05
+             ("2024-04-25", "2024-05-02"),   # abolished: 04-26 works
+             ("2026-05-13", "2026-05-21"),   # Ascension Day 05-14
+             ("2026-05-22", "2026-06-01"),   # Whit Monday 05-25
+             ("2026-06-01", "2026-06-09"),   # Constitution Day (Fri 06-05)
+             ("2026-12-22", "2026-12-31"),   # 24th-26th, the weekend
+             ("2026-12-29", "2027-01-06"),   # New Year's Day
+             ("2027-03-24", "2027-04-05")]   # Easter 2027, clocks change
+    got = []
+    for day, _ in cases:
+        cpr = gen.born("2000-01-01")      # an adult: no legal clocks
+        hub.assign(cpr, "cw-anna", start="2020-01-01")
+        hub.set_clock(day + "T09:00:00")
+        hub.send(ev_dropout(cpr, day))
+        hub.wait_applied()
+        rc, alerts, err = hub.inbox("cw-anna", no_ack=True, idle_exit=1)
+        assert rc == 0, err
+        got.append((day, [a["due"] for a in alerts if a["cpr"] == cpr]))
+    assert got == [(day, [due]) for day, due in cases]
 
 
 def test_deadlines_are_configuration(make_hub):

@@ -129,6 +129,60 @@ def test_a_friday_alert_reaches_the_desk_after_office_hours(make_hub):
     assert [to for _, to in escalations(hub)] == ["duty-desk"]
 
 
+def urgent_escalations_across(make_hub, seed, raised, steps):
+    """An URGENT dropout alert raised at `raised` (UTC); steps: (instant
+    just before, instant of) each notice, desk then team lead."""
+    hub = rules_hub(make_hub, raised, escalation=True,
+                    rules=dict(LEAD, **{"dropout.priority": "urgent"}))
+    adult = CprGen(seed).born("2001-07-07")
+    hub.assign(adult, "cw-anna")
+    hub.send(ev_dropout(adult, raised[:10]))
+    hub.wait_applied()
+    for n, (before, at) in enumerate(steps):
+        hub.advance(before)
+        assert len(escalations(hub)) == n, before
+        hub.advance(at)
+        assert len(escalations(hub)) == n + 1, at
+    return [to for _, to in escalations(hub)]
+
+
+def test_office_hours_across_the_spring_clock_change(make_hub):
+    """RULES.md §8's example: URGENT on Friday 2026-03-27 14:00 CET
+    (13:00 UTC): 2 hours that day; the clocks go forward on Sunday 03-29,
+    so Monday 08:00 is 06:00 UTC: the desk's notice at 10:00 CEST (08:00
+    UTC), the team lead's at 14:00 CEST (12:00 UTC)."""
+    assert urgent_escalations_across(
+        make_hub, 3515, "2026-03-27T13:00:00",
+        [("2026-03-30T07:59:59", "2026-03-30T08:00:00"),
+         ("2026-03-30T11:59:59", "2026-03-30T12:00:00")]) == \
+        ["duty-desk", "cw-lead"]
+
+
+def test_office_hours_across_the_autumn_clock_change(make_hub):
+    """RULES.md §8: URGENT on Friday 2026-10-23 15:00 CEST (13:00 UTC):
+    1 hour that day; the clocks go back on Sunday 10-25, so Monday 08:00
+    is 07:00 UTC: the desk's notice at 11:00 CET (10:00 UTC), the team
+    lead's at 15:00 CET (14:00 UTC)."""
+    assert urgent_escalations_across(
+        make_hub, 3516, "2026-10-23T13:00:00",
+        [("2026-10-26T09:59:59", "2026-10-26T10:00:00"),
+         ("2026-10-26T13:59:59", "2026-10-26T14:00:00")]) == \
+        ["duty-desk", "cw-lead"]
+
+
+def test_office_hours_over_easter_and_the_clock_change(make_hub):
+    """RULES.md §8, §9: URGENT on Wednesday 2027-03-24 15:00 CET (14:00
+    UTC): 1 hour that day; Maundy Thursday, Good Friday, the weekend (the
+    clocks go forward on Sunday 03-28) and Easter Monday are closed: the
+    desk's notice on Tuesday 03-30 at 11:00 CEST (09:00 UTC), the team
+    lead's at 15:00 CEST (13:00 UTC)."""
+    assert urgent_escalations_across(
+        make_hub, 3517, "2027-03-24T14:00:00",
+        [("2027-03-30T08:59:59", "2027-03-30T09:00:00"),
+         ("2027-03-30T12:59:59", "2027-03-30T13:00:00")]) == \
+        ["duty-desk", "cw-lead"]
+
+
 def test_a_rebuilt_derived_state_keeps_the_acknowledgement_window(make_hub):
     """OPERATIONS.md: derived/ deleted, hubd replays the whole log and
     the alerts it raises again are the ones stored. Their windows still

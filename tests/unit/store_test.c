@@ -1948,6 +1948,59 @@ test_alerts_queued(void)
 	store_close(&s);
 }
 
+/* A consent that no longer shares what an open alert names: its body is
+ * rewritten, and it stays open with its recipient, delivery count and
+ * place in the queue; an acknowledged one is left as it was. */
+static void
+test_alert_rewrite(void)
+{
+	const char *dir = ut_tmpdir();
+	store *s = open_store(dir, storage_key, 64);
+	store_alert a[2];
+	make_alert(&a[0], 7, "cw-a", "names the referral");
+	make_alert(&a[1], 8, "cw-a", "acknowledged");
+	CHECK_OK(store_alerts_put(s, a, 2));
+	uint32_t count;
+	CHECK_OK(store_alerts_delivered(
+	    s, (const uint8_t(*)[STORE_ALERT_ID_LEN])a[0].id, 1, &count));
+	bool found;
+	CHECK_OK(store_alerts_ack(
+	    s, "cw-a", (const uint8_t(*)[STORE_ALERT_ID_LEN])a[1].id, 1,
+	    &found));
+	CHECK(found);
+	/* A body longer than the old one: the record grows. */
+	const char *longer = "no longer names it, and says so at some length";
+	bool rewritten = false;
+	CHECK_OK(store_alert_rewrite(s, a[0].id, (const uint8_t *)longer,
+				     strlen(longer), &rewritten));
+	CHECK(rewritten);
+	CHECK_OK(store_alert_rewrite(s, a[1].id, (const uint8_t *)"x", 1,
+				     &rewritten));
+	CHECK(!rewritten);
+	store_alert unknown;
+	make_alert(&unknown, 9, "cw-a", "");
+	CHECK_EQ_INT(store_alert_rewrite(s, unknown.id, (const uint8_t *)"x",
+					 1, &rewritten),
+		     UG_ENOTFOUND);
+	store_close(&s);
+
+	s = open_store(dir, storage_key, 64);
+	alert_list l = {0};
+	CHECK_OK(store_alerts_open(s, "cw-a", NULL, SIZE_MAX, list_alert, &l));
+	CHECK_EQ_INT(l.n, 1);
+	CHECK_EQ_STR(l.bodies[0], longer);
+	CHECK_EQ_INT(l.deliveries[0], 1);
+	CHECK(store_alert_queued(s, "cw-a", a[0].id));
+	/* A replayed put keeps the rewritten body. */
+	make_alert(&a[0], 7, "cw-a", "names the referral");
+	CHECK_OK(store_alerts_put(s, a, 1));
+	CHECK_EQ_INT(a[0].created, false);
+	memset(&l, 0, sizeof l);
+	CHECK_OK(store_alerts_open(s, "cw-a", NULL, SIZE_MAX, list_alert, &l));
+	CHECK_EQ_STR(l.bodies[0], longer);
+	store_close(&s);
+}
+
 static void
 test_alert_deliveries(void)
 {
@@ -2889,6 +2942,7 @@ TEST_LIST = {
     {"alerts queued", test_alerts_queued},
     {"alerts", test_alerts},
     {"alert deliveries", test_alert_deliveries},
+    {"alert rewrite", test_alert_rewrite},
     {"derived state", test_derived_state},
     {"map full", test_map_full},
     {"derived map full", test_derived_map_full},
