@@ -181,9 +181,7 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 	if (code == UNGEBRO__V1__ERROR_CODE__OK &&
 	    !(types >> p->env->type & 1u)) {
 		code = UNGEBRO__V1__ERROR_CODE__E_DENIED;
-		ug_diag_set(&diag, "type",
-			    "agency is not registered for this "
-			    "event type");
+		ug_diag_set(&diag, "type", "%s", WIRE_REASON_NOT_REGISTERED);
 	}
 	if (code == UNGEBRO__V1__ERROR_CODE__OK)
 		code = wire_validate_fresh(p->env, now, &diag);

@@ -43,7 +43,7 @@
 
 struct outbox {
 	MDB_env *env;
-	MDB_dbi pending, sent, latest, undo, order, seqof, stage;
+	MDB_dbi pending, sent, latest, undo, order, seqof, stage, origin;
 	uint64_t last_seq;    /* the highest seq in order */
 	bool staging;	      /* between stage_begin and commit/abort */
 	uint64_t stage_first; /* the stage's first seq on disk; 0: the
@@ -436,6 +436,8 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "stage", MDB_CREATE, &ob->stage);
 	if (rc == 0)
+		rc = mdb_dbi_open(txn, "origin", MDB_CREATE, &ob->origin);
+	if (rc == 0)
 		rc = load_order(ob, txn);
 	if (rc == 0)
 		rc = load_stage(ob, txn);
@@ -562,6 +564,54 @@ settle_latest(outbox *ob, MDB_txn *txn, const uint8_t *id, bool rejected)
 /* The stage's first event is about to be queued: say on disk where the
  * stage starts, in the same transaction, so a crash leaves either
  * nothing of it or the mark to take it out by. */
+/* Where the event came from, sealed as the frame is (it holds the row,
+ * so a CPR), under the same id. */
+static int
+put_origin(outbox *ob, MDB_txn *txn, const outbox_item *it)
+{
+	MDB_val key = {OUTBOX_ID_LEN, (void *)it->id};
+	MDB_val val = {it->origin_len + UG_SEAL_OVERHEAD, NULL};
+	int rc = mdb_put(txn, ob->origin, &key, &val, MDB_RESERVE);
+	if (rc == 0)
+		ug_seal(ob->storage_key, it->id, OUTBOX_ID_LEN, it->origin,
+			it->origin_len, val.mv_data);
+	return rc;
+}
+
+static int
+drop_origin(outbox *ob, MDB_txn *txn, const uint8_t *id)
+{
+	MDB_val key = {OUTBOX_ID_LEN, (void *)id};
+	int rc = mdb_del(txn, ob->origin, &key, NULL);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+ug_err
+outbox_origin(outbox *ob, const uint8_t id[OUTBOX_ID_LEN], uint8_t *out,
+	      size_t cap, size_t *len)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return outbox_err(ob, rc, "outbox origin");
+	MDB_val key = {OUTBOX_ID_LEN, (void *)id}, val;
+	ug_err err = UG_OK;
+	rc = mdb_get(txn, ob->origin, &key, &val);
+	if (rc == MDB_NOTFOUND)
+		err = UG_ENOTFOUND;
+	else if (rc != 0)
+		err = outbox_err(ob, rc, "outbox origin");
+	else if (val.mv_size < UG_SEAL_OVERHEAD ||
+		 val.mv_size - UG_SEAL_OVERHEAD > cap ||
+		 ug_seal_open(ob->storage_key, id, OUTBOX_ID_LEN, val.mv_data,
+			      val.mv_size, out) != UG_OK)
+		err = UG_EMALFORMED;
+	else
+		*len = val.mv_size - UG_SEAL_OVERHEAD;
+	mdb_txn_abort(txn);
+	return err;
+}
+
 static int
 mark_stage(outbox *ob, MDB_txn *txn, uint64_t *first)
 {
@@ -614,6 +664,9 @@ outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 		rc = mark_stage(ob, txn, &first);
 		if (rc == 0)
 			rc = enqueue(ob, txn, it->id);
+		if (rc == 0 && it->origin &&
+		    it->origin_len <= RECORD_FRAME_MAX)
+			rc = put_origin(ob, txn, it);
 		if (rc == 0 && it->key)
 			rc = set_latest(ob, txn, it);
 	}
@@ -772,6 +825,8 @@ outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
 			rc = 0;
 		if (rc == 0)
 			rc = dequeue(ob, txn, ids[i]);
+		if (rc == 0)
+			rc = drop_origin(ob, txn, ids[i]);
 		if (rc == 0 && !(rejected && rejected[i]))
 			rc = mdb_put(txn, ob->sent, &key, &empty, 0);
 		if (rc == 0)
@@ -957,6 +1012,8 @@ unqueue_tail(outbox *ob, MDB_txn *txn, size_t max, size_t *removed, bool *left)
 		if (rc == 0 || rc == MDB_NOTFOUND)
 			rc = mdb_del(txn, ob->pending, &ik, NULL);
 		if (rc == 0 || rc == MDB_NOTFOUND)
+			rc = drop_origin(ob, txn, id);
+		if (rc == 0)
 			rc = settle_latest(ob, txn, id, true);
 		(*removed)++;
 	}
