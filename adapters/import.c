@@ -1483,11 +1483,19 @@ put_piece(uint8_t **at, const void *data, size_t len)
 static uint8_t *
 make_origin(const struct runtime *rt, long line, size_t *out_len)
 {
-	char rejects[ADAPTER_PATH_LEN];
+	char rejects[ADAPTER_PATH_LEN], cwd[ADAPTER_PATH_LEN];
 	if (rt->report)
 		ug_strlcpy(rejects, rt->done_rejects, sizeof rejects);
 	else
 		rejects_path(rt, rejects, sizeof rejects);
+	/* A later flush may run in another directory. */
+	if (rejects[0] != '/' && getcwd(cwd, sizeof cwd) &&
+	    strlen(cwd) + 1 + strlen(rejects) < sizeof cwd) {
+		size_t n = strlen(cwd);
+		cwd[n] = '/';
+		ug_strlcpy(cwd + n + 1, rejects, sizeof cwd - n - 1);
+		ug_strlcpy(rejects, cwd, sizeof rejects);
+	}
 	size_t header_len = 0, row_len = 0;
 	bool truncated = false;
 	const char *header =

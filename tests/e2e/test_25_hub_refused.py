@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import re
+import subprocess
 
 import pytest
 
@@ -225,4 +226,35 @@ def test_watch_keeps_a_refused_row_beside_its_file_in_done(make_hub,
             + re.escape(str(rejects)), w.text()), 10, "ADP-REJECT")
     w.stop()
     assert stored(hub) == []
+    hub.sweep()
+
+
+def test_a_relative_path_is_kept_beside_its_file_from_anywhere(make_hub):
+    """`import uge19.csv` in the clerk's directory, the hub down; the
+    `flush` that meets the refusal runs elsewhere (cron, another shell):
+    the row still joins uge19.csv.rejects.csv beside the input, not a
+    file of that name wherever flush happens to run."""
+    hub = make_hub(start=False, agencies={"school-a": "readiness"})
+    hub.cprs.add("1503094321")
+    (hub.inputs_dir / "uge19.csv").write_text(
+        ABSENCE_HEADER + "\n" + ABSENCE_ROWS[0] + "\n", encoding="utf-8")
+    elsewhere = hub.tmp / "elsewhere"
+    elsewhere.mkdir()
+    conf = hub.school_conf("school-a", timeout=0)
+    cmd = [hubtest.binary("adapter-school"), "--config", str(conf),
+           "--json"]
+    p = subprocess.run(cmd + ["import", "uge19.csv"], cwd=hub.inputs_dir,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == EXIT_PENDING, p.stderr
+    hub.start()
+    conf = hub.school_conf("school-a")
+    p = subprocess.run(cmd + ["flush"], cwd=elsewhere, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == EXIT_ROWS_REJECTED, p.stderr
+    rejects = hub.inputs_dir / "uge19.csv.rejects.csv"
+    assert re.search(r"; row uge19\.csv:2, kept in "
+                     + re.escape(str(rejects)) + r"\n", p.stderr), p.stderr
+    _, kept = read_rejects(rejects)
+    assert sorted(kept) == [2]
+    assert list(elsewhere.iterdir()) == []
     hub.sweep()
