@@ -870,6 +870,17 @@ test_origin_kept_while_pending(void)
 	for (int i = 0; i < 2; i++)
 		CHECK(outbox_origin(ob, t[i].id, buf, sizeof buf, &len) ==
 		      UG_ENOTFOUND);
+	/* The origins file holds rows (CPRs, sealed): emptied once nothing
+	 * is pending. */
+	char path[600];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/origins", dir);
+	CHECK(stat(path, &st) == 0 && st.st_size > 0 &&
+	      (st.st_mode & 0777) == 0600);
+	memcpy(done[0], bare.id, OUTBOX_ID_LEN);
+	CHECK_OK(
+	    outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 1, NULL));
+	CHECK(stat(path, &st) == 0 && st.st_size == 0);
 	outbox_close(&ob);
 }
 
