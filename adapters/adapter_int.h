@@ -237,6 +237,9 @@ void adapter__remove_shared_rejects(const struct runtime *rt,
  * its id alone. */
 void adapter__hub_refused(outbox *ob, const uint8_t *id, const char *code,
 			  const char *reason);
+/* Make the rows adapter__hub_refused appended durable, before the outbox
+ * lets go of their events; false (logged) if they could not be. */
+bool adapter__hub_refused_sync(void);
 
 void adapter__shared_rejects_path(const char *setting, adapter_format format,
 				  char *path, size_t size);

@@ -1574,28 +1574,78 @@ read_origin(const uint8_t *buf, size_t len, struct origin *o)
 	return true;
 }
 
-/* Append the refused row to its rejects file, made with its header when
- * it is not there (an import without bad rows made none, or removed an
- * earlier one). */
-static bool
-keep_refused(const struct origin *o, const char *path, const char *reason)
+/* The rejects file refused rows were last appended to, kept open until
+ * the sender records the refusals (adapter__hub_refused_sync): a whole
+ * file refused is one open and one fsync per batch of acks, not per row. */
+static struct {
+	char path[ADAPTER_PATH_LEN + 16];
+	FILE *f;
+} kept;
+
+bool
+adapter__hub_refused_sync(void)
 {
+	if (!kept.f)
+		return true;
+	bool ok = fflush(kept.f) == 0 && !ferror(kept.f) &&
+		  fsync(fileno(kept.f)) == 0;
+	int saved = errno;
+	ok = fclose(kept.f) == 0 && ok;
+	kept.f = NULL;
+	if (!ok)
+		log_err("ADP-REJECT",
+			"cannot write the rows the hub refused to %s: %s",
+			kept.path, strerror(saved ? saved : errno));
+	return ok;
+}
+
+/* The rejects file at path, open for appending, made with the header
+ * when it is not there or empty (an import without bad rows made none,
+ * or removed an earlier one). */
+static FILE *
+kept_open(const struct origin *o, const char *path)
+{
+	if (kept.f && strcmp(kept.path, path) == 0)
+		return kept.f;
+	adapter__hub_refused_sync();
 	int fd =
 	    open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
 		 0600);
 	struct stat st;
 	if (fd < 0)
-		return false;
+		return NULL;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		errno = EINVAL;
-		return false;
+		return NULL;
 	}
 	FILE *f = fdopen(fd, "a");
 	if (!f) {
 		close(fd);
-		return false;
+		return NULL;
 	}
+	if (st.st_size == 0 && o->format != FORMAT_JSONL) {
+		char sep = o->sep;
+		if (o->flags & ORIGIN_BOM)
+			fputs("\xEF\xBB\xBF", f);
+		if (o->flags & ORIGIN_SHARED)
+			fprintf(f, "file%c", sep);
+		fprintf(f, "line%ccolumn%creason%c", sep, sep, sep);
+		fwrite(o->header, 1, o->header_len, f);
+		fputs(o->flags & ORIGIN_CRLF ? "\r\n" : "\n", f);
+	}
+	ug_strlcpy(kept.path, path, sizeof kept.path);
+	kept.f = f;
+	return f;
+}
+
+/* Append the refused row to its rejects file as a bad row is written. */
+static bool
+keep_refused(const struct origin *o, const char *path, const char *reason)
+{
+	FILE *f = kept_open(o, path);
+	if (!f)
+		return false;
 	const char *eol = o->flags & ORIGIN_CRLF ? "\r\n" : "\n";
 	bool shared = o->flags & ORIGIN_SHARED;
 	if (o->format == FORMAT_JSONL) {
@@ -1613,15 +1663,6 @@ keep_refused(const struct origin *o, const char *path, const char *reason)
 		fprintf(f, "}%s", eol);
 	} else {
 		char sep = o->sep;
-		if (st.st_size == 0) {
-			if (o->flags & ORIGIN_BOM)
-				fputs("\xEF\xBB\xBF", f);
-			if (shared)
-				fprintf(f, "file%c", sep);
-			fprintf(f, "line%ccolumn%creason%c", sep, sep, sep);
-			fwrite(o->header, 1, o->header_len, f);
-			fputs(eol, f);
-		}
 		if (shared) {
 			put_value(f, o->path, o->path_len, sep);
 			fputc(sep, f);
@@ -1632,12 +1673,7 @@ keep_refused(const struct origin *o, const char *path, const char *reason)
 		put_raw(f, o->row, o->row_len, o->truncated, sep);
 		fputs(eol, f);
 	}
-	bool ok = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
-	int saved = errno;
-	ok = fclose(f) == 0 && ok;
-	if (!ok && saved)
-		errno = saved;
-	return ok;
+	return !ferror(f);
 }
 
 void
@@ -1646,7 +1682,9 @@ adapter__hub_refused(outbox *ob, const uint8_t *id, const char *code,
 {
 	char hex[2 * OUTBOX_ID_LEN + 1];
 	ug_hex(id, OUTBOX_ID_LEN, hex);
-	uint8_t *buf = malloc(ORIGIN_MAX);
+	static uint8_t *buf; /* one origin at a time, kept for the next */
+	if (!buf)
+		buf = malloc(ORIGIN_MAX);
 	size_t len = 0;
 	struct origin o;
 	if (!buf || outbox_origin(ob, id, buf, ORIGIN_MAX, &len) != UG_OK ||
@@ -1656,7 +1694,6 @@ adapter__hub_refused(outbox *ob, const uint8_t *id, const char *code,
 			 "does not say which row it was: queued by an older "
 			 "adapter)",
 			 hex, code, reason);
-		free(buf);
 		return;
 	}
 	/* Copies with their ends: the origin's pieces are not strings. */
@@ -1692,7 +1729,6 @@ adapter__hub_refused(outbox *ob, const uint8_t *id, const char *code,
 			hex, code, reason, path, o.line, rejects,
 			strerror(errno));
 	sodium_memzero(buf, len);
-	free(buf);
 }
 
 static ug_err

@@ -506,6 +506,7 @@ drain_acks(struct sender *s)
 	}
 	if (s->ndone == 0)
 		return UG_OK;
+	adapter__hub_refused_sync();
 	ug_err err =
 	    outbox_done(s->ob, (const uint8_t(*)[OUTBOX_ID_LEN])s->done,
 			s->ndone, s->done_rejected);

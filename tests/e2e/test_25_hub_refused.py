@@ -265,3 +265,26 @@ def test_a_relative_path_is_kept_beside_its_file_from_anywhere(make_hub):
     assert sorted(kept) == [2]
     assert list(elsewhere.iterdir()) == []
     hub.sweep()
+
+
+def test_a_whole_file_refused_keeps_every_row_once(make_hub):
+    """An agency registered without its type imports a big export: every
+    row is refused, and every row is in the rejects file exactly once,
+    under its own line, with its bad rows among them, in one run."""
+    hub = make_hub(agencies={"school-a": "readiness"})
+    cprs = hubtest.CprGen(2501).take(3000)
+    hub.cprs.update(cprs[::50])
+    rows = [hubtest.AbsenceRow(c) for c in cprs]
+    rows[1234] = hubtest.AbsenceRow(cprs[1234], absent="x")
+    path, numbers = hub.csv("big.csv", rows)
+    r = hub.adapter("import", path, wait=120)
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)[-2000:]
+    assert (r.summary["rejected_rows"], r.summary["rejected_by_hub"],
+            r.summary["pending"]) == (1, 2999, 0), r.summary
+    rejects = path.with_name("big.csv.rejects.csv")
+    _, kept = read_rejects(rejects)
+    assert sorted(kept) == numbers, len(kept)
+    assert len(rejects.read_text().splitlines()) == 1 + len(numbers)
+    assert kept[numbers[1234]][1] == "lessons_absent"
+    assert sum(1 for k in kept.values() if "E_DENIED" in k[2]) == 2999
+    hub.sweep()
