@@ -153,6 +153,8 @@ struct runtime {
 	uint8_t keys_hash[ADAPTER_BATCH_MAX][OUTBOX_KEY_LEN];
 	uint8_t contents[ADAPTER_BATCH_MAX][OUTBOX_ID_LEN];
 	uint8_t *frames[ADAPTER_BATCH_MAX];
+	uint8_t
+	    *origins[ADAPTER_BATCH_MAX]; /* import.c: where each came from */
 	long lines[ADAPTER_BATCH_MAX];
 	bool corrects[ADAPTER_BATCH_MAX];
 	size_t nitems;
@@ -175,6 +177,9 @@ struct runtime {
 	bool shared_bom;     /* a CSV input of the run was not plain UTF-8 */
 	/* Watch: the report being written (rejects listed as they come). */
 	FILE *report;
+	/* Watch: the rejects file the file's rows go to once it is in done/,
+	 * where the hub's refusals of its events find it. */
+	char done_rejects[ADAPTER_PATH_LEN];
 	size_t report_rejects;
 };
 
@@ -225,6 +230,17 @@ void adapter__remove_shared_rejects(const struct runtime *rt,
 				    const bool made[2]);
 /* Where the rejects setting sends the rows of one format: the setting,
  * or its name with .csv and .jsonl swapped (or .jsonl added). */
+/* import.c: the hub refused the event id for good (code, reason). Log
+ * it with the file and line it was read from and append its row to that
+ * file's rejects file (the origin the outbox keeps with it); an event
+ * queued without one (a watcher's, or an older adapter's) is logged by
+ * its id alone. */
+void adapter__hub_refused(outbox *ob, const uint8_t *id, const char *code,
+			  const char *reason);
+/* Make the rows adapter__hub_refused appended durable, before the outbox
+ * lets go of their events; false (logged) if they could not be. */
+bool adapter__hub_refused_sync(void);
+
 void adapter__shared_rejects_path(const char *setting, adapter_format format,
 				  char *path, size_t size);
 

@@ -272,7 +272,8 @@ build_usage(const struct adapter_ops *ops, const char *program, char *buf,
 		    buf + used, size - used,
 		    "\nExit: 0 all delivered; 1 all delivered but rows "
 		    "rejected (see the rejects file)\n      or refused by "
-		    "the hub (ADP-REJECT on stderr);\n      2 not all "
+		    "the hub (kept there too; ADP-REJECT on stderr);\n"
+		    "      2 not all "
 		    "delivered yet (run again or flush); 3 fatal (also "
 		    "usage:\n      an option given for another "
 		    "command, e.g. flush --kind).");

@@ -180,6 +180,8 @@ drop_oversized(struct sender *s, const uint8_t *id, size_t len)
 		"event %s is %zu bytes, over the hub's frame limit of %d; "
 		"not sent, taken out of the outbox",
 		hex, len, WIRE_MAX_FRAME);
+	adapter__hub_refused(s->ob, id, "E_TOO_LARGE",
+			     "over the hub's frame limit; not sent");
 	s->counts->rejected_by_hub++;
 	/* Room enough: done holds `window` ids, and one scan visits no more
 	 * than the window has free; acks come only for what is in it. */
@@ -423,8 +425,8 @@ on_rejected(struct sender *s, size_t i, const wire_ack *ack, int64_t now)
 		refuse(s, KEY_REVOKED_TEXT);
 		return;
 	}
-	log_warn("ADP-REJECT", "the hub rejected event %s: %s: %.200s", hex,
-		 code_name(ack->code), ack->reason);
+	adapter__hub_refused(s->ob, s->flights[i]->id, code_name(ack->code),
+			     ack->reason ? ack->reason : "");
 	s->counts->rejected_by_hub++;
 	finalise(s, i, true);
 }
@@ -504,6 +506,7 @@ drain_acks(struct sender *s)
 	}
 	if (s->ndone == 0)
 		return UG_OK;
+	adapter__hub_refused_sync();
 	ug_err err =
 	    outbox_done(s->ob, (const uint8_t(*)[OUTBOX_ID_LEN])s->done,
 			s->ndone, s->done_rejected);

@@ -445,6 +445,8 @@ fail_file(struct watch *w, const char *name, const char *report_tmp,
 	return move_out(w, "failed", name, base, report_tmp, NULL, "csv");
 }
 
+static void keep_delivering(struct runtime *rt);
+
 /*
  * Import one settled file. UG_OK when it was dealt with (moved, or left
  * to settle again); UG_EIO and the like when the adapter cannot go on.
@@ -506,16 +508,21 @@ process(struct watch *w, struct candidate *c)
 	fputs("{\n\"rejects\": [", rt->report);
 	rt->report_rejects = 0;
 	ug_strlcpy(rt->rejects_path, rejects_tmp, sizeof rt->rejects_path);
+	/* The name in done/ is chosen now: the events keep it, for a
+	 * refusal that comes once the file is there. */
+	const char *ext = plan.format == FORMAT_JSONL ? "jsonl" : "csv";
+	char base[NAME_MAX + 16], rejects_name[NAME_MAX + 48];
+	free_base(w, "done", name, base, sizeof base);
+	snprintf(rejects_name, sizeof rejects_name, "%s.rejects.%s", base,
+		 ext);
+	path_in(rt->done_rejects, sizeof rt->done_rejects, w->dir, "done",
+		rejects_name, "");
 	rt->started_ms = ug_now_ms();
 	adapter_file_status status = adapter__import(rt, &plan);
 	rt->rejects_path[0] = '\0';
-	const char *ext = plan.format == FORMAT_JSONL ? "jsonl" : "csv";
+	rt->done_rejects[0] = '\0';
 	switch (status) {
 	case FILE_DONE: {
-		char base[NAME_MAX + 16], rejects_name[NAME_MAX + 48];
-		free_base(w, "done", name, base, sizeof base);
-		snprintf(rejects_name, sizeof rejects_name, "%s.rejects.%s",
-			 base, ext);
 		finish_report(rt->report, name, "done", &plan, &rt->file,
 			      rt->file.rejected_rows ? rejects_name : NULL,
 			      NULL);
@@ -524,6 +531,9 @@ process(struct watch *w, struct candidate *c)
 			err = move_out(w, "done", name, base, report_tmp,
 				       rejects_tmp, ext);
 		w->rows_imported += rt->file.rows;
+		/* Its events are sent from now on (not at the stage's
+		 * commit): a refusal of one finds the file in done/. */
+		keep_delivering(rt);
 		/* Queued, but it cannot be moved (permissions?): do not
 		 * import it again and again; an operator must look. */
 		if (err != UG_OK)

@@ -181,9 +181,7 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 	if (code == UNGEBRO__V1__ERROR_CODE__OK &&
 	    !(types >> p->env->type & 1u)) {
 		code = UNGEBRO__V1__ERROR_CODE__E_DENIED;
-		ug_diag_set(&diag, "type",
-			    "agency is not registered for this "
-			    "event type");
+		ug_diag_set(&diag, "type", "%s", WIRE_REASON_NOT_REGISTERED);
 	}
 	if (code == UNGEBRO__V1__ERROR_CODE__OK)
 		code = wire_validate_fresh(p->env, now, &diag);
@@ -302,6 +300,43 @@ recheck_in_batch(hub *h, pending *p, const store_event *events, size_t n)
 	}
 }
 
+#define RETRY_LOG_MS 60000
+
+static void
+log_retryable(hub *h, const char *hexid, const char *who, const char *reason)
+{
+	if (h->retry_log.until == 0) {
+		log_warn("HUB-REJECT", "event %s from %s: %s (retryable)",
+			 hexid, who, reason);
+		h->retry_log.until = ug_mono_ms() + RETRY_LOG_MS;
+		h->retry_log.count = 0;
+		return;
+	}
+	h->retry_log.count++;
+	ug_strlcpy(h->retry_log.who, who, sizeof h->retry_log.who);
+	ug_strlcpy(h->retry_log.reason, reason, sizeof h->retry_log.reason);
+}
+
+void
+hub__ingest_retry_log(hub *h, int64_t mono_now, bool stopping)
+{
+	if (h->retry_log.until == 0 ||
+	    (!stopping && mono_now < h->retry_log.until))
+		return;
+	if (h->retry_log.count == 0) {
+		/* A quiet minute: the next refusal is news again. */
+		h->retry_log.until = 0;
+		return;
+	}
+	log_warn("HUB-REJECT",
+		 "%llu more events refused retryable since the last "
+		 "HUB-REJECT line, the last from %s: %s (retryable)",
+		 (unsigned long long)h->retry_log.count, h->retry_log.who,
+		 h->retry_log.reason);
+	h->retry_log.count = 0;
+	h->retry_log.until = stopping ? 0 : mono_now + RETRY_LOG_MS;
+}
+
 static void
 answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 {
@@ -373,9 +408,11 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 		ack.reason = p->reason;
 		h->rejected++;
 		hub__metrics_reject(h, p->code);
-		log_warn("HUB-REJECT", "event %s from %s: %s%s", hexid,
-			 who ? who : "?", p->reason,
-			 ack.retryable ? " (retryable)" : "");
+		if (ack.retryable)
+			log_retryable(h, hexid, who ? who : "?", p->reason);
+		else
+			log_warn("HUB-REJECT", "event %s from %s: %s", hexid,
+				 who ? who : "?", p->reason);
 	} else {
 		log_debug("HUB-ACK", "event %s from %s: %s seq %llu", hexid,
 			  who ? who : "?",

@@ -55,6 +55,12 @@
 	"the key this connection authenticated with has been revoked or "     \
 	"replaced"
 
+/* The E_DENIED reason of an event whose type the agency is not registered
+ * for (docs/PROTOCOL.md §3): published text too, which an adapter passes
+ * on with what the clerk can do about it. */
+#define WIRE_REASON_NOT_REGISTERED                                            \
+	"agency is not registered for this event type"
+
 typedef Ungebro__V1__Envelope wire_envelope;
 typedef Ungebro__V1__Ack wire_ack;
 typedef Ungebro__V1__Hello wire_hello;

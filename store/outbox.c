@@ -43,7 +43,7 @@
 
 struct outbox {
 	MDB_env *env;
-	MDB_dbi pending, sent, latest, undo, order, seqof, stage;
+	MDB_dbi pending, sent, latest, undo, order, seqof, stage, origin;
 	uint64_t last_seq;    /* the highest seq in order */
 	bool staging;	      /* between stage_begin and commit/abort */
 	uint64_t stage_first; /* the stage's first seq on disk; 0: the
@@ -51,6 +51,12 @@ struct outbox {
 	const uint8_t *storage_key;
 	uint8_t *scratch;
 	int lock_fd;
+	/* OUTBOX/origins: each pending event's origin, appended, sealed;
+	 * the origin table holds its offset. Kept out of LMDB: rows of an
+	 * export can be long, and LMDB pages all over the map would be
+	 * mapped into the process for them. Emptied with the queue. */
+	int origins_fd;
+	uint64_t origins_end;
 	unsigned commits; /* since the last trim */
 	void *map;	  /* where LMDB mapped data.mdb, if found */
 	size_t map_len;
@@ -248,6 +254,93 @@ enqueue(outbox *ob, MDB_txn *txn, const uint8_t *id)
 	return rc;
 }
 
+/* Where the event came from, sealed as the frame is (it holds the row,
+ * so a CPR) with its id, appended to OUTBOX/origins; its offset goes in
+ * the origin table under its queue position, so a transaction adds and
+ * (acks come mostly in queue order) removes a few entries side by side.
+ * A record a crash left unwritten does not open: the event then has no
+ * origin, as one queued by an older adapter. */
+static int
+put_origin(outbox *ob, MDB_txn *txn, const outbox_item *it)
+{
+	if (ob->origins_fd < 0)
+		return 0;
+	size_t sealed = it->origin_len + UG_SEAL_OVERHEAD;
+	uint8_t head[4];
+	ug_put_be32(head, (uint32_t)sealed);
+	ug_seal(ob->storage_key, it->id, OUTBOX_ID_LEN, it->origin,
+		it->origin_len, ob->scratch);
+	if (pwrite(ob->origins_fd, head, 4, (off_t)ob->origins_end) != 4 ||
+	    pwrite(ob->origins_fd, ob->scratch, sealed,
+		   (off_t)ob->origins_end + 4) != (ssize_t)sealed)
+		return 0; /* no origin: the event is queued all the same */
+	uint8_t seq[8], at[8];
+	ug_put_be64(seq, ob->last_seq);
+	ug_put_be64(at, ob->origins_end);
+	MDB_val key = {8, seq}, val = {8, at};
+	int rc = mdb_put(txn, ob->origin, &key, &val, MDB_APPEND);
+	if (rc == 0)
+		ob->origins_end += 4 + sealed;
+	return rc;
+}
+
+static int
+drop_origin(outbox *ob, MDB_txn *txn, const uint8_t seq[8])
+{
+	MDB_val key = {8, (void *)seq};
+	int rc = mdb_del(txn, ob->origin, &key, NULL);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Nothing pending, so no origin is referred to: start the file again. */
+static void
+empty_origins(outbox *ob)
+{
+	if (ob->origins_fd >= 0 && ob->origins_end > 0 &&
+	    ftruncate(ob->origins_fd, 0) == 0)
+		ob->origins_end = 0;
+}
+
+ug_err
+outbox_origin(outbox *ob, const uint8_t id[OUTBOX_ID_LEN], uint8_t *out,
+	      size_t cap, size_t *len)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(ob->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return outbox_err(ob, rc, "outbox origin");
+	MDB_val ik = {OUTBOX_ID_LEN, (void *)id}, key, val;
+	uint64_t at = 0;
+	rc = mdb_get(txn, ob->seqof, &ik, &key);
+	if (rc == 0 && key.mv_size == 8)
+		rc = mdb_get(txn, ob->origin, &key, &val);
+	else if (rc == 0)
+		rc = MDB_NOTFOUND;
+	if (rc == 0 && val.mv_size == 8)
+		at = ug_get_be64(val.mv_data);
+	else if (rc == 0)
+		rc = MDB_NOTFOUND;
+	mdb_txn_abort(txn);
+	trim_map(ob);
+	if (rc == MDB_NOTFOUND || ob->origins_fd < 0)
+		return UG_ENOTFOUND;
+	if (rc != 0)
+		return outbox_err(ob, rc, "outbox origin");
+	uint8_t head[4];
+	if (pread(ob->origins_fd, head, 4, (off_t)at) != 4)
+		return UG_EMALFORMED;
+	size_t sealed = ug_get_be32(head);
+	if (sealed < UG_SEAL_OVERHEAD || sealed - UG_SEAL_OVERHEAD > cap ||
+	    sealed > RECORD_FRAME_MAX + UG_SEAL_OVERHEAD ||
+	    pread(ob->origins_fd, ob->scratch, sealed, (off_t)at + 4) !=
+		(ssize_t)sealed ||
+	    ug_seal_open(ob->storage_key, id, OUTBOX_ID_LEN, ob->scratch,
+			 sealed, out) != UG_OK)
+		return UG_EMALFORMED;
+	*len = sealed - UG_SEAL_OVERHEAD;
+	return UG_OK;
+}
+
 /* Take id out of the queue (nothing if it is not in it). */
 static int
 dequeue(outbox *ob, MDB_txn *txn, const uint8_t *id)
@@ -264,6 +357,8 @@ dequeue(outbox *ob, MDB_txn *txn, const uint8_t *id)
 	rc = sk.mv_size == 8 ? mdb_del(txn, ob->order, &key, NULL) : 0;
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
+	if (rc == 0 && sk.mv_size == 8)
+		rc = drop_origin(ob, txn, seq);
 	if (rc == 0)
 		rc = mdb_del(txn, ob->seqof, &iv, NULL);
 	return rc;
@@ -397,6 +492,30 @@ check_seal(outbox *ob, const char *dir, ug_diag *diag)
 	return UG_EDENIED;
 }
 
+static void
+open_origins(outbox *ob, const char *dir)
+{
+	char path[600];
+	struct stat st;
+	size_t pending = 0, sent = 0;
+	snprintf(path, sizeof path, "%s/origins", dir);
+	ob->origins_fd =
+	    open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (ob->origins_fd < 0 || fstat(ob->origins_fd, &st) != 0) {
+		log_warn("OUTBOX-ORIGINS",
+			 "cannot open %s: %s; a row the hub refuses is named "
+			 "by its event's id only",
+			 path, strerror(errno));
+		if (ob->origins_fd >= 0)
+			close(ob->origins_fd);
+		ob->origins_fd = -1;
+		return;
+	}
+	ob->origins_end = (uint64_t)st.st_size;
+	if (outbox_counts(ob, &pending, &sent) == UG_OK && pending == 0)
+		empty_origins(ob);
+}
+
 ug_err
 outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 	    size_t map_mb, ug_diag *diag)
@@ -406,6 +525,7 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 		return UG_ENOMEM;
 	ob->storage_key = storage_key;
 	ob->lock_fd = -1;
+	ob->origins_fd = -1;
 	ob->scratch = malloc(RECORD_FRAME_MAX + UG_SEAL_OVERHEAD);
 	ug_err err = ob->scratch ? UG_OK : UG_ENOMEM;
 	if (err == UG_OK)
@@ -435,6 +555,8 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 		rc = mdb_dbi_open(txn, "seqof", MDB_CREATE, &ob->seqof);
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "stage", MDB_CREATE, &ob->stage);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "origin", MDB_CREATE, &ob->origin);
 	if (rc == 0)
 		rc = load_order(ob, txn);
 	if (rc == 0)
@@ -484,6 +606,7 @@ outbox_open(outbox **out, const char *dir, const uint8_t *storage_key,
 			   "out of the outbox; import that file again",
 			   removed);
 	}
+	open_origins(ob, dir);
 	*out = ob;
 	return UG_OK;
 }
@@ -497,6 +620,8 @@ outbox_close(outbox **obp)
 		mdb_env_close((*obp)->env);
 	if ((*obp)->lock_fd >= 0)
 		close((*obp)->lock_fd);
+	if ((*obp)->origins_fd >= 0)
+		close((*obp)->origins_fd);
 	free((*obp)->scratch);
 	free(*obp);
 	*obp = NULL;
@@ -578,6 +703,7 @@ ug_err
 outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 {
 	uint64_t last_seq = ob->last_seq, first = 0;
+	uint64_t origins_end = ob->origins_end;
 	MDB_txn *txn = NULL;
 	int rc = mdb_txn_begin(ob->env, NULL, 0, &txn);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -614,18 +740,23 @@ outbox_put(outbox *ob, outbox_item *items, size_t n, int64_t queued_at)
 		rc = mark_stage(ob, txn, &first);
 		if (rc == 0)
 			rc = enqueue(ob, txn, it->id);
+		if (rc == 0 && it->origin &&
+		    it->origin_len <= RECORD_FRAME_MAX)
+			rc = put_origin(ob, txn, it);
 		if (rc == 0 && it->key)
 			rc = set_latest(ob, txn, it);
 	}
 	if (rc != 0) {
 		ob->last_seq = last_seq; /* moved in this txn only */
+		ob->origins_end = origins_end;
 		mdb_txn_abort(txn);
 		return outbox_err(ob, rc, "outbox put");
 	}
 	rc = mdb_txn_commit(txn);
-	if (rc != 0)
+	if (rc != 0) {
 		ob->last_seq = last_seq;
-	else if (first)
+		ob->origins_end = origins_end;
+	} else if (first)
 		ob->stage_first = first;
 	trim_map(ob);
 	return outbox_err(ob, rc, "outbox commit");
@@ -778,11 +909,16 @@ outbox_done(outbox *ob, const uint8_t (*ids)[OUTBOX_ID_LEN], size_t n,
 			rc = settle_latest(ob, txn, ids[i],
 					   rejected && rejected[i]);
 	}
+	MDB_stat st;
+	bool empty = rc == 0 && mdb_stat(txn, ob->pending, &st) == 0 &&
+		     st.ms_entries == 0;
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return outbox_err(ob, rc, "outbox done");
 	}
 	rc = mdb_txn_commit(txn);
+	if (rc == 0 && empty)
+		empty_origins(ob);
 	trim_map(ob);
 	return outbox_err(ob, rc, "outbox done commit");
 }
@@ -945,11 +1081,14 @@ unqueue_tail(outbox *ob, MDB_txn *txn, size_t max, size_t *removed, bool *left)
 			*left = true;
 			break;
 		}
-		uint8_t id[OUTBOX_ID_LEN];
+		uint8_t id[OUTBOX_ID_LEN], seq[8];
+		memcpy(seq, key.mv_data, 8);
 		bool valid = val.mv_size == OUTBOX_ID_LEN;
 		if (valid)
 			memcpy(id, val.mv_data, OUTBOX_ID_LEN);
 		rc = mdb_cursor_del(cur, 0);
+		if (rc == 0)
+			rc = drop_origin(ob, txn, seq);
 		if (rc != 0 || !valid)
 			continue;
 		MDB_val ik = {OUTBOX_ID_LEN, id};

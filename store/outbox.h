@@ -58,6 +58,11 @@ typedef struct {
 	 * latest[key] becomes (content, id). */
 	const uint8_t *key;
 	const uint8_t *content;
+	/* Optional: where the event came from (the adapter's own bytes,
+	 * sealed, at most 128 KiB), kept while it is pending, for the hub's
+	 * refusal of it (outbox_origin). */
+	const uint8_t *origin;
+	size_t origin_len;
 } outbox_item;
 
 enum {
@@ -129,6 +134,12 @@ bool outbox_disk_full(outbox *ob, unsigned long long *free_kib,
 /* The latest entry for a natural key's hash (out->found false if none). */
 ug_err outbox_lookup(outbox *ob, const uint8_t key[OUTBOX_KEY_LEN],
 		     outbox_latest *out);
+
+/* The origin queued with pending id into out (cap bytes), its length in
+ * *len: UG_ENOTFOUND when it has none (queued without one, by an older
+ * adapter), UG_EMALFORMED when it does not open or fit. */
+ug_err outbox_origin(outbox *ob, const uint8_t id[OUTBOX_ID_LEN], uint8_t *out,
+		     size_t cap, size_t *len);
 
 /* Whether id is pending, sent or unknown (*queued_at for pending). */
 ug_err outbox_id_state(outbox *ob, const uint8_t id[OUTBOX_ID_LEN], int *state,

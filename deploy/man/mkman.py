@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 ADAPTER_EXIT = [
     ("0", "everything delivered, no row rejected"),
     ("1", "everything delivered, some rows rejected (or refused by the "
-          "hub)"),
+          "hub: their rows are kept in the rejects file too)"),
     ("2", "not everything delivered yet: the hub was unreachable or "
           "slow, or import or flush was stopped (SIGINT, SIGTERM) once "
           "every file was queued; the outbox keeps the events"),

@@ -271,7 +271,9 @@ def test_full_disk_under_the_outbox_queues_nothing_of_the_file(hub, tmp_path):
     the file before it stays queued. With room again, flush takes the
     held-back events out and delivers the first file; the big file
     imported again is delivered whole, once."""
-    with hubtest.small_disk(tmp_path / "disk", "2m") as disk:
+    # Sized so that the big file fills it, and taking its events out again
+    # finds no room either (the outbox keeps each event's origin too).
+    with hubtest.small_disk(tmp_path / "disk", "3m") as disk:
         cprs = CprGen(2410).take(3_001)
         hub.cprs.update(cprs[::40])
         first = write(hub, "first.csv", [AbsenceRow(cprs[0])])
@@ -315,7 +317,7 @@ def test_full_disk_while_delivering_says_so_and_loses_nothing(hub, tmp_path):
     answered as a duplicate). The hub is held (SIGSTOP) until everything
     is in flight, so that its acks come in bursts whose records need
     pages the outbox has not freed yet."""
-    with hubtest.small_disk(tmp_path / "disk", "4m") as disk:
+    with hubtest.small_disk(tmp_path / "disk", "8m") as disk:
         cprs = CprGen(2420).take(2_000)
         hub.cprs.update(cprs[::40])
         rows = [AbsenceRow(c) for c in cprs]

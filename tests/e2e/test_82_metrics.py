@@ -939,6 +939,37 @@ def test_full_derived_map_refuses_events_and_is_not_ready(make_hub):
     assert get(hub.metrics_url + "/readyz")[0] == 200
 
 
+FIRST_FULL = (r"warn HUB-REJECT event [0-9a-f]{32} from school-a: the "
+              r"hub's store is full \(log_map_mb\); retry later "
+              r"\(retryable\)\n")
+SUMMARY_FULL = (r"warn HUB-REJECT (\d+) more events refused retryable since "
+                r"the last HUB-REJECT line, the last from school-a: the "
+                r"hub's store is full \(log_map_mb\); retry later "
+                r"\(retryable\)\n")
+
+
+def test_retryable_refusals_are_summed_up_once_a_minute(make_hub):
+    """OPERATIONS.md, HUB-REJECT: of the frames a full store refuses
+    retryable only the first is a line of its own; the others are counted
+    and summed up in one line once a minute has passed since it, so a
+    busy adapter does not flood the journal, and no refusal goes
+    uncounted."""
+    hub = metrics_hub(make_hub, settings={"log_map_mb": "1"})
+    cprs = CprGen(8213).take(8000)
+    hub.cprs.update(cprs)
+    with IngestClient(hub, "school-a") as cli:
+        _, refusals = hubtest.send_until_refused(cli, cprs, "minute")
+    refused = len(refusals)
+    assert refused > 1, refused
+    assert len(re.findall(FIRST_FULL, hub.log_text())) == 1
+    assert not re.search(SUMMARY_FULL, hub.log_text())
+    hub.wait_log(SUMMARY_FULL, timeout=75)
+    assert [int(n) for n in re.findall(SUMMARY_FULL, hub.log_text())] == \
+        [refused - 1]
+    s, _ = scrape(hub)
+    assert value(s, "ungebro_events_rejected_total", code="E_FULL") == refused
+
+
 def test_a_full_log_map_leaves_readyz_ready_and_says_so_elsewhere(make_hub):
     """OPERATIONS.md, Metrics and health endpoints: /readyz is about the
     derived state; a full log/ map (log_map_mb = 1) refuses new events
@@ -963,17 +994,22 @@ def test_a_full_log_map_leaves_readyz_ready_and_says_so_elsewhere(make_hub):
     # Which of the two, both mapped at log_map_mb, fills first varies.
     assert re.search(r"STORE-FULL .*the (log|ids)/ map is full; raise "
                      r"log_map_mb", hub.log_text())
-    # Each refusal is a HUB-REJECT line of its own, said retryable.
-    assert len(re.findall(r"warn HUB-REJECT event [0-9a-f]{32} from "
-                          r"school-a: the hub's store is full \(log_map_mb\); "
-                          r"retry later \(retryable\)\n", hub.log_text())) == \
-        refused
+    # The first refusal is a HUB-REJECT line of its own, said retryable;
+    # the rest are counted, not one line each (a busy adapter would flood
+    # the journal), and summed up at the minute's end, or at stop.
+    assert len(re.findall(FIRST_FULL, hub.log_text())) == 1, \
+        hub.log_text()[-3000:]
+    hub.stop()
+    counts = [int(n) for n in re.findall(SUMMARY_FULL, hub.log_text())]
+    assert counts == ([refused - 1] if refused > 1 else []), counts
+    assert "HUB-STOP" in hub.log_text().split("HUB-REJECT")[-1]
+    hub.start()
     text = " ".join(open(hubtest.ROOT / "docs" / "OPERATIONS.md").read()
                     .split())
     assert "A full `log/` or `ids/` map does not make `/readyz` `503`" in \
         text
     assert "`HUB-REJECT` (one line for each frame answered REJECTED, a bad " \
-        "event or one refused for now" in text
+        "event or one refused for good" in text
 
 
 def test_map_used_bytes_help_says_what_the_table_says(make_hub):

@@ -821,6 +821,69 @@ test_full_map_names_the_outbox(void)
 	outbox_close(&ob);
 }
 
+/* An event's origin (the row it came from, for the hub's refusal of it)
+ * is kept while it is pending, across a reopen, and goes with it: acked,
+ * refused, or taken out with an aborted stage. */
+static void
+test_origin_kept_while_pending(void)
+{
+	const char *dir = ut_tmpdir();
+	outbox *ob = open_outbox(dir, storage_key);
+	titem t[3];
+	static const char *const rows[3] = {("row one " CPR_A), "row two",
+					    "row three"};
+	for (int i = 0; i < 3; i++) {
+		make_item(&t[i], (uint8_t)(i + 1), CPR_A);
+		t[i].item.origin = (const uint8_t *)rows[i];
+		t[i].item.origin_len = strlen(rows[i]);
+	}
+	titem bare;
+	make_item(&bare, 9, CPR_B);
+	CHECK_OK(put(ob, t, 2));
+	CHECK_OK(put(ob, &bare, 1));
+	outbox_stage_begin(ob);
+	CHECK_OK(put(ob, &t[2], 1));
+	uint8_t buf[64];
+	size_t len = 0;
+	CHECK_OK(outbox_origin(ob, t[2].id, buf, sizeof buf, &len));
+	size_t removed = 0;
+	CHECK_OK(outbox_stage_abort(ob, &removed));
+	CHECK_EQ_INT(removed, 1);
+	CHECK(outbox_origin(ob, t[2].id, buf, sizeof buf, &len) ==
+	      UG_ENOTFOUND);
+	CHECK(outbox_origin(ob, bare.id, buf, sizeof buf, &len) ==
+	      UG_ENOTFOUND);
+	outbox_close(&ob);
+
+	ob = open_outbox(dir, storage_key);
+	CHECK_OK(outbox_origin(ob, t[1].id, buf, sizeof buf, &len));
+	CHECK_EQ_INT(len, strlen(rows[1]));
+	CHECK(memcmp(buf, rows[1], len) == 0);
+	/* Too small a buffer is no origin, not a cut one. */
+	CHECK(outbox_origin(ob, t[0].id, buf, 4, &len) == UG_EMALFORMED);
+	uint8_t done[2][OUTBOX_ID_LEN];
+	memcpy(done[0], t[0].id, OUTBOX_ID_LEN);
+	memcpy(done[1], t[1].id, OUTBOX_ID_LEN);
+	const bool rejected[2] = {false, true};
+	CHECK_OK(outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 2,
+			     rejected));
+	for (int i = 0; i < 2; i++)
+		CHECK(outbox_origin(ob, t[i].id, buf, sizeof buf, &len) ==
+		      UG_ENOTFOUND);
+	/* The origins file holds rows (CPRs, sealed): emptied once nothing
+	 * is pending. */
+	char path[600];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/origins", dir);
+	CHECK(stat(path, &st) == 0 && st.st_size > 0 &&
+	      (st.st_mode & 0777) == 0600);
+	memcpy(done[0], bare.id, OUTBOX_ID_LEN);
+	CHECK_OK(
+	    outbox_done(ob, (const uint8_t(*)[OUTBOX_ID_LEN])done, 1, NULL));
+	CHECK(stat(path, &st) == 0 && st.st_size == 0);
+	outbox_close(&ob);
+}
+
 TEST_LIST = {
     {"put scan done", test_put_scan_done},
     {"re-put skipped", test_reput_skipped},
@@ -835,5 +898,6 @@ TEST_LIST = {
     {"stage commit and abort", test_stage_commit_and_abort},
     {"stage left open is aborted", test_stage_left_open_is_aborted},
     {"full map names the outbox", test_full_map_names_the_outbox},
+    {"origin kept while pending", test_origin_kept_while_pending},
     {NULL, NULL},
 };
