@@ -1461,6 +1461,47 @@ def test_log_and_stats_print_the_documented_fields(make_hub):
                                 envs[0].event_id.hex()]
 
 
+def test_log_lists_every_record_that_opens_and_names_the_damaged(
+        make_hub):
+    """OPERATIONS.md, Monitoring and "Records that do not open": a log
+    record that does not open with the storage key does not stop `hubctl
+    log`. Every record that opens is listed, before and after it, in
+    text and --json alike; each damaged one is named on stderr
+    (STORE-SEAL) and after the listing, exit 3. --limit counts the
+    records listed; a page past the damage is whole, exit 0."""
+    from test_62_lifecycle import unread_hub
+    hub, _, _, mine, theirs = unread_hub(make_hub)
+    damaged = sorted([mine[1], theirs[0]])
+    readable = sorted([mine[0], mine[2], theirs[1]])
+    summary = (f"hubctl: log incomplete: 2 log records do not open with "
+               f"the storage key and are not listed ({damaged[0]}, "
+               f"{damaged[1]}; STORE-SEAL above); the others are. Treat "
+               f"it as damage to the store: see OPERATIONS.md, \"Records "
+               f"that do not open\"")
+    p = hub.hubctl("log", check=False)
+    assert p.returncode == 3, p
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == \
+        readable, p
+    for seq in damaged:
+        assert f"STORE-SEAL log record {seq} does not open" in p.stderr, p
+    assert summary in p.stderr.splitlines(), p
+    p = hub.hubctl("log", "--json", check=False)
+    assert p.returncode == 3 and summary in p.stderr, p
+    assert [json.loads(ln)["seq"] for ln in p.stdout.splitlines()] == \
+        readable, p
+    # --limit 2: the first two that open, the damaged one between named.
+    p = hub.hubctl("log", "--limit", "2", check=False)
+    assert p.returncode == 3, p
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == \
+        [mine[0], mine[2]], p
+    assert f"not listed ({mine[1]}; STORE-SEAL above)" in p.stderr, p
+    # A page that meets no damaged record says nothing of them.
+    p = hub.hubctl("log", "--after", str(theirs[0]), check=False)
+    assert p.returncode == 0 and p.stderr == "", p
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == \
+        [theirs[1]], p
+
+
 def test_a_reader_killed_inside_the_log_is_cleared_and_said(make_hub):
     """OPERATIONS.md, Monitoring: STORE-READERS `cleared N stale reader
     slots`, left by a process killed inside a read (notice); hubd clears
