@@ -1502,6 +1502,53 @@ def test_log_lists_every_record_that_opens_and_names_the_damaged(
         [theirs[1]], p
 
 
+def test_which_backup_holds_a_damaged_log_record_and_restoring_one_before(
+        make_hub, tmp_path):
+    """OPERATIONS.md, "Records that do not open": stats, audit verify and
+    backup do not open log records and answer as without the damage; a
+    backup copies the damaged record as it is, so `hubctl --data_dir COPY
+    log` on a copy of each backup tells one taken before the damage
+    (exit 0) from one taken since (exit 3); restoring the one before
+    gives a log whose every record opens again."""
+    import shutil
+    hub = make_hub()
+    cprs = hubtest.CprGen(8419).take(3)
+    seqs = hub.send(*[hubtest.envelope("school-a", c, salt=f"bk-{i}")
+                      for i, c in enumerate(cprs)])
+    hub.wait_applied()
+    before = tmp_path / "before"
+    hub.hubctl("backup", str(before))
+    from test_60_store_at_rest import damage_log_record
+    damage_log_record(hub, seqs[1])
+    assert hub.hubctl("log", check=False).returncode == 3
+    assert hub.hubctl("stats").returncode == 0
+    assert hub.hubctl("audit", "verify").returncode == 0
+    since = tmp_path / "since"
+    p = hub.hubctl("backup", str(since))
+    assert p.returncode == 0 and "STORE-SEAL" not in p.stderr, p
+
+    def log_of_copy(backup):
+        copy = tmp_path / f"copy-of-{backup.name}"
+        shutil.copytree(backup, copy)
+        return hub.hubctl("log", "--data_dir", str(copy), check=False)
+    p = log_of_copy(before)
+    assert p.returncode == 0 and "STORE-SEAL" not in p.stderr, p
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == seqs, p
+    p = log_of_copy(since)
+    assert p.returncode == 3, p
+    assert f"not listed ({seqs[1]}; STORE-SEAL above)" in p.stderr, p
+
+    hub.stop()
+    old_data, hub.data_dir = hub.data_dir, tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+    hub.hubctl("restore", str(before))
+    hub.start()
+    p = hub.hubctl("log")
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == seqs, p
+    assert "STORE-SEAL" not in p.stderr, p
+
+
 def test_a_reader_killed_inside_the_log_is_cleared_and_said(make_hub):
     """OPERATIONS.md, Monitoring: STORE-READERS `cleared N stale reader
     slots`, left by a process killed inside a read (notice); hubd clears
