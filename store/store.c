@@ -1057,7 +1057,8 @@ scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
 	MDB_val key = {8, seqkey}, val;
 	ug_err err = UG_OK;
 	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-	for (size_t i = 0; rc == 0 && i < max && err == UG_OK; i++) {
+	size_t visited = 0;
+	while (rc == 0 && visited < max && err == UG_OK) {
 		/* A key of another length is no sequence the hub wrote (an
 		 * mdb_load): read as one it would be a copy of the record
 		 * its first 8 bytes name, or a sequence made of the bytes
@@ -1065,9 +1066,9 @@ scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
 		if (key.mv_size != 8) {
 			foreign_log_key(s);
 			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-			i--;
 			continue;
 		}
+		visited++;
 		store_record rec;
 		err = decode_record(s, &key, &val, &rec, scratch);
 		if (err == UG_EMALFORMED) {
@@ -1090,7 +1091,7 @@ scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
 				*next = rec.seq + 1;
 		}
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-		if (more && rc == 0 && err == UG_OK && i + 1 == max)
+		if (more && rc == 0 && err == UG_OK && visited == max)
 			*more = true;
 	}
 	mdb_cursor_close(cur);
