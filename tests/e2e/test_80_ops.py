@@ -1502,6 +1502,37 @@ def test_log_lists_every_record_that_opens_and_names_the_damaged(
         [theirs[1]], p
 
 
+def test_log_names_five_damaged_records_and_counts_the_rest(make_hub):
+    """OPERATIONS.md, Monitoring: `hubctl log`'s summary names at most
+    five records that do not open, then `, ... (N in all)`; each is
+    still named by its own STORE-SEAL line, and the one record that
+    opens is listed."""
+    from test_60_store_at_rest import dump, load
+    hub = make_hub()
+    cprs = hubtest.CprGen(8421).take(7)
+    seqs = hub.send(*[hubtest.envelope("school-a", c, salt=f"six-{i}")
+                      for i, c in enumerate(cprs)])
+    hub.wait_applied()
+    hub.stop()
+    log = hub.data_dir / "log"
+    damaged = []
+    for k, v in dump(log, "log"):
+        if int.from_bytes(k, "big") in seqs[:6]:
+            v = bytearray(v)
+            v[len(v) - 20] ^= 0x01
+            damaged.append((k, bytes(v)))
+    load(log, "log", damaged)
+    p = hub.hubctl("log", check=False)
+    assert p.returncode == 3, p
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == \
+        [seqs[6]], p
+    assert p.stderr.count("STORE-SEAL log record") == 6, p
+    first = ", ".join(str(s) for s in seqs[:5])
+    assert (f"hubctl: log incomplete: 6 log records do not open with the "
+            f"storage key and are not listed ({first}, ... (6 in all); "
+            f"STORE-SEAL above)") in p.stderr, p
+
+
 def test_which_backup_holds_a_damaged_log_record_and_restoring_one_before(
         make_hub, tmp_path):
     """OPERATIONS.md, "Records that do not open": stats, audit verify and
