@@ -493,6 +493,14 @@ write_alert_body(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 }
 
 static ug_err
+body_opens(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
+	   uint32_t deliveries)
+{
+	(void)ctx, (void)id, (void)body, (void)len, (void)deliveries;
+	return UG_OK;
+}
+
+static ug_err
 write_alerts(alert_set *a, size_t *written)
 {
 	*written = 0;
@@ -503,6 +511,15 @@ write_alerts(alert_set *a, size_t *written)
 		if (store_alert_state(a->s, a->ids[i], &open, recipient,
 				      &escalations) != UG_OK)
 			continue;
+		/* A body that does not open is a forged alert (STORE-FORGED,
+		 * reported): refused as if absent, as hubd does, before any
+		 * of it is written — not the end of the export. */
+		ug_err err =
+		    store_alert_get(a->s, a->ids[i], body_opens, NULL, &open);
+		if (err == UG_EMALFORMED)
+			continue;
+		if (err != UG_OK && err != UG_ENOTFOUND)
+			return err;
 		char hexid[2 * STORE_ALERT_ID_LEN + 1];
 		ug_hex(a->ids[i], STORE_ALERT_ID_LEN, hexid);
 		fprintf(a->out,
@@ -512,8 +529,8 @@ write_alerts(alert_set *a, size_t *written)
 		json_str(a->out, recipient);
 		fprintf(a->out, ", \"escalations\": %u",
 			engine_escalation_notices(a->s, a->ids[i]));
-		ug_err err = store_alert_get(a->s, a->ids[i], write_alert_body,
-					     a, &open);
+		err = store_alert_get(a->s, a->ids[i], write_alert_body, a,
+				      &open);
 		if (err != UG_OK && err != UG_ENOTFOUND)
 			return err;
 		fputc('}', a->out);

@@ -118,7 +118,11 @@ static const char usage[] =
     "  log                       list the stored events, oldest first: "
     "sequence,\n"
     "                            type, agency, event id (no personal data)\n"
-    "                            [--json] [--after SEQ] [--limit N]\n"
+    "                            [--json] [--after SEQ] [--limit N].\n"
+    "                            Exit 0 listed, 3 listed but for log\n"
+    "                            records that do not open (named on\n"
+    "                            stderr; the others are listed), 1\n"
+    "                            failed, 2 usage\n"
     "  audit verify              check the audit trail's hash chain, its\n"
     "                            recorded head and every checkpoint's\n"
     "                            signature (keys_dir/hub.sign_public); names\n"
@@ -1327,6 +1331,10 @@ cmd_stats(ctl *c)
 typedef struct {
 	bool json;
 	size_t printed;
+	/* The records that do not open (STORE-SEAL): counted, and the
+	 * first few named in the summary after the listing. */
+	size_t unopened;
+	uint64_t first[5];
 } log_ctx;
 
 static ug_err
@@ -1360,6 +1368,19 @@ print_record(void *ctx, const store_record *rec)
 	return UG_OK;
 }
 
+/* A damaged record must not hide the ones after it: an operator looking
+ * for an event needs the whole log that opens, and the damaged one named
+ * (its STORE-SEAL line says so where it is met). */
+static ug_err
+note_unopened(void *ctx, uint64_t seq)
+{
+	log_ctx *c = ctx;
+	if (c->unopened < sizeof c->first / sizeof c->first[0])
+		c->first[c->unopened] = seq;
+	c->unopened++;
+	return UG_OK;
+}
+
 static int
 cmd_log(ctl *c)
 {
@@ -1373,19 +1394,42 @@ cmd_log(ctl *c)
 	log_ctx lc = {.json = ug_config_bool(c->cfg, "json")};
 	uint64_t next = (uint64_t)after + 1;
 	size_t want = limit ? (size_t)limit : SIZE_MAX;
+	/* --limit counts the records listed; one that does not open is
+	 * named, not listed, so it does not count. */
 	while (lc.printed < want) {
-		size_t before = lc.printed;
+		size_t before = lc.printed + lc.unopened;
 		size_t chunk =
 		    want - lc.printed < 4096 ? want - lc.printed : 4096;
-		if (store_log_scan(c->store, next, chunk, print_record, &lc,
-				   &next) != UG_OK) {
+		if (store_log_scan_opened(c->store, next, chunk, print_record,
+					  note_unopened, &lc,
+					  &next) != UG_OK) {
 			ug_eprintf("hubctl: cannot read the log\n");
 			return 1;
 		}
-		if (lc.printed == before)
+		if (lc.printed + lc.unopened == before)
 			break;
 	}
-	return 0;
+	if (!lc.unopened)
+		return 0;
+	char seqs[128] = "";
+	size_t at = 0, shown = sizeof lc.first / sizeof lc.first[0];
+	if (shown > lc.unopened)
+		shown = lc.unopened;
+	for (size_t i = 0; i < shown && at < sizeof seqs; i++) {
+		int k =
+		    snprintf(seqs + at, sizeof seqs - at, "%s%llu",
+			     i ? ", " : "", (unsigned long long)lc.first[i]);
+		at += k > 0 ? (size_t)k : 0;
+	}
+	if (lc.unopened > shown && at < sizeof seqs)
+		snprintf(seqs + at, sizeof seqs - at, ", ... (%zu in all)",
+			 lc.unopened);
+	ug_eprintf("hubctl: log incomplete: %zu log records do not open with "
+		   "the storage key and are not listed (%s; STORE-SEAL "
+		   "above); the others are. Treat it as damage to the store: "
+		   "see OPERATIONS.md, \"Records that do not open\"\n",
+		   lc.unopened, seqs);
+	return 3;
 }
 
 /* Only a registration (before hubd's first start) or a restore makes a
@@ -1717,7 +1761,9 @@ main(int argc, char **argv)
 			rc = cmd_stats(&c);
 		}
 		int werr = 0;
-		if (rc == 0 &&
+		/* log's 3 (records that do not open) listed the rest: its
+		 * output must have been written as well. */
+		if ((rc == 0 || (rc == 3 && strcmp(cmd, "log") == 0)) &&
 		    (strcmp(cmd, "log") == 0 || strcmp(cmd, "stats") == 0) &&
 		    (werr = hubctl_stdout_error()) != 0) {
 			ug_eprintf("hubctl: %s: cannot write standard output: "

@@ -265,7 +265,40 @@ typedef struct {
 	uint32_t *seq_person;
 	size_t nseqs, seqcap;
 	bool oom;
+	/* Log records that do not open (STORE-SEAL): the first few named. */
+	size_t nunopened;
+	uint64_t unopened[5];
 } scan;
+
+/* A damaged record is passed over so that all of them can be named at
+ * once; the report is then not written (see hubctl_report). */
+static ug_err
+skip_unopened(void *ctx, uint64_t seq)
+{
+	scan *sc = ctx;
+	if (sc->nunopened < sizeof sc->unopened / sizeof sc->unopened[0])
+		sc->unopened[sc->nunopened] = seq;
+	sc->nunopened++;
+	return UG_OK;
+}
+
+/* "2, 7" or "2, 7, 9, 11, 12, ... (14 in all)" */
+static void
+unopened_list(const scan *sc, char *out, size_t len)
+{
+	size_t at = 0, shown = sizeof sc->unopened / sizeof sc->unopened[0];
+	if (shown > sc->nunopened)
+		shown = sc->nunopened;
+	out[0] = 0;
+	for (size_t i = 0; i < shown && at < len; i++) {
+		int k = snprintf(out + at, len - at, "%s%llu", i ? ", " : "",
+				 (unsigned long long)sc->unopened[i]);
+		at += k > 0 ? (size_t)k : 0;
+	}
+	if (sc->nunopened > shown && at < len)
+		snprintf(out + at, len - at, ", ... (%zu in all)",
+			 sc->nunopened);
+}
 
 static uint32_t
 person_of(scan *sc, const uint8_t *key, const char *cpr)
@@ -1106,8 +1139,16 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	ug_err err = UG_OK;
 	do {
 		last = next;
-		err = store_log_scan(s, next, 4096, take, &sc, &next);
+		err = store_log_scan_opened(s, next, 4096, take, skip_unopened,
+					    &sc, &next);
 	} while (err == UG_OK && next != last);
+	/* The status goes to management and the council: figures that
+	 * silently leave an event out are worse than none. */
+	char unread[128] = "";
+	if (err == UG_OK && sc.nunopened) {
+		unopened_list(&sc, unread, sizeof unread);
+		err = UG_EMALFORMED;
+	}
 	alert_ctx ac = {.s = s, .sc = &sc};
 	for (size_t i = 0; err == UG_OK && i < sc.nseqs; i++) {
 		ac.person = sc.seq_person[i];
@@ -1151,10 +1192,14 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	ug_date_format(sc.in.to, b);
 	/* The counts are what was read and computed; a failed report put
 	 * none of its tables in place, and says so. */
+	char why[200] = "";
+	if (sc.nunopened)
+		snprintf(why, sizeof why, "; %zu log records do not open (%s)",
+			 sc.nunopened, unread);
 	snprintf(detail, sizeof detail,
 		 "annual status %s to %s: %zu events "
-		 "read, %zu alerts, %zu tables%s",
-		 a, b, sc.nseqs, sc.in.nalerts, made,
+		 "read, %zu alerts, %zu tables%s%s",
+		 a, b, sc.nseqs, sc.in.nalerts, made, why,
 		 written ? "" : "; nothing written");
 	hubctl_audit_admin(s, keys, "report", written ? "ok" : "failed", NULL,
 			   detail);
@@ -1171,7 +1216,16 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	free(sc.seqs);
 	free(sc.seq_person);
 	if (!written) {
-		if (err != UG_OK)
+		if (sc.nunopened)
+			ug_eprintf("hubctl: report failed: %zu log records do "
+				   "not open with the storage key (%s; "
+				   "STORE-SEAL above): the status would leave "
+				   "their events out of its figures; nothing "
+				   "written. Treat it as damage to the store: "
+				   "see OPERATIONS.md, \"Records that do not "
+				   "open\"\n",
+				   sc.nunopened, unread);
+		else if (err != UG_OK)
 			ug_eprintf("hubctl: report failed: %s\n",
 				   ug_strerror(err));
 		return 1;

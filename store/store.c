@@ -689,6 +689,12 @@ append_one(store *s, MDB_txn *itxn, MDB_txn *txn, store_event *ev,
 	MDB_val val = {1 + plain_len + UG_SEAL_OVERHEAD, NULL};
 	/* MDB_RESERVE: seal straight into the page, no second copy. */
 	int rc = mdb_put(txn, s->log, &key, &val, MDB_APPEND | MDB_RESERVE);
+	/* A key of another length sorted after the sequences (reported
+	 * STORE-FORGED log) refuses an append that is still the log's next
+	 * sequence: put it in its place instead, never over a record. */
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_put(txn, s->log, &key, &val,
+			     MDB_NOOVERWRITE | MDB_RESERVE);
 	if (rc != 0) {
 		free(plain);
 		return store__map_err(rc, "append log");
@@ -705,6 +711,28 @@ append_one(store *s, MDB_txn *itxn, MDB_txn *txn, store_event *ev,
 	return UG_OK;
 }
 
+/* The log's keys are sequences, not hashes: no tag of their own (the tag
+ * is not used in the report). */
+static void
+foreign_log_key(store *s)
+{
+	store__forged(s, TAG_IDS, "log");
+}
+
+int
+store__log_last_key(store *s, MDB_cursor *cur, MDB_val *key)
+{
+	MDB_val val;
+	int rc = mdb_cursor_get(cur, key, &val, MDB_LAST);
+	/* A shorter key sorts after the sequences it is a prefix of: read
+	 * as one, it would hand out sequences far beyond the log's. */
+	while (rc == 0 && key->mv_size != 8) {
+		foreign_log_key(s);
+		rc = mdb_cursor_get(cur, key, &val, MDB_PREV);
+	}
+	return rc;
+}
+
 ug_err
 store__log_last_in(store *s, MDB_txn *txn, uint64_t *last)
 {
@@ -712,8 +740,8 @@ store__log_last_in(store *s, MDB_txn *txn, uint64_t *last)
 	int rc = mdb_cursor_open(txn, s->log, &cur);
 	if (rc != 0)
 		return store__map_err(rc, "open log cursor");
-	MDB_val key, val;
-	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+	MDB_val key;
+	rc = store__log_last_key(s, cur, &key);
 	*last = rc == 0 ? ug_get_be64(key.mv_data) : 0;
 	mdb_cursor_close(cur);
 	/* A purge or erasure that took the highest record keeps its number
@@ -1029,7 +1057,18 @@ scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
 	MDB_val key = {8, seqkey}, val;
 	ug_err err = UG_OK;
 	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-	for (size_t i = 0; rc == 0 && i < max && err == UG_OK; i++) {
+	size_t visited = 0;
+	while (rc == 0 && visited < max && err == UG_OK) {
+		/* A key of another length is no sequence the hub wrote (an
+		 * mdb_load): read as one it would be a copy of the record
+		 * its first 8 bytes name, or a sequence made of the bytes
+		 * after it. Passed over, reported, not counted. */
+		if (key.mv_size != 8) {
+			foreign_log_key(s);
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+			continue;
+		}
+		visited++;
 		store_record rec;
 		err = decode_record(s, &key, &val, &rec, scratch);
 		if (err == UG_EMALFORMED) {
@@ -1052,7 +1091,7 @@ scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
 				*next = rec.seq + 1;
 		}
 		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-		if (more && rc == 0 && err == UG_OK && i + 1 == max)
+		if (more && rc == 0 && err == UG_OK && visited == max)
 			*more = true;
 	}
 	mdb_cursor_close(cur);

@@ -245,6 +245,10 @@ int store__begin_each(MDB_env *const *envs, MDB_txn **txns, size_t n,
 
 /* The log's last sequence as seen by txn (a purged top keeps its number). */
 ug_err store__log_last_in(store *s, MDB_txn *txn, uint64_t *last);
+/* Position cur on the log's last record, stepping back over keys that are
+ * no sequence (of another length than 8: written by something else, and
+ * reported STORE-FORGED log when read); MDB_NOTFOUND when none is left. */
+int store__log_last_key(store *s, MDB_cursor *cur, MDB_val *key);
 /* store_log_scan inside the caller's transaction on log/. */
 ug_err store__log_scan_in(store *s, MDB_txn *txn, uint64_t from, size_t max,
 			  store_record_fn fn, void *ctx, uint64_t *next);

@@ -336,10 +336,10 @@ static int
 keep_seq_floor(store *s, MDB_txn *ltxn)
 {
 	MDB_cursor *cur = NULL;
-	MDB_val key, val;
+	MDB_val key;
 	int rc = mdb_cursor_open(ltxn, s->log, &cur);
 	if (rc == 0)
-		rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+		rc = store__log_last_key(s, cur, &key);
 	if (cur)
 		mdb_cursor_close(cur);
 	if (rc == MDB_NOTFOUND)

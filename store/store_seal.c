@@ -105,7 +105,7 @@ store__forged(store *s, enum store__tag tag, const char *db)
 	static const char *const dbs[] = {
 	    "principal", "principal_id", "ids",	    "assign", "alerts",
 	    "queue",	 "person",	 "palerts", "rule",   "timer",
-	    "desk",	 "password",	 "e-mail"};
+	    "desk",	 "password",	 "e-mail",  "log"};
 	_Static_assert(sizeof dbs / sizeof *dbs < 16, "a slot per database");
 	(void)tag;
 	size_t i = 0;

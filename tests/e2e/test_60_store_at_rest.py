@@ -605,6 +605,44 @@ def test_a_timer_key_of_another_length_stops_no_deadline(make_hub):
     assert all(len(k) == 16 for k, _ in dump(derived, "timer"))
 
 
+def test_a_log_key_of_another_length_is_no_record(make_hub):
+    """OPERATIONS.md, "Records that do not open": a log record's key is
+    its sequence, 8 bytes. A key of another length added to log/ (with
+    mdb_load, a record's sealed value copied under it) is passed over by
+    every reader and reported `STORE-FORGED log`, hiding none of the
+    records after it: a 9-byte key beginning with a real sequence is
+    not a second copy of that record (in `hubctl log`, an export, an
+    erasure), and a shorter key sorted after every sequence does not
+    become the log's last sequence (the next event still gets the one
+    after the log's)."""
+    hub = make_hub()
+    cpr, other = CprGen(6071).take(2)
+    seqs = hub.send(hubtest_envelope("school-a", cpr, salt="k-1"),
+                    hubtest_envelope("school-a", other, salt="k-2"))
+    hub.wait_applied()
+    hub.stop()
+    log = hub.data_dir / "log"
+    first = dict(dump(log, "log"))[seqs[0].to_bytes(8, "big")]
+    load(log, "log", [(seqs[0].to_bytes(8, "big") + b"\x00", first),
+                      (b"\x00\x00\x07", first)])
+    hub.start()
+    p = hub.hubctl("log")
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == seqs, p
+    assert "STORE-FORGED log: a record does not open" in p.stderr, p
+    assert hub.stats()["last_seq"] == seqs[1]
+    assert hub.send(hubtest_envelope("school-a", other, salt="k-3")) == \
+        [seqs[1] + 1]
+    hub.wait_applied()
+    hub.hubctl("erase", "--cpr", cpr, "--reason", "request 2026-105")
+    out = hub.client_dir / "export.json"
+    hub.hubctl("export", "--cpr", cpr, "--out", str(out))
+    assert json.loads(out.read_text())["events"] == []
+    p = hub.hubctl("log")
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == \
+        [seqs[1], seqs[1] + 1], p
+    hub.wait_log(r"STORE-FORGED log: a record does not open")
+
+
 def test_an_erasure_reports_the_forged_timers_it_passes(make_hub):
     """OPERATIONS.md, "Records that do not open": every record that does
     not open is logged STORE-FORGED with the database's name — also by a

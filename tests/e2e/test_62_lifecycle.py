@@ -2015,6 +2015,36 @@ def test_a_record_that_does_not_open_leaves_the_rest_exported_and_erased(
                                            "theirs": True}], p
 
 
+def test_an_alert_that_does_not_open_is_left_out_of_the_export(make_hub):
+    """OPERATIONS.md, Access and "Records that do not open": a forged
+    alert (its sealed body changed in the store) is refused as if absent,
+    reported STORE-FORGED, and the command goes on as hubd does: the
+    person's export holds their events without it, exit 0, audited `ok`;
+    another person's alert is exported as before."""
+    from test_60_store_at_rest import (TAG_ALERT, dump, h, keys, load,
+                                       populated)
+    hub, [anna, _, bob], a, b = populated(make_hub)
+    hub.stop()
+    _, index, _ = keys(hub)
+    log = hub.data_dir / "log"
+    key = h(index, TAG_ALERT, bytes.fromhex(b["alert_id"]), 16)
+    value = bytearray(dict(dump(log, "alerts"))[key])
+    value[len(value) - 20] ^= 0x01     # in the sealed body
+    load(log, "alerts", [(key, bytes(value))])
+    hub.start()
+    p, doc = export_of(hub, bob)
+    assert p.returncode == 0, p
+    assert "STORE-FORGED alerts: a record does not open" in p.stderr, p
+    assert doc["alerts"] == [] and doc["unread"] == [], doc
+    assert [e["type"] for e in doc["events"]] == [
+        "ContactAssignment", "Dropout"], doc
+    [rec] = [r for r in audit(hub, "--cpr", bob) if r["action"] == "export"]
+    assert rec["result"] == "ok" and ", 0 alerts," in rec["detail"], rec
+    p, doc = export_of(hub, anna)
+    assert p.returncode == 0 and [x["id"] for x in doc["alerts"]] == \
+        [a["alert_id"]], p
+
+
 def test_a_persons_own_record_that_does_not_open_is_erased_whole(make_hub):
     """OPERATIONS.md, Erasure: a record that does not open which the
     person's index names as theirs is deleted unread with the rest: the

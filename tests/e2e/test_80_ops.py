@@ -1461,6 +1461,125 @@ def test_log_and_stats_print_the_documented_fields(make_hub):
                                 envs[0].event_id.hex()]
 
 
+def test_log_lists_every_record_that_opens_and_names_the_damaged(
+        make_hub):
+    """OPERATIONS.md, Monitoring and "Records that do not open": a log
+    record that does not open with the storage key does not stop `hubctl
+    log`. Every record that opens is listed, before and after it, in
+    text and --json alike; each damaged one is named on stderr
+    (STORE-SEAL) and after the listing, exit 3. --limit counts the
+    records listed; a page past the damage is whole, exit 0."""
+    from test_62_lifecycle import unread_hub
+    hub, _, _, mine, theirs = unread_hub(make_hub)
+    damaged = sorted([mine[1], theirs[0]])
+    readable = sorted([mine[0], mine[2], theirs[1]])
+    summary = (f"hubctl: log incomplete: 2 log records do not open with "
+               f"the storage key and are not listed ({damaged[0]}, "
+               f"{damaged[1]}; STORE-SEAL above); the others are. Treat "
+               f"it as damage to the store: see OPERATIONS.md, \"Records "
+               f"that do not open\"")
+    p = hub.hubctl("log", check=False)
+    assert p.returncode == 3, p
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == \
+        readable, p
+    for seq in damaged:
+        assert f"STORE-SEAL log record {seq} does not open" in p.stderr, p
+    assert summary in p.stderr.splitlines(), p
+    p = hub.hubctl("log", "--json", check=False)
+    assert p.returncode == 3 and summary in p.stderr, p
+    assert [json.loads(ln)["seq"] for ln in p.stdout.splitlines()] == \
+        readable, p
+    # --limit 2: the first two that open, the damaged one between named.
+    p = hub.hubctl("log", "--limit", "2", check=False)
+    assert p.returncode == 3, p
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == \
+        [mine[0], mine[2]], p
+    assert f"not listed ({mine[1]}; STORE-SEAL above)" in p.stderr, p
+    # A page that meets no damaged record says nothing of them.
+    p = hub.hubctl("log", "--after", str(theirs[0]), check=False)
+    assert p.returncode == 0 and p.stderr == "", p
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == \
+        [theirs[1]], p
+
+
+def test_log_names_five_damaged_records_and_counts_the_rest(make_hub):
+    """OPERATIONS.md, Monitoring: `hubctl log`'s summary names at most
+    five records that do not open, then `, ... (N in all)`; each is
+    still named by its own STORE-SEAL line, and the one record that
+    opens is listed."""
+    from test_60_store_at_rest import dump, load
+    hub = make_hub()
+    cprs = hubtest.CprGen(8421).take(7)
+    seqs = hub.send(*[hubtest.envelope("school-a", c, salt=f"six-{i}")
+                      for i, c in enumerate(cprs)])
+    hub.wait_applied()
+    hub.stop()
+    log = hub.data_dir / "log"
+    damaged = []
+    for k, v in dump(log, "log"):
+        if int.from_bytes(k, "big") in seqs[:6]:
+            v = bytearray(v)
+            v[len(v) - 20] ^= 0x01
+            damaged.append((k, bytes(v)))
+    load(log, "log", damaged)
+    p = hub.hubctl("log", check=False)
+    assert p.returncode == 3, p
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == \
+        [seqs[6]], p
+    assert p.stderr.count("STORE-SEAL log record") == 6, p
+    first = ", ".join(str(s) for s in seqs[:5])
+    assert (f"hubctl: log incomplete: 6 log records do not open with the "
+            f"storage key and are not listed ({first}, ... (6 in all); "
+            f"STORE-SEAL above)") in p.stderr, p
+
+
+def test_which_backup_holds_a_damaged_log_record_and_restoring_one_before(
+        make_hub, tmp_path):
+    """OPERATIONS.md, "Records that do not open": stats, audit verify and
+    backup do not open log records and answer as without the damage; a
+    backup copies the damaged record as it is, so `hubctl --data_dir COPY
+    log` on a copy of each backup tells one taken before the damage
+    (exit 0) from one taken since (exit 3); restoring the one before
+    gives a log whose every record opens again."""
+    import shutil
+    hub = make_hub()
+    cprs = hubtest.CprGen(8419).take(3)
+    seqs = hub.send(*[hubtest.envelope("school-a", c, salt=f"bk-{i}")
+                      for i, c in enumerate(cprs)])
+    hub.wait_applied()
+    before = tmp_path / "before"
+    hub.hubctl("backup", str(before))
+    from test_60_store_at_rest import damage_log_record
+    damage_log_record(hub, seqs[1])
+    assert hub.hubctl("log", check=False).returncode == 3
+    assert hub.hubctl("stats").returncode == 0
+    assert hub.hubctl("audit", "verify").returncode == 0
+    since = tmp_path / "since"
+    p = hub.hubctl("backup", str(since))
+    assert p.returncode == 0 and "STORE-SEAL" not in p.stderr, p
+
+    def log_of_copy(backup):
+        copy = tmp_path / f"copy-of-{backup.name}"
+        shutil.copytree(backup, copy)
+        return hub.hubctl("log", "--data_dir", str(copy), check=False)
+    p = log_of_copy(before)
+    assert p.returncode == 0 and "STORE-SEAL" not in p.stderr, p
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == seqs, p
+    p = log_of_copy(since)
+    assert p.returncode == 3, p
+    assert f"not listed ({seqs[1]}; STORE-SEAL above)" in p.stderr, p
+
+    hub.stop()
+    old_data, hub.data_dir = hub.data_dir, tmp_path / "restored" / "data"
+    hub.conf.write_text(hub.conf.read_text().replace(
+        f"data_dir = {old_data}", f"data_dir = {hub.data_dir}"))
+    hub.hubctl("restore", str(before))
+    hub.start()
+    p = hub.hubctl("log")
+    assert [int(ln.split()[0]) for ln in p.stdout.splitlines()] == seqs, p
+    assert "STORE-SEAL" not in p.stderr, p
+
+
 def test_a_reader_killed_inside_the_log_is_cleared_and_said(make_hub):
     """OPERATIONS.md, Monitoring: STORE-READERS `cleared N stale reader
     slots`, left by a process killed inside a read (notice); hubd clears

@@ -571,6 +571,41 @@ def test_a_report_that_fails_leaves_the_last_one_as_it_was(make_hub,
     assert results[1][1].endswith(" 9 tables"), results
 
 
+def test_a_log_record_that_does_not_open_is_named_and_nothing_written(
+        make_hub, tmp_path):
+    """OPERATIONS.md, The annual status and "Records that do not open":
+    a status that silently leaves an event out is worse than none, so a
+    log record that does not open with the storage key fails the report:
+    every such record is named (STORE-SEAL, and the sequences in one
+    line saying what to do), exit 1, nothing written (the last report's
+    files stay), audited `failed` naming them."""
+    from test_62_lifecycle import unread_hub
+    hub, _, _, mine, theirs = unread_hub(make_hub)
+    damaged = sorted([mine[1], theirs[0]])
+    d = tmp_path / "status"
+    d.mkdir()
+    (d / "status.html").write_text("last year's page")
+    p = hub.hubctl("report", "--year", "2025", "--out",
+                   str(d / "status.html"), check=False)
+    assert p.returncode == 1 and p.stdout == "", p
+    for seq in damaged:
+        assert f"STORE-SEAL log record {seq} does not open" in p.stderr, p
+    assert (f"hubctl: report failed: 2 log records do not open with the "
+            f"storage key ({damaged[0]}, {damaged[1]}; STORE-SEAL above): "
+            f"the status would leave their events out of its figures; "
+            f"nothing written. Treat it as damage to the store: see "
+            f"OPERATIONS.md, \"Records that do not open\"") in \
+        p.stderr.splitlines(), p
+    assert os.listdir(d) == ["status.html"]
+    assert (d / "status.html").read_text() == "last year's page"
+    [rec] = [r for r in map(json.loads, hub.hubctl(
+        "audit", "show", "--json", "--actor", hubctl_actor()).stdout
+        .splitlines()) if r["action"] == "report"]
+    assert rec["result"] == "failed" and rec["detail"].endswith(
+        f"; 2 log records do not open ({damaged[0]}, {damaged[1]}); "
+        f"nothing written"), rec
+
+
 def test_a_pipe_or_a_device_at_a_name_is_not_replaced(make_hub, tmp_path):
     """OPERATIONS.md: a named pipe, a socket or a device at one of the
     report's names is not replaced: `hubctl: cannot write FILE: it is not
