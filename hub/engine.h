@@ -182,9 +182,11 @@ typedef struct {
 #define PROFILE_FORMAT 13
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
- * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
- * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA  17
+ * and quarter states of hub/rules.c, timer kinds and when they fall due),
+ * and the hub rebuilds derived state from the log at its next start. 18:
+ * a consent's end falls due at Danish midnight, not 00:00 UTC; a timer
+ * stored by 17 would take the alert back up to two hours late. */
+#define HUB_DERIVED_SCHEMA  18
 #define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */
