@@ -584,12 +584,16 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 	    .received_at = rec->received_at,
 	    .env = env,
 	};
-	/* A rebuild decides as the live hub did: on the day it received
-	 * the event, not the day of the rebuild. A consent judged on the
-	 * later day would leave a referral shared then "never shared", and
-	 * the consent's end would take its open alert back no more. */
-	if (c->replay && rec->received_at > 0 && rec->received_at < h->now)
+	/* A rebuild decides as the live hub did: at the instant it
+	 * received the event, not the day of the rebuild. A consent judged
+	 * later would leave a referral shared then "never shared", and the
+	 * consent's end would take its open alert back no more; judged by
+	 * the UTC day instead of the instant, one received after Danish
+	 * midnight on its last UTC day would be shared on rebuild only. */
+	if (c->replay && rec->received_at > 0 && rec->received_at < h->now) {
+		in.now = rec->received_at;
 		in.today = (int32_t)(rec->received_at / UG_DAY_MS);
+	}
 	if (env->supersedes.len == WIRE_EVENT_ID_LEN) {
 		char agency[STORE_ID_MAX];
 		/* Only an event stored before this one: the ids index

@@ -457,6 +457,19 @@ copenhagen_to_utc(int32_t day, int minutes)
 	return wall - HOUR_MS;
 }
 
+int32_t
+calendar_copenhagen_day(int64_t utc_ms)
+{
+	return (int32_t)floor_div(
+	    utc_ms + calendar_copenhagen_offset_ms(utc_ms), UG_DAY_MS);
+}
+
+int64_t
+calendar_copenhagen_midnight(int32_t day)
+{
+	return copenhagen_to_utc(day, 0);
+}
+
 int64_t
 calendar_add_office_hours(const calendar *cal, const office_hours *oh,
 			  int64_t start_ms, int hours)

@@ -84,6 +84,12 @@ ug_err calendar_parse_office_hours(office_hours *oh, const char *text,
  * Sunday of October 01:00 UTC, CET (+1 h) otherwise (the EU rule, applied
  * to every year). */
 int64_t calendar_copenhagen_offset_ms(int64_t utc_ms);
+/* The Danish date (days since 1970-01-01) at a UTC instant. */
+int32_t calendar_copenhagen_day(int64_t utc_ms);
+/* The UTC instant at which a Danish date begins (00:00 Danish time: 23:00
+ * UTC the day before in winter, 22:00 in summer; no clock change falls at
+ * Danish midnight). */
+int64_t calendar_copenhagen_midnight(int32_t day);
 /* The UTC instant at which `hours` office hours have passed after
  * start_ms (UTC, ms since 1970): time outside office hours, on days not in
  * oh->days and on public holidays does not count, so a start outside

@@ -182,9 +182,11 @@ typedef struct {
 #define PROFILE_FORMAT 13
 /* The derived state's format as a whole, recorded in the store: bump it
  * with any change to a stored derived format (this profile, the absence
- * and quarter states of hub/rules.c, timer kinds), and the hub rebuilds
- * derived state from the log at its next start. */
-#define HUB_DERIVED_SCHEMA  17
+ * and quarter states of hub/rules.c, timer kinds and when they fall due),
+ * and the hub rebuilds derived state from the log at its next start. 18:
+ * a consent's end falls due at Danish midnight, not 00:00 UTC; a timer
+ * stored by 17 would take the alert back up to two hours late. */
+#define HUB_DERIVED_SCHEMA  18
 #define PROFILE_ENCODED_MAX 2048
 
 /* A fresh profile for a person first seen with this CPR ("" unknown). */
@@ -257,6 +259,8 @@ typedef struct {
 /* What a rule sees: the configuration, the hub clock and one event. */
 typedef struct {
 	const rules_config *rc;
+	/* The hub clock; for an event a replay applies, when the hub
+	 * received it (a rebuild judges as the live hub did). */
 	int64_t now;   /* ms */
 	int32_t today; /* days */
 	uint64_t
@@ -345,8 +349,9 @@ int rule_gap_days(const rules_config *rc, int32_t left_day, int32_t last_day);
 void rule_start_offer_clock(const rule_input *in, profile *p, outcome *o);
 
 /* Whether the youth's consent, as last stated, allows sharing addiction
- * data on `day`: referrals (stage false) or treatment stages (true). */
-bool consent_allows(const profile *p, int32_t day, bool stage);
+ * data at the UTC instant at_ms (ms): referrals (stage false) or treatment
+ * stages (true). Its `expires` is a Danish date (RULES.md section 4). */
+bool consent_allows(const profile *p, int64_t at_ms, bool stage);
 
 /* rule_timers.c: a fired legal deadline or transition gap. */
 void rule_deadline_timer(const rule_input *in, int kind, int64_t due,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub/calendar.h"
 #include "hub/engine.h"
 
 void
@@ -219,12 +220,16 @@ profile_age_on(int32_t birth, int32_t day)
 	return age;
 }
 
-/* Asked on the day of each disclosure, never on the referral's date: a
- * consent that ended or narrowed since shares nothing more. */
+/* Asked at each disclosure, never on the referral's date: a consent that
+ * ended or narrowed since shares nothing more. The form the young person
+ * signed says "until" a day in Danish time: judged by the UTC day, it
+ * would share for one or two hours after it ended. */
 bool
-consent_allows(const profile *p, int32_t day, bool stage)
+consent_allows(const profile *p, int64_t at_ms, bool stage)
 {
-	if (!p->consent || (p->consent_expires && day > p->consent_expires))
+	if (!p->consent ||
+	    (p->consent_expires &&
+	     calendar_copenhagen_day(at_ms) > p->consent_expires))
 		return false;
 	return stage ? p->consent_stage : !p->consent_no_referral;
 }

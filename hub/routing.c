@@ -157,7 +157,7 @@ routing_move_open_alerts(apply_ctx *c, const uint8_t *person_key)
 	ug_err err = effects_profile_load(c, person_key, NULL, &p, NULL);
 	if (err != UG_OK)
 		return err;
-	m.referral_shared = consent_allows(&p, hub__today(c->h), false);
+	m.referral_shared = consent_allows(&p, c->h->now, false);
 	m.p = &p;
 	return store_person_alerts(c->h->store, person_key, move_alert, &m);
 }
@@ -264,8 +264,7 @@ routing_escalate(apply_ctx *c, const store_timer *t)
 		    effects_profile_load(c, t->person_key, NULL, &p, NULL);
 		if (err != UG_OK)
 			return err;
-		if (!consent_allows(&p, hub__today(h),
-				    rule == R_TREATMENT_MISSED))
+		if (!consent_allows(&p, h->now, rule == R_TREATMENT_MISSED))
 			return UG_OK;
 	}
 	if (h->rules.team_lead[0])

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hub/calendar.h"
 #include "hub/engine.h"
 
 /* The scope is a list of words in any case, whatever stands between them:
@@ -80,18 +81,18 @@ take_back(const rule_input *in, profile *p, bool referral_shared,
 		if (!p->referrals[i].first)
 			continue;
 		if (referral_shared && p->referrals[i].shared &&
-		    !consent_allows(p, in->today, false))
+		    !consent_allows(p, in->now, false))
 			outcome_withdraw(o, p->referrals[i].shared,
 					 R_ADDICTION, why);
 		/* Closed without a notice (apply.c). */
-		if (stage_shared && !consent_allows(p, in->today, true))
+		if (stage_shared && !consent_allows(p, in->now, true))
 			outcome_withdraw(o, p->referrals[i].first,
 					 R_TREATMENT_MISSED, "");
 	}
 	/* A referral is shared once: consent given again later shares the
 	 * referrals that follow it, so one taken back here must not come
 	 * back as a signal a combined alert would name. */
-	if (referral_shared && !consent_allows(p, in->today, false)) {
+	if (referral_shared && !consent_allows(p, in->now, false)) {
 		int kept = 0;
 		for (int i = 0; i < p->nsignals; i++)
 			if (p->signals[i].kind != SIG_ADDICTION)
@@ -152,11 +153,13 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 		p->consent_no_referral =
 		    !scope_has(consent->scope, "referral");
 		take_back(in, p, referral, stage, o);
-		/* Shared until a day: taken back the day after. */
+		/* Shared until a Danish day: taken back at Danish midnight
+		 * that ends it. */
 		if (p->consent && p->consent_expires)
-			outcome_timer(
-			    o, (int64_t)(p->consent_expires + 1) * UG_DAY_MS,
-			    TIMER_CONSENT_END);
+			outcome_timer(o,
+				      calendar_copenhagen_midnight(
+					  p->consent_expires + 1),
+				      TIMER_CONSENT_END);
 	}
 	int slot = -1;
 	if (x->stage == UNGEBRO__V1__REFERRAL_STAGE__REFERRED &&
@@ -198,8 +201,8 @@ rule_addiction(const rule_input *in, profile *p, outcome *o)
 	}
 	if (x->stage != UNGEBRO__V1__REFERRAL_STAGE__REFERRED)
 		return;
-	/* Disclosed now, so judged now: consent in force today. */
-	if (!consent_allows(p, in->today, false)) {
+	/* Disclosed now, so judged now: consent in force at this instant. */
+	if (!consent_allows(p, in->now, false)) {
 		/* Nothing about it reaches anyone, not even as a signal: a
 		 * combined alert would reveal it. */
 		o->withheld = true;

@@ -48,7 +48,7 @@ static bool
 usable(const rule_input *in, const profile *p, int i)
 {
 	return p->signals[i].kind != SIG_ADDICTION ||
-	       consent_allows(p, in->today, false);
+	       consent_allows(p, in->now, false);
 }
 
 /* Different kinds among the usable signals dated from..to. */

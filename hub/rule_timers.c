@@ -132,7 +132,7 @@ rule_deadline_timer(const rule_input *in, int kind, int64_t due, profile *p,
 	/* A missed treatment deadline tells that treatment has not started:
 	 * a treatment stage. Without consent in force today whose scope
 	 * covers stages it is only counted. */
-	if (rule == R_TREATMENT_MISSED && !consent_allows(p, in->today, true))
+	if (rule == R_TREATMENT_MISSED && !consent_allows(p, in->now, true))
 		return;
 	draft *d = outcome_alert(o, in, p, rule,
 				 missed ? UNGEBRO__V1__PRIORITY__HIGH

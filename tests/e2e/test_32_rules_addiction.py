@@ -54,22 +54,104 @@ def test_consent_expiring_on_the_referral_day_still_shares(make_hub):
     assert hub.wait_applied()["alerts"] == 1
 
 
-def test_the_last_day_of_consent_is_a_utc_day(make_hub):
-    """RULES.md §1, §4: the hub's days are UTC days, so is a consent's
-    last day: consent until 2026-09-20 shares a referral the hub receives
-    at 23:30 UTC that day (01:30 on 09-21 in Danish summer time), and
-    ends at 00:00 UTC on 09-21 (02:00 Danish time)."""
+def test_a_referral_after_danish_midnight_of_the_last_day_is_not_shared(
+        make_hub):
+    """RULES.md §1, §4: a consent's last day is a Danish day. Consent
+    until 2026-09-20 does not share a referral the hub receives at 23:30
+    UTC that day: 01:30 on 09-21 in Danish summer time, after it ended.
+    It was judged by the UTC day and shared."""
     hub, [cpr] = assigned_hub(make_hub, 3226, clock="2026-09-20T23:30:00")
     hub.send(ev_referral(cpr, "2026-09-20",
                          consent={"given": True, "expires": "2026-09-20"}))
+    st = hub.wait_applied()
+    assert st["alerts"] == 0
+    assert st["log_events"] == 2          # the assignment, the referral
+    hub.peek("cw-anna", 0)
+    hub.peek("desk-dora", 0)
+
+
+def test_consent_ends_at_danish_midnight(make_hub):
+    """RULES.md §4, Shared and Taken back: received at 21:30 UTC on the
+    last day (23:30 Danish summer time) a referral is shared; the alert
+    is taken back at 00:00 Danish time, 22:00 UTC, and not before (it
+    was taken back at 00:00 UTC, two hours later)."""
+    hub, [cpr] = assigned_hub(make_hub, 3227, clock="2026-09-20T21:30:00")
+    hub.send(ev_referral(cpr, "2026-09-20",
+                         consent={"given": True, "expires": "2026-09-20"}))
     assert hub.wait_applied()["alerts"] == 1
-    hub.advance("2026-09-20T23:59:59")
-    assert hub.stats()["alerts_open"] == 1
-    hub.advance("2026-09-21T00:00:00")
+    [a] = hub.peek("cw-anna", 1)
+    assert a["rule"] == "addiction"
+    hub.advance("2026-09-20T21:59:59")
+    st = hub.stats()
+    assert (st["alerts"], st["alerts_open"]) == (1, 1)
+    hub.advance("2026-09-20T22:00:00")
     hub.wait_stats("withdrawn", lambda s: s["alerts"] == 2)
     [w] = hub.peek("cw-anna", 1)
     assert w["rule"] == "withdrawn"
-    assert "consent to share it ended on 2026-09-20" in w["explanation"]
+    assert f"Alert {a['alert_id']} (addiction) is withdrawn: the young " \
+        "person's consent to share it ended on 2026-09-20." in \
+        w["explanation"]
+
+
+def test_consent_ends_at_danish_midnight_in_winter(make_hub):
+    """RULES.md §4: in winter (CET) Danish midnight is 23:00 UTC. Consent
+    until 2026-12-20 shares a referral received at 22:30 UTC (23:30
+    Danish time) and is taken back at 23:00 UTC, not before."""
+    hub, [cpr] = assigned_hub(make_hub, 3228, clock="2026-12-20T22:30:00")
+    hub.send(ev_referral(cpr, "2026-12-20",
+                         consent={"given": True, "expires": "2026-12-20"}))
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance("2026-12-20T22:59:59")
+    st = hub.stats()
+    assert (st["alerts"], st["alerts_open"]) == (1, 1)
+    hub.peek("cw-anna", 1)
+    hub.advance("2026-12-20T23:00:00")
+    hub.wait_stats("withdrawn", lambda s: s["alerts"] == 2)
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn"
+    assert "consent to share it ended on 2026-12-20" in w["explanation"]
+
+
+def test_a_rebuild_judges_consent_by_the_danish_date_as_the_hub_did(
+        make_hub):
+    """RULES.md §4, OPERATIONS.md: a rebuild of derived/ judges each
+    referral by the Danish date at the instant the hub received it.
+    Consent until 2026-09-20: the referral received at 21:30 UTC was
+    shared and taken back at 22:00 UTC; the one received at 23:30 UTC
+    was not shared. Rebuilt the same evening (still 09-20 in UTC), the
+    replay raises nothing new, and consent given again on the first
+    referral's row shares it no second time."""
+    import shutil
+    hub, [shared, late] = assigned_hub(make_hub, 3229, n=2,
+                                       clock="2026-09-20T21:30:00")
+    first = ev_referral(shared, "2026-09-20",
+                        consent={"given": True, "expires": "2026-09-20"})
+    hub.send(first)
+    assert hub.wait_applied()["alerts"] == 1
+    hub.advance("2026-09-20T22:00:00")
+    hub.wait_stats("withdrawn", lambda s: s["alerts"] == 2)
+    hub.set_clock("2026-09-20T23:30:00")
+    hub.send(ev_referral(late, "2026-09-20",
+                         consent={"given": True, "expires": "2026-09-20"}))
+    assert hub.wait_applied()["alerts"] == 2
+    before = hub.stats()
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.set_clock("2026-09-20T23:50:00")
+    hub.start()
+    hub.settle()
+    after = hub.stats()
+    assert (after["alerts"], after["alerts_open"]) == \
+        (before["alerts"], before["alerts_open"]) == (2, 1)
+    [w] = hub.peek("cw-anna", 1)
+    assert w["rule"] == "withdrawn"
+    again = ev_referral(shared, "2026-09-20", consent={"given": True})
+    again.supersedes = first.event_id
+    hub.send(again)
+    hub.settle()
+    assert hub.stats()["alerts"] == 2
+    hub.peek("cw-anna", 1)
+    hub.peek("desk-dora", 0)
 
 
 def test_without_consent_nothing_reaches_anyone(make_hub):
@@ -428,12 +510,13 @@ def test_the_end_of_consent_takes_back_every_open_addiction_alert(make_hub):
         "it. Nothing more is expected of you for them."
     # The other consent, covering stages too, lets the missed start of
     # the latest referral (due 09-19) reach the desk; it ends after
-    # 2026-09-20 and takes back all three then.
-    hub.advance("2026-09-20T23:59:59")
+    # 2026-09-20 (00:00 Danish time, 22:00 UTC) and takes back all
+    # three then.
+    hub.advance("2026-09-20T21:59:59")
     assert hub.stats()["alerts"] == 6
     [m] = hub.peek("desk-dora", 1)
     assert m["rule"] == "deadline.treatment.missed"
-    hub.advance("2026-09-21T00:00:00")
+    hub.advance("2026-09-20T22:00:00")
     assert hub.stats()["alerts"] == 7
     hub.peek("desk-dora", 0)
     alerts = hub.peek("cw-anna", 2)
@@ -444,6 +527,7 @@ def test_the_end_of_consent_takes_back_every_open_addiction_alert(make_hub):
         "young person's consent to share it ended on 2026-09-20." in \
         w["explanation"]
     # A later contact person sees no sign of either notice.
+    hub.advance("2026-09-21T00:00:00")
     hub.assign(withdrawn, "cw-bob", start="2026-09-21")
     hub.settle()
     conf = hub.tmp / "inbox-timeline-bob.conf"
@@ -721,10 +805,12 @@ def test_missed_treatment_alert_is_taken_back_with_the_consent(make_hub):
     assert sorted((a["cpr"], a["rule"])
                   for a in hub.peek("cw-anna", 3)) == sorted([
         (lapsing, "addiction"), (narrowed, "addiction"), ("", "withdrawn")])
-    # The other consent ends after 09-30: its two alerts go then.
-    hub.advance("2026-09-30T23:59:59")
+    # The other consent ends after 09-30, at 00:00 Danish time (22:00
+    # UTC in summer): its two alerts go then, not before.
+    hub.advance("2026-09-30T21:59:59")
     hub.peek("desk-dora", 1)
-    hub.advance("2026-10-01T00:00:00")
+    assert hub.stats()["alerts"] == 7
+    hub.advance("2026-09-30T22:00:00")
     hub.wait_log(f"HUB-WITHDRAW alert {missed[lapsing]} withdrawn")
     hub.peek("desk-dora", 0)
     assert hub.stats()["alerts"] == 8
@@ -824,7 +910,8 @@ def test_a_desk_named_as_contact_person_gets_no_health_data(make_hub):
 def test_a_consent_shortened_ends_on_its_new_day(make_hub):
     """RULES section 4: the latest statement rules, expiry included. A
     consent until 2027 shortened to 09-12 ends then: the open alert is
-    withdrawn at 09-13 00:00 UTC. On the day it ends a new contact
+    withdrawn at 09-13 00:00 Danish time (09-12 22:00 UTC), not before.
+    On the day it ends a new contact
     person takes nothing over: the withdrawn notice goes to the
     caseworker the alert was shared with."""
     hub, [cpr] = assigned_hub(make_hub, 3222)
@@ -834,10 +921,11 @@ def test_a_consent_shortened_ends_on_its_new_day(make_hub):
     hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_STARTED",
                          consent={"given": True, "expires": "2026-09-12"}))
     hub.assign(cpr, "cw-bob", start="2026-09-13")
-    hub.advance("2026-09-12T23:59:59")
-    assert hub.stats()["alerts_open"] == 1
-    hub.advance("2026-09-13T00:00:00")
+    hub.advance("2026-09-12T21:59:59")
+    assert hub.stats()["alerts"] == 1
+    hub.advance("2026-09-12T22:00:00")
     hub.wait_stats("withdrawn", lambda s: s["alerts"] == 2)
+    hub.advance("2026-09-13T00:00:00")
     [w] = hub.peek("cw-anna", 1)
     assert "consent to share it ended on 2026-09-12" in w["explanation"]
     hub.peek("cw-bob", 0)

@@ -10,6 +10,7 @@ episode (rolling or quarter), a dropout, a dropout risk, a not-ready
 assessment, a shared addiction referral, a missed activation, a
 transition gap (docs/RULES.md)."""
 
+import re
 import signal
 
 import hubtest
@@ -532,8 +533,9 @@ def test_a_combined_alert_naming_a_referral_stays_when_consent_ends(
     """RULES.md §7: a combined alert that names a referral moves to a new
     contact person only while the consent shares referrals on the day of
     the move. A consent ending the day before the new contact person's
-    first day (both fall due at the same midnight) keeps it where it is,
-    and the addiction alert is withdrawn, not moved."""
+    first day keeps it where it is, and the addiction alert is withdrawn,
+    not moved: the consent ends at 00:00 Danish time (22:00 UTC), before
+    the move at 00:00 UTC (RULES.md §4)."""
     hub = rules_hub(make_hub, "2026-09-08T09:00:00", rules=COMBINED)
     cpr = CprGen(3390).born("2000-05-15")
     hub.assign(cpr, "cw-anna")
@@ -544,8 +546,11 @@ def test_a_combined_alert_naming_a_referral_stays_when_consent_ends(
     assert hub.wait_applied()["alerts"] == 3
     hub.assign(cpr, "cw-bob", start="2026-09-11")
     hub.wait_applied()
-    hub.advance("2026-09-11T00:00:00")
+    hub.advance("2026-09-10T21:59:59")
+    assert hub.stats()["alerts"] == 3
+    hub.advance("2026-09-10T22:00:00")
     hub.wait_stats("withdrawn", lambda s: s["alerts"] == 4)
+    hub.advance("2026-09-11T00:00:00")
     bob = hub.peek("cw-bob", 1)
     assert [a["rule"] for a in bob] == ["absence.rolling"]
     anna = sorted(a["rule"] for a in hub.peek("cw-anna", 2))
@@ -581,7 +586,15 @@ def test_a_combined_alert_no_longer_names_a_referral_the_consent_ended(
     for cpr in (named, tipped):
         hub.send(ev_referral(cpr, "2026-09-08", stage="TREATMENT_STARTED",
                              consent={"given": False}))
-    hub.advance("2026-09-10T00:00:00")
+    # The third consent ends at 00:00 Danish time on 09-10, 22:00 UTC on
+    # 09-09 (RULES.md §4): its combined alert stops naming the referral
+    # then, not before.
+    renamed = r"HUB-WITHDRAW alert [0-9a-f]{18} \(combined\) no longer " \
+        r"names the referral"
+    hub.advance("2026-09-09T21:59:59")
+    hub.wait_log(renamed, count=2)
+    assert len(re.findall(renamed, hub.log_text())) == 2
+    hub.advance("2026-09-09T22:00:00")
     assert hub.stats()["alerts"] == 11     # two `withdrawn` notices
     alerts = hub.peek("cw-anna", 9)
     combined = {a["cpr"]: a for a in alerts if a["rule"] == "combined"}
@@ -616,6 +629,7 @@ def test_a_combined_alert_no_longer_names_a_referral_the_consent_ended(
              if a["rule"] == "combined" and a["cpr"] == named]
     assert again[0]["explanation"] == combined[named]["explanation"]
     # RULES.md §7: it stays where it is on a reassignment, as before.
+    hub.advance("2026-09-10T00:00:00")
     hub.assign(named, "cw-bob", start="2026-09-10")
     hub.wait_applied()
     hub.wait_log(r"HUB-REROUTE alert [0-9a-f]{18} moved to cw-bob")

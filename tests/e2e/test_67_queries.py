@@ -819,10 +819,12 @@ def test_q_health_alert_in_a_timeline_by_the_consent_on_the_day(make_hub,
     b = clients(hub, "desk-dora", hello=False)
     b.connected()
     assert b.ask(2, kind=m.TIMELINE, cpr=p).code == E_DENIED
-    hub.advance("2026-11-04T23:59:59")
+    # The last day is a Danish day (RULES.md §4): in winter time it ends
+    # at 23:00 UTC, and the timeline stops showing the alert then.
+    hub.advance("2026-11-04T22:59:59")
     tl = a.ask(3, kind=m.TIMELINE, cpr=p).timeline
     assert [e.rule for e in tl if e.is_alert] == ["addiction"], tl
-    hub.advance("2026-11-05T00:00:00")
+    hub.advance("2026-11-04T23:00:00")
     tl = a.ask(4, kind=m.TIMELINE, cpr=p).timeline
     assert not [e for e in tl if e.is_alert], tl
     [w] = a.ask(5).alerts

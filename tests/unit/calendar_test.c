@@ -550,6 +550,39 @@ test_copenhagen_offset(void)
 }
 
 static void
+test_copenhagen_day(void)
+{
+	/* Summer: the Danish day starts at 22:00 UTC the day before. */
+	CHECK_EQ_INT(calendar_copenhagen_day(utc("2026-09-20T21:59")),
+		     day("2026-09-20"));
+	CHECK_EQ_INT(calendar_copenhagen_day(utc("2026-09-20T22:00")),
+		     day("2026-09-21"));
+	CHECK_EQ_INT(calendar_copenhagen_midnight(day("2026-09-21")),
+		     utc("2026-09-20T22:00"));
+	/* Winter: at 23:00 UTC. */
+	CHECK_EQ_INT(calendar_copenhagen_day(utc("2026-12-20T22:59")),
+		     day("2026-12-20"));
+	CHECK_EQ_INT(calendar_copenhagen_day(utc("2026-12-20T23:00")),
+		     day("2026-12-21"));
+	CHECK_EQ_INT(calendar_copenhagen_midnight(day("2026-12-21")),
+		     utc("2026-12-20T23:00"));
+	/* The days of the clock changes begin in the old time (the change
+	 * is at 01:00 UTC), and so does the day after the autumn change. */
+	CHECK_EQ_INT(calendar_copenhagen_midnight(day("2026-03-29")),
+		     utc("2026-03-28T23:00"));
+	CHECK_EQ_INT(calendar_copenhagen_midnight(day("2026-03-30")),
+		     utc("2026-03-29T22:00"));
+	CHECK_EQ_INT(calendar_copenhagen_midnight(day("2026-10-25")),
+		     utc("2026-10-24T22:00"));
+	CHECK_EQ_INT(calendar_copenhagen_midnight(day("2026-10-26")),
+		     utc("2026-10-25T23:00"));
+	CHECK_EQ_INT(calendar_copenhagen_day(utc("2026-10-25T22:59")),
+		     day("2026-10-25"));
+	/* Before 1970 too (floor, not truncation). */
+	CHECK_EQ_INT(calendar_copenhagen_day(-1), 0);
+}
+
+static void
 test_office_hours_within_a_day(void)
 {
 	calendar cal = bare();
@@ -774,6 +807,7 @@ TEST_LIST = {
     {"school days back over holidays", test_school_days_back_over_holidays},
     {"add working days", test_add_working_days},
     {"copenhagen offset", test_copenhagen_offset},
+    {"copenhagen day", test_copenhagen_day},
     {"office hours within a day", test_office_hours_within_a_day},
     {"office hours across closing", test_office_hours_across_closing},
     {"office hours over the weekend", test_office_hours_over_the_weekend},

@@ -1001,7 +1001,8 @@ test_addiction_shared_with_consent(void)
 	/* The consent ends after its last day; the treatment clock runs
 	 * 14 days from the referral. */
 	CHECK_EQ_INT(out.ntimers, 2);
-	CHECK_TIMER(0, TIMER_CONSENT_END, at("2026-10-01", 0), 0);
+	/* At 00:00 Danish time (CEST): 22:00 UTC on the last day. */
+	CHECK_TIMER(0, TIMER_CONSENT_END, at("2026-09-30", 22), 0);
 	CHECK_TIMER(1, TIMER_TREATMENT_DUE, at("2026-09-29", 0), 0);
 	CHECK(p.consent);
 	CHECK(p.referral_open);
@@ -1031,7 +1032,7 @@ test_addiction_consent_judged_on_disclosure_day(void)
 	CHECK_EQ_INT(p.nsignals, 0);
 	/* The treatment clock runs whatever may be shared. */
 	CHECK_EQ_INT(out.ntimers, 2);
-	CHECK_TIMER(0, TIMER_CONSENT_END, at("2026-09-21", 0), 0);
+	CHECK_TIMER(0, TIMER_CONSENT_END, at("2026-09-20", 22), 0);
 	CHECK_TIMER(1, TIMER_TREATMENT_DUE, at("2026-09-29", 0), 0);
 	CHECK(p.referral_open);
 
@@ -1131,7 +1132,7 @@ test_consent_allows(void)
 {
 	profile p;
 	profile_init(&p, CPR16);
-	int32_t d = day("2026-09-20");
+	int64_t d = at("2026-09-20", 12);
 	CHECK(!consent_allows(&p, d, false));
 	CHECK(!consent_allows(&p, d, true));
 	p.consent = true;
@@ -1139,11 +1140,21 @@ test_consent_allows(void)
 	CHECK(!consent_allows(&p, d, true));
 	p.consent_stage = true;
 	CHECK(consent_allows(&p, d, true));
-	p.consent_expires = d;
+	p.consent_expires = day("2026-09-20");
 	CHECK(consent_allows(&p, d, false));
 	CHECK(consent_allows(&p, d, true));
-	CHECK(!consent_allows(&p, d + 1, false));
-	CHECK(!consent_allows(&p, d + 1, true));
+	CHECK(!consent_allows(&p, d + UG_DAY_MS, false));
+	CHECK(!consent_allows(&p, d + UG_DAY_MS, true));
+	/* The last day is a Danish day: in summer it ends at 22:00 UTC. */
+	CHECK(consent_allows(&p, at("2026-09-20", 22) - 1, false));
+	CHECK(!consent_allows(&p, at("2026-09-20", 22), false));
+	CHECK(!consent_allows(&p, at("2026-09-20", 23) + 30 * 60000, true));
+	/* ...in winter at 23:00 UTC. */
+	p.consent_expires = day("2026-12-20");
+	CHECK(consent_allows(&p, at("2026-12-20", 22) + 30 * 60000, false));
+	CHECK(consent_allows(&p, at("2026-12-20", 23) - 1, false));
+	CHECK(!consent_allows(&p, at("2026-12-20", 23), false));
+	p.consent_expires = day("2026-09-20");
 	p.consent_no_referral = true;
 	CHECK(!consent_allows(&p, d, false));
 	CHECK(consent_allows(&p, d, true));
@@ -1167,7 +1178,11 @@ test_consent_timer_withdraws_after_expiry(void)
 	in = timer_input(&e, 40, at("2026-09-30", 0));
 	rule_consent_timer(&in, &p, &out);
 	CHECK_EQ_INT(out.nwithdraw, 0);
-	in = timer_input(&e, 40, at("2026-10-01", 0));
+	/* 21:59:59 UTC is 23:59:59 Danish time, the last day still. */
+	in = timer_input(&e, 40, at("2026-09-30", 22) - 1000);
+	rule_consent_timer(&in, &p, &out);
+	CHECK_EQ_INT(out.nwithdraw, 0);
+	in = timer_input(&e, 40, at("2026-09-30", 22));
 	rule_consent_timer(&in, &p, &out);
 	CHECK_EQ_INT(out.nwithdraw, 1);
 	CHECK_EQ_INT(out.withdraw[0].seq, 40);
