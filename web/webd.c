@@ -1937,7 +1937,7 @@ timeline_page(ctx *x, const form *f)
 			 * oldest first: the newest, which matter most, come
 			 * last. */
 			uint32_t offset = 0;
-			bool partial = false;
+			bool partial = false, limited = false;
 			for (int page = 1; page < TIMELINE_PAGES &&
 					   r->truncated && r->n_timeline > 0;
 			     page++) {
@@ -1954,6 +1954,11 @@ timeline_page(ctx *x, const form *f)
 				}
 				if (!r ||
 				    r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+					/* Refused only for the pace of the
+					 * pages: a reload a moment later shows
+					 * the rest, which the caseworker must
+					 * be told. */
+					limited = too_fast(r);
 					partial = true;
 					break;
 				}
@@ -1967,7 +1972,9 @@ timeline_page(ctx *x, const form *f)
 				message(&b, "err", T(x, T_TIMELINE_CAPPED),
 					NULL);
 			if (partial || (r && r->truncated))
-				message(&b, "err", T(x, T_TIMELINE_PARTIAL),
+				message(&b, "err",
+					T(x, limited ? T_TIMELINE_PARTIAL_FAST
+						     : T_TIMELINE_PARTIAL),
 					NULL);
 		}
 		free_result(r);

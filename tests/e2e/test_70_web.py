@@ -1665,15 +1665,14 @@ def timeline_records(hub):
             if r["action"] == "timeline"]
 
 
-def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
-    """A young person followed for years has more entries than the hub
-    gives in one answer (400): the timeline page still shows all of them
-    in date order, the newest included."""
+def weekly_reports(hub, cpr, n=420):
+    """n weekly absence reports of cpr from 2017 on, sent: a timeline of
+    more entries than the hub gives in one answer (400). Returns the
+    weeks, (first day, last day) each."""
     import datetime
-    hub, cpr = anna_with_a_person(make_hub, 7006)
     monday = datetime.date(2017, 1, 2)
     weeks = []
-    for i in range(420):
+    for i in range(n):
         start = monday + datetime.timedelta(weeks=i)
         weeks.append((start.isoformat(),
                        (start + datetime.timedelta(days=4)).isoformat()))
@@ -1682,6 +1681,15 @@ def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
                             period_start=s, period_end=e, absent=1,
                             expected=30)
                    for s, e in weeks[chunk:chunk + 60]])
+    return weeks
+
+
+def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
+    """A young person followed for years has more entries than the hub
+    gives in one answer (400): the timeline page still shows all of them
+    in date order, the newest included."""
+    hub, cpr = anna_with_a_person(make_hub, 7006)
+    weeks = weekly_reports(hub, cpr)
     web = Web(hub)
     try:
         session = anna_session(web)
@@ -1718,6 +1726,51 @@ def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
         time.sleep(1)
         assert len(timeline_records(hub)) == before + 2
     finally:
+        web.stop()
+
+
+def test_a_long_timeline_cut_by_the_query_allowance_says_to_reload(
+        make_hub):
+    """OPERATIONS.md: webd asks for a long timeline 400 entries at a time;
+    a later page the hub refuses for `query_rate` / `query_burst` ends
+    the list with "... Vent et øjeblik, og genindlæs siden for at se
+    resten." (in English too), since a reload a moment later shows the
+    whole timeline, as it does here."""
+    hub, cpr, web = anna_at_one_query_a_second(make_hub, 7022)
+    weekly_reports(hub, cpr)
+    hub.wait_applied(timeout=60)
+    d = chrome(hub, "chromium-timeline-limited")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        cut = {"da": "Ikke alle poster kunne vises: listen slutter her, "
+               "fordi du har bedt om mange sider på kort tid. Vent et "
+               "øjeblik, og genindlæs siden for at se resten.",
+               "en": "Not every entry could be shown: the list ends here "
+               "because you asked for many pages in a short time. Wait a "
+               "moment and reload the page to see the rest."}
+        for lang in ("da", "en"):
+            d.get(web.base + "/timeline?lang=" + lang)
+            d.find_element(By.ID, "cpr").send_keys(cpr)
+            time.sleep(3.5)     # the allowance whole again: 3 at once
+            # Two of the three spent just before: the first 400 entries
+            # take the last, and the page after them is refused.
+            d.execute_script(
+                "for (let i = 0; i < 2; i++) { const q = new "
+                "XMLHttpRequest(); q.open('GET', '/alerts/list', false); "
+                "q.send(); }")
+            submit(d, "show-timeline")
+            errors = [e.text for e in
+                      d.find_elements(By.CSS_SELECTOR, "p.err")]
+            shown = d.find_elements(By.CSS_SELECTOR, "ol.timeline li")
+            assert (errors, len(shown)) == ([cut[lang]], 400), \
+                (errors, len(shown))
+        time.sleep(3.5)
+        submit(d, "show-timeline")      # the form keeps the CPR
+        assert d.find_elements(By.CSS_SELECTOR, "p.err") == []
+        assert len(d.find_elements(By.CSS_SELECTOR,
+                                   "ol.timeline li")) == 421
+    finally:
+        d.quit()
         web.stop()
 
 
