@@ -1534,13 +1534,18 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 		/* What was done is often recorded after the acknowledgement,
 		 * and the hub takes it for an acknowledged alert too; it
 		 * refuses one that is not the caseworker's, and one that
-		 * names no one, whose form is not offered. */
-		if (!no_one) {
+		 * names no one, whose form is not offered. Which of the two
+		 * a closed alert is, the hub says only by refusing (of
+		 * another's alert it tells nothing, not even that it
+		 * exists): once it has (403), the form and its invitation
+		 * would only be refused again. */
+		bool record = !no_one && !(error && status == 403);
+		if (record) {
 			web_add(&b, "<p>");
 			web_esc(&b, T(x, T_RECORD_LATER));
 			web_add(&b, "</p>");
 		}
-		action_forms(x, &b, hexid, kept, !no_one, false);
+		action_forms(x, &b, hexid, kept, record, false);
 		free_result(page);
 		page_end(x, &b);
 		return send_page(x, error ? status : 404, &b);

@@ -1980,6 +1980,17 @@ def test_an_ack_the_hub_does_not_answer_offers_to_acknowledge_again(
         web.stop()
 
 
+def refused_for_good(page, hexid):
+    """OPERATIONS.md: an action the hub refused as not the caseworker's
+    (403) comes back without the action form and without "Har du
+    kvitteret for den, kan du stadig registrere ...": saved again, it
+    would only be refused again."""
+    assert f'action="/alert/{hexid}/action"' not in page, page
+    assert 'name="how"' not in page and "kan du stadig registrere" \
+        not in page, page
+    assert "Advarslen er ikke åben for dig" in page, page
+
+
 def test_refusals_say_the_words_operations_md_quotes(make_hub):
     """OPERATIONS.md quotes each refusal's Danish text whole: another
     caseworker's person (403), an action on an alert not addressed to the
@@ -2003,6 +2014,7 @@ def test_refusals_say_the_words_operations_md_quotes(make_hub):
         assert r.status == 403 and errors_of(page)[0] == \
             "Handlingen blev ikke gemt: Advarslen er ikke stilet til dig " \
             "eller dit team.", page
+        refused_for_good(page, "000000000000ffffff")
         # A POST to a page that takes none is as an unknown page.
         for path in ("/alerts", "/alerts/list", "/events", "/",
                      f"/alert/{hexid}"):
@@ -2709,6 +2721,7 @@ def test_a_team_leads_notice_opens_the_timeline_while_it_is_open(make_hub):
                                "how": "telefon"}, cookies=lead)
         assert r.status == 403 and "Handlingen blev ikke gemt: Advarslen " \
             "er ikke stilet til dig eller dit team." in errors_of(page)
+        refused_for_good(page, original)
         r, page = web.request("GET", f"/alert/{original}", cookies=anna)
         anna_csrf = re.search(r'name="csrf" value="([0-9a-f]+)"',
                               page).group(1)
