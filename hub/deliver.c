@@ -555,17 +555,32 @@ pump(hub *h, hub_session *s)
 		pump_queue(h, s, h->rules.desk);
 }
 
+ug_err
+hub__desk_member(hub *h, const char *caseworker, bool *member)
+{
+	/* Desk members come from hubctl (--desk) or from the youth unit's
+	 * DeskMembership events. A forged registration reads as none
+	 * (ENOTFOUND); a read that failed tells nothing, unless the other
+	 * source makes them a member. */
+	uint32_t flags = 0;
+	ug_err err = store_principal_flags(h->store, STORE_CASEWORKER,
+					   caseworker, &flags);
+	*member = err == UG_OK && (flags & STORE_FLAG_DESK);
+	if (*member)
+		return UG_OK;
+	ug_err derr = store_desk_member_read(
+	    h->store, h->rules.desk, caseworker, hub__today(h), member, NULL);
+	if (*member)
+		return UG_OK;
+	return err != UG_OK && err != UG_ENOTFOUND ? err : derr;
+}
+
 bool
 hub__is_desk_member(hub *h, const char *caseworker)
 {
-	/* Desk members come from hubctl (--desk) or from the youth unit's
-	 * DeskMembership events. */
-	uint32_t flags = 0;
-	return (store_principal_flags(h->store, STORE_CASEWORKER, caseworker,
-				      &flags) == UG_OK &&
-		(flags & STORE_FLAG_DESK)) ||
-	       store_desk_member(h->store, h->rules.desk, caseworker,
-				 hub__today(h), NULL);
+	bool member = false;
+	(void)hub__desk_member(h, caseworker, &member);
+	return member;
 }
 
 void
@@ -683,7 +698,13 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 	const char *queue = caseworker;
 	ug_err err =
 	    store_alerts_ack_audited(h->store, caseworker, ids, 1, found, &e);
-	if (err == UG_OK && !*found && hub__is_desk_member(h, caseworker)) {
+	bool desk = false;
+	/* A membership that cannot be read is an acknowledgement not
+	 * stored yet (kept and tried again), not one of an alert that is
+	 * not theirs. */
+	if (err == UG_OK && !*found)
+		err = hub__desk_member(h, caseworker, &desk);
+	if (err == UG_OK && !*found && desk) {
 		queue = h->rules.desk;
 		err = store_alerts_ack_audited(h->store, queue, ids, 1, found,
 					       &e);

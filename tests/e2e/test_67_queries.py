@@ -1182,3 +1182,79 @@ def test_q_timeline_past_the_5000_marks_what_a_left_out_event_corrects(
     assert fix.event_id not in {e.event_id for e in entries}
     assert [e.event_id for e in entries if e.superseded] == \
         [envs[0].event_id]
+
+
+STORE_UNREADABLE = "the hub cannot read its store right now; retry later"
+
+
+def desk_notice_of_an_escalated_dropout(make_hub, clients, seed):
+    """RULES.md §8: cw-anna's adult drops out and nobody acknowledges, so
+    the desk gets a notice naming the person; desk-dora (on the desk by
+    hubctl --desk) and cw-bob (by a DeskMembership event) connected.
+    Returns (hub, cpr, the notice's id, dora, bob)."""
+    from hubtest import CprGen, escalated_dropout, ev_desk, rules_hub
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    hub.send(ev_desk("cw-bob", "2026-09-01"))
+    adult = CprGen(seed).born("2001-02-03")
+    escalated_dropout(hub, adult)
+    hub.wait_applied()
+    dora, bob = (clients(hub, cw, hello=False) for cw in ("desk-dora",
+                                                           "cw-bob"))
+    dora.connected()
+    bob.connected()
+    [notice] = [i for i in open_ids(dora) if i[-1] == 0x44]
+    return hub, adult, notice, dora, bob
+
+
+def test_q_access_check_that_cannot_read_an_alert_is_unavailable(
+        make_hub, clients):
+    """§4 Limits and Action: a store that cannot be read is
+    E_UNAVAILABLE "the hub cannot read its store right now; retry later",
+    the access check included. The desk may see the person and record
+    what was done by the desk's open notice alone (the person is
+    cw-anna's): when the hub cannot read that alert's state (here: no
+    reader slot left in log/), it cannot tell, and must say so rather
+    than answer that the person or the alert is not the desk's."""
+    from test_60_store_at_rest import readers_taken
+    hub, adult, notice, dora, _ = desk_notice_of_an_escalated_dropout(
+        make_hub, clients, 6791)
+    T = pb().TIMELINE
+    assert dora.ask(1, kind=T, cpr=adult).code == OK
+    with readers_taken(hub.data_dir / "log"):
+        r = dora.ask(2, kind=T, cpr=adult)
+        assert (r.code, r.reason) == (E_UNAVAILABLE, STORE_UNREADABLE), r
+        r = action(dora, 3, notice)
+        assert (r.code, r.reason) == (E_UNAVAILABLE, STORE_UNREADABLE), r
+    assert dora.ask(4, kind=T, cpr=adult).code == OK
+    assert action(dora, 5, notice).code == OK
+
+
+def test_q_access_check_that_cannot_read_the_desk_is_unavailable(
+        make_hub, clients):
+    """As above, for the desk's membership: cw-bob is on the desk by the
+    youth unit's DeskMembership event, kept in derived/; when the hub
+    cannot read it (no reader slot left there), an action on the desk's
+    notice is E_UNAVAILABLE, not "this alert is not addressed to you or
+    your desk", his list of open alerts is E_UNAVAILABLE too, not his
+    own alerts alone, and his acknowledgement of it is not dropped as one of
+    an alert not open to him: like any the store cannot take now it is
+    kept and stored once it can (§4a), and the notice closes."""
+    from hubtest import wait_for
+    from test_60_store_at_rest import readers_taken
+    hub, adult, notice, dora, bob = desk_notice_of_an_escalated_dropout(
+        make_hub, clients, 6792)
+    with readers_taken(hub.data_dir / "derived"):
+        r = action(bob, 1, notice)
+        assert (r.code, r.reason) == (E_UNAVAILABLE, STORE_UNREADABLE), r
+        r = bob.ask(2, kind=pb().TIMELINE, cpr=adult)
+        assert (r.code, r.reason) == (E_UNAVAILABLE, STORE_UNREADABLE), r
+        # His list without the desk's alerts would pass for the whole.
+        r = bob.ask(4)
+        assert (r.code, r.reason) == (E_UNAVAILABLE, STORE_UNREADABLE), r
+        bob.ack(notice)
+        hub.wait_log(r"ack of alert %s by cw-bob not stored yet"
+                     % notice.hex())
+    assert action(bob, 3, notice).code == OK
+    asked = iter(range(1000, 2000))
+    wait_for(lambda: notice not in open_ids(dora, next(asked)), 10,
+             "the kept acknowledgement stored")
