@@ -29,6 +29,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "hub/engine.h"
 #include "hub/gateway.h"
 #include "hub/hub_int.h"
 #include "store/store_password.h"
@@ -784,10 +785,39 @@ retry_acks(hub *h)
 	h->n_pending_acks = kept;
 }
 
+/* The desk's escalation notice of an alert still open with this
+ * caseworker as its owner: *original is that alert. The notice asks the
+ * desk to see the alert handled, and the desk's acknowledgement stops the
+ * team lead's: the owner, on the desk as well, acknowledging it would end
+ * the oversight of their own alert without acknowledging it (RULES.md
+ * §8), so their acknowledgement is taken as the owner's, of the alert. */
+static bool
+own_desk_notice(hub *h, const char *caseworker, const uint8_t *id,
+		uint8_t original[STORE_ALERT_ID_LEN])
+{
+	uint8_t last = id[STORE_ALERT_ID_LEN - 1];
+	if ((last & (R_ESCALATED_DESK | R_ESCALATED_LEAD)) != R_ESCALATED_DESK)
+		return false;
+	memcpy(original, id, STORE_ALERT_ID_LEN);
+	original[STORE_ALERT_ID_LEN - 1] = last & R_RULE_MASK;
+	bool open = false;
+	char owner[STORE_ID_MAX];
+	uint32_t escalations;
+	return store_alert_state(h->store, original, &open, owner,
+				 &escalations) == UG_OK &&
+	       open && strcmp(owner, caseworker) == 0;
+}
+
 ug_err
 hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 		  const char *note, bool *found)
 {
+	uint8_t original[STORE_ALERT_ID_LEN];
+	const uint8_t *notice = NULL;
+	if (own_desk_notice(h, caseworker, id, original)) {
+		notice = id;
+		id = original;
+	}
 	char hexid[2 * STORE_ALERT_ID_LEN + 1];
 	ug_hex(id, STORE_ALERT_ID_LEN, hexid);
 	/* The note goes into the audit trail and its exports: a note that is
@@ -836,6 +866,14 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 		return UG_EAGAIN;
 	}
 	acked_everywhere(h, caseworker, id);
+	if (notice) {
+		if (*found)
+			log_info("HUB-ALERT-ACK",
+				 "%s acknowledged the desk's notice of their "
+				 "own alert %s: taken as the alert's",
+				 caseworker, hexid);
+		acked_everywhere(h, caseworker, notice);
+	}
 	return UG_OK;
 }
 

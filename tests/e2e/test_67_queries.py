@@ -1257,4 +1257,44 @@ def test_q_access_check_that_cannot_read_the_desk_is_unavailable(
     assert action(bob, 3, notice).code == OK
     asked = iter(range(1000, 2000))
     wait_for(lambda: notice not in open_ids(dora, next(asked)), 10,
-             "the kept acknowledgement stored")
+             "the kept acknowledgement stored", interval=0.3)
+
+
+def test_q_the_owner_on_the_desk_cannot_end_their_own_escalation(
+        make_hub, clients):
+    """RULES.md §8: the desk's notice asks the desk to see an overdue
+    alert handled, and the desk's acknowledgement of it stops the team
+    lead's notice. desk-dora, on the desk, is also the contact person
+    whose dropout alert is overdue: her acknowledgement of the desk's
+    notice of it is her acknowledgement of the alert itself (the
+    owner's, which closes its notices), not the desk taking it on that
+    would leave her alert open and no one above told."""
+    from hubtest import CprGen, ev_desk, rules_hub
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules={"routing.team_lead": "cw-lead"})
+    hub.send(ev_desk("cw-bob", "2026-09-01"))
+    adult = CprGen(6793).born("2001-02-03")
+    hub.assign(adult, "desk-dora")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-10T08:00:00")    # the desk's notice
+    dora, bob = (clients(hub, cw, hello=False) for cw in ("desk-dora",
+                                                           "cw-bob"))
+    dora.connected()
+    bob.connected()
+    [original] = [i for i in open_ids(dora) if i[-1] & 0xC0 == 0]
+    notice = original[:-1] + bytes([original[-1] | 0x40])
+    assert notice in open_ids(bob, 910)
+    dora.ack(notice)
+    asked = iter(range(1000, 2000))
+    from hubtest import wait_for
+    wait_for(lambda: not set(open_ids(dora, next(asked))) &
+             {original, notice}, 10,
+             "her alert and its notice acknowledged", interval=0.3)
+    assert notice not in open_ids(bob, 920)
+    hub.wait_log(r"desk-dora acknowledged the desk's notice of their own "
+                 r"alert %s" % original.hex())
+    hub.advance("2026-09-16T08:00:00")    # the team lead's step
+    lead = clients(hub, "cw-lead", hello=False)
+    lead.connected()
+    assert open_ids(lead) == []

@@ -2738,6 +2738,41 @@ def test_a_team_leads_notice_opens_the_timeline_while_it_is_open(make_hub):
         web.stop()
 
 
+def test_the_owner_acknowledging_the_desks_notice_acknowledges_the_alert(
+        make_hub):
+    """OPERATIONS.md, RULES.md §8: desk-dora is on the desk and the
+    contact person whose dropout alert is overdue; her list has the alert
+    and the desk's notice of it. Acknowledging the notice acknowledges
+    her alert: "Advarslen er kvitteret." and both leave her list."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "desk-dora", PASSWORD)
+    adult = CprGen(7036).born("2001-02-03")
+    hub.assign(adult, "desk-dora")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-10T08:00:00")    # the desk's notice
+    web = Web(hub)
+    try:
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        listed = alerts_listed(web, dora)
+        [notice] = [i for i in listed if i.endswith("44")]
+        assert sorted(listed) == sorted([notice[:-2] + "04", notice])
+        r, page = web.request("GET", f"/alert/{notice}", cookies=dora)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", f"/alert/{notice}/ack", {"csrf": csrf},
+                           cookies=dora)
+        assert (r.status, r.getheader("Location")) == (
+            303, "/alerts?msg=acked")
+        r, page = web.request("GET", "/alerts?msg=acked", cookies=dora)
+        assert notices_of(page) == ["Advarslen er kvitteret.",
+                                    "Du har ingen åbne advarsler."], page
+    finally:
+        web.stop()
+
+
 def assert_timeline_refused(web, csrf, cpr, cookies):
     """POST /timeline for a person the session may not see: 403 and the
     page's own reason."""
