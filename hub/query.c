@@ -465,18 +465,24 @@ typedef struct {
 	bool desk;
 } timeline;
 
-/* Whether the alert is open and addressed to the caller (or their desk). */
-static bool
-alert_theirs(hub *h, const uint8_t *id, const char *caseworker, bool desk)
+/* Whether the alert is open and addressed to the caller (or their desk):
+ * UG_OK with *theirs, or the error of a state that could not be read (an
+ * alert that is not there, or forged, is not theirs). */
+static ug_err
+alert_theirs(hub *h, const uint8_t *id, const char *caseworker, bool desk,
+	     bool *theirs)
 {
 	bool open = false;
 	char recipient[STORE_ID_MAX];
 	uint32_t escalations;
-	if (store_alert_state(h->store, id, &open, recipient, &escalations) !=
-	    UG_OK)
-		return false;
-	return open && (strcmp(recipient, caseworker) == 0 ||
-			(desk && strcmp(recipient, h->rules.desk) == 0));
+	*theirs = false;
+	ug_err err =
+	    store_alert_state(h->store, id, &open, recipient, &escalations);
+	if (err != UG_OK)
+		return absent(err) ? UG_OK : err;
+	*theirs = open && (strcmp(recipient, caseworker) == 0 ||
+			   (desk && strcmp(recipient, h->rules.desk) == 0));
+	return UG_OK;
 }
 
 static Ungebro__V1__TimelineEntry *
@@ -643,10 +649,20 @@ add_event(void *ctx, const store_record *rec)
 		    UNGEBRO__V1__ENVELOPE__PAYLOAD_CASEWORKER_ACTION
 		? env->caseworker_action
 		: NULL;
-	bool hidden =
-	    act && act->alert_id.len == STORE_ALERT_ID_LEN &&
-	    health_alert(act->alert_id.data) &&
-	    !alert_theirs(t->h, act->alert_id.data, t->caseworker, t->desk);
+	bool hidden = false;
+	if (act && act->alert_id.len == STORE_ALERT_ID_LEN &&
+	    health_alert(act->alert_id.data)) {
+		/* Left out because it could not be read, the action would
+		 * be missing from a timeline answered as whole. */
+		bool theirs = false;
+		ug_err err = alert_theirs(t->h, act->alert_id.data,
+					  t->caseworker, t->desk, &theirs);
+		if (err != UG_OK) {
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+			return err;
+		}
+		hidden = !theirs;
+	}
 	char text[SUMMARY_MAX], date[11];
 	if (!hidden && summarise(env, text, sizeof text, date)) {
 		Ungebro__V1__TimelineEntry *e = next_entry(t);
