@@ -1294,6 +1294,12 @@ def test_q_the_owner_on_the_desk_cannot_end_their_own_escalation(
     assert notice not in open_ids(bob, 920)
     hub.wait_log(r"desk-dora acknowledged the desk's notice of their own "
                  r"alert %s" % original.hex())
+    # SECURITY.md, the audit trail: the `ack` of her alert.
+    acks = [(r["actor"], r["result"], r["detail"]) for r in
+            (json.loads(line) for line in
+             hub.hubctl("audit", "show", "--json").stdout.splitlines()
+             if line.startswith("{")) if r["action"] == "ack"]
+    assert acks == [("desk-dora", "ok", original.hex())], acks
     hub.advance("2026-09-16T08:00:00")    # the team lead's step
     lead = clients(hub, "cw-lead", hello=False)
     lead.connected()
