@@ -1260,20 +1260,17 @@ def test_q_access_check_that_cannot_read_the_desk_is_unavailable(
              "the kept acknowledgement stored", interval=0.3)
 
 
-def test_q_the_owner_on_the_desk_cannot_end_their_own_escalation(
-        make_hub, clients):
-    """RULES.md §8: the desk's notice asks the desk to see an overdue
-    alert handled, and the desk's acknowledgement of it stops the team
-    lead's notice. desk-dora, on the desk, is also the contact person
-    whose dropout alert is overdue: her acknowledgement of the desk's
-    notice of it is her acknowledgement of the alert itself (the
-    owner's, which closes its notices), not the desk taking it on that
-    would leave her alert open and no one above told."""
+def owner_on_the_desk(make_hub, clients, seed):
+    """desk-dora (on the desk by hubctl --desk) is the contact person of
+    an adult whose dropout alert is overdue: the desk has its notice
+    (RULES.md §8; cw-lead the team lead, cw-bob on the desk by a
+    DeskMembership). Returns (hub, dora, bob, alert id, notice id), dora
+    and bob connected."""
     from hubtest import CprGen, ev_desk, rules_hub
     hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
                     rules={"routing.team_lead": "cw-lead"})
     hub.send(ev_desk("cw-bob", "2026-09-01"))
-    adult = CprGen(6793).born("2001-02-03")
+    adult = CprGen(seed).born("2001-02-03")
     hub.assign(adult, "desk-dora")
     hub.send(ev_dropout(adult, "2026-09-07"))
     hub.wait_applied()
@@ -1284,13 +1281,47 @@ def test_q_the_owner_on_the_desk_cannot_end_their_own_escalation(
     bob.connected()
     [original] = [i for i in open_ids(dora) if i[-1] & 0xC0 == 0]
     notice = original[:-1] + bytes([original[-1] | 0x40])
+    return hub, dora, bob, original, notice
+
+
+def both_acknowledged(client, original, notice):
+    from hubtest import wait_for
+    asked = iter(range(1000, 2000))
+    wait_for(lambda: not set(open_ids(client, next(asked))) &
+             {original, notice}, 10,
+             "the alert and its notice acknowledged", interval=0.3)
+
+
+def test_q_the_owners_kept_acknowledgement_of_the_notice_is_the_alerts(
+        make_hub, clients):
+    """As below, for an acknowledgement the hub keeps because it cannot
+    read its store when it arrives (here: no reader slot left in log/;
+    PROTOCOL.md §4, AlertAck): written later, it is still the owner's of
+    the alert, not the desk's of the notice."""
+    from test_60_store_at_rest import readers_taken
+    hub, dora, _, original, notice = owner_on_the_desk(make_hub, clients,
+                                                       6794)
+    with readers_taken(hub.data_dir / "log"):
+        dora.ack(notice)
+        hub.wait_log(r"ack of alert %s by desk-dora not stored yet"
+                     % notice.hex())
+    both_acknowledged(dora, original, notice)
+
+
+def test_q_the_owner_on_the_desk_cannot_end_their_own_escalation(
+        make_hub, clients):
+    """RULES.md §8: the desk's notice asks the desk to see an overdue
+    alert handled, and the desk's acknowledgement of it stops the team
+    lead's notice. desk-dora, on the desk, is also the contact person
+    whose dropout alert is overdue: her acknowledgement of the desk's
+    notice of it is her acknowledgement of the alert itself (the
+    owner's, which closes its notices), not the desk taking it on that
+    would leave her alert open and no one above told."""
+    hub, dora, bob, original, notice = owner_on_the_desk(make_hub,
+                                                          clients, 6793)
     assert notice in open_ids(bob, 910)
     dora.ack(notice)
-    asked = iter(range(1000, 2000))
-    from hubtest import wait_for
-    wait_for(lambda: not set(open_ids(dora, next(asked))) &
-             {original, notice}, 10,
-             "her alert and its notice acknowledged", interval=0.3)
+    both_acknowledged(dora, original, notice)
     assert notice not in open_ids(bob, 920)
     hub.wait_log(r"desk-dora acknowledged the desk's notice of their own "
                  r"alert %s" % original.hex())
