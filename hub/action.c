@@ -93,30 +93,42 @@ malformed(const hub *h, const wire_action *a, const uint8_t *body,
 
 /* May the caseworker act on the alert's young person: the alert is
  * theirs (or their desk's), or they are the person's contact person or
- * guidance counsellor today. */
-static bool
+ * guidance counsellor today. UG_OK, UG_EDENIED, or the error of a read
+ * that kept the hub from telling: a refusal would tell the caseworker
+ * the alert is not theirs when the hub only failed to read it. */
+static ug_err
 may_act(hub *h, const char *caseworker, const uint8_t *id,
 	const char *recipient, const uint8_t *person_key)
 {
 	if (strcmp(recipient, caseworker) == 0)
-		return true;
-	if (strcmp(recipient, h->rules.desk) == 0 &&
-	    hub__is_desk_member(h, caseworker))
-		return true;
+		return UG_OK;
+	bool desk = false;
+	ug_err unread = UG_OK;
+	if (strcmp(recipient, h->rules.desk) == 0) {
+		unread = hub__desk_member(h, caseworker, &desk);
+		if (desk)
+			return UG_OK;
+	}
 	/* A health alert is for the one it was shared with: an OK to the
 	 * counsellor or a later contact person would tell them that it
 	 * exists, which the consent does not allow. */
 	int rule = id[STORE_ALERT_ID_LEN - 1] & R_RULE_MASK;
 	if (rule == R_ADDICTION || rule == R_TREATMENT_MISSED)
-		return false;
+		return unread != UG_OK ? unread : UG_EDENIED;
 	char who[STORE_ID_MAX];
 	int32_t today = hub__today(h);
-	if (store_assignment_get(h->store, person_key, today, who) == UG_OK &&
-	    strcmp(who, caseworker) == 0)
-		return true;
-	return store_assignment_role(h->store, person_key, STORE_ROLE_GUIDANCE,
-				     today, who) == UG_OK &&
-	       strcmp(who, caseworker) == 0;
+	ug_err err = store_assignment_get(h->store, person_key, today, who);
+	if (err == UG_OK && strcmp(who, caseworker) == 0)
+		return UG_OK;
+	if (err != UG_OK && err != UG_ENOTFOUND)
+		unread = err;
+	err = store_assignment_role(h->store, person_key, STORE_ROLE_GUIDANCE,
+				    today, who);
+	if (err == UG_OK && strcmp(who, caseworker) == 0)
+		return UG_OK;
+	if (err != UG_OK && err != UG_ENOTFOUND)
+		unread = err;
+	return unread != UG_OK ? unread : UG_EDENIED;
 }
 
 static const char *const kind_names[] = {
@@ -221,8 +233,27 @@ hub__action(hub *h, const void *routing, size_t routing_len,
 		return;
 	}
 	const char *denied = "this alert is not addressed to you or your desk";
-	if (!named ||
-	    !may_act(h, caseworker, a->alert_id.data, recipient, person_key)) {
+	/* A forged alert is refused as if absent (OPERATIONS.md, "Records
+	 * that do not open"); one whose record or whose access the hub
+	 * cannot read now is answered to be sent again, not refused. */
+	ug_err access = !named ? UG_EDENIED
+			       : may_act(h, caseworker, a->alert_id.data,
+					 recipient, person_key);
+	if (err != UG_OK && err != UG_ENOTFOUND && err != UG_EMALFORMED)
+		access = err;
+	if (access != UG_OK && access != UG_EDENIED) {
+		log_warn("HUB-ACTION",
+			 "%s's %s for alert %s not checked: %s; answered "
+			 "E_UNAVAILABLE",
+			 caseworker, kind_names[a->kind], hexid,
+			 ug_strerror(access));
+		hub__delivery_answer(
+		    h, routing, routing_len, a->request_id,
+		    UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		    "the hub cannot read its store right now; retry later");
+		return;
+	}
+	if (access == UG_EDENIED) {
 		snprintf(why, sizeof why, "%s %s", hexid,
 			 named ? "not the caseworker's alert or person"
 			 : err == UG_OK ? "the alert names no one"

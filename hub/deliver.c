@@ -29,6 +29,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "hub/engine.h"
 #include "hub/gateway.h"
 #include "hub/hub_int.h"
 #include "store/store_password.h"
@@ -555,17 +556,32 @@ pump(hub *h, hub_session *s)
 		pump_queue(h, s, h->rules.desk);
 }
 
+ug_err
+hub__desk_member(hub *h, const char *caseworker, bool *member)
+{
+	/* Desk members come from hubctl (--desk) or from the youth unit's
+	 * DeskMembership events. A forged registration reads as none
+	 * (ENOTFOUND); a read that failed tells nothing, unless the other
+	 * source makes them a member. */
+	uint32_t flags = 0;
+	ug_err err = store_principal_flags(h->store, STORE_CASEWORKER,
+					   caseworker, &flags);
+	*member = err == UG_OK && (flags & STORE_FLAG_DESK);
+	if (*member)
+		return UG_OK;
+	ug_err derr = store_desk_member_read(
+	    h->store, h->rules.desk, caseworker, hub__today(h), member, NULL);
+	if (*member)
+		return UG_OK;
+	return err != UG_OK && err != UG_ENOTFOUND ? err : derr;
+}
+
 bool
 hub__is_desk_member(hub *h, const char *caseworker)
 {
-	/* Desk members come from hubctl (--desk) or from the youth unit's
-	 * DeskMembership events. */
-	uint32_t flags = 0;
-	return (store_principal_flags(h->store, STORE_CASEWORKER, caseworker,
-				      &flags) == UG_OK &&
-		(flags & STORE_FLAG_DESK)) ||
-	       store_desk_member(h->store, h->rules.desk, caseworker,
-				 hub__today(h), NULL);
+	bool member = false;
+	(void)hub__desk_member(h, caseworker, &member);
+	return member;
 }
 
 void
@@ -654,6 +670,34 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
 		pump(h, s);
 }
 
+/* The desk's escalation notice of an alert still open with this
+ * caseworker as its owner: *own, and original is that alert. The notice
+ * asks the desk to see the alert handled, and the desk's acknowledgement
+ * stops the team lead's: the owner, on the desk as well, acknowledging it
+ * would end the oversight of their own alert without acknowledging it
+ * (RULES.md §8), so their acknowledgement is taken as the owner's, of the
+ * alert. A state that cannot be read is the error (the ack is kept). */
+static ug_err
+own_desk_notice(hub *h, const char *caseworker, const uint8_t *id,
+		uint8_t original[STORE_ALERT_ID_LEN], bool *own)
+{
+	*own = false;
+	uint8_t last = id[STORE_ALERT_ID_LEN - 1];
+	if ((last & (R_ESCALATED_DESK | R_ESCALATED_LEAD)) != R_ESCALATED_DESK)
+		return UG_OK;
+	memcpy(original, id, STORE_ALERT_ID_LEN);
+	original[STORE_ALERT_ID_LEN - 1] = last & R_RULE_MASK;
+	bool open = false;
+	char owner[STORE_ID_MAX];
+	uint32_t escalations;
+	ug_err err =
+	    store_alert_state(h->store, original, &open, owner, &escalations);
+	if (err == UG_ENOTFOUND)
+		return UG_OK;
+	*own = err == UG_OK && open && strcmp(owner, caseworker) == 0;
+	return err;
+}
+
 /* Record an acknowledgement durably with its audit record, in one
  * transaction: the trail promises every acknowledgement, so one whose
  * record cannot be written is not stored either (it is kept and retried
@@ -661,11 +705,20 @@ on_hello(hub *h, zmq_msg_t *routing, zmq_msg_t *frame, const char *caseworker,
  * open for the caseworker (or their desk). */
 static ug_err
 store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
-	  bool *found)
+	  bool *found, uint8_t acked[STORE_ALERT_ID_LEN])
 {
+	*found = false;
+	memcpy(acked, id, STORE_ALERT_ID_LEN);
+	bool own;
+	ug_err oerr = own_desk_notice(h, caseworker, id, acked, &own);
+	if (oerr != UG_OK)
+		return oerr;
+	if (!own)
+		memcpy(acked, id, STORE_ALERT_ID_LEN);
+	const uint8_t *notice = own ? id : NULL;
+	id = acked;
 	const uint8_t(*ids)[STORE_ALERT_ID_LEN] =
 	    (const uint8_t(*)[STORE_ALERT_ID_LEN])id;
-	*found = false;
 	char hexid[2 * STORE_ALERT_ID_LEN + 1];
 	ug_hex(id, STORE_ALERT_ID_LEN, hexid);
 	/* The note is the caseworker's account of the action taken: it is
@@ -683,7 +736,13 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 	const char *queue = caseworker;
 	ug_err err =
 	    store_alerts_ack_audited(h->store, caseworker, ids, 1, found, &e);
-	if (err == UG_OK && !*found && hub__is_desk_member(h, caseworker)) {
+	bool desk = false;
+	/* A membership that cannot be read is an acknowledgement not
+	 * stored yet (kept and tried again), not one of an alert that is
+	 * not theirs. */
+	if (err == UG_OK && !*found)
+		err = hub__desk_member(h, caseworker, &desk);
+	if (err == UG_OK && !*found && desk) {
 		queue = h->rules.desk;
 		err = store_alerts_ack_audited(h->store, queue, ids, 1, found,
 					       &e);
@@ -706,6 +765,11 @@ store_ack(hub *h, const char *caseworker, const uint8_t *id, const char *note,
 	h->alerts_acked++;
 	log_info("HUB-ALERT-ACK", "alert %s acknowledged by %s%s", hexid,
 		 caseworker, note && note[0] ? " with a note" : "");
+	if (notice)
+		log_info("HUB-ALERT-ACK",
+			 "%s acknowledged the desk's notice of their own "
+			 "alert %s: taken as the alert's",
+			 caseworker, hexid);
 	return UG_OK;
 }
 
@@ -753,12 +817,15 @@ retry_acks(hub *h)
 	for (size_t i = 0; i < h->n_pending_acks; i++) {
 		hub_pending_ack *p = &h->pending_acks[i];
 		bool found;
-		if (store_ack(h, p->caseworker, p->id, p->note, &found) !=
-		    UG_OK) {
+		uint8_t acked[STORE_ALERT_ID_LEN];
+		if (store_ack(h, p->caseworker, p->id, p->note, &found,
+			      acked) != UG_OK) {
 			h->pending_acks[kept++] = *p;
 			continue;
 		}
 		acked_everywhere(h, p->caseworker, p->id);
+		if (memcmp(acked, p->id, STORE_ALERT_ID_LEN) != 0)
+			acked_everywhere(h, p->caseworker, acked);
 	}
 	h->n_pending_acks = kept;
 }
@@ -789,7 +856,8 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 		ug_cpr_mask(masked);
 		note = masked;
 	}
-	ug_err err = store_ack(h, caseworker, id, note, found);
+	uint8_t acked[STORE_ALERT_ID_LEN];
+	ug_err err = store_ack(h, caseworker, id, note, found, acked);
 	if (err == UG_OK && !*found) {
 		/* Whose alert someone tried to close is in the trail, as for
 		 * a refused action: the person's access export shows it. */
@@ -815,6 +883,8 @@ hub__delivery_ack(hub *h, const char *caseworker, const uint8_t *id,
 		return UG_EAGAIN;
 	}
 	acked_everywhere(h, caseworker, id);
+	if (memcmp(acked, id, STORE_ALERT_ID_LEN) != 0)
+		acked_everywhere(h, caseworker, acked);
 	return UG_OK;
 }
 

@@ -430,6 +430,9 @@ hub_session *hub__session_new(hub *h, const void *routing, size_t routing_len,
 void hub__session_end(hub *h, hub_session *s, const char *why);
 /* Member of the duty desk today (hubctl --desk, or DeskMembership). */
 bool hub__is_desk_member(hub *h, const char *caseworker);
+/* The same for an access check, which must not take a read that failed
+ * for "not a member": UG_OK with *member, or the error (*member false). */
+ug_err hub__desk_member(hub *h, const char *caseworker, bool *member);
 
 /* query.c: answer a caseworker's Query (open alerts, a timeline), only
  * about persons assigned to them or their desk, within query_rate per

@@ -225,9 +225,16 @@ list_open(hub *h, const void *routing, size_t routing_len,
 	}
 	const char *recipients[2] = {caseworker, NULL};
 	/* A caseworker registered under the desk's own id reads the desk's
-	 * queue as theirs: listed twice, every alert would show twice. */
-	if (hub__is_desk_member(h, caseworker) &&
-	    strcmp(caseworker, h->rules.desk) != 0)
+	 * queue as theirs: listed twice, every alert would show twice. A
+	 * membership that cannot be read would leave the desk's alerts out
+	 * of a list answered as whole. */
+	bool desk = false;
+	if (hub__desk_member(h, caseworker, &desk) != UG_OK) {
+		free(l.alerts);
+		unavailable(h, routing, routing_len, result);
+		return;
+	}
+	if (desk && strcmp(caseworker, h->rules.desk) != 0)
 		recipients[1] = h->rules.desk;
 	bool more = false;
 	for (int i = 0; i < 2 && recipients[i]; i++) {
@@ -306,6 +313,14 @@ typedef struct {
 	bool allowed;
 } access_ctx;
 
+/* An alert the store holds no readable record of: none, or a forged one
+ * (reported, and refused as if absent: OPERATIONS.md). */
+static bool
+absent(ug_err err)
+{
+	return err == UG_ENOTFOUND || err == UG_EMALFORMED;
+}
+
 static ug_err
 check_alert_access(void *ctx, const uint8_t *id)
 {
@@ -314,16 +329,25 @@ check_alert_access(void *ctx, const uint8_t *id)
 	char recipient[STORE_ID_MAX];
 	uint32_t escalations;
 	hub_alert_summary f;
+	/* A state that cannot be read might be the open alert that lets the
+	 * caseworker in: the walk stops with the error, not "not yours". */
+	ug_err err =
+	    store_alert_state(a->h->store, id, &open, recipient, &escalations);
+	if (err != UG_OK)
+		return absent(err) ? UG_OK : err;
+	if (!open || (strcmp(recipient, a->caseworker) != 0 &&
+		      !(a->desk && strcmp(recipient, a->h->rules.desk) == 0)))
+		return UG_OK;
 	/* An alert that names no person (a health alert's escalation
 	 * notice) grants nothing: it is content-free so that the desk does
 	 * not learn whom it is about, which a timeline would tell. */
-	if (store_alert_state(a->h->store, id, &open, recipient,
-			      &escalations) == UG_OK &&
-	    open &&
-	    (strcmp(recipient, a->caseworker) == 0 ||
-	     (a->desk && strcmp(recipient, a->h->rules.desk) == 0)) &&
-	    hub__alert_summary(a->h, id, &f) == UG_OK && f.cpr[0])
+	err = hub__alert_summary(a->h, id, &f);
+	if (err != UG_OK)
+		return absent(err) ? UG_OK : err;
+	if (f.cpr[0]) {
 		a->allowed = true;
+		return UG_EFULL; /* one is enough */
+	}
 	return UG_OK;
 }
 
@@ -395,8 +419,10 @@ may_see(hub *h, const char *caseworker, const uint8_t *person_key)
 	/* The desk's own id names no contact person (routing.c). */
 	if (assigned && strcmp(contact, h->rules.desk) == 0)
 		assigned = false;
-	access_ctx a = {h, caseworker, hub__is_desk_member(h, caseworker),
-			false};
+	/* Membership that cannot be read is no answer either way, but an
+	 * alert addressed to the caseworker themselves still lets them in. */
+	access_ctx a = {h, caseworker, false, false};
+	ug_err desk_err = hub__desk_member(h, caseworker, &a.desk);
 	if (!assigned && a.desk) {
 		known_ctx k = {h, false};
 		err =
@@ -408,9 +434,11 @@ may_see(hub *h, const char *caseworker, const uint8_t *person_key)
 	}
 	err =
 	    store_person_alerts(h->store, person_key, check_alert_access, &a);
+	if (a.allowed)
+		return UG_OK;
 	if (err != UG_OK)
 		return err;
-	return a.allowed ? UG_OK : UG_EDENIED;
+	return desk_err != UG_OK ? desk_err : UG_EDENIED;
 }
 
 typedef struct {
@@ -437,18 +465,24 @@ typedef struct {
 	bool desk;
 } timeline;
 
-/* Whether the alert is open and addressed to the caller (or their desk). */
-static bool
-alert_theirs(hub *h, const uint8_t *id, const char *caseworker, bool desk)
+/* Whether the alert is open and addressed to the caller (or their desk):
+ * UG_OK with *theirs, or the error of a state that could not be read (an
+ * alert that is not there, or forged, is not theirs). */
+static ug_err
+alert_theirs(hub *h, const uint8_t *id, const char *caseworker, bool desk,
+	     bool *theirs)
 {
 	bool open = false;
 	char recipient[STORE_ID_MAX];
 	uint32_t escalations;
-	if (store_alert_state(h->store, id, &open, recipient, &escalations) !=
-	    UG_OK)
-		return false;
-	return open && (strcmp(recipient, caseworker) == 0 ||
-			(desk && strcmp(recipient, h->rules.desk) == 0));
+	*theirs = false;
+	ug_err err =
+	    store_alert_state(h->store, id, &open, recipient, &escalations);
+	if (err != UG_OK)
+		return absent(err) ? UG_OK : err;
+	*theirs = open && (strcmp(recipient, caseworker) == 0 ||
+			   (desk && strcmp(recipient, h->rules.desk) == 0));
+	return UG_OK;
 }
 
 static Ungebro__V1__TimelineEntry *
@@ -615,10 +649,20 @@ add_event(void *ctx, const store_record *rec)
 		    UNGEBRO__V1__ENVELOPE__PAYLOAD_CASEWORKER_ACTION
 		? env->caseworker_action
 		: NULL;
-	bool hidden =
-	    act && act->alert_id.len == STORE_ALERT_ID_LEN &&
-	    health_alert(act->alert_id.data) &&
-	    !alert_theirs(t->h, act->alert_id.data, t->caseworker, t->desk);
+	bool hidden = false;
+	if (act && act->alert_id.len == STORE_ALERT_ID_LEN &&
+	    health_alert(act->alert_id.data)) {
+		/* Left out because it could not be read, the action would
+		 * be missing from a timeline answered as whole. */
+		bool theirs = false;
+		ug_err err = alert_theirs(t->h, act->alert_id.data,
+					  t->caseworker, t->desk, &theirs);
+		if (err != UG_OK) {
+			wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, env);
+			return err;
+		}
+		hidden = !theirs;
+	}
 	char text[SUMMARY_MAX], date[11];
 	if (!hidden && summarise(env, text, sizeof text, date)) {
 		Ungebro__V1__TimelineEntry *e = next_entry(t);
@@ -743,9 +787,10 @@ add_alert(void *ctx, const uint8_t *id)
 	/* State first: the callback needs it. */
 	char recipient[STORE_ID_MAX];
 	uint32_t escalations;
-	if (store_alert_state(p->h->store, id, &open, recipient,
-			      &escalations) != UG_OK)
-		return UG_OK;
+	ug_err serr =
+	    store_alert_state(p->h->store, id, &open, recipient, &escalations);
+	if (serr != UG_OK)
+		return absent(serr) ? UG_OK : serr;
 	/* The consent names the contact person it was shared with: a health
 	 * alert shows only in the timeline of the caseworker it is addressed
 	 * to, and only while it is open (a withdrawal closes it). A missed
@@ -913,8 +958,11 @@ show_timeline(hub *h, const void *routing, size_t routing_len,
 		      0,
 		      h,
 		      caseworker,
-		      hub__is_desk_member(h, caseworker)};
-	if (t.entries && t.text && t.dates && t.seqs) {
+		      false};
+	/* Read again, as the entries are chosen by it: may_see lets a
+	 * caseworker in by an alert of their own whatever it read. */
+	ug_err derr = hub__desk_member(h, caseworker, &t.desk);
+	if (derr == UG_OK && t.entries && t.text && t.dates && t.seqs) {
 		seq_ctx sc = {h, &t};
 		palert_ctx pc = {h, &t, caseworker, t.desk};
 		/* Alerts first: past TIMELINE_SCAN_MAX entries it is the

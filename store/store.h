@@ -443,9 +443,15 @@ ug_err store_log_get(store *s, uint64_t seq, store_record_fn fn, void *ctx);
 ug_err store_derived_desk_put(store_dtxn *t, const char *desk,
 			      const char *caseworker, int32_t from, int32_t to,
 			      bool team_lead);
-/* Is caseworker on desk on `today`; lead (may be NULL) says team lead. */
+/* Is caseworker on desk on `today`; lead (may be NULL) says team lead.
+ * False too when the desk's records cannot be read. */
 bool store_desk_member(store *s, const char *desk, const char *caseworker,
 		       int32_t today, bool *lead);
+/* The same, telling a read that failed (the error; *member false) from
+ * no membership (UG_OK, *member false). */
+ug_err store_desk_member_read(store *s, const char *desk,
+			      const char *caseworker, int32_t today,
+			      bool *member, bool *lead);
 /* The desk's team lead on `today` (of several, the one whose period began
  * last, then the lower id), or UG_ENOTFOUND. */
 ug_err store_desk_lead(store *s, const char *desk, int32_t today,

@@ -477,16 +477,19 @@ member_on(store *s, const char *desk, const MDB_val *key, const MDB_val *val,
 }
 
 /* Call fn for each record of the desk in force on `today` until it
- * returns true; true if one did. */
-static bool
+ * returns true; *done says whether one did. An error when the records
+ * could not all be read (*done may be true all the same). */
+static ug_err
 desk_each(store *s, const char *desk, int32_t today,
 	  bool (*fn)(void *ctx, const char *caseworker, bool lead,
 		     int32_t from),
-	  void *ctx)
+	  void *ctx, bool *done_out)
 {
+	*done_out = false;
 	MDB_txn *txn = NULL;
-	if (store__begin_read(s->derived_env, &txn) != 0)
-		return false;
+	int brc = store__begin_read(s->derived_env, &txn);
+	if (brc != 0)
+		return store__env_err(brc, STORE_ENV_DERIVED, "read desk");
 	MDB_cursor *cur = NULL;
 	uint8_t prefix[8];
 	desk_prefix(s, desk, prefix);
@@ -507,7 +510,9 @@ desk_each(store *s, const char *desk, int32_t today,
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	return done;
+	*done_out = done;
+	return store__env_err(rc == MDB_NOTFOUND ? 0 : rc, STORE_ENV_DERIVED,
+			      "read desk");
 }
 
 typedef struct {
@@ -550,17 +555,36 @@ is_lead(void *ctx, const char *caseworker, bool lead, int32_t from)
 	return false;
 }
 
+ug_err
+store_desk_member_read(store *s, const char *desk, const char *caseworker,
+		       int32_t today, bool *member, bool *lead)
+{
+	*member = false;
+	if (lead)
+		*lead = false;
+	if (strlen(desk) >= STORE_ID_MAX || strlen(caseworker) >= STORE_ID_MAX)
+		return UG_OK;
+	member_find f = {.caseworker = caseworker, .want_lead = lead != NULL};
+	bool done;
+	ug_err err = desk_each(s, desk, today, is_member, &f, &done);
+	/* A membership found stands even if a later record could not be
+	 * read; none found then is not known to be none. */
+	if (err != UG_OK && !f.found)
+		return err;
+	if (lead)
+		*lead = f.found && f.lead;
+	*member = f.found;
+	return UG_OK;
+}
+
 bool
 store_desk_member(store *s, const char *desk, const char *caseworker,
 		  int32_t today, bool *lead)
 {
-	if (strlen(desk) >= STORE_ID_MAX || strlen(caseworker) >= STORE_ID_MAX)
-		return false;
-	member_find f = {.caseworker = caseworker, .want_lead = lead != NULL};
-	desk_each(s, desk, today, is_member, &f);
-	if (lead)
-		*lead = f.found && f.lead;
-	return f.found;
+	bool member = false;
+	return store_desk_member_read(s, desk, caseworker, today, &member,
+				      lead) == UG_OK &&
+	       member;
 }
 
 ug_err
@@ -570,7 +594,8 @@ store_desk_lead(store *s, const char *desk, int32_t today,
 	if (strlen(desk) >= STORE_ID_MAX)
 		return UG_EINVAL;
 	lead_find f = {.caseworker = ""};
-	desk_each(s, desk, today, is_lead, &f);
+	bool done;
+	(void)desk_each(s, desk, today, is_lead, &f, &done);
 	if (!f.caseworker[0])
 		return UG_ENOTFOUND;
 	memcpy(lead, f.caseworker, STORE_ID_MAX);

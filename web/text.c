@@ -138,6 +138,14 @@ static const char *const texts[T_COUNT][2] = {
 			    "slutter her.",
 			    "Not every entry could be shown: the list "
 			    "ends here."},
+    [T_TIMELINE_PARTIAL_FAST] = {"Ikke alle poster kunne vises: listen "
+				 "slutter her, fordi du har bedt om mange "
+				 "sider på kort tid. Vent et øjeblik, og "
+				 "genindlæs siden for at se resten.",
+				 "Not every entry could be shown: the list "
+				 "ends here because you asked for many pages "
+				 "in a short time. Wait a moment and reload "
+				 "the page to see the rest."},
     [T_RECORD_LATER] = {"Har du kvitteret for den, kan du stadig "
 			"registrere, hvad du har gjort.",
 			"If you have acknowledged it, you can still record "

@@ -1534,13 +1534,18 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 		/* What was done is often recorded after the acknowledgement,
 		 * and the hub takes it for an acknowledged alert too; it
 		 * refuses one that is not the caseworker's, and one that
-		 * names no one, whose form is not offered. */
-		if (!no_one) {
+		 * names no one, whose form is not offered. Which of the two
+		 * a closed alert is, the hub says only by refusing (of
+		 * another's alert it tells nothing, not even that it
+		 * exists): once it has (403), the form and its invitation
+		 * would only be refused again. */
+		bool record = !no_one && !(error && status == 403);
+		if (record) {
 			web_add(&b, "<p>");
 			web_esc(&b, T(x, T_RECORD_LATER));
 			web_add(&b, "</p>");
 		}
-		action_forms(x, &b, hexid, kept, !no_one, false);
+		action_forms(x, &b, hexid, kept, record, false);
 		free_result(page);
 		page_end(x, &b);
 		return send_page(x, error ? status : 404, &b);
@@ -1937,7 +1942,7 @@ timeline_page(ctx *x, const form *f)
 			 * oldest first: the newest, which matter most, come
 			 * last. */
 			uint32_t offset = 0;
-			bool partial = false;
+			bool partial = false, limited = false;
 			for (int page = 1; page < TIMELINE_PAGES &&
 					   r->truncated && r->n_timeline > 0;
 			     page++) {
@@ -1954,6 +1959,11 @@ timeline_page(ctx *x, const form *f)
 				}
 				if (!r ||
 				    r->code != UNGEBRO__V1__ERROR_CODE__OK) {
+					/* Refused only for the pace of the
+					 * pages: a reload a moment later shows
+					 * the rest, which the caseworker must
+					 * be told. */
+					limited = too_fast(r);
 					partial = true;
 					break;
 				}
@@ -1967,7 +1977,9 @@ timeline_page(ctx *x, const form *f)
 				message(&b, "err", T(x, T_TIMELINE_CAPPED),
 					NULL);
 			if (partial || (r && r->truncated))
-				message(&b, "err", T(x, T_TIMELINE_PARTIAL),
+				message(&b, "err",
+					T(x, limited ? T_TIMELINE_PARTIAL_FAST
+						     : T_TIMELINE_PARTIAL),
 					NULL);
 		}
 		free_result(r);

@@ -13,6 +13,8 @@ a registration copied to a never-registered key, a queue entry moved to
 another caseworker, a flipped byte in an alert. Each is refused and
 reported STORE-FORGED, never used."""
 
+import contextlib
+import ctypes
 import datetime
 import json
 import re
@@ -97,6 +99,37 @@ def damage_log_record(hub, seq):
     value[len(value) - 20] ^= 0x01      # in the sealed body
     load(log, "log", [(key, bytes(value))])
     hub.start()
+
+@contextlib.contextmanager
+def readers_taken(env_dir):
+    """Every free reader slot of the LMDB environment env_dir (hubd's
+    log/ or derived/) held by a live read transaction of this process:
+    while the block runs, hubd's reads of it fail (MDB_READERS_FULL), as
+    a store that cannot be read does. Yields how many were taken."""
+    lib = ctypes.CDLL("liblmdb.so.0")
+    MDB_RDONLY, MDB_NOTLS, MDB_READERS_FULL = 0x20000, 0x200000, -30790
+    env = ctypes.c_void_p()
+    assert lib.mdb_env_create(ctypes.byref(env)) == 0
+    lib.mdb_env_set_maxdbs(env, 64)
+    rc = lib.mdb_env_open(env, str(env_dir).encode(),
+                          MDB_RDONLY | MDB_NOTLS, 0o600)
+    assert rc == 0, rc
+    txns = []
+    try:
+        while True:
+            txn = ctypes.c_void_p()
+            rc = lib.mdb_txn_begin(env, None, MDB_RDONLY,
+                                   ctypes.byref(txn))
+            if rc:
+                break
+            txns.append(txn)
+        assert rc == MDB_READERS_FULL and txns, rc
+        yield len(txns)
+    finally:
+        for txn in txns:
+            lib.mdb_txn_abort(txn)
+        lib.mdb_env_close(env)
+
 
 def z85_of(hub, name):
     return read_key_file(hub.keys_dir / f"{name}.key")["public"].encode()

@@ -1184,3 +1184,156 @@ def test_q_timeline_past_the_5000_marks_what_a_left_out_event_corrects(
     assert fix.event_id not in {e.event_id for e in entries}
     assert [e.event_id for e in entries if e.superseded] == \
         [envs[0].event_id]
+
+
+STORE_UNREADABLE = "the hub cannot read its store right now; retry later"
+
+
+def desk_notice_of_an_escalated_dropout(make_hub, clients, seed):
+    """RULES.md §8: cw-anna's adult drops out and nobody acknowledges, so
+    the desk gets a notice naming the person; desk-dora (on the desk by
+    hubctl --desk) and cw-bob (by a DeskMembership event) connected.
+    Returns (hub, cpr, the notice's id, dora, bob)."""
+    from hubtest import CprGen, escalated_dropout, ev_desk, rules_hub
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    hub.send(ev_desk("cw-bob", "2026-09-01"))
+    adult = CprGen(seed).born("2001-02-03")
+    escalated_dropout(hub, adult)
+    hub.wait_applied()
+    dora, bob = (clients(hub, cw, hello=False) for cw in ("desk-dora",
+                                                           "cw-bob"))
+    dora.connected()
+    bob.connected()
+    [notice] = [i for i in open_ids(dora) if i[-1] == 0x44]
+    return hub, adult, notice, dora, bob
+
+
+def test_q_access_check_that_cannot_read_an_alert_is_unavailable(
+        make_hub, clients):
+    """§4 Limits and Action: a store that cannot be read is
+    E_UNAVAILABLE "the hub cannot read its store right now; retry later",
+    the access check included. The desk may see the person and record
+    what was done by the desk's open notice alone (the person is
+    cw-anna's): when the hub cannot read that alert's state (here: no
+    reader slot left in log/), it cannot tell, and must say so rather
+    than answer that the person or the alert is not the desk's."""
+    from test_60_store_at_rest import readers_taken
+    hub, adult, notice, dora, _ = desk_notice_of_an_escalated_dropout(
+        make_hub, clients, 6791)
+    T = pb().TIMELINE
+    assert dora.ask(1, kind=T, cpr=adult).code == OK
+    with readers_taken(hub.data_dir / "log"):
+        r = dora.ask(2, kind=T, cpr=adult)
+        assert (r.code, r.reason) == (E_UNAVAILABLE, STORE_UNREADABLE), r
+        r = action(dora, 3, notice)
+        assert (r.code, r.reason) == (E_UNAVAILABLE, STORE_UNREADABLE), r
+    assert dora.ask(4, kind=T, cpr=adult).code == OK
+    assert action(dora, 5, notice).code == OK
+
+
+def test_q_access_check_that_cannot_read_the_desk_is_unavailable(
+        make_hub, clients):
+    """As above, for the desk's membership: cw-bob is on the desk by the
+    youth unit's DeskMembership event, kept in derived/; when the hub
+    cannot read it (no reader slot left there), an action on the desk's
+    notice is E_UNAVAILABLE, not "this alert is not addressed to you or
+    your desk", his list of open alerts is E_UNAVAILABLE too, not his
+    own alerts alone, and his acknowledgement of it is not dropped as one of
+    an alert not open to him: like any the store cannot take now it is
+    kept and stored once it can (§4a), and the notice closes."""
+    from hubtest import wait_for
+    from test_60_store_at_rest import readers_taken
+    hub, adult, notice, dora, bob = desk_notice_of_an_escalated_dropout(
+        make_hub, clients, 6792)
+    with readers_taken(hub.data_dir / "derived"):
+        r = action(bob, 1, notice)
+        assert (r.code, r.reason) == (E_UNAVAILABLE, STORE_UNREADABLE), r
+        r = bob.ask(2, kind=pb().TIMELINE, cpr=adult)
+        assert (r.code, r.reason) == (E_UNAVAILABLE, STORE_UNREADABLE), r
+        # His list without the desk's alerts would pass for the whole.
+        r = bob.ask(4)
+        assert (r.code, r.reason) == (E_UNAVAILABLE, STORE_UNREADABLE), r
+        bob.ack(notice)
+        hub.wait_log(r"ack of alert %s by cw-bob not stored yet"
+                     % notice.hex())
+    assert action(bob, 3, notice).code == OK
+    asked = iter(range(1000, 2000))
+    wait_for(lambda: notice not in open_ids(dora, next(asked)), 10,
+             "the kept acknowledgement stored", interval=0.3)
+
+
+def owner_on_the_desk(make_hub, clients, seed):
+    """desk-dora (on the desk by hubctl --desk) is the contact person of
+    an adult whose dropout alert is overdue: the desk has its notice
+    (RULES.md §8; cw-lead the team lead, cw-bob on the desk by a
+    DeskMembership). Returns (hub, dora, bob, alert id, notice id), dora
+    and bob connected."""
+    from hubtest import CprGen, ev_desk, rules_hub
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True,
+                    rules={"routing.team_lead": "cw-lead"})
+    hub.send(ev_desk("cw-bob", "2026-09-01"))
+    adult = CprGen(seed).born("2001-02-03")
+    hub.assign(adult, "desk-dora")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-10T08:00:00")    # the desk's notice
+    dora, bob = (clients(hub, cw, hello=False) for cw in ("desk-dora",
+                                                           "cw-bob"))
+    dora.connected()
+    bob.connected()
+    [original] = [i for i in open_ids(dora) if i[-1] & 0xC0 == 0]
+    notice = original[:-1] + bytes([original[-1] | 0x40])
+    return hub, dora, bob, original, notice
+
+
+def both_acknowledged(client, original, notice):
+    from hubtest import wait_for
+    asked = iter(range(1000, 2000))
+    wait_for(lambda: not set(open_ids(client, next(asked))) &
+             {original, notice}, 10,
+             "the alert and its notice acknowledged", interval=0.3)
+
+
+def test_q_the_owners_kept_acknowledgement_of_the_notice_is_the_alerts(
+        make_hub, clients):
+    """As below, for an acknowledgement the hub keeps because it cannot
+    read its store when it arrives (here: no reader slot left in log/;
+    PROTOCOL.md §4, AlertAck): written later, it is still the owner's of
+    the alert, not the desk's of the notice."""
+    from test_60_store_at_rest import readers_taken
+    hub, dora, _, original, notice = owner_on_the_desk(make_hub, clients,
+                                                       6794)
+    with readers_taken(hub.data_dir / "log"):
+        dora.ack(notice)
+        hub.wait_log(r"ack of alert %s by desk-dora not stored yet"
+                     % notice.hex())
+    both_acknowledged(dora, original, notice)
+
+
+def test_q_the_owner_on_the_desk_cannot_end_their_own_escalation(
+        make_hub, clients):
+    """RULES.md §8: the desk's notice asks the desk to see an overdue
+    alert handled, and the desk's acknowledgement of it stops the team
+    lead's notice. desk-dora, on the desk, is also the contact person
+    whose dropout alert is overdue: her acknowledgement of the desk's
+    notice of it is her acknowledgement of the alert itself (the
+    owner's, which closes its notices), not the desk taking it on that
+    would leave her alert open and no one above told."""
+    hub, dora, bob, original, notice = owner_on_the_desk(make_hub,
+                                                          clients, 6793)
+    assert notice in open_ids(bob, 910)
+    dora.ack(notice)
+    both_acknowledged(dora, original, notice)
+    assert notice not in open_ids(bob, 920)
+    hub.wait_log(r"desk-dora acknowledged the desk's notice of their own "
+                 r"alert %s" % original.hex())
+    # SECURITY.md, the audit trail: the `ack` of her alert.
+    acks = [(r["actor"], r["result"], r["detail"]) for r in
+            (json.loads(line) for line in
+             hub.hubctl("audit", "show", "--json").stdout.splitlines()
+             if line.startswith("{")) if r["action"] == "ack"]
+    assert acks == [("desk-dora", "ok", original.hex())], acks
+    hub.advance("2026-09-16T08:00:00")    # the team lead's step
+    lead = clients(hub, "cw-lead", hello=False)
+    lead.connected()
+    assert open_ids(lead) == []

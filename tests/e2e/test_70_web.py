@@ -1665,15 +1665,14 @@ def timeline_records(hub):
             if r["action"] == "timeline"]
 
 
-def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
-    """A young person followed for years has more entries than the hub
-    gives in one answer (400): the timeline page still shows all of them
-    in date order, the newest included."""
+def weekly_reports(hub, cpr, n=420):
+    """n weekly absence reports of cpr from 2017 on, sent: a timeline of
+    more entries than the hub gives in one answer (400). Returns the
+    weeks, (first day, last day) each."""
     import datetime
-    hub, cpr = anna_with_a_person(make_hub, 7006)
     monday = datetime.date(2017, 1, 2)
     weeks = []
-    for i in range(420):
+    for i in range(n):
         start = monday + datetime.timedelta(weeks=i)
         weeks.append((start.isoformat(),
                        (start + datetime.timedelta(days=4)).isoformat()))
@@ -1682,6 +1681,15 @@ def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
                             period_start=s, period_end=e, absent=1,
                             expected=30)
                    for s, e in weeks[chunk:chunk + 60]])
+    return weeks
+
+
+def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
+    """A young person followed for years has more entries than the hub
+    gives in one answer (400): the timeline page still shows all of them
+    in date order, the newest included."""
+    hub, cpr = anna_with_a_person(make_hub, 7006)
+    weeks = weekly_reports(hub, cpr)
     web = Web(hub)
     try:
         session = anna_session(web)
@@ -1718,6 +1726,51 @@ def test_a_long_timeline_is_shown_to_its_newest_entry(make_hub):
         time.sleep(1)
         assert len(timeline_records(hub)) == before + 2
     finally:
+        web.stop()
+
+
+def test_a_long_timeline_cut_by_the_query_allowance_says_to_reload(
+        make_hub):
+    """OPERATIONS.md: webd asks for a long timeline 400 entries at a time;
+    a later page the hub refuses for `query_rate` / `query_burst` ends
+    the list with "... Vent et øjeblik, og genindlæs siden for at se
+    resten." (in English too), since a reload a moment later shows the
+    whole timeline, as it does here."""
+    hub, cpr, web = anna_at_one_query_a_second(make_hub, 7022)
+    weekly_reports(hub, cpr)
+    hub.wait_applied(timeout=60)
+    d = chrome(hub, "chromium-timeline-limited")
+    try:
+        login(d, web, "cw-anna", PASSWORD)
+        cut = {"da": "Ikke alle poster kunne vises: listen slutter her, "
+               "fordi du har bedt om mange sider på kort tid. Vent et "
+               "øjeblik, og genindlæs siden for at se resten.",
+               "en": "Not every entry could be shown: the list ends here "
+               "because you asked for many pages in a short time. Wait a "
+               "moment and reload the page to see the rest."}
+        for lang in ("da", "en"):
+            d.get(web.base + "/timeline?lang=" + lang)
+            d.find_element(By.ID, "cpr").send_keys(cpr)
+            time.sleep(3.5)     # the allowance whole again: 3 at once
+            # Two of the three spent just before: the first 400 entries
+            # take the last, and the page after them is refused.
+            d.execute_script(
+                "for (let i = 0; i < 2; i++) { const q = new "
+                "XMLHttpRequest(); q.open('GET', '/alerts/list', false); "
+                "q.send(); }")
+            submit(d, "show-timeline")
+            errors = [e.text for e in
+                      d.find_elements(By.CSS_SELECTOR, "p.err")]
+            shown = d.find_elements(By.CSS_SELECTOR, "ol.timeline li")
+            assert (errors, len(shown)) == ([cut[lang]], 400), \
+                (errors, len(shown))
+        time.sleep(3.5)
+        submit(d, "show-timeline")      # the form keeps the CPR
+        assert d.find_elements(By.CSS_SELECTOR, "p.err") == []
+        assert len(d.find_elements(By.CSS_SELECTOR,
+                                   "ol.timeline li")) == 421
+    finally:
+        d.quit()
         web.stop()
 
 
@@ -1927,6 +1980,17 @@ def test_an_ack_the_hub_does_not_answer_offers_to_acknowledge_again(
         web.stop()
 
 
+def refused_for_good(page, hexid):
+    """OPERATIONS.md: an action the hub refused as not the caseworker's
+    (403) comes back without the action form and without "Har du
+    kvitteret for den, kan du stadig registrere ...": saved again, it
+    would only be refused again."""
+    assert f'action="/alert/{hexid}/action"' not in page, page
+    assert 'name="how"' not in page and "kan du stadig registrere" \
+        not in page, page
+    assert "Advarslen er ikke åben for dig" in page, page
+
+
 def test_refusals_say_the_words_operations_md_quotes(make_hub):
     """OPERATIONS.md quotes each refusal's Danish text whole: another
     caseworker's person (403), an action on an alert not addressed to the
@@ -1950,6 +2014,7 @@ def test_refusals_say_the_words_operations_md_quotes(make_hub):
         assert r.status == 403 and errors_of(page)[0] == \
             "Handlingen blev ikke gemt: Advarslen er ikke stilet til dig " \
             "eller dit team.", page
+        refused_for_good(page, "000000000000ffffff")
         # A POST to a page that takes none is as an unknown page.
         for path in ("/alerts", "/alerts/list", "/events", "/",
                      f"/alert/{hexid}"):
@@ -2656,6 +2721,7 @@ def test_a_team_leads_notice_opens_the_timeline_while_it_is_open(make_hub):
                                "how": "telefon"}, cookies=lead)
         assert r.status == 403 and "Handlingen blev ikke gemt: Advarslen " \
             "er ikke stilet til dig eller dit team." in errors_of(page)
+        refused_for_good(page, original)
         r, page = web.request("GET", f"/alert/{original}", cookies=anna)
         anna_csrf = re.search(r'name="csrf" value="([0-9a-f]+)"',
                               page).group(1)
@@ -2668,6 +2734,41 @@ def test_a_team_leads_notice_opens_the_timeline_while_it_is_open(make_hub):
         r, page = web.request("GET", "/alerts", cookies=lead)
         assert "Du har ingen åbne advarsler." in page
         assert_timeline_refused(web, csrf, adult, lead)
+    finally:
+        web.stop()
+
+
+def test_the_owner_acknowledging_the_desks_notice_acknowledges_the_alert(
+        make_hub):
+    """OPERATIONS.md, RULES.md §8: desk-dora is on the desk and the
+    contact person whose dropout alert is overdue; her list has the alert
+    and the desk's notice of it. Acknowledging the notice acknowledges
+    her alert: "Advarslen er kvitteret." and both leave her list."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00", escalation=True)
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "desk-dora", PASSWORD)
+    adult = CprGen(7036).born("2001-02-03")
+    hub.assign(adult, "desk-dora")
+    hub.send(ev_dropout(adult, "2026-09-07"))
+    hub.wait_applied()
+    hub.advance("2026-09-10T08:00:00")    # the desk's notice
+    web = Web(hub)
+    try:
+        dora = {"ug_session":
+                session_cookie(web.raw_login("desk-dora", PASSWORD)[1])}
+        listed = alerts_listed(web, dora)
+        [notice] = [i for i in listed if i.endswith("44")]
+        assert sorted(listed) == sorted([notice[:-2] + "04", notice])
+        r, page = web.request("GET", f"/alert/{notice}", cookies=dora)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r, _ = web.request("POST", f"/alert/{notice}/ack", {"csrf": csrf},
+                           cookies=dora)
+        assert (r.status, r.getheader("Location")) == (
+            303, "/alerts?msg=acked")
+        r, page = web.request("GET", "/alerts?msg=acked", cookies=dora)
+        assert notices_of(page) == ["Advarslen er kvitteret.",
+                                    "Du har ingen åbne advarsler."], page
     finally:
         web.stop()
 
