@@ -466,6 +466,29 @@ ug_cpr_mask(char *text)
 }
 
 void
+ug_seq_list(const uint64_t *seqs, size_t n, size_t all, char *out, size_t len)
+{
+	size_t at = 0, shown = n < UG_SEQ_LIST_SHOWN ? n : UG_SEQ_LIST_SHOWN;
+	if (len)
+		out[0] = 0;
+	for (size_t i = 0; i < shown && at < len; i++) {
+		int k = snprintf(out + at, len - at, "%s%llu", i ? ", " : "",
+				 (unsigned long long)seqs[i]);
+		at += k > 0 ? (size_t)k : 0;
+	}
+	if (all > shown && at < len)
+		snprintf(out + at, len - at, ", ... (%zu in all)", all);
+}
+
+void
+ug_seq_tally_add(ug_seq_tally *t, uint64_t seq)
+{
+	if (t->n < UG_SEQ_LIST_SHOWN)
+		t->first[t->n] = seq;
+	t->n++;
+}
+
+void
 ug_hex(const uint8_t *bytes, size_t len, char *out)
 {
 	static const char hexdig[] = "0123456789abcdef";

@@ -101,6 +101,19 @@ ug_err ug_parse_long(const char *text, size_t len, long *value);
  */
 bool ug_endpoint_valid(const char *text);
 
+/* Up to UG_SEQ_LIST_SHOWN of n sequence numbers, then how many in all
+ * (all, counted by the caller, may be more than n): "2, 7" or
+ * "2, 7, 9, 11, 12, ... (14 in all)"; cut to fit len. */
+#define UG_SEQ_LIST_SHOWN 5
+void ug_seq_list(const uint64_t *seqs, size_t n, size_t all, char *out,
+		 size_t len);
+/* Sequence numbers counted, the first UG_SEQ_LIST_SHOWN kept to name. */
+typedef struct {
+	size_t n;
+	uint64_t first[UG_SEQ_LIST_SHOWN];
+} ug_seq_tally;
+void ug_seq_tally_add(ug_seq_tally *t, uint64_t seq);
+
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void ug_hex(const uint8_t *bytes, size_t len, char *out);
 /* Parse exactly 2*len hex digits. */

@@ -256,22 +256,15 @@ free_scan(person_scan *p)
 static void
 unopened_list(const person_scan *p, bool theirs, char *out, size_t len)
 {
-	size_t shown = 0, all = 0, at = 0;
-	out[0] = 0;
-	for (size_t i = 0; i < p->nun; i++) {
-		if (p->theirs[i] != theirs)
-			continue;
-		all++;
-		if (shown == 5 || at >= len)
-			continue;
-		int k =
-		    snprintf(out + at, len - at, "%s%llu", shown ? ", " : "",
-			     (unsigned long long)p->unopened[i]);
-		at += k > 0 ? (size_t)k : 0;
-		shown++;
-	}
-	if (all > shown && at < len)
-		snprintf(out + at, len - at, ", ... (%zu in all)", all);
+	uint64_t first[UG_SEQ_LIST_SHOWN];
+	size_t shown = 0, all = 0;
+	for (size_t i = 0; i < p->nun; i++)
+		if (p->theirs[i] == theirs) {
+			if (shown < UG_SEQ_LIST_SHOWN)
+				first[shown++] = p->unopened[i];
+			all++;
+		}
+	ug_seq_list(first, shown, all, out, len);
 }
 
 /* One more record to delete (erase) or count (export), NULL when out of

@@ -1333,8 +1333,7 @@ typedef struct {
 	size_t printed;
 	/* The records that do not open (STORE-SEAL): counted, and the
 	 * first few named in the summary after the listing. */
-	size_t unopened;
-	uint64_t first[5];
+	ug_seq_tally unopened;
 } log_ctx;
 
 static ug_err
@@ -1374,10 +1373,7 @@ print_record(void *ctx, const store_record *rec)
 static ug_err
 note_unopened(void *ctx, uint64_t seq)
 {
-	log_ctx *c = ctx;
-	if (c->unopened < sizeof c->first / sizeof c->first[0])
-		c->first[c->unopened] = seq;
-	c->unopened++;
+	ug_seq_tally_add(&((log_ctx *)ctx)->unopened, seq);
 	return UG_OK;
 }
 
@@ -1397,7 +1393,7 @@ cmd_log(ctl *c)
 	/* --limit counts the records listed; one that does not open is
 	 * named, not listed, so it does not count. */
 	while (lc.printed < want) {
-		size_t before = lc.printed + lc.unopened;
+		size_t before = lc.printed + lc.unopened.n;
 		size_t chunk =
 		    want - lc.printed < 4096 ? want - lc.printed : 4096;
 		if (store_log_scan_opened(c->store, next, chunk, print_record,
@@ -1406,29 +1402,19 @@ cmd_log(ctl *c)
 			ug_eprintf("hubctl: cannot read the log\n");
 			return 1;
 		}
-		if (lc.printed + lc.unopened == before)
+		if (lc.printed + lc.unopened.n == before)
 			break;
 	}
-	if (!lc.unopened)
+	if (!lc.unopened.n)
 		return 0;
-	char seqs[128] = "";
-	size_t at = 0, shown = sizeof lc.first / sizeof lc.first[0];
-	if (shown > lc.unopened)
-		shown = lc.unopened;
-	for (size_t i = 0; i < shown && at < sizeof seqs; i++) {
-		int k =
-		    snprintf(seqs + at, sizeof seqs - at, "%s%llu",
-			     i ? ", " : "", (unsigned long long)lc.first[i]);
-		at += k > 0 ? (size_t)k : 0;
-	}
-	if (lc.unopened > shown && at < sizeof seqs)
-		snprintf(seqs + at, sizeof seqs - at, ", ... (%zu in all)",
-			 lc.unopened);
+	char seqs[128];
+	ug_seq_list(lc.unopened.first, lc.unopened.n, lc.unopened.n, seqs,
+		    sizeof seqs);
 	ug_eprintf("hubctl: log incomplete: %zu log records do not open with "
 		   "the storage key and are not listed (%s; STORE-SEAL "
 		   "above); the others are. Treat it as damage to the store: "
 		   "see OPERATIONS.md, \"Records that do not open\"\n",
-		   lc.unopened, seqs);
+		   lc.unopened.n, seqs);
 	return 3;
 }
 

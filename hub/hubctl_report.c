@@ -266,8 +266,7 @@ typedef struct {
 	size_t nseqs, seqcap;
 	bool oom;
 	/* Log records that do not open (STORE-SEAL): the first few named. */
-	size_t nunopened;
-	uint64_t unopened[5];
+	ug_seq_tally unopened;
 } scan;
 
 /* A damaged record is passed over so that all of them can be named at
@@ -275,29 +274,8 @@ typedef struct {
 static ug_err
 skip_unopened(void *ctx, uint64_t seq)
 {
-	scan *sc = ctx;
-	if (sc->nunopened < sizeof sc->unopened / sizeof sc->unopened[0])
-		sc->unopened[sc->nunopened] = seq;
-	sc->nunopened++;
+	ug_seq_tally_add(&((scan *)ctx)->unopened, seq);
 	return UG_OK;
-}
-
-/* "2, 7" or "2, 7, 9, 11, 12, ... (14 in all)" */
-static void
-unopened_list(const scan *sc, char *out, size_t len)
-{
-	size_t at = 0, shown = sizeof sc->unopened / sizeof sc->unopened[0];
-	if (shown > sc->nunopened)
-		shown = sc->nunopened;
-	out[0] = 0;
-	for (size_t i = 0; i < shown && at < len; i++) {
-		int k = snprintf(out + at, len - at, "%s%llu", i ? ", " : "",
-				 (unsigned long long)sc->unopened[i]);
-		at += k > 0 ? (size_t)k : 0;
-	}
-	if (sc->nunopened > shown && at < len)
-		snprintf(out + at, len - at, ", ... (%zu in all)",
-			 sc->nunopened);
 }
 
 static uint32_t
@@ -1145,8 +1123,9 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	/* The status goes to management and the council: figures that
 	 * silently leave an event out are worse than none. */
 	char unread[128] = "";
-	if (err == UG_OK && sc.nunopened) {
-		unopened_list(&sc, unread, sizeof unread);
+	if (err == UG_OK && sc.unopened.n) {
+		ug_seq_list(sc.unopened.first, sc.unopened.n, sc.unopened.n,
+			    unread, sizeof unread);
 		err = UG_EMALFORMED;
 	}
 	alert_ctx ac = {.s = s, .sc = &sc};
@@ -1193,9 +1172,9 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	/* The counts are what was read and computed; a failed report put
 	 * none of its tables in place, and says so. */
 	char why[200] = "";
-	if (sc.nunopened)
+	if (sc.unopened.n)
 		snprintf(why, sizeof why, "; %zu log records do not open (%s)",
-			 sc.nunopened, unread);
+			 sc.unopened.n, unread);
 	snprintf(detail, sizeof detail,
 		 "annual status %s to %s: %zu events "
 		 "read, %zu alerts, %zu tables%s%s",
@@ -1216,7 +1195,7 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 	free(sc.seqs);
 	free(sc.seq_person);
 	if (!written) {
-		if (sc.nunopened)
+		if (sc.unopened.n)
 			ug_eprintf("hubctl: report failed: %zu log records do "
 				   "not open with the storage key (%s; "
 				   "STORE-SEAL above): the status would leave "
@@ -1224,7 +1203,7 @@ hubctl_report(const ug_config *cfg, store *s, ug_keys *keys)
 				   "written. Treat it as damage to the store: "
 				   "see OPERATIONS.md, \"Records that do not "
 				   "open\"\n",
-				   sc.nunopened, unread);
+				   sc.unopened.n, unread);
 		else if (err != UG_OK)
 			ug_eprintf("hubctl: report failed: %s\n",
 				   ug_strerror(err));
