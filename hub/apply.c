@@ -1221,6 +1221,25 @@ apply_upto(hub *h, size_t max, bool hand, bool replay, int64_t *held_at)
 	err = store_log_scan(h->store, from, max, apply_record, &c, &next);
 	if (err == UG_EAGAIN && c.held)
 		err = UG_OK;
+	/* A record that does not open stays so: the records before it are
+	 * applied (their rules run) and applying stops at it until it is
+	 * passed over or a backup restored; said once, loudly. */
+	uint64_t damaged = err == UG_EMALFORMED ? next : 0;
+	if (damaged && atomic_exchange(&h->apply_damaged, damaged) != damaged)
+		log_err(
+		    "HUB-APPLY",
+		    "log record %llu does not open with the storage key: "
+		    "applying the log stops there (no rule runs for it or "
+		    "any later event; new events are refused once %d "
+		    "wait). Restore a backup taken before the damage, or "
+		    "pass it over: hubctl pass-damaged --seq %llu --reason "
+		    "TEXT (OPERATIONS.md, \"Records that do not open\")",
+		    (unsigned long long)damaged, HUB_APPLY_LAG_MAX,
+		    (unsigned long long)damaged);
+	else if (!damaged)
+		atomic_store(&h->apply_damaged, 0);
+	if (damaged && next > from)
+		err = UG_OK;
 	if (held_at)
 		*held_at = c.held ? c.held_at : 0;
 	/* The newest records purged or erased before they were applied (or

@@ -101,6 +101,9 @@ struct hub {
 	 * derived lock. The rest, under the derived lock: since when applying
 	 * fails, and how its failures are reported (apply.c). */
 	_Atomic int apply_err;
+	/* The log record that does not open where applying stops, 0 none:
+	 * logged when it first stops there, an ops alert while it does. */
+	_Atomic uint64_t apply_damaged;
 	int64_t apply_failing_since, apply_logged_at;
 	uint64_t apply_failures;
 	/* Counters reported in the log at stop and in HUB-STATS lines. */

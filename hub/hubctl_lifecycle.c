@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <protobuf-c/protobuf-c.h>
 #include <signal.h>
 #include <sodium.h>
@@ -1008,5 +1009,79 @@ hubctl_erase(const ug_config *cfg, store *s, ug_keys *keys)
 			   nkept, other);
 		return 3;
 	}
+	return 0;
+}
+
+/* ---- pass-damaged ---- */
+
+bool
+hubctl_pass_damaged_usage_ok(const ug_config *cfg)
+{
+	ug_diag diag = {0};
+	long seq;
+	if (!ug_config_given(cfg, "seq") ||
+	    ug_config_int(cfg, "seq", 1, LONG_MAX, &seq, &diag) != UG_OK) {
+		ug_eprintf("hubctl: %spass-damaged needs --seq N (the log "
+			   "record's sequence, 1-9223372036854775807, as "
+			   "STORE-SEAL and hubctl log name it)\n",
+			   ug_config_where(cfg, "seq"));
+		return false;
+	}
+	const char *reason = ug_config_get(cfg, "reason");
+	if (!reason[0] || blank_only(reason) || strlen(reason) > REASON_MAX ||
+	    !ug_utf8_valid(reason, strlen(reason))) {
+		ug_eprintf("hubctl: %spass-damaged needs --reason TEXT (1-%d "
+			   "bytes of UTF-8, not white space alone): why the "
+			   "record is passed over rather than a backup "
+			   "restored, kept in the audit trail\n",
+			   ug_config_where(cfg, "reason"), REASON_MAX);
+		return false;
+	}
+	return true;
+}
+
+int
+hubctl_pass_damaged(const ug_config *cfg, store *s, ug_keys *keys)
+{
+	long seq = 0;
+	ug_diag diag = {0};
+	(void)ug_config_int(cfg, "seq", 1, LONG_MAX, &seq, &diag);
+	char detail[STORE_AUDIT_DETAIL_MAX];
+	snprintf(detail, sizeof detail, "log record %ld: %s", seq,
+		 ug_config_get(cfg, "reason"));
+	hubctl_record r;
+	ug_err err = store_log_pass(
+	    s, (uint64_t)seq,
+	    hubctl_audit_entry(&r, "pass-damaged", "ok", NULL, detail));
+	if (err == UG_EEXISTS || err == UG_ENOTFOUND) {
+		/* A record that opens is applied and purged as any other:
+		 * passing it over would silently drop an event. */
+		hubctl_audit_admin(s, keys, "pass-damaged",
+				   err == UG_EEXISTS ? "refused" : "not-found",
+				   NULL, detail);
+		if (err == UG_EEXISTS)
+			ug_eprintf(
+			    "hubctl: pass-damaged: log record %ld opens "
+			    "with the storage key: only a record that "
+			    "does not open is passed over; nothing "
+			    "changed\n",
+			    seq);
+		else
+			ug_eprintf("hubctl: pass-damaged: the log holds no "
+				   "record %ld; nothing changed\n",
+				   seq);
+		return 1;
+	}
+	if (err != UG_OK) {
+		hubctl_not_stored(s, keys, "pass-damaged", "pass-damaged",
+				  detail, err);
+		return 1;
+	}
+	hubctl_audit_signed(s, keys, &r);
+	ug_oprintf("passed over log record %ld (it does not open with the "
+		   "storage key): hubd's applier, a rebuild of derived/ and "
+		   "the retention purge go on past it; it stays in the log, "
+		   "unread\n",
+		   seq);
 	return 0;
 }

@@ -23,4 +23,11 @@ int hubctl_erase(const ug_config *cfg, store *s, ug_keys *keys);
  * false (and a message on stderr) means exit 2. */
 bool hubctl_lifecycle_usage_ok(const ug_config *cfg, const char *cmd);
 
+/* `hubctl pass-damaged --seq N --reason TEXT`: pass over log record N,
+ * which does not open with the storage key, audited (exit 0 passed, 1
+ * refused: it opens, is absent, or the store failed). */
+int hubctl_pass_damaged(const ug_config *cfg, store *s, ug_keys *keys);
+/* Its usage errors, found before the store is opened (false: exit 2). */
+bool hubctl_pass_damaged_usage_ok(const ug_config *cfg);
+
 #endif

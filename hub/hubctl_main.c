@@ -151,6 +151,17 @@ static const char usage[] =
     "                            Audited. Exit 0 written, 3 written but\n"
     "                            for log records that do not open (listed\n"
     "                            under \"unread\"), 1 failed, 2 usage\n"
+    "  pass-damaged --seq N --reason TEXT\n"
+    "                            pass over log record N, which does not\n"
+    "                            open with the storage key (STORE-SEAL):\n"
+    "                            hubd's applier, a rebuild of derived/ and\n"
+    "                            the retention purge go on past it (it\n"
+    "                            stays in the log, unread; log, export and\n"
+    "                            erase still name it). Audited with the\n"
+    "                            reason (1-200 bytes of UTF-8). Safe while\n"
+    "                            hubd runs. Exit 0 passed, 1 the record\n"
+    "                            opens or is absent (refused, nothing\n"
+    "                            changed) or failed, 2 usage\n"
     "  erase --cpr CPR --reason TEXT\n"
     "                            a lawful erasure: delete the person's log\n"
     "                            records, ids and index entries, alerts and\n"
@@ -262,7 +273,12 @@ static const ug_setting extra_settings[] = {
      "report: "
      "the HTML page (status-*.csv beside it; a file, not - for "
      "standard output: exit 2)"},
-    {"reason", "", "erase: the lawful ground, kept in the audit trail"},
+    {"reason", "",
+     "erase: the lawful ground; pass-damaged: why the record is passed "
+     "over; kept in the audit trail"},
+    {"seq", "0",
+     "pass-damaged: the log record's sequence (1-9223372036854775807; "
+     "required)"},
     {"year", "",
      "report: the calendar year reported on, 1 January to "
      "31 December (four digits, 1970-9999)"},
@@ -1115,7 +1131,8 @@ static const struct {
     {"role", "assign,"},
     {"file", "assign,"},
     {"out", "export, report,"},
-    {"reason", "erase,"},
+    {"reason", "erase, pass-damaged,"},
+    {"seq", "pass-damaged,"},
     {"year", "report,"},
     {"json", "stats, log, audit show,"},
     {"after", "log,"},
@@ -1631,7 +1648,8 @@ main(int argc, char **argv)
 	bool lifecycle =
 	    strcmp(cmd, "export") == 0 || strcmp(cmd, "erase") == 0;
 	bool report = strcmp(cmd, "report") == 0;
-	bool known = needs_id || audit || lifecycle || report ||
+	bool passing = strcmp(cmd, "pass-damaged") == 0;
+	bool known = needs_id || audit || lifecycle || report || passing ||
 		     strcmp(cmd, "assign") == 0 || strcmp(cmd, "stats") == 0 ||
 		     strcmp(cmd, "log") == 0;
 	bool dir = strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0;
@@ -1681,6 +1699,8 @@ main(int argc, char **argv)
 		rc = 2;
 	} else if (report && !hubctl_report_usage_ok(cfg)) {
 		rc = 2;
+	} else if (passing && !hubctl_pass_damaged_usage_ok(cfg)) {
+		rc = 2;
 	} else if (strcmp(cmd, "set-email") == 0 &&
 		   !hubctl_set_email_usage_ok(id,
 					      nrest > 2 ? rest[2] : NULL)) {
@@ -1722,6 +1742,8 @@ main(int argc, char **argv)
 			rc = hubctl_erase(cfg, c.store, c.keys);
 		} else if (report) {
 			rc = hubctl_report(cfg, c.store, c.keys);
+		} else if (passing) {
+			rc = hubctl_pass_damaged(cfg, c.store, c.keys);
 		} else if (strcmp(cmd, "register-agency") == 0) {
 			rc = cmd_register(&c, STORE_AGENCY, id);
 		} else if (strcmp(cmd, "register-caseworker") == 0) {

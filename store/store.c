@@ -963,7 +963,7 @@ match_id(void *ctx, const store_record *rec)
 static ug_err scan_into(store *s, MDB_txn *txn, uint8_t *buf, uint64_t from,
 			size_t max, store_record_fn fn, store_seq_fn unopened,
 			void *ctx, uint64_t *next, uint64_t *unreadable,
-			bool *more);
+			bool *more, bool passing);
 
 ug_err
 store__log_find_id(store *s, MDB_txn *ltxn, uint64_t from,
@@ -977,23 +977,41 @@ store__log_find_id(store *s, MDB_txn *ltxn, uint64_t from,
 	find_id f = {event_id, seq, agency};
 	uint64_t next, unreadable = 0;
 	ug_err err = scan_into(s, ltxn, buf, from, SIZE_MAX, match_id, NULL,
-			       &f, &next, &unreadable, NULL);
+			       &f, &next, &unreadable, NULL, false);
 	free(buf);
 	return err == UG_EEXISTS ? UG_OK : err == UG_OK ? UG_ENOTFOUND : err;
+}
+
+static ug_err
+log_scan(store *s, uint64_t from, size_t max, store_record_fn fn, void *ctx,
+	 uint64_t *next, bool passing)
+{
+	*next = from;
+	uint8_t *scratch = store__scratch();
+	if (!scratch)
+		return UG_ENOMEM;
+	MDB_txn *txn = NULL;
+	int rc = begin_read(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin scan");
+	ug_err err = scan_into(s, txn, scratch, from, max, fn, NULL, ctx, next,
+			       NULL, NULL, passing);
+	mdb_txn_abort(txn);
+	return err;
 }
 
 ug_err
 store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 	       void *ctx, uint64_t *next)
 {
-	*next = from;
-	MDB_txn *txn = NULL;
-	int rc = begin_read(s->log_env, &txn);
-	if (rc != 0)
-		return store__map_err(rc, "begin scan");
-	ug_err err = store__log_scan_in(s, txn, from, max, fn, ctx, next);
-	mdb_txn_abort(txn);
-	return err;
+	return log_scan(s, from, max, fn, ctx, next, true);
+}
+
+ug_err
+store__log_read(store *s, uint64_t from, size_t max, store_record_fn fn,
+		void *ctx, uint64_t *next)
+{
+	return log_scan(s, from, max, fn, ctx, next, false);
 }
 
 ug_err
@@ -1005,7 +1023,7 @@ store__log_scan_in(store *s, MDB_txn *txn, uint64_t from, size_t max,
 	if (!scratch)
 		return UG_ENOMEM;
 	return scan_into(s, txn, scratch, from, max, fn, NULL, ctx, next, NULL,
-			 NULL);
+			 NULL, true);
 }
 
 ug_err
@@ -1022,7 +1040,7 @@ store_log_scan_opened(store *s, uint64_t from, size_t max, store_record_fn fn,
 		return store__map_err(rc, "begin scan");
 	uint64_t unreadable = 0;
 	ug_err err = scan_into(s, txn, scratch, from, max, fn, unopened, ctx,
-			       next, &unreadable, NULL);
+			       next, &unreadable, NULL, false);
 	mdb_txn_abort(txn);
 	return err;
 }
@@ -1037,13 +1055,81 @@ store__log_scan_over(store *s, MDB_txn *txn, uint64_t from, size_t max,
 	if (!scratch)
 		return UG_ENOMEM;
 	return scan_into(s, txn, scratch, from, max, fn, NULL, ctx, next,
-			 unreadable, more);
+			 unreadable, more, false);
+}
+
+/* ---- log records passed over (hubctl pass-damaged) ----
+ *
+ * log/meta "passed" + the sequence holds the BLAKE2b hash of the record's
+ * stored bytes as they were when the operator passed it over: the mark
+ * covers that damaged record alone. A record that opens is never passed
+ * over, whatever the mark, and a record damaged otherwise later (or
+ * written again) is not covered by it. */
+#define PASSED_KEY_LEN (6 + 8)
+
+static void
+passed_key(uint64_t seq, uint8_t out[PASSED_KEY_LEN])
+{
+	memcpy(out, "passed", 6);
+	ug_put_be64(out + 6, seq);
+}
+
+static bool
+passed_over(store *s, MDB_txn *txn, uint64_t seq, const MDB_val *val)
+{
+	uint8_t k[PASSED_KEY_LEN], h[32];
+	passed_key(seq, k);
+	MDB_val key = {sizeof k, k}, mark;
+	if (mdb_get(txn, s->log_meta, &key, &mark) != 0 ||
+	    mark.mv_size != sizeof h)
+		return false;
+	crypto_generichash(h, sizeof h, val->mv_data, val->mv_size, NULL, 0);
+	return sodium_memcmp(h, mark.mv_data, sizeof h) == 0;
+}
+
+ug_err
+store_log_pass(store *s, uint64_t seq, const store_audit_entry *audit)
+{
+	uint8_t *scratch = store__scratch();
+	if (!scratch)
+		return UG_ENOMEM;
+	MDB_txn *txn = NULL;
+	int rc = begin_write(s->log_env, &txn);
+	if (rc != 0)
+		return store__map_err(rc, "begin pass");
+	uint8_t seqkey[8], k[PASSED_KEY_LEN], h[32];
+	ug_put_be64(seqkey, seq);
+	MDB_val key = {8, seqkey}, val;
+	rc = mdb_get(txn, s->log, &key, &val);
+	ug_err err = rc == MDB_NOTFOUND ? UG_ENOTFOUND
+					: store__map_err(rc, "read record");
+	store_record rec;
+	if (err == UG_OK) {
+		err = decode_record(s, &key, &val, &rec, scratch);
+		/* Opens: it is a record to apply, never one to pass. */
+		err = err == UG_OK	     ? UG_EEXISTS
+		      : err == UG_EMALFORMED ? UG_OK
+					     : err;
+	}
+	if (err == UG_OK) {
+		crypto_generichash(h, sizeof h, val.mv_data, val.mv_size, NULL,
+				   0);
+		passed_key(seq, k);
+		MDB_val mk = {sizeof k, k}, mv = {sizeof h, h};
+		err = store__map_err(mdb_put(txn, s->log_meta, &mk, &mv, 0),
+				     "store pass");
+	}
+	if (err != UG_OK) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	return store__commit_audited(s, txn, audit, "commit pass");
 }
 
 static ug_err
 scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
 	  store_record_fn fn, store_seq_fn unopened, void *ctx, uint64_t *next,
-	  uint64_t *unreadable, bool *more)
+	  uint64_t *unreadable, bool *more, bool passing)
 {
 	*next = from;
 	if (more)
@@ -1076,15 +1162,28 @@ scan_into(store *s, MDB_txn *txn, uint8_t *scratch, uint64_t from, size_t max,
 			 * wrong or the file was altered: stop, never guess —
 			 * unless the caller only looks for what it can read.
 			 */
+			uint64_t bad = ug_get_be64(key.mv_data);
+			bool passed = passing && !unreadable &&
+				      passed_over(s, txn, bad, &val);
 			log_err("STORE-SEAL",
 				"log record %llu does not open "
-				"with the storage key",
-				(unsigned long long)ug_get_be64(key.mv_data));
-			if (!unreadable)
+				"with the storage key%s",
+				(unsigned long long)bad,
+				passed ? "; passed over (hubctl pass-damaged, "
+					 "audited)"
+				       : "");
+			if (passed) {
+				*next = bad + 1;
+				err = UG_OK;
+			} else if (!unreadable) {
+				/* The caller learns where it stopped. */
+				*next = bad;
 				break;
-			(*unreadable)++;
-			*next = ug_get_be64(key.mv_data) + 1;
-			err = unopened ? unopened(ctx, *next - 1) : UG_OK;
+			} else {
+				(*unreadable)++;
+				*next = bad + 1;
+				err = unopened ? unopened(ctx, bad) : UG_OK;
+			}
 		} else if (err == UG_OK) {
 			err = fn(ctx, &rec);
 			if (err == UG_OK)

@@ -167,7 +167,9 @@ typedef ug_err (*store_record_fn)(void *ctx, const store_record *rec);
 /*
  * Call fn for up to max records with seq >= from, in order. *next is set
  * to the sequence after the last record visited. A callback error stops
- * the scan and is returned.
+ * the scan and is returned. A record that does not open stops it with
+ * UG_EMALFORMED and *next set to its sequence, unless it was passed over
+ * (store_log_pass): then it is stepped over, fn not called for it.
  *
  * What fn may call. The scan holds a read txn on the log and *rec points
  * into the calling thread's unsealing buffer (one per thread), so:
@@ -203,6 +205,17 @@ typedef ug_err (*store_seq_fn)(void *ctx, uint64_t seq);
 ug_err store_log_scan_opened(store *s, uint64_t from, size_t max,
 			     store_record_fn fn, store_seq_fn unopened,
 			     void *ctx, uint64_t *next);
+
+/* Pass log record seq over (hubctl pass-damaged), with its audit record
+ * (NULL: none) in the same transaction: from then on store_log_scan (the
+ * applier, a rebuild, the retention purge) steps over it, logging
+ * STORE-SEAL each time, as long as its stored bytes are the ones passed.
+ * UG_EEXISTS when it opens (never passed), UG_ENOTFOUND when there is no
+ * record seq; nothing is written then. store_log_get and the scans that
+ * name what they cannot read (store_log_scan_opened) still meet it. */
+struct store_audit_entry;
+ug_err store_log_pass(store *s, uint64_t seq,
+		      const struct store_audit_entry *audit);
 
 /* Highest sequence handed out, 0 when none was: the log's last record,
  * or above it when a purge or erasure took the newest records. */

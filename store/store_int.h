@@ -250,6 +250,10 @@ ug_err store__log_last_in(store *s, MDB_txn *txn, uint64_t *last);
  * reported STORE-FORGED log when read); MDB_NOTFOUND when none is left. */
 int store__log_last_key(store *s, MDB_cursor *cur, MDB_val *key);
 /* store_log_scan inside the caller's transaction on log/. */
+/* store_log_scan that never passes a record over (hubctl pass-damaged): a
+ * caller that wants one record gets UG_EMALFORMED for a damaged one. */
+ug_err store__log_read(store *s, uint64_t from, size_t max, store_record_fn fn,
+		       void *ctx, uint64_t *next);
 ug_err store__log_scan_in(store *s, MDB_txn *txn, uint64_t from, size_t max,
 			  store_record_fn fn, void *ctx, uint64_t *next);
 

@@ -358,7 +358,8 @@ store_log_get(store *s, uint64_t seq, store_record_fn fn, void *ctx)
 {
 	uint64_t next;
 	/* A scan of one from seq is a direct lookup in the B-tree. */
-	ug_err err = store_log_scan(s, seq, 1, fn, ctx, &next);
+	/* Never passes a record over: the caller wants this one. */
+	ug_err err = store__log_read(s, seq, 1, fn, ctx, &next);
 	if (err == UG_OK && next != seq + 1)
 		err = UG_ENOTFOUND;
 	return err;

@@ -694,3 +694,75 @@ def test_an_erasure_reports_the_forged_timers_it_passes(make_hub):
     assert "STORE-FORGED timer: a record does not open" in p.stderr, \
         p.stderr
     assert [k for k, _ in dump(derived, "timer")] == [forged]
+
+
+def test_a_damaged_record_not_yet_applied_is_passed_over_by_hand(make_hub):
+    """OPERATIONS.md, "Records that do not open": a record hubd has not
+    applied yet stops the applier there (a rebuild of derived/ too), the
+    records before it applied, said once with the sequence and what to
+    do; the events after it are stored and acked but no rule runs. Only
+    `hubctl pass-damaged --seq N --reason TEXT` gets past it: refused for
+    a record that opens or is absent, usage errors exit 2, every attempt
+    audited; once passed, the applier goes on and the later events raise
+    their alerts, while hubctl log still names the record."""
+    import shutil
+    import time
+    cprs = CprGen(6061).take(4)
+    hub = make_hub()
+    hub.cprs.update(cprs)
+    seqs = hub.absence_alerts("cw-anna", cprs[:3], "stuck")
+    st = hub.wait_applied()
+    assert st["alerts"] == 3, st
+    damage_log_record(hub, seqs[1])
+    hub.stop()
+    shutil.rmtree(hub.data_dir / "derived")
+    hub.start()
+    hub.wait_log(rf"HUB-APPLY log record {seqs[1]} does not open with the "
+                 rf"storage key: applying the log stops there .* hubctl "
+                 rf"pass-damaged --seq {seqs[1]} --reason TEXT")
+    st = hub.wait_stats("applied up to the damaged record",
+                        lambda s: s["last_applied"] == seqs[1] - 1)
+    # Stored and acked, but no rule runs past the damaged record.
+    hub.assign(cprs[3], "cw-anna")
+    [late] = hub.send(hubtest_envelope("school-a", cprs[3], salt="stuck-late",
+                                       absent=12, expected=30))
+    time.sleep(1.5)
+    st = hub.stats()
+    assert (st["last_applied"], st["last_seq"], st["alerts"]) == \
+        (seqs[1] - 1, late, 3), st
+
+    p = hub.hubctl("pass-damaged", "--seq", str(seqs[1]), check=False)
+    assert p.returncode == 2 and "needs --reason TEXT" in p.stderr, p
+    p = hub.hubctl("pass-damaged", "--reason", "x", check=False)
+    assert p.returncode == 2 and "needs --seq N" in p.stderr, p
+    p = hub.hubctl("pass-damaged", "--seq", str(seqs[0]), "--reason",
+                   "wrong one", check=False)
+    assert p.returncode == 1 and f"log record {seqs[0]} opens with the " \
+        "storage key" in p.stderr, p
+    p = hub.hubctl("pass-damaged", "--seq", str(late + 100), "--reason",
+                   "absent", check=False)
+    assert p.returncode == 1 and f"no record {late + 100}" in p.stderr, p
+    time.sleep(1)
+    assert hub.stats()["last_applied"] == seqs[1] - 1
+
+    p = hub.hubctl("pass-damaged", "--seq", str(seqs[1]), "--reason",
+                   "disk error INC-4711; the backup lacks a week")
+    assert p.stdout.startswith(f"passed over log record {seqs[1]}"), p
+    st = hub.wait_applied()
+    assert st["alerts"] == 4, st
+    assert f"STORE-SEAL log record {seqs[1]} does not open with the " \
+        "storage key; passed over (hubctl pass-damaged, audited)" in \
+        hub.log_text()
+    p = hub.hubctl("log", check=False)
+    assert p.returncode == 3 and f"STORE-SEAL log record {seqs[1]} does " \
+        "not open" in p.stderr, p
+    recs = [json.loads(line) for line in hub.hubctl(
+        "audit", "show", "--json").stdout.splitlines()
+        if line.startswith("{")]
+    passes = [(r["result"], r["detail"]) for r in recs
+              if r["action"] == "pass-damaged"]
+    assert passes == [
+        ("refused", f"log record {seqs[0]}: wrong one"),
+        ("not-found", f"log record {late + 100}: absent"),
+        ("ok", f"log record {seqs[1]}: disk error INC-4711; the backup "
+               "lacks a week")], passes

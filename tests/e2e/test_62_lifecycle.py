@@ -1933,6 +1933,39 @@ def test_a_record_that_does_not_open_stops_the_walk_once_a_run(make_hub,
     assert (st["log_events"], st["person_index_entries"]) == (2, 2), st
 
 
+
+def test_a_damaged_record_passed_over_lets_the_purge_go_on(make_hub):
+    """OPERATIONS.md, Retention and "Records that do not open": once
+    `hubctl pass-damaged` passed the record over, the next run's walk
+    goes on past it and deletes what is due after it; the damaged record
+    itself is kept (its type and date are sealed in it), still named by
+    hubctl log and by the walk's STORE-SEAL line."""
+    cprs = CprGen(6242).take(3)
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"retention_absence": "30"})
+    hub.cprs.update(cprs)
+    for i, c in enumerate(cprs):
+        hub.acks(ev_absence(c, "2025-12-29", i + 1))
+    hub.wait_applied()
+    hub.stop()
+    alter_record(hub, 2)
+    hub.set_clock("2026-02-05T00:00:00")
+    hub.start()
+    hub.wait_log(r"HUB-PURGE retention purge done: 1 records", count=1)
+    assert hub.stats()["log_events"] == 2
+    p = hub.hubctl("pass-damaged", "--seq", "2", "--reason",
+                   "disk error INC-17, no backup before it")
+    assert "passed over log record 2" in p.stdout, p
+    hub.set_clock("2026-02-06T00:00:00")
+    hub.wait_log(r"HUB-PURGE retention purge done", count=2)
+    st = hub.wait_stats("record 3 purged", lambda s: s["log_events"] == 1)
+    assert st["person_index_entries"] == 1, st
+    assert "STORE-SEAL log record 2 does not open with the storage key; " \
+        "passed over" in hub.log_text()
+    p = hub.hubctl("log", check=False)
+    assert p.returncode == 3 and "STORE-SEAL log record 2 does not open" \
+        in p.stderr, p
+
 def unread_hub(make_hub, damage_other=True):
     """cpr with three events, other with two; one of cpr's records and
     (damage_other) one of other's damaged so that they do not open."""
