@@ -12,6 +12,7 @@
  * (big-endian, 4 bytes), a raise counter (2 bytes), the ops caseworker's
  * index (1 byte) and 0x30 + the condition.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ enum {
 	OPS_MAP_FULL,
 	OPS_DESK_UNCOVERED,
 	OPS_AUDIT_BROKEN,
+	OPS_LOG_DAMAGED,
 	OPS_COUNT
 };
 
@@ -39,6 +41,7 @@ static const struct {
     {"map_full", "HUB-OPS-MAP-FULL", "ops.map_full"},
     {"desk_uncovered", "HUB-OPS-DESK-UNCOVERED", "ops.desk_uncovered"},
     {"audit_broken", "HUB-OPS-AUDIT-BROKEN", "ops.audit_broken"},
+    {"log_damaged", "HUB-OPS-LOG-DAMAGED", "ops.log_damaged"},
 };
 
 #define OPS_RULE_BASE	0x30
@@ -620,6 +623,33 @@ report_audit(hub *h)
 	sweep(h, OPS_AUDIT_BROKEN);
 }
 
+/* Applying the log stops at a record that does not open: nothing after
+ * it is judged by the rules and ingest stops for every agency once the
+ * lag is full, until an operator acts (OPERATIONS.md, "Records that do
+ * not open"). Cleared when the applier goes past it. */
+static void
+check_log_damaged(hub *h)
+{
+	mark(h->ops, OPS_LOG_DAMAGED);
+	uint64_t seq = atomic_load(&h->apply_damaged);
+	if (seq) {
+		char why[400];
+		snprintf(why, sizeof why,
+			 "log record %llu does not open with the storage key "
+			 "and applying the log stops there: no rule runs for "
+			 "the events after it, and new events are refused "
+			 "once %d wait. Restore a backup taken before the "
+			 "damage, or pass it over: hubctl pass-damaged --seq "
+			 "%llu --reason TEXT",
+			 (unsigned long long)seq, HUB_APPLY_LAG_MAX,
+			 (unsigned long long)seq);
+		holds(h, OPS_LOG_DAMAGED, "log",
+		      "Operations: applying the log stops at a damaged record",
+		      why);
+	}
+	sweep(h, OPS_LOG_DAMAGED);
+}
+
 void
 hub__ops_start(hub *h)
 {
@@ -672,6 +702,7 @@ hub__ops_tick(hub *h)
 	check_desk(h);
 	check_audit(h);
 	report_audit(h);
+	check_log_damaged(h);
 }
 
 void

@@ -700,7 +700,8 @@ def test_a_damaged_record_not_yet_applied_is_passed_over_by_hand(make_hub):
     """OPERATIONS.md, "Records that do not open": a record hubd has not
     applied yet stops the applier there (a rebuild of derived/ too), the
     records before it applied, said once with the sequence and what to
-    do; the events after it are stored and acked but no rule runs. Only
+    do, and raised to the ops caseworkers as `log_damaged` until it is
+    passed; the events after it are stored and acked but no rule runs. Only
     `hubctl pass-damaged --seq N --reason TEXT` gets past it: refused for
     a record that opens or is absent, usage errors exit 2, every attempt
     audited; once passed, the applier goes on and the later events raise
@@ -709,6 +710,8 @@ def test_a_damaged_record_not_yet_applied_is_passed_over_by_hand(make_hub):
     import time
     cprs = CprGen(6061).take(4)
     hub = make_hub()
+    hub.keygen("ops-olga")
+    hub.hubctl("register-caseworker", "ops-olga", "--ops")
     hub.cprs.update(cprs)
     seqs = hub.absence_alerts("cw-anna", cprs[:3], "stuck")
     st = hub.wait_applied()
@@ -722,6 +725,13 @@ def test_a_damaged_record_not_yet_applied_is_passed_over_by_hand(make_hub):
                  rf"pass-damaged --seq {seqs[1]} --reason TEXT")
     st = hub.wait_stats("applied up to the damaged record",
                         lambda s: s["last_applied"] == seqs[1] - 1)
+    hub.wait_log(rf"warn HUB-OPS-LOG-DAMAGED log_damaged \(log\): log record "
+                 rf"{seqs[1]} does not open with the storage key and "
+                 rf"applying the log stops there.* hubctl pass-damaged "
+                 rf"--seq {seqs[1]} --reason TEXT")
+    [ops] = hub.peek("ops-olga", 1)
+    assert ops["rule"] == "ops.log_damaged" and \
+        f"log record {seqs[1]}" in ops["explanation"], ops
     # Stored and acked, but no rule runs past the damaged record.
     hub.assign(cprs[3], "cw-anna")
     [late] = hub.send(hubtest_envelope("school-a", cprs[3], salt="stuck-late",
@@ -729,7 +739,7 @@ def test_a_damaged_record_not_yet_applied_is_passed_over_by_hand(make_hub):
     time.sleep(1.5)
     st = hub.stats()
     assert (st["last_applied"], st["last_seq"], st["alerts"]) == \
-        (seqs[1] - 1, late, 3), st
+        (seqs[1] - 1, late, 4), st      # 3 and the ops alert
 
     p = hub.hubctl("pass-damaged", "--seq", str(seqs[1]), check=False)
     assert p.returncode == 2 and "needs --reason TEXT" in p.stderr, p
@@ -749,7 +759,9 @@ def test_a_damaged_record_not_yet_applied_is_passed_over_by_hand(make_hub):
                    "disk error INC-4711; the backup lacks a week")
     assert p.stdout.startswith(f"passed over log record {seqs[1]}"), p
     st = hub.wait_applied()
-    assert st["alerts"] == 4, st
+    hub.wait_log(r"notice HUB-OPS-CLEARED log_damaged \(log\) no longer "
+                 r"holds")
+    assert st["alerts"] == 5, st     # the ops alert and cprs[3]'s
     assert f"STORE-SEAL log record {seqs[1]} does not open with the " \
         "storage key; passed over (hubctl pass-damaged, audited)" in \
         hub.log_text()
