@@ -1898,6 +1898,23 @@ def alter_record(hub, seq):
     f.write_bytes(bytes(data))
 
 
+def purged_up_to_a_damaged_record(make_hub, cprs):
+    """Three absence reports, the second damaged, a month later: the
+    first run of the purge deleted the first and stopped at the second."""
+    hub = make_hub(clock="2026-01-05T10:00:00",
+                   settings={"retention_absence": "30"})
+    hub.cprs.update(cprs)
+    for i, c in enumerate(cprs):
+        hub.acks(ev_absence(c, "2025-12-29", i + 1))
+    hub.wait_applied()
+    hub.stop()
+    alter_record(hub, 2)
+    hub.set_clock("2026-02-05T00:00:00")
+    hub.start()
+    hub.wait_log(r"HUB-PURGE retention purge done: 1 records", count=1)
+    return hub
+
+
 @pytest.mark.parametrize("same_person", [False, True])
 def test_a_record_that_does_not_open_stops_the_walk_once_a_run(make_hub,
                                                                same_person):
@@ -1911,17 +1928,7 @@ def test_a_record_that_does_not_open_stops_the_walk_once_a_run(make_hub,
     cprs = CprGen(6240).take(3)
     if same_person:
         cprs[1] = cprs[0]
-    hub = make_hub(clock="2026-01-05T10:00:00",
-                   settings={"retention_absence": "30"})
-    hub.cprs.update(cprs)
-    for i, c in enumerate(cprs):
-        hub.acks(ev_absence(c, "2025-12-29", i + 1))
-    hub.wait_applied()
-    hub.stop()
-    alter_record(hub, 2)
-    hub.set_clock("2026-02-05T00:00:00")
-    hub.start()
-    hub.wait_log(r"HUB-PURGE retention purge done: 1 records", count=1)
+    hub = purged_up_to_a_damaged_record(make_hub, cprs)
     seals = hub.log_text().count("STORE-SEAL log record 2 does not open")
     time.sleep(2)
     log = hub.log_text()
@@ -1940,18 +1947,7 @@ def test_a_damaged_record_passed_over_lets_the_purge_go_on(make_hub):
     goes on past it and deletes what is due after it; the damaged record
     itself is kept (its type and date are sealed in it), still named by
     hubctl log and by the walk's STORE-SEAL line."""
-    cprs = CprGen(6242).take(3)
-    hub = make_hub(clock="2026-01-05T10:00:00",
-                   settings={"retention_absence": "30"})
-    hub.cprs.update(cprs)
-    for i, c in enumerate(cprs):
-        hub.acks(ev_absence(c, "2025-12-29", i + 1))
-    hub.wait_applied()
-    hub.stop()
-    alter_record(hub, 2)
-    hub.set_clock("2026-02-05T00:00:00")
-    hub.start()
-    hub.wait_log(r"HUB-PURGE retention purge done: 1 records", count=1)
+    hub = purged_up_to_a_damaged_record(make_hub, CprGen(6242).take(3))
     assert hub.stats()["log_events"] == 2
     p = hub.hubctl("pass-damaged", "--seq", "2", "--reason",
                    "disk error INC-17, no backup before it")
