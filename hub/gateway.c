@@ -375,11 +375,29 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	char hash[STORE_PASSWORD_HASH_MAX], key[UG_Z85_KEY_LEN + 1];
 	int64_t set_at = 0;
 	uint32_t flags = 0;
+	ug_err pw = store_password_get(h->store, id, hash, &set_at);
+	ug_err cw = pw == UG_OK
+			? store_principal_current(h->store, STORE_CASEWORKER,
+						  id, key, &flags)
+			: pw;
+	/* A store that cannot be read says nothing of the password: no
+	 * failed login (five such would lock the caseworker out), not
+	 * audited, as nothing was checked. */
+	if ((pw != UG_OK && pw != UG_ENOTFOUND) ||
+	    (cw != UG_OK && cw != UG_ENOTFOUND)) {
+		sodium_memzero(hash, sizeof hash);
+		log_warn("HUB-WEB",
+			 "login through gateway %s not checked: the store "
+			 "cannot be read; answered E_UNAVAILABLE",
+			 gateway);
+		hub__delivery_answer(
+		    h, routing, routing_len, l->request_id,
+		    UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		    "the hub cannot read its store right now; retry later");
+		return;
+	}
 	bool known =
-	    store_password_get(h->store, id, hash, &set_at) == UG_OK &&
-	    store_principal_current(h->store, STORE_CASEWORKER, id, key,
-				    &flags) == UG_OK &&
-	    !(flags & STORE_FLAG_GATEWAY);
+	    pw == UG_OK && cw == UG_OK && !(flags & STORE_FLAG_GATEWAY);
 	const char *against = known ? hash : dummy_hash(g);
 	/* Verified whatever its length too: an empty or too long password
 	 * is refused after the same work as a wrong one. */

@@ -838,6 +838,14 @@ do_login(ctx *x, const form *f)
 		log_warn("WEB-LOGIN", "the hub refuses this gateway's key");
 		return login_page(x, 503, T(x, T_GATEWAY_REFUSED), NULL);
 	}
+	/* Not a refusal of what was typed: the hub could not check it. */
+	if (r->code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE && r->reason &&
+	    strncmp(r->reason, "the hub cannot read its store", 29) == 0) {
+		free_result(r);
+		log_warn("WEB-LOGIN", "login not checked: the hub cannot read "
+				      "its store");
+		return login_page(x, 503, T(x, T_STORE_UNREADABLE), NULL);
+	}
 	if (r->code != UNGEBRO__V1__ERROR_CODE__OK ||
 	    r->session.len != TOKEN_LEN || !r->caseworker) {
 		bool limited =
