@@ -1031,13 +1031,52 @@ refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 		     WIRE_REASON_KEY_REVOKED);
 }
 
+/* The store could not be read to tell whether the key is still the
+ * registered one: no revocation, so the session lives on and nothing is
+ * audited (nothing was read or done). Every frame is answered, as a
+ * revoked key's is, to be sent again; an AlertAck E_FULL, as one not kept
+ * (§4a: E_UNAVAILABLE would tell a gateway it is kept). */
+static void
+refuse_unchecked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
+		 const char *caseworker)
+{
+	log_warn("HUB-DELIVER",
+		 "frame from %s not checked: the store cannot be read; "
+		 "answered E_UNAVAILABLE",
+		 caseworker ? caseworker : "?");
+	uint32_t request_id = 0;
+	int kind = 0, code;
+	void *msg = NULL;
+	ug_diag diag = {0};
+	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
+			&code, &diag) == UG_OK) {
+		request_id = wire_request_id(kind, msg);
+		wire_free(kind, msg);
+	}
+	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK)
+		refuse_frame(
+		    h, routing, request_id, UNGEBRO__V1__ERROR_CODE__E_FULL,
+		    "the acknowledgement was not kept: the hub cannot "
+		    "store it now; send it again later");
+	else
+		refuse_frame(h, routing, request_id,
+			     UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+			     "the hub cannot read its store right now; retry "
+			     "later");
+}
+
 static void
 handle(hub *h, zmq_msg_t *routing, zmq_msg_t *frame)
 {
 	const char *caseworker;
 	uint32_t flags;
-	if (!hub__sender_current(h, STORE_CASEWORKER, frame, &caseworker,
-				 &flags)) {
+	enum hub_sender sender = hub__sender_current(
+	    h, STORE_CASEWORKER, frame, &caseworker, &flags);
+	if (sender == HUB_SENDER_UNKNOWN) {
+		refuse_unchecked(h, routing, frame, caseworker);
+		return;
+	}
+	if (sender == HUB_SENDER_GONE) {
 		refuse_revoked(h, routing, frame, caseworker);
 		return;
 	}

@@ -375,11 +375,29 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	char hash[STORE_PASSWORD_HASH_MAX], key[UG_Z85_KEY_LEN + 1];
 	int64_t set_at = 0;
 	uint32_t flags = 0;
+	ug_err pw = store_password_get(h->store, id, hash, &set_at);
+	ug_err cw = pw == UG_OK
+			? store_principal_current(h->store, STORE_CASEWORKER,
+						  id, key, &flags)
+			: pw;
+	/* A store that cannot be read says nothing of the password: no
+	 * failed login (five such would lock the caseworker out), not
+	 * audited, as nothing was checked. */
+	if ((pw != UG_OK && pw != UG_ENOTFOUND) ||
+	    (cw != UG_OK && cw != UG_ENOTFOUND)) {
+		sodium_memzero(hash, sizeof hash);
+		log_warn("HUB-WEB",
+			 "login through gateway %s not checked: the store "
+			 "cannot be read; answered E_UNAVAILABLE",
+			 gateway);
+		hub__delivery_answer(
+		    h, routing, routing_len, l->request_id,
+		    UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		    "the hub cannot read its store right now; retry later");
+		return;
+	}
 	bool known =
-	    store_password_get(h->store, id, hash, &set_at) == UG_OK &&
-	    store_principal_current(h->store, STORE_CASEWORKER, id, key,
-				    &flags) == UG_OK &&
-	    !(flags & STORE_FLAG_GATEWAY);
+	    pw == UG_OK && cw == UG_OK && !(flags & STORE_FLAG_GATEWAY);
 	const char *against = known ? hash : dummy_hash(g);
 	/* Verified whatever its length too: an empty or too long password
 	 * is refused after the same work as a wrong one. */
@@ -445,34 +463,48 @@ end_session(hub *h, web_session *s, const char *why)
 	memset(s, 0, sizeof *s);
 }
 
-/* The caseworker is still registered with the key they had at login and
- * their password not set again since. */
-static bool
+/* Whether the caseworker is still registered with the key they had at
+ * login and their password not set again since. SESSION_UNKNOWN: the store
+ * could not be read to tell, which is no revocation: ending the session
+ * then would log the caseworker out and record `logout revoked` for
+ * something nobody did. */
+enum session_state { SESSION_CURRENT, SESSION_GONE, SESSION_UNKNOWN };
+
+static enum session_state
 still_current(hub *h, const web_session *s)
 {
 	char hash[STORE_PASSWORD_HASH_MAX], key[UG_Z85_KEY_LEN + 1];
-	int64_t set_at;
-	uint32_t flags;
-	bool current =
-	    store_principal_current(h->store, STORE_CASEWORKER, s->caseworker,
-				    key, &flags) == UG_OK &&
-	    strcmp(key, s->caseworker_key) == 0 &&
-	    store_password_get(h->store, s->caseworker, hash, &set_at) ==
-		UG_OK &&
-	    set_at == s->password_set_at;
+	int64_t set_at = 0;
+	uint32_t flags = 0;
+	ug_err cw = store_principal_current(h->store, STORE_CASEWORKER,
+					    s->caseworker, key, &flags);
+	if (cw == UG_ENOTFOUND)
+		return SESSION_GONE;
+	if (cw != UG_OK)
+		return SESSION_UNKNOWN;
+	if (strcmp(key, s->caseworker_key) != 0)
+		return SESSION_GONE;
+	ug_err pw = store_password_get(h->store, s->caseworker, hash, &set_at);
 	sodium_memzero(hash, sizeof hash);
-	return current;
+	if (pw == UG_ENOTFOUND)
+		return SESSION_GONE;
+	if (pw != UG_OK)
+		return SESSION_UNKNOWN;
+	return set_at == s->password_set_at ? SESSION_CURRENT : SESSION_GONE;
 }
 
 /* The live session the token names for this gateway key, or NULL (a
  * session found stale on the way is ended). `touch`: the caseworker did
  * something, so the session's idle time starts again; the live list's
- * ALERTS_CHANGED polls do not touch, or an open page would never end. */
+ * ALERTS_CHANGED polls do not touch, or an open page would never end.
+ * *unknown: the session is live but the store could not be read to check
+ * it, so nothing may be done in it now (the caller answers so). */
 static web_session *
 session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
-	   const char *gateway_key, bool touch)
+	   const char *gateway_key, bool touch, bool *unknown)
 {
 	struct hub_gateway *g = h->gateway;
+	*unknown = false;
 	if (token->len != TOKEN_LEN)
 		return NULL;
 	uint8_t want[crypto_generichash_BYTES];
@@ -489,13 +521,18 @@ session_of(hub *h, const ProtobufCBinaryData *token, const char *gateway,
 	if (strcmp(s->gateway, gateway) != 0 ||
 	    strcmp(s->gateway_key, gateway_key) != 0)
 		return NULL;
-	if (!still_current(h, s)) {
+	enum session_state state = still_current(h, s);
+	if (state == SESSION_GONE) {
 		end_session(h, s, "revoked");
 		return NULL;
 	}
 	if (idle_out(h, s)) {
 		end_session(h, s, "idle");
 		return NULL;
+	}
+	if (state == SESSION_UNKNOWN) {
+		*unknown = true;
+		return s;
 	}
 	if (touch)
 		s->last_used = h->now;
@@ -697,7 +734,9 @@ hub__gateway_tick(hub *h)
 		web_session *s = &g->sessions[i];
 		if (s->used && idle_out(h, s))
 			end_session(h, s,
-				    still_current(h, s) ? "idle" : "revoked");
+				    still_current(h, s) == SESSION_GONE
+					? "revoked"
+					: "idle");
 	}
 	hub__mail_tick(h, g->mail);
 }
@@ -716,11 +755,39 @@ hub__gateway_stop(hub *h)
 		web_session *s = &g->sessions[i];
 		if (s->used)
 			end_session(h, s,
-				    !still_current(h, s) ? "revoked"
-				    : idle_out(h, s)	 ? "idle"
-							 : "stopped");
+				    still_current(h, s) == SESSION_GONE
+					? "revoked"
+				    : idle_out(h, s) ? "idle"
+						     : "stopped");
 	}
 	hub__mail_stop(h, g->mail);
+}
+
+/* A frame of a live session the store could not be read to check: not
+ * served, not audited (nothing was read or done), the session kept. An
+ * AlertAck is answered as one not kept (PROTOCOL.md §4a: E_UNAVAILABLE
+ * would say it is kept), anything else as every read the store cannot
+ * serve now. */
+static void
+unchecked(hub *h, const void *routing, size_t routing_len, uint32_t request_id,
+	  int kind, const char *caseworker)
+{
+	bool ack = kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK;
+	log_warn("HUB-WEB",
+		 "web session of %s not checked: the store cannot be read; "
+		 "answered %s",
+		 caseworker, ack ? "E_FULL" : "E_UNAVAILABLE");
+	if (ack)
+		hub__delivery_answer(
+		    h, routing, routing_len, request_id,
+		    UNGEBRO__V1__ERROR_CODE__E_FULL,
+		    "the acknowledgement was not kept: the hub cannot store "
+		    "it now; send it again later");
+	else
+		hub__delivery_answer(
+		    h, routing, routing_len, request_id,
+		    UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		    "the hub cannot read its store right now; retry later");
 }
 
 static const ProtobufCBinaryData *
@@ -803,9 +870,14 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 		bool background =
 		    kind == UNGEBRO__V1__FRAME_KIND__FRAME_QUERY &&
 		    ((const wire_query *)msg)->background;
-		web_session *s = session_of(h, token, gateway, key ? key : "",
-					    !changed_query && !background);
-		if (s) {
+		bool unknown = false;
+		web_session *s =
+		    session_of(h, token, gateway, key ? key : "",
+			       !changed_query && !background, &unknown);
+		/* A logout needs no check: it only ends the session. */
+		bool blocked = s && unknown &&
+			       kind != UNGEBRO__V1__FRAME_KIND__FRAME_LOGOUT;
+		if (s && !blocked) {
 			bool desk = hub__is_desk_member(h, s->caseworker);
 			if (desk != s->desk) {
 				s->desk = desk;
@@ -822,7 +894,10 @@ hub__gateway_frame(hub *h, const void *zrouting, const void *zframe,
 			    (uint32_t)(h->gateway->idle_ms / 1000);
 			h->acting_for.alerts_version = s->alerts_version;
 		}
-		if (!s) {
+		if (blocked) {
+			unchecked(h, routing, routing_len, request_id, kind,
+				  s->caseworker);
+		} else if (!s) {
 			/* A token that opens nothing is recorded: a gateway
 			 * guessing tokens shows in the audit trail. */
 			audit(h, gateway, key ? key : "", "frame", "refused",

@@ -183,10 +183,14 @@ void hub__zap_handle(hub *h);
 /* The property ZAP attaches to every message: the key it admitted. */
 #define HUB_KEY_PROPERTY "X-Ungebro-Key"
 /* Whether the frame's sender (User-Id and key ZAP attached to it) is still
- * registered as `kind` with that key: false once revoked or replaced.
- * *flags receives the current flags (event types, desk). */
-bool hub__sender_current(hub *h, int kind, const void *zmq_frame,
-			 const char **id, uint32_t *flags);
+ * registered as `kind` with that key: HUB_SENDER_GONE once revoked or
+ * replaced; HUB_SENDER_UNKNOWN when the store cannot be read to tell,
+ * which is no revocation (the frame is answered E_UNAVAILABLE and the
+ * connection's session kept). *flags receives the current flags (event
+ * types, desk). */
+enum hub_sender { HUB_SENDER_CURRENT, HUB_SENDER_GONE, HUB_SENDER_UNKNOWN };
+enum hub_sender hub__sender_current(hub *h, int kind, const void *zmq_frame,
+				    const char **id, uint32_t *flags);
 /* An audit record of what a caseworker did on the delivery endpoint,
  * naming the key the caseworker is registered with (key is its storage). */
 void hub__caseworker_audit_entry(hub *h, store_audit_entry *e,

@@ -85,7 +85,7 @@ audit_frame(hub *h, pending *p, const char *agency, const char *result,
 /* The registration is read for every frame (from a cache the hub drops
  * whenever hubctl changes a registration), so a revoked key or a narrowed
  * --types takes effect on the next frame of an open connection. */
-static bool
+static enum hub_sender
 sender_current(hub *h, pending *p, uint32_t *types)
 {
 	const char *id;
@@ -169,7 +169,17 @@ check_frame(hub *h, pending *p, store_event *ev, int64_t now)
 		return;
 	}
 	uint32_t types = 0;
-	if (!sender_current(h, p, &types)) {
+	enum hub_sender sender = sender_current(h, p, &types);
+	if (sender == HUB_SENDER_UNKNOWN) {
+		/* Not known to be revoked: an adapter told so would stop for
+		 * good (exit 3) over a store that reads again a moment later.
+		 */
+		reject(p, UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE,
+		       "the hub cannot read its store right now; retry later");
+		p->retryable = true;
+		return;
+	}
+	if (sender == HUB_SENDER_GONE) {
 		reject(p, UNGEBRO__V1__ERROR_CODE__E_DENIED,
 		       WIRE_REASON_KEY_REVOKED);
 		audit_frame(h, p, agency, "refused",

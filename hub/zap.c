@@ -208,7 +208,7 @@ hub__principals_refresh(hub *h)
 	h->principal_generation_set = true;
 }
 
-bool
+enum hub_sender
 hub__sender_current(hub *h, int kind, const void *zmq_frame, const char **id,
 		    uint32_t *flags)
 {
@@ -217,12 +217,14 @@ hub__sender_current(hub *h, int kind, const void *zmq_frame, const char **id,
 	const char *key = zmq_msg_gets(frame, HUB_KEY_PROPERTY);
 	*flags = 0;
 	if (!*id || !**id || !key)
-		return false;
+		return HUB_SENDER_GONE;
 	const hub_principal *p = principal(h, kind, *id);
-	if (!p || strcmp(p->key, key) != 0)
-		return false;
+	if (!p)
+		return HUB_SENDER_UNKNOWN;
+	if (strcmp(p->key, key) != 0)
+		return HUB_SENDER_GONE;
 	*flags = p->flags;
-	return true;
+	return HUB_SENDER_CURRENT;
 }
 
 void
@@ -299,8 +301,26 @@ handle_one(hub *h)
 	if (curve && zmq_msg_size(&f[6]) == 32) {
 		zmq_z85_encode(key, zmq_msg_data(&f[6]), 32);
 		why = "key not registered";
-		if (store_principal_find(h->store, key, &kind, id, &flags) ==
-		    UG_OK) {
+		ug_err found =
+		    store_principal_find(h->store, key, &kind, id, &flags);
+		/* A store that cannot be read says nothing of the key: ZAP's
+		 * temporary failure, which clients retry (an adapter's
+		 * ADP-AUTH), where "not registered" stops them for good. */
+		if (found != UG_OK && found != UG_ENOTFOUND) {
+			log_warn(
+			    "HUB-ZAP",
+			    "CURVE client from %s on %s not checked: the "
+			    "store cannot be read (key %.8s...); answered "
+			    "ZAP 300, to retry",
+			    address, domain, key);
+			reply(h->zap, request_id, request_id_len, "300",
+			      "the hub cannot read its store right now", "",
+			      NULL);
+			for (int i = 0; i < ZAP_FRAMES; i++)
+				zmq_msg_close(&f[i]);
+			return;
+		}
+		if (found == UG_OK) {
 			int want = strcmp(domain, "ingest") == 0
 				       ? STORE_AGENCY
 				       : STORE_CASEWORKER;

@@ -838,6 +838,14 @@ do_login(ctx *x, const form *f)
 		log_warn("WEB-LOGIN", "the hub refuses this gateway's key");
 		return login_page(x, 503, T(x, T_GATEWAY_REFUSED), NULL);
 	}
+	/* Not a refusal of what was typed: the hub could not check it. */
+	if (r->code == UNGEBRO__V1__ERROR_CODE__E_UNAVAILABLE && r->reason &&
+	    strncmp(r->reason, "the hub cannot read its store", 29) == 0) {
+		free_result(r);
+		log_warn("WEB-LOGIN", "login not checked: the hub cannot read "
+				      "its store");
+		return login_page(x, 503, T(x, T_STORE_UNREADABLE), NULL);
+	}
 	if (r->code != UNGEBRO__V1__ERROR_CODE__OK ||
 	    r->session.len != TOKEN_LEN || !r->caseworker) {
 		bool limited =
@@ -1493,6 +1501,28 @@ action_forms(ctx *x, web_buf *b, const char *hexid, const form *kept,
 		ack_form(x, b, hexid, NULL);
 }
 
+/* An action not saved whose alert's page cannot be shown either (hubd did
+ * not answer, or its store cannot be read now): what was typed (a note,
+ * often) must not be lost, so the form comes back as sent, to save again,
+ * under why it was not saved. */
+static enum MHD_Result
+action_without_alert(ctx *x, const char *hexid, const form *f, const char *why,
+		     unsigned status)
+{
+	web_buf b = {0};
+	page_head(x, &b, T(x, T_ALERT));
+	web_add(&b, "<p><a href=\"/alerts\">← ");
+	web_esc(&b, T(x, T_ALERTS));
+	web_add(&b, "</a></p><div id=\"action-error\">");
+	message(&b, "err", T(x, T_ACTION_REFUSED), why);
+	web_add(&b, "</div><h1>");
+	web_esc(&b, T(x, T_ALERT));
+	web_add(&b, "</h1>");
+	record_form(x, &b, hexid, f);
+	page_end(x, &b);
+	return send_page(x, status, &b);
+}
+
 /* error: why an action was refused, shown above the alert with its form
  * as sent (kept) and answered with status. */
 static enum MHD_Result
@@ -1508,6 +1538,12 @@ alert_page(ctx *x, const char *hexid, const char *msg, const char *error,
 	    find_alert(x, id, &page, &ended, &down, &no_one, &failed);
 	if (ended)
 		return session_ended(x);
+	/* The action's page: the alert's facts could not be asked for, but
+	 * why the action was not saved, and what was typed, still can be. */
+	if (down && kept && error) {
+		free_result(failed);
+		return action_without_alert(x, hexid, kept, error, status);
+	}
 	if (down) {
 		enum MHD_Result rc =
 		    query_failed(x, failed, T(x, T_ALERT), "alert");
@@ -1674,26 +1710,6 @@ action_refused(ctx *x, const char *hexid, const form *f, const char *reason)
 	return alert_page(x, hexid, NULL, said ? said : reason, 400, f);
 }
 
-/* hubd did not answer the action: the alert's page cannot be asked for
- * either, yet what was typed (a note, often) must not be lost to a hub
- * restart, so the form comes back as sent, to save again. */
-static enum MHD_Result
-action_not_answered(ctx *x, const char *hexid, const form *f)
-{
-	web_buf b = {0};
-	page_head(x, &b, T(x, T_ALERT));
-	web_add(&b, "<p><a href=\"/alerts\">← ");
-	web_esc(&b, T(x, T_ALERTS));
-	web_add(&b, "</a></p><div id=\"action-error\">");
-	message(&b, "err", T(x, T_ACTION_REFUSED), T(x, T_HUB_DOWN));
-	web_add(&b, "</div><h1>");
-	web_esc(&b, T(x, T_ALERT));
-	web_add(&b, "</h1>");
-	record_form(x, &b, hexid, f);
-	page_end(x, &b);
-	return send_page(x, 503, &b);
-}
-
 static enum MHD_Result
 do_action(ctx *x, const char *hexid, const form *f)
 {
@@ -1735,7 +1751,8 @@ do_action(ctx *x, const char *hexid, const form *f)
 		return session_ended(x);
 	}
 	if (!r)
-		return action_not_answered(x, hexid, f);
+		return action_without_alert(x, hexid, f, T(x, T_HUB_DOWN),
+					    503);
 	if (r->code == UNGEBRO__V1__ERROR_CODE__OK) {
 		free_result(r);
 		char where[64];

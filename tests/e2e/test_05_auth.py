@@ -489,3 +489,54 @@ def test_the_hubs_own_key_is_no_key_to_register(hub):
         r["detail"].startswith(f"school-z key {public[:8]}... ") and
         r["detail"].endswith(": the key is the hub's own")
         for r in refused), refused
+
+
+def test_a_store_that_cannot_be_read_refuses_no_key(make_hub):
+    """PROTOCOL.md §1 and §3, ADAPTERS.md (ADP-AUTH): a key is refused
+    only when it is not registered. While hubd cannot read its store
+    (log/ without a free reader slot) it cannot tell: an open
+    connection's frame, read again since a registration changed, is
+    answered E_UNAVAILABLE, retryable, not "key revoked or replaced"; a
+    new connection's handshake is ZAP's temporary failure (300), which
+    leaves the adapter waiting (exit 2, the events kept) instead of
+    stopping as for a refused key (exit 3). Once the store reads again
+    the same connection and the next flush are accepted."""
+    from agencytest import run_adapter
+    from hubtest import E_UNAVAILABLE, EXIT_PENDING, REJECTED
+    from test_25_hub_refused import ABSENCE_HEADER, ABSENCE_ROWS
+    from test_60_store_at_rest import readers_taken
+    hub = make_hub(agencies={"school-a": "absence"})
+    cprs = CprGen(5141).take(3)
+    hub.cprs.update(cprs)
+    hub.cprs.add("1503094321")
+    path = hub.inputs_dir / "uge19.csv"
+    path.write_text("\n".join([ABSENCE_HEADER] + ABSENCE_ROWS) + "\n",
+                    encoding="utf-8")
+    with IngestClient(hub, "school-a") as client:
+        ack = client.ack_for(frame(envelope("school-a", cprs[0], salt=1)))
+        assert ack.status == ACCEPTED, ack
+        # A registration changed: hubd reads the registrations again.
+        seen = hub.log_text().count("HUB-ZAP registrations changed")
+        hub.register_agency("school-a", "absence,dropout")
+        hub.wait_log(r"HUB-ZAP registrations changed \(generation \d+\)",
+                     count=seen + 1)
+        with readers_taken(hub.data_dir / "log"):
+            ack = client.ack_for(frame(envelope("school-a", cprs[1],
+                                                salt=2)))
+            assert (ack.status, ack.code, ack.retryable) == \
+                (REJECTED, E_UNAVAILABLE, True), ack
+            assert ack.reason == "the hub cannot read its store right " \
+                "now; retry later", ack
+            r = run_adapter(hub, "school", "import", path,
+                            agency="school-a", timeout=3)
+        assert r.rc == EXIT_PENDING, str(r)
+        assert r.summary["pending"] == 2, str(r)
+        assert "refused" not in r.stderr, r.stderr
+        hub.wait_log(r"warn HUB-ZAP CURVE client from 127\.0\.0\.1 on "
+                     r"ingest not checked: the store cannot be read")
+        ack = client.ack_for(frame(envelope("school-a", cprs[1], salt=2)))
+        assert ack.status == ACCEPTED, ack
+    r = run_adapter(hub, "school", "flush", agency="school-a")
+    assert r.rc == 0 and r.summary["accepted"] == 2, str(r)
+    assert "revoked" not in hub.log_text()
+    assert "key not registered" not in hub.log_text()

@@ -481,7 +481,7 @@ def test_password_hashes_swapped_in_the_file_log_no_one_in(make_hub):
         hub.wait_log(r"STORE-FORGED password: a record does not open")
         doc = " ".join((hubtest.ROOT / "docs" / "OPERATIONS.md")
                        .read_text().split())
-        assert "`password`, `e-mail`" in doc
+        assert "`timer`, `desk`, `password`, `e-mail`, `log`)" in doc
     finally:
         web.stop()
 

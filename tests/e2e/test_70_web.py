@@ -1955,6 +1955,120 @@ def test_an_action_the_hub_does_not_answer_keeps_what_was_typed(make_hub):
         web.stop()
 
 
+def test_a_store_that_cannot_be_read_ends_no_session(make_hub):
+    """PROTOCOL.md §4 "Limits" and §4a, OPERATIONS.md (the web inbox):
+    a store that cannot be read is answered E_UNAVAILABLE, never taken
+    for an answer. While hubd cannot read log/ (no reader slot left)
+    it cannot check the web session either; that is no revocation: the
+    caseworker stays logged in, and nothing says `logout revoked`. The
+    list is 503 "Hubbens data kan ikke læses lige nu. ...", an action 503
+    "Hubben kan ikke gemme handlingen lige nu. Prøv igen om lidt." above
+    the form as typed, an acknowledgement 503 "not stored, acknowledge
+    again"; once the store reads again, all of it goes through."""
+    from test_60_store_at_rest import readers_taken
+    hub, cpr = anna_with_a_person(make_hub, 7035)
+    web = Web(hub)
+    try:
+        session = anna_session(web)
+        hexid, csrf = open_new_alert(hub, web, session, cpr, "web-unread")
+        typed = {"kind": "offer", "how": "praktik hos smed",
+                 "date": "2024-05-13", "note": "mødtes på skolen"}
+        with readers_taken(hub.data_dir / "log"):
+            r, page = web.request("GET", "/alerts", cookies=session)
+            assert r.status == 503 and errors_of(page) == [
+                "Hubbens data kan ikke læses lige nu. Kontakt driften "
+                "(IT-support) og sig, hvilken side det drejer sig om; det "
+                "hjælper ikke at prøve igen."], (r.status, page)
+            r, page = web.request("POST", f"/alert/{hexid}/action",
+                                  dict(typed, csrf=csrf), cookies=session)
+            assert r.status == 503 and errors_of(page) == [
+                "Handlingen blev ikke gemt: Hubben kan ikke gemme "
+                "handlingen lige nu. Prøv igen om lidt."], (r.status, page)
+            for name in ("how", "date", "note"):
+                assert f'value="{html.escape(typed[name])}"' in page, name
+            r, page = web.request("POST", f"/alert/{hexid}/ack",
+                                  {"csrf": csrf}, cookies=session)
+            assert r.status == 503 and "Kvitteringen blev ikke gemt" in \
+                html.unescape(page), (r.status, page)
+        hub.wait_log(r"hubd warn HUB-WEB web session of cw-anna not "
+                     r"checked: the store cannot be read; answered "
+                     r"E_UNAVAILABLE")
+        assert "web session of cw-anna ended" not in hub.log_text()
+        r, page = web.request("GET", "/alerts", cookies=session)
+        assert r.status == 200 and hexid in page, (r.status, page)
+        r, _ = web.request("POST", f"/alert/{hexid}/action",
+                           dict(typed, csrf=csrf), cookies=session)
+        assert r.status == 303 and \
+            r.getheader("Location") == f"/alert/{hexid}?msg=saved"
+        r, _ = web.request("POST", f"/alert/{hexid}/ack", {"csrf": csrf},
+                           cookies=session)
+        assert r.getheader("Location") == "/alerts?msg=acked"
+    finally:
+        web.stop()
+    shown = hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
+    assert not re.search(r"logout +revoked", shown), shown
+    assert len(re.findall(r"action +ok", shown)) == 1, shown
+
+
+def test_a_login_the_hub_cannot_check_is_no_failed_login(make_hub):
+    """PROTOCOL.md §4a, Login: "wrong caseworker or password" is for an
+    id or a password that is wrong, and five such failures lock the id.
+    A login the hub cannot check because it cannot read its store (log/
+    without a free reader slot) is neither: 503 "Hubbens data kan ikke
+    læses lige nu. ...", not counted, not audited, so the right password
+    logs in at once when the store reads again -- also for the gateway's
+    own key read again after a registration changed."""
+    from test_60_store_at_rest import readers_taken
+    hub = web_hub(make_hub)
+    web = Web(hub)
+
+    def login():
+        r, page = web.request("GET", "/login")
+        pre = re.search(r"ug_pre=([0-9a-f]+)", r.getheader("Set-Cookie"))
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        return web.request("POST", "/login",
+                           {"csrf": csrf, "caseworker": "cw-anna",
+                            "password": PASSWORD},
+                           cookies={"ug_pre": pre.group(1)})
+    unreadable = ["Hubbens data kan ikke læses lige nu. Kontakt driften "
+                  "(IT-support) og sig, hvilken side det drejer sig om; "
+                  "det hjælper ikke at prøve igen."]
+    try:
+        r, _ = login()
+        assert r.status == 303, r.status
+        with readers_taken(hub.data_dir / "log"):
+            for _ in range(6):
+                r, page = login()
+                assert r.status == 503 and errors_of(page) == unreadable, \
+                    (r.status, errors_of(page))
+        hub.wait_log(r"hubd warn HUB-WEB login through gateway web-1 not "
+                     r"checked: the store cannot be read; answered "
+                     r"E_UNAVAILABLE")
+        r, _ = login()
+        assert r.status == 303 and r.getheader("Location") == "/alerts", \
+            r.status
+        seen = hub.log_text().count("HUB-ZAP registrations changed")
+        hub.keygen("cw-new")
+        hub.register_caseworker("cw-new")
+        hub.wait_log(r"HUB-ZAP registrations changed", count=seen + 1)
+        with readers_taken(hub.data_dir / "log"):
+            r, page = login()
+            assert r.status == 503 and errors_of(page) == unreadable, \
+                (r.status, errors_of(page))
+        hub.wait_log(r"hubd warn HUB-DELIVER frame from web-1 not checked: "
+                     r"the store cannot be read; answered E_UNAVAILABLE")
+        r, _ = login()
+        assert r.status == 303, r.status
+    finally:
+        web.stop()
+    def shown():
+        return hub.hubctl("audit", "show", "--actor", "cw-anna").stdout
+    wait_for(lambda: len(re.findall(r"login +ok", shown())) == 3, 10,
+             "the three logins audited", interval=0.3)
+    assert not re.search(r"login +(denied|locked)", shown()), shown()
+    assert "revoked" not in hub.log_text()
+
+
 def test_an_ack_the_hub_does_not_answer_offers_to_acknowledge_again(
         make_hub):
     """OPERATIONS.md: an acknowledgement that is not stored is one the
