@@ -81,6 +81,7 @@ struct hub_ops {
 	int64_t next_queues, queues_at; /* monotonic; hub clock */
 	uint64_t queues_unqueued;	/* store_alerts_unqueued then */
 	bool audit_broken;
+	bool desk_due; /* a deadline alert to a desk not read yet */
 	char audit_problem[400];
 	active *active; /* OPS_ACTIVE_MAX */
 	size_t nactive;
@@ -419,7 +420,9 @@ track(struct hub_ops *o, const char *id, int64_t now)
 	return t;
 }
 
-static void
+/* False when the queue could not be counted: that tells nothing about
+ * it, so the check that asked must not end its condition either. */
+static bool
 queue_one(hub *h, const char *id)
 {
 	struct hub_ops *o = h->ops;
@@ -428,14 +431,16 @@ queue_one(hub *h, const char *id)
 	 * for all it knows: the first count may come after the hub clock
 	 * moved on (OPERATIONS.md: "from hubd's start at the earliest"). */
 	tracked *t = track(o, id, o->started);
-	if (!t || store_alerts_count(h->store, id, &open) != UG_OK)
-		return;
+	if (!t)
+		return true;
+	if (store_alerts_count(h->store, id, &open) != UG_OK)
+		return false;
 	if (open < t->open || open == 0)
 		t->since = h->now;
 	t->open = open;
 	if (open <= (size_t)o->queue_open ||
 	    h->now - t->since < o->queue_hours * 3600000LL)
-		return;
+		return true;
 	char title[160], why[400];
 	snprintf(title, sizeof title,
 		 "Operations: %s's queue is not being "
@@ -448,13 +453,21 @@ queue_one(hub *h, const char *id)
 		 open, open == 1 ? "" : "s", id, o->queue_open, o->queue_hours,
 		 o->queue_hours == 1 ? "" : "s");
 	holds(h, OPS_QUEUE_STALLED, id, title, why);
+	return true;
 }
+
+typedef struct {
+	hub *h;
+	bool unread;
+} queue_check;
 
 static ug_err
 queue_cb(void *ctx, const char *id, uint32_t flags)
 {
 	(void)flags;
-	queue_one(ctx, id);
+	queue_check *q = ctx;
+	if (!queue_one(q->h, id))
+		q->unread = true;
 	return UG_OK;
 }
 
@@ -464,9 +477,14 @@ check_queues(hub *h)
 	mark(h->ops, OPS_QUEUE_STALLED);
 	/* The desk first: with more caseworkers than are counted, its queue
 	 * is still watched. */
-	queue_one(h, h->rules.desk);
-	(void)store_principal_list(h->store, STORE_CASEWORKER, queue_cb, h);
-	sweep(h, OPS_QUEUE_STALLED);
+	queue_check q = {h, !queue_one(h, h->rules.desk)};
+	if (store_principal_list(h->store, STORE_CASEWORKER, queue_cb, &q) !=
+	    UG_OK)
+		q.unread = true;
+	/* A queue not counted (the store unreadable for a moment) is not a
+	 * queue worked: what held goes on holding until a count says. */
+	if (!q.unread)
+		sweep(h, OPS_QUEUE_STALLED);
 }
 
 /* Whole MiB said "0 of 1 MiB" for a small map that was 80 % full: a
@@ -522,34 +540,48 @@ check_map(hub *h)
 typedef struct {
 	hub *h;
 	bool covered;
+	ug_err err; /* a registration or membership not read */
 } desk_check;
 
 static ug_err
 desk_cb(void *ctx, const char *id, uint32_t flags)
 {
 	desk_check *d = ctx;
+	if (d->covered)
+		return UG_OK;
 	/* A caseworker registered under the desk's own id (a shared desk
 	 * login) works the desk's queue as their own: the desk is manned. */
-	if (!d->covered && ((!(flags & STORE_FLAG_GATEWAY) &&
-			     strcmp(id, d->h->rules.desk) == 0) ||
-			    hub__is_desk_member(d->h, id)))
+	if (!(flags & STORE_FLAG_GATEWAY) &&
+	    strcmp(id, d->h->rules.desk) == 0) {
 		d->covered = true;
+		return UG_OK;
+	}
+	bool member = false;
+	ug_err err = hub__desk_member(d->h, id, &member);
+	if (member)
+		d->covered = true;
+	else if (err != UG_OK && err != UG_ENOTFOUND)
+		d->err = err;
 	return UG_OK;
 }
 
-static bool
-desk_covered(hub *h)
+/* UG_OK and *covered, or the error of a read that failed while no one
+ * read so far covers the desk: then whether anyone does is not known. */
+static ug_err
+desk_covered(hub *h, bool *covered)
 {
-	desk_check d = {h, false};
-	(void)store_principal_list(h->store, STORE_CASEWORKER, desk_cb, &d);
-	return d.covered;
+	desk_check d = {h, false, UG_OK};
+	ug_err err =
+	    store_principal_list(h->store, STORE_CASEWORKER, desk_cb, &d);
+	*covered = d.covered;
+	if (d.covered)
+		return UG_OK;
+	return err != UG_OK ? err : d.err;
 }
 
-void
-hub__ops_deadline_to_desk(hub *h)
+static void
+raise_desk(hub *h)
 {
-	if (!h->ops || desk_covered(h))
-		return;
 	char title[160], why[400];
 	snprintf(title, sizeof title, "Operations: nobody is on the desk %s",
 		 h->rules.desk);
@@ -562,16 +594,55 @@ hub__ops_deadline_to_desk(hub *h)
 	holds(h, OPS_DESK_UNCOVERED, h->rules.desk, title, why);
 }
 
+/* A desk whose members cannot be read now is not a desk without any:
+ * the question waits for the next check that can read them (check_desk)
+ * rather than tell the ops people the desk is empty. */
+void
+hub__ops_deadline_to_desk(hub *h)
+{
+	if (!h->ops)
+		return;
+	bool covered = false;
+	if (desk_covered(h, &covered) != UG_OK) {
+		if (!h->ops->desk_due)
+			log_warn("HUB-OPS",
+				 "a deadline alert went to the desk %s and "
+				 "its members cannot be read now: checked "
+				 "again once they can",
+				 h->rules.desk);
+		h->ops->desk_due = true;
+		return;
+	}
+	if (!covered)
+		raise_desk(h);
+}
+
 /* Held only for the desk in force: after a reload naming another
  * routing.desk, the former desk's condition has no members left to
  * await and would otherwise stand until a restart. */
 static void
 check_desk(hub *h)
 {
-	mark(h->ops, OPS_DESK_UNCOVERED);
-	active *a = find_active(h->ops, OPS_DESK_UNCOVERED, h->rules.desk);
-	if (a && !desk_covered(h))
+	struct hub_ops *o = h->ops;
+	mark(o, OPS_DESK_UNCOVERED);
+	active *a = find_active(o, OPS_DESK_UNCOVERED, h->rules.desk);
+	if (!a && !o->desk_due) {
+		sweep(h, OPS_DESK_UNCOVERED);
+		return;
+	}
+	bool covered = false;
+	if (desk_covered(h, &covered) != UG_OK) {
+		/* Not known: neither ended nor raised. */
+		if (a)
+			a->seen = true;
+		sweep(h, OPS_DESK_UNCOVERED);
+		return;
+	}
+	if (a && !covered)
 		a->seen = true;
+	if (o->desk_due && !covered)
+		raise_desk(h);
+	o->desk_due = false;
 	sweep(h, OPS_DESK_UNCOVERED);
 }
 

@@ -8,7 +8,41 @@ import time
 import hubtest
 from hubtest import CprGen
 from test_60_store_at_rest import readers_taken
-from test_82_metrics import ops_hub
+from test_82_metrics import ops_hub, scrape, value
+
+
+def test_a_stalled_queue_not_counted_is_not_worked(make_hub):
+    """queue_stalled ends when the queue's count goes down. A count that
+    could not be taken (log/ unreadable while the hub clock moves a
+    minute, which makes hubd count the queues) says nothing of the queue:
+    the condition is not cleared then, nor raised anew with a second ops
+    alert once the store reads again."""
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00",
+                  {"ops_queue_open": "1", "ops_queue_hours": "2"},
+                  {"cw-anna": False, "desk-dora": True})
+    hub.absence_alerts("cw-anna", CprGen(6902).take(2), "s", absent=30,
+                       expected=100)
+    hub.wait_applied()
+    hubtest.wait_for(lambda: value(scrape(hub)[0], "ungebro_queue_depth",
+                                   recipient="cw-anna") == 2, 10,
+                     "two open alerts for cw-anna")
+    hub.set_clock("2026-03-02T10:30:00")
+    hub.wait_log(r"HUB-OPS-QUEUE-STALLED queue_stalled \(cw-anna\)")
+    assert [a["rule"] for a in hub.peek("ops-olga", 1)] == \
+        ["ops.queue_stalled"]
+    with readers_taken(hub.data_dir / "log"):
+        hub.set_clock("2026-03-02T10:32:00")
+        hub.wait_log(r"STORE-LMDB begin read: MDB_READERS_FULL")
+        time.sleep(2 * hubtest.SLOW)
+    hub.set_clock("2026-03-02T10:34:00")
+    time.sleep(2 * hubtest.SLOW)
+    log = hub.log_text()
+    assert "HUB-OPS-CLEARED" not in log, log
+    assert log.count("HUB-OPS-QUEUE-STALLED") == 1, log
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="queue_stalled") == 1
+    assert [a["rule"] for a in hub.peek("ops-olga", 1)] == \
+        ["ops.queue_stalled"]
 
 
 def test_an_assignment_applied_while_derived_cannot_be_read(make_hub):
