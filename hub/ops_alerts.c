@@ -61,7 +61,8 @@ typedef struct {
 typedef struct {
 	int cond;
 	char subject[STORE_ID_MAX];
-	bool seen; /* still true at the end of this check */
+	bool seen;   /* still true at the end of this check */
+	bool unsent; /* raised while the ops people could not be listed */
 } active;
 
 typedef struct {
@@ -81,7 +82,8 @@ struct hub_ops {
 	int64_t next_queues, queues_at; /* monotonic; hub clock */
 	uint64_t queues_unqueued;	/* store_alerts_unqueued then */
 	bool audit_broken;
-	bool desk_due; /* a deadline alert to a desk not read yet */
+	bool audit_unread; /* the last verification could not read it */
+	bool desk_due;	   /* a deadline alert to a desk not read yet */
 	char audit_problem[400];
 	active *active; /* OPS_ACTIVE_MAX */
 	size_t nactive;
@@ -274,15 +276,23 @@ put_alert(hub *h, int cond, const char *recipient, uint32_t second,
 	return err;
 }
 
-static void
+/* False when the ops people could not be listed (nor memory had): the
+ * alert went to none of them, or to some, and is to be sent again. */
+static bool
 send_alerts(hub *h, int cond, const char *title, const char *explanation)
 {
 	ops_people *people = calloc(1, sizeof *people);
 	if (!people)
-		return;
-	if (store_principal_list(h->store, STORE_CASEWORKER, add_ops,
-				 people) != UG_OK)
-		log_err(conds[cond].msgid, "cannot list the ops caseworkers");
+		return false;
+	bool listed = store_principal_list(h->store, STORE_CASEWORKER, add_ops,
+					   people) == UG_OK;
+	if (!listed) {
+		log_err(conds[cond].msgid,
+			"cannot list the ops caseworkers: the alert is sent "
+			"once they can be listed");
+		free(people);
+		return false;
+	}
 	uint32_t second = (uint32_t)(ug_now_ms() / 1000);
 	uint16_t raise = h->ops->raises++;
 	for (size_t i = 0; i < people->n; i++) {
@@ -306,6 +316,7 @@ send_alerts(hub *h, int cond, const char *title, const char *explanation)
 		}
 	}
 	free(people);
+	return true;
 }
 
 static active *
@@ -327,6 +338,10 @@ holds(hub *h, int cond, const char *subject, const char *title,
 	active *a = find_active(o, cond, subject);
 	if (a) {
 		a->seen = true;
+		/* Raised while the ops people could not be listed: an alert
+		 * they never get would leave the log line all there is. */
+		if (a->unsent)
+			a->unsent = !send_alerts(h, cond, title, explanation);
 		return;
 	}
 	if (o->nactive == OPS_ACTIVE_MAX)
@@ -337,7 +352,7 @@ holds(hub *h, int cond, const char *subject, const char *title,
 	a->seen = true;
 	log_warn(conds[cond].msgid, "%s (%s): %s", conds[cond].name, subject,
 		 explanation);
-	send_alerts(h, cond, title, explanation);
+	a->unsent = !send_alerts(h, cond, title, explanation);
 }
 
 /* Clear the instances of cond not seen since the last mark. */
@@ -638,9 +653,9 @@ check_desk(hub *h)
 		sweep(h, OPS_DESK_UNCOVERED);
 		return;
 	}
-	if (a && !covered)
-		a->seen = true;
-	if (o->desk_due && !covered)
+	/* Held on, or raised now: holds() also sends an alert the ops
+	 * people could not be listed for when it was raised. */
+	if ((a || o->desk_due) && !covered)
 		raise_desk(h);
 	o->desk_due = false;
 	sweep(h, OPS_DESK_UNCOVERED);
@@ -657,8 +672,12 @@ check_audit(hub *h)
 	 * starts the period again rather than verifying at every check. */
 	if (o->audited && h->now < o->audit_at)
 		o->audit_at = h->now;
-	if (o->audited && (!o->audit_hours ||
-			   h->now - o->audit_at < o->audit_hours * 3600000LL))
+	/* A verification that could not read the trail found nothing
+	 * broken: the next check verifies again rather than leave the
+	 * condition standing for ops_audit_hours. */
+	if (o->audited && !o->audit_unread &&
+	    (!o->audit_hours ||
+	     h->now - o->audit_at < o->audit_hours * 3600000LL))
 		return;
 	o->audited = true;
 	o->audit_at = h->now;
@@ -668,6 +687,7 @@ check_audit(hub *h)
 	    h->keys->sign_secret + UG_SIGN_SECRET_LEN - UG_SIGN_PUBLIC_LEN,
 	    &r);
 	o->audit_broken = err != UG_OK || r.broken_seq != 0;
+	o->audit_unread = err != UG_OK;
 	if (err != UG_OK)
 		snprintf(o->audit_problem, sizeof o->audit_problem,
 			 "the audit trail cannot be read: %s",

@@ -66,3 +66,46 @@ def test_an_assignment_applied_while_derived_cannot_be_read(make_hub):
     after = hub.wait_applied()
     assert after["assignments"] == st["assignments"] + 1, after
     hub.wait_log(r"HUB-APPLY applying the log works again")
+
+
+def test_an_audit_trail_not_read_is_verified_again_and_alerted(make_hub):
+    """audit_broken holds when verifying the audit chain "finds it broken
+    or cannot read it" and ends "when a verification finds it intact
+    again". A verification that could not read it (log/ unreadable when
+    ops_audit_hours came round) is not left standing until the next
+    ops_audit_hours: hubd verifies again at its next checks, and the
+    condition ends once the trail reads intact."""
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00", {"ops_audit_hours": "1"},
+                  {"cw-anna": False, "desk-dora": True})
+    time.sleep(1.5 * hubtest.SLOW)   # verified once the signing key loads
+    assert "HUB-OPS-AUDIT-BROKEN" not in hub.log_text()
+    with readers_taken(hub.data_dir / "log"):
+        hub.set_clock("2026-03-02T09:00:30")
+        hub.wait_log(r"warn HUB-OPS-AUDIT-BROKEN audit_broken \(audit\): "
+                     r"the audit trail cannot be read")
+        time.sleep(1.5 * hubtest.SLOW)
+    hub.wait_log(r"HUB-OPS-CLEARED audit_broken \(audit\) no longer holds",
+                 timeout=5)
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="audit_broken") == 0
+    assert hub.log_text().count("warn HUB-OPS-AUDIT-BROKEN") == 1
+
+
+def test_an_ops_alert_raised_while_its_people_cannot_be_listed(make_hub):
+    """An operational condition queues its alert to every caseworker
+    registered with --ops. school-a falls silent (ops_silence) while
+    log/, which holds the registrations, cannot be read: the ops people
+    cannot be listed then (HUB-OPS-ADAPTER-SILENT ... cannot list the ops
+    caseworkers), and the alert goes to them at a later check, once they
+    can be, as the condition still holds: not the log line alone. It is
+    raised once all the same (one warn line)."""
+    hub = ops_hub(make_hub, "2026-03-02T08:00:00", {"ops_silence": "school-a=1"},
+                  {"cw-anna": False, "desk-dora": True})
+    with readers_taken(hub.data_dir / "log"):
+        hub.set_clock("2026-03-02T09:30:00")
+        hub.wait_log(r"HUB-OPS-ADAPTER-SILENT cannot list the ops "
+                     r"caseworkers")
+    [a] = hub.peek("ops-olga", 1)
+    assert (a["rule"], a["priority"], a["cpr"]) == \
+        ("ops.adapter_silent", "HIGH", "")
+    assert hub.log_text().count("warn HUB-OPS-ADAPTER-SILENT") == 1
