@@ -3,6 +3,7 @@ while the store cannot be read: a read that failed tells nothing, so it
 neither raises a condition nor ends one. The store is made unreadable as
 in test_60 (`readers_taken`: every LMDB reader slot of log/ or derived/
 held by this process)."""
+import re
 import time
 
 import hubtest
@@ -109,3 +110,21 @@ def test_an_ops_alert_raised_while_its_people_cannot_be_listed(make_hub):
     assert (a["rule"], a["priority"], a["cpr"]) == \
         ("ops.adapter_silent", "HIGH", "")
     assert hub.log_text().count("warn HUB-OPS-ADAPTER-SILENT") == 1
+
+
+def test_a_start_that_cannot_read_the_store_says_why(make_hub):
+    """OPERATIONS.md, Start and stop: a store hubd cannot read stops it
+    at start, exit 1, with a reason after `HUB-START cannot start:`
+    (here derived/ has no reader slot left: STORE-LMDB names that just
+    before), not the words "cannot start:" and nothing after them."""
+    hub = make_hub()
+    hub.stop()
+    with readers_taken(hub.data_dir / "derived"):
+        hub.start(wait=False)
+        rc = hub._reap(15)
+        hub.stopped_cleanly = True
+    assert rc == 1
+    log = hub.current_log()
+    assert "STORE-LMDB read last_applied: MDB_READERS_FULL" in log, log
+    assert re.search(r"err HUB-START cannot start: input/output error\n",
+                     log), log
