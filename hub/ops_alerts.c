@@ -279,7 +279,8 @@ put_alert(hub *h, int cond, const char *recipient, uint32_t second,
 /* False when the ops people could not be listed (nor memory had): the
  * alert went to none of them, or to some, and is to be sent again. */
 static bool
-send_alerts(hub *h, int cond, const char *title, const char *explanation)
+send_alerts(hub *h, int cond, const char *title, const char *explanation,
+	    bool again)
 {
 	ops_people *people = calloc(1, sizeof *people);
 	if (!people)
@@ -287,9 +288,12 @@ send_alerts(hub *h, int cond, const char *title, const char *explanation)
 	bool listed = store_principal_list(h->store, STORE_CASEWORKER, add_ops,
 					   people) == UG_OK;
 	if (!listed) {
-		log_err(conds[cond].msgid,
-			"cannot list the ops caseworkers: the alert is sent "
-			"once they can be listed");
+		/* Said once: asked again at every check, it would be a line
+		 * a second for as long as the store cannot be read. */
+		if (!again)
+			log_err(conds[cond].msgid,
+				"cannot list the ops caseworkers: the alert "
+				"is sent once they can be listed");
 		free(people);
 		return false;
 	}
@@ -341,7 +345,8 @@ holds(hub *h, int cond, const char *subject, const char *title,
 		/* Raised while the ops people could not be listed: an alert
 		 * they never get would leave the log line all there is. */
 		if (a->unsent)
-			a->unsent = !send_alerts(h, cond, title, explanation);
+			a->unsent =
+			    !send_alerts(h, cond, title, explanation, true);
 		return;
 	}
 	if (o->nactive == OPS_ACTIVE_MAX)
@@ -352,7 +357,7 @@ holds(hub *h, int cond, const char *subject, const char *title,
 	a->seen = true;
 	log_warn(conds[cond].msgid, "%s (%s): %s", conds[cond].name, subject,
 		 explanation);
-	a->unsent = !send_alerts(h, cond, title, explanation);
+	a->unsent = !send_alerts(h, cond, title, explanation, false);
 }
 
 /* Clear the instances of cond not seen since the last mark. */

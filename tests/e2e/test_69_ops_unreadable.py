@@ -99,13 +99,19 @@ def test_an_ops_alert_raised_while_its_people_cannot_be_listed(make_hub):
     cannot be listed then (HUB-OPS-ADAPTER-SILENT ... cannot list the ops
     caseworkers), and the alert goes to them at a later check, once they
     can be, as the condition still holds: not the log line alone. It is
-    raised once all the same (one warn line)."""
+    raised once all the same (one warn line), and that the ops people
+    cannot be listed is said once, not at every check."""
     hub = ops_hub(make_hub, "2026-03-02T08:00:00", {"ops_silence": "school-a=1"},
                   {"cw-anna": False, "desk-dora": True})
+    time.sleep(1.5 * hubtest.SLOW)   # the audit trail verified first
     with readers_taken(hub.data_dir / "log"):
         hub.set_clock("2026-03-02T09:30:00")
         hub.wait_log(r"HUB-OPS-ADAPTER-SILENT cannot list the ops "
                      r"caseworkers")
+        # Asked again at every check, said once.
+        time.sleep(2.5 * hubtest.SLOW)
+    assert hub.log_text().count("HUB-OPS-ADAPTER-SILENT cannot list the "
+                                "ops caseworkers") == 1
     [a] = hub.peek("ops-olga", 1)
     assert (a["rule"], a["priority"], a["cpr"]) == \
         ("ops.adapter_silent", "HIGH", "")
