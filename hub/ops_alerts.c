@@ -276,8 +276,9 @@ put_alert(hub *h, int cond, const char *recipient, uint32_t second,
 	return err;
 }
 
-/* False when the ops people could not be listed (nor memory had): the
- * alert went to none of them, or to some, and is to be sent again. */
+/* False when the ops people could not be listed (or no memory was had
+ * for them): the alert went to none of them and is to be sent again.
+ * again: a retry, whose failure was said when it was raised. */
 static bool
 send_alerts(hub *h, int cond, const char *title, const char *explanation,
 	    bool again)
