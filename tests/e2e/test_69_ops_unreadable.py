@@ -46,6 +46,40 @@ def test_a_stalled_queue_not_counted_is_not_worked(make_hub):
         ["ops.queue_stalled"]
 
 
+def test_a_desk_whose_members_cannot_be_read_is_not_uncovered(make_hub):
+    """desk-dora is on the desk (hubctl --desk, kept in log/). The
+    contact deadline's warning to the desk is raised while her
+    registration cannot be read: one reader slot of log/ is left, so
+    the timer fires (one read at a time), but reading a caseworker's
+    registration while the list of them is read fails. That is not "no
+    registered caseworker is a desk member": hubd says it checks again,
+    and no ops alert goes to the ops people, neither then nor once the
+    store reads again, when she is found on the desk."""
+    hub = ops_hub(make_hub, "2026-09-07T08:00:00", {},
+                  {"cw-anna": False, "desk-dora": True},
+                  agencies=hubtest.RULE_AGENCIES,
+                  rules=dict(hubtest.NO_ESCALATION))
+    cpr = CprGen(6901).born("2010-09-07")
+    hub.assign(cpr, "cw-anna")
+    hub.send(hubtest.ev_dropout(cpr, "2026-09-07"))
+    hub.wait_applied()
+    time.sleep(1.5 * hubtest.SLOW)   # the audit trail verified first
+    with readers_taken(hub.data_dir / "log", leave=1):
+        hub.set_clock("2026-09-11T00:00:00")
+        hub.wait_log(r"HUB-ALERT alert [0-9a-f]+ \(deadline\.[a-z_.]+\) "
+                     r"raised for duty-desk")
+        hub.wait_log(r"warn HUB-OPS a deadline alert went to the desk "
+                     r"duty-desk and its members cannot be read now: "
+                     r"checked again once they can")
+        time.sleep(1.5 * hubtest.SLOW)
+    time.sleep(1.5 * hubtest.SLOW)
+    log = hub.log_text()
+    assert "HUB-OPS-DESK-UNCOVERED" not in log, log
+    assert value(scrape(hub)[0], "ungebro_ops_condition",
+                 condition="desk_uncovered") == 0
+    hub.peek("ops-olga", 0)
+
+
 def test_an_assignment_applied_while_derived_cannot_be_read(make_hub):
     """The youth unit's ContactAssignment is applied by hubd as it is
     stored; applying it reads the person's alerts in derived/.
