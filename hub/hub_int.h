@@ -158,15 +158,19 @@ struct hub {
 	} acting_for;
 	int64_t next_maintain, next_catchup, next_stats, next_pump;
 	/* A full or failing store refuses every frame retryable, and a busy
-	 * adapter resends them for as long as it lasts: one HUB-REJECT line
-	 * each would flood the journal. The first is logged, the rest of
-	 * each minute counted and summed up (ingest.c). */
-	struct {
+	 * adapter resends them for as long as it lasts; a large export an
+	 * agency may not send is refused for good row by row: one HUB-REJECT
+	 * line each would flood the journal (and journald, rate-limiting,
+	 * would drop hubd's other lines with them). The first (retryable) or
+	 * first HUB_REFUSE_LINES (for good) are logged, the rest of each
+	 * minute counted and summed up (ingest.c). */
+	struct hub_reject_log {
 		int64_t until; /* mono ms the minute ends; 0: none running */
 		uint64_t count;
+		unsigned lines; /* lines of their own this run of minutes */
 		char who[STORE_ID_MAX];
 		char reason[256];
-	} retry_log;
+	} retry_log, refuse_log;
 	struct hub_metrics *metrics; /* metrics.c */
 	struct hub_ops *ops;	     /* ops_alerts.c */
 };
@@ -208,8 +212,8 @@ void hub__ingest_begin(hub *h);
 /* ingest.c: once the writer is done (wait: block until it is), send the
  * batch's acks; true when a batch was finished. */
 bool hub__ingest_end(hub *h, bool wait);
-/* ingest.c: the retryable refusals counted since the last HUB-REJECT line,
- * once their minute is over (or at stop: now). */
+/* ingest.c: the refusals counted since the last HUB-REJECT line, once
+ * their minute is over (or at stop: now). */
 void hub__ingest_retry_log(hub *h, int64_t mono_now, bool stopping);
 
 /* worker.c: what the writer, flusher and applier threads share — the lock

@@ -357,9 +357,14 @@ main(int argc, char **argv)
 	ug_unblock_stop_signals();
 
 	hub *h = NULL;
-	if (hub_open(&h, cfg, &diag) != UG_OK) {
+	ug_err err = hub_open(&h, cfg, &diag);
+	if (err != UG_OK) {
+		/* A failure logged where it happened (STORE-LMDB) may leave
+		 * no text of its own: "cannot start: " and nothing after it
+		 * reads as a hubd that does not know why. */
 		log_err("HUB-START", "cannot start: %s%s%s", diag.field,
-			diag.field[0] ? ": " : "", diag.reason);
+			diag.field[0] ? ": " : "",
+			diag.reason[0] ? diag.reason : ug_strerror(err));
 		ug_config_destroy(&cfg);
 		return 1;
 	}

@@ -310,41 +310,56 @@ recheck_in_batch(hub *h, pending *p, const store_event *events, size_t n)
 	}
 }
 
-#define RETRY_LOG_MS 60000
+#define REJECT_LOG_MS 60000
+/* Refusals for good, each a line of its own, in a run of minutes: a few
+ * bad events are each worth a line; an export refused row by row is not. */
+#define HUB_REFUSE_LINES 100
 
 static void
-log_retryable(hub *h, const char *hexid, const char *who, const char *reason)
+log_reject(struct hub_reject_log *l, unsigned lines, const char *hexid,
+	   const char *who, const char *reason, bool retryable)
 {
-	if (h->retry_log.until == 0) {
-		log_warn("HUB-REJECT", "event %s from %s: %s (retryable)",
-			 hexid, who, reason);
-		h->retry_log.until = ug_mono_ms() + RETRY_LOG_MS;
-		h->retry_log.count = 0;
+	if (l->until == 0) {
+		l->until = ug_mono_ms() + REJECT_LOG_MS;
+		l->count = 0;
+		l->lines = 0;
+	}
+	if (l->lines < lines) {
+		l->lines++;
+		log_warn("HUB-REJECT", "event %s from %s: %s%s", hexid, who,
+			 reason, retryable ? " (retryable)" : "");
 		return;
 	}
-	h->retry_log.count++;
-	ug_strlcpy(h->retry_log.who, who, sizeof h->retry_log.who);
-	ug_strlcpy(h->retry_log.reason, reason, sizeof h->retry_log.reason);
+	l->count++;
+	ug_strlcpy(l->who, who, sizeof l->who);
+	ug_strlcpy(l->reason, reason, sizeof l->reason);
+}
+
+static void
+reject_log_tick(struct hub_reject_log *l, int64_t mono_now, bool stopping,
+		bool retryable)
+{
+	if (l->until == 0 || (!stopping && mono_now < l->until))
+		return;
+	if (l->count == 0) {
+		/* A quiet minute: the next refusal is news again. */
+		l->until = 0;
+		return;
+	}
+	log_warn("HUB-REJECT",
+		 "%llu more events refused%s since the last "
+		 "HUB-REJECT line, the last from %s: %s%s",
+		 (unsigned long long)l->count, retryable ? " retryable" : "",
+		 l->who, l->reason, retryable ? " (retryable)" : "");
+	l->count = 0;
+	l->until = stopping ? 0 : mono_now + REJECT_LOG_MS;
 }
 
 void
 hub__ingest_retry_log(hub *h, int64_t mono_now, bool stopping)
 {
-	if (h->retry_log.until == 0 ||
-	    (!stopping && mono_now < h->retry_log.until))
-		return;
-	if (h->retry_log.count == 0) {
-		/* A quiet minute: the next refusal is news again. */
-		h->retry_log.until = 0;
-		return;
-	}
-	log_warn("HUB-REJECT",
-		 "%llu more events refused retryable since the last "
-		 "HUB-REJECT line, the last from %s: %s (retryable)",
-		 (unsigned long long)h->retry_log.count, h->retry_log.who,
-		 h->retry_log.reason);
-	h->retry_log.count = 0;
-	h->retry_log.until = stopping ? 0 : mono_now + RETRY_LOG_MS;
+	reject_log_tick(&h->retry_log, mono_now, stopping, true);
+	reject_log_tick(&h->refuse_log, mono_now, stopping, false);
 }
 
 static void
@@ -419,10 +434,11 @@ answer(hub *h, pending *p, const store_event *events, ug_err store_err)
 		h->rejected++;
 		hub__metrics_reject(h, p->code);
 		if (ack.retryable)
-			log_retryable(h, hexid, who ? who : "?", p->reason);
+			log_reject(&h->retry_log, 1, hexid, who ? who : "?",
+				   p->reason, true);
 		else
-			log_warn("HUB-REJECT", "event %s from %s: %s", hexid,
-				 who ? who : "?", p->reason);
+			log_reject(&h->refuse_log, HUB_REFUSE_LINES, hexid,
+				   who ? who : "?", p->reason, false);
 	} else {
 		log_debug("HUB-ACK", "event %s from %s: %s seq %llu", hexid,
 			  who ? who : "?",

@@ -64,7 +64,8 @@ typedef struct {
 typedef struct {
 	int cond;
 	char subject[STORE_ID_MAX];
-	bool seen; /* still true at the end of this check */
+	bool seen;   /* still true at the end of this check */
+	bool unsent; /* raised while the ops people could not be listed */
 } active;
 
 typedef struct {
@@ -84,6 +85,8 @@ struct hub_ops {
 	int64_t next_queues, queues_at; /* monotonic; hub clock */
 	uint64_t queues_unqueued;	/* store_alerts_unqueued then */
 	bool audit_broken;
+	bool audit_unread; /* the last verification could not read it */
+	bool desk_due;	   /* a deadline alert to a desk not read yet */
 	char audit_problem[400];
 	active *active; /* OPS_ACTIVE_MAX */
 	size_t nactive;
@@ -276,15 +279,28 @@ put_alert(hub *h, int cond, const char *recipient, uint32_t second,
 	return err;
 }
 
-static void
-send_alerts(hub *h, int cond, const char *title, const char *explanation)
+/* False when the ops people could not be listed (or no memory was had
+ * for them): the alert went to none of them and is to be sent again.
+ * again: a retry, whose failure was said when it was raised. */
+static bool
+send_alerts(hub *h, int cond, const char *title, const char *explanation,
+	    bool again)
 {
 	ops_people *people = calloc(1, sizeof *people);
 	if (!people)
-		return;
-	if (store_principal_list(h->store, STORE_CASEWORKER, add_ops,
-				 people) != UG_OK)
-		log_err(conds[cond].msgid, "cannot list the ops caseworkers");
+		return false;
+	bool listed = store_principal_list(h->store, STORE_CASEWORKER, add_ops,
+					   people) == UG_OK;
+	if (!listed) {
+		/* Said once: asked again at every check, it would be a line
+		 * a second for as long as the store cannot be read. */
+		if (!again)
+			log_err(conds[cond].msgid,
+				"cannot list the ops caseworkers: the alert "
+				"is sent once they can be listed");
+		free(people);
+		return false;
+	}
 	uint32_t second = (uint32_t)(ug_now_ms() / 1000);
 	uint16_t raise = h->ops->raises++;
 	for (size_t i = 0; i < people->n; i++) {
@@ -308,6 +324,7 @@ send_alerts(hub *h, int cond, const char *title, const char *explanation)
 		}
 	}
 	free(people);
+	return true;
 }
 
 static active *
@@ -329,6 +346,11 @@ holds(hub *h, int cond, const char *subject, const char *title,
 	active *a = find_active(o, cond, subject);
 	if (a) {
 		a->seen = true;
+		/* Raised while the ops people could not be listed: an alert
+		 * they never get would leave the log line all there is. */
+		if (a->unsent)
+			a->unsent =
+			    !send_alerts(h, cond, title, explanation, true);
 		return;
 	}
 	if (o->nactive == OPS_ACTIVE_MAX)
@@ -339,7 +361,7 @@ holds(hub *h, int cond, const char *subject, const char *title,
 	a->seen = true;
 	log_warn(conds[cond].msgid, "%s (%s): %s", conds[cond].name, subject,
 		 explanation);
-	send_alerts(h, cond, title, explanation);
+	a->unsent = !send_alerts(h, cond, title, explanation, false);
 }
 
 /* Clear the instances of cond not seen since the last mark. */
@@ -422,7 +444,9 @@ track(struct hub_ops *o, const char *id, int64_t now)
 	return t;
 }
 
-static void
+/* False when the queue could not be counted: that tells nothing about
+ * it, so the check that asked must not end its condition either. */
+static bool
 queue_one(hub *h, const char *id)
 {
 	struct hub_ops *o = h->ops;
@@ -431,14 +455,16 @@ queue_one(hub *h, const char *id)
 	 * for all it knows: the first count may come after the hub clock
 	 * moved on (OPERATIONS.md: "from hubd's start at the earliest"). */
 	tracked *t = track(o, id, o->started);
-	if (!t || store_alerts_count(h->store, id, &open) != UG_OK)
-		return;
+	if (!t)
+		return true;
+	if (store_alerts_count(h->store, id, &open) != UG_OK)
+		return false;
 	if (open < t->open || open == 0)
 		t->since = h->now;
 	t->open = open;
 	if (open <= (size_t)o->queue_open ||
 	    h->now - t->since < o->queue_hours * 3600000LL)
-		return;
+		return true;
 	char title[160], why[400];
 	snprintf(title, sizeof title,
 		 "Operations: %s's queue is not being "
@@ -451,13 +477,21 @@ queue_one(hub *h, const char *id)
 		 open, open == 1 ? "" : "s", id, o->queue_open, o->queue_hours,
 		 o->queue_hours == 1 ? "" : "s");
 	holds(h, OPS_QUEUE_STALLED, id, title, why);
+	return true;
 }
+
+typedef struct {
+	hub *h;
+	bool unread;
+} queue_check;
 
 static ug_err
 queue_cb(void *ctx, const char *id, uint32_t flags)
 {
 	(void)flags;
-	queue_one(ctx, id);
+	queue_check *q = ctx;
+	if (!queue_one(q->h, id))
+		q->unread = true;
 	return UG_OK;
 }
 
@@ -467,9 +501,14 @@ check_queues(hub *h)
 	mark(h->ops, OPS_QUEUE_STALLED);
 	/* The desk first: with more caseworkers than are counted, its queue
 	 * is still watched. */
-	queue_one(h, h->rules.desk);
-	(void)store_principal_list(h->store, STORE_CASEWORKER, queue_cb, h);
-	sweep(h, OPS_QUEUE_STALLED);
+	queue_check q = {h, !queue_one(h, h->rules.desk)};
+	if (store_principal_list(h->store, STORE_CASEWORKER, queue_cb, &q) !=
+	    UG_OK)
+		q.unread = true;
+	/* A queue not counted (the store unreadable for a moment) is not a
+	 * queue worked: what held goes on holding until a count says. */
+	if (!q.unread)
+		sweep(h, OPS_QUEUE_STALLED);
 }
 
 /* Whole MiB said "0 of 1 MiB" for a small map that was 80 % full: a
@@ -525,34 +564,48 @@ check_map(hub *h)
 typedef struct {
 	hub *h;
 	bool covered;
+	ug_err err; /* a registration or membership not read */
 } desk_check;
 
 static ug_err
 desk_cb(void *ctx, const char *id, uint32_t flags)
 {
 	desk_check *d = ctx;
+	if (d->covered)
+		return UG_OK;
 	/* A caseworker registered under the desk's own id (a shared desk
 	 * login) works the desk's queue as their own: the desk is manned. */
-	if (!d->covered && ((!(flags & STORE_FLAG_GATEWAY) &&
-			     strcmp(id, d->h->rules.desk) == 0) ||
-			    hub__is_desk_member(d->h, id)))
+	if (!(flags & STORE_FLAG_GATEWAY) &&
+	    strcmp(id, d->h->rules.desk) == 0) {
 		d->covered = true;
+		return UG_OK;
+	}
+	bool member = false;
+	ug_err err = hub__desk_member(d->h, id, &member);
+	if (member)
+		d->covered = true;
+	else if (err != UG_OK && err != UG_ENOTFOUND)
+		d->err = err;
 	return UG_OK;
 }
 
-static bool
-desk_covered(hub *h)
+/* UG_OK and *covered, or the error of a read that failed while no one
+ * read so far covers the desk: then whether anyone does is not known. */
+static ug_err
+desk_covered(hub *h, bool *covered)
 {
-	desk_check d = {h, false};
-	(void)store_principal_list(h->store, STORE_CASEWORKER, desk_cb, &d);
-	return d.covered;
+	desk_check d = {h, false, UG_OK};
+	ug_err err =
+	    store_principal_list(h->store, STORE_CASEWORKER, desk_cb, &d);
+	*covered = d.covered;
+	if (d.covered)
+		return UG_OK;
+	return err != UG_OK ? err : d.err;
 }
 
-void
-hub__ops_deadline_to_desk(hub *h)
+static void
+raise_desk(hub *h)
 {
-	if (!h->ops || desk_covered(h))
-		return;
 	char title[160], why[400];
 	snprintf(title, sizeof title, "Operations: nobody is on the desk %s",
 		 h->rules.desk);
@@ -565,16 +618,55 @@ hub__ops_deadline_to_desk(hub *h)
 	holds(h, OPS_DESK_UNCOVERED, h->rules.desk, title, why);
 }
 
+/* A desk whose members cannot be read now is not a desk without any:
+ * the question waits for the next check that can read them (check_desk)
+ * rather than tell the ops people the desk is empty. */
+void
+hub__ops_deadline_to_desk(hub *h)
+{
+	if (!h->ops)
+		return;
+	bool covered = false;
+	if (desk_covered(h, &covered) != UG_OK) {
+		if (!h->ops->desk_due)
+			log_warn("HUB-OPS",
+				 "a deadline alert went to the desk %s and "
+				 "its members cannot be read now: checked "
+				 "again once they can",
+				 h->rules.desk);
+		h->ops->desk_due = true;
+		return;
+	}
+	if (!covered)
+		raise_desk(h);
+}
+
 /* Held only for the desk in force: after a reload naming another
  * routing.desk, the former desk's condition has no members left to
  * await and would otherwise stand until a restart. */
 static void
 check_desk(hub *h)
 {
-	mark(h->ops, OPS_DESK_UNCOVERED);
-	active *a = find_active(h->ops, OPS_DESK_UNCOVERED, h->rules.desk);
-	if (a && !desk_covered(h))
-		a->seen = true;
+	struct hub_ops *o = h->ops;
+	mark(o, OPS_DESK_UNCOVERED);
+	active *a = find_active(o, OPS_DESK_UNCOVERED, h->rules.desk);
+	if (!a && !o->desk_due) {
+		sweep(h, OPS_DESK_UNCOVERED);
+		return;
+	}
+	bool covered = false;
+	if (desk_covered(h, &covered) != UG_OK) {
+		/* Not known: neither ended nor raised. */
+		if (a)
+			a->seen = true;
+		sweep(h, OPS_DESK_UNCOVERED);
+		return;
+	}
+	/* Held on, or raised now: holds() also sends an alert the ops
+	 * people could not be listed for when it was raised. */
+	if ((a || o->desk_due) && !covered)
+		raise_desk(h);
+	o->desk_due = false;
 	sweep(h, OPS_DESK_UNCOVERED);
 }
 
@@ -589,8 +681,12 @@ check_audit(hub *h)
 	 * starts the period again rather than verifying at every check. */
 	if (o->audited && h->now < o->audit_at)
 		o->audit_at = h->now;
-	if (o->audited && (!o->audit_hours ||
-			   h->now - o->audit_at < o->audit_hours * 3600000LL))
+	/* A verification that could not read the trail found nothing
+	 * broken: the next check verifies again rather than leave the
+	 * condition standing for ops_audit_hours. */
+	if (o->audited && !o->audit_unread &&
+	    (!o->audit_hours ||
+	     h->now - o->audit_at < o->audit_hours * 3600000LL))
 		return;
 	o->audited = true;
 	o->audit_at = h->now;
@@ -600,6 +696,7 @@ check_audit(hub *h)
 	    h->keys->sign_secret + UG_SIGN_SECRET_LEN - UG_SIGN_PUBLIC_LEN,
 	    &r);
 	o->audit_broken = err != UG_OK || r.broken_seq != 0;
+	o->audit_unread = err != UG_OK;
 	if (err != UG_OK)
 		snprintf(o->audit_problem, sizeof o->audit_problem,
 			 "the audit trail cannot be read: %s",

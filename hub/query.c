@@ -171,20 +171,36 @@ most_urgent_first(const void *a, const void *b)
 /* An alert asked for by id, open or not: whether it is the caseworker's
  * (or their desk's) and names no one, which a client must know to offer
  * no form for an Action the hub would refuse. Said of their own alerts
- * only: of another's, not even that it exists. */
-static bool
-names_no_one(hub *h, const char *caseworker, const uint8_t *id)
+ * only: of another's, not even that it exists. An id no alert has is
+ * not an error; a read that failed is, as "false" would offer the form. */
+static ug_err
+names_no_one(hub *h, const char *caseworker, const uint8_t *id, bool *no_one)
 {
-	bool open = false;
+	bool open = false, desk = false;
 	char recipient[STORE_ID_MAX];
 	uint32_t escalations;
 	hub_alert_summary f;
-	return store_alert_state(h->store, id, &open, recipient,
-				 &escalations) == UG_OK &&
-	       (strcmp(recipient, caseworker) == 0 ||
-		(strcmp(recipient, h->rules.desk) == 0 &&
-		 hub__is_desk_member(h, caseworker))) &&
-	       hub__alert_summary(h, id, &f) == UG_OK && !f.cpr[0];
+	*no_one = false;
+	ug_err err =
+	    store_alert_state(h->store, id, &open, recipient, &escalations);
+	if (err == UG_ENOTFOUND || err == UG_EMALFORMED)
+		return UG_OK;
+	if (err != UG_OK)
+		return err;
+	if (strcmp(recipient, caseworker) != 0) {
+		if (strcmp(recipient, h->rules.desk) != 0)
+			return UG_OK;
+		err = hub__desk_member(h, caseworker, &desk);
+		if (!desk)
+			return err == UG_ENOTFOUND ? UG_OK : err;
+	}
+	/* A record that does not open is reported where it is found and
+	 * offers nothing to act on; asking again would not open it. */
+	err = hub__alert_summary(h, id, &f);
+	if (err == UG_ENOTFOUND || err == UG_EMALFORMED)
+		return UG_OK;
+	*no_one = err == UG_OK && !f.cpr[0];
+	return err;
 }
 
 /* Exactly one Result per Query: one the hub cannot read its store for
@@ -269,8 +285,17 @@ list_open(hub *h, const void *routing, size_t routing_len,
 				   q->alert_id.data, STORE_ALERT_ID_LEN) == 0)
 				break;
 		n = offset < l.n;
-		result->names_no_one =
-		    names_no_one(h, caseworker, q->alert_id.data);
+		bool no_one = false;
+		if (names_no_one(h, caseworker, q->alert_id.data, &no_one) !=
+		    UG_OK) {
+			for (size_t k = 0; k < l.n; k++)
+				wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
+					  l.alerts[k]);
+			free(l.alerts);
+			unavailable(h, routing, routing_len, result);
+			return;
+		}
+		result->names_no_one = no_one;
 		ug_hex(q->alert_id.data, STORE_ALERT_ID_LEN, asked);
 	}
 	result->n_alerts = n;

@@ -221,6 +221,11 @@ person_entries(store *s, MDB_dbi dbi, enum store__tag tag, const char *db,
 	       size_t *n)
 {
 	entries_acc a = {s, tag, db, item_len, NULL, 0, 0, UG_OK};
+	/* Said before anything can fail: a caller sorts and frees what it
+	 * is given whatever the answer, and a read refused (no reader slot
+	 * left) once handed it stack garbage and stopped hubd (SIGSEGV). */
+	*items = NULL;
+	*n = 0;
 	MDB_txn *txn = NULL;
 	int rc = store__begin_read(s->derived_env, &txn);
 	if (rc != 0)

@@ -970,6 +970,47 @@ def test_retryable_refusals_are_summed_up_once_a_minute(make_hub):
     assert value(s, "ungebro_events_rejected_total", code="E_FULL") == refused
 
 
+DENIED_TYPE = "agency is not registered for this event type"
+
+
+def test_refusals_for_good_are_a_hundred_lines_then_summed_up(make_hub):
+    """OPERATIONS.md, HUB-REJECT: an export an agency may not send is
+    refused for good row by row. The first 100 refusals are lines of
+    their own (event id, sender, reason); the rest are counted and summed
+    up in one line once a minute has passed since the first, or at stop,
+    so a large refused export does not flood the journal; every refusal
+    counts in ungebro_events_rejected_total."""
+    hub = metrics_hub(make_hub, agencies=hubtest.RULE_AGENCIES)
+    cprs = CprGen(8230).take(130)
+    hub.cprs.update(cprs)
+    # school-a is not registered for dropouts.
+    envs = [hubtest.event("school-a", c, "dropout", institution="college-x",
+                          programme="eud-smed", date="2026-03-02")
+            for c in cprs]
+    with IngestClient(hub, "school-a") as cli:
+        for env in envs:
+            ack = cli.ack_for(frame(env))
+            assert (ack.status, ack.code, ack.reason, ack.retryable) == \
+                (REJECTED, E_DENIED, DENIED_TYPE, False), ack
+    line = re.compile(r"warn HUB-REJECT event ([0-9a-f]{32}) from school-a: "
+                      + re.escape(DENIED_TYPE) + r"\n")
+    summary = re.compile(r"warn HUB-REJECT (\d+) more events refused since "
+                         r"the last HUB-REJECT line, the last from "
+                         r"school-a: " + re.escape(DENIED_TYPE) + r"\n")
+    hubtest.wait_for(lambda: value(scrape(hub)[0],
+                                   "ungebro_events_rejected_total",
+                                   code="E_DENIED") == 130, 10,
+                     "130 refusals counted")
+    assert line.findall(hub.log_text()) == \
+        [e.event_id.hex() for e in envs[:100]]
+    assert not summary.search(hub.log_text())
+    hub.stop()
+    log = hub.log_text()
+    assert [int(n) for n in summary.findall(log)] == [30], log[-2000:]
+    assert len(line.findall(log)) == 100
+    assert "HUB-STOP" in log.split("HUB-REJECT")[-1]
+
+
 def test_a_full_log_map_leaves_readyz_ready_and_says_so_elsewhere(make_hub):
     """OPERATIONS.md, Metrics and health endpoints: /readyz is about the
     derived state; a full log/ map (log_map_mb = 1) refuses new events
@@ -1008,8 +1049,8 @@ def test_a_full_log_map_leaves_readyz_ready_and_says_so_elsewhere(make_hub):
                     .split())
     assert "A full `log/` or `ids/` map does not make `/readyz` `503`" in \
         text
-    assert "`HUB-REJECT` (one line for each frame answered REJECTED, a bad " \
-        "event or one refused for good" in text
+    assert "`HUB-REJECT` (a frame answered REJECTED, warn. A bad event " \
+        "or one refused for good is a line of its own" in text
 
 
 def test_map_used_bytes_help_says_what_the_table_says(make_hub):
