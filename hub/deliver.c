@@ -996,6 +996,24 @@ answer_query(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 		   zmq_msg_size(frame) - 2);
 }
 
+/* The request id of a frame refused before it is handled, so that the
+ * answer finds its request; 0 (and kind 0) for one that does not decode. */
+static uint32_t
+frame_request_id(zmq_msg_t *frame, int *kind)
+{
+	uint32_t request_id = 0;
+	int code;
+	void *msg = NULL;
+	ug_diag diag = {0};
+	*kind = 0;
+	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), kind, &msg,
+			&code, &diag) == UG_OK) {
+		request_id = wire_request_id(*kind, msg);
+		wire_free(*kind, msg);
+	}
+	return request_id;
+}
+
 /* The key was revoked or replaced since this connection authenticated:
  * its session ends and every frame is answered E_DENIED, with the
  * request_id of a frame that has one (a gateway's Login too: the client
@@ -1018,15 +1036,8 @@ refuse_revoked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 		 caseworker ? caseworker : "?");
 	audit_queue(h, caseworker, zmq_msg_gets(frame, HUB_KEY_PROPERTY),
 		    "frame", "refused", NULL, "key revoked or replaced");
-	uint32_t request_id = 0;
-	int kind, code;
-	void *msg = NULL;
-	ug_diag diag = {0};
-	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
-			&code, &diag) == UG_OK) {
-		request_id = wire_request_id(kind, msg);
-		wire_free(kind, msg);
-	}
+	int kind;
+	uint32_t request_id = frame_request_id(frame, &kind);
 	refuse_frame(h, routing, request_id, UNGEBRO__V1__ERROR_CODE__E_DENIED,
 		     WIRE_REASON_KEY_REVOKED);
 }
@@ -1044,15 +1055,8 @@ refuse_unchecked(hub *h, zmq_msg_t *routing, zmq_msg_t *frame,
 		 "frame from %s not checked: the store cannot be read; "
 		 "answered E_UNAVAILABLE",
 		 caseworker ? caseworker : "?");
-	uint32_t request_id = 0;
-	int kind = 0, code;
-	void *msg = NULL;
-	ug_diag diag = {0};
-	if (wire_decode(zmq_msg_data(frame), zmq_msg_size(frame), &kind, &msg,
-			&code, &diag) == UG_OK) {
-		request_id = wire_request_id(kind, msg);
-		wire_free(kind, msg);
-	}
+	int kind;
+	uint32_t request_id = frame_request_id(frame, &kind);
 	if (kind == UNGEBRO__V1__FRAME_KIND__FRAME_ALERT_ACK)
 		refuse_frame(
 		    h, routing, request_id, UNGEBRO__V1__ERROR_CODE__E_FULL,

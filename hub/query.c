@@ -124,6 +124,14 @@ typedef struct {
 	const char *current; /* the queue being read: who it is for now */
 } alert_list;
 
+static void
+alert_list_free(alert_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, l->alerts[i]);
+	free(l->alerts);
+}
+
 static ug_err
 collect_alert(void *ctx, const uint8_t *id, const uint8_t *body, size_t len,
 	      uint32_t deliveries)
@@ -263,10 +271,7 @@ list_open(hub *h, const void *routing, size_t routing_len,
 		} else if (err != UG_OK) {
 			/* A partial list answered OK would pass for the
 			 * whole of it. */
-			for (size_t k = 0; k < l.n; k++)
-				wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
-					  l.alerts[k]);
-			free(l.alerts);
+			alert_list_free(&l);
 			unavailable(h, routing, routing_len, result);
 			return;
 		}
@@ -288,10 +293,7 @@ list_open(hub *h, const void *routing, size_t routing_len,
 		bool no_one = false;
 		if (names_no_one(h, caseworker, q->alert_id.data, &no_one) !=
 		    UG_OK) {
-			for (size_t k = 0; k < l.n; k++)
-				wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT,
-					  l.alerts[k]);
-			free(l.alerts);
+			alert_list_free(&l);
 			unavailable(h, routing, routing_len, result);
 			return;
 		}
@@ -324,9 +326,7 @@ list_open(hub *h, const void *routing, size_t routing_len,
 		ug_hex(a->alert_id.data, STORE_ALERT_ID_LEN, id);
 		audit(h, caseworker, "listed", "ok", person_key, id);
 	}
-	for (size_t i = 0; i < l.n; i++)
-		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_ALERT, l.alerts[i]);
-	free(l.alerts);
+	alert_list_free(&l);
 }
 
 /* ---- timeline ---- */
