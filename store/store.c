@@ -982,9 +982,11 @@ store__log_find_id(store *s, MDB_txn *ltxn, uint64_t from,
 	return err == UG_EEXISTS ? UG_OK : err == UG_OK ? UG_ENOTFOUND : err;
 }
 
+/* One read txn over the log. unopened, when set, is told of each record
+ * that does not open and the scan goes on past it. */
 static ug_err
-log_scan(store *s, uint64_t from, size_t max, store_record_fn fn, void *ctx,
-	 uint64_t *next, bool passing)
+log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
+	 store_seq_fn unopened, void *ctx, uint64_t *next, bool passing)
 {
 	*next = from;
 	uint8_t *scratch = store__scratch();
@@ -994,8 +996,10 @@ log_scan(store *s, uint64_t from, size_t max, store_record_fn fn, void *ctx,
 	int rc = begin_read(s->log_env, &txn);
 	if (rc != 0)
 		return store__map_err(rc, "begin scan");
-	ug_err err = scan_into(s, txn, scratch, from, max, fn, NULL, ctx, next,
-			       NULL, NULL, passing);
+	uint64_t unreadable = 0;
+	ug_err err =
+	    scan_into(s, txn, scratch, from, max, fn, unopened, ctx, next,
+		      unopened ? &unreadable : NULL, NULL, passing);
 	mdb_txn_abort(txn);
 	return err;
 }
@@ -1004,14 +1008,14 @@ ug_err
 store_log_scan(store *s, uint64_t from, size_t max, store_record_fn fn,
 	       void *ctx, uint64_t *next)
 {
-	return log_scan(s, from, max, fn, ctx, next, true);
+	return log_scan(s, from, max, fn, NULL, ctx, next, true);
 }
 
 ug_err
 store__log_read(store *s, uint64_t from, size_t max, store_record_fn fn,
 		void *ctx, uint64_t *next)
 {
-	return log_scan(s, from, max, fn, ctx, next, false);
+	return log_scan(s, from, max, fn, NULL, ctx, next, false);
 }
 
 ug_err
@@ -1030,19 +1034,7 @@ ug_err
 store_log_scan_opened(store *s, uint64_t from, size_t max, store_record_fn fn,
 		      store_seq_fn unopened, void *ctx, uint64_t *next)
 {
-	*next = from;
-	uint8_t *scratch = store__scratch();
-	if (!scratch)
-		return UG_ENOMEM;
-	MDB_txn *txn = NULL;
-	int rc = begin_read(s->log_env, &txn);
-	if (rc != 0)
-		return store__map_err(rc, "begin scan");
-	uint64_t unreadable = 0;
-	ug_err err = scan_into(s, txn, scratch, from, max, fn, unopened, ctx,
-			       next, &unreadable, NULL, false);
-	mdb_txn_abort(txn);
-	return err;
+	return log_scan(s, from, max, fn, unopened, ctx, next, false);
 }
 
 ug_err

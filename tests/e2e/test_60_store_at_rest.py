@@ -381,16 +381,21 @@ def hub_with_bobs_alert_flipped(make_hub):
     """The populated hub, restarted with one byte of cw-bob's alert's
     sealed body flipped in the store."""
     hub, _, a, b = populated(make_hub)
+    damage_alert(hub, b["alert_id"])
+    return hub
+
+
+def damage_alert(hub, alert_id):
+    """Flip one bit in the sealed body of the alert `alert_id` (hex),
+    hubd stopped for it and started again: the alert no longer opens."""
     hub.stop()
     _, index, _ = keys(hub)
     log = hub.data_dir / "log"
-    key = h(index, TAG_ALERT, bytes.fromhex(b["alert_id"]), 16)
-    alerts = dict(dump(log, "alerts"))
-    value = bytearray(alerts[key])
+    key = h(index, TAG_ALERT, bytes.fromhex(alert_id), 16)
+    value = bytearray(dict(dump(log, "alerts"))[key])
     value[len(value) - 20] ^= 0x01     # in the sealed body
     load(log, "alerts", [(key, bytes(value))])
     hub.start()
-    return hub
 
 
 def test_flipped_alert_byte_is_not_delivered(make_hub):

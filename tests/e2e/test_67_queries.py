@@ -1081,17 +1081,9 @@ def test_q_timeline_with_a_forged_alert_shows_the_rest(make_hub, clients):
     "refused as if absent" — unlike an event's log record that does not
     open (above), it does not make the timeline unavailable: the
     person's timeline is answered OK without it."""
-    from test_60_store_at_rest import (TAG_ALERT, dump, h, keys, load,
-                                       populated)
+    from test_60_store_at_rest import damage_alert, populated
     hub, [_, _, cpr], _, b = populated(make_hub)
-    hub.stop()
-    _, index, _ = keys(hub)
-    log = hub.data_dir / "log"
-    key = h(index, TAG_ALERT, bytes.fromhex(b["alert_id"]), 16)
-    value = bytearray(dict(dump(log, "alerts"))[key])
-    value[len(value) - 20] ^= 0x01     # in the sealed body
-    load(log, "alerts", [(key, bytes(value))])
-    hub.start()
+    damage_alert(hub, b["alert_id"])
     c = clients(hub, "cw-bob", hello=False)
     c.connected()
     r = c.ask(1, kind=pb().TIMELINE, cpr=cpr)
