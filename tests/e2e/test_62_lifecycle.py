@@ -839,6 +839,19 @@ def test_an_assignment_past_retention_assignment_routes_nothing(make_hub):
                                                      "duty-desk"), second
 
 
+def purged_then_anna_is_sent_the_next(hub, a, what, left):
+    """On 2026-02-10 `what` is purged, `left` log records stay, one
+    assignment stands, and the person's next dropout goes to cw-anna."""
+    hub.set_clock("2026-02-10T10:00:00")
+    st = hub.wait_stats(what + " purged",
+                        lambda s: s["log_events"] == left)
+    assert st["assignments"] == 1, st
+    hub.send(ev_dropout(a, "2026-02-09", institution="college-y"))
+    wait_for(lambda: hub.stats()["alerts"] >= 2, 10, "the second alert")
+    rc, anna, err = hub.inbox("cw-anna", no_ack=True, idle_exit=2)
+    assert rc == 0 and "college-y" in json.dumps(anna), (anna, err)
+
+
 def test_a_purged_assignment_record_leaves_the_one_a_later_record_made(
         make_hub):
     """OPERATIONS.md and RULES.md, Retention: with an assignment's record
@@ -866,14 +879,8 @@ def test_a_purged_assignment_record_leaves_the_one_a_later_record_made(
     [first] = hub.peek("cw-anna", 1)
     assert first["rule"] == "dropout", first
     # The first record is past its 30 days, the later two are not.
-    hub.set_clock("2026-02-10T10:00:00")
-    st = hub.wait_stats("the first assignment record purged",
-                        lambda s: s["log_events"] == 3)
-    assert st["assignments"] == 1, st
-    hub.send(ev_dropout(a, "2026-02-09", institution="college-y"))
-    wait_for(lambda: hub.stats()["alerts"] >= 2, 10, "the second alert")
-    rc, anna, err = hub.inbox("cw-anna", no_ack=True, idle_exit=2)
-    assert rc == 0 and "college-y" in json.dumps(anna), (anna, err)
+    purged_then_anna_is_sent_the_next(hub, a, "the first assignment record",
+                                      3)
     # The same after a restart, when derived/ is as the log makes it.
     hub.restart()
     assert hub.stats()["assignments"] == 1
@@ -907,14 +914,7 @@ def test_a_purged_correction_gives_back_the_assignment_it_corrected(
     hub.send(ev_dropout(a, "2026-01-19"))
     [first] = hub.peek("cw-bob", 1)
     assert first["rule"] == "dropout", first
-    hub.set_clock("2026-02-10T10:00:00")
-    st = hub.wait_stats("the correction purged",
-                        lambda s: s["log_events"] == 2)
-    assert st["assignments"] == 1, st
-    hub.send(ev_dropout(a, "2026-02-09", institution="college-y"))
-    wait_for(lambda: hub.stats()["alerts"] >= 2, 10, "the second alert")
-    rc, anna, err = hub.inbox("cw-anna", no_ack=True, idle_exit=2)
-    assert rc == 0 and "college-y" in json.dumps(anna), (anna, err)
+    purged_then_anna_is_sent_the_next(hub, a, "the correction", 2)
 
 
 def test_a_desk_membership_past_retention_desk_routes_nothing(make_hub):
