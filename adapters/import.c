@@ -1676,6 +1676,26 @@ keep_refused(const struct origin *o, const char *path, const char *reason)
 	return !ferror(f);
 }
 
+/* Why a refused event cannot be named by its row: the operator's next
+ * step differs (nothing to do for an old queue; the file's mode or the
+ * disk when OUTBOX/origins cannot be opened or lost its tail). */
+static const char *
+origin_missing_why(ug_err got)
+{
+	switch (got) {
+	case UG_ENOTFOUND:
+		return "queued by an older adapter, or while OUTBOX/origins "
+		       "could not be opened";
+	case UG_ECLOSED:
+		return "OUTBOX/origins cannot be opened";
+	case UG_OK:
+	case UG_EMALFORMED:
+		return "its record in OUTBOX/origins is cut short or damaged";
+	default:
+		return "its record in OUTBOX/origins cannot be read";
+	}
+}
+
 void
 adapter__hub_refused(outbox *ob, const uint8_t *id, const char *code,
 		     const char *reason)
@@ -1687,13 +1707,13 @@ adapter__hub_refused(outbox *ob, const uint8_t *id, const char *code,
 		buf = malloc(ORIGIN_MAX);
 	size_t len = 0;
 	struct origin o;
-	if (!buf || outbox_origin(ob, id, buf, ORIGIN_MAX, &len) != UG_OK ||
-	    !read_origin(buf, len, &o)) {
+	ug_err got =
+	    buf ? outbox_origin(ob, id, buf, ORIGIN_MAX, &len) : UG_ENOMEM;
+	if (got != UG_OK || !read_origin(buf, len, &o)) {
 		log_warn("ADP-REJECT",
 			 "the hub rejected event %s: %s: %.200s (the outbox "
-			 "does not say which row it was: queued by an older "
-			 "adapter)",
-			 hex, code, reason);
+			 "does not say which row it was: %s)",
+			 hex, code, reason, origin_missing_why(got));
 		return;
 	}
 	/* Copies with their ends: the origin's pieces are not strings. */

@@ -258,8 +258,8 @@ enqueue(outbox *ob, MDB_txn *txn, const uint8_t *id)
  * so a CPR) with its id, appended to OUTBOX/origins; its offset goes in
  * the origin table under its queue position, so a transaction adds and
  * (acks come mostly in queue order) removes a few entries side by side.
- * A record a crash left unwritten does not open: the event then has no
- * origin, as one queued by an older adapter. */
+ * A record a crash left unwritten does not open (outbox_origin says
+ * so, and the event is named by its id). */
 static int
 put_origin(outbox *ob, MDB_txn *txn, const outbox_item *it)
 {
@@ -322,7 +322,9 @@ outbox_origin(outbox *ob, const uint8_t id[OUTBOX_ID_LEN], uint8_t *out,
 		rc = MDB_NOTFOUND;
 	mdb_txn_abort(txn);
 	trim_map(ob);
-	if (rc == MDB_NOTFOUND || ob->origins_fd < 0)
+	if (ob->origins_fd < 0)
+		return UG_ECLOSED;
+	if (rc == MDB_NOTFOUND)
 		return UG_ENOTFOUND;
 	if (rc != 0)
 		return outbox_err(ob, rc, "outbox origin");

@@ -137,7 +137,9 @@ ug_err outbox_lookup(outbox *ob, const uint8_t key[OUTBOX_KEY_LEN],
 
 /* The origin queued with pending id into out (cap bytes), its length in
  * *len: UG_ENOTFOUND when it has none (queued without one, by an older
- * adapter), UG_EMALFORMED when it does not open or fit. */
+ * adapter or while OUTBOX/origins could not be opened), UG_ECLOSED when
+ * OUTBOX/origins is not open now, UG_EMALFORMED when its record is cut
+ * short (a crash) or does not open or fit. */
 ug_err outbox_origin(outbox *ob, const uint8_t id[OUTBOX_ID_LEN], uint8_t *out,
 		     size_t cap, size_t *len);
 

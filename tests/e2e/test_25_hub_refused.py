@@ -288,3 +288,47 @@ def test_a_whole_file_refused_keeps_every_row_once(make_hub):
     assert kept[numbers[1234]][1] == "lessons_absent"
     assert sum(1 for k in kept.values() if "E_DENIED" in k[2]) == 2999
     hub.sweep()
+
+
+@pytest.mark.parametrize("damage", ["cut_short", "cannot_open"])
+def test_a_refusal_without_its_row_says_why(make_hub, damage):
+    """When the outbox cannot name a refused event's row, ADP-REJECT says
+    why, so the operator knows whether the disk or OUTBOX/origins needs
+    looking at: its record cut short (a crash), or the file not opened
+    (here a directory in its place; OUTBOX-ORIGINS warned at the start).
+    The row is not in the rejects file then, and the flush still ends
+    with every event accounted for."""
+    hub = make_hub(start=False, agencies={"school-a": "readiness"})
+    hub.cprs.add("1503094321")
+    path = hub.inputs_dir / "uge19.csv"
+    path.write_text("\n".join([ABSENCE_HEADER] + ABSENCE_ROWS) + "\n",
+                    encoding="utf-8")
+    r = run_adapter(hub, "school", "import", path, agency="school-a",
+                    timeout=0)
+    assert r.rc == EXIT_PENDING, str(r)
+    origins = hub.outbox_dir("school-a") / "origins"
+    assert origins.stat().st_size > 0
+    if damage == "cut_short":
+        with open(origins, "r+b") as f:
+            f.truncate(origins.stat().st_size // 3)
+        why = "its record in OUTBOX/origins is cut short or damaged"
+    else:
+        origins.unlink()
+        origins.mkdir()
+        why = "OUTBOX/origins cannot be opened"
+    hub.start()
+    r = run_adapter(hub, "school", "flush", agency="school-a")
+    assert r.rc == EXIT_ROWS_REJECTED, str(r)
+    assert (r.summary["rejected_by_hub"], r.summary["pending"]) == (2, 0)
+    said = re.findall(r"ADP-REJECT the hub rejected event [0-9a-f]{32}: "
+                      r"E_DENIED: " + re.escape(REASON) + r" \(the outbox "
+                      r"does not say which row it was: (.*)\)", r.stderr)
+    if damage == "cut_short":
+        # The first record may have survived the cut: named by its row.
+        assert why in said and set(said) == {why}, r.stderr
+        assert len(said) + r.stderr.count("; row ") == 2, r.stderr
+    else:
+        assert said == [why, why], r.stderr
+        assert "OUTBOX-ORIGINS" in r.stderr
+        assert "queued by an older adapter" not in r.stderr
+    hub.sweep()

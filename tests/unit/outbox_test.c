@@ -884,8 +884,45 @@ test_origin_kept_while_pending(void)
 	outbox_close(&ob);
 }
 
+/* An origin that cannot be had says why: the file not open now
+ * (UG_ECLOSED), none kept for the event (UG_ENOTFOUND), or its record
+ * cut short by a crash (UG_EMALFORMED). */
+static void
+test_origin_missing_says_why(void)
+{
+	const char *dir = ut_tmpdir();
+	char path[600];
+	snprintf(path, sizeof path, "%s/origins", dir);
+	CHECK(mkdir(dir, 0700) == 0 || errno == EEXIST);
+	CHECK(mkdir(path, 0700) == 0);
+	outbox *ob = open_outbox(dir, storage_key);
+	titem t;
+	make_item(&t, 1, CPR_A);
+	t.item.origin = (const uint8_t *)"row one";
+	t.item.origin_len = 7;
+	CHECK_OK(put(ob, &t, 1));
+	uint8_t buf[64];
+	size_t len = 0;
+	CHECK(outbox_origin(ob, t.id, buf, sizeof buf, &len) == UG_ECLOSED);
+	outbox_close(&ob);
+	CHECK(rmdir(path) == 0);
+
+	ob = open_outbox(dir, storage_key);
+	CHECK(outbox_origin(ob, t.id, buf, sizeof buf, &len) == UG_ENOTFOUND);
+	titem cut;
+	make_item(&cut, 2, CPR_B);
+	cut.item.origin = (const uint8_t *)"row two";
+	cut.item.origin_len = 7;
+	CHECK_OK(put(ob, &cut, 1));
+	CHECK(truncate(path, 10) == 0);
+	CHECK(outbox_origin(ob, cut.id, buf, sizeof buf, &len) ==
+	      UG_EMALFORMED);
+	outbox_close(&ob);
+}
+
 TEST_LIST = {
     {"put scan done", test_put_scan_done},
+    {"origin missing says why", test_origin_missing_says_why},
     {"re-put skipped", test_reput_skipped},
     {"persistence", test_persistence},
     {"survives kill", test_survives_kill},
