@@ -511,6 +511,7 @@ state_get(apply_ctx *c, const uint8_t *person_key, uint8_t rule, uint8_t *blob,
 typedef struct {
 	const uint8_t *person_key;
 	wire_envelope *env;
+	bool other_person; /* the event named is about someone else */
 } corrected_event;
 
 static ug_err
@@ -519,10 +520,12 @@ load_corrected(void *ctx, const store_record *rec)
 	corrected_event *r = ctx;
 	/* Only an event about the same person: a correction naming another
 	 * person's event takes nothing from this one's state. */
-	if (rec->person_key &&
+	if (rec->person_key && r->person_key &&
 	    memcmp(rec->person_key, r->person_key, UG_PERSON_KEY_LEN) == 0)
 		r->env = wire_unpack(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT,
 				     rec->body, rec->body_len);
+	else
+		r->other_person = true;
 	return UG_OK;
 }
 
@@ -613,6 +616,12 @@ apply_person_event(apply_ctx *c, const store_record *rec,
 		wire_free(UNGEBRO__V1__FRAME_KIND__FRAME_EVENT, corrected.env);
 		corrected.env = NULL;
 	}
+	/* Naming another person's event makes no correction (the timeline's
+	 * test too): it is this person's new event, or a risk or a miss sent
+	 * about the right pupil would raise and count nothing, and a report
+	 * would take back an alert as only a correction does. */
+	if (corrected.other_person)
+		in.corrects_seq = 0;
 	in.corrected = corrected.env;
 	static outcome o;
 	outcome_init(&o);

@@ -794,6 +794,46 @@ def test_a_correction_about_another_person_corrects_nothing(make_hub):
             if e.get("superseded")] == [first.event_id.hex()]
 
 
+def test_an_event_naming_another_persons_event_is_their_new_event(
+        make_hub):
+    """RULES.md section 3, Corrections: a correction is an event of the
+    same agency about the same person (the timeline's test); one naming
+    another person's event is applied as a new event and corrects
+    nothing. A dropout risk, a missed activation and an absence report
+    sent about the right pupil, each naming the wrong pupil's event, are
+    the right pupil's own: the risk alerts, the miss counts toward
+    missed_activation, and a report that ends the right pupil's absence
+    episode withdraws nothing (as any new report)."""
+    hub = rules_hub(make_hub, "2026-09-07T08:00:00",
+                    rules={"absence.rolling.min_days": "5"})
+    wrong, right = CprGen(4141).born("2008-01-21"), \
+        CprGen(4142).born("2008-02-22")
+    hub.assign(wrong, "cw-anna")
+    hub.assign(right, "cw-anna")
+    risk = ev_dropout_risk(wrong, "2026-09-04")
+    miss = ev_missed_activation(wrong, "2026-09-02")
+    week = ev_absence(wrong, "2026-09-07", 0, expected=90)
+    hub.send(risk, ev_missed_activation(wrong, "2026-09-01"), miss, week,
+             ev_missed_activation(right, "2026-09-01"),
+             ev_absence(right, "2026-08-31", 6))
+    assert hub.wait_applied()["alerts"] == 3
+    hub.send(corrected(risk, ev_dropout_risk(right, "2026-09-04")),
+             corrected(miss, ev_missed_activation(right, "2026-09-02")),
+             corrected(week, ev_absence(right, "2026-09-07", 0,
+                                        expected=90)))
+    assert hub.wait_applied()["alerts"] == 5
+    alerts = hub.peek("cw-anna", 5)
+    assert rules_of(a for a in alerts if a["cpr"] == wrong) == \
+        ["dropout_risk", "missed_activation"]
+    mine = {a["rule"]: a for a in alerts if a["cpr"] == right}
+    assert sorted(mine) == ["absence.rolling", "dropout_risk",
+                            "missed_activation"]
+    assert "reported a missed activation on 2026-09-02 (activity " \
+        "akt-1): 2 missed within 30 days." in \
+        mine["missed_activation"]["explanation"]
+    assert "HUB-WITHDRAW" not in hub.log_text()
+
+
 def test_a_correction_stored_before_its_event_corrects_nothing(make_hub):
     """PROTOCOL.md §3 step 2: a correction must wait for the ack of the
     event it names. Stored first (the original was refused retryable
