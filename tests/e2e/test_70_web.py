@@ -857,6 +857,8 @@ def test_what_is_no_request_or_too_many_parameters_is_not_served(make_hub):
         assert web.request("GET", "/login")[0].status == 200
     finally:
         web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    assert log.count("WEB-HTTP Not enough memory in pool") == 2, log
 
 
 def test_a_restarted_webd_forgets_its_sessions_and_hubd_ends_them_idle(
