@@ -68,7 +68,6 @@ def test_the_loopback_capture_holds_personal_data_only_on_webds_http(
     import re
     import shutil
     import signal
-    import time
     from hubtest import AbsenceRow
     from test_70_web import PASSWORD, Web, anna_session, anna_with_a_person
     if not shutil.which("tcpdump"):
@@ -605,7 +604,6 @@ def test_a_plain_client_gets_nowhere_and_is_not_recorded(make_hub, endpoint):
     before ZAP is asked — nothing about it is logged, counted or
     recorded. A PLAIN client naming a registered agency and a NULL client,
     on either endpoint."""
-    import time
     import zmq
     from hubtest import envelope, frame
     hub = make_hub()
@@ -673,7 +671,6 @@ def test_notice_addresses_swapped_in_the_file_mail_no_one(make_hub,
     to no one (least of all to cw-bo's address), and hubd reports the
     record STORE-FORGED."""
     import stat
-    import time
     from hubtest import envelope
     from test_60_store_at_rest import dump, load
     d = tmp_path / "mailhub" / "mail"
@@ -721,3 +718,50 @@ def test_architecture_says_what_log_lines_carry_as_security_does():
     assert ids in arch and ids in sec, (arch, sec)
     assert "never a CPR or a name" in arch and "never a CPR or a name" in sec
     assert "MTA" in arch and "MTA" in sec, arch
+
+
+def test_every_program_says_when_a_secret_key_file_is_open_to_others(
+        make_hub):
+    """SECURITY.md "Personal data at rest": a secret key file
+    (`ID.key_secret`, `hub.sign_secret`) that its group or others may read
+    or write is still used, not refused, but every program that loads it
+    logs `KEYS-MODE PATH is open to others than its owner (mode 0MMM): it
+    holds secret keys; chmod 600 it` (warn), each time: hubd and hubctl
+    for the signing key, inbox, an adapter and webd for their own."""
+    from test_70_web import Web
+    hub = make_hub(start=False)
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+
+    def said(text, name, mode):
+        path = hub.keys_dir / name
+        return (f"warn KEYS-MODE {path} is open to others than its owner "
+                f"(mode {mode}): it holds secret keys; chmod 600 it") in text
+    modes = {"hub.sign_secret": "0640", "cw-anna.key_secret": "0604",
+             "school-a.key_secret": "0660", "web-1.key_secret": "0644"}
+    for name, mode in modes.items():
+        (hub.keys_dir / name).chmod(int(mode, 8))
+    hub.start()
+    # hubd loads its signing key at its first loop turn, after HUB-READY.
+    hub.wait_log(r"KEYS-MODE .*hub\.sign_secret")
+    assert said(hub.log_text(), "hub.sign_secret", "0640")
+    p = hub.hubctl("audit", "verify")
+    assert said(p.stderr, "hub.sign_secret", "0640"), p.stderr
+    rc, _, err = hub.inbox("cw-anna", idle_exit=1)
+    assert rc == 0 and said(err, "cw-anna.key_secret", "0604"), err
+    r = hub.adapter("import", str(hub.csv("none.csv", [])[0]))
+    assert r.rc == 0 and said(r.stderr, "school-a.key_secret", "0660"), \
+        str(r)
+    web = Web(hub)
+    try:
+        assert web.request("GET", "/login")[0].status == 200
+    finally:
+        web.stop()
+    assert said((hub.logs_dir / "webd.log").read_text(), "web-1.key_secret",
+                "0644")
+    # Made 0600 again, nothing is said.
+    for name in modes:
+        (hub.keys_dir / name).chmod(0o600)
+    rc, _, err = hub.inbox("cw-anna", idle_exit=1)
+    assert rc == 0 and "KEYS-MODE" not in err, err
+    assert "KEYS-MODE" not in hub.hubctl("audit", "verify").stderr
