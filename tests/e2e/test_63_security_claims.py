@@ -68,6 +68,7 @@ def test_the_loopback_capture_holds_personal_data_only_on_webds_http(
     import re
     import shutil
     import signal
+    import time
     from hubtest import AbsenceRow
     from test_70_web import PASSWORD, Web, anna_session, anna_with_a_person
     if not shutil.which("tcpdump"):
@@ -604,6 +605,7 @@ def test_a_plain_client_gets_nowhere_and_is_not_recorded(make_hub, endpoint):
     before ZAP is asked — nothing about it is logged, counted or
     recorded. A PLAIN client naming a registered agency and a NULL client,
     on either endpoint."""
+    import time
     import zmq
     from hubtest import envelope, frame
     hub = make_hub()
@@ -671,6 +673,7 @@ def test_notice_addresses_swapped_in_the_file_mail_no_one(make_hub,
     to no one (least of all to cw-bo's address), and hubd reports the
     record STORE-FORGED."""
     import stat
+    import time
     from hubtest import envelope
     from test_60_store_at_rest import dump, load
     d = tmp_path / "mailhub" / "mail"
