@@ -2075,6 +2075,8 @@ static void
 shown_path(const char *text, char *out, size_t cap)
 {
 	ug_strlcpy(out, text ? text : "", cap);
+	/* Before the conversion too, as the logs do (common/log.c). */
+	ug_cpr_mask(out);
 	ug_utf8_from_cp1252(out, cap);
 	ug_cpr_mask(out);
 	adapter__one_line(out);

@@ -179,6 +179,9 @@ message_line(const char *fmt, va_list ap)
 	char *text = n < 0 ? NULL : malloc(3 * (size_t)n + 1);
 	if (text) {
 		vsnprintf(text, (size_t)n + 1, fmt, again);
+		/* A byte that is not UTF-8 between a CPR's halves is a
+		 * dash to the mask only before it is converted. */
+		ug_cpr_mask(text);
 		ug_utf8_from_cp1252(text, 3 * (size_t)n + 1);
 		adapter__one_line(text);
 	}

@@ -117,6 +117,10 @@ ug_log_write(int level, const char *msgid, const char *fmt, ...)
 		 * across the cut would otherwise keep its first digits. */
 		char body[sizeof line + 64];
 		vsnprintf(body, sizeof body, fmt, ap);
+		/* Masked before it is read as Windows-1252 too: there a byte
+		 * that is not UTF-8 between a CPR's halves stands in for the
+		 * dash, and reads as a letter (0xFF, 'ÿ') once converted. */
+		ug_cpr_mask(body);
 		/* A journal shows a line that is not UTF-8 as a blob: a
 		 * file name in Windows-1252 is read as such. */
 		ug_utf8_from_cp1252(body, sizeof body);
@@ -166,6 +170,8 @@ masked_print(FILE *to, const char *fmt, va_list ap)
 	 * must not add lines that look like others, so only the message's
 	 * own final line break stays. */
 	n = (int)one_line(text, (size_t)n, true);
+	/* Masked before the conversion below as well, as in ug_log_write. */
+	ug_cpr_mask(text);
 	/* Read as a log line is (ug_log_write): a file name quoted from a
 	 * share in another character set (fravær.csv in Windows-1252) must
 	 * not make the line unreadable to a journal or a UTF-8 terminal. */

@@ -484,6 +484,35 @@ def test_a_gateway_key_replaced_and_put_back_at_once_ends_its_sessions(gw):
     ended_by_a_change_made_while_paused(hub, g, replace_and_put_back)
 
 
+def test_a_caseworker_key_replaced_and_put_back_at_once_ends_web_sessions(
+        gw):
+    """SECURITY.md "Revocation is immediate" and "Sessions": a
+    caseworker's key replaced and put back before hubd's next loop turn
+    (A, B, A with hubd paused) ends their web sessions as well as the
+    delivery sessions opened with A — a web session does not use the
+    caseworker's key, but a replaced one says their device may be in
+    other hands. Recorded `logout` `revoked`; a new login works."""
+    hub, g = gw
+    hub.hubctl("keygen", "--keys_dir", str(hub.tmp / "new"), "cw-anna",
+               config=False)
+
+    def replace_and_put_back():
+        hub.register_caseworker("cw-anna",
+                                key=hub.tmp / "new" / "cw-anna.key")
+        hub.register_caseworker("cw-anna")
+    ended_by_a_change_made_while_paused(hub, g, replace_and_put_back)
+
+    def sessions():
+        p = hub.hubctl("audit", "show", "--json", "--actor", "cw-anna")
+        return [(r["action"], r["result"]) for r in map(
+            json.loads, p.stdout.splitlines())
+            if r["action"] in ("login", "logout")]
+    wait_for(lambda: len(sessions()) >= 3, 10, "the logins written",
+             interval=0.3)
+    assert sessions() == [("login", "ok"), ("logout", "revoked"),
+                          ("login", "ok")]
+
+
 def test_a_caseworker_revoked_and_registered_again_at_once_is_logged_out(
         gw):
     """SECURITY.md "Sessions": a web session ends when its caseworker is

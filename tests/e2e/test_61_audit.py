@@ -469,6 +469,122 @@ def test_deleted_record_is_named(make_hub):
     assert seq == 4 and "missing" in what, (seq, what)
 
 
+def swap_3_and_4(pairs):
+    (k3, v3), (k4, v4) = pairs[2], pairs[3]
+    pairs[2], pairs[3] = (k3, v4), (k4, v3)
+    return pairs
+
+
+def flip_value_of(key):
+    def flip(pairs):
+        return [(k, v[:-12] + ("0" if v[-12] != "0" else "1") + v[-11:]
+                 if k.strip() == key else v) for k, v in pairs]
+    return flip
+
+
+@pytest.mark.parametrize("db,change,named", [
+    ("audit", swap_3_and_4,
+     (3, "record 3 altered: it does not open with the storage key")),
+    # A key of 9 bytes sorts between records 3 and 4.
+    ("audit", lambda pairs: pairs[:3] + [(pairs[2][0].rstrip() + "00",
+                                          pairs[2][1])] + pairs[3:],
+     (4, "a record with a malformed sequence sits before record 4")),
+    ("audit_ckpt", lambda pairs: [p for p in pairs if p[0].strip() != "68"],
+     (None, "the chain's recorded head is missing")),
+    ("audit_ckpt", flip_value_of("68"),
+     (None, "the chain's recorded head is altered (does not open)")),
+], ids=["swapped", "malformed sequence", "head removed", "head altered"])
+def test_a_swap_a_bad_sequence_and_a_changed_head_are_named(make_hub, db,
+                                                            change, named):
+    """SECURITY.md "Verifying": two records swapped (a record moved opens
+    no more), a key that is no sequence added to the trail, the recorded
+    head ("h" in log/audit_ckpt) removed or changed — each is BROKEN with
+    the wording the doc quotes, exit 1, and the trail verifies again once
+    put back."""
+    hub, _, _ = busy_hub(make_hub)
+    records = []
+    edit_audit(hub, lambda pairs: records.extend(pairs) or pairs)
+    kept = []
+    edit_audit(hub, lambda pairs: kept.extend(pairs) or change(pairs), db=db)
+    # A head that cannot be read is named at the last record.
+    assert broken_at(hub) == (named[0] or seq_of(records[-1]), named[1])
+    edit_audit(hub, lambda pairs: kept, db=db)
+    assert verify(hub).returncode == 0
+
+
+def test_a_record_of_a_diverged_copy_is_named_by_the_hashes(make_hub):
+    """SECURITY.md "Verifying": a record copied in from another trail
+    that shares the records before it (a copy of the store that went on
+    differently) opens with the storage key, but the next record's hash
+    of it does not match (`record S: hash mismatch (the record before it
+    was changed or replaced)`), nor does the checkpoint signed over the
+    original (`record S: hash mismatch with its signed checkpoint (the
+    trail up to it was rewritten)`)."""
+    hub = make_hub(start=False)
+    env = hub.data_dir / "log"
+    hub.keygen("cw-x")
+    hub.keygen("cw-y")
+    saved = hub.tmp / "saved-log"
+    shutil.copytree(env, saved)
+    hub.hubctl("register-caseworker", "cw-x")
+    hub.hubctl("register-caseworker", "cw-y")
+    other = []
+    edit_audit(hub, lambda pairs: other.extend(pairs) or pairs)
+    shutil.rmtree(env)
+    shutil.copytree(saved, env)
+    hub.hubctl("register-caseworker", "cw-y")
+    hub.hubctl("register-caseworker", "cw-x")
+    own = []
+    edit_audit(hub, lambda pairs: own.extend(pairs) or pairs)
+    n = len(own)
+    assert [seq_of(p) for p in other] == [seq_of(p) for p in own] and \
+        other[:n - 2] == own[:n - 2] and other[n - 2] != own[n - 2]
+    # The last record replaced: the one before it is the original.
+    edit_audit(hub, lambda pairs: pairs[:n - 1] + [other[n - 1]])
+    assert broken_at(hub) == (n, f"record {n}: hash mismatch (the record "
+                              "before it was changed or replaced)")
+    # The one before the last replaced: signed at its place, it is named
+    # by its checkpoint before the last record names it.
+    edit_audit(hub, lambda pairs: own[:n - 2] + [other[n - 2], own[n - 1]])
+    assert broken_at(hub) == (n - 1, f"record {n - 1}: hash mismatch with "
+                              "its signed checkpoint (the trail up to it "
+                              "was rewritten)")
+    edit_audit(hub, lambda pairs: own)
+    assert verify(hub).returncode == 0
+
+
+def test_hubd_signs_a_checkpoint_at_every_1000th_record(make_hub):
+    """SECURITY.md "Checkpoints": hubd signs one every 1000 records,
+    logged `STORE-AUDIT checkpoint signed at record N, head HEX` once
+    committed; `audit verify` names it as the last one, and the records
+    after it as not yet signed, until hubd's stop signs them too."""
+    from test_53_delivery import CaseworkerClient
+    hub = make_hub()
+    c = CaseworkerClient(hub, "cw-anna")
+    c.wait(lambda: c.frames, 10, "the Welcome")
+    for _ in range(1100):          # each a `frame` `malformed` record
+        c.raw(b"\x01\x63x")
+    hub.wait_log(r"STORE-AUDIT checkpoint signed at record 1000, head ")
+    head = re.search(r"STORE-AUDIT checkpoint signed at record 1000, head "
+                     r"([0-9a-f]{64})", hub.log_text()).group(1)
+    # hubctl stats and audit verify write no record (audit show would,
+    # and sign it).
+    hubtest.wait_for(lambda: hub.stats()["audit_records"] > 1100, 10,
+                     "1100 refusals written")
+    p = verify(hub)
+    assert p.returncode == 0, p.stdout
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("audit trail intact: ") and \
+        "(last at record 1000)" in lines[0], p.stdout
+    assert lines[1] == f"last checkpoint: record 1000, head {head}", lines
+    assert lines[2].startswith("records 1001..") and \
+        lines[2].endswith(" come after the last checkpoint: chained and "
+                          "sealed, not yet signed"), lines
+    hub.stop()
+    assert len(re.findall(r"STORE-AUDIT checkpoint signed at record 1000,",
+                          hub.log_text())) == 1
+
+
 def test_verify_counts_the_problems_and_needs_the_public_key(make_hub):
     """OPERATIONS.md, The audit trail: BROKEN names the first broken
     record and how many problems in all; records after the last

@@ -721,3 +721,111 @@ def test_architecture_says_what_log_lines_carry_as_security_does():
     assert ids in arch and ids in sec, (arch, sec)
     assert "never a CPR or a name" in arch and "never a CPR or a name" in sec
     assert "MTA" in arch and "MTA" in sec, arch
+
+
+def test_every_program_says_when_a_secret_key_file_is_open_to_others(
+        make_hub):
+    """SECURITY.md "Personal data at rest": a secret key file
+    (`ID.key_secret`, `hub.sign_secret`) that its group or others may read
+    or write is still used, not refused, but every program that loads it
+    logs `KEYS-MODE PATH is open to others than its owner (mode 0MMM): it
+    holds secret keys; chmod 600 it` (warn), each time: hubd and hubctl
+    for the signing key, inbox, an adapter and webd for their own."""
+    from test_70_web import Web
+    hub = make_hub(start=False)
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+
+    def said(text, name, mode):
+        path = hub.keys_dir / name
+        return (f"warn KEYS-MODE {path} is open to others than its owner "
+                f"(mode {mode}): it holds secret keys; chmod 600 it") in text
+    modes = {"hub.sign_secret": "0640", "cw-anna.key_secret": "0604",
+             "school-a.key_secret": "0660", "web-1.key_secret": "0644"}
+    for name, mode in modes.items():
+        (hub.keys_dir / name).chmod(int(mode, 8))
+    hub.start()
+    # hubd loads its signing key at its first loop turn, after HUB-READY.
+    hub.wait_log(r"KEYS-MODE .*hub\.sign_secret")
+    assert said(hub.log_text(), "hub.sign_secret", "0640")
+    p = hub.hubctl("audit", "verify")
+    assert said(p.stderr, "hub.sign_secret", "0640"), p.stderr
+    rc, _, err = hub.inbox("cw-anna", idle_exit=1)
+    assert rc == 0 and said(err, "cw-anna.key_secret", "0604"), err
+    r = hub.adapter("import", str(hub.csv("none.csv", [])[0]))
+    assert r.rc == 0 and said(r.stderr, "school-a.key_secret", "0660"), \
+        str(r)
+    web = Web(hub)
+    try:
+        assert web.request("GET", "/login")[0].status == 200
+    finally:
+        web.stop()
+    assert said((hub.logs_dir / "webd.log").read_text(), "web-1.key_secret",
+                "0644")
+    # Made 0600 again, nothing is said.
+    for name in modes:
+        (hub.keys_dir / name).chmod(0o600)
+    rc, _, err = hub.inbox("cw-anna", idle_exit=1)
+    assert rc == 0 and "KEYS-MODE" not in err, err
+    assert "KEYS-MODE" not in hub.hubctl("audit", "verify").stderr
+
+
+def test_a_cpr_split_by_a_byte_that_is_not_utf8_is_masked_when_echoed(
+        make_hub, tmp_path):
+    """SECURITY.md "Log lines" and "Audit trail": a log line or a message
+    masks a CPR number as the audit trail does, and there a byte that is
+    not UTF-8 between its halves counts as the dash (a Windows-1252 dash
+    in a file name, or any other such byte). The line shows the byte as
+    Windows-1252 (`ÿ` for 0xFF), but the number is masked all the same:
+    in hubctl's messages, in an adapter's log lines and per-file line,
+    and in webd's WEB-CSRF line, which quotes the path a client sent."""
+    import re
+    import urllib.parse
+    from hubtest import DEFAULT_HEADER
+    from test_70_web import PASSWORD, Web, set_password, session_cookie
+    hub = make_hub()
+    hub.keygen("web-1")
+    hub.hubctl("register-gateway", "web-1")
+    set_password(hub, "cw-anna", PASSWORD)
+    seps = (b"\xff", b"\x85", b"\xad", b"\xb7", b"\x96")
+    cprs = CprGen(6311).take(len(seps))
+    hub.cprs.update(cprs)
+
+    def named(cpr, sep):
+        return cpr[:6].encode() + sep + cpr[6:].encode()
+
+    def unmasked(text):
+        return [c for c in cprs if re.search(
+            c[:6] + r"\D{1,3}" + c[6:], text)]
+    outs = []
+    for cpr, sep in zip(cprs, seps):
+        # hubctl: a file it cannot write, named after the person.
+        out = bytes(tmp_path) + b"/no-such-dir/" + named(cpr, sep) + b".json"
+        p = subprocess.run([binary("hubctl"), "--config", str(hub.conf),
+                            "export", "--cpr", cprs[0], "--out", out],
+                           capture_output=True, timeout=60)
+        assert p.returncode == 1, p
+        outs.append(("hubctl", p.stderr.decode()))
+        # An adapter: a file named after the person, its name in the log
+        # lines on stderr and in the per-file line on stdout.
+        path = bytes(hub.inputs_dir) + b"/" + named(cpr, sep) + b".csv"
+        with open(path, "wb") as f:
+            f.write(";".join(DEFAULT_HEADER).encode() + b"\n")
+        p = subprocess.run(hub.adapter_cmd("import", path.decode(
+            errors="surrogateescape")), capture_output=True, timeout=60)
+        assert p.returncode == 0, p
+        outs.append(("adapter", (p.stdout + p.stderr).decode()))
+    web = Web(hub)
+    try:
+        sid = session_cookie(web.raw_login("cw-anna", PASSWORD)[1])
+        for cpr, sep in zip(cprs, seps):
+            r, _ = web.request("POST", "/" + urllib.parse.quote(
+                named(cpr, sep)), cookies={"ug_session": sid})
+            assert r.status == 403
+    finally:
+        web.stop()
+    outs.append(("webd", (hub.logs_dir / "webd.log").read_text()))
+    assert (hub.logs_dir / "webd.log").read_text().count("WEB-CSRF") == 5
+    for who, text in outs:
+        assert not unmasked(text), (who, text)
+        assert "xxxxxx" in text, (who, text)

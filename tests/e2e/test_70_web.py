@@ -811,6 +811,56 @@ def test_what_libmicrohttpd_refuses_it_answers_and_webd_serves_on(make_hub):
         web.stop()
 
 
+def test_what_is_no_request_or_too_many_parameters_is_not_served(make_hub):
+    """SECURITY.md "Headers", Not covered: what is not HTTP but looks like
+    a request line (`hello world`) is answered 400 by libmicrohttpd,
+    without webd's headers, and the connection closed; a query string of
+    more parameters than its memory holds (some 450 short ones) is not
+    answered at all and its connection is closed at once, not 30 s
+    later; fewer are served; webd serves on after each."""
+    import socket
+    hub = web_hub(make_hub)
+    web = Web(hub)
+
+    def answer(request):
+        """What webd sends back, and the seconds until it closed."""
+        s = socket.create_connection(("127.0.0.1", web.port), timeout=40)
+        start = time.monotonic()
+        s.sendall(request)
+        out = b""
+        try:
+            while True:
+                piece = s.recv(65536)
+                if not piece:
+                    break
+                out += piece
+        except ConnectionResetError:   # closed with the request unread
+            pass
+        s.close()
+        return out.decode(errors="replace"), time.monotonic() - start
+
+    def query(n):
+        q = "&".join(f"p{i}=v" for i in range(n))
+        return f"GET /login?{q} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    try:
+        text, _ = answer(b"hello world\r\n\r\n")
+        head = text.split("\r\n\r\n", 1)[0]
+        assert head.startswith("HTTP/1.1 400 "), text
+        assert "\r\nConnection: close" in head, head
+        for h in SECURITY_HEADERS:
+            assert f"\r\n{h}: " not in head, (h, head)
+        text, _ = answer(query(400))
+        assert text.startswith("HTTP/1.1 200 "), text[:200]
+        for n in (1000, 4000):
+            text, took = answer(query(n))
+            assert (text, took < 10) == ("", True), (n, text[:200], took)
+        assert web.request("GET", "/login")[0].status == 200
+    finally:
+        web.stop()
+    log = (hub.logs_dir / "webd.log").read_text()
+    assert log.count("WEB-HTTP Not enough memory in pool") == 2, log
+
+
 def test_a_restarted_webd_forgets_its_sessions_and_hubd_ends_them_idle(
         make_hub):
     """OPERATIONS.md, "The web inbox": webd keeps its sessions in memory
