@@ -163,14 +163,16 @@ struct hub {
 	 * line each would flood the journal (and journald, rate-limiting,
 	 * would drop hubd's other lines with them). The first (retryable) or
 	 * first HUB_REFUSE_LINES (for good) are logged, the rest of each
-	 * minute counted and summed up (ingest.c). */
+	 * minute counted and summed up (ingest.c). Acks a sender does not
+	 * read past INGEST_HWM are dropped one per event of its export:
+	 * HUB-ACK runs the same way, one line, then a sum (ack_log). */
 	struct hub_reject_log {
 		int64_t until; /* mono ms the minute ends; 0: none running */
 		uint64_t count;
 		unsigned lines; /* lines of their own this run of minutes */
 		char who[STORE_ID_MAX];
 		char reason[256];
-	} retry_log, refuse_log;
+	} retry_log, refuse_log, ack_log;
 	struct hub_metrics *metrics; /* metrics.c */
 	struct hub_ops *ops;	     /* ops_alerts.c */
 };

@@ -5,6 +5,7 @@ Uses the standalone client of test_64 (pyzmq, the .proto, hubctl and hubd
 as the documents say), none of the project's harness.
 """
 
+import json
 import os
 import time
 
@@ -375,3 +376,70 @@ def test_answers_a_client_does_not_read_are_dropped_beyond_its_queues(hub):
     assert (kind, m.request_id, m.code) == (pb.FRAME_RESULT, n + 1, pb.OK), m
     c.close()
     ctx.term()
+
+
+def test_acks_a_sender_does_not_read_are_dropped_and_logged_once_a_minute(hub):
+    """§3 step 2: the hub keeps about 100,000 acks a connection has not
+    taken in and drops the ones beyond; those events are stored all the
+    same, and a resend of one is DUPLICATE. HUB-ACK says so without
+    flooding the journal: the first dropped ack of a minute is a line,
+    the rest are counted and summed up in one line (here: at the stop)."""
+    keys = agency(hub, None, "school-v", "absence")
+    hub.start()
+    ctx = zmq.Context()
+    # Small queues of our own, as a sender that reads no acks has.
+    ctx.setsockopt(zmq.RCVHWM, 1)
+    ctx.setsockopt(zmq.RCVBUF, 4096)
+    c = connect(hub, ctx, keys)
+    n = 200000
+    env = envelope("school-v", pb.ABSENCE_REPORT, "absence_report",
+                   pb.AbsenceReport(school="s1", period_start=TODAY,
+                                    period_end=TODAY, lessons_absent=0,
+                                    lessons_expected=10, kind=pb.UNLAWFUL),
+                   "unread")
+    ids = [env.event_id[:8] + i.to_bytes(8, "big") for i in range(n)]
+    sent = 0
+    deadline = time.time() + 300
+    while sent < n:
+        env.event_id = ids[sent]
+        try:
+            c.sock.send(frame(pb.FRAME_EVENT, env), zmq.DONTWAIT)
+            sent += 1
+        except zmq.Again:        # §1: not taken now, send it a moment later
+            assert time.time() < deadline, f"only {sent} frames taken"
+            time.sleep(0.001)
+    # Every event is stored, whether its ack reaches us or not.
+    while True:
+        stats = json.loads(hub.ctl("stats", "--json").stdout)
+        if stats["last_seq"] == n:
+            break
+        assert time.time() < deadline, stats
+        time.sleep(0.5)
+    acked = set()
+    while True:
+        d = c.recv(5)
+        if d is None:
+            break
+        a = ack_of(d)
+        assert a.status == pb.ACCEPTED, a
+        acked.add(a.event_id)
+    assert len(acked) < n, "no ack was dropped: the queues held them all"
+    # The resend of an event whose ack was dropped: DUPLICATE.
+    lost = next(i for i in ids if i not in acked)
+    env.event_id = lost
+    a = one_ack(c, frame(pb.FRAME_EVENT, env))
+    assert a.status == pb.DUPLICATE and a.sequence > 0, a
+    c.close()
+    ctx.term()
+    hub.stop()
+    lines = [line for line in hub.logtext().splitlines()
+             if " HUB-ACK " in line]
+    assert len(lines) == 2, lines[:5] + [f"... {len(lines)} lines"]
+    assert lines[0].endswith(
+        "HUB-ACK ack not sent (Resource temporarily unavailable); the "
+        "sender will resend and get DUPLICATE"), lines[0]
+    more = n - len(acked) - 1
+    assert lines[1].endswith(
+        f"HUB-ACK {more} more acks not sent since the last HUB-ACK line, "
+        "the last to school-v (Resource temporarily unavailable); their "
+        "senders will resend and get DUPLICATE"), lines[1]
