@@ -58,6 +58,57 @@ hub__delivery_send(hub *h, const void *routing, size_t routing_len, int kind,
 	return ok;
 }
 
+#define DROP_LOG_MS 60000
+
+void
+hub__drop_log(struct hub_drop_log *l, const char *ident, const char *line,
+	      const char *reason)
+{
+	if (l->until == 0) {
+		l->until = ug_mono_ms() + DROP_LOG_MS;
+		l->count = 0;
+		if (reason)
+			log_info(ident, "%s: %s", line, reason);
+		else
+			log_info(ident, "%s", line);
+		return;
+	}
+	l->count++;
+	ug_strlcpy(l->reason, reason ? reason : "", sizeof l->reason);
+}
+
+static void
+drop_log_tick(struct hub_drop_log *l, const char *ident, const char *what,
+	      int64_t mono_now, bool stopping)
+{
+	if (l->until == 0 || (!stopping && mono_now < l->until))
+		return;
+	if (l->count == 0) {
+		/* A quiet minute: the next dropped answer is news again. */
+		l->until = 0;
+		return;
+	}
+	if (l->reason[0])
+		log_info(ident,
+			 "%llu more %s not sent since the last %s line (%s)",
+			 (unsigned long long)l->count, what, ident, l->reason);
+	else
+		log_info(ident, "%llu more %s not sent since the last %s line",
+			 (unsigned long long)l->count, what, ident);
+	l->count = 0;
+	l->until = stopping ? 0 : mono_now + DROP_LOG_MS;
+}
+
+void
+hub__drop_log_tick(hub *h, int64_t mono_now, bool stopping)
+{
+	drop_log_tick(&h->query_drops, "HUB-QUERY", "results", mono_now,
+		      stopping);
+	drop_log_tick(&h->answer_drops, "HUB-DELIVER", "answers", mono_now,
+		      stopping);
+	drop_log_tick(&h->web_drops, "HUB-WEB", "answers", mono_now, stopping);
+}
+
 /* Send to a session; a peer gone ends it, a full peer queue pauses it. */
 static bool
 session_send(hub *h, hub_session *s, int kind, const void *msg)
@@ -973,8 +1024,8 @@ hub__delivery_answer(hub *h, const void *routing, size_t routing_len,
 	if (!hub__delivery_send(h, routing, routing_len,
 				UNGEBRO__V1__FRAME_KIND__FRAME_RESULT,
 				&result))
-		log_info("HUB-DELIVER", "answer not sent: %s",
-			 zmq_strerror(errno));
+		hub__drop_log(&h->answer_drops, "HUB-DELIVER",
+			      "answer not sent", zmq_strerror(errno));
 }
 
 /* A frame the hub cannot use is answered with a Result carrying the

@@ -449,7 +449,8 @@ on_login(hub *h, const void *routing, size_t routing_len, const char *gateway,
 	r.session_idle = (uint32_t)(g->idle_ms / 1000);
 	if (!hub__delivery_send(h, routing, routing_len,
 				UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
-		log_info("HUB-WEB", "login answer not sent");
+		hub__drop_log(&h->web_drops, "HUB-WEB",
+			      "login answer not sent", NULL);
 	sodium_memzero(token, sizeof token);
 }
 
@@ -590,7 +591,8 @@ answer_version(hub *h, const void *routing, size_t routing_len,
 	r.alerts_version = s->alerts_version;
 	if (!hub__delivery_send(h, routing, routing_len,
 				UNGEBRO__V1__FRAME_KIND__FRAME_RESULT, &r))
-		log_info("HUB-WEB", "alerts version not sent");
+		hub__drop_log(&h->web_drops, "HUB-WEB",
+			      "alerts version not sent", NULL);
 }
 
 void

@@ -173,6 +173,15 @@ struct hub {
 		char who[STORE_ID_MAX];
 		char reason[256];
 	} retry_log, refuse_log, ack_log;
+	/* Answers a delivery client does not read are dropped past its
+	 * queues, one per frame it sends, which it may send without limit
+	 * (a frame that does not decode): the same run of minutes as
+	 * ack_log, one per log id (deliver.c). */
+	struct hub_drop_log {
+		int64_t until; /* mono ms the minute ends; 0: none running */
+		uint64_t count;
+		char reason[64];
+	} query_drops, answer_drops, web_drops;
 	struct hub_metrics *metrics; /* metrics.c */
 	struct hub_ops *ops;	     /* ops_alerts.c */
 };
@@ -217,6 +226,12 @@ bool hub__ingest_end(hub *h, bool wait);
 /* ingest.c: the refusals counted since the last HUB-REJECT line, once
  * their minute is over (or at stop: now). */
 void hub__ingest_retry_log(hub *h, int64_t mono_now, bool stopping);
+/* deliver.c: an answer to a delivery client not sent (`line`, logged as
+ * `ident` for the first of a run of minutes, counted after it), and the
+ * sums of those counted, as each minute ends or at a stop. */
+void hub__drop_log(struct hub_drop_log *l, const char *ident, const char *line,
+		   const char *reason);
+void hub__drop_log_tick(hub *h, int64_t mono_now, bool stopping);
 
 /* worker.c: what the writer, flusher and applier threads share — the lock
  * and condition their owner signals them with, a quit flag set under it,

@@ -443,3 +443,51 @@ def test_acks_a_sender_does_not_read_are_dropped_and_logged_once_a_minute(hub):
         f"HUB-ACK {more} more acks not sent since the last HUB-ACK line, "
         "the last to school-v (Resource temporarily unavailable); their "
         "senders will resend and get DUPLICATE"), lines[1]
+
+
+def test_answers_dropped_on_delivery_are_logged_once_a_minute(hub):
+    """§4 Limits: answers a client does not read are dropped beyond its
+    queues (logged `HUB-DELIVER answer not sent`, `HUB-QUERY result not
+    sent`), but not a line each: a client in a loop that reads nothing
+    must not flood the journal. The first of a minute is a line, the
+    rest are summed up in one (here: at the stop); the answers that did
+    reach the client and those dropped make up every frame sent."""
+    from test_64_vendor_from_doc import connect_caseworker
+    hub.keygen("cw-u")
+    hub.ctl("register-caseworker", "cw-u", "--key",
+            os.path.join(hub.keys, "cw-u.key"))
+    hub.start("--query_rate", "100000", "--query_burst", "100000")
+    ctx = zmq.Context()
+    ctx.setsockopt(zmq.RCVHWM, 1)
+    ctx.setsockopt(zmq.RCVBUF, 4096)
+    c = connect_caseworker(hub, ctx, "cw-u")
+    n = 30000
+    for i in range(n):
+        c.sock.send(frame(pb.FRAME_QUERY, b"\xff"))       # does not decode
+        c.sock.send(frame(pb.FRAME_QUERY, pb.Query(request_id=i + 1,
+                                                   kind=pb.OPEN_ALERTS)))
+    time.sleep(3)
+    got = {pb.OK: 0, pb.E_MALFORMED: 0}
+    while True:
+        d = c.recv(3)
+        if d is None:
+            break
+        r = pb.Result.FromString(d[2:])
+        got[r.code] += 1
+    assert got[pb.OK] < n and got[pb.E_MALFORMED] < n, got
+    c.close()
+    ctx.term()
+    hub.stop()
+    log = hub.logtext().splitlines()
+    for ident, what, first, code in (
+            ("HUB-DELIVER", "answers", "answer not sent", pb.E_MALFORMED),
+            ("HUB-QUERY", "results", "result not sent", pb.OK)):
+        lines = [line for line in log if f" {ident} " in line
+                 and " not sent" in line]
+        assert len(lines) == 2, lines[:5] + [f"... {len(lines)} lines"]
+        assert lines[0].endswith(
+            f"{ident} {first}: Resource temporarily unavailable"), lines[0]
+        more = n - got[code] - 1
+        assert lines[1].endswith(
+            f"{ident} {more} more {what} not sent since the last "
+            f"{ident} line (Resource temporarily unavailable)"), lines[1]
