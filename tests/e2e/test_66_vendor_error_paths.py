@@ -491,3 +491,61 @@ def test_answers_dropped_on_delivery_are_logged_once_a_minute(hub):
         assert lines[1].endswith(
             f"{ident} {more} more {what} not sent since the last "
             f"{ident} line (Resource temporarily unavailable)"), lines[1]
+
+
+def test_refused_delivery_frames_are_logged_as_ingest_refusals_are(hub):
+    """§2, §4: a frame the delivery endpoint refuses is answered and
+    audited every time, and no limit holds such frames back; hubd's log
+    says the first 100 of a run of minutes in a line each, as it does
+    HUB-REJECT on ingest, and sums up the rest in one line (here: at
+    the stop), so that a client in a loop does not flood the journal
+    (the audit trail has its own bound: SECURITY.md, audit-dropped)."""
+    from test_64_vendor_from_doc import connect_caseworker, decode
+    for cw in ("cw-u", "cw-w"):
+        hub.keygen(cw)
+        hub.ctl("register-caseworker", cw, "--key",
+                os.path.join(hub.keys, cw + ".key"))
+    hub.start("--sessions_max", "1")
+    ctx = zmq.Context()
+    c = connect_caseworker(hub, ctx, "cw-u")
+    n = 1500
+    for _ in range(n):
+        c.sock.send(frame(pb.FRAME_QUERY, b"\xff"))          # no Query
+        c.sock.send(frame(pb.FRAME_EVENT, b""))              # not taken
+        c.sock.send(frame(pb.FRAME_ALERT_ACK, pb.AlertAck(alert_id=b"x")))
+    got = 0
+    while got < 2 * n:                     # the AlertAcks are not answered
+        d = c.recv(15)
+        assert d is not None, f"{got} answers"
+        kind, m = decode(d)
+        assert (kind, m.code) == (pb.FRAME_RESULT, pb.E_MALFORMED), m
+        got += 1
+    # The session table is full: each Hello of another caseworker refused.
+    w = connect_caseworker(hub, ctx, "cw-w")
+    c.send(frame(pb.FRAME_HELLO, pb.Hello()))
+    assert decode(c.recv(15))[1].code == pb.OK
+    hellos = 300
+    for _ in range(hellos):
+        w.send(frame(pb.FRAME_HELLO, pb.Hello()))
+    for _ in range(hellos):
+        d = w.recv(15)
+        assert d is not None
+        assert decode(d)[1].code == pb.E_UNAVAILABLE
+    c.close()
+    w.close()
+    ctx.term()
+    hub.stop()
+    log = hub.logtext().splitlines()
+    lines = [line for line in log if " warn HUB-DELIVER " in line]
+    assert len(lines) == 101, lines[:3] + [f"... {len(lines)} lines"]
+    assert lines[-1].endswith(
+        f"HUB-DELIVER {3 * n - 100} more frames refused since the last "
+        "HUB-DELIVER line"), lines[-1]
+    lines = [line for line in log if " warn HUB-HELLO " in line]
+    assert len(lines) == 101, lines[:3] + [f"... {len(lines)} lines"]
+    assert lines[0].endswith(
+        "HUB-HELLO no session for cw-w: the hub's session table is full "
+        "(sessions_max); retry later"), lines[0]
+    assert lines[-1].endswith(
+        f"HUB-HELLO {hellos - 100} more Hellos refused since the last "
+        "HUB-HELLO line"), lines[-1]
